@@ -1,0 +1,178 @@
+"""Torch adapter: a module built from a `"module:factory"` reference plus safetensors weights.
+
+Normalisation (mean/std) is applied inside the adapter, so suites feed raw inputs within bounds.
+The weights file's sha256 is verified when the spec gives one and is recorded in every result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.adapter import Capabilities, InputSpec
+from harness.errors import ModelLoadError
+from harness.registry import load_target
+from harness.weights import load_state_dict
+
+
+class Normalization(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mean: list[float]
+    std: list[float]
+
+    @field_validator("std")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if any(s <= 0 for s in v):
+            raise ValueError("every std must be > 0")
+        return v
+
+
+class TorchModuleConfig(BaseModel):
+    """Model spec fields for `adapter: torch`."""
+
+    model_config = ConfigDict(extra="forbid")
+    factory: str = Field(description="'package.module:callable' returning an nn.Module")
+    factory_args: dict[str, Any] = Field(default_factory=dict)
+    weights: Path | None = Field(default=None, description="safetensors file (or pickle + allow_pickle)")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    allow_pickle: bool = False
+    normalize: Normalization | None = None
+    input_shape: list[int] | None = None
+    bounds: tuple[float, float] = (0.0, 1.0)
+    modality: str = "image"
+
+
+class _Normalize(torch.nn.Module):
+    def __init__(self, mean: list[float], std: list[float], ndim: int) -> None:
+        super().__init__()
+        shape = (1, -1) + (1,) * max(ndim - 1, 0)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class TorchModuleAdapter:
+    """A plain torch module: white-box (gradients), batched, CPU or CUDA."""
+
+    kind: ClassVar[str] = "torch"
+    config_model: ClassVar[type[BaseModel]] = TorchModuleConfig
+
+    def __init__(
+        self,
+        name: str,
+        network: torch.nn.Module,
+        *,
+        device: torch.device,
+        input_spec: InputSpec,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_spec = input_spec
+        self.capabilities = Capabilities(gradients=True, batching=True, devices=("cpu", "cuda"))
+        network.eval().to(device)
+        network.requires_grad_(False)  # attacks need input gradients only (DESIGN.md 12)
+        self._network = network
+        self._description = description
+
+    @classmethod
+    def build(
+        cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
+    ) -> TorchModuleAdapter:
+        assert isinstance(config, TorchModuleConfig)
+        factory = load_target(config.factory)
+        try:
+            net = factory(**config.factory_args)
+        except TypeError as err:
+            raise ModelLoadError(
+                f"model {name!r}: factory {config.factory!r} rejected factory_args "
+                f"{config.factory_args}: {err}"
+            ) from err
+        if not isinstance(net, torch.nn.Module):
+            raise ModelLoadError(
+                f"model {name!r}: factory {config.factory!r} returned {type(net).__name__}, "
+                "not a torch.nn.Module"
+            )
+        digest = None
+        weights_path = None
+        if config.weights is not None:
+            weights_path = config.weights if config.weights.is_absolute() else base_dir / config.weights
+            state, digest = load_state_dict(
+                weights_path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
+            )
+            missing, unexpected = net.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise ModelLoadError(
+                    f"model {name!r}: weights {weights_path} do not fit {config.factory!r} "
+                    f"(missing keys {missing[:5]}, unexpected keys {unexpected[:5]})"
+                )
+        shape = tuple(config.input_shape) if config.input_shape else None
+        if config.normalize is not None:
+            ndim = len(shape) if shape else 3
+            net = torch.nn.Sequential(
+                _Normalize(config.normalize.mean, config.normalize.std, ndim), net
+            )
+        n_params = sum(p.numel() for p in net.parameters())
+        description = {
+            "adapter": cls.kind,
+            "factory": config.factory,
+            "factory_args": config.factory_args,
+            "weights": str(weights_path) if weights_path else None,
+            "weights_sha256": digest,
+            "parameters": n_params,
+            "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
+            "normalize": config.normalize.model_dump() if config.normalize else None,
+        }
+        spec = InputSpec(shape=shape, bounds=tuple(config.bounds), modality=config.modality)
+        return cls(name, net, device=device, input_spec=spec, description=description)
+
+    @classmethod
+    def from_module(
+        cls,
+        module: torch.nn.Module,
+        *,
+        name: str,
+        device: torch.device | str = "cpu",
+        bounds: tuple[float, float] = (0.0, 1.0),
+        input_shape: tuple[int, ...] | None = None,
+        modality: str = "image",
+    ) -> TorchModuleAdapter:
+        """Wrap an in-memory module (Python API); its identity hashes the current parameters."""
+        h = hashlib.sha256()
+        for key, tensor in sorted(module.state_dict().items()):
+            h.update(key.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        description = {
+            "adapter": cls.kind,
+            "factory": f"{type(module).__module__}.{type(module).__qualname__}",
+            "weights": None,
+            "weights_sha256": h.hexdigest(),
+            "parameters": sum(p.numel() for p in module.parameters()),
+        }
+        spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
+        return cls(name, module, device=torch.device(device), input_spec=spec, description=description)
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        with torch.inference_mode():
+            out = self._network(inputs.to(self.device, non_blocking=True))
+        return out.float()
+
+    def module(self) -> torch.nn.Module:
+        return self._network
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        keyed = {k: v for k, v in self._description.items() if k != "weights"}
+        return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,22 @@
+"""Robustness harness: evaluate classifiers for accuracy, calibration, shift, attacks, fairness, speed.
+
+Python API: `harness.evaluate(model_or_adapter, task=..., suites=[...])`; CLI: `harness --help`.
+Importing `harness` stays light (no torch): leaderboards and reports run on any CPU box.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "evaluate"]
+
+if TYPE_CHECKING:
+    from harness.api import EvaluationResult
+
+
+def evaluate(model: Any, *, task: Any, suites: Any = ("accuracy",), **options: Any) -> EvaluationResult:
+    """Evaluate a model (nn.Module, adapter or zoo name) on a task; see `harness.api.evaluate`."""
+    from harness.api import evaluate as _evaluate
+
+    return _evaluate(model, task=task, suites=suites, **options)

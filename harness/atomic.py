@@ -1,0 +1,65 @@
+"""Atomic file and folder writes: a crash never leaves a half file that looks complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def publish_dir(tmp_dir: Path, final_dir: Path) -> None:
+    """Move a fully written temp folder into place in one rename (replacing an old one)."""
+    for child in tmp_dir.iterdir():
+        if child.is_file():
+            with child.open("rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(tmp_dir)
+    if final_dir.exists():
+        stale = final_dir.with_name(f".stale-{final_dir.name}-{os.getpid()}")
+        os.replace(final_dir, stale)
+        os.replace(tmp_dir, final_dir)
+        for child in stale.iterdir():
+            child.unlink()
+        stale.rmdir()
+    else:
+        os.replace(tmp_dir, final_dir)
+    _fsync_dir(final_dir.parent)

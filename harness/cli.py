@@ -1,0 +1,203 @@
+"""The `harness` command line: run, validate, list, leaderboard.
+
+User errors print one line (`error: ...`) and exit 2; `--debug` shows the traceback. A run whose
+jobs failed exits 1 after finishing the others; an interrupted run exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+DEFAULT_OUT = Path("results")
+
+
+def quickstart_spec_path() -> Path:
+    return Path(str(files("zoo") / "quickstart.yaml"))
+
+
+def _csv(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return items
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
+    return n
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Evaluate classifiers: accuracy, calibration, shift, attacks, fairness, speed.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a spec (no spec: the embedded quickstart)")
+    run.add_argument("spec", nargs="?", type=Path, help="spec YAML (default: the quickstart)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results)")
+    run.add_argument("--models", type=_csv, help="only these models (comma-separated)")
+    run.add_argument("--suites", type=_csv, help="only these suites")
+    run.add_argument("--tasks", type=_csv, help="only these tasks")
+    run.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the spec's device")
+    run.add_argument("--limit", type=_positive_int, help="evaluate only the first N samples per task")
+    run.add_argument("--seed", type=_non_negative_int, help="override the spec's seed")
+    run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
+
+    val = sub.add_parser("validate", help="check a spec without running it")
+    val.add_argument("spec", type=Path)
+
+    lst = sub.add_parser("list", help="show registered tasks, models, suites or adapters")
+    lst.add_argument("what", choices=["tasks", "models", "suites", "adapters"])
+
+    lb = sub.add_parser("leaderboard", help="print comparable results")
+    lb.add_argument("results", nargs="?", type=Path, default=DEFAULT_OUT, help="results folder or run folder")
+    lb.add_argument("--task", help="only this task")
+    lb.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    lb.add_argument("--all-metrics", action="store_true", help="every metric, not only headline ones")
+    return parser
+
+
+def _load_plan(args: argparse.Namespace, spec_path: Path):  # noqa: ANN202 - internal
+    from harness.plan import build_plan
+    from harness.spec import RunSpec, load_spec
+
+    spec = load_spec(spec_path)
+    overrides = {
+        k: v
+        for k, v in {"device": getattr(args, "device", None), "limit": getattr(args, "limit", None), "seed": getattr(args, "seed", None)}.items()
+        if v is not None
+    }
+    if overrides:
+        spec = RunSpec.model_validate({**spec.model_dump(), **overrides})
+    return build_plan(
+        spec,
+        base_dir=spec_path.resolve().parent,
+        models=getattr(args, "models", None),
+        tasks=getattr(args, "tasks", None),
+        suites=getattr(args, "suites", None),
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.leaderboard import build_boards, render_table
+    from harness.runner import JobOutcome, RunEvents, Runner
+
+    spec_path = args.spec or quickstart_spec_path()
+    plan = _load_plan(args, spec_path)
+    err = sys.stderr
+    print(f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {spec_path}", file=err)
+
+    def started(i: int, total: int, job) -> None:  # noqa: ANN001
+        print(f"[{i}/{total}] {job.label} ...", file=err, end="", flush=True)
+
+    def finished(i: int, total: int, o: JobOutcome) -> None:
+        tail = {"completed": f"done in {o.seconds:.1f} s", "cached": "cached (same key; skipped)", "skipped": f"skipped: {o.message}", "failed": f"FAILED: {o.message}"}[o.status]
+        print(f" {tail}", file=err, flush=True)
+
+    runner = Runner(plan, out_dir=args.out, fail_fast=args.fail_fast, events=RunEvents(job_started=started, job_finished=finished))
+    outcome = runner.run()
+    print(f"results: {outcome.run_dir}", file=err)
+    try:
+        print(render_table(build_boards(outcome.run_dir)))
+    except HarnessError as exc:
+        print(f"(no leaderboard: {exc})", file=err)
+    if outcome.interrupted:
+        print("error: run interrupted; rerun the same command to resume (finished jobs are kept)", file=err)
+    for o in outcome.failed:
+        print(f"error: job {o.job.label} failed: {o.message}", file=err)
+    if outcome.failed:
+        print(f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see {outcome.run_dir / 'manifest.json'}", file=err)
+    return outcome.exit_code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    plan = _load_plan(args, args.spec)
+    print(f"{args.spec}: valid — {len(plan.jobs)} jobs")
+    for job in plan.jobs:
+        print(f"  {job.label}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness.plan import adapter_registry, suite_registry, zoo_registry
+    from harness.registry import load_target
+    from harness.task_catalogue import task_registry
+
+    rows: list[tuple[str, str, str, str]] = []
+    if args.what == "models":
+        for name, entry in sorted(zoo_registry().items()):
+            rows.append((name, f"{entry.get('adapter', 'torch')} model for {', '.join(entry.get('tasks') or ['any task'])}", "zoo", entry.get("description", "")))
+    else:
+        reg = {"tasks": task_registry, "suites": suite_registry, "adapters": adapter_registry}[args.what]()
+        for name in reg.names():
+            entry = reg.entry(name)
+            obj = load_target(entry.target)
+            doc = getattr(obj, "description", "") or ((obj.__doc__ or "").strip().splitlines() or [""])[0]
+            rows.append((name, args.what.rstrip("s"), entry.origin, doc))
+    width = max(len(r[0]) for r in rows) if rows else 4
+    for name, kind, origin, doc in rows:
+        print(f"{name:<{width}}  {kind:<28}  {origin:<10}  {doc}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from harness.leaderboard import build_boards, render_csv, render_json, render_markdown, render_table
+
+    boards = build_boards(args.results, task=args.task, all_metrics=args.all_metrics)
+    render = {"table": render_table, "md": render_markdown, "csv": render_csv, "json": render_json}[args.format]
+    sys.stdout.write(render(boards).rstrip("\n") + "\n")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except HarnessError as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

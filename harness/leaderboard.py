@@ -1,0 +1,231 @@
+"""Leaderboards from the store: comparable headline metrics per task, with intervals and n.
+
+Only numbers with the same task fingerprint and the same suite version + config hash share a
+board. When one suite ran with several configs on a task, each config gets a board of its own
+and the split is stated; nothing is silently mixed. No torch import here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import ResultsError
+from harness.metric_record import MetricRecord
+from harness.store import StoredJob, load_jobs
+
+
+@dataclass
+class Board:
+    """One comparable leaderboard: a task (fingerprint) and one config per suite."""
+
+    title: str
+    task: str
+    task_fingerprint: str
+    n: int | None
+    suites: dict[str, str]  # suite -> "version/config-hash"
+    rows: list[dict[str, Any]]  # one per model
+    columns: list[str]  # metric keys
+    units: dict[str, tuple[str, bool]] = field(default_factory=dict)  # key -> (unit, higher_is_better)
+    notes: list[str] = field(default_factory=list)
+
+
+def _signature(job: StoredJob) -> str:
+    return f"v{job.record['suite_version']}/{str(job.record['suite_config_hash'])[:8]}"
+
+
+def build_boards(root: Path, *, task: str | None = None, all_metrics: bool = False) -> list[Board]:
+    """Read every completed job under `root` and arrange comparable boards."""
+    jobs = [j for _, j in load_jobs(root) if j.status == "completed"]
+    if task is not None:
+        names = sorted({j.record["task"] for j in jobs})
+        jobs = [j for j in jobs if j.record["task"] == task]
+        if not jobs:
+            raise ResultsError(f"no completed results for task {task!r} under {root}; tasks with results: {', '.join(names) or '(none)'}")
+    if not jobs:
+        raise ResultsError(f"no completed jobs under {root}")
+    # latest result per (task fingerprint, model, suite, signature)
+    latest: dict[tuple[str, str, str, str], StoredJob] = {}
+    for job in sorted(jobs, key=lambda j: str(j.record.get("finished", ""))):
+        fp = job.record["task_summary"]["fingerprint"]
+        latest[(fp, job.record["model"], job.record["suite"], _signature(job))] = job
+    by_task: dict[tuple[str, str], list[StoredJob]] = defaultdict(list)
+    for (fp, _m, _s, _sig), job in latest.items():
+        by_task[(job.record["task"], fp)].append(job)
+    boards: list[Board] = []
+    fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
+    for name, fp in by_task:
+        fingerprints_per_name[name].add(fp)
+    for (task_name, fp), task_jobs in sorted(by_task.items()):
+        sigs: dict[str, set[str]] = defaultdict(set)
+        for j in task_jobs:
+            sigs[j.record["suite"]].add(_signature(j))
+        split_suites = sorted(s for s, v in sigs.items() if len(v) > 1)
+        groups: dict[tuple[tuple[str, str], ...], list[StoredJob]] = defaultdict(list)
+        for j in task_jobs:
+            # a job of a split suite goes to the board of its config; others go to every board
+            if j.record["suite"] in split_suites:
+                groups[((j.record["suite"], _signature(j)),)].append(j)
+        if not groups:
+            groups[()] = []
+        shared = [j for j in task_jobs if j.record["suite"] not in split_suites]
+        for group_key, group_jobs in groups.items():
+            summary = task_jobs[0].record["task_summary"]
+            title = task_name
+            if len(fingerprints_per_name[task_name]) > 1:
+                title += f" (data {fp[:8]}, n={summary['n']})"
+            if group_key:
+                title += " · " + ", ".join(f"{s} config {sig}" for s, sig in group_key)
+            board = _make_board(title, task_name, fp, summary.get("n"), [*shared, *group_jobs], all_metrics)
+            if split_suites:
+                board.notes.append(
+                    f"suite(s) {', '.join(split_suites)} ran with different configs on {task_name}; "
+                    "each config has its own board"
+                )
+            if len(fingerprints_per_name[task_name]) > 1:
+                board.notes.append(
+                    f"task {task_name} appears with {len(fingerprints_per_name[task_name])} different "
+                    "data fingerprints (e.g. --limit); they are not compared"
+                )
+            boards.append(board)
+    return boards
+
+
+def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[StoredJob], all_metrics: bool) -> Board:
+    rows: dict[str, dict[str, Any]] = {}
+    columns: list[str] = []
+    units: dict[str, tuple[str, bool]] = {}
+    suites: dict[str, str] = {}
+    for job in jobs:
+        model = job.record["model"]
+        suites[job.record["suite"]] = _signature(job)
+        row = rows.setdefault(model, {"model": model, "task": task, "task_fingerprint": fp})
+        for m in job.metrics:
+            if not (m.headline or all_metrics):
+                continue
+            key = m.key
+            if key not in units:
+                columns.append(key)
+                units[key] = (m.unit, m.higher_is_better)
+            _put(row, key, m)
+    ordered = sorted(rows.values(), key=lambda r: _sort_key(r, columns, units))
+    for rank, row in enumerate(ordered, start=1):
+        row["position"] = rank
+    return Board(title=title, task=task, task_fingerprint=fp, n=n, suites=suites, rows=ordered, columns=columns, units=units)
+
+
+def _put(row: dict[str, Any], key: str, m: MetricRecord) -> None:
+    row[key] = m.value
+    row[f"{key}_ci"] = list(m.ci) if m.ci else None
+    row[f"{key}_n"] = m.n
+    if m.note:
+        row[f"{key}_note"] = m.note
+
+
+def _sort_key(row: dict[str, Any], columns: list[str], units: dict[str, tuple[str, bool]]) -> tuple[Any, ...]:
+    if not columns:
+        return (row["model"],)
+    first = columns[0]
+    value = row.get(first)
+    higher = units[first][1]
+    missing = value is None
+    return (missing, -(value or 0.0) if higher else (value or 0.0), row["model"])
+
+
+def _fmt(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return "—" if key not in row else "undefined"
+    ci = row.get(f"{key}_ci")
+    text = f"{value:.4g}" if abs(value) >= 1000 else f"{value:.3f}"
+    if ci:
+        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return text
+
+
+def to_frame(board: Board) -> pd.DataFrame:
+    data = [{"#": r["position"], "model": r["model"], **{c: _fmt(r, c) for c in board.columns}} for r in board.rows]
+    return pd.DataFrame(data)
+
+
+def render_table(boards: list[Board]) -> str:
+    parts = []
+    for b in boards:
+        frame = to_frame(b)
+        header = f"{b.title}  (n={b.n}, task {b.task_fingerprint[:8]}; " + ", ".join(f"{s} {v}" for s, v in sorted(b.suites.items())) + ")"
+        parts.append(header)
+        parts.append(frame.to_string(index=False))
+        parts.append("values: estimate [95% CI, percentile bootstrap]; " + ", ".join(f"{c}: {u}, {'higher' if h else 'lower'} is better" for c, (u, h) in b.units.items()))
+        parts.extend(f"note: {n}" for n in b.notes)
+        parts.append("")
+    return "\n".join(parts)
+
+
+def escape_markdown_cell(text: str) -> str:
+    """A cell that cannot break a Markdown table: escape pipes, fold newlines, escape HTML."""
+    text = str(text).replace("\\", "\\\\").replace("|", "\\|")
+    text = text.replace("\r", " ").replace("\n", " ").replace("\x00", "")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(boards: list[Board]) -> str:
+    parts = []
+    for b in boards:
+        parts.append(f"### {escape_markdown_cell(b.title)}\n")
+        parts.append(f"n = {b.n}; task fingerprint `{b.task_fingerprint[:12]}`; values are estimates with 95% bootstrap intervals.\n")
+        cols = ["#", "model", *b.columns]
+        parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cols) + " |")
+        parts.append("|" + "---|" * len(cols))
+        for r in b.rows:
+            cells = [str(r["position"]), r["model"], *[_fmt(r, c) for c in b.columns]]
+            parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cells) + " |")
+        parts.extend(f"\n> {escape_markdown_cell(n)}" for n in b.notes)
+        parts.append("")
+    return "\n".join(parts)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (OWASP: prefix with a quote)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def render_csv(boards: list[Board]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    keys: list[str] = []
+    for b in boards:
+        for c in b.columns:
+            for k in (c, f"{c}_ci_low", f"{c}_ci_high", f"{c}_n"):
+                if k not in keys:
+                    keys.append(k)
+    writer.writerow(["board", "position", "model", "task", "task_fingerprint", *keys])
+    for b in boards:
+        for r in b.rows:
+            flat = dict(r)
+            for c in b.columns:
+                ci = r.get(f"{c}_ci")
+                flat[f"{c}_ci_low"] = ci[0] if ci else None
+                flat[f"{c}_ci_high"] = ci[1] if ci else None
+            writer.writerow([csv_safe(v) for v in [b.title, r["position"], r["model"], r["task"], r["task_fingerprint"], *[flat.get(k) for k in keys]]])
+    return buf.getvalue()
+
+
+def render_json(boards: list[Board]) -> str:
+    """The machine-readable contract: one object per (model, task) row, metric columns flat."""
+    rows = []
+    for b in boards:
+        for r in b.rows:
+            rows.append({"board": b.title, "n": b.n, "suites": b.suites, **r})
+    return json.dumps(rows, indent=2, sort_keys=False, allow_nan=False)

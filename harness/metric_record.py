@@ -1,0 +1,86 @@
+"""`MetricRecord`: one number with its unit, direction, sample size, interval and context."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricSpec:
+    """A metric a suite declares: its name, unit and direction; headline ones go on boards."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    headline: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricRecord:
+    """A computed metric. Fractions live in [0, 1]; `value` is None when undefined, never NaN.
+
+    `condition` ties it to rows of the sample table; `context` holds the rest (attack, eps,
+    group, batch size, precision...). `ci` is the 95% interval (None when not computed).
+    """
+
+    suite: str
+    metric: str
+    value: float | None
+    unit: str
+    higher_is_better: bool
+    n: int
+    condition: str = "clean"
+    ci: tuple[float, float] | None = None
+    ci_method: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    headline: bool = False
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValueError(
+                f"metric {self.metric} of suite {self.suite} is {self.value}; report undefined "
+                "values as None with a note"
+            )
+
+    @property
+    def key(self) -> str:
+        """Board column name: the metric, qualified by condition and context when present."""
+        qual = [] if self.condition == "clean" else [self.condition]
+        qual += [f"{k}={v}" for k, v in sorted(self.context.items()) if k not in _NON_KEY_CONTEXT]
+        return f"{self.metric}[{','.join(qual)}]" if qual else self.metric
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ci"] = list(self.ci) if self.ci is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MetricRecord:
+        d = dict(d)
+        if d.get("ci") is not None:
+            d["ci"] = (float(d["ci"][0]), float(d["ci"][1]))
+        return cls(**d)
+
+
+def spec_record(
+    spec: MetricSpec, *, suite: str, value: float | None, n: int, **kwargs: Any
+) -> MetricRecord:
+    """A record carrying the unit, direction and headline flag of its declared spec."""
+    return MetricRecord(
+        suite=suite,
+        metric=spec.name,
+        value=None if value is None else float(value),
+        unit=spec.unit,
+        higher_is_better=spec.higher_is_better,
+        headline=spec.headline,
+        n=n,
+        **kwargs,
+    )
+
+
+# Context keys that describe how a number was measured but do not make it a different column.
+_NON_KEY_CONTEXT = frozenset({"note", "ci_resamples", "bins"})

@@ -1,0 +1,81 @@
+"""`SampleTable`: one row per (sample_id, condition) — the source every number is derived from.
+
+Required columns: sample_id, condition, label, prediction, correct, confidence. Suites add their
+own extras (nll, brier, perturbation norm, OOD score...), and the runner adds the task's group
+columns as `group:<name>` so fairness breakdowns of any condition need no access to the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+REQUIRED_COLUMNS: dict[str, str] = {
+    "sample_id": "string",
+    "condition": "string",
+    "label": "int64",
+    "prediction": "int64",
+    "correct": "bool",
+    "confidence": "float64",
+}
+GROUP_PREFIX = "group:"
+CLEAN = "clean"
+
+
+@dataclass(frozen=True)
+class SampleTable:
+    """A validated per-sample results frame (pandas underneath)."""
+
+    frame: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        missing = [c for c in REQUIRED_COLUMNS if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"sample table lacks required columns {missing}")
+        dup = self.frame.duplicated(["sample_id", "condition"])
+        if dup.any():
+            first = self.frame.loc[dup, ["sample_id", "condition"]].iloc[0].tolist()
+            raise ValueError(f"sample table has duplicate (sample_id, condition) rows, e.g. {first}")
+
+    @classmethod
+    def build(cls, columns: dict[str, object]) -> SampleTable:
+        """Build from column arrays, casting the required columns to their dtypes."""
+        frame = pd.DataFrame(columns)
+        for col, dtype in REQUIRED_COLUMNS.items():
+            if col in frame.columns:
+                frame[col] = frame[col].astype(dtype)
+        return cls(frame)
+
+    @classmethod
+    def concat(cls, tables: list[SampleTable]) -> SampleTable:
+        return cls(pd.concat([t.frame for t in tables], ignore_index=True))
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def conditions(self) -> list[str]:
+        return list(dict.fromkeys(self.frame["condition"]))
+
+    def condition(self, name: str) -> pd.DataFrame:
+        return self.frame[self.frame["condition"] == name]
+
+    def with_groups(self, groups: pd.DataFrame) -> SampleTable:
+        """Attach group columns (indexed by sample_id) as `group:<name>` columns."""
+        if groups.empty or len(groups.columns) == 0:
+            return self
+        renamed = groups.add_prefix(GROUP_PREFIX)
+        frame = self.frame.drop(columns=[c for c in renamed.columns if c in self.frame.columns])
+        frame = frame.join(renamed, on="sample_id")
+        return SampleTable(frame)
+
+    def write_parquet(self, path: Path) -> None:
+        self.frame.to_parquet(path, index=False)
+
+    @classmethod
+    def read_parquet(cls, path: Path) -> SampleTable:
+        return cls(pd.read_parquet(path))
+
+    def __len__(self) -> int:
+        return len(self.frame)

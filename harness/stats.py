@@ -1,0 +1,71 @@
+"""Statistics on per-sample results: seeded bootstrap intervals and paired tests.
+
+Intervals are percentile bootstrap intervals over samples, with resample indices drawn from a
+generator seeded by the run seed and the metric name, so they are reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from harness.seeding import rng
+
+DEFAULT_RESAMPLES = 1000
+CI_METHOD = "percentile bootstrap over samples, 95%"
+
+
+def bootstrap_indices(n: int, *, resamples: int, seed: int, name: str) -> np.ndarray:
+    """(resamples, n) indices of bootstrap samples, reproducible from (seed, name)."""
+    return rng(seed, "bootstrap", name, n).integers(0, n, size=(resamples, n))
+
+
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    *,
+    seed: int,
+    name: str,
+    resamples: int = DEFAULT_RESAMPLES,
+    alpha: float = 0.05,
+) -> tuple[float, float] | None:
+    """Percentile interval of `statistic(indices) -> (resamples,)` values; None when n < 2."""
+    if n < 2 or resamples < 1:
+        return None
+    idx = bootstrap_indices(n, resamples=resamples, seed=seed, name=name)
+    values = np.asarray(statistic(idx), dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return None
+    lo, hi = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def mean_ci(
+    values: np.ndarray, *, seed: int, name: str, resamples: int = DEFAULT_RESAMPLES
+) -> tuple[float, float] | None:
+    """Bootstrap interval of the mean of a per-sample column."""
+    values = np.asarray(values, dtype=np.float64)
+    return bootstrap_ci(lambda idx: values[idx].mean(axis=1), len(values), seed=seed, name=name, resamples=resamples)
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts b (A right, B wrong) and c."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    return float(min(1.0, 2.0 * scipy_stats.binom.cdf(min(b, c), n, 0.5)))
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given)."""
+    m = len(pvalues)
+    order = np.argsort(pvalues)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted.tolist()

@@ -1,0 +1,5 @@
+"""Built-in suites: name -> lazy "module:attr" reference (see harness.registry)."""
+
+BUILTIN_SUITES: dict[str, str] = {
+    "accuracy": "suites.accuracy:AccuracySuite",
+}

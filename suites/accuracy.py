@@ -1,0 +1,170 @@
+"""`accuracy` suite: clean accuracy and calibration, with bootstrap intervals.
+
+Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier and, with
+more than five classes, top5_correct. Metrics: top-1/top-5/balanced accuracy, macro-F1, NLL, ECE
+(15 equal-width bins, top-label), Brier score and per-class accuracy; reliability-diagram data
+goes into the artifacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from harness import calibration
+from harness.adapter import ModelAdapter, check_logits
+from harness.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.sample_table import CLEAN, SampleTable
+from harness.stats import CI_METHOD, bootstrap_ci
+from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.task import Task
+
+
+class AccuracyConfig(SuiteConfig):
+    ece_bins: int = Field(default=calibration.ECE_BINS, ge=2, le=100)
+
+
+def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.ndarray]:
+    """Run the model over the task once: sample ids, labels and class probabilities."""
+    ids: list[str] = []
+    labels: list[torch.Tensor] = []
+    probs: list[torch.Tensor] = []
+    for batch in task.batches(ctx.batch_size):
+        logits = adapter.logits(batch.inputs)
+        check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
+        probs.append(torch.softmax(logits.double(), dim=1).cpu())
+        labels.append(batch.labels)
+        ids.extend(batch.sample_ids)
+        if ctx.progress is not None:
+            ctx.progress(len(batch))
+    return {
+        "sample_id": np.asarray(ids, dtype=object),
+        "label": torch.cat(labels).numpy() if labels else np.zeros(0, dtype=np.int64),
+        "probs": torch.cat(probs).numpy() if probs else np.zeros((0, task.num_classes)),
+    }
+
+
+class AccuracySuite(Suite):
+    name = "accuracy"
+    version = "1"
+    description = "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
+    config_model = AccuracyConfig
+    metrics = (
+        MetricSpec(name="top1_acc", unit="fraction", higher_is_better=True, headline=True),
+        MetricSpec(name="top5_acc", unit="fraction", higher_is_better=True),
+        MetricSpec(name="balanced_acc", unit="fraction", higher_is_better=True),
+        MetricSpec(name="macro_f1", unit="fraction", higher_is_better=True),
+        MetricSpec(name="nll", unit="nats", higher_is_better=False),
+        MetricSpec(name="ece", unit="fraction", higher_is_better=False, headline=True),
+        MetricSpec(name="brier", unit="score", higher_is_better=False, headline=True),
+        MetricSpec(name="class_acc", unit="fraction", higher_is_better=True),
+    )
+
+    def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
+        return None
+
+    def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        assert isinstance(self.config, AccuracyConfig)
+        out = predict(adapter, task, ctx)
+        labels, probs = out["label"], out["probs"]
+        n, k = probs.shape
+        if n == 0:
+            from harness.errors import DatasetError
+
+            raise DatasetError(f"task {task.name!r} has no samples to evaluate")
+        prediction = probs.argmax(axis=1)
+        correct = prediction == labels
+        confidence = probs.max(axis=1)
+        label_prob = probs[np.arange(n), labels]
+        nll = -np.log(np.clip(label_prob, 1e-300, None))
+        onehot = np.zeros_like(probs)
+        onehot[np.arange(n), labels] = 1.0
+        brier = ((probs - onehot) ** 2).sum(axis=1)
+        columns: dict[str, object] = {
+            "sample_id": out["sample_id"],
+            "condition": CLEAN,
+            "label": labels,
+            "prediction": prediction,
+            "correct": correct,
+            "confidence": confidence,
+            "nll": nll,
+            "brier": brier,
+        }
+        if k > 5:
+            top5 = np.argsort(-probs, axis=1)[:, :5]
+            columns["top5_correct"] = (top5 == labels[:, None]).any(axis=1)
+        table = SampleTable.build(columns)
+        metrics = self.metrics_from_table(table, num_classes=k, class_names=task.class_names, seed=ctx.seed, resamples=ctx.bootstrap_resamples)
+        artifacts = {
+            "reliability_diagram": calibration.reliability_diagram(
+                confidence, correct, self.config.ece_bins
+            )
+        }
+        return SuiteResult(table=table, metrics=metrics, artifacts=artifacts)
+
+    def metrics_from_table(
+        self,
+        table: SampleTable,
+        *,
+        num_classes: int,
+        class_names: tuple[str, ...],
+        seed: int,
+        resamples: int,
+        condition: str = CLEAN,
+    ) -> list[MetricRecord]:
+        """All metrics of one condition, recomputable from the stored per-sample table."""
+        assert isinstance(self.config, AccuracyConfig)
+        frame = table.condition(condition)
+        n = len(frame)
+        labels = frame["label"].to_numpy(np.int64)
+        predictions = frame["prediction"].to_numpy(np.int64)
+        correct = frame["correct"].to_numpy(bool)
+        confidence = frame["confidence"].to_numpy(np.float64)
+        k = num_classes
+        bins = self.config.ece_bins
+        full = np.arange(n)[None, :]
+
+        per_sample: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "top1_acc": lambda idx: correct[idx].mean(axis=1),
+            "balanced_acc": lambda idx: calibration.balanced_accuracy(labels, correct, idx, k),
+            "macro_f1": lambda idx: calibration.macro_f1(labels, predictions, idx, k),
+            "nll": lambda idx: frame["nll"].to_numpy(np.float64)[idx].mean(axis=1),
+            "ece": lambda idx: calibration.ece(confidence, correct, idx, bins),
+            "brier": lambda idx: frame["brier"].to_numpy(np.float64)[idx].mean(axis=1),
+        }
+        if "top5_correct" in frame.columns:
+            top5 = frame["top5_correct"].to_numpy(bool)
+            per_sample["top5_acc"] = lambda idx: top5[idx].mean(axis=1)
+        records: list[MetricRecord] = []
+        for name, fn in per_sample.items():
+            ci = bootstrap_ci(fn, n, seed=seed, name=f"{self.name}/{name}/{condition}", resamples=resamples)
+            records.append(
+                spec_record(
+                    self.metric_spec(name),
+                    suite=self.name,
+                    value=float(fn(full)[0]),
+                    n=n,
+                    condition=condition,
+                    ci=ci,
+                    ci_method=CI_METHOD if ci else None,
+                    context={"bins": bins} if name == "ece" else {},
+                )
+            )
+        for cls in range(k):
+            mask = labels == cls
+            count = int(mask.sum())
+            records.append(
+                spec_record(
+                    self.metric_spec("class_acc"),
+                    suite=self.name,
+                    value=float(correct[mask].mean()) if count else None,
+                    n=count,
+                    condition=condition,
+                    context={"class": class_names[cls] if cls < len(class_names) else str(cls)},
+                    note=None if count else "no samples of this class",
+                )
+            )
+        return records

@@ -1,0 +1,73 @@
+"""Shared, seeded fixtures: tiny models with safetensors weights and specs that use them."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from harness.weights import file_sha256
+from tests.fixture_models import linear_digits, linear_tabular
+
+
+@pytest.fixture(autouse=True)
+def _quiet_threads() -> None:
+    torch.set_num_threads(1)
+
+
+def save_weights(module: torch.nn.Module, path: Path) -> str:
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path))
+    return file_sha256(path)
+
+
+@pytest.fixture
+def weights_dir(tmp_path: Path) -> Path:
+    """linear.safetensors (digits, 10 classes), wide.safetensors (7 classes), tab.safetensors."""
+    save_weights(linear_digits(), tmp_path / "linear.safetensors")
+    save_weights(linear_digits(seed=1), tmp_path / "linear1.safetensors")
+    save_weights(linear_digits(classes=7), tmp_path / "seven.safetensors")
+    save_weights(linear_tabular(), tmp_path / "tab.safetensors")
+    return tmp_path
+
+
+@pytest.fixture
+def write_spec(weights_dir: Path) -> Callable[[str], Path]:
+    """Write a spec (YAML text, dedented) next to the fixture weights; returns its path."""
+
+    def write(text: str, name: str = "spec.yaml") -> Path:
+        path = weights_dir / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+TINY_SPEC = """\
+name: tiny
+seed: 3
+device: cpu
+limit: 120
+bootstrap_resamples: 200
+tasks: [digits]
+models:
+  - name: lin-a
+    factory: tests.fixture_models:linear_digits
+    weights: linear.safetensors
+    input_shape: [1, 8, 8]
+  - name: lin-b
+    factory: tests.fixture_models:linear_digits
+    factory_args: {seed: 1}
+    weights: linear1.safetensors
+    input_shape: [1, 8, 8]
+suites:
+  accuracy: {}
+"""
+
+
+@pytest.fixture
+def tiny_spec(write_spec: Callable[[str], Path]) -> Path:
+    return write_spec(TINY_SPEC)
