@@ -118,16 +118,16 @@ def poisson(seeds: torch.Tensor, rate: torch.Tensor, stream: int = 0) -> torch.T
 
     One uniform ``u`` per element; the result is the smallest ``k`` with ``P(X <= k) >= u``. The
     search starts at the Cornish-Fisher quantile guess ``k``; ``P(X <= k - 1)`` is evaluated once
-    as the regularised upper incomplete gamma ``Q(k, rate)`` (float64), and every further step up
+    as the regularised upper incomplete gamma ``Q(k, rate)`` (float32, enough for 24-bit uniforms), and every further step up
     or down updates the CDF with the probability mass ``pmf(k)``, so the cost does not grow with
     the rate (the guess is usually exact or one step off).
     """
     shape = tuple(rate.shape[1:])
-    lam = rate.to(torch.float64).clamp(min=0.0)
+    lam = rate.to(torch.float32).clamp(min=0.0)
     positive = lam > 0
     safe_lam = torch.where(positive, lam, torch.ones_like(lam))
     log_lam = torch.log(safe_lam)
-    u = uniform(seeds, shape, stream).to(torch.float64)
+    u = uniform(seeds, shape, stream)
     z = math.sqrt(2.0) * torch.special.erfinv(2.0 * u - 1.0)
     k = torch.floor(lam + torch.sqrt(lam) * z + (z * z - 1.0) / 6.0 + 0.5).clamp(min=0.0)
     k = torch.where(positive, k, torch.zeros_like(k))

@@ -127,6 +127,7 @@ def _put(row: dict[str, Any], key: str, m: MetricRecord) -> None:
     row[f"{key}_n"] = m.n
     if m.note:
         row[f"{key}_note"] = m.note
+    row[f"{key}_flags"] = list(m.flags)
 
 
 def _sort_key(row: dict[str, Any], columns: list[str], units: dict[str, tuple[str, bool]]) -> tuple[Any, ...]:
@@ -147,6 +148,9 @@ def _fmt(row: dict[str, Any], key: str) -> str:
     text = f"{value:.4g}" if abs(value) >= 1000 else f"{value:.3f}"
     if ci:
         text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    flags = row.get(f"{key}_flags")
+    if flags:
+        text += " UNRELIABLE(" + ",".join(flags) + ")"
     return text
 
 

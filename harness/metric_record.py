@@ -38,6 +38,7 @@ class MetricRecord:
     context: dict[str, Any] = field(default_factory=dict)
     headline: bool = False
     note: str | None = None
+    flags: tuple[str, ...] = ()  # reliability flags: the estimate may not be trustworthy
 
     def __post_init__(self) -> None:
         if self.value is not None and not math.isfinite(self.value):
@@ -56,6 +57,7 @@ class MetricRecord:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ci"] = list(self.ci) if self.ci is not None else None
+        d["flags"] = list(self.flags)
         return d
 
     @classmethod
@@ -63,6 +65,7 @@ class MetricRecord:
         d = dict(d)
         if d.get("ci") is not None:
             d["ci"] = (float(d["ci"][0]), float(d["ci"][1]))
+        d["flags"] = tuple(d.get("flags") or ())
         return cls(**d)
 
 
