@@ -40,7 +40,11 @@ class EvaluationResult:
     @property
     def table(self) -> SampleTable:
         """All suites' per-sample rows, with a `suite` column."""
-        frames = [r.table.frame.assign(suite=name) for name, r in self.results.items()]
+        frames = [
+            r.table.frame.assign(suite=name)
+            for name, r in self.results.items()
+            if r.table is not None
+        ]
         if not frames:
             raise HarnessError("no suite produced results (all were skipped)")
         return SampleTable(pd.concat(frames, ignore_index=True))
@@ -130,7 +134,7 @@ def evaluate(
             continue
         result = suite.run(adapter, the_task, ctx)
         out.results[name] = SuiteResult(
-            table=result.table.with_groups(the_task.groups()),
+            table=result.table.with_groups(the_task.groups()) if result.table is not None else None,
             metrics=result.metrics,
             artifacts=result.artifacts,
             notes=result.notes,

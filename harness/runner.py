@@ -217,7 +217,7 @@ class Runner:
                 progress=self.events.samples_done,
             )
             result = suite.run(adapter, task, ctx)
-            table = result.table.with_groups(task.groups())
+            table = result.table.with_groups(task.groups()) if result.table is not None else None
             seconds = time.perf_counter() - started
             record.update(status="completed", seconds=seconds, finished=_now(), notes=result.notes)
             path = store.write_job(record=record, table=table, metrics=result.metrics, artifacts=result.artifacts)

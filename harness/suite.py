@@ -38,9 +38,12 @@ class RunContext:
 
 @dataclass(frozen=True, kw_only=True)
 class SuiteResult:
-    """What a suite returns: the per-sample table, metric records and JSON-able artifacts."""
+    """What a suite returns: the per-sample table, metric records and JSON-able artifacts.
 
-    table: SampleTable
+    `table` is None only for suites with no per-sample outcome (throughput measures batches).
+    """
+
+    table: SampleTable | None
     metrics: list[MetricRecord]
     artifacts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
