@@ -1,0 +1,68 @@
+"""Perturbation budgets: parse epsilons given in input units (`0.1`, `"8/255"`) and sanity-check them.
+
+Budgets are refused when they cannot mean what the user intended: negative or zero, or larger than
+the input domain allows (an L-inf eps of 8 on [0, 1] inputs covers every image, so robust accuracy
+would silently be zero and say nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Literal
+
+from harness.errors import ConfigError
+
+Norm = Literal["linf", "l2"]
+NORMS: tuple[Norm, ...] = ("linf", "l2")
+
+
+def parse_eps(value: float | int | str, *, key: str) -> float:
+    """A positive finite epsilon from a number or an `a/b` fraction string such as `"8/255"`."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: epsilon must be a number or a fraction like '8/255' (got {value!r})")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            eps = float(Fraction(text)) if "/" in text else float(text)
+        except (ValueError, ZeroDivisionError):
+            raise ConfigError(
+                f"{key}: cannot read epsilon {value!r}; write a number (0.1) or a fraction (8/255)"
+            ) from None
+    else:
+        eps = float(value)
+    if not math.isfinite(eps) or eps <= 0:
+        raise ConfigError(f"{key}: epsilon must be a positive finite number (got {value!r})")
+    return eps
+
+
+def eps_label(eps: float) -> str:
+    """The text used in condition names: shortest round-tripping decimal (0.1, 0.0313725...)."""
+    return f"{eps:.6g}"
+
+
+def max_budget(norm: Norm, bounds: tuple[float, float], input_shape: tuple[int, ...]) -> float:
+    """The largest meaningful budget: the diameter of the input box in that norm."""
+    width = bounds[1] - bounds[0]
+    if norm == "linf":
+        return width
+    return width * math.sqrt(math.prod(input_shape))
+
+
+def check_budgets(
+    epsilons: dict[Norm, list[float]],
+    *,
+    bounds: tuple[float, float],
+    input_shape: tuple[int, ...],
+    task: str,
+) -> None:
+    """Refuse budgets that reach across the whole input domain (almost certainly a units mistake)."""
+    for norm, values in epsilons.items():
+        limit = max_budget(norm, bounds, input_shape)
+        for eps in values:
+            if eps >= limit:
+                raise ConfigError(
+                    f"suites.adversarial.epsilons.{norm}: eps {eps:g} is at least the whole input "
+                    f"range of task {task!r} (bounds {list(bounds)}, largest {norm} distance "
+                    f"{limit:.4g}); give epsilons in input units, e.g. 8/255 for images in [0, 1]"
+                )

@@ -1,0 +1,86 @@
+"""Re-verify every adversarial candidate with a fresh forward pass before it counts.
+
+An attack's own success flag is not trusted: the returned (clipped) input is checked for finite
+values, for lying within the bounds, for a perturbation norm within eps (plus a tiny tolerance),
+and is then classified again by the adapter. A candidate that fails any check is invalid: it never
+counts as a success, and the reasons are counted and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from harness.adapter import ModelAdapter
+from suites.adversarial.budgets import Norm
+
+NORM_RTOL = 1e-5
+NORM_ATOL = 1e-6
+BOUNDS_ATOL = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verified:
+    """Per-sample outcome of re-verification (all tensors on the CPU)."""
+
+    adversarial: torch.Tensor  # bool: valid and misclassified on the fresh forward pass
+    valid: torch.Tensor  # bool: finite, in bounds, within budget, finite logits
+    changed: torch.Tensor  # bool: the candidate differs from the clean input
+    prediction: torch.Tensor  # int64: fresh prediction on the candidate (clean when invalid)
+    confidence: torch.Tensor  # float64: top-label probability on the candidate
+    norm: torch.Tensor  # float64: perturbation norm (inf when invalid)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def perturbation_norm(delta: torch.Tensor, norm: Norm) -> torch.Tensor:
+    flat = delta.detach().double().flatten(1)
+    return flat.abs().amax(dim=1) if norm == "linf" else flat.norm(dim=1)
+
+
+def within_budget(norms: torch.Tensor, eps: float) -> torch.Tensor:
+    return norms <= eps * (1 + NORM_RTOL) + NORM_ATOL
+
+
+def verify(
+    adapter: ModelAdapter,
+    x: torch.Tensor,
+    candidate: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    norm: Norm,
+    eps: float | None,
+    bounds: tuple[float, float],
+    clean_prediction: torch.Tensor,
+    clean_confidence: torch.Tensor,
+) -> Verified:
+    """Check and re-classify `candidate` (eps None: minimisation attack, no budget check)."""
+    x, candidate, y = x.detach().cpu(), candidate.detach().cpu(), y.cpu()
+    finite = torch.isfinite(candidate.flatten(1)).all(dim=1)
+    safe = torch.where(torch.isfinite(candidate), candidate, x)
+    in_bounds = ((safe >= bounds[0] - BOUNDS_ATOL) & (safe <= bounds[1] + BOUNDS_ATOL)).flatten(1).all(1)
+    norms = perturbation_norm(safe - x, norm)
+    budget_ok = within_budget(norms, eps) if eps is not None else torch.ones_like(finite)
+    logits = adapter.logits(safe.to(adapter.device)).detach().double().cpu()
+    logits_ok = torch.isfinite(logits).all(dim=1)
+    valid = finite & in_bounds & budget_ok & logits_ok
+    probs = torch.softmax(torch.nan_to_num(logits, nan=0.0, posinf=0.0, neginf=0.0), dim=1)
+    pred = torch.where(valid, probs.argmax(1), clean_prediction.cpu())
+    conf = torch.where(valid, probs.amax(1), clean_confidence.cpu().double())
+    changed = (safe != x).flatten(1).any(dim=1) | ~finite
+    adversarial = valid & (pred != y)
+    reasons = {
+        "non_finite_input": int((~finite).sum()),
+        "out_of_bounds": int((finite & ~in_bounds).sum()),
+        "over_budget": int((finite & ~budget_ok).sum()),
+        "non_finite_logits": int((finite & ~logits_ok).sum()),
+    }
+    return Verified(
+        adversarial=adversarial,
+        valid=valid,
+        changed=changed,
+        prediction=pred,
+        confidence=conf,
+        norm=torch.where(valid, norms, torch.full_like(norms, torch.inf)),
+        reasons={k: v for k, v in reasons.items() if v},
+    )
