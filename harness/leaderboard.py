@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness import paired_tests
 from harness.errors import ResultsError
 from harness.metric_record import MetricRecord
 from harness.store import StoredJob, load_jobs
@@ -35,15 +36,28 @@ class Board:
     columns: list[str]  # metric keys
     units: dict[str, tuple[str, bool]] = field(default_factory=dict)  # key -> (unit, higher_is_better)
     notes: list[str] = field(default_factory=list)
+    rank_metric: str | None = None  # the column ranks (with tie groups) are decided on
+    rank_method: str = ""
+    # (model, suite) -> (run manifest, stored job): provenance for reports and paired tests
+    sources: dict[tuple[str, str], tuple[dict[str, Any], StoredJob]] = field(default_factory=dict, repr=False)
+    records: dict[tuple[str, str], MetricRecord] = field(default_factory=dict, repr=False)  # (model, key)
 
 
 def _signature(job: StoredJob) -> str:
     return f"v{job.record['suite_version']}/{str(job.record['suite_config_hash'])[:8]}"
 
 
-def build_boards(root: Path, *, task: str | None = None, all_metrics: bool = False) -> list[Board]:
-    """Read every completed job under `root` and arrange comparable boards."""
-    jobs = [j for _, j in load_jobs(root) if j.status == "completed"]
+def build_boards(
+    root: Path, *, task: str | None = None, all_metrics: bool = False, ranks: bool = True
+) -> list[Board]:
+    """Read every completed job under `root` and arrange comparable boards.
+
+    With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
+    the per-sample tables (see harness.paired_tests); rows get `rank` next to `position`.
+    """
+    loaded = [(man, j) for man, j in load_jobs(root) if j.status == "completed"]
+    manifests = {id(j): man for man, j in loaded}
+    jobs = [j for _, j in loaded]
     if task is not None:
         names = sorted({j.record["task"] for j in jobs})
         jobs = [j for j in jobs if j.record["task"] == task]
@@ -84,6 +98,11 @@ def build_boards(root: Path, *, task: str | None = None, all_metrics: bool = Fal
             if group_key:
                 title += " · " + ", ".join(f"{s} config {sig}" for s, sig in group_key)
             board = _make_board(title, task_name, fp, summary.get("n"), [*shared, *group_jobs], all_metrics)
+            board.sources = {
+                (j.record["model"], j.record["suite"]): (manifests[id(j)], j) for j in [*shared, *group_jobs]
+            }
+            if ranks:
+                _add_ranks(board)
             if split_suites:
                 board.notes.append(
                     f"suite(s) {', '.join(split_suites)} ran with different configs on {task_name}; "
@@ -103,6 +122,7 @@ def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[Stored
     columns: list[str] = []
     units: dict[str, tuple[str, bool]] = {}
     suites: dict[str, str] = {}
+    records: dict[tuple[str, str], MetricRecord] = {}
     for job in jobs:
         model = job.record["model"]
         suites[job.record["suite"]] = _signature(job)
@@ -115,10 +135,37 @@ def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[Stored
                 columns.append(key)
                 units[key] = (m.unit, m.higher_is_better)
             _put(row, key, m)
+            records[(model, key)] = m
     ordered = sorted(rows.values(), key=lambda r: _sort_key(r, columns, units))
     for rank, row in enumerate(ordered, start=1):
         row["position"] = rank
-    return Board(title=title, task=task, task_fingerprint=fp, n=n, suites=suites, rows=ordered, columns=columns, units=units)
+    return Board(title=title, task=task, task_fingerprint=fp, n=n, suites=suites, rows=ordered, columns=columns, units=units, records=records)
+
+
+def _add_ranks(board: Board) -> None:
+    """Rank rows on the board's first column with tie groups from paired tests."""
+    if not board.columns:
+        return
+    key = board.columns[0]
+    entries = {}
+    seeds = set()
+    for row in board.rows:
+        record = board.records.get((row["model"], key))
+        if record is None:
+            continue
+        _man, job = board.sources[(row["model"], record.suite)]
+        seeds.add(int(job.record.get("seed", 0)))
+        table = job.table() if (job.path / "samples.parquet").is_file() else None
+        entries[row["model"]] = (record, paired_tests.per_sample(record, table))
+    try:
+        ranking = paired_tests.rank_with_ties(entries, seed=min(seeds) if seeds else 0)
+    except ResultsError as err:
+        board.notes.append(f"no rank tie groups: {err}")
+        return
+    board.rank_metric = key
+    board.rank_method = f"rank on {key}: {ranking.method}"
+    for row in board.rows:
+        row["rank"] = ranking.ranks.get(row["model"])
 
 
 def _put(row: dict[str, Any], key: str, m: MetricRecord) -> None:
@@ -155,7 +202,10 @@ def _fmt(row: dict[str, Any], key: str) -> str:
 
 
 def to_frame(board: Board) -> pd.DataFrame:
-    data = [{"#": r["position"], "model": r["model"], **{c: _fmt(r, c) for c in board.columns}} for r in board.rows]
+    data = [
+        {"#": r["position"], **({"rank": r.get("rank") or "—"} if board.rank_metric else {}), "model": r["model"], **{c: _fmt(r, c) for c in board.columns}}
+        for r in board.rows
+    ]
     return pd.DataFrame(data)
 
 
@@ -167,6 +217,8 @@ def render_table(boards: list[Board]) -> str:
         parts.append(header)
         parts.append(frame.to_string(index=False))
         parts.append("values: estimate [95% CI, percentile bootstrap]; " + ", ".join(f"{c}: {u}, {'higher' if h else 'lower'} is better" for c, (u, h) in b.units.items()))
+        if b.rank_method:
+            parts.append(b.rank_method)
         parts.extend(f"note: {n}" for n in b.notes)
         parts.append("")
     return "\n".join(parts)
@@ -184,12 +236,16 @@ def render_markdown(boards: list[Board]) -> str:
     for b in boards:
         parts.append(f"### {escape_markdown_cell(b.title)}\n")
         parts.append(f"n = {b.n}; task fingerprint `{b.task_fingerprint[:12]}`; values are estimates with 95% bootstrap intervals.\n")
-        cols = ["#", "model", *b.columns]
+        ranked = b.rank_metric is not None
+        cols = ["#", *(["rank"] if ranked else []), "model", *b.columns]
         parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cols) + " |")
         parts.append("|" + "---|" * len(cols))
         for r in b.rows:
-            cells = [str(r["position"]), r["model"], *[_fmt(r, c) for c in b.columns]]
+            rank = [str(r.get("rank") or "—")] if ranked else []
+            cells = [str(r["position"]), *rank, r["model"], *[_fmt(r, c) for c in b.columns]]
             parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cells) + " |")
+        if b.rank_method:
+            parts.append(f"\n> {escape_markdown_cell(b.rank_method)}")
         parts.extend(f"\n> {escape_markdown_cell(n)}" for n in b.notes)
         parts.append("")
     return "\n".join(parts)
@@ -214,7 +270,7 @@ def render_csv(boards: list[Board]) -> str:
             for k in (c, f"{c}_ci_low", f"{c}_ci_high", f"{c}_n"):
                 if k not in keys:
                     keys.append(k)
-    writer.writerow(["board", "position", "model", "task", "task_fingerprint", *keys])
+    writer.writerow(["board", "position", "rank", "model", "task", "task_fingerprint", *keys])
     for b in boards:
         for r in b.rows:
             flat = dict(r)
@@ -222,7 +278,7 @@ def render_csv(boards: list[Board]) -> str:
                 ci = r.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
-            writer.writerow([csv_safe(v) for v in [b.title, r["position"], r["model"], r["task"], r["task_fingerprint"], *[flat.get(k) for k in keys]]])
+            writer.writerow([csv_safe(v) for v in [b.title, r["position"], r.get("rank"), r["model"], r["task"], r["task_fingerprint"], *[flat.get(k) for k in keys]]])
     return buf.getvalue()
 
 
@@ -231,5 +287,5 @@ def render_json(boards: list[Board]) -> str:
     rows = []
     for b in boards:
         for r in b.rows:
-            rows.append({"board": b.title, "n": b.n, "suites": b.suites, **r})
+            rows.append({"board": b.title, "n": b.n, "suites": b.suites, "rank_method": b.rank_method, **r})
     return json.dumps(rows, indent=2, sort_keys=False, allow_nan=False)
