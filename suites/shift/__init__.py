@@ -1,0 +1,1 @@
+"""Distribution-shift suite: image corruptions, dataset shift and OOD detection."""

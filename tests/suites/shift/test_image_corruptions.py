@@ -1,0 +1,413 @@
+"""Tests for the batched ImageNet-C corruption engine: contract, determinism, fidelity, statistics.
+
+Fidelity runs against independent implementations: scipy / PIL (always installed) and, where it
+imports, the `imagecorruptions` reference (patched in-process, see reference_corruptions.py).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import torch
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from suites.shift.image_corruptions import (
+    CORRUPTIONS,
+    SEVERITIES,
+    UnknownCorruptionError,
+    _disk_kernel,
+    _motion_blur_layer,
+    corrupt,
+    resolve_params,
+)
+
+from .reference_corruptions import load_reference
+
+DETERMINISTIC = (
+    "defocus_blur",
+    "zoom_blur",
+    "brightness",
+    "contrast",
+    "pixelate",
+    "jpeg_compression",
+    "gaussian_blur",
+    "saturate",
+)
+
+
+def _smooth_rgb(size: int = 32) -> np.ndarray:
+    """A smooth synthetic RGB image with one hard-edged patch (uint8, H x W x 3)."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = np.stack(
+        [
+            0.5 + 0.4 * np.sin(6 * xx + 1),
+            0.5 + 0.4 * np.cos(5 * yy),
+            0.5 + 0.3 * np.sin(4 * (xx + yy)),
+        ],
+        axis=-1,
+    )
+    img[size // 5 : size // 2, size // 5 : 3 * size // 5] = (0.9, 0.2, 0.6)
+    return (img * 255).astype(np.uint8)
+
+
+def _digit_rgb(index: int, size: int = 32) -> np.ndarray:
+    """A scikit-learn digit (8x8, 0..16) upscaled to size x size and replicated to RGB (uint8)."""
+    digit = load_digits().images[index] / 16.0
+    big = np.kron(digit, np.ones((size // 8, size // 8)))
+    return np.repeat((big * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def _to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    return torch.tensor(np.stack(images) / 255.0, dtype=torch.float32).permute(0, 3, 1, 2)
+
+
+def _to_numpy(x: torch.Tensor) -> np.ndarray:
+    return x.permute(0, 2, 3, 1).double().numpy()
+
+
+def _seeds(n: int) -> torch.Tensor:
+    return torch.arange(100, 100 + n, dtype=torch.int64)
+
+
+@pytest.fixture(scope="module")
+def reference():  # noqa: ANN201
+    try:
+        return load_reference()
+    except ImportError as exc:
+        pytest.skip(
+            f"imagecorruptions reference unavailable ({exc}); hand-computed tests still run"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Contract
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 8, 8), (2, 3, 32, 32)])
+def test_every_corruption_and_severity_keeps_shape_dtype_range(shape: tuple[int, ...]) -> None:
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    for name in CORRUPTIONS:
+        for severity in SEVERITIES:
+            y = corrupt(x, name, severity, _seeds(shape[0]))
+            assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device, name
+            assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0, (name, severity)
+            assert torch.isfinite(y).all(), (name, severity)
+
+
+def test_other_sizes_work() -> None:
+    for shape in [(1, 1, 28, 28), (1, 3, 20, 36), (1, 3, 130, 140)]:
+        x = torch.rand(shape, generator=torch.Generator().manual_seed(1))
+        for name in CORRUPTIONS:
+            assert corrupt(x, name, 3, _seeds(1)).shape == x.shape
+
+
+def test_corruptions_change_the_image() -> None:
+    x = _to_tensor([_smooth_rgb()])
+    for name in CORRUPTIONS:
+        assert float((corrupt(x, name, 5, _seeds(1)) - x).abs().mean()) > 0.005, name
+
+
+# ---------------------------------------------------------------------------------------------
+# Determinism
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sample_alone_equals_sample_in_batch_and_ignores_global_rng() -> None:
+    x = _to_tensor([_smooth_rgb(), _digit_rgb(0), _digit_rgb(5)])
+    seeds = torch.tensor([7, 8, 9], dtype=torch.int64)
+    for name in CORRUPTIONS:
+        torch.manual_seed(0)
+        np.random.seed(0)
+        batch = corrupt(x, name, 3, seeds)
+        torch.manual_seed(999)
+        np.random.seed(999)
+        alone = corrupt(x[1:2], name, 3, seeds[1:2])
+        again = corrupt(x, name, 3, seeds)
+        reordered = corrupt(x[[2, 1, 0]], name, 3, seeds[[2, 1, 0]])
+        assert torch.equal(batch[1:2], alone), name
+        assert torch.equal(batch, again), name
+        assert torch.equal(batch, reordered[[2, 1, 0]]), name
+
+
+def test_different_seeds_give_different_noise() -> None:
+    x = _to_tensor([_smooth_rgb(), _smooth_rgb()])
+    for name in ("gaussian_noise", "shot_noise", "impulse_noise", "glass_blur", "fog", "spatter"):
+        y = corrupt(x, name, 3, torch.tensor([1, 2], dtype=torch.int64))
+        assert not torch.equal(y[0], y[1]), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Fidelity against the imagecorruptions reference (ImageNet parameters, scale 1)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", DETERMINISTIC)
+def test_deterministic_corruptions_match_reference(reference, name: str) -> None:  # noqa: ANN001
+    images = [_smooth_rgb(48), _digit_rgb(3, 48)]
+    x = _to_tensor(images)
+    for severity in SEVERITIES:
+        ours = _to_numpy(corrupt(x, name, severity, _seeds(2), regime="imagenet", scale=1.0))
+        for i, img in enumerate(images):
+            ref = np.asarray(getattr(reference, name)(Image.fromarray(img), severity), np.float64)
+            ref = np.clip(ref / 255.0, 0, 1)
+            diff = np.abs(ours[i] - ref)
+            if name == "pixelate":  # PIL rounds its 8-bit box average
+                assert diff.max() <= 1.01 / 255, (name, severity)
+            elif name == "jpeg_compression":  # fixed-point libjpeg vs float DCT
+                psnr = 10 * np.log10(1.0 / np.mean(diff**2))
+                assert psnr > 36.0 and diff.max() < 32 / 255, (severity, psnr, diff.max())
+            else:
+                assert diff.max() < 1e-4, (name, severity, diff.max())
+
+
+def test_motion_blur_kernel_matches_reference_at_fixed_angle(reference) -> None:  # noqa: ANN001
+    img = _smooth_rgb(40)
+    x = _to_tensor([img, img])
+    for radius, sigma in [(10, 3), (15, 8), (6, 1.5)]:
+        angles = torch.tensor([-37.5, 21.0])
+        ours = _to_numpy(_motion_blur_layer(x * 255.0, radius, sigma, angles))
+        for i, angle in enumerate(angles.tolist()):
+            ref = reference._motion_blur(img.astype(np.float64), radius, sigma, angle)
+            assert np.abs(ours[i] - ref).max() < 1e-2, (radius, sigma, angle)
+
+
+def test_glass_blur_matches_reference_statistics(reference) -> None:  # noqa: ANN001
+    img = _smooth_rgb(32)
+    x = _to_tensor([img] * 8)
+    for severity in (1, 3, 5):
+        ours = corrupt(x, "glass_blur", severity, _seeds(8), regime="imagenet", scale=1.0)
+        ours_dist = float((ours - x).abs().mean())
+        np.random.seed(severity)
+        ref = [
+            np.asarray(reference.glass_blur(Image.fromarray(img), severity)) / 255.0
+            for _ in range(4)
+        ]
+        ref_dist = float(np.mean([np.abs(r - img / 255.0).mean() for r in ref]))
+        # Parallel swap phases instead of raster order move pixels slightly less far (documented).
+        assert abs(ours_dist - ref_dist) < 0.25 * ref_dist + 0.003, (severity, ours_dist, ref_dist)
+
+
+def test_elastic_matches_reference_statistics(reference) -> None:  # noqa: ANN001
+    img = _smooth_rgb(64)
+    x = _to_tensor([img] * 8)
+    for severity in (1, 5):
+        ours = corrupt(x, "elastic_transform", severity, _seeds(8), regime="imagenet", scale=1.0)
+        ours_dist = float((ours - x).abs().mean())
+        np.random.seed(severity)
+        ref = [
+            np.asarray(reference.elastic_transform(Image.fromarray(img), severity)) / 255.0
+            for _ in range(8)
+        ]
+        ref_dist = float(np.mean([np.abs(r - img / 255.0).mean() for r in ref]))
+        assert abs(ours_dist - ref_dist) < 0.3 * ref_dist, (severity, ours_dist, ref_dist)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-computed / scipy / PIL fidelity (always run)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_contrast_and_brightness_by_hand() -> None:
+    x = torch.zeros(1, 3, 8, 8)
+    x[:, :, :, :4] = 0.2
+    x[:, :, :, 4:] = 0.6
+    p = resolve_params("contrast", 5, 8, 8)
+    y = corrupt(x, "contrast", 5, _seeds(1))
+    assert torch.allclose(y[..., 0], torch.full_like(y[..., 0], 0.4 - 0.2 * p["c"]))
+    rgb = torch.tensor([0.2, 0.4, 0.8]).reshape(1, 3, 1, 1).expand(1, 3, 8, 8)
+    y = corrupt(rgb, "brightness", 2, _seeds(1))  # v 0.8 -> 0.9 (CIFAR c=0.1), hue/sat kept
+    assert torch.allclose(y[0, :, 0, 0], torch.tensor([0.2, 0.4, 0.8]) * 0.9 / 0.8, atol=1e-6)
+
+
+def test_gaussian_blur_matches_scipy() -> None:
+    x = _to_tensor([_smooth_rgb(32)])
+    for severity in SEVERITIES:
+        sigma = resolve_params("gaussian_blur", severity, 32, 32)["sigma"]
+        ours = _to_numpy(corrupt(x, "gaussian_blur", severity, _seeds(1)))[0]
+        ref = ndi.gaussian_filter(
+            _to_numpy(x)[0], sigma=(sigma, sigma, 0), mode="nearest", truncate=4.0
+        )
+        assert np.abs(ours - np.clip(ref, 0, 1)).max() < 1e-5
+
+
+def test_defocus_matches_scipy_correlate_and_disk_is_normalised() -> None:
+    x = _to_tensor([_smooth_rgb(32)])
+    p = resolve_params("defocus_blur", 5, 32, 32)
+    kernel = _disk_kernel(p["radius"], p["alias_blur"]).numpy()
+    assert abs(kernel.sum() - 1.0) < 1e-9 and kernel.shape[0] % 2 == 1
+    ours = _to_numpy(corrupt(x, "defocus_blur", 5, _seeds(1)))[0]
+    ref = np.stack(
+        [ndi.correlate(_to_numpy(x)[0][..., c], kernel, mode="mirror") for c in range(3)], -1
+    )
+    assert np.abs(ours - np.clip(ref, 0, 1)).max() < 1e-5
+
+
+def test_zoom_blur_matches_scipy_zoom() -> None:
+    img = _to_numpy(_to_tensor([_smooth_rgb(32)]))[0].astype(np.float32)
+    zooms = resolve_params("zoom_blur", 2, 32, 32)["zooms"]
+    acc = img.copy()
+    for z in zooms:
+        ch = int(np.ceil(32 / z))
+        top = (32 - ch) // 2
+        zoomed = ndi.zoom(img[top : top + ch, top : top + ch], (z, z, 1), order=1)
+        trim = (zoomed.shape[0] - 32) // 2
+        acc += zoomed[trim : trim + 32, trim : trim + 32]
+    ref = np.clip(acc / (len(zooms) + 1), 0, 1)
+    ours = _to_numpy(corrupt(_to_tensor([_smooth_rgb(32)]), "zoom_blur", 2, _seeds(1)))[0]
+    assert np.abs(ours - ref).max() < 1e-5
+
+
+@pytest.mark.parametrize("size", [32, 20])
+def test_pixelate_matches_pil_box(size: int) -> None:
+    img = _smooth_rgb(size)
+    for severity in SEVERITIES:
+        factor = resolve_params("pixelate", severity, size, size)["factor"]
+        small = Image.fromarray(img).resize((int(size * factor),) * 2, Image.BOX)
+        ref = np.asarray(small.resize((size, size), Image.BOX), np.float64) / 255.0
+        ours = _to_numpy(corrupt(_to_tensor([img]), "pixelate", severity, _seeds(1)))[0]
+        assert np.abs(ours - ref).max() <= 1.01 / 255, severity
+
+
+@pytest.mark.parametrize("size", [32, 21])
+def test_jpeg_matches_pil(size: int) -> None:
+    images = [_smooth_rgb(size), _digit_rgb(7, 32)[:size, :size]]
+    for severity in SEVERITIES:
+        quality = resolve_params("jpeg_compression", severity, size, size)["quality"]
+        ours = _to_numpy(corrupt(_to_tensor(images), "jpeg_compression", severity, _seeds(2)))
+        for i, img in enumerate(images):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "JPEG", quality=quality)
+            ref = np.asarray(Image.open(buf), np.float64) / 255.0
+            psnr = 10 * np.log10(1.0 / np.mean((ours[i] - ref) ** 2))
+            assert psnr > 40.0, (size, severity, psnr)
+    gray = _to_tensor([_smooth_rgb(size)])[:, :1]
+    buf = io.BytesIO()
+    Image.fromarray((gray[0, 0].numpy() * 255).round().astype(np.uint8)).save(
+        buf, "JPEG", quality=40
+    )
+    ref = np.asarray(Image.open(buf), np.float64) / 255.0
+    ours = corrupt(gray, "jpeg_compression", 5, _seeds(1))[0, 0].double().numpy()
+    assert 10 * np.log10(1.0 / np.mean((ours - ref) ** 2)) > 40.0
+
+
+def test_saturate_on_grayscale_uses_luma_of_rgb_result() -> None:
+    gray = torch.full((1, 1, 8, 8), 0.5)
+    y = corrupt(gray, "saturate", 5, _seeds(1))  # CIFAR: s = 0 * 2.5 + 0.2, hue 0 (red)
+    r, g, b = 0.5, 0.5 * 0.8, 0.5 * 0.8
+    assert torch.allclose(y, torch.full_like(y, 0.299 * r + 0.587 * g + 0.114 * b), atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics of the random corruptions
+# ---------------------------------------------------------------------------------------------
+
+
+def _mid_gray(n: int = 4, size: int = 32) -> torch.Tensor:
+    return torch.full((n, 3, size, size), 0.5)
+
+
+def test_gaussian_and_speckle_noise_scale() -> None:
+    x = _mid_gray()
+    for severity in (1, 5):
+        c = resolve_params("gaussian_noise", severity, 32, 32)["c"]
+        resid = corrupt(x, "gaussian_noise", severity, _seeds(4)) - x
+        assert abs(float(resid.mean())) < 0.01 and abs(float(resid.std()) / c - 1) < 0.05
+        c = resolve_params("speckle_noise", severity, 32, 32)["c"]
+        resid = (corrupt(x, "speckle_noise", severity, _seeds(4)) - x) / x
+        assert abs(float(resid.std()) / c - 1) < 0.05
+
+
+def test_shot_noise_is_poisson() -> None:
+    x = torch.full((4, 3, 32, 32), 0.3)
+    rate = resolve_params("shot_noise", 5, 32, 32)["rate"]
+    y = corrupt(x, "shot_noise", 5, _seeds(4)).double() * rate
+    assert torch.allclose(y, y.round(), atol=1e-3)  # integer counts / rate
+    assert abs(float(y.mean()) - 0.3 * rate) < 0.03 * 0.3 * rate
+    assert abs(float(y.var()) / (0.3 * rate) - 1) < 0.06
+
+
+def test_impulse_noise_flip_fractions() -> None:
+    x = _mid_gray(8)
+    c = resolve_params("impulse_noise", 5, 32, 32)["c"]
+    y = corrupt(x, "impulse_noise", 5, _seeds(8))
+    salt = float((y == 1).double().mean())
+    pepper = float((y == 0).double().mean())
+    assert abs(salt - c / 2) < 0.006 and abs(pepper - c / 2) < 0.006
+    assert torch.equal(y[(y != 0) & (y != 1)], x[(y != 0) & (y != 1)])
+
+
+def test_fog_follows_reference_formula_bounds() -> None:
+    x = _to_tensor([_smooth_rgb()] * 4)
+    p = resolve_params("fog", 3, 32, 32)
+    y = corrupt(x, "fog", 3, _seeds(4))
+    max_val = x.amax(dim=(1, 2, 3), keepdim=True)
+    lo = x * max_val / (max_val + p["strength"])
+    hi = (x + p["strength"]) * max_val / (max_val + p["strength"])
+    assert bool((y >= lo - 1e-5).all() and (y <= hi.clamp(max=1) + 1e-5).all())
+
+
+def test_frost_texture_moments_follow_reference_plates() -> None:
+    x = torch.zeros(16, 3, 32, 32)
+    p = resolve_params("frost", 5, 32, 32)
+    frost = corrupt(x, "frost", 5, _seeds(16)) / p["frost_weight"]
+    per_channel = frost.mean(dim=(0, 2, 3))
+    # Average of the five reference photo plates' channel means.
+    assert torch.allclose(per_channel, torch.tensor([0.572, 0.656, 0.702]), atol=0.08)
+
+
+# ---------------------------------------------------------------------------------------------
+# Severity ordering and errors
+# ---------------------------------------------------------------------------------------------
+
+MONOTONE = (
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "speckle_noise",
+    "defocus_blur",
+    "zoom_blur",
+    "gaussian_blur",
+    "contrast",
+    "brightness",
+    "jpeg_compression",
+    "fog",
+)
+# Not asserted: motion_blur (random angle), pixelate (CIFAR box sizes alias with block-aligned
+# images), saturate/spatter/glass_blur/elastic_transform (the reference tables are not monotone).
+
+
+@pytest.mark.parametrize("name", MONOTONE)
+def test_distortion_grows_with_severity(name: str) -> None:
+    x = _to_tensor([_smooth_rgb(), _digit_rgb(1), _digit_rgb(2), _smooth_rgb()[::-1].copy()])
+    dist = [float((corrupt(x, name, s, _seeds(4)) - x).abs().mean()) for s in SEVERITIES]
+    assert all(b > a for a, b in zip(dist, dist[1:], strict=False)), (name, dist)
+
+
+def test_unknown_name_lists_close_matches() -> None:
+    x = torch.rand(1, 3, 8, 8)
+    with pytest.raises(UnknownCorruptionError, match="gaussian_noise"):
+        corrupt(x, "gausian_noise", 1, _seeds(1))
+    with pytest.raises(UnknownCorruptionError, match="Valid names"):
+        corrupt(x, "rain", 1, _seeds(1))
+
+
+@pytest.mark.parametrize("severity", [0, 6, -1, 2.5, True])
+def test_bad_severity(severity: object) -> None:
+    with pytest.raises(UnknownCorruptionError, match="severity"):
+        corrupt(torch.rand(1, 3, 8, 8), "fog", severity, _seeds(1))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 8, 8), (1, 4, 8, 8), (3, 8, 8), (1, 3, 4, 8)])
+def test_bad_shapes_name_the_shape(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"\(" + ", ".join(str(s) for s in shape)):
+        corrupt(torch.rand(shape), "fog", 1, _seeds(shape[0] if len(shape) == 4 else 1))
+
+
+def test_bad_seeds() -> None:
+    with pytest.raises(ValueError, match="seeds"):
+        corrupt(torch.rand(2, 3, 8, 8), "fog", 1, torch.tensor([1], dtype=torch.int64))
