@@ -2,4 +2,10 @@
 
 BUILTIN_ADAPTERS: dict[str, str] = {
     "torch": "adapters.torch_module:TorchModuleAdapter",
+    "hf-image": "adapters.hf_image:HFImageAdapter",
+    "hf-text": "adapters.hf_text:HFTextAdapter",
+    "onnx": "adapters.onnx_runtime:OnnxRuntimeAdapter",
+    "torchscript": "adapters.torchscript:TorchScriptAdapter",
+    "sklearn": "adapters.sklearn_model:SklearnAdapter",
+    "callable": "adapters.python_callable:CallableAdapter",
 }

@@ -1,0 +1,128 @@
+"""Where a Hugging Face model comes from (local folder or hub id) and how its labels map to a task.
+
+Shared by the image and text adapters: the spec fields (`path`, `revision`, `trust_remote_code`,
+`label_map`), the safety rule that remote code needs an explicit opt-in *and* a pinned revision,
+the "folder has no config.json" check, file hashing, and the label check against a task.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from adapters.model_files import folder_sha256, resolve_path
+from harness.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.task import Task
+
+log = logging.getLogger(__name__)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
+
+
+class HFSourceConfig(BaseModel):
+    """Spec fields common to the Hugging Face adapters."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(description="local model folder (with config.json) or a hub id")
+    revision: str | None = Field(default=None, description="hub commit/tag/branch to pin")
+    trust_remote_code: bool = False
+    label_map: list[str] | None = Field(
+        default=None,
+        description="model label names in the task's class order (selects and orders outputs)",
+    )
+
+    @model_validator(mode="after")
+    def _remote_code_needs_revision(self) -> HFSourceConfig:
+        if self.trust_remote_code and not self.revision:
+            raise ValueError(
+                "trust_remote_code: true runs code from the model repository; pin the exact "
+                "code with `revision: <commit sha>` as well"
+            )
+        return self
+
+
+def import_transformers(feature: str) -> Any:
+    try:
+        import transformers
+    except ImportError:
+        raise MissingDependencyError("transformers", "hf", feature) from None
+    transformers.logging.set_verbosity_error()
+    return transformers
+
+
+def resolve_source(config: HFSourceConfig, *, name: str, base_dir: Path) -> tuple[str, Path | None]:
+    """(what to pass to from_pretrained, local folder or None for a hub id)."""
+    local = resolve_path(Path(config.path), base_dir)
+    if local.exists():
+        if not local.is_dir():
+            raise ModelLoadError(f"model {name!r}: path {local} is a file; give the model folder")
+        if not (local / "config.json").is_file():
+            raise ModelLoadError(
+                f"model {name!r}: model folder {local} has no config.json; save the model with "
+                "save_pretrained() or point `path` at the folder that holds config.json"
+            )
+        return str(local), local
+    if config.path.startswith((".", "/", "~")) or not _HUB_ID.match(config.path):
+        raise ModelLoadError(f"model {name!r}: model folder {local} does not exist")
+    return config.path, None
+
+
+def source_files(local: Path | None, loaded: Any) -> dict[str, str]:
+    """sha256 of the model's files: the local folder, or the hub snapshot the loader used."""
+    folder = local
+    if folder is None:
+        name_or_path = getattr(getattr(loaded, "config", None), "_name_or_path", "")
+        folder = Path(name_or_path) if name_or_path and Path(name_or_path).is_dir() else None
+    if folder is None:
+        return {}
+    return folder_sha256(folder)
+
+
+def label_names(model_config: Any) -> list[str]:
+    id2label = getattr(model_config, "id2label", None) or {}
+    return [str(id2label[i]) for i in sorted(id2label, key=int)]
+
+
+def label_indices(
+    model_labels: list[str], label_map: list[str] | None, *, name: str
+) -> list[int] | None:
+    """Output columns to keep (in task order) when a label_map is given, else None."""
+    if label_map is None:
+        return None
+    index = {lab: i for i, lab in enumerate(model_labels)}
+    missing = [lab for lab in label_map if lab not in index]
+    if missing:
+        raise ModelLoadError(
+            f"model {name!r}: label_map names {missing[:5]} that the model does not have; "
+            f"model labels: {model_labels[:20]}"
+        )
+    return [index[lab] for lab in label_map]
+
+
+def check_labels(
+    model_labels: list[str], label_map: list[str] | None, task: Task, *, name: str
+) -> None:
+    """Refuse a model whose label names (or label_map) do not match the task's class names."""
+    labels = label_map if label_map is not None else model_labels
+    if len(labels) != task.num_classes:
+        raise ModelOutputError(
+            f"model {name!r} has {len(labels)} labels but task {task.name!r} has "
+            f"{task.num_classes} classes; set label_map to choose the model labels in task order"
+        )
+    if label_map is not None:
+        return  # the user chose a model label for each task class, in task order
+    if all(_DEFAULT_LABEL.match(lab) for lab in labels):
+        log.warning("model %s has unnamed labels (LABEL_i); assuming task order", name)
+        return
+    norm = [lab.strip().lower() for lab in labels]
+    want = [c.strip().lower() for c in task.class_names]
+    if norm != want:
+        raise ModelOutputError(
+            f"model {name!r}: config.id2label {labels[:10]} does not match the classes of task "
+            f"{task.name!r} {list(task.class_names)[:10]}; set label_map to the model label "
+            "for each task class, in task order"
+        )

@@ -1,0 +1,161 @@
+"""Hugging Face text classifiers (`AutoModelForSequenceClassification` + tokenizer).
+
+Text inputs are discrete, so the adapter is black-box for input-space attacks (`gradients` is
+False). It tokenises inside `logits(list[str])` and counts tokens for the throughput suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, Field
+
+from adapters.hf_source import (
+    HFSourceConfig,
+    check_labels,
+    import_transformers,
+    label_indices,
+    label_names,
+    resolve_source,
+    source_files,
+)
+from adapters.model_files import identity_of, no_gradients
+from harness.adapter import Capabilities, InputSpec
+from harness.errors import ModelLoadError
+from harness.task import Task
+
+
+class HFTextConfig(HFSourceConfig):
+    """Model spec fields for `adapter: hf-text`."""
+
+    max_length: int = Field(default=256, ge=1, le=1 << 16, description="truncate longer texts")
+
+
+class HFTextAdapter:
+    """A transformers sequence classifier with its tokenizer: black-box, batched."""
+
+    kind: ClassVar[str] = "hf-text"
+    config_model: ClassVar[type[BaseModel]] = HFTextConfig
+
+    def __init__(
+        self,
+        name: str,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        *,
+        device: torch.device,
+        max_length: int,
+        model_labels: list[str],
+        label_map: list[str] | None,
+        keep: list[int] | None,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_spec = InputSpec(shape=None, dtype="str", bounds=None, modality="text")
+        self.capabilities = Capabilities(gradients=False, batching=True, devices=("cpu", "cuda"))
+        model.eval().to(device)
+        model.requires_grad_(False)
+        self._model = model
+        self._tokenizer = tokenizer
+        self._max_length = max_length
+        self.model_labels = model_labels
+        self._label_map = label_map
+        self._keep = keep
+        self._description = description
+
+    @classmethod
+    def build(
+        cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
+    ) -> HFTextAdapter:
+        assert isinstance(config, HFTextConfig)
+        tf = import_transformers("the hf-text adapter")
+        source, local = resolve_source(config, name=name, base_dir=base_dir)
+        kw = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
+        try:
+            model = tf.AutoModelForSequenceClassification.from_pretrained(source, **kw)
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelLoadError(
+                f"model {name!r}: cannot load a sequence classifier from {source!r}: "
+                f"{str(err).splitlines()[0]}"
+            ) from err
+        try:
+            tokenizer = tf.AutoTokenizer.from_pretrained(source, **kw)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ModelLoadError(
+                f"model {name!r}: cannot load the tokenizer from {source!r} (save it next to the "
+                f"model with tokenizer.save_pretrained()): {str(err).splitlines()[0]}"
+            ) from err
+        if tokenizer.pad_token is None:
+            raise ModelLoadError(
+                f"model {name!r}: the tokenizer in {source!r} has no pad token, so texts of "
+                "different lengths cannot be batched; set tokenizer.pad_token and save it"
+            )
+        labels = label_names(model.config)
+        keep = label_indices(labels, config.label_map, name=name)
+        limit = min(config.max_length, int(getattr(tokenizer, "model_max_length", 1 << 30)))
+        description = {
+            "adapter": cls.kind,
+            "path": source,
+            "revision": config.revision,
+            "architecture": type(model).__name__,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
+            "labels": labels,
+            "label_map": config.label_map,
+            "max_length": limit,
+            "files_sha256": source_files(local, model),
+        }
+        return cls(
+            name,
+            model,
+            tokenizer,
+            device=device,
+            max_length=limit,
+            model_labels=labels,
+            label_map=config.label_map,
+            keep=keep,
+            description=description,
+        )
+
+    def _encode(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+        if isinstance(inputs, torch.Tensor) or not all(isinstance(t, str) for t in inputs):
+            raise TypeError(f"model {self.name!r} takes a list of strings")
+        return self._tokenizer(
+            list(inputs),
+            padding=True,
+            truncation=True,
+            max_length=self._max_length,
+            return_tensors="pt",
+        )
+
+    def check_task(self, task: Task) -> None:
+        """Refuse a task whose class names do not match the model's labels (or label_map)."""
+        if task.modality != "text":
+            raise ModelLoadError(
+                f"model {self.name!r} is a text classifier; task {task.name!r} is {task.modality}"
+            )
+        check_labels(self.model_labels, self._label_map, task, name=self.name)
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        encoded = self._encode(inputs)  # type: ignore[arg-type]
+        with torch.inference_mode():
+            out = self._model(**{k: v.to(self.device) for k, v in encoded.items()}).logits
+        out = out[:, self._keep] if self._keep is not None else out
+        return out.float()
+
+    def count_tokens(self, inputs: list[str]) -> int:
+        """Tokens the model actually reads for these texts (after truncation, without padding)."""
+        return int(self._encode(inputs)["attention_mask"].sum())
+
+    def module(self) -> torch.nn.Module:
+        raise no_gradients(self.name, self.kind)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        hashed = bool(self._description["files_sha256"])
+        return identity_of(self._description, drop=("path",) if hashed else ())

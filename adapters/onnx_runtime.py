@@ -1,0 +1,280 @@
+"""ONNX Runtime adapter: `.onnx` files as black-box models (CPU, or CUDA when available).
+
+Before a session is created the graph is read without its weights: initializers stored as
+external data must stay inside the model's folder (no absolute paths, no `..`). A graph whose
+opset the installed runtime cannot run is refused with the opset named. The input name and static
+per-sample shape are checked against the spec and against every batch, with errors naming both sides.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.model_files import (
+    checked_sha256,
+    identity_of,
+    no_gradients,
+    require_file,
+    resolve_path,
+)
+from harness.adapter import Capabilities, InputSpec
+from harness.errors import DeviceError, MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.task import Task
+
+log = logging.getLogger(__name__)
+
+
+class OnnxConfig(BaseModel):
+    """Model spec fields for `adapter: onnx`."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: Path = Field(description=".onnx file")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    input_name: str | None = Field(default=None, description="graph input to feed (checked)")
+    input_shape: list[int] | None = None
+    bounds: tuple[float, float] | None = (0.0, 1.0)
+    modality: Literal["image", "tabular"] = "image"
+    outputs: Literal["logits", "probabilities"] = "logits"
+    threads: int | None = Field(default=None, ge=1, le=1024, description="intra-op threads")
+
+
+def _import(feature: str) -> tuple[Any, Any]:
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError as err:
+        raise MissingDependencyError(err.name or "onnxruntime", "onnx", feature) from None
+    return onnx, onnxruntime
+
+
+def external_data_files(graph_model: Any, folder: Path, *, name: str) -> list[Path]:
+    """Files the model's external-data initializers point at; refuse any outside `folder`."""
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    files: list[Path] = []
+    root = folder.resolve()
+    for tensor in _get_all_tensors(graph_model):
+        if not uses_external_data(tensor):
+            continue
+        entries = {e.key: e.value for e in tensor.external_data}
+        location = entries.get("location", "")
+        rel = PurePosixPath(location.replace("\\", "/"))
+        target = (folder / location).resolve()
+        if (
+            not location
+            or rel.is_absolute()
+            or ".." in rel.parts
+            or not target.is_relative_to(root)
+        ):
+            raise ModelLoadError(
+                f"model {name!r}: initializer {tensor.name!r} stores its data at {location!r}, "
+                f"outside the model's folder {folder}; refusing to read it"
+            )
+        if target not in files:
+            files.append(target)
+    return files
+
+
+def graph_opset(graph_model: Any) -> int:
+    """The graph's default-domain (ai.onnx) opset version."""
+    return max(
+        (o.version for o in graph_model.opset_import if o.domain in ("", "ai.onnx")), default=0
+    )
+
+
+class OnnxRuntimeAdapter:
+    """An ONNX graph run by ONNX Runtime: black-box (no gradients), batched when dims allow."""
+
+    kind: ClassVar[str] = "onnx"
+    config_model: ClassVar[type[BaseModel]] = OnnxConfig
+
+    def __init__(
+        self,
+        name: str,
+        session: Any,
+        *,
+        device: torch.device,
+        input_name: str,
+        model_shape: list[Any],
+        outputs: str,
+        input_spec: InputSpec,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_spec = input_spec
+        batch_dim = model_shape[0] if model_shape else None
+        self.capabilities = Capabilities(
+            gradients=False, batching=not isinstance(batch_dim, int), devices=("cpu", "cuda")
+        )
+        self._session = session
+        self._input_name = input_name
+        self._model_shape = model_shape
+        self._outputs = outputs
+        self._description = description
+
+    @classmethod
+    def build(
+        cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
+    ) -> OnnxRuntimeAdapter:
+        assert isinstance(config, OnnxConfig)
+        onnx, ort = _import("the onnx adapter")
+        path = require_file(resolve_path(config.path, base_dir), model=name)
+        digest = checked_sha256(path, expected=config.sha256, model=name)
+        try:
+            graph_model = onnx.load(str(path), load_external_data=False)
+        except Exception as err:  # onnx raises DecodeError / ValueError for a corrupt file
+            raise ModelLoadError(
+                f"model {name!r}: {path} is not a readable ONNX model: {err}"
+            ) from err
+        data_files = external_data_files(graph_model, path.parent, name=name)
+        opset = graph_opset(graph_model)
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise DeviceError(
+                    f"model {name!r}: device cuda asked for, but this onnxruntime has no "
+                    "CUDAExecutionProvider; install onnxruntime-gpu or run with --device cpu"
+                )
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if config.threads:
+            options.intra_op_num_threads = config.threads
+        try:
+            session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph/NotImplemented
+            if "ValidateOpsetForDomain" in str(err) or "opset" in str(err).lower():
+                raise ModelLoadError(
+                    f"model {name!r}: {path.name} uses ONNX opset {opset}, which the installed "
+                    f"onnxruntime {ort.__version__} cannot run; re-export it with a lower opset "
+                    "(torch.onnx.export(..., opset_version=...)) or upgrade onnxruntime"
+                ) from err
+            raise ModelLoadError(
+                f"model {name!r}: onnxruntime {ort.__version__} cannot run {path.name} "
+                f"(opset {opset}): {str(err).splitlines()[0][:300]}"
+            ) from err
+        inputs = session.get_inputs()
+        names = [i.name for i in inputs]
+        if config.input_name is not None and config.input_name not in names:
+            raise ModelLoadError(
+                f"model {name!r}: input_name {config.input_name!r} is not an input of {path.name}; "
+                f"the graph's inputs are {names}"
+            )
+        if config.input_name is None and len(inputs) != 1:
+            raise ModelLoadError(
+                f"model {name!r}: {path.name} has inputs {names}; set input_name to the one "
+                "that takes the task's samples"
+            )
+        chosen = next(i for i in inputs if i.name == (config.input_name or names[0]))
+        model_shape = list(chosen.shape)
+        if config.input_shape is not None:
+            _check_shape(
+                model_shape,
+                tuple(config.input_shape),
+                name=name,
+                input_name=chosen.name,
+                what="input_shape",
+            )
+        description = {
+            "adapter": cls.kind,
+            "path": str(path),
+            "sha256": digest,
+            "files_sha256": {
+                p.name: checked_sha256(p, expected=None, model=name) for p in data_files
+            },
+            "opset": opset,
+            "input_name": chosen.name,
+            "input_shape": [d if isinstance(d, int) else str(d) for d in model_shape],
+            "outputs": config.outputs,
+            "providers": session.get_providers(),
+            "onnxruntime": ort.__version__,
+        }
+        spec = InputSpec(
+            shape=tuple(config.input_shape) if config.input_shape else None,
+            bounds=tuple(config.bounds) if config.bounds else None,
+            modality=config.modality,
+        )
+        return cls(
+            name,
+            session,
+            device=device,
+            input_name=chosen.name,
+            model_shape=model_shape,
+            outputs=config.outputs,
+            input_spec=spec,
+            description=description,
+        )
+
+    def check_task(self, task: Task) -> None:
+        """Refuse a task whose per-sample shape does not fit the graph's input."""
+        _check_shape(
+            self._model_shape,
+            task.input_shape,
+            name=self.name,
+            input_name=self._input_name,
+            what=f"task {task.name!r}",
+        )
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        _check_shape(
+            self._model_shape,
+            tuple(inputs.shape[1:]),
+            name=self.name,
+            input_name=self._input_name,
+            what="the batch",
+        )
+        array = inputs.detach().cpu().numpy().astype(np.float32, copy=False)
+        if self.capabilities.batching:
+            outs = [self._session.run(None, {self._input_name: array})[0]]
+        else:  # a graph with a fixed batch dimension: feed in chunks of that size
+            step = int(self._model_shape[0])
+            outs = [
+                self._session.run(None, {self._input_name: array[i : i + step]})[0]
+                for i in range(0, len(array), step)
+            ]
+        out = torch.from_numpy(np.concatenate(outs).astype(np.float32))
+        if out.ndim != 2 or out.shape[0] != len(array):
+            raise ModelOutputError(
+                f"model {self.name!r}: the ONNX graph returned shape {tuple(out.shape)} for "
+                f"{len(array)} samples; expected (batch, classes)"
+            )
+        if self._outputs == "probabilities":
+            out = torch.log(out.clamp_min(1e-12))
+        return out.to(self.device)
+
+    def module(self) -> torch.nn.Module:
+        raise no_gradients(self.name, self.kind)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        return identity_of(self._description, drop=("path", "providers"))
+
+
+def _check_shape(
+    model_shape: list[Any], sample_shape: tuple[int, ...], *, name: str, input_name: str, what: str
+) -> None:
+    per_sample = model_shape[1:]
+    fits = len(per_sample) == len(sample_shape) and all(
+        not isinstance(m, int) or m == s for m, s in zip(per_sample, sample_shape, strict=True)
+    )
+    if not fits:
+        shown = (
+            ["batch" if not isinstance(model_shape[0], int) else model_shape[0], *per_sample]
+            if model_shape
+            else []
+        )
+        raise ModelOutputError(
+            f"model {name!r}: ONNX input {input_name!r} has shape {shown} but {what} gives "
+            f"samples of shape {list(sample_shape)}; export the model for that shape"
+        )

@@ -1,0 +1,127 @@
+"""Any Python callable as a black-box model: `"package.module:function"` returning scores.
+
+The callable gets a batch (a float32 numpy array, a torch tensor, or a list of strings for text)
+and returns an array of shape (batch, classes) holding `probabilities` or `logits`, as the spec
+says. A factory form (`factory: true`) calls the target once with `args` to get the predictor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.model_files import identity_of, no_gradients
+from adapters.score_outputs import to_logits
+from harness.adapter import Capabilities, InputSpec
+from harness.errors import ModelLoadError
+from harness.registry import load_target
+
+
+class CallableConfig(BaseModel):
+    """Model spec fields for `adapter: callable`."""
+
+    model_config = ConfigDict(extra="forbid")
+    callable: str = Field(description="'package.module:function' taking a batch")
+    factory: bool = Field(default=False, description="call the target with `args` to get it")
+    args: dict[str, Any] = Field(default_factory=dict)
+    outputs: Literal["probabilities", "logits"] = "logits"
+    input_format: Literal["numpy", "torch"] = "numpy"
+    input_shape: list[int] | None = None
+    bounds: tuple[float, float] | None = (0.0, 1.0)
+    modality: Literal["image", "tabular", "text"] = "tabular"
+
+
+def _source_sha256(obj: Any) -> str | None:
+    """sha256 of the file defining the callable, so an edit changes the model identity."""
+    try:
+        source = inspect.getsourcefile(inspect.unwrap(obj) if callable(obj) else type(obj))
+    except TypeError:
+        return None
+    if source is None or not Path(source).is_file():
+        return None
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
+class CallableAdapter:
+    """A function from a batch to probabilities or logits: black-box, batched, CPU."""
+
+    kind: ClassVar[str] = "callable"
+    config_model: ClassVar[type[BaseModel]] = CallableConfig
+
+    def __init__(
+        self,
+        name: str,
+        fn: Any,
+        *,
+        config: CallableConfig,
+        device: torch.device,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        text = config.modality == "text"
+        self.input_spec = InputSpec(
+            shape=tuple(config.input_shape) if config.input_shape else None,
+            dtype="str" if text else "float32",
+            bounds=None if text else (tuple(config.bounds) if config.bounds else None),
+            modality=config.modality,
+        )
+        self.capabilities = Capabilities(gradients=False, batching=True, devices=("cpu",))
+        self._fn = fn
+        self._config = config
+        self._description = description
+
+    @classmethod
+    def build(
+        cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
+    ) -> CallableAdapter:
+        assert isinstance(config, CallableConfig)
+        target = load_target(config.callable)
+        fn = target
+        if config.factory:
+            try:
+                fn = target(**config.args)
+            except TypeError as err:
+                raise ModelLoadError(
+                    f"model {name!r}: {config.callable!r} rejected args {config.args}: {err}"
+                ) from err
+        elif config.args:
+            raise ModelLoadError(f"model {name!r}: args are only used with factory: true")
+        if not callable(fn):
+            raise ModelLoadError(
+                f"model {name!r}: {config.callable!r} gave {type(fn).__name__}, not a callable"
+            )
+        description = {
+            "adapter": cls.kind,
+            "callable": config.callable,
+            "factory": config.factory,
+            "args": config.args,
+            "outputs": config.outputs,
+            "source_sha256": _source_sha256(target),
+        }
+        return cls(name, fn, config=config, device=device, description=description)
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        if isinstance(inputs, torch.Tensor):
+            n = len(inputs)
+            batch: Any = inputs.detach().cpu()
+            if self._config.input_format == "numpy":
+                batch = batch.numpy()
+        else:
+            n, batch = len(inputs), list(inputs)
+        raw = self._fn(batch)
+        return to_logits(raw, outputs=self._config.outputs, n=n, model=self.name).to(self.device)
+
+    def module(self) -> torch.nn.Module:
+        raise no_gradients(self.name, self.kind)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        return identity_of(self._description, drop=())

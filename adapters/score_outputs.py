@@ -1,0 +1,48 @@
+"""Turn what a black-box model returns (probabilities, logits, decision scores) into logits.
+
+Suites take the softmax of `logits`, so probabilities become log-probabilities (same softmax) and a
+binary decision score d becomes the logit pair (0, d) (softmax = sigmoid(d)). Shapes and values are
+checked here, so a callable that returns the wrong shape fails with one clear line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from harness.errors import ModelOutputError
+
+OutputKind = Literal["logits", "probabilities", "decision"]
+PROB_TOLERANCE = 1e-3
+
+
+def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Tensor:
+    """(n, classes) float32 logits from a model's raw output for `n` samples."""
+    if isinstance(raw, torch.Tensor):
+        raw = raw.detach().cpu().numpy()
+    try:
+        array = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ModelOutputError(
+            f"model {model!r} returned {type(raw).__name__}, not an array of numbers"
+        ) from err
+    if outputs == "decision" and array.ndim == 1:
+        array = np.stack([np.zeros_like(array), array], axis=1)
+    if array.ndim != 2 or array.shape[0] != n:
+        raise ModelOutputError(
+            f"model {model!r} returned {outputs} of shape {tuple(array.shape)} for {n} samples; "
+            "expected (batch, num_classes)"
+        )
+    if outputs == "probabilities":
+        finite = np.isfinite(array).all()
+        sums = array.sum(axis=1)
+        if not finite or array.min() < -PROB_TOLERANCE or np.abs(sums - 1).max() > PROB_TOLERANCE:
+            worst = float(np.abs(sums - 1).max()) if finite else float("nan")
+            raise ModelOutputError(
+                f"model {model!r} declares outputs: probabilities but its rows are not "
+                f"probability vectors (max |row sum - 1| = {worst:.3g}); set outputs: logits"
+            )
+        array = np.log(np.clip(array, 1e-12, None))
+    return torch.from_numpy(array.astype(np.float32))

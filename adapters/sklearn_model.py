@@ -1,0 +1,163 @@
+"""scikit-learn estimators saved with skops (`.skops`) or joblib/pickle, as black-box models.
+
+skops files load without running code; types skops does not trust by default must be listed in the
+spec's `trusted`. joblib/pickle files run code when loaded, so they need `allow_pickle: true`, the
+same explicit opt-in as the torch adapter. Outputs come from `predict_proba` (or
+`decision_function` when the estimator has no probabilities).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.model_files import (
+    checked_sha256,
+    identity_of,
+    no_gradients,
+    require_file,
+    resolve_path,
+)
+from adapters.score_outputs import to_logits
+from harness.adapter import Capabilities, InputSpec
+from harness.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.task import Task
+
+
+class SklearnConfig(BaseModel):
+    """Model spec fields for `adapter: sklearn`."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: Path = Field(description=".skops file (safe), or joblib/pickle with allow_pickle")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    allow_pickle: bool = False
+    trusted: list[str] = Field(default_factory=list, description="extra types skops may load")
+    method: Literal["auto", "predict_proba", "decision_function"] = "auto"
+    input_shape: list[int] | None = None
+    bounds: tuple[float, float] | None = (0.0, 1.0)
+
+
+def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any, str]:
+    """(estimator, format): skops without code execution, else pickle only on opt-in."""
+    if path.suffix == ".skops":
+        try:
+            import skops.io as sio
+        except ImportError:
+            raise MissingDependencyError("skops", "sklearn", "loading .skops models") from None
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in config.trusted]
+        if untrusted:
+            raise ModelLoadError(
+                f"model {name!r}: {path.name} holds types skops does not trust: {untrusted[:5]}; "
+                "list them under `trusted:` in the model spec if you trust this file"
+            )
+        return sio.load(path, trusted=config.trusted or None), "skops"
+    if not config.allow_pickle:
+        raise ModelLoadError(
+            f"model {name!r}: {path} is a joblib/pickle file, and loading a pickle can run "
+            "arbitrary code; save the estimator with skops (.skops), or set allow_pickle: true "
+            "if you trust the file"
+        )
+    import joblib
+
+    try:
+        return joblib.load(path), "joblib"
+    except (OSError, ValueError, EOFError, ImportError, AttributeError) as err:
+        raise ModelLoadError(f"model {name!r}: cannot load {path}: {err}") from err
+
+
+class SklearnAdapter:
+    """A fitted scikit-learn classifier: black-box, batched, CPU."""
+
+    kind: ClassVar[str] = "sklearn"
+    config_model: ClassVar[type[BaseModel]] = SklearnConfig
+
+    def __init__(
+        self,
+        name: str,
+        estimator: Any,
+        *,
+        method: str,
+        device: torch.device,
+        input_spec: InputSpec,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_spec = input_spec
+        self.capabilities = Capabilities(gradients=False, batching=True, devices=("cpu",))
+        self._estimator = estimator
+        self._method = method
+        self._description = description
+
+    @classmethod
+    def build(
+        cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
+    ) -> SklearnAdapter:
+        assert isinstance(config, SklearnConfig)
+        path = require_file(resolve_path(config.path, base_dir), model=name)
+        digest = checked_sha256(path, expected=config.sha256, model=name)
+        estimator, fmt = load_estimator(path, config, name=name)
+        method = config.method
+        if method == "auto":
+            method = "predict_proba" if hasattr(estimator, "predict_proba") else "decision_function"
+        if not callable(getattr(estimator, method, None)):
+            raise ModelLoadError(
+                f"model {name!r}: {type(estimator).__name__} has no {method}(); "
+                "use a fitted classifier with predict_proba or decision_function"
+            )
+        classes = getattr(estimator, "classes_", None)
+        if classes is None:
+            raise ModelLoadError(
+                f"model {name!r}: {type(estimator).__name__} is not fitted (no classes_)"
+            )
+        classes = np.asarray(classes)
+        if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(len(classes))):
+            raise ModelLoadError(
+                f"model {name!r}: estimator classes_ {classes.tolist()[:10]} must be the integer "
+                "class ids 0..k-1 of the task; refit with the task's integer labels"
+            )
+        description = {
+            "adapter": cls.kind,
+            "format": fmt,
+            "path": str(path),
+            "sha256": digest,
+            "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            "method": method,
+            "classes": len(classes),
+        }
+        spec = InputSpec(
+            shape=tuple(config.input_shape) if config.input_shape else None,
+            bounds=tuple(config.bounds) if config.bounds else None,
+            modality="tabular",
+        )
+        return cls(
+            name, estimator, method=method, device=device, input_spec=spec, description=description
+        )
+
+    def check_task(self, task: Task) -> None:
+        k = self._description["classes"]
+        if k != task.num_classes:
+            raise ModelOutputError(
+                f"model {self.name!r} knows {k} classes but task {task.name!r} has {task.num_classes}"
+            )
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        x = inputs.detach().cpu().reshape(len(inputs), -1).numpy()
+        raw = getattr(self._estimator, self._method)(x)
+        kind = "probabilities" if self._method == "predict_proba" else "decision"
+        return to_logits(raw, outputs=kind, n=len(x), model=self.name).to(self.device)
+
+    def module(self) -> torch.nn.Module:
+        raise no_gradients(self.name, self.kind)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        return identity_of(self._description)

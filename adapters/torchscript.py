@@ -1,0 +1,128 @@
+"""TorchScript (`.pt`, `torch.jit.load`) and torch.export (`.pt2`, `torch.export.load`) files.
+
+Both formats carry their own graph, so no factory code is needed. Gradients flow through both, so
+the adapter is white-box; normalisation can be added in the spec like the torch adapter's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.model_files import checked_sha256, identity_of, require_file, resolve_path
+from adapters.torch_module import Normalization, _Normalize
+from harness.adapter import Capabilities, InputSpec
+from harness.errors import ModelLoadError
+
+
+class TorchScriptConfig(BaseModel):
+    """Model spec fields for `adapter: torchscript` (a `.pt` or `.pt2` file)."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: Path = Field(description="TorchScript .pt or torch.export .pt2 file")
+    format: Literal["auto", "torchscript", "export"] = "auto"
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    normalize: Normalization | None = None
+    input_shape: list[int] | None = None
+    bounds: tuple[float, float] = (0.0, 1.0)
+    modality: Literal["image", "tabular"] = "image"
+
+
+def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, str]:
+    """(callable module, format used); `.pt2` is torch.export, anything else TorchScript."""
+    if fmt == "auto":
+        fmt = "export" if path.suffix == ".pt2" else "torchscript"
+    try:
+        if fmt == "export":
+            return torch.export.load(str(path)).module(), fmt
+        return torch.jit.load(str(path), map_location="cpu"), fmt
+    except (RuntimeError, ValueError, OSError, KeyError) as err:
+        raise ModelLoadError(
+            f"model {name!r}: {path} is not a loadable {fmt} file "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+        ) from err
+
+
+class _Frozen(torch.nn.Module):
+    """Holds the loaded program (and normalisation) as one module with frozen parameters."""
+
+    def __init__(self, program: torch.nn.Module, pre: torch.nn.Module | None) -> None:
+        super().__init__()
+        self.pre = pre
+        self.program = program
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.program(self.pre(x) if self.pre is not None else x)
+
+
+class TorchScriptAdapter:
+    """A serialized torch program: white-box (gradients flow), batched, CPU or CUDA."""
+
+    kind: ClassVar[str] = "torchscript"
+    config_model: ClassVar[type[BaseModel]] = TorchScriptConfig
+
+    def __init__(
+        self,
+        name: str,
+        network: torch.nn.Module,
+        *,
+        device: torch.device,
+        input_spec: InputSpec,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_spec = input_spec
+        self.capabilities = Capabilities(gradients=True, batching=True, devices=("cpu", "cuda"))
+        network.to(device)
+        for p in network.parameters():
+            p.requires_grad_(False)
+        self._network = network
+        self._description = description
+
+    @classmethod
+    def build(
+        cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
+    ) -> TorchScriptAdapter:
+        assert isinstance(config, TorchScriptConfig)
+        path = require_file(resolve_path(config.path, base_dir), model=name)
+        digest = checked_sha256(path, expected=config.sha256, model=name)
+        program, fmt = load_program(path, config.format, name=name)
+        if fmt == "torchscript":
+            program.eval()
+        shape = tuple(config.input_shape) if config.input_shape else None
+        pre = None
+        if config.normalize is not None:
+            pre = _Normalize(
+                config.normalize.mean, config.normalize.std, len(shape) if shape else 3
+            )
+        network = _Frozen(program, pre)
+        description = {
+            "adapter": cls.kind,
+            "format": fmt,
+            "path": str(path),
+            "sha256": digest,
+            "parameters": sum(p.numel() for p in program.parameters()),
+            "normalize": config.normalize.model_dump() if config.normalize else None,
+        }
+        spec = InputSpec(shape=shape, bounds=tuple(config.bounds), modality=config.modality)
+        return cls(name, network, device=device, input_spec=spec, description=description)
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        with torch.no_grad():
+            out = self._network(inputs.to(self.device, torch.float32))
+        return out.float()
+
+    def module(self) -> torch.nn.Module:
+        return self._network
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        return identity_of(self._description)
