@@ -86,7 +86,16 @@ class RunStore:
                 f"cannot write results to {out_dir}: {err.strerror or err}; "
                 "choose another folder with --out"
             ) from None
-        return cls(run_dir)
+        store = cls(run_dir)
+        store.remove_stale_temp_dirs()
+        return store
+
+    def remove_stale_temp_dirs(self) -> None:
+        """Delete temp job folders left by writers that no longer run (a killed earlier run)."""
+        for tmp in self.jobs_dir.glob(".tmp-*"):
+            pid_text = tmp.name.rsplit("-", 1)[-1]
+            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def job_dirname(self, model: str, task: str, suite: str, key: str) -> str:
         return f"{safe_component(model)}--{safe_component(task)}--{safe_component(suite)}--{key[:12]}"
@@ -149,6 +158,16 @@ class RunStore:
             return json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise ResultsError(f"manifest {path} is not valid JSON ({err.msg}); it was damaged") from None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def read_job(path: Path) -> StoredJob:

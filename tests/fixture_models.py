@@ -39,3 +39,21 @@ def linear_tabular(features: int = 10, classes: int = 2) -> nn.Module:
         model.weight.copy_(torch.randn(classes, features, generator=gen))
         model.bias.zero_()
     return model
+
+
+class _Slow(nn.Module):
+    def __init__(self, delay: float, seed: int) -> None:
+        super().__init__()
+        self.inner = linear_digits(seed=seed)
+        self.delay = delay
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import time
+
+        time.sleep(self.delay)
+        return self.inner(x)
+
+
+def slow_linear_digits(delay: float = 0.2, seed: int = 0) -> nn.Module:
+    """`linear_digits` that sleeps `delay` seconds per batch (to interrupt runs mid-job)."""
+    return _Slow(delay, seed)

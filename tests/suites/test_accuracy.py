@@ -1,0 +1,109 @@
+"""Reference tests: our accuracy and calibration numbers against scikit-learn and hand computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    log_loss,
+    top_k_accuracy_score,
+)
+
+from adapters.torch_module import TorchModuleAdapter
+from harness import calibration
+from harness.builtin_tasks import digits
+from harness.metric_record import MetricRecord
+from harness.suite import RunContext
+from suites.accuracy import AccuracySuite
+from tests.fixture_models import linear_digits
+
+
+@pytest.fixture(scope="module")
+def result():
+    task = digits().head(300)
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    res = AccuracySuite({}).run(
+        adapter, task, RunContext(seed=5, batch_size=64, bootstrap_resamples=300)
+    )
+    logits = adapter.logits(task.all_inputs())
+    probs = torch.softmax(logits.double(), 1).numpy()
+    return res, probs, task.labels
+
+
+def metric(res, name: str) -> MetricRecord:
+    (m,) = [m for m in res.metrics if m.metric == name and not m.context.get("class")]
+    return m
+
+
+def test_against_sklearn(result) -> None:
+    res, probs, labels = result
+    pred = probs.argmax(1)
+    assert metric(res, "top1_acc").value == pytest.approx(accuracy_score(labels, pred), abs=1e-12)
+    assert metric(res, "balanced_acc").value == pytest.approx(
+        balanced_accuracy_score(labels, pred), abs=1e-12
+    )
+    assert metric(res, "macro_f1").value == pytest.approx(
+        f1_score(labels, pred, average="macro"), abs=1e-12
+    )
+    assert metric(res, "nll").value == pytest.approx(
+        log_loss(labels, probs, labels=range(10)), rel=1e-9
+    )
+    assert metric(res, "top5_acc").value == pytest.approx(
+        top_k_accuracy_score(labels, probs, k=5, labels=range(10)), abs=1e-12
+    )
+
+
+def test_brier_and_ece_by_hand(result) -> None:
+    res, probs, labels = result
+    onehot = np.eye(10)[labels]
+    assert metric(res, "brier").value == pytest.approx(
+        ((probs - onehot) ** 2).sum(1).mean(), rel=1e-12
+    )
+    conf = probs.max(1)
+    correct = probs.argmax(1) == labels
+    ece = 0.0
+    for b in range(15):
+        lo, hi = b / 15, (b + 1) / 15
+        mask = (conf > lo) & (conf <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    assert metric(res, "ece").value == pytest.approx(ece, abs=1e-12)
+
+
+def test_ece_hand_computed_small_case() -> None:
+    conf = np.array([0.95, 0.95, 0.55, 0.55])
+    correct = np.array([True, False, True, True])
+    # bin (14/15, 1]: acc 0.5, conf 0.95 -> |0.45| * 2/4; bin (8/15, 9/15]: acc 1, conf .55 -> .45 * 2/4
+    assert calibration.ece(conf, correct, np.arange(4)[None])[0] == pytest.approx(0.45)
+
+
+def test_class_acc_matches_recall(result) -> None:
+    res, probs, labels = result
+    pred = probs.argmax(1)
+    per_class = {m.context["class"]: m.value for m in res.metrics if m.metric == "class_acc"}
+    for k in range(10):
+        assert per_class[str(k)] == pytest.approx((pred[labels == k] == k).mean())
+
+
+def test_intervals_contain_estimates_and_are_seeded(result) -> None:
+    res, _, _ = result
+    for name in ("top1_acc", "ece", "brier", "nll", "balanced_acc", "macro_f1"):
+        m = metric(res, name)
+        assert m.ci is not None and m.ci[0] <= m.value <= m.ci[1], name
+        assert m.n == 300
+    again = AccuracySuite({}).metrics_from_table(
+        res.table, num_classes=10, class_names=tuple("0123456789"), seed=5, resamples=300
+    )
+    assert [m.ci for m in again] == [m.ci for m in res.metrics]
+
+
+def test_table_has_required_columns(result) -> None:
+    res, probs, labels = result
+    frame = res.table.to_pandas()
+    assert list(frame["label"]) == list(labels)
+    assert (frame["confidence"] == probs.max(1)).all()
+    assert frame["condition"].eq("clean").all()
