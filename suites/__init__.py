@@ -2,4 +2,7 @@
 
 BUILTIN_SUITES: dict[str, str] = {
     "accuracy": "suites.accuracy:AccuracySuite",
+    "adversarial": "suites.adversarial:AdversarialSuite",
+    "fairness": "suites.fairness:FairnessSuite",
+    "throughput": "suites.throughput:ThroughputSuite",
 }

@@ -1,0 +1,70 @@
+"""The `throughput` suite's config: which conditions to measure and how many iterations."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from harness.suite import SuiteConfig
+
+Precision = Literal["fp32", "fp16", "bf16"]
+Variant = Literal["eager", "channels_last", "compile"]
+CopyMode = Literal["device", "host"]
+Isolation = Literal["auto", "subprocess", "inprocess"]
+
+# `max_batch_size` when the config leaves it unset: the cap of the `auto` sweep per device type.
+DEFAULT_MAX_BATCH = {"cpu": 1024, "cuda": 65536}
+
+
+class ThroughputConfig(SuiteConfig):
+    """Conditions are the product batch_sizes x precisions x variants x copy_modes.
+
+    `batch_sizes: auto` sweeps powers of two from 1 until out-of-memory or `max_batch_size`.
+    `copy_modes`: `device` stages the batch on the device before timing; `host` times the
+    host-to-device copy too (pinned memory). Numbers of different copy modes are never compared.
+    """
+
+    batch_sizes: list[int] | Literal["auto"] = Field(default_factory=lambda: [1, 64, 256])
+    max_batch_size: int | None = Field(default=None, ge=1)
+    precisions: list[Precision] = Field(default_factory=lambda: ["fp32"], min_length=1)
+    variants: list[Variant] = Field(default_factory=lambda: ["eager"], min_length=1)
+    copy_modes: list[CopyMode] = Field(default_factory=lambda: ["device"], min_length=1)
+    warmup_iters: int = Field(default=10, ge=0, le=10_000)
+    timed_iters: int = Field(default=30, ge=2, le=100_000)
+    isolation: Isolation = "auto"
+    cpu_threads: int | None = Field(default=None, ge=1)
+    peak_tflops: dict[Precision, float] | None = Field(
+        default=None,
+        description="peak dense TFLOP/s of this device per precision (overrides the table)",
+    )
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _positive_sizes(cls, v: list[int] | str) -> list[int] | str:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("give at least one batch size, or `auto`")
+            bad = [b for b in v if b <= 0]
+            if bad:
+                raise ValueError(f"batch sizes must be >= 1 (got {bad})")
+            if len(set(v)) != len(v):
+                raise ValueError("batch sizes must not repeat")
+        return v
+
+    @field_validator("peak_tflops")
+    @classmethod
+    def _positive_peaks(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None and any(p <= 0 for p in v.values()):
+            raise ValueError("peak TFLOP/s figures must be > 0")
+        return v
+
+    @field_validator("precisions", "variants", "copy_modes")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("entries must not repeat")
+        return v
+
+    def max_batch_for(self, device_type: str) -> int:
+        return self.max_batch_size or DEFAULT_MAX_BATCH.get(device_type, 1024)

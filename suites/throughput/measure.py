@@ -1,0 +1,205 @@
+"""The measurement of one model: every condition of the sweep, as plain JSON-able data.
+
+This runs in-process or inside an isolated subprocess (see `isolation`) and returns raw timings;
+statistics and metric records are computed by the caller (`records`). Out-of-memory ends a batch
+size sweep and is recorded as a result with status `oom`, never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from harness.adapter import ModelAdapter
+from suites.throughput.conditions import Condition, skip_reason
+from suites.throughput.config import ThroughputConfig
+from suites.throughput.flops import flops_per_sample
+from suites.throughput.forward import Samples, make_batch, prepared_forward, uses_module
+from suites.throughput.hardware import environment
+from suites.throughput.memory import read_peak_mb, reset_peak
+from suites.throughput.timing import time_iterations
+
+log = logging.getLogger(__name__)
+SCHEMA = 1
+FLOP_SAMPLES = 4  # batch size of the single forward pass whose FLOPs are counted
+
+
+def is_oom(err: BaseException) -> bool:
+    """Out of memory on any device: torch's OOM error or the CPU allocator's message."""
+    if isinstance(err, torch.OutOfMemoryError):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
+
+
+def batch_sizes(config: ThroughputConfig, device: torch.device) -> list[int]:
+    if config.batch_sizes == "auto":
+        cap = config.max_batch_for(device.type)
+        return [1 << i for i in range(cap.bit_length()) if (1 << i) <= cap]
+    return list(config.batch_sizes)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    old = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def measure(
+    adapter: ModelAdapter,
+    samples: Samples,
+    config: ThroughputConfig,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, Any]:
+    """Measure every condition of `config` on `adapter` with batches built from `samples`."""
+    device = adapter.device
+    module_path = uses_module(adapter, samples)
+    ndim = samples.ndim - 1 if isinstance(samples, torch.Tensor) else None
+    with _threads(config.cpu_threads):
+        env = environment(device)
+        k = min(FLOP_SAMPLES, len(samples))
+        flop_cond = Condition(batch_size=k, precision="fp32", variant="eager", copy_mode="device")
+        with prepared_forward(adapter, make_batch(samples, k), flop_cond, device) as fn:
+            fps = flops_per_sample(fn, k)
+        entries: list[dict[str, Any]] = []
+        for precision in config.precisions:
+            for variant in config.variants:
+                for copy_mode in config.copy_modes:
+                    reason = skip_reason(
+                        precision=precision,
+                        variant=variant,
+                        copy_mode=copy_mode,
+                        device=device,
+                        module_path=module_path,
+                        input_ndim=ndim,
+                    )
+                    if reason is not None:
+                        entries.append(
+                            {
+                                "batch_size": None,
+                                "precision": precision,
+                                "variant": variant,
+                                "copy_mode": copy_mode,
+                                "status": "skipped",
+                                "reason": reason,
+                            }
+                        )
+                        continue
+                    entries += _sweep(
+                        adapter, samples, config, device, clock, precision, variant, copy_mode
+                    )
+    return {
+        "schema": SCHEMA,
+        "environment": env,
+        "path": "module" if module_path else "logits",
+        "flops_per_sample": fps,
+        "flops_note": None if fps is not None else "no torch matmul/conv ops were counted",
+        "conditions": entries,
+    }
+
+
+def _sweep(
+    adapter: ModelAdapter,
+    samples: Samples,
+    config: ThroughputConfig,
+    device: torch.device,
+    clock: Callable[[], float],
+    precision: Any,
+    variant: Any,
+    copy_mode: Any,
+) -> list[dict[str, Any]]:
+    """One (precision, variant, copy mode) over the batch sizes; stops growing at OOM."""
+    entries: list[dict[str, Any]] = []
+    oom_at: int | None = None
+    auto = config.batch_sizes == "auto"
+    for b in batch_sizes(config, device):
+        cond = Condition(batch_size=b, precision=precision, variant=variant, copy_mode=copy_mode)
+        base = cond.to_dict()
+        if oom_at is not None and b > oom_at:
+            entries.append(
+                {
+                    **base,
+                    "status": "oom",
+                    "reason": f"not run: batch size {oom_at} already ran out of memory",
+                }
+            )
+            continue
+        try:
+            entries.append({**base, **_measure_one(adapter, samples, cond, config, device, clock)})
+        except Exception as err:  # OOM and compile failures become results; others propagate
+            if is_oom(err):
+                log.info("out of memory at %s: %s", cond.label, err)
+                entries.append(
+                    {
+                        **base,
+                        "status": "oom",
+                        "reason": f"out of memory: {str(err).splitlines()[0][:200]}",
+                    }
+                )
+                oom_at = b
+                _release(device)
+                if auto:
+                    break
+                continue
+            if variant == "compile":
+                entries.append(
+                    {
+                        **base,
+                        "status": "error",
+                        "reason": f"torch.compile failed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}",
+                    }
+                )
+                break
+            raise
+    return entries
+
+
+def _release(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _measure_one(
+    adapter: ModelAdapter,
+    samples: Samples,
+    cond: Condition,
+    config: ThroughputConfig,
+    device: torch.device,
+    clock: Callable[[], float],
+) -> dict[str, Any]:
+    batch = make_batch(samples, cond.batch_size)
+    count_tokens = getattr(adapter, "count_tokens", None)
+    tokens = int(count_tokens(batch)) if callable(count_tokens) else None
+    with prepared_forward(adapter, batch, cond, device) as fn:
+        memory_method = reset_peak(device)
+        timing = time_iterations(
+            fn, warmup=config.warmup_iters, iters=config.timed_iters, device=device, clock=clock
+        )
+        peak = read_peak_mb(device)
+    return {
+        "status": "ok",
+        "reason": None,
+        "warmup_s": timing.warmup_s,
+        "times_s": timing.times_s,
+        "wall_s": timing.wall_s,
+        "timing_method": timing.method,
+        "peak_memory_mb": peak,
+        "memory_method": memory_method,
+        "tokens_per_batch": tokens,
+        "threads": torch.get_num_threads(),
+    }

@@ -1,0 +1,99 @@
+"""`throughput` suite: samples/s with a CI, latency percentiles, peak memory, FLOP/s and percent
+of peak, per device, batch size, precision, variant and copy mode.
+
+There is no per-sample outcome, so the result has no table; per-iteration timings, the
+environment and every condition's status go into the artifacts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from harness.adapter import ModelAdapter
+from harness.errors import DatasetError
+from harness.metric_record import MetricSpec
+from harness.suite import RunContext, Suite, SuiteResult
+from harness.task import Task
+from suites.throughput.config import ThroughputConfig
+from suites.throughput.forward import Samples
+from suites.throughput.isolation import IsolationUnavailableError, measure_isolated
+from suites.throughput.measure import measure
+from suites.throughput.records import build_records
+
+BASE_SAMPLES = 256  # distinct task samples that batches are built from (repeated when larger)
+
+
+def base_samples(task: Task) -> Samples:
+    """The first samples of the task, as the model takes them."""
+    head = task.head(BASE_SAMPLES)
+    if task.modality == "text":
+        return [s for batch in head.batches(BASE_SAMPLES) for s in batch.inputs]
+    return head.all_inputs()
+
+
+class ThroughputSuite(Suite):
+    name = "throughput"
+    version = "1"
+    description = "samples/s (CI), latency p50/p90/p99, peak memory, FLOP/s and % of peak per batch size and precision"
+    config_model = ThroughputConfig
+    metrics = (
+        MetricSpec(
+            name="throughput_samples_per_s", unit="samples/s", higher_is_better=True, headline=True
+        ),
+        MetricSpec(
+            name="latency_p50_ms",
+            unit="ms",
+            higher_is_better=False,
+            headline=True,
+            description="median time of one forward pass of one batch",
+        ),
+        MetricSpec(name="latency_p90_ms", unit="ms", higher_is_better=False),
+        MetricSpec(name="latency_p99_ms", unit="ms", higher_is_better=False),
+        MetricSpec(name="peak_memory_mb", unit="MiB", higher_is_better=False, headline=True),
+        MetricSpec(name="throughput_tokens_per_s", unit="tokens/s", higher_is_better=True),
+        MetricSpec(name="flops_per_sample", unit="FLOP", higher_is_better=False),
+        MetricSpec(name="achieved_tflops", unit="TFLOP/s", higher_is_better=True),
+        MetricSpec(name="percent_of_peak", unit="percent", higher_is_better=True),
+    )
+
+    def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
+        if len(task) == 0:
+            return f"task {task.name!r} has no samples to build batches from"
+        return None
+
+    def isolated(self, device: torch.device) -> bool:
+        assert isinstance(self.config, ThroughputConfig)
+        mode = self.config.isolation
+        return mode == "subprocess" or (mode == "auto" and device.type == "cuda")
+
+    def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        assert isinstance(self.config, ThroughputConfig)
+        if len(task) == 0:
+            raise DatasetError(f"task {task.name!r} has no samples to build batches from")
+        samples = base_samples(task)
+        notes: list[str] = []
+        result: dict[str, Any] | None = None
+        if self.isolated(adapter.device):
+            try:
+                result = measure_isolated(adapter, samples, self.config)
+            except IsolationUnavailableError as err:
+                if self.config.isolation == "subprocess":
+                    raise
+                notes.append(f"measured in-process: {err}")
+        if result is None:
+            result = measure(adapter, samples, self.config)
+            result["isolation"] = "inprocess"
+        specs = {s.name: s for s in self.metrics}
+        records, more = build_records(
+            suite=self.name,
+            specs=specs,
+            measurement=result,
+            config=self.config,
+            seed=ctx.seed,
+            resamples=ctx.bootstrap_resamples,
+        )
+        return SuiteResult(
+            table=None, metrics=records, artifacts={"measurement": result}, notes=notes + more
+        )

@@ -1,0 +1,95 @@
+"""Timing loops: warm-up, then repeated timed iterations, synchronised with the device.
+
+On CPU each iteration is timed with `clock` (perf_counter). On CUDA each iteration is bracketed by
+CUDA events on the current stream and the host waits for the end event, so asynchronous launches
+are never mistaken for speed; a device-wide synchronised wall clock over all iterations is kept as
+a cross-check for work enqueued on other streams.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """Seconds per warm-up and per timed iteration, plus the synchronised wall time of all."""
+
+    warmup_s: list[float]
+    times_s: list[float]
+    wall_s: float
+    method: str
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_iterations(
+    fn: Callable[[], object],
+    *,
+    warmup: int,
+    iters: int,
+    device: torch.device,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Timing:
+    """Call `fn` `warmup` times untimed-for-results, then `iters` timed times."""
+    warm: list[float] = []
+    for _ in range(warmup):
+        t0 = clock()
+        fn()
+        synchronize(device)
+        warm.append(clock() - t0)
+    if device.type == "cuda":
+        return _time_cuda(fn, iters=iters, device=device, clock=clock, warm=warm)
+    times: list[float] = []
+    w0 = clock()
+    for _ in range(iters):
+        t0 = clock()
+        fn()
+        times.append(clock() - t0)
+    return Timing(
+        warmup_s=warm, times_s=times, wall_s=clock() - w0, method="perf_counter per iteration"
+    )
+
+
+def _time_cuda(
+    fn: Callable[[], object],
+    *,
+    iters: int,
+    device: torch.device,
+    clock: Callable[[], float],
+    warm: list[float],
+) -> Timing:
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+    torch.cuda.synchronize(device)
+    w0 = clock()
+    with torch.cuda.device(device):
+        for start, end in zip(starts, ends, strict=True):
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()  # iterations do not overlap: each one's latency is its own
+    torch.cuda.synchronize(device)
+    wall = clock() - w0
+    times = [s.elapsed_time(e) / 1e3 for s, e in zip(starts, ends, strict=True)]
+    return Timing(
+        warmup_s=warm, times_s=times, wall_s=wall, method="CUDA events per iteration, synchronised"
+    )
+
+
+def untimed_work(
+    times_s: list[float], wall_s: float, *, tolerance: float = 0.25, slack_s: float = 2e-3
+) -> bool:
+    """True when the synchronised wall clock far exceeds the summed iteration times.
+
+    That happens when a model enqueues work the per-iteration timer cannot see (another CUDA
+    stream): the numbers are then too optimistic and get a reliability flag.
+    """
+    return wall_s > sum(times_s) * (1 + tolerance) + slack_s
