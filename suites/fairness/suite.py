@@ -1,0 +1,160 @@
+"""`fairness` suite: per-group metrics and disparities over the task's sensitive attributes.
+
+Predicts once on the clean split, attaches the (binned) group labels to the per-sample table and
+computes the group breakdown (harness.group_breakdown) for every grouping: single attributes
+and intersections. The same breakdown of any other condition comes from `harness groups`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from pydantic import Field
+
+from harness.adapter import ModelAdapter
+from harness.calibration import ECE_BINS
+from harness.errors import DatasetError
+from harness.group_breakdown import INTERSECTION, Grouping, group_breakdown, grouping_name
+from harness.sample_table import CLEAN, SampleTable
+from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.task import Task
+from suites.accuracy import predict
+from suites.fairness.binning import binned_name, data_columns, group_labels
+from suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown
+
+
+class FairnessConfig(SuiteConfig):
+    """`group_by`: columns, or lists of columns for intersections (default: the task's group
+    columns and their full intersection); `bins`: edges for continuous attributes."""
+
+    group_by: list[str | list[str]] | None = None
+    bins: dict[str, list[float]] = Field(default_factory=dict)
+    min_group_size: int = Field(default=20, ge=1)
+    bootstrap_resamples: int | None = Field(default=None, ge=0, le=100_000)
+    positive_label: int = Field(default=1, ge=0)
+    ece_bins: int = Field(default=ECE_BINS, ge=2, le=100)
+
+
+def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, ...]]:
+    """Groupings of raw column names: the config's, else each group column and their intersection."""
+    if config.group_by is not None:
+        return [(g,) if isinstance(g, str) else tuple(g) for g in config.group_by]
+    cols = tuple(task.group_columns)
+    return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
+
+
+class FairnessSuite(Suite):
+    name = "fairness"
+    version = "1"
+    description = "group metrics and disparities (fairlearn) with bootstrap intervals"
+    config_model = FairnessConfig
+    metrics = ALL_SPECS
+
+    def _bins(self, task: Task) -> dict[str, Sequence[float]]:
+        assert isinstance(self.config, FairnessConfig)
+        return {**{k: list(v) for k, v in task.group_bins.items()}, **self.config.bins}
+
+    def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
+        assert isinstance(self.config, FairnessConfig)
+        wanted = {c for g in requested_groupings(self.config, task) for c in g}
+        if not wanted or not (wanted & set(task.data.column_names)):
+            return (
+                f"task {task.name!r} has no group columns (sensitive attributes); declare "
+                "group_columns on the task or set suites.fairness.group_by to its columns"
+            )
+        return None
+
+    def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        assert isinstance(self.config, FairnessConfig)
+        cfg = self.config
+        if task.num_classes == 2 and cfg.positive_label > 1:
+            raise DatasetError(
+                f"suites.fairness.positive_label is {cfg.positive_label} but task "
+                f"{task.name!r} is binary (labels 0 and 1)"
+            )
+        raw_groupings = requested_groupings(cfg, task)
+        columns = list(dict.fromkeys(c for g in raw_groupings for c in g))
+        bins = {c: e for c, e in self._bins(task).items() if c in columns}
+        available = data_columns(task)
+        groups = group_labels(task.data, columns, bins=bins, available=available, split="test")
+        rename = {c: binned_name(c) if c in bins else c for c in columns}
+        groupings: list[Grouping] = [tuple(rename[c] for c in g) for g in raw_groupings]
+
+        out = predict(adapter, task, ctx)
+        probs = out["probs"]
+        if len(probs) == 0:
+            raise DatasetError(f"task {task.name!r} has no samples to evaluate")
+        prediction = probs.argmax(axis=1)
+        table = SampleTable.build(
+            {
+                "sample_id": out["sample_id"],
+                "condition": CLEAN,
+                "label": out["label"],
+                "prediction": prediction,
+                "correct": prediction == out["label"],
+                "confidence": probs.max(axis=1),
+            }
+        ).with_groups(groups)
+        resamples = (
+            cfg.bootstrap_resamples
+            if cfg.bootstrap_resamples is not None
+            else ctx.bootstrap_resamples
+        )
+        breakdown = group_breakdown(
+            table.condition(CLEAN),
+            groupings,
+            num_classes=task.num_classes,
+            seed=ctx.seed,
+            condition=CLEAN,
+            min_group_size=cfg.min_group_size,
+            resamples=resamples,
+            positive_label=cfg.positive_label,
+            ece_bins=cfg.ece_bins,
+        )
+        coverage = self._train_coverage(task, columns, bins, groups, groupings)
+        notes = list(breakdown.notes)
+        for name, absent in coverage.items():
+            notes.append(
+                f"{name}: groups present in the training split but absent from the test split: "
+                + ", ".join(absent)
+            )
+        artifacts = {
+            "groupings": [grouping_name(g) for g in groupings],
+            "bins": {binned_name(c): list(e) for c, e in bins.items()},
+            "min_group_size": cfg.min_group_size,
+            "absent_in_test": coverage,
+            "breakdown": breakdown.to_dict(),
+        }
+        return SuiteResult(
+            table=table,
+            metrics=records_from_breakdown(breakdown, suite=self.name),
+            artifacts=artifacts,
+            notes=notes,
+        )
+
+    @staticmethod
+    def _train_coverage(
+        task: Task,
+        columns: list[str],
+        bins: Mapping[str, Sequence[float]],
+        test_groups: pd.DataFrame,
+        groupings: list[Grouping],
+    ) -> dict[str, list[str]]:
+        """Groups (per grouping) seen in the training split but not in the test split."""
+        if task.train is None or not set(columns) <= set(task.train.column_names):
+            return {}
+        train_groups = group_labels(
+            task.train, columns, bins=bins, available=task.train.column_names, split="train"
+        )
+        out: dict[str, list[str]] = {}
+        for grouping in groupings:
+            cols = list(grouping)
+
+            def keys(frame: pd.DataFrame, cols: list[str] = cols) -> set[str]:
+                return set(frame[cols].astype(str).agg(INTERSECTION.join, axis=1))
+
+            absent = sorted(keys(train_groups) - keys(test_groups))
+            if absent:
+                out[grouping_name(grouping)] = absent
+        return out
