@@ -82,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--task", help="only this task")
     lb.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     lb.add_argument("--all-metrics", action="store_true", help="every metric, not only headline ones")
+
+    rep = sub.add_parser("report", help="write a static HTML report site (and a Markdown summary)")
+    rep.add_argument("results", nargs="?", type=Path, default=DEFAULT_OUT, help="results folder or run folder")
+    rep.add_argument("--out", type=Path, required=True, help="folder for the site (index.html)")
+
+    chk = sub.add_parser("check", help="CI gate: fail on significant regressions against a baseline")
+    chk.add_argument("--baseline", type=Path, required=True, help="baseline run folder")
+    chk.add_argument("--current", type=Path, required=True, help="current run folder")
+    chk.add_argument("--policy", type=Path, help="policy YAML (tolerances, floors, alpha)")
+    chk.add_argument("--junit", type=Path, help="also write JUnit XML here")
+    chk.add_argument("--format", choices=["table", "md"], default="table")
     return parser
 
 
@@ -177,7 +188,35 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard}
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report.site import build_site
+
+    index = build_site(args.results, args.out)
+    print(f"report: {index}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import os
+
+    from harness.check import render_junit, render_markdown, render_table, run_check
+    from harness.check_policy import load_policy
+
+    policy = load_policy(args.policy)
+    report = run_check(args.baseline, args.current, policy, policy_source=str(args.policy or "(defaults)"))
+    text = render_markdown(report) if args.format == "md" else render_table(report)
+    sys.stdout.write(text.rstrip("\n") + "\n")
+    if args.junit:
+        args.junit.parent.mkdir(parents=True, exist_ok=True)
+        args.junit.write_text(render_junit(report))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(render_markdown(report) + "\n")
+    return report.exit_code
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
