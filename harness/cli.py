@@ -93,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--policy", type=Path, help="policy YAML (tolerances, floors, alpha)")
     chk.add_argument("--junit", type=Path, help="also write JUnit XML here")
     chk.add_argument("--format", choices=["table", "md"], default="table")
+    grp = sub.add_parser("groups", help="group breakdown of stored per-sample tables (fairness x robustness)")
+    grp.add_argument("results", nargs="?", type=Path, default=DEFAULT_OUT, help="results folder or run folder")
+    grp.add_argument("--task", help="only this task")
+    grp.add_argument("--model", help="only this model")
+    grp.add_argument("--suite", help="only this suite's tables")
+    grp.add_argument("--condition", help="only this condition (default: every condition)")
+    grp.add_argument("--by", type=_csv, help="group columns, comma-separated; join with & for an intersection (default: each group column)")
+    grp.add_argument("--min-group-size", type=_positive_int, default=20, help="flag smaller groups (default 20)")
+    grp.add_argument("--resamples", type=_non_negative_int, default=1000, help="bootstrap resamples (default 1000)")
+    grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     return parser
 
 
@@ -216,7 +226,57 @@ def cmd_check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check}
+def cmd_groups(args: argparse.Namespace) -> int:
+    """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
+    from harness.errors import ResultsError
+    from harness.group_breakdown import (
+        INTERSECTION,
+        group_breakdown,
+        group_columns_of,
+        long_rows,
+        render,
+        with_clean_reference,
+    )
+    from harness.store import load_jobs
+
+    wanted = {"task": args.task, "model": args.model, "suite": args.suite}
+    found = [(m, j) for m, j in load_jobs(args.results) if j.status == "completed" and "samples.parquet" in j.record.get("files", {})]
+    jobs = [(m, j) for m, j in found if all(v is None or j.record[k] == v for k, v in wanted.items())]
+    if not jobs:
+        have = sorted({f"{j.record['model']} x {j.record['task']} x {j.record['suite']}" for _, j in found})
+        raise ResultsError(f"no stored per-sample tables under {args.results} match {', '.join(f'--{k} {v}' for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}")
+    rows: list[dict[str, object]] = []
+    for manifest, job in jobs:
+        table = job.table().frame
+        by = [tuple(b.split(INTERSECTION)) for b in args.by] if args.by else [(c,) for c in group_columns_of(table)]
+        label = f"{job.record['model']} x {job.record['task']} x {job.record['suite']}"
+        if not by:
+            print(f"{label}: skipped (its table has no group columns; pass --by label for a by-class view)", file=sys.stderr)
+            continue
+        conditions = list(dict.fromkeys(table["condition"]))
+        if args.condition is not None:
+            if args.condition not in conditions:
+                raise ResultsError(f"{label} has no condition {args.condition!r}; its conditions: {', '.join(conditions)}")
+            conditions = [args.condition]
+        for condition in conditions:
+            breakdown = group_breakdown(
+                with_clean_reference(table, condition),
+                by,
+                num_classes=int(job.record["task_summary"]["num_classes"]),
+                seed=int(manifest.get("seed", 0) or 0),
+                condition=condition,
+                min_group_size=args.min_group_size,
+                resamples=args.resamples,
+            )
+            meta = {"model": job.record["model"], "task": job.record["task"], "suite": job.record["suite"]}
+            rows += long_rows(meta, breakdown)
+    if not rows:
+        raise ResultsError("no group breakdown to show: no selected table has group columns; pass --by")
+    sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check, "groups": cmd_groups}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
