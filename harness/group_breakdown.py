@@ -552,3 +552,71 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
     ref = ref.rename(columns={"correct": CLEAN_CORRECT})
     return rows.merge(ref, on="sample_id", how="inner")
+
+
+def long_rows(meta: dict[str, Any], breakdown: Breakdown) -> list[dict[str, Any]]:
+    """One row per number (group metric or disparity), tagged with `meta` (model, task, suite)."""
+    rows: list[dict[str, Any]] = []
+    base = {**meta, "condition": breakdown.condition}
+    for g in breakdown.groups:
+        for name, est in g.metrics.items():
+            rows.append(
+                {**base, "group_by": g.group_by, "group": g.group, "metric": name, "n": g.n}
+                | _value_fields(est, INSUFFICIENT if g.insufficient and g.n > 0 else "")
+            )
+    for d in breakdown.disparities:
+        flag = INSUFFICIENT if d.insufficient_groups else ""
+        rows.append(
+            {**base, "group_by": d.group_by, "group": "*", "metric": d.metric, "n": d.n}
+            | _value_fields(d.estimate, flag)
+        )
+    return rows
+
+
+def _value_fields(est: Estimate, flag: str) -> dict[str, Any]:
+    return {
+        "value": est.value,
+        "ci_lo": est.ci[0] if est.ci else None,
+        "ci_hi": est.ci[1] if est.ci else None,
+        "flag": flag,
+        "note": est.note or "",
+    }
+
+
+def render(rows: list[dict[str, Any]], fmt: str) -> str:
+    """Render long rows as a table (pivoted: one line per group), Markdown, CSV or JSON."""
+    frame = pd.DataFrame(rows)
+    if fmt == "json":
+        return frame.to_json(orient="records", indent=1)
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+
+    def cell(r: pd.Series) -> str:
+        if r["value"] is None or pd.isna(r["value"]):
+            return "undefined"
+        text = f"{r['value']:.3f}"
+        if r["ci_lo"] is not None and not pd.isna(r["ci_lo"]):
+            text += f" [{r['ci_lo']:.3f}, {r['ci_hi']:.3f}]"
+        return text + (" UNRELIABLE" if r["flag"] else "")
+
+    frame["cell"] = frame.apply(cell, axis=1)
+    keys = [
+        c for c in ("model", "task", "suite", "condition", "group_by", "group", "n") if c in frame
+    ]
+    wide = frame.pivot_table(
+        index=keys, columns="metric", values="cell", aggfunc="first", sort=False
+    ).reset_index()
+    wide.columns.name = None
+    wide = wide.fillna("")
+    if fmt == "md":
+        head = "| " + " | ".join(map(str, wide.columns)) + " |"
+        sep = "|" + "---|" * len(wide.columns)
+        body = [
+            "| " + " | ".join(str(v) for v in row) + " |" for row in wide.itertuples(index=False)
+        ]
+        return "\n".join([head, sep, *body]) + "\n"
+    notes = sorted(
+        {f"{r['group_by']} {r['group']} {r['metric']}: {r['note']}" for r in rows if r["note"]}
+    )
+    tail = "\n".join(["", "notes:", *notes]) if notes else ""
+    return wide.to_string(index=False) + "\n" + tail + "\n"
