@@ -26,6 +26,13 @@ def label(text: object) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+def axis_label(text: object) -> str:
+    """An axis label wrapped to fit beside a small plot."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text).replace("$", r"\$"), 48)[:3])
+
+
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -93,7 +100,7 @@ def lines(
         ax.set_xscale("log", base=2)
     if unit_interval:
         ax.set_ylim(0, 1.02)
-    ax.set(title=label(title), xlabel=xlabel, ylabel=ylabel)
+    ax.set(title=label(title), xlabel=axis_label(xlabel), ylabel=axis_label(ylabel))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
@@ -161,6 +168,6 @@ def pareto(
         ax.legend(fontsize=7)
     if logx:
         ax.set_xscale("log")
-    ax.set(title=label(title), xlabel=xlabel, ylabel=ylabel)
+    ax.set(title=label(title), xlabel=axis_label(xlabel), ylabel=axis_label(ylabel))
     ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -43,7 +43,7 @@ td a{color:inherit;text-decoration:none;border-bottom:1px dotted #888}
 .flag{color:#b00020;font-weight:600}.banner{background:#fde7ea;border:1px solid #b00020;
 padding:.5rem 1rem;margin:1rem 0}.note{color:#555;font-size:.85rem}
 figure{display:inline-block;margin:.5rem}figure img{max-width:520px;border:1px solid #ddd}
-figcaption{font-size:.8rem;color:#555;max-width:520px}code{font-size:.85rem}
+.scroll{overflow-x:auto}figcaption{font-size:.8rem;color:#555;max-width:520px}code{font-size:.85rem}
 """
 
 
@@ -117,7 +117,7 @@ def _board_html(board: Board) -> str:
         f'<h2>{h(board.title)}</h2><p class="note">n = {h(board.n)}; task fingerprint '
         f"<code>{h(board.task_fingerprint[:12])}</code>; {h(suites)}; values are estimates with 95% "
         "intervals; click a number for its provenance.</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         + "".join(f'<p class="note">{h(n)}</p>' for n in notes if n)
     )
 
@@ -385,7 +385,6 @@ def _task_html(
 
 def _model_html(model: str, jobs: list[Loaded], out: Path, figdir: Path) -> str:
     body = _flag_banner([(model, r) for _m, j in jobs for r in j.metrics])
-    tag = slug(model)
     for man, job in sorted(jobs, key=lambda mj: (mj[1].record["task"], mj[1].record["suite"])):
         r = job.record
         anchor = "provenance.html#" + job_anchor(man, job)
@@ -398,7 +397,7 @@ def _model_html(model: str, jobs: list[Loaded], out: Path, figdir: Path) -> str:
             for m in job.metrics
         )
         body += f"<table><tr><th>metric</th><th>value [95% CI]</th><th>unit</th><th>n</th></tr>{rows}</table>"
-        jtag = f"{tag}-{slug(r['task'])}-{slug(r['suite'])}-{slug(job.path.name)}"
+        jtag = job_anchor(man, job)
         figs = []
         bins = job.artifacts().get("reliability_diagram")
         if isinstance(bins, list):
