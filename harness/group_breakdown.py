@@ -482,7 +482,7 @@ def breakdown_grouping(
             if frac > 0.05:
                 notes.append(
                     f"{name}: {metric} was undefined in {frac:.0%} of bootstrap resamples "
-                    "(a group empty or without positives); its interval covers the rest"
+                    "(a group without positives or negatives in the resample); its interval covers the rest"
                 )
         note = None if np.isfinite(value[0]) else _disparity_note(metric, point_stats, labels)
         disparities.append(
