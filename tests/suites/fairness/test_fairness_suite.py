@@ -1,0 +1,115 @@
+"""The fairness suite on the diabetes task with a tiny linear model; bad input paths; the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from adapters.torch_module import TorchModuleAdapter
+from harness.builtin_tasks import diabetes, digits
+from harness.cli import main
+from harness.errors import ConfigError, DatasetError
+from harness.suite import RunContext
+from suites.fairness import FairnessSuite
+from tests.fixture_models import linear_digits, linear_tabular
+
+
+@pytest.fixture(scope="module")
+def task():  # noqa: ANN201
+    return diabetes()
+
+
+def adapter():  # noqa: ANN201
+    return TorchModuleAdapter.from_module(
+        linear_tabular(), name="tab", bounds=(0.0, 1.0), input_shape=(10,)
+    )
+
+
+CTX = RunContext(seed=0, bootstrap_resamples=100)
+
+
+def test_suite_matches_groupby_of_its_table(task) -> None:  # noqa: ANN001
+    suite = FairnessSuite({"group_by": ["sex", ["sex", "age_band"], "age"]})
+    result = suite.run(adapter(), task, CTX)
+    frame = result.table.frame
+    assert {"group:sex", "group:age_band", "group:age_bin"} <= set(frame.columns)
+    by_hand = frame.groupby("group:sex")["correct"].mean()
+    recs = {
+        (r.metric, r.context.get("group_by"), r.context.get("group")): r for r in result.metrics
+    }
+    for g, acc in by_hand.items():
+        assert recs[("group_acc", "sex", g)].value == pytest.approx(acc)
+    sel = frame.assign(p=frame["prediction"] == 1).groupby("group:sex")["p"].mean()
+    dp = recs[("demographic_parity_difference", "sex", None)]
+    assert dp.value == pytest.approx(sel.max() - sel.min()) and dp.headline and dp.ci is not None
+    assert recs[("worst_group_acc", "sex", None)].value == pytest.approx(by_hand.min())
+    # age binned by the task's group_bins (0, 40, 50, 60, 200)
+    assert set(frame["group:age_bin"]) <= {"[0, 40)", "[40, 50)", "[50, 60)", "[60, 200)"}
+    small = [r for r in result.metrics if r.metric == "group_acc" and 0 < r.n < 20]
+    assert small and all("insufficient_group_size" in r.flags for r in small)
+
+
+def test_no_group_columns_is_skipped() -> None:
+    a = TorchModuleAdapter.from_module(
+        linear_digits(), name="lin", bounds=(0.0, 1.0), input_shape=(1, 8, 8)
+    )
+    reason = FairnessSuite({}).skip_reason(a, digits())
+    assert reason and "no group columns" in reason
+
+
+def test_missing_column_nan_and_unbinned(task) -> None:  # noqa: ANN001
+    with pytest.raises(
+        DatasetError,
+        match=r"'race' is not in the test split; available columns: sex, age_band, age",
+    ):
+        FairnessSuite({"group_by": ["race", "sex"]}).run(adapter(), task, CTX)
+    no_bins = replace(task, group_bins={})
+    with pytest.raises(
+        ConfigError, match=r"'age' is continuous; give bin edges in suites.fairness.bins.age"
+    ):
+        FairnessSuite({"group_by": ["age"]}).run(adapter(), no_bins, CTX)
+    sex = list(task.data["sex"])
+    sex[5] = None
+    holey = replace(task, data=task.data.remove_columns("sex").add_column("sex", sex))
+    with pytest.raises(DatasetError, match=r"'sex' has 1 missing values in the test split"):
+        FairnessSuite({"group_by": ["sex"]}).run(adapter(), holey, CTX)
+    with pytest.raises(ConfigError, match="suites.fairness.min_group_size"):
+        FairnessSuite({"min_group_size": 0})
+
+
+def test_group_absent_from_test_is_reported(task) -> None:  # noqa: ANN001
+    keep = [i for i, b in enumerate(task.data["age_band"]) if b != "<40"]
+    t = replace(task, data=task.data.select(keep))
+    result = FairnessSuite({"group_by": ["age_band"]}).run(adapter(), t, CTX)
+    assert result.artifacts["absent_in_test"] == {"age_band": ["<40"]}
+    assert any("absent from the test split: <40" in n for n in result.notes)
+
+
+def test_cli_groups_on_a_stored_run(tmp_path, capsys, task) -> None:  # noqa: ANN001
+    from harness.store import RunStore
+
+    result = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
+    table = result.table.with_groups(task.groups())
+    store = RunStore.open_for_writing(tmp_path, "r1")
+    record = {
+        "model": "tab",
+        "task": "diabetes",
+        "suite": "fairness",
+        "key": "k" * 16,
+        "status": "completed",
+        "task_summary": task.summary(),
+    }
+    store.write_job(record=record, table=table, metrics=result.metrics, artifacts={})
+    store.write_manifest({"seed": 0})
+    assert (
+        main(["groups", str(tmp_path), "--by", "sex", "--format", "csv", "--resamples", "50"]) == 0
+    )
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    acc = out[(out.metric == "acc")].set_index("group")["value"]
+    by_hand = table.frame.groupby("group:sex")["correct"].mean()
+    assert acc.to_dict() == pytest.approx(by_hand.to_dict())
+    assert main(["groups", str(tmp_path), "--by", "race"]) == 2
+    assert "available group columns" in capsys.readouterr().err
+    assert main(["groups", str(tmp_path), "--model", "nope"]) == 2
