@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--policy", type=Path, help="policy YAML (tolerances, floors, alpha)")
     chk.add_argument("--junit", type=Path, help="also write JUnit XML here")
     chk.add_argument("--format", choices=["table", "md"], default="table")
+    par = sub.add_parser("parity", help="check that two adapters of one model agree on a task")
+    par.add_argument("spec", type=Path, help="spec YAML defining both models and the task")
+    par.add_argument("--models", type=_csv, required=True, help="exactly two models: a,b")
+    par.add_argument("--task", required=True, help="the task to compare on")
+    par.add_argument("--atol", type=float, default=1e-4, help="max |log-prob difference| (default 1e-4)")
+    par.add_argument("--limit", type=_positive_int, help="compare only the first N samples")
+    par.add_argument("--format", choices=["table", "json"], default="table")
     grp = sub.add_parser("groups", help="group breakdown of stored per-sample tables (fairness x robustness)")
     grp.add_argument("results", nargs="?", type=Path, default=DEFAULT_OUT, help="results folder or run folder")
     grp.add_argument("--task", help="only this task")
@@ -198,6 +205,42 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parity(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.errors import SpecError
+    from harness.parity import compare
+
+    if len(args.models) != 2:
+        raise SpecError(f"--models needs exactly two model names (a,b), got {len(args.models)}")
+    args.tasks = [args.task]
+    plan = _load_plan(args, args.spec)
+    from harness.environment import resolve_device
+
+    device = resolve_device(plan.spec.device)
+    task = plan.tasks[args.task].load().head(args.limit or plan.spec.limit)
+    adapters = []
+    for name in args.models:
+        mp = plan.models[name]
+        adapter = mp.adapter_cls.build(name=name, config=mp.config, device=device, base_dir=plan.base_dir)
+        check_task = getattr(adapter, "check_task", None)
+        if check_task is not None:
+            check_task(task)
+        adapters.append(adapter)
+    report = compare(adapters[0], adapters[1], task, atol=args.atol, batch_size=plan.spec.batch_size)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        verdict = "PASS" if report.passed else "FAIL"
+        print(f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} samples): {verdict}")
+        print(f"  disagreements:          {report.disagreements}")
+        print(f"  max |logit diff|:       {report.max_abs_logit_diff:.3g}")
+        print(f"  max |log-prob diff|:    {report.max_abs_log_prob_diff:.3g} (atol {report.atol:g})")
+        if report.first_disagreements:
+            print(f"  first disagreeing ids:  {', '.join(report.first_disagreements)}")
+    return 0 if report.passed else 1
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report.site import build_site
 
@@ -276,7 +319,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check, "groups": cmd_groups}
+COMMANDS = {"parity": cmd_parity, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check, "groups": cmd_groups}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

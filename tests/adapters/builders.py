@@ -1,0 +1,103 @@
+"""One way to build each registered adapter kind for the contract test, with its task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from harness.adapter import ModelAdapter
+from harness.builtin_tasks import diabetes, digits
+from harness.plan import adapter_registry
+from harness.spec import TaskSpec
+from harness.task import Task
+from harness.task_loader import load_task
+
+CPU = torch.device("cpu")
+
+
+def build(
+    kind: str, fields: dict[str, Any], base_dir: Path, name: str | None = None
+) -> ModelAdapter:
+    """Validate spec fields with the adapter's config model and build it, as the runner does."""
+    cls = adapter_registry().load(kind)
+    config = cls.config_model.model_validate(fields)
+    return cls.build(name=name or f"{kind}-model", config=config, device=CPU, base_dir=base_dir)
+
+
+def text_task(csv: Path) -> Task:
+    spec = TaskSpec(
+        name="reviews",
+        source=str(csv),
+        split="test",
+        modality="text",
+        input_column="text",
+        label_column="label",
+        group_columns=["source"],
+        class_names=["neg", "pos"],
+    )
+    return load_task(spec, base_dir=csv.parent)
+
+
+def contract_cases(
+    request: pytest.FixtureRequest,
+) -> dict[str, Callable[[], tuple[ModelAdapter, Task]]]:
+    """kind -> builder; the fixtures are only created for the kind under test."""
+    fx = request.getfixturevalue
+
+    def torch_case() -> tuple[ModelAdapter, Task]:
+        from adapters.torch_module import TorchModuleAdapter
+        from tests.fixture_models import linear_digits
+
+        return TorchModuleAdapter.from_module(
+            linear_digits(), name="torch-model", input_shape=(1, 8, 8)
+        ), digits()
+
+    return {
+        "torch": torch_case,
+        "hf-image": lambda: (
+            build(
+                "hf-image", {"path": str(fx("hf_image_dir")), "input_shape": [1, 8, 8]}, Path(".")
+            ),
+            digits(),
+        ),
+        "hf-text": lambda: (
+            build("hf-text", {"path": str(fx("hf_text_dir"))}, Path(".")),
+            text_task(fx("text_csv")),
+        ),
+        "onnx": lambda: (
+            build("onnx", {"path": str(fx("onnx_path")), "input_shape": [1, 8, 8]}, Path(".")),
+            digits(),
+        ),
+        "torchscript": lambda: (
+            build(
+                "torchscript",
+                {"path": str(fx("torchscript_path")), "input_shape": [1, 8, 8]},
+                Path("."),
+            ),
+            digits(),
+        ),
+        "sklearn": lambda: (
+            build(
+                "sklearn",
+                {"path": str(fx("sklearn_paths")["skops"]), "input_shape": [10]},
+                Path("."),
+            ),
+            diabetes(),
+        ),
+        "callable": lambda: (
+            build(
+                "callable",
+                {
+                    "callable": "tests.adapters.callables:tabular_probabilities",
+                    "outputs": "probabilities",
+                    "input_shape": [10],
+                },
+                Path("."),
+            ),
+            diabetes(),
+        ),
+    }
