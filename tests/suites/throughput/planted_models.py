@@ -1,0 +1,82 @@
+"""Planted models for the throughput tests (importable, so they pickle into a subprocess)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from harness.adapter import Capabilities, InputSpec
+
+
+class SleepyLinear(nn.Module):
+    """A Linear layer that sleeps `seconds` per call: the CPU stand-in for slow enqueued GPU work."""
+
+    def __init__(self, seconds: float = 0.02, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.seconds)
+        return self.linear(x)
+
+
+class OomAbove(nn.Module):
+    """Raises torch.OutOfMemoryError for batches larger than `limit` (a fake OOM)."""
+
+    def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.limit = limit
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > self.limit:
+            raise torch.OutOfMemoryError(f"fake out of memory: batch {x.shape[0]} > {self.limit}")
+        return self.linear(x)
+
+
+class ClockedModel(nn.Module):
+    """Advances a fake clock by the next scheduled duration on each call, and counts calls."""
+
+    def __init__(self, durations: list[float]) -> None:
+        super().__init__()
+        self.durations = list(durations)
+        self.now = 0.0
+        self.calls = 0
+        self.linear = nn.Linear(10, 2)
+
+    def clock(self) -> float:
+        return self.now
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.now += self.durations[self.calls % len(self.durations)]
+        self.calls += 1
+        return self.linear(x)
+
+
+class WordCountAdapter:
+    """A text 'model' without a torch module: logits from word counts; counts tokens as words."""
+
+    name = "words"
+    input_spec = InputSpec(shape=None, bounds=None, modality="text")
+    capabilities = Capabilities(gradients=False)
+    device = torch.device("cpu")
+
+    def logits(self, inputs: Any) -> torch.Tensor:
+        lengths = torch.tensor([float(len(s.split())) for s in inputs])
+        return torch.stack([lengths, -lengths], dim=1)
+
+    def count_tokens(self, inputs: list[str]) -> int:
+        return sum(len(s.split()) for s in inputs)
+
+    def module(self) -> nn.Module:
+        raise NotImplementedError("no torch module")
+
+    def describe(self) -> dict[str, Any]:
+        return {"adapter": "test"}
+
+    def identity(self) -> str:
+        return "words"

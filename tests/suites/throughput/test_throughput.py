@@ -1,0 +1,324 @@
+"""Mechanics of the throughput suite: no timing is asserted, only counts, math and structure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import pytest
+import torch
+
+from adapters.torch_module import TorchModuleAdapter
+from harness.builtin_tasks import digits
+from harness.errors import ConfigError
+from harness.suite import RunContext
+from harness.task import Task
+from suites.throughput import ThroughputSuite
+from suites.throughput.conditions import Condition
+from suites.throughput.config import ThroughputConfig
+from suites.throughput.flops import flops_per_sample
+from suites.throughput.forward import prepared_forward
+from suites.throughput.isolation import IsolationUnavailableError, measure_isolated
+from suites.throughput.measure import measure
+from suites.throughput.peaks import lookup_peak
+from suites.throughput.records import latency_percentiles_ms
+from suites.throughput.timing import time_iterations, untimed_work
+from tests.fixture_models import linear_digits, linear_tabular
+from tests.suites.throughput.planted_models import (
+    ClockedModel,
+    OomAbove,
+    SleepyLinear,
+    WordCountAdapter,
+)
+
+FAST = {"warmup_iters": 1, "timed_iters": 3}
+CPU = torch.device("cpu")
+
+
+def tabular(module: torch.nn.Module) -> TorchModuleAdapter:
+    return TorchModuleAdapter.from_module(module, name="m", input_shape=(10,), modality="tabular")
+
+
+def samples(n: int = 8) -> torch.Tensor:
+    return torch.rand(n, 10, generator=torch.Generator().manual_seed(0))
+
+
+def by_status(result: dict) -> list[tuple[int | None, str]]:
+    return [(e["batch_size"], e["status"]) for e in result["conditions"]]
+
+
+# -- timing loop ---------------------------------------------------------------------------------
+def test_warmup_and_timed_iteration_counts_on_a_fake_clock() -> None:
+    model = ClockedModel([0.5, 0.001, 0.002, 0.003, 0.004])
+    x = samples(4)
+    timing = time_iterations(lambda: model(x), warmup=1, iters=4, device=CPU, clock=model.clock)
+    assert model.calls == 5
+    assert timing.warmup_s == [0.5]  # the slow first call is warm-up, not a result
+    assert timing.times_s == pytest.approx([0.001, 0.002, 0.003, 0.004])
+    assert timing.wall_s == pytest.approx(0.010)
+    assert not untimed_work(timing.times_s, timing.wall_s)
+
+
+def test_percentiles_match_hand_computed_values() -> None:
+    times = [i / 1000 for i in range(1, 11)]  # 1..10 ms
+    pct = latency_percentiles_ms(times)
+    assert pct[50] == pytest.approx(5.5)
+    assert pct[90] == pytest.approx(9.1)
+    assert pct[99] == pytest.approx(9.91)
+
+
+def test_suite_statistics_on_a_fake_clock() -> None:
+    # the first call is the FLOP count (takes no fake time); then four timed iterations
+    model = ClockedModel([0.0, 0.010, 0.020, 0.030, 0.040])
+    adapter = tabular(model)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=4)
+    result = measure(adapter, samples(), config, clock=model.clock)
+    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
+    assert entry["times_s"] == pytest.approx([0.010, 0.020, 0.030, 0.040])
+    suite = ThroughputSuite({"batch_sizes": [4]})
+    from suites.throughput.records import build_records
+
+    records, _ = build_records(
+        suite="throughput",
+        specs={s.name: s for s in suite.metrics},
+        measurement=result,
+        config=config,
+        seed=0,
+        resamples=200,
+    )
+    got = {r.metric: r for r in records}
+    assert got["throughput_samples_per_s"].value == pytest.approx(4 / 0.025)
+    lo, hi = got["throughput_samples_per_s"].ci
+    assert lo <= 4 / 0.025 <= hi
+    assert got["latency_p50_ms"].value == pytest.approx(25.0)
+    assert got["latency_p99_ms"].value == pytest.approx(39.7)
+
+
+def test_missing_sync_is_detected_from_the_wall_clock() -> None:
+    assert untimed_work([0.001] * 10, 0.5)
+    assert not untimed_work([0.05] * 10, 0.51)
+
+
+# -- planted slow model -----------------------------------------------------------------------------
+def test_sleeping_model_is_measured_as_slow() -> None:
+    adapter = tabular(SleepyLinear(seconds=0.02))
+    result = measure(adapter, samples(), ThroughputConfig(batch_sizes=[2], **FAST))
+    (entry,) = result["conditions"]
+    assert min(entry["times_s"]) >= 0.02
+
+
+# -- OOM ------------------------------------------------------------------------------------------
+def test_oom_is_a_result_not_a_crash() -> None:
+    adapter = tabular(OomAbove(limit=4))
+    config = ThroughputConfig(batch_sizes=[2, 4, 8, 16], **FAST)
+    result = measure(adapter, samples(), config)
+    assert by_status(result) == [(2, "ok"), (4, "ok"), (8, "oom"), (16, "oom")]
+    assert "fake out of memory" in result["conditions"][2]["reason"]
+    assert "not run" in result["conditions"][3]["reason"]
+
+
+def test_auto_sweep_stops_at_oom_and_at_the_cap() -> None:
+    adapter = tabular(OomAbove(limit=4))
+    result = measure(adapter, samples(), ThroughputConfig(batch_sizes="auto", **FAST))
+    assert by_status(result) == [(1, "ok"), (2, "ok"), (4, "ok"), (8, "oom")]
+    capped = measure(
+        tabular(linear_tabular()),
+        samples(),
+        ThroughputConfig(batch_sizes="auto", max_batch_size=8, **FAST),
+    )
+    assert by_status(capped) == [(1, "ok"), (2, "ok"), (4, "ok"), (8, "ok")]
+
+
+def test_oom_record_and_headline_in_the_suite() -> None:
+    suite = ThroughputSuite({"batch_sizes": [2, 8], **FAST})
+    task = Task(
+        name="t",
+        modality="tabular",
+        num_classes=2,
+        class_names=("a", "b"),
+        input_shape=(10,),
+        bounds=(0.0, 1.0),
+        data=datasets.Dataset.from_dict(
+            {
+                "sample_id": [str(i) for i in range(8)],
+                "input": samples().tolist(),
+                "label": [0, 1] * 4,
+            }
+        ),
+    )
+    out = suite.run(tabular(OomAbove(limit=4)), task, RunContext(bootstrap_resamples=50))
+    assert out.table is None
+    oom = [m for m in out.metrics if m.context.get("batch_size") == 8]
+    assert [(m.metric, m.value) for m in oom] == [("throughput_samples_per_s", None)]
+    assert oom[0].note.startswith("oom:") and oom[0].headline  # the largest configured batch
+    assert any("batch size 8" in n for n in out.notes)
+
+
+# -- FLOPs, peaks -----------------------------------------------------------------------------------
+def test_flops_of_a_linear_layer() -> None:
+    layer = torch.nn.Linear(64, 10)
+    x = torch.rand(5, 64)
+    assert flops_per_sample(lambda: layer(x), 5) == 2 * 64 * 10
+
+
+def test_flops_per_sample_in_the_measurement() -> None:
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    result = measure(adapter, torch.rand(6, 1, 8, 8), ThroughputConfig(batch_sizes=[2], **FAST))
+    assert result["flops_per_sample"] == 2 * 64 * 10
+
+
+def test_peak_table_and_override() -> None:
+    assert lookup_peak("cuda", "NVIDIA H100 PCIe", "bf16").tflops == 756.0
+    assert lookup_peak("cuda", "NVIDIA H100 80GB HBM3", "bf16").tflops == 989.4
+    assert lookup_peak("cuda", "NVIDIA L40S", "fp32").tflops == 91.6
+    assert lookup_peak("cuda", "NVIDIA L4", "fp32").tflops == 30.3
+    assert lookup_peak("cuda", "NVIDIA A10", "fp16").tflops == 125.0
+    assert lookup_peak("cuda", "NVIDIA A100-SXM4-80GB", "fp16").tflops == 312.0
+    assert lookup_peak("cuda", "Tesla T4", "bf16").tflops is None
+    assert lookup_peak("cpu", "AMD EPYC", "fp32").tflops is None
+    assert lookup_peak("cpu", "AMD EPYC", "fp32", {"fp32": 2.0}).tflops == 2.0
+
+
+def test_percent_of_peak_uses_the_override() -> None:
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    suite = ThroughputSuite({"batch_sizes": [4], "peak_tflops": {"fp32": 1.0}, **FAST})
+    out = suite.run(adapter, digits().head(16), RunContext(bootstrap_resamples=20))
+    got = {m.metric: m for m in out.metrics}
+    expected = 100 * got["achieved_tflops"].value / 1.0
+    assert got["percent_of_peak"].value == pytest.approx(expected)
+    assert got["achieved_tflops"].value == pytest.approx(
+        1280 * got["throughput_samples_per_s"].value / 1e12
+    )
+
+
+# -- conditions -------------------------------------------------------------------------------------
+def test_conditions_keys_and_skips() -> None:
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    suite = ThroughputSuite(
+        {
+            "batch_sizes": [2, 4],
+            "precisions": ["fp32", "fp16", "bf16"],
+            "variants": ["eager", "channels_last"],
+            "copy_modes": ["device", "host"],
+            **FAST,
+        }
+    )
+    out = suite.run(adapter, digits().head(16), RunContext(bootstrap_resamples=20))
+    tput = [m for m in out.metrics if m.metric == "throughput_samples_per_s"]
+    conds = {(m.context["precision"], m.context["variant"], m.context["batch_size"]) for m in tput}
+    assert conds == {
+        (p, v, b) for p in ("fp32", "bf16") for v in ("eager", "channels_last") for b in (2, 4)
+    }
+    assert len({m.key for m in tput}) == len(tput)  # every condition is its own board column
+    assert {m.context["copy_mode"] for m in tput} == {"device"}
+    assert any("fp16" in n and "CPU" in n for n in out.notes)
+    assert any("copy_mode=host" in n for n in out.notes)
+    heads = [m for m in out.metrics if m.headline]
+    assert {m.metric for m in heads} == {
+        "throughput_samples_per_s",
+        "latency_p50_ms",
+        "peak_memory_mb",
+    }
+    assert all(
+        (m.context["batch_size"], m.context["precision"], m.context["variant"])
+        == (4, "fp32", "eager")
+        for m in heads
+    )
+    assert tput[0].context["device"] == "cpu" and tput[0].context["device_name"]
+    assert adapter.module()[1].weight.is_contiguous()  # channels_last was undone
+
+
+def test_channels_last_skipped_for_tabular_inputs() -> None:
+    result = measure(
+        tabular(linear_tabular()),
+        samples(),
+        ThroughputConfig(batch_sizes=[2], variants=["channels_last"], **FAST),
+    )
+    (entry,) = result["conditions"]
+    assert entry["status"] == "skipped" and "4-D" in entry["reason"]
+
+
+def test_channels_last_forward_restores_the_module() -> None:
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten())
+    adapter = TorchModuleAdapter.from_module(net, name="c", input_shape=(1, 8, 8))
+    cond = Condition(batch_size=2, precision="fp32", variant="channels_last", copy_mode="device")
+    with prepared_forward(adapter, torch.rand(2, 1, 8, 8), cond, CPU) as fn:
+        assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+        fn()
+    assert net[0].weight.is_contiguous()
+
+
+def test_text_adapter_reports_tokens_per_second() -> None:
+    texts = ["a b c", "d e", "f"]
+    task = Task(
+        name="txt",
+        modality="text",
+        num_classes=2,
+        class_names=("x", "y"),
+        input_shape=(),
+        bounds=None,
+        data=datasets.Dataset.from_dict(
+            {"sample_id": ["0", "1", "2"], "input": texts, "label": [0, 1, 0]}
+        ),
+    )
+    suite = ThroughputSuite({"batch_sizes": [4], "precisions": ["fp32", "bf16"], **FAST})
+    out = suite.run(WordCountAdapter(), task, RunContext(bootstrap_resamples=20))
+    got = {m.metric: m for m in out.metrics if m.context.get("precision") == "fp32"}
+    tokens = 3 + 2 + 1 + 3  # batch of 4 built by repeating the 3 texts
+    assert got["throughput_tokens_per_s"].value == pytest.approx(
+        got["throughput_samples_per_s"].value * tokens / 4
+    )
+    assert out.artifacts["measurement"]["path"] == "logits"
+    assert any("bf16" in n and "torch module" in n for n in out.notes)
+
+
+# -- config errors ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ({"batch_sizes": [0, 8]}, "suites.throughput.batch_sizes"),
+        ({"batch_sizes": [-1]}, "batch sizes must be >= 1"),
+        ({"batch_sizes": []}, "suites.throughput.batch_sizes"),
+        ({"precisions": ["fp8"]}, "suites.throughput.precisions"),
+        ({"timed_iters": 1}, "suites.throughput.timed_iters"),
+        ({"peak_tflops": {"fp32": -1}}, "suites.throughput.peak_tflops"),
+        ({"batch_size": [1]}, "unknown key"),
+    ],
+)
+def test_config_errors_name_the_key(config: dict, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
+        ThroughputSuite(config)
+
+
+# -- isolation --------------------------------------------------------------------------------------
+def test_subprocess_returns_the_same_json_structure() -> None:
+    adapter = tabular(linear_tabular())
+    config = ThroughputConfig(batch_sizes=[2, 4], **FAST)
+    local = measure(adapter, samples(), config)
+    remote = measure_isolated(adapter, samples(), config, timeout_s=120)
+    assert remote.pop("isolation") == "subprocess"
+
+    def shape(obj: object) -> object:
+        if isinstance(obj, dict):
+            return {k: shape(v) for k, v in obj.items() if k != "environment"}
+        if isinstance(obj, list):
+            return [shape(v) for v in obj[:1]] + [len(obj)]
+        return type(obj).__name__
+
+    assert shape(remote) == shape(local)
+    assert set(remote["environment"]) == set(local["environment"])
+    assert remote["flops_per_sample"] == local["flops_per_sample"] == 2 * 10 * 2
+
+
+def test_unpicklable_model_falls_back_or_errors(tmp_path: Path) -> None:
+    class Local(torch.nn.Module):  # a local class cannot be pickled into a subprocess
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(10, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(x)
+
+    adapter = tabular(Local())
+    with pytest.raises(IsolationUnavailableError, match="isolation: inprocess"):
+        measure_isolated(adapter, samples(), ThroughputConfig(batch_sizes=[2], **FAST))

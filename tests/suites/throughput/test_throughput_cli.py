@@ -1,0 +1,63 @@
+"""The throughput suite through the CLI: a stored run without a sample table, and bad devices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.cli import main
+from harness.store import load_jobs
+
+SPEC = """\
+name: tput
+seed: 0
+device: {device}
+limit: 40
+bootstrap_resamples: 50
+tasks: [digits]
+models:
+  - name: lin
+    factory: tests.fixture_models:linear_digits
+    weights: linear.safetensors
+    input_shape: [1, 8, 8]
+suites:
+  throughput: {{batch_sizes: [2, 8], warmup_iters: 1, timed_iters: 3}}
+"""
+
+
+def test_run_stores_throughput_without_a_table(
+    write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(SPEC.format(device="cpu"))
+    out = spec.parent / "results"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    ((_, job),) = load_jobs(out)
+    assert job.status == "completed"
+    keys = {m.key for m in job.metrics if m.headline}
+    assert any(k.startswith("throughput_samples_per_s[batch_size=8,") for k in keys)
+    assert job.artifacts()["measurement"]["conditions"][0]["status"] == "ok"
+    capsys.readouterr()
+    assert main(["leaderboard", str(out), "--format", "csv"]) == 0
+    assert "throughput_samples_per_s" in capsys.readouterr().out
+
+
+def test_cuda_on_a_cpu_machine_is_a_clear_error(
+    write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    spec = write_spec(SPEC.format(device="cuda"))
+    assert main(["run", str(spec), "--out", str(spec.parent / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "CUDA is not available" in err
+
+
+def test_bad_batch_size_in_a_spec_names_the_key(
+    write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(SPEC.format(device="cpu").replace("[2, 8]", "[0, 8]"))
+    assert main(["validate", str(spec)]) == 2
+    assert "suites.throughput.batch_sizes" in capsys.readouterr().err
