@@ -27,6 +27,17 @@ from harness.errors import ModelLoadError
 from harness.task import Task
 
 
+# transformers 5 builds an empty tokenizer when none is saved; refuse that instead of using it
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+
+
 class HFTextConfig(HFSourceConfig):
     """Model spec fields for `adapter: hf-text`."""
 
@@ -81,6 +92,12 @@ class HFTextAdapter:
                 f"model {name!r}: cannot load a sequence classifier from {source!r}: "
                 f"{str(err).splitlines()[0]}"
             ) from err
+        if local is not None and not any((local / f).is_file() for f in TOKENIZER_FILES):
+            raise ModelLoadError(
+                f"model {name!r}: model folder {local} has no tokenizer files "
+                f"({', '.join(TOKENIZER_FILES[:3])}...); save it there with "
+                "tokenizer.save_pretrained()"
+            )
         try:
             tokenizer = tf.AutoTokenizer.from_pretrained(source, **kw)
         except (OSError, ValueError, KeyError, TypeError) as err:

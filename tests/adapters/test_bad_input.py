@@ -1,0 +1,227 @@
+"""Every user-error path of the adapters: one clear line naming the file, key or column."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from harness.builtin_tasks import diabetes, digits
+from harness.cli import main
+from harness.errors import ModelLoadError, ModelOutputError, SpecError
+from harness.plan import adapter_registry
+from tests.adapters.builders import build, text_task
+
+
+def test_model_folder_without_config(tmp_path: Path) -> None:
+    (tmp_path / "empty-model").mkdir()
+    with pytest.raises(ModelLoadError, match=r"model folder .*empty-model has no config.json"):
+        build("hf-image", {"path": "empty-model"}, tmp_path)
+    with pytest.raises(ModelLoadError, match="has no config.json"):
+        build("hf-text", {"path": "empty-model"}, tmp_path)
+
+
+def test_text_model_without_tokenizer(hf_text_dir: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in hf_text_dir.iterdir():
+        if "token" not in f.name and f.name != "special_tokens_map.json":
+            shutil.copy(f, bare / f.name)
+    with pytest.raises(ModelLoadError, match="tokenizer"):
+        build("hf-text", {"path": str(bare)}, tmp_path)
+
+
+def test_trust_remote_code_needs_a_pinned_revision() -> None:
+    cls = adapter_registry().load("hf-text")
+    with pytest.raises(ValueError, match="pin the exact code with `revision"):
+        cls.config_model.model_validate({"path": "org/model", "trust_remote_code": True})
+    ok = cls.config_model.model_validate(
+        {"path": "org/model", "trust_remote_code": True, "revision": "abc123"}
+    )
+    assert ok.revision == "abc123"
+
+
+def test_label_mapping_that_does_not_match_the_task(hf_text_dir: Path, text_csv: Path) -> None:
+    task = text_task(text_csv)  # classes neg, pos
+    adapter = build("hf-text", {"path": str(hf_text_dir)}, Path("."))
+    adapter.check_task(task)  # id2label neg/pos matches
+    swapped = task.__class__(**{**task.__dict__, "class_names": ("pos", "neg")})
+    with pytest.raises(
+        ModelOutputError, match=r"config.id2label \['neg', 'pos'\] does not match .*set label_map"
+    ):
+        adapter.check_task(swapped)
+    with pytest.raises(
+        ModelLoadError, match=r"label_map names \['positive'\] that the model does not have"
+    ):
+        build("hf-text", {"path": str(hf_text_dir), "label_map": ["neg", "positive"]}, Path("."))
+
+
+def test_label_map_reorders_outputs(hf_text_dir: Path, text_csv: Path) -> None:
+    task = text_task(text_csv)
+    plain = build("hf-text", {"path": str(hf_text_dir)}, Path("."))
+    flipped = build("hf-text", {"path": str(hf_text_dir), "label_map": ["pos", "neg"]}, Path("."))
+    texts = ["the movie was good", "the movie was awful"]
+    assert torch.equal(plain.logits(texts).flip(1), flipped.logits(texts))
+    swapped = task.__class__(**{**task.__dict__, "class_names": ("good", "bad")})
+    flipped.check_task(swapped)  # an explicit label_map is the user's mapping
+
+
+def test_image_label_count_mismatch(hf_image_dir: Path) -> None:
+    adapter = build("hf-image", {"path": str(hf_image_dir)}, Path("."))
+    with pytest.raises(ModelOutputError, match=r"has 10 labels but task 'diabetes' has 2 classes"):
+        adapter.check_task(diabetes())
+
+
+def test_onnx_input_name_and_shape_mismatch(onnx_path: Path) -> None:
+    with pytest.raises(
+        ModelLoadError,
+        match=r"input_name 'image' is not an input of digits.onnx; the graph's inputs are \['pixels'\]",
+    ):
+        build("onnx", {"path": str(onnx_path), "input_name": "image"}, Path("."))
+    with pytest.raises(
+        ModelOutputError,
+        match=r"ONNX input 'pixels' has shape \['batch', 1, 8, 8\] but input_shape gives samples of shape \[3, 8, 8\]",
+    ):
+        build("onnx", {"path": str(onnx_path), "input_shape": [3, 8, 8]}, Path("."))
+    adapter = build("onnx", {"path": str(onnx_path)}, Path("."))
+    with pytest.raises(
+        ModelOutputError, match=r"but task 'diabetes' gives samples of shape \[10\]"
+    ):
+        adapter.check_task(diabetes())
+    with pytest.raises(ModelOutputError, match=r"but the batch gives samples of shape \[10\]"):
+        adapter.logits(torch.zeros(2, 10))
+
+
+def _relu_model(opset: int) -> onnx.ModelProto:
+    node = helper.make_node("Relu", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model
+
+
+def test_onnx_opset_the_runtime_cannot_run(tmp_path: Path) -> None:
+    onnx.save(_relu_model(99), tmp_path / "future.onnx")
+    with pytest.raises(
+        ModelLoadError,
+        match=r"future.onnx uses ONNX opset 99, which the installed onnxruntime .* cannot run",
+    ):
+        build("onnx", {"path": "future.onnx", "input_shape": [2], "modality": "tabular"}, tmp_path)
+    onnx.save(_relu_model(17), tmp_path / "ok.onnx")
+    adapter = build("onnx", {"path": "ok.onnx", "modality": "tabular"}, tmp_path)
+    assert adapter.logits(torch.tensor([[-1.0, 2.0]])).tolist() == [[0.0, 2.0]]
+
+
+def _external_data_model(location: str) -> onnx.ModelProto:
+    weight = numpy_helper.from_array(torch.ones(2, 2).numpy(), "w")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("raw_data")
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        weight.external_data.add(key=key, value=value)
+    node = helper.make_node("MatMul", ["x", "w"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 2])],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.parametrize("location", ["../secret.bin", "/etc/passwd", "sub/../../x.bin"])
+def test_onnx_external_data_outside_the_model_folder_is_refused(
+    tmp_path: Path, location: str
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 16)
+    path = folder / "m.onnx"
+    path.write_bytes(_external_data_model(location).SerializeToString())
+    with pytest.raises(
+        ModelLoadError,
+        match=rf"initializer 'w' stores its data at '{location}', outside the model's folder",
+    ):
+        build("onnx", {"path": str(path), "modality": "tabular"}, tmp_path)
+
+
+def test_onnx_external_data_inside_the_folder_loads(tmp_path: Path) -> None:
+    (tmp_path / "w.bin").write_bytes(torch.eye(2).numpy().tobytes())
+    (tmp_path / "m.onnx").write_bytes(_external_data_model("w.bin").SerializeToString())
+    adapter = build("onnx", {"path": "m.onnx", "modality": "tabular"}, tmp_path)
+    assert adapter.logits(torch.tensor([[1.0, 2.0]])).tolist() == [[1.0, 2.0]]
+    assert "w.bin" in adapter.describe()["files_sha256"]
+
+
+def test_callable_that_returns_the_wrong_shape() -> None:
+    adapter = build(
+        "callable", {"callable": "tests.adapters.callables:wrong_shape"}, Path("."), name="bad-fn"
+    )
+    with pytest.raises(
+        ModelOutputError,
+        match=r"model 'bad-fn' returned logits of shape \(4,\) for 4 samples; expected \(batch, num_classes\)",
+    ):
+        adapter.logits(torch.zeros(4, 10))
+    liar = build(
+        "callable",
+        {"callable": "tests.adapters.callables:not_probabilities", "outputs": "probabilities"},
+        Path("."),
+    )
+    with pytest.raises(ModelOutputError, match="rows are not probability vectors"):
+        liar.logits(torch.rand(4, 10))
+
+
+def test_sklearn_pickle_needs_opt_in(sklearn_paths: dict[str, Path]) -> None:
+    with pytest.raises(
+        ModelLoadError,
+        match="loading a pickle can run arbitrary code; save the estimator with skops",
+    ):
+        build("sklearn", {"path": str(sklearn_paths["joblib"])}, Path("."))
+    pickled = build(
+        "sklearn", {"path": str(sklearn_paths["joblib"]), "allow_pickle": True}, Path(".")
+    )
+    safe = build("sklearn", {"path": str(sklearn_paths["skops"])}, Path("."))
+    x = diabetes().all_inputs()
+    assert torch.allclose(pickled.logits(x), safe.logits(x))
+
+
+def test_unknown_spec_field_is_named(write_spec) -> None:  # noqa: ANN001 - fixture
+    spec = write_spec(
+        """\
+        tasks: [digits]
+        models:
+          - name: m
+            adapter: onnx
+            path: m.onnx
+            inptu_name: x
+        suites: {accuracy: {}}
+        """
+    )
+    with pytest.raises(SpecError, match=r"models\[0\]\(m\)\.inptu_name"):
+        main(["--debug", "validate", str(spec)])
+
+
+def test_onnx_missing_file_fails_the_job_with_its_path(write_spec, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    spec = write_spec(
+        """\
+        device: cpu
+        tasks: [digits]
+        models:
+          - {name: m, adapter: onnx, path: nowhere.onnx}
+        suites: {accuracy: {}}
+        """
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
+    assert "path: file not found:" in capsys.readouterr().err
+    assert digits().num_classes == 10
