@@ -26,7 +26,6 @@ from harness.adapter import Capabilities, InputSpec
 from harness.errors import ModelLoadError
 from harness.task import Task
 
-
 # transformers 5 builds an empty tokenizer when none is saved; refuse that instead of using it
 TOKENIZER_FILES = (
     "tokenizer.json",
