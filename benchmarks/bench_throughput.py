@@ -15,6 +15,7 @@ sleeps (the only way to "enqueue" slow work there).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -62,10 +63,10 @@ def hand_loop(net: nn.Module, x: torch.Tensor, *, warmup: int, iters: int, preci
     dev = x.device
 
     def step() -> None:
-        with (
-            torch.inference_mode(),
-            torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None),
-        ):
+        autocast = (
+            torch.autocast(dev.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
             net(x)
 
     for _ in range(warmup):
@@ -142,18 +143,19 @@ def main() -> None:
     )
     ours, ref = [], []
     result: dict = {}
-    for _ in range(args.rounds):
+
+    def reference() -> float:
+        return hand_loop(
+            adapter.module(), x_dev, warmup=args.warmup, iters=args.iters, precision=args.precision
+        )
+
+    for i in range(args.rounds):  # alternate which side goes first, so order effects cancel
+        if i % 2:
+            ref.append(reference())
         got, result = suite_throughput(adapter, x, config)
         ours.append(got)
-        ref.append(
-            hand_loop(
-                adapter.module(),
-                x_dev,
-                warmup=args.warmup,
-                iters=args.iters,
-                precision=args.precision,
-            )
-        )
+        if not i % 2:
+            ref.append(reference())
     env = result["environment"]
     print(
         f"device: {env['device_name']} ({device.type}), torch {env['torch']}, threads {env['torch_threads']}"
