@@ -97,7 +97,7 @@ def hf_text_dir(model_dir: Path) -> Path:
         label2id={"neg": 0, "pos": 1},
     )
     model = BertForSequenceClassification(config)
-    with torch.no_grad():  # make it a real sentiment model: positive words push to "pos"
+    with torch.no_grad():  # word embeddings that separate positive from negative words
         emb = model.bert.embeddings.word_embeddings.weight
         emb.zero_()
         for word in WORDS:

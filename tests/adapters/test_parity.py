@@ -1,0 +1,87 @@
+"""`harness parity`: torch vs its ONNX export and TorchScript/torch.export copies agree; a different
+model is caught with its disagreement count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.builtin_tasks import digits
+from harness.cli import main
+from harness.parity import compare
+from tests.adapters.builders import build
+
+
+def _spec(tmp_path: Path, onnx_path: Path, export_path: Path) -> Path:
+    from tests.conftest import save_weights
+    from tests.fixture_models import linear_digits
+
+    save_weights(linear_digits(), tmp_path / "lin.safetensors")
+    save_weights(linear_digits(seed=1), tmp_path / "other.safetensors")
+    spec = tmp_path / "parity.yaml"
+    spec.write_text(
+        f"""\
+device: cpu
+tasks: [digits]
+models:
+  - {{name: torch, factory: "tests.fixture_models:linear_digits", weights: lin.safetensors, input_shape: [1, 8, 8]}}
+  - {{name: other, factory: "tests.fixture_models:linear_digits", weights: other.safetensors, input_shape: [1, 8, 8]}}
+  - {{name: onnx, adapter: onnx, path: {onnx_path}, input_name: pixels, input_shape: [1, 8, 8]}}
+  - {{name: exported, adapter: torchscript, path: {export_path}, input_shape: [1, 8, 8]}}
+suites: {{accuracy: {{}}}}
+"""
+    )
+    return spec
+
+
+def test_parity_cli_passes_for_an_onnx_export(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    spec = _spec(tmp_path, onnx_path, export_path)
+    assert (
+        main(
+            ["parity", str(spec), "--models", "torch,onnx", "--task", "digits", "--format", "json"]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 719 and report["disagreements"] == 0 and report["passed"]
+    assert report["max_abs_logit_diff"] < 1e-4
+    assert main(["parity", str(spec), "--models", "torch,exported", "--task", "digits"]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+
+def test_parity_cli_fails_for_a_different_model(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    spec = _spec(tmp_path, onnx_path, export_path)
+    assert (
+        main(["parity", str(spec), "--models", "other,onnx", "--task", "digits", "--limit", "100"])
+        == 1
+    )
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "disagreements:" in out
+    assert main(["parity", str(spec), "--models", "torch", "--task", "digits"]) == 2
+    assert "exactly two model names" in capsys.readouterr().err
+
+
+def test_compare_counts_disagreements_exactly(onnx_path: Path) -> None:
+    import torch
+
+    from adapters.torch_module import TorchModuleAdapter
+    from tests.fixture_models import linear_digits
+
+    task = digits().head(50)
+    a = build("onnx", {"path": str(onnx_path)}, Path("."))
+    net = linear_digits()
+    b = TorchModuleAdapter.from_module(net, name="b")
+    ref_a = a.logits(task.all_inputs()).argmax(1)
+    with torch.no_grad():
+        net[1].bias[3] += 5.0  # planted shift: class 3 wins far more often
+    ref_b = b.logits(task.all_inputs()).argmax(1)
+    report = compare(a, b, task, atol=1e-4, batch_size=16)
+    assert report.disagreements == int((ref_a != ref_b).sum()) > 0
+    assert report.max_abs_logit_diff == pytest.approx(5.0, abs=1e-4)
+    assert not report.passed
