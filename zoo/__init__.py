@@ -1,0 +1,53 @@
+"""Reference model zoo: small plain-torch models for the built-in `digits` and `diabetes` tasks.
+
+`zoo_models()` returns ready-to-use model specs for the torch adapter (absolute weights path and
+the sha256 from `weights/SHA256SUMS`, which the adapter verifies at load). Weights are produced
+reproducibly by `python -m zoo.train`; see `zoo/README.md`.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ModelLoadError
+from zoo.catalogue import CATALOGUE
+
+WEIGHTS_DIR: Path = Path(__file__).parent / "weights"
+SHA256SUMS: Path = WEIGHTS_DIR / "SHA256SUMS"
+
+__all__ = ["SHA256SUMS", "WEIGHTS_DIR", "read_sha256sums", "zoo_models"]
+
+
+def read_sha256sums(path: Path = SHA256SUMS) -> dict[str, str]:
+    """Parse a `sha256sum`-format file into {file name: hex digest}."""
+    sums: dict[str, str] = {}
+    if not path.is_file():
+        return sums
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        digest, _, name = line.partition("  ")
+        sums[name.lstrip("*").strip()] = digest.strip().lower()
+    return sums
+
+
+def zoo_models() -> dict[str, dict[str, Any]]:
+    """Fresh model-spec dicts, name -> spec, for every zoo model (weights path absolute).
+
+    Raises `ModelLoadError` when SHA256SUMS lacks a model: weights are never loaded unverified.
+    """
+    sums = read_sha256sums()
+    models: dict[str, dict[str, Any]] = {}
+    for name, entry in CATALOGUE.items():
+        if entry["weights"] not in sums:
+            raise ModelLoadError(
+                f"zoo model {name!r}: no sha256 for {entry['weights']} in {SHA256SUMS}; "
+                "run `python -m zoo.train` to (re)generate the zoo weights and their hashes"
+            )
+        spec = copy.deepcopy(entry)
+        spec["weights"] = str(WEIGHTS_DIR / entry["weights"])
+        spec["sha256"] = sums[entry["weights"]]
+        models[name] = spec
+    return models

@@ -1,0 +1,50 @@
+"""Small plain-torch architectures of the reference zoo (no torchvision).
+
+Each factory takes keyword arguments with defaults and returns a fresh, untrained `nn.Module`.
+The networks expect *normalized* inputs: the torch adapter applies the catalogue's mean/std first.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def digits_mlp(*, hidden: int = 128, num_classes: int = 10) -> nn.Module:
+    """64-`hidden`-10 MLP for 1x8x8 digits (flattens inside)."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(64, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def digits_cnn(*, width: int = 32, hidden: int = 128, num_classes: int = 10) -> nn.Module:
+    """Two 3x3 convs (`width`, 2*`width` channels), 2x2 max-pool, then a `hidden`-unit MLP head."""
+    return nn.Sequential(
+        nn.Conv2d(1, width, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(width, 2 * width, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * width * 4 * 4, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def diabetes_logreg(*, num_features: int = 10, num_classes: int = 2) -> nn.Module:
+    """Multinomial logistic regression: one linear layer."""
+    return nn.Sequential(nn.Linear(num_features, num_classes))
+
+
+def diabetes_mlp(*, num_features: int = 10, hidden: int = 32, num_classes: int = 2) -> nn.Module:
+    """`num_features`-`hidden`-`hidden`-2 MLP with ReLU."""
+    return nn.Sequential(
+        nn.Linear(num_features, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, num_classes),
+    )

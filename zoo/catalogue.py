@@ -1,0 +1,102 @@
+"""The literal catalogue of the reference zoo, without hashes.
+
+Hashes live in `zoo/weights/SHA256SUMS` (written by `python -m zoo.train`), so retraining changes
+only the weights and that file. `weights` is a file name inside `zoo/weights/`; `zoo_models()`
+turns it into an absolute path and adds the sha256.
+
+The normalisation constants are the training-split statistics (`python -m zoo.train` checks them):
+digits use one global mean/std over all pixels; diabetes uses per-feature mean/std.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DIGITS_NORMALIZE: dict[str, list[float]] = {"mean": [0.304766], "std": [0.375553]}
+DIABETES_NORMALIZE: dict[str, list[float]] = {
+    "mean": [
+        0.508302,
+        0.464151,
+        0.352877,
+        0.446947,
+        0.411751,
+        0.370541,
+        0.392798,
+        0.295851,
+        0.494274,
+        0.497942,
+    ],
+    "std": [
+        0.224571,
+        0.498713,
+        0.178669,
+        0.191731,
+        0.188031,
+        0.155239,
+        0.175026,
+        0.188083,
+        0.188303,
+        0.176605,
+    ],
+}
+
+_DIGITS: dict[str, Any] = {
+    "adapter": "torch",
+    "tasks": ["digits"],
+    "input_shape": [1, 8, 8],
+    "bounds": [0.0, 1.0],
+    "modality": "image",
+}
+_DIABETES: dict[str, Any] = {
+    "adapter": "torch",
+    "tasks": ["diabetes"],
+    "input_shape": [10],
+    "bounds": [0.0, 1.0],
+    "modality": "tabular",
+}
+
+CATALOGUE: dict[str, dict[str, Any]] = {
+    "digits-mlp": {
+        **_DIGITS,
+        "factory": "zoo.architectures:digits_mlp",
+        "factory_args": {"hidden": 128},
+        "weights": "digits-mlp.safetensors",
+        "normalize": DIGITS_NORMALIZE,
+        "description": "MLP 64-128-10 (9.6k params), Adam, standard training on digits train split",
+    },
+    "digits-cnn": {
+        **_DIGITS,
+        "factory": "zoo.architectures:digits_cnn",
+        "factory_args": {"width": 32, "hidden": 128},
+        "weights": "digits-cnn.safetensors",
+        "normalize": DIGITS_NORMALIZE,
+        "description": "CNN conv32-conv64-pool-fc128 (151k params), Adam, standard training",
+    },
+    "digits-cnn-adv": {
+        **_DIGITS,
+        "factory": "zoo.architectures:digits_cnn",
+        "factory_args": {"width": 32, "hidden": 128},
+        "weights": "digits-cnn-adv.safetensors",
+        "normalize": DIGITS_NORMALIZE,
+        "description": (
+            "CNN conv32-conv64-pool-fc128 (151k params), Madry L-inf PGD adversarial training "
+            "(eps 0.1 on [0, 1] inputs)"
+        ),
+    },
+    "diabetes-logreg": {
+        **_DIABETES,
+        "factory": "zoo.architectures:diabetes_logreg",
+        "factory_args": {},
+        "weights": "diabetes-logreg.safetensors",
+        "normalize": DIABETES_NORMALIZE,
+        "description": "logistic regression 10->2 (22 params), full-batch Adam with weight decay",
+    },
+    "diabetes-mlp": {
+        **_DIABETES,
+        "factory": "zoo.architectures:diabetes_mlp",
+        "factory_args": {"hidden": 32},
+        "weights": "diabetes-mlp.safetensors",
+        "normalize": DIABETES_NORMALIZE,
+        "description": "MLP 10-32-32-2 (1.5k params), Adam with weight decay, early epochs only",
+    },
+}

@@ -1,0 +1,328 @@
+"""Reproducible training of the reference zoo: `python -m zoo.train [--only NAME] [--check]`.
+
+Trains every zoo model deterministically (fixed seed, deterministic algorithms, one CPU thread),
+writes `zoo/weights/<name>.safetensors` (the recipe in the file's metadata) and rewrites
+`zoo/weights/SHA256SUMS`, then prints test accuracy and, for the digits CNNs, plain-torch L-inf PGD
+robust accuracy plus gradient-masking sanity checks. `--check` retrains in memory and compares
+the hashes with the committed ones without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save
+from torch import nn
+from torch.nn import functional as F
+
+from harness.builtin_tasks import diabetes_arrays, digits_arrays
+from harness.registry import load_target
+from zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
+from zoo.catalogue import CATALOGUE
+
+SEED = 20240607
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdvRecipe:
+    """Madry-style L-inf PGD adversarial training (inputs in [0, 1])."""
+
+    eps: float
+    steps: int
+    step_size: float
+    clean_weight: float = 0.0  # loss = clean_weight * clean + (1 - clean_weight) * adversarial
+    warmup_epochs: int = 0  # eps ramps linearly from 0 over these epochs
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """Everything that determines a zoo model's weights besides the code and the data."""
+
+    task: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    seed: int = SEED
+    adv: AdvRecipe | None = None
+
+
+RECIPES: dict[str, Recipe] = {
+    "digits-mlp": Recipe(task="digits", epochs=40, batch_size=32, lr=1e-3, weight_decay=1e-4),
+    "digits-cnn": Recipe(task="digits", epochs=20, batch_size=32, lr=1e-3, weight_decay=1e-4),
+    "digits-cnn-adv": Recipe(
+        task="digits",
+        epochs=30,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-4,
+        adv=AdvRecipe(eps=0.12, steps=7, step_size=2.5 * 0.12 / 7, warmup_epochs=5),
+    ),
+    "diabetes-logreg": Recipe(
+        task="diabetes", epochs=200, batch_size=265, lr=0.05, weight_decay=1e-3
+    ),
+    "diabetes-mlp": Recipe(task="diabetes", epochs=60, batch_size=32, lr=1e-3, weight_decay=1e-3),
+}
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std with the catalogue's constants, as the torch adapter applies them."""
+
+    def __init__(self, mean: list[float], std: list[float], ndim: int) -> None:
+        super().__init__()
+        shape = (1, -1) + (1,) * (ndim - 1)
+        self.register_buffer("mean", torch.tensor(mean).reshape(shape))
+        self.register_buffer("std", torch.tensor(std).reshape(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def task_arrays(task: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs in [0, 1], labels) of a built-in task split as tensors."""
+    arrays = {"digits": digits_arrays, "diabetes": diabetes_arrays}[task]
+    x, y = arrays(split)
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+def build_network(name: str) -> nn.Module:
+    """The untrained architecture of a zoo model, from its catalogue factory."""
+    entry = CATALOGUE[name]
+    factory: Callable[..., nn.Module] = load_target(entry["factory"])
+    return factory(**entry["factory_args"])
+
+
+def with_normalize(name: str, network: nn.Module) -> nn.Module:
+    """The network behind the catalogue's normalisation: takes raw inputs in [0, 1]."""
+    entry = CATALOGUE[name]
+    norm = entry.get("normalize")
+    if norm is None:
+        return network
+    return nn.Sequential(Normalize(norm["mean"], norm["std"], len(entry["input_shape"])), network)
+
+
+def pgd_linf(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    steps: int,
+    step_size: float | None = None,
+    random_start: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """L-inf PGD on the cross-entropy (Madry et al.), inputs clipped to [0, 1]."""
+    step = 2.5 * eps / steps if step_size is None else step_size
+    x = x.detach()
+    if random_start:
+        noise = torch.rand(x.shape, generator=generator, dtype=x.dtype) * 2 - 1
+        adv = (x + eps * noise).clamp(0.0, 1.0)
+    else:
+        adv = x.clone()
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = F.cross_entropy(model(adv), y)
+        (grad,) = torch.autograd.grad(loss, adv)
+        adv = adv.detach() + step * grad.sign()
+        adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0.0, 1.0)
+    return adv.detach()
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Top-1 accuracy of a model taking raw inputs."""
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def robust_accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    steps: int,
+    restarts: int = 1,
+    seed: int = 0,
+) -> float:
+    """Fraction of samples classified correctly on clean input and under every PGD restart."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+    for _ in range(restarts):
+        adv = pgd_linf(model, x, y, eps=eps, steps=steps, generator=gen)
+        with torch.no_grad():
+            correct &= model(adv).argmax(1) == y
+    return float(correct.float().mean())
+
+
+def train(name: str) -> nn.Module:
+    """Train one zoo model deterministically and return the bare network (eval mode)."""
+    recipe = RECIPES[name]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        torch.manual_seed(recipe.seed)
+        network = build_network(name)
+        model = with_normalize(name, network)
+        x, y = task_arrays(recipe.task, "train")
+        gen = torch.Generator().manual_seed(recipe.seed)
+        opt = torch.optim.Adam(network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        steps_per_epoch = -(-len(x) // recipe.batch_size)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, recipe.epochs * steps_per_epoch)
+        for epoch in range(recipe.epochs):
+            model.train()
+            order = torch.randperm(len(x), generator=gen)
+            for start in range(0, len(x), recipe.batch_size):
+                idx = order[start : start + recipe.batch_size]
+                xb, yb = x[idx], y[idx]
+                if recipe.adv is None:
+                    loss = F.cross_entropy(model(xb), yb)
+                else:
+                    adv = recipe.adv
+                    ramp = min(1.0, (epoch + 1) / adv.warmup_epochs) if adv.warmup_epochs else 1.0
+                    eps = adv.eps * ramp
+                    model.eval()
+                    network.requires_grad_(False)
+                    xa = pgd_linf(
+                        model,
+                        xb,
+                        yb,
+                        eps=eps,
+                        steps=adv.steps,
+                        step_size=adv.step_size * ramp,
+                        generator=gen,
+                    )
+                    network.requires_grad_(True)
+                    model.train()
+                    loss = F.cross_entropy(model(xa), yb)
+                    if adv.clean_weight:
+                        clean = F.cross_entropy(model(xb), yb)
+                        loss = adv.clean_weight * clean + (1 - adv.clean_weight) * loss
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+    finally:
+        torch.set_num_threads(threads)
+    return network.eval()
+
+
+def serialize(name: str, network: nn.Module) -> bytes:
+    """The safetensors bytes of a trained network; the metadata holds the training recipe."""
+    tensors = {k: v.detach().contiguous().clone() for k, v in network.state_dict().items()}
+    recipe = {"model": name, "recipe": asdict(RECIPES[name]), "trainer": "python -m zoo.train"}
+    # One metadata key only: the safetensors header must not depend on dict ordering.
+    return save(tensors, metadata={"recipe": json.dumps(recipe, sort_keys=True)})
+
+
+def check_normalize_constants() -> list[str]:
+    """Differences between the catalogue's normalisation and the training-split statistics."""
+    problems = []
+    for task, per_feature in (("digits", False), ("diabetes", True)):
+        x, _ = task_arrays(task, "train")
+        if per_feature:
+            mean, std = x.double().mean(0), x.double().std(0, correction=0)
+        else:
+            mean, std = x.double().mean().reshape(1), x.double().std(correction=0).reshape(1)
+        for name, entry in CATALOGUE.items():
+            if entry["tasks"] != [task] or "normalize" not in entry:
+                continue
+            got = entry["normalize"]
+            if not (
+                np.allclose(got["mean"], mean.numpy(), atol=1e-5)
+                and np.allclose(got["std"], std.numpy(), atol=1e-5)
+            ):
+                problems.append(f"{name}: catalogue normalize differs from {task} train stats")
+    return problems
+
+
+def evaluate(name: str, network: nn.Module) -> dict[str, float]:
+    """Clean test accuracy, and PGD robust accuracies for the digits CNNs."""
+    model = with_normalize(name, network).eval()
+    model.requires_grad_(False)
+    x, y = task_arrays(RECIPES[name].task, "test")
+    out = {"test_acc": accuracy(model, x, y)}
+    if name in ("digits-cnn", "digits-cnn-adv"):
+        out["pgd20@0.05"] = robust_accuracy(model, x, y, eps=0.05, steps=20)
+        out["pgd10@0.1"] = robust_accuracy(model, x, y, eps=0.1, steps=10)
+        out["pgd20@0.1"] = robust_accuracy(model, x, y, eps=0.1, steps=20)
+        out["pgd50x3@0.1"] = robust_accuracy(model, x, y, eps=0.1, steps=50, restarts=3)
+        out["pgd20@0.5"] = robust_accuracy(model, x, y, eps=0.5, steps=20)
+    return out
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to a temp file in the same folder, then rename over the target."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.train", description=__doc__)
+    parser.add_argument("--only", choices=sorted(RECIPES), help="train just this model")
+    parser.add_argument("--check", action="store_true", help="retrain in memory, compare hashes")
+    parser.add_argument("--no-eval", action="store_true", help="skip the robustness evaluation")
+    args = parser.parse_args(argv)
+
+    problems = check_normalize_constants()
+    for p in problems:
+        print(f"WARNING {p}")
+    names = [args.only] if args.only else list(RECIPES)
+    committed = read_sha256sums()
+    sums = dict(committed)
+    mismatches = []
+    t_total = time.perf_counter()
+    for name in names:
+        t0 = time.perf_counter()
+        network = train(name)
+        t_train = time.perf_counter() - t0
+        blob = serialize(name, network)
+        digest = hashlib.sha256(blob).hexdigest()
+        file_name = CATALOGUE[name]["weights"]
+        n_params = sum(p.numel() for p in network.parameters())
+        if args.check:
+            status = "match" if committed.get(file_name) == digest else "MISMATCH"
+            if status != "match":
+                mismatches.append(name)
+        else:
+            write_atomic(WEIGHTS_DIR / file_name, blob)
+            sums[file_name] = digest
+            status = "written"
+        metrics = {} if args.no_eval else evaluate(name, network)
+        shown = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        print(
+            f"{name:16s} params={n_params:7d} train_s={t_train:6.1f} sha256={digest[:12]} "
+            f"[{status}] {shown}",
+            flush=True,
+        )
+    if not args.check:
+        lines = [f"{sums[f]}  {f}" for f in sorted(sums)]
+        write_atomic(SHA256SUMS, ("\n".join(lines) + "\n").encode())
+    print(f"total_s={time.perf_counter() - t_total:.1f}")
+    if args.check:
+        print("hashes: " + ("all match" if not mismatches else f"MISMATCH for {mismatches}"))
+        return 1 if mismatches or problems else 0
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
