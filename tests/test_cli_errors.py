@@ -40,7 +40,9 @@ def test_unknown_key(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> No
     assert "bacth_size: unknown key" in err
 
 
-def test_adapter_field_typo_names_model_and_key(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
+def test_adapter_field_typo_names_model_and_key(
+    write_spec: Spec, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_spec(TINY_SPEC.replace("    weights: linear1", "    weigths: linear1"))
     code, err = run_err(capsys, "validate", path)
     assert code == 2
@@ -52,10 +54,16 @@ def test_adapter_field_typo_names_model_and_key(write_spec: Spec, capsys: pytest
     [
         ("tasks: [digits]", "tasks: [digist]", "unknown task 'digist'; did you mean 'digits'?"),
         ("  accuracy: {}", "  acuracy: {}", "unknown suite 'acuracy'; did you mean 'accuracy'?"),
-        ("models:\n", "models:\n  - digits-cnnn\n", "unknown model 'digits-cnnn'; did you mean 'digits-cnn'"),
+        (
+            "models:\n",
+            "models:\n  - digits-cnnn\n",
+            "unknown model 'digits-cnnn'; did you mean 'digits-cnn'",
+        ),
     ],
 )
-def test_unknown_names_suggest_close_matches(write_spec: Spec, capsys: pytest.CaptureFixture[str], old: str, new: str, expect: str) -> None:
+def test_unknown_names_suggest_close_matches(
+    write_spec: Spec, capsys: pytest.CaptureFixture[str], old: str, new: str, expect: str
+) -> None:
     path = write_spec(TINY_SPEC.replace(old, new))
     code, err = run_err(capsys, "run", path, "--out", path.parent / "out")
     assert code == 2
@@ -64,7 +72,9 @@ def test_unknown_names_suggest_close_matches(write_spec: Spec, capsys: pytest.Ca
 
 
 def test_unknown_filter_name(tiny_spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = run_err(capsys, "run", tiny_spec, "--models", "lin-c", "--out", tiny_spec.parent / "o")
+    code, err = run_err(
+        capsys, "run", tiny_spec, "--models", "lin-c", "--out", tiny_spec.parent / "o"
+    )
     assert code == 2 and "unknown model in this spec 'lin-c'" in err
 
 
@@ -76,14 +86,23 @@ def test_missing_weights_file(write_spec: Spec, capsys: pytest.CaptureFixture[st
 
 
 def test_hash_mismatch_fails_the_job(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_spec(TINY_SPEC.replace("    weights: linear1.safetensors", "    weights: linear1.safetensors\n    sha256: '" + "0" * 64 + "'"))
+    path = write_spec(
+        TINY_SPEC.replace(
+            "    weights: linear1.safetensors",
+            "    weights: linear1.safetensors\n    sha256: '" + "0" * 64 + "'",
+        )
+    )
     code, err = run_err(capsys, "run", path, "--out", path.parent / "out")
     assert code == 1
     (line,) = error_lines(err)
-    assert "lin-b × digits × accuracy failed" in line and "sha256" in line and "expected 0000" in line
+    assert (
+        "lin-b × digits × accuracy failed" in line and "sha256" in line and "expected 0000" in line
+    )
 
 
-def test_pickle_without_opt_in_is_refused(write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pickle_without_opt_in_is_refused(
+    write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
 
     from tests.fixture_models import linear_digits
@@ -93,11 +112,15 @@ def test_pickle_without_opt_in_is_refused(write_spec: Spec, weights_dir: Path, c
     code, err = run_err(capsys, "validate", path)
     assert code == 2 and "not safetensors" in err and "allow_pickle: true" in err
     # with the opt-in it loads (weights_only=True)
-    path = write_spec(TINY_SPEC.replace("linear1.safetensors", "linear1.pt\n    allow_pickle: true"))
+    path = write_spec(
+        TINY_SPEC.replace("linear1.safetensors", "linear1.pt\n    allow_pickle: true")
+    )
     assert main(["run", str(path), "--out", str(path.parent / "out")]) == 0
 
 
-def test_malicious_pickle_never_executes(write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malicious_pickle_never_executes(
+    write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sentinel = weights_dir / "pwned"
 
     class Payload:
@@ -113,47 +136,80 @@ def test_malicious_pickle_never_executes(write_spec: Spec, weights_dir: Path, ca
 
 
 def test_output_width_mismatch(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_spec(TINY_SPEC.replace("factory_args: {seed: 1}\n    weights: linear1.safetensors", "factory_args: {classes: 7}\n    weights: seven.safetensors"))
+    path = write_spec(
+        TINY_SPEC.replace(
+            "factory_args: {seed: 1}\n    weights: linear1.safetensors",
+            "factory_args: {classes: 7}\n    weights: seven.safetensors",
+        )
+    )
     code, err = run_err(capsys, "run", path, "--out", path.parent / "out")
     assert code == 1
     assert "model 'lin-b' outputs 7 classes but task 'digits' has 10" in err
 
 
 def test_nan_logits(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_spec(TINY_SPEC.replace("factory: tests.fixture_models:linear_digits\n    factory_args: {seed: 1}\n    weights: linear1.safetensors", "factory: tests.fixture_models:nan_digits"))
+    path = write_spec(
+        TINY_SPEC.replace(
+            "factory: tests.fixture_models:linear_digits\n    factory_args: {seed: 1}\n    weights: linear1.safetensors",
+            "factory: tests.fixture_models:nan_digits",
+        )
+    )
     code, err = run_err(capsys, "run", path, "--out", path.parent / "out")
     assert code == 1 and "NaN or inf logits" in err
 
 
-def test_fail_fast_stops_at_first_failure(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
-    text = TINY_SPEC.replace("  - name: lin-a\n    factory: tests.fixture_models:linear_digits\n    weights: linear.safetensors", "  - name: lin-a\n    factory: tests.fixture_models:nan_digits")
+def test_fail_fast_stops_at_first_failure(
+    write_spec: Spec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = TINY_SPEC.replace(
+        "  - name: lin-a\n    factory: tests.fixture_models:linear_digits\n    weights: linear.safetensors",
+        "  - name: lin-a\n    factory: tests.fixture_models:nan_digits",
+    )
     path = write_spec(text)
     code, err = run_err(capsys, "run", path, "--out", path.parent / "out", "--fail-fast")
     assert code == 1
     assert "[2/2]" not in err
 
 
-def test_empty_dataset(write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_dataset(
+    write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pandas as pd
 
-    pd.DataFrame({"x0": pd.Series([], dtype=float), "label": pd.Series([], dtype=int)}).to_parquet(weights_dir / "empty.parquet")
-    path = write_spec(TINY_SPEC.replace("tasks: [digits]", "tasks:\n  - {name: empty, source: empty.parquet, split: train, modality: tabular, feature_columns: [x0], num_classes: 10}").replace("    input_shape: [1, 8, 8]\n", "    tasks: [empty]\n"))
+    pd.DataFrame({"x0": pd.Series([], dtype=float), "label": pd.Series([], dtype=int)}).to_parquet(
+        weights_dir / "empty.parquet"
+    )
+    path = write_spec(
+        TINY_SPEC.replace(
+            "tasks: [digits]",
+            "tasks:\n  - {name: empty, source: empty.parquet, split: train, modality: tabular, feature_columns: [x0], num_classes: 10}",
+        ).replace("    input_shape: [1, 8, 8]\n", "    tasks: [empty]\n")
+    )
     code, err = run_err(capsys, "run", path, "--out", weights_dir / "out")
     assert code == 1
     assert "task 'empty'" in err and "empty (0 rows)" in err
 
 
-def test_label_out_of_range(write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_label_out_of_range(
+    write_spec: Spec, weights_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pandas as pd
 
     pd.DataFrame({"x0": [0.1, 0.2], "label": [0, 12]}).to_parquet(weights_dir / "bad.parquet")
-    path = write_spec(TINY_SPEC.replace("tasks: [digits]", "tasks:\n  - {name: bad, source: bad.parquet, split: train, modality: tabular, feature_columns: [x0], num_classes: 10}").replace("    input_shape: [1, 8, 8]\n", "    tasks: [bad]\n"))
+    path = write_spec(
+        TINY_SPEC.replace(
+            "tasks: [digits]",
+            "tasks:\n  - {name: bad, source: bad.parquet, split: train, modality: tabular, feature_columns: [x0], num_classes: 10}",
+        ).replace("    input_shape: [1, 8, 8]\n", "    tasks: [bad]\n")
+    )
     code, err = run_err(capsys, "run", path, "--out", weights_dir / "out")
     assert code == 1
     assert "label column 'label' has value 12 outside the class range 0..9" in err
 
 
-def test_unwritable_output_folder(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_output_folder(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     code, err = run_err(capsys, "run", tiny_spec, "--out", blocker)
@@ -163,12 +219,20 @@ def test_unwritable_output_folder(tiny_spec: Path, tmp_path: Path, capsys: pytes
     assert blocker.read_text() == "not a folder"
 
 
-def test_failed_job_keeps_earlier_results(write_spec: Spec, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_job_keeps_earlier_results(
+    write_spec: Spec, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "keep"
     path = write_spec(TINY_SPEC)
     assert main(["run", str(path), "--out", str(out)]) == 0
     before = sorted(p.name for p in out.rglob("samples.parquet"))
-    broken = write_spec(TINY_SPEC.replace("    weights: linear1.safetensors", "    weights: linear1.safetensors\n    sha256: '" + "1" * 64 + "'"), name="spec.yaml")
+    broken = write_spec(
+        TINY_SPEC.replace(
+            "    weights: linear1.safetensors",
+            "    weights: linear1.safetensors\n    sha256: '" + "1" * 64 + "'",
+        ),
+        name="spec.yaml",
+    )
     assert main(["run", str(broken), "--out", str(out)]) == 1
     capsys.readouterr()
     after = sorted(p.name for p in out.rglob("samples.parquet"))
@@ -180,7 +244,9 @@ def test_cuda_on_cpu_machine(tiny_spec: Path, capsys: pytest.CaptureFixture[str]
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    code, err = run_err(capsys, "run", tiny_spec, "--device", "cuda", "--out", tiny_spec.parent / "o")
+    code, err = run_err(
+        capsys, "run", tiny_spec, "--device", "cuda", "--out", tiny_spec.parent / "o"
+    )
     assert code == 2 and "CUDA is not available" in err
 
 

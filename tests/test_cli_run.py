@@ -24,7 +24,9 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
     }
 
 
-def test_run_writes_results_and_prints_leaderboard(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_writes_results_and_prints_leaderboard(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert run_cli("run", tiny_spec, "--out", out) == 0
     captured = capsys.readouterr()
@@ -44,7 +46,9 @@ def test_run_writes_results_and_prints_leaderboard(tiny_spec: Path, tmp_path: Pa
     assert all(len(j.record["model_description"]["weights_sha256"]) == 64 for j in jobs)
 
 
-def test_rerun_skips_completed_jobs(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rerun_skips_completed_jobs(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert run_cli("run", tiny_spec, "--out", out) == 0
     first = tables(out)
@@ -80,7 +84,9 @@ def test_filters_select_models(tiny_spec: Path, tmp_path: Path) -> None:
     assert set(tables(tmp_path)) == {"lin-b/accuracy"}
 
 
-def test_leaderboard_json_contract(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_leaderboard_json_contract(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_cli("run", tiny_spec, "--out", tmp_path) == 0
     capsys.readouterr()
     assert run_cli("leaderboard", tmp_path, "--format", "json") == 0
@@ -98,7 +104,9 @@ def test_leaderboard_json_contract(tiny_spec: Path, tmp_path: Path, capsys: pyte
 
 
 @pytest.mark.parametrize("fmt", ["table", "md", "csv"])
-def test_leaderboard_formats(tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+def test_leaderboard_formats(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
     assert run_cli("run", tiny_spec, "--out", tmp_path) == 0
     capsys.readouterr()
     assert run_cli("leaderboard", tmp_path, "--format", fmt) == 0
@@ -107,7 +115,12 @@ def test_leaderboard_formats(tiny_spec: Path, tmp_path: Path, capsys: pytest.Cap
 
 
 def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    for what, expected in [("tasks", "digits"), ("suites", "accuracy"), ("adapters", "torch"), ("models", "digits-cnn")]:
+    for what, expected in [
+        ("tasks", "digits"),
+        ("suites", "accuracy"),
+        ("adapters", "torch"),
+        ("models", "digits-cnn"),
+    ]:
         assert run_cli("list", what) == 0
         out = capsys.readouterr().out
         assert expected in out and "builtin" in out or "zoo" in out
