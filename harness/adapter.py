@@ -83,3 +83,20 @@ def check_logits(logits: torch.Tensor, *, num_classes: int, model: str, task: st
         raise ModelOutputError(
             f"model {model!r} returned NaN or inf logits for {bad} sample(s) of task {task!r}"
         )
+
+
+def check_fits_task(adapter: ModelAdapter, task: Any) -> None:
+    """Refuse a model/task pairing that cannot work, before any suite runs.
+
+    Checks the declared input shape and modality against the task, then the adapter's own
+    `check_task(task)` when it has one (label mapping, ONNX input names...).
+    """
+    spec = adapter.input_spec
+    if spec.shape is not None and task.input_shape and tuple(spec.shape) != tuple(task.input_shape):
+        raise ModelOutputError(
+            f"model {adapter.name!r} takes inputs of shape {list(spec.shape)} but task "
+            f"{task.name!r} provides {list(task.input_shape)}"
+        )
+    own_check = getattr(adapter, "check_task", None)
+    if callable(own_check):
+        own_check(task)

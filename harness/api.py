@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from harness.adapter import ModelAdapter
+from harness.adapter import ModelAdapter, check_fits_task
 from harness.environment import resolve_device
 from harness.errors import HarnessError
 from harness.metric_record import MetricRecord
@@ -125,6 +125,7 @@ def evaluate(
     configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()
     ctx = RunContext(seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples)
+    check_fits_task(adapter, the_task)
     out = EvaluationResult(model=adapter.name, task=the_task.name)
     for name, config in configs.items():
         suite = registry.load(name)(config or {})

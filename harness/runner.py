@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from harness import __version__
-from harness.adapter import ModelAdapter
+from harness.adapter import ModelAdapter, check_fits_task
 from harness.environment import device_info, git_sha, package_versions, resolve_device
 from harness.errors import HarnessError
 from harness.plan import Job, Plan, job_key
@@ -204,6 +204,7 @@ class Runner:
                 "harness_version": __version__,
                 "started": _now(),
             }
+            check_fits_task(adapter, task)
             reason = suite.skip_reason(adapter, task)
             if reason is not None:
                 record.update(status="skipped", reason=reason, seconds=time.perf_counter() - started)

@@ -6,7 +6,7 @@ generator seeded by the run seed and the metric name, so they are reproducible.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -22,6 +22,45 @@ def bootstrap_indices(n: int, *, resamples: int, seed: int, name: str) -> np.nda
     return rng(seed, "bootstrap", name, n).integers(0, n, size=(resamples, n))
 
 
+def bootstrap_cis(
+    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]],
+    n: int,
+    *,
+    seed: int,
+    name: str,
+    resamples: int = DEFAULT_RESAMPLES,
+    alpha: float = 0.05,
+) -> dict[str, tuple[float, float] | None]:
+    """Percentile intervals of several statistics over the SAME bootstrap resamples.
+
+    Each statistic maps an index matrix (r, n) to r values. Resample indices are drawn once, in
+    chunks of at most ~4M indices (bounded memory for large n), from a generator seeded by
+    (seed, name, n), and shared by all statistics.
+    """
+    if n < 2 or resamples < 1:
+        return {key: None for key in statistics}
+    gen = rng(seed, "bootstrap", name, n)
+    chunk = max(1, min(resamples, 4_000_000 // n))
+    values: dict[str, list[np.ndarray]] = {key: [] for key in statistics}
+    done = 0
+    while done < resamples:
+        size = min(chunk, resamples - done)
+        idx = gen.integers(0, n, size=(size, n), dtype=np.int64)
+        for key, fn in statistics.items():
+            values[key].append(np.asarray(fn(idx), dtype=np.float64))
+        done += size
+    out: dict[str, tuple[float, float] | None] = {}
+    for key, parts in values.items():
+        v = np.concatenate(parts)
+        v = v[np.isfinite(v)]
+        if len(v) == 0:
+            out[key] = None
+            continue
+        lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
+        out[key] = (float(lo), float(hi))
+    return out
+
+
 def bootstrap_ci(
     statistic: Callable[[np.ndarray], np.ndarray],
     n: int,
@@ -32,15 +71,7 @@ def bootstrap_ci(
     alpha: float = 0.05,
 ) -> tuple[float, float] | None:
     """Percentile interval of `statistic(indices) -> (resamples,)` values; None when n < 2."""
-    if n < 2 or resamples < 1:
-        return None
-    idx = bootstrap_indices(n, resamples=resamples, seed=seed, name=name)
-    values = np.asarray(statistic(idx), dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return None
-    lo, hi = np.quantile(values, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    return bootstrap_cis({"_": statistic}, n, seed=seed, name=name, resamples=resamples, alpha=alpha)["_"]
 
 
 def mean_ci(

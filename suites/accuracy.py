@@ -16,9 +16,10 @@ from pydantic import Field
 
 from harness import calibration
 from harness.adapter import ModelAdapter, check_logits
+from harness.errors import DatasetError
 from harness.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.sample_table import CLEAN, SampleTable
-from harness.stats import CI_METHOD, bootstrap_ci
+from harness.stats import CI_METHOD, bootstrap_cis
 from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.task import Task
 
@@ -72,8 +73,6 @@ class AccuracySuite(Suite):
         labels, probs = out["label"], out["probs"]
         n, k = probs.shape
         if n == 0:
-            from harness.errors import DatasetError
-
             raise DatasetError(f"task {task.name!r} has no samples to evaluate")
         prediction = probs.argmax(axis=1)
         correct = prediction == labels
@@ -138,9 +137,12 @@ class AccuracySuite(Suite):
         if "top5_correct" in frame.columns:
             top5 = frame["top5_correct"].to_numpy(bool)
             per_sample["top5_acc"] = lambda idx: top5[idx].mean(axis=1)
+        cis = bootstrap_cis(
+            per_sample, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
+        )
         records: list[MetricRecord] = []
         for name, fn in per_sample.items():
-            ci = bootstrap_ci(fn, n, seed=seed, name=f"{self.name}/{name}/{condition}", resamples=resamples)
+            ci = cis[name]
             records.append(
                 spec_record(
                     self.metric_spec(name),
