@@ -118,6 +118,7 @@ def _load_plan(args: argparse.Namespace, spec_path: Path):  # noqa: ANN202 - int
     from harness.spec import RunSpec, load_spec
 
     spec = load_spec(spec_path)
+    _importable(spec_path.resolve().parent)
     overrides = {
         k: v
         for k, v in {"device": getattr(args, "device", None), "limit": getattr(args, "limit", None), "seed": getattr(args, "seed", None)}.items()
@@ -322,7 +323,15 @@ def cmd_groups(args: argparse.Namespace) -> int:
 COMMANDS = {"parity": cmd_parity, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check, "groups": cmd_groups}
 
 
+def _importable(folder: Path) -> None:
+    """Let `module:factory` references in a spec import modules from `folder` (like `python -m`)."""
+    entry = str(folder)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _importable(Path.cwd())
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
