@@ -96,21 +96,23 @@ class Breakdown:
 
     def disparity_frame(self) -> pd.DataFrame:
         """One row per (grouping, disparity metric)."""
-        return pd.DataFrame(
-            [
-                {
-                    "condition": self.condition,
-                    "group_by": d.group_by,
-                    "metric": d.metric,
-                    "value": d.estimate.value,
-                    "ci": list(d.estimate.ci) if d.estimate.ci else None,
-                    "n": d.n,
-                    "note": d.estimate.note,
-                    "insufficient_groups": list(d.insufficient_groups),
-                }
-                for d in self.disparities
-            ]
-        )
+        return pd.DataFrame(self.disparity_records())
+
+    def disparity_records(self) -> list[dict[str, Any]]:
+        """One dict per (grouping, disparity metric); undefined values stay None (never NaN)."""
+        return [
+            {
+                "condition": self.condition,
+                "group_by": d.group_by,
+                "metric": d.metric,
+                "value": d.estimate.value,
+                "ci": list(d.estimate.ci) if d.estimate.ci else None,
+                "n": d.n,
+                "note": d.estimate.note,
+                "insufficient_groups": list(d.insufficient_groups),
+            }
+            for d in self.disparities
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (artifacts, `harness groups --format json`)."""
@@ -131,7 +133,7 @@ class Breakdown:
                 }
                 for g in self.groups
             ],
-            "disparities": self.disparity_frame().to_dict(orient="records"),
+            "disparities": self.disparity_records(),
             "notes": list(self.notes),
         }
 
