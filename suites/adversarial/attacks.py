@@ -42,29 +42,85 @@ def _catalogue() -> dict[str, AttackInfo]:
     deepfool = {"steps": 50, "candidates": 10, "overshoot": 0.02, "loss": "logits"}
     decision = {"steps": 16, "initial_gradient_eval_steps": 50, "max_gradient_eval_steps": 500}
     entries = [
-        AttackInfo(name="fgsm", norm="linf", kind="fixed", gradients=True, defaults={},
-                   description="one signed-gradient step of size eps (foolbox FGSM)"),
-        AttackInfo(name="linf_pgd", norm="linf", kind="fixed", gradients=True, defaults=pgd,
-                   description="Madry L-inf PGD with random restarts, best iterate kept"),
-        AttackInfo(name="l2_pgd", norm="l2", kind="fixed", gradients=True, defaults=pgd,
-                   description="Madry L2 PGD with random restarts, best iterate kept"),
-        AttackInfo(name="linf_deepfool", norm="linf", kind="minimization", gradients=True,
-                   defaults=deepfool, description="L-inf DeepFool (foolbox), minimal perturbation"),
-        AttackInfo(name="l2_deepfool", norm="l2", kind="minimization", gradients=True,
-                   defaults=deepfool, description="L2 DeepFool (foolbox), minimal perturbation"),
-        AttackInfo(name="l2_cw", norm="l2", kind="minimization", gradients=True,
-                   defaults={"binary_search_steps": 5, "steps": 100, "stepsize": 0.01,
-                             "confidence": 0.0, "initial_const": 1e-3, "abort_early": True},
-                   description="Carlini-Wagner L2 (foolbox), minimal perturbation"),
-        AttackInfo(name="l2_hopskipjump", norm="l2", kind="decision", gradients=False,
-                   defaults={**decision, "constraint": "l2"},
-                   description="HopSkipJump (foolbox), decision-based, labels only"),
-        AttackInfo(name="linf_hopskipjump", norm="linf", kind="decision", gradients=False,
-                   defaults={**decision, "constraint": "linf"},
-                   description="HopSkipJump (foolbox), decision-based, labels only"),
-        AttackInfo(name="l2_boundary", norm="l2", kind="decision", gradients=False,
-                   defaults={"steps": 500, "spherical_step": 0.01, "source_step": 0.01},
-                   description="Boundary attack (foolbox), decision-based, labels only"),
+        AttackInfo(
+            name="fgsm",
+            norm="linf",
+            kind="fixed",
+            gradients=True,
+            defaults={},
+            description="one signed-gradient step of size eps (foolbox FGSM)",
+        ),
+        AttackInfo(
+            name="linf_pgd",
+            norm="linf",
+            kind="fixed",
+            gradients=True,
+            defaults=pgd,
+            description="Madry L-inf PGD with random restarts, best iterate kept",
+        ),
+        AttackInfo(
+            name="l2_pgd",
+            norm="l2",
+            kind="fixed",
+            gradients=True,
+            defaults=pgd,
+            description="Madry L2 PGD with random restarts, best iterate kept",
+        ),
+        AttackInfo(
+            name="linf_deepfool",
+            norm="linf",
+            kind="minimization",
+            gradients=True,
+            defaults=deepfool,
+            description="L-inf DeepFool (foolbox), minimal perturbation",
+        ),
+        AttackInfo(
+            name="l2_deepfool",
+            norm="l2",
+            kind="minimization",
+            gradients=True,
+            defaults=deepfool,
+            description="L2 DeepFool (foolbox), minimal perturbation",
+        ),
+        AttackInfo(
+            name="l2_cw",
+            norm="l2",
+            kind="minimization",
+            gradients=True,
+            defaults={
+                "binary_search_steps": 5,
+                "steps": 100,
+                "stepsize": 0.01,
+                "confidence": 0.0,
+                "initial_const": 1e-3,
+                "abort_early": True,
+            },
+            description="Carlini-Wagner L2 (foolbox), minimal perturbation",
+        ),
+        AttackInfo(
+            name="l2_hopskipjump",
+            norm="l2",
+            kind="decision",
+            gradients=False,
+            defaults={**decision, "constraint": "l2"},
+            description="HopSkipJump (foolbox), decision-based, labels only",
+        ),
+        AttackInfo(
+            name="linf_hopskipjump",
+            norm="linf",
+            kind="decision",
+            gradients=False,
+            defaults={**decision, "constraint": "linf"},
+            description="HopSkipJump (foolbox), decision-based, labels only",
+        ),
+        AttackInfo(
+            name="l2_boundary",
+            norm="l2",
+            kind="decision",
+            gradients=False,
+            defaults={"steps": 500, "spherical_step": 0.01, "source_step": 0.01},
+            description="Boundary attack (foolbox), decision-based, labels only",
+        ),
     ]
     return {a.name: a for a in entries}
 
@@ -163,7 +219,9 @@ def start_noise(
     return torch.stack(rows).to(device)
 
 
-def pgd_seeds(run_seed: int, sample_ids: Sequence[str], attack: str, eps: float, restart: int) -> list[int]:
+def pgd_seeds(
+    run_seed: int, sample_ids: Sequence[str], attack: str, eps: float, restart: int
+) -> list[int]:
     return [derive_seed(run_seed, sid, attack, f"{eps:.9g}", restart) for sid in sample_ids]
 
 
@@ -193,7 +251,12 @@ def pgd(
     view = (-1,) + (1,) * (x.ndim - 1)
     for restart in range(restarts):
         if random_start:
-            noise = start_noise(tuple(x.shape[1:]), norm, pgd_seeds(run_seed, sample_ids, attack, eps, restart), x.device)
+            noise = start_noise(
+                tuple(x.shape[1:]),
+                norm,
+                pgd_seeds(run_seed, sample_ids, attack, eps, restart),
+                x.device,
+            )
             xa = (x + eps * noise).clamp_(lo, hi)
         else:
             xa = x.clone()
@@ -228,5 +291,7 @@ def pgd(
     return PGDResult(adv=best, found=found, loss_start=loss_start, loss_best=loss_best)
 
 
-def model_for_foolbox(module: torch.nn.Module, bounds: tuple[float, float], device: torch.device) -> fb.models.Model:
+def model_for_foolbox(
+    module: torch.nn.Module, bounds: tuple[float, float], device: torch.device
+) -> fb.models.Model:
     return fb.PyTorchModel(module, bounds=bounds, device=device)

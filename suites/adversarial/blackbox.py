@@ -28,4 +28,4 @@ class LogitsModel(fb.models.Model):
         x, restore = ep.astensor_(inputs)
         raw: torch.Tensor = x.raw
         out = self._adapter.logits(raw.detach()).to(raw.device)
-        return restore(out)
+        return restore(ep.astensor(out))

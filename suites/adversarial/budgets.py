@@ -20,7 +20,9 @@ NORMS: tuple[Norm, ...] = ("linf", "l2")
 def parse_eps(value: float | int | str, *, key: str) -> float:
     """A positive finite epsilon from a number or an `a/b` fraction string such as `"8/255"`."""
     if isinstance(value, bool):
-        raise ConfigError(f"{key}: epsilon must be a number or a fraction like '8/255' (got {value!r})")
+        raise ConfigError(
+            f"{key}: epsilon must be a number or a fraction like '8/255' (got {value!r})"
+        )
     if isinstance(value, str):
         text = value.strip()
         try:

@@ -43,7 +43,14 @@ SEED_SCHEME = (
 
 class AdversarialConfig(SuiteConfig):
     attacks: list[str] = Field(
-        default_factory=lambda: ["fgsm", "linf_pgd", "l2_pgd", "linf_deepfool", "l2_deepfool", "l2_cw"]
+        default_factory=lambda: [
+            "fgsm",
+            "linf_pgd",
+            "l2_pgd",
+            "linf_deepfool",
+            "l2_deepfool",
+            "l2_cw",
+        ]
     )
     epsilons: dict[str, list[float | str]] = Field(
         default_factory=lambda: {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
@@ -76,8 +83,13 @@ class AdversarialSuite(Suite):
     description = "robust accuracy under an attack ensemble with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = (
-        MetricSpec(name="robust_acc", unit="fraction", higher_is_better=True, headline=True,
-                   description="worst case over attacks, cumulative over eps"),
+        MetricSpec(
+            name="robust_acc",
+            unit="fraction",
+            higher_is_better=True,
+            headline=True,
+            description="worst case over attacks, cumulative over eps",
+        ),
         MetricSpec(name="clean_acc", unit="fraction", higher_is_better=True),
         MetricSpec(name="min_norm_median", unit="input units", higher_is_better=True),
         MetricSpec(name="min_norm_q25", unit="input units", higher_is_better=True),
@@ -112,8 +124,12 @@ class AdversarialSuite(Suite):
             self.attack_infos.append(info)
         for name in cfg.params:
             if name not in cfg.attacks:
-                raise ConfigError(f"suites.adversarial.params.{name}: attack not in suites.adversarial.attacks")
-        self.params = {i.name: atk.attack_params(i, cfg.params.get(i.name)) for i in self.attack_infos}
+                raise ConfigError(
+                    f"suites.adversarial.params.{name}: attack not in suites.adversarial.attacks"
+                )
+        self.params = {
+            i.name: atk.attack_params(i, cfg.params.get(i.name)) for i in self.attack_infos
+        }
 
     @property
     def cfg(self) -> AdversarialConfig:
@@ -134,7 +150,9 @@ class AdversarialSuite(Suite):
         return None
 
     # ----------------------------------------------------------------------------------------
-    def _plan(self, adapter: ModelAdapter) -> tuple[list[atk.AttackInfo], dict[str, dict[str, Any]], list[str]]:
+    def _plan(
+        self, adapter: ModelAdapter
+    ) -> tuple[list[atk.AttackInfo], dict[str, dict[str, Any]], list[str]]:
         """The attacks to run on this adapter (decision-based fallback without gradients)."""
         if adapter.capabilities.gradients:
             return self.attack_infos, self.params, []
@@ -160,14 +178,20 @@ class AdversarialSuite(Suite):
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         cfg = self.cfg
         if task.bounds is None:
-            raise ConfigError(f"task {task.name!r} has no input bounds; the adversarial suite needs them")
+            raise ConfigError(
+                f"task {task.name!r} has no input bounds; the adversarial suite needs them"
+            )
         bounds = (float(task.bounds[0]), float(task.bounds[1]))
         check_budgets(self.epsilons, bounds=bounds, input_shape=task.input_shape, task=task.name)
         task = task.head(cfg.max_samples)
         infos, params, notes = self._plan(adapter)
         white = adapter.capabilities.gradients
         module = adapter.module() if white else None
-        fmodel = atk.model_for_foolbox(module, bounds, adapter.device) if module is not None else LogitsModel(adapter, bounds)
+        fmodel = (
+            atk.model_for_foolbox(module, bounds, adapter.device)
+            if module is not None
+            else LogitsModel(adapter, bounds)
+        )
         n = len(task)
         ids: list[str] = []
         labels = np.zeros(n, np.int64)
@@ -180,8 +204,12 @@ class AdversarialSuite(Suite):
                 min_norms[info.name] = np.full(n, np.nan)
             for eps in self.epsilons[info.norm]:
                 outcomes[(info.name, eps)] = _Outcome(
-                    attacked=np.zeros(n, bool), broken=np.zeros(n, bool), prediction=np.zeros(n, np.int64),
-                    confidence=np.zeros(n), norm=np.full(n, np.nan), invalid={},
+                    attacked=np.zeros(n, bool),
+                    broken=np.zeros(n, bool),
+                    prediction=np.zeros(n, np.int64),
+                    confidence=np.zeros(n),
+                    norm=np.full(n, np.nan),
+                    invalid={},
                 )
         min_limit = cfg.minimization_max_samples or n
         check_x: list[torch.Tensor] = []
@@ -198,95 +226,195 @@ class AdversarialSuite(Suite):
             probs = torch.softmax(logits.double(), 1).cpu()
             cp, cc = probs.argmax(1), probs.amax(1)
             ids.extend(batch.sample_ids)
-            labels[sl], clean_pred[sl], clean_conf[sl] = batch.labels.numpy(), cp.numpy(), cc.numpy()
+            labels[sl], clean_pred[sl], clean_conf[sl] = (
+                batch.labels.numpy(),
+                cp.numpy(),
+                cc.numpy(),
+            )
             if start < cfg.check_samples:
                 check_x.append(x[: cfg.check_samples - start].detach())
             for info in infos:
                 p = params[info.name]
                 if info.kind == "fixed":
                     for eps in self.epsilons[info.norm]:
-                        cand = self._fixed(info, p, module, fmodel, x, y, eps, bounds, batch.sample_ids, ctx.seed)
-                        v = verify(adapter, x, cand, y, norm=info.norm, eps=eps, bounds=bounds,
-                                   clean_prediction=cp, clean_confidence=cc)
-                        _store(outcomes[(info.name, eps)], sl, v, np.ones(len(x), bool), v.norm.numpy())
+                        cand = self._fixed(
+                            info, p, module, fmodel, x, y, eps, bounds, batch.sample_ids, ctx.seed
+                        )
+                        v = verify(
+                            adapter,
+                            x,
+                            cand,
+                            y,
+                            norm=info.norm,
+                            eps=eps,
+                            bounds=bounds,
+                            clean_prediction=cp,
+                            clean_confidence=cc,
+                        )
+                        _store(
+                            outcomes[(info.name, eps)], sl, v, np.ones(len(x), bool), v.norm.numpy()
+                        )
                     continue
                 m = max(0, min(len(x), min_limit - start))
                 if m == 0:
                     continue
                 seed = derive_seed(ctx.seed, info.name, *batch.sample_ids[:m])
-                cand = atk.run_foolbox(atk.foolbox_attack(info, p), fmodel, x[:m], y[:m], eps=None, rng_seed=seed)
-                v = verify(adapter, x[:m], cand, y[:m], norm=info.norm, eps=None, bounds=bounds,
-                           clean_prediction=cp[:m], clean_confidence=cc[:m])
+                cand = atk.run_foolbox(
+                    atk.foolbox_attack(info, p), fmodel, x[:m], y[:m], eps=None, rng_seed=seed
+                )
+                v = verify(
+                    adapter,
+                    x[:m],
+                    cand,
+                    y[:m],
+                    norm=info.norm,
+                    eps=None,
+                    bounds=bounds,
+                    clean_prediction=cp[:m],
+                    clean_confidence=cc[:m],
+                )
                 mn = torch.where(v.adversarial, v.norm, torch.full_like(v.norm, torch.inf))
                 mn = torch.where(cp[:m] != batch.labels[:m], torch.zeros_like(mn), mn).numpy()
                 min_norms[info.name][start : start + m] = mn
                 for eps in self.epsilons[info.norm]:
                     ok = within_budget(torch.as_tensor(mn), eps)
-                    vb = replace(v, adversarial=v.adversarial & ok,
-                                 prediction=torch.where(ok, v.prediction, cp[:m]),
-                                 confidence=torch.where(ok, v.confidence, cc[:m]))
-                    _store(outcomes[(info.name, eps)], slice(start, start + m), vb, np.ones(m, bool), mn)
+                    vb = replace(
+                        v,
+                        adversarial=v.adversarial & ok,
+                        prediction=torch.where(ok, v.prediction, cp[:m]),
+                        confidence=torch.where(ok, v.confidence, cc[:m]),
+                    )
+                    _store(
+                        outcomes[(info.name, eps)],
+                        slice(start, start + m),
+                        vb,
+                        np.ones(m, bool),
+                        mn,
+                    )
             start += len(x)
             if ctx.progress is not None:
                 ctx.progress(len(x))
         correct = clean_pred == labels
         checks: list[vc.CheckResult] = []
         if cfg.checks and check_x:
-            checks = self._checks(adapter, module, torch.cat(check_x), labels, correct, outcomes,
-                                  infos, params, ids, bounds, task, ctx)
+            checks = self._checks(
+                adapter,
+                module,
+                torch.cat(check_x),
+                labels,
+                correct,
+                outcomes,
+                infos,
+                params,
+                ids,
+                bounds,
+                task,
+                ctx,
+            )
         flags = tuple(c.flag for c in checks if c.raised)
-        invalid = {f"{a}/eps={eps_label(e)}": o.invalid for (a, e), o in outcomes.items() if o.invalid}
+        invalid = {
+            f"{a}/eps={eps_label(e)}": o.invalid for (a, e), o in outcomes.items() if o.invalid
+        }
         if invalid:
             flags += ("invalid_adversarials",)
-            notes.append(f"invalid adversarial candidates were rejected (not counted as successes): {invalid}")
+            notes.append(
+                f"invalid adversarial candidates were rejected (not counted as successes): {invalid}"
+            )
         if flags:
-            notes.append(f"robustness estimate UNRELIABLE for {adapter.name!r}: flags {list(flags)}")
-        table, ensemble = self._table(ids, labels, clean_pred, clean_conf, correct, outcomes, infos, min_norms)
+            notes.append(
+                f"robustness estimate UNRELIABLE for {adapter.name!r}: flags {list(flags)}"
+            )
+        table, ensemble = self._table(
+            ids, labels, clean_pred, clean_conf, correct, outcomes, infos, min_norms
+        )
         metrics = self._metrics(table, ensemble, outcomes, min_norms, correct, infos, flags, ctx, n)
         for info in infos:
             if info.kind != "fixed" and min_limit < n:
-                notes.append(f"{info.name} ran on the first {min_limit} of {n} samples (minimization_max_samples)")
+                notes.append(
+                    f"{info.name} ran on the first {min_limit} of {n} samples (minimization_max_samples)"
+                )
         artifacts = {
             "bounds": list(bounds),
             "epsilons": {k: v for k, v in self.epsilons.items()},
             "attacks": {
-                i.name: {"norm": i.norm, "kind": i.kind, "params": params[i.name],
-                         "description": i.description,
-                         "n": int(outcomes[(i.name, self.epsilons[i.norm][0])].attacked.sum())}
+                i.name: {
+                    "norm": i.norm,
+                    "kind": i.kind,
+                    "params": params[i.name],
+                    "description": i.description,
+                    "n": int(outcomes[(i.name, self.epsilons[i.norm][0])].attacked.sum()),
+                }
                 for i in infos
             },
             "seed": ctx.seed,
             "seed_scheme": SEED_SCHEME,
             "white_box": white,
             "checks": [c.to_dict() for c in checks],
-            "check_thresholds": {"alpha": vc.ALPHA, "zero_grad_rate": vc.ZERO_GRAD_RATE,
-                                 "unbounded_fail_rate": vc.UNBOUNDED_FAIL_RATE,
-                                 "noise_only_rate": vc.NOISE_ONLY_RATE,
-                                 "stronger_only_rate": vc.STRONGER_ONLY_RATE,
-                                 "loss_flat_rate": vc.LOSS_FLAT_RATE},
+            "check_thresholds": {
+                "alpha": vc.ALPHA,
+                "zero_grad_rate": vc.ZERO_GRAD_RATE,
+                "unbounded_fail_rate": vc.UNBOUNDED_FAIL_RATE,
+                "noise_only_rate": vc.NOISE_ONLY_RATE,
+                "stronger_only_rate": vc.STRONGER_ONLY_RATE,
+                "loss_flat_rate": vc.LOSS_FLAT_RATE,
+            },
             "flags": list(flags),
             "invalid_adversarials": invalid,
             "notes": list(notes),
         }
         return SuiteResult(table=table, metrics=metrics, artifacts=artifacts, notes=notes)
 
-    def _fixed(self, info: atk.AttackInfo, p: dict[str, Any], module: torch.nn.Module | None,
-               fmodel: Any, x: torch.Tensor, y: torch.Tensor, eps: float,
-               bounds: tuple[float, float], sample_ids: list[str], seed: int) -> torch.Tensor:
+    def _fixed(
+        self,
+        info: atk.AttackInfo,
+        p: dict[str, Any],
+        module: torch.nn.Module | None,
+        fmodel: Any,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        eps: float,
+        bounds: tuple[float, float],
+        sample_ids: list[str],
+        seed: int,
+    ) -> torch.Tensor:
         if info.name.endswith("_pgd"):
             assert module is not None
-            return atk.pgd(module, x, y, norm=info.norm, eps=eps, steps=p["steps"],
-                           rel_stepsize=p["rel_stepsize"], restarts=p["restarts"],
-                           random_start=p["random_start"], bounds=bounds, sample_ids=sample_ids,
-                           run_seed=seed, attack=info.name).adv
+            return atk.pgd(
+                module,
+                x,
+                y,
+                norm=info.norm,
+                eps=eps,
+                steps=p["steps"],
+                rel_stepsize=p["rel_stepsize"],
+                restarts=p["restarts"],
+                random_start=p["random_start"],
+                bounds=bounds,
+                sample_ids=sample_ids,
+                run_seed=seed,
+                attack=info.name,
+            ).adv
         rng_seed = derive_seed(seed, info.name, eps_label(eps), *sample_ids)
-        return atk.run_foolbox(atk.foolbox_attack(info, p), fmodel, x, y, eps=eps, rng_seed=rng_seed)
+        return atk.run_foolbox(
+            atk.foolbox_attack(info, p), fmodel, x, y, eps=eps, rng_seed=rng_seed
+        )
 
     # ----------------------------------------------------------------------------------------
-    def _checks(self, adapter: ModelAdapter, module: torch.nn.Module | None, x: torch.Tensor,
-                labels: np.ndarray, correct: np.ndarray, outcomes: dict[tuple[str, float], _Outcome],
-                infos: list[atk.AttackInfo], params: dict[str, dict[str, Any]], ids: list[str],
-                bounds: tuple[float, float], task: Task, ctx: RunContext) -> list[vc.CheckResult]:
+    def _checks(
+        self,
+        adapter: ModelAdapter,
+        module: torch.nn.Module | None,
+        x: torch.Tensor,
+        labels: np.ndarray,
+        correct: np.ndarray,
+        outcomes: dict[tuple[str, float], _Outcome],
+        infos: list[atk.AttackInfo],
+        params: dict[str, dict[str, Any]],
+        ids: list[str],
+        bounds: tuple[float, float],
+        task: Task,
+        ctx: RunContext,
+    ) -> list[vc.CheckResult]:
         m = len(x)
         y = torch.as_tensor(labels[:m], device=x.device)
         ok = torch.as_tensor(correct[:m])
@@ -301,64 +429,129 @@ class AdversarialSuite(Suite):
         ens_t = torch.as_tensor(ens)
 
         def classify(xs: torch.Tensor) -> torch.Tensor:
-            return adapter.logits(xs).argmax(1)
+            out = adapter.logits(xs)  # non-finite logits never count as a break
+            return torch.where(torch.isfinite(out).all(1), out.argmax(1), y)
 
         def noise(d: int) -> torch.Tensor:
             seeds = [derive_seed(ctx.seed, s, "noise", norm, eps_label(eps), d) for s in sids]
             return atk.start_noise(tuple(x.shape[1:]), norm, seeds, x.device)
 
-        noise_broken = vc.noise_attack(classify, x, y, noise=noise, eps=eps, bounds=bounds,
-                                       draws=self.cfg.noise_draws)
+        noise_broken = vc.noise_attack(
+            classify, x, y, noise=noise, eps=eps, bounds=bounds, draws=self.cfg.noise_draws
+        )
         results.append(vc.noise_beats_gradient(noise_broken, ens_t, ok))
         if module is None:
             return results
         results.append(vc.zero_gradients(module, x, y))
         p = params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
 
-        def run_pgd(name: str, e: float, steps: int, restarts: int, random_start: bool) -> atk.PGDResult:
-            return atk.pgd(module, x, y, norm=norm, eps=e, steps=steps, rel_stepsize=p["rel_stepsize"],
-                           restarts=restarts, random_start=random_start, bounds=bounds,
-                           sample_ids=sids, run_seed=ctx.seed, attack=name)
+        def run_pgd(
+            name: str,
+            e: float,
+            steps: int,
+            restarts: int,
+            random_start: bool,
+            rel: float = p["rel_stepsize"],
+        ) -> atk.PGDResult:
+            return atk.pgd(
+                module,
+                x,
+                y,
+                norm=norm,
+                eps=e,
+                steps=steps,
+                rel_stepsize=rel,
+                restarts=restarts,
+                random_start=random_start,
+                bounds=bounds,
+                sample_ids=sids,
+                run_seed=ctx.seed,
+                attack=name,
+            )
 
         def broken(r: atk.PGDResult, e: float | None) -> torch.Tensor:
             cp = torch.as_tensor(labels[:m])
-            v: Verified = verify(adapter, x, r.adv, y, norm=norm, eps=e, bounds=bounds,
-                                 clean_prediction=cp, clean_confidence=torch.ones(m))
+            v: Verified = verify(
+                adapter,
+                x,
+                r.adv,
+                y,
+                norm=norm,
+                eps=e,
+                bounds=bounds,
+                clean_prediction=cp,
+                clean_confidence=torch.ones(m),
+            )
             return v.adversarial
 
         base = run_pgd("check_pgd", eps, p["steps"], 1, True)
         results.append(vc.loss_not_increasing(base.loss_start, base.loss_best, ok))
-        strong = run_pgd("check_pgd_strong", eps, 2 * p["steps"], 2 * max(1, p["restarts"]), True)
+        # Twice the steps and restarts, and at least Madry's step-size rule (2.5 eps / steps).
+        strong = run_pgd(
+            "check_pgd_strong",
+            eps,
+            2 * p["steps"],
+            2 * max(1, p["restarts"]),
+            True,
+            max(p["rel_stepsize"], 2.5),
+        )
         results.append(vc.stronger_attack_lowers(broken(strong, eps), ens_t, ok))
         big = max_budget(norm, bounds, task.input_shape)
         unbounded = run_pgd("check_pgd_unbounded", big, 2 * p["steps"], 1, False)
         results.append(vc.unbounded_attack_fails(broken(unbounded, None), ok))
         for r in results:
             if r.raised:
-                log.warning("adversarial check %s raised for %s: %s (%d of %d)", r.flag, adapter.name,
-                            r.description, r.bad, r.n)
+                log.warning(
+                    "adversarial check %s raised for %s: %s (%d of %d)",
+                    r.flag,
+                    adapter.name,
+                    r.description,
+                    r.bad,
+                    r.n,
+                )
         return results
 
     # ----------------------------------------------------------------------------------------
-    def _table(self, ids: list[str], labels: np.ndarray, clean_pred: np.ndarray, clean_conf: np.ndarray,
-               correct: np.ndarray, outcomes: dict[tuple[str, float], _Outcome],
-               infos: list[atk.AttackInfo], min_norms: dict[str, np.ndarray]
-               ) -> tuple[SampleTable, dict[tuple[Norm, float], np.ndarray]]:
+    def _table(
+        self,
+        ids: list[str],
+        labels: np.ndarray,
+        clean_pred: np.ndarray,
+        clean_conf: np.ndarray,
+        correct: np.ndarray,
+        outcomes: dict[tuple[str, float], _Outcome],
+        infos: list[atk.AttackInfo],
+        min_norms: dict[str, np.ndarray],
+    ) -> tuple[SampleTable, dict[tuple[Norm, float], np.ndarray]]:
         sid = np.asarray(ids, dtype=object)
-        frames: list[dict[str, object]] = [{
-            "sample_id": sid, "condition": CLEAN, "label": labels, "prediction": clean_pred,
-            "correct": correct, "confidence": clean_conf, "attack_success": np.zeros(len(ids), bool),
-            "perturbation_norm": np.zeros(len(ids)), "broken_by": np.full(len(ids), "", dtype=object),
-        }]
+        frames: list[dict[str, object]] = [
+            {
+                "sample_id": sid,
+                "condition": CLEAN,
+                "label": labels,
+                "prediction": clean_pred,
+                "correct": correct,
+                "confidence": clean_conf,
+                "attack_success": np.zeros(len(ids), bool),
+                "perturbation_norm": np.zeros(len(ids)),
+                "broken_by": np.full(len(ids), "", dtype=object),
+            }
+        ]
         for (name, eps), o in outcomes.items():
             a = o.attacked
-            frames.append({
-                "sample_id": sid[a], "condition": f"attack={name}/eps={eps_label(eps)}", "label": labels[a],
-                "prediction": o.prediction[a], "correct": correct[a] & ~o.broken[a],
-                "confidence": o.confidence[a], "attack_success": o.broken[a],
-                "perturbation_norm": np.where(o.broken[a], o.norm[a], np.nan),
-                "broken_by": np.where(o.broken[a], name, ""),
-            })
+            frames.append(
+                {
+                    "sample_id": sid[a],
+                    "condition": f"attack={name}/eps={eps_label(eps)}",
+                    "label": labels[a],
+                    "prediction": o.prediction[a],
+                    "correct": correct[a] & ~o.broken[a],
+                    "confidence": o.confidence[a],
+                    "attack_success": o.broken[a],
+                    "perturbation_norm": np.where(o.broken[a], o.norm[a], np.nan),
+                    "broken_by": np.where(o.broken[a], name, ""),
+                }
+            )
         ensemble: dict[tuple[Norm, float], np.ndarray] = {}
         for norm in NORMS:
             names = [i.name for i in infos if i.norm == norm]
@@ -372,55 +565,121 @@ class AdversarialSuite(Suite):
                 for name in names:
                     o = outcomes[(name, eps)]
                     new = o.broken & ~hit & correct
-                    pred[new], conf[new], nrm[new], by[new] = o.prediction[new], o.confidence[new], o.norm[new], name
+                    pred[new], conf[new], nrm[new], by[new] = (
+                        o.prediction[new],
+                        o.confidence[new],
+                        o.norm[new],
+                        name,
+                    )
                     hit |= new
                 ensemble[(norm, eps)] = correct & ~hit
-                frames.append({
-                    "sample_id": sid, "condition": f"attack=ensemble/norm={norm}/eps={eps_label(eps)}",
-                    "label": labels, "prediction": pred.copy(), "correct": correct & ~hit,
-                    "confidence": conf.copy(), "attack_success": hit.copy(),
-                    "perturbation_norm": nrm.copy(), "broken_by": by.copy(),
-                })
+                frames.append(
+                    {
+                        "sample_id": sid,
+                        "condition": f"attack=ensemble/norm={norm}/eps={eps_label(eps)}",
+                        "label": labels,
+                        "prediction": pred.copy(),
+                        "correct": correct & ~hit,
+                        "confidence": conf.copy(),
+                        "attack_success": hit.copy(),
+                        "perturbation_norm": nrm.copy(),
+                        "broken_by": by.copy(),
+                    }
+                )
         return SampleTable.concat([SampleTable.build(f) for f in frames]), ensemble
 
-    def _metrics(self, table: SampleTable, ensemble: dict[tuple[Norm, float], np.ndarray],
-                 outcomes: dict[tuple[str, float], _Outcome], min_norms: dict[str, np.ndarray],
-                 correct: np.ndarray, infos: list[atk.AttackInfo], flags: tuple[str, ...],
-                 ctx: RunContext, n: int) -> list[MetricRecord]:
+    def _metrics(
+        self,
+        table: SampleTable,
+        ensemble: dict[tuple[Norm, float], np.ndarray],
+        outcomes: dict[tuple[str, float], _Outcome],
+        min_norms: dict[str, np.ndarray],
+        correct: np.ndarray,
+        infos: list[atk.AttackInfo],
+        flags: tuple[str, ...],
+        ctx: RunContext,
+        n: int,
+    ) -> list[MetricRecord]:
         def acc(values: np.ndarray, name: str, **kw: Any) -> MetricRecord:
-            ci = bootstrap_ci(lambda idx: values[idx].mean(axis=1), len(values), seed=ctx.seed,
-                              name=f"{self.name}/{name}", resamples=ctx.bootstrap_resamples)
-            return spec_record(self.metric_spec(kw.pop("metric", "robust_acc")), suite=self.name,
-                               value=float(values.mean()) if len(values) else None, n=len(values),
-                               ci=ci, ci_method=CI_METHOD if ci else None, **kw)
+            ci = bootstrap_ci(
+                lambda idx: values[idx].mean(axis=1),
+                len(values),
+                seed=ctx.seed,
+                name=f"{self.name}/{name}",
+                resamples=ctx.bootstrap_resamples,
+            )
+            return spec_record(
+                self.metric_spec(kw.pop("metric", "robust_acc")),
+                suite=self.name,
+                value=float(values.mean()) if len(values) else None,
+                n=len(values),
+                ci=ci,
+                ci_method=CI_METHOD if ci else None,
+                **kw,
+            )
 
         records = [acc(correct, "clean_acc", metric="clean_acc")]
         for (norm, eps), robust in ensemble.items():
             cond = f"attack=ensemble/norm={norm}/eps={eps_label(eps)}"
-            records.append(acc(robust, cond, condition=cond, flags=flags,
-                               context={"norm": norm, "eps": eps_label(eps)}))
+            records.append(
+                acc(
+                    robust,
+                    cond,
+                    condition=cond,
+                    flags=flags,
+                    context={"norm": norm, "eps": eps_label(eps)},
+                )
+            )
         for (name, eps), o in outcomes.items():
             cond = f"attack={name}/eps={eps_label(eps)}"
             a = o.attacked
-            rec = acc(correct[a] & ~o.broken[a], cond, condition=cond, flags=flags,
-                      context={"attack": name, "norm": atk.resolve_attack(name).norm, "eps": eps_label(eps)})
+            rec = acc(
+                correct[a] & ~o.broken[a],
+                cond,
+                condition=cond,
+                flags=flags,
+                context={
+                    "attack": name,
+                    "norm": atk.resolve_attack(name).norm,
+                    "eps": eps_label(eps),
+                },
+            )
             records.append(replace(rec, headline=False))
             if o.invalid:
-                records.append(spec_record(self.metric_spec("invalid_adversarials"), suite=self.name,
-                                           value=float(sum(o.invalid.values())), n=int(a.sum()),
-                                           condition=cond, context={"attack": name}, note=str(o.invalid)))
+                records.append(
+                    spec_record(
+                        self.metric_spec("invalid_adversarials"),
+                        suite=self.name,
+                        value=float(sum(o.invalid.values())),
+                        n=int(a.sum()),
+                        condition=cond,
+                        context={"attack": name},
+                        note=str(o.invalid),
+                    )
+                )
         for name, mn in min_norms.items():
             vals = mn[~np.isnan(mn)]
             norm = atk.resolve_attack(name).norm
-            for metric, q in (("min_norm_q25", 0.25), ("min_norm_median", 0.5), ("min_norm_q75", 0.75)):
+            for metric, q in (
+                ("min_norm_q25", 0.25),
+                ("min_norm_median", 0.5),
+                ("min_norm_q75", 0.75),
+            ):
                 v = float(np.quantile(vals, q)) if len(vals) else None
                 note = None
                 if v is not None and not np.isfinite(v):
                     v, note = None, "attack failed on too many samples for this quantile"
-                records.append(spec_record(self.metric_spec(metric), suite=self.name, value=v,
-                                           n=len(vals), context={"attack": name, "norm": norm},
-                                           note=note or "misclassified samples count as 0, failures as inf",
-                                           flags=flags))
+                records.append(
+                    spec_record(
+                        self.metric_spec(metric),
+                        suite=self.name,
+                        value=v,
+                        n=len(vals),
+                        context={"attack": name, "norm": norm},
+                        note=note or "misclassified samples count as 0, failures as inf",
+                        flags=flags,
+                    )
+                )
         return records
 
 

@@ -48,8 +48,15 @@ class CheckResult:
 def binomial_check(flag: str, bad: int, n: int, rate: float, description: str) -> CheckResult:
     """Raise when `bad` of `n` is significantly more than `rate` (one-sided, ALPHA)."""
     p = float(stats.binom.sf(bad - 1, n, rate)) if n > 0 and bad > 0 else 1.0
-    return CheckResult(flag=flag, raised=n > 0 and p < ALPHA, bad=int(bad), n=int(n),
-                       allowed_rate=rate, p_value=p, description=description)
+    return CheckResult(
+        flag=flag,
+        raised=n > 0 and p < ALPHA,
+        bad=int(bad),
+        n=int(n),
+        allowed_rate=rate,
+        p_value=p,
+        description=description,
+    )
 
 
 def zero_gradients(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> CheckResult:
@@ -62,12 +69,19 @@ def zero_gradients(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) ->
     with torch.enable_grad():
         logits = module(xa)
         true = logits.gather(1, y[:, None]).squeeze(1)
-        other = logits.masked_fill(torch.nn.functional.one_hot(y, logits.shape[1]).bool(), -torch.inf)
+        other = logits.masked_fill(
+            torch.nn.functional.one_hot(y, logits.shape[1]).bool(), -torch.inf
+        )
         margin = true - other.amax(1)
         grad = torch.autograd.grad(margin.sum(), xa)[0]
     zero = (torch.nan_to_num(grad, nan=0.0).flatten(1) == 0).all(dim=1)
-    return binomial_check("zero_gradients", int(zero.sum()), len(x), ZERO_GRAD_RATE,
-                          "input gradient of the logit margin is exactly zero")
+    return binomial_check(
+        "zero_gradients",
+        int(zero.sum()),
+        len(x),
+        ZERO_GRAD_RATE,
+        "input gradient of the logit margin is exactly zero",
+    )
 
 
 def nondeterministic(adapter: ModelAdapter, x: torch.Tensor, repeats: int = 3) -> CheckResult:
@@ -79,9 +93,15 @@ def nondeterministic(adapter: ModelAdapter, x: torch.Tensor, repeats: int = 3) -
         scale = first.abs().amax(1).clamp_min(1.0)
         differ |= (again - first).abs().amax(1) > NONDETERMINISM_ATOL * scale
     bad = int(differ.sum())
-    return CheckResult(flag="nondeterministic_forward", raised=bad > 0, bad=bad, n=len(x),
-                       allowed_rate=None, p_value=None,
-                       description="repeated forward passes on the same input give different logits")
+    return CheckResult(
+        flag="nondeterministic_forward",
+        raised=bad > 0,
+        bad=bad,
+        n=len(x),
+        allowed_rate=None,
+        p_value=None,
+        description="repeated forward passes on the same input give different logits",
+    )
 
 
 def probability_outputs(logits: torch.Tensor) -> CheckResult:
@@ -89,45 +109,74 @@ def probability_outputs(logits: torch.Tensor) -> CheckResult:
     out = logits.double().cpu()
     rows = (out >= -PROBABILITY_ATOL).all(1) & ((out.sum(1) - 1).abs() <= PROBABILITY_ATOL)
     raised = bool(len(out) > 0 and rows.all())
-    return CheckResult(flag="probability_outputs", raised=raised, bad=int(rows.sum()), n=len(out),
-                       allowed_rate=None, p_value=None,
-                       description="outputs are probabilities, not logits (softmax saturates gradients)")
+    return CheckResult(
+        flag="probability_outputs",
+        raised=raised,
+        bad=int(rows.sum()),
+        n=len(out),
+        allowed_rate=None,
+        p_value=None,
+        description="outputs are probabilities, not logits (softmax saturates gradients)",
+    )
 
 
 def unbounded_attack_fails(broken: torch.Tensor, correct: torch.Tensor) -> CheckResult:
     """An attack with a budget spanning the whole input range leaves samples unbroken."""
     n = int(correct.sum())
     bad = int((correct & ~broken).sum())
-    return binomial_check("unbounded_attack_fails", bad, n, UNBOUNDED_FAIL_RATE,
-                          "PGD with eps = the whole input range does not reach ~100% success")
+    return binomial_check(
+        "unbounded_attack_fails",
+        bad,
+        n,
+        UNBOUNDED_FAIL_RATE,
+        "PGD with eps = the whole input range does not reach ~100% success",
+    )
 
 
-def noise_beats_gradient(noise_broken: torch.Tensor, ensemble_broken: torch.Tensor,
-                         correct: torch.Tensor) -> CheckResult:
+def noise_beats_gradient(
+    noise_broken: torch.Tensor, ensemble_broken: torch.Tensor, correct: torch.Tensor
+) -> CheckResult:
     """Random noise in the eps ball breaks samples that every gradient attack left standing."""
     n = int(correct.sum())
     bad = int((correct & noise_broken & ~ensemble_broken).sum())
-    return binomial_check("noise_beats_gradient", bad, n, NOISE_ONLY_RATE,
-                          "random noise within eps breaks samples the gradient attacks did not")
+    return binomial_check(
+        "noise_beats_gradient",
+        bad,
+        n,
+        NOISE_ONLY_RATE,
+        "random noise within eps breaks samples the gradient attacks did not",
+    )
 
 
-def stronger_attack_lowers(strong_broken: torch.Tensor, ensemble_broken: torch.Tensor,
-                           correct: torch.Tensor) -> CheckResult:
+def stronger_attack_lowers(
+    strong_broken: torch.Tensor, ensemble_broken: torch.Tensor, correct: torch.Tensor
+) -> CheckResult:
     """PGD with twice the steps and restarts breaks samples the configured ensemble missed."""
     n = int(correct.sum())
     bad = int((correct & strong_broken & ~ensemble_broken).sum())
-    return binomial_check("stronger_attack_lowers_acc", bad, n, STRONGER_ONLY_RATE,
-                          "doubling PGD steps and restarts lowers robust accuracy by more than noise")
+    return binomial_check(
+        "stronger_attack_lowers_acc",
+        bad,
+        n,
+        STRONGER_ONLY_RATE,
+        "doubling PGD steps and restarts lowers robust accuracy by more than noise",
+    )
 
 
-def loss_not_increasing(loss_start: torch.Tensor, loss_best: torch.Tensor,
-                        correct: torch.Tensor) -> CheckResult:
+def loss_not_increasing(
+    loss_start: torch.Tensor, loss_best: torch.Tensor, correct: torch.Tensor
+) -> CheckResult:
     """The PGD loss never rose above its starting value for too many samples."""
     n = int(correct.sum())
     flat = ~(loss_best > loss_start + 1e-6)
     bad = int((correct.cpu() & flat.cpu()).sum())
-    return binomial_check("loss_not_increasing", bad, n, LOSS_FLAT_RATE,
-                          "the PGD attack loss does not increase over the steps")
+    return binomial_check(
+        "loss_not_increasing",
+        bad,
+        n,
+        LOSS_FLAT_RATE,
+        "the PGD attack loss does not increase over the steps",
+    )
 
 
 def noise_attack(

@@ -58,7 +58,9 @@ def verify(
     x, candidate, y = x.detach().cpu(), candidate.detach().cpu(), y.cpu()
     finite = torch.isfinite(candidate.flatten(1)).all(dim=1)
     safe = torch.where(torch.isfinite(candidate), candidate, x)
-    in_bounds = ((safe >= bounds[0] - BOUNDS_ATOL) & (safe <= bounds[1] + BOUNDS_ATOL)).flatten(1).all(1)
+    in_bounds = (
+        ((safe >= bounds[0] - BOUNDS_ATOL) & (safe <= bounds[1] + BOUNDS_ATOL)).flatten(1).all(1)
+    )
     norms = perturbation_norm(safe - x, norm)
     budget_ok = within_budget(norms, eps) if eps is not None else torch.ones_like(finite)
     logits = adapter.logits(safe.to(adapter.device)).detach().double().cpu()

@@ -1,0 +1,344 @@
+"""The adversarial suite: budgets, config errors, PGD vs a reference loop, ensemble accounting,
+validity checks firing on deliberately broken models (and staying quiet on a control), black-box
+fallback, bad inputs, determinism and the CLI leaderboard's UNRELIABLE marking."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from adapters.torch_module import TorchModuleAdapter
+from harness import builtin_tasks
+from harness.adapter import Capabilities
+from harness.api import evaluate
+from harness.cli import main
+from harness.errors import ConfigError, DatasetError
+from suites.adversarial import AdversarialSuite
+from suites.adversarial import attacks as atk
+from suites.adversarial.budgets import check_budgets, parse_eps
+from tests.suites.adversarial import models as M
+
+LINF = {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.05, 0.1]}}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return builtin_tasks.digits().head(100)
+
+
+def adapter(factory, name: str | None = None) -> TorchModuleAdapter:
+    return TorchModuleAdapter.from_module(
+        factory(), name=name or factory.__name__, input_shape=(1, 8, 8)
+    )
+
+
+def run(model, task, config=LINF, seed: int = 0):
+    out = evaluate(
+        model,
+        task=task,
+        suites={"adversarial": config},
+        device="cpu",
+        bootstrap_resamples=100,
+        seed=seed,
+    )
+    return out
+
+
+def checks(result) -> dict[str, bool]:
+    return {c["flag"]: c["raised"] for c in result.artifacts["checks"]}
+
+
+# --- budgets and config -------------------------------------------------------------------
+def test_eps_parsing_and_refusals() -> None:
+    assert parse_eps("8/255", key="k") == pytest.approx(8 / 255)
+    assert parse_eps(0.1, key="k") == 0.1
+    for bad in (-0.1, 0, "abc", "1/0", float("nan")):
+        with pytest.raises(ConfigError, match="k"):
+            parse_eps(bad, key="k")
+    with pytest.raises(
+        ConfigError, match=r"epsilons\.linf: eps 8 is at least the whole input range"
+    ):
+        check_budgets({"linf": [8.0]}, bounds=(0.0, 1.0), input_shape=(1, 8, 8), task="digits")
+    with pytest.raises(ConfigError, match=r"epsilons\.l2"):
+        check_budgets({"l2": [9.0]}, bounds=(0.0, 1.0), input_shape=(1, 8, 8), task="digits")
+    check_budgets({"linf": [0.1], "l2": [7.9]}, bounds=(0.0, 1.0), input_shape=(1, 8, 8), task="d")
+
+
+@pytest.mark.parametrize(
+    ("config", "pattern"),
+    [
+        (
+            {"attacks": ["linf_pdg"]},
+            r"suites\.adversarial\.attacks: unknown attack 'linf_pdg'; did you mean 'linf_pgd'",
+        ),
+        ({"epsilons": {"Linf": [0.1]}}, r"epsilons\.Linf: unknown norm; did you mean 'linf'"),
+        ({"attacks": ["l2_pgd"], "epsilons": {"linf": [0.1]}}, r"epsilons\.l2: attack 'l2_pgd'"),
+        (
+            {"attacks": ["linf_pgd"], "epsilons": {"linf": [-1]}},
+            r"epsilons\.linf: epsilon must be a positive",
+        ),
+        (
+            {
+                "attacks": ["linf_pgd"],
+                "epsilons": {"linf": [0.1]},
+                "params": {"linf_pgd": {"stepz": 3}},
+            },
+            r"params\.linf_pgd\.stepz: unknown parameter \(did you mean steps",
+        ),
+        ({"atacks": []}, r"suites\.adversarial\.atacks: unknown key"),
+    ],
+)
+def test_config_errors_name_the_key(config, pattern) -> None:
+    with pytest.raises(ConfigError, match=pattern):
+        AdversarialSuite(config)
+
+
+def test_absurd_budget_refused_at_run(digits) -> None:
+    with pytest.raises(ConfigError, match="eps 8 is at least"):
+        run(adapter(M.control_digits), digits, {"attacks": ["linf_pgd"], "epsilons": {"linf": [8]}})
+
+
+# --- PGD against a reference loop -----------------------------------------------------------
+def reference_pgd(model, x, y, eps, steps, rel):
+    """Plain Madry L-inf PGD without random start; success if any iterate is misclassified."""
+    xa, hit = x.clone(), torch.zeros(len(x), dtype=torch.bool)
+    for _ in range(steps):
+        xa.requires_grad_(True)
+        logits = model(xa)
+        hit |= logits.argmax(1) != y
+        (g,) = torch.autograd.grad(
+            torch.nn.functional.cross_entropy(logits, y, reduction="sum"), xa
+        )
+        xa = torch.min(
+            torch.max(xa.detach() + rel * eps / steps * g.sign(), x - eps), x + eps
+        ).clamp(0, 1)
+    return hit | (model(xa).argmax(1) != y)
+
+
+def test_pgd_matches_reference_and_keeps_adversarial_iterates(digits) -> None:
+    model = M.control_digits().requires_grad_(False)
+    x, y = digits.all_inputs(), torch.as_tensor(digits.labels)
+    res = atk.pgd(
+        model,
+        x,
+        y,
+        norm="linf",
+        eps=0.1,
+        steps=10,
+        rel_stepsize=2.5,
+        restarts=1,
+        random_start=False,
+        bounds=(0.0, 1.0),
+        sample_ids=digits.sample_ids,
+        run_seed=0,
+        attack="t",
+    )
+    ref = reference_pgd(model, x, y, 0.1, 10, 2.5)
+    assert torch.equal(res.found, ref)
+    assert 20 < int(ref.sum()) < len(x)  # a real, partial attack
+    assert (model(res.adv[res.found]).argmax(1) != y[res.found]).all()
+    assert (res.adv - x).abs().amax() <= 0.1 + 1e-6
+    l2 = atk.pgd(
+        model,
+        x,
+        y,
+        norm="l2",
+        eps=0.5,
+        steps=10,
+        rel_stepsize=2.5,
+        restarts=2,
+        random_start=True,
+        bounds=(0.0, 1.0),
+        sample_ids=digits.sample_ids,
+        run_seed=0,
+        attack="t",
+    )
+    assert ((l2.adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-5).all()
+    assert (l2.adv >= 0).all() and (l2.adv <= 1).all()
+
+
+# --- suite results on an honest control -------------------------------------------------------
+def test_control_results_are_consistent_and_unflagged(digits) -> None:
+    config = {
+        "attacks": ["fgsm", "linf_pgd", "linf_deepfool", "l2_pgd", "l2_cw"],
+        "epsilons": {"linf": [0.05, "1/10"], "l2": [0.5]},
+        "minimization_max_samples": 60,
+        "params": {"l2_cw": {"steps": 30, "binary_search_steps": 3}},
+    }
+    res = run(adapter(M.control_digits), digits, config).results["adversarial"]
+    assert not any(checks(res).values()), res.artifacts["checks"]
+    assert res.artifacts["flags"] == []
+    frame = res.table.to_pandas()
+    clean = frame[frame.condition == "clean"].set_index("sample_id")["correct"]
+    heads = {m.condition: m for m in res.metrics if m.headline}
+    assert set(heads) == {
+        "attack=ensemble/norm=linf/eps=0.05",
+        "attack=ensemble/norm=linf/eps=0.1",
+        "attack=ensemble/norm=l2/eps=0.5",
+    }
+    lo = frame[frame.condition == "attack=ensemble/norm=linf/eps=0.05"].set_index("sample_id")[
+        "correct"
+    ]
+    hi = frame[frame.condition == "attack=ensemble/norm=linf/eps=0.1"].set_index("sample_id")[
+        "correct"
+    ]
+    assert not (hi & ~lo).any() and not (lo & ~clean).any()  # cumulative and never above clean
+    for cond in ("attack=fgsm/eps=0.1", "attack=linf_pgd/eps=0.1"):
+        per = frame[frame.condition == cond].set_index("sample_id")["correct"]
+        assert not (hi & ~per).any()  # ensemble is the per-sample worst case
+    assert (
+        heads["attack=ensemble/norm=linf/eps=0.1"].value
+        < heads["attack=ensemble/norm=linf/eps=0.05"].value
+    )
+    assert heads["attack=ensemble/norm=linf/eps=0.1"].ci is not None
+    med = {m.context["attack"]: m for m in res.metrics if m.metric == "min_norm_median"}
+    assert med["linf_deepfool"].n == 60 and 0 < med["linf_deepfool"].value < 0.5
+    assert res.artifacts["attacks"]["l2_cw"]["params"]["steps"] == 30
+    assert res.artifacts["attacks"]["linf_pgd"]["params"]["rel_stepsize"] == 2.5
+    assert any("first 60 of 100" in n for n in res.notes)
+    broken = frame[(frame.condition == "attack=linf_pgd/eps=0.1") & frame.attack_success]
+    assert (broken.perturbation_norm <= 0.1 + 1e-5).all() and len(broken) > 0
+
+
+def test_rerun_is_identical_and_seed_matters(digits) -> None:
+    config = {
+        "attacks": ["linf_pgd"],
+        "epsilons": {"linf": [0.1]},
+        "checks": False,
+        "params": {"linf_pgd": {"steps": 2, "restarts": 2}},
+    }
+    a = run(adapter(M.control_digits), digits, config).results["adversarial"].table.to_pandas()
+    b = run(adapter(M.control_digits), digits, config).results["adversarial"].table.to_pandas()
+    assert a.equals(b)
+
+
+# --- validity checks fire on broken models ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        (
+            M.quantized_digits,
+            {
+                "zero_gradients",
+                "loss_not_increasing",
+                "unbounded_attack_fails",
+                "noise_beats_gradient",
+            },
+        ),
+        (M.probability_digits, {"probability_outputs", "zero_gradients"}),
+        (M.randomized_digits, {"nondeterministic_forward"}),
+    ],
+)
+def test_checks_fire_on_broken_models(digits, factory, expected) -> None:
+    res = run(adapter(factory), digits).results["adversarial"]
+    raised = {f for f, r in checks(res).items() if r}
+    assert expected <= raised, raised
+    for m in res.metrics:
+        if m.metric == "robust_acc":
+            assert expected <= set(m.flags)
+    assert any("UNRELIABLE" in n for n in res.notes)
+
+
+def test_weak_attack_config_is_caught_by_the_stronger_attack_check(digits) -> None:
+    weak = {
+        "attacks": ["linf_pgd"],
+        "epsilons": {"linf": [0.1]},
+        "params": {"linf_pgd": {"steps": 1, "rel_stepsize": 0.2, "random_start": False}},
+    }
+    res = run(adapter(M.control_digits), digits, weak).results["adversarial"]
+    assert checks(res)["stronger_attack_lowers_acc"]
+
+
+def test_nan_under_perturbation_is_invalid_not_a_success(digits) -> None:
+    res = run(adapter(M.nan_off_grid_digits), digits).results["adversarial"]
+    assert "invalid_adversarials" in res.artifacts["flags"]
+    assert res.artifacts["invalid_adversarials"]["linf_pgd/eps=0.1"]["non_finite_logits"] > 0
+    frame = res.table.to_pandas()
+    assert not frame[frame.condition != "clean"].attack_success.any()
+    assert not checks(res)["noise_beats_gradient"]  # NaN outputs never count as breaks
+
+
+# --- capabilities and bad inputs --------------------------------------------------------------
+class _NoGrad(TorchModuleAdapter):
+    def __init__(self, inner: TorchModuleAdapter) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.capabilities = Capabilities(gradients=False)
+
+    def module(self) -> torch.nn.Module:
+        raise AssertionError("a black-box adapter's module() must not be called")
+
+
+def test_blackbox_adapter_falls_back_to_decision_attack_or_refuses(digits) -> None:
+    small = digits.head(12)
+    config = {
+        "attacks": ["linf_pgd", "l2_pgd"],
+        "epsilons": {"linf": [0.1], "l2": [1.0]},
+        "params": {},
+    }
+    res = run(_NoGrad(adapter(M.control_digits, "bb")), small, config).results["adversarial"]
+    assert any("exposes no gradients" in n and "linf_hopskipjump" in n for n in res.notes)
+    assert set(res.artifacts["attacks"]) == {"linf_hopskipjump", "l2_hopskipjump"}
+    assert res.artifacts["white_box"] is False
+    robust = {m.condition: m.value for m in res.metrics if m.headline}
+    clean = next(m.value for m in res.metrics if m.metric == "clean_acc")
+    assert all(v <= clean for v in robust.values())
+    refused = run(
+        _NoGrad(adapter(M.control_digits, "bb")),
+        small,
+        {**config, "allow_blackbox_fallback": False},
+    )
+    assert "allow_blackbox_fallback is false" in refused.skipped["adversarial"]
+
+
+def test_text_task_is_skipped_with_reason(digits) -> None:
+    suite = AdversarialSuite({})
+    text = replace(digits, modality="text", bounds=None)
+    assert "discrete text inputs" in suite.skip_reason(adapter(M.control_digits), text)
+
+
+def test_inputs_outside_bounds_are_refused_before_attacking(digits) -> None:
+    narrow = replace(digits, bounds=(0.0, 0.5))
+    with pytest.raises(DatasetError, match=r"outside the declared bounds \[0.0, 0.5\]"):
+        run(
+            adapter(M.control_digits),
+            narrow,
+            {"attacks": ["linf_pgd"], "epsilons": {"linf": [0.1]}},
+        )
+
+
+def test_tabular_task_runs(digits) -> None:
+    task = builtin_tasks.diabetes()
+    model = torch.nn.Linear(10, 2)
+    torch.nn.init.constant_(model.weight, 0.5)
+    a = TorchModuleAdapter.from_module(model, name="tab", input_shape=(10,), modality="tabular")
+    res = run(a, task, {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.05]}}).results[
+        "adversarial"
+    ]
+    assert {m.condition for m in res.metrics if m.headline} == {
+        "attack=ensemble/norm=linf/eps=0.05"
+    }
+    assert len(res.table.condition("attack=linf_pgd/eps=0.05")) == len(task)
+
+
+# --- CLI: flags reach the leaderboard -------------------------------------------------------
+def test_cli_leaderboard_marks_flagged_model_unreliable(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: adv\nseed: 0\ndevice: cpu\nlimit: 120\nbootstrap_resamples: 100\ntasks: [digits]\n"
+        "models:\n"
+        "  - {name: control, factory: 'tests.suites.adversarial.models:control_digits', input_shape: [1, 8, 8]}\n"
+        "  - {name: masked, factory: 'tests.suites.adversarial.models:quantized_digits', input_shape: [1, 8, 8]}\n"
+        "suites:\n  adversarial: {attacks: [linf_pgd], epsilons: {linf: ['8/255']}}\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    masked = [line for line in out.splitlines() if "masked" in line]
+    control = [line for line in out.splitlines() if "control" in line]
+    assert masked and control, out
+    assert "UNRELIABLE" in masked[0] and "zero_gradients" in masked[0], out
+    assert "UNRELIABLE" not in control[0], out
