@@ -20,8 +20,9 @@ SHA256SUMS: Path = WEIGHTS_DIR / "SHA256SUMS"
 __all__ = ["SHA256SUMS", "WEIGHTS_DIR", "read_sha256sums", "zoo_models"]
 
 
-def read_sha256sums(path: Path = SHA256SUMS) -> dict[str, str]:
-    """Parse a `sha256sum`-format file into {file name: hex digest}."""
+def read_sha256sums(path: Path | None = None) -> dict[str, str]:
+    """Parse a `sha256sum`-format file (default `SHA256SUMS`) into {file name: hex digest}."""
+    path = SHA256SUMS if path is None else path
     sums: dict[str, str] = {}
     if not path.is_file():
         return sums

@@ -62,7 +62,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "factory_args": {"hidden": 128},
         "weights": "digits-mlp.safetensors",
         "normalize": DIGITS_NORMALIZE,
-        "description": "MLP 64-128-10 (9.6k params), Adam, standard training on digits train split",
+        "description": "MLP 64-128-10 (9.6k params); standard training, Adam + cosine LR, 40 epochs",
     },
     "digits-cnn": {
         **_DIGITS,
@@ -70,7 +70,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "factory_args": {"width": 32, "hidden": 128},
         "weights": "digits-cnn.safetensors",
         "normalize": DIGITS_NORMALIZE,
-        "description": "CNN conv32-conv64-pool-fc128 (151k params), Adam, standard training",
+        "description": "CNN conv32-conv64-pool-fc128 (151k params); standard training, Adam + cosine LR, 20 epochs",
     },
     "digits-cnn-adv": {
         **_DIGITS,
@@ -79,8 +79,8 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "weights": "digits-cnn-adv.safetensors",
         "normalize": DIGITS_NORMALIZE,
         "description": (
-            "CNN conv32-conv64-pool-fc128 (151k params), Madry L-inf PGD adversarial training "
-            "(eps 0.1 on [0, 1] inputs)"
+            "CNN conv32-conv64-pool-fc128 (151k params); Madry L-inf PGD adversarial training "
+            "(PGD-7, eps 0.12 ramped over 5 epochs, inputs in [0, 1]), Adam, 30 epochs"
         ),
     },
     "diabetes-logreg": {
@@ -89,7 +89,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "factory_args": {},
         "weights": "diabetes-logreg.safetensors",
         "normalize": DIABETES_NORMALIZE,
-        "description": "logistic regression 10->2 (22 params), full-batch Adam with weight decay",
+        "description": "logistic regression 10->2 (22 params); full-batch Adam + cosine LR, weight decay, 200 epochs",
     },
     "diabetes-mlp": {
         **_DIABETES,
@@ -97,6 +97,6 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "factory_args": {"hidden": 32},
         "weights": "diabetes-mlp.safetensors",
         "normalize": DIABETES_NORMALIZE,
-        "description": "MLP 10-32-32-2 (1.5k params), Adam with weight decay, early epochs only",
+        "description": "MLP 10-32-32-2 (1.5k params); Adam + cosine LR, weight decay, 60 epochs",
     },
 }

@@ -1,0 +1,142 @@
+"""Tests of the reference zoo: committed weights, hashes, architectures, accuracy, robustness."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
+from harness.errors import ModelLoadError
+from harness.weights import file_sha256
+from zoo import WEIGHTS_DIR, read_sha256sums, zoo_models
+from zoo.catalogue import CATALOGUE
+from zoo.train import (
+    RECIPES,
+    accuracy,
+    build_network,
+    robust_accuracy,
+    task_arrays,
+    with_normalize,
+)
+
+NAMES = sorted(CATALOGUE)
+NUM_CLASSES = {"digits": 10, "diabetes": 2}
+MIN_TEST_ACC = {"digits": 0.9, "diabetes": 0.65}
+ADAPTER_ONLY = {"adapter", "tasks", "description"}
+
+
+def _network(name: str) -> torch.nn.Module:
+    net = build_network(name)
+    net.load_state_dict(load_file(zoo_models()[name]["weights"]), strict=True)
+    return net.eval()
+
+
+def _model(name: str) -> torch.nn.Module:
+    model = with_normalize(name, _network(name)).eval()
+    model.requires_grad_(False)
+    return model
+
+
+def test_catalogue_and_recipes_cover_the_same_models() -> None:
+    assert set(CATALOGUE) == set(RECIPES)
+    assert {"digits-mlp", "digits-cnn", "digits-cnn-adv", "diabetes-logreg", "diabetes-mlp"} <= set(
+        NAMES
+    )
+
+
+def test_zoo_models_returns_fresh_dicts_with_absolute_paths() -> None:
+    first = zoo_models()
+    first["digits-cnn"]["normalize"]["mean"].append(99.0)
+    second = zoo_models()
+    assert second["digits-cnn"]["normalize"]["mean"] == CATALOGUE["digits-cnn"]["normalize"]["mean"]
+    for spec in second.values():
+        assert Path(spec["weights"]).is_absolute()
+        assert Path(spec["weights"]).parent == WEIGHTS_DIR
+        assert spec["description"] and "\n" not in spec["description"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_exist_and_match_sha256sums(name: str) -> None:
+    spec = zoo_models()[name]
+    path = Path(spec["weights"])
+    assert path.is_file()
+    assert spec["sha256"] == read_sha256sums()[path.name]
+    assert file_sha256(path) == spec["sha256"]
+
+
+def test_missing_hash_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zoo
+
+    empty = tmp_path / "SHA256SUMS"
+    empty.write_text("")
+    monkeypatch.setattr(zoo, "SHA256SUMS", empty)
+    with pytest.raises(ModelLoadError, match="no sha256"):
+        zoo.zoo_models()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_load_strictly_and_output_shape(name: str) -> None:
+    spec = zoo_models()[name]
+    net = _network(name)  # strict=True: no missing or unexpected keys
+    out = net(torch.zeros(3, *spec["input_shape"]))
+    assert out.shape == (3, NUM_CLASSES[spec["tasks"][0]])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_adapter_builds_zoo_spec_and_verifies_hash(name: str, tmp_path: Path) -> None:
+    spec = zoo_models()[name]
+    fields = {k: v for k, v in spec.items() if k not in ADAPTER_ONLY}
+    config = TorchModuleConfig.model_validate(fields)
+    adapter = TorchModuleAdapter.build(
+        name=name, config=config, device=torch.device("cpu"), base_dir=tmp_path
+    )
+    assert adapter.describe()["weights_sha256"] == spec["sha256"]
+    x, y = task_arrays(spec["tasks"][0], "test")
+    ours = _model(name)(x[:16])
+    torch.testing.assert_close(adapter.logits(x[:16]), ours)
+
+    bad = TorchModuleConfig.model_validate({**fields, "sha256": "0" * 64})
+    with pytest.raises(ModelLoadError, match="sha256"):
+        TorchModuleAdapter.build(
+            name=name, config=bad, device=torch.device("cpu"), base_dir=tmp_path
+        )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_test_accuracy_in_expected_range(name: str) -> None:
+    task = CATALOGUE[name]["tasks"][0]
+    x, y = task_arrays(task, "test")
+    acc = accuracy(_model(name), x, y)
+    assert MIN_TEST_ACC[task] < acc <= 1.0
+
+
+def test_adversarially_trained_cnn_is_more_robust() -> None:
+    x, y = task_arrays("digits", "test")
+    x, y = x[:200], y[:200]
+    plain = robust_accuracy(_model("digits-cnn"), x, y, eps=0.1, steps=10)
+    adv = robust_accuracy(_model("digits-cnn-adv"), x, y, eps=0.1, steps=10)
+    assert adv > plain + 0.1
+    assert adv > 0.8
+    # no gradient masking: a large budget breaks nearly everything
+    assert robust_accuracy(_model("digits-cnn-adv"), x, y, eps=0.5, steps=10) < 0.05
+
+
+@pytest.mark.slow
+def test_training_reproduces_committed_hashes() -> None:
+    """`python -m zoo.train --check` retrains every model and must reproduce the committed
+    sha256 bit for bit (same torch build and CPU kind: deterministic algorithms, one thread).
+    On a different torch version or CPU instruction set the floats may differ; then retrain."""
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo.train", "--check", "--no-eval"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all match" in result.stdout
