@@ -51,7 +51,12 @@ class MetricRecord:
     def key(self) -> str:
         """Board column name: the metric, qualified by condition and context when present."""
         qual = [] if self.condition == "clean" else [self.condition]
-        qual += [f"{k}={v}" for k, v in sorted(self.context.items()) if k not in _NON_KEY_CONTEXT]
+        in_condition = set(self.condition.split("/"))
+        qual += [
+            f"{k}={v}"
+            for k, v in sorted(self.context.items())
+            if k not in _NON_KEY_CONTEXT and f"{k}={v}" not in in_condition
+        ]
         return f"{self.metric}[{','.join(qual)}]" if qual else self.metric
 
     def to_dict(self) -> dict[str, Any]:
