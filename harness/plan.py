@@ -124,6 +124,48 @@ def _model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan
     return ModelPlan(spec=entry, adapter_cls=adapter_cls, config=config, origin=origin)
 
 
+def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
+    """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
+    from harness.variants.adapter import VariantAdapter, VariantConfig
+    from harness.variants.expand import (
+        check_collisions,
+        is_zoo_reference,
+        variant_entries,
+        variant_model_spec,
+    )
+
+    names = [m if isinstance(m, str) else m.name for m in spec.models]
+    expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
+    located: dict[str, tuple[int, int]] = {}
+    for i, entry in enumerate(spec.models):
+        variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
+        if isinstance(entry, ModelSpec) and variants and is_zoo_reference(entry, zoo_registry()):
+            extra = {"tasks": entry.tasks} if "tasks" in entry.model_fields_set else {}
+            zoo_entry = {"name": entry.name, **zoo_registry()[entry.name], **extra}
+            entry = ModelSpec.model_validate(zoo_entry)
+        expanded.append((i, entry, variants))
+        located.update({name: (i, j) for j, (name, _r) in enumerate(variants)})
+    check_collisions(names, located)
+    plans: dict[str, ModelPlan] = {}
+    for i, entry, variants in expanded:
+        parent = _model_plan(entry, i, base_dir)
+        plans[parent.spec.name] = parent
+        for name, recipe in variants:
+            config = VariantConfig(
+                parent=parent.spec.name,
+                parent_adapter=parent.adapter_cls,
+                parent_config=parent.config,
+                variant=recipe,
+            )
+            plans[name] = ModelPlan(
+                spec=variant_model_spec(parent.spec, name, recipe),
+                adapter_cls=VariantAdapter,
+                config=config,
+                origin=f"variant of {parent.spec.name} ({parent.origin})",
+            )
+    return plans
+
+
 def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
     if isinstance(entry, str):
         registry = task_registry()
@@ -158,13 +200,9 @@ def build_plan(
         for name, entry in zip(task_names, spec.tasks, strict=True)
         if name in _select(task_names, tasks, "task")
     }
-    model_names = [m if isinstance(m, str) else m.name for m in spec.models]
-    chosen = _select(model_names, models, "model")
-    model_plans = {
-        name: _model_plan(entry, i, base_dir)
-        for i, (name, entry) in enumerate(zip(model_names, spec.models, strict=True))
-        if name in chosen
-    }
+    all_plans = _expanded_model_plans(spec, base_dir)
+    chosen = _select(list(all_plans), models, "model")
+    model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
     jobs: list[Job] = []
     for model_name, mp in model_plans.items():
         wanted = mp.spec.tasks

@@ -66,6 +66,8 @@ class ModelSpec(BaseModel):
     adapter: str = "torch"
     tasks: list[str] | None = None
     description: str = ""
+    # compressed variants, each a model `<name>@<variant>` (see docs/variants.md)
+    variants: list[str | dict[str, Any]] = Field(default_factory=list)
 
     def adapter_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
