@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     grp.add_argument("--min-group-size", type=_positive_int, default=20, help="flag smaller groups (default 20)")
     grp.add_argument("--resamples", type=_non_negative_int, default=1000, help="bootstrap resamples (default 1000)")
     grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    var = sub.add_parser("variants", help="compressed variants vs their parent: paired deltas, size, where harm concentrates")
+    var.add_argument("results", nargs="?", type=Path, default=DEFAULT_OUT, help="results folder or run folder")
+    var.add_argument("--task", help="only this task")
+    var.add_argument("--format", choices=["table", "md", "json"], default="table")
     return parser
 
 
@@ -320,7 +324,17 @@ def cmd_groups(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"parity": cmd_parity, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check, "groups": cmd_groups}
+def cmd_variants(args: argparse.Namespace) -> int:
+    """Each variant's change from its parent (torch-free; see docs/variants.md)."""
+    from harness.store import load_jobs
+    from harness.variant_deltas import compare_variants, render
+
+    comparisons = compare_variants(load_jobs(args.results), task=args.task)
+    sys.stdout.write(render(comparisons, args.format).rstrip("\n") + "\n")
+    return 0
+
+
+COMMANDS = {"parity": cmd_parity, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "leaderboard": cmd_leaderboard, "report": cmd_report, "check": cmd_check, "groups": cmd_groups, "variants": cmd_variants}
 
 
 def _importable(folder: Path) -> None:

@@ -103,6 +103,7 @@ def build_boards(
             }
             if ranks:
                 _add_ranks(board)
+            _add_variant_notes(board, [(manifests[id(j)], j) for j in [*shared, *group_jobs]])
             if split_suites:
                 board.notes.append(
                     f"suite(s) {', '.join(split_suites)} ran with different configs on {task_name}; "
@@ -127,6 +128,9 @@ def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[Stored
         model = job.record["model"]
         suites[job.record["suite"]] = _signature(job)
         row = rows.setdefault(model, {"model": model, "task": task, "task_fingerprint": fp})
+        lineage = job.record.get("model_description") or {}
+        if lineage.get("parent") and lineage.get("variant"):  # a compressed variant (docs/variants.md)
+            row.update(parent=lineage["parent"], variant=lineage["variant"])
         for m in job.metrics:
             if not (m.headline or all_metrics):
                 continue
@@ -166,6 +170,15 @@ def _add_ranks(board: Board) -> None:
     board.rank_method = f"rank on {key}: {ranking.method}"
     for row in board.rows:
         row["rank"] = ranking.ranks.get(row["model"])
+
+
+def _add_variant_notes(board: Board, loaded: list[tuple[dict[str, Any], StoredJob]]) -> None:
+    """A note per variant on the board: its change from its parent on the first column."""
+    if not board.columns or not any("variant" in r for r in board.rows):
+        return
+    from harness.variant_deltas import board_notes, compare_variants
+
+    board.notes.extend(board_notes(compare_variants(loaded), board.task, board.columns[0]))
 
 
 def _put(row: dict[str, Any], key: str, m: MetricRecord) -> None:

@@ -380,7 +380,49 @@ def _task_html(
         )
         figs.append(_figure(path, out, f"Clean accuracy by {col} (95% Wilson intervals)"))
     figs = [f for f in figs if f]
+    body += _variants_html(task, loaded)
     return body + (("<h2>Figures</h2>" + "".join(figs)) if figs else "")
+
+
+def _variants_html(task: str, loaded: list[Loaded]) -> str:
+    """'Variants vs parent': paired deltas, size and where the harm concentrates (docs/variants.md)."""
+    from harness.variant_deltas import compare_variants, harm_line
+
+    parts = []
+    worse = '<span class="flag">worse</span>'
+    for c in compare_variants(loaded, task=task):
+        title = f'<h3><a href="{model_page(c.variant_model)}">{h(c.variant_model)}</a> vs {h(c.parent)}</h3>'
+        if c.status != "compared":
+            parts.append(f"{title}<p>{h(c.status)}: {h(c.reason)}</p>")
+            continue
+        s = c.size
+        size = (
+            f"size {h(s.get('size_bytes'))} B ({h(s.get('size_format'))}) vs parent "
+            f"{h(s.get('parent_size_bytes'))} B; {h(s.get('nonzero_parameters'))} of "
+            f"{h(s.get('parameters'))} parameters nonzero; gradients: {'yes' if s.get('gradients') else 'no (black-box paths)'}"
+        )
+        rows = "".join(
+            f"<tr><td>{h(d.suite)}</td><td>{h(d.metric)}</td><td class=\"num\">{_num(d.parent_value)}</td>"
+            f"<td class=\"num\">{_num(d.variant_value)}</td><td class=\"num\">{_num(d.delta)}</td>"
+            f"<td>{h(d.test)}</td><td class=\"num\">{h(d.n)}</td><td class=\"num\">{_num(d.p_holm)}</td>"
+            f"<td>{worse if d.significant_harm else ''}</td></tr>"
+            for d in c.deltas
+        )
+        harm = "".join(f"<li>{h(line)}</li>" for line in harm_line(c))
+        parts.append(
+            f'{title}<p class="note">{size}</p>'
+            + "".join(f'<p class="note">{h(n)}</p>' for n in c.notes)
+            + '<div class="scroll"><table><tr><th>suite</th><th>metric</th><th>parent</th><th>variant</th>'
+            f"<th>delta</th><th>test</th><th>n</th><th>Holm p</th><th></th></tr>{rows}</table></div>"
+            + (f"<p>Where the harm is concentrated:</p><ul>{harm}</ul>" if harm else "")
+        )
+    if not parts:
+        return ""
+    return (
+        "<h2>Variants vs parent</h2><p class=\"note\">delta = variant - parent; exact McNemar for "
+        "accuracies, paired bootstrap for other per-sample metrics, 95%-interval overlap otherwise; "
+        "Holm-adjusted per variant and task.</p>" + "".join(parts)
+    )
 
 
 def _model_html(model: str, jobs: list[Loaded], out: Path, figdir: Path) -> str:
