@@ -34,13 +34,19 @@ class Board:
     suites: dict[str, str]  # suite -> "version/config-hash"
     rows: list[dict[str, Any]]  # one per model
     columns: list[str]  # metric keys
-    units: dict[str, tuple[str, bool]] = field(default_factory=dict)  # key -> (unit, higher_is_better)
+    units: dict[str, tuple[str, bool]] = field(
+        default_factory=dict
+    )  # key -> (unit, higher_is_better)
     notes: list[str] = field(default_factory=list)
     rank_metric: str | None = None  # the column ranks (with tie groups) are decided on
     rank_method: str = ""
     # (model, suite) -> (run manifest, stored job): provenance for reports and paired tests
-    sources: dict[tuple[str, str], tuple[dict[str, Any], StoredJob]] = field(default_factory=dict, repr=False)
-    records: dict[tuple[str, str], MetricRecord] = field(default_factory=dict, repr=False)  # (model, key)
+    sources: dict[tuple[str, str], tuple[dict[str, Any], StoredJob]] = field(
+        default_factory=dict, repr=False
+    )
+    records: dict[tuple[str, str], MetricRecord] = field(
+        default_factory=dict, repr=False
+    )  # (model, key)
 
 
 def _signature(job: StoredJob) -> str:
@@ -62,7 +68,9 @@ def build_boards(
         names = sorted({j.record["task"] for j in jobs})
         jobs = [j for j in jobs if j.record["task"] == task]
         if not jobs:
-            raise ResultsError(f"no completed results for task {task!r} under {root}; tasks with results: {', '.join(names) or '(none)'}")
+            raise ResultsError(
+                f"no completed results for task {task!r} under {root}; tasks with results: {', '.join(names) or '(none)'}"
+            )
     if not jobs:
         raise ResultsError(f"no completed jobs under {root}")
     # latest result per (task fingerprint, model, suite, signature)
@@ -97,9 +105,12 @@ def build_boards(
                 title += f" (data {fp[:8]}, n={summary['n']})"
             if group_key:
                 title += " · " + ", ".join(f"{s} config {sig}" for s, sig in group_key)
-            board = _make_board(title, task_name, fp, summary.get("n"), [*shared, *group_jobs], all_metrics)
+            board = _make_board(
+                title, task_name, fp, summary.get("n"), [*shared, *group_jobs], all_metrics
+            )
             board.sources = {
-                (j.record["model"], j.record["suite"]): (manifests[id(j)], j) for j in [*shared, *group_jobs]
+                (j.record["model"], j.record["suite"]): (manifests[id(j)], j)
+                for j in [*shared, *group_jobs]
             }
             if ranks:
                 _add_ranks(board)
@@ -118,7 +129,9 @@ def build_boards(
     return boards
 
 
-def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[StoredJob], all_metrics: bool) -> Board:
+def _make_board(
+    title: str, task: str, fp: str, n: int | None, jobs: list[StoredJob], all_metrics: bool
+) -> Board:
     rows: dict[str, dict[str, Any]] = {}
     columns: list[str] = []
     units: dict[str, tuple[str, bool]] = {}
@@ -129,7 +142,9 @@ def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[Stored
         suites[job.record["suite"]] = _signature(job)
         row = rows.setdefault(model, {"model": model, "task": task, "task_fingerprint": fp})
         lineage = job.record.get("model_description") or {}
-        if lineage.get("parent") and lineage.get("variant"):  # a compressed variant (docs/variants.md)
+        if lineage.get("parent") and lineage.get(
+            "variant"
+        ):  # a compressed variant (docs/variants.md)
             row.update(parent=lineage["parent"], variant=lineage["variant"])
         for m in job.metrics:
             if not (m.headline or all_metrics):
@@ -143,7 +158,17 @@ def _make_board(title: str, task: str, fp: str, n: int | None, jobs: list[Stored
     ordered = sorted(rows.values(), key=lambda r: _sort_key(r, columns, units))
     for rank, row in enumerate(ordered, start=1):
         row["position"] = rank
-    return Board(title=title, task=task, task_fingerprint=fp, n=n, suites=suites, rows=ordered, columns=columns, units=units, records=records)
+    return Board(
+        title=title,
+        task=task,
+        task_fingerprint=fp,
+        n=n,
+        suites=suites,
+        rows=ordered,
+        columns=columns,
+        units=units,
+        records=records,
+    )
 
 
 def _add_ranks(board: Board) -> None:
@@ -190,7 +215,9 @@ def _put(row: dict[str, Any], key: str, m: MetricRecord) -> None:
     row[f"{key}_flags"] = list(m.flags)
 
 
-def _sort_key(row: dict[str, Any], columns: list[str], units: dict[str, tuple[str, bool]]) -> tuple[Any, ...]:
+def _sort_key(
+    row: dict[str, Any], columns: list[str], units: dict[str, tuple[str, bool]]
+) -> tuple[Any, ...]:
     if not columns:
         return (row["model"],)
     first = columns[0]
@@ -200,23 +227,70 @@ def _sort_key(row: dict[str, Any], columns: list[str], units: dict[str, tuple[st
     return (missing, -(value or 0.0) if higher else (value or 0.0), row["model"])
 
 
+def _num(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
 def _fmt(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
     if value is None:
         return "—" if key not in row else "undefined"
     ci = row.get(f"{key}_ci")
-    text = f"{value:.4g}" if abs(value) >= 1000 else f"{value:.3f}"
+    text = _num(value)
     if ci:
-        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+        text += f" [{_num(ci[0])}, {_num(ci[1])}]"
     flags = row.get(f"{key}_flags")
     if flags:
         text += " UNRELIABLE(" + ",".join(flags) + ")"
     return text
 
 
-def to_frame(board: Board) -> pd.DataFrame:
+def split_key(key: str) -> tuple[str, list[str]]:
+    """`metric[q1,q2]` -> ("metric", ["q1", "q2"])."""
+    if key.endswith("]") and "[" in key:
+        metric, _, rest = key.partition("[")
+        return metric, [q for q in rest[:-1].split(",") if q]
+    return key, []
+
+
+def column_labels(columns: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Short column labels: qualifiers shared by every column of a metric move to a legend line."""
+    by_metric: dict[str, list[list[str]]] = defaultdict(list)
+    for col in columns:
+        metric, quals = split_key(col)
+        by_metric[metric].append(quals)
+    common = {
+        metric: set.intersection(*(set(q) for q in quals)) if quals else set()
+        for metric, quals in by_metric.items()
+    }
+    labels: dict[str, str] = {}
+    for col in columns:
+        metric, quals = split_key(col)
+        rest = [q for q in quals if q not in common[metric]]
+        labels[col] = f"{metric}[{','.join(rest)}]" if rest else metric
+    same_conditions: dict[str, list[str]] = defaultdict(list)
+    for metric, shared in common.items():
+        if shared:
+            same_conditions[", ".join(q for q in by_metric[metric][0] if q in shared)].append(
+                metric
+            )
+    legend = [f"{', '.join(metrics)}: {quals}" for quals, metrics in same_conditions.items()]
+    return labels, legend
+
+
+def to_frame(board: Board, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    labels = labels or {c: c for c in board.columns}
     data = [
-        {"#": r["position"], **({"rank": r.get("rank") or "—"} if board.rank_metric else {}), "model": r["model"], **{c: _fmt(r, c) for c in board.columns}}
+        {
+            "#": r["position"],
+            **({"rank": r.get("rank") or "—"} if board.rank_metric else {}),
+            "model": r["model"],
+            **{labels[c]: _fmt(r, c) for c in board.columns},
+        }
         for r in board.rows
     ]
     return pd.DataFrame(data)
@@ -225,11 +299,23 @@ def to_frame(board: Board) -> pd.DataFrame:
 def render_table(boards: list[Board]) -> str:
     parts = []
     for b in boards:
-        frame = to_frame(b)
-        header = f"{b.title}  (n={b.n}, task {b.task_fingerprint[:8]}; " + ", ".join(f"{s} {v}" for s, v in sorted(b.suites.items())) + ")"
+        labels, legend = column_labels(b.columns)
+        frame = to_frame(b, labels)
+        header = (
+            f"{b.title}  (n={b.n}, task {b.task_fingerprint[:8]}; "
+            + ", ".join(f"{s} {v}" for s, v in sorted(b.suites.items()))
+            + ")"
+        )
         parts.append(header)
         parts.append(frame.to_string(index=False))
-        parts.append("values: estimate [95% CI, percentile bootstrap]; " + ", ".join(f"{c}: {u}, {'higher' if h else 'lower'} is better" for c, (u, h) in b.units.items()))
+        parts.append(
+            "values: estimate [95% CI]; units and direction: "
+            + ", ".join(
+                f"{labels[c]} ({u}, {'higher' if h else 'lower'} is better)"
+                for c, (u, h) in b.units.items()
+            )
+        )
+        parts.extend(f"measured at: {line}" for line in legend)
         if b.rank_method:
             parts.append(b.rank_method)
         parts.extend(f"note: {n}" for n in b.notes)
@@ -248,15 +334,19 @@ def render_markdown(boards: list[Board]) -> str:
     parts = []
     for b in boards:
         parts.append(f"### {escape_markdown_cell(b.title)}\n")
-        parts.append(f"n = {b.n}; task fingerprint `{b.task_fingerprint[:12]}`; values are estimates with 95% bootstrap intervals.\n")
+        parts.append(
+            f"n = {b.n}; task fingerprint `{b.task_fingerprint[:12]}`; values are estimates with 95% bootstrap intervals.\n"
+        )
         ranked = b.rank_metric is not None
-        cols = ["#", *(["rank"] if ranked else []), "model", *b.columns]
+        labels, legend = column_labels(b.columns)
+        cols = ["#", *(["rank"] if ranked else []), "model", *[labels[c] for c in b.columns]]
         parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cols) + " |")
         parts.append("|" + "---|" * len(cols))
         for r in b.rows:
             rank = [str(r.get("rank") or "—")] if ranked else []
             cells = [str(r["position"]), *rank, r["model"], *[_fmt(r, c) for c in b.columns]]
             parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cells) + " |")
+        parts.extend(f"\n> measured at: {escape_markdown_cell(line)}" for line in legend)
         if b.rank_method:
             parts.append(f"\n> {escape_markdown_cell(b.rank_method)}")
         parts.extend(f"\n> {escape_markdown_cell(n)}" for n in b.notes)
@@ -291,7 +381,20 @@ def render_csv(boards: list[Board]) -> str:
                 ci = r.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
-            writer.writerow([csv_safe(v) for v in [b.title, r["position"], r.get("rank"), r["model"], r["task"], r["task_fingerprint"], *[flat.get(k) for k in keys]]])
+            writer.writerow(
+                [
+                    csv_safe(v)
+                    for v in [
+                        b.title,
+                        r["position"],
+                        r.get("rank"),
+                        r["model"],
+                        r["task"],
+                        r["task_fingerprint"],
+                        *[flat.get(k) for k in keys],
+                    ]
+                ]
+            )
     return buf.getvalue()
 
 
@@ -300,5 +403,7 @@ def render_json(boards: list[Board]) -> str:
     rows = []
     for b in boards:
         for r in b.rows:
-            rows.append({"board": b.title, "n": b.n, "suites": b.suites, "rank_method": b.rank_method, **r})
+            rows.append(
+                {"board": b.title, "n": b.n, "suites": b.suites, "rank_method": b.rank_method, **r}
+            )
     return json.dumps(rows, indent=2, sort_keys=False, allow_nan=False)
