@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=_positive_int, help="evaluate only the first N samples per task")
     run.add_argument("--seed", type=_non_negative_int, help="override the spec's seed")
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
+    run.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default: the spec's execution.executor, else local; see docs/ray.md)")
+    run.add_argument("--address", help="Ray cluster address for --executor ray (default: start a local Ray cluster)")
+    run.add_argument("--shards", type=_positive_int, help="split each shardable job into N shards over samples")
 
     val = sub.add_parser("validate", help="check a spec without running it")
     val.add_argument("spec", type=Path)
@@ -139,7 +142,27 @@ def _load_plan(args: argparse.Namespace, spec_path: Path):  # noqa: ANN202 - int
     )
 
 
+def _execution(args: argparse.Namespace, spec):  # noqa: ANN001, ANN202 - internal
+    """The spec's execution settings with --executor/--address/--shards applied."""
+    from harness.errors import SpecError
+    from harness.spec import ExecutionSpec
+
+    settings = (spec.execution or ExecutionSpec()).model_dump()
+    if args.executor:
+        settings["executor"] = args.executor
+    if args.address:
+        if settings["executor"] != "ray":
+            raise SpecError("--address is the address of a Ray cluster; use it with --executor ray")
+        settings["address"] = args.address
+    if args.shards:
+        settings.update(shards=args.shards, shard_size=None)
+    if settings["executor"] == "local":
+        settings["address"] = None
+    return ExecutionSpec.model_validate(settings)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.executors import UnitResult
     from harness.leaderboard import build_boards, render_table
     from harness.runner import JobOutcome, RunEvents, Runner
 
@@ -148,14 +171,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     err = sys.stderr
     print(f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {spec_path}", file=err)
 
+    execution = _execution(args, plan.spec)
+    lines = execution.executor != "local"  # jobs run concurrently: one whole line per event
+
     def started(i: int, total: int, job) -> None:  # noqa: ANN001
-        print(f"[{i}/{total}] {job.label} ...", file=err, end="", flush=True)
+        if lines:
+            print(f"[{i}/{total}] {job.label} submitted", file=err, flush=True)
+        else:
+            print(f"[{i}/{total}] {job.label} ...", file=err, end="", flush=True)
 
     def finished(i: int, total: int, o: JobOutcome) -> None:
         tail = {"completed": f"done in {o.seconds:.1f} s", "cached": "cached (same key; skipped)", "skipped": f"skipped: {o.message}", "failed": f"FAILED: {o.message}"}[o.status]
-        print(f" {tail}", file=err, flush=True)
+        print(f"[{i}/{total}] {o.job.label}: {tail}" if lines else f" {tail}", file=err, flush=True)
 
-    runner = Runner(plan, out_dir=args.out, fail_fast=args.fail_fast, events=RunEvents(job_started=started, job_finished=finished))
+    def unit_done(i: int, total: int, u: UnitResult) -> None:
+        state = f"done in {u.seconds:.1f} s on {u.host} (pid {u.pid})" if u.ok else f"FAILED: {u.message}"
+        print(f"[{i}/{total}]   {u.unit.label}: {state}", file=err, flush=True)
+
+    events = RunEvents(job_started=started, job_finished=finished, unit_finished=unit_done if lines else None)
+    runner = Runner(plan, out_dir=args.out, fail_fast=args.fail_fast, events=events, execution=execution)
     outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
     try:

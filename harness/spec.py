@@ -73,6 +73,33 @@ class ModelSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ResourceSpec(StrictModel):
+    """What one job (or shard) asks the cluster for; GPUs default to 1 when `device: cuda`."""
+
+    cpus_per_job: float = Field(default=1.0, gt=0, le=1024)
+    gpus_per_job: float | None = Field(default=None, ge=0, le=64)
+
+
+class ExecutionSpec(StrictModel):
+    """Where and how jobs run (see docs/ray.md). Not part of the spec hash: results are identical
+    whichever executor or shard count produced them, so a run resumes across executors."""
+
+    executor: Literal["local", "ray"] = "local"
+    address: str | None = Field(default=None, description="Ray cluster address; None starts a local one")
+    resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    shards: int | None = Field(default=None, ge=1, le=100_000, description="shards per shardable job")
+    shard_size: int | None = Field(default=None, ge=1, description="samples per shard (rounded up to whole batches)")
+    max_retries: int = Field(default=3, ge=0, le=100, description="retries of a unit whose worker died")
+
+    @model_validator(mode="after")
+    def _one_sharding(self) -> ExecutionSpec:
+        if self.shards is not None and self.shard_size is not None:
+            raise ValueError("set either shards or shard_size, not both")
+        if self.address is not None and self.executor != "ray":
+            raise ValueError("address is only used with executor: ray")
+        return self
+
+
 class RunSpec(StrictModel):
     """A whole run: what to evaluate and how."""
 
@@ -85,6 +112,7 @@ class RunSpec(StrictModel):
     tasks: list[str | TaskSpec] = Field(min_length=1)
     models: list[str | ModelSpec] = Field(min_length=1)
     suites: dict[str, dict[str, Any] | None] = Field(min_length=1)
+    execution: ExecutionSpec | None = None
 
     @field_validator("models")
     @classmethod
@@ -99,7 +127,7 @@ class RunSpec(StrictModel):
         return tasks
 
     def spec_hash(self) -> str:
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        payload = json.dumps(self.model_dump(mode="json", exclude={"execution"}), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

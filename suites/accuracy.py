@@ -9,6 +9,7 @@ goes into the artifacts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -53,6 +54,7 @@ class AccuracySuite(Suite):
     version = "1"
     description = "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     config_model = AccuracyConfig
+    shardable: ClassVar[bool] = True  # rows depend only on their own sample (docs/ray.md)
     metrics = (
         MetricSpec(name="top1_acc", unit="fraction", higher_is_better=True, headline=True),
         MetricSpec(name="top5_acc", unit="fraction", higher_is_better=True),
@@ -95,11 +97,16 @@ class AccuracySuite(Suite):
         if k > 5:
             top5 = np.argsort(-probs, axis=1)[:, :5]
             columns["top5_correct"] = (top5 == labels[:, None]).any(axis=1)
-        table = SampleTable.build(columns)
-        metrics = self.metrics_from_table(table, num_classes=k, class_names=task.class_names, seed=ctx.seed, resamples=ctx.bootstrap_resamples)
+        return self.result_from_table(SampleTable.build(columns), task, ctx)
+
+    def result_from_table(self, table: SampleTable, task: Task, ctx: RunContext) -> SuiteResult:
+        """Metrics and artifacts from the per-sample table: the whole run's, or merged shards'."""
+        assert isinstance(self.config, AccuracyConfig)
+        metrics = self.metrics_from_table(table, num_classes=task.num_classes, class_names=task.class_names, seed=ctx.seed, resamples=ctx.bootstrap_resamples)
+        clean = table.condition(CLEAN)
         artifacts = {
             "reliability_diagram": calibration.reliability_diagram(
-                confidence, correct, self.config.ece_bins
+                clean["confidence"].to_numpy(np.float64), clean["correct"].to_numpy(bool), self.config.ece_bins
             )
         }
         return SuiteResult(table=table, metrics=metrics, artifacts=artifacts)
