@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import atomic
+from harness import atomic, record_checksum
 from harness.errors import ResultsError
 from harness.metric_record import MetricRecord
 from harness.sample_table import SampleTable
@@ -123,41 +123,72 @@ class RunStore:
         name = self.job_dirname(record["model"], record["task"], record["suite"], record["key"])
         final = self.jobs_dir / name
         tmp = self.jobs_dir / f".tmp-{name}-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
+        current = tmp
         try:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
             files: dict[str, str] = {}
             if table is not None:
-                table.write_parquet(tmp / "samples.parquet")
-                files["samples.parquet"] = sha256_file(tmp / "samples.parquet")
-            (tmp / "metrics.json").write_text(
+                current = tmp / "samples.parquet"
+                table.write_parquet(current)
+                files["samples.parquet"] = sha256_file(current)
+            current = tmp / "metrics.json"
+            current.write_text(
                 json.dumps([m.to_dict() for m in metrics], indent=1, sort_keys=True, allow_nan=False)
             )
-            files["metrics.json"] = sha256_file(tmp / "metrics.json")
-            (tmp / "artifacts.json").write_text(
+            files["metrics.json"] = sha256_file(current)
+            current = tmp / "artifacts.json"
+            current.write_text(
                 json.dumps(artifacts, indent=1, sort_keys=True, default=str, allow_nan=False)
             )
-            files["artifacts.json"] = sha256_file(tmp / "artifacts.json")
-            full = dict(record, files=files, schema_version=SCHEMA_VERSION)
-            (tmp / "job.json").write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
+            files["artifacts.json"] = sha256_file(current)
+            full = record_checksum.seal(dict(record, files=files, schema_version=SCHEMA_VERSION))
+            current = tmp / "job.json"
+            current.write_text(json.dumps(full, indent=2, sort_keys=True))
+            current = final
             atomic.publish_dir(tmp, final)
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _write_error(current, err) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return final
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic.write_json(self.run_dir / "manifest.json", manifest)
+        """Write manifest.json atomically, sealed with its own checksum."""
+        sealed = record_checksum.seal(manifest)
+        self.write_file("manifest.json", json.dumps(sealed, indent=2, sort_keys=True) + "\n")
+
+    def write_file(self, name: str, text: str) -> None:
+        """Write a file of the run folder atomically; storage failures are a ResultsError."""
+        path = self.run_dir / name
+        try:
+            atomic.write_text(path, text)
+        except OSError as err:
+            raise _write_error(path, err) from None
 
     def read_manifest(self) -> dict[str, Any] | None:
         path = self.run_dir / "manifest.json"
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text())
+            manifest = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError) as err:
+            raise ResultsError(f"manifest {path} is unreadable ({err}); it was damaged") from None
         except json.JSONDecodeError as err:
             raise ResultsError(f"manifest {path} is not valid JSON ({err.msg}); it was damaged") from None
+        return record_checksum.verify(manifest, path)
+
+
+def _write_error(path: Path, err: OSError) -> ResultsError:
+    """One line naming the file a storage failure (read-only, disk full) hit."""
+    where = err.filename or path
+    return ResultsError(
+        f"cannot write results file {where}: {err.strerror or err}; free space or make the folder "
+        "writable (or choose another --out) and rerun — finished jobs are kept"
+    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -175,9 +206,13 @@ def read_job(path: Path) -> StoredJob:
     record_path = path / "job.json"
     try:
         record = json.loads(record_path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ResultsError(f"results file {record_path} is unreadable or damaged ({err})") from None
-    for fname, digest in record.get("files", {}).items():
+    record = record_checksum.verify(record, record_path)
+    listed = record.get("files", {})
+    if not isinstance(listed, dict) or "metrics.json" not in listed:
+        raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
+    for fname, digest in listed.items():
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
@@ -188,7 +223,7 @@ def read_job(path: Path) -> StoredJob:
             )
     try:
         metrics = [MetricRecord.from_dict(d) for d in json.loads((path / "metrics.json").read_text())]
-    except (OSError, json.JSONDecodeError, TypeError, ValueError) as err:
+    except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError) as err:
         raise ResultsError(f"results file {path / 'metrics.json'} is unreadable ({err})") from None
     return StoredJob(path=path, record=record, metrics=metrics)
 
