@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=_positive_int, help="evaluate only the first N samples per task")
     run.add_argument("--seed", type=_non_negative_int, help="override the spec's seed")
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
+    run.add_argument("--wait-lock", action="store_true", help="if another process is writing this run folder, wait for it instead of refusing (docs/reliability.md)")
     run.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default: the spec's execution.executor, else local; see docs/ray.md)")
     run.add_argument("--address", help="Ray cluster address for --executor ray (default: start a local Ray cluster)")
     run.add_argument("--shards", type=_positive_int, help="split each shardable job into N shards over samples")
@@ -189,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[{i}/{total}]   {u.unit.label}: {state}", file=err, flush=True)
 
     events = RunEvents(job_started=started, job_finished=finished, unit_finished=unit_done if lines else None)
-    runner = Runner(plan, out_dir=args.out, fail_fast=args.fail_fast, events=events, execution=execution)
+    runner = Runner(plan, out_dir=args.out, fail_fast=args.fail_fast, events=events, execution=execution, wait_lock=args.wait_lock)
     outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
     try:
@@ -197,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except HarnessError as exc:
         print(f"(no leaderboard: {exc})", file=err)
     if outcome.interrupted:
-        print("error: run interrupted; rerun the same command to resume (finished jobs are kept)", file=err)
+        print(f"error: run interrupted by {outcome.signal}; rerun the same command to resume (finished jobs are kept)", file=err)
     for o in outcome.failed:
         print(f"error: job {o.job.label} failed: {o.message}", file=err)
     if outcome.failed:
@@ -393,9 +394,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from harness.interrupts import exit_code_of, signal_of
+
+        print(f"error: interrupted by {signal_of(exc)}", file=sys.stderr)
+        return exit_code_of(signal_of(exc))
 
 
 if __name__ == "__main__":

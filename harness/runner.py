@@ -25,7 +25,9 @@ from harness.errors import HarnessError
 from harness.executors import Executor, make_executor
 from harness.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.executors.work import UnitResult, WorkUnit, build_adapter, load_task
+from harness.interrupts import exit_code_of, interruptible, signal_of
 from harness.plan import Job, Plan, job_key
+from harness.run_lock import RunLock
 from harness.sample_table import SampleTable
 from harness.spec import ExecutionSpec, RunSpec
 from harness.store import SCHEMA_VERSION, RunStore
@@ -53,6 +55,7 @@ class RunOutcome:
     run_dir: Path
     outcomes: list[JobOutcome] = field(default_factory=list)
     interrupted: bool = False
+    signal: str | None = None  # SIGINT / SIGTERM when interrupted (harness/interrupts.py)
 
     @property
     def failed(self) -> list[JobOutcome]:
@@ -61,7 +64,7 @@ class RunOutcome:
     @property
     def exit_code(self) -> int:
         if self.interrupted:
-            return 130
+            return exit_code_of(self.signal)
         return 1 if self.failed else 0
 
 
@@ -118,8 +121,10 @@ class Runner:
         fail_fast: bool = False,
         events: RunEvents | None = None,
         execution: ExecutionSpec | None = None,
+        wait_lock: bool = False,
     ) -> None:
         self.plan = plan
+        self.wait_lock = wait_lock  # queue behind another process holding the run folder
         self.out_dir = out_dir
         self.fail_fast = fail_fast
         self.events = events or RunEvents()
@@ -171,11 +176,12 @@ class Runner:
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
-        executor.start()
-        try:
-            return self._run(executor, store, run_id, spec)
-        finally:
-            executor.close()
+        with RunLock(store.run_dir, wait=self.wait_lock), interruptible():
+            executor.start()
+            try:
+                return self._run(executor, store, run_id, spec)
+            finally:
+                executor.close()
 
     def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
         previous = store.read_manifest() or {}
@@ -197,7 +203,7 @@ class Runner:
             "attempts": [*previous.get("attempts", []), {"started": _now(), "executor": executor.kind}],
             "jobs": [],
         }
-        (store.run_dir / "spec.yaml").write_text(yaml.safe_dump(manifest["spec"], sort_keys=False))
+        store.write_file("spec.yaml", yaml.safe_dump(manifest["spec"], sort_keys=False))
         store.write_manifest(manifest)
         outcome = RunOutcome(run_id=run_id, run_dir=store.run_dir)
         total = len(self.plan.jobs)
@@ -235,8 +241,9 @@ class Runner:
                 stop = self._collect(executor, pending, store, finish)
             if stop:
                 executor.cancel()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             outcome.interrupted = True
+            outcome.signal = manifest["interrupted_by"] = signal_of(exc)
         manifest["status"] = (
             "interrupted" if outcome.interrupted else "failed" if outcome.failed else "completed"
         )

@@ -1,0 +1,58 @@
+"""SIGINT / SIGTERM during a run: stop at once, keep finished jobs, record the signal, exit 128+N.
+
+The handler raises `Interrupted` (a KeyboardInterrupt, so code that already lets Ctrl-C through
+does the same for SIGTERM) in the main thread. The runner catches it, marks the manifest
+`status: interrupted` with the signal's name, and the CLI exits 130 (SIGINT) or 143 (SIGTERM).
+Stopping at once is safe because every results write is atomic (temp + rename): a job that was
+being written is simply absent and reruns on resume. Handlers are restored on exit.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; `exit_code` is the shell convention 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {self.signal_name}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def signal_of(exc: BaseException) -> str:
+    """The signal name an interruption came from ('SIGINT' for a plain KeyboardInterrupt)."""
+    return exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+
+
+def exit_code_of(signal_name: str | None) -> int:
+    return 128 + signal.Signals[signal_name or "SIGINT"].value
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Within this block SIGINT and SIGTERM raise `Interrupted` (main thread only; else no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise) for s in HANDLED}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
