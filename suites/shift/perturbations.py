@@ -1,0 +1,115 @@
+"""The common perturbation interface: families per modality and one `apply` for all of them.
+
+`apply(inputs, name, severity, seeds, task)` perturbs a batch of a task's inputs with family
+`name` at `severity` (1..5); `seeds` holds one int64 seed per sample (derive it with
+`harness.seeding.sample_seeds(run_seed, sample_ids, family, severity)`). Image families are the
+19 ImageNet-C corruptions (`image_corruptions`), tabular ones live in `tabular_shifts`, text ones
+in `text_perturbations`. A family applied to a modality it does not fit is refused with a message
+naming the modality and the valid families. New modalities or families slot in by adding an
+entry to `FAMILIES` and a branch in `apply`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from types import MappingProxyType
+
+import numpy as np
+import torch
+
+from harness.errors import ConfigError
+from harness.task import Modality, Task
+from suites.shift import image_corruptions, tabular_shifts, text_perturbations
+
+SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+FAMILIES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "image": image_corruptions.CORRUPTIONS,
+        "tabular": tabular_shifts.TABULAR_FAMILIES,
+        "text": text_perturbations.TEXT_FAMILIES,
+    }
+)
+
+
+def families(modality: str) -> tuple[str, ...]:
+    """The perturbation families that fit `modality`."""
+    if modality not in FAMILIES:
+        raise ConfigError(
+            f"no perturbations for modality {modality!r}; known: {', '.join(FAMILIES)}"
+        )
+    return FAMILIES[modality]
+
+
+def check(
+    name: str, severity: int, modality: Modality | str, *, where: str = "perturbation"
+) -> None:
+    """Refuse an unknown family, one that does not fit `modality`, or a severity outside 1..5."""
+    valid = families(modality)
+    if name not in valid:
+        fits = [m for m, names in FAMILIES.items() if name in names]
+        if fits:
+            raise ConfigError(
+                f"{where}: {name!r} is a {'/'.join(fits)} perturbation and does not fit {modality} "
+                f"inputs; valid {modality} families: {', '.join(valid)}"
+            )
+        close = difflib.get_close_matches(str(name), valid, n=3)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise ConfigError(
+            f"{where}: unknown {modality} perturbation {name!r}{hint}; valid: {', '.join(valid)}"
+        )
+    if (
+        isinstance(severity, bool)
+        or not isinstance(severity, int | np.integer)
+        or severity not in SEVERITIES
+    ):
+        raise ConfigError(f"{where}: severity must be an integer in 1..5, got {severity!r}")
+
+
+def feature_stats(task: Task) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and std of a tabular task's training split (evaluation split if none)."""
+    split = task.train if task.train is not None else task.data
+    x = np.asarray(split.with_format("numpy")[task.input_column], dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    return torch.as_tensor(x.mean(axis=0), dtype=torch.float32), torch.as_tensor(
+        x.std(axis=0), dtype=torch.float32
+    )
+
+
+def apply(
+    inputs: torch.Tensor | Sequence[str],
+    name: str,
+    severity: int,
+    seeds: torch.Tensor | np.ndarray,
+    task: Task,
+    *,
+    stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor | list[str]:
+    """Perturb a batch of `task`'s inputs with family `name` at `severity`.
+
+    `stats` (tabular only) are the training (mean, std) from `feature_stats`, computed when
+    omitted. Returns a new tensor (images, tabular) or list of strings (text).
+    """
+    check(name, severity, task.modality)
+    seeds_t = torch.as_tensor(np.asarray(seeds, dtype=np.int64))
+    if task.modality == "image":
+        assert isinstance(inputs, torch.Tensor)
+        if inputs.dim() != 4 or inputs.shape[1] not in (1, 3):
+            raise ConfigError(
+                f"task {task.name!r}: image corruptions need (B, C, H, W) images with 1 or 3 "
+                f"channels, got shape {tuple(inputs.shape)}"
+            )
+        low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
+        unit = (inputs - low) / (high - low)  # corruptions are defined on [0, 1] images
+        out = image_corruptions.corrupt(unit, name, int(severity), seeds_t)
+        return out * (high - low) + low
+    if task.modality == "tabular":
+        assert isinstance(inputs, torch.Tensor)
+        mean, std = stats if stats is not None else feature_stats(task)
+        if name == "gaussian_noise":
+            return tabular_shifts.gaussian_noise(
+                inputs, int(severity), seeds_t, std=std, bounds=task.bounds
+            )
+        return tabular_shifts.feature_dropout(inputs, int(severity), seeds_t, mean=mean)
+    return text_perturbations.perturb_text(list(inputs), name, int(severity), seeds_t.tolist())
