@@ -49,6 +49,8 @@ def per_sample(record: MetricRecord, table: SampleTable | None) -> PerSample | N
     """
     if table is None or record.context.get("group") is not None:
         return None
+    if record.context.get("class") is not None:
+        return None  # a per-class number is a subset mean; compared by intervals, not here
     frame = table.frame
     if record.metric == "mean_corruption_acc":
         rows = frame[frame["condition"].str.startswith(CORRUPTION_PREFIX)]
@@ -59,6 +61,12 @@ def per_sample(record: MetricRecord, table: SampleTable | None) -> PerSample | N
     rows = frame[frame["condition"] == record.condition]
     if rows.empty:
         return None
+    if record.metric == "top5_acc":
+        if "top5_correct" not in rows.columns:
+            return None
+        return PerSample(
+            values=rows.set_index("sample_id")["top5_correct"].astype(bool), binary=True
+        )
     if record.metric.endswith("_acc") and record.metric not in _NOT_PLAIN_ACCURACY:
         return PerSample(values=rows.set_index("sample_id")["correct"].astype(bool), binary=True)
     if record.metric in _MEAN_COLUMNS and record.metric in rows.columns:

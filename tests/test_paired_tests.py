@@ -114,3 +114,39 @@ def test_per_sample_forms() -> None:
     mca = paired_tests.per_sample(_rec(1.0, "mean_corruption_acc"), table)
     assert mca is not None and mca.values.mean() == 1.0
     assert paired_tests.per_sample(_rec(0.5, "ece"), table) is None
+
+
+def test_top5_and_class_acc_are_not_taken_as_top1() -> None:
+    """top5_acc pairs on top5_correct; a per-class accuracy has no all-sample paired form."""
+    from harness.metric_record import MetricRecord
+    from harness.paired_tests import per_sample
+    from harness.sample_table import SampleTable
+
+    table = SampleTable.build(
+        {
+            "sample_id": ["a", "b", "c"],
+            "condition": "clean",
+            "label": [0, 1, 2],
+            "prediction": [1, 1, 0],
+            "correct": [False, True, False],
+            "confidence": [0.5, 0.6, 0.7],
+            "top5_correct": [True, True, True],
+        }
+    )
+
+    def rec(metric: str, **context: object) -> MetricRecord:
+        return MetricRecord(
+            suite="accuracy",
+            metric=metric,
+            value=1.0,
+            unit="fraction",
+            higher_is_better=True,
+            n=3,
+            context=context,
+        )
+
+    top5 = per_sample(rec("top5_acc"), table)
+    assert top5 is not None and top5.values.tolist() == [True, True, True]
+    assert per_sample(rec("class_acc", **{"class": "0"}), table) is None
+    top1 = per_sample(rec("top1_acc"), table)
+    assert top1 is not None and top1.values.tolist() == [False, True, False]
