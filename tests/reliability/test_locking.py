@@ -1,0 +1,83 @@
+"""Two runs into one run folder at once: the second is refused naming the holder, or waits."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ResultsError
+from harness.run_lock import RunLock, RunLockedError
+from tests.reliability.conftest import (
+    assert_no_partial_files,
+    child_stderr,
+    fork_run,
+    manifest_of,
+    multi_spec,
+    wait_exit,
+    wait_for,
+)
+
+
+def _lock_held(out: Path) -> bool:
+    locks = list(out.glob("runs/*/.lock"))
+    return bool(locks) and bool(locks[0].read_text())
+
+
+def test_second_run_is_refused_then_waits(weights_dir: Path, tmp_path: Path) -> None:
+    spec = multi_spec(weights_dir, delay=0.5)  # ~6 s per digits job: the others meet the lock
+    out = tmp_path / "out"
+    first = fork_run(spec, out)
+    wait_for(lambda: _lock_held(out))
+    holder = json.loads(next(out.glob("runs/*/.lock")).read_text())
+    assert holder["pid"] == first and holder["host"] and holder["started"]
+
+    refused = fork_run(spec, out)
+    assert wait_exit(refused) == 2
+    lines = [ln for ln in child_stderr(out, refused).splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1
+    assert f"is in use by pid {first} on " in lines[0] and "--wait-lock" in lines[0]
+
+    waiter = fork_run(spec, out, "--wait-lock")
+    assert wait_exit(first) == 0
+    assert wait_exit(waiter) == 0
+    assert assert_no_partial_files(out) == 6
+    manifest = manifest_of(out)
+    assert manifest["status"] == "completed"
+    assert {j["status"] for j in manifest["jobs"]} == {"cached"}  # the waiter found all done
+    assert [a["status"] for a in manifest["attempts"]] == ["completed", "completed"]
+
+
+def test_different_runs_share_a_results_root(weights_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    a = fork_run(multi_spec(weights_dir, delay=0.05), out)
+    other = weights_dir / "other.yaml"
+    other.write_text(
+        multi_spec(weights_dir, delay=0.05).read_text().replace("name: multi", "name: other")
+    )
+    b = fork_run(other, out)
+    assert wait_exit(a) == 0 and wait_exit(b) == 0
+    assert len(list((out / "runs").iterdir())) == 2
+    assert assert_no_partial_files(out) == 12
+
+
+def test_lock_is_released_and_reentrant_across_processes(tmp_path: Path) -> None:
+    with RunLock(tmp_path):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with RunLock(tmp_path):
+                    os._exit(1)
+            except RunLockedError as err:
+                os._exit(0 if f"pid {os.getppid()}" in str(err) else 3)
+        assert wait_exit(pid) == 0
+    with RunLock(tmp_path):  # released on exit: takes it again at once
+        assert (tmp_path / ".lock").read_text()
+    assert (tmp_path / ".lock").read_text() == ""
+
+
+def test_unwritable_lock_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ResultsError, match="cannot create lock file"), RunLock(tmp_path / "x"):
+        pass
