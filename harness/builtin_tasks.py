@@ -71,6 +71,25 @@ def digits() -> Task:
     )
 
 
+def digits_shifted() -> Task:
+    """The digits test images translated one pixel right and one down (zero fill): a synthetic
+    covariate shift with the same label space, for the shift suite's dataset-shift demo."""
+    images, labels, (_train_idx, test_idx) = _digits_split()
+    moved = np.zeros_like(images)
+    moved[:, :, 1:, 1:] = images[:, :, :-1, :-1]
+    return Task(
+        name="digits-shifted",
+        modality="image",
+        num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
+        input_shape=(1, 8, 8),
+        bounds=(0.0, 1.0),
+        data=_image_dataset(moved, labels, test_idx, "digits-shifted"),
+        source="builtin:sklearn.datasets.load_digits (test split, translated by (1, 1) px)",
+        description="digits test images shifted one pixel right and down: synthetic covariate shift",
+    )
+
+
 def digits_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
     """(images, labels) of the digits train or test split, for training the zoo."""
     images, labels, (train_idx, test_idx) = _digits_split()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness import paired_tests
+from harness import cross_model, paired_tests
 from harness.errors import ResultsError
 from harness.metric_record import MetricRecord
 from harness.store import StoredJob, load_jobs
@@ -112,6 +112,7 @@ def build_boards(
                 (j.record["model"], j.record["suite"]): (manifests[id(j)], j)
                 for j in [*shared, *group_jobs]
             }
+            _add_cross_model(board, [*shared, *group_jobs])
             if ranks:
                 _add_ranks(board)
             _add_variant_notes(board, [(manifests[id(j)], j) for j in [*shared, *group_jobs]])
@@ -169,6 +170,25 @@ def _make_board(
         units=units,
         records=records,
     )
+
+
+def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
+    """Columns that need several models of the board (mCE, relative mCE, effective robustness)."""
+    shift = {j.record["model"]: j.metrics for j in jobs if j.record["suite"] == cross_model.SUITE}
+    if not shift:
+        return
+    configs = [j.record.get("suite_config") or {} for j in jobs if j.record["suite"] == cross_model.SUITE]
+    baseline = next((c.get("mce_baseline") for c in configs if c.get("mce_baseline")), None)
+    per_model, notes = cross_model.board_records(shift, baseline=baseline)
+    board.notes.extend(notes)
+    rows = {r["model"]: r for r in board.rows}
+    for model, records in per_model.items():
+        for m in records:
+            if m.key not in board.units:
+                board.columns.append(m.key)
+                board.units[m.key] = (m.unit, m.higher_is_better)
+            _put(rows[model], m.key, m)
+            board.records[(model, m.key)] = m
 
 
 def _add_ranks(board: Board) -> None:

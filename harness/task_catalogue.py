@@ -7,6 +7,7 @@ from harness.registry import Registry
 BUILTIN_TASKS: dict[str, str] = {
     "digits": "harness.builtin_tasks:digits",
     "diabetes": "harness.builtin_tasks:diabetes",
+    "digits-shifted": "harness.builtin_tasks:digits_shifted",
 }
 
 
