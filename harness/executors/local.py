@@ -19,7 +19,11 @@ class LocalExecutor:
     window = 0
 
     def __init__(
-        self, plan: Plan, *, resolve: Callable[[Job], tuple[ModelAdapter, Task]], context: RunContext
+        self,
+        plan: Plan,
+        *,
+        resolve: Callable[[Job], tuple[ModelAdapter, Task]],
+        context: RunContext,
     ) -> None:
         self.plan = plan
         self.resolve = resolve

@@ -38,7 +38,9 @@ class ShardableSuite(Protocol):
 
 
 def is_shardable(suite: Suite) -> bool:
-    return bool(getattr(suite, "shardable", False)) and callable(getattr(suite, "result_from_table", None))
+    return bool(getattr(suite, "shardable", False)) and callable(
+        getattr(suite, "result_from_table", None)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

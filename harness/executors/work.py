@@ -59,7 +59,11 @@ class UnitResult:
 
 
 def run_unit(
-    unit: WorkUnit, *, suite: Suite, adapter_and_task: Callable[[], tuple[ModelAdapter, Task]], ctx: RunContext
+    unit: WorkUnit,
+    *,
+    suite: Suite,
+    adapter_and_task: Callable[[], tuple[ModelAdapter, Task]],
+    ctx: RunContext,
 ) -> UnitResult:
     """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge)."""
     started = time.perf_counter()
@@ -72,7 +76,9 @@ def run_unit(
         result = suite.run(adapter, task, ctx)
         return UnitResult(unit=unit, result=result, seconds=time.perf_counter() - started, **where)
     except HarnessError as err:
-        return UnitResult(unit=unit, result=None, seconds=time.perf_counter() - started, message=str(err), **where)
+        return UnitResult(
+            unit=unit, result=None, seconds=time.perf_counter() - started, message=str(err), **where
+        )
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # recorded as the job's failure with its traceback, like the runner
