@@ -127,6 +127,7 @@ class TorchModuleAdapter:
             "factory_args": config.factory_args,
             "weights": str(weights_path) if weights_path else None,
             "weights_sha256": digest,
+            "state_sha256": _state_sha256(net),  # a factory's own init counts too (cache key)
             "parameters": n_params,
             "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
             "normalize": config.normalize.model_dump() if config.normalize else None,
@@ -146,15 +147,11 @@ class TorchModuleAdapter:
         modality: str = "image",
     ) -> TorchModuleAdapter:
         """Wrap an in-memory module (Python API); its identity hashes the current parameters."""
-        h = hashlib.sha256()
-        for key, tensor in sorted(module.state_dict().items()):
-            h.update(key.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         description = {
             "adapter": cls.kind,
             "factory": f"{type(module).__module__}.{type(module).__qualname__}",
             "weights": None,
-            "weights_sha256": h.hexdigest(),
+            "weights_sha256": _state_sha256(module),
             "parameters": sum(p.numel() for p in module.parameters()),
         }
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
@@ -176,3 +173,15 @@ class TorchModuleAdapter:
     def identity(self) -> str:
         keyed = {k: v for k, v in self._description.items() if k != "weights"}
         return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _state_sha256(module: torch.nn.Module) -> str:
+    """sha256 of every parameter and buffer: same numbers, same id, wherever they came from."""
+    h = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        h.update(key.encode())
+        t = tensor.detach().cpu()
+        t = t.int_repr() if t.is_quantized else t
+        h.update(str(t.dtype).encode())
+        h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
