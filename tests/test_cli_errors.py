@@ -52,7 +52,7 @@ def test_adapter_field_typo_names_model_and_key(
 @pytest.mark.parametrize(
     ("old", "new", "expect"),
     [
-        ("tasks: [digits]", "tasks: [digist]", "unknown task 'digist'; did you mean 'digits'?"),
+        ("tasks: [digits]", "tasks: [digist]", "unknown task 'digist'; did you mean 'digits'"),
         ("  accuracy: {}", "  acuracy: {}", "unknown suite 'acuracy'; did you mean 'accuracy'?"),
         (
             "models:\n",
