@@ -28,10 +28,16 @@ from suites.accuracy import AccuracySuite
 def make_cnn() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 8 * 8, 10),
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 8 * 8, 10),
     )
 
 
@@ -39,19 +45,31 @@ def make_task(n: int) -> Task:
     gen = np.random.default_rng(0)
     images = gen.random((n, 3, 32, 32), dtype=np.float32)
     labels = gen.integers(0, 10, n)
-    features = datasets.Features({
-        SAMPLE_ID: datasets.Value("string"),
-        "input": datasets.Array3D(shape=(3, 32, 32), dtype="float32"),
-        "label": datasets.Value("int64"),
-    })
-    data = datasets.Dataset.from_dict(
-        {SAMPLE_ID: [f"s{i}" for i in range(n)], "input": images, "label": labels}, features=features
+    features = datasets.Features(
+        {
+            SAMPLE_ID: datasets.Value("string"),
+            "input": datasets.Array3D(shape=(3, 32, 32), dtype="float32"),
+            "label": datasets.Value("int64"),
+        }
     )
-    return Task(name="bench", modality="image", num_classes=10, class_names=tuple(map(str, range(10))),
-                input_shape=(3, 32, 32), bounds=(0.0, 1.0), data=data)
+    data = datasets.Dataset.from_dict(
+        {SAMPLE_ID: [f"s{i}" for i in range(n)], "input": images, "label": labels},
+        features=features,
+    )
+    return Task(
+        name="bench",
+        modality="image",
+        num_classes=10,
+        class_names=tuple(map(str, range(10))),
+        input_shape=(3, 32, 32),
+        bounds=(0.0, 1.0),
+        data=data,
+    )
 
 
-def baseline(model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device) -> float:
+def baseline(
+    model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+) -> float:
     correct = 0
     with torch.inference_mode():
         for x, y in batches:
@@ -73,8 +91,13 @@ def main() -> None:
     task = make_task(args.n)
     x_all = task.all_inputs()
     y_all = torch.as_tensor(task.labels)
-    batches = [(x_all[i : i + args.batch_size], y_all[i : i + args.batch_size]) for i in range(0, args.n, args.batch_size)]
-    adapter = TorchModuleAdapter.from_module(model, name="cnn", device=device, input_shape=(3, 32, 32))
+    batches = [
+        (x_all[i : i + args.batch_size], y_all[i : i + args.batch_size])
+        for i in range(0, args.n, args.batch_size)
+    ]
+    adapter = TorchModuleAdapter.from_module(
+        model, name="cnn", device=device, input_shape=(3, 32, 32)
+    )
     suite = AccuracySuite({})
     ctx = RunContext(seed=0, device=device, batch_size=args.batch_size, bootstrap_resamples=1000)
 
@@ -82,15 +105,27 @@ def main() -> None:
     suite.run(adapter, task.head(1024), ctx)
     t_base, t_harness = [], []
     for _ in range(args.reps):
-        t0 = time.perf_counter(); acc_b = baseline(model, batches, device); t_base.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); res = suite.run(adapter, task, ctx); t_harness.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        acc_b = baseline(model, batches, device)
+        t_base.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        res = suite.run(adapter, task, ctx)
+        t_harness.append(time.perf_counter() - t0)
     acc_h = next(m.value for m in res.metrics if m.metric == "top1_acc")
     assert abs(acc_h - acc_b) < 1e-9, (acc_h, acc_b)
-    ratios = [h / b for h, b in zip(t_harness, t_base)]
-    print(f"device={device} n={args.n} batch={args.batch_size} threads={torch.get_num_threads()} reps={args.reps}")
-    print(f"baseline loop  : median {statistics.median(t_base):.3f} s  {[round(t, 3) for t in t_base]}")
-    print(f"harness suite  : median {statistics.median(t_harness):.3f} s  {[round(t, 3) for t in t_harness]}")
-    print(f"ratio harness/baseline: median {statistics.median(ratios):.3f}  per rep {[round(r, 3) for r in ratios]}  (target <= 1.10)")
+    ratios = [h / b for h, b in zip(t_harness, t_base, strict=True)]
+    print(
+        f"device={device} n={args.n} batch={args.batch_size} threads={torch.get_num_threads()} reps={args.reps}"
+    )
+    print(
+        f"baseline loop  : median {statistics.median(t_base):.3f} s  {[round(t, 3) for t in t_base]}"
+    )
+    print(
+        f"harness suite  : median {statistics.median(t_harness):.3f} s  {[round(t, 3) for t in t_harness]}"
+    )
+    print(
+        f"ratio harness/baseline: median {statistics.median(ratios):.3f}  per rep {[round(r, 3) for r in ratios]}  (target <= 1.10)"
+    )
 
 
 if __name__ == "__main__":
