@@ -1,5 +1,8 @@
 """`SampleTable`: one row per (sample_id, condition) — the source every number is derived from.
 
+(A table that combines several suites, as `EvaluationResult.table` does, has a `suite` column and
+one row per (sample_id, condition, suite).)
+
 Required columns: sample_id, condition, label, prediction, correct, confidence. Suites add their
 own extras (nll, brier, perturbation norm, OOD score...), and the runner adds the task's group
 columns as `group:<name>` so fairness breakdowns of any condition need no access to the data.
@@ -34,10 +37,11 @@ class SampleTable:
         missing = [c for c in REQUIRED_COLUMNS if c not in self.frame.columns]
         if missing:
             raise ValueError(f"sample table lacks required columns {missing}")
-        dup = self.frame.duplicated(["sample_id", "condition"])
+        key = ["sample_id", "condition", *(["suite"] if "suite" in self.frame.columns else [])]
+        dup = self.frame.duplicated(key)
         if dup.any():
-            first = self.frame.loc[dup, ["sample_id", "condition"]].iloc[0].tolist()
-            raise ValueError(f"sample table has duplicate (sample_id, condition) rows, e.g. {first}")
+            first = self.frame.loc[dup, key].iloc[0].tolist()
+            raise ValueError(f"sample table has duplicate {tuple(key)} rows, e.g. {first}")
 
     @classmethod
     def build(cls, columns: dict[str, object]) -> SampleTable:
