@@ -1,0 +1,92 @@
+"""Tabular and text perturbations: determinism, grading, statistics and refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from harness.builtin_tasks import diabetes, digits
+from harness.errors import ConfigError
+from harness.seeding import sample_seeds
+from suites.shift import perturbations, text_perturbations
+
+
+@pytest.fixture(scope="module")
+def tab():
+    return diabetes()
+
+
+def test_tabular_noise_is_scaled_by_training_std_and_deterministic(tab) -> None:
+    x = torch.full((4000, 10), 0.5)
+    ids = [f"s{i}" for i in range(4000)]
+    seeds = sample_seeds(0, ids, "gaussian_noise", 2)
+    mean, std = perturbations.feature_stats(tab)
+    out = perturbations.apply(x, "gaussian_noise", 2, seeds, tab)
+    assert torch.equal(out, perturbations.apply(x, "gaussian_noise", 2, seeds, tab))
+    alone = perturbations.apply(x[7:8], "gaussian_noise", 2, seeds[7:8], tab)
+    assert torch.equal(alone[0], out[7])
+    # std of (x + noise) per feature ~ 0.2 * training std (clipping at [0, 1] is rare at 0.5)
+    measured = (out - x).std(dim=0)
+    assert torch.allclose(measured, 0.2 * std, rtol=0.08)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_feature_dropout_imputes_training_mean_at_graded_rates(tab) -> None:
+    x = torch.full((5000, 10), -1.0)
+    seeds = sample_seeds(1, [str(i) for i in range(5000)], "feature_dropout", 1)
+    mean, _ = perturbations.feature_stats(tab)
+    rates = []
+    for sev in (1, 3, 5):
+        out = perturbations.apply(x, "feature_dropout", sev, seeds, tab)
+        missing = out != -1.0
+        assert torch.equal(out[missing], mean.expand_as(out)[missing])
+        rates.append(missing.float().mean().item())
+    assert rates == pytest.approx([0.1, 0.3, 0.5], abs=0.01)
+
+
+def test_text_perturbations_deterministic_and_graded() -> None:
+    texts = ["The quick brown fox jumps over the lazy dog again and again"] * 300
+    seeds = sample_seeds(0, [str(i) for i in range(300)], "typo", 1)
+    for family in text_perturbations.TEXT_FAMILIES:
+        a = text_perturbations.perturb_text(texts, family, 3, seeds)
+        assert a == text_perturbations.perturb_text(texts, family, 3, seeds)
+        assert text_perturbations.perturb_text(texts[5:6], family, 3, seeds[5:6]) == a[5:6]
+        changed = [
+            np.mean(
+                [t != texts[0] for t in text_perturbations.perturb_text(texts, family, s, seeds)]
+            )
+            for s in (1, 5)
+        ]
+        assert changed[0] < changed[1], family
+    dropped = text_perturbations.perturb_text(texts, "word_dropout", 5, seeds)
+    assert all(0 < len(t.split()) <= 12 for t in dropped)
+    cased = text_perturbations.perturb_text(texts, "casing", 5, seeds)
+    assert all(t.lower() == texts[0].lower() for t in cased)
+
+
+def test_refusals_name_modality_and_valid_families(tab) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"'fog' is a image perturbation and does not fit tabular.*feature_dropout",
+    ):
+        perturbations.apply(torch.zeros(2, 10), "fog", 1, np.zeros(2, np.int64), tab)
+    with pytest.raises(ConfigError, match=r"did you mean 'feature_dropout'"):
+        perturbations.check("feature_dropot", 1, "tabular")
+    with pytest.raises(ConfigError, match="severity must be an integer in 1..5, got 6"):
+        perturbations.check("fog", 6, "image")
+    with pytest.raises(ConfigError, match=r"'typo' is a text perturbation"):
+        perturbations.check("typo", 1, "image")
+
+
+def test_image_apply_matches_engine_and_refuses_channels() -> None:
+    task = digits()
+    x = task.all_inputs()[:16]
+    seeds = sample_seeds(0, task.sample_ids[:16], "image", "fog", 2)
+    from suites.shift.image_corruptions import corrupt
+
+    assert torch.equal(
+        perturbations.apply(x, "fog", 2, seeds, task), corrupt(x, "fog", 2, torch.as_tensor(seeds))
+    )
+    with pytest.raises(ConfigError, match=r"1 or 3 channels, got shape \(16, 2, 8, 8\)"):
+        perturbations.apply(torch.zeros(16, 2, 8, 8), "fog", 2, seeds, task)
