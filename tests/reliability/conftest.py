@@ -174,3 +174,16 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for the child run"
         time.sleep(0.01)
+
+
+def cli(*args: str | Path) -> tuple[int, str, str]:
+    """`harness.cli.main` in-process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def error_lines(stderr: str) -> list[str]:
+    """Lines saying `error: ...` (a progress line without its newline may precede one)."""
+    return [ln[ln.index("error: ") :] for ln in stderr.splitlines() if "error: " in ln]

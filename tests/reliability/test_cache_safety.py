@@ -1,0 +1,126 @@
+"""A cached result is never served for different weights, task data, suite config or harness
+version: change one thing, the job reruns; change nothing, it is served from the store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import save_weights
+from tests.fixture_models import linear_tabular
+from tests.reliability.conftest import cli
+
+SPEC = """\
+name: cache
+seed: 1
+device: cpu
+bootstrap_resamples: 50
+tasks:
+  - name: rows
+    source: rows.csv
+    feature_columns: [f0, f1, f2, f3, f4, f5, f6, f7, f8, f9]
+    label_column: y
+    num_classes: 2
+    modality: tabular
+    bounds: [0, 1]
+models:
+  - name: m
+    factory: tests.fixture_models:linear_tabular
+    weights: m.safetensors
+    input_shape: [10]
+  - name: init-only
+    factory: tests.fixture_models:linear_tabular
+    input_shape: [10]
+suites:
+  accuracy: {ece_bins: BINS}
+"""
+
+
+def _statuses(out: Path) -> dict[str, str]:
+    manifest = json.loads(next(out.glob("runs/*/manifest.json")).read_text())
+    return {j["model"]: j["status"] for j in manifest["jobs"]}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    rows = ["f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,y"]
+    rows += [
+        ",".join([f"{(i * 7 + j) % 10 / 10:.1f}" for j in range(10)] + [str(i % 2)])
+        for i in range(40)
+    ]
+    (tmp_path / "rows.csv").write_text("\n".join(rows) + "\n")
+    save_weights(linear_tabular(), tmp_path / "m.safetensors")
+    (tmp_path / "spec.yaml").write_text(textwrap.dedent(SPEC).replace("BINS", "10"))
+    return tmp_path
+
+
+def _run(folder: Path) -> dict[str, str]:
+    code, _, err = cli("run", folder / "spec.yaml", "--out", folder / "out")
+    assert code == 0, err
+    return _statuses(folder / "out")
+
+
+def test_unchanged_inputs_are_served_from_the_store(folder: Path) -> None:
+    assert _run(folder) == {"m": "completed", "init-only": "completed"}
+    assert _run(folder) == {"m": "cached", "init-only": "cached"}
+
+
+def test_changed_weights_rerun(folder: Path) -> None:
+    _run(folder)
+    torch_model = linear_tabular()
+    with __import__("torch").no_grad():
+        torch_model.weight.add_(0.01)
+    save_weights(torch_model, folder / "m.safetensors")  # same path, different bytes
+    assert _run(folder) == {"m": "completed", "init-only": "cached"}
+
+
+def test_changed_task_data_reruns(folder: Path) -> None:
+    _run(folder)
+    lines = (folder / "rows.csv").read_text().splitlines()
+    lines[5] = lines[5][:-1] + ("1" if lines[5].endswith("0") else "0")  # one label flipped
+    (folder / "rows.csv").write_text("\n".join(lines) + "\n")
+    assert _run(folder) == {"m": "completed", "init-only": "completed"}
+
+
+def test_changed_suite_config_reruns(folder: Path) -> None:
+    _run(folder)
+    spec = folder / "spec.yaml"
+    spec.write_text(spec.read_text().replace("ece_bins: 10", "ece_bins: 12"))
+    # a new spec is a new run folder: carry the old results over to prove the key, not the path
+    out = folder / "out" / "runs"
+    old = next(out.iterdir())
+    _run(folder)
+    new = [p for p in out.iterdir() if p != old]
+    assert len(new) == 1 and _statuses(folder / "out") != {}
+    shutil.rmtree(new[0])
+    shutil.copytree(old, new[0])
+    (new[0] / "manifest.json").unlink()
+    assert _run(folder) == {"m": "completed", "init-only": "completed"}
+
+
+def test_changed_harness_version_reruns(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _run(folder)
+    monkeypatch.setattr("harness.runner.__version__", "999.0.0")
+    assert _run(folder) == {"m": "completed", "init-only": "completed"}
+
+
+def test_changed_factory_initialisation_reruns(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(folder)
+    import tests.fixture_models as fm
+
+    original = fm.linear_tabular
+
+    def changed(features: int = 10, classes: int = 2):  # noqa: ANN202 - same factory, new init
+        model = original(features, classes)
+        with __import__("torch").no_grad():
+            model.bias.add_(0.5)
+        return model
+
+    monkeypatch.setattr(fm, "linear_tabular", changed)
+    assert _run(folder) == {"m": "cached", "init-only": "completed"}
