@@ -186,7 +186,7 @@ def board_records(
                     suite=SUITE,
                     metric="effective_robustness",
                     value=value,
-                    unit="fraction",
+                    unit="difference",
                     higher_is_better=True,
                     n=per_model[m].n,
                     condition=f"shifted={t}",

@@ -114,7 +114,7 @@ class ShiftSuite(Suite):
         ),
         MetricSpec(
             name="relative_corruption_drop",
-            unit="fraction",
+            unit="ratio",
             higher_is_better=False,
             description="1 - mean corruption accuracy / clean accuracy",
         ),
@@ -129,7 +129,7 @@ class ShiftSuite(Suite):
         MetricSpec(name="shift_acc", unit="fraction", higher_is_better=True),
         MetricSpec(
             name="shift_acc_gap",
-            unit="fraction",
+            unit="difference",
             higher_is_better=False,
             headline=True,
             description="clean accuracy minus accuracy on the shifted task",
