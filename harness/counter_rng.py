@@ -39,17 +39,21 @@ _STREAM_SALT = _signed(0xD1B54A32D192ED03)
 _TWO_POW_M24 = 1.0 / (1 << 24)
 
 
-def _shr(x: torch.Tensor, bits: int) -> torch.Tensor:
-    """Logical (unsigned) right shift of int64 bits; torch's ``>>`` is arithmetic."""
-    return (x >> bits) & ((1 << (64 - bits)) - 1)
-
-
 def splitmix64(x: torch.Tensor) -> torch.Tensor:
     """The SplitMix64 finaliser (a bijective 64-bit mixer) on an int64 tensor, wrapping."""
-    z = x
-    z = (z ^ _shr(z, 30)) * _MIX1
-    z = (z ^ _shr(z, 27)) * _MIX2
-    return z ^ _shr(z, 31)
+    return _splitmix64_(x.clone())
+
+
+def _splitmix64_(z: torch.Tensor) -> torch.Tensor:
+    """`splitmix64` in place on ``z`` (returned): same bits, a third of the time (no temporaries
+    besides one shift buffer)."""
+    for shift, mix in ((30, _MIX1), (27, _MIX2), (31, None)):
+        t = z >> shift
+        t &= (1 << (64 - shift)) - 1  # logical shift: torch's >> is arithmetic
+        z ^= t
+        if mix is not None:
+            z *= mix
+    return z
 
 
 def _splitmix64_int(x: int) -> int:
@@ -77,14 +81,15 @@ def random_bits(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) ->
     keys = _keys(seeds, stream)
     n = math.prod(shape)
     counter = torch.arange(1, n + 1, dtype=torch.int64, device=seeds.device) * _GOLDEN
-    bits = splitmix64(keys[:, None] + counter[None, :])
+    bits = _splitmix64_(keys[:, None] + counter[None, :])
     return bits.reshape(seeds.shape[0], *shape)
 
 
 def uniform(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
     """Uniform float32 in the open interval (0, 1): ``(k + 0.5) / 2**24`` for a 24-bit ``k``."""
-    k = _shr(random_bits(seeds, shape, stream), 40)
-    return (k.to(torch.float32) + 0.5) * _TWO_POW_M24
+    k = random_bits(seeds, shape, stream) >> 40
+    k &= 0xFFFFFF
+    return k.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
 
 
 def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
@@ -94,10 +99,14 @@ def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torc
     uniforms bound the tails at about 5.8 sigma, beyond anything visible after clipping to [0, 1].
     """
     bits = random_bits(seeds, shape, stream)
-    u1 = (_shr(bits, 40).to(torch.float32) + 0.5) * _TWO_POW_M24
-    u2 = (((bits >> 16) & 0xFFFFFF).to(torch.float32) + 0.5) * _TWO_POW_M24
-    radius = torch.sqrt(-2.0 * torch.log(u1))
-    return radius * torch.cos((2.0 * math.pi) * u2)
+    k1 = bits >> 40
+    k1 &= 0xFFFFFF
+    bits >>= 16
+    bits &= 0xFFFFFF
+    u1 = k1.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
+    u2 = bits.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
+    radius = u1.log_().mul_(-2.0).sqrt_()
+    return radius.mul_(u2.mul_(2.0 * math.pi).cos_())
 
 
 def randint(
@@ -106,11 +115,12 @@ def randint(
     """Integers uniform on ``[low, high)`` (int64), like ``np.random.randint(low, high)``."""
     if high <= low:
         raise ValueError(f"randint needs high > low, got [{low}, {high})")
-    k = _shr(random_bits(seeds, shape, stream), 11)  # 53 uniform bits
+    k = random_bits(seeds, shape, stream) >> 11
+    k &= (1 << 53) - 1  # 53 uniform bits
     span = high - low
     # floor(u * span) with u in [0, 1) represented exactly in float64.
-    u = k.to(torch.float64) * (1.0 / (1 << 53))
-    return torch.floor(u * span).to(torch.int64).clamp_(max=span - 1) + low
+    u = k.to(torch.float64).mul_(1.0 / (1 << 53)).mul_(span).floor_()
+    return u.to(torch.int64).clamp_(max=span - 1).add_(low)
 
 
 def poisson(seeds: torch.Tensor, rate: torch.Tensor, stream: int = 0) -> torch.Tensor:
