@@ -136,12 +136,17 @@ def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets
         feats["input"] = datasets.Value("string")
         shape: tuple[int, ...] = ()
     elif spec.modality == "tabular":
-        if spec.feature_columns:
-            matrix = np.stack([np.asarray(ds[c], dtype=np.float32) for c in spec.feature_columns], axis=1)
-        else:
-            matrix = np.asarray(ds[spec.input_column], dtype=np.float32)
+        names = spec.feature_columns or [spec.input_column]
+        try:
+            if spec.feature_columns:
+                matrix = np.stack([_numeric(ds, c, spec.name, where) for c in names], axis=1)
+            else:
+                matrix = _numeric(ds, spec.input_column, spec.name, where)
+        except ValueError as err:  # ragged vectors in an input column
+            raise DatasetError(f"task {spec.name!r}: column {spec.input_column!r} in {where} is not a fixed-length numeric vector ({err})") from None
         if not np.isfinite(matrix).all():
-            raise DatasetError(f"task {spec.name!r}: features contain NaN or inf in {where}")
+            bad = [names[j] for j in np.flatnonzero(~np.isfinite(matrix).all(axis=0))] if spec.feature_columns else names
+            raise DatasetError(f"task {spec.name!r}: features contain NaN or inf in {where} (columns {', '.join(map(repr, bad))})")
         columns["input"] = matrix
         feats["input"] = datasets.Sequence(datasets.Value("float32"), length=matrix.shape[1])
         shape = (matrix.shape[1],)
@@ -221,3 +226,11 @@ def load_task(spec: TaskSpec, *, base_dir: Path) -> Task:
         source=spec.source,
         description=f"{spec.source} split {spec.split}",
     )
+
+
+def _numeric(ds: datasets.Dataset, column: str, task: str, where: str) -> np.ndarray:
+    """A column as float32, or a DatasetError naming it (text in a numeric feature, say)."""
+    try:
+        return np.asarray(ds[column], dtype=np.float32)
+    except (ValueError, TypeError) as err:
+        raise DatasetError(f"task {task!r}: column {column!r} in {where} is not numeric ({err})") from None
