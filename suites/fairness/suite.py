@@ -14,7 +14,7 @@ from pydantic import Field
 
 from harness.adapter import ModelAdapter
 from harness.calibration import ECE_BINS
-from harness.errors import DatasetError
+from harness.errors import ConfigError, DatasetError
 from harness.group_breakdown import INTERSECTION, Grouping, group_breakdown, grouping_name
 from harness.sample_table import CLEAN, SampleTable
 from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
@@ -58,6 +58,12 @@ class FairnessSuite(Suite):
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         assert isinstance(self.config, FairnessConfig)
         wanted = {c for g in requested_groupings(self.config, task) for c in g}
+        missing = sorted(wanted - set(task.data.column_names))
+        if self.config.group_by is not None and missing:  # a typo must not pass as a skip
+            raise ConfigError(
+                f"suites.fairness.group_by names {', '.join(map(repr, missing))}, which task "
+                f"{task.name!r} does not have; its group columns: {', '.join(task.group_columns) or '(none)'}"
+            )
         if not wanted or not (wanted & set(task.data.column_names)):
             return (
                 f"task {task.name!r} has no group columns (sensitive attributes); declare "
