@@ -445,9 +445,17 @@ def _depthwise(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     kernel = kernel.reshape(kh, kw)
     n, _, h, w = planes.shape
     oh, ow = h - kh + 1, w - kw + 1
-    out = torch.zeros(n, 1, oh, ow, dtype=planes.dtype, device=planes.device)
-    for i, j in torch.nonzero(kernel).tolist():
-        out = out + float(kernel[i, j]) * planes[:, :, i : i + oh, j : j + ow]
+    taps = [(i, j, float(kernel[i, j])) for i, j in torch.nonzero(kernel).tolist()]
+    if not taps:
+        return planes.new_zeros(n, 1, oh, ow)
+    # In place into two preallocated buffers (fresh large tensors cost page faults); the same
+    # roundings as ``out = out + k * slice`` (no fused multiply-add, which the vectorised and
+    # scalar-tail CPU paths would round differently).
+    i, j, k = taps[0]
+    out = torch.mul(planes[:, :, i : i + oh, j : j + ow], k)
+    term = torch.empty_like(out)
+    for i, j, k in taps[1:]:
+        out.add_(torch.mul(planes[:, :, i : i + oh, j : j + ow], k, out=term))
     return out
 
 
@@ -587,28 +595,31 @@ def _glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torc
     sigma, d, iterations = p["sigma"], p["delta"], p["iterations"]
     b, c, h, w = x.shape
     x = torch.floor(_gaussian(x, sigma) * 255.0) / 255.0
-    flat = x.reshape(b, c, h * w).clone()
+    # The swaps only move pixels, so track where each pixel comes from (B, H*W) and gather the
+    # channels once at the end: same result as swapping values, a fraction of the work.
+    perm = torch.arange(h * w, device=x.device).expand(b, -1).clone()
     m = 2 * d + 1
     hs = torch.arange(d + 1, h - d + 1, device=x.device)
     ws = torch.arange(d + 1, w - d + 1, device=x.device)
+    phases = []  # anchor indices of each phase, and where each phase starts in their concatenation
+    for rh in range(m):
+        for rw in range(m):
+            hh, ww = hs[hs % m == rh], ws[ws % m == rw]
+            if hh.numel() and ww.numel():
+                phases.append((hh[:, None] * w + ww[None, :]).reshape(-1))
+    anchors = torch.cat(phases) if phases else hs.new_zeros(0)
+    bounds = np.cumsum([0] + [len(ph) for ph in phases]).tolist()
     for it in range(iterations):
         shifts = counter_rng.randint(seeds, -d, d, (2, h, w), _S_GLASS + it)
-        for rh in range(m):
-            for rw in range(m):
-                hh = hs[hs % m == rh]
-                ww = ws[ws % m == rw]
-                if hh.numel() == 0 or ww.numel() == 0:
-                    continue
-                anchors_h = hh[:, None].expand(-1, ww.numel()).reshape(-1)
-                anchors_w = ww[None, :].expand(hh.numel(), -1).reshape(-1)
-                idx_p = anchors_h * w + anchors_w
-                dy = shifts[:, 0, anchors_h, anchors_w]
-                dx = shifts[:, 1, anchors_h, anchors_w]
-                idx_q = (idx_p[None, :] + dy * w + dx)[:, None, :].expand(-1, c, -1)
-                vp = flat[:, :, idx_p]
-                vq = flat.gather(2, idx_q)
-                flat[:, :, idx_p] = vq
-                flat.scatter_(2, idx_q, vp)
+        offsets = (shifts[:, 0] * w + shifts[:, 1]).reshape(b, h * w)
+        partners = offsets.index_select(1, anchors).add_(anchors)  # (B, all anchors)
+        for k, idx_p in enumerate(phases):
+            idx_q = partners[:, bounds[k] : bounds[k + 1]]
+            vp = perm.index_select(1, idx_p)
+            vq = perm.gather(1, idx_q)
+            perm.index_copy_(1, idx_p, vq)
+            perm.scatter_(1, idx_q, vp)
+    flat = x.reshape(b, c, h * w).gather(2, perm[:, None, :].expand(-1, c, -1))
     return _gaussian(flat.reshape(b, c, h, w), sigma)
 
 
