@@ -23,6 +23,7 @@ from fairlearn.metrics import MetricFrame
 
 from harness.calibration import ECE_BINS, confidence_bins
 from harness.errors import DatasetError
+from harness.report.escaping import csv_cell, md_cell
 from harness.sample_table import GROUP_PREFIX
 from harness.seeding import rng
 from harness.stats import DEFAULT_RESAMPLES
@@ -590,8 +591,8 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
     frame = pd.DataFrame(rows)
     if fmt == "json":
         return frame.to_json(orient="records", indent=1)
-    if fmt == "csv":
-        return frame.to_csv(index=False)
+    if fmt == "csv":  # group values come from datasets: neutralise spreadsheet formulas
+        return frame.map(csv_cell).to_csv(index=False)
 
     def cell(r: pd.Series) -> str:
         if r["value"] is None or pd.isna(r["value"]):
@@ -611,10 +612,10 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
     wide.columns.name = None
     wide = wide.fillna("")
     if fmt == "md":
-        head = "| " + " | ".join(map(str, wide.columns)) + " |"
+        head = "| " + " | ".join(map(md_cell, wide.columns)) + " |"
         sep = "|" + "---|" * len(wide.columns)
         body = [
-            "| " + " | ".join(str(v) for v in row) + " |" for row in wide.itertuples(index=False)
+            "| " + " | ".join(md_cell(v) for v in row) + " |" for row in wide.itertuples(index=False)
         ]
         return "\n".join([head, sep, *body]) + "\n"
     notes = sorted(
