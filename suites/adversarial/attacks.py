@@ -21,6 +21,8 @@ import torch
 from harness.errors import ConfigError, UnknownNameError
 from harness.seeding import derive_seed
 from suites.adversarial.budgets import Norm
+from suites.adversarial.frozen import frozen_parameters
+from suites.adversarial.noise import start_noise
 
 AttackKind = Literal["fixed", "minimization", "decision"]
 
@@ -199,24 +201,8 @@ class PGDResult:
 
     adv: torch.Tensor
     found: torch.Tensor  # bool (B,)
-    loss_start: torch.Tensor  # (B,) loss at the first iterate of restart 0
-    loss_best: torch.Tensor  # (B,) highest loss reached over all steps and restarts
-
-
-def start_noise(
-    shape: tuple[int, ...], norm: Norm, seeds: Sequence[int], device: torch.device
-) -> torch.Tensor:
-    """Per-sample random start in the unit ball of `norm`, one generator per sample seed."""
-    rows = []
-    for s in seeds:
-        g = torch.Generator().manual_seed(int(s))
-        if norm == "linf":
-            rows.append(torch.rand(shape, generator=g) * 2 - 1)
-        else:
-            d = torch.randn(shape, generator=g)
-            r = torch.rand((), generator=g) ** (1.0 / d.numel())
-            rows.append(d / d.norm().clamp_min(1e-12) * r)
-    return torch.stack(rows).to(device)
+    loss_start: torch.Tensor | None  # (B,) loss at the first iterate of restart 0 (track_loss)
+    loss_best: torch.Tensor | None  # (B,) highest loss over all steps and restarts (track_loss)
 
 
 def pgd_seeds(
@@ -240,55 +226,73 @@ def pgd(
     sample_ids: Sequence[str],
     run_seed: int,
     attack: str,
+    track_loss: bool = False,
 ) -> PGDResult:
-    """Madry PGD with restarts, keeping the first adversarial iterate found for each sample."""
+    """Madry PGD with restarts, keeping the first adversarial iterate found for each sample.
+
+    Every iterate (the start and each step) is classified by the forward pass that also gives
+    the next gradient, so keeping the best iterate costs no extra pass; the final iterate of a
+    restart is classified under `no_grad`. The loop never synchronises with the host (no
+    `.item()`, `.any()` or boolean indexing), which matters on a GPU. Model parameters are frozen
+    for the duration (see `frozen_parameters`).
+    """
     lo, hi = bounds
     step = rel_stepsize * eps / steps
+    x = x.detach()
     best = x.clone()
     found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
-    loss_start = torch.zeros(len(x), device=x.device)
-    loss_best = torch.full((len(x),), -torch.inf, device=x.device)
+    loss_start: torch.Tensor | None = None
+    loss_best = torch.full((len(x),), -torch.inf, device=x.device) if track_loss else None
     view = (-1,) + (1,) * (x.ndim - 1)
-    for restart in range(restarts):
-        if random_start:
-            noise = start_noise(
-                tuple(x.shape[1:]),
-                norm,
-                pgd_seeds(run_seed, sample_ids, attack, eps, restart),
-                x.device,
-            )
-            xa = (x + eps * noise).clamp_(lo, hi)
-        else:
-            xa = x.clone()
-        for t in range(steps + 1):
-            xa.requires_grad_(True)
-            with torch.enable_grad():
-                logits = module(xa)
-                loss = torch.nn.functional.cross_entropy(logits, y, reduction="none")
-                grad = None if t == steps else torch.autograd.grad(loss.sum(), xa)[0]
-            xa = xa.detach()
-            loss = loss.detach()
-            if restart == 0 and t == 0:
-                loss_start = loss.clone()
-            loss_best = torch.maximum(loss_best, torch.nan_to_num(loss, nan=-torch.inf))
-            new = (logits.detach().argmax(1) != y) & ~found
-            if new.any():
-                best[new] = xa[new]
-                found |= new
-            if grad is None:
-                break
-            grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
-            if norm == "linf":
-                xa = xa + step * grad.sign()
-                xa = torch.min(torch.max(xa, x - eps), x + eps)
+    # Projection onto the eps ball and the bounds in one clamp (identical to min/max + clamp).
+    lower, upper = (x - eps).clamp_(lo, hi), (x + eps).clamp_(lo, hi)
+    with frozen_parameters(module):
+        for restart in range(restarts):
+            if random_start:
+                seeds = pgd_seeds(run_seed, sample_ids, attack, eps, restart)
+                noise = start_noise(tuple(x.shape[1:]), norm, seeds, x.device)
+                xa = (x + eps * noise).clamp_(lo, hi)
             else:
-                gnorm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
-                xa = xa + step * grad / gnorm
-                delta = xa - x
-                dnorm = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
-                xa = x + delta * torch.clamp(eps / dnorm, max=1.0)
-            xa = xa.clamp_(lo, hi)
+                xa = x.clone()
+            for t in range(steps + 1):
+                last = t == steps
+                if last:
+                    with torch.no_grad():
+                        logits = module(xa)
+                        loss = _ce(logits, y) if track_loss else None
+                    grad = None
+                else:
+                    xa.requires_grad_(True)
+                    with torch.enable_grad():
+                        logits = module(xa)
+                        loss = _ce(logits, y)
+                        (grad,) = torch.autograd.grad(loss.sum(), xa)
+                    xa, logits, loss = xa.detach(), logits.detach(), loss.detach()
+                if track_loss:
+                    assert loss is not None and loss_best is not None
+                    if loss_start is None:
+                        loss_start = loss.clone()
+                    loss_best = torch.maximum(loss_best, torch.nan_to_num(loss, nan=-torch.inf))
+                new = (logits.argmax(1) != y) & ~found
+                best = torch.where(new.view(view), xa, best)
+                found |= new
+                if grad is None:
+                    break
+                if norm == "linf":
+                    xa = xa + step * torch.nan_to_num_(grad.sign_(), nan=0.0)
+                    xa = torch.clamp(xa, lower, upper)
+                else:
+                    grad = torch.nan_to_num_(grad, nan=0.0, posinf=0.0, neginf=0.0)
+                    gnorm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
+                    xa = xa + step * grad / gnorm
+                    delta = xa - x
+                    dnorm = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
+                    xa = (x + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(lo, hi)
     return PGDResult(adv=best, found=found, loss_start=loss_start, loss_best=loss_best)
+
+
+def _ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(logits, y, reduction="none")
 
 
 def model_for_foolbox(

@@ -30,13 +30,15 @@ from suites.adversarial import attacks as atk
 from suites.adversarial import validity_checks as vc
 from suites.adversarial.blackbox import LogitsModel
 from suites.adversarial.budgets import NORMS, Norm, check_budgets, eps_label, max_budget, parse_eps
+from suites.adversarial.frozen import frozen_parameters
+from suites.adversarial.noise import start_noise
 from suites.adversarial.verification import Verified, verify, within_budget
 
 log = logging.getLogger(__name__)
 
 SEED_SCHEME = (
-    "PGD random starts: one torch.Generator per sample seeded by derive_seed(run seed, sample id, "
-    "attack, eps, restart); foolbox attacks run inside torch.random.fork_rng seeded by "
+    "PGD random starts: a counter-based 32-bit hash of (derive_seed(run seed, sample id, attack, "
+    "eps, restart), element index), independent of batch and device; foolbox attacks run inside torch.random.fork_rng seeded by "
     "derive_seed(run seed, attack, eps, batch sample ids)"
 )
 
@@ -79,7 +81,7 @@ class _Outcome:
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "1"
+    version = "2"
     description = "robust accuracy under an attack ensemble with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = (
@@ -176,6 +178,13 @@ class AdversarialSuite(Suite):
         return infos, params, notes
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        if not adapter.capabilities.gradients:
+            return self._run(adapter, task, ctx)
+        # Input gradients only, whatever the adapter hands out (DESIGN.md section 12).
+        with frozen_parameters(adapter.module()):
+            return self._run(adapter, task, ctx)
+
+    def _run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         cfg = self.cfg
         if task.bounds is None:
             raise ConfigError(
@@ -302,6 +311,7 @@ class AdversarialSuite(Suite):
                 module,
                 torch.cat(check_x),
                 labels,
+                clean_pred,
                 correct,
                 outcomes,
                 infos,
@@ -406,6 +416,7 @@ class AdversarialSuite(Suite):
         module: torch.nn.Module | None,
         x: torch.Tensor,
         labels: np.ndarray,
+        clean_pred: np.ndarray,
         correct: np.ndarray,
         outcomes: dict[tuple[str, float], _Outcome],
         infos: list[atk.AttackInfo],
@@ -434,7 +445,7 @@ class AdversarialSuite(Suite):
 
         def noise(d: int) -> torch.Tensor:
             seeds = [derive_seed(ctx.seed, s, "noise", norm, eps_label(eps), d) for s in sids]
-            return atk.start_noise(tuple(x.shape[1:]), norm, seeds, x.device)
+            return start_noise(tuple(x.shape[1:]), norm, seeds, x.device)
 
         noise_broken = vc.noise_attack(
             classify, x, y, noise=noise, eps=eps, bounds=bounds, draws=self.cfg.noise_draws
@@ -452,6 +463,7 @@ class AdversarialSuite(Suite):
             restarts: int,
             random_start: bool,
             rel: float = p["rel_stepsize"],
+            track_loss: bool = False,
         ) -> atk.PGDResult:
             return atk.pgd(
                 module,
@@ -467,10 +479,12 @@ class AdversarialSuite(Suite):
                 sample_ids=sids,
                 run_seed=ctx.seed,
                 attack=name,
+                track_loss=track_loss,
             )
 
         def broken(r: atk.PGDResult, e: float | None) -> torch.Tensor:
-            cp = torch.as_tensor(labels[:m])
+            # Unchanged candidates keep the clean prediction (clean-wrong samples are masked by ok).
+            cp = torch.as_tensor(clean_pred[:m])
             v: Verified = verify(
                 adapter,
                 x,
@@ -484,7 +498,8 @@ class AdversarialSuite(Suite):
             )
             return v.adversarial
 
-        base = run_pgd("check_pgd", eps, p["steps"], 1, True)
+        base = run_pgd("check_pgd", eps, p["steps"], 1, True, track_loss=True)
+        assert base.loss_start is not None and base.loss_best is not None
         results.append(vc.loss_not_increasing(base.loss_start, base.loss_best, ok))
         # Twice the steps and restarts, and at least Madry's step-size rule (2.5 eps / steps).
         strong = run_pgd(

@@ -2,7 +2,8 @@
 
 An attack's own success flag is not trusted: the returned (clipped) input is checked for finite
 values, for lying within the bounds, for a perturbation norm within eps (plus a tiny tolerance),
-and is then classified again by the adapter. A candidate that fails any check is invalid: it never
+and, when it differs from the clean input, is classified again by the adapter (an unchanged
+candidate keeps the clean pass's prediction). A candidate that fails any check is invalid: it never
 counts as a success, and the reasons are counted and reported.
 """
 
@@ -54,23 +55,41 @@ def verify(
     clean_prediction: torch.Tensor,
     clean_confidence: torch.Tensor,
 ) -> Verified:
-    """Check and re-classify `candidate` (eps None: minimisation attack, no budget check)."""
-    x, candidate, y = x.detach().cpu(), candidate.detach().cpu(), y.cpu()
-    finite = torch.isfinite(candidate.flatten(1)).all(dim=1)
-    safe = torch.where(torch.isfinite(candidate), candidate, x)
+    """Check and re-classify `candidate` (eps None: minimisation attack, no budget check).
+
+    Only candidates that differ from their clean input get the fresh forward pass: an unchanged
+    candidate *is* the clean input, whose prediction and confidence from the clean pass are
+    passed in (attacks return the clean input where they found nothing, so this skips most of
+    the pass on robust models). The checks run on the attack's device and come back to the host
+    once, as per-sample vectors.
+    """
+    x, candidate = x.detach(), candidate.detach().to(x.device)
+    finite_el = torch.isfinite(candidate)
+    finite = finite_el.flatten(1).all(dim=1)
+    safe = torch.where(finite_el, candidate, x)
     in_bounds = (
         ((safe >= bounds[0] - BOUNDS_ATOL) & (safe <= bounds[1] + BOUNDS_ATOL)).flatten(1).all(1)
     )
     norms = perturbation_norm(safe - x, norm)
     budget_ok = within_budget(norms, eps) if eps is not None else torch.ones_like(finite)
-    logits = adapter.logits(safe.to(adapter.device)).detach().double().cpu()
-    logits_ok = torch.isfinite(logits).all(dim=1)
-    valid = finite & in_bounds & budget_ok & logits_ok
-    probs = torch.softmax(torch.nan_to_num(logits, nan=0.0, posinf=0.0, neginf=0.0), dim=1)
-    pred = torch.where(valid, probs.argmax(1), clean_prediction.cpu())
-    conf = torch.where(valid, probs.amax(1), clean_confidence.cpu().double())
     changed = (safe != x).flatten(1).any(dim=1) | ~finite
-    adversarial = valid & (pred != y)
+    finite, in_bounds, norms, budget_ok, changed = (
+        t.cpu() for t in (finite, in_bounds, norms, budget_ok, changed)
+    )
+    pred = clean_prediction.cpu().clone()
+    conf = clean_confidence.cpu().double().clone()
+    logits_ok = torch.ones_like(finite)
+    rows = changed.nonzero().squeeze(1)
+    if len(rows):
+        picked = safe if len(rows) == len(safe) else safe[rows.to(safe.device)]
+        logits = adapter.logits(picked).detach().double().cpu()
+        logits_ok[rows] = torch.isfinite(logits).all(dim=1)
+        probs = torch.softmax(torch.nan_to_num(logits, nan=0.0, posinf=0.0, neginf=0.0), dim=1)
+        pred[rows], conf[rows] = probs.argmax(1), probs.amax(1)
+    valid = finite & in_bounds & budget_ok & logits_ok
+    pred = torch.where(valid, pred, clean_prediction.cpu())
+    conf = torch.where(valid, conf, clean_confidence.cpu().double())
+    adversarial = valid & (pred != y.cpu())
     reasons = {
         "non_finite_input": int((~finite).sum()),
         "out_of_bounds": int((finite & ~in_bounds).sum()),
