@@ -643,6 +643,7 @@ def _motion_blur_layer(
     cols = torch.arange(w, device=x.device)
     flat = x.reshape(b, c, h * w)
     out = torch.zeros_like(flat)
+    term = torch.empty_like(flat)
     active = torch.ones(b, dtype=torch.bool, device=x.device)
     for i in range(width):
         dy = -torch.ceil(i * sin - 0.5).to(torch.int64)
@@ -652,7 +653,8 @@ def _motion_blur_layer(
         src_c = (cols[None, :] - dx[:, None]).clamp(0, w - 1)
         idx = (src_r[:, :, None] * w + src_c[:, None, :]).reshape(b, 1, h * w).expand(b, c, -1)
         weight = active.to(x.dtype) * kernel[i]
-        out = out + weight[:, None, None] * flat.gather(2, idx)
+        torch.gather(flat, 2, idx, out=term)
+        out.add_(term.mul_(weight[:, None, None]))  # in place, same roundings as out + w * g
     return out.reshape(b, c, h, w)
 
 
@@ -681,8 +683,8 @@ def _zoom_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
     """Average of the image and its centre zooms by each factor."""
     out = x.clone()
     for z in p["zooms"]:
-        out = out + _clipped_zoom(x, z)
-    return out / (len(p["zooms"]) + 1)
+        out.add_(_clipped_zoom(x, z))
+    return out.div_(len(p["zooms"]) + 1)
 
 
 # ----------------------------------------------------------------------------------------------
