@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -93,7 +94,7 @@ def format_validation_error(err: ValidationError, *, prefix: str) -> str:
     """One line per problem: `prefix.key.path: message (got value)`; joined with '; '."""
     parts = []
     for e in err.errors():
-        path = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+        path = ".".join(_loc_part(p) for p in (prefix, *e["loc"]) if p != "")
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (not allowed here)"
@@ -105,3 +106,10 @@ def format_validation_error(err: ValidationError, *, prefix: str) -> str:
             got = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
         parts.append(f"{path}: {msg}{got}")
     return "; ".join(parts)
+
+
+def _loc_part(part: object) -> str:
+    """A key as written when it is plain; else its repr, so a hostile key (newline, control
+    characters, markup) cannot break the one-line error or the terminal."""
+    text = str(part)
+    return text if re.fullmatch(r"[\w.@+()\[\]-]+", text, flags=re.ASCII) else repr(text)
