@@ -797,10 +797,16 @@ def _truncated_distance(edges: torch.Tensor, cap: int) -> torch.Tensor:
     for dim in (-1, -2):
         n = g.shape[dim]
         r = min(cap, n - 1)
-        offsets = torch.arange(-r, r + 1, device=g.device, dtype=torch.float32) ** 2
         pad = (0, 0, r, r) if dim == -2 else (r, r)
-        windows = F.pad(g, pad, value=big).unfold(dim, 2 * r + 1, 1)
-        g = (windows + offsets).amin(dim=-1)
+        padded = F.pad(g, pad, value=big)
+        # min over the window of (value + offset^2), one shifted slice at a time (no window copy).
+        best = padded.narrow(dim, r, n) + 0.0
+        term = torch.empty_like(best)
+        for o in range(-r, r + 1):
+            if o:
+                torch.add(padded.narrow(dim, r + o, n), float(o * o), out=term)
+                torch.minimum(best, term, out=best)
+        g = best
     return g.sqrt().clamp(max=float(cap))
 
 
@@ -1006,13 +1012,15 @@ def _bilinear(x: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, mode: str) ->
 
     flat = x.reshape(b, c, h * w)
     out_shape = (b, c, *yy.shape[1:])
+    rows0, rows1 = fold(y0, h) * w, fold(y0 + 1, h) * w
+    cols0, cols1 = fold(x0, w), fold(x0 + 1, w)
 
-    def at(yi: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
-        idx = (fold(yi, h) * w + fold(xi, w)).reshape(b, 1, -1).expand(-1, c, -1)
+    def at(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        idx = (rows + cols).reshape(b, 1, -1).expand(-1, c, -1)
         return flat.gather(2, idx).reshape(out_shape)
 
-    top = at(y0, x0) * (1 - wx) + at(y0, x0 + 1) * wx
-    bottom = at(y0 + 1, x0) * (1 - wx) + at(y0 + 1, x0 + 1) * wx
+    top = at(rows0, cols0) * (1 - wx) + at(rows0, cols1) * wx
+    bottom = at(rows1, cols0) * (1 - wx) + at(rows1, cols1) * wx
     return top * (1 - wy) + bottom * wy
 
 
