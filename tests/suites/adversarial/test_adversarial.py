@@ -16,9 +16,12 @@ from harness.adapter import Capabilities
 from harness.api import evaluate
 from harness.cli import main
 from harness.errors import ConfigError, DatasetError
+from harness.seeding import derive_seed
 from suites.adversarial import AdversarialSuite
 from suites.adversarial import attacks as atk
 from suites.adversarial.budgets import check_budgets, parse_eps
+from suites.adversarial.noise import start_noise
+from suites.adversarial.verification import verify
 from tests.suites.adversarial import models as M
 
 LINF = {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.05, 0.1]}}
@@ -213,6 +216,92 @@ def test_rerun_is_identical_and_seed_matters(digits) -> None:
     a = run(adapter(M.control_digits), digits, config).results["adversarial"].table.to_pandas()
     b = run(adapter(M.control_digits), digits, config).results["adversarial"].table.to_pandas()
     assert a.equals(b)
+    c = run(adapter(M.control_digits), digits, config, seed=1).results["adversarial"]
+    assert not a.equals(c.table.to_pandas())
+
+
+def test_batch_size_does_not_change_pgd_results(digits) -> None:
+    """Random starts are per sample (hashed from its seed), so batching cannot change results."""
+    config = {
+        "attacks": ["linf_pgd", "l2_pgd"],
+        "epsilons": {"linf": [0.1], "l2": [0.5]},
+        "checks": False,
+        "params": {"linf_pgd": {"steps": 3}, "l2_pgd": {"steps": 3}},
+    }
+    tables = [
+        evaluate(
+            adapter(M.control_digits),
+            task=digits,
+            suites={"adversarial": config},
+            device="cpu",
+            batch_size=bs,
+            bootstrap_resamples=0,
+        )
+        .results["adversarial"]
+        .table.to_pandas()
+        for bs in (100, 37)
+    ]
+    assert tables[0].equals(tables[1])
+
+
+def test_hashed_start_noise_is_per_sample_and_well_spread() -> None:
+    seeds = [derive_seed(0, f"s{i}") for i in range(400)]
+    box = start_noise((1, 8, 8), "linf", seeds, torch.device("cpu"))
+    assert box.shape == (400, 1, 8, 8) and box.abs().max() <= 1
+    assert abs(float(box.mean())) < 0.02 and abs(float(box.std()) - (1 / 3) ** 0.5) < 0.02
+    sub = start_noise((1, 8, 8), "linf", seeds[::-1][:7], torch.device("cpu"))
+    assert torch.equal(sub, box.flip(0)[:7])  # a row depends on its own seed only
+    assert not torch.equal(box[0], box[1])
+    ball = start_noise((1, 8, 8), "l2", seeds, torch.device("cpu"))
+    radii = ball.flatten(1).norm(dim=1)
+    assert (radii <= 1 + 1e-6).all() and float(radii.median()) > 0.95  # uniform in the ball
+    assert abs(float(ball.flatten(1)[:, 0].mean())) < 0.03
+
+
+def test_parameters_are_frozen_during_attacks_and_restored(digits) -> None:
+    seen: list[bool] = []
+    net = M.control_digits()
+    net.register_forward_pre_hook(
+        lambda mod, _: seen.append(any(p.requires_grad for p in mod.parameters()))
+    )
+    a = adapter(lambda: net, "thawed")
+    a.module().requires_grad_(True)  # an adapter that hands out a trainable module
+    run(a, digits.head(20), {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.1]}})
+    assert seen and not any(seen)
+    assert all(p.requires_grad and p.grad is None for p in net.parameters())
+
+
+def test_verification_skips_unchanged_candidates_only(digits) -> None:
+    a = adapter(M.control_digits)
+    rows: list[int] = []
+    inner = a.logits
+
+    def counting(x):
+        rows.append(len(x))
+        return inner(x)
+
+    a.logits = counting  # type: ignore[method-assign]
+    x, y = digits.all_inputs()[:10], torch.as_tensor(digits.labels[:10])
+    cand = x.clone()
+    cand[:3] = (cand[:3] + 0.05).clamp(0, 1)
+    cand[3] = float("nan")
+    clean = inner(x)
+    v = verify(
+        a,
+        x,
+        cand,
+        y,
+        norm="linf",
+        eps=0.1,
+        bounds=(0.0, 1.0),
+        clean_prediction=clean.argmax(1),
+        clean_confidence=torch.softmax(clean.double(), 1).amax(1),
+    )
+    assert rows == [4]  # three perturbed + one non-finite; six unchanged rows reuse the clean pass
+    assert v.changed.tolist() == [True] * 4 + [False] * 6
+    assert not v.valid[3] and v.reasons == {"non_finite_input": 1}
+    assert torch.equal(v.prediction[4:], clean.argmax(1)[4:])
+    assert torch.equal(v.prediction[:3], inner(cand[:3]).argmax(1))
 
 
 # --- validity checks fire on broken models ----------------------------------------------------
@@ -342,3 +431,28 @@ def test_cli_leaderboard_marks_flagged_model_unreliable(tmp_path: Path, capsys) 
     assert masked and control, out
     assert "UNRELIABLE" in masked[0] and "zero_gradients" in masked[0], out
     assert "UNRELIABLE" not in control[0], out
+
+
+def test_decision_starts_are_nearest_other_class_samples() -> None:
+    x = torch.tensor([[0.0], [0.1], [0.9], [1.0], [0.5]])
+    y = torch.tensor([0, 0, 1, 1, 1])
+    pred = torch.tensor([0, 0, 1, 1, 0])  # the last sample is misclassified
+    starts, usable = atk.decision_starts(x, y, pred, lambda xs: (xs[:, 0] > 0.45).long())
+    assert starts[:4, 0].tolist() == pytest.approx([0.9, 0.9, 0.5, 0.5])
+    # sample 2's nearest other-class start (0.5) is classified 1 = its label by `classify`
+    assert usable.tolist() == [True, True, False, False, False]
+
+
+def test_failing_decision_attack_flags_the_model_instead_of_failing(digits, monkeypatch) -> None:
+    def broken_foolbox(*args, **kwargs):
+        raise AssertionError  # what HopSkipJump raises when boundary points stop being adversarial
+
+    monkeypatch.setattr(atk, "run_foolbox", broken_foolbox)
+    res = run(
+        _NoGrad(adapter(M.control_digits, "bb")),
+        digits.head(12),
+        {"attacks": ["linf_hopskipjump"], "epsilons": {"linf": [0.1]}},
+    ).results["adversarial"]
+    assert "decision_attack_failed" in res.artifacts["flags"]
+    assert res.artifacts["failed_attacks"] == {"linf_hopskipjump": ["AssertionError"]}
+    assert all("decision_attack_failed" in m.flags for m in res.metrics if m.headline)
