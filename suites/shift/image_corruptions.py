@@ -581,7 +581,27 @@ def _defocus_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> to
     r = (kernel.shape[0] - 1) // 2
     b, c, h, w = x.shape
     planes = _pad2d(x.reshape(b * c, 1, h, w), r, r, "reflect101")
-    return _depthwise(planes, kernel).reshape(b, c, h, w)
+    return _depthwise_grouped(planes, kernel).reshape(b, c, h, w)
+
+
+def _depthwise_grouped(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """`_depthwise` for kernels with many equal weights (the disk): the slices sharing a weight
+    are summed first and multiplied once, in a fixed order (nearly halves the work)."""
+    kh, kw = kernel.shape[-2:]
+    n, _, h, w = planes.shape
+    oh, ow = h - kh + 1, w - kw + 1
+    groups: dict[float, list[tuple[int, int]]] = {}
+    for i, j in torch.nonzero(kernel).tolist():
+        groups.setdefault(float(kernel[i, j]), []).append((i, j))
+    out = planes.new_zeros(n, 1, oh, ow)
+    acc = torch.empty_like(out)
+    for weight, taps in sorted(groups.items()):
+        (i, j), rest = taps[0], taps[1:]
+        acc.copy_(planes[:, :, i : i + oh, j : j + ow])
+        for i, j in rest:
+            acc.add_(planes[:, :, i : i + oh, j : j + ow])
+        out.add_(acc.mul_(weight))
+    return out
 
 
 def _glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
