@@ -136,10 +136,27 @@ def test_results_reader_on_damaged_folders(
     else:
         target.write_bytes(data.draw(st.binary(max_size=200)))
     damaged_job = target.parent if target.parent.parent.name == "jobs" else None
-    with pytest.raises(ResultsError):
+    try:
         if damaged_job is not None:
             read_job(damaged_job)
-        load_jobs(run)  # the manifest, or any job, fails closed
+        got = load_jobs(run)  # the manifest, or any job, fails closed...
+    except ResultsError:
+        return
+    # ...or the damage changed no content (a trailing newline cut, whitespace added): same data
+    assert _snapshot(got) == _snapshot(load_jobs(stored_run)), (target.name, how)
+
+
+def _snapshot(jobs: list) -> list:
+    return [
+        (
+            {k: v for k, v in m.items()},
+            j.record,
+            [r.to_dict() for r in j.metrics],
+            j.table().frame.to_dict("list"),
+            j.artifacts(),
+        )
+        for m, j in jobs
+    ]
 
 
 def test_reader_returns_intact_data_unchanged(stored_run: Path) -> None:
