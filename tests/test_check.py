@@ -14,6 +14,7 @@ from safetensors.torch import save_file
 
 from harness.builtin_tasks import digits_arrays
 from harness.cli import main
+from harness.store import RunStore
 from tests.fixture_models import linear_digits
 from tests.report.synthetic import write_synthetic_run
 
@@ -160,7 +161,7 @@ def test_fails_closed_on_failed_job_and_new_flag(
     shutil.copytree(base, failed)
     manifest = json.loads((failed / "manifest.json").read_text())
     manifest["jobs"][0].update(status="failed", message="ModelOutputError: NaN logits")
-    (failed / "manifest.json").write_text(json.dumps(manifest))
+    RunStore(failed).write_manifest(manifest)
     assert check("--baseline", base, "--current", failed) == 1
     assert "job failed in the current run: ModelOutputError" in capsys.readouterr().out
     same = write_synthetic_run(tmp_path / "s", models={"m1": 0.9, "m2": 0.8})
