@@ -14,12 +14,14 @@ noise field and the blur angle of one corruption).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
 __all__ = [
     "random_bits",
     "uniform",
+    "uniform_many",
     "normal",
     "randint",
     "poisson",
@@ -90,6 +92,30 @@ def uniform(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> tor
     k = random_bits(seeds, shape, stream) >> 40
     k &= 0xFFFFFF
     return k.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
+
+
+def uniform_many(
+    seeds: torch.Tensor, draws: Sequence[tuple[tuple[int, ...], int]]
+) -> list[torch.Tensor]:
+    """Several `uniform` draws, one per ``(shape, stream)``, in a single pass: the same numbers
+    as separate calls, with a fraction of the per-call overhead (for many small draws)."""
+    if not draws:
+        return []
+    if seeds.dtype != torch.int64 or seeds.dim() != 1:
+        raise ValueError(
+            f"seeds must be a 1-D int64 tensor, got {seeds.dtype} {tuple(seeds.shape)}"
+        )
+    salts = [_signed(_splitmix64_int(int(st) * _STREAM_SALT + _GOLDEN)) for _, st in draws]
+    keys = _splitmix64_(seeds[:, None] ^ torch.tensor(salts, device=seeds.device)[None, :])
+    sizes = [math.prod(shape) for shape, _ in draws]
+    counter = torch.cat([torch.arange(1, n + 1, dtype=torch.int64) for n in sizes])
+    which = torch.repeat_interleave(torch.arange(len(draws)), torch.tensor(sizes))
+    counter = counter.to(seeds.device) * _GOLDEN
+    k = _splitmix64_(keys[:, which.to(seeds.device)] + counter[None, :]) >> 40
+    k &= 0xFFFFFF
+    u = k.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
+    parts = u.split(sizes, dim=1)
+    return [p.reshape(seeds.shape[0], *shape) for p, (shape, _) in zip(parts, draws, strict=True)]
 
 
 def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:

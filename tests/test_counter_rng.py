@@ -101,3 +101,12 @@ def test_cuda_matches_cpu() -> None:
     cpu = counter_rng.random_bits(seeds, (1000,))
     gpu = counter_rng.random_bits(seeds.cuda(), (1000,)).cpu()
     assert torch.equal(cpu, gpu)
+
+
+def test_uniform_many_equals_separate_calls() -> None:
+    seeds = torch.tensor([4, 5, 6], dtype=torch.int64)
+    draws = [((2, 3), 7), ((1,), 0), ((4, 4), 12)]
+    many = counter_rng.uniform_many(seeds, draws)
+    for got, (shape, stream) in zip(many, draws, strict=True):
+        assert torch.equal(got, counter_rng.uniform(seeds, shape, stream))
+    assert counter_rng.uniform_many(seeds, []) == []

@@ -662,19 +662,22 @@ def _motion_blur_layer(
     rows = torch.arange(h, device=x.device)
     cols = torch.arange(w, device=x.device)
     flat = x.reshape(b, c, h * w)
+    # Every tap's per-sample shift at once (B, width); a tap whose shift leaves the image stops
+    # that sample's kernel there, as the reference's loop does.
+    i = torch.arange(width, dtype=torch.float64, device=x.device)[None, :]
+    dy = -torch.ceil(i * sin[:, None] - 0.5).to(torch.int64)
+    dx = -torch.ceil(i * cos[:, None] - 0.5).to(torch.int64)
+    active = torch.cummin(((dy.abs() < h) & (dx.abs() < w)).to(torch.int64), dim=1).values
+    weights = active.to(x.dtype) * torch.tensor(kernel, dtype=torch.float64, device=x.device)
+    weights = weights.to(x.dtype)
+    src_r = (rows[None, None, :] - dy[:, :, None]).clamp(0, h - 1)  # (B, width, H)
+    src_c = (cols[None, None, :] - dx[:, :, None]).clamp(0, w - 1)  # (B, width, W)
+    idx = (src_r[:, :, :, None] * w + src_c[:, :, None, :]).reshape(b, width, 1, h * w)
     out = torch.zeros_like(flat)
     term = torch.empty_like(flat)
-    active = torch.ones(b, dtype=torch.bool, device=x.device)
-    for i in range(width):
-        dy = -torch.ceil(i * sin - 0.5).to(torch.int64)
-        dx = -torch.ceil(i * cos - 0.5).to(torch.int64)
-        active = active & (dy.abs() < h) & (dx.abs() < w)
-        src_r = (rows[None, :] - dy[:, None]).clamp(0, h - 1)
-        src_c = (cols[None, :] - dx[:, None]).clamp(0, w - 1)
-        idx = (src_r[:, :, None] * w + src_c[:, None, :]).reshape(b, 1, h * w).expand(b, c, -1)
-        weight = active.to(x.dtype) * kernel[i]
-        torch.gather(flat, 2, idx, out=term)
-        out.add_(term.mul_(weight[:, None, None]))  # in place, same roundings as out + w * g
+    for t in range(width):
+        torch.gather(flat, 2, idx[:, t].expand(b, c, -1), out=term)
+        out.add_(term.mul_(weights[:, t, None, None]))  # in place, same roundings as out + w * g
     return out.reshape(b, c, h, w)
 
 
@@ -718,10 +721,16 @@ def _plasma_fractal(seeds: torch.Tensor, mapsize: int, decay: float, stream: int
     m = torch.zeros(b, mapsize, mapsize, dtype=torch.float64, device=seeds.device)
     step = mapsize
     wibble = 100.0
-    level = 0
 
-    def wibbled_mean(a: torch.Tensor, sub: int) -> torch.Tensor:
-        u = counter_rng.uniform(seeds, tuple(a.shape[1:]), stream + sub).to(torch.float64)
+    # All the levels' uniforms in one pass: level L draws three (2^L, 2^L) fields, in call order.
+    draws = []
+    for lvl in range(int(math.log2(mapsize))):
+        side = 2**lvl  # mapsize // step
+        draws += [((side, side), stream + 3 * lvl + j) for j in range(3)]
+    uniforms = iter(counter_rng.uniform_many(seeds, draws))
+
+    def wibbled_mean(a: torch.Tensor) -> torch.Tensor:
+        u = next(uniforms).to(torch.float64)
         return a / 4 + wibble * (wibble * (2.0 * u - 1.0))
 
     while step >= 2:
@@ -729,16 +738,15 @@ def _plasma_fractal(seeds: torch.Tensor, mapsize: int, decay: float, stream: int
         corner = m[:, 0:mapsize:step, 0:mapsize:step]
         sq = corner + torch.roll(corner, shifts=-1, dims=1)
         sq = sq + torch.roll(sq, shifts=-1, dims=2)
-        m[:, half:mapsize:step, half:mapsize:step] = wibbled_mean(sq, 3 * level)
+        m[:, half:mapsize:step, half:mapsize:step] = wibbled_mean(sq)
         dr = m[:, half:mapsize:step, half:mapsize:step]
         ul = m[:, 0:mapsize:step, 0:mapsize:step]
         lt = dr + torch.roll(dr, 1, dims=1) + ul + torch.roll(ul, -1, dims=2)
-        m[:, 0:mapsize:step, half:mapsize:step] = wibbled_mean(lt, 3 * level + 1)
+        m[:, 0:mapsize:step, half:mapsize:step] = wibbled_mean(lt)
         tt = dr + torch.roll(dr, 1, dims=2) + ul + torch.roll(ul, -1, dims=1)
-        m[:, half:mapsize:step, 0:mapsize:step] = wibbled_mean(tt, 3 * level + 2)
+        m[:, half:mapsize:step, 0:mapsize:step] = wibbled_mean(tt)
         step //= 2
         wibble /= decay
-        level += 1
     m = m - m.amin(dim=(1, 2), keepdim=True)
     return (m / m.amax(dim=(1, 2), keepdim=True)).to(torch.float32)
 
