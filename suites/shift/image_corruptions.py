@@ -445,7 +445,8 @@ def _depthwise(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     kernel = kernel.reshape(kh, kw)
     n, _, h, w = planes.shape
     oh, ow = h - kh + 1, w - kw + 1
-    taps = [(i, j, float(kernel[i, j])) for i, j in torch.nonzero(kernel).tolist()]
+    values = kernel.tolist()
+    taps = [(i, j, values[i][j]) for i in range(kh) for j in range(kw) if values[i][j] != 0]
     if not taps:
         return planes.new_zeros(n, 1, oh, ow)
     # In place into two preallocated buffers (fresh large tensors cost page faults); the same
@@ -591,8 +592,11 @@ def _depthwise_grouped(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tens
     n, _, h, w = planes.shape
     oh, ow = h - kh + 1, w - kw + 1
     groups: dict[float, list[tuple[int, int]]] = {}
-    for i, j in torch.nonzero(kernel).tolist():
-        groups.setdefault(float(kernel[i, j]), []).append((i, j))
+    values = kernel.reshape(kh, kw).tolist()
+    for i in range(kh):
+        for j in range(kw):
+            if values[i][j] != 0:
+                groups.setdefault(values[i][j], []).append((i, j))
     out = planes.new_zeros(n, 1, oh, ow)
     acc = torch.empty_like(out)
     for weight, taps in sorted(groups.items()):
@@ -963,27 +967,22 @@ def _pil_box_weights(n_in: int, n_out: int, device: torch.device) -> torch.Tenso
     scale = n_in / n_out
     filterscale = max(scale, 1.0)
     support = 0.5 * filterscale
-    weights = torch.zeros(n_out, n_in, dtype=torch.float64)
+    weights = [[0.0] * n_in for _ in range(n_out)]
     for i in range(n_out):
         center = (i + 0.5) * scale
         lo = max(int(center - support + 0.5), 0)
         hi = min(int(center + support + 0.5), n_in)
-        for j in range(lo, hi):
-            t = (j - center + 0.5) / filterscale
-            if -0.5 < t <= 0.5:
-                weights[i, j] = 1.0
-        total = weights[i].sum()
-        if total > 0:
-            weights[i] /= total
-    return weights.to(device=device, dtype=torch.float32)
+        hits = [j for j in range(lo, hi) if -0.5 < (j - center + 0.5) / filterscale <= 0.5]
+        for j in hits:
+            weights[i][j] = 1.0 / len(hits)
+    return torch.tensor(weights, dtype=torch.float64).to(device=device, dtype=torch.float32)
 
 
 def _nearest_weights(n_in: int, n_out: int, device: torch.device) -> torch.Tensor:
     """PIL's NEAREST resize as an (n_out, n_in) selection matrix: src = floor((i + 0.5) * scale)."""
     src = [min(int((i + 0.5) * n_in / n_out), n_in - 1) for i in range(n_out)]
-    weights = torch.zeros(n_out, n_in, dtype=torch.float32)
-    weights[torch.arange(n_out), torch.tensor(src)] = 1.0
-    return weights.to(device)
+    weights = [[1.0 if j == src[i] else 0.0 for j in range(n_in)] for i in range(n_out)]
+    return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
 def _pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
