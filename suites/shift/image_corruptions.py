@@ -993,8 +993,35 @@ def _pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.
     down_w = _pil_box_weights(w, sw, x.device)
     up = _nearest_weights if p["upsample"] == "nearest" else _pil_box_weights
     up_h, up_w = up(sh, h, x.device), up(sw, w, x.device)
-    small = torch.einsum("ih,bchw,jw->bcij", down_h, x, down_w)
-    return torch.einsum("hi,bcij,wj->bchw", up_h, small, up_w)
+    # Explicit per-axis sums rather than einsum: a batched matrix product may block its sums
+    # differently by batch size, and a sample must get the same bits alone or in any batch.
+    small = _resample_axis(_resample_axis(x, down_h, -2), down_w, -1)
+    return _resample_axis(_resample_axis(small, up_h, -2), up_w, -1)
+
+
+def _resample_axis(x: torch.Tensor, weights: torch.Tensor, dim: int) -> torch.Tensor:
+    """``weights (n_out, n_in) @ x`` along ``dim`` as a fixed-order sum of weighted selections.
+
+    Each output row sums its non-zero taps left to right (rows with fewer taps add exact zeros),
+    so the result is elementwise per sample, whatever the batch.
+    """
+    rows = weights.tolist()
+    taps = [[(j, v) for j, v in enumerate(row) if v != 0] for row in rows]
+    width = max(len(t) for t in taps)
+    out = None
+    for t in range(width):
+        idx = [row[t][0] if t < len(row) else 0 for row in taps]
+        wts = [row[t][1] if t < len(row) else 0.0 for row in taps]
+        picked = x.index_select(dim, torch.tensor(idx, device=x.device))
+        if all(v == 1.0 for v in wts):
+            term = picked
+        else:
+            shape = [1] * x.dim()
+            shape[dim] = len(wts)
+            term = picked * torch.tensor(wts, dtype=x.dtype, device=x.device).reshape(shape)
+        out = term if out is None else out + term
+    assert out is not None
+    return out
 
 
 def _elastic(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

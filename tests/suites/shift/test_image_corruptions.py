@@ -134,6 +134,23 @@ def test_sample_alone_equals_sample_in_batch_and_ignores_global_rng() -> None:
         assert torch.equal(batch, reordered[[2, 1, 0]]), name
 
 
+@pytest.mark.parametrize("shape", [(5, 3, 9, 11), (6, 1, 13, 10)])
+def test_batch_invariance_at_odd_sizes_and_both_regimes(shape: tuple[int, ...]) -> None:
+    # Odd plane sizes put samples at unaligned offsets (vectorised bodies vs scalar tails), and
+    # the ImageNet table at scale 1 uses the large kernels (defocus disk, glass phases, motion).
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(3))
+    seeds = torch.arange(shape[0], dtype=torch.int64) * 13 + 1
+    order = torch.randperm(shape[0], generator=torch.Generator().manual_seed(4))
+    for name in CORRUPTIONS:
+        for kw in ({}, {"regime": "imagenet", "scale": 1.0}):
+            batch = corrupt(x, name, 4, seeds, **kw)
+            reordered = corrupt(x[order], name, 4, seeds[order], **kw)
+            assert torch.equal(batch[order], reordered), (name, kw)
+            for i in (0, shape[0] - 1):
+                alone = corrupt(x[i : i + 1], name, 4, seeds[i : i + 1], **kw)
+                assert torch.equal(batch[i : i + 1], alone), (name, kw, i)
+
+
 def test_different_seeds_give_different_noise() -> None:
     x = _to_tensor([_smooth_rgb(), _smooth_rgb()])
     for name in ("gaussian_noise", "shot_noise", "impulse_noise", "glass_blur", "fog", "spatter"):
