@@ -375,6 +375,11 @@ class AdversarialSuite(Suite):
                     "params": params[i.name],
                     "description": i.description,
                     "n": int(outcomes[(i.name, self.epsilons[i.norm][0])].attacked.sum()),
+                    **(
+                        {"starting_points": "nearest (L2) other-predicted-class sample in batch"}
+                        if i.kind == "decision"
+                        else {}
+                    ),
                 }
                 for i in infos
             },
