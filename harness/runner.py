@@ -200,7 +200,10 @@ class Runner:
             "git_sha": git_sha(),
             "execution": self.execution.model_dump(mode="json"),
             "status": "running",
-            "attempts": [*previous.get("attempts", []), {"started": _now(), "executor": executor.kind}],
+            "attempts": [
+                *previous.get("attempts", []),
+                {"started": _now(), "executor": executor.kind},
+            ],
             "jobs": [],
         }
         store.write_file("spec.yaml", yaml.safe_dump(manifest["spec"], sort_keys=False))
@@ -244,6 +247,20 @@ class Runner:
         except KeyboardInterrupt as exc:
             outcome.interrupted = True
             outcome.signal = manifest["interrupted_by"] = signal_of(exc)
+            # a job folder published just before the signal is complete: record it too
+            for index, p in pending.items():
+                stored = None if index in finished else store.completed(*_names(p.job), p.key)
+                if stored is not None:
+                    finished[index] = JobOutcome(
+                        p.job,
+                        "completed",
+                        0.0,
+                        "written just before the interruption",
+                        p.key,
+                        stored.path.name,
+                    )
+            outcome.outcomes = [finished[k] for k in sorted(finished)]
+            manifest["jobs"] = [_job_entry(o) for o in outcome.outcomes]
         manifest["status"] = (
             "interrupted" if outcome.interrupted else "failed" if outcome.failed else "completed"
         )
@@ -274,7 +291,14 @@ class Runner:
             )
             cached = store.completed(job.model, job.task, job.suite, key)
             if cached is not None:
-                return JobOutcome(job, "cached", 0.0, "results with the same key exist; skipped", key, cached.path.name)
+                return JobOutcome(
+                    job,
+                    "cached",
+                    0.0,
+                    "results with the same key exist; skipped",
+                    key,
+                    cached.path.name,
+                )
             record: dict[str, Any] = {
                 "key": key,
                 "run_id": store.run_dir.name,
@@ -294,9 +318,13 @@ class Runner:
             }
             check_fits_task(adapter, task)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
-            reason = getattr(adapter, "unavailable_reason", None) or suite.skip_reason(adapter, task)
+            reason = getattr(adapter, "unavailable_reason", None) or suite.skip_reason(
+                adapter, task
+            )
             if reason is not None:
-                record.update(status="skipped", reason=reason, seconds=time.perf_counter() - started)
+                record.update(
+                    status="skipped", reason=reason, seconds=time.perf_counter() - started
+                )
                 path = store.write_job(record=record, table=None, metrics=[], artifacts={})
                 return JobOutcome(job, "skipped", record["seconds"], reason, key, path.name)
             shards = None
@@ -332,7 +360,10 @@ class Runner:
         if got.result is None:
             job.done = True
             seconds = time.perf_counter() - job.started
-            return finish(job.index, JobOutcome(job.job, "failed", seconds, got.message, job.key, detail=got.detail))
+            return finish(
+                job.index,
+                JobOutcome(job.job, "failed", seconds, got.message, job.key, detail=got.detail),
+            )
         if got.unit.shard is not None:
             assert got.result.table is not None, "a shardable suite returns a table"
             job.tables[got.unit.shard.index] = got.result.table
@@ -348,15 +379,25 @@ class Runner:
             result = whole
             if job.shards is not None:
                 result = merge_result(suite, job.tables, job.task, self._context())
-            table = result.table.with_groups(job.task.groups()) if result.table is not None else None
+            table = (
+                result.table.with_groups(job.task.groups()) if result.table is not None else None
+            )
             seconds = time.perf_counter() - job.started
-            record = dict(job.record, status="completed", seconds=seconds, finished=_now(), notes=result.notes)
+            record = dict(
+                job.record, status="completed", seconds=seconds, finished=_now(), notes=result.notes
+            )
             if job.shards is not None:
                 record["shards"] = len(job.shards)
-            path = store.write_job(record=record, table=table, metrics=result.metrics, artifacts=result.artifacts)
-            return JobOutcome(job.job, "completed", seconds, "; ".join(result.notes), job.key, path.name)
+            path = store.write_job(
+                record=record, table=table, metrics=result.metrics, artifacts=result.artifacts
+            )
+            return JobOutcome(
+                job.job, "completed", seconds, "; ".join(result.notes), job.key, path.name
+            )
         except HarnessError as err:
-            return JobOutcome(job.job, "failed", time.perf_counter() - job.started, str(err), job.key)
+            return JobOutcome(
+                job.job, "failed", time.perf_counter() - job.started, str(err), job.key
+            )
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # the runner is the one place that records per-job failures
@@ -373,6 +414,10 @@ def _bug_outcome(job: Job, err: Exception, started: float, key: str | None) -> J
         key,
         detail=traceback.format_exc(),
     )
+
+
+def _names(job: Job) -> tuple[str, str, str]:
+    return job.model, job.task, job.suite
 
 
 def _job_entry(o: JobOutcome) -> dict[str, Any]:
