@@ -59,6 +59,12 @@ class FairnessSuite(Suite):
         assert isinstance(self.config, FairnessConfig)
         wanted = {c for g in requested_groupings(self.config, task) for c in g}
         missing = sorted(wanted - set(task.data.column_names))
+        if not task.group_columns and not (wanted & set(task.data.column_names)):
+            # a task without sensitive attributes (e.g. digits beside diabetes in one spec)
+            return (
+                f"task {task.name!r} has no group columns (sensitive attributes); declare "
+                "group_columns on the task to evaluate fairness on it"
+            )
         if self.config.group_by is not None and missing:  # a typo must not pass as a skip
             raise ConfigError(
                 f"suites.fairness.group_by names {', '.join(map(repr, missing))}, which task "

@@ -113,3 +113,13 @@ def test_cli_groups_on_a_stored_run(tmp_path, capsys, task) -> None:  # noqa: AN
     assert main(["groups", str(tmp_path), "--by", "race"]) == 2
     assert "available group columns" in capsys.readouterr().err
     assert main(["groups", str(tmp_path), "--model", "nope"]) == 2
+
+
+def test_group_by_for_another_task_skips_a_task_without_groups() -> None:
+    """One spec, diabetes + digits: `group_by: [sex]` skips digits, but a typo on diabetes fails."""
+    suite = FairnessSuite({"group_by": ["sex", "age_band"]})
+    img = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    assert "has no group columns" in suite.skip_reason(img, digits())
+    tab = TorchModuleAdapter.from_module(linear_tabular(), name="tab", input_shape=(10,))
+    with pytest.raises(ConfigError, match="'sexx'"):
+        FairnessSuite({"group_by": ["sexx"]}).skip_reason(tab, diabetes())
