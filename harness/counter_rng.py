@@ -149,25 +149,83 @@ def randint(
     return u.to(torch.int64).clamp_(max=span - 1).add_(low)
 
 
-def poisson(seeds: torch.Tensor, rate: torch.Tensor, stream: int = 0) -> torch.Tensor:
+def poisson(
+    seeds: torch.Tensor,
+    rate: torch.Tensor,
+    stream: int = 0,
+    *,
+    table_rates: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Poisson variates with per-element ``rate`` (shape ``(B, ...)``), by exact CDF inversion.
 
     One uniform ``u`` per element; the result is the smallest ``k`` with ``P(X <= k) >= u``. The
-    search starts at the Cornish-Fisher quantile guess ``k``; ``P(X <= k - 1)`` is evaluated once
-    as the regularised upper incomplete gamma ``Q(k, rate)`` (float32), and every further step up
-    or down updates the CDF with the probability mass ``pmf(k)``, so the cost does not grow with
-    the rate. The guess is exact for about 98% of elements and at most a step or two off; only
-    the others take the stepping loop.
+    search starts at the Cornish-Fisher quantile guess ``k`` (exact for about 98% of elements, at
+    most a step or two off) and steps until ``P(X <= k - 1) < u <= P(X <= k)``.
+
+    ``table_rates`` (optional, 1-D ascending float32): rates that many elements share exactly,
+    e.g. 8-bit intensities times a constant. Elements whose rate equals one of them read the CDF
+    from a float64 table built for exactly those rates (the same table whatever the batch);
+    the others evaluate ``P(X <= k - 1)`` as the regularised incomplete gamma ``Q(k, rate)``
+    (float32, the slow part) and step with the probability mass. Which path an element takes
+    depends only on its own rate, so a sample's values never depend on its batch.
     """
-    shape = tuple(rate.shape[1:])
-    lam = rate.to(torch.float32).clamp(min=0.0)
+    lam = rate.to(torch.float32).clamp(min=0.0).reshape(-1)
+    u = uniform(seeds, tuple(rate.shape[1:]), stream).reshape(-1)
+    z = math.sqrt(2.0) * torch.special.erfinv(2.0 * u - 1.0)
+    k = torch.floor(lam + torch.sqrt(lam) * z + (z * z - 1.0) / 6.0 + 0.5).clamp(min=0.0)
+    k = torch.where(lam > 0, k, torch.zeros_like(k))
+    if table_rates is None:
+        return _poisson_search(u, lam, k).reshape(rate.shape)
+    table_rates = table_rates.to(device=lam.device, dtype=torch.float32)
+    level = torch.searchsorted(table_rates, lam).clamp_(max=table_rates.numel() - 1)
+    cdf = _poisson_cdf_table(table_rates)  # (L, K) float64
+    width = cdf.shape[1]
+    flat_cdf = torch.cat((torch.zeros_like(cdf[:, :1]), cdf), dim=1).reshape(-1)
+    row = level * (
+        width + 1
+    )  # flat_cdf[row + k] = P(X <= k - 1), flat_cdf[row + k + 1] = P(X <= k)
+    u64 = u.to(torch.float64)
+    hit = table_rates[level] == lam
+    kk = k.to(torch.int64).clamp_(max=width - 1)
+    for _ in range(width):  # a step or two; the CDF is monotone, so no element oscillates
+        below, at = flat_cdf[row + kk], flat_cdf[row + kk + 1]
+        up = hit & (at < u64) & (kk < width - 1)
+        down = hit & (below >= u64) & (kk > 0)
+        if not bool((up | down).any()):
+            break
+        kk = kk + up.to(torch.int64) - down.to(torch.int64)
+    result = kk.to(torch.float32)
+    miss = ~hit | (flat_cdf[row + kk + 1] < u64)  # rate not in the table, or table too short
+    idx = miss.nonzero()[:, 0]
+    if idx.numel():
+        result[idx] = _poisson_search(u[idx], lam[idx], k[idx])
+    return result.reshape(rate.shape)
+
+
+def _poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:
+    """``P(X <= k)`` for ``X ~ Poisson(rates[i])``, k = 0..K-1 (float64, (L, K)).
+
+    K reaches past the largest rate by 10 standard deviations plus 40, where the CDF is 1 to far
+    below the 2^-25 resolution of the uniforms; elements beyond the table fall back anyway.
+    """
+    top = float(rates.max()) if rates.numel() else 0.0
+    width = int(top + 10.0 * math.sqrt(top) + 40.0)
+    lam = rates.to(torch.float64)[:, None]
+    ks = torch.arange(width, dtype=torch.float64, device=rates.device)[None, :]
+    log_fact = torch.lgamma(ks + 1.0)
+    positive = lam > 0
+    safe = torch.where(positive, lam, torch.ones_like(lam))
+    pmf = torch.exp(ks * torch.log(safe) - safe - log_fact)
+    pmf = torch.where(positive, pmf, (ks == 0).to(torch.float64))
+    return pmf.cumsum(dim=1).clamp_(max=1.0)
+
+
+def _poisson_search(u: torch.Tensor, lam: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The general inversion on flat tensors: from the guess ``k``, ``P(X <= k - 1)`` as
+    ``Q(k, lam)`` once, then steps by the probability mass."""
     positive = lam > 0
     safe_lam = torch.where(positive, lam, torch.ones_like(lam))
     log_lam = torch.log(safe_lam)
-    u = uniform(seeds, shape, stream)
-    z = math.sqrt(2.0) * torch.special.erfinv(2.0 * u - 1.0)
-    k = torch.floor(lam + torch.sqrt(lam) * z + (z * z - 1.0) / 6.0 + 0.5).clamp(min=0.0)
-    k = torch.where(positive, k, torch.zeros_like(k))
 
     def pmf(kk: torch.Tensor, log_l: torch.Tensor, lam_: torch.Tensor) -> torch.Tensor:
         return torch.exp(kk * log_l - lam_ - torch.lgamma(kk + 1.0))

@@ -110,3 +110,36 @@ def test_uniform_many_equals_separate_calls() -> None:
     for got, (shape, stream) in zip(many, draws, strict=True):
         assert torch.equal(got, counter_rng.uniform(seeds, shape, stream))
     assert counter_rng.uniform_many(seeds, []) == []
+
+
+@pytest.mark.parametrize("scale", [3.0, 12.0, 500.0])
+def test_poisson_table_path_equals_general_path(scale: float) -> None:
+    # 8-bit levels times a constant: the tabled CDF (float64) and the incomplete-gamma path
+    # (float32) invert the same uniforms, so they agree except where u sits within float32
+    # rounding of a CDF value.
+    levels = torch.arange(256, dtype=torch.float32) / 255.0 * scale
+    rates = levels[torch.randint(0, 256, (4, 20_000), generator=torch.Generator().manual_seed(0))]
+    seeds = torch.tensor([1, 2, 3, 4], dtype=torch.int64)
+    tabled = counter_rng.poisson(seeds, rates, table_rates=levels)
+    general = counter_rng.poisson(seeds, rates)
+    assert float((tabled != general).double().mean()) < 1e-4
+    assert abs(float(tabled.double().mean() / rates.double().mean()) - 1.0) < 0.01
+
+
+def test_poisson_table_path_pmf_and_mixed_elements() -> None:
+    levels = torch.tensor([0.0, 0.5, 2.0, 7.0])
+    k = counter_rng.poisson(
+        torch.tensor([9], dtype=torch.int64), torch.full((1, 200_000), 2.0), table_rates=levels
+    )
+    for value in range(5):
+        expected = math.exp(-2.0) * 2.0**value / math.factorial(value)
+        assert abs(float((k == value).double().mean()) - expected) < 0.004
+    # Tabled, untabled (2.5, 9.0: beyond the table) and zero rates mixed; a sample's values do
+    # not depend on its batch.
+    rates = torch.tensor([[0.0, 0.5, 2.5, 7.0, 9.0] * 40, [2.0, 2.5, 0.0, 0.5, 7.0] * 40])
+    seeds = torch.tensor([5, 6], dtype=torch.int64)
+    both = counter_rng.poisson(seeds, rates, table_rates=levels)
+    alone = counter_rng.poisson(seeds[1:], rates[1:], table_rates=levels)
+    assert torch.equal(both[1:], alone)
+    assert torch.equal(both[rates == 0], torch.zeros_like(both[rates == 0]))
+    assert torch.equal(both, counter_rng.poisson(seeds, rates, table_rates=levels))

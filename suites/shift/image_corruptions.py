@@ -520,9 +520,14 @@ def _gaussian_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> 
 
 
 def _shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """Poisson(x * rate) / rate per element, exact Poisson by CDF inversion."""
+    """Poisson(x * rate) / rate per element, exact Poisson by CDF inversion.
+
+    Pixels holding an 8-bit level (``x == j / 255`` in float32, as decoded images are) read the
+    CDF from a table of the 256 possible rates; any other value takes the general path.
+    """
     rate = p["rate"]
-    return counter_rng.poisson(seeds, x * rate, _S_NOISE) / rate
+    levels = torch.arange(256, dtype=torch.float32, device=x.device) / 255.0
+    return counter_rng.poisson(seeds, x * rate, _S_NOISE, table_rates=levels * rate) / rate
 
 
 def _impulse_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
