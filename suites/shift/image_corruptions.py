@@ -384,9 +384,11 @@ def corrupt(
     x = images.to(torch.float32)
     if b == 0:
         return images.clone()
-    with torch.no_grad():
-        out = _IMPLEMENTATIONS[name](x, params, seeds)
-    return out.clamp_(0.0, 1.0).to(images.dtype)
+    # Inference mode skips autograd bookkeeping on the hundreds of small ops some corruptions
+    # run; the clone outside it returns an ordinary tensor that callers may use in autograd.
+    with torch.inference_mode():
+        out = _IMPLEMENTATIONS[name](x, params, seeds).clamp_(0.0, 1.0)
+    return out.clone().to(images.dtype)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ def test_every_corruption_and_severity_keeps_shape_dtype_range(shape: tuple[int,
         for severity in SEVERITIES:
             y = corrupt(x, name, severity, _seeds(shape[0]))
             assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device, name
+            assert not y.is_inference(), name  # usable in autograd by callers
             assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0, (name, severity)
             assert torch.isfinite(y).all(), (name, severity)
 
