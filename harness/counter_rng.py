@@ -141,9 +141,15 @@ def randint(
     """Integers uniform on ``[low, high)`` (int64), like ``np.random.randint(low, high)``."""
     if high <= low:
         raise ValueError(f"randint needs high > low, got [{low}, {high})")
+    span = high - low
+    if span == 1:
+        return torch.full((seeds.shape[0], *shape), low, dtype=torch.int64, device=seeds.device)
+    if span & (span - 1) == 0:  # a power of two: floor(u * span) is the word's top bits, exactly
+        k = random_bits(seeds, shape, stream) >> (65 - span.bit_length())
+        k &= span - 1
+        return k.add_(low)
     k = random_bits(seeds, shape, stream) >> 11
     k &= (1 << 53) - 1  # 53 uniform bits
-    span = high - low
     # floor(u * span) with u in [0, 1) represented exactly in float64.
     u = k.to(torch.float64).mul_(1.0 / (1 << 53)).mul_(span).floor_()
     return u.to(torch.int64).clamp_(max=span - 1).add_(low)

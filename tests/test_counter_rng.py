@@ -143,3 +143,14 @@ def test_poisson_table_path_pmf_and_mixed_elements() -> None:
     assert torch.equal(both[1:], alone)
     assert torch.equal(both[rates == 0], torch.zeros_like(both[rates == 0]))
     assert torch.equal(both, counter_rng.poisson(seeds, rates, table_rates=levels))
+
+
+@pytest.mark.parametrize(("low", "high"), [(-2, 2), (0, 8), (-1, 0), (3, 4), (0, 5), (-3, 4)])
+def test_randint_equals_floor_of_53_bit_uniform(low: int, high: int) -> None:
+    # The definition for every span (powers of two take an integer shortcut).
+    seeds = torch.tensor([3, 4], dtype=torch.int64)
+    r = counter_rng.randint(seeds, low, high, (500,), stream=2)
+    bits = counter_rng.random_bits(seeds, (500,), stream=2)
+    k = torch.tensor([[(int(v) & _MASK) >> 11 for v in row] for row in bits], dtype=torch.float64)
+    expected = torch.floor(k / 2.0**53 * (high - low)).to(torch.int64) + low
+    assert torch.equal(r, expected)
