@@ -193,13 +193,17 @@ def poisson(
     u64 = u.to(torch.float64)
     hit = table_rates[level] == lam
     kk = k.to(torch.int64).clamp_(max=width - 1)
-    for _ in range(width):  # a step or two; the CDF is monotone, so no element oscillates
-        below, at = flat_cdf[row + kk], flat_cdf[row + kk + 1]
-        up = hit & (at < u64) & (kk < width - 1)
-        down = hit & (below >= u64) & (kk > 0)
-        if not bool((up | down).any()):
-            break
-        kk = kk + up.to(torch.int64) - down.to(torch.int64)
+    below, at = flat_cdf[row + kk], flat_cdf[row + kk + 1]
+    off = (hit & (((at < u64) & (kk < width - 1)) | ((below >= u64) & (kk > 0)))).nonzero()[:, 0]
+    if off.numel():  # the few off guesses step alone (elementwise: same values as all together)
+        sk, srow, su = kk[off], row[off], u64[off]
+        for _ in range(width):  # a step or two; the CDF is monotone, so nothing oscillates
+            up = (flat_cdf[srow + sk + 1] < su) & (sk < width - 1)
+            down = (flat_cdf[srow + sk] >= su) & (sk > 0)
+            if not bool((up | down).any()):
+                break
+            sk = sk + up.to(torch.int64) - down.to(torch.int64)
+        kk = kk.index_put((off,), sk)
     result = kk.to(torch.float32)
     miss = ~hit | (flat_cdf[row + kk + 1] < u64)  # rate not in the table, or table too short
     idx = miss.nonzero()[:, 0]
