@@ -183,7 +183,7 @@ def poisson(
     if table_rates is None:
         return _poisson_search(u, lam, k).reshape(rate.shape)
     table_rates = table_rates.to(device=lam.device, dtype=torch.float32)
-    level = torch.searchsorted(table_rates, lam).clamp_(max=table_rates.numel() - 1)
+    level = _table_level(table_rates, lam)
     cdf = _poisson_cdf_table(table_rates)  # (L, K) float64
     width = cdf.shape[1]
     flat_cdf = torch.cat((torch.zeros_like(cdf[:, :1]), cdf), dim=1).reshape(-1)
@@ -210,6 +210,25 @@ def poisson(
     if idx.numel():
         result[idx] = _poisson_search(u[idx], lam[idx], k[idx])
     return result.reshape(rate.shape)
+
+
+def _table_level(table_rates: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """For each rate, an index ``j`` with ``table_rates[j] == rate`` if one is found (else any).
+
+    The table is taken as an even grid ``j * step`` (8-bit levels times a constant): the nearest
+    grid index and its two neighbours are checked for exact equality. A rate found nowhere, e.g.
+    on an uneven table, is a miss and takes the general path: never wrong, only slower (and much
+    cheaper than a binary search over every element).
+    """
+    last = table_rates.numel() - 1
+    top = float(table_rates[-1]) if last > 0 else 0.0
+    guess = (lam * (last / top) if top > 0 else torch.zeros_like(lam)).round_().clamp_(0, last)
+    guess = guess.to(torch.int64)
+    level = guess
+    for shift in (-1, 1):
+        cand = (guess + shift).clamp_(0, last)
+        level = torch.where(table_rates[level] == lam, level, cand)
+    return level
 
 
 def _poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:

@@ -154,3 +154,13 @@ def test_randint_equals_floor_of_53_bit_uniform(low: int, high: int) -> None:
     k = torch.tensor([[(int(v) & _MASK) >> 11 for v in row] for row in bits], dtype=torch.float64)
     expected = torch.floor(k / 2.0**53 * (high - low)).to(torch.int64) + low
     assert torch.equal(r, expected)
+
+
+@pytest.mark.parametrize("scale", [0.7, 3.0, 12.0, 500.0])
+def test_poisson_table_finds_every_8_bit_level(scale: float) -> None:
+    # Otherwise the fast path would silently fall back to the incomplete gamma everywhere.
+    levels = torch.arange(256, dtype=torch.float32) / 255.0 * scale
+    idx = torch.arange(256).repeat(3)
+    assert torch.equal(counter_rng._table_level(levels, levels[idx]), idx)
+    off_grid = levels[1:] - levels[1] / 3
+    assert not bool((levels[counter_rng._table_level(levels, off_grid)] == off_grid).any())
