@@ -168,8 +168,8 @@ def poisson(
     search starts at the Cornish-Fisher quantile guess ``k`` (exact for about 98% of elements, at
     most a step or two off) and steps until ``P(X <= k - 1) < u <= P(X <= k)``.
 
-    ``table_rates`` (optional, 1-D ascending float32): rates that many elements share exactly,
-    e.g. 8-bit intensities times a constant. Elements whose rate equals one of them read the CDF
+    ``table_rates`` (optional, 1-D float32, an even grid ``j * step``): rates that many elements
+    share exactly, e.g. 8-bit intensities times a constant. Elements whose rate equals one of them read the CDF
     from a float64 table built for exactly those rates (the same table whatever the batch);
     the others evaluate ``P(X <= k - 1)`` as the regularised incomplete gamma ``Q(k, rate)``
     (float32, the slow part) and step with the probability mass. Which path an element takes
