@@ -94,7 +94,7 @@ def _ood_name(entry: OODEntry) -> str:
 
 class ShiftSuite(Suite):
     name = "shift"
-    version = "1"
+    version = "2"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (MSP, energy)"
