@@ -26,7 +26,9 @@ def _per_row_bincount(keys: np.ndarray, weights: np.ndarray | None, size: int) -
     return np.bincount(flat, weights=w, minlength=r * size).reshape(r, size)
 
 
-def ece(confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int = ECE_BINS) -> np.ndarray:
+def ece(
+    confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int = ECE_BINS
+) -> np.ndarray:
     """Expected calibration error (top-label, equal-width bins) per resample."""
     bins = confidence_bins(confidence, n_bins)[idx]
     conf_sum = _per_row_bincount(bins, confidence[idx], n_bins)
@@ -34,7 +36,9 @@ def ece(confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: in
     return np.abs(corr_sum - conf_sum).sum(axis=1) / idx.shape[1]
 
 
-def balanced_accuracy(labels: np.ndarray, correct: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+def balanced_accuracy(
+    labels: np.ndarray, correct: np.ndarray, idx: np.ndarray, k: int
+) -> np.ndarray:
     """Mean per-class recall over the classes present in each resample (sklearn's definition)."""
     label_counts = _per_row_bincount(labels[idx], None, k)
     hit_counts = _per_row_bincount(labels[idx], correct[idx].astype(np.float64), k)
@@ -55,7 +59,9 @@ def macro_f1(labels: np.ndarray, predictions: np.ndarray, idx: np.ndarray, k: in
     return f1.sum(axis=1) / present.sum(axis=1)
 
 
-def reliability_diagram(confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS) -> list[dict[str, float | int | None]]:
+def reliability_diagram(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS
+) -> list[dict[str, float | int | None]]:
     """Per-bin count, mean confidence and accuracy (None for empty bins)."""
     bins = confidence_bins(confidence, n_bins)
     rows: list[dict[str, float | int | None]] = []
@@ -72,3 +78,75 @@ def reliability_diagram(confidence: np.ndarray, correct: np.ndarray, n_bins: int
             }
         )
     return rows
+
+
+def classification_stats(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    confidence: np.ndarray,
+    extras: dict[str, np.ndarray],
+    idx: np.ndarray,
+    k: int,
+    n_bins: int = ECE_BINS,
+) -> dict[str, np.ndarray]:
+    """Every accuracy-suite statistic per resample row of `idx`, in one pass.
+
+    Returns top1_acc, balanced_acc, macro_f1, ece and the mean of each `extras` column (nll,
+    brier, top5_correct...), with the same definitions as the single-metric functions above.
+    A resample is summarised by how often it drew each sample (one bincount per row, W of shape
+    (r, n)); every count and sum the metrics need is then one matrix product W @ F, where F holds
+    per-sample one-hot columns (confusion cell, ECE bin x correct, confidence per bin) and the
+    extras. With many classes (k*k > 1024) the confusion cells are replaced by label, prediction
+    and hit one-hots.
+    """
+    n = idx.shape[1]
+    correct = labels == predictions
+    rows = np.arange(n)
+    small = k * k <= 1024
+    bins = confidence_bins(confidence, n_bins)
+    blocks: list[np.ndarray] = []
+    if small:
+        cells = np.zeros((n, k * k))
+        cells[rows, labels * k + predictions] = 1.0
+        blocks.append(cells)
+    else:
+        for codes, weights in ((labels, None), (predictions, None), (labels, correct)):
+            onehot = np.zeros((n, k))
+            onehot[rows, codes] = 1.0 if weights is None else weights
+            blocks.append(onehot)
+    ece_cols = np.zeros((n, 2 * n_bins))
+    ece_cols[rows, bins] = confidence  # confidence sum per bin
+    ece_cols[rows, n_bins + bins] = correct  # hits per bin
+    blocks.append(ece_cols)
+    names = list(extras)
+    blocks.append(np.stack([extras[name] for name in names], axis=1) if names else np.zeros((n, 0)))
+    features = np.concatenate(blocks, axis=1)
+    counts = _per_row_bincount(idx, None, n)  # (r, n): how often each sample was drawn
+    sums = counts @ features
+    col = 0
+    if small:
+        confusion = sums[:, : k * k].reshape(-1, k, k)
+        tp = np.diagonal(confusion, axis1=1, axis2=2)
+        label_counts = confusion.sum(axis=2)
+        pred_counts = confusion.sum(axis=1)
+        col = k * k
+    else:
+        label_counts, pred_counts, tp = (sums[:, i * k : (i + 1) * k] for i in range(3))
+        col = 3 * k
+    conf_sum = sums[:, col : col + n_bins]
+    hit_sum = sums[:, col + n_bins : col + 2 * n_bins]
+    col += 2 * n_bins
+    present = label_counts > 0.5
+    recall = np.divide(tp, label_counts, out=np.zeros(tp.shape), where=present)
+    denom = label_counts + pred_counts
+    f1_present = denom > 0.5
+    f1 = np.divide(2 * tp, denom, out=np.zeros(tp.shape), where=f1_present)
+    out = {
+        "top1_acc": hit_sum.sum(axis=1) / n,
+        "balanced_acc": recall.sum(axis=1) / present.sum(axis=1),
+        "macro_f1": f1.sum(axis=1) / f1_present.sum(axis=1),
+        "ece": np.abs(hit_sum - conf_sum).sum(axis=1) / n,
+    }
+    for i, name in enumerate(names):
+        out[name] = sums[:, col + i] / n
+    return out

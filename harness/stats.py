@@ -22,8 +22,8 @@ def bootstrap_indices(n: int, *, resamples: int, seed: int, name: str) -> np.nda
     return rng(seed, "bootstrap", name, n).integers(0, n, size=(resamples, n))
 
 
-def bootstrap_cis(
-    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]],
+def bootstrap_joint(
+    statistics: Callable[[np.ndarray], Mapping[str, np.ndarray]],
     n: int,
     *,
     seed: int,
@@ -31,23 +31,23 @@ def bootstrap_cis(
     resamples: int = DEFAULT_RESAMPLES,
     alpha: float = 0.05,
 ) -> dict[str, tuple[float, float] | None]:
-    """Percentile intervals of several statistics over the SAME bootstrap resamples.
+    """Percentile intervals of several statistics computed together over the SAME resamples.
 
-    Each statistic maps an index matrix (r, n) to r values. Resample indices are drawn once, in
-    chunks of at most ~4M indices (bounded memory for large n), from a generator seeded by
-    (seed, name, n), and shared by all statistics.
+    `statistics(idx)` maps an index matrix (r, n) to {name: r values}. Resample indices are drawn
+    in chunks of at most ~4M indices (bounded memory for large n) from a generator seeded by
+    (seed, name, n). Returns {} when n < 2 or no resamples are asked for.
     """
     if n < 2 or resamples < 1:
-        return {key: None for key in statistics}
+        return {}
     gen = rng(seed, "bootstrap", name, n)
     chunk = max(1, min(resamples, 4_000_000 // n))
-    values: dict[str, list[np.ndarray]] = {key: [] for key in statistics}
+    values: dict[str, list[np.ndarray]] = {}
     done = 0
     while done < resamples:
         size = min(chunk, resamples - done)
         idx = gen.integers(0, n, size=(size, n), dtype=np.int64)
-        for key, fn in statistics.items():
-            values[key].append(np.asarray(fn(idx), dtype=np.float64))
+        for key, v in statistics(idx).items():
+            values.setdefault(key, []).append(np.asarray(v, dtype=np.float64))
         done += size
     out: dict[str, tuple[float, float] | None] = {}
     for key, parts in values.items():
@@ -61,6 +61,27 @@ def bootstrap_cis(
     return out
 
 
+def bootstrap_cis(
+    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]],
+    n: int,
+    *,
+    seed: int,
+    name: str,
+    resamples: int = DEFAULT_RESAMPLES,
+    alpha: float = 0.05,
+) -> dict[str, tuple[float, float] | None]:
+    """Percentile intervals of several separately computed statistics over the same resamples."""
+    cis = bootstrap_joint(
+        lambda idx: {key: fn(idx) for key, fn in statistics.items()},
+        n,
+        seed=seed,
+        name=name,
+        resamples=resamples,
+        alpha=alpha,
+    )
+    return {key: cis.get(key) for key in statistics}
+
+
 def bootstrap_ci(
     statistic: Callable[[np.ndarray], np.ndarray],
     n: int,
@@ -71,7 +92,9 @@ def bootstrap_ci(
     alpha: float = 0.05,
 ) -> tuple[float, float] | None:
     """Percentile interval of `statistic(indices) -> (resamples,)` values; None when n < 2."""
-    return bootstrap_cis({"_": statistic}, n, seed=seed, name=name, resamples=resamples, alpha=alpha)["_"]
+    return bootstrap_cis(
+        {"_": statistic}, n, seed=seed, name=name, resamples=resamples, alpha=alpha
+    )["_"]
 
 
 def mean_ci(
@@ -79,7 +102,9 @@ def mean_ci(
 ) -> tuple[float, float] | None:
     """Bootstrap interval of the mean of a per-sample column."""
     values = np.asarray(values, dtype=np.float64)
-    return bootstrap_ci(lambda idx: values[idx].mean(axis=1), len(values), seed=seed, name=name, resamples=resamples)
+    return bootstrap_ci(
+        lambda idx: values[idx].mean(axis=1), len(values), seed=seed, name=name, resamples=resamples
+    )
 
 
 def mcnemar_exact(b: int, c: int) -> float:

@@ -8,7 +8,6 @@ goes into the artifacts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -20,7 +19,7 @@ from harness.adapter import ModelAdapter, check_logits
 from harness.errors import DatasetError
 from harness.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.sample_table import CLEAN, SampleTable
-from harness.stats import CI_METHOD, bootstrap_cis
+from harness.stats import CI_METHOD, bootstrap_joint
 from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.task import Task
 
@@ -52,7 +51,9 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
 class AccuracySuite(Suite):
     name = "accuracy"
     version = "1"
-    description = "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
+    description = (
+        "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
+    )
     config_model = AccuracyConfig
     shardable: ClassVar[bool] = True  # rows depend only on their own sample (docs/ray.md)
     metrics = (
@@ -102,11 +103,19 @@ class AccuracySuite(Suite):
     def result_from_table(self, table: SampleTable, task: Task, ctx: RunContext) -> SuiteResult:
         """Metrics and artifacts from the per-sample table: the whole run's, or merged shards'."""
         assert isinstance(self.config, AccuracyConfig)
-        metrics = self.metrics_from_table(table, num_classes=task.num_classes, class_names=task.class_names, seed=ctx.seed, resamples=ctx.bootstrap_resamples)
+        metrics = self.metrics_from_table(
+            table,
+            num_classes=task.num_classes,
+            class_names=task.class_names,
+            seed=ctx.seed,
+            resamples=ctx.bootstrap_resamples,
+        )
         clean = table.condition(CLEAN)
         artifacts = {
             "reliability_diagram": calibration.reliability_diagram(
-                clean["confidence"].to_numpy(np.float64), clean["correct"].to_numpy(bool), self.config.ece_bins
+                clean["confidence"].to_numpy(np.float64),
+                clean["correct"].to_numpy(bool),
+                self.config.ece_bins,
             )
         }
         return SuiteResult(table=table, metrics=metrics, artifacts=artifacts)
@@ -131,30 +140,33 @@ class AccuracySuite(Suite):
         confidence = frame["confidence"].to_numpy(np.float64)
         k = num_classes
         bins = self.config.ece_bins
-        full = np.arange(n)[None, :]
 
-        per_sample: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-            "top1_acc": lambda idx: correct[idx].mean(axis=1),
-            "balanced_acc": lambda idx: calibration.balanced_accuracy(labels, correct, idx, k),
-            "macro_f1": lambda idx: calibration.macro_f1(labels, predictions, idx, k),
-            "nll": lambda idx: frame["nll"].to_numpy(np.float64)[idx].mean(axis=1),
-            "ece": lambda idx: calibration.ece(confidence, correct, idx, bins),
-            "brier": lambda idx: frame["brier"].to_numpy(np.float64)[idx].mean(axis=1),
+        extras = {
+            "nll": frame["nll"].to_numpy(np.float64),
+            "brier": frame["brier"].to_numpy(np.float64),
         }
         if "top5_correct" in frame.columns:
-            top5 = frame["top5_correct"].to_numpy(bool)
-            per_sample["top5_acc"] = lambda idx: top5[idx].mean(axis=1)
-        cis = bootstrap_cis(
-            per_sample, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
+            extras["top5_acc"] = frame["top5_correct"].to_numpy(np.float64)
+
+        def stats(idx: np.ndarray) -> dict[str, np.ndarray]:
+            return calibration.classification_stats(
+                labels, predictions, confidence, extras, idx, k, bins
+            )
+
+        point = stats(np.arange(n)[None, :])
+        cis = bootstrap_joint(
+            stats, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
         )
         records: list[MetricRecord] = []
-        for name, fn in per_sample.items():
-            ci = cis[name]
+        for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1", "nll", "ece", "brier"):
+            if name not in point:
+                continue
+            ci = cis.get(name)
             records.append(
                 spec_record(
                     self.metric_spec(name),
                     suite=self.name,
-                    value=float(fn(full)[0]),
+                    value=float(point[name][0]),
                     n=n,
                     condition=condition,
                     ci=ci,
