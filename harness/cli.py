@@ -186,7 +186,7 @@ def _load_plan(args: argparse.Namespace, spec_path: Path):  # noqa: ANN202 - int
         if v is not None
     }
     if overrides:
-        spec = RunSpec.model_validate({**spec.model_dump(), **overrides})
+        spec = RunSpec.model_validate({**spec.model_dump(exclude_unset=True), **overrides})
     return build_plan(
         spec,
         base_dir=spec_path.resolve().parent,

@@ -124,3 +124,17 @@ def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert run_cli("list", what) == 0
         out = capsys.readouterr().out
         assert expected in out and "builtin" in out or "zoo" in out
+
+
+def test_overrides_keep_zoo_references_with_variants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--device`/`--seed` overrides must not turn `{name: zoo-model, variants: [...]}` into an inline model."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "tasks: [diabetes]\nmodels:\n  - {name: diabetes-logreg, variants: [fp16]}\n"
+        "suites: {accuracy: {}}\nbootstrap_resamples: 10\n"
+    )
+    assert run_cli("validate", spec) == 0
+    assert run_cli("run", spec, "--out", tmp_path / "o", "--device", "cpu", "--seed", "2") == 0
+    assert "diabetes-logreg@fp16" in capsys.readouterr().out
