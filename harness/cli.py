@@ -216,6 +216,8 @@ def _execution(args: argparse.Namespace, spec):  # noqa: ANN001, ANN202 - intern
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from harness.executors import UnitResult
     from harness.leaderboard import build_boards, render_table
     from harness.runner import JobOutcome, RunEvents, Runner
@@ -230,12 +232,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     execution = _execution(args, plan.spec)
     lines = execution.executor != "local"  # jobs run concurrently: one whole line per event
+    bars = not lines and err.isatty()  # a live samples counter per job on a terminal
+    bar: list[tqdm] = []
 
     def started(i: int, total: int, job) -> None:  # noqa: ANN001
         if lines:
             print(f"[{i}/{total}] {job.label} submitted", file=err, flush=True)
+        elif bars:
+            bar[:] = [
+                tqdm(desc=f"[{i}/{total}] {job.label}", unit=" samples", leave=False, file=err)
+            ]
         else:
             print(f"[{i}/{total}] {job.label} ...", file=err, end="", flush=True)
+
+    def samples_done(count: int) -> None:
+        if bar:
+            bar[0].update(count)
 
     def finished(i: int, total: int, o: JobOutcome) -> None:
         tail = {
@@ -244,7 +256,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "skipped": f"skipped: {o.message}",
             "failed": f"FAILED: {o.message}",
         }[o.status]
-        print(f"[{i}/{total}] {o.job.label}: {tail}" if lines else f" {tail}", file=err, flush=True)
+        if bar:
+            bar.pop().close()
+        full = lines or bars
+        print(f"[{i}/{total}] {o.job.label}: {tail}" if full else f" {tail}", file=err, flush=True)
 
     def unit_done(i: int, total: int, u: UnitResult) -> None:
         state = (
@@ -255,7 +270,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[{i}/{total}]   {u.unit.label}: {state}", file=err, flush=True)
 
     events = RunEvents(
-        job_started=started, job_finished=finished, unit_finished=unit_done if lines else None
+        job_started=started,
+        job_finished=finished,
+        unit_finished=unit_done if lines else None,
+        samples_done=samples_done if bars else None,
     )
     runner = Runner(
         plan,
