@@ -439,6 +439,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_groups(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
+    from pandas.api.types import is_float_dtype
+
     from harness.errors import ResultsError
     from harness.group_breakdown import (
         INTERSECTION,
@@ -472,7 +474,11 @@ def cmd_groups(args: argparse.Namespace) -> int:
         by = (
             [tuple(b.split(INTERSECTION)) for b in args.by]
             if args.by
-            else [(c,) for c in group_columns_of(table)]
+            else [
+                (c,)
+                for c in group_columns_of(table)  # continuous ones need bins: name them in --by
+                if not is_float_dtype(table[f"group:{c}"])
+            ]
         )
         label = f"{job.record['model']} x {job.record['task']} x {job.record['suite']}"
         if not by:

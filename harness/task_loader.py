@@ -170,8 +170,14 @@ def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets
         columns["input"] = stacked
         feats["input"] = datasets.Array3D(shape=shape, dtype="float32")
     for col in groups:
-        columns[col] = [str(v) for v in ds[col]]
-        feats[col] = datasets.Value("string")
+        feature = ds.features.get(col)
+        if isinstance(feature, datasets.Value) and feature.dtype.startswith("float"):
+            # continuous attribute (e.g. age): kept numeric so the fairness suite can bin it
+            columns[col] = np.asarray(ds[col], dtype=np.float64)
+            feats[col] = datasets.Value("float64")
+        else:
+            columns[col] = [str(v) for v in ds[col]]
+            feats[col] = datasets.Value("string")
     return datasets.Dataset.from_dict(columns, features=datasets.Features(feats)), shape
 
 

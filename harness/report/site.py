@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pandas.api.types import is_float_dtype
 
 from harness import pareto
 from harness.leaderboard import Board, build_boards
@@ -155,6 +156,8 @@ def group_accuracy(
     frame = table.condition("clean")
     out: dict[str, dict[str, tuple[float, tuple[float, float] | None]]] = {}
     for col in [c for c in frame.columns if c.startswith(GROUP_PREFIX)]:
+        if is_float_dtype(frame[col]):  # a continuous attribute: one bar per value
+            continue
         per: dict[str, tuple[float, tuple[float, float] | None]] = {}
         for value, rows in frame.groupby(col, dropna=True, observed=True):
             k, n = int(rows["correct"].sum()), len(rows)
