@@ -10,10 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import SpecError
 from harness.suite import format_validation_error
@@ -100,6 +109,17 @@ class ExecutionSpec(StrictModel):
         return self
 
 
+def _entry_kind(value: Any) -> str:
+    """A list entry is a registered name (str) or an inline spec (anything else)."""
+    return "name" if isinstance(value, str) else ""
+
+
+# Validate only the branch the entry's kind selects, so an inline task's error reads
+# `tasks.0.source: ...` instead of also listing "not a valid string" and pydantic's union tags
+# (the empty tag is dropped from key paths).
+_BY_KIND = Discriminator(_entry_kind)
+
+
 class RunSpec(StrictModel):
     """A whole run: what to evaluate and how."""
 
@@ -109,8 +129,12 @@ class RunSpec(StrictModel):
     batch_size: int = Field(default=256, ge=1, le=1 << 20)
     limit: int | None = Field(default=None, ge=1)
     bootstrap_resamples: int = Field(default=1000, ge=0, le=100_000)
-    tasks: list[str | TaskSpec] = Field(min_length=1)
-    models: list[str | ModelSpec] = Field(min_length=1)
+    tasks: list[Annotated[Annotated[str, Tag("name")] | Annotated[TaskSpec, Tag("")], _BY_KIND]] = (
+        Field(min_length=1)
+    )
+    models: list[Annotated[Annotated[str, Tag("name")] | Annotated[ModelSpec, Tag("")], _BY_KIND]] = (
+        Field(min_length=1)
+    )
     suites: dict[str, dict[str, Any] | None] = Field(min_length=1)
     execution: ExecutionSpec | None = None
 

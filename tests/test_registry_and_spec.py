@@ -53,7 +53,7 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
         ),
         (
             BASE.replace("models: [digits-cnn]", "models: [{name: ../evil, factory: x:y}]"),
-            "models.0.ModelSpec.name",
+            "models.0.name",
         ),
         ("a: &x [1]\nb: *x\n", "YAML aliases"),
         ("x" * (1 << 20 + 1), "larger than"),
