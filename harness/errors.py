@@ -24,12 +24,15 @@ class SpecError(HarnessError):
 class UnknownNameError(HarnessError):
     """A task, model, suite or adapter name that is not registered."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, scope: str = "") -> None:
         known = sorted(known)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        listing = f"known {kind}s: {', '.join(known) if known else '(none)'}"
-        super().__init__(f"unknown {kind} {name!r}; " + (f"{hint} " if hint else "") + listing)
+        where = f" {scope}" if scope else ""  # e.g. "in this spec": after the plural, not inside
+        listing = f"known {kind}s{where}: {', '.join(known) if known else '(none)'}"
+        super().__init__(
+            f"unknown {kind}{where} {name!r}; " + (f"{hint} " if hint else "") + listing
+        )
         self.kind = kind
         self.name = name
         self.close_matches = close

@@ -92,7 +92,7 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
         return names
     for name in wanted:
         if name not in names:
-            raise UnknownNameError(f"{kind} in this spec", name, names)
+            raise UnknownNameError(kind, name, names, scope="in this spec")
     return [n for n in names if n in wanted]
 
 

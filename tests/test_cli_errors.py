@@ -76,6 +76,7 @@ def test_unknown_filter_name(tiny_spec: Path, capsys: pytest.CaptureFixture[str]
         capsys, "run", tiny_spec, "--models", "lin-c", "--out", tiny_spec.parent / "o"
     )
     assert code == 2 and "unknown model in this spec 'lin-c'" in err
+    assert "known models in this spec: " in err and "specs" not in err
 
 
 def test_missing_weights_file(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
