@@ -53,6 +53,12 @@ class _Frozen(torch.nn.Module):
         super().__init__()
         self.pre = pre
         self.program = program
+        self.train(False)
+
+    def train(self, mode: bool = True) -> _Frozen:
+        """Only flags the wrapper: the program is fixed, and torch.export programs refuse .eval()."""
+        self.training = mode
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.program(self.pre(x) if self.pre is not None else x)
