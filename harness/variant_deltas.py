@@ -207,6 +207,24 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
                 )
             )
             continue
+        why_not = _not_comparable(vm, pm)
+        if why_not:
+            comp.deltas.append(
+                MetricDelta(
+                    suite,
+                    vm.key,
+                    vm.unit,
+                    vm.higher_is_better,
+                    pm.value,
+                    vm.value,
+                    delta,
+                    "not compared",
+                    min(vm.n, pm.n),
+                    None,
+                    detail=why_not,
+                )
+            )
+            continue
         vps, pps = _per_sample(vm, vtable), _per_sample(pm, ptable)
         if vps is not None and pps is not None:
             res = paired_tests.compare(
@@ -233,6 +251,18 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
+
+
+def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
+    """Why two numbers must not be tested against each other ('' when they may)."""
+    flagged = sorted(set(variant.flags) | set(parent.flags))
+    if flagged:
+        return f"reliability flags raised ({', '.join(flagged)}): not compared"
+    if (variant.note or "") != (parent.note or "") and "upper bound" in (
+        (variant.note or "") + (parent.note or "")
+    ):
+        return "measured differently (decision-based upper bound vs white-box attack): not compared"
+    return ""
 
 
 def _per_sample(record: MetricRecord, table: SampleTable | None) -> paired_tests.PerSample | None:

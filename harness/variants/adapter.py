@@ -21,7 +21,7 @@ from harness.variants.build import build_variant
 from harness.variants.size import model_size
 from harness.variants.spec import Variant, parse_variant
 
-BUILD_VERSION = "1"  # bump when a recipe changes the numbers (part of the identity)
+BUILD_VERSION = "2"  # bump when a recipe changes the numbers (part of the identity); 2: int8 per sample
 
 
 class VariantConfig(BaseModel):
@@ -74,7 +74,19 @@ class VariantAdapter:
                 size = model_size(built.module).to_dict()
             parent_size = model_size(net).to_dict()
         devices = ("cpu",) if variant.kind == "int8" else parent.capabilities.devices
-        self.capabilities = Capabilities(gradients=gradients, batching=True, devices=devices)
+        # Dynamic int8 quantization scales activations over the whole batch, so a batched
+        # prediction depends on the other samples in the batch. Evaluate one sample at a time:
+        # results stay per-sample, independent of batch size, sharding and attack batches.
+        self._per_sample = variant.kind == "int8"
+        if self._per_sample:
+            notes = [
+                *notes,
+                "evaluated one sample at a time: dynamic int8 quantization computes activation "
+                "scales per batch, so batched predictions would depend on the batch's other samples",
+            ]
+        self.capabilities = Capabilities(
+            gradients=gradients, batching=not self._per_sample, devices=devices
+        )
         self._description = {
             **base,
             "adapter": self.kind,
@@ -116,13 +128,22 @@ class VariantAdapter:
             raise ModelLoadError(f"model {self.name!r} is unavailable: {self.unavailable_reason}")
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        x = inputs.to(self.device, non_blocking=True)
         with torch.inference_mode():
-            out = self._network(inputs.to(self.device, non_blocking=True))
+            if self._per_sample:
+                out = torch.cat([self._network(x[i : i + 1]) for i in range(len(x))])
+            else:
+                out = self._network(x)
         return out.float()
 
     def module(self) -> torch.nn.Module:
         if self._network is None:
             raise ModelLoadError(f"model {self.name!r} is unavailable: {self.unavailable_reason}")
+        if not self.capabilities.gradients:
+            raise ModelLoadError(
+                f"model {self.name!r} ({self.variant.name}) has no differentiable module: "
+                "inputs get no gradient through it; suites use its black-box path"
+            )
         return self._network
 
     def describe(self) -> dict[str, Any]:
