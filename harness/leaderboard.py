@@ -177,7 +177,9 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
     shift = {j.record["model"]: j.metrics for j in jobs if j.record["suite"] == cross_model.SUITE}
     if not shift:
         return
-    configs = [j.record.get("suite_config") or {} for j in jobs if j.record["suite"] == cross_model.SUITE]
+    configs = [
+        j.record.get("suite_config") or {} for j in jobs if j.record["suite"] == cross_model.SUITE
+    ]
     baseline = next((c.get("mce_baseline") for c in configs if c.get("mce_baseline")), None)
     per_model, notes = cross_model.board_records(shift, baseline=baseline)
     board.notes.extend(notes)
@@ -302,14 +304,32 @@ def column_labels(columns: list[str]) -> tuple[dict[str, str], list[str]]:
     return labels, legend
 
 
+def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
+    """Markers for cells whose record carries a note (†1, †2...), and the numbered notes."""
+    numbers: dict[str, int] = {}
+    marks: dict[tuple[str, str], str] = {}
+    for r in board.rows:
+        for c in board.columns:
+            note = r.get(f"{c}_note")
+            if note:
+                numbers.setdefault(note, len(numbers) + 1)
+                marks[(r["model"], c)] = f" †{numbers[note]}"
+    return marks, [f"†{i} {note}" for note, i in numbers.items()]
+
+
+def _cell(row: dict[str, Any], key: str, marks: dict[tuple[str, str], str]) -> str:
+    return _fmt(row, key) + marks.get((row["model"], key), "")
+
+
 def to_frame(board: Board, labels: dict[str, str] | None = None) -> pd.DataFrame:
     labels = labels or {c: c for c in board.columns}
+    marks, _ = footnotes(board)
     data = [
         {
             "#": r["position"],
             **({"rank": r.get("rank") or "—"} if board.rank_metric else {}),
             "model": r["model"],
-            **{labels[c]: _fmt(r, c) for c in board.columns},
+            **{labels[c]: _cell(r, c, marks) for c in board.columns},
         }
         for r in board.rows
     ]
@@ -336,6 +356,7 @@ def render_table(boards: list[Board]) -> str:
             )
         )
         parts.extend(f"measured at: {line}" for line in legend)
+        parts.extend(footnotes(b)[1])
         if b.rank_method:
             parts.append(b.rank_method)
         parts.extend(f"note: {n}" for n in b.notes)
@@ -359,14 +380,21 @@ def render_markdown(boards: list[Board]) -> str:
         )
         ranked = b.rank_metric is not None
         labels, legend = column_labels(b.columns)
+        marks, notes = footnotes(b)
         cols = ["#", *(["rank"] if ranked else []), "model", *[labels[c] for c in b.columns]]
         parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cols) + " |")
         parts.append("|" + "---|" * len(cols))
         for r in b.rows:
             rank = [str(r.get("rank") or "—")] if ranked else []
-            cells = [str(r["position"]), *rank, r["model"], *[_fmt(r, c) for c in b.columns]]
+            cells = [
+                str(r["position"]),
+                *rank,
+                r["model"],
+                *[_cell(r, c, marks) for c in b.columns],
+            ]
             parts.append("| " + " | ".join(escape_markdown_cell(c) for c in cells) + " |")
         parts.extend(f"\n> measured at: {escape_markdown_cell(line)}" for line in legend)
+        parts.extend(f"\n> {escape_markdown_cell(line)}" for line in notes)
         if b.rank_method:
             parts.append(f"\n> {escape_markdown_cell(b.rank_method)}")
         parts.extend(f"\n> {escape_markdown_cell(n)}" for n in b.notes)
