@@ -109,7 +109,9 @@ def _model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan
     try:
         config = adapter_cls.config_model.model_validate(entry.adapter_fields())
     except ValidationError as err:
-        raise SpecError(format_validation_error(err, prefix=f"models[{index}]({entry.name})")) from None
+        raise SpecError(
+            format_validation_error(err, prefix=f"models[{index}]({entry.name})")
+        ) from None
     weights = getattr(config, "weights", None)
     if weights is not None:
         path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
@@ -124,12 +126,20 @@ def _model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan
     return ModelPlan(spec=entry, adapter_cls=adapter_cls, config=config, origin=origin)
 
 
+def _names_zoo_model(entry: ModelSpec) -> bool:
+    """A mapping entry that names a zoo model and sets no adapter fields of its own."""
+    return (
+        entry.name in zoo_registry()
+        and "adapter" not in entry.model_fields_set
+        and not entry.adapter_fields()
+    )
+
+
 def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
     """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
     from harness.variants.adapter import VariantAdapter, VariantConfig
     from harness.variants.expand import (
         check_collisions,
-        is_zoo_reference,
         variant_entries,
         variant_model_spec,
     )
@@ -139,8 +149,13 @@ def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]
     located: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(spec.models):
         variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
-        if isinstance(entry, ModelSpec) and variants and is_zoo_reference(entry, zoo_registry()):
-            extra = {"tasks": entry.tasks} if "tasks" in entry.model_fields_set else {}
+        if isinstance(entry, ModelSpec) and _names_zoo_model(entry):
+            # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
+            extra = {
+                k: getattr(entry, k)
+                for k in ("tasks", "description")
+                if k in entry.model_fields_set
+            }
             zoo_entry = {"name": entry.name, **zoo_registry()[entry.name], **extra}
             entry = ModelSpec.model_validate(zoo_entry)
         expanded.append((i, entry, variants))
@@ -223,7 +238,14 @@ def build_plan(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
             "check each model's `tasks:` list"
         )
-    return Plan(spec=spec, base_dir=base_dir, models=model_plans, tasks=task_plans, suites=suite_objs, jobs=jobs)
+    return Plan(
+        spec=spec,
+        base_dir=base_dir,
+        models=model_plans,
+        tasks=task_plans,
+        suites=suite_objs,
+        jobs=jobs,
+    )
 
 
 def job_key(

@@ -138,3 +138,13 @@ def test_overrides_keep_zoo_references_with_variants(
     assert run_cli("validate", spec) == 0
     assert run_cli("run", spec, "--out", tmp_path / "o", "--device", "cpu", "--seed", "2") == 0
     assert "diabetes-logreg@fp16" in capsys.readouterr().out
+
+
+def test_zoo_model_mapping_with_tasks_only(tmp_path: Path) -> None:
+    """`{name: <zoo model>, tasks: [...]}` narrows a zoo model; it is not an inline model."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "tasks: [digits, diabetes]\nmodels:\n  - {name: diabetes-logreg, tasks: [diabetes]}\n"
+        "suites: {accuracy: {}}\nbootstrap_resamples: 10\n"
+    )
+    assert run_cli("validate", spec) == 0

@@ -50,13 +50,3 @@ def variant_model_spec(parent: ModelSpec, name: str, recipe: dict[str, Any]) -> 
             "description": f"{recipe['name']} variant of {parent.name}",
         }
     )
-
-
-def is_zoo_reference(entry: ModelSpec, zoo: dict[str, Any]) -> bool:
-    """`{name: digits-cnn, variants: [...]}`: a zoo model by name, with variants (and tasks)."""
-    return (
-        entry.name in zoo
-        and "adapter" not in entry.model_fields_set
-        and not entry.adapter_fields()
-        and bool(entry.model_fields_set & {"variants"})
-    )
