@@ -190,39 +190,16 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
         if pm is None:
             continue
         delta = None if vm.value is None or pm.value is None else vm.value - pm.value
+
         if delta is None:
             comp.deltas.append(
-                MetricDelta(
-                    suite,
-                    vm.key,
-                    vm.unit,
-                    vm.higher_is_better,
-                    pm.value,
-                    vm.value,
-                    None,
-                    "none",
-                    min(vm.n, pm.n),
-                    None,
-                    detail="undefined value",
-                )
+                _delta(suite, vm, pm, None, "none", min(vm.n, pm.n), None, "undefined value")
             )
             continue
         why_not = _not_comparable(vm, pm)
         if why_not:
             comp.deltas.append(
-                MetricDelta(
-                    suite,
-                    vm.key,
-                    vm.unit,
-                    vm.higher_is_better,
-                    pm.value,
-                    vm.value,
-                    delta,
-                    "not compared",
-                    min(vm.n, pm.n),
-                    None,
-                    detail=why_not,
-                )
+                _delta(suite, vm, pm, delta, "not compared", min(vm.n, pm.n), None, why_not)
             )
             continue
         vps, pps = _per_sample(vm, vtable), _per_sample(pm, ptable)
@@ -233,24 +210,28 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
         else:
             res = paired_tests.interval_test(vm, pm)
         p_value = None if res.test == "exact_value" else res.p_value  # no interval: no test
-        comp.deltas.append(
-            MetricDelta(
-                suite,
-                vm.key,
-                vm.unit,
-                vm.higher_is_better,
-                pm.value,
-                vm.value,
-                delta,
-                res.test if p_value is not None else "none (no interval)",
-                res.n,
-                p_value,
-                detail=res.detail,
-            )
-        )
+        test = res.test if p_value is not None else "none (no interval)"
+        comp.deltas.append(_delta(suite, vm, pm, delta, test, res.n, p_value, res.detail))
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
+
+
+def _delta(
+    suite: str,
+    vm: MetricRecord,
+    pm: MetricRecord,
+    delta: float | None,
+    test: str,
+    n: int,
+    p_value: float | None,
+    detail: str,
+) -> MetricDelta:
+    """A variant metric against its parent's, as one delta row."""
+    return MetricDelta(
+        suite, vm.key, vm.unit, vm.higher_is_better, pm.value, vm.value, delta, test, n, p_value,
+        detail=detail,
+    )  # fmt: skip
 
 
 def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
