@@ -39,7 +39,9 @@ class TorchModuleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     factory: str = Field(description="'package.module:callable' returning an nn.Module")
     factory_args: dict[str, Any] = Field(default_factory=dict)
-    weights: Path | None = Field(default=None, description="safetensors file (or pickle + allow_pickle)")
+    weights: Path | None = Field(
+        default=None, description="safetensors file (or pickle + allow_pickle)"
+    )
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     allow_pickle: bool = False
     normalize: Normalization | None = None
@@ -104,7 +106,9 @@ class TorchModuleAdapter:
         digest = None
         weights_path = None
         if config.weights is not None:
-            weights_path = config.weights if config.weights.is_absolute() else base_dir / config.weights
+            weights_path = (
+                config.weights if config.weights.is_absolute() else base_dir / config.weights
+            )
             state, digest = load_state_dict(
                 weights_path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
             )
@@ -155,7 +159,9 @@ class TorchModuleAdapter:
             "parameters": sum(p.numel() for p in module.parameters()),
         }
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
-        return cls(name, module, device=torch.device(device), input_spec=spec, description=description)
+        return cls(
+            name, module, device=torch.device(device), input_spec=spec, description=description
+        )
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from harness.api import EvaluationResult
 
 
-def evaluate(model: Any, *, task: Any, suites: Any = ("accuracy",), **options: Any) -> EvaluationResult:
+def evaluate(
+    model: Any, *, task: Any, suites: Any = ("accuracy",), **options: Any
+) -> EvaluationResult:
     """Evaluate a model (nn.Module, adapter or zoo name) on a task; see `harness.api.evaluate`."""
     from harness.api import evaluate as _evaluate
 

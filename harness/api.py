@@ -1,9 +1,9 @@
 """Python API: evaluate a model on a task with some suites, in-process, without a results folder.
 
-    import harness
-    result = harness.evaluate(my_module, task="digits", suites=["accuracy"])
-    result.table.to_pandas()      # per-sample rows (sample_id, condition, label, prediction...)
-    result.metrics_frame()        # one row per metric with value, ci and n
+import harness
+result = harness.evaluate(my_module, task="digits", suites=["accuracy"])
+result.table.to_pandas()      # per-sample rows (sample_id, condition, label, prediction...)
+result.metrics_frame()        # one row per metric with value, ci and n
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Pat
             "a zoo model name or a model spec mapping"
         )
     mp = _model_plan(entry, 0, base_dir)
-    return mp.adapter_cls.build(name=mp.spec.name, config=mp.config, device=device, base_dir=base_dir)
+    return mp.adapter_cls.build(
+        name=mp.spec.name, config=mp.config, device=device, base_dir=base_dir
+    )
 
 
 def evaluate(
@@ -124,7 +126,9 @@ def evaluate(
     adapter = _resolve_adapter(model, the_task, dev, base)
     configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()
-    ctx = RunContext(seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples)
+    ctx = RunContext(
+        seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples
+    )
     check_fits_task(adapter, the_task)
     out = EvaluationResult(model=adapter.name, task=the_task.name)
     for name, config in configs.items():

@@ -22,7 +22,16 @@ TEST_FRACTION = 0.4
 AGE_BANDS: tuple[float, ...] = (0.0, 40.0, 50.0, 60.0, 200.0)
 AGE_BAND_LABELS: tuple[str, ...] = ("<40", "40-49", "50-59", "60+")
 DIABETES_FEATURES: tuple[str, ...] = (
-    "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+    "age",
+    "sex",
+    "bmi",
+    "bp",
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
 )
 
 
@@ -36,7 +45,9 @@ def _digits_split() -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarra
     return images, bunch.target.astype(np.int64), (train_idx, test_idx)
 
 
-def _image_dataset(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, prefix: str) -> datasets.Dataset:
+def _image_dataset(
+    images: np.ndarray, labels: np.ndarray, idx: np.ndarray, prefix: str
+) -> datasets.Dataset:
     features = datasets.Features(
         {
             SAMPLE_ID: datasets.Value("string"),

@@ -13,7 +13,16 @@ import torch
 
 from harness.errors import DeviceError
 
-_PACKAGES = ("torch", "foolbox", "fairlearn", "datasets", "numpy", "pandas", "scikit-learn", "pyarrow")
+_PACKAGES = (
+    "torch",
+    "foolbox",
+    "fairlearn",
+    "datasets",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "pyarrow",
+)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -62,7 +71,10 @@ def git_sha(path: Path | None = None) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -81,7 +93,9 @@ def resolve_device(name: str) -> torch.device:
             )
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) exist")
+            raise DeviceError(
+                f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) exist"
+            )
         return device
     if name == "cpu":
         return torch.device("cpu")

@@ -615,7 +615,8 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
         head = "| " + " | ".join(map(md_cell, wide.columns)) + " |"
         sep = "|" + "---|" * len(wide.columns)
         body = [
-            "| " + " | ".join(md_cell(v) for v in row) + " |" for row in wide.itertuples(index=False)
+            "| " + " | ".join(md_cell(v) for v in row) + " |"
+            for row in wide.itertuples(index=False)
         ]
         return "\n".join([head, sep, *body]) + "\n"
     notes = sorted(

@@ -25,7 +25,9 @@ def derive_seed(run_seed: int, *parts: object) -> int:
     return int.from_bytes(h.digest(), "little") & _MASK63
 
 
-def sample_seeds(run_seed: int, sample_ids: Sequence[str] | Iterable[str], *parts: object) -> np.ndarray:
+def sample_seeds(
+    run_seed: int, sample_ids: Sequence[str] | Iterable[str], *parts: object
+) -> np.ndarray:
     """One seed per sample id (int64 array), e.g. for per-sample corruption noise."""
     return np.array([derive_seed(run_seed, sid, *parts) for sid in sample_ids], dtype=np.int64)
 

@@ -39,7 +39,9 @@ class TaskSpec(StrictModel):
     """An inline task: a hub dataset (`hf:<id>`) or local files, and how to read them."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    source: str = Field(description="'hf:<dataset id>' or a path to parquet/csv/json files or an image folder")
+    source: str = Field(
+        description="'hf:<dataset id>' or a path to parquet/csv/json files or an image folder"
+    )
     split: str = "test"
     train_split: str | None = None
     revision: str | None = None
@@ -94,11 +96,19 @@ class ExecutionSpec(StrictModel):
     whichever executor or shard count produced them, so a run resumes across executors."""
 
     executor: Literal["local", "ray"] = "local"
-    address: str | None = Field(default=None, description="Ray cluster address; None starts a local one")
+    address: str | None = Field(
+        default=None, description="Ray cluster address; None starts a local one"
+    )
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
-    shards: int | None = Field(default=None, ge=1, le=100_000, description="shards per shardable job")
-    shard_size: int | None = Field(default=None, ge=1, description="samples per shard (rounded up to whole batches)")
-    max_retries: int = Field(default=3, ge=0, le=100, description="retries of a unit whose worker died")
+    shards: int | None = Field(
+        default=None, ge=1, le=100_000, description="shards per shardable job"
+    )
+    shard_size: int | None = Field(
+        default=None, ge=1, description="samples per shard (rounded up to whole batches)"
+    )
+    max_retries: int = Field(
+        default=3, ge=0, le=100, description="retries of a unit whose worker died"
+    )
 
     @model_validator(mode="after")
     def _one_sharding(self) -> ExecutionSpec:
@@ -132,9 +142,9 @@ class RunSpec(StrictModel):
     tasks: list[Annotated[Annotated[str, Tag("name")] | Annotated[TaskSpec, Tag("")], _BY_KIND]] = (
         Field(min_length=1)
     )
-    models: list[Annotated[Annotated[str, Tag("name")] | Annotated[ModelSpec, Tag("")], _BY_KIND]] = (
-        Field(min_length=1)
-    )
+    models: list[
+        Annotated[Annotated[str, Tag("name")] | Annotated[ModelSpec, Tag("")], _BY_KIND]
+    ] = Field(min_length=1)
     suites: dict[str, dict[str, Any] | None] = Field(min_length=1)
     execution: ExecutionSpec | None = None
 
@@ -166,7 +176,9 @@ def _refuse_duplicates(names: list[str], kind: str) -> None:
 def parse_spec_text(text: str, *, source: str) -> RunSpec:
     """Parse and validate YAML text; errors name the file and the key path."""
     if len(text.encode()) > MAX_SPEC_BYTES:
-        raise SpecError(f"{source}: spec is larger than {MAX_SPEC_BYTES} bytes; is this the right file?")
+        raise SpecError(
+            f"{source}: spec is larger than {MAX_SPEC_BYTES} bytes; is this the right file?"
+        )
     try:
         raw = yaml.load(text, Loader=_NoAliasLoader)
     except yaml.YAMLError as err:
@@ -177,7 +189,9 @@ def parse_spec_text(text: str, *, source: str) -> RunSpec:
     if raw is None:
         raise SpecError(f"{source}: spec is empty; it needs tasks, models and suites")
     if not isinstance(raw, dict):
-        raise SpecError(f"{source}: spec must be a mapping with tasks, models and suites, got {type(raw).__name__}")
+        raise SpecError(
+            f"{source}: spec must be a mapping with tasks, models and suites, got {type(raw).__name__}"
+        )
     try:
         return RunSpec.model_validate(raw)
     except ValidationError as err:

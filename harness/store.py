@@ -98,7 +98,9 @@ class RunStore:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def job_dirname(self, model: str, task: str, suite: str, key: str) -> str:
-        return f"{safe_component(model)}--{safe_component(task)}--{safe_component(suite)}--{key[:12]}"
+        return (
+            f"{safe_component(model)}--{safe_component(task)}--{safe_component(suite)}--{key[:12]}"
+        )
 
     def completed(self, model: str, task: str, suite: str, key: str) -> StoredJob | None:
         """The stored job with this exact key, if it finished (completed or skipped) and is intact."""
@@ -135,7 +137,9 @@ class RunStore:
                 files["samples.parquet"] = sha256_file(current)
             current = tmp / "metrics.json"
             current.write_text(
-                json.dumps([m.to_dict() for m in metrics], indent=1, sort_keys=True, allow_nan=False)
+                json.dumps(
+                    [m.to_dict() for m in metrics], indent=1, sort_keys=True, allow_nan=False
+                )
             )
             files["metrics.json"] = sha256_file(current)
             current = tmp / "artifacts.json"
@@ -178,7 +182,9 @@ class RunStore:
         except (OSError, UnicodeDecodeError) as err:
             raise ResultsError(f"manifest {path} is unreadable ({err}); it was damaged") from None
         except json.JSONDecodeError as err:
-            raise ResultsError(f"manifest {path} is not valid JSON ({err.msg}); it was damaged") from None
+            raise ResultsError(
+                f"manifest {path} is not valid JSON ({err.msg}); it was damaged"
+            ) from None
         return record_checksum.verify(manifest, path)
 
 
@@ -222,7 +228,9 @@ def read_job(path: Path) -> StoredJob:
                 "it was modified or damaged — rerun the job"
             )
     try:
-        metrics = [MetricRecord.from_dict(d) for d in json.loads((path / "metrics.json").read_text())]
+        metrics = [
+            MetricRecord.from_dict(d) for d in json.loads((path / "metrics.json").read_text())
+        ]
     except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError) as err:
         raise ResultsError(f"results file {path / 'metrics.json'} is unreadable ({err})") from None
     return StoredJob(path=path, record=record, metrics=metrics)
@@ -231,7 +239,9 @@ def read_job(path: Path) -> StoredJob:
 def find_run_dirs(root: Path) -> list[Path]:
     """Run folders under `root`: itself if it is one, else `root/runs/*` (or `root/*`)."""
     if not root.exists():
-        raise ResultsError(f"results folder {root} does not exist; run `harness run` first or pass a folder")
+        raise ResultsError(
+            f"results folder {root} does not exist; run `harness run` first or pass a folder"
+        )
     if (root / "manifest.json").is_file():
         return [root]
     base = root / "runs" if (root / "runs").is_dir() else root

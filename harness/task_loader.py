@@ -30,9 +30,7 @@ def load_split(spec: TaskSpec, split: str, base_dir: Path) -> datasets.Dataset:
     source = spec.source
     try:
         if source.startswith("hf:"):
-            ds = datasets.load_dataset(
-                source[3:], spec.subset, split=split, revision=spec.revision
-            )
+            ds = datasets.load_dataset(source[3:], spec.subset, split=split, revision=spec.revision)
         else:
             path = Path(source)
             path = path if path.is_absolute() else base_dir / path
@@ -40,7 +38,11 @@ def load_split(spec: TaskSpec, split: str, base_dir: Path) -> datasets.Dataset:
                 ds = datasets.load_dataset("parquet", data_dir=str(path), split=split)
             elif path.is_dir():
                 ds = datasets.load_dataset("imagefolder", data_dir=str(path), split=split)
-            elif path.is_file() and path.suffix == ".parquet" and pq.read_metadata(path).num_rows == 0:
+            elif (
+                path.is_file()
+                and path.suffix == ".parquet"
+                and pq.read_metadata(path).num_rows == 0
+            ):
                 raise DatasetError(f"task {spec.name!r}: {path} is empty (0 rows)")
             elif path.is_file() and path.suffix in _FILE_BUILDERS:
                 ds = datasets.load_dataset(
@@ -91,7 +93,9 @@ def _to_image_array(value: Any) -> np.ndarray:
     return arr
 
 
-def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets.Dataset, tuple[int, ...]]:
+def _convert(
+    ds: datasets.Dataset, spec: TaskSpec, where: str
+) -> tuple[datasets.Dataset, tuple[int, ...]]:
     """Standardise to columns sample_id, input, label (+groups) with explicit features."""
     label_col = spec.label_column
     groups = list(spec.group_columns)
@@ -99,7 +103,9 @@ def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets
         needed = [*spec.feature_columns, label_col, *groups]
     else:
         if spec.input_column is None:
-            raise DatasetError(f"task {spec.name!r}: input_column is required for {spec.modality} tasks")
+            raise DatasetError(
+                f"task {spec.name!r}: input_column is required for {spec.modality} tasks"
+            )
         needed = [spec.input_column, label_col, *groups]
     if spec.id_column:
         needed.append(spec.id_column)
@@ -121,7 +127,9 @@ def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets
         else [f"{spec.name}-{i:06d}" for i in range(len(ds))]
     )
     if len(set(ids)) != len(ids):
-        raise DatasetError(f"task {spec.name!r}: id column {spec.id_column!r} has duplicate ids in {where}")
+        raise DatasetError(
+            f"task {spec.name!r}: id column {spec.id_column!r} has duplicate ids in {where}"
+        )
 
     labels = np.asarray(ds[label_col])
     if labels.dtype.kind not in "iu":
@@ -143,10 +151,18 @@ def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets
             else:
                 matrix = _numeric(ds, spec.input_column, spec.name, where)
         except ValueError as err:  # ragged vectors in an input column
-            raise DatasetError(f"task {spec.name!r}: column {spec.input_column!r} in {where} is not a fixed-length numeric vector ({err})") from None
+            raise DatasetError(
+                f"task {spec.name!r}: column {spec.input_column!r} in {where} is not a fixed-length numeric vector ({err})"
+            ) from None
         if not np.isfinite(matrix).all():
-            bad = [names[j] for j in np.flatnonzero(~np.isfinite(matrix).all(axis=0))] if spec.feature_columns else names
-            raise DatasetError(f"task {spec.name!r}: features contain NaN or inf in {where} (columns {', '.join(map(repr, bad))})")
+            bad = (
+                [names[j] for j in np.flatnonzero(~np.isfinite(matrix).all(axis=0))]
+                if spec.feature_columns
+                else names
+            )
+            raise DatasetError(
+                f"task {spec.name!r}: features contain NaN or inf in {where} (columns {', '.join(map(repr, bad))})"
+            )
         columns["input"] = matrix
         feats["input"] = datasets.Sequence(datasets.Value("float32"), length=matrix.shape[1])
         shape = (matrix.shape[1],)
@@ -181,7 +197,9 @@ def _convert(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[datasets
     return datasets.Dataset.from_dict(columns, features=datasets.Features(feats)), shape
 
 
-def _label_space(ds: datasets.Dataset, spec: TaskSpec, labels: np.ndarray) -> tuple[int, tuple[str, ...]]:
+def _label_space(
+    ds: datasets.Dataset, spec: TaskSpec, labels: np.ndarray
+) -> tuple[int, tuple[str, ...]]:
     feature = ds.features.get(spec.label_column)
     if isinstance(feature, datasets.ClassLabel):
         names = tuple(feature.names)
@@ -210,14 +228,21 @@ def load_task(spec: TaskSpec, *, base_dir: Path) -> Task:
         )
     train = None
     if spec.train_split:
-        train, _ = _convert(load_split(spec, spec.train_split, base_dir), spec, f"split {spec.train_split!r}")
+        train, _ = _convert(
+            load_split(spec, spec.train_split, base_dir), spec, f"split {spec.train_split!r}"
+        )
     bounds = spec.bounds
     if bounds is None and spec.modality == "image":
         bounds = (0.0, 1.0)
     if bounds is None and spec.modality == "tabular":
         ref = np.asarray((train or data)["input"], dtype=np.float32)
         bounds = (float(ref.min()), float(ref.max()))
-        log.info("task %s: bounds %s taken from the %s data range", spec.name, bounds, "training" if train else "evaluation")
+        log.info(
+            "task %s: bounds %s taken from the %s data range",
+            spec.name,
+            bounds,
+            "training" if train else "evaluation",
+        )
     return Task(
         name=spec.name,
         modality=spec.modality,
@@ -239,4 +264,6 @@ def _numeric(ds: datasets.Dataset, column: str, task: str, where: str) -> np.nda
     try:
         return np.asarray(ds[column], dtype=np.float32)
     except (ValueError, TypeError) as err:
-        raise DatasetError(f"task {task!r}: column {column!r} in {where} is not numeric ({err})") from None
+        raise DatasetError(
+            f"task {task!r}: column {column!r} in {where} is not numeric ({err})"
+        ) from None

@@ -76,7 +76,9 @@ def test_effective_robustness_by_hand() -> None:
     logit = lambda p: math.log(p / (1 - p))  # noqa: E731
     xs, ys = [logit(clean[m]) for m in "abc"], [logit(shifted[m]) for m in "abc"]
     mx, my = sum(xs) / 3, sum(ys) / 3
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
     for m, x in zip("abc", xs, strict=True):
         fit = 1 / (1 + math.exp(-(slope * x + my - slope * mx)))
         assert rho[m] == pytest.approx(shifted[m] - fit)

@@ -23,7 +23,12 @@ from tests.fixture_models import linear_digits, linear_tabular
 LIGHT_CONFIGS: dict[str, dict[str, Any]] = {
     "accuracy": {},
     "fairness": {},
-    "throughput": {"batch_sizes": [8], "warmup_iters": 1, "timed_iters": 3, "isolation": "inprocess"},
+    "throughput": {
+        "batch_sizes": [8],
+        "warmup_iters": 1,
+        "timed_iters": 3,
+        "isolation": "inprocess",
+    },
     "adversarial": {
         "attacks": ["fgsm", "linf_pgd"],
         "epsilons": {"linf": [0.1]},

@@ -118,7 +118,7 @@ def _board_html(board: Board) -> str:
         f'<h2>{h(board.title)}</h2><p class="note">n = {h(board.n)}; task fingerprint '
         f"<code>{h(board.task_fingerprint[:12])}</code>; {h(suites)}; values are estimates with 95% "
         "intervals; click a number for its provenance.</p>"
-        f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
         + "".join(f'<p class="note">{h(n)}</p>' for n in notes if n)
     )
 
@@ -405,9 +405,9 @@ def _variants_html(task: str, loaded: list[Loaded]) -> str:
             f"{h(s.get('parameters'))} parameters nonzero; gradients: {'yes' if s.get('gradients') else 'no (black-box paths)'}"
         )
         rows = "".join(
-            f"<tr><td>{h(d.suite)}</td><td>{h(d.metric)}</td><td class=\"num\">{_num(d.parent_value)}</td>"
-            f"<td class=\"num\">{_num(d.variant_value)}</td><td class=\"num\">{_num(d.delta)}</td>"
-            f"<td>{h(d.test)}</td><td class=\"num\">{h(d.n)}</td><td class=\"num\">{_num(d.p_holm)}</td>"
+            f'<tr><td>{h(d.suite)}</td><td>{h(d.metric)}</td><td class="num">{_num(d.parent_value)}</td>'
+            f'<td class="num">{_num(d.variant_value)}</td><td class="num">{_num(d.delta)}</td>'
+            f'<td>{h(d.test)}</td><td class="num">{h(d.n)}</td><td class="num">{_num(d.p_holm)}</td>'
             f"<td>{worse if d.significant_harm else ''}</td></tr>"
             for d in c.deltas
         )
@@ -422,7 +422,7 @@ def _variants_html(task: str, loaded: list[Loaded]) -> str:
     if not parts:
         return ""
     return (
-        "<h2>Variants vs parent</h2><p class=\"note\">delta = variant - parent; exact McNemar for "
+        '<h2>Variants vs parent</h2><p class="note">delta = variant - parent; exact McNemar for '
         "accuracies, paired bootstrap for other per-sample metrics, 95%-interval overlap otherwise; "
         "Holm-adjusted per variant and task.</p>" + "".join(parts)
     )

@@ -21,7 +21,9 @@ from harness.variants.build import build_variant
 from harness.variants.size import model_size
 from harness.variants.spec import Variant, parse_variant
 
-BUILD_VERSION = "2"  # bump when a recipe changes the numbers (part of the identity); 2: int8 per sample
+BUILD_VERSION = (
+    "2"  # bump when a recipe changes the numbers (part of the identity); 2: int8 per sample
+)
 
 
 class VariantConfig(BaseModel):
