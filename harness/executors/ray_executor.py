@@ -9,19 +9,38 @@ the driver, which alone writes the results folder. A worker process that dies is
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from typing import Any
 
 import torch
 
 from harness.environment import resolve_device
-from harness.errors import MissingDependencyError
+from harness.errors import HarnessError, MissingDependencyError
 from harness.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
 from harness.plan import Plan
 from harness.spec import ExecutionSpec
 from harness.suite import RunContext
 
 log = logging.getLogger(__name__)
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a `host:port` cluster address nobody answers on, before Ray retries for minutes.
+
+    `auto` and `ray://` client addresses are left to Ray itself.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or address.startswith("ray://"):
+        return
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as err:
+        raise HarnessError(
+            f"cannot reach a Ray cluster at --address {address} ({err.strerror or err}); "
+            "start one with `ray start --head` there, or drop --address for a local cluster"
+        ) from None
 
 
 def import_ray() -> Any:
@@ -84,6 +103,7 @@ class RayExecutor:
             if address is None:
                 ray.init(include_dashboard=False, logging_level=logging.WARNING)
             else:
+                check_reachable(address)
                 ray.init(address=address, logging_level=logging.WARNING)
             self._owns_cluster = True
         log.info("ray cluster resources: %s", ray.cluster_resources())

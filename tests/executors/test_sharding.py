@@ -155,3 +155,22 @@ def test_execution_spec_errors(
         in capsys.readouterr().err
     )
     assert not (tmp_path / "runs").exists()
+
+
+def test_unreachable_ray_address_is_one_clear_error() -> None:
+    """A host:port nobody listens on is refused at once (Ray itself would retry for minutes)."""
+    import socket
+
+    import pytest
+
+    from harness.errors import HarnessError
+    from harness.executors.ray_executor import check_reachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: nothing listens there
+    with pytest.raises(
+        HarnessError, match=f"cannot reach a Ray cluster at --address 127.0.0.1:{port}"
+    ):
+        check_reachable(f"127.0.0.1:{port}", timeout_s=1.0)
+    check_reachable("auto")  # left to Ray
