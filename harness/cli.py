@@ -469,6 +469,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
             f"no stored per-sample tables under {args.results} match {', '.join(f'--{k} {v}' for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}"
         )
     rows: list[dict[str, object]] = []
+    skipped: list[str] = []
     for manifest, job in jobs:
         table = job.table().frame
         by = (
@@ -489,10 +490,15 @@ def cmd_groups(args: argparse.Namespace) -> int:
             continue
         conditions = list(dict.fromkeys(table["condition"]))
         if args.condition is not None:
-            if args.condition not in conditions:
-                raise ResultsError(
-                    f"{label} has no condition {args.condition!r}; its conditions: {', '.join(conditions)}"
-                )
+            missing_cols = {c for g in by for c in g if f"group:{c}" not in table.columns}
+            if args.condition not in conditions or (args.by and missing_cols):
+                # named explicitly: an error; otherwise this table just does not take part
+                if args.suite is not None and args.model is not None and args.task is not None:
+                    raise ResultsError(
+                        f"{label} has no condition {args.condition!r}; its conditions: {', '.join(conditions)}"
+                    )
+                skipped.append(f"{label}: conditions {', '.join(conditions)}")
+                continue
             conditions = [args.condition]
         for condition in conditions:
             breakdown = group_breakdown(
@@ -510,6 +516,12 @@ def cmd_groups(args: argparse.Namespace) -> int:
                 "suite": job.record["suite"],
             }
             rows += long_rows(meta, breakdown)
+    if not rows and skipped:
+        raise ResultsError(
+            f"no stored table has condition {args.condition!r}"
+            + (f" and group columns {', '.join(args.by)}" if args.by else "")
+            + f"; tables and their conditions: {'; '.join(skipped)[:600]}"
+        )
     if not rows:
         raise ResultsError(
             "no group breakdown to show: no selected table has group columns; pass --by"

@@ -123,3 +123,25 @@ def test_group_by_for_another_task_skips_a_task_without_groups() -> None:
     tab = TorchModuleAdapter.from_module(linear_tabular(), name="tab", input_shape=(10,))
     with pytest.raises(ConfigError, match="'sexx'"):
         FairnessSuite({"group_by": ["sexx"]}).skip_reason(tab, diabetes())
+
+
+def test_cli_groups_condition_picks_the_tables_that_have_it(tmp_path, capsys) -> None:  # noqa: ANN001
+    """`harness groups --condition X --by sex` over a whole results folder (README example)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "tasks: [diabetes, digits]\nmodels: [diabetes-logreg, digits-mlp]\nbootstrap_resamples: 20\n"
+        "suites:\n  accuracy: {}\n  adversarial: {attacks: [fgsm], epsilons: {linf: [0.1]}, checks: false, max_samples: 40}\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    cond = "attack=ensemble/norm=linf/eps=0.1"
+    assert (
+        main(
+            ["groups", str(tmp_path / "o"), "--condition", cond, "--by", "sex", "--format", "json"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "diabetes-logreg" in out and "digits-mlp" not in out and '"accuracy"' not in out
+    assert main(["groups", str(tmp_path / "o"), "--condition", "nope", "--by", "sex"]) == 2
+    assert "no stored table has condition 'nope'" in capsys.readouterr().err
