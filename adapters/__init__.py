@@ -1,4 +1,4 @@
-"""Built-in adapter kinds: name -> lazy "module:attr" reference (see harness.registry)."""
+"""Built-in adapter kinds: name -> lazy "module:attr" reference (see harness.core.registry)."""
 
 BUILTIN_ADAPTERS: dict[str, str] = {
     "torch": "adapters.torch_module:TorchModuleAdapter",

@@ -25,9 +25,9 @@ from adapters.hf_source import (
     source_files,
 )
 from adapters.model_files import identity_of
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import ModelLoadError
-from harness.task import Task
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import ModelLoadError
+from harness.core.task import Task
 
 
 class HFImageConfig(HFSourceConfig):

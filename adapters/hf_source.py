@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.model_files import folder_sha256, resolve_path
-from harness.errors import MissingDependencyError, ModelLoadError, ModelOutputError
-from harness.task import Task
+from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.core.task import Task
 
 log = logging.getLogger(__name__)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")

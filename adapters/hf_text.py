@@ -22,9 +22,9 @@ from adapters.hf_source import (
     source_files,
 )
 from adapters.model_files import identity_of, no_gradients
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import ModelLoadError
-from harness.task import Task
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import ModelLoadError
+from harness.core.task import Task
 
 # transformers 5 builds an empty tokenizer when none is saved; refuse that instead of using it
 TOKENIZER_FILES = (

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError, ModelLoadError
-from harness.weights import file_sha256
+from harness.core.errors import ConfigError, ModelLoadError
+from harness.core.weights import file_sha256
 
 
 def resolve_path(path: Path, base_dir: Path) -> Path:

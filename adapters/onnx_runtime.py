@@ -23,9 +23,14 @@ from adapters.model_files import (
     require_file,
     resolve_path,
 )
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import DeviceError, MissingDependencyError, ModelLoadError, ModelOutputError
-from harness.task import Task
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import (
+    DeviceError,
+    MissingDependencyError,
+    ModelLoadError,
+    ModelOutputError,
+)
+from harness.core.task import Task
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.model_files import identity_of, no_gradients
 from adapters.score_outputs import to_logits
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import ModelLoadError
-from harness.registry import load_target
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import ModelLoadError
+from harness.core.registry import load_target
 
 
 class CallableConfig(BaseModel):

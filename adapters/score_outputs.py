@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from harness.errors import ModelOutputError
+from harness.core.errors import ModelOutputError
 
 OutputKind = Literal["logits", "probabilities", "decision"]
 PROB_TOLERANCE = 1e-3

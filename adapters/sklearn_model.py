@@ -23,9 +23,9 @@ from adapters.model_files import (
     resolve_path,
 )
 from adapters.score_outputs import to_logits
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import MissingDependencyError, ModelLoadError, ModelOutputError
-from harness.task import Task
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.core.task import Task
 
 
 class SklearnConfig(BaseModel):

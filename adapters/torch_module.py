@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import ModelLoadError
-from harness.registry import load_target
-from harness.weights import load_state_dict
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import ModelLoadError
+from harness.core.registry import load_target
+from harness.core.weights import load_state_dict
 
 
 class Normalization(BaseModel):

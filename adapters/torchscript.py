@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.model_files import checked_sha256, identity_of, require_file, resolve_path
 from adapters.torch_module import Normalization, _Normalize
-from harness.adapter import Capabilities, InputSpec
-from harness.errors import ModelLoadError
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import ModelLoadError
 
 
 class TorchScriptConfig(BaseModel):

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from adapters.torch_module import TorchModuleAdapter
-from harness.suite import RunContext
-from harness.task import SAMPLE_ID, Task
+from harness.core.suite import RunContext
+from harness.core.task import SAMPLE_ID, Task
 from suites.accuracy import AccuracySuite
 
 

@@ -19,9 +19,9 @@ import time
 
 import torch
 
-from harness.api import _resolve_adapter
-from harness.builtin_tasks import digits
-from harness.suite import RunContext
+from harness.config.tasks.builtin import digits
+from harness.core.suite import RunContext
+from harness.run.api import _resolve_adapter
 from suites.adversarial import AdversarialSuite
 
 

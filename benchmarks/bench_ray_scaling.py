@@ -22,12 +22,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from harness.executors.ray_executor import RayExecutor, import_ray
-from harness.executors.sharding import plan_shards
-from harness.executors.work import WorkUnit, build_adapter, load_task, run_unit
-from harness.plan import build_plan
-from harness.spec import ExecutionSpec, parse_spec_text
-from harness.suite import RunContext
+from harness.config.plan import build_plan
+from harness.config.spec import ExecutionSpec, parse_spec_text
+from harness.core.suite import RunContext
+from harness.run.executors.ray_executor import RayExecutor, import_ray
+from harness.run.executors.sharding import plan_shards
+from harness.run.executors.work import WorkUnit, build_adapter, load_task, run_unit
 
 SPEC = """\
 name: bench-ray

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from harness.cli import quickstart_spec_path
-from harness.plan import build_plan
-from harness.spec import load_spec
+from harness.cli.main import quickstart_spec_path
+from harness.config.plan import build_plan
+from harness.config.spec import load_spec
 
 ROUNDS = 15
 CALLS = 10  # logits calls per timing (one call on the MLP is well under a millisecond)

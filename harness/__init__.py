@@ -12,13 +12,13 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "evaluate"]
 
 if TYPE_CHECKING:
-    from harness.api import EvaluationResult
+    from harness.run.api import EvaluationResult
 
 
 def evaluate(
     model: Any, *, task: Any, suites: Any = ("accuracy",), **options: Any
 ) -> EvaluationResult:
-    """Evaluate a model (nn.Module, adapter or zoo name) on a task; see `harness.api.evaluate`."""
-    from harness.api import evaluate as _evaluate
+    """Evaluate a model (nn.Module, adapter or zoo name) on a task; see `harness.run.api.evaluate`."""
+    from harness.run.api import evaluate as _evaluate
 
     return _evaluate(model, task=task, suites=suites, **options)

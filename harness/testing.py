@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-from harness.adapter import ModelAdapter
-from harness.errors import HarnessError
-from harness.task import Task
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import HarnessError
+from harness.core.task import Task
 
 ATOL = 1e-4  # logits of the same inputs may differ by float noise across batch sizes
 

@@ -1,4 +1,4 @@
-"""Built-in suites: name -> lazy "module:attr" reference (see harness.registry)."""
+"""Built-in suites: name -> lazy "module:attr" reference (see harness.core.registry)."""
 
 BUILTIN_SUITES: dict[str, str] = {
     "accuracy": "suites.accuracy:AccuracySuite",

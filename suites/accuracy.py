@@ -14,14 +14,14 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from harness import calibration
-from harness.adapter import ModelAdapter, check_logits
-from harness.errors import DatasetError
-from harness.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.sample_table import CLEAN, SampleTable
-from harness.stats import CI_METHOD, bootstrap_joint
-from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.task import Task
+from harness.analysis import calibration
+from harness.analysis.intervals import CI_METHOD, bootstrap_joint
+from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.errors import DatasetError
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.core.task import Task
 
 
 class AccuracyConfig(SuiteConfig):

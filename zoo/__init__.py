@@ -11,7 +11,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ModelLoadError
+from harness.core.errors import ModelLoadError
 from zoo.catalogue import CATALOGUE
 
 WEIGHTS_DIR: Path = Path(__file__).parent / "weights"

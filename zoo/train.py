@@ -27,8 +27,8 @@ from safetensors.torch import save
 from torch import nn
 from torch.nn import functional as F
 
-from harness.builtin_tasks import diabetes_arrays, digits_arrays
-from harness.registry import load_target
+from harness.config.tasks.builtin import diabetes_arrays, digits_arrays
+from harness.core.registry import load_target
 from zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
 from zoo.catalogue import CATALOGUE
 

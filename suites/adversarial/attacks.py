@@ -18,8 +18,8 @@ from typing import Any, Literal
 import foolbox as fb
 import torch
 
-from harness.errors import ConfigError, UnknownNameError
-from harness.seeding import derive_seed
+from harness.core.errors import ConfigError, UnknownNameError
+from harness.core.seeding import derive_seed
 from suites.adversarial.budgets import Norm
 from suites.adversarial.frozen import frozen_parameters
 from suites.adversarial.noise import start_noise

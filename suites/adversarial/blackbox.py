@@ -10,7 +10,7 @@ import eagerpy as ep
 import foolbox as fb
 import torch
 
-from harness.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter
 
 
 class LogitsModel(fb.models.Model):

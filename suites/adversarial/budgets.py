@@ -11,7 +11,7 @@ import math
 from fractions import Fraction
 from typing import Literal
 
-from harness.errors import ConfigError
+from harness.core.errors import ConfigError
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[Norm, ...] = ("linf", "l2")

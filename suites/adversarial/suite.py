@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from harness.adapter import ModelAdapter, check_logits
-from harness.errors import ConfigError, DatasetError, UnknownNameError
-from harness.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.sample_table import CLEAN, SampleTable
-from harness.seeding import derive_seed
-from harness.stats import CI_METHOD, bootstrap_ci
-from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.task import Task
+from harness.analysis.intervals import CI_METHOD, bootstrap_ci
+from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.errors import ConfigError, DatasetError, UnknownNameError
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.seeding import derive_seed
+from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.core.task import Task
 from suites.adversarial import attacks as atk
 from suites.adversarial import validity_checks as vc
 from suites.adversarial.blackbox import LogitsModel

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from scipy import stats
 
-from harness.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter
 
 ALPHA = 1e-3
 ZERO_GRAD_RATE = 0.01  # samples whose input gradient is exactly zero

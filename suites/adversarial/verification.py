@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from harness.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter
 from suites.adversarial.budgets import Norm
 
 NORM_RTOL = 1e-5

@@ -12,8 +12,8 @@ import datasets
 import numpy as np
 import pandas as pd
 
-from harness.errors import ConfigError, DatasetError
-from harness.task import SAMPLE_ID, Task
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.task import SAMPLE_ID, Task
 
 BIN_SUFFIX = "_bin"
 

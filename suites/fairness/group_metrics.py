@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.group_breakdown import INSUFFICIENT, Breakdown
-from harness.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.analysis.groups import INSUFFICIENT, Breakdown
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 
 _GROUP_CI_METHOD = "percentile bootstrap within groups, 95%"
 

@@ -1,7 +1,7 @@
 """`fairness` suite: per-group metrics and disparities over the task's sensitive attributes.
 
 Predicts once on the clean split, attaches the (binned) group labels to the per-sample table and
-computes the group breakdown (harness.group_breakdown) for every grouping: single attributes
+computes the group breakdown (harness.analysis.groups) for every grouping: single attributes
 and intersections. The same breakdown of any other condition comes from `harness groups`.
 """
 
@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from pydantic import Field
 
-from harness.adapter import ModelAdapter
-from harness.calibration import ECE_BINS
-from harness.errors import ConfigError, DatasetError
-from harness.group_breakdown import INTERSECTION, Grouping, group_breakdown, grouping_name
-from harness.sample_table import CLEAN, SampleTable
-from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.task import Task
+from harness.analysis.calibration import ECE_BINS
+from harness.analysis.groups import INTERSECTION, Grouping, group_breakdown, grouping_name
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.core.task import Task
 from suites.accuracy import predict
 from suites.fairness.binning import binned_name, data_columns, group_labels
 from suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown

@@ -7,7 +7,7 @@ parameters follow the reference code (the ``imagecorruptions`` package for Image
 list of known deviations.
 
 Randomness comes only from the per-sample ``seeds`` through the counter-based generator in
-``harness.counter_rng``: a sample gets bit-identical output alone or inside any batch, on a rerun,
+``suites.counter_rng``: a sample gets bit-identical output alone or inside any batch, on a rerun,
 a resumed run, and regardless of global RNG state.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import counter_rng
+from suites import counter_rng
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 `apply(inputs, name, severity, seeds, task)` perturbs a batch of a task's inputs with family
 `name` at `severity` (1..5); `seeds` holds one int64 seed per sample (derive it with
-`harness.seeding.sample_seeds(run_seed, sample_ids, family, severity)`). Image families are the
+`harness.core.seeding.sample_seeds(run_seed, sample_ids, family, severity)`). Image families are the
 19 ImageNet-C corruptions (`image_corruptions`), tabular ones live in `tabular_shifts`, text ones
 in `text_perturbations`. A family applied to a modality it does not fit is refused with a message
 naming the modality and the valid families. New modalities or families slot in by adding an
@@ -18,8 +18,8 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from harness.errors import ConfigError
-from harness.task import Modality, Task
+from harness.core.errors import ConfigError
+from harness.core.task import Modality, Task
 from suites.shift import image_corruptions, tabular_shifts, text_perturbations
 
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)

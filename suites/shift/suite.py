@@ -4,8 +4,8 @@ Conditions in the per-sample table: `clean` (with `msp` and `energy` OOD-score c
 `corruption=<name>/severity=<s>`, `tabular=<family>/severity=<s>`, `text=<family>/severity=<s>`,
 `shifted=<task>` (the shifted task's own sample ids) and `ood=<set>` (label -1: OOD samples have
 no label; `msp`/`energy` columns). All randomness derives from (run seed, sample id, family,
-severity) through `harness.seeding`. Metrics that need several models of a board (mCE, relative
-mCE, effective robustness) are computed from the stored records by `harness.cross_model`.
+severity) through `harness.core.seeding`. Metrics that need several models of a board (mCE, relative
+mCE, effective robustness) are computed from the stored records by `harness.analysis.cross_model`.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.adapter import ModelAdapter, check_logits
-from harness.errors import ConfigError, DatasetError
-from harness.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.sample_table import CLEAN, SampleTable
-from harness.seeding import sample_seeds
-from harness.spec import TaskSpec
-from harness.stats import CI_METHOD, bootstrap_ci, bootstrap_indices, mean_ci
-from harness.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.task import Task
+from harness.analysis.intervals import CI_METHOD, bootstrap_ci, bootstrap_indices, mean_ci
+from harness.config.spec import TaskSpec
+from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.seeding import sample_seeds
+from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.core.task import Task
 from suites.shift import ood, perturbations
 
 log = logging.getLogger(__name__)
@@ -177,11 +177,11 @@ class ShiftSuite(Suite):
         )
         if key not in self._tasks:
             if isinstance(entry, str):
-                from harness.task_catalogue import task_registry
+                from harness.config.tasks.catalogue import task_registry
 
                 self._tasks[key] = task_registry().load(entry)()
             else:
-                from harness.task_loader import load_task
+                from harness.config.tasks.loader import load_task
 
                 self._tasks[key] = load_task(entry, base_dir=Path.cwd())
             log.info("%s: loaded %s", where, self._tasks[key].name)
@@ -286,7 +286,7 @@ class ShiftSuite(Suite):
     def _generated(
         self, entry: GeneratedOOD, task: Task, ctx: RunContext
     ) -> tuple[list[str], torch.Tensor]:
-        from harness import counter_rng
+        from suites import counter_rng
 
         if task.modality not in ("image", "tabular"):
             raise ConfigError(

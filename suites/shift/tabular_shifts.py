@@ -8,7 +8,7 @@
   pipeline would feed them).
 
 Both use training statistics (the evaluation split stands in when a task has no train split;
-the suite notes it). Randomness comes from `harness.counter_rng` keyed by the per-sample seeds.
+the suite notes it). Randomness comes from `suites.counter_rng` keyed by the per-sample seeds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal
 
 import torch
 
-from harness import counter_rng
+from suites import counter_rng
 
 TabularFamily = Literal["gaussian_noise", "feature_dropout"]
 TABULAR_FAMILIES: tuple[str, ...] = ("gaussian_noise", "feature_dropout")

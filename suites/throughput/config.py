@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from harness.suite import SuiteConfig
+from harness.core.suite import SuiteConfig
 
 Precision = Literal["fp32", "fp16", "bf16"]
 Variant = Literal["eager", "channels_last", "compile"]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from harness.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter
 from suites.throughput.conditions import AUTOCAST_DTYPES, Condition
 
 Samples = torch.Tensor | list[str]

@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from harness.adapter import ModelAdapter
-from harness.atomic import write_json
-from harness.errors import ModelLoadError
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import ModelLoadError
+from harness.store.atomic import write_json
 from suites.throughput.config import ThroughputConfig
 from suites.throughput.forward import Samples
 from suites.throughput.measure import measure

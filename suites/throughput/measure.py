@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from harness.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter
 from suites.throughput.conditions import Condition, skip_reason
 from suites.throughput.config import ThroughputConfig
 from suites.throughput.flops import flops_per_sample

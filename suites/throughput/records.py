@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.stats import bootstrap_ci
+from harness.analysis.intervals import bootstrap_ci
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from suites.throughput.config import ThroughputConfig
 from suites.throughput.peaks import lookup_peak
 from suites.throughput.timing import untimed_work

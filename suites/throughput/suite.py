@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
-from harness.adapter import ModelAdapter
-from harness.errors import DatasetError
-from harness.metric_record import MetricSpec
-from harness.suite import RunContext, Suite, SuiteResult
-from harness.task import Task
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import DatasetError
+from harness.core.metric_record import MetricSpec
+from harness.core.suite import RunContext, Suite, SuiteResult
+from harness.core.task import Task
 from suites.throughput.config import ThroughputConfig
 from suites.throughput.forward import Samples
 from suites.throughput.isolation import IsolationUnavailableError, measure_isolated

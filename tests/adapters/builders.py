@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import torch
 
-from harness.adapter import ModelAdapter
-from harness.builtin_tasks import diabetes, digits
-from harness.plan import adapter_registry
-from harness.spec import TaskSpec
-from harness.task import Task
-from harness.task_loader import load_task
+from harness.config.plan import adapter_registry
+from harness.config.spec import TaskSpec
+from harness.config.tasks.builtin import diabetes, digits
+from harness.config.tasks.loader import load_task
+from harness.core.adapter import ModelAdapter
+from harness.core.task import Task
 
 CPU = torch.device("cpu")
 

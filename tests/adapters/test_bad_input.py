@@ -10,10 +10,10 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from harness.builtin_tasks import diabetes, digits
-from harness.cli import main
-from harness.errors import ModelLoadError, ModelOutputError, SpecError
-from harness.plan import adapter_registry
+from harness.cli.main import main
+from harness.config.plan import adapter_registry
+from harness.config.tasks.builtin import diabetes, digits
+from harness.core.errors import ModelLoadError, ModelOutputError, SpecError
 from tests.adapters.builders import build, text_task
 
 

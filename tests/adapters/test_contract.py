@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.adapter import Capabilities
-from harness.builtin_tasks import digits
-from harness.plan import adapter_registry
+from harness.config.plan import adapter_registry
+from harness.config.tasks.builtin import digits
+from harness.core.adapter import Capabilities
 from harness.testing import AdapterContractError, check_adapter
 from tests.adapters.builders import contract_cases
 from tests.fixture_models import linear_digits
@@ -37,7 +37,7 @@ class _Broken:
     """A minimal adapter with switchable planted bugs."""
 
     def __init__(self, bug: str) -> None:
-        from harness.adapter import InputSpec
+        from harness.core.adapter import InputSpec
 
         self.name = f"broken-{bug}"
         self.input_spec = InputSpec(shape=(1, 8, 8))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.builtin_tasks import digits
-from harness.cli import main
-from harness.parity import compare
+from harness.cli.main import main
+from harness.config.tasks.builtin import digits
+from harness.run.parity import compare
 from tests.adapters.builders import build
 
 

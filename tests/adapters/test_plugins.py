@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 
 PLUGIN = '''
 """A tiny third-party plugin."""
 import torch
 from adapters.python_callable import CallableAdapter
-from harness.builtin_tasks import digits
+from harness.config.tasks.builtin import digits
 from suites.accuracy import AccuracySuite
 
 

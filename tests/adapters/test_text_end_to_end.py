@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from harness.cli import main
-from harness.store import load_jobs
+from harness.cli.main import main
+from harness.store.run_store import load_jobs
 
 
 def reference_predictions(model_dir: Path, csv: Path) -> np.ndarray:

@@ -15,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import atomic, store
-from harness.cli import main
-from harness.store import load_jobs, read_job
+from harness.cli.main import main
+from harness.store import atomic
+from harness.store import run_store as store
+from harness.store.run_store import load_jobs, read_job
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -177,7 +178,7 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001
 
 
 def cli(*args: str | Path) -> tuple[int, str, str]:
-    """`harness.cli.main` in-process: (exit code, stdout, stderr)."""
+    """`harness.cli.main.main` in-process: (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main([str(a) for a in args])

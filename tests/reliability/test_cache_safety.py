@@ -104,7 +104,7 @@ def test_changed_suite_config_reruns(folder: Path) -> None:
 
 def test_changed_harness_version_reruns(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _run(folder)
-    monkeypatch.setattr("harness.runner.__version__", "999.0.0")
+    monkeypatch.setattr("harness.run.runner.__version__", "999.0.0")
     assert _run(folder) == {"m": "completed", "init-only": "completed"}
 
 

@@ -11,9 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import HarnessError, ResultsError
-from harness.spec import RunSpec, parse_spec_text
-from harness.store import load_jobs, read_job
+from harness.config.spec import RunSpec, parse_spec_text
+from harness.core.errors import HarnessError, ResultsError
+from harness.store.run_store import load_jobs, read_job
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 

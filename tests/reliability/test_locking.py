@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ResultsError
-from harness.run_lock import RunLock, RunLockedError
+from harness.core.errors import ResultsError
+from harness.run.lock import RunLock, RunLockedError
 from tests.reliability.conftest import (
     assert_no_partial_files,
     child_stderr,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.store import load_jobs
+from harness.store.run_store import load_jobs
 from tests.reliability.conftest import (
     assert_no_partial_files,
     child_stderr,

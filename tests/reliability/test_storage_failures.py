@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import atomic
-from harness.sample_table import SampleTable
-from harness.store import load_jobs
+from harness.core.sample_table import SampleTable
+from harness.store import atomic
+from harness.store.run_store import load_jobs
 from tests.reliability.conftest import cli, error_lines
 
 

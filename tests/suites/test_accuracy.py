@@ -14,10 +14,10 @@ from sklearn.metrics import (
 )
 
 from adapters.torch_module import TorchModuleAdapter
-from harness import calibration
-from harness.builtin_tasks import digits
-from harness.metric_record import MetricRecord
-from harness.suite import RunContext
+from harness.analysis import calibration
+from harness.config.tasks.builtin import digits
+from harness.core.metric_record import MetricRecord
+from harness.core.suite import RunContext
 from suites.accuracy import AccuracySuite
 from tests.fixture_models import linear_digits
 

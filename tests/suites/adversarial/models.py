@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.builtin_tasks import digits_arrays
+from harness.config.tasks.builtin import digits_arrays
 
 
 def control_digits(ridge: float = 1.0) -> nn.Module:

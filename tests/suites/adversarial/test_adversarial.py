@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from adapters.torch_module import TorchModuleAdapter
-from harness import builtin_tasks
-from harness.adapter import Capabilities
-from harness.api import evaluate
-from harness.cli import main
-from harness.errors import ConfigError, DatasetError
-from harness.seeding import derive_seed
+from harness.cli.main import main
+from harness.config.tasks import builtin as builtin_tasks
+from harness.core.adapter import Capabilities
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.seeding import derive_seed
+from harness.run.api import evaluate
 from suites.adversarial import AdversarialSuite
 from suites.adversarial import attacks as atk
 from suites.adversarial.budgets import check_budgets, parse_eps

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import harness
-from harness.cli import main
-from harness.errors import ConfigError
-from harness.spec import TaskSpec
-from harness.task_loader import load_task
+from harness.cli.main import main
+from harness.config.spec import TaskSpec
+from harness.config.tasks.loader import load_task
+from harness.core.errors import ConfigError
 
 
 @pytest.fixture
@@ -84,8 +84,8 @@ def test_cli_groups_default_leaves_out_continuous_columns(
 
 
 def test_report_group_figure_leaves_out_continuous_columns() -> None:
-    from harness.report.site import group_accuracy
-    from harness.sample_table import SampleTable
+    from harness.core.sample_table import SampleTable
+    from harness.present.site import group_accuracy
 
     table = SampleTable.build(
         {

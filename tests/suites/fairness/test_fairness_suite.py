@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from adapters.torch_module import TorchModuleAdapter
-from harness.builtin_tasks import diabetes, digits
-from harness.cli import main
-from harness.errors import ConfigError, DatasetError
-from harness.suite import RunContext
+from harness.cli.main import main
+from harness.config.tasks.builtin import diabetes, digits
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.suite import RunContext
 from suites.fairness import FairnessSuite
 from tests.fixture_models import linear_digits, linear_tabular
 
@@ -88,7 +88,7 @@ def test_group_absent_from_test_is_reported(task) -> None:  # noqa: ANN001
 
 
 def test_cli_groups_on_a_stored_run(tmp_path, capsys, task) -> None:  # noqa: ANN001
-    from harness.store import RunStore
+    from harness.store.run_store import RunStore
 
     result = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
     table = result.table.with_groups(task.groups())

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.builtin_tasks import diabetes, digits
-from harness.errors import ConfigError
-from harness.seeding import sample_seeds
+from harness.config.tasks.builtin import diabetes, digits
+from harness.core.errors import ConfigError
+from harness.core.seeding import sample_seeds
 from suites.shift import perturbations, text_perturbations
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from harness.builtin_tasks import digits, digits_shifted
-from harness.cli import main
-from harness.errors import ConfigError, DatasetError
-from harness.suite import RunContext
+from harness.cli.main import main
+from harness.config.tasks.builtin import digits, digits_shifted
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.suite import RunContext
 from suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 
@@ -102,7 +102,7 @@ def test_bit_identical_rerun_and_cache_reuse(task) -> None:
 
 def test_tabular_task_rows() -> None:
     from adapters.torch_module import TorchModuleAdapter
-    from harness.builtin_tasks import diabetes
+    from harness.config.tasks.builtin import diabetes
     from tests.fixture_models import linear_tabular
 
     tab = diabetes()
@@ -164,7 +164,7 @@ def test_cli_run_and_board_columns(write_spec, tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     assert main(["run", str(spec), "--out", str(out)]) == 0
-    from harness.leaderboard import build_boards
+    from harness.analysis.leaderboard import build_boards
 
     board = build_boards(out)[0]
     assert {"mce", "relative_mce", "effective_robustness[shifted=digits-shifted]"} <= set(

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.adapter import Capabilities, InputSpec
+from harness.core.adapter import Capabilities, InputSpec
 
 
 class SleepyLinear(nn.Module):

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from adapters.torch_module import TorchModuleAdapter
-from harness.builtin_tasks import digits
-from harness.errors import ConfigError
-from harness.suite import RunContext
-from harness.task import Task
+from harness.config.tasks.builtin import digits
+from harness.core.errors import ConfigError
+from harness.core.suite import RunContext
+from harness.core.task import Task
 from suites.throughput import ThroughputSuite
 from suites.throughput.conditions import Condition
 from suites.throughput.config import ThroughputConfig

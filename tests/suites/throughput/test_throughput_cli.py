@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.cli import main
-from harness.store import load_jobs
+from harness.cli.main import main
+from harness.store.run_store import load_jobs
 
 SPEC = """\
 name: tput

@@ -1,0 +1,148 @@
+"""Turn a float32 torch module into a variant: fp16/bf16 cast, dynamic int8, magnitude pruning.
+
+The parent module is deep-copied, never changed. Reduced-precision variants cast inputs inside
+and return float32 logits, so suites feed the same raw inputs. Dynamic int8 quantizes the
+`nn.Linear` layers (torch's dynamic quantization has no conv kernels); its quantized layers pass
+no gradient to the input, so the variant is black-box. A recipe that cannot apply (int8 on a
+network without Linear layers) yields an `unavailable` reason instead of a module.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from harness.config.variants import Variant
+
+log = logging.getLogger(__name__)
+PRUNABLE: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+CAST_DTYPES: dict[str, torch.dtype] = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class CastInputs(nn.Module):
+    """Runs `inner` in a reduced precision: inputs cast in, float32 logits out."""
+
+    def __init__(self, inner: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.inner = inner
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.to(self.dtype)).float()
+
+
+@dataclass
+class BuiltVariant:
+    """The variant module (None when unavailable), whether input gradients flow, and notes."""
+
+    module: nn.Module | None
+    gradients: bool
+    unavailable: str | None = None
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def _layer_types(net: nn.Module) -> str:
+    names = sorted({type(m).__name__ for m in net.modules() if not list(m.children())})
+    return ", ".join(names) or "(none)"
+
+
+def build_variant(parent: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
+    """Apply `variant` to a copy of `parent` (an eval-mode float32 module)."""
+    net = copy.deepcopy(parent).eval()
+    if variant.kind in CAST_DTYPES:
+        dtype = CAST_DTYPES[variant.kind]
+        return BuiltVariant(
+            module=CastInputs(net.to(dtype), dtype),
+            gradients=True,
+            notes=[
+                f"weights and activations in {variant.kind}; inputs cast inside, float32 logits"
+            ],
+            details={"dtype": variant.kind},
+        )
+    if variant.kind == "int8":
+        return _quantize(net, model=model)
+    return _prune(net, variant, model=model)
+
+
+def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
+    linears = [name for name, m in net.named_modules() if type(m) is nn.Linear]
+    if not linears:
+        return BuiltVariant(
+            module=None,
+            gradients=False,
+            unavailable=(
+                f"int8 dynamic quantization applies to nn.Linear layers only (torch has no dynamic "
+                f"conv kernels); {model!r} has none (layer types: {_layer_types(net)})"
+            ),
+        )
+    others = sorted(
+        {
+            type(m).__name__
+            for m in net.modules()
+            if isinstance(m, PRUNABLE) and type(m) is not nn.Linear
+        }
+    )
+    with warnings.catch_warnings():
+        # torch 2.13 warns that eager-mode quantization moves to torchao; it still works here
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=UserWarning)
+        qnet = torch.ao.quantization.quantize_dynamic(net, {nn.Linear}, dtype=torch.qint8)
+    notes = [
+        f"int8 dynamic quantization of {len(linears)} Linear layer(s): {', '.join(linears)}",
+        "quantized Linear layers pass no gradient to the input: gradient-based suites use their "
+        "black-box paths",
+    ]
+    if others:
+        notes.append(
+            f"{', '.join(others)} layers stay float32 (dynamic quantization does not support them)"
+        )
+    return BuiltVariant(
+        module=qnet,
+        gradients=False,
+        notes=notes,
+        details={"quantized_layers": linears, "float_layers": others},
+    )
+
+
+def _prune(net: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
+    assert variant.sparsity is not None
+    layers = [(name, m) for name, m in net.named_modules() if isinstance(m, PRUNABLE)]
+    if not layers:
+        return BuiltVariant(
+            module=None,
+            gradients=True,
+            unavailable=(
+                f"magnitude pruning applies to Linear/Conv weights; {model!r} has none "
+                f"(layer types: {_layer_types(net)})"
+            ),
+        )
+    with torch.no_grad():
+        if variant.scope == "global":
+            prune.global_unstructured(
+                [(m, "weight") for _, m in layers],
+                pruning_method=prune.L1Unstructured,
+                amount=variant.sparsity,
+            )
+        else:
+            for _, m in layers:
+                prune.l1_unstructured(m, "weight", amount=variant.sparsity)
+        for _, m in layers:
+            prune.remove(m, "weight")  # make the mask permanent: plain weights with zeros
+    zeros = sum(int((m.weight == 0).sum()) for _, m in layers)
+    total = sum(m.weight.numel() for _, m in layers)
+    return BuiltVariant(
+        module=net,
+        gradients=True,
+        notes=[
+            f"L1 magnitude pruning ({variant.scope}) of {len(layers)} layer weight(s) at sparsity "
+            f"{variant.sparsity:g}: {zeros} of {total} weights are zero"
+        ],
+        details={"pruned_layers": [n for n, _ in layers], "weight_sparsity": zeros / total},
+    )

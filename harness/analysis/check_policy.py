@@ -1,0 +1,107 @@
+"""The regression gate's policy: per metric, a floor and/or a maximum allowed drop, and alpha.
+
+A rule is keyed by a metric name (applies to every column of that metric, e.g. all `robust_acc`
+budgets) or by an exact board key (`robust_acc[attack=linf_pgd,eps=0.1]`). Names that the
+baseline does not contain are refused, with close matches, so a typo cannot silently disable a
+check. Without a policy file the defaults below apply to every headline metric.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.core.errors import ConfigError
+
+DEFAULT_ALPHA = 0.05
+DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
+DEFAULT_MAX_DROP_RELATIVE = 0.10  # 10% for metrics in other units (ms, samples/s, nats...)
+
+
+class MetricRule(BaseModel):
+    """Tolerances for one metric; drops are measured in the metric's worse direction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor: float | None = Field(default=None, description="fail when the value is worse than this")
+    max_drop: float | None = Field(
+        default=None, ge=0, description="absolute tolerance, metric units"
+    )
+    max_drop_relative: float | None = Field(
+        default=None, ge=0, description="tolerance as a fraction of the baseline"
+    )
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    ignore: bool = False
+
+
+class Policy(BaseModel):
+    """A gate policy (YAML). `include` picks the checked metrics: headline ones or all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alpha: float = Field(default=DEFAULT_ALPHA, gt=0, lt=1)
+    include: Literal["headline", "all"] = "headline"
+    default: MetricRule = MetricRule()
+    metrics: dict[str, MetricRule] = Field(default_factory=dict)
+
+    def rule_for(self, metric: str, key: str, unit: str) -> MetricRule:
+        """The effective rule of a column: exact key, else metric name, else defaults."""
+        base = self.default
+        if base.max_drop is None and base.max_drop_relative is None:
+            if unit == "fraction":
+                base = base.model_copy(update={"max_drop": DEFAULT_MAX_DROP_FRACTION})
+            else:
+                base = base.model_copy(update={"max_drop_relative": DEFAULT_MAX_DROP_RELATIVE})
+        specific = self.metrics.get(key) or self.metrics.get(metric)
+        if specific is None:
+            return base.model_copy(update={"alpha": base.alpha or self.alpha})
+        merged = {**base.model_dump(), **specific.model_dump(exclude_unset=True)}
+        if (
+            "max_drop" in specific.model_fields_set
+            or "max_drop_relative" in specific.model_fields_set
+        ):
+            merged["max_drop"] = specific.max_drop
+            merged["max_drop_relative"] = specific.max_drop_relative
+        merged["alpha"] = merged.get("alpha") or self.alpha
+        return MetricRule(**merged)
+
+    def named(self) -> set[str]:
+        return set(self.metrics)
+
+    def verify_names(self, metrics: set[str], keys: set[str], source: str) -> None:
+        """Refuse rules naming a metric the baseline does not contain."""
+        known = metrics | keys
+        for name in sorted(self.metrics):
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise ConfigError(
+                    f"policy {source}: metrics.{name} names a metric the baseline does not contain"
+                    f"{hint} (baseline metrics: {', '.join(sorted(metrics)) or '(none)'})"
+                )
+
+
+def load_policy(path: Path | None) -> Policy:
+    """Read a policy YAML (None: the defaults); errors name the file and key."""
+    if path is None:
+        return Policy()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as err:
+        raise ConfigError(f"policy file {path} cannot be read ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"policy file {path} is not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"policy file {path} must be a mapping (alpha, include, default, metrics)"
+        )
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"policy file {path}: {where}: {first['msg']}") from None

@@ -1,0 +1,626 @@
+"""Group breakdowns of a per-sample table: per-group metrics and disparities with intervals.
+
+Works on the rows of one condition of a `SampleTable` (columns label, prediction, correct,
+confidence and `group:<name>` columns), so the fairness suite (clean condition) and the
+fairness x robustness view (any condition in stored tables) share one implementation. Point
+estimates come from fairlearn's `MetricFrame`; bootstrap intervals from vectorised group counts
+over seeded resamples drawn within each group (group sizes fixed). A metric that is undefined for a group (no positives, an
+empty intersection) is None with a note, and a disparity over an undefined group metric is None:
+never a 0 difference or a ratio of 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame
+
+from harness.analysis.calibration import ECE_BINS, confidence_bins
+from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.core.errors import DatasetError
+from harness.core.sample_table import GROUP_PREFIX
+from harness.core.seeding import rng
+from harness.present.escaping import csv_cell, md_cell
+
+LABEL_GROUP = "label"  # `--by label`: group by true class (robustness by class)
+INTERSECTION = "&"
+INSUFFICIENT = "insufficient_group_size"
+CLEAN_CORRECT = "clean_correct"  # optional column: the same sample's correctness when clean
+
+Grouping = tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    """A value (None when undefined) with its 95% bootstrap interval and a note on why undefined."""
+
+    value: float | None
+    ci: tuple[float, float] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRow:
+    """The metrics of one group (a value, or a combination of values for an intersection)."""
+
+    group_by: str
+    group: str
+    n: int
+    insufficient: bool
+    metrics: dict[str, Estimate]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Disparity:
+    """A between-group summary (difference, ratio, worst group) for one grouping."""
+
+    group_by: str
+    metric: str
+    estimate: Estimate
+    n: int
+    insufficient_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breakdown:
+    """Everything `group_breakdown` found for one condition."""
+
+    condition: str
+    n: int
+    binary: bool
+    groups: list[GroupRow]
+    disparities: list[Disparity]
+    notes: list[str] = field(default_factory=list)
+
+    def group_frame(self) -> pd.DataFrame:
+        """One row per (grouping, group): n, insufficiency and each metric with its interval."""
+        rows: list[dict[str, Any]] = []
+        for g in self.groups:
+            row: dict[str, Any] = {
+                "condition": self.condition,
+                "group_by": g.group_by,
+                "group": g.group,
+                "n": g.n,
+                "insufficient": g.insufficient,
+            }
+            for name, est in g.metrics.items():
+                row[name] = est.value
+                row[f"{name}_ci"] = list(est.ci) if est.ci else None
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def disparity_frame(self) -> pd.DataFrame:
+        """One row per (grouping, disparity metric)."""
+        return pd.DataFrame(self.disparity_records())
+
+    def disparity_records(self) -> list[dict[str, Any]]:
+        """One dict per (grouping, disparity metric); undefined values stay None (never NaN)."""
+        return [
+            {
+                "condition": self.condition,
+                "group_by": d.group_by,
+                "metric": d.metric,
+                "value": d.estimate.value,
+                "ci": list(d.estimate.ci) if d.estimate.ci else None,
+                "n": d.n,
+                "note": d.estimate.note,
+                "insufficient_groups": list(d.insufficient_groups),
+            }
+            for d in self.disparities
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (artifacts, `harness groups --format json`)."""
+        return {
+            "condition": self.condition,
+            "n": self.n,
+            "binary": self.binary,
+            "groups": [
+                {
+                    "group_by": g.group_by,
+                    "group": g.group,
+                    "n": g.n,
+                    "insufficient": g.insufficient,
+                    "metrics": {
+                        k: {"value": e.value, "ci": list(e.ci) if e.ci else None, "note": e.note}
+                        for k, e in g.metrics.items()
+                    },
+                }
+                for g in self.groups
+            ],
+            "disparities": self.disparity_records(),
+            "notes": list(self.notes),
+        }
+
+
+def grouping_name(grouping: Grouping) -> str:
+    return INTERSECTION.join(grouping)
+
+
+def group_columns_of(frame: pd.DataFrame) -> list[str]:
+    """Names of the group columns a table carries (without the `group:` prefix)."""
+    return [c[len(GROUP_PREFIX) :] for c in frame.columns if c.startswith(GROUP_PREFIX)]
+
+
+def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The string values of group `name` (or the true class for `label`); clear error if bad."""
+    col = GROUP_PREFIX + name
+    if col in frame.columns:
+        values = frame[col]
+    elif name == LABEL_GROUP:
+        values = frame["label"]
+    else:
+        available = ", ".join(group_columns_of(frame)) or "(none)"
+        raise DatasetError(
+            f"group column {name!r} is not in the table (no column {col!r}); "
+            f"available group columns: {available} (or 'label' to group by class)"
+        )
+    missing = values.isna()
+    if missing.any():
+        example = frame.loc[missing, "sample_id"].iloc[0]
+        raise DatasetError(
+            f"group column {name!r} has {int(missing.sum())} missing values (e.g. sample "
+            f"{example!r}); fill or drop them before a group breakdown"
+        )
+    if pd.api.types.is_float_dtype(values):
+        raise DatasetError(
+            f"group column {name!r} holds continuous values; bin it first (fairness suite "
+            f"config `bins: {{{name}: [edges...]}}` or the task's group_bins)"
+        )
+    return values.astype(str)
+
+
+def _bincount(keys: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    """Per-row bincount of `keys` (R, n) in [0, size) -> (R, size) float64."""
+    r = keys.shape[0]
+    flat = (keys + (np.arange(r, dtype=np.int64) * size)[:, None]).ravel()
+    w = None if weights is None else weights.ravel().astype(np.float64)
+    return np.bincount(flat, weights=w, minlength=r * size).reshape(r, size).astype(np.float64)
+
+
+def stratified_indices(
+    codes: np.ndarray, g: int, *, resamples: int, seed: int, name: str
+) -> np.ndarray:
+    """(resamples, n) bootstrap indices drawn within each group, so group sizes stay fixed.
+
+    Resampling within groups keeps every non-empty group non-empty in every resample (the
+    comparison is between the groups as observed); seeded by the run seed and `name`.
+    """
+    gen = rng(seed, "bootstrap", "groups", name, len(codes))
+    parts = []
+    for i in range(g):
+        members = np.flatnonzero(codes == i)
+        if len(members):
+            parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
+    return np.concatenate(parts, axis=1)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The per-sample arrays a breakdown needs."""
+
+    label: np.ndarray
+    prediction: np.ndarray
+    correct: np.ndarray
+    confidence: np.ndarray
+    clean_correct: np.ndarray | None
+    positive: int
+
+
+def _group_stats(
+    c: _Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+) -> dict[str, np.ndarray]:
+    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
+    keys = codes[idx]
+    cnt = _bincount(keys, None, g)
+    out = {"n": cnt, "acc": _ratio(_bincount(keys, c.correct[idx], g), cnt)}
+    conf_bin = confidence_bins(c.confidence, bins)[idx]
+    joint = keys * bins + conf_bin
+    conf_sum = _bincount(joint, c.confidence[idx], g * bins).reshape(-1, g, bins)
+    corr_sum = _bincount(joint, c.correct[idx], g * bins).reshape(-1, g, bins)
+    out["ece"] = _ratio(np.abs(corr_sum - conf_sum).sum(axis=2), cnt)
+    if binary:
+        pred_pos = c.prediction == c.positive
+        true_pos = c.label == c.positive
+        pos = _bincount(keys, true_pos[idx], g)
+        out["selection_rate"] = _ratio(_bincount(keys, pred_pos[idx], g), cnt)
+        out["tpr"] = _ratio(_bincount(keys, (pred_pos & true_pos)[idx], g), pos)
+        out["fpr"] = _ratio(_bincount(keys, (pred_pos & ~true_pos)[idx], g), cnt - pos)
+    if c.clean_correct is not None:
+        out["clean_acc"] = _ratio(_bincount(keys, c.clean_correct[idx], g), cnt)
+        out["acc_drop"] = out["clean_acc"] - out["acc"]
+    return out
+
+
+def _spread(values: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+    """max - min, min / max, min and max over the active groups of each row; NaN when undefined.
+
+    Undefined when fewer than two groups are active or any active group's value is undefined:
+    a disparity that skipped such a group would claim a fairness nobody measured.
+    """
+    masked = np.where(active, values, np.nan)
+    bad = (active & np.isnan(values)).any(axis=1) | (active.sum(axis=1) < 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hi = np.nanmax(masked, axis=1)
+        lo = np.nanmin(masked, axis=1)
+    hi[bad] = np.nan
+    lo[bad] = np.nan
+    ratio = np.divide(lo, hi, out=np.full_like(lo, np.nan), where=hi > 0)
+    return {"diff": hi - lo, "ratio": ratio, "min": lo, "max": hi}
+
+
+def _disparities(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
+    """Disparity metrics per resample row: name -> (R,)."""
+    active = stats["n"] > 0
+    acc = _spread(stats["acc"], active)
+    # worst group needs only one non-empty group
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        worst = np.nanmin(np.where(active, stats["acc"], np.nan), axis=1)
+    out = {"worst_group_acc": worst, "group_acc_gap": acc["diff"]}
+    out["group_ece_gap"] = _spread(stats["ece"], active)["diff"]
+    if binary:
+        sel = _spread(stats["selection_rate"], active)
+        tpr = _spread(stats["tpr"], active)
+        fpr = _spread(stats["fpr"], active)
+        out["demographic_parity_difference"] = sel["diff"]
+        out["demographic_parity_ratio"] = sel["ratio"]
+        out["equalized_odds_difference"] = np.fmax(tpr["diff"], fpr["diff"])
+        out["equalized_odds_difference"][np.isnan(tpr["diff"]) | np.isnan(fpr["diff"])] = np.nan
+        out["equalized_odds_ratio"] = np.fmin(tpr["ratio"], fpr["ratio"])
+        out["equalized_odds_ratio"][np.isnan(tpr["ratio"]) | np.isnan(fpr["ratio"])] = np.nan
+        out["equal_opportunity_difference"] = tpr["diff"]
+    if "acc_drop" in stats:
+        drop = _spread(stats["acc_drop"], active)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["worst_group_acc_drop"] = np.nanmax(
+                np.where(active, stats["acc_drop"], np.nan), axis=1
+            )
+        out["group_acc_drop_gap"] = drop["diff"]
+    return out
+
+
+def _metric_frame(c: _Columns, sf: pd.DataFrame, binary: bool, bins: int) -> pd.DataFrame:
+    """fairlearn MetricFrame.by_group over the cartesian product of the grouping's values."""
+    pos = c.positive
+
+    def n(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(len(y_true))
+
+    def acc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(np.mean(y_true == y_pred))
+
+    def ece(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray) -> float:
+        b = confidence_bins(np.asarray(confidence, dtype=np.float64), bins)
+        hit = (np.asarray(y_true) == np.asarray(y_pred)).astype(np.float64)
+        gap = np.bincount(b, weights=hit - confidence, minlength=bins)
+        return float(np.abs(gap).sum() / len(y_true))
+
+    def selection_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(np.mean(y_pred == pos))
+
+    def tpr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        p = y_true == pos
+        return float(np.mean(y_pred[p] == pos)) if p.any() else np.nan
+
+    def fpr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        neg = y_true != pos
+        return float(np.mean(y_pred[neg] == pos)) if neg.any() else np.nan
+
+    def clean_acc(y_true: np.ndarray, y_pred: np.ndarray, clean_correct: np.ndarray) -> float:
+        return float(np.mean(clean_correct))
+
+    metrics: dict[str, Callable[..., float]] = {"n": n, "acc": acc, "ece": ece}
+    params: dict[str, dict[str, np.ndarray]] = {"ece": {"confidence": c.confidence}}
+    if binary:
+        metrics |= {"selection_rate": selection_rate, "tpr": tpr, "fpr": fpr}
+    if c.clean_correct is not None:
+        metrics["clean_acc"] = clean_acc
+        params["clean_acc"] = {"clean_correct": c.clean_correct.astype(np.float64)}
+    mf = MetricFrame(
+        metrics=metrics,
+        y_true=c.label,
+        y_pred=c.prediction,
+        sensitive_features=sf,
+        sample_params=params,
+    )
+    by_group = mf.by_group
+    if c.clean_correct is not None:
+        by_group["acc_drop"] = by_group["clean_acc"] - by_group["acc"]
+    return by_group
+
+
+_UNDEFINED_NOTES = {
+    "tpr": "no positive labels in this group",
+    "fpr": "no negative labels in this group",
+}
+
+
+def _estimate(value: float, lo_hi: tuple[float, float] | None, note: str | None) -> Estimate:
+    if not np.isfinite(value):
+        return Estimate(value=None, ci=None, note=note or "undefined")
+    return Estimate(value=float(value), ci=lo_hi, note=None)
+
+
+def _percentile_ci(values: np.ndarray) -> tuple[tuple[float, float] | None, float]:
+    """95% percentile interval of the finite resample values, and the undefined fraction."""
+    finite = values[np.isfinite(values)]
+    frac_undefined = 1.0 - len(finite) / len(values) if len(values) else 1.0
+    if len(finite) == 0:
+        return None, frac_undefined
+    lo, hi = np.quantile(finite, [0.025, 0.975])
+    return (float(lo), float(hi)), frac_undefined
+
+
+_USES = {
+    "equal_opportunity_difference": ("tpr",),
+    "equalized_odds_difference": ("tpr", "fpr"),
+    "equalized_odds_ratio": ("tpr", "fpr"),
+}
+
+
+def _disparity_note(name: str, stats: dict[str, np.ndarray], labels: list[str]) -> str:
+    """Why a disparity is undefined, naming the groups at fault."""
+    active = stats["n"][0] > 0
+    if not name.startswith("worst_group") and active.sum() < 2:
+        return f"undefined: fewer than two non-empty groups ({int(active.sum())})"
+    if active.sum() == 0:
+        return "undefined: no non-empty group"
+    parts = []
+    for metric in _USES.get(name, ()):
+        bad = [labels[i] for i in np.flatnonzero(active & np.isnan(stats[metric][0]))]
+        if bad:
+            parts.append(f"group(s) {', '.join(bad)}: {_UNDEFINED_NOTES[metric]}")
+    if parts:
+        return "undefined: " + "; ".join(parts)
+    if name.endswith("_ratio"):
+        return "undefined: the largest group rate is 0 (ratio 0/0)"
+    return "undefined"
+
+
+def breakdown_grouping(
+    frame: pd.DataFrame,
+    grouping: Grouping,
+    *,
+    num_classes: int,
+    seed: int,
+    condition: str,
+    min_group_size: int = 20,
+    resamples: int = DEFAULT_RESAMPLES,
+    positive_label: int = 1,
+    ece_bins: int = ECE_BINS,
+) -> tuple[list[GroupRow], list[Disparity], list[str]]:
+    """Group rows, disparities and notes of one grouping (one column or an intersection)."""
+    name = grouping_name(grouping)
+    sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
+    binary = num_classes == 2
+    c = _Columns(
+        label=frame["label"].to_numpy(np.int64),
+        prediction=frame["prediction"].to_numpy(np.int64),
+        correct=frame["correct"].to_numpy(bool),
+        confidence=frame["confidence"].to_numpy(np.float64),
+        clean_correct=frame[CLEAN_CORRECT].to_numpy(bool)
+        if CLEAN_CORRECT in frame.columns
+        else None,
+        positive=positive_label,
+    )
+    levels = [sorted(sf[col].unique()) for col in grouping]
+    combos = list(itertools.product(*levels))
+    labels = [INTERSECTION.join(combo) for combo in combos]
+    index = {combo: i for i, combo in enumerate(combos)}
+    codes = np.fromiter((index[tuple(r)] for r in sf.itertuples(index=False)), np.int64, len(sf))
+    g = len(combos)
+    n = len(frame)
+
+    by_group = _metric_frame(c, sf, binary, ece_bins)
+    order = pd.MultiIndex.from_tuples(combos) if len(grouping) > 1 else [x[0] for x in combos]
+    point_stats = {
+        k: by_group[k].reindex(order).to_numpy(np.float64)[None, :] for k in by_group.columns
+    }
+    point_stats["n"] = np.nan_to_num(point_stats["n"], nan=0.0)
+    full = np.arange(n)[None, :]
+    boot: dict[str, np.ndarray] = {}
+    disp_boot: dict[str, np.ndarray] = {}
+    if resamples > 0 and n >= 2:
+        idx = stratified_indices(
+            codes, g, resamples=resamples, seed=seed, name=f"{condition}/{name}"
+        )
+        boot = _group_stats(c, codes, g, idx, binary, ece_bins)
+        disp_boot = _disparities(boot, binary)
+    # the vectorised statistic must agree with fairlearn on the full sample
+    check = _group_stats(c, codes, g, full, binary, ece_bins)
+    for k, v in check.items():
+        if not np.allclose(v, point_stats[k], equal_nan=True):
+            raise AssertionError(f"group statistic {k} disagrees with fairlearn MetricFrame")
+
+    notes: list[str] = []
+    rows: list[GroupRow] = []
+    insufficient: list[str] = []
+    for i, label in enumerate(labels):
+        count = int(point_stats["n"][0, i])
+        metrics: dict[str, Estimate] = {}
+        for k, v in point_stats.items():
+            if k == "n":
+                continue
+            ci = None
+            if boot and count > 0:
+                ci, _ = _percentile_ci(boot[k][:, i])
+            note = (
+                "no samples in this group (empty intersection)"
+                if count == 0
+                else _UNDEFINED_NOTES.get(k)
+            )
+            metrics[k] = _estimate(v[0, i], ci, note)
+        small = count < min_group_size
+        if 0 < count < min_group_size:
+            insufficient.append(label)
+        if count == 0:
+            notes.append(f"{name}: group {label} has no samples in condition {condition!r}")
+        rows.append(
+            GroupRow(group_by=name, group=label, n=count, insufficient=small, metrics=metrics)
+        )
+    if insufficient:
+        notes.append(
+            f"{name}: groups with fewer than {min_group_size} samples (insufficient data): "
+            + ", ".join(insufficient)
+        )
+
+    disparities: list[Disparity] = []
+    for metric, value in _disparities(point_stats, binary).items():
+        ci = None
+        if metric in disp_boot and np.isfinite(value[0]):
+            ci, frac = _percentile_ci(disp_boot[metric])
+            if frac > 0.05:
+                notes.append(
+                    f"{name}: {metric} was undefined in {frac:.0%} of bootstrap resamples "
+                    "(a group without positives or negatives in the resample); its interval covers the rest"
+                )
+        note = None if np.isfinite(value[0]) else _disparity_note(metric, point_stats, labels)
+        disparities.append(
+            Disparity(
+                group_by=name,
+                metric=metric,
+                estimate=_estimate(value[0], ci, note),
+                n=n,
+                insufficient_groups=tuple(insufficient),
+            )
+        )
+    return rows, disparities, notes
+
+
+def group_breakdown(
+    frame: pd.DataFrame,
+    groupings: Sequence[Grouping],
+    *,
+    num_classes: int,
+    seed: int,
+    condition: str,
+    min_group_size: int = 20,
+    resamples: int = DEFAULT_RESAMPLES,
+    positive_label: int = 1,
+    ece_bins: int = ECE_BINS,
+) -> Breakdown:
+    """The breakdown of one condition's rows over several groupings."""
+    if len(frame) == 0:
+        raise DatasetError(f"condition {condition!r} has no rows to break down by group")
+    groups: list[GroupRow] = []
+    disparities: list[Disparity] = []
+    notes: list[str] = []
+    for grouping in groupings:
+        r, d, n = breakdown_grouping(
+            frame,
+            tuple(grouping),
+            num_classes=num_classes,
+            seed=seed,
+            condition=condition,
+            min_group_size=min_group_size,
+            resamples=resamples,
+            positive_label=positive_label,
+            ece_bins=ece_bins,
+        )
+        groups += r
+        disparities += d
+        notes += n
+    return Breakdown(
+        condition=condition,
+        n=len(frame),
+        binary=num_classes == 2,
+        groups=groups,
+        disparities=disparities,
+        notes=notes,
+    )
+
+
+def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clean") -> pd.DataFrame:
+    """Rows of `condition` with a `clean_correct` column from the same samples' clean rows.
+
+    Samples without a clean row are dropped (paired comparison); the result is the input for a
+    robustness breakdown (per-group accuracy drop, worst-group robustness gap).
+    """
+    rows = table[table["condition"] == condition]
+    if condition == clean or clean not in set(table["condition"]):
+        return rows
+    ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
+    ref = ref.rename(columns={"correct": CLEAN_CORRECT})
+    return rows.merge(ref, on="sample_id", how="inner")
+
+
+def long_rows(meta: dict[str, Any], breakdown: Breakdown) -> list[dict[str, Any]]:
+    """One row per number (group metric or disparity), tagged with `meta` (model, task, suite)."""
+    rows: list[dict[str, Any]] = []
+    base = {**meta, "condition": breakdown.condition}
+    for g in breakdown.groups:
+        for name, est in g.metrics.items():
+            rows.append(
+                {**base, "group_by": g.group_by, "group": g.group, "metric": name, "n": g.n}
+                | _value_fields(est, INSUFFICIENT if g.insufficient and g.n > 0 else "")
+            )
+    for d in breakdown.disparities:
+        flag = INSUFFICIENT if d.insufficient_groups else ""
+        rows.append(
+            {**base, "group_by": d.group_by, "group": "*", "metric": d.metric, "n": d.n}
+            | _value_fields(d.estimate, flag)
+        )
+    return rows
+
+
+def _value_fields(est: Estimate, flag: str) -> dict[str, Any]:
+    return {
+        "value": est.value,
+        "ci_lo": est.ci[0] if est.ci else None,
+        "ci_hi": est.ci[1] if est.ci else None,
+        "flag": flag,
+        "note": est.note or "",
+    }
+
+
+def render(rows: list[dict[str, Any]], fmt: str) -> str:
+    """Render long rows as a table (pivoted: one line per group), Markdown, CSV or JSON."""
+    frame = pd.DataFrame(rows)
+    if fmt == "json":
+        return frame.to_json(orient="records", indent=1)
+    if fmt == "csv":  # group values come from datasets: neutralise spreadsheet formulas
+        return frame.map(csv_cell).to_csv(index=False)
+
+    def cell(r: pd.Series) -> str:
+        if r["value"] is None or pd.isna(r["value"]):
+            return "undefined"
+        text = f"{r['value']:.3f}"
+        if r["ci_lo"] is not None and not pd.isna(r["ci_lo"]):
+            text += f" [{r['ci_lo']:.3f}, {r['ci_hi']:.3f}]"
+        return text + (" UNRELIABLE" if r["flag"] else "")
+
+    frame["cell"] = frame.apply(cell, axis=1)
+    keys = [
+        c for c in ("model", "task", "suite", "condition", "group_by", "group", "n") if c in frame
+    ]
+    wide = frame.pivot_table(
+        index=keys, columns="metric", values="cell", aggfunc="first", sort=False
+    ).reset_index()
+    wide.columns.name = None
+    wide = wide.fillna("")
+    if fmt == "md":
+        head = "| " + " | ".join(map(md_cell, wide.columns)) + " |"
+        sep = "|" + "---|" * len(wide.columns)
+        body = [
+            "| " + " | ".join(md_cell(v) for v in row) + " |"
+            for row in wide.itertuples(index=False)
+        ]
+        return "\n".join([head, sep, *body]) + "\n"
+    notes = sorted(
+        {f"{r['group_by']} {r['group']} {r['metric']}: {r['note']}" for r in rows if r["note"]}
+    )
+    tail = "\n".join(["", "notes:", *notes]) if notes else ""
+    return wide.to_string(index=False) + "\n" + tail + "\n"

@@ -1,0 +1,451 @@
+"""What compression costs: each variant's change from its parent, and where the harm is.
+
+A variant job is paired with its parent's job on the same task data, suite, suite version and
+config. Every metric both report is compared: exact McNemar on the per-sample `correct` column
+for accuracies, a seeded paired bootstrap for other per-sample quantities (NLL, Brier, mean
+corruption accuracy), and an interval comparison for metrics without per-sample data
+(throughput, memory, calibration error, group disparities). p-values are Holm-adjusted over
+each (variant, task) family.
+
+"Where the harm is concentrated" (Hooker et al. 2020, "What do compressed deep neural networks
+forget?"): slices of the per-sample tables (each class and each group on the clean condition,
+each non-clean condition) are tested the same way, and the slice with the largest paired drop is
+reported per kind with its n and p-value, even when the average barely moves. No torch here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from harness.analysis import paired_tests
+from harness.analysis.intervals import holm
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.store.run_store import StoredJob
+
+SliceKind = Literal["class", "group", "condition"]
+ALPHA = 0.05
+# metrics whose per-sample form (harness.analysis.paired_tests.per_sample) is their exact mean; others
+# (top5_acc, per-class and per-group records, ECE, speed) get the interval comparison
+PAIRED_METRICS = frozenset(
+    {"top1_acc", "robust_acc", "clean_acc", "acc", "nll", "brier", "mean_corruption_acc"}
+)
+MIN_SLICE = 10  # smaller slices are not searched for concentrated harm
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    """One metric of a variant against its parent: values, delta (variant - parent), test."""
+
+    suite: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+    parent_value: float | None
+    variant_value: float | None
+    delta: float | None
+    test: str
+    n: int
+    p_value: float | None
+    p_holm: float | None = None
+    detail: str = ""
+
+    @property
+    def significant_harm(self) -> bool:
+        if self.delta is None or self.p_holm is None or self.p_holm >= ALPHA:
+            return False
+        return self.delta < 0 if self.higher_is_better else self.delta > 0
+
+
+@dataclass(frozen=True)
+class HarmSlice:
+    """The accuracy drop (parent - variant) on one slice of the samples, paired McNemar."""
+
+    suite: str
+    kind: SliceKind
+    slice: str
+    condition: str
+    n: int
+    parent_acc: float
+    variant_acc: float
+    drop: float
+    p_value: float
+    p_holm: float
+
+
+@dataclass
+class VariantComparison:
+    """A variant on one task against its parent: size, metric deltas and concentrated harm."""
+
+    variant_model: str
+    parent: str
+    variant: str
+    task: str
+    size: dict[str, Any]
+    status: str = "compared"  # or "skipped" / "no parent results"
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    deltas: list[MetricDelta] = field(default_factory=list)
+    worst: dict[str, HarmSlice] = field(default_factory=dict)  # kind -> largest drop
+    slices_tested: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["deltas"] = [dict(asdict(d), significant_harm=d.significant_harm) for d in self.deltas]
+        return out
+
+
+def _lineage(job: StoredJob) -> tuple[str, str] | None:
+    desc = job.record.get("model_description") or {}
+    if desc.get("parent") and desc.get("variant"):
+        return str(desc["parent"]), str(desc["variant"])
+    return None
+
+
+def _sig(job: StoredJob) -> tuple[str, str, str, str]:
+    r = job.record
+    return (
+        r["task_summary"]["fingerprint"],
+        r["suite"],
+        str(r["suite_version"]),
+        str(r["suite_config_hash"]),
+    )
+
+
+def _size(desc: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "size_bytes",
+        "parent_size_bytes",
+        "size_format",
+        "parameters",
+        "parent_parameters",
+        "nonzero_parameters",
+        "parent_nonzero_parameters",
+        "gradients",
+    )
+    out = {k: desc.get(k) for k in keys}
+    if desc.get("size_bytes") and desc.get("parent_size_bytes"):
+        out["size_ratio"] = desc["size_bytes"] / desc["parent_size_bytes"]
+    return out
+
+
+def _table(job: StoredJob) -> SampleTable | None:
+    return job.table() if (job.path / "samples.parquet").is_file() else None
+
+
+def compare_variants(
+    loaded: list[tuple[dict[str, Any], StoredJob]], *, task: str | None = None
+) -> list[VariantComparison]:
+    """Pair every variant job under the store with its parent's job and compare them."""
+    latest: dict[tuple[str, str, tuple[str, str, str, str]], StoredJob] = {}
+    seeds: dict[int, int] = {}
+    for man, job in sorted(loaded, key=lambda mj: str(mj[1].record.get("finished", ""))):
+        if task is not None and job.record["task"] != task:
+            continue
+        latest[(job.record["model"], job.record["task"], _sig(job))] = job
+        seeds[id(job)] = int(man.get("seed", 0) or 0)
+    out: dict[tuple[str, str], VariantComparison] = {}
+    for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
+        lineage = _lineage(job)
+        if lineage is None:
+            continue
+        parent, variant = lineage
+        desc = job.record.get("model_description") or {}
+        comp = out.setdefault(
+            (model, task_name),
+            VariantComparison(
+                model,
+                parent,
+                variant,
+                task_name,
+                _size(desc),
+                notes=list(desc.get("variant_notes") or []),
+            ),
+        )
+        if job.status == "skipped":
+            if desc.get("unavailable_reason"):
+                comp.status, comp.reason = "skipped", str(desc["unavailable_reason"])
+            continue
+        if job.status != "completed":
+            continue
+        pjob = latest.get((parent, task_name, sig))
+        if pjob is None or pjob.status != "completed":
+            continue
+        _compare_jobs(comp, job, pjob, seed=seeds[id(job)])
+    for comp in out.values():
+        _finish(comp)
+    return list(out.values())
+
+
+def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, seed: int) -> None:
+    suite = vjob.record["suite"]
+    vtable, ptable = _table(vjob), _table(pjob)
+    parent_records = {m.key: m for m in pjob.metrics}
+    for vm in vjob.metrics:
+        pm = parent_records.get(vm.key)
+        if pm is None:
+            continue
+        delta = None if vm.value is None or pm.value is None else vm.value - pm.value
+
+        if delta is None:
+            comp.deltas.append(
+                _delta(suite, vm, pm, None, "none", min(vm.n, pm.n), None, "undefined value")
+            )
+            continue
+        why_not = _not_comparable(vm, pm)
+        if why_not:
+            comp.deltas.append(
+                _delta(suite, vm, pm, delta, "not compared", min(vm.n, pm.n), None, why_not)
+            )
+            continue
+        vps, pps = _per_sample(vm, vtable), _per_sample(pm, ptable)
+        if vps is not None and pps is not None:
+            res = paired_tests.compare(
+                vps, pps, seed=seed, name=f"variant/{comp.variant_model}/{vm.key}"
+            )
+        else:
+            res = paired_tests.interval_test(vm, pm)
+        p_value = None if res.test == "exact_value" else res.p_value  # no interval: no test
+        test = res.test if p_value is not None else "none (no interval)"
+        comp.deltas.append(_delta(suite, vm, pm, delta, test, res.n, p_value, res.detail))
+    if vtable is not None and ptable is not None:
+        for s in _slices(suite, vtable.frame, ptable.frame):
+            comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
+
+
+def _delta(
+    suite: str,
+    vm: MetricRecord,
+    pm: MetricRecord,
+    delta: float | None,
+    test: str,
+    n: int,
+    p_value: float | None,
+    detail: str,
+) -> MetricDelta:
+    """A variant metric against its parent's, as one delta row."""
+    return MetricDelta(
+        suite, vm.key, vm.unit, vm.higher_is_better, pm.value, vm.value, delta, test, n, p_value,
+        detail=detail,
+    )  # fmt: skip
+
+
+def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
+    """Why two numbers must not be tested against each other ('' when they may)."""
+    flagged = sorted(set(variant.flags) | set(parent.flags))
+    if flagged:
+        return f"reliability flags raised ({', '.join(flagged)}): not compared"
+    if (variant.note or "") != (parent.note or "") and "upper bound" in (
+        (variant.note or "") + (parent.note or "")
+    ):
+        return "measured differently (decision-based upper bound vs white-box attack): not compared"
+    return ""
+
+
+def _per_sample(record: MetricRecord, table: SampleTable | None) -> paired_tests.PerSample | None:
+    """Per-sample form of plain accuracies, NLL/Brier, mean corruption and per-class accuracy."""
+    if table is None:
+        return None
+    if record.metric == "class_acc" and "class" in record.context:
+        rows = table.condition(record.condition)
+        rows = rows[rows["label"].astype(str) == str(record.context["class"])]
+        if rows.empty:
+            return None
+        return paired_tests.PerSample(
+            values=rows.set_index("sample_id")["correct"].astype(bool), binary=True
+        )
+    if record.metric in PAIRED_METRICS and not set(record.context) & {"class", "group"}:
+        return paired_tests.per_sample(record, table)
+    return None
+
+
+def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[HarmSlice]:
+    """Paired accuracy drop on every class and group (clean rows) and every other condition."""
+    keyed_v = vframe.set_index(["condition", "sample_id"])
+    keyed_p = pframe.set_index(["condition", "sample_id"])
+    common = keyed_v.index.intersection(keyed_p.index)
+    if common.empty:
+        return []
+    v, p = keyed_v.loc[common], keyed_p.loc[common]
+    frame = pd.DataFrame(
+        {
+            "v": v["correct"].astype(bool).to_numpy(),
+            "p": p["correct"].astype(bool).to_numpy(),
+            "label": p["label"].to_numpy(),
+        },
+        index=common,
+    )
+    for col in [c for c in pframe.columns if c.startswith(GROUP_PREFIX)]:
+        frame[col] = p[col].to_numpy()
+    conditions = frame.index.get_level_values("condition")
+    out: list[HarmSlice] = []
+
+    def add(kind: SliceKind, name: str, cond: str, rows: pd.DataFrame) -> None:
+        if len(rows) < MIN_SLICE:
+            return
+        res = paired_tests.mcnemar(
+            rows["v"].reset_index(drop=True), rows["p"].reset_index(drop=True)
+        )
+        pa, va = float(rows["p"].mean()), float(rows["v"].mean())
+        out.append(
+            HarmSlice(suite, kind, name, cond, len(rows), pa, va, pa - va, res.p_value, res.p_value)
+        )
+
+    clean = frame[conditions == CLEAN]
+    for label, rows in clean.groupby("label"):
+        add("class", f"label={label}", CLEAN, rows)
+    for col in [c for c in frame.columns if c.startswith(GROUP_PREFIX)]:
+        for value, rows in clean.groupby(col, dropna=True, observed=True):
+            add("group", f"{col[len(GROUP_PREFIX) :]}={value}", CLEAN, rows)
+    for cond in sorted(set(conditions) - {CLEAN}):
+        add("condition", str(cond), str(cond), frame[conditions == cond])
+    return out
+
+
+def _finish(comp: VariantComparison) -> None:
+    """Holm-adjust the family's p-values, keep the largest drop per slice kind."""
+    tested = [i for i, d in enumerate(comp.deltas) if d.p_value is not None]
+    adjusted = holm([comp.deltas[i].p_value or 0.0 for i in tested]) if tested else []
+    for i, p in zip(tested, adjusted, strict=True):
+        d = comp.deltas[i]
+        comp.deltas[i] = MetricDelta(**{**asdict(d), "p_holm": p})
+    slices = list(comp.worst.values())
+    comp.slices_tested = len(slices)
+    slice_holm = holm([s.p_value for s in slices]) if slices else []
+    best: dict[str, HarmSlice] = {}
+    for s, p in zip(slices, slice_holm, strict=True):
+        s = HarmSlice(**{**asdict(s), "p_holm": p})
+        if s.kind not in best or s.drop > best[s.kind].drop:
+            best[s.kind] = s
+    comp.worst = best
+    if comp.status == "compared" and not comp.deltas and not comp.reason:
+        comp.status, comp.reason = (
+            "no parent results",
+            f"no completed results of parent {comp.parent!r} with the same suite config",
+        )
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return (
+        f"{value:.4g}"
+        if abs(value) >= 1000 or (value != 0 and abs(value) < 0.001)
+        else f"{value:.3f}"
+    )
+
+
+def _size_line(c: VariantComparison) -> str:
+    s = c.size
+    if not s.get("size_bytes"):
+        return "size: —"
+    ratio = (
+        f" ({s['size_ratio']:.2f}x parent {s['parent_size_bytes']} B)"
+        if s.get("size_ratio")
+        else ""
+    )
+    return (
+        f"size {s['size_bytes']} B {s.get('size_format') or ''}{ratio}; parameters {s.get('parameters')} "
+        f"({s.get('nonzero_parameters')} nonzero; parent {s.get('parent_nonzero_parameters')} nonzero); "
+        f"gradients: {'yes' if s.get('gradients') else 'no (black-box paths)'}"
+    )
+
+
+def harm_line(c: VariantComparison) -> list[str]:
+    """One sentence per slice kind: the largest paired drop with its n and p-values."""
+    lines = []
+    for kind in ("class", "group", "condition"):
+        s = c.worst.get(kind)
+        if s is None:
+            continue
+        lines.append(
+            f"largest {kind} drop: {s.slice} [{s.suite}, {s.condition}] {_fmt(s.parent_acc)} -> {_fmt(s.variant_acc)} "
+            f"(drop {_fmt(s.drop)}, n={s.n}, McNemar p={_fmt(s.p_value)}, Holm p={_fmt(s.p_holm)} over {c.slices_tested} slices)"
+        )
+    return lines
+
+
+def _delta_rows(c: VariantComparison) -> list[dict[str, str]]:
+    return [
+        {
+            "suite": d.suite,
+            "metric": d.metric,
+            "parent": _fmt(d.parent_value),
+            "variant": _fmt(d.variant_value),
+            "delta": ("+" if (d.delta or 0) > 0 else "") + _fmt(d.delta),
+            "test": d.test,
+            "n": str(d.n),
+            "p": _fmt(d.p_value),
+            "p_holm": _fmt(d.p_holm),
+            "verdict": "WORSE" if d.significant_harm else "",
+        }
+        for d in c.deltas
+    ]
+
+
+def render(comparisons: list[VariantComparison], fmt: Literal["table", "md", "json"]) -> str:
+    """Text, Markdown or JSON of the comparisons."""
+    if fmt == "json":
+        return json.dumps([c.to_dict() for c in comparisons], indent=2, allow_nan=False)
+    parts: list[str] = []
+    for c in comparisons:
+        title = f"{c.variant_model} vs {c.parent} on {c.task}"
+        parts.append(f"### {title}\n" if fmt == "md" else title)
+        if c.status != "compared":
+            parts.append(f"{c.status}: {c.reason}\n")
+            continue
+        parts.append(_size_line(c))
+        parts += [f"note: {n}" for n in c.notes]
+        rows = _delta_rows(c)
+        if fmt == "md":
+            from harness.analysis.leaderboard import escape_markdown_cell as esc
+
+            if rows:
+                cols = list(rows[0])
+                parts.append("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+                parts += ["| " + " | ".join(esc(r[k]) for k in cols) + " |" for r in rows]
+            parts += [f"\n> {esc(line)}" for line in harm_line(c)]
+        else:
+            if rows:
+                parts.append(pd.DataFrame(rows).to_string(index=False))
+            parts += harm_line(c)
+        parts.append("")
+    if not comparisons:
+        parts.append(
+            "no variant results (add `variants:` to a model in the spec; see docs/variants.md)"
+        )
+    parts.append(
+        "delta = variant - parent; tests: exact McNemar (accuracies), paired bootstrap (other "
+        "per-sample metrics), 95%-interval overlap (no per-sample data); Holm-adjusted per variant and task"
+    )
+    return "\n".join(parts)
+
+
+def board_notes(comparisons: list[VariantComparison], task: str, metric: str) -> list[str]:
+    """Short leaderboard notes: each variant's change on the board's first column."""
+    notes = []
+    for c in comparisons:
+        if c.task != task:
+            continue
+        if c.status != "compared":
+            notes.append(f"variant {c.variant_model}: {c.status} ({c.reason})")
+            continue
+        d = next((d for d in c.deltas if d.metric == metric), None)
+        if d is None:
+            continue
+        size = f", size {c.size['size_ratio']:.2f}x" if c.size.get("size_ratio") else ""
+        worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
+        harm = (
+            f"; largest slice drop {worst.slice} {_fmt(worst.drop)} (n={worst.n}, p={_fmt(worst.p_value)})"
+            if worst
+            else ""
+        )
+        notes.append(
+            f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{_fmt(d.delta)} "
+            f"({d.test} p={_fmt(d.p_value)}){size}{harm}"
+        )
+    return notes

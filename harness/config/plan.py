@@ -1,0 +1,273 @@
+"""Plan a run: resolve the spec's names and pair models with tasks and suites into jobs.
+
+Everything that can be checked without loading data or weights is checked here (names, adapter
+fields, suite configs, weights files exist, pickle opt-in), so `harness validate` catches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from harness.config.spec import ModelSpec, RunSpec, TaskSpec
+from harness.config.tasks.catalogue import task_registry
+from harness.core.errors import SpecError, UnknownNameError
+from harness.core.registry import Registry
+from harness.core.suite import Suite, format_validation_error
+from harness.core.task import Task
+from harness.core.weights import is_safetensors
+
+
+def adapter_registry() -> Registry:
+    from adapters import BUILTIN_ADAPTERS
+
+    return Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
+
+
+def suite_registry() -> Registry:
+    from suites import BUILTIN_SUITES
+
+    return Registry("suite", BUILTIN_SUITES, "harness.suites")
+
+
+def zoo_registry() -> dict[str, dict[str, Any]]:
+    from zoo import zoo_models
+
+    return zoo_models()
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """A model ready to build: its spec, adapter class and validated adapter config."""
+
+    spec: ModelSpec
+    adapter_cls: Any
+    config: BaseModel
+    origin: str  # "zoo" or "spec"
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """A task ready to load (lazily: loading reads data)."""
+
+    name: str
+    load: Callable[[], Task]
+    origin: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: a model on a task through a suite."""
+
+    model: str
+    task: str
+    suite: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} × {self.task} × {self.suite}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: RunSpec
+    base_dir: Path
+    models: dict[str, ModelPlan]
+    tasks: dict[str, TaskPlan]
+    suites: dict[str, Suite]
+    jobs: list[Job]
+
+    def spec_hash(self) -> str:
+        return self.spec.spec_hash()
+
+
+def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
+    if not wanted:
+        return names
+    for name in wanted:
+        if name not in names:
+            raise UnknownNameError(kind, name, names, scope="in this spec")
+    return [n for n in names if n in wanted]
+
+
+def _model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
+    adapters = adapter_registry()
+    origin = "spec"
+    if isinstance(entry, str):
+        zoo = zoo_registry()
+        if entry not in zoo:
+            raise UnknownNameError("model", entry, zoo)
+        entry = ModelSpec.model_validate({"name": entry, **zoo[entry]})
+        origin = "zoo"
+    adapter_cls = adapters.load(entry.adapter)
+    try:
+        config = adapter_cls.config_model.model_validate(entry.adapter_fields())
+    except ValidationError as err:
+        raise SpecError(
+            format_validation_error(err, prefix=f"models[{index}]({entry.name})")
+        ) from None
+    weights = getattr(config, "weights", None)
+    if weights is not None:
+        path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
+        if not path.is_file():
+            raise SpecError(f"models[{index}]({entry.name}).weights: file not found: {path}")
+        if not getattr(config, "allow_pickle", True) and not is_safetensors(path):
+            raise SpecError(
+                f"models[{index}]({entry.name}).weights: {path} is not safetensors (a pickle can "
+                "run code when loaded); convert it, or set allow_pickle: true to load it with "
+                "torch.load(weights_only=True)"
+            )
+    return ModelPlan(spec=entry, adapter_cls=adapter_cls, config=config, origin=origin)
+
+
+def _names_zoo_model(entry: ModelSpec) -> bool:
+    """A mapping entry that names a zoo model and sets no adapter fields of its own."""
+    return (
+        entry.name in zoo_registry()
+        and "adapter" not in entry.model_fields_set
+        and not entry.adapter_fields()
+    )
+
+
+def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
+    """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
+    from adapters.variants.adapter import VariantAdapter, VariantConfig
+    from harness.config.variant_models import (
+        check_collisions,
+        variant_entries,
+        variant_model_spec,
+    )
+
+    names = [m if isinstance(m, str) else m.name for m in spec.models]
+    expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
+    located: dict[str, tuple[int, int]] = {}
+    for i, entry in enumerate(spec.models):
+        variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
+        if isinstance(entry, ModelSpec) and _names_zoo_model(entry):
+            # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
+            extra = {
+                k: getattr(entry, k)
+                for k in ("tasks", "description")
+                if k in entry.model_fields_set
+            }
+            zoo_entry = {"name": entry.name, **zoo_registry()[entry.name], **extra}
+            entry = ModelSpec.model_validate(zoo_entry)
+        expanded.append((i, entry, variants))
+        located.update({name: (i, j) for j, (name, _r) in enumerate(variants)})
+    check_collisions(names, located)
+    plans: dict[str, ModelPlan] = {}
+    for i, entry, variants in expanded:
+        parent = _model_plan(entry, i, base_dir)
+        plans[parent.spec.name] = parent
+        for name, recipe in variants:
+            config = VariantConfig(
+                parent=parent.spec.name,
+                parent_adapter=parent.adapter_cls,
+                parent_config=parent.config,
+                variant=recipe,
+            )
+            plans[name] = ModelPlan(
+                spec=variant_model_spec(parent.spec, name, recipe),
+                adapter_cls=VariantAdapter,
+                config=config,
+                origin=f"variant of {parent.spec.name} ({parent.origin})",
+            )
+    return plans
+
+
+def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
+    if isinstance(entry, str):
+        registry = task_registry()
+        factory = registry.load(entry)  # raises UnknownNameError with close matches
+        return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
+
+    def load() -> Task:
+        from harness.config.tasks.loader import load_task
+
+        return load_task(entry, base_dir=base_dir)
+
+    return TaskPlan(name=entry.name, load=load, origin=f"spec ({entry.source})")
+
+
+def build_plan(
+    spec: RunSpec,
+    *,
+    base_dir: Path,
+    models: list[str] | None = None,
+    tasks: list[str] | None = None,
+    suites: list[str] | None = None,
+) -> Plan:
+    """Resolve names and configs, apply CLI filters, and list the jobs."""
+    suite_reg = suite_registry()
+    suite_objs: dict[str, Suite] = {}
+    for name in _select(list(spec.suites), suites, "suite"):
+        suite_cls = suite_reg.load(name)
+        suite_objs[name] = suite_cls(spec.suites[name] or {})
+    task_names = [t if isinstance(t, str) else t.name for t in spec.tasks]
+    task_plans = {
+        name: _task_plan(entry, base_dir)
+        for name, entry in zip(task_names, spec.tasks, strict=True)
+        if name in _select(task_names, tasks, "task")
+    }
+    all_plans = _expanded_model_plans(spec, base_dir)
+    chosen = _select(list(all_plans), models, "model")
+    model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
+    jobs: list[Job] = []
+    for model_name, mp in model_plans.items():
+        wanted = mp.spec.tasks
+        if wanted is not None:
+            for t in wanted:
+                if t not in task_names:
+                    raise SpecError(
+                        f"model {model_name!r} lists task {t!r}, which this spec does not define "
+                        f"(tasks: {', '.join(task_names)})"
+                    )
+        for task_name in task_plans:
+            if wanted is not None and task_name not in wanted:
+                continue
+            for suite_name in suite_objs:
+                jobs.append(Job(model=model_name, task=task_name, suite=suite_name))
+    if not jobs:
+        raise SpecError(
+            "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
+            "check each model's `tasks:` list"
+        )
+    return Plan(
+        spec=spec,
+        base_dir=base_dir,
+        models=model_plans,
+        tasks=task_plans,
+        suites=suite_objs,
+        jobs=jobs,
+    )
+
+
+def job_key(
+    *,
+    model_identity: str,
+    task_fingerprint: str,
+    suite: Suite,
+    seed: int,
+    device_type: str,
+    bootstrap_resamples: int,
+    harness_version: str,
+) -> str:
+    """Content key of a job's results: change any input and the cached result is not reused."""
+    payload = {
+        "model": model_identity,
+        "task": task_fingerprint,
+        "suite": suite.name,
+        "suite_version": suite.version,
+        "suite_config": suite.config_hash,
+        "seed": seed,
+        "device": device_type,
+        "bootstrap_resamples": bootstrap_resamples,
+        "harness": harness_version,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

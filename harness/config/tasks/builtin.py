@@ -1,0 +1,185 @@
+"""The built-in tasks, made from scikit-learn's bundled (offline) datasets.
+
+- `digits`: 8x8 grey digit images (1797 samples, 10 classes), inputs in [0, 1], a fixed seeded
+  stratified 60/40 train/test split.
+- `diabetes`: the diabetes progression data as binary classification (progression above the
+  training median). Features are min-max scaled by the training range, so inputs lie in [0, 1]
+  (test values outside the training range are clipped; documented in the README). Group columns:
+  `sex` (coded "1"/"2" as in the source data, which does not say which is which) and `age_band`.
+"""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+from sklearn.datasets import load_diabetes, load_digits
+from sklearn.model_selection import train_test_split
+
+from harness.core.task import SAMPLE_ID, Task
+
+SPLIT_SEED = 0
+TEST_FRACTION = 0.4
+AGE_BANDS: tuple[float, ...] = (0.0, 40.0, 50.0, 60.0, 200.0)
+AGE_BAND_LABELS: tuple[str, ...] = ("<40", "40-49", "50-59", "60+")
+DIABETES_FEATURES: tuple[str, ...] = (
+    "age",
+    "sex",
+    "bmi",
+    "bp",
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+)
+
+
+def _digits_split() -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
+    index = np.arange(len(images))
+    train_idx, test_idx = train_test_split(
+        index, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=bunch.target
+    )
+    return images, bunch.target.astype(np.int64), (train_idx, test_idx)
+
+
+def _image_dataset(
+    images: np.ndarray, labels: np.ndarray, idx: np.ndarray, prefix: str
+) -> datasets.Dataset:
+    features = datasets.Features(
+        {
+            SAMPLE_ID: datasets.Value("string"),
+            "input": datasets.Array3D(shape=(1, 8, 8), dtype="float32"),
+            "label": datasets.ClassLabel(names=[str(i) for i in range(10)]),
+        }
+    )
+    return datasets.Dataset.from_dict(
+        {
+            SAMPLE_ID: [f"{prefix}-{i:04d}" for i in idx],
+            "input": images[idx],
+            "label": labels[idx],
+        },
+        features=features,
+    )
+
+
+def digits() -> Task:
+    """scikit-learn digits: 1078 train / 719 test 8x8 images in [0, 1]."""
+    images, labels, (train_idx, test_idx) = _digits_split()
+    return Task(
+        name="digits",
+        modality="image",
+        num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
+        input_shape=(1, 8, 8),
+        bounds=(0.0, 1.0),
+        data=_image_dataset(images, labels, test_idx, "digits"),
+        train=_image_dataset(images, labels, train_idx, "digits"),
+        source="builtin:sklearn.datasets.load_digits",
+        description="scikit-learn 8x8 digits, 10 classes, seeded stratified 60/40 split",
+    )
+
+
+def digits_shifted() -> Task:
+    """The digits test images translated one pixel right and one down (zero fill): a synthetic
+    covariate shift with the same label space, for the shift suite's dataset-shift demo."""
+    images, labels, (_train_idx, test_idx) = _digits_split()
+    moved = np.zeros_like(images)
+    moved[:, :, 1:, 1:] = images[:, :, :-1, :-1]
+    return Task(
+        name="digits-shifted",
+        modality="image",
+        num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
+        input_shape=(1, 8, 8),
+        bounds=(0.0, 1.0),
+        data=_image_dataset(moved, labels, test_idx, "digits-shifted"),
+        source="builtin:sklearn.datasets.load_digits (test split, translated by (1, 1) px)",
+        description="digits test images shifted one pixel right and down: synthetic covariate shift",
+    )
+
+
+def digits_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of the digits train or test split, for training the zoo."""
+    images, labels, (train_idx, test_idx) = _digits_split()
+    idx = train_idx if split == "train" else test_idx
+    return images[idx], labels[idx]
+
+
+def _diabetes_split() -> dict[str, dict[str, np.ndarray]]:
+    bunch = load_diabetes(scaled=False)
+    x = bunch.data.astype(np.float64)
+    y = bunch.target
+    index = np.arange(len(x))
+    train_idx, test_idx = train_test_split(
+        index, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=y > np.median(y)
+    )
+    threshold = float(np.median(y[train_idx]))
+    lo = x[train_idx].min(axis=0)
+    hi = x[train_idx].max(axis=0)
+    scaled = np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    age = x[:, DIABETES_FEATURES.index("age")]
+    sex = x[:, DIABETES_FEATURES.index("sex")]
+    band = np.digitize(age, AGE_BANDS[1:-1])
+    out = {}
+    for split, idx in (("train", train_idx), ("test", test_idx)):
+        out[split] = {
+            "idx": idx,
+            "x": scaled[idx],
+            "y": (y[idx] > threshold).astype(np.int64),
+            "sex": np.array([str(int(s)) for s in sex[idx]]),
+            "age": age[idx].astype(np.float32),
+            "age_band": np.array([AGE_BAND_LABELS[b] for b in band[idx]]),
+        }
+    return out
+
+
+def diabetes_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(features in [0, 1], binary labels) of the diabetes train or test split."""
+    part = _diabetes_split()[split]
+    return part["x"], part["y"]
+
+
+def diabetes() -> Task:
+    """scikit-learn diabetes as binary classification with `sex` and `age_band` groups."""
+    parts = _diabetes_split()
+    features = datasets.Features(
+        {
+            SAMPLE_ID: datasets.Value("string"),
+            "input": datasets.Sequence(datasets.Value("float32"), length=len(DIABETES_FEATURES)),
+            "label": datasets.ClassLabel(names=["progression<=median", "progression>median"]),
+            "sex": datasets.Value("string"),
+            "age_band": datasets.Value("string"),
+            "age": datasets.Value("float32"),
+        }
+    )
+
+    def build(part: dict[str, np.ndarray]) -> datasets.Dataset:
+        return datasets.Dataset.from_dict(
+            {
+                SAMPLE_ID: [f"diabetes-{i:03d}" for i in part["idx"]],
+                "input": part["x"],
+                "label": part["y"],
+                "sex": part["sex"],
+                "age_band": part["age_band"],
+                "age": part["age"],
+            },
+            features=features,
+        )
+
+    return Task(
+        name="diabetes",
+        modality="tabular",
+        num_classes=2,
+        class_names=("progression<=median", "progression>median"),
+        input_shape=(len(DIABETES_FEATURES),),
+        bounds=(0.0, 1.0),
+        data=build(parts["test"]),
+        train=build(parts["train"]),
+        group_columns=("sex", "age_band"),
+        group_bins={"age": AGE_BANDS},
+        source="builtin:sklearn.datasets.load_diabetes",
+        description="scikit-learn diabetes: progression above the training median; groups sex, age band",
+    )

@@ -1,0 +1,115 @@
+"""The suite contract: a named, versioned evaluation with a validated config.
+
+A suite turns (adapter, task, context) into a `SuiteResult`: a per-sample table plus metric
+records. Bump `version` whenever a change could move a number: results of different versions or
+configs are never compared on one board.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import ConfigError
+from harness.core.metric_record import MetricRecord, MetricSpec
+from harness.core.sample_table import SampleTable
+from harness.core.task import Task
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunContext:
+    """What a suite may know about the run: seed, device, batch size and a progress callback."""
+
+    seed: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    batch_size: int = 256
+    bootstrap_resamples: int = 1000
+    progress: Callable[[int], None] | None = None  # called with the number of samples done
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("harness.core.suite"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteResult:
+    """What a suite returns: the per-sample table, metric records and JSON-able artifacts.
+
+    `table` is None only for suites with no per-sample outcome (throughput measures batches).
+    """
+
+    table: SampleTable | None
+    metrics: list[MetricRecord]
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class SuiteConfig(BaseModel):
+    """Base for suite configs: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Suite:
+    """Base class for suites: validates the config at construction and hashes it."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    description: ClassVar[str] = ""
+    metrics: ClassVar[tuple[MetricSpec, ...]] = ()
+    config_model: ClassVar[type[SuiteConfig]] = SuiteConfig
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        try:
+            self.config = self.config_model.model_validate(dict(config or {}))
+        except ValidationError as err:
+            raise ConfigError(format_validation_error(err, prefix=f"suites.{self.name}")) from None
+
+    @property
+    def config_hash(self) -> str:
+        payload = json.dumps(self.config.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def metric_spec(self, name: str) -> MetricSpec:
+        for spec in self.metrics:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"suite {self.name!r} declares no metric {name!r}")
+
+    def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
+        """Why this suite does not apply to this model and task (None: it applies)."""
+        return None
+
+    def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        raise NotImplementedError
+
+
+def format_validation_error(err: ValidationError, *, prefix: str) -> str:
+    """One line per problem: `prefix.key.path: message (got value)`; joined with '; '."""
+    parts = []
+    for e in err.errors():
+        path = ".".join(_loc_part(p) for p in (prefix, *e["loc"]) if p != "")
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not allowed here)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        got = ""
+        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
+            text = repr(e["input"])
+            got = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+        parts.append(f"{path}: {msg}{got}")
+    return "; ".join(parts)
+
+
+def _loc_part(part: object) -> str:
+    """A key as written when it is plain; else its repr, so a hostile key (newline, control
+    characters, markup) cannot break the one-line error or the terminal."""
+    text = str(part)
+    return text if re.fullmatch(r"[\w.@+()\[\]-]+", text, flags=re.ASCII) else repr(text)

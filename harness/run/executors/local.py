@@ -1,0 +1,55 @@
+"""The local executor: runs each unit in the driver process as soon as it is submitted."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from harness.config.plan import Job, Plan
+from harness.core.adapter import ModelAdapter
+from harness.core.suite import RunContext
+from harness.core.task import Task
+from harness.run.executors.work import UnitResult, WorkUnit, run_unit
+
+
+class LocalExecutor:
+    """Sequential, in-process; reuses the runner's adapters and tasks (built once per run)."""
+
+    kind = "local"
+    window = 0
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        resolve: Callable[[Job], tuple[ModelAdapter, Task]],
+        context: RunContext,
+    ) -> None:
+        self.plan = plan
+        self.resolve = resolve
+        self.context = context
+        self._queue: deque[WorkUnit] = deque()
+
+    def start(self) -> None:
+        return None
+
+    def submit(self, unit: WorkUnit) -> None:
+        self._queue.append(unit)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def next_done(self) -> UnitResult:
+        unit = self._queue.popleft()
+        return run_unit(
+            unit,
+            suite=self.plan.suites[unit.job.suite],
+            adapter_and_task=lambda: self.resolve(unit.job),
+            ctx=self.context,
+        )
+
+    def cancel(self) -> None:
+        self._queue.clear()
+
+    def close(self) -> None:
+        self._queue.clear()

@@ -1,0 +1,105 @@
+"""The unit of work an executor runs: one job, or one shard of a job, and what it returns.
+
+Every executor runs a unit through `run_unit`, so a unit gives the same table on the driver's
+process, on a local Ray worker or on a remote node. Errors are caught here and returned, not
+raised: a user error or a bug in a suite is deterministic and must not be retried, whereas a
+worker process that dies is the executor's to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import torch
+
+from harness.config.plan import Job, Plan
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import HarnessError
+from harness.core.suite import RunContext, Suite, SuiteResult
+from harness.core.task import Task
+from harness.run.executors.sharding import Shard
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkUnit:
+    """Job number `index` in the plan (1-based), whole (shard None) or one shard of it."""
+
+    index: int
+    job: Job
+    shard: Shard | None = None
+
+    @property
+    def label(self) -> str:
+        return self.job.label + (f" [{self.shard.label}]" if self.shard else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitResult:
+    """A finished unit: the suite's result, or why it failed; where and how long it ran."""
+
+    unit: WorkUnit
+    result: SuiteResult | None
+    seconds: float
+    message: str = ""
+    detail: str | None = None  # traceback of an unexpected error (a bug)
+    host: str = ""
+    pid: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def run_unit(
+    unit: WorkUnit,
+    *,
+    suite: Suite,
+    adapter_and_task: Callable[[], tuple[ModelAdapter, Task]],
+    ctx: RunContext,
+) -> UnitResult:
+    """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge)."""
+    started = time.perf_counter()
+    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    try:
+        adapter, task = adapter_and_task()
+        if unit.shard is not None:
+            task = unit.shard.apply(task)
+            ctx = replace(ctx, bootstrap_resamples=0)
+        result = suite.run(adapter, task, ctx)
+        return UnitResult(unit=unit, result=result, seconds=time.perf_counter() - started, **where)
+    except HarnessError as err:
+        return UnitResult(
+            unit=unit, result=None, seconds=time.perf_counter() - started, message=str(err), **where
+        )
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # recorded as the job's failure with its traceback, like the runner
+        detail = traceback.format_exc()
+        log.error("%s failed:\n%s", unit.label, detail)
+        return UnitResult(
+            unit=unit,
+            result=None,
+            seconds=time.perf_counter() - started,
+            message=f"{type(err).__name__}: {err}",
+            detail=detail,
+            **where,
+        )
+
+
+def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:
+    """The model adapter of a plan's model, on `device` (the driver and every worker use this)."""
+    mp = plan.models[name]
+    return mp.adapter_cls.build(name=name, config=mp.config, device=device, base_dir=plan.base_dir)
+
+
+def load_task(plan: Plan, name: str) -> Task:
+    """A plan's task with the spec's `limit` applied."""
+    return plan.tasks[name].load().head(plan.spec.limit)

@@ -1,0 +1,99 @@
+"""An exclusive lock per run folder, so two harness processes never write one run at once.
+
+`fcntl.flock` on `runs/<run_id>/.lock`: the kernel drops the lock when its holder exits, even
+on SIGKILL, so a crashed run never leaves a stale lock behind (the file stays; the lock does
+not). The holder writes its pid, host and start time into the file so a refused second run can
+say who holds it. A second run into the same run folder is refused at once (exit 2) unless it
+asked to wait (`harness run --wait-lock`). Different runs in one results root write different run
+folders and need no lock between them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from types import TracebackType
+
+from harness.core.errors import ResultsError
+
+log = logging.getLogger(__name__)
+LOCK_NAME = ".lock"
+
+
+class RunLockedError(ResultsError):
+    """Another live process holds the run folder's lock."""
+
+
+class RunLock:
+    """Context manager holding `run_dir/.lock` exclusively; `wait` blocks until it is free."""
+
+    def __init__(self, run_dir: Path, *, wait: bool = False, poll_s: float = 0.2) -> None:
+        self.path = run_dir / LOCK_NAME
+        self.wait = wait
+        self.poll_s = poll_s
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise ResultsError(
+                f"cannot create lock file {self.path}: {err.strerror or err}"
+            ) from None
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = describe_holder(self.path)
+                if not self.wait:
+                    os.close(fd)
+                    raise RunLockedError(
+                        f"run folder {self.path.parent} is in use by {holder}; wait for that run "
+                        "to finish, pass --wait-lock to queue behind it, or use another --out"
+                    ) from None
+                if not announced:
+                    log.warning("waiting for the lock on %s held by %s", self.path.parent, holder)
+                    announced = True
+                time.sleep(self.poll_s)
+        self._fd = fd
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):  # a full disk must not hide the run's own error
+                os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def describe_holder(path: Path) -> str:
+    """'pid N on HOST since T' from the lock file, or a generic phrase if it cannot be read."""
+    try:
+        info = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if not isinstance(info, dict) or "pid" not in info:
+        return "another harness process"
+    return f"pid {info['pid']} on {info.get('host', '?')} since {info.get('started', '?')}"

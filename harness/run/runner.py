@@ -1,0 +1,434 @@
+"""Run a plan: build adapters and tasks, run each job on an executor, write results, record all.
+
+The runner is the one place that catches errors per job: a failing job is recorded in the manifest
+with its cause, the run goes on (unless `fail_fast`), and the run's exit status says so. Jobs whose
+results already exist with the same key are skipped, so an interrupted run resumes where it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from harness import __version__
+from harness.config.plan import Job, Plan, job_key
+from harness.config.spec import ExecutionSpec, RunSpec
+from harness.core.adapter import ModelAdapter, check_fits_task
+from harness.core.errors import HarnessError
+from harness.core.sample_table import SampleTable
+from harness.core.suite import RunContext, SuiteResult
+from harness.core.task import Task
+from harness.run.environment import device_info, git_sha, package_versions, resolve_device
+from harness.run.executors import Executor, make_executor
+from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
+from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
+from harness.run.interrupts import exit_code_of, interruptible, signal_of
+from harness.run.lock import RunLock
+from harness.store.run_store import SCHEMA_VERSION, RunStore
+
+log = logging.getLogger(__name__)
+JobStatus = Literal["completed", "skipped", "cached", "failed"]
+
+
+@dataclass
+class JobOutcome:
+    job: Job
+    status: JobStatus
+    seconds: float = 0.0
+    message: str = ""
+    key: str | None = None
+    path: str | None = None
+    detail: str | None = None  # traceback of an unexpected error (a bug), for the manifest
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    run_dir: Path
+    outcomes: list[JobOutcome] = field(default_factory=list)
+    interrupted: bool = False
+    signal: str | None = None  # SIGINT / SIGTERM when interrupted (harness/run/interrupts.py)
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return exit_code_of(self.signal)
+        return 1 if self.failed else 0
+
+
+@dataclass
+class RunEvents:
+    """Callbacks for whoever shows progress (the CLI); all optional."""
+
+    job_started: Callable[[int, int, Job], None] | None = None
+    job_finished: Callable[[int, int, JobOutcome], None] | None = None
+    samples_done: Callable[[int], None] | None = None
+    unit_finished: Callable[[int, int, UnitResult], None] | None = None  # a shard of job i is back
+
+
+def run_id_for(plan: Plan) -> str:
+    return f"{plan.spec.name}-{plan.spec_hash()[:12]}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class _PendingJob:
+    """A prepared job whose units are with the executor; shard tables gather here."""
+
+    index: int
+    job: Job
+    key: str
+    record: dict[str, Any]
+    task: Task
+    started: float
+    shards: list[Shard] | None
+    tables: dict[int, SampleTable] = field(default_factory=dict)
+    done: bool = False
+
+    def units(self) -> list[WorkUnit]:
+        if self.shards is None:
+            return [WorkUnit(index=self.index, job=self.job)]
+        return [WorkUnit(index=self.index, job=self.job, shard=s) for s in self.shards]
+
+
+class Runner:
+    """Executes a plan: prepares each job here, runs its units on an executor, writes results.
+
+    `execution` (default: the spec's `execution:` section, else local and unsharded) picks the
+    executor and the sharding; it never changes a number, so it is not part of the job key.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        out_dir: Path,
+        fail_fast: bool = False,
+        events: RunEvents | None = None,
+        execution: ExecutionSpec | None = None,
+        wait_lock: bool = False,
+    ) -> None:
+        self.plan = plan
+        self.wait_lock = wait_lock  # queue behind another process holding the run folder
+        self.out_dir = out_dir
+        self.fail_fast = fail_fast
+        self.events = events or RunEvents()
+        self.execution = execution or plan.spec.execution or ExecutionSpec()
+        self.device = resolve_device(plan.spec.device)
+        self._adapters: dict[str, ModelAdapter | HarnessError] = {}
+        self._tasks: dict[str, Task | HarnessError] = {}
+
+    # -- building blocks (cached per run) --------------------------------------------------
+    def adapter(self, name: str) -> ModelAdapter:
+        if name not in self._adapters:
+            try:
+                self._adapters[name] = build_adapter(self.plan, name, self.device)
+            except HarnessError as err:
+                self._adapters[name] = err
+        got = self._adapters[name]
+        if isinstance(got, HarnessError):
+            raise got
+        return got
+
+    def task(self, name: str) -> Task:
+        if name not in self._tasks:
+            try:
+                self._tasks[name] = load_task(self.plan, name)
+            except HarnessError as err:
+                self._tasks[name] = err
+        got = self._tasks[name]
+        if isinstance(got, HarnessError):
+            raise got
+        return got
+
+    def _resolve(self, job: Job) -> tuple[ModelAdapter, Task]:
+        return self.adapter(job.model), self.task(job.task)
+
+    def _context(self) -> RunContext:
+        return RunContext(
+            seed=self.plan.spec.seed,
+            device=self.device,
+            batch_size=self.plan.spec.batch_size,
+            bootstrap_resamples=self.plan.spec.bootstrap_resamples,
+            progress=self.events.samples_done,
+        )
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        spec = self.plan.spec
+        executor = make_executor(
+            self.execution, plan=self.plan, resolve=self._resolve, context=self._context()
+        )
+        run_id = run_id_for(self.plan)
+        store = RunStore.open_for_writing(self.out_dir, run_id)
+        with RunLock(store.run_dir, wait=self.wait_lock), interruptible():
+            executor.start()
+            try:
+                return self._run(executor, store, run_id, spec)
+            finally:
+                executor.close()
+
+    def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
+        previous = store.read_manifest() or {}
+        manifest: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": run_id,
+            "spec_name": spec.name,
+            "spec_hash": self.plan.spec_hash(),
+            "spec": spec.model_dump(mode="json"),
+            "created": previous.get("created", _now()),
+            "updated": _now(),
+            "harness_version": __version__,
+            "versions": package_versions(),
+            "device": device_info(self.device),
+            "seed": spec.seed,
+            "git_sha": git_sha(),
+            "execution": self.execution.model_dump(mode="json"),
+            "status": "running",
+            "attempts": [
+                *previous.get("attempts", []),
+                {"started": _now(), "executor": executor.kind},
+            ],
+            "jobs": [],
+        }
+        store.write_file("spec.yaml", yaml.safe_dump(manifest["spec"], sort_keys=False))
+        store.write_manifest(manifest)
+        outcome = RunOutcome(run_id=run_id, run_dir=store.run_dir)
+        total = len(self.plan.jobs)
+        finished: dict[int, JobOutcome] = {}
+        pending: dict[int, _PendingJob] = {}
+
+        def finish(index: int, result: JobOutcome) -> bool:
+            """Record a job's outcome; True when the run must stop (fail-fast)."""
+            finished[index] = result
+            outcome.outcomes = [finished[k] for k in sorted(finished)]
+            manifest["jobs"] = [_job_entry(o) for o in outcome.outcomes]
+            manifest["updated"] = _now()
+            store.write_manifest(manifest)
+            if self.events.job_finished:
+                self.events.job_finished(index, total, result)
+            return result.status == "failed" and self.fail_fast
+
+        stop = False
+        try:
+            for i, job in enumerate(self.plan.jobs, start=1):
+                if self.events.job_started:
+                    self.events.job_started(i, total, job)
+                prepared = self._prepare(i, job, store)
+                if isinstance(prepared, JobOutcome):
+                    stop = finish(i, prepared)
+                else:
+                    pending[i] = prepared
+                    for unit in prepared.units():
+                        executor.submit(unit)
+                    while not stop and executor.pending() > executor.window:
+                        stop = self._collect(executor, pending, store, finish)
+                if stop:
+                    break
+            while not stop and executor.pending():
+                stop = self._collect(executor, pending, store, finish)
+            if stop:
+                executor.cancel()
+        except KeyboardInterrupt as exc:
+            outcome.interrupted = True
+            outcome.signal = manifest["interrupted_by"] = signal_of(exc)
+            # a job folder published just before the signal is complete: record it too
+            for index, p in pending.items():
+                stored = None if index in finished else store.completed(*_names(p.job), p.key)
+                if stored is not None:
+                    finished[index] = JobOutcome(
+                        p.job,
+                        "completed",
+                        0.0,
+                        "written just before the interruption",
+                        p.key,
+                        stored.path.name,
+                    )
+            outcome.outcomes = [finished[k] for k in sorted(finished)]
+            manifest["jobs"] = [_job_entry(o) for o in outcome.outcomes]
+        manifest["status"] = (
+            "interrupted" if outcome.interrupted else "failed" if outcome.failed else "completed"
+        )
+        if self.fail_fast and outcome.failed and len(outcome.outcomes) < total:
+            manifest["status"] = "stopped (fail-fast)"
+        manifest["attempts"][-1]["finished"] = _now()
+        manifest["attempts"][-1]["status"] = manifest["status"]
+        manifest["updated"] = _now()
+        store.write_manifest(manifest)
+        return outcome
+
+    def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
+        """Everything the driver decides before a job runs: key, cache, skip, shards."""
+        started = time.perf_counter()
+        suite = self.plan.suites[job.suite]
+        key = None
+        try:
+            adapter = self.adapter(job.model)
+            task = self.task(job.task)
+            key = job_key(
+                model_identity=adapter.identity(),
+                task_fingerprint=task.fingerprint,
+                suite=suite,
+                seed=self.plan.spec.seed,
+                device_type=self.device.type,
+                bootstrap_resamples=self.plan.spec.bootstrap_resamples,
+                harness_version=__version__,
+            )
+            cached = store.completed(job.model, job.task, job.suite, key)
+            if cached is not None:
+                return JobOutcome(
+                    job,
+                    "cached",
+                    0.0,
+                    "results with the same key exist; skipped",
+                    key,
+                    cached.path.name,
+                )
+            record: dict[str, Any] = {
+                "key": key,
+                "run_id": store.run_dir.name,
+                "model": job.model,
+                "task": job.task,
+                "suite": job.suite,
+                "suite_version": suite.version,
+                "suite_config": suite.config.model_dump(mode="json"),
+                "suite_config_hash": suite.config_hash,
+                "task_summary": task.summary(),
+                "model_description": adapter.describe(),
+                "model_origin": self.plan.models[job.model].origin,
+                "seed": self.plan.spec.seed,
+                "device": self.device.type,
+                "harness_version": __version__,
+                "started": _now(),
+            }
+            check_fits_task(adapter, task)
+            # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
+            reason = getattr(adapter, "unavailable_reason", None) or suite.skip_reason(
+                adapter, task
+            )
+            if reason is not None:
+                record.update(
+                    status="skipped", reason=reason, seconds=time.perf_counter() - started
+                )
+                path = store.write_job(record=record, table=None, metrics=[], artifacts={})
+                return JobOutcome(job, "skipped", record["seconds"], reason, key, path.name)
+            shards = None
+            if is_shardable(suite):
+                shards = plan_shards(
+                    len(task),
+                    batch_size=self.plan.spec.batch_size,
+                    shards=self.execution.shards,
+                    shard_size=self.execution.shard_size,
+                )
+            return _PendingJob(index, job, key, record, task, started, shards)
+        except HarnessError as err:
+            return JobOutcome(job, "failed", time.perf_counter() - started, str(err), key)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # the runner is the one place that records per-job failures
+            return _bug_outcome(job, err, started, key)
+
+    def _collect(
+        self,
+        executor: Executor,
+        pending: dict[int, _PendingJob],
+        store: RunStore,
+        finish: Callable[[int, JobOutcome], bool],
+    ) -> bool:
+        """Take one finished unit; write its job when it was the last one. True: stop the run."""
+        got = executor.next_done()
+        job = pending[got.unit.index]
+        if job.done:
+            return False  # a late shard of a job that already failed
+        if got.unit.shard is not None and self.events.unit_finished:
+            self.events.unit_finished(job.index, len(self.plan.jobs), got)
+        if got.result is None:
+            job.done = True
+            seconds = time.perf_counter() - job.started
+            return finish(
+                job.index,
+                JobOutcome(job.job, "failed", seconds, got.message, job.key, detail=got.detail),
+            )
+        if got.unit.shard is not None:
+            assert got.result.table is not None, "a shardable suite returns a table"
+            job.tables[got.unit.shard.index] = got.result.table
+            if len(job.tables) < got.unit.shard.count:
+                return False
+        job.done = True
+        return finish(job.index, self._write(job, got.result, store))
+
+    def _write(self, job: _PendingJob, whole: SuiteResult, store: RunStore) -> JobOutcome:
+        """Merge shards if any, attach group columns and write the job folder atomically."""
+        try:
+            suite = self.plan.suites[job.job.suite]
+            result = whole
+            if job.shards is not None:
+                result = merge_result(suite, job.tables, job.task, self._context())
+            table = (
+                result.table.with_groups(job.task.groups()) if result.table is not None else None
+            )
+            seconds = time.perf_counter() - job.started
+            record = dict(
+                job.record, status="completed", seconds=seconds, finished=_now(), notes=result.notes
+            )
+            if job.shards is not None:
+                record["shards"] = len(job.shards)
+            path = store.write_job(
+                record=record, table=table, metrics=result.metrics, artifacts=result.artifacts
+            )
+            return JobOutcome(
+                job.job, "completed", seconds, "; ".join(result.notes), job.key, path.name
+            )
+        except HarnessError as err:
+            return JobOutcome(
+                job.job, "failed", time.perf_counter() - job.started, str(err), job.key
+            )
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # the runner is the one place that records per-job failures
+            return _bug_outcome(job.job, err, job.started, job.key)
+
+
+def _bug_outcome(job: Job, err: Exception, started: float, key: str | None) -> JobOutcome:
+    log.error("job %s failed:\n%s", job.label, traceback.format_exc())
+    return JobOutcome(
+        job,
+        "failed",
+        time.perf_counter() - started,
+        f"{type(err).__name__}: {err}",
+        key,
+        detail=traceback.format_exc(),
+    )
+
+
+def _names(job: Job) -> tuple[str, str, str]:
+    return job.model, job.task, job.suite
+
+
+def _job_entry(o: JobOutcome) -> dict[str, Any]:
+    return {
+        "model": o.job.model,
+        "task": o.job.task,
+        "suite": o.job.suite,
+        "status": o.status,
+        "seconds": round(o.seconds, 4),
+        "message": o.message,
+        "key": o.key,
+        "dir": o.path,
+        **({"traceback": o.detail} if o.detail else {}),
+    }

@@ -1,0 +1,267 @@
+"""The results store: `<out>/runs/<run_id>/` with a manifest and one folder per finished job.
+
+Layout (see results/README.md):
+    runs/<run_id>/manifest.json         run record: spec, versions, device, seed, git sha, jobs
+    runs/<run_id>/spec.yaml             the resolved spec
+    runs/<run_id>/jobs/<job>/job.json   job record: key, model, task, suite, config, timings,
+                                        adapter description, task summary, file checksums
+    runs/<run_id>/jobs/<job>/samples.parquet   per-sample table
+    runs/<run_id>/jobs/<job>/metrics.json      metric records
+    runs/<run_id>/jobs/<job>/artifacts.json    suite artifacts (reliability bins, hyper-parameters)
+A job folder is written under a temp name and renamed into place when complete, so a folder
+with the final name is always whole; job.json records the sha256 of every file beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import ResultsError
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
+from harness.store import atomic
+from harness.store import checksums as record_checksum
+
+SCHEMA_VERSION = 1
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+def safe_component(name: str, limit: int = 60) -> str:
+    """A path component that cannot escape its folder (no '/', '..', NUL, leading dot)."""
+    cleaned = _UNSAFE.sub("_", name)[:limit].lstrip(".") or "_"
+    return cleaned
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """A finished job as read back from disk."""
+
+    path: Path
+    record: dict[str, Any]
+    metrics: list[MetricRecord]
+
+    @property
+    def status(self) -> str:
+        return str(self.record["status"])
+
+    def table(self) -> SampleTable:
+        return SampleTable.read_parquet(self.path / "samples.parquet")
+
+    def artifacts(self) -> dict[str, Any]:
+        path = self.path / "artifacts.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+
+class RunStore:
+    """Reads and writes one run folder."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.jobs_dir = run_dir / "jobs"
+
+    @classmethod
+    def open_for_writing(cls, out_dir: Path, run_id: str) -> RunStore:
+        run_dir = out_dir / "runs" / safe_component(run_id, 120)
+        try:
+            (run_dir / "jobs").mkdir(parents=True, exist_ok=True)
+            probe = run_dir / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise ResultsError(
+                f"cannot write results to {out_dir}: {err.strerror or err}; "
+                "choose another folder with --out"
+            ) from None
+        store = cls(run_dir)
+        store.remove_stale_temp_dirs()
+        return store
+
+    def remove_stale_temp_dirs(self) -> None:
+        """Delete temp job folders left by writers that no longer run (a killed earlier run)."""
+        for tmp in self.jobs_dir.glob(".tmp-*"):
+            pid_text = tmp.name.rsplit("-", 1)[-1]
+            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def job_dirname(self, model: str, task: str, suite: str, key: str) -> str:
+        return (
+            f"{safe_component(model)}--{safe_component(task)}--{safe_component(suite)}--{key[:12]}"
+        )
+
+    def completed(self, model: str, task: str, suite: str, key: str) -> StoredJob | None:
+        """The stored job with this exact key, if it finished (completed or skipped) and is intact."""
+        path = self.jobs_dir / self.job_dirname(model, task, suite, key)
+        if not (path / "job.json").is_file():
+            return None
+        try:
+            job = read_job(path)
+        except ResultsError:
+            return None  # damaged: rerun and replace
+        return job if job.record.get("key") == key else None
+
+    def write_job(
+        self,
+        *,
+        record: dict[str, Any],
+        table: SampleTable | None,
+        metrics: list[MetricRecord],
+        artifacts: dict[str, Any],
+    ) -> Path:
+        """Write a job folder atomically; returns its final path."""
+        name = self.job_dirname(record["model"], record["task"], record["suite"], record["key"])
+        final = self.jobs_dir / name
+        tmp = self.jobs_dir / f".tmp-{name}-{os.getpid()}"
+        current = tmp
+        try:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+            files: dict[str, str] = {}
+            if table is not None:
+                current = tmp / "samples.parquet"
+                table.write_parquet(current)
+                files["samples.parquet"] = sha256_file(current)
+            current = tmp / "metrics.json"
+            current.write_text(
+                json.dumps(
+                    [m.to_dict() for m in metrics], indent=1, sort_keys=True, allow_nan=False
+                )
+            )
+            files["metrics.json"] = sha256_file(current)
+            current = tmp / "artifacts.json"
+            current.write_text(
+                json.dumps(artifacts, indent=1, sort_keys=True, default=str, allow_nan=False)
+            )
+            files["artifacts.json"] = sha256_file(current)
+            full = record_checksum.seal(dict(record, files=files, schema_version=SCHEMA_VERSION))
+            current = tmp / "job.json"
+            current.write_text(json.dumps(full, indent=2, sort_keys=True))
+            current = final
+            atomic.publish_dir(tmp, final)
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _write_error(current, err) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write manifest.json atomically, sealed with its own checksum."""
+        sealed = record_checksum.seal(manifest)
+        self.write_file("manifest.json", json.dumps(sealed, indent=2, sort_keys=True) + "\n")
+
+    def write_file(self, name: str, text: str) -> None:
+        """Write a file of the run folder atomically; storage failures are a ResultsError."""
+        path = self.run_dir / name
+        try:
+            atomic.write_text(path, text)
+        except OSError as err:
+            raise _write_error(path, err) from None
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        path = self.run_dir / "manifest.json"
+        if not path.exists():
+            return None
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError) as err:
+            raise ResultsError(f"manifest {path} is unreadable ({err}); it was damaged") from None
+        except json.JSONDecodeError as err:
+            raise ResultsError(
+                f"manifest {path} is not valid JSON ({err.msg}); it was damaged"
+            ) from None
+        return record_checksum.verify(manifest, path)
+
+
+def _write_error(path: Path, err: OSError) -> ResultsError:
+    """One line naming the file a storage failure (read-only, disk full) hit."""
+    where = err.filename or path
+    return ResultsError(
+        f"cannot write results file {where}: {err.strerror or err}; free space or make the folder "
+        "writable (or choose another --out) and rerun — finished jobs are kept"
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_job(path: Path) -> StoredJob:
+    """Read a job folder, verifying the checksums job.json records; damage is a ResultsError."""
+    record_path = path / "job.json"
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ResultsError(f"results file {record_path} is unreadable or damaged ({err})") from None
+    record = record_checksum.verify(record, record_path)
+    listed = record.get("files", {})
+    if not isinstance(listed, dict) or "metrics.json" not in listed:
+        raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
+    for fname, digest in listed.items():
+        fpath = path / fname
+        if not fpath.is_file():
+            raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
+        if sha256_file(fpath) != digest:
+            raise ResultsError(
+                f"results file {fpath} does not match its checksum in {record_path}; "
+                "it was modified or damaged — rerun the job"
+            )
+    try:
+        metrics = [
+            MetricRecord.from_dict(d) for d in json.loads((path / "metrics.json").read_text())
+        ]
+    except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError) as err:
+        raise ResultsError(f"results file {path / 'metrics.json'} is unreadable ({err})") from None
+    return StoredJob(path=path, record=record, metrics=metrics)
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Run folders under `root`: itself if it is one, else `root/runs/*` (or `root/*`)."""
+    if not root.exists():
+        raise ResultsError(
+            f"results folder {root} does not exist; run `harness run` first or pass a folder"
+        )
+    if (root / "manifest.json").is_file():
+        return [root]
+    base = root / "runs" if (root / "runs").is_dir() else root
+    runs = sorted(p for p in base.iterdir() if (p / "manifest.json").is_file())
+    if not runs:
+        raise ResultsError(f"no runs found under {root} (looked for */manifest.json)")
+    return runs
+
+
+def load_jobs(root: Path) -> list[tuple[dict[str, Any], StoredJob]]:
+    """Every finished job under `root` with its run manifest; fails closed on damaged files."""
+    out: list[tuple[dict[str, Any], StoredJob]] = []
+    for run_dir in find_run_dirs(root):
+        manifest = RunStore(run_dir).read_manifest() or {}
+        jobs_dir = run_dir / "jobs"
+        if not jobs_dir.is_dir():
+            continue
+        for path in sorted(jobs_dir.iterdir()):
+            if path.name.startswith(".") or not path.is_dir():
+                continue  # temp folders of interrupted writes are never results
+            out.append((manifest, read_job(path)))
+    return out

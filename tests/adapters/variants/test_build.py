@@ -1,0 +1,103 @@
+"""Variant recipes: pruning against a hand-computed threshold, int8 and fp16 against the parent."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from safetensors.torch import save as st_save
+from torch import nn
+
+from adapters.variants.build import build_variant
+from adapters.variants.size import model_size
+from harness.config.variants import parse_variant
+from tests.adapters.variants.models import conv_only
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(1)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(144, 16),
+        nn.ReLU(),
+        nn.Linear(16, 10),
+    ).eval()
+
+
+def _v(entry: object):  # noqa: ANN202
+    return parse_variant(entry, where="t")
+
+
+def test_global_prune_matches_hand_computed_threshold() -> None:
+    net = _net()
+    weights = torch.cat([m.weight.detach().abs().flatten() for m in net if hasattr(m, "weight")])
+    k = round(0.5 * weights.numel())
+    threshold = weights.kthvalue(k).values
+    built = build_variant(net, _v("prune50"), model="m")
+    for orig, new in zip(net, built.module, strict=True):
+        if hasattr(orig, "weight"):
+            expect = torch.where(orig.weight.abs() <= threshold, 0.0, orig.weight)
+            assert torch.equal(new.weight, expect)
+            assert not hasattr(new, "weight_orig") and not new._forward_pre_hooks  # permanent
+    assert float(net[0].weight.detach().abs().min()) > 0  # the parent is untouched
+
+
+def test_layer_prune_hits_sparsity_per_layer() -> None:
+    built = build_variant(_net(), _v({"prune": 0.3, "scope": "layer"}), model="m")
+    for m in built.module:
+        if hasattr(m, "weight"):
+            assert abs(float((m.weight == 0).float().mean()) - 0.3) < 0.02
+
+
+def test_int8_quantizes_linear_layers_and_loses_input_gradients() -> None:
+    net = _net()
+    built = build_variant(net, _v("int8"), model="m")
+    assert built.gradients is False and built.details["quantized_layers"] == ["3", "5"]
+    assert any("Conv2d layers stay float32" in n for n in built.notes)
+    x = torch.rand(32, 1, 8, 8)
+    assert torch.allclose(built.module(x), net(x), atol=0.05)
+    # what torch 2.13 does: backward runs but no gradient reaches the input
+    xg = x.clone().requires_grad_(True)
+    built.module(xg).sum().backward()
+    assert xg.grad is None or float(xg.grad.abs().sum()) == 0.0
+
+
+def test_int8_without_linear_layers_is_unavailable_with_reason() -> None:
+    built = build_variant(conv_only(), _v("int8"), model="convy")
+    assert built.module is None
+    assert "nn.Linear" in built.unavailable and "'convy' has none" in built.unavailable
+    assert "Conv2d" in built.unavailable
+
+
+@pytest.mark.parametrize("kind", ["fp16", "bf16"])
+def test_reduced_precision_casts_inside_and_keeps_gradients(kind: str) -> None:
+    net = _net()
+    built = build_variant(net, _v(kind), model="m")
+    x = torch.rand(8, 1, 8, 8, requires_grad=True)
+    out = built.module(x)
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, net(x), atol=0.1)
+    out.sum().backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_sizes_against_references() -> None:
+    net = _net()
+    plain = {k: v.contiguous() for k, v in net.state_dict().items()}
+    size = model_size(net)
+    assert size.format == "safetensors" and size.bytes == len(st_save(plain))
+    assert size.parameters == sum(p.numel() for p in net.parameters()) == size.nonzero_parameters
+    q = build_variant(net, _v("int8"), model="m").module
+    qsize = model_size(q)
+    buf = io.BytesIO()
+    torch.save(q.state_dict(), buf)
+    assert qsize.format == "torch.save" and qsize.bytes == len(buf.getvalue())
+    assert (
+        qsize.parameters == size.parameters and qsize.bytes < size.bytes
+    )  # int8 weights (+ torch.save overhead on this tiny net)
+    pruned = model_size(build_variant(net, _v("prune50"), model="m").module)
+    weights = sum(m.weight.numel() for m in net if hasattr(m, "weight"))
+    assert size.parameters - pruned.nonzero_parameters == round(0.5 * weights)

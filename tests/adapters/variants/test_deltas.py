@@ -1,0 +1,82 @@
+"""Concentrated harm: a planted drop on one class is found with its n and McNemar p-value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.analysis.intervals import mcnemar_exact
+from harness.analysis.variant_deltas import compare_variants, render
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
+from harness.store.run_store import StoredJob
+
+
+def _job(
+    path: Path, model: str, correct: np.ndarray, labels: np.ndarray, lineage: dict
+) -> StoredJob:
+    path.mkdir()
+    n = len(labels)
+    SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": ["clean"] * n,
+            "label": labels,
+            "prediction": np.where(correct, labels, (labels + 1) % 5),
+            "correct": correct,
+            "confidence": np.full(n, 0.9),
+        }
+    ).write_parquet(path / "samples.parquet")
+    rec = MetricRecord(
+        suite="accuracy",
+        metric="top1_acc",
+        value=float(correct.mean()),
+        unit="fraction",
+        higher_is_better=True,
+        n=n,
+        condition="clean",
+    )
+    record = {
+        "model": model,
+        "task": "t",
+        "suite": "accuracy",
+        "suite_version": "1",
+        "suite_config_hash": "c",
+        "status": "completed",
+        "finished": "x",
+        "task_summary": {"fingerprint": "fp"},
+        "model_description": lineage,
+    }
+    return StoredJob(path=path, record=record, metrics=[rec])
+
+
+def test_planted_class_drop_is_located(tmp_path: Path) -> None:
+    labels = np.repeat(np.arange(5), 100)
+    parent = np.ones(500, dtype=bool)
+    variant = parent.copy()
+    variant[np.flatnonzero(labels == 3)[:12]] = False  # harm only on class 3: 12 of 100
+    variant[np.flatnonzero(labels == 1)[:1]] = False
+    jobs = [
+        ({"seed": 0}, _job(tmp_path / "p", "m", parent, labels, {})),
+        (
+            {"seed": 0},
+            _job(
+                tmp_path / "v",
+                "m@int8",
+                variant,
+                labels,
+                {"parent": "m", "variant": "int8", "size_bytes": 50, "parent_size_bytes": 200},
+            ),
+        ),
+    ]
+    (comp,) = compare_variants(jobs)
+    top1 = comp.deltas[0]
+    assert top1.test == "mcnemar_exact" and np.isclose(top1.delta, -13 / 500)
+    assert np.isclose(top1.p_value, mcnemar_exact(0, 13))
+    worst = comp.worst["class"]
+    assert (worst.slice, worst.n, worst.drop) == ("label=3", 100, 0.12)
+    assert np.isclose(worst.p_value, mcnemar_exact(0, 12))
+    assert comp.slices_tested == 5 and worst.p_holm >= worst.p_value
+    assert comp.size["size_ratio"] == 0.25
+    assert "largest class drop: label=3" in render([comp], "table")

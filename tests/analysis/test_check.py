@@ -1,0 +1,175 @@
+"""The CI gate end to end: a degraded model fails, an unchanged rerun passes, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from harness.cli.main import main
+from harness.config.tasks.builtin import digits_arrays
+from harness.store.run_store import RunStore
+from tests.fixture_models import linear_digits
+from tests.present.synthetic import write_synthetic_run
+
+SPEC = """\
+name: gate
+seed: 5
+device: cpu
+limit: 240
+bootstrap_resamples: 100
+tasks: [digits]
+models:
+  - name: lin
+    factory: tests.fixture_models:linear_digits
+    weights: lin.safetensors
+    input_shape: [1, 8, 8]
+suites:
+  accuracy: {}
+"""
+
+
+def _trained_weights(noise: float = 0.0) -> dict[str, torch.Tensor]:
+    """A least-squares linear digits classifier (~90% accurate); `noise` degrades it."""
+    x, y = digits_arrays("train")
+    x = torch.as_tensor(x.reshape(len(x), -1), dtype=torch.float64)
+    target = torch.nn.functional.one_hot(torch.as_tensor(y), 10).double()
+    design = torch.cat([x, torch.ones(len(x), 1, dtype=torch.float64)], dim=1)
+    gram = design.T @ design + 1e-2 * torch.eye(design.shape[1], dtype=torch.float64)
+    sol = torch.linalg.solve(gram, design.T @ target)  # ridge least squares
+    weight, bias = sol[:-1].T.float(), sol[-1].float()
+    if noise:
+        gen = torch.Generator().manual_seed(7)
+        weight = weight + noise * weight.std() * torch.randn(weight.shape, generator=gen)
+    return {"1.weight": weight.contiguous(), "1.bias": bias.contiguous()}
+
+
+def _run(folder: Path, noise: float = 0.0, spec: str = SPEC) -> Path:
+    folder.mkdir(parents=True)
+    save_file(_trained_weights(noise), str(folder / "lin.safetensors"))
+    (folder / "spec.yaml").write_text(spec)
+    assert main(["run", str(folder / "spec.yaml"), "--out", str(folder / "out")]) == 0
+    return next((folder / "out" / "runs").iterdir())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("gate")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    return {
+        "base": _run(root / "base"),
+        "same": _run(root / "same"),
+        "bad": _run(root / "bad", noise=1.5),
+    }
+
+
+def check(*args: object) -> int:
+    return main(["check", *[str(a) for a in args]])
+
+
+def test_fixture_weights_match_factory_layout() -> None:
+    assert set(_trained_weights()) == set(linear_digits().state_dict())
+
+
+def test_unchanged_rerun_passes(
+    runs: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    junit = tmp_path / "j" / "junit.xml"
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--junit", junit) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "top1_acc" in out and "mcnemar_exact" in out
+    assert 'failures="0"' in junit.read_text()
+    assert "all 3 checks passed" in summary.read_text()
+
+
+def test_degraded_model_fails(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    junit = tmp_path / "junit.xml"
+    assert (
+        check(
+            "--baseline", runs["base"], "--current", runs["bad"], "--junit", junit, "--format", "md"
+        )
+        == 1
+    )
+    out = capsys.readouterr().out
+    assert "significant regression beyond tolerance" in out and "❌" in out
+    assert "<failure" in junit.read_text()
+
+
+def test_policy_tolerance_lets_a_drop_pass_and_unknown_metric_is_refused(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loose = tmp_path / "loose.yaml"
+    loose.write_text("default: {max_drop: 1.0, max_drop_relative: 10}\n")
+    assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", loose) == 0
+    floor = tmp_path / "floor.yaml"
+    floor.write_text("metrics:\n  top1_acc: {floor: 0.99}\n")
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", floor) == 1
+    assert "below the floor" in capsys.readouterr().out
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("metrics:\n  top1_accuracy: {max_drop: 0.01}\n")
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", typo) == 2
+    err = capsys.readouterr().err
+    assert "metrics.top1_accuracy" in err and "did you mean top1_acc" in err
+
+
+def test_different_spec_is_refused_naming_the_difference(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = _run(tmp_path / "other", spec=SPEC.replace("limit: 240", "limit: 200"))
+    assert check("--baseline", runs["base"], "--current", other) == 2
+    assert "limit (240 vs 200)" in capsys.readouterr().err
+
+
+def test_damaged_and_partial_results_exit_2(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(runs["same"], damaged)
+    metrics = next(damaged.glob("jobs/*/metrics.json"))
+    metrics.write_text(metrics.read_text().replace("top1_acc", "top1_acx"))
+    assert check("--baseline", runs["base"], "--current", damaged) == 2
+    assert str(metrics) in capsys.readouterr().err
+    partial = tmp_path / "partial"
+    shutil.copytree(runs["same"], partial)
+    shutil.rmtree(next(partial.glob("jobs/*")))
+    assert check("--baseline", runs["base"], "--current", partial) == 2
+    assert "partial" in capsys.readouterr().err
+
+
+def test_fails_closed_on_failed_job_and_new_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
+    flagged = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, flag_model="m1")
+    assert check("--baseline", base, "--current", flagged) == 1
+    assert "reliability flag newly raised: gradient_masking_suspected" in capsys.readouterr().out
+    failed = tmp_path / "f"
+    shutil.copytree(base, failed)
+    manifest = json.loads((failed / "manifest.json").read_text())
+    manifest["jobs"][0].update(status="failed", message="ModelOutputError: NaN logits")
+    RunStore(failed).write_manifest(manifest)
+    assert check("--baseline", base, "--current", failed) == 1
+    assert "job failed in the current run: ModelOutputError" in capsys.readouterr().out
+    same = write_synthetic_run(tmp_path / "s", models={"m1": 0.9, "m2": 0.8})
+    assert check("--baseline", base, "--current", same) == 0
+
+
+def test_no_torch_import() -> None:
+    code = "import harness.analysis.leaderboard, harness.analysis.check, harness.present.site, harness.analysis.pareto; import sys; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2]
+    )

@@ -1,0 +1,192 @@
+"""Group breakdown against hand-computed values and a pandas groupby of the per-sample table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.analysis.groups import group_breakdown, stratified_indices, with_clean_reference
+from harness.core.errors import DatasetError
+
+# 8 samples; groups a in {x, y, z}, b in {u, v}: intersections y&v and z&u are empty, x&v has
+# a single member with no positive label.
+LABEL = [1, 0, 1, 1, 0, 0, 0, 1]
+PRED = [1, 0, 0, 1, 1, 0, 1, 1]
+
+
+def small_frame() -> pd.DataFrame:
+    f = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(8)],
+            "condition": "clean",
+            "label": LABEL,
+            "prediction": PRED,
+            "confidence": [0.9, 0.8, 0.6, 0.7, 0.55, 0.95, 0.6, 0.8],
+            "group:a": list("xxyyyxzz"),
+            "group:b": list("uuuuuvvv"),
+        }
+    )
+    f["correct"] = f["label"] == f["prediction"]
+    return f
+
+
+def run(frame: pd.DataFrame, by, **kw):  # noqa: ANN001, ANN202
+    kw.setdefault("resamples", 200)
+    return group_breakdown(
+        frame, by, num_classes=2, seed=0, condition="clean", min_group_size=2, **kw
+    )
+
+
+def metric(b, group_by: str, group: str, name: str):  # noqa: ANN001, ANN201
+    row = next(g for g in b.groups if g.group_by == group_by and g.group == group)
+    return row.metrics[name]
+
+
+def disparity(b, group_by: str, name: str):  # noqa: ANN001, ANN201
+    return next(d for d in b.disparities if d.group_by == group_by and d.metric == name).estimate
+
+
+def test_hand_computed_single_attribute() -> None:
+    b = run(small_frame(), [("a",)])
+    # x: labels 1,0,0 preds 1,0,0; y: labels 1,1,0 preds 0,1,1; z: labels 0,1 preds 1,1
+    assert metric(b, "a", "x", "acc").value == pytest.approx(1.0)
+    assert metric(b, "a", "y", "acc").value == pytest.approx(1 / 3)
+    assert metric(b, "a", "y", "selection_rate").value == pytest.approx(2 / 3)
+    assert metric(b, "a", "y", "tpr").value == pytest.approx(0.5)
+    assert metric(b, "a", "y", "fpr").value == pytest.approx(1.0)
+    assert metric(b, "a", "z", "fpr").value == pytest.approx(1.0)
+    assert disparity(b, "a", "demographic_parity_difference").value == pytest.approx(1 - 1 / 3)
+    assert disparity(b, "a", "demographic_parity_ratio").value == pytest.approx(1 / 3)
+    assert disparity(b, "a", "equalized_odds_difference").value == pytest.approx(1.0)
+    assert disparity(b, "a", "equal_opportunity_difference").value == pytest.approx(0.5)
+    assert disparity(b, "a", "worst_group_acc").value == pytest.approx(1 / 3)
+    assert disparity(b, "a", "group_acc_gap").value == pytest.approx(2 / 3)
+    # ECE of group x: bins of confidences .9 (hit), .8 (hit), .95 (hit) -> mean |1 - conf|
+    assert metric(b, "a", "x", "ece").value == pytest.approx((0.1 + 0.2 + 0.05) / 3)
+
+
+def test_matches_fairlearn_reference_functions() -> None:
+    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+    f = small_frame()
+    b = run(f, [("a",)])
+    ref_dp = demographic_parity_difference(
+        f["label"], f["prediction"], sensitive_features=f["group:a"]
+    )
+    ref_eo = equalized_odds_difference(f["label"], f["prediction"], sensitive_features=f["group:a"])
+    assert disparity(b, "a", "demographic_parity_difference").value == pytest.approx(ref_dp)
+    assert disparity(b, "a", "equalized_odds_difference").value == pytest.approx(ref_eo)
+
+
+def test_empty_intersection_and_group_without_positives_are_undefined() -> None:
+    b = run(small_frame(), [("a", "b")])
+    empty = next(g for g in b.groups if g.group == "y&v")
+    assert empty.n == 0 and all(e.value is None for e in empty.metrics.values())
+    assert "empty intersection" in (empty.metrics["acc"].note or "")
+    single = next(g for g in b.groups if g.group == "x&v")
+    assert single.n == 1 and single.insufficient
+    assert single.metrics["acc"].value == 1.0
+    assert single.metrics["tpr"].value is None and "no positive" in (
+        single.metrics["tpr"].note or ""
+    )
+    # a disparity over a group with undefined TPR is undefined, never 0 or a ratio of 1
+    for name in (
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+    ):
+        est = disparity(b, "a&b", name)
+        assert est.value is None and "x&v" in (est.note or "")
+    assert disparity(b, "a&b", "demographic_parity_difference").value == pytest.approx(1.0)
+
+
+def test_one_group_gives_undefined_difference_not_zero() -> None:
+    f = small_frame().assign(**{"group:a": "x"})
+    b = run(f, [("a",)])
+    est = disparity(b, "a", "demographic_parity_difference")
+    assert est.value is None and "fewer than two" in (est.note or "")
+    assert disparity(b, "a", "demographic_parity_ratio").value is None
+    assert disparity(b, "a", "worst_group_acc").value == pytest.approx(
+        np.mean(np.equal(LABEL, PRED))
+    )
+
+
+def test_intervals_are_seeded_and_cover_the_estimate() -> None:
+    f = small_frame()
+    b1, b2 = run(f, [("a",)]), run(f, [("a",)])
+    est = metric(b1, "a", "y", "acc")
+    assert est.ci == metric(b2, "a", "y", "acc").ci
+    assert est.ci is not None and est.ci[0] <= est.value <= est.ci[1]
+    codes = np.array([0, 0, 1, 1, 1, 0, 2, 2])
+    i0 = stratified_indices(codes, 3, resamples=50, seed=0, name="c")
+    assert np.array_equal(i0, stratified_indices(codes, 3, resamples=50, seed=0, name="c"))
+    assert not np.array_equal(i0, stratified_indices(codes, 3, resamples=50, seed=1, name="c"))
+    assert all(set(codes[row]) == {0, 1, 2} for row in i0)  # group sizes fixed per resample
+    assert (np.bincount(codes[i0[0]], minlength=3) == [3, 3, 2]).all()
+
+
+def test_bad_group_columns() -> None:
+    f = small_frame()
+    with pytest.raises(DatasetError, match=r"'race'.*available group columns: a, b"):
+        run(f, [("race",)])
+    g = f.copy()
+    g.loc[3, "group:a"] = None
+    with pytest.raises(DatasetError, match=r"'a' has 1 missing values \(e.g. sample 's3'\)"):
+        run(g, [("a",)])
+    h = f.assign(**{"group:age": np.linspace(20, 80, 8)})
+    with pytest.raises(DatasetError, match="continuous"):
+        run(h, [("age",)])
+
+
+def robustness_table(seed: int = 0) -> pd.DataFrame:
+    gen = np.random.default_rng(seed)
+    n = 60
+    ids = [f"s{i}" for i in range(n)]
+    labels = gen.integers(0, 3, n)
+    frames = []
+    for cond, flip in (("clean", 0.1), ("attack=linf_pgd/eps=0.1", 0.5)):
+        pred = np.where(gen.random(n) < flip, (labels + 1) % 3, labels)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sample_id": ids,
+                    "condition": cond,
+                    "label": labels,
+                    "prediction": pred,
+                    "correct": pred == labels,
+                    "confidence": gen.uniform(0.34, 1.0, n),
+                    "group:sex": np.where(np.arange(n) % 3 == 0, "1", "2"),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_fairness_x_robustness_equals_pandas_groupby() -> None:
+    table = robustness_table()
+    cond = "attack=linf_pgd/eps=0.1"
+    b = group_breakdown(
+        with_clean_reference(table, cond),
+        [("sex",)],
+        num_classes=3,
+        seed=0,
+        condition=cond,
+        resamples=100,
+    )
+    rows = table[table["condition"] == cond]
+    by_hand = rows.groupby("group:sex")["correct"].agg(["mean", "size"])
+    clean = table[table["condition"] == "clean"].groupby("group:sex")["correct"].mean()
+    for g in b.groups:
+        assert g.n == by_hand.loc[g.group, "size"]
+        assert g.metrics["acc"].value == pytest.approx(by_hand.loc[g.group, "mean"])
+        assert g.metrics["acc_drop"].value == pytest.approx(
+            clean[g.group] - by_hand.loc[g.group, "mean"]
+        )
+    drops = clean - by_hand["mean"]
+    assert disparity(b, "sex", "worst_group_acc_drop").value == pytest.approx(drops.max())
+    assert disparity(b, "sex", "group_acc_drop_gap").value == pytest.approx(
+        drops.max() - drops.min()
+    )
+    assert disparity(b, "sex", "worst_group_acc").value == pytest.approx(by_hand["mean"].min())
+    assert not any(d.metric.startswith("demographic") for d in b.disparities)  # multi-class

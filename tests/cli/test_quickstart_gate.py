@@ -1,0 +1,64 @@
+"""The embedded quickstart end to end, gated against the committed baseline (as CI does).
+
+Runs `harness run --device cpu` (the quickstart), checks its headline promises on the
+leaderboard, then `harness check` against `results/baselines/quickstart` with the repository's
+policy: an unchanged checkout must pass. Regenerate the baseline when a change moves numbers on
+purpose (docs/ci-gate.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+BASELINE = REPO / "results" / "baselines" / "quickstart"
+POLICY = REPO / "results" / "baselines" / "quickstart-policy.yaml"
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("quickstart")
+    assert main(["run", "--out", str(out), "--device", "cpu"]) == 0
+    return out
+
+
+def test_quickstart_leaderboard_promises(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["leaderboard", str(quickstart), "--task", "digits", "--format", "json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    key = "robust_acc[attack=ensemble/norm=linf/eps=0.1]"
+    adv, plain = rows["digits-cnn-adv"], rows["digits-cnn"]
+    assert adv[key] > plain[key] + 0.1  # clearly more robust ...
+    assert adv[f"{key}_ci"][0] > plain[f"{key}_ci"][1]  # ... with intervals apart
+    assert not adv[f"{key}_flags"] and not plain[f"{key}_flags"]  # and no validity flags
+    for model in ("digits-mlp", "digits-cnn", "digits-cnn-adv"):
+        assert rows[model]["top1_acc"] > 0.95
+    assert {"digits-mlp@int8", "digits-cnn@prune50"} <= set(rows)
+
+
+def test_quickstart_passes_the_gate_against_the_committed_baseline(
+    quickstart: Path, tmp_path: Path
+) -> None:
+    junit = tmp_path / "gate.xml"
+    code = main(
+        [
+            "check",
+            "--baseline",
+            str(BASELINE),
+            "--current",
+            str(quickstart),
+            "--policy",
+            str(POLICY),
+            "--junit",
+            str(junit),
+        ]
+    )
+    assert code == 0
+    assert "<testsuite" in junit.read_text() and 'failures="0"' in junit.read_text()

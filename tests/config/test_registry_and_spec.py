@@ -1,0 +1,73 @@
+"""Registries (lazy, duplicate-safe, close matches) and spec validation details."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.config.spec import parse_spec_text
+from harness.core.errors import HarnessError, SpecError, UnknownNameError
+from harness.core.registry import Registry, load_target
+
+
+def test_registry_lazy_and_close_matches() -> None:
+    reg = Registry(
+        "suite",
+        {"accuracy": "suites.accuracy:AccuracySuite", "broken": "nowhere.mod:X"},
+        "harness.none",
+    )
+    assert reg.names() == ["accuracy", "broken"]
+    assert reg.entry("broken").origin == "builtin"  # nothing imported until load()
+    with pytest.raises(HarnessError, match="cannot import module 'nowhere.mod'"):
+        reg.load("broken")
+    with pytest.raises(UnknownNameError) as err:
+        reg.load("acuracy")
+    assert err.value.close_matches == ["accuracy"]
+
+
+def test_load_target_errors() -> None:
+    with pytest.raises(HarnessError, match="expected 'package.module:attribute'"):
+        load_target("suites.accuracy")
+    with pytest.raises(HarnessError, match="has no attribute 'Nope'"):
+        load_target("suites.accuracy:Nope")
+
+
+BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "spec is empty"),
+        ("- a\n- b\n", "spec must be a mapping"),
+        (BASE + "seed: -1\n", "seed: Input should be greater than or equal to 0"),
+        (BASE + "batch_size: 0\n", "batch_size: Input should be greater than or equal to 1"),
+        (BASE + "device: tpu\n", "device: Input should be 'cpu', 'cuda' or 'auto'"),
+        ("models: [digits-cnn]\nsuites: {accuracy: {}}\n", "tasks: required key is missing"),
+        (
+            "tasks: []\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n",
+            "tasks: List should have at least 1 item",
+        ),
+        (
+            "tasks: [digits, digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n",
+            "duplicate task name 'digits'",
+        ),
+        (
+            BASE.replace("models: [digits-cnn]", "models: [{name: ../evil, factory: x:y}]"),
+            "models.0.name",
+        ),
+        ("a: &x [1]\nb: *x\n", "YAML aliases"),
+        ("x" * (1 << 20 + 1), "larger than"),
+    ],
+)
+def test_spec_errors_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, source="s.yaml")
+    assert str(err.value).startswith("s.yaml: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_spec_hash_is_stable_and_sensitive() -> None:
+    a = parse_spec_text(BASE, source="s")
+    assert a.spec_hash() == parse_spec_text(BASE, source="s").spec_hash()
+    assert a.spec_hash() != parse_spec_text(BASE + "seed: 1\n", source="s").spec_hash()

@@ -1,0 +1,161 @@
+"""The Ray executor on a local cluster: same tables as local, retries after a killed worker,
+bounded retries then a failed job, progress per shard, and the install hint without Ray."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+from harness.config.plan import build_plan
+from harness.config.spec import ExecutionSpec, ResourceSpec, load_spec
+from harness.run.executors import UnitResult
+from harness.run.executors.ray_executor import gpus_per_job
+from harness.run.runner import JobOutcome, RunEvents, Runner, RunOutcome
+from harness.store.run_store import load_jobs
+from tests.run.executors.test_sharding import SPEC, assert_same_results, run
+
+SLEEPY = """\
+name: sleepy
+seed: 2
+device: cpu
+batch_size: 16
+limit: 128
+bootstrap_resamples: 100
+tasks: [digits]
+models:
+  - name: sleepy
+    factory: tests.run.executors.models:sleepy_digits
+    factory_args: {{pid_dir: "{pid_dir}", sleep: 0.15}}
+    input_shape: [1, 8, 8]
+suites:
+  accuracy: {{}}
+"""
+
+
+def ray_run(
+    spec_path: Path, out: Path, execution: ExecutionSpec, events: RunEvents | None = None
+) -> RunOutcome:
+    plan = build_plan(load_spec(spec_path), base_dir=spec_path.parent)
+    return Runner(plan, out_dir=out, execution=execution, events=events).run()
+
+
+def test_without_ray_the_cli_gives_an_install_hint(
+    write_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    assert main(["run", str(write_spec(SPEC)), "--out", str(tmp_path), "--executor", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --executor ray (distributed runs) needs the optional package 'ray'" in err
+    assert "pip install 'robustness-harness[ray]'" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_gpu_request_follows_the_spec(write_spec: Callable[..., Path]) -> None:
+    path = write_spec(SPEC)
+    plan = build_plan(load_spec(path), base_dir=path.parent)
+    assert gpus_per_job(plan, ExecutionSpec(executor="ray")) == 0.0
+    cuda = plan.spec.model_copy(update={"device": "cuda"})
+    assert (
+        gpus_per_job(build_plan(cuda, base_dir=path.parent), ExecutionSpec(executor="ray")) == 1.0
+    )
+    half = ExecutionSpec(executor="ray", resources=ResourceSpec(gpus_per_job=0.5))
+    assert gpus_per_job(plan, half) == 0.5
+
+
+def test_ray_run_equals_local_run_with_shard_progress(
+    ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec(SPEC)
+    run(spec, tmp_path / "local")
+    units: list[UnitResult] = []
+    jobs: list[JobOutcome] = []
+    events = RunEvents(
+        unit_finished=lambda i, n, u: units.append(u), job_finished=lambda i, n, o: jobs.append(o)
+    )
+    outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", shards=3), events)
+    assert outcome.exit_code == 0, [o.message for o in outcome.failed]
+    assert_same_results(tmp_path / "local", tmp_path / "ray")
+    assert len(units) == 6 and all(u.ok and u.pid != os.getpid() for u in units)
+    assert sorted((u.unit.job.model, u.unit.shard.index) for u in units if u.unit.shard) == [
+        (m, i) for m in ("lin-a", "lin-b") for i in range(3)
+    ]
+    assert sorted(o.job.model for o in jobs) == ["lin-a", "lin-b"]
+    manifest = load_jobs(tmp_path / "ray")[0][0]
+    assert (
+        manifest["execution"]["executor"] == "ray" and manifest["attempts"][-1]["executor"] == "ray"
+    )
+    assert [j["model"] for j in manifest["jobs"]] == [
+        "lin-a",
+        "lin-b",
+    ]  # plan order, not finish order
+
+
+def test_a_worker_killed_mid_job_is_retried_and_the_run_completes(
+    ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    spec = write_spec(SLEEPY.format(pid_dir=pid_dir), name="sleepy.yaml")
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def killer() -> None:  # kill the first worker that starts a forward pass, once
+        while not stop.is_set() and not killed:
+            for entry in pid_dir.iterdir():
+                pid = int(entry.name)
+                if pid != os.getpid():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        outcome = ray_run(
+            spec, tmp_path / "ray", ExecutionSpec(executor="ray", shards=2, max_retries=2)
+        )
+    finally:
+        stop.set()
+        thread.join(5)
+    assert killed, "no worker was killed"
+    assert outcome.exit_code == 0, [o.message for o in outcome.failed]
+    assert {int(p.name) for p in pid_dir.iterdir()} - set(killed), (
+        "the shard was not rerun elsewhere"
+    )
+    run(spec, tmp_path / "local")
+    assert_same_results(tmp_path / "local", tmp_path / "ray")
+    jobs = list((tmp_path / "ray" / "runs").glob("*/jobs/*"))
+    assert [j.name.startswith(".") for j in jobs] == [False]  # one whole job folder, no temp left
+
+
+def test_a_worker_that_keeps_dying_fails_its_job_and_the_run_goes_on(
+    ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = SPEC.replace(
+        "suites:",
+        "  - name: doomed\n    factory: tests.run.executors.models:doomed_digits\n    input_shape: [1, 8, 8]\nsuites:",
+    )
+    spec = write_spec(text, name="doomed.yaml")
+    outcome = ray_run(spec, tmp_path, ExecutionSpec(executor="ray", max_retries=1))
+    assert outcome.exit_code == 1
+    by_model = {o.job.model: o for o in outcome.outcomes}
+    assert by_model["lin-a"].status == by_model["lin-b"].status == "completed"
+    assert by_model["doomed"].status == "failed"
+    assert "after 1 retries" in by_model["doomed"].message
+    assert "Worker" in by_model["doomed"].message or "died" in by_model["doomed"].message
+    stored = {job.record["model"] for _, job in load_jobs(tmp_path)}
+    assert stored == {"lin-a", "lin-b"}
+    manifest = load_jobs(tmp_path)[0][0]
+    assert manifest["status"] == "failed"
