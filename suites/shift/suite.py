@@ -205,7 +205,7 @@ class ShiftSuite(Suite):
         for start in range(0, len(inputs), ctx.batch_size):
             chunk = inputs[start : start + ctx.batch_size]
             if isinstance(chunk, torch.Tensor):
-                chunk = chunk.to(adapter.device) if hasattr(adapter, "device") else chunk
+                chunk = chunk.to(adapter.device)
             logits = adapter.logits(chunk)
             check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
             out.append(logits.detach().double().cpu())
