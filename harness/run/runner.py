@@ -318,9 +318,7 @@ class Runner:
             }
             check_fits_task(adapter, task)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
-            reason = getattr(adapter, "unavailable_reason", None) or suite.skip_reason(
-                adapter, task
-            )
+            reason = adapter.unavailable_reason or suite.skip_reason(adapter, task)
             if reason is not None:
                 record.update(
                     status="skipped", reason=reason, seconds=time.perf_counter() - started

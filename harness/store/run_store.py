@@ -14,7 +14,6 @@ with the final name is always whole; job.json records the sha256 of every file b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ResultsError
+from harness.core.hashing import file_sha256
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store import atomic
@@ -37,14 +37,6 @@ def safe_component(name: str, limit: int = 60) -> str:
     """A path component that cannot escape its folder (no '/', '..', NUL, leading dot)."""
     cleaned = _UNSAFE.sub("_", name)[:limit].lstrip(".") or "_"
     return cleaned
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -135,19 +127,19 @@ class RunStore:
             if table is not None:
                 current = tmp / "samples.parquet"
                 table.write_parquet(current)
-                files["samples.parquet"] = sha256_file(current)
+                files["samples.parquet"] = file_sha256(current)
             current = tmp / "metrics.json"
             current.write_text(
                 json.dumps(
                     [m.to_dict() for m in metrics], indent=1, sort_keys=True, allow_nan=False
                 )
             )
-            files["metrics.json"] = sha256_file(current)
+            files["metrics.json"] = file_sha256(current)
             current = tmp / "artifacts.json"
             current.write_text(
                 json.dumps(artifacts, indent=1, sort_keys=True, default=str, allow_nan=False)
             )
-            files["artifacts.json"] = sha256_file(current)
+            files["artifacts.json"] = file_sha256(current)
             full = record_checksum.seal(dict(record, files=files, schema_version=SCHEMA_VERSION))
             current = tmp / "job.json"
             current.write_text(json.dumps(full, indent=2, sort_keys=True))
@@ -223,7 +215,7 @@ def read_job(path: Path) -> StoredJob:
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
-        if sha256_file(fpath) != digest:
+        if file_sha256(fpath) != digest:
             raise ResultsError(
                 f"results file {fpath} does not match its checksum in {record_path}; "
                 "it was modified or damaged — rerun the job"

@@ -146,7 +146,7 @@ def fork_run(spec: Path, out: Path, *extra: str, slow_writes: bool = False) -> i
         code = 99
         try:
             if slow_writes:
-                _slowed(store, "sha256_file")
+                _slowed(store, "file_sha256")
                 _slowed(atomic, "publish_dir")
                 _slowed(atomic, "write_bytes")
             err = io.StringIO()

@@ -24,6 +24,7 @@ from harness.core.errors import HarnessError
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
+from harness.run.model_adapter import build_model_adapter
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,7 @@ def run_unit(
 
 def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:
     """The model adapter of a plan's model, on `device` (the driver and every worker use this)."""
-    mp = plan.models[name]
-    return mp.adapter_cls.build(name=name, config=mp.config, device=device, base_dir=plan.base_dir)
+    return build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
 
 
 def load_task(plan: Plan, name: str) -> Task:
