@@ -19,8 +19,9 @@ from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import task_registry
 from harness.core.errors import SpecError, UnknownNameError
 from harness.core.registry import Registry
-from harness.core.suite import Suite, format_validation_error
+from harness.core.suite import Suite
 from harness.core.task import Task
+from harness.core.validation import format_validation_error
 from harness.core.weights import is_safetensors
 
 
