@@ -446,21 +446,24 @@ def cmd_groups(args: argparse.Namespace) -> int:
         with_clean_reference,
     )
     from harness.core.errors import ResultsError
+    from harness.core.manifest import JobStatus
     from harness.store.run_store import load_jobs
 
     wanted = {"task": args.task, "model": args.model, "suite": args.suite}
     found = [
         (m, j)
         for m, j in load_jobs(args.results)
-        if j.status == "completed" and "samples.parquet" in j.record.get("files", {})
+        if j.status == JobStatus.COMPLETED and j.has_table
     ]
     jobs = [
-        (m, j) for m, j in found if all(v is None or j.record[k] == v for k, v in wanted.items())
+        (m, j)
+        for m, j in found
+        if args.task in (None, j.record.task)
+        and args.model in (None, j.record.model)
+        and args.suite in (None, j.record.suite)
     ]
     if not jobs:
-        have = sorted(
-            {f"{j.record['model']} x {j.record['task']} x {j.record['suite']}" for _, j in found}
-        )
+        have = sorted({f"{j.record.model} x {j.record.task} x {j.record.suite}" for _, j in found})
         raise ResultsError(
             f"no stored per-sample tables under {args.results} match {', '.join(f'--{k} {v}' for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}"
         )
@@ -477,7 +480,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
                 if not is_float_dtype(table[f"group:{c}"])
             ]
         )
-        label = f"{job.record['model']} x {job.record['task']} x {job.record['suite']}"
+        label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
             print(
                 f"{label}: skipped (its table has no group columns; pass --by label for a by-class view)",
@@ -500,17 +503,13 @@ def cmd_groups(args: argparse.Namespace) -> int:
             breakdown = group_breakdown(
                 with_clean_reference(table, condition),
                 by,
-                num_classes=int(job.record["task_summary"]["num_classes"]),
-                seed=int(manifest.get("seed", 0) or 0),
+                num_classes=job.record.task_summary.num_classes,
+                seed=manifest.seed,
                 condition=condition,
                 min_group_size=args.min_group_size,
                 resamples=args.resamples,
             )
-            meta = {
-                "model": job.record["model"],
-                "task": job.record["task"],
-                "suite": job.record["suite"],
-            }
+            meta = {"model": job.record.model, "task": job.record.task, "suite": job.record.suite}
             rows += long_rows(meta, breakdown)
     if not rows and skipped:
         raise ResultsError(

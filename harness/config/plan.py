@@ -25,8 +25,9 @@ from harness.config.variants import (
 )
 from harness.core.errors import SpecError, UnknownNameError
 from harness.core.registry import Registry
-from harness.core.suite import Suite, format_validation_error
+from harness.core.suite import Suite
 from harness.core.task import Task
+from harness.core.validation import format_validation_error
 from harness.core.weights import is_safetensors
 
 

@@ -14,24 +14,24 @@ import math
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pandas.api.types import is_float_dtype
 
 from harness.analysis import pareto
 from harness.analysis.leaderboard import Board, build_boards
+from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
 from harness.present import figures
 from harness.present.escaping import html_text as h
 from harness.present.escaping import slug
 from harness.present.summary import summary_markdown
-from harness.store.run_store import StoredJob, load_jobs
+from harness.store.run_store import LoadedJob, StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
 _CORRUPTION = re.compile(r"^corruption=(?P<name>[^/]+)/severity=(?P<sev>\d+)$")
-Loaded = tuple[dict[str, Any], StoredJob]
+Loaded = LoadedJob
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
@@ -48,8 +48,8 @@ figure{display:inline-block;margin:.5rem}figure img{max-width:520px;border:1px s
 """
 
 
-def job_anchor(manifest: dict[str, Any], job: StoredJob) -> str:
-    return "job-" + slug(f"{manifest.get('run_id', job.path.parent.parent.name)}/{job.path.name}")
+def job_anchor(manifest: RunManifest, job: StoredJob) -> str:
+    return "job-" + slug(f"{manifest.run_id}/{job.path.name}")
 
 
 def model_page(model: str) -> str:
@@ -100,8 +100,8 @@ def _board_html(board: Board) -> str:
     )
     rows = []
     for r in board.rows:
-        model = r["model"]
-        cells = [str(r["position"]), *([str(r.get("rank") or "—")] if ranked else [])]
+        model = r.model
+        cells = [str(r.position), *([str(r.rank or "—")] if ranked else [])]
         tds = "".join(f"<td>{h(c)}</td>" for c in cells)
         tds += f'<td><a href="{model_page(model)}">{h(model)}</a></td>'
         for key in board.columns:
@@ -197,7 +197,7 @@ def build_site(results: Path, out: Path) -> Path:
     figdir.mkdir(exist_ok=True)
     by_model: dict[str, list[Loaded]] = defaultdict(list)
     for man, job in loaded:
-        by_model[job.record["model"]].append((man, job))
+        by_model[job.record.model].append((man, job))
     tasks = sorted({b.task for b in boards})
     _write(out / "provenance.html", _page("Provenance", _provenance_html(loaded)))
     for task in tasks:
@@ -234,19 +234,19 @@ def _write(path: Path, text: str) -> None:
 
 
 def _provenance_html(loaded: list[Loaded]) -> str:
-    runs: dict[str, dict[str, Any]] = {}
+    runs: dict[str, RunManifest] = {}
     for man, _job in loaded:
-        runs.setdefault(str(man.get("run_id")), man)
+        runs.setdefault(man.run_id, man)
     parts = [
         "<h2>Runs</h2><table><tr><th>run</th><th>spec</th><th>spec hash</th><th>created</th><th>seed</th><th>device</th><th>git sha</th><th>versions</th></tr>"
     ]
     for run_id, man in sorted(runs.items()):
-        versions = ", ".join(f"{k} {v}" for k, v in sorted((man.get("versions") or {}).items()))
-        device = ", ".join(f"{k}={v}" for k, v in sorted((man.get("device") or {}).items()))
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(man.versions.items()))
+        device = ", ".join(f"{k}={v}" for k, v in sorted(man.device.items()))
         parts.append(
-            f'<tr id="run-{h(slug(run_id))}"><td>{h(run_id)}</td><td>{h(man.get("spec_name"))}</td>'
-            f"<td><code>{h(str(man.get('spec_hash'))[:16])}</code></td><td>{h(man.get('created'))}</td>"
-            f"<td>{h(man.get('seed'))}</td><td>{h(device)}</td><td><code>{h(str(man.get('git_sha'))[:12])}</code></td>"
+            f'<tr id="run-{h(slug(run_id))}"><td>{h(run_id)}</td><td>{h(man.spec_name)}</td>'
+            f"<td><code>{h(man.spec_hash[:16])}</code></td><td>{h(man.created)}</td>"
+            f"<td>{h(man.seed)}</td><td>{h(device)}</td><td><code>{h(str(man.git_sha)[:12])}</code></td>"
             f"<td>{h(versions)}</td></tr>"
         )
     parts.append(
@@ -254,15 +254,15 @@ def _provenance_html(loaded: list[Loaded]) -> str:
     )
     for man, job in loaded:
         r = job.record
-        weights = (r.get("model_description") or {}).get("weights_sha256") or "—"
+        weights = r.model_description.weights_sha256 or "—"
         parts.append(
-            f'<tr id="{job_anchor(man, job)}"><td>{h(r["model"])} × {h(r["task"])} × {h(r["suite"])}<br>'
-            f'<span class="note">key <code>{h(str(r.get("key"))[:16])}</code></span></td><td>{h(r.get("status"))}'
-            f"{(' — ' + h(r.get('reason'))) if r.get('reason') else ''}</td>"
-            f'<td><a href="#run-{h(slug(str(man.get("run_id"))))}">{h(man.get("run_id"))}</a><br>'
-            f'<span class="note">spec {h(str(man.get("spec_hash"))[:12])}</span></td>'
-            f"<td>{h(r['suite'])} v{h(r.get('suite_version'))} config <code>{h(str(r.get('suite_config_hash'))[:8])}</code></td>"
-            f"<td>{h(r.get('seed'))} / {h(r.get('device'))}</td><td>{h(r.get('finished') or r.get('started'))}</td>"
+            f'<tr id="{job_anchor(man, job)}"><td>{h(r.model)} × {h(r.task)} × {h(r.suite)}<br>'
+            f'<span class="note">key <code>{h(r.key[:16])}</code></span></td><td>{h(r.status)}'
+            f"{(' — ' + h(r.reason)) if r.reason else ''}</td>"
+            f'<td><a href="#run-{h(slug(man.run_id))}">{h(man.run_id)}</a><br>'
+            f'<span class="note">spec {h(man.spec_hash[:12])}</span></td>'
+            f"<td>{h(r.suite)} v{h(r.suite_version)} config <code>{h(r.suite_config_hash[:8])}</code></td>"
+            f"<td>{h(r.seed)} / {h(r.device)}</td><td>{h(r.finished or r.started)}</td>"
             f"<td><code>{h(str(weights)[:16])}</code></td></tr>"
         )
     parts.append("</table>")
@@ -294,7 +294,7 @@ def _task_html(
                     f"Pareto view {view.x_key} vs {view.y_key} (front in red: {', '.join(view.front)})",
                 )
             )
-    jobs = [(m, j) for m, j in loaded if j.record["task"] == task and j.status == "completed"]
+    jobs = [(m, j) for m, j in loaded if j.record.task == task and j.status == JobStatus.COMPLETED]
     robust: dict[str, list[tuple[float, float, tuple[float, float] | None]]] = defaultdict(list)
     speed: dict[str, list[tuple[float, float, tuple[float, float] | None]]] = defaultdict(list)
     groups: dict[str, dict[str, dict[str, tuple[float, tuple[float, float] | None]]]] = defaultdict(
@@ -302,7 +302,7 @@ def _task_html(
     )
     severity: dict[str, list[tuple[float, float, tuple[float, float] | None]]] = defaultdict(list)
     for _man, job in jobs:
-        model = job.record["model"]
+        model = job.record.model
         for rec in job.metrics:
             eps = _eps(rec)
             if rec.metric == "robust_acc" and eps is not None and rec.value is not None:
@@ -324,7 +324,7 @@ def _task_html(
                 speed[name].append((float(rec.context["batch_size"]), rec.value, rec.ci))
         if (job.path / "samples.parquet").is_file():
             table = job.table()
-            if job.record["suite"] == "accuracy":
+            if job.record.suite == "accuracy":
                 for col, per in group_accuracy(table).items():
                     groups[col][model] = per
             per_sev: dict[float, list[float]] = defaultdict(list)
@@ -400,9 +400,9 @@ def _variants_html(task: str, loaded: list[Loaded]) -> str:
             continue
         s = c.size
         size = (
-            f"size {h(s.get('size_bytes'))} B ({h(s.get('size_format'))}) vs parent "
-            f"{h(s.get('parent_size_bytes'))} B; {h(s.get('nonzero_parameters'))} of "
-            f"{h(s.get('parameters'))} parameters nonzero; gradients: {'yes' if s.get('gradients') else 'no (black-box paths)'}"
+            f"size {h(s.size_bytes)} B ({h(s.size_format)}) vs parent "
+            f"{h(s.parent_size_bytes)} B; {h(s.nonzero_parameters)} of "
+            f"{h(s.parameters)} parameters nonzero; gradients: {'yes' if s.gradients else 'no (black-box paths)'}"
         )
         rows = "".join(
             f'<tr><td>{h(d.suite)}</td><td>{h(d.metric)}</td><td class="num">{_num(d.parent_value)}</td>'
@@ -430,12 +430,12 @@ def _variants_html(task: str, loaded: list[Loaded]) -> str:
 
 def _model_html(model: str, jobs: list[Loaded], out: Path, figdir: Path) -> str:
     body = _flag_banner([(model, r) for _m, j in jobs for r in j.metrics])
-    for man, job in sorted(jobs, key=lambda mj: (mj[1].record["task"], mj[1].record["suite"])):
+    for man, job in sorted(jobs, key=lambda mj: (mj[1].record.task, mj[1].record.suite)):
         r = job.record
         anchor = "provenance.html#" + job_anchor(man, job)
-        body += f'<h2>{h(r["task"])} · {h(r["suite"])} <span class="note">(<a href="{anchor}">provenance</a>, <a href="{task_page(r["task"])}">task page</a>)</span></h2>'
-        if job.status != "completed":
-            body += f"<p>{h(job.status)}: {h(r.get('reason') or '')}</p>"
+        body += f'<h2>{h(r.task)} · {h(r.suite)} <span class="note">(<a href="{anchor}">provenance</a>, <a href="{task_page(r.task)}">task page</a>)</span></h2>'
+        if job.status != JobStatus.COMPLETED:
+            body += f"<p>{h(job.status)}: {h(r.reason or '')}</p>"
             continue
         rows = "".join(
             f'<tr><td>{h(m.key)}</td><td class="num">{_record_cell(m, anchor)}</td><td>{h(m.unit)}</td><td>{h(m.n)}</td></tr>'
@@ -449,7 +449,7 @@ def _model_html(model: str, jobs: list[Loaded], out: Path, figdir: Path) -> str:
             figs.append(
                 _figure(
                     figures.reliability_diagram(
-                        bins, figdir / f"{jtag}-reliability.png", f"{model} on {r['task']}"
+                        bins, figdir / f"{jtag}-reliability.png", f"{model} on {r.task}"
                     ),
                     out,
                     "Reliability diagram (bin counts above points)",
@@ -471,7 +471,7 @@ def _model_html(model: str, jobs: list[Loaded], out: Path, figdir: Path) -> str:
                     "Accuracy by corruption and severity (95% Wilson intervals)",
                 )
             )
-            if r["suite"] in {"accuracy", "fairness"}:
+            if r.suite in {"accuracy", "fairness"}:
                 for col, per in group_accuracy(table).items():
                     figs.append(
                         _figure(

@@ -68,17 +68,24 @@ def run_unit(
 ) -> UnitResult:
     """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge)."""
     started = time.perf_counter()
-    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    host, pid = socket.gethostname(), os.getpid()
     try:
         adapter, task = adapter_and_task()
         if unit.shard is not None:
             task = unit.shard.apply(task)
             ctx = replace(ctx, bootstrap_resamples=0)
         result = suite.run(adapter, task, ctx)
-        return UnitResult(unit=unit, result=result, seconds=time.perf_counter() - started, **where)
+        return UnitResult(
+            unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
+        )
     except HarnessError as err:
         return UnitResult(
-            unit=unit, result=None, seconds=time.perf_counter() - started, message=str(err), **where
+            unit=unit,
+            result=None,
+            seconds=time.perf_counter() - started,
+            message=str(err),
+            host=host,
+            pid=pid,
         )
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -91,7 +98,8 @@ def run_unit(
             seconds=time.perf_counter() - started,
             message=f"{type(err).__name__}: {err}",
             detail=detail,
-            **where,
+            host=host,
+            pid=pid,
         )
 
 
