@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -48,6 +49,8 @@ class SuiteResult:
     metrics: list[MetricRecord]
     artifacts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # numeric artifacts (e.g. adversarial examples, corruption galleries) -> arrays.npz
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class SuiteConfig(BaseModel):

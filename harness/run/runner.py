@@ -441,7 +441,11 @@ class Runner:
                 shards=len(job.shards) if job.shards is not None else None,
             )
             path = store.write_job(
-                record=record, table=table, metrics=result.metrics, artifacts=result.artifacts
+                record=record,
+                table=table,
+                metrics=result.metrics,
+                artifacts=result.artifacts,
+                arrays=result.arrays,
             )
             return JobOutcome(
                 job.job, JobStatus.COMPLETED, seconds, "; ".join(result.notes), job.key, path.name

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness.core.errors import ResultsError
 from harness.core.hashing import file_sha256
 from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManifest
@@ -33,6 +35,8 @@ from harness.store import atomic
 from harness.store.record_file import read_record, record_text
 
 TABLE_FILE = "samples.parquet"
+ARRAYS_FILE = "arrays.npz"  # numeric artifacts (adversarial examples, image galleries)
+_ARRAY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 
 
@@ -65,6 +69,17 @@ class StoredJob:
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"
         return json.loads(path.read_text()) if path.exists() else {}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The job's numeric artifacts (empty when it stored none); never unpickles."""
+        if ARRAYS_FILE not in self.record.files:
+            return {}
+        path = self.path / ARRAYS_FILE
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return {name: npz[name] for name in npz.files}
+        except (OSError, ValueError) as err:
+            raise ResultsError(f"results file {path} is unreadable ({err})") from None
 
 
 LoadedJob = tuple[RunManifest, StoredJob]  # a stored job with the manifest of its run
@@ -124,8 +139,13 @@ class RunStore:
         table: SampleTable | None,
         metrics: list[MetricRecord],
         artifacts: dict[str, Any],
+        arrays: dict[str, np.ndarray] | None = None,
     ) -> Path:
-        """Write a job folder atomically (the store adds `files` and `schema_version`)."""
+        """Write a job folder atomically (the store adds `files` and `schema_version`).
+
+        `arrays` (numeric arrays keyed by identifier-like names) go to `arrays.npz`.
+        """
+        _check_arrays(arrays or {})
         name = self.job_dirname(record.model, record.task, record.suite, record.key)
         final = self.jobs_dir / name
         tmp = self.jobs_dir / f".tmp-{name}-{os.getpid()}"
@@ -151,6 +171,11 @@ class RunStore:
                 json.dumps(artifacts, indent=1, sort_keys=True, default=str, allow_nan=False)
             )
             files["artifacts.json"] = file_sha256(current)
+            if arrays:
+                current = tmp / ARRAYS_FILE
+                with current.open("wb") as f:
+                    np.savez_compressed(f, allow_pickle=False, **arrays)
+                files[ARRAYS_FILE] = file_sha256(current)
             full = record.replace(files=files, schema_version=SCHEMA_VERSION)
             current = tmp / "job.json"
             current.write_text(record_text(full))
@@ -182,6 +207,15 @@ class RunStore:
         if not path.exists():
             return None
         return read_record(path, RunManifest)
+
+
+def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
+    """Array artifacts are plain numbers under plain names (a suite bug otherwise)."""
+    for name, value in arrays.items():
+        if not _ARRAY_NAME.fullmatch(name):
+            raise ValueError(f"array artifact name {name!r} is not an identifier")
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            raise ValueError(f"array artifact {name!r} must be a numeric numpy array")
 
 
 def _write_error(path: Path, err: OSError) -> ResultsError:
