@@ -218,7 +218,8 @@ def _execution(args: argparse.Namespace, spec):  # noqa: ANN001, ANN202 - intern
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from harness.analysis.leaderboard import build_boards, render_table
+    from harness.analysis.leaderboard import build_boards
+    from harness.present.leaderboard_view import render_table
     from harness.run.executors import UnitResult
     from harness.run.runner import JobOutcome, RunEvents, Runner
 
@@ -347,8 +348,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from harness.analysis.leaderboard import (
-        build_boards,
+    from harness.analysis.leaderboard import build_boards
+    from harness.present.leaderboard_view import (
         render_csv,
         render_json,
         render_markdown,
@@ -418,8 +419,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import os
 
-    from harness.analysis.check import render_junit, render_markdown, render_table, run_check
+    from harness.analysis.check import run_check
     from harness.analysis.check_policy import load_policy
+    from harness.present.check_view import render_markdown, render_table
+    from harness.present.junit import render_junit
 
     policy = load_policy(args.policy)
     report = run_check(
@@ -446,10 +449,10 @@ def cmd_groups(args: argparse.Namespace) -> int:
         group_breakdown,
         group_columns_of,
         long_rows,
-        render,
         with_clean_reference,
     )
     from harness.core.errors import ResultsError
+    from harness.present.groups_view import render
     from harness.store.run_store import load_jobs
 
     wanted = {"task": args.task, "model": args.model, "suite": args.suite}
@@ -532,7 +535,8 @@ def cmd_groups(args: argparse.Namespace) -> int:
 
 def cmd_variants(args: argparse.Namespace) -> int:
     """Each variant's change from its parent (torch-free; see docs/variants.md)."""
-    from harness.analysis.variant_deltas import compare_variants, render
+    from harness.analysis.variant_deltas import compare_variants
+    from harness.present.variants_view import render
     from harness.store.run_store import load_jobs
 
     comparisons = compare_variants(load_jobs(args.results), task=args.task)
