@@ -57,13 +57,30 @@ class SuiteConfig(BaseModel):
 
 
 class Suite:
-    """Base class for suites: validates the config at construction and hashes it."""
+    """Base class for suites: validates the config at construction and hashes it.
+
+    Optional members have typed defaults here, so the harness reads them as attributes:
+    `skip_reason` (None: applies everywhere) and sharding over samples (`shardable`, off, with
+    `result_from_table`; see docs/ray.md).
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
     description: ClassVar[str] = ""
     metrics: ClassVar[tuple[MetricSpec, ...]] = ()
     config_model: ClassVar[type[SuiteConfig]] = SuiteConfig
+    shardable: ClassVar[bool] = False
+    """True when running on a contiguous slice of a task gives exactly that slice's rows of the
+    whole run, and `result_from_table` rebuilds the result from the merged rows: the runner may
+    then split a job into shards over samples (docs/ray.md)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.shardable and cls.result_from_table is Suite.result_from_table:
+            raise TypeError(
+                f"suite class {cls.__qualname__} sets shardable = True but does not override "
+                "result_from_table (see docs/ray.md)"
+            )
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         try:
@@ -88,6 +105,11 @@ class Suite:
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         raise NotImplementedError
+
+    def result_from_table(self, table: SampleTable, task: Task, ctx: RunContext) -> SuiteResult:
+        """Metrics, artifacts and notes computed from a per-sample table alone (a sharded job's
+        merged shards). Shardable suites override it; others are never sharded."""
+        raise NotImplementedError(f"suite {self.name!r} is not shardable")
 
 
 def format_validation_error(err: ValidationError, *, prefix: str) -> str:

@@ -6,11 +6,15 @@ any adapter (ONNX, scikit-learn, remote APIs) through its ordinary `logits` call
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import eagerpy as ep
 import foolbox as fb
 import torch
 
 from harness.core.adapter import ModelAdapter
+
+T = TypeVar("T")
 
 
 class LogitsModel(fb.models.Model):
@@ -24,7 +28,7 @@ class LogitsModel(fb.models.Model):
     def bounds(self) -> fb.types.Bounds:
         return self._bounds
 
-    def __call__(self, inputs):  # type: ignore[no-untyped-def]  (foolbox's generic signature)
+    def __call__(self, inputs: T) -> T:  # foolbox's generic signature
         x, restore = ep.astensor_(inputs)
         raw: torch.Tensor = x.raw
         out = self._adapter.logits(raw.detach()).to(raw.device)

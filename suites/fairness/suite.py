@@ -8,6 +8,7 @@ and intersections. The same breakdown of any other condition comes from `harness
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 from pydantic import Field
@@ -42,6 +43,35 @@ def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, .
         return [(g,) if isinstance(g, str) else tuple(g) for g in config.group_by]
     cols = tuple(task.group_columns)
     return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Groups:
+    """Raw group columns, their bin edges, each sample's (binned) group labels, the groupings."""
+
+    columns: list[str]
+    bins: dict[str, Sequence[float]]
+    labels: pd.DataFrame
+    groupings: list[Grouping]
+
+
+def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTable:
+    """One clean prediction per sample."""
+    out = predict(adapter, task, ctx)
+    probs = out["probs"]
+    if len(probs) == 0:
+        raise DatasetError(f"task {task.name!r} has no samples to evaluate")
+    prediction = probs.argmax(axis=1)
+    return SampleTable.build(
+        {
+            "sample_id": out["sample_id"],
+            "condition": CLEAN,
+            "label": out["label"],
+            "prediction": prediction,
+            "correct": prediction == out["label"],
+            "confidence": probs.max(axis=1),
+        }
+    )
 
 
 class FairnessSuite(Suite):
@@ -85,46 +115,26 @@ class FairnessSuite(Suite):
                 f"suites.fairness.positive_label is {cfg.positive_label} but task "
                 f"{task.name!r} is binary (labels 0 and 1)"
             )
-        raw_groupings = requested_groupings(cfg, task)
-        columns = list(dict.fromkeys(c for g in raw_groupings for c in g))
-        bins = {c: e for c, e in self._bins(task).items() if c in columns}
-        available = data_columns(task)
-        groups = group_labels(task.data, columns, bins=bins, available=available, split="test")
-        rename = {c: binned_name(c) if c in bins else c for c in columns}
-        groupings: list[Grouping] = [tuple(rename[c] for c in g) for g in raw_groupings]
-
-        out = predict(adapter, task, ctx)
-        probs = out["probs"]
-        if len(probs) == 0:
-            raise DatasetError(f"task {task.name!r} has no samples to evaluate")
-        prediction = probs.argmax(axis=1)
-        table = SampleTable.build(
-            {
-                "sample_id": out["sample_id"],
-                "condition": CLEAN,
-                "label": out["label"],
-                "prediction": prediction,
-                "correct": prediction == out["label"],
-                "confidence": probs.max(axis=1),
-            }
-        ).with_groups(groups)
-        resamples = (
-            cfg.bootstrap_resamples
-            if cfg.bootstrap_resamples is not None
-            else ctx.bootstrap_resamples
-        )
+        groups = self._groups(task)
+        table = _clean_table(adapter, task, ctx).with_groups(groups.labels)
         breakdown = group_breakdown(
             table.condition(CLEAN),
-            groupings,
+            groups.groupings,
             num_classes=task.num_classes,
             seed=ctx.seed,
             condition=CLEAN,
             min_group_size=cfg.min_group_size,
-            resamples=resamples,
+            resamples=(
+                cfg.bootstrap_resamples
+                if cfg.bootstrap_resamples is not None
+                else ctx.bootstrap_resamples
+            ),
             positive_label=cfg.positive_label,
             ece_bins=cfg.ece_bins,
         )
-        coverage = self._train_coverage(task, columns, bins, groups, groupings)
+        coverage = self._train_coverage(
+            task, groups.columns, groups.bins, groups.labels, groups.groupings
+        )
         notes = list(breakdown.notes)
         for name, absent in coverage.items():
             notes.append(
@@ -132,8 +142,8 @@ class FairnessSuite(Suite):
                 + ", ".join(absent)
             )
         artifacts = {
-            "groupings": [grouping_name(g) for g in groupings],
-            "bins": {binned_name(c): list(e) for c, e in bins.items()},
+            "groupings": [grouping_name(g) for g in groups.groupings],
+            "bins": {binned_name(c): list(e) for c, e in groups.bins.items()},
             "min_group_size": cfg.min_group_size,
             "absent_in_test": coverage,
             "breakdown": breakdown.to_dict(),
@@ -144,6 +154,18 @@ class FairnessSuite(Suite):
             artifacts=artifacts,
             notes=notes,
         )
+
+    def _groups(self, task: Task) -> _Groups:
+        """The requested groupings with continuous columns binned, and each sample's groups."""
+        assert isinstance(self.config, FairnessConfig)
+        raw_groupings = requested_groupings(self.config, task)
+        columns = list(dict.fromkeys(c for g in raw_groupings for c in g))
+        bins = {c: e for c, e in self._bins(task).items() if c in columns}
+        available = data_columns(task)
+        labels = group_labels(task.data, columns, bins=bins, available=available, split="test")
+        rename = {c: binned_name(c) if c in bins else c for c in columns}
+        groupings: list[Grouping] = [tuple(rename[c] for c in g) for g in raw_groupings]
+        return _Groups(columns=columns, bins=bins, labels=labels, groupings=groupings)
 
     @staticmethod
     def _train_coverage(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -47,6 +48,7 @@ class GeneratedOOD(BaseModel):
 
 TaskEntry = str | TaskSpec
 OODEntry = GeneratedOOD | str | TaskSpec
+E = TypeVar("E")
 
 
 class ShiftConfig(SuiteConfig):
@@ -86,10 +88,50 @@ class ShiftConfig(SuiteConfig):
         return v
 
 
+def _for_task(value: list[E] | dict[str, list[E]], task: Task) -> list[E]:
+    """A list setting, or its entry for this task when given per task name."""
+    if isinstance(value, dict):
+        return list(value.get(task.name, []))
+    return list(value)
+
+
 def _ood_name(entry: OODEntry) -> str:
     if isinstance(entry, GeneratedOOD):
         return entry.generated
     return entry if isinstance(entry, str) else entry.name
+
+
+@dataclass(kw_only=True)
+class _Parts:
+    """What a run collects, in order: table blocks, metric records, notes."""
+
+    tables: list[SampleTable]
+    metrics: list[MetricRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _tensor(x: torch.Tensor | list[str]) -> torch.Tensor:
+    assert isinstance(x, torch.Tensor), "image and tabular perturbations return tensors"
+    return x
+
+
+def _size(inputs: torch.Tensor | list[str]) -> int:
+    """Bytes of a tensor, characters of a list of texts."""
+    if isinstance(inputs, torch.Tensor):
+        return inputs.numel() * inputs.element_size()
+    return sum(len(t) for t in inputs)
+
+
+def _check_evaluable(task: Task, families: list[str]) -> None:
+    """Refuse an empty task, and images the corruptions cannot take (1 or 3 channels)."""
+    if len(task) == 0:
+        raise DatasetError(f"task {task.name!r} has no samples to evaluate")
+    if task.modality == "image" and families and task.input_shape[0] not in (1, 3):
+        raise DatasetError(
+            f"task {task.name!r}: images have {task.input_shape[0]} channels (input shape "
+            f"{tuple(task.input_shape)}); the shift suite's corruptions need 1 (grey) or 3 (RGB) "
+            "channels — convert the images or set suites.shift.corruptions: []"
+        )
 
 
 class ShiftSuite(Suite):
@@ -163,11 +205,11 @@ class ShiftSuite(Suite):
         }[modality]
         return list(perturbations.families(modality)) if chosen == "all" else list(chosen)
 
-    def _entries(self, field: str, task: Task) -> list[Any]:
-        value = getattr(self.cfg, field)
-        if isinstance(value, dict):
-            return list(value.get(task.name, []))
-        return list(value)
+    def _shifted_entries(self, task: Task) -> list[TaskEntry]:
+        return _for_task(self.cfg.shifted_tasks, task)
+
+    def _ood_entries(self, task: Task) -> list[OODEntry]:
+        return _for_task(self.cfg.ood_sets, task)
 
     def _load(self, entry: TaskEntry, where: str) -> Task:
         key = (
@@ -189,9 +231,7 @@ class ShiftSuite(Suite):
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         has_work = bool(self._families(task.modality) and self.cfg.severities)
-        has_work = has_work or bool(
-            self._entries("shifted_tasks", task) or self._entries("ood_sets", task)
-        )
+        has_work = has_work or bool(self._shifted_entries(task) or self._ood_entries(task))
         if not has_work:
             return f"no shift conditions configured for {task.modality} task {task.name!r}"
         return None
@@ -205,7 +245,7 @@ class ShiftSuite(Suite):
         for start in range(0, len(inputs), ctx.batch_size):
             chunk = inputs[start : start + ctx.batch_size]
             if isinstance(chunk, torch.Tensor):
-                chunk = chunk.to(adapter.device) if hasattr(adapter, "device") else chunk
+                chunk = chunk.to(adapter.device)
             logits = adapter.logits(chunk)
             check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
             out.append(logits.detach().double().cpu())
@@ -259,24 +299,25 @@ class ShiftSuite(Suite):
                 )
             )
         out: torch.Tensor | list[str] = (
-            torch.cat(parts) if isinstance(clean, torch.Tensor) else [t for p in parts for t in p]
+            torch.cat([_tensor(p) for p in parts])
+            if isinstance(clean, torch.Tensor)
+            else [t for p in parts for t in p]
         )
-        size = (
-            out.numel() * out.element_size()
-            if isinstance(out, torch.Tensor)
-            else sum(len(t) for t in out)
-        )
-        if size <= CACHE_BYTES:
-            self._inputs[key] = (task.sample_ids, out)
-            self._cached_bytes += size
-            while self._cached_bytes > CACHE_BYTES:
-                _, (_, old) = self._inputs.popitem(last=False)
-                self._cached_bytes -= (
-                    old.numel() * old.element_size()
-                    if isinstance(old, torch.Tensor)
-                    else sum(len(t) for t in old)
-                )
+        self._cache(key, task.sample_ids, out)
         return out
+
+    def _cache(
+        self, key: tuple[Any, ...], sample_ids: list[str], inputs: torch.Tensor | list[str]
+    ) -> None:
+        """Keep `inputs` for the run's other models, evicting the oldest beyond CACHE_BYTES."""
+        size = _size(inputs)
+        if size > CACHE_BYTES:
+            return
+        self._inputs[key] = (sample_ids, inputs)
+        self._cached_bytes += size
+        while self._cached_bytes > CACHE_BYTES:
+            _, (_, old) = self._inputs.popitem(last=False)
+            self._cached_bytes -= _size(old)
 
     def _clean_inputs(self, task: Task) -> torch.Tensor | list[str]:
         if task.modality == "text":
@@ -305,86 +346,132 @@ class ShiftSuite(Suite):
 
     # ------------------------------------------------------------------ run
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
-        cfg = self.cfg
-        task = task.head(cfg.max_samples)
-        if len(task) == 0:
-            raise DatasetError(f"task {task.name!r} has no samples to evaluate")
+        task = task.head(self.cfg.max_samples)
         families = self._families(task.modality)
-        if task.modality == "image" and families and task.input_shape[0] not in (1, 3):
-            raise DatasetError(
-                f"task {task.name!r}: images have {task.input_shape[0]} channels (input shape "
-                f"{tuple(task.input_shape)}); the shift suite's corruptions need 1 (grey) or 3 (RGB) "
-                "channels — convert the images or set suites.shift.corruptions: []"
-            )
-        notes: list[str] = []
-        labels = task.labels
-        ids = task.sample_ids
+        _check_evaluable(task, families)
         clean = self._clean_inputs(task)
         clean_logits = self._predict(adapter, task, clean, ctx)
-        clean_rows = self._rows(ids, labels, clean_logits, CLEAN)
-        tables = [SampleTable.build(clean_rows)]
+        clean_rows = self._rows(task.sample_ids, task.labels, clean_logits, CLEAN)
         clean_correct = clean_rows["correct"]
+        parts = _Parts(tables=[SampleTable.build(clean_rows)])
+        cells = self._perturbation_cells(adapter, task, families, clean, ctx, parts)
+        parts.metrics += self._clean_metrics(clean_correct, ctx)
+        parts.metrics += self._perturbation_metrics(task, cells, clean_correct, ctx)
+        for entry in self._shifted_entries(task):
+            self._shifted_task(adapter, task, entry, clean_correct, ctx, parts)
+        for ood_entry in self._ood_entries(task):
+            self._ood_set(adapter, task, ood_entry, clean_rows, ctx, parts)
+        parts.notes += self._scope_notes(task, families)
+        return SuiteResult(
+            table=SampleTable.concat(parts.tables),
+            metrics=parts.metrics,
+            artifacts=self._artifacts(task, families),
+            notes=parts.notes,
+        )
+
+    def _perturbation_cells(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        families: list[str],
+        clean: torch.Tensor | list[str],
+        ctx: RunContext,
+        parts: _Parts,
+    ) -> dict[tuple[str, int], np.ndarray]:
+        """Rows of every (family, severity), and each one's per-sample correctness."""
+        prefix = "corruption" if task.modality == "image" else task.modality
         cells: dict[tuple[str, int], np.ndarray] = {}
         for family in families:
-            for severity in cfg.severities:
+            for severity in self.cfg.severities:
                 x = self._perturbed(task, family, severity, ctx, clean)
                 logits = self._predict(adapter, task, x, ctx)
-                prefix = "corruption" if task.modality == "image" else task.modality
-                rows = self._rows(ids, labels, logits, f"{prefix}={family}/severity={severity}")
+                condition = f"{prefix}={family}/severity={severity}"
+                rows = self._rows(task.sample_ids, task.labels, logits, condition)
                 cells[(family, severity)] = rows["correct"]
-                tables.append(SampleTable.build(rows))
-        metrics = self._clean_metrics(clean_correct, ctx)
-        metrics += self._perturbation_metrics(task, cells, clean_correct, ctx)
+                parts.tables.append(SampleTable.build(rows))
+        return cells
 
-        shifted = self._entries("shifted_tasks", task)
-        for entry in shifted:
-            other = self._load(entry, "suites.shift.shifted_tasks")
+    def _shifted_task(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        entry: TaskEntry,
+        clean_correct: np.ndarray,
+        ctx: RunContext,
+        parts: _Parts,
+    ) -> None:
+        """Accuracy on a shifted task with the same inputs and labels (a note when it does not
+        apply to this task's modality)."""
+        other = self._load(entry, "suites.shift.shifted_tasks")
+        if other.modality != task.modality:
+            parts.notes.append(
+                f"shifted task {other.name!r} ({other.modality}) does not apply to {task.modality} task {task.name!r}"
+            )
+            return
+        if (
+            tuple(other.input_shape) != tuple(task.input_shape)
+            or other.num_classes != task.num_classes
+        ):
+            raise DatasetError(
+                f"suites.shift.shifted_tasks: task {other.name!r} has input shape {tuple(other.input_shape)} "
+                f"and {other.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
+                f"{task.num_classes}; a shifted task needs the same input shape and label space"
+            )
+        logits = self._predict(adapter, other, self._clean_inputs(other), ctx)
+        rows = self._rows(other.sample_ids, other.labels, logits, f"shifted={other.name}")
+        parts.tables.append(SampleTable.build(rows))
+        parts.metrics += self._shift_metrics(other.name, clean_correct, rows["correct"], ctx)
+
+    def _ood_set(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        entry: OODEntry,
+        clean_rows: dict[str, Any],
+        ctx: RunContext,
+        parts: _Parts,
+    ) -> None:
+        """OOD scores of a generated or loaded set against the clean split's (label -1)."""
+        name = _ood_name(entry)
+        x: torch.Tensor | list[str]
+        if isinstance(entry, GeneratedOOD):
+            ood_ids, x = self._generated(entry, task, ctx)
+        else:
+            other = self._load(entry, "suites.shift.ood_sets")
             if other.modality != task.modality:
-                notes.append(
-                    f"shifted task {other.name!r} ({other.modality}) does not apply to {task.modality} task {task.name!r}"
+                parts.notes.append(
+                    f"OOD set {name!r} ({other.modality}) does not apply to {task.modality} task {task.name!r}"
                 )
-                continue
-            if (
-                tuple(other.input_shape) != tuple(task.input_shape)
-                or other.num_classes != task.num_classes
-            ):
+                return
+            if tuple(other.input_shape) != tuple(task.input_shape):
                 raise DatasetError(
-                    f"suites.shift.shifted_tasks: task {other.name!r} has input shape {tuple(other.input_shape)} "
-                    f"and {other.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
-                    f"{task.num_classes}; a shifted task needs the same input shape and label space"
+                    f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(other.input_shape)} "
+                    f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
+                    "only score inputs of its task's shape"
                 )
-            logits = self._predict(adapter, other, self._clean_inputs(other), ctx)
-            rows = self._rows(other.sample_ids, other.labels, logits, f"shifted={other.name}")
-            tables.append(SampleTable.build(rows))
-            metrics += self._shift_metrics(other.name, clean_correct, rows["correct"], ctx)
+            ood_ids, x = other.sample_ids, self._clean_inputs(other)
+        logits = self._predict(adapter, task, x, ctx)
+        rows = self._rows(list(ood_ids), np.full(len(ood_ids), -1), logits, f"ood={name}")
+        rows["correct"] = np.zeros(len(ood_ids), dtype=bool)
+        parts.tables.append(SampleTable.build(rows))
+        parts.metrics += self._ood_metrics(name, clean_rows, rows)
 
-        for entry in self._entries("ood_sets", task):
-            name = _ood_name(entry)
-            if isinstance(entry, GeneratedOOD):
-                ood_ids, x = self._generated(entry, task, ctx)
-            else:
-                other = self._load(entry, "suites.shift.ood_sets")
-                if other.modality != task.modality:
-                    notes.append(
-                        f"OOD set {name!r} ({other.modality}) does not apply to {task.modality} task {task.name!r}"
-                    )
-                    continue
-                if tuple(other.input_shape) != tuple(task.input_shape):
-                    raise DatasetError(
-                        f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(other.input_shape)} "
-                        f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
-                        "only score inputs of its task's shape"
-                    )
-                ood_ids, x = other.sample_ids, self._clean_inputs(other)
-            logits = self._predict(adapter, task, x, ctx)
-            rows = self._rows(list(ood_ids), np.full(len(ood_ids), -1), logits, f"ood={name}")
-            rows["correct"] = np.zeros(len(ood_ids), dtype=bool)
-            tables.append(SampleTable.build(rows))
-            metrics += self._ood_metrics(name, clean_rows, rows)
+    def _scope_notes(self, task: Task, families: list[str]) -> list[str]:
+        notes = []
+        if self.cfg.max_samples is not None:
+            notes.append(
+                f"evaluated on the first {len(task)} samples (max_samples={self.cfg.max_samples})"
+            )
+        if task.modality == "tabular" and task.train is None and families:
+            notes.append(
+                "tabular shifts use evaluation-split feature statistics (the task has no train split)"
+            )
+        return notes
 
-        artifacts = {
+    def _artifacts(self, task: Task, families: list[str]) -> dict[str, Any]:
+        return {
             "n": len(task),
-            "severities": list(cfg.severities),
+            "severities": list(self.cfg.severities),
             "families": families,
             "cache": {
                 "entries": len(self._inputs),
@@ -392,17 +479,6 @@ class ShiftSuite(Suite):
                 "limit_bytes": CACHE_BYTES,
             },
         }
-        if cfg.max_samples is not None:
-            notes.append(
-                f"evaluated on the first {len(task)} samples (max_samples={cfg.max_samples})"
-            )
-        if task.modality == "tabular" and task.train is None and families:
-            notes.append(
-                "tabular shifts use evaluation-split feature statistics (the task has no train split)"
-            )
-        return SuiteResult(
-            table=SampleTable.concat(tables), metrics=metrics, artifacts=artifacts, notes=notes
-        )
 
     # ------------------------------------------------------------------ metrics
     def _record(self, name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:

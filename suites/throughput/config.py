@@ -13,6 +13,19 @@ Variant = Literal["eager", "channels_last", "compile"]
 CopyMode = Literal["device", "host"]
 Isolation = Literal["auto", "subprocess", "inprocess"]
 
+
+def _default_precisions() -> list[Precision]:
+    return ["fp32"]
+
+
+def _default_variants() -> list[Variant]:
+    return ["eager"]
+
+
+def _default_copy_modes() -> list[CopyMode]:
+    return ["device"]
+
+
 # `max_batch_size` when the config leaves it unset: the cap of the `auto` sweep per device type.
 DEFAULT_MAX_BATCH = {"cpu": 1024, "cuda": 65536}
 
@@ -27,9 +40,9 @@ class ThroughputConfig(SuiteConfig):
 
     batch_sizes: list[int] | Literal["auto"] = Field(default_factory=lambda: [1, 64, 256])
     max_batch_size: int | None = Field(default=None, ge=1)
-    precisions: list[Precision] = Field(default_factory=lambda: ["fp32"], min_length=1)
-    variants: list[Variant] = Field(default_factory=lambda: ["eager"], min_length=1)
-    copy_modes: list[CopyMode] = Field(default_factory=lambda: ["device"], min_length=1)
+    precisions: list[Precision] = Field(default_factory=_default_precisions, min_length=1)
+    variants: list[Variant] = Field(default_factory=_default_variants, min_length=1)
+    copy_modes: list[CopyMode] = Field(default_factory=_default_copy_modes, min_length=1)
     warmup_iters: int = Field(default=10, ge=0, le=10_000)
     timed_iters: int = Field(default=30, ge=2, le=100_000)
     isolation: Isolation = "auto"

@@ -56,7 +56,7 @@ def prepared_forward(
     x = batch
     net = adapter.module()
     if cond.variant == "channels_last":
-        net.to(memory_format=torch.channels_last)
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack it
     runner: Callable[[torch.Tensor], object] = (
         torch.compile(net) if cond.variant == "compile" else net
     )
@@ -76,4 +76,4 @@ def prepared_forward(
         yield call_module
     finally:
         if cond.variant == "channels_last":
-            net.to(memory_format=torch.contiguous_format)
+            net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as above

@@ -10,7 +10,10 @@ default), which can exceed the FP32 figure; the environment records that setting
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from suites.throughput.config import Precision
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,11 +76,15 @@ class Peak:
 
 
 def lookup_peak(
-    device_type: str, device_name: str, precision: str, override: dict[str, float] | None = None
+    device_type: str,
+    device_name: str,
+    precision: str,
+    override: Mapping[Precision, float] | None = None,
 ) -> Peak:
     """Peak TFLOP/s of this device at this precision: config override, then the table."""
-    if override and precision in override:
-        return Peak(tflops=float(override[precision]), source="config peak_tflops")
+    given = {str(k): v for k, v in (override or {}).items()}
+    if precision in given:
+        return Peak(tflops=float(given[precision]), source="config peak_tflops")
     if device_type != "cuda":
         return Peak(tflops=None, source=f"peak of {device_type} device unknown; set peak_tflops")
     name = device_name.lower()

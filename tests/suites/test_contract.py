@@ -16,8 +16,8 @@ import pytest
 from adapters.torch_module import TorchModuleAdapter
 from harness.config.plan import suite_registry
 from harness.config.tasks.builtin import diabetes, digits
-from harness.core.sample_table import REQUIRED_COLUMNS
-from harness.core.suite import RunContext
+from harness.core.sample_table import REQUIRED_COLUMNS, SampleTable
+from harness.core.suite import RunContext, Suite
 from tests.fixture_models import linear_digits, linear_tabular
 
 LIGHT_CONFIGS: dict[str, dict[str, Any]] = {
@@ -93,3 +93,49 @@ def test_suite_contract(suite_name: str, cases: list[tuple[Any, Any]]) -> None:
             assert m.n >= 0
         json.dumps(result.artifacts, allow_nan=False, default=str)
     assert ran > 0, f"{suite_name} applied to none of the contract tasks"
+
+
+@pytest.mark.parametrize("suite_name", sorted(LIGHT_CONFIGS))
+def test_shardable_suites_rebuild_their_result_from_the_table(
+    suite_name: str, cases: list[tuple[Any, Any]]
+) -> None:
+    """A shardable suite's result is a function of its table (what merging shards relies on)."""
+    suite = suite_registry().load(suite_name)(LIGHT_CONFIGS[suite_name])
+    if not suite.shardable:
+        one_row = SampleTable.build(
+            {
+                "sample_id": ["s0"],
+                "condition": "clean",
+                "label": [0],
+                "prediction": [0],
+                "correct": [True],
+                "confidence": [1.0],
+            }
+        )
+        with pytest.raises(NotImplementedError, match="not shardable"):
+            suite.result_from_table(one_row, cases[0][1], RunContext())
+        return
+    ctx = RunContext(seed=0, batch_size=32, bootstrap_resamples=50)
+    for adapter, task in cases:
+        if suite.skip_reason(adapter, task) is not None:
+            continue
+        result = suite.run(adapter, task, ctx)
+        assert result.table is not None
+        again = suite.result_from_table(result.table, task, ctx)
+        assert again.metrics == result.metrics
+        assert json.dumps(again.artifacts, default=str) == json.dumps(result.artifacts, default=str)
+
+
+def test_shardable_suite_without_result_from_table_is_refused() -> None:
+    with pytest.raises(TypeError, match="sets shardable = True but does not override"):
+
+        class Half(Suite):
+            name = "half"
+            version = "1"
+            shardable = True
+
+    class Whole(Suite):
+        name = "whole"
+        version = "1"
+
+    assert not Whole.shardable

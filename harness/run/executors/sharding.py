@@ -2,7 +2,8 @@
 
 A suite is shardable when running it on a contiguous slice of the task gives exactly that slice's
 rows of the full run (true when every random choice derives from (run seed, sample id, ...)) and
-it can recompute its metrics and artifacts from a merged table. The protocol (see docs/ray.md):
+it can recompute its metrics and artifacts from a merged table. Both members are declared on
+`harness.core.suite.Suite` (see docs/ray.md); a suite opts in with
 
     shardable: ClassVar[bool] = True
     def result_from_table(self, table: SampleTable, task: Task, ctx: RunContext) -> SuiteResult
@@ -18,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -28,19 +28,8 @@ from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 
 
-@runtime_checkable
-class ShardableSuite(Protocol):
-    """A suite whose per-sample rows do not depend on which other samples ran beside them."""
-
-    shardable: ClassVar[bool]
-
-    def result_from_table(self, table: SampleTable, task: Task, ctx: RunContext) -> SuiteResult: ...
-
-
 def is_shardable(suite: Suite) -> bool:
-    return bool(getattr(suite, "shardable", False)) and callable(
-        getattr(suite, "result_from_table", None)
-    )
+    return suite.shardable
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,4 +98,4 @@ def merge_result(
     table = merge_tables(tables, task.sample_ids)
     if len(table) == 0:
         raise ValueError("shards returned no rows")
-    return suite.result_from_table(table, task, ctx)  # type: ignore[attr-defined]
+    return suite.result_from_table(table, task, ctx)

@@ -70,35 +70,6 @@ def test_eps_parsing_and_refusals() -> None:
     check_budgets({"linf": [0.1], "l2": [7.9]}, bounds=(0.0, 1.0), input_shape=(1, 8, 8), task="d")
 
 
-@pytest.mark.parametrize(
-    ("config", "pattern"),
-    [
-        (
-            {"attacks": ["linf_pdg"]},
-            r"suites\.adversarial\.attacks: unknown attack 'linf_pdg'; did you mean 'linf_pgd'",
-        ),
-        ({"epsilons": {"Linf": [0.1]}}, r"epsilons\.Linf: unknown norm; did you mean 'linf'"),
-        ({"attacks": ["l2_pgd"], "epsilons": {"linf": [0.1]}}, r"epsilons\.l2: attack 'l2_pgd'"),
-        (
-            {"attacks": ["linf_pgd"], "epsilons": {"linf": [-1]}},
-            r"epsilons\.linf: epsilon must be a positive",
-        ),
-        (
-            {
-                "attacks": ["linf_pgd"],
-                "epsilons": {"linf": [0.1]},
-                "params": {"linf_pgd": {"stepz": 3}},
-            },
-            r"params\.linf_pgd\.stepz: unknown parameter \(did you mean steps",
-        ),
-        ({"atacks": []}, r"suites\.adversarial\.atacks: unknown key"),
-    ],
-)
-def test_config_errors_name_the_key(config, pattern) -> None:
-    with pytest.raises(ConfigError, match=pattern):
-        AdversarialSuite(config)
-
-
 def test_absurd_budget_refused_at_run(digits) -> None:
     with pytest.raises(ConfigError, match="eps 8 is at least"):
         run(adapter(M.control_digits), digits, {"attacks": ["linf_pgd"], "epsilons": {"linf": [8]}})

@@ -19,11 +19,10 @@ from suites.shift.image_corruptions import (
     CORRUPTIONS,
     SEVERITIES,
     UnknownCorruptionError,
-    _disk_kernel,
-    _motion_blur_layer,
     corrupt,
     resolve_params,
 )
+from suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
 
 from .reference_corruptions import load_reference
 
@@ -188,7 +187,7 @@ def test_motion_blur_kernel_matches_reference_at_fixed_angle(reference) -> None:
     x = _to_tensor([img, img])
     for radius, sigma in [(10, 3), (15, 8), (6, 1.5)]:
         angles = torch.tensor([-37.5, 21.0])
-        ours = _to_numpy(_motion_blur_layer(x * 255.0, radius, sigma, angles))
+        ours = _to_numpy(motion_blur_layer(x * 255.0, radius, sigma, angles))
         for i, angle in enumerate(angles.tolist()):
             ref = reference._motion_blur(img.astype(np.float64), radius, sigma, angle)
             assert np.abs(ours[i] - ref).max() < 1e-2, (radius, sigma, angle)
@@ -256,7 +255,7 @@ def test_gaussian_blur_matches_scipy() -> None:
 def test_defocus_matches_scipy_correlate_and_disk_is_normalised() -> None:
     x = _to_tensor([_smooth_rgb(32)])
     p = resolve_params("defocus_blur", 5, 32, 32)
-    kernel = _disk_kernel(p["radius"], p["alias_blur"]).numpy()
+    kernel = disk_kernel(p["radius"], p["alias_blur"]).numpy()
     assert abs(kernel.sum() - 1.0) < 1e-9 and kernel.shape[0] % 2 == 1
     ours = _to_numpy(corrupt(x, "defocus_blur", 5, _seeds(1)))[0]
     ref = np.stack(

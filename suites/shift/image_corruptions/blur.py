@@ -1,0 +1,184 @@
+"""Blur corruptions: Gaussian, defocus (anti-aliased disk), glass, motion and zoom blur."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from suites import counter_rng
+from suites.shift.image_corruptions.filters import gaussian, pad2d, separable
+from suites.shift.image_corruptions.streams import S_ANGLE, S_GLASS, per_sample_uniform
+
+
+def gaussian_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """skimage gaussian (truncate 4, mode 'nearest') per channel."""
+    return gaussian(x, p["sigma"])
+
+
+def _cv2_gaussian_kernel(ksize: int, sigma: float) -> torch.Tensor:
+    """cv2.getGaussianKernel for sigma > 0 (float64)."""
+    t = torch.arange(ksize, dtype=torch.float64) - (ksize - 1) / 2
+    k = torch.exp(-(t**2) / (2 * sigma**2)) if sigma > 0 else (t == 0).to(torch.float64)
+    return k / k.sum()
+
+
+def disk_kernel(radius: float, alias_blur: float) -> torch.Tensor:
+    """The reference's anti-aliased disk: aliased disk then cv2.GaussianBlur (reflect101).
+
+    Trimmed to its non-zero support, so small images do not need pads wider than themselves.
+    """
+    if radius <= 8:
+        half, ksize = 8, 3
+    else:
+        half, ksize = math.ceil(radius), 5
+    t = torch.arange(-half, half + 1, dtype=torch.float64)
+    yy, xx = torch.meshgrid(t, t, indexing="ij")
+    disk = ((xx**2 + yy**2) <= radius**2).to(torch.float64)
+    disk = disk / disk.sum()
+    g = _cv2_gaussian_kernel(ksize, alias_blur)
+    disk = separable(disk[None, None], g, g, "reflect101")[0, 0]
+    nz = torch.nonzero(disk.abs() > 0)
+    r = int(max(abs(nz - half).max().item(), 0))
+    return disk[half - r : half + r + 1, half - r : half + r + 1]
+
+
+def defocus_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """cv2.filter2D of every channel with the anti-aliased disk (border reflect101)."""
+    kernel = disk_kernel(p["radius"], p["alias_blur"]).to(x)
+    r = (kernel.shape[0] - 1) // 2
+    b, c, h, w = x.shape
+    planes = pad2d(x.reshape(b * c, 1, h, w), r, r, "reflect101")
+    return _depthwise_grouped(planes, kernel).reshape(b, c, h, w)
+
+
+def _depthwise_grouped(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """`depthwise` for kernels with many equal weights (the disk): the slices sharing a weight
+    are summed first and multiplied once, in a fixed order (nearly halves the work)."""
+    kh, kw = kernel.shape[-2:]
+    n, _, h, w = planes.shape
+    oh, ow = h - kh + 1, w - kw + 1
+    groups: dict[float, list[tuple[int, int]]] = {}
+    values = kernel.reshape(kh, kw).tolist()
+    for i in range(kh):
+        for j in range(kw):
+            if values[i][j] != 0:
+                groups.setdefault(values[i][j], []).append((i, j))
+    out = planes.new_zeros(n, 1, oh, ow)
+    acc = torch.empty_like(out)
+    for weight, taps in sorted(groups.items()):
+        (i, j), rest = taps[0], taps[1:]
+        acc.copy_(planes[:, :, i : i + oh, j : j + ow])
+        for i, j in rest:
+            acc.add_(planes[:, :, i : i + oh, j : j + ow])
+        out.add_(acc.mul_(weight))
+    return out
+
+
+def glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Gaussian blur, 8-bit quantisation, local pixel swaps, Gaussian blur again.
+
+    The reference swaps pixel (h, w) with a random neighbour (dy, dx in [-d, d-1]) for every
+    interior pixel in raster order. Swaps whose anchors share ``(h mod 2d+1, w mod 2d+1)`` touch
+    disjoint pixels, so we run them together: (2d+1)^2 parallel phases per iteration, each one a
+    gather and a scatter. Same swap distribution per pixel; only the order of the swaps differs.
+    """
+    sigma, d, iterations = p["sigma"], p["delta"], p["iterations"]
+    b, c, h, w = x.shape
+    x = torch.floor(gaussian(x, sigma) * 255.0) / 255.0
+    # The swaps only move pixels, so track where each pixel comes from (B, H*W) and gather the
+    # channels once at the end: same result as swapping values, a fraction of the work.
+    perm = torch.arange(h * w, device=x.device).expand(b, -1).clone()
+    m = 2 * d + 1
+    hs = torch.arange(d + 1, h - d + 1, device=x.device)
+    ws = torch.arange(d + 1, w - d + 1, device=x.device)
+    phases = []  # anchor indices of each phase, and where each phase starts in their concatenation
+    for rh in range(m):
+        for rw in range(m):
+            hh, ww = hs[hs % m == rh], ws[ws % m == rw]
+            if hh.numel() and ww.numel():
+                phases.append((hh[:, None] * w + ww[None, :]).reshape(-1))
+    anchors = torch.cat(phases) if phases else hs.new_zeros(0)
+    bounds = np.cumsum([0] + [len(ph) for ph in phases]).tolist()
+    for it in range(iterations):
+        shifts = counter_rng.randint(seeds, -d, d, (2, h, w), S_GLASS + it)
+        offsets = (shifts[:, 0] * w + shifts[:, 1]).reshape(b, h * w)
+        partners = offsets.index_select(1, anchors).add_(anchors)  # (B, all anchors)
+        for k, idx_p in enumerate(phases):
+            idx_q = partners[:, bounds[k] : bounds[k + 1]]
+            vp = perm.index_select(1, idx_p)
+            vq = perm.gather(1, idx_q)
+            perm.index_copy_(1, idx_p, vq)
+            perm.scatter_(1, idx_q, vp)
+    flat = x.reshape(b, c, h * w).gather(2, perm[:, None, :].expand(-1, c, -1))
+    return gaussian(flat.reshape(b, c, h, w), sigma)
+
+
+def _motion_kernel(radius: int, sigma: float) -> tuple[int, list[float]]:
+    """ImageMagick's one-sided Gaussian motion kernel (width 2r+1), as imagecorruptions builds it."""
+    width = 2 * radius + 1
+    t = np.arange(width, dtype=np.float64)
+    k = np.exp(-(t**2) / (2 * sigma**2)) / (np.sqrt(2 * np.pi) * sigma)
+    return width, (k / k.sum()).tolist()
+
+
+def motion_blur_layer(
+    x: torch.Tensor, radius: int, sigma: float, angle_deg: torch.Tensor
+) -> torch.Tensor:
+    """Sum of edge-clamped shifted copies along a per-sample angle (imagecorruptions `motion_blur`)."""
+    b, c, h, w = x.shape
+    width, kernel = _motion_kernel(radius, sigma)
+    theta = torch.deg2rad(angle_deg.to(torch.float64))
+    sin, cos = torch.sin(theta), torch.cos(theta)
+    rows = torch.arange(h, device=x.device)
+    cols = torch.arange(w, device=x.device)
+    flat = x.reshape(b, c, h * w)
+    # Every tap's per-sample shift at once (B, width); a tap whose shift leaves the image stops
+    # that sample's kernel there, as the reference's loop does.
+    i = torch.arange(width, dtype=torch.float64, device=x.device)[None, :]
+    dy = -torch.ceil(i * sin[:, None] - 0.5).to(torch.int64)
+    dx = -torch.ceil(i * cos[:, None] - 0.5).to(torch.int64)
+    active = torch.cummin(((dy.abs() < h) & (dx.abs() < w)).to(torch.int64), dim=1).values
+    weights = active.to(x.dtype) * torch.tensor(kernel, dtype=torch.float64, device=x.device)
+    weights = weights.to(x.dtype)
+    src_r = (rows[None, None, :] - dy[:, :, None]).clamp(0, h - 1)  # (B, width, H)
+    src_c = (cols[None, None, :] - dx[:, :, None]).clamp(0, w - 1)  # (B, width, W)
+    idx = (src_r[:, :, :, None] * w + src_c[:, :, None, :]).reshape(b, width, 1, h * w)
+    out = torch.zeros_like(flat)
+    term = torch.empty_like(flat)
+    for t in range(width):
+        torch.gather(flat, 2, idx[:, t].expand(b, c, -1), out=term)
+        out.add_(term.mul_(weights[:, t, None, None]))  # in place, same roundings as out + w * g
+    return out.reshape(b, c, h, w)
+
+
+def motion_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Motion blur along a random angle in [-45, 45) degrees per sample."""
+    angle = per_sample_uniform(seeds, S_ANGLE) * 90.0 - 45.0
+    return motion_blur_layer(x, p["radius"], p["sigma"], angle)
+
+
+def clipped_zoom(x: torch.Tensor, zoom: float) -> torch.Tensor:
+    """Centre crop of ``ceil(side / zoom)``, order-1 ``scipy.ndimage.zoom``, centre trim."""
+    h, w = x.shape[-2:]
+    ch, cw = math.ceil(h / zoom), math.ceil(w / zoom)
+    top, left = (h - ch) // 2, (w - cw) // 2
+    crop = x[..., top : top + ch, left : left + cw]
+    oh, ow = round(ch * zoom), round(cw * zoom)
+    if (oh, ow) == (ch, cw):
+        zoomed = crop
+    else:  # scipy.ndimage.zoom (grid_mode=False) aligns corners
+        zoomed = F.interpolate(crop, size=(oh, ow), mode="bilinear", align_corners=True)
+    tt, tl = (oh - h) // 2, (ow - w) // 2
+    return zoomed[..., tt : tt + h, tl : tl + w]
+
+
+def zoom_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Average of the image and its centre zooms by each factor."""
+    out = x.clone()
+    for z in p["zooms"]:
+        out.add_(clipped_zoom(x, z))
+    return out.div_(len(p["zooms"]) + 1)

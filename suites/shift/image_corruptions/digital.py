@@ -1,0 +1,208 @@
+"""Digital corruptions: contrast, elastic transform, pixelate and the extra saturate (JPEG
+compression, also digital, has its own module `jpeg`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from suites import counter_rng
+from suites.shift.image_corruptions.colour import via_rgb
+from suites.shift.image_corruptions.filters import gaussian
+from suites.shift.image_corruptions.streams import S_AFFINE, S_DX, S_DY
+
+
+def contrast(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """(x - mean) * c + mean, mean per channel over the image."""
+    means = x.mean(dim=(2, 3), keepdim=True)
+    return (x - means) * p["c"] + means
+
+
+def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    """skimage.color.rgb2hsv on (B, 3, H, W)."""
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    v = x.amax(dim=1)
+    delta = v - x.amin(dim=1)
+    safe_delta = torch.where(delta > 0, delta, torch.ones_like(delta))
+    s = torch.where(v > 0, delta / torch.where(v > 0, v, torch.ones_like(v)), torch.zeros_like(v))
+    h = (g - b) / safe_delta
+    h = torch.where(g == v, 2.0 + (b - r) / safe_delta, h)
+    h = torch.where(b == v, 4.0 + (r - g) / safe_delta, h)
+    h = torch.remainder(h / 6.0, 1.0)
+    h = torch.where(delta == 0, torch.zeros_like(h), h)
+    return torch.stack((h, s, v), dim=1)
+
+
+def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
+    """skimage.color.hsv2rgb on (B, 3, H, W)."""
+    h, s, v = hsv[:, 0], hsv[:, 1], hsv[:, 2]
+    hi = torch.floor(h * 6.0)
+    f = h * 6.0 - hi
+    pp = v * (1 - s)
+    q = v * (1 - f * s)
+    t = v * (1 - (1 - f) * s)
+    hi = torch.remainder(hi, 6).to(torch.int64)
+    choices = torch.stack(
+        (
+            torch.stack((v, t, pp), 1),
+            torch.stack((q, v, pp), 1),
+            torch.stack((pp, v, t), 1),
+            torch.stack((pp, q, v), 1),
+            torch.stack((t, pp, v), 1),
+            torch.stack((v, pp, q), 1),
+        ),
+        dim=0,
+    )  # (6, B, 3, H, W)
+    idx = hi[None, :, None].expand(1, -1, 3, -1, -1)
+    return choices.gather(0, idx)[0]
+
+
+@via_rgb
+def saturate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """HSV saturation * factor + offset (clipped)."""
+    hsv = _rgb_to_hsv(x)
+    s = (hsv[:, 1] * p["factor"] + p["offset"]).clamp(0.0, 1.0)
+    return _hsv_to_rgb(torch.stack((hsv[:, 0], s, hsv[:, 2]), dim=1))
+
+
+def _pil_box_weights(n_in: int, n_out: int, device: torch.device) -> torch.Tensor:
+    """PIL's BOX resampling as an (n_out, n_in) matrix; upsampling reduces to nearest."""
+    scale = n_in / n_out
+    filterscale = max(scale, 1.0)
+    support = 0.5 * filterscale
+    weights = [[0.0] * n_in for _ in range(n_out)]
+    for i in range(n_out):
+        center = (i + 0.5) * scale
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        hits = [j for j in range(lo, hi) if -0.5 < (j - center + 0.5) / filterscale <= 0.5]
+        for j in hits:
+            weights[i][j] = 1.0 / len(hits)
+    return torch.tensor(weights, dtype=torch.float64).to(device=device, dtype=torch.float32)
+
+
+def _nearest_weights(n_in: int, n_out: int, device: torch.device) -> torch.Tensor:
+    """PIL's NEAREST resize as an (n_out, n_in) selection matrix: src = floor((i + 0.5) * scale)."""
+    src = [min(int((i + 0.5) * n_in / n_out), n_in - 1) for i in range(n_out)]
+    weights = [[1.0 if j == src[i] else 0.0 for j in range(n_in)] for i in range(n_out)]
+    return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """PIL BOX downsample by ``factor`` (sizes truncated to int), then back to full size."""
+    h, w = x.shape[-2:]
+    sh, sw = max(1, int(h * p["factor"])), max(1, int(w * p["factor"]))
+    down_h = _pil_box_weights(h, sh, x.device)
+    down_w = _pil_box_weights(w, sw, x.device)
+    up = _nearest_weights if p["upsample"] == "nearest" else _pil_box_weights
+    up_h, up_w = up(sh, h, x.device), up(sw, w, x.device)
+    # Explicit per-axis sums rather than einsum: a batched matrix product may block its sums
+    # differently by batch size, and a sample must get the same bits alone or in any batch.
+    small = _resample_axis(_resample_axis(x, down_h, -2), down_w, -1)
+    return _resample_axis(_resample_axis(small, up_h, -2), up_w, -1)
+
+
+def _resample_axis(x: torch.Tensor, weights: torch.Tensor, dim: int) -> torch.Tensor:
+    """``weights (n_out, n_in) @ x`` along ``dim`` as a fixed-order sum of weighted selections.
+
+    Each output row sums its non-zero taps left to right (rows with fewer taps add exact zeros),
+    so the result is elementwise per sample, whatever the batch.
+    """
+    rows = weights.tolist()
+    taps = [[(j, v) for j, v in enumerate(row) if v != 0] for row in rows]
+    width = max(len(t) for t in taps)
+    out = None
+    for t in range(width):
+        idx = [row[t][0] if t < len(row) else 0 for row in taps]
+        wts = [row[t][1] if t < len(row) else 0.0 for row in taps]
+        picked = x.index_select(dim, torch.tensor(idx, device=x.device))
+        if all(v == 1.0 for v in wts):
+            term = picked
+        else:
+            shape = [1] * x.dim()
+            shape[dim] = len(wts)
+            term = picked * torch.tensor(wts, dtype=x.dtype, device=x.device).reshape(shape)
+        out = term if out is None else out + term
+    assert out is not None
+    return out
+
+
+def elastic_transform(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Smooth random displacement field sampled bilinearly (scipy map_coordinates, 'reflect').
+
+    The CIFAR regime first applies the script's random affine warp (three jittered points,
+    cv2.warpAffine with reflect101 borders).
+    """
+    b, c, h, w = x.shape
+    if p["kind"] == "cifar":
+        x = _random_affine(x, p["affine"], seeds)
+        lo_hi, sigma, alpha = 1.0, (p["sigma"], p["sigma"]), p["alpha"]
+    else:
+        lo_hi, sigma, alpha = p["max_d"], p["sigma"], p["alpha"]
+    fields = []
+    for stream in (S_DX, S_DY):
+        u = counter_rng.uniform(seeds, (1, h, w), stream).to(torch.float64) * 2.0 - 1.0
+        fields.append(
+            (gaussian(u * lo_hi, sigma, mode="symmetric", truncate=3.0) * alpha).to(torch.float32)
+        )
+    dx, dy = fields[0][:, 0], fields[1][:, 0]
+    yy = torch.arange(h, device=x.device, dtype=torch.float32)[None, :, None] + dy
+    xx = torch.arange(w, device=x.device, dtype=torch.float32)[None, None, :] + dx
+    return _bilinear(x, yy, xx, "symmetric")
+
+
+def _bilinear(x: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, mode: str) -> torch.Tensor:
+    """Sample (B, C, H, W) at per-sample coordinates (B, H', W') bilinearly with index padding."""
+    b, c, h, w = x.shape
+    y0f, x0f = torch.floor(yy), torch.floor(xx)
+    wy, wx = (yy - y0f)[:, None], (xx - x0f)[:, None]
+    y0, x0 = y0f.to(torch.int64), x0f.to(torch.int64)
+
+    def fold(i: torch.Tensor, n: int) -> torch.Tensor:
+        if mode == "symmetric":
+            j = i.remainder(2 * n)
+            return torch.where(j >= n, 2 * n - 1 - j, j)
+        if n == 1:
+            return torch.zeros_like(i)
+        j = i.remainder(2 * (n - 1))
+        return torch.where(j >= n, 2 * (n - 1) - j, j)
+
+    flat = x.reshape(b, c, h * w)
+    out_shape = (b, c, *yy.shape[1:])
+    rows0, rows1 = fold(y0, h) * w, fold(y0 + 1, h) * w
+    cols0, cols1 = fold(x0, w), fold(x0 + 1, w)
+
+    def at(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        idx = (rows + cols).reshape(b, 1, -1).expand(-1, c, -1)
+        return flat.gather(2, idx).reshape(out_shape)
+
+    top = at(rows0, cols0) * (1 - wx) + at(rows0, cols1) * wx
+    bottom = at(rows1, cols0) * (1 - wx) + at(rows1, cols1) * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def _random_affine(x: torch.Tensor, jitter: float, seeds: torch.Tensor) -> torch.Tensor:
+    """make_cifar_c.py's random affine: three points jittered by U(-jitter, jitter)."""
+    b, c, h, w = x.shape
+    cy, cx = float(h // 2), float(w // 2)
+    sq = float(min(h, w) // 3)
+    src = torch.tensor(
+        [[cx + sq, cy + sq], [cx + sq, cy - sq], [cx - sq, cy - sq]], dtype=torch.float64
+    ).to(x.device)
+    noise = counter_rng.uniform(seeds, (3, 2), S_AFFINE).to(torch.float64) * 2.0 - 1.0
+    dst = src[None] + jitter * noise  # (B, 3, 2) as (x, y)
+    # Inverse map: dst -> src (cv2.warpAffine samples src at M^-1 (x, y)).
+    ones = torch.ones(b, 3, 1, dtype=torch.float64, device=x.device)
+    a = torch.cat((dst, ones), dim=2)  # (B, 3, 3)
+    inv = torch.linalg.solve(a, src[None].expand(b, -1, -1))  # (B, 3, 2): [x y 1] @ inv = src
+    gy, gx = torch.meshgrid(
+        torch.arange(h, dtype=torch.float64, device=x.device),
+        torch.arange(w, dtype=torch.float64, device=x.device),
+        indexing="ij",
+    )
+    grid = torch.stack((gx, gy, torch.ones_like(gx)), dim=-1).reshape(1, h * w, 3)
+    mapped = grid @ inv  # (B, HW, 2)
+    xs = mapped[..., 0].reshape(b, h, w).to(torch.float32)
+    ys = mapped[..., 1].reshape(b, h, w).to(torch.float32)
+    return _bilinear(x, ys, xs, "reflect101")

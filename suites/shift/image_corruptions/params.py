@@ -1,0 +1,180 @@
+"""Parameter resolution: the single place where the input size changes a corruption's parameters.
+
+`resolve_regime` picks the published table by size; `resolve_params` reads the severity's entry
+and rescales the spatial parameters given in pixels (see docs/corruptions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from suites.shift.image_corruptions.registry import check_name_severity
+from suites.shift.image_corruptions.tables import TABLES
+
+Regime = Literal["cifar", "imagenet"]
+"""Which published parameter table applies: CIFAR-10-C (32 px) or ImageNet-C (224 px)."""
+
+
+# Inputs whose shorter side is below this use the CIFAR-10-C table, others the ImageNet-C table.
+REGIME_THRESHOLD_PX = 128
+
+
+REFERENCE_SIZE: Mapping[str, int] = MappingProxyType({"cifar": 32, "imagenet": 224})
+
+
+def resolve_regime(height: int, width: int) -> Regime:
+    """The parameter table for an input size: CIFAR-10-C below 128 px (shorter side), else ImageNet-C."""
+    return "cifar" if min(height, width) < REGIME_THRESHOLD_PX else "imagenet"
+
+
+@dataclass(frozen=True)
+class _Size:
+    """The input size as the tables see it: which table, and the factor for pixel parameters."""
+
+    regime: Regime
+    scale: float
+    height: int
+    width: int
+
+
+def resolve_params(
+    name: str,
+    severity: int,
+    height: int,
+    width: int,
+    *,
+    regime: Regime | None = None,
+    scale: float | None = None,
+) -> dict[str, Any]:
+    """The concrete parameters ``corrupt`` uses for this corruption, severity and input size.
+
+    ``regime`` picks the published table (default: by size, see `resolve_regime`); ``scale``
+    multiplies every spatial parameter given in pixels (default: shorter side divided by the
+    table's reference size, 32 or 224). Overriding both reproduces the reference exactly at any
+    size, which is what the fidelity tests do.
+    """
+    check_name_severity(name, severity)
+    regime = regime if regime is not None else resolve_regime(height, width)
+    if scale is None:
+        scale = min(height, width) / REFERENCE_SIZE[regime]
+    c = TABLES[regime][name][severity - 1]
+    size = _Size(regime=regime, scale=scale, height=height, width=width)
+    return {"regime": regime, "scale": scale, **RESOLVERS[name](c, size)}
+
+
+def _level(c: Any, s: _Size) -> dict[str, Any]:
+    return {"c": float(c)}
+
+
+def _shot_noise(c: Any, s: _Size) -> dict[str, Any]:
+    return {"rate": float(c)}
+
+
+def _gaussian_blur(c: Any, s: _Size) -> dict[str, Any]:
+    return {"sigma": float(c) * s.scale}
+
+
+def _glass_blur(c: Any, s: _Size) -> dict[str, Any]:
+    return {
+        "sigma": c[0] * s.scale,
+        "delta": max(1, round(c[1] * s.scale)),
+        "iterations": int(c[2]),
+    }
+
+
+def _defocus_blur(c: Any, s: _Size) -> dict[str, Any]:
+    return {"radius": c[0] * s.scale, "alias_blur": c[1] * s.scale}
+
+
+def _motion_blur(c: Any, s: _Size) -> dict[str, Any]:
+    return {"radius": max(1, round(c[0] * s.scale)), "sigma": c[1] * s.scale}
+
+
+def _zoom_blur(c: Any, s: _Size) -> dict[str, Any]:
+    return {"zooms": tuple(c)}
+
+
+def _snow(c: Any, s: _Size) -> dict[str, Any]:
+    return {
+        "loc": c[0],
+        "std": c[1],
+        "zoom": float(c[2]),
+        "threshold": c[3],
+        "radius": max(1, round(c[4] * s.scale)),
+        "sigma": c[5] * s.scale,
+        "mix": c[6],
+    }
+
+
+def _frost(c: Any, s: _Size) -> dict[str, Any]:
+    return {"image_weight": float(c[0]), "frost_weight": float(c[1])}
+
+
+def _fog(c: Any, s: _Size) -> dict[str, Any]:
+    return {"strength": float(c[0]), "decay": float(c[1])}
+
+
+def _elastic_transform(c: Any, s: _Size) -> dict[str, Any]:
+    if s.regime == "imagenet":
+        # imagecorruptions: sigma = 1% of each side, displacement drawn in +-0.5% of the height.
+        return {
+            "kind": "imagecorruptions",
+            "alpha": float(c),
+            "sigma": (s.height * 0.01, s.width * 0.01),
+            "max_d": s.height * 0.005,
+        }
+    size = REFERENCE_SIZE[s.regime] * s.scale  # IMSIZE, rescaled
+    return {"kind": "cifar", "alpha": size * c[0], "sigma": size * c[1], "affine": size * c[2]}
+
+
+def _pixelate(c: Any, s: _Size) -> dict[str, Any]:
+    return {"factor": float(c), "upsample": "nearest" if s.regime == "imagenet" else "box"}
+
+
+def _jpeg_compression(c: Any, s: _Size) -> dict[str, Any]:
+    return {"quality": int(c)}
+
+
+def _spatter(c: Any, s: _Size) -> dict[str, Any]:
+    return {
+        "loc": c[0],
+        "std": c[1],
+        "sigma": c[2] * s.scale,
+        "threshold": c[3],
+        "intensity": c[4],
+        "mud": bool(c[5]),
+        "mud_sigma": c[4] * s.scale,
+    }
+
+
+def _saturate(c: Any, s: _Size) -> dict[str, Any]:
+    return {"factor": float(c[0]), "offset": float(c[1])}
+
+
+RESOLVERS: Mapping[str, Callable[[Any, _Size], dict[str, Any]]] = MappingProxyType(
+    {
+        "gaussian_noise": _level,
+        "shot_noise": _shot_noise,
+        "impulse_noise": _level,
+        "defocus_blur": _defocus_blur,
+        "glass_blur": _glass_blur,
+        "motion_blur": _motion_blur,
+        "zoom_blur": _zoom_blur,
+        "snow": _snow,
+        "frost": _frost,
+        "fog": _fog,
+        "brightness": _level,
+        "contrast": _level,
+        "elastic_transform": _elastic_transform,
+        "pixelate": _pixelate,
+        "jpeg_compression": _jpeg_compression,
+        "speckle_noise": _level,
+        "gaussian_blur": _gaussian_blur,
+        "spatter": _spatter,
+        "saturate": _saturate,
+    }
+)
+"""Per corruption: its table entry and the input size -> its parameters (pixel ones rescaled)."""

@@ -1,0 +1,217 @@
+"""Weather corruptions: snow, frost, fog, brightness, and the extra spatter (water or mud)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from suites import counter_rng
+from suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
+from suites.shift.image_corruptions.colour import luma, via_rgb
+from suites.shift.image_corruptions.filters import depthwise, gaussian, pad2d, separable
+from suites.shift.image_corruptions.streams import (
+    S_ANGLE,
+    S_FRACTAL,
+    S_NOISE,
+    S_PICK,
+    S_TEXTURE,
+    per_sample_uniform,
+)
+
+# Per-channel (R, G, B) mean and standard deviation of the reference frost photos 1-5 (the ones
+# its `np.random.randint(5)` can pick), measured once; the procedural frost matches these moments.
+_FROST_PLATES: tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...] = (
+    ((0.305, 0.585, 0.650), (0.106, 0.065, 0.060)),
+    ((0.787, 0.805, 0.841), (0.084, 0.087, 0.089)),
+    ((0.787, 0.805, 0.841), (0.084, 0.087, 0.089)),
+    ((0.540, 0.599, 0.648), (0.112, 0.112, 0.117)),
+    ((0.441, 0.484, 0.528), (0.174, 0.170, 0.163)),
+)
+
+
+def _plasma_fractal(seeds: torch.Tensor, mapsize: int, decay: float, stream: int) -> torch.Tensor:
+    """Diamond-square height map in [0, 1], shape (B, M, M), as the reference `plasma_fractal`."""
+    b = seeds.shape[0]
+    m = torch.zeros(b, mapsize, mapsize, dtype=torch.float64, device=seeds.device)
+    step = mapsize
+    wibble = 100.0
+
+    # All the levels' uniforms in one pass: level L draws three (2^L, 2^L) fields, in call order.
+    draws = []
+    for lvl in range(int(math.log2(mapsize))):
+        side = 2**lvl  # mapsize // step
+        draws += [((side, side), stream + 3 * lvl + j) for j in range(3)]
+    uniforms = iter(counter_rng.uniform_many(seeds, draws))
+
+    def wibbled_mean(a: torch.Tensor) -> torch.Tensor:
+        u = next(uniforms).to(torch.float64)
+        return a / 4 + wibble * (wibble * (2.0 * u - 1.0))
+
+    while step >= 2:
+        half = step // 2
+        corner = m[:, 0:mapsize:step, 0:mapsize:step]
+        sq = corner + torch.roll(corner, shifts=-1, dims=1)
+        sq = sq + torch.roll(sq, shifts=-1, dims=2)
+        m[:, half:mapsize:step, half:mapsize:step] = wibbled_mean(sq)
+        dr = m[:, half:mapsize:step, half:mapsize:step]
+        ul = m[:, 0:mapsize:step, 0:mapsize:step]
+        lt = dr + torch.roll(dr, 1, dims=1) + ul + torch.roll(ul, -1, dims=2)
+        m[:, 0:mapsize:step, half:mapsize:step] = wibbled_mean(lt)
+        tt = dr + torch.roll(dr, 1, dims=2) + ul + torch.roll(ul, -1, dims=1)
+        m[:, half:mapsize:step, 0:mapsize:step] = wibbled_mean(tt)
+        step //= 2
+        wibble /= decay
+    m = m - m.amin(dim=(1, 2), keepdim=True)
+    return (m / m.amax(dim=(1, 2), keepdim=True)).to(torch.float32)
+
+
+def _next_pow2(n: int) -> int:
+    return 1 if n <= 1 else 2 ** (n - 1).bit_length()
+
+
+def fog(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Add a plasma fractal, then rescale by max / (max + strength)."""
+    b, c, h, w = x.shape
+    fractal = _plasma_fractal(seeds, _next_pow2(max(h, w)), p["decay"], S_FRACTAL)
+    max_val = x.amax(dim=(1, 2, 3), keepdim=True)
+    out = x + p["strength"] * fractal[:, None, :h, :w]
+    return out * max_val / (max_val + p["strength"])
+
+
+def _frost_texture(seeds: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Procedural frost (B, 3, H, W) in [0, 1]: a stand-in for the reference's photos.
+
+    Structure: a rough plasma fractal (large patches) plus ridged, lightly blurred fine noise
+    (crystal needles), standardised per sample. Colour: one of the five reference plates is drawn
+    per sample and its per-channel mean and standard deviation are imposed.
+    """
+    coarse = _plasma_fractal(seeds, _next_pow2(max(h, w)), 1.6, S_TEXTURE)[:, None, :h, :w]
+    fine = counter_rng.normal(seeds, (1, h, w), S_TEXTURE + 50)
+    fine = 1.0 - (gaussian(fine, max(0.5, min(h, w) / 96)) * 3.0).abs().clamp(max=1.0)
+    tex = 0.6 * coarse + 0.4 * fine
+    tex = tex - tex.mean(dim=(2, 3), keepdim=True)
+    tex = tex / tex.std(dim=(2, 3), keepdim=True).clamp(min=1e-6)
+    plates = torch.tensor(_FROST_PLATES, dtype=torch.float32, device=seeds.device)  # (5, 2, 3)
+    pick = counter_rng.randint(seeds, 0, len(_FROST_PLATES), (1,), S_PICK)[:, 0]
+    mean = plates[pick, 0][:, :, None, None]
+    std = plates[pick, 1][:, :, None, None]
+    return (mean + std * tex).clamp(0.0, 1.0)
+
+
+@via_rgb
+def frost(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """image_weight * x + frost_weight * frost texture (procedural, see `_frost_texture`)."""
+    texture = _frost_texture(seeds, x.shape[2], x.shape[3])
+    return p["image_weight"] * x + p["frost_weight"] * texture
+
+
+def snow(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Zoomed, thresholded, motion-blurred noise layer plus a brightened, greyed image."""
+    b, c, h, w = x.shape
+    layer = p["loc"] + p["std"] * counter_rng.normal(seeds, (1, h, w), S_NOISE)
+    layer = clipped_zoom(layer, p["zoom"])
+    layer = torch.where(layer < p["threshold"], torch.zeros_like(layer), layer).clamp(0.0, 1.0)
+    angle = per_sample_uniform(seeds, S_ANGLE) * 90.0 - 135.0
+    layer = motion_blur_layer(layer, p["radius"], p["sigma"], angle)
+    layer = torch.round(layer * 255.0).clamp(0, 255) / 255.0
+    gray = x if c == 1 else luma(x)
+    mixed = p["mix"] * x + (1 - p["mix"]) * torch.maximum(x, gray * 1.5 + 0.5)
+    return mixed + layer + torch.flip(layer, dims=(2, 3))
+
+
+def _canny_like_edges(mask: torch.Tensor) -> torch.Tensor:
+    """Edges of a thresholded liquid layer: mask pixels with a 4-neighbour outside the mask."""
+    padded = pad2d(mask.to(torch.float32), 1, 1, "edge")
+    inside = padded[..., 1:-1, 1:-1] > 0
+    outside_nb = (
+        (padded[..., :-2, 1:-1] == 0)
+        | (padded[..., 2:, 1:-1] == 0)
+        | (padded[..., 1:-1, :-2] == 0)
+        | (padded[..., 1:-1, 2:] == 0)
+    )
+    return inside & outside_nb
+
+
+def _truncated_distance(edges: torch.Tensor, cap: int) -> torch.Tensor:
+    """Exact Euclidean distance to the nearest edge pixel, capped at ``cap`` (separable passes)."""
+    big = float(cap * cap + 1)
+    g = torch.where(edges, 0.0, big).to(torch.float32)
+    for dim in (-1, -2):
+        n = g.shape[dim]
+        r = min(cap, n - 1)
+        pad = (0, 0, r, r) if dim == -2 else (r, r)
+        padded = F.pad(g, pad, value=big)
+        # min over the window of (value + offset^2), one shifted slice at a time (no window copy).
+        best = padded.narrow(dim, r, n) + 0.0
+        term = torch.empty_like(best)
+        for o in range(-r, r + 1):
+            if o:
+                torch.add(padded.narrow(dim, r + o, n), float(o * o), out=term)
+                torch.minimum(best, term, out=best)
+        g = best
+    return g.sqrt().clamp(max=float(cap))
+
+
+def _box3(x: torch.Tensor) -> torch.Tensor:
+    """cv2.blur with a 3x3 box (border reflect101)."""
+    k = torch.full((3,), 1.0 / 3.0, dtype=torch.float64)
+    return separable(x, k, k, "reflect101")
+
+
+def _equalize_hist(x: torch.Tensor) -> torch.Tensor:
+    """cv2.equalizeHist per sample on integer-valued (B, 1, H, W) data in 0..255."""
+    b = x.shape[0]
+    v = x.reshape(b, -1).to(torch.int64)
+    hist = torch.zeros(b, 256, dtype=torch.float64, device=x.device)
+    hist.scatter_add_(1, v, torch.ones_like(v, dtype=torch.float64))
+    total = v.shape[1]
+    first = (hist > 0).to(torch.int64).argmax(dim=1)
+    first_count = hist.gather(1, first[:, None])
+    scale = 255.0 / (total - first_count).clamp(min=1.0)
+    cum = hist.cumsum(dim=1) - first_count  # sum of bins after the first non-empty one
+    lut = torch.round(cum * scale).clamp(0, 255)
+    bins = torch.arange(256, device=x.device)[None, :]
+    lut = torch.where(bins <= first[:, None], torch.zeros_like(lut), lut)
+    constant = first_count[:, 0] == total
+    lut = torch.where(constant[:, None], first[:, None].to(lut.dtype), lut)
+    return lut.gather(1, v).reshape(x.shape).to(torch.float32)
+
+
+@via_rgb
+def spatter(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Water drops (pale turquoise, edge-shaded) or mud (brown, opaque) from a thresholded field."""
+    b, c, h, w = x.shape
+    liquid = p["loc"] + p["std"] * counter_rng.normal(seeds, (1, h, w), S_NOISE)
+    liquid = gaussian(liquid, p["sigma"])
+    liquid = torch.where(liquid < p["threshold"], torch.zeros_like(liquid), liquid)
+    if not p["mud"]:
+        liquid8 = torch.floor(liquid * 255.0).clamp(0, 255)  # astype(uint8)
+        edges = _canny_like_edges(liquid8)
+        dist = _truncated_distance(edges, 20)
+        dist = torch.floor(_box3(dist))
+        dist = _equalize_hist(dist)
+        ker = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]]).to(x)
+        dist = depthwise(pad2d(dist, 1, 1, "reflect101"), ker)
+        dist = torch.round(dist).clamp(0, 255)  # CV_8U output saturates
+        dist = _box3(dist)
+        m = liquid8 * dist
+        m = m / m.amax(dim=(2, 3), keepdim=True).clamp(min=1e-12)
+        m = m * p["intensity"]
+        color = torch.tensor([175 / 255.0, 238 / 255.0, 238 / 255.0]).to(x)[None, :, None, None]
+        return x + m * color
+    m = (liquid > p["threshold"]).to(x.dtype)
+    m = gaussian(m, p["mud_sigma"])
+    m = torch.where(m < 0.8, torch.zeros_like(m), m)
+    color = torch.tensor([63 / 255.0, 42 / 255.0, 20 / 255.0]).to(x)[None, :, None, None]
+    return x * (1 - m) + color * m
+
+
+def brightness(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """HSV value + c (clipped) with hue and saturation kept: RGB scales by v' / v."""
+    v = x.amax(dim=1, keepdim=True)
+    v_new = (v + p["c"]).clamp(max=1.0)
+    ratio = torch.where(v > 0, v_new / v.clamp(min=1e-12), torch.zeros_like(v))
+    return torch.where(v > 0, x * ratio, v_new.expand_as(x))
