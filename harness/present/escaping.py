@@ -24,12 +24,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # every control character a terminal acts on (C0, DEL, C1)
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TERMINAL_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-# CommonMark backslash-escapable characters that start markup inline
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# Markdown: characters that make markup anywhere in a line (code, emphasis, links, strikethrough,
+# table cells); `_` only where it can open or close emphasis (not inside a word: `top1_acc` stays)
+_MD_ALWAYS = re.compile(r"([\\`*\[\]~|])")
+_MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+# markup that only starts a line or ends a heading: `# x`, `x #`, `- x`, `+ x`, `1. x`
+_MD_HASH = re.compile(r"(?:^|(?<=\s))#")
+_MD_LIST = re.compile(r"^([-+])(?=\s|$)|^(\d{1,9})([.)])(?=\s|$)")
 # what GitHub autolinks without markup: scheme://... and www.<domain> (an e-mail address still
 # becomes a mailto: link: cmark-gfm finds those after unescaping, so no Markdown escape stops it)
 _MD_URL_SCHEME = re.compile(r"://")
-_MD_WWW = re.compile(r"(?i)\b(www)\.")
+_MD_WWW = re.compile(r"(?i)(?<![a-z0-9])(www)\.")
 
 
 def strip_control(value: Any) -> str:
@@ -41,13 +46,24 @@ def md_text(value: Any) -> str:
     """Markdown text for a table cell, a heading or a quoted line: one line, inert.
 
     Markup characters are backslash-escaped and `&`, `<`, `>` become entities, so the text
-    renders as itself; `://` and `www.` are escaped so that GitHub's URL autolinks cannot fire.
+    renders as itself (checked against GitHub's cmark-gfm in the tests); `://` and `www.` are
+    escaped so that GitHub's URL autolinks cannot fire either.
     """
     text = strip_control(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.strip()  # Markdown drops outer whitespace; leading spaces would make a code block
+    text = _MD_ALWAYS.sub(r"\\\1", text)
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    text = _MD_HASH.sub(r"\\#", text)
+    text = _MD_LIST.sub(_escape_list_marker, text)
     text = _MD_URL_SCHEME.sub(r"\\://", text)
     text = _MD_WWW.sub(r"\1\\.", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_list_marker(match: re.Match[str]) -> str:
+    if match.group(1):
+        return "\\" + match.group(1)
+    return f"{match.group(2)}\\{match.group(3)}"
 
 
 def md_code(value: Any) -> str:

@@ -63,7 +63,7 @@ def _record(model: str, suite: str, run_id: str, **extra: Any) -> dict[str, Any]
         "suite_version": "1",
         "suite_config": {},
         "suite_config_hash": "c" * 64,
-        "task_summary": {"name": "digits", "n": 200, "fingerprint": FINGERPRINT},
+        "task_summary": {"name": "digits", "n": 200, "fingerprint": FINGERPRINT, "num_classes": 10},
         "model_description": {"weights_sha256": "a" * 64},
         "seed": 0,
         "device": "cpu",
