@@ -8,4 +8,6 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "torchscript": "adapters.torchscript:TorchScriptAdapter",
     "sklearn": "adapters.sklearn_model:SklearnAdapter",
     "callable": "adapters.python_callable:CallableAdapter",
+    # built by the plan from a model's `variants:` list, never named in a spec's `adapter:`
+    "variant": "adapters.variants.adapter:VariantAdapter",
 }

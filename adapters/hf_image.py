@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, Field
 
+from adapters.base import NetworkAdapter
 from adapters.hf_source import (
     HFSourceConfig,
     check_labels,
@@ -24,8 +25,7 @@ from adapters.hf_source import (
     resolve_source,
     source_files,
 )
-from adapters.model_files import identity_of
-from harness.core.adapter import Capabilities, InputSpec
+from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.task import Task
 
@@ -124,7 +124,7 @@ def preprocess_from(processor: Any, channels: int) -> ImagePreprocess:
     normalize = getattr(processor, "do_normalize", True)
     mean = getattr(processor, "image_mean", None) if normalize else None
     std = getattr(processor, "image_std", None) if normalize else None
-    if mean is not None and not isinstance(mean, list | tuple):
+    if mean is not None and std is not None and not isinstance(mean, list | tuple):
         mean, std = [float(mean)] * channels, [float(std)] * channels
     return ImagePreprocess(
         size=size,
@@ -136,7 +136,7 @@ def preprocess_from(processor: Any, channels: int) -> ImagePreprocess:
     )
 
 
-class HFImageAdapter:
+class HFImageAdapter(NetworkAdapter):
     """A transformers image classifier with its preprocessing inside: white-box, batched."""
 
     kind: ClassVar[str] = "hf-image"
@@ -153,16 +153,11 @@ class HFImageAdapter:
         label_map: list[str] | None,
         description: dict[str, Any],
     ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = input_spec
-        self.capabilities = Capabilities(gradients=True, batching=True, devices=("cpu", "cuda"))
-        network.eval().to(device)
-        network.requires_grad_(False)
-        self._network = network
+        super().__init__(
+            name, network, device=device, input_spec=input_spec, description=description
+        )
         self.model_labels = model_labels
         self._label_map = label_map
-        self._description = description
 
     @classmethod
     def build(
@@ -204,7 +199,7 @@ class HFImageAdapter:
         }
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
-            bounds=tuple(config.bounds),
+            bounds=config.bounds,
             modality="image",
         )
         return cls(
@@ -221,19 +216,6 @@ class HFImageAdapter:
         """Refuse a task whose class names do not match the model's labels (or label_map)."""
         check_labels(self.model_labels, self._label_map, task, name=self.name)
 
-    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"model {self.name!r} takes image tensors, got {type(inputs).__name__}")
-        with torch.inference_mode():
-            out = self._network(inputs.to(self.device, torch.float32))
-        return out.float()
-
-    def module(self) -> torch.nn.Module:
-        return self._network
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
+    def identity_ignores(self) -> tuple[str, ...]:
         hashed = bool(self._description["files_sha256"])  # else the hub id + revision name it
-        return identity_of(self._description, drop=("path",) if hashed else ())
+        return ("path",) if hashed else ()

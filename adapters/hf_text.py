@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, Field
 
+from adapters.base import AdapterBase, frozen
 from adapters.hf_source import (
     HFSourceConfig,
     check_labels,
@@ -21,7 +22,6 @@ from adapters.hf_source import (
     resolve_source,
     source_files,
 )
-from adapters.model_files import identity_of, no_gradients
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.task import Task
@@ -43,7 +43,7 @@ class HFTextConfig(HFSourceConfig):
     max_length: int = Field(default=256, ge=1, le=1 << 16, description="truncate longer texts")
 
 
-class HFTextAdapter:
+class HFTextAdapter(AdapterBase):
     """A transformers sequence classifier with its tokenizer: black-box, batched."""
 
     kind: ClassVar[str] = "hf-text"
@@ -62,19 +62,19 @@ class HFTextAdapter:
         keep: list[int] | None,
         description: dict[str, Any],
     ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = InputSpec(shape=None, dtype="str", bounds=None, modality="text")
-        self.capabilities = Capabilities(gradients=False, batching=True, devices=("cpu", "cuda"))
-        model.eval().to(device)
-        model.requires_grad_(False)
-        self._model = model
+        super().__init__(
+            name,
+            device=device,
+            input_spec=InputSpec(shape=None, dtype="str", bounds=None, modality="text"),
+            capabilities=Capabilities(gradients=False, batching=True, devices=("cpu", "cuda")),
+            description=description,
+        )
+        self._model = frozen(model, device)
         self._tokenizer = tokenizer
         self._max_length = max_length
         self.model_labels = model_labels
         self._label_map = label_map
         self._keep = keep
-        self._description = description
 
     @classmethod
     def build(
@@ -136,7 +136,7 @@ class HFTextAdapter:
             description=description,
         )
 
-    def _encode(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+    def _encode(self, inputs: torch.Tensor | list[str]) -> dict[str, torch.Tensor]:
         if isinstance(inputs, torch.Tensor) or not all(isinstance(t, str) for t in inputs):
             raise TypeError(f"model {self.name!r} takes a list of strings")
         return self._tokenizer(
@@ -156,22 +156,18 @@ class HFTextAdapter:
         check_labels(self.model_labels, self._label_map, task, name=self.name)
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        encoded = self._encode(inputs)  # type: ignore[arg-type]
-        with torch.inference_mode():
+        encoded = self._encode(inputs)
+
+        def forward() -> torch.Tensor:
             out = self._model(**{k: v.to(self.device) for k, v in encoded.items()}).logits
-        out = out[:, self._keep] if self._keep is not None else out
-        return out.float()
+            return out[:, self._keep] if self._keep is not None else out
+
+        return self.infer(forward)
 
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""
         return int(self._encode(inputs)["attention_mask"].sum())
 
-    def module(self) -> torch.nn.Module:
-        raise no_gradients(self.name, self.kind)
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
-        hashed = bool(self._description["files_sha256"])
-        return identity_of(self._description, drop=("path",) if hashed else ())
+    def identity_ignores(self) -> tuple[str, ...]:
+        hashed = bool(self._description["files_sha256"])  # else the hub id + revision name it
+        return ("path",) if hashed else ()

@@ -1,19 +1,15 @@
-"""Model files on disk: resolve spec paths, hash every file, derive a stable adapter identity.
+"""Model files on disk: resolve spec paths, refuse missing files, hash every file.
 
 File adapters (Hugging Face, ONNX, TorchScript, scikit-learn) record each file's sha256 in
-`describe()` and hash those digests into `identity()`, so cached results never cross models.
+`describe()`, which `identity()` hashes (adapters.base), so cached results never cross models.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from harness.core.errors import ConfigError, ModelLoadError
-from harness.core.weights import file_sha256
+from harness.core.errors import ModelLoadError
+from harness.core.hashing import file_sha256
 
 
 def resolve_path(path: Path, base_dir: Path) -> Path:
@@ -45,17 +41,3 @@ def folder_sha256(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and ".cache" not in p.relative_to(folder).parts
     }
-
-
-def identity_of(description: Mapping[str, Any], *, drop: tuple[str, ...] = ("path",)) -> str:
-    """sha256 of the description minus location-only keys: same files and settings, same id."""
-    keyed = {k: v for k, v in description.items() if k not in drop}
-    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def no_gradients(model: str, kind: str) -> ConfigError:
-    """The error a black-box adapter's `module()` raises: suites must check capabilities first."""
-    return ConfigError(
-        f"model {model!r} ({kind} adapter) is black-box: it has no differentiable module; "
-        "check adapter.capabilities.gradients before asking for module()"
-    )

@@ -16,13 +16,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.model_files import (
-    checked_sha256,
-    identity_of,
-    no_gradients,
-    require_file,
-    resolve_path,
-)
+from adapters.base import AdapterBase
+from adapters.model_files import checked_sha256, require_file, resolve_path
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import (
     DeviceError,
@@ -52,7 +47,7 @@ class OnnxConfig(BaseModel):
 def _import(feature: str) -> tuple[Any, Any]:
     try:
         import onnx
-        import onnxruntime
+        import onnxruntime  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(err.name or "onnxruntime", "onnx", feature) from None
     return onnx, onnxruntime
@@ -93,11 +88,77 @@ def graph_opset(graph_model: Any) -> int:
     )
 
 
-class OnnxRuntimeAdapter:
+def read_graph(onnx: Any, path: Path, *, name: str) -> Any:
+    """The graph without its weights (external data is checked before anything reads it)."""
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # onnx raises DecodeError / ValueError for a corrupt file
+        raise ModelLoadError(f"model {name!r}: {path} is not a readable ONNX model: {err}") from err
+
+
+def open_session(
+    ort: Any, path: Path, *, name: str, device: torch.device, threads: int | None, opset: int
+) -> Any:
+    """An InferenceSession on `device`; a runtime that cannot run the graph is named with why."""
+    providers = ["CPUExecutionProvider"]
+    if device.type == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise DeviceError(
+                f"model {name!r}: device cuda asked for, but this onnxruntime has no "
+                "CUDAExecutionProvider; install onnxruntime-gpu or run with --device cpu"
+            )
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph/NotImplemented
+        if "ValidateOpsetForDomain" in str(err) or "opset" in str(err).lower():
+            raise ModelLoadError(
+                f"model {name!r}: {path.name} uses ONNX opset {opset}, which the installed "
+                f"onnxruntime {ort.__version__} cannot run; re-export it with a lower opset "
+                "(torch.onnx.export(..., opset_version=...)) or upgrade onnxruntime"
+            ) from err
+        raise ModelLoadError(
+            f"model {name!r}: onnxruntime {ort.__version__} cannot run {path.name} "
+            f"(opset {opset}): {str(err).splitlines()[0][:300]}"
+        ) from err
+
+
+def chosen_input(session: Any, config: OnnxConfig, *, name: str, path: Path) -> Any:
+    """The graph input that takes the task's samples: `input_name`, or the only input."""
+    inputs = session.get_inputs()
+    names = [i.name for i in inputs]
+    if config.input_name is not None and config.input_name not in names:
+        raise ModelLoadError(
+            f"model {name!r}: input_name {config.input_name!r} is not an input of {path.name}; "
+            f"the graph's inputs are {names}"
+        )
+    if config.input_name is None and len(inputs) != 1:
+        raise ModelLoadError(
+            f"model {name!r}: {path.name} has inputs {names}; set input_name to the one "
+            "that takes the task's samples"
+        )
+    chosen = next(i for i in inputs if i.name == (config.input_name or names[0]))
+    if config.input_shape is not None:
+        _check_shape(
+            list(chosen.shape),
+            tuple(config.input_shape),
+            name=name,
+            input_name=chosen.name,
+            what="input_shape",
+        )
+    return chosen
+
+
+class OnnxRuntimeAdapter(AdapterBase):
     """An ONNX graph run by ONNX Runtime: black-box (no gradients), batched when dims allow."""
 
     kind: ClassVar[str] = "onnx"
     config_model: ClassVar[type[BaseModel]] = OnnxConfig
+    location_keys: ClassVar[tuple[str, ...]] = ("path", "providers")
 
     def __init__(
         self,
@@ -111,18 +172,20 @@ class OnnxRuntimeAdapter:
         input_spec: InputSpec,
         description: dict[str, Any],
     ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = input_spec
         batch_dim = model_shape[0] if model_shape else None
-        self.capabilities = Capabilities(
-            gradients=False, batching=not isinstance(batch_dim, int), devices=("cpu", "cuda")
+        super().__init__(
+            name,
+            device=device,
+            input_spec=input_spec,
+            capabilities=Capabilities(
+                gradients=False, batching=not isinstance(batch_dim, int), devices=("cpu", "cuda")
+            ),
+            description=description,
         )
         self._session = session
         self._input_name = input_name
         self._model_shape = model_shape
         self._outputs = outputs
-        self._description = description
 
     @classmethod
     def build(
@@ -132,61 +195,14 @@ class OnnxRuntimeAdapter:
         onnx, ort = _import("the onnx adapter")
         path = require_file(resolve_path(config.path, base_dir), model=name)
         digest = checked_sha256(path, expected=config.sha256, model=name)
-        try:
-            graph_model = onnx.load(str(path), load_external_data=False)
-        except Exception as err:  # onnx raises DecodeError / ValueError for a corrupt file
-            raise ModelLoadError(
-                f"model {name!r}: {path} is not a readable ONNX model: {err}"
-            ) from err
+        graph_model = read_graph(onnx, path, name=name)
         data_files = external_data_files(graph_model, path.parent, name=name)
         opset = graph_opset(graph_model)
-        providers = ["CPUExecutionProvider"]
-        if device.type == "cuda":
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise DeviceError(
-                    f"model {name!r}: device cuda asked for, but this onnxruntime has no "
-                    "CUDAExecutionProvider; install onnxruntime-gpu or run with --device cpu"
-                )
-            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if config.threads:
-            options.intra_op_num_threads = config.threads
-        try:
-            session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-        except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph/NotImplemented
-            if "ValidateOpsetForDomain" in str(err) or "opset" in str(err).lower():
-                raise ModelLoadError(
-                    f"model {name!r}: {path.name} uses ONNX opset {opset}, which the installed "
-                    f"onnxruntime {ort.__version__} cannot run; re-export it with a lower opset "
-                    "(torch.onnx.export(..., opset_version=...)) or upgrade onnxruntime"
-                ) from err
-            raise ModelLoadError(
-                f"model {name!r}: onnxruntime {ort.__version__} cannot run {path.name} "
-                f"(opset {opset}): {str(err).splitlines()[0][:300]}"
-            ) from err
-        inputs = session.get_inputs()
-        names = [i.name for i in inputs]
-        if config.input_name is not None and config.input_name not in names:
-            raise ModelLoadError(
-                f"model {name!r}: input_name {config.input_name!r} is not an input of {path.name}; "
-                f"the graph's inputs are {names}"
-            )
-        if config.input_name is None and len(inputs) != 1:
-            raise ModelLoadError(
-                f"model {name!r}: {path.name} has inputs {names}; set input_name to the one "
-                "that takes the task's samples"
-            )
-        chosen = next(i for i in inputs if i.name == (config.input_name or names[0]))
+        session = open_session(
+            ort, path, name=name, device=device, threads=config.threads, opset=opset
+        )
+        chosen = chosen_input(session, config, name=name, path=path)
         model_shape = list(chosen.shape)
-        if config.input_shape is not None:
-            _check_shape(
-                model_shape,
-                tuple(config.input_shape),
-                name=name,
-                input_name=chosen.name,
-                what="input_shape",
-            )
         description = {
             "adapter": cls.kind,
             "path": str(path),
@@ -203,7 +219,7 @@ class OnnxRuntimeAdapter:
         }
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
-            bounds=tuple(config.bounds) if config.bounds else None,
+            bounds=config.bounds,
             modality=config.modality,
         )
         return cls(
@@ -228,8 +244,7 @@ class OnnxRuntimeAdapter:
         )
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        inputs = self.tensor_inputs(inputs)
         _check_shape(
             self._model_shape,
             tuple(inputs.shape[1:]),
@@ -254,16 +269,7 @@ class OnnxRuntimeAdapter:
             )
         if self._outputs == "probabilities":
             out = torch.log(out.clamp_min(1e-12))
-        return out.to(self.device)
-
-    def module(self) -> torch.nn.Module:
-        raise no_gradients(self.name, self.kind)
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
-        return identity_of(self._description, drop=("path", "providers"))
+        return self.on_device(out)
 
 
 def _check_shape(

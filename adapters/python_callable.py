@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.model_files import identity_of, no_gradients
+from adapters.base import AdapterBase
 from adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError
@@ -47,11 +47,12 @@ def _source_sha256(obj: Any) -> str | None:
     return hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
-class CallableAdapter:
+class CallableAdapter(AdapterBase):
     """A function from a batch to probabilities or logits: black-box, batched, CPU."""
 
     kind: ClassVar[str] = "callable"
     config_model: ClassVar[type[BaseModel]] = CallableConfig
+    location_keys: ClassVar[tuple[str, ...]] = ()  # the import path names the code
 
     def __init__(
         self,
@@ -62,19 +63,21 @@ class CallableAdapter:
         device: torch.device,
         description: dict[str, Any],
     ) -> None:
-        self.name = name
-        self.device = device
         text = config.modality == "text"
-        self.input_spec = InputSpec(
-            shape=tuple(config.input_shape) if config.input_shape else None,
-            dtype="str" if text else "float32",
-            bounds=None if text else (tuple(config.bounds) if config.bounds else None),
-            modality=config.modality,
+        super().__init__(
+            name,
+            device=device,
+            input_spec=InputSpec(
+                shape=tuple(config.input_shape) if config.input_shape else None,
+                dtype="str" if text else "float32",
+                bounds=None if text else config.bounds,
+                modality=config.modality,
+            ),
+            capabilities=Capabilities(gradients=False, batching=True, devices=("cpu",)),
+            description=description,
         )
-        self.capabilities = Capabilities(gradients=False, batching=True, devices=("cpu",))
         self._fn = fn
         self._config = config
-        self._description = description
 
     @classmethod
     def build(
@@ -115,13 +118,4 @@ class CallableAdapter:
         else:
             n, batch = len(inputs), list(inputs)
         raw = self._fn(batch)
-        return to_logits(raw, outputs=self._config.outputs, n=n, model=self.name).to(self.device)
-
-    def module(self) -> torch.nn.Module:
-        raise no_gradients(self.name, self.kind)
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
-        return identity_of(self._description, drop=())
+        return self.on_device(to_logits(raw, outputs=self._config.outputs, n=n, model=self.name))

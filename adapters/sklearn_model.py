@@ -15,14 +15,9 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.model_files import (
-    checked_sha256,
-    identity_of,
-    no_gradients,
-    require_file,
-    resolve_path,
-)
-from adapters.score_outputs import to_logits
+from adapters.base import AdapterBase
+from adapters.model_files import checked_sha256, require_file, resolve_path
+from adapters.score_outputs import OutputKind, to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
 from harness.core.task import Task
@@ -45,7 +40,7 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
     """(estimator, format): skops without code execution, else pickle only on opt-in."""
     if path.suffix == ".skops":
         try:
-            import skops.io as sio
+            import skops.io as sio  # type: ignore[import-untyped]
         except ImportError:
             raise MissingDependencyError("skops", "sklearn", "loading .skops models") from None
         untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in config.trusted]
@@ -61,7 +56,7 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
             "arbitrary code; save the estimator with skops (.skops), or set allow_pickle: true "
             "if you trust the file"
         )
-    import joblib
+    import joblib  # type: ignore[import-untyped]
 
     try:
         return joblib.load(path), "joblib"
@@ -69,7 +64,7 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
         raise ModelLoadError(f"model {name!r}: cannot load {path}: {err}") from err
 
 
-class SklearnAdapter:
+class SklearnAdapter(AdapterBase):
     """A fitted scikit-learn classifier: black-box, batched, CPU."""
 
     kind: ClassVar[str] = "sklearn"
@@ -85,13 +80,15 @@ class SklearnAdapter:
         input_spec: InputSpec,
         description: dict[str, Any],
     ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = input_spec
-        self.capabilities = Capabilities(gradients=False, batching=True, devices=("cpu",))
+        super().__init__(
+            name,
+            device=device,
+            input_spec=input_spec,
+            capabilities=Capabilities(gradients=False, batching=True, devices=("cpu",)),
+            description=description,
+        )
         self._estimator = estimator
         self._method = method
-        self._description = description
 
     @classmethod
     def build(
@@ -131,7 +128,7 @@ class SklearnAdapter:
         }
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
-            bounds=tuple(config.bounds) if config.bounds else None,
+            bounds=config.bounds,
             modality="tabular",
         )
         return cls(
@@ -146,18 +143,8 @@ class SklearnAdapter:
             )
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
-        x = inputs.detach().cpu().reshape(len(inputs), -1).numpy()
+        batch = self.tensor_inputs(inputs)
+        x = batch.detach().cpu().reshape(len(batch), -1).numpy()
         raw = getattr(self._estimator, self._method)(x)
-        kind = "probabilities" if self._method == "predict_proba" else "decision"
-        return to_logits(raw, outputs=kind, n=len(x), model=self.name).to(self.device)
-
-    def module(self) -> torch.nn.Module:
-        raise no_gradients(self.name, self.kind)
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
-        return identity_of(self._description)
+        kind: OutputKind = "probabilities" if self._method == "predict_proba" else "decision"
+        return self.on_device(to_logits(raw, outputs=kind, n=len(x), model=self.name))

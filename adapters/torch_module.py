@@ -7,14 +7,15 @@ The weights file's sha256 is verified when the spec gives one and is recorded in
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.core.adapter import Capabilities, InputSpec
+from adapters.base import NetworkAdapter
+from adapters.model_files import resolve_path
+from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.registry import load_target
 from harness.core.weights import load_state_dict
@@ -51,6 +52,9 @@ class TorchModuleConfig(BaseModel):
 
 
 class _Normalize(torch.nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: list[float], std: list[float], ndim: int) -> None:
         super().__init__()
         shape = (1, -1) + (1,) * max(ndim - 1, 0)
@@ -61,63 +65,20 @@ class _Normalize(torch.nn.Module):
         return (x - self.mean) / self.std
 
 
-class TorchModuleAdapter:
+class TorchModuleAdapter(NetworkAdapter):
     """A plain torch module: white-box (gradients), batched, CPU or CUDA."""
 
     kind: ClassVar[str] = "torch"
     config_model: ClassVar[type[BaseModel]] = TorchModuleConfig
-
-    def __init__(
-        self,
-        name: str,
-        network: torch.nn.Module,
-        *,
-        device: torch.device,
-        input_spec: InputSpec,
-        description: dict[str, Any],
-    ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = input_spec
-        self.capabilities = Capabilities(gradients=True, batching=True, devices=("cpu", "cuda"))
-        network.eval().to(device)
-        network.requires_grad_(False)  # attacks need input gradients only (DESIGN.md 12)
-        self._network = network
-        self._description = description
+    location_keys: ClassVar[tuple[str, ...]] = ("weights",)
 
     @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> TorchModuleAdapter:
         assert isinstance(config, TorchModuleConfig)
-        factory = load_target(config.factory)
-        try:
-            net = factory(**config.factory_args)
-        except TypeError as err:
-            raise ModelLoadError(
-                f"model {name!r}: factory {config.factory!r} rejected factory_args "
-                f"{config.factory_args}: {err}"
-            ) from err
-        if not isinstance(net, torch.nn.Module):
-            raise ModelLoadError(
-                f"model {name!r}: factory {config.factory!r} returned {type(net).__name__}, "
-                "not a torch.nn.Module"
-            )
-        digest = None
-        weights_path = None
-        if config.weights is not None:
-            weights_path = (
-                config.weights if config.weights.is_absolute() else base_dir / config.weights
-            )
-            state, digest = load_state_dict(
-                weights_path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
-            )
-            missing, unexpected = net.load_state_dict(state, strict=False)
-            if missing or unexpected:
-                raise ModelLoadError(
-                    f"model {name!r}: weights {weights_path} do not fit {config.factory!r} "
-                    f"(missing keys {missing[:5]}, unexpected keys {unexpected[:5]})"
-                )
+        net = _factory_module(config, name=name)
+        weights_path, digest = _load_weights(net, config, name=name, base_dir=base_dir)
         shape = tuple(config.input_shape) if config.input_shape else None
         if config.normalize is not None:
             ndim = len(shape) if shape else 3
@@ -136,7 +97,7 @@ class TorchModuleAdapter:
             "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
             "normalize": config.normalize.model_dump() if config.normalize else None,
         }
-        spec = InputSpec(shape=shape, bounds=tuple(config.bounds), modality=config.modality)
+        spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, net, device=device, input_spec=spec, description=description)
 
     @classmethod
@@ -163,23 +124,6 @@ class TorchModuleAdapter:
             name, module, device=torch.device(device), input_spec=spec, description=description
         )
 
-    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
-        with torch.inference_mode():
-            out = self._network(inputs.to(self.device, non_blocking=True))
-        return out.float()
-
-    def module(self) -> torch.nn.Module:
-        return self._network
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
-        keyed = {k: v for k, v in self._description.items() if k != "weights"}
-        return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
-
 
 def _state_sha256(module: torch.nn.Module) -> str:
     """sha256 of every parameter and buffer: same numbers, same id, wherever they came from."""
@@ -191,3 +135,40 @@ def _state_sha256(module: torch.nn.Module) -> str:
         h.update(str(t.dtype).encode())
         h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def _factory_module(config: TorchModuleConfig, *, name: str) -> torch.nn.Module:
+    """The module the spec's `factory` returns for its `factory_args`."""
+    factory = load_target(config.factory)
+    try:
+        net = factory(**config.factory_args)
+    except TypeError as err:
+        raise ModelLoadError(
+            f"model {name!r}: factory {config.factory!r} rejected factory_args "
+            f"{config.factory_args}: {err}"
+        ) from err
+    if not isinstance(net, torch.nn.Module):
+        raise ModelLoadError(
+            f"model {name!r}: factory {config.factory!r} returned {type(net).__name__}, "
+            "not a torch.nn.Module"
+        )
+    return net
+
+
+def _load_weights(
+    net: torch.nn.Module, config: TorchModuleConfig, *, name: str, base_dir: Path
+) -> tuple[Path | None, str | None]:
+    """Load the spec's weights file into `net`; (its path, its sha256), or (None, None)."""
+    if config.weights is None:
+        return None, None
+    path = resolve_path(config.weights, base_dir)
+    state, digest = load_state_dict(
+        path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
+    )
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelLoadError(
+            f"model {name!r}: weights {path} do not fit {config.factory!r} "
+            f"(missing keys {missing[:5]}, unexpected keys {unexpected[:5]})"
+        )
+    return path, digest

@@ -7,14 +7,15 @@ the adapter is white-box; normalisation can be added in the spec like the torch 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.model_files import checked_sha256, identity_of, require_file, resolve_path
+from adapters.base import NetworkAdapter
+from adapters.model_files import checked_sha256, require_file, resolve_path
 from adapters.torch_module import Normalization, _Normalize
-from harness.core.adapter import Capabilities, InputSpec
+from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 
 
@@ -64,30 +65,11 @@ class _Frozen(torch.nn.Module):
         return self.program(self.pre(x) if self.pre is not None else x)
 
 
-class TorchScriptAdapter:
+class TorchScriptAdapter(NetworkAdapter):
     """A serialized torch program: white-box (gradients flow), batched, CPU or CUDA."""
 
     kind: ClassVar[str] = "torchscript"
     config_model: ClassVar[type[BaseModel]] = TorchScriptConfig
-
-    def __init__(
-        self,
-        name: str,
-        network: torch.nn.Module,
-        *,
-        device: torch.device,
-        input_spec: InputSpec,
-        description: dict[str, Any],
-    ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = input_spec
-        self.capabilities = Capabilities(gradients=True, batching=True, devices=("cpu", "cuda"))
-        network.to(device)
-        for p in network.parameters():
-            p.requires_grad_(False)
-        self._network = network
-        self._description = description
 
     @classmethod
     def build(
@@ -114,21 +96,5 @@ class TorchScriptAdapter:
             "parameters": sum(p.numel() for p in program.parameters()),
             "normalize": config.normalize.model_dump() if config.normalize else None,
         }
-        spec = InputSpec(shape=shape, bounds=tuple(config.bounds), modality=config.modality)
+        spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, network, device=device, input_spec=spec, description=description)
-
-    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
-        with torch.no_grad():
-            out = self._network(inputs.to(self.device, torch.float32))
-        return out.float()
-
-    def module(self) -> torch.nn.Module:
-        return self._network
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
-
-    def identity(self) -> str:
-        return identity_of(self._description)

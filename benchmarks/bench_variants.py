@@ -16,6 +16,7 @@ import torch
 from harness.cli.main import quickstart_spec_path
 from harness.config.plan import build_plan
 from harness.config.spec import load_spec
+from harness.run.model_adapter import build_model_adapter
 
 ROUNDS = 15
 CALLS = 10  # logits calls per timing (one call on the MLP is well under a millisecond)
@@ -35,7 +36,7 @@ def main() -> None:
     x, y = task.all_inputs(), torch.as_tensor(task.labels)
     device = torch.device("cpu")
     build = {
-        n: mp.adapter_cls.build(name=n, config=mp.config, device=device, base_dir=plan.base_dir)
+        n: build_model_adapter(mp, device=device, base_dir=plan.base_dir)
         for n, mp in plan.models.items()
     }
     print(

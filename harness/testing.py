@@ -1,7 +1,9 @@
 """`check_adapter(adapter, task)`: the public contract check for model adapters.
 
 Plugin authors run it in their own tests; this project runs it over every registered adapter.
-Each violation raises `AdapterContractError` with one line naming the adapter and the rule.
+Each violation raises `AdapterContractError` with one line naming the adapter and the rule. The
+required members are those of `harness.core.adapter.MinimalAdapter`; the optional hooks a plugin
+defines are checked too, and the ones it leaves out get the harness's defaults.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from harness.core.adapter import ModelAdapter
+from harness.core.adapter import MinimalAdapter, ModelAdapter, with_default_hooks
 from harness.core.errors import HarnessError
 from harness.core.task import Task
 
@@ -58,12 +60,27 @@ def _logits(
     return out.detach().cpu().float()
 
 
-def _check_static(adapter: ModelAdapter, task: Task) -> None:
+def _check_members(adapter: object) -> None:
     for attr in ("name", "input_spec", "capabilities", "device"):
         if not hasattr(adapter, attr):
             raise _fail(adapter, f"has no attribute {attr!r}")
-    if not isinstance(adapter, ModelAdapter):
-        raise _fail(adapter, "does not implement the ModelAdapter protocol")
+    if not isinstance(adapter, MinimalAdapter):
+        raise _fail(adapter, "does not implement the MinimalAdapter protocol")
+
+
+def _check_hooks(adapter: ModelAdapter) -> None:
+    """The optional hooks, the plugin's own or the defaults: right types, callable."""
+    reason = adapter.unavailable_reason
+    if reason is not None and not isinstance(reason, str):
+        raise _fail(adapter, f"unavailable_reason must be None or a str, got {reason!r}")
+    if reason is not None:
+        raise _fail(adapter, f"is unavailable ({reason}); check an adapter that can run")
+    for hook in (adapter.check_task, adapter.count_tokens):
+        if not callable(hook):
+            raise _fail(adapter, f"{hook!r} is not a method; optional hooks must be callable")
+
+
+def _check_static(adapter: ModelAdapter, task: Task) -> None:
     spec = adapter.input_spec
     if spec.modality != task.modality:
         raise _fail(adapter, f"input_spec.modality {spec.modality!r} but task is {task.modality!r}")
@@ -127,12 +144,13 @@ def _check_gradients(adapter: ModelAdapter, inputs: torch.Tensor, expected: torc
         )
 
 
-def check_adapter(adapter: ModelAdapter, task: Task, *, samples: int = 8) -> ContractReport:
+def check_adapter(adapter: MinimalAdapter, task: Task, *, samples: int = 8) -> ContractReport:
     """Run the adapter contract on the first `samples` samples of `task`; raise on a violation."""
+    _check_members(adapter)
+    adapter = with_default_hooks(adapter)
+    _check_hooks(adapter)
     _check_static(adapter, task)
-    check_task = getattr(adapter, "check_task", None)
-    if check_task is not None:
-        check_task(task)
+    adapter.check_task(task)
     batch = next(task.head(samples).batches(samples))
     n = len(batch)
     first = _logits(adapter, batch.inputs, n, task)
@@ -148,14 +166,13 @@ def check_adapter(adapter: ModelAdapter, task: Task, *, samples: int = 8) -> Con
             f"logits() depend on the batch: sample rows differ by {batch_diff:.3g} at batch size {part} vs {n}",
         )
     if task.modality == "text":
-        count = getattr(adapter, "count_tokens", None)
-        if count is not None:
-            tokens = count(batch.inputs)
-            if not isinstance(tokens, int) or tokens < n:
-                raise _fail(
-                    adapter,
-                    f"count_tokens() returned {tokens!r} for {n} texts; expected an int >= {n}",
-                )
+        assert isinstance(batch.inputs, list)
+        tokens = adapter.count_tokens(batch.inputs)
+        if tokens is not None and (not isinstance(tokens, int) or tokens < n):
+            raise _fail(
+                adapter,
+                f"count_tokens() returned {tokens!r} for {n} texts; expected None or an int >= {n}",
+            )
     else:
         assert isinstance(batch.inputs, torch.Tensor)
         if task.bounds is not None:

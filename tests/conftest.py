@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from harness.core.weights import file_sha256
+from harness.core.hashing import file_sha256
 from tests.fixture_models import linear_digits, linear_tabular
 
 

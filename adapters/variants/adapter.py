@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
+from adapters.base import AdapterBase, frozen
 from adapters.variants.build import build_variant
 from adapters.variants.size import model_size
 from harness.config.variants import Variant, parse_variant
@@ -36,7 +37,7 @@ class VariantConfig(BaseModel):
     variant: dict[str, Any]  # Variant.to_dict()
 
 
-class VariantAdapter:
+class VariantAdapter(AdapterBase):
     """A compressed copy of a torch-module model; black-box when its layers lose gradients."""
 
     kind: ClassVar[str] = "variant"
@@ -45,51 +46,40 @@ class VariantAdapter:
     def __init__(
         self, name: str, parent: ModelAdapter, variant: Variant, *, device: torch.device
     ) -> None:
-        self.name = name
-        self.device = device
-        self.input_spec = parent.input_spec
-        self.variant = variant
-        self._parent_identity = parent.identity()
+        parent_identity = parent.identity()
         base = parent.describe()
         net = parent.module() if parent.capabilities.gradients else None
+        network: torch.nn.Module | None = None
+        size: dict[str, object] | None = None
+        parent_size: dict[str, object] | None = None
         if not isinstance(net, torch.nn.Module):
-            self.unavailable_reason: str | None = (
+            unavailable: str | None = (
                 f"variant {variant.name} needs a torch module; parent {parent.name!r} "
                 f"(adapter {base.get('adapter')}) exposes none"
             )
-            self._network = None
-            gradients, notes, details, size = False, [], {}, None
+            gradients, notes, details = False, [], {}
         else:
             built = build_variant(net.cpu(), variant, model=parent.name)
             net.to(parent.device)
-            self.unavailable_reason = built.unavailable
-            self._network = built.module
+            unavailable = built.unavailable
             gradients, notes, details = built.gradients, built.notes, built.details
-            size = None
             if built.module is not None:
                 # dynamic quantized kernels are CPU-only
-                dev = torch.device("cpu") if variant.kind == "int8" else device
-                self.device = dev
-                built.module.eval().to(dev)
-                for p in built.module.parameters():
-                    p.requires_grad_(False)
-                size = model_size(built.module).to_dict()
+                device = torch.device("cpu") if variant.kind == "int8" else device
+                network = frozen(built.module, device)
+                size = model_size(network).to_dict()
             parent_size = model_size(net).to_dict()
-        devices = ("cpu",) if variant.kind == "int8" else parent.capabilities.devices
         # Dynamic int8 quantization scales activations over the whole batch, so a batched
         # prediction depends on the other samples in the batch. Evaluate one sample at a time:
         # results stay per-sample, independent of batch size, sharding and attack batches.
-        self._per_sample = variant.kind == "int8"
-        if self._per_sample:
+        per_sample = variant.kind == "int8"
+        if per_sample:
             notes = [
                 *notes,
                 "evaluated one sample at a time: dynamic int8 quantization computes activation "
                 "scales per batch, so batched predictions would depend on the batch's other samples",
             ]
-        self.capabilities = Capabilities(
-            gradients=gradients, batching=not self._per_sample, devices=devices
-        )
-        self._description = {
+        description = {
             **base,
             "adapter": self.kind,
             "parent": parent.name,
@@ -99,20 +89,27 @@ class VariantAdapter:
             "gradients": gradients,
             "variant_notes": notes,
             "variant_details": details,
-            "unavailable_reason": self.unavailable_reason,
+            "unavailable_reason": unavailable,
             **(size or {"size_bytes": None, "parameters": None, "nonzero_parameters": None}),
+            **_parent_size(parent_size),
+            **_dtype(variant),
         }
-        if isinstance(net, torch.nn.Module):
-            self._description.update(
-                parent_size_bytes=parent_size["size_bytes"],
-                parent_size_format=parent_size["size_format"],
-                parent_parameters=parent_size["parameters"],
-                parent_nonzero_parameters=parent_size["nonzero_parameters"],
-            )
-        if variant.kind in ("fp16", "bf16"):
-            self._description["dtype"] = {"fp16": "float16", "bf16": "bfloat16"}[variant.kind]
-        elif variant.kind == "int8":
-            self._description["dtype"] = "qint8 (Linear) / float32"
+        super().__init__(
+            name,
+            device=device,
+            input_spec=parent.input_spec,
+            capabilities=Capabilities(
+                gradients=gradients,
+                batching=not per_sample,
+                devices=("cpu",) if variant.kind == "int8" else parent.capabilities.devices,
+            ),
+            description=description,
+        )
+        self.variant = variant
+        self.unavailable_reason = unavailable
+        self._parent_identity = parent_identity
+        self._network = network
+        self._per_sample = per_sample
 
     @classmethod
     def build(
@@ -125,31 +122,26 @@ class VariantAdapter:
         variant = parse_variant(_entry(config.variant), where=f"model {name!r}")
         return cls(name, parent, variant, device=device)
 
-    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+    def _available(self) -> torch.nn.Module:
         if self._network is None:
             raise ModelLoadError(f"model {self.name!r} is unavailable: {self.unavailable_reason}")
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
-        x = inputs.to(self.device, non_blocking=True)
-        with torch.inference_mode():
-            if self._per_sample:
-                out = torch.cat([self._network(x[i : i + 1]) for i in range(len(x))])
-            else:
-                out = self._network(x)
-        return out.float()
+        return self._network
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        network = self._available()
+        x = self.on_device(self.tensor_inputs(inputs))
+        if self._per_sample:
+            return self.infer(lambda: torch.cat([network(x[i : i + 1]) for i in range(len(x))]))
+        return self.infer(lambda: network(x))
 
     def module(self) -> torch.nn.Module:
-        if self._network is None:
-            raise ModelLoadError(f"model {self.name!r} is unavailable: {self.unavailable_reason}")
+        network = self._available()
         if not self.capabilities.gradients:
             raise ModelLoadError(
                 f"model {self.name!r} ({self.variant.name}) has no differentiable module: "
                 "inputs get no gradient through it; suites use its black-box path"
             )
-        return self._network
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self._description, device=str(self.device))
+        return network
 
     def identity(self) -> str:
         payload = {
@@ -158,6 +150,27 @@ class VariantAdapter:
             "v": BUILD_VERSION,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _parent_size(size: dict[str, object] | None) -> dict[str, object]:
+    """The parent's size entries of the description (none when the parent has no module)."""
+    if size is None:
+        return {}
+    return {
+        "parent_size_bytes": size["size_bytes"],
+        "parent_size_format": size["size_format"],
+        "parent_parameters": size["parameters"],
+        "parent_nonzero_parameters": size["nonzero_parameters"],
+    }
+
+
+def _dtype(variant: Variant) -> dict[str, str]:
+    """The variant's own `dtype` entry, overriding the parent's (none for pruning)."""
+    if variant.kind in ("fp16", "bf16"):
+        return {"dtype": {"fp16": "float16", "bf16": "bfloat16"}[variant.kind]}
+    if variant.kind == "int8":
+        return {"dtype": "qint8 (Linear) / float32"}
+    return {}
 
 
 def _entry(recipe: dict[str, Any]) -> str | dict[str, Any]:

@@ -135,8 +135,9 @@ def _prune(net: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
                 prune.l1_unstructured(m, "weight", amount=variant.sparsity)
         for _, m in layers:
             prune.remove(m, "weight")  # make the mask permanent: plain weights with zeros
-    zeros = sum(int((m.weight == 0).sum()) for _, m in layers)
-    total = sum(m.weight.numel() for _, m in layers)
+    weights = [m.get_parameter("weight") for _, m in layers]
+    zeros = sum(int((w == 0).sum()) for w in weights)
+    total = sum(w.numel() for w in weights)
     return BuiltVariant(
         module=net,
         gradients=True,

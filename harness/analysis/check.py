@@ -13,6 +13,7 @@ without an interval is treated as exact). No torch here.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any, Literal
 from harness.analysis import paired_tests
 from harness.analysis.check_policy import MetricRule, Policy
 from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store.run_store import RunStore, StoredJob, find_run_dirs, read_job
@@ -34,7 +36,7 @@ class LoadedRun:
     """One run folder read for the gate: manifest, finished jobs and failed job entries."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: RunManifest
     jobs: dict[JobKey, StoredJob]
     failed: dict[JobKey, str]  # job -> failure message from the manifest
 
@@ -59,22 +61,22 @@ def load_run(root: Path, what: str) -> LoadedRun:
         )
     run_dir = runs[0]
     manifest = RunStore(run_dir).read_manifest()
-    if manifest is None or "jobs" not in manifest:
+    if manifest is None:
         raise ResultsError(f"{what} run {run_dir} has no usable manifest.json")
-    if manifest.get("status") in {"running", "interrupted"}:
+    if manifest.partial:
         raise ResultsError(
-            f"{what} run {run_dir / 'manifest.json'} is partial (status {manifest['status']}); "
+            f"{what} run {run_dir / 'manifest.json'} is partial (status {manifest.status}); "
             "finish it (rerun the same command to resume) before checking"
         )
     jobs: dict[JobKey, StoredJob] = {}
     failed: dict[JobKey, str] = {}
-    for entry in manifest["jobs"]:
-        key = (entry["model"], entry["task"], entry["suite"])
-        if entry["status"] == "failed":
-            failed[key] = str(entry.get("message") or "failed")
+    for entry in manifest.jobs:
+        key = entry.names
+        if entry.status == JobStatus.FAILED:
+            failed[key] = entry.message or "failed"
             continue
-        folder = run_dir / "jobs" / str(entry.get("dir") or "")
-        if not entry.get("dir") or not (folder / "job.json").is_file():
+        folder = run_dir / "jobs" / (entry.dir or "")
+        if not entry.dir or not (folder / "job.json").is_file():
             raise ResultsError(
                 f"{what} run is partial: job {'/'.join(key)} is listed in {run_dir / 'manifest.json'} "
                 f"but {folder / 'job.json'} is missing"
@@ -108,16 +110,16 @@ def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
     """Refuse runs of different specs, task data or suite configs, naming the difference."""
-    if base.manifest.get("spec_hash") != cur.manifest.get("spec_hash"):
-        diffs = _diff_paths(base.manifest.get("spec", {}), cur.manifest.get("spec", {}))
+    if base.manifest.spec_hash != cur.manifest.spec_hash:
+        diffs = _diff_paths(base.manifest.spec, cur.manifest.spec)
         raise ResultsError(
             "baseline and current ran different specs: "
             + ("; ".join(diffs[:5]) if diffs else "spec hashes differ")
             + (f" (+{len(diffs) - 5} more)" if len(diffs) > 5 else "")
         )
-    base_fp = {k[1]: j.record["task_summary"]["fingerprint"] for k, j in base.jobs.items()}
+    base_fp = {k[1]: j.record.task_summary.fingerprint for k, j in base.jobs.items()}
     for key, job in cur.jobs.items():
-        fp = job.record["task_summary"]["fingerprint"]
+        fp = job.record.task_summary.fingerprint
         if key[1] in base_fp and base_fp[key[1]] != fp:
             raise ResultsError(
                 f"task {key[1]!r} has different data in baseline and current (fingerprint "
@@ -125,11 +127,14 @@ def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
             )
         if key in base.jobs:
             b = base.jobs[key].record
-            for field_name in ("suite_version", "suite_config_hash"):
-                if b.get(field_name) != job.record.get(field_name):
+            for what, was, now in (
+                ("suite version", b.suite_version, job.record.suite_version),
+                ("suite config hash", b.suite_config_hash, job.record.suite_config_hash),
+            ):
+                if was != now:
                     raise ResultsError(
-                        f"suite {key[2]!r} {field_name.replace('_', ' ')} differs for {key[0]} on "
-                        f"{key[1]}: baseline {b.get(field_name)} vs current {job.record.get(field_name)}"
+                        f"suite {key[2]!r} {what} differs for {key[0]} on "
+                        f"{key[1]}: baseline {was} vs current {now}"
                     )
 
 
@@ -216,115 +221,11 @@ def run_check(
     metric_names = {m.metric for j in base.jobs.values() for m in j.metrics}
     keys = {m.key for j in base.jobs.values() for m in j.metrics}
     policy.verify_names(metric_names, keys, policy_source)
-    seed = int(base.manifest.get("seed", 0))
-    rows: list[CheckRow] = []
+    rows = _job_rows(base, cur)
     pending: list[_Pending] = []
-    for key, message in sorted(cur.failed.items()):
-        rows.append(
-            CheckRow(
-                *key,
-                metric="(job)",
-                baseline=None,
-                current=None,
-                status="fail",
-                reason=f"job failed in the current run: {message}",
-            )
-        )
-    for key in sorted(base.failed):
+    for key in sorted(base.jobs):
         if key not in cur.failed:
-            rows.append(
-                CheckRow(
-                    *key,
-                    metric="(job)",
-                    baseline=None,
-                    current=None,
-                    status="pass",
-                    reason="job failed in the baseline; not compared",
-                )
-            )
-    for key in sorted(cur.jobs):
-        if key not in base.jobs and key not in base.failed:
-            rows.append(
-                CheckRow(
-                    *key,
-                    metric="(job)",
-                    baseline=None,
-                    current=None,
-                    status="pass",
-                    reason="new job (not in the baseline); not compared",
-                )
-            )
-    for key, bjob in sorted(base.jobs.items()):
-        if key in cur.failed:
-            continue
-        if key not in cur.jobs:
-            rows.append(
-                CheckRow(
-                    *key,
-                    metric="(job)",
-                    baseline=None,
-                    current=None,
-                    status="fail",
-                    reason="job missing from the current run",
-                )
-            )
-            continue
-        cjob = cur.jobs[key]
-        if bjob.status != cjob.status:
-            fail = cjob.status != "completed"
-            rows.append(
-                CheckRow(
-                    *key,
-                    metric="(job)",
-                    baseline=None,
-                    current=None,
-                    status="fail" if fail else "pass",
-                    reason=f"job {bjob.status} in the baseline, {cjob.status} now"
-                    + (f": {cjob.record.get('reason')}" if cjob.record.get("reason") else ""),
-                )
-            )
-            if fail:
-                continue
-        current_records = {m.key: m for m in cjob.metrics}
-        btable = ctable = None
-        tables_loaded = False
-        for bm in bjob.metrics:
-            rule = policy.rule_for(bm.metric, bm.key, bm.unit)
-            named = bm.key in policy.metrics or bm.metric in policy.metrics
-            if rule.ignore or not (bm.headline or named or policy.include == "all"):
-                continue
-            row = CheckRow(
-                *key,
-                metric=bm.key,
-                baseline=bm.value,
-                current=None,
-                status="pass",
-                reason="",
-                higher_is_better=bm.higher_is_better,
-                rule=rule,
-            )
-            rows.append(row)
-            cm = current_records.get(bm.key)
-            if cm is None:
-                row.status, row.reason = "fail", "metric missing from the current run"
-                continue
-            row.current = cm.value
-            new_flags = sorted(set(cm.flags) - set(bm.flags))
-            if new_flags:
-                row.status, row.reason = (
-                    "fail",
-                    f"reliability flag newly raised: {', '.join(new_flags)}",
-                )
-                continue
-            if bm.value is None or cm.value is None:
-                if bm.value is not None:
-                    row.status, row.reason = "fail", f"undefined now ({cm.note or 'no value'})"
-                else:
-                    row.reason = "undefined in the baseline; not compared"
-                continue
-            if not tables_loaded:
-                btable, ctable, tables_loaded = base.table(key), cur.table(key), True
-            pending.append(_compare(row, bm, cm, btable, ctable, rule, seed))
+            rows += _check_job(key, base, cur, policy, pending)
     _decide(pending)
     method = (
         "a metric fails when it is worse by more than the tolerance AND the change is significant: "
@@ -340,6 +241,91 @@ def run_check(
         current=cur.path,
         notes=[f"policy: {policy_source}"],
     )
+
+
+def _job_row(key: JobKey, status: Status, reason: str) -> CheckRow:
+    """A job-level finding (failed, missing, new, skipped) rather than a metric."""
+    return CheckRow(*key, metric="(job)", baseline=None, current=None, status=status, reason=reason)
+
+
+def _job_rows(base: LoadedRun, cur: LoadedRun) -> list[CheckRow]:
+    """Jobs that failed in either run, and jobs new in the current run."""
+    rows = [
+        _job_row(key, "fail", f"job failed in the current run: {message}")
+        for key, message in sorted(cur.failed.items())
+    ]
+    rows += [
+        _job_row(key, "pass", "job failed in the baseline; not compared")
+        for key in sorted(base.failed)
+        if key not in cur.failed
+    ]
+    rows += [
+        _job_row(key, "pass", "new job (not in the baseline); not compared")
+        for key in sorted(cur.jobs)
+        if key not in base.jobs and key not in base.failed
+    ]
+    return rows
+
+
+def _check_job(
+    key: JobKey, base: LoadedRun, cur: LoadedRun, policy: Policy, pending: list[_Pending]
+) -> list[CheckRow]:
+    """The rows of one baseline job; metric comparisons still to decide go to `pending`."""
+    bjob = base.jobs[key]
+    if key not in cur.jobs:
+        return [_job_row(key, "fail", "job missing from the current run")]
+    cjob = cur.jobs[key]
+    rows: list[CheckRow] = []
+    if bjob.status != cjob.status:
+        fail = cjob.status != JobStatus.COMPLETED
+        reason = f"job {bjob.status} in the baseline, {cjob.status} now" + (
+            f": {cjob.record.reason}" if cjob.record.reason else ""
+        )
+        rows.append(_job_row(key, "fail" if fail else "pass", reason))
+        if fail:
+            return rows
+    current_records = {m.key: m for m in cjob.metrics}
+    tables = functools.cache(lambda: (base.table(key), cur.table(key)))  # read once, if needed
+    for bm in bjob.metrics:
+        rule = policy.rule_for(bm.metric, bm.key, bm.unit)
+        named = bm.key in policy.metrics or bm.metric in policy.metrics
+        if rule.ignore or not (bm.headline or named or policy.include == "all"):
+            continue
+        row = CheckRow(
+            *key,
+            metric=bm.key,
+            baseline=bm.value,
+            current=None,
+            status="pass",
+            reason="",
+            higher_is_better=bm.higher_is_better,
+            rule=rule,
+        )
+        rows.append(row)
+        ready = _comparable(row, bm, current_records.get(bm.key))
+        if ready is not None:
+            btable, ctable = tables()
+            pending.append(_compare(row, bm, ready, btable, ctable, rule, base.manifest.seed))
+    return rows
+
+
+def _comparable(row: CheckRow, bm: MetricRecord, cm: MetricRecord | None) -> MetricRecord | None:
+    """The current record when it can be compared; else None with the row's verdict set."""
+    if cm is None:
+        row.status, row.reason = "fail", "metric missing from the current run"
+        return None
+    row.current = cm.value
+    new_flags = sorted(set(cm.flags) - set(bm.flags))
+    if new_flags:
+        row.status, row.reason = "fail", f"reliability flag newly raised: {', '.join(new_flags)}"
+        return None
+    if bm.value is None or cm.value is None:
+        if bm.value is not None:
+            row.status, row.reason = "fail", f"undefined now ({cm.note or 'no value'})"
+        else:
+            row.reason = "undefined in the baseline; not compared"
+        return None
+    return cm
 
 
 def _compare(
@@ -377,6 +363,7 @@ def _compare(
 
 
 def _decide(pending: list[_Pending]) -> None:
+    """Holm-adjust the paired tests' p-values, then settle each pending row."""
     from harness.analysis.intervals import holm
 
     paired = [p for p in pending if p.paired]
@@ -385,29 +372,34 @@ def _decide(pending: list[_Pending]) -> None:
     ):
         p.row.p_adjusted = adj
     for p in pending:
-        row, rule = p.row, p.row.rule
-        assert rule is not None and rule.alpha is not None
-        p_eff = row.p_adjusted if p.paired else row.p_value
-        significant = p_eff is not None and p_eff < rule.alpha
-        tol = _tolerance_text(rule)
-        if p.floor_broken:
-            row.status, row.reason = (
-                "fail",
-                f"below the floor {rule.floor:g}"
-                if row.higher_is_better
-                else f"above the ceiling {rule.floor:g}",
-            )
-        elif p.worse > 0 and significant and p.beyond:
-            row.status, row.reason = "fail", f"significant regression beyond tolerance ({tol})"
-        elif p.worse > 0 and p.beyond:
-            row.reason = (
-                f"worse beyond tolerance but not significant (p={p_eff:.3g}, alpha={rule.alpha:g})"
-            )
-        elif p.worse > 0:
-            row.reason = f"within tolerance ({tol})" + (
-                " though significant" if significant else ""
-            )
-        elif p.worse < 0:
-            row.reason = "improved" + (" (significant)" if significant else "")
-        else:
-            row.reason = "unchanged"
+        _settle(p)
+
+
+def _settle(p: _Pending) -> None:
+    """A compared metric's verdict: floor, significant regression beyond tolerance, or pass."""
+    row, rule = p.row, p.row.rule
+    assert rule is not None and rule.alpha is not None
+    p_eff = row.p_adjusted if p.paired else row.p_value
+    significant = p_eff is not None and p_eff < rule.alpha
+    if p.floor_broken:
+        row.status, row.reason = (
+            "fail",
+            f"below the floor {rule.floor:g}"
+            if row.higher_is_better
+            else f"above the ceiling {rule.floor:g}",
+        )
+    elif p.worse > 0 and significant and p.beyond:
+        row.status = "fail"
+        row.reason = f"significant regression beyond tolerance ({_tolerance_text(rule)})"
+    elif p.worse > 0 and p.beyond:
+        row.reason = (
+            f"worse beyond tolerance but not significant (p={p_eff:.3g}, alpha={rule.alpha:g})"
+        )
+    elif p.worse > 0:
+        row.reason = f"within tolerance ({_tolerance_text(rule)})" + (
+            " though significant" if significant else ""
+        )
+    elif p.worse < 0:
+        row.reason = "improved" + (" (significant)" if significant else "")
+    else:
+        row.reason = "unchanged"

@@ -21,12 +21,32 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from harness.core.metric_record import MetricRecord
 
 SUITE = "shift"
 MIN_MODELS_FOR_FIT = 3
 _CELL = re.compile(r"^corruption=(?P<c>[^/]+)/severity=(?P<s>\d+)$")
+
+
+class ShiftBoardConfig(BaseModel):
+    """The part of a stored `shift` suite config that the board reads."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    mce_baseline: str | None = None  # the model whose errors normalise mCE
+
+
+def mce_baseline(configs: Sequence[Mapping[str, Any]]) -> str | None:
+    """The mCE baseline model: the first `shift` config of the board's jobs that names one."""
+    for config in configs:
+        name = ShiftBoardConfig.model_validate(config).mce_baseline
+        if name:
+            return name
+    return None
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,76 @@ and the split is stated; nothing is silently mixed. No torch import here.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.analysis import cross_model, paired_tests
 from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
-from harness.store.run_store import StoredJob, load_jobs
+from harness.store.run_store import LoadedJob, StoredJob, load_jobs
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One model's row on a board: its metric records by column key, position and rank.
+
+    `cells` are the metrics of the model's own jobs (in job order); `cross_model` the columns
+    computed across the board's models (mCE, effective robustness), which win on a shared key.
+    """
+
+    model: str
+    task: str
+    task_fingerprint: str
+    parent: str | None = None  # a compressed variant (docs/variants.md): its parent model
+    variant: str | None = None
+    cells: dict[str, MetricRecord] = field(default_factory=dict)
+    cross_model: dict[str, MetricRecord] = field(default_factory=dict)
+    position: int = 0  # 1-based place in the board's order
+    rank: int | None = None  # rank with tie groups on the board's rank metric
+
+    def cell(self, key: str) -> MetricRecord | None:
+        """The record in column `key` (None: the model has no such metric)."""
+        return self.cross_model.get(key) or self.cells.get(key)
+
+    def value(self, key: str) -> float | None:
+        """The value in column `key` (None: no such metric, or undefined)."""
+        m = self.cell(key)
+        return m.value if m is not None else None
+
+    def keys(self) -> list[str]:
+        """The row's column keys: its own metrics, then cross-model ones."""
+        return [*self.cells, *(k for k in self.cross_model if k not in self.cells)]
+
+    def to_dict(self, *, ranked: bool) -> dict[str, Any]:
+        """The machine-readable row: metric columns flat (`key`, `key_ci`, `key_n`...)."""
+        out: dict[str, Any] = {
+            "model": self.model,
+            "task": self.task,
+            "task_fingerprint": self.task_fingerprint,
+        }
+        if self.parent is not None and self.variant is not None:
+            out.update(parent=self.parent, variant=self.variant)
+        for key in self.cells:
+            _flatten(out, key, self.cell(key))
+        out["position"] = self.position
+        for key in self.cross_model:
+            if key not in self.cells:
+                _flatten(out, key, self.cross_model[key])
+        if ranked:
+            out["rank"] = self.rank
+        return out
+
+
+def _flatten(out: dict[str, Any], key: str, m: MetricRecord | None) -> None:
+    assert m is not None
+    out[key] = m.value
+    out[f"{key}_ci"] = list(m.ci) if m.ci else None
+    out[f"{key}_n"] = m.n
+    if m.note:
+        out[f"{key}_note"] = m.note
+    out[f"{key}_flags"] = list(m.flags)
 
 
 @dataclass
@@ -27,7 +89,7 @@ class Board:
     task_fingerprint: str
     n: int | None
     suites: dict[str, str]  # suite -> "version/config-hash"
-    rows: list[dict[str, Any]]  # one per model
+    rows: list[BoardRow]  # one per model, in board order
     columns: list[str]  # metric keys
     units: dict[str, tuple[str, bool]] = field(
         default_factory=dict
@@ -36,16 +98,13 @@ class Board:
     rank_metric: str | None = None  # the column ranks (with tie groups) are decided on
     rank_method: str = ""
     # (model, suite) -> (run manifest, stored job): provenance for reports and paired tests
-    sources: dict[tuple[str, str], tuple[dict[str, Any], StoredJob]] = field(
-        default_factory=dict, repr=False
-    )
-    records: dict[tuple[str, str], MetricRecord] = field(
-        default_factory=dict, repr=False
-    )  # (model, key)
+    sources: dict[tuple[str, str], LoadedJob] = field(default_factory=dict, repr=False)
+    # (model, key) -> the record shown in that cell, in the order the board met them
+    records: dict[tuple[str, str], MetricRecord] = field(default_factory=dict, repr=False)
 
 
 def _signature(job: StoredJob) -> str:
-    return f"v{job.record['suite_version']}/{str(job.record['suite_config_hash'])[:8]}"
+    return f"v{job.record.suite_version}/{job.record.suite_config_hash[:8]}"
 
 
 def build_boards(
@@ -56,61 +115,28 @@ def build_boards(
     With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
     """
-    loaded = [(man, j) for man, j in load_jobs(root) if j.status == "completed"]
-    manifests = {id(j): man for man, j in loaded}
-    jobs = [j for _, j in loaded]
-    if task is not None:
-        names = sorted({j.record["task"] for j in jobs})
-        jobs = [j for j in jobs if j.record["task"] == task]
-        if not jobs:
-            raise ResultsError(
-                f"no completed results for task {task!r} under {root}; tasks with results: {', '.join(names) or '(none)'}"
-            )
-    if not jobs:
-        raise ResultsError(f"no completed jobs under {root}")
-    # latest result per (task fingerprint, model, suite, signature)
-    latest: dict[tuple[str, str, str, str], StoredJob] = {}
-    for job in sorted(jobs, key=lambda j: str(j.record.get("finished", ""))):
-        fp = job.record["task_summary"]["fingerprint"]
-        latest[(fp, job.record["model"], job.record["suite"], _signature(job))] = job
-    by_task: dict[tuple[str, str], list[StoredJob]] = defaultdict(list)
-    for (fp, _m, _s, _sig), job in latest.items():
-        by_task[(job.record["task"], fp)].append(job)
-    boards: list[Board] = []
+    loaded = _completed(root, task)
+    by_task = _latest_by_task(loaded)
     fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
     for name, fp in by_task:
         fingerprints_per_name[name].add(fp)
+    boards: list[Board] = []
     for (task_name, fp), task_jobs in sorted(by_task.items()):
-        sigs: dict[str, set[str]] = defaultdict(set)
-        for j in task_jobs:
-            sigs[j.record["suite"]].add(_signature(j))
-        split_suites = sorted(s for s, v in sigs.items() if len(v) > 1)
-        groups: dict[tuple[tuple[str, str], ...], list[StoredJob]] = defaultdict(list)
-        for j in task_jobs:
-            # a job of a split suite goes to the board of its config; others go to every board
-            if j.record["suite"] in split_suites:
-                groups[((j.record["suite"], _signature(j)),)].append(j)
-        if not groups:
-            groups[()] = []
-        shared = [j for j in task_jobs if j.record["suite"] not in split_suites]
+        split_suites, groups = _config_groups(task_jobs)
+        shared = [(m, j) for m, j in task_jobs if j.record.suite not in split_suites]
         for group_key, group_jobs in groups.items():
-            summary = task_jobs[0].record["task_summary"]
             title = task_name
+            summary = task_jobs[0][1].record.task_summary
             if len(fingerprints_per_name[task_name]) > 1:
-                title += f" (data {fp[:8]}, n={summary['n']})"
+                title += f" (data {fp[:8]}, n={summary.n})"
             if group_key:
                 title += " · " + ", ".join(f"{s} config {sig}" for s, sig in group_key)
-            board = _make_board(
-                title, task_name, fp, summary.get("n"), [*shared, *group_jobs], all_metrics
-            )
-            board.sources = {
-                (j.record["model"], j.record["suite"]): (manifests[id(j)], j)
-                for j in [*shared, *group_jobs]
-            }
-            _add_cross_model(board, [*shared, *group_jobs])
+            board_jobs = [*shared, *group_jobs]
+            board = _make_board(title, task_name, fp, summary.n, board_jobs, all_metrics)
+            _add_cross_model(board, [j for _, j in board_jobs])
             if ranks:
                 _add_ranks(board)
-            _add_variant_notes(board, [(manifests[id(j)], j) for j in [*shared, *group_jobs]])
+            _add_variant_notes(board, board_jobs)
             if split_suites:
                 board.notes.append(
                     f"suite(s) {', '.join(split_suites)} ran with different configs on {task_name}; "
@@ -125,67 +151,113 @@ def build_boards(
     return boards
 
 
+def _completed(root: Path, task: str | None) -> list[LoadedJob]:
+    """The completed jobs under `root` (of `task` when given); none is a ResultsError."""
+    loaded = [(man, j) for man, j in load_jobs(root) if j.status == JobStatus.COMPLETED]
+    if task is not None:
+        names = sorted({j.record.task for _, j in loaded})
+        loaded = [(man, j) for man, j in loaded if j.record.task == task]
+        if not loaded:
+            raise ResultsError(
+                f"no completed results for task {task!r} under {root}; tasks with results: {', '.join(names) or '(none)'}"
+            )
+    if not loaded:
+        raise ResultsError(f"no completed jobs under {root}")
+    return loaded
+
+
+def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str], list[LoadedJob]]:
+    """The latest result per (task fingerprint, model, suite, signature), by (task, fingerprint)."""
+    latest: dict[tuple[str, str, str, str], LoadedJob] = {}
+    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+        fp = job.record.task_summary.fingerprint
+        latest[(fp, job.record.model, job.record.suite, _signature(job))] = (man, job)
+    by_task: dict[tuple[str, str], list[LoadedJob]] = defaultdict(list)
+    for (fp, _m, _s, _sig), (man, job) in latest.items():
+        by_task[(job.record.task, fp)].append((man, job))
+    return by_task
+
+
+def _config_groups(
+    task_jobs: list[LoadedJob],
+) -> tuple[list[str], dict[tuple[tuple[str, str], ...], list[LoadedJob]]]:
+    """Suites that ran with several configs on a task, and each config board's own jobs.
+
+    A job of a split suite goes to the board of its config; the other jobs go to every board.
+    """
+    sigs: dict[str, set[str]] = defaultdict(set)
+    for _, j in task_jobs:
+        sigs[j.record.suite].add(_signature(j))
+    split_suites = sorted(s for s, v in sigs.items() if len(v) > 1)
+    groups: dict[tuple[tuple[str, str], ...], list[LoadedJob]] = defaultdict(list)
+    for man, j in task_jobs:
+        if j.record.suite in split_suites:
+            groups[((j.record.suite, _signature(j)),)].append((man, j))
+    if not groups:
+        groups[()] = []
+    return split_suites, groups
+
+
 def _make_board(
-    title: str, task: str, fp: str, n: int | None, jobs: list[StoredJob], all_metrics: bool
+    title: str, task: str, fp: str, n: int | None, jobs: list[LoadedJob], all_metrics: bool
 ) -> Board:
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, BoardRow] = {}
     columns: list[str] = []
     units: dict[str, tuple[str, bool]] = {}
     suites: dict[str, str] = {}
     records: dict[tuple[str, str], MetricRecord] = {}
-    for job in jobs:
-        model = job.record["model"]
-        suites[job.record["suite"]] = _signature(job)
-        row = rows.setdefault(model, {"model": model, "task": task, "task_fingerprint": fp})
-        lineage = job.record.get("model_description") or {}
-        if lineage.get("parent") and lineage.get(
-            "variant"
-        ):  # a compressed variant (docs/variants.md)
-            row.update(parent=lineage["parent"], variant=lineage["variant"])
+    for _man, job in jobs:
+        model = job.record.model
+        suites[job.record.suite] = _signature(job)
+        row = rows.setdefault(model, BoardRow(model, task, fp))
+        lineage = job.record.model_description.lineage
+        if lineage is not None:  # a compressed variant (docs/variants.md)
+            row = rows[model] = replace(row, parent=lineage[0], variant=lineage[1])
         for m in job.metrics:
             if not (m.headline or all_metrics):
                 continue
-            key = m.key
-            if key not in units:
-                columns.append(key)
-                units[key] = (m.unit, m.higher_is_better)
-            _put(row, key, m)
-            records[(model, key)] = m
+            if m.key not in units:
+                columns.append(m.key)
+                units[m.key] = (m.unit, m.higher_is_better)
+            row.cells[m.key] = m
+            records[(model, m.key)] = m
     ordered = sorted(rows.values(), key=lambda r: _sort_key(r, columns, units))
-    for rank, row in enumerate(ordered, start=1):
-        row["position"] = rank
     return Board(
         title=title,
         task=task,
         task_fingerprint=fp,
         n=n,
         suites=suites,
-        rows=ordered,
+        rows=[replace(row, position=i) for i, row in enumerate(ordered, start=1)],
         columns=columns,
         units=units,
+        sources={(j.record.model, j.record.suite): (man, j) for man, j in jobs},
         records=records,
     )
 
 
 def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
     """Columns that need several models of the board (mCE, relative mCE, effective robustness)."""
-    shift = {j.record["model"]: j.metrics for j in jobs if j.record["suite"] == cross_model.SUITE}
+    shift = [j for j in jobs if j.record.suite == cross_model.SUITE]
     if not shift:
         return
-    configs = [
-        j.record.get("suite_config") or {} for j in jobs if j.record["suite"] == cross_model.SUITE
-    ]
-    baseline = next((c.get("mce_baseline") for c in configs if c.get("mce_baseline")), None)
-    per_model, notes = cross_model.board_records(shift, baseline=baseline)
+    baseline = cross_model.mce_baseline([j.record.suite_config for j in shift])
+    per_model, notes = cross_model.board_records(
+        {j.record.model: j.metrics for j in shift}, baseline=baseline
+    )
     board.notes.extend(notes)
-    rows = {r["model"]: r for r in board.rows}
     for model, records in per_model.items():
         for m in records:
             if m.key not in board.units:
                 board.columns.append(m.key)
                 board.units[m.key] = (m.unit, m.higher_is_better)
-            _put(rows[model], m.key, m)
             board.records[(model, m.key)] = m
+    board.rows = [
+        replace(r, cross_model={m.key: m for m in per_model[r.model]})
+        if r.model in per_model
+        else r
+        for r in board.rows
+    ]
 
 
 def _add_ranks(board: Board) -> None:
@@ -196,13 +268,13 @@ def _add_ranks(board: Board) -> None:
     entries = {}
     seeds = set()
     for row in board.rows:
-        record = board.records.get((row["model"], key))
+        record = row.cell(key)
         if record is None:
             continue
-        _man, job = board.sources[(row["model"], record.suite)]
-        seeds.add(int(job.record.get("seed", 0)))
+        _man, job = board.sources[(row.model, record.suite)]
+        seeds.add(job.record.seed)
         table = job.table() if (job.path / "samples.parquet").is_file() else None
-        entries[row["model"]] = (record, paired_tests.per_sample(record, table))
+        entries[row.model] = (record, paired_tests.per_sample(record, table))
     try:
         ranking = paired_tests.rank_with_ties(entries, seed=min(seeds) if seeds else 0)
     except ResultsError as err:
@@ -210,35 +282,25 @@ def _add_ranks(board: Board) -> None:
         return
     board.rank_metric = key
     board.rank_method = f"rank on {key}: {ranking.method}"
-    for row in board.rows:
-        row["rank"] = ranking.ranks.get(row["model"])
+    board.rows = [replace(row, rank=ranking.ranks.get(row.model)) for row in board.rows]
 
 
-def _add_variant_notes(board: Board, loaded: list[tuple[dict[str, Any], StoredJob]]) -> None:
+def _add_variant_notes(board: Board, loaded: list[LoadedJob]) -> None:
     """A note per variant on the board: its change from its parent on the first column."""
-    if not board.columns or not any("variant" in r for r in board.rows):
+    if not board.columns or not any(r.variant is not None for r in board.rows):
         return
     from harness.analysis.variant_deltas import board_notes, compare_variants
 
     board.notes.extend(board_notes(compare_variants(loaded), board.task, board.columns[0]))
 
 
-def _put(row: dict[str, Any], key: str, m: MetricRecord) -> None:
-    row[key] = m.value
-    row[f"{key}_ci"] = list(m.ci) if m.ci else None
-    row[f"{key}_n"] = m.n
-    if m.note:
-        row[f"{key}_note"] = m.note
-    row[f"{key}_flags"] = list(m.flags)
-
-
 def _sort_key(
-    row: dict[str, Any], columns: list[str], units: dict[str, tuple[str, bool]]
+    row: BoardRow, columns: list[str], units: dict[str, tuple[str, bool]]
 ) -> tuple[Any, ...]:
     if not columns:
-        return (row["model"],)
+        return (row.model,)
     first = columns[0]
-    value = row.get(first)
+    value = row.value(first)
     higher = units[first][1]
     missing = value is None
-    return (missing, -(value or 0.0) if higher else (value or 0.0), row["model"])
+    return (missing, -(value or 0.0) if higher else (value or 0.0), row.model)

@@ -44,9 +44,9 @@ def board_view(board: Board, x_key: str, y_key: str) -> ParetoView | None:
     if x_key not in board.units or y_key not in board.units:
         return None
     points = {
-        r["model"]: (float(r[x_key]), float(r[y_key]))
+        r.model: (float(x), float(y))
         for r in board.rows
-        if r.get(x_key) is not None and r.get(y_key) is not None
+        if (x := r.value(x_key)) is not None and (y := r.value(y_key)) is not None
     }
     if len(points) < 2:
         return None

@@ -26,9 +26,10 @@ from harness.analysis.groups import (
 )
 from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.core.errors import ResultsError
-from harness.store.run_store import StoredJob, load_jobs
+from harness.core.manifest import JobStatus
+from harness.store.run_store import LoadedJob, load_jobs
 
-Loaded = tuple[dict[str, Any], StoredJob]
+Loaded = LoadedJob
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,17 +54,17 @@ def select_jobs(results: Path, query: GroupQuery) -> list[Loaded]:
     """Completed jobs with a per-sample table that match the query's task, model and suite."""
     wanted = {"task": query.task, "model": query.model, "suite": query.suite}
     found = [
-        (m, j)
-        for m, j in load_jobs(results)
-        if j.status == "completed" and "samples.parquet" in j.record.get("files", {})
+        (m, j) for m, j in load_jobs(results) if j.status == JobStatus.COMPLETED and j.has_table
     ]
     jobs = [
-        (m, j) for m, j in found if all(v is None or j.record[k] == v for k, v in wanted.items())
+        (m, j)
+        for m, j in found
+        if query.task in (None, j.record.task)
+        and query.model in (None, j.record.model)
+        and query.suite in (None, j.record.suite)
     ]
     if not jobs:
-        have = sorted(
-            {f"{j.record['model']} x {j.record['task']} x {j.record['suite']}" for _, j in found}
-        )
+        have = sorted({f"{j.record.model} x {j.record.task} x {j.record.suite}" for _, j in found})
         raise ResultsError(
             f"no stored per-sample tables under {results} match {', '.join(f'--{k} {v}' for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}"
         )
@@ -113,17 +114,13 @@ def _job_rows(
         breakdown = group_breakdown(
             with_clean_reference(table, condition),
             by,
-            num_classes=int(job.record["task_summary"]["num_classes"]),
-            seed=int(manifest.get("seed", 0) or 0),
+            num_classes=job.record.task_summary.num_classes,
+            seed=manifest.seed,
             condition=condition,
             min_group_size=query.min_group_size,
             resamples=query.resamples,
         )
-        meta = {
-            "model": job.record["model"],
-            "task": job.record["task"],
-            "suite": job.record["suite"],
-        }
+        meta = {"model": job.record.model, "task": job.record.task, "suite": job.record.suite}
         rows += long_rows(meta, breakdown)
     return rows
 
@@ -141,7 +138,7 @@ def stored_group_rows(
     for manifest, job in select_jobs(results, query):
         table = job.table().frame
         by = groupings(table, query.by)
-        label = f"{job.record['model']} x {job.record['task']} x {job.record['suite']}"
+        label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
             if on_skip is not None:
                 on_skip(

@@ -22,9 +22,10 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.analysis.intervals import holm
+from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
-from harness.store.run_store import StoredJob
+from harness.store.run_store import LoadedJob, StoredJob
 
 SliceKind = Literal["class", "group", "condition"]
 ALPHA = 0.05
@@ -76,6 +77,46 @@ class HarmSlice:
     p_holm: float
 
 
+@dataclass(frozen=True)
+class VariantSize:
+    """A variant's size on disk and parameter counts against its parent's (docs/variants.md)."""
+
+    size_bytes: int | None
+    parent_size_bytes: int | None
+    size_format: str | None
+    parameters: int | None
+    parent_parameters: int | None
+    nonzero_parameters: int | None
+    parent_nonzero_parameters: int | None
+    gradients: bool | None
+    size_ratio: float | None = None  # size_bytes / parent_size_bytes when both are known
+
+    @classmethod
+    def of(cls, desc: ModelDescription) -> VariantSize:
+        ratio = (
+            desc.size_bytes / desc.parent_size_bytes
+            if desc.size_bytes and desc.parent_size_bytes
+            else None
+        )
+        return cls(
+            size_bytes=desc.size_bytes,
+            parent_size_bytes=desc.parent_size_bytes,
+            size_format=desc.size_format,
+            parameters=desc.parameters,
+            parent_parameters=desc.parent_parameters,
+            nonzero_parameters=desc.nonzero_parameters,
+            parent_nonzero_parameters=desc.parent_nonzero_parameters,
+            gradients=desc.gradients,
+            size_ratio=ratio,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.size_ratio is None:
+            del out["size_ratio"]
+        return out
+
+
 @dataclass
 class VariantComparison:
     """A variant on one task against its parent: size, metric deltas and concentrated harm."""
@@ -84,7 +125,7 @@ class VariantComparison:
     parent: str
     variant: str
     task: str
-    size: dict[str, Any]
+    size: VariantSize
     status: str = "compared"  # or "skipped" / "no parent results"
     reason: str = ""
     notes: list[str] = field(default_factory=list)
@@ -94,42 +135,14 @@ class VariantComparison:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["size"] = self.size.to_dict()
         out["deltas"] = [dict(asdict(d), significant_harm=d.significant_harm) for d in self.deltas]
         return out
 
 
-def _lineage(job: StoredJob) -> tuple[str, str] | None:
-    desc = job.record.get("model_description") or {}
-    if desc.get("parent") and desc.get("variant"):
-        return str(desc["parent"]), str(desc["variant"])
-    return None
-
-
 def _sig(job: StoredJob) -> tuple[str, str, str, str]:
     r = job.record
-    return (
-        r["task_summary"]["fingerprint"],
-        r["suite"],
-        str(r["suite_version"]),
-        str(r["suite_config_hash"]),
-    )
-
-
-def _size(desc: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "size_bytes",
-        "parent_size_bytes",
-        "size_format",
-        "parameters",
-        "parent_parameters",
-        "nonzero_parameters",
-        "parent_nonzero_parameters",
-        "gradients",
-    )
-    out = {k: desc.get(k) for k in keys}
-    if desc.get("size_bytes") and desc.get("parent_size_bytes"):
-        out["size_ratio"] = desc["size_bytes"] / desc["parent_size_bytes"]
-    return out
+    return r.task_summary.fingerprint, r.suite, r.suite_version, r.suite_config_hash
 
 
 def _table(job: StoredJob) -> SampleTable | None:
@@ -137,23 +150,22 @@ def _table(job: StoredJob) -> SampleTable | None:
 
 
 def compare_variants(
-    loaded: list[tuple[dict[str, Any], StoredJob]], *, task: str | None = None
+    loaded: list[LoadedJob], *, task: str | None = None
 ) -> list[VariantComparison]:
     """Pair every variant job under the store with its parent's job and compare them."""
     latest: dict[tuple[str, str, tuple[str, str, str, str]], StoredJob] = {}
     seeds: dict[int, int] = {}
-    for man, job in sorted(loaded, key=lambda mj: str(mj[1].record.get("finished", ""))):
-        if task is not None and job.record["task"] != task:
+    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+        if task is not None and job.record.task != task:
             continue
-        latest[(job.record["model"], job.record["task"], _sig(job))] = job
-        seeds[id(job)] = int(man.get("seed", 0) or 0)
+        latest[(job.record.model, job.record.task, _sig(job))] = job
+        seeds[id(job)] = man.seed
     out: dict[tuple[str, str], VariantComparison] = {}
     for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
-        lineage = _lineage(job)
-        if lineage is None:
+        desc = job.record.model_description
+        if desc.lineage is None:
             continue
-        parent, variant = lineage
-        desc = job.record.get("model_description") or {}
+        parent, variant = desc.lineage
         comp = out.setdefault(
             (model, task_name),
             VariantComparison(
@@ -161,18 +173,16 @@ def compare_variants(
                 parent,
                 variant,
                 task_name,
-                _size(desc),
-                notes=list(desc.get("variant_notes") or []),
+                VariantSize.of(desc),
+                notes=list(desc.variant_notes),
             ),
         )
-        if job.status == "skipped":
-            if desc.get("unavailable_reason"):
-                comp.status, comp.reason = "skipped", str(desc["unavailable_reason"])
-            continue
-        if job.status != "completed":
+        if job.status == JobStatus.SKIPPED:
+            if desc.unavailable_reason:
+                comp.status, comp.reason = "skipped", desc.unavailable_reason
             continue
         pjob = latest.get((parent, task_name, sig))
-        if pjob is None or pjob.status != "completed":
+        if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
         _compare_jobs(comp, job, pjob, seed=seeds[id(job)])
     for comp in out.values():
@@ -181,7 +191,7 @@ def compare_variants(
 
 
 def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, seed: int) -> None:
-    suite = vjob.record["suite"]
+    suite = vjob.record.suite
     vtable, ptable = _table(vjob), _table(pjob)
     parent_records = {m.key: m for m in pjob.metrics}
     for vm in vjob.metrics:
@@ -351,7 +361,7 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         d = next((d for d in c.deltas if d.metric == metric), None)
         if d is None:
             continue
-        size = f", size {c.size['size_ratio']:.2f}x" if c.size.get("size_ratio") else ""
+        size = f", size {c.size.size_ratio:.2f}x" if c.size.size_ratio else ""
         worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
         harm = (
             f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_value(worst.p_value)})"

@@ -27,6 +27,7 @@ def parity_command(args: argparse.Namespace) -> int:
     import json
 
     from harness.core.errors import SpecError
+    from harness.run.model_adapter import build_model_adapter
     from harness.run.parity import compare
 
     if len(args.models) != 2:
@@ -39,13 +40,8 @@ def parity_command(args: argparse.Namespace) -> int:
     task = plan.tasks[args.task].load().head(args.limit or plan.spec.limit)
     adapters = []
     for name in args.models:
-        mp = plan.models[name]
-        adapter = mp.adapter_cls.build(
-            name=name, config=mp.config, device=device, base_dir=plan.base_dir
-        )
-        check_task = getattr(adapter, "check_task", None)
-        if check_task is not None:
-            check_task(task)
+        adapter = build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
+        adapter.check_task(task)
         adapters.append(adapter)
     report = compare(
         adapters[0], adapters[1], task, atol=args.atol, batch_size=plan.spec.batch_size

@@ -17,10 +17,17 @@ from pydantic import BaseModel, ValidationError
 
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import task_registry
+from harness.config.variants import (
+    ADAPTER_KIND,
+    check_collisions,
+    variant_entries,
+    variant_model_spec,
+)
 from harness.core.errors import SpecError, UnknownNameError
 from harness.core.registry import Registry
-from harness.core.suite import Suite, format_validation_error
+from harness.core.suite import Suite
 from harness.core.task import Task
+from harness.core.validation import format_validation_error
 from harness.core.weights import is_safetensors
 
 
@@ -96,7 +103,8 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
     return [n for n in names if n in wanted]
 
 
-def _model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
+def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
+    """A zoo name or a spec's model entry (`models[index]`), its adapter config validated."""
     adapters = adapter_registry()
     origin = "spec"
     if isinstance(entry, str):
@@ -105,6 +113,11 @@ def _model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan
             raise UnknownNameError("model", entry, zoo)
         entry = ModelSpec.model_validate({"name": entry, **zoo[entry]})
         origin = "zoo"
+    if entry.adapter == ADAPTER_KIND:
+        raise SpecError(
+            f"models[{index}]({entry.name}).adapter: {ADAPTER_KIND!r} models come from a model's "
+            "`variants:` list (e.g. variants: [int8]); give the parent model's adapter instead"
+        )
     adapter_cls = adapters.load(entry.adapter)
     try:
         config = adapter_cls.config_model.model_validate(entry.adapter_fields())
@@ -137,13 +150,6 @@ def _names_zoo_model(entry: ModelSpec) -> bool:
 
 def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
     """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
-    from adapters.variants.adapter import VariantAdapter, VariantConfig
-    from harness.config.variant_models import (
-        check_collisions,
-        variant_entries,
-        variant_model_spec,
-    )
-
     names = [m if isinstance(m, str) else m.name for m in spec.models]
     expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
     located: dict[str, tuple[int, int]] = {}
@@ -151,7 +157,7 @@ def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]
         variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
         if isinstance(entry, ModelSpec) and _names_zoo_model(entry):
             # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
-            extra = {
+            extra: dict[str, Any] = {
                 k: getattr(entry, k)
                 for k in ("tasks", "description")
                 if k in entry.model_fields_set
@@ -163,22 +169,30 @@ def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]
     check_collisions(names, located)
     plans: dict[str, ModelPlan] = {}
     for i, entry, variants in expanded:
-        parent = _model_plan(entry, i, base_dir)
+        parent = model_plan(entry, i, base_dir)
         plans[parent.spec.name] = parent
         for name, recipe in variants:
-            config = VariantConfig(
-                parent=parent.spec.name,
-                parent_adapter=parent.adapter_cls,
-                parent_config=parent.config,
-                variant=recipe,
-            )
-            plans[name] = ModelPlan(
-                spec=variant_model_spec(parent.spec, name, recipe),
-                adapter_cls=VariantAdapter,
-                config=config,
-                origin=f"variant of {parent.spec.name} ({parent.origin})",
-            )
+            plans[name] = _variant_plan(parent, name, recipe)
     return plans
+
+
+def _variant_plan(parent: ModelPlan, name: str, recipe: dict[str, Any]) -> ModelPlan:
+    """A variant model: the registered `variant` adapter around its parent's class and config."""
+    variant_cls = adapter_registry().load(ADAPTER_KIND)
+    config = variant_cls.config_model.model_validate(
+        {
+            "parent": parent.spec.name,
+            "parent_adapter": parent.adapter_cls,
+            "parent_config": parent.config,
+            "variant": recipe,
+        }
+    )
+    return ModelPlan(
+        spec=variant_model_spec(parent.spec, name, recipe),
+        adapter_cls=variant_cls,
+        config=config,
+        origin=f"variant of {parent.spec.name} ({parent.origin})",
+    )
 
 
 def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
@@ -193,6 +207,26 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         return load_task(entry, base_dir=base_dir)
 
     return TaskPlan(name=entry.name, load=load, origin=f"spec ({entry.source})")
+
+
+def _jobs(
+    models: dict[str, ModelPlan], task_names: list[str], tasks: list[str], suites: list[str]
+) -> list[Job]:
+    """Every chosen model on each chosen task it lists (all when it lists none), each suite."""
+    jobs: list[Job] = []
+    for model_name, mp in models.items():
+        wanted = mp.spec.tasks
+        for t in wanted or []:
+            if t not in task_names:
+                raise SpecError(
+                    f"model {model_name!r} lists task {t!r}, which this spec does not define "
+                    f"(tasks: {', '.join(task_names)})"
+                )
+        for task_name in tasks:
+            if wanted is not None and task_name not in wanted:
+                continue
+            jobs.extend(Job(model=model_name, task=task_name, suite=s) for s in suites)
+    return jobs
 
 
 def build_plan(
@@ -218,21 +252,7 @@ def build_plan(
     all_plans = _expanded_model_plans(spec, base_dir)
     chosen = _select(list(all_plans), models, "model")
     model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
-    jobs: list[Job] = []
-    for model_name, mp in model_plans.items():
-        wanted = mp.spec.tasks
-        if wanted is not None:
-            for t in wanted:
-                if t not in task_names:
-                    raise SpecError(
-                        f"model {model_name!r} lists task {t!r}, which this spec does not define "
-                        f"(tasks: {', '.join(task_names)})"
-                    )
-        for task_name in task_plans:
-            if wanted is not None and task_name not in wanted:
-                continue
-            for suite_name in suite_objs:
-                jobs.append(Job(model=model_name, task=task_name, suite=suite_name))
+    jobs = _jobs(model_plans, task_names, list(task_plans), list(suite_objs))
     if not jobs:
         raise SpecError(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from harness.core.errors import SpecError
-from harness.core.suite import format_validation_error
+from harness.core.validation import format_validation_error
 
 MAX_SPEC_BYTES = 1 << 20  # a spec is a short text; refuse megabyte YAML (and alias bombs)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"

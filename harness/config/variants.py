@@ -1,7 +1,10 @@
-"""The variant grammar: `fp16`, `bf16`, `int8`, `prune<percent>`, or `{prune: 0.3, scope: layer}`.
+"""A model's `variants:`: the grammar, and their expansion into models of their own.
 
-A variant becomes a model of its own named `<parent>@<variant name>`. Torch-free, so `harness
-validate` checks variants without loading anything.
+Grammar: `fp16`, `bf16`, `int8`, `prune<percent>`, or `{prune: 0.3, scope: layer}`. Each variant
+becomes a model named `<parent>@<variant name>` with adapter `variant`; its plan carries the
+parent's adapter class and validated config, so the runner builds the parent and applies the
+recipe (adapters/variants/adapter.py). Torch-free, so `harness validate` checks variants without
+loading anything.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.config.spec import ModelSpec
 from harness.core.errors import SpecError, UnknownNameError
 
 VariantKind = Literal["fp16", "bf16", "int8", "prune"]
 PruneScope = Literal["global", "layer"]
 SEPARATOR = "@"
+ADAPTER_KIND = "variant"  # the registered adapter kind that builds a variant model
 SIMPLE_KINDS: tuple[str, ...] = ("fp16", "bf16", "int8")
 # Names offered as close matches for a typo (prune takes any percent in [0, 100)).
 EXAMPLE_NAMES: tuple[str, ...] = (*SIMPLE_KINDS, "prune30", "prune50", "prune90", "prune50-layer")
@@ -93,9 +98,40 @@ def parse_variant(entry: Any, *, where: str) -> Variant:
     )
 
 
-def split_model_name(name: str) -> tuple[str, str] | None:
-    """(`parent`, `variant`) for a variant model name, else None."""
-    if SEPARATOR not in name:
-        return None
-    parent, _, variant = name.rpartition(SEPARATOR)
-    return parent, variant
+def variant_entries(entry: ModelSpec, index: int) -> list[tuple[str, dict[str, Any]]]:
+    """(model name, recipe) for each of a model entry's variants, in spec order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for j, raw in enumerate(entry.variants):
+        where = f"models[{index}]({entry.name}).variants[{j}]"
+        variant = parse_variant(raw, where=where)
+        name = variant.model_name(entry.name)
+        if name in seen:
+            raise SpecError(
+                f"{where}: variant {variant.name!r} repeats variants[{seen[name]}] of the same model"
+            )
+        seen[name] = j
+        out.append((name, variant.to_dict()))
+    return out
+
+
+def check_collisions(parents: list[str], variants: dict[str, tuple[int, int]]) -> None:
+    """Refuse a variant model name equal to a model the spec defines (`(index, j)` locate it)."""
+    for name, (i, j) in variants.items():
+        if name in parents:
+            raise SpecError(
+                f"models[{i}].variants[{j}]: variant model name {name!r} collides with the model "
+                f"models[{parents.index(name)}] of the same name; rename that model"
+            )
+
+
+def variant_model_spec(parent: ModelSpec, name: str, recipe: dict[str, Any]) -> ModelSpec:
+    """The variant's own ModelSpec: same tasks as its parent, adapter `variant`."""
+    return ModelSpec.model_validate(
+        {
+            "name": name,
+            "adapter": ADAPTER_KIND,
+            "tasks": parent.tasks,
+            "description": f"{recipe['name']} variant of {parent.name}",
+        }
+    )

@@ -15,6 +15,7 @@ import torch
 from pydantic import BaseModel
 
 from harness.core.errors import ModelOutputError
+from harness.core.task import Task
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,13 +38,26 @@ class Capabilities:
 
 
 @runtime_checkable
-class ModelAdapter(Protocol):
-    """A model as the suites see it. `logits` takes raw inputs in bounds, returns (B, classes)."""
+class MinimalAdapter(Protocol):
+    """What a third-party adapter must implement; the harness adds default optional hooks.
 
-    name: str
-    input_spec: InputSpec
-    capabilities: Capabilities
-    device: torch.device
+    `logits` takes raw inputs in bounds and returns (batch, classes) float logits without
+    autograd; `module()` returns a frozen differentiable module when `capabilities.gradients`,
+    else raises a HarnessError; `describe()` is JSON-able; `identity()` names the model's weights
+    and settings (it keys cached results). The four data members may be plain attributes.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def input_spec(self) -> InputSpec: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def device(self) -> torch.device: ...
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor: ...
 
@@ -52,6 +66,97 @@ class ModelAdapter(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
     def identity(self) -> str: ...
+
+
+@runtime_checkable
+class ModelAdapter(MinimalAdapter, Protocol):
+    """A model as the suites see it: the required members plus the optional hooks.
+
+    Hooks (defaults in `AdapterHooks`): `unavailable_reason` (not None: every job of the model is
+    recorded as skipped with this reason), `check_task(task)` (raise a HarnessError when the model
+    cannot serve the task: label names, graph input shape...), `count_tokens(texts)` (tokens the
+    model reads, for tokens/s; None when it does not count).
+    """
+
+    @property
+    def unavailable_reason(self) -> str | None: ...
+
+    def check_task(self, task: Task) -> None: ...
+
+    def count_tokens(self, inputs: list[str]) -> int | None: ...
+
+
+OPTIONAL_HOOKS: tuple[str, ...] = ("unavailable_reason", "check_task", "count_tokens")
+
+
+class AdapterHooks:
+    """Defaults of the optional hooks: inherit them (adapters.base.AdapterBase does)."""
+
+    unavailable_reason: str | None = None
+
+    def check_task(self, task: Task) -> None:
+        """Accept every task that `check_fits_task`'s shape check lets through."""
+        return None
+
+    def count_tokens(self, inputs: list[str]) -> int | None:
+        """No token count: the throughput suite reports samples/s only."""
+        return None
+
+
+class WithDefaultHooks(AdapterHooks):
+    """A plugin adapter that implements only some hooks, completed with the defaults.
+
+    Delegates every member explicitly (no attribute proxying); hooks the plugin defines are its own.
+    """
+
+    def __init__(self, adapter: MinimalAdapter) -> None:
+        self.adapter = adapter
+        own = {hook: getattr(adapter, hook) for hook in OPTIONAL_HOOKS if hasattr(adapter, hook)}
+        if "unavailable_reason" in own:
+            self.unavailable_reason = own["unavailable_reason"]
+        if "check_task" in own:
+            self.check_task = own["check_task"]  # type: ignore[method-assign]
+        if "count_tokens" in own:
+            self.count_tokens = own["count_tokens"]  # type: ignore[method-assign]
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return self.adapter.input_spec
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.adapter.capabilities
+
+    @property
+    def device(self) -> torch.device:
+        return self.adapter.device
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        return self.adapter.logits(inputs)
+
+    def module(self) -> torch.nn.Module:
+        return self.adapter.module()
+
+    def describe(self) -> dict[str, Any]:
+        return self.adapter.describe()
+
+    def identity(self) -> str:
+        return self.adapter.identity()
+
+
+def with_default_hooks(adapter: MinimalAdapter) -> ModelAdapter:
+    """The adapter itself when it has every hook, else wrapped with the missing defaults.
+
+    The one place where the harness asks which hooks an object defines: everything after it
+    (runner, suites, parity, checks) calls the hooks as plain attributes.
+    """
+    if isinstance(adapter, ModelAdapter):
+        return adapter
+    return WithDefaultHooks(adapter)
 
 
 class AdapterFactory(Protocol):
@@ -85,11 +190,11 @@ def check_logits(logits: torch.Tensor, *, num_classes: int, model: str, task: st
         )
 
 
-def check_fits_task(adapter: ModelAdapter, task: Any) -> None:
+def check_fits_task(adapter: ModelAdapter, task: Task) -> None:
     """Refuse a model/task pairing that cannot work, before any suite runs.
 
-    Checks the declared input shape and modality against the task, then the adapter's own
-    `check_task(task)` when it has one (label mapping, ONNX input names...).
+    Checks the declared input shape against the task, then the adapter's own `check_task(task)`
+    (label mapping, ONNX input shape...).
     """
     spec = adapter.input_spec
     if spec.shape is not None and task.input_shape and tuple(spec.shape) != tuple(task.input_shape):
@@ -97,6 +202,4 @@ def check_fits_task(adapter: ModelAdapter, task: Any) -> None:
             f"model {adapter.name!r} takes inputs of shape {list(spec.shape)} but task "
             f"{task.name!r} provides {list(task.input_shape)}"
         )
-    own_check = getattr(adapter, "check_task", None)
-    if callable(own_check):
-        own_check(task)
+    adapter.check_task(task)

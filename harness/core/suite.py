@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -23,6 +22,7 @@ from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
 from harness.core.task import Task
+from harness.core.validation import format_validation_error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,28 +110,3 @@ class Suite:
         """Metrics, artifacts and notes computed from a per-sample table alone (a sharded job's
         merged shards). Shardable suites override it; others are never sharded."""
         raise NotImplementedError(f"suite {self.name!r} is not shardable")
-
-
-def format_validation_error(err: ValidationError, *, prefix: str) -> str:
-    """One line per problem: `prefix.key.path: message (got value)`; joined with '; '."""
-    parts = []
-    for e in err.errors():
-        path = ".".join(_loc_part(p) for p in (prefix, *e["loc"]) if p != "")
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (not allowed here)"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        got = ""
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
-            text = repr(e["input"])
-            got = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
-        parts.append(f"{path}: {msg}{got}")
-    return "; ".join(parts)
-
-
-def _loc_part(part: object) -> str:
-    """A key as written when it is plain; else its repr, so a hostile key (newline, control
-    characters, markup) cannot break the one-line error or the terminal."""
-    text = str(part)
-    return text if re.fullmatch(r"[\w.@+()\[\]-]+", text, flags=re.ASCII) else repr(text)

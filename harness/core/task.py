@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal
 
 import datasets
 import numpy as np
@@ -19,7 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-Modality = Literal["image", "tabular", "text"]
+from harness.core.manifest import Modality, TaskSummary
+
 SAMPLE_ID = "sample_id"
 
 
@@ -127,16 +127,17 @@ class Task:
             raise TypeError("text tasks have no input tensor; use batches()")
         return torch.cat(parts)  # type: ignore[arg-type]
 
-    def summary(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "modality": self.modality,
-            "n": len(self.data),
-            "num_classes": self.num_classes,
-            "input_shape": list(self.input_shape),
-            "bounds": list(self.bounds) if self.bounds is not None else None,
-            "group_columns": list(self.group_columns),
-            "fingerprint": self.fingerprint,
-            "source": self.source,
-            "limit": self.limit,
-        }
+    def summary(self) -> TaskSummary:
+        """What a job records about this task; its fingerprint decides what is comparable."""
+        return TaskSummary(
+            name=self.name,
+            modality=self.modality,
+            n=len(self.data),
+            num_classes=self.num_classes,
+            input_shape=self.input_shape,
+            bounds=self.bounds,
+            group_columns=self.group_columns,
+            fingerprint=self.fingerprint,
+            source=self.source,
+            limit=self.limit,
+        )

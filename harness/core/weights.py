@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from harness.core.errors import ModelLoadError
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from harness.core.hashing import file_sha256
 
 
 def is_safetensors(path: Path) -> bool:

@@ -8,9 +8,8 @@ Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)` and foot
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
-from harness.analysis.leaderboard import Board
+from harness.analysis.leaderboard import Board, BoardRow
 from harness.present.escaping import md_code, md_text, terminal_text
 from harness.present.tables import Table, to_csv, to_json, to_markdown, to_text
 
@@ -23,17 +22,17 @@ def _num(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _fmt(row: dict[str, Any], key: str) -> str:
-    value = row.get(key)
-    if value is None:
-        return "—" if key not in row else "undefined"
-    ci = row.get(f"{key}_ci")
-    text = _num(value)
-    if ci:
-        text += f" [{_num(ci[0])}, {_num(ci[1])}]"
-    flags = row.get(f"{key}_flags")
-    if flags:
-        text += " UNRELIABLE(" + ",".join(flags) + ")"
+def _fmt(row: BoardRow, key: str) -> str:
+    m = row.cell(key)
+    if m is None:
+        return "—"
+    if m.value is None:
+        return "undefined"
+    text = _num(m.value)
+    if m.ci:
+        text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
+    if m.flags:
+        text += " UNRELIABLE(" + ",".join(m.flags) + ")"
     return text
 
 
@@ -76,15 +75,16 @@ def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
     marks: dict[tuple[str, str], str] = {}
     for r in board.rows:
         for c in board.columns:
-            note = r.get(f"{c}_note")
+            m = r.cell(c)
+            note = m.note if m is not None else None
             if note:
                 numbers.setdefault(note, len(numbers) + 1)
-                marks[(r["model"], c)] = f" †{numbers[note]}"
+                marks[(r.model, c)] = f" †{numbers[note]}"
     return marks, [f"†{i} {note}" for note, i in numbers.items()]
 
 
-def _cell(row: dict[str, Any], key: str, marks: dict[tuple[str, str], str]) -> str:
-    return _fmt(row, key) + marks.get((row["model"], key), "")
+def _cell(row: BoardRow, key: str, marks: dict[tuple[str, str], str]) -> str:
+    return _fmt(row, key) + marks.get((row.model, key), "")
 
 
 def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
@@ -95,9 +95,9 @@ def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
     header = ["#", *(["rank"] if ranked else []), "model", *[labels[c] for c in board.columns]]
     rows = [
         [
-            r["position"],
-            *([r.get("rank") or "—"] if ranked else []),
-            r["model"],
+            r.position,
+            *([r.rank or "—"] if ranked else []),
+            r.model,
             *[_cell(r, c, marks) for c in board.columns],
         ]
         for r in board.rows
@@ -163,19 +163,19 @@ def render_csv(boards: list[Board]) -> str:
     rows = []
     for b in boards:
         for r in b.rows:
-            flat = dict(r)
+            flat = r.to_dict(ranked=b.rank_metric is not None)
             for c in b.columns:
-                ci = r.get(f"{c}_ci")
+                ci = flat.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
             rows.append(
                 [
                     b.title,
-                    r["position"],
-                    r.get("rank"),
-                    r["model"],
-                    r["task"],
-                    r["task_fingerprint"],
+                    r.position,
+                    r.rank,
+                    r.model,
+                    r.task,
+                    r.task_fingerprint,
                     *[flat.get(k) for k in keys],
                 ]
             )
@@ -188,6 +188,12 @@ def render_json(boards: list[Board]) -> str:
     for b in boards:
         for r in b.rows:
             rows.append(
-                {"board": b.title, "n": b.n, "suites": b.suites, "rank_method": b.rank_method, **r}
+                {
+                    "board": b.title,
+                    "n": b.n,
+                    "suites": b.suites,
+                    "rank_method": b.rank_method,
+                    **r.to_dict(ranked=b.rank_metric is not None),
+                }
             )
     return to_json(rows)

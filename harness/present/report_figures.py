@@ -15,6 +15,7 @@ import numpy as np
 from harness.analysis import pareto
 from harness.analysis.figure_data import Point, corruption_accuracy, group_accuracy
 from harness.analysis.leaderboard import Board
+from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.present import figures
 from harness.present.escaping import slug
@@ -77,7 +78,7 @@ def _add_record_points(series: _TaskSeries, model: str, rec: MetricRecord) -> No
 def _add_table_points(series: _TaskSeries, model: str, job: StoredJob) -> None:
     """Per-group accuracy and accuracy vs corruption severity from a job's per-sample table."""
     table = job.table()
-    if job.record["suite"] == "accuracy":
+    if job.record.suite == "accuracy":
         for col, per in group_accuracy(table).items():
             series.groups[col][model] = per
     per_sev: dict[float, list[float]] = defaultdict(list)
@@ -89,9 +90,9 @@ def _add_table_points(series: _TaskSeries, model: str, job: StoredJob) -> None:
 
 def _task_series(task: str, loaded: list[Loaded]) -> _TaskSeries:
     series = _TaskSeries()
-    jobs = [(m, j) for m, j in loaded if j.record["task"] == task and j.status == "completed"]
+    jobs = [(m, j) for m, j in loaded if j.record.task == task and j.status == JobStatus.COMPLETED]
     for _man, job in jobs:
-        model = job.record["model"]
+        model = job.record.model
         for rec in job.metrics:
             _add_record_points(series, model, rec)
         if (job.path / "samples.parquet").is_file():
@@ -181,7 +182,7 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
     if isinstance(bins, list):
         out += folder.view(
             figures.reliability_diagram(
-                bins, figdir / f"{jtag}-reliability.png", f"{model} on {r['task']}"
+                bins, figdir / f"{jtag}-reliability.png", f"{model} on {r.task}"
             ),
             "Reliability diagram (bin counts above points)",
         )
@@ -199,7 +200,7 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
         ),
         "Accuracy by corruption and severity (95% Wilson intervals)",
     )
-    if r["suite"] in {"accuracy", "fairness"}:
+    if r.suite in {"accuracy", "fairness"}:
         for col, per in group_accuracy(table).items():
             out += folder.view(
                 figures.grouped_bars(

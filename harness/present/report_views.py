@@ -11,16 +11,17 @@ from typing import Any
 
 from harness.analysis.leaderboard import Board
 from harness.analysis.variant_deltas import VariantComparison
+from harness.core.manifest import RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.present.escaping import slug
 from harness.present.variants_view import harm_line
-from harness.store.run_store import StoredJob
+from harness.store.run_store import LoadedJob, StoredJob
 
-Loaded = tuple[dict[str, Any], StoredJob]
+Loaded = LoadedJob
 
 
-def job_anchor(manifest: dict[str, Any], job: StoredJob) -> str:
-    return "job-" + slug(f"{manifest.get('run_id', job.path.parent.parent.name)}/{job.path.name}")
+def job_anchor(manifest: RunManifest, job: StoredJob) -> str:
+    return "job-" + slug(f"{manifest.run_id}/{job.path.name}")
 
 
 def model_page(model: str) -> str:
@@ -109,7 +110,7 @@ def board_view(board: Board) -> BoardView:
     ranked = board.rank_metric is not None
     rows = []
     for r in board.rows:
-        model = r["model"]
+        model = r.model
         cells: list[NumberView | None] = []
         for key in board.columns:
             record = board.records.get((model, key))
@@ -118,8 +119,8 @@ def board_view(board: Board) -> BoardView:
                 continue
             man, job = board.sources[(model, record.suite)]
             cells.append(number_view(record, "provenance.html#" + job_anchor(man, job)))
-        rank = str(r.get("rank") or "—") if ranked else None
-        rows.append(BoardRowView(str(r["position"]), rank, Link(model, model_page(model)), cells))
+        rank = str(r.rank or "—") if ranked else None
+        rows.append(BoardRowView(str(r.position), rank, Link(model, model_page(model)), cells))
     return BoardView(
         title=board.title,
         n=board.n,
@@ -162,44 +163,44 @@ class JobView:
 
 def run_views(loaded: list[Loaded]) -> list[RunView]:
     """One row per run (the first job's manifest stands for its run)."""
-    runs: dict[str, dict[str, Any]] = {}
+    runs: dict[str, RunManifest] = {}
     for man, _job in loaded:
-        runs.setdefault(str(man.get("run_id")), man)
+        runs.setdefault(man.run_id, man)
     out = []
     for run_id, man in sorted(runs.items()):
-        versions = ", ".join(f"{k} {v}" for k, v in sorted((man.get("versions") or {}).items()))
-        device = ", ".join(f"{k}={v}" for k, v in sorted((man.get("device") or {}).items()))
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(man.versions.items()))
+        device = ", ".join(f"{k}={v}" for k, v in sorted(man.device.items()))
         out.append(
             RunView(
                 anchor="run-" + slug(run_id),
                 run_id=run_id,
-                spec_name=man.get("spec_name"),
-                spec_hash=str(man.get("spec_hash"))[:16],
-                created=man.get("created"),
-                seed=man.get("seed"),
+                spec_name=man.spec_name,
+                spec_hash=man.spec_hash[:16],
+                created=man.created,
+                seed=man.seed,
                 device=device,
-                git_sha=str(man.get("git_sha"))[:12],
+                git_sha=str(man.git_sha)[:12],
                 versions=versions,
             )
         )
     return out
 
 
-def job_view(man: dict[str, Any], job: StoredJob) -> JobView:
+def job_view(man: RunManifest, job: StoredJob) -> JobView:
     r = job.record
-    weights = (r.get("model_description") or {}).get("weights_sha256") or "—"
-    status = str(r.get("status")) + (f" — {r.get('reason')}" if r.get("reason") else "")
+    weights = r.model_description.weights_sha256 or "—"
+    status = str(r.status) + (f" — {r.reason}" if r.reason else "")
     return JobView(
         anchor=job_anchor(man, job),
-        label=f"{r['model']} × {r['task']} × {r['suite']}",
-        key=str(r.get("key"))[:16],
+        label=f"{r.model} × {r.task} × {r.suite}",
+        key=r.key[:16],
         status=status,
-        run=Link(str(man.get("run_id")), "#run-" + slug(str(man.get("run_id")))),
-        spec_hash=str(man.get("spec_hash"))[:12],
-        suite=f"{r['suite']} v{r.get('suite_version')}",
-        config_hash=str(r.get("suite_config_hash"))[:8],
-        seed_device=f"{r.get('seed')} / {r.get('device')}",
-        finished=r.get("finished") or r.get("started"),
+        run=Link(man.run_id, "#run-" + slug(man.run_id)),
+        spec_hash=man.spec_hash[:12],
+        suite=f"{r.suite} v{r.suite_version}",
+        config_hash=r.suite_config_hash[:8],
+        seed_device=f"{r.seed} / {r.device}",
+        finished=r.finished or r.started,
         weights=str(weights)[:16],
     )
 
@@ -239,9 +240,9 @@ def variant_views(comparisons: list[VariantComparison]) -> list[VariantView]:
 def _variant_view(c: VariantComparison) -> VariantView:
     s = c.size
     size = (
-        f"size {s.get('size_bytes')} B ({s.get('size_format')}) vs parent "
-        f"{s.get('parent_size_bytes')} B; {s.get('nonzero_parameters')} of "
-        f"{s.get('parameters')} parameters nonzero; gradients: {'yes' if s.get('gradients') else 'no (black-box paths)'}"
+        f"size {s.size_bytes} B ({s.size_format}) vs parent "
+        f"{s.parent_size_bytes} B; {s.nonzero_parameters} of "
+        f"{s.parameters} parameters nonzero; gradients: {'yes' if s.gradients else 'no (black-box paths)'}"
     )
     deltas = [
         DeltaView(

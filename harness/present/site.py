@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from harness.analysis.leaderboard import Board, build_boards
 from harness.analysis.variant_deltas import compare_variants
+from harness.core.manifest import JobStatus, RunManifest
 from harness.present.report_figures import FigureFolder, job_figures, task_figures
 from harness.present.report_views import (
     Link,
@@ -49,7 +49,7 @@ def build_site(results: Path, out: Path) -> Path:
     folder = FigureFolder(out=out, figdir=figdir)
     by_model: dict[str, list[Loaded]] = defaultdict(list)
     for man, job in loaded:
-        by_model[job.record["model"]].append((man, job))
+        by_model[job.record.model].append((man, job))
     tasks = sorted({b.task for b in boards})
     _write(
         out / "provenance.html",
@@ -103,7 +103,7 @@ def _task_page(task: str, boards: list[Board], loaded: list[Loaded], folder: Fig
 
 def _model_page(model: str, jobs: list[Loaded], folder: FigureFolder) -> str:
     """Every job of the model: its metrics (with provenance links) and figures."""
-    ordered = sorted(jobs, key=lambda mj: (mj[1].record["task"], mj[1].record["suite"]))
+    ordered = sorted(jobs, key=lambda mj: (mj[1].record.task, mj[1].record.suite))
     return render(
         "model.html",
         title=f"Model {model}",
@@ -112,20 +112,18 @@ def _model_page(model: str, jobs: list[Loaded], folder: FigureFolder) -> str:
     )
 
 
-def _model_job(
-    model: str, man: dict[str, Any], job: StoredJob, folder: FigureFolder
-) -> ModelJobView:
+def _model_job(model: str, man: RunManifest, job: StoredJob, folder: FigureFolder) -> ModelJobView:
     r = job.record
     anchor = "provenance.html#" + job_anchor(man, job)
-    completed = job.status == "completed"
+    completed = job.status == JobStatus.COMPLETED
     return ModelJobView(
-        task=r["task"],
-        suite=r["suite"],
+        task=r.task,
+        suite=r.suite,
         provenance=anchor,
-        task_href=task_page(r["task"]),
+        task_href=task_page(r.task),
         completed=completed,
         status=job.status,
-        reason=r.get("reason") or "",
+        reason=r.reason or "",
         metrics=[MetricView(m.key, number_view(m, anchor), m.unit, m.n) for m in job.metrics]
         if completed
         else [],

@@ -22,17 +22,13 @@ NO_VARIANTS = "no variant results (add `variants:` to a model in the spec; see d
 
 def _size_line(c: VariantComparison) -> str:
     s = c.size
-    if not s.get("size_bytes"):
+    if not s.size_bytes:
         return "size: —"
-    ratio = (
-        f" ({s['size_ratio']:.2f}x parent {s['parent_size_bytes']} B)"
-        if s.get("size_ratio")
-        else ""
-    )
+    ratio = f" ({s.size_ratio:.2f}x parent {s.parent_size_bytes} B)" if s.size_ratio else ""
     return (
-        f"size {s['size_bytes']} B {s.get('size_format') or ''}{ratio}; parameters {s.get('parameters')} "
-        f"({s.get('nonzero_parameters')} nonzero; parent {s.get('parent_nonzero_parameters')} nonzero); "
-        f"gradients: {'yes' if s.get('gradients') else 'no (black-box paths)'}"
+        f"size {s.size_bytes} B {s.size_format or ''}{ratio}; parameters {s.parameters} "
+        f"({s.nonzero_parameters} nonzero; parent {s.parent_nonzero_parameters} nonzero); "
+        f"gradients: {'yes' if s.gradients else 'no (black-box paths)'}"
     )
 
 

@@ -13,19 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import torch
 
-from harness.config.plan import suite_registry, zoo_registry
+from harness.config.plan import model_plan, suite_registry
 from harness.config.spec import ModelSpec, TaskSpec
 from harness.config.tasks.catalogue import task_registry
-from harness.core.adapter import ModelAdapter, check_fits_task
+from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
 from harness.run.environment import resolve_device
+from harness.run.model_adapter import build_model_adapter
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,6 @@ def _resolve_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
 
 def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Path) -> ModelAdapter:
     from adapters.torch_module import TorchModuleAdapter
-    from harness.config.plan import _model_plan
 
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
@@ -87,24 +87,17 @@ def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Pat
             modality=task.modality,
         )
     if isinstance(model, str):
-        if model not in zoo_registry():
-            from harness.core.errors import UnknownNameError
-
-            raise UnknownNameError("model", model, zoo_registry())
-        entry: str | ModelSpec = model
+        entry: str | ModelSpec = model  # a zoo name; model_plan refuses unknown names
     elif isinstance(model, Mapping):
         entry = ModelSpec.model_validate(dict(model))
-    elif isinstance(model, ModelAdapter):
-        return model
+    elif isinstance(model, MinimalAdapter):
+        return with_default_hooks(model)
     else:
         raise HarnessError(
             f"cannot evaluate a {type(model).__name__}; pass an nn.Module, a model adapter, "
             "a zoo model name or a model spec mapping"
         )
-    mp = _model_plan(entry, 0, base_dir)
-    return mp.adapter_cls.build(
-        name=mp.spec.name, config=mp.config, device=device, base_dir=base_dir
-    )
+    return build_model_adapter(model_plan(entry, 0, base_dir), device=device, base_dir=base_dir)
 
 
 def evaluate(

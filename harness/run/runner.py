@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -23,6 +23,16 @@ from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
 from harness.core.adapter import ModelAdapter, check_fits_task
 from harness.core.errors import HarnessError
+from harness.core.manifest import (
+    SCHEMA_VERSION,
+    Attempt,
+    JobEntry,
+    JobHeader,
+    JobStatus,
+    ModelDescription,
+    RunManifest,
+    RunStatus,
+)
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
@@ -32,10 +42,9 @@ from harness.run.executors.sharding import Shard, is_shardable, merge_result, pl
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
 from harness.run.interrupts import exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock
-from harness.store.run_store import SCHEMA_VERSION, RunStore
+from harness.store.run_store import RunStore
 
 log = logging.getLogger(__name__)
-JobStatus = Literal["completed", "skipped", "cached", "failed"]
 
 
 @dataclass
@@ -59,7 +68,7 @@ class RunOutcome:
 
     @property
     def failed(self) -> list[JobOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return [o for o in self.outcomes if o.status == JobStatus.FAILED]
 
     @property
     def exit_code(self) -> int:
@@ -93,7 +102,7 @@ class _PendingJob:
     index: int
     job: Job
     key: str
-    record: dict[str, Any]
+    header: JobHeader  # the job record's identity part; the outcome is added when it ends
     task: Task
     started: float
     shards: list[Shard] | None
@@ -104,6 +113,52 @@ class _PendingJob:
         if self.shards is None:
             return [WorkUnit(index=self.index, job=self.job)]
         return [WorkUnit(index=self.index, job=self.job, shard=s) for s in self.shards]
+
+
+@dataclass
+class _RunState:
+    """A run in progress: finished and pending jobs, and the manifest that records them."""
+
+    store: RunStore
+    manifest: RunManifest
+    outcome: RunOutcome
+    total: int
+    events: RunEvents
+    fail_fast: bool
+    finished: dict[int, JobOutcome] = field(default_factory=dict)
+    pending: dict[int, _PendingJob] = field(default_factory=dict)
+
+    def write(self, **changes: Any) -> None:
+        """Apply `changes` to the manifest and write it at once (atomically)."""
+        self.manifest = self.manifest.replace(**changes, updated=_now())
+        self.store.write_manifest(self.manifest)
+
+    def entries(self) -> tuple[JobEntry, ...]:
+        """The manifest's job lines, in plan order (the outcome's list follows them)."""
+        self.outcome.outcomes = [self.finished[k] for k in sorted(self.finished)]
+        return tuple(_job_entry(o) for o in self.outcome.outcomes)
+
+    def finish(self, index: int, result: JobOutcome) -> bool:
+        """Record a job's outcome; True when the run must stop (fail-fast)."""
+        self.finished[index] = result
+        self.write(jobs=self.entries())
+        if self.events.job_finished:
+            self.events.job_finished(index, self.total, result)
+        return result.status == JobStatus.FAILED and self.fail_fast
+
+    def adopt_published(self) -> None:
+        """After an interruption: a job folder published just before the signal is complete."""
+        for index, p in self.pending.items():
+            stored = None if index in self.finished else self.store.completed(*_names(p.job), p.key)
+            if stored is not None:
+                self.finished[index] = JobOutcome(
+                    p.job,
+                    JobStatus.COMPLETED,
+                    0.0,
+                    "written just before the interruption",
+                    p.key,
+                    stored.path.name,
+                )
 
 
 class Runner:
@@ -184,93 +239,94 @@ class Runner:
                 executor.close()
 
     def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
-        previous = store.read_manifest() or {}
-        manifest: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": run_id,
-            "spec_name": spec.name,
-            "spec_hash": self.plan.spec_hash(),
-            "spec": spec.model_dump(mode="json"),
-            "created": previous.get("created", _now()),
-            "updated": _now(),
-            "harness_version": __version__,
-            "versions": package_versions(),
-            "device": device_info(self.device),
-            "seed": spec.seed,
-            "git_sha": git_sha(),
-            "execution": self.execution.model_dump(mode="json"),
-            "status": "running",
-            "attempts": [
-                *previous.get("attempts", []),
-                {"started": _now(), "executor": executor.kind},
-            ],
-            "jobs": [],
-        }
-        store.write_file("spec.yaml", yaml.safe_dump(manifest["spec"], sort_keys=False))
+        manifest = self._start_manifest(store, run_id, spec, executor.kind)
+        store.write_file("spec.yaml", yaml.safe_dump(manifest.spec, sort_keys=False))
         store.write_manifest(manifest)
-        outcome = RunOutcome(run_id=run_id, run_dir=store.run_dir)
-        total = len(self.plan.jobs)
-        finished: dict[int, JobOutcome] = {}
-        pending: dict[int, _PendingJob] = {}
-
-        def finish(index: int, result: JobOutcome) -> bool:
-            """Record a job's outcome; True when the run must stop (fail-fast)."""
-            finished[index] = result
-            outcome.outcomes = [finished[k] for k in sorted(finished)]
-            manifest["jobs"] = [_job_entry(o) for o in outcome.outcomes]
-            manifest["updated"] = _now()
-            store.write_manifest(manifest)
-            if self.events.job_finished:
-                self.events.job_finished(index, total, result)
-            return result.status == "failed" and self.fail_fast
-
-        stop = False
-        try:
-            for i, job in enumerate(self.plan.jobs, start=1):
-                if self.events.job_started:
-                    self.events.job_started(i, total, job)
-                prepared = self._prepare(i, job, store)
-                if isinstance(prepared, JobOutcome):
-                    stop = finish(i, prepared)
-                else:
-                    pending[i] = prepared
-                    for unit in prepared.units():
-                        executor.submit(unit)
-                    while not stop and executor.pending() > executor.window:
-                        stop = self._collect(executor, pending, store, finish)
-                if stop:
-                    break
-            while not stop and executor.pending():
-                stop = self._collect(executor, pending, store, finish)
-            if stop:
-                executor.cancel()
-        except KeyboardInterrupt as exc:
-            outcome.interrupted = True
-            outcome.signal = manifest["interrupted_by"] = signal_of(exc)
-            # a job folder published just before the signal is complete: record it too
-            for index, p in pending.items():
-                stored = None if index in finished else store.completed(*_names(p.job), p.key)
-                if stored is not None:
-                    finished[index] = JobOutcome(
-                        p.job,
-                        "completed",
-                        0.0,
-                        "written just before the interruption",
-                        p.key,
-                        stored.path.name,
-                    )
-            outcome.outcomes = [finished[k] for k in sorted(finished)]
-            manifest["jobs"] = [_job_entry(o) for o in outcome.outcomes]
-        manifest["status"] = (
-            "interrupted" if outcome.interrupted else "failed" if outcome.failed else "completed"
+        state = _RunState(
+            store=store,
+            manifest=manifest,
+            outcome=RunOutcome(run_id=run_id, run_dir=store.run_dir),
+            total=len(self.plan.jobs),
+            events=self.events,
+            fail_fast=self.fail_fast,
         )
-        if self.fail_fast and outcome.failed and len(outcome.outcomes) < total:
-            manifest["status"] = "stopped (fail-fast)"
-        manifest["attempts"][-1]["finished"] = _now()
-        manifest["attempts"][-1]["status"] = manifest["status"]
-        manifest["updated"] = _now()
-        store.write_manifest(manifest)
-        return outcome
+        changes: dict[str, Any] = {}
+        try:
+            self._drive(executor, state)
+        except KeyboardInterrupt as exc:
+            state.outcome.interrupted = True
+            state.outcome.signal = changes["interrupted_by"] = signal_of(exc)
+            state.adopt_published()
+        status = self._final_status(state.outcome)
+        *earlier, attempt = state.manifest.attempts
+        state.write(
+            jobs=state.entries(),
+            status=status,
+            attempts=(*earlier, attempt.replace(finished=_now(), status=status)),
+            **changes,
+        )
+        return state.outcome
+
+    def _start_manifest(
+        self, store: RunStore, run_id: str, spec: RunSpec, executor_kind: str
+    ) -> RunManifest:
+        """The manifest of this attempt: a resumed run keeps its creation time and attempts."""
+        previous = store.read_manifest()
+        return RunManifest(
+            schema_version=SCHEMA_VERSION,
+            run_id=run_id,
+            spec_name=spec.name,
+            spec_hash=self.plan.spec_hash(),
+            spec=spec.model_dump(mode="json"),
+            created=previous.created if previous is not None else _now(),
+            updated=_now(),
+            harness_version=__version__,
+            versions=package_versions(),
+            device=device_info(self.device),
+            seed=spec.seed,
+            git_sha=git_sha(),
+            execution=self.execution.model_dump(mode="json"),
+            status=RunStatus.RUNNING,
+            attempts=(
+                *(previous.attempts if previous is not None else ()),
+                Attempt(started=_now(), executor=executor_kind),
+            ),
+            jobs=(),
+        )
+
+    def _drive(self, executor: Executor, state: _RunState) -> None:
+        """Prepare every job, hand its units to the executor and collect them as they finish."""
+        stop = False
+        for i, job in enumerate(self.plan.jobs, start=1):
+            if self.events.job_started:
+                self.events.job_started(i, state.total, job)
+            prepared = self._prepare(i, job, state.store)
+            if isinstance(prepared, JobOutcome):
+                stop = state.finish(i, prepared)
+            else:
+                state.pending[i] = prepared
+                for unit in prepared.units():
+                    executor.submit(unit)
+                while not stop and executor.pending() > executor.window:
+                    stop = self._collect(executor, state)
+            if stop:
+                break
+        while not stop and executor.pending():
+            stop = self._collect(executor, state)
+        if stop:
+            executor.cancel()
+
+    def _final_status(self, outcome: RunOutcome) -> RunStatus:
+        status = (
+            RunStatus.INTERRUPTED
+            if outcome.interrupted
+            else RunStatus.FAILED
+            if outcome.failed
+            else RunStatus.COMPLETED
+        )
+        if self.fail_fast and outcome.failed and len(outcome.outcomes) < len(self.plan.jobs):
+            status = RunStatus.STOPPED_FAIL_FAST
+        return status
 
     def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
         """Everything the driver decides before a job runs: key, cache, skip, shards."""
@@ -293,40 +349,38 @@ class Runner:
             if cached is not None:
                 return JobOutcome(
                     job,
-                    "cached",
+                    JobStatus.CACHED,
                     0.0,
                     "results with the same key exist; skipped",
                     key,
                     cached.path.name,
                 )
-            record: dict[str, Any] = {
-                "key": key,
-                "run_id": store.run_dir.name,
-                "model": job.model,
-                "task": job.task,
-                "suite": job.suite,
-                "suite_version": suite.version,
-                "suite_config": suite.config.model_dump(mode="json"),
-                "suite_config_hash": suite.config_hash,
-                "task_summary": task.summary(),
-                "model_description": adapter.describe(),
-                "model_origin": self.plan.models[job.model].origin,
-                "seed": self.plan.spec.seed,
-                "device": self.device.type,
-                "harness_version": __version__,
-                "started": _now(),
-            }
+            header = JobHeader(
+                key=key,
+                run_id=store.run_dir.name,
+                model=job.model,
+                task=job.task,
+                suite=job.suite,
+                suite_version=suite.version,
+                suite_config=suite.config.model_dump(mode="json"),
+                suite_config_hash=suite.config_hash,
+                task_summary=task.summary(),
+                model_description=ModelDescription.model_validate(adapter.describe()),
+                model_origin=self.plan.models[job.model].origin,
+                seed=self.plan.spec.seed,
+                device=self.device.type,
+                harness_version=__version__,
+                started=_now(),
+            )
             check_fits_task(adapter, task)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
-            reason = getattr(adapter, "unavailable_reason", None) or suite.skip_reason(
-                adapter, task
-            )
+            reason = adapter.unavailable_reason or suite.skip_reason(adapter, task)
             if reason is not None:
-                record.update(
-                    status="skipped", reason=reason, seconds=time.perf_counter() - started
+                record = header.finish(
+                    JobStatus.SKIPPED, reason=reason, seconds=time.perf_counter() - started
                 )
                 path = store.write_job(record=record, table=None, metrics=[], artifacts={})
-                return JobOutcome(job, "skipped", record["seconds"], reason, key, path.name)
+                return JobOutcome(job, JobStatus.SKIPPED, record.seconds, reason, key, path.name)
             shards = None
             if is_shardable(suite):
                 shards = plan_shards(
@@ -335,24 +389,18 @@ class Runner:
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, record, task, started, shards)
+            return _PendingJob(index, job, key, header, task, started, shards)
         except HarnessError as err:
-            return JobOutcome(job, "failed", time.perf_counter() - started, str(err), key)
+            return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job, err, started, key)
 
-    def _collect(
-        self,
-        executor: Executor,
-        pending: dict[int, _PendingJob],
-        store: RunStore,
-        finish: Callable[[int, JobOutcome], bool],
-    ) -> bool:
+    def _collect(self, executor: Executor, state: _RunState) -> bool:
         """Take one finished unit; write its job when it was the last one. True: stop the run."""
         got = executor.next_done()
-        job = pending[got.unit.index]
+        job = state.pending[got.unit.index]
         if job.done:
             return False  # a late shard of a job that already failed
         if got.unit.shard is not None and self.events.unit_finished:
@@ -360,9 +408,11 @@ class Runner:
         if got.result is None:
             job.done = True
             seconds = time.perf_counter() - job.started
-            return finish(
+            return state.finish(
                 job.index,
-                JobOutcome(job.job, "failed", seconds, got.message, job.key, detail=got.detail),
+                JobOutcome(
+                    job.job, JobStatus.FAILED, seconds, got.message, job.key, detail=got.detail
+                ),
             )
         if got.unit.shard is not None:
             assert got.result.table is not None, "a shardable suite returns a table"
@@ -370,7 +420,7 @@ class Runner:
             if len(job.tables) < got.unit.shard.count:
                 return False
         job.done = True
-        return finish(job.index, self._write(job, got.result, store))
+        return state.finish(job.index, self._write(job, got.result, state.store))
 
     def _write(self, job: _PendingJob, whole: SuiteResult, store: RunStore) -> JobOutcome:
         """Merge shards if any, attach group columns and write the job folder atomically."""
@@ -383,20 +433,22 @@ class Runner:
                 result.table.with_groups(job.task.groups()) if result.table is not None else None
             )
             seconds = time.perf_counter() - job.started
-            record = dict(
-                job.record, status="completed", seconds=seconds, finished=_now(), notes=result.notes
+            record = job.header.finish(
+                JobStatus.COMPLETED,
+                seconds=seconds,
+                finished=_now(),
+                notes=result.notes,
+                shards=len(job.shards) if job.shards is not None else None,
             )
-            if job.shards is not None:
-                record["shards"] = len(job.shards)
             path = store.write_job(
                 record=record, table=table, metrics=result.metrics, artifacts=result.artifacts
             )
             return JobOutcome(
-                job.job, "completed", seconds, "; ".join(result.notes), job.key, path.name
+                job.job, JobStatus.COMPLETED, seconds, "; ".join(result.notes), job.key, path.name
             )
         except HarnessError as err:
             return JobOutcome(
-                job.job, "failed", time.perf_counter() - job.started, str(err), job.key
+                job.job, JobStatus.FAILED, time.perf_counter() - job.started, str(err), job.key
             )
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -408,7 +460,7 @@ def _bug_outcome(job: Job, err: Exception, started: float, key: str | None) -> J
     log.error("job %s failed:\n%s", job.label, traceback.format_exc())
     return JobOutcome(
         job,
-        "failed",
+        JobStatus.FAILED,
         time.perf_counter() - started,
         f"{type(err).__name__}: {err}",
         key,
@@ -420,15 +472,15 @@ def _names(job: Job) -> tuple[str, str, str]:
     return job.model, job.task, job.suite
 
 
-def _job_entry(o: JobOutcome) -> dict[str, Any]:
-    return {
-        "model": o.job.model,
-        "task": o.job.task,
-        "suite": o.job.suite,
-        "status": o.status,
-        "seconds": round(o.seconds, 4),
-        "message": o.message,
-        "key": o.key,
-        "dir": o.path,
+def _job_entry(o: JobOutcome) -> JobEntry:
+    return JobEntry(
+        model=o.job.model,
+        task=o.job.task,
+        suite=o.job.suite,
+        status=o.status,
+        seconds=round(o.seconds, 4),
+        message=o.message,
+        key=o.key,
+        dir=o.path,
         **({"traceback": o.detail} if o.detail else {}),
-    }
+    )

@@ -5,6 +5,8 @@ Layout (see results/README.md):
     runs/<run_id>/spec.yaml             the resolved spec
     runs/<run_id>/jobs/<job>/job.json   job record: key, model, task, suite, config, timings,
                                         adapter description, task summary, file checksums
+The two JSON records are typed (harness.core.manifest: `RunManifest`, `JobRecord`) and sealed
+with their own checksum (harness.store.checksums); readers get the types, never raw dicts.
     runs/<run_id>/jobs/<job>/samples.parquet   per-sample table
     runs/<run_id>/jobs/<job>/metrics.json      metric records
     runs/<run_id>/jobs/<job>/artifacts.json    suite artifacts (reliability bins, hyper-parameters)
@@ -14,7 +16,6 @@ with the final name is always whole; job.json records the sha256 of every file b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ResultsError
+from harness.core.hashing import file_sha256
+from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store import atomic
-from harness.store import checksums as record_checksum
+from harness.store.record_file import read_record, record_text
 
-SCHEMA_VERSION = 1
+TABLE_FILE = "samples.parquet"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 
 
@@ -39,32 +42,32 @@ def safe_component(name: str, limit: int = 60) -> str:
     return cleaned
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class StoredJob:
     """A finished job as read back from disk."""
 
     path: Path
-    record: dict[str, Any]
+    record: JobRecord
     metrics: list[MetricRecord]
 
     @property
-    def status(self) -> str:
-        return str(self.record["status"])
+    def status(self) -> JobStatus:
+        return self.record.status
+
+    @property
+    def has_table(self) -> bool:
+        """Whether the job stored a per-sample table (throughput and skipped jobs do not)."""
+        return TABLE_FILE in self.record.files
 
     def table(self) -> SampleTable:
-        return SampleTable.read_parquet(self.path / "samples.parquet")
+        return SampleTable.read_parquet(self.path / TABLE_FILE)
 
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"
         return json.loads(path.read_text()) if path.exists() else {}
+
+
+LoadedJob = tuple[RunManifest, StoredJob]  # a stored job with the manifest of its run
 
 
 class RunStore:
@@ -112,18 +115,18 @@ class RunStore:
             job = read_job(path)
         except ResultsError:
             return None  # damaged: rerun and replace
-        return job if job.record.get("key") == key else None
+        return job if job.record.key == key else None
 
     def write_job(
         self,
         *,
-        record: dict[str, Any],
+        record: JobRecord,
         table: SampleTable | None,
         metrics: list[MetricRecord],
         artifacts: dict[str, Any],
     ) -> Path:
-        """Write a job folder atomically; returns its final path."""
-        name = self.job_dirname(record["model"], record["task"], record["suite"], record["key"])
+        """Write a job folder atomically (the store adds `files` and `schema_version`)."""
+        name = self.job_dirname(record.model, record.task, record.suite, record.key)
         final = self.jobs_dir / name
         tmp = self.jobs_dir / f".tmp-{name}-{os.getpid()}"
         current = tmp
@@ -133,24 +136,24 @@ class RunStore:
             tmp.mkdir(parents=True)
             files: dict[str, str] = {}
             if table is not None:
-                current = tmp / "samples.parquet"
+                current = tmp / TABLE_FILE
                 table.write_parquet(current)
-                files["samples.parquet"] = sha256_file(current)
+                files[TABLE_FILE] = file_sha256(current)
             current = tmp / "metrics.json"
             current.write_text(
                 json.dumps(
                     [m.to_dict() for m in metrics], indent=1, sort_keys=True, allow_nan=False
                 )
             )
-            files["metrics.json"] = sha256_file(current)
+            files["metrics.json"] = file_sha256(current)
             current = tmp / "artifacts.json"
             current.write_text(
                 json.dumps(artifacts, indent=1, sort_keys=True, default=str, allow_nan=False)
             )
-            files["artifacts.json"] = sha256_file(current)
-            full = record_checksum.seal(dict(record, files=files, schema_version=SCHEMA_VERSION))
+            files["artifacts.json"] = file_sha256(current)
+            full = record.replace(files=files, schema_version=SCHEMA_VERSION)
             current = tmp / "job.json"
-            current.write_text(json.dumps(full, indent=2, sort_keys=True))
+            current.write_text(record_text(full))
             current = final
             atomic.publish_dir(tmp, final)
         except OSError as err:
@@ -161,10 +164,9 @@ class RunStore:
             raise
         return final
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: RunManifest) -> None:
         """Write manifest.json atomically, sealed with its own checksum."""
-        sealed = record_checksum.seal(manifest)
-        self.write_file("manifest.json", json.dumps(sealed, indent=2, sort_keys=True) + "\n")
+        self.write_file("manifest.json", record_text(manifest) + "\n")
 
     def write_file(self, name: str, text: str) -> None:
         """Write a file of the run folder atomically; storage failures are a ResultsError."""
@@ -174,19 +176,12 @@ class RunStore:
         except OSError as err:
             raise _write_error(path, err) from None
 
-    def read_manifest(self) -> dict[str, Any] | None:
+    def read_manifest(self) -> RunManifest | None:
+        """The run's manifest (None before the first run wrote one); damage is a ResultsError."""
         path = self.run_dir / "manifest.json"
         if not path.exists():
             return None
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError) as err:
-            raise ResultsError(f"manifest {path} is unreadable ({err}); it was damaged") from None
-        except json.JSONDecodeError as err:
-            raise ResultsError(
-                f"manifest {path} is not valid JSON ({err.msg}); it was damaged"
-            ) from None
-        return record_checksum.verify(manifest, path)
+        return read_record(path, RunManifest)
 
 
 def _write_error(path: Path, err: OSError) -> ResultsError:
@@ -211,19 +206,15 @@ def _pid_alive(pid: int) -> bool:
 def read_job(path: Path) -> StoredJob:
     """Read a job folder, verifying the checksums job.json records; damage is a ResultsError."""
     record_path = path / "job.json"
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ResultsError(f"results file {record_path} is unreadable or damaged ({err})") from None
-    record = record_checksum.verify(record, record_path)
-    listed = record.get("files", {})
-    if not isinstance(listed, dict) or "metrics.json" not in listed:
+    record = read_record(record_path, JobRecord)
+    listed = record.files
+    if "metrics.json" not in listed:
         raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
     for fname, digest in listed.items():
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
-        if sha256_file(fpath) != digest:
+        if file_sha256(fpath) != digest:
             raise ResultsError(
                 f"results file {fpath} does not match its checksum in {record_path}; "
                 "it was modified or damaged — rerun the job"
@@ -252,11 +243,11 @@ def find_run_dirs(root: Path) -> list[Path]:
     return runs
 
 
-def load_jobs(root: Path) -> list[tuple[dict[str, Any], StoredJob]]:
+def load_jobs(root: Path) -> list[LoadedJob]:
     """Every finished job under `root` with its run manifest; fails closed on damaged files."""
-    out: list[tuple[dict[str, Any], StoredJob]] = []
+    out: list[LoadedJob] = []
     for run_dir in find_run_dirs(root):
-        manifest = RunStore(run_dir).read_manifest() or {}
+        manifest = read_record(run_dir / "manifest.json", RunManifest)
         jobs_dir = run_dir / "jobs"
         if not jobs_dir.is_dir():
             continue

@@ -183,8 +183,8 @@ def _measure_one(
     clock: Callable[[], float],
 ) -> dict[str, Any]:
     batch = make_batch(samples, cond.batch_size)
-    count_tokens = getattr(adapter, "count_tokens", None)
-    tokens = int(count_tokens(batch)) if callable(count_tokens) else None
+    counted = adapter.count_tokens(batch) if isinstance(batch, list) else None  # texts only
+    tokens = int(counted) if counted is not None else None
     with prepared_forward(adapter, batch, cond, device) as fn:
         memory_method = reset_peak(device)
         timing = time_iterations(

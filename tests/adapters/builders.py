@@ -56,8 +56,17 @@ def contract_cases(
             linear_digits(), name="torch-model", input_shape=(1, 8, 8)
         ), digits()
 
+    def variant_case() -> tuple[ModelAdapter, Task]:
+        from adapters.variants.adapter import VariantAdapter
+        from harness.config.variants import parse_variant
+
+        parent, task = torch_case()  # int8: black-box, CPU-only, one sample at a time
+        variant = parse_variant("int8", where="contract")
+        return VariantAdapter("torch-model@int8", parent, variant, device=CPU), task
+
     return {
         "torch": torch_case,
+        "variant": variant_case,
         "hf-image": lambda: (
             build(
                 "hf-image", {"path": str(fx("hf_image_dir")), "input_shape": [1, 8, 8]}, Path(".")

@@ -6,20 +6,59 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness.cli.main import main
 
 PLUGIN = '''
 """A tiny third-party plugin."""
 import torch
+from pydantic import BaseModel, ConfigDict
+
 from adapters.python_callable import CallableAdapter
 from harness.config.tasks.builtin import digits
+from harness.core.adapter import Capabilities, InputSpec
+from harness.core.errors import ConfigError
 from suites.accuracy import AccuracySuite
 
 
 class EchoAdapter(CallableAdapter):
     """Echo adapter from a plugin."""
     kind = "echo"
+
+
+class BareConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 0
+
+
+class BareAdapter:
+    """Only the required members: no shared base, no optional hooks."""
+    kind = "bare"
+    config_model = BareConfig
+
+    def __init__(self, name, seed, device):
+        self.name = name
+        self.device = device
+        self.input_spec = InputSpec(shape=(1, 8, 8))
+        self.capabilities = Capabilities(gradients=False)
+        self._weight = torch.randn(64, 10, generator=torch.Generator().manual_seed(seed))
+
+    @classmethod
+    def build(cls, *, name, config, device, base_dir):
+        return cls(name, config.seed, device)
+
+    def logits(self, inputs):
+        return inputs.reshape(len(inputs), -1).to(self.device) @ self._weight
+
+    def module(self):
+        raise ConfigError(f"model {self.name!r} is black-box")
+
+    def describe(self):
+        return {"adapter": self.kind}
+
+    def identity(self):
+        return "bare-" + "0" * 16
 
 
 class EchoSuite(AccuracySuite):
@@ -47,6 +86,7 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             """\
             [harness.adapters]
             echo = harness_echo_plugin:EchoAdapter
+            bare = harness_echo_plugin:BareAdapter
 
             [harness.suites]
             echo-suite = harness_echo_plugin:EchoSuite
@@ -89,3 +129,32 @@ def test_plugin_task_and_suite_run(plugin_on_path: Path, tmp_path: Path, capsys)
 def test_without_the_plugin_the_names_are_unknown(capsys) -> None:  # noqa: ANN001
     assert main(["list", "adapters"]) == 0
     assert "echo " not in capsys.readouterr().out
+
+
+BARE_SPEC = (
+    "device: cpu\nbootstrap_resamples: 20\ntasks: [tiny-digits]\n"
+    "models: [{name: a, adapter: bare}, {name: b, adapter: bare}]\nsuites: {accuracy: {}}\n"
+)
+
+
+def test_plugin_adapter_without_hooks_runs(plugin_on_path: Path, tmp_path: Path) -> None:
+    """An adapter with only the required members gets the default hooks (runner, parity)."""
+    spec = tmp_path / "bare.yaml"
+    spec.write_text(BARE_SPEC)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    assert main(["parity", str(spec), "--models", "a,b", "--task", "tiny-digits"]) == 0
+
+
+def test_plugin_adapter_without_hooks_passes_the_contract_and_evaluates(
+    plugin_on_path: Path,
+) -> None:
+    from harness_echo_plugin import BareAdapter  # type: ignore[import-not-found]
+
+    import harness
+    from harness.config.tasks.builtin import digits
+    from harness.testing import check_adapter
+
+    bare = BareAdapter("bare", 0, torch.device("cpu"))
+    assert check_adapter(bare, digits()).white_box is False
+    result = harness.evaluate(bare, task="digits", suites=["accuracy"], limit=40)
+    assert result.metric("top1_acc").n == 40

@@ -71,7 +71,7 @@ def test_text_task_runs_end_to_end(
     assert code in (0, 1), err
     failed = [line for line in err.splitlines() if line.startswith("error: job")]
     assert failed == [] or all("tiny-bert × reviews × fairness" in f for f in failed), failed
-    jobs = {(j.record["model"], j.record["suite"]): (m, j) for m, j in load_jobs(tmp_path / "out")}
+    jobs = {(j.record.model, j.record.suite): (m, j) for m, j in load_jobs(tmp_path / "out")}
     _, acc = jobs[("tiny-bert", "accuracy")]
     table = acc.table().frame
     assert (table["prediction"].to_numpy() == reference_predictions(hf_text_dir, text_csv)).all()
@@ -81,11 +81,11 @@ def test_text_task_runs_end_to_end(
     _, rule = jobs[("length-rule", "accuracy")]
     assert {r.metric: r.value for r in rule.metrics}["top1_acc"] == 0.5  # all texts 4 words
     _, fair = jobs[("length-rule", "fairness")]
-    assert fair.record["status"] == "completed"
+    assert fair.record.status == "completed"
     assert any("source" in json.dumps(r.to_dict()) for r in fair.metrics)
     _, adv = jobs[("tiny-bert", "adversarial")]
-    assert adv.record["status"] == "skipped"
-    assert "discrete text inputs" in adv.record["reason"]
+    assert adv.record.status == "skipped"
+    assert "discrete text inputs" in (adv.record.reason or "")
     _, speed = jobs[("tiny-bert", "throughput")]
     tokens = [r for r in speed.metrics if r.metric == "throughput_tokens_per_s"]
     assert tokens and tokens[0].value is not None and tokens[0].value > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from safetensors.torch import save_file
 
 from harness.cli.main import main
 from harness.config.tasks.builtin import digits_arrays
+from harness.core.manifest import JobStatus
 from harness.store.run_store import RunStore
 from tests.fixture_models import linear_digits
 from tests.present.synthetic import write_synthetic_run
@@ -159,9 +159,13 @@ def test_fails_closed_on_failed_job_and_new_flag(
     assert "reliability flag newly raised: gradient_masking_suspected" in capsys.readouterr().out
     failed = tmp_path / "f"
     shutil.copytree(base, failed)
-    manifest = json.loads((failed / "manifest.json").read_text())
-    manifest["jobs"][0].update(status="failed", message="ModelOutputError: NaN logits")
-    RunStore(failed).write_manifest(manifest)
+    store = RunStore(failed)
+    manifest = store.read_manifest()
+    assert manifest is not None
+    first = manifest.jobs[0].replace(
+        status=JobStatus.FAILED, message="ModelOutputError: NaN logits"
+    )
+    store.write_manifest(manifest.replace(jobs=(first, *manifest.jobs[1:])))
     assert check("--baseline", base, "--current", failed) == 1
     assert "job failed in the current run: ModelOutputError" in capsys.readouterr().out
     same = write_synthetic_run(tmp_path / "s", models={"m1": 0.9, "m2": 0.8})

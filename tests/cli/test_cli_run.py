@@ -18,7 +18,7 @@ def run_cli(*args: str) -> int:
 
 def tables(out: Path) -> dict[str, pd.DataFrame]:
     return {
-        f"{j.record['model']}/{j.record['suite']}": j.table().to_pandas()
+        f"{j.record.model}/{j.record.suite}": j.table().to_pandas()
         for _, j in load_jobs(out)
         if j.status == "completed"
     }
@@ -43,7 +43,7 @@ def test_run_writes_results_and_prints_leaderboard(
     frame = frames["lin-a/accuracy"]
     assert len(frame) == 120 and frame["sample_id"].is_unique
     jobs = [j for _, j in load_jobs(out)]
-    assert all(len(j.record["model_description"]["weights_sha256"]) == 64 for j in jobs)
+    assert all(len(j.record.model_description.weights_sha256 or "") == 64 for j in jobs)
 
 
 def test_rerun_skips_completed_jobs(
@@ -68,8 +68,8 @@ def test_same_seed_gives_identical_tables_and_metrics(tiny_spec: Path, tmp_path:
     assert a.keys() == b.keys()
     for key in a:
         pd.testing.assert_frame_equal(a[key], b[key])
-    ma = {(j.record["model"], m.key): m for _, j in load_jobs(tmp_path / "a") for m in j.metrics}
-    mb = {(j.record["model"], m.key): m for _, j in load_jobs(tmp_path / "b") for m in j.metrics}
+    ma = {(j.record.model, m.key): m for _, j in load_jobs(tmp_path / "a") for m in j.metrics}
+    mb = {(j.record.model, m.key): m for _, j in load_jobs(tmp_path / "b") for m in j.metrics}
     assert ma == mb
 
 

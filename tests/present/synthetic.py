@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.manifest import JobEntry, JobRecord
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store.run_store import RunStore
+from tests.store.records import job_entry, job_record, run_manifest, task_summary
 
 HOSTILE = "<script>alert(1)</script>|x\ny"
 FORMULA = '=HYPERLINK("http://evil")'
@@ -53,25 +55,14 @@ def _rec(
     )
 
 
-def _record(model: str, suite: str, run_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "key": f"{model}-{suite}-{run_id}-{'0' * 20}",
-        "run_id": run_id,
-        "model": model,
-        "task": "digits",
-        "suite": suite,
-        "suite_version": "1",
-        "suite_config": {},
-        "suite_config_hash": "c" * 64,
-        "task_summary": {"name": "digits", "n": 200, "fingerprint": FINGERPRINT, "num_classes": 10},
-        "model_description": {"weights_sha256": "a" * 64},
-        "seed": 0,
-        "device": "cpu",
-        "status": "completed",
-        "started": "2026-01-01T00:00:00+00:00",
-        "finished": "2026-01-01T00:00:01+00:00",
-        **extra,
-    }
+def _record(model: str, suite: str, run_id: str) -> JobRecord:
+    return job_record(
+        model,
+        suite,
+        run_id=run_id,
+        summary=task_summary("digits", fingerprint=FINGERPRINT),
+        description={"weights_sha256": "a" * 64},
+    )
 
 
 def _table(rng: np.random.Generator, p_correct: dict[str, float], n: int = 200) -> SampleTable:
@@ -112,7 +103,7 @@ def write_synthetic_run(
     models = models or {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88}
     store = RunStore.open_for_writing(out, run_id)
     rng = np.random.default_rng(seed)
-    entries = []
+    entries: list[JobEntry] = []
     for model, acc in models.items():
         jobs: list[tuple[str, SampleTable | None, list[MetricRecord], dict[str, Any]]] = []
         table = _table(rng, {"clean": acc})
@@ -195,32 +186,8 @@ def write_synthetic_run(
         for suite, tab, metrics, artifacts in jobs:
             rec = _record(model, suite, run_id)
             path = store.write_job(record=rec, table=tab, metrics=metrics, artifacts=artifacts)
-            entries.append(
-                {
-                    "model": model,
-                    "task": "digits",
-                    "suite": suite,
-                    "status": "completed",
-                    "seconds": 1.0,
-                    "message": "",
-                    "key": rec["key"],
-                    "dir": path.name,
-                }
-            )
+            entries.append(job_entry(rec, path.name))
     store.write_manifest(
-        {
-            "schema_version": 1,
-            "run_id": run_id,
-            "spec_name": "synthetic",
-            "spec_hash": "9" * 64,
-            "spec": {"name": "synthetic"},
-            "created": "2026-01-01T00:00:00+00:00",
-            "versions": {"torch": "x", "harness": "0.1.0"},
-            "device": {"type": "cpu", "name": "test <b>cpu</b>"},
-            "seed": 0,
-            "git_sha": "deadbeef",
-            "status": "completed",
-            "jobs": entries,
-        }
+        run_manifest(run_id, entries, device={"type": "cpu", "name": "test <b>cpu</b>"})
     )
     return store.run_dir

@@ -9,7 +9,12 @@ import pytest
 
 from harness.analysis.check import CheckReport, CheckRow
 from harness.analysis.leaderboard import build_boards
-from harness.analysis.variant_deltas import HarmSlice, MetricDelta, VariantComparison
+from harness.analysis.variant_deltas import (
+    HarmSlice,
+    MetricDelta,
+    VariantComparison,
+    VariantSize,
+)
 from harness.present.check_view import render_markdown as check_markdown
 from harness.present.groups_view import render as groups_render
 from harness.present.leaderboard_view import render_markdown as leaderboard_markdown
@@ -89,6 +94,22 @@ def test_groups_markdown() -> None:
     _inert(groups_render(rows, "md"), LINK, IMAGE, HTML)
 
 
+def _size(**known: object) -> VariantSize:
+    fields = dict.fromkeys(
+        [
+            "size_bytes",
+            "parent_size_bytes",
+            "size_format",
+            "parameters",
+            "parent_parameters",
+            "nonzero_parameters",
+            "parent_nonzero_parameters",
+            "gradients",
+        ]
+    )
+    return VariantSize(**{**fields, **known})  # type: ignore[arg-type]
+
+
 def test_variants_markdown() -> None:
     delta = MetricDelta(
         "accuracy",
@@ -109,7 +130,7 @@ def test_variants_markdown() -> None:
         parent=LINK,
         variant="int8",
         task=IMAGE,
-        size={"size_bytes": 10, "parent_size_bytes": 20, "size_ratio": 0.5},
+        size=_size(size_bytes=10, parent_size_bytes=20, size_ratio=0.5, size_format=HTML),
         notes=[HTML],
         deltas=[delta],
         worst={"group": harm},
@@ -120,7 +141,7 @@ def test_variants_markdown() -> None:
         parent=IMAGE,
         variant="fp16",
         task="t",
-        size={},
+        size=_size(),
         status="skipped",
         reason=LINK,
     )

@@ -108,8 +108,8 @@ def results_by_job(out: Path) -> dict[tuple[str, str, str], tuple[pd.DataFrame |
     """(model, task, suite) -> (per-sample frame, metric dicts without timings)."""
     got = {}
     for _, job in load_jobs(out):
-        key = (job.record["model"], job.record["task"], job.record["suite"])
-        frame = job.table().frame if "samples.parquet" in job.record["files"] else None
+        key = (job.record.model, job.record.task, job.record.suite)
+        frame = job.table().frame if job.has_table else None
         got[key] = (frame, [m.to_dict() for m in job.metrics], job.status)
     return got
 
@@ -146,7 +146,7 @@ def fork_run(spec: Path, out: Path, *extra: str, slow_writes: bool = False) -> i
         code = 99
         try:
             if slow_writes:
-                _slowed(store, "sha256_file")
+                _slowed(store, "file_sha256")
                 _slowed(atomic, "publish_dir")
                 _slowed(atomic, "write_bytes")
             err = io.StringIO()

@@ -149,7 +149,7 @@ def test_results_reader_on_damaged_folders(
 def _snapshot(jobs: list) -> list:
     return [
         (
-            {k: v for k, v in m.items()},
+            m,
             j.record,
             [r.to_dict() for r in j.metrics],
             j.table().frame.to_dict("list"),

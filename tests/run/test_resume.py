@@ -60,7 +60,7 @@ def _harness(*args: str) -> subprocess.Popen[bytes]:
 
 
 def _tables(out: Path) -> dict[str, pd.DataFrame]:
-    return {j.record["model"]: j.table().to_pandas() for _, j in load_jobs(out)}
+    return {j.record.model: j.table().to_pandas() for _, j in load_jobs(out)}
 
 
 def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:

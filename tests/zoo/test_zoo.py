@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
 from harness.core.errors import ModelLoadError
-from harness.core.weights import file_sha256
+from harness.core.hashing import file_sha256
 from zoo import WEIGHTS_DIR, read_sha256sums, zoo_models
 from zoo.catalogue import CATALOGUE
 from zoo.train import (

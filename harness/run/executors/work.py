@@ -24,6 +24,7 @@ from harness.core.errors import HarnessError
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
+from harness.run.model_adapter import build_model_adapter
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +68,24 @@ def run_unit(
 ) -> UnitResult:
     """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge)."""
     started = time.perf_counter()
-    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    host, pid = socket.gethostname(), os.getpid()
     try:
         adapter, task = adapter_and_task()
         if unit.shard is not None:
             task = unit.shard.apply(task)
             ctx = replace(ctx, bootstrap_resamples=0)
         result = suite.run(adapter, task, ctx)
-        return UnitResult(unit=unit, result=result, seconds=time.perf_counter() - started, **where)
+        return UnitResult(
+            unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
+        )
     except HarnessError as err:
         return UnitResult(
-            unit=unit, result=None, seconds=time.perf_counter() - started, message=str(err), **where
+            unit=unit,
+            result=None,
+            seconds=time.perf_counter() - started,
+            message=str(err),
+            host=host,
+            pid=pid,
         )
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -90,14 +98,14 @@ def run_unit(
             seconds=time.perf_counter() - started,
             message=f"{type(err).__name__}: {err}",
             detail=detail,
-            **where,
+            host=host,
+            pid=pid,
         )
 
 
 def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:
     """The model adapter of a plan's model, on `device` (the driver and every worker use this)."""
-    mp = plan.models[name]
-    return mp.adapter_cls.build(name=name, config=mp.config, device=device, base_dir=plan.base_dir)
+    return build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
 
 
 def load_task(plan: Plan, name: str) -> Task:

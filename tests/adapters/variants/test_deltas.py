@@ -12,6 +12,9 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.present.variants_view import render
 from harness.store.run_store import StoredJob
+from tests.store.records import job_record, run_manifest, task_summary
+
+MANIFEST = run_manifest("r1", [])
 
 
 def _job(
@@ -38,17 +41,15 @@ def _job(
         n=n,
         condition="clean",
     )
-    record = {
-        "model": model,
-        "task": "t",
-        "suite": "accuracy",
-        "suite_version": "1",
-        "suite_config_hash": "c",
-        "status": "completed",
-        "finished": "x",
-        "task_summary": {"fingerprint": "fp"},
-        "model_description": lineage,
-    }
+    record = job_record(
+        model,
+        "accuracy",
+        task="t",
+        summary=task_summary("t", fingerprint="fp"),
+        description=lineage,
+        suite_config_hash="c",
+        finished="x",
+    )
     return StoredJob(path=path, record=record, metrics=[rec])
 
 
@@ -59,9 +60,9 @@ def test_planted_class_drop_is_located(tmp_path: Path) -> None:
     variant[np.flatnonzero(labels == 3)[:12]] = False  # harm only on class 3: 12 of 100
     variant[np.flatnonzero(labels == 1)[:1]] = False
     jobs = [
-        ({"seed": 0}, _job(tmp_path / "p", "m", parent, labels, {})),
+        (MANIFEST, _job(tmp_path / "p", "m", parent, labels, {})),
         (
-            {"seed": 0},
+            MANIFEST,
             _job(
                 tmp_path / "v",
                 "m@int8",
@@ -79,5 +80,5 @@ def test_planted_class_drop_is_located(tmp_path: Path) -> None:
     assert (worst.slice, worst.n, worst.drop) == ("label=3", 100, 0.12)
     assert np.isclose(worst.p_value, mcnemar_exact(0, 12))
     assert comp.slices_tested == 5 and worst.p_holm >= worst.p_value
-    assert comp.size["size_ratio"] == 0.25
+    assert comp.size.size_ratio == 0.25
     assert "largest class drop: label=3" in render([comp], "table")

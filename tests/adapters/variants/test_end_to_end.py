@@ -101,6 +101,10 @@ def test_report_has_variants_section(results: Path, tmp_path: Path) -> None:
             "  - {name: digits-mlp, variants: [int8]}\n  - {name: digits-mlp@int8, factory: tests.adapters.variants.models:conv_only}\n",
             "collides with the model models[1]",
         ),
+        (
+            "  - {name: hand-made, adapter: variant, parent: digits-mlp}\n",
+            "models[0](hand-made).adapter: 'variant' models come from a model's `variants:` list",
+        ),
     ],
 )
 def test_bad_variants_are_spec_errors(

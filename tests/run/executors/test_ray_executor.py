@@ -92,10 +92,8 @@ def test_ray_run_equals_local_run_with_shard_progress(
     ]
     assert sorted(o.job.model for o in jobs) == ["lin-a", "lin-b"]
     manifest = load_jobs(tmp_path / "ray")[0][0]
-    assert (
-        manifest["execution"]["executor"] == "ray" and manifest["attempts"][-1]["executor"] == "ray"
-    )
-    assert [j["model"] for j in manifest["jobs"]] == [
+    assert manifest.execution["executor"] == "ray" and manifest.attempts[-1].executor == "ray"
+    assert [j.model for j in manifest.jobs] == [
         "lin-a",
         "lin-b",
     ]  # plan order, not finish order
@@ -155,7 +153,7 @@ def test_a_worker_that_keeps_dying_fails_its_job_and_the_run_goes_on(
     assert by_model["doomed"].status == "failed"
     assert "after 1 retries" in by_model["doomed"].message
     assert "Worker" in by_model["doomed"].message or "died" in by_model["doomed"].message
-    stored = {job.record["model"] for _, job in load_jobs(tmp_path)}
+    stored = {job.record.model for _, job in load_jobs(tmp_path)}
     assert stored == {"lin-a", "lin-b"}
     manifest = load_jobs(tmp_path)[0][0]
-    assert manifest["status"] == "failed"
+    assert manifest.status == "failed"

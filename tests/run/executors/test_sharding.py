@@ -53,7 +53,7 @@ def run(spec_path: Path, out: Path, execution: ExecutionSpec | None = None) -> R
 
 def stored(out: Path) -> dict[str, tuple[pd.DataFrame, list, dict, dict]]:
     return {
-        job.record["model"]: (job.table().frame, job.metrics, job.artifacts(), job.record)
+        job.record.model: (job.table().frame, job.metrics, job.artifacts(), job.record)
         for _, job in load_jobs(out)
     }
 
@@ -123,8 +123,11 @@ def test_sharded_local_run_equals_unsharded(
     run(spec, tmp_path / "by-size", ExecutionSpec(shard_size=20))  # 2 batches per shard: 5 shards
     assert_same_results(tmp_path / "whole", tmp_path / "sharded")
     assert_same_results(tmp_path / "whole", tmp_path / "by-size")
-    assert {r[3]["shards"] for r in stored(tmp_path / "by-size").values()} == {5}
-    assert all("shards" not in r[3] for r in stored(tmp_path / "whole").values())
+    assert {r[3].shards for r in stored(tmp_path / "by-size").values()} == {5}
+    assert all(
+        r[3].shards is None and "shards" not in r[3].to_json()
+        for r in stored(tmp_path / "whole").values()
+    )
 
 
 def test_execution_settings_do_not_change_the_run_or_the_keys(

@@ -89,20 +89,14 @@ def test_group_absent_from_test_is_reported(task) -> None:  # noqa: ANN001
 
 def test_cli_groups_on_a_stored_run(tmp_path, capsys, task) -> None:  # noqa: ANN001
     from harness.store.run_store import RunStore
+    from tests.store.records import job_entry, job_record, run_manifest
 
     result = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
     table = result.table.with_groups(task.groups())
     store = RunStore.open_for_writing(tmp_path, "r1")
-    record = {
-        "model": "tab",
-        "task": "diabetes",
-        "suite": "fairness",
-        "key": "k" * 16,
-        "status": "completed",
-        "task_summary": task.summary(),
-    }
-    store.write_job(record=record, table=table, metrics=result.metrics, artifacts={})
-    store.write_manifest({"seed": 0})
+    record = job_record("tab", "fairness", task="diabetes", summary=task.summary(), key="k" * 16)
+    path = store.write_job(record=record, table=table, metrics=result.metrics, artifacts={})
+    store.write_manifest(run_manifest("r1", [job_entry(record, path.name)]))
     assert (
         main(["groups", str(tmp_path), "--by", "sex", "--format", "csv", "--resamples", "50"]) == 0
     )

@@ -170,15 +170,15 @@ def test_cli_run_and_board_columns(write_spec, tmp_path: Path) -> None:
     assert {"mce", "relative_mce", "effective_robustness[shifted=digits-shifted]"} <= set(
         board.columns
     )
-    row = {r["model"]: r for r in board.rows}
-    assert row["lin0"]["mce"] == pytest.approx(1.0)
+    row = {r.model: r for r in board.rows}
+    assert row["lin0"].value("mce") == pytest.approx(1.0)
     # random linear models barely degrade: relative mCE may be undefined, and then says why
-    rel = row["lin0"]["relative_mce"]
+    rel = row["lin0"].cell("relative_mce")
+    assert rel is not None
     assert (
-        rel == pytest.approx(1.0)
-        if rel is not None
-        else "left out" in row["lin0"]["relative_mce_note"]
+        rel.value == pytest.approx(1.0) if rel.value is not None else "left out" in (rel.note or "")
     )
     assert all(
-        isinstance(r["effective_robustness[shifted=digits-shifted]"], float) for r in board.rows
+        isinstance(r.value("effective_robustness[shifted=digits-shifted]"), float)
+        for r in board.rows
     )

@@ -1,0 +1,130 @@
+"""The shared base of the built-in adapters: describe(), identity(), one inference policy, devices.
+
+Every built-in adapter keeps what identifies its model (file sha256s, settings) in one description
+dict: `describe()` adds the device, and `identity()` hashes it minus location-only keys, so cached
+results never cross models and a moved file keeps its results. Every forward pass runs under
+`torch.inference_mode()` (no autograd graph: gradients come from `module()`) and returns float32
+logits. The optional hooks (`check_task`, `count_tokens`, `unavailable_reason`) default to
+`harness.core.adapter.AdapterHooks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel
+
+from harness.core.adapter import AdapterHooks, Capabilities, InputSpec
+from harness.core.errors import ConfigError
+
+
+def identity_of(description: Mapping[str, Any], *, drop: tuple[str, ...] = ("path",)) -> str:
+    """sha256 of the description minus location-only keys: same files and settings, same id."""
+    keyed = {k: v for k, v in description.items() if k not in drop}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def no_gradients(model: str, kind: str) -> ConfigError:
+    """The error a black-box adapter's `module()` raises: suites must check capabilities first."""
+    return ConfigError(
+        f"model {model!r} ({kind} adapter) is black-box: it has no differentiable module; "
+        "check adapter.capabilities.gradients before asking for module()"
+    )
+
+
+def frozen(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """`network` in eval mode on `device`, parameters frozen (attacks need input gradients only)."""
+    network.eval().to(device)
+    network.requires_grad_(False)  # DESIGN.md 12: gradients into the weights cost 1.45x
+    return network
+
+
+class AdapterBase(AdapterHooks):
+    """Name, device, input spec, capabilities and description; black-box unless a subclass says.
+
+    Subclasses set `kind` and `config_model` (the registry's `AdapterFactory`), build their
+    description in `build`, and implement `logits` with `infer` and `on_device`.
+    """
+
+    kind: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+    # description keys that only say where the files are: left out of identity()
+    location_keys: ClassVar[tuple[str, ...]] = ("path",)
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        device: torch.device,
+        input_spec: InputSpec,
+        capabilities: Capabilities,
+        description: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_spec = input_spec
+        self.capabilities = capabilities
+        self._description = description
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._description, device=str(self.device))
+
+    def identity(self) -> str:
+        return identity_of(self._description, drop=self.identity_ignores())
+
+    def identity_ignores(self) -> tuple[str, ...]:
+        """Description keys left out of `identity()` (override when it depends on the model)."""
+        return self.location_keys
+
+    def module(self) -> torch.nn.Module:
+        raise no_gradients(self.name, self.kind)
+
+    def tensor_inputs(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        """The batch as a tensor; a list of texts is refused (this model takes tensors)."""
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"model {self.name!r} takes tensors, got {type(inputs).__name__}")
+        return inputs
+
+    def on_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        """`tensor` as float32 on the adapter's device (inputs on their way in, logits out)."""
+        return tensor.to(self.device, torch.float32, non_blocking=True)
+
+    @staticmethod
+    def infer(forward: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """Run a forward pass under the one inference policy: inference mode, float32 out."""
+        with torch.inference_mode():
+            out = forward()
+        return out.float()
+
+
+class NetworkAdapter(AdapterBase):
+    """A frozen torch module behind the adapter: `logits` runs it, `module()` returns it."""
+
+    def __init__(
+        self,
+        name: str,
+        network: torch.nn.Module,
+        *,
+        device: torch.device,
+        input_spec: InputSpec,
+        description: dict[str, Any],
+    ) -> None:
+        super().__init__(
+            name,
+            device=device,
+            input_spec=input_spec,
+            capabilities=Capabilities(gradients=True, batching=True, devices=("cpu", "cuda")),
+            description=description,
+        )
+        self._network = frozen(network, device)
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        x = self.on_device(self.tensor_inputs(inputs))
+        return self.infer(lambda: self._network(x))
+
+    def module(self) -> torch.nn.Module:
+        return self._network
