@@ -18,8 +18,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
 from harness.analysis import paired_tests
 from harness.analysis.check_policy import MetricRule, Policy
@@ -27,7 +25,6 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
-from harness.present.escaping import md_cell
 from harness.store.run_store import RunStore, StoredJob, find_run_dirs, read_job
 
 Status = Literal["pass", "fail"]
@@ -406,105 +403,3 @@ def _settle(p: _Pending) -> None:
         row.reason = "improved" + (" (significant)" if significant else "")
     else:
         row.reason = "unchanged"
-
-
-# -- rendering --------------------------------------------------------------------------------
-def _num(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:.4g}" if abs(v) >= 1000 else f"{v:.4f}"
-
-
-def _p(row: CheckRow) -> str:
-    p = row.p_adjusted if row.p_adjusted is not None else row.p_value
-    return "—" if p is None else f"{p:.3g}"
-
-
-def _cells(r: CheckRow) -> list[str]:
-    delta = "—" if r.delta is None else f"{r.delta:+.4f}"
-    return [
-        r.status.upper(),
-        r.model,
-        r.task,
-        r.suite,
-        r.metric,
-        _num(r.baseline),
-        _num(r.current),
-        delta,
-        r.test or "—",
-        _p(r),
-        r.reason,
-    ]
-
-
-HEADER = [
-    "status",
-    "model",
-    "task",
-    "suite",
-    "metric",
-    "baseline",
-    "current",
-    "delta",
-    "test",
-    "p (adj)",
-    "reason",
-]
-
-
-def render_table(report: CheckReport) -> str:
-    """A plain-text table for the terminal."""
-    body = [HEADER, *[_cells(r) for r in report.rows]]
-    body = [[c.replace("\n", " ") for c in row] for row in body]
-    widths = [max(len(row[i]) for row in body) for i in range(len(HEADER) - 1)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
-        for row in body
-    ]
-    verdict = (
-        f"FAIL: {len(report.failures)} of {len(report.rows)} checks failed"
-        if report.failures
-        else f"PASS: {len(report.rows)} checks"
-    )
-    return "\n".join([*lines, "", verdict, f"method: {report.method}", *report.notes])
-
-
-def render_markdown(report: CheckReport) -> str:
-    """Markdown for a pull-request comment or the GitHub step summary (cells escaped)."""
-    icon = "❌" if report.failures else "✅"
-    verdict = (
-        f"{len(report.failures)} of {len(report.rows)} checks failed"
-        if report.failures
-        else f"all {len(report.rows)} checks passed"
-    )
-    lines = [
-        f"## {icon} harness check: {verdict}",
-        "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
-    ]
-    ordered = sorted(report.rows, key=lambda r: r.status != "fail")
-    lines += ["| " + " | ".join(md_cell(c) for c in _cells(r)) + " |" for r in ordered]
-    lines += ["", f"> {md_cell(report.method)}", f"> {md_cell('; '.join(report.notes))}", ""]
-    return "\n".join(lines)
-
-
-def render_junit(report: CheckReport) -> str:
-    """JUnit XML: one testcase per checked item, a <failure> for each failure."""
-    cases = []
-    for r in report.rows:
-        name = quoteattr(f"{r.suite}: {r.metric}")
-        classname = quoteattr(f"harness.{r.task}.{r.model}")
-        text = f"baseline {_num(r.baseline)}, current {_num(r.current)}, test {r.test or '-'}, p {_p(r)}: {r.reason}"
-        inner = (
-            f"<failure message={quoteattr(r.reason)}>{xml_escape(text)}</failure>"
-            if r.status == "fail"
-            else f"<system-out>{xml_escape(text)}</system-out>"
-        )
-        cases.append(f"  <testcase classname={classname} name={name}>{inner}</testcase>")
-    head = f'<testsuite name="harness-check" tests="{len(report.rows)}" failures="{len(report.failures)}" errors="0">'
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        + "\n".join([head, *cases, "</testsuite>"])
-        + "\n"
-    )

@@ -26,7 +26,6 @@ from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.core.errors import DatasetError
 from harness.core.sample_table import GROUP_PREFIX
 from harness.core.seeding import rng
-from harness.present.escaping import csv_cell, md_cell
 
 LABEL_GROUP = "label"  # `--by label`: group by true class (robustness by class)
 INTERSECTION = "&"
@@ -584,43 +583,3 @@ def _value_fields(est: Estimate, flag: str) -> dict[str, Any]:
         "flag": flag,
         "note": est.note or "",
     }
-
-
-def render(rows: list[dict[str, Any]], fmt: str) -> str:
-    """Render long rows as a table (pivoted: one line per group), Markdown, CSV or JSON."""
-    frame = pd.DataFrame(rows)
-    if fmt == "json":
-        return frame.to_json(orient="records", indent=1)
-    if fmt == "csv":  # group values come from datasets: neutralise spreadsheet formulas
-        return frame.map(csv_cell).to_csv(index=False)
-
-    def cell(r: pd.Series) -> str:
-        if r["value"] is None or pd.isna(r["value"]):
-            return "undefined"
-        text = f"{r['value']:.3f}"
-        if r["ci_lo"] is not None and not pd.isna(r["ci_lo"]):
-            text += f" [{r['ci_lo']:.3f}, {r['ci_hi']:.3f}]"
-        return text + (" UNRELIABLE" if r["flag"] else "")
-
-    frame["cell"] = frame.apply(cell, axis=1)
-    keys = [
-        c for c in ("model", "task", "suite", "condition", "group_by", "group", "n") if c in frame
-    ]
-    wide = frame.pivot_table(
-        index=keys, columns="metric", values="cell", aggfunc="first", sort=False
-    ).reset_index()
-    wide.columns.name = None
-    wide = wide.fillna("")
-    if fmt == "md":
-        head = "| " + " | ".join(map(md_cell, wide.columns)) + " |"
-        sep = "|" + "---|" * len(wide.columns)
-        body = [
-            "| " + " | ".join(md_cell(v) for v in row) + " |"
-            for row in wide.itertuples(index=False)
-        ]
-        return "\n".join([head, sep, *body]) + "\n"
-    notes = sorted(
-        {f"{r['group_by']} {r['group']} {r['metric']}: {r['note']}" for r in rows if r["note"]}
-    )
-    tail = "\n".join(["", "notes:", *notes]) if notes else ""
-    return wide.to_string(index=False) + "\n" + tail + "\n"

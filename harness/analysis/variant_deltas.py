@@ -15,7 +15,6 @@ reported per kind with its n and p-value, even when the average barely moves. No
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -339,7 +338,8 @@ def _finish(comp: VariantComparison) -> None:
         )
 
 
-def _fmt(value: float | None) -> str:
+def format_value(value: float | None) -> str:
+    """A value in variant notes and tables: 3 decimals, or 4 significant digits when tiny/huge."""
     if value is None:
         return "—"
     return (
@@ -347,88 +347,6 @@ def _fmt(value: float | None) -> str:
         if abs(value) >= 1000 or (value != 0 and abs(value) < 0.001)
         else f"{value:.3f}"
     )
-
-
-def _size_line(c: VariantComparison) -> str:
-    s = c.size
-    if not s.size_bytes:
-        return "size: —"
-    ratio = f" ({s.size_ratio:.2f}x parent {s.parent_size_bytes} B)" if s.size_ratio else ""
-    return (
-        f"size {s.size_bytes} B {s.size_format or ''}{ratio}; parameters {s.parameters} "
-        f"({s.nonzero_parameters} nonzero; parent {s.parent_nonzero_parameters} nonzero); "
-        f"gradients: {'yes' if s.gradients else 'no (black-box paths)'}"
-    )
-
-
-def harm_line(c: VariantComparison) -> list[str]:
-    """One sentence per slice kind: the largest paired drop with its n and p-values."""
-    lines = []
-    for kind in ("class", "group", "condition"):
-        s = c.worst.get(kind)
-        if s is None:
-            continue
-        lines.append(
-            f"largest {kind} drop: {s.slice} [{s.suite}, {s.condition}] {_fmt(s.parent_acc)} -> {_fmt(s.variant_acc)} "
-            f"(drop {_fmt(s.drop)}, n={s.n}, McNemar p={_fmt(s.p_value)}, Holm p={_fmt(s.p_holm)} over {c.slices_tested} slices)"
-        )
-    return lines
-
-
-def _delta_rows(c: VariantComparison) -> list[dict[str, str]]:
-    return [
-        {
-            "suite": d.suite,
-            "metric": d.metric,
-            "parent": _fmt(d.parent_value),
-            "variant": _fmt(d.variant_value),
-            "delta": ("+" if (d.delta or 0) > 0 else "") + _fmt(d.delta),
-            "test": d.test,
-            "n": str(d.n),
-            "p": _fmt(d.p_value),
-            "p_holm": _fmt(d.p_holm),
-            "verdict": "WORSE" if d.significant_harm else "",
-        }
-        for d in c.deltas
-    ]
-
-
-def render(comparisons: list[VariantComparison], fmt: Literal["table", "md", "json"]) -> str:
-    """Text, Markdown or JSON of the comparisons."""
-    if fmt == "json":
-        return json.dumps([c.to_dict() for c in comparisons], indent=2, allow_nan=False)
-    parts: list[str] = []
-    for c in comparisons:
-        title = f"{c.variant_model} vs {c.parent} on {c.task}"
-        parts.append(f"### {title}\n" if fmt == "md" else title)
-        if c.status != "compared":
-            parts.append(f"{c.status}: {c.reason}\n")
-            continue
-        parts.append(_size_line(c))
-        parts += [f"note: {n}" for n in c.notes]
-        rows = _delta_rows(c)
-        if fmt == "md":
-            from harness.analysis.leaderboard import escape_markdown_cell as esc
-
-            if rows:
-                cols = list(rows[0])
-                parts.append("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-                parts += ["| " + " | ".join(esc(r[k]) for k in cols) + " |" for r in rows]
-            parts += [f"\n> {esc(line)}" for line in harm_line(c)]
-        else:
-            if rows:
-                parts.append(pd.DataFrame(rows).to_string(index=False))
-            parts += harm_line(c)
-        parts.append("")
-    if not comparisons:
-        parts.append(
-            "no variant results (add `variants:` to a model in the spec; see docs/variants.md)"
-        )
-    parts.append(
-        "delta = variant - parent; tests: exact McNemar (accuracies), paired bootstrap (other "
-        "per-sample metrics), 95%-interval overlap (no per-sample data); Holm-adjusted per variant and task"
-    )
-    return "\n".join(parts)
 
 
 def board_notes(comparisons: list[VariantComparison], task: str, metric: str) -> list[str]:
@@ -446,12 +364,12 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         size = f", size {c.size.size_ratio:.2f}x" if c.size.size_ratio else ""
         worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
         harm = (
-            f"; largest slice drop {worst.slice} {_fmt(worst.drop)} (n={worst.n}, p={_fmt(worst.p_value)})"
+            f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_value(worst.p_value)})"
             if worst
             else ""
         )
         notes.append(
-            f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{_fmt(d.delta)} "
-            f"({d.test} p={_fmt(d.p_value)}){size}{harm}"
+            f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{format_value(d.delta)} "
+            f"({d.test} p={format_value(d.p_value)}){size}{harm}"
         )
     return notes

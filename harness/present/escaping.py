@@ -1,37 +1,78 @@
-"""Escaping of untrusted text (model names, metadata, group values) for HTML, Markdown and CSV.
+"""The one escaper: untrusted text for every output format the harness writes.
 
-Everything that came from a spec, a dataset or a results file is untrusted: a `|` or newline in
-a model name must not break a Markdown table, `<script>` must stay text in HTML, and a cell that
-starts like a formula must not run in a spreadsheet.
+Everything that came from a spec, a dataset or a results file is untrusted (model names,
+metadata, group values, notes). Per format:
+
+- HTML: Jinja2 autoescape does the escaping; `strip_control` (the environment's `finalize`)
+  drops control characters first (`harness.present.templating`).
+- Markdown: `md_text` makes one inert line: a `|` or newline cannot break a table, HTML stays
+  text, and no link, image, emphasis or URL autolink (`https://`, `www.`) can render.
+- CSV: `csv_cell` neutralises spreadsheet formulas (OWASP: prefix with a single quote).
+- Terminal: `terminal_text` shows control characters as escapes (`\\n`, `\\x1b`), so a name
+  cannot move the cursor, recolour the terminal or break a table line.
 """
 
 from __future__ import annotations
 
-import html
+import hashlib
 import re
 from typing import Any
-from urllib.parse import quote
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|")
+# C0 controls except tab, newline and carriage return, and DEL: dropped from HTML and Markdown
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# every control character a terminal acts on (C0, DEL, C1)
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TERMINAL_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+# Markdown: characters that make markup anywhere in a line (code, emphasis, links, strikethrough,
+# table cells); `_` only where it can open or close emphasis (not inside a word: `top1_acc` stays)
+_MD_ALWAYS = re.compile(r"([\\`*\[\]~|])")
+_MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+# markup that only starts a line or ends a heading: `# x`, `x #`, `- x`, `+ x`, `1. x`
+_MD_HASH = re.compile(r"(?:^|(?<=\s))#")
+_MD_LIST = re.compile(r"^([-+])(?=\s|$)|^(\d{1,9})([.)])(?=\s|$)")
+# what GitHub autolinks without markup: scheme://... and www.<domain> (an e-mail address still
+# becomes a mailto: link: cmark-gfm finds those after unescaping, so no Markdown escape stops it)
+_MD_URL_SCHEME = re.compile(r"://")
+_MD_WWW = re.compile(r"(?i)(?<![a-z0-9])(www)\.")
 
 
-def html_text(value: Any) -> str:
-    """Text for an HTML element body or a quoted attribute value."""
-    return html.escape(_CONTROL.sub("", str(value)), quote=True)
-
-
-def md_cell(value: Any) -> str:
-    """A Markdown table cell that cannot break the table or inject HTML/links."""
-    text = _CONTROL.sub("", str(value)).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def strip_control(value: Any) -> str:
+    """The text of `value` without control characters (tab and newlines kept)."""
+    return _CONTROL.sub("", str(value))
 
 
 def md_text(value: Any) -> str:
-    """Inline Markdown text (headings, notes): one line, special characters escaped."""
-    return md_cell(value)
+    """Markdown text for a table cell, a heading or a quoted line: one line, inert.
+
+    Markup characters are backslash-escaped and `&`, `<`, `>` become entities, so the text
+    renders as itself (checked against GitHub's cmark-gfm in the tests); `://` and `www.` are
+    escaped so that GitHub's URL autolinks cannot fire either.
+    """
+    text = strip_control(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = text.strip()  # Markdown drops outer whitespace; leading spaces would make a code block
+    text = _MD_ALWAYS.sub(r"\\\1", text)
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    text = _MD_HASH.sub(r"\\#", text)
+    text = _MD_LIST.sub(_escape_list_marker, text)
+    text = _MD_URL_SCHEME.sub(r"\\://", text)
+    text = _MD_WWW.sub(r"\1\\.", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_list_marker(match: re.Match[str]) -> str:
+    if match.group(1):
+        return "\\" + match.group(1)
+    return f"{match.group(2)}\\{match.group(3)}"
+
+
+def md_code(value: Any) -> str:
+    """An inline code span of one line (for hashes and identifiers): no backtick can close it."""
+    text = strip_control(value).replace("\r", " ").replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def csv_cell(value: Any) -> Any:
@@ -41,14 +82,17 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+def terminal_text(value: Any) -> str:
+    """Text for a terminal: control characters shown as escapes (`\\n`, `\\x1b`), never acted on."""
+    return _TERMINAL_CONTROL.sub(_terminal_escape, str(value))
+
+
+def _terminal_escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return _TERMINAL_NAMED.get(char) or f"\\x{ord(char):02x}"
+
+
 def slug(value: str) -> str:
     """A file-name-safe, URL-safe page name for an untrusted name (stable, collision-resistant)."""
-    import hashlib
-
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", value).strip("-.")[:40] or "x"
     return f"{base}-{hashlib.sha256(value.encode()).hexdigest()[:8]}"
-
-
-def url_component(value: str) -> str:
-    """A path component for an href (percent-encoded)."""
-    return quote(value, safe="")

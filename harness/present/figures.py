@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from harness.present.escaping import strip_control  # noqa: E402
 
 log = logging.getLogger(__name__)
 Interval = tuple[float, float] | None
@@ -22,7 +25,7 @@ Interval = tuple[float, float] | None
 
 def label(text: object) -> str:
     """Untrusted text as a plain matplotlib label (no mathtext, one line, bounded length)."""
-    s = str(text).replace("\n", " ").replace("\r", " ").replace("$", r"\$")
+    s = strip_control(text).replace("\n", " ").replace("\r", " ").replace("$", r"\$")
     return s if len(s) <= 60 else s[:57] + "..."
 
 
@@ -30,7 +33,7 @@ def axis_label(text: object) -> str:
     """An axis label wrapped to fit beside a small plot."""
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(text).replace("$", r"\$"), 48)[:3])
+    return "\n".join(textwrap.wrap(strip_control(text).replace("$", r"\$"), 48)[:3])
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -48,15 +51,13 @@ def _err(values: Sequence[float], cis: Sequence[Interval]) -> list[list[float]] 
     return [[max(0.0, x) for x in lo], [max(0.0, x) for x in hi]]
 
 
-def reliability_diagram(
-    bins: Sequence[Mapping[str, object]], path: Path, title: str
-) -> Path | None:
+def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: str) -> Path | None:
     """Accuracy vs mean confidence per bin (from the accuracy suite's artifact), with counts."""
     pts = [
         (float(b["mean_confidence"]), float(b["accuracy"]), int(b["count"]))
         for b in bins
         if b.get("count") and b.get("accuracy") is not None
-    ]  # type: ignore[arg-type]
+    ]
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(4.2, 4.0))

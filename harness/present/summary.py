@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness.analysis.leaderboard import Board, render_markdown
+from harness.analysis.leaderboard import Board
 from harness.present.escaping import md_text
+from harness.present.leaderboard_view import render_markdown
 
 
 def summary_markdown(boards: list[Board]) -> str:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.analysis.leaderboard import build_boards, render_csv, render_markdown
+from harness.analysis.leaderboard import build_boards
 from harness.analysis.pareto import pareto_front, standard_views
 from harness.cli.main import main
+from harness.present.leaderboard_view import render_csv, render_markdown
 from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.present.markdown_check import live_links
 from tests.reliability.conftest import cli
 
 HOSTILE = [
@@ -22,6 +23,9 @@ HOSTILE = [
     "line\nbreak",
     "**bold** [x](javascript:alert(1))",
     "@SUM(1+1)",
+    "[click](https://evil.example/)",
+    "![x](https://evil.example/t.png)",
+    "\x1b[31mred\x1b[0m",
 ]
 FEATURES = [f"f{i}" for i in range(10)]
 
@@ -82,6 +86,9 @@ def test_groups_outputs_escape_values(hostile_run: Path) -> None:
     assert code == 0, err
     assert "<script>" not in md and "line\nbreak" not in md
     _md_rows_are_tables(md)
+    assert live_links(md) == []
+    code, text, _ = cli("groups", results, "--resamples", "50")
+    assert code == 0 and "\x1b" not in text and "\\x1b[31mred" in text
     code, text, _ = cli("groups", results, "--format", "csv", "--resamples", "50")
     assert code == 0
     _csv_cells_are_inert(text)
@@ -98,6 +105,9 @@ def test_leaderboard_outputs_escape_values(hostile_run: Path) -> None:
         check(text)
         if fmt == "md":  # CSV is data: text stays text there, formulas are neutralised
             assert "<script>" not in text and "<img" not in text
+            assert live_links(text) == []
+    code, text, _ = cli("leaderboard", hostile_run / "out", "--all-metrics")
+    assert code == 0 and "\x1b" not in text
 
 
 def test_report_escapes_and_stays_in_its_folder(hostile_run: Path) -> None:
@@ -110,6 +120,7 @@ def test_report_escapes_and_stays_in_its_folder(hostile_run: Path) -> None:
         assert "javascript:alert" not in text or 'href="javascript' not in text, page
     for md in site.rglob("*.md"):
         _md_rows_are_tables(md.read_text())
+        assert live_links(md.read_text()) == []
     made = [p.resolve() for p in hostile_run.parent.rglob("*") if p.is_file()]
     root = hostile_run.resolve()
     assert all(p.is_relative_to(root) for p in made if "escape" in p.name or "passwd" in p.name)

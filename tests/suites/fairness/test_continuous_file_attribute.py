@@ -84,8 +84,8 @@ def test_cli_groups_default_leaves_out_continuous_columns(
 
 
 def test_report_group_figure_leaves_out_continuous_columns() -> None:
+    from harness.analysis.figure_data import group_accuracy
     from harness.core.sample_table import SampleTable
-    from harness.present.site import group_accuracy
 
     table = SampleTable.build(
         {

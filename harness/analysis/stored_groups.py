@@ -1,0 +1,163 @@
+"""Group breakdowns of stored per-sample tables (`harness groups`: fairness x robustness).
+
+Selects the completed jobs with a per-sample table (filtered by task, model and suite), picks
+each table's groupings (the `--by` columns, else every categorical group column) and conditions
+(one named condition, else all of them), and returns the long rows of
+`harness.analysis.groups.long_rows` for every (table, condition). Torch-free (pandas, fairlearn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pandas.api.types import is_float_dtype
+
+from harness.analysis.groups import (
+    INTERSECTION,
+    Grouping,
+    group_breakdown,
+    group_columns_of,
+    long_rows,
+    with_clean_reference,
+)
+from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus
+from harness.store.run_store import LoadedJob, load_jobs
+
+Loaded = LoadedJob
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupQuery:
+    """Which stored tables to break down, and how (the options of `harness groups`)."""
+
+    task: str | None = None
+    model: str | None = None
+    suite: str | None = None
+    condition: str | None = None  # None: every condition of each table
+    by: list[str] | None = None  # group columns, `a&b` for an intersection; None: each column
+    min_group_size: int = 20
+    resamples: int = DEFAULT_RESAMPLES
+
+    @property
+    def fully_named(self) -> bool:
+        """Task, model and suite all given: one table is meant, so a mismatch is an error."""
+        return self.suite is not None and self.model is not None and self.task is not None
+
+
+def select_jobs(results: Path, query: GroupQuery) -> list[Loaded]:
+    """Completed jobs with a per-sample table that match the query's task, model and suite."""
+    wanted = {"task": query.task, "model": query.model, "suite": query.suite}
+    found = [
+        (m, j) for m, j in load_jobs(results) if j.status == JobStatus.COMPLETED and j.has_table
+    ]
+    jobs = [
+        (m, j)
+        for m, j in found
+        if query.task in (None, j.record.task)
+        and query.model in (None, j.record.model)
+        and query.suite in (None, j.record.suite)
+    ]
+    if not jobs:
+        have = sorted({f"{j.record.model} x {j.record.task} x {j.record.suite}" for _, j in found})
+        raise ResultsError(
+            f"no stored per-sample tables under {results} match {', '.join(f'--{k} {v}' for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}"
+        )
+    return jobs
+
+
+def groupings(table: pd.DataFrame, by: list[str] | None) -> list[Grouping]:
+    """The `--by` groupings, else one per categorical group column of the table."""
+    if by:
+        return [tuple(b.split(INTERSECTION)) for b in by]
+    return [
+        (c,)
+        for c in group_columns_of(table)  # continuous ones need bins: name them in --by
+        if not is_float_dtype(table[f"group:{c}"])
+    ]
+
+
+def _conditions(
+    label: str, table: pd.DataFrame, by: list[Grouping], query: GroupQuery
+) -> list[str] | str:
+    """The conditions to break down, or (a string) why this table does not take part."""
+    conditions = list(dict.fromkeys(table["condition"]))
+    if query.condition is None:
+        return conditions
+    missing_cols = {c for g in by for c in g if f"group:{c}" not in table.columns}
+    if query.condition not in conditions or (query.by and missing_cols):
+        # named explicitly: an error; otherwise this table just does not take part
+        if query.fully_named:
+            raise ResultsError(
+                f"{label} has no condition {query.condition!r}; its conditions: {', '.join(conditions)}"
+            )
+        return f"{label}: conditions {', '.join(conditions)}"
+    return [query.condition]
+
+
+def _job_rows(
+    loaded: Loaded,
+    table: pd.DataFrame,
+    by: list[Grouping],
+    conditions: list[str],
+    query: GroupQuery,
+) -> list[dict[str, Any]]:
+    """Long rows of one job's table broken down for each of `conditions`."""
+    manifest, job = loaded
+    rows: list[dict[str, Any]] = []
+    for condition in conditions:
+        breakdown = group_breakdown(
+            with_clean_reference(table, condition),
+            by,
+            num_classes=job.record.task_summary.num_classes,
+            seed=manifest.seed,
+            condition=condition,
+            min_group_size=query.min_group_size,
+            resamples=query.resamples,
+        )
+        meta = {"model": job.record.model, "task": job.record.task, "suite": job.record.suite}
+        rows += long_rows(meta, breakdown)
+    return rows
+
+
+def stored_group_rows(
+    results: Path, query: GroupQuery, *, on_skip: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Long rows (one number each) of the group breakdowns of the selected stored tables.
+
+    `on_skip` hears about each table left out because it has no group column (and no `--by`).
+    Raises ResultsError when nothing is left to show, naming what the results hold.
+    """
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for manifest, job in select_jobs(results, query):
+        table = job.table().frame
+        by = groupings(table, query.by)
+        label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
+        if not by:
+            if on_skip is not None:
+                on_skip(
+                    f"{label}: skipped (its table has no group columns; pass --by label for a by-class view)"
+                )
+            continue
+        conditions = _conditions(label, table, by, query)
+        if isinstance(conditions, str):
+            skipped.append(conditions)
+            continue
+        rows += _job_rows((manifest, job), table, by, conditions, query)
+    if not rows and skipped:
+        raise ResultsError(
+            f"no stored table has condition {query.condition!r}"
+            + (f" and group columns {', '.join(query.by)}" if query.by else "")
+            + f"; tables and their conditions: {'; '.join(skipped)[:600]}"
+        )
+    if not rows:
+        raise ResultsError(
+            "no group breakdown to show: no selected table has group columns; pass --by"
+        )
+    return rows

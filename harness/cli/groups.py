@@ -1,0 +1,57 @@
+"""`harness groups`: group breakdowns of stored per-sample tables (fairness x robustness)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from harness.cli.arguments import add_results_argument, csv_list, non_negative_int, positive_int
+
+
+def add_parser(sub: Any) -> None:
+    grp = sub.add_parser(
+        "groups", help="group breakdown of stored per-sample tables (fairness x robustness)"
+    )
+    add_results_argument(grp)
+    grp.add_argument("--task", help="only this task")
+    grp.add_argument("--model", help="only this model")
+    grp.add_argument("--suite", help="only this suite's tables")
+    grp.add_argument("--condition", help="only this condition (default: every condition)")
+    grp.add_argument(
+        "--by",
+        type=csv_list,
+        help="group columns, comma-separated; join with & for an intersection (default: each group column)",
+    )
+    grp.add_argument(
+        "--min-group-size", type=positive_int, default=20, help="flag smaller groups (default 20)"
+    )
+    grp.add_argument(
+        "--resamples",
+        type=non_negative_int,
+        default=1000,
+        help="bootstrap resamples (default 1000)",
+    )
+    grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    grp.set_defaults(handler=groups_command)
+
+
+def groups_command(args: argparse.Namespace) -> int:
+    """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
+    from harness.analysis.stored_groups import GroupQuery, stored_group_rows
+    from harness.present.groups_view import render
+
+    query = GroupQuery(
+        task=args.task,
+        model=args.model,
+        suite=args.suite,
+        condition=args.condition,
+        by=args.by,
+        min_group_size=args.min_group_size,
+        resamples=args.resamples,
+    )
+    rows = stored_group_rows(
+        args.results, query, on_skip=lambda message: print(message, file=sys.stderr)
+    )
+    sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    return 0

@@ -1,0 +1,37 @@
+"""`harness leaderboard`: comparable results as a terminal table, Markdown, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from harness.cli.arguments import add_results_argument
+
+
+def add_parser(sub: Any) -> None:
+    lb = sub.add_parser("leaderboard", help="print comparable results")
+    add_results_argument(lb)
+    lb.add_argument("--task", help="only this task")
+    lb.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    lb.add_argument(
+        "--all-metrics", action="store_true", help="every metric, not only headline ones"
+    )
+    lb.set_defaults(handler=leaderboard_command)
+
+
+def leaderboard_command(args: argparse.Namespace) -> int:
+    from harness.analysis.leaderboard import build_boards
+    from harness.present.leaderboard_view import (
+        render_csv,
+        render_json,
+        render_markdown,
+        render_table,
+    )
+
+    boards = build_boards(args.results, task=args.task, all_metrics=args.all_metrics)
+    render = {"table": render_table, "md": render_markdown, "csv": render_csv, "json": render_json}[
+        args.format
+    ]
+    sys.stdout.write(render(boards).rstrip("\n") + "\n")
+    return 0

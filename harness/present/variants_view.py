@@ -1,0 +1,109 @@
+"""Variant comparisons as `harness variants` prints them: text, Markdown or JSON.
+
+Per variant and task: its size against its parent, the paired delta of every metric (with the
+test, n and Holm-adjusted p-value) and the slices where the harm concentrates. Tables are
+written by `harness.present.tables`; numbers are formatted as in the leaderboard's notes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from harness.analysis.variant_deltas import VariantComparison, format_value
+from harness.present.escaping import md_text, terminal_text
+from harness.present.tables import Table, to_json, to_markdown, to_text
+
+LEGEND = (
+    "delta = variant - parent; tests: exact McNemar (accuracies), paired bootstrap (other "
+    "per-sample metrics), 95%-interval overlap (no per-sample data); Holm-adjusted per variant and task"
+)
+NO_VARIANTS = "no variant results (add `variants:` to a model in the spec; see docs/variants.md)"
+
+
+def _size_line(c: VariantComparison) -> str:
+    s = c.size
+    if not s.size_bytes:
+        return "size: —"
+    ratio = f" ({s.size_ratio:.2f}x parent {s.parent_size_bytes} B)" if s.size_ratio else ""
+    return (
+        f"size {s.size_bytes} B {s.size_format or ''}{ratio}; parameters {s.parameters} "
+        f"({s.nonzero_parameters} nonzero; parent {s.parent_nonzero_parameters} nonzero); "
+        f"gradients: {'yes' if s.gradients else 'no (black-box paths)'}"
+    )
+
+
+def harm_line(c: VariantComparison) -> list[str]:
+    """One sentence per slice kind: the largest paired drop with its n and p-values."""
+    lines = []
+    for kind in ("class", "group", "condition"):
+        s = c.worst.get(kind)
+        if s is None:
+            continue
+        lines.append(
+            f"largest {kind} drop: {s.slice} [{s.suite}, {s.condition}] {format_value(s.parent_acc)} -> {format_value(s.variant_acc)} "
+            f"(drop {format_value(s.drop)}, n={s.n}, McNemar p={format_value(s.p_value)}, Holm p={format_value(s.p_holm)} over {c.slices_tested} slices)"
+        )
+    return lines
+
+
+def _delta_rows(c: VariantComparison) -> list[dict[str, str]]:
+    return [
+        {
+            "suite": d.suite,
+            "metric": d.metric,
+            "parent": format_value(d.parent_value),
+            "variant": format_value(d.variant_value),
+            "delta": ("+" if (d.delta or 0) > 0 else "") + format_value(d.delta),
+            "test": d.test,
+            "n": str(d.n),
+            "p": format_value(d.p_value),
+            "p_holm": format_value(d.p_holm),
+            "verdict": "WORSE" if d.significant_harm else "",
+        }
+        for d in c.deltas
+    ]
+
+
+def delta_table(c: VariantComparison) -> Table | None:
+    """Every metric's delta as a table (None when the variant has no compared metric)."""
+    rows = _delta_rows(c)
+    if not rows:
+        return None
+    cols = list(rows[0])
+    return Table(cols, [[r[k] for k in cols] for r in rows])
+
+
+def _text_section(c: VariantComparison) -> list[str]:
+    title = terminal_text(f"{c.variant_model} vs {c.parent} on {c.task}")
+    if c.status != "compared":
+        return [title, terminal_text(f"{c.status}: {c.reason}") + "\n"]
+    lines = [title, terminal_text(_size_line(c)), *(terminal_text(f"note: {n}") for n in c.notes)]
+    table = delta_table(c)
+    if table is not None:
+        lines.append(to_text(table))
+    lines += [terminal_text(line) for line in harm_line(c)]
+    return [*lines, ""]
+
+
+def _markdown_section(c: VariantComparison) -> list[str]:
+    title = f"### {md_text(f'{c.variant_model} vs {c.parent} on {c.task}')}\n"
+    if c.status != "compared":
+        return [title, md_text(f"{c.status}: {c.reason}") + "\n"]
+    lines = [title, md_text(_size_line(c)), *(md_text(f"note: {n}") for n in c.notes)]
+    table = delta_table(c)
+    if table is not None:
+        lines.append("\n" + to_markdown(table))
+    lines += [f"\n> {md_text(line)}" for line in harm_line(c)]
+    return [*lines, ""]
+
+
+def render(comparisons: list[VariantComparison], fmt: Literal["table", "md", "json"]) -> str:
+    """Text, Markdown or JSON of the comparisons."""
+    if fmt == "json":
+        return to_json([c.to_dict() for c in comparisons])
+    section = _markdown_section if fmt == "md" else _text_section
+    parts = [line for c in comparisons for line in section(c)]
+    if not comparisons:
+        parts.append(NO_VARIANTS)
+    parts.append(LEGEND)
+    return "\n".join(parts)

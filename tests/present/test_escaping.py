@@ -1,0 +1,108 @@
+"""The one escaper: Markdown text renders as itself on GitHub (cmark-gfm), CSV cells cannot run
+as formulas, terminal text cannot act on the terminal, HTML text is text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.present.escaping import csv_cell, md_code, md_text, slug, strip_control, terminal_text
+from harness.present.templating import environment
+from tests.present.markdown_check import live_links, tags_and_text
+
+# Markdown's special characters, whitespace and letters (no `@`: an e-mail address becomes a
+# mailto: link on GitHub whatever the escaping; see harness/present/escaping.py)
+MARKUP = st.text(
+    alphabet=st.sampled_from(list("\\`*_{}[]()#+-.!|~<>&:/=\"' \t\nwxyz019éW")), max_size=40
+)
+CONTEXTS = {  # where the harness puts escaped text, and the tags that container renders as
+    "table": ("| h |\n|---|\n| {} |", {"table", "thead", "tr", "th", "tbody", "td"}),
+    "quote": ("> {}", {"blockquote", "p"}),
+    "heading": ("### {}", {"h3"}),
+    "paragraph": ("note: {}", {"p"}),
+}
+
+
+def _plain(text: str) -> str:
+    return " ".join(strip_control(text).split())
+
+
+@pytest.mark.parametrize("context", sorted(CONTEXTS))
+@settings(max_examples=300, deadline=None)
+@given(text=MARKUP)
+def test_markdown_text_renders_as_itself(context: str, text: str) -> None:
+    template, container = CONTEXTS[context]
+    tags, rendered = tags_and_text(template.format(md_text(text)))
+    assert {t for t, _a in tags} <= container, (text, md_text(text), tags)
+    expected = _plain(text)
+    if context == "table":
+        expected = " ".join(["h", expected]).strip()
+    if context == "paragraph":
+        expected = " ".join(["note:", expected]).strip()
+    assert rendered == expected, (text, md_text(text))
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "[click](https://evil.example/)",
+        "![x](https://evil.example/t.png)",
+        "see https://evil.example/ or www.evil.example",
+        "<img src=x onerror=alert(1)>",
+        "[ref]: https://evil.example/",
+        "`code` **bold** _it_ ~~gone~~",
+    ],
+)
+def test_hostile_markdown_is_inert_in_every_context(hostile: str) -> None:
+    for template, _container in CONTEXTS.values():
+        md = template.format(md_text(hostile))
+        assert live_links(md) == [], md
+        assert _plain(hostile) in tags_and_text(md)[1]
+
+
+def test_markdown_keeps_plain_names_readable() -> None:
+    assert md_text("top1_acc") == "top1_acc"
+    assert md_text("digits-cnn@prune50") == "digits-cnn@prune50"
+    assert md_text("p (adj)") == "p (adj)"
+    assert md_text("0.729 [0.667, 0.791]") == r"0.729 \[0.667, 0.791\]"
+    assert md_text("a|b\nc") == r"a\|b c"
+
+
+def test_code_span_cannot_be_closed_early() -> None:
+    for text in ["abc123", "a`b", "``x``", "`"]:
+        tags, rendered = tags_and_text(f"x {md_code(text)} y")
+        assert [t for t, _a in tags] == ["p", "code"] and text in rendered
+
+
+@pytest.mark.parametrize(
+    "value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "\nx", "|x", '=HYPERLINK("http://x")']
+)
+def test_csv_formulas_are_neutralised(value: str) -> None:
+    assert csv_cell(value) == "'" + value
+
+
+def test_csv_leaves_numbers_and_plain_text() -> None:
+    assert csv_cell(-1.5) == -1.5 and csv_cell(3) == 3 and csv_cell(None) is None
+    assert csv_cell("model-a") == "model-a"
+
+
+def test_terminal_text_shows_control_characters() -> None:
+    assert terminal_text("\x1b[31mred\x1b[0m") == "\\x1b[31mred\\x1b[0m"
+    assert terminal_text("line\nbreak\ttab\rcr") == "line\\nbreak\\ttab\\rcr"
+    assert terminal_text("\x9b2J\x7f") == "\\x9b2J\\x7f"
+    assert terminal_text("plain — text †1") == "plain — text †1"
+
+
+def test_html_is_escaped_and_control_characters_dropped() -> None:
+    template = environment().from_string('<p title="{{ v }}">{{ v }}</p>')
+    out = template.render(v='<script>"x"</script>\x1b\x00')
+    assert (
+        out
+        == '<p title="&lt;script&gt;&#34;x&#34;&lt;/script&gt;">&lt;script&gt;&#34;x&#34;&lt;/script&gt;</p>'
+    )
+
+
+def test_slug_is_file_safe_and_distinct() -> None:
+    a, b = slug("../../etc/passwd"), slug("..-..-etc-passwd")
+    assert a != b and "/" not in a and not a.startswith(".")

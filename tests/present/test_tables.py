@@ -1,0 +1,62 @@
+"""The one table writer: terminal layout (as pandas printed it before), Markdown, CSV, JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.present.tables import Table, to_csv, to_json, to_markdown, to_text
+
+TABLES = [
+    Table(["#", "rank", "model", "v"], [[1, 1, "a", "0.5 [1]"], [2, "—", "bbbbbb", "x"]]),
+    Table(["#", "rank", "model"], [[1, 1, "a"], [2, 2, "bb"]]),
+    Table(["g", "n", "z"], [["a", 93, "q"], ["a", 177, ""]]),
+    Table(["a", "bbbb"], [["x", "zzz"], ["yy", "w"]]),
+    Table(["a", "b"], [["x", ""], ["yy", " "]]),
+    Table(["n", "x"], [[np.int64(5), "a"], [np.int64(12), "b"]]),
+]
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_terminal_layout_is_the_one_pandas_printed(table: Table) -> None:
+    frame = pd.DataFrame([list(r) for r in table.rows], columns=list(table.header))
+    assert to_text(table) == frame.to_string(index=False)
+
+
+def test_terminal_cells_cannot_act_on_the_terminal() -> None:
+    out = to_text(Table(["name"], [["\x1b[2Jx\ny"]]))
+    assert "\x1b" not in out and out.splitlines()[1].strip() == "\\x1b[2Jx\\ny"
+
+
+def test_left_aligned_layout_leaves_the_last_column_unpadded() -> None:
+    out = to_text(
+        Table(["a", "bb", "reason"], [["xxx", "y", "why"], ["z", "", ""]]), align="left", gap=2
+    )
+    assert out.splitlines() == ["a    bb  reason", "xxx  y   why", "z" + " " * 8]
+
+
+def test_markdown_rows_keep_their_width_and_escape_cells() -> None:
+    out = to_markdown(Table(["a|b", "c"], [["x|y\nz", 3], ["<b>", None]]))
+    lines = out.splitlines()
+    assert lines[1] == "|---|---|"
+    assert {line.replace("\\|", "").count("|") for line in lines} == {3}
+    assert "<b>" not in out and "&lt;b&gt;" in out
+
+
+def test_csv_is_rfc4180_and_neutralises_formulas() -> None:
+    out = to_csv(
+        Table(["=h", "v"], [['=HYPERLINK("x")', 1.5], ["ok", None], ["-x", np.float64(-2.0)]])
+    )
+    assert out.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows == [["'=h", "v"], ['\'=HYPERLINK("x")', "1.5"], ["ok", ""], ["'-x", "-2.0"]]
+
+
+def test_json_refuses_nan() -> None:
+    assert to_json([{"a": 1}]) == '[\n  {\n    "a": 1\n  }\n]'
+    with pytest.raises(ValueError):
+        to_json([{"a": float("nan")}])
