@@ -33,6 +33,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check harness suites adapters zoo tests benchmarks
 	$(BIN)/ruff format --check harness suites adapters zoo tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_accuracy_suite.py

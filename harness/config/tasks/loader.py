@@ -144,11 +144,13 @@ def _convert(
         feats["input"] = datasets.Value("string")
         shape: tuple[int, ...] = ()
     elif spec.modality == "tabular":
-        names = spec.feature_columns or [spec.input_column]
         try:
             if spec.feature_columns:
+                names = list(spec.feature_columns)
                 matrix = np.stack([_numeric(ds, c, spec.name, where) for c in names], axis=1)
             else:
+                assert spec.input_column is not None  # checked at the top of _convert
+                names = [spec.input_column]
                 matrix = _numeric(ds, spec.input_column, spec.name, where)
         except ValueError as err:  # ragged vectors in an input column
             raise DatasetError(
