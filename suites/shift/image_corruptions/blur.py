@@ -78,41 +78,53 @@ def _depthwise_grouped(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tens
     return out
 
 
-def glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """Gaussian blur, 8-bit quantisation, local pixel swaps, Gaussian blur again.
+def glass_sources(offsets: torch.Tensor, h: int, w: int, d: int) -> torch.Tensor:
+    """Where each pixel's value comes from after one pass of the reference's local shuffle.
 
-    The reference swaps pixel (h, w) with a random neighbour (dy, dx in [-d, d-1]) for every
-    interior pixel in raster order. Swaps whose anchors share ``(h mod 2d+1, w mod 2d+1)`` touch
-    disjoint pixels, so we run them together: (2d+1)^2 parallel phases per iteration, each one a
-    gather and a scatter. Same swap distribution per pixel; only the order of the swaps differs.
+    ``offsets`` (B, H*W) hold ``dy * W + dx`` per pixel. The reference visits the anchors
+    ``d < h <= H - d``, ``d < w <= W - d`` in descending raster order and runs
+    ``x[h, w], x[h', w'] = x[h', w'], x[h, w]`` on an H x W x 3 array: both right-hand items are
+    views, so the first assignment copies ``x[h', w']`` into ``x[h, w]`` and the second writes
+    ``x[h', w']`` back onto itself. Each anchor is written once, so its final value is the value
+    its source holds when the anchor is visited: the source's final value if the source is an
+    anchor visited earlier (later in raster order), else the source's input value. Following
+    those links to their ends (pointer doubling, exact integer gathers) gives the same result as
+    the sequential loop. Returns (B, H*W) input indices.
+    """
+    b = offsets.shape[0]
+    device = offsets.device
+    idx = torch.arange(h * w, device=device)
+    rows, cols = idx // w, idx % w
+    anchor = (rows > d) & (rows <= h - d) & (cols > d) & (cols <= w - d)
+    source = torch.where(anchor, idx + offsets, idx.expand(b, -1))
+    src_anchor = anchor[source]
+    chained = anchor & src_anchor & (source > idx)  # the source was visited first
+    link = torch.where(chained, source, idx.expand(b, -1))  # fixed points end a chain
+    while True:
+        jumped = link.gather(1, link)
+        if torch.equal(jumped, link):
+            break
+        link = jumped
+    return source.gather(1, link)
+
+
+def glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Gaussian blur, 8-bit quantisation, the reference's local pixel shuffle, Gaussian blur.
+
+    The shuffle is the published one (`glass_sources`): each anchor pixel takes a copy of a
+    random neighbour (dy, dx uniform in [-d, d-1]), visited in descending raster order; the
+    reference's "swap" line is a copy on RGB arrays, and CIFAR-10-C / ImageNet-C were made so.
     """
     sigma, d, iterations = p["sigma"], p["delta"], p["iterations"]
     b, c, h, w = x.shape
     x = torch.floor(gaussian(x, sigma) * 255.0) / 255.0
-    # The swaps only move pixels, so track where each pixel comes from (B, H*W) and gather the
-    # channels once at the end: same result as swapping values, a fraction of the work.
-    perm = torch.arange(h * w, device=x.device).expand(b, -1).clone()
-    m = 2 * d + 1
-    hs = torch.arange(d + 1, h - d + 1, device=x.device)
-    ws = torch.arange(d + 1, w - d + 1, device=x.device)
-    phases = []  # anchor indices of each phase, and where each phase starts in their concatenation
-    for rh in range(m):
-        for rw in range(m):
-            hh, ww = hs[hs % m == rh], ws[ws % m == rw]
-            if hh.numel() and ww.numel():
-                phases.append((hh[:, None] * w + ww[None, :]).reshape(-1))
-    anchors = torch.cat(phases) if phases else hs.new_zeros(0)
-    bounds = np.cumsum([0] + [len(ph) for ph in phases]).tolist()
+    # The shuffle only moves pixels: track where each pixel comes from (B, H*W) and gather the
+    # channels once at the end.
+    perm = torch.arange(h * w, device=x.device).expand(b, -1)
     for it in range(iterations):
         shifts = counter_rng.randint(seeds, -d, d, (2, h, w), S_GLASS + it)
         offsets = (shifts[:, 0] * w + shifts[:, 1]).reshape(b, h * w)
-        partners = offsets.index_select(1, anchors).add_(anchors)  # (B, all anchors)
-        for k, idx_p in enumerate(phases):
-            idx_q = partners[:, bounds[k] : bounds[k + 1]]
-            vp = perm.index_select(1, idx_p)
-            vq = perm.gather(1, idx_q)
-            perm.index_copy_(1, idx_p, vq)
-            perm.scatter_(1, idx_q, vp)
+        perm = perm.gather(1, glass_sources(offsets, h, w, d))
     flat = x.reshape(b, c, h * w).gather(2, perm[:, None, :].expand(-1, c, -1))
     return gaussian(flat.reshape(b, c, h, w), sigma)
 
