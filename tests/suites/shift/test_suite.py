@@ -176,9 +176,159 @@ def test_cli_run_and_board_columns(write_spec, tmp_path: Path) -> None:
     rel = row["lin0"].cell("relative_mce")
     assert rel is not None
     assert (
-        rel.value == pytest.approx(1.0) if rel.value is not None else "left out" in (rel.note or "")
+        rel.value == pytest.approx(1.0)
+        if rel.value is not None
+        else "undefined" in (rel.note or "")
     )
-    assert all(
-        isinstance(r.value("effective_robustness[shifted=digits-shifted]"), float)
-        for r in board.rows
+    mce = row["lin1"].cell("mce")
+    assert mce is not None and mce.ci is not None and "severities 1, 3" in (mce.note or "")
+    assert "15 ImageNet-C benchmark corruptions" in (mce.note or "")
+    for r in board.rows:
+        er = r.cell("effective_robustness[shifted=digits-shifted]")
+        assert er is not None and isinstance(er.value, float) and er.ci is not None
+        assert r.model not in (er.note or "").split(": ")[-1]  # never in its own testbed
+
+
+def test_noop_corruptions_are_not_applicable_and_left_out(task) -> None:
+    # On 8x8 digits the CIFAR blurs scaled to a quarter of their size change nothing at all.
+    cfg = {"corruptions": ["defocus_blur", "fog"], "severities": [1, 3], "max_samples": 40}
+    result = ShiftSuite(cfg).run(_adapter(task), task, RunContext(seed=1, bootstrap_resamples=20))
+    conds = set(result.table.conditions())
+    assert "corruption=defocus_blur/severity=1" not in conds
+    assert "corruption=fog/severity=3" in conds
+    m = {r.key: r for r in result.metrics}
+    na = m["corruption_error[corruption=defocus_blur]"]
+    assert na.value is None and (na.note or "").startswith("not applicable")
+    fog = [result.table.condition(f"corruption=fog/severity={s}").correct.mean() for s in (1, 3)]
+    assert m["mean_corruption_acc"].value == pytest.approx(np.mean(fog))
+    assert "defocus_blur" in (m["mean_corruption_acc"].note or "")
+    assert "defocus_blur" in result.artifacts["not_applicable"]
+
+
+def test_gallery_arrays_follow_the_convention(task) -> None:
+    cfg = {"corruptions": ["fog", "contrast"], "severities": [2, 4], "max_samples": 50}
+    ctx = RunContext(seed=2, bootstrap_resamples=10)
+    result = ShiftSuite({**cfg, "gallery_samples": 3}).run(_adapter(task), task, ctx)
+    images = result.arrays["gallery_images"]
+    meta = result.artifacts["corruption_gallery"]
+    assert images.dtype == np.float32 and images.shape == (2, 3, 3, 1, 8, 8)
+    assert meta["corruptions"] == ["fog", "contrast"] and meta["severities"] == [0, 2, 4]
+    rows = [task.sample_ids.index(sid) for sid in meta["sample_ids"]]
+    assert np.array_equal(images[0, 0], task.all_inputs()[rows].numpy())  # clean at index 0
+    assert float(images.min()) >= task.bounds[0] and float(images.max()) <= task.bounds[1]
+    assert not np.array_equal(images[1, 2], images[1, 0])  # contrast changed the images
+    labels = task.labels[rows]
+    assert len(set(labels.tolist())) == 3  # stratified: three different classes
+    none = ShiftSuite({**cfg, "gallery_samples": 0}).run(_adapter(task), task, ctx)
+    assert none.arrays == {} and "corruption_gallery" not in none.artifacts
+
+
+def test_max_samples_is_a_stratified_subset_not_the_first_rows(task) -> None:
+    result = ShiftSuite({"corruptions": ["fog"], "severities": [1], "max_samples": 100}).run(
+        _adapter(task), task, RunContext(seed=5, bootstrap_resamples=10)
     )
+    ids = list(result.table.condition("clean").sample_id)
+    assert ids != task.sample_ids[:100] and len(ids) == 100
+    labels = result.table.condition("clean").label.value_counts()
+    assert labels.max() - labels.min() <= 2
+    assert any("stratified" in n for n in result.notes)
+
+
+def _image_task(name: str, n: int, *, labelled: bool = True, extra: dict | None = None):
+    import datasets
+
+    from harness.core.task import Task
+
+    gen = np.random.default_rng(len(name) + n)
+    columns = {
+        "sample_id": [f"{name}-{i}" for i in range(n)],
+        "input": gen.random((n, 64)).astype(np.float32).tolist(),
+        **(extra or {}),
+    }
+    if labelled:
+        columns["label"] = (np.arange(n) % 10).tolist()
+    return Task(
+        name=name,
+        modality="image",
+        num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
+        input_shape=(1, 8, 8),
+        bounds=(0.0, 1.0),
+        data=datasets.Dataset.from_dict(columns),
+    )
+
+
+def test_unlabeled_ood_set_and_logit_columns(task) -> None:
+    folder = _image_task("unlabeled-folder", 30, labelled=False)
+    suite = ShiftSuite({"corruptions": [], "ood_sets": ["unlabeled-folder"], "max_samples": 40})
+    suite._tasks["unlabeled-folder"] = folder
+    result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=10))
+    frame = result.table.frame
+    ood_rows = frame[frame.condition == "ood=unlabeled-folder"]
+    assert len(ood_rows) == 30 and (ood_rows.label == -1).all()
+    keys = {r.key for r in result.metrics}
+    for score in ("msp", "energy", "max_logit", "neg_entropy"):
+        assert f"ood_auroc[ood=unlabeled-folder,score={score}]" in keys
+    clean = frame[frame.condition == "clean"].iloc[0]
+    assert len(clean.top_logits) == 10 and list(clean.top_logits) == sorted(
+        clean.top_logits, reverse=True
+    )
+    # Every score is recomputable from the kept columns (all 10 logits here).
+    top = np.asarray(clean.top_logits, dtype=np.float64)
+    assert clean.max_logit == pytest.approx(top[0])
+    assert clean.energy == pytest.approx(clean.logsumexp)
+    assert clean.msp == pytest.approx(np.exp(top[0] - clean.logsumexp))
+    p = np.exp(top - clean.logsumexp)
+    assert clean.entropy == pytest.approx(-(p * np.log(p)).sum())
+
+
+def test_published_corrupted_set_rows_become_cells(task) -> None:
+    # The convention with the data loader: `corruption` / `severity` columns name each row's cell.
+    n = 20
+    cells = [("fog", 1), ("fog", 3), ("snow", 2)]
+    published = _image_task(
+        "published-c",
+        n * len(cells),
+        extra={
+            "corruption": [c for c, _ in cells for _ in range(n)],
+            "severity": [s for _, s in cells for _ in range(n)],
+        },
+    )
+    ids = [f"img-{i}" for i in range(n)] * len(cells)  # one id per image, in every cell
+    published = replace(
+        published, data=published.data.remove_columns("sample_id").add_column("sample_id", ids)
+    )
+    result = ShiftSuite({"max_samples": 12}).run(
+        _adapter(task), published, RunContext(seed=0, bootstrap_resamples=10)
+    )
+    conds = result.table.frame.groupby("condition").size().to_dict()
+    assert conds == {
+        "corruption=fog/severity=1": 12,
+        "corruption=fog/severity=3": 12,
+        "corruption=snow/severity=2": 12,
+    }
+    keys = {r.key for r in result.metrics}
+    assert "corruption_acc[corruption=snow/severity=2]" in keys and "mean_corruption_acc" in keys
+    assert "clean_acc" not in keys and any("published" in note for note in result.notes)
+
+
+def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
+    same_ids = replace(digits_shifted(), name="digits-moved")
+    same_ids = replace(
+        same_ids,
+        data=same_ids.data.remove_columns("sample_id").add_column("sample_id", task.sample_ids),
+    )
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-moved"], "max_samples": 80})
+    suite._tasks["digits-moved"] = same_ids
+    result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=200))
+    frame = result.table.frame
+    assert list(frame[frame.condition == "shifted=digits-moved"].sample_id) == list(
+        frame[frame.condition == "clean"].sample_id
+    )
+    gap = next(r for r in result.metrics if r.metric == "shift_acc_gap")
+    assert "paired" in (gap.note or "") and "unpaired" not in gap.note
+    unpaired = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-shifted"]}).run(
+        _adapter(task), task, RunContext(seed=0, bootstrap_resamples=200)
+    )
+    other = next(r for r in unpaired.metrics if r.metric == "shift_acc_gap")
+    assert "unpaired" in (other.note or "")
