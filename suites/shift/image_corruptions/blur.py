@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from suites import counter_rng
-from suites.shift.image_corruptions.filters import gaussian, pad2d, separable
+from suites.shift.image_corruptions.filters import (
+    FFT_MIN_TAPS,
+    correlate_fft,
+    gaussian,
+    pad2d,
+    separable,
+)
 from suites.shift.image_corruptions.streams import S_ANGLE, S_GLASS, per_sample_uniform
 
 
@@ -50,6 +56,8 @@ def defocus_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> tor
     """cv2.filter2D of every channel with the anti-aliased disk (border reflect101)."""
     kernel = disk_kernel(p["radius"], p["alias_blur"]).to(x)
     r = (kernel.shape[0] - 1) // 2
+    if kernel.numel() >= FFT_MIN_TAPS:
+        return correlate_fft(x, kernel, "reflect101")
     b, c, h, w = x.shape
     planes = pad2d(x.reshape(b * c, 1, h, w), r, r, "reflect101")
     return _depthwise_grouped(planes, kernel).reshape(b, c, h, w)
@@ -173,19 +181,49 @@ def motion_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torc
     return motion_blur_layer(x, p["radius"], p["sigma"], angle)
 
 
+@functools.lru_cache(maxsize=256)
+def _zoom_axis(n: int, zoom: float) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Source rows and weights of one axis of `clipped_zoom` (None: the identity).
+
+    Crop ``ceil(n / zoom)`` centred at ``(n - crop) // 2``, zoom to ``round(crop * zoom)`` with
+    corners aligned (``scipy.ndimage.zoom`` order 1, ``grid_mode=False``), trim the centre ``n``:
+    output ``i`` reads crop coordinate ``(i + trim) * (crop - 1) / (out - 1)``.
+    """
+    crop = math.ceil(n / zoom)
+    top = (n - crop) // 2
+    out = round(crop * zoom)
+    if out == crop:
+        return None
+    trim = (out - n) // 2
+    coords = [top + (i + trim) * (crop - 1) / (out - 1) for i in range(n)]
+    first = [min(int(math.floor(c)), n - 2) for c in coords]
+    weights = [c - f for c, f in zip(coords, first, strict=True)]
+    return torch.tensor(first, dtype=torch.int64), torch.tensor(weights, dtype=torch.float32)
+
+
+def _lerp_axis(x: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor], dim: int) -> torch.Tensor:
+    """Linear interpolation along ``dim`` as separate elementwise steps (the same roundings for
+    every element whatever the batch, thread count or vector path: no fused multiply-add)."""
+    first, weights = (t.to(x.device) for t in plan)
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    w = weights.reshape(shape)
+    index = first.reshape(shape).expand(x.shape)
+    a = torch.gather(x, dim, index)
+    b = torch.gather(x, dim, index + 1)
+    b.sub_(a).mul_(w)
+    return a.add_(b)
+
+
 def clipped_zoom(x: torch.Tensor, zoom: float) -> torch.Tensor:
     """Centre crop of ``ceil(side / zoom)``, order-1 ``scipy.ndimage.zoom``, centre trim."""
     h, w = x.shape[-2:]
-    ch, cw = math.ceil(h / zoom), math.ceil(w / zoom)
-    top, left = (h - ch) // 2, (w - cw) // 2
-    crop = x[..., top : top + ch, left : left + cw]
-    oh, ow = round(ch * zoom), round(cw * zoom)
-    if (oh, ow) == (ch, cw):
-        zoomed = crop
-    else:  # scipy.ndimage.zoom (grid_mode=False) aligns corners
-        zoomed = F.interpolate(crop, size=(oh, ow), mode="bilinear", align_corners=True)
-    tt, tl = (oh - h) // 2, (ow - w) // 2
-    return zoomed[..., tt : tt + h, tl : tl + w]
+    rows, cols = _zoom_axis(h, zoom), _zoom_axis(w, zoom)
+    if rows is not None:
+        x = _lerp_axis(x, rows, x.dim() - 2)
+    if cols is not None:
+        x = _lerp_axis(x, cols, x.dim() - 1)
+    return x
 
 
 def zoom_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

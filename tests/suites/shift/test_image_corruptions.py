@@ -151,6 +151,28 @@ def test_batch_invariance_at_odd_sizes_and_both_regimes(shape: tuple[int, ...]) 
                 assert torch.equal(batch[i : i + 1], alone), (name, kw, i)
 
 
+@pytest.mark.parametrize("size", [32, 224])
+def test_bit_identical_across_batch_composition_and_threads(size: int) -> None:
+    # Real-size images too: library kernels (interpolation, reductions, batched FFTs) split work
+    # by batch size and thread count, which moved last bits at 224 px but not at 32 px.
+    from benchmarks.bench_corruptions import photo_crops
+
+    x = _to_tensor(list(photo_crops(3, size, seed=5)))
+    seeds = torch.tensor([3, 1, 4], dtype=torch.int64)
+    threads = torch.get_num_threads()
+    for name in CORRUPTIONS:
+        try:
+            torch.set_num_threads(1)
+            batch = corrupt(x, name, 4, seeds)
+            torch.set_num_threads(2)
+            pair = corrupt(x[[2, 0]], name, 4, seeds[[2, 0]])
+            alone = corrupt(x[1:2], name, 4, seeds[1:2])
+        finally:
+            torch.set_num_threads(threads)
+        assert torch.equal(batch[[2, 0]], pair), (name, size)
+        assert torch.equal(batch[1:2], alone), (name, size)
+
+
 def test_different_seeds_give_different_noise() -> None:
     x = _to_tensor([_smooth_rgb(), _smooth_rgb()])
     for name in ("gaussian_noise", "shot_noise", "impulse_noise", "glass_blur", "fog", "spatter"):
