@@ -29,7 +29,9 @@ __all__ = [
     "poisson",
     "splitmix64",
     "open_unit",
+    "top_bits",
     "poisson_from_uniform",
+    "poisson_cdf_table",
 ]
 
 
@@ -104,7 +106,7 @@ def open_unit(k: torch.Tensor) -> torch.Tensor:
     return k.to(torch.float32).add_(0.5).mul_(_UNIT_SCALE)
 
 
-def _top_bits(bits: torch.Tensor) -> torch.Tensor:
+def top_bits(bits: torch.Tensor) -> torch.Tensor:
     """The top UNIT_BITS bits of 64-bit words, as non-negative int64 (in place)."""
     bits >>= 64 - UNIT_BITS
     bits &= _UNIT_MASK  # logical shift: torch's >> is arithmetic
@@ -113,7 +115,7 @@ def _top_bits(bits: torch.Tensor) -> torch.Tensor:
 
 def uniform(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
     """Uniform float32 in the open interval (0, 1): `open_unit` of the word's top 23 bits."""
-    return open_unit(_top_bits(random_bits(seeds, shape, stream)))
+    return open_unit(top_bits(random_bits(seeds, shape, stream)))
 
 
 def uniform_many(
@@ -133,7 +135,7 @@ def uniform_many(
     counter = torch.cat([torch.arange(1, n + 1, dtype=torch.int64) for n in sizes])
     which = torch.repeat_interleave(torch.arange(len(draws)), torch.tensor(sizes))
     counter = counter.to(seeds.device) * _GOLDEN
-    u = open_unit(_top_bits(_splitmix64_(keys[:, which.to(seeds.device)] + counter[None, :])))
+    u = open_unit(top_bits(_splitmix64_(keys[:, which.to(seeds.device)] + counter[None, :])))
     parts = u.split(sizes, dim=1)
     return [p.reshape(seeds.shape[0], *shape) for p, (shape, _) in zip(parts, draws, strict=True)]
 
@@ -146,7 +148,7 @@ def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torc
     visible after clipping to [0, 1].
     """
     bits = random_bits(seeds, shape, stream)
-    u1 = open_unit(_top_bits(bits.clone()))
+    u1 = open_unit(top_bits(bits.clone()))
     bits >>= 64 - 2 * UNIT_BITS
     bits &= _UNIT_MASK
     u2 = open_unit(bits)
@@ -213,7 +215,7 @@ def poisson_from_uniform(
         return _poisson_search(u, lam, k).reshape(shape)
     table_rates = table_rates.to(device=lam.device, dtype=torch.float32)
     level = _table_level(table_rates, lam)
-    cdf = _poisson_cdf_table(table_rates)  # (L, K) float64
+    cdf = poisson_cdf_table(table_rates)  # (L, K) float64
     width = cdf.shape[1]
     flat_cdf = torch.cat((torch.zeros_like(cdf[:, :1]), cdf), dim=1).reshape(-1)
     row = level * (
@@ -260,7 +262,7 @@ def _table_level(table_rates: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     return level
 
 
-def _poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:
+def poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:
     """``P(X <= k)`` for ``X ~ Poisson(rates[i])``, k = 0..K-1 (float64, (L, K)).
 
     K reaches past the largest rate by 10 standard deviations plus 40, where the CDF is 1 to far

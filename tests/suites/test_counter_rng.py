@@ -187,9 +187,9 @@ def test_open_unit_is_strictly_inside_zero_one_for_every_k() -> None:
 
 def test_all_ones_words_give_the_largest_uniform_below_one() -> None:
     words = torch.full((3,), -1, dtype=torch.int64)  # every bit set: the top of every field
-    assert float(counter_rng.open_unit(counter_rng._top_bits(words.clone()))[0]) < 1.0
+    assert float(counter_rng.open_unit(counter_rng.top_bits(words.clone()))[0]) < 1.0
     zeros = torch.zeros(3, dtype=torch.int64)
-    assert float(counter_rng.open_unit(counter_rng._top_bits(zeros))[0]) > 0.0
+    assert float(counter_rng.open_unit(counter_rng.top_bits(zeros))[0]) > 0.0
 
 
 def _extreme_uniforms(count: int = 1 << 16) -> torch.Tensor:

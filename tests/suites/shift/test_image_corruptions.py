@@ -427,6 +427,22 @@ def test_shot_noise_is_poisson() -> None:
     assert abs(float(y.var()) / (0.3 * rate) - 1) < 0.06
 
 
+def test_shot_noise_lookup_equals_the_tabled_poisson_inversion() -> None:
+    from suites import counter_rng
+    from suites.shift.image_corruptions.streams import S_NOISE
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (3, 3, 40, 40), generator=gen).float() / 255.0
+    x[0, 0, :5] = torch.rand(5, 40, generator=gen)  # a few values off the 8-bit grid
+    seeds = _seeds(3)
+    levels = torch.arange(256, dtype=torch.float32) / 255.0
+    for severity in SEVERITIES:
+        rate = resolve_params("shot_noise", severity, 40, 40)["rate"]
+        got = corrupt(x, "shot_noise", severity, seeds)
+        k = counter_rng.poisson(seeds, x * rate, S_NOISE, table_rates=levels * rate)
+        assert torch.equal(got, (k / rate).clamp(0, 1)), severity
+
+
 def test_impulse_noise_flip_fractions() -> None:
     x = _mid_gray(8)
     c = resolve_params("impulse_noise", 5, 32, 32)["c"]
