@@ -24,6 +24,8 @@ def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) 
     ``symmetric`` (scipy/skimage 'reflect': the edge sample is repeated).
     """
     i = torch.arange(-before, n + after, device=device)
+    if mode == "constant0":  # index n stands for a zero appended by `pad2d`
+        return torch.where((i < 0) | (i >= n), n, i)
     if mode == "edge" or n == 1:
         return i.clamp(0, n - 1)
     if mode == "reflect101":
@@ -38,7 +40,10 @@ def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) 
 
 
 def pad2d(x: torch.Tensor, ph: int, pw: int, mode: str) -> torch.Tensor:
-    """Pad the last two axes by ``ph`` rows and ``pw`` columns on each side."""
+    """Pad the last two axes by ``ph`` rows and ``pw`` columns on each side (``constant0``:
+    zeros)."""
+    if mode == "constant0":
+        return torch.nn.functional.pad(x, (pw, pw, ph, ph))
     if ph:
         x = x.index_select(-2, pad_index(x.shape[-2], ph, ph, mode, x.device))
     if pw:
@@ -139,3 +144,27 @@ def gaussian(
     """``skimage.filters.gaussian`` on each channel (default mode 'nearest' = edge)."""
     sy, sx = (sigma, sigma) if isinstance(sigma, int | float) else sigma
     return separable(x, gaussian_kernel1d(sy, truncate), gaussian_kernel1d(sx, truncate), mode)
+
+
+def fixed_sum(x: torch.Tensor, start_dim: int) -> torch.Tensor:
+    """Sum over the dims from ``start_dim`` on by pairwise halving (elementwise adds in a fixed
+    order): the same bits whatever the batch or thread count, unlike library reductions, which
+    split large sums by thread. Keeps the summed dims as size 1."""
+    shape = x.shape
+    flat = x.reshape(*shape[:start_dim], -1)
+    n = flat.shape[-1]
+    size = 1 << max(n - 1, 0).bit_length()
+    if size != n:
+        flat = torch.cat((flat, flat.new_zeros(*flat.shape[:-1], size - n)), dim=-1)
+    while flat.shape[-1] > 1:
+        half = flat.shape[-1] // 2
+        flat = flat[..., :half] + flat[..., half:]
+    return flat.reshape(*shape[:start_dim], *([1] * (len(shape) - start_dim)))
+
+
+def fixed_mean(x: torch.Tensor, start_dim: int) -> torch.Tensor:
+    """Mean over the dims from ``start_dim`` on, in a fixed order (see `fixed_sum`)."""
+    count = 1
+    for n in x.shape[start_dim:]:
+        count *= n
+    return fixed_sum(x, start_dim) / count

@@ -11,7 +11,13 @@ import torch.nn.functional as F
 from suites import counter_rng
 from suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
 from suites.shift.image_corruptions.colour import luma, via_rgb
-from suites.shift.image_corruptions.filters import depthwise, gaussian, pad2d, separable
+from suites.shift.image_corruptions.filters import (
+    depthwise,
+    fixed_mean,
+    gaussian,
+    pad2d,
+    separable,
+)
 from suites.shift.image_corruptions.streams import (
     S_ANGLE,
     S_FRACTAL,
@@ -81,19 +87,55 @@ def fog(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor
     return out * max_val / (max_val + p["strength"])
 
 
-def _frost_texture(seeds: torch.Tensor, h: int, w: int) -> torch.Tensor:
+# Ice needles: 6 directions; a needle starts at a seed point with a random strength v and fades
+# by 1 / _NEEDLE_LENGTH per pixel (so it is v * _NEEDLE_LENGTH long), at texture scale 1 (the
+# reference photos' own resolution).
+_NEEDLE_ANGLES = tuple(math.pi * (k + 0.3) / 6 for k in range(6))
+_NEEDLE_LENGTH = 24.0
+_NEEDLE_DENSITY = 0.02  # seed points per pixel at texture scale 1
+
+
+def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
+    """Ice needles (B, 1, H, W) in [0, 1]: sparse seed points, each grown into a straight needle
+    that fades along one of 6 directions (direction and strength from the point's uniform).
+
+    Growth is a max-plus convolution with a linear fade, computed by doubling: after the step
+    with shift k the value at p is the best ``v - t / L`` over seeds ``t < 2k`` pixels behind p.
+    """
+    u = counter_rng.uniform(seeds, (1, h, w), S_TEXTURE + 60)
+    density = min(0.5, _NEEDLE_DENSITY / max(scale, 1e-3) ** 2)
+    length = max(1.5, _NEEDLE_LENGTH * scale)
+    share = (u / density) * len(_NEEDLE_ANGLES)  # seeds: [0, 6); integer part: the direction
+    out = torch.zeros_like(u)
+    for a, angle in enumerate(_NEEDLE_ANGLES):
+        mine = (u < density) & (share >= a) & (share < a + 1)
+        grown = torch.where(mine, 0.35 + 0.65 * (share - a), torch.full_like(u, -1.0))
+        k = 1
+        while k < length:
+            dy, dx = round(k * math.sin(angle)), round(k * math.cos(angle))
+            py, px = abs(dy), abs(dx)
+            padded = F.pad(grown, (px, px, py, py), value=-1.0)
+            behind = padded[..., py - dy : py - dy + h, px - dx : px - dx + w]
+            grown = torch.maximum(grown, behind - k / length)
+            k *= 2
+        out = torch.maximum(out, grown)
+    return out
+
+
+def _frost_texture(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
     """Procedural frost (B, 3, H, W) in [0, 1]: a stand-in for the reference's photos.
 
-    Structure: a rough plasma fractal (large patches) plus ridged, lightly blurred fine noise
-    (crystal needles), standardised per sample. Colour: one of the five reference plates is drawn
-    per sample and its per-channel mean and standard deviation are imposed.
+    Structure: ice needles (`_needles`) lightly blurred, over a rough plasma fractal (the photos'
+    blotchy large-scale shading), standardised per sample in a fixed summation order. Colour: one
+    of the five reference plates is drawn per sample and its per-channel mean and standard
+    deviation are imposed. ``scale`` is the texture's zoom (1: the photos' resolution, as
+    ImageNet-C crops them; 0.2: CIFAR-10-C's downscaled photos), times the image-size factor.
     """
     coarse = _plasma_fractal(seeds, _next_pow2(max(h, w)), 1.6, S_TEXTURE)[:, None, :h, :w]
-    fine = counter_rng.normal(seeds, (1, h, w), S_TEXTURE + 50)
-    fine = 1.0 - (gaussian(fine, max(0.5, min(h, w) / 96)) * 3.0).abs().clamp(max=1.0)
-    tex = 0.6 * coarse + 0.4 * fine
-    tex = tex - tex.mean(dim=(2, 3), keepdim=True)
-    tex = tex / tex.std(dim=(2, 3), keepdim=True).clamp(min=1e-6)
+    needles = gaussian(_needles(seeds, h, w, scale), max(0.5, 0.6 * scale))
+    tex = 0.35 * coarse + needles
+    tex = tex - fixed_mean(tex, 1)
+    tex = tex / fixed_mean(tex * tex, 1).sqrt().clamp(min=1e-6)
     plates = torch.tensor(_FROST_PLATES, dtype=torch.float32, device=seeds.device)  # (5, 2, 3)
     pick = counter_rng.randint(seeds, 0, len(_FROST_PLATES), (1,), S_PICK)[:, 0]
     mean = plates[pick, 0][:, :, None, None]
@@ -104,7 +146,7 @@ def _frost_texture(seeds: torch.Tensor, h: int, w: int) -> torch.Tensor:
 @via_rgb
 def frost(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
     """image_weight * x + frost_weight * frost texture (procedural, see `_frost_texture`)."""
-    texture = _frost_texture(seeds, x.shape[2], x.shape[3])
+    texture = _frost_texture(seeds, x.shape[2], x.shape[3], p["texture_scale"])
     return p["image_weight"] * x + p["frost_weight"] * texture
 
 

@@ -472,6 +472,54 @@ def test_frost_texture_moments_follow_reference_plates() -> None:
     assert torch.allclose(per_channel, torch.tensor([0.572, 0.656, 0.702]), atol=0.08)
 
 
+def _structure(images: np.ndarray) -> tuple[float, float]:
+    """Texture statistics of (N, H, W, 3) images in [0, 1]: mean absolute neighbour difference
+    over the standard deviation (edge density), and the high-pass share of the deviation."""
+    grads, highs = [], []
+    for img in images:
+        y = img.mean(axis=-1)
+        sd = y.std()
+        grads.append(
+            (np.abs(np.diff(y, axis=0)).mean() + np.abs(np.diff(y, axis=1)).mean()) / 2 / sd
+        )
+        highs.append((y - ndi.gaussian_filter(y, 2.0, mode="nearest")).std() / sd)
+    return float(np.mean(grads)), float(np.mean(highs))
+
+
+@pytest.mark.parametrize(("regime", "size", "zoom"), [("imagenet", 224, 1.0), ("cifar", 32, 0.2)])
+def test_frost_texture_structure_follows_the_reference_photos(
+    reference,  # noqa: ANN001
+    regime: str,
+    size: int,
+    zoom: float,
+) -> None:
+    import os
+
+    from suites.shift.image_corruptions.weather import _frost_texture
+
+    cv2 = pytest.importorskip("cv2")  # the reference resizes with cv2 (no antialiasing)
+
+    folder = os.path.join(os.path.dirname(reference.__file__), "frost")
+    names = ["frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg"]
+    gen = np.random.default_rng(0)
+    crops = []
+    for name in names:  # the reference's own crops: its five photos, resized as it does
+        photo = cv2.imread(os.path.join(folder, name))[..., ::-1]
+        if zoom != 1.0:
+            photo = cv2.resize(photo, (0, 0), fx=zoom, fy=zoom)
+        arr = np.asarray(photo, dtype=np.float64) / 255.0
+        for _ in range(12):
+            top = gen.integers(0, arr.shape[0] - size)
+            left = gen.integers(0, arr.shape[1] - size)
+            crops.append(arr[top : top + size, left : left + size])
+    ref = _structure(np.stack(crops))
+    params = resolve_params("frost", 3, size, size)
+    assert params["texture_scale"] == pytest.approx(zoom)
+    ours = _frost_texture(_seeds(24), size, size, params["texture_scale"])
+    got = _structure(ours.permute(0, 2, 3, 1).double().numpy())
+    assert abs(got[0] / ref[0] - 1) < 0.2 and abs(got[1] / ref[1] - 1) < 0.2, (regime, got, ref)
+
+
 # ---------------------------------------------------------------------------------------------
 # Severity ordering and errors
 # ---------------------------------------------------------------------------------------------
