@@ -4,7 +4,8 @@ Every number is a pure function of ``(seed, stream, index)``: the SplitMix64 fin
 ``key(seed, stream) + (index + 1) * GOLDEN``. Nothing depends on global RNG state, on the batch a
 sample sits in, or on the device: the arithmetic is wrapping 64-bit integer arithmetic, which is
 identical on CPU and CUDA, so a sample gets the same noise alone, in a batch, on a rerun, on a
-resumed run and on another device. Uniforms are 23-bit midpoints ``(k + 0.5) / 2**23``: exact in
+resumed run and on another device. Uniforms (two per 64-bit word) are 23-bit midpoints
+``(k + 0.5) / 2**23``: exact in
 float32, so the open interval (0, 1) is truly open (24-bit midpoints are not representable in
 float32 near 1: ``(2**24 - 1 + 0.5) / 2**24`` rounds to 1.0, which once crashed shot noise).
 
@@ -30,6 +31,8 @@ __all__ = [
     "splitmix64",
     "open_unit",
     "top_bits",
+    "random_fields",
+    "unit_indices",
     "poisson_from_uniform",
     "poisson_cdf_table",
 ]
@@ -113,47 +116,65 @@ def top_bits(bits: torch.Tensor) -> torch.Tensor:
     return bits
 
 
+def random_fields(
+    seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0, *, width: int = 32
+) -> torch.Tensor:
+    """Uniform ``width``-bit integers (int64, 0 <= v < 2**width) of shape ``(B, *shape)``, packed
+    ``64 // width`` to a word: element ``i`` is field ``i % per_word`` (counted from the top) of
+    word ``i // per_word`` of `random_bits`. Fewer words per element: the cheap way to many draws.
+    """
+    if width not in (8, 16, 32, 64):
+        raise ValueError(f"field width must be 8, 16, 32 or 64 bits, got {width}")
+    n = math.prod(shape)
+    per_word = 64 // width
+    bits = random_bits(seeds, (-(-n // per_word),), stream)
+    if per_word == 1:
+        return bits.reshape(seeds.shape[0], *shape)
+    mask = (1 << width) - 1
+    fields = []
+    for j in range(per_word):
+        shift = 64 - width * (j + 1)
+        f = bits >> shift if shift else bits.clone()
+        fields.append(f.bitwise_and_(mask))
+    out = torch.stack(fields, dim=-1).reshape(seeds.shape[0], -1)[:, :n]
+    return out.reshape(seeds.shape[0], *shape)
+
+
+def unit_indices(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
+    """The integers ``k`` behind `uniform`: the top UNIT_BITS bits of 32-bit `random_fields`."""
+    return random_fields(seeds, shape, stream, width=32) >> (32 - UNIT_BITS)
+
+
 def uniform(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
-    """Uniform float32 in the open interval (0, 1): `open_unit` of the word's top 23 bits."""
-    return open_unit(top_bits(random_bits(seeds, shape, stream)))
+    """Uniform float32 in the open interval (0, 1): `open_unit` of `unit_indices` (two draws per
+    64-bit word)."""
+    return open_unit(unit_indices(seeds, shape, stream))
 
 
 def uniform_many(
     seeds: torch.Tensor, draws: Sequence[tuple[tuple[int, ...], int]]
 ) -> list[torch.Tensor]:
-    """Several `uniform` draws, one per ``(shape, stream)``, in a single pass: the same numbers
-    as separate calls, with a fraction of the per-call overhead (for many small draws)."""
-    if not draws:
-        return []
+    """Several `uniform` draws, one per ``(shape, stream)``: the same numbers as separate calls."""
     if seeds.dtype != torch.int64 or seeds.dim() != 1:
         raise ValueError(
             f"seeds must be a 1-D int64 tensor, got {seeds.dtype} {tuple(seeds.shape)}"
         )
-    salts = [_signed(_splitmix64_int(int(st) * _STREAM_SALT + _GOLDEN)) for _, st in draws]
-    keys = _splitmix64_(seeds[:, None] ^ torch.tensor(salts, device=seeds.device)[None, :])
-    sizes = [math.prod(shape) for shape, _ in draws]
-    counter = torch.cat([torch.arange(1, n + 1, dtype=torch.int64) for n in sizes])
-    which = torch.repeat_interleave(torch.arange(len(draws)), torch.tensor(sizes))
-    counter = counter.to(seeds.device) * _GOLDEN
-    u = open_unit(top_bits(_splitmix64_(keys[:, which.to(seeds.device)] + counter[None, :])))
-    parts = u.split(sizes, dim=1)
-    return [p.reshape(seeds.shape[0], *shape) for p, (shape, _) in zip(parts, draws, strict=True)]
+    return [uniform(seeds, shape, stream) for shape, stream in draws]
 
 
 def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
-    """Standard normal float32 by Box-Muller; one 64-bit word gives both uniforms.
-
-    ``u1`` comes from bits 41..63 and ``u2`` from bits 18..40 of the same word (`open_unit`
-    of each). The uniforms bound the tails at about 5.8 sigma (``u1 >= 2**-24``), beyond anything
-    visible after clipping to [0, 1].
+    """Standard normal float32 by Box-Muller, both outputs used: one 64-bit word gives two
+    uniforms (its 32-bit halves, as `uniform`) and elements ``2i`` and ``2i + 1`` are
+    ``r cos(2 pi u2)`` and ``r sin(2 pi u2)`` with ``r = sqrt(-2 ln u1)``. The uniforms bound the
+    tails at about 5.8 sigma (``u1 >= 2**-24``), beyond anything visible after clipping to [0, 1].
     """
-    bits = random_bits(seeds, shape, stream)
-    u1 = open_unit(top_bits(bits.clone()))
-    bits >>= 64 - 2 * UNIT_BITS
-    bits &= _UNIT_MASK
-    u2 = open_unit(bits)
-    radius = u1.log_().mul_(-2.0).sqrt_()
-    return radius.mul_(u2.mul_(2.0 * math.pi).cos_())
+    n = math.prod(shape)
+    pairs = -(-n // 2)
+    u = uniform(seeds, (pairs, 2), stream)
+    radius = u[:, :, 0].log().mul_(-2.0).sqrt_()
+    angle = u[:, :, 1].mul(2.0 * math.pi)
+    out = torch.stack((radius * angle.cos(), radius.mul_(angle.sin_())), dim=-1)
+    return out.reshape(seeds.shape[0], -1)[:, :n].reshape(seeds.shape[0], *shape)
 
 
 def randint(

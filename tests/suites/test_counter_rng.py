@@ -217,3 +217,19 @@ def test_poisson_inversion_is_exact_at_every_extreme_uniform(rate: float, tabled
     assert bool(torch.isfinite(k).all())
     expected = scipy_poisson.ppf(u.double().numpy(), rate) if rate > 0 else 0.0 * u.numpy()
     assert torch.equal(k.double(), torch.as_tensor(expected, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+def test_random_fields_pack_words_from_the_top(width: int) -> None:
+    seeds = torch.tensor([7, 8], dtype=torch.int64)
+    fields = counter_rng.random_fields(seeds, (3, 5), stream=4, width=width)
+    words = counter_rng.random_bits(seeds, (15,), stream=4)
+    per_word = 64 // width
+    for b in range(2):
+        for i, value in enumerate(fields[b].reshape(-1).tolist()):
+            word = int(words[b, i // per_word]) & _MASK
+            shift = 64 - width * (i % per_word + 1)
+            assert value == (word >> shift) & ((1 << width) - 1)
+    u = counter_rng.uniform(seeds, (3, 5), stream=4)
+    k = counter_rng.random_fields(seeds, (3, 5), stream=4, width=32) >> 9
+    assert torch.equal(u, counter_rng.open_unit(k))

@@ -47,7 +47,7 @@ def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
     """
     rate = float(p["rate"])
     levels, k_start, limit = _shot_tables(rate, str(x.device))
-    m = counter_rng.top_bits(counter_rng.random_bits(seeds, tuple(x.shape[1:]), S_NOISE))
+    m = counter_rng.unit_indices(seeds, tuple(x.shape[1:]), S_NOISE)
     j = (x * 255.0).round_().clamp_(0, 255).to(torch.int64)
     hit = levels[j] == x
     idx = j.mul_(1 << _BUCKET_BITS).add_(m >> (counter_rng.UNIT_BITS - _BUCKET_BITS))
@@ -64,12 +64,13 @@ def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
 def impulse_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
     """skimage 's&p': each element flips with prob c, to 1 or 0 with prob 1/2 each.
 
-    One 64-bit word per element: its top 23 bits decide the flip, bit 0 salt or pepper.
+    One 16-bit field per element (four per 64-bit word): its top 15 bits decide the flip
+    (probability ``round(c * 2**15) / 2**15``, within 2**-16 of c), its last bit salt or pepper.
     """
-    bits = counter_rng.random_bits(seeds, tuple(x.shape[1:]), S_FLIP)
-    salted = (bits & 1).bool()
-    flipped = counter_rng.open_unit(counter_rng.top_bits(bits)) <= p["c"]
-    return torch.where(flipped, salted.to(x.dtype), x)
+    fields = counter_rng.random_fields(seeds, tuple(x.shape[1:]), S_FLIP, width=16)
+    salted = (fields & 1).to(x.dtype)
+    flipped = (fields >> 1) < round(p["c"] * (1 << 15))
+    return torch.where(flipped, salted, x)
 
 
 def speckle_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
