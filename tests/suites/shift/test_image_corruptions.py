@@ -227,6 +227,16 @@ def _reference_shuffle(image: np.ndarray, dy: np.ndarray, dx: np.ndarray, d: int
 
 
 @pytest.mark.parametrize(("h", "w", "d"), [(32, 32, 1), (32, 32, 2), (17, 23, 3), (40, 36, 4)])
+def test_motion_blur_slice_and_gather_paths_agree_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suites.shift.image_corruptions import blur
+
+    x = torch.rand(3, 3, 70, 90, generator=torch.Generator().manual_seed(2))
+    angles = torch.tensor([-37.5, 21.0, 80.0])
+    sliced = blur.motion_blur_layer(x, 15, 5, angles)  # 70 x 90 >= 64 x 64: slices
+    monkeypatch.setattr(blur, "_SLICE_MIN_PIXELS", 10**9)
+    assert torch.equal(sliced, blur.motion_blur_layer(x, 15, 5, angles))
+
+
 def test_glass_shuffle_equals_the_reference_loop_exactly(h: int, w: int, d: int) -> None:
     from suites.shift.image_corruptions.blur import glass_sources
 
