@@ -243,9 +243,9 @@ def poisson_from_uniform(
         width + 1
     )  # flat_cdf[row + k] = P(X <= k - 1), flat_cdf[row + k + 1] = P(X <= k)
     u64 = u.to(torch.float64)
-    hit = table_rates[level] == lam
+    hit = torch.take(table_rates, level) == lam
     kk = k.to(torch.int64).clamp_(max=width - 1)
-    below, at = flat_cdf[row + kk], flat_cdf[row + kk + 1]
+    below, at = torch.take(flat_cdf, row + kk), torch.take(flat_cdf, row + kk + 1)
     off = (hit & (((at < u64) & (kk < width - 1)) | ((below >= u64) & (kk > 0)))).nonzero()[:, 0]
     if off.numel():  # the few off guesses step alone (elementwise: same values as all together)
         sk, srow, su = kk[off], row[off], u64[off]
@@ -257,7 +257,7 @@ def poisson_from_uniform(
             sk = sk + up.to(torch.int64) - down.to(torch.int64)
         kk = kk.index_put((off,), sk)
     result = kk.to(torch.float32)
-    miss = ~hit | (flat_cdf[row + kk + 1] < u64)  # rate not in the table, or table too short
+    miss = ~hit | (torch.take(flat_cdf, row + kk + 1) < u64)  # not tabled, or table too short
     idx = miss.nonzero()[:, 0]
     if idx.numel():
         result[idx] = _poisson_search(u[idx], lam[idx], k[idx])

@@ -15,6 +15,9 @@ import torch
 
 FFT_MIN_TAPS = 49
 """Kernels with at least this many taps (7 x 7) are applied by FFT, smaller ones tap by tap."""
+FFT_MIN_PIXELS = 64 * 64
+"""Separable kernels go through the FFT only on planes this large: on small images the per-plane
+FFT calls cost more than the (few) separable taps. Size and kernel decide, never the batch."""
 
 
 def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) -> torch.Tensor:
@@ -123,7 +126,8 @@ def correlate_fft(x: torch.Tensor, kernel: torch.Tensor, mode: str) -> torch.Ten
 def separable(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -> torch.Tensor:
     """Correlate every (B, C) plane of ``x`` with ``ky`` along H and ``kx`` along W."""
     b, c, h, w = x.shape
-    if ky.numel() * kx.numel() >= FFT_MIN_TAPS and ky.numel() > 1 and kx.numel() > 1:
+    big = h * w >= FFT_MIN_PIXELS and ky.numel() * kx.numel() >= FFT_MIN_TAPS
+    if big and ky.numel() > 1 and kx.numel() > 1:
         return correlate_fft(x, ky.reshape(-1, 1) * kx.reshape(1, -1), mode)
     planes = x.reshape(b * c, 1, h, w)
     ry, rx = (ky.numel() - 1) // 2, (kx.numel() - 1) // 2

@@ -10,7 +10,7 @@ import torch
 from suites import counter_rng
 from suites.shift.image_corruptions.streams import S_FLIP, S_NOISE
 
-_BUCKET_BITS = 12  # uniforms are looked up in 2**12 buckets per 8-bit level
+_BUCKET_BITS = 9  # uniforms are looked up in 2**9 buckets per 8-bit level
 
 
 def gaussian_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
@@ -19,22 +19,30 @@ def gaussian_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> t
 
 
 @functools.lru_cache(maxsize=16)
-def _shot_tables(rate: float, device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inversion tables of Poisson(j / 255 * rate) for the 256 8-bit levels j.
+def _shot_tables(rate: float, device: str) -> tuple[torch.Tensor, ...]:
+    """Inversion tables of Poisson(j / 255 * rate) for the 256 8-bit levels j, flat (j, bucket).
 
-    `k_start[j, b]`: the smallest k with ``P(X <= k) >= b / 2**12`` (a lower bound of the answer
-    for any uniform in bucket b); `limit[j, b]`: the largest 23-bit uniform index m with
-    ``(m + 0.5) / 2**23 <= P(X <= k_start)`` (uniforms up to it answer k_start exactly). Both from
-    the float64 CDF table of `counter_rng.poisson`, so the answers are the same.
+    ``k_start[j, b]``: the smallest k with ``P(X <= k) >= b / 2**9`` (the answer for uniform
+    index m in bucket b is at least k_start); ``limit1`` / ``limit2``: the largest m with
+    ``(m + 0.5) / 2**23 <= P(X <= k_start)``, resp. ``P(X <= k_start + 1)`` (up to limit1 the
+    answer is k_start, up to limit2 k_start + 1; beyond, the general inversion). From the float64
+    CDF table of `counter_rng.poisson`, so the answers are the same. Small enough (~1.25 MB) to
+    stay in cache: lookups into larger tables were slower than the arithmetic they save.
     """
     levels = torch.arange(256, dtype=torch.float32, device=device) / 255.0
     cdf = counter_rng.poisson_cdf_table(levels * rate)  # (256, K) float64
+    width = cdf.shape[1]
     edges = torch.arange(1 << _BUCKET_BITS, dtype=torch.float64, device=device)
     edges = (edges / (1 << _BUCKET_BITS)).expand(256, -1).contiguous()
-    k_start = torch.searchsorted(cdf, edges).clamp_(max=cdf.shape[1] - 1)
-    at = cdf.gather(1, k_start)
-    limit = torch.floor(at * (1 << counter_rng.UNIT_BITS) - 0.5).to(torch.int64)
-    return levels, k_start.reshape(-1), limit.reshape(-1)
+    k_start = torch.searchsorted(cdf, edges).clamp_(max=width - 1)
+    scale = float(1 << counter_rng.UNIT_BITS)
+    limits = [
+        torch.floor(cdf.gather(1, (k_start + step).clamp(max=width - 1)) * scale - 0.5)
+        .to(torch.int32)
+        .reshape(-1)
+        for step in (0, 1)
+    ]
+    return levels, k_start.to(torch.int16).reshape(-1), *limits
 
 
 def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
@@ -42,23 +50,27 @@ def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
 
     Pixels holding an 8-bit level (``x == j / 255`` in float32, as decoded images are) invert
     their uniform with per-level lookup tables (`_shot_tables`; the same values as
-    `counter_rng.poisson` with the 256 level rates tabled); any other value takes the general
-    path of `counter_rng.poisson_from_uniform`.
+    `counter_rng.poisson` with the 256 level rates tabled); any other value, and the rare
+    uniform past two CDF steps of its bucket, takes `counter_rng.poisson_from_uniform`.
     """
     rate = float(p["rate"])
-    levels, k_start, limit = _shot_tables(rate, str(x.device))
-    m = counter_rng.unit_indices(seeds, tuple(x.shape[1:]), S_NOISE)
-    j = (x * 255.0).round_().clamp_(0, 255).to(torch.int64)
-    hit = levels[j] == x
+    levels, k_start, limit1, limit2 = _shot_tables(rate, str(x.device))
+    shape = x.shape
+    m = counter_rng.unit_indices(seeds, tuple(shape[1:]), S_NOISE).reshape(-1)
+    flat = x.reshape(-1)
+    j = (flat * 255.0).round_().clamp_(0, 255).to(torch.int64)
+    hit = levels.index_select(0, j) == flat
     idx = j.mul_(1 << _BUCKET_BITS).add_(m >> (counter_rng.UNIT_BITS - _BUCKET_BITS))
-    k = k_start[idx]
-    slow = (~hit | (m > limit[idx])).nonzero(as_tuple=True)
-    if slow[0].numel():
+    m32 = m.to(torch.int32)
+    above1 = m32 > limit1.index_select(0, idx)
+    above2 = m32 > limit2.index_select(0, idx)
+    k = k_start.index_select(0, idx).to(torch.float32)
+    k += above1.to(torch.float32)
+    slow = (~hit | above2).nonzero()[:, 0]
+    if slow.numel():
         u = counter_rng.open_unit(m[slow])
-        k = k.to(torch.float32)
-        k[slow] = counter_rng.poisson_from_uniform(u, x[slow] * rate, table_rates=levels * rate)
-        return k / rate
-    return k.to(torch.float32) / rate
+        k[slow] = counter_rng.poisson_from_uniform(u, flat[slow] * rate, table_rates=levels * rate)
+    return k.div_(rate).reshape(shape)
 
 
 def impulse_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

@@ -226,7 +226,6 @@ def _reference_shuffle(image: np.ndarray, dy: np.ndarray, dx: np.ndarray, d: int
     return x
 
 
-@pytest.mark.parametrize(("h", "w", "d"), [(32, 32, 1), (32, 32, 2), (17, 23, 3), (40, 36, 4)])
 def test_motion_blur_slice_and_gather_paths_agree_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     from suites.shift.image_corruptions import blur
 
@@ -237,6 +236,7 @@ def test_motion_blur_slice_and_gather_paths_agree_exactly(monkeypatch: pytest.Mo
     assert torch.equal(sliced, blur.motion_blur_layer(x, 15, 5, angles))
 
 
+@pytest.mark.parametrize(("h", "w", "d"), [(32, 32, 1), (32, 32, 2), (17, 23, 3), (40, 36, 4)])
 def test_glass_shuffle_equals_the_reference_loop_exactly(h: int, w: int, d: int) -> None:
     from suites.shift.image_corruptions.blur import glass_sources
 
