@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from suites import counter_rng
 from suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
 from suites.shift.image_corruptions.colour import luma, via_rgb
+from suites.shift.image_corruptions.edges import canny, chamfer_distance
 from suites.shift.image_corruptions.filters import (
     depthwise,
     fixed_mean,
@@ -164,39 +165,6 @@ def snow(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tenso
     return mixed + layer + torch.flip(layer, dims=(2, 3))
 
 
-def _canny_like_edges(mask: torch.Tensor) -> torch.Tensor:
-    """Edges of a thresholded liquid layer: mask pixels with a 4-neighbour outside the mask."""
-    padded = pad2d(mask.to(torch.float32), 1, 1, "edge")
-    inside = padded[..., 1:-1, 1:-1] > 0
-    outside_nb = (
-        (padded[..., :-2, 1:-1] == 0)
-        | (padded[..., 2:, 1:-1] == 0)
-        | (padded[..., 1:-1, :-2] == 0)
-        | (padded[..., 1:-1, 2:] == 0)
-    )
-    return inside & outside_nb
-
-
-def _truncated_distance(edges: torch.Tensor, cap: int) -> torch.Tensor:
-    """Exact Euclidean distance to the nearest edge pixel, capped at ``cap`` (separable passes)."""
-    big = float(cap * cap + 1)
-    g = torch.where(edges, 0.0, big).to(torch.float32)
-    for dim in (-1, -2):
-        n = g.shape[dim]
-        r = min(cap, n - 1)
-        pad = (0, 0, r, r) if dim == -2 else (r, r)
-        padded = F.pad(g, pad, value=big)
-        # min over the window of (value + offset^2), one shifted slice at a time (no window copy).
-        best = padded.narrow(dim, r, n) + 0.0
-        term = torch.empty_like(best)
-        for o in range(-r, r + 1):
-            if o:
-                torch.add(padded.narrow(dim, r + o, n), float(o * o), out=term)
-                torch.minimum(best, term, out=best)
-        g = best
-    return g.sqrt().clamp(max=float(cap))
-
-
 def _box3(x: torch.Tensor) -> torch.Tensor:
     """cv2.blur with a 3x3 box (border reflect101)."""
     k = torch.full((3,), 1.0 / 3.0, dtype=torch.float64)
@@ -231,14 +199,14 @@ def spatter(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Te
     liquid = torch.where(liquid < p["threshold"], torch.zeros_like(liquid), liquid)
     if not p["mud"]:
         liquid8 = torch.floor(liquid * 255.0).clamp(0, 255)  # astype(uint8)
-        edges = _canny_like_edges(liquid8)
-        dist = _truncated_distance(edges, 20)
-        dist = torch.floor(_box3(dist))
+        edges = canny(liquid8, 50, 150)
+        dist = chamfer_distance(edges, 20.0)
+        dist = torch.floor(_box3(dist))  # float blur, then astype(uint8)
         dist = _equalize_hist(dist)
         ker = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]]).to(x)
         dist = depthwise(pad2d(dist, 1, 1, "reflect101"), ker)
         dist = torch.round(dist).clamp(0, 255)  # CV_8U output saturates
-        dist = _box3(dist)
+        dist = torch.round(_box3(dist))  # cv2.blur of 8-bit data rounds to 8 bits
         m = liquid8 * dist
         m = m / m.amax(dim=(2, 3), keepdim=True).clamp(min=1e-12)
         m = m * p["intensity"]

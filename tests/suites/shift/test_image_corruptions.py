@@ -482,6 +482,50 @@ def test_frost_texture_moments_follow_reference_plates() -> None:
     assert torch.allclose(per_channel, torch.tensor([0.572, 0.656, 0.702]), atol=0.08)
 
 
+def test_canny_and_chamfer_distance_equal_opencv() -> None:
+    cv2 = pytest.importorskip("cv2")
+    from skimage.filters import gaussian as sk_gaussian
+
+    from suites.shift.image_corruptions.edges import canny, chamfer_distance
+
+    gen = np.random.default_rng(0)
+    for size, (loc, scale, sigma, threshold) in zip(
+        (32, 40, 32, 57),
+        (
+            (0.62, 0.1, 0.7, 0.7),
+            (0.65, 0.1, 0.8, 0.7),
+            (0.65, 0.3, 1.0, 0.69),
+            (0.6, 0.3, 1.0, 0.5),
+        ),
+        strict=True,
+    ):
+        for _ in range(3):
+            layer = sk_gaussian(gen.normal(loc, scale, size=(size, size)), sigma=sigma)
+            layer[layer < threshold] = 0
+            layer8 = (layer * 255).astype(np.uint8)
+            ref_edges = cv2.Canny(layer8, 50, 150)
+            edges = canny(torch.tensor(layer8)[None], 50, 150)[0]
+            assert np.array_equal(edges.numpy(), ref_edges > 0)
+            ref_dist = np.minimum(cv2.distanceTransform(255 - ref_edges, cv2.DIST_L2, 5), 20)
+            assert np.array_equal(chamfer_distance(edges[None], 20.0)[0].numpy(), ref_dist)
+
+
+def test_spatter_strength_matches_the_cifar_reference() -> None:
+    # make_cifar_c.py's water spatter (severities 1-3) at 32 px, on the same photo crops.
+    pytest.importorskip("cv2")
+    from benchmarks.bench_corruptions import photo_crops
+
+    from .cifar_spatter_reference import water_spatter
+
+    images = photo_crops(48, 32, seed=3).astype(np.float64) / 255.0
+    x = torch.tensor(images, dtype=torch.float32).permute(0, 3, 1, 2)
+    gen = np.random.default_rng(0)
+    for severity in (1, 2, 3):
+        ref = np.mean([np.abs(water_spatter(im, severity, gen) - im).mean() for im in images])
+        ours = float((corrupt(x, "spatter", severity, _seeds(48)) - x).abs().mean())
+        assert abs(ours / ref - 1) < 0.1, (severity, ours, ref)
+
+
 def _structure(images: np.ndarray) -> tuple[float, float]:
     """Texture statistics of (N, H, W, 3) images in [0, 1]: mean absolute neighbour difference
     over the standard deviation (edge density), and the high-pass share of the deviation."""
