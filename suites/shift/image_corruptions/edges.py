@@ -16,6 +16,8 @@ sample's edges and distances do not depend on its batch, the thread count or the
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -33,13 +35,6 @@ _STEPS = (
 )
 
 
-def _shifted(x: torch.Tensor, dy: int, dx: int, fill: float | int) -> torch.Tensor:
-    """``x[..., i + dy, j + dx]`` with ``fill`` outside the image (same shape as x)."""
-    h, w = x.shape[-2:]
-    padded = F.pad(x, (2, 2, 2, 2), value=fill)
-    return padded[..., 2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w]
-
-
 def _sobel(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """3x3 Sobel dx, dy (int64) with replicated borders, as cv2.Sobel(..., BORDER_REPLICATE)."""
     p = F.pad(img.to(torch.int64), (1, 1, 1, 1), mode="replicate")
@@ -53,40 +48,47 @@ def _sobel(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return dx, dy
 
 
+def _neighbours(x: torch.Tensor, fill: float | int) -> tuple[torch.Tensor, Any]:
+    """``x`` padded by 2 with ``fill``, and a function giving its view shifted by (dy, dx)."""
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (2, 2, 2, 2), value=fill)
+
+    def at(dy: int, dx: int) -> torch.Tensor:
+        return padded[..., 2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w]
+
+    return padded, at
+
+
 def canny(img: torch.Tensor, low: int, high: int) -> torch.Tensor:
     """Edges (bool, same shape) of integer-valued images (..., H, W), as cv2.Canny(img, low,
     high) with aperture 3 and the L1 gradient."""
     dx, dy = _sobel(img)
-    mag = dx.abs() + dy.abs()
+    m = dx.abs() + dy.abs()
     xs, ys = dx.abs(), dy.abs() << 15
     tg22x = xs * _TG22
     tg67x = tg22x + (xs << 16)
     horizontal = ys < tg22x
     vertical = ~horizontal & (ys > tg67x)
     diagonal = ~horizontal & ~vertical
-    s = torch.where((dx ^ dy) < 0, -1, 1)
-    m = mag
-    left, right = _shifted(m, 0, -1, 0), _shifted(m, 0, 1, 0)
-    up, down = _shifted(m, -1, 0, 0), _shifted(m, 1, 0, 0)
-    up_left, down_right = _shifted(m, -1, -1, 0), _shifted(m, 1, 1, 0)
-    up_right, down_left = _shifted(m, -1, 1, 0), _shifted(m, 1, -1, 0)
-    diag_a = torch.where(s > 0, up_left, up_right)  # mag[-mapstep - s]
-    diag_b = torch.where(s > 0, down_right, down_left)  # mag[+mapstep + s]
+    same_sign = (dx < 0) == (dy < 0)
+    _, at = _neighbours(m, 0)
+    diag_a = torch.where(same_sign, at(-1, -1), at(-1, 1))  # mag[-mapstep - s]
+    diag_b = torch.where(same_sign, at(1, 1), at(1, -1))  # mag[+mapstep + s]
     peak = (
-        (horizontal & (m > left) & (m >= right))
-        | (vertical & (m > up) & (m >= down))
+        (horizontal & (m > at(0, -1)) & (m >= at(0, 1)))
+        | (vertical & (m > at(-1, 0)) & (m >= at(1, 0)))
         | (diagonal & (m > diag_a) & (m > diag_b))
     )
     candidate = peak & (m > low)
     edges = candidate & (m > high)
-    while True:
+    while True:  # hysteresis: grow strong edges into 8-connected candidates until stable
+        _, near = _neighbours(edges, False)
         grown = edges.clone()
         for dy in (-1, 0, 1):
             for dx in (-1, 0, 1):
                 if dy or dx:
-                    grown |= _shifted(edges, dy, dx, False)
+                    grown |= near(dy, dx)
         grown &= candidate
-        grown |= edges
         if torch.equal(grown, edges):
             return edges
         edges = grown
@@ -94,15 +96,24 @@ def canny(img: torch.Tensor, low: int, high: int) -> torch.Tensor:
 
 def chamfer_distance(zero: torch.Tensor, cap: float) -> torch.Tensor:
     """Distance (float32) from each pixel to the nearest ``zero`` pixel (bool, (..., H, W)) along
-    5x5-chamfer paths inside the image, as cv2.distanceTransform(..., DIST_L2, 5), capped."""
+    5x5-chamfer paths inside the image, as cv2.distanceTransform(..., DIST_L2, 5), capped.
+
+    Each relaxation takes, per step cost, the minimum over the neighbours at that cost and adds
+    the cost once (the same as adding it to each: rounding is monotone).
+    """
     limit = float(cap) + _C  # distances beyond the cap only need to stay beyond it
     big = 1e30
     dist = torch.where(zero, 0.0, big).to(torch.float32)
+    groups = [[(dy, dx) for dy, dx, c in _STEPS if c == cost] for cost in (_A, _B, _C)]
     while True:
-        relaxed = dist
-        for dy, dx, cost in _STEPS:
-            relaxed = torch.minimum(relaxed, _shifted(dist, dy, dx, big) + cost)
-        relaxed = relaxed.clamp(max=limit)
+        _, at = _neighbours(dist, big)
+        relaxed = dist.clone()
+        for cost, moves in zip((_A, _B, _C), groups, strict=True):
+            nearest = at(*moves[0]).clone()
+            for move in moves[1:]:
+                torch.minimum(nearest, at(*move), out=nearest)
+            torch.minimum(relaxed, nearest.add_(cost), out=relaxed)
+        relaxed.clamp_(max=limit)
         if torch.equal(relaxed, dist):
             break
         dist = relaxed
