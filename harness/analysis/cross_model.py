@@ -513,21 +513,32 @@ def effective_robustness(
     """
     models = [m for m in clean_acc if m in shifted_acc]
     pool = [m for m in models if testbed is None or m in testbed]
-    sizes = n or {}
     out = {}
     for m in models:
         bed = [t for t in pool if t != m]
-        if len(bed) < MIN_TESTBED:
-            continue
-        rho = _fit_residual(
-            np.array([clean_acc[t] for t in bed]),
-            np.array([shifted_acc[t] for t in bed]),
-            np.array([clean_acc[m], shifted_acc[m]]),
-            min(sizes.get(t, 10**6) for t in [*bed, m]),
-        )
+        rho = _rho(clean_acc, shifted_acc, bed, m, n or {})
         if rho is not None:
-            out[m] = float(rho)
+            out[m] = rho
     return out or None
+
+
+def _rho(
+    clean_acc: Mapping[str, float],
+    shifted_acc: Mapping[str, float],
+    bed: list[str],
+    model: str,
+    sizes: Mapping[str, int],
+) -> float | None:
+    """One model's rho on a line fitted on `bed` (None: too small a testbed, or no line)."""
+    if len(bed) < MIN_TESTBED:
+        return None
+    rho = _fit_residual(
+        np.array([clean_acc[t] for t in bed]),
+        np.array([shifted_acc[t] for t in bed]),
+        np.array([clean_acc[model], shifted_acc[model]]),
+        min(sizes.get(t, 10**6) for t in [*bed, model]),
+    )
+    return None if rho is None else float(rho)
 
 
 def _er_interval(

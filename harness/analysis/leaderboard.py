@@ -243,15 +243,7 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
     shift = [j for j in jobs if j.record.suite == cross_model.SUITE]
     if not shift:
         return
-    config = cross_model.board_config([j.record.suite_config for j in shift])
-    per_model, notes = cross_model.board_records(
-        {j.record.model: j.metrics for j in shift},
-        baseline=config.mce_baseline,
-        config=config,
-        tables={j.record.model: _table_source(j) for j in shift},
-        variants={r.model for r in board.rows if r.variant is not None},
-        seed=min(j.record.seed for j in shift),
-    )
+    per_model, notes = _cross_model_records(board, shift)
     board.notes.extend(notes)
     for model, records in per_model.items():
         for m in records:
@@ -265,6 +257,21 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
         else r
         for r in board.rows
     ]
+
+
+def _cross_model_records(
+    board: Board, shift: list[StoredJob]
+) -> tuple[dict[str, list[MetricRecord]], list[str]]:
+    """`cross_model.board_records` of the board's shift jobs, with their tables and variants."""
+    config = cross_model.board_config([j.record.suite_config for j in shift])
+    return cross_model.board_records(
+        {j.record.model: j.metrics for j in shift},
+        baseline=config.mce_baseline,
+        config=config,
+        tables={j.record.model: _table_source(j) for j in shift},
+        variants={r.model for r in board.rows if r.variant is not None},
+        seed=min(j.record.seed for j in shift),
+    )
 
 
 def _table_source(job: StoredJob) -> Callable[[], SampleTable | None]:

@@ -84,10 +84,10 @@ def canny(img: torch.Tensor, low: int, high: int) -> torch.Tensor:
     while True:  # hysteresis: grow strong edges into 8-connected candidates until stable
         _, near = _neighbours(edges, False)
         grown = edges.clone()
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                if dy or dx:
-                    grown |= near(dy, dx)
+        for oy in (-1, 0, 1):
+            for ox in (-1, 0, 1):
+                if oy or ox:
+                    grown |= near(oy, ox)
         grown &= candidate
         if torch.equal(grown, edges):
             return edges
