@@ -11,6 +11,7 @@ import torch
 
 from suites import counter_rng
 from suites.shift.image_corruptions.filters import (
+    FFT_MIN_PIXELS,
     FFT_MIN_TAPS,
     correlate_fft,
     gaussian,
@@ -56,7 +57,7 @@ def defocus_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> tor
     """cv2.filter2D of every channel with the anti-aliased disk (border reflect101)."""
     kernel = disk_kernel(p["radius"], p["alias_blur"]).to(x)
     r = (kernel.shape[0] - 1) // 2
-    if kernel.numel() >= FFT_MIN_TAPS:
+    if kernel.numel() >= FFT_MIN_TAPS and x.shape[-2] * x.shape[-1] >= FFT_MIN_PIXELS:
         return correlate_fft(x, kernel, "reflect101")
     b, c, h, w = x.shape
     planes = pad2d(x.reshape(b * c, 1, h, w), r, r, "reflect101")
@@ -227,20 +228,19 @@ def _zoom_axis(n: int, zoom: float) -> tuple[torch.Tensor, torch.Tensor] | None:
     coords = [top + (i + trim) * (crop - 1) / (out - 1) for i in range(n)]
     first = [min(int(math.floor(c)), n - 2) for c in coords]
     weights = [c - f for c, f in zip(coords, first, strict=True)]
-    return torch.tensor(first, dtype=torch.int64), torch.tensor(weights, dtype=torch.float32)
+    start = torch.tensor(first, dtype=torch.int64)
+    return torch.stack((start, start + 1)), torch.tensor(weights, dtype=torch.float32)
 
 
 def _lerp_axis(x: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor], dim: int) -> torch.Tensor:
     """Linear interpolation along ``dim`` as separate elementwise steps (the same roundings for
     every element whatever the batch, thread count or vector path: no fused multiply-add)."""
-    first, weights = (t.to(x.device) for t in plan)
+    pairs, weights = (t.to(x.device) for t in plan)
     shape = [1] * x.dim()
     shape[dim] = -1
-    w = weights.reshape(shape)
-    index = first.reshape(shape).expand(x.shape)
-    a = torch.gather(x, dim, index)
-    b = torch.gather(x, dim, index + 1)
-    b.sub_(a).mul_(w)
+    a = torch.gather(x, dim, pairs[0].reshape(shape).expand(x.shape))
+    b = torch.gather(x, dim, pairs[1].reshape(shape).expand(x.shape))
+    b.sub_(a).mul_(weights.reshape(shape))
     return a.add_(b)
 
 
