@@ -8,10 +8,8 @@ sample's edges and distances do not depend on its batch, the thread count or the
   OpenCV's fixed-point tangent test (tan 22.5 deg in Q15) and its tie rules, then hysteresis
   (weak pixels 8-connected to strong ones), computed as a fixed point of dilations.
 - `chamfer_distance`: the distance to the nearest zero pixel along paths of the 5x5 chamfer mask
-  (steps 1, 1.4 and 2.1969, float32 as OpenCV), inside the image; computed by relaxing every
-  pixel against its 16 neighbours until nothing changes (the minimum over paths, which OpenCV's
-  two raster passes also compute; the float sums along a path may round in another order, so a
-  distance can differ from OpenCV's in its last bits), capped at ``cap``.
+  (steps 1, 1.4 and 2.1969, float32 as OpenCV), inside the image, by OpenCV's two raster passes
+  vectorised along rows (see the function), capped at ``cap``.
 """
 
 from __future__ import annotations
@@ -94,27 +92,46 @@ def canny(img: torch.Tensor, low: int, high: int) -> torch.Tensor:
         edges = grown
 
 
+def _scan_row(cand: torch.Tensor, offsets: torch.Tensor, reverse: bool) -> torch.Tensor:
+    """``d[j] = min(cand[j], d[j -/+ 1] + 1)`` along the last dim, left to right (or right to
+    left): ``min_k (cand[k] + |j - k|)`` as a running minimum of ``cand[k] -/+ k``."""
+    if reverse:
+        shifted = (cand + offsets).flip(-1)
+        return torch.cummin(shifted, dim=-1).values.flip(-1) - offsets
+    return torch.cummin(cand - offsets, dim=-1).values + offsets
+
+
 def chamfer_distance(zero: torch.Tensor, cap: float) -> torch.Tensor:
     """Distance (float32) from each pixel to the nearest ``zero`` pixel (bool, (..., H, W)) along
     5x5-chamfer paths inside the image, as cv2.distanceTransform(..., DIST_L2, 5), capped.
 
-    Each relaxation takes, per step cost, the minimum over the neighbours at that cost and adds
-    the cost once (the same as adding it to each: rounding is monotone).
+    OpenCV's two raster passes, vectorised over the batch and along each row: the forward pass
+    takes each row's minimum over its neighbours in the two rows above (steps 1.4, 1, 1.4; 2.1969
+    for the knight moves), then the left-to-right chain of unit steps as a running minimum; the
+    backward pass mirrors it. In float64 (the running minimum of ``cand - k`` is exact there),
+    rounded to float32 at the end; OpenCV sums in float32, so a distance may differ from its in
+    the last bit.
     """
-    limit = float(cap) + _C  # distances beyond the cap only need to stay beyond it
+    shape = zero.shape
+    h, w = shape[-2:]
     big = 1e30
-    dist = torch.where(zero, 0.0, big).to(torch.float32)
-    groups = [[(dy, dx) for dy, dx, c in _STEPS if c == cost] for cost in (_A, _B, _C)]
-    while True:
-        _, at = _neighbours(dist, big)
-        relaxed = dist.clone()
-        for cost, moves in zip((_A, _B, _C), groups, strict=True):
-            nearest = at(*moves[0]).clone()
-            for move in moves[1:]:
-                torch.minimum(nearest, at(*move), out=nearest)
-            torch.minimum(relaxed, nearest.add_(cost), out=relaxed)
-        relaxed.clamp_(max=limit)
-        if torch.equal(relaxed, dist):
-            break
-        dist = relaxed
-    return dist.clamp(max=cap)
+    dist = torch.where(zero, 0.0, big).to(torch.float64).reshape(-1, h, w)
+    padded = F.pad(dist, (2, 2), value=big)  # (N, H, W + 4): columns outside are unreachable
+    offsets = torch.arange(w, dtype=torch.float64, device=zero.device)
+    for reverse, rows in ((False, range(h)), (True, range(h - 1, -1, -1))):
+        step = 1 if reverse else -1  # where the rows already done lie
+        for i in rows:
+            cand = padded[:, i, 2 : w + 2]
+            near, far = i + step, i + 2 * step
+            if 0 <= near < h:
+                prev = padded[:, near]
+                best = torch.minimum(prev[:, 1 : w + 1], prev[:, 3 : w + 3]).add_(_B)
+                best = torch.minimum(best, prev[:, 2 : w + 2] + _A)
+                knight = torch.minimum(prev[:, 0:w], prev[:, 4 : w + 4])
+                if 0 <= far < h:
+                    farther = padded[:, far]
+                    knight = torch.minimum(knight, farther[:, 1 : w + 1])
+                    knight = torch.minimum(knight, farther[:, 3 : w + 3])
+                cand = torch.minimum(torch.minimum(cand, best), knight.add_(_C))
+            padded[:, i, 2 : w + 2] = _scan_row(cand, offsets, reverse)
+    return padded[:, :, 2 : w + 2].clamp(max=cap).to(torch.float32).reshape(shape)
