@@ -482,7 +482,7 @@ def test_frost_texture_moments_follow_reference_plates() -> None:
     assert torch.allclose(per_channel, torch.tensor([0.572, 0.656, 0.702]), atol=0.08)
 
 
-def test_canny_and_chamfer_distance_equal_opencv() -> None:
+def test_canny_and_chamfer_distance_match_opencv() -> None:
     cv2 = pytest.importorskip("cv2")
     from skimage.filters import gaussian as sk_gaussian
 
@@ -507,7 +507,10 @@ def test_canny_and_chamfer_distance_equal_opencv() -> None:
             edges = canny(torch.tensor(layer8)[None], 50, 150)[0]
             assert np.array_equal(edges.numpy(), ref_edges > 0)
             ref_dist = np.minimum(cv2.distanceTransform(255 - ref_edges, cv2.DIST_L2, 5), 20)
-            assert np.array_equal(chamfer_distance(edges[None], 20.0)[0].numpy(), ref_dist)
+            dist = chamfer_distance(edges[None], 20.0)[0].numpy()
+            # OpenCV sums in float32 along its chain, we in float64 rounded once: last bits only.
+            assert np.abs(dist - ref_dist).max() <= 1e-5
+            assert (dist == ref_dist).mean() > 0.99
 
 
 def test_spatter_strength_matches_the_cifar_reference() -> None:
