@@ -107,10 +107,12 @@ def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
     density = min(0.5, _NEEDLE_DENSITY / max(scale, 1e-3) ** 2)
     length = max(1.5, _NEEDLE_LENGTH * scale)
     share = (u / density) * len(_NEEDLE_ANGLES)  # seeds: [0, 6); integer part: the direction
+    direction = torch.where(u < density, share.floor(), -1.0)
+    strength = share.sub_(direction).mul_(0.65).add_(0.35)  # the fractional part, rescaled
+    lost = torch.full_like(u, -1.0)
     out = torch.zeros_like(u)
     for a, angle in enumerate(_NEEDLE_ANGLES):
-        mine = (u < density) & (share >= a) & (share < a + 1)
-        grown = torch.where(mine, 0.35 + 0.65 * (share - a), torch.full_like(u, -1.0))
+        grown = torch.where(direction == a, strength, lost)
         k = 1
         while k < length:
             dy, dx = round(k * math.sin(angle)), round(k * math.cos(angle))
