@@ -96,36 +96,38 @@ class TaskSpec(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _columns(self) -> TaskSpec:
+    def _modality_keys(self) -> TaskSpec:
         if self.modality == "tabular" and self.input_column and self.feature_columns:
             raise ValueError("set feature_columns or input_column (a column of vectors), not both")
-        if self.modality != "tabular":
-            for key in ("feature_columns", "feature_bounds"):
-                if getattr(self, key):
-                    raise ValueError(f"{key} is only for tabular tasks")
-        if self.modality != "image":
-            for key in (
+        only = {
+            "tabular": ("feature_columns", "feature_bounds"),
+            "image": (
                 "transform",
                 "resize",
                 "center_crop",
                 "channels",
                 "corruptions",
                 "severities",
-            ):
-                if getattr(self, key) is not None:
-                    raise ValueError(f"{key} is only for image tasks")
+            ),
+        }
+        for modality, keys in only.items():
+            used = [k for k in keys if getattr(self, k)] if self.modality != modality else []
+            if used:
+                raise ValueError(f"{used[0]} is only for {modality} tasks")
         if self.transform is not None and (self.resize or self.center_crop):
             raise ValueError(
                 f"transform {self.transform!r} already resizes and crops; drop resize/center_crop "
                 "or the transform"
             )
-        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
-            raise ValueError(f"bounds must be [low, high] with low < high, got {list(self.bounds)}")
-        for feature, (low, high) in self.feature_bounds.items():
+        return self
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TaskSpec:
+        boxes = {"bounds": self.bounds} if self.bounds is not None else {}
+        boxes.update({f"feature_bounds.{f}": box for f, box in self.feature_bounds.items()})
+        for key, (low, high) in boxes.items():
             if not low < high:
-                raise ValueError(
-                    f"feature_bounds.{feature} must be [low, high] with low < high, got {[low, high]}"
-                )
+                raise ValueError(f"{key} must be [low, high] with low < high, got {[low, high]}")
         if self.bounds is not None:
             outside = [
                 f

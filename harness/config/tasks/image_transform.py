@@ -48,6 +48,8 @@ class ImageTransform:
         return self.resize is None and self.center_crop is None
 
     def describe(self) -> str:
+        if self.identity:
+            return "no transform"
         parts = [f"resize={_text(self.resize)}", f"center_crop={_text(self.center_crop)}"]
         return f"{self.name or 'custom'}({', '.join(parts)})"
 

@@ -218,14 +218,10 @@ def _table_files(folder: Path) -> list[Path]:
         for f in sorted(place.iterdir())
         if f.is_file() and f.suffix in TABLE_BUILDERS and not f.name.startswith(".")
     ]
-    for suffix in (".parquet", ".csv", ".json", ".jsonl"):  # one format, parquet first
-        chosen = [f for f in found if f.suffix == suffix]
+    for suffixes in ((".parquet",), (".csv",), (".json", ".jsonl")):  # one format, parquet first
+        chosen = [f for f in found if f.suffix in suffixes]
         if chosen:
-            return (
-                chosen
-                if suffix != ".json"
-                else [f for f in found if f.suffix in (".json", ".jsonl")]
-            )
+            return chosen
     return []
 
 
