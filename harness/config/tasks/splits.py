@@ -28,10 +28,7 @@ def read_split(spec: TaskSpec, source: Source, split: str) -> datasets.Dataset:
     """One split of a hub dataset or of local table files, as a `datasets.Dataset`."""
     if isinstance(source, HubSource):
         return _load(spec, split, source.dataset, spec.subset, revision=spec.revision)
-    if not isinstance(source, TableSource):
-        raise DatasetError(
-            f"task {spec.name!r}: {spec.source} is an image dataset; set modality: image"
-        )
+    assert isinstance(source, TableSource), source  # image layouts resolve for image tasks only
     for file in source.files:
         if file.suffix == ".parquet" and pq.read_metadata(file).num_rows == 0:
             raise DatasetError(f"task {spec.name!r}: {file} is empty (0 rows)")
