@@ -169,6 +169,8 @@ def main() -> None:
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--child-n", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.child and len(set(args.materialised_n)) < 2:
+        parser.error("--materialised-n needs at least two sizes (their slope is extrapolated)")
     if args.child:
         args.mode = args.child
         child(args)
