@@ -189,6 +189,11 @@ def test_numeric_images_outside_bounds_or_ragged(tmp_path: Path) -> None:
     )
     with pytest.raises(DatasetError, match=r"image 't-000001' decodes to shape \[1, 3\]"):
         load(tmp_path, source="ragged.parquet", input_column="x").all_inputs()
+    pd.DataFrame(
+        {"x": [[[0.1, 0.2], [0.3, 0.4]], [[0.1, 0.2], [0.3]]], "label": [0, 1]}
+    ).to_parquet(tmp_path / "ragged2.parquet")
+    with pytest.raises(DatasetError, match=r"image 't-000001' decodes to shape \(ragged\)"):
+        load(tmp_path, source="ragged2.parquet", input_column="x").all_inputs()
 
 
 def test_undecodable_image_names_its_sample(tmp_path: Path) -> None:

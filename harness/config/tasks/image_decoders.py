@@ -39,11 +39,9 @@ def mode_for(image: Image.Image, channels: int | None) -> ImageMode:
     return "L" if image.mode in GREY_MODES else "RGB"
 
 
-def _shape_error(
-    task: str, sample_id: str, got: tuple[int, ...], want: tuple[int, ...]
-) -> DatasetError:
+def _shape_error(task: str, sample_id: str, got: str, want: tuple[int, ...]) -> DatasetError:
     return DatasetError(
-        f"task {task!r}: image {sample_id!r} decodes to shape {list(got)}, the others to "
+        f"task {task!r}: image {sample_id!r} decodes to shape {got}, the others to "
         f"{list(want)}; declare transform: imagenet-eval or resize/center_crop to give every "
         "image one shape"
     )
@@ -70,7 +68,7 @@ class EncodedImages:
         for i, (value, sid) in enumerate(zip(column.to_pylist(), sample_ids, strict=True)):
             array = self.to_array(self.open(value, sid))
             if array.shape != self.shape:
-                raise _shape_error(self.task, sid, array.shape, self.shape)
+                raise _shape_error(self.task, sid, str(list(array.shape)), self.shape)
             out[i] = array
         return torch.from_numpy(out).to(torch.float32).div_(255.0)
 
@@ -194,9 +192,11 @@ class ArrayImages:
     def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
         stored, bad = fixed_array(column, self.layout.stored_shape)
         if bad is not None:
-            row = np.asarray(column[bad].as_py(), dtype=object)
-            got = np.shape(row.tolist()) if row.dtype == object else row.shape
-            raise _shape_error(self.task, sample_ids[bad], tuple(got), self.layout.stored_shape)
+            try:
+                got = str(list(np.asarray(column[bad].as_py(), dtype=np.float64).shape))
+            except (ValueError, TypeError):
+                got = "(ragged)"
+            raise _shape_error(self.task, sample_ids[bad], got, self.layout.stored_shape)
         return _finish(
             self.task, self.layout.to_chw(stored), self.transform, sample_ids, self.bounds
         )
@@ -252,7 +252,7 @@ class NpyRows:
         return f"npy-rows({self.layout.describe()}, {self.transform.describe()})"
 
     def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
-        stored = np.concatenate(list(self._rows(column))) if len(sample_ids) else np.empty(0)
+        stored = np.concatenate(list(self._rows(column)))
         return _finish(
             self.task, self.layout.to_chw(stored), self.transform, sample_ids, self.bounds
         )
@@ -306,8 +306,9 @@ def encoded_decoder(
             f"task {task!r}: image {first_id!r} cannot be decoded ({err}); remove or replace it"
         ) from None
     probe = EncodedImages(task=task, mode=mode, shape=(0, 0, 0), transform=transform, root=root)
-    shape = probe.to_array(probe.open(first, first_id)).shape
-    return EncodedImages(task=task, mode=mode, shape=shape, transform=transform, root=root)  # type: ignore[arg-type]
+    channels_, height, width = probe.to_array(probe.open(first, first_id)).shape
+    shape = (channels_, height, width)
+    return EncodedImages(task=task, mode=mode, shape=shape, transform=transform, root=root)
 
 
 def array_layout(column: pa.ChunkedArray | pa.Array, task: str, where: str) -> ArrayLayout:
