@@ -218,3 +218,11 @@ def test_input_shape_mismatch(tmp_path: Path) -> None:
     image_folder(tmp_path / "imgs", {"cat": 1})
     with pytest.raises(DatasetError, match=r"decode to shape \[3, 6, 5\] but input_shape says"):
         load(tmp_path, source="imgs", input_shape=[3, 8, 8])
+
+
+def test_class_names_keep_the_full_label_space(tmp_path: Path) -> None:
+    image_folder(tmp_path / "some", {"b": 1, "d": 2})
+    task = load(tmp_path, source="some", class_names=["a", "b", "c", "d"])
+    assert list(task.labels) == [1, 3, 3] and task.num_classes == 4
+    with pytest.raises(DatasetError, match=r"class folder 'd' is not in class_names"):
+        load(tmp_path, source="some", class_names=["a", "b"])

@@ -133,7 +133,8 @@ def folder_cells(
     first_cell = ""
     for corruption, severity, folder in source.cells:
         cell = f"{corruption}/{severity}"
-        listing = list_labeled(folder, f"task {spec.name!r}: {folder}")
+        where = f"task {spec.name!r}: {folder}"
+        listing = list_labeled(folder, where).with_classes(spec.class_names, where)
         if classes is None:
             classes, first_cell = listing.class_names, cell
         elif listing.class_names != classes:

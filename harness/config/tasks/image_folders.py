@@ -3,7 +3,9 @@
 Files are listed in sorted order and named by their path relative to the folder (POSIX
 separators): that relative path is the sample id, stable when images are added or removed, and
 the same id a clean ImageNet validation folder gives the image an ImageNet-C cell was made from.
-Class indices follow the sorted class folder names (as torchvision's ImageFolder does).
+Class indices follow the sorted class folder names (as torchvision's ImageFolder does), or the
+declared `class_names` when given (so a folder holding only some classes keeps the indices of the
+full label space).
 """
 
 from __future__ import annotations
@@ -26,6 +28,20 @@ class FolderListing:
     paths: list[str]
     labels: np.ndarray
     class_names: tuple[str, ...]
+
+    def with_classes(self, names: list[str] | None, where: str) -> FolderListing:
+        """Labels as indices into the declared class names (a folder holding some classes of a
+        larger label space keeps the right indices); unchanged when none are declared."""
+        if names is None or not self.class_names:
+            return self
+        unknown = [c for c in self.class_names if c not in names]
+        if unknown:
+            raise DatasetError(
+                f"{where}: class folder {unknown[0]!r} is not in class_names "
+                f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
+            )
+        index = np.asarray([names.index(c) for c in self.class_names], dtype=np.int64)
+        return FolderListing(self.paths, index[self.labels], tuple(names))
 
 
 def list_labeled(root: Path, where: str) -> FolderListing:

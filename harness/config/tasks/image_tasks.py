@@ -119,7 +119,9 @@ def _folder_split(
             )
     where = f"task {spec.name!r}: {where} ({source.root})"
     listing = (
-        list_labeled(source.root, where) if source.labeled else list_unlabeled(source.root, where)
+        list_labeled(source.root, where).with_classes(spec.class_names, where)
+        if source.labeled
+        else list_unlabeled(source.root, where)
     )
     paths = [str(source.root / p) for p in listing.paths]
     decoder = encoded_decoder(spec.name, paths[0], listing.paths[0], transform, _channels(spec))
