@@ -174,3 +174,10 @@ def test_validate_refuses_a_missing_split(
     err = capsys.readouterr().err
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]
     assert "task 'pets': source" in line and "has no split 'test' (splits: train)" in line
+
+
+def test_train_split_of_a_class_folder_is_refused(tmp_path: Path) -> None:
+    """A class folder named like a split does not make a `<class>/<image>` folder hold splits."""
+    image_folder(tmp_path / "imgs", {"cat": 1, "train": 1})
+    with pytest.raises(DatasetError, match=r"holds a single split; give the training data"):
+        check_task_source(image_spec("imgs", train_split="train"), tmp_path)

@@ -133,7 +133,8 @@ def train_source(spec: TaskSpec, base_dir: Path) -> tuple[Source, str] | None:
 
 def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
     if spec.modality == "image" and _has_images(path):
-        return [d.name for d in _subdirs(path) if d.name in SPLIT_NAMES]
+        names = [d.name for d in _subdirs(path)]
+        return names if names and all(n in SPLIT_NAMES for n in names) else []
     return sorted({s for s in (_split_of(f, path) for f in _table_files(path)) if s is not None})
 
 
