@@ -30,6 +30,8 @@ from harness.core.errors import DatasetError
 
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 ImageMode = Literal["L", "RGB"]
+# an unreadable file, a truncated one, or one past PIL's decompression-bomb limit
+_DECODE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError)
 
 
 def mode_for(image: Image.Image, channels: int | None) -> ImageMode:
@@ -81,7 +83,7 @@ class EncodedImages:
         try:
             with Image.open(io.BytesIO(self._bytes(value))) as image:
                 return image.convert(self.mode)
-        except (UnidentifiedImageError, OSError, ValueError) as err:
+        except _DECODE_ERRORS as err:
             raise DatasetError(
                 f"task {self.task!r}: image {sample_id!r} cannot be decoded ({err}); "
                 "remove or replace the file"
@@ -301,7 +303,7 @@ def encoded_decoder(
     try:
         with Image.open(io.BytesIO(probe._bytes(first))) as image:
             mode = mode_for(image, channels)
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+    except _DECODE_ERRORS as err:
         raise DatasetError(
             f"task {task!r}: image {first_id!r} cannot be decoded ({err}); remove or replace it"
         ) from None
