@@ -53,6 +53,8 @@ class TaskSpec(StrictModel):
     id_column: str | None = None
     group_columns: list[str] = Field(default_factory=list)
     group_bins: dict[str, list[float]] = Field(default_factory=dict)
+    # readable labels of group values for reports: {column: {value: label}}, in display order
+    group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     num_classes: int | None = Field(default=None, ge=2)
     class_names: list[str] | None = None
     input_shape: list[int] | None = None
@@ -64,6 +66,12 @@ class TaskSpec(StrictModel):
             raise ValueError("a tabular task needs feature_columns (or an input_column of vectors)")
         if self.modality != "tabular" and self.feature_columns:
             raise ValueError("feature_columns is only for tabular tasks; use input_column")
+        unknown = sorted(set(self.group_labels) - set(self.group_columns))
+        if unknown:
+            raise ValueError(
+                f"group_labels names {', '.join(unknown)}, which is not in group_columns; "
+                "label the values of a declared group column"
+            )
         if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
             raise ValueError(f"bounds must be [low, high] with low < high, got {list(self.bounds)}")
         return self

@@ -41,7 +41,8 @@ class Task:
 
     `input_shape` is the per-sample shape (empty for text). `bounds` are the valid input range that
     perturbations must stay within (None for text). `group_columns` name sensitive attributes kept
-    beside the data; `group_bins` says how continuous attributes are binned for the fairness suite.
+    beside the data; `group_bins` says how continuous attributes are binned for the fairness suite;
+    `group_labels` gives readable names of group values (in display order) for reports.
     """
 
     name: str
@@ -56,6 +57,8 @@ class Task:
     label_column: str = "label"
     group_columns: tuple[str, ...] = ()
     group_bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # human-readable labels of group values, per group column, in display order (reports)
+    group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     source: str = ""
     description: str = ""
     limit: int | None = None
@@ -137,6 +140,8 @@ class Task:
             input_shape=self.input_shape,
             bounds=self.bounds,
             group_columns=self.group_columns,
+            group_labels=self.group_labels,
+            class_names=self.class_names,
             fingerprint=self.fingerprint,
             source=self.source,
             limit=self.limit,

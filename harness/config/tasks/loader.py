@@ -256,6 +256,7 @@ def load_task(spec: TaskSpec, *, base_dir: Path) -> Task:
         train=train,
         group_columns=tuple(spec.group_columns),
         group_bins={k_: tuple(v) for k_, v in spec.group_bins.items()},
+        group_labels={k_: dict(v) for k_, v in spec.group_labels.items()},
         source=spec.source,
         description=f"{spec.source} split {spec.split}",
     )
