@@ -26,8 +26,8 @@ SHORT: dict[str, str] = {
 }
 # Reliability flags raised by the built-in suites, in words (others are shown by name).
 FLAG_REASONS: dict[str, str] = {
-    "gradient_masking_suspected": "gradient masking suspected: the attack may have failed, so "
-    "robust accuracy may be overestimated",
+    "gradient_masking_suspected": "the attack may have failed, so robust accuracy may be "
+    "overestimated",
     "insufficient_group_size": "a group is smaller than the suite's minimum group size",
     "insufficient_groups": "fewer than two groups with enough samples",
     "nondeterministic_forward": "repeated forward passes gave different outputs",

@@ -135,6 +135,8 @@ class ModelComparison:
     slices: list[SliceDiff] = field(default_factory=list)  # largest |difference| first
     slices_tested: int = 0
     notes: list[str] = field(default_factory=list)
+    # (model, suite) -> the stored job each number came from (provenance)
+    sources: dict[tuple[str, str], LoadedJob] = field(default_factory=dict, repr=False)
 
 
 def _signature(job: StoredJob) -> tuple[str, str, str, str]:
@@ -163,7 +165,9 @@ def compare_models(loaded: list[LoadedJob], *, task: str, a: str, b: str) -> Mod
         )
     only = sorted({s[1] for s in jobs_a} ^ {s[1] for s in jobs_b})
     for sig in sorted(set(jobs_a) & set(jobs_b), key=lambda s: s[1]):
-        (man, ja), (_m, jb) = jobs_a[sig], jobs_b[sig]
+        (man, ja), (man_b, jb) = jobs_a[sig], jobs_b[sig]
+        comp.sources[(a, ja.record.suite)] = (man, ja)
+        comp.sources[(b, jb.record.suite)] = (man_b, jb)
         _compare_jobs(comp, ja, jb, seed=man.seed)
     if only:
         comp.notes.append(

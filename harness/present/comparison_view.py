@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
 from harness.present.leaderboard_view import split_key
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
-from harness.present.report_views import Link, model_page, task_page
+from harness.present.report_views import Link, model_page, provenance_href, task_page
 
 SHOWN_SLICES = 12  # largest differences shown before the rest (collapsed)
 
@@ -20,6 +20,8 @@ class DiffRow:
     detail: str
     a: str
     b: str
+    a_href: str
+    b_href: str
     diff: str
     ci: str
     sort: str
@@ -36,6 +38,8 @@ class SliceRow:
     n: int
     a: str
     b: str
+    a_href: str
+    b_href: str
     diff: str
     ci: str
     sort: str
@@ -67,7 +71,13 @@ def _verdict(better: str, a: str, b: str, reason: str, tested: bool) -> tuple[st
     return ("no significant difference" if tested else "interval contains 0"), ""
 
 
-def _row(d: PairedDiff, a: str, b: str) -> DiffRow:
+def _href(comp: ModelComparison, model: str, suite: str) -> str:
+    man, job = comp.sources[(model, suite)]
+    return provenance_href(man, job)
+
+
+def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
+    a, b = comp.a, comp.b
     verdict, css = _verdict(d.better, a, b, d.reason, d.p_value is not None)
     metric, quals = split_key(d.key)
     return DiffRow(
@@ -76,6 +86,8 @@ def _row(d: PairedDiff, a: str, b: str) -> DiffRow:
         detail=" · ".join(q for part in quals for q in part.split("/") if q),
         a=value_text(d.a, d.unit),
         b=value_text(d.b, d.unit),
+        a_href=_href(comp, a, d.suite),
+        b_href=_href(comp, b, d.suite),
         diff=signed_text(d.diff, d.unit),
         ci=interval_text(d.ci, d.unit) or "—",
         sort="" if d.diff is None else repr(d.diff),
@@ -86,7 +98,8 @@ def _row(d: PairedDiff, a: str, b: str) -> DiffRow:
     )
 
 
-def _slice(s: SliceDiff, a: str, b: str) -> SliceRow:
+def _slice(s: SliceDiff, comp: ModelComparison) -> SliceRow:
+    a, b = comp.a, comp.b
     if s.significant:
         verdict, css = (f"{a} better", "better-a") if s.diff > 0 else (f"{b} better", "better-b")
     else:
@@ -97,6 +110,8 @@ def _slice(s: SliceDiff, a: str, b: str) -> SliceRow:
         n=s.n,
         a=value_text(s.a_acc),
         b=value_text(s.b_acc),
+        a_href=_href(comp, a, s.suite),
+        b_href=_href(comp, b, s.suite),
         diff=signed_text(s.diff),
         ci=interval_text(s.ci),
         sort=repr(s.diff),
@@ -107,7 +122,7 @@ def _slice(s: SliceDiff, a: str, b: str) -> SliceRow:
 
 
 def comparison_view(comp: ModelComparison) -> ComparisonView:
-    rows = [_row(d, comp.a, comp.b) for d in comp.diffs]
+    rows = [_row(d, comp) for d in comp.diffs]
     better_a = sum(d.better == "a" for d in comp.diffs)
     better_b = sum(d.better == "b" for d in comp.diffs)
     skipped = sum(bool(d.reason) for d in comp.diffs)
@@ -116,7 +131,7 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
         f"Of {len(comp.diffs)} metrics, {comp.a} is better on {better_a}, {comp.b} on {better_b}, "
         f"no significant difference on {same}, and {skipped} could not be compared."
     )
-    slices = [_slice(s, comp.a, comp.b) for s in comp.slices]
+    slices = [_slice(s, comp) for s in comp.slices]
     significant = [s for s in slices if s.verdict_class]
     top = significant[:SHOWN_SLICES] or slices[: min(5, len(slices))]
     more = [s for s in slices if s not in top]

@@ -65,7 +65,8 @@ def _draw_series(
     st = styles.of(name)
     xs, ys = [shift(p.x) for p in pts], [p.y for p in pts]
     caveat = next((p.caveat for p in pts if p.caveat), "")
-    ax.plot(xs, ys, "--" if caveat else "-", color=st.colour, linewidth=1.3, alpha=0.9)
+    every = bool(caveat) and all(p.caveat for p in pts)
+    ax.plot(xs, ys, "--" if every else "-", color=st.colour, linewidth=1.3, alpha=0.9)
     ax.errorbar(
         xs, ys, yerr=errors(ys, [p.ci for p in pts]), fmt="none", ecolor=st.colour, elinewidth=1,
         capsize=3, alpha=0.9,
@@ -73,10 +74,10 @@ def _draw_series(
     for x, y, p in zip(xs, ys, pts, strict=True):
         face = "white" if p.caveat else st.colour
         ax.plot([x], [y], st.marker, color=st.colour, markerfacecolor=face, markersize=6)
-    face = "white" if caveat else st.colour
-    shown = label(name) + (f" ({caveat})" if caveat else "")
-    ax.plot([], [], "--" if caveat else "-", marker=st.marker, color=st.colour,
-            markerfacecolor=face, label=shown)  # fmt: skip
+    face = "white" if every else st.colour
+    note = f" ({caveat})" if every else (f" ({caveat} where hollow)" if caveat else "")
+    ax.plot([], [], "--" if every else "-", marker=st.marker, color=st.colour,
+            markerfacecolor=face, label=label(name) + note)  # fmt: skip
 
 
 def _dodge(xs: Sequence[float], k: int, i: int, log: bool) -> Callable[[float], float]:

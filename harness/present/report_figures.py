@@ -27,12 +27,17 @@ from harness.store.run_store import StoredJob
 
 @dataclass(frozen=True)
 class FigureFolder:
-    """Where figures go (`figdir`) and the site folder their paths are relative to (`out`)."""
+    """Where figures go (`figdir`) and the site folder their paths are relative to (`out`);
+    `drawn` remembers figures already written in this build (a gallery is shown on the task
+    page and on the model page but drawn once)."""
 
     out: Path
     figdir: Path
+    drawn: dict[str, list[FigureView]] = field(default_factory=dict)
 
-    def view(self, path: Path | None, caption: str, alt: str = "") -> list[FigureView]:
+    def view(
+        self, path: Path | None, caption: str, alt: str = "", *, wide: bool = False
+    ) -> list[FigureView]:
         """The figure at `path` for a page ([] when nothing was drawn)."""
         if path is None:
             return []
@@ -44,6 +49,7 @@ class FigureFolder:
                 alt=alt or caption,
                 width=width,
                 height=height,
+                wide=wide,
             )
         ]
 
@@ -245,9 +251,18 @@ def task_figures(
 def gallery_figures(
     model: str, job: StoredJob, jtag: str, folder: FigureFolder
 ) -> list[FigureView]:
-    """The job's corruption gallery and adversarial examples, when it stored them."""
+    """The job's corruption gallery and adversarial examples, when it stored them (drawn once
+    per build: the task page and the model page share them)."""
+    if job.record.suite not in ("shift", "adversarial"):
+        return []
     if not fd.displayable(job.record.task_summary.input_shape):
         return []
+    if jtag not in folder.drawn:
+        folder.drawn[jtag] = _galleries(model, job, jtag, folder)
+    return folder.drawn[jtag]
+
+
+def _galleries(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
     names = job.record.task_summary.class_names
     out: list[FigureView] = []
     cg = fd.corruption_gallery(job) if job.record.suite == "shift" else None
@@ -262,6 +277,7 @@ def gallery_figures(
                 path,
                 f"{model}: {len(cg.sample_ids)} seeded test samples under each corruption at each "
                 "severity (clean first); under each image the model's prediction, ✓ right, ✗ wrong.",
+                wide=True,
             )
     ag = fd.adversarial_gallery(job) if job.record.suite == "adversarial" else None
     if ag is not None:

@@ -231,6 +231,8 @@ class DeltaView:
     metric: str
     parent: str
     variant: str
+    parent_href: str
+    variant_href: str
     delta: str
     delta_sort: str
     test: str
@@ -256,9 +258,12 @@ class VariantView:
     count: int
 
 
-def variant_views(comparisons: list[VariantComparison]) -> list[VariantView]:
-    """'Variants vs parent': paired deltas, size and where the harm concentrates."""
-    return [_variant_view(c) for c in comparisons]
+def variant_views(
+    comparisons: list[VariantComparison], hrefs: dict[tuple[str, str], str]
+) -> list[VariantView]:
+    """'Variants vs parent': paired deltas, size and where the harm concentrates; `hrefs` maps
+    (model, suite) to the provenance of its numbers."""
+    return [_variant_view(c, hrefs) for c in comparisons]
 
 
 def _variant_headline(c: VariantComparison) -> str:
@@ -276,7 +281,7 @@ def _variant_headline(c: VariantComparison) -> str:
     return what + size
 
 
-def _variant_view(c: VariantComparison) -> VariantView:
+def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> VariantView:
     s = c.size
     size = (
         f"size {s.size_bytes} B ({s.size_format}) vs parent "
@@ -289,6 +294,8 @@ def _variant_view(c: VariantComparison) -> VariantView:
             d.metric,
             number_text(d.parent_value),
             number_text(d.variant_value),
+            hrefs.get((c.parent, d.suite), "provenance.html"),
+            hrefs.get((c.variant_model, d.suite), "provenance.html"),
             signed_text(d.delta),
             "" if d.delta is None else repr(d.delta),
             d.test,
@@ -327,6 +334,7 @@ class FigureView:
     alt: str
     width: int
     height: int
+    wide: bool = False  # spans the page's figure grid (galleries)
 
 
 @dataclass(frozen=True)

@@ -175,11 +175,15 @@ def _index(ctx: _Context, *, models: int) -> str:
         "index.html",
         title="Evaluation report",
         nav=ctx.nav,
-        lede=f"{models} models on {len(ctx.nav.tasks)} tasks · {_runs_line(ctx)}",
+        lede=f"{_count(models, 'model')} on {_count(len(ctx.nav.tasks), 'task')} · {_runs_line(ctx)}",
         heads=[headline_view(h) for h in ctx.heads],
         failed=_failed(ctx),
         comparisons=ctx.nav.comparisons,
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _provenance(ctx: _Context) -> str:
@@ -219,11 +223,16 @@ def _task_page(ctx: _Context, task: str) -> str:
         sections=task_figures(task, boards, ctx.loaded, ctx.folder),
         by_suite=by_suite,
         jobs=skipped,
-        variants=variant_views(compare_variants(ctx.loaded, task=task)),
+        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards)),
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],
     )
+
+
+def _hrefs(boards: list[Board]) -> dict[tuple[str, str], str]:
+    """(model, suite) -> provenance link of the boards' jobs."""
+    return {key: provenance_href(man, job) for b in boards for key, (man, job) in b.sources.items()}
 
 
 def _suite_of(board: Board, key: str) -> str:
