@@ -89,24 +89,33 @@ def caveats(
     if is_upper_bound(record):
         out.append(Caveat("upper_bound", record.note or "an upper bound, not an estimate"))
     out += [Caveat("unreliable", flag_reason(f, descriptions)) for f in record.flags]
-    if record.metric in _CHANCE_METRICS and record.value is not None and record.value < 0.5:
-        score = record.context.get("score")
-        out.append(
-            Caveat(
-                "below_chance",
-                f"AUROC {record.value:.2f} is below chance (0.5): the "
-                + (f"{score} " if score else "")
-                + "score ranks in-distribution samples as more unusual than the out-of-"
-                "distribution ones, so it does not detect this set (no better than a coin flip)",
-            )
-        )
+    out += _below_chance(record)
     if record.value is not None and record.ci is None:
-        note = record.note or ""
-        why = note if "interval" in note.lower() else "no interval was computed for this number"
-        if note and note != why:
-            why += f" ({note})"
-        out.append(Caveat("no_interval", why))
+        out.append(Caveat("no_interval", _no_interval_reason(record.note or "")))
     return tuple(out)
+
+
+def _below_chance(record: MetricRecord) -> list[Caveat]:
+    """An OOD AUROC under 0.5: the score ranks the wrong way round on that set."""
+    if record.metric not in _CHANCE_METRICS or record.value is None or record.value >= 0.5:
+        return []
+    score = record.context.get("score")
+    return [
+        Caveat(
+            "below_chance",
+            f"AUROC {record.value:.2f} is below chance (0.5): the "
+            + (f"{score} " if score else "")
+            + "score ranks in-distribution samples as more unusual than the out-of-"
+            "distribution ones, so it does not detect this set (no better than a coin flip)",
+        )
+    ]
+
+
+def _no_interval_reason(note: str) -> str:
+    if "interval" in note.lower():
+        return note
+    why = "no interval was computed for this number"
+    return f"{why} ({note})" if note else why
 
 
 def excluded(record: MetricRecord | None) -> bool:

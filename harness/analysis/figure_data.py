@@ -22,7 +22,7 @@ import pandas as pd
 from pandas.api.types import is_float_dtype
 
 from harness.analysis import pareto
-from harness.analysis.caveats import caveats, excluded
+from harness.analysis.caveats import caveats
 from harness.analysis.intervals import mean_ci
 from harness.analysis.leaderboard import Board
 from harness.core.metric_record import MetricRecord
@@ -120,23 +120,16 @@ def group_figures(
     """Per-group accuracy figures: the fairness suite's `group_acc` records (bootstrap intervals)
     where they exist, else clean accuracy per group from the per-sample tables (Wilson)."""
     found: dict[str, dict[str, dict[str, FigPoint]]] = defaultdict(lambda: defaultdict(dict))
+    source: dict[str, str] = {}
     for model, records in per_model_records.items():
-        for r in records:
-            by, value = r.context.get("group_by"), r.context.get("group")
-            if r.metric != "group_acc" or by is None or value is None or r.value is None:
-                continue
-            cav = next((c.short for c in caveats(r) if c.excludes), "")
-            found[str(by)][model][str(value)] = FigPoint(0.0, r.value, r.ci, cav, r.n)
-    source = {by: "fairness suite group_acc (bootstrap within groups)" for by in found}
+        for by, value, point in _group_records(records):
+            found[by][model][value] = point
+            source[by] = "fairness suite group_acc (bootstrap within groups)"
     for model, table in per_model_tables.items():
-        frame = table.condition("clean")
-        for by, per in group_accuracy(table).items():
-            if by in source and source[by].startswith("fairness"):
-                continue
-            source[by] = "clean accuracy per group from the per-sample table (Wilson)"
-            for value, (acc, ci) in per.items():
-                n = int((frame[GROUP_PREFIX + by].astype(str) == value).sum())
-                found[by][model][value] = FigPoint(0.0, acc, ci, "", n)
+        for by, value, point in _group_table(table):
+            if not source.get(by, "").startswith("fairness"):
+                source[by] = "clean accuracy per group from the per-sample table (Wilson)"
+                found[by][model][value] = point
     out = []
     for by in sorted(found):
         per_model = {m: dict(v) for m, v in sorted(found[by].items())}
@@ -144,6 +137,27 @@ def group_figures(
         values = value_order({v for per in per_model.values() for v in per}, list(declared))
         shown = {v: str(declared.get(v, v)) for v in values}
         out.append(GroupFigure(by, values, shown, per_model, source[by]))
+    return out
+
+
+def _group_records(records: Sequence[MetricRecord]) -> list[tuple[str, str, FigPoint]]:
+    """(grouping, value, point) of the fairness suite's per-group accuracy records."""
+    out = []
+    for r in records:
+        by, value = r.context.get("group_by"), r.context.get("group")
+        if r.metric == "group_acc" and by is not None and value is not None and r.value is not None:
+            out.append((str(by), str(value), FigPoint(0.0, r.value, r.ci, _caveat(r), r.n)))
+    return out
+
+
+def _group_table(table: SampleTable) -> list[tuple[str, str, FigPoint]]:
+    """(grouping, value, point) of clean accuracy per group of a per-sample table."""
+    frame = table.condition("clean")
+    out = []
+    for by, per in group_accuracy(table).items():
+        counts = frame[GROUP_PREFIX + by].astype(str).value_counts()
+        for value, (acc, ci) in per.items():
+            out.append((by, value, FigPoint(0.0, acc, ci, "", int(counts.get(value, 0)))))
     return out
 
 
@@ -316,11 +330,6 @@ def pareto_figures(board: Board) -> list[ParetoFigure]:
     return out
 
 
-def comparable(record: MetricRecord | None) -> bool:
-    """Whether a record may be compared and drawn as a winner."""
-    return not excluded(record)
-
-
 # ---- galleries ---------------------------------------------------------------------------
 
 
@@ -380,28 +389,29 @@ def corruption_gallery(job: StoredJob) -> CorruptionGallery | None:
     labels: list[int | None] = [None] * len(ids)
     preds: dict[tuple[int, int, int], int] = {}
     if job.has_table:
-        frame = job.table().frame
-        frame = frame[frame["sample_id"].isin(ids)]
-        where = {sid: i for i, sid in enumerate(ids)}
-        cond_index = {
-            (f"corruption={c}/severity={s}" if s else "clean"): (ci, si)
-            for ci, c in enumerate(corruptions)
-            for si, s in enumerate(severities)
-        }
-        for sid, cond, label, pred in frame[
-            ["sample_id", "condition", "label", "prediction"]
-        ].itertuples(index=False):
-            j = where[str(sid)]
-            labels[j] = int(label)
-            if cond == "clean":
-                for ci, _c in enumerate(corruptions):
-                    for si, s in enumerate(severities):
-                        if s == 0:
-                            preds[(ci, si, j)] = int(pred)
-            elif cond in cond_index:
-                ci, si = cond_index[cond]
-                preds[(ci, si, j)] = int(pred)
+        labels, preds = _gallery_predictions(job.table().frame, corruptions, severities, ids)
     return CorruptionGallery(corruptions, severities, ids, images, labels, preds, _bounds(job))
+
+
+def _gallery_predictions(
+    frame: pd.DataFrame, corruptions: list[str], severities: list[int], ids: list[str]
+) -> tuple[list[int | None], dict[tuple[int, int, int], int]]:
+    """Labels of the gallery's samples and the model's prediction on each gallery image
+    (severity 0 is the clean condition), from the per-sample table."""
+    where = {sid: i for i, sid in enumerate(ids)}
+    cells: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for ci, c in enumerate(corruptions):
+        for si, sev in enumerate(severities):
+            cells["clean" if sev == 0 else f"corruption={c}/severity={sev}"].append((ci, si))
+    labels: list[int | None] = [None] * len(ids)
+    preds: dict[tuple[int, int, int], int] = {}
+    rows = frame[frame["sample_id"].isin(ids)][["sample_id", "condition", "label", "prediction"]]
+    for sid, cond, label, pred in rows.itertuples(index=False):
+        j = where[str(sid)]
+        labels[j] = int(label)
+        for ci, si in cells.get(str(cond), []):
+            preds[(ci, si, j)] = int(pred)
+    return labels, preds
 
 
 def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
@@ -440,8 +450,3 @@ def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
 def displayable(shape: Sequence[int]) -> bool:
     """Whether per-sample inputs of this shape can be shown as images (C x H x W or H x W)."""
     return _is_image(tuple(shape))
-
-
-def frame_counts(frame: pd.DataFrame, column: str) -> dict[str, int]:
-    """Rows per value of a column (n under each group's point)."""
-    return {str(k): int(v) for k, v in frame[column].astype(str).value_counts().items()}

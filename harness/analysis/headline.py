@@ -12,6 +12,7 @@ reason. Analysis only: renders nothing, no torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -134,27 +135,38 @@ def _robust(board: Board) -> Picked:
     largest budget of the first norm (linf before l2); one attack when there is no ensemble."""
     found = _records(board, "robust_acc")
     ensemble = [(m, r) for m, r in found if r.condition.startswith("attack=ensemble")]
-    found = ensemble or found
-    if not found:
+    chosen = _main_budget(ensemble or found)
+    if not chosen:
         return []
-    norms = sorted({str(r.context.get("norm", "")) for _m, r in found}, key=lambda n: n != "linf")
-    norm = norms[0]
-    in_norm = [(m, r) for m, r in found if str(r.context.get("norm", "")) == norm]
-    eps = max(_eps(r) for _m, r in in_norm)
-    chosen = [(m, r) for m, r in in_norm if _eps(r) == eps]
-    keys = sorted({r.key for _m, r in chosen})
-    chosen = [(m, r) for m, r in chosen if r.key == keys[0]]
     first = chosen[0][1]
     what = "worst case over attacks" if ensemble else str(first.context.get("attack", "attack"))
     col = HeadlineColumn(
         "robust_acc",
         "robust accuracy",
-        f"{what}, {norm} eps {first.context.get('eps')}",
+        f"{what}, {first.context.get('norm', '')} eps {first.context.get('eps')}",
         first.unit,
         first.higher_is_better,
         first.suite,
     )
     return [(col, {m: (r, "") for m, r in chosen})]
+
+
+def _main_budget(found: list[tuple[str, MetricRecord]]) -> list[tuple[str, MetricRecord]]:
+    """The records of one column: the first norm (linf first), its largest eps, one key."""
+    if not found:
+        return []
+    norms = sorted({str(r.context.get("norm", "")) for _m, r in found}, key=lambda n: n != "linf")
+    in_norm = [
+        (m, r)
+        for m, r in found
+        if str(r.context.get("norm", "")) == norms[0] and not math.isnan(_eps(r))
+    ]
+    if not in_norm:
+        return []
+    eps = max(_eps(r) for _m, r in in_norm)
+    at_eps = [(m, r) for m, r in in_norm if _eps(r) == eps]
+    key = min(r.key for _m, r in at_eps)
+    return [(m, r) for m, r in at_eps if r.key == key]
 
 
 def _shift(board: Board) -> Picked:

@@ -99,6 +99,23 @@ def _ticks(ax: Any, xs: Sequence[float], log: bool) -> None:
         ax.set_xticks(values, [f"{v:g}" for v in values])
 
 
+def _line_axes(panels: Mapping[str, Series], styles: Styles) -> list[tuple[str, Series]]:
+    """(title, series) per axis: each panel split into axes of at most MAX_SERIES series."""
+    out: list[tuple[str, Series]] = []
+    for panel, given in panels.items():
+        series = {k: v for k, v in given.items() if v}
+        chunks = [c for c in panels_of(styles.order(series)) if c]
+        for i, names in enumerate(chunks):
+            suffix = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+            out.append((panel + suffix, {n: series[n] for n in names}))
+    return out
+
+
+def _unit_suffix(ax: Any, points: Sequence[FigPoint], axis: str = "y") -> str:
+    cis = [p.ci or (p.y, p.y) for p in points]
+    return unit_axis(ax, [c[0] for c in cis], [c[1] for c in cis], axis=axis)
+
+
 def lines(
     panels: Mapping[str, Series],
     path: Path,
@@ -113,25 +130,17 @@ def lines(
 ) -> Path | None:
     """Lines with interval bars, one axis per panel (e.g. per norm or machine) and at most
     eight series per axis (more go to further axes)."""
-    axes_spec: list[tuple[str, Series]] = []
-    for panel, series in panels.items():
-        series = {k: v for k, v in series.items() if v}
-        chunks = [c for c in panels_of(styles.order(series)) if c]
-        for i, names in enumerate(chunks):
-            suffix = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
-            axes_spec.append((panel + suffix, {n: series[n] for n in names}))
-    if not axes_spec:
+    spec = _line_axes(panels, styles)
+    if not spec:
         return None
-    fig, axes = plt.subplots(len(axes_spec), 1, figsize=(6.6, 3.0 * len(axes_spec)), squeeze=False)
-    for ax, (panel, series) in zip(axes[:, 0], axes_spec, strict=True):
+    fig, axes = plt.subplots(len(spec), 1, figsize=(6.6, 3.0 * len(spec)), squeeze=False)
+    for ax, (panel, series) in zip(axes[:, 0], spec, strict=True):
         local = styles.local(list(series))
-        xs = [p.x for pts in series.values() for p in pts]
+        points = [p for pts in series.values() for p in pts]
+        xs = [p.x for p in points]
         for i, (name, pts) in enumerate(series.items()):
             _draw_series(ax, name, pts, local, _dodge(xs, len(series), i, logx))
-        suffix = ""
-        if unit_interval:
-            cis = [p.ci or (p.y, p.y) for pts in series.values() for p in pts]
-            suffix = unit_axis(ax, [c[0] for c in cis], [c[1] for c in cis])
+        suffix = _unit_suffix(ax, points) if unit_interval else ""
         if logx:
             log_axis(ax, "x", base=2)
         if logy:
@@ -143,6 +152,32 @@ def lines(
         ax.grid(alpha=0.3)
         legend_outside(ax)
     return save(fig, path)
+
+
+def _dots(
+    ax: Any, rows: Sequence[str], pts: Mapping[str, FigPoint], name: str, st: Any, y0: float
+) -> list[FigPoint]:
+    """One series of a dot plot (filled and hollow points apart); returns the points drawn."""
+    drawn = [(len(rows) - 1 - i + y0, pts[r]) for i, r in enumerate(rows) if r in pts]
+    caveat = next((p.caveat for _y, p in drawn if p.caveat), "")
+    legend = label(name) + (f" ({caveat})" if caveat else "")
+    for hollow in (False, True):
+        part = [(y, p) for y, p in drawn if bool(p.caveat) == hollow]
+        if part:
+            _dot_part(ax, part, st, hollow=hollow, legend=legend)
+            legend = ""  # one legend entry per series
+    return [p for _y, p in drawn]
+
+
+def _dot_part(
+    ax: Any, part: Sequence[tuple[float, FigPoint]], st: Any, *, hollow: bool, legend: str
+) -> None:
+    xs = [p.y for _y, p in part]
+    ax.errorbar(
+        xs, [y for y, _p in part], xerr=errors(xs, [p.ci for _y, p in part]), fmt=st.marker,
+        color=st.colour, capsize=2, markerfacecolor="white" if hollow else st.colour,
+        markersize=5, elinewidth=1, label=legend or None,
+    )  # fmt: skip
 
 
 def dot_rows(
@@ -164,35 +199,16 @@ def dot_rows(
     chunks = [c for c in panels_of(names) if c]
     height = 0.9 + 0.28 * len(rows) * max(1.0, len(chunks[0]) / 3)
     fig, axes = plt.subplots(len(chunks), 1, figsize=(6.6, height * len(chunks)), squeeze=False)
+    shown = [label((row_labels or {}).get(r, r), 40) for r in reversed(rows)]
     for ax, chunk in zip(axes[:, 0], chunks, strict=True):
         local = styles.local(chunk)
         step = 0.7 / max(1, len(chunk))
-        lows: list[float] = []
-        highs: list[float] = []
+        drawn: list[FigPoint] = []
         for j, name in enumerate(chunk):
-            st = local.of(name)
-            ys, xs, cis, cav = [], [], [], []
-            for i, row in enumerate(rows):
-                p = series[name].get(row)
-                if p is None:
-                    continue
-                ys.append(len(rows) - 1 - i + 0.35 - step * (j + 0.5))
-                xs.append(p.y)
-                cis.append(p.ci)
-                cav.append(p.caveat)
-                lows.append(p.ci[0] if p.ci else p.y)
-                highs.append(p.ci[1] if p.ci else p.y)
-            caveat = next((c for c in cav if c), "")
-            ax.errorbar(
-                xs, ys, xerr=errors(xs, cis), fmt=st.marker, color=st.colour, capsize=2,
-                markerfacecolor="white" if caveat else st.colour, markersize=5, elinewidth=1,
-                label=label(name) + (f" ({caveat})" if caveat else ""),
-            )  # fmt: skip
-        ax.set_yticks(
-            range(len(rows)), [label((row_labels or {}).get(r, r), 40) for r in reversed(rows)]
-        )
+            drawn += _dots(ax, rows, series[name], name, local.of(name), 0.35 - step * (j + 0.5))
+        ax.set_yticks(range(len(rows)), shown)
         ax.set_ylim(-0.6, len(rows) - 0.4)
-        suffix = unit_axis(ax, lows, highs, axis="x") if unit_interval else ""
+        suffix = _unit_suffix(ax, drawn, axis="x") if unit_interval else ""
         ax.set_xlabel(axis_label(xlabel + suffix))
         ax.grid(axis="x", alpha=0.3)
         ax.set_title(label(title, 80))
@@ -227,6 +243,27 @@ def _bounds(cis: Sequence[tuple[float, float]]) -> tuple[list[float], list[float
     return [c[0] for c in cis], [c[1] for c in cis]
 
 
+def _pareto_axis(ax: Any, data: ParetoFigure, chunk: Sequence[str], styles: Styles) -> None:
+    """The points (this panel's models in colour, others grey) and the front line."""
+    local = styles.local(chunk)
+    for name, p in data.points.items():
+        st = local.of(name) if name in chunk else None
+        colour = st.colour if st else MUTED
+        shown = label(name) + (f" ({p.caveat})" if p.caveat else "")
+        ax.errorbar(
+            [p.x], [p.y], xerr=errors([p.x], [p.x_ci]), yerr=errors([p.y], [p.y_ci]),
+            fmt=st.marker if st else ".", color=colour, ecolor=colour, elinewidth=1, capsize=2,
+            markersize=7, markerfacecolor="white" if p.caveat else colour, zorder=3,
+            label=shown if st else None,
+        )  # fmt: skip
+    front = sorted((data.points[n] for n in data.front), key=lambda p: p.x)
+    if len(front) > 1:
+        ax.plot(
+            [p.x for p in front], [p.y for p in front], "-", color="#444", alpha=0.5,
+            linewidth=1, zorder=1, label="Pareto front (comparable models)",
+        )  # fmt: skip
+
+
 def pareto(
     data: ParetoFigure,
     path: Path,
@@ -244,38 +281,14 @@ def pareto(
     the others drawn grey for context."""
     if not data.points:
         return None
-    names = styles.order(data.points)
-    chunks = [c for c in panels_of(names) if c]
+    chunks = [c for c in panels_of(styles.order(data.points)) if c]
     fig, axes = plt.subplots(len(chunks), 1, figsize=(6.6, 3.8 * len(chunks)), squeeze=False)
-    xs_all = [(p.x_ci or (p.x, p.x)) for p in data.points.values()]
-    ys_all = [(p.y_ci or (p.y, p.y)) for p in data.points.values()]
+    xs = [(p.x_ci or (p.x, p.x)) for p in data.points.values()]
+    ys = [(p.y_ci or (p.y, p.y)) for p in data.points.values()]
     for ax, chunk in zip(axes[:, 0], chunks, strict=True):
-        local = styles.local(chunk)
-        for name, p in data.points.items():
-            st = local.of(name) if name in chunk else None
-            colour = st.colour if st else MUTED
-            marker = st.marker if st else "."
-            ax.errorbar(
-                [p.x], [p.y],
-                xerr=errors([p.x], [p.x_ci]), yerr=errors([p.y], [p.y_ci]),
-                fmt=marker, color=colour, ecolor=colour, elinewidth=1, capsize=2, markersize=7,
-                markerfacecolor="white" if p.caveat else colour, zorder=3,
-                label=(label(name) + (f" ({p.caveat})" if p.caveat else "")) if st else None,
-            )  # fmt: skip
-        front = sorted((data.points[n] for n in data.front), key=lambda p: p.x)
-        if len(front) > 1:
-            ax.plot(
-                [p.x for p in front],
-                [p.y for p in front],
-                "-",
-                color="#444",
-                alpha=0.5,
-                linewidth=1,
-                zorder=1,
-                label="Pareto front (comparable models)",
-            )
-        xsuffix = unit_axis(ax, *_bounds(xs_all), axis="x") if x_fraction else ""
-        ysuffix = unit_axis(ax, *_bounds(ys_all), axis="y") if y_fraction else ""
+        _pareto_axis(ax, data, chunk, styles)
+        xsuffix = unit_axis(ax, *_bounds(xs), axis="x") if x_fraction else ""
+        ysuffix = unit_axis(ax, *_bounds(ys), axis="y") if y_fraction else ""
         if logx:
             log_axis(ax, "x")
         ax.set_xlabel(axis_label(xlabel + xsuffix))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.analysis.leaderboard import Board
+from harness.analysis.leaderboard import Board, BoardRow
 from harness.analysis.variant_deltas import VariantComparison
 from harness.core.manifest import RunManifest
 from harness.core.metric_record import MetricRecord
@@ -124,20 +124,7 @@ def board_view(board: Board, columns: list[str] | None = None) -> BoardView:
     labels, legend = column_labels(keys)
     ranked = board.rank_metric is not None and board.rank_metric in keys
     notes = Footnotes()
-    rows = []
-    for r in board.rows:
-        cells: list[CellView] = []
-        for key in keys:
-            record = board.records.get((r.model, key))
-            if record is None:
-                cells.append(missing_cell("not measured", notes))
-                continue
-            man, job = board.sources[(r.model, record.suite)]
-            best = ranked and key == board.rank_metric and r.rank == 1
-            cells.append(record_cell(record, provenance_href(man, job), notes, best=best))
-        rank = str(r.rank or "—") if ranked else ""
-        link = Link(r.model, model_page(r.model))
-        rows.append(BoardRowView(rank, str(r.rank or ""), link, cells))
+    rows = [_board_row(board, r, keys, notes, ranked=ranked) for r in board.rows]
     return BoardView(
         title=board.title,
         n=f"n = {board.n}" if board.n is not None else "",
@@ -151,6 +138,25 @@ def board_view(board: Board, columns: list[str] | None = None) -> BoardView:
         legend=[f"measured at: {line}" for line in legend],
         notes=[n for n in [board.rank_method, *board.notes] if n],
     )
+
+
+def _board_row(
+    board: Board, r: BoardRow, keys: list[str], notes: Footnotes, *, ranked: bool
+) -> BoardRowView:
+    cells = [_board_cell(board, r, key, notes, ranked=ranked) for key in keys]
+    rank = str(r.rank or "—") if ranked else ""
+    return BoardRowView(rank, str(r.rank or ""), Link(r.model, model_page(r.model)), cells)
+
+
+def _board_cell(
+    board: Board, row: BoardRow, key: str, notes: Footnotes, *, ranked: bool
+) -> CellView:
+    record = board.records.get((row.model, key))
+    if record is None:
+        return missing_cell("not measured", notes)
+    man, job = board.sources[(row.model, record.suite)]
+    best = ranked and key == board.rank_metric and row.rank == 1
+    return record_cell(record, provenance_href(man, job), notes, best=best)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from harness.present.comparison_view import comparison_view
 from harness.present.headline_view import headline_view
 from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
 from harness.present.report_views import (
+    BoardView,
     JobLine,
     Link,
     Loaded,
@@ -199,35 +200,35 @@ def _provenance(ctx: _Context) -> str:
 def _task_page(ctx: _Context, task: str) -> str:
     """The task's headline board, figures, every headline metric by suite, skips, variants."""
     boards = [b for b in ctx.boards if b.task == task]
-    heads = [h for h in ctx.heads if h.board.task == task]
-    by_suite = []  # per board: its suites' columns, one table each
-    for board in boards:
-        tables = []
-        for suite in sorted(board.suites):
-            keys = [k for k in board.columns if _suite_of(board, k) == suite]
-            if keys:
-                view = replace(board_view(board, keys), suite_href=suite_page(suite))
-                tables.append((suite, view))
-        if tables:
-            by_suite.append(tables)
-    skipped = [
+    not_done = (JobStatus.SKIPPED, JobStatus.FAILED)
+    jobs = [
         JobLine(m, t, s, o.status.value, o.reason)
         for (m, t, s), o in sorted(ctx.outcomes.items())
-        if t == task and o.status in (JobStatus.SKIPPED, JobStatus.FAILED)
+        if t == task and o.status in not_done
     ]
     return render(
         "task.html",
         title=f"Task {task}",
         nav=ctx.nav,
-        heads=[headline_view(h) for h in heads],
+        heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
         sections=task_figures(task, boards, ctx.loaded, ctx.folder),
-        by_suite=by_suite,
-        jobs=skipped,
+        by_suite=[tables for b in boards if (tables := _suite_boards(b))],
+        jobs=jobs,
         variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards)),
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],
     )
+
+
+def _suite_boards(board: Board) -> list[tuple[str, BoardView]]:
+    """The board's headline columns split by suite, one table each."""
+    tables = []
+    for suite in sorted(board.suites):
+        keys = [k for k in board.columns if _suite_of(board, k) == suite]
+        if keys:
+            tables.append((suite, replace(board_view(board, keys), suite_href=suite_page(suite))))
+    return tables
 
 
 def _hrefs(boards: list[Board]) -> dict[tuple[str, str], str]:

@@ -33,50 +33,46 @@ class SuiteTable:
 
 def suite_tables(boards: list[Board], suite: str) -> list[SuiteTable]:
     """One table per board that ran the suite."""
-    out = []
-    for board in boards:
-        if suite not in board.suites:
-            continue
-        models = [r.model for r in board.rows if (r.model, suite) in board.sources]
-        records: dict[str, dict[str, MetricRecord]] = {}
-        keys: list[str] = []
-        hrefs: dict[str, str] = {}
-        for model in models:
-            man, job = board.sources[(model, suite)]
-            hrefs[model] = provenance_href(man, job)
-            records[model] = {}
-            for m in job.metrics:
-                records[model][m.key] = m
-                if m.key not in keys:
-                    keys.append(m.key)
-        notes = Footnotes()
-        rows = []
-        for key in keys:
-            first = next(records[m][key] for m in models if key in records[m])
-            metric, quals = split_key(key)
-            cells = [
-                record_cell(records[m][key], hrefs[m], notes)
-                if key in records[m]
-                else missing_cell("not measured", notes)
-                for m in models
-            ]
-            rows.append(
-                SuiteRow(
-                    metric,
-                    " · ".join(q for part in quals for q in part.split("/") if q),
-                    first.unit,
-                    "↑" if first.higher_is_better else "↓",
-                    cells,
-                )
-            )
-        out.append(
-            SuiteTable(
-                title=board.title,
-                task=Link(board.task, task_page(board.task)),
-                version=board.suites[suite],
-                models=[Link(m, model_page(m)) for m in models],
-                rows=rows,
-                footnotes=notes.items,
-            )
-        )
-    return out
+    return [_suite_table(board, suite) for board in boards if suite in board.suites]
+
+
+def _suite_table(board: Board, suite: str) -> SuiteTable:
+    models = [r.model for r in board.rows if (r.model, suite) in board.sources]
+    records: dict[str, dict[str, MetricRecord]] = {}
+    hrefs: dict[str, str] = {}
+    keys: list[str] = []
+    for model in models:
+        man, job = board.sources[(model, suite)]
+        hrefs[model] = provenance_href(man, job)
+        records[model] = {m.key: m for m in job.metrics}
+        keys += [m.key for m in job.metrics if m.key not in keys]
+    notes = Footnotes()
+    rows = [_suite_row(key, models, records, hrefs, notes) for key in keys]
+    return SuiteTable(
+        title=board.title,
+        task=Link(board.task, task_page(board.task)),
+        version=board.suites[suite],
+        models=[Link(m, model_page(m)) for m in models],
+        rows=rows,
+        footnotes=notes.items,
+    )
+
+
+def _suite_row(
+    key: str,
+    models: list[str],
+    records: dict[str, dict[str, MetricRecord]],
+    hrefs: dict[str, str],
+    notes: Footnotes,
+) -> SuiteRow:
+    first = next(records[m][key] for m in models if key in records[m])
+    metric, quals = split_key(key)
+    cells = [
+        record_cell(records[m][key], hrefs[m], notes)
+        if key in records[m]
+        else missing_cell("not measured", notes)
+        for m in models
+    ]
+    detail = " · ".join(q for part in quals for q in part.split("/") if q)
+    arrow = "↑" if first.higher_is_better else "↓"
+    return SuiteRow(metric, detail, first.unit, arrow, cells)
