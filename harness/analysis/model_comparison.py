@@ -56,7 +56,11 @@ def newcombe_paired(both: int, only_a: int, only_b: int, neither: int) -> Interv
     la, ua = wilson(both + only_a, n) or (0.0, 1.0)
     lb, ub = wilson(both + only_b, n) or (0.0, 1.0)
     margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    phi = (both * neither - only_a * only_b) / math.sqrt(margins) if margins else 0.0
+    # the correlation of the paired outcomes, shrunk towards 0 by n/2 when positive (Newcombe)
+    cross = both * neither - only_a * only_b
+    if cross > 0:
+        cross = max(cross - n / 2, 0.0)
+    phi = cross / math.sqrt(margins) if margins else 0.0
     d = pa - pb
     lower = math.sqrt(max(0.0, (pa - la) ** 2 - 2 * phi * (pa - la) * (ub - pb) + (ub - pb) ** 2))
     upper = math.sqrt(max(0.0, (ua - pa) ** 2 - 2 * phi * (ua - pa) * (pb - lb) + (pb - lb) ** 2))

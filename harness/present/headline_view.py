@@ -44,6 +44,7 @@ class VerdictView:
     tied: list[Link]
     tie: str
     left_out: str
+    all_tied: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,13 @@ def _verdict(v: Verdict) -> VerdictView:
     model, top = v.best[0]
     value = f"{value_text(top.value, unit)} {interval_text(top.ci, unit)}".strip()
     tied = [Link(m, model_page(m)) for m, _r in v.best[1:]]
-    if tied and v.column.all_tied:
-        tie = "no model is significantly better than another here"
-    elif tied:
-        tie = "not significantly different, so they share the best rank"
+    if tied:
+        tie = "the difference is not significant, so they share the best rank"
     elif v.ranked > 1:
         tie = "significantly ahead of every other ranked model"
     else:
         tie = "the only comparable number"
+    leader = Link(model, model_page(model))
     return VerdictView(
-        v.column.label, v.column.detail, Link(model, model_page(model)), value, tied, tie, left_out
+        v.column.label, v.column.detail, leader, value, tied, tie, left_out, v.column.all_tied
     )

@@ -177,7 +177,8 @@ def _index(ctx: _Context, *, models: int) -> str:
         title="Evaluation report",
         nav=ctx.nav,
         lede=f"{_count(models, 'model')} on {_count(len(ctx.nav.tasks), 'task')} · {_runs_line(ctx)}",
-        heads=[headline_view(h) for h in ctx.heads],
+        # the board with the most models first: the comparison a reader came for
+        heads=[headline_view(h) for h in sorted(ctx.heads, key=lambda h: -len(h.rows))],
         failed=_failed(ctx),
         comparisons=ctx.nav.comparisons,
     )

@@ -40,9 +40,9 @@ def build(root: Path) -> Path:
     return root / "site"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("site"))
+@pytest.fixture
+def site(synthetic_site: Path) -> Path:
+    return synthetic_site  # built once per session (conftest.py)
 
 
 def _pages(site: Path) -> dict[str, str]:

@@ -10,8 +10,7 @@
       button.className = "sort";
       button.title = "sort by this column";
       button.textContent = "⇅";
-      var detail = th.querySelector(".detail");
-      if (detail) { th.insertBefore(button, detail); } else { th.appendChild(button); }
+      th.appendChild(button);
       button.addEventListener("click", function () {
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
