@@ -57,7 +57,7 @@ def newcombe_paired(both: int, only_a: int, only_b: int, neither: int) -> Interv
     lb, ub = wilson(both + only_b, n) or (0.0, 1.0)
     margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
     # the correlation of the paired outcomes, shrunk towards 0 by n/2 when positive (Newcombe)
-    cross = both * neither - only_a * only_b
+    cross = float(both * neither - only_a * only_b)
     if cross > 0:
         cross = max(cross - n / 2, 0.0)
     phi = cross / math.sqrt(margins) if margins else 0.0

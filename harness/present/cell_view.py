@@ -78,6 +78,9 @@ def record_cell(
         if c.kind == "no_interval":
             ci = f"no interval [{notes.mark(c.reason)}]"
             continue
+        if c.kind == "undefined":  # the value already reads "undefined": say why below it
+            ci = f"why: [{notes.mark(c.reason)}]"
+            continue
         badges.append(BadgeView(c.kind, c.short, notes.mark(c.reason)))
     muted = any(c.excludes for c in found)
     return CellView(

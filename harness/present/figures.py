@@ -16,7 +16,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from harness.analysis.figure_data import FigPoint, GroupFigure, ParetoFigure, Series
+from harness.analysis.figure_data import FigPoint, GroupFigure, ParetoFigure, Series, wilson
 from harness.present.figure_style import (
     MUTED,
     Styles,
@@ -44,8 +44,13 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: st
         return None
     fig, ax = plt.subplots(figsize=(4.0, 3.6))
     ax.plot([0, 1], [0, 1], "--", color=MUTED, linewidth=1, label="perfect calibration")
-    xs, ys, _ns = zip(*pts, strict=True)
-    ax.plot(xs, ys, "o-", color="#0072B2", label="model (bin counts above)")
+    xs, ys, ns = zip(*pts, strict=True)
+    cis = [wilson(round(y * n), n) for y, n in zip(ys, ns, strict=True)]
+    ax.plot(xs, ys, "-", color="#0072B2", linewidth=1)
+    ax.errorbar(
+        xs, ys, yerr=errors(ys, cis), fmt="o", color="#0072B2", capsize=2, elinewidth=1,
+        label="accuracy per bin (95% Wilson interval; count above)",
+    )  # fmt: skip
     for x, y, n in pts:
         ax.annotate(
             str(n), (x, y), textcoords="offset points", xytext=(0, 5), fontsize=7, ha="center"

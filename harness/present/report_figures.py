@@ -306,8 +306,9 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
             figures.reliability_diagram(
                 bins, figdir / f"{jtag}-reliability.png", f"{model} on {r.task}"
             ),
-            "Reliability diagram: accuracy against mean confidence per confidence bin (bin counts "
-            "above the points); the dashed diagonal is perfect calibration.",
+            "Reliability diagram: accuracy against mean confidence per confidence bin, with 95% "
+            "Wilson intervals and the bin counts above the points; the dashed diagonal is perfect "
+            "calibration.",
         )
     attacks = fd.attack_series(job.metrics)
     if attacks:

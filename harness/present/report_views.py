@@ -329,6 +329,8 @@ def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> Va
 @dataclass(frozen=True)
 class MetricView:
     key: str
+    metric: str
+    detail: str
     cell: CellView
     unit: str
 
@@ -364,10 +366,11 @@ def metric_views(
 ) -> tuple[list[MetricView], list[str]]:
     """Every record of a job as a cell (with caveats in words), and the footnotes."""
     notes = Footnotes()
-    views = [
-        MetricView(r.key, record_cell(r, href, notes, descriptions=descriptions), r.unit)
-        for r in records
-    ]
+    views = []
+    for r in records:
+        metric, quals = split_key(r.key)
+        cell = record_cell(r, href, notes, descriptions=descriptions)
+        views.append(MetricView(r.key, metric, _qualifiers(quals), cell, r.unit))
     return views, notes.items
 
 
