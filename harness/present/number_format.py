@@ -23,7 +23,8 @@ def value_text(value: float | None, unit: str = "") -> str:
     if abs(value) >= 10:
         return f"{value:.1f}"
     if unit in _FIXED_UNITS:
-        return f"{value:.3f}"
+        text = f"{value:.3f}"
+        return "0.000" if text == "-0.000" else text
     if value != 0 and abs(value) < 0.001:
         return f"{value:.2g}"
     return f"{value:.3f}"
@@ -48,7 +49,7 @@ def signed_text(value: float | None, unit: str = "") -> str:
     if value is None:
         return "undefined"
     text = value_text(value, unit)
-    return f"+{text}" if value > 0 else text
+    return f"+{text}" if value > 0 and text.strip("0.") else text
 
 
 def p_text(p: float | None) -> str:
