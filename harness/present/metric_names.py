@@ -16,6 +16,8 @@ LABELS: dict[str, str] = {
     "throughput_samples_per_s": "throughput (samples/s)",
     "ece": "calibration error (ECE)",
     "worst_group_acc": "worst-group accuracy",
+    "latency_p50_ms": "median latency (ms)",
+    "peak_memory_mb": "peak memory (MiB)",
 }
 # qualifiers that describe the machine or the run, not the quantity
 _QUIET = ("device=", "device_name=", "threads=", "copy_mode=", "variant=eager", "precision=fp32")

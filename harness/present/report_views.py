@@ -16,6 +16,7 @@ from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.escaping import slug
 from harness.present.leaderboard_view import column_labels, split_key
+from harness.present.metric_names import readable
 from harness.present.number_format import p_text, signed_text, value_text
 from harness.present.variants_view import harm_line
 from harness.store.run_store import LoadedJob, StoredJob
@@ -280,7 +281,7 @@ def _variant_headline(c: VariantComparison) -> str:
     size = f"; size {c.size.size_ratio:.2f}x the parent's" if c.size.size_ratio else ""
     what = (
         f"significantly worse on {len(worse)} of {tested} tested metrics"
-        f" ({', '.join(d.metric for d in worse[:3])}{', ...' if len(worse) > 3 else ''})"
+        f" ({'; '.join(readable(d.metric) for d in worse[:3])}{'; ...' if len(worse) > 3 else ''})"
         if worse
         else f"no significant harm on {tested} tested metrics"
     )
