@@ -16,6 +16,8 @@ from harness.present.cell_view import CellView, Footnotes, missing_cell, record_
 from harness.present.number_format import interval_text, value_text
 from harness.present.report_views import Link, job_anchor, model_page, task_page
 
+LEAD = ("top1_acc", "robust_acc")  # the verdicts shown above the board
+
 
 @dataclass(frozen=True)
 class ColumnHead:
@@ -54,7 +56,8 @@ class HeadlineView:
     n: str
     columns: list[ColumnHead]
     rows: list[HeadRow]
-    verdicts: list[VerdictView]
+    verdicts: list[VerdictView]  # shown above the board: clean and robust accuracy
+    more_verdicts: list[VerdictView]  # the other columns (collapsed)
     footnotes: list[str]
     method: str
 
@@ -76,7 +79,8 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
         n=f"n = {board.n}" if board.n is not None else "",
         columns=[_column(c) for c in head.columns],
         rows=rows,
-        verdicts=[_verdict(v) for v in head.verdicts],
+        verdicts=[_verdict(v) for v in head.verdicts if v.column.id in LEAD],
+        more_verdicts=[_verdict(v) for v in head.verdicts if v.column.id not in LEAD],
         footnotes=notes.items,
         method=" / ".join(sorted(methods)),
     )

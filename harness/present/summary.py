@@ -59,7 +59,7 @@ def _verdict(v: VerdictView) -> str:
 def _board(h: HeadlineView, site_url: str | None) -> list[str]:
     lines = [f"### {md_text(h.title)} ({md_text(h.n)})", ""]
     if h.verdicts:
-        lines += [_verdict(h.verdicts[0]), ""]
+        lines += ["  \n".join(_verdict(v) for v in h.verdicts), ""]
     header = ["model", *(f"{c.label} {c.arrow}" for c in h.columns)]
     lines.append("| " + " | ".join(md_text(x) for x in header) + " |")
     lines.append("|" + "---|" * len(header))
