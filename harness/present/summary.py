@@ -49,6 +49,12 @@ def _cell(c: CellView) -> str:
 def _verdict(v: VerdictView) -> str:
     if v.leader is None:
         return f"{md_text(v.label)}: no comparable numbers"
+    if v.all_tied:
+        names = ", ".join(md_text(t.text) for t in [v.leader, *v.tied])
+        return (
+            f"{md_text(v.label)}: no clear best — {names} are within noise of each other "
+            f"({md_text(v.leader.text)} {md_text(v.value)})"
+        )
     tied = f", with {', '.join(md_text(t.text) for t in v.tied)}" if v.tied else ""
     out = f"{md_text(v.label)}: best {md_text(v.leader.text)} {md_text(v.value)}{tied} — {md_text(v.tie)}"
     if v.left_out:
@@ -81,7 +87,7 @@ def summary_markdown(
     heads: list[HeadlineBoard], *, failed: Sequence[JobLine] = (), site_url: str | None = None
 ) -> str:
     """The headline boards as Markdown (★ best and statistically tied; caveats numbered)."""
-    views = [headline_view(h) for h in heads]
+    views = [headline_view(h) for h in sorted(heads, key=lambda h: -len(h.rows))]
     parts = [
         "## Evaluation results",
         "",
