@@ -68,6 +68,8 @@ class TaskSpec(StrictModel):
     id_column: str | None = None
     group_columns: list[str] = Field(default_factory=list)
     group_bins: dict[str, list[float]] = Field(default_factory=dict)
+    # readable labels of group values for reports: {column: {value: label}}, in display order
+    group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     num_classes: int | None = Field(default=None, ge=2)
     class_names: list[str] | None = None
     input_shape: list[int] | None = None
@@ -139,6 +141,16 @@ class TaskSpec(StrictModel):
                     f"feature_bounds of {', '.join(outside)} reach outside bounds "
                     f"{list(self.bounds)}; widen bounds or drop it (it is then the features' hull)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _group_labels(self) -> TaskSpec:
+        unknown = sorted(set(self.group_labels) - set(self.group_columns))
+        if unknown:
+            raise ValueError(
+                f"group_labels names {', '.join(unknown)}, which is not in group_columns; "
+                "label the values of a declared group column"
+            )
         return self
 
 

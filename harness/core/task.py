@@ -71,7 +71,8 @@ class Task:
     `feature_bounds` (tabular) gives each feature its own (low, high) within that box, so a budget
     can be expressed per feature (`feature_box()`); None means every feature uses `bounds`.
     `group_columns` name sensitive attributes kept beside the data; `group_bins` says how
-    continuous attributes are binned for the fairness suite. `cell_columns` split the task into
+    continuous attributes are binned for the fairness suite; `group_labels` gives readable names of
+    group values (in display order) for reports. `cell_columns` split the task into
     evaluation cells (a published corruption set: `corruption`, `severity`); a `source_id` column,
     when present, names the clean image each row was made from. `decoder` streams inputs that are
     not stored ready to use (see the module docstring). An unlabeled task (`labeled=False`, an OOD
@@ -90,6 +91,8 @@ class Task:
     label_column: str = "label"
     group_columns: tuple[str, ...] = ()
     group_bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # human-readable labels of group values, per group column, in display order (reports)
+    group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     source: str = ""
     description: str = ""
     limit: int | None = None
@@ -243,6 +246,8 @@ class Task:
             input_shape=self.input_shape,
             bounds=self.bounds,
             group_columns=self.group_columns,
+            group_labels=self.group_labels,
+            class_names=self.class_names,
             fingerprint=self.fingerprint,
             source=self.source,
             limit=self.limit,

@@ -6,6 +6,7 @@
   training median). Features are min-max scaled by the training range, so inputs lie in [0, 1]
   (test values outside the training range are clipped; documented in the README). Group columns:
   `sex` (coded "1"/"2" as in the source data, which does not say which is which) and `age_band`.
+  Reports show the readable labels in `DIABETES_GROUP_LABELS` (age bands in age order).
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ SPLIT_SEED = 0
 TEST_FRACTION = 0.4
 AGE_BANDS: tuple[float, ...] = (0.0, 40.0, 50.0, 60.0, 200.0)
 AGE_BAND_LABELS: tuple[str, ...] = ("<40", "40-49", "50-59", "60+")
+# Readable group values for reports, in display order. The source data codes sex as 1 and 2
+# without saying which is which, so the labels say that instead of guessing.
+DIABETES_GROUP_LABELS: dict[str, dict[str, str]] = {
+    "sex": {"1": "sex code 1 (meaning undocumented)", "2": "sex code 2 (meaning undocumented)"},
+    "age_band": {"<40": "under 40", "40-49": "40 to 49", "50-59": "50 to 59", "60+": "60 and over"},
+}
 DIABETES_FEATURES: tuple[str, ...] = (
     "age",
     "sex",
@@ -180,6 +187,7 @@ def diabetes() -> Task:
         train=build(parts["train"]),
         group_columns=("sex", "age_band"),
         group_bins={"age": AGE_BANDS},
+        group_labels=DIABETES_GROUP_LABELS,
         source="builtin:sklearn.datasets.load_diabetes",
         description="scikit-learn diabetes: progression above the training median; groups sex, age band",
     )

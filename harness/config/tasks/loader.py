@@ -65,6 +65,7 @@ def _load_text_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
         train=None if train_raw is None else _text_split(train_raw, spec, "the training split"),
         group_columns=tuple(spec.group_columns),
         group_bins={k_: tuple(v) for k_, v in spec.group_bins.items()},
+        group_labels={k_: dict(v) for k_, v in spec.group_labels.items()},
         source=spec.source,
         description=f"{spec.source} split {spec.split}",
         labeled=spec.label_column is not None,

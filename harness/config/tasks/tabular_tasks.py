@@ -154,6 +154,7 @@ def load_tabular_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
         data=_dataset(rows, matrix),
         train=train,
         group_columns=tuple(spec.group_columns),
+        group_labels={k_: dict(v) for k_, v in spec.group_labels.items()},
         group_bins={k_: tuple(v) for k_, v in spec.group_bins.items()},
         source=spec.source,
         description=f"{spec.source} split {spec.split}",
