@@ -179,4 +179,6 @@ def test_harness_run_with_a_cached_hub_model_offline(tmp_path: Path) -> None:
     status = {j["task"]: j["status"] for j in manifest["jobs"]}
     assert status == {"good": "completed", "bad": "failed"}
     assert {j["model"] for j in manifest["jobs"]} == {"tiny-org--tiny-vit"}
-    assert COMMIT in json.dumps(manifest)
+    (job_file,) = (out / "runs").glob("*/jobs/*/job.json")  # the completed job
+    description = json.loads(job_file.read_text())["model_description"]
+    assert description["revision"] == COMMIT and description["path"] == "tiny-org/tiny-vit"

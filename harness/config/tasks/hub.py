@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import pandas as pd
+
 from harness.config.spec import TaskSpec
 from harness.config.tasks.hub_recipes import OneHotGroup, StringLabels, TabularRecipe
 from harness.core.errors import DatasetError, MissingDependencyError
@@ -153,10 +155,7 @@ class HubTask:
         import datasets as hf_datasets
 
         raw = self._raw(self.spec.split)
-        column = raw[labels.column]
-        import pandas as pd
-
-        values = pd.Series(column)
+        values = pd.Series(raw[labels.column])
         classes = labels.classes(values)
         ids = labels.encode(values, classes, self.name)
         names = classes
@@ -185,9 +184,10 @@ def _load(spec: TaskSpec) -> Task:
 
 
 def _key(name: str, *parts: Any) -> str:
+    """A cache key over the task name and the prepared content (frames) or recipe (anything)."""
     h = hashlib.sha256(name.encode())
     for part in parts:
-        if hasattr(part, "to_parquet"):  # a pandas frame: its content
+        if isinstance(part, pd.DataFrame):
             h.update(part.to_csv(index=False).encode())
         else:
             h.update(json.dumps(repr(part), sort_keys=True).encode())
@@ -203,9 +203,9 @@ def _write_prepared(key: str, splits: dict[str, Any]) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{key}."))
     try:
         for split, table in splits.items():
-            if hasattr(table, "to_parquet") and hasattr(table, "columns"):  # pandas
+            if isinstance(table, pd.DataFrame):
                 table.to_parquet(tmp / f"{split}.parquet", index=False)
-            else:  # datasets.Dataset keeps its features (ClassLabel, Image) in the file
+            else:  # a datasets.Dataset keeps its features (ClassLabel, Image) in the file
                 table.to_parquet(str(tmp / f"{split}.parquet"))
         os.replace(tmp, folder)
     except OSError:
