@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import task_registry
+from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
     check_collisions,
@@ -223,6 +224,8 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         registry = task_registry()
         factory = registry.load(entry)  # raises UnknownNameError with close matches
         return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
+
+    check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
     def load() -> Task:
         from harness.config.tasks.loader import load_task
