@@ -472,6 +472,40 @@ def test_cifar10_c_fetches_the_published_files_and_hands_the_folder_to_the_loade
     assert seen[0].source == str(snapshot) and seen[0].modality == "image"
 
 
+def test_cifar10_c_loads_the_published_layout_as_corruption_cells(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "snapshot"
+    _npy_layout(snapshot, n=4)
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: str(snapshot))
+    task = _load("cifar10-c")
+    assert (task.name, task.source, task.num_classes) == ("cifar10-c", "hf:YashP54/cifar10-c", 10)
+    assert len(task) == 2 * 5 * 4  # 2 corruptions x 5 severities x 4 images
+    assert task.cell_columns == ("corruption", "severity")
+    cells = task.data.select_columns(["corruption", "severity"]).to_pandas()
+    assert set(cells["corruption"]) == {"gaussian_noise", "fog"}
+    assert sorted(set(cells["severity"].astype(int))) == [1, 2, 3, 4, 5]
+
+
+def test_imagenet_c_loads_the_users_folders_as_cells(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = tmp_path / "ImageNet-C"
+    for corruption in ("fog", "snow"):
+        for severity in (1, 5):
+            for wnid in WNIDS_1K[:1000]:
+                folder = root / corruption / str(severity) / wnid
+                folder.mkdir(parents=True)
+                if wnid in WNIDS_1K[:2]:
+                    _images(1, 8, "RGB", severity)[0].save(folder / "img.png")
+    monkeypatch.setenv("HARNESS_IMAGENET_C", str(root))
+    task = _load("imagenet-c")
+    assert len(task) == 2 * 2 * 2 and task.num_classes == 1000
+    assert task.cell_columns == ("corruption", "severity")
+
+
 class _Stop(Exception):
     pass
 

@@ -124,9 +124,12 @@ class HubTask:
             )
 
     def _raw(self, split: str) -> datasets.Dataset:
-        from harness.config.tasks.loader import load_split
+        """One split of the hub dataset as published, through the loader's reader."""
+        from harness.config.tasks.sources import resolve_source
+        from harness.config.tasks.splits import read_split
 
-        return load_split(self._spec(), split, Path.cwd())
+        spec = self._spec()
+        return read_split(spec, resolve_source(spec, Path.cwd(), split=split), split)
 
     def _load_tabular(self, recipe: TabularRecipe) -> Task:
         test_raw = self._raw(self.spec.split).to_pandas()
@@ -390,7 +393,6 @@ IMAGENET_VAL = HubTask(
 IMAGENET_C = HubTask(
     name="imagenet-c",
     spec=_image("imagenet-c", "local:imagenet-c", split="test", num_classes=1000),
-    transform=IMAGENET_EVAL,
     local_env="HARNESS_IMAGENET_C",
     local_hint=(
         "download ImageNet-C (Zenodo record 2235448) and unpack it so the folder holds "
@@ -399,7 +401,10 @@ IMAGENET_C = HubTask(
     access="local files",
     size="15 corruptions x 5 severities x 50,000 images; about 65 GB",
     card="https://github.com/hendrycks/robustness (on the hub only as one repo per cell)",
-    about="ImageNet-C, the published folders (<corruption>/<severity>/<wnid>) in $HARNESS_IMAGENET_C",
+    about=(
+        "ImageNet-C, the published folders (<corruption>/<severity>/<wnid>, already 224 px) in "
+        "$HARNESS_IMAGENET_C, read as corruption cells"
+    ),
 )
 
 IMAGENET_R = HubTask(
