@@ -322,10 +322,9 @@ def test_imagenet_family_loads_and_asks_for_the_eval_transform(
 ) -> None:
     definition = hub.HUB_TASKS[name]
     assert definition.transform == "imagenet-eval"
-    task = _load(name)  # same-size fixture images: loads with or without the transform
-    assert (len(task), task.num_classes) == (n, k)
-    if "transform" in TaskSpec.model_fields:
-        assert definition._spec().model_dump()["transform"] == "imagenet-eval"
+    assert definition._spec().transform == "imagenet-eval"
+    task = _load(name)  # 8x8 fixture images come out 224x224, as ImageNet images do
+    assert (len(task), task.num_classes, task.input_shape) == (n, k, (3, 224, 224))
 
 
 def test_imagenet_r_labels_are_sorted_wnids_named_by_class_name(

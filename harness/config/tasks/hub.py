@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from harness.config.spec import TaskSpec
+from harness.config.spec import ImageTransformName, TaskSpec
 from harness.config.tasks.hub_recipes import OneHotGroup, StringLabels, TabularRecipe
 from harness.core.errors import DatasetError, MissingDependencyError
 
@@ -48,8 +48,8 @@ class HubTask:
     """A catalogue task read from the hub (or from published files the user downloads).
 
     `spec` holds the loader's fields. `transform` names the loader's resize/crop transform for
-    datasets whose images differ in size (`imagenet-eval`: shorter side 256, centre crop 224);
-    it is passed on once the loader offers a `transform` field. `local_env` names the environment
+    datasets whose images differ in size (`imagenet-eval`: shorter side 256, centre crop 224).
+    `local_env` names the environment
     variable that points at user-supplied files; `snapshot` fetches a hub repository's files for
     a file-layout loader (CIFAR-10-C's `<corruption>.npy` + `labels.npy`).
     """
@@ -61,7 +61,7 @@ class HubTask:
     card: str
     about: str
     classes: tuple[str, ...] | None = None  # checked against the loaded class names
-    transform: str | None = None
+    transform: ImageTransformName | None = None
     string_labels: StringLabels | None = None
     tabular: TabularRecipe | None = None
     local_env: str | None = None
@@ -71,10 +71,6 @@ class HubTask:
     @property
     def modality(self) -> str:
         return self.spec.modality
-
-    @property
-    def needs_network(self) -> bool:
-        return self.access != "local files"
 
     @property
     def description(self) -> str:
@@ -93,7 +89,7 @@ class HubTask:
 
     def _spec(self, **changes: Any) -> TaskSpec:
         data = {**self.spec.model_dump(exclude_unset=True), **changes}
-        if self.transform is not None and "transform" in TaskSpec.model_fields:
+        if self.transform is not None:
             data["transform"] = self.transform
         return TaskSpec.model_validate(data)
 
@@ -253,7 +249,7 @@ CIFAR10_CLASSES = (
     "truck",
 )
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
-IMAGENET_EVAL = "imagenet-eval"  # the loader's named transform: resize 256, centre crop 224
+IMAGENET_EVAL: ImageTransformName = "imagenet-eval"  # resize 256, centre crop 224 (the loader's)
 
 
 def _image(name: str, source: str, **fields: Any) -> TaskSpec:
