@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -25,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harness.analysis.intervals import CI_METHOD, bootstrap_ci, bootstrap_indices, mean_ci
 from harness.config.spec import TaskSpec
 from harness.core.adapter import ModelAdapter, check_logits
-from harness.core.errors import ConfigError, DatasetError
+from harness.core.errors import ConfigError, DatasetError, HarnessError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.core.task import Task
+from harness.core.task import UNLABELED, Batch, Task
 from suites.shift import ood, perturbations, selection
 from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 
@@ -142,12 +143,45 @@ def _size(inputs: torch.Tensor | list[str]) -> int:
     return sum(len(t) for t in inputs)
 
 
-def _mean_change(clean: torch.Tensor, x: torch.Tensor, task: Task) -> float:
-    """Mean |x - clean| over every input value, in units of the task's bounds mapped to [0, 1]."""
+def _step(ctx: RunContext) -> int:
+    """Samples read, perturbed and kept in memory at a time (at least 256)."""
+    return max(ctx.batch_size, 256)
+
+
+def _join(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Row blocks with the same columns joined in order (numpy arrays, or lists)."""
+    out: dict[str, Any] = {}
+    for key, first in blocks[0].items():
+        if isinstance(first, np.ndarray):
+            out[key] = np.concatenate([b[key] for b in blocks])
+        else:
+            out[key] = [v for b in blocks for v in b[key]]
+    return out
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    """Rows of one joined column."""
+    if isinstance(column, np.ndarray):
+        return column[rows]
+    return [column[i] for i in rows.tolist()]
+
+
+def _local(gallery: np.ndarray | None, start: int, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The gallery rows inside the batch [start, start + n): (positions in the batch, positions
+    in the gallery), or None when there are none."""
+    if gallery is None:
+        return None
+    inside = np.flatnonzero((gallery >= start) & (gallery < start + n))
+    if len(inside) == 0:
+        return None
+    return gallery[inside] - start, inside
+
+
+def _change_sum(clean: torch.Tensor | list[str], x: torch.Tensor | list[str], task: Task) -> float:
+    """Sum of |x - clean| over every input value of a batch, on the task's bounds mapped to
+    [0, 1] (divided by the number of values, the mean change of `NOOP_MEAN_CHANGE`)."""
     low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
-    if clean.numel() == 0:
-        return 0.0
-    return float((x.double() - clean.double()).abs().mean()) / (high - low)
+    return float((_tensor(x).double() - _tensor(clean).double()).abs().sum()) / (high - low)
 
 
 def _empty_gallery(task: Task, families: list[str], suite: ShiftSuite) -> np.ndarray:
@@ -224,6 +258,7 @@ class ShiftSuite(Suite):
         )
         self._cached_bytes = 0
         self._tasks: dict[str, Task] = {}
+        self._base_dir = Path.cwd()  # the spec file's folder, once bound
 
     # ------------------------------------------------------------------ config helpers
     @property
@@ -245,8 +280,29 @@ class ShiftSuite(Suite):
     def _ood_entries(self, task: Task) -> list[OODEntry]:
         return _for_task(self.cfg.ood_sets, task)
 
+    def bind_spec_folder(self, base_dir: Path) -> None:
+        """Shifted tasks and OOD sets given as task specs read their `source` relative to the
+        spec file's folder; each is checked here (`check_task_source`, what `harness validate`
+        runs on tasks) and a named one must be a registered task."""
+        from harness.config.tasks.catalogue import task_registry
+        from harness.config.tasks.sources import check_task_source
+
+        self._base_dir = base_dir
+        settings = {"shifted_tasks": self.cfg.shifted_tasks, "ood_sets": self.cfg.ood_sets}
+        for key, value in settings.items():
+            entries = [e for v in value.values() for e in v] if isinstance(value, dict) else value
+            for entry in entries:
+                if isinstance(entry, TaskSpec):
+                    check_task_source(entry, base_dir)
+                elif isinstance(entry, str):
+                    try:
+                        task_registry().load(entry)
+                    except HarnessError as err:
+                        raise ConfigError(f"suites.shift.{key}: {err}") from None
+
     def _load(self, entry: TaskEntry, where: str) -> Task:
-        """A shifted or OOD task, loaded once per suite instance (whole; callers subset it)."""
+        """A shifted or OOD task, loaded once per suite instance (streamed; callers subset it);
+        a spec's `source` is relative to the spec file's folder (`bind_spec_folder`)."""
         key = (
             entry
             if isinstance(entry, str)
@@ -260,16 +316,14 @@ class ShiftSuite(Suite):
             else:
                 from harness.config.tasks.loader import load_task
 
-                self._tasks[key] = load_task(entry, base_dir=Path.cwd())
+                self._tasks[key] = load_task(entry, base_dir=self._base_dir)
             log.info("%s: loaded %s", where, self._tasks[key].name)
         return self._tasks[key]
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         has_work = bool(self._families(task.modality) and self.cfg.severities)
         has_work = has_work or bool(self._shifted_entries(task) or self._ood_entries(task))
-        has_work = has_work or (
-            task.modality == "image" and selection.published_cells(task) is not None
-        )
+        has_work = has_work or (selection.is_published(task))
         if not has_work:
             return f"no shift conditions configured for {task.modality} task {task.name!r}"
         return None
@@ -293,20 +347,23 @@ class ShiftSuite(Suite):
 
     def _rows(
         self,
-        ids: list[str],
+        ids: Sequence[str] | np.ndarray,
         labels: np.ndarray,
         logits: torch.Tensor,
-        condition: str,
+        condition: str | np.ndarray,
         *,
         keep_logits: bool = False,
     ) -> dict[str, Any]:
         """One block of table rows; `keep_logits` adds the top logits (clean and OOD rows)."""
         probs = torch.softmax(logits, dim=1)
         prediction = probs.argmax(dim=1).numpy()
+        conditions = (
+            np.full(len(ids), condition, dtype=object) if isinstance(condition, str) else condition
+        )
         rows: dict[str, Any] = {
-            "sample_id": np.asarray(ids, dtype=object),
-            "condition": np.full(len(ids), condition, dtype=object),
-            "label": labels,
+            "sample_id": np.asarray(list(ids), dtype=object),
+            "condition": conditions,
+            "label": np.asarray(labels, dtype=np.int64),
             "prediction": prediction,
             "correct": prediction == labels,
             "confidence": probs.max(dim=1).values.numpy(),
@@ -319,41 +376,55 @@ class ShiftSuite(Suite):
             rows["logsumexp"] = top["logsumexp"]
         return rows
 
+    def _task_rows(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        source: Task,
+        condition: str,
+        ctx: RunContext,
+        *,
+        keep_logits: bool = False,
+    ) -> dict[str, Any]:
+        """Rows of every sample of `source` (a shifted task or an OOD set), streamed in batches;
+        the model is `task`'s (its classes)."""
+        blocks = [
+            self._rows(
+                batch.sample_ids,
+                batch.labels.numpy(),
+                self._predict(adapter, task, batch.inputs, ctx),
+                condition,
+                keep_logits=keep_logits,
+            )
+            for batch in source.batches(_step(ctx))
+        ]
+        return _join(blocks) if blocks else self._empty_rows(task, condition, keep_logits)
+
+    def _empty_rows(self, task: Task, condition: str, keep_logits: bool) -> dict[str, Any]:
+        empty = torch.zeros(0, task.num_classes, dtype=torch.float64)
+        return self._rows(
+            [], np.zeros(0, dtype=np.int64), empty, condition, keep_logits=keep_logits
+        )
+
     def _perturbed(
         self,
         task: Task,
         family: str,
         severity: int,
         ctx: RunContext,
-        clean: torch.Tensor | list[str],
+        batch: Batch,
+        start: int,
+        stats: tuple[torch.Tensor, torch.Tensor] | None,
     ) -> torch.Tensor | list[str]:
-        """The perturbed evaluation inputs, from the instance cache when another model made them."""
-        key = (task.fingerprint, family, severity, ctx.seed)
+        """A batch's perturbed inputs, from the instance cache when another model made them."""
+        key = (task.fingerprint, family, severity, ctx.seed, start, len(batch))
         hit = self._inputs.get(key)
         if hit is not None:
             self._inputs.move_to_end(key)
             return hit[1]
-        seeds = sample_seeds(ctx.seed, task.sample_ids, task.modality, family, severity)
-        stats = perturbations.feature_stats(task) if task.modality == "tabular" else None
-        parts = []
-        step = max(ctx.batch_size, 256)
-        for start in range(0, len(clean), step):
-            parts.append(
-                perturbations.apply(
-                    clean[start : start + step],
-                    family,
-                    severity,
-                    seeds[start : start + step],
-                    task,
-                    stats=stats,
-                )
-            )
-        out: torch.Tensor | list[str] = (
-            torch.cat([_tensor(p) for p in parts])
-            if isinstance(clean, torch.Tensor)
-            else [t for p in parts for t in p]
-        )
-        self._cache(key, task.sample_ids, out)
+        seeds = sample_seeds(ctx.seed, batch.sample_ids, task.modality, family, severity)
+        out = perturbations.apply(batch.inputs, family, severity, seeds, task, stats=stats)
+        self._cache(key, batch.sample_ids, out)
         return out
 
     def _cache(
@@ -369,15 +440,8 @@ class ShiftSuite(Suite):
             _, (_, old) = self._inputs.popitem(last=False)
             self._cached_bytes -= _size(old)
 
-    def _clean_inputs(self, task: Task) -> torch.Tensor | list[str]:
-        """A task's inputs (its label column is not needed: OOD sets may have none)."""
-        if task.modality == "text":
-            return [str(t) for t in task.data[task.input_column]]
-        return selection.unlabeled_inputs(task)
-
-    def _generated(
-        self, entry: GeneratedOOD, task: Task, ctx: RunContext
-    ) -> tuple[list[str], torch.Tensor]:
+    def _generated(self, entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batch]:
+        """A generated noise set, one batch at a time (label -1)."""
         from suites import counter_rng
 
         if task.modality not in ("image", "tabular"):
@@ -385,31 +449,33 @@ class ShiftSuite(Suite):
                 f"suites.shift.ood_sets: generated noise sets are for image and tabular tasks, "
                 f"not the {task.modality} task {task.name!r}; name an OOD task instead"
             )
-        ids = [f"ood-{entry.generated}-{i:05d}" for i in range(entry.n)]
-        seeds = torch.as_tensor(sample_seeds(ctx.seed, ids, "ood", entry.generated))
         low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
         shape = tuple(task.input_shape)
-        if entry.generated == "uniform_noise":
-            x = low + (high - low) * counter_rng.uniform(seeds, shape, stream=21)
-        else:
-            x = (low + high) / 2 + (high - low) / 4 * counter_rng.normal(seeds, shape, stream=22)
-        return ids, x.clamp(low, high)
+        for start in range(0, entry.n, _step(ctx)):
+            ids = [
+                f"ood-{entry.generated}-{i:05d}"
+                for i in range(start, min(entry.n, start + _step(ctx)))
+            ]
+            seeds = torch.as_tensor(sample_seeds(ctx.seed, ids, "ood", entry.generated))
+            if entry.generated == "uniform_noise":
+                x = low + (high - low) * counter_rng.uniform(seeds, shape, stream=21)
+            else:
+                x = (low + high) / 2 + (high - low) / 4 * counter_rng.normal(
+                    seeds, shape, stream=22
+                )
+            yield Batch(ids, x.clamp(low, high), torch.full((len(ids),), UNLABELED))
 
     # ------------------------------------------------------------------ run
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
-        full_n = len(task)
-        published = selection.published_cells(task) if task.modality == "image" else None
-        if published is not None:
+        if selection.is_published(task):
             return self._run_published(adapter, task, ctx)
-        task = selection.subset(task, self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
+        full_n = len(task)
+        task = task.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
         families = self._families(task.modality)
         _check_evaluable(task, families)
-        clean = self._clean_inputs(task)
-        clean_logits = self._predict(adapter, task, clean, ctx)
-        clean_rows = self._rows(task.sample_ids, task.labels, clean_logits, CLEAN, keep_logits=True)
+        parts = _Parts(tables=[])
+        clean_rows, cells = self._perturbation_cells(adapter, task, families, ctx, parts)
         clean_correct = clean_rows["correct"]
-        parts = _Parts(tables=[SampleTable.build(clean_rows)])
-        cells = self._perturbation_cells(adapter, task, families, clean, ctx, parts)
         parts.metrics += self._clean_metrics(clean_correct, ctx)
         parts.metrics += self._perturbation_metrics(task, cells, clean_correct, ctx, parts)
         for entry in self._shifted_entries(task):
@@ -427,42 +493,56 @@ class ShiftSuite(Suite):
         )
 
     def _run_published(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
-        """A published corrupted set (rows carry `corruption` and `severity`): each row is
-        evaluated as is and reported under its cell's condition; nothing is corrupted again."""
+        """A published corrupted set (cell columns `corruption` and `severity`): each row is
+        evaluated as is, streamed in batches, and reported under its cell's condition (and its
+        `source_id`, when the task has one); nothing is corrupted again. `max_samples` keeps that
+        many images per cell (`Task.subset`: stratified by label and cell, by source image)."""
         full_n = len(task)
-        task = selection.subset_ids(task, self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
+        if self.cfg.max_samples is not None:
+            n = self.cfg.max_samples * selection.count_cells(task)
+            task = task.subset(n, seed=ctx.seed, purpose="shift/rows")
         _check_evaluable(task, [])
         published = selection.published_cells(task)
-        assert published is not None
-        logits = self._predict(adapter, task, self._clean_inputs(task), ctx)
+        blocks, start = [], 0
+        for batch in task.batches(_step(ctx)):
+            stop = start + len(batch)
+            logits = self._predict(adapter, task, batch.inputs, ctx)
+            blocks.append(
+                self._rows(
+                    published.table_ids[start:stop],
+                    batch.labels.numpy(),
+                    logits,
+                    published.conditions[start:stop],
+                )
+            )
+            start = stop
+        rows = _join(blocks)
         parts = _Parts(tables=[])
         cells: dict[tuple[str, int], np.ndarray] = {}
-        ids, labels = np.asarray(task.sample_ids, dtype=object), task.labels
-        for (name, severity), rows in published.items():
-            block = self._rows(
-                list(ids[rows]),
-                labels[rows],
-                logits[torch.as_tensor(rows)],
-                f"corruption={name}/severity={severity}",
-            )
+        for (name, severity), at in published.cells.items():
+            block = {k: _take(v, at) for k, v in rows.items()}
             parts.tables.append(SampleTable.build(block))
             cells[(name, severity)] = block["correct"]
         parts.metrics += self._perturbation_metrics(task, cells, None, ctx, parts)
         parts.notes.append(
-            f"published corrupted set: {len(published)} (corruption, severity) cells read from "
-            f"the task's `corruption` / `severity` columns; no clean rows, so no clean accuracy "
-            "(evaluate the clean set as a task of its own)"
+            f"published corrupted set: {len(cells)} (corruption, severity) cells read from "
+            f"the task's cell columns `corruption` / `severity`; no clean rows, so no clean "
+            "accuracy (evaluate the clean set as a task of its own)"
         )
         if self._shifted_entries(task) or self._ood_entries(task):
             parts.notes.append(
                 "shifted tasks and OOD sets compare with clean rows: not run on a published "
                 "corrupted set"
             )
-        parts.notes += self._scope_notes(task, [], full_n)
+        if len(task) < full_n:
+            parts.notes.append(
+                f"evaluated on a seeded subset of {len(task)} of {full_n} rows, stratified by "
+                f"label and cell (max_samples={self.cfg.max_samples} per cell)"
+            )
         return SuiteResult(
             table=SampleTable.concat(parts.tables),
             metrics=parts.metrics,
-            artifacts={"n": len(task), "published_cells": [f"{c}/{s}" for c, s in published]},
+            artifacts={"n": len(task), "published_cells": [f"{c}/{s}" for c, s in cells]},
             notes=parts.notes,
         )
 
@@ -471,37 +551,59 @@ class ShiftSuite(Suite):
         adapter: ModelAdapter,
         task: Task,
         families: list[str],
-        clean: torch.Tensor | list[str],
         ctx: RunContext,
         parts: _Parts,
-    ) -> dict[tuple[str, int], np.ndarray]:
-        """Rows of every (family, severity), and each one's per-sample correctness.
+    ) -> tuple[dict[str, Any], dict[tuple[str, int], np.ndarray]]:
+        """Clean rows, and rows of every (family, severity) with each one's per-sample
+        correctness, streamed: one batch of clean inputs at a time is read, perturbed and scored.
 
         An image corruption that changes the inputs by less than `NOOP_MEAN_CHANGE` at every
-        severity is not applicable to the task: no rows, named in `parts.not_applicable`.
+        severity is not applicable to the task: its rows are dropped, and it is named in
+        `parts.not_applicable`.
         """
         prefix = "corruption" if task.modality == "image" else task.modality
-        cells: dict[tuple[str, int], np.ndarray] = {}
+        stats = perturbations.feature_stats(task) if task.modality == "tabular" else None
         gallery = self._gallery_rows(task, families, ctx)
-        for f_index, family in enumerate(families):
-            inputs = [
-                self._perturbed(task, family, severity, ctx, clean)
-                for severity in self.cfg.severities
-            ]
-            if gallery is not None:
-                images = parts.gallery.setdefault("images", _empty_gallery(task, families, self))
-                images[f_index, 0] = _tensor(clean)[gallery].numpy()
-                for s_index, x in enumerate(inputs, start=1):
-                    images[f_index, s_index] = _tensor(x)[gallery].numpy()
+        clean_blocks: list[dict[str, Any]] = []
+        blocks: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        change: dict[tuple[str, int], float] = {}  # sum of |x - clean| on [0, 1] units
+        start = 0
+        for batch in task.batches(_step(ctx)):
+            labels = batch.labels.numpy()
+            logits = self._predict(adapter, task, batch.inputs, ctx)
+            clean_blocks.append(
+                self._rows(batch.sample_ids, labels, logits, CLEAN, keep_logits=True)
+            )
+            shown = _local(gallery, start, len(batch))
+            for f_index, family in enumerate(families):
+                for s_index, severity in enumerate(self.cfg.severities, start=1):
+                    x = self._perturbed(task, family, severity, ctx, batch, start, stats)
+                    if task.modality == "image":
+                        key = (family, severity)
+                        change[key] = change.get(key, 0.0) + _change_sum(batch.inputs, x, task)
+                    if shown is not None:
+                        images = parts.gallery.setdefault(
+                            "images", _empty_gallery(task, families, self)
+                        )
+                        images[f_index, 0, shown[1]] = _tensor(batch.inputs)[shown[0]].numpy()
+                        images[f_index, s_index, shown[1]] = _tensor(x)[shown[0]].numpy()
+                    condition = f"{prefix}={family}/severity={severity}"
+                    cell_logits = self._predict(adapter, task, x, ctx)
+                    block = self._rows(batch.sample_ids, labels, cell_logits, condition)
+                    blocks.setdefault((family, severity), []).append(block)
+            start += len(batch)
+        clean = _join(clean_blocks)
+        parts.tables.append(SampleTable.build(clean))
+        values = len(task) * int(np.prod(task.input_shape)) if task.modality == "image" else 1
+        cells: dict[tuple[str, int], np.ndarray] = {}
+        for family in families:
             if task.modality == "image":
-                change = max(_mean_change(_tensor(clean), _tensor(x), task) for x in inputs)
-                if change < NOOP_MEAN_CHANGE:
-                    parts.not_applicable[family] = change
+                mean = max(change[(family, s)] for s in self.cfg.severities) / max(values, 1)
+                if mean < NOOP_MEAN_CHANGE:
+                    parts.not_applicable[family] = mean
                     continue
-            for severity, x in zip(self.cfg.severities, inputs, strict=True):
-                logits = self._predict(adapter, task, x, ctx)
-                condition = f"{prefix}={family}/severity={severity}"
-                rows = self._rows(task.sample_ids, task.labels, logits, condition)
+            for severity in self.cfg.severities:
+                rows = _join(blocks[(family, severity)])
                 cells[(family, severity)] = rows["correct"]
                 parts.tables.append(SampleTable.build(rows))
         if gallery is not None:
@@ -510,7 +612,7 @@ class ShiftSuite(Suite):
                 severities=[0, *self.cfg.severities],
                 sample_ids=[task.sample_ids[i] for i in gallery.tolist()],
             )
-        return cells
+        return clean, cells
 
     def _gallery_rows(self, task: Task, families: list[str], ctx: RunContext) -> np.ndarray | None:
         """The rows shown in the corruption gallery (seeded, stratified), or None for none."""
@@ -553,11 +655,8 @@ class ShiftSuite(Suite):
         other = selection.same_rows(whole, task.sample_ids)
         paired = other is not None
         if other is None:
-            other = selection.subset(
-                whole, self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows"
-            )
-        logits = self._predict(adapter, other, self._clean_inputs(other), ctx)
-        rows = self._rows(other.sample_ids, other.labels, logits, f"shifted={other.name}")
+            other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
+        rows = self._task_rows(adapter, task, other, f"shifted={other.name}", ctx)
         parts.tables.append(SampleTable.build(rows))
         parts.metrics += self._shift_metrics(
             other.name, clean_correct, rows["correct"], ctx, paired=paired
@@ -573,11 +672,21 @@ class ShiftSuite(Suite):
         parts: _Parts,
     ) -> None:
         """OOD scores of a generated or loaded set against the clean split's (label -1; an OOD
-        set needs no label column)."""
+        set needs no labels), streamed in batches."""
         name = _ood_name(entry)
-        x: torch.Tensor | list[str]
+        condition = f"ood={name}"
         if isinstance(entry, GeneratedOOD):
-            ood_ids, x = self._generated(entry, task, ctx)
+            blocks = [
+                self._rows(
+                    b.sample_ids,
+                    b.labels.numpy(),
+                    self._predict(adapter, task, b.inputs, ctx),
+                    condition,
+                    keep_logits=True,
+                )
+                for b in self._generated(entry, task, ctx)
+            ]
+            rows = _join(blocks)
         else:
             whole = self._load(entry, "suites.shift.ood_sets")
             if whole.modality != task.modality:
@@ -591,15 +700,10 @@ class ShiftSuite(Suite):
                     f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
                     "only score inputs of its task's shape"
                 )
-            other = selection.subset(
-                whole, self.cfg.max_samples, seed=ctx.seed, purpose="shift/ood"
-            )
-            ood_ids, x = other.sample_ids, self._clean_inputs(other)
-        logits = self._predict(adapter, task, x, ctx)
-        rows = self._rows(
-            list(ood_ids), np.full(len(ood_ids), -1), logits, f"ood={name}", keep_logits=True
-        )
-        rows["correct"] = np.zeros(len(ood_ids), dtype=bool)
+            other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/ood")
+            rows = self._task_rows(adapter, task, other, condition, ctx, keep_logits=True)
+        rows["label"] = np.full(len(rows["sample_id"]), UNLABELED, dtype=np.int64)
+        rows["correct"] = np.zeros(len(rows["sample_id"]), dtype=bool)
         parts.tables.append(SampleTable.build(rows))
         parts.metrics += self._ood_metrics(name, clean_rows, rows)
 

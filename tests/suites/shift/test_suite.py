@@ -234,10 +234,17 @@ def test_max_samples_is_a_stratified_subset_not_the_first_rows(task) -> None:
     assert any("stratified" in n for n in result.notes)
 
 
-def _image_task(name: str, n: int, *, labelled: bool = True, extra: dict | None = None):
+def _image_task(
+    name: str,
+    n: int,
+    *,
+    labelled: bool = True,
+    extra: dict | None = None,
+    cell_columns: tuple[str, ...] = (),
+):
     import datasets
 
-    from harness.core.task import Task
+    from harness.core.task import UNLABELED, Task
 
     gen = np.random.default_rng(len(name) + n)
     columns = {
@@ -245,8 +252,8 @@ def _image_task(name: str, n: int, *, labelled: bool = True, extra: dict | None 
         "input": gen.random((n, 64)).astype(np.float32).tolist(),
         **(extra or {}),
     }
-    if labelled:
-        columns["label"] = (np.arange(n) % 10).tolist()
+    # An unlabeled set as the loader makes it (label_column: null): label -1 on every row.
+    columns["label"] = (np.arange(n) % 10 if labelled else np.full(n, UNLABELED)).tolist()
     return Task(
         name=name,
         modality="image",
@@ -255,6 +262,8 @@ def _image_task(name: str, n: int, *, labelled: bool = True, extra: dict | None 
         input_shape=(1, 8, 8),
         bounds=(0.0, 1.0),
         data=datasets.Dataset.from_dict(columns),
+        labeled=labelled,
+        cell_columns=cell_columns,
     )
 
 
@@ -283,7 +292,8 @@ def test_unlabeled_ood_set_and_logit_columns(task) -> None:
 
 
 def test_published_corrupted_set_rows_become_cells(task) -> None:
-    # The convention with the data loader: `corruption` / `severity` columns name each row's cell.
+    # The convention with the data loader: cell columns `corruption` / `severity` name each row's
+    # cell, `source_id` the clean image it was made from (harness/config/tasks/corruption_sets.py).
     n = 20
     cells = [("fog", 1), ("fog", 3), ("snow", 2)]
     published = _image_task(
@@ -292,24 +302,67 @@ def test_published_corrupted_set_rows_become_cells(task) -> None:
         extra={
             "corruption": [c for c, _ in cells for _ in range(n)],
             "severity": [s for _, s in cells for _ in range(n)],
+            "source_id": [f"img-{i}" for i in range(n)] * len(cells),
         },
-    )
-    ids = [f"img-{i}" for i in range(n)] * len(cells)  # one id per image, in every cell
-    published = replace(
-        published, data=published.data.remove_columns("sample_id").add_column("sample_id", ids)
+        cell_columns=("corruption", "severity"),
     )
     result = ShiftSuite({"max_samples": 12}).run(
-        _adapter(task), published, RunContext(seed=0, bootstrap_resamples=10)
+        _adapter(task), published, RunContext(seed=0, bootstrap_resamples=10, batch_size=7)
     )
-    conds = result.table.frame.groupby("condition").size().to_dict()
+    frame = result.table.frame
+    conds = frame.groupby("condition").size().to_dict()
     assert conds == {
         "corruption=fog/severity=1": 12,
         "corruption=fog/severity=3": 12,
         "corruption=snow/severity=2": 12,
     }
+    # Rows are reported under their clean image's id: the same 12 images in every cell.
+    by_cell = [set(frame[frame.condition == c].sample_id) for c in conds]
+    assert by_cell[0] == by_cell[1] == by_cell[2] and by_cell[0] <= {f"img-{i}" for i in range(n)}
     keys = {r.key for r in result.metrics}
     assert "corruption_acc[corruption=snow/severity=2]" in keys and "mean_corruption_acc" in keys
     assert "clean_acc" not in keys and any("published" in note for note in result.notes)
+
+
+def test_cifar10c_files_load_and_report_corruption_cells(task, tmp_path: Path) -> None:
+    # End to end from files in the CIFAR-10-C layout through the data loader to conditions.
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+
+    n = 6  # clean test images; each <corruption>.npy stacks the 5 severities
+    gen = np.random.default_rng(0)
+    for name in ("fog", "contrast"):
+        np.save(tmp_path / f"{name}.npy", gen.integers(0, 256, (5 * n, 8, 8, 3), dtype=np.uint8))
+    np.save(tmp_path / "labels.npy", np.tile(np.arange(n) % 10, 5).astype(np.int64))
+    spec = TaskSpec.model_validate(
+        {
+            "name": "cifar-c",
+            "source": str(tmp_path),
+            "modality": "image",
+            "class_names": [str(i) for i in range(10)],
+            "input_shape": [3, 8, 8],
+            "severities": [2, 5],
+        }
+    )
+    loaded = load_task(spec, base_dir=tmp_path)
+    assert set(loaded.cell_columns) >= {"corruption", "severity"}
+    from adapters.torch_module import TorchModuleAdapter
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 10))
+    adapter = TorchModuleAdapter.from_module(
+        model,
+        name="rgb",
+        device=torch.device("cpu"),
+        bounds=loaded.bounds,
+        input_shape=(3, 8, 8),
+        modality="image",
+    )
+    result = ShiftSuite({}).run(adapter, loaded, RunContext(seed=0, bootstrap_resamples=10))
+    conds = result.table.frame.groupby("condition").size().to_dict()
+    assert conds == {f"corruption={c}/severity={s}": n for c in ("fog", "contrast") for s in (2, 5)}
+    assert set(result.table.frame.sample_id) == {f"{i:05d}" for i in range(n)}
+    keys = {r.key for r in result.metrics}
+    assert {"corruption_error[corruption=fog]", "mean_corruption_acc"} <= keys
 
 
 def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
@@ -332,3 +385,69 @@ def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
     )
     other = next(r for r in unpaired.metrics if r.metric == "shift_acc_gap")
     assert "unpaired" in (other.note or "")
+
+
+def test_clean_inputs_are_streamed_in_batches_not_materialised(task, monkeypatch) -> None:
+    from harness.core.task import Task
+
+    cfg = {"corruptions": ["fog", "gaussian_noise"], "severities": [2], "gallery_samples": 2}
+    ctx = RunContext(seed=4, bootstrap_resamples=10, batch_size=1024)
+    whole = ShiftSuite(cfg).run(_adapter(task), task, ctx)  # 2 batches of 1797 rows
+
+    def refuse(self):  # pragma: no cover - fails the test when called
+        raise AssertionError("the shift suite materialised the whole task")
+
+    seen: list[int] = []
+    batches = Task.batches
+
+    def counted(self, batch_size):
+        for b in batches(self, batch_size):
+            seen.append(len(b))
+            yield b
+
+    monkeypatch.setattr(Task, "all_inputs", refuse)
+    monkeypatch.setattr(Task, "batches", counted)
+    small = ShiftSuite(cfg).run(_adapter(task), task, RunContext(seed=4, bootstrap_resamples=10))
+    assert max(seen) == 256 and sum(seen) == len(task)
+    # Batch composition changes nothing: the same rows, metrics and gallery.
+    cols = ["sample_id", "condition", "prediction", "confidence", "energy"]
+    assert small.table.frame[cols].equals(whole.table.frame[cols])
+    assert [r.value for r in small.metrics] == [r.value for r in whole.metrics]
+    assert np.array_equal(small.arrays["gallery_images"], whole.arrays["gallery_images"])
+
+
+def test_ood_set_source_is_relative_to_the_spec_and_checked_at_validate(
+    task, write_spec, tmp_path: Path, monkeypatch
+) -> None:
+    from PIL import Image
+
+    spec_text = (
+        "name: shift-ood\nseed: 0\ndevice: cpu\nbootstrap_resamples: 20\ntasks: [digits]\n"
+        "models:\n  - name: lin0\n    factory: tests.fixture_models:linear_digits\n"
+        "    input_shape: [1, 8, 8]\n"
+        "suites:\n  shift:\n    corruptions: []\n    max_samples: 50\n    ood_sets:\n"
+        "      - {name: blobs, source: ./ood-images, modality: image, label_column: null,\n"
+        "         input_shape: [1, 8, 8], class_names: ['0','1','2','3','4','5','6','7','8','9']}\n"
+    )
+    spec = write_spec(spec_text)
+    assert main(["validate", str(spec)]) == 2  # the folder is missing: refused at validate
+    folder = spec.parent / "ood-images"
+    folder.mkdir()
+    gen = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(gen.integers(0, 256, (8, 8), dtype=np.uint8), "L").save(folder / f"{i}.png")
+    assert main(["validate", str(spec)]) == 0
+    import yaml
+
+    from harness.config.plan import build_plan
+    from harness.config.spec import RunSpec
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the source still resolves against the spec's folder
+    plan = build_plan(
+        RunSpec.model_validate(yaml.safe_load(spec.read_text())), base_dir=spec.parent
+    )
+    result = plan.suites["shift"].run(_adapter(task), task, RunContext(bootstrap_resamples=20))
+    ood_rows = result.table.condition("ood=blobs")
+    assert len(ood_rows) == 12 and (ood_rows.label == -1).all()
