@@ -131,6 +131,32 @@ class _Parts:
     gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
 
 
+@dataclass(kw_only=True)
+class _Sweep:
+    """What the streamed perturbation sweep accumulates over the batches."""
+
+    stats: tuple[torch.Tensor, torch.Tensor] | None  # tabular training (mean, std)
+    gallery: np.ndarray | None  # task rows shown in the corruption gallery
+    clean: list[dict[str, Any]] = field(default_factory=list)  # clean row blocks
+    blocks: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    change: dict[tuple[str, int], float] = field(default_factory=dict)  # sum |x - clean|, [0, 1]
+
+    def add_change(
+        self,
+        task: Task,
+        cell: tuple[str, int],
+        clean: torch.Tensor | list[str],
+        x: torch.Tensor | list[str],
+    ) -> None:
+        if task.modality == "image":
+            self.change[cell] = self.change.get(cell, 0.0) + _change_sum(clean, x, task)
+
+
+def _prefix(task: Task) -> str:
+    """The condition prefix of a task's perturbation cells."""
+    return "corruption" if task.modality == "image" else task.modality
+
+
 def _tensor(x: torch.Tensor | list[str]) -> torch.Tensor:
     assert isinstance(x, torch.Tensor), "image and tabular perturbations return tensors"
     return x
@@ -561,58 +587,62 @@ class ShiftSuite(Suite):
         severity is not applicable to the task: its rows are dropped, and it is named in
         `parts.not_applicable`.
         """
-        prefix = "corruption" if task.modality == "image" else task.modality
-        stats = perturbations.feature_stats(task) if task.modality == "tabular" else None
-        gallery = self._gallery_rows(task, families, ctx)
-        clean_blocks: list[dict[str, Any]] = []
-        blocks: dict[tuple[str, int], list[dict[str, Any]]] = {}
-        change: dict[tuple[str, int], float] = {}  # sum of |x - clean| on [0, 1] units
+        sweep = _Sweep(
+            stats=perturbations.feature_stats(task) if task.modality == "tabular" else None,
+            gallery=self._gallery_rows(task, families, ctx),
+        )
         start = 0
         for batch in task.batches(_step(ctx)):
             labels = batch.labels.numpy()
             logits = self._predict(adapter, task, batch.inputs, ctx)
-            clean_blocks.append(
+            sweep.clean.append(
                 self._rows(batch.sample_ids, labels, logits, CLEAN, keep_logits=True)
             )
-            shown = _local(gallery, start, len(batch))
             for f_index, family in enumerate(families):
                 for s_index, severity in enumerate(self.cfg.severities, start=1):
-                    x = self._perturbed(task, family, severity, ctx, batch, start, stats)
-                    if task.modality == "image":
-                        key = (family, severity)
-                        change[key] = change.get(key, 0.0) + _change_sum(batch.inputs, x, task)
+                    x = self._perturbed(task, family, severity, ctx, batch, start, sweep.stats)
+                    sweep.add_change(task, (family, severity), batch.inputs, x)
+                    shown = _local(sweep.gallery, start, len(batch))
                     if shown is not None:
                         images = parts.gallery.setdefault(
                             "images", _empty_gallery(task, families, self)
                         )
                         images[f_index, 0, shown[1]] = _tensor(batch.inputs)[shown[0]].numpy()
                         images[f_index, s_index, shown[1]] = _tensor(x)[shown[0]].numpy()
-                    condition = f"{prefix}={family}/severity={severity}"
+                    condition = f"{_prefix(task)}={family}/severity={severity}"
                     cell_logits = self._predict(adapter, task, x, ctx)
                     block = self._rows(batch.sample_ids, labels, cell_logits, condition)
-                    blocks.setdefault((family, severity), []).append(block)
+                    sweep.blocks.setdefault((family, severity), []).append(block)
             start += len(batch)
-        clean = _join(clean_blocks)
+        clean = _join(sweep.clean)
         parts.tables.append(SampleTable.build(clean))
-        values = len(task) * int(np.prod(task.input_shape)) if task.modality == "image" else 1
+        cells = self._applicable_cells(task, families, sweep, parts)
+        if sweep.gallery is not None:
+            parts.gallery.update(
+                corruptions=list(families),
+                severities=[0, *self.cfg.severities],
+                sample_ids=[task.sample_ids[i] for i in sweep.gallery.tolist()],
+            )
+        return clean, cells
+
+    def _applicable_cells(
+        self, task: Task, families: list[str], sweep: _Sweep, parts: _Parts
+    ) -> dict[tuple[str, int], np.ndarray]:
+        """Each applicable cell's per-sample correctness (its rows added to `parts.tables`); an
+        image corruption below `NOOP_MEAN_CHANGE` at every severity goes to `not_applicable`."""
+        values = max(len(task) * int(np.prod(task.input_shape)), 1)
         cells: dict[tuple[str, int], np.ndarray] = {}
         for family in families:
             if task.modality == "image":
-                mean = max(change[(family, s)] for s in self.cfg.severities) / max(values, 1)
+                mean = max(sweep.change[(family, s)] for s in self.cfg.severities) / values
                 if mean < NOOP_MEAN_CHANGE:
                     parts.not_applicable[family] = mean
                     continue
             for severity in self.cfg.severities:
-                rows = _join(blocks[(family, severity)])
+                rows = _join(sweep.blocks[(family, severity)])
                 cells[(family, severity)] = rows["correct"]
                 parts.tables.append(SampleTable.build(rows))
-        if gallery is not None:
-            parts.gallery.update(
-                corruptions=list(families),
-                severities=[0, *self.cfg.severities],
-                sample_ids=[task.sample_ids[i] for i in gallery.tolist()],
-            )
-        return clean, cells
+        return cells
 
     def _gallery_rows(self, task: Task, families: list[str], ctx: RunContext) -> np.ndarray | None:
         """The rows shown in the corruption gallery (seeded, stratified), or None for none."""
