@@ -71,6 +71,8 @@ def _jpeg_plane(plane: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
 def _pad_to_multiple(plane: torch.Tensor, m: int) -> torch.Tensor:
     """Pad (B, H, W) at the bottom and right to multiples of ``m`` by edge replication."""
     h, w = plane.shape[1:]
+    if h % m == 0 and w % m == 0:
+        return plane
     rows = pad_index(h, 0, -h % m, "edge", plane.device)
     cols = pad_index(w, 0, -w % m, "edge", plane.device)
     return plane.index_select(1, rows).index_select(2, cols)
