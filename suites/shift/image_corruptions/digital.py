@@ -93,19 +93,19 @@ def _nearest_taps(n_in: int, n_out: int) -> tuple[int, ...]:
 
 def _box_down(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
     """Box average along ``dim`` (PIL BOX): the taps of each output summed left to right, then
-    scaled by 1 / count. Taps past an output's count add an exact zero."""
+    scaled by 1 / count. Taps past an output's count add an exact zero. The taps are the same for
+    every other index, so each is one ``index_select`` (several times faster on CPU than a
+    ``gather`` with an expanded index, and the same values)."""
     lo, count = _pil_box_taps(x.shape[dim], n_out)
     shape = [1] * x.dim()
     shape[dim] = n_out
-    out_shape = list(x.shape)
-    out_shape[dim] = n_out
     first = torch.tensor(lo, device=x.device)
     counts = torch.tensor(count, device=x.device)
-    out = torch.gather(x, dim, first.reshape(shape).expand(out_shape))
+    out = x.index_select(dim, first)
     for t in range(1, max(count)):
-        idx = (first + t).clamp_(max=x.shape[dim] - 1).reshape(shape).expand(out_shape)
+        idx = (first + t).clamp_(max=x.shape[dim] - 1)
         mask = (counts > t).to(x.dtype).reshape(shape)
-        out.addcmul_(torch.gather(x, dim, idx), mask)  # times 0 or 1: exact, fused or not
+        out.addcmul_(x.index_select(dim, idx), mask)  # times 0 or 1: exact, fused or not
     return out.mul_((1.0 / counts.to(torch.float64)).to(x.dtype).reshape(shape))
 
 
