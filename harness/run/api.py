@@ -136,5 +136,6 @@ def evaluate(
             metrics=result.metrics,
             artifacts=result.artifacts,
             notes=result.notes,
+            arrays=result.arrays,
         )
     return out
