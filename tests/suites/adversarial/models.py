@@ -168,3 +168,29 @@ class _WrongShapeUnderAttack(nn.Module):
 
 def wrong_shape_digits() -> nn.Module:
     return _WrongShapeUnderAttack(control_digits())
+
+
+class _Scale1(nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def control_diabetes(scale: float = 1.0, ridge: float = 1.0) -> nn.Module:
+    """Linear classifier on diabetes fitted in closed form, for inputs in [0, scale]."""
+    from harness.config.tasks.builtin import diabetes_arrays
+
+    x, y = diabetes_arrays("train")
+    flat = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    feats = torch.cat([flat, torch.ones(len(flat), 1, dtype=flat.dtype)], dim=1)
+    targets = torch.nn.functional.one_hot(torch.as_tensor(y), 2).double() * 2 - 1
+    gram = feats.T @ feats + ridge * torch.eye(feats.shape[1], dtype=feats.dtype)
+    coef = torch.linalg.solve(gram, feats.T @ targets)
+    linear = nn.Linear(flat.shape[1], 2)
+    with torch.no_grad():
+        linear.weight.copy_(coef[:-1].T.float())
+        linear.bias.copy_(coef[-1].float())
+    return nn.Sequential(_Scale1(1.0 / scale), linear)
