@@ -14,7 +14,7 @@ AA for the second) and timed in process CPU time; the script prints robust accur
 differences against AutoAttack (with the samples only one side broke) and the CPU-time ratios.
 
 Usage: python benchmarks/bench_autoattack.py [--models digits-cnn digits-cnn-adv] [--eps 0.1]
-       [--samples 719] [--threads 1] [--device cpu]
+       [--samples 719] [--threads 1] [--device cpu] [--reverse]
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=719)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--reverse", action="store_true", help="start with the harness (fast, standard, AA)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -91,7 +94,7 @@ def main() -> None:
         robust: dict[str, np.ndarray] = {}
         cpu: dict[str, float] = {}
         flags: dict[str, list[str]] = {}
-        for which in order if i % 2 == 0 else order[::-1]:
+        for which in order if (i + args.reverse) % 2 == 0 else order[::-1]:
             t = time.process_time()
             if which == "autoattack":
                 robust[which] = run_autoattack(model, x, y, args.eps, task.num_classes)

@@ -182,26 +182,10 @@ def _noise_broken(checks: CheckSet, draws: int) -> torch.Tensor:
 def _gradient_obfuscation(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> vc.CheckResult:
     """Square's breaks that every gradient attack missed: from the cascade when Square ran after
     the norm's gradient attacks, else from a check-only Square on the subset's survivors."""
+    cascade = _square_from_cascade(checks, sweep, plan)
+    if cascade is not None:
+        return cascade
     norm, eps = checks.norm, checks.eps
-    members = sweep.ensemble.get(norm, [])
-    infos = {i.name: i for i in plan.infos}
-    squares = [m for m in members if infos[m].family == "square"]
-    grads = [m for m in members if infos[m].gradients]
-    if squares and grads and members.index(squares[0]) > max(members.index(g) for g in grads):
-        name = squares[0]
-        correct = sweep.correct & sweep.evaluated[norm]
-        sq = np.zeros(sweep.n, bool)
-        grad = np.zeros(sweep.n, bool)
-        for (attack, e), o in sweep.outcomes.items():
-            if e <= eps and attack in members:
-                hit = o.broken & o.attacked
-                if attack == name:
-                    sq |= hit
-                elif infos[attack].gradients:
-                    grad |= hit
-        return vc.gradient_obfuscation(
-            torch.as_tensor(sq), torch.as_tensor(grad), torch.as_tensor(correct)
-        )
     info = atk.resolve_attack(f"{norm}_square")
     params = atk.attack_params(info, {"queries": CHECK_SQUARE_QUERIES, "rescale": True})
     alive = (~checks.ensemble_broken).nonzero().squeeze(1).to(checks.x.device)
@@ -224,6 +208,34 @@ def _gradient_obfuscation(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> v
         found = checks.broken(cand, eps)
     everyone = torch.ones(len(checks.x), dtype=torch.bool)
     return vc.gradient_obfuscation(found, checks.ensemble_broken, everyone)
+
+
+def _square_from_cascade(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> vc.CheckResult | None:
+    """The check on every evaluated sample when a Square member came after every gradient member
+    (so what it broke, every gradient attack had missed); None otherwise."""
+    norm, eps = checks.norm, checks.eps
+    members = sweep.ensemble.get(norm, [])
+    infos = {i.name: i for i in plan.infos}
+    squares = [m for m in members if infos[m].family == "square"]
+    grads = [m for m in members if infos[m].gradients]
+    if not squares or not grads:
+        return None
+    if members.index(squares[0]) < max(members.index(g) for g in grads):
+        return None
+    correct = sweep.correct & sweep.evaluated[norm]
+    sq = np.zeros(sweep.n, bool)
+    grad = np.zeros(sweep.n, bool)
+    for (attack, e), o in sweep.outcomes.items():
+        if e > eps or attack not in members:
+            continue
+        hit = o.broken & o.attacked
+        if attack == squares[0]:
+            sq |= hit
+        elif infos[attack].gradients:
+            grad |= hit
+    return vc.gradient_obfuscation(
+        torch.as_tensor(sq), torch.as_tensor(grad), torch.as_tensor(correct)
+    )
 
 
 def _gradient_checks(

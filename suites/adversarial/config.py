@@ -182,19 +182,8 @@ def plan_attacks(
             white_box=True,
             preset=resolved.preset,
         )
-    infos = [i for i in resolved.attacks if not i.gradients]
-    params = {i.name: resolved.params[i.name] for i in infos}
+    infos, params, added = _blackbox_attacks(resolved, cfg)
     replaced = [i.name for i in resolved.attacks if i.gradients]
-    added = []
-    for norm in dict.fromkeys(i.norm for i in resolved.attacks if i.gradients):
-        if any(i.norm == norm and i.kind == "fixed" for i in infos):
-            continue  # a score-based attack (Square) of this norm still runs
-        kind = cfg.blackbox_attack if norm == "l2" else "hopskipjump"
-        info = atk.resolve_attack(f"{norm}_{kind}")
-        if info.name not in params:
-            infos.append(info)
-            params[info.name] = atk.attack_params(info, cfg.params.get(info.name))
-            added.append(info.name)
     notes: tuple[str, ...] = ()
     if replaced:
         kept = [i.name for i in infos if i.name not in added]
@@ -205,3 +194,23 @@ def plan_attacks(
     return AttackPlan(
         infos=infos, params=params, notes=notes, white_box=False, preset=resolved.preset
     )
+
+
+def _blackbox_attacks(
+    resolved: ResolvedConfig, cfg: AdversarialConfig
+) -> tuple[list[atk.AttackInfo], dict[str, dict[str, Any]], list[str]]:
+    """The gradient-free attacks of the config, plus a decision-based stand-in for every norm
+    whose gradient attacks are gone and that has no score-based (Square) attack left."""
+    infos = [i for i in resolved.attacks if not i.gradients]
+    params = {i.name: resolved.params[i.name] for i in infos}
+    added = []
+    for norm in dict.fromkeys(i.norm for i in resolved.attacks if i.gradients):
+        if any(i.norm == norm and i.kind == "fixed" for i in infos):
+            continue  # a score-based attack (Square) of this norm still runs
+        kind = cfg.blackbox_attack if norm == "l2" else "hopskipjump"
+        info = atk.resolve_attack(f"{norm}_{kind}")
+        if info.name not in params:
+            infos.append(info)
+            params[info.name] = atk.attack_params(info, cfg.params.get(info.name))
+            added.append(info.name)
+    return infos, params, added

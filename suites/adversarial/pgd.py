@@ -56,57 +56,106 @@ def pgd(
     next gradient; the final iterate of a restart is classified without a gradient. With
     `track_loss` every sample runs every step (the loss trace is wanted even after a break).
     """
-    lo, hi = bounds
-    step = rel_stepsize * eps / steps
     x, y = x.detach(), y.detach()
     n = len(x)
-    best = x.clone()
-    found = torch.zeros(n, dtype=torch.bool, device=x.device)
-    loss_start: torch.Tensor | None = None
-    loss_best = torch.full((n,), -torch.inf, device=x.device) if track_loss else None
-    view = (-1,) + (1,) * (x.ndim - 1)
-    lower, upper = (x - eps).clamp_(lo, hi), (x + eps).clamp_(lo, hi)
+    state = _PGDState(
+        x=x,
+        y=y,
+        best=x.clone(),
+        found=torch.zeros(n, dtype=torch.bool, device=x.device),
+        loss_best=torch.full((n,), -torch.inf, device=x.device) if track_loss else None,
+        lower=(x - eps).clamp_(*bounds),
+        upper=(x + eps).clamp_(*bounds),
+    )
     for restart in range(restarts):
-        rows = torch.arange(n, device=x.device) if track_loss else (~found).nonzero().squeeze(1)
+        rows = torch.arange(n, device=x.device) if track_loss else (~state.found).nonzero()[:, 0]
         if len(rows) == 0:
             break
         x0 = x[rows]
         if random_start:
-            shape = tuple(x.shape[1:])
-            xa = (x0 + eps * start_noise(shape, norm, seeds[rows], restart)).clamp_(lo, hi)
+            noise = start_noise(tuple(x.shape[1:]), norm, seeds[rows], restart)
+            xa = (x0 + eps * noise).clamp_(*bounds)
         else:
             xa = x0.clone()
-        for t in range(steps + 1):
-            yr = y[rows]
-            if t == steps:
-                logits = fwd.logits(xa)
-                loss = cross_entropy(yr)(logits) if track_loss else None
-                grad = None
-            else:
-                logits, loss, grad = fwd.loss_grad(xa, cross_entropy(yr))
-            if track_loss:
-                assert loss is not None and loss_best is not None
-                if loss_start is None:
-                    loss_start = loss.clone()
-                loss_best[rows] = torch.maximum(
-                    loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf)
-                )
-            new = (logits.argmax(1) != yr) & ~found[rows]
-            best[rows[new]] = xa[new]
-            found[rows[new]] = True
-            if grad is None:
-                break
-            if not track_loss and new.any():
-                keep = ~new
-                rows, xa, grad, x0 = rows[keep], xa[keep], grad[keep], x0[keep]
-                if len(rows) == 0:
-                    break
-            if norm == "linf":
-                xa = torch.clamp(xa + step * grad.sign(), lower[rows], upper[rows])
-            else:
-                gnorm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
-                xa = xa + step * grad / gnorm
-                delta = xa - x0
-                dnorm = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
-                xa = (x0 + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(lo, hi)
-    return PGDResult(adv=best, found=found, loss_start=loss_start, loss_best=loss_best)
+        _restart(
+            fwd,
+            state,
+            rows,
+            xa,
+            norm=norm,
+            eps=eps,
+            bounds=bounds,
+            steps=steps,
+            step=rel_stepsize * eps / steps,
+            track_loss=track_loss,
+        )
+    return PGDResult(
+        adv=state.best,
+        found=state.found,
+        loss_start=state.loss_start,
+        loss_best=state.loss_best,
+    )
+
+
+@dataclass(kw_only=True)
+class _PGDState:
+    x: torch.Tensor
+    y: torch.Tensor
+    best: torch.Tensor
+    found: torch.Tensor
+    loss_best: torch.Tensor | None
+    lower: torch.Tensor
+    upper: torch.Tensor
+    loss_start: torch.Tensor | None = None
+
+
+def _restart(
+    fwd: Forward,
+    s: _PGDState,
+    rows: torch.Tensor,
+    xa: torch.Tensor,
+    *,
+    norm: Norm,
+    eps: float,
+    bounds: tuple[float, float],
+    steps: int,
+    step: float,
+    track_loss: bool,
+) -> None:
+    """One restart from `xa` for batch rows `rows`; samples leave once broken (unless tracking)."""
+    view = (-1,) + (1,) * (xa.ndim - 1)
+    x0 = s.x[rows]
+    for t in range(steps + 1):
+        yr = s.y[rows]
+        grad = None
+        if t == steps:
+            logits = fwd.logits(xa)
+            loss = cross_entropy(yr)(logits) if track_loss else None
+        else:
+            logits, loss, grad = fwd.loss_grad(xa, cross_entropy(yr))
+        if track_loss:
+            _track(s, rows, loss)
+        new = (logits.argmax(1) != yr) & ~s.found[rows]
+        s.best[rows[new]] = xa[new]
+        s.found[rows[new]] = True
+        if grad is None:
+            return
+        if not track_loss and new.any():
+            keep = ~new
+            rows, xa, grad, x0 = rows[keep], xa[keep], grad[keep], x0[keep]
+            if len(rows) == 0:
+                return
+        if norm == "linf":
+            xa = torch.clamp(xa + step * grad.sign(), s.lower[rows], s.upper[rows])
+        else:
+            gnorm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
+            delta = xa + step * grad / gnorm - x0
+            dnorm = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
+            xa = (x0 + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(*bounds)
+
+
+def _track(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> None:
+    assert loss is not None and s.loss_best is not None
+    if s.loss_start is None:
+        s.loss_start = loss.clone()
+    s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))
