@@ -77,6 +77,12 @@ def main() -> None:
     ap.add_argument(
         "--reverse", action="store_true", help="start with the harness (fast, standard, AA)"
     )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=["autoattack", "standard", "fast"],
+        help="run only these sides (e.g. to split a slow comparison over processes)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -90,7 +96,7 @@ def main() -> None:
     for i, name in enumerate(args.models):
         adapter = _resolve_adapter(name, task, device, Path("."))
         model = adapter.module().eval().requires_grad_(False)
-        order = ["autoattack", "standard", "fast"]
+        order = [w for w in ("autoattack", "standard", "fast") if w in (args.only or [w])]
         robust: dict[str, np.ndarray] = {}
         cpu: dict[str, float] = {}
         flags: dict[str, list[str]] = {}
@@ -103,8 +109,10 @@ def main() -> None:
                 robust[which], flags[which] = run_suite(adapter, task, which, args.eps, device)
             cpu[which] = time.process_time() - t
             print(f"  {name} {which}: robust acc {robust[which].mean():.4f} cpu {cpu[which]:.1f} s")
+        if "autoattack" not in robust:
+            continue
         aa = robust["autoattack"]
-        for which in ("standard", "fast"):
+        for which in (w for w in ("standard", "fast") if w in robust):
             r = robust[which]
             print(
                 f"{name} preset {which}: robust acc {r.mean():.4f} vs AutoAttack {aa.mean():.4f} "

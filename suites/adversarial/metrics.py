@@ -98,10 +98,9 @@ def metric_records(
             records.append(_invalid_record(suite, name, cond, outcome))
     for name, norms in sweep.min_norms.items():
         records += _min_norm_records(suite, name, norms, rc.flags)
-    if not white_box:  # black-box numbers must not pass for white-box ones
+    if not white_box:  # black-box numbers must not pass for white-box ones (one note for all)
         records = [
-            replace(m, note=_join(m.note, BLACKBOX_NOTE)) if m.metric == "robust_acc" else m
-            for m in records
+            replace(m, note=BLACKBOX_NOTE) if m.metric == "robust_acc" else m for m in records
         ]
     return records
 
