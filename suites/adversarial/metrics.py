@@ -47,6 +47,10 @@ BLACKBOX_NOTE = (
     "black-box attacks only (the model exposes no gradients): an upper bound on robust accuracy, "
     "not comparable with white-box numbers"
 )
+FAST_NOTE = (
+    "preset fast (CI loops): fewer iterations and queries than AutoAttack, robust accuracy may "
+    "sit slightly above preset standard's"
+)
 CASCADE_NOTE = "after this attack and every attack before it in the cascade (cumulative)"
 
 _QUANTILES = (("min_norm_q25", 0.25), ("min_norm_median", 0.5), ("min_norm_q75", 0.75))
@@ -68,13 +72,17 @@ class RecordContext:
             extra["eot_draws"] = self.eot_draws
         return {**kw, **extra}
 
-    def eot_note(self) -> str | None:
-        if self.eot_draws <= 1:
-            return None
-        return (
-            f"EOT result: the forward pass is nondeterministic, so gradients and decisions "
-            f"average {self.eot_draws} draws"
-        )
+    def shared_note(self) -> str | None:
+        """What every robust_acc record of the job says: the fast preset, the EOT result."""
+        notes = []
+        if self.preset == "fast":
+            notes.append(FAST_NOTE)
+        if self.eot_draws > 1:
+            notes.append(
+                f"EOT result: the forward pass is nondeterministic, so gradients and decisions "
+                f"average {self.eot_draws} draws"
+            )
+        return "; ".join(notes) or None
 
 
 def metric_records(
@@ -110,7 +118,7 @@ def _cell_record(cell: WorstCase, rc: RecordContext, *, headline: bool) -> Metri
     context = {"norm": cell.norm, "eps": eps_label(cell.eps)}
     if cell.after is not None:
         context["attack"] = cell.after
-    note = _join(rc.eot_note(), None if headline else CASCADE_NOTE)
+    note = _join(rc.shared_note(), None if headline else CASCADE_NOTE)
     rec = _accuracy(
         rc.suite,
         "robust_acc",
@@ -141,7 +149,7 @@ def _standalone_record(
         flags=rc.flags,
         context=rc.context(attack=name, norm=info.norm, eps=eps_label(eps)),
         note=_join(
-            rc.eot_note(),
+            rc.shared_note(),
             f"this attack alone on a seeded stratified subset of {int(a.sum())}; not part of "
             "the ensemble",
         ),

@@ -34,7 +34,13 @@ from suites.adversarial.ensemble import worst_cases
 from suites.adversarial.examples import ExamplePool
 from suites.adversarial.forward import Forward
 from suites.adversarial.frozen import frozen_parameters
-from suites.adversarial.metrics import BLACKBOX_NOTE, METRICS, RecordContext, metric_records
+from suites.adversarial.metrics import (
+    BLACKBOX_NOTE,
+    FAST_NOTE,
+    METRICS,
+    RecordContext,
+    metric_records,
+)
 from suites.adversarial.rows import read_rows
 from suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from suites.adversarial.table import sample_table
@@ -204,9 +210,4 @@ def _example_pool(
 
 
 def _preset_notes(plan: AttackPlan) -> list[str]:
-    if plan.preset == "fast":
-        return [
-            "preset 'fast': fewer iterations and queries than AutoAttack (for CI loops); robust "
-            "accuracy may be slightly higher than with preset 'standard'"
-        ]
-    return []
+    return [FAST_NOTE] if plan.preset == "fast" else []
