@@ -53,7 +53,7 @@ def run_autoattack(model, x, y, eps, classes) -> np.ndarray:
     adv = autoattack(model, eps, classes)(x, y)
     with torch.no_grad():
         robust = correct & (model(adv).argmax(1) == y)
-    assert float((adv - x).abs().amax()) <= eps + 1e-6
+    assert float((adv.detach() - x).abs().amax()) <= eps + 1e-6
     return robust.cpu().numpy()
 
 
