@@ -81,7 +81,7 @@ class CheckSet:
         return verify(
             self.target.fwd.decide,
             self.x,
-            candidate,
+            self.target.projected(candidate),
             self.y,
             norm=self.norm,
             eps=eps,

@@ -43,6 +43,8 @@ class AdversarialConfig(SuiteConfig):
     noise_draws: int = Field(default=20, ge=1)
     eot_draws: int = 20
     examples: int = Field(default=8, ge=0)
+    # tabular tasks: epsilons in the input's own units, or as a fraction of each feature's range
+    eps_units: Literal["input", "feature_range"] = "input"
 
     @model_validator(mode="before")
     @classmethod

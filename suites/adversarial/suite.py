@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
@@ -32,6 +33,7 @@ from suites.adversarial.checks import assess, check_norm, check_set, run_checks
 from suites.adversarial.config import AdversarialConfig, AttackPlan, plan_attacks, resolve_config
 from suites.adversarial.ensemble import worst_cases
 from suites.adversarial.examples import ExamplePool
+from suites.adversarial.feature_space import feature_space
 from suites.adversarial.forward import Forward
 from suites.adversarial.frozen import frozen_parameters
 from suites.adversarial.metrics import (
@@ -92,10 +94,13 @@ class AdversarialSuite(Suite):
             raise ConfigError(
                 f"task {task.name!r} has no input bounds; the adversarial suite needs them"
             )
-        bounds = (float(task.bounds[0]), float(task.bounds[1]))
+        space = feature_space(task, cfg.eps_units)
+        bounds = space.bounds if space else (float(task.bounds[0]), float(task.bounds[1]))
         check_budgets(epsilons, bounds=bounds, input_shape=task.input_shape, task=task.name)
         full_n = len(task)
         task = _subset_task(task, cfg.max_samples, ctx.seed)
+        if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
+            task, adapter = space.task(task), space.adapter(adapter)
         plan = plan_attacks(self.resolved, cfg, adapter)
         n = len(task)
         check_rows = _draw(task, cfg.check_samples, ctx.seed, "checks")
@@ -105,7 +110,9 @@ class AdversarialSuite(Suite):
         draws = cfg.eot_draws if nondeterminism.raised else 1
         module = adapter.module() if plan.white_box else None
         fwd = Forward(adapter=adapter, module=module, num_classes=task.num_classes, draws=draws)
-        target = Target(fwd=fwd, bounds=bounds, device=device)
+        target = Target(
+            fwd=fwd, bounds=bounds, device=device, project=space.project if space else None
+        )
         pool = _example_pool(cfg.examples, task, plan, epsilons, ctx.seed)
         settings = SweepSettings(
             seed=ctx.seed,
@@ -145,6 +152,11 @@ class AdversarialSuite(Suite):
         if pool is not None:
             main = next(c for c in cells if c.after is None and (c.norm, c.eps) == pool.key)
             arrays, examples = pool.draw(main.broken & main.evaluated)
+            if space is not None:  # back to the model's own inputs, in the task's units
+                for key in ("adv_clean", "adv_perturbed"):
+                    if key in arrays:
+                        mapped = space.to_model(torch.from_numpy(arrays[key]))
+                        arrays[key] = mapped.numpy().astype(np.float32)
         notes = [
             *plan.notes,
             *_preset_notes(plan),
@@ -168,6 +180,9 @@ class AdversarialSuite(Suite):
             ),
             examples=examples,
         )
+        artifacts["eps_units"] = cfg.eps_units
+        if space is not None:
+            artifacts["feature_space"] = space.describe()
         return SuiteResult(
             table=sample_table(sweep, cells, reliability.flags),
             metrics=metrics,

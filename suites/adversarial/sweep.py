@@ -17,6 +17,7 @@ every sample the ensemble counts. A candidate counts only after `verification.ve
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -172,6 +173,12 @@ class Target:
     fwd: Forward
     bounds: tuple[float, float]
     device: torch.device
+    # Tabular tasks with per-feature ranges: moves a candidate into every feature's own box
+    # before it is verified (feature_space.py); None when `bounds` is the whole box.
+    project: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def projected(self, candidate: torch.Tensor) -> torch.Tensor:
+        return candidate if self.project is None else self.project(candidate)
 
     @property
     def adapter(self) -> ModelAdapter:
@@ -350,6 +357,7 @@ class _Runner:
                     seeds=seeds,
                     queries=queries,
                 )
+                cand = target.projected(cand)
                 v = self._verify(x, cand, y, rows, info.norm, eps)
                 out.store(rows, v, v.norm.numpy())
                 self._offer(info, eps, rows, x, cand, v)
@@ -403,6 +411,7 @@ class _Runner:
                 attack, fmodel, x, y, bounds=target.bounds, rng_seed=rng_seed
             )
             attacked = np.ones(len(rows), bool)
+        cand = target.projected(cand)
         v = self._verify(x, cand, y, rows, info.norm, None)
         norms = torch.where(v.adversarial, v.norm, torch.full_like(v.norm, torch.inf)).numpy()
         done = rows[attacked]
