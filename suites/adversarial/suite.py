@@ -31,9 +31,9 @@ from suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from suites.adversarial.budgets import NORMS, Norm, check_budgets
 from suites.adversarial.checks import assess, check_norm, check_set, run_checks
 from suites.adversarial.config import AdversarialConfig, AttackPlan, plan_attacks, resolve_config
-from suites.adversarial.ensemble import worst_cases
+from suites.adversarial.ensemble import WorstCase, worst_cases
 from suites.adversarial.examples import ExamplePool
-from suites.adversarial.feature_space import feature_space
+from suites.adversarial.feature_space import FeatureSpace, feature_space
 from suites.adversarial.forward import Forward
 from suites.adversarial.frozen import frozen_parameters
 from suites.adversarial.metrics import (
@@ -147,16 +147,7 @@ class AdversarialSuite(Suite):
             ctx=ctx,
         )
         metrics = metric_records(sweep, cells, rc, white_box=plan.white_box)
-        arrays: dict[str, np.ndarray] = {}
-        examples: dict[str, Any] = {}
-        if pool is not None:
-            main = next(c for c in cells if c.after is None and (c.norm, c.eps) == pool.key)
-            arrays, examples = pool.draw(main.broken & main.evaluated)
-            if space is not None:  # back to the model's own inputs, in the task's units
-                for key in ("adv_clean", "adv_perturbed"):
-                    if key in arrays:
-                        mapped = space.to_model(torch.from_numpy(arrays[key]))
-                        arrays[key] = mapped.numpy().astype(np.float32)
+        arrays, examples = _stored_examples(pool, cells, space)
         notes = [
             *plan.notes,
             *_preset_notes(plan),
@@ -190,6 +181,22 @@ class AdversarialSuite(Suite):
             notes=notes,
             arrays=arrays,
         )
+
+
+def _stored_examples(
+    pool: ExamplePool | None, cells: list[WorstCase], space: FeatureSpace | None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The stored examples' arrays and artifact, in the task's own units."""
+    if pool is None:
+        return {}, {}
+    main = next(c for c in cells if c.after is None and (c.norm, c.eps) == pool.key)
+    arrays, examples = pool.draw(main.broken & main.evaluated)
+    if space is not None:  # back from the attack space to the model's own inputs
+        for key in ("adv_clean", "adv_perturbed"):
+            if key in arrays:
+                mapped = space.to_model(torch.from_numpy(arrays[key]))
+                arrays[key] = mapped.numpy().astype(np.float32)
+    return arrays, examples
 
 
 def _draw(task: Task, n: int | None, seed: int, purpose: str) -> np.ndarray:
