@@ -15,6 +15,7 @@ from harness.config.tasks import builtin as builtin_tasks
 from harness.core.errors import ConfigError
 from harness.core.task import Task
 from harness.run.api import evaluate
+from suites.adversarial import AdversarialSuite
 from suites.adversarial.feature_space import feature_space
 from tests.suites.adversarial import models as M
 
@@ -129,3 +130,8 @@ def test_space_is_only_built_where_it_changes_something(task: Task) -> None:
     pushed = space.project(u + 5.0)  # far outside: back onto each feature's upper end
     assert torch.allclose(space.to_model(pushed)[:, :9], torch.as_tensor(_box(task)[1][:9]).float())
     assert (space.to_model(pushed)[:, 9] == 0.5).all()
+
+
+def test_unknown_eps_units_is_one_line_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"eps_units.*input.*feature_range"):
+        AdversarialSuite({"eps_units": "percent"})
