@@ -91,4 +91,4 @@ def spec_record(
 
 
 # Context keys that describe how a number was measured but do not make it a different column.
-_NON_KEY_CONTEXT = frozenset({"note", "ci_resamples", "bins"})
+_NON_KEY_CONTEXT = frozenset({"note", "ci_resamples", "bins", "preset", "eot_draws"})

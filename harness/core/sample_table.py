@@ -6,6 +6,9 @@ one row per (sample_id, condition, suite).)
 Required columns: sample_id, condition, label, prediction, correct, confidence. Suites add their
 own extras (nll, brier, perturbation norm, OOD score...), and the runner adds the task's group
 columns as `group:<name>` so fairness breakdowns of any condition need no access to the data.
+Convention: an optional string column `flags` holds the reliability flags that apply to a row's
+outcome, comma separated and sorted ("" when none), the same names as `MetricRecord.flags`
+(the adversarial suite puts its job's flags on every attacked row).
 """
 
 from __future__ import annotations

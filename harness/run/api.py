@@ -143,5 +143,6 @@ def evaluate(
             metrics=result.metrics,
             artifacts=result.artifacts,
             notes=result.notes,
+            arrays=result.arrays,
         )
     return out

@@ -1,27 +1,54 @@
 """The adversarial suite's JSON artifacts: what ran, how it was seeded, and the reliability verdict.
 
-Every attack's full parameters, the seed and the seeding scheme are here, so a reader can rerun an
-evaluation or judge it without the spec (docs/adversarial.md).
+Every attack's full parameters, the preset, the cascade, the seed and seeding scheme, the subsets
+(with their purposes, so anyone can redraw them), each check with its minimum detectable rate, and
+the samples no attack reached are here, so a reader can rerun an evaluation or judge it without
+the spec (docs/adversarial.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from suites.adversarial import attacks as atk
 from suites.adversarial import validity_checks as vc
-from suites.adversarial.budgets import Norm
+from suites.adversarial.budgets import NORMS, Norm
 from suites.adversarial.checks import THRESHOLDS, Reliability
 from suites.adversarial.config import AttackPlan
 from suites.adversarial.sweep import Sweep
 
 SEED_SCHEME = (
-    "PGD random starts: a counter-based 32-bit hash of (derive_seed(run seed, sample id, attack, "
-    "eps, restart), element index), independent of batch and device; foolbox attacks run inside torch.random.fork_rng seeded by "
-    "derive_seed(run seed, attack, eps, batch sample ids)"
+    "one generator, suites.counter_rng, keyed per sample by derive_seed(run seed, sample id, "
+    "attack, eps): random starts of PGD and APGD (restart/target j = stream j), Square's windows "
+    "and signs (stream 1 + query // 64), the noise check (draw d = stream d); independent of "
+    "batch and device. Foolbox attacks (DeepFool, C&W, HopSkipJump, Boundary) run inside "
+    "torch.random.fork_rng seeded by derive_seed(run seed, attack, batch sample ids). Subsets: "
+    "harness.core.subsets.stratified_indices(seed, purpose)"
 )
 
 DECISION_STARTS = "nearest (L2) other-predicted-class sample in batch"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subsets:
+    """The seeded stratified subsets of one job: (purpose, size, of how many)."""
+
+    max_samples: tuple[int, int] | None
+    minimization: tuple[int, int]
+    checks: tuple[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        def entry(purpose: str, sizes: tuple[int, int] | None) -> dict[str, Any] | None:
+            if sizes is None:
+                return None
+            return {"purpose": f"adversarial/{purpose}", "n": sizes[0], "of": sizes[1]}
+
+        return {
+            "max_samples": entry("max_samples", self.max_samples),
+            "minimization": entry("minimization", self.minimization),
+            "checks": entry("checks", self.checks),
+        }
 
 
 def build_artifacts(
@@ -34,19 +61,28 @@ def build_artifacts(
     reliability: Reliability,
     notes: list[str],
     seed: int,
+    subsets: Subsets,
+    examples: dict[str, Any],
 ) -> dict[str, Any]:
     return {
+        "preset": plan.preset,
         "bounds": list(bounds),
         "epsilons": dict(epsilons),
         "attacks": {i.name: _attack(i, plan, sweep, epsilons) for i in plan.infos},
+        "ensemble": {norm: list(names) for norm, names in sweep.ensemble.items()},
+        "square_escalated": dict(sweep.escalated),
+        "eot_draws": sweep.eot_draws,
         "seed": seed,
         "seed_scheme": SEED_SCHEME,
+        "subsets": subsets.to_dict(),
         "white_box": plan.white_box,
         "checks": [c.to_dict() for c in checks],
         "check_thresholds": dict(THRESHOLDS),
         "flags": list(reliability.flags),
         "invalid_adversarials": reliability.invalid,
         "failed_attacks": sweep.failed_attacks,
+        "not_attacked": {n: sweep.not_attacked(n) for n in NORMS if sweep.not_attacked(n)},
+        "adversarial_examples": examples,
         "notes": list(notes),
     }
 
@@ -60,7 +96,11 @@ def _attack(
         "kind": info.kind,
         "params": plan.params[info.name],
         "description": info.description,
-        "n": int(sweep.outcomes[(info.name, epsilons[info.norm][0])].attacked.sum()),
+        "in_ensemble": info.name in sweep.ensemble.get(info.norm, []),
+        "n": {
+            str(eps): int(sweep.outcomes[(info.name, eps)].attacked.sum())
+            for eps in epsilons[info.norm]
+        },
     }
     if info.kind == "decision":
         entry["starting_points"] = DECISION_STARTS

@@ -1,10 +1,14 @@
 """Running the validity checks on one model after the sweep, and the reliability verdict.
 
 `validity_checks` defines each check (what counts as a bad sample, the allowed rate, the binomial
-test); this module decides what they run on: the first `check_samples` samples, at the largest eps
-of the first PGD attack's norm, against the ensemble the sweep measured. Forward-only checks run
-on every model, gradient checks only on white-box ones. `assess` turns raised checks, failed
-decision attacks and rejected candidates into the flags on every robust_acc record and notes.
+test and its minimum detectable rate); this module decides what they run on: a seeded
+label-stratified subset of `check_samples` samples (`harness.core.subsets`, purpose
+`adversarial/checks`), at the largest eps of the first norm with a gradient attack, against the
+ensemble the sweep measured. `gradient_obfuscation` reads Square's cascade results on every
+evaluated sample when Square ran after the gradient attacks (the presets), else runs a check-only
+Square on the subset. Forward-only checks run on every model, gradient checks only on white-box
+ones. `assess` turns raised checks, failed decision attacks and rejected candidates into the flags
+on every robust_acc record, with notes.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.core.seeding import derive_seed
 from suites.adversarial import attacks as atk
 from suites.adversarial import validity_checks as vc
+from suites.adversarial.apgd import apgd
 from suites.adversarial.budgets import Norm, eps_label, max_budget
 from suites.adversarial.config import AttackPlan
-from suites.adversarial.noise import start_noise
+from suites.adversarial.ensemble import WorstCase
+from suites.adversarial.noise import sample_seeds, start_noise
+from suites.adversarial.pgd import pgd
+from suites.adversarial.square import square
 from suites.adversarial.sweep import Sweep, Target
 from suites.adversarial.verification import verify
 
@@ -29,13 +36,17 @@ log = logging.getLogger(__name__)
 
 THRESHOLDS: dict[str, float] = {
     "alpha": vc.ALPHA,
+    "power": vc.POWER,
     "zero_grad_rate": vc.ZERO_GRAD_RATE,
     "unbounded_fail_rate": vc.UNBOUNDED_FAIL_RATE,
     "noise_only_rate": vc.NOISE_ONLY_RATE,
+    "square_only_rate": vc.SQUARE_ONLY_RATE,
     "stronger_only_rate": vc.STRONGER_ONLY_RATE,
     "loss_flat_rate": vc.LOSS_FLAT_RATE,
 }
-"""The checks' test level and allowed rates, as the job's artifacts report them."""
+"""The checks' test level, power and allowed rates, as the job's artifacts report them."""
+
+CHECK_SQUARE_QUERIES = 1000  # the check-only Square when the plan has none after its gradients
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,91 +59,98 @@ class Reliability:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _CheckSet:
-    """The samples the checks run on and the budget they use."""
+class CheckSet:
+    """The samples the checks run on (task rows, clean-correct only) and the budget they use."""
 
     target: Target
+    rows: np.ndarray  # task rows of the check subset that are clean-correct
     x: torch.Tensor
     y: torch.Tensor
-    ok: torch.Tensor  # bool (CPU): clean-correct, the only samples a check counts
-    clean_prediction: torch.Tensor
     sample_ids: list[str]
     norm: Norm
     eps: float
     seed: int
+    ensemble_broken: torch.Tensor  # bool (CPU), per row: the ensemble broke it at <= eps
 
-    def pgd(
-        self,
-        name: str,
-        eps: float,
-        steps: int,
-        restarts: int,
-        random_start: bool,
-        rel_stepsize: float,
-        track_loss: bool = False,
-    ) -> atk.PGDResult:
-        assert self.target.module is not None
-        return atk.pgd(
-            self.target.module,
-            self.x,
-            self.y,
-            norm=self.norm,
-            eps=eps,
-            steps=steps,
-            rel_stepsize=rel_stepsize,
-            restarts=restarts,
-            random_start=random_start,
-            bounds=self.target.bounds,
-            sample_ids=self.sample_ids,
-            run_seed=self.seed,
-            attack=name,
-            track_loss=track_loss,
-        )
+    def seeds(self, name: str, eps: float) -> torch.Tensor:
+        return sample_seeds(self.seed, self.sample_ids, name, eps_label(eps), device=self.x.device)
 
-    def broken(self, r: atk.PGDResult, eps: float | None) -> torch.Tensor:
-        """Verified breaks of a PGD result (unchanged candidates keep the clean prediction;
-        clean-wrong samples are masked by `ok`)."""
+    def broken(self, candidate: torch.Tensor, eps: float | None) -> torch.Tensor:
+        """Verified breaks of candidates (CPU bool)."""
         m = len(self.x)
-        v = verify(
-            self.target.adapter,
+        return verify(
+            self.target.fwd.decide,
             self.x,
-            r.adv,
+            self.target.projected(candidate),
             self.y,
             norm=self.norm,
             eps=eps,
             bounds=self.target.bounds,
-            clean_prediction=self.clean_prediction,
+            clean_prediction=self.y.cpu(),
             clean_confidence=torch.ones(m),
-        )
-        return v.adversarial
+        ).adversarial
+
+
+def check_norm(plan: AttackPlan, epsilons: dict[Norm, list[float]]) -> tuple[Norm, float]:
+    """The norm of the first gradient attack (else the first attack) and its largest eps."""
+    norm = next((i.norm for i in plan.infos if i.gradients), plan.infos[0].norm)
+    return norm, epsilons[norm][-1]
+
+
+def check_set(
+    target: Target,
+    sweep: Sweep,
+    cells: list[WorstCase],
+    subset: np.ndarray,
+    inputs: torch.Tensor,
+    *,
+    norm: Norm,
+    eps: float,
+    seed: int,
+) -> CheckSet:
+    """The clean-correct samples of the check subset (`inputs` are the subset's inputs)."""
+    ok = sweep.correct[subset]
+    rows = subset[ok]
+    cell = next(c for c in cells if c.after is None and c.norm == norm and c.eps == eps)
+    keep = torch.as_tensor(np.flatnonzero(ok), device=inputs.device)
+    return CheckSet(
+        target=target,
+        rows=rows,
+        x=inputs[keep],
+        y=torch.as_tensor(sweep.labels[rows], device=inputs.device),
+        sample_ids=[sweep.sample_ids[r] for r in rows],
+        norm=norm,
+        eps=eps,
+        seed=seed,
+        ensemble_broken=torch.as_tensor(cell.broken[rows]),
+    )
 
 
 def run_checks(
-    target: Target,
+    checks: CheckSet,
     sweep: Sweep,
     plan: AttackPlan,
-    epsilons: dict[Norm, list[float]],
     *,
+    inputs: torch.Tensor,
     input_shape: tuple[int, ...],
     noise_draws: int,
-    seed: int,
+    nondeterminism: vc.CheckResult,
 ) -> list[vc.CheckResult]:
-    """Every check that applies to this model, on the sweep's first `check_samples` samples."""
-    assert sweep.check_inputs is not None
-    checks = _check_set(target, sweep, plan, epsilons, seed)
-    adapter, x = target.adapter, checks.x
-    results = [vc.nondeterministic(adapter, x), vc.probability_outputs(adapter.logits(x))]
-    ensemble = torch.as_tensor(_ensemble_broken(sweep, checks.norm, checks.eps, len(x)))
-    noise_broken = _noise_broken(checks, noise_draws)
-    results.append(vc.noise_beats_gradient(noise_broken, ensemble, checks.ok))
-    if target.module is not None:
-        results += _gradient_checks(checks, plan.params, ensemble, input_shape)
+    """Every check that applies to this model (`inputs`: the whole check subset's inputs)."""
+    fwd = checks.target.fwd
+    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs))]
+    everyone = torch.ones(len(checks.x), dtype=torch.bool)
+    noise = _noise_broken(checks, noise_draws)
+    results.append(vc.noise_beats_gradient(noise, checks.ensemble_broken, everyone))
+    if fwd.module is not None:
+        results.append(_gradient_obfuscation(checks, sweep, plan))
+        results += _gradient_checks(checks, plan, input_shape)
     for r in results:
         if r.raised:
             log.warning(
                 "adversarial check %s raised for %s: %s (%d of %d)",
                 r.flag,
-                adapter.name,
+                fwd.name,
                 r.description,
                 r.bad,
                 r.n,
@@ -140,83 +158,175 @@ def run_checks(
     return results
 
 
-def _check_set(
-    target: Target,
-    sweep: Sweep,
-    plan: AttackPlan,
-    epsilons: dict[Norm, list[float]],
-    seed: int,
-) -> _CheckSet:
-    assert sweep.check_inputs is not None
-    x = sweep.check_inputs
-    m = len(x)
-    norm: Norm = next((i.norm for i in plan.infos if i.name.endswith("_pgd")), plan.infos[0].norm)
-    return _CheckSet(
-        target=target,
-        x=x,
-        y=torch.as_tensor(sweep.labels[:m], device=x.device),
-        ok=torch.as_tensor(sweep.correct[:m]),
-        clean_prediction=torch.as_tensor(sweep.clean_prediction[:m]),
-        sample_ids=sweep.sample_ids[:m],
-        norm=norm,
-        eps=epsilons[norm][-1],
-        seed=seed,
+def _noise_broken(checks: CheckSet, draws: int) -> torch.Tensor:
+    """Samples that some of `draws` seeded random points in the eps ball misclassify."""
+    x, y, fwd = checks.x, checks.y, checks.target.fwd
+
+    def classify(xs: torch.Tensor) -> torch.Tensor:
+        out = fwd.decide(xs)  # non-finite logits never count as a break
+        return torch.where(torch.isfinite(out).all(1), out.argmax(1), y)
+
+    seeds = checks.seeds("noise", checks.eps)
+    shape = tuple(x.shape[1:])
+    return vc.noise_attack(
+        classify,
+        x,
+        y,
+        noise=lambda d: start_noise(shape, checks.norm, seeds, d),
+        eps=checks.eps,
+        bounds=checks.target.bounds,
+        draws=draws,
     )
 
 
-def _ensemble_broken(sweep: Sweep, norm: Norm, eps: float, m: int) -> np.ndarray:
-    """Samples any attack of `norm` broke at a budget up to `eps`."""
-    broken = np.zeros(m, bool)
-    for (name, e), o in sweep.outcomes.items():
-        if e <= eps and atk.resolve_attack(name).norm == norm:
-            broken |= o.broken[:m]
-    return broken
+def _gradient_obfuscation(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> vc.CheckResult:
+    """Square's breaks that every gradient attack missed: from the cascade when Square ran after
+    the norm's gradient attacks, else from a check-only Square on the subset's survivors."""
+    cascade = _square_from_cascade(checks, sweep, plan)
+    if cascade is not None:
+        return cascade
+    norm, eps = checks.norm, checks.eps
+    info = atk.resolve_attack(f"{norm}_square")
+    params = atk.attack_params(info, {"queries": CHECK_SQUARE_QUERIES, "rescale": True})
+    alive = (~checks.ensemble_broken).nonzero().squeeze(1).to(checks.x.device)
+    found = torch.zeros(len(checks.x), dtype=torch.bool)
+    if len(alive):
+        res = square(
+            checks.target.fwd,
+            checks.x[alive],
+            checks.y[alive],
+            norm=norm,
+            eps=eps,
+            bounds=checks.target.bounds,
+            seeds=checks.seeds("check_square", eps)[alive],
+            queries=params["queries"],
+            p_init=params["p_init"],
+            rescale=params["rescale"],
+        )
+        cand = checks.x.clone()
+        cand[alive] = res.adv
+        found = checks.broken(cand, eps)
+    everyone = torch.ones(len(checks.x), dtype=torch.bool)
+    return vc.gradient_obfuscation(found, checks.ensemble_broken, everyone)
 
 
-def _noise_broken(checks: _CheckSet, draws: int) -> torch.Tensor:
-    """Samples that some of `draws` seeded random points in the eps ball misclassify."""
-    adapter, x, y = checks.target.adapter, checks.x, checks.y
-
-    def classify(xs: torch.Tensor) -> torch.Tensor:
-        out = adapter.logits(xs)  # non-finite logits never count as a break
-        return torch.where(torch.isfinite(out).all(1), out.argmax(1), y)
-
-    def noise(d: int) -> torch.Tensor:
-        seeds = [
-            derive_seed(checks.seed, s, "noise", checks.norm, eps_label(checks.eps), d)
-            for s in checks.sample_ids
-        ]
-        return start_noise(tuple(x.shape[1:]), checks.norm, seeds, x.device)
-
-    return vc.noise_attack(
-        classify, x, y, noise=noise, eps=checks.eps, bounds=checks.target.bounds, draws=draws
+def _square_from_cascade(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> vc.CheckResult | None:
+    """The check on every evaluated sample when a Square member came after every gradient member
+    (so what it broke, every gradient attack had missed); None otherwise."""
+    norm, eps = checks.norm, checks.eps
+    members = sweep.ensemble.get(norm, [])
+    infos = {i.name: i for i in plan.infos}
+    squares = [m for m in members if infos[m].family == "square"]
+    grads = [m for m in members if infos[m].gradients]
+    if not squares or not grads:
+        return None
+    if members.index(squares[0]) < max(members.index(g) for g in grads):
+        return None
+    correct = sweep.correct & sweep.evaluated[norm]
+    sq = np.zeros(sweep.n, bool)
+    grad = np.zeros(sweep.n, bool)
+    for (attack, e), o in sweep.outcomes.items():
+        if e > eps or attack not in members:
+            continue
+        hit = o.broken & o.attacked
+        if attack == squares[0]:
+            sq |= hit
+        elif infos[attack].gradients:
+            grad |= hit
+    return vc.gradient_obfuscation(
+        torch.as_tensor(sq), torch.as_tensor(grad), torch.as_tensor(correct)
     )
 
 
 def _gradient_checks(
-    checks: _CheckSet,
-    params: dict[str, dict[str, Any]],
-    ensemble: torch.Tensor,
-    input_shape: tuple[int, ...],
+    checks: CheckSet, plan: AttackPlan, input_shape: tuple[int, ...]
 ) -> list[vc.CheckResult]:
-    """Checks that need the module: zero gradients, flat loss, stronger and unbounded PGD."""
-    assert checks.target.module is not None
-    norm, eps, ok = checks.norm, checks.eps, checks.ok
-    results = [vc.zero_gradients(checks.target.module, checks.x, checks.y)]
-    p = params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
-    rel = p["rel_stepsize"]
-    base = checks.pgd("check_pgd", eps, p["steps"], 1, True, rel, track_loss=True)
-    assert base.loss_start is not None and base.loss_best is not None
-    results.append(vc.loss_not_increasing(base.loss_start, base.loss_best, ok))
-    # Twice the steps and restarts, and at least Madry's step-size rule (2.5 eps / steps).
-    strong = checks.pgd(
-        "check_pgd_strong", eps, 2 * p["steps"], 2 * max(1, p["restarts"]), True, max(rel, 2.5)
+    """Checks that need gradients: zero gradients, flat loss, stronger and unbounded attacks."""
+    fwd, x, y = checks.target.fwd, checks.x, checks.y
+    norm, eps, bounds = checks.norm, checks.eps, checks.target.bounds
+    everyone = torch.ones(len(x), dtype=torch.bool)
+    results = [vc.zero_gradients(fwd, x, y)]
+    p = plan.params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
+    base = pgd(
+        fwd,
+        x,
+        y,
+        norm=norm,
+        eps=eps,
+        steps=p["steps"],
+        rel_stepsize=p["rel_stepsize"],
+        restarts=1,
+        random_start=True,
+        bounds=bounds,
+        seeds=checks.seeds("check_pgd", eps),
+        track_loss=True,
     )
-    results.append(vc.stronger_attack_lowers(checks.broken(strong, eps), ensemble, ok))
-    big = max_budget(norm, checks.target.bounds, input_shape)
-    unbounded = checks.pgd("check_pgd_unbounded", big, 2 * p["steps"], 1, False, rel)
-    results.append(vc.unbounded_attack_fails(checks.broken(unbounded, None), ok))
+    assert base.loss_start is not None and base.loss_best is not None
+    results.append(vc.loss_not_increasing(base.loss_start, base.loss_best, everyone))
+    strong = _stronger(checks, plan)
+    results.append(vc.stronger_attack_lowers(strong, checks.ensemble_broken, everyone))
+    big = max_budget(norm, bounds, input_shape)
+    unbounded = pgd(
+        fwd,
+        x,
+        y,
+        norm=norm,
+        eps=big,
+        steps=2 * p["steps"],
+        rel_stepsize=p["rel_stepsize"],
+        restarts=1,
+        random_start=False,
+        bounds=bounds,
+        seeds=checks.seeds("check_pgd_unbounded", big),
+    )
+    results.append(vc.unbounded_attack_fails(checks.broken(unbounded.adv, None), everyone))
     return results
+
+
+def _stronger(checks: CheckSet, plan: AttackPlan) -> torch.Tensor:
+    """The first gradient attack of the norm with twice its steps and restarts (APGD-T as
+    APGD-CE, FGSM as PGD at least Madry's step), on the samples the ensemble left standing."""
+    norm, eps, x = checks.norm, checks.eps, checks.x
+    first = next((i for i in plan.infos if i.norm == norm and i.gradients), None)
+    params: dict[str, Any] = dict(plan.params.get(first.name, {})) if first else {}
+    alive = (~checks.ensemble_broken).nonzero().squeeze(1).to(x.device)
+    cand = x.clone()
+    if len(alive) == 0:
+        return torch.zeros(len(x), dtype=torch.bool)
+    xa, ya = x[alive], checks.y[alive]
+    seeds = checks.seeds("check_stronger", eps)[alive]
+    if first is not None and first.family in ("apgd_ce", "apgd_t"):
+        res = apgd(
+            checks.target.fwd,
+            xa,
+            ya,
+            norm=norm,
+            eps=eps,
+            bounds=checks.target.bounds,
+            seeds=seeds,
+            steps=2 * params["steps"],
+            restarts=2 * params["restarts"],
+            loss="ce",
+            rho=params["rho"],
+        )
+    else:
+        p = params if first is not None and first.family == "pgd" else {}
+        p = atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), p)
+        res = pgd(
+            checks.target.fwd,
+            xa,
+            ya,
+            norm=norm,
+            eps=eps,
+            steps=2 * p["steps"],
+            rel_stepsize=max(p["rel_stepsize"], 2.5),
+            restarts=2 * max(1, p["restarts"]),
+            random_start=True,
+            bounds=checks.target.bounds,
+            seeds=seeds,
+        )
+    cand[alive] = res.adv
+    return checks.broken(cand, eps)
 
 
 def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliability:
@@ -229,13 +339,19 @@ def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliabilit
     if sweep.failed_attacks:
         flags += ("decision_attack_failed",)
         notes.append(
-            f"decision-based attacks failed on some batches, whose samples count as not "
-            f"broken (robust accuracy overstated): {sweep.failed_attacks}"
+            f"decision-based attacks failed on some batches, whose samples were not attacked "
+            f"and are left out of robust accuracy: {sweep.failed_attacks}"
         )
     if invalid:
         flags += ("invalid_adversarials",)
         notes.append(
             f"invalid adversarial candidates were rejected (not counted as successes): {invalid}"
+        )
+    if sweep.eot_draws > 1:
+        notes.append(
+            f"the forward pass of {model!r} is nondeterministic: attacks and decisions used "
+            f"expectation over transformation ({sweep.eot_draws} draws); robust accuracy is the "
+            "EOT result"
         )
     if flags:
         notes.append(f"robustness estimate UNRELIABLE for {model!r}: flags {list(flags)}")

@@ -1,9 +1,10 @@
 """The adversarial suite's configuration and its resolution into budgets and an attack plan.
 
 `AdversarialConfig` is what a spec writes under `suites.adversarial`. `resolve_config` turns it
-into sorted epsilons per norm, catalogue entries and checked attack parameters; every mistake is a
-`ConfigError` naming its key, raised when the suite is built. `plan_attacks` picks what runs on one
-model: decision-based attacks replace the gradient ones when the model exposes no gradients.
+into sorted epsilons per norm, the preset's (or the explicit list's) catalogue entries and checked
+attack parameters; every mistake is a `ConfigError` naming its key, raised when the suite is built.
+`plan_attacks` picks what runs on one model: without gradients, gradient attacks are dropped and
+a decision-based attack stands in for a norm that has no score-based (Square) attack left.
 """
 
 from __future__ import annotations
@@ -12,17 +13,14 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, UnknownNameError
 from harness.core.suite import SuiteConfig
 from suites.adversarial import attacks as atk
 from suites.adversarial.budgets import NORMS, Norm, parse_eps
-
-
-def _default_attacks() -> list[str]:
-    return ["fgsm", "linf_pgd", "l2_pgd", "linf_deepfool", "l2_deepfool", "l2_cw"]
+from suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
 
 
 def _default_epsilons() -> dict[str, list[float | str]]:
@@ -32,7 +30,8 @@ def _default_epsilons() -> dict[str, list[float | str]]:
 class AdversarialConfig(SuiteConfig):
     """`suites.adversarial` in a spec (docs/adversarial.md)."""
 
-    attacks: list[str] = Field(default_factory=_default_attacks)
+    preset: str = "standard"
+    attacks: list[str] | None = None
     epsilons: dict[str, list[float | str]] = Field(default_factory=_default_epsilons)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     max_samples: int | None = Field(default=None, ge=1)
@@ -40,14 +39,37 @@ class AdversarialConfig(SuiteConfig):
     allow_blackbox_fallback: bool = True
     blackbox_attack: Literal["hopskipjump", "boundary"] = "hopskipjump"
     checks: bool = True
-    check_samples: int = Field(default=100, ge=1)
+    check_samples: int = Field(default=500, ge=1)
     noise_draws: int = Field(default=20, ge=1)
+    eot_draws: int = 20
+    examples: int = Field(default=8, ge=0)
+    # tabular tasks: epsilons in the input's own units, or as a fraction of each feature's range
+    eps_units: Literal["input", "feature_range"] = "input"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attacks_mean_custom(cls, data: Any) -> Any:
+        """An explicit attack list without a preset is the `custom` preset."""
+        if isinstance(data, dict) and data.get("attacks") is not None and "preset" not in data:
+            return {**data, "preset": CUSTOM}
+        return data
+
+    @field_validator("eot_draws")
+    @classmethod
+    def _positive_draws(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(
+                "must be at least 1: the number of forward passes averaged for a randomised "
+                "model (1 turns expectation over transformation off)"
+            )
+        return v
 
 
 @dataclass(frozen=True, kw_only=True)
 class ResolvedConfig:
     """The budgets and attacks a config asks for: epsilons sorted per norm, parameters checked."""
 
+    preset: str
     epsilons: dict[Norm, list[float]]
     attacks: list[atk.AttackInfo]
     params: dict[str, dict[str, Any]]
@@ -61,15 +83,36 @@ class AttackPlan:
     params: dict[str, dict[str, Any]]
     notes: tuple[str, ...]
     white_box: bool
+    preset: str = CUSTOM
+
+    def norm_infos(self, norm: Norm) -> list[atk.AttackInfo]:
+        return [i for i in self.infos if i.norm == norm]
 
 
 def resolve_config(cfg: AdversarialConfig) -> ResolvedConfig:
     """Epsilons, attacks and parameters of `cfg`, refusing unknown names and parameters."""
     epsilons = resolve_epsilons(cfg.epsilons)
-    attacks = resolve_attacks(cfg.attacks, epsilons)
-    _check_params(cfg)
-    params = {i.name: atk.attack_params(i, cfg.params.get(i.name)) for i in attacks}
-    return ResolvedConfig(epsilons=epsilons, attacks=attacks, params=params)
+    check_preset(cfg.preset)
+    if cfg.preset == CUSTOM:
+        if not cfg.attacks:
+            raise ConfigError(
+                "suites.adversarial.attacks: preset 'custom' needs a non-empty attack list"
+            )
+        names, base = list(cfg.attacks), dict[str, dict[str, Any]]()
+    else:
+        if cfg.attacks is not None:
+            raise ConfigError(
+                f"suites.adversarial: give either preset ({cfg.preset!r}) or attacks "
+                f"({cfg.attacks}), not both"
+            )
+        names, base = preset_attacks(cfg.preset, [n for n in NORMS if epsilons.get(n)])
+    attacks = resolve_attacks(names, epsilons)
+    _check_params(cfg, names)
+    params = {}
+    for info in attacks:
+        merged = atk.attack_params(info, base.get(info.name))
+        params[info.name] = atk.attack_params(info, {**merged, **cfg.params.get(info.name, {})})
+    return ResolvedConfig(preset=cfg.preset, epsilons=epsilons, attacks=attacks, params=params)
 
 
 def resolve_epsilons(given: dict[str, list[float | str]]) -> dict[Norm, list[float]]:
@@ -79,6 +122,8 @@ def resolve_epsilons(given: dict[str, list[float | str]]) -> dict[Norm, list[flo
         norm = _norm(name)
         key = f"suites.adversarial.epsilons.{name}"
         epsilons[norm] = sorted({parse_eps(v, key=key) for v in values})
+    if not any(epsilons.values()):
+        raise ConfigError("suites.adversarial.epsilons: give at least one budget")
     return epsilons
 
 
@@ -110,40 +155,64 @@ def resolve_attacks(names: list[str], epsilons: dict[Norm, list[float]]) -> list
     return infos
 
 
-def _check_params(cfg: AdversarialConfig) -> None:
+def _check_params(cfg: AdversarialConfig, names: list[str]) -> None:
     """Refuse parameters of attacks that never run, and unknown parameter names, now."""
     for name in cfg.params:
+        try:
+            info = atk.resolve_attack(name)
+        except UnknownNameError as err:
+            raise ConfigError(f"suites.adversarial.params: {err}") from None
         # decision-based attacks may be tuned without being listed: they are the fallback
         # for models without gradients
-        fallback = name in cfg.attacks or atk.resolve_attack(name).kind == "decision"
-        if not fallback:
+        if name not in names and info.kind != "decision":
             raise ConfigError(
-                f"suites.adversarial.params.{name}: attack not in suites.adversarial.attacks"
+                f"suites.adversarial.params.{name}: attack not in the preset's or the listed "
+                "attacks (suites.adversarial.attacks)"
             )
-        atk.attack_params(atk.resolve_attack(name), cfg.params[name])
+        atk.attack_params(info, cfg.params[name])
 
 
 def plan_attacks(
     resolved: ResolvedConfig, cfg: AdversarialConfig, adapter: ModelAdapter
 ) -> AttackPlan:
-    """The attacks to run on this adapter (decision-based fallback without gradients)."""
+    """The attacks to run on this adapter (gradient-free ones only without gradients)."""
     if adapter.capabilities.gradients:
-        return AttackPlan(infos=resolved.attacks, params=resolved.params, notes=(), white_box=True)
+        return AttackPlan(
+            infos=resolved.attacks,
+            params=resolved.params,
+            notes=(),
+            white_box=True,
+            preset=resolved.preset,
+        )
+    infos, params, added = _blackbox_attacks(resolved, cfg)
+    replaced = [i.name for i in resolved.attacks if i.gradients]
+    notes: tuple[str, ...] = ()
+    if replaced:
+        kept = [i.name for i in infos if i.name not in added]
+        notes = (
+            f"model {adapter.name!r} exposes no gradients: gradient attacks {replaced} did not "
+            f"run; black-box attacks {kept + added} did (robust accuracy is an upper bound)",
+        )
+    return AttackPlan(
+        infos=infos, params=params, notes=notes, white_box=False, preset=resolved.preset
+    )
+
+
+def _blackbox_attacks(
+    resolved: ResolvedConfig, cfg: AdversarialConfig
+) -> tuple[list[atk.AttackInfo], dict[str, dict[str, Any]], list[str]]:
+    """The gradient-free attacks of the config, plus a decision-based stand-in for every norm
+    whose gradient attacks are gone and that has no score-based (Square) attack left."""
     infos = [i for i in resolved.attacks if not i.gradients]
     params = {i.name: resolved.params[i.name] for i in infos}
-    replaced = [i.name for i in resolved.attacks if i.gradients]
     added = []
     for norm in dict.fromkeys(i.norm for i in resolved.attacks if i.gradients):
+        if any(i.norm == norm and i.kind == "fixed" for i in infos):
+            continue  # a score-based attack (Square) of this norm still runs
         kind = cfg.blackbox_attack if norm == "l2" else "hopskipjump"
         info = atk.resolve_attack(f"{norm}_{kind}")
         if info.name not in params:
             infos.append(info)
             params[info.name] = atk.attack_params(info, cfg.params.get(info.name))
             added.append(info.name)
-    notes: tuple[str, ...] = ()
-    if replaced:
-        notes = (
-            f"model {adapter.name!r} exposes no gradients: gradient attacks {replaced} were "
-            f"replaced by decision-based {added} (labels only; robust accuracy is an upper bound)",
-        )
-    return AttackPlan(infos=infos, params=params, notes=notes, white_box=False)
+    return infos, params, added

@@ -1,14 +1,18 @@
 """The adversarial suite's metric records: clean and robust accuracy with bootstrap intervals,
 rejected candidates, and the quartiles of minimisation attacks' minimal norms.
 
-Headline `robust_acc` records are the ensemble's worst case per (norm, eps); each attack's own
-robust accuracy follows as a non-headline record. Reliability flags go on every robust_acc and
-min-norm record; numbers of decision-based attacks carry `BLACKBOX_NOTE`.
+Headline `robust_acc` records are the ensemble's worst case per (norm, eps), over the samples the
+ensemble evaluated (n says how many). Each ensemble member's record (context `attack`) is the
+cascade's robust accuracy after that attack and every one before it; an attack outside the
+ensemble (a minimisation attack on a subset) reports its own robust accuracy on its subset.
+Every robust_acc record's context carries the preset (and `eot_draws` when the forward pass was
+averaged); reliability flags go on every robust_acc and min-norm record; black-box numbers carry
+`BLACKBOX_NOTE`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +32,7 @@ METRICS: tuple[MetricSpec, ...] = (
         unit="fraction",
         higher_is_better=True,
         headline=True,
-        description="worst case over attacks, cumulative over eps",
+        description="worst case over the attack cascade, cumulative over eps",
     ),
     MetricSpec(name="clean_acc", unit="fraction", higher_is_better=True),
     MetricSpec(name="min_norm_median", unit="input units", higher_is_better=True),
@@ -40,48 +44,134 @@ METRICS: tuple[MetricSpec, ...] = (
 _SPECS = {spec.name: spec for spec in METRICS}
 
 BLACKBOX_NOTE = (
-    "decision-based attack (the model exposes no gradients): an upper bound on robust accuracy, "
+    "black-box attacks only (the model exposes no gradients): an upper bound on robust accuracy, "
     "not comparable with white-box numbers"
 )
+FAST_NOTE = (
+    "preset fast (CI loops): fewer iterations and queries than AutoAttack, robust accuracy may "
+    "sit slightly above preset standard's"
+)
+CASCADE_NOTE = "after this attack and every attack before it in the cascade (cumulative)"
 
 _QUANTILES = (("min_norm_q25", 0.25), ("min_norm_median", 0.5), ("min_norm_q75", 0.75))
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecordContext:
+    """What every robust_acc record of a job shares."""
+
+    suite: str
+    flags: tuple[str, ...]
+    preset: str
+    eot_draws: int
+    ctx: RunContext
+
+    def context(self, **kw: Any) -> dict[str, Any]:
+        extra: dict[str, Any] = {"preset": self.preset}
+        if self.eot_draws > 1:
+            extra["eot_draws"] = self.eot_draws
+        return {**kw, **extra}
+
+    def shared_note(self) -> str | None:
+        """What every robust_acc record of the job says: the fast preset, the EOT result."""
+        notes = []
+        if self.preset == "fast":
+            notes.append(FAST_NOTE)
+        if self.eot_draws > 1:
+            notes.append(
+                f"EOT result: the forward pass is nondeterministic, so gradients and decisions "
+                f"average {self.eot_draws} draws"
+            )
+        return "; ".join(notes) or None
+
+
 def metric_records(
-    suite: str,
-    sweep: Sweep,
-    cells: list[WorstCase],
-    *,
-    flags: tuple[str, ...],
-    white_box: bool,
-    ctx: RunContext,
+    sweep: Sweep, cells: list[WorstCase], rc: RecordContext, *, white_box: bool
 ) -> list[MetricRecord]:
     """All records of one job, in a fixed order: clean, ensemble, per attack, min norms."""
-    correct = sweep.correct
-    records = [_accuracy(suite, "clean_acc", correct, "clean_acc", ctx)]
+    suite = rc.suite
+    records = [_accuracy(suite, "clean_acc", sweep.correct, "clean_acc", rc.ctx)]
     for cell in cells:
-        context = {"norm": cell.norm, "eps": eps_label(cell.eps)}
-        records.append(
-            _accuracy(
-                suite,
-                "robust_acc",
-                cell.robust,
-                cell.condition,
-                ctx,
-                condition=cell.condition,
-                flags=flags,
-                context=context,
-            )
-        )
+        if cell.after is None:
+            records.append(_cell_record(cell, rc, headline=True))
+    members = {name for names in sweep.ensemble.values() for name in names}
+    by_condition = {c.condition: c for c in cells}
     for (name, eps), outcome in sweep.outcomes.items():
-        records += _attack_records(suite, name, eps, outcome, correct, flags, ctx)
+        cond = attack_condition(name, eps)
+        if name in members:
+            records.append(_cell_record(by_condition[cond], rc, headline=False))
+        else:
+            records.append(_standalone_record(name, eps, outcome, sweep, rc))
+        if outcome.invalid:
+            records.append(_invalid_record(suite, name, cond, outcome))
     for name, norms in sweep.min_norms.items():
-        records += _min_norm_records(suite, name, norms, flags)
-    if not white_box:  # decision-based numbers must not pass for white-box ones
+        records += _min_norm_records(suite, name, norms, rc.flags)
+    if not white_box:  # black-box numbers must not pass for white-box ones (one note for all)
         records = [
             replace(m, note=BLACKBOX_NOTE) if m.metric == "robust_acc" else m for m in records
         ]
     return records
+
+
+def _cell_record(cell: WorstCase, rc: RecordContext, *, headline: bool) -> MetricRecord:
+    e = cell.evaluated
+    context = {"norm": cell.norm, "eps": eps_label(cell.eps)}
+    if cell.after is not None:
+        context["attack"] = cell.after
+    note = _join(rc.shared_note(), None if headline else CASCADE_NOTE)
+    rec = _accuracy(
+        rc.suite,
+        "robust_acc",
+        cell.robust[e],
+        cell.condition,
+        rc.ctx,
+        condition=cell.condition,
+        flags=rc.flags,
+        context=rc.context(**context),
+        note=note,
+    )
+    return rec if headline else replace(rec, headline=False)
+
+
+def _standalone_record(
+    name: str, eps: float, o: Outcome, sweep: Sweep, rc: RecordContext
+) -> MetricRecord:
+    cond = attack_condition(name, eps)
+    a = o.attacked
+    info = atk.resolve_attack(name)
+    rec = _accuracy(
+        rc.suite,
+        "robust_acc",
+        sweep.correct[a] & ~o.broken[a],
+        cond,
+        rc.ctx,
+        condition=cond,
+        flags=rc.flags,
+        context=rc.context(attack=name, norm=info.norm, eps=eps_label(eps)),
+        note=_join(
+            rc.shared_note(),
+            f"this attack alone on a seeded stratified subset of {int(a.sum())}; not part of "
+            "the ensemble",
+        ),
+    )
+    return replace(rec, headline=False)
+
+
+def _invalid_record(suite: str, name: str, cond: str, o: Outcome) -> MetricRecord:
+    return spec_record(
+        _SPECS["invalid_adversarials"],
+        suite=suite,
+        value=float(sum(o.invalid.values())),
+        n=int(o.attacked.sum()),
+        condition=cond,
+        context={"attack": name},
+        note=str(o.invalid),
+    )
+
+
+def _join(*notes: str | None) -> str | None:
+    parts = [n for n in notes if n]
+    return "; ".join(parts) if parts else None
 
 
 def _accuracy(
@@ -104,45 +194,6 @@ def _accuracy(
         ci_method=CI_METHOD if ci else None,
         **kw,
     )
-
-
-def _attack_records(
-    suite: str,
-    name: str,
-    eps: float,
-    o: Outcome,
-    correct: np.ndarray,
-    flags: tuple[str, ...],
-    ctx: RunContext,
-) -> list[MetricRecord]:
-    """One attack's robust accuracy (not headline) and its count of rejected candidates."""
-    cond = attack_condition(name, eps)
-    a = o.attacked
-    context = {"attack": name, "norm": atk.resolve_attack(name).norm, "eps": eps_label(eps)}
-    rec = _accuracy(
-        suite,
-        "robust_acc",
-        correct[a] & ~o.broken[a],
-        cond,
-        ctx,
-        condition=cond,
-        flags=flags,
-        context=context,
-    )
-    records = [replace(rec, headline=False)]
-    if o.invalid:
-        records.append(
-            spec_record(
-                _SPECS["invalid_adversarials"],
-                suite=suite,
-                value=float(sum(o.invalid.values())),
-                n=int(a.sum()),
-                condition=cond,
-                context={"attack": name},
-                note=str(o.invalid),
-            )
-        )
-    return records
 
 
 def _min_norm_records(

@@ -1,53 +1,47 @@
-"""Per-sample random starts drawn by a counter-based hash, batched on the attack's device.
+"""Per-sample random points in an eps ball, drawn from the suite's one generator, `counter_rng`.
 
-Each sample's noise is a pure function of its own seed (from `derive_seed(run seed, sample id,
-...)`) and the element index, so it does not depend on the batch it sits in, the batch size or
-the device, and a whole batch is drawn with a handful of vectorised integer ops instead of one
-`torch.Generator` per sample (which cost about 35 ms per 719 digits per restart on this CPU).
-The mixer is a 32-bit integer hash (two xor-shift-multiply rounds, multiplier 0x45d9f3b) kept in
-int64 lanes, so no product can overflow.
+Every random number the adversarial suite uses (PGD and APGD starts, Square's windows and signs,
+the noise check's draws) comes from `suites.counter_rng`, keyed by a per-sample seed from
+`derive_seed(run seed, sample id, ...)`: a pure function of that seed, so a sample's draws do not
+depend on the batch it sits in, the batch size or the device, and no global RNG state is used.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 
-from suites.adversarial.budgets import Norm
-
-_M32 = 0xFFFFFFFF
-_MUL = 0x45D9F3B  # < 2**31: a 32-bit lane times it stays below 2**63
-_GOLDEN = 0x9E3779B9
+from harness.core.seeding import derive_seed
+from suites import counter_rng
+from suites.adversarial.budgets import Norm, eps_label
 
 
-def _mix32(h: torch.Tensor) -> torch.Tensor:
-    h = (((h >> 16) ^ h) * _MUL) & _M32
-    h = (((h >> 16) ^ h) * _MUL) & _M32
-    return (h >> 16) ^ h
+def sample_seeds(
+    run_seed: int, sample_ids: Sequence[str], *parts: object, device: torch.device
+) -> torch.Tensor:
+    """One int64 seed per sample: `derive_seed(run seed, sample id, *parts)`."""
+    values = [derive_seed(run_seed, sid, *parts) for sid in sample_ids]
+    return torch.tensor(values, dtype=torch.int64, device=device)
 
 
-def hashed_uniform(seeds: Sequence[int], count: int, device: torch.device) -> torch.Tensor:
-    """(len(seeds), count) float32 uniforms in [0, 1), row i a pure function of seeds[i]."""
-    s = torch.as_tensor([int(v) for v in seeds], dtype=torch.int64, device=device)
-    lo, hi = s & _M32, (s >> 32) & _M32
-    key = _mix32(_mix32(lo ^ _GOLDEN) ^ hi)[:, None]
-    j = torch.arange(count, dtype=torch.int64, device=device)[None, :]
-    h = _mix32(_mix32((key + j * _GOLDEN) & _M32) ^ key)
-    return (h >> 8).to(torch.float32) * (1.0 / (1 << 24))
+def attack_seeds(
+    run_seed: int, sample_ids: Sequence[str], attack: str, eps: float, device: torch.device
+) -> torch.Tensor:
+    """The seeds of one attack at one budget (restarts and targets are streams of these)."""
+    return sample_seeds(run_seed, sample_ids, attack, eps_label(eps), device=device)
 
 
 def start_noise(
-    shape: tuple[int, ...], norm: Norm, seeds: Sequence[int], device: torch.device
+    shape: tuple[int, ...], norm: Norm, seeds: torch.Tensor, stream: int = 0
 ) -> torch.Tensor:
-    """Per-sample random start: uniform in the unit L-inf box, or uniform in the unit L2 ball."""
-    d = math.prod(shape)
+    """Per-sample random point: uniform in the unit L-inf box, or uniform in the unit L2 ball."""
+    n = len(seeds)
     if norm == "linf":
-        return (hashed_uniform(seeds, d, device) * 2 - 1).view(len(seeds), *shape)
-    u = hashed_uniform(seeds, 2 * d + 1, device)
-    # Box-Muller on (1 - u1) in (0, 1]: a Gaussian direction, then radius r = U^(1/d).
-    g = torch.sqrt(-2.0 * torch.log1p(-u[:, :d])) * torch.cos(2 * math.pi * u[:, d : 2 * d])
-    r = u[:, 2 * d :] ** (1.0 / d)
+        return counter_rng.uniform(seeds, shape, stream) * 2 - 1
+    g = counter_rng.normal(seeds, shape, stream).reshape(n, -1)
+    d = g.shape[1]
+    # radius U^(1/d) from a separate stream: uniform in the ball, not on the sphere
+    r = counter_rng.uniform(seeds, (1,), stream + (1 << 20)) ** (1.0 / d)
     unit = g / g.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return (unit * r).view(len(seeds), *shape)
+    return (unit * r).reshape(n, *shape)

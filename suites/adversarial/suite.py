@@ -1,42 +1,61 @@
-"""`adversarial` suite: robust accuracy under an attack ensemble, eps sweeps and validity checks.
+"""`adversarial` suite: robust accuracy under an attack cascade, eps sweeps and validity checks.
 
-Conditions in the sample table: `clean`; one per attack and eps (`attack=linf_pgd/eps=0.1`); and
-the per-sample worst case over the whole ensemble of a norm (`attack=ensemble/norm=linf/eps=0.1`),
-cumulative over eps (a sample broken at a smaller eps counts as broken at every larger one) and so
-never above clean accuracy. Every candidate is re-verified (see `verification`) before it counts.
-Validity checks (see `checks`) put reliability flags on every robust_acc record.
+Conditions in the sample table: `clean`; one per attack and eps (`attack=linf_apgd_ce/eps=0.1`:
+the cascade after that attack); and the per-sample worst case over the whole ensemble of a norm
+(`attack=ensemble/norm=linf/eps=0.1`), cumulative over eps (a sample broken at a smaller eps
+counts as broken at every larger one) and so never above clean accuracy. Every candidate is
+re-verified (see `verification`) before it counts. Validity checks (see `checks`) put reliability
+flags on every robust_acc record and on every attacked row of the table.
 
-A run is a sequence of stages, one module each: `config` (budgets and the attack plan), `sweep`
-(every attack at every eps), `checks` (validity checks and the reliability verdict), `ensemble`
-(per-sample worst case), `table`, `metrics` and `artifacts`.
+A run is a sequence of stages, one module each: `config` (budgets, the preset and the attack
+plan), the subsets (`harness.core.subsets`), the nondeterminism probe that turns on expectation
+over transformation (`forward`), `sweep` (the cascade), `ensemble` (per-sample worst case),
+`checks`, `table`, `metrics`, `examples` and `artifacts`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
+import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
+from harness.core.subsets import stratified_indices
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from suites.adversarial import validity_checks as vc
-from suites.adversarial.artifacts import SEED_SCHEME, build_artifacts
-from suites.adversarial.budgets import check_budgets
-from suites.adversarial.checks import assess, run_checks
-from suites.adversarial.config import AdversarialConfig, plan_attacks, resolve_config
-from suites.adversarial.ensemble import worst_cases
+from suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
+from suites.adversarial.budgets import NORMS, Norm, check_budgets
+from suites.adversarial.checks import assess, check_norm, check_set, run_checks
+from suites.adversarial.config import AdversarialConfig, AttackPlan, plan_attacks, resolve_config
+from suites.adversarial.ensemble import WorstCase, worst_cases
+from suites.adversarial.examples import ExamplePool
+from suites.adversarial.feature_space import FeatureSpace, feature_space
+from suites.adversarial.forward import Forward
 from suites.adversarial.frozen import frozen_parameters
-from suites.adversarial.metrics import BLACKBOX_NOTE, METRICS, metric_records
-from suites.adversarial.sweep import Target, run_sweep
+from suites.adversarial.metrics import (
+    BLACKBOX_NOTE,
+    FAST_NOTE,
+    METRICS,
+    RecordContext,
+    metric_records,
+)
+from suites.adversarial.rows import read_rows
+from suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from suites.adversarial.table import sample_table
 
 __all__ = ["BLACKBOX_NOTE", "SEED_SCHEME", "AdversarialConfig", "AdversarialSuite"]
 
+PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model three times
+
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "2"
-    description = "robust accuracy under an attack ensemble with eps sweeps and validity checks"
+    version = "3"
+    description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = METRICS
 
@@ -58,7 +77,7 @@ class AdversarialSuite(Suite):
                 return (
                     f"model {adapter.name!r} exposes no gradients, attacks {grad} need them and "
                     "suites.adversarial.allow_blackbox_fallback is false; allow the fallback or "
-                    "choose l2_hopskipjump / linf_hopskipjump / l2_boundary"
+                    "choose gradient-free attacks (linf_square, l2_square, l2_hopskipjump...)"
                 )
         return None
 
@@ -75,42 +94,67 @@ class AdversarialSuite(Suite):
             raise ConfigError(
                 f"task {task.name!r} has no input bounds; the adversarial suite needs them"
             )
-        bounds = (float(task.bounds[0]), float(task.bounds[1]))
+        space = feature_space(task, cfg.eps_units)
+        bounds = space.bounds if space else (float(task.bounds[0]), float(task.bounds[1]))
         check_budgets(epsilons, bounds=bounds, input_shape=task.input_shape, task=task.name)
-        task = task.head(cfg.max_samples)
+        full_n = len(task)
+        task = _subset_task(task, cfg.max_samples, ctx.seed)
+        if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
+            task, adapter = space.task(task), space.adapter(adapter)
         plan = plan_attacks(self.resolved, cfg, adapter)
-        target = Target.of(adapter, bounds, white_box=plan.white_box)
-        sweep = run_sweep(
-            target,
-            task,
-            plan,
-            epsilons,
-            ctx,
-            minimization_max_samples=cfg.minimization_max_samples,
-            check_samples=cfg.check_samples,
+        n = len(task)
+        check_rows = _draw(task, cfg.check_samples, ctx.seed, "checks")
+        device = adapter.device
+        probe = read_rows(task, check_rows[:PROBE_SAMPLES], device)
+        nondeterminism = vc.nondeterministic(adapter.logits, probe)
+        draws = cfg.eot_draws if nondeterminism.raised else 1
+        module = adapter.module() if plan.white_box else None
+        fwd = Forward(adapter=adapter, module=module, num_classes=task.num_classes, draws=draws)
+        target = Target(
+            fwd=fwd, bounds=bounds, device=device, project=space.project if space else None
         )
-        checks: list[vc.CheckResult] = []
-        if cfg.checks and sweep.check_inputs is not None:
+        pool = _example_pool(cfg.examples, task, plan, epsilons, ctx.seed)
+        settings = SweepSettings(
+            seed=ctx.seed,
+            batch_size=ctx.batch_size,
+            minimization_rows=_draw(task, cfg.minimization_max_samples, ctx.seed, "minimization"),
+            examples=pool,
+        )
+        sweep, rows = run_sweep(target, task, plan, epsilons, ctx, settings)
+        cells = worst_cases(sweep, epsilons)
+        checks: list[vc.CheckResult] = [nondeterminism]
+        if cfg.checks:
+            norm, eps = check_norm(plan, epsilons)
+            inputs = rows.inputs(check_rows)
+            cs = check_set(
+                target, sweep, cells, check_rows, inputs, norm=norm, eps=eps, seed=ctx.seed
+            )
             checks = run_checks(
-                target,
+                cs,
                 sweep,
                 plan,
-                epsilons,
+                inputs=inputs,
                 input_shape=task.input_shape,
                 noise_draws=cfg.noise_draws,
-                seed=ctx.seed,
+                nondeterminism=nondeterminism,
             )
         reliability = assess(checks, sweep, adapter.name)
-        cells = worst_cases(sweep, plan, epsilons)
-        metrics = metric_records(
-            self.name,
-            sweep,
-            cells,
+        rc = RecordContext(
+            suite=self.name,
             flags=reliability.flags,
-            white_box=plan.white_box,
+            preset=plan.preset,
+            eot_draws=draws,
             ctx=ctx,
         )
-        notes = [*plan.notes, *sweep.start_notes(), *reliability.notes, *sweep.subset_notes(plan)]
+        metrics = metric_records(sweep, cells, rc, white_box=plan.white_box)
+        arrays, examples = _stored_examples(pool, cells, space)
+        notes = [
+            *plan.notes,
+            *_preset_notes(plan),
+            *sweep.start_notes(),
+            *reliability.notes,
+            *sweep.subset_notes(plan),
+        ]
         artifacts = build_artifacts(
             bounds=bounds,
             epsilons=epsilons,
@@ -120,7 +164,72 @@ class AdversarialSuite(Suite):
             reliability=reliability,
             notes=notes,
             seed=ctx.seed,
+            subsets=Subsets(
+                max_samples=(n, full_n) if n < full_n else None,
+                minimization=(len(settings.minimization_rows), n),
+                checks=(len(check_rows), n),
+            ),
+            examples=examples,
         )
+        artifacts["eps_units"] = cfg.eps_units
+        if space is not None:
+            artifacts["feature_space"] = space.describe()
         return SuiteResult(
-            table=sample_table(sweep, cells), metrics=metrics, artifacts=artifacts, notes=notes
+            table=sample_table(sweep, cells, reliability.flags),
+            metrics=metrics,
+            artifacts=artifacts,
+            notes=notes,
+            arrays=arrays,
         )
+
+
+def _stored_examples(
+    pool: ExamplePool | None, cells: list[WorstCase], space: FeatureSpace | None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The stored examples' arrays and artifact, in the task's own units."""
+    if pool is None:
+        return {}, {}
+    main = next(c for c in cells if c.after is None and (c.norm, c.eps) == pool.key)
+    arrays, examples = pool.draw(main.broken & main.evaluated)
+    if space is not None:  # back from the attack space to the model's own inputs
+        for key in ("adv_clean", "adv_perturbed"):
+            if key in arrays:
+                mapped = space.to_model(torch.from_numpy(arrays[key]))
+                arrays[key] = mapped.numpy().astype(np.float32)
+    return arrays, examples
+
+
+def _draw(task: Task, n: int | None, seed: int, purpose: str) -> np.ndarray:
+    """Rows of a seeded label-stratified subset of `task` (all rows when n is None)."""
+    return stratified_indices(
+        task.sample_ids, task.labels, n, seed=seed, purpose=f"adversarial/{purpose}"
+    )
+
+
+def _subset_task(task: Task, n: int | None, seed: int) -> Task:
+    """The task restricted to a seeded label-stratified subset of n samples (max_samples)."""
+    if n is None or n >= len(task):
+        return task
+    rows = _draw(task, n, seed, "max_samples")
+    return replace(task, data=task.data.select(rows.tolist()), limit=n)
+
+
+def _example_pool(
+    k: int, task: Task, plan: AttackPlan, epsilons: dict[Norm, list[float]], seed: int
+) -> ExamplePool | None:
+    """The pool for the stored examples: the largest eps of the first norm attacked."""
+    norm = next((nm for nm in NORMS if plan.norm_infos(nm)), None)
+    if k == 0 or norm is None:
+        return None
+    return ExamplePool(
+        k=k,
+        seed=seed,
+        sample_ids=task.sample_ids,
+        labels=task.labels,
+        norm=norm,
+        eps=epsilons[norm][-1],
+    )
+
+
+def _preset_notes(plan: AttackPlan) -> list[str]:
+    return [FAST_NOTE] if plan.preset == "fast" else []

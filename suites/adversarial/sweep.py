@@ -1,19 +1,26 @@
-"""Running the attack plan over the eps sweep, batch by batch, every candidate re-verified.
+"""Running the attack plan over the eps sweep as a cascade, every candidate re-verified.
 
-One pass over the task. Per batch: the bounds check, the clean prediction, then every attack of
-the plan. Fixed-budget attacks (FGSM, PGD) run once per eps. Minimisation attacks (DeepFool, C&W)
-and decision-based ones (HopSkipJump, Boundary) run once, on the first `minimization_max_samples`
-samples, and their verified minimal norms are thresholded at every eps. A candidate counts only
-after `verification.verify` accepted it.
+Stages, each over the whole task (so no decision depends on how samples fall into batches):
+1. the clean pass: bounds check and the clean prediction of every sample;
+2. per norm, attacks that are not fixed-budget (DeepFool, C&W; decision-based HopSkipJump and
+   Boundary) run once on their seeded stratified subset (`minimization_max_samples`) and their
+   verified minimal norms are thresholded at every eps;
+3. per norm, eps ascending, the ensemble's attacks in plan order, each only on the samples no
+   attack broke so far at this eps or a smaller one (a sample broken at a smaller eps is broken at
+   every larger one), in batches of `batch_size` packed from the survivors.
+
+The ensemble of a norm is its fixed-budget attacks plus the non-fixed ones that ran on every
+sample (or, without gradients, the decision-based stand-in), so every attack in the worst case sees
+every sample the ensemble counts. A candidate counts only after `verification.verify` accepted it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import foolbox as fb
 import numpy as np
 import torch
 
@@ -21,11 +28,16 @@ from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import DatasetError
 from harness.core.seeding import derive_seed
 from harness.core.suite import RunContext
-from harness.core.task import Batch, Task
+from harness.core.task import Task
 from suites.adversarial import attacks as atk
-from suites.adversarial.blackbox import LogitsModel
-from suites.adversarial.budgets import Norm, eps_label
+from suites.adversarial import blackbox
+from suites.adversarial.budgets import NORMS, Norm, eps_label
 from suites.adversarial.config import AttackPlan
+from suites.adversarial.examples import ExamplePool
+from suites.adversarial.forward import Forward
+from suites.adversarial.noise import attack_seeds
+from suites.adversarial.progress import StageProgress
+from suites.adversarial.rows import TaskRows
 from suites.adversarial.verification import Verified, verify, within_budget
 
 log = logging.getLogger(__name__)
@@ -53,8 +65,8 @@ class Outcome:
             invalid={},
         )
 
-    def store(self, rows: slice, v: Verified, norm: np.ndarray) -> None:
-        """Record the verified candidates of samples `rows` (and count invalid ones by reason)."""
+    def store(self, rows: np.ndarray, v: Verified, norm: np.ndarray) -> None:
+        """Record the verified candidates of task rows `rows` (and count invalid ones)."""
         self.attacked[rows] = True
         self.broken[rows] = v.adversarial.numpy()
         self.prediction[rows] = v.prediction.numpy()
@@ -73,15 +85,22 @@ class Sweep:
     clean_prediction: np.ndarray
     clean_confidence: np.ndarray
     outcomes: dict[tuple[str, float], Outcome]  # (attack, eps), in plan then eps order
-    min_norms: dict[str, np.ndarray]  # per minimisation attack; NaN where it did not run
-    minimization_limit: int
+    min_norms: dict[str, np.ndarray]  # per non-fixed attack; NaN where it did not run
+    minimization_rows: np.ndarray  # the seeded stratified subset non-fixed attacks run on
+    ensemble: dict[Norm, list[str]] = field(default_factory=dict)  # members, cascade order
+    evaluated: dict[Norm, np.ndarray] = field(default_factory=dict)  # rows the ensemble counts
     no_start: dict[str, int] = field(default_factory=dict)  # decision attack -> samples
     failed_attacks: dict[str, list[str]] = field(default_factory=dict)  # attack -> errors
-    check_inputs: torch.Tensor | None = None  # the first `check_samples` inputs
+    escalated: dict[str, int] = field(default_factory=dict)  # "square/eps=..." -> samples
+    eot_draws: int = 1
 
     @classmethod
     def empty(
-        cls, n: int, plan: AttackPlan, epsilons: dict[Norm, list[float]], minimization_limit: int
+        cls,
+        n: int,
+        plan: AttackPlan,
+        epsilons: dict[Norm, list[float]],
+        minimization_rows: np.ndarray,
     ) -> Sweep:
         outcomes: dict[tuple[str, float], Outcome] = {}
         min_norms: dict[str, np.ndarray] = {}
@@ -97,7 +116,7 @@ class Sweep:
             clean_confidence=np.zeros(n, np.float64),
             outcomes=outcomes,
             min_norms=min_norms,
-            minimization_limit=minimization_limit,
+            minimization_rows=minimization_rows,
         )
 
     @property
@@ -109,6 +128,13 @@ class Sweep:
         """Clean-correct samples: the only ones an attack can break."""
         return self.clean_prediction == self.labels
 
+    def not_attacked(self, norm: Norm) -> list[str]:
+        """Clean-correct samples the norm's ensemble did not attack (black-box subsets)."""
+        evaluated = self.evaluated.get(norm)
+        if evaluated is None:
+            return []
+        return [self.sample_ids[r] for r in np.flatnonzero(self.correct & ~evaluated)]
+
     def start_notes(self) -> list[str]:
         """Decision-based attacks that left correctly classified samples unattacked."""
         return [
@@ -119,61 +145,58 @@ class Sweep:
         ]
 
     def subset_notes(self, plan: AttackPlan) -> list[str]:
-        """Minimisation attacks that ran on a prefix of the samples only."""
-        limit = self.minimization_limit
-        return [
-            f"{info.name} ran on the first {limit} of {self.n} samples (minimization_max_samples)"
-            for info in plan.infos
-            if info.kind != "fixed" and limit < self.n
-        ]
+        """Non-fixed attacks that ran on a subset only, and samples no attack reached."""
+        m, notes = len(self.minimization_rows), []
+        for info in plan.infos:
+            if info.kind != "fixed" and m < self.n:
+                part = "counted" if info.name in self.ensemble.get(info.norm, []) else "not part"
+                notes.append(
+                    f"{info.name} ran on a seeded label-stratified subset of {m} of {self.n} "
+                    f"samples (minimization_max_samples); {part} of the robust-accuracy ensemble"
+                    + (" on that subset" if part == "counted" else "")
+                )
+        for norm in NORMS:
+            missed = self.not_attacked(norm)
+            if missed:
+                notes.append(
+                    f"{len(missed)} correctly classified sample(s) were not attacked in {norm} "
+                    "and are left out of its robust accuracy (n counts attacked samples only; "
+                    "their ids are in the artifacts under not_attacked)"
+                )
+        return notes
 
 
 @dataclass(frozen=True, kw_only=True)
 class Target:
-    """What the attacks run against: the adapter, its module when white-box, a foolbox model."""
+    """What the attacks run against: the checked forward pass, the bounds, the device."""
 
-    adapter: ModelAdapter
-    module: torch.nn.Module | None
-    fmodel: fb.models.Model
+    fwd: Forward
     bounds: tuple[float, float]
+    device: torch.device
+    # Tabular tasks with per-feature ranges: moves a candidate into every feature's own box
+    # before it is verified (feature_space.py); None when `bounds` is the whole box.
+    project: Callable[[torch.Tensor], torch.Tensor] | None = None
 
-    @classmethod
-    def of(cls, adapter: ModelAdapter, bounds: tuple[float, float], *, white_box: bool) -> Target:
-        module = adapter.module() if white_box else None
-        fmodel = (
-            atk.model_for_foolbox(module, bounds, adapter.device)
-            if module is not None
-            else LogitsModel(adapter, bounds)
-        )
-        return cls(adapter=adapter, module=module, fmodel=fmodel, bounds=bounds)
+    def projected(self, candidate: torch.Tensor) -> torch.Tensor:
+        return candidate if self.project is None else self.project(candidate)
+
+    @property
+    def adapter(self) -> ModelAdapter:
+        return self.fwd.adapter
+
+    @property
+    def white_box(self) -> bool:
+        return self.fwd.module is not None
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Batch:
-    """One batch as the attacks see it, with its clean pass (predictions on the CPU)."""
+class SweepSettings:
+    """How the sweep runs: seed, batch size, and where to put stored examples."""
 
-    start: int  # index of the first sample in the task
-    sample_ids: list[str]
-    x: torch.Tensor  # on the adapter's device
-    y: torch.Tensor  # on the adapter's device
-    labels: torch.Tensor  # on the CPU
-    clean_prediction: torch.Tensor
-    clean_confidence: torch.Tensor
-
-    @property
-    def rows(self) -> slice:
-        return slice(self.start, self.start + len(self.x))
-
-    def head(self, m: int) -> _Batch:
-        return _Batch(
-            start=self.start,
-            sample_ids=self.sample_ids[:m],
-            x=self.x[:m],
-            y=self.y[:m],
-            labels=self.labels[:m],
-            clean_prediction=self.clean_prediction[:m],
-            clean_confidence=self.clean_confidence[:m],
-        )
+    seed: int
+    batch_size: int
+    minimization_rows: np.ndarray
+    examples: ExamplePool | None = None
 
 
 def run_sweep(
@@ -182,217 +205,343 @@ def run_sweep(
     plan: AttackPlan,
     epsilons: dict[Norm, list[float]],
     ctx: RunContext,
-    *,
-    minimization_max_samples: int | None,
-    check_samples: int,
-) -> Sweep:
-    """Every attack of `plan` at every eps on every sample of `task`, verified."""
+    settings: SweepSettings,
+) -> tuple[Sweep, TaskRows]:
+    """Every attack of `plan` at every eps on every sample of `task`, verified; also returns the
+    row access the checks use."""
     n = len(task)
-    sweep = Sweep.empty(n, plan, epsilons, minimization_limit=minimization_max_samples or n)
-    check_x: list[torch.Tensor] = []
+    sweep = Sweep.empty(n, plan, epsilons, settings.minimization_rows)
+    sweep.eot_draws = target.fwd.draws
+    stages = sum(len(epsilons[i.norm]) if i.kind == "fixed" else 1 for i in plan.infos)
+    progress = StageProgress(n, stages + 1, ctx.progress)
+    rows = TaskRows(task, target.device)
+    _clean_pass(target, task, sweep, rows, ctx.batch_size, progress)
+    runner = _Runner(target, sweep, rows, settings, progress)
+    for norm in NORMS:
+        infos = plan.norm_infos(norm)
+        if infos:
+            runner.norm(norm, infos, plan.params, epsilons[norm], white_box=plan.white_box)
+    progress.finish()
+    return sweep, rows
+
+
+def _clean_pass(
+    target: Target,
+    task: Task,
+    sweep: Sweep,
+    rows: TaskRows,
+    batch_size: int,
+    progress: StageProgress,
+) -> None:
+    """Bounds check and clean prediction of every sample, recorded in `sweep`."""
     start = 0
-    for batch in task.batches(ctx.batch_size):
-        b = _clean_pass(target, task, batch, start, sweep)
-        if start < check_samples:
-            check_x.append(b.x[: check_samples - start].detach())
-        for info in plan.infos:
-            params = plan.params[info.name]
-            if info.kind == "fixed":
-                _run_fixed(target, info, params, b, epsilons[info.norm], sweep, ctx.seed)
+    for batch in task.batches(batch_size):
+        x = batch.inputs
+        assert isinstance(x, torch.Tensor)
+        check_inputs(x, target.bounds, task.name, batch.sample_ids)
+        x = x.to(target.device)
+        rows.keep(x)
+        logits = target.adapter.logits(x)
+        check_logits(
+            logits, num_classes=task.num_classes, model=target.adapter.name, task=task.name
+        )
+        if target.fwd.eot:
+            logits = target.fwd.decide(x)
+        probs = torch.softmax(logits.double(), 1).cpu()
+        span = slice(start, start + len(x))
+        sweep.sample_ids.extend(batch.sample_ids)
+        sweep.labels[span] = batch.labels.numpy()
+        sweep.clean_prediction[span] = probs.argmax(1).numpy()
+        sweep.clean_confidence[span] = probs.amax(1).numpy()
+        start += len(x)
+        progress.advance(len(x), len(task))
+
+
+class _Runner:
+    """Runs one norm's attacks over the task, stage by stage."""
+
+    def __init__(
+        self,
+        target: Target,
+        sweep: Sweep,
+        rows: TaskRows,
+        settings: SweepSettings,
+        progress: StageProgress,
+    ) -> None:
+        self.target, self.sweep, self.rows = target, sweep, rows
+        self.settings, self.progress = settings, progress
+        self.labels = torch.as_tensor(sweep.labels)
+        self.clean_pred = torch.as_tensor(sweep.clean_prediction)
+        self.clean_conf = torch.as_tensor(sweep.clean_confidence)
+
+    def norm(
+        self,
+        norm: Norm,
+        infos: list[atk.AttackInfo],
+        params: dict[str, dict[str, Any]],
+        epsilons: list[float],
+        *,
+        white_box: bool,
+    ) -> None:
+        sweep = self.sweep
+        full = len(sweep.minimization_rows) == sweep.n
+        in_subset = np.zeros(sweep.n, bool)
+        in_subset[sweep.minimization_rows] = True
+        evaluated = np.ones(sweep.n, bool)
+        members = []
+        for info in infos:
+            member = info.kind == "fixed" or full or (info.kind == "decision" and not white_box)
+            if info.kind != "fixed":
+                covered = self._minimizing(info, params[info.name], epsilons, offer=member)
+                if member:
+                    evaluated &= in_subset & (covered | ~sweep.correct)
+            if member:
+                members.append(info)
+        sweep.ensemble[norm] = [i.name for i in members]
+        sweep.evaluated[norm] = evaluated
+        alive = sweep.correct & evaluated
+        for eps in epsilons:
+            for info in members:
+                if info.kind == "fixed":
+                    self._fixed(info, params[info.name], eps, alive)
+                out = sweep.outcomes[(info.name, eps)]
+                alive &= ~(out.broken & out.attacked)
+
+    # --- fixed-budget attacks: the cascade --------------------------------------------------
+    def _fixed(
+        self, info: atk.AttackInfo, params: dict[str, Any], eps: float, alive: np.ndarray
+    ) -> None:
+        """One fixed-budget attack at one eps on the samples still `alive`."""
+        todo = np.flatnonzero(alive)
+        screen = int(params.get("screen_queries", 0))
+        if info.family == "square" and 0 < screen < params["queries"]:
+            self._attack_rows(info, params, eps, todo, queries=screen, stage_share=0.5)
+            out = self.sweep.outcomes[(info.name, eps)]
+            left = todo[~out.broken[todo]]
+            if len(left) < len(todo):  # Square broke what every gradient attack missed
+                self.sweep.escalated[f"{info.name}/eps={eps_label(eps)}"] = len(left)
+                self._attack_rows(info, params, eps, left, queries=None, stage_share=0.5)
             else:
-                _run_minimizing(target, info, params, b, epsilons[info.norm], sweep, ctx.seed)
-        start += len(b.x)
-        if ctx.progress is not None:
-            ctx.progress(len(b.x))
-    sweep.check_inputs = torch.cat(check_x) if check_x else None
-    return sweep
+                self.progress.advance(1, 2)
+            return
+        self._attack_rows(info, params, eps, todo, queries=None, stage_share=1.0)
 
+    def _attack_rows(
+        self,
+        info: atk.AttackInfo,
+        params: dict[str, Any],
+        eps: float,
+        todo: np.ndarray,
+        *,
+        queries: int | None,
+        stage_share: float,
+    ) -> None:
+        target, bs = self.target, self.settings.batch_size
+        out = self.sweep.outcomes[(info.name, eps)]
+        chunks = max(1, -(-len(todo) // bs))
+        for c in range(chunks):
+            rows = todo[c * bs : (c + 1) * bs]
+            if len(rows):
+                x = self.rows.inputs(rows)
+                y = self.labels[rows].to(target.device)
+                ids = [self.sweep.sample_ids[r] for r in rows]
+                seeds = attack_seeds(self.settings.seed, ids, info.name, eps, target.device)
+                cand = atk.run_native(
+                    info,
+                    params,
+                    target.fwd,
+                    x,
+                    y,
+                    eps=eps,
+                    bounds=target.bounds,
+                    seeds=seeds,
+                    queries=queries,
+                )
+                cand = target.projected(cand)
+                v = self._verify(x, cand, y, rows, info.norm, eps)
+                out.store(rows, v, v.norm.numpy())
+                self._offer(info, eps, rows, x, cand, v)
+            self.progress.advance(stage_share / chunks, 1.0)
 
-def _clean_pass(target: Target, task: Task, batch: Batch, start: int, sweep: Sweep) -> _Batch:
-    """Bounds check and clean prediction of one batch, recorded in `sweep`."""
-    x = batch.inputs
-    assert isinstance(x, torch.Tensor)
-    check_inputs(x, target.bounds, task.name, batch.sample_ids)
-    adapter = target.adapter
-    x = x.to(adapter.device)
-    y = batch.labels.to(adapter.device)
-    rows = slice(start, start + len(x))
-    logits = adapter.logits(x)
-    check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
-    probs = torch.softmax(logits.double(), 1).cpu()
-    cp, cc = probs.argmax(1), probs.amax(1)
-    sweep.sample_ids.extend(batch.sample_ids)
-    sweep.labels[rows] = batch.labels.numpy()
-    sweep.clean_prediction[rows] = cp.numpy()
-    sweep.clean_confidence[rows] = cc.numpy()
-    return _Batch(
-        start=start,
-        sample_ids=batch.sample_ids,
-        x=x,
-        y=y,
-        labels=batch.labels,
-        clean_prediction=cp,
-        clean_confidence=cc,
-    )
+    # --- non-fixed attacks: once, on the subset, thresholded at every eps ---------------------
+    def _minimizing(
+        self, info: atk.AttackInfo, params: dict[str, Any], epsilons: list[float], *, offer: bool
+    ) -> np.ndarray:
+        """Run a minimisation or decision attack on its subset; returns the rows it attacked."""
+        sweep, target, bs = self.sweep, self.target, self.settings.batch_size
+        covered = np.zeros(sweep.n, bool)
+        subset = sweep.minimization_rows
+        wrong = subset[~sweep.correct[subset]]  # misclassified already: no attack needed
+        sweep.min_norms[info.name][wrong] = 0.0
+        for eps in epsilons:
+            out = sweep.outcomes[(info.name, eps)]
+            out.attacked[wrong] = True
+            out.prediction[wrong] = sweep.clean_prediction[wrong]
+            out.confidence[wrong] = sweep.clean_confidence[wrong]
+        subset = subset[sweep.correct[subset]]
+        fmodel = blackbox.foolbox_model(target.fwd, target.bounds, target.device)
+        chunks = max(1, -(-len(subset) // bs))
+        for c in range(chunks):
+            rows = subset[c * bs : (c + 1) * bs]
+            if len(rows):
+                covered[self._minimizing_rows(info, params, epsilons, fmodel, rows, offer)] = True
+            self.progress.advance(1 / chunks, 1.0)
+        return covered
 
+    def _minimizing_rows(
+        self,
+        info: atk.AttackInfo,
+        params: dict[str, Any],
+        epsilons: list[float],
+        fmodel: Any,
+        rows: np.ndarray,
+        offer: bool,
+    ) -> np.ndarray:
+        """One batch of a non-fixed attack; returns the rows it attacked."""
+        sweep, target = self.sweep, self.target
+        x = self.rows.inputs(rows)
+        y = self.labels[rows].to(target.device)
+        ids = [sweep.sample_ids[r] for r in rows]
+        rng_seed = derive_seed(self.settings.seed, info.name, *ids)
+        if info.kind == "decision":
+            cand, attacked = self._decision(info, params, fmodel, x, y, rows, rng_seed)
+        else:
+            attack = blackbox.foolbox_attack(info.name, params)
+            cand = blackbox.run_foolbox(
+                attack, fmodel, x, y, bounds=target.bounds, rng_seed=rng_seed
+            )
+            attacked = np.ones(len(rows), bool)
+        cand = target.projected(cand)
+        v = self._verify(x, cand, y, rows, info.norm, None)
+        norms = torch.where(v.adversarial, v.norm, torch.full_like(v.norm, torch.inf)).numpy()
+        done = rows[attacked]
+        sweep.min_norms[info.name][done] = norms[attacked]
+        for eps in epsilons:
+            ok = torch.as_tensor(attacked) & within_budget(torch.as_tensor(norms), eps)
+            sweep.outcomes[(info.name, eps)].store(
+                done, _select(_within(v, ok, rows, self), attacked), norms[attacked]
+            )
+        if offer:
+            self._offer(info, max(epsilons), rows, x, cand, v)
+        return done
 
-def _run_fixed(
-    target: Target,
-    info: atk.AttackInfo,
-    params: dict[str, Any],
-    b: _Batch,
-    epsilons: list[float],
-    sweep: Sweep,
-    seed: int,
-) -> None:
-    """A fixed-budget attack, once per eps."""
-    for eps in epsilons:
-        cand = _fixed_candidates(target, info, params, b, eps, seed)
-        v = verify(
-            target.adapter,
-            b.x,
+    def _decision(
+        self,
+        info: atk.AttackInfo,
+        params: dict[str, Any],
+        fmodel: Any,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        rows: np.ndarray,
+        rng_seed: int,
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """A decision-based attack from our own starting points (`blackbox.decision_starts`);
+        samples without a start, or in a batch foolbox failed on, are not attacked."""
+        fwd = self.target.fwd
+        pred = self.clean_pred[rows]
+        starts, usable = blackbox.decision_starts(
+            x, y, pred, lambda xs: fwd.decide(xs).argmax(1).to(x.device)
+        )
+        cand = x.clone()
+        picked = usable.nonzero().squeeze(1)
+        self.sweep.no_start[info.name] = self.sweep.no_start.get(info.name, 0) + (
+            len(rows) - len(picked)
+        )
+        attacked = usable.cpu().numpy()
+        if not len(picked):
+            return cand, attacked
+        try:
+            cand[picked] = blackbox.run_foolbox(
+                blackbox.foolbox_attack(info.name, params),
+                fmodel,
+                x[picked],
+                y[picked],
+                bounds=self.target.bounds,
+                rng_seed=rng_seed,
+                starting_points=starts[picked],
+            ).to(x.device)
+        except (AssertionError, ValueError) as err:
+            # Foolbox asserts that its boundary points stay adversarial; a model whose decision
+            # for one input depends on the rest of the batch (dynamic int8 quantisation scales
+            # activations per batch) breaks that. The batch is not attacked, and flagged.
+            log.warning("%s failed on a batch of %s: %r", info.name, fwd.name, err)
+            error = f"{type(err).__name__}: {err}".rstrip(": ")
+            self.sweep.failed_attacks.setdefault(info.name, []).append(error)
+            return x.clone(), np.zeros(len(rows), bool)
+        return cand, attacked
+
+    # --- shared ---------------------------------------------------------------------------
+    def _verify(
+        self,
+        x: torch.Tensor,
+        cand: torch.Tensor,
+        y: torch.Tensor,
+        rows: np.ndarray,
+        norm: Norm,
+        eps: float | None,
+    ) -> Verified:
+        return verify(
+            self.target.fwd.decide,
+            x,
             cand,
-            b.y,
-            norm=info.norm,
+            y,
+            norm=norm,
             eps=eps,
-            bounds=target.bounds,
-            clean_prediction=b.clean_prediction,
-            clean_confidence=b.clean_confidence,
+            bounds=self.target.bounds,
+            clean_prediction=self.clean_pred[rows],
+            clean_confidence=self.clean_conf[rows],
         )
-        sweep.outcomes[(info.name, eps)].store(b.rows, v, v.norm.numpy())
+
+    def _offer(
+        self,
+        info: atk.AttackInfo,
+        eps: float,
+        rows: np.ndarray,
+        x: torch.Tensor,
+        cand: torch.Tensor,
+        v: Verified,
+    ) -> None:
+        pool = self.settings.examples
+        if pool is None or info.norm != pool.norm or eps > pool.eps:
+            return
+        ok = v.adversarial & within_budget(v.norm, pool.eps)
+        hit = ok.numpy()
+        if hit.any():
+            pick = torch.as_tensor(np.flatnonzero(hit), device=x.device)
+            pool.offer(
+                rows[hit],
+                x[pick],
+                cand.to(x.device)[pick],
+                self.clean_pred[rows].numpy()[hit],
+                v.prediction.numpy()[hit],
+                info.name,
+                v.norm.numpy()[hit],
+            )
 
 
-def _fixed_candidates(
-    target: Target,
-    info: atk.AttackInfo,
-    params: dict[str, Any],
-    b: _Batch,
-    eps: float,
-    seed: int,
-) -> torch.Tensor:
-    if info.name.endswith("_pgd"):
-        assert target.module is not None
-        return atk.pgd(
-            target.module,
-            b.x,
-            b.y,
-            norm=info.norm,
-            eps=eps,
-            steps=params["steps"],
-            rel_stepsize=params["rel_stepsize"],
-            restarts=params["restarts"],
-            random_start=params["random_start"],
-            bounds=target.bounds,
-            sample_ids=b.sample_ids,
-            run_seed=seed,
-            attack=info.name,
-        ).adv
-    rng_seed = derive_seed(seed, info.name, eps_label(eps), *b.sample_ids)
-    return atk.run_foolbox(
-        atk.foolbox_attack(info, params), target.fmodel, b.x, b.y, eps=eps, rng_seed=rng_seed
-    )
-
-
-def _run_minimizing(
-    target: Target,
-    info: atk.AttackInfo,
-    params: dict[str, Any],
-    b: _Batch,
-    epsilons: list[float],
-    sweep: Sweep,
-    seed: int,
-) -> None:
-    """A minimisation or decision-based attack, once, thresholded at every eps."""
-    m = max(0, min(len(b.x), sweep.minimization_limit - b.start))
-    if m == 0:
-        return
-    head = b.head(m)
-    rng_seed = derive_seed(seed, info.name, *head.sample_ids)
-    if info.kind == "decision":
-        cand = _decision_candidates(target, info, params, head, rng_seed, sweep)
-    else:
-        cand = atk.run_foolbox(
-            atk.foolbox_attack(info, params),
-            target.fmodel,
-            head.x,
-            head.y,
-            eps=None,
-            rng_seed=rng_seed,
-        )
-    v = verify(
-        target.adapter,
-        head.x,
-        cand,
-        head.y,
-        norm=info.norm,
-        eps=None,
-        bounds=target.bounds,
-        clean_prediction=head.clean_prediction,
-        clean_confidence=head.clean_confidence,
-    )
-    norms = _minimal_norms(v, head)
-    sweep.min_norms[info.name][head.rows] = norms
-    for eps in epsilons:
-        sweep.outcomes[(info.name, eps)].store(head.rows, _within(v, norms, eps, head), norms)
-
-
-def _minimal_norms(v: Verified, b: _Batch) -> np.ndarray:
-    """Verified minimal norm per sample: 0 when misclassified already, inf when not broken."""
-    found = torch.where(v.adversarial, v.norm, torch.full_like(v.norm, torch.inf))
-    misclassified = b.clean_prediction != b.labels
-    return torch.where(misclassified, torch.zeros_like(found), found).numpy()
-
-
-def _within(v: Verified, norms: np.ndarray, eps: float, b: _Batch) -> Verified:
-    """`v` restricted to budget eps: candidates over it fall back to the clean prediction."""
-    ok = within_budget(torch.as_tensor(norms), eps)
+def _within(v: Verified, ok: torch.Tensor, rows: np.ndarray, runner: _Runner) -> Verified:
+    """`v` restricted to `ok`: candidates over budget fall back to the clean prediction."""
+    pred, conf = runner.clean_pred[rows], runner.clean_conf[rows]
     return replace(
         v,
         adversarial=v.adversarial & ok,
-        prediction=torch.where(ok, v.prediction, b.clean_prediction),
-        confidence=torch.where(ok, v.confidence, b.clean_confidence),
+        prediction=torch.where(ok, v.prediction, pred),
+        confidence=torch.where(ok, v.confidence, conf.double()),
     )
 
 
-def _decision_candidates(
-    target: Target,
-    info: atk.AttackInfo,
-    params: dict[str, Any],
-    b: _Batch,
-    rng_seed: int,
-    sweep: Sweep,
-) -> torch.Tensor:
-    """A decision-based attack from our own starting points (see `attacks.decision_starts`);
-    samples that are not attacked keep their clean input. Samples without a start and foolbox
-    failures are recorded in `sweep`."""
-    adapter, x = target.adapter, b.x
-    starts, usable = atk.decision_starts(
-        x, b.y, b.clean_prediction, lambda xs: adapter.logits(xs).argmax(1).to(x.device)
+def _select(v: Verified, keep: np.ndarray) -> Verified:
+    """The rows of `v` where `keep` is true."""
+    k = torch.as_tensor(keep)
+    return replace(
+        v,
+        adversarial=v.adversarial[k],
+        valid=v.valid[k],
+        changed=v.changed[k],
+        prediction=v.prediction[k],
+        confidence=v.confidence[k],
+        norm=v.norm[k],
     )
-    cand = x.clone()
-    rows = usable.nonzero().squeeze(1)
-    unstarted = int((b.clean_prediction.to(x.device) == b.y).sum()) - len(rows)
-    sweep.no_start[info.name] = sweep.no_start.get(info.name, 0) + unstarted
-    if not len(rows):
-        return cand
-    try:
-        cand[rows] = atk.run_foolbox(
-            atk.foolbox_attack(info, params),
-            target.fmodel,
-            x[rows],
-            b.y[rows],
-            eps=None,
-            rng_seed=rng_seed,
-            starting_points=starts[rows],
-        ).to(x.device)
-    except (AssertionError, ValueError) as err:
-        # Foolbox asserts that its boundary points stay adversarial; a model whose decision
-        # for one input depends on the rest of the batch (dynamic int8 quantisation scales
-        # activations per batch) breaks that. The batch counts as not attacked, flagged.
-        log.warning("%s failed on a batch of %s: %r", info.name, adapter.name, err)
-        error = f"{type(err).__name__}: {err}".rstrip(": ")
-        sweep.failed_attacks.setdefault(info.name, []).append(error)
-    return cand
 
 
 def check_inputs(x: torch.Tensor, bounds: tuple[float, float], task: str, ids: list[str]) -> None:

@@ -1,11 +1,18 @@
 """Automatic checks that an attack evaluation can be trusted (gradient masking, attack failure).
 
 Drawn from Carlini et al. 2019 ("On Evaluating Adversarial Robustness"), Croce & Hein 2020
-(AutoAttack's flags) and Pintor et al. 2022 ("Indicators of Attack Failure"). Each check counts
-the samples that look wrong and compares the count with a small allowed rate through a one-sided
-binomial test (raise only when P(Binomial(n, rate) >= bad) < ALPHA), so sampling noise on an
-ordinary undefended model raises nothing. Exact checks (non-determinism, probability outputs) need
-no tolerance. A raised check becomes a reliability flag on every robust_acc record.
+(AutoAttack's flags and its Square check) and Pintor et al. 2022 ("Indicators of Attack
+Failure"). Each count-based check counts the samples that look wrong and compares the count with a
+small allowed rate through a one-sided binomial test (raise only when P(Binomial(n, rate) >= bad)
+< ALPHA), so sampling noise on an ordinary model raises nothing; every result states the smallest
+true rate it detects with 80% power at its n (`min_detectable_rate`). Exact checks
+(non-determinism, probability outputs) need no tolerance. A raised check becomes a reliability
+flag on every robust_acc record.
+
+The allowed rates are small because an honest evaluation shows these events almost never (an
+exactly zero input gradient, noise or Square beating APGD, an unbounded attack failing): at the
+default 500 check samples (about 490 clean-correct on digits) partial masking of 1.6% (allowed
+rate 0.2%) to 5% (loss trace, 2%) of the samples is caught with 80% power.
 """
 
 from __future__ import annotations
@@ -17,14 +24,16 @@ from typing import Any
 import torch
 from scipy import stats
 
-from harness.core.adapter import ModelAdapter
+from suites.adversarial.forward import Forward, margin_loss
 
 ALPHA = 1e-3
-ZERO_GRAD_RATE = 0.01  # samples whose input gradient is exactly zero
-UNBOUNDED_FAIL_RATE = 0.01  # samples an unbounded attack fails to break
-NOISE_ONLY_RATE = 0.01  # samples random noise breaks but the gradient ensemble does not
-STRONGER_ONLY_RATE = 0.02  # samples only a 2x steps / 2x restarts PGD breaks
-LOSS_FLAT_RATE = 0.10  # samples whose attack loss never rose above its starting value
+POWER = 0.8  # for the minimum detectable rate each result states
+ZERO_GRAD_RATE = 0.002  # samples whose input gradient is exactly zero
+UNBOUNDED_FAIL_RATE = 0.002  # samples an unbounded attack fails to break
+NOISE_ONLY_RATE = 0.002  # samples random noise breaks but the attack ensemble does not
+SQUARE_ONLY_RATE = 0.002  # samples Square breaks after every gradient attack failed
+STRONGER_ONLY_RATE = 0.005  # samples only the 2x steps / 2x restarts attack breaks
+LOSS_FLAT_RATE = 0.02  # samples whose attack loss never rose above its starting value
 NONDETERMINISM_ATOL = 1e-4
 PROBABILITY_ATOL = 1e-4
 
@@ -40,6 +49,7 @@ class CheckResult:
     allowed_rate: float | None
     p_value: float | None
     description: str
+    min_detectable_rate: float | None = None  # true rate caught with POWER at this n
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,25 +66,43 @@ def binomial_check(flag: str, bad: int, n: int, rate: float, description: str) -
         allowed_rate=rate,
         p_value=p,
         description=description,
+        min_detectable_rate=min_detectable_rate(n, rate),
     )
 
 
-def zero_gradients(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> CheckResult:
+def min_detectable_rate(
+    n: int, rate: float, alpha: float = ALPHA, power: float = POWER
+) -> float | None:
+    """The smallest true rate the binomial check raises on with probability `power` at this n
+    (None when n is too small for the check to ever raise)."""
+    if n <= 0:
+        return None
+    critical = int(stats.binom.isf(alpha, n, rate)) + 1  # smallest k with P(X >= k) <= alpha
+    while critical > 1 and stats.binom.sf(critical - 2, n, rate) < alpha:
+        critical -= 1
+    while critical <= n and stats.binom.sf(critical - 1, n, rate) >= alpha:
+        critical += 1
+    if critical > n:
+        return None
+    lo, hi = rate, 1.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if stats.binom.sf(critical - 1, n, mid) >= power:
+            hi = mid
+        else:
+            lo = mid
+    return round(hi, 4)
+
+
+def zero_gradients(fwd: Forward, x: torch.Tensor, y: torch.Tensor) -> CheckResult:
     """Samples whose logit-margin gradient w.r.t. the input is exactly zero (masked gradients).
 
-    The margin (true logit minus best other logit) is used instead of the cross-entropy so that
-    a confidently correct float32 softmax cannot produce a zero gradient on an honest model.
+    The margin (best other logit minus true logit) is used instead of the cross-entropy so that a
+    confidently correct float32 softmax cannot produce a zero gradient on an honest model. A
+    gradient autograd does not return at all (the output ignores the input) counts as zero.
     """
-    xa = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        logits = module(xa)
-        true = logits.gather(1, y[:, None]).squeeze(1)
-        other = logits.masked_fill(
-            torch.nn.functional.one_hot(y, logits.shape[1]).bool(), -torch.inf
-        )
-        margin = true - other.amax(1)
-        grad = torch.autograd.grad(margin.sum(), xa)[0]
-    zero = (torch.nan_to_num(grad, nan=0.0).flatten(1) == 0).all(dim=1)
+    _, _, grad = fwd.loss_grad(x, margin_loss(y))
+    zero = (grad.flatten(1) == 0).all(dim=1).cpu()
     return binomial_check(
         "zero_gradients",
         int(zero.sum()),
@@ -84,12 +112,14 @@ def zero_gradients(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) ->
     )
 
 
-def nondeterministic(adapter: ModelAdapter, x: torch.Tensor, repeats: int = 3) -> CheckResult:
+def nondeterministic(
+    logits: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, repeats: int = 3
+) -> CheckResult:
     """Repeated forward passes on the same inputs differ (randomised defence or dropout on)."""
-    first = adapter.logits(x).double().cpu()
+    first = logits(x).double().cpu()
     differ = torch.zeros(len(x), dtype=torch.bool)
     for _ in range(repeats - 1):
-        again = adapter.logits(x).double().cpu()
+        again = logits(x).double().cpu()
         scale = first.abs().amax(1).clamp_min(1.0)
         differ |= (again - first).abs().amax(1) > NONDETERMINISM_ATOL * scale
     bad = int(differ.sum())
@@ -100,7 +130,10 @@ def nondeterministic(adapter: ModelAdapter, x: torch.Tensor, repeats: int = 3) -
         n=len(x),
         allowed_rate=None,
         p_value=None,
-        description="repeated forward passes on the same input give different logits",
+        description=(
+            "repeated forward passes on the same input give different logits (the robust "
+            "accuracy is then the expectation-over-transformation result)"
+        ),
     )
 
 
@@ -148,6 +181,22 @@ def noise_beats_gradient(
     )
 
 
+def gradient_obfuscation(
+    square_broken: torch.Tensor, gradient_broken: torch.Tensor, correct: torch.Tensor
+) -> CheckResult:
+    """Square (score-based, no gradients) breaks samples that every gradient attack missed."""
+    n = int(correct.sum())
+    bad = int((correct & square_broken & ~gradient_broken).sum())
+    return binomial_check(
+        "gradient_obfuscation",
+        bad,
+        n,
+        SQUARE_ONLY_RATE,
+        "the gradient-free Square attack breaks samples every gradient attack missed "
+        "(masked or misleading gradients, or too weak gradient attacks)",
+    )
+
+
 def stronger_attack_lowers(
     strong_broken: torch.Tensor, ensemble_broken: torch.Tensor, correct: torch.Tensor
 ) -> CheckResult:
@@ -159,7 +208,8 @@ def stronger_attack_lowers(
         bad,
         n,
         STRONGER_ONLY_RATE,
-        "doubling PGD steps and restarts lowers robust accuracy by more than noise",
+        "doubling the gradient attack's steps and restarts lowers robust accuracy by more "
+        "than noise",
     )
 
 

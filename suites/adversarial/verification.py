@@ -9,11 +9,11 @@ counts as a success, and the reasons are counted and reported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
-from harness.core.adapter import ModelAdapter
 from suites.adversarial.budgets import Norm
 
 NORM_RTOL = 1e-5
@@ -44,7 +44,7 @@ def within_budget(norms: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def verify(
-    adapter: ModelAdapter,
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     candidate: torch.Tensor,
     y: torch.Tensor,
@@ -55,7 +55,8 @@ def verify(
     clean_prediction: torch.Tensor,
     clean_confidence: torch.Tensor,
 ) -> Verified:
-    """Check and re-classify `candidate` (eps None: minimisation attack, no budget check).
+    """Check and re-classify `candidate` (eps None: minimisation attack, no budget check) with
+    `logits_fn`, the adapter's own forward pass (averaged over draws for a randomised model).
 
     Only candidates that differ from their clean input get the fresh forward pass: an unchanged
     candidate *is* the clean input, whose prediction and confidence from the clean pass are
@@ -82,7 +83,7 @@ def verify(
     rows = changed.nonzero().squeeze(1)
     if len(rows):
         picked = safe if len(rows) == len(safe) else safe[rows.to(safe.device)]
-        logits = adapter.logits(picked).detach().double().cpu()
+        logits = logits_fn(picked).detach().double().cpu()
         logits_ok[rows] = torch.isfinite(logits).all(dim=1)
         probs = torch.softmax(torch.nan_to_num(logits, nan=0.0, posinf=0.0, neginf=0.0), dim=1)
         pred[rows], conf[rows] = probs.argmax(1), probs.amax(1)

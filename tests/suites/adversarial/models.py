@@ -85,3 +85,112 @@ def randomized_digits() -> nn.Module:
 
 def nan_off_grid_digits() -> nn.Module:
     return _NaNOffGrid(control_digits())
+
+
+# --- planted models for issue 15: gradients that mislead, crash or vanish ------------------------
+class _ZeroGrad(torch.autograd.Function):
+    """Identity forward, zero backward (a straight-through estimator gone wrong)."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: ANN001, ANN205
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        return torch.zeros_like(grad)
+
+
+class _Detached(nn.Module):
+    """The inner model on a detached input, plus zero times a function of the input: the output
+    is honest, the input gradient is exactly zero. `form` picks how the zero reaches the input:
+    `dense` (a zero tensor), `sum` (through `.sum()`: autograd returns an expanded view, stride 0),
+    `permuted` (through a transpose: non-contiguous), `none` (the input is not used: no gradient)."""
+
+    def __init__(self, inner: nn.Module, form: str) -> None:
+        super().__init__()
+        self.inner, self.form = inner, form
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x.detach())
+        if self.form == "dense":
+            return self.inner(_ZeroGrad.apply(x))
+        if self.form == "sum":
+            return out + 0 * x.sum()
+        if self.form == "permuted":
+            return out + 0 * x.transpose(-1, -2)[..., :1, :1].flatten(1)[:, :1]
+        return out
+
+
+def zero_grad_digits(form: str = "dense") -> nn.Module:
+    return _Detached(control_digits(), form)
+
+
+class _Surrogate(nn.Module):
+    """Forward of one network, gradient of another (a BPDA-style wrong surrogate)."""
+
+    def __init__(self, forward_net: nn.Module, gradient_net: nn.Module) -> None:
+        super().__init__()
+        self.forward_net, self.gradient_net = forward_net, gradient_net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        true = self.forward_net(x).detach()
+        fake = self.gradient_net(x)
+        return true + fake - fake.detach()
+
+
+def wrong_surrogate_digits() -> nn.Module:
+    """Forward of the control, gradient of a differently regularised linear model whose classes
+    are rotated by one: gradient attacks walk the wrong way."""
+    other = control_digits(ridge=50.0)
+    with torch.no_grad():
+        other[1].weight.copy_(other[1].weight.roll(1, dims=0))
+        other[1].bias.copy_(other[1].bias.roll(1, dims=0))
+    return _Surrogate(control_digits(), other)
+
+
+def saturated_digits() -> nn.Module:
+    """Logits scaled by 1000: float32 cross-entropy gradients vanish on confident samples."""
+    return nn.Sequential(control_digits(), _Scale(1000.0))
+
+
+class _WrongShapeUnderAttack(nn.Module):
+    """Honest on the task's clean inputs, drops a row for any batch with off-grid inputs."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        off = ((x * 16 - torch.round(x * 16)).abs() > 1e-4).any()
+        return out[1:] if bool(off) and len(out) > 1 else out
+
+
+def wrong_shape_digits() -> nn.Module:
+    return _WrongShapeUnderAttack(control_digits())
+
+
+class _Scale1(nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def control_diabetes(scale: float = 1.0, ridge: float = 1.0) -> nn.Module:
+    """Linear classifier on diabetes fitted in closed form, for inputs in [0, scale]."""
+    from harness.config.tasks.builtin import diabetes_arrays
+
+    x, y = diabetes_arrays("train")
+    flat = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    feats = torch.cat([flat, torch.ones(len(flat), 1, dtype=flat.dtype)], dim=1)
+    targets = torch.nn.functional.one_hot(torch.as_tensor(y), 2).double() * 2 - 1
+    gram = feats.T @ feats + ridge * torch.eye(feats.shape[1], dtype=feats.dtype)
+    coef = torch.linalg.solve(gram, feats.T @ targets)
+    linear = nn.Linear(flat.shape[1], 2)
+    with torch.no_grad():
+        linear.weight.copy_(coef[:-1].T.float())
+        linear.bias.copy_(coef[-1].float())
+    return nn.Sequential(_Scale1(1.0 / scale), linear)

@@ -15,12 +15,12 @@ from harness.cli.main import main
 from harness.config.tasks import builtin as builtin_tasks
 from harness.core.adapter import Capabilities
 from harness.core.errors import ConfigError, DatasetError
-from harness.core.seeding import derive_seed
 from harness.run.api import evaluate
-from suites.adversarial import AdversarialSuite
-from suites.adversarial import attacks as atk
+from suites.adversarial import AdversarialSuite, blackbox
 from suites.adversarial.budgets import check_budgets, parse_eps
-from suites.adversarial.noise import start_noise
+from suites.adversarial.forward import Forward
+from suites.adversarial.noise import sample_seeds, start_noise
+from suites.adversarial.pgd import pgd
 from suites.adversarial.verification import verify
 from tests.suites.adversarial import models as M
 
@@ -92,11 +92,17 @@ def reference_pgd(model, x, y, eps, steps, rel):
     return hit | (model(xa).argmax(1) != y)
 
 
+def forward_of(model: torch.nn.Module) -> Forward:
+    a = TorchModuleAdapter.from_module(model, name="m", input_shape=(1, 8, 8))
+    return Forward(adapter=a, module=a.module(), num_classes=10)
+
+
 def test_pgd_matches_reference_and_keeps_adversarial_iterates(digits) -> None:
     model = M.control_digits().requires_grad_(False)
     x, y = digits.all_inputs(), torch.as_tensor(digits.labels)
-    res = atk.pgd(
-        model,
+    seeds = sample_seeds(0, digits.sample_ids, "t", device=torch.device("cpu"))
+    res = pgd(
+        forward_of(model),
         x,
         y,
         norm="linf",
@@ -106,17 +112,15 @@ def test_pgd_matches_reference_and_keeps_adversarial_iterates(digits) -> None:
         restarts=1,
         random_start=False,
         bounds=(0.0, 1.0),
-        sample_ids=digits.sample_ids,
-        run_seed=0,
-        attack="t",
+        seeds=seeds,
     )
     ref = reference_pgd(model, x, y, 0.1, 10, 2.5)
     assert torch.equal(res.found, ref)
     assert 20 < int(ref.sum()) < len(x)  # a real, partial attack
     assert (model(res.adv[res.found]).argmax(1) != y[res.found]).all()
     assert (res.adv - x).abs().amax() <= 0.1 + 1e-6
-    l2 = atk.pgd(
-        model,
+    l2 = pgd(
+        forward_of(model),
         x,
         y,
         norm="l2",
@@ -126,9 +130,7 @@ def test_pgd_matches_reference_and_keeps_adversarial_iterates(digits) -> None:
         restarts=2,
         random_start=True,
         bounds=(0.0, 1.0),
-        sample_ids=digits.sample_ids,
-        run_seed=0,
-        attack="t",
+        seeds=seeds,
     )
     assert ((l2.adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-5).all()
     assert (l2.adv >= 0).all() and (l2.adv <= 1).all()
@@ -137,10 +139,13 @@ def test_pgd_matches_reference_and_keeps_adversarial_iterates(digits) -> None:
 # --- suite results on an honest control -------------------------------------------------------
 def test_control_results_are_consistent_and_unflagged(digits) -> None:
     config = {
-        "attacks": ["fgsm", "linf_pgd", "linf_deepfool", "l2_pgd", "l2_cw"],
+        "attacks": ["fgsm", "linf_pgd", "linf_apgd_t", "linf_deepfool", "l2_pgd", "l2_cw"],
         "epsilons": {"linf": [0.05, "1/10"], "l2": [0.5]},
         "minimization_max_samples": 60,
-        "params": {"l2_cw": {"steps": 30, "binary_search_steps": 3}},
+        "params": {
+            "l2_cw": {"steps": 30, "binary_search_steps": 3},
+            "linf_apgd_t": {"steps": 20, "targets": 3},
+        },
     }
     res = run(adapter(M.control_digits), digits, config).results["adversarial"]
     assert not any(checks(res).values()), res.artifacts["checks"]
@@ -162,7 +167,7 @@ def test_control_results_are_consistent_and_unflagged(digits) -> None:
     assert not (hi & ~lo).any() and not (lo & ~clean).any()  # cumulative and never above clean
     for cond in ("attack=fgsm/eps=0.1", "attack=linf_pgd/eps=0.1"):
         per = frame[frame.condition == cond].set_index("sample_id")["correct"]
-        assert not (hi & ~per).any()  # ensemble is the per-sample worst case
+        assert not (hi & ~per).any()  # the ensemble is below every point of the cascade
     assert (
         heads["attack=ensemble/norm=linf/eps=0.1"].value
         < heads["attack=ensemble/norm=linf/eps=0.05"].value
@@ -172,7 +177,16 @@ def test_control_results_are_consistent_and_unflagged(digits) -> None:
     assert med["linf_deepfool"].n == 60 and 0 < med["linf_deepfool"].value < 0.5
     assert res.artifacts["attacks"]["l2_cw"]["params"]["steps"] == 30
     assert res.artifacts["attacks"]["linf_pgd"]["params"]["rel_stepsize"] == 2.5
-    assert any("first 60 of 100" in n for n in res.notes)
+    assert any("subset of 60 of 100" in n and "not part" in n for n in res.notes)
+    assert res.artifacts["ensemble"] == {
+        "linf": ["fgsm", "linf_pgd", "linf_apgd_t"],
+        "l2": ["l2_pgd"],
+    }
+    assert res.artifacts["subsets"]["minimization"] == {
+        "purpose": "adversarial/minimization",
+        "n": 60,
+        "of": 100,
+    }
     broken = frame[(frame.condition == "attack=linf_pgd/eps=0.1") & frame.attack_success]
     assert (broken.perturbation_norm <= 0.1 + 1e-5).all() and len(broken) > 0
 
@@ -215,15 +229,16 @@ def test_batch_size_does_not_change_pgd_results(digits) -> None:
     assert tables[0].equals(tables[1])
 
 
-def test_hashed_start_noise_is_per_sample_and_well_spread() -> None:
-    seeds = [derive_seed(0, f"s{i}") for i in range(400)]
-    box = start_noise((1, 8, 8), "linf", seeds, torch.device("cpu"))
+def test_counter_rng_start_noise_is_per_sample_and_well_spread() -> None:
+    seeds = sample_seeds(0, [f"s{i}" for i in range(400)], device=torch.device("cpu"))
+    box = start_noise((1, 8, 8), "linf", seeds)
     assert box.shape == (400, 1, 8, 8) and box.abs().max() <= 1
     assert abs(float(box.mean())) < 0.02 and abs(float(box.std()) - (1 / 3) ** 0.5) < 0.02
-    sub = start_noise((1, 8, 8), "linf", seeds[::-1][:7], torch.device("cpu"))
+    sub = start_noise((1, 8, 8), "linf", seeds.flip(0)[:7])
     assert torch.equal(sub, box.flip(0)[:7])  # a row depends on its own seed only
     assert not torch.equal(box[0], box[1])
-    ball = start_noise((1, 8, 8), "l2", seeds, torch.device("cpu"))
+    assert not torch.equal(start_noise((1, 8, 8), "linf", seeds, 1), box)  # streams differ
+    ball = start_noise((1, 8, 8), "l2", seeds)
     radii = ball.flatten(1).norm(dim=1)
     assert (radii <= 1 + 1e-6).all() and float(radii.median()) > 0.95  # uniform in the ball
     assert abs(float(ball.flatten(1)[:, 0].mean())) < 0.03
@@ -258,7 +273,7 @@ def test_verification_skips_unchanged_candidates_only(digits) -> None:
     cand[3] = float("nan")
     clean = inner(x)
     v = verify(
-        a,
+        a.logits,
         x,
         cand,
         y,
@@ -293,7 +308,7 @@ def test_verification_skips_unchanged_candidates_only(digits) -> None:
     ],
 )
 def test_checks_fire_on_broken_models(digits, factory, expected) -> None:
-    res = run(adapter(factory), digits).results["adversarial"]
+    res = run(adapter(factory), digits, {**LINF, "eot_draws": 4}).results["adversarial"]
     raised = {f for f, r in checks(res).items() if r}
     assert expected <= raised, raised
     for m in res.metrics:
@@ -408,7 +423,7 @@ def test_decision_starts_are_nearest_other_class_samples() -> None:
     x = torch.tensor([[0.0], [0.1], [0.9], [1.0], [0.5]])
     y = torch.tensor([0, 0, 1, 1, 1])
     pred = torch.tensor([0, 0, 1, 1, 0])  # the last sample is misclassified
-    starts, usable = atk.decision_starts(x, y, pred, lambda xs: (xs[:, 0] > 0.45).long())
+    starts, usable = blackbox.decision_starts(x, y, pred, lambda xs: (xs[:, 0] > 0.45).long())
     assert starts[:4, 0].tolist() == pytest.approx([0.9, 0.9, 0.5, 0.5])
     # sample 2's nearest other-class start (0.5) is classified 1 = its label by `classify`
     assert usable.tolist() == [True, True, False, False, False]
@@ -418,7 +433,7 @@ def test_failing_decision_attack_flags_the_model_instead_of_failing(digits, monk
     def broken_foolbox(*args, **kwargs):
         raise AssertionError  # what HopSkipJump raises when boundary points stop being adversarial
 
-    monkeypatch.setattr(atk, "run_foolbox", broken_foolbox)
+    monkeypatch.setattr(blackbox, "run_foolbox", broken_foolbox)
     res = run(
         _NoGrad(adapter(M.control_digits, "bb")),
         digits.head(12),

@@ -28,10 +28,39 @@ def test_epsilons_are_sorted_unique_and_read_fractions() -> None:
 
 
 def test_white_box_plan_runs_the_configured_attacks() -> None:
-    cfg = AdversarialConfig()
+    cfg = AdversarialConfig(attacks=["fgsm", "linf_pgd", "l2_cw"])
+    assert cfg.preset == "custom"  # an explicit list is the custom preset
     plan = plan_attacks(resolve_config(cfg), cfg, _adapter(gradients=True))
-    assert plan.white_box and plan.notes == ()
+    assert plan.white_box and plan.notes == () and plan.preset == "custom"
     assert [i.name for i in plan.infos] == cfg.attacks
+
+
+def test_default_is_the_standard_preset_per_norm() -> None:
+    resolved = resolve_config(AdversarialConfig())
+    assert resolved.preset == "standard"
+    assert [i.name for i in resolved.attacks] == [
+        "linf_apgd_ce",
+        "linf_apgd_t",
+        "linf_square",
+        "l2_apgd_ce",
+        "l2_apgd_t",
+        "l2_square",
+    ]
+    assert resolved.params["linf_apgd_t"]["targets"] == 9
+    assert resolved.params["linf_apgd_ce"]["steps"] == 100
+    assert resolved.params["l2_square"]["queries"] == 5000
+    fast = resolve_config(AdversarialConfig(preset="fast", epsilons={"linf": [0.1]}))
+    assert [i.name for i in fast.attacks] == ["linf_apgd_ce", "linf_apgd_t", "linf_square"]
+    assert fast.params["linf_square"]["queries"] < 5000
+
+
+def test_params_override_a_preset_and_change_the_fingerprint() -> None:
+    base = AdversarialSuite({"preset": "fast"})
+    tuned = AdversarialSuite({"preset": "fast", "params": {"linf_square": {"queries": 50}}})
+    assert tuned.resolved.params["linf_square"]["queries"] == 50
+    assert tuned.resolved.params["linf_square"]["p_init"] == 0.8  # the rest kept
+    assert base.config_hash != tuned.config_hash
+    assert AdversarialSuite({}).config_hash != base.config_hash  # the preset is in the hash
 
 
 def test_black_box_plan_replaces_gradient_attacks_per_norm() -> None:
@@ -45,7 +74,13 @@ def test_black_box_plan_replaces_gradient_attacks_per_norm() -> None:
     assert [i.name for i in plan.infos] == ["linf_hopskipjump", "l2_boundary"]
     assert plan.params["l2_boundary"]["steps"] == 7
     (note,) = plan.notes
-    assert "['fgsm', 'linf_pgd', 'l2_pgd'] were replaced" in note
+    assert "['fgsm', 'linf_pgd', 'l2_pgd'] did not run" in note
+
+
+def test_black_box_plan_keeps_square_and_needs_no_decision_attack() -> None:
+    cfg = AdversarialConfig(preset="fast", epsilons={"linf": [0.1]})
+    plan = plan_attacks(resolve_config(cfg), cfg, _adapter(gradients=False))
+    assert [i.name for i in plan.infos] == ["linf_square"]  # score-based: logits only
 
 
 @pytest.mark.parametrize(
@@ -71,9 +106,21 @@ def test_black_box_plan_replaces_gradient_attacks_per_norm() -> None:
         ),
         (
             {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "params": {"linf_pgd": {}}},
-            r"params\.linf_pgd: attack not in suites\.adversarial\.attacks",
+            r"params\.linf_pgd: attack not in the preset's or the listed attacks",
         ),
         ({"atacks": []}, r"suites\.adversarial\.atacks: unknown key"),
+        (
+            {"preset": "standrad"},
+            r"suites\.adversarial\.preset: unknown preset 'standrad'; did you mean 'standard'\?",
+        ),
+        ({"preset": "fast", "attacks": ["fgsm"]}, r"give either preset \('fast'\) or attacks"),
+        ({"preset": "custom"}, r"preset 'custom' needs a non-empty attack list"),
+        ({"eot_draws": 0}, r"suites\.adversarial\.eot_draws: Value error, must be at least 1"),
+        ({"eot_draws": -3}, r"eot_draws: .*must be at least 1"),
+        (
+            {"params": {"linf_square": {"queries": "many"}}},
+            r"params\.linf_square\.queries: expected a int, got 'many'",
+        ),
     ],
 )
 def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001

@@ -1,5 +1,5 @@
-"""The per-sample worst case over a norm's attacks: cumulative over eps, first breaker kept,
-never above clean accuracy; and its rows in the sample table."""
+"""The per-sample worst case over a norm's attack cascade: cumulative over eps, first breaker
+kept, never above clean accuracy, only evaluated samples counted; and its rows in the table."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ def _sweep() -> tuple[Sweep, AttackPlan]:
         notes=(),
         white_box=True,
     )
-    sweep = Sweep.empty(4, plan, {"linf": EPS}, minimization_limit=4)
+    sweep = Sweep.empty(4, plan, {"linf": EPS}, np.arange(4))
     sweep.sample_ids.extend(["a", "b", "c", "d"])
+    sweep.ensemble["linf"] = ["fgsm", "linf_pgd"]
+    sweep.evaluated["linf"] = np.ones(4, bool)
     sweep.clean_prediction[:] = [0, 0, 0, 1]
     sweep.clean_confidence[:] = 0.8
     nan = float("nan")
@@ -47,7 +49,8 @@ def _sweep() -> tuple[Sweep, AttackPlan]:
 
 def test_worst_case_is_cumulative_and_keeps_the_first_breaker() -> None:
     sweep, plan = _sweep()
-    small, large = worst_cases(sweep, plan, {"linf": EPS})
+    cells = worst_cases(sweep, {"linf": EPS})
+    small, large = (c for c in cells if c.after is None)
     assert (small.condition, large.condition) == (
         "attack=ensemble/norm=linf/eps=0.05",
         "attack=ensemble/norm=linf/eps=0.1",
@@ -64,16 +67,35 @@ def test_worst_case_is_cumulative_and_keeps_the_first_breaker() -> None:
 
 def test_worst_case_never_above_clean_nor_rising_with_eps() -> None:
     sweep, plan = _sweep()
-    cells = worst_cases(sweep, plan, {"linf": EPS})
+    cells = [c for c in worst_cases(sweep, {"linf": EPS}) if c.after is None]
     clean = sweep.correct.mean()
     accs = [c.robust.mean() for c in cells]
     assert all(a <= clean for a in accs)
     assert accs == sorted(accs, reverse=True)
 
 
-def test_sample_table_blocks_in_order() -> None:
-    sweep, plan = _sweep()
-    frame = sample_table(sweep, worst_cases(sweep, plan, {"linf": EPS})).frame
+def test_cascade_cells_are_cumulative_after_each_attack() -> None:
+    sweep, _ = _sweep()
+    cells = {c.condition: c for c in worst_cases(sweep, {"linf": EPS})}
+    assert cells["attack=fgsm/eps=0.05"].robust.tolist() == [False, True, True, False]
+    assert cells["attack=linf_pgd/eps=0.05"].robust.tolist() == [False, False, True, False]
+    # at 0.1 the cascade after fgsm already counts pgd's break of sample 1 at 0.05
+    assert cells["attack=fgsm/eps=0.1"].robust.tolist() == [False, False, True, False]
+
+
+def test_unevaluated_samples_are_left_out() -> None:
+    sweep, _ = _sweep()
+    sweep.evaluated["linf"] = np.array([True, True, False, True])
+    large = [c for c in worst_cases(sweep, {"linf": EPS}) if c.after is None][-1]
+    assert large.evaluated.tolist() == [True, True, False, True]
+    assert not large.robust[2]  # not evaluated: never counted robust
+    frame = sample_table(sweep, worst_cases(sweep, {"linf": EPS}), ()).frame
+    assert "c" not in set(frame[frame.condition == large.condition].sample_id)
+
+
+def test_sample_table_blocks_in_order_with_flags() -> None:
+    sweep, _ = _sweep()
+    frame = sample_table(sweep, worst_cases(sweep, {"linf": EPS}), ("zero_gradients",)).frame
     assert list(dict.fromkeys(frame["condition"])) == [
         "clean",
         "attack=fgsm/eps=0.05",
@@ -84,6 +106,8 @@ def test_sample_table_blocks_in_order() -> None:
         "attack=ensemble/norm=linf/eps=0.1",
     ]
     fgsm = frame[frame["condition"] == "attack=fgsm/eps=0.05"]
-    # a misclassified sample stays incorrect; its 'break' is reported as attack_success
+    # a misclassified sample stays incorrect and is never an attack's break
     assert fgsm["correct"].tolist() == [False, True, True, False]
-    assert fgsm["broken_by"].tolist() == ["fgsm", "", "", "fgsm"]
+    assert fgsm["broken_by"].tolist() == ["fgsm", "", "", ""]
+    assert set(frame[frame.condition == "clean"]["flags"]) == {""}
+    assert set(frame[frame.condition != "clean"]["flags"]) == {"zero_gradients"}

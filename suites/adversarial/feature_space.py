@@ -1,0 +1,180 @@
+"""Per-feature budgets on tabular tasks: the space the attacks work in.
+
+A tabular task can give each feature its own range (`Task.feature_bounds`, `Task.feature_box()`,
+docs/tasks.md). The attacks clip to one scalar box, so for such a task the suite runs them in an
+attack space `u` with
+
+    x = low + scale * u          (the model's input, per feature)
+
+and hands them a task and an adapter that speak `u` (`FeatureSpace.task`, `FeatureSpace.adapter`):
+
+- `eps_units: input` (the default): `low = 0`, `scale = 1`, so `u = x` and eps is in the input's
+  own units (the same eps for every feature); the model sees `x` clipped to each feature's own
+  box, and every candidate is projected into that box before it is verified (`project`), so a
+  verified adversarial input lies inside every feature's range and its norm is measured after the
+  projection (the projection only brings it closer to the clean input);
+- `eps_units: feature_range`: `low` and `scale` are each feature's low end and width, so `u` is the
+  position within the feature's range (0..1) and eps is a fraction of every feature's range
+  (L-inf 0.05: each feature moves by at most 5% of its own range); the attack box [0, 1] is then
+  each feature's own box. A constant feature (zero width) cannot move.
+
+Stored adversarial examples are mapped back to the model's input (`to_model`), so they stay in the
+task's units and anyone can re-verify them on the model directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from harness.core.adapter import Capabilities, InputSpec, ModelAdapter
+from harness.core.errors import ConfigError
+from harness.core.task import Task
+
+EpsUnits = Literal["input", "feature_range"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureSpace:
+    """The affine map from the attack space to the model's input, and the per-feature box."""
+
+    units: EpsUnits
+    low: np.ndarray  # shape input_shape: x = low + scale * u
+    scale: np.ndarray
+    box_low: np.ndarray  # each feature's box, in the model's units
+    box_high: np.ndarray
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The attacks' scalar box in attack space (their own clip; `project` does the rest)."""
+        if self.units == "feature_range":
+            return 0.0, 1.0
+        return float(self.box_low.min()), float(self.box_high.max())
+
+    def to_attack(self, x: torch.Tensor) -> torch.Tensor:
+        low, scale = self._tensors(x)
+        return (x - low) / scale
+
+    def to_model(self, u: torch.Tensor) -> torch.Tensor:
+        """The model's input for attack-space `u`, clipped to each feature's box."""
+        low, scale = self._tensors(u)
+        box_low, box_high = self._box(u)
+        return torch.clamp(low + scale * u, box_low, box_high)
+
+    def project(self, u: torch.Tensor) -> torch.Tensor:
+        """`u` moved into the per-feature box (what the model sees; never farther from a point of
+        the box than `u` was)."""
+        low, scale = self._tensors(u)
+        box_low, box_high = self._box(u)
+        return torch.clamp(u, (box_low - low) / scale, (box_high - low) / scale)
+
+    def task(self, task: Task) -> Task:
+        """`task` with its inputs in attack space and the attack space's scalar bounds."""
+        u = self.project(self.to_attack(task.all_inputs())).reshape(len(task), -1).numpy()
+        data = task.data.remove_columns([task.input_column])
+        data = data.add_column(task.input_column, list(u.astype(np.float32)))
+        return replace(task, data=data, bounds=self.bounds, feature_bounds=None)
+
+    def adapter(self, adapter: ModelAdapter) -> ModelAdapter:
+        return _MappedAdapter(adapter, self)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "eps_units": self.units,
+            "feature_low": self.box_low.ravel().tolist(),
+            "feature_high": self.box_high.ravel().tolist(),
+        }
+
+    def _tensors(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _as(self.low, like), _as(self.scale, like)
+
+    def _box(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _as(self.box_low, like), _as(self.box_high, like)
+
+
+def feature_space(task: Task, units: EpsUnits) -> FeatureSpace | None:
+    """The attack space for `task`: None when the attacks can work on the inputs as they are (no
+    per-feature ranges and eps in input units); a `ConfigError` for `feature_range` on a task that
+    is not tabular."""
+    if units == "feature_range" and task.modality != "tabular":
+        raise ConfigError(
+            f"suites.adversarial.eps_units: feature_range applies to tabular tasks; task "
+            f"{task.name!r} is {task.modality}: give its epsilons in input units (eps_units: input)"
+        )
+    box = task.feature_box()
+    if box is None or task.modality != "tabular":
+        return None
+    if units == "input" and task.feature_bounds is None:
+        return None
+    box_low, box_high = box
+    if units == "feature_range":
+        width = box_high - box_low
+        scale = np.where(width > 0, width, 1.0)  # a constant feature: its box pins it
+        low = box_low
+    else:
+        scale, low = np.ones_like(box_low), np.zeros_like(box_low)
+    return FeatureSpace(units=units, low=low, scale=scale, box_low=box_low, box_high=box_high)
+
+
+def _as(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=like.dtype, device=like.device)
+
+
+class _ToModel(torch.nn.Module):
+    """Attack space -> the model's input, differentiable (the per-feature clip included)."""
+
+    def __init__(self, space: FeatureSpace) -> None:
+        super().__init__()
+        self.space = space
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        return self.space.to_model(u)
+
+
+class _MappedAdapter:
+    """`adapter` seen from the attack space: logits and module take `u`, not `x`."""
+
+    def __init__(self, inner: ModelAdapter, space: FeatureSpace) -> None:
+        self.inner, self.space = inner, space
+        self._module: torch.nn.Module | None = None
+        self.unavailable_reason = inner.unavailable_reason
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return replace(self.inner.input_spec, bounds=self.space.bounds)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    @property
+    def device(self) -> torch.device:
+        return self.inner.device
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        assert isinstance(inputs, torch.Tensor)
+        return self.inner.logits(self.space.to_model(inputs))
+
+    def module(self) -> torch.nn.Module:
+        if self._module is None:
+            self._module = torch.nn.Sequential(_ToModel(self.space), self.inner.module())
+        return self._module
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def identity(self) -> str:
+        return self.inner.identity()
+
+    def check_task(self, task: Task) -> None:
+        self.inner.check_task(task)
+
+    def count_tokens(self, inputs: list[str]) -> int | None:
+        return self.inner.count_tokens(inputs)

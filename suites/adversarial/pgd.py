@@ -1,0 +1,161 @@
+"""FGSM and Madry PGD, native and batched, through the checked `Forward`.
+
+PGD is our own loop rather than foolbox's `LinfPGD`: foolbox returns the *last* iterate and has no
+restarts, while a sound evaluation keeps the first adversarial iterate of every step and restart.
+It uses the Madry step size (`rel_stepsize * eps / steps`, default 2.5 eps / steps) and per-sample
+random starts from `noise.start_noise` (restart r is stream r of the sample's seed). Samples leave
+the batch once broken. FGSM is one signed-gradient step of size eps from the clean input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from suites.adversarial.apgd import AttackResult
+from suites.adversarial.budgets import Norm
+from suites.adversarial.forward import Forward, cross_entropy
+from suites.adversarial.noise import start_noise
+
+
+def fgsm(
+    fwd: Forward, x: torch.Tensor, y: torch.Tensor, *, eps: float, bounds: tuple[float, float]
+) -> torch.Tensor:
+    """One signed-gradient step of the cross-entropy (the candidate for every sample)."""
+    _, _, grad = fwd.loss_grad(x, cross_entropy(y))
+    return (x.detach() + eps * grad.sign()).clamp_(*bounds)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PGDResult(AttackResult):
+    """PGD's result plus the loss trace the `loss_not_increasing` check reads."""
+
+    loss_start: torch.Tensor | None  # (B,) loss at the first iterate of restart 0 (track_loss)
+    loss_best: torch.Tensor | None  # (B,) highest loss over all steps and restarts (track_loss)
+
+
+def pgd(
+    fwd: Forward,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    norm: Norm,
+    eps: float,
+    steps: int,
+    rel_stepsize: float,
+    restarts: int,
+    random_start: bool,
+    bounds: tuple[float, float],
+    seeds: torch.Tensor,
+    track_loss: bool = False,
+) -> PGDResult:
+    """Madry PGD with restarts, keeping the first adversarial iterate found for each sample.
+
+    Every iterate (the start and each step) is classified by the forward pass that also gives the
+    next gradient; the final iterate of a restart is classified without a gradient. With
+    `track_loss` every sample runs every step (the loss trace is wanted even after a break).
+    """
+    x, y = x.detach(), y.detach()
+    n = len(x)
+    state = _PGDState(
+        x=x,
+        y=y,
+        best=x.clone(),
+        found=torch.zeros(n, dtype=torch.bool, device=x.device),
+        loss_best=torch.full((n,), -torch.inf, device=x.device) if track_loss else None,
+        lower=(x - eps).clamp_(*bounds),
+        upper=(x + eps).clamp_(*bounds),
+    )
+    for restart in range(restarts):
+        rows = torch.arange(n, device=x.device) if track_loss else (~state.found).nonzero()[:, 0]
+        if len(rows) == 0:
+            break
+        x0 = x[rows]
+        if random_start:
+            noise = start_noise(tuple(x.shape[1:]), norm, seeds[rows], restart)
+            xa = (x0 + eps * noise).clamp_(*bounds)
+        else:
+            xa = x0.clone()
+        _restart(
+            fwd,
+            state,
+            rows,
+            xa,
+            norm=norm,
+            eps=eps,
+            bounds=bounds,
+            steps=steps,
+            step=rel_stepsize * eps / steps,
+            track_loss=track_loss,
+        )
+    return PGDResult(
+        adv=state.best,
+        found=state.found,
+        loss_start=state.loss_start,
+        loss_best=state.loss_best,
+    )
+
+
+@dataclass(kw_only=True)
+class _PGDState:
+    x: torch.Tensor
+    y: torch.Tensor
+    best: torch.Tensor
+    found: torch.Tensor
+    loss_best: torch.Tensor | None
+    lower: torch.Tensor
+    upper: torch.Tensor
+    loss_start: torch.Tensor | None = None
+
+
+def _restart(
+    fwd: Forward,
+    s: _PGDState,
+    rows: torch.Tensor,
+    xa: torch.Tensor,
+    *,
+    norm: Norm,
+    eps: float,
+    bounds: tuple[float, float],
+    steps: int,
+    step: float,
+    track_loss: bool,
+) -> None:
+    """One restart from `xa` for batch rows `rows`; samples leave once broken (unless tracking)."""
+    view = (-1,) + (1,) * (xa.ndim - 1)
+    x0 = s.x[rows]
+    for t in range(steps + 1):
+        yr = s.y[rows]
+        grad = None
+        if t == steps:
+            logits = fwd.logits(xa)
+            loss = cross_entropy(yr)(logits) if track_loss else None
+        else:
+            logits, loss, grad = fwd.loss_grad(xa, cross_entropy(yr))
+        if track_loss:
+            _track(s, rows, loss)
+        new = (logits.argmax(1) != yr) & ~s.found[rows]
+        s.best[rows[new]] = xa[new]
+        s.found[rows[new]] = True
+        if grad is None:
+            return
+        if not track_loss and new.any():
+            keep = ~new
+            rows, xa, grad, x0 = rows[keep], xa[keep], grad[keep], x0[keep]
+            if len(rows) == 0:
+                return
+        if norm == "linf":
+            xa = torch.clamp(xa + step * grad.sign(), s.lower[rows], s.upper[rows])
+        else:
+            gnorm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
+            delta = xa + step * grad / gnorm - x0
+            dnorm = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
+            xa = (x0 + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(*bounds)
+
+
+def _track(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> None:
+    assert loss is not None and s.loss_best is not None
+    if s.loss_start is None:
+        s.loss_start = loss.clone()
+    s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))

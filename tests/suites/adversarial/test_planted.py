@@ -1,0 +1,79 @@
+"""Planted models (issue 15): each is broken down to its honest robust accuracy or raises a flag;
+an ordinary model raises none. The honest value of a model whose forward pass is the control's is
+the control's own robust accuracy under the same attacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.torch_module import TorchModuleAdapter
+from harness.config.tasks import builtin as builtin_tasks
+from harness.run.api import evaluate
+from tests.suites.adversarial import models as M
+
+CONFIG = {"preset": "fast", "epsilons": {"linf": [0.1]}}
+HEADLINE = "robust_acc[attack=ensemble/norm=linf/eps=0.1]"
+
+
+@pytest.fixture(scope="module")
+def task():
+    return builtin_tasks.digits().head(60)
+
+
+def _run(factory, task, config=CONFIG):
+    a = TorchModuleAdapter.from_module(factory(), name="m", input_shape=(1, 8, 8))
+    out = evaluate(
+        a, task=task, suites={"adversarial": config}, device="cpu", bootstrap_resamples=0
+    )
+    res = out.results["adversarial"]
+    head = next(m for m in res.metrics if m.key == HEADLINE)
+    return res, head
+
+
+@pytest.fixture(scope="module")
+def honest(task):
+    res, head = _run(M.control_digits, task)
+    return res, head
+
+
+def test_an_ordinary_model_raises_no_flag(honest) -> None:
+    res, head = honest
+    assert res.artifacts["flags"] == [] and head.flags == ()
+    assert not any(c["raised"] for c in res.artifacts["checks"]), res.artifacts["checks"]
+    assert head.context["preset"] == "fast" and "eot_draws" not in head.context
+    assert 0.05 < head.value < 0.9
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        (lambda: M.zero_grad_digits("dense"), {"zero_gradients", "gradient_obfuscation"}),
+        (lambda: M.zero_grad_digits("sum"), {"zero_gradients", "gradient_obfuscation"}),
+        (M.wrong_surrogate_digits, {"gradient_obfuscation"}),
+        (M.quantized_digits, {"zero_gradients"}),
+    ],
+    ids=["straight-through-dense", "straight-through-sum", "wrong-surrogate", "quantized"],
+)
+def test_masked_gradients_are_flagged(task, honest, factory, expected) -> None:
+    res, head = _run(factory, task)
+    assert expected <= set(head.flags), (head.flags, res.artifacts["checks"])
+    table = res.table.to_pandas()
+    rows = table[table.condition == "attack=ensemble/norm=linf/eps=0.1"]
+    assert all(set(expected) <= set(f.split(",")) for f in rows["flags"])  # per-sample flags
+    assert any("UNRELIABLE" in n for n in res.notes)
+
+
+def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
+    """Scaled logits starve the cross-entropy gradient; the scale-invariant targeted DLR loss of
+    APGD-T (and Square's margin) still break the model as far as its honest twin."""
+    _, control = honest
+    res, head = _run(M.saturated_digits, task)
+    assert head.value <= control.value + 1 / 60 or head.flags, (head.value, control.value)
+
+
+def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
+    res, head = _run(M.randomized_digits, task, {**CONFIG, "eot_draws": 8})
+    assert "nondeterministic_forward" in head.flags
+    assert head.context["eot_draws"] == 8 and "EOT result" in head.note
+    assert res.artifacts["eot_draws"] == 8
+    assert any("expectation over transformation (8 draws)" in n for n in res.notes)

@@ -1,0 +1,79 @@
+"""Native APGD-CE, APGD-T and Square against a reference implementation (torchattacks 3.5.1, a
+test-only dependency): on the same small seeded models, samples and budget, ours never leaves more
+samples robust than the reference does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.config.tasks import builtin as builtin_tasks
+from harness.run.api import _resolve_adapter
+from suites.adversarial.apgd import apgd
+from suites.adversarial.forward import Forward
+from suites.adversarial.noise import sample_seeds
+from suites.adversarial.square import square
+from tests.suites.adversarial import models as M
+
+torchattacks = pytest.importorskip("torchattacks")
+
+CPU = torch.device("cpu")
+N = 80
+
+
+@pytest.fixture(scope="module")
+def task():
+    return builtin_tasks.digits().head(N)
+
+
+def _models(task):
+    mlp = _resolve_adapter("digits-mlp", task, CPU, Path("."))
+    from adapters.torch_module import TorchModuleAdapter
+
+    control = TorchModuleAdapter.from_module(M.control_digits(), name="c", input_shape=(1, 8, 8))
+    return {"control": control, "digits-mlp": mlp}
+
+
+def _ours(fwd, name, norm, eps, x, y, seeds):
+    common = {"norm": norm, "eps": eps, "bounds": (0.0, 1.0), "seeds": seeds}
+    if name == "apgd_ce":
+        return apgd(fwd, x, y, steps=50, restarts=1, loss="ce", **common).found
+    if name == "apgd_t":
+        return apgd(fwd, x, y, steps=50, restarts=1, loss="dlr_targeted", targets=9, **common).found
+    return square(fwd, x, y, queries=300, p_init=0.8, rescale=True, **common).found
+
+
+def _reference(model, name, norm, eps, x, y):
+    norm_name = "Linf" if norm == "linf" else "L2"
+    common = {"norm": norm_name, "eps": eps, "seed": 0, "n_restarts": 1}
+    if name == "apgd_ce":
+        atk = torchattacks.APGD(model, steps=50, loss="ce", **common)
+    elif name == "apgd_t":
+        atk = torchattacks.APGDT(model, steps=50, n_classes=10, **common)
+    else:
+        atk = torchattacks.Square(model, n_queries=300, p_init=0.8, resc_schedule=True, **common)
+    with torch.random.fork_rng():
+        adv = atk(x, y)
+    with torch.no_grad():
+        return model(adv).argmax(1) != y
+
+
+@pytest.mark.parametrize("model_name", ["control", "digits-mlp"])
+@pytest.mark.parametrize(("norm", "eps"), [("linf", 0.1), ("l2", 0.5)])
+@pytest.mark.parametrize("name", ["apgd_ce", "apgd_t", "square"])
+def test_native_attack_is_at_least_as_strong_as_torchattacks(task, model_name, norm, eps, name):
+    adapter = _models(task)[model_name]
+    model = adapter.module().eval().requires_grad_(False)
+    fwd = Forward(adapter=adapter, module=model, num_classes=10)
+    x, y = task.all_inputs(), torch.as_tensor(task.labels)
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+    x, y = x[correct], y[correct]
+    ids = [sid for sid, ok in zip(task.sample_ids, correct.tolist(), strict=True) if ok]
+    ours = _ours(fwd, name, norm, eps, x, y, sample_seeds(0, ids, name, device=CPU))
+    ref = _reference(model, name, norm, eps, x, y)
+    assert 0 < int(ref.sum()) < len(x), "the budget should make the reference partly succeed"
+    robust_ours, robust_ref = int((~ours).sum()), int((~ref).sum())
+    assert robust_ours <= robust_ref, (robust_ours, robust_ref)
