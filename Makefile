@@ -20,6 +20,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# torchattacks is the adversarial tests' reference implementation; its metadata asks for
+	# torchvision (which pulls a CUDA torch), but the attacks we compare with need only torch.
+	$(BIN)/python -m pip install --quiet --no-deps "torchattacks==3.5.1"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -76,4 +76,7 @@ def test_native_attack_is_at_least_as_strong_as_torchattacks(task, model_name, n
     ref = _reference(model, name, norm, eps, x, y)
     assert 0 < int(ref.sum()) < len(x), "the budget should make the reference partly succeed"
     robust_ours, robust_ref = int((~ours).sum()), int((~ref).sum())
-    assert robust_ours <= robust_ref, (robust_ours, robust_ref)
+    # Each side makes one random start per sample from its own generator, so a sample near the
+    # boundary can go either way: one sample of slack (an attack weaker in substance, e.g. a wrong
+    # step size or loss, leaves many more samples robust than that).
+    assert robust_ours <= robust_ref + 1, (robust_ours, robust_ref, len(x))
