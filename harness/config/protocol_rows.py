@@ -12,11 +12,13 @@ never evaluated on other images.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 
 from harness.config.protocols import Protocol, ProtocolTask
 from harness.core.errors import DatasetError, SpecError
@@ -116,17 +118,18 @@ def _id_mask(task: Task, ids: list[str]) -> np.ndarray:
     )
 
 
-def _row_keys(task: Task) -> list[list[str]]:
-    """Each row's candidate names: its source id or sample id, then its image path."""
+def _row_keys(task: Task) -> Iterator[list[str]]:
+    """Each row's candidate names, lazily: its source id or sample id, then its image's path
+    (only the `path` field of a {bytes, path} column is read, never the image bytes)."""
+    import pyarrow.compute as pc
+
     from harness.core.task import SOURCE_ID
 
     named = SOURCE_ID if SOURCE_ID in task.data.column_names else None
-    keys = [[str(k) for k in (task.data[named] if named else task.sample_ids)]]
-    column = task.data.select_columns([task.input_column]).with_format("arrow")[:]
-    values = column.column(0)
-    if hasattr(values.type, "get_field_index") and values.type.get_field_index("path") >= 0:
-        keys.append([str(v.get("path") or "") for v in values.to_pylist()])
-    return keys
+    yield [str(k) for k in (task.data[named] if named else task.sample_ids)]
+    values = task.data.select_columns([task.input_column]).with_format("arrow")[:].column(0)
+    if pa.types.is_struct(values.type) and values.type.get_field_index("path") >= 0:
+        yield [str(v or "") for v in pc.struct_field(values, "path").to_pylist()]
 
 
 def _check_counts(

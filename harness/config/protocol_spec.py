@@ -17,12 +17,8 @@ IDS_KEY = "protocol_sample_ids"
 
 
 def apply_protocol(data: dict[str, Any]) -> dict[str, Any]:
-    """`data` with its protocol's tasks, suites and settings; unchanged without `protocol:`."""
-    name = data.get("protocol")
-    if name is None:
-        if data.get(IDS_KEY) is not None:
-            raise SpecError(f"{IDS_KEY}: only used with a protocol that evaluates listed images")
-        return data
+    """`data` (a spec mapping with `protocol:`) with its protocol's tasks, suites and settings."""
+    name = data["protocol"]
     if not isinstance(name, str):
         raise SpecError(f"protocol: give a protocol name, got {type(name).__name__}")
     protocol = get_protocol(name)

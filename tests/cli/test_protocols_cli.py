@@ -14,7 +14,7 @@ from harness.cli.main import main
 from harness.config import protocols
 from harness.config.protocols import Protocol, ProtocolTask
 
-Spec = Callable[[str], Path]
+Spec = Callable[..., Path]
 
 MODELS = """\
 models:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.config.plan import job_key
@@ -13,6 +14,7 @@ from harness.config.spec import RunSpec, TaskSpec, parse_spec_text
 from harness.config.tasks.loader import load_task
 from harness.core.errors import DatasetError, SpecError
 from harness.core.manifest import ProtocolRef
+from harness.core.task import Task
 from tests.config.layouts import cifar_c, imagenet_c
 
 
@@ -108,7 +110,7 @@ def test_the_protocol_enters_the_job_key() -> None:
     assert len({plain, v1, v2}) == 3
 
 
-def _load(base: Path, source: str) -> object:
+def _load(base: Path, source: str) -> Task:
     return load_task(
         TaskSpec.model_validate({"name": "c", "modality": "image", "source": source}),
         base_dir=base,
@@ -119,30 +121,30 @@ def test_corruption_cells_of_the_protocol_are_kept(tmp_path: Path) -> None:
     cifar_c(tmp_path / "c10c", ("fog", "snow", "spatter"), per_severity=4)
     task = _load(tmp_path, "c10c")
     rows = ProtocolTask(name="c", corruptions=("fog", "snow"), severities=(1, 2, 3, 4, 5))
-    kept = select_rows(task, rows, None)  # type: ignore[arg-type]
+    kept = select_rows(task, rows, None)
     assert len(kept) == 2 * 5 * 4
     assert set(kept.cells()["corruption"]) == {"fog", "snow"}
-    assert kept.fingerprint != task.fingerprint  # type: ignore[attr-defined]
+    assert kept.fingerprint != task.fingerprint
     with pytest.raises(DatasetError, match="lacks 5 of the protocol's corruption cells"):
-        select_rows(task, ProtocolTask(name="c", corruptions=("fog", "frost")), None)  # type: ignore[arg-type]
+        select_rows(task, ProtocolTask(name="c", corruptions=("fog", "frost")), None)
     with pytest.raises(DatasetError, match="has 4 of the protocol's 10,000 images"):
-        select_rows(task, ProtocolTask(name="c", corruptions=("fog",), expected_rows=10_000), None)  # type: ignore[arg-type]
+        select_rows(task, ProtocolTask(name="c", corruptions=("fog",), expected_rows=10_000), None)
 
 
 def test_listed_images_are_selected_in_every_cell(tmp_path: Path) -> None:
     imagenet_c(tmp_path / "inc", ("fog", "snow"), (1, 2))
     task = _load(tmp_path, "inc")
-    images = sorted(set(task.cells()["source_id"]))  # type: ignore[attr-defined]
+    images = sorted(set(task.cells()["source_id"]))
     assert len(images) == 3 and "n01/0.png" in images and "n02/0.png" in images
     chosen = ["n01/0.JPEG", "n02/0.JPEG"]  # class folder + file name, the extension ignored
     rows = ProtocolTask(name="c", corruptions=("fog",), sample_ids=True)
-    kept = select_rows(task, rows, chosen)  # type: ignore[arg-type]
+    kept = select_rows(task, rows, chosen)
     assert len(kept) == 2 * 2  # 2 images x (fog, severities 1 and 2)
     assert set(kept.cells()["source_id"]) == {"n01/0.png", "n02/0.png"}
     with pytest.raises(DatasetError, match="has 2 of the protocol's 3 images"):
-        select_rows(task, rows, [*chosen, "ILSVRC2012_val_99999999"])  # type: ignore[arg-type]
+        select_rows(task, rows, [*chosen, "ILSVRC2012_val_99999999"])
     with pytest.raises(DatasetError, match="none of its images is in the protocol's id list"):
-        select_rows(task, rows, ["ILSVRC2012_val_99999999"])  # type: ignore[arg-type]
+        select_rows(task, rows, ["ILSVRC2012_val_99999999"])
 
 
 def test_id_file_is_read_and_checked(tmp_path: Path) -> None:
@@ -162,3 +164,26 @@ def test_id_file_is_read_and_checked(tmp_path: Path) -> None:
         read_id_file(ids, protocol)
     with pytest.raises(SpecError, match="file not found"):
         read_id_file(tmp_path / "missing.txt", protocol)
+
+
+def test_hub_style_rows_are_matched_on_their_image_path(tmp_path: Path) -> None:
+    """Rows named by index whose {bytes, path} images carry the original file names."""
+    import pandas as pd
+
+    from tests.config.layouts import png_bytes
+
+    gen = np.random.default_rng(0)
+    images = [
+        {"bytes": png_bytes(gen.integers(0, 256, (5, 5, 3), dtype=np.uint8)), "path": p}
+        for p in ("ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG", None)
+    ]
+    pd.DataFrame({"image": images, "label": [0, 1, 0]}).to_parquet(tmp_path / "val.parquet")
+    task = load_task(
+        TaskSpec.model_validate(
+            {"name": "v", "modality": "image", "source": "val.parquet", "input_column": "image"}
+        ),
+        base_dir=tmp_path,
+    )
+    rows = ProtocolTask(name="v", sample_ids=True)
+    kept = select_rows(task, rows, ["n01/ILSVRC2012_val_00000002"])
+    assert len(kept) == 1 and kept.labels.tolist() == [1]
