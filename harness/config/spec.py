@@ -270,7 +270,11 @@ class RunSpec(StrictModel):
         return tasks
 
     def spec_hash(self) -> str:
-        payload = json.dumps(self.model_dump(mode="json", exclude={"execution"}), sort_keys=True)
+        # a spec without a protocol hashes as it did before protocols existed (baselines match)
+        unset = {k for k in ("protocol", "protocol_sample_ids") if getattr(self, k) is None}
+        payload = json.dumps(
+            self.model_dump(mode="json", exclude={"execution", *unset}), sort_keys=True
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -187,3 +187,17 @@ def test_hub_style_rows_are_matched_on_their_image_path(tmp_path: Path) -> None:
     rows = ProtocolTask(name="v", sample_ids=True)
     kept = select_rows(task, rows, ["n01/ILSVRC2012_val_00000002"])
     assert len(kept) == 1 and kept.labels.tolist() == [1]
+
+
+def test_spec_hash_without_a_protocol_is_unchanged_and_with_one_differs() -> None:
+    import hashlib
+    import json
+
+    plain = spec(tasks=["digits"], suites={"accuracy": {}})
+    legacy = plain.model_dump(mode="json", exclude={"execution"})
+    del legacy["protocol"], legacy["protocol_sample_ids"]
+    payload = json.dumps(legacy, sort_keys=True).encode()
+    assert plain.spec_hash() == hashlib.sha256(payload).hexdigest()  # baselines still match
+    under = spec(protocol="robustbench-cifar10-linf")
+    same = spec(tasks=under.tasks, suites=under.suites, name=under.name)
+    assert under.spec_hash() != same.spec_hash()
