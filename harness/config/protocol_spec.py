@@ -34,8 +34,9 @@ def apply_protocol(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fixed(protocol: Protocol, key: str, value: Any, given: Any) -> SpecError:
+    fixed = "none" if value is None else repr(value)
     return SpecError(
-        f"{key}: protocol {protocol.name} fixes it to {value!r}, the spec sets {given!r}; drop "
+        f"{key}: protocol {protocol.name} fixes it to {fixed}, the spec sets {given!r}; drop "
         "the key (the protocol fills it in) or run without the protocol"
     )
 

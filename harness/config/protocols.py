@@ -113,8 +113,9 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol(
             name="robustbench-cifar10-linf",
             version=1,
-            description="RobustBench CIFAR-10 Linf: AutoAttack standard, eps 8/255, all 10,000 "
-            "test images, pixels in [0, 1]",
+            description="RobustBench CIFAR-10 Linf: attack preset standard (AutoAttack "
+            "strength), eps "
+            "8/255, all 10,000 test images, pixels in [0, 1]",
             source=_RB_EVAL,
             tasks=(ProtocolTask(name="cifar10", expected_rows=10_000),),
             suites=_adversarial("linf", "8/255"),
@@ -122,8 +123,9 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol(
             name="robustbench-cifar10-l2",
             version=1,
-            description="RobustBench CIFAR-10 L2: AutoAttack standard, eps 0.5, all 10,000 test "
-            "images, pixels in [0, 1]",
+            description="RobustBench CIFAR-10 L2: attack preset standard (AutoAttack "
+            "strength), eps "
+            "0.5, all 10,000 test images, pixels in [0, 1]",
             source=_RB_EVAL,
             tasks=(ProtocolTask(name="cifar10", expected_rows=10_000),),
             suites=_adversarial("l2", "0.5"),
@@ -131,8 +133,9 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol(
             name="robustbench-cifar100-linf",
             version=1,
-            description="RobustBench CIFAR-100 Linf: AutoAttack standard, eps 8/255, all 10,000 "
-            "test images, pixels in [0, 1]",
+            description="RobustBench CIFAR-100 Linf: attack preset standard (AutoAttack "
+            "strength), eps "
+            "8/255, all 10,000 test images, pixels in [0, 1]",
             source=_RB_EVAL,
             tasks=(ProtocolTask(name="cifar100", expected_rows=10_000),),
             suites=_adversarial("linf", "8/255"),
@@ -156,8 +159,10 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol(
             name="robustbench-imagenet-linf",
             version=1,
-            description="RobustBench ImageNet Linf: AutoAttack standard, eps 4/255, RobustBench's "
-            "5,000 validation images (your id list), resize 256 / centre crop 224",
+            description="RobustBench ImageNet Linf: attack preset standard (AutoAttack "
+            "strength), eps "
+            "4/255, RobustBench's 5,000 validation images (your id list), resize 256 / "
+            "centre crop 224",
             source=_RB_EVAL,
             tasks=(
                 ProtocolTask(
