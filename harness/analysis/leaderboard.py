@@ -1,7 +1,7 @@
 """Leaderboards from the store: comparable headline metrics per task, with intervals and n.
 
-Only numbers with the same task fingerprint and the same suite version + config hash share a
-board. When one suite ran with several configs on a task, each config gets a board of its own
+Only numbers with the same task fingerprint, the same protocol preset (or none) and the same
+suite version + config hash share a board. When one suite ran with several configs on a task, each config gets a board of its own
 and the split is stated; nothing is silently mixed. No torch import here.
 """
 
@@ -97,12 +97,19 @@ class Board:
         default_factory=dict
     )  # key -> (unit, higher_is_better)
     notes: list[str] = field(default_factory=list)
+    protocol: str | None = None  # the protocol preset its numbers ran under ("<name> v<n>")
     rank_metric: str | None = None  # the column ranks (with tie groups) are decided on
     rank_method: str = ""
     # (model, suite) -> (run manifest, stored job): provenance for reports and paired tests
     sources: dict[tuple[str, str], LoadedJob] = field(default_factory=dict, repr=False)
     # (model, key) -> the record shown in that cell, in the order the board met them
     records: dict[tuple[str, str], MetricRecord] = field(default_factory=dict, repr=False)
+
+
+def _protocol(job: StoredJob) -> str:
+    """The job's protocol preset as `<name> v<version>`; "" for a job run without one."""
+    ref = job.record.protocol
+    return ref.label if ref is not None else ""
 
 
 def _signature(job: StoredJob) -> str:
@@ -120,10 +127,10 @@ def build_boards(
     loaded = _completed(root, task)
     by_task = _latest_by_task(loaded)
     fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
-    for name, fp in by_task:
+    for name, fp, _protocol_label in by_task:
         fingerprints_per_name[name].add(fp)
     boards: list[Board] = []
-    for (task_name, fp), task_jobs in sorted(by_task.items()):
+    for (task_name, fp, protocol), task_jobs in sorted(by_task.items()):
         split_suites, groups = _config_groups(task_jobs)
         shared = [(m, j) for m, j in task_jobs if j.record.suite not in split_suites]
         for group_key, group_jobs in groups.items():
@@ -133,8 +140,11 @@ def build_boards(
                 title += f" (data {fp[:8]}, n={summary.n})"
             if group_key:
                 title += " · " + ", ".join(f"{s} config {sig}" for s, sig in group_key)
+            if protocol:
+                title += f" · protocol {protocol}"
             board_jobs = [*shared, *group_jobs]
             board = _make_board(title, task_name, fp, summary.n, board_jobs, all_metrics)
+            board.protocol = protocol or None
             _add_cross_model(board, [j for _, j in board_jobs])
             if ranks:
                 _add_ranks(board)
@@ -168,15 +178,17 @@ def _completed(root: Path, task: str | None) -> list[LoadedJob]:
     return loaded
 
 
-def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str], list[LoadedJob]]:
-    """The latest result per (task fingerprint, model, suite, signature), by (task, fingerprint)."""
-    latest: dict[tuple[str, str, str, str], LoadedJob] = {}
+def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str, str], list[LoadedJob]]:
+    """The latest result per (task fingerprint, protocol, model, suite, signature), by (task,
+    fingerprint, protocol): numbers of a protocol preset never share a board with others."""
+    latest: dict[tuple[str, str, str, str, str], LoadedJob] = {}
     for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
         fp = job.record.task_summary.fingerprint
-        latest[(fp, job.record.model, job.record.suite, _signature(job))] = (man, job)
-    by_task: dict[tuple[str, str], list[LoadedJob]] = defaultdict(list)
-    for (fp, _m, _s, _sig), (man, job) in latest.items():
-        by_task[(job.record.task, fp)].append((man, job))
+        key = (fp, _protocol(job), job.record.model, job.record.suite, _signature(job))
+        latest[key] = (man, job)
+    by_task: dict[tuple[str, str, str], list[LoadedJob]] = defaultdict(list)
+    for (fp, protocol, _m, _s, _sig), (man, job) in latest.items():
+        by_task[(job.record.task, fp, protocol)].append((man, job))
     return by_task
 
 

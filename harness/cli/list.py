@@ -1,4 +1,4 @@
-"""`harness list`: the registered tasks, zoo models, suites or adapters and where they come from."""
+"""`harness list`: the registered tasks, zoo models, suites, adapters or protocol presets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> None:
-    lst = sub.add_parser("list", help="show registered tasks, models, suites or adapters")
-    lst.add_argument("what", choices=["tasks", "models", "suites", "adapters"])
+    lst = sub.add_parser(
+        "list", help="show registered tasks, models, suites, adapters or protocol presets"
+    )
+    lst.add_argument("what", choices=["tasks", "models", "suites", "adapters", "protocols"])
     lst.set_defaults(handler=list_command)
 
 
@@ -76,13 +78,39 @@ def _task_rows() -> list[tuple[str, ...]]:
     return rows
 
 
+def _protocol_rows() -> list[tuple[str, ...]]:
+    """Every protocol preset: what it reproduces, its tasks and suites, and the access its
+    tasks need (from the task catalogue, nothing loaded)."""
+    from harness.config.protocols import PROTOCOLS
+
+    access = {row[0]: row[2] for row in _task_rows()[1:]}
+    rows: list[tuple[str, ...]] = [("name", "tasks", "suites", "access", "reproduces")]
+    for p in PROTOCOLS.values():
+        needs = sorted({access.get(t, "unknown") for t in p.task_names})
+        if p.needs_sample_ids:
+            needs.append("your id list")
+        rows.append(
+            (
+                f"{p.name} v{p.version}",
+                ", ".join(p.task_names),
+                ", ".join(p.suites),
+                "; ".join(needs),
+                f"{p.description} [{p.source}]",
+            )
+        )
+    return rows
+
+
+def _print_table(table: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
 def list_command(args: argparse.Namespace) -> int:
-    if args.what == "tasks":
-        table = _task_rows()
-        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
-        for row in table:
-            cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
-            print("  ".join([*cells, row[-1]]).rstrip())
+    if args.what in ("tasks", "protocols"):
+        _print_table(_task_rows() if args.what == "tasks" else _protocol_rows())
         return 0
     rows = _zoo_rows() if args.what == "models" else _registry_rows(args.what)
     width = max(len(r[0]) for r in rows) if rows else 4

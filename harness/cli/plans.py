@@ -13,12 +13,39 @@ if TYPE_CHECKING:
     from harness.config.spec import ExecutionSpec, RunSpec
 
 
+def protocol_spec(args: argparse.Namespace) -> RunSpec:
+    """The spec `harness run --protocol <name> --models ...` runs: the protocol's tasks and
+    suites with the user's models (and `--protocol-ids`, the file of ids it may need)."""
+    from harness.config.spec import RunSpec
+    from harness.core.errors import SpecError
+
+    if args.spec is not None:
+        raise SpecError(
+            f"--protocol builds its own spec from --models; to run {args.spec} under a "
+            f"protocol, write `protocol: {args.protocol}` in it instead"
+        )
+    if not args.models:
+        raise SpecError(f"--protocol {args.protocol}: name the models to evaluate with --models")
+    raw: dict[str, object] = {"protocol": args.protocol, "models": list(args.models)}
+    if args.protocol_ids is not None:
+        raw["protocol_sample_ids"] = str(args.protocol_ids.resolve())
+    return RunSpec.model_validate(raw)
+
+
 def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
-    """The plan of `spec_path` with `--device/--limit/--seed` and the model/task/suite filters."""
+    """The plan of `spec_path` with `--device/--limit/--seed` and the model/task/suite filters
+    (with `--protocol`, the protocol's spec with `--models`, read from the current folder)."""
     from harness.config.plan import build_plan
     from harness.config.spec import RunSpec, load_spec
+    from harness.core.errors import SpecError
 
-    spec = load_spec(spec_path)
+    if getattr(args, "protocol", None) is not None:
+        spec = protocol_spec(args)
+        spec_path = Path.cwd() / "protocol.yaml"  # where relative paths resolve from
+    elif getattr(args, "protocol_ids", None) is not None:
+        raise SpecError("--protocol-ids: only used with --protocol <name>")
+    else:
+        spec = load_spec(spec_path)
     importable(spec_path.resolve().parent)
     overrides = {
         k: v
@@ -30,7 +57,10 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
         if v is not None
     }
     if overrides:
-        spec = RunSpec.model_validate({**spec.model_dump(exclude_unset=True), **overrides})
+        try:
+            spec = RunSpec.model_validate({**spec.model_dump(exclude_unset=True), **overrides})
+        except SpecError as err:  # an override of something the spec's protocol fixes
+            raise SpecError(f"command line (--device/--limit/--seed): {err}") from None
     return build_plan(
         spec,
         base_dir=spec_path.resolve().parent,

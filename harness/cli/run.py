@@ -38,6 +38,15 @@ def add_parser(sub: Any) -> None:
         help="evaluate a seeded label-stratified sample of N samples per task (same for every model)",
     )
     run.add_argument("--seed", type=non_negative_int, help="override the spec's seed")
+    run.add_argument(
+        "--protocol",
+        help="run a protocol preset (`harness list protocols`) on --models; see docs/protocols.md",
+    )
+    run.add_argument(
+        "--protocol-ids",
+        type=Path,
+        help="the file of image ids a protocol evaluates (e.g. RobustBench's ImageNet list)",
+    )
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
     run.add_argument(
         "--wait-lock",
@@ -121,8 +130,11 @@ def run_command(args: argparse.Namespace) -> int:
     spec_path = args.spec or quickstart_spec_path()
     plan = load_plan(args, spec_path)
     err = sys.stderr
+    origin = "--protocol" if args.protocol else str(spec_path)
+    if plan.protocol is not None:
+        origin += f", protocol {plan.protocol.ref.label}"
     print(
-        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {spec_path}",
+        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {origin}",
         file=err,
     )
     settings = execution(args, plan.spec)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import task_registry
 from harness.config.tasks.sources import check_task_source
@@ -25,6 +26,7 @@ from harness.config.variants import (
     variant_model_spec,
 )
 from harness.core.errors import SpecError, UnknownNameError
+from harness.core.manifest import ProtocolRef
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
@@ -92,6 +94,7 @@ class Plan:
     tasks: dict[str, TaskPlan]
     suites: dict[str, Suite]
     jobs: list[Job]
+    protocol: Protocol | None = None  # the protocol preset the spec runs under
 
     def spec_hash(self) -> str:
         return self.spec.spec_hash()
@@ -276,6 +279,12 @@ def with_selected_entries(
 
     So `harness run --models hf:<id> --tasks cifar10` runs with the quickstart's suites."""
     extra_models, new_tasks = _unlisted(spec, models or [], tasks or [])
+    if new_tasks and spec.protocol is not None:
+        raise SpecError(
+            f"--tasks: protocol {spec.protocol} fixes the tasks "
+            f"({', '.join(t for t in spec.tasks if isinstance(t, str))}); {new_tasks[0]} is not "
+            "one of them"
+        )
     if extra_models or new_tasks:
         spec = spec.model_copy(
             update={
@@ -308,6 +317,9 @@ def build_plan(
         for name, entry in zip(task_names, spec.tasks, strict=True)
         if name in _select(task_names, tasks, "task")
     }
+    protocol = get_protocol(spec.protocol) if spec.protocol is not None else None
+    if protocol is not None:
+        task_plans = _protocol_task_plans(protocol, spec, task_plans, base_dir)
     all_plans = _expanded_model_plans(spec, base_dir)
     chosen = _select(list(all_plans), models, "model")
     model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
@@ -324,7 +336,32 @@ def build_plan(
         tasks=task_plans,
         suites=suite_objs,
         jobs=jobs,
+        protocol=protocol,
     )
+
+
+def _protocol_task_plans(
+    protocol: Protocol, spec: RunSpec, plans: dict[str, TaskPlan], base_dir: Path
+) -> dict[str, TaskPlan]:
+    """The protocol's tasks, each loading only the rows the protocol evaluates."""
+    from harness.config.protocol_rows import read_id_file, select_rows
+
+    ids: list[str] | None = None
+    if spec.protocol_sample_ids is not None:
+        path = Path(spec.protocol_sample_ids)
+        ids = read_id_file(path if path.is_absolute() else base_dir / path, protocol)
+    out: dict[str, TaskPlan] = {}
+    for name, plan in plans.items():
+        rows = protocol.task(name)
+        assert rows is not None  # the spec's tasks are the protocol's (protocol_spec.py)
+
+        def load(plan: TaskPlan = plan, rows: Any = rows) -> Task:
+            return select_rows(plan.load(), rows, ids)
+
+        out[name] = TaskPlan(
+            name=name, load=load, origin=f"{plan.origin}, protocol {protocol.ref.label}"
+        )
+    return out
 
 
 def job_key(
@@ -336,9 +373,13 @@ def job_key(
     device_type: str,
     bootstrap_resamples: int,
     harness_version: str,
+    protocol: ProtocolRef | None = None,
 ) -> str:
-    """Content key of a job's results: change any input and the cached result is not reused."""
-    payload = {
+    """Content key of a job's results: change any input and the cached result is not reused.
+
+    A job run under a protocol preset has the protocol in its key (a job without one keeps the
+    key it had before protocols existed)."""
+    payload: dict[str, Any] = {
         "model": model_identity,
         "task": task_fingerprint,
         "suite": suite.name,
@@ -349,4 +390,6 @@ def job_key(
         "bootstrap_resamples": bootstrap_resamples,
         "harness": harness_version,
     }
+    if protocol is not None:
+        payload["protocol"] = protocol.label
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -232,6 +232,24 @@ class RunSpec(StrictModel):
     ] = Field(min_length=1)
     suites: dict[str, dict[str, Any] | None] = Field(min_length=1)
     execution: ExecutionSpec | None = None
+    # a protocol preset (docs/protocols.md): fills in tasks, suites and the settings it fixes
+    protocol: str | None = Field(default=None, pattern=NAME_PATTERN)
+    protocol_sample_ids: str | None = Field(
+        default=None, description="the file of image ids a protocol evaluates (docs/protocols.md)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol(cls, data: Any) -> Any:
+        """A spec under a protocol gets the protocol's tasks, suites and settings (a key that
+        contradicts the protocol is a SpecError naming it)."""
+        if isinstance(data, dict) and data.get("protocol") is not None:
+            from harness.config.protocol_spec import apply_protocol
+
+            return apply_protocol(data)
+        if isinstance(data, dict) and data.get("protocol_sample_ids") is not None:
+            raise SpecError("protocol_sample_ids: only used with a protocol (protocol: <name>)")
+        return data
 
     @field_validator("models")
     @classmethod
@@ -252,7 +270,11 @@ class RunSpec(StrictModel):
         return tasks
 
     def spec_hash(self) -> str:
-        payload = json.dumps(self.model_dump(mode="json", exclude={"execution"}), sort_keys=True)
+        # a spec without a protocol hashes as it did before protocols existed (baselines match)
+        unset = {k for k in ("protocol", "protocol_sample_ids") if getattr(self, k) is None}
+        payload = json.dumps(
+            self.model_dump(mode="json", exclude={"execution", *unset}), sort_keys=True
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -287,6 +309,8 @@ def parse_spec_text(text: str, *, source: str) -> RunSpec:
         return RunSpec.model_validate(raw)
     except ValidationError as err:
         raise SpecError(f"{source}: {format_validation_error(err, prefix='')}") from None
+    except SpecError as err:  # a protocol's fixed key (harness/config/protocol_spec.py)
+        raise SpecError(f"{source}: {err}") from None
 
 
 def load_spec(path: Path) -> RunSpec:

@@ -111,6 +111,18 @@ class ModelDescription(Record):
         return None
 
 
+class ProtocolRef(Record):
+    """The protocol preset a job ran under (harness/config/protocols.py; docs/protocols.md)."""
+
+    name: str
+    version: int
+
+    @property
+    def label(self) -> str:
+        """`<name> v<version>`: how boards and reports name it."""
+        return f"{self.name} v{self.version}"
+
+
 class JobHeader(Record):
     """What the driver knows about a job before it runs: its identity and provenance."""
 
@@ -129,6 +141,9 @@ class JobHeader(Record):
     device: str  # device type (cpu, cuda, mps): throughput compares within one type only
     harness_version: str
     started: str  # ISO time, UTC
+    # the protocol preset the job ran under (None: none, and every run before protocols existed);
+    # part of the job key and of the leaderboard's board key
+    protocol: ProtocolRef | None = None
 
     def finish(
         self,

@@ -193,6 +193,7 @@ def render_json(boards: list[Board]) -> str:
                     "n": b.n,
                     "suites": b.suites,
                     "rank_method": b.rank_method,
+                    **({"protocol": b.protocol} if b.protocol is not None else {}),
                     **r.to_dict(ranked=b.rank_metric is not None),
                 }
             )

@@ -30,6 +30,7 @@ from harness.core.manifest import (
     JobHeader,
     JobStatus,
     ModelDescription,
+    ProtocolRef,
     RunManifest,
     RunStatus,
 )
@@ -328,6 +329,11 @@ class Runner:
             status = RunStatus.STOPPED_FAIL_FAST
         return status
 
+    @property
+    def _protocol(self) -> ProtocolRef | None:
+        """The protocol preset of the plan (recorded in every job and its key)."""
+        return self.plan.protocol.ref if self.plan.protocol is not None else None
+
     def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
         """Everything the driver decides before a job runs: key, cache, skip, shards."""
         started = time.perf_counter()
@@ -344,6 +350,7 @@ class Runner:
                 device_type=self.device.type,
                 bootstrap_resamples=self.plan.spec.bootstrap_resamples,
                 harness_version=__version__,
+                protocol=self._protocol,
             )
             cached = store.completed(job.model, job.task, job.suite, key)
             if cached is not None:
@@ -371,6 +378,7 @@ class Runner:
                 device=self.device.type,
                 harness_version=__version__,
                 started=_now(),
+                **({"protocol": self._protocol} if self._protocol is not None else {}),
             )
             check_fits_task(adapter, task)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)

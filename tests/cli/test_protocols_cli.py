@@ -1,0 +1,134 @@
+"""`harness run --protocol`, `protocol:` in a spec, `harness list protocols`: boards never mix a
+protocol's numbers with others (a test-only protocol on the offline digits task)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.leaderboard import build_boards
+from harness.cli.main import main
+from harness.config import protocols
+from harness.config.protocols import Protocol, ProtocolTask
+
+Spec = Callable[..., Path]
+
+MODELS = """\
+models:
+  - name: lin-a
+    factory: tests.fixture_models:linear_digits
+    weights: linear.safetensors
+    input_shape: [1, 8, 8]
+"""
+PLAIN = "name: tiny\nseed: 3\ndevice: cpu\nbootstrap_resamples: 50\ntasks: [digits]\n"
+PLAIN += MODELS + "suites:\n  accuracy: {}\n"
+UNDER = "seed: 3\ndevice: cpu\nbootstrap_resamples: 50\nprotocol: test-digits\n" + MODELS
+
+
+@pytest.fixture
+def digits_protocol(monkeypatch: pytest.MonkeyPatch) -> Protocol:
+    protocol = Protocol(
+        name="test-digits",
+        version=1,
+        description="all digits test images, accuracy",
+        source="tests",
+        tasks=(ProtocolTask(name="digits", expected_rows=719),),
+        suites={"accuracy": {"ece_bins": 15}},
+    )
+    monkeypatch.setitem(protocols.PROTOCOLS, protocol.name, protocol)
+    return protocol
+
+
+def jobs(out: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text()) for p in sorted(out.glob("runs/*/jobs/*/job.json"))]
+
+
+def test_protocol_numbers_get_a_board_of_their_own(
+    write_spec: Spec, digits_protocol: Protocol, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = write_spec(PLAIN).parent / "out"
+    assert main(["run", str(write_spec(PLAIN)), "--out", str(out)]) == 0
+    assert main(["run", str(write_spec(UNDER, "under.yaml")), "--out", str(out)]) == 0
+    records = jobs(out)
+    assert sorted(str(r.get("protocol")) for r in records) == [
+        "None",
+        str({"name": "test-digits", "version": 1}),
+    ]
+    keys = {r["key"] for r in records}
+    assert len(keys) == 2  # same model, task data and suite config: only the protocol differs
+    fingerprints = {r["task_summary"]["fingerprint"] for r in records}  # type: ignore[index]
+    assert len(fingerprints) == 1
+    boards = build_boards(out)
+    assert sorted(b.title for b in boards) == ["digits", "digits · protocol test-digits v1"]
+    assert {b.protocol for b in boards} == {None, "test-digits v1"}
+    assert all(len(b.rows) == 1 for b in boards)
+    # the leaderboard command names the protocol in the board title and its JSON
+    capsys.readouterr()
+    assert main(["leaderboard", str(out), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(str(r.get("protocol")) for r in rows) == ["None", "test-digits v1"]
+
+
+def test_cli_protocol_builds_the_spec_from_models(
+    write_spec: Spec,
+    digits_protocol: Protocol,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = write_spec(PLAIN).parent / "out"
+    monkeypatch.chdir(out.parent)
+    code = main(["run", "--protocol", "test-digits", "--models", "digits-mlp", "--out", str(out)])
+    assert code == 0
+    assert "protocol test-digits v1" in capsys.readouterr().err
+    (record,) = jobs(out)
+    assert record["protocol"] == {"name": "test-digits", "version": 1}
+    assert record["suite_config"]["ece_bins"] == 15  # type: ignore[index]
+    assert record["task_summary"]["n"] == 719  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--protocol", "robustbench-cifar10-lnf", "--models", "x"], "did you mean"),
+        (["--protocol", "test-digits"], "name the models to evaluate with --models"),
+        (["--protocol-ids", "ids.txt"], "--protocol-ids: only used with --protocol"),
+        (["--protocol", "test-digits", "--models", "digits-mlp", "--limit", "5"], "limit:"),
+        (["--protocol", "test-digits", "--models", "digits-mlp", "--tasks", "mnist"], "--tasks"),
+        (
+            ["--protocol", "robustbench-imagenet-linf", "--models", "digits-mlp"],
+            "imagenet_test_image_ids.txt",
+        ),
+    ],
+)
+def test_cli_protocol_errors_are_one_line(
+    args: list[str],
+    expected: str,
+    digits_protocol: Protocol,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    assert main(["run", *args, "--out", str(tmp_path / "out")]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and expected in lines[0]
+
+
+def test_cli_protocol_with_a_spec_is_refused(
+    write_spec: Spec, digits_protocol: Protocol, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_spec(PLAIN)
+    assert main(["run", str(path), "--protocol", "test-digits"]) == 2
+    assert "write `protocol: test-digits` in it" in capsys.readouterr().err
+
+
+def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "protocols"]) == 0
+    out = capsys.readouterr().out
+    for name in protocols.PROTOCOLS:
+        assert f"{name} v1" in out
+    line = next(x for x in out.splitlines() if x.startswith("robustbench-imagenet-linf"))
+    assert "imagenet-val" in line and "network, gated; your id list" in line
+    line = next(x for x in out.splitlines() if x.startswith("robustbench-cifar10-corruptions"))
+    assert "cifar10-c" in line and "accuracy" in line and "network" in line
