@@ -47,6 +47,16 @@ def non_negative_int(value: str) -> int:
     return n
 
 
+def duration(value: str) -> float:
+    """`600`, `90s`, `10m`, `2h` -> seconds (a positive duration)."""
+    from harness.config.spec import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def add_results_argument(parser: argparse.ArgumentParser) -> None:
     """The optional results folder positional of the read-only commands."""
     parser.add_argument(

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
-    """The plan of `spec_path` with `--device/--limit/--seed` and the model/task/suite filters."""
+    """The plan of `spec_path` with `--device/--limit/--seed/--threads/--job-timeout` and the
+    model/task/suite filters."""
     from harness.config.plan import build_plan
     from harness.config.spec import RunSpec, load_spec
 
@@ -26,6 +27,8 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
             "device": getattr(args, "device", None),
             "limit": getattr(args, "limit", None),
             "seed": getattr(args, "seed", None),
+            "threads": getattr(args, "threads", None),
+            "timeout": getattr(args, "job_timeout", None),
         }.items()
         if v is not None
     }

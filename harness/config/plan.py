@@ -277,8 +277,14 @@ def job_key(
     device_type: str,
     bootstrap_resamples: int,
     harness_version: str,
+    batch_size: int,
 ) -> str:
-    """Content key of a job's results: change any input and the cached result is not reused."""
+    """Content key of a job's results: change any input and the cached result is not reused.
+
+    Run folders share results by this key (harness/store/job_cache.py), so it holds every input
+    that can move a number, the batch size included (a batched forward's floating-point result
+    can depend on the batch); how a job runs (threads, executor, shards, time limit) is not in it.
+    """
     payload = {
         "model": model_identity,
         "task": task_fingerprint,
@@ -289,5 +295,6 @@ def job_key(
         "device": device_type,
         "bootstrap_resamples": bootstrap_resamples,
         "harness": harness_version,
+        "batch_size": batch_size,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -147,6 +147,20 @@ class RunSpec(StrictModel):
     ] = Field(min_length=1)
     suites: dict[str, dict[str, Any] | None] = Field(min_length=1)
     execution: ExecutionSpec | None = None
+    # how jobs run, never what they compute: both stay out of the spec hash (docs/throughput.md)
+    threads: int | None = Field(
+        default=None, ge=1, le=1024, description="CPU threads per job (None: chosen per job)"
+    )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="per-job time limit in seconds, or '90s', '10m', '2h' (None: no limit)",
+    )
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("models")
     @classmethod
@@ -161,8 +175,31 @@ class RunSpec(StrictModel):
         return tasks
 
     def spec_hash(self) -> str:
-        payload = json.dumps(self.model_dump(mode="json", exclude={"execution"}), sort_keys=True)
+        payload = json.dumps(
+            self.model_dump(mode="json", exclude={"execution", "threads", "timeout"}),
+            sort_keys=True,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration written `90`, `90s`, `10m` or `1.5h`; anything else a ValueError."""
+    raw = text.strip().lower()
+    number, unit = raw, "s"
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if raw.endswith(suffix):
+            number, unit = raw[: -len(suffix)].strip(), suffix
+            break
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"expected a duration such as 90, 90s, 10m or 2h, got {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"a duration must be positive and finite, got {text!r}")
+    return seconds
 
 
 def _refuse_duplicates(names: list[str], kind: str) -> None:

@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from harness.core.manifest import (
     RunStatus,
 )
 from harness.core.sample_table import SampleTable
-from harness.core.suite import RunContext, SuiteResult
+from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.executors import Executor, make_executor
@@ -42,6 +42,10 @@ from harness.run.executors.sharding import Shard, is_shardable, merge_result, pl
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
 from harness.run.interrupts import exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock
+from harness.run.progress import JobProgress, ProgressSnapshot
+from harness.run.quiet import quiet_library_progress
+from harness.run.threads import CpuBudget, choose_threads, cpu_budget
+from harness.store import job_cache
 from harness.store.run_store import RunStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ class JobOutcome:
     key: str | None = None
     path: str | None = None
     detail: str | None = None  # traceback of an unexpected error (a bug), for the manifest
+    threads: int | None = None  # CPU threads the job ran with
 
 
 @dataclass
@@ -83,7 +88,8 @@ class RunEvents:
 
     job_started: Callable[[int, int, Job], None] | None = None
     job_finished: Callable[[int, int, JobOutcome], None] | None = None
-    samples_done: Callable[[int], None] | None = None
+    # inside a running job: samples done, its stage, rate and ETA (harness/run/progress.py)
+    progress: Callable[[ProgressSnapshot], None] | None = None
     unit_finished: Callable[[int, int, UnitResult], None] | None = None  # a shard of job i is back
 
 
@@ -106,13 +112,17 @@ class _PendingJob:
     task: Task
     started: float
     shards: list[Shard] | None
+    threads: int | None = None
     tables: dict[int, SampleTable] = field(default_factory=dict)
     done: bool = False
 
     def units(self) -> list[WorkUnit]:
         if self.shards is None:
-            return [WorkUnit(index=self.index, job=self.job)]
-        return [WorkUnit(index=self.index, job=self.job, shard=s) for s in self.shards]
+            return [WorkUnit(index=self.index, job=self.job, threads=self.threads)]
+        return [
+            WorkUnit(index=self.index, job=self.job, shard=s, threads=self.threads)
+            for s in self.shards
+        ]
 
 
 @dataclass
@@ -166,6 +176,9 @@ class Runner:
 
     `execution` (default: the spec's `execution:` section, else local and unsharded) picks the
     executor and the sharding; it never changes a number, so it is not part of the job key.
+    Nor do the threads per job (the spec's `threads:`, else chosen per job: harness/run/threads.py)
+    or the per-job time limit (the spec's `timeout:`; with one, local jobs run in a worker process
+    that is killed when its job runs over: harness/run/executors/isolated.py).
     """
 
     def __init__(
@@ -178,15 +191,25 @@ class Runner:
         execution: ExecutionSpec | None = None,
         wait_lock: bool = False,
     ) -> None:
-        self.plan = plan
+        self.device = resolve_device(plan.spec.device)
+        self.plan = with_resolved_device(plan, self.device.type)
         self.wait_lock = wait_lock  # queue behind another process holding the run folder
         self.out_dir = out_dir
         self.fail_fast = fail_fast
         self.events = events or RunEvents()
         self.execution = execution or plan.spec.execution or ExecutionSpec()
-        self.device = resolve_device(plan.spec.device)
+        self.threads = plan.spec.threads
+        self.timeout = plan.spec.timeout
+        self.budget = self._cpu_budget()
         self._adapters: dict[str, ModelAdapter | HarnessError] = {}
         self._tasks: dict[str, Task | HarnessError] = {}
+
+    def _cpu_budget(self) -> CpuBudget:
+        """The CPUs one job may use: this process's (local), or the job's Ray CPU request."""
+        if self.execution.executor == "ray":
+            cpus = max(1, int(self.execution.resources.cpus_per_job))
+            return CpuBudget(affinity=cpus, quota=None, cpus=cpus)
+        return cpu_budget()
 
     # -- building blocks (cached per run) --------------------------------------------------
     def adapter(self, name: str) -> ModelAdapter:
@@ -220,14 +243,28 @@ class Runner:
             device=self.device,
             batch_size=self.plan.spec.batch_size,
             bootstrap_resamples=self.plan.spec.bootstrap_resamples,
-            progress=self.events.samples_done,
         )
+
+    def _progress_for(self, unit: WorkUnit) -> ProgressCallback | None:
+        """The progress callback of a unit's job (None when nobody listens, or for a shard)."""
+        listener = self.events.progress
+        if listener is None or unit.shard is not None:
+            return None
+        return JobProgress(unit.index, len(self.plan.jobs), unit.job, listener)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> RunOutcome:
         spec = self.plan.spec
+        quiet_library_progress(
+            transformers=any(m.spec.adapter.startswith("hf") for m in self.plan.models.values())
+        )
         executor = make_executor(
-            self.execution, plan=self.plan, resolve=self._resolve, context=self._context()
+            self.execution,
+            plan=self.plan,
+            resolve=self._resolve,
+            context=self._context(),
+            timeout=self.timeout,
+            progress_for=self._progress_for,
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
@@ -285,7 +322,12 @@ class Runner:
             device=device_info(self.device),
             seed=spec.seed,
             git_sha=git_sha(),
-            execution=self.execution.model_dump(mode="json"),
+            execution={
+                **self.execution.model_dump(mode="json"),
+                "threads": self.threads if self.threads is not None else "auto",
+                "cpu_budget": self.budget.cpus,
+                "job_timeout_s": self.timeout,
+            },
             status=RunStatus.RUNNING,
             attempts=(
                 *(previous.attempts if previous is not None else ()),
@@ -329,7 +371,7 @@ class Runner:
         return status
 
     def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
-        """Everything the driver decides before a job runs: key, cache, skip, shards."""
+        """Everything the driver decides before a job runs: key, cache, skip, threads, shards."""
         started = time.perf_counter()
         suite = self.plan.suites[job.suite]
         key = None
@@ -344,17 +386,19 @@ class Runner:
                 device_type=self.device.type,
                 bootstrap_resamples=self.plan.spec.bootstrap_resamples,
                 harness_version=__version__,
+                batch_size=self.plan.spec.batch_size,
             )
-            cached = store.completed(job.model, job.task, job.suite, key)
+            cached = self._cached(job, key, store)
             if cached is not None:
-                return JobOutcome(
-                    job,
-                    JobStatus.CACHED,
-                    0.0,
-                    "results with the same key exist; skipped",
-                    key,
-                    cached.path.name,
-                )
+                return cached
+            description = ModelDescription.model_validate(adapter.describe())
+            threads = choose_threads(
+                requested=self.threads,
+                parameters=description.parameters,
+                device_type=self.device.type,
+                budget=self.budget,
+            )
+            log.info("%s: %d thread(s): %s", job.label, threads.threads, threads.reason)
             header = JobHeader(
                 key=key,
                 run_id=store.run_dir.name,
@@ -365,12 +409,13 @@ class Runner:
                 suite_config=suite.config.model_dump(mode="json"),
                 suite_config_hash=suite.config_hash,
                 task_summary=task.summary(),
-                model_description=ModelDescription.model_validate(adapter.describe()),
+                model_description=description,
                 model_origin=self.plan.models[job.model].origin,
                 seed=self.plan.spec.seed,
                 device=self.device.type,
                 harness_version=__version__,
                 started=_now(),
+                threads=threads.threads,
             )
             check_fits_task(adapter, task)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
@@ -389,13 +434,29 @@ class Runner:
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, header, task, started, shards)
+            return _PendingJob(index, job, key, header, task, started, shards, threads.threads)
         except HarnessError as err:
             return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job, err, started, key)
+
+    def _cached(self, job: Job, key: str, store: RunStore) -> JobOutcome | None:
+        """A finished job with this key: in this run folder (resume), else in another run folder
+        of the same results folder (the job cache), copied here. None: the job must run."""
+        cached = store.completed(job.model, job.task, job.suite, key)
+        if cached is not None:
+            message = "results with the same key exist; skipped"
+            return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, cached.path.name)
+        dirname = store.job_dirname(job.model, job.task, job.suite, key)
+        source = job_cache.find_reusable(self.out_dir, store, dirname, key)
+        if source is None:
+            return None
+        path = job_cache.adopt(store, source)
+        origin = source.path.parent.parent.name
+        message = f"reused the results of run {origin} (same key; not rerun)"
+        return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, path.name)
 
     def _collect(self, executor: Executor, state: _RunState) -> bool:
         """Take one finished unit; write its job when it was the last one. True: stop the run."""
@@ -411,7 +472,13 @@ class Runner:
             return state.finish(
                 job.index,
                 JobOutcome(
-                    job.job, JobStatus.FAILED, seconds, got.message, job.key, detail=got.detail
+                    job.job,
+                    JobStatus.FAILED,
+                    seconds,
+                    got.message,
+                    job.key,
+                    detail=got.detail,
+                    threads=job.threads,
                 ),
             )
         if got.unit.shard is not None:
@@ -448,7 +515,13 @@ class Runner:
                 arrays=result.arrays,
             )
             return JobOutcome(
-                job.job, JobStatus.COMPLETED, seconds, "; ".join(result.notes), job.key, path.name
+                job.job,
+                JobStatus.COMPLETED,
+                seconds,
+                "; ".join(result.notes),
+                job.key,
+                path.name,
+                threads=job.threads,
             )
         except HarnessError as err:
             return JobOutcome(
@@ -477,7 +550,7 @@ def _names(job: Job) -> tuple[str, str, str]:
 
 
 def _job_entry(o: JobOutcome) -> JobEntry:
-    return JobEntry(
+    entry = JobEntry(
         model=o.job.model,
         task=o.job.task,
         suite=o.job.suite,
@@ -486,5 +559,18 @@ def _job_entry(o: JobOutcome) -> JobEntry:
         message=o.message,
         key=o.key,
         dir=o.path,
-        **({"traceback": o.detail} if o.detail else {}),
     )
+    optional = {"traceback": o.detail, "threads": o.threads}
+    return entry.replace(**{k: v for k, v in optional.items() if v is not None})
+
+
+def with_resolved_device(plan: Plan, device_type: str) -> Plan:
+    """The plan with `device: auto` replaced by the device it resolved to on this machine.
+
+    The spec hash (hence the run folder) then says where the numbers were computed: `harness run`
+    and `harness run --device cpu` on a CPU machine are the same run, and a gate against a
+    baseline run with `--device cpu` compares like with like.
+    """
+    if plan.spec.device != "auto":
+        return plan
+    return replace(plan, spec=plan.spec.model_copy(update={"device": device_type}))
