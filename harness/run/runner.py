@@ -40,7 +40,7 @@ from harness.run.environment import device_info, git_sha, package_versions, reso
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
-from harness.run.interrupts import exit_code_of, interruptible, signal_of
+from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock
 from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.quiet import quiet_library_progress
@@ -135,6 +135,7 @@ class _RunState:
     total: int
     events: RunEvents
     fail_fast: bool
+    latch: SignalLatch = field(default_factory=SignalLatch)
     finished: dict[int, JobOutcome] = field(default_factory=dict)
     pending: dict[int, _PendingJob] = field(default_factory=dict)
 
@@ -154,6 +155,7 @@ class _RunState:
         self.write(jobs=self.entries())
         if self.events.job_finished:
             self.events.job_finished(index, self.total, result)
+        self.latch.check()
         return result.status == JobStatus.FAILED and self.fail_fast
 
     def adopt_published(self) -> None:
@@ -268,14 +270,21 @@ class Runner:
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
-        with RunLock(store.run_dir, wait=self.wait_lock), interruptible():
+        with RunLock(store.run_dir, wait=self.wait_lock), interruptible() as latch:
             executor.start()
             try:
-                return self._run(executor, store, run_id, spec)
+                return self._run(executor, store, run_id, spec, latch)
             finally:
                 executor.close()
 
-    def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
+    def _run(
+        self,
+        executor: Executor,
+        store: RunStore,
+        run_id: str,
+        spec: RunSpec,
+        latch: SignalLatch,
+    ) -> RunOutcome:
         manifest = self._start_manifest(store, run_id, spec, executor.kind)
         store.write_file("spec.yaml", yaml.safe_dump(manifest.spec, sort_keys=False))
         store.write_manifest(manifest)
@@ -286,10 +295,12 @@ class Runner:
             total=len(self.plan.jobs),
             events=self.events,
             fail_fast=self.fail_fast,
+            latch=latch,
         )
         changes: dict[str, Any] = {}
         try:
             self._drive(executor, state)
+            latch.check()  # a signal whose exception a finalizer swallowed still stops the run
         except KeyboardInterrupt as exc:
             state.outcome.interrupted = True
             state.outcome.signal = changes["interrupted_by"] = signal_of(exc)
