@@ -114,3 +114,38 @@ def signal_in_finalizer_digits() -> nn.Module:
     """`linear_digits` whose first forward triggers SIGTERM inside a `__del__` (Python swallows
     an exception raised there)."""
     return _SignalsInFinalizer()
+
+
+class _HangsInC(nn.Module):
+    """Blocks in C (libc `pause()`) on its first forward: no Python code runs again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import ctypes
+
+        ctypes.CDLL(None).pause()
+        return self.inner(x)
+
+
+def hanging_digits() -> nn.Module:
+    """A digits model that hangs in C code forever (only a killed process gets out)."""
+    return _HangsInC()
+
+
+class _ExitsProcess(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import os
+
+        os._exit(3)
+
+
+def process_exiting_digits() -> nn.Module:
+    """A digits model whose forward ends its whole process (`os._exit(3)`)."""
+    return _ExitsProcess()

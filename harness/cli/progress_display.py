@@ -39,7 +39,7 @@ def progress_text(p: ProgressSnapshot) -> str:
     parts = [p.stage] if p.stage else []
     parts.append(f"{p.done}/{p.total} samples" if p.total else f"{p.done} samples")
     if p.rate is not None:
-        parts.append(f"{p.rate:.3g}/s")
+        parts.append(f"{p.rate:.0f}/s" if p.rate >= 100 else f"{p.rate:.2g}/s")
     if p.eta is not None:
         parts.append(f"ETA {duration(p.eta)}")
     parts.append(f"{duration(p.elapsed)} elapsed")

@@ -197,13 +197,16 @@ def run_sweep(
             check_x.append(b.x[: check_samples - start].detach())
         for info in plan.infos:
             params = plan.params[info.name]
+            stage = f"{info.name} ({info.norm}), samples {start}..{start + len(b.x) - 1}"
+            if ctx.progress is not None:  # progress counts a sample once per attack
+                ctx.progress(0, stage, n * len(plan.infos))
             if info.kind == "fixed":
                 _run_fixed(target, info, params, b, epsilons[info.norm], sweep, ctx.seed)
             else:
                 _run_minimizing(target, info, params, b, epsilons[info.norm], sweep, ctx.seed)
+            if ctx.progress is not None:
+                ctx.progress(len(b.x), stage)
         start += len(b.x)
-        if ctx.progress is not None:
-            ctx.progress(len(b.x))
     sweep.check_inputs = torch.cat(check_x) if check_x else None
     return sweep
 

@@ -108,6 +108,13 @@ class _Parts:
     tables: list[SampleTable]
     metrics: list[MetricRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    planned: int = 0  # samples to predict, counted once per condition (the progress total)
+
+    def plan(self, ctx: RunContext, more: int) -> None:
+        """Add `more` samples of work (a loaded shifted or OOD set) to the progress total."""
+        self.planned += more
+        if ctx.progress is not None:
+            ctx.progress(0, total=self.planned)
 
 
 def _tensor(x: torch.Tensor | list[str]) -> torch.Tensor:
@@ -238,9 +245,14 @@ class ShiftSuite(Suite):
 
     # ------------------------------------------------------------------ prediction
     def _predict(
-        self, adapter: ModelAdapter, task: Task, inputs: torch.Tensor | list[str], ctx: RunContext
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        inputs: torch.Tensor | list[str],
+        ctx: RunContext,
+        stage: str,
     ) -> torch.Tensor:
-        """Logits (float64, CPU) of inputs, in batches of ctx.batch_size."""
+        """Logits (float64, CPU) of inputs, in batches of ctx.batch_size; progress as `stage`."""
         out = []
         for start in range(0, len(inputs), ctx.batch_size):
             chunk = inputs[start : start + ctx.batch_size]
@@ -250,7 +262,7 @@ class ShiftSuite(Suite):
             check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
             out.append(logits.detach().double().cpu())
             if ctx.progress is not None:
-                ctx.progress(len(chunk))
+                ctx.progress(len(chunk), stage)
         return torch.cat(out) if out else torch.zeros(0, task.num_classes, dtype=torch.float64)
 
     def _rows(
@@ -350,10 +362,13 @@ class ShiftSuite(Suite):
         families = self._families(task.modality)
         _check_evaluable(task, families)
         clean = self._clean_inputs(task)
-        clean_logits = self._predict(adapter, task, clean, ctx)
+        parts = _Parts(tables=[])
+        generated = sum(e.n for e in self._ood_entries(task) if isinstance(e, GeneratedOOD))
+        parts.plan(ctx, len(task) * (1 + len(families) * len(self.cfg.severities)) + generated)
+        clean_logits = self._predict(adapter, task, clean, ctx, CLEAN)
         clean_rows = self._rows(task.sample_ids, task.labels, clean_logits, CLEAN)
         clean_correct = clean_rows["correct"]
-        parts = _Parts(tables=[SampleTable.build(clean_rows)])
+        parts.tables.append(SampleTable.build(clean_rows))
         cells = self._perturbation_cells(adapter, task, families, clean, ctx, parts)
         parts.metrics += self._clean_metrics(clean_correct, ctx)
         parts.metrics += self._perturbation_metrics(task, cells, clean_correct, ctx)
@@ -383,9 +398,9 @@ class ShiftSuite(Suite):
         cells: dict[tuple[str, int], np.ndarray] = {}
         for family in families:
             for severity in self.cfg.severities:
-                x = self._perturbed(task, family, severity, ctx, clean)
-                logits = self._predict(adapter, task, x, ctx)
                 condition = f"{prefix}={family}/severity={severity}"
+                x = self._perturbed(task, family, severity, ctx, clean)
+                logits = self._predict(adapter, task, x, ctx, condition)
                 rows = self._rows(task.sample_ids, task.labels, logits, condition)
                 cells[(family, severity)] = rows["correct"]
                 parts.tables.append(SampleTable.build(rows))
@@ -417,8 +432,10 @@ class ShiftSuite(Suite):
                 f"and {other.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
                 f"{task.num_classes}; a shifted task needs the same input shape and label space"
             )
-        logits = self._predict(adapter, other, self._clean_inputs(other), ctx)
-        rows = self._rows(other.sample_ids, other.labels, logits, f"shifted={other.name}")
+        parts.plan(ctx, len(other))
+        condition = f"shifted={other.name}"
+        logits = self._predict(adapter, other, self._clean_inputs(other), ctx, condition)
+        rows = self._rows(other.sample_ids, other.labels, logits, condition)
         parts.tables.append(SampleTable.build(rows))
         parts.metrics += self._shift_metrics(other.name, clean_correct, rows["correct"], ctx)
 
@@ -450,7 +467,8 @@ class ShiftSuite(Suite):
                     "only score inputs of its task's shape"
                 )
             ood_ids, x = other.sample_ids, self._clean_inputs(other)
-        logits = self._predict(adapter, task, x, ctx)
+            parts.plan(ctx, len(other))
+        logits = self._predict(adapter, task, x, ctx, f"ood={name}")
         rows = self._rows(list(ood_ids), np.full(len(ood_ids), -1), logits, f"ood={name}")
         rows["correct"] = np.zeros(len(ood_ids), dtype=bool)
         parts.tables.append(SampleTable.build(rows))

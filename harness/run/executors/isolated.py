@@ -19,10 +19,11 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -40,30 +41,60 @@ POLL_S = 0.5
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """What a worker rebuilds the plan from (plain, picklable data)."""
+    """What a worker rebuilds the plan from (plain, picklable data), and the driver's import
+    path and folder (`module:factory` references resolve as they do in the driver)."""
 
     spec: RunSpec
     base_dir: Path
     models: list[str]
     tasks: list[str]
     suites: list[str]
+    sys_path: list[str]
+    cwd: str
+    preload: list[str]  # modules of the plan's suites and adapters
     log_level: int = logging.WARNING
 
     @classmethod
     def of(cls, plan: Plan) -> WorkerSetup:
+        modules = [type(s).__module__ for s in plan.suites.values()]
+        modules += [m.adapter_cls.__module__ for m in plan.models.values()]
         return cls(
             spec=plan.spec,
             base_dir=plan.base_dir,
             models=list(plan.models),
             tasks=list(plan.tasks),
             suites=list(plan.suites),
+            sys_path=list(sys.path),
+            cwd=os.getcwd(),
+            preload=list(dict.fromkeys(modules)),
             log_level=logging.getLogger().getEffectiveLevel(),
         )
+
+
+def worker_context(setup: WorkerSetup) -> Any:
+    """`forkserver` where there is one: a server process imports torch, the harness and the
+    plan's suites and adapters once, and each worker is forked from it (a restart after a timeout
+    is cheap); the server never runs torch code, so forking it is safe. Elsewhere `spawn` (each
+    worker imports anew). The server lives as long as this process and serves later runs too."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(
+            [__name__, "harness.run.executors.work", "datasets", *setup.preload]
+        )
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     """The worker process: rebuild the plan, then run units until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us
+    sys.path[:] = setup.sys_path
+    os.chdir(setup.cwd)
+    from tqdm.std import TqdmDefaultWriteLock
+
+    # tqdm would create a cross-process semaphore at its first bar; a killed worker would leak
+    # it (and the resource tracker warns at exit). Bars in one process need only a thread lock.
+    TqdmDefaultWriteLock.mp_lock = None
     logging.basicConfig(level=setup.log_level, format="%(levelname)s %(name)s: %(message)s")
     from harness.config.plan import build_plan
     from harness.core.suite import RunContext
@@ -154,7 +185,10 @@ class WorkerPool:
     _worker: _Worker | None = None
     _launching: tuple[Any, Connection] | None = None
     starts: int = 0
-    _context: Any = field(default_factory=lambda: multiprocessing.get_context("spawn"))
+    _context: Any = None
+
+    def __post_init__(self) -> None:
+        self._context = worker_context(self.setup)
 
     def launch(self) -> None:
         """Start a worker process without waiting for it (it imports torch meanwhile)."""
@@ -187,7 +221,13 @@ class WorkerPool:
                 raise RuntimeError(
                     f"the job worker process did not start (exit code {process.exitcode})"
                 )
-        kind, pid = parent.recv()
+        try:
+            kind, pid = parent.recv()
+        except (EOFError, OSError):
+            process.join()
+            raise RuntimeError(
+                f"the job worker process did not start (exit code {process.exitcode})"
+            ) from None
         assert kind == "ready", kind
         self._worker = _Worker(process=process, conn=parent, pid=pid)
 
