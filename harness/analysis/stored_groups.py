@@ -18,6 +18,7 @@ from pandas.api.types import is_float_dtype
 
 from harness.analysis.groups import (
     INTERSECTION,
+    LABEL_GROUP,
     Grouping,
     group_breakdown,
     group_columns_of,
@@ -89,7 +90,9 @@ def _conditions(
     conditions = list(dict.fromkeys(table["condition"]))
     if query.condition is None:
         return conditions
-    missing_cols = {c for g in by for c in g if f"group:{c}" not in table.columns}
+    missing_cols = {
+        c for g in by for c in g if c != LABEL_GROUP and f"group:{c}" not in table.columns
+    }
     if query.condition not in conditions or (query.by and missing_cols):
         # named explicitly: an error; otherwise this table just does not take part
         if query.fully_named:
