@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import (
     DEFAULT_OUT,
+    add_width_argument,
     csv_list,
     duration,
     non_negative_int,
+    output_width,
     positive_int,
     quickstart_spec_path,
 )
@@ -55,6 +57,7 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--shards", type=positive_int, help="split each shardable job into N shards over samples"
     )
+    add_width_argument(run)
     run.add_argument(
         "--threads",
         type=positive_int,
@@ -104,7 +107,7 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
     try:
-        print(render_table(build_boards(outcome.run_dir)))
+        print(render_table(build_boards(outcome.run_dir), width=output_width(args.width)))
     except HarnessError as exc:
         print(f"(no leaderboard: {exc})", file=err)
     if outcome.interrupted:
