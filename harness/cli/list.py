@@ -70,8 +70,8 @@ def _definition(module: str, attr: str, depth: int = 0) -> ast.AST | None:
         if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == attr:
             return node
         if isinstance(node, ast.ImportFrom) and node.module and depth < 2:
-            if any((a.asname or a.name) == attr for a in node.names):
-                source = next(a.name for a in node.names if (a.asname or a.name) == attr)
+            source = next((a.name for a in node.names if (a.asname or a.name) == attr), None)
+            if source is not None:
                 return _definition(node.module, source, depth + 1)
     return None
 

@@ -25,7 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 def _block(markdown: str, heading: str) -> list[str]:
     """The lines of the first ```bash block after `heading`, comments removed."""
     after = markdown[markdown.index(heading) :]
-    body = after[after.index("```bash") + len("```bash") : after.index("```", after.index("```bash") + 7)]
+    body = after[
+        after.index("```bash") + len("```bash") : after.index("```", after.index("```bash") + 7)
+    ]
     return [ln.split("  #")[0].strip() for ln in body.strip().splitlines() if ln.strip()]
 
 
@@ -60,7 +62,9 @@ def test_the_makefile_demo_is_harness_run() -> None:
 def test_commands_parsed() -> None:
     commands = readme_commands()
     assert "harness leaderboard results --format md --task digits --all-metrics" in commands
-    assert any(c.startswith("harness check --baseline results/baselines/quickstart") for c in commands)
+    assert any(
+        c.startswith("harness check --baseline results/baselines/quickstart") for c in commands
+    )
     assert any(c.startswith("harness groups results --condition") for c in commands)
 
 
