@@ -12,7 +12,10 @@ by round so that drifts of the machine hit every setting alike:
     threads N      busy       i.e. torch's default before the harness chose threads per job
 
 and reports the median wall time of each and the busy/quiet ratio per thread setting (target for
-the harness's choice: within 3x). OMP_NUM_THREADS and MKL_NUM_THREADS are removed from the
+the harness's choice: within 3x). Each round also times a single-threaded reference (pure
+Python arithmetic in a child process, about as long as nothing) quiet and busy: its ratio is the
+floor any single-threaded job can reach on this machine at this moment (with 4 spinners on 2
+otherwise idle cores, 5 runnable threads share 2 cores: 2.5x). OMP_NUM_THREADS and MKL_NUM_THREADS are removed from the
 children's environment (they would pin torch to their value). Run from the repository root:
 
     python benchmarks/bench_busy_machine.py [--rounds 2] [--busy 4] [--timeout 1800]
@@ -68,6 +71,17 @@ def stop_busy(procs: list[multiprocessing.Process]) -> None:
         p.join()
 
 
+REFERENCE = "x = 0\nfor i in range(30_000_000):\n    x = (x * 1103515245 + 12345) % 2147483648\n"
+
+
+def run_reference() -> tuple[float, float, str]:
+    """Wall seconds of a fixed single-threaded CPU workload in a child process."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", REFERENCE], check=True)
+    wall = time.perf_counter() - started
+    return wall, wall, "ok"
+
+
 def run_quickstart(
     args: argparse.Namespace, threads: int | None, extra: tuple[str, ...] = ()
 ) -> tuple[float, float, str]:
@@ -114,7 +128,7 @@ def main() -> None:
         worker_overhead(args)
         return
     cpus = cpu_budget().cpus
-    settings: list[tuple[str, int | None]] = [("auto", None)]
+    settings: list[tuple[str, int | None]] = [("reference", -1), ("auto", None)]
     if not args.auto_only:
         settings.append((f"{cpus} (torch default)", cpus))
     results: dict[tuple[str, str], list[tuple[float, float, str]]] = {}
@@ -124,7 +138,7 @@ def main() -> None:
             for load in ("quiet", "busy"):
                 procs = start_busy(args.busy) if load == "busy" else []
                 try:
-                    got = run_quickstart(args, threads)
+                    got = run_reference() if threads == -1 else run_quickstart(args, threads)
                 finally:
                     stop_busy(procs)
                 results.setdefault((label, load), []).append(got)
