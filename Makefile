@@ -3,7 +3,7 @@
 #   make test   install with test dependencies (every adapter, Ray, linters), then run the tests
 # torch is pinned to a CPU build here (an unpinned torch pulls several GB of CUDA packages).
 # On another machine, point pip at the CPU wheels: make demo TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
-# Measured (docs/throughput.md): the demo install is 61 packages, 1.6 GB; the test install 143, 2.5 GB.
+# Measured (docs/throughput.md): the demo install is 62 packages, 1.6 GB; the test install 143, 2.5 GB.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,10 +19,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# the quickstart's dependencies only (no extras)
+# the quickstart's dependencies only (core + the mnist extra)
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[mnist]"
 	touch $(DEMO_STAMP)
 
 # everything the tests exercise (the dev extra); includes the demo's dependencies

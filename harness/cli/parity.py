@@ -24,7 +24,11 @@ def add_parser(sub: Any) -> None:
         default=1e-4,
         help="max |probability difference| of any class (default 1e-4)",
     )
-    par.add_argument("--limit", type=positive_int, help="compare only the first N samples")
+    par.add_argument(
+        "--limit",
+        type=positive_int,
+        help="compare on a seeded label-stratified sample of N samples",
+    )
     par.add_argument("--format", choices=["table", "json"], default="table")
     par.set_defaults(handler=parity_command)
 
@@ -41,7 +45,11 @@ def _compare(args: argparse.Namespace) -> ParityReport:
     args.tasks = [args.task]
     plan = load_plan(args, args.spec)
     device = resolve_device(plan.spec.device)
-    task = plan.tasks[args.task].load().head(args.limit or plan.spec.limit)
+    task = (
+        plan.tasks[args.task]
+        .load()
+        .subset(args.limit or plan.spec.limit, seed=plan.spec.seed, purpose="limit")
+    )
     adapters = []
     for name in args.models:
         adapter = build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
