@@ -17,24 +17,26 @@ def test_the_board_names_the_run_it_shows(
     out = tmp_path / "out"
     for name, text in [
         ("a.yaml", TINY_SPEC),
-        ("b.yaml", TINY_SPEC.replace("seed: 3", "seed: 4")),  # other results, same models
+        # other results of the same models on the same samples (the seed would draw another
+        # `limit` subset: another task fingerprint, another board)
+        ("b.yaml", TINY_SPEC.replace("bootstrap_resamples: 200", "bootstrap_resamples: 300")),
         ("c.yaml", TINY_SPEC.replace("name: tiny", "name: again")),  # same keys as a: copies
     ]:
         (weights_dir / name).write_text(text)
         assert main(["run", str(weights_dir / name), "--out", str(out)]) == 0
     runs = {
-        p.name.split("-")[0] + ("4" if "seed: 4" in _spec(p) else ""): p.name
+        p.name.split("-")[0] + ("300" if "resamples: 300" in _spec(p) else ""): p.name
         for p in (out / "runs").iterdir()
     }
     capsys.readouterr()
-    assert main(["leaderboard", str(out)]) == 0
+    assert main(["leaderboard", str(out), "--width", "0"]) == 0  # notes on one line each
     text = capsys.readouterr().out
     notes = [ln for ln in text.splitlines() if "not shown" in ln]
     assert len(notes) == 2  # lin-a and lin-b
-    # the latest computed results (seed 4) are shown; run c reused run a's: both are named
+    # the latest computed results (300 resamples) are shown; run c reused run a's: both are named
     hidden = ", ".join(sorted([runs["again"], runs["tiny"]]))
     for note in notes:
-        assert f"shown from run {runs['tiny4']} (the latest)" in note
+        assert f"shown from run {runs['tiny300']} (the latest)" in note
         assert f"in run(s) {hidden} are not shown" in note
     assert main(["leaderboard", str(out / "runs" / runs["tiny"])]) == 0
     assert "not shown" not in capsys.readouterr().out
