@@ -13,7 +13,7 @@ from harness.present.tables import Table, split_columns, to_text
 SPEC = """
 name: wide
 device: cpu
-limit: 100
+limit: 200  # groups large enough for reliable cells (a flagged cell is one wide column)
 bootstrap_resamples: 50
 tasks: [diabetes]
 models: [diabetes-logreg, diabetes-mlp]

@@ -4,6 +4,9 @@ logs, and the rate and ETA the snapshots carry."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from harness.core.manifest import JobStatus
 from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.runner import JobOutcome
 
+REPO = Path(__file__).resolve().parents[2]
 JOB = Job(model="digits-cnn", task="digits", suite="adversarial")
 
 
@@ -97,20 +101,18 @@ def test_a_run_in_a_log_shows_each_job_once(
     assert len([ln for ln in lines if ln.startswith("[")]) == 2
 
 
-def test_third_party_bars_are_silenced(
-    write_spec: Callable[[str], Path], tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """A local CSV task goes through datasets (which draws 'Generating ... split' bars)."""
+def _csv_spec(write_spec: Callable[[str], Path], folder: Path) -> Path:
+    """A local CSV task: datasets reads it with its csv builder ('Generating ... split' bars)."""
     rows = ["f0,f1,label"] + [f"{i % 7},{i % 5},{i % 2}" for i in range(60)]
-    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
-    spec = write_spec(
+    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+    return write_spec(
         f"""
         name: quiet
         device: cpu
         bootstrap_resamples: 0
         tasks:
           - name: local
-            source: {tmp_path / "data.csv"}
+            source: {folder / "data.csv"}
             modality: tabular
             feature_columns: [f0, f1]
             bounds: [0, 10]
@@ -123,6 +125,43 @@ def test_third_party_bars_are_silenced(
           accuracy: {{}}
         """
     )
-    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+
+
+@pytest.mark.parametrize("command", ["run", "parity"])
+def test_third_party_bars_are_silenced(
+    write_spec: Callable[[str], Path],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every command, not only `run` (`harness parity` used to draw datasets' bars)."""
+    import datasets
+
+    monkeypatch.delenv("HF_DATASETS_DISABLE_PROGRESS_BARS", raising=False)
+    datasets.enable_progress_bars()  # as in a fresh process: an earlier test may have silenced
+    spec = _csv_spec(write_spec, tmp_path)
+    argv = {
+        "run": ["run", str(spec), "--out", str(tmp_path / "out")],
+        "parity": ["parity", str(spec), "--models", "tab,tab", "--task", "local"],
+    }[command]
+    assert main(argv) == 0
     err = capfd.readouterr().err
     assert "split" not in err and "it/s" not in err and "examples/s" not in err
+
+
+def test_verbose_keeps_third_party_bars(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
+    """`--verbose` leaves datasets' bars alone (a fresh process: bars are process-wide state)."""
+    spec = _csv_spec(write_spec, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_DATASETS_DISABLE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(spec.parent)])
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "-v", "run", str(spec), "--out", str(tmp_path / "o")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Generating" in done.stderr and "split" in done.stderr
