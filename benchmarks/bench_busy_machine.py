@@ -13,9 +13,9 @@ by round so that drifts of the machine hit every setting alike:
 
 and reports the median wall time of each and the busy/quiet ratio per thread setting (target for
 the harness's choice: within 3x). Each round also times a single-threaded reference (pure
-Python arithmetic in a child process, about as long as nothing) quiet and busy: its ratio is the
-floor any single-threaded job can reach on this machine at this moment (with 4 spinners on 2
-otherwise idle cores, 5 runnable threads share 2 cores: 2.5x). OMP_NUM_THREADS and MKL_NUM_THREADS are removed from the
+Python arithmetic in a child process) quiet and busy: its ratio is the floor any single-threaded
+job can reach on this machine at this moment (with 4 spinners on 2 otherwise idle cores, 5
+runnable threads share 2 cores: 2.5x). OMP_NUM_THREADS and MKL_NUM_THREADS are removed from the
 children's environment (they would pin torch to their value). Run from the repository root:
 
     python benchmarks/bench_busy_machine.py [--rounds 2] [--busy 4] [--timeout 1800]
