@@ -3,7 +3,7 @@
 #   make test   install with test dependencies (every adapter, Ray, linters), then run the tests
 # torch is pinned to a CPU build here (an unpinned torch pulls several GB of CUDA packages).
 # On another machine, point pip at the CPU wheels: make demo TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
-# Measured (docs/throughput.md): the demo install is 62 packages, 1.6 GB; the test install 143, 2.5 GB.
+# Measured (README.md, "Two commands"): the demo install is 62 packages, 1.6 GB; the test install 143, 2.5 GB.
 
 PYTHON ?= python3
 VENV ?= .venv

@@ -99,7 +99,8 @@ def _conditions(
             raise ResultsError(
                 f"{label} has no condition {query.condition!r}; its conditions: {', '.join(conditions)}"
             )
-        return f"{label}: conditions {', '.join(conditions)}"
+        available = ", ".join(group_columns_of(table)) or "(none)"
+        return f"{label}: conditions {', '.join(conditions)}, available group columns: {available}"
     return [query.condition]
 
 
@@ -157,7 +158,7 @@ def stored_group_rows(
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"
             + (f" and group columns {', '.join(query.by)}" if query.by else "")
-            + f"; tables and their conditions: {'; '.join(skipped)[:600]}"
+            + f"; tables, their conditions and group columns: {'; '.join(skipped)[:600]}"
         )
     if not rows:
         raise ResultsError(
