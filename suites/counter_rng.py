@@ -4,7 +4,10 @@ Every number is a pure function of ``(seed, stream, index)``: the SplitMix64 fin
 ``key(seed, stream) + (index + 1) * GOLDEN``. Nothing depends on global RNG state, on the batch a
 sample sits in, or on the device: the arithmetic is wrapping 64-bit integer arithmetic, which is
 identical on CPU and CUDA, so a sample gets the same noise alone, in a batch, on a rerun, on a
-resumed run and on another device. Float conversions use 24-bit mantissas (exact in float32).
+resumed run and on another device. Uniforms (two per 64-bit word) are 23-bit midpoints
+``(k + 0.5) / 2**23``: exact in
+float32, so the open interval (0, 1) is truly open (24-bit midpoints are not representable in
+float32 near 1: ``(2**24 - 1 + 0.5) / 2**24`` rounds to 1.0, which once crashed shot noise).
 
 Functions take ``seeds`` of shape ``(B,)`` (int64) and a per-sample ``shape`` and return tensors of
 shape ``(B, *shape)``. ``stream`` separates independent draws made for the same sample (e.g. the
@@ -26,6 +29,12 @@ __all__ = [
     "randint",
     "poisson",
     "splitmix64",
+    "open_unit",
+    "top_bits",
+    "random_fields",
+    "unit_indices",
+    "poisson_from_uniform",
+    "poisson_cdf_table",
 ]
 
 
@@ -38,7 +47,10 @@ _GOLDEN = _signed(0x9E3779B97F4A7C15)
 _MIX1 = _signed(0xBF58476D1CE4E5B9)
 _MIX2 = _signed(0x94D049BB133111EB)
 _STREAM_SALT = _signed(0xD1B54A32D192ED03)
-_TWO_POW_M24 = 1.0 / (1 << 24)
+UNIT_BITS = 23
+"""Bits per uniform: ``k + 0.5`` needs UNIT_BITS + 1 significant bits, float32 has 24."""
+_UNIT_MASK = (1 << UNIT_BITS) - 1
+_UNIT_SCALE = 1.0 / (1 << UNIT_BITS)
 
 
 def splitmix64(x: torch.Tensor) -> torch.Tensor:
@@ -87,52 +99,82 @@ def random_bits(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) ->
     return bits.reshape(seeds.shape[0], *shape)
 
 
+def open_unit(k: torch.Tensor) -> torch.Tensor:
+    """Integers ``k`` in ``[0, 2**UNIT_BITS)`` to float32 ``(k + 0.5) / 2**UNIT_BITS``.
+
+    Every step is exact in float32 (``k + 0.5`` has at most 24 significant bits; the scale is a
+    power of two), so the result lies strictly inside (0, 1) for every ``k``: the smallest value is
+    ``2**-24`` and the largest ``1 - 2**-24``, symmetric about 1/2.
+    """
+    return k.to(torch.float32).add_(0.5).mul_(_UNIT_SCALE)
+
+
+def top_bits(bits: torch.Tensor) -> torch.Tensor:
+    """The top UNIT_BITS bits of 64-bit words, as non-negative int64 (in place)."""
+    bits >>= 64 - UNIT_BITS
+    bits &= _UNIT_MASK  # logical shift: torch's >> is arithmetic
+    return bits
+
+
+def random_fields(
+    seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0, *, width: int = 32
+) -> torch.Tensor:
+    """Uniform ``width``-bit integers (int64, 0 <= v < 2**width) of shape ``(B, *shape)``, packed
+    ``64 // width`` to a word: element ``i`` is field ``i % per_word`` (counted from the top) of
+    word ``i // per_word`` of `random_bits`. Fewer words per element: the cheap way to many draws.
+    """
+    if width not in (8, 16, 32, 64):
+        raise ValueError(f"field width must be 8, 16, 32 or 64 bits, got {width}")
+    n = math.prod(shape)
+    per_word = 64 // width
+    bits = random_bits(seeds, (-(-n // per_word),), stream)
+    if per_word == 1:
+        return bits.reshape(seeds.shape[0], *shape)
+    mask = (1 << width) - 1
+    fields = []
+    for j in range(per_word):
+        shift = 64 - width * (j + 1)
+        f = bits >> shift if shift else bits.clone()
+        fields.append(f.bitwise_and_(mask))
+    out = torch.stack(fields, dim=-1).reshape(seeds.shape[0], -1)[:, :n]
+    return out.reshape(seeds.shape[0], *shape)
+
+
+def unit_indices(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
+    """The integers ``k`` behind `uniform`: the top UNIT_BITS bits of 32-bit `random_fields`."""
+    return random_fields(seeds, shape, stream, width=32) >> (32 - UNIT_BITS)
+
+
 def uniform(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
-    """Uniform float32 in the open interval (0, 1): ``(k + 0.5) / 2**24`` for a 24-bit ``k``."""
-    k = random_bits(seeds, shape, stream) >> 40
-    k &= 0xFFFFFF
-    return k.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
+    """Uniform float32 in the open interval (0, 1): `open_unit` of `unit_indices` (two draws per
+    64-bit word)."""
+    return open_unit(unit_indices(seeds, shape, stream))
 
 
 def uniform_many(
     seeds: torch.Tensor, draws: Sequence[tuple[tuple[int, ...], int]]
 ) -> list[torch.Tensor]:
-    """Several `uniform` draws, one per ``(shape, stream)``, in a single pass: the same numbers
-    as separate calls, with a fraction of the per-call overhead (for many small draws)."""
-    if not draws:
-        return []
+    """Several `uniform` draws, one per ``(shape, stream)``: the same numbers as separate calls."""
     if seeds.dtype != torch.int64 or seeds.dim() != 1:
         raise ValueError(
             f"seeds must be a 1-D int64 tensor, got {seeds.dtype} {tuple(seeds.shape)}"
         )
-    salts = [_signed(_splitmix64_int(int(st) * _STREAM_SALT + _GOLDEN)) for _, st in draws]
-    keys = _splitmix64_(seeds[:, None] ^ torch.tensor(salts, device=seeds.device)[None, :])
-    sizes = [math.prod(shape) for shape, _ in draws]
-    counter = torch.cat([torch.arange(1, n + 1, dtype=torch.int64) for n in sizes])
-    which = torch.repeat_interleave(torch.arange(len(draws)), torch.tensor(sizes))
-    counter = counter.to(seeds.device) * _GOLDEN
-    k = _splitmix64_(keys[:, which.to(seeds.device)] + counter[None, :]) >> 40
-    k &= 0xFFFFFF
-    u = k.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
-    parts = u.split(sizes, dim=1)
-    return [p.reshape(seeds.shape[0], *shape) for p, (shape, _) in zip(parts, draws, strict=True)]
+    return [uniform(seeds, shape, stream) for shape, stream in draws]
 
 
 def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
-    """Standard normal float32 by Box-Muller; one 64-bit word gives both uniforms.
-
-    ``u1`` comes from bits 40..63 and ``u2`` from bits 16..39 of the same word. The 24-bit
-    uniforms bound the tails at about 5.8 sigma, beyond anything visible after clipping to [0, 1].
+    """Standard normal float32 by Box-Muller, both outputs used: one 64-bit word gives two
+    uniforms (its 32-bit halves, as `uniform`) and elements ``2i`` and ``2i + 1`` are
+    ``r cos(2 pi u2)`` and ``r sin(2 pi u2)`` with ``r = sqrt(-2 ln u1)``. The uniforms bound the
+    tails at about 5.8 sigma (``u1 >= 2**-24``), beyond anything visible after clipping to [0, 1].
     """
-    bits = random_bits(seeds, shape, stream)
-    k1 = bits >> 40
-    k1 &= 0xFFFFFF
-    bits >>= 16
-    bits &= 0xFFFFFF
-    u1 = k1.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
-    u2 = bits.to(torch.float32).add_(0.5).mul_(_TWO_POW_M24)
-    radius = u1.log_().mul_(-2.0).sqrt_()
-    return radius.mul_(u2.mul_(2.0 * math.pi).cos_())
+    n = math.prod(shape)
+    pairs = -(-n // 2)
+    u = uniform(seeds, (pairs, 2), stream)
+    radius = u[:, :, 0].log().mul_(-2.0).sqrt_()
+    angle = u[:, :, 1].mul(2.0 * math.pi)
+    out = torch.stack((radius * angle.cos(), radius.mul_(angle.sin_())), dim=-1)
+    return out.reshape(seeds.shape[0], -1)[:, :n].reshape(seeds.shape[0], *shape)
 
 
 def randint(
@@ -172,28 +214,38 @@ def poisson(
     share exactly, e.g. 8-bit intensities times a constant. Elements whose rate equals one of them read the CDF
     from a float64 table built for exactly those rates (the same table whatever the batch);
     the others evaluate ``P(X <= k - 1)`` as the regularised incomplete gamma ``Q(k, rate)``
-    (float32, the slow part) and step with the probability mass. Which path an element takes
+    (float64, the slow part) and step with the probability mass. Which path an element takes
     depends only on its own rate, so a sample's values never depend on its batch.
     """
+    u = uniform(seeds, tuple(rate.shape[1:]), stream)
+    return poisson_from_uniform(u, rate, table_rates=table_rates)
+
+
+def poisson_from_uniform(
+    u: torch.Tensor, rate: torch.Tensor, *, table_rates: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The inversion behind `poisson`: the smallest ``k`` with ``P(X <= k) >= u`` per element,
+    for uniforms ``u`` in (0, 1) of the same shape as ``rate`` (float32 result)."""
+    shape = rate.shape
     lam = rate.to(torch.float32).clamp(min=0.0).reshape(-1)
-    u = uniform(seeds, tuple(rate.shape[1:]), stream).reshape(-1)
+    u = u.to(torch.float32).reshape(-1)
     z = math.sqrt(2.0) * torch.special.erfinv(2.0 * u - 1.0)
     k = torch.floor(lam + torch.sqrt(lam) * z + (z * z - 1.0) / 6.0 + 0.5).clamp(min=0.0)
     k = torch.where(lam > 0, k, torch.zeros_like(k))
     if table_rates is None:
-        return _poisson_search(u, lam, k).reshape(rate.shape)
+        return _poisson_search(u, lam, k).reshape(shape)
     table_rates = table_rates.to(device=lam.device, dtype=torch.float32)
     level = _table_level(table_rates, lam)
-    cdf = _poisson_cdf_table(table_rates)  # (L, K) float64
+    cdf = poisson_cdf_table(table_rates)  # (L, K) float64
     width = cdf.shape[1]
     flat_cdf = torch.cat((torch.zeros_like(cdf[:, :1]), cdf), dim=1).reshape(-1)
     row = level * (
         width + 1
     )  # flat_cdf[row + k] = P(X <= k - 1), flat_cdf[row + k + 1] = P(X <= k)
     u64 = u.to(torch.float64)
-    hit = table_rates[level] == lam
+    hit = torch.take(table_rates, level) == lam
     kk = k.to(torch.int64).clamp_(max=width - 1)
-    below, at = flat_cdf[row + kk], flat_cdf[row + kk + 1]
+    below, at = torch.take(flat_cdf, row + kk), torch.take(flat_cdf, row + kk + 1)
     off = (hit & (((at < u64) & (kk < width - 1)) | ((below >= u64) & (kk > 0)))).nonzero()[:, 0]
     if off.numel():  # the few off guesses step alone (elementwise: same values as all together)
         sk, srow, su = kk[off], row[off], u64[off]
@@ -205,11 +257,11 @@ def poisson(
             sk = sk + up.to(torch.int64) - down.to(torch.int64)
         kk = kk.index_put((off,), sk)
     result = kk.to(torch.float32)
-    miss = ~hit | (flat_cdf[row + kk + 1] < u64)  # rate not in the table, or table too short
+    miss = ~hit | (torch.take(flat_cdf, row + kk + 1) < u64)  # not tabled, or table too short
     idx = miss.nonzero()[:, 0]
     if idx.numel():
         result[idx] = _poisson_search(u[idx], lam[idx], k[idx])
-    return result.reshape(rate.shape)
+    return result.reshape(shape)
 
 
 def _table_level(table_rates: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
@@ -231,7 +283,7 @@ def _table_level(table_rates: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     return level
 
 
-def _poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:
+def poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:
     """``P(X <= k)`` for ``X ~ Poisson(rates[i])``, k = 0..K-1 (float64, (L, K)).
 
     K reaches past the largest rate by 10 standard deviations plus 40, where the CDF is 1 to far
@@ -251,7 +303,14 @@ def _poisson_cdf_table(rates: torch.Tensor) -> torch.Tensor:
 
 def _poisson_search(u: torch.Tensor, lam: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """The general inversion on flat tensors: from the guess ``k``, ``P(X <= k - 1)`` as
-    ``Q(k, lam)`` once, then steps by the probability mass."""
+    ``Q(k, lam)`` once, then steps by the probability mass.
+
+    In float64: the uniforms reach ``1 - 2**-24``, closer to 1 than float32 CDF values resolve,
+    so a float32 search could stall below them.
+    """
+    u = u.to(torch.float64)
+    lam = lam.to(torch.float64)
+    k = k.to(torch.float64)
     positive = lam > 0
     safe_lam = torch.where(positive, lam, torch.ones_like(lam))
     log_lam = torch.log(safe_lam)

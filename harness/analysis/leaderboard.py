@@ -8,6 +8,7 @@ and the split is stated; nothing is silently mixed. No torch import here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from harness.analysis import cross_model, paired_tests
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
 from harness.store.run_store import LoadedJob, StoredJob, load_jobs
 
 
@@ -277,10 +279,7 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
     shift = [j for j in jobs if j.record.suite == cross_model.SUITE]
     if not shift:
         return
-    baseline = cross_model.mce_baseline([j.record.suite_config for j in shift])
-    per_model, notes = cross_model.board_records(
-        {j.record.model: j.metrics for j in shift}, baseline=baseline
-    )
+    per_model, notes = _cross_model_records(board, shift)
     board.notes.extend(notes)
     for model, records in per_model.items():
         for m in records:
@@ -294,6 +293,26 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
         else r
         for r in board.rows
     ]
+
+
+def _cross_model_records(
+    board: Board, shift: list[StoredJob]
+) -> tuple[dict[str, list[MetricRecord]], list[str]]:
+    """`cross_model.board_records` of the board's shift jobs, with their tables and variants."""
+    config = cross_model.board_config([j.record.suite_config for j in shift])
+    return cross_model.board_records(
+        {j.record.model: j.metrics for j in shift},
+        baseline=config.mce_baseline,
+        config=config,
+        tables={j.record.model: _table_source(j) for j in shift},
+        variants={r.model for r in board.rows if r.variant is not None},
+        seed=min(j.record.seed for j in shift),
+    )
+
+
+def _table_source(job: StoredJob) -> Callable[[], SampleTable | None]:
+    """A loader of a job's per-sample table (None when it stored none)."""
+    return lambda: job.table() if job.has_table else None
 
 
 def _add_ranks(board: Board) -> None:

@@ -301,6 +301,7 @@ def build_plan(
     for name in _select(list(spec.suites), suites, "suite"):
         suite_cls = suite_reg.load(name)
         suite_objs[name] = suite_cls(spec.suites[name] or {})
+        suite_objs[name].bind_spec_folder(base_dir)  # files its config names, checked here
     task_names = [t if isinstance(t, str) else t.name for t in spec.tasks]
     task_plans = {
         name: _task_plan(entry, base_dir)

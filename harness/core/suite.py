@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -116,6 +117,11 @@ class Suite:
             if spec.name == name:
                 return spec
         raise KeyError(f"suite {self.name!r} declares no metric {name!r}")
+
+    def bind_spec_folder(self, base_dir: Path) -> None:
+        """Called with the spec file's folder before any job runs (and by `harness validate`): a
+        suite whose config names files resolves them against it and checks them there, so a bad
+        path fails validation rather than the run. Nothing to do by default."""
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         """Why this suite does not apply to this model and task (None: it applies)."""

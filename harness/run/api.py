@@ -132,6 +132,7 @@ def evaluate(
     out = EvaluationResult(model=adapter.name, task=the_task.name)
     for name, config in configs.items():
         suite = registry.load(name)(config or {})
+        suite.bind_spec_folder(base)
         reason = suite.skip_reason(adapter, the_task)
         if reason is not None:
             out.skipped[name] = reason

@@ -77,6 +77,16 @@ def feature_stats(task: Task) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
+def _declared_box(task: Task) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Per-feature (low, high) of a task that declares feature bounds (`Task.feature_box()`)."""
+    if task.feature_bounds is None:
+        return None
+    box = task.feature_box()
+    assert box is not None, "a task with feature bounds has a box"
+    low, high = (torch.as_tensor(b, dtype=torch.float32) for b in box)
+    return low, high
+
+
 def apply(
     inputs: torch.Tensor | Sequence[str],
     name: str,
@@ -109,7 +119,7 @@ def apply(
         mean, std = stats if stats is not None else feature_stats(task)
         if name == "gaussian_noise":
             return tabular_shifts.gaussian_noise(
-                inputs, int(severity), seeds_t, std=std, bounds=task.bounds
+                inputs, int(severity), seeds_t, std=std, bounds=task.bounds, box=_declared_box(task)
             )
         return tabular_shifts.feature_dropout(inputs, int(severity), seeds_t, mean=mean)
     return text_perturbations.perturb_text(list(inputs), name, int(severity), seeds_t.tolist())

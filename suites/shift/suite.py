@@ -1,11 +1,12 @@
 """`shift` suite: image corruptions, tabular/text perturbations, dataset shift and OOD detection.
 
-Conditions in the per-sample table: `clean` (with `msp` and `energy` OOD-score columns),
-`corruption=<name>/severity=<s>`, `tabular=<family>/severity=<s>`, `text=<family>/severity=<s>`,
+Conditions in the per-sample table: `clean` (with OOD-score columns `msp`, `energy`, `max_logit`,
+`entropy`, and the top logits for later scores), `corruption=<name>/severity=<s>` (on-the-fly, or a
+published corrupted set's rows), `tabular=<family>/severity=<s>`, `text=<family>/severity=<s>`,
 `shifted=<task>` (the shifted task's own sample ids) and `ood=<set>` (label -1: OOD samples have
-no label; `msp`/`energy` columns). All randomness derives from (run seed, sample id, family,
-severity) through `harness.core.seeding`. Metrics that need several models of a board (mCE, relative
-mCE, effective robustness) are computed from the stored records by `harness.analysis.cross_model`.
+no label). All randomness derives from (run seed, sample id, family, severity) through
+`harness.core.seeding`. Metrics that need several models of a board (mCE, relative mCE, effective
+robustness) are computed from the stored records and tables by `harness.analysis.cross_model`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -24,18 +26,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harness.analysis.intervals import CI_METHOD, bootstrap_ci, bootstrap_indices, mean_ci
 from harness.config.spec import TaskSpec
 from harness.core.adapter import ModelAdapter, check_logits
-from harness.core.errors import ConfigError, DatasetError
+from harness.core.errors import ConfigError, DatasetError, HarnessError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.core.task import Task
-from suites.shift import ood, perturbations
+from harness.core.task import UNLABELED, Batch, Task
+from suites.shift import ood, perturbations, selection
+from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 
 log = logging.getLogger(__name__)
 
 CACHE_BYTES = 256 * 1024 * 1024
 """Bound on the corrupted inputs a suite instance keeps (LRU) for reuse by the run's other models."""
+
+NOOP_MEAN_CHANGE = 0.5 / 255
+"""A corruption "does nothing" on a task when, at every configured severity, its inputs change by
+less than half an 8-bit level on average (mean |corrupted - clean| over every input value of the
+evaluated samples, on the task's bounds mapped to [0, 1]); it is then not applicable there."""
+
+BENCHMARK_CORRUPTIONS: tuple[str, ...] = IMAGE_CORRUPTIONS[:15]
+"""The 15 ImageNet-C benchmark corruptions; the other 4 are held-out validation corruptions."""
 
 
 class GeneratedOOD(BaseModel):
@@ -58,6 +69,9 @@ class ShiftConfig(SuiteConfig):
     shifted_tasks: list[TaskEntry] | dict[str, list[TaskEntry]] = Field(default_factory=list)
     ood_sets: list[OODEntry] | dict[str, list[OODEntry]] = Field(default_factory=list)
     mce_baseline: str | None = None
+    mce_corruptions: Literal["benchmark", "all"] | list[str] = "benchmark"
+    effective_robustness_testbed: list[str] | None = None
+    gallery_samples: int = Field(default=4, ge=0, le=64)
     tabular: list[str] | Literal["all"] = "all"
     text: list[str] | Literal["all"] = "all"
     energy_temperature: float = Field(default=1.0, gt=0)
@@ -72,11 +86,16 @@ class ShiftConfig(SuiteConfig):
             raise ValueError(f"severities repeat: {v}")
         return v
 
-    @field_validator("corruptions", "tabular", "text")
+    @field_validator("corruptions", "tabular", "text", "mce_corruptions")
     @classmethod
     def _families(cls, v: list[str] | str, info: Any) -> list[str] | str:
-        modality = {"corruptions": "image", "tabular": "tabular", "text": "text"}[info.field_name]
-        if v == "all":
+        modality = {
+            "corruptions": "image",
+            "mce_corruptions": "image",
+            "tabular": "tabular",
+            "text": "text",
+        }[info.field_name]
+        if v in ("all", "benchmark"):
             return v
         for name in v:
             try:
@@ -108,6 +127,8 @@ class _Parts:
     tables: list[SampleTable]
     metrics: list[MetricRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    not_applicable: dict[str, float] = field(default_factory=dict)  # corruption -> max mean change
+    gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
     planned: int = 0  # samples to predict, counted once per condition (the progress total)
 
     def plan(self, ctx: RunContext, more: int) -> None:
@@ -115,6 +136,32 @@ class _Parts:
         self.planned += more
         if ctx.progress is not None:
             ctx.progress(0, total=self.planned)
+
+
+@dataclass(kw_only=True)
+class _Sweep:
+    """What the streamed perturbation sweep accumulates over the batches."""
+
+    stats: tuple[torch.Tensor, torch.Tensor] | None  # tabular training (mean, std)
+    gallery: np.ndarray | None  # task rows shown in the corruption gallery
+    clean: list[dict[str, Any]] = field(default_factory=list)  # clean row blocks
+    blocks: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    change: dict[tuple[str, int], float] = field(default_factory=dict)  # sum |x - clean|, [0, 1]
+
+    def add_change(
+        self,
+        task: Task,
+        cell: tuple[str, int],
+        clean: torch.Tensor | list[str],
+        x: torch.Tensor | list[str],
+    ) -> None:
+        if task.modality == "image":
+            self.change[cell] = self.change.get(cell, 0.0) + _change_sum(clean, x, task)
+
+
+def _prefix(task: Task) -> str:
+    """The condition prefix of a task's perturbation cells."""
+    return "corruption" if task.modality == "image" else task.modality
 
 
 def _tensor(x: torch.Tensor | list[str]) -> torch.Tensor:
@@ -127,6 +174,53 @@ def _size(inputs: torch.Tensor | list[str]) -> int:
     if isinstance(inputs, torch.Tensor):
         return inputs.numel() * inputs.element_size()
     return sum(len(t) for t in inputs)
+
+
+def _step(ctx: RunContext) -> int:
+    """Samples read, perturbed and kept in memory at a time (at least 256)."""
+    return max(ctx.batch_size, 256)
+
+
+def _join(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Row blocks with the same columns joined in order (numpy arrays, or lists)."""
+    out: dict[str, Any] = {}
+    for key, first in blocks[0].items():
+        if isinstance(first, np.ndarray):
+            out[key] = np.concatenate([b[key] for b in blocks])
+        else:
+            out[key] = [v for b in blocks for v in b[key]]
+    return out
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    """Rows of one joined column."""
+    if isinstance(column, np.ndarray):
+        return column[rows]
+    return [column[i] for i in rows.tolist()]
+
+
+def _local(gallery: np.ndarray | None, start: int, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The gallery rows inside the batch [start, start + n): (positions in the batch, positions
+    in the gallery), or None when there are none."""
+    if gallery is None:
+        return None
+    inside = np.flatnonzero((gallery >= start) & (gallery < start + n))
+    if len(inside) == 0:
+        return None
+    return gallery[inside] - start, inside
+
+
+def _change_sum(clean: torch.Tensor | list[str], x: torch.Tensor | list[str], task: Task) -> float:
+    """Sum of |x - clean| over every input value of a batch, on the task's bounds mapped to
+    [0, 1] (divided by the number of values, the mean change of `NOOP_MEAN_CHANGE`)."""
+    low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
+    return float((_tensor(x).double() - _tensor(clean).double()).abs().sum()) / (high - low)
+
+
+def _empty_gallery(task: Task, families: list[str], suite: ShiftSuite) -> np.ndarray:
+    k = min(suite.cfg.gallery_samples, len(task))
+    shape = (len(families), 1 + len(suite.cfg.severities), k, *task.input_shape)
+    return np.zeros(shape, dtype=np.float32)
 
 
 def _check_evaluable(task: Task, families: list[str]) -> None:
@@ -143,10 +237,10 @@ def _check_evaluable(task: Task, families: list[str]) -> None:
 
 class ShiftSuite(Suite):
     name = "shift"
-    version = "2"
+    version = "3"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
-        "OOD detection (MSP, energy)"
+        "OOD detection (MSP, energy, max-logit, entropy)"
     )
     config_model = ShiftConfig
     metrics = (
@@ -197,6 +291,7 @@ class ShiftSuite(Suite):
         )
         self._cached_bytes = 0
         self._tasks: dict[str, Task] = {}
+        self._base_dir = Path.cwd()  # the spec file's folder, once bound
 
     # ------------------------------------------------------------------ config helpers
     @property
@@ -218,7 +313,29 @@ class ShiftSuite(Suite):
     def _ood_entries(self, task: Task) -> list[OODEntry]:
         return _for_task(self.cfg.ood_sets, task)
 
+    def bind_spec_folder(self, base_dir: Path) -> None:
+        """Shifted tasks and OOD sets given as task specs read their `source` relative to the
+        spec file's folder; each is checked here (`check_task_source`, what `harness validate`
+        runs on tasks) and a named one must be a registered task."""
+        from harness.config.tasks.catalogue import task_registry
+        from harness.config.tasks.sources import check_task_source
+
+        self._base_dir = base_dir
+        settings = {"shifted_tasks": self.cfg.shifted_tasks, "ood_sets": self.cfg.ood_sets}
+        for key, value in settings.items():
+            entries = [e for v in value.values() for e in v] if isinstance(value, dict) else value
+            for entry in entries:
+                if isinstance(entry, TaskSpec):
+                    check_task_source(entry, base_dir)
+                elif isinstance(entry, str):
+                    try:
+                        task_registry().load(entry)
+                    except HarnessError as err:
+                        raise ConfigError(f"suites.shift.{key}: {err}") from None
+
     def _load(self, entry: TaskEntry, where: str) -> Task:
+        """A shifted or OOD task, loaded once per suite instance (streamed; callers subset it);
+        a spec's `source` is relative to the spec file's folder (`bind_spec_folder`)."""
         key = (
             entry
             if isinstance(entry, str)
@@ -232,13 +349,14 @@ class ShiftSuite(Suite):
             else:
                 from harness.config.tasks.loader import load_task
 
-                self._tasks[key] = load_task(entry, base_dir=Path.cwd())
+                self._tasks[key] = load_task(entry, base_dir=self._base_dir)
             log.info("%s: loaded %s", where, self._tasks[key].name)
-        return self._tasks[key].head(self.cfg.max_samples)
+        return self._tasks[key]
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         has_work = bool(self._families(task.modality) and self.cfg.severities)
         has_work = has_work or bool(self._shifted_entries(task) or self._ood_entries(task))
+        has_work = has_work or (selection.is_published(task))
         if not has_work:
             return f"no shift conditions configured for {task.modality} task {task.name!r}"
         return None
@@ -266,20 +384,65 @@ class ShiftSuite(Suite):
         return torch.cat(out) if out else torch.zeros(0, task.num_classes, dtype=torch.float64)
 
     def _rows(
-        self, ids: list[str], labels: np.ndarray, logits: torch.Tensor, condition: str
+        self,
+        ids: Sequence[str] | np.ndarray,
+        labels: np.ndarray,
+        logits: torch.Tensor,
+        condition: str | np.ndarray,
+        *,
+        keep_logits: bool = False,
     ) -> dict[str, Any]:
+        """One block of table rows; `keep_logits` adds the top logits (clean and OOD rows)."""
         probs = torch.softmax(logits, dim=1)
         prediction = probs.argmax(dim=1).numpy()
-        return {
-            "sample_id": np.asarray(ids, dtype=object),
-            "condition": np.full(len(ids), condition, dtype=object),
-            "label": labels,
+        conditions = (
+            np.full(len(ids), condition, dtype=object) if isinstance(condition, str) else condition
+        )
+        rows: dict[str, Any] = {
+            "sample_id": np.asarray(list(ids), dtype=object),
+            "condition": conditions,
+            "label": np.asarray(labels, dtype=np.int64),
             "prediction": prediction,
             "correct": prediction == labels,
             "confidence": probs.max(dim=1).values.numpy(),
-            "msp": ood.msp(logits).numpy(),
-            "energy": ood.energy(logits, self.cfg.energy_temperature).numpy(),
+            **ood.score_columns(logits, self.cfg.energy_temperature),
         }
+        if keep_logits:
+            top = ood.logit_columns(logits)
+            rows["top_logits"] = [v.tolist() for v in top["top_logits"]]
+            rows["top_classes"] = [v.tolist() for v in top["top_classes"]]
+            rows["logsumexp"] = top["logsumexp"]
+        return rows
+
+    def _task_rows(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        source: Task,
+        condition: str,
+        ctx: RunContext,
+        *,
+        keep_logits: bool = False,
+    ) -> dict[str, Any]:
+        """Rows of every sample of `source` (a shifted task or an OOD set), streamed in batches;
+        the model is `task`'s (its classes)."""
+        blocks = [
+            self._rows(
+                batch.sample_ids,
+                batch.labels.numpy(),
+                self._predict(adapter, task, batch.inputs, ctx, condition),
+                condition,
+                keep_logits=keep_logits,
+            )
+            for batch in source.batches(_step(ctx))
+        ]
+        return _join(blocks) if blocks else self._empty_rows(task, condition, keep_logits)
+
+    def _empty_rows(self, task: Task, condition: str, keep_logits: bool) -> dict[str, Any]:
+        empty = torch.zeros(0, task.num_classes, dtype=torch.float64)
+        return self._rows(
+            [], np.zeros(0, dtype=np.int64), empty, condition, keep_logits=keep_logits
+        )
 
     def _perturbed(
         self,
@@ -287,35 +450,19 @@ class ShiftSuite(Suite):
         family: str,
         severity: int,
         ctx: RunContext,
-        clean: torch.Tensor | list[str],
+        batch: Batch,
+        start: int,
+        stats: tuple[torch.Tensor, torch.Tensor] | None,
     ) -> torch.Tensor | list[str]:
-        """The perturbed evaluation inputs, from the instance cache when another model made them."""
-        key = (task.fingerprint, family, severity, ctx.seed)
+        """A batch's perturbed inputs, from the instance cache when another model made them."""
+        key = (task.fingerprint, family, severity, ctx.seed, start, len(batch))
         hit = self._inputs.get(key)
         if hit is not None:
             self._inputs.move_to_end(key)
             return hit[1]
-        seeds = sample_seeds(ctx.seed, task.sample_ids, task.modality, family, severity)
-        stats = perturbations.feature_stats(task) if task.modality == "tabular" else None
-        parts = []
-        step = max(ctx.batch_size, 256)
-        for start in range(0, len(clean), step):
-            parts.append(
-                perturbations.apply(
-                    clean[start : start + step],
-                    family,
-                    severity,
-                    seeds[start : start + step],
-                    task,
-                    stats=stats,
-                )
-            )
-        out: torch.Tensor | list[str] = (
-            torch.cat([_tensor(p) for p in parts])
-            if isinstance(clean, torch.Tensor)
-            else [t for p in parts for t in p]
-        )
-        self._cache(key, task.sample_ids, out)
+        seeds = sample_seeds(ctx.seed, batch.sample_ids, task.modality, family, severity)
+        out = perturbations.apply(batch.inputs, family, severity, seeds, task, stats=stats)
+        self._cache(key, batch.sample_ids, out)
         return out
 
     def _cache(
@@ -331,14 +478,8 @@ class ShiftSuite(Suite):
             _, (_, old) = self._inputs.popitem(last=False)
             self._cached_bytes -= _size(old)
 
-    def _clean_inputs(self, task: Task) -> torch.Tensor | list[str]:
-        if task.modality == "text":
-            return [t for b in task.batches(4096) for t in b.inputs]  # type: ignore[union-attr]
-        return task.all_inputs()
-
-    def _generated(
-        self, entry: GeneratedOOD, task: Task, ctx: RunContext
-    ) -> tuple[list[str], torch.Tensor]:
+    def _generated(self, entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batch]:
+        """A generated noise set, one batch at a time (label -1)."""
         from suites import counter_rng
 
         if task.modality not in ("image", "tabular"):
@@ -346,41 +487,104 @@ class ShiftSuite(Suite):
                 f"suites.shift.ood_sets: generated noise sets are for image and tabular tasks, "
                 f"not the {task.modality} task {task.name!r}; name an OOD task instead"
             )
-        ids = [f"ood-{entry.generated}-{i:05d}" for i in range(entry.n)]
-        seeds = torch.as_tensor(sample_seeds(ctx.seed, ids, "ood", entry.generated))
         low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
         shape = tuple(task.input_shape)
-        if entry.generated == "uniform_noise":
-            x = low + (high - low) * counter_rng.uniform(seeds, shape, stream=21)
-        else:
-            x = (low + high) / 2 + (high - low) / 4 * counter_rng.normal(seeds, shape, stream=22)
-        return ids, x.clamp(low, high)
+        for start in range(0, entry.n, _step(ctx)):
+            ids = [
+                f"ood-{entry.generated}-{i:05d}"
+                for i in range(start, min(entry.n, start + _step(ctx)))
+            ]
+            seeds = torch.as_tensor(sample_seeds(ctx.seed, ids, "ood", entry.generated))
+            if entry.generated == "uniform_noise":
+                x = low + (high - low) * counter_rng.uniform(seeds, shape, stream=21)
+            else:
+                x = (low + high) / 2 + (high - low) / 4 * counter_rng.normal(
+                    seeds, shape, stream=22
+                )
+            yield Batch(ids, x.clamp(low, high), torch.full((len(ids),), UNLABELED))
 
     # ------------------------------------------------------------------ run
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
-        task = task.head(self.cfg.max_samples)
+        if selection.is_published(task):
+            return self._run_published(adapter, task, ctx)
+        full_n = len(task)
+        task = task.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
         families = self._families(task.modality)
         _check_evaluable(task, families)
-        clean = self._clean_inputs(task)
         parts = _Parts(tables=[])
         generated = sum(e.n for e in self._ood_entries(task) if isinstance(e, GeneratedOOD))
         parts.plan(ctx, len(task) * (1 + len(families) * len(self.cfg.severities)) + generated)
-        clean_logits = self._predict(adapter, task, clean, ctx, CLEAN)
-        clean_rows = self._rows(task.sample_ids, task.labels, clean_logits, CLEAN)
+        clean_rows, cells = self._perturbation_cells(adapter, task, families, ctx, parts)
         clean_correct = clean_rows["correct"]
-        parts.tables.append(SampleTable.build(clean_rows))
-        cells = self._perturbation_cells(adapter, task, families, clean, ctx, parts)
         parts.metrics += self._clean_metrics(clean_correct, ctx)
-        parts.metrics += self._perturbation_metrics(task, cells, clean_correct, ctx)
+        parts.metrics += self._perturbation_metrics(task, cells, clean_correct, ctx, parts)
         for entry in self._shifted_entries(task):
             self._shifted_task(adapter, task, entry, clean_correct, ctx, parts)
         for ood_entry in self._ood_entries(task):
             self._ood_set(adapter, task, ood_entry, clean_rows, ctx, parts)
-        parts.notes += self._scope_notes(task, families)
+        parts.notes += self._scope_notes(task, families, full_n)
+        gallery = parts.gallery.pop("images", None)
         return SuiteResult(
             table=SampleTable.concat(parts.tables),
             metrics=parts.metrics,
-            artifacts=self._artifacts(task, families),
+            artifacts=self._artifacts(task, families, parts),
+            notes=parts.notes,
+            arrays={"gallery_images": gallery} if gallery is not None else {},
+        )
+
+    def _run_published(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        """A published corrupted set (cell columns `corruption` and `severity`): each row is
+        evaluated as is, streamed in batches, and reported under its cell's condition (and its
+        `source_id`, when the task has one); nothing is corrupted again. `max_samples` keeps that
+        many images per cell (`Task.subset`: stratified by label and cell, by source image)."""
+        full_n = len(task)
+        if self.cfg.max_samples is not None:
+            n = self.cfg.max_samples * selection.count_cells(task)
+            task = task.subset(n, seed=ctx.seed, purpose="shift/rows")
+        _check_evaluable(task, [])
+        published = selection.published_cells(task)
+        if ctx.progress is not None:
+            ctx.progress(0, total=len(task))
+        blocks, start = [], 0
+        for batch in task.batches(_step(ctx)):
+            stop = start + len(batch)
+            logits = self._predict(adapter, task, batch.inputs, ctx, "published cells")
+            blocks.append(
+                self._rows(
+                    published.table_ids[start:stop],
+                    batch.labels.numpy(),
+                    logits,
+                    published.conditions[start:stop],
+                )
+            )
+            start = stop
+        rows = _join(blocks)
+        parts = _Parts(tables=[])
+        cells: dict[tuple[str, int], np.ndarray] = {}
+        for (name, severity), at in published.cells.items():
+            block = {k: _take(v, at) for k, v in rows.items()}
+            parts.tables.append(SampleTable.build(block))
+            cells[(name, severity)] = block["correct"]
+        parts.metrics += self._perturbation_metrics(task, cells, None, ctx, parts)
+        parts.notes.append(
+            f"published corrupted set: {len(cells)} (corruption, severity) cells read from "
+            f"the task's cell columns `corruption` / `severity`; no clean rows, so no clean "
+            "accuracy (evaluate the clean set as a task of its own)"
+        )
+        if self._shifted_entries(task) or self._ood_entries(task):
+            parts.notes.append(
+                "shifted tasks and OOD sets compare with clean rows: not run on a published "
+                "corrupted set"
+            )
+        if len(task) < full_n:
+            parts.notes.append(
+                f"evaluated on a seeded subset of {len(task)} of {full_n} rows, stratified by "
+                f"label and cell (max_samples={self.cfg.max_samples} per cell)"
+            )
+        return SuiteResult(
+            table=SampleTable.concat(parts.tables),
+            metrics=parts.metrics,
+            artifacts={"n": len(task), "published_cells": [f"{c}/{s}" for c, s in cells]},
             notes=parts.notes,
         )
 
@@ -389,22 +593,83 @@ class ShiftSuite(Suite):
         adapter: ModelAdapter,
         task: Task,
         families: list[str],
-        clean: torch.Tensor | list[str],
         ctx: RunContext,
         parts: _Parts,
+    ) -> tuple[dict[str, Any], dict[tuple[str, int], np.ndarray]]:
+        """Clean rows, and rows of every (family, severity) with each one's per-sample
+        correctness, streamed: one batch of clean inputs at a time is read, perturbed and scored.
+
+        An image corruption that changes the inputs by less than `NOOP_MEAN_CHANGE` at every
+        severity is not applicable to the task: its rows are dropped, and it is named in
+        `parts.not_applicable`.
+        """
+        sweep = _Sweep(
+            stats=perturbations.feature_stats(task) if task.modality == "tabular" else None,
+            gallery=self._gallery_rows(task, families, ctx),
+        )
+        start = 0
+        for batch in task.batches(_step(ctx)):
+            labels = batch.labels.numpy()
+            logits = self._predict(adapter, task, batch.inputs, ctx, CLEAN)
+            sweep.clean.append(
+                self._rows(batch.sample_ids, labels, logits, CLEAN, keep_logits=True)
+            )
+            for f_index, family in enumerate(families):
+                for s_index, severity in enumerate(self.cfg.severities, start=1):
+                    x = self._perturbed(task, family, severity, ctx, batch, start, sweep.stats)
+                    sweep.add_change(task, (family, severity), batch.inputs, x)
+                    shown = _local(sweep.gallery, start, len(batch))
+                    if shown is not None:
+                        images = parts.gallery.setdefault(
+                            "images", _empty_gallery(task, families, self)
+                        )
+                        images[f_index, 0, shown[1]] = _tensor(batch.inputs)[shown[0]].numpy()
+                        images[f_index, s_index, shown[1]] = _tensor(x)[shown[0]].numpy()
+                    condition = f"{_prefix(task)}={family}/severity={severity}"
+                    cell_logits = self._predict(adapter, task, x, ctx, condition)
+                    block = self._rows(batch.sample_ids, labels, cell_logits, condition)
+                    sweep.blocks.setdefault((family, severity), []).append(block)
+            start += len(batch)
+        clean = _join(sweep.clean)
+        parts.tables.append(SampleTable.build(clean))
+        cells = self._applicable_cells(task, families, sweep, parts)
+        if sweep.gallery is not None:
+            parts.gallery.update(
+                corruptions=list(families),
+                severities=[0, *self.cfg.severities],
+                sample_ids=[task.sample_ids[i] for i in sweep.gallery.tolist()],
+            )
+        return clean, cells
+
+    def _applicable_cells(
+        self, task: Task, families: list[str], sweep: _Sweep, parts: _Parts
     ) -> dict[tuple[str, int], np.ndarray]:
-        """Rows of every (family, severity), and each one's per-sample correctness."""
-        prefix = "corruption" if task.modality == "image" else task.modality
+        """Each applicable cell's per-sample correctness (its rows added to `parts.tables`); an
+        image corruption below `NOOP_MEAN_CHANGE` at every severity goes to `not_applicable`."""
+        values = max(len(task) * int(np.prod(task.input_shape)), 1)
         cells: dict[tuple[str, int], np.ndarray] = {}
         for family in families:
+            if task.modality == "image":
+                mean = max(sweep.change[(family, s)] for s in self.cfg.severities) / values
+                if mean < NOOP_MEAN_CHANGE:
+                    parts.not_applicable[family] = mean
+                    continue
             for severity in self.cfg.severities:
-                condition = f"{prefix}={family}/severity={severity}"
-                x = self._perturbed(task, family, severity, ctx, clean)
-                logits = self._predict(adapter, task, x, ctx, condition)
-                rows = self._rows(task.sample_ids, task.labels, logits, condition)
+                rows = _join(sweep.blocks[(family, severity)])
                 cells[(family, severity)] = rows["correct"]
                 parts.tables.append(SampleTable.build(rows))
         return cells
+
+    def _gallery_rows(self, task: Task, families: list[str], ctx: RunContext) -> np.ndarray | None:
+        """The rows shown in the corruption gallery (seeded, stratified), or None for none."""
+        k = min(self.cfg.gallery_samples, len(task))
+        if task.modality != "image" or not families or k == 0:
+            return None
+        from harness.core.subsets import stratified_indices
+
+        return stratified_indices(
+            task.sample_ids, task.labels, k, seed=ctx.seed, purpose="shift/gallery"
+        )
 
     def _shifted_task(
         self,
@@ -416,28 +681,33 @@ class ShiftSuite(Suite):
         parts: _Parts,
     ) -> None:
         """Accuracy on a shifted task with the same inputs and labels (a note when it does not
-        apply to this task's modality)."""
-        other = self._load(entry, "suites.shift.shifted_tasks")
-        if other.modality != task.modality:
+        apply to this task's modality). When it holds the evaluated sample ids, the very same
+        ids are evaluated and the gap is paired."""
+        whole = self._load(entry, "suites.shift.shifted_tasks")
+        if whole.modality != task.modality:
             parts.notes.append(
-                f"shifted task {other.name!r} ({other.modality}) does not apply to {task.modality} task {task.name!r}"
+                f"shifted task {whole.name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"
             )
             return
         if (
-            tuple(other.input_shape) != tuple(task.input_shape)
-            or other.num_classes != task.num_classes
+            tuple(whole.input_shape) != tuple(task.input_shape)
+            or whole.num_classes != task.num_classes
         ):
             raise DatasetError(
-                f"suites.shift.shifted_tasks: task {other.name!r} has input shape {tuple(other.input_shape)} "
-                f"and {other.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
+                f"suites.shift.shifted_tasks: task {whole.name!r} has input shape {tuple(whole.input_shape)} "
+                f"and {whole.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
                 f"{task.num_classes}; a shifted task needs the same input shape and label space"
             )
+        other = selection.same_rows(whole, task.sample_ids)
+        paired = other is not None
+        if other is None:
+            other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
         parts.plan(ctx, len(other))
-        condition = f"shifted={other.name}"
-        logits = self._predict(adapter, other, self._clean_inputs(other), ctx, condition)
-        rows = self._rows(other.sample_ids, other.labels, logits, condition)
+        rows = self._task_rows(adapter, task, other, f"shifted={other.name}", ctx)
         parts.tables.append(SampleTable.build(rows))
-        parts.metrics += self._shift_metrics(other.name, clean_correct, rows["correct"], ctx)
+        parts.metrics += self._shift_metrics(
+            other.name, clean_correct, rows["correct"], ctx, paired=paired
+        )
 
     def _ood_set(
         self,
@@ -448,37 +718,49 @@ class ShiftSuite(Suite):
         ctx: RunContext,
         parts: _Parts,
     ) -> None:
-        """OOD scores of a generated or loaded set against the clean split's (label -1)."""
+        """OOD scores of a generated or loaded set against the clean split's (label -1; an OOD
+        set needs no labels), streamed in batches."""
         name = _ood_name(entry)
-        x: torch.Tensor | list[str]
+        condition = f"ood={name}"
         if isinstance(entry, GeneratedOOD):
-            ood_ids, x = self._generated(entry, task, ctx)
+            blocks = [
+                self._rows(
+                    b.sample_ids,
+                    b.labels.numpy(),
+                    self._predict(adapter, task, b.inputs, ctx, condition),
+                    condition,
+                    keep_logits=True,
+                )
+                for b in self._generated(entry, task, ctx)
+            ]
+            rows = _join(blocks)
         else:
-            other = self._load(entry, "suites.shift.ood_sets")
-            if other.modality != task.modality:
+            whole = self._load(entry, "suites.shift.ood_sets")
+            if whole.modality != task.modality:
                 parts.notes.append(
-                    f"OOD set {name!r} ({other.modality}) does not apply to {task.modality} task {task.name!r}"
+                    f"OOD set {name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"
                 )
                 return
-            if tuple(other.input_shape) != tuple(task.input_shape):
+            if tuple(whole.input_shape) != tuple(task.input_shape):
                 raise DatasetError(
-                    f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(other.input_shape)} "
+                    f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(whole.input_shape)} "
                     f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
                     "only score inputs of its task's shape"
                 )
-            ood_ids, x = other.sample_ids, self._clean_inputs(other)
+            other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/ood")
             parts.plan(ctx, len(other))
-        logits = self._predict(adapter, task, x, ctx, f"ood={name}")
-        rows = self._rows(list(ood_ids), np.full(len(ood_ids), -1), logits, f"ood={name}")
-        rows["correct"] = np.zeros(len(ood_ids), dtype=bool)
+            rows = self._task_rows(adapter, task, other, condition, ctx, keep_logits=True)
+        rows["label"] = np.full(len(rows["sample_id"]), UNLABELED, dtype=np.int64)
+        rows["correct"] = np.zeros(len(rows["sample_id"]), dtype=bool)
         parts.tables.append(SampleTable.build(rows))
         parts.metrics += self._ood_metrics(name, clean_rows, rows)
 
-    def _scope_notes(self, task: Task, families: list[str]) -> list[str]:
+    def _scope_notes(self, task: Task, families: list[str], full_n: int) -> list[str]:
         notes = []
-        if self.cfg.max_samples is not None:
+        if len(task) < full_n:
             notes.append(
-                f"evaluated on the first {len(task)} samples (max_samples={self.cfg.max_samples})"
+                f"evaluated on a seeded label-stratified subset of {len(task)} of {full_n} "
+                f"samples (max_samples={self.cfg.max_samples})"
             )
         if task.modality == "tabular" and task.train is None and families:
             notes.append(
@@ -486,8 +768,8 @@ class ShiftSuite(Suite):
             )
         return notes
 
-    def _artifacts(self, task: Task, families: list[str]) -> dict[str, Any]:
-        return {
+    def _artifacts(self, task: Task, families: list[str], parts: _Parts) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "n": len(task),
             "severities": list(self.cfg.severities),
             "families": families,
@@ -497,6 +779,17 @@ class ShiftSuite(Suite):
                 "limit_bytes": CACHE_BYTES,
             },
         }
+        if task.modality == "image" and families:
+            out["not_applicable"] = {
+                name: {"max_mean_change_x255": round(change * 255, 4)}
+                for name, change in parts.not_applicable.items()
+            }
+            out["noop_rule"] = (
+                "not applicable: mean |corrupted - clean| below 0.5/255 at every severity"
+            )
+        if parts.gallery:
+            out["corruption_gallery"] = dict(parts.gallery)
+        return out
 
     # ------------------------------------------------------------------ metrics
     def _record(self, name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:
@@ -520,18 +813,31 @@ class ShiftSuite(Suite):
         self,
         task: Task,
         cells: dict[tuple[str, int], np.ndarray],
-        clean_correct: np.ndarray,
+        clean_correct: np.ndarray | None,
         ctx: RunContext,
+        parts: _Parts,
     ) -> list[MetricRecord]:
-        if not cells:
-            return []
-        n = len(clean_correct)
+        n = len(clean_correct) if clean_correct is not None else len(next(iter(cells.values()), []))
         prefix, cell_metric, mean_metric = {
             "image": ("corruption", "corruption_acc", "mean_corruption_acc"),
             "tabular": ("tabular", "tabular_shift_acc", "mean_tabular_shift_acc"),
             "text": ("text", "text_shift_acc", "mean_text_shift_acc"),
         }[task.modality]
-        records = []
+        records = [
+            self._record(
+                "corruption_error",
+                None,
+                n,
+                condition=f"corruption={name}",
+                note=(
+                    f"not applicable: changes the inputs by at most {change * 255:.3f}/255 on "
+                    "average at every severity (below 0.5/255), so it is left out of every mean"
+                ),
+            )
+            for name, change in parts.not_applicable.items()
+        ]
+        if not cells:
+            return records
         families = list(dict.fromkeys(f for f, _ in cells))
         for family in families:
             per_family = []
@@ -541,7 +847,9 @@ class ShiftSuite(Suite):
                 acc = float(correct.mean())
                 per_family.append(acc)
                 records.append(
-                    self._record(cell_metric, acc, n, condition=f"{prefix}={f}/severity={s}")
+                    self._record(
+                        cell_metric, acc, len(correct), condition=f"{prefix}={f}/severity={s}"
+                    )
                 )
             mean_acc = float(np.mean(per_family))
             if task.modality == "image":
@@ -554,7 +862,28 @@ class ShiftSuite(Suite):
                 records.append(
                     self._record(cell_metric, mean_acc, n, condition=f"{prefix}={family}")
                 )
+        records += self._mean_records(task, cells, clean_correct, ctx, mean_metric, parts)
+        return records
+
+    def _mean_records(
+        self,
+        task: Task,
+        cells: dict[tuple[str, int], np.ndarray],
+        clean_correct: np.ndarray | None,
+        ctx: RunContext,
+        mean_metric: str,
+        parts: _Parts,
+    ) -> list[MetricRecord]:
+        """The mean over every applicable cell (per sample, bootstrap CI) and the relative drop."""
+        sizes = {len(c) for c in cells.values()}
+        note = None
+        if parts.not_applicable:
+            note = "not applicable (left out): " + ", ".join(parts.not_applicable)
+        if len(sizes) != 1:  # a published set with unequal cells: no per-sample mean
+            mean_acc = float(np.mean([c.mean() for c in cells.values()]))
+            return [self._record(mean_metric, mean_acc, min(sizes), note="cells differ in size")]
         per_sample = np.mean(np.stack([c.astype(np.float64) for c in cells.values()]), axis=0)
+        n = len(per_sample)
         ci = mean_ci(
             per_sample,
             seed=ctx.seed,
@@ -562,37 +891,44 @@ class ShiftSuite(Suite):
             resamples=ctx.bootstrap_resamples,
         )
         mean_acc = float(per_sample.mean())
-        records.append(self._record(mean_metric, mean_acc, n, ci=ci))
-        if task.modality == "image":
-            clean = clean_correct.astype(np.float64)
+        records = [self._record(mean_metric, mean_acc, n, ci=ci, note=note)]
+        if task.modality != "image" or clean_correct is None:
+            return records
+        clean = clean_correct.astype(np.float64)
 
-            def drop(idx: np.ndarray) -> np.ndarray:
-                base = clean[idx].mean(axis=1)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    return 1.0 - per_sample[idx].mean(axis=1) / base
+        def drop(idx: np.ndarray) -> np.ndarray:
+            base = clean[idx].mean(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return 1.0 - per_sample[idx].mean(axis=1) / base
 
-            clean_acc = float(clean.mean())
-            value = 1.0 - mean_acc / clean_acc if clean_acc > 0 else None
-            ci = bootstrap_ci(
-                drop,
+        clean_acc = float(clean.mean())
+        value = 1.0 - mean_acc / clean_acc if clean_acc > 0 else None
+        ci = bootstrap_ci(
+            drop,
+            n,
+            seed=ctx.seed,
+            name="shift/relative_corruption_drop",
+            resamples=ctx.bootstrap_resamples,
+        )
+        records.append(
+            self._record(
+                "relative_corruption_drop",
+                value,
                 n,
-                seed=ctx.seed,
-                name="shift/relative_corruption_drop",
-                resamples=ctx.bootstrap_resamples,
+                ci=ci if value is not None else None,
+                note=note if value is not None else "clean accuracy is 0",
             )
-            records.append(
-                self._record(
-                    "relative_corruption_drop",
-                    value,
-                    n,
-                    ci=ci if value is not None else None,
-                    note=None if value is not None else "clean accuracy is 0",
-                )
-            )
+        )
         return records
 
     def _shift_metrics(
-        self, name: str, clean_correct: np.ndarray, shifted_correct: np.ndarray, ctx: RunContext
+        self,
+        name: str,
+        clean_correct: np.ndarray,
+        shifted_correct: np.ndarray,
+        ctx: RunContext,
+        *,
+        paired: bool,
     ) -> list[MetricRecord]:
         c = clean_correct.astype(np.float64)
         s = shifted_correct.astype(np.float64)
@@ -601,7 +937,11 @@ class ShiftSuite(Suite):
             s, seed=ctx.seed, name=f"shift/shift_acc/{name}", resamples=ctx.bootstrap_resamples
         )
         gap_ci = None
-        if len(c) >= 2 and len(s) >= 2 and ctx.bootstrap_resamples > 0:
+        if paired:  # the same sample ids on both sides: resample the ids once
+            gap_ci = mean_ci(
+                c - s, seed=ctx.seed, name=f"shift/gap/{name}", resamples=ctx.bootstrap_resamples
+            )
+        elif len(c) >= 2 and len(s) >= 2 and ctx.bootstrap_resamples > 0:
             # independent samples: resample each side on its own
             ic = bootstrap_indices(
                 len(c),
@@ -618,6 +958,11 @@ class ShiftSuite(Suite):
             gaps = c[ic].mean(axis=1) - s[is_].mean(axis=1)
             lo, hi = np.quantile(gaps, [0.025, 0.975])
             gap_ci = (float(lo), float(hi))
+        pairing = (
+            "paired over the same sample ids"
+            if paired
+            else "unpaired: the shifted task has other sample ids"
+        )
         return [
             self._record("shift_acc", float(s.mean()), len(s), condition=condition, ci=acc_ci),
             self._record(
@@ -627,6 +972,7 @@ class ShiftSuite(Suite):
                 condition=condition,
                 ci=gap_ci,
                 context={"n_clean": len(c)},
+                note=f"clean minus shifted accuracy, {pairing}",
             ),
         ]
 
@@ -636,7 +982,7 @@ class ShiftSuite(Suite):
         records = []
         n = len(clean_rows["msp"]) + len(ood_rows["msp"])
         for score in ood.SCORES:
-            s_in, s_out = clean_rows[score], ood_rows[score]
+            s_in, s_out = ood.score_values(clean_rows, score), ood.score_values(ood_rows, score)
             kw = {
                 "condition": f"ood={name}",
                 "context": {"score": score},

@@ -1,8 +1,12 @@
 """Tabular distribution shifts at graded severities 1..5, deterministic from per-sample seeds.
 
-- `gaussian_noise`: add ``N(0, (c_s * std_j)^2)`` to feature j, where std_j is the feature's
-  standard deviation on the training split, then clip to the task bounds (models only accept
-  inputs within bounds).
+- `gaussian_noise`: add ``N(0, (c_s * scale_j)^2)`` to feature j, then clip to the task bounds
+  (models only accept inputs within bounds). scale_j is the feature's standard deviation on the
+  training split; when the task declares per-feature bounds (`Task.feature_bounds`, read through
+  `Task.feature_box()`), scale_j is instead ``(high_j - low_j) / sqrt(12)`` (the spread of a
+  feature uniform over its declared range, so the noise follows what the task says a feature may
+  take rather than what one split happens to hold) and the result is clipped to each feature's
+  own (low_j, high_j).
 - `feature_dropout`: each feature of each sample goes missing with probability p_s and is imputed
   with its training mean (models cannot take NaN, so a missing value is what a mean-imputing
   pipeline would feed them).
@@ -13,6 +17,7 @@ the suite notes it). Randomness comes from `suites.counter_rng` keyed by the per
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -26,6 +31,11 @@ NOISE_SCALE: tuple[float, ...] = (0.1, 0.2, 0.35, 0.5, 0.75)  # x the training s
 DROPOUT_PROB: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)  # chance a feature goes missing
 
 
+def box_scale(low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """The noise scale of features with declared bounds: the std of a uniform over each range."""
+    return (high - low) / math.sqrt(12.0)
+
+
 def gaussian_noise(
     x: torch.Tensor,
     severity: int,
@@ -33,9 +43,15 @@ def gaussian_noise(
     *,
     std: torch.Tensor,
     bounds: tuple[float, float] | None,
+    box: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Feature noise scaled by each feature's training std; clipped to `bounds`."""
+    """Feature noise scaled by each feature's training std, clipped to `bounds`; with a declared
+    per-feature `box` (low, high), scaled by `box_scale` and clipped to the box instead."""
     noise = counter_rng.normal(seeds.to(x.device), tuple(x.shape[1:]), stream=11)
+    if box is not None:
+        low, high = (b.to(x.device, x.dtype) for b in box)
+        out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * box_scale(low, high))
+        return torch.minimum(torch.maximum(out, low), high)
     out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * std.to(x.device, x.dtype))
     return out.clamp(*bounds) if bounds is not None else out
 

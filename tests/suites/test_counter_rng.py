@@ -164,3 +164,72 @@ def test_poisson_table_finds_every_8_bit_level(scale: float) -> None:
     assert torch.equal(counter_rng._table_level(levels, levels[idx]), idx)
     off_grid = levels[1:] - levels[1] / 3
     assert not bool((levels[counter_rng._table_level(levels, off_grid)] == off_grid).any())
+
+
+# ---------------------------------------------------------------------------------------------
+# The extremes of the uniforms, exhaustively (a float32 rounding of (2**24 - 0.5) / 2**24 to 1.0
+# once made shot noise index with garbage and crash on 2**-24 of the draws).
+# ---------------------------------------------------------------------------------------------
+
+_N_UNITS = 1 << counter_rng.UNIT_BITS
+
+
+def test_open_unit_is_strictly_inside_zero_one_for_every_k() -> None:
+    k = torch.arange(_N_UNITS, dtype=torch.int64)
+    u = counter_rng.open_unit(k)
+    assert u.dtype == torch.float32
+    assert float(u.min()) == 2.0**-24 and float(u.max()) == 1.0 - 2.0**-24
+    assert bool((u > 0).all()) and bool((u < 1).all())
+    assert bool((u[1:] > u[:-1]).all())  # strictly increasing: no two k share a value
+    assert torch.equal(u + u.flip(0), torch.ones_like(u))  # exact and symmetric about 1/2
+    assert torch.equal(u.double(), (k.double() + 0.5) / _N_UNITS)  # no rounding anywhere
+
+
+def test_all_ones_words_give_the_largest_uniform_below_one() -> None:
+    words = torch.full((3,), -1, dtype=torch.int64)  # every bit set: the top of every field
+    assert float(counter_rng.open_unit(counter_rng.top_bits(words.clone()))[0]) < 1.0
+    zeros = torch.zeros(3, dtype=torch.int64)
+    assert float(counter_rng.open_unit(counter_rng.top_bits(zeros))[0]) > 0.0
+
+
+def _extreme_uniforms(count: int = 1 << 16) -> torch.Tensor:
+    """Every uniform at the bottom and at the top of the range (count of each)."""
+    k = torch.cat((torch.arange(count), torch.arange(_N_UNITS - count, _N_UNITS)))
+    return counter_rng.open_unit(k)
+
+
+def test_normal_and_erfinv_are_finite_at_every_extreme_uniform() -> None:
+    u = _extreme_uniforms()
+    assert bool(torch.isfinite(torch.special.erfinv(2.0 * u - 1.0)).all())
+    radius = torch.sqrt(-2.0 * torch.log(u))
+    assert bool(torch.isfinite(radius).all()) and float(radius.max()) < 5.8
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, 3.0, 60.0, 500.0])
+@pytest.mark.parametrize("tabled", [False, True])
+def test_poisson_inversion_is_exact_at_every_extreme_uniform(rate: float, tabled: bool) -> None:
+    from scipy.stats import poisson as scipy_poisson
+
+    u = _extreme_uniforms()
+    lam = torch.full_like(u, rate)
+    table = torch.tensor([0.0, rate / 2, rate], dtype=torch.float32) if tabled else None
+    k = counter_rng.poisson_from_uniform(u, lam, table_rates=table)
+    assert bool(torch.isfinite(k).all())
+    expected = scipy_poisson.ppf(u.double().numpy(), rate) if rate > 0 else 0.0 * u.numpy()
+    assert torch.equal(k.double(), torch.as_tensor(expected, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+def test_random_fields_pack_words_from_the_top(width: int) -> None:
+    seeds = torch.tensor([7, 8], dtype=torch.int64)
+    fields = counter_rng.random_fields(seeds, (3, 5), stream=4, width=width)
+    words = counter_rng.random_bits(seeds, (15,), stream=4)
+    per_word = 64 // width
+    for b in range(2):
+        for i, value in enumerate(fields[b].reshape(-1).tolist()):
+            word = int(words[b, i // per_word]) & _MASK
+            shift = 64 - width * (i % per_word + 1)
+            assert value & _MASK == (word >> shift) & ((1 << width) - 1)
+    u = counter_rng.uniform(seeds, (3, 5), stream=4)
+    k = counter_rng.random_fields(seeds, (3, 5), stream=4, width=32) >> 9
+    assert torch.equal(u, counter_rng.open_unit(k))

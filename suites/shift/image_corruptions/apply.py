@@ -53,8 +53,11 @@ def corrupt(
     x = images.to(torch.float32)
     if b == 0:
         return images.clone()
-    # Inference mode skips autograd bookkeeping on the hundreds of small ops some corruptions
-    # run; the clone outside it returns an ordinary tensor that callers may use in autograd.
-    with torch.inference_mode():
-        out = IMPLEMENTATIONS[name](x, params, seeds).clamp_(0.0, 1.0)
-    return out.clone().to(images.dtype)
+    # No autograd bookkeeping on the hundreds of small ops some corruptions run (no_grad, not
+    # inference_mode: its tensors would need a full copy before callers could use them).
+    with torch.no_grad():
+        out = IMPLEMENTATIONS[name](x, params, seeds)
+        if out.untyped_storage().data_ptr() == images.untyped_storage().data_ptr():
+            out = out.clone()  # never clamp the caller's images in place
+        out.clamp_(0.0, 1.0)
+    return out if out.dtype == images.dtype else out.to(images.dtype)

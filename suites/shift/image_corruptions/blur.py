@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from suites import counter_rng
-from suites.shift.image_corruptions.filters import gaussian, pad2d, separable
+from suites.shift.image_corruptions.filters import (
+    FFT_MIN_PIXELS,
+    FFT_MIN_TAPS,
+    correlate_fft,
+    gaussian,
+    pad2d,
+    separable,
+)
 from suites.shift.image_corruptions.streams import S_ANGLE, S_GLASS, per_sample_uniform
 
 
@@ -50,6 +57,8 @@ def defocus_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> tor
     """cv2.filter2D of every channel with the anti-aliased disk (border reflect101)."""
     kernel = disk_kernel(p["radius"], p["alias_blur"]).to(x)
     r = (kernel.shape[0] - 1) // 2
+    if kernel.numel() >= FFT_MIN_TAPS and x.shape[-2] * x.shape[-1] >= FFT_MIN_PIXELS:
+        return correlate_fft(x, kernel, "reflect101")
     b, c, h, w = x.shape
     planes = pad2d(x.reshape(b * c, 1, h, w), r, r, "reflect101")
     return _depthwise_grouped(planes, kernel).reshape(b, c, h, w)
@@ -78,41 +87,53 @@ def _depthwise_grouped(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tens
     return out
 
 
-def glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """Gaussian blur, 8-bit quantisation, local pixel swaps, Gaussian blur again.
+def glass_sources(offsets: torch.Tensor, h: int, w: int, d: int) -> torch.Tensor:
+    """Where each pixel's value comes from after one pass of the reference's local shuffle.
 
-    The reference swaps pixel (h, w) with a random neighbour (dy, dx in [-d, d-1]) for every
-    interior pixel in raster order. Swaps whose anchors share ``(h mod 2d+1, w mod 2d+1)`` touch
-    disjoint pixels, so we run them together: (2d+1)^2 parallel phases per iteration, each one a
-    gather and a scatter. Same swap distribution per pixel; only the order of the swaps differs.
+    ``offsets`` (B, H*W) hold ``dy * W + dx`` per pixel. The reference visits the anchors
+    ``d < h <= H - d``, ``d < w <= W - d`` in descending raster order and runs
+    ``x[h, w], x[h', w'] = x[h', w'], x[h, w]`` on an H x W x 3 array: both right-hand items are
+    views, so the first assignment copies ``x[h', w']`` into ``x[h, w]`` and the second writes
+    ``x[h', w']`` back onto itself. Each anchor is written once, so its final value is the value
+    its source holds when the anchor is visited: the source's final value if the source is an
+    anchor visited earlier (later in raster order), else the source's input value. Following
+    those links to their ends (pointer doubling, exact integer gathers) gives the same result as
+    the sequential loop. Returns (B, H*W) input indices.
+    """
+    b = offsets.shape[0]
+    device = offsets.device
+    idx = torch.arange(h * w, device=device)
+    rows, cols = idx // w, idx % w
+    anchor = (rows > d) & (rows <= h - d) & (cols > d) & (cols <= w - d)
+    source = torch.where(anchor, idx + offsets, idx.expand(b, -1))
+    src_anchor = anchor[source]
+    chained = anchor & src_anchor & (source > idx)  # the source was visited first
+    link = torch.where(chained, source, idx.expand(b, -1))  # fixed points end a chain
+    while True:
+        jumped = link.gather(1, link)
+        if torch.equal(jumped, link):
+            break
+        link = jumped
+    return source.gather(1, link)
+
+
+def glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
+    """Gaussian blur, 8-bit quantisation, the reference's local pixel shuffle, Gaussian blur.
+
+    The shuffle is the published one (`glass_sources`): each anchor pixel takes a copy of a
+    random neighbour (dy, dx uniform in [-d, d-1]), visited in descending raster order; the
+    reference's "swap" line is a copy on RGB arrays, and CIFAR-10-C / ImageNet-C were made so.
     """
     sigma, d, iterations = p["sigma"], p["delta"], p["iterations"]
     b, c, h, w = x.shape
     x = torch.floor(gaussian(x, sigma) * 255.0) / 255.0
-    # The swaps only move pixels, so track where each pixel comes from (B, H*W) and gather the
-    # channels once at the end: same result as swapping values, a fraction of the work.
-    perm = torch.arange(h * w, device=x.device).expand(b, -1).clone()
-    m = 2 * d + 1
-    hs = torch.arange(d + 1, h - d + 1, device=x.device)
-    ws = torch.arange(d + 1, w - d + 1, device=x.device)
-    phases = []  # anchor indices of each phase, and where each phase starts in their concatenation
-    for rh in range(m):
-        for rw in range(m):
-            hh, ww = hs[hs % m == rh], ws[ws % m == rw]
-            if hh.numel() and ww.numel():
-                phases.append((hh[:, None] * w + ww[None, :]).reshape(-1))
-    anchors = torch.cat(phases) if phases else hs.new_zeros(0)
-    bounds = np.cumsum([0] + [len(ph) for ph in phases]).tolist()
+    # The shuffle only moves pixels: track where each pixel comes from (B, H*W) and gather the
+    # channels once at the end.
+    perm = torch.arange(h * w, device=x.device).expand(b, -1)
     for it in range(iterations):
         shifts = counter_rng.randint(seeds, -d, d, (2, h, w), S_GLASS + it)
         offsets = (shifts[:, 0] * w + shifts[:, 1]).reshape(b, h * w)
-        partners = offsets.index_select(1, anchors).add_(anchors)  # (B, all anchors)
-        for k, idx_p in enumerate(phases):
-            idx_q = partners[:, bounds[k] : bounds[k + 1]]
-            vp = perm.index_select(1, idx_p)
-            vq = perm.gather(1, idx_q)
-            perm.index_copy_(1, idx_p, vq)
-            perm.scatter_(1, idx_q, vp)
+        perm = perm.gather(1, glass_sources(offsets, h, w, d))
     flat = x.reshape(b, c, h * w).gather(2, perm[:, None, :].expand(-1, c, -1))
     return gaussian(flat.reshape(b, c, h, w), sigma)
 
@@ -144,15 +165,44 @@ def motion_blur_layer(
     active = torch.cummin(((dy.abs() < h) & (dx.abs() < w)).to(torch.int64), dim=1).values
     weights = active.to(x.dtype) * torch.tensor(kernel, dtype=torch.float64, device=x.device)
     weights = weights.to(x.dtype)
+    if h * w >= _SLICE_MIN_PIXELS:
+        return _shifted_sum_slices(x, dy, dx, weights)
     src_r = (rows[None, None, :] - dy[:, :, None]).clamp(0, h - 1)  # (B, width, H)
     src_c = (cols[None, None, :] - dx[:, :, None]).clamp(0, w - 1)  # (B, width, W)
-    idx = (src_r[:, :, :, None] * w + src_c[:, :, None, :]).reshape(b, width, 1, h * w)
     out = torch.zeros_like(flat)
     term = torch.empty_like(flat)
     for t in range(width):
-        torch.gather(flat, 2, idx[:, t].expand(b, c, -1), out=term)
+        idx = (src_r[:, t, :, None] * w + src_c[:, t, None, :]).reshape(b, 1, h * w)
+        torch.gather(flat, 2, idx.expand(b, c, -1), out=term)
         out.add_(term.mul_(weights[:, t, None, None]))  # in place, same roundings as out + w * g
     return out.reshape(b, c, h, w)
+
+
+_SLICE_MIN_PIXELS = 64 * 64
+"""From this image size on, motion-blur taps are slices of one edge-padded copy per sample
+(no index tensors); below, per-tap gathers over the batch (fewer, larger ops). Both add the
+same products in the same order, so the size decides the speed, never the values."""
+
+
+def _shifted_sum_slices(
+    x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """``sum_t w[b, t] * x[b]`` shifted by ``(dy, dx)[b, t]`` with edge clamping, per sample."""
+    b, c, h, w = x.shape
+    live = weights != 0
+    reach = int(torch.where(live, dy.abs().maximum(dx.abs()), 0).max()) if b else 0
+    padded = pad2d(x, reach, reach, "edge")
+    out = torch.zeros_like(x)
+    term = torch.empty_like(x[0])
+    rows, cols, taps = dy.tolist(), dx.tolist(), weights.tolist()
+    for i in range(b):
+        for t, weight in enumerate(taps[i]):
+            if weight == 0.0:
+                continue  # a tap whose shift left the image: the kernel stops (adds nothing)
+            top, left = reach - rows[i][t], reach - cols[i][t]
+            torch.mul(padded[i, :, top : top + h, left : left + w], weight, out=term)
+            out[i].add_(term)
+    return out
 
 
 def motion_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
@@ -161,19 +211,48 @@ def motion_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torc
     return motion_blur_layer(x, p["radius"], p["sigma"], angle)
 
 
+@functools.lru_cache(maxsize=256)
+def _zoom_axis(n: int, zoom: float) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Source rows and weights of one axis of `clipped_zoom` (None: the identity).
+
+    Crop ``ceil(n / zoom)`` centred at ``(n - crop) // 2``, zoom to ``round(crop * zoom)`` with
+    corners aligned (``scipy.ndimage.zoom`` order 1, ``grid_mode=False``), trim the centre ``n``:
+    output ``i`` reads crop coordinate ``(i + trim) * (crop - 1) / (out - 1)``.
+    """
+    crop = math.ceil(n / zoom)
+    top = (n - crop) // 2
+    out = round(crop * zoom)
+    if out == crop:
+        return None
+    trim = (out - n) // 2
+    coords = [top + (i + trim) * (crop - 1) / (out - 1) for i in range(n)]
+    first = [min(int(math.floor(c)), n - 2) for c in coords]
+    weights = [c - f for c, f in zip(coords, first, strict=True)]
+    start = torch.tensor(first, dtype=torch.int64)
+    return torch.stack((start, start + 1)), torch.tensor(weights, dtype=torch.float32)
+
+
+def _lerp_axis(x: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor], dim: int) -> torch.Tensor:
+    """Linear interpolation along ``dim`` as separate elementwise steps (the same roundings for
+    every element whatever the batch, thread count or vector path: no fused multiply-add)."""
+    pairs, weights = (t.to(x.device) for t in plan)
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    a = torch.gather(x, dim, pairs[0].reshape(shape).expand(x.shape))
+    b = torch.gather(x, dim, pairs[1].reshape(shape).expand(x.shape))
+    b.sub_(a).mul_(weights.reshape(shape))
+    return a.add_(b)
+
+
 def clipped_zoom(x: torch.Tensor, zoom: float) -> torch.Tensor:
     """Centre crop of ``ceil(side / zoom)``, order-1 ``scipy.ndimage.zoom``, centre trim."""
     h, w = x.shape[-2:]
-    ch, cw = math.ceil(h / zoom), math.ceil(w / zoom)
-    top, left = (h - ch) // 2, (w - cw) // 2
-    crop = x[..., top : top + ch, left : left + cw]
-    oh, ow = round(ch * zoom), round(cw * zoom)
-    if (oh, ow) == (ch, cw):
-        zoomed = crop
-    else:  # scipy.ndimage.zoom (grid_mode=False) aligns corners
-        zoomed = F.interpolate(crop, size=(oh, ow), mode="bilinear", align_corners=True)
-    tt, tl = (oh - h) // 2, (ow - w) // 2
-    return zoomed[..., tt : tt + h, tl : tl + w]
+    rows, cols = _zoom_axis(h, zoom), _zoom_axis(w, zoom)
+    if rows is not None:
+        x = _lerp_axis(x, rows, x.dim() - 2)
+    if cols is not None:
+        x = _lerp_axis(x, cols, x.dim() - 1)
+    return x
 
 
 def zoom_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

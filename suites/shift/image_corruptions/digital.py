@@ -3,6 +3,7 @@ compression, also digital, has its own module `jpeg`)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -66,66 +67,61 @@ def saturate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.T
     return _hsv_to_rgb(torch.stack((hsv[:, 0], s, hsv[:, 2]), dim=1))
 
 
-def _pil_box_weights(n_in: int, n_out: int, device: torch.device) -> torch.Tensor:
-    """PIL's BOX resampling as an (n_out, n_in) matrix; upsampling reduces to nearest."""
+@functools.lru_cache(maxsize=256)
+def _pil_box_taps(n_in: int, n_out: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """PIL's BOX resampling of one axis: output i averages inputs ``lo[i] .. lo[i] + count[i] - 1``
+    (the inputs whose centres fall in its box; upsampling reduces to one input, nearest)."""
     scale = n_in / n_out
     filterscale = max(scale, 1.0)
     support = 0.5 * filterscale
-    weights = [[0.0] * n_in for _ in range(n_out)]
+    lo, count = [], []
     for i in range(n_out):
         center = (i + 0.5) * scale
-        lo = max(int(center - support + 0.5), 0)
-        hi = min(int(center + support + 0.5), n_in)
-        hits = [j for j in range(lo, hi) if -0.5 < (j - center + 0.5) / filterscale <= 0.5]
-        for j in hits:
-            weights[i][j] = 1.0 / len(hits)
-    return torch.tensor(weights, dtype=torch.float64).to(device=device, dtype=torch.float32)
+        first = max(int(center - support + 0.5), 0)
+        last = min(int(center + support + 0.5), n_in)
+        hits = [j for j in range(first, last) if -0.5 < (j - center + 0.5) / filterscale <= 0.5]
+        lo.append(hits[0])
+        count.append(len(hits))
+    return tuple(lo), tuple(count)
 
 
-def _nearest_weights(n_in: int, n_out: int, device: torch.device) -> torch.Tensor:
-    """PIL's NEAREST resize as an (n_out, n_in) selection matrix: src = floor((i + 0.5) * scale)."""
-    src = [min(int((i + 0.5) * n_in / n_out), n_in - 1) for i in range(n_out)]
-    weights = [[1.0 if j == src[i] else 0.0 for j in range(n_in)] for i in range(n_out)]
-    return torch.tensor(weights, dtype=torch.float32, device=device)
+@functools.lru_cache(maxsize=256)
+def _nearest_taps(n_in: int, n_out: int) -> tuple[int, ...]:
+    """PIL's NEAREST resize of one axis: output i reads ``floor((i + 0.5) * n_in / n_out)``."""
+    return tuple(min(int((i + 0.5) * n_in / n_out), n_in - 1) for i in range(n_out))
+
+
+def _box_down(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
+    """Box average along ``dim`` (PIL BOX): the taps of each output summed left to right, then
+    scaled by 1 / count. Taps past an output's count add an exact zero. The taps are the same for
+    every other index, so each is one ``index_select`` (several times faster on CPU than a
+    ``gather`` with an expanded index, and the same values)."""
+    lo, count = _pil_box_taps(x.shape[dim], n_out)
+    shape = [1] * x.dim()
+    shape[dim] = n_out
+    first = torch.tensor(lo, device=x.device)
+    counts = torch.tensor(count, device=x.device)
+    out = x.index_select(dim, first)
+    for t in range(1, max(count)):
+        idx = (first + t).clamp_(max=x.shape[dim] - 1)
+        mask = (counts > t).to(x.dtype).reshape(shape)
+        out.addcmul_(x.index_select(dim, idx), mask)  # times 0 or 1: exact, fused or not
+    return out.mul_((1.0 / counts.to(torch.float64)).to(x.dtype).reshape(shape))
 
 
 def pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """PIL BOX downsample by ``factor`` (sizes truncated to int), then back to full size."""
-    h, w = x.shape[-2:]
+    """PIL BOX downsample by ``factor`` (sizes truncated to int), then back to full size with one
+    gather (PIL NEAREST for the ImageNet table, BOX for CIFAR, which is nearest when upsampling)."""
+    b, c, h, w = x.shape
     sh, sw = max(1, int(h * p["factor"])), max(1, int(w * p["factor"]))
-    down_h = _pil_box_weights(h, sh, x.device)
-    down_w = _pil_box_weights(w, sw, x.device)
-    up = _nearest_weights if p["upsample"] == "nearest" else _pil_box_weights
-    up_h, up_w = up(sh, h, x.device), up(sw, w, x.device)
-    # Explicit per-axis sums rather than einsum: a batched matrix product may block its sums
-    # differently by batch size, and a sample must get the same bits alone or in any batch.
-    small = _resample_axis(_resample_axis(x, down_h, -2), down_w, -1)
-    return _resample_axis(_resample_axis(small, up_h, -2), up_w, -1)
-
-
-def _resample_axis(x: torch.Tensor, weights: torch.Tensor, dim: int) -> torch.Tensor:
-    """``weights (n_out, n_in) @ x`` along ``dim`` as a fixed-order sum of weighted selections.
-
-    Each output row sums its non-zero taps left to right (rows with fewer taps add exact zeros),
-    so the result is elementwise per sample, whatever the batch.
-    """
-    rows = weights.tolist()
-    taps = [[(j, v) for j, v in enumerate(row) if v != 0] for row in rows]
-    width = max(len(t) for t in taps)
-    out = None
-    for t in range(width):
-        idx = [row[t][0] if t < len(row) else 0 for row in taps]
-        wts = [row[t][1] if t < len(row) else 0.0 for row in taps]
-        picked = x.index_select(dim, torch.tensor(idx, device=x.device))
-        if all(v == 1.0 for v in wts):
-            term = picked
-        else:
-            shape = [1] * x.dim()
-            shape[dim] = len(wts)
-            term = picked * torch.tensor(wts, dtype=x.dtype, device=x.device).reshape(shape)
-        out = term if out is None else out + term
-    assert out is not None
-    return out
+    small = _box_down(_box_down(x, 2, sh), 3, sw)
+    if p["upsample"] == "nearest":
+        rows, cols = _nearest_taps(sh, h), _nearest_taps(sw, w)
+    else:
+        rows, cols = _pil_box_taps(sh, h)[0], _pil_box_taps(sw, w)[0]
+    src = torch.tensor(rows, device=x.device)[:, None] * sw + torch.tensor(cols, device=x.device)
+    out = small.reshape(b * c, sh * sw).index_select(1, src.reshape(-1))
+    return out.reshape(b, c, h, w)
 
 
 def elastic_transform(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

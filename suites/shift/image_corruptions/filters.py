@@ -2,12 +2,22 @@
 correlations written as fixed-order sums of shifted slices, and scipy/skimage's Gaussian.
 
 A sample gets the same bits alone or in any batch: no library convolution (they pick algorithms
-by batch size), see docs/corruptions.md.
+by batch size), see docs/corruptions.md. Large kernels go through FFTs computed one image plane
+at a time (a batched FFT was measured to give other bits for a plane than the same plane alone;
+one plane per call is the same computation whatever the batch or thread count).
 """
 
 from __future__ import annotations
 
+import functools
+
 import torch
+
+FFT_MIN_TAPS = 49
+"""Kernels with at least this many taps (7 x 7) are applied by FFT, smaller ones tap by tap."""
+FFT_MIN_PIXELS = 64 * 64
+"""Separable kernels go through the FFT only on planes this large: on small images the per-plane
+FFT calls cost more than the (few) separable taps. Size and kernel decide, never the batch."""
 
 
 def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) -> torch.Tensor:
@@ -17,6 +27,8 @@ def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) 
     ``symmetric`` (scipy/skimage 'reflect': the edge sample is repeated).
     """
     i = torch.arange(-before, n + after, device=device)
+    if mode == "constant0":  # index n stands for a zero appended by `pad2d`
+        return torch.where((i < 0) | (i >= n), n, i)
     if mode == "edge" or n == 1:
         return i.clamp(0, n - 1)
     if mode == "reflect101":
@@ -31,7 +43,10 @@ def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) 
 
 
 def pad2d(x: torch.Tensor, ph: int, pw: int, mode: str) -> torch.Tensor:
-    """Pad the last two axes by ``ph`` rows and ``pw`` columns on each side."""
+    """Pad the last two axes by ``ph`` rows and ``pw`` columns on each side (``constant0``:
+    zeros)."""
+    if mode == "constant0":
+        return torch.nn.functional.pad(x, (pw, pw, ph, ph))
     if ph:
         x = x.index_select(-2, pad_index(x.shape[-2], ph, ph, mode, x.device))
     if pw:
@@ -76,9 +91,44 @@ def depthwise(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def good_fft_size(n: int) -> int:
+    """The smallest m >= n whose prime factors are 2, 3, 5 and 7 (fast FFT lengths)."""
+    m = n
+    while True:
+        r = m
+        for p in (2, 3, 5, 7):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return m
+        m += 1
+
+
+def correlate_fft(x: torch.Tensor, kernel: torch.Tensor, mode: str) -> torch.Tensor:
+    """Correlate every (B, C) plane of ``x`` with a 2-D kernel (odd sides), borders by ``mode``,
+    via real FFTs of one plane at a time (see the module note)."""
+    b, c, h, w = x.shape
+    kh, kw = kernel.shape[-2:]
+    ry, rx = (kh - 1) // 2, (kw - 1) // 2
+    padded = pad2d(x.reshape(b * c, h, w), ry, rx, mode)
+    size = (good_fft_size(h + 2 * ry), good_fft_size(w + 2 * rx))
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    flipped = kernel.reshape(kh, kw).flip(0, 1).to(device=x.device, dtype=dtype)
+    kf = torch.fft.rfft2(flipped, s=size)
+    out = torch.empty(b * c, h, w, dtype=dtype, device=x.device)
+    for i in range(b * c):
+        full = torch.fft.irfft2(torch.fft.rfft2(padded[i].to(dtype), s=size) * kf, s=size)
+        out[i] = full[2 * ry : 2 * ry + h, 2 * rx : 2 * rx + w]
+    return out.reshape(b, c, h, w).to(x.dtype)
+
+
 def separable(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -> torch.Tensor:
     """Correlate every (B, C) plane of ``x`` with ``ky`` along H and ``kx`` along W."""
     b, c, h, w = x.shape
+    big = h * w >= FFT_MIN_PIXELS and ky.numel() * kx.numel() >= FFT_MIN_TAPS
+    if big and ky.numel() > 1 and kx.numel() > 1:
+        return correlate_fft(x, ky.reshape(-1, 1) * kx.reshape(1, -1), mode)
     planes = x.reshape(b * c, 1, h, w)
     ry, rx = (ky.numel() - 1) // 2, (kx.numel() - 1) // 2
     if ry:
@@ -98,3 +148,27 @@ def gaussian(
     """``skimage.filters.gaussian`` on each channel (default mode 'nearest' = edge)."""
     sy, sx = (sigma, sigma) if isinstance(sigma, int | float) else sigma
     return separable(x, gaussian_kernel1d(sy, truncate), gaussian_kernel1d(sx, truncate), mode)
+
+
+def fixed_sum(x: torch.Tensor, start_dim: int) -> torch.Tensor:
+    """Sum over the dims from ``start_dim`` on by pairwise halving (elementwise adds in a fixed
+    order): the same bits whatever the batch or thread count, unlike library reductions, which
+    split large sums by thread. Keeps the summed dims as size 1."""
+    shape = x.shape
+    flat = x.reshape(*shape[:start_dim], -1)
+    n = flat.shape[-1]
+    size = 1 << max(n - 1, 0).bit_length()
+    if size != n:
+        flat = torch.cat((flat, flat.new_zeros(*flat.shape[:-1], size - n)), dim=-1)
+    while flat.shape[-1] > 1:
+        half = flat.shape[-1] // 2
+        flat = flat[..., :half] + flat[..., half:]
+    return flat.reshape(*shape[:start_dim], *([1] * (len(shape) - start_dim)))
+
+
+def fixed_mean(x: torch.Tensor, start_dim: int) -> torch.Tensor:
+    """Mean over the dims from ``start_dim`` on, in a fixed order (see `fixed_sum`)."""
+    count = 1
+    for n in x.shape[start_dim:]:
+        count *= n
+    return fixed_sum(x, start_dim) / count

@@ -109,8 +109,17 @@ def _snow(c: Any, s: _Size) -> dict[str, Any]:
     }
 
 
+# The frost photos' zoom in each reference: ImageNet-C crops them at their own resolution,
+# CIFAR-10-C first resizes them by 0.2.
+_FROST_ZOOM: Mapping[str, float] = MappingProxyType({"imagenet": 1.0, "cifar": 0.2})
+
+
 def _frost(c: Any, s: _Size) -> dict[str, Any]:
-    return {"image_weight": float(c[0]), "frost_weight": float(c[1])}
+    return {
+        "image_weight": float(c[0]),
+        "frost_weight": float(c[1]),
+        "texture_scale": _FROST_ZOOM[s.regime] * s.scale,
+    }
 
 
 def _fog(c: Any, s: _Size) -> dict[str, Any]:

@@ -11,7 +11,14 @@ import torch.nn.functional as F
 from suites import counter_rng
 from suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
 from suites.shift.image_corruptions.colour import luma, via_rgb
-from suites.shift.image_corruptions.filters import depthwise, gaussian, pad2d, separable
+from suites.shift.image_corruptions.edges import canny, chamfer_distance
+from suites.shift.image_corruptions.filters import (
+    depthwise,
+    fixed_mean,
+    gaussian,
+    pad2d,
+    separable,
+)
 from suites.shift.image_corruptions.streams import (
     S_ANGLE,
     S_FRACTAL,
@@ -81,19 +88,57 @@ def fog(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor
     return out * max_val / (max_val + p["strength"])
 
 
-def _frost_texture(seeds: torch.Tensor, h: int, w: int) -> torch.Tensor:
+# Ice needles: 6 directions; a needle starts at a seed point with a random strength v and fades
+# by 1 / _NEEDLE_LENGTH per pixel (so it is v * _NEEDLE_LENGTH long), at texture scale 1 (the
+# reference photos' own resolution).
+_NEEDLE_ANGLES = tuple(math.pi * (k + 0.3) / 6 for k in range(6))
+_NEEDLE_LENGTH = 24.0
+_NEEDLE_DENSITY = 0.02  # seed points per pixel at texture scale 1
+
+
+def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
+    """Ice needles (B, 1, H, W) in [0, 1]: sparse seed points, each grown into a straight needle
+    that fades along one of 6 directions (direction and strength from the point's uniform).
+
+    Growth is a max-plus convolution with a linear fade, computed by doubling: after the step
+    with shift k the value at p is the best ``v - t / L`` over seeds ``t < 2k`` pixels behind p.
+    """
+    u = counter_rng.uniform(seeds, (1, h, w), S_TEXTURE + 60)
+    density = min(0.5, _NEEDLE_DENSITY / max(scale, 1e-3) ** 2)
+    length = max(1.5, _NEEDLE_LENGTH * scale)
+    share = (u / density) * len(_NEEDLE_ANGLES)  # seeds: [0, 6); integer part: the direction
+    direction = torch.where(u < density, share.floor(), -1.0)
+    strength = share.sub_(direction).mul_(0.65).add_(0.35)  # the fractional part, rescaled
+    lost = torch.full_like(u, -1.0)
+    out = torch.zeros_like(u)
+    for a, angle in enumerate(_NEEDLE_ANGLES):
+        grown = torch.where(direction == a, strength, lost)
+        k = 1
+        while k < length:
+            dy, dx = round(k * math.sin(angle)), round(k * math.cos(angle))
+            py, px = abs(dy), abs(dx)
+            padded = F.pad(grown, (px, px, py, py), value=-1.0)
+            behind = padded[..., py - dy : py - dy + h, px - dx : px - dx + w]
+            grown = torch.maximum(grown, behind - k / length)
+            k *= 2
+        out = torch.maximum(out, grown)
+    return out
+
+
+def _frost_texture(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
     """Procedural frost (B, 3, H, W) in [0, 1]: a stand-in for the reference's photos.
 
-    Structure: a rough plasma fractal (large patches) plus ridged, lightly blurred fine noise
-    (crystal needles), standardised per sample. Colour: one of the five reference plates is drawn
-    per sample and its per-channel mean and standard deviation are imposed.
+    Structure: ice needles (`_needles`) lightly blurred, over a rough plasma fractal (the photos'
+    blotchy large-scale shading), standardised per sample in a fixed summation order. Colour: one
+    of the five reference plates is drawn per sample and its per-channel mean and standard
+    deviation are imposed. ``scale`` is the texture's zoom (1: the photos' resolution, as
+    ImageNet-C crops them; 0.2: CIFAR-10-C's downscaled photos), times the image-size factor.
     """
     coarse = _plasma_fractal(seeds, _next_pow2(max(h, w)), 1.6, S_TEXTURE)[:, None, :h, :w]
-    fine = counter_rng.normal(seeds, (1, h, w), S_TEXTURE + 50)
-    fine = 1.0 - (gaussian(fine, max(0.5, min(h, w) / 96)) * 3.0).abs().clamp(max=1.0)
-    tex = 0.6 * coarse + 0.4 * fine
-    tex = tex - tex.mean(dim=(2, 3), keepdim=True)
-    tex = tex / tex.std(dim=(2, 3), keepdim=True).clamp(min=1e-6)
+    needles = gaussian(_needles(seeds, h, w, scale), max(0.5, 0.6 * scale))
+    tex = 0.35 * coarse + needles
+    tex = tex - fixed_mean(tex, 1)
+    tex = tex / fixed_mean(tex * tex, 1).sqrt().clamp(min=1e-6)
     plates = torch.tensor(_FROST_PLATES, dtype=torch.float32, device=seeds.device)  # (5, 2, 3)
     pick = counter_rng.randint(seeds, 0, len(_FROST_PLATES), (1,), S_PICK)[:, 0]
     mean = plates[pick, 0][:, :, None, None]
@@ -104,7 +149,7 @@ def _frost_texture(seeds: torch.Tensor, h: int, w: int) -> torch.Tensor:
 @via_rgb
 def frost(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
     """image_weight * x + frost_weight * frost texture (procedural, see `_frost_texture`)."""
-    texture = _frost_texture(seeds, x.shape[2], x.shape[3])
+    texture = _frost_texture(seeds, x.shape[2], x.shape[3], p["texture_scale"])
     return p["image_weight"] * x + p["frost_weight"] * texture
 
 
@@ -120,39 +165,6 @@ def snow(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tenso
     gray = x if c == 1 else luma(x)
     mixed = p["mix"] * x + (1 - p["mix"]) * torch.maximum(x, gray * 1.5 + 0.5)
     return mixed + layer + torch.flip(layer, dims=(2, 3))
-
-
-def _canny_like_edges(mask: torch.Tensor) -> torch.Tensor:
-    """Edges of a thresholded liquid layer: mask pixels with a 4-neighbour outside the mask."""
-    padded = pad2d(mask.to(torch.float32), 1, 1, "edge")
-    inside = padded[..., 1:-1, 1:-1] > 0
-    outside_nb = (
-        (padded[..., :-2, 1:-1] == 0)
-        | (padded[..., 2:, 1:-1] == 0)
-        | (padded[..., 1:-1, :-2] == 0)
-        | (padded[..., 1:-1, 2:] == 0)
-    )
-    return inside & outside_nb
-
-
-def _truncated_distance(edges: torch.Tensor, cap: int) -> torch.Tensor:
-    """Exact Euclidean distance to the nearest edge pixel, capped at ``cap`` (separable passes)."""
-    big = float(cap * cap + 1)
-    g = torch.where(edges, 0.0, big).to(torch.float32)
-    for dim in (-1, -2):
-        n = g.shape[dim]
-        r = min(cap, n - 1)
-        pad = (0, 0, r, r) if dim == -2 else (r, r)
-        padded = F.pad(g, pad, value=big)
-        # min over the window of (value + offset^2), one shifted slice at a time (no window copy).
-        best = padded.narrow(dim, r, n) + 0.0
-        term = torch.empty_like(best)
-        for o in range(-r, r + 1):
-            if o:
-                torch.add(padded.narrow(dim, r + o, n), float(o * o), out=term)
-                torch.minimum(best, term, out=best)
-        g = best
-    return g.sqrt().clamp(max=float(cap))
 
 
 def _box3(x: torch.Tensor) -> torch.Tensor:
@@ -189,14 +201,14 @@ def spatter(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Te
     liquid = torch.where(liquid < p["threshold"], torch.zeros_like(liquid), liquid)
     if not p["mud"]:
         liquid8 = torch.floor(liquid * 255.0).clamp(0, 255)  # astype(uint8)
-        edges = _canny_like_edges(liquid8)
-        dist = _truncated_distance(edges, 20)
-        dist = torch.floor(_box3(dist))
+        edges = canny(liquid8, 50, 150)
+        dist = chamfer_distance(edges, 20.0)
+        dist = torch.floor(_box3(dist))  # float blur, then astype(uint8)
         dist = _equalize_hist(dist)
         ker = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]]).to(x)
         dist = depthwise(pad2d(dist, 1, 1, "reflect101"), ker)
         dist = torch.round(dist).clamp(0, 255)  # CV_8U output saturates
-        dist = _box3(dist)
+        dist = torch.round(_box3(dist))  # cv2.blur of 8-bit data rounds to 8 bits
         m = liquid8 * dist
         m = m / m.amax(dim=(2, 3), keepdim=True).clamp(min=1e-12)
         m = m * p["intensity"]

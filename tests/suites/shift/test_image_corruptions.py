@@ -23,6 +23,7 @@ from suites.shift.image_corruptions import (
     resolve_params,
 )
 from suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
+from suites.shift.image_corruptions.jpeg import jpeg_torch
 
 from .reference_corruptions import load_reference
 
@@ -151,6 +152,28 @@ def test_batch_invariance_at_odd_sizes_and_both_regimes(shape: tuple[int, ...]) 
                 assert torch.equal(batch[i : i + 1], alone), (name, kw, i)
 
 
+@pytest.mark.parametrize("size", [32, 224])
+def test_bit_identical_across_batch_composition_and_threads(size: int) -> None:
+    # Real-size images too: library kernels (interpolation, reductions, batched FFTs) split work
+    # by batch size and thread count, which moved last bits at 224 px but not at 32 px.
+    from benchmarks.bench_corruptions import photo_crops
+
+    x = _to_tensor(list(photo_crops(3, size, seed=5)))
+    seeds = torch.tensor([3, 1, 4], dtype=torch.int64)
+    threads = torch.get_num_threads()
+    for name in CORRUPTIONS:
+        try:
+            torch.set_num_threads(1)
+            batch = corrupt(x, name, 4, seeds)
+            torch.set_num_threads(2)
+            pair = corrupt(x[[2, 0]], name, 4, seeds[[2, 0]])
+            alone = corrupt(x[1:2], name, 4, seeds[1:2])
+        finally:
+            torch.set_num_threads(threads)
+        assert torch.equal(batch[[2, 0]], pair), (name, size)
+        assert torch.equal(batch[1:2], alone), (name, size)
+
+
 def test_different_seeds_give_different_noise() -> None:
     x = _to_tensor([_smooth_rgb(), _smooth_rgb()])
     for name in ("gaussian_noise", "shot_noise", "impulse_noise", "glass_blur", "fog", "spatter"):
@@ -175,9 +198,8 @@ def test_deterministic_corruptions_match_reference(reference, name: str) -> None
             diff = np.abs(ours[i] - ref)
             if name == "pixelate":  # PIL rounds its 8-bit box average
                 assert diff.max() <= 1.01 / 255, (name, severity)
-            elif name == "jpeg_compression":  # fixed-point libjpeg vs float DCT
-                psnr = 10 * np.log10(1.0 / np.mean(diff**2))
-                assert psnr > 36.0 and diff.max() < 32 / 255, (severity, psnr, diff.max())
+            elif name == "jpeg_compression":  # on the CPU: libjpeg itself, like the reference
+                assert diff.max() < 1e-6, (severity, diff.max())
             else:
                 assert diff.max() < 1e-4, (name, severity, diff.max())
 
@@ -193,6 +215,74 @@ def test_motion_blur_kernel_matches_reference_at_fixed_angle(reference) -> None:
             assert np.abs(ours[i] - ref).max() < 1e-2, (radius, sigma, angle)
 
 
+def _reference_shuffle(image: np.ndarray, dy: np.ndarray, dx: np.ndarray, d: int) -> np.ndarray:
+    """The published shuffle loop, verbatim in effect, with given offsets (H x W x C arrays)."""
+    x = image.copy()
+    height, width = x.shape[:2]
+    for hh in range(height - d, d, -1):
+        for ww in range(width - d, d, -1):
+            hp, wp = hh + dy[hh, ww], ww + dx[hh, ww]
+            x[hh, ww], x[hp, wp] = x[hp, wp], x[hh, ww]  # views: a copy, not a swap
+    return x
+
+
+def test_motion_blur_slice_and_gather_paths_agree_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suites.shift.image_corruptions import blur
+
+    x = torch.rand(3, 3, 70, 90, generator=torch.Generator().manual_seed(2))
+    angles = torch.tensor([-37.5, 21.0, 80.0])
+    sliced = blur.motion_blur_layer(x, 15, 5, angles)  # 70 x 90 >= 64 x 64: slices
+    monkeypatch.setattr(blur, "_SLICE_MIN_PIXELS", 10**9)
+    assert torch.equal(sliced, blur.motion_blur_layer(x, 15, 5, angles))
+
+
+@pytest.mark.parametrize(("h", "w", "d"), [(32, 32, 1), (32, 32, 2), (17, 23, 3), (40, 36, 4)])
+def test_glass_shuffle_equals_the_reference_loop_exactly(h: int, w: int, d: int) -> None:
+    from suites.shift.image_corruptions.blur import glass_sources
+
+    gen = np.random.default_rng(h * w + d)
+    dy = gen.integers(-d, d, size=(3, h, w))
+    dx = gen.integers(-d, d, size=(3, h, w))
+    offsets = torch.as_tensor(dy * w + dx).reshape(3, h * w)
+    got = glass_sources(offsets, h, w, d).numpy()
+    index = np.arange(h * w).reshape(h, w)
+    for i in range(3):
+        ref = _reference_shuffle(np.stack([index, -index], axis=-1), dy[i], dx[i], d)
+        assert np.array_equal(got[i], ref[..., 0].reshape(-1)), (h, w, d, i)
+    # On a 2-D (grayscale) array the same line really swaps: the published sets are RGB.
+    swapped = _reference_shuffle(index.copy(), dy[0], dx[0], d)
+    assert sorted(swapped.reshape(-1)) == list(range(h * w))
+
+
+def _cifar_glass_reference(img: np.ndarray, severity: int, gen: np.random.Generator) -> np.ndarray:
+    """make_cifar_c.py's glass blur (CIFAR table) with numpy offsets, output in [0, 1]."""
+    from skimage.filters import gaussian as sk_gaussian
+
+    p = resolve_params("glass_blur", severity, 32, 32)
+    sigma, d, iterations = p["sigma"], p["delta"], p["iterations"]
+    x = np.uint8(sk_gaussian(img / 255.0, sigma=sigma, channel_axis=-1) * 255)
+    for _ in range(iterations):
+        dy, dx = gen.integers(-d, d, size=(2, 32, 32))
+        x = _reference_shuffle(x, dy, dx, d)
+    return np.clip(sk_gaussian(x / 255.0, sigma=sigma, channel_axis=-1), 0, 1)
+
+
+def test_glass_blur_strength_matches_the_cifar_reference() -> None:
+    images = [_smooth_rgb(32), _digit_rgb(3), _digit_rgb(8), _smooth_rgb(32)[::-1].copy()]
+    x = _to_tensor(images * 4)
+    for severity in SEVERITIES:
+        ours = corrupt(x, "glass_blur", severity, _seeds(16))
+        ours_dist = float((ours - x).abs().mean())
+        gen = np.random.default_rng(severity)
+        ref = [_cifar_glass_reference(img, severity, gen) for img in images * 4]
+        ref_dist = float(
+            np.mean(
+                [np.abs(r - img / 255.0).mean() for r, img in zip(ref, images * 4, strict=True)]
+            )
+        )
+        assert abs(ours_dist / ref_dist - 1) < 0.1, (severity, ours_dist, ref_dist)
+
+
 def test_glass_blur_matches_reference_statistics(reference) -> None:  # noqa: ANN001
     img = _smooth_rgb(32)
     x = _to_tensor([img] * 8)
@@ -202,11 +292,10 @@ def test_glass_blur_matches_reference_statistics(reference) -> None:  # noqa: AN
         np.random.seed(severity)
         ref = [
             np.asarray(reference.glass_blur(Image.fromarray(img), severity)) / 255.0
-            for _ in range(4)
+            for _ in range(8)
         ]
         ref_dist = float(np.mean([np.abs(r - img / 255.0).mean() for r in ref]))
-        # Parallel swap phases instead of raster order move pixels slightly less far (documented).
-        assert abs(ours_dist - ref_dist) < 0.25 * ref_dist + 0.003, (severity, ours_dist, ref_dist)
+        assert abs(ours_dist / ref_dist - 1) < 0.1, (severity, ours_dist, ref_dist)
 
 
 def test_elastic_matches_reference_statistics(reference) -> None:  # noqa: ANN001
@@ -290,26 +379,30 @@ def test_pixelate_matches_pil_box(size: int) -> None:
         assert np.abs(ours - ref).max() <= 1.01 / 255, severity
 
 
+def _pil_jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(buf), np.float64) / 255.0
+
+
 @pytest.mark.parametrize("size", [32, 21])
-def test_jpeg_matches_pil(size: int) -> None:
+def test_jpeg_on_cpu_is_libjpeg_and_the_torch_emulation_is_close(size: int) -> None:
     images = [_smooth_rgb(size), _digit_rgb(7, 32)[:size, :size]]
     for severity in SEVERITIES:
         quality = resolve_params("jpeg_compression", severity, size, size)["quality"]
         ours = _to_numpy(corrupt(_to_tensor(images), "jpeg_compression", severity, _seeds(2)))
+        emulated = _to_numpy(jpeg_torch(_to_tensor(images), quality))
         for i, img in enumerate(images):
-            buf = io.BytesIO()
-            Image.fromarray(img).save(buf, "JPEG", quality=quality)
-            ref = np.asarray(Image.open(buf), np.float64) / 255.0
-            psnr = 10 * np.log10(1.0 / np.mean((ours[i] - ref) ** 2))
+            ref = _pil_jpeg(img, quality)
+            assert np.abs(ours[i] - ref).max() < 1e-6, (size, severity)
+            psnr = 10 * np.log10(1.0 / np.mean((emulated[i] - ref) ** 2))
             assert psnr > 40.0, (size, severity, psnr)
     gray = _to_tensor([_smooth_rgb(size)])[:, :1]
-    buf = io.BytesIO()
-    Image.fromarray((gray[0, 0].numpy() * 255).round().astype(np.uint8)).save(
-        buf, "JPEG", quality=40
-    )
-    ref = np.asarray(Image.open(buf), np.float64) / 255.0
+    ref = _pil_jpeg((gray[0, 0].numpy() * 255).round().astype(np.uint8), 40)
     ours = corrupt(gray, "jpeg_compression", 5, _seeds(1))[0, 0].double().numpy()
-    assert 10 * np.log10(1.0 / np.mean((ours - ref) ** 2)) > 40.0
+    assert np.abs(ours - ref).max() < 1e-6
+    emulated = jpeg_torch(gray, 40)[0, 0].double().numpy()
+    assert 10 * np.log10(1.0 / np.mean((emulated - ref) ** 2)) > 40.0
 
 
 def test_saturate_on_grayscale_uses_luma_of_rgb_result() -> None:
@@ -348,6 +441,22 @@ def test_shot_noise_is_poisson() -> None:
     assert abs(float(y.var()) / (0.3 * rate) - 1) < 0.06
 
 
+def test_shot_noise_lookup_equals_the_tabled_poisson_inversion() -> None:
+    from suites import counter_rng
+    from suites.shift.image_corruptions.streams import S_NOISE
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (3, 3, 40, 40), generator=gen).float() / 255.0
+    x[0, 0, :5] = torch.rand(5, 40, generator=gen)  # a few values off the 8-bit grid
+    seeds = _seeds(3)
+    levels = torch.arange(256, dtype=torch.float32) / 255.0
+    for severity in SEVERITIES:
+        rate = resolve_params("shot_noise", severity, 40, 40)["rate"]
+        got = corrupt(x, "shot_noise", severity, seeds)
+        k = counter_rng.poisson(seeds, x * rate, S_NOISE, table_rates=levels * rate)
+        assert torch.equal(got, (k / rate).clamp(0, 1)), severity
+
+
 def test_impulse_noise_flip_fractions() -> None:
     x = _mid_gray(8)
     c = resolve_params("impulse_noise", 5, 32, 32)["c"]
@@ -375,6 +484,100 @@ def test_frost_texture_moments_follow_reference_plates() -> None:
     per_channel = frost.mean(dim=(0, 2, 3))
     # Average of the five reference photo plates' channel means.
     assert torch.allclose(per_channel, torch.tensor([0.572, 0.656, 0.702]), atol=0.08)
+
+
+def test_canny_and_chamfer_distance_match_opencv() -> None:
+    cv2 = pytest.importorskip("cv2")
+    from skimage.filters import gaussian as sk_gaussian
+
+    from suites.shift.image_corruptions.edges import canny, chamfer_distance
+
+    gen = np.random.default_rng(0)
+    for size, (loc, scale, sigma, threshold) in zip(
+        (32, 40, 32, 57),
+        (
+            (0.62, 0.1, 0.7, 0.7),
+            (0.65, 0.1, 0.8, 0.7),
+            (0.65, 0.3, 1.0, 0.69),
+            (0.6, 0.3, 1.0, 0.5),
+        ),
+        strict=True,
+    ):
+        for _ in range(3):
+            layer = sk_gaussian(gen.normal(loc, scale, size=(size, size)), sigma=sigma)
+            layer[layer < threshold] = 0
+            layer8 = (layer * 255).astype(np.uint8)
+            ref_edges = cv2.Canny(layer8, 50, 150)
+            edges = canny(torch.tensor(layer8)[None], 50, 150)[0]
+            assert np.array_equal(edges.numpy(), ref_edges > 0)
+            ref_dist = np.minimum(cv2.distanceTransform(255 - ref_edges, cv2.DIST_L2, 5), 20)
+            dist = chamfer_distance(edges[None], 20.0)[0].numpy()
+            # OpenCV sums in float32 along its chain, we in float64 rounded once: last bits only.
+            assert np.abs(dist - ref_dist).max() <= 1e-5
+
+
+def test_spatter_strength_matches_the_cifar_reference() -> None:
+    # make_cifar_c.py's water spatter (severities 1-3) at 32 px, on the same photo crops.
+    pytest.importorskip("cv2")
+    from benchmarks.bench_corruptions import photo_crops
+
+    from .cifar_spatter_reference import water_spatter
+
+    images = photo_crops(48, 32, seed=3).astype(np.float64) / 255.0
+    x = torch.tensor(images, dtype=torch.float32).permute(0, 3, 1, 2)
+    gen = np.random.default_rng(0)
+    for severity in (1, 2, 3):
+        ref = np.mean([np.abs(water_spatter(im, severity, gen) - im).mean() for im in images])
+        ours = float((corrupt(x, "spatter", severity, _seeds(48)) - x).abs().mean())
+        assert abs(ours / ref - 1) < 0.1, (severity, ours, ref)
+
+
+def _structure(images: np.ndarray) -> tuple[float, float]:
+    """Texture statistics of (N, H, W, 3) images in [0, 1]: mean absolute neighbour difference
+    over the standard deviation (edge density), and the high-pass share of the deviation."""
+    grads, highs = [], []
+    for img in images:
+        y = img.mean(axis=-1)
+        sd = y.std()
+        grads.append(
+            (np.abs(np.diff(y, axis=0)).mean() + np.abs(np.diff(y, axis=1)).mean()) / 2 / sd
+        )
+        highs.append((y - ndi.gaussian_filter(y, 2.0, mode="nearest")).std() / sd)
+    return float(np.mean(grads)), float(np.mean(highs))
+
+
+@pytest.mark.parametrize(("regime", "size", "zoom"), [("imagenet", 224, 1.0), ("cifar", 32, 0.2)])
+def test_frost_texture_structure_follows_the_reference_photos(
+    reference,  # noqa: ANN001
+    regime: str,
+    size: int,
+    zoom: float,
+) -> None:
+    import os
+
+    from suites.shift.image_corruptions.weather import _frost_texture
+
+    cv2 = pytest.importorskip("cv2")  # the reference resizes with cv2 (no antialiasing)
+
+    folder = os.path.join(os.path.dirname(reference.__file__), "frost")
+    names = ["frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg"]
+    gen = np.random.default_rng(0)
+    crops = []
+    for name in names:  # the reference's own crops: its five photos, resized as it does
+        photo = cv2.imread(os.path.join(folder, name))[..., ::-1]
+        if zoom != 1.0:
+            photo = cv2.resize(photo, (0, 0), fx=zoom, fy=zoom)
+        arr = np.asarray(photo, dtype=np.float64) / 255.0
+        for _ in range(12):
+            top = gen.integers(0, arr.shape[0] - size)
+            left = gen.integers(0, arr.shape[1] - size)
+            crops.append(arr[top : top + size, left : left + size])
+    ref = _structure(np.stack(crops))
+    params = resolve_params("frost", 3, size, size)
+    assert params["texture_scale"] == pytest.approx(zoom)
+    ours = _frost_texture(_seeds(24), size, size, params["texture_scale"])
+    got = _structure(ours.permute(0, 2, 3, 1).double().numpy())
+    assert abs(got[0] / ref[0] - 1) < 0.2 and abs(got[1] / ref[1] - 1) < 0.2, (regime, got, ref)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,24 @@ def test_tabular_noise_is_scaled_by_training_std_and_deterministic(tab) -> None:
     assert out.min() >= 0 and out.max() <= 1
 
 
+def test_tabular_noise_follows_declared_feature_bounds(tab) -> None:
+    from dataclasses import replace
+
+    # Feature 0 may take [0.4, 0.6], feature 1 [0, 1]; the rest keep the task's box.
+    pairs = [(0.4, 0.6), (0.0, 1.0), *[(0.0, 1.0)] * 8]
+    boxed = replace(tab, feature_bounds=tuple(pairs))
+    x = torch.full((4000, 10), 0.5)
+    seeds = sample_seeds(0, [f"s{i}" for i in range(4000)], "gaussian_noise", 1)
+    out = perturbations.apply(x, "gaussian_noise", 1, seeds, boxed)
+    assert float(out[:, 0].min()) >= 0.4 and float(out[:, 0].max()) <= 0.6
+    # Scale: 0.1 x (high - low) / sqrt(12), whatever the training std; clipping is rare here.
+    measured = (out - x).std(dim=0)
+    assert measured[1] == pytest.approx(0.1 / np.sqrt(12), rel=0.05)
+    assert measured[0] == pytest.approx(0.1 * 0.2 / np.sqrt(12), rel=0.05)
+    plain = perturbations.apply(x, "gaussian_noise", 1, seeds, tab)
+    assert not torch.equal(plain, out)  # without declared bounds: the training std
+
+
 def test_feature_dropout_imputes_training_mean_at_graded_rates(tab) -> None:
     x = torch.full((5000, 10), -1.0)
     seeds = sample_seeds(1, [str(i) for i in range(5000)], "feature_dropout", 1)
