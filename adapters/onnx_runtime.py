@@ -4,6 +4,12 @@ Before a session is created the graph is read without its weights: initializers 
 external data must stay inside the model's folder (no absolute paths, no `..`). A graph whose
 opset the installed runtime cannot run is refused with the opset named. The input name and static
 per-sample shape are checked against the spec and against every batch, with errors naming both sides.
+
+Which output holds the scores: `output: <name>` in the spec, else the only output, else the one
+score output (a float tensor or a ZipMap `seq(map)`; integer outputs are predicted labels, which
+skl2onnx puts first), preferring one named like `prob`. What it holds: `outputs: auto` (the
+default) reads probabilities from a ZipMap or an output named like `prob` (skl2onnx's
+`output_probability` / `probabilities`) and logits otherwise; `logits` or `probabilities` say so.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import AdapterBase
 from adapters.model_files import checked_sha256, require_file, resolve_path
+from adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import (
     DeviceError,
@@ -40,7 +47,8 @@ class OnnxConfig(BaseModel):
     input_shape: list[int] | None = None
     bounds: tuple[float, float] | None = (0.0, 1.0)
     modality: Literal["image", "tabular"] = "image"
-    outputs: Literal["logits", "probabilities"] = "logits"
+    output: str | None = Field(default=None, description="graph output with the scores (checked)")
+    outputs: Literal["auto", "logits", "probabilities"] = "auto"
     threads: int | None = Field(default=None, ge=1, le=1024, description="intra-op threads")
 
 
@@ -153,6 +161,58 @@ def chosen_input(session: Any, config: OnnxConfig, *, name: str, path: Path) -> 
     return chosen
 
 
+def _is_score(output: Any) -> bool:
+    """A float tensor or a ZipMap (sequence of class -> probability maps); not integer labels."""
+    kind = str(output.type)
+    return kind.startswith("seq(map(") or kind in ("tensor(float)", "tensor(double)")
+
+
+def chosen_output(session: Any, config: OnnxConfig, *, name: str, path: Path) -> tuple[str, str]:
+    """(output name, what it holds: logits or probabilities) per the module docstring."""
+    outputs = session.get_outputs()
+    described = [f"{o.name} ({o.type})" for o in outputs]
+    if config.output is not None:
+        found = [o for o in outputs if o.name == config.output]
+        if not found:
+            raise ModelLoadError(
+                f"model {name!r}: output {config.output!r} is not an output of {path.name}; "
+                f"the graph's outputs are {described}"
+            )
+        chosen = found[0]
+    elif len(outputs) == 1:
+        chosen = outputs[0]
+    else:
+        scores = [o for o in outputs if _is_score(o)]
+        named = [o for o in scores if "prob" in o.name.lower()]
+        if len(scores) == 1 or len(named) == 1:
+            chosen = scores[0] if len(scores) == 1 else named[0]
+        else:
+            raise ModelLoadError(
+                f"model {name!r}: {path.name} has outputs {described}; set `output:` to the one "
+                "with the class scores"
+            )
+    kind = config.outputs
+    if kind == "auto":
+        zipmap = str(chosen.type).startswith("seq(map(")
+        kind = "probabilities" if zipmap or "prob" in chosen.name.lower() else "logits"
+    return chosen.name, kind
+
+
+def zipmap_rows(rows: Any, *, model: str) -> np.ndarray:
+    """skl2onnx's ZipMap output (one {class id: probability} map per sample) as an array."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return np.asarray(rows)
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    keys = sorted(rows[0])
+    if keys != list(range(len(keys))):
+        raise ModelOutputError(
+            f"model {model!r}: the ONNX graph's probability maps are keyed {keys[:10]}, not the "
+            "class ids 0..k-1; convert the estimator fitted on the task's integer labels"
+        )
+    return np.asarray([[r[k] for k in keys] for r in rows], dtype=np.float32)
+
+
 class OnnxRuntimeAdapter(AdapterBase):
     """An ONNX graph run by ONNX Runtime: black-box (no gradients), batched when dims allow."""
 
@@ -168,6 +228,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         device: torch.device,
         input_name: str,
         model_shape: list[Any],
+        output_name: str,
         outputs: str,
         input_spec: InputSpec,
         description: dict[str, Any],
@@ -185,6 +246,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         self._session = session
         self._input_name = input_name
         self._model_shape = model_shape
+        self._output_name = output_name
         self._outputs = outputs
 
     @classmethod
@@ -202,6 +264,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             ort, path, name=name, device=device, threads=config.threads, opset=opset
         )
         chosen = chosen_input(session, config, name=name, path=path)
+        output_name, outputs = chosen_output(session, config, name=name, path=path)
         model_shape = list(chosen.shape)
         description = {
             "adapter": cls.kind,
@@ -213,7 +276,8 @@ class OnnxRuntimeAdapter(AdapterBase):
             "opset": opset,
             "input_name": chosen.name,
             "input_shape": [d if isinstance(d, int) else str(d) for d in model_shape],
-            "outputs": config.outputs,
+            "output": output_name,
+            "outputs": outputs,
             "providers": session.get_providers(),
             "onnxruntime": ort.__version__,
         }
@@ -228,7 +292,8 @@ class OnnxRuntimeAdapter(AdapterBase):
             device=device,
             input_name=chosen.name,
             model_shape=model_shape,
-            outputs=config.outputs,
+            output_name=output_name,
+            outputs=outputs,
             input_spec=spec,
             description=description,
         )
@@ -253,23 +318,25 @@ class OnnxRuntimeAdapter(AdapterBase):
             what="the batch",
         )
         array = inputs.detach().cpu().numpy().astype(np.float32, copy=False)
-        if self.capabilities.batching:
-            outs = [self._session.run(None, {self._input_name: array})[0]]
-        else:  # a graph with a fixed batch dimension: feed in chunks of that size
-            step = int(self._model_shape[0])
-            outs = [
-                self._session.run(None, {self._input_name: array[i : i + step]})[0]
-                for i in range(0, len(array), step)
-            ]
-        out = torch.from_numpy(np.concatenate(outs).astype(np.float32))
+        step = len(array) if self.capabilities.batching else int(self._model_shape[0])
+        outs = [  # a graph with a fixed batch dimension is fed in chunks of that size
+            zipmap_rows(
+                self._session.run([self._output_name], {self._input_name: array[i : i + step]})[0],
+                model=self.name,
+            )
+            for i in range(0, len(array), max(1, step)) or [0]
+        ]
+        out = np.concatenate(outs)
         if out.ndim != 2 or out.shape[0] != len(array):
             raise ModelOutputError(
-                f"model {self.name!r}: the ONNX graph returned shape {tuple(out.shape)} for "
-                f"{len(array)} samples; expected (batch, classes)"
+                f"model {self.name!r}: the ONNX graph's output {self._output_name!r} has shape "
+                f"{tuple(out.shape)} for {len(array)} samples; expected (batch, classes)"
             )
         if self._outputs == "probabilities":
-            out = torch.log(out.clamp_min(1e-12))
-        return self.on_device(out)
+            return self.on_device(
+                to_logits(out, outputs="probabilities", n=len(array), model=self.name)
+            )
+        return self.on_device(torch.from_numpy(out.astype(np.float32)))
 
 
 def _check_shape(

@@ -40,7 +40,7 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
         labels.append(batch.labels)
         ids.extend(batch.sample_ids)
         if ctx.progress is not None:
-            ctx.progress(len(batch))
+            ctx.progress(len(batch), CLEAN, len(task))
     return {
         "sample_id": np.asarray(ids, dtype=object),
         "label": torch.cat(labels).numpy() if labels else np.zeros(0, dtype=np.int64),

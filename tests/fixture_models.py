@@ -57,3 +57,95 @@ class _Slow(nn.Module):
 def slow_linear_digits(delay: float = 0.2, seed: int = 0) -> nn.Module:
     """`linear_digits` that sleeps `delay` seconds per batch (to interrupt runs mid-job)."""
     return _Slow(delay, seed)
+
+
+class _Stalling(nn.Module):
+    def __init__(self, hold: str, after: int, seed: int) -> None:
+        super().__init__()
+        self.inner = linear_digits(seed=seed)
+        self.hold = hold
+        self.after = after
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import time
+        from pathlib import Path
+
+        self.calls += 1
+        hold = Path(self.hold)
+        if self.calls > self.after and hold.exists():
+            Path(f"{self.hold}.stalled").touch()
+            while hold.exists():  # Python code: a signal handler runs here at once
+                time.sleep(0.01)
+        return self.inner(x)
+
+
+def stalling_linear_digits(hold: str, after: int = 0, seed: int = 0) -> nn.Module:
+    """`linear_digits` that, from its call `after + 1` on, waits while the file `hold` exists
+    (touching `<hold>.stalled` first): a run that is provably mid-job when a test signals it."""
+    return _Stalling(hold, after, seed)
+
+
+class _SignalsInFinalizer(nn.Module):
+    """Sends SIGTERM to its own process from inside a finalizer, once, on its first batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+        self.sent = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.sent:
+            self.sent = True
+            _Finalizer()  # collected at once: the handler's exception is raised in __del__
+        return self.inner(x)
+
+
+class _Finalizer:
+    def __del__(self) -> None:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # bytecode after the signal: the handler runs (and raises) here
+
+
+def signal_in_finalizer_digits() -> nn.Module:
+    """`linear_digits` whose first forward triggers SIGTERM inside a `__del__` (Python swallows
+    an exception raised there)."""
+    return _SignalsInFinalizer()
+
+
+class _HangsInC(nn.Module):
+    """Blocks in C (libc `pause()`) on its first forward: no Python code runs again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import ctypes
+
+        ctypes.CDLL(None).pause()
+        return self.inner(x)
+
+
+def hanging_digits() -> nn.Module:
+    """A digits model that hangs in C code forever (only a killed process gets out)."""
+    return _HangsInC()
+
+
+class _ExitsProcess(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import os
+
+        os._exit(3)
+
+
+def process_exiting_digits() -> nn.Module:
+    """A digits model whose forward ends its whole process (`os._exit(3)`)."""
+    return _ExitsProcess()

@@ -29,6 +29,9 @@ from harness.store.run_store import RunStore, StoredJob, find_run_dirs, read_job
 
 Status = Literal["pass", "fail"]
 JobKey = tuple[str, str, str]  # model, task, suite
+# Context keys that name the hardware a number was measured on (throughput: the CPU or GPU model
+# and the threads). Such a metric is gated only when both runs measured it on the same hardware.
+HARDWARE_CONTEXT = ("device_name", "threads")
 
 
 @dataclass
@@ -302,17 +305,46 @@ def _check_job(
             rule=rule,
         )
         rows.append(row)
-        ready = _comparable(row, bm, current_records.get(bm.key))
+        ready = _comparable(row, bm, current_records.get(bm.key), cjob.metrics)
         if ready is not None:
             btable, ctable = tables()
             pending.append(_compare(row, bm, ready, btable, ctable, rule, base.manifest.seed))
     return rows
 
 
-def _comparable(row: CheckRow, bm: MetricRecord, cm: MetricRecord | None) -> MetricRecord | None:
+def _hardware(m: MetricRecord) -> str:
+    name, threads = m.context.get("device_name"), m.context.get("threads")
+    return f"{name}" + (f", {threads} thread(s)" if threads is not None else "")
+
+
+def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord]) -> bool:
+    """A hardware-dependent baseline metric measured on other hardware now: the row says so and
+    passes (True); False when `bm` is not hardware-dependent or has no such twin."""
+    if not any(k in bm.context for k in HARDWARE_CONTEXT):
+        return False
+
+    def rest(m: MetricRecord) -> tuple[str, str, list[tuple[str, str]]]:
+        ctx = sorted((k, str(v)) for k, v in m.context.items() if k not in HARDWARE_CONTEXT)
+        return m.metric, m.condition, ctx
+
+    twin = next((m for m in current if rest(m) == rest(bm)), None)
+    if twin is None:
+        return False
+    row.current = twin.value
+    row.reason = (
+        f"not gated: measured on different hardware ({_hardware(bm)} in the baseline, "
+        f"{_hardware(twin)} now)"
+    )
+    return True
+
+
+def _comparable(
+    row: CheckRow, bm: MetricRecord, cm: MetricRecord | None, current: list[MetricRecord]
+) -> MetricRecord | None:
     """The current record when it can be compared; else None with the row's verdict set."""
     if cm is None:
-        row.status, row.reason = "fail", "metric missing from the current run"
+        if not _hardware_twin(row, bm, current):
+            row.status, row.reason = "fail", "metric missing from the current run"
         return None
     row.current = cm.value
     new_flags = sorted(set(cm.flags) - set(bm.flags))

@@ -126,6 +126,7 @@ def build_boards(
     """
     loaded = _completed(root, task)
     by_task = _latest_by_task(loaded)
+    shadowed = _shadowed_runs(loaded)
     fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
     for name, fp, _protocol_label in by_task:
         fingerprints_per_name[name].add(fp)
@@ -149,6 +150,7 @@ def build_boards(
             if ranks:
                 _add_ranks(board)
             _add_variant_notes(board, board_jobs)
+            board.notes.extend(_shadow_notes(board_jobs, shadowed))
             if split_suites:
                 board.notes.append(
                     f"suite(s) {', '.join(split_suites)} ran with different configs on {task_name}; "
@@ -190,6 +192,40 @@ def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str, str], list[
     for (fp, protocol, _m, _s, _sig), (man, job) in latest.items():
         by_task[(job.record.task, fp, protocol)].append((man, job))
     return by_task
+
+
+def _shadowed_runs(loaded: list[LoadedJob]) -> dict[tuple[str, str, str, str], list[str]]:
+    """(fingerprint, model, suite, signature) -> run ids of older, different results that a
+    board does not show (same key: a copy of the same result, not listed)."""
+    keys: dict[tuple[str, str, str, str], dict[str, list[str]]] = defaultdict(dict)
+    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+        r = job.record
+        slot = (r.task_summary.fingerprint, r.model, r.suite, _signature(job))
+        runs = keys[slot].pop(r.key, [])  # re-insert: the key inserted last is the one shown
+        keys[slot][r.key] = [*runs, man.run_id]
+    return {
+        slot: [run for runs in list(by_key.values())[:-1] for run in runs]
+        for slot, by_key in keys.items()
+        if len(by_key) > 1
+    }
+
+
+def _shadow_notes(
+    jobs: list[LoadedJob], shadowed: dict[tuple[str, str, str, str], list[str]]
+) -> list[str]:
+    """One note per model whose board cell hides results of other runs: which run is shown."""
+    hidden: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for man, job in jobs:
+        r = job.record
+        others = shadowed.get((r.task_summary.fingerprint, r.model, r.suite, _signature(job)))
+        if others:
+            hidden[(r.model, man.run_id)].update(others)
+    return [
+        f"{model}: shown from run {shown} (the latest); other results of the same model and "
+        f"task in run(s) {', '.join(sorted(runs))} are not shown; pass one run folder "
+        "(results/runs/<run_id>) to see them"
+        for (model, shown), runs in sorted(hidden.items())
+    ]
 
 
 def _config_groups(

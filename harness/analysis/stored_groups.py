@@ -18,6 +18,7 @@ from pandas.api.types import is_float_dtype
 
 from harness.analysis.groups import (
     INTERSECTION,
+    LABEL_GROUP,
     Grouping,
     group_breakdown,
     group_columns_of,
@@ -89,14 +90,17 @@ def _conditions(
     conditions = list(dict.fromkeys(table["condition"]))
     if query.condition is None:
         return conditions
-    missing_cols = {c for g in by for c in g if f"group:{c}" not in table.columns}
+    missing_cols = {
+        c for g in by for c in g if c != LABEL_GROUP and f"group:{c}" not in table.columns
+    }
     if query.condition not in conditions or (query.by and missing_cols):
         # named explicitly: an error; otherwise this table just does not take part
         if query.fully_named:
             raise ResultsError(
                 f"{label} has no condition {query.condition!r}; its conditions: {', '.join(conditions)}"
             )
-        return f"{label}: conditions {', '.join(conditions)}"
+        available = ", ".join(group_columns_of(table)) or "(none)"
+        return f"{label}: conditions {', '.join(conditions)}, available group columns: {available}"
     return [query.condition]
 
 
@@ -154,7 +158,7 @@ def stored_group_rows(
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"
             + (f" and group columns {', '.join(query.by)}" if query.by else "")
-            + f"; tables and their conditions: {'; '.join(skipped)[:600]}"
+            + f"; tables, their conditions and group columns: {'; '.join(skipped)[:600]}"
         )
     if not rows:
         raise ResultsError(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from importlib.resources import files
 from pathlib import Path
 
 DEFAULT_OUT = Path("results")
+DEFAULT_WIDTH = 120  # terminal tables when stdout is not a terminal (logs, files)
 
 
 def quickstart_spec_path() -> Path:
@@ -45,6 +47,33 @@ def non_negative_int(value: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {n}")
     return n
+
+
+def duration(value: str) -> float:
+    """`600`, `90s`, `10m`, `2h` -> seconds (a positive duration)."""
+    from harness.config.spec import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_width_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--width",
+        type=non_negative_int,
+        help=f"fit terminal tables to this many characters (default: the terminal's width, "
+        f"{DEFAULT_WIDTH} when not a terminal; 0: no limit)",
+    )
+
+
+def output_width(value: int | None) -> int | None:
+    """The width terminal tables fit: `--width`, else the terminal's (COLUMNS wins), else
+    DEFAULT_WIDTH; None for `--width 0` (no limit)."""
+    if value is not None:
+        return value or None
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 
 def add_results_argument(parser: argparse.ArgumentParser) -> None:

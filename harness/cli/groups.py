@@ -17,7 +17,12 @@ def add_parser(sub: Any) -> None:
     grp.add_argument("--task", help="only this task")
     grp.add_argument("--model", help="only this model")
     grp.add_argument("--suite", help="only this suite's tables")
-    grp.add_argument("--condition", help="only this condition (default: every condition)")
+    grp.add_argument(
+        "--condition",
+        default="clean",
+        help="the condition to break down, e.g. 'attack=ensemble/norm=linf/eps=0.1' "
+        "(default: clean); tables without it or without the --by columns are left out",
+    )
     grp.add_argument(
         "--by",
         type=csv_list,
@@ -50,8 +55,15 @@ def groups_command(args: argparse.Namespace) -> int:
         min_group_size=args.min_group_size,
         resamples=args.resamples,
     )
-    rows = stored_group_rows(
-        args.results, query, on_skip=lambda message: print(message, file=sys.stderr)
-    )
+    skipped: list[str] = []
+    rows = stored_group_rows(args.results, query, on_skip=skipped.append)
     sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    if skipped:
+        names = [m.split(":", 1)[0] for m in skipped]
+        shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
+        print(
+            f"left out {len(names)} table(s) without group columns ({shown}); "
+            "--by label gives a by-class view",
+            file=sys.stderr,
+        )
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument
+from harness.cli.arguments import add_results_argument, add_width_argument, output_width
 
 
 def add_parser(sub: Any) -> None:
@@ -17,6 +17,7 @@ def add_parser(sub: Any) -> None:
     lb.add_argument(
         "--all-metrics", action="store_true", help="every metric, not only headline ones"
     )
+    add_width_argument(lb)
     lb.set_defaults(handler=leaderboard_command)
 
 
@@ -30,8 +31,9 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     )
 
     boards = build_boards(args.results, task=args.task, all_metrics=args.all_metrics)
-    render = {"table": render_table, "md": render_markdown, "csv": render_csv, "json": render_json}[
-        args.format
-    ]
-    sys.stdout.write(render(boards).rstrip("\n") + "\n")
+    if args.format == "table":
+        text = render_table(boards, width=output_width(args.width))
+    else:
+        text = {"md": render_markdown, "csv": render_csv, "json": render_json}[args.format](boards)
+    sys.stdout.write(text.rstrip("\n") + "\n")
     return 0

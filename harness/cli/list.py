@@ -1,8 +1,17 @@
-"""`harness list`: the registered tasks, zoo models, suites, adapters or protocol presets."""
+"""`harness list`: the registered tasks, zoo models, suites, adapters or protocol presets and where they come from.
+
+Listing imports nothing it lists: each entry's one-line description is read from its source
+(a class's `description` or docstring, a function's docstring) without running the module, so
+`harness list` answers in a fraction of a second and never imports torch or datasets. An entry
+whose source cannot be read (a compiled extension) is listed without a description.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 
@@ -15,10 +24,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _zoo_rows() -> list[tuple[str, str, str, str]]:
-    from harness.config.plan import zoo_registry
+    from zoo import zoo_models
 
     rows = []
-    for name, entry in sorted(zoo_registry().items()):
+    for name, entry in sorted(zoo_models().items()):
         rows.append(
             (
                 name,
@@ -30,20 +39,82 @@ def _zoo_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
-    from harness.config.plan import adapter_registry, suite_registry
-    from harness.config.tasks.catalogue import task_registry
-    from harness.core.registry import load_target
+def _source(module: str) -> Path | None:
+    """The source file of `module`, found on disk below its top-level package (whose own
+    `__init__` is the only code that runs: a subpackage's `__init__` may import torch)."""
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
+    for base in spec.submodule_search_locations or []:
+        folder = Path(base).joinpath(*rest)
+        for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
 
-    reg = {"tasks": task_registry, "suites": suite_registry, "adapters": adapter_registry}[what]()
+
+def _definition(module: str, attr: str, depth: int = 0) -> ast.AST | None:
+    """The class or function `attr` of `module`, from its source (following one re-export)."""
+    path = _source(module)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == attr:
+            return node
+        if isinstance(node, ast.ImportFrom) and node.module and depth < 2:
+            source = next((a.name for a in node.names if (a.asname or a.name) == attr), None)
+            if source is not None:
+                return _definition(node.module, source, depth + 1)
+    return None
+
+
+def describe_target(target: str) -> str:
+    """The first line of a registered object's `description` or docstring, read statically."""
+    module, _, attr = target.partition(":")
+    node = _definition(module, attr)
+    if node is None:
+        return ""
+    if isinstance(node, ast.ClassDef):
+        for stmt in node.body:
+            if (
+                isinstance(stmt, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "description" for t in stmt.targets)
+                and isinstance(stmt.value, ast.Constant)
+                and isinstance(stmt.value.value, str)
+            ):
+                return stmt.value.value
+    assert isinstance(node, ast.ClassDef | ast.FunctionDef)
+    return ((ast.get_docstring(node) or "").strip().splitlines() or [""])[0]
+
+
+def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
+    from harness.config.tasks.catalogue import task_registry
+    from harness.core.registry import Registry
+
+    if what == "tasks":
+        reg = task_registry()
+    elif what == "suites":
+        from suites import BUILTIN_SUITES
+
+        reg = Registry("suite", BUILTIN_SUITES, "harness.suites")
+    else:
+        from adapters import BUILTIN_ADAPTERS
+
+        reg = Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
     rows = []
     for name in reg.names():
         entry = reg.entry(name)
-        obj = load_target(entry.target)
-        doc = (
-            getattr(obj, "description", "") or ((obj.__doc__ or "").strip().splitlines() or [""])[0]
-        )
-        rows.append((name, what.rstrip("s"), entry.origin, doc))
+        rows.append((name, what.rstrip("s"), entry.origin, describe_target(entry.target)))
     return rows
 
 

@@ -25,6 +25,7 @@ from harness.cli import (
 from harness.cli import list as list_command
 from harness.cli.arguments import importable, quickstart_spec_path
 from harness.core.errors import HarnessError
+from harness.run.quiet import quiet_library_progress
 
 __all__ = ["build_parser", "main", "quickstart_spec_path"]
 
@@ -53,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # datasets' own bars ("Generating test split", "Map") for every command, unless --verbose;
+    # sets an environment variable only: no heavy import here
+    quiet_library_progress()
     try:
         code: int = args.handler(args)
         return code

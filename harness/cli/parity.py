@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import csv_list, positive_int
 from harness.cli.plans import load_plan
+
+if TYPE_CHECKING:
+    from harness.run.parity import ParityReport
 
 
 def add_parser(sub: Any) -> None:
@@ -16,7 +19,10 @@ def add_parser(sub: Any) -> None:
     par.add_argument("--models", type=csv_list, required=True, help="exactly two models: a,b")
     par.add_argument("--task", required=True, help="the task to compare on")
     par.add_argument(
-        "--atol", type=float, default=1e-4, help="max |log-prob difference| (default 1e-4)"
+        "--atol",
+        type=float,
+        default=1e-4,
+        help="max |probability difference| of any class (default 1e-4)",
     )
     par.add_argument(
         "--limit",
@@ -27,10 +33,10 @@ def add_parser(sub: Any) -> None:
     par.set_defaults(handler=parity_command)
 
 
-def parity_command(args: argparse.Namespace) -> int:
-    import json
-
+def _compare(args: argparse.Namespace) -> ParityReport:
+    """Load the task and both adapters and compare them (errors propagate)."""
     from harness.core.errors import SpecError
+    from harness.run.environment import resolve_device
     from harness.run.model_adapter import build_model_adapter
     from harness.run.parity import compare
 
@@ -38,8 +44,6 @@ def parity_command(args: argparse.Namespace) -> int:
         raise SpecError(f"--models needs exactly two model names (a,b), got {len(args.models)}")
     args.tasks = [args.task]
     plan = load_plan(args, args.spec)
-    from harness.run.environment import resolve_device
-
     device = resolve_device(plan.spec.device)
     task = (
         plan.tasks[args.task]
@@ -51,9 +55,26 @@ def parity_command(args: argparse.Namespace) -> int:
         adapter = build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
         adapter.check_task(task)
         adapters.append(adapter)
-    report = compare(
-        adapters[0], adapters[1], task, atol=args.atol, batch_size=plan.spec.batch_size
-    )
+    return compare(adapters[0], adapters[1], task, atol=args.atol, batch_size=plan.spec.batch_size)
+
+
+def parity_command(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.core.errors import HarnessError
+
+    try:
+        report = _compare(args)
+    except (HarnessError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # data or a model the harness could not read: one line, not a dump
+        if getattr(args, "debug", False):
+            raise
+        cause = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        raise HarnessError(
+            f"parity of {','.join(args.models)} on task {args.task!r} failed: "
+            f"{type(err).__name__}: {cause} (rerun with --debug for the traceback)"
+        ) from err
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -62,10 +83,10 @@ def parity_command(args: argparse.Namespace) -> int:
             f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} samples): {verdict}"
         )
         print(f"  disagreements:          {report.disagreements}")
-        print(f"  max |logit diff|:       {report.max_abs_logit_diff:.3g}")
-        print(
-            f"  max |log-prob diff|:    {report.max_abs_log_prob_diff:.3g} (atol {report.atol:g})"
-        )
+        if report.ties:
+            print(f"  ties broken differently: {report.ties} (classes within atol)")
+        print(f"  max |prob diff|:        {report.max_abs_prob_diff:.3g} (atol {report.atol:g})")
+        print(f"  max |logit diff|:       {report.max_abs_logit_diff:.3g} (not compared)")
         if report.first_disagreements:
             print(f"  first disagreeing ids:  {', '.join(report.first_disagreements)}")
     return 0 if report.passed else 1

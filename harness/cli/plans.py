@@ -33,8 +33,9 @@ def protocol_spec(args: argparse.Namespace) -> RunSpec:
 
 
 def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
-    """The plan of `spec_path` with `--device/--limit/--seed` and the model/task/suite filters
-    (with `--protocol`, the protocol's spec with `--models`, read from the current folder)."""
+    """The plan of `spec_path` with `--device/--limit/--seed/--threads/--job-timeout` and the
+    model/task/suite filters (with `--protocol`, the protocol's spec with `--models`, read from
+    the current folder)."""
     from harness.config.plan import build_plan
     from harness.config.spec import RunSpec, load_spec
     from harness.core.errors import SpecError
@@ -53,6 +54,8 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
             "device": getattr(args, "device", None),
             "limit": getattr(args, "limit", None),
             "seed": getattr(args, "seed", None),
+            "threads": getattr(args, "threads", None),
+            "timeout": getattr(args, "job_timeout", None),
         }.items()
         if v is not None
     }

@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import (
     DEFAULT_OUT,
+    add_width_argument,
     csv_list,
+    duration,
     non_negative_int,
+    output_width,
     positive_int,
     quickstart_spec_path,
 )
@@ -65,61 +68,30 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--shards", type=positive_int, help="split each shardable job into N shards over samples"
     )
+    add_width_argument(run)
+    run.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads per job (default: the spec's threads:, else chosen per job: one for "
+        "small models; docs/throughput.md)",
+    )
+    run.add_argument(
+        "--job-timeout",
+        type=duration,
+        metavar="DURATION",
+        help="stop a job that runs longer (e.g. 600, 90s, 10m, 2h), record it as failed and go "
+        "on (default: the spec's timeout:, else none)",
+    )
     run.set_defaults(handler=run_command)
 
 
 def _events(settings: ExecutionSpec) -> RunEvents:
-    """Progress lines on stderr: one per event for concurrent executors, a bar on a terminal."""
-    from tqdm import tqdm
-
-    from harness.run.executors import UnitResult
-    from harness.run.runner import JobOutcome, RunEvents
+    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py)."""
+    from harness.cli.progress_display import ProgressDisplay
 
     err = sys.stderr
-    lines = settings.executor != "local"  # jobs run concurrently: one whole line per event
-    bars = not lines and err.isatty()  # a live samples counter per job on a terminal
-    bar: list[tqdm] = []
-
-    def started(i: int, total: int, job) -> None:  # noqa: ANN001
-        if lines:
-            print(f"[{i}/{total}] {job.label} submitted", file=err, flush=True)
-        elif bars:
-            bar[:] = [
-                tqdm(desc=f"[{i}/{total}] {job.label}", unit=" samples", leave=False, file=err)
-            ]
-        else:
-            print(f"[{i}/{total}] {job.label} ...", file=err, end="", flush=True)
-
-    def samples_done(count: int) -> None:
-        if bar:
-            bar[0].update(count)
-
-    def finished(i: int, total: int, o: JobOutcome) -> None:
-        tail = {
-            "completed": f"done in {o.seconds:.1f} s",
-            "cached": "cached (same key; skipped)",
-            "skipped": f"skipped: {o.message}",
-            "failed": f"FAILED: {o.message}",
-        }[o.status]
-        if bar:
-            bar.pop().close()
-        full = lines or bars
-        print(f"[{i}/{total}] {o.job.label}: {tail}" if full else f" {tail}", file=err, flush=True)
-
-    def unit_done(i: int, total: int, u: UnitResult) -> None:
-        state = (
-            f"done in {u.seconds:.1f} s on {u.host} (pid {u.pid})"
-            if u.ok
-            else f"FAILED: {u.message}"
-        )
-        print(f"[{i}/{total}]   {u.unit.label}: {state}", file=err, flush=True)
-
-    return RunEvents(
-        job_started=started,
-        job_finished=finished,
-        unit_finished=unit_done if lines else None,
-        samples_done=samples_done if bars else None,
-    )
+    display = ProgressDisplay(err, live=err.isatty(), concurrent=settings.executor != "local")
+    return display.events()
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -149,7 +121,7 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
     try:
-        print(render_table(build_boards(outcome.run_dir)))
+        print(render_table(build_boards(outcome.run_dir), width=output_width(args.width)))
     except HarnessError as exc:
         print(f"(no leaderboard: {exc})", file=err)
     if outcome.interrupted:

@@ -373,12 +373,17 @@ def job_key(
     device_type: str,
     bootstrap_resamples: int,
     harness_version: str,
+    batch_size: int,
     protocol: ProtocolRef | None = None,
 ) -> str:
     """Content key of a job's results: change any input and the cached result is not reused.
 
+    Run folders share results by this key (harness/store/job_cache.py), so it holds every input
+    that can move a number, the batch size included (a batched forward's floating-point result
+    can depend on the batch); how a job runs (threads, executor, shards, time limit) is not in it.
     A job run under a protocol preset has the protocol in its key (a job without one keeps the
-    key it had before protocols existed)."""
+    key it had before protocols existed).
+    """
     payload: dict[str, Any] = {
         "model": model_identity,
         "task": task_fingerprint,
@@ -389,6 +394,7 @@ def job_key(
         "device": device_type,
         "bootstrap_resamples": bootstrap_resamples,
         "harness": harness_version,
+        "batch_size": batch_size,
     }
     if protocol is not None:
         payload["protocol"] = protocol.label

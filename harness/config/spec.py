@@ -251,6 +251,21 @@ class RunSpec(StrictModel):
             raise SpecError("protocol_sample_ids: only used with a protocol (protocol: <name>)")
         return data
 
+    # how jobs run, never what they compute: both stay out of the spec hash (docs/throughput.md)
+    threads: int | None = Field(
+        default=None, ge=1, le=1024, description="CPU threads per job (None: chosen per job)"
+    )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="per-job time limit in seconds, or '90s', '10m', '2h' (None: no limit)",
+    )
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
     @field_validator("models")
     @classmethod
     def _unique_models(cls, models: list[str | ModelSpec]) -> list[str | ModelSpec]:
@@ -273,9 +288,30 @@ class RunSpec(StrictModel):
         # a spec without a protocol hashes as it did before protocols existed (baselines match)
         unset = {k for k in ("protocol", "protocol_sample_ids") if getattr(self, k) is None}
         payload = json.dumps(
-            self.model_dump(mode="json", exclude={"execution", *unset}), sort_keys=True
+            self.model_dump(mode="json", exclude={"execution", "threads", "timeout", *unset}),
+            sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration written `90`, `90s`, `10m` or `1.5h`; anything else a ValueError."""
+    raw = text.strip().lower()
+    number, unit = raw, "s"
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if raw.endswith(suffix):
+            number, unit = raw[: -len(suffix)].strip(), suffix
+            break
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"expected a duration such as 90, 90s, 10m or 2h, got {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"a duration must be positive and finite, got {text!r}")
+    return seconds
 
 
 def _refuse_duplicates(names: list[str], kind: str) -> None:

@@ -144,6 +144,7 @@ class JobHeader(Record):
     # the protocol preset the job ran under (None: none, and every run before protocols existed);
     # part of the job key and of the leaderboard's board key
     protocol: ProtocolRef | None = None
+    threads: int | None = None  # CPU threads the job ran with (never part of its key)
 
     def finish(
         self,
@@ -172,6 +173,8 @@ class JobRecord(JobHeader):
     reason: str | None = None  # skipped jobs: why the suite does not apply
     notes: tuple[str, ...] = ()  # completed jobs: the suite's notes (e.g. samples evaluated)
     shards: int | None = None  # the job ran as this many shards (docs/ray.md)
+    # the results were computed by another run with the same key and reused (job cache)
+    reused_from: str | None = None  # "<run_id>/<job folder>"
     files: dict[str, str] = Field(default_factory=dict)  # file name -> sha256 (set by the store)
     schema_version: SchemaVersion = SCHEMA_VERSION
     checksum: str | None = None  # over the record's canonical JSON (harness.store.checksums)
@@ -196,6 +199,7 @@ class JobEntry(Record):
     key: str | None  # None when the job failed before its key was known
     dir: str | None  # job folder under jobs/ (None: nothing stored)
     traceback: str | None = None  # an unexpected error (a bug)
+    threads: int | None = None  # CPU threads the job ran with (harness/run/threads.py)
 
     @property
     def names(self) -> tuple[str, str, str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -27,15 +27,30 @@ from harness.core.task import Task
 from harness.core.validation import format_validation_error
 
 
+class ProgressCallback(Protocol):
+    """How a suite reports progress inside a job (shown live by the CLI, with a rate and ETA).
+
+    `done`: samples finished since the last call (0 only announces a stage). `stage`: what the
+    suite is doing now (an attack and budget, a corruption and severity); it stays shown until the
+    next label. `total`: the samples the whole job will process, counting a sample once per
+    condition it is evaluated under, when the suite knows it (it makes the ETA). Old-style calls
+    `ctx.progress(n)` still work.
+    """
+
+    def __call__(self, done: int, stage: str | None = None, total: int | None = None) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunContext:
-    """What a suite may know about the run: seed, device, batch size and a progress callback."""
+    """What a suite may know about the run: seed, device, batch size, threads and a progress
+    callback (`ProgressCallback`; None when nobody listens)."""
 
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     batch_size: int = 256
     bootstrap_resamples: int = 1000
-    progress: Callable[[int], None] | None = None  # called with the number of samples done
+    progress: ProgressCallback | None = None
+    threads: int | None = None  # intra-op CPU threads the job runs with (None: torch's default)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("harness.core.suite"))
 
 

@@ -7,11 +7,12 @@ Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)` and foot
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.present.escaping import md_code, md_text, terminal_text
-from harness.present.tables import Table, to_csv, to_json, to_markdown, to_text
+from harness.present.tables import Table, split_columns, to_csv, to_json, to_markdown, to_text
 
 
 def _num(value: float) -> str:
@@ -105,7 +106,34 @@ def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
     return Table(header, rows)
 
 
-def render_table(boards: list[Board]) -> str:
+def _fit(line: str, width: int | None) -> str:
+    """A text line wrapped to `width` (continuation lines indented); unchanged without one."""
+    if width is None or len(line) <= width:
+        return line
+    return textwrap.fill(line, width=width, subsequent_indent="    ", break_on_hyphens=False)
+
+
+def _table_text(table: Table, width: int | None, keep: int) -> str:
+    """The board table; wider than `width`, as blocks of columns that each fit."""
+    if width is None:
+        return to_text(table)
+    blocks = split_columns(table, width, keep=keep)
+    if len(blocks) == 1:
+        return to_text(table)
+    total = len(table.header) - keep
+    parts, start = [], 1
+    for block in blocks:
+        count = len(block.header) - keep
+        span = f"column {start}" if count == 1 else f"columns {start}-{start + count - 1}"
+        parts.append(f"({span} of {total})")
+        parts.append(to_text(block))
+        start += count
+    return "\n".join(parts)
+
+
+def render_table(boards: list[Board], *, width: int | None = None) -> str:
+    """Terminal text; with `width`, every line fits it (tables split into column blocks that
+    repeat the position, rank and model; legend and notes wrapped)."""
     parts = []
     for b in boards:
         labels, legend = column_labels(b.columns)
@@ -114,8 +142,9 @@ def render_table(boards: list[Board]) -> str:
             + ", ".join(f"{s} {v}" for s, v in sorted(b.suites.items()))
             + ")"
         )
-        parts.append(terminal_text(header))
-        parts.append(to_text(board_table(b, labels)))
+        parts.append(_fit(terminal_text(header), width))
+        keep = 3 if b.rank_metric is not None else 2
+        parts.append(_table_text(board_table(b, labels), width, keep))
         lines = [
             "values: estimate [95% CI]; units and direction: "
             + ", ".join(
@@ -128,7 +157,7 @@ def render_table(boards: list[Board]) -> str:
         if b.rank_method:
             lines.append(b.rank_method)
         lines.extend(f"note: {n}" for n in b.notes)
-        parts.extend(terminal_text(line) for line in lines)
+        parts.extend(_fit(terminal_text(line), width) for line in lines)
         parts.append("")
     return "\n".join(parts)
 

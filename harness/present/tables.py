@@ -63,6 +63,42 @@ def to_text(table: Table, *, align: Literal["right", "left"] = "right", gap: int
     )
 
 
+def column_widths(table: Table) -> list[int]:
+    """The width `to_text` (right-aligned) gives each column."""
+    widths = []
+    for i, name in enumerate(table.header):
+        cells = [terminal_text(_text(row[i])) for row in table.rows]
+        head = len(terminal_text(name)) + (1 if _integer_column(table, i) else 0)
+        widths.append(max([head, *(len(c) for c in cells)]))
+    return widths
+
+
+def split_columns(table: Table, width: int, *, keep: int) -> list[Table]:
+    """The table as blocks of columns, each at most `width` characters wide as text (a column
+    wider than that gets a block of its own); the first `keep` columns (e.g. position and model)
+    repeat in every block. One block when the whole table fits."""
+    widths = column_widths(table)
+    base = sum(widths[:keep]) + max(0, keep - 1)
+    blocks: list[list[int]] = []
+    used = base
+    for i in range(keep, len(widths)):
+        if blocks and blocks[-1] and used + 1 + widths[i] <= width:
+            blocks[-1].append(i)
+            used += 1 + widths[i]
+        else:
+            blocks.append([i])
+            used = base + 1 + widths[i]
+    if len(blocks) <= 1:
+        return [table]
+    return [
+        Table(
+            [*table.header[:keep], *(table.header[i] for i in cols)],
+            [[*row[:keep], *(row[i] for i in cols)] for row in table.rows],
+        )
+        for cols in blocks
+    ]
+
+
 def to_markdown(table: Table) -> str:
     """A GitHub-flavoured Markdown table: every cell one inert line (no trailing newline)."""
     lines = [

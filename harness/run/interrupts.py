@@ -5,6 +5,11 @@ does the same for SIGTERM) in the main thread. The runner catches it, marks the 
 `status: interrupted` with the signal's name, and the CLI exits 130 (SIGINT) or 143 (SIGTERM).
 Stopping at once is safe because every results write is atomic (temp + rename): a job that was
 being written is simply absent and reruns on resume. Handlers are restored on exit.
+
+Python swallows an exception raised while it runs a finalizer (`__del__`, a weakref callback,
+garbage collection): a signal that lands there would be lost, and the run would go on and exit 0.
+So the handler also latches the signal (`SignalLatch`), and the runner checks the latch between
+jobs and once more before it finishes: a caught signal always ends the run as interrupted.
 """
 
 from __future__ import annotations
@@ -40,19 +45,33 @@ def exit_code_of(signal_name: str | None) -> int:
     return 128 + signal.Signals[signal_name or "SIGINT"].value
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signum)
+class SignalLatch:
+    """The first signal caught inside `interruptible()`, kept even if its exception was lost."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+        raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise `Interrupted` again if a signal was caught (its first exception may be lost)."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
 
 
 @contextmanager
-def interruptible() -> Iterator[None]:
+def interruptible() -> Iterator[SignalLatch]:
     """Within this block SIGINT and SIGTERM raise `Interrupted` (main thread only; else no-op)."""
+    latch = SignalLatch()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield latch
         return
-    previous = {s: signal.signal(s, _raise) for s in HANDLED}
+    previous = {s: signal.signal(s, latch.handler) for s in HANDLED}
     try:
-        yield
+        yield latch
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,18 @@ from harness.core.manifest import (
     RunStatus,
 )
 from harness.core.sample_table import SampleTable
-from harness.core.suite import RunContext, SuiteResult
+from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
-from harness.run.interrupts import exit_code_of, interruptible, signal_of
+from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock
+from harness.run.progress import JobProgress, ProgressSnapshot
+from harness.run.quiet import quiet_library_progress
+from harness.run.threads import CpuBudget, choose_threads, cpu_budget
+from harness.store import job_cache
 from harness.store.run_store import RunStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ class JobOutcome:
     key: str | None = None
     path: str | None = None
     detail: str | None = None  # traceback of an unexpected error (a bug), for the manifest
+    threads: int | None = None  # CPU threads the job ran with
 
 
 @dataclass
@@ -84,7 +89,8 @@ class RunEvents:
 
     job_started: Callable[[int, int, Job], None] | None = None
     job_finished: Callable[[int, int, JobOutcome], None] | None = None
-    samples_done: Callable[[int], None] | None = None
+    # inside a running job: samples done, its stage, rate and ETA (harness/run/progress.py)
+    progress: Callable[[ProgressSnapshot], None] | None = None
     unit_finished: Callable[[int, int, UnitResult], None] | None = None  # a shard of job i is back
 
 
@@ -107,13 +113,17 @@ class _PendingJob:
     task: Task
     started: float
     shards: list[Shard] | None
+    threads: int | None = None
     tables: dict[int, SampleTable] = field(default_factory=dict)
     done: bool = False
 
     def units(self) -> list[WorkUnit]:
         if self.shards is None:
-            return [WorkUnit(index=self.index, job=self.job)]
-        return [WorkUnit(index=self.index, job=self.job, shard=s) for s in self.shards]
+            return [WorkUnit(index=self.index, job=self.job, threads=self.threads)]
+        return [
+            WorkUnit(index=self.index, job=self.job, shard=s, threads=self.threads)
+            for s in self.shards
+        ]
 
 
 @dataclass
@@ -126,6 +136,7 @@ class _RunState:
     total: int
     events: RunEvents
     fail_fast: bool
+    latch: SignalLatch = field(default_factory=SignalLatch)
     finished: dict[int, JobOutcome] = field(default_factory=dict)
     pending: dict[int, _PendingJob] = field(default_factory=dict)
 
@@ -145,6 +156,7 @@ class _RunState:
         self.write(jobs=self.entries())
         if self.events.job_finished:
             self.events.job_finished(index, self.total, result)
+        self.latch.check()
         return result.status == JobStatus.FAILED and self.fail_fast
 
     def adopt_published(self) -> None:
@@ -167,6 +179,9 @@ class Runner:
 
     `execution` (default: the spec's `execution:` section, else local and unsharded) picks the
     executor and the sharding; it never changes a number, so it is not part of the job key.
+    Nor do the threads per job (the spec's `threads:`, else chosen per job: harness/run/threads.py)
+    or the per-job time limit (the spec's `timeout:`; with one, local jobs run in a worker process
+    that is killed when its job runs over: harness/run/executors/isolated.py).
     """
 
     def __init__(
@@ -179,15 +194,25 @@ class Runner:
         execution: ExecutionSpec | None = None,
         wait_lock: bool = False,
     ) -> None:
-        self.plan = plan
+        self.device = resolve_device(plan.spec.device)
+        self.plan = with_resolved_device(plan, self.device.type)
         self.wait_lock = wait_lock  # queue behind another process holding the run folder
         self.out_dir = out_dir
         self.fail_fast = fail_fast
         self.events = events or RunEvents()
         self.execution = execution or plan.spec.execution or ExecutionSpec()
-        self.device = resolve_device(plan.spec.device)
+        self.threads = plan.spec.threads
+        self.timeout = plan.spec.timeout
+        self.budget = self._cpu_budget()
         self._adapters: dict[str, ModelAdapter | HarnessError] = {}
         self._tasks: dict[str, Task | HarnessError] = {}
+
+    def _cpu_budget(self) -> CpuBudget:
+        """The CPUs one job may use: this process's (local), or the job's Ray CPU request."""
+        if self.execution.executor == "ray":
+            cpus = max(1, int(self.execution.resources.cpus_per_job))
+            return CpuBudget(affinity=cpus, quota=None, cpus=cpus)
+        return cpu_budget()
 
     # -- building blocks (cached per run) --------------------------------------------------
     def adapter(self, name: str) -> ModelAdapter:
@@ -221,25 +246,46 @@ class Runner:
             device=self.device,
             batch_size=self.plan.spec.batch_size,
             bootstrap_resamples=self.plan.spec.bootstrap_resamples,
-            progress=self.events.samples_done,
         )
+
+    def _progress_for(self, unit: WorkUnit) -> ProgressCallback | None:
+        """The progress callback of a unit's job (None when nobody listens, or for a shard)."""
+        listener = self.events.progress
+        if listener is None or unit.shard is not None:
+            return None
+        return JobProgress(unit.index, len(self.plan.jobs), unit.job, listener)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> RunOutcome:
         spec = self.plan.spec
+        quiet_library_progress(
+            transformers=any(m.spec.adapter.startswith("hf") for m in self.plan.models.values())
+        )
         executor = make_executor(
-            self.execution, plan=self.plan, resolve=self._resolve, context=self._context()
+            self.execution,
+            plan=self.plan,
+            resolve=self._resolve,
+            context=self._context(),
+            timeout=self.timeout,
+            progress_for=self._progress_for,
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
-        with RunLock(store.run_dir, wait=self.wait_lock), interruptible():
+        with RunLock(store.run_dir, wait=self.wait_lock), interruptible() as latch:
             executor.start()
             try:
-                return self._run(executor, store, run_id, spec)
+                return self._run(executor, store, run_id, spec, latch)
             finally:
                 executor.close()
 
-    def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
+    def _run(
+        self,
+        executor: Executor,
+        store: RunStore,
+        run_id: str,
+        spec: RunSpec,
+        latch: SignalLatch,
+    ) -> RunOutcome:
         manifest = self._start_manifest(store, run_id, spec, executor.kind)
         store.write_file("spec.yaml", yaml.safe_dump(manifest.spec, sort_keys=False))
         store.write_manifest(manifest)
@@ -250,10 +296,12 @@ class Runner:
             total=len(self.plan.jobs),
             events=self.events,
             fail_fast=self.fail_fast,
+            latch=latch,
         )
         changes: dict[str, Any] = {}
         try:
             self._drive(executor, state)
+            latch.check()  # a signal whose exception a finalizer swallowed still stops the run
         except KeyboardInterrupt as exc:
             state.outcome.interrupted = True
             state.outcome.signal = changes["interrupted_by"] = signal_of(exc)
@@ -286,7 +334,12 @@ class Runner:
             device=device_info(self.device),
             seed=spec.seed,
             git_sha=git_sha(),
-            execution=self.execution.model_dump(mode="json"),
+            execution={
+                **self.execution.model_dump(mode="json"),
+                "threads": self.threads if self.threads is not None else "auto",
+                "cpu_budget": self.budget.cpus,
+                "job_timeout_s": self.timeout,
+            },
             status=RunStatus.RUNNING,
             attempts=(
                 *(previous.attempts if previous is not None else ()),
@@ -335,7 +388,7 @@ class Runner:
         return self.plan.protocol.ref if self.plan.protocol is not None else None
 
     def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
-        """Everything the driver decides before a job runs: key, cache, skip, shards."""
+        """Everything the driver decides before a job runs: key, cache, skip, threads, shards."""
         started = time.perf_counter()
         suite = self.plan.suites[job.suite]
         key = None
@@ -351,17 +404,19 @@ class Runner:
                 bootstrap_resamples=self.plan.spec.bootstrap_resamples,
                 harness_version=__version__,
                 protocol=self._protocol,
+                batch_size=self.plan.spec.batch_size,
             )
-            cached = store.completed(job.model, job.task, job.suite, key)
+            cached = self._cached(job, key, store)
             if cached is not None:
-                return JobOutcome(
-                    job,
-                    JobStatus.CACHED,
-                    0.0,
-                    "results with the same key exist; skipped",
-                    key,
-                    cached.path.name,
-                )
+                return cached
+            description = ModelDescription.model_validate(adapter.describe())
+            threads = choose_threads(
+                requested=self.threads,
+                parameters=description.parameters,
+                device_type=self.device.type,
+                budget=self.budget,
+            )
+            log.info("%s: %d thread(s): %s", job.label, threads.threads, threads.reason)
             header = JobHeader(
                 key=key,
                 run_id=store.run_dir.name,
@@ -372,13 +427,14 @@ class Runner:
                 suite_config=suite.config.model_dump(mode="json"),
                 suite_config_hash=suite.config_hash,
                 task_summary=task.summary(),
-                model_description=ModelDescription.model_validate(adapter.describe()),
+                model_description=description,
                 model_origin=self.plan.models[job.model].origin,
                 seed=self.plan.spec.seed,
                 device=self.device.type,
                 harness_version=__version__,
                 started=_now(),
                 **({"protocol": self._protocol} if self._protocol is not None else {}),
+                threads=threads.threads,
             )
             check_fits_task(adapter, task)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
@@ -397,13 +453,29 @@ class Runner:
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, header, task, started, shards)
+            return _PendingJob(index, job, key, header, task, started, shards, threads.threads)
         except HarnessError as err:
             return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job, err, started, key)
+
+    def _cached(self, job: Job, key: str, store: RunStore) -> JobOutcome | None:
+        """A finished job with this key: in this run folder (resume), else in another run folder
+        of the same results folder (the job cache), copied here. None: the job must run."""
+        cached = store.completed(job.model, job.task, job.suite, key)
+        if cached is not None:
+            message = "results with the same key exist; skipped"
+            return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, cached.path.name)
+        dirname = store.job_dirname(job.model, job.task, job.suite, key)
+        source = job_cache.find_reusable(self.out_dir, store, dirname, key)
+        if source is None:
+            return None
+        path = job_cache.adopt(store, source)
+        origin = source.path.parent.parent.name
+        message = f"reused the results of run {origin} (same key; not rerun)"
+        return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, path.name)
 
     def _collect(self, executor: Executor, state: _RunState) -> bool:
         """Take one finished unit; write its job when it was the last one. True: stop the run."""
@@ -419,7 +491,13 @@ class Runner:
             return state.finish(
                 job.index,
                 JobOutcome(
-                    job.job, JobStatus.FAILED, seconds, got.message, job.key, detail=got.detail
+                    job.job,
+                    JobStatus.FAILED,
+                    seconds,
+                    got.message,
+                    job.key,
+                    detail=got.detail,
+                    threads=job.threads,
                 ),
             )
         if got.unit.shard is not None:
@@ -456,7 +534,13 @@ class Runner:
                 arrays=result.arrays,
             )
             return JobOutcome(
-                job.job, JobStatus.COMPLETED, seconds, "; ".join(result.notes), job.key, path.name
+                job.job,
+                JobStatus.COMPLETED,
+                seconds,
+                "; ".join(result.notes),
+                job.key,
+                path.name,
+                threads=job.threads,
             )
         except HarnessError as err:
             return JobOutcome(
@@ -485,7 +569,7 @@ def _names(job: Job) -> tuple[str, str, str]:
 
 
 def _job_entry(o: JobOutcome) -> JobEntry:
-    return JobEntry(
+    entry = JobEntry(
         model=o.job.model,
         task=o.job.task,
         suite=o.job.suite,
@@ -494,5 +578,18 @@ def _job_entry(o: JobOutcome) -> JobEntry:
         message=o.message,
         key=o.key,
         dir=o.path,
-        **({"traceback": o.detail} if o.detail else {}),
     )
+    optional = {"traceback": o.detail, "threads": o.threads}
+    return entry.replace(**{k: v for k, v in optional.items() if v is not None})
+
+
+def with_resolved_device(plan: Plan, device_type: str) -> Plan:
+    """The plan with `device: auto` replaced by the device it resolved to on this machine.
+
+    The spec hash (hence the run folder) then says where the numbers were computed: `harness run`
+    and `harness run --device cpu` on a CPU machine are the same run, and a gate against a
+    baseline run with `--device cpu` compares like with like.
+    """
+    if plan.spec.device != "auto":
+        return plan
+    return replace(plan, spec=plan.spec.model_copy(update={"device": device_type}))

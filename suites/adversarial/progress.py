@@ -8,15 +8,21 @@ share of the task's samples and the calls add up to exactly the task's size at t
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 
 class StageProgress:
     """Turns fractions of stages into whole-sample progress calls."""
 
-    def __init__(self, n: int, stages: int, callback: Callable[[int], None] | None) -> None:
+    def __init__(self, n: int, stages: int, callback: Callable[..., Any] | None) -> None:
         self.n, self.stages, self.callback = n, max(stages, 1), callback
         self.done = 0.0  # stages completed, fractional
         self.reported = 0
+
+    def stage(self, label: str) -> None:
+        """Announce what runs now (an attack and its budget); shown until the next label."""
+        if self.callback is not None:
+            self.callback(0, label, self.n)
 
     def advance(self, part: float, whole: float) -> None:
         """`part / whole` of one stage is done."""

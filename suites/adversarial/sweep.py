@@ -214,6 +214,7 @@ def run_sweep(
     sweep.eot_draws = target.fwd.draws
     stages = sum(len(epsilons[i.norm]) if i.kind == "fixed" else 1 for i in plan.infos)
     progress = StageProgress(n, stages + 1, ctx.progress)
+    progress.stage("clean predictions")
     rows = TaskRows(task, target.device)
     _clean_pass(target, task, sweep, rows, ctx.batch_size, progress)
     runner = _Runner(target, sweep, rows, settings, progress)
@@ -313,6 +314,7 @@ class _Runner:
     ) -> None:
         """One fixed-budget attack at one eps on the samples still `alive`."""
         todo = np.flatnonzero(alive)
+        self.progress.stage(f"{info.name} ({info.norm}, eps {eps_label(eps)}): {len(todo)} samples")
         screen = int(params.get("screen_queries", 0))
         if info.family == "square" and 0 < screen < params["queries"]:
             self._attack_rows(info, params, eps, todo, queries=screen, stage_share=0.5)
@@ -379,6 +381,7 @@ class _Runner:
             out.prediction[wrong] = sweep.clean_prediction[wrong]
             out.confidence[wrong] = sweep.clean_confidence[wrong]
         subset = subset[sweep.correct[subset]]
+        self.progress.stage(f"{info.name} ({info.norm}): {len(subset)} samples")
         fmodel = blackbox.foolbox_model(target.fwd, target.bounds, target.device)
         chunks = max(1, -(-len(subset) // bs))
         for c in range(chunks):

@@ -129,6 +129,13 @@ class _Parts:
     notes: list[str] = field(default_factory=list)
     not_applicable: dict[str, float] = field(default_factory=dict)  # corruption -> max mean change
     gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
+    planned: int = 0  # samples to predict, counted once per condition (the progress total)
+
+    def plan(self, ctx: RunContext, more: int) -> None:
+        """Add `more` samples of work (a loaded shifted or OOD set) to the progress total."""
+        self.planned += more
+        if ctx.progress is not None:
+            ctx.progress(0, total=self.planned)
 
 
 @dataclass(kw_only=True)
@@ -356,9 +363,14 @@ class ShiftSuite(Suite):
 
     # ------------------------------------------------------------------ prediction
     def _predict(
-        self, adapter: ModelAdapter, task: Task, inputs: torch.Tensor | list[str], ctx: RunContext
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        inputs: torch.Tensor | list[str],
+        ctx: RunContext,
+        stage: str,
     ) -> torch.Tensor:
-        """Logits (float64, CPU) of inputs, in batches of ctx.batch_size."""
+        """Logits (float64, CPU) of inputs, in batches of ctx.batch_size; progress as `stage`."""
         out = []
         for start in range(0, len(inputs), ctx.batch_size):
             chunk = inputs[start : start + ctx.batch_size]
@@ -368,7 +380,7 @@ class ShiftSuite(Suite):
             check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
             out.append(logits.detach().double().cpu())
             if ctx.progress is not None:
-                ctx.progress(len(chunk))
+                ctx.progress(len(chunk), stage)
         return torch.cat(out) if out else torch.zeros(0, task.num_classes, dtype=torch.float64)
 
     def _rows(
@@ -418,7 +430,7 @@ class ShiftSuite(Suite):
             self._rows(
                 batch.sample_ids,
                 batch.labels.numpy(),
-                self._predict(adapter, task, batch.inputs, ctx),
+                self._predict(adapter, task, batch.inputs, ctx, condition),
                 condition,
                 keep_logits=keep_logits,
             )
@@ -500,6 +512,8 @@ class ShiftSuite(Suite):
         families = self._families(task.modality)
         _check_evaluable(task, families)
         parts = _Parts(tables=[])
+        generated = sum(e.n for e in self._ood_entries(task) if isinstance(e, GeneratedOOD))
+        parts.plan(ctx, len(task) * (1 + len(families) * len(self.cfg.severities)) + generated)
         clean_rows, cells = self._perturbation_cells(adapter, task, families, ctx, parts)
         clean_correct = clean_rows["correct"]
         parts.metrics += self._clean_metrics(clean_correct, ctx)
@@ -529,10 +543,12 @@ class ShiftSuite(Suite):
             task = task.subset(n, seed=ctx.seed, purpose="shift/rows")
         _check_evaluable(task, [])
         published = selection.published_cells(task)
+        if ctx.progress is not None:
+            ctx.progress(0, total=len(task))
         blocks, start = [], 0
         for batch in task.batches(_step(ctx)):
             stop = start + len(batch)
-            logits = self._predict(adapter, task, batch.inputs, ctx)
+            logits = self._predict(adapter, task, batch.inputs, ctx, "published cells")
             blocks.append(
                 self._rows(
                     published.table_ids[start:stop],
@@ -594,7 +610,7 @@ class ShiftSuite(Suite):
         start = 0
         for batch in task.batches(_step(ctx)):
             labels = batch.labels.numpy()
-            logits = self._predict(adapter, task, batch.inputs, ctx)
+            logits = self._predict(adapter, task, batch.inputs, ctx, CLEAN)
             sweep.clean.append(
                 self._rows(batch.sample_ids, labels, logits, CLEAN, keep_logits=True)
             )
@@ -610,7 +626,7 @@ class ShiftSuite(Suite):
                         images[f_index, 0, shown[1]] = _tensor(batch.inputs)[shown[0]].numpy()
                         images[f_index, s_index, shown[1]] = _tensor(x)[shown[0]].numpy()
                     condition = f"{_prefix(task)}={family}/severity={severity}"
-                    cell_logits = self._predict(adapter, task, x, ctx)
+                    cell_logits = self._predict(adapter, task, x, ctx, condition)
                     block = self._rows(batch.sample_ids, labels, cell_logits, condition)
                     sweep.blocks.setdefault((family, severity), []).append(block)
             start += len(batch)
@@ -686,6 +702,7 @@ class ShiftSuite(Suite):
         paired = other is not None
         if other is None:
             other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
+        parts.plan(ctx, len(other))
         rows = self._task_rows(adapter, task, other, f"shifted={other.name}", ctx)
         parts.tables.append(SampleTable.build(rows))
         parts.metrics += self._shift_metrics(
@@ -710,7 +727,7 @@ class ShiftSuite(Suite):
                 self._rows(
                     b.sample_ids,
                     b.labels.numpy(),
-                    self._predict(adapter, task, b.inputs, ctx),
+                    self._predict(adapter, task, b.inputs, ctx, condition),
                     condition,
                     keep_logits=True,
                 )
@@ -731,6 +748,7 @@ class ShiftSuite(Suite):
                     "only score inputs of its task's shape"
                 )
             other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/ood")
+            parts.plan(ctx, len(other))
             rows = self._task_rows(adapter, task, other, condition, ctx, keep_logits=True)
         rows["label"] = np.full(len(rows["sample_id"]), UNLABELED, dtype=np.int64)
         rows["correct"] = np.zeros(len(rows["sample_id"]), dtype=bool)

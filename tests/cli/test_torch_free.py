@@ -78,3 +78,25 @@ def test_the_blocker_blocks() -> None:
         timeout=120,
     )
     assert done.returncode != 0 and "blocked in this test" in done.stderr
+
+
+# `harness list` reads the registries' tables (and the zoo's catalogue) but imports nothing it
+# lists: torch, datasets and the heavy libraries stay unimported (it took 2-4 s of CPU before).
+HEAVY = BLOCKER.replace(
+    '{"torch", "torchvision", "suites", "adapters", "zoo", "foolbox", "datasets"}',
+    '{"torch", "torchvision", "foolbox", "datasets", "fairlearn", "transformers", "onnxruntime"}',
+)
+
+
+@pytest.mark.parametrize("what", ["models", "tasks", "suites", "adapters"])
+def test_list_imports_no_torch_nor_datasets(what: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HEAVY, "list", what],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) >= 3 and all(len(ln.split()) >= 4 for ln in lines)  # name, kind, origin, doc

@@ -1,10 +1,16 @@
 """SIGTERM and SIGINT mid-run: finished jobs kept, manifest says interrupted by which signal,
-exit code 143 / 130, and a rerun resumes (finished jobs cached)."""
+exit code 143 / 130, and a rerun resumes (finished jobs cached).
+
+The signal is sent only once the run is provably inside its third job: the second model waits
+(in Python) while a `hold` file exists, and says so with a marker file. No timing is involved, so
+a busy machine cannot let the run finish before the signal lands (it once exited 0 that way).
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,20 +21,54 @@ from tests.reliability.conftest import (
     child_stderr,
     fork_run,
     manifest_of,
-    multi_spec,
     wait_exit,
     wait_for,
 )
+
+# the MULTI_SPEC jobs (conftest.py), with models that stall on a file instead of sleeping:
+# slow-a finishes its accuracy job (6 batches) and its fairness job (digits has no groups: a
+# recorded skip); slow-b stalls at its first batch while `hold` exists.
+STALLING_SPEC = """\
+name: multi
+seed: 5
+device: cpu
+limit: 120
+batch_size: 20
+bootstrap_resamples: 100
+tasks: [digits, diabetes]
+models:
+  - name: slow-a
+    factory: tests.fixture_models:stalling_linear_digits
+    factory_args: {{hold: "{hold}", after: 6, seed: 0}}
+    input_shape: [1, 8, 8]
+    tasks: [digits]
+  - name: slow-b
+    factory: tests.fixture_models:stalling_linear_digits
+    factory_args: {{hold: "{hold}", after: 0, seed: 1}}
+    input_shape: [1, 8, 8]
+    tasks: [digits]
+  - name: tab
+    factory: tests.fixture_models:linear_tabular
+    weights: tab.safetensors
+    input_shape: [10]
+    tasks: [diabetes]
+suites:
+  accuracy: {{}}
+  fairness: {{min_group_size: 5}}
+"""
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_stops_run_and_records_it(
     weights_dir: Path, tmp_path: Path, sig: signal.Signals, code: int
 ) -> None:
-    spec = multi_spec(weights_dir, delay=0.3)  # ~2 s per digits job: the signal lands mid-job
+    hold = tmp_path / "hold"
+    hold.touch()
+    spec = weights_dir / "stalling.yaml"
+    spec.write_text(textwrap.dedent(STALLING_SPEC.format(hold=hold)))
     out = tmp_path / "out"
     pid = fork_run(spec, out)
-    wait_for(lambda: any(p.name[0] != "." for p in out.glob("runs/*/jobs/*")))
+    wait_for(lambda: Path(f"{hold}.stalled").exists())  # inside job 3 (slow-b x accuracy)
     os.kill(pid, sig)
     assert wait_exit(pid) == code
     stderr = child_stderr(out, pid)
@@ -38,9 +78,10 @@ def test_signal_stops_run_and_records_it(
     assert manifest["interrupted_by"] == sig.name
     assert manifest["attempts"][-1]["status"] == "interrupted"
     kept = assert_no_partial_files(out)
-    assert 1 <= kept < 6
+    assert kept == 2
     assert len(manifest["jobs"]) == kept
 
+    hold.unlink()
     pid = fork_run(spec, out)
     assert wait_exit(pid) == 0
     final = manifest_of(out)

@@ -2,8 +2,9 @@
 
 The runner prepares each job on the driver (adapter identity, task fingerprint, job key, cache
 check, skip reason), hands its units to an executor, and writes each job folder itself once all
-its units are back. `local` runs units in the driver process one at a time; `ray` submits them to
-a Ray cluster (see docs/ray.md).
+its units are back. `local` runs units in the driver process one at a time (in one worker process
+when a job time limit is set: `isolated.py`); `ray` submits them to a Ray cluster (see
+docs/ray.md).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol
 from harness.config.plan import Job, Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.adapter import ModelAdapter
-from harness.core.suite import RunContext
+from harness.core.suite import ProgressCallback, RunContext
 from harness.core.task import Task
 from harness.run.executors.work import UnitResult, WorkUnit
 
@@ -44,15 +45,24 @@ def make_executor(
     plan: Plan,
     resolve: Callable[[Job], tuple[ModelAdapter, Task]],
     context: RunContext,
+    timeout: float | None = None,
+    progress_for: Callable[[WorkUnit], ProgressCallback | None] | None = None,
 ) -> Executor:
-    """The executor the execution settings ask for; `ray` without Ray installed is a clear error."""
+    """The executor the execution settings ask for; `ray` without Ray installed is a clear error.
+
+    With a per-job `timeout`, local units run in a worker process that can be killed.
+    """
     if execution.executor == "ray":
         from harness.run.executors.ray_executor import RayExecutor
 
-        return RayExecutor(plan, execution)
+        return RayExecutor(plan, execution, timeout=timeout)
+    if timeout is not None:
+        from harness.run.executors.isolated import IsolatedExecutor
+
+        return IsolatedExecutor(plan, timeout=timeout, progress_for=progress_for)
     from harness.run.executors.local import LocalExecutor
 
-    return LocalExecutor(plan, resolve=resolve, context=context)
+    return LocalExecutor(plan, resolve=resolve, context=context, progress_for=progress_for)
 
 
 __all__ = ["Executor", "UnitResult", "WorkUnit", "make_executor"]

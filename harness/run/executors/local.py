@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter
-from harness.core.suite import RunContext
+from harness.core.suite import ProgressCallback, RunContext
 from harness.core.task import Task
 from harness.run.executors.work import UnitResult, WorkUnit, run_unit
+from harness.run.threads import using_threads
 
 
 class LocalExecutor:
@@ -24,10 +27,12 @@ class LocalExecutor:
         *,
         resolve: Callable[[Job], tuple[ModelAdapter, Task]],
         context: RunContext,
+        progress_for: Callable[[WorkUnit], ProgressCallback | None] | None = None,
     ) -> None:
         self.plan = plan
         self.resolve = resolve
         self.context = context
+        self.progress_for = progress_for
         self._queue: deque[WorkUnit] = deque()
 
     def start(self) -> None:
@@ -41,12 +46,18 @@ class LocalExecutor:
 
     def next_done(self) -> UnitResult:
         unit = self._queue.popleft()
-        return run_unit(
-            unit,
-            suite=self.plan.suites[unit.job.suite],
-            adapter_and_task=lambda: self.resolve(unit.job),
-            ctx=self.context,
+        progress = self.progress_for(unit) if self.progress_for is not None else None
+        ctx = replace(self.context, progress=progress, threads=unit.threads)
+        threads = (
+            using_threads(unit.threads) if unit.threads is not None else contextlib.nullcontext()
         )
+        with threads:
+            return run_unit(
+                unit,
+                suite=self.plan.suites[unit.job.suite],
+                adapter_and_task=lambda: self.resolve(unit.job),
+                ctx=ctx,
+            )
 
     def cancel(self) -> None:
         self._queue.clear()

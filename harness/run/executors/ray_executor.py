@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -59,8 +60,29 @@ def gpus_per_job(plan: Plan, execution: ExecutionSpec) -> float:
     return 1.0 if plan.spec.device == "cuda" else 0.0
 
 
-def execute_remote(plan: Plan, unit: WorkUnit, threads: int) -> UnitResult:
-    """Body of the Ray task: build the adapter and task on the worker and run the unit."""
+def execute_remote(
+    plan: Plan, unit: WorkUnit, threads: int, timeout: float | None = None
+) -> UnitResult:
+    """Body of the Ray task: build the adapter and task on the worker and run the unit.
+
+    With a `timeout`, the unit runs in a child process of the Ray worker that is killed when the
+    job runs over (harness/run/executors/isolated.py); the limit counts from the task's start.
+    """
+    threads = unit.threads or threads
+    if timeout is not None:
+        import time
+
+        from harness.run.executors.isolated import WorkerPool, WorkerSetup
+
+        pool = WorkerPool(WorkerSetup.of(plan))
+        try:
+            pool.ensure_started()
+            deadline = time.monotonic() + timeout
+            return pool.run(
+                replace(unit, threads=threads), deadline=deadline, limit=timeout, progress=None
+            )
+        finally:
+            pool.close()
     torch.set_num_threads(threads)
     device = resolve_device(plan.spec.device)
     ctx = RunContext(
@@ -86,10 +108,13 @@ class RayExecutor:
     kind = "ray"
     window = sys.maxsize
 
-    def __init__(self, plan: Plan, execution: ExecutionSpec) -> None:
+    def __init__(
+        self, plan: Plan, execution: ExecutionSpec, *, timeout: float | None = None
+    ) -> None:
         self.ray = import_ray()
         self.plan = plan
         self.execution = execution
+        self.timeout = timeout
         self.num_gpus = gpus_per_job(plan, execution)
         self._pending: dict[Any, WorkUnit] = {}
         self._owns_cluster = False
@@ -118,7 +143,7 @@ class RayExecutor:
             max_retries=self.execution.max_retries,
             retry_exceptions=False,
             name=unit.label[:200],
-        ).remote(self._plan_ref, unit, max(1, int(cpus)))
+        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout)
         self._pending[ref] = unit
 
     def pending(self) -> int:

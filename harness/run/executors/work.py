@@ -31,11 +31,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class WorkUnit:
-    """Job number `index` in the plan (1-based), whole (shard None) or one shard of it."""
+    """Job number `index` in the plan (1-based), whole (shard None) or one shard of it, and the
+    CPU threads to run it with (None: leave torch's setting alone)."""
 
     index: int
     job: Job
     shard: Shard | None = None
+    threads: int | None = None
 
     @property
     def label(self) -> str:

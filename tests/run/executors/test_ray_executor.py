@@ -157,3 +157,36 @@ def test_a_worker_that_keeps_dying_fails_its_job_and_the_run_goes_on(
     assert stored == {"lin-a", "lin-b"}
     manifest = load_jobs(tmp_path)[0][0]
     assert manifest.status == "failed"
+
+
+HANGS = """\
+name: hangs
+device: cpu
+limit: 40
+batch_size: 20
+bootstrap_resamples: 0
+timeout: 5s
+tasks: [digits]
+models:
+  - name: hangs
+    factory: tests.fixture_models:hanging_digits
+    input_shape: [1, 8, 8]
+  - name: fine
+    factory: tests.fixture_models:linear_digits
+    weights: linear.safetensors
+    input_shape: [1, 8, 8]
+suites:
+  accuracy: {}
+"""
+
+
+def test_a_job_time_limit_stops_a_hung_job_on_ray_too(
+    ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec(HANGS)
+    plan = build_plan(load_spec(spec), base_dir=spec.parent)
+    outcome = Runner(plan, out_dir=tmp_path, execution=ExecutionSpec(executor="ray")).run()
+    by_model = {o.job.model: o for o in outcome.outcomes}
+    assert by_model["hangs"].message.startswith("timed out: the job ran longer than its time")
+    assert by_model["fine"].status == "completed"
+    assert outcome.exit_code == 1

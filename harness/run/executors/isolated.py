@@ -1,0 +1,375 @@
+"""Jobs in a worker process, so that a per-job time limit can stop any job, even one stuck in C.
+
+A thread cannot stop code that never returns to the interpreter (a hung C extension, a deadlocked
+BLAS call); a process can be killed. With a time limit (`timeout:` in the spec, `--job-timeout`)
+the local executor hands each unit to one long-lived worker process, started once per run (it
+imports torch and rebuilds the plan from the spec, then keeps its adapters and tasks like the
+driver does). The worker sends progress and the unit's result back through a pipe. A unit that
+outlives its job's limit gets its worker killed (SIGKILL) and is recorded as failed with the
+reason; the next unit starts a fresh worker. A worker that dies on its own (a segfault, the OOM
+killer) fails its unit the same way, and the run goes on.
+
+The cost is the worker's start (importing torch, building each adapter a second time: the driver
+still builds them for the job keys) and pickling each result back; see docs/throughput.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from harness.config.plan import Plan
+from harness.config.spec import RunSpec
+from harness.core.suite import ProgressCallback
+from harness.run.executors.work import UnitResult, WorkUnit
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 600.0  # a worker that has not imported torch by then is broken
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker rebuilds the plan from (plain, picklable data), and the driver's import
+    path and folder (`module:factory` references resolve as they do in the driver)."""
+
+    spec: RunSpec
+    base_dir: Path
+    models: list[str]
+    tasks: list[str]
+    suites: list[str]
+    sys_path: list[str]
+    cwd: str
+    preload: list[str]  # modules of the plan's suites and adapters
+    log_level: int = logging.WARNING
+
+    @classmethod
+    def of(cls, plan: Plan) -> WorkerSetup:
+        modules = [type(s).__module__ for s in plan.suites.values()]
+        modules += [m.adapter_cls.__module__ for m in plan.models.values()]
+        return cls(
+            spec=plan.spec,
+            base_dir=plan.base_dir,
+            models=list(plan.models),
+            tasks=list(plan.tasks),
+            suites=list(plan.suites),
+            sys_path=list(sys.path),
+            cwd=os.getcwd(),
+            preload=list(dict.fromkeys(modules)),
+            log_level=logging.getLogger().getEffectiveLevel(),
+        )
+
+
+def worker_context(setup: WorkerSetup) -> Any:
+    """`forkserver` where there is one: a server process imports torch, the harness and the
+    plan's suites and adapters once, and each worker is forked from it (a restart after a timeout
+    is cheap); the server never runs torch code, so forking it is safe. Elsewhere `spawn` (each
+    worker imports anew). The server lives as long as this process and serves later runs too."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(
+            [__name__, "harness.run.executors.work", "datasets", *setup.preload]
+        )
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def worker_main(conn: Connection, setup: WorkerSetup) -> None:
+    """The worker process: rebuild the plan, then run units until told to stop (None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us
+    sys.path[:] = setup.sys_path
+    os.chdir(setup.cwd)
+    from tqdm.std import TqdmDefaultWriteLock
+
+    # tqdm would create a cross-process semaphore at its first bar; a killed worker would leak
+    # it (and the resource tracker warns at exit). Bars in one process need only a thread lock.
+    TqdmDefaultWriteLock.mp_lock = None
+    logging.basicConfig(level=setup.log_level, format="%(levelname)s %(name)s: %(message)s")
+    from harness.config.plan import build_plan
+    from harness.core.suite import RunContext
+    from harness.run.environment import resolve_device
+    from harness.run.executors.work import build_adapter, load_task, run_unit
+    from harness.run.quiet import quiet_library_progress
+    from harness.run.threads import using_threads
+
+    quiet_library_progress()
+    plan = build_plan(
+        setup.spec,
+        base_dir=setup.base_dir,
+        models=setup.models,
+        tasks=setup.tasks,
+        suites=setup.suites,
+    )
+    device = resolve_device(plan.spec.device)
+    adapters: dict[str, Any] = {}
+    tasks: dict[str, Any] = {}
+
+    def adapter_and_task(unit: WorkUnit) -> tuple[Any, Any]:
+        if unit.job.model not in adapters:
+            adapters[unit.job.model] = build_adapter(plan, unit.job.model, device)
+        if unit.job.task not in tasks:
+            tasks[unit.job.task] = load_task(plan, unit.job.task)
+        return adapters[unit.job.model], tasks[unit.job.task]
+
+    conn.send(("ready", os.getpid()))
+    while True:
+        unit = conn.recv()
+        if unit is None:
+            return
+
+        def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
+            conn.send(("progress", done, stage, total))
+
+        ctx = RunContext(
+            seed=plan.spec.seed,
+            device=device,
+            batch_size=plan.spec.batch_size,
+            bootstrap_resamples=plan.spec.bootstrap_resamples,
+            progress=progress,
+            threads=unit.threads,
+        )
+        threads = unit.threads or 1
+        with using_threads(threads):
+            result = run_unit(
+                unit,
+                suite=plan.suites[unit.job.suite],
+                adapter_and_task=lambda u=unit: adapter_and_task(u),  # type: ignore[misc]
+                ctx=ctx,
+            )
+        _send_result(conn, result)
+
+
+def _send_result(conn: Connection, result: UnitResult) -> None:
+    """Send a unit's result; one that cannot be pickled fails the unit with that reason."""
+    try:
+        conn.send(("result", result))
+    except (TypeError, AttributeError, ValueError) as err:  # pickling errors
+        conn.send(
+            (
+                "result",
+                UnitResult(
+                    unit=result.unit,
+                    result=None,
+                    seconds=result.seconds,
+                    message=f"the job's result cannot be sent back from its worker process: {err}",
+                    host=result.host,
+                    pid=result.pid,
+                ),
+            )
+        )
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing Process (SpawnProcess)
+    conn: Connection
+    pid: int
+
+
+@dataclass
+class WorkerPool:
+    """One worker process at a time: started on demand, killed on a timeout or at the end."""
+
+    setup: WorkerSetup
+    _worker: _Worker | None = None
+    _launching: tuple[Any, Connection] | None = None
+    starts: int = 0
+    _context: Any = None
+
+    def __post_init__(self) -> None:
+        self._context = worker_context(self.setup)
+
+    def launch(self) -> None:
+        """Start a worker process without waiting for it (it imports torch meanwhile)."""
+        if self._launching is None and (self._worker is None or not self._alive()):
+            parent, child = self._context.Pipe()
+            process = self._context.Process(
+                target=worker_main, args=(child, self.setup), name="harness-worker", daemon=True
+            )
+            process.start()
+            child.close()
+            self.starts += 1
+            self._launching = (process, parent)
+
+    def _alive(self) -> bool:
+        return self._worker is not None and self._worker.process.is_alive()
+
+    def ensure_started(self) -> None:
+        """A ready worker (its start-up is not part of any job's time)."""
+        if self._alive():
+            return
+        self.launch()
+        assert self._launching is not None
+        process, parent = self._launching
+        self._launching = None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not parent.poll(POLL_S):
+            if not process.is_alive() or time.monotonic() > deadline:
+                process.kill()
+                process.join()
+                raise RuntimeError(
+                    f"the job worker process did not start (exit code {process.exitcode})"
+                )
+        try:
+            kind, pid = parent.recv()
+        except (EOFError, OSError):
+            process.join()
+            raise RuntimeError(
+                f"the job worker process did not start (exit code {process.exitcode})"
+            ) from None
+        assert kind == "ready", kind
+        self._worker = _Worker(process=process, conn=parent, pid=pid)
+
+    def run(
+        self,
+        unit: WorkUnit,
+        *,
+        deadline: float | None,
+        limit: float | None,
+        progress: ProgressCallback | None,
+    ) -> UnitResult:
+        """Run `unit` in the worker; kill it at `deadline` (time.monotonic) and say why."""
+        started = time.perf_counter()
+        if deadline is not None and time.monotonic() >= deadline:
+            return _timed_out(unit, started, limit, pid=0)  # a later shard of a timed-out job
+        self.ensure_started()
+        worker = self._worker
+        assert worker is not None
+        worker.conn.send(unit)
+        while True:
+            wait = (
+                POLL_S if deadline is None else min(POLL_S, max(0.0, deadline - time.monotonic()))
+            )
+            if worker.conn.poll(wait):
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    return self._died(unit, started)
+                if message[0] == "result":
+                    result: UnitResult = message[1]
+                    return result
+                if progress is not None:
+                    progress(message[1], message[2], message[3])
+            elif not worker.process.is_alive():
+                return self._died(unit, started)
+            elif deadline is not None and time.monotonic() >= deadline:
+                self.stop()
+                return _timed_out(unit, started, limit, pid=worker.pid)
+
+    def _died(self, unit: WorkUnit, started: float) -> UnitResult:
+        assert self._worker is not None
+        process, pid = self._worker.process, self._worker.pid
+        process.join(5)
+        code = process.exitcode
+        self.stop()
+        how = (
+            f"killed by {signal.Signals(-code).name}"
+            if code is not None and code < 0 and -code in signal.valid_signals()
+            else f"exit code {code}"
+        )
+        return UnitResult(
+            unit=unit,
+            result=None,
+            seconds=time.perf_counter() - started,
+            message=f"the worker process running the job died ({how}); the run went on",
+            pid=pid,
+        )
+
+    def stop(self) -> None:
+        """Kill the worker at once (it may be stuck in C code; nothing it holds is kept)."""
+        if self._launching is not None:
+            process, parent = self._launching
+            self._launching = None
+            process.kill()
+            process.join()
+            parent.close()
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+
+    def close(self) -> None:
+        """Let an idle worker exit on its own; kill it if it does not."""
+        worker = self._worker
+        if worker is not None and worker.process.is_alive():
+            try:
+                worker.conn.send(None)
+                worker.process.join(5)
+            except (OSError, ValueError):
+                pass
+        self.stop()
+
+
+def _timed_out(unit: WorkUnit, started: float, limit: float | None, *, pid: int) -> UnitResult:
+    return UnitResult(
+        unit=unit,
+        result=None,
+        seconds=time.perf_counter() - started,
+        message=(
+            f"timed out: the job ran longer than its time limit of {_seconds(limit or 0.0)} "
+            "(timeout: in the spec, --job-timeout) and was stopped"
+        ),
+        pid=pid,
+    )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s" if value < 120 else f"{value / 60:g} min"
+
+
+class IsolatedExecutor:
+    """Sequential, like the local executor, but each unit runs in a worker process with a limit."""
+
+    kind = "local-process"
+    window = 0
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        timeout: float | None,
+        progress_for: Callable[[WorkUnit], ProgressCallback | None] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.progress_for = progress_for
+        self.pool = WorkerPool(WorkerSetup.of(plan))
+        self._queue: deque[WorkUnit] = deque()
+        self._job_started: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.pool.launch()  # imports torch while the driver prepares the first job
+
+    def submit(self, unit: WorkUnit) -> None:
+        self._queue.append(unit)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def next_done(self) -> UnitResult:
+        unit = self._queue.popleft()
+        self.pool.ensure_started()
+        started = self._job_started.setdefault(unit.index, time.monotonic())  # per job
+        deadline = None if self.timeout is None else started + self.timeout
+        progress = self.progress_for(unit) if self.progress_for is not None else None
+        return self.pool.run(unit, deadline=deadline, limit=self.timeout, progress=progress)
+
+    def cancel(self) -> None:
+        self._queue.clear()
+
+    def close(self) -> None:
+        self._queue.clear()
+        self.pool.close()

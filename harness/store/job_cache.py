@@ -1,0 +1,80 @@
+"""The job cache across run folders: a job whose key was already computed is reused, not rerun.
+
+A job key (harness.config.plan.job_key) covers everything that can move a number: the model's
+weights and adapter settings, the task's data, the suite's name, version and config, the seed,
+the batch size, the device type and the harness version. So when any run folder under the same
+results folder holds a finished job (completed or skipped) with the same key, its results are
+those this run would compute. Editing one model in a spec changes the spec's hash, hence the run
+folder, yet only that model's jobs rerun; the others are copied from the run that computed them.
+
+A reused job is copied (not linked: run folders stay independent) into the new run folder under
+a temporary name and renamed into place, with its checksums verified on the way; its job.json
+names this run and records where the results came from (`reused_from: <run_id>/<job folder>`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from harness.core.errors import ResultsError
+from harness.core.hashing import file_sha256
+from harness.store import atomic
+from harness.store.record_file import record_text
+from harness.store.run_store import RunStore, StoredJob, read_job
+
+
+def find_reusable(results_dir: Path, store: RunStore, dirname: str, key: str) -> StoredJob | None:
+    """The newest intact finished job named `dirname` with exactly `key` in another run folder
+    under `results_dir/runs` (None when there is none; damaged copies are passed over)."""
+    runs = results_dir / "runs"
+    if not runs.is_dir():
+        return None
+    here = store.run_dir.resolve()
+    candidates = [
+        p / "jobs" / dirname
+        for p in runs.iterdir()
+        if p.is_dir() and p.resolve() != here and (p / "jobs" / dirname / "job.json").is_file()
+    ]
+    for path in sorted(candidates, key=lambda p: (p / "job.json").stat().st_mtime, reverse=True):
+        try:
+            job = read_job(path)
+        except ResultsError:
+            continue
+        if job.record.key == key:
+            return job
+    return None
+
+
+def adopt(store: RunStore, source: StoredJob) -> Path:
+    """Copy `source` (a job of another run folder) into `store`'s run folder atomically."""
+    final = store.jobs_dir / source.path.name
+    tmp = store.jobs_dir / f".tmp-{source.path.name}-{os.getpid()}"
+    origin = f"{source.path.parent.parent.name}/{source.path.name}"
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        for name, digest in source.record.files.items():
+            shutil.copyfile(source.path / name, tmp / name)
+            if file_sha256(tmp / name) != digest:
+                raise ResultsError(
+                    f"results file {source.path / name} changed while it was being reused; "
+                    "rerun to compute the job afresh"
+                )
+        record = source.record.replace(
+            run_id=store.run_dir.name, reused_from=source.record.reused_from or origin
+        )
+        (tmp / "job.json").write_text(record_text(record))
+        atomic.publish_dir(tmp, final)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsError(
+            f"cannot copy reused results into {final}: {err.strerror or err}; free space or "
+            "choose another --out"
+        ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,76 @@
+"""`harness groups` in its natural forms on a results folder that holds tables without group
+columns and OOD conditions without labels: the clean condition by default, and the tables that
+have the requested column (they all exited 2 with "condition 'ood=uniform_noise' has no rows")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+
+SPEC = """
+name: groups
+device: cpu
+limit: 120
+bootstrap_resamples: 50
+tasks: [digits, diabetes]
+models: [digits-mlp, diabetes-logreg]
+suites:
+  accuracy: {}
+  shift:
+    corruptions: [gaussian_noise]
+    tabular: [gaussian_noise]
+    severities: [1]
+    ood_sets: [{generated: uniform_noise, n: 50}]
+"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("groups")
+    spec = folder / "spec.yaml"
+    spec.write_text(SPEC)
+    assert main(["run", str(spec), "--out", str(folder / "results")]) == 0
+    return folder / "results"
+
+
+@pytest.mark.parametrize(
+    ("args", "tasks", "group_by"),
+    [
+        ([], {"diabetes"}, {"sex", "age_band"}),
+        (["--by", "sex"], {"diabetes"}, {"sex"}),
+        (["--task", "diabetes"], {"diabetes"}, {"sex", "age_band"}),
+        (["--by", "label"], {"digits", "diabetes"}, {"label"}),
+    ],
+)
+def test_natural_forms(
+    results: Path,
+    args: list[str],
+    tasks: set[str],
+    group_by: set[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    capsys.readouterr()
+    assert main(["groups", str(results), *args, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:]]
+    assert {r["task"] for r in rows} == tasks
+    assert {r["condition"] for r in rows} == {"clean"}
+    assert {r["group_by"] for r in rows} == group_by
+
+
+def test_a_named_condition_and_what_was_left_out(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    args = ["groups", str(results), "--condition", "tabular=gaussian_noise/severity=1"]
+    assert main([*args, "--by", "sex"]) == 0
+    assert "tabular=gaussian_noise/severity=1" in capsys.readouterr().out
+    assert main(["groups", str(results)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "left out 2 table(s) without group columns" in err
+    assert main(["groups", str(results), "--condition", "ood=uniform_noise"]) == 2
+    assert "has no rows to break down" in capsys.readouterr().err

@@ -1,0 +1,167 @@
+"""Progress inside jobs: a live line on a terminal (cut to its width), plain periodic lines in
+logs, and the rate and ETA the snapshots carry."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+from harness.cli.progress_display import ProgressDisplay, duration, progress_text
+from harness.config.plan import Job
+from harness.core.manifest import JobStatus
+from harness.run.progress import JobProgress, ProgressSnapshot
+from harness.run.runner import JobOutcome
+
+REPO = Path(__file__).resolve().parents[2]
+JOB = Job(model="digits-cnn", task="digits", suite="adversarial")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_snapshots_carry_stage_rate_and_eta() -> None:
+    clock = Clock()
+    seen: list[ProgressSnapshot] = []
+    progress = JobProgress(3, 9, JOB, seen.append, clock=clock)
+    progress(0, "fgsm", 400)
+    clock.now += 2.0
+    progress(100)  # the stage stays until the next label
+    snap = seen[-1]
+    assert (snap.done, snap.total, snap.stage) == (100, 400, "fgsm")
+    assert snap.rate == 50.0 and snap.eta == 6.0
+    assert progress_text(snap) == "fgsm, 100/400 samples, 50/s, ETA 6.0 s, 2.0 s elapsed"
+    progress(0, "linf_pgd")
+    assert seen[-1].stage == "linf_pgd"
+    assert duration(3725) == "1 h 02 min" and duration(75) == "1 min 15 s"
+
+
+def test_plain_lines_every_interval_then_the_outcome() -> None:
+    clock = Clock()
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=False, interval=30.0, clock=clock)
+    events = display.events()
+    assert events.job_started and events.progress and events.job_finished
+    events.job_started(1, 2, JOB)
+    progress = JobProgress(1, 2, JOB, events.progress, clock=clock)
+    progress(10, "fgsm", 100)  # quiet: under the interval
+    clock.now += 31
+    progress(10)
+    clock.now += 5
+    progress(10)  # quiet again
+    events.job_finished(1, 2, JobOutcome(JOB, JobStatus.COMPLETED, 36.0))
+    events.job_started(2, 2, JOB)
+    events.job_finished(2, 2, JobOutcome(JOB, JobStatus.COMPLETED, 0.4))
+    assert err.getvalue().splitlines() == [
+        "[1/2] digits-cnn × digits × adversarial ...",
+        "[1/2] digits-cnn × digits × adversarial: fgsm, 20/100 samples, 0.65/s, ETA 2 min 04 s, "
+        "31 s elapsed",
+        "[1/2] digits-cnn × digits × adversarial: done in 36.0 s",
+        "[2/2] digits-cnn × digits × adversarial ... done in 0.4 s",
+    ]
+    assert "\r" not in err.getvalue()
+
+
+def test_live_line_is_redrawn_and_cut_to_the_terminal_width() -> None:
+    clock = Clock()
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=True, clock=clock, width=lambda: 40)
+    events = display.events()
+    assert events.job_started and events.progress and events.job_finished
+    events.job_started(1, 1, JOB)
+    clock.now += 1
+    JobProgress(1, 1, JOB, events.progress, clock=clock)(5, "a very long stage label indeed", 50)
+    events.job_finished(1, 1, JobOutcome(JOB, JobStatus.FAILED, 1.0, "timed out"))
+    redraws = err.getvalue().split("\r\x1b[K")[1:]
+    assert len(redraws) == 3
+    assert all(len(r.rstrip("\n")) <= 39 for r in redraws[:2])
+    assert redraws[1].endswith("…")
+    assert redraws[2] == "[1/1] digits-cnn × digits × adversarial: FAILED: timed out\n"
+
+
+def test_a_run_in_a_log_shows_each_job_once(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tiny_spec), "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln for ln in lines if ln.startswith("[")] == [
+        ln for ln in lines if ln.startswith("[") and " ... done in " in ln
+    ]
+    assert len([ln for ln in lines if ln.startswith("[")]) == 2
+
+
+def _csv_spec(write_spec: Callable[[str], Path], folder: Path) -> Path:
+    """A local CSV task: datasets reads it with its csv builder ('Generating ... split' bars)."""
+    rows = ["f0,f1,label"] + [f"{i % 7},{i % 5},{i % 2}" for i in range(60)]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+    return write_spec(
+        f"""
+        name: quiet
+        device: cpu
+        bootstrap_resamples: 0
+        tasks:
+          - name: local
+            source: {folder / "data.csv"}
+            modality: tabular
+            feature_columns: [f0, f1]
+            bounds: [0, 10]
+        models:
+          - name: tab
+            factory: tests.fixture_models:linear_tabular
+            factory_args: {{features: 2}}
+            input_shape: [2]
+        suites:
+          accuracy: {{}}
+        """
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "parity"])
+def test_third_party_bars_are_silenced(
+    write_spec: Callable[[str], Path],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every command, not only `run` (`harness parity` used to draw datasets' bars)."""
+    import datasets
+
+    monkeypatch.delenv("HF_DATASETS_DISABLE_PROGRESS_BARS", raising=False)
+    datasets.enable_progress_bars()  # as in a fresh process: an earlier test may have silenced
+    spec = _csv_spec(write_spec, tmp_path)
+    argv = {
+        "run": ["run", str(spec), "--out", str(tmp_path / "out")],
+        "parity": ["parity", str(spec), "--models", "tab,tab", "--task", "local"],
+    }[command]
+    assert main(argv) == 0
+    err = capfd.readouterr().err
+    assert "split" not in err and "it/s" not in err and "examples/s" not in err
+
+
+def test_verbose_keeps_third_party_bars(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
+    """`--verbose` leaves datasets' bars alone (a fresh process: bars are process-wide state)."""
+    spec = _csv_spec(write_spec, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_DATASETS_DISABLE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(spec.parent)])
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "-v", "run", str(spec), "--out", str(tmp_path / "o")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Generating" in done.stderr and "split" in done.stderr

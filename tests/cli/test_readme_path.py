@@ -1,0 +1,80 @@
+"""The README's commands, in the order a user types them after `make demo`.
+
+Reads the commands from README.md itself (the "Using it" block) and the demo recipe from the
+Makefile, so the documentation cannot drift from what works: each command that reads `results`
+runs as written (every `a|b|c` alternative, optional `[...]` parts both left out and given) in the
+folder where `make demo`'s `harness run` ran, and must exit 0. Commands about a spec of the user's
+own (`my-spec.yaml`) or with a placeholder to fill in (`hf:<org>/<model>`, online) are out of
+scope here; the CLI tests cover them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _block(markdown: str, heading: str) -> list[str]:
+    """The lines of the first ```bash block after `heading`, comments removed."""
+    after = markdown[markdown.index(heading) :]
+    body = after[
+        after.index("```bash") + len("```bash") : after.index("```", after.index("```bash") + 7)
+    ]
+    return [ln.split("  #")[0].strip() for ln in body.strip().splitlines() if ln.strip()]
+
+
+def _variants(line: str) -> list[str]:
+    """`x a|b [--y]` -> x a, x b, x a --y, x b --y (alternatives, optional parts)."""
+    optional = re.findall(r"\[([^\]]+)\]", line)
+    base = re.sub(r"\s*\[[^\]]+\]", "", line)
+    words = [w.split("|") if "|" in w and not w.startswith("'") else [w] for w in base.split()]
+    out = []
+    for combo in itertools.product(*words):
+        plain = " ".join(combo)
+        out.append(plain)
+        if optional:
+            out.append(" ".join([plain, *optional]))
+    return out
+
+
+def readme_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    lines = [ln for ln in _block(readme, "## Using it") if ln.startswith("harness ")]
+    own = [ln for ln in lines if "my-spec.yaml" not in ln and "<" not in ln]
+    return [v for ln in own for v in _variants(ln)]
+
+
+def test_the_makefile_demo_is_harness_run() -> None:
+    recipe = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n")[0]
+    assert recipe.strip().splitlines()[-1].strip() == "$(BIN)/harness run"
+    readme = (REPO / "README.md").read_text()
+    assert _block(readme, "## Two commands")[0].startswith("make demo")
+    assert readme_commands()[0] == "harness run"  # "Using it" starts where make demo ended
+
+
+def test_commands_parsed() -> None:
+    commands = readme_commands()
+    assert "harness leaderboard results --format md --task digits --all-metrics" in commands
+    assert any(
+        c.startswith("harness check --baseline results/baselines/quickstart") for c in commands
+    )
+    assert any(c.startswith("harness groups results --condition") for c in commands)
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_works_after_make_demo(
+    demo_folder: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with contextlib.chdir(demo_folder):
+        code = main(shlex.split(command)[1:])
+    captured = capsys.readouterr()
+    assert code == 0, f"{command!r} exited {code}:\n{captured.err[-2000:]}"

@@ -1,0 +1,50 @@
+"""Suites report progress with stage labels and a total that matches the work done."""
+
+from __future__ import annotations
+
+import torch
+
+from harness.config.tasks.builtin import digits
+from harness.core.suite import RunContext
+from suites.shift import ShiftSuite
+from tests.fixture_models import linear_digits
+
+
+def test_shift_sweep_reports_every_condition_and_finishes_at_its_total() -> None:
+    from adapters.torch_module import TorchModuleAdapter
+
+    task = digits()
+    adapter = TorchModuleAdapter.from_module(
+        linear_digits(),
+        name="lin",
+        device=torch.device("cpu"),
+        bounds=(0.0, 1.0),
+        input_shape=task.input_shape,
+        modality="image",
+    )
+    calls: list[tuple[int, str | None, int | None]] = []
+
+    def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
+        calls.append((done, stage, total))
+
+    config = {
+        "corruptions": ["gaussian_noise"],
+        "severities": [1, 5],
+        "max_samples": 50,
+        "shifted_tasks": ["digits-shifted"],
+        "ood_sets": [{"generated": "uniform_noise", "n": 30}],
+    }
+    ShiftSuite(config).run(
+        adapter, task, RunContext(seed=1, bootstrap_resamples=0, progress=progress)
+    )
+    stages = {stage for _, stage, _ in calls if stage is not None}
+    assert stages == {
+        "clean",
+        "corruption=gaussian_noise/severity=1",
+        "corruption=gaussian_noise/severity=5",
+        "shifted=digits-shifted",
+        "ood=uniform_noise",
+    }
+    total = max(t for _, _, t in calls if t is not None)
+    assert total == 50 * 3 + 50 + 30  # clean and two cells, the shifted set, the OOD set
+    assert sum(done for done, _, _ in calls) == total
