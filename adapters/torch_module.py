@@ -7,6 +7,7 @@ The weights file's sha256 is verified when the spec gives one and is recorded in
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from adapters.base import NetworkAdapter
 from adapters.model_files import resolve_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
+from harness.core.model_calls import calling_model
 from harness.core.registry import load_target
 from harness.core.weights import load_state_dict
 
@@ -139,14 +141,27 @@ def _state_sha256(module: torch.nn.Module) -> str:
 
 def _factory_module(config: TorchModuleConfig, *, name: str) -> torch.nn.Module:
     """The module the spec's `factory` returns for its `factory_args`."""
-    factory = load_target(config.factory)
-    try:
-        net = factory(**config.factory_args)
-    except TypeError as err:
+    with calling_model(name, f"the import of its factory {config.factory!r}"):
+        factory = load_target(config.factory)
+    if not callable(factory):
         raise ModelLoadError(
-            f"model {name!r}: factory {config.factory!r} rejected factory_args "
-            f"{config.factory_args}: {err}"
-        ) from err
+            f"model {name!r}: factory {config.factory!r} is a {type(factory).__name__}, "
+            "not a callable"
+        )
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None  # a builtin without one: let the call decide
+    if signature is not None:
+        try:
+            signature.bind(**config.factory_args)
+        except TypeError as err:
+            raise ModelLoadError(
+                f"model {name!r}: factory {config.factory!r} rejected factory_args "
+                f"{config.factory_args}: {err}"
+            ) from err
+    with calling_model(name, f"the call of its factory {config.factory!r}"):
+        net = factory(**config.factory_args)
     if not isinstance(net, torch.nn.Module):
         raise ModelLoadError(
             f"model {name!r}: factory {config.factory!r} returned {type(net).__name__}, "

@@ -22,7 +22,7 @@ from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
 from harness.core.adapter import ModelAdapter, check_fits_task
-from harness.core.errors import HarnessError
+from harness.core.errors import HarnessError, ModelCallError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -391,7 +391,10 @@ class Runner:
                 )
             return _PendingJob(index, job, key, header, task, started, shards)
         except HarnessError as err:
-            return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
+            detail = err.detail if isinstance(err, ModelCallError) else None  # model code's trace
+            return JobOutcome(
+                job, JobStatus.FAILED, time.perf_counter() - started, str(err), key, detail=detail
+            )
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # the runner is the one place that records per-job failures
