@@ -20,7 +20,7 @@ from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.model_calls import calling_model
 from harness.core.registry import load_target
-from harness.core.weights import load_state_dict
+from harness.core.weights import fit_state_dict, load_state_dict
 
 
 class Normalization(BaseModel):
@@ -80,7 +80,7 @@ class TorchModuleAdapter(NetworkAdapter):
     ) -> TorchModuleAdapter:
         assert isinstance(config, TorchModuleConfig)
         net = _factory_module(config, name=name)
-        weights_path, digest = _load_weights(net, config, name=name, base_dir=base_dir)
+        weights_path, digest, notes = _load_weights(net, config, name=name, base_dir=base_dir)
         shape = tuple(config.input_shape) if config.input_shape else None
         if config.normalize is not None:
             ndim = len(shape) if shape else 3
@@ -99,6 +99,8 @@ class TorchModuleAdapter(NetworkAdapter):
             "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
             "normalize": config.normalize.model_dump() if config.normalize else None,
         }
+        if notes:  # accepted, and said so in every job record (harness/core/weights.py)
+            description["weights_notes"] = notes
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, net, device=device, input_spec=spec, description=description)
 
@@ -172,18 +174,19 @@ def _factory_module(config: TorchModuleConfig, *, name: str) -> torch.nn.Module:
 
 def _load_weights(
     net: torch.nn.Module, config: TorchModuleConfig, *, name: str, base_dir: Path
-) -> tuple[Path | None, str | None]:
-    """Load the spec's weights file into `net`; (its path, its sha256), or (None, None)."""
+) -> tuple[Path | None, str | None, list[str]]:
+    """Load the spec's weights file into `net`: (its path, its sha256, notes on dtype casts)."""
     if config.weights is None:
-        return None, None
+        return None, None, []
     path = resolve_path(config.weights, base_dir)
     state, digest = load_state_dict(
         path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
     )
+    notes = fit_state_dict(net, state, path=path, model=name)
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ModelLoadError(
             f"model {name!r}: weights {path} do not fit {config.factory!r} "
             f"(missing keys {missing[:5]}, unexpected keys {unexpected[:5]})"
         )
-    return path, digest
+    return path, digest, notes
