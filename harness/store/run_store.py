@@ -68,7 +68,17 @@ class StoredJob:
 
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        if not path.exists():
+            return {}
+        try:
+            got = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as err:
+            raise ResultsError(
+                f"results file {path} is unreadable ({type(err).__name__})"
+            ) from None
+        if not isinstance(got, dict):
+            raise ResultsError(f"results file {path} is damaged: expected a JSON object")
+        return got
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The job's numeric artifacts (empty when it stored none); never unpickles."""
@@ -257,7 +267,14 @@ def read_job(path: Path) -> StoredJob:
         metrics = [
             MetricRecord.from_dict(d) for d in json.loads((path / "metrics.json").read_text())
         ]
-    except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError) as err:
+    except (
+        OSError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+    ) as err:
         raise ResultsError(f"results file {path / 'metrics.json'} is unreadable ({err})") from None
     return StoredJob(path=path, record=record, metrics=metrics)
 
