@@ -17,6 +17,12 @@ def add_parser(sub: Any) -> None:
     lb.add_argument(
         "--all-metrics", action="store_true", help="every metric, not only headline ones"
     )
+    lb.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="publish incomplete results (unfinished or failed runs, missing job folders), "
+        "marked PARTIAL",
+    )
     lb.set_defaults(handler=leaderboard_command)
 
 
@@ -29,7 +35,12 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         render_table,
     )
 
-    boards = build_boards(args.results, task=args.task, all_metrics=args.all_metrics)
+    boards = build_boards(
+        args.results,
+        task=args.task,
+        all_metrics=args.all_metrics,
+        allow_partial=args.allow_partial,
+    )
     render = {"table": render_table, "md": render_markdown, "csv": render_csv, "json": render_json}[
         args.format
     ]

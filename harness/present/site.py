@@ -39,9 +39,12 @@ from harness.store.run_store import StoredJob, load_jobs
 log = logging.getLogger(__name__)
 
 
-def build_site(results: Path, out: Path) -> Path:
-    """Write the site under `out`; returns the index path."""
-    boards = build_boards(results)
+def build_site(results: Path, out: Path, *, allow_partial: bool = False) -> Path:
+    """Write the site under `out`; returns the index path.
+
+    Incomplete results are refused unless `allow_partial` (boards then marked PARTIAL).
+    """
+    boards = build_boards(results, allow_partial=allow_partial)
     loaded = load_jobs(results)
     out.mkdir(parents=True, exist_ok=True)
     figdir = out / "figures"

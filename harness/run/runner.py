@@ -22,7 +22,7 @@ from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
 from harness.core.adapter import ModelAdapter, check_fits_task
-from harness.core.errors import HarnessError, ModelCallError
+from harness.core.errors import HarnessError, ModelCallError, ResultsError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -30,6 +30,7 @@ from harness.core.manifest import (
     JobHeader,
     JobStatus,
     ModelDescription,
+    PlannedJob,
     RunManifest,
     RunStatus,
 )
@@ -41,7 +42,7 @@ from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
 from harness.run.interrupts import exit_code_of, interruptible, signal_of
-from harness.run.lock import RunLock
+from harness.run.lock import RunLock, RunLockedError
 from harness.store.run_store import RunStore
 
 log = logging.getLogger(__name__)
@@ -231,12 +232,19 @@ class Runner:
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
-        with RunLock(store.run_dir, wait=self.wait_lock), interruptible():
-            executor.start()
-            try:
-                return self._run(executor, store, run_id, spec)
-            finally:
-                executor.close()
+        try:
+            with RunLock(store.run_dir, wait=self.wait_lock), interruptible():
+                store.remove_leftovers()  # holding the lock: what is left there is a dead run's
+                executor.start()
+                try:
+                    return self._run(executor, store, run_id, spec)
+                finally:
+                    executor.close()
+        except RunLockedError:
+            raise  # the folder is another live run's
+        except ResultsError:
+            store.discard_if_unused()  # a new folder without results (disk full) is no run
+            raise
 
     def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
         manifest = self._start_manifest(store, run_id, spec, executor.kind)
@@ -292,6 +300,9 @@ class Runner:
                 Attempt(started=_now(), executor=executor_kind),
             ),
             jobs=(),
+            planned=tuple(
+                PlannedJob(model=j.model, task=j.task, suite=j.suite) for j in self.plan.jobs
+            ),
         )
 
     def _drive(self, executor: Executor, state: _RunState) -> None:

@@ -1,0 +1,118 @@
+"""Whether the runs under a results folder are whole: which planned jobs have no stored result.
+
+A job is missing when its run never finished it (the manifest says `running` or `interrupted`,
+or the run stopped at the first failure), when it failed, or when the manifest lists its result
+but the job folder is gone (deleted by hand, a broken copy). Publishing readers (leaderboard,
+report) refuse a folder with missing jobs unless asked to publish it marked as partial; a job
+that is missing from one run but completed in another run under the same folder is covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus, RunManifest, RunStatus
+from harness.store.record_file import read_record
+from harness.store.run_store import LoadedJob, find_run_dirs
+
+SHOWN = 5  # missing jobs named in a one-line message
+
+
+@dataclass(frozen=True)
+class MissingJob:
+    """A planned job without a stored result, and why."""
+
+    run: str  # run folder name
+    model: str
+    task: str
+    suite: str
+    why: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} × {self.task} × {self.suite}"
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.why})"
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The gaps of every run under a results folder (empty: everything planned is stored)."""
+
+    missing: tuple[MissingJob, ...]
+    unfinished_runs: tuple[str, ...]  # runs whose status says they did not finish
+
+    @property
+    def whole(self) -> bool:
+        return not self.missing and not self.unfinished_runs
+
+    def summary(self) -> str:
+        """One line: which runs are incomplete and the first missing jobs."""
+        parts = []
+        if self.unfinished_runs:
+            parts.append(f"run(s) not finished: {', '.join(self.unfinished_runs[:SHOWN])}")
+        if self.missing:
+            shown = "; ".join(m.describe() for m in self.missing[:SHOWN])
+            more = f"; and {len(self.missing) - SHOWN} more" if len(self.missing) > SHOWN else ""
+            parts.append(f"{len(self.missing)} job(s) missing: {shown}{more}")
+        return "; ".join(parts)
+
+    def for_task(self, task: str) -> list[MissingJob]:
+        return [m for m in self.missing if m.task == task]
+
+    def refuse(self, root: Path) -> None:
+        """Raise the one-line ResultsError of an incomplete results folder (nothing if whole)."""
+        if self.whole:
+            return
+        raise ResultsError(
+            f"results under {root} are incomplete — {self.summary()}; rerun the same command "
+            "to finish, or pass --allow-partial to publish them marked as partial"
+        )
+
+
+def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
+    """Compare each run's plan with its stored jobs (`loaded`: what `load_jobs(root)` read)."""
+    stored = {(j.record.model, j.record.task, j.record.suite) for _, j in loaded}
+    stored_dirs = {j.path.resolve() for _, j in loaded}
+    missing: list[MissingJob] = []
+    unfinished: list[str] = []
+    for run_dir in find_run_dirs(root):
+        manifest = read_record(run_dir / "manifest.json", RunManifest)
+        gaps = _run_gaps(run_dir, manifest, stored_dirs)
+        missing += [g for g in gaps if (g.model, g.task, g.suite) not in stored]
+        if manifest.planned is None and _unfinished(manifest):
+            unfinished.append(f"{run_dir.name} (status {manifest.status.value})")
+    return Completeness(missing=tuple(missing), unfinished_runs=tuple(unfinished))
+
+
+def _unfinished(manifest: RunManifest) -> bool:
+    return manifest.partial or manifest.status == RunStatus.STOPPED_FAIL_FAST
+
+
+def _run_gaps(run_dir: Path, manifest: RunManifest, stored_dirs: set[Path]) -> list[MissingJob]:
+    entries = {e.names: e for e in manifest.jobs}
+    planned = (
+        [(p.model, p.task, p.suite) for p in manifest.planned]
+        if manifest.planned is not None
+        else list(entries)
+    )
+    gaps = []
+    for names in planned:
+        entry = entries.get(names)
+        if entry is None:
+            why = (
+                f"not run: the run is {manifest.status.value}"
+                if manifest.status != RunStatus.COMPLETED
+                else "not in the manifest"
+            )
+        elif entry.status == JobStatus.FAILED:
+            why = f"failed: {entry.message[:120]}"
+        elif not entry.dir or (run_dir / "jobs" / entry.dir).resolve() not in stored_dirs:
+            why = f"its job folder jobs/{entry.dir} is missing"
+        else:
+            continue
+        gaps.append(MissingJob(run_dir.name, *names, why=why))
+    return gaps
