@@ -88,7 +88,7 @@ class TorchModuleAdapter(NetworkAdapter):
                 _Normalize(config.normalize.mean, config.normalize.std, ndim), net
             )
         n_params = sum(p.numel() for p in net.parameters())
-        description = {
+        description: dict[str, Any] = {
             "adapter": cls.kind,
             "factory": config.factory,
             "factory_args": config.factory_args,
@@ -116,7 +116,7 @@ class TorchModuleAdapter(NetworkAdapter):
         modality: str = "image",
     ) -> TorchModuleAdapter:
         """Wrap an in-memory module (Python API); its identity hashes the current parameters."""
-        description = {
+        description: dict[str, Any] = {
             "adapter": cls.kind,
             "factory": f"{type(module).__module__}.{type(module).__qualname__}",
             "weights": None,

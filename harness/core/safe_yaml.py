@@ -73,17 +73,13 @@ class StrictLoader(yaml.SafeLoader):
         self._depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            raise RefusedYAML(
-                None, None, "YAML aliases (*name) are not allowed here", event.start_mark
-            )
+        mark: Any = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            raise RefusedYAML(None, None, "YAML aliases (*name) are not allowed here", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise RefusedYAML(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
-                )
+                raise RefusedYAML(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1

@@ -89,42 +89,44 @@ def check_safetensors(path: Path) -> dict[str, Any]:
 def _check_entries(path: Path, header: dict[str, Any], *, data_bytes: int) -> None:
     ranges: list[tuple[int, int, str]] = []
     for key, entry in header.items():
-        if key == "__metadata__":
-            continue
-        shown = repr(key[:80])
-        if not isinstance(entry, dict):
-            raise _damaged(path, f"tensor {shown} has no dtype/shape/data_offsets entry")
-        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in DTYPE_BYTES:
-            raise _damaged(path, f"tensor {shown} has an unknown dtype {str(dtype)[:20]!r}")
-        if not isinstance(shape, list) or not all(_natural(d) for d in shape):
-            raise _damaged(path, f"tensor {shown} has an invalid shape")
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(_natural(o) for o in offsets)
-            or offsets[0] > offsets[1]
-        ):
-            raise _damaged(path, f"tensor {shown} has invalid data_offsets")
-        claimed = math.prod(shape) * DTYPE_BYTES[dtype]
-        if offsets[1] > data_bytes:
-            raise _damaged(
-                path,
-                f"tensor {shown} claims bytes {offsets[0]:,}-{offsets[1]:,} ({claimed:,} bytes for "
-                f"shape {shape[:8]} {dtype}) but the file holds {data_bytes:,} bytes of data "
-                "(truncated or damaged)",
-            )
-        if offsets[1] - offsets[0] != claimed:
-            raise _damaged(
-                path,
-                f"tensor {shown} spans {offsets[1] - offsets[0]:,} bytes but its shape "
-                f"{shape[:8]} and dtype {dtype} need {claimed:,}",
-            )
-        ranges.append((offsets[0], offsets[1], shown))
+        if key != "__metadata__":
+            shown = repr(key[:80])
+            ranges.append((*_byte_range(path, shown, entry, data_bytes), shown))
     ranges.sort()
     for (_, end, first), (begin, _, second) in zip(ranges, ranges[1:], strict=False):
         if begin < end:
             raise _damaged(path, f"tensors {first} and {second} overlap")
+
+
+def _byte_range(path: Path, shown: str, entry: object, data_bytes: int) -> tuple[int, int]:
+    """A tensor entry's [begin, end) in the data, checked against its dtype, shape and the file."""
+    if not isinstance(entry, dict):
+        raise _damaged(path, f"tensor {shown} has no dtype/shape/data_offsets entry")
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if dtype not in DTYPE_BYTES:
+        raise _damaged(path, f"tensor {shown} has an unknown dtype {str(dtype)[:20]!r}")
+    if not isinstance(shape, list) or not all(_natural(d) for d in shape):
+        raise _damaged(path, f"tensor {shown} has an invalid shape")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_natural, offsets))):
+        raise _damaged(path, f"tensor {shown} has invalid data_offsets")
+    begin, end = offsets
+    if begin > end:
+        raise _damaged(path, f"tensor {shown} has invalid data_offsets")
+    claimed = math.prod(shape) * DTYPE_BYTES[dtype]
+    if end > data_bytes:
+        raise _damaged(
+            path,
+            f"tensor {shown} claims bytes {begin:,}-{end:,} ({claimed:,} bytes for shape "
+            f"{shape[:8]} {dtype}) but the file holds {data_bytes:,} bytes of data (truncated or "
+            "damaged)",
+        )
+    if end - begin != claimed:
+        raise _damaged(
+            path,
+            f"tensor {shown} spans {end - begin:,} bytes but its shape {shape[:8]} and dtype "
+            f"{dtype} need {claimed:,}",
+        )
+    return begin, end
 
 
 def _natural(value: object) -> bool:

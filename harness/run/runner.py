@@ -22,7 +22,7 @@ from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
 from harness.core.adapter import ModelAdapter, check_fits_task
-from harness.core.errors import HarnessError, ModelCallError, ResultsError
+from harness.core.errors import HarnessError, ModelCallError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -242,8 +242,8 @@ class Runner:
                     executor.close()
         except RunLockedError:
             raise  # the folder is another live run's
-        except ResultsError:
-            store.discard_if_unused()  # a new folder without results (disk full) is no run
+        except HarnessError:
+            store.discard_if_unused()  # a new folder without results (disk full, no cluster)
             raise
 
     def _run(self, executor: Executor, store: RunStore, run_id: str, spec: RunSpec) -> RunOutcome:
