@@ -23,6 +23,7 @@ from adapters.hf_source import (
     label_indices,
     label_names,
     load_pretrained,
+    remote_code_uses,
     resolve_source,
     source_files,
 )
@@ -158,6 +159,10 @@ class HFImageAdapter(NetworkAdapter):
         )
         self.model_labels = model_labels
         self._label_map = label_map
+
+    @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        return remote_code_uses(config)
 
     @classmethod
     def build(

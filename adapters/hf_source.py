@@ -51,6 +51,14 @@ class HFSourceConfig(BaseModel):
         return self
 
 
+def remote_code_uses(config: BaseModel) -> list[str]:
+    """`trust_remote_code: true` runs the model repository's code (harness validate lists it)."""
+    assert isinstance(config, HFSourceConfig)
+    if not config.trust_remote_code:
+        return []
+    return [f"remote code of {config.path} at revision {config.revision} (trust_remote_code)"]
+
+
 def import_transformers(feature: str) -> Any:
     try:
         import transformers

@@ -20,6 +20,7 @@ from adapters.hf_source import (
     label_indices,
     label_names,
     load_pretrained,
+    remote_code_uses,
     resolve_source,
     source_files,
 )
@@ -76,6 +77,10 @@ class HFTextAdapter(AdapterBase):
         self.model_labels = model_labels
         self._label_map = label_map
         self._keep = keep
+
+    @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        return remote_code_uses(config)
 
     @classmethod
     def build(

@@ -163,6 +163,14 @@ class SklearnAdapter(AdapterBase):
             name, estimator, method=method, device=device, input_spec=spec, description=description
         )
 
+    @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        """A joblib/pickle file runs whatever it holds when loaded (allow_pickle: true)."""
+        assert isinstance(config, SklearnConfig)
+        if config.allow_pickle and config.path.suffix != ".skops":
+            return [f"pickle {config.path} is unpickled (allow_pickle: true runs what it holds)"]
+        return []
+
     def check_task(self, task: Task) -> None:
         k = self._description["classes"]
         if k != task.num_classes:
