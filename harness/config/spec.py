@@ -198,6 +198,8 @@ def _validate(raw: Any, source: str) -> RunSpec:
 
 def load_spec(path: Path) -> RunSpec:
     """Read and validate a spec file (its size is checked before it is read)."""
+    if path.is_dir():
+        raise SpecError(f"spec {path} is a folder; give the spec file (a .yaml inside it)")
     if not path.is_file():
         raise SpecError(f"spec file not found: {path}")
     raw = read_yaml_file(path, source=str(path), error=SpecError, max_bytes=MAX_SPEC_BYTES)

@@ -74,16 +74,30 @@ class Completeness:
 
 
 def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
-    """Compare each run's plan with its stored jobs (`loaded`: what `load_jobs(root)` read)."""
-    stored = {(j.record.model, j.record.task, j.record.suite) for _, j in loaded}
-    stored_dirs = {j.path.resolve() for _, j in loaded}
+    """Compare each run's plan with its stored jobs (`loaded`: what `load_jobs(root)` read).
+
+    A run that has not finished (running, interrupted, stopped at the first failure) is flagged
+    unless every job it planned has a stored result in another run under `root`; a missing job
+    is listed unless another run stored the same model x task x suite.
+    """
+    stored: dict[tuple[str, str, str], set[Path]] = {}
+    for _, job in loaded:
+        names = (job.record.model, job.record.task, job.record.suite)
+        stored.setdefault(names, set()).add(job.path.parent.parent.resolve())
     missing: list[MissingJob] = []
     unfinished: list[str] = []
     for run_dir in find_run_dirs(root):
         manifest = read_record(run_dir / "manifest.json", RunManifest)
-        gaps = _run_gaps(run_dir, manifest, stored_dirs)
-        missing += [g for g in gaps if (g.model, g.task, g.suite) not in stored]
-        if manifest.planned is None and _unfinished(manifest):
+        here = run_dir.resolve()
+
+        def elsewhere(names: tuple[str, str, str], here: Path = here) -> bool:
+            return bool(stored.get(names, set()) - {here})
+
+        for gap in _run_gaps(run_dir, manifest, stored):
+            if not elsewhere((gap.model, gap.task, gap.suite)):
+                missing.append(gap)
+        planned = _planned(manifest)
+        if _unfinished(manifest) and not all(elsewhere(names) for names in planned):
             unfinished.append(f"{run_dir.name} (status {manifest.status.value})")
     return Completeness(missing=tuple(missing), unfinished_runs=tuple(unfinished))
 
@@ -92,27 +106,28 @@ def _unfinished(manifest: RunManifest) -> bool:
     return manifest.partial or manifest.status == RunStatus.STOPPED_FAIL_FAST
 
 
-def _run_gaps(run_dir: Path, manifest: RunManifest, stored_dirs: set[Path]) -> list[MissingJob]:
+def _planned(manifest: RunManifest) -> list[tuple[str, str, str]]:
+    if manifest.planned is not None:
+        return [(p.model, p.task, p.suite) for p in manifest.planned]
+    return [e.names for e in manifest.jobs]
+
+
+def _run_gaps(
+    run_dir: Path, manifest: RunManifest, stored: dict[tuple[str, str, str], set[Path]]
+) -> list[MissingJob]:
+    """The run's planned jobs without a stored result in this run, and why."""
     entries = {e.names: e for e in manifest.jobs}
-    planned = (
-        [(p.model, p.task, p.suite) for p in manifest.planned]
-        if manifest.planned is not None
-        else list(entries)
-    )
+    here = run_dir.resolve()
     gaps = []
-    for names in planned:
+    for names in _planned(manifest):
         entry = entries.get(names)
+        if here in stored.get(names, set()) and (entry is None or entry.status != JobStatus.FAILED):
+            continue  # a whole job folder (published just before a kill counts too)
         if entry is None:
-            why = (
-                f"not run: the run is {manifest.status.value}"
-                if manifest.status != RunStatus.COMPLETED
-                else "not in the manifest"
-            )
+            why = f"not run: the run is {manifest.status.value}"
         elif entry.status == JobStatus.FAILED:
             why = f"failed: {entry.message[:120]}"
-        elif not entry.dir or (run_dir / "jobs" / entry.dir).resolve() not in stored_dirs:
-            why = f"its job folder jobs/{entry.dir} is missing"
         else:
-            continue
+            why = f"its job folder jobs/{entry.dir} is missing"
         gaps.append(MissingJob(run_dir.name, *names, why=why))
     return gaps

@@ -85,3 +85,6 @@ def env_reader() -> nn.Module:
     """A model whose construction reads the environment (a factory is code: it can do anything)."""
     os.environ.get("HOME")
     return linear_digits()
+
+
+NOT_CALLABLE = "a factory reference to this string is not callable"

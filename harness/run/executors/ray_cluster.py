@@ -71,7 +71,10 @@ def check_reachable(address: str, source: str | None = None, timeout_s: float = 
         ) from None
 
 
-def check_cluster(ray: Any, address: str, source: str, timeout_s: float = 15.0) -> None:
+GCS_CHECK_TIMEOUT_S = 15.0  # how long check_cluster waits for the cluster's GCS to answer
+
+
+def check_cluster(ray: Any, address: str, source: str, timeout_s: float | None = None) -> None:
     """Refuse, in one line and within `timeout_s`, an address where no usable Ray cluster answers.
 
     Without this check `ray.init` retries for 20 s to many minutes (a port that is open but is
@@ -80,6 +83,7 @@ def check_cluster(ray: Any, address: str, source: str, timeout_s: float = 15.0) 
     with Ray's GCS client (an internal API; skipped when it is missing) runs in a thread, its C++
     log captured, and its answer decides: connected, token rejected, not a GCS, or no answer.
     """
+    timeout_s = GCS_CHECK_TIMEOUT_S if timeout_s is None else timeout_s
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or address.startswith("ray://"):
         return

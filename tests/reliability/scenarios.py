@@ -1,0 +1,445 @@
+"""Catalogue cases that are not one spec: full disks, deleted job folders, killed writers, run
+folder collisions, hostile Markdown through every output, file permissions, bad Ray addresses.
+
+Each scenario takes a `Scene` (a temp folder and pytest's monkeypatch), runs the harness CLI
+in-process (or in a forked child where a kill is the point), checks what the scenario promises
+beyond the one line (earlier results intact, nothing left over, nothing published whole that is
+not) and returns the command's exit code and stderr for the catalogue's common checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+from harness.store import atomic
+from harness.store.run_store import load_jobs, read_job
+from tests.present.markdown_check import live_links
+from tests.reliability.conftest import cli, error_lines
+
+SPEC = """\
+name: {name}
+seed: 3
+device: cpu
+limit: 40
+bootstrap_resamples: 20
+tasks: [digits]
+models:
+  - {{name: a, factory: 'tests.fixture_models:linear_digits', input_shape: [1, 8, 8]}}
+  - {{name: b, factory: 'tests.fixture_models:linear_digits', factory_args: {{seed: 1}}, input_shape: [1, 8, 8]}}
+suites: {{accuracy: {{}}}}
+"""
+
+
+@dataclass
+class Scene:
+    root: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def spec(self, name: str = "scene", text: str | None = None) -> Path:
+        path = self.root / f"{name}.yaml"
+        path.write_text(text if text is not None else SPEC.format(name=name))
+        return path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    err: str
+
+
+Scenario = Callable[[Scene], Outcome]
+
+
+def _run(*args: str | Path) -> Outcome:
+    code, _, err = cli(*args)
+    return Outcome(code, err)
+
+
+def _runs(out: Path) -> list[Path]:
+    runs = out / "runs"
+    return sorted(runs.iterdir()) if runs.is_dir() else []
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob(".*") if p.name not in (".lock",))
+
+
+# -- full disks ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def tiny_disk(scene: Scene, kb: int) -> Iterator[Path | None]:
+    """A real `kb`-KB tmpfs when this process may mount one (root), else None."""
+    mnt = scene.root / f"disk{kb}"
+    mnt.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        yield None
+        return
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={kb}k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        yield None
+        return
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def _fill(folder: Path) -> None:
+    with contextlib.suppress(OSError), (folder / "filler").open("wb") as f:
+        while True:
+            f.write(b"\0" * 4096)
+            f.flush()
+
+
+def _simulate_full_disk(scene: Scene) -> None:
+    """No tmpfs: every write that needs space fails as on a full disk (the lock, atomic files)."""
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    scene.monkeypatch.setattr("harness.run.lock.os.pwrite", full)
+    scene.monkeypatch.setattr(atomic, "write_bytes", full)
+
+
+def disk_full_at_start(scene: Scene) -> Outcome:
+    """A full disk when a new run starts: one line naming the folder, no run folder left, and
+    the results of an earlier run on the same disk intact."""
+    with tiny_disk(scene, 256) as disk:
+        out = (disk or scene.root) / "out"
+        assert _run("run", scene.spec("earlier"), "--out", out).code == 0
+        before = _snapshot(out)
+        if disk is not None:
+            _fill(disk)
+        else:
+            _simulate_full_disk(scene)
+        got = _run("run", scene.spec("later"), "--out", out)
+        assert [p.name for p in _runs(out)] == [p.name for p in _runs(out) if "earlier" in p.name]
+        assert _snapshot(out) == before  # earlier results untouched, nothing new that looks whole
+        assert len(load_jobs(out)) == 2
+        return got
+
+
+def disk_full_mid_run(scene: Scene) -> Outcome:
+    """A disk that fills during a run, at many points: each failure is one line naming the file,
+    no traceback, the manifest never says `completed` unless all jobs are stored, every job
+    folder that exists reads back whole, and nothing is left over."""
+    last = Outcome(0, "")
+    spec = scene.spec("midrun")
+    for kb in (8, 16, 24, 32, 48, 64):
+        with tiny_disk(scene, kb) as disk:
+            if disk is None:
+                pytest.skip("needs a small tmpfs (root and mount); disk_full_at_start simulates")
+            out = disk / "out"
+            got = _run("run", spec, "--out", out)
+            assert "Traceback" not in got.err, got.err
+            lines = error_lines(got.err)
+            assert all("No space left on device" in ln for ln in lines), lines
+            assert (got.code == 0) == (not lines)
+            for run in _runs(out):
+                manifest = json.loads((run / "manifest.json").read_text())
+                stored = [j for j in (run / "jobs").iterdir() if not j.name.startswith(".")]
+                for job in stored:
+                    read_job(job)
+                assert manifest["status"] != "completed" or len(stored) == 2
+            assert _leftovers(out) == [] if out.exists() else True
+            if got.code != 0:
+                last = got
+    return last
+
+
+# -- incomplete results ------------------------------------------------------------------------
+def _finished_run(scene: Scene, name: str = "pub") -> tuple[Path, Path]:
+    out = scene.root / "out"
+    got = _run("run", scene.spec(name), "--out", out)
+    assert got.code == 0, got.err
+    return out, _runs(out)[0]
+
+
+def deleted_job_folder(scene: Scene) -> Outcome:
+    """A job folder deleted by hand: leaderboard and report refuse, naming the job; with
+    --allow-partial they publish, marked PARTIAL."""
+    out, run = _finished_run(scene)
+    shutil.rmtree(next((run / "jobs").glob("a--*")))
+    lb = _run("leaderboard", out, "--format", "md")
+    report = _run("report", out, "--out", scene.root / "site")
+    assert report.code == 2 and "a × digits × accuracy" in report.err
+    assert not (scene.root / "site" / "index.html").exists()
+    code, text, _ = cli("leaderboard", out, "--format", "md", "--allow-partial")
+    assert code == 0 and "PARTIAL" in text and "a × digits × accuracy" in text
+    code, _, _ = cli("report", out, "--out", scene.root / "site", "--allow-partial")
+    summary = (scene.root / "site" / "summary.md").read_text()
+    assert code == 0 and "PARTIAL" in summary
+    assert "PARTIAL" in (scene.root / "site" / "index.html").read_text()
+    return lb
+
+
+def running_manifest(scene: Scene) -> Outcome:
+    """A run killed mid-way (its manifest still says `running`): refused, naming the jobs it
+    never finished, until it is resumed."""
+    out, run = _finished_run(scene)
+    from harness.core.manifest import RunManifest, RunStatus
+    from harness.store.record_file import read_record
+    from harness.store.run_store import RunStore
+
+    manifest = read_record(run / "manifest.json", RunManifest)
+    RunStore(run).write_manifest(manifest.replace(status=RunStatus.RUNNING, jobs=manifest.jobs[:1]))
+    shutil.rmtree(next((run / "jobs").glob("b--*")))  # killed before job b was written
+    got = _run("leaderboard", out)
+    assert f"run(s) not finished: {run.name} (status running)" in got.err
+    assert _run("report", out, "--out", scene.root / "site").code == 2
+    assert _run("run", scene.spec("pub"), "--out", out).code == 0  # resume
+    assert _run("leaderboard", out).code == 0
+    return got
+
+
+def failed_job_run(scene: Scene) -> Outcome:
+    """A run with a failed job is not published whole: the failure is named."""
+    text = SPEC.format(name="halffail").replace(
+        "factory_args: {seed: 1}", "factory_args: {seed: 1, classes: 7}"
+    )
+    out = scene.root / "out"
+    assert _run("run", scene.spec("halffail", text), "--out", out).code == 1
+    got = _run("leaderboard", out)
+    code, text_out, _ = cli("leaderboard", out, "--allow-partial")
+    assert code == 0 and "[PARTIAL]" in text_out
+    return got
+
+
+# -- run folders -------------------------------------------------------------------------------
+def long_name_collision(scene: Scene) -> Outcome:
+    """Two valid 125-character names that differ only at the end: two run folders, each with
+    its own manifest (the spec hash is never cut off)."""
+    out = scene.root / "out"
+    stem = "n" * 120
+    for tail in ("aaaaa", "bbbbb"):
+        assert _run("run", scene.spec(stem + tail), "--out", out).code == 0
+    runs = _runs(out)
+    assert len(runs) == 2
+    ids = {json.loads((r / "manifest.json").read_text())["run_id"] for r in runs}
+    assert len(ids) == 2 and all(len(load_jobs(r)) == 2 for r in runs)
+    return Outcome(0, "")
+
+
+def foreign_run_folder(scene: Scene) -> Outcome:
+    """A run folder that holds another run's manifest (copied, renamed) is refused, untouched."""
+    out, run = _finished_run(scene, "first")
+    second = scene.spec("second")
+    from harness.cli.plans import load_plan
+    from harness.run.runner import run_id_for
+
+    class _Args:
+        pass
+
+    target = out / "runs" / run_id_for(load_plan(_Args(), second))  # type: ignore[arg-type]
+    shutil.copytree(run, target)
+    before = _snapshot(target)
+    got = _run("run", second, "--out", out)
+    assert _snapshot(target) == before
+    return got
+
+
+# -- killed writers ----------------------------------------------------------------------------
+def _fork_killed(spec: Path, out: Path, kill_when: Callable[[str, str], bool]) -> int:
+    """`harness run` in a forked child that SIGKILLs itself on the os.replace `kill_when` picks."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            real = os.replace
+
+            def replace(src: object, dst: object) -> None:
+                if kill_when(str(src), str(dst)):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                real(src, dst)  # type: ignore[arg-type]
+
+            os.replace = replace  # type: ignore[assignment]
+            with (
+                contextlib.redirect_stderr(io.StringIO()),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
+                main(["run", str(spec), "--out", str(out)])
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def killed_during_manifest_write(scene: Scene) -> Outcome:
+    """SIGKILL between writing manifest.json's temp file and renaming it: the next run removes
+    the temp file and finishes the run."""
+    spec, out = scene.spec("mkill"), scene.root / "out"
+    seen = []
+
+    def second_manifest(src: str, dst: str) -> bool:
+        seen.append(dst)
+        return dst.endswith("manifest.json") and seen.count(dst) == 2
+
+    assert _fork_killed(spec, out, second_manifest) == -signal.SIGKILL
+    assert any(".manifest.json." in p for p in _leftovers(out))
+    got = _run("run", spec, "--out", out)
+    assert _leftovers(out) == []
+    return got
+
+
+def killed_between_renames(scene: Scene) -> Outcome:
+    """SIGKILL between the two renames that replace a damaged job folder: the next run removes
+    `.stale-<job>-<pid>/` and the temp folder, and redoes the job with the same results."""
+    spec, out = scene.spec("rkill"), scene.root / "out"
+    assert _run("run", spec, "--out", out).code == 0
+    run = _runs(out)[0]
+    clean = {j.record.model: j.table().frame for _, j in load_jobs(out)}
+    damaged = next((run / "jobs").glob("a--*"))
+    (damaged / "metrics.json").write_text("[]")  # checksum mismatch: the job reruns
+
+    def second_rename(src: str, dst: str) -> bool:
+        return Path(src).name.startswith(".tmp-") and any(
+            p.name.startswith(".stale-") for p in Path(dst).parent.iterdir()
+        )
+
+    assert _fork_killed(spec, out, second_rename) == -signal.SIGKILL
+    assert any(".stale-" in p for p in _leftovers(out))
+    got = _run("run", spec, "--out", out)
+    assert _leftovers(out) == []
+    again = {j.record.model: j.table().frame for _, j in load_jobs(out)}
+    assert all(again[m].equals(clean[m]) for m in clean)
+    return got
+
+
+# -- published text ----------------------------------------------------------------------------
+GROUP_COLUMN = "[click](https://evil.example/)"
+GROUP_VALUES = ("![x](https://evil.example/t.png)", "<img src=x onerror=alert(1)>")
+
+
+def markdown_injection(scene: Scene) -> Outcome:
+    """A group column named like a link and group values like an image: no live link or image
+    in summary.md, `leaderboard --format md`, `groups --format md` or `check --format md`."""
+    features = [f"f{i}" for i in range(10)]
+    rows = [",".join([*features, "y", f'"{GROUP_COLUMN}"'])]
+    for i in range(80):
+        cells = [f"{(i * 7 + j) % 10 / 10:.1f}" for j in range(10)]
+        rows.append(",".join([*cells, str(i % 2), f'"{GROUP_VALUES[(i // 2) % 2]}"']))
+    (scene.root / "d.csv").write_text("\n".join(rows) + "\n")
+    spec = scene.spec(
+        "md",
+        "name: md\ndevice: cpu\nbootstrap_resamples: 20\n"
+        "tasks: [{name: t, source: d.csv, feature_columns: [" + ", ".join(features) + "], "
+        f"label_column: y, num_classes: 2, modality: tabular, bounds: [0, 1], "
+        f"group_columns: ['{GROUP_COLUMN}']}}]\n"
+        "models: [{name: tm, factory: 'tests.fixture_models:linear_tabular', input_shape: [10]}]\n"
+        f"suites: {{accuracy: {{}}, fairness: {{group_by: ['{GROUP_COLUMN}'], min_group_size: 5}}}}\n",
+    )
+    out = scene.root / "out"
+    assert _run("run", spec, "--out", out).code == 0
+    run = _runs(out)[0]
+    texts = {
+        "leaderboard": cli("leaderboard", out, "--format", "md", "--all-metrics")[1],
+        "groups": cli("groups", out, "--format", "md", "--resamples", "20")[1],
+        "check": cli("check", "--baseline", run, "--current", run, "--format", "md")[1],
+    }
+    assert cli("report", out, "--out", scene.root / "site")[0] == 0
+    texts["summary.md"] = (scene.root / "site" / "summary.md").read_text()
+    for what, text in texts.items():
+        assert "evil.example" in text, what  # the hostile text is there, shown as text...
+        assert live_links(text) == [], (what, live_links(text))  # ...never as a link or image
+    return Outcome(0, "")
+
+
+# -- permissions -------------------------------------------------------------------------------
+def same_permissions(scene: Scene) -> Outcome:
+    """manifest.json, spec.yaml and job files get the same mode (the umask's), whatever it is."""
+    for umask in (0o022, 0o077, 0o002):
+        old = os.umask(umask)
+        try:
+            out = scene.root / f"out{umask:o}"
+            assert _run("run", scene.spec(f"perm{umask:o}"), "--out", out).code == 0
+        finally:
+            os.umask(old)
+        run = _runs(out)[0]
+        files = [run / "manifest.json", run / "spec.yaml", *(run / "jobs").rglob("*.*")]
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in files if p.is_file()}
+        assert set(modes.values()) == {0o666 & ~umask}, modes
+    return Outcome(0, "")
+
+
+# -- Ray ---------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ray_address_unreachable(scene: Scene) -> Outcome:
+    """RAY_ADDRESS set, no --address: the harness uses it (as docs/ray.md says) and refuses an
+    address nobody answers on in one line, leaving no run folder."""
+    pytest.importorskip("ray")
+    scene.monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")
+    out = scene.root / "out"
+    got = _run("run", scene.spec("ray1"), "--out", out, "--executor", "ray")
+    assert "RAY_ADDRESS=" in got.err and _runs(out) == []
+    return got
+
+
+def ray_address_not_a_cluster(scene: Scene) -> Outcome:
+    """An address where something accepts connections but never speaks Ray's protocol: one line
+    within the check's timeout (Ray itself retries 20 times 40 s)."""
+    pytest.importorskip("ray")
+    from harness.run.executors import ray_cluster
+
+    scene.monkeypatch.setattr(ray_cluster, "GCS_CHECK_TIMEOUT_S", 2.0)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: accepted.extend(server.accept()[0] for _ in range(8)), daemon=True
+    ).start()
+    try:
+        port = server.getsockname()[1]
+        got = _run(
+            "run", scene.spec("ray2"), "--out", scene.root / "out", "--executor", "ray",
+            "--address", f"127.0.0.1:{port}",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert _runs(scene.root / "out") == []
+    return got
+
+
+SCENARIOS: dict[str, Scenario] = {
+    f.__name__.replace("_", "-"): f
+    for f in (
+        disk_full_at_start,
+        disk_full_mid_run,
+        deleted_job_folder,
+        running_manifest,
+        failed_job_run,
+        long_name_collision,
+        foreign_run_folder,
+        killed_during_manifest_write,
+        killed_between_renames,
+        markdown_injection,
+        same_permissions,
+        ray_address_unreachable,
+        ray_address_not_a_cluster,
+    )
+}
