@@ -19,6 +19,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -443,3 +444,121 @@ SCENARIOS: dict[str, Scenario] = {
         ray_address_not_a_cluster,
     )
 }
+
+
+# -- Ray clusters that fail under the run (slow: a real cluster each) ---------------------------
+def _harness_child(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    from tests.reliability.conftest import REPO, harness_cmd
+
+    full = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", **env)
+    return subprocess.Popen(
+        harness_cmd(*args), cwd=REPO, env=full, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
+
+
+@contextlib.contextmanager
+def token_cluster(token: str) -> Iterator[str]:
+    """A one-node Ray cluster with token authentication, in its own temp dir (so no other
+    driver on this machine joins it); stopped by killing exactly its own processes."""
+    import tempfile
+
+    ray_bin = Path(sys.executable).parent / "ray"  # the venv's, next to this interpreter
+    temp = tempfile.mkdtemp(prefix="rh", dir="/tmp")  # short: Ray's socket paths are long
+    port = _free_port()
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, OMP_NUM_THREADS="1")
+    started = subprocess.run(
+        [str(ray_bin), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+         "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats",
+         f"--temp-dir={temp}"],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    try:
+        if started.returncode != 0:
+            pytest.skip(f"cannot start a Ray head here: {started.stderr[-300:]}")
+        yield f"127.0.0.1:{port}"
+    finally:
+        own = [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/cmdline")
+               if temp in _cmdline(int(p.parent.name))]  # fmt: skip
+        for pid in {*own, *(d for p in own for d in _descendants(p))}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def ray_auth_token_rejected(scene: Scene) -> Outcome:
+    """A reachable cluster that rejects this machine's token: one line at once (Ray would retry
+    for 20 s, printing a C++ warning a second, and end in a traceback)."""
+    pytest.importorskip("ray")
+    with token_cluster("a" * 64) as address:
+        child = _harness_child(
+            "run", scene.spec("auth"), "--out", scene.root / "out", "--executor", "ray",
+            "--address", address, env={"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "b" * 64},
+        )  # fmt: skip
+        _, err = child.communicate(timeout=300)
+    assert "gcs_client.cc" not in err, err  # Ray's retry warnings stay out of the terminal
+    return Outcome(child.returncode, err)
+
+
+SLOW_SPEC = """\
+name: agentkill
+device: cpu
+limit: 60
+batch_size: 10
+bootstrap_resamples: 10
+tasks: [digits]
+models:
+  - {name: slow, factory: 'tests.fixture_models:slow_linear_digits', factory_args: {delay: 1.0}, input_shape: [1, 8, 8]}
+suites: {accuracy: {}}
+"""
+
+
+def ray_agent_killed(scene: Scene) -> Outcome:
+    """SIGKILL of the run's Ray runtime-env agent mid-run: Ray's C++ core ends its driver, the
+    harness (whose Ray driver is a child process) fails the unit in flight with one line and
+    finishes the manifest."""
+    pytest.importorskip("ray")
+    out = scene.root / "out"
+    child = _harness_child(
+        "run", scene.spec("agentkill", SLOW_SPEC), "--out", out, "--executor", "ray",
+        env={"RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": ""},
+    )  # fmt: skip
+    import time
+
+    deadline = time.monotonic() + 240
+    agent = None
+    while agent is None and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.5)
+        agents = [p for p in _descendants(child.pid) if "RuntimeEnvAgent" in _cmdline(p)]
+        workers = [p for p in _descendants(child.pid) if "slow" in _cmdline(p)]
+        agent = agents[0] if agents and workers else None
+    assert agent is not None, "the run's Ray cluster never ran the unit"
+    os.kill(agent, signal.SIGKILL)
+    _, err = child.communicate(timeout=300)
+    manifest = json.loads(next(out.glob("runs/*/manifest.json")).read_text())
+    assert manifest["status"] == "failed" and len(manifest["jobs"]) == 1
+    return Outcome(child.returncode, err)
+
+
+SCENARIOS["ray-auth-token-rejected"] = ray_auth_token_rejected
+SCENARIOS["ray-agent-killed"] = ray_agent_killed

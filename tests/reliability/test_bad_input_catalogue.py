@@ -155,7 +155,15 @@ def _command(case: dict[str, Any], folder: Path, spec: Path) -> list[str | Path]
     return ["validate", spec]
 
 
-@pytest.mark.parametrize("case", _cases(), ids=lambda c: c["id"])
+def _params() -> list[Any]:
+    """The cases; those that need a real Ray cluster each are marked slow (`-m slow`)."""
+    return [
+        pytest.param(c, id=c["id"], marks=[pytest.mark.slow] if c.get("slow") else [])
+        for c in _cases()
+    ]
+
+
+@pytest.mark.parametrize("case", _params())
 def test_bad_input(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if "scenario" in case:
         outcome = SCENARIOS[case["scenario"]](Scene(tmp_path, monkeypatch))
