@@ -327,6 +327,11 @@ def read_job(path: Path) -> StoredJob:
     if "metrics.json" not in listed:
         raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
     for fname, digest in listed.items():
+        if Path(fname).name != fname or fname.startswith("."):
+            raise ResultsError(
+                f"results file {record_path} is damaged: it lists {fname[:80]!r}, which is not a "
+                "file name inside the job folder"
+            )
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")

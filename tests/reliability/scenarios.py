@@ -426,6 +426,20 @@ def ray_address_not_a_cluster(scene: Scene) -> Outcome:
     return got
 
 
+def job_lists_outside_file(scene: Scene) -> Outcome:
+    """A results folder from elsewhere whose job.json (re-sealed: the checksum is not a secret)
+    lists `../../manifest.json`: refused as damaged, nothing outside the job folder is read."""
+    from harness.core.manifest import JobRecord
+    from harness.store.record_file import read_record, record_text
+
+    out, run = _finished_run(scene, "trav")
+    job = next((run / "jobs").glob("a--*"))
+    record = read_record(job / "job.json", JobRecord)
+    files = {**record.files, "../../manifest.json": "0" * 64}
+    (job / "job.json").write_text(record_text(record.replace(files=files)))
+    return _run("leaderboard", out)
+
+
 SCENARIOS: dict[str, Scenario] = {
     f.__name__.replace("_", "-"): f
     for f in (
@@ -442,6 +456,7 @@ SCENARIOS: dict[str, Scenario] = {
         same_permissions,
         ray_address_unreachable,
         ray_address_not_a_cluster,
+        job_lists_outside_file,
     )
 }
 
