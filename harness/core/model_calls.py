@@ -43,23 +43,40 @@ def calling_model(model: str, during: str) -> Iterator[None]:
         yield
     except HarnessError:
         raise
-    except RecursionError as err:
-        raise ModelCallError(
-            f"model {model!r} recursed without end during {during} (RecursionError); "
-            "fix the model's code",
-            detail=_trace(err),
-        ) from err
+    except Exception as err:
+        if out_of_memory(err):
+            raise  # a condition suites handle (throughput's batch-size sweep), not a model bug
+        raise _failure(model, during, err) from err
     except SystemExit as err:
         raise ModelCallError(
             f"model {model!r} called sys.exit({err.code!r}) during {during}; a model must "
             "return or raise, not end the process",
             detail=_trace(err),
         ) from err
-    except Exception as err:  # the model's own code: its failure is the job's, not a harness bug
-        raise ModelCallError(
-            f"model {model!r} raised {type(err).__name__} during {during}: {_first_line(err)}",
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Out of memory on any device: torch's OOM error, MemoryError, or the allocators' message."""
+    if isinstance(err, torch.OutOfMemoryError | MemoryError):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
+
+
+def _failure(model: str, during: str, err: Exception) -> ModelCallError:
+    if isinstance(err, RecursionError):
+        return ModelCallError(
+            f"model {model!r} recursed without end during {during} (RecursionError); "
+            "fix the model's code",
             detail=_trace(err),
-        ) from err
+        )
+    # the model's own code: its failure is the job's, not a harness bug
+    return ModelCallError(
+        f"model {model!r} raised {type(err).__name__} during {during}: {_first_line(err)}",
+        detail=_trace(err),
+    )
 
 
 def check_forward_output(out: object, *, model: str) -> torch.Tensor:

@@ -50,6 +50,8 @@ class _Misbehaving(nn.Module):
             sys.exit(3)
         if self.how == "keyboard":  # a model pretending to be Ctrl-C is still the model
             raise KeyboardInterrupt
+        if self.how == "oom":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         if self.how == "numpy":
             return out.detach().numpy()
         if self.how == "string":

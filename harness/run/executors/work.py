@@ -21,7 +21,7 @@ import torch
 from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import HarnessError, ModelCallError
-from harness.core.model_calls import CheckedAdapter
+from harness.core.model_calls import CheckedAdapter, out_of_memory
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
@@ -108,6 +108,20 @@ def run_unit(
             pid=pid,
         )
     except Exception as err:  # recorded as the job's failure with its traceback, like the runner
+        if out_of_memory(err):  # the user's to fix (batch size, device): one line, no log
+            return UnitResult(
+                unit=unit,
+                result=None,
+                seconds=time.perf_counter() - started,
+                message=(
+                    f"{unit.label} ran out of memory ({type(err).__name__}: "
+                    f"{(str(err).strip().splitlines() or [''])[0][:200]}); lower batch_size or "
+                    "use a device with more memory"
+                ),
+                detail=traceback.format_exc(limit=-40),
+                host=host,
+                pid=pid,
+            )
         detail = traceback.format_exc()
         log.error("%s failed:\n%s", unit.label, detail)
         return UnitResult(
