@@ -120,30 +120,32 @@ def build_boards(
 
     With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
-    Results with missing jobs (unfinished or failed runs, deleted job folders: see
+    Results with missing jobs (unfinished runs, deleted job folders: see
     harness.store.completeness) are refused unless `allow_partial`; then the boards they touch
-    are marked PARTIAL in their title and say which jobs are missing.
+    are marked PARTIAL in their title and say which jobs are missing. Jobs that failed in a
+    finished run are named in a note under the boards of their task.
     """
     every = load_jobs(root)
     gaps = completeness(root, every)
     if task is not None:
-        gaps = Completeness(tuple(gaps.for_task(task)), gaps.unfinished_runs)
+        gaps = gaps.for_task(task)
     if not allow_partial:
         gaps.refuse(root)
     boards = _boards(every, root, task, all_metrics, ranks)
-    if not gaps.whole:
-        _mark_partial(boards, gaps)
+    _mark_gaps(boards, gaps)
     return boards
 
 
-def _mark_partial(boards: list[Board], gaps: Completeness) -> None:
-    """Title and first note of each board that an incomplete run touches."""
+def _mark_gaps(boards: list[Board], gaps: Completeness) -> None:
+    """Title and first notes of each board that an incomplete run or a failed job touches."""
     for board in boards:
-        relevant = gaps.for_task(board.task)
-        if not relevant and not gaps.unfinished_runs:
+        scoped = gaps.for_task(board.task)
+        failed = scoped.failed_note()
+        if failed is not None:
+            board.notes.insert(0, failed)
+        if scoped.whole:
             continue
         board.title += " [PARTIAL]"
-        scoped = Completeness(tuple(relevant), gaps.unfinished_runs)
         board.notes.insert(
             0, f"PARTIAL results (published with --allow-partial): {scoped.summary()}"
         )

@@ -1,10 +1,14 @@
 """Whether the runs under a results folder are whole: which planned jobs have no stored result.
 
 A job is missing when its run never finished it (the manifest says `running` or `interrupted`,
-or the run stopped at the first failure), when it failed, or when the manifest lists its result
-but the job folder is gone (deleted by hand, a broken copy). Publishing readers (leaderboard,
-report) refuse a folder with missing jobs unless asked to publish it marked as partial; a job
-that is missing from one run but completed in another run under the same folder is covered.
+or the run stopped at the first failure) or when the manifest lists its result but the job folder
+is gone (deleted by hand, a broken copy). Publishing readers (leaderboard, report) refuse a folder
+with missing jobs unless asked to publish it marked as partial; a job that is missing from one run
+but completed in another run under the same folder is covered.
+
+A job that failed in a run that finished is not missing: the run recorded how it ended, and the
+readers show it (the report in its cells and its list of failed jobs, the leaderboard in a note
+under the board), so the gap is said, not hidden. Those are listed in `failed`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class MissingJob:
     task: str
     suite: str
     why: str
+    failed: bool = False  # recorded as failed by its run (not missing unless the run is unfinished)
 
     @property
     def label(self) -> str:
@@ -44,6 +49,7 @@ class Completeness:
 
     missing: tuple[MissingJob, ...]
     unfinished_runs: tuple[str, ...]  # runs whose status says they did not finish
+    failed: tuple[MissingJob, ...] = ()  # failed in a finished run: shown, not refused
 
     @property
     def whole(self) -> bool:
@@ -60,8 +66,21 @@ class Completeness:
             parts.append(f"{len(self.missing)} job(s) missing: {shown}{more}")
         return "; ".join(parts)
 
-    def for_task(self, task: str) -> list[MissingJob]:
-        return [m for m in self.missing if m.task == task]
+    def for_task(self, task: str) -> Completeness:
+        """The gaps that touch `task` (unfinished runs touch every task)."""
+        return Completeness(
+            tuple(m for m in self.missing if m.task == task),
+            self.unfinished_runs,
+            tuple(m for m in self.failed if m.task == task),
+        )
+
+    def failed_note(self) -> str | None:
+        """One line naming the failed jobs (None when none failed)."""
+        if not self.failed:
+            return None
+        shown = "; ".join(m.describe() for m in self.failed[:SHOWN])
+        more = f"; and {len(self.failed) - SHOWN} more" if len(self.failed) > SHOWN else ""
+        return f"{len(self.failed)} job(s) failed and are not on this board: {shown}{more}"
 
     def refuse(self, root: Path) -> None:
         """Raise the one-line ResultsError of an incomplete results folder (nothing if whole)."""
@@ -85,6 +104,7 @@ def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
         names = (job.record.model, job.record.task, job.record.suite)
         stored.setdefault(names, set()).add(job.path.parent.parent.resolve())
     missing: list[MissingJob] = []
+    failed: list[MissingJob] = []
     unfinished: list[str] = []
     for run_dir in find_run_dirs(root):
         manifest = read_record(run_dir / "manifest.json", RunManifest)
@@ -95,11 +115,11 @@ def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
 
         for gap in _run_gaps(run_dir, manifest, stored):
             if not elsewhere((gap.model, gap.task, gap.suite)):
-                missing.append(gap)
+                (failed if gap.failed else missing).append(gap)
         planned = _planned(manifest)
         if _unfinished(manifest) and not all(elsewhere(names) for names in planned):
             unfinished.append(f"{run_dir.name} (status {manifest.status.value})")
-    return Completeness(missing=tuple(missing), unfinished_runs=tuple(unfinished))
+    return Completeness(tuple(missing), tuple(unfinished), tuple(failed))
 
 
 def _unfinished(manifest: RunManifest) -> bool:
@@ -126,7 +146,9 @@ def _run_gaps(
         if entry is None:
             why = f"not run: the run is {manifest.status.value}"
         elif entry.status == JobStatus.FAILED:
-            why = f"failed: {entry.message[:120]}"
+            first = (entry.message.splitlines() or [""])[0]
+            gaps.append(MissingJob(run_dir.name, *names, why=f"failed: {first[:120]}", failed=True))
+            continue
         else:
             why = f"its job folder jobs/{entry.dir} is missing"
         gaps.append(MissingJob(run_dir.name, *names, why=why))
