@@ -484,6 +484,157 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 # -- Ray clusters that fail under the run (slow: a real cluster each) ---------------------------
+# -- task data damaged after planning, plugin tasks with bad cell columns -------------------------
+def npy_damaged_after_planning(scene: Scene) -> Outcome:
+    """A CIFAR-10-C file that passed the planning check (headers) and is cut before its job
+    loads it: that job fails with one line naming the file; earlier results stay as they were."""
+    from harness.run import runner
+    from tests.reliability.damaged_data import cifar_c_good
+
+    cifar_c_good(scene.root, "c10c")
+    out = scene.root / "out"
+    _, prior = _finished_run(scene, "before")
+    before = _snapshot(prior)
+    load = runner.load_task
+
+    def cut_then_load(plan: object, name: str) -> object:
+        with (scene.root / "c10c" / "fog.npy").open("r+b") as f:
+            f.truncate(300)
+        return load(plan, name)  # type: ignore[arg-type]
+
+    scene.monkeypatch.setattr(runner, "load_task", cut_then_load)
+    spec = scene.spec(
+        "c10c",
+        "name: c10c\ndevice: cpu\nbootstrap_resamples: 20\n"
+        "tasks: [{name: c, source: c10c, modality: image, input_shape: [1, 8, 8], "
+        f"class_names: {[str(i) for i in range(10)]}}}]\n"
+        "models: [{name: m, factory: 'tests.fixture_models:linear_digits', "
+        "input_shape: [1, 8, 8]}]\nsuites: {accuracy: {}}\n",
+    )
+    got = _run("run", spec, "--out", out)
+    assert _snapshot(prior) == before
+    assert _leftovers(out) == [], _leftovers(out)
+    return got
+
+
+def _plugin_task_run(scene: Scene, factory: str) -> Outcome:
+    from harness.config.tasks import catalogue
+
+    scene.monkeypatch.setitem(catalogue.BUILTIN_TASKS, "hostile-cells", factory)
+    spec = scene.spec(
+        "cells",
+        "name: cells\ndevice: cpu\nbootstrap_resamples: 20\ntasks: [hostile-cells, digits]\n"
+        "models: [{name: m, factory: 'tests.fixture_models:linear_digits', "
+        "input_shape: [1, 8, 8]}]\nsuites: {accuracy: {}}\n",
+    )
+    out = scene.root / "out"
+    got = _run("run", spec, "--out", out, "--limit", "20")
+    (run,) = _runs(out)
+    manifest = json.loads((run / "manifest.json").read_text())
+    status = {j["task"]: j["status"] for j in manifest["jobs"]}
+    assert manifest["status"] == "failed" and status == {
+        "hostile-cells": "failed",
+        "digits": "completed",
+    }
+    return got
+
+
+def cell_column_not_in_data(scene: Scene) -> Outcome:
+    """A plugin task whose cell column is not in its data: its jobs fail with one line naming
+    the column; the other task's jobs complete."""
+    return _plugin_task_run(scene, "tests.reliability.hostile_tasks:cell_column_not_in_data")
+
+
+def cell_column_with_empty_rows(scene: Scene) -> Outcome:
+    """A plugin task with rows in no cell, sampled with --limit: one line naming a sample."""
+    return _plugin_task_run(scene, "tests.reliability.hostile_tasks:cell_column_with_empty_rows")
+
+
+# -- hf: models, through an offline fake hub cache ----------------------------------------------
+HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+VIT_CONFIG = {"architectures": ["ViTForImageClassification"], "model_type": "vit"}
+
+
+def _fake_hub(scene: Scene, config: str | None) -> None:
+    """An offline hub cache holding `org/m` at HUB_COMMIT (main) with this config.json text."""
+    import huggingface_hub.constants as constants
+
+    cache = scene.root / "hub"
+    folder = cache / "models--org--m"
+    (folder / "snapshots" / HUB_COMMIT).mkdir(parents=True)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text(HUB_COMMIT)
+    if config is not None:
+        (folder / "snapshots" / HUB_COMMIT / "config.json").write_text(config)
+    scene.monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    scene.monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    scene.monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    scene.monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+
+
+def _hub_run(scene: Scene, ref: str, config: str | None) -> Outcome:
+    _fake_hub(scene, config)
+    out = scene.root / "out"
+    got = _run(
+        "run", scene.spec("hub", MINIMAL_HUB), "--out", out, "--models", ref, "--limit", "20"
+    )
+    if got.code == 2:
+        assert _runs(out) == [], "a model refused while planning leaves no run folder"
+    return got
+
+
+MINIMAL_HUB = (
+    "name: hub\ndevice: cpu\nbootstrap_resamples: 20\ntasks: [digits]\nmodels: [digits-mlp]\n"
+)
+MINIMAL_HUB += "suites: {accuracy: {}}\n"
+
+
+def hf_not_cached_offline(scene: Scene) -> Outcome:
+    return _hub_run(scene, "hf:org/absent", json.dumps(VIT_CONFIG))
+
+
+def hf_revision_not_cached(scene: Scene) -> Outcome:
+    return _hub_run(scene, "hf:org/m@v2", json.dumps(VIT_CONFIG))
+
+
+def hf_config_not_json(scene: Scene) -> Outcome:
+    return _hub_run(scene, "hf:org/m", '{"architectures": ["ViTForImageClass')
+
+
+def hf_config_a_list(scene: Scene) -> Outcome:
+    return _hub_run(scene, "hf:org/m", "[1, 2, 3]")
+
+
+def hf_config_not_a_classifier(scene: Scene) -> Outcome:
+    return _hub_run(scene, "hf:org/m", json.dumps({"architectures": ["GPT2LMHeadModel"]}))
+
+
+def hf_weights_missing(scene: Scene) -> Outcome:
+    """config.json cached, no weights: the job fails with one line, the manifest finishes."""
+    got = _hub_run(scene, "hf:org/m", json.dumps({**VIT_CONFIG, "id2label": {"0": "a"}}))
+    (run,) = _runs(scene.root / "out")
+    assert json.loads((run / "manifest.json").read_text())["status"] == "failed"
+    return got
+
+
+SCENARIOS.update(
+    {
+        f.__name__.replace("_", "-"): f
+        for f in (
+            npy_damaged_after_planning,
+            cell_column_not_in_data,
+            cell_column_with_empty_rows,
+            hf_not_cached_offline,
+            hf_revision_not_cached,
+            hf_config_not_json,
+            hf_config_a_list,
+            hf_config_not_a_classifier,
+            hf_weights_missing,
+        )
+    }
+)
+
+
 def _harness_child(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
     from tests.reliability.conftest import REPO, harness_cmd
 

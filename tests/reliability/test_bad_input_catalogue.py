@@ -19,12 +19,20 @@ import pytest
 import yaml
 
 from tests.reliability.conftest import cli, error_lines
-from tests.reliability.damaged_files import FILES
+from tests.reliability.damaged_data import DATA_FILES
+from tests.reliability.damaged_files import FILES as MODEL_FILES
 from tests.reliability.scenarios import SCENARIOS, Scene
 
 CATALOGUE = Path(__file__).with_name("bad_inputs.yaml")
+FILES = {**MODEL_FILES, **DATA_FILES}
+DIGIT_NAMES = "[" + ", ".join(f"'{i}'" for i in range(10)) + "]"
 FEATURES = [f"f{i}" for i in range(10)]
-PLACEHOLDERS = {
+PLACEHOLDERS = {  # replaced in this order (no key may contain a later one)
+    # an image task on the folder `data` (an image folder or a CIFAR-10-C folder)
+    "IMAGEDATA": (
+        f"{{name: imgs, source: data, modality: image, class_names: {DIGIT_NAMES}, "
+        "input_shape: [1, 8, 8]}"
+    ),
     "TABMODEL": "{name: tm, factory: 'tests.fixture_models:linear_tabular', input_shape: [10]}",
     "MODEL": "{name: m, factory: 'tests.fixture_models:linear_digits', input_shape: [1, 8, 8]}",
     "GOOD": "{name: good, factory: 'tests.fixture_models:linear_digits', input_shape: [1, 8, 8]}",
@@ -170,7 +178,10 @@ def test_bad_input(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Mon
         code, err = outcome.code, outcome.err
     else:
         spec = _write_inputs(case, tmp_path)
+        before = _prior_run(tmp_path) if case.get("prior") else None
         code, _, err = cli(*_command(case, tmp_path, spec))
+        if before is not None:
+            _check_prior_intact(tmp_path / "out", before)
     lines = error_lines(err)
     if case["code"] == 1:
         lines = [ln for ln in lines if ln.startswith("error: job ")]
@@ -185,6 +196,26 @@ def test_bad_input(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Mon
     assert "\n" not in lines[0] and len(lines[0]) < 1000
     if case.get("finished"):
         _check_finished(tmp_path / "out")
+
+
+def _prior_run(folder: Path) -> dict[str, bytes]:
+    """A finished run in the case's results folder; its files, to compare after the case."""
+    spec = folder / "prior.yaml"
+    spec.write_text(f"name: prior\ndevice: cpu\nbootstrap_resamples: 20\n{MINIMAL}")
+    assert cli("run", spec, "--out", folder / "out", "--limit", "20")[0] == 0
+    (run,) = (folder / "out" / "runs").iterdir()
+    return {str(p.relative_to(run.parent)): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+
+def _check_prior_intact(out: Path, before: dict[str, bytes]) -> None:
+    """The earlier run is byte for byte as it was, nothing half-written is left, and a run the
+    case started finished its manifest."""
+    for name, data in before.items():
+        assert (out / "runs" / name).read_bytes() == data, name
+    leftovers = [p.name for p in out.rglob(".*") if p.name != ".lock"]
+    assert leftovers == [], leftovers
+    for manifest in out.glob("runs/*/manifest.json"):
+        assert json.loads(manifest.read_text())["status"] != "running", manifest
 
 
 def _check_finished(out: Path) -> None:
