@@ -58,6 +58,14 @@ def images_empty_file(folder: Path, name: str) -> None:
     (folder / name / "0" / "4.png").write_bytes(b"")
 
 
+def imagenet_c_damaged_image(folder: Path, name: str) -> None:
+    """An ImageNet-C layout (`<corruption>/<severity>/<class>/<image>`), one image garbage."""
+    for corruption in ("fog", "snow"):
+        for severity in (1, 2):
+            _image_folder(folder / name / corruption / str(severity), per_class=2)
+    (folder / name / "snow" / "2" / "1" / "1.png").write_bytes(b"junk")
+
+
 def _cifar_c(root: Path) -> None:
     root.mkdir()
     rng = np.random.default_rng(0)
@@ -149,6 +157,7 @@ DATA_FILES: dict[str, Callable[[Path, str], None]] = {
         images_first_not_an_image,
         images_truncated_png,
         images_empty_file,
+        imagenet_c_damaged_image,
         cifar_c_truncated,
         cifar_c_empty_npy,
         cifar_c_not_npy,
