@@ -363,3 +363,57 @@ def test_pickled_weights_loader_on_damaged_files(
         assert all(isinstance(v, torch.Tensor) for v in state.values())
     except ModelLoadError as err:
         assert "\n" not in str(err).strip()
+
+
+def _good_npy() -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.arange(5 * 8 * 8, dtype=np.uint8).reshape(5, 8, 8))
+    return buffer.getvalue()
+
+
+GOOD_NPY = _good_npy()
+
+
+@FUZZ
+@given(data=st.data())
+def test_npy_header_reader_on_damaged_files(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A CIFAR-10-C `.npy` bit-flipped, truncated, extended, replaced or given any header: the
+    header reader returns a header the file can hold, or raises one DatasetError line naming the
+    file — never numpy's own error, and never allocates what a header claims."""
+    from harness.config.tasks.npy_header import read_npy_header
+    from harness.core.errors import DatasetError
+
+    raw = GOOD_NPY
+    how = data.draw(st.sampled_from(["flip", "truncate", "append", "replace", "header"]))
+    if how == "flip":
+        i = data.draw(st.integers(0, 127))  # inside the magic string and header
+        raw = raw[:i] + bytes([raw[i] ^ (1 << data.draw(st.integers(0, 7)))]) + raw[i + 1 :]
+    elif how == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    elif how == "append":
+        raw = raw + data.draw(st.binary(min_size=1, max_size=64))
+    elif how == "replace":
+        raw = data.draw(st.binary(max_size=300))
+    else:  # a header written by someone else: any dtype text, shape and order
+        descr = data.draw(st.sampled_from(["|u1", "<f4", "|O", "<c16", "|S3", "x", "<i8"]))
+        shape = data.draw(st.lists(st.integers(0, 2**40), max_size=4))
+        text = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {tuple(shape)!r}, }}"
+        text = text.ljust(117) + "\n"
+        raw = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode() + raw[128:]
+    path = tmp_path_factory.mktemp("npy") / "fog.npy"
+    path.write_bytes(raw)
+    try:
+        header = read_npy_header(path, "task 't'")
+    except DatasetError as err:
+        assert "\n" not in str(err) and str(path) in str(err)
+        return
+    need = header.dtype.itemsize
+    for n in header.shape:
+        need *= n
+    assert not header.dtype.hasobject and need <= len(raw)

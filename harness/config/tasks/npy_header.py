@@ -12,6 +12,7 @@ a corruption set, so a damaged set is refused before any job starts (exit 2).
 from __future__ import annotations
 
 import math
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,16 @@ import numpy.lib.format as npy_format
 from harness.core.errors import DatasetError
 
 NUMERIC_KINDS = "uif"  # unsigned, signed, float
+# what numpy's header parser raises on a damaged header (found by tests/reliability/test_fuzz.py):
+# it tokenizes and literal-evals the header text
+_HEADER_ERRORS = (
+    ValueError,
+    EOFError,
+    SyntaxError,
+    TypeError,
+    OverflowError,
+    tokenize.TokenError,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ def read_npy_header(path: Path, where: str) -> NpyHeader:
         shape, dtype, offset = _header(path)
     except OSError as err:
         raise DatasetError(f"{where}: cannot read {path} ({err.strerror or err})") from None
-    except (ValueError, EOFError, SyntaxError) as err:
+    except _HEADER_ERRORS as err:
         reason = (str(err).splitlines() or [type(err).__name__])[0] if size else "an empty file"
         raise DatasetError(
             f"{where}: {path} is not a readable .npy file ({reason}); replace it with the "
