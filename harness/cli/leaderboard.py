@@ -20,8 +20,7 @@ def add_parser(sub: Any) -> None:
     lb.add_argument(
         "--allow-partial",
         action="store_true",
-        help="publish incomplete results (unfinished runs, missing job folders), "
-        "marked PARTIAL",
+        help="publish incomplete results (unfinished runs, missing job folders), marked PARTIAL",
     )
     lb.set_defaults(handler=leaderboard_command)
 

@@ -17,8 +17,7 @@ def add_parser(sub: Any) -> None:
     rep.add_argument(
         "--allow-partial",
         action="store_true",
-        help="publish incomplete results (unfinished runs, missing job folders), "
-        "marked PARTIAL",
+        help="publish incomplete results (unfinished runs, missing job folders), marked PARTIAL",
     )
     rep.add_argument(
         "--compare",
