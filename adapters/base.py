@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from harness.core.adapter import AdapterHooks, Capabilities, InputSpec
 from harness.core.errors import ConfigError
+from harness.core.model_calls import check_forward_output
 
 
 def identity_of(description: Mapping[str, Any], *, drop: tuple[str, ...] = ("path",)) -> str:
@@ -93,12 +94,15 @@ class AdapterBase(AdapterHooks):
         """`tensor` as float32 on the adapter's device (inputs on their way in, logits out)."""
         return tensor.to(self.device, torch.float32, non_blocking=True)
 
-    @staticmethod
-    def infer(forward: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """Run a forward pass under the one inference policy: inference mode, float32 out."""
+    def infer(self, forward: Callable[[], object]) -> torch.Tensor:
+        """Run a forward pass under the one inference policy: inference mode, float32 out.
+
+        What the forward returned is checked before the cast: anything but a real tensor (a
+        tuple, a dict, None, complex numbers) is one line naming the model.
+        """
         with torch.inference_mode():
             out = forward()
-        return out.float()
+        return check_forward_output(out, model=self.name).float()
 
 
 class NetworkAdapter(AdapterBase):

@@ -22,11 +22,12 @@ from adapters.hf_source import (
     import_transformers,
     label_indices,
     label_names,
+    load_pretrained,
+    remote_code_uses,
     resolve_source,
     source_files,
 )
 from harness.core.adapter import InputSpec
-from harness.core.errors import ModelLoadError
 from harness.core.task import Task
 
 
@@ -160,6 +161,10 @@ class HFImageAdapter(NetworkAdapter):
         self._label_map = label_map
 
     @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        return remote_code_uses(config)
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> HFImageAdapter:
@@ -167,14 +172,20 @@ class HFImageAdapter(NetworkAdapter):
         tf = import_transformers("the hf-image adapter")
         source, local = resolve_source(config, name=name, base_dir=base_dir)
         kw = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
-        try:
-            model = tf.AutoModelForImageClassification.from_pretrained(source, **kw)
-            processor = tf.AutoImageProcessor.from_pretrained(source, **kw)
-        except (OSError, ValueError, KeyError) as err:
-            raise ModelLoadError(
-                f"model {name!r}: cannot load an image classifier and image processor from "
-                f"{source!r}: {str(err).splitlines()[0]}"
-            ) from err
+        model = load_pretrained(
+            lambda: tf.AutoModelForImageClassification.from_pretrained(source, **kw),
+            source=source,
+            local=local,
+            name=name,
+            what="an image classifier",
+        )
+        processor = load_pretrained(
+            lambda: tf.AutoImageProcessor.from_pretrained(source, **kw),
+            source=source,
+            local=local,
+            name=name,
+            what="an image processor",
+        )
         channels = int(getattr(model.config, "num_channels", 3))
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)

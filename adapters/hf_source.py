@@ -8,19 +8,25 @@ the "folder has no config.json" check, file hashing, and the label check against
 from __future__ import annotations
 
 import logging
+import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.model_files import folder_sha256, resolve_path
 from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.core.model_calls import calling_model
 from harness.core.task import Task
+from harness.core.weights import check_safetensors
 
 log = logging.getLogger(__name__)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
+_PICKLED = ("*.bin", "*.pt", "*.pth", "*.ckpt")
+T = TypeVar("T")
 
 
 class HFSourceConfig(BaseModel):
@@ -43,6 +49,14 @@ class HFSourceConfig(BaseModel):
                 "code with `revision: <commit sha>` as well"
             )
         return self
+
+
+def remote_code_uses(config: BaseModel) -> list[str]:
+    """`trust_remote_code: true` runs the model repository's code (harness validate lists it)."""
+    assert isinstance(config, HFSourceConfig)
+    if not config.trust_remote_code:
+        return []
+    return [f"remote code of {config.path} at revision {config.revision} (trust_remote_code)"]
 
 
 def import_transformers(feature: str) -> Any:
@@ -69,6 +83,47 @@ def resolve_source(config: HFSourceConfig, *, name: str, base_dir: Path) -> tupl
     if config.path.startswith((".", "/", "~")) or not _HUB_ID.match(config.path):
         raise ModelLoadError(f"model {name!r}: model folder {local} does not exist")
     return config.path, None
+
+
+def load_pretrained(
+    load: Callable[[], T], *, source: str, local: Path | None, name: str, what: str
+) -> T:
+    """Run a `from_pretrained` call; a damaged or hostile model file is one line naming it.
+
+    In a local folder every safetensors file's header is checked first (harness.core.weights:
+    truncation, a broken header, sizes the file does not hold). A pickled checkpoint
+    (`pytorch_model.bin`) that transformers' `weights_only` loading refuses is named as such;
+    any other failure of the loading code (remote code included) is one line as well.
+    """
+    if local is not None:
+        for path in sorted(local.rglob("*.safetensors")):
+            try:
+                check_safetensors(path)
+            except ModelLoadError as err:
+                raise ModelLoadError(f"model {name!r}: {err}") from None
+    try:
+        with calling_model(name, f"the loading of {what} from {source!r}"):
+            try:
+                return load()
+            except pickle.UnpicklingError as err:
+                pickled = [
+                    str(p) for pattern in _PICKLED for p in sorted((local or Path()).glob(pattern))
+                ]
+                where = ", ".join(pickled[:3]) if local is not None and pickled else repr(source)
+                raise ModelLoadError(
+                    f"model {name!r}: {where} could not be loaded with weights_only=True: it holds "
+                    "code or objects other than tensors (a pickle can run code when loaded); "
+                    "convert the weights to safetensors"
+                ) from err
+            except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+                raise ModelLoadError(
+                    f"model {name!r}: cannot load {what} from {source!r}: {first}"
+                ) from err
+    except ModelLoadError:
+        raise
+    except ModelOutputError as err:  # a ModelCallError: the loading code failed otherwise
+        raise ModelLoadError(str(err)) from err
 
 
 def source_files(local: Path | None, loaded: Any) -> dict[str, str]:

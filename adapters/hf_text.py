@@ -19,6 +19,8 @@ from adapters.hf_source import (
     import_transformers,
     label_indices,
     label_names,
+    load_pretrained,
+    remote_code_uses,
     resolve_source,
     source_files,
 )
@@ -77,6 +79,10 @@ class HFTextAdapter(AdapterBase):
         self._keep = keep
 
     @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        return remote_code_uses(config)
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> HFTextAdapter:
@@ -84,13 +90,13 @@ class HFTextAdapter(AdapterBase):
         tf = import_transformers("the hf-text adapter")
         source, local = resolve_source(config, name=name, base_dir=base_dir)
         kw = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
-        try:
-            model = tf.AutoModelForSequenceClassification.from_pretrained(source, **kw)
-        except (OSError, ValueError, KeyError) as err:
-            raise ModelLoadError(
-                f"model {name!r}: cannot load a sequence classifier from {source!r}: "
-                f"{str(err).splitlines()[0]}"
-            ) from err
+        model = load_pretrained(
+            lambda: tf.AutoModelForSequenceClassification.from_pretrained(source, **kw),
+            source=source,
+            local=local,
+            name=name,
+            what="a sequence classifier",
+        )
         if local is not None and not any((local / f).is_file() for f in TOKENIZER_FILES):
             raise ModelLoadError(
                 f"model {name!r}: model folder {local} has no tokenizer files "

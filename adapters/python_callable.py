@@ -80,6 +80,12 @@ class CallableAdapter(AdapterBase):
         self._config = config
 
     @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        """The callable is imported and called (harness validate lists it)."""
+        assert isinstance(config, CallableConfig)
+        return [f"callable {config.callable} is imported and called"]
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> CallableAdapter:

@@ -8,6 +8,7 @@ same explicit opt-in as the torch adapter. Outputs come from `predict_proba` (or
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -19,7 +20,13 @@ from adapters.base import AdapterBase
 from adapters.model_files import checked_sha256, require_file, resolve_path
 from adapters.score_outputs import OutputKind, to_logits
 from harness.core.adapter import Capabilities, InputSpec
-from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.core.errors import (
+    MissingDependencyError,
+    ModelCallError,
+    ModelLoadError,
+    ModelOutputError,
+)
+from harness.core.model_calls import calling_model
 from harness.core.task import Task
 
 
@@ -43,13 +50,25 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
             import skops.io as sio  # type: ignore[import-untyped]
         except ImportError:
             raise MissingDependencyError("skops", "sklearn", "loading .skops models") from None
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in config.trusted]
+        if not zipfile.is_zipfile(path):
+            raise ModelLoadError(
+                f"model {name!r}: {path} is not a skops file (not a zip archive; a pickle renamed "
+                "to .skops?); save the estimator with skops.io.dump"
+            )
+        try:
+            types = sio.get_untrusted_types(file=path)
+        except Exception as err:  # skops parsing a damaged archive: any error means "not skops"
+            raise _not_skops(path, name, err) from err
+        untrusted = [t for t in types if t not in config.trusted]
         if untrusted:
             raise ModelLoadError(
                 f"model {name!r}: {path.name} holds types skops does not trust: {untrusted[:5]}; "
                 "list them under `trusted:` in the model spec if you trust this file"
             )
-        return sio.load(path, trusted=config.trusted or None), "skops"
+        try:
+            return sio.load(path, trusted=config.trusted or None), "skops"
+        except Exception as err:  # as above: a damaged or hand-made archive
+            raise _not_skops(path, name, err) from err
     if not config.allow_pickle:
         raise ModelLoadError(
             f"model {name!r}: {path} is a joblib/pickle file, and loading a pickle can run "
@@ -59,9 +78,18 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
     import joblib  # type: ignore[import-untyped]
 
     try:
-        return joblib.load(path), "joblib"
-    except (OSError, ValueError, EOFError, ImportError, AttributeError) as err:
-        raise ModelLoadError(f"model {name!r}: cannot load {path}: {err}") from err
+        with calling_model(name, f"the unpickling of {path} (allow_pickle: true)"):
+            return joblib.load(path), "joblib"
+    except ModelCallError as err:
+        raise ModelLoadError(str(err)) from err
+
+
+def _not_skops(path: Path, name: str, err: Exception) -> ModelLoadError:
+    cause = (str(err).strip().splitlines() or [""])[0][:200]
+    return ModelLoadError(
+        f"model {name!r}: {path} is not a readable skops file ({type(err).__name__}: {cause}); "
+        "it is damaged or was not written by skops.io.dump"
+    )
 
 
 class SklearnAdapter(AdapterBase):
@@ -134,6 +162,14 @@ class SklearnAdapter(AdapterBase):
         return cls(
             name, estimator, method=method, device=device, input_spec=spec, description=description
         )
+
+    @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        """A joblib/pickle file runs whatever it holds when loaded (allow_pickle: true)."""
+        assert isinstance(config, SklearnConfig)
+        if config.allow_pickle and config.path.suffix != ".skops":
+            return [f"pickle {config.path} is unpickled (allow_pickle: true runs what it holds)"]
+        return []
 
     def check_task(self, task: Task) -> None:
         k = self._description["classes"]

@@ -7,6 +7,7 @@ The weights file's sha256 is verified when the spec gives one and is recorded in
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,8 +18,9 @@ from adapters.base import NetworkAdapter
 from adapters.model_files import resolve_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
+from harness.core.model_calls import calling_model
 from harness.core.registry import load_target
-from harness.core.weights import load_state_dict
+from harness.core.weights import fit_state_dict, load_state_dict
 
 
 class Normalization(BaseModel):
@@ -78,7 +80,7 @@ class TorchModuleAdapter(NetworkAdapter):
     ) -> TorchModuleAdapter:
         assert isinstance(config, TorchModuleConfig)
         net = _factory_module(config, name=name)
-        weights_path, digest = _load_weights(net, config, name=name, base_dir=base_dir)
+        weights_path, digest, notes = _load_weights(net, config, name=name, base_dir=base_dir)
         shape = tuple(config.input_shape) if config.input_shape else None
         if config.normalize is not None:
             ndim = len(shape) if shape else 3
@@ -86,7 +88,7 @@ class TorchModuleAdapter(NetworkAdapter):
                 _Normalize(config.normalize.mean, config.normalize.std, ndim), net
             )
         n_params = sum(p.numel() for p in net.parameters())
-        description = {
+        description: dict[str, Any] = {
             "adapter": cls.kind,
             "factory": config.factory,
             "factory_args": config.factory_args,
@@ -97,8 +99,16 @@ class TorchModuleAdapter(NetworkAdapter):
             "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
             "normalize": config.normalize.model_dump() if config.normalize else None,
         }
+        if notes:  # accepted, and said so in every job record (harness/core/weights.py)
+            description["weights_notes"] = notes
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, net, device=device, input_spec=spec, description=description)
+
+    @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        """The factory is imported and called (harness validate lists it)."""
+        assert isinstance(config, TorchModuleConfig)
+        return [f"factory {config.factory} is imported and called"]
 
     @classmethod
     def from_module(
@@ -112,7 +122,7 @@ class TorchModuleAdapter(NetworkAdapter):
         modality: str = "image",
     ) -> TorchModuleAdapter:
         """Wrap an in-memory module (Python API); its identity hashes the current parameters."""
-        description = {
+        description: dict[str, Any] = {
             "adapter": cls.kind,
             "factory": f"{type(module).__module__}.{type(module).__qualname__}",
             "weights": None,
@@ -139,14 +149,27 @@ def _state_sha256(module: torch.nn.Module) -> str:
 
 def _factory_module(config: TorchModuleConfig, *, name: str) -> torch.nn.Module:
     """The module the spec's `factory` returns for its `factory_args`."""
-    factory = load_target(config.factory)
-    try:
-        net = factory(**config.factory_args)
-    except TypeError as err:
+    with calling_model(name, f"the import of its factory {config.factory!r}"):
+        factory = load_target(config.factory)
+    if not callable(factory):
         raise ModelLoadError(
-            f"model {name!r}: factory {config.factory!r} rejected factory_args "
-            f"{config.factory_args}: {err}"
-        ) from err
+            f"model {name!r}: factory {config.factory!r} is a {type(factory).__name__}, "
+            "not a callable"
+        )
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None  # a builtin without one: let the call decide
+    if signature is not None:
+        try:
+            signature.bind(**config.factory_args)
+        except TypeError as err:
+            raise ModelLoadError(
+                f"model {name!r}: factory {config.factory!r} rejected factory_args "
+                f"{config.factory_args}: {err}"
+            ) from err
+    with calling_model(name, f"the call of its factory {config.factory!r}"):
+        net = factory(**config.factory_args)
     if not isinstance(net, torch.nn.Module):
         raise ModelLoadError(
             f"model {name!r}: factory {config.factory!r} returned {type(net).__name__}, "
@@ -157,18 +180,19 @@ def _factory_module(config: TorchModuleConfig, *, name: str) -> torch.nn.Module:
 
 def _load_weights(
     net: torch.nn.Module, config: TorchModuleConfig, *, name: str, base_dir: Path
-) -> tuple[Path | None, str | None]:
-    """Load the spec's weights file into `net`; (its path, its sha256), or (None, None)."""
+) -> tuple[Path | None, str | None, list[str]]:
+    """Load the spec's weights file into `net`: (its path, its sha256, notes on dtype casts)."""
     if config.weights is None:
-        return None, None
+        return None, None, []
     path = resolve_path(config.weights, base_dir)
     state, digest = load_state_dict(
         path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
     )
+    notes = fit_state_dict(net, state, path=path, model=name)
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ModelLoadError(
             f"model {name!r}: weights {path} do not fit {config.factory!r} "
             f"(missing keys {missing[:5]}, unexpected keys {unexpected[:5]})"
         )
-    return path, digest
+    return path, digest, notes

@@ -4,4 +4,5 @@ import sys
 
 from harness.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned child (the Ray driver process) imports it
+    sys.exit(main())

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,10 @@ log = logging.getLogger(__name__)
 PREFIX = "hf:"
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+# what git refuses in a ref name (git check-ref-format): `..`, `//`, a trailing `/` or `.`,
+# a component starting with `.` or ending with `.lock`; such a revision would also walk out of
+# the hub cache's refs/ folder
+_BAD_REF = re.compile(r"\.\.|//|/$|\.$|/\.|\.lock(/|$)")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 ADAPTERS = {"ForImageClassification": "hf-image", "ForSequenceClassification": "hf-text"}
 
@@ -40,7 +46,7 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
             f"model {ref!r}: expected hf:<organisation>/<model>[@revision], "
             "e.g. hf:google/vit-base-patch16-224@main"
         )
-    if revision and not _REVISION.match(revision):
+    if revision and (not _REVISION.match(revision) or _BAD_REF.search(revision)):
         raise SpecError(f"model {ref!r}: revision {revision!r} is not a branch, tag or commit")
     return repo, revision or None
 
@@ -50,6 +56,19 @@ def model_name(ref: str) -> str:
     repo, revision = parse_ref(ref)
     name = repo.replace("/", "--")
     return f"{name}+{revision.replace('/', '-')}" if revision else name
+
+
+@contextmanager
+def _quiet_hub_logs() -> Iterator[None]:
+    """huggingface_hub logs every retry of an unreachable hub as a warning (twice: its own
+    handler and ours); the one line that matters is the error raised below."""
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_log.setLevel(level)
 
 
 def _config_file(repo: str, revision: str | None, ref: str) -> Path:
@@ -64,7 +83,8 @@ def _config_file(repo: str, revision: str | None, ref: str) -> Path:
     except ImportError:
         raise MissingDependencyError("huggingface_hub", "hf", f"model {ref!r}") from None
     try:
-        return Path(hf_hub_download(repo, "config.json", revision=revision))
+        with _quiet_hub_logs():
+            return Path(hf_hub_download(repo, "config.json", revision=revision))
     except RevisionNotFoundError:
         raise ModelLoadError(f"model {ref!r}: revision {revision!r} not found on the hub") from None
     except GatedRepoError:

@@ -12,10 +12,10 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.core.errors import ConfigError
+from harness.core.safe_yaml import read_yaml_file
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
@@ -89,12 +89,9 @@ def load_policy(path: Path | None) -> Policy:
     """Read a policy YAML (None: the defaults); errors name the file and key."""
     if path is None:
         return Policy()
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as err:
-        raise ConfigError(f"policy file {path} cannot be read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"policy file {path} is not valid YAML ({err})") from None
+    data = read_yaml_file(path, source=f"policy file {path}", error=ConfigError)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError(
             f"policy file {path} must be a mapping (alpha, include, default, metrics)"

@@ -18,6 +18,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.store.completeness import Completeness, completeness
 from harness.store.run_store import LoadedJob, StoredJob, load_jobs
 
 
@@ -117,14 +118,52 @@ def _signature(job: StoredJob) -> str:
 
 
 def build_boards(
-    root: Path, *, task: str | None = None, all_metrics: bool = False, ranks: bool = True
+    root: Path,
+    *,
+    task: str | None = None,
+    all_metrics: bool = False,
+    ranks: bool = True,
+    allow_partial: bool = False,
 ) -> list[Board]:
     """Read every completed job under `root` and arrange comparable boards.
 
     With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
+    Results with missing jobs (unfinished runs, deleted job folders: see
+    harness.store.completeness) are refused unless `allow_partial`; then the boards they touch
+    are marked PARTIAL in their title and say which jobs are missing. Jobs that failed in a
+    finished run are named in a note under the boards of their task.
     """
-    loaded = _completed(root, task)
+    every = load_jobs(root)
+    gaps = completeness(root, every)
+    if task is not None:
+        gaps = gaps.for_task(task)
+    if not allow_partial:
+        gaps.refuse(root)
+    boards = _boards(every, root, task, all_metrics, ranks)
+    _mark_gaps(boards, gaps)
+    return boards
+
+
+def _mark_gaps(boards: list[Board], gaps: Completeness) -> None:
+    """Title and first notes of each board that an incomplete run or a failed job touches."""
+    for board in boards:
+        scoped = gaps.for_task(board.task)
+        failed = scoped.failed_note()
+        if failed is not None:
+            board.notes.insert(0, failed)
+        if scoped.whole:
+            continue
+        board.title += " [PARTIAL]"
+        board.notes.insert(
+            0, f"PARTIAL results (published with --allow-partial): {scoped.summary()}"
+        )
+
+
+def _boards(
+    every: list[LoadedJob], root: Path, task: str | None, all_metrics: bool, ranks: bool
+) -> list[Board]:
+    loaded = _completed(every, root, task)
     by_task = _latest_by_task(loaded)
     shadowed = _shadowed_runs(loaded)
     fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
@@ -165,9 +204,9 @@ def build_boards(
     return boards
 
 
-def _completed(root: Path, task: str | None) -> list[LoadedJob]:
+def _completed(every: list[LoadedJob], root: Path, task: str | None) -> list[LoadedJob]:
     """The completed jobs under `root` (of `task` when given); none is a ResultsError."""
-    loaded = [(man, j) for man, j in load_jobs(root) if j.status == JobStatus.COMPLETED]
+    loaded = [(man, j) for man, j in every if j.status == JobStatus.COMPLETED]
     if task is not None:
         names = sorted({j.record.task for _, j in loaded})
         loaded = [(man, j) for man, j in loaded if j.record.task == task]

@@ -18,6 +18,11 @@ def add_parser(sub: Any) -> None:
         "--all-metrics", action="store_true", help="every metric, not only headline ones"
     )
     add_width_argument(lb)
+    lb.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="publish incomplete results (unfinished runs, missing job folders), marked PARTIAL",
+    )
     lb.set_defaults(handler=leaderboard_command)
 
 
@@ -30,7 +35,12 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         render_table,
     )
 
-    boards = build_boards(args.results, task=args.task, all_metrics=args.all_metrics)
+    boards = build_boards(
+        args.results,
+        task=args.task,
+        all_metrics=args.all_metrics,
+        allow_partial=args.allow_partial,
+    )
     if args.format == "table":
         text = render_table(boards, width=output_width(args.width))
     else:

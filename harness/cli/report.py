@@ -15,6 +15,11 @@ def add_parser(sub: Any) -> None:
     add_results_argument(rep)
     rep.add_argument("--out", type=Path, required=True, help="folder for the site (index.html)")
     rep.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="publish incomplete results (unfinished runs, missing job folders), marked PARTIAL",
+    )
+    rep.add_argument(
         "--compare",
         nargs=2,
         action="append",
@@ -38,7 +43,9 @@ def report_command(args: argparse.Namespace) -> int:
 
     url = check_site_url(args.site_url) if args.site_url else None
     pairs = [(a, b) for a, b in args.compare]
-    index = build_site(args.results, args.out, compare=pairs, site_url=url)
+    index = build_site(
+        args.results, args.out, compare=pairs, site_url=url, allow_partial=args.allow_partial
+    )
     print(
         f"report: {index} (summary for a pull request: {index.parent / 'summary.md'})",
         file=sys.stderr,

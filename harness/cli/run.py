@@ -121,7 +121,8 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
     try:
-        print(render_table(build_boards(outcome.run_dir), width=output_width(args.width)))
+        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
+        print(render_table(boards, width=output_width(args.width)))
     except HarnessError as exc:
         print(f"(no leaderboard: {exc})", file=err)
     if outcome.interrupted:

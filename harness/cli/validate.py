@@ -1,4 +1,8 @@
-"""`harness validate`: check a spec (and build its plan) without running it."""
+"""`harness validate`: check a spec (and build its plan) without running it.
+
+It also says which code the spec would run (model factories, callables, pickles, remote code):
+a spec is as trusted as a Python script (docs/reliability.md). Validating imports none of it.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,22 @@ def add_parser(sub: Any) -> None:
 
 
 def validate_command(args: argparse.Namespace) -> int:
+    from harness.config.trust import code_uses
+
     plan = load_plan(args, args.spec)
     print(f"{args.spec}: valid — {len(plan.jobs)} jobs")
     for job in plan.jobs:
         print(f"  {job.label}")
+    uses = code_uses(plan)
+    if not uses:
+        print(
+            "code: this spec runs no code of its own (no factory, callable, pickle or remote code)"
+        )
+        return 0
+    print(
+        f"code: running this spec imports or runs code from {len(uses)} place(s) — trust it as you "
+        "would a Python script (validate imported none of it):"
+    )
+    for use in uses:
+        print(f"  {use.line()}")
     return 0

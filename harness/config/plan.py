@@ -25,13 +25,13 @@ from harness.config.variants import (
     variant_entries,
     variant_model_spec,
 )
-from harness.core.errors import SpecError, UnknownNameError
+from harness.core.errors import ModelLoadError, SpecError, UnknownNameError
 from harness.core.manifest import ProtocolRef
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
 from harness.core.validation import format_validation_error
-from harness.core.weights import is_safetensors
+from harness.core.weights import check_safetensors, is_safetensors
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
 
@@ -147,7 +147,12 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
         path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
         if not path.is_file():
             raise SpecError(f"models[{index}]({entry.name}).weights: file not found: {path}")
-        if not getattr(config, "allow_pickle", True) and not is_safetensors(path):
+        if is_safetensors(path):
+            try:
+                check_safetensors(path)  # reads the header only: damage is caught by validate
+            except ModelLoadError as err:
+                raise SpecError(f"models[{index}]({entry.name}).weights: {err}") from None
+        elif not getattr(config, "allow_pickle", True):
             raise SpecError(
                 f"models[{index}]({entry.name}).weights: {path} is not safetensors (a pickle can "
                 "run code when loaded); convert it, or set allow_pickle: true to load it with "

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,9 +24,10 @@ from pydantic import (
 )
 
 from harness.core.errors import SpecError
+from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
 from harness.core.validation import format_validation_error
 
-MAX_SPEC_BYTES = 1 << 20  # a spec is a short text; refuse megabyte YAML (and alias bombs)
+MAX_SPEC_BYTES = MAX_YAML_BYTES  # a spec is a short text; refuse megabyte YAML before reading it
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
 
 
@@ -323,18 +323,16 @@ def _refuse_duplicates(names: list[str], kind: str) -> None:
 
 
 def parse_spec_text(text: str, *, source: str) -> RunSpec:
-    """Parse and validate YAML text; errors name the file and the key path."""
-    if len(text.encode()) > MAX_SPEC_BYTES:
-        raise SpecError(
-            f"{source}: spec is larger than {MAX_SPEC_BYTES} bytes; is this the right file?"
-        )
-    try:
-        raw = yaml.load(text, Loader=_NoAliasLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError(f"{source}: malformed YAML{where}: {problem}") from None
+    """Parse and validate YAML text; errors name the file and the key path.
+
+    The YAML is read strictly (harness.core.safe_yaml): size limit, no aliases, bounded nesting,
+    no key given twice in one mapping.
+    """
+    raw = parse_yaml(text, source=source, error=SpecError, max_bytes=MAX_SPEC_BYTES)
+    return _validate(raw, source)
+
+
+def _validate(raw: Any, source: str) -> RunSpec:
     if raw is None:
         raise SpecError(f"{source}: spec is empty; it needs tasks, models and suites")
     if not isinstance(raw, dict):
@@ -350,23 +348,10 @@ def parse_spec_text(text: str, *, source: str) -> RunSpec:
 
 
 def load_spec(path: Path) -> RunSpec:
-    """Read and validate a spec file."""
+    """Read and validate a spec file (its size is checked before it is read)."""
+    if path.is_dir():
+        raise SpecError(f"spec {path} is a folder; give the spec file (a .yaml inside it)")
     if not path.is_file():
         raise SpecError(f"spec file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read spec file {path}: {err}") from None
-    return parse_spec_text(text, source=str(path))
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors/aliases: specs never need them, and they enable alias bombs."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed in specs", event.start_mark
-            )
-        return super().compose_node(parent, index)
+    raw = read_yaml_file(path, source=str(path), error=SpecError, max_bytes=MAX_SPEC_BYTES)
+    return _validate(raw, str(path))

@@ -171,17 +171,41 @@ class AdapterFactory(Protocol):
     ) -> ModelAdapter: ...
 
 
-def check_logits(logits: torch.Tensor, *, num_classes: int, model: str, task: str) -> None:
-    """Refuse outputs that do not fit the task: wrong shape or width, NaN or inf values."""
+def check_logits_shape(
+    logits: torch.Tensor, *, num_classes: int, model: str, task: str, batch: int | None = None
+) -> None:
+    """Refuse logits that are not (batch, num_classes): one row per input, one column per class."""
+    if not isinstance(logits, torch.Tensor):
+        raise ModelOutputError(
+            f"model {model!r} returned a {type(logits).__name__} on task {task!r}, not a tensor "
+            "of logits"
+        )
     if logits.ndim != 2:
+        expected = f"({batch}, {num_classes})" if batch is not None else "(batch, num_classes)"
         raise ModelOutputError(
             f"model {model!r} returned logits of shape {tuple(logits.shape)} on task {task!r}; "
-            "expected (batch, num_classes)"
+            f"expected {expected}"
+        )
+    if batch is not None and logits.shape[0] != batch:
+        raise ModelOutputError(
+            f"model {model!r} returned {logits.shape[0]} rows of logits for a batch of {batch} "
+            f"inputs on task {task!r}; a classifier returns one row per input"
         )
     if logits.shape[1] != num_classes:
         raise ModelOutputError(
             f"model {model!r} outputs {logits.shape[1]} classes but task {task!r} has "
             f"{num_classes}; pair the model with a task of the same label space"
+        )
+
+
+def check_logits(
+    logits: torch.Tensor, *, num_classes: int, model: str, task: str, batch: int | None = None
+) -> None:
+    """Refuse outputs that do not fit the task: wrong shape, width or rows, NaN or inf values."""
+    check_logits_shape(logits, num_classes=num_classes, model=model, task=task, batch=batch)
+    if logits.is_complex():
+        raise ModelOutputError(
+            f"model {model!r} returned complex logits on task {task!r}; class scores must be real"
         )
     if not torch.isfinite(logits).all():
         bad = int((~torch.isfinite(logits)).any(dim=1).sum())

@@ -50,6 +50,15 @@ class ModelOutputError(HarnessError):
     """A model produced outputs that do not fit the task (wrong width, NaN or inf logits)."""
 
 
+class ModelCallError(ModelOutputError):
+    """The model's own code failed: it raised, recursed without end, called sys.exit or returned
+    something that is not logits. `detail` keeps the traceback for the manifest (never printed)."""
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 class ConfigError(HarnessError):
     """A suite or adapter configuration is invalid."""
 

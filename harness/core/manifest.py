@@ -207,6 +207,14 @@ class JobEntry(Record):
         return self.model, self.task, self.suite
 
 
+class PlannedJob(Record):
+    """A job of the run's plan, by name: what a complete run has an outcome for."""
+
+    model: str
+    task: str
+    suite: str
+
+
 class Attempt(Record):
     """One invocation of `harness run` on this run folder (a resumed run adds one)."""
 
@@ -235,6 +243,9 @@ class RunManifest(Record):
     status: RunStatus
     attempts: tuple[Attempt, ...]
     jobs: tuple[JobEntry, ...]
+    # every job of the plan, written when the run starts (None: a manifest from before the field),
+    # so a reader can name the jobs a running or interrupted run has not finished
+    planned: tuple[PlannedJob, ...] | None = None
     interrupted_by: str | None = None  # SIGINT / SIGTERM
     checksum: str | None = None  # over the record's canonical JSON (harness.store.checksums)
 

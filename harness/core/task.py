@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
+from harness.core.errors import DatasetError
 from harness.core.manifest import Modality, TaskSummary
 from harness.core.subsets import stratified_indices
 
@@ -101,6 +102,18 @@ class Task:
     feature_bounds: tuple[tuple[float, float], ...] | None = None
     cell_columns: tuple[str, ...] = ()
     labeled: bool = True
+
+    def __post_init__(self) -> None:
+        """Group and cell columns must be columns of the data (a plugin's task could name one
+        that is not: the fingerprint would leave it out and `--limit` would fail mid-run)."""
+        have = set(self.data.column_names)
+        for kind, names in (("group", self.group_columns), ("cell", self.cell_columns)):
+            absent = [c for c in names if c not in have]
+            if absent:
+                raise DatasetError(
+                    f"task {self.name!r}: {kind} column {absent[0]!r} is not a column of its "
+                    f"data (columns: {', '.join(sorted(have))}); fix the task's {kind}_columns"
+                )
 
     def __len__(self) -> int:
         return len(self.data)
@@ -190,6 +203,14 @@ class Task:
         if not self.cell_columns:
             return self.labels
         frame = self.data.select_columns([self.label_column, *self.cell_columns]).to_pandas()
+        empty = frame[list(self.cell_columns)].isna().any(axis=1)
+        if empty.any():
+            row = int(np.flatnonzero(empty.to_numpy())[0])
+            raise DatasetError(
+                f"task {self.name!r}: sample {self.sample_ids[row]!r} has no value in cell "
+                f"column(s) {', '.join(self.cell_columns)}; every row of a task with cells "
+                "belongs to one cell"
+            )
         return frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy(dtype=np.int64)
 
     def batches(self, batch_size: int) -> Iterator[Batch]:

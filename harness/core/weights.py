@@ -1,24 +1,150 @@
-"""Safe weight loading: safetensors by default, pickle only on explicit opt-in, hashes verified."""
+"""Safe weight loading: safetensors by default, pickle only on explicit opt-in, hashes verified.
+
+A safetensors file's header is checked before any tensor is read: its length, its JSON, and every
+tensor's dtype, shape and byte range against the file's real size, so a truncated file, a broken
+header or a header claiming a 40 GB tensor is one line naming the file (and nothing is allocated
+from a size the header merely claims). Loaded tensors are then fitted against the module's own
+(`fit_state_dict`): a shape mismatch or an integer tensor for a floating-point parameter is
+refused; a floating-point precision change (float16 weights into a float32 model) is accepted and
+noted in the model's description, which every job record keeps.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from harness.core.errors import ModelLoadError
 from harness.core.hashing import file_sha256
 
+SAFETENSORS_SUFFIX = ".safetensors"
+MAX_HEADER_BYTES = 100 << 20  # the safetensors format's own limit
+DTYPE_BYTES = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E5M2": 1,
+    "F8_E4M3": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+}
+
 
 def is_safetensors(path: Path) -> bool:
-    """True when the file starts with a safetensors header (8-byte length, then a JSON object)."""
+    """True when the file says it is safetensors: by its suffix, or a header-shaped start.
+
+    Such a file is loaded as safetensors (and its header checked strictly), never as a pickle.
+    """
+    if path.suffix == SAFETENSORS_SUFFIX:
+        return True
     with path.open("rb") as f:
         head = f.read(9)
-    if len(head) < 9:
-        return False
-    size = int.from_bytes(head[:8], "little")
-    return head[8:9] == b"{" and 0 < size <= path.stat().st_size - 8
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def check_safetensors(path: Path) -> dict[str, Any]:
+    """The header of a safetensors file, checked against the file; damage is a ModelLoadError.
+
+    Reads only the header: its length prefix must fit the file and the format's 100 MB limit,
+    it must be a JSON object, and each tensor's byte range must lie inside the file and match
+    its dtype and shape, without overlapping another's.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            raise _damaged(path, f"it has {size} bytes, too few for a safetensors header")
+        length = int.from_bytes(prefix, "little")
+        if length > min(MAX_HEADER_BYTES, size - 8):
+            raise _damaged(
+                path,
+                f"its header claims {length:,} bytes but the file has {size - 8:,} after the "
+                "length prefix (truncated, or not safetensors)",
+            )
+        raw = f.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise _damaged(path, f"its header is not valid JSON ({type(err).__name__})") from None
+    if not isinstance(header, dict):
+        raise _damaged(path, "its header is not a JSON object")
+    _check_entries(path, header, data_bytes=size - 8 - length)
+    return header
+
+
+def _check_entries(path: Path, header: dict[str, Any], *, data_bytes: int) -> None:
+    ranges: list[tuple[int, int, str]] = []
+    for key, entry in header.items():
+        if key != "__metadata__":
+            shown = repr(key[:80])
+            ranges.append((*_byte_range(path, shown, entry, data_bytes), shown))
+    ranges.sort()
+    for (_, end, first), (begin, _, second) in zip(ranges, ranges[1:], strict=False):
+        if begin < end:
+            raise _damaged(path, f"tensors {first} and {second} overlap")
+
+
+def _byte_range(path: Path, shown: str, entry: object, data_bytes: int) -> tuple[int, int]:
+    """A tensor entry's [begin, end) in the data, checked against its dtype, shape and the file."""
+    if not isinstance(entry, dict):
+        raise _damaged(path, f"tensor {shown} has no dtype/shape/data_offsets entry")
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if dtype not in DTYPE_BYTES:
+        raise _damaged(path, f"tensor {shown} has an unknown dtype {str(dtype)[:20]!r}")
+    if not isinstance(shape, list) or not all(_natural(d) for d in shape):
+        raise _damaged(path, f"tensor {shown} has an invalid shape")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_natural, offsets))):
+        raise _damaged(path, f"tensor {shown} has invalid data_offsets")
+    begin, end = offsets
+    if begin > end:
+        raise _damaged(path, f"tensor {shown} has invalid data_offsets")
+    claimed = math.prod(shape) * DTYPE_BYTES[dtype]
+    if end > data_bytes:
+        raise _damaged(
+            path,
+            f"tensor {shown} claims bytes {begin:,}-{end:,} ({claimed:,} bytes for shape "
+            f"{shape[:8]} {dtype}) but the file holds {data_bytes:,} bytes of data (truncated or "
+            "damaged)",
+        )
+    if end - begin != claimed:
+        raise _damaged(
+            path,
+            f"tensor {shown} spans {end - begin:,} bytes but its shape {shape[:8]} and dtype "
+            f"{dtype} need {claimed:,}",
+        )
+    return begin, end
+
+
+def _natural(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _damaged(path: Path, what: str) -> ModelLoadError:
+    return ModelLoadError(f"weights file {path} is not a valid safetensors file: {what}")
+
+
+def load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a checked safetensors file; the library's own errors named by file."""
+    check_safetensors(path)
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        cause = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise _damaged(path, cause) from err
 
 
 def load_state_dict(
@@ -38,7 +164,7 @@ def load_state_dict(
             f"{expected_sha256[:16]}...; the file changed or the spec's sha256 is stale"
         )
     if is_safetensors(path):
-        return load_file(str(path)), digest
+        return load_safetensors(path), digest
     if not allow_pickle:
         raise ModelLoadError(
             f"weights file {path} is not safetensors (a pickle can run code when loaded); "
@@ -57,3 +183,51 @@ def load_state_dict(
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ModelLoadError(f"weights file {path} does not hold a state dict of tensors")
     return obj, digest
+
+
+def fit_state_dict(
+    module: torch.nn.Module, state: dict[str, torch.Tensor], *, path: Path, model: str
+) -> list[str]:
+    """Check loaded tensors against the module's own before loading them; notes on casts.
+
+    Refused (one line naming the key): a shape that differs; an integer, boolean or complex
+    tensor for a floating-point entry, or a floating-point one for an integer entry (a cast
+    would change the values, e.g. int32 indices read as weights). Accepted with a note: a change
+    of floating-point precision (float16 or bfloat16 weights into float32), or of integer width.
+    """
+    own = module.state_dict()
+    notes: list[str] = []
+    for key, tensor in state.items():
+        target = own.get(key)
+        if target is None:
+            continue  # unexpected keys are reported by the caller
+        if tuple(tensor.shape) != tuple(target.shape):
+            raise ModelLoadError(
+                f"model {model!r}: weights {path}: {key} has shape {list(tensor.shape)} but the "
+                f"model's {key} is {list(target.shape)}"
+            )
+        if tensor.dtype == target.dtype or target.is_quantized:
+            continue
+        if _kind(tensor.dtype) != _kind(target.dtype):
+            raise ModelLoadError(
+                f"model {model!r}: weights {path}: {key} is {_name(tensor.dtype)} but the model's "
+                f"{key} is {_name(target.dtype)}; casting would change its values — save the "
+                "weights with the model's dtypes"
+            )
+        notes.append(f"{key}: {_name(tensor.dtype)} -> {_name(target.dtype)}")
+    if not notes:
+        return []
+    shown = "; ".join(notes[:5]) + (f"; and {len(notes) - 5} more" if len(notes) > 5 else "")
+    return [f"weights cast on load from {path.name}: {shown}"]
+
+
+def _kind(dtype: torch.dtype) -> str:
+    if dtype.is_complex:
+        return "complex"
+    if dtype.is_floating_point:
+        return "float"
+    return "bool" if dtype == torch.bool else "integer"
+
+
+def _name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

@@ -82,11 +82,13 @@ def build_site(
     *,
     compare: Sequence[tuple[str, str]] = (),
     site_url: str | None = None,
+    allow_partial: bool = False,
 ) -> Path:
     """Write the site under `out`; returns the index path. `compare`: extra (model, model)
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
-    `site_url`: where the site will be published, for the links in summary.md."""
-    boards = build_boards(results)
+    `site_url`: where the site will be published, for the links in summary.md. Incomplete
+    results are refused unless `allow_partial` (boards then marked PARTIAL)."""
+    boards = build_boards(results, allow_partial=allow_partial)
     loaded = load_jobs(results)
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]

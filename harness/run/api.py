@@ -22,6 +22,7 @@ from harness.config.tasks.catalogue import task_registry
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError
 from harness.core.metric_record import MetricRecord
+from harness.core.model_calls import CheckedAdapter
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
@@ -137,7 +138,7 @@ def evaluate(
         if reason is not None:
             out.skipped[name] = reason
             continue
-        result = suite.run(adapter, the_task, ctx)
+        result = suite.run(CheckedAdapter(adapter, the_task), the_task, ctx)  # one-line failures
         out.results[name] = SuiteResult(
             table=result.table.with_groups(the_task.groups()) if result.table is not None else None,
             metrics=result.metrics,

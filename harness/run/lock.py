@@ -42,7 +42,7 @@ class RunLock:
 
     def __enter__(self) -> RunLock:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
         except OSError as err:
             raise ResultsError(
                 f"cannot create lock file {self.path}: {err.strerror or err}"
@@ -70,8 +70,16 @@ class RunLock:
             "host": socket.gethostname(),
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        except OSError as err:  # a full disk, a read-only remount: one line naming the folder
+            self.__exit__(None, None, None)
+            raise ResultsError(
+                f"cannot write the lock file of run folder {self.path.parent}: "
+                f"{err.strerror or err}; free space or make the folder writable (or choose "
+                "another --out) and rerun — earlier results are untouched"
+            ) from None
         return self
 
     def __exit__(

@@ -22,7 +22,7 @@ from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
 from harness.core.adapter import ModelAdapter, check_fits_task
-from harness.core.errors import HarnessError
+from harness.core.errors import HarnessError, ModelCallError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -30,6 +30,7 @@ from harness.core.manifest import (
     JobHeader,
     JobStatus,
     ModelDescription,
+    PlannedJob,
     ProtocolRef,
     RunManifest,
     RunStatus,
@@ -42,7 +43,7 @@ from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
 from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
-from harness.run.lock import RunLock
+from harness.run.lock import RunLock, RunLockedError
 from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.quiet import quiet_library_progress
 from harness.run.threads import CpuBudget, choose_threads, cpu_budget
@@ -271,12 +272,19 @@ class Runner:
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
-        with RunLock(store.run_dir, wait=self.wait_lock), interruptible() as latch:
-            executor.start()
-            try:
-                return self._run(executor, store, run_id, spec, latch)
-            finally:
-                executor.close()
+        try:
+            with RunLock(store.run_dir, wait=self.wait_lock), interruptible() as latch:
+                store.remove_leftovers()  # holding the lock: what is left there is a dead run's
+                executor.start()
+                try:
+                    return self._run(executor, store, run_id, spec, latch)
+                finally:
+                    executor.close()
+        except RunLockedError:
+            raise  # the folder is another live run's
+        except HarnessError:
+            store.discard_if_unused()  # a new folder without results (disk full, no cluster)
+            raise
 
     def _run(
         self,
@@ -346,6 +354,9 @@ class Runner:
                 Attempt(started=_now(), executor=executor_kind),
             ),
             jobs=(),
+            planned=tuple(
+                PlannedJob(model=j.model, task=j.task, suite=j.suite) for j in self.plan.jobs
+            ),
         )
 
     def _drive(self, executor: Executor, state: _RunState) -> None:
@@ -455,7 +466,10 @@ class Runner:
                 )
             return _PendingJob(index, job, key, header, task, started, shards, threads.threads)
         except HarnessError as err:
-            return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
+            detail = err.detail if isinstance(err, ModelCallError) else None  # model code's trace
+            return JobOutcome(
+                job, JobStatus.FAILED, time.perf_counter() - started, str(err), key, detail=detail
+            )
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as err:  # the runner is the one place that records per-job failures

@@ -33,6 +33,10 @@ def read_record(path: Path, kind: type[R]) -> R:
         raise ResultsError(
             f"results file {path} is not valid JSON ({err.msg}); it was damaged"
         ) from None
+    except RecursionError:
+        raise ResultsError(
+            f"results file {path} is nested too deeply to be a results record; it was damaged"
+        ) from None
     _refuse_newer(raw, path)
     checksums.verify(raw, path)
     if "schema_version" not in raw:

@@ -16,6 +16,7 @@ with the final name is always whole; job.json records the sha256 of every file b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -38,12 +39,25 @@ TABLE_FILE = "samples.parquet"
 ARRAYS_FILE = "arrays.npz"  # numeric artifacts (adversarial examples, image galleries)
 _ARRAY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+RUN_FOLDER_LIMIT = 160  # a run id is a name (up to 128 characters), '-' and a 12-digit hash
+# what interrupted writers leave in a run folder (atomic.py, write_job, publish_dir, the probe)
+_LEFTOVER_DIRS = (".tmp-", ".stale-")
+_LEFTOVER_FILE = re.compile(r"^\.(.+\.tmp|write-probe-\d+)$")
+_PID_OF_DIR = re.compile(r"-(\d+)$")  # .tmp-<job>-<pid>, .stale-<job>-<pid>, .write-probe-<pid>
+_PID_OF_FILE = re.compile(r"\.(\d+)\.[^.]*\.tmp$")  # .<name>.<pid>.<random>.tmp (atomic.py)
 
 
 def safe_component(name: str, limit: int = 60) -> str:
-    """A path component that cannot escape its folder (no '/', '..', NUL, leading dot)."""
-    cleaned = _UNSAFE.sub("_", name)[:limit].lstrip(".") or "_"
-    return cleaned
+    """A path component that cannot escape its folder (no '/', '..', NUL, leading dot).
+
+    A name that must be shortened or changed to fit keeps a hash of the whole name at its end,
+    so two different names never share a folder (a run id's spec hash always survives).
+    """
+    cleaned = _UNSAFE.sub("_", name).lstrip(".")
+    if cleaned == name and 0 < len(cleaned) <= limit:
+        return cleaned
+    digest = hashlib.sha256(name.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
+    return f"{cleaned[: max(limit - 13, 0)]}~{digest}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,17 @@ class StoredJob:
 
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        if not path.exists():
+            return {}
+        try:
+            got = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as err:
+            raise ResultsError(
+                f"results file {path} is unreadable ({type(err).__name__})"
+            ) from None
+        if not isinstance(got, dict):
+            raise ResultsError(f"results file {path} is damaged: expected a JSON object")
+        return got
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The job's numeric artifacts (empty when it stored none); never unpickles."""
@@ -91,12 +115,25 @@ class RunStore:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.jobs_dir = run_dir / "jobs"
+        self.created = False  # set by open_for_writing when it made the folder
 
     @classmethod
     def open_for_writing(cls, out_dir: Path, run_id: str) -> RunStore:
-        run_dir = out_dir / "runs" / safe_component(run_id, 120)
+        """The run folder of `run_id` under `out_dir`, created if new and checked writable.
+
+        A folder holding another run's manifest is refused (names never collide: the folder
+        name keeps the run id's hash). `created` says whether this call made the folder, so a
+        run that fails before its first manifest can remove it again (`discard_if_unused`).
+        """
+        run_dir = out_dir / "runs" / safe_component(run_id, RUN_FOLDER_LIMIT)
         try:
-            (run_dir / "jobs").mkdir(parents=True, exist_ok=True)
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                run_dir.mkdir()
+                created = True
+            except FileExistsError:
+                created = False
+            (run_dir / "jobs").mkdir(exist_ok=True)
             probe = run_dir / f".write-probe-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
@@ -106,15 +143,52 @@ class RunStore:
                 "choose another folder with --out"
             ) from None
         store = cls(run_dir)
-        store.remove_stale_temp_dirs()
+        store.created = created
+        previous = store.read_manifest()
+        if previous is not None and previous.run_id != run_id:
+            raise ResultsError(
+                f"run folder {run_dir} holds run {previous.run_id!r}, not {run_id!r}; "
+                "choose another --out (or move that run away)"
+            )
+        store.remove_leftovers(dead_only=True)
         return store
 
-    def remove_stale_temp_dirs(self) -> None:
-        """Delete temp job folders left by writers that no longer run (a killed earlier run)."""
-        for tmp in self.jobs_dir.glob(".tmp-*"):
-            pid_text = tmp.name.rsplit("-", 1)[-1]
-            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
-                shutil.rmtree(tmp, ignore_errors=True)
+    def remove_leftovers(self, *, dead_only: bool = False) -> list[Path]:
+        """Delete what interrupted writers left: temp job folders, stale folders of a replaced
+        job, temp files of manifest and spec writes, write probes. Returns what was deleted.
+
+        Entries carrying this process's pid are kept. With `dead_only`, so are entries whose
+        writer is alive (before the run lock is held); holding the lock, nobody else writes.
+        """
+        candidates = [
+            p for p in self.jobs_dir.glob(".*") if p.is_dir() and p.name.startswith(_LEFTOVER_DIRS)
+        ]
+        candidates += [
+            p for p in self.run_dir.glob(".*") if p.is_file() and _LEFTOVER_FILE.match(p.name)
+        ]
+        removed = []
+        for path in candidates:
+            pid = _pid_in(path.name)
+            if pid == os.getpid() or (dead_only and (pid is None or _pid_alive(pid))):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
+
+    def discard_if_unused(self) -> bool:
+        """After a run failed to write: remove the run folder if this process created it and no
+        job folder was published in it (its manifest, if any, holds no results). True if removed.
+        """
+        if not self.created or not self.run_dir.is_dir():
+            return False
+        if any(not p.name.startswith(".") for p in self.jobs_dir.glob("*")):
+            return False
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.created = False
+        return True
 
     def job_dirname(self, model: str, task: str, suite: str, key: str) -> str:
         return (
@@ -130,7 +204,9 @@ class RunStore:
             job = read_job(path)
         except ResultsError:
             return None  # damaged: rerun and replace
-        return job if job.record.key == key else None
+        record = job.record
+        same = (record.key, record.model, record.task, record.suite) == (key, model, task, suite)
+        return job if same else None
 
     def write_job(
         self,
@@ -227,6 +303,12 @@ def _write_error(path: Path, err: OSError) -> ResultsError:
     )
 
 
+def _pid_in(name: str) -> int | None:
+    """The writer's pid in a leftover's name (None: a name without one)."""
+    found = _PID_OF_FILE.search(name) or _PID_OF_DIR.search(name)
+    return int(found.group(1)) if found else None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -245,6 +327,11 @@ def read_job(path: Path) -> StoredJob:
     if "metrics.json" not in listed:
         raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
     for fname, digest in listed.items():
+        if Path(fname).name != fname or fname.startswith("."):
+            raise ResultsError(
+                f"results file {record_path} is damaged: it lists {fname[:80]!r}, which is not a "
+                "file name inside the job folder"
+            )
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
@@ -257,7 +344,14 @@ def read_job(path: Path) -> StoredJob:
         metrics = [
             MetricRecord.from_dict(d) for d in json.loads((path / "metrics.json").read_text())
         ]
-    except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError, AttributeError) as err:
+    except (
+        OSError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+    ) as err:
         raise ResultsError(f"results file {path / 'metrics.json'} is unreadable ({err})") from None
     return StoredJob(path=path, record=record, metrics=metrics)
 

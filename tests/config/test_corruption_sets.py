@@ -99,3 +99,31 @@ def test_limit_keeps_every_cell_and_the_same_clean_images(tmp_path: Path) -> Non
     first = by_cell[("fog", 1)]
     assert all(len(first & other) >= 8 for other in by_cell.values())
     assert sub.sample_ids == task.subset(40, seed=0).sample_ids
+
+
+def test_cifar_c_damaged_after_loading_fails_its_batch_naming_the_file(tmp_path: Path) -> None:
+    """Rows are memory-mapped batch by batch: a file cut after the task was loaded is one line
+    naming it when a batch is read, not numpy's `mmap length is greater than file size`."""
+    cifar_c(tmp_path / "c10c", ("fog",))
+    task = load(tmp_path, source="c10c")
+    with (tmp_path / "c10c" / "fog.npy").open("r+b") as f:
+        f.truncate(200)
+    with pytest.raises(DatasetError) as caught:
+        task.all_inputs()
+    message = str(caught.value)
+    assert f"cannot read {tmp_path / 'c10c' / 'fog.npy'} (" in message
+    assert "changed or was damaged after the run was planned" in message
+    with pytest.raises(DatasetError, match=r"fog.npy is truncated: 200 bytes"):
+        load(tmp_path, source="c10c")  # planning again: refused from the header
+
+
+def test_task_cell_and_group_columns_must_exist() -> None:
+    from dataclasses import replace
+
+    from harness.config.tasks.builtin import digits
+
+    base = digits()
+    with pytest.raises(DatasetError, match=r"cell column 'severity' is not a column of its data"):
+        replace(base, cell_columns=("severity",))
+    with pytest.raises(DatasetError, match=r"group column 'sex' is not a column of its data"):
+        replace(base, group_columns=("sex",))

@@ -111,3 +111,25 @@ def test_python_api_refuses_an_unlabeled_task(tmp_path: Path) -> None:
             task={"name": "u", "source": "c", "modality": "image", "label_column": None},
             base_dir=tmp_path,
         )
+
+
+def test_npy_headers_checked_before_any_data(tmp_path: Path) -> None:
+    """validate and the loader read only the headers of a CIFAR-10-C folder: damaged files are
+    one line naming the file, and a header claiming terabytes allocates nothing."""
+    from harness.config.tasks.npy_header import read_npy_header
+
+    folder = tmp_path / "c10c"
+    folder.mkdir()
+    np.save(folder / "labels.npy", np.arange(10, dtype=np.int64))
+    np.save(folder / "fog.npy", np.zeros((10, 4, 4), np.uint8))
+    assert read_npy_header(folder / "fog.npy", "t").shape == (10, 4, 4)
+    (folder / "snow.npy").write_bytes(b"")
+    with pytest.raises(DatasetError) as caught:
+        load(tmp_path, source="c10c", modality="image")
+    assert "snow.npy is not a readable .npy file (an empty file)" in one_line(caught)
+    np.save(folder / "snow.npy", np.array([object()] * 10, dtype=object), allow_pickle=True)
+    with pytest.raises(DatasetError, match="holds Python objects"):
+        load(tmp_path, source="c10c", modality="image")
+    np.save(folder / "snow.npy", np.zeros((10, 4, 4), np.float32))
+    with pytest.raises(DatasetError, match="one image shape and dtype"):
+        load(tmp_path, source="c10c", modality="image")

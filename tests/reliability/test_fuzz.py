@@ -3,6 +3,7 @@ but their own errors, and the reader never returns data from a damaged folder.""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -162,3 +163,257 @@ def _snapshot(jobs: list) -> list:
 def test_reader_returns_intact_data_unchanged(stored_run: Path) -> None:
     jobs = load_jobs(stored_run)
     assert len(jobs) == 2 and all(j.table().frame.shape[0] == 30 for _, j in jobs)
+
+
+# -- nested and oversized YAML (specs and gate policies) ---------------------------------------
+def _nest(depth: int, style: str) -> str:
+    if style == "flow-list":
+        return "[" * depth + "1" + "]" * depth
+    if style == "flow-map":
+        return "{a: " * depth + "1" + "}" * depth
+    if style == "block-map":
+        return "\n" + "".join(" " * i + "k:\n" for i in range(1, depth)) + " " * depth + "k: 1"
+    if style == "block-list":
+        return "\n" + "- " * depth + "x"
+    return (
+        "[" * (depth // 2)
+        + "{a: " * (depth - depth // 2)
+        + "1"
+        + "}" * (depth - depth // 2)
+        + "]" * (depth // 2)
+    )
+
+
+NESTING = st.tuples(
+    st.integers(1, 3000),
+    st.sampled_from(["flow-list", "flow-map", "block-map", "block-list", "mixed"]),
+)
+
+
+NESTED = settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@NESTED
+@given(NESTING, st.sampled_from(["tasks", "suites", "extra", "models"]))
+def test_spec_loader_on_nested_yaml(nesting: tuple[int, str], key: str) -> None:
+    depth, style = nesting
+    base = {"tasks": "[digits]", "models": "[digits-mlp]", "suites": "{accuracy: {}}"}
+    base[key] = _nest(depth, style)
+    text = "".join(f"{k}: {v}\n" for k, v in base.items())
+    try:
+        parse_spec_text(text, source="deep.yaml")
+    except HarnessError as err:
+        assert "\n" not in str(err).strip()
+        if depth > 70:
+            assert "nested more than 64 levels" in str(err) or "larger than" in str(err)
+
+
+@NESTED
+@given(nesting=NESTING)
+def test_policy_loader_on_nested_yaml(
+    nesting: tuple[int, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from harness.analysis.check_policy import Policy, load_policy
+
+    path = tmp_path_factory.mktemp("policy") / "policy.yaml"
+    path.write_text("metrics: " + _nest(*nesting) + "\n")
+    try:
+        assert isinstance(load_policy(path), Policy)
+    except HarnessError as err:
+        assert "\n" not in str(err).strip() and "policy file" in str(err)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(offset=st.integers(-64, 64), filler=st.sampled_from(["comment", "nul"]))
+def test_spec_loader_at_the_size_limit(
+    offset: int, filler: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from harness.config.spec import MAX_SPEC_BYTES, load_spec
+
+    head = "tasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n"
+    room = MAX_SPEC_BYTES + offset - len(head)
+    filled = "#" + "x" * (room - 2) if filler == "comment" else "# " + "\0" * (room - 3)
+    text = head + filled + "\n"
+    path = tmp_path_factory.mktemp("big") / "spec.yaml"
+    path.write_text(text)
+    try:
+        load_spec(path)
+    except HarnessError as err:
+        assert "\n" not in str(err).strip()
+        if len(text.encode()) > MAX_SPEC_BYTES:
+            assert "larger than" in str(err)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(size=st.integers(1 << 20, 1 << 40))
+def test_oversized_spec_is_refused_before_reading(
+    size: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A sparse file of any size up to 1 TiB: refused from its size, in well under a second."""
+    import time
+
+    from harness.config.spec import load_spec
+
+    path = tmp_path_factory.mktemp("sparse") / "spec.yaml"
+    with path.open("wb") as f:
+        f.truncate(size + 1)
+    started = time.perf_counter()
+    with pytest.raises(HarnessError, match="larger than"):
+        load_spec(path)
+    assert time.perf_counter() - started < 1.0
+
+
+# -- damaged weight files ----------------------------------------------------------------------
+def _good_safetensors() -> bytes:
+    from safetensors.torch import save
+
+    from tests.fixture_models import linear_digits
+
+    return save({k: v.contiguous() for k, v in linear_digits().state_dict().items()})
+
+
+GOOD_WEIGHTS = _good_safetensors()
+HEADER_LEN = int.from_bytes(GOOD_WEIGHTS[:8], "little")
+entries = st.fixed_dictionaries(
+    {
+        "dtype": st.sampled_from(["F32", "F16", "I32", "BOOL", "F64", "X9", ""]),
+        "shape": st.lists(st.integers(0, 2**40), max_size=4),
+        "data_offsets": st.lists(st.integers(-5, 2**45), min_size=0, max_size=3),
+    }
+)
+
+
+def _load_damaged(raw: bytes, folder: Path) -> None:
+    """Load `raw` as weights of linear_digits: tensors that fit, or a ModelLoadError."""
+    from harness.core.errors import ModelLoadError
+    from harness.core.weights import fit_state_dict, load_state_dict
+    from tests.fixture_models import linear_digits
+
+    path = folder / "w.safetensors"
+    path.write_bytes(raw)
+    try:
+        state, _ = load_state_dict(path, expected_sha256=None, allow_pickle=False)
+        net = linear_digits()
+        fit_state_dict(net, state, path=path, model="m")
+    except ModelLoadError as err:
+        assert str(err) and "\n" not in str(err).strip() and str(path) in str(err)
+
+
+@FUZZ
+@given(data=st.data())
+def test_weights_loader_on_damaged_files(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    raw = GOOD_WEIGHTS
+    how = data.draw(st.sampled_from(["flip", "truncate", "append", "replace", "header", "length"]))
+    if how == "flip":
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw = raw[:i] + bytes([raw[i] ^ (1 << data.draw(st.integers(0, 7)))]) + raw[i + 1 :]
+    elif how == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    elif how == "append":
+        raw = raw + data.draw(st.binary(min_size=1, max_size=64))
+    elif how == "replace":
+        raw = data.draw(st.binary(max_size=300))
+    elif how == "length":  # the 8-byte length prefix claims anything
+        raw = data.draw(st.integers(0, 2**64 - 1)).to_bytes(8, "little") + raw[8:]
+    else:  # a header written by someone else: any dtypes, shapes and byte ranges
+        header = data.draw(
+            st.dictionaries(st.sampled_from(["1.weight", "1.bias", "x"]), entries, max_size=3)
+        )
+        text = json.dumps(header).encode()
+        raw = len(text).to_bytes(8, "little") + text + raw[8 + HEADER_LEN :]
+    _load_damaged(raw, tmp_path_factory.mktemp("weights"))
+
+
+def test_intact_weights_load_unchanged(tmp_path: Path) -> None:
+    from harness.core.weights import load_state_dict
+    from tests.fixture_models import linear_digits
+
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(GOOD_WEIGHTS)
+    state, _ = load_state_dict(path, expected_sha256=None, allow_pickle=False)
+    for key, value in linear_digits().state_dict().items():
+        assert state[key].equal(value)
+
+
+@FUZZ
+@given(data=st.data())
+def test_pickled_weights_loader_on_damaged_files(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """allow_pickle: true and a damaged torch.save file: a state dict or one ModelLoadError."""
+    import io
+
+    import torch
+
+    from harness.core.errors import ModelLoadError
+    from harness.core.weights import load_state_dict
+    from tests.fixture_models import linear_digits
+
+    buf = io.BytesIO()
+    torch.save(linear_digits().state_dict(), buf)
+    raw = buf.getvalue()
+    cut = data.draw(st.integers(0, len(raw)))
+    junk = data.draw(st.binary(max_size=32))
+    path = tmp_path_factory.mktemp("pickled") / "w.pt"
+    path.write_bytes(raw[:cut] + junk + raw[cut + len(junk) :])
+    try:
+        state, _ = load_state_dict(path, expected_sha256=None, allow_pickle=True)
+        assert all(isinstance(v, torch.Tensor) for v in state.values())
+    except ModelLoadError as err:
+        assert "\n" not in str(err).strip()
+
+
+def _good_npy() -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.arange(5 * 8 * 8, dtype=np.uint8).reshape(5, 8, 8))
+    return buffer.getvalue()
+
+
+GOOD_NPY = _good_npy()
+
+
+@FUZZ
+@given(data=st.data())
+def test_npy_header_reader_on_damaged_files(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A CIFAR-10-C `.npy` bit-flipped, truncated, extended, replaced or given any header: the
+    header reader returns a header the file can hold, or raises one DatasetError line naming the
+    file — never numpy's own error, and never allocates what a header claims."""
+    from harness.config.tasks.npy_header import read_npy_header
+    from harness.core.errors import DatasetError
+
+    raw = GOOD_NPY
+    how = data.draw(st.sampled_from(["flip", "truncate", "append", "replace", "header"]))
+    if how == "flip":
+        i = data.draw(st.integers(0, 127))  # inside the magic string and header
+        raw = raw[:i] + bytes([raw[i] ^ (1 << data.draw(st.integers(0, 7)))]) + raw[i + 1 :]
+    elif how == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    elif how == "append":
+        raw = raw + data.draw(st.binary(min_size=1, max_size=64))
+    elif how == "replace":
+        raw = data.draw(st.binary(max_size=300))
+    else:  # a header written by someone else: any dtype text, shape and order
+        descr = data.draw(st.sampled_from(["|u1", "<f4", "|O", "<c16", "|S3", "x", "<i8"]))
+        shape = data.draw(st.lists(st.integers(0, 2**40), max_size=4))
+        text = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {tuple(shape)!r}, }}"
+        text = text.ljust(117) + "\n"
+        raw = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode() + raw[128:]
+    path = tmp_path_factory.mktemp("npy") / "fog.npy"
+    path.write_bytes(raw)
+    try:
+        header = read_npy_header(path, "task 't'")
+    except DatasetError as err:
+        assert "\n" not in str(err) and str(path) in str(err)
+        return
+    need = header.dtype.itemsize
+    for n in header.shape:
+        need *= n
+    assert not header.dtype.hasobject and need <= len(raw)

@@ -28,6 +28,7 @@ from harness.config.tasks.image_decoders import (
     ImageSplit,
     NpyRows,
     encoded_decoder,
+    open_npy,
     transformed_shape,
 )
 from harness.config.tasks.image_folders import list_labeled
@@ -61,7 +62,7 @@ def _cell_table(
 
 
 def _labels(source: NpyCorruptionSource, task: str) -> np.ndarray:
-    labels = np.load(source.labels, mmap_mode="r")
+    labels = open_npy(source.labels, task)
     if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) % len(SEVERITIES):
         raise DatasetError(
             f"task {task!r}: {source.labels} must be a 1-D array of integer labels, one per row "
@@ -89,7 +90,7 @@ def npy_cells(
     layout: ArrayLayout | None = None
     tables = []
     for f_index, (name, path) in enumerate(source.files):
-        stack = np.load(path, mmap_mode="r")
+        stack = open_npy(path, spec.name)
         here = ArrayLayout.infer(np.asarray(stack[0]))
         if stack.shape[0] != len(labels) or (layout is not None and here != layout):
             raise DatasetError(

@@ -34,6 +34,14 @@ ImageMode = Literal["L", "RGB"]
 _DECODE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError)
 
 
+def decode_reason(err: Exception) -> str:
+    """PIL's reason in a few words (its "cannot identify image file <_io.BytesIO ...>" names an
+    in-memory buffer, not the file)."""
+    if isinstance(err, UnidentifiedImageError):
+        return "not an image format PIL can read: damaged, empty or not an image"
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
 def mode_for(image: Image.Image, channels: int | None) -> ImageMode:
     """The mode every image is converted to: declared channels, else the first image's."""
     if channels is not None:
@@ -85,9 +93,19 @@ class EncodedImages:
                 return image.convert(self.mode)
         except _DECODE_ERRORS as err:
             raise DatasetError(
-                f"task {self.task!r}: image {sample_id!r} cannot be decoded ({err}); "
-                "remove or replace the file"
+                f"task {self.task!r}: image {self.where(value, sample_id)} cannot be decoded "
+                f"({decode_reason(err)}); remove or replace the file"
             ) from None
+
+    def where(self, value: Any, sample_id: str) -> str:
+        """The image's file when the column holds a path, else its sample id."""
+        path = value.get("path") if isinstance(value, dict) else value
+        if isinstance(path, str) and path:
+            full = Path(path)
+            if self.root is not None and not full.is_absolute():
+                full = Path(self.root) / full
+            return f"{str(full)!r} (sample {sample_id!r})"
+        return repr(sample_id)
 
     def to_array(self, image: Image.Image) -> np.ndarray:
         array = np.asarray(self.transform.apply(image), dtype=np.uint8)
@@ -269,8 +287,21 @@ class NpyRows:
         refs = refs.astype(np.int64)
         starts = np.flatnonzero(np.diff(refs[:, 0], prepend=-1) != 0)
         for start, stop in zip(starts, [*starts[1:], len(refs)], strict=True):
-            stack = np.load(self.files[int(refs[start, 0])], mmap_mode="r")
+            stack = open_npy(self.files[int(refs[start, 0])], self.task)
             yield np.asarray(stack[refs[start:stop, 1]])
+
+
+def open_npy(path: str | Path, task: str) -> np.ndarray:
+    """A memory map of a `.npy` file; a file damaged or replaced since the task was planned
+    (`harness validate` checks every header: `npy_header`) is one line naming it."""
+    try:
+        return np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError) as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DatasetError(
+            f"task {task!r}: cannot read {path} ({reason}); it changed or was damaged after "
+            "the run was planned: replace it and rerun"
+        ) from None
 
 
 # ----------------------------------------------------------------------------- a loaded split
@@ -305,7 +336,8 @@ def encoded_decoder(
             mode = mode_for(image, channels)
     except _DECODE_ERRORS as err:
         raise DatasetError(
-            f"task {task!r}: image {first_id!r} cannot be decoded ({err}); remove or replace it"
+            f"task {task!r}: image {probe.where(first, first_id)} cannot be decoded "
+            f"({decode_reason(err)}); remove or replace it"
         ) from None
     probe = EncodedImages(task=task, mode=mode, shape=(0, 0, 0), transform=transform, root=root)
     channels_, height, width = probe.to_array(probe.open(first, first_id)).shape

@@ -1,7 +1,8 @@
 """Where an inline task's data lives: a local path's layout resolved to one kind of source.
 
 `resolve_source` looks at a `TaskSpec`'s `source` (or `train_source`) without reading any data:
-it lists folders, never opens an image or a table, and imports neither torch nor datasets, so
+it lists folders, never opens an image or a table (of a `.npy` file it reads the header alone:
+`npy_header`), and imports neither torch nor datasets, so
 `harness validate` runs it on every inline task and refuses what `harness run` would refuse (a
 missing split, a flat image folder declared labeled, an unknown corruption, a nested folder that
 would pool several datasets into one). The loader resolves the same way, so both agree.
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.config.spec import TaskSpec
+from harness.config.tasks.npy_header import check_corruption_set
 from harness.core.errors import DatasetError
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
@@ -171,6 +173,11 @@ def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source
         return _npy_source(tuple((p.stem, p) for p in files), path / LABELS_NPY, spec, where)
     if spec.modality == "image" and _has_images(path):
         return _image_source(path, spec, split, where)
+    if spec.modality == "image" and any(path.glob("*.npy")):
+        raise DatasetError(
+            f"{where}: holds .npy files but no {LABELS_NPY}; a CIFAR-10-C style folder needs "
+            f"{LABELS_NPY} beside its <corruption>.npy files"
+        )
     return _table_source(path, split, where)
 
 
@@ -180,7 +187,9 @@ def _npy_source(
     names = [name for name, _ in files]
     wanted = _wanted_corruptions(spec, names, where)
     _wanted_severities(spec, where)
-    return NpyCorruptionSource(tuple((n, p) for n, p in files if n in wanted), labels)
+    chosen = tuple((n, p) for n, p in files if n in wanted)
+    check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only, no data
+    return NpyCorruptionSource(chosen, labels)
 
 
 def _wanted_corruptions(spec: TaskSpec, available: list[str], where: str) -> set[str]:

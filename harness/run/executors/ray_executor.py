@@ -1,105 +1,40 @@
 """The Ray executor: each work unit is a Ray task with the spec's resource request.
 
-The plan is put into the object store once; a worker rebuilds the adapter and task from it (the
-weights and data paths must be readable on every node), runs the unit and returns its result to
-the driver, which alone writes the results folder. A worker process that dies is retried by Ray
-(`max_retries`); when retries run out the job is failed with Ray's error as the cause.
+Ray runs in a child driver process (harness/run/executors/ray_driver.py), so that Ray's C++ core
+ending its driver (when the raylet or one of its agents dies) does not end `harness run`: the
+units then in flight fail with one line naming the cause, the other jobs' results stay written,
+and the manifest is finished. When the calling process already set up Ray (`ray.init` in a
+notebook, a test or a benchmark), units run through that connection instead. The driver process
+returns each result to this process, which alone writes the results folder. A worker that dies
+is retried by Ray (`max_retries`); when retries run out the job fails with Ray's error.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
+import multiprocessing
 import sys
-from dataclasses import replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
-
-import torch
 
 from harness.config.plan import Plan
 from harness.config.spec import ExecutionSpec
-from harness.core.errors import HarnessError, MissingDependencyError
-from harness.core.suite import RunContext
-from harness.run.environment import resolve_device
-from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
+from harness.core.errors import HarnessError
+from harness.run.executors.ray_cluster import (
+    check_cluster,
+    check_reachable,
+    cluster_address,
+    import_ray,
+)
+from harness.run.executors.ray_driver import RayDriver, driver_process_main, gpus_per_job
+from harness.run.executors.work import UnitResult, WorkUnit
+
+__all__ = ["RayExecutor", "check_reachable", "gpus_per_job", "import_ray"]
 
 log = logging.getLogger(__name__)
-
-
-def check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Refuse a `host:port` cluster address nobody answers on, before Ray retries for minutes.
-
-    `auto` and `ray://` client addresses are left to Ray itself.
-    """
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or address.startswith("ray://"):
-        return
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            pass
-    except OSError as err:
-        raise HarnessError(
-            f"cannot reach a Ray cluster at --address {address} ({err.strerror or err}); "
-            "start one with `ray start --head` there, or drop --address for a local cluster"
-        ) from None
-
-
-def import_ray() -> Any:
-    """The `ray` module, or a MissingDependencyError with the install hint."""
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError("ray", "ray", "--executor ray (distributed runs)") from None
-    return ray
-
-
-def gpus_per_job(plan: Plan, execution: ExecutionSpec) -> float:
-    """GPUs one unit asks for: the spec's value, else 1 for `device: cuda` and 0 otherwise."""
-    if execution.resources.gpus_per_job is not None:
-        return execution.resources.gpus_per_job
-    return 1.0 if plan.spec.device == "cuda" else 0.0
-
-
-def execute_remote(
-    plan: Plan, unit: WorkUnit, threads: int, timeout: float | None = None
-) -> UnitResult:
-    """Body of the Ray task: build the adapter and task on the worker and run the unit.
-
-    With a `timeout`, the unit runs in a child process of the Ray worker that is killed when the
-    job runs over (harness/run/executors/isolated.py); the limit counts from the task's start.
-    """
-    threads = unit.threads or threads
-    if timeout is not None:
-        import time
-
-        from harness.run.executors.isolated import WorkerPool, WorkerSetup
-
-        pool = WorkerPool(WorkerSetup.of(plan))
-        try:
-            pool.ensure_started()
-            deadline = time.monotonic() + timeout
-            return pool.run(
-                replace(unit, threads=threads), deadline=deadline, limit=timeout, progress=None
-            )
-        finally:
-            pool.close()
-    torch.set_num_threads(threads)
-    device = resolve_device(plan.spec.device)
-    ctx = RunContext(
-        seed=plan.spec.seed,
-        device=device,
-        batch_size=plan.spec.batch_size,
-        bootstrap_resamples=plan.spec.bootstrap_resamples,
-    )
-    return run_unit(
-        unit,
-        suite=plan.suites[unit.job.suite],
-        adapter_and_task=lambda: (
-            build_adapter(plan, unit.job.model, device),
-            load_task(plan, unit.job.task),
-        ),
-        ctx=ctx,
-    )
+START_TIMEOUT_S = 600.0  # the child imports the harness and starts or joins a cluster
+CLOSE_TIMEOUT_S = 60.0
 
 
 class RayExecutor:
@@ -114,67 +49,134 @@ class RayExecutor:
         self.ray = import_ray()
         self.plan = plan
         self.execution = execution
-        self.timeout = timeout
-        self.num_gpus = gpus_per_job(plan, execution)
-        self._pending: dict[Any, WorkUnit] = {}
-        self._owns_cluster = False
-        self._plan_ref: Any = None
-        self._task: Any = None
+        self.timeout = timeout  # per-job time limit, enforced on the worker (None: none)
+        self._inline: RayDriver | None = None  # Ray already set up in this process
+        self._proc: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._pending: dict[tuple[int, int | None], WorkUnit] = {}
+        self._lost: str | None = None  # why the driver process is gone
+        self._session_dir: str | None = None
 
+    # -- start and stop --------------------------------------------------------------------
     def start(self) -> None:
-        ray = self.ray
-        if not ray.is_initialized():
-            address = self.execution.address
-            if address is None:
-                ray.init(include_dashboard=False, logging_level=logging.WARNING)
-            else:
-                check_reachable(address)
-                ray.init(address=address, logging_level=logging.WARNING)
-            self._owns_cluster = True
-        log.info("ray cluster resources: %s", ray.cluster_resources())
-        self._plan_ref = ray.put(self.plan)
-        self._task = ray.remote(execute_remote)
+        if self.ray.is_initialized():
+            self._inline = RayDriver(self.ray, self.plan, self.execution, self.timeout)
+            self._inline.start()
+            return
+        address, source = cluster_address(self.execution)
+        if address is not None:  # refuse a bad address here, in one line, before any process
+            check_reachable(address, source)
+            check_cluster(self.ray, address, source)
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        payload = self.ray.cloudpickle.dumps(
+            (self.plan, self.execution, self.timeout, logging.getLogger().level)
+        )
+        self._proc = ctx.Process(
+            target=driver_process_main,
+            args=(child, list(sys.path), payload),
+            name="harness-ray-driver",
+        )
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        kind, arg = self._receive_start()
+        if kind == "error":
+            self._stop()
+            raise HarnessError(arg)
+        self._session_dir = arg
 
+    def _receive_start(self) -> tuple[str, Any]:
+        assert self._conn is not None and self._proc is not None
+        try:
+            if self._conn.poll(START_TIMEOUT_S):
+                kind, arg = self._conn.recv()
+                return str(kind), arg
+        except (EOFError, OSError):
+            pass
+        self._proc.join(5)
+        code = self._proc.exitcode
+        raise HarnessError(
+            f"the Ray driver process did not start (exit code {code}); its output above says "
+            "why (run with -v for more)"
+        )
+
+    def _stop(self) -> None:
+        if self._conn is not None:
+            self._send("close", None)
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.join(CLOSE_TIMEOUT_S)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(5)
+            self._proc = None
+
+    def _send(self, kind: str, arg: object) -> bool:
+        if self._conn is None or self._lost is not None:
+            return False
+        try:
+            self._conn.send((kind, arg))
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    # -- the Executor protocol ---------------------------------------------------------------
     def submit(self, unit: WorkUnit) -> None:
-        cpus = self.execution.resources.cpus_per_job
-        ref = self._task.options(
-            num_cpus=cpus,
-            num_gpus=self.num_gpus,
-            max_retries=self.execution.max_retries,
-            retry_exceptions=False,
-            name=unit.label[:200],
-        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout)
-        self._pending[ref] = unit
+        if self._inline is not None:
+            self._inline.submit(unit)
+            return
+        self._pending[_key(unit)] = unit
+        self._send("submit", unit)
 
     def pending(self) -> int:
-        return len(self._pending)
+        return self._inline.pending() if self._inline is not None else len(self._pending)
 
     def next_done(self) -> UnitResult:
-        ray = self.ray
-        ready, _ = ray.wait(list(self._pending), num_returns=1)
-        ref = ready[0]
-        unit = self._pending.pop(ref)
-        try:
-            return ray.get(ref)
-        except ray.exceptions.RayError as err:
-            cause = (str(err).strip().splitlines() or [""])[0]
-            return UnitResult(
-                unit=unit,
-                result=None,
-                seconds=0.0,
-                message=(
-                    f"{type(err).__name__} on the Ray cluster after "
-                    f"{self.execution.max_retries} retries: {cause}"
-                ),
-            )
+        if self._inline is not None:
+            got = self._inline.wait_one(None)
+            assert got is not None
+            return got
+        if self._lost is None:
+            assert self._conn is not None
+            try:
+                kind, arg = self._conn.recv()
+                result: UnitResult = self.ray.cloudpickle.loads(arg)
+                self._pending.pop(_key(result.unit), None)
+                return result
+            except (EOFError, OSError):
+                self._lost = self._death()
+        _, unit = self._pending.popitem()
+        return UnitResult(unit=unit, result=None, seconds=0.0, message=self._lost)
+
+    def _death(self) -> str:
+        """One line on why the driver process is gone (Ray ended it, or it crashed)."""
+        assert self._proc is not None
+        self._proc.join(10)
+        code = self._proc.exitcode
+        logs = f"; Ray's logs: {self._session_dir}/logs" if self._session_dir else ""
+        return (
+            f"the Ray driver process died (exit code {code}) before this unit came back: Ray "
+            f"stopped under it (its raylet or one of the raylet's agents died?){logs}; finished "
+            "jobs are kept — rerun the same command to run the rest"
+        )
 
     def cancel(self) -> None:
-        for ref in self._pending:
-            self.ray.cancel(ref)
+        if self._inline is not None:
+            self._inline.cancel()
+            return
+        self._send("cancel", None)
         self._pending.clear()
 
     def close(self) -> None:
-        self.cancel()
-        if self._owns_cluster:
-            self.ray.shutdown()
-            self._owns_cluster = False
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
+            return
+        self._pending.clear()
+        self._stop()
+
+
+def _key(unit: WorkUnit) -> tuple[int, int | None]:
+    return unit.index, unit.shard.index if unit.shard is not None else None

@@ -20,7 +20,8 @@ import torch
 
 from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter
-from harness.core.errors import HarnessError
+from harness.core.errors import HarnessError, ModelCallError
+from harness.core.model_calls import CheckedAdapter, out_of_memory
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
@@ -76,7 +77,10 @@ def run_unit(
         if unit.shard is not None:
             task = unit.shard.apply(task)
             ctx = replace(ctx, bootstrap_resamples=0)
-        result = suite.run(adapter, task, ctx)
+        checked = CheckedAdapter(adapter, task)
+        if adapter.unavailable_reason is None:
+            checked.probe()
+        result = suite.run(checked, task, ctx)
         return UnitResult(
             unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
         )
@@ -86,12 +90,40 @@ def run_unit(
             result=None,
             seconds=time.perf_counter() - started,
             message=str(err),
+            detail=err.detail if isinstance(err, ModelCallError) else None,
             host=host,
             pid=pid,
         )
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as err:  # suite code (model code is caught by CheckedAdapter) ended the unit
+        return UnitResult(
+            unit=unit,
+            result=None,
+            seconds=time.perf_counter() - started,
+            message=(
+                f"sys.exit({err.code!r}) was called while running {unit.label}; the suite or "
+                "the model must return or raise, not end the process"
+            ),
+            detail=traceback.format_exc(limit=-40),
+            host=host,
+            pid=pid,
+        )
     except Exception as err:  # recorded as the job's failure with its traceback, like the runner
+        if out_of_memory(err):  # the user's to fix (batch size, device): one line, no log
+            return UnitResult(
+                unit=unit,
+                result=None,
+                seconds=time.perf_counter() - started,
+                message=(
+                    f"{unit.label} ran out of memory ({type(err).__name__}: "
+                    f"{(str(err).strip().splitlines() or [''])[0][:200]}); lower batch_size or "
+                    "use a device with more memory"
+                ),
+                detail=traceback.format_exc(limit=-40),
+                host=host,
+                pid=pid,
+            )
         detail = traceback.format_exc()
         log.error("%s failed:\n%s", unit.label, detail)
         return UnitResult(

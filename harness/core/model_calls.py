@@ -1,0 +1,216 @@
+"""Calls into a model's own code: whatever it does, the job fails with one line naming the model.
+
+A model's factory and forward pass are code the harness does not control. When that code raises,
+recurses without end, calls `sys.exit`, or returns a tuple, a dict, None, complex numbers or the
+wrong number of rows, the job fails with one `ModelCallError` line naming the model and what it
+did (its traceback goes to the manifest, not the terminal), and the run goes on to its next job.
+The runner wraps every adapter a suite sees in `CheckedAdapter`; adapters check what a forward
+returned with `check_forward_output` before converting it.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.core.adapter import (
+    AdapterHooks,
+    Capabilities,
+    InputSpec,
+    ModelAdapter,
+    check_logits_shape,
+)
+from harness.core.errors import HarnessError, ModelCallError
+from harness.core.task import Task
+
+PROBE_SAMPLES = 2  # inputs of the probe forward (CheckedAdapter.probe)
+TRACEBACK_FRAMES = 40  # the innermost frames kept in the manifest (a runaway recursion has 1000)
+
+
+@contextmanager
+def calling_model(model: str, during: str) -> Iterator[None]:
+    """Run model code; its failures (other than a HarnessError) become a one-line ModelCallError.
+
+    `during` says what was being done ("its forward pass on task 'digits'"). KeyboardInterrupt
+    is left alone: it is how SIGINT and SIGTERM stop a run (harness/run/interrupts.py).
+    """
+    try:
+        yield
+    except HarnessError:
+        raise
+    except Exception as err:
+        if out_of_memory(err):
+            raise  # a condition suites handle (throughput's batch-size sweep), not a model bug
+        raise _failure(model, during, err) from err
+    except SystemExit as err:
+        raise ModelCallError(
+            f"model {model!r} called sys.exit({err.code!r}) during {during}; a model must "
+            "return or raise, not end the process",
+            detail=_trace(err),
+        ) from err
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Out of memory on any device: torch's OOM error, MemoryError, or the allocators' message."""
+    if isinstance(err, torch.OutOfMemoryError | MemoryError):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
+
+
+def _failure(model: str, during: str, err: Exception) -> ModelCallError:
+    if isinstance(err, RecursionError):
+        return ModelCallError(
+            f"model {model!r} recursed without end during {during} (RecursionError); "
+            "fix the model's code",
+            detail=_trace(err),
+        )
+    # the model's own code: its failure is the job's, not a harness bug
+    return ModelCallError(
+        f"model {model!r} raised {type(err).__name__} during {during}: {_first_line(err)}",
+        detail=_trace(err),
+    )
+
+
+def check_forward_output(out: object, *, model: str) -> torch.Tensor:
+    """What a forward pass returned, refused unless it is a real-valued tensor.
+
+    Complex logits are refused rather than cast: `.float()` would silently drop the imaginary
+    part, and a classifier's scores are real numbers.
+    """
+    if not isinstance(out, torch.Tensor):
+        raise ModelCallError(
+            f"model {model!r} returned {describe_value(out)} from its forward pass, not a tensor "
+            f"of logits; return the (batch, classes) logits tensor{_hint(out)}"
+        )
+    if out.is_complex():
+        raise ModelCallError(
+            f"model {model!r} returned complex logits ({str(out.dtype).removeprefix('torch.')}); "
+            "class scores must be real numbers — return real logits (e.g. .abs() or .real, if "
+            "that is what the model means)"
+        )
+    return out
+
+
+def describe_value(value: object, *, depth: int = 0) -> str:
+    """A short phrase for what a model returned ('a tuple of 2 (tensor (4, 10), ...)')."""
+    if value is None:
+        return "None"
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape}"
+    if isinstance(value, tuple | list):
+        kind = type(value).__name__
+        if depth or not value:
+            return f"a {kind} of {len(value)}"
+        items = ", ".join(describe_value(v, depth=1) for v in value[:3])
+        more = ", ..." if len(value) > 3 else ""
+        return f"a {kind} of {len(value)} ({items}{more})"
+    if isinstance(value, dict):
+        keys = [str(k)[:40] for k in list(value)[:5]]
+        return f"a dict with keys {keys}"
+    return f"a {type(value).__name__}"
+
+
+def _hint(value: object) -> str:
+    if isinstance(value, tuple | list) and value and isinstance(value[0], torch.Tensor):
+        return " (e.g. outputs[0])"
+    if isinstance(value, dict) and "logits" in value:
+        return " (e.g. outputs['logits'])"
+    if hasattr(value, "logits"):
+        return " (e.g. outputs.logits)"
+    return ""
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    line = text.splitlines()[0] if text else "(no message)"
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _trace(err: BaseException) -> str:
+    return "".join(traceback.format_exception(err, limit=-TRACEBACK_FRAMES))
+
+
+class CheckedAdapter(AdapterHooks):
+    """An adapter whose every `logits` call is a checked call into model code, on one task.
+
+    Delegates every member explicitly; `logits` runs under `calling_model` and refuses outputs
+    that are not a real (batch, num_classes) tensor with one row per input. NaN and inf are left
+    to the suites (some count them as failures of the model, others refuse them).
+    """
+
+    def __init__(self, adapter: ModelAdapter, task: Task) -> None:
+        self.adapter = adapter
+        self.task = task
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return self.adapter.input_spec
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.adapter.capabilities
+
+    @property
+    def device(self) -> torch.device:
+        return self.adapter.device
+
+    @property
+    def unavailable_reason(self) -> str | None:  # type: ignore[override]
+        return self.adapter.unavailable_reason
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        with calling_model(self.name, f"its forward pass on task {self.task.name!r}"):
+            out: Any = self.adapter.logits(inputs)
+        logits = check_forward_output(out, model=self.name)
+        check_logits_shape(
+            logits,
+            num_classes=self.task.num_classes,
+            model=self.name,
+            task=self.task.name,
+            batch=len(inputs),
+        )
+        return logits
+
+    def probe(self) -> None:
+        """One checked forward on the task's first inputs, before the suite runs.
+
+        Suites that time or attack `module()` call the network directly; the probe makes a model
+        that returns the wrong thing (or raises, or exits) fail its job here with one line,
+        whichever path the suite takes next. Global RNG state is restored afterwards, so a
+        stochastic model's numbers do not move.
+        """
+        if len(self.task) == 0:
+            return
+        batch = next(self.task.batches(PROBE_SAMPLES))
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            self.logits(batch.inputs)
+
+    def module(self) -> torch.nn.Module:
+        return self.adapter.module()
+
+    def describe(self) -> dict[str, Any]:
+        return self.adapter.describe()
+
+    def identity(self) -> str:
+        return self.adapter.identity()
+
+    def check_task(self, task: Task) -> None:
+        self.adapter.check_task(task)
+
+    def count_tokens(self, inputs: list[str]) -> int | None:
+        return self.adapter.count_tokens(inputs)

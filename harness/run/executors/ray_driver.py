@@ -1,0 +1,206 @@
+"""The Ray driver: submits work units as Ray tasks and collects their results.
+
+`RayDriver` talks to Ray in the process that calls it. `driver_process_main` runs one in a child
+process for `RayExecutor`, answering over a pipe: Ray's C++ core ends its driver process at once
+when the local raylet (or one of the raylet's agents) dies, so the harness keeps Ray out of its
+own process and survives that, failing the units in flight with one line each and finishing the
+run's manifest. The plan is put into the object store once; a worker rebuilds the adapter and
+task from it (weights and data must be readable on every node) and runs the unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from typing import Any
+
+import torch
+
+from harness.config.plan import Plan
+from harness.config.spec import ExecutionSpec
+from harness.core.errors import HarnessError
+from harness.core.suite import RunContext
+from harness.run.environment import resolve_device
+from harness.run.executors.ray_cluster import connect, import_ray
+from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
+
+log = logging.getLogger(__name__)
+POLL_S = 0.05  # how often the child driver looks at the pipe while units are in flight
+
+
+def gpus_per_job(plan: Plan, execution: ExecutionSpec) -> float:
+    """GPUs one unit asks for: the spec's value, else 1 for `device: cuda` and 0 otherwise."""
+    if execution.resources.gpus_per_job is not None:
+        return execution.resources.gpus_per_job
+    return 1.0 if plan.spec.device == "cuda" else 0.0
+
+
+def execute_remote(
+    plan: Plan, unit: WorkUnit, threads: int, timeout: float | None = None
+) -> UnitResult:
+    """Body of the Ray task: build the adapter and task on the worker and run the unit.
+
+    With a `timeout`, the unit runs in a child process of the Ray worker that is killed when the
+    job runs over (harness/run/executors/isolated.py); the limit counts from the task's start.
+    """
+    threads = unit.threads or threads
+    if timeout is not None:
+        import time
+
+        from harness.run.executors.isolated import WorkerPool, WorkerSetup
+
+        pool = WorkerPool(WorkerSetup.of(plan))
+        try:
+            pool.ensure_started()
+            deadline = time.monotonic() + timeout
+            return pool.run(
+                replace(unit, threads=threads), deadline=deadline, limit=timeout, progress=None
+            )
+        finally:
+            pool.close()
+    torch.set_num_threads(threads)
+    device = resolve_device(plan.spec.device)
+    ctx = RunContext(
+        seed=plan.spec.seed,
+        device=device,
+        batch_size=plan.spec.batch_size,
+        bootstrap_resamples=plan.spec.bootstrap_resamples,
+    )
+    return run_unit(
+        unit,
+        suite=plan.suites[unit.job.suite],
+        adapter_and_task=lambda: (
+            build_adapter(plan, unit.job.model, device),
+            load_task(plan, unit.job.task),
+        ),
+        ctx=ctx,
+    )
+
+
+class RayDriver:
+    """Ray calls in this process: joins or starts the cluster, submits units, collects them."""
+
+    def __init__(
+        self, ray: Any, plan: Plan, execution: ExecutionSpec, timeout: float | None = None
+    ) -> None:
+        self.ray = ray
+        self.plan = plan
+        self.execution = execution
+        self.timeout = timeout  # per-job time limit (None: none)
+        self.num_gpus = gpus_per_job(plan, execution)
+        self._pending: dict[Any, WorkUnit] = {}
+        self._owns_cluster = False
+        self._plan_ref: Any = None
+        self._task: Any = None
+
+    def start(self) -> None:
+        ray = self.ray
+        if not ray.is_initialized():
+            source = connect(ray, self.execution)
+            log.info("ray: using %s", source)
+            self._owns_cluster = True
+        log.info("ray cluster resources: %s", ray.cluster_resources())
+        self._plan_ref = ray.put(self.plan)
+        self._task = ray.remote(execute_remote)
+
+    def session_dir(self) -> str | None:
+        """Where Ray keeps this session's logs (best effort: an internal attribute)."""
+        node = getattr(getattr(self.ray, "_private", None), "worker", None)
+        node = getattr(getattr(node, "global_worker", None), "node", None)
+        get = getattr(node, "get_session_dir_path", None)
+        return str(get()) if callable(get) else None
+
+    def submit(self, unit: WorkUnit) -> None:
+        cpus = self.execution.resources.cpus_per_job
+        ref = self._task.options(
+            num_cpus=cpus,
+            num_gpus=self.num_gpus,
+            max_retries=self.execution.max_retries,
+            retry_exceptions=False,
+            name=unit.label[:200],
+        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout)
+        self._pending[ref] = unit
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def wait_one(self, timeout: float | None) -> UnitResult | None:
+        """The next finished unit (None: none finished within `timeout` seconds)."""
+        ray = self.ray
+        ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=timeout)
+        if not ready:
+            return None
+        ref = ready[0]
+        unit = self._pending.pop(ref)
+        try:
+            got: UnitResult = ray.get(ref)
+            return got
+        except ray.exceptions.RayError as err:
+            cause = (str(err).strip().splitlines() or [""])[0]
+            return UnitResult(
+                unit=unit,
+                result=None,
+                seconds=0.0,
+                message=(
+                    f"{type(err).__name__} on the Ray cluster after "
+                    f"{self.execution.max_retries} retries: {cause}"
+                ),
+            )
+
+    def cancel(self) -> None:
+        for ref in self._pending:
+            self.ray.cancel(ref)
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.cancel()
+        if self._owns_cluster:
+            self.ray.shutdown()
+            self._owns_cluster = False
+
+
+def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> None:
+    """Entry point of the child driver process (multiprocessing, spawn).
+
+    Messages in: ("submit", WorkUnit), ("cancel", None), ("close", None). Out: ("started",
+    session dir) or ("error", one line), then ("done", pickled UnitResult) per finished unit.
+    SIGINT is ignored: the parent stops the child (it is the one that handles Ctrl-C).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.path[:] = path  # the parent's, with the spec's folder (model factories import from it)
+    ray = import_ray()
+    plan, execution, timeout, level = ray.cloudpickle.loads(payload)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    driver = RayDriver(ray, plan, execution, timeout)
+    try:
+        driver.start()
+    except HarnessError as err:
+        conn.send(("error", str(err)))
+        return
+    conn.send(("started", driver.session_dir()))
+    try:
+        _serve(conn, driver)
+    except (EOFError, OSError):
+        pass  # the parent is gone: stop
+    finally:
+        driver.close()
+
+
+def _serve(conn: Connection, driver: RayDriver) -> None:
+    ray = driver.ray
+    while True:
+        while conn.poll(0 if driver.pending() else 0.2):
+            kind, arg = conn.recv()
+            if kind == "submit":
+                driver.submit(arg)
+            elif kind == "cancel":
+                driver.cancel()
+            elif kind == "close":
+                return
+        if driver.pending():
+            got = driver.wait_one(timeout=POLL_S)
+            if got is not None:
+                conn.send(("done", ray.cloudpickle.dumps(got)))

@@ -1,0 +1,155 @@
+"""Whether the runs under a results folder are whole: which planned jobs have no stored result.
+
+A job is missing when its run never finished it (the manifest says `running` or `interrupted`,
+or the run stopped at the first failure) or when the manifest lists its result but the job folder
+is gone (deleted by hand, a broken copy). Publishing readers (leaderboard, report) refuse a folder
+with missing jobs unless asked to publish it marked as partial; a job that is missing from one run
+but completed in another run under the same folder is covered.
+
+A job that failed in a run that finished is not missing: the run recorded how it ended, and the
+readers show it (the report in its cells and its list of failed jobs, the leaderboard in a note
+under the board), so the gap is said, not hidden. Those are listed in `failed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus, RunManifest, RunStatus
+from harness.store.record_file import read_record
+from harness.store.run_store import LoadedJob, find_run_dirs
+
+SHOWN = 5  # missing jobs named in a one-line message
+
+
+@dataclass(frozen=True)
+class MissingJob:
+    """A planned job without a stored result, and why."""
+
+    run: str  # run folder name
+    model: str
+    task: str
+    suite: str
+    why: str
+    failed: bool = False  # recorded as failed by its run (not missing unless the run is unfinished)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} × {self.task} × {self.suite}"
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.why})"
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The gaps of every run under a results folder (empty: everything planned is stored)."""
+
+    missing: tuple[MissingJob, ...]
+    unfinished_runs: tuple[str, ...]  # runs whose status says they did not finish
+    failed: tuple[MissingJob, ...] = ()  # failed in a finished run: shown, not refused
+
+    @property
+    def whole(self) -> bool:
+        return not self.missing and not self.unfinished_runs
+
+    def summary(self) -> str:
+        """One line: which runs are incomplete and the first missing jobs."""
+        parts = []
+        if self.unfinished_runs:
+            parts.append(f"run(s) not finished: {', '.join(self.unfinished_runs[:SHOWN])}")
+        if self.missing:
+            shown = "; ".join(m.describe() for m in self.missing[:SHOWN])
+            more = f"; and {len(self.missing) - SHOWN} more" if len(self.missing) > SHOWN else ""
+            parts.append(f"{len(self.missing)} job(s) missing: {shown}{more}")
+        return "; ".join(parts)
+
+    def for_task(self, task: str) -> Completeness:
+        """The gaps that touch `task` (unfinished runs touch every task)."""
+        return Completeness(
+            tuple(m for m in self.missing if m.task == task),
+            self.unfinished_runs,
+            tuple(m for m in self.failed if m.task == task),
+        )
+
+    def failed_note(self) -> str | None:
+        """One line naming the failed jobs (None when none failed)."""
+        if not self.failed:
+            return None
+        shown = "; ".join(m.describe() for m in self.failed[:SHOWN])
+        more = f"; and {len(self.failed) - SHOWN} more" if len(self.failed) > SHOWN else ""
+        return f"{len(self.failed)} job(s) failed and are not on this board: {shown}{more}"
+
+    def refuse(self, root: Path) -> None:
+        """Raise the one-line ResultsError of an incomplete results folder (nothing if whole)."""
+        if self.whole:
+            return
+        raise ResultsError(
+            f"results under {root} are incomplete — {self.summary()}; rerun the same command "
+            "to finish, or pass --allow-partial to publish them marked as partial"
+        )
+
+
+def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
+    """Compare each run's plan with its stored jobs (`loaded`: what `load_jobs(root)` read).
+
+    A run that has not finished (running, interrupted, stopped at the first failure) is flagged
+    unless every job it planned has a stored result in another run under `root`; a missing job
+    is listed unless another run stored the same model x task x suite.
+    """
+    stored: dict[tuple[str, str, str], set[Path]] = {}
+    for _, job in loaded:
+        names = (job.record.model, job.record.task, job.record.suite)
+        stored.setdefault(names, set()).add(job.path.parent.parent.resolve())
+    missing: list[MissingJob] = []
+    failed: list[MissingJob] = []
+    unfinished: list[str] = []
+    for run_dir in find_run_dirs(root):
+        manifest = read_record(run_dir / "manifest.json", RunManifest)
+        here = run_dir.resolve()
+
+        def elsewhere(names: tuple[str, str, str], here: Path = here) -> bool:
+            return bool(stored.get(names, set()) - {here})
+
+        for gap in _run_gaps(run_dir, manifest, stored):
+            if not elsewhere((gap.model, gap.task, gap.suite)):
+                (failed if gap.failed else missing).append(gap)
+        planned = _planned(manifest)
+        if _unfinished(manifest) and not all(elsewhere(names) for names in planned):
+            unfinished.append(f"{run_dir.name} (status {manifest.status.value})")
+    return Completeness(tuple(missing), tuple(unfinished), tuple(failed))
+
+
+def _unfinished(manifest: RunManifest) -> bool:
+    return manifest.partial or manifest.status == RunStatus.STOPPED_FAIL_FAST
+
+
+def _planned(manifest: RunManifest) -> list[tuple[str, str, str]]:
+    if manifest.planned is not None:
+        return [(p.model, p.task, p.suite) for p in manifest.planned]
+    return [e.names for e in manifest.jobs]
+
+
+def _run_gaps(
+    run_dir: Path, manifest: RunManifest, stored: dict[tuple[str, str, str], set[Path]]
+) -> list[MissingJob]:
+    """The run's planned jobs without a stored result in this run, and why."""
+    entries = {e.names: e for e in manifest.jobs}
+    here = run_dir.resolve()
+    gaps = []
+    for names in _planned(manifest):
+        entry = entries.get(names)
+        if here in stored.get(names, set()) and (entry is None or entry.status != JobStatus.FAILED):
+            continue  # a whole job folder (published just before a kill counts too)
+        if entry is None:
+            why = f"not run: the run is {manifest.status.value}"
+        elif entry.status == JobStatus.FAILED:
+            first = (entry.message.splitlines() or [""])[0]
+            gaps.append(MissingJob(run_dir.name, *names, why=f"failed: {first[:120]}", failed=True))
+            continue
+        else:
+            why = f"its job folder jobs/{entry.dir} is missing"
+        gaps.append(MissingJob(run_dir.name, *names, why=why))
+    return gaps
