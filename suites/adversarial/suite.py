@@ -35,7 +35,7 @@ __all__ = ["BLACKBOX_NOTE", "SEED_SCHEME", "AdversarialConfig", "AdversarialSuit
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "2"
+    version = "3"  # 3: Wilson intervals for clean and robust accuracy
     description = "robust accuracy under an attack ensemble with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = METRICS
