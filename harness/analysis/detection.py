@@ -210,6 +210,41 @@ def _score_from_variance(
     return float(lo), float(hi)
 
 
+def aupr_ci(
+    s_in: np.ndarray,
+    s_out: np.ndarray,
+    indices: tuple[np.ndarray, np.ndarray],
+    *,
+    alpha: float = ALPHA,
+) -> tuple[float, float]:
+    """AUPR interval: a score interval whose effective n comes from the two-sample bootstrap's
+    variance (`indices`: resample indices into the ID and the OOD set)."""
+    value = aupr(s_in, s_out)
+    boot = aupr_batch(s_in[indices[0]], s_out[indices[1]])
+    return _score_from_variance(value, float(np.var(boot, ddof=1)), len(s_in), alpha)
+
+
+def fpr_ci(
+    s_in: np.ndarray,
+    s_out: np.ndarray,
+    id_indices: np.ndarray,
+    *,
+    tpr: float = TPR_LEVEL,
+    alpha: float = ALPHA,
+) -> tuple[float, float]:
+    """FPR-at-TPR interval: Wilson for the OOD acceptance rate with a design effect for the
+    threshold, whose variance comes from resampling the ID set (`id_indices`) alone."""
+    n = len(s_out)
+    fpr = fpr_at_tpr(s_in, s_out, tpr)
+    fixed_out = np.broadcast_to(s_out, (len(id_indices), n))
+    threshold_var = float(np.var(fpr_batch(s_in[id_indices], fixed_out, tpr), ddof=1))
+    shrunk = (fpr * n + 2.0) / (n + 4.0)  # Agresti-Coull: a binomial variance that is never 0
+    binomial_var = shrunk * (1.0 - shrunk) / n
+    n_eff = n * binomial_var / (binomial_var + threshold_var)
+    lo, hi = wilson_bounds(fpr * n_eff, n_eff, alpha=alpha)
+    return float(lo), float(hi)
+
+
 def detection_cis(
     scores_in: np.ndarray,
     scores_out: np.ndarray,
@@ -230,18 +265,7 @@ def detection_cis(
     }
     if m < 2 or n < 2 or resamples < 2:
         return out
-    i_in, i_out = two_sample_indices(m, n, resamples=resamples, seed=seed, name=name)
-    ap = aupr(s_in, s_out)
-    boot = aupr_batch(s_in[i_in], s_out[i_out])
-    out["ood_aupr"] = _score_from_variance(ap, float(np.var(boot, ddof=1)), m, alpha)
-    fpr = fpr_at_tpr(s_in, s_out, tpr)
-    # the threshold's share of the variance: resample the ID set only, the OOD set fixed
-    threshold_var = float(
-        np.var(fpr_batch(s_in[i_in], np.broadcast_to(s_out, (resamples, n)), tpr), ddof=1)
-    )
-    shrunk = (fpr * n + 2.0) / (n + 4.0)  # Agresti-Coull: a binomial variance that is never 0
-    binomial_var = shrunk * (1.0 - shrunk) / n
-    n_eff = n * binomial_var / (binomial_var + threshold_var)
-    lo, hi = wilson_bounds(fpr * n_eff, n_eff, alpha=alpha)
-    out["ood_fpr_at_95_tpr"] = (float(lo), float(hi))
+    indices = two_sample_indices(m, n, resamples=resamples, seed=seed, name=name)
+    out["ood_aupr"] = aupr_ci(s_in, s_out, indices, alpha=alpha)
+    out["ood_fpr_at_95_tpr"] = fpr_ci(s_in, s_out, indices[0], tpr=tpr, alpha=alpha)
     return out

@@ -3,29 +3,27 @@
 Per group: rates (accuracy, selection rate, TPR, FPR) get the Wilson score interval of their own
 count and denominator; ECE and the accuracy drop get a percentile bootstrap within the group.
 
-Disparities summarise several groups (largest minus smallest, smallest, largest, ratio), so their
-intervals come from simultaneous intervals (Bonferroni) of the pieces, which hold together with
-probability at least 95%; whenever all of them hold, the disparity lies in the stated interval:
+Disparities summarise several groups (largest minus smallest, smallest, largest, ratio):
 
 - a gap `max_g r_g - min_g r_g` (demographic parity and equal opportunity differences, accuracy
-  gap): Newcombe intervals [L_ij, U_ij] of every pairwise difference r_i - r_j at level
-  alpha / (number of pairs); the gap lies in [max_ij dist(0, [L_ij, U_ij]), max_ij max(|L_ij|,
-  |U_ij|)]. The lower end is 0 unless some pair differs significantly, so with no true disparity
-  the interval contains 0 (about 95% of the time with two groups, more with several);
-- equalized odds (the larger of the TPR and FPR gaps): the same over the pairs of both rates at
-  alpha / (2 x pairs); the interval of the larger gap is [max of lower ends, max of upper ends];
-- worst (smallest) or largest group value: per-group intervals at alpha / groups;
-  [min lo, min hi] or [max lo, max hi];
-- ratios min / max: per-group intervals at alpha / groups; [min lo / max hi, min hi / max lo];
-- gaps of bootstrap metrics (ECE, accuracy drop): pairwise percentile intervals of the
-  resampled differences, at the same Bonferroni level.
+  gap): the interval of the SIGNED gap between the two groups that are extreme in the point
+  estimate (highest minus lowest), Newcombe's interval for a difference of proportions. It can
+  contain 0 (no evidence of a disparity) and reach below 0 (the order of the two groups is not
+  established). With more than two groups the pair is chosen by the data, so the level is
+  Bonferroni-adjusted over all pairs (alpha / pairs), which keeps the coverage at least 95%;
+- equalized odds (the larger of the TPR and FPR gaps): the signed gap of the rate whose gap is
+  larger, at alpha / (2 x pairs): at least 95% (about 97.5% when one of the two gaps dominates);
+- worst (smallest) or largest group value: simultaneous per-group intervals at alpha / groups,
+  giving [min lo, min hi] or [max lo, max hi] (at least 95%);
+- ratios min / max: simultaneous per-group intervals, [min lo / max hi, min hi / max lo];
+- gaps of bootstrap metrics (ECE, accuracy drop): the percentile interval of the resampled
+  signed difference between the extreme pair, at the same Bonferroni level.
 
 tests/analysis/test_interval_coverage.py checks the coverage by seeded simulation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +33,12 @@ from harness.analysis.intervals import ALPHA, newcombe_difference, wilson_bounds
 Interval = tuple[float, float]
 WILSON_GROUP_METHOD = "Wilson score interval, 95%"
 BOOTSTRAP_GROUP_METHOD = "percentile bootstrap within the group, 95%"
-GAP_METHOD = "simultaneous Newcombe intervals of every pair of groups (Bonferroni), 95%"
+GAP_METHOD = (
+    "Newcombe interval of the signed gap between the extreme groups (Bonferroni over pairs), 95%"
+)
 EXTREME_METHOD = "simultaneous Wilson intervals of the groups (Bonferroni), 95%"
 BOOTSTRAP_GAP_METHOD = (
-    "simultaneous percentile-bootstrap intervals of every pair of groups (Bonferroni), 95%"
+    "percentile bootstrap of the signed gap between the extreme groups (Bonferroni over pairs), 95%"
 )
 
 
@@ -53,48 +53,11 @@ class Rate:
         return wilson_bounds(self.successes, self.trials, alpha=alpha)
 
 
-def pairs(active: np.ndarray) -> list[tuple[int, int]]:
-    """Every pair (i < j) of active groups."""
+def extreme_pair(values: np.ndarray, active: np.ndarray) -> tuple[int, int]:
+    """(highest, lowest) active group by point value (first one on ties)."""
     idx = np.flatnonzero(active)
-    return [(int(a), int(b)) for n, a in enumerate(idx) for b in idx[n + 1 :]]
-
-
-def gap_interval(pieces: Iterable[Interval]) -> Interval | None:
-    """Interval of max_ij |d_ij| from intervals [L, U] of every signed difference d_ij."""
-    lows, highs = [], []
-    for lo, hi in pieces:
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            return None
-        lows.append(0.0 if lo <= 0.0 <= hi else min(abs(lo), abs(hi)))
-        highs.append(max(abs(lo), abs(hi)))
-    if not lows:
-        return None
-    return float(max(lows)), float(max(highs))
-
-
-def rate_gap_pieces(rate: Rate, active: np.ndarray, alpha: float) -> list[Interval]:
-    """Newcombe intervals of every pairwise difference of a rate, each at level `alpha`."""
-    out = []
-    for i, j in pairs(active):
-        lo, hi = newcombe_difference(
-            rate.successes[i], rate.trials[i], rate.successes[j], rate.trials[j], alpha=alpha
-        )
-        out.append((float(lo), float(hi)))
-    return out
-
-
-def bootstrap_gap_pieces(boot: np.ndarray, active: np.ndarray, alpha: float) -> list[Interval]:
-    """Percentile intervals of every pairwise difference of resampled group values (R, G)."""
-    out = []
-    for i, j in pairs(active):
-        d = boot[:, i] - boot[:, j]
-        d = d[np.isfinite(d)]
-        if len(d) == 0:
-            out.append((float("nan"), float("nan")))
-            continue
-        lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-        out.append((float(lo), float(hi)))
-    return out
+    v = values[idx]
+    return int(idx[int(np.argmax(v))]), int(idx[int(np.argmin(v))])
 
 
 def n_pairs(active: np.ndarray) -> int:
@@ -102,30 +65,63 @@ def n_pairs(active: np.ndarray) -> int:
     return k * (k - 1) // 2
 
 
+def _point(rate: Rate) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(rate.successes, dtype=np.float64) / np.asarray(
+            rate.trials, dtype=np.float64
+        )
+
+
+def _newcombe_pair(rate: Rate, hi: int, lo: int, alpha: float) -> Interval | None:
+    a, b = newcombe_difference(
+        rate.successes[hi], rate.trials[hi], rate.successes[lo], rate.trials[lo], alpha=alpha
+    )
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return None
+    return float(a), float(b)
+
+
 def rate_gap_ci(rate: Rate, active: np.ndarray, alpha: float = ALPHA) -> Interval | None:
-    """Interval of the largest-minus-smallest group rate."""
+    """Interval of the signed gap between the highest and the lowest group (Newcombe,
+    Bonferroni over the pairs of groups)."""
     m = n_pairs(active)
-    return gap_interval(rate_gap_pieces(rate, active, alpha / m)) if m else None
+    if not m:
+        return None
+    hi, lo = extreme_pair(_point(rate), active)
+    return _newcombe_pair(rate, hi, lo, alpha / m)
 
 
 def two_rate_gap_ci(
     first: Rate, second: Rate, active: np.ndarray, alpha: float = ALPHA
 ) -> Interval | None:
-    """Interval of the larger of two rate gaps (equalized odds: TPR and FPR)."""
+    """Interval of the larger of two rate gaps (equalized odds: TPR and FPR): the signed gap of
+    the rate whose gap is larger, Bonferroni over the pairs of both rates."""
     m = n_pairs(active)
     if not m:
         return None
-    a = gap_interval(rate_gap_pieces(first, active, alpha / (2 * m)))
-    b = gap_interval(rate_gap_pieces(second, active, alpha / (2 * m)))
-    if a is None or b is None:
-        return None
-    return max(a[0], b[0]), max(a[1], b[1])
+    gaps = []
+    for rate in (first, second):
+        hi, lo = extreme_pair(_point(rate), active)
+        gaps.append((float(_point(rate)[hi] - _point(rate)[lo]), rate, hi, lo))
+    _gap, rate, hi, lo = max(gaps, key=lambda g: g[0])
+    return _newcombe_pair(rate, hi, lo, alpha / (2 * m))
 
 
-def bootstrap_gap_ci(boot: np.ndarray, active: np.ndarray, alpha: float = ALPHA) -> Interval | None:
-    """Interval of the largest-minus-smallest of a bootstrapped group statistic."""
+def bootstrap_gap_ci(
+    boot: np.ndarray, point: np.ndarray, active: np.ndarray, alpha: float = ALPHA
+) -> Interval | None:
+    """Interval of the signed gap between the highest and the lowest group of a bootstrapped
+    statistic: percentile interval of the resampled differences, Bonferroni over pairs."""
     m = n_pairs(active)
-    return gap_interval(bootstrap_gap_pieces(boot, active, alpha / m)) if m else None
+    if not m:
+        return None
+    hi, lo = extreme_pair(point, active)
+    d = boot[:, hi] - boot[:, lo]
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        return None
+    a, b = np.quantile(d, [alpha / (2 * m), 1 - alpha / (2 * m)])
+    return float(a), float(b)
 
 
 def _group_bounds(rate: Rate, active: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -134,31 +130,51 @@ def _group_bounds(rate: Rate, active: np.ndarray, alpha: float) -> tuple[np.ndar
     return lo[active], hi[active]
 
 
+def _extreme(
+    lo: tuple[np.ndarray, np.ndarray], hi: tuple[np.ndarray, np.ndarray], largest: bool
+) -> Interval | None:
+    """[min of lower ends, min of upper ends] (or max), each end from its own bound set."""
+    if not all(np.isfinite(a).all() for a in (*lo, *hi)):
+        return None
+    pick = np.max if largest else np.min
+    return float(pick(lo[0])), float(pick(hi[1]))
+
+
 def extreme_rate_ci(
     rate: Rate, active: np.ndarray, *, largest: bool, alpha: float = ALPHA
 ) -> Interval | None:
-    """Interval of the smallest (or largest) group rate from simultaneous group intervals."""
+    """Interval of the smallest (or largest) group rate.
+
+    For the smallest: the lower end is the smallest of the groups' ordinary 95% lower bounds
+    (it undershoots the true minimum whenever the worst group's own bound does, probability
+    alpha/2); the upper end is the smallest of upper bounds at alpha/groups (Bonferroni: any
+    group's bound may be the one that drops below the minimum). Mirrored for the largest.
+    """
     if not active.any():
         return None
-    lo, hi = _group_bounds(rate, active, alpha)
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-        return None
-    pick = np.max if largest else np.min
-    return float(pick(lo)), float(pick(hi))
+    lo, hi = rate.bounds(alpha)
+    plain = (lo[active], hi[active])
+    adjusted = _group_bounds(rate, active, alpha)
+    return _extreme(adjusted, plain, True) if largest else _extreme(plain, adjusted, False)
 
 
 def extreme_bootstrap_ci(
     boot: np.ndarray, active: np.ndarray, *, largest: bool, alpha: float = ALPHA
 ) -> Interval | None:
-    """Interval of the smallest (or largest) of a bootstrapped group statistic."""
+    """Interval of the smallest (or largest) of a bootstrapped group statistic (as above)."""
     k = int(active.sum())
     if not k:
         return None
     values = boot[:, active]
-    lo = np.nanquantile(values, alpha / (2 * k), axis=0)
-    hi = np.nanquantile(values, 1 - alpha / (2 * k), axis=0)
-    pick = np.max if largest else np.min
-    return float(pick(lo)), float(pick(hi))
+
+    def bounds(a: float) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.nanquantile(values, a / 2, axis=0),
+            np.nanquantile(values, 1 - a / 2, axis=0),
+        )
+
+    plain, adjusted = bounds(alpha), bounds(alpha / k)
+    return _extreme(adjusted, plain, True) if largest else _extreme(plain, adjusted, False)
 
 
 def rate_ratio_ci(rate: Rate, active: np.ndarray, alpha: float = ALPHA) -> Interval | None:

@@ -602,7 +602,7 @@ def _disparity_ci(comp: _Computed, metric: str) -> tuple[tuple[float, float] | N
         ci = extreme_bootstrap_ci(boot["acc_drop"], active, largest=True)
         return ci, BOOTSTRAP_GAP_METHOD
     source = "ece" if metric == "group_ece_gap" else "acc_drop"
-    return bootstrap_gap_ci(boot[source], active), BOOTSTRAP_GAP_METHOD
+    return bootstrap_gap_ci(boot[source], comp.point[source][0], active), BOOTSTRAP_GAP_METHOD
 
 
 def _disparity_rows(comp: _Computed, binary: bool, insufficient: list[str]) -> list[Disparity]:

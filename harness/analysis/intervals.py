@@ -15,6 +15,7 @@ and the exact McNemar test and Holm's correction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -115,6 +116,12 @@ def proportion(
     return Proportion(value=successes / n, ci=wilson_ci(successes, n), n=n, note=note)
 
 
+@functools.cache
+def _median_cover(n: int) -> list[float]:
+    """Coverage of (x(k), x(n-k+1)) for the median of n values, k = 1, 2, ..."""
+    return [1.0 - 2.0 * float(scipy_stats.binom.cdf(k - 1, n, 0.5)) for k in range(1, n // 2 + 2)]
+
+
 def median_ci(values: ArrayLike, *, alpha: float = ALPHA) -> tuple[float, float] | None:
     """Distribution-free interval of the median of independent values (None below 6 values).
 
@@ -127,7 +134,7 @@ def median_ci(values: ArrayLike, *, alpha: float = ALPHA) -> tuple[float, float]
     if n == 0 or not np.isfinite(x).all():
         return None
     level = 1.0 - alpha
-    cover = [1.0 - 2.0 * float(scipy_stats.binom.cdf(k - 1, n, 0.5)) for k in range(1, n // 2 + 2)]
+    cover = _median_cover(n)
     if cover[0] < level:
         return None
     k = max(
