@@ -240,7 +240,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class Columns:
     """The per-sample arrays a breakdown needs."""
 
     label: np.ndarray
@@ -251,7 +251,7 @@ class _Columns:
     positive: int
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, positive: int) -> _Columns:
+    def of(cls, frame: pd.DataFrame, positive: int) -> Columns:
         clean = frame[CLEAN_CORRECT].to_numpy(bool) if CLEAN_CORRECT in frame.columns else None
         return cls(
             label=frame["label"].to_numpy(np.int64),
@@ -263,7 +263,7 @@ class _Columns:
         )
 
 
-def _rates(c: _Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Rate]:
+def _rates(c: Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Rate]:
     """Successes and trials per group of every rate metric (accuracy, selection rate, TPR...)."""
     keys = codes[None, :]
 
@@ -283,8 +283,8 @@ def _rates(c: _Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Ra
     return out
 
 
-def _group_stats(
-    c: _Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+def group_stats(
+    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
 ) -> dict[str, np.ndarray]:
     """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
     keys = codes[idx]
@@ -326,7 +326,7 @@ def _spread(values: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
     return {"diff": hi - lo, "ratio": ratio, "min": lo, "max": hi}
 
 
-def _disparities(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
+def disparity_values(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
     """Disparity metrics per row: name -> (R,)."""
     active = stats["n"] > 0
     acc = _spread(stats["acc"], active)
@@ -358,7 +358,7 @@ def _disparities(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.nda
     return out
 
 
-def _metric_frame(c: _Columns, sf: pd.DataFrame, binary: bool, bins: int) -> pd.DataFrame:
+def _metric_frame(c: Columns, sf: pd.DataFrame, binary: bool, bins: int) -> pd.DataFrame:
     """fairlearn MetricFrame.by_group over the cartesian product of the grouping's values."""
     pos = c.positive
 
@@ -490,7 +490,7 @@ def _compute(
     """Point values (fairlearn, checked against the vectorised counts), counts and resamples."""
     name = grouping_name(grouping)
     sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
-    c = _Columns.of(frame, options.positive_label)
+    c = Columns.of(frame, options.positive_label)
     combos = list(itertools.product(*[sorted(sf[col].unique()) for col in grouping]))
     index = {combo: i for i, combo in enumerate(combos)}
     codes = np.fromiter((index[tuple(r)] for r in sf.itertuples(index=False)), np.int64, len(sf))
@@ -500,7 +500,7 @@ def _compute(
     point = {k: by_group[k].reindex(order).to_numpy(np.float64)[None, :] for k in by_group.columns}
     point["n"] = np.nan_to_num(point["n"], nan=0.0)
     # the vectorised statistic must agree with fairlearn on the full sample
-    check = _group_stats(c, codes, g, np.arange(len(frame))[None, :], binary, options.ece_bins)
+    check = group_stats(c, codes, g, np.arange(len(frame))[None, :], binary, options.ece_bins)
     for k, v in check.items():
         if not np.allclose(v, point[k], equal_nan=True):
             raise AssertionError(f"group statistic {k} disagrees with fairlearn MetricFrame")
@@ -509,7 +509,7 @@ def _compute(
         idx = stratified_indices(
             codes, g, resamples=options.resamples, seed=seed, name=f"{condition}/{name}"
         )
-        stats = _group_stats(c, codes, g, idx, binary, options.ece_bins)
+        stats = group_stats(c, codes, g, idx, binary, options.ece_bins)
         boot = {k: stats[k] for k in _BOOTSTRAPPED if k in stats}
     return _Computed(
         name=name,
@@ -608,7 +608,7 @@ def _disparity_ci(comp: _Computed, metric: str) -> tuple[tuple[float, float] | N
 def _disparity_rows(comp: _Computed, binary: bool, insufficient: list[str]) -> list[Disparity]:
     """Every disparity of the grouping with its interval, note and flags."""
     out: list[Disparity] = []
-    for metric, value in _disparities(comp.point, binary).items():
+    for metric, value in disparity_values(comp.point, binary).items():
         v = float(value[0])
         small = sorted({g for rate in _USES.get(metric, ()) for g in comp.small_denominators(rate)})
         flags = ((INSUFFICIENT,) if insufficient else ()) + ((SMALL_DENOMINATOR,) if small else ())
