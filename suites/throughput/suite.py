@@ -1,5 +1,6 @@
-"""`throughput` suite: samples/s with a CI, latency percentiles, peak memory, FLOP/s and percent
-of peak, per device, batch size, precision, variant and copy mode.
+"""`throughput` suite: samples/s and median latency over timing rounds with the interval of the
+median, latency percentiles, peak memory, FLOP/s and percent of peak, per device, batch size,
+precision, variant and copy mode; unstable timing is flagged (`unstable_timing`).
 
 There is no per-sample outcome, so the result has no table; per-iteration timings, the
 environment and every condition's status go into the artifacts.
@@ -35,7 +36,7 @@ def base_samples(task: Task) -> Samples:
 
 class ThroughputSuite(Suite):
     name = "throughput"
-    version = "1"
+    version = "2"  # 2: timing rounds, median with its interval, unstable_timing, execution notes
     description = "samples/s (CI), latency p50/p90/p99, peak memory, FLOP/s and % of peak per batch size and precision"
     config_model = ThroughputConfig
     metrics = (

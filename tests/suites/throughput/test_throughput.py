@@ -31,7 +31,7 @@ from tests.suites.throughput.planted_models import (
     WordCountAdapter,
 )
 
-FAST = {"warmup_iters": 1, "timed_iters": 3}
+FAST = {"warmup_iters": 1, "timed_iters": 3, "rounds": 2}
 CPU = torch.device("cpu")
 
 
@@ -67,18 +67,11 @@ def test_percentiles_match_hand_computed_values() -> None:
     assert pct[99] == pytest.approx(9.91)
 
 
-def test_suite_statistics_on_a_fake_clock() -> None:
-    # the first call is the FLOP count (takes no fake time); then four timed iterations
-    model = ClockedModel([0.0, 0.010, 0.020, 0.030, 0.040])
-    adapter = tabular(model)
-    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=4)
-    result = measure(adapter, samples(), config, clock=model.clock)
-    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
-    assert entry["times_s"] == pytest.approx([0.010, 0.020, 0.030, 0.040])
-    suite = ThroughputSuite({"batch_sizes": [4]})
+def _records(result: dict, config: ThroughputConfig) -> dict:
     from suites.throughput.records import build_records
 
-    records, _ = build_records(
+    suite = ThroughputSuite({"batch_sizes": [4]})
+    records, notes = build_records(
         suite="throughput",
         specs={s.name: s for s in suite.metrics},
         measurement=result,
@@ -86,12 +79,67 @@ def test_suite_statistics_on_a_fake_clock() -> None:
         seed=0,
         resamples=200,
     )
-    got = {r.metric: r for r in records}
+    return {r.metric: r for r in records} | {"_notes": notes}
+
+
+def test_suite_statistics_on_a_fake_clock() -> None:
+    # the first call is the FLOP count (takes no fake time); then one round of four iterations
+    model = ClockedModel([0.0, 0.010, 0.020, 0.030, 0.040])
+    adapter = tabular(model)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=4, rounds=1)
+    result = measure(adapter, samples(), config, clock=model.clock)
+    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
+    assert entry["times_s"] == pytest.approx([0.010, 0.020, 0.030, 0.040])
+    assert entry["round_times_s"] == [entry["times_s"]]
+    got = _records(result, config)
     assert got["throughput_samples_per_s"].value == pytest.approx(4 / 0.025)
-    lo, hi = got["throughput_samples_per_s"].ci
-    assert lo <= 4 / 0.025 <= hi
+    assert got["throughput_samples_per_s"].ci is None  # one round: no interval of the median
     assert got["latency_p50_ms"].value == pytest.approx(25.0)
     assert got["latency_p99_ms"].value == pytest.approx(39.7)
+
+
+def test_rounds_give_a_median_with_its_interval_on_a_fake_clock() -> None:
+    # seven rounds of two calls; round r takes 10 + r ms per call (one slow outlier round)
+    durations = [0.0] + [d for r in (10, 11, 12, 13, 14, 15, 90) for d in (r / 1e3, r / 1e3)]
+    model = ClockedModel(durations)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=7)
+    result = measure(tabular(model), samples(), config, clock=model.clock)
+    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
+    assert len(entry["round_times_s"]) == 7 and all(len(r) == 2 for r in entry["round_times_s"])
+    got = _records(result, config)
+    thr = got["throughput_samples_per_s"]
+    assert thr.value == pytest.approx(4 / 0.013)  # the median round, not pulled by the outlier
+    assert thr.n == 7 and thr.ci is not None and thr.ci[0] <= thr.value <= thr.ci[1]
+    assert "Hettmansperger" in (thr.ci_method or "")
+    assert got["latency_p50_ms"].value == pytest.approx(13.0)
+    # the 90 ms round makes the rounds vary far beyond 10%: flagged, inconclusive
+    assert "unstable_timing" in thr.flags and "timing unstable" in (thr.note or "")
+    assert any("timing unstable" in n for n in got["_notes"])
+
+
+def test_steady_rounds_raise_no_flag() -> None:
+    model = ClockedModel([0.0] + [0.010] * 12)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=6)
+    got = _records(measure(tabular(model), samples(), config, clock=model.clock), config)
+    assert got["throughput_samples_per_s"].flags == ()
+
+
+def test_per_sample_adapter_says_how_it_was_executed() -> None:
+    """An adapter that does not batch (the int8 variant) is not labelled as batched."""
+    from harness.core.adapter import Capabilities
+
+    adapter = WordCountAdapter()
+    adapter.capabilities = Capabilities(gradients=False, batching=False)
+    config = ThroughputConfig(batch_sizes=[8], **FAST)
+    result = measure(adapter, ["a b", "c d e"], config)
+    (entry,) = result["conditions"]
+    assert entry["execution"].startswith("one sample at a time")
+    got = _records(result, config)
+    assert "batch of 8 inputs executed one sample at a time" in (
+        got["throughput_samples_per_s"].note or ""
+    )
+    batched = measure(WordCountAdapter(), ["a b", "c d e"], config)
+    assert batched["conditions"][0]["execution"].startswith("batched")
 
 
 def test_missing_sync_is_detected_from_the_wall_clock() -> None:
