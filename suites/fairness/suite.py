@@ -76,8 +76,10 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
 
 class FairnessSuite(Suite):
     name = "fairness"
-    version = "1"
-    description = "group metrics and disparities (fairlearn) with bootstrap intervals"
+    version = (
+        "2"  # 2: Wilson group rates, disparity intervals that can contain 0, small_denominator
+    )
+    description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = ALL_SPECS
 
