@@ -401,43 +401,32 @@ def _untested_reason(p: _Pending) -> str:
     return ("unchanged" if p.worse == 0 else "improved") + f"; not tested: {what}"
 
 
-_FAMILIES = {
-    "mcnemar_exact": "accuracies (exact McNemar)",
-    "paired_bootstrap": "per-sample means (paired bootstrap)",
-    "paired_resample": "whole-table statistics (paired resampling)",
-    "mann_whitney_rounds": "timings (Mann-Whitney on rounds)",
-    "interval_z": "other numbers with intervals (z-test from the intervals)",
-}
-
-
 def power_summary(pending: list[_Pending], tests: int) -> list[str]:
-    """Per test family and unit: the smallest change the gate would likely detect at this n."""
+    """Per metric family (metric name and test): the smallest change the gate would likely
+    detect at this n, and which metrics no test covers."""
     by_family: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
     for p in pending:
-        by_family[(p.result.test, p.row.unit)].append(p)
+        by_family[(p.row.metric.split("[")[0], p.result.test)].append(p)
     lines = []
-    for (test, unit), items in sorted(by_family.items()):
-        if test in _FAMILIES:
-            mdes = [p.row.mde for p in items if p.row.mde is not None]
-            ns = sorted({p.result.n for p in items})
-            if not mdes:
-                continue
-            n_text = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
-            spread = (
-                f"{_num(min(mdes))}"
-                if np.isclose(min(mdes), max(mdes))
-                else f"{_num(min(mdes))}-{_num(max(mdes))} (median {_num(float(np.median(mdes)))})"
-            )
+    for (metric, test), items in sorted(by_family.items()):
+        unit = items[0].row.unit
+        columns = f"{len(items)} column(s)"
+        mdes = [p.row.mde for p in items if p.row.mde is not None]
+        if not mdes:
             lines.append(
-                f"{_FAMILIES[test]}, {len(items)} metric(s) in {unit}, {n_text}: changes smaller "
-                f"than {spread} would likely pass unnoticed (power {power.POWER:.0%} at alpha/"
-                f"{max(1, tests)}, Holm's first step)"
+                f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}): a pass says nothing "
+                "about a change in it (only floors apply)"
             )
-        else:
-            lines.append(
-                f"{len(items)} metric(s) in {unit} with {paired_tests.TEST_NAMES[test]}: a pass "
-                "says nothing about them (only floors apply)"
-            )
+            continue
+        ns = sorted({p.result.n for p in items})
+        n_text = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
+        low, high = min(mdes), max(mdes)
+        spread = _num(low) if np.isclose(low, high) else f"{_num(low)}-{_num(high)}"
+        lines.append(
+            f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}, {n_text}): changes smaller "
+            f"than {spread} {unit} would likely pass unnoticed (power {power.POWER:.0%} at "
+            f"alpha/{max(1, tests)}, Holm's first step)"
+        )
     return lines
 
 

@@ -37,6 +37,12 @@ _MEAN_COLUMNS = frozenset({"nll", "brier"})
 # Accuracies that are not a plain mean of `correct` over one condition.
 _NOT_PLAIN_ACCURACY = frozenset({"balanced_acc", "worst_group_acc", "mean_corruption_acc"})
 CORRUPTION_PREFIX = "corruption="
+# means over every condition with a prefix: each sample's accuracy averaged over them
+_MEAN_OVER_CONDITIONS = {
+    "mean_corruption_acc": CORRUPTION_PREFIX,
+    "mean_tabular_shift_acc": "tabular=",
+    "mean_text_shift_acc": "text=",
+}
 _WHOLE_TABLE = frozenset({"ece", "balanced_acc", "macro_f1"})
 _DISPARITIES = frozenset(
     {
@@ -121,12 +127,14 @@ def _form(
         return _disparity(record, frame, config or {})
     if record.context.get("group") is not None or record.context.get("class") is not None:
         return None  # a subset's number: compared through its interval
-    if record.metric == "mean_corruption_acc":
-        rows = frame[frame["condition"].str.startswith(CORRUPTION_PREFIX)]
+    if record.metric in _MEAN_OVER_CONDITIONS:
+        rows = frame[frame["condition"].str.startswith(_MEAN_OVER_CONDITIONS[record.metric])]
         if rows.empty:
             return None
         values = rows.groupby("sample_id")["correct"].mean().astype(np.float64)
         return PerSample(values=values, binary=False)
+    if record.metric == "shift_acc_gap":
+        return _gap(record, frame)
     rows = frame[frame["condition"] == record.condition]
     if rows.empty:
         return None
@@ -192,6 +200,25 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
 
     def statistic(idx: np.ndarray) -> np.ndarray:
         return batch(values[idx[:, :m]], values[idx[:, m:]])
+
+    return Resampled(ids=ids, strata=strata, statistic=statistic)
+
+
+def _gap(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
+    """Clean accuracy minus accuracy on a shifted task: two sample sets, resampled separately."""
+    clean = frame[frame["condition"] == CLEAN]
+    shifted = frame[frame["condition"] == record.condition]
+    if clean.empty or shifted.empty:
+        return None
+    hits = np.r_[clean["correct"].to_numpy(np.float64), shifted["correct"].to_numpy(np.float64)]
+    m = len(clean)
+    ids = pd.Index(
+        [f"clean:{s}" for s in clean["sample_id"]] + [f"shifted:{s}" for s in shifted["sample_id"]]
+    )
+    strata = np.r_[np.zeros(m, dtype=np.int64), np.ones(len(shifted), dtype=np.int64)]
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        return np.asarray(hits[idx[:, :m]].mean(axis=1) - hits[idx[:, m:]].mean(axis=1))
 
     return Resampled(ids=ids, strata=strata, statistic=statistic)
 

@@ -222,11 +222,13 @@ def test_gate_prints_minimum_detectable_effects_and_never_calls_untested_signifi
     base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
     cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, seed=3)
     report = run_check(base, cur, Policy())
-    assert any("accuracies (exact McNemar)" in line and "n=200" in line for line in report.power)
+    assert any(
+        line.startswith("top1_acc (exact McNemar") and "n=200" in line for line in report.power
+    )
     top1 = next(r for r in report.rows if r.metric == "top1_acc" and r.model == "m1")
     assert top1.test == "mcnemar_exact" and top1.mde is not None and 0 < top1.mde < 0.3
     assert check("--baseline", base, "--current", cur) in (0, 1)
-    assert "power: accuracies (exact McNemar)" in capsys.readouterr().out
+    assert "power: top1_acc (exact McNemar" in capsys.readouterr().out
     # a metric without interval or table: its change is not tested, so it cannot fail
     for row in report.rows:
         if row.test == "none":
