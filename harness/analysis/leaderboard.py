@@ -345,6 +345,7 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
             if m.key not in board.units:
                 board.columns.append(m.key)
                 board.units[m.key] = (m.unit, m.higher_is_better)
+            board.column_suites.setdefault(m.key, m.suite)
             board.records[(model, m.key)] = m
     board.rows = [
         replace(r, cross_model={m.key: m for m in per_model[r.model]})
