@@ -145,13 +145,14 @@ def _check_gradients(adapter: ModelAdapter, inputs: torch.Tensor, expected: torc
 
 
 def check_adapter(adapter: MinimalAdapter, task: Task, *, samples: int = 8) -> ContractReport:
-    """Run the adapter contract on the first `samples` samples of `task`; raise on a violation."""
+    """Run the adapter contract on a seeded label-stratified sample of `samples` samples of `task`
+    (every class represented where `samples` allows); raise on a violation."""
     _check_members(adapter)
     adapter = with_default_hooks(adapter)
     _check_hooks(adapter)
     _check_static(adapter, task)
     adapter.check_task(task)
-    batch = next(task.head(samples).batches(samples))
+    batch = next(task.subset(samples, seed=0, purpose="check_adapter").batches(samples))
     n = len(batch)
     first = _logits(adapter, batch.inputs, n, task)
     again = _logits(adapter, batch.inputs, n, task)

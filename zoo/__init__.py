@@ -1,4 +1,5 @@
-"""Reference model zoo: small plain-torch models for the built-in `digits` and `diabetes` tasks.
+"""Reference model zoo: small plain-torch models for the built-in `digits`, `mnist` and
+`diabetes` tasks, and hub checkpoints as zoo entries (`hf:<repo id>[@revision]`, hub_models.py).
 
 `zoo_models()` returns ready-to-use model specs for the torch adapter (absolute weights path and
 the sha256 from `weights/SHA256SUMS`, which the adapter verifies at load). Weights are produced
@@ -13,11 +14,19 @@ from typing import Any
 
 from harness.core.errors import ModelLoadError
 from zoo.catalogue import CATALOGUE
+from zoo.hub_models import hub_model_spec, model_name
 
 WEIGHTS_DIR: Path = Path(__file__).parent / "weights"
 SHA256SUMS: Path = WEIGHTS_DIR / "SHA256SUMS"
 
-__all__ = ["SHA256SUMS", "WEIGHTS_DIR", "read_sha256sums", "zoo_models"]
+__all__ = [
+    "SHA256SUMS",
+    "WEIGHTS_DIR",
+    "hub_model_spec",
+    "model_name",
+    "read_sha256sums",
+    "zoo_models",
+]
 
 
 def read_sha256sums(path: Path | None = None) -> dict[str, str]:

@@ -34,6 +34,24 @@ def digits_cnn(*, width: int = 32, hidden: int = 128, num_classes: int = 10) -> 
     )
 
 
+def mnist_cnn(*, width: int = 16, hidden: int = 64, num_classes: int = 10) -> nn.Module:
+    """LeNet-style CNN for 1x28x28 digits: two 5x5 convs (`width`, 2*`width` channels), each
+    followed by a 2x2 max-pool, then a `hidden`-unit MLP head. The layout of Madry et al.'s MNIST
+    network (conv32-conv64-fc1024) scaled down to a 4,000-image training set and a CPU budget."""
+    return nn.Sequential(
+        nn.Conv2d(1, width, kernel_size=5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, kernel_size=5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * width * 7 * 7, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, num_classes),
+    )
+
+
 def diabetes_logreg(*, num_features: int = 10, num_classes: int = 2) -> nn.Module:
     """Multinomial logistic regression: one linear layer."""
     return nn.Sequential(nn.Linear(num_features, num_classes))

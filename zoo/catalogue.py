@@ -5,7 +5,7 @@ only the weights and that file. `weights` is a file name inside `zoo/weights/`; 
 turns it into an absolute path and adds the sha256.
 
 The normalisation constants are the training-split statistics (`python -m zoo.train` checks them):
-digits use one global mean/std over all pixels; diabetes uses per-feature mean/std.
+digits and mnist use one global mean/std over all pixels; diabetes uses per-feature mean/std.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 DIGITS_NORMALIZE: dict[str, list[float]] = {"mean": [0.304766], "std": [0.375553]}
+MNIST_NORMALIZE: dict[str, list[float]] = {"mean": [0.131141], "std": [0.308319]}
 DIABETES_NORMALIZE: dict[str, list[float]] = {
     "mean": [
         0.508302,
@@ -44,6 +45,13 @@ _DIGITS: dict[str, Any] = {
     "adapter": "torch",
     "tasks": ["digits"],
     "input_shape": [1, 8, 8],
+    "bounds": [0.0, 1.0],
+    "modality": "image",
+}
+_MNIST: dict[str, Any] = {
+    "adapter": "torch",
+    "tasks": ["mnist"],
+    "input_shape": [1, 28, 28],
     "bounds": [0.0, 1.0],
     "modality": "image",
 }
@@ -81,6 +89,25 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "description": (
             "CNN conv32-conv64-pool-fc128 (151k params); Madry L-inf PGD adversarial training "
             "(PGD-7, eps 0.12 ramped over 5 epochs, inputs in [0, 1]), Adam, 30 epochs"
+        ),
+    },
+    "mnist-cnn": {
+        **_MNIST,
+        "factory": "zoo.architectures:mnist_cnn",
+        "factory_args": {"width": 16, "hidden": 64},
+        "weights": "mnist-cnn.safetensors",
+        "normalize": MNIST_NORMALIZE,
+        "description": "CNN conv16-pool-conv32-pool-fc64 (114k params) on the 4,000 mnist training images; standard training, Adam + cosine LR, 15 epochs",
+    },
+    "mnist-cnn-adv": {
+        **_MNIST,
+        "factory": "zoo.architectures:mnist_cnn",
+        "factory_args": {"width": 16, "hidden": 64},
+        "weights": "mnist-cnn-adv.safetensors",
+        "normalize": MNIST_NORMALIZE,
+        "description": (
+            "CNN conv16-pool-conv32-pool-fc64 (114k params); Madry et al. L-inf PGD adversarial "
+            "training at eps 0.3 (inputs in [0, 1]) on the 4,000 mnist training images"
         ),
     },
     "diabetes-logreg": {

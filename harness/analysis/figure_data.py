@@ -1,7 +1,12 @@
-"""The numbers behind the report's figures, read from per-sample tables (no drawing here).
+"""The numbers behind the report's figures, read from stored records and per-sample tables.
 
-Per-group clean accuracy and accuracy per corruption and severity, each with a 95% Wilson
-interval (a proportion's interval that stays inside [0, 1] for small groups).
+Every point carries its 95% interval and, when the number must not be compared (an upper bound,
+a reliability flag, unstable timing), the caveat that says so: the drawing code shows such
+points hollow and leaves them out of fronts. Per-group accuracies, accuracy per corruption and
+severity (Wilson intervals), accuracy vs severity averaged over corruptions (seeded bootstrap of
+the per-sample mean), robust accuracy vs budget, throughput vs batch size, Pareto views with
+intervals on both axes, and the image galleries (corruptions per severity, adversarial examples)
+stored as array artifacts. No drawing here, no torch.
 """
 
 from __future__ import annotations
@@ -9,14 +14,41 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
 from pandas.api.types import is_float_dtype
 
+from harness.analysis import pareto
+from harness.analysis.caveats import caveats
+from harness.analysis.intervals import mean_ci
+from harness.analysis.leaderboard import Board
+from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
+from harness.store.run_store import StoredJob
 
 _CORRUPTION = re.compile(r"^corruption=(?P<name>[^/]+)/severity=(?P<sev>\d+)$")
 Interval = tuple[float, float]
 Point = tuple[float, float, Interval | None]  # x, y, interval of y
+# throughput whose 95% interval is wider than this fraction of the estimate reads as unstable
+UNSTABLE_RELATIVE_WIDTH = 0.5
+MAX_SERIES = 8  # series per axis; more go to further panels
+
+
+@dataclass(frozen=True)
+class FigPoint:
+    """A point of a line or dot figure: y with its interval, and a caveat that excludes it."""
+
+    x: float
+    y: float
+    ci: Interval | None
+    caveat: str = ""  # short caveat ("upper bound", "unreliable", "unstable timing"); "" if none
+    n: int | None = None
+
+
+Series = dict[str, list[FigPoint]]  # series name -> points
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> Interval | None:
@@ -28,6 +60,28 @@ def wilson(k: int, n: int, z: float = 1.96) -> Interval | None:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _first_number(text: str) -> float | None:
+    m = re.search(r"-?\d+(?:\.\d+)?", text)
+    return float(m.group(0)) if m else None
+
+
+def value_order(values: Iterable[str], declared: Sequence[str] = ()) -> list[str]:
+    """Group values in display order: the task's declared order first, then numerically by the
+    first number in the value (`<40` before `40-49` before `60+`), then as text."""
+    declared_index = {v: i for i, v in enumerate(declared)}
+
+    def key(value: str) -> tuple[int, float, str]:
+        if value in declared_index:
+            return (0, float(declared_index[value]), "")
+        number = _first_number(value)
+        if number is None:
+            return (2, 0.0, value)
+        below = value.lstrip().startswith(("<", "≤", "("))
+        return (1, number - (0.5 if below else 0.0), value)
+
+    return sorted(set(values), key=key)
 
 
 def group_accuracy(table: SampleTable) -> dict[str, dict[str, tuple[float, Interval | None]]]:
@@ -46,6 +100,67 @@ def group_accuracy(table: SampleTable) -> dict[str, dict[str, tuple[float, Inter
     return out
 
 
+@dataclass(frozen=True)
+class GroupFigure:
+    """Accuracy per group value of one grouping, per model: values in display order, labels
+    readable (declared on the task), each point with its interval and n."""
+
+    grouping: str
+    values: list[str]  # raw group values, in display order
+    labels: dict[str, str]  # raw value -> label shown
+    per_model: dict[str, dict[str, FigPoint]]  # model -> value -> point (x unused)
+    source: str  # where the numbers come from, in words
+
+
+def group_figures(
+    per_model_records: Mapping[str, Sequence[MetricRecord]],
+    per_model_tables: Mapping[str, SampleTable],
+    labels: Mapping[str, Mapping[str, str]],
+) -> list[GroupFigure]:
+    """Per-group accuracy figures: the fairness suite's `group_acc` records (bootstrap intervals)
+    where they exist, else clean accuracy per group from the per-sample tables (Wilson)."""
+    found: dict[str, dict[str, dict[str, FigPoint]]] = defaultdict(lambda: defaultdict(dict))
+    source: dict[str, str] = {}
+    for model, records in per_model_records.items():
+        for by, value, point in _group_records(records):
+            found[by][model][value] = point
+            source[by] = "fairness suite group_acc (bootstrap within groups)"
+    for model, table in per_model_tables.items():
+        for by, value, point in _group_table(table):
+            if not source.get(by, "").startswith("fairness"):
+                source[by] = "clean accuracy per group from the per-sample table (Wilson)"
+                found[by][model][value] = point
+    out = []
+    for by in sorted(found):
+        per_model = {m: dict(v) for m, v in sorted(found[by].items())}
+        declared = labels.get(by, {})
+        values = value_order({v for per in per_model.values() for v in per}, list(declared))
+        shown = {v: str(declared.get(v, v)) for v in values}
+        out.append(GroupFigure(by, values, shown, per_model, source[by]))
+    return out
+
+
+def _group_records(records: Sequence[MetricRecord]) -> list[tuple[str, str, FigPoint]]:
+    """(grouping, value, point) of the fairness suite's per-group accuracy records."""
+    out = []
+    for r in records:
+        by, value = r.context.get("group_by"), r.context.get("group")
+        if r.metric == "group_acc" and by is not None and value is not None and r.value is not None:
+            out.append((str(by), str(value), FigPoint(0.0, r.value, r.ci, _caveat(r), r.n)))
+    return out
+
+
+def _group_table(table: SampleTable) -> list[tuple[str, str, FigPoint]]:
+    """(grouping, value, point) of clean accuracy per group of a per-sample table."""
+    frame = table.condition("clean")
+    out = []
+    for by, per in group_accuracy(table).items():
+        counts = frame[GROUP_PREFIX + by].astype(str).value_counts()
+        for value, (acc, ci) in per.items():
+            out.append((by, value, FigPoint(0.0, acc, ci, "", int(counts.get(value, 0)))))
+    return out
+
+
 def corruption_accuracy(table: SampleTable) -> dict[str, list[Point]]:
     """Accuracy per corruption (series) and severity (x) from the per-sample table."""
     series: dict[str, list[Point]] = defaultdict(list)
@@ -55,4 +170,283 @@ def corruption_accuracy(table: SampleTable) -> dict[str, list[Point]]:
         if m:
             k, n = int(rows["correct"].sum()), len(rows)
             series[m["name"]].append((float(m["sev"]), k / n, wilson(k, n)))
-    return dict(series)
+    return {name: sorted(points) for name, points in series.items()}
+
+
+def corruption_points(table: SampleTable) -> dict[str, list[FigPoint]]:
+    """Accuracy per corruption and severity with Wilson intervals and n (corruption order kept
+    as the suite ran them)."""
+    out: dict[str, list[FigPoint]] = {}
+    frame = table.frame
+    order = list(dict.fromkeys(frame["condition"]))
+    for condition in order:
+        m = _CORRUPTION.match(str(condition))
+        if not m:
+            continue
+        rows = frame[frame["condition"] == condition]
+        k, n = int(rows["correct"].sum()), len(rows)
+        out.setdefault(m["name"], []).append(FigPoint(float(m["sev"]), k / n, wilson(k, n), n=n))
+    return {name: sorted(pts, key=lambda p: p.x) for name, pts in out.items()}
+
+
+def severity_curve(table: SampleTable, *, seed: int, name: str) -> list[FigPoint]:
+    """Accuracy vs severity averaged over corruptions, with a seeded bootstrap interval of the
+    mean of each sample's accuracy over the corruptions at that severity."""
+    frame = table.frame
+    parsed = frame["condition"].astype(str).str.extract(_CORRUPTION)
+    rows = frame.assign(_sev=parsed["sev"]).dropna(subset=["_sev"])
+    out = []
+    for sev, part in rows.groupby("_sev"):
+        per_sample = part.groupby("sample_id")["correct"].mean().to_numpy(dtype=np.float64)
+        ci = mean_ci(per_sample, seed=seed, name=f"figure/severity/{name}/{sev}")
+        out.append(FigPoint(float(sev), float(per_sample.mean()), ci, n=len(per_sample)))
+    return sorted(out, key=lambda p: p.x)
+
+
+def _caveat(record: MetricRecord) -> str:
+    return next((c.short for c in caveats(record) if c.excludes), "")
+
+
+def robust_series(per_model: Mapping[str, Sequence[MetricRecord]]) -> dict[str, Series]:
+    """Robust accuracy vs budget per norm (panel), per model (series): the per-sample worst case
+    over attacks when the suite stored it, else one series per model and attack."""
+    panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
+    for model, records in per_model.items():
+        robust = [r for r in records if r.metric == "robust_acc" and r.value is not None]
+        ensemble = [r for r in robust if r.condition.startswith("attack=ensemble")]
+        for r in ensemble or robust:
+            try:
+                eps = float(r.context["eps"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            name = model if ensemble else f"{model} ({r.context.get('attack', '?')})"
+            panel = str(r.context.get("norm", ""))
+            panels[panel][name].append(FigPoint(eps, float(r.value or 0.0), r.ci, _caveat(r), r.n))
+    return {p: {k: sorted(v, key=lambda q: q.x) for k, v in s.items()} for p, s in panels.items()}
+
+
+def attack_series(records: Sequence[MetricRecord]) -> dict[str, Series]:
+    """One model's robust accuracy vs budget per norm (panel) and attack (series)."""
+    panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        if r.metric != "robust_acc" or r.value is None or "eps" not in r.context:
+            continue
+        attack = "worst case (ensemble)" if r.condition.startswith("attack=ensemble") else None
+        name = attack or str(r.context.get("attack", "?"))
+        panel = str(r.context.get("norm", ""))
+        panels[panel][name].append(FigPoint(float(r.context["eps"]), r.value, r.ci, _caveat(r)))
+    return {p: {k: sorted(v, key=lambda q: q.x) for k, v in s.items()} for p, s in panels.items()}
+
+
+@dataclass(frozen=True)
+class TimingPanel:
+    """Throughput vs batch size on one machine and precision: the machine said in words."""
+
+    machine: str
+    series: Series = field(default_factory=dict)
+
+
+def _timing_caveat(record: MetricRecord) -> str:
+    if record.flags:
+        return (
+            "unstable timing"
+            if any("timing" in f or "unstable" in f for f in record.flags)
+            else "unreliable"
+        )
+    if record.ci and record.value:
+        width = (record.ci[1] - record.ci[0]) / abs(record.value)
+        if width > UNSTABLE_RELATIVE_WIDTH:
+            return "unstable timing"
+    return ""
+
+
+def throughput_panels(per_model: Mapping[str, Sequence[MetricRecord]]) -> list[TimingPanel]:
+    """Throughput vs batch size, one panel per (device, device name, precision, threads)."""
+    panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
+    for model, records in per_model.items():
+        for r in records:
+            ctx = r.context
+            if r.metric != "throughput_samples_per_s" or r.value is None or "batch_size" not in ctx:
+                continue
+            machine = " ".join(
+                str(x)
+                for x in (
+                    ctx.get("device", ""),
+                    f"({ctx['device_name']})" if ctx.get("device_name") else "",
+                    f"{ctx['threads']} threads" if ctx.get("threads") else "",
+                    ctx.get("precision", ""),
+                    ctx.get("variant", "") if ctx.get("variant") not in (None, "eager") else "",
+                )
+                if x
+            )
+            panels[machine][model].append(
+                FigPoint(float(ctx["batch_size"]), r.value, r.ci, _timing_caveat(r), r.n)
+            )
+    return [
+        TimingPanel(machine, {m: sorted(p, key=lambda q: q.x) for m, p in s.items()})
+        for machine, s in sorted(panels.items())
+    ]
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    x: float
+    y: float
+    x_ci: Interval | None
+    y_ci: Interval | None
+    caveat: str  # "" when the point may be on the front
+
+
+@dataclass(frozen=True)
+class ParetoFigure:
+    """Two board columns per model with intervals; the front among comparable points only."""
+
+    x_key: str
+    y_key: str
+    x_higher: bool
+    y_higher: bool
+    points: dict[str, ParetoPoint]
+    front: list[str]
+
+
+def pareto_figures(board: Board) -> list[ParetoFigure]:
+    """Accuracy vs throughput and clean vs each robust / corruption accuracy, with intervals; a
+    point whose caveat excludes it is drawn but never on the front."""
+    out = []
+    for view in pareto.standard_views(board):
+        points: dict[str, ParetoPoint] = {}
+        for row in board.rows:
+            xr, yr = row.cell(view.x_key), row.cell(view.y_key)
+            if xr is None or yr is None or xr.value is None or yr.value is None:
+                continue
+            cav = _caveat(yr) or _caveat(xr)
+            if view.x_key.startswith("throughput"):
+                cav = cav or _timing_caveat(xr)
+            points[row.model] = ParetoPoint(xr.value, yr.value, xr.ci, yr.ci, cav)
+        comparable = {m: (p.x, p.y) for m, p in points.items() if not p.caveat}
+        x_higher, y_higher = board.units[view.x_key][1], board.units[view.y_key][1]
+        front = pareto.pareto_front(comparable, higher_x=x_higher, higher_y=y_higher)
+        out.append(ParetoFigure(view.x_key, view.y_key, x_higher, y_higher, points, front))
+    return out
+
+
+# ---- galleries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorruptionGallery:
+    """Seeded samples per corruption and severity (severity 0 = clean), with the model's
+    prediction on each image when the per-sample table has it."""
+
+    corruptions: list[str]
+    severities: list[int]
+    sample_ids: list[str]
+    images: np.ndarray  # (n_corruptions, n_severities, k, *input_shape), in task bounds
+    labels: list[int | None]  # per sample
+    predictions: dict[tuple[int, int, int], int]  # (corruption, severity, sample) index -> pred
+    bounds: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class AdversarialGallery:
+    """Stored adversarial examples: clean and perturbed inputs with labels and predictions."""
+
+    clean: np.ndarray  # (k, *input_shape)
+    perturbed: np.ndarray
+    labels: list[int]
+    clean_pred: list[int]
+    perturbed_pred: list[int]
+    sample_ids: list[str]
+    attack: str
+    norm: str
+    eps: float | None
+    condition: str
+    bounds: tuple[float, float]
+
+
+def _bounds(job: StoredJob) -> tuple[float, float]:
+    b = job.record.task_summary.bounds
+    return (float(b[0]), float(b[1])) if b is not None else (0.0, 1.0)
+
+
+def _is_image(shape: Sequence[int]) -> bool:
+    return len(shape) in (2, 3) and (len(shape) == 2 or shape[0] in (1, 3))
+
+
+def corruption_gallery(job: StoredJob) -> CorruptionGallery | None:
+    """The job's corruption gallery (`gallery_images` + artifacts `corruption_gallery`), or None."""
+    meta = job.artifacts().get("corruption_gallery")
+    if not isinstance(meta, dict):
+        return None
+    images = job.arrays().get("gallery_images")
+    if images is None or images.ndim < 4 or not _is_image(images.shape[3:]):
+        return None
+    corruptions = [str(c) for c in meta.get("corruptions", [])]
+    severities = [int(s) for s in meta.get("severities", [])]
+    ids = [str(s) for s in meta.get("sample_ids", [])]
+    if images.shape[:3] != (len(corruptions), len(severities), len(ids)):
+        return None
+    labels: list[int | None] = [None] * len(ids)
+    preds: dict[tuple[int, int, int], int] = {}
+    if job.has_table:
+        labels, preds = _gallery_predictions(job.table().frame, corruptions, severities, ids)
+    return CorruptionGallery(corruptions, severities, ids, images, labels, preds, _bounds(job))
+
+
+def _gallery_predictions(
+    frame: pd.DataFrame, corruptions: list[str], severities: list[int], ids: list[str]
+) -> tuple[list[int | None], dict[tuple[int, int, int], int]]:
+    """Labels of the gallery's samples and the model's prediction on each gallery image
+    (severity 0 is the clean condition), from the per-sample table."""
+    where = {sid: i for i, sid in enumerate(ids)}
+    cells: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for ci, c in enumerate(corruptions):
+        for si, sev in enumerate(severities):
+            cells["clean" if sev == 0 else f"corruption={c}/severity={sev}"].append((ci, si))
+    labels: list[int | None] = [None] * len(ids)
+    preds: dict[tuple[int, int, int], int] = {}
+    rows = frame[frame["sample_id"].isin(ids)][["sample_id", "condition", "label", "prediction"]]
+    for sid, cond, label, pred in rows.itertuples(index=False):
+        j = where[str(sid)]
+        labels[j] = int(label)
+        for ci, si in cells.get(str(cond), []):
+            preds[(ci, si, j)] = int(pred)
+    return labels, preds
+
+
+def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
+    """The job's stored adversarial examples (`adv_*` arrays + `adversarial_examples`), or None."""
+    meta = job.artifacts().get("adversarial_examples")
+    if not isinstance(meta, dict):
+        return None
+    arrays = job.arrays()
+    names = ("adv_clean", "adv_perturbed", "adv_label", "adv_clean_pred", "adv_perturbed_pred")
+    if any(n not in arrays for n in names):
+        return None
+    clean, perturbed = arrays["adv_clean"], arrays["adv_perturbed"]
+    k = len(clean)
+    if perturbed.shape != clean.shape or k == 0 or any(len(arrays[n]) != k for n in names):
+        return None
+    try:
+        eps: float | None = float(meta.get("eps"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        eps = None
+    ids = [str(s) for s in meta.get("sample_ids", [])]
+    return AdversarialGallery(
+        clean=clean,
+        perturbed=perturbed,
+        labels=[int(x) for x in arrays["adv_label"]],
+        clean_pred=[int(x) for x in arrays["adv_clean_pred"]],
+        perturbed_pred=[int(x) for x in arrays["adv_perturbed_pred"]],
+        sample_ids=ids if len(ids) == k else [f"#{i}" for i in range(k)],
+        attack=str(meta.get("attack", "")),
+        norm=str(meta.get("norm", "")),
+        eps=eps,
+        condition=str(meta.get("condition", "")),
+        bounds=_bounds(job),
+    )
+
+
+def displayable(shape: Sequence[int]) -> bool:
+    """Whether per-sample inputs of this shape can be shown as images (C x H x W or H x W)."""
+    return _is_image(tuple(shape))

@@ -45,7 +45,45 @@ def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _task_rows() -> list[tuple[str, ...]]:
+    """Every registered task with its modality, access (offline or network) and size, read from
+    the catalogue without loading any data (entry-point tasks say what their object says)."""
+    from harness.config.tasks.catalogue import BUILTIN_INFO, task_registry
+    from harness.core.registry import load_target
+
+    reg = task_registry()
+    rows: list[tuple[str, ...]] = [("name", "modality", "access", "size", "origin", "description")]
+    for name in reg.names():
+        entry = reg.entry(name)
+        info = BUILTIN_INFO.get(name) if entry.origin == "builtin" else None
+        if info is not None:
+            rows.append((name, info.modality, info.access, info.size, "builtin", info.description))
+            continue
+        obj = load_target(entry.target)
+        access = getattr(obj, "access", None)
+        where = {"public": "network", "gated": "network, gated", "local files": "local files"}
+        rows.append(
+            (
+                name,
+                str(getattr(obj, "modality", "?")),
+                where.get(access, "unknown") if isinstance(access, str) else "unknown",
+                str(getattr(obj, "size", "")),
+                "hub" if entry.origin == "builtin" else entry.origin,
+                getattr(obj, "description", "")
+                or ((obj.__doc__ or "").strip().splitlines() or [""])[0],
+            )
+        )
+    return rows
+
+
 def list_command(args: argparse.Namespace) -> int:
+    if args.what == "tasks":
+        table = _task_rows()
+        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+        for row in table:
+            cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
+            print("  ".join([*cells, row[-1]]).rstrip())
+        return 0
     rows = _zoo_rows() if args.what == "models" else _registry_rows(args.what)
     width = max(len(r[0]) for r in rows) if rows else 4
     for name, kind, origin, doc in rows:

@@ -18,7 +18,11 @@ def add_parser(sub: Any) -> None:
     par.add_argument(
         "--atol", type=float, default=1e-4, help="max |log-prob difference| (default 1e-4)"
     )
-    par.add_argument("--limit", type=positive_int, help="compare only the first N samples")
+    par.add_argument(
+        "--limit",
+        type=positive_int,
+        help="compare on a seeded label-stratified sample of N samples",
+    )
     par.add_argument("--format", choices=["table", "json"], default="table")
     par.set_defaults(handler=parity_command)
 
@@ -37,7 +41,11 @@ def parity_command(args: argparse.Namespace) -> int:
     from harness.run.environment import resolve_device
 
     device = resolve_device(plan.spec.device)
-    task = plan.tasks[args.task].load().head(args.limit or plan.spec.limit)
+    task = (
+        plan.tasks[args.task]
+        .load()
+        .subset(args.limit or plan.spec.limit, seed=plan.spec.seed, purpose="limit")
+    )
     adapters = []
     for name in args.models:
         adapter = build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)

@@ -14,12 +14,33 @@ def add_parser(sub: Any) -> None:
     rep = sub.add_parser("report", help="write a static HTML report site (and a Markdown summary)")
     add_results_argument(rep)
     rep.add_argument("--out", type=Path, required=True, help="folder for the site (index.html)")
+    rep.add_argument(
+        "--compare",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("MODEL_A", "MODEL_B"),
+        help="also write a comparison page of these two models on every task both ran on "
+        "(repeatable; each task's first two models are always compared)",
+    )
+    rep.add_argument(
+        "--site-url",
+        default=None,
+        help="address the site will be published at: summary.md links to its pages there "
+        "(default: links relative to the site folder)",
+    )
     rep.set_defaults(handler=report_command)
 
 
 def report_command(args: argparse.Namespace) -> int:
     from harness.present.site import build_site
+    from harness.present.summary import check_site_url
 
-    index = build_site(args.results, args.out)
-    print(f"report: {index}", file=sys.stderr)
+    url = check_site_url(args.site_url) if args.site_url else None
+    pairs = [(a, b) for a, b in args.compare]
+    index = build_site(args.results, args.out, compare=pairs, site_url=url)
+    print(
+        f"report: {index} (summary for a pull request: {index.parent / 'summary.md'})",
+        file=sys.stderr,
+    )
     return 0

@@ -33,7 +33,9 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--tasks", type=csv_list, help="only these tasks")
     run.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the spec's device")
     run.add_argument(
-        "--limit", type=positive_int, help="evaluate only the first N samples per task"
+        "--limit",
+        type=positive_int,
+        help="evaluate a seeded label-stratified sample of N samples per task (same for every model)",
     )
     run.add_argument("--seed", type=non_negative_int, help="override the spec's seed")
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import task_registry
+from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
     check_collisions,
@@ -29,6 +30,8 @@ from harness.core.suite import Suite
 from harness.core.task import Task
 from harness.core.validation import format_validation_error
 from harness.core.weights import is_safetensors
+
+HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
 
 
 def adapter_registry() -> Registry:
@@ -103,11 +106,22 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
     return [n for n in names if n in wanted]
 
 
+def hub_model_entry(ref: str) -> dict[str, Any]:
+    """The model spec of a `hf:<repo id>[@revision]` zoo entry (revision pinned to a commit)."""
+    from zoo import hub_model_spec
+
+    return hub_model_spec(ref)
+
+
 def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
-    """A zoo name or a spec's model entry (`models[index]`), its adapter config validated."""
+    """A zoo name, a `hf:` hub reference or a spec's model entry (`models[index]`), its adapter
+    config validated."""
     adapters = adapter_registry()
     origin = "spec"
-    if isinstance(entry, str):
+    if isinstance(entry, str) and entry.startswith(HUB_PREFIX):
+        entry = ModelSpec.model_validate(hub_model_entry(entry))
+        origin = "hub"
+    elif isinstance(entry, str):
         zoo = zoo_registry()
         if entry not in zoo:
             raise UnknownNameError("model", entry, zoo)
@@ -148,9 +162,19 @@ def _names_zoo_model(entry: ModelSpec) -> bool:
     )
 
 
+def _model_name(entry: str | ModelSpec) -> str:
+    if isinstance(entry, ModelSpec):
+        return entry.name
+    if entry.startswith(HUB_PREFIX):
+        from zoo import model_name
+
+        return model_name(entry)
+    return entry
+
+
 def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
     """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
-    names = [m if isinstance(m, str) else m.name for m in spec.models]
+    names = [_model_name(m) for m in spec.models]
     expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
     located: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(spec.models):
@@ -201,6 +225,8 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         factory = registry.load(entry)  # raises UnknownNameError with close matches
         return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
 
+    check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
+
     def load() -> Task:
         from harness.config.tasks.loader import load_task
 
@@ -229,6 +255,37 @@ def _jobs(
     return jobs
 
 
+def _catalogued_model(name: str) -> bool:
+    return name.startswith(HUB_PREFIX) or name in zoo_registry()
+
+
+def _unlisted(spec: RunSpec, models: list[str], tasks: list[str]) -> tuple[list[str], list[str]]:
+    """The catalogued models and tasks selected on the command line that the spec lacks."""
+    listed_models = {_model_name(m) for m in spec.models}
+    listed_tasks = {t if isinstance(t, str) else t.name for t in spec.tasks}
+    extra_models = [m for m in models if _model_name(m) not in listed_models]
+    extra_tasks = [t for t in tasks if t not in listed_tasks and t in task_registry()]
+    return list(dict.fromkeys(filter(_catalogued_model, extra_models))), extra_tasks
+
+
+def with_selected_entries(
+    spec: RunSpec, models: list[str] | None, tasks: list[str] | None
+) -> tuple[RunSpec, list[str] | None]:
+    """The spec plus the `--models`/`--tasks` entries it does not list but the catalogues know
+    (`hf:` hub checkpoints, zoo models, catalogue tasks), and the model filter in model names.
+
+    So `harness run --models hf:<id> --tasks cifar10` runs with the quickstart's suites."""
+    extra_models, new_tasks = _unlisted(spec, models or [], tasks or [])
+    if extra_models or new_tasks:
+        spec = spec.model_copy(
+            update={
+                "models": [*spec.models, *extra_models],
+                "tasks": [*spec.tasks, *dict.fromkeys(new_tasks)],
+            }
+        )
+    return spec, None if models is None else [_model_name(m) for m in models]
+
+
 def build_plan(
     spec: RunSpec,
     *,
@@ -238,6 +295,7 @@ def build_plan(
     suites: list[str] | None = None,
 ) -> Plan:
     """Resolve names and configs, apply CLI filters, and list the jobs."""
+    spec, models = with_selected_entries(spec, models, tasks)
     suite_reg = suite_registry()
     suite_objs: dict[str, Suite] = {}
     for name in _select(list(spec.suites), suites, "suite"):

@@ -35,37 +35,122 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ImageTransformName = Literal["imagenet-eval"]
+Size = Annotated[int, Field(ge=1, le=1 << 15)]
+
+
 class TaskSpec(StrictModel):
-    """An inline task: a hub dataset (`hf:<id>`) or local files, and how to read them."""
+    """An inline task: a hub dataset (`hf:<id>`) or local files, and how to read them
+    (every key is described in docs/tasks.md)."""
 
     name: str = Field(pattern=NAME_PATTERN)
     source: str = Field(
-        description="'hf:<dataset id>' or a path to parquet/csv/json files or an image folder"
+        description="'hf:<dataset id>', a .parquet/.csv/.json(l) file or a folder of them, an "
+        "image folder, or a CIFAR-10-C / ImageNet-C folder"
     )
     split: str = "test"
     train_split: str | None = None
+    train_source: str | None = Field(
+        default=None, description="the training split from another file or folder"
+    )
     revision: str | None = None
     subset: str | None = None
     modality: Literal["image", "tabular", "text"]
     input_column: str | None = None
-    feature_columns: list[str] | None = None
-    label_column: str = "label"
+    feature_columns: list[str] | None = Field(
+        default=None,
+        description="tabular: the feature columns, in order (default: every column except the "
+        "label, id and group columns)",
+    )
+    label_column: str | None = Field(
+        default="label", description="null: an unlabeled set (usable only as an OOD set)"
+    )
     id_column: str | None = None
     group_columns: list[str] = Field(default_factory=list)
     group_bins: dict[str, list[float]] = Field(default_factory=dict)
+    # readable labels of group values for reports: {column: {value: label}}, in display order
+    group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     num_classes: int | None = Field(default=None, ge=2)
     class_names: list[str] | None = None
     input_shape: list[int] | None = None
     bounds: tuple[float, float] | None = None
+    feature_bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="tabular: declared (low, high) per feature; others come from the data",
+    )
+    transform: ImageTransformName | None = Field(
+        default=None, description="imagenet-eval: resize shorter side 256, center crop 224, RGB"
+    )
+    resize: Size | tuple[Size, Size] | None = Field(
+        default=None, description="resize images: shorter side N, or [height, width]"
+    )
+    center_crop: Size | tuple[Size, Size] | None = Field(
+        default=None, description="center-crop images to N x N or [height, width]"
+    )
+    channels: Literal[1, 3] | None = Field(
+        default=None, description="decode images as grey (1) or RGB (3); default: the first image's"
+    )
+    corruptions: list[str] | None = Field(
+        default=None, description="CIFAR-10-C / ImageNet-C: the corruptions to load (default all)"
+    )
+    severities: list[Annotated[int, Field(ge=1, le=5)]] | None = Field(
+        default=None, description="CIFAR-10-C / ImageNet-C: the severities to load (default 1-5)"
+    )
 
     @model_validator(mode="after")
-    def _columns(self) -> TaskSpec:
-        if self.modality == "tabular" and not (self.feature_columns or self.input_column):
-            raise ValueError("a tabular task needs feature_columns (or an input_column of vectors)")
-        if self.modality != "tabular" and self.feature_columns:
-            raise ValueError("feature_columns is only for tabular tasks; use input_column")
-        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
-            raise ValueError(f"bounds must be [low, high] with low < high, got {list(self.bounds)}")
+    def _modality_keys(self) -> TaskSpec:
+        if self.modality == "tabular" and self.input_column and self.feature_columns:
+            raise ValueError("set feature_columns or input_column (a column of vectors), not both")
+        only = {
+            "tabular": ("feature_columns", "feature_bounds"),
+            "image": (
+                "transform",
+                "resize",
+                "center_crop",
+                "channels",
+                "corruptions",
+                "severities",
+            ),
+        }
+        for modality, keys in only.items():
+            used = [k for k in keys if getattr(self, k)] if self.modality != modality else []
+            if used:
+                raise ValueError(f"{used[0]} is only for {modality} tasks")
+        if self.transform is not None and (self.resize or self.center_crop):
+            raise ValueError(
+                f"transform {self.transform!r} already resizes and crops; drop resize/center_crop "
+                "or the transform"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TaskSpec:
+        boxes = {"bounds": self.bounds} if self.bounds is not None else {}
+        boxes.update({f"feature_bounds.{f}": box for f, box in self.feature_bounds.items()})
+        for key, (low, high) in boxes.items():
+            if not low < high:
+                raise ValueError(f"{key} must be [low, high] with low < high, got {[low, high]}")
+        if self.bounds is not None:
+            outside = [
+                f
+                for f, (lo, hi) in self.feature_bounds.items()
+                if lo < self.bounds[0] or hi > self.bounds[1]
+            ]
+            if outside:
+                raise ValueError(
+                    f"feature_bounds of {', '.join(outside)} reach outside bounds "
+                    f"{list(self.bounds)}; widen bounds or drop it (it is then the features' hull)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _group_labels(self) -> TaskSpec:
+        unknown = sorted(set(self.group_labels) - set(self.group_columns))
+        if unknown:
+            raise ValueError(
+                f"group_labels names {', '.join(unknown)}, which is not in group_columns; "
+                "label the values of a declared group column"
+            )
         return self
 
 
@@ -158,6 +243,12 @@ class RunSpec(StrictModel):
     @classmethod
     def _unique_tasks(cls, tasks: list[str | TaskSpec]) -> list[str | TaskSpec]:
         _refuse_duplicates([t if isinstance(t, str) else t.name for t in tasks], "task")
+        for t in tasks:
+            if isinstance(t, TaskSpec) and t.label_column is None:
+                raise ValueError(
+                    f"task {t.name!r} is unlabeled (label_column: null): models cannot be scored "
+                    "on it; use it as an OOD set (suites.shift.ood_sets) or give its label column"
+                )
         return tasks
 
     def spec_hash(self) -> str:

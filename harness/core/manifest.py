@@ -77,6 +77,9 @@ class TaskSummary(Record):
     fingerprint: str
     source: str
     limit: int | None
+    # readable labels of group values per group column, in display order (absent in older runs)
+    group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    class_names: tuple[str, ...] = ()
 
 
 class ModelDescription(Record):

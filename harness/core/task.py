@@ -3,14 +3,20 @@
 A task is backed by a Hugging Face `datasets.Dataset` (Arrow) holding one row per sample with a
 stable `sample_id`, the model input, the integer label and optional group columns (sensitive
 attributes). Hub datasets, local files and the built-in scikit-learn tasks all end up here.
+
+Inputs are either stored ready to use (float arrays, tabular vectors, text) or streamed: the input
+column then holds what the source holds (encoded image bytes, file paths, rows of a `.npy` file)
+and the task's `decoder` turns one batch of it into model inputs at a time, so memory is bounded
+by the batch size whatever the size of the split (docs/tasks.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Protocol
 
 import datasets
 import numpy as np
@@ -19,8 +25,29 @@ import pyarrow as pa
 import torch
 
 from harness.core.manifest import Modality, TaskSummary
+from harness.core.subsets import stratified_indices
 
 SAMPLE_ID = "sample_id"
+SOURCE_ID = "source_id"  # the id of the clean image a corrupted one was made from
+UNLABELED = -1  # the label of every row of an unlabeled task (an OOD set)
+_HASH_ROWS = 4096
+
+
+class InputDecoder(Protocol):
+    """Turns the stored values of a task's input column into model inputs, one batch at a time.
+
+    `decode` gets one Arrow slice of the input column (and the slice's sample ids, to name a bad
+    sample in an error) and returns a float32 tensor of shape (n, *task.input_shape).
+    `source_digest` yields the source bytes of a slice (encoded files, array rows): the task
+    fingerprint hashes them with `describe()`, the decoding and transform, so a fingerprint is a
+    content hash that never needs the decoded arrays.
+    """
+
+    def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor: ...
+
+    def source_digest(self, column: pa.ChunkedArray) -> Iterator[bytes]: ...
+
+    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -40,8 +67,16 @@ class Task:
     """A dataset split plus what a suite needs to know about it.
 
     `input_shape` is the per-sample shape (empty for text). `bounds` are the valid input range that
-    perturbations must stay within (None for text). `group_columns` name sensitive attributes kept
-    beside the data; `group_bins` says how continuous attributes are binned for the fairness suite.
+    perturbations must stay within (None for text): the global box, the same for every feature.
+    `feature_bounds` (tabular) gives each feature its own (low, high) within that box, so a budget
+    can be expressed per feature (`feature_box()`); None means every feature uses `bounds`.
+    `group_columns` name sensitive attributes kept beside the data; `group_bins` says how
+    continuous attributes are binned for the fairness suite; `group_labels` gives readable names of
+    group values (in display order) for reports. `cell_columns` split the task into
+    evaluation cells (a published corruption set: `corruption`, `severity`); a `source_id` column,
+    when present, names the clean image each row was made from. `decoder` streams inputs that are
+    not stored ready to use (see the module docstring). An unlabeled task (`labeled=False`, an OOD
+    set) has label -1 on every row.
     """
 
     name: str
@@ -56,26 +91,48 @@ class Task:
     label_column: str = "label"
     group_columns: tuple[str, ...] = ()
     group_bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # human-readable labels of group values, per group column, in display order (reports)
+    group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     source: str = ""
     description: str = ""
     limit: int | None = None
+    decoder: InputDecoder | None = None
+    feature_names: tuple[str, ...] = ()
+    feature_bounds: tuple[tuple[float, float], ...] | None = None
+    cell_columns: tuple[str, ...] = ()
+    labeled: bool = True
 
     def __len__(self) -> int:
         return len(self.data)
 
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 over sample ids, labels, inputs and group values: same content, same print."""
+        """sha256 over sample ids, labels, inputs and group values: same content, same print.
+
+        A streamed task hashes its source bytes and its decoder's description (decoding and
+        transform) instead of decoded inputs."""
         h = hashlib.sha256()
         h.update(f"{self.modality}|{self.num_classes}|{self.input_shape}|{self.bounds}".encode())
-        columns = [SAMPLE_ID, self.label_column, self.input_column, *self.group_columns]
+        if self.feature_bounds is not None:
+            h.update(f"|features={self.feature_names}|{self.feature_bounds}".encode())
+        if self.decoder is not None:
+            h.update(f"|decoder={self.decoder.describe()}".encode())
+        extra = [c for c in (*self.cell_columns, SOURCE_ID) if c in self.data.column_names]
+        inputs = [] if self.decoder is not None else [self.input_column]
+        columns = [SAMPLE_ID, self.label_column, *inputs, *self.group_columns, *extra]
         table = self.data.select_columns(columns).with_format("arrow")
-        for start in range(0, len(self.data), 4096):
+        sources = self.data.select_columns([self.input_column]).with_format("arrow")
+        for start in range(0, len(self.data), _HASH_ROWS):
+            chunk = table[start : start + _HASH_ROWS]
             sink = pa.BufferOutputStream()
-            chunk = table[start : start + 4096]
             with pa.ipc.new_stream(sink, chunk.schema) as writer:
                 writer.write_table(chunk)
             h.update(memoryview(sink.getvalue()))
+            if self.decoder is not None:
+                column = sources[start : start + _HASH_ROWS].column(0)
+                for piece in self.decoder.source_digest(column):
+                    h.update(len(piece).to_bytes(8, "little"))
+                    h.update(piece)
         return h.hexdigest()
 
     @cached_property
@@ -91,14 +148,53 @@ class Task:
         frame = self.data.select_columns([SAMPLE_ID, *self.group_columns]).to_pandas()
         return frame.set_index(SAMPLE_ID)
 
+    def cells(self) -> pd.DataFrame:
+        """Cell columns (and `source_id` when present) indexed by sample id."""
+        extra = [SOURCE_ID] if SOURCE_ID in self.data.column_names else []
+        frame = self.data.select_columns([SAMPLE_ID, *self.cell_columns, *extra]).to_pandas()
+        return frame.set_index(SAMPLE_ID)
+
+    def feature_box(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-feature (low, high) arrays of shape `input_shape`: `feature_bounds` when set,
+        else the global `bounds` broadcast; None for text."""
+        if self.bounds is None:
+            return None
+        if self.feature_bounds is None:
+            low = np.full(self.input_shape, self.bounds[0], dtype=np.float64)
+            return low, np.full(self.input_shape, self.bounds[1], dtype=np.float64)
+        pairs = np.asarray(self.feature_bounds, dtype=np.float64)
+        return pairs[:, 0].reshape(self.input_shape), pairs[:, 1].reshape(self.input_shape)
+
     def head(self, n: int | None) -> Task:
-        """The first `n` samples (a new task with its own fingerprint); `None` keeps all."""
+        """The first `n` rows (a new task). Not representative on a sorted dataset: to evaluate
+        fewer samples use `subset`, which draws a seeded label-stratified sample."""
         if n is None or n >= len(self.data):
             return self
         return replace(self, data=self.data.select(range(n)), limit=n)
 
+    def subset(self, n: int | None, *, seed: int, purpose: str = "limit") -> Task:
+        """A seeded sample of `n` rows, stratified by label (and by cell for a task with cell
+        columns), in task order: the same rows for every model (harness.core.subsets). Rows of a
+        task with source ids are drawn by source id, so every cell keeps the same clean images
+        where it can. `None` or `n >= len(task)` keeps the task as it is."""
+        if n is None or n >= len(self.data):
+            return self
+        keys = (
+            list(self.data[SOURCE_ID]) if SOURCE_ID in self.data.column_names else self.sample_ids
+        )
+        rows = stratified_indices(keys, self._strata(), n, seed=seed, purpose=purpose)
+        return replace(self, data=self.data.select(rows), limit=n)
+
+    def _strata(self) -> np.ndarray:
+        """One integer per row: its label, crossed with its cell when the task has cells."""
+        if not self.cell_columns:
+            return self.labels
+        frame = self.data.select_columns([self.label_column, *self.cell_columns]).to_pandas()
+        return frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy(dtype=np.int64)
+
     def batches(self, batch_size: int) -> Iterator[Batch]:
-        """Whole batches read straight from Arrow (no per-item loading)."""
+        """Whole batches read straight from Arrow (no per-item loading); a streamed task decodes
+        one batch at a time."""
         if self.modality == "text":
             for start in range(0, len(self.data), batch_size):
                 rows = self.data[start : start + batch_size]
@@ -107,6 +203,9 @@ class Task:
                     list(rows[self.input_column]),
                     torch.as_tensor(rows[self.label_column], dtype=torch.int64),
                 )
+            return
+        if self.decoder is not None:
+            yield from self._decoded_batches(self.decoder, batch_size)
             return
         torch_view = self.data.with_format(
             "torch", columns=[self.input_column, self.label_column], dtype=torch.float32
@@ -120,11 +219,21 @@ class Task:
                 rows[self.label_column].to(torch.int64),
             )
 
+    def _decoded_batches(self, decoder: InputDecoder, batch_size: int) -> Iterator[Batch]:
+        table = self.data.with_format("arrow")
+        for start in range(0, len(self.data), batch_size):
+            rows = table[start : start + batch_size]
+            ids = [str(s) for s in rows.column(SAMPLE_ID).to_pylist()]
+            labels = rows.column(self.label_column).to_numpy().astype(np.int64)
+            inputs = decoder.decode(rows.column(self.input_column), ids)
+            yield Batch(ids, inputs, torch.from_numpy(labels))
+
     def all_inputs(self) -> torch.Tensor:
-        """The whole evaluation split as one tensor (small tasks, tests, reference loops)."""
-        parts = [b.inputs for b in self.batches(4096)]
+        """The whole evaluation split as one tensor (small tasks, tests, reference loops): this
+        materialises every input; stream with `batches()` for anything large."""
         if self.modality == "text":
             raise TypeError("text tasks have no input tensor; use batches()")
+        parts = [b.inputs for b in self.batches(4096)]
         return torch.cat(parts)  # type: ignore[arg-type]
 
     def summary(self) -> TaskSummary:
@@ -137,6 +246,8 @@ class Task:
             input_shape=self.input_shape,
             bounds=self.bounds,
             group_columns=self.group_columns,
+            group_labels=self.group_labels,
+            class_names=self.class_names,
             fingerprint=self.fingerprint,
             source=self.source,
             limit=self.limit,

@@ -1,58 +1,40 @@
 """Matplotlib (Agg) figures for the report, saved as PNG next to the pages.
 
-Each function draws one figure from plain data and returns the written path, or None when there
-is nothing to draw (the report only shows figures for results that exist). Labels come from
-untrusted names; matplotlib renders them as text (mathtext is disabled by escaping `$`).
+Each function draws one figure from plain data (`harness.analysis.figure_data`) and returns the
+written path, or None when there is nothing to draw. Every point has its 95% interval; a point
+whose caveat keeps it out of comparisons (upper bound, unreliable, unstable timing) is drawn
+hollow and named as such in the legend, and is never on a Pareto front. More than eight series
+go to further panels. Labels come from untrusted names and are drawn as plain text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from harness.present.escaping import strip_control  # noqa: E402
+from harness.analysis.figure_data import FigPoint, GroupFigure, ParetoFigure, Series, wilson
+from harness.present.figure_style import (
+    MUTED,
+    Styles,
+    axis_label,
+    errors,
+    label,
+    legend_outside,
+    log_axis,
+    panels_of,
+    save,
+    unit_axis,
+)
 
 log = logging.getLogger(__name__)
-Interval = tuple[float, float] | None
-
-
-def label(text: object) -> str:
-    """Untrusted text as a plain matplotlib label (no mathtext, one line, bounded length)."""
-    s = strip_control(text).replace("\n", " ").replace("\r", " ").replace("$", r"\$")
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
-def axis_label(text: object) -> str:
-    """An axis label wrapped to fit beside a small plot."""
-    import textwrap
-
-    return "\n".join(textwrap.wrap(strip_control(text).replace("$", r"\$"), 48)[:3])
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def _err(values: Sequence[float], cis: Sequence[Interval]) -> list[list[float]] | None:
-    if not any(cis):
-        return None
-    lo = [v - c[0] if c else 0.0 for v, c in zip(values, cis, strict=True)]
-    hi = [c[1] - v if c else 0.0 for v, c in zip(values, cis, strict=True)]
-    return [[max(0.0, x) for x in lo], [max(0.0, x) for x in hi]]
 
 
 def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: str) -> Path | None:
-    """Accuracy vs mean confidence per bin (from the accuracy suite's artifact), with counts."""
+    """Accuracy vs mean confidence per bin (the accuracy suite's artifact), with bin counts."""
     pts = [
         (float(b["mean_confidence"]), float(b["accuracy"]), int(b["count"]))
         for b in bins
@@ -60,115 +42,263 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: st
     ]
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
-    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="perfect calibration")
+    fig, ax = plt.subplots(figsize=(4.0, 3.6))
+    ax.plot([0, 1], [0, 1], "--", color=MUTED, linewidth=1, label="perfect calibration")
     xs, ys, ns = zip(*pts, strict=True)
-    ax.plot(xs, ys, "o-", label="model")
+    cis = [wilson(round(y * n), n) for y, n in zip(ys, ns, strict=True)]
+    ax.plot(xs, ys, "-", color="#0072B2", linewidth=1)
+    ax.errorbar(
+        xs, ys, yerr=errors(ys, cis), fmt="o", color="#0072B2", capsize=2, elinewidth=1,
+        label="accuracy per bin (95% Wilson interval; count above)",
+    )  # fmt: skip
     for x, y, n in pts:
         ax.annotate(
-            str(n), (x, y), textcoords="offset points", xytext=(0, 5), fontsize=6, ha="center"
+            str(n), (x, y), textcoords="offset points", xytext=(0, 5), fontsize=7, ha="center"
         )
-    ax.set(
-        xlim=(0, 1), ylim=(0, 1), xlabel="mean confidence", ylabel="accuracy", title=label(title)
-    )
-    ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
+    ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="mean confidence", ylabel="accuracy")
+    ax.set_title(label(title, 60))
+    ax.grid(alpha=0.3)
+    legend_outside(ax)
+    return save(fig, path)
+
+
+def _draw_series(
+    ax: Any, name: str, pts: Sequence[FigPoint], styles: Styles, shift: Callable[[float], float]
+) -> None:
+    """One series: a line, interval bars and markers (hollow where the point has a caveat);
+    `shift` dodges the x positions so that overlapping series stay visible."""
+    st = styles.of(name)
+    xs, ys = [shift(p.x) for p in pts], [p.y for p in pts]
+    caveat = next((p.caveat for p in pts if p.caveat), "")
+    every = bool(caveat) and all(p.caveat for p in pts)
+    ax.plot(xs, ys, "--" if every else "-", color=st.colour, linewidth=1.3, alpha=0.9)
+    ax.errorbar(
+        xs, ys, yerr=errors(ys, [p.ci for p in pts]), fmt="none", ecolor=st.colour, elinewidth=1,
+        capsize=3, alpha=0.9,
+    )  # fmt: skip
+    for x, y, p in zip(xs, ys, pts, strict=True):
+        face = "white" if p.caveat else st.colour
+        ax.plot([x], [y], st.marker, color=st.colour, markerfacecolor=face, markersize=6)
+    face = "white" if every else st.colour
+    note = f" ({caveat})" if every else (f" ({caveat} where hollow)" if caveat else "")
+    ax.plot([], [], "--" if every else "-", marker=st.marker, color=st.colour,
+            markerfacecolor=face, label=label(name) + note)  # fmt: skip
+
+
+def _dodge(xs: Sequence[float], k: int, i: int, log: bool) -> Callable[[float], float]:
+    """x -> x moved a little to the side for series i of k (nothing for one series)."""
+    if k < 2:
+        return lambda x: x
+    offset = (i - (k - 1) / 2) / max(1, k - 1)
+    if log:
+        return lambda x: x * 1.06**offset
+    values = sorted(set(xs))
+    gap = min((b - a for a, b in zip(values, values[1:], strict=False)), default=1.0) or 1.0
+    return lambda x: x + offset * 0.08 * gap
+
+
+def _ticks(ax: Any, xs: Sequence[float], log: bool) -> None:
+    """Ticks at the measured x values when there are few (severities, budgets, batch sizes)."""
+    values = sorted(set(xs))
+    if not log and 1 < len(values) <= 8:
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+
+
+def _line_axes(panels: Mapping[str, Series], styles: Styles) -> list[tuple[str, Series]]:
+    """(title, series) per axis: each panel split into axes of at most MAX_SERIES series."""
+    out: list[tuple[str, Series]] = []
+    for panel, given in panels.items():
+        series = {k: v for k, v in given.items() if v}
+        chunks = [c for c in panels_of(styles.order(series)) if c]
+        for i, names in enumerate(chunks):
+            suffix = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+            out.append((panel + suffix, {n: series[n] for n in names}))
+    return out
+
+
+def _unit_suffix(ax: Any, points: Sequence[FigPoint], axis: str = "y") -> str:
+    cis = [p.ci or (p.y, p.y) for p in points]
+    return unit_axis(ax, [c[0] for c in cis], [c[1] for c in cis], axis=axis)
 
 
 def lines(
-    series: Mapping[str, Sequence[tuple[float, float, Interval]]],
+    panels: Mapping[str, Series],
     path: Path,
     *,
     title: str,
     xlabel: str,
     ylabel: str,
+    styles: Styles,
     logx: bool = False,
+    logy: bool = False,
     unit_interval: bool = False,
 ) -> Path | None:
-    """One line per series of (x, y, interval) points: robust accuracy vs epsilon, throughput vs
-    batch size, accuracy vs corruption severity."""
-    series = {k: sorted(v) for k, v in series.items() if v}
-    if not series:
+    """Lines with interval bars, one axis per panel (e.g. per norm or machine) and at most
+    eight series per axis (more go to further axes)."""
+    spec = _line_axes(panels, styles)
+    if not spec:
         return None
-    fig, ax = plt.subplots(figsize=(5.6, 3.8))
-    for name, pts in sorted(series.items()):
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        ax.errorbar(
-            xs, ys, yerr=_err(ys, [p[2] for p in pts]), marker="o", capsize=3, label=label(name)
-        )
-    if logx:
-        ax.set_xscale("log", base=2)
-    if unit_interval:
-        ax.set_ylim(0, 1.02)
-    ax.set(title=label(title), xlabel=axis_label(xlabel), ylabel=axis_label(ylabel))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
-    return _save(fig, path)
+    fig, axes = plt.subplots(len(spec), 1, figsize=(6.6, 3.0 * len(spec)), squeeze=False)
+    for ax, (panel, series) in zip(axes[:, 0], spec, strict=True):
+        local = styles.local(list(series))
+        points = [p for pts in series.values() for p in pts]
+        xs = [p.x for p in points]
+        for i, (name, pts) in enumerate(series.items()):
+            _draw_series(ax, name, pts, local, _dodge(xs, len(series), i, logx))
+        suffix = _unit_suffix(ax, points) if unit_interval else ""
+        if logx:
+            log_axis(ax, "x", base=2)
+        if logy:
+            log_axis(ax, "y")
+        _ticks(ax, xs, logx)
+        ax.set_xlabel(axis_label(xlabel))
+        ax.set_ylabel(axis_label(ylabel + suffix, 40))
+        ax.set_title(label(f"{title} — {panel}" if panel else title, 80))
+        ax.grid(alpha=0.3)
+        legend_outside(ax)
+    return save(fig, path)
 
 
-def grouped_bars(
-    groups: Mapping[str, Mapping[str, tuple[float, Interval]]],
+def _dots(
+    ax: Any, rows: Sequence[str], pts: Mapping[str, FigPoint], name: str, st: Any, y0: float
+) -> list[FigPoint]:
+    """One series of a dot plot (filled and hollow points apart); returns the points drawn."""
+    drawn = [(len(rows) - 1 - i + y0, pts[r]) for i, r in enumerate(rows) if r in pts]
+    caveat = next((p.caveat for _y, p in drawn if p.caveat), "")
+    legend = label(name) + (f" ({caveat})" if caveat else "")
+    for hollow in (False, True):
+        part = [(y, p) for y, p in drawn if bool(p.caveat) == hollow]
+        if part:
+            _dot_part(ax, part, st, hollow=hollow, legend=legend)
+            legend = ""  # one legend entry per series
+    return [p for _y, p in drawn]
+
+
+def _dot_part(
+    ax: Any, part: Sequence[tuple[float, FigPoint]], st: Any, *, hollow: bool, legend: str
+) -> None:
+    xs = [p.y for _y, p in part]
+    ax.errorbar(
+        xs, [y for y, _p in part], xerr=errors(xs, [p.ci for _y, p in part]), fmt=st.marker,
+        color=st.colour, capsize=2, markerfacecolor="white" if hollow else st.colour,
+        markersize=5, elinewidth=1, label=legend or None,
+    )  # fmt: skip
+
+
+def dot_rows(
+    rows: Sequence[str],
+    series: Mapping[str, Mapping[str, FigPoint]],
     path: Path,
     *,
     title: str,
-    ylabel: str,
+    xlabel: str,
+    styles: Styles,
+    row_labels: Mapping[str, str] | None = None,
+    unit_interval: bool = True,
 ) -> Path | None:
-    """Bars per category (e.g. group value) and series (e.g. model), with interval whiskers."""
-    categories = sorted({c for per in groups.values() for c in per})
-    if not categories:
+    """A dot plot: one row per category (group value, corruption), one dot per series with its
+    interval as a horizontal bar; at most eight series per axis (more go to further axes)."""
+    names = styles.order(n for n in series if any(r in series[n] for r in rows))
+    if not rows or not names:
         return None
-    fig, ax = plt.subplots(
-        figsize=(max(4.5, 0.9 * len(categories) * max(1, len(groups)) ** 0.5), 3.8)
+    chunks = [c for c in panels_of(names) if c]
+    height = 0.9 + 0.28 * len(rows) * max(1.0, len(chunks[0]) / 3)
+    fig, axes = plt.subplots(len(chunks), 1, figsize=(6.6, height * len(chunks)), squeeze=False)
+    shown = [label((row_labels or {}).get(r, r), 40) for r in reversed(rows)]
+    for ax, chunk in zip(axes[:, 0], chunks, strict=True):
+        local = styles.local(chunk)
+        step = 0.7 / max(1, len(chunk))
+        drawn: list[FigPoint] = []
+        for j, name in enumerate(chunk):
+            drawn += _dots(ax, rows, series[name], name, local.of(name), 0.35 - step * (j + 0.5))
+        ax.set_yticks(range(len(rows)), shown)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        suffix = _unit_suffix(ax, drawn, axis="x") if unit_interval else ""
+        ax.set_xlabel(axis_label(xlabel + suffix))
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(label(title, 80))
+        legend_outside(ax)
+    return save(fig, path)
+
+
+def group_figure(fig_data: GroupFigure, path: Path, *, title: str, styles: Styles) -> Path | None:
+    """Accuracy per group value (readable labels, values in order), per model, with intervals
+    and each group's n in its label."""
+    ns: dict[str, int] = {}
+    for per in fig_data.per_model.values():
+        for v, p in per.items():
+            if p.n is not None:
+                ns[v] = max(ns.get(v, 0), p.n)
+    shown = {
+        v: f"{fig_data.labels[v]} (n={ns[v]})" if v in ns else fig_data.labels[v]
+        for v in fig_data.values
+    }
+    return dot_rows(
+        fig_data.values,
+        fig_data.per_model,
+        path,
+        title=title,
+        xlabel="accuracy (95% interval)",
+        styles=styles,
+        row_labels=shown,
     )
-    width = 0.8 / max(1, len(groups))
-    for i, (name, per) in enumerate(sorted(groups.items())):
-        xs = [j + i * width for j, c in enumerate(categories) if c in per]
-        ys = [per[c][0] for c in categories if c in per]
-        cis = [per[c][1] for c in categories if c in per]
-        ax.bar(xs, ys, width=width, yerr=_err(ys, cis), capsize=3, label=label(name))
-    ax.set_xticks(
-        [j + 0.4 - width / 2 for j in range(len(categories))],
-        [label(c) for c in categories],
-        rotation=30,
-        ha="right",
-        fontsize=7,
-    )
-    ax.set(title=label(title), ylabel=ylabel, ylim=(0, 1.02))
-    ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, path)
+
+
+def _bounds(cis: Sequence[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    return [c[0] for c in cis], [c[1] for c in cis]
+
+
+def _pareto_axis(ax: Any, data: ParetoFigure, chunk: Sequence[str], styles: Styles) -> None:
+    """The points (this panel's models in colour, others grey) and the front line."""
+    local = styles.local(chunk)
+    for name, p in data.points.items():
+        st = local.of(name) if name in chunk else None
+        colour = st.colour if st else MUTED
+        shown = label(name) + (f" ({p.caveat})" if p.caveat else "")
+        ax.errorbar(
+            [p.x], [p.y], xerr=errors([p.x], [p.x_ci]), yerr=errors([p.y], [p.y_ci]),
+            fmt=st.marker if st else ".", color=colour, ecolor=colour, elinewidth=1, capsize=2,
+            markersize=7, markerfacecolor="white" if p.caveat else colour, zorder=3,
+            label=shown if st else None,
+        )  # fmt: skip
+    front = sorted((data.points[n] for n in data.front), key=lambda p: p.x)
+    if len(front) > 1:
+        ax.plot(
+            [p.x for p in front], [p.y for p in front], "-", color="#444", alpha=0.5,
+            linewidth=1, zorder=1, label="Pareto front (comparable models)",
+        )  # fmt: skip
 
 
 def pareto(
-    points: Mapping[str, tuple[float, float]],
-    front: Sequence[str],
+    data: ParetoFigure,
     path: Path,
     *,
     title: str,
     xlabel: str,
     ylabel: str,
+    styles: Styles,
+    x_fraction: bool,
+    y_fraction: bool,
     logx: bool = False,
 ) -> Path | None:
-    """Scatter of models with the Pareto front joined by a line."""
-    if len(points) < 1:
+    """Models as points with interval bars on both axes; the front joins the comparable points
+    no other comparable point beats on both axes. More than eight models: one panel per eight,
+    the others drawn grey for context."""
+    if not data.points:
         return None
-    fig, ax = plt.subplots(figsize=(5.2, 4.0))
-    for name, (x, y) in sorted(points.items()):
-        ax.scatter([x], [y], s=30, zorder=3, color="C3" if name in front else "C0")
-        ax.annotate(label(name), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ordered = sorted((points[n] for n in front), key=lambda p: p[0])
-    if len(ordered) > 1:
-        ax.plot(
-            [p[0] for p in ordered],
-            [p[1] for p in ordered],
-            "-",
-            color="C3",
-            alpha=0.6,
-            label="Pareto front",
-        )
-        ax.legend(fontsize=7)
-    if logx:
-        ax.set_xscale("log")
-    ax.set(title=label(title), xlabel=axis_label(xlabel), ylabel=axis_label(ylabel))
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    chunks = [c for c in panels_of(styles.order(data.points)) if c]
+    fig, axes = plt.subplots(len(chunks), 1, figsize=(6.6, 3.8 * len(chunks)), squeeze=False)
+    xs = [(p.x_ci or (p.x, p.x)) for p in data.points.values()]
+    ys = [(p.y_ci or (p.y, p.y)) for p in data.points.values()]
+    for ax, chunk in zip(axes[:, 0], chunks, strict=True):
+        _pareto_axis(ax, data, chunk, styles)
+        xsuffix = unit_axis(ax, *_bounds(xs), axis="x") if x_fraction else ""
+        ysuffix = unit_axis(ax, *_bounds(ys), axis="y") if y_fraction else ""
+        if logx:
+            log_axis(ax, "x")
+        ax.set_xlabel(axis_label(xlabel + xsuffix))
+        ax.set_ylabel(axis_label(ylabel + ysuffix, 40))
+        ax.set_title(label(title, 80))
+        ax.grid(alpha=0.3)
+        legend_outside(ax)
+    return save(fig, path)

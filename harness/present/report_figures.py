@@ -1,180 +1,302 @@
-"""The figures of the report's task and model pages: data gathered from the store, PNGs drawn.
+"""The figures of the report's task and model pages: data from `harness.analysis.figure_data`,
+drawn by `figures` and `galleries`, grouped into titled sections with captions.
 
-A figure is drawn only when its data exist (results of new suites appear when they land); each
-function returns the figures it wrote, with captions, for the page templates.
+A figure is drawn only when its data exist (results of new suites appear when they land). Each
+model keeps one colour and marker across a task page's figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from harness.analysis import pareto
-from harness.analysis.figure_data import Point, corruption_accuracy, group_accuracy
+from harness.analysis import figure_data as fd
 from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
-from harness.present import figures
+from harness.core.sample_table import SampleTable
+from harness.present import figures, galleries
 from harness.present.escaping import slug
+from harness.present.figure_style import Styles, png_size
+from harness.present.metric_names import readable, short
 from harness.present.report_views import FigureView, Loaded
 from harness.store.run_store import StoredJob
-
-GroupBars = dict[str, tuple[float, tuple[float, float] | None]]
 
 
 @dataclass(frozen=True)
 class FigureFolder:
-    """Where figures go (`figdir`) and the site folder their paths are relative to (`out`)."""
+    """Where figures go (`figdir`) and the site folder their paths are relative to (`out`);
+    `drawn` remembers figures already written in this build (a gallery is shown on the task
+    page and on the model page but drawn once)."""
 
     out: Path
     figdir: Path
+    drawn: dict[str, list[FigureView]] = field(default_factory=dict)
 
-    def view(self, path: Path | None, caption: str) -> list[FigureView]:
+    def view(
+        self, path: Path | None, caption: str, alt: str = "", *, wide: bool = False
+    ) -> list[FigureView]:
         """The figure at `path` for a page ([] when nothing was drawn)."""
         if path is None:
             return []
-        return [FigureView(src=path.relative_to(self.out).as_posix(), caption=caption)]
+        width, height = png_size(path)
+        return [
+            FigureView(
+                src=path.relative_to(self.out).as_posix(),
+                caption=caption,
+                alt=alt or caption,
+                width=width,
+                height=height,
+                wide=wide,
+            )
+        ]
 
 
 @dataclass
-class _TaskSeries:
-    """Per-model series of a task page's line and bar figures."""
+class FigureSection:
+    """A titled group of figures on a page."""
 
-    robust: dict[str, list[Point]] = field(default_factory=lambda: defaultdict(list))
-    speed: dict[str, list[Point]] = field(default_factory=lambda: defaultdict(list))
-    severity: dict[str, list[Point]] = field(default_factory=dict)
-    groups: dict[str, dict[str, GroupBars]] = field(default_factory=lambda: defaultdict(dict))
+    title: str
+    figures: list[FigureView] = field(default_factory=list)
 
 
-def _eps(record: MetricRecord) -> float | None:
-    try:
-        return float(record.context["eps"])
-    except (KeyError, TypeError, ValueError):
-        return None
+@dataclass
+class _TaskData:
+    records: dict[str, list[MetricRecord]] = field(default_factory=lambda: defaultdict(list))
+    group_records: dict[str, list[MetricRecord]] = field(default_factory=lambda: defaultdict(list))
+    accuracy_tables: dict[str, SampleTable] = field(default_factory=dict)
+    severity: dict[str, list[fd.FigPoint]] = field(default_factory=dict)
+    jobs: list[tuple[str, StoredJob]] = field(default_factory=list)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def _add_record_points(series: _TaskSeries, model: str, rec: MetricRecord) -> None:
-    """Robust accuracy vs epsilon and throughput vs batch size points of one record."""
-    eps = _eps(rec)
-    if rec.metric == "robust_acc" and eps is not None and rec.value is not None:
-        name = " ".join(
-            [model, *(str(rec.context[k]) for k in ("attack", "norm") if k in rec.context)]
-        )
-        series.robust[name].append((eps, rec.value, rec.ci))
-    if (
-        rec.metric == "throughput_samples_per_s"
-        and rec.value is not None
-        and "batch_size" in rec.context
-    ):
-        name = " ".join(
-            [model, *(str(rec.context[k]) for k in ("device", "precision") if k in rec.context)]
-        )
-        series.speed[name].append((float(rec.context["batch_size"]), rec.value, rec.ci))
+def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
+    data = _TaskData()
+    latest: dict[tuple[str, str], tuple[int, StoredJob]] = {}
+    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+        r = job.record
+        if r.task == task and job.status == JobStatus.COMPLETED:
+            latest[(r.model, r.suite)] = (man.seed, job)
+    for (model, suite), (seed, job) in sorted(latest.items()):
+        data.records[model] += job.metrics
+        data.jobs.append((model, job))
+        data.labels.update(job.record.task_summary.group_labels)
+        if suite == "fairness":
+            data.group_records[model] += job.metrics
+        if not job.has_table:
+            continue
+        table = job.table()
+        if suite == "accuracy":
+            data.accuracy_tables[model] = table
+        if suite == "shift":
+            curve = fd.severity_curve(table, seed=seed, name=f"{model}/{task}")
+            if curve:
+                data.severity[model] = curve
+    return data
 
 
-def _add_table_points(series: _TaskSeries, model: str, job: StoredJob) -> None:
-    """Per-group accuracy and accuracy vs corruption severity from a job's per-sample table."""
-    table = job.table()
-    if job.record.suite == "accuracy":
-        for col, per in group_accuracy(table).items():
-            series.groups[col][model] = per
-    per_sev: dict[float, list[float]] = defaultdict(list)
-    for pts in corruption_accuracy(table).values():
-        for sev, acc, _ci in pts:
-            per_sev[sev].append(acc)
-    series.severity[model] = [(s, float(np.mean(v)), None) for s, v in sorted(per_sev.items())]
-
-
-def _task_series(task: str, loaded: list[Loaded]) -> _TaskSeries:
-    series = _TaskSeries()
-    jobs = [(m, j) for m, j in loaded if j.record.task == task and j.status == JobStatus.COMPLETED]
-    for _man, job in jobs:
-        model = job.record.model
-        for rec in job.metrics:
-            _add_record_points(series, model, rec)
-        if (job.path / "samples.parquet").is_file():
-            _add_table_points(series, model, job)
-    return series
-
-
-def _pareto_figures(task: str, boards: list[Board], folder: FigureFolder) -> list[FigureView]:
-    out: list[FigureView] = []
+def _pareto_section(
+    task: str, boards: list[Board], folder: FigureFolder, styles: Styles
+) -> FigureSection:
+    section = FigureSection("Trade-offs")
     tag = slug(task)
     for bi, board in enumerate(boards):
-        for vi, view in enumerate(pareto.standard_views(board)):
+        for vi, view in enumerate(fd.pareto_figures(board)):
+            x_unit, y_unit = board.units[view.x_key][0], board.units[view.y_key][0]
             path = figures.pareto(
-                view.points,
-                view.front,
+                view,
                 folder.figdir / f"{tag}-pareto-{bi}-{vi}.png",
-                title=f"{task}: Pareto front",
-                xlabel=view.x_key,
-                ylabel=view.y_key,
+                title=f"{task}: {short(view.y_key)} vs {short(view.x_key)}",
+                xlabel=readable(view.x_key),
+                ylabel=readable(view.y_key),
+                styles=styles,
+                x_fraction=x_unit == "fraction",
+                y_fraction=y_unit == "fraction",
                 logx=view.x_key.startswith("throughput"),
             )
+            front = ", ".join(view.front) or "none"
+            hollow = [m for m, p in view.points.items() if p.caveat]
             caption = (
-                f"Pareto view {view.x_key} vs {view.y_key} (front in red: {', '.join(view.front)})"
+                f"{readable(view.y_key)} against {readable(view.x_key)}, each model with its 95% "
+                f"intervals on both axes. Front (no comparable model is better on both): {front}. "
+                "Overlapping bars mean the data cannot separate those models."
+                + (
+                    f" Hollow markers ({', '.join(hollow)}): not comparable (the legend says "
+                    "why); never on the front."
+                    if hollow
+                    else ""
+                )
             )
-            out += folder.view(path, caption)
-    return out
+            section.figures += folder.view(path, caption)
+    return section
+
+
+def _robust_section(
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles
+) -> FigureSection:
+    section = FigureSection("Adversarial robustness")
+    panels = fd.robust_series(data.records)
+    path = figures.lines(
+        panels,
+        folder.figdir / f"{slug(task)}-robust-eps.png",
+        title=f"{task}: robust accuracy vs budget",
+        xlabel="perturbation budget eps (input units)",
+        ylabel="robust accuracy",
+        styles=styles,
+        unit_interval=True,
+    )
+    section.figures += folder.view(
+        path,
+        "Robust accuracy against the per-sample worst case over the attacks, per budget, with 95% "
+        "intervals (one panel per norm). Hollow markers and dashed lines: upper bounds or "
+        "flagged numbers, not comparable with the others.",
+    )
+    return section
+
+
+def _shift_section(
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles
+) -> FigureSection:
+    section = FigureSection("Distribution shift")
+    path = figures.lines(
+        {"": {m: pts for m, pts in data.severity.items()}},
+        folder.figdir / f"{slug(task)}-severity.png",
+        title=f"{task}: accuracy vs corruption severity",
+        xlabel="corruption severity",
+        ylabel="accuracy, mean over corruptions",
+        styles=styles,
+        unit_interval=True,
+    )
+    section.figures += folder.view(
+        path,
+        "Accuracy at each corruption severity averaged over the corruptions, with 95% bootstrap "
+        "intervals of the per-sample mean (seeded). Per-corruption detail is on each model's page.",
+    )
+    return section
+
+
+def _group_section(
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles
+) -> FigureSection:
+    section = FigureSection("Groups")
+    for gf in fd.group_figures(data.group_records, data.accuracy_tables, data.labels):
+        path = figures.group_figure(
+            gf,
+            folder.figdir / f"{slug(task)}-group-{slug(gf.grouping)}.png",
+            title=f"{task}: accuracy by {gf.grouping}",
+            styles=styles,
+        )
+        section.figures += folder.view(
+            path,
+            f"Accuracy per {gf.grouping} group with 95% intervals and each group's n ({gf.source}).",
+        )
+    return section
+
+
+def _speed_section(
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles
+) -> FigureSection:
+    section = FigureSection("Speed")
+    panels = fd.throughput_panels(data.records)
+    path = figures.lines(
+        {f"measured on {p.machine}": p.series for p in panels},
+        folder.figdir / f"{slug(task)}-throughput.png",
+        title=f"{task}: throughput vs batch size",
+        xlabel="batch size",
+        ylabel="samples/s (log scale)",
+        styles=styles,
+        logx=True,
+        logy=True,
+    )
+    section.figures += folder.view(
+        path,
+        "Throughput per batch size with 95% intervals, one panel per machine (named in its "
+        "title), precision and execution mode; compare only within a panel. Hollow markers and "
+        "dashed lines: unstable timing (a reliability flag, or a 95% interval wider than "
+        f"{fd.UNSTABLE_RELATIVE_WIDTH:.0%} of the estimate).",
+    )
+    return section
+
+
+def _pictures_section(task: str, data: _TaskData, folder: FigureFolder) -> FigureSection:
+    section = FigureSection("What the models saw")
+    for model, job in data.jobs:
+        section.figures += gallery_figures(model, job, job_tag(model, job), folder)
+    return section
+
+
+def job_tag(model: str, job: StoredJob) -> str:
+    return "job-" + slug(f"{job.record.run_id}/{job.path.name}")
 
 
 def task_figures(
     task: str, boards: list[Board], loaded: list[Loaded], folder: FigureFolder
+) -> list[FigureSection]:
+    """The task page's figure sections (empty sections are left out)."""
+    styles = Styles(r.model for b in boards for r in b.rows)
+    data = _task_data(task, loaded)
+    builders: list[Callable[[], FigureSection]] = [
+        lambda: _pareto_section(task, boards, folder, styles),
+        lambda: _robust_section(task, data, folder, styles),
+        lambda: _shift_section(task, data, folder, styles),
+        lambda: _group_section(task, data, folder, styles),
+        lambda: _speed_section(task, data, folder, styles),
+        lambda: _pictures_section(task, data, folder),
+    ]
+    return [s for s in (b() for b in builders) if s.figures]
+
+
+def gallery_figures(
+    model: str, job: StoredJob, jtag: str, folder: FigureFolder
 ) -> list[FigureView]:
-    """Pareto views, robust accuracy vs eps, accuracy vs severity, throughput, per-group bars."""
-    tag = slug(task)
-    figdir = folder.figdir
-    series = _task_series(task, loaded)
-    out = _pareto_figures(task, boards, folder)
-    out += folder.view(
-        figures.lines(
-            series.robust,
-            figdir / f"{tag}-robust-eps.png",
-            title=f"{task}: robust accuracy vs epsilon",
-            xlabel="epsilon",
-            ylabel="robust accuracy",
-            unit_interval=True,
-        ),
-        "Robust accuracy vs perturbation budget (95% intervals)",
-    )
-    out += folder.view(
-        figures.lines(
-            series.severity,
-            figdir / f"{tag}-severity.png",
-            title=f"{task}: accuracy vs corruption severity",
-            xlabel="severity",
-            ylabel="accuracy (mean over corruptions)",
-            unit_interval=True,
-        ),
-        "Accuracy vs corruption severity, averaged over corruptions",
-    )
-    out += folder.view(
-        figures.lines(
-            series.speed,
-            figdir / f"{tag}-throughput.png",
-            title=f"{task}: throughput vs batch size",
-            xlabel="batch size",
-            ylabel="samples/s",
-            logx=True,
-        ),
-        "Throughput vs batch size (per device and precision)",
-    )
-    for col, per_model in sorted(series.groups.items()):
-        path = figures.grouped_bars(
-            dict(per_model),
-            figdir / f"{tag}-group-{slug(col)}.png",
-            title=f"{task}: clean accuracy by {col}",
-            ylabel="accuracy",
+    """The job's corruption gallery and adversarial examples, when it stored them (drawn once
+    per build: the task page and the model page share them)."""
+    if job.record.suite not in ("shift", "adversarial"):
+        return []
+    if not fd.displayable(job.record.task_summary.input_shape):
+        return []
+    if jtag not in folder.drawn:
+        folder.drawn[jtag] = _galleries(model, job, jtag, folder)
+    return folder.drawn[jtag]
+
+
+def _galleries(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
+    names = job.record.task_summary.class_names
+    out: list[FigureView] = []
+    cg = fd.corruption_gallery(job) if job.record.suite == "shift" else None
+    if cg is not None:
+        for path in galleries.corruption_gallery(
+            cg,
+            folder.figdir / f"{jtag}-corruption-gallery.png",
+            title=f"{model} on {job.record.task}: seeded samples per corruption and severity",
+            class_names=names,
+        ):
+            out += folder.view(
+                path,
+                f"{model}: {len(cg.sample_ids)} seeded test samples under each corruption at each "
+                "severity (clean first); under each image the model's prediction, ✓ right, ✗ wrong.",
+                wide=True,
+            )
+    ag = fd.adversarial_gallery(job) if job.record.suite == "adversarial" else None
+    if ag is not None:
+        path = galleries.adversarial_gallery(
+            ag, folder.figdir / f"{jtag}-adversarial.png", model=model, class_names=names
         )
-        out += folder.view(path, f"Clean accuracy by {col} (95% Wilson intervals)")
+        eps = f"{ag.eps:g}" if ag.eps is not None else "?"
+        out += folder.view(
+            path,
+            f"{model}: stored adversarial examples of {ag.attack} ({ag.norm}, eps {eps}, condition "
+            f"{ag.condition}): clean image, perturbed image and the perturbation amplified to be "
+            "visible, with the true label and both predictions.",
+        )
     return out
 
 
 def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
-    """A job's reliability diagram, accuracy by corruption and severity, per-group bars."""
+    """A job's reliability diagram, per-corruption accuracy, robust accuracy per attack,
+    per-group accuracy and galleries."""
     r = job.record
     figdir = folder.figdir
     out: list[FigureView] = []
@@ -184,31 +306,56 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
             figures.reliability_diagram(
                 bins, figdir / f"{jtag}-reliability.png", f"{model} on {r.task}"
             ),
-            "Reliability diagram (bin counts above points)",
+            "Reliability diagram: accuracy against mean confidence per confidence bin, with 95% "
+            "Wilson intervals and the bin counts above the points; the dashed diagonal is perfect "
+            "calibration.",
         )
-    if not (job.path / "samples.parquet").is_file():
-        return out
-    table = job.table()
-    out += folder.view(
-        figures.lines(
-            corruption_accuracy(table),
-            figdir / f"{jtag}-corruptions.png",
-            title=f"{model}: accuracy by corruption and severity",
-            xlabel="severity",
-            ylabel="accuracy",
-            unit_interval=True,
-        ),
-        "Accuracy by corruption and severity (95% Wilson intervals)",
-    )
-    if r.suite in {"accuracy", "fairness"}:
-        for col, per in group_accuracy(table).items():
+    attacks = fd.attack_series(job.metrics)
+    if attacks:
+        out += folder.view(
+            figures.lines(
+                attacks,
+                figdir / f"{jtag}-attacks.png",
+                title=f"{model}: robust accuracy per attack",
+                xlabel="perturbation budget eps",
+                ylabel="robust accuracy",
+                styles=Styles(),
+                unit_interval=True,
+            ),
+            "Robust accuracy per attack and budget with 95% intervals; the worst case is the "
+            "per-sample minimum over the attacks.",
+        )
+    labels = r.task_summary.group_labels
+    tables = {model: job.table()} if r.suite == "accuracy" and job.has_table else {}
+    records = {model: job.metrics} if r.suite == "fairness" else {}
+    for gf in fd.group_figures(records, tables, labels):
+        out += folder.view(
+            figures.group_figure(
+                gf,
+                figdir / f"{jtag}-group-{slug(gf.grouping)}.png",
+                title=f"{model}: accuracy by {gf.grouping}",
+                styles=Styles([model]),
+            ),  # fmt: skip
+            f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source}).",
+        )
+    if r.suite == "shift" and job.has_table:
+        points = fd.corruption_points(job.table())
+        if points:
+            series: dict[str, dict[str, fd.FigPoint]] = defaultdict(dict)
+            for corruption, pts in points.items():
+                for p in pts:
+                    series[f"severity {p.x:g}"][corruption] = p
+            order = sorted(series, key=lambda s: float(s.split()[-1]))
             out += folder.view(
-                figures.grouped_bars(
-                    {model: per},
-                    figdir / f"{jtag}-group-{slug(col)}.png",
-                    title=f"{model}: accuracy by {col}",
-                    ylabel="accuracy",
-                ),
-                f"Clean accuracy by {col} (95% Wilson intervals)",
+                figures.dot_rows(
+                    list(points),
+                    series,
+                    figdir / f"{jtag}-corruptions.png",
+                    title=f"{model}: accuracy per corruption and severity",
+                    xlabel="accuracy (95% Wilson interval)",
+                    styles=Styles(order),
+                ),  # fmt: skip
+                "Accuracy under each corruption (rows) at each severity (colours), with 95% "
+                "Wilson intervals.",
             )
-    return out
+    return out + gallery_figures(model, job, jtag, folder)

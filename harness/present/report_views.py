@@ -6,14 +6,18 @@ text, numbers and links; `harness/present/templates/` turns them into HTML (esca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.analysis.leaderboard import Board
+from harness.analysis.leaderboard import Board, BoardRow
 from harness.analysis.variant_deltas import VariantComparison
 from harness.core.manifest import RunManifest
 from harness.core.metric_record import MetricRecord
+from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.escaping import slug
+from harness.present.leaderboard_view import column_labels, split_key
+from harness.present.metric_names import readable
+from harness.present.number_format import p_text, signed_text, value_text
 from harness.present.variants_view import harm_line
 from harness.store.run_store import LoadedJob, StoredJob
 
@@ -24,6 +28,10 @@ def job_anchor(manifest: RunManifest, job: StoredJob) -> str:
     return "job-" + slug(f"{manifest.run_id}/{job.path.name}")
 
 
+def provenance_href(manifest: RunManifest, job: StoredJob) -> str:
+    return "provenance.html#" + job_anchor(manifest, job)
+
+
 def model_page(model: str) -> str:
     return f"model-{slug(model)}.html"
 
@@ -32,11 +40,17 @@ def task_page(task: str) -> str:
     return f"task-{slug(task)}.html"
 
 
+def suite_page(suite: str) -> str:
+    return f"suite-{slug(suite)}.html"
+
+
+def compare_page(task: str, a: str, b: str) -> str:
+    return f"compare-{slug(task)}-{slug(a)}-{slug(b)}.html"
+
+
 def number_text(value: float | None) -> str:
     """A value as the report prints it (`undefined` when there is none)."""
-    if value is None:
-        return "undefined"
-    return f"{value:.4g}" if abs(value) >= 1000 else f"{value:.3f}"
+    return value_text(value)
 
 
 @dataclass(frozen=True)
@@ -46,91 +60,104 @@ class Link:
 
 
 @dataclass(frozen=True)
-class NumberView:
-    """A metric value: estimate [interval], hover text (n, method, note), provenance link, flags."""
+class Nav:
+    """The links at the top of every page."""
 
-    text: str
-    title: str
-    href: str
-    flags: str  # comma-separated reliability flags; "" when none
-
-
-def number_view(record: MetricRecord, href: str) -> NumberView:
-    text = number_text(record.value)
-    if record.ci:
-        text += f" [{number_text(record.ci[0])}, {number_text(record.ci[1])}]"
-    title = (
-        f"n={record.n}"
-        + (f"; {record.ci_method}" if record.ci_method else "")
-        + (f"; {record.note}" if record.note else "")
-    )
-    return NumberView(text=text, title=title, href=href, flags=", ".join(record.flags))
-
-
-@dataclass(frozen=True)
-class FlagView:
-    model: str
-    key: str
-    flags: str
-
-
-def flag_views(records: list[tuple[str, MetricRecord]]) -> list[FlagView]:
-    """The numbers that carry a reliability flag (the red banner at the top of a page)."""
-    return [FlagView(m, r.key, ", ".join(r.flags)) for m, r in records if r.flags]
+    tasks: list[Link] = field(default_factory=list)
+    suites: list[Link] = field(default_factory=list)
+    comparisons: list[Link] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ColumnView:
     key: str
+    label: str
+    detail: str
     unit: str
     arrow: str  # ↑ higher is better, ↓ lower is better
+    direction: str
 
 
 @dataclass(frozen=True)
 class BoardRowView:
-    position: str
-    rank: str | None  # None: the board is not ranked
+    rank: str  # "" when the board is not ranked
+    rank_sort: str
     model: Link
-    cells: list[NumberView | None]  # None: the model has no such metric
+    cells: list[CellView]
 
 
 @dataclass(frozen=True)
 class BoardView:
     title: str
-    n: int | None
+    n: str
     fingerprint: str
     suites: str
     ranked: bool
+    rank_key: str
     columns: list[ColumnView]
     rows: list[BoardRowView]
-    notes: list[str]
+    footnotes: list[str]
+    legend: list[str]  # qualifiers shared by every column of a metric ("measured at: ...")
+    notes: list[str]  # the rank method and the board's notes
+    suite_href: str = ""
 
 
-def board_view(board: Board) -> BoardView:
-    ranked = board.rank_metric is not None
-    rows = []
-    for r in board.rows:
-        model = r.model
-        cells: list[NumberView | None] = []
-        for key in board.columns:
-            record = board.records.get((model, key))
-            if record is None:
-                cells.append(None)
-                continue
-            man, job = board.sources[(model, record.suite)]
-            cells.append(number_view(record, "provenance.html#" + job_anchor(man, job)))
-        rank = str(r.rank or "—") if ranked else None
-        rows.append(BoardRowView(str(r.position), rank, Link(model, model_page(model)), cells))
+def _qualifiers(quals: list[str]) -> str:
+    return " · ".join(q for part in quals for q in part.split("/") if q)
+
+
+def column_view(key: str, label: str, unit: str, higher: bool) -> ColumnView:
+    metric, quals = split_key(label)
+    return ColumnView(
+        key,
+        metric,
+        _qualifiers(quals),
+        unit,
+        "↑" if higher else "↓",
+        "higher is better" if higher else "lower is better",
+    )
+
+
+def board_view(board: Board, columns: list[str] | None = None) -> BoardView:
+    """A board (or some of its columns): short column labels, shared qualifiers in a legend,
+    cells with intervals, n and caveats in words; stars on the rank-1 models of the rank column."""
+    keys = board.columns if columns is None else [c for c in board.columns if c in columns]
+    labels, legend = column_labels(keys)
+    ranked = board.rank_metric is not None and board.rank_metric in keys
+    notes = Footnotes()
+    rows = [_board_row(board, r, keys, notes, ranked=ranked) for r in board.rows]
     return BoardView(
         title=board.title,
-        n=board.n,
+        n=f"n = {board.n}" if board.n is not None else "",
         fingerprint=board.task_fingerprint[:12],
         suites=", ".join(f"{s} {v}" for s, v in sorted(board.suites.items())),
         ranked=ranked,
-        columns=[ColumnView(c, u, "↑" if hi else "↓") for c, (u, hi) in board.units.items()],
+        rank_key=board.rank_metric or "",
+        columns=[column_view(k, labels[k], *board.units[k]) for k in keys],
         rows=rows,
+        footnotes=notes.items,
+        legend=[f"measured at: {line}" for line in legend],
         notes=[n for n in [board.rank_method, *board.notes] if n],
     )
+
+
+def _board_row(
+    board: Board, r: BoardRow, keys: list[str], notes: Footnotes, *, ranked: bool
+) -> BoardRowView:
+    cells = [_board_cell(board, r, key, notes, ranked=ranked) for key in keys]
+    rank = str(r.rank or "—") if ranked else ""
+    return BoardRowView(rank, str(r.rank or ""), Link(r.model, model_page(r.model)), cells)
+
+
+def _board_cell(
+    board: Board, row: BoardRow, key: str, notes: Footnotes, *, ranked: bool
+) -> CellView:
+    record = board.records.get((row.model, key))
+    if record is None:
+        return missing_cell("not measured", notes)
+    man, job = board.sources[(row.model, record.suite)]
+    best = ranked and key == board.rank_metric and row.rank == 1
+    return record_cell(record, provenance_href(man, job), notes, best=best)
 
 
 @dataclass(frozen=True)
@@ -211,33 +238,57 @@ class DeltaView:
     metric: str
     parent: str
     variant: str
+    parent_href: str
+    variant_href: str
     delta: str
+    delta_sort: str
     test: str
     n: int
     p_holm: str
+    p_sort: str
     worse: bool
 
 
 @dataclass(frozen=True)
 class VariantView:
-    """One variant against its parent on the task page."""
+    """One variant against its parent on the task page: a one-line headline, then details."""
 
     variant: Link
     parent: str
     status: str  # "compared", or why not
     reason: str
+    headline: str
     size: str
     notes: list[str]
     deltas: list[DeltaView]
     harm: list[str]
+    count: int
 
 
-def variant_views(comparisons: list[VariantComparison]) -> list[VariantView]:
-    """'Variants vs parent': paired deltas, size and where the harm concentrates."""
-    return [_variant_view(c) for c in comparisons]
+def variant_views(
+    comparisons: list[VariantComparison], hrefs: dict[tuple[str, str], str]
+) -> list[VariantView]:
+    """'Variants vs parent': paired deltas, size and where the harm concentrates; `hrefs` maps
+    (model, suite) to the provenance of its numbers."""
+    return [_variant_view(c, hrefs) for c in comparisons]
 
 
-def _variant_view(c: VariantComparison) -> VariantView:
+def _variant_headline(c: VariantComparison) -> str:
+    if c.status != "compared":
+        return f"{c.status}: {c.reason}"
+    worse = [d for d in c.deltas if d.significant_harm]
+    tested = sum(d.p_holm is not None for d in c.deltas)
+    size = f"; size {c.size.size_ratio:.2f}x the parent's" if c.size.size_ratio else ""
+    what = (
+        f"significantly worse on {len(worse)} of {tested} tested metrics"
+        f" ({'; '.join(readable(d.metric) for d in worse[:3])}{'; ...' if len(worse) > 3 else ''})"
+        if worse
+        else f"no significant harm on {tested} tested metrics"
+    )
+    return what + size
+
+
+def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> VariantView:
     s = c.size
     size = (
         f"size {s.size_bytes} B ({s.size_format}) vs parent "
@@ -250,10 +301,14 @@ def _variant_view(c: VariantComparison) -> VariantView:
             d.metric,
             number_text(d.parent_value),
             number_text(d.variant_value),
-            number_text(d.delta),
+            hrefs.get((c.parent, d.suite), "provenance.html"),
+            hrefs.get((c.variant_model, d.suite), "provenance.html"),
+            signed_text(d.delta),
+            "" if d.delta is None else repr(d.delta),
             d.test,
             d.n,
-            number_text(d.p_holm),
+            p_text(d.p_holm),
+            "" if d.p_holm is None else repr(d.p_holm),
             d.significant_harm,
         )
         for d in c.deltas
@@ -263,25 +318,32 @@ def _variant_view(c: VariantComparison) -> VariantView:
         parent=c.parent,
         status=c.status,
         reason=c.reason,
+        headline=_variant_headline(c),
         size=size,
         notes=list(c.notes),
         deltas=deltas,
         harm=harm_line(c),
+        count=len(deltas),
     )
 
 
 @dataclass(frozen=True)
 class MetricView:
     key: str
-    value: NumberView
+    metric: str
+    detail: str
+    cell: CellView
     unit: str
-    n: int
 
 
 @dataclass(frozen=True)
 class FigureView:
     src: str  # relative to the site folder
     caption: str
+    alt: str
+    width: int
+    height: int
+    wide: bool = False  # spans the page's figure grid (galleries)
 
 
 @dataclass(frozen=True)
@@ -296,4 +358,29 @@ class ModelJobView:
     status: str
     reason: str
     metrics: list[MetricView]
+    footnotes: list[str]
     figures: list[FigureView]
+
+
+def metric_views(
+    records: list[MetricRecord], href: str, descriptions: dict[str, str]
+) -> tuple[list[MetricView], list[str]]:
+    """Every record of a job as a cell (with caveats in words), and the footnotes."""
+    notes = Footnotes()
+    views = []
+    for r in records:
+        metric, quals = split_key(r.key)
+        cell = record_cell(r, href, notes, descriptions=descriptions)
+        views.append(MetricView(r.key, metric, _qualifiers(quals), cell, r.unit))
+    return views, notes.items
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """A job that did not complete: who, where, and the reason in one line."""
+
+    model: str
+    task: str
+    suite: str
+    status: str
+    reason: str

@@ -1,37 +1,59 @@
-"""`harness report`: a static, self-contained HTML site (index, one page per task and per model).
+"""`harness report`: a static, self-contained HTML site and a Markdown summary.
 
-Pages are plain HTML with inline CSS and no scripts, so they open from disk and can be published
-as they are. Figures are PNGs in `figures/`. Every number links to its provenance (run, spec
-hash, versions, device, seed, date) on `provenance.html`; reliability flags are shown in red on
-the number and listed at the top of the page. Pages render from the Jinja2 templates in
-`harness/present/templates/` with autoescape on (`harness.present.templating`). No torch here.
+- `index.html`: one headline board per task (a few columns, each cell with its interval and n,
+  stars on the best comparable numbers and their statistical ties), a verdict line per column,
+  and the jobs that failed with their reason;
+- `task-*.html`: the headline board, figures (trade-offs, robustness, shift, groups, speed, the
+  images the models saw), every headline metric per suite, skipped jobs, variants (collapsed);
+- `suite-*.html`: every metric of one suite on every task (metrics as rows, models as columns);
+- `model-*.html`: every job of a model: its metrics, figures and galleries;
+- `compare-*.html`: two models on one task, paired differences with intervals for every metric
+  and the slices where they differ;
+- `provenance.html`: every number on every page links to its job's row here;
+- `summary.md`: the headline boards for a pull-request comment, linking to the pages.
+
+Pages render from the Jinja2 templates in `harness/present/templates/` with autoescape on, with
+inline CSS and a small inline script that sorts table columns (the pages read the same without
+it); figures are PNGs in `figures/`. No server, no CDN, no torch.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.analysis.caveats import check_descriptions
+from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board, read_outcomes
 from harness.analysis.leaderboard import Board, build_boards
+from harness.analysis.model_comparison import compare_models
 from harness.analysis.variant_deltas import compare_variants
+from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
-from harness.present.report_figures import FigureFolder, job_figures, task_figures
+from harness.present.comparison_view import comparison_view
+from harness.present.headline_view import headline_view
+from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
 from harness.present.report_views import (
+    BoardView,
+    JobLine,
     Link,
     Loaded,
-    MetricView,
     ModelJobView,
+    Nav,
     board_view,
-    flag_views,
-    job_anchor,
+    compare_page,
     job_view,
+    metric_views,
     model_page,
-    number_view,
+    provenance_href,
     run_views,
+    suite_page,
     task_page,
     variant_views,
 )
+from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
 from harness.present.templating import render
 from harness.store.run_store import StoredJob, load_jobs
@@ -39,46 +61,64 @@ from harness.store.run_store import StoredJob, load_jobs
 log = logging.getLogger(__name__)
 
 
-def build_site(results: Path, out: Path) -> Path:
-    """Write the site under `out`; returns the index path."""
+@dataclass(frozen=True)
+class _Context:
+    """What every page builder needs: the store's content, boards and headline views."""
+
+    results: Path
+    out: Path
+    loaded: list[Loaded]
+    boards: list[Board]
+    heads: list[HeadlineBoard]
+    outcomes: dict[tuple[str, str, str], JobOutcome]
+    folder: FigureFolder
+    nav: Nav
+    pairs: list[tuple[str, str, str]]
+
+
+def build_site(
+    results: Path,
+    out: Path,
+    *,
+    compare: Sequence[tuple[str, str]] = (),
+    site_url: str | None = None,
+) -> Path:
+    """Write the site under `out`; returns the index path. `compare`: extra (model, model)
+    pairs to compare on every task both ran on (each task's leader and runner-up always are);
+    `site_url`: where the site will be published, for the links in summary.md."""
     boards = build_boards(results)
     loaded = load_jobs(results)
+    outcomes = read_outcomes(results)
+    heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)
     figdir = out / "figures"
     figdir.mkdir(exist_ok=True)
-    folder = FigureFolder(out=out, figdir=figdir)
+    pairs = _pairs(boards, heads, compare)
+    tasks = sorted({b.task for b in boards})
+    suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
+    nav = Nav(
+        tasks=[Link(t, task_page(t)) for t in tasks],
+        suites=[Link(s, suite_page(s)) for s in suites],
+        comparisons=[Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs],
+    )
+    ctx = _Context(
+        results, out, loaded, boards, heads, outcomes, FigureFolder(out, figdir), nav, pairs
+    )
+    _write(out / "provenance.html", _provenance(ctx))
+    for task in tasks:
+        _write(out / task_page(task), _task_page(ctx, task))
+    for suite in suites:
+        _write(out / suite_page(suite), _suite_page(ctx, suite))
     by_model: dict[str, list[Loaded]] = defaultdict(list)
     for man, job in loaded:
         by_model[job.record.model].append((man, job))
-    tasks = sorted({b.task for b in boards})
-    _write(
-        out / "provenance.html",
-        render(
-            "provenance.html",
-            title="Provenance",
-            runs=run_views(loaded),
-            jobs=[job_view(man, job) for man, job in loaded],
-        ),
-    )
-    for task in tasks:
-        _write(
-            out / task_page(task),
-            _task_page(task, [b for b in boards if b.task == task], loaded, folder),
-        )
     for model, jobs in sorted(by_model.items()):
-        _write(out / model_page(model), _model_page(model, jobs, folder))
-    _write(
-        out / "index.html",
-        render(
-            "index.html",
-            title="Leaderboards",
-            flags=flag_views([(m, r) for b in boards for (m, _k), r in b.records.items()]),
-            tasks=[Link(t, task_page(t)) for t in tasks],
-            models=[Link(m, model_page(m)) for m in sorted(by_model)],
-            boards=[board_view(b) for b in boards],
-        ),
-    )
-    _write(out / "summary.md", summary_markdown(boards))
+        _write(out / model_page(model), _model_page(ctx, model, jobs))
+    _write(out / "models.html", _models_page(ctx, sorted(by_model)))
+    for task, a, b in pairs:
+        _write(out / compare_page(task, a, b), _compare_page(ctx, task, a, b))
+    _write(out / "index.html", _index(ctx, models=len(by_model)))
+    _write(out / "summary.md", summary_markdown(heads, failed=_failed(ctx), site_url=site_url))
     log.info("report written to %s", out)
     return out / "index.html"
 
@@ -89,43 +129,173 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _task_page(task: str, boards: list[Board], loaded: list[Loaded], folder: FigureFolder) -> str:
-    """The task's boards, its variants against their parents, and its figures."""
+def _pairs(
+    boards: list[Board], heads: list[HeadlineBoard], extra: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """(task, a, b): each task's first two models, and every asked pair both ran on the task."""
+    pairs: list[tuple[str, str, str]] = []
+    for head in heads:
+        models = [r.model for r in head.rows]
+        if len(models) >= 2 and (head.board.task, models[0], models[1]) not in pairs:
+            pairs.append((head.board.task, models[0], models[1]))
+    on_task: dict[str, set[str]] = defaultdict(set)
+    for board in boards:
+        on_task[board.task].update(r.model for r in board.rows)
+    for a, b in extra:
+        tasks = [t for t, models in sorted(on_task.items()) if {a, b} <= models]
+        if not tasks:
+            raise ResultsError(
+                f"--compare {a} {b}: no task has results of both models; "
+                f"models with results: {', '.join(sorted(set().union(*on_task.values())))}"
+            )
+        pairs += [(t, a, b) for t in tasks if (t, a, b) not in pairs]
+    return pairs
+
+
+def _failed(ctx: _Context) -> list[JobLine]:
+    return [
+        JobLine(model, task, suite, o.status.value, o.reason)
+        for (model, task, suite), o in sorted(ctx.outcomes.items())
+        if o.status == JobStatus.FAILED
+    ]
+
+
+def _runs_line(ctx: _Context) -> str:
+    runs: dict[str, RunManifest] = {}
+    for man, _job in ctx.loaded:
+        runs.setdefault(man.run_id, man)
+    parts = []
+    for run_id, man in sorted(runs.items()):
+        device = man.device.get("name") or man.device.get("type") or ""
+        parts.append(f"run {run_id} ({man.created[:10]}, {device})")
+    return "; ".join(parts)
+
+
+def _index(ctx: _Context, *, models: int) -> str:
     return render(
-        "task.html",
-        title=f"Task {task}",
-        flags=flag_views([(m, r) for b in boards for (m, _k), r in b.records.items()]),
-        boards=[board_view(b) for b in boards],
-        figures=task_figures(task, boards, loaded, folder),
-        variants=variant_views(compare_variants(loaded, task=task)),
+        "index.html",
+        title="Evaluation report",
+        nav=ctx.nav,
+        lede=f"{_count(models, 'model')} on {_count(len(ctx.nav.tasks), 'task')} · {_runs_line(ctx)}",
+        # the board with the most models first: the comparison a reader came for
+        heads=[headline_view(h) for h in sorted(ctx.heads, key=lambda h: -len(h.rows))],
+        failed=_failed(ctx),
+        comparisons=ctx.nav.comparisons,
     )
 
 
-def _model_page(model: str, jobs: list[Loaded], folder: FigureFolder) -> str:
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _provenance(ctx: _Context) -> str:
+    return render(
+        "provenance.html",
+        title="Provenance",
+        nav=ctx.nav,
+        runs=run_views(ctx.loaded),
+        jobs=[job_view(man, job) for man, job in ctx.loaded],
+    )
+
+
+def _task_page(ctx: _Context, task: str) -> str:
+    """The task's headline board, figures, every headline metric by suite, skips, variants."""
+    boards = [b for b in ctx.boards if b.task == task]
+    not_done = (JobStatus.SKIPPED, JobStatus.FAILED)
+    jobs = [
+        JobLine(m, t, s, o.status.value, o.reason)
+        for (m, t, s), o in sorted(ctx.outcomes.items())
+        if t == task and o.status in not_done
+    ]
+    return render(
+        "task.html",
+        title=f"Task {task}",
+        nav=ctx.nav,
+        heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
+        sections=task_figures(task, boards, ctx.loaded, ctx.folder),
+        by_suite=[tables for b in boards if (tables := _suite_boards(b))],
+        jobs=jobs,
+        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards)),
+        comparisons=[
+            c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
+        ],
+    )
+
+
+def _suite_boards(board: Board) -> list[tuple[str, BoardView]]:
+    """The board's headline columns split by suite, one table each."""
+    tables = []
+    for suite in sorted(board.suites):
+        keys = [k for k in board.columns if _suite_of(board, k) == suite]
+        if keys:
+            tables.append((suite, replace(board_view(board, keys), suite_href=suite_page(suite))))
+    return tables
+
+
+def _hrefs(boards: list[Board]) -> dict[tuple[str, str], str]:
+    """(model, suite) -> provenance link of the boards' jobs."""
+    return {key: provenance_href(man, job) for b in boards for key, (man, job) in b.sources.items()}
+
+
+def _suite_of(board: Board, key: str) -> str:
+    return next(r.suite for (m, k), r in board.records.items() if k == key)
+
+
+def _suite_page(ctx: _Context, suite: str) -> str:
+    return render(
+        "suite.html",
+        title=f"Suite {suite}: every metric",
+        nav=ctx.nav,
+        tables=suite_tables(ctx.boards, suite),
+    )
+
+
+def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> str:
     """Every job of the model: its metrics (with provenance links) and figures."""
     ordered = sorted(jobs, key=lambda mj: (mj[1].record.task, mj[1].record.suite))
     return render(
         "model.html",
         title=f"Model {model}",
-        flags=flag_views([(model, r) for _m, j in jobs for r in j.metrics]),
-        jobs=[_model_job(model, man, job, folder) for man, job in ordered],
+        nav=ctx.nav,
+        jobs=[_model_job(ctx, model, man, job) for man, job in ordered],
     )
 
 
-def _model_job(model: str, man: RunManifest, job: StoredJob, folder: FigureFolder) -> ModelJobView:
+def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> ModelJobView:
     r = job.record
-    anchor = "provenance.html#" + job_anchor(man, job)
+    href = provenance_href(man, job)
     completed = job.status == JobStatus.COMPLETED
+    metrics, footnotes = (
+        metric_views(job.metrics, href, check_descriptions(job.artifacts()))
+        if completed
+        else ([], [])
+    )
     return ModelJobView(
         task=r.task,
         suite=r.suite,
-        provenance=anchor,
+        provenance=href,
         task_href=task_page(r.task),
         completed=completed,
-        status=job.status,
+        status=job.status.value,
         reason=r.reason or "",
-        metrics=[MetricView(m.key, number_view(m, anchor), m.unit, m.n) for m in job.metrics]
-        if completed
-        else [],
-        figures=job_figures(model, job, job_anchor(man, job), folder) if completed else [],
+        metrics=metrics,
+        footnotes=footnotes,
+        figures=job_figures(model, job, job_tag(model, job), ctx.folder) if completed else [],
+    )
+
+
+def _models_page(ctx: _Context, models: list[str]) -> str:
+    return render(
+        "models.html",
+        title="Models",
+        nav=ctx.nav,
+        models=[Link(m, model_page(m)) for m in models],
+        comparisons=ctx.nav.comparisons,
+    )
+
+
+def _compare_page(ctx: _Context, task: str, a: str, b: str) -> str:
+    comp = compare_models(ctx.loaded, task=task, a=a, b=b)
+    return render(
+        "compare.html", title=f"{a} vs {b} on {task}", nav=ctx.nav, c=comparison_view(comp)
     )

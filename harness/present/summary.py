@@ -1,24 +1,110 @@
-"""A Markdown summary of the leaderboards, short enough for a pull-request comment."""
+"""A Markdown summary short enough for a pull-request comment: the headline board of each task
+(one line per model, a few columns), a verdict line, caveats as numbered notes, failed jobs, and
+links to the full report. Untrusted text goes through the one Markdown escaper; the only links
+are the report's own pages (under `site_url` when given, else relative to the site folder)."""
 
 from __future__ import annotations
 
-from harness.analysis.leaderboard import Board
+import re
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from harness.analysis.headline import HeadlineBoard
+from harness.core.errors import ConfigError
+from harness.present.cell_view import CellView
 from harness.present.escaping import md_text
-from harness.present.leaderboard_view import render_markdown
+from harness.present.headline_view import HeadlineView, VerdictView, headline_view
+from harness.present.report_views import JobLine
+
+_SAFE_URL = re.compile(r"^https?://[^\s()<>\[\]\"'`\\]+$")
 
 
-def summary_markdown(boards: list[Board]) -> str:
-    """Leaderboards (escaped cells, ranks with tie groups) and a list of reliability flags."""
-    flagged = sorted(
-        (model, record.key, ", ".join(record.flags))
-        for b in boards
-        for (model, _key), record in b.records.items()
-        if record.flags
-    )
-    parts = ["## Evaluation results", ""]
-    if flagged:
-        parts.append("**Reliability flags raised** (treat these numbers with care):")
-        parts += [f"- {md_text(m)}: {md_text(k)} — {md_text(f)}" for m, k, f in flagged]
+def check_site_url(url: str) -> str:
+    """The published site's base URL for summary links (http or https, no markup characters)."""
+    if not _SAFE_URL.match(url):
+        raise ConfigError(
+            f"--site-url {url!r} is not a plain http(s) URL; give the address the report folder "
+            "is published at, e.g. https://example.org/reports/42"
+        )
+    return url.rstrip("/") + "/"
+
+
+def _link(text: str, page: str, site_url: str | None) -> str:
+    href = (site_url or "") + quote(page, safe="/#.-_")
+    return f"[{md_text(text)}]({href})"
+
+
+def _cell(c: CellView) -> str:
+    if c.missing:
+        notes = "".join(f" ({b.note})" for b in c.badges)
+        return md_text(c.missing) + notes
+    value = f"**{md_text(c.text)}** ★" if c.best else md_text(c.text)
+    if c.muted:  # an upper bound or unreliable number: italics, never starred
+        value = f"_{md_text(c.text)}_"
+    badges = "".join(f" {md_text(b.text)} ({b.note})" for b in c.badges)
+    ci = f" {md_text(c.ci)}" if c.ci else ""
+    return f"{value}{badges}{ci} {md_text(c.n)}"
+
+
+def _verdict(v: VerdictView) -> str:
+    if v.leader is None:
+        return f"{md_text(v.label)}: no comparable numbers"
+    if v.all_tied:
+        names = ", ".join(md_text(t.text) for t in [v.leader, *v.tied])
+        return (
+            f"{md_text(v.label)}: no clear best — {names} are within noise of each other "
+            f"({md_text(v.leader.text)} {md_text(v.value)})"
+        )
+    tied = f", with {', '.join(md_text(t.text) for t in v.tied)}" if v.tied else ""
+    out = f"{md_text(v.label)}: best {md_text(v.leader.text)} {md_text(v.value)}{tied} — {md_text(v.tie)}"
+    if v.left_out:
+        out += f". Left out: {md_text(v.left_out)}"
+    return out
+
+
+def _board(h: HeadlineView, site_url: str | None) -> list[str]:
+    lines = [f"### {md_text(h.title)} ({md_text(h.n)})", ""]
+    if h.verdicts:
+        lines += ["  \n".join(_verdict(v) for v in h.verdicts), ""]
+    header = ["model", *(f"{c.label} {c.arrow}" for c in h.columns)]
+    lines.append("| " + " | ".join(md_text(x) for x in header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for row in h.rows:
+        cells = [md_text(row.model.text), *(_cell(c) for c in row.cells)]
+        lines.append("| " + " | ".join(cells) + " |")
+    details = [f"{c.label}: {c.detail}" for c in h.columns if c.detail]
+    if details:
+        lines += ["", "> " + md_text("; ".join(details))]
+    lines += [f"> ({i}) {md_text(f)}" for i, f in enumerate(h.footnotes, start=1)]
+    lines += [
+        "",
+        _link(f"{h.task.text}: figures, pictures and every metric", h.task.href, site_url),
+    ]
+    return lines
+
+
+def summary_markdown(
+    heads: list[HeadlineBoard], *, failed: Sequence[JobLine] = (), site_url: str | None = None
+) -> str:
+    """The headline boards as Markdown (★ best and statistically tied; caveats numbered)."""
+    views = [headline_view(h) for h in sorted(heads, key=lambda h: -len(h.rows))]
+    parts = [
+        "## Evaluation results",
+        "",
+        "Each cell: estimate, 95% interval, n. ★: best in the column, or not significantly "
+        "different from the best. Upper bounds and unreliable numbers are in italics with a "
+        "numbered reason and are never starred. "
+        + _link("Full report", "index.html", site_url)
+        + " (every number links to its provenance).",
+        "",
+    ]
+    for view in views:
+        parts += _board(view, site_url)
         parts.append("")
-    parts.append(render_markdown(boards))
+    if failed:
+        parts.append("**Jobs that failed:**")
+        parts += [
+            f"- {md_text(j.model)} × {md_text(j.task)} × {md_text(j.suite)}: {md_text(j.reason)}"
+            for j in failed
+        ]
     return "\n".join(parts).rstrip("\n") + "\n"

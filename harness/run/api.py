@@ -71,7 +71,13 @@ def _resolve_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
         return task_registry().load(task)()
     from harness.config.tasks.loader import load_task
 
-    return load_task(TaskSpec.model_validate(dict(task)), base_dir=base_dir)
+    loaded = load_task(TaskSpec.model_validate(dict(task)), base_dir=base_dir)
+    if not loaded.labeled:
+        raise HarnessError(
+            f"task {loaded.name!r} is unlabeled (label_column: null): models cannot be scored on "
+            "it; use it as an OOD set (suites.shift.ood_sets) or give its label column"
+        )
+    return loaded
 
 
 def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Path) -> ModelAdapter:
@@ -115,7 +121,7 @@ def evaluate(
     """Run suites on one model and task and return the results in memory."""
     base = base_dir or Path.cwd()
     dev = resolve_device(device)
-    the_task = _resolve_task(task, base).head(limit)
+    the_task = _resolve_task(task, base).subset(limit, seed=seed, purpose="limit")
     adapter = _resolve_adapter(model, the_task, dev, base)
     configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()

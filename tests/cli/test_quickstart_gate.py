@@ -43,6 +43,22 @@ def test_quickstart_leaderboard_promises(
     assert {"digits-mlp@int8", "digits-cnn@prune50"} <= set(rows)
 
 
+def test_quickstart_mnist_at_the_classical_budget(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real 28x28 MNIST digits at L-inf 0.3: the adversarially trained CNN is clearly more robust
+    than the standard one, with intervals apart and no validity flag (zoo/README.md)."""
+    capsys.readouterr()
+    assert main(["leaderboard", str(quickstart), "--task", "mnist", "--format", "json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    key = "robust_acc[attack=ensemble/norm=linf/eps=0.3]"
+    adv, plain = rows["mnist-cnn-adv"], rows["mnist-cnn"]
+    assert adv[key] > plain[key] + 0.5
+    assert adv[f"{key}_ci"][0] > plain[f"{key}_ci"][1]
+    assert not adv[f"{key}_flags"] and not plain[f"{key}_flags"]
+    assert plain["top1_acc"] > 0.95 and adv["top1_acc"] > 0.9
+
+
 def test_quickstart_passes_the_gate_against_the_committed_baseline(
     quickstart: Path, tmp_path: Path
 ) -> None:

@@ -26,10 +26,10 @@ def test_inline_task_typo_names_only_its_keys() -> None:
 
 def test_inline_task_validator_error_has_no_union_noise() -> None:
     msg = _error(
-        "tasks: [{name: t, source: ./x.csv, modality: tabular}]\n"
+        "tasks: [{name: t, source: ./x.csv, modality: image, feature_columns: [a]}]\n"
         "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
     )
-    assert msg.startswith("s.yaml: tasks.0: Value error, a tabular task needs feature_columns")
+    assert msg.startswith("s.yaml: tasks.0: Value error, feature_columns is only for tabular tasks")
     assert "valid string" not in msg and "function-after" not in msg and ";" not in msg
 
 

@@ -3,6 +3,11 @@
 Used to test leaderboards, reports and the gate without running models: accuracy (reliability
 bins, group columns), adversarial (robust_acc per eps with a reliability flag), shift (corruption
 x severity conditions), fairness (group-context metrics) and throughput (no table).
+
+With `extras=True` (the report's tests) the run also has what the report draws: a corruption
+gallery and adversarial examples as array artifacts (the convention in docs/architecture.md),
+per-group accuracies with readable (and hostile) group labels declared on the task, a model whose
+robust accuracy is an upper bound, unstable timing, and a failed job with its reason.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.manifest import JobEntry, JobRecord
+from harness.core.manifest import JobEntry, JobRecord, JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store.run_store import RunStore
@@ -55,14 +60,53 @@ def _rec(
     )
 
 
-def _record(model: str, suite: str, run_id: str) -> JobRecord:
-    return job_record(
-        model,
-        suite,
-        run_id=run_id,
-        summary=task_summary("digits", fingerprint=FINGERPRINT),
-        description={"weights_sha256": "a" * 64},
-    )
+GROUP_LABELS = {"sex": {HOSTILE: "hostile <i>label</i> & more", "1": "group one"}}
+FAILED_MESSAGE = (
+    "RuntimeError: synthetic failure <b>bold</b>\nTraceback (most recent call last): ..."
+)
+UPPER_BOUND_NOTE = (
+    "decision-based attack (the model exposes no gradients): an upper bound on robust accuracy"
+)
+CORRUPTIONS = ("fog", "gaussian_noise")
+
+
+def _record(
+    model: str, suite: str, run_id: str, *, extras: bool = False, parent: str | None = None
+) -> JobRecord:
+    summary = task_summary("digits", fingerprint=FINGERPRINT)
+    if extras:
+        summary = summary.replace(
+            group_labels=GROUP_LABELS, class_names=tuple(str(i) for i in range(10))
+        )
+    description: dict[str, Any] = {"weights_sha256": "a" * 64}
+    if parent is not None:
+        description.update(parent=parent, variant=model.rpartition("@")[2], gradients=True)
+    return job_record(model, suite, run_id=run_id, summary=summary, description=description)
+
+
+def gallery_arrays(rng: np.random.Generator, k: int = 3) -> dict[str, np.ndarray]:
+    """`gallery_images` (corruptions, 1 + severities, k, 1, 8, 8): clean at severity 0."""
+    clean = rng.random((k, 1, 8, 8)).astype(np.float32)
+    images = np.empty((len(CORRUPTIONS), 4, k, 1, 8, 8), dtype=np.float32)
+    for c in range(len(CORRUPTIONS)):
+        for s in range(4):
+            noise = rng.normal(0.0, 0.1 * s, clean.shape)
+            images[c, s] = np.clip(clean + noise, 0.0, 1.0)
+    return {"gallery_images": images}
+
+
+def adversarial_arrays(rng: np.random.Generator, k: int = 4) -> dict[str, np.ndarray]:
+    """`adv_*` arrays of k examples in [0, 1] (linf eps 0.1)."""
+    clean = rng.random((k, 1, 8, 8)).astype(np.float32)
+    delta = rng.choice([-0.1, 0.1], size=clean.shape).astype(np.float32)
+    labels = rng.integers(0, 10, k)
+    return {
+        "adv_clean": clean,
+        "adv_perturbed": np.clip(clean + delta, 0.0, 1.0).astype(np.float32),
+        "adv_label": labels.astype(np.int64),
+        "adv_clean_pred": labels.astype(np.int64),
+        "adv_perturbed_pred": ((labels + 1) % 10).astype(np.int64),
+    }
 
 
 def _table(rng: np.random.Generator, p_correct: dict[str, float], n: int = 200) -> SampleTable:
@@ -98,14 +142,22 @@ def write_synthetic_run(
     models: dict[str, float] | None = None,
     flag_model: str | None = None,
     seed: int = 0,
+    extras: bool = False,
+    variants: dict[str, str] | None = None,
 ) -> Path:
-    """A run with two or more models x five suites; returns the run folder."""
+    """A run with two or more models x five suites; returns the run folder. `variants` maps a
+    model to its parent (a compressed variant, docs/variants.md)."""
+    variants = variants or {}
     models = models or {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88}
     store = RunStore.open_for_writing(out, run_id)
     rng = np.random.default_rng(seed)
     entries: list[JobEntry] = []
+    bound_model = list(models)[-1] if extras else None
+    failed_model = list(models)[0] if extras else None
     for model, acc in models.items():
-        jobs: list[tuple[str, SampleTable | None, list[MetricRecord], dict[str, Any]]] = []
+        jobs: list[
+            tuple[str, SampleTable | None, list[MetricRecord], dict[str, Any], dict[str, Any]]
+        ] = []
         table = _table(rng, {"clean": acc})
         bins = [
             {
@@ -124,6 +176,7 @@ def write_synthetic_run(
                 table,
                 [_rec("accuracy", "top1_acc", clean_acc), _rec("accuracy", "ece", 0.05, hib=False)],
                 {"reliability_diagram": bins},
+                {},
             )
         )
         eps_acc = {0.05: acc * 0.6, 0.1: acc * 0.3}
@@ -136,19 +189,37 @@ def write_synthetic_run(
                 condition=f"attack=linf_pgd/eps={e}",
                 context={"attack": "linf_pgd", "norm": "linf", "eps": e},
                 flags=("gradient_masking_suspected",) if model == flag_model and e == 0.1 else (),
+                note=UPPER_BOUND_NOTE if model == bound_model else None,
             )
             for e in eps_acc
         ]
-        jobs.append(("adversarial", adv, adv_recs, {}))
-        shift = _table(
-            rng,
-            {
-                f"corruption={c}/severity={s}": acc - 0.1 * s
-                for c in ("fog", "gaussian_noise")
-                for s in (1, 2, 3)
-            },
-        )
-        mca = float(shift.frame["correct"].mean())
+        adv_artifacts: dict[str, Any] = {}
+        adv_arrays: dict[str, Any] = {}
+        if extras:
+            adv_arrays = adversarial_arrays(rng)
+            adv_artifacts["adversarial_examples"] = {
+                "sample_ids": [f"s{i:04d}" for i in range(4)],
+                "attack": "linf_pgd",
+                "norm": "linf",
+                "eps": 0.1,
+                "condition": "attack=linf_pgd/eps=0.1",
+            }
+        jobs.append(("adversarial", adv, adv_recs, adv_artifacts, adv_arrays))
+        conditions = {
+            f"corruption={c}/severity={s}": acc - 0.1 * s for c in CORRUPTIONS for s in (1, 2, 3)
+        }
+        shift = _table(rng, {**({"clean": acc} if extras else {}), **conditions})
+        corrupted = shift.frame[shift.frame["condition"] != "clean"]
+        mca = float(corrupted["correct"].mean())
+        shift_artifacts: dict[str, Any] = {}
+        shift_arrays: dict[str, Any] = {}
+        if extras:
+            shift_arrays = gallery_arrays(rng)
+            shift_artifacts["corruption_gallery"] = {
+                "corruptions": list(CORRUPTIONS),
+                "severities": [0, 1, 2, 3],
+                "sample_ids": ["s0000", "s0001", "s0002"],
+            }
         jobs.append(
             (
                 "shift",
@@ -157,7 +228,8 @@ def write_synthetic_run(
                     _rec("shift", "mean_corruption_acc", mca),
                     _rec("shift", "mce", 1.0 - mca, hib=False, unit="ratio", ci=None),
                 ],
-                {},
+                shift_artifacts,
+                shift_arrays,
             )
         )
         fair = [
@@ -170,7 +242,20 @@ def write_synthetic_run(
                 context={"group": "sex"},
             ),
         ]
-        jobs.append(("fairness", None, fair, {}))
+        if extras:
+            fair += [
+                _rec(
+                    "fairness",
+                    "group_acc",
+                    acc - 0.05 * i,
+                    n=100,
+                    headline=False,
+                    context={"group_by": "sex", "group": value},
+                )
+                for i, value in enumerate(("1", HOSTILE))
+            ]
+        if model != failed_model:
+            jobs.append(("fairness", None, fair, {}, {}))
         thr = [
             _rec(
                 "throughput",
@@ -179,14 +264,24 @@ def write_synthetic_run(
                 unit="samples/s",
                 headline=bs == 64,
                 context={"device": "cpu", "batch_size": bs, "precision": "fp32"},
+                **({"ci": (100.0, 5000.0)} if extras and bs == 1 else {}),
             )
             for bs in (1, 8, 64)
         ]
-        jobs.append(("throughput", None, thr, {}))
-        for suite, tab, metrics, artifacts in jobs:
-            rec = _record(model, suite, run_id)
-            path = store.write_job(record=rec, table=tab, metrics=metrics, artifacts=artifacts)
+        jobs.append(("throughput", None, thr, {}, {}))
+        for suite, tab, metrics, artifacts, arrays in jobs:
+            rec = _record(model, suite, run_id, extras=extras, parent=variants.get(model))
+            path = store.write_job(
+                record=rec, table=tab, metrics=metrics, artifacts=artifacts, arrays=arrays
+            )
             entries.append(job_entry(rec, path.name))
+        if model == failed_model:
+            rec = _record(model, "fairness", run_id, extras=extras)
+            entries.append(
+                job_entry(
+                    rec, "", status=JobStatus.FAILED, message=FAILED_MESSAGE, key=None, dir=None
+                )
+            )
     store.write_manifest(
         run_manifest(run_id, entries, device={"type": "cpu", "name": "test <b>cpu</b>"})
     )

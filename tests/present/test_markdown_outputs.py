@@ -3,11 +3,13 @@ links, images or HTML on GitHub (cmark-gfm), and tables keep their shape."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.headline import headline_board
 from harness.analysis.leaderboard import build_boards
 from harness.analysis.variant_deltas import (
     HarmSlice,
@@ -15,10 +17,11 @@ from harness.analysis.variant_deltas import (
     VariantComparison,
     VariantSize,
 )
+from harness.core.errors import ConfigError
 from harness.present.check_view import render_markdown as check_markdown
 from harness.present.groups_view import render as groups_render
 from harness.present.leaderboard_view import render_markdown as leaderboard_markdown
-from harness.present.summary import summary_markdown
+from harness.present.summary import check_site_url, summary_markdown
 from harness.present.variants_view import render as variants_render
 from tests.present.markdown_check import live_links, tags_and_text
 from tests.present.synthetic import write_synthetic_run
@@ -28,8 +31,14 @@ IMAGE = "![x](https://evil.example/t.png)"
 HTML = "<img src=x onerror=alert(1)>"
 
 
-def _inert(markdown: str, *names: str) -> None:
-    assert live_links(markdown) == [], markdown
+def _inert(markdown: str, *names: str, own_pages: bool = False) -> None:
+    """No link, image or HTML from the names; with `own_pages`, links to the report's own
+    pages (relative `*.html`) are the only live ones."""
+    links = live_links(markdown)
+    if own_pages:
+        assert links and all(re.fullmatch(r"a:[A-Za-z0-9._-]+\.html", x) for x in links), links
+    else:
+        assert links == [], markdown
     _tags, text = tags_and_text(markdown)
     for name in names:  # shown as text, whole
         assert name in text, name
@@ -50,9 +59,20 @@ def test_leaderboard_markdown(hostile_boards: list) -> None:
 
 
 def test_report_summary_markdown(hostile_boards: list) -> None:
-    summary = summary_markdown(hostile_boards)
-    assert "Reliability flags raised" in summary
-    _inert(summary, LINK, IMAGE, HTML)
+    summary = summary_markdown([headline_board(b) for b in hostile_boards])
+    assert "unreliable (1)" in summary and "gradient masking suspected" in summary
+    _inert(summary, LINK, IMAGE, HTML, own_pages=True)
+
+
+def test_report_summary_links_to_the_published_site(hostile_boards: list) -> None:
+    heads = [headline_board(b) for b in hostile_boards]
+    summary = summary_markdown(heads, site_url=check_site_url("https://example.org/r/42"))
+    links = live_links(summary)
+    assert "a:https://example.org/r/42/index.html" in links
+    assert all(x.startswith("a:https://example.org/r/42/") for x in links), links
+    for bad in ("javascript:alert(1)", "https://x.org/a b", "https://x.org/(x)", "ftp://x"):
+        with pytest.raises(ConfigError, match="not a plain http"):
+            check_site_url(bad)
 
 
 def test_check_markdown() -> None:

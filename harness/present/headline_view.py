@@ -1,0 +1,123 @@
+"""The headline board of a task as the index and the task page show it (plain values).
+
+A few columns, one model per row, every cell with its interval and n; stars mark the best
+comparable number of each column and every model tied with it (paired tests, Holm); upper
+bounds and flagged numbers are muted, badged and footnoted with their reason; a failed or
+skipped job shows its one-line reason. A verdict line per column names the best model and how
+sure that is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
+from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
+from harness.present.number_format import interval_text, value_text
+from harness.present.report_views import Link, job_anchor, model_page, task_page
+
+LEAD = ("top1_acc", "robust_acc")  # the verdicts shown above the board
+
+
+@dataclass(frozen=True)
+class ColumnHead:
+    label: str
+    detail: str
+    arrow: str  # "↑" higher is better, "↓" lower is better
+    direction: str  # the arrow in words
+    method: str
+    all_tied: bool
+
+
+@dataclass(frozen=True)
+class HeadRow:
+    model: Link
+    cells: list[CellView]
+
+
+@dataclass(frozen=True)
+class VerdictView:
+    """'<column>: <leader> <value> [interval]; <tied models> <tie text>; <left out>'."""
+
+    label: str
+    detail: str
+    leader: Link | None
+    value: str
+    tied: list[Link]
+    tie: str
+    left_out: str
+    all_tied: bool = False
+
+
+@dataclass(frozen=True)
+class HeadlineView:
+    task: Link
+    title: str
+    n: str
+    columns: list[ColumnHead]
+    rows: list[HeadRow]
+    verdicts: list[VerdictView]  # shown above the board: clean and robust accuracy
+    more_verdicts: list[VerdictView]  # the other columns (collapsed)
+    footnotes: list[str]
+    method: str
+
+
+def headline_view(head: HeadlineBoard) -> HeadlineView:
+    board = head.board
+    notes = Footnotes()
+    rows = []
+    for row in head.rows:
+        cells = [
+            _cell(head, row.model, cell, notes, star=not col.all_tied)
+            for cell, col in zip(row.cells, head.columns, strict=True)
+        ]
+        rows.append(HeadRow(Link(row.model, model_page(row.model)), cells))
+    methods = {c.method for c in head.columns if c.method}
+    return HeadlineView(
+        task=Link(board.task, task_page(board.task)),
+        title=board.title,
+        n=f"n = {board.n}" if board.n is not None else "",
+        columns=[_column(c) for c in head.columns],
+        rows=rows,
+        verdicts=[_verdict(v) for v in head.verdicts if v.column.id in LEAD],
+        more_verdicts=[_verdict(v) for v in head.verdicts if v.column.id not in LEAD],
+        footnotes=notes.items,
+        method=" / ".join(sorted(methods)),
+    )
+
+
+def _column(c: HeadlineColumn) -> ColumnHead:
+    arrow, words = ("↑", "higher is better") if c.higher_is_better else ("↓", "lower is better")
+    return ColumnHead(c.label, c.detail, arrow, words, c.method, c.all_tied)
+
+
+def _cell(
+    head: HeadlineBoard, model: str, cell: HeadlineCell, notes: Footnotes, *, star: bool
+) -> CellView:
+    if cell.record is None:
+        return missing_cell(cell.missing or "not measured", notes)
+    man, job = head.board.sources[(model, cell.record.suite)]
+    href = "provenance.html#" + job_anchor(man, job)
+    return record_cell(
+        cell.record, href, notes, best=star and cell.best, detail=cell.detail, found=cell.caveats
+    )
+
+
+def _verdict(v: Verdict) -> VerdictView:
+    unit = v.column.unit
+    left_out = "; ".join(f"{m}: {why}, not ranked" for m, why in v.excluded)
+    if not v.best:
+        return VerdictView(v.column.label, v.column.detail, None, "", [], "", left_out)
+    model, top = v.best[0]
+    value = f"{value_text(top.value, unit)} {interval_text(top.ci, unit)}".strip()
+    tied = [Link(m, model_page(m)) for m, _r in v.best[1:]]
+    if tied:
+        tie = "the difference is not significant, so they share the best rank"
+    elif v.ranked > 1:
+        tie = "significantly ahead of every other ranked model"
+    else:
+        tie = "the only comparable number"
+    leader = Link(model, model_page(model))
+    return VerdictView(
+        v.column.label, v.column.detail, leader, value, tied, tie, left_out, v.column.all_tied
+    )

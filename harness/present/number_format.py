@@ -1,0 +1,58 @@
+"""How the report writes numbers: by unit, short enough for a table cell, never NaN.
+
+Fractions get three decimals; rates and sizes get three significant digits with a k/M suffix
+(551k samples/s), so a throughput column stays narrow. Intervals are written in the same style.
+"""
+
+from __future__ import annotations
+
+import math
+
+_LARGE_UNITS = frozenset({"samples/s", "FLOP", "TFLOP/s"})
+_FIXED_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
+
+
+def value_text(value: float | None, unit: str = "") -> str:
+    """A value as a table cell shows it (`undefined` when there is none)."""
+    if value is None or not math.isfinite(value):
+        return "undefined"
+    if unit in _LARGE_UNITS or abs(value) >= 10_000:
+        return _si(value)
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    if unit in _FIXED_UNITS:
+        text = f"{value:.3f}"
+        return "0.000" if text == "-0.000" else text
+    if value != 0 and abs(value) < 0.001:
+        return f"{value:.2g}"
+    return f"{value:.3f}"
+
+
+def _si(value: float) -> str:
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def interval_text(ci: tuple[float, float] | None, unit: str = "") -> str:
+    """`[low, high]` in the value's style ('' without an interval)."""
+    if ci is None:
+        return ""
+    return f"[{value_text(ci[0], unit)}, {value_text(ci[1], unit)}]"
+
+
+def signed_text(value: float | None, unit: str = "") -> str:
+    """A difference with its sign (+0.012, -0.030, 0.000)."""
+    if value is None:
+        return "undefined"
+    text = value_text(value, unit)
+    return f"+{text}" if value > 0 and text.strip("0.") else text
+
+
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"

@@ -1,0 +1,107 @@
+"""The headline board (harness.analysis.headline) and the caveats it ranks by
+(harness.analysis.caveats): which columns, who is best, what is never ranked, failed jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.caveats import caveats, excluded, flag_reason, is_upper_bound
+from harness.analysis.headline import headline_board, read_outcomes
+from harness.analysis.leaderboard import build_boards
+from harness.core.manifest import JobStatus
+from harness.core.metric_record import MetricRecord
+from tests.present.synthetic import FAILED_MESSAGE, FORMULA, HOSTILE, write_synthetic_run
+
+MODELS = {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88, "bound-model": 0.85}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("headline") / "res"
+    write_synthetic_run(root, models=MODELS, flag_model="good-model", extras=True)
+    return root
+
+
+def _rec(metric: str = "robust_acc", value: float | None = 0.5, **kw: object) -> MetricRecord:
+    fields: dict = {"suite": "s", "unit": "fraction", "higher_is_better": True, "n": 100}
+    fields.update(ci=(0.4, 0.6))
+    fields.update(kw)
+    return MetricRecord(metric=metric, value=value, **fields)
+
+
+def test_caveats_in_words() -> None:
+    bound = _rec(note="decision-based attack: an upper bound on robust accuracy")
+    assert is_upper_bound(bound) and [c.kind for c in caveats(bound)] == ["upper_bound"]
+    assert caveats(bound)[0].reason.startswith("decision-based attack")
+    flagged = _rec(flags=("gradient_masking_suspected", "new_flag"))
+    assert [c.short for c in caveats(flagged)] == ["unreliable", "unreliable"]
+    assert "robust accuracy may be overestimated" in caveats(flagged)[0].reason
+    assert flag_reason("new_flag") == "new flag"
+    assert flag_reason("x_y", {"x_y": "described by the suite"}) == "x y: described by the suite"
+    chance = _rec("ood_auroc", 0.34, ci=None, context={"score": "msp"}, note="no interval: x")
+    kinds = [c.kind for c in caveats(chance)]
+    assert kinds == ["below_chance", "no_interval"] and not excluded(chance)
+    assert "below chance" in caveats(chance)[0].reason and "msp" in caveats(chance)[0].reason
+    assert caveats(_rec("ood_auroc", 0.5)) == ()
+    assert [c.kind for c in caveats(_rec(value=None, ci=None))] == ["undefined"]
+    assert excluded(None) and excluded(bound) and excluded(flagged) and not excluded(_rec())
+
+
+def test_headline_columns_and_cells(results: Path) -> None:
+    (board,) = build_boards(results)
+    head = headline_board(board, read_outcomes(results))
+    assert [c.id for c in head.columns] == [
+        "top1_acc",
+        "ece",
+        "robust_acc",
+        "mean_corruption_acc",
+        "worst_group_acc",
+        "throughput",
+    ]
+    robust = head.columns[2]
+    assert robust.detail == "linf_pgd, linf eps 0.1"  # the largest budget of the first norm
+    assert [r.model for r in head.rows] == [r.model for r in board.rows]
+    for row in head.rows:
+        for cell in row.cells:
+            assert cell.record is not None or cell.missing
+
+
+def test_upper_bounds_and_flags_are_never_best(results: Path) -> None:
+    (board,) = build_boards(results)
+    head = headline_board(board, read_outcomes(results))
+    col = [c.id for c in head.columns].index("robust_acc")
+    cells = {r.model: r.cells[col] for r in head.rows}
+    # the upper bound and the flagged number are the two highest robust accuracies
+    assert cells["bound-model"].rank is None and not cells["bound-model"].best
+    assert cells["good-model"].rank is None and not cells["good-model"].best
+    assert {c.kind for c in cells["bound-model"].caveats} == {"upper_bound"}
+    verdict = head.verdicts[col]
+    best = [m for m, _r in verdict.best]
+    assert best[0] == FORMULA and not {"bound-model", "good-model"} & set(best)
+    assert ("bound-model", "upper bound") in verdict.excluded
+    assert ("good-model", "unreliable") in verdict.excluded
+
+
+def test_failed_job_reason_on_the_board(results: Path) -> None:
+    outcomes = read_outcomes(results)
+    failed = outcomes[("good-model", "digits", "fairness")]
+    assert failed.status == JobStatus.FAILED
+    assert failed.reason == FAILED_MESSAGE.splitlines()[0]  # one line, no traceback
+    (board,) = build_boards(results)
+    head = headline_board(board, outcomes)
+    col = [c.id for c in head.columns].index("worst_group_acc")
+    cell = next(r.cells[col] for r in head.rows if r.model == "good-model")
+    assert cell.record is None and cell.missing == f"failed: {failed.reason}"
+
+
+def test_ties_are_shared_and_all_tied_is_said(results: Path) -> None:
+    (board,) = build_boards(results)
+    head = headline_board(board, read_outcomes(results))
+    ece = head.columns[1]  # every model has ECE 0.05 [0, 0.1]: nobody is ahead
+    assert ece.all_tied and "interval overlap" in ece.method
+    assert all(r.cells[1].rank == 1 for r in head.rows)
+    clean = head.columns[0]
+    assert not clean.all_tied and "McNemar" in clean.method
+    assert head.rows[-1].cells[0].rank != 1  # the 0.6 model is significantly behind

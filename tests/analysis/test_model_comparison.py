@@ -1,0 +1,105 @@
+"""Two models on one task (harness.analysis.model_comparison): the paired interval's coverage
+(seeded simulation), MOVER, and the comparison of stored synthetic runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.analysis.model_comparison import compare_models, mover, newcombe_paired
+from harness.core.errors import ResultsError
+from harness.core.metric_record import MetricRecord
+from harness.store.run_store import load_jobs
+from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run
+
+# (n, P(both right), P(only A right), P(only B right), P(both wrong))
+CASES = [
+    (200, (0.80, 0.08, 0.04, 0.08)),
+    (100, (0.95, 0.02, 0.01, 0.02)),  # accuracies near 1
+    (50, (0.40, 0.10, 0.10, 0.40)),  # no true difference
+    (500, (0.60, 0.20, 0.05, 0.15)),
+    (30, (0.70, 0.10, 0.05, 0.15)),
+]
+
+
+def test_newcombe_paired_interval_covers() -> None:
+    """Seeded simulation, 2,000 repetitions per case: the 95% interval of p_A - p_B covers the
+    true difference in at least 94% of runs in every case (it is conservative near 0 and 1,
+    as Newcombe reports) and in 95-98.5% on average."""
+    rng = np.random.default_rng(20240518)
+    coverages = []
+    for n, probs in CASES:
+        truth = probs[1] - probs[2]
+        counts = rng.multinomial(n, probs, size=2000)
+        hits = 0
+        for both, only_a, only_b, neither in counts:
+            ci = newcombe_paired(int(both), int(only_a), int(only_b), int(neither))
+            assert ci is not None
+            hits += ci[0] <= truth <= ci[1]
+        coverages.append(hits / len(counts))
+    assert all(0.94 <= c <= 0.999 for c in coverages), coverages
+    assert 0.95 <= float(np.mean(coverages)) <= 0.985, coverages
+
+
+def test_newcombe_paired_interval_shape() -> None:
+    lo, hi = newcombe_paired(90, 0, 0, 10) or (0.0, 0.0)
+    assert lo < 0.0 < hi  # no discordant pair: still an interval, not [0, 0]
+    a = newcombe_paired(50, 12, 3, 35)
+    b = newcombe_paired(50, 3, 12, 35)
+    assert a is not None and b is not None
+    assert a[0] <= 9 / 100 <= a[1] and a == pytest.approx((-b[1], -b[0]))
+    assert -1.0 <= newcombe_paired(0, 10, 0, 0)[0] <= newcombe_paired(0, 10, 0, 0)[1] <= 1.0  # type: ignore[index]
+    assert newcombe_paired(0, 0, 0, 0) is None
+
+
+def test_mover_from_two_intervals() -> None:
+    def rec(value: float, ci: tuple[float, float]) -> MetricRecord:
+        return MetricRecord(
+            suite="t", metric="x", value=value, unit="samples/s", higher_is_better=True, n=10, ci=ci
+        )
+
+    lo, hi = mover(rec(10.0, (8.0, 11.0)), rec(6.0, (5.0, 9.0))) or (0.0, 0.0)
+    assert lo == pytest.approx(4.0 - (2.0**2 + 3.0**2) ** 0.5)
+    assert hi == pytest.approx(4.0 + (1.0**2 + 1.0**2) ** 0.5)
+    assert mover(rec(1.0, (0.5, 2.0)), MetricRecord(suite="t", metric="x", value=1.0, unit="u", higher_is_better=True, n=1)) is None  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> list:
+    root = tmp_path_factory.mktemp("compare") / "res"
+    models = {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88, "bound-model": 0.85}
+    write_synthetic_run(root, models=models, flag_model="good-model", extras=True)
+    return load_jobs(root)
+
+
+def test_compare_stored_models(loaded: list) -> None:
+    comp = compare_models(loaded, task="digits", a=FORMULA, b=HOSTILE)
+    by_key = {d.key: d for d in comp.diffs}
+    top1 = by_key["top1_acc"]
+    assert top1.method.startswith("paired") and top1.n == 200 and top1.ci is not None
+    assert top1.ci[0] <= top1.diff <= top1.ci[1] and top1.p_holm is not None  # type: ignore[operator]
+    assert top1.better == "a"  # 0.88 against 0.6 on the same 200 samples
+    thr = by_key["throughput_samples_per_s[batch_size=64,device=cpu,precision=fp32]"]
+    assert thr.method.startswith("MOVER") and thr.p_value is None
+    assert by_key["mce"].ci is not None  # the synthetic mce has an interval: MOVER
+    assert comp.slices and comp.slices_tested >= len(comp.slices)
+    diffs = [abs(s.diff) for s in comp.slices]
+    assert diffs == sorted(diffs, reverse=True)
+    kinds = {s.kind for s in comp.slices}
+    assert {"class", "group", "condition"} <= kinds
+    labels = {s.slice for s in comp.slices if s.kind == "group"}
+    assert "sex: group one" in labels and "sex: hostile <i>label</i> & more" in labels
+
+
+def test_caveats_are_not_compared(loaded: list) -> None:
+    comp = compare_models(loaded, task="digits", a="bound-model", b="good-model")
+    robust = [d for d in comp.diffs if d.key.startswith("robust_acc")]
+    assert robust and all(d.method == "not compared" and d.ci is None for d in robust)
+    assert any("upper bound" in d.reason for d in robust)
+    assert not any(s.condition.startswith("attack=") for s in comp.slices)
+    assert "fairness" in " ".join(comp.notes)  # good-model's fairness job failed
+
+
+def test_unknown_model_is_a_results_error(loaded: list) -> None:
+    with pytest.raises(ResultsError, match="no completed results of model 'nope' on task"):
+        compare_models(loaded, task="digits", a="good-model", b="nope")

@@ -1,0 +1,55 @@
+"""Readable group labels declared on a task reach the stored task summary (for reports)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.config.spec import parse_spec_text
+from harness.config.tasks.builtin import DIABETES_GROUP_LABELS, diabetes
+from harness.config.tasks.loader import load_task
+from harness.core.errors import SpecError
+
+
+def test_spec_labels_reach_the_summary(tmp_path: Path) -> None:
+    gen = np.random.default_rng(0)
+    pd.DataFrame(
+        {
+            "f1": gen.random(20),
+            "label": gen.integers(0, 2, 20),
+            "region": gen.choice(["n", "s"], 20),
+        }
+    ).to_parquet(tmp_path / "t.parquet")
+    spec = parse_spec_text(
+        "tasks:\n"
+        "  - {name: t, source: t.parquet, split: train, modality: tabular,\n"
+        "     feature_columns: [f1], group_columns: [region],\n"
+        "     group_labels: {region: {s: South, n: North}}}\n"
+        "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+        source="s.yaml",
+    )
+    task = load_task(spec.tasks[0], base_dir=tmp_path)  # type: ignore[arg-type]
+    summary = task.summary()
+    assert summary.group_labels == {"region": {"s": "South", "n": "North"}}
+    assert list(summary.group_labels["region"]) == ["s", "n"]  # the declared order is kept
+    assert summary.class_names == ("0", "1")
+
+
+def test_labels_of_an_undeclared_column_are_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="group_labels names age, which is not in group_columns"):
+        parse_spec_text(
+            "tasks: [{name: t, source: x.csv, modality: tabular, feature_columns: [a],\n"
+            "         group_columns: [sex], group_labels: {age: {'1': one}}}]\n"
+            "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+            source="s.yaml",
+        )
+
+
+def test_diabetes_declares_readable_groups() -> None:
+    summary = diabetes().summary()
+    assert summary.group_labels == DIABETES_GROUP_LABELS
+    assert list(summary.group_labels["age_band"]) == ["<40", "40-49", "50-59", "60+"]
+    assert "undocumented" in summary.group_labels["sex"]["1"]  # the source does not say which
