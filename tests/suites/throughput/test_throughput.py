@@ -370,3 +370,51 @@ def test_unpicklable_model_falls_back_or_errors(tmp_path: Path) -> None:
     adapter = tabular(Local())
     with pytest.raises(IsolationUnavailableError, match="isolation: inprocess"):
         measure_isolated(adapter, samples(), ThroughputConfig(batch_sizes=[2], **FAST))
+
+
+class CountingDecoder:
+    """Wraps a task's decoder and counts the rows it decodes."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.rows = inner, 0
+
+    def decode(self, column, sample_ids):  # noqa: ANN001, ANN201
+        self.rows += len(sample_ids)
+        return self.inner.decode(column, sample_ids)
+
+    def source_digest(self, column):  # noqa: ANN001, ANN201
+        return self.inner.source_digest(column)
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+
+def test_streamed_task_decodes_only_the_rows_batches_are_built_from(tmp_path: Path) -> None:
+    """A streamed corruption set (600 rows): only BASE_SAMPLES rows are decoded, a seeded
+    stratified subset that covers every cell, the same for the same seed."""
+    from dataclasses import replace
+
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+    from suites.throughput.suite import BASE_SAMPLES, base_samples
+    from tests.config.layouts import cifar_c
+
+    cifar_c(tmp_path / "c10c", ("fog", "snow", "frost"), per_severity=40)
+    spec = TaskSpec.model_validate({"name": "c", "modality": "image", "source": "c10c"})
+    loaded = load_task(spec, base_dir=tmp_path)
+    counter = CountingDecoder(loaded.decoder)
+    task = replace(loaded, decoder=counter)
+    assert len(task) == 600 > BASE_SAMPLES
+    x = base_samples(task, seed=3)
+    assert x.shape == (BASE_SAMPLES, 3, 8, 8) and counter.rows == BASE_SAMPLES
+    chosen = task.subset(BASE_SAMPLES, seed=3, purpose="throughput")
+    assert set(map(tuple, chosen.cells()[["corruption", "severity"]].to_numpy())) == {
+        (c, s) for c in ("fog", "snow", "frost") for s in range(1, 6)
+    }
+    assert torch.equal(base_samples(task, seed=3), x)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
+    img = TorchModuleAdapter.from_module(net, name="lin", input_shape=(3, 8, 8))
+    counter.rows = 0
+    suite = ThroughputSuite({"batch_sizes": [4], **FAST})
+    result = suite.run(img, task, RunContext(seed=0, bootstrap_resamples=20))
+    assert counter.rows == BASE_SAMPLES and result.metrics
