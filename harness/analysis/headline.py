@@ -309,7 +309,8 @@ def _verdict(
             record.value > leader if column.higher_is_better else record.value < leader
         )
         if ahead:
-            left_out.append((model, next(c.short for c in caveats(record) if c.excludes)))
+            reason = next((c.short for c in caveats(record) if c.excludes), "not ranked")
+            left_out.append((model, reason))
     return Verdict(column=column, best=best, excluded=sorted(left_out), ranked=len(ranks))
 
 

@@ -310,6 +310,18 @@ class Evidence:
     rounds: np.ndarray | None = None
 
 
+def _pairable(a: Form | None, b: Form | None) -> bool:
+    """Same form on the same design: resampled statistics must group the same samples alike
+    (two models' worst groups under different groupings are not one statistic: not paired)."""
+    if a is None or b is None or type(a) is not type(b):
+        return False
+    if isinstance(a, Resampled) and isinstance(b, Resampled):
+        if set(a.ids) != set(b.ids):
+            return True  # paired_resample names the mismatch
+        return bool(np.array_equal(b.strata[b.ids.get_indexer(a.ids)], a.strata))
+    return True
+
+
 def compare_records(a: Evidence, b: Evidence, *, seed: int, name: str) -> PairedResult:
     """The best test these two numbers allow (module docstring), A minus B."""
     ra, rb = a.record, b.record
@@ -317,7 +329,8 @@ def compare_records(a: Evidence, b: Evidence, *, seed: int, name: str) -> Paired
     n = min(ra.n, rb.n)
     if UNSTABLE in ra.flags or UNSTABLE in rb.flags:
         return _untested("inconclusive", n, diff, "timing unstable (unstable_timing): not tested")
-    if a.form is not None and b.form is not None and type(a.form) is type(b.form):
+    if _pairable(a.form, b.form):
+        assert a.form is not None and b.form is not None
         return compare(a.form, b.form, seed=seed, name=name)
     if a.rounds is not None and b.rounds is not None:
         return mann_whitney_rounds(a.rounds, b.rounds, diff, n=n)

@@ -299,3 +299,23 @@ def test_fairness_disparity_has_a_paired_form_matching_its_record() -> None:
         assert isinstance(form, paired_tests.Resampled), metric
         same = paired_tests.compare(form, form, seed=0, name=metric)
         assert same.diff == 0.0 and same.p_value == 1.0
+
+
+def test_resampled_statistics_on_different_groupings_are_not_paired() -> None:
+    """Two models' worst groups under different groupings (the headline's worst-group column)
+    are different statistics: compared through their intervals, not paired, never an error."""
+    ids = pd.Index([f"s{i}" for i in range(40)])
+    values = np.linspace(0.0, 1.0, 40)
+
+    def form(strata: np.ndarray) -> paired_tests.Resampled:
+        return paired_tests.Resampled(
+            ids=ids, strata=strata, statistic=lambda idx: values[idx].mean(axis=1)
+        )
+
+    by_sex, by_age = np.arange(40) % 2, np.arange(40) // 10
+    a = paired_tests.Evidence(record=_rec(0.6, "worst_group_acc", (0.5, 0.7)), form=form(by_sex))
+    b = paired_tests.Evidence(record=_rec(0.5, "worst_group_acc", (0.4, 0.6)), form=form(by_age))
+    res = paired_tests.compare_records(a, b, seed=0, name="t")
+    assert res.test == "interval_z" and res.p_value is not None
+    same = paired_tests.compare_records(a, replace(b, form=form(by_sex)), seed=0, name="t")
+    assert same.test == "paired_resample"
