@@ -1,9 +1,18 @@
-"""`accuracy` suite: clean accuracy and calibration, with bootstrap intervals.
+"""`accuracy` suite: clean accuracy and calibration, with intervals.
 
 Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier and, with
 more than five classes, top5_correct. Metrics: top-1/top-5/balanced accuracy, macro-F1, NLL, ECE
 (15 equal-width bins, top-label), Brier score and per-class accuracy; reliability-diagram data
 goes into the artifacts.
+
+Intervals: proportions (top-1, top-5, per-class accuracy) get the Wilson score interval, so an
+all-correct sample is never [1, 1]; a class with fewer than MIN_DENOMINATOR samples gets a note.
+The other metrics (balanced accuracy, macro-F1, NLL, ECE, Brier) get a seeded percentile
+bootstrap over samples.
+
+Brier convention: the multi-class Brier score, summed over classes,
+``sum_k (p_k - y_k)^2`` per sample (Brier 1950), in [0, 2]. For a binary task it is therefore
+twice sklearn's `brier_score_loss` (which scores the positive class only).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import torch
 from pydantic import Field
 
 from harness.analysis import calibration
-from harness.analysis.intervals import CI_METHOD, bootstrap_joint
+from harness.analysis.intervals import CI_METHOD, WILSON_METHOD, bootstrap_joint, proportion
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
@@ -50,7 +59,7 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
 
 class AccuracySuite(Suite):
     name = "accuracy"
-    version = "1"
+    version = "2"  # 2: Wilson intervals for proportions
     description = (
         "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     )
@@ -63,7 +72,13 @@ class AccuracySuite(Suite):
         MetricSpec(name="macro_f1", unit="fraction", higher_is_better=True),
         MetricSpec(name="nll", unit="nats", higher_is_better=False),
         MetricSpec(name="ece", unit="fraction", higher_is_better=False, headline=True),
-        MetricSpec(name="brier", unit="score", higher_is_better=False, headline=True),
+        MetricSpec(
+            name="brier",
+            unit="score",
+            higher_is_better=False,
+            headline=True,
+            description="sum over classes of (p_k - y_k)^2, in [0, 2]; binary: 2x sklearn's",
+        ),
         MetricSpec(name="class_acc", unit="fraction", higher_is_better=True),
     )
 
@@ -158,10 +173,17 @@ class AccuracySuite(Suite):
             stats, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
         )
         records: list[MetricRecord] = []
+        hits = {"top1_acc": float(correct.sum())}
+        if "top5_acc" in extras:
+            hits["top5_acc"] = float(extras["top5_acc"].sum())
         for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1", "nll", "ece", "brier"):
             if name not in point:
                 continue
-            ci = cis.get(name)
+            if name in hits:  # a proportion: Wilson, never [1, 1] for an all-correct sample
+                share = proportion(int(hits[name]), n)
+                ci, method = share.ci, WILSON_METHOD
+            else:
+                ci, method = cis.get(name), CI_METHOD
             records.append(
                 spec_record(
                     self.metric_spec(name),
@@ -170,22 +192,26 @@ class AccuracySuite(Suite):
                     n=n,
                     condition=condition,
                     ci=ci,
-                    ci_method=CI_METHOD if ci else None,
+                    ci_method=method if ci else None,
                     context={"bins": bins} if name == "ece" else {},
                 )
             )
         for cls in range(k):
             mask = labels == cls
-            count = int(mask.sum())
+            share = proportion(
+                int(correct[mask].sum()), int(mask.sum()), what="samples of this class"
+            )
             records.append(
                 spec_record(
                     self.metric_spec("class_acc"),
                     suite=self.name,
-                    value=float(correct[mask].mean()) if count else None,
-                    n=count,
+                    value=share.value,
+                    n=share.n,
                     condition=condition,
+                    ci=share.ci,
+                    ci_method=WILSON_METHOD if share.ci else None,
                     context={"class": class_names[cls] if cls < len(class_names) else str(cls)},
-                    note=None if count else "no samples of this class",
+                    note=share.note,
                 )
             )
         return records

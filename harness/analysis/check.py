@@ -2,143 +2,46 @@
 
 Exit codes: 0 pass; 1 when a regression is statistically significant AND beyond the policy's
 tolerance (or a floor is crossed), and whenever the gate cannot vouch for the current run (a job
-or metric missing, a failed job, a newly raised reliability flag: it fails closed); 2 for
-unusable input (different specs or task data, damaged or partial results, a bad policy).
+or metric missing, a failed job, a reliability flag on a checked metric that the policy does not
+accept for that model: it fails closed); 2 for unusable input (different specs or task data,
+damaged or partial results, a bad policy).
 
-Per-sample metrics are tested pairwise on the same sample ids (exact McNemar for accuracies,
-paired bootstrap otherwise), Holm-corrected across all paired tests of the gate; other metrics
-use their 95% intervals (a change is significant when the intervals do not overlap; a metric
-without an interval is treated as exact). No torch here.
+Each metric gets the best test its stored results allow (harness.analysis.paired_tests): paired
+on the same sample ids where the per-sample tables allow it (exact McNemar, paired bootstrap,
+paired resampling of whole-table statistics such as ECE, fairness disparities and OOD AUROC),
+Mann-Whitney on timing rounds, an interval z-test for other numbers with intervals. A number
+without any of these gets NO test and is never called significant. All p-values of one gate are
+Holm-corrected together. Every tested metric states its minimum detectable effect
+(harness.analysis.power), and the report summarises them per family. No torch here.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.analysis import paired_tests
+import numpy as np
+
+from harness.analysis import paired_tests, power, timing
 from harness.analysis.check_policy import MetricRule, Policy
-from harness.core.errors import ResultsError
-from harness.core.manifest import JobStatus, RunManifest
+from harness.analysis.flags import KNOWN_FLAGS
+from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, load_run
+from harness.analysis.intervals import holm
+from harness.analysis.paired_tests import p_or_one
+from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
-from harness.store.run_store import RunStore, StoredJob, find_run_dirs, read_job
+from harness.store.run_store import StoredJob
+
+__all__ = ["CheckReport", "CheckRow", "LoadedRun", "ensure_comparable", "load_run", "run_check"]
 
 Status = Literal["pass", "fail"]
-JobKey = tuple[str, str, str]  # model, task, suite
 # Context keys that name the hardware a number was measured on (throughput: the CPU or GPU model
 # and the threads). Such a metric is gated only when both runs measured it on the same hardware.
 HARDWARE_CONTEXT = ("device_name", "threads")
-
-
-@dataclass
-class LoadedRun:
-    """One run folder read for the gate: manifest, finished jobs and failed job entries."""
-
-    path: Path
-    manifest: RunManifest
-    jobs: dict[JobKey, StoredJob]
-    failed: dict[JobKey, str]  # job -> failure message from the manifest
-
-    def table(self, key: JobKey) -> SampleTable | None:
-        job = self.jobs[key]
-        path = job.path / "samples.parquet"
-        if not path.is_file():
-            return None
-        try:
-            return job.table()
-        except (OSError, ValueError) as err:
-            raise ResultsError(f"results file {path} is unreadable ({err})") from None
-
-
-def load_run(root: Path, what: str) -> LoadedRun:
-    """Read exactly one run folder; partial or damaged results are a ResultsError naming the file."""
-    runs = find_run_dirs(root)
-    if len(runs) != 1:
-        raise ResultsError(
-            f"{what} folder {root} holds {len(runs)} runs ({', '.join(p.name for p in runs)}); "
-            "pass one run folder (results/runs/<run_id>)"
-        )
-    run_dir = runs[0]
-    manifest = RunStore(run_dir).read_manifest()
-    if manifest is None:
-        raise ResultsError(f"{what} run {run_dir} has no usable manifest.json")
-    if manifest.partial:
-        raise ResultsError(
-            f"{what} run {run_dir / 'manifest.json'} is partial (status {manifest.status}); "
-            "finish it (rerun the same command to resume) before checking"
-        )
-    jobs: dict[JobKey, StoredJob] = {}
-    failed: dict[JobKey, str] = {}
-    for entry in manifest.jobs:
-        key = entry.names
-        if entry.status == JobStatus.FAILED:
-            failed[key] = entry.message or "failed"
-            continue
-        folder = run_dir / "jobs" / (entry.dir or "")
-        if not entry.dir or not (folder / "job.json").is_file():
-            raise ResultsError(
-                f"{what} run is partial: job {'/'.join(key)} is listed in {run_dir / 'manifest.json'} "
-                f"but {folder / 'job.json'} is missing"
-            )
-        jobs[key] = read_job(folder)
-    return LoadedRun(path=run_dir, manifest=manifest, jobs=jobs, failed=failed)
-
-
-def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[str] = []
-        for k in sorted(set(a) | set(b), key=str):
-            out += _diff_paths(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        out = []
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            name = (
-                x.get("name")
-                if isinstance(x, dict) and isinstance(y, dict) and x.get("name") == y.get("name")
-                else i
-            )
-            out += _diff_paths(x, y, f"{prefix}[{name}]")
-        return out
-    return (
-        []
-        if a == b
-        else [f"{prefix} ({json.dumps(a, default=str)} vs {json.dumps(b, default=str)})"]
-    )
-
-
-def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
-    """Refuse runs of different specs, task data or suite configs, naming the difference."""
-    if base.manifest.spec_hash != cur.manifest.spec_hash:
-        diffs = _diff_paths(base.manifest.spec, cur.manifest.spec)
-        raise ResultsError(
-            "baseline and current ran different specs: "
-            + ("; ".join(diffs[:5]) if diffs else "spec hashes differ")
-            + (f" (+{len(diffs) - 5} more)" if len(diffs) > 5 else "")
-        )
-    base_fp = {k[1]: j.record.task_summary.fingerprint for k, j in base.jobs.items()}
-    for key, job in cur.jobs.items():
-        fp = job.record.task_summary.fingerprint
-        if key[1] in base_fp and base_fp[key[1]] != fp:
-            raise ResultsError(
-                f"task {key[1]!r} has different data in baseline and current (fingerprint "
-                f"{base_fp[key[1]][:12]} vs {fp[:12]}); results are not comparable"
-            )
-        if key in base.jobs:
-            b = base.jobs[key].record
-            for what, was, now in (
-                ("suite version", b.suite_version, job.record.suite_version),
-                ("suite config hash", b.suite_config_hash, job.record.suite_config_hash),
-            ):
-                if was != now:
-                    raise ResultsError(
-                        f"suite {key[2]!r} {what} differs for {key[0]} on "
-                        f"{key[1]}: baseline {was} vs current {now}"
-                    )
 
 
 @dataclass
@@ -158,6 +61,9 @@ class CheckRow:
     p_adjusted: float | None = None
     higher_is_better: bool = True
     rule: MetricRule | None = None
+    mde: float | None = None  # minimum detectable change (metric units) at Holm's first step
+    unit: str = ""
+    n: int = 0
 
     @property
     def delta(self) -> float | None:
@@ -175,6 +81,7 @@ class CheckReport:
     baseline: Path
     current: Path
     notes: list[str] = field(default_factory=list)
+    power: list[str] = field(default_factory=list)  # per test family: what a pass can miss
 
     @property
     def failures(self) -> list[CheckRow]:
@@ -188,10 +95,10 @@ class CheckReport:
 @dataclass
 class _Pending:
     row: CheckRow
+    result: paired_tests.PairedResult
     worse: float
     beyond: bool
     floor_broken: bool
-    paired: bool
 
 
 def _beyond(rule: MetricRule, worse: float, base: float) -> bool:
@@ -224,18 +131,24 @@ def run_check(
     metric_names = {m.metric for j in base.jobs.values() for m in j.metrics}
     keys = {m.key for j in base.jobs.values() for m in j.metrics}
     policy.verify_names(metric_names, keys, policy_source)
+    seen_flags = {f for run in (base, cur) for m in run.records() for f in m.flags}
+    policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
     rows = _job_rows(base, cur)
     pending: list[_Pending] = []
     for key in sorted(base.jobs):
         if key not in cur.failed:
             rows += _check_job(key, base, cur, policy, pending)
-    _decide(pending)
+    rows += _new_flagged_rows(base, cur, policy)
+    tests = decide(pending)
     method = (
-        "a metric fails when it is worse by more than the tolerance AND the change is significant: "
-        "per-sample metrics paired on the same sample ids (exact McNemar for accuracies, paired "
-        f"bootstrap otherwise), Holm-corrected over {sum(p.paired for p in pending)} paired tests; "
-        "other metrics by 95%-interval overlap (no interval: exact). A floor fails on the value alone. "
-        "Missing jobs/metrics, failed jobs and newly raised reliability flags fail."
+        "a metric fails when it is worse by more than the tolerance AND the change is significant "
+        f"after Holm's correction over the {tests} tests of this gate; each metric gets the best "
+        "test its stored results allow: paired on the same sample ids (exact McNemar for "
+        "accuracies, paired bootstrap for per-sample means, paired resampling for ECE, fairness "
+        "disparities and OOD detection), Mann-Whitney on timing rounds, a z-test from the 95% "
+        "intervals otherwise; a number with none of these gets no test and is never significant. "
+        "A floor fails on the value alone. Missing jobs/metrics, failed jobs and reliability "
+        "flags on checked metrics that the policy does not accept (accept_flags) fail."
     )
     return CheckReport(
         rows=rows,
@@ -243,6 +156,7 @@ def run_check(
         baseline=base.path,
         current=cur.path,
         notes=[f"policy: {policy_source}"],
+        power=power_summary(pending, tests),
     )
 
 
@@ -270,6 +184,26 @@ def _job_rows(base: LoadedRun, cur: LoadedRun) -> list[CheckRow]:
     return rows
 
 
+def _checked(policy: Policy, m: MetricRecord) -> MetricRule | None:
+    """The rule of a record the gate checks (None: the policy leaves it out)."""
+    rule = policy.rule_for(m.metric, m.key, m.unit)
+    named = m.key in policy.metrics or m.metric in policy.metrics
+    if rule.ignore or not (m.headline or named or policy.include == "all"):
+        return None
+    return rule
+
+
+def _status_rows(key: JobKey, bjob: StoredJob, cjob: StoredJob) -> tuple[list[CheckRow], bool]:
+    """A row when the job's status changed; True when the job cannot be compared."""
+    if bjob.status == cjob.status:
+        return [], False
+    fail = cjob.status != JobStatus.COMPLETED
+    reason = f"job {bjob.status} in the baseline, {cjob.status} now" + (
+        f": {cjob.record.reason}" if cjob.record.reason else ""
+    )
+    return [_job_row(key, "fail" if fail else "pass", reason)], fail
+
+
 def _check_job(
     key: JobKey, base: LoadedRun, cur: LoadedRun, policy: Policy, pending: list[_Pending]
 ) -> list[CheckRow]:
@@ -278,21 +212,14 @@ def _check_job(
     if key not in cur.jobs:
         return [_job_row(key, "fail", "job missing from the current run")]
     cjob = cur.jobs[key]
-    rows: list[CheckRow] = []
-    if bjob.status != cjob.status:
-        fail = cjob.status != JobStatus.COMPLETED
-        reason = f"job {bjob.status} in the baseline, {cjob.status} now" + (
-            f": {cjob.record.reason}" if cjob.record.reason else ""
-        )
-        rows.append(_job_row(key, "fail" if fail else "pass", reason))
-        if fail:
-            return rows
+    rows, stop = _status_rows(key, bjob, cjob)
+    if stop:
+        return rows
     current_records = {m.key: m for m in cjob.metrics}
-    tables = functools.cache(lambda: (base.table(key), cur.table(key)))  # read once, if needed
+    evidence = _EvidenceSource(base, cur, key)
     for bm in bjob.metrics:
-        rule = policy.rule_for(bm.metric, bm.key, bm.unit)
-        named = bm.key in policy.metrics or bm.metric in policy.metrics
-        if rule.ignore or not (bm.headline or named or policy.include == "all"):
+        rule = _checked(policy, bm)
+        if rule is None:
             continue
         row = CheckRow(
             *key,
@@ -303,13 +230,46 @@ def _check_job(
             reason="",
             higher_is_better=bm.higher_is_better,
             rule=rule,
+            unit=bm.unit,
+            n=bm.n,
         )
         rows.append(row)
-        ready = _comparable(row, bm, current_records.get(bm.key), cjob.metrics)
-        if ready is not None:
-            btable, ctable = tables()
-            pending.append(_compare(row, bm, ready, btable, ctable, rule, base.manifest.seed))
+        cm = _comparable(row, bm, current_records.get(bm.key), policy, cjob.metrics)
+        if cm is not None:
+            pending.append(_compare(row, bm, cm, evidence, rule, base.manifest.seed))
     return rows
+
+
+class _EvidenceSource:
+    """Tables and artifacts of one job in both runs, read once and only when needed."""
+
+    def __init__(self, base: LoadedRun, cur: LoadedRun, key: JobKey) -> None:
+        self.base, self.cur, self.key = base, cur, key
+
+    @functools.cached_property
+    def tables(self) -> tuple[SampleTable | None, SampleTable | None]:
+        return self.base.table(self.key), self.cur.table(self.key)
+
+    @functools.cached_property
+    def artifacts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self.base.jobs[self.key].artifacts(), self.cur.jobs[self.key].artifacts()
+
+    def pair(self, bm: MetricRecord, cm: MetricRecord) -> tuple[paired_tests.Evidence, ...]:
+        """(current, baseline) evidence for one metric."""
+        out = []
+        for i, (run, record) in enumerate(((self.cur, cm), (self.base, bm))):
+            table = self.tables[1 - i]
+            config = run.jobs[self.key].record.suite_config
+            form = paired_tests.per_sample(record, table, config)
+            rounds = None
+            if record.metric in timing.ROUND_METRICS:
+                rounds = timing.rounds_for(record.metric, record.context, self.artifacts[1 - i])
+            out.append(paired_tests.Evidence(record=record, form=form, rounds=rounds))
+        return tuple(out)
+
+
+def _unaccepted(policy: Policy, model: str, m: MetricRecord) -> list[str]:
+    return [f for f in m.flags if not policy.accepts(model, f)]
 
 
 def _hardware(m: MetricRecord) -> str:
@@ -339,7 +299,11 @@ def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord])
 
 
 def _comparable(
-    row: CheckRow, bm: MetricRecord, cm: MetricRecord | None, current: list[MetricRecord]
+    row: CheckRow,
+    bm: MetricRecord,
+    cm: MetricRecord | None,
+    policy: Policy,
+    current: list[MetricRecord],
 ) -> MetricRecord | None:
     """The current record when it can be compared; else None with the row's verdict set."""
     if cm is None:
@@ -347,9 +311,13 @@ def _comparable(
             row.status, row.reason = "fail", "metric missing from the current run"
         return None
     row.current = cm.value
-    new_flags = sorted(set(cm.flags) - set(bm.flags))
-    if new_flags:
-        row.status, row.reason = "fail", f"reliability flag newly raised: {', '.join(new_flags)}"
+    flags = _unaccepted(policy, row.model, cm)
+    if flags:
+        had = [f for f in flags if f in bm.flags]
+        row.status = "fail"
+        row.reason = f"reliability flag present: {', '.join(flags)}" + (
+            f" (the baseline had {', '.join(had)} too)" if had else " (newly raised)"
+        )
         return None
     if bm.value is None or cm.value is None:
         if bm.value is not None:
@@ -360,25 +328,43 @@ def _comparable(
     return cm
 
 
+def _new_flagged_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[CheckRow]:
+    """Flagged checked metrics of the current run that the baseline does not have at all."""
+    rows = []
+    for key, job in sorted(cur.jobs.items()):
+        known = {m.key for m in base.jobs[key].metrics} if key in base.jobs else set()
+        for m in job.metrics:
+            flags = _unaccepted(policy, key[0], m)
+            if m.key in known or not flags or _checked(policy, m) is None:
+                continue
+            rows.append(
+                CheckRow(
+                    *key,
+                    metric=m.key,
+                    baseline=None,
+                    current=m.value,
+                    status="fail",
+                    reason=f"reliability flag present: {', '.join(flags)} (new metric)",
+                    higher_is_better=m.higher_is_better,
+                    unit=m.unit,
+                    n=m.n,
+                )
+            )
+    return rows
+
+
 def _compare(
     row: CheckRow,
     bm: MetricRecord,
     cm: MetricRecord,
-    btable: SampleTable | None,
-    ctable: SampleTable | None,
+    evidence: _EvidenceSource,
     rule: MetricRule,
     seed: int,
 ) -> _Pending:
     assert bm.value is not None and cm.value is not None
-    ps_b, ps_c = paired_tests.per_sample(bm, btable), paired_tests.per_sample(cm, ctable)
-    if ps_b is not None and ps_c is not None:
-        res = paired_tests.compare(
-            ps_c, ps_b, seed=seed, name=f"check/{row.model}/{row.task}/{bm.key}"
-        )
-        paired = True
-    else:
-        res = paired_tests.interval_test(cm, bm)
-        paired = False
+    current, baseline = evidence.pair(bm, cm)
+    name = f"check/{row.model}/{row.task}/{bm.key}"
+    res = paired_tests.compare_records(current, baseline, seed=seed, name=name)
     row.test, row.p_value = res.test, res.p_value
     delta = cm.value - bm.value
     worse = -delta if bm.higher_is_better else delta
@@ -387,45 +373,49 @@ def _compare(
     )
     return _Pending(
         row=row,
+        result=res,
         worse=worse,
         beyond=worse > 0 and _beyond(rule, worse, bm.value),
         floor_broken=floor_broken,
-        paired=paired,
     )
 
 
-def _decide(pending: list[_Pending]) -> None:
-    """Holm-adjust the paired tests' p-values, then settle each pending row."""
-    from harness.analysis.intervals import holm
-
-    paired = [p for p in pending if p.paired]
-    for p, adj in zip(
-        paired, holm([p.row.p_value or 1.0 for p in paired]) if paired else [], strict=True
-    ):
+def decide(pending: list[_Pending]) -> int:
+    """Holm-adjust every tested p-value of the gate together, settle each row; the test count."""
+    tested = [p for p in pending if p.result.tested]
+    adjusted = holm([p_or_one(p.result) for p in tested]) if tested else []
+    for p, adj in zip(tested, adjusted, strict=True):
         p.row.p_adjusted = adj
     for p in pending:
+        rule = p.row.rule
+        assert rule is not None and rule.alpha is not None
+        if p.result.tested:
+            p.row.mde = power.minimum_detectable(p.result, rule.alpha / max(1, len(tested)))
         _settle(p)
+    return len(tested)
 
 
 def _settle(p: _Pending) -> None:
     """A compared metric's verdict: floor, significant regression beyond tolerance, or pass."""
     row, rule = p.row, p.row.rule
     assert rule is not None and rule.alpha is not None
-    p_eff = row.p_adjusted if p.paired else row.p_value
-    significant = p_eff is not None and p_eff < rule.alpha
+    significant = row.p_adjusted is not None and row.p_adjusted < rule.alpha
     if p.floor_broken:
-        row.status, row.reason = (
-            "fail",
+        row.status = "fail"
+        row.reason = (
             f"below the floor {rule.floor:g}"
             if row.higher_is_better
-            else f"above the ceiling {rule.floor:g}",
+            else f"above the ceiling {rule.floor:g}"
         )
     elif p.worse > 0 and significant and p.beyond:
         row.status = "fail"
         row.reason = f"significant regression beyond tolerance ({_tolerance_text(rule)})"
+    elif not p.result.tested:
+        row.reason = _untested_reason(p)
     elif p.worse > 0 and p.beyond:
         row.reason = (
-            f"worse beyond tolerance but not significant (p={p_eff:.3g}, alpha={rule.alpha:g})"
+            f"worse beyond tolerance but not significant (p={row.p_adjusted:.3g}, "
+            f"alpha={rule.alpha:g})"
         )
     elif p.worse > 0:
         row.reason = f"within tolerance ({_tolerance_text(rule)})" + (
@@ -435,3 +425,44 @@ def _settle(p: _Pending) -> None:
         row.reason = "improved" + (" (significant)" if significant else "")
     else:
         row.reason = "unchanged"
+
+
+def _untested_reason(p: _Pending) -> str:
+    what = p.result.detail
+    if p.worse > 0:
+        direction = "worse beyond tolerance" if p.beyond else "worse within tolerance"
+        return f"{direction}, not tested: {what} (only a floor can fail it)"
+    return ("unchanged" if p.worse == 0 else "improved") + f"; not tested: {what}"
+
+
+def power_summary(pending: list[_Pending], tests: int) -> list[str]:
+    """Per metric family (metric name and test): the smallest change the gate would likely
+    detect at this n, and which metrics no test covers."""
+    by_family: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
+    for p in pending:
+        by_family[(p.row.metric.split("[")[0], p.result.test)].append(p)
+    lines = []
+    for (metric, test), items in sorted(by_family.items()):
+        unit = items[0].row.unit
+        columns = f"{len(items)} column(s)"
+        mdes = [p.row.mde for p in items if p.row.mde is not None]
+        if not mdes:
+            lines.append(
+                f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}): a pass says nothing "
+                "about a change in it (only floors apply)"
+            )
+            continue
+        ns = sorted({p.result.n for p in items})
+        n_text = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
+        low, high = min(mdes), max(mdes)
+        spread = _num(low) if np.isclose(low, high) else f"{_num(low)}-{_num(high)}"
+        lines.append(
+            f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}, {n_text}): changes smaller "
+            f"than {spread} {unit} would likely pass unnoticed (power {power.POWER:.0%} at "
+            f"alpha/{max(1, tests)}, Holm's first step)"
+        )
+    return lines
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}"

@@ -1,9 +1,16 @@
-"""The regression gate's policy: per metric, a floor and/or a maximum allowed drop, and alpha.
+"""The regression gate's policy: per metric, a floor and/or a maximum allowed drop, and alpha;
+per model, the reliability flags it accepts.
 
 A rule is keyed by a metric name (applies to every column of that metric, e.g. all `robust_acc`
 budgets) or by an exact board key (`robust_acc[attack=linf_pgd,eps=0.1]`). Names that the
 baseline does not contain are refused, with close matches, so a typo cannot silently disable a
 check. Without a policy file the defaults below apply to every headline metric.
+
+`accept_flags` maps a model name (or `"*"` for every model) to the flags the gate tolerates on
+its checked metrics: `{digits-mlp@int8: [decision_attack_failed]}`. Any other flag on a checked
+metric of the current run fails the gate, whether or not the baseline had it. A model that is in
+neither run, or a flag that is neither a known flag (harness.analysis.flags) nor raised in the
+runs, is refused with close matches.
 """
 
 from __future__ import annotations
@@ -20,6 +27,12 @@ from harness.core.safe_yaml import read_yaml_file
 DEFAULT_ALPHA = 0.05
 DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
 DEFAULT_MAX_DROP_RELATIVE = 0.10  # 10% for metrics in other units (ms, samples/s, nats...)
+ANY = "*"  # accept_flags key: every model
+
+
+def _hint(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    return f"; did you mean {', '.join(close)}?" if close else ""
 
 
 class MetricRule(BaseModel):
@@ -47,6 +60,26 @@ class Policy(BaseModel):
     include: Literal["headline", "all"] = "headline"
     default: MetricRule = MetricRule()
     metrics: dict[str, MetricRule] = Field(default_factory=dict)
+    accept_flags: dict[str, list[str]] = Field(default_factory=dict)
+
+    def accepts(self, model: str, flag: str) -> bool:
+        """Whether the policy tolerates `flag` on `model`'s metrics."""
+        return flag in self.accept_flags.get(model, ()) or flag in self.accept_flags.get(ANY, ())
+
+    def verify_flags(self, models: set[str], flags: set[str], source: str) -> None:
+        """Refuse `accept_flags` entries naming an unknown model or flag (with close matches)."""
+        for model in sorted(self.accept_flags):
+            if model != ANY and model not in models:
+                raise ConfigError(
+                    f"policy {source}: accept_flags.{model} names a model that is in neither "
+                    f"run{_hint(model, models)} (models: {', '.join(sorted(models)) or '(none)'})"
+                )
+            for flag in self.accept_flags[model]:
+                if flag not in flags:
+                    raise ConfigError(
+                        f"policy {source}: accept_flags.{model} names an unknown flag "
+                        f"{flag!r}{_hint(flag, flags)} (known flags: {', '.join(sorted(flags))})"
+                    )
 
     def rule_for(self, metric: str, key: str, unit: str) -> MetricRule:
         """The effective rule of a column: exact key, else metric name, else defaults."""
@@ -94,7 +127,7 @@ def load_policy(path: Path | None) -> Policy:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"policy file {path} must be a mapping (alpha, include, default, metrics)"
+            f"policy file {path} must be a mapping (alpha, include, default, metrics, accept_flags)"
         )
     try:
         return Policy.model_validate(data)

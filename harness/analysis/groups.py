@@ -3,10 +3,14 @@
 Works on the rows of one condition of a `SampleTable` (columns label, prediction, correct,
 confidence and `group:<name>` columns), so the fairness suite (clean condition) and the
 fairness x robustness view (any condition in stored tables) share one implementation. Point
-estimates come from fairlearn's `MetricFrame`; bootstrap intervals from vectorised group counts
-over seeded resamples drawn within each group (group sizes fixed). A metric that is undefined for a group (no positives, an
-empty intersection) is None with a note, and a disparity over an undefined group metric is None:
-never a 0 difference or a ratio of 1.
+estimates come from fairlearn's `MetricFrame`. Intervals (harness.analysis.group_intervals):
+Wilson for every group rate, a seeded percentile bootstrap within each group for ECE and the
+accuracy drop, and simultaneous intervals for the disparities, so a disparity's interval
+contains 0 when no pair of groups differs significantly. A metric that is undefined for a group
+(no positives, an empty intersection) is None with a note, and a disparity over an undefined
+group metric is None: never a 0 difference or a ratio of 1. Groups below the minimum size carry
+`insufficient_group_size`; a TPR or FPR resting on fewer positives or negatives than that
+minimum carries `small_denominator`, and so does every disparity built on it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +26,22 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 
 from harness.analysis.calibration import ECE_BINS, confidence_bins
-from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.analysis.group_intervals import (
+    BOOTSTRAP_GAP_METHOD,
+    BOOTSTRAP_GROUP_METHOD,
+    EXTREME_METHOD,
+    GAP_METHOD,
+    WILSON_GROUP_METHOD,
+    Rate,
+    bootstrap_gap_ci,
+    extreme_bootstrap_ci,
+    extreme_rate_ci,
+    rate_gap_ci,
+    rate_ratio_ci,
+    two_rate_gap_ci,
+    two_rate_ratio_ci,
+)
+from harness.analysis.intervals import DEFAULT_RESAMPLES, wilson_ci
 from harness.core.errors import DatasetError
 from harness.core.sample_table import GROUP_PREFIX
 from harness.core.seeding import rng
@@ -30,6 +49,7 @@ from harness.core.seeding import rng
 LABEL_GROUP = "label"  # `--by label`: group by true class (robustness by class)
 INTERSECTION = "&"
 INSUFFICIENT = "insufficient_group_size"
+SMALL_DENOMINATOR = "small_denominator"
 CLEAN_CORRECT = "clean_correct"  # optional column: the same sample's correctness when clean
 
 Grouping = tuple[str, ...]
@@ -37,11 +57,14 @@ Grouping = tuple[str, ...]
 
 @dataclass(frozen=True, kw_only=True)
 class Estimate:
-    """A value (None when undefined) with its 95% bootstrap interval and a note on why undefined."""
+    """A value (None when undefined) with its 95% interval, how it was computed, a note (why
+    undefined, or why unreliable) and reliability flags."""
 
     value: float | None
     ci: tuple[float, float] | None = None
     note: str | None = None
+    flags: tuple[str, ...] = ()
+    method: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +76,11 @@ class GroupRow:
     n: int
     insufficient: bool
     metrics: dict[str, Estimate]
+
+    def flags(self, metric: str) -> tuple[str, ...]:
+        """Reliability flags of one metric: a small group, then the metric's own (denominator)."""
+        own = self.metrics[metric].flags
+        return ((INSUFFICIENT,) if self.insufficient and self.n > 0 else ()) + own
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +137,8 @@ class Breakdown:
                 "ci": list(d.estimate.ci) if d.estimate.ci else None,
                 "n": d.n,
                 "note": d.estimate.note,
+                "flags": list(d.estimate.flags),
+                "ci_method": d.estimate.method,
                 "insufficient_groups": list(d.insufficient_groups),
             }
             for d in self.disparities
@@ -127,7 +157,12 @@ class Breakdown:
                     "n": g.n,
                     "insufficient": g.insufficient,
                     "metrics": {
-                        k: {"value": e.value, "ci": list(e.ci) if e.ci else None, "note": e.note}
+                        k: {
+                            "value": e.value,
+                            "ci": list(e.ci) if e.ci else None,
+                            "note": e.note,
+                            "flags": list(g.flags(k)),
+                        }
                         for k, e in g.metrics.items()
                     },
                 }
@@ -205,7 +240,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class Columns:
     """The per-sample arrays a breakdown needs."""
 
     label: np.ndarray
@@ -215,9 +250,41 @@ class _Columns:
     clean_correct: np.ndarray | None
     positive: int
 
+    @classmethod
+    def of(cls, frame: pd.DataFrame, positive: int) -> Columns:
+        clean = frame[CLEAN_CORRECT].to_numpy(bool) if CLEAN_CORRECT in frame.columns else None
+        return cls(
+            label=frame["label"].to_numpy(np.int64),
+            prediction=frame["prediction"].to_numpy(np.int64),
+            correct=frame["correct"].to_numpy(bool),
+            confidence=frame["confidence"].to_numpy(np.float64),
+            clean_correct=clean,
+            positive=positive,
+        )
 
-def _group_stats(
-    c: _Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+
+def _rates(c: Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Rate]:
+    """Successes and trials per group of every rate metric (accuracy, selection rate, TPR...)."""
+    keys = codes[None, :]
+
+    def count(mask: np.ndarray | None) -> np.ndarray:
+        return _bincount(keys, None if mask is None else mask[None, :], g)[0]
+
+    n = count(None)
+    out = {"acc": Rate(count(c.correct), n)}
+    if binary:
+        pred_pos, true_pos = c.prediction == c.positive, c.label == c.positive
+        positives = count(true_pos)
+        out["selection_rate"] = Rate(count(pred_pos), n)
+        out["tpr"] = Rate(count(pred_pos & true_pos), positives)
+        out["fpr"] = Rate(count(pred_pos & ~true_pos), n - positives)
+    if c.clean_correct is not None:
+        out["clean_acc"] = Rate(count(c.clean_correct), n)
+    return out
+
+
+def group_stats(
+    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
 ) -> dict[str, np.ndarray]:
     """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
     keys = codes[idx]
@@ -259,8 +326,8 @@ def _spread(values: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
     return {"diff": hi - lo, "ratio": ratio, "min": lo, "max": hi}
 
 
-def _disparities(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
-    """Disparity metrics per resample row: name -> (R,)."""
+def disparity_values(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
+    """Disparity metrics per row: name -> (R,)."""
     active = stats["n"] > 0
     acc = _spread(stats["acc"], active)
     # worst group needs only one non-empty group
@@ -291,7 +358,7 @@ def _disparities(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.nda
     return out
 
 
-def _metric_frame(c: _Columns, sf: pd.DataFrame, binary: bool, bins: int) -> pd.DataFrame:
+def _metric_frame(c: Columns, sf: pd.DataFrame, binary: bool, bins: int) -> pd.DataFrame:
     """fairlearn MetricFrame.by_group over the cartesian product of the grouping's values."""
     pos = c.positive
 
@@ -345,22 +412,16 @@ _UNDEFINED_NOTES = {
     "tpr": "no positive labels in this group",
     "fpr": "no negative labels in this group",
 }
+_DENOMINATOR_NAMES = {"tpr": "positive labels", "fpr": "negative labels"}
 
 
-def _estimate(value: float, lo_hi: tuple[float, float] | None, note: str | None) -> Estimate:
-    if not np.isfinite(value):
-        return Estimate(value=None, ci=None, note=note or "undefined")
-    return Estimate(value=float(value), ci=lo_hi, note=None)
-
-
-def _percentile_ci(values: np.ndarray) -> tuple[tuple[float, float] | None, float]:
-    """95% percentile interval of the finite resample values, and the undefined fraction."""
+def _percentile_ci(values: np.ndarray) -> tuple[float, float] | None:
+    """95% percentile interval of the finite resample values."""
     finite = values[np.isfinite(values)]
-    frac_undefined = 1.0 - len(finite) / len(values) if len(values) else 1.0
     if len(finite) == 0:
-        return None, frac_undefined
+        return None
     lo, hi = np.quantile(finite, [0.025, 0.975])
-    return (float(lo), float(hi)), frac_undefined
+    return float(lo), float(hi)
 
 
 _USES = {
@@ -389,6 +450,203 @@ def _disparity_note(name: str, stats: dict[str, np.ndarray], labels: list[str]) 
     return "undefined"
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Computed:
+    """Everything measured on one grouping: labels, point values, counts and resamples."""
+
+    name: str
+    labels: list[str]
+    point: dict[str, np.ndarray]  # metric -> (1, G), from fairlearn
+    rates: dict[str, Rate]
+    boot: dict[str, np.ndarray]  # metric -> (R, G) for the bootstrapped metrics
+    n: int
+    min_group_size: int
+
+    @property
+    def active(self) -> np.ndarray:
+        return self.point["n"][0] > 0
+
+    def small_denominators(self, metric: str) -> list[str]:
+        """Active groups whose `metric` rests on fewer than `min_group_size` trials."""
+        rate = self.rates.get(metric)
+        if rate is None:
+            return []
+        small = self.active & (rate.trials > 0) & (rate.trials < self.min_group_size)
+        return [self.labels[i] for i in np.flatnonzero(small)]
+
+
+_BOOTSTRAPPED = ("ece", "acc_drop")
+
+
+def _compute(
+    frame: pd.DataFrame,
+    grouping: Grouping,
+    *,
+    binary: bool,
+    seed: int,
+    condition: str,
+    options: _Options,
+) -> _Computed:
+    """Point values (fairlearn, checked against the vectorised counts), counts and resamples."""
+    name = grouping_name(grouping)
+    sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
+    c = Columns.of(frame, options.positive_label)
+    combos = list(itertools.product(*[sorted(sf[col].unique()) for col in grouping]))
+    index = {combo: i for i, combo in enumerate(combos)}
+    codes = np.fromiter((index[tuple(r)] for r in sf.itertuples(index=False)), np.int64, len(sf))
+    g = len(combos)
+    by_group = _metric_frame(c, sf, binary, options.ece_bins)
+    order = pd.MultiIndex.from_tuples(combos) if len(grouping) > 1 else [x[0] for x in combos]
+    point = {k: by_group[k].reindex(order).to_numpy(np.float64)[None, :] for k in by_group.columns}
+    point["n"] = np.nan_to_num(point["n"], nan=0.0)
+    # the vectorised statistic must agree with fairlearn on the full sample
+    check = group_stats(c, codes, g, np.arange(len(frame))[None, :], binary, options.ece_bins)
+    for k, v in check.items():
+        if not np.allclose(v, point[k], equal_nan=True):
+            raise AssertionError(f"group statistic {k} disagrees with fairlearn MetricFrame")
+    boot: dict[str, np.ndarray] = {}
+    if options.resamples > 0 and len(frame) >= 2:
+        idx = stratified_indices(
+            codes, g, resamples=options.resamples, seed=seed, name=f"{condition}/{name}"
+        )
+        stats = group_stats(c, codes, g, idx, binary, options.ece_bins)
+        boot = {k: stats[k] for k in _BOOTSTRAPPED if k in stats}
+    return _Computed(
+        name=name,
+        labels=[INTERSECTION.join(combo) for combo in combos],
+        point=point,
+        rates=_rates(c, codes, g, binary),
+        boot=boot,
+        n=len(frame),
+        min_group_size=options.min_group_size,
+    )
+
+
+def _group_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
+    """One group's metric: Wilson for rates (with a small-denominator note), else bootstrap."""
+    count = int(comp.point["n"][0, i])
+    value = comp.point[metric][0, i]
+    if count == 0:
+        return Estimate(value=None, note="no samples in this group (empty intersection)")
+    if not np.isfinite(value):
+        return Estimate(value=None, note=_UNDEFINED_NOTES.get(metric, "undefined"))
+    rate = comp.rates.get(metric)
+    if rate is None:
+        boot = comp.boot.get(metric)
+        ci = _percentile_ci(boot[:, i]) if boot is not None else None
+        method = BOOTSTRAP_GROUP_METHOD if ci else None
+        return Estimate(value=float(value), ci=ci, method=method)
+    trials = int(rate.trials[i])
+    note: str | None = None
+    flags: tuple[str, ...] = ()
+    if metric in _DENOMINATOR_NAMES and trials < comp.min_group_size:
+        note = (
+            f"only {trials} {_DENOMINATOR_NAMES[metric]} in this group (fewer than "
+            f"{comp.min_group_size}): the rate is unreliable and its interval wide"
+        )
+        flags = (SMALL_DENOMINATOR,)
+    ci = wilson_ci(float(rate.successes[i]), trials)
+    return Estimate(value=float(value), ci=ci, note=note, flags=flags, method=WILSON_GROUP_METHOD)
+
+
+def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[str], list[str]]:
+    """Every group's row, the notes, and the non-empty groups below the minimum size."""
+    rows: list[GroupRow] = []
+    notes: list[str] = []
+    insufficient: list[str] = []
+    metrics = [k for k in comp.point if k != "n"]
+    for i, label in enumerate(comp.labels):
+        count = int(comp.point["n"][0, i])
+        if 0 < count < comp.min_group_size:
+            insufficient.append(label)
+        if count == 0:
+            notes.append(f"{comp.name}: group {label} has no samples in condition {condition!r}")
+        rows.append(
+            GroupRow(
+                group_by=comp.name,
+                group=label,
+                n=count,
+                insufficient=count < comp.min_group_size,
+                metrics={k: _group_estimate(comp, k, i) for k in metrics},
+            )
+        )
+    if insufficient:
+        notes.append(
+            f"{comp.name}: groups with fewer than {comp.min_group_size} samples (insufficient "
+            "data): " + ", ".join(insufficient)
+        )
+    return rows, notes, insufficient
+
+
+def _disparity_ci(comp: _Computed, metric: str) -> tuple[tuple[float, float] | None, str]:
+    """The disparity's interval and its method (module docstring of group_intervals)."""
+    active, rates, boot = comp.active, comp.rates, comp.boot
+    if metric == "worst_group_acc":
+        return extreme_rate_ci(rates["acc"], active, largest=False), EXTREME_METHOD
+    if metric in ("demographic_parity_ratio", "equalized_odds_ratio"):
+        if metric == "demographic_parity_ratio":
+            return rate_ratio_ci(rates["selection_rate"], active), EXTREME_METHOD
+        return two_rate_ratio_ci(rates["tpr"], rates["fpr"], active), EXTREME_METHOD
+    if metric == "equalized_odds_difference":
+        return two_rate_gap_ci(rates["tpr"], rates["fpr"], active), GAP_METHOD
+    gap_of = {
+        "group_acc_gap": "acc",
+        "demographic_parity_difference": "selection_rate",
+        "equal_opportunity_difference": "tpr",
+    }
+    if metric in gap_of:
+        return rate_gap_ci(rates[gap_of[metric]], active), GAP_METHOD
+    if not boot:
+        return None, ""
+    if metric == "worst_group_acc_drop":
+        ci = extreme_bootstrap_ci(boot["acc_drop"], active, largest=True)
+        return ci, BOOTSTRAP_GAP_METHOD
+    source = "ece" if metric == "group_ece_gap" else "acc_drop"
+    return bootstrap_gap_ci(boot[source], comp.point[source][0], active), BOOTSTRAP_GAP_METHOD
+
+
+def _disparity_rows(comp: _Computed, binary: bool, insufficient: list[str]) -> list[Disparity]:
+    """Every disparity of the grouping with its interval, note and flags."""
+    out: list[Disparity] = []
+    for metric, value in disparity_values(comp.point, binary).items():
+        v = float(value[0])
+        small = sorted({g for rate in _USES.get(metric, ()) for g in comp.small_denominators(rate)})
+        flags = ((INSUFFICIENT,) if insufficient else ()) + ((SMALL_DENOMINATOR,) if small else ())
+        if not np.isfinite(v):
+            est = Estimate(value=None, note=_disparity_note(metric, comp.point, comp.labels))
+        else:
+            ci, method = _disparity_ci(comp, metric)
+            note = (
+                f"groups with fewer than {comp.min_group_size} {_uses_text(metric)}: "
+                + ", ".join(small)
+                if small
+                else None
+            )
+            est = Estimate(value=v, ci=ci, note=note, method=method if ci else None)
+        out.append(
+            Disparity(
+                group_by=comp.name,
+                metric=metric,
+                estimate=replace(est, flags=flags),
+                n=comp.n,
+                insufficient_groups=tuple(insufficient),
+            )
+        )
+    return out
+
+
+def _uses_text(metric: str) -> str:
+    return " or ".join(_DENOMINATOR_NAMES[r] for r in _USES.get(metric, ()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Options:
+    min_group_size: int = 20
+    resamples: int = DEFAULT_RESAMPLES
+    positive_label: int = 1
+    ece_bins: int = ECE_BINS
+
+
 def breakdown_grouping(
     frame: pd.DataFrame,
     grouping: Grouping,
@@ -402,101 +660,16 @@ def breakdown_grouping(
     ece_bins: int = ECE_BINS,
 ) -> tuple[list[GroupRow], list[Disparity], list[str]]:
     """Group rows, disparities and notes of one grouping (one column or an intersection)."""
-    name = grouping_name(grouping)
-    sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
-    binary = num_classes == 2
-    c = _Columns(
-        label=frame["label"].to_numpy(np.int64),
-        prediction=frame["prediction"].to_numpy(np.int64),
-        correct=frame["correct"].to_numpy(bool),
-        confidence=frame["confidence"].to_numpy(np.float64),
-        clean_correct=frame[CLEAN_CORRECT].to_numpy(bool)
-        if CLEAN_CORRECT in frame.columns
-        else None,
-        positive=positive_label,
+    options = _Options(
+        min_group_size=min_group_size,
+        resamples=resamples,
+        positive_label=positive_label,
+        ece_bins=ece_bins,
     )
-    levels = [sorted(sf[col].unique()) for col in grouping]
-    combos = list(itertools.product(*levels))
-    labels = [INTERSECTION.join(combo) for combo in combos]
-    index = {combo: i for i, combo in enumerate(combos)}
-    codes = np.fromiter((index[tuple(r)] for r in sf.itertuples(index=False)), np.int64, len(sf))
-    g = len(combos)
-    n = len(frame)
-
-    by_group = _metric_frame(c, sf, binary, ece_bins)
-    order = pd.MultiIndex.from_tuples(combos) if len(grouping) > 1 else [x[0] for x in combos]
-    point_stats = {
-        k: by_group[k].reindex(order).to_numpy(np.float64)[None, :] for k in by_group.columns
-    }
-    point_stats["n"] = np.nan_to_num(point_stats["n"], nan=0.0)
-    full = np.arange(n)[None, :]
-    boot: dict[str, np.ndarray] = {}
-    disp_boot: dict[str, np.ndarray] = {}
-    if resamples > 0 and n >= 2:
-        idx = stratified_indices(
-            codes, g, resamples=resamples, seed=seed, name=f"{condition}/{name}"
-        )
-        boot = _group_stats(c, codes, g, idx, binary, ece_bins)
-        disp_boot = _disparities(boot, binary)
-    # the vectorised statistic must agree with fairlearn on the full sample
-    check = _group_stats(c, codes, g, full, binary, ece_bins)
-    for k, v in check.items():
-        if not np.allclose(v, point_stats[k], equal_nan=True):
-            raise AssertionError(f"group statistic {k} disagrees with fairlearn MetricFrame")
-
-    notes: list[str] = []
-    rows: list[GroupRow] = []
-    insufficient: list[str] = []
-    for i, label in enumerate(labels):
-        count = int(point_stats["n"][0, i])
-        metrics: dict[str, Estimate] = {}
-        for k, v in point_stats.items():
-            if k == "n":
-                continue
-            ci = None
-            if boot and count > 0:
-                ci, _ = _percentile_ci(boot[k][:, i])
-            note = (
-                "no samples in this group (empty intersection)"
-                if count == 0
-                else _UNDEFINED_NOTES.get(k)
-            )
-            metrics[k] = _estimate(v[0, i], ci, note)
-        small = count < min_group_size
-        if 0 < count < min_group_size:
-            insufficient.append(label)
-        if count == 0:
-            notes.append(f"{name}: group {label} has no samples in condition {condition!r}")
-        rows.append(
-            GroupRow(group_by=name, group=label, n=count, insufficient=small, metrics=metrics)
-        )
-    if insufficient:
-        notes.append(
-            f"{name}: groups with fewer than {min_group_size} samples (insufficient data): "
-            + ", ".join(insufficient)
-        )
-
-    disparities: list[Disparity] = []
-    for metric, value in _disparities(point_stats, binary).items():
-        ci = None
-        if metric in disp_boot and np.isfinite(value[0]):
-            ci, frac = _percentile_ci(disp_boot[metric])
-            if frac > 0.05:
-                notes.append(
-                    f"{name}: {metric} was undefined in {frac:.0%} of bootstrap resamples "
-                    "(a group without positives or negatives in the resample); its interval covers the rest"
-                )
-        note = None if np.isfinite(value[0]) else _disparity_note(metric, point_stats, labels)
-        disparities.append(
-            Disparity(
-                group_by=name,
-                metric=metric,
-                estimate=_estimate(value[0], ci, note),
-                n=n,
-                insufficient_groups=tuple(insufficient),
-            )
-        )
-    return rows, disparities, notes
+    binary = num_classes == 2
+    comp = _compute(frame, grouping, binary=binary, seed=seed, condition=condition, options=options)
+    rows, notes, insufficient = _group_rows(comp, condition)
+    return rows, _disparity_rows(comp, binary, insufficient), notes
 
 
 def group_breakdown(
@@ -564,13 +737,12 @@ def long_rows(meta: dict[str, Any], breakdown: Breakdown) -> list[dict[str, Any]
         for name, est in g.metrics.items():
             rows.append(
                 {**base, "group_by": g.group_by, "group": g.group, "metric": name, "n": g.n}
-                | _value_fields(est, INSUFFICIENT if g.insufficient and g.n > 0 else "")
+                | _value_fields(est, ",".join(g.flags(name)))
             )
     for d in breakdown.disparities:
-        flag = INSUFFICIENT if d.insufficient_groups else ""
         rows.append(
             {**base, "group_by": d.group_by, "group": "*", "metric": d.metric, "n": d.n}
-            | _value_fields(d.estimate, flag)
+            | _value_fields(d.estimate, ",".join(d.estimate.flags))
         )
     return rows
 

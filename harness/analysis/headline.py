@@ -4,8 +4,9 @@ From one comparable board (`harness.analysis.leaderboard`): clean accuracy, cali
 worst-case robust accuracy at the main budget, mean corruption accuracy, worst-group accuracy
 and throughput on the main device, each cell a stored record with its interval and n. Every
 column ranks the models with tie groups from paired tests on the same sample ids
-(`paired_tests.rank_with_ties`: McNemar for accuracies, interval overlap without per-sample
-data); numbers whose caveat excludes them (upper bounds, flagged, undefined) are left out of the
+(`paired_tests.rank_with_ties`: McNemar for accuracies, paired bootstrap or paired resampling
+for other per-sample and whole-table statistics, Mann-Whitney on timing rounds, a z-test from
+the intervals without per-sample data, no test and so a tie where none applies); numbers whose caveat excludes them (upper bounds, flagged, undefined) are left out of the
 ranking, so they are never marked best. Cells of a job that failed or was skipped carry its
 reason. Analysis only: renders nothing, no torch.
 """
@@ -275,15 +276,14 @@ def _rank(
     board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]
 ) -> tuple[dict[str, int], str]:
     """Tie-group ranks of the comparable numbers of a column (paired tests where possible)."""
-    entries: dict[str, tuple[MetricRecord, paired_tests.PerSample | None]] = {}
+    entries: dict[str, paired_tests.Evidence] = {}
     seeds: set[int] = set()
     for model, (record, _detail) in chosen.items():
         if excluded(record):
             continue
         _man, job = board.sources[(model, record.suite)]
         seeds.add(job.record.seed)
-        table = job.table() if job.has_table else None
-        entries[model] = (record, paired_tests.per_sample(record, table))
+        entries[model] = paired_tests.stored_evidence(record, job)
     if not entries:
         return {}, "no comparable numbers"
     try:
@@ -309,7 +309,8 @@ def _verdict(
             record.value > leader if column.higher_is_better else record.value < leader
         )
         if ahead:
-            left_out.append((model, next(c.short for c in caveats(record) if c.excludes)))
+            reason = next((c.short for c in caveats(record) if c.excludes), "not ranked")
+            left_out.append((model, reason))
     return Verdict(column=column, best=best, excluded=sorted(left_out), ranked=len(ranks))
 
 

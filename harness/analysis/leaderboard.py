@@ -1,8 +1,12 @@
 """Leaderboards from the store: comparable headline metrics per task, with intervals and n.
 
 Only numbers with the same task fingerprint, the same protocol preset (or none) and the same
-suite version + config hash share a board. When one suite ran with several configs on a task, each config gets a board of its own
-and the split is stated; nothing is silently mixed. No torch import here.
+suite version + config hash share a board. When one suite ran with several configs on a task, each
+config gets a board of its own and the split is stated; nothing is silently mixed. A job that
+failed (in the run manifest) and has no completed result shows its one-line reason in its suite's
+cells. Rows are ordered, and ranked, trustworthy numbers first: a flagged number or a
+decision-based upper bound never stands above an unflagged white-box one
+(harness.analysis.paired_tests.tier_of). No torch import here.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from typing import Any
 
 from harness.analysis import cross_model, paired_tests
 from harness.core.errors import ResultsError
-from harness.core.manifest import JobStatus
+from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store.completeness import Completeness, completeness
-from harness.store.run_store import LoadedJob, StoredJob, load_jobs
+from harness.store.record_file import read_record
+from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
+
+FAILURE_TEXT = 160  # characters of a failure's first line shown in a cell
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class BoardRow:
     cross_model: dict[str, MetricRecord] = field(default_factory=dict)
     position: int = 0  # 1-based place in the board's order
     rank: int | None = None  # rank with tie groups on the board's rank metric
+    failed: dict[str, str] = field(default_factory=dict)  # suite -> one-line failure reason
 
     def cell(self, key: str) -> MetricRecord | None:
         """The record in column `key` (None: the model has no such metric)."""
@@ -53,8 +61,17 @@ class BoardRow:
         """The row's column keys: its own metrics, then cross-model ones."""
         return [*self.cells, *(k for k in self.cross_model if k not in self.cells)]
 
-    def to_dict(self, *, ranked: bool) -> dict[str, Any]:
-        """The machine-readable row: metric columns flat (`key`, `key_ci`, `key_n`...)."""
+    def failure(self, key: str, column_suites: dict[str, str]) -> str | None:
+        """Why the cell in column `key` is empty: its suite's job failed (None otherwise)."""
+        if key in self.cells or key in self.cross_model:
+            return None
+        return self.failed.get(column_suites.get(key, ""))
+
+    def to_dict(
+        self, *, ranked: bool, column_suites: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The machine-readable row: metric columns flat (`key`, `key_ci`, `key_n`, `key_flags`,
+        `key_note`); a column whose job failed has `key` None and `key_failed` (the reason)."""
         out: dict[str, Any] = {
             "model": self.model,
             "task": self.task,
@@ -68,6 +85,13 @@ class BoardRow:
         for key in self.cross_model:
             if key not in self.cells:
                 _flatten(out, key, self.cross_model[key])
+        for key in column_suites or {}:
+            reason = self.failure(key, column_suites or {})
+            if reason is not None:
+                out[key] = None
+                out[f"{key}_failed"] = reason
+        if self.failed:
+            out["failed_suites"] = dict(self.failed)
         if ranked:
             out["rank"] = self.rank
         return out
@@ -105,6 +129,7 @@ class Board:
     sources: dict[tuple[str, str], LoadedJob] = field(default_factory=dict, repr=False)
     # (model, key) -> the record shown in that cell, in the order the board met them
     records: dict[tuple[str, str], MetricRecord] = field(default_factory=dict, repr=False)
+    column_suites: dict[str, str] = field(default_factory=dict)  # key -> suite of the column
 
 
 def _protocol(job: StoredJob) -> str:
@@ -163,7 +188,8 @@ def _mark_gaps(boards: list[Board], gaps: Completeness) -> None:
 def _boards(
     every: list[LoadedJob], root: Path, task: str | None, all_metrics: bool, ranks: bool
 ) -> list[Board]:
-    loaded = _completed(every, root, task)
+    failures = failed_jobs(root)
+    loaded = _completed(every, root, task, failures)
     by_task = _latest_by_task(loaded)
     shadowed = _shadowed_runs(loaded)
     fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
@@ -186,6 +212,8 @@ def _boards(
             board = _make_board(title, task_name, fp, summary.n, board_jobs, all_metrics)
             board.protocol = protocol or None
             _add_cross_model(board, [j for _, j in board_jobs])
+            _add_failures(board, failures.get(task_name, {}))
+            _order(board)
             if ranks:
                 _add_ranks(board)
             _add_variant_notes(board, board_jobs)
@@ -204,7 +232,42 @@ def _boards(
     return boards
 
 
-def _completed(every: list[LoadedJob], root: Path, task: str | None) -> list[LoadedJob]:
+Failures = dict[str, dict[tuple[str, str], str]]  # task -> (model, suite) -> reason
+
+
+def failed_jobs(root: Path) -> Failures:
+    """Failed jobs of every run manifest under `root`, with their one-line reason, by task.
+
+    A failure is dropped when the same (model, task, suite) completed in a run at least as
+    recent, so a fixed and rerun job no longer shows its old failure.
+    """
+    failed: dict[tuple[str, str, str], tuple[str, str]] = {}
+    completed: dict[tuple[str, str, str], str] = {}
+    for run_dir in find_run_dirs(root):
+        manifest = read_record(run_dir / "manifest.json", RunManifest)
+        for entry in manifest.jobs:
+            if entry.status == JobStatus.FAILED:
+                line = (
+                    (entry.message or "failed").strip().splitlines()[0]
+                    if entry.message
+                    else "failed"
+                )
+                failed[entry.names] = max(
+                    failed.get(entry.names, ("", "")), (manifest.updated, line)
+                )
+            elif entry.status in (JobStatus.COMPLETED, JobStatus.CACHED):
+                completed[entry.names] = max(completed.get(entry.names, ""), manifest.updated)
+    out: Failures = defaultdict(dict)
+    for (model, task, suite), (when, line) in failed.items():
+        if completed.get((model, task, suite), "") < when:
+            text = line if len(line) <= FAILURE_TEXT else line[: FAILURE_TEXT - 1] + "…"
+            out[task][(model, suite)] = text
+    return out
+
+
+def _completed(
+    every: list[LoadedJob], root: Path, task: str | None, failures: Failures
+) -> list[LoadedJob]:
     """The completed jobs under `root` (of `task` when given); none is a ResultsError."""
     loaded = [(man, j) for man, j in every if j.status == JobStatus.COMPLETED]
     if task is not None:
@@ -212,11 +275,37 @@ def _completed(every: list[LoadedJob], root: Path, task: str | None) -> list[Loa
         loaded = [(man, j) for man, j in loaded if j.record.task == task]
         if not loaded:
             raise ResultsError(
-                f"no completed results for task {task!r} under {root}; tasks with results: {', '.join(names) or '(none)'}"
+                f"no completed results for task {task!r} under {root}; tasks with results: "
+                f"{', '.join(names) or '(none)'}{_failure_hint(failures, task)}"
             )
     if not loaded:
-        raise ResultsError(f"no completed jobs under {root}")
+        raise ResultsError(f"no completed jobs under {root}{_failure_hint(failures, task)}")
     return loaded
+
+
+def _failure_hint(failures: Failures, task: str | None) -> str:
+    items = [
+        f"{model}/{t}/{suite}: {reason}"
+        for t, jobs in sorted(failures.items())
+        if task is None or t == task
+        for (model, suite), reason in sorted(jobs.items())
+    ]
+    return (
+        f" (failed jobs: {'; '.join(items[:3])}{' ...' if len(items) > 3 else ''})" if items else ""
+    )
+
+
+def _add_failures(board: Board, failures: dict[tuple[str, str], str]) -> None:
+    """Failed jobs of the board's task: the reason in the row of the model (added if absent)."""
+    rows = {r.model: r for r in board.rows}
+    for (model, suite), reason in sorted(failures.items()):
+        row = rows.get(model) or BoardRow(model, board.task, board.task_fingerprint)
+        if any(rec.suite == suite for rec in row.cells.values()):
+            continue  # this config board holds a completed result of that suite
+        rows[model] = replace(row, failed={**row.failed, suite: reason})
+        if suite not in board.column_suites.values():
+            board.notes.append(f"{model}: suite {suite} failed: {reason}")
+    board.rows = list(rows.values())
 
 
 def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str, str], list[LoadedJob]]:
@@ -295,6 +384,7 @@ def _make_board(
     units: dict[str, tuple[str, bool]] = {}
     suites: dict[str, str] = {}
     records: dict[tuple[str, str], MetricRecord] = {}
+    column_suites: dict[str, str] = {}
     for _man, job in jobs:
         model = job.record.model
         suites[job.record.suite] = _signature(job)
@@ -310,19 +400,26 @@ def _make_board(
                 units[m.key] = (m.unit, m.higher_is_better)
             row.cells[m.key] = m
             records[(model, m.key)] = m
-    ordered = sorted(rows.values(), key=lambda r: _sort_key(r, columns, units))
+            column_suites.setdefault(m.key, m.suite)
     return Board(
         title=title,
         task=task,
         task_fingerprint=fp,
         n=n,
         suites=suites,
-        rows=[replace(row, position=i) for i, row in enumerate(ordered, start=1)],
+        rows=list(rows.values()),
         columns=columns,
         units=units,
         sources={(j.record.model, j.record.suite): (man, j) for man, j in jobs},
         records=records,
+        column_suites=column_suites,
     )
+
+
+def _order(board: Board) -> None:
+    """Positions: by the first column, trustworthy numbers first, missing values last."""
+    ordered = sorted(board.rows, key=lambda r: _sort_key(r, board.columns, board.units))
+    board.rows = [replace(row, position=i) for i, row in enumerate(ordered, start=1)]
 
 
 def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
@@ -337,6 +434,7 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
             if m.key not in board.units:
                 board.columns.append(m.key)
                 board.units[m.key] = (m.unit, m.higher_is_better)
+            board.column_suites.setdefault(m.key, m.suite)
             board.records[(model, m.key)] = m
     board.rows = [
         replace(r, cross_model={m.key: m for m in per_model[r.model]})
@@ -379,8 +477,7 @@ def _add_ranks(board: Board) -> None:
             continue
         _man, job = board.sources[(row.model, record.suite)]
         seeds.add(job.record.seed)
-        table = job.table() if (job.path / "samples.parquet").is_file() else None
-        entries[row.model] = (record, paired_tests.per_sample(record, table))
+        entries[row.model] = paired_tests.stored_evidence(record, job)
     try:
         ranking = paired_tests.rank_with_ties(entries, seed=min(seeds) if seeds else 0)
     except ResultsError as err:
@@ -406,7 +503,9 @@ def _sort_key(
     if not columns:
         return (row.model,)
     first = columns[0]
+    record = row.cell(first)
     value = row.value(first)
     higher = units[first][1]
     missing = value is None
-    return (missing, -(value or 0.0) if higher else (value or 0.0), row.model)
+    tier = paired_tests.tier_of(record) if record is not None else 1
+    return (missing, tier, -(value or 0.0) if higher else (value or 0.0), row.model)

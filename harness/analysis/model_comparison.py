@@ -9,7 +9,10 @@ the difference A - B gets a 95% interval:
   the correlation of the paired outcomes) and the exact McNemar test;
 - other per-sample quantities (NLL, Brier, mean corruption accuracy): a seeded paired bootstrap
   (percentile interval of the mean difference, p-value from null-shifted resamples);
-- numbers without per-sample data but with intervals (ECE, fairness gaps, throughput): MOVER
+- statistics of the whole table (ECE, balanced accuracy, macro-F1, fairness disparities, OOD
+  detection metrics): both models recomputed on the same seeded resamples of the sample ids
+  (`paired_tests.paired_resample`), a normal interval from the resampled differences;
+- numbers without per-sample data but with intervals (throughput, stored tables missing): MOVER
   (Zou & Donner 2008) from the two 95% intervals, which treats the estimates as independent
   (conservative when they are positively correlated); no p-value;
 - numbers without an interval, undefined ones and numbers with an excluding caveat (upper
@@ -32,7 +35,7 @@ import pandas as pd
 from harness.analysis import paired_tests
 from harness.analysis.caveats import caveats
 from harness.analysis.figure_data import wilson
-from harness.analysis.intervals import holm
+from harness.analysis.intervals import holm, z_value
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
@@ -194,12 +197,16 @@ def _class_index(record: MetricRecord, names: tuple[str, ...]) -> int | None:
 
 
 def _per_sample(
-    record: MetricRecord, table: SampleTable | None, names: tuple[str, ...]
-) -> paired_tests.PerSample | None:
-    """The per-sample values whose mean is the record's value (checked), or None."""
+    record: MetricRecord,
+    table: SampleTable | None,
+    names: tuple[str, ...],
+    config: Mapping[str, object] | None = None,
+) -> paired_tests.Form | None:
+    """The paired form of the record (per-sample values whose mean is the record's value, or a
+    resampled whole-table statistic; both checked against the value), or None."""
     if table is None or record.value is None or "group" in record.context:
         return None
-    found: paired_tests.PerSample | None
+    found: paired_tests.Form | None
     if record.metric == "class_acc" and "class" in record.context:
         index = _class_index(record, names)
         rows = table.condition(record.condition)
@@ -215,7 +222,7 @@ def _per_sample(
         errors = 1.0 - rows.groupby("sample_id")["correct"].mean().astype(np.float64)
         found = paired_tests.PerSample(errors, False) if len(rows) else None
     else:
-        found = paired_tests.per_sample(record, table)
+        return paired_tests.per_sample(record, table, config)  # checked against the value
     if found is None or len(found.values) == 0:
         return None
     mean = float(found.values.astype(np.float64).mean())
@@ -230,7 +237,8 @@ def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob, *, seed: 
         rb = records_b.get(ra.key)
         if rb is None:
             continue
-        psa, psb = _per_sample(ra, ta, names), _per_sample(rb, tb, names)
+        psa = _per_sample(ra, ta, names, ja.record.suite_config)
+        psb = _per_sample(rb, tb, names, jb.record.suite_config)
         name = f"compare/{comp.a}/{comp.b}/{ra.key}"
         comp.diffs.append(_diff(ra, rb, psa, psb, seed=seed, name=name))
     if ta is not None and tb is not None:
@@ -253,8 +261,8 @@ def _base(ra: MetricRecord, rb: MetricRecord) -> PairedDiff:
 def _diff(
     ra: MetricRecord,
     rb: MetricRecord,
-    psa: paired_tests.PerSample | None,
-    psb: paired_tests.PerSample | None,
+    psa: paired_tests.Form | None,
+    psb: paired_tests.Form | None,
     *,
     seed: int,
     name: str,
@@ -264,8 +272,13 @@ def _diff(
     blocking = [c for r in (ra, rb) for c in caveats(r) if c.excludes]
     if blocking:
         return replace(base, method="not compared", n=n, reason=blocking[0].reason)
-    if psa is not None and psb is not None:
+    if psa is not None and psb is not None and type(psa) is type(psb):
         try:
+            if isinstance(psa, paired_tests.Resampled) and isinstance(psb, paired_tests.Resampled):
+                return _resampled(base, psa, psb, seed=seed, name=name)
+            assert isinstance(psa, paired_tests.PerSample) and isinstance(
+                psb, paired_tests.PerSample
+            )
             return _paired(base, psa, psb, seed=seed, name=name)
         except ResultsError as err:
             return replace(base, method="not compared", n=n, reason=str(err))
@@ -302,6 +315,25 @@ def _paired(
     return replace(base, ci=(float(lo), float(hi)), method=method, n=res.n, p_value=res.p_value)
 
 
+def _resampled(
+    base: PairedDiff,
+    psa: paired_tests.Resampled,
+    psb: paired_tests.Resampled,
+    *,
+    seed: int,
+    name: str,
+) -> PairedDiff:
+    res = paired_tests.paired_resample(
+        psa, psb, seed=seed, name=name, resamples=RESAMPLES, what=name
+    )
+    if not res.tested or res.se is None:
+        return replace(base, method="not compared", n=res.n, reason=res.detail)
+    half = z_value() * res.se
+    method = "paired resampling of the statistic"
+    ci = (res.diff - half, res.diff + half)
+    return replace(base, ci=ci, method=method, n=res.n, p_value=res.p_value)
+
+
 def _slice_diff(
     suite: str, kind: SliceKind, label: str, cond: str, rows: pd.DataFrame
 ) -> SliceDiff | None:
@@ -314,7 +346,16 @@ def _slice_diff(
     a_acc, b_acc = float(xa.mean()), float(xb.mean())
     ci = newcombe_paired(both, only_a, only_b, neither)
     return SliceDiff(
-        suite, kind, label, cond, len(rows), a_acc, b_acc, a_acc - b_acc, ci, res.p_value
+        suite,
+        kind,
+        label,
+        cond,
+        len(rows),
+        a_acc,
+        b_acc,
+        a_acc - b_acc,
+        ci,
+        paired_tests.p_or_one(res),
     )
 
 

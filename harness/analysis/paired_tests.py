@@ -1,101 +1,124 @@
-"""Paired tests on per-sample tables, and rank tie groups built from them.
+"""Tests between two numbers of the same metric, and rank tie groups built from them.
 
-Two models (or a baseline and a current run of one model) are compared on the *same* sample ids:
-exact McNemar on the discordant pairs for accuracies (a per-sample 0/1 outcome), and a seeded
-paired bootstrap of the mean difference for other per-sample quantities (NLL, Brier, mean
-accuracy over corruptions). Metrics without a per-sample form fall back to an interval test
-(95% intervals that do not overlap). Multiple comparisons are Holm-corrected. No torch here.
+Two models (or a baseline and a current run of one model) are compared on the *same* sample ids
+whenever the stored tables allow it (harness.analysis.paired_forms):
+
+- `mcnemar_exact`: accuracies (a per-sample 0/1 outcome), exact McNemar on the discordant pairs;
+- `paired_bootstrap`: other per-sample means (NLL, Brier, mean corruption accuracy), a seeded
+  paired bootstrap of the mean difference;
+- `paired_resample`: statistics of the whole table (ECE, balanced accuracy, macro-F1, fairness
+  disparities, OOD AUROC/AUPR/FPR95), both runs recomputed on the SAME seeded resamples of the
+  sample ids (drawn within groups, or within the ID and OOD sets);
+- `mann_whitney_rounds`: timings, an exact Mann-Whitney test on the per-round values;
+- `interval_z`: numbers with a 95% interval but no per-sample form, an approximate unpaired
+  z-test with standard errors read off the intervals (conservative for paired data);
+- `none`: no per-sample form and no interval: NO test, so never "significant";
+- `inconclusive`: a number whose timing was unstable (`unstable_timing`): not tested.
+
+Multiple comparisons are Holm-corrected by the callers. No torch here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
-from harness.analysis.intervals import holm, mcnemar_exact
+from harness.analysis import timing
+from harness.analysis.intervals import holm, mcnemar_exact, z_value
+from harness.analysis.paired_forms import (
+    CORRUPTION_PREFIX,
+    Form,
+    PerSample,
+    Resampled,
+    per_sample,
+)
+from harness.analysis.timing import UNSTABLE
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import rng
+from harness.store.run_store import StoredJob
 
-TestName = Literal["mcnemar_exact", "paired_bootstrap", "interval_overlap", "exact_value"]
+__all__ = [
+    "ALPHA",
+    "CORRUPTION_PREFIX",
+    "Evidence",
+    "Form",
+    "PairedResult",
+    "PerSample",
+    "Ranking",
+    "Resampled",
+    "compare",
+    "mcnemar",
+    "paired_bootstrap",
+    "paired_resample",
+    "per_sample",
+    "rank_with_ties",
+    "compare_records",
+]
+
+TestName = Literal[
+    "mcnemar_exact",
+    "paired_bootstrap",
+    "paired_resample",
+    "mann_whitney_rounds",
+    "interval_z",
+    "none",
+    "inconclusive",
+]
 RESAMPLES = 2000
 ALPHA = 0.05
-
-# Per-sample columns whose mean is the metric of the same name.
-_MEAN_COLUMNS = frozenset({"nll", "brier"})
-# Accuracies that are a mean of `correct` over one condition.
-_NOT_PLAIN_ACCURACY = frozenset({"balanced_acc", "worst_group_acc", "mean_corruption_acc"})
-CORRUPTION_PREFIX = "corruption="
-
-
-@dataclass(frozen=True)
-class PerSample:
-    """A metric's per-sample form: values indexed by sample_id; binary ones get McNemar."""
-
-    values: pd.Series
-    binary: bool
-
-
-def per_sample(record: MetricRecord, table: SampleTable | None) -> PerSample | None:
-    """The per-sample values whose mean is `record`'s value, or None when it has none.
-
-    Recognised: `correct` on the record's condition for plain accuracies (top1_acc, robust_acc,
-    any `*_acc` without a group context), per-sample columns named after the metric (nll, brier),
-    and mean_corruption_acc as each sample's accuracy averaged over corruption conditions.
-    """
-    if table is None or record.context.get("group") is not None:
-        return None
-    if record.context.get("class") is not None:
-        return None  # a per-class number is a subset mean; compared by intervals, not here
-    frame = table.frame
-    if record.metric == "mean_corruption_acc":
-        rows = frame[frame["condition"].str.startswith(CORRUPTION_PREFIX)]
-        if rows.empty:
-            return None
-        values = rows.groupby("sample_id")["correct"].mean().astype(np.float64)
-        return PerSample(values=values, binary=False)
-    rows = frame[frame["condition"] == record.condition]
-    if rows.empty:
-        return None
-    if record.metric == "top5_acc":
-        if "top5_correct" not in rows.columns:
-            return None
-        return PerSample(
-            values=rows.set_index("sample_id")["top5_correct"].astype(bool), binary=True
-        )
-    if record.metric.endswith("_acc") and record.metric not in _NOT_PLAIN_ACCURACY:
-        return PerSample(values=rows.set_index("sample_id")["correct"].astype(bool), binary=True)
-    if record.metric in _MEAN_COLUMNS and record.metric in rows.columns:
-        return PerSample(
-            values=rows.set_index("sample_id")[record.metric].astype(np.float64), binary=False
-        )
-    return None
+TEST_NAMES: dict[str, str] = {
+    "mcnemar_exact": "exact McNemar",
+    "paired_bootstrap": "paired bootstrap",
+    "paired_resample": "paired resampling of the statistic",
+    "mann_whitney_rounds": "Mann-Whitney on timing rounds",
+    "interval_z": "z-test from the 95% intervals",
+    "none": "no test",
+    "inconclusive": "inconclusive (unstable timing)",
+}
 
 
 @dataclass(frozen=True)
 class PairedResult:
-    """One paired comparison of A against B: difference of means (A - B) and its p-value."""
+    """One comparison of A against B: difference (A - B) and its p-value (None: not tested).
+
+    `se` is the standard error of the difference the test used; `spread` a test-specific scale
+    for power calculations (McNemar: the discordant fraction; bootstraps: the standard error of
+    B's own statistic). Both feed harness.analysis.power.
+    """
 
     test: TestName
     n: int
     diff: float
-    p_value: float
+    p_value: float | None
     detail: str
+    se: float | None = None
+    spread: float | None = None
+
+    @property
+    def tested(self) -> bool:
+        return self.p_value is not None
 
 
 def _join(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
     if set(a.index) != set(b.index):
-        only_a, only_b = len(set(a.index) - set(b.index)), len(set(b.index) - set(a.index))
-        raise ResultsError(
-            f"{what}: the per-sample tables cover different sample ids ({only_a} only in the "
-            f"first, {only_b} only in the second); paired tests need the same samples"
-        )
+        raise _mismatch(what, set(a.index), set(b.index))
     b = b.reindex(a.index)
     return a.to_numpy(), b.to_numpy()
+
+
+def _mismatch(what: str, a: set[object], b: set[object]) -> ResultsError:
+    return ResultsError(
+        f"{what}: the per-sample tables cover different sample ids ({len(a - b)} only in the "
+        f"first, {len(b - a)} only in the second); paired tests need the same samples"
+    )
 
 
 def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedResult:
@@ -106,13 +129,22 @@ def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedRe
     only_b = int((~xa & xb).sum())
     n = len(xa)
     diff = (only_a - only_b) / n if n else 0.0
+    discordant = (only_a + only_b) / n if n else 0.0
     return PairedResult(
         test="mcnemar_exact",
         n=n,
         diff=diff,
         p_value=mcnemar_exact(only_a, only_b),
         detail=f"discordant: {only_a} right only in A, {only_b} right only in B",
+        se=float(np.sqrt(max(discordant - diff * diff, 0.0) / n)) if n else None,
+        spread=discordant,
     )
+
+
+def _bootstrap_p(diffs: np.ndarray, observed: float) -> float:
+    """Two-sided p-value of `observed` from null-shifted bootstrap differences."""
+    extreme = np.abs(diffs - observed) >= abs(observed) - 1e-12
+    return float(min(1.0, (extreme.sum() + 1) / (len(diffs) + 1)))
 
 
 def paired_bootstrap(
@@ -129,6 +161,7 @@ def paired_bootstrap(
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
     observed = float(d.mean()) if n else 0.0
+    own = float(np.std(xb.astype(np.float64)) / np.sqrt(n)) if n else None
     if n < 2 or np.allclose(d, d[0]):
         p = 1.0 if n < 2 or observed == 0.0 else 0.0
         return PairedResult(
@@ -137,110 +170,273 @@ def paired_bootstrap(
             diff=observed,
             p_value=p,
             detail="degenerate (constant differences)",
+            se=0.0,
+            spread=own,
         )
     idx = rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
     means = d[idx].mean(axis=1)
-    extreme = np.abs(means - observed) >= abs(observed)
-    p = float((extreme.sum() + 1) / (resamples + 1))
     return PairedResult(
         test="paired_bootstrap",
         n=n,
         diff=observed,
-        p_value=min(1.0, p),
+        p_value=_bootstrap_p(means, observed),
         detail=f"{resamples} paired resamples",
+        se=float(np.std(means, ddof=1)),
+        spread=own,
     )
 
 
-def compare(a: PerSample, b: PerSample, *, seed: int, name: str) -> PairedResult:
-    """McNemar for binary outcomes, paired bootstrap otherwise."""
-    if a.binary and b.binary:
-        return mcnemar(a.values, b.values, what=name)
-    return paired_bootstrap(a.values, b.values, seed=seed, name=name, what=name)
+def stratified_positions(strata: np.ndarray, *, resamples: int, seed: int, name: str) -> np.ndarray:
+    """(resamples, n) positions drawn within each stratum, strata in increasing code order."""
+    gen = rng(seed, "paired-resample", name, len(strata))
+    parts = []
+    for code in np.unique(strata):
+        members = np.flatnonzero(strata == code)
+        parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
+    return np.concatenate(parts, axis=1)
 
 
-def interval_test(a: MetricRecord, b: MetricRecord) -> PairedResult:
-    """Without per-sample data: different when the 95% intervals do not overlap.
+def paired_resample(
+    a: Resampled,
+    b: Resampled,
+    *,
+    seed: int,
+    name: str,
+    resamples: int = RESAMPLES,
+    what: str = "comparison",
+) -> PairedResult:
+    """Paired bootstrap of a whole-table statistic: A and B on the same resampled sample ids."""
+    if set(a.ids) != set(b.ids):
+        raise _mismatch(what, set(a.ids), set(b.ids))
+    to_b = b.ids.get_indexer(a.ids)
+    if not np.array_equal(b.strata[to_b], a.strata):
+        raise ResultsError(
+            f"{what}: the two tables put the same samples in different groups; a paired "
+            "comparison needs the same grouping"
+        )
+    n = len(a.ids)
+    point_a, point_b = a.value, b.statistic(to_b[None, :])[0]
+    observed = float(point_a - point_b)
+    if not np.isfinite(observed):
+        return _untested("none", n, 0.0, "undefined on the full sample")
+    idx = stratified_positions(a.strata, resamples=resamples, seed=seed, name=name)
+    va, vb = a.statistic(idx), b.statistic(to_b[idx])
+    ok = np.isfinite(va) & np.isfinite(vb)
+    diffs = (va - vb)[ok]
+    if len(diffs) < 2:
+        return _untested("none", n, observed, "undefined on the resamples")
+    return PairedResult(
+        test="paired_resample",
+        n=n,
+        diff=observed,
+        p_value=_bootstrap_p(diffs, observed),
+        detail=f"{int(ok.sum())} paired resamples of the statistic",
+        se=float(np.std(diffs, ddof=1)),
+        spread=float(np.std(vb[ok], ddof=1)),
+    )
 
-    Without intervals the values are treated as exact, so any difference counts.
+
+def compare(a: Form, b: Form, *, seed: int, name: str) -> PairedResult:
+    """McNemar for binary outcomes, paired bootstrap for means, paired resampling otherwise."""
+    if isinstance(a, PerSample) and isinstance(b, PerSample):
+        if a.binary and b.binary:
+            return mcnemar(a.values, b.values, what=name)
+        return paired_bootstrap(a.values, b.values, seed=seed, name=name, what=name)
+    if isinstance(a, Resampled) and isinstance(b, Resampled):
+        return paired_resample(a, b, seed=seed, name=name, what=name)
+    raise ResultsError(f"{name}: the two results store the metric in different forms")
+
+
+def p_or_one(result: PairedResult) -> float:
+    """The p-value of a tested result (1.0 stands in for untested ones)."""
+    return 1.0 if result.p_value is None else result.p_value
+
+
+def _untested(test: TestName, n: int, diff: float, detail: str) -> PairedResult:
+    return PairedResult(test=test, n=n, diff=diff, p_value=None, detail=detail)
+
+
+def interval_z(a: MetricRecord, b: MetricRecord) -> PairedResult:
+    """Approximate unpaired z-test with standard errors read off the 95% intervals.
+
+    Unpaired: for two results on the same samples (positively correlated) it overstates the
+    variance of the difference, so it errs towards "not significant". Without both intervals
+    there is no test.
     """
     va, vb = a.value or 0.0, b.value or 0.0
+    n = min(a.n, b.n)
     if a.ci is None or b.ci is None:
-        return PairedResult(
-            test="exact_value",
-            n=min(a.n, b.n),
-            diff=va - vb,
-            p_value=0.0 if va != vb else 1.0,
-            detail="no interval: value treated as exact",
-        )
-    apart = a.ci[1] < b.ci[0] or b.ci[1] < a.ci[0]
+        return _untested("none", n, va - vb, "no per-sample data and no interval: no test")
+    z = z_value()
+    se = float(np.hypot((a.ci[1] - a.ci[0]) / (2 * z), (b.ci[1] - b.ci[0]) / (2 * z)))
+    if se <= 0:
+        return _untested("none", n, va - vb, "zero-width intervals: no test")
+    p = 2.0 * (1.0 - NormalDist().cdf(abs(va - vb) / se))
+    own = (b.ci[1] - b.ci[0]) / (2 * z)
     return PairedResult(
-        test="interval_overlap",
-        n=min(a.n, b.n),
+        test="interval_z",
+        n=n,
         diff=va - vb,
-        p_value=0.0 if apart else 1.0,
-        detail="95% intervals " + ("do not overlap" if apart else "overlap"),
+        p_value=float(p),
+        detail="unpaired z-test from the 95% intervals",
+        se=se,
+        spread=float(own),
+    )
+
+
+def mann_whitney_rounds(a: np.ndarray, b: np.ndarray, diff: float, *, n: int) -> PairedResult:
+    """Exact two-sided Mann-Whitney test of two sets of per-round timings."""
+    if len(a) < 2 or len(b) < 2:
+        return _untested("none", n, diff, "fewer than two timing rounds: no test")
+    res = scipy_stats.mannwhitneyu(a, b, alternative="two-sided", method="auto")
+    se = float(np.hypot(np.std(a, ddof=1) / np.sqrt(len(a)), np.std(b, ddof=1) / np.sqrt(len(b))))
+    return PairedResult(
+        test="mann_whitney_rounds",
+        n=n,
+        diff=diff,
+        p_value=float(res.pvalue),
+        detail=f"{len(a)} vs {len(b)} timing rounds",
+        se=se,
+        spread=float(np.std(b, ddof=1) / np.sqrt(len(b))),
     )
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What one number brings to a comparison: its record, paired form and timing rounds."""
+
+    record: MetricRecord
+    form: Form | None = None
+    rounds: np.ndarray | None = None
+
+
+def _pairable(a: Form | None, b: Form | None) -> bool:
+    """Same form on the same design: resampled statistics must group the same samples alike
+    (two models' worst groups under different groupings are not one statistic: not paired)."""
+    if a is None or b is None or type(a) is not type(b):
+        return False
+    if isinstance(a, Resampled) and isinstance(b, Resampled):
+        if set(a.ids) != set(b.ids):
+            return True  # paired_resample names the mismatch
+        return bool(np.array_equal(b.strata[b.ids.get_indexer(a.ids)], a.strata))
+    return True
+
+
+def compare_records(a: Evidence, b: Evidence, *, seed: int, name: str) -> PairedResult:
+    """The best test these two numbers allow (module docstring), A minus B."""
+    ra, rb = a.record, b.record
+    diff = (ra.value or 0.0) - (rb.value or 0.0)
+    n = min(ra.n, rb.n)
+    if UNSTABLE in ra.flags or UNSTABLE in rb.flags:
+        return _untested("inconclusive", n, diff, "timing unstable (unstable_timing): not tested")
+    if _pairable(a.form, b.form):
+        assert a.form is not None and b.form is not None
+        return compare(a.form, b.form, seed=seed, name=name)
+    if a.rounds is not None and b.rounds is not None:
+        return mann_whitney_rounds(a.rounds, b.rounds, diff, n=n)
+    return interval_z(ra, rb)
+
+
+def stored_evidence(
+    record: MetricRecord, job: StoredJob, table: SampleTable | None = None
+) -> Evidence:
+    """What a stored record brings to a test: its paired form and its timing rounds."""
+    if table is None and job.has_table:
+        table = job.table()
+    rounds = None
+    if record.metric in timing.ROUND_METRICS:
+        rounds = timing.rounds_for(record.metric, record.context, job.artifacts())
+    form = per_sample(record, table, job.record.suite_config)
+    return Evidence(record=record, form=form, rounds=rounds)
+
+
+# ------------------------------------------------------------------------------- ranking
+@dataclass(frozen=True)
 class Ranking:
-    """Competition ranks where models not significantly different from their group leader tie."""
+    """Competition ranks where models not significantly worse than their group leader tie."""
 
     ranks: dict[str, int]
     method: str
-    comparisons: list[tuple[str, str, PairedResult, float]]  # (leader, model, result, holm p)
+    comparisons: list[tuple[str, str, PairedResult, float | None]] = field(default_factory=list)
 
 
-def rank_with_ties(
-    entries: dict[str, tuple[MetricRecord, PerSample | None]], *, seed: int, alpha: float = ALPHA
-) -> Ranking:
-    """Rank models on one metric; a model not significantly worse than a group's leader joins it.
+def tier_of(record: MetricRecord) -> int:
+    """0: a trustworthy number; 1: flagged or a decision-based upper bound (ranked after all 0s)."""
+    return 1 if record.flags or is_upper_bound(record) else 0
 
-    Step-down: the best remaining model leads a group; every other remaining model is compared
-    with it (paired test when both have per-sample values, interval test otherwise), the p-values
-    are Holm-adjusted within the step, and models with adjusted p >= alpha join the group. The
-    group's rank is 1 + the number of models in better groups.
-    """
-    valued = {m: e for m, e in entries.items() if e[0].value is not None}
-    if not valued:
-        return Ranking(ranks={}, method="no values to rank", comparisons=[])
-    higher = next(iter(valued.values()))[0].higher_is_better
-    order = sorted(valued, key=lambda m: ((-1 if higher else 1) * (valued[m][0].value or 0.0), m))
-    remaining = list(order)
-    ranks: dict[str, int] = {}
-    comparisons: list[tuple[str, str, PairedResult, float]] = []
-    tests_used: set[str] = set()
-    placed = 0
-    while remaining:
-        leader, rest = remaining[0], remaining[1:]
-        results: list[PairedResult] = []
-        for model in rest:
-            (rec_l, ps_l), (rec_m, ps_m) = valued[leader], valued[model]
-            if ps_l is not None and ps_m is not None:
-                res = compare(ps_l, ps_m, seed=seed, name=f"rank/{rec_l.key}/{leader}/{model}")
-            else:
-                res = interval_test(rec_l, rec_m)
-            tests_used.add(res.test)
-            results.append(res)
-        adjusted = holm([r.p_value for r in results]) if results else []
-        group = [leader]
-        for model, res, p_adj in zip(rest, results, adjusted, strict=True):
-            comparisons.append((leader, model, res, p_adj))
-            if p_adj >= alpha:
-                group.append(model)
-        for model in group:
-            ranks[model] = placed + 1
-        placed += len(group)
-        remaining = [m for m in remaining if m not in group]
-    names = {
-        "mcnemar_exact": "exact McNemar",
-        "paired_bootstrap": "paired bootstrap",
-        "interval_overlap": "95%-interval overlap",
-        "exact_value": "exact values",
-    }
-    method = (
-        f"tie groups: each model vs the best remaining model on the same sample ids "
-        f"({', '.join(names[t] for t in sorted(tests_used)) or 'no test needed'}), "
-        f"Holm-corrected within each step, alpha={alpha}; models not significantly worse share a rank"
+
+def is_upper_bound(record: MetricRecord) -> bool:
+    """A decision-based (black-box) robust accuracy: an upper bound, not a white-box number."""
+    return "upper bound" in (record.note or "") or record.context.get("bound") == "upper"
+
+
+def _step(
+    leader: str,
+    rest: Sequence[str],
+    entries: dict[str, Evidence],
+    seed: int,
+    alpha: float,
+) -> tuple[list[str], list[tuple[str, str, PairedResult, float | None]]]:
+    """One step-down step: the leader's group and the step's comparisons (Holm within it)."""
+    results = [
+        compare_records(
+            entries[leader],
+            entries[m],
+            seed=seed,
+            name=f"rank/{entries[leader].record.key}/{leader}/{m}",
+        )
+        for m in rest
+    ]
+    tested = [i for i, r in enumerate(results) if r.tested]
+    adjusted: list[float | None] = [None] * len(results)
+    for i, p in zip(tested, holm([p_or_one(results[i]) for i in tested]), strict=True):
+        adjusted[i] = p
+    group = [leader] + [m for m, p in zip(rest, adjusted, strict=True) if p is None or p >= alpha]
+    return group, [(leader, m, r, p) for m, r, p in zip(rest, results, adjusted, strict=True)]
+
+
+def _method(tests: set[TestName], alpha: float, tiers: bool) -> str:
+    used = ", ".join(TEST_NAMES[t] for t in sorted(tests)) or "no test needed"
+    text = (
+        "rank with tie groups: the best remaining model leads a group; every other remaining "
+        f"model is tested against it on the same sample ids ({used}), Holm-corrected within the "
+        f"step, alpha={alpha}; models not significantly worse than the leader join its group "
+        "(untested comparisons join it too); a group's rank is 1 + the number of models in "
+        "better groups"
     )
-    return Ranking(ranks=ranks, method=method, comparisons=comparisons)
+    if tiers:
+        text += (
+            "; flagged numbers (UNRELIABLE) and decision-based upper bounds are ranked after "
+            "every trustworthy number, whatever their value"
+        )
+    return text
+
+
+def rank_with_ties(entries: dict[str, Evidence], *, seed: int, alpha: float = ALPHA) -> Ranking:
+    """Rank models on one metric with tie groups, trustworthy numbers first (`tier_of`)."""
+    valued = {m: e for m, e in entries.items() if e.record.value is not None}
+    if not valued:
+        return Ranking(ranks={}, method="no values to rank")
+    higher = next(iter(valued.values())).record.higher_is_better
+    sign = -1.0 if higher else 1.0
+    order = sorted(
+        valued, key=lambda m: (tier_of(valued[m].record), sign * (valued[m].record.value or 0.0), m)
+    )
+    ranks: dict[str, int] = {}
+    comparisons: list[tuple[str, str, PairedResult, float | None]] = []
+    remaining = list(order)
+    while remaining:
+        leader = remaining[0]
+        tier = tier_of(valued[leader].record)
+        rest = [m for m in remaining[1:] if tier_of(valued[m].record) == tier]
+        group, done = _step(leader, rest, valued, seed, alpha)
+        comparisons += done
+        placed = len(ranks)
+        ranks.update(dict.fromkeys(group, placed + 1))
+        remaining = [m for m in remaining if m not in group]
+    tests = {r.test for _l, _m, r, _p in comparisons}
+    return Ranking(
+        ranks=ranks,
+        method=_method(tests, alpha, any(tier_of(e.record) for e in valued.values())),
+        comparisons=comparisons,
+    )

@@ -1,11 +1,13 @@
 """What compression costs: each variant's change from its parent, and where the harm is.
 
 A variant job is paired with its parent's job on the same task data, suite, suite version and
-config. Every metric both report is compared: exact McNemar on the per-sample `correct` column
-for accuracies, a seeded paired bootstrap for other per-sample quantities (NLL, Brier, mean
-corruption accuracy), and an interval comparison for metrics without per-sample data
-(throughput, memory, calibration error, group disparities). p-values are Holm-adjusted over
-each (variant, task) family.
+config. Every metric both report is compared with the best test its stored results allow
+(harness.analysis.paired_tests): exact McNemar on the per-sample `correct` column for
+accuracies, a seeded paired bootstrap for other per-sample means (NLL, Brier, mean corruption
+accuracy), paired resampling for whole-table statistics (ECE, disparities, OOD detection),
+Mann-Whitney on the timing rounds for throughput and latency (inconclusive when the timing was
+unstable), a z-test from the intervals otherwise, and no test (p empty) for numbers without
+either. p-values are Holm-adjusted over each (variant, task) family.
 
 "Where the harm is concentrated" (Hooker et al. 2020, "What do compressed deep neural networks
 forget?"): slices of the per-sample tables (each class and each group on the clean condition,
@@ -22,6 +24,7 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.analysis.intervals import holm
+from harness.analysis.timing import UNSTABLE
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
@@ -29,11 +32,6 @@ from harness.store.run_store import LoadedJob, StoredJob
 
 SliceKind = Literal["class", "group", "condition"]
 ALPHA = 0.05
-# metrics whose per-sample form (harness.analysis.paired_tests.per_sample) is their exact mean; others
-# (top5_acc, per-class and per-group records, ECE, speed) get the interval comparison
-PAIRED_METRICS = frozenset(
-    {"top1_acc", "robust_acc", "clean_acc", "acc", "nll", "brier", "mean_corruption_acc"}
-)
 MIN_SLICE = 10  # smaller slices are not searched for concentrated harm
 
 
@@ -211,16 +209,13 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
                 _delta(suite, vm, pm, delta, "not compared", min(vm.n, pm.n), None, why_not)
             )
             continue
-        vps, pps = _per_sample(vm, vtable), _per_sample(pm, ptable)
-        if vps is not None and pps is not None:
-            res = paired_tests.compare(
-                vps, pps, seed=seed, name=f"variant/{comp.variant_model}/{vm.key}"
-            )
-        else:
-            res = paired_tests.interval_test(vm, pm)
-        p_value = None if res.test == "exact_value" else res.p_value  # no interval: no test
-        test = res.test if p_value is not None else "none (no interval)"
-        comp.deltas.append(_delta(suite, vm, pm, delta, test, res.n, p_value, res.detail))
+        res = paired_tests.compare_records(
+            _evidence(vm, vjob, vtable),
+            _evidence(pm, pjob, ptable),
+            seed=seed,
+            name=f"variant/{comp.variant_model}/{vm.key}",
+        )
+        comp.deltas.append(_delta(suite, vm, pm, delta, res.test, res.n, res.p_value, res.detail))
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
@@ -244,8 +239,11 @@ def _delta(
 
 
 def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
-    """Why two numbers must not be tested against each other ('' when they may)."""
-    flagged = sorted(set(variant.flags) | set(parent.flags))
+    """Why two numbers must not be tested against each other ('' when they may).
+
+    Unstable timing is not a reason here: the comparison is reported as inconclusive.
+    """
+    flagged = sorted((set(variant.flags) | set(parent.flags)) - {UNSTABLE})
     if flagged:
         return f"reliability flags raised ({', '.join(flagged)}): not compared"
     if (variant.note or "") != (parent.note or "") and "upper bound" in (
@@ -255,21 +253,22 @@ def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
     return ""
 
 
-def _per_sample(record: MetricRecord, table: SampleTable | None) -> paired_tests.PerSample | None:
-    """Per-sample form of plain accuracies, NLL/Brier, mean corruption and per-class accuracy."""
-    if table is None:
-        return None
-    if record.metric == "class_acc" and "class" in record.context:
+def _evidence(
+    record: MetricRecord, job: StoredJob, table: SampleTable | None
+) -> paired_tests.Evidence:
+    """The record's paired form (per-class accuracy: McNemar on the class's samples), rounds."""
+    if record.metric == "class_acc" and "class" in record.context and table is not None:
         rows = table.condition(record.condition)
         rows = rows[rows["label"].astype(str) == str(record.context["class"])]
-        if rows.empty:
-            return None
-        return paired_tests.PerSample(
-            values=rows.set_index("sample_id")["correct"].astype(bool), binary=True
+        form = (
+            None
+            if rows.empty
+            else paired_tests.PerSample(
+                values=rows.set_index("sample_id")["correct"].astype(bool), binary=True
+            )
         )
-    if record.metric in PAIRED_METRICS and not set(record.context) & {"class", "group"}:
-        return paired_tests.per_sample(record, table)
-    return None
+        return paired_tests.Evidence(record=record, form=form)
+    return paired_tests.stored_evidence(record, job, table)
 
 
 def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[HarmSlice]:
@@ -299,10 +298,9 @@ def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[Harm
         res = paired_tests.mcnemar(
             rows["v"].reset_index(drop=True), rows["p"].reset_index(drop=True)
         )
+        p = 1.0 if res.p_value is None else res.p_value
         pa, va = float(rows["p"].mean()), float(rows["v"].mean())
-        out.append(
-            HarmSlice(suite, kind, name, cond, len(rows), pa, va, pa - va, res.p_value, res.p_value)
-        )
+        out.append(HarmSlice(suite, kind, name, cond, len(rows), pa, va, pa - va, p, p))
 
     clean = frame[conditions == CLEAN]
     for label, rows in clean.groupby("label"):

@@ -1,7 +1,8 @@
 """The gate's report as the CLI prints it: a terminal table, or Markdown for a pull request.
 
-One row per checked item (status, the numbers, the test, the adjusted p-value and the reason),
-then the verdict and the method. Tables are written by `harness.present.tables`.
+One row per checked item (status, the numbers, the test, the adjusted p-value, the minimum
+detectable change and the reason), then the verdict, what a pass can miss per test family
+(minimum detectable effects), and the method. Tables are written by `harness.present.tables`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _cells(r: CheckRow) -> list[str]:
         delta,
         r.test or "—",
         p_text(r),
+        number(r.mde),
         r.reason,
     ]
 
@@ -51,6 +53,7 @@ HEADER = [
     "delta",
     "test",
     "p (adj)",
+    "mde",
     "reason",
 ]
 
@@ -63,7 +66,12 @@ def render_table(report: CheckReport) -> str:
         if report.failures
         else f"PASS: {len(report.rows)} checks"
     )
-    tail = [verdict, f"method: {report.method}", *report.notes]
+    tail = [
+        verdict,
+        *(f"power: {line}" for line in report.power),
+        f"method: {report.method}",
+        *report.notes,
+    ]
     return "\n".join([table, "", *(terminal_text(line) for line in tail)])
 
 
@@ -81,6 +89,7 @@ def render_markdown(report: CheckReport) -> str:
         "",
         to_markdown(Table(HEADER, [_cells(r) for r in ordered])),
         "",
+        *(f"> power: {md_text(line)}\n" for line in report.power),
         f"> {md_text(report.method)}",
         f"> {md_text('; '.join(report.notes))}",
         "",

@@ -1,8 +1,10 @@
 """Leaderboards as the CLI prints them: terminal table, Markdown, CSV and JSON.
 
-Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)` and footnote marks
-(†1...) for records that carry a note; qualifiers shared by every column of a metric move to a
-`measured at:` legend line. Tables are written by `harness.present.tables`.
+Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, footnote marks (†1...)
+for records that carry a note, and `FAILED: <reason>` where the suite's job failed; qualifiers
+shared by every column of a metric move to a `measured at:` legend line. CSV and JSON carry the
+same information in columns: `<key>_flags`, `<key>_note`, `<key>_failed`. Tables are written by
+`harness.present.tables`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ def _num(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _fmt(row: BoardRow, key: str) -> str:
+def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
     m = row.cell(key)
     if m is None:
-        return "—"
+        failure = row.failure(key, column_suites)
+        return f"FAILED: {failure}" if failure else "—"
     if m.value is None:
         return "undefined"
     text = _num(m.value)
@@ -84,8 +87,8 @@ def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
     return marks, [f"†{i} {note}" for note, i in numbers.items()]
 
 
-def _cell(row: BoardRow, key: str, marks: dict[tuple[str, str], str]) -> str:
-    return _fmt(row, key) + marks.get((row.model, key), "")
+def _cell(board: Board, row: BoardRow, key: str, marks: dict[tuple[str, str], str]) -> str:
+    return _fmt(row, key, board.column_suites) + marks.get((row.model, key), "")
 
 
 def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
@@ -99,7 +102,7 @@ def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
             r.position,
             *([r.rank or "—"] if ranked else []),
             r.model,
-            *[_cell(r, c, marks) for c in board.columns],
+            *[_cell(board, r, c, marks) for c in board.columns],
         ]
         for r in board.rows
     ]
@@ -167,7 +170,7 @@ def render_markdown(boards: list[Board]) -> str:
     for b in boards:
         parts.append(f"### {md_text(b.title)}\n")
         parts.append(
-            f"n = {b.n}; task fingerprint {md_code(b.task_fingerprint[:12])}; values are estimates with 95% bootstrap intervals.\n"
+            f"n = {b.n}; task fingerprint {md_code(b.task_fingerprint[:12])}; values are estimates with 95% intervals (each record states its method).\n"
         )
         labels, legend = column_labels(b.columns)
         _marks, notes = footnotes(b)
@@ -181,22 +184,29 @@ def render_markdown(boards: list[Board]) -> str:
     return "\n".join(parts)
 
 
+_CSV_SUFFIXES = ("", "_ci_low", "_ci_high", "_n", "_flags", "_note", "_failed")
+
+
 def render_csv(boards: list[Board]) -> str:
+    """One line per (board, model); per column its value, interval, n, flags (`;`-joined),
+    note and failure reason."""
     keys: list[str] = []
     for b in boards:
         for c in b.columns:
-            for k in (c, f"{c}_ci_low", f"{c}_ci_high", f"{c}_n"):
+            for k in (c + suffix for suffix in _CSV_SUFFIXES):
                 if k not in keys:
                     keys.append(k)
     header = ["board", "position", "rank", "model", "task", "task_fingerprint", *keys]
     rows = []
     for b in boards:
         for r in b.rows:
-            flat = r.to_dict(ranked=b.rank_metric is not None)
+            flat = r.to_dict(ranked=b.rank_metric is not None, column_suites=b.column_suites)
             for c in b.columns:
                 ci = flat.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
+                flags = flat.get(f"{c}_flags")
+                flat[f"{c}_flags"] = ";".join(flags) if flags else None
             rows.append(
                 [
                     b.title,
@@ -223,7 +233,7 @@ def render_json(boards: list[Board]) -> str:
                     "suites": b.suites,
                     "rank_method": b.rank_method,
                     **({"protocol": b.protocol} if b.protocol is not None else {}),
-                    **r.to_dict(ranked=b.rank_metric is not None),
+                    **r.to_dict(ranked=b.rank_metric is not None, column_suites=b.column_suites),
                 }
             )
     return to_json(rows)

@@ -15,7 +15,10 @@ from harness.present.tables import Table, to_json, to_markdown, to_text
 
 LEGEND = (
     "delta = variant - parent; tests: exact McNemar (accuracies), paired bootstrap (other "
-    "per-sample metrics), 95%-interval overlap (no per-sample data); Holm-adjusted per variant and task"
+    "per-sample means), paired resampling (ECE, disparities, OOD detection), Mann-Whitney on "
+    "timing rounds (speed; inconclusive when the timing was unstable), z-test from the 95% "
+    "intervals (other numbers with intervals), none (no test: p empty, never WORSE); "
+    "Holm-adjusted per variant and task"
 )
 NO_VARIANTS = "no variant results (add `variants:` to a model in the spec; see docs/variants.md)"
 
@@ -58,7 +61,9 @@ def _delta_rows(c: VariantComparison) -> list[dict[str, str]]:
             "n": str(d.n),
             "p": format_value(d.p_value),
             "p_holm": format_value(d.p_holm),
-            "verdict": "WORSE" if d.significant_harm else "",
+            "verdict": "WORSE"
+            if d.significant_harm
+            else ("INCONCLUSIVE" if d.test == "inconclusive" else ""),
         }
         for d in c.deltas
     ]

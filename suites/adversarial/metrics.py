@@ -1,4 +1,4 @@
-"""The adversarial suite's metric records: clean and robust accuracy with bootstrap intervals,
+"""The adversarial suite's metric records: clean and robust accuracy with Wilson intervals,
 rejected candidates, and the quartiles of minimisation attacks' minimal norms.
 
 Headline `robust_acc` records are the ensemble's worst case per (norm, eps), over the samples the
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.intervals import CI_METHOD, bootstrap_ci
+from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.suite import RunContext
 from suites.adversarial import attacks as atk
@@ -177,21 +177,15 @@ def _join(*notes: str | None) -> str | None:
 def _accuracy(
     suite: str, metric: str, values: np.ndarray, name: str, ctx: RunContext, **kw: Any
 ) -> MetricRecord:
-    """Mean of a per-sample boolean with its bootstrap interval (resamples named `suite/name`)."""
-    ci = bootstrap_ci(
-        lambda idx: values[idx].mean(axis=1),
-        len(values),
-        seed=ctx.seed,
-        name=f"{suite}/{name}",
-        resamples=ctx.bootstrap_resamples,
-    )
+    """Mean of a per-sample boolean with its Wilson score interval (a proportion)."""
+    ci = wilson_ci(float(np.sum(values)), len(values))
     return spec_record(
         _SPECS[metric],
         suite=suite,
         value=float(values.mean()) if len(values) else None,
         n=len(values),
         ci=ci,
-        ci_method=CI_METHOD if ci else None,
+        ci_method=WILSON_METHOD if ci else None,
         **kw,
     )
 

@@ -54,7 +54,7 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model t
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "3"
+    version = "3"  # 3: native attack cascade and presets, Wilson intervals
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = METRICS

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness.core.errors import ConfigError, DatasetError
-from harness.core.task import SAMPLE_ID, Task
+from harness.core.task import SAMPLE_ID, SOURCE_ID, Task
 
 BIN_SUFFIX = "_bin"
 
@@ -28,9 +28,15 @@ def is_continuous(dataset: datasets.Dataset, column: str) -> bool:
     return isinstance(feature, datasets.Value) and feature.dtype.startswith("float")
 
 
+def not_attributes(task: Task) -> set[str]:
+    """Columns that are never sensitive attributes: ids, inputs, labels, the corruption cell
+    columns of a published corruption set (`Task.cell_columns`) and `source_id`."""
+    return {SAMPLE_ID, SOURCE_ID, task.input_column, task.label_column, *task.cell_columns}
+
+
 def data_columns(task: Task) -> list[str]:
     """Columns of the task that can serve as sensitive attributes."""
-    skip = {SAMPLE_ID, task.input_column, task.label_column}
+    skip = not_attributes(task)
     return [c for c in task.data.column_names if c not in skip]
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from harness.analysis.groups import INSUFFICIENT, Breakdown
+from harness.analysis.groups import Breakdown
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
-
-_GROUP_CI_METHOD = "percentile bootstrap within groups, 95%"
 
 DISPARITY_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -61,7 +59,9 @@ def records_from_breakdown(breakdown: Breakdown, *, suite: str) -> list[MetricRe
     """Metric records of a breakdown: disparities per grouping, then every group's metrics.
 
     Groups below the minimum size, and disparities over them, carry the reliability flag
-    `insufficient_group_size`; undefined values are None with the reason in `note`.
+    `insufficient_group_size`; a TPR or FPR on fewer positives or negatives than that minimum,
+    and the disparities built on it, carry `small_denominator`. Undefined values are None with
+    the reason in `note`; every interval states its method (harness.analysis.group_intervals).
     """
     specs = {s.name: s for s in DISPARITY_SPECS}
     records: list[MetricRecord] = []
@@ -75,10 +75,10 @@ def records_from_breakdown(breakdown: Breakdown, *, suite: str) -> list[MetricRe
                 n=d.n,
                 condition=breakdown.condition,
                 ci=est.ci,
-                ci_method=_GROUP_CI_METHOD if est.ci else None,
+                ci_method=est.method if est.ci else None,
                 context={"group_by": d.group_by},
                 note=est.note,
-                flags=(INSUFFICIENT,) if d.insufficient_groups else (),
+                flags=est.flags,
             )
         )
     for g in breakdown.groups:
@@ -91,10 +91,10 @@ def records_from_breakdown(breakdown: Breakdown, *, suite: str) -> list[MetricRe
                     n=g.n,
                     condition=breakdown.condition,
                     ci=est.ci,
-                    ci_method=_GROUP_CI_METHOD if est.ci else None,
+                    ci_method=est.method if est.ci else None,
                     context={"group_by": g.group_by, "group": g.group},
                     note=est.note,
-                    flags=(INSUFFICIENT,) if g.insufficient and g.n > 0 else (),
+                    flags=g.flags(key),
                 )
             )
     return records

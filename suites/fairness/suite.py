@@ -19,9 +19,9 @@ from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.core.task import Task
+from harness.core.task import SOURCE_ID, Task
 from suites.accuracy import predict
-from suites.fairness.binning import binned_name, data_columns, group_labels
+from suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
 from suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown
 
 
@@ -38,11 +38,30 @@ class FairnessConfig(SuiteConfig):
 
 
 def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, ...]]:
-    """Groupings of raw column names: the config's, else each group column and their intersection."""
+    """Groupings of raw column names: the config's, else each group column and their intersection.
+
+    Corruption cell columns and `source_id` are never taken as sensitive attributes by default
+    (`binning.not_attributes`); naming one in `group_by` is refused by `skip_reason`."""
     if config.group_by is not None:
         return [(g,) if isinstance(g, str) else tuple(g) for g in config.group_by]
-    cols = tuple(task.group_columns)
+    skip = not_attributes(task)
+    cols = tuple(c for c in task.group_columns if c not in skip)
     return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
+
+
+def _refuse_non_attributes(config: FairnessConfig, task: Task) -> None:
+    """`group_by` naming a cell column or `source_id` is a config error (they are not groups)."""
+    if config.group_by is None:
+        return
+    named = {c for g in requested_groupings(config, task) for c in g}
+    bad = sorted(named & (set(task.cell_columns) | {SOURCE_ID}))
+    if bad:
+        raise ConfigError(
+            f"suites.fairness.group_by names {', '.join(map(repr, bad))}, which on task "
+            f"{task.name!r} says which corruption cell (or clean image) a row comes from, not a "
+            "sensitive attribute; per-cell accuracy is the shift suite's job (docs/shift.md); "
+            f"group columns to use: {', '.join(data_columns(task)) or '(none)'}"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,8 +95,10 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
 
 class FairnessSuite(Suite):
     name = "fairness"
-    version = "1"
-    description = "group metrics and disparities (fairlearn) with bootstrap intervals"
+    version = (
+        "2"  # 2: Wilson group rates, disparity intervals that can contain 0, small_denominator
+    )
+    description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = ALL_SPECS
 
@@ -87,6 +108,7 @@ class FairnessSuite(Suite):
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         assert isinstance(self.config, FairnessConfig)
+        _refuse_non_attributes(self.config, task)
         wanted = {c for g in requested_groupings(self.config, task) for c in g}
         missing = sorted(wanted - set(task.data.column_names))
         if not task.group_columns and not (wanted & set(task.data.column_names)):

@@ -12,6 +12,10 @@ For scores added later, the per-sample table keeps, on the rows that OOD metrics
 and `ood=<set>`), the top `TOP_K` logits (descending) with their classes and the full
 ``logsumexp``: with at most `TOP_K` classes that is every logit; beyond, it still gives MSP,
 max-logit, energy at T = 1, margins and any top-k softmax score exactly (docs/shift.md).
+
+The detection metrics and their intervals live in `harness.analysis.detection` (numpy only), so
+the CI gate can recompute and test them from stored scores without torch; they are re-exported
+here.
 """
 
 from __future__ import annotations
@@ -21,12 +25,30 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness.analysis.detection import aupr, auroc, detection_cis, fpr_at_tpr
+
 SCORES: tuple[str, ...] = ("msp", "energy", "max_logit", "neg_entropy")
 """Score names, each a per-sample table column (`neg_entropy` is minus the `entropy` column)."""
 
 TOP_K = 20
 """Logits kept per clean / OOD row: all of them up to 20 classes (CIFAR-10/100 coarse, digits),
 the top 20 beyond (80 bytes plus classes per row; the full 1000 ImageNet logits would be 4 kB)."""
+
+__all__ = [
+    "SCORES",
+    "TOP_K",
+    "aupr",
+    "auroc",
+    "detection_cis",
+    "energy",
+    "entropy",
+    "fpr_at_tpr",
+    "logit_columns",
+    "max_logit",
+    "msp",
+    "score_columns",
+    "score_values",
+]
 
 
 def msp(logits: torch.Tensor) -> torch.Tensor:
@@ -77,60 +99,3 @@ def score_values(columns: Any, score: str) -> np.ndarray:
     if score == "neg_entropy":
         return -np.asarray(columns["entropy"], dtype=np.float64)
     return np.asarray(columns[score], dtype=np.float64)
-
-
-def _labels_scores(scores_in: np.ndarray, scores_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s_in = np.asarray(scores_in, dtype=np.float64).ravel()
-    s_out = np.asarray(scores_out, dtype=np.float64).ravel()
-    if len(s_in) == 0 or len(s_out) == 0:
-        raise ValueError("OOD metrics need at least one in-distribution and one OOD score")
-    if not (np.isfinite(s_in).all() and np.isfinite(s_out).all()):
-        raise ValueError("OOD scores must be finite")
-    labels = np.concatenate([np.ones(len(s_in)), np.zeros(len(s_out))])
-    return labels, np.concatenate([s_in, s_out])
-
-
-def auroc(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
-    """Area under the ROC curve, ID positive: P(score_in > score_out) + 0.5 P(tie)."""
-    labels, scores = _labels_scores(scores_in, scores_out)
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    # average ranks over ties (1-based), as the Mann-Whitney U statistic needs
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    avg = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(avg, counts)
-    n_pos = labels.sum()
-    n_neg = len(labels) - n_pos
-    u = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
-
-
-def _curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative true and false positives at each distinct threshold, highest first."""
-    order = np.argsort(-scores, kind="mergesort")
-    s, y = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
-    tps = np.cumsum(y)[last]
-    fps = (1 + last) - tps
-    return tps, fps
-
-
-def aupr(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
-    """Average precision with ID positive (AUPR-In): sum over thresholds of dRecall * precision."""
-    labels, scores = _labels_scores(scores_in, scores_out)
-    tps, fps = _curve(labels, scores)
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    d_recall = np.diff(np.r_[0.0, recall])
-    return float((d_recall * precision).sum())
-
-
-def fpr_at_tpr(scores_in: np.ndarray, scores_out: np.ndarray, tpr: float = 0.95) -> float:
-    """FPR at the largest threshold whose true-positive rate (ID accepted) reaches `tpr`."""
-    labels, scores = _labels_scores(scores_in, scores_out)
-    tps, fps = _curve(labels, scores)
-    rates = tps / tps[-1]
-    i = int(np.searchsorted(rates, tpr - 1e-12, side="left"))
-    n_neg = len(labels) - labels.sum()
-    return float(fps[i] / n_neg)

@@ -15,7 +15,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -23,7 +23,15 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.analysis.intervals import CI_METHOD, bootstrap_ci, bootstrap_indices, mean_ci
+from harness.analysis.detection import METHODS
+from harness.analysis.intervals import (
+    CI_METHOD,
+    WILSON_METHOD,
+    bootstrap_ci,
+    bootstrap_indices,
+    mean_ci,
+    wilson_ci,
+)
 from harness.config.spec import TaskSpec
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import ConfigError, DatasetError, HarnessError
@@ -237,7 +245,7 @@ def _check_evaluable(task: Task, families: list[str]) -> None:
 
 class ShiftSuite(Suite):
     name = "shift"
-    version = "3"
+    version = "3"  # 3: faithful corruptions, n/a cells, streaming; Wilson and OOD intervals
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (MSP, energy, max-logit, entropy)"
@@ -753,7 +761,7 @@ class ShiftSuite(Suite):
         rows["label"] = np.full(len(rows["sample_id"]), UNLABELED, dtype=np.int64)
         rows["correct"] = np.zeros(len(rows["sample_id"]), dtype=bool)
         parts.tables.append(SampleTable.build(rows))
-        parts.metrics += self._ood_metrics(name, clean_rows, rows)
+        parts.metrics += self._ood_metrics(name, clean_rows, rows, ctx)
 
     def _scope_notes(self, task: Task, families: list[str], full_n: int) -> list[str]:
         notes = []
@@ -794,20 +802,21 @@ class ShiftSuite(Suite):
     # ------------------------------------------------------------------ metrics
     def _record(self, name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:
         ci = kw.pop("ci", None)
+        method = kw.pop("ci_method", CI_METHOD)
         return spec_record(
             self.metric_spec(name),
             suite=self.name,
             value=value,
             n=n,
             ci=ci,
-            ci_method=CI_METHOD if ci else None,
+            ci_method=method if ci else None,
             **kw,
         )
 
     def _clean_metrics(self, correct: np.ndarray, ctx: RunContext) -> list[MetricRecord]:
         c = correct.astype(np.float64)
-        ci = mean_ci(c, seed=ctx.seed, name="shift/clean_acc", resamples=ctx.bootstrap_resamples)
-        return [self._record("clean_acc", float(c.mean()), len(c), ci=ci)]
+        ci = wilson_ci(float(c.sum()), len(c))  # a proportion: Wilson (harness.analysis.intervals)
+        return [self._record("clean_acc", float(c.mean()), len(c), ci=ci, ci_method=WILSON_METHOD)]
 
     def _perturbation_metrics(
         self,
@@ -933,9 +942,7 @@ class ShiftSuite(Suite):
         c = clean_correct.astype(np.float64)
         s = shifted_correct.astype(np.float64)
         condition = f"shifted={name}"
-        acc_ci = mean_ci(
-            s, seed=ctx.seed, name=f"shift/shift_acc/{name}", resamples=ctx.bootstrap_resamples
-        )
+        acc_ci = wilson_ci(float(s.sum()), len(s))
         gap_ci = None
         if paired:  # the same sample ids on both sides: resample the ids once
             gap_ci = mean_ci(
@@ -964,7 +971,14 @@ class ShiftSuite(Suite):
             else "unpaired: the shifted task has other sample ids"
         )
         return [
-            self._record("shift_acc", float(s.mean()), len(s), condition=condition, ci=acc_ci),
+            self._record(
+                "shift_acc",
+                float(s.mean()),
+                len(s),
+                condition=condition,
+                ci=acc_ci,
+                ci_method=WILSON_METHOD,
+            ),  # fmt: skip
             self._record(
                 "shift_acc_gap",
                 float(c.mean() - s.mean()),
@@ -977,20 +991,21 @@ class ShiftSuite(Suite):
         ]
 
     def _ood_metrics(
-        self, name: str, clean_rows: dict[str, Any], ood_rows: dict[str, Any]
+        self, name: str, clean_rows: dict[str, Any], ood_rows: dict[str, Any], ctx: RunContext
     ) -> list[MetricRecord]:
         records = []
         n = len(clean_rows["msp"]) + len(ood_rows["msp"])
+        values = {"ood_auroc": ood.auroc, "ood_aupr": ood.aupr, "ood_fpr_at_95_tpr": ood.fpr_at_tpr}
         for score in ood.SCORES:
             s_in, s_out = ood.score_values(clean_rows, score), ood.score_values(ood_rows, score)
-            kw = {
-                "condition": f"ood={name}",
-                "context": {"score": score},
-                "note": "no interval: OOD metrics are reported as point estimates",
-            }
-            records += [
-                self._record("ood_auroc", ood.auroc(s_in, s_out), n, **kw),
-                self._record("ood_aupr", ood.aupr(s_in, s_out), n, **kw),
-                self._record("ood_fpr_at_95_tpr", ood.fpr_at_tpr(s_in, s_out, 0.95), n, **kw),
-            ]
+            cis = ood.detection_cis(
+                s_in, s_out, seed=ctx.seed, name=f"shift/{name}/{score}",
+                resamples=ctx.bootstrap_resamples,
+            )  # fmt: skip
+            for metric, fn in values.items():
+                record = self._record(
+                    metric, fn(s_in, s_out), n, condition=f"ood={name}", context={"score": score}
+                )
+                ci = cis[metric]
+                records.append(replace(record, ci=ci, ci_method=METHODS[metric] if ci else None))
         return records

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from harness.analysis.timing import DEFAULT_MAX_CV
 from harness.core.suite import SuiteConfig
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -36,6 +37,9 @@ class ThroughputConfig(SuiteConfig):
     `batch_sizes: auto` sweeps powers of two from 1 until out-of-memory or `max_batch_size`.
     `copy_modes`: `device` stages the batch on the device before timing; `host` times the
     host-to-device copy too (pinned memory). Numbers of different copy modes are never compared.
+    Each condition is timed in `rounds` rounds of `timed_iters` calls after `warmup_iters`
+    untimed calls; numbers are medians over rounds with the interval of the median, and a
+    coefficient of variation of the rounds above `max_round_cv` flags `unstable_timing`.
     """
 
     batch_sizes: list[int] | Literal["auto"] = Field(default_factory=lambda: [1, 64, 256])
@@ -44,7 +48,9 @@ class ThroughputConfig(SuiteConfig):
     variants: list[Variant] = Field(default_factory=_default_variants, min_length=1)
     copy_modes: list[CopyMode] = Field(default_factory=_default_copy_modes, min_length=1)
     warmup_iters: int = Field(default=10, ge=0, le=10_000)
-    timed_iters: int = Field(default=30, ge=2, le=100_000)
+    timed_iters: int = Field(default=30, ge=2, le=100_000, description="timed calls per round")
+    rounds: int = Field(default=6, ge=1, le=1000, description="timing rounds (6+ for a 95% CI)")
+    max_round_cv: float = Field(default=DEFAULT_MAX_CV, gt=0, le=10)
     isolation: Isolation = "auto"
     cpu_threads: int | None = Field(default=None, ge=1)
     peak_tflops: dict[Precision, float] | None = Field(

@@ -1,8 +1,11 @@
 """The measurement of one model: every condition of the sweep, as plain JSON-able data.
 
-This runs in-process or inside an isolated subprocess (see `isolation`) and returns raw timings;
-statistics and metric records are computed by the caller (`records`). Out-of-memory ends a batch
-size sweep and is recorded as a result with status `oom`, never a crash.
+This runs in-process or inside an isolated subprocess (see `isolation`) and returns raw timings:
+per condition the call times of every round (`round_times_s`, the layout
+`harness.analysis.timing` reads back) and how the model was executed (`execution`: batched, or
+one sample at a time for adapters that do not batch); statistics and metric records are computed
+by the caller (`records`). Out-of-memory ends a batch size sweep and is recorded as a result with
+status `oom`, never a crash.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from suites.throughput.memory import read_peak_mb, reset_peak
 from suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
-SCHEMA = 1
+SCHEMA = 2  # 2: round_times_s, execution
 FLOP_SAMPLES = 4  # batch size of the single forward pass whose FLOPs are counted
 
 
@@ -187,19 +190,41 @@ def _measure_one(
     tokens = int(counted) if counted is not None else None
     with prepared_forward(adapter, batch, cond, device) as fn:
         memory_method = reset_peak(device)
-        timing = time_iterations(
-            fn, warmup=config.warmup_iters, iters=config.timed_iters, device=device, clock=clock
-        )
+        rounds = []
+        for r in range(config.rounds):
+            warmup = config.warmup_iters if r == 0 else 0
+            rounds.append(
+                time_iterations(
+                    fn, warmup=warmup, iters=config.timed_iters, device=device, clock=clock
+                )
+            )
         peak = read_peak_mb(device)
     return {
         "status": "ok",
         "reason": None,
-        "warmup_s": timing.warmup_s,
-        "times_s": timing.times_s,
-        "wall_s": timing.wall_s,
-        "timing_method": timing.method,
+        "warmup_s": rounds[0].warmup_s,
+        "times_s": [t for timing in rounds for t in timing.times_s],
+        "round_times_s": [timing.times_s for timing in rounds],
+        "wall_s": sum(timing.wall_s for timing in rounds),
+        "timing_method": rounds[0].method,
+        "execution": execution(adapter, batch),
         "peak_memory_mb": peak,
         "memory_method": memory_method,
         "tokens_per_batch": tokens,
         "threads": torch.get_num_threads(),
     }
+
+
+PER_SAMPLE = "one sample at a time"
+
+
+def execution(adapter: ModelAdapter, batch: Samples) -> str:
+    """How a timed call really runs the model: one pass over the batch, or sample by sample."""
+    if uses_module(adapter, batch):
+        return "batched: one forward pass of the torch module per call"
+    if adapter.capabilities.batching:
+        return "batched: one adapter.logits call per batch"
+    return (
+        f"{PER_SAMPLE}: the adapter does not batch (capabilities.batching is false), so each "
+        "call evaluates the batch's samples one by one"
+    )

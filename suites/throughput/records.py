@@ -1,5 +1,13 @@
-"""From raw timings to metric records: throughput with a bootstrap CI, latency percentiles,
-memory, FLOP/s and percent of peak, keyed by device, batch size, precision, variant, copy mode.
+"""From raw timings to metric records: throughput and median latency over timing rounds with the
+interval of the median, latency percentiles, memory, FLOP/s and percent of peak, keyed by device,
+batch size, precision, variant, copy mode.
+
+Rounds are the unit of replication (harness.analysis.timing): `throughput_samples_per_s` is the
+median over rounds of batch size / mean call time, `latency_p50_ms` the median over rounds of the
+round's median call time, each with the distribution-free 95% interval of the median (6+ rounds);
+n is the number of rounds. p90/p99 are percentiles of all timed calls. When the rounds vary more
+than `max_round_cv` (coefficient of variation), every timing record gets `unstable_timing`. When
+the adapter evaluates a batch one sample at a time, the records say so in their note.
 
 Only one condition is headline (fp32, eager, the first copy mode, the largest configured batch
 size; for `auto`, the largest that fit), so leaderboards stay readable.
@@ -12,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.intervals import bootstrap_ci
+from harness.analysis.intervals import MEDIAN_METHOD, median_ci
+from harness.analysis.timing import UNSTABLE, coefficient_of_variation, round_values
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from suites.throughput.config import ThroughputConfig
 from suites.throughput.peaks import lookup_peak
 from suites.throughput.timing import untimed_work
 
-CI_METHOD = "percentile bootstrap over timed iterations, 95%"
+CI_METHOD = MEDIAN_METHOD.replace(", 95%", " over timing rounds, 95%")
 PERCENTILES = (50, 90, 99)
 
 
@@ -102,15 +111,52 @@ def build_records(
             notes.append(f"{label} at batch size {e['batch_size']}: {note}")
             add("throughput_samples_per_s", None, 0, context, is_headline, note=note)
             continue
-        records += _condition_records(
+        found = _condition_records(
             e, context, is_headline, specs, suite, env, fps, config, seed, resamples
         )
+        records += found
+        if any(UNSTABLE in r.flags for r in found):
+            notes.append(f"{label} at batch size {e['batch_size']}: {found[0].note}")
         if untimed_work(e["times_s"], e["wall_s"]):
             notes.append(
                 f"{label} at batch size {e['batch_size']}: the synchronised wall clock exceeds the "
                 "timed iterations; the model enqueues work the timer cannot see"
             )
     return records, notes
+
+
+def _rounds(e: dict[str, Any]) -> list[list[float]]:
+    """The call times of each round (one round for measurements stored before rounds)."""
+    rounds = e.get("round_times_s")
+    return [list(r) for r in rounds] if rounds else [list(e["times_s"])]
+
+
+def _timing_flags(
+    e: dict[str, Any], per_round: dict[str, np.ndarray], max_cv: float
+) -> tuple[tuple[str, ...], str | None]:
+    """untimed_work and unstable_timing, with a note saying how unstable."""
+    flags: tuple[str, ...] = ("untimed_work",) if untimed_work(e["times_s"], e["wall_s"]) else ()
+    cvs = [cv for v in per_round.values() if (cv := coefficient_of_variation(v)) is not None]
+    worst = max(cvs, default=None)
+    if worst is not None and worst > max_cv:
+        flags += (UNSTABLE,)
+        return flags, (
+            f"timing unstable: the rounds vary by {worst:.0%} (coefficient of variation; limit "
+            f"{max_cv:.0%}); comparisons are inconclusive"
+        )
+    return flags, None
+
+
+def _execution_note(e: dict[str, Any]) -> str | None:
+    text = e.get("execution") or ""
+    if text.startswith("one sample at a time"):
+        return f"batch of {e['batch_size']} inputs executed {text}"
+    return None
+
+
+def _join(*parts: str | None) -> str | None:
+    kept = [p for p in parts if p]
+    return "; ".join(kept) if kept else None
 
 
 def _condition_records(
@@ -125,51 +171,48 @@ def _condition_records(
     seed: int,
     resamples: int,
 ) -> list[MetricRecord]:
-    times = np.asarray(e["times_s"], dtype=np.float64)
-    n, b = len(times), e["batch_size"]
-    flags = ("untimed_work",) if untimed_work(e["times_s"], e["wall_s"]) else ()
-    name = "/".join(f"{k}={v}" for k, v in sorted(context.items()))
+    rounds = _rounds(e)
+    n, b = len(rounds), e["batch_size"]
+    per_round = {
+        metric: values
+        for metric in ("throughput_samples_per_s", "latency_p50_ms", "throughput_tokens_per_s")
+        if (
+            values := round_values(
+                metric, rounds, batch_size=b, tokens_per_batch=e.get("tokens_per_batch")
+            )
+        )
+        is not None
+    }
+    flags, unstable_note = _timing_flags(e, per_round, config.max_round_cv)
+    note = _join(_execution_note(e), unstable_note)
     out: list[MetricRecord] = []
 
     def add(metric: str, value: float | None, count: int, **kw: Any) -> None:
         rec = spec_record(specs[metric], suite=suite, value=value, n=count, context=context, **kw)
         out.append(dataclasses.replace(rec, headline=rec.headline and is_headline))
 
-    def ci(stat: Any, what: str) -> dict[str, Any]:
-        interval = bootstrap_ci(
-            stat, n, seed=seed, name=f"{suite}/{what}/{name}", resamples=resamples
-        )
-        return {"ci": interval, "ci_method": CI_METHOD if interval else None}
+    def median_of(metric: str) -> dict[str, Any]:
+        values = per_round[metric]
+        interval = median_ci(values)
+        return {
+            "value": float(np.median(values)),
+            "ci": interval,
+            "ci_method": CI_METHOD if interval else None,
+            "note": note,
+            "flags": flags,
+        }
 
-    throughput = b / times.mean()
-    add(
-        "throughput_samples_per_s",
-        throughput,
-        n,
-        flags=flags,
-        **ci(lambda idx: b / times[idx].mean(axis=1), "throughput"),
-    )
+    throughput = median_of("throughput_samples_per_s")
+    add("throughput_samples_per_s", count=n, **throughput)
+    add("latency_p50_ms", count=n, **median_of("latency_p50_ms"))
     pct = latency_percentiles_ms(e["times_s"])
-    add(
-        "latency_p50_ms",
-        pct[50],
-        n,
-        flags=flags,
-        **ci(lambda idx: np.median(times[idx], axis=1) * 1e3, "latency_p50"),
-    )
-    add("latency_p90_ms", pct[90], n, flags=flags)
-    add("latency_p99_ms", pct[99], n, flags=flags)
+    calls = len(e["times_s"])
+    add("latency_p90_ms", pct[90], calls, flags=flags, note=note)
+    add("latency_p99_ms", pct[99], calls, flags=flags, note=note)
     add("peak_memory_mb", e["peak_memory_mb"], 1, note=e["memory_method"])
-    if e.get("tokens_per_batch") is not None:
-        tokens = e["tokens_per_batch"]
-        add(
-            "throughput_tokens_per_s",
-            tokens / times.mean(),
-            n,
-            flags=flags,
-            **ci(lambda idx: tokens / times[idx].mean(axis=1), "tokens"),
-        )
-    achieved = fps * throughput / 1e12 if fps is not None else None
+    if "throughput_tokens_per_s" in per_round:
+        add("throughput_tokens_per_s", count=n, **median_of("throughput_tokens_per_s"))
+    achieved = fps * throughput["value"] / 1e12 if fps is not None else None
     add(
         "achieved_tflops",
         achieved,

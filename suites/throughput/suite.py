@@ -1,5 +1,6 @@
-"""`throughput` suite: samples/s with a CI, latency percentiles, peak memory, FLOP/s and percent
-of peak, per device, batch size, precision, variant and copy mode.
+"""`throughput` suite: samples/s and median latency over timing rounds with the interval of the
+median, latency percentiles, peak memory, FLOP/s and percent of peak, per device, batch size,
+precision, variant and copy mode; unstable timing is flagged (`unstable_timing`).
 
 There is no per-sample outcome, so the result has no table; per-iteration timings, the
 environment and every condition's status go into the artifacts.
@@ -25,17 +26,21 @@ from suites.throughput.records import build_records
 BASE_SAMPLES = 256  # distinct task samples that batches are built from (repeated when larger)
 
 
-def base_samples(task: Task) -> Samples:
-    """The first samples of the task, as the model takes them."""
-    head = task.head(BASE_SAMPLES)
+def base_samples(task: Task, *, seed: int) -> Samples:
+    """`BASE_SAMPLES` samples of the task as the model takes them: a seeded label-stratified
+    subset (`Task.subset`, by label x cell on a corruption set), so text lengths and cells are
+    represented. Only those rows are read and decoded: a streamed task is never materialised."""
+    rows = task.subset(BASE_SAMPLES, seed=seed, purpose="throughput")
     if task.modality == "text":
-        return [s for batch in head.batches(BASE_SAMPLES) for s in batch.inputs]
-    return head.all_inputs()
+        return [s for batch in rows.batches(BASE_SAMPLES) for s in batch.inputs]
+    return rows.all_inputs()
 
 
 class ThroughputSuite(Suite):
     name = "throughput"
-    version = "1"
+    # 2: timing rounds, median with its interval, unstable_timing, execution notes; batches built
+    # from a seeded stratified subset of the task (not its first rows)
+    version = "2"
     description = "samples/s (CI), latency p50/p90/p99, peak memory, FLOP/s and % of peak per batch size and precision"
     config_model = ThroughputConfig
     metrics = (
@@ -72,7 +77,7 @@ class ThroughputSuite(Suite):
         assert isinstance(self.config, ThroughputConfig)
         if len(task) == 0:
             raise DatasetError(f"task {task.name!r} has no samples to build batches from")
-        samples = base_samples(task)
+        samples = base_samples(task, seed=ctx.seed)
         notes: list[str] = []
         result: dict[str, Any] | None = None
         if self.isolated(adapter.device):

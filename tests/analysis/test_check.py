@@ -156,7 +156,8 @@ def test_fails_closed_on_failed_job_and_new_flag(
     base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
     flagged = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, flag_model="m1")
     assert check("--baseline", base, "--current", flagged) == 1
-    assert "reliability flag newly raised: gradient_masking_suspected" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "reliability flag present: gradient_masking_suspected (newly raised)" in out
     failed = tmp_path / "f"
     shutil.copytree(base, failed)
     store = RunStore(failed)
@@ -170,6 +171,68 @@ def test_fails_closed_on_failed_job_and_new_flag(
     assert "job failed in the current run: ModelOutputError" in capsys.readouterr().out
     same = write_synthetic_run(tmp_path / "s", models={"m1": 0.9, "m2": 0.8})
     assert check("--baseline", base, "--current", same) == 0
+
+
+def test_a_flag_fails_even_when_the_baseline_had_it_unless_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = {"m1": 0.9, "m2": 0.8}
+    base = write_synthetic_run(tmp_path / "b", models=models, flag_model="m1")
+    cur = write_synthetic_run(tmp_path / "c", models=models, flag_model="m1")
+    assert check("--baseline", base, "--current", cur) == 1  # a flagged baseline is no excuse
+    assert "(the baseline had gradient_masking_suspected too)" in capsys.readouterr().out
+    accept = tmp_path / "accept.yaml"
+    accept.write_text("accept_flags:\n  m1: [gradient_masking_suspected]\n")
+    assert check("--baseline", base, "--current", cur, "--policy", accept) == 0
+    star = tmp_path / "star.yaml"
+    star.write_text("accept_flags: {'*': [gradient_masking_suspected]}\n")
+    assert check("--baseline", base, "--current", cur, "--policy", star) == 0
+    other = tmp_path / "other.yaml"
+    other.write_text("accept_flags:\n  m2: [gradient_masking_suspected]\n")
+    assert check("--baseline", base, "--current", cur, "--policy", other) == 1  # not m1
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ("accept_flags: {m3: [gradient_masking_suspected]}", "accept_flags.m3 names a model"),
+        ("accept_flags: {m11: [untimed_work]}", "did you mean m1"),
+        ("accept_flags: {m1: [gradient_masking]}", "did you mean gradient_masking_suspected"),
+        ("accept_flags: {m1: [decision_attack_faild]}", "did you mean decision_attack_failed"),
+    ],
+)
+def test_accept_flags_refuses_unknown_models_and_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: str, message: str
+) -> None:
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy + "\n")
+    assert check("--baseline", base, "--current", base, "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err
+
+
+def test_gate_prints_minimum_detectable_effects_and_never_calls_untested_significant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.analysis.check import run_check
+    from harness.analysis.check_policy import Policy
+
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
+    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, seed=3)
+    report = run_check(base, cur, Policy())
+    assert any(
+        line.startswith("top1_acc (exact McNemar") and "n=200" in line for line in report.power
+    )
+    top1 = next(r for r in report.rows if r.metric == "top1_acc" and r.model == "m1")
+    assert top1.test == "mcnemar_exact" and top1.mde is not None and 0 < top1.mde < 0.3
+    assert check("--baseline", base, "--current", cur) in (0, 1)
+    assert "power: top1_acc (exact McNemar" in capsys.readouterr().out
+    # a metric without interval or table: its change is not tested, so it cannot fail
+    for row in report.rows:
+        if row.test == "none":
+            assert row.status == "pass" and "not tested" in row.reason
 
 
 def test_no_torch_import() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,6 +64,11 @@ def test_paired_bootstrap_detects_shift_and_not_noise() -> None:
     assert again == shifted  # seeded
 
 
+def _ev(record: MetricRecord, values: np.ndarray | None = None) -> paired_tests.Evidence:
+    form = None if values is None else paired_tests.PerSample(values=_series(values), binary=True)
+    return paired_tests.Evidence(record=record, form=form)
+
+
 def test_rank_tie_groups() -> None:
     rng = np.random.default_rng(3)
     truth = rng.random(400)
@@ -69,10 +76,7 @@ def test_rank_tie_groups() -> None:
     b = a.copy()
     b[:4] = ~b[:4]  # almost the same as a
     c = truth < 0.50
-    entries = {
-        name: (_rec(float(x.mean())), paired_tests.PerSample(values=_series(x), binary=True))
-        for name, x in {"a": a, "b": b, "c": c}.items()
-    }
+    entries = {name: _ev(_rec(float(x.mean())), x) for name, x in {"a": a, "b": b, "c": c}.items()}
     ranking = paired_tests.rank_with_ties(entries, seed=0)
     assert ranking.ranks["a"] == ranking.ranks["b"] == 1
     assert ranking.ranks["c"] == 3
@@ -81,13 +85,57 @@ def test_rank_tie_groups() -> None:
 
 def test_interval_fallback_without_tables() -> None:
     entries = {
-        "x": (_rec(0.9, "worst_group_acc", (0.85, 0.95)), None),
-        "y": (_rec(0.88, "worst_group_acc", (0.83, 0.93)), None),
-        "z": (_rec(0.5, "worst_group_acc", (0.45, 0.55)), None),
+        "x": _ev(_rec(0.9, "worst_group_acc", (0.85, 0.95))),
+        "y": _ev(_rec(0.88, "worst_group_acc", (0.83, 0.93))),
+        "z": _ev(_rec(0.5, "worst_group_acc", (0.45, 0.55))),
     }
     ranking = paired_tests.rank_with_ties(entries, seed=0)
     assert ranking.ranks == {"x": 1, "y": 1, "z": 3}
-    assert "interval" in ranking.method
+    assert "z-test from the 95% intervals" in ranking.method
+
+
+def test_interval_z_matches_a_normal_reference() -> None:
+    a, b = _rec(0.70, ci=(0.65, 0.75)), _rec(0.60, ci=(0.52, 0.68))
+    res = paired_tests.interval_z(a, b)
+    z = 1.959963984540054
+    se = np.hypot(0.1 / (2 * z), 0.16 / (2 * z))
+    assert res.p_value == pytest.approx(2 * stats.norm.sf(0.1 / se))
+
+
+def test_no_interval_and_no_table_is_no_test_never_significant() -> None:
+    """A number without per-sample data or interval is not tested (it used to be p = 0)."""
+    res = paired_tests.compare_records(_ev(_rec(0.9)), _ev(_rec(0.5)), seed=0, name="t")
+    assert res.test == "none" and res.p_value is None and not res.tested
+    ranking = paired_tests.rank_with_ties({"x": _ev(_rec(0.9)), "y": _ev(_rec(0.5))}, seed=0)
+    assert ranking.ranks == {"x": 1, "y": 1} and "no test" in ranking.method
+
+
+def test_flagged_and_upper_bound_numbers_never_rank_above_trustworthy_ones() -> None:
+    flagged = replace(_rec(0.99, ci=(0.97, 1.0)), flags=("gradient_masking_suspected",))
+    bound = replace(_rec(0.95, ci=(0.93, 0.97)), note="decision-based attack: an upper bound")
+    honest = _rec(0.40, ci=(0.35, 0.45))
+    ranking = paired_tests.rank_with_ties(
+        {"flagged": _ev(flagged), "bound": _ev(bound), "honest": _ev(honest)}, seed=0
+    )
+    assert ranking.ranks["honest"] == 1
+    assert ranking.ranks["flagged"] > 1 and ranking.ranks["bound"] > 1
+    assert "upper bounds are ranked after" in ranking.method
+
+
+def test_unstable_timing_is_inconclusive() -> None:
+    a = replace(_rec(900.0, ci=(100.0, 1000.0)), flags=("unstable_timing",))
+    res = paired_tests.compare_records(_ev(a), _ev(_rec(1.3, ci=(1.2, 1.4))), seed=0, name="t")
+    assert res.test == "inconclusive" and res.p_value is None
+
+
+def test_mann_whitney_on_rounds_matches_scipy() -> None:
+    rng = np.random.default_rng(0)
+    fast, slow = rng.normal(100, 3, 8), rng.normal(90, 3, 8)
+    ev_a = paired_tests.Evidence(record=_rec(100.0), rounds=fast)
+    ev_b = paired_tests.Evidence(record=_rec(90.0), rounds=slow)
+    res = paired_tests.compare_records(ev_a, ev_b, seed=0, name="t")
+    assert res.test == "mann_whitney_rounds"
+    assert res.p_value == pytest.approx(stats.mannwhitneyu(fast, slow).pvalue)
 
 
 def test_per_sample_forms() -> None:
@@ -108,12 +156,18 @@ def test_per_sample_forms() -> None:
         }
     )
     acc = paired_tests.per_sample(_rec(0.5), table)
-    assert acc is not None and acc.binary and acc.values.tolist() == [True, False]
+    assert isinstance(acc, paired_tests.PerSample)
+    assert acc.binary and acc.values.tolist() == [True, False]
     brier = paired_tests.per_sample(_rec(0.5, "brier"), table)
-    assert brier is not None and not brier.binary and brier.values.mean() == pytest.approx(0.5)
+    assert isinstance(brier, paired_tests.PerSample)
+    assert not brier.binary and brier.values.mean() == pytest.approx(0.5)
     mca = paired_tests.per_sample(_rec(1.0, "mean_corruption_acc"), table)
-    assert mca is not None and mca.values.mean() == 1.0
-    assert paired_tests.per_sample(_rec(0.5, "ece"), table) is None
+    assert isinstance(mca, paired_tests.PerSample) and mca.values.mean() == 1.0
+    # ECE is a whole-table statistic: recomputed on resamples, checked against the record
+    ece = abs(0.9 - 1) + abs(0.8 - 0)  # two bins, one sample each
+    form = paired_tests.per_sample(_rec(ece / 2, "ece"), table)
+    assert isinstance(form, paired_tests.Resampled) and form.value == pytest.approx(ece / 2)
+    assert paired_tests.per_sample(_rec(0.3, "ece"), table) is None  # not this table's ECE
 
 
 def test_top5_and_class_acc_are_not_taken_as_top1() -> None:
@@ -146,7 +200,122 @@ def test_top5_and_class_acc_are_not_taken_as_top1() -> None:
         )
 
     top5 = per_sample(rec("top5_acc"), table)
-    assert top5 is not None and top5.values.tolist() == [True, True, True]
+    assert isinstance(top5, paired_tests.PerSample)
+    assert top5.values.tolist() == [True, True, True]
     assert per_sample(rec("class_acc", **{"class": "0"}), table) is None
-    top1 = per_sample(rec("top1_acc"), table)
-    assert top1 is not None and top1.values.tolist() == [False, True, False]
+    top1 = per_sample(replace(rec("top1_acc"), value=1 / 3), table)
+    assert isinstance(top1, paired_tests.PerSample)
+    assert top1.values.tolist() == [False, True, False]
+    assert per_sample(rec("top1_acc"), table) is None  # 1.0 is not this table's accuracy
+
+
+def _delong_paired_p(a_in, a_out, b_in, b_out) -> float:  # noqa: ANN001
+    """Reference: DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUROCs."""
+    from harness.analysis.detection import placements
+
+    va10, va01 = placements(a_in, a_out)
+    vb10, vb01 = placements(b_in, b_out)
+    m, n = len(a_in), len(a_out)
+    s10 = np.cov(np.vstack([va10, vb10]))
+    s01 = np.cov(np.vstack([va01, vb01]))
+    var = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / n
+    z = (va10.mean() - vb10.mean()) / np.sqrt(var)
+    return float(2 * stats.norm.sf(abs(z)))
+
+
+def _ood_table(s_in: np.ndarray, s_out: np.ndarray) -> SampleTable:
+    m, n = len(s_in), len(s_out)
+    return SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(m)] + [f"o{i}" for i in range(n)],
+            "condition": ["clean"] * m + ["ood=noise"] * n,
+            "label": [0] * m + [-1] * n,
+            "prediction": [0] * (m + n),
+            "correct": [True] * m + [False] * n,
+            "confidence": np.r_[s_in, s_out],
+            "msp": np.r_[s_in, s_out],
+        }
+    )
+
+
+@pytest.mark.parametrize(("shift", "significant"), [(0.0, False), (0.6, True)])
+def test_ood_auroc_paired_resampling_agrees_with_delong(shift: float, significant: bool) -> None:
+    """A tiny AUROC change from noise is not significant (it was p = 0 without a test)."""
+    from sklearn.metrics import roc_auc_score
+
+    from harness.analysis.detection import auroc
+
+    gen = np.random.default_rng(1)
+    base_in, base_out = gen.normal(1.5, 1, 300), gen.normal(0, 1, 200)
+    cur_in = base_in + gen.normal(0, 0.05, 300) - shift
+    cur_out = base_out + gen.normal(0, 0.05, 200)
+    forms = []
+    for s_in, s_out in ((cur_in, cur_out), (base_in, base_out)):
+        value = auroc(s_in, s_out)
+        assert value == pytest.approx(
+            roc_auc_score(np.r_[np.ones(300), np.zeros(200)], np.r_[s_in, s_out])
+        )
+        rec = MetricRecord(
+            suite="shift", metric="ood_auroc", value=value, unit="fraction",
+            higher_is_better=True, n=500, condition="ood=noise", context={"score": "msp"},
+        )  # fmt: skip
+        form = paired_tests.per_sample(rec, _ood_table(s_in, s_out))
+        assert isinstance(form, paired_tests.Resampled)
+        forms.append(form)
+    res = paired_tests.compare(forms[0], forms[1], seed=0, name="ood")
+    reference = _delong_paired_p(cur_in, cur_out, base_in, base_out)
+    assert res.test == "paired_resample"
+    assert (res.p_value is not None and res.p_value < 0.01) == significant
+    assert (reference < 0.01) == significant
+    if not significant:
+        assert res.p_value is not None and res.p_value > 0.05 and reference > 0.05
+
+
+def test_fairness_disparity_has_a_paired_form_matching_its_record() -> None:
+    from harness.analysis.groups import group_breakdown
+    from suites.fairness.group_metrics import records_from_breakdown
+
+    gen = np.random.default_rng(2)
+    n = 300
+    label = (gen.random(n) < 0.4).astype(int)
+    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
+    table = SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": "clean",
+            "label": label,
+            "prediction": prediction,
+            "correct": label == prediction,
+            "confidence": gen.uniform(0.5, 1.0, n),
+            "group:sex": gen.choice(["f", "m"], n),
+        }
+    )
+    breakdown = group_breakdown(
+        table.frame, [("sex",)], num_classes=2, seed=0, condition="clean", resamples=50
+    )
+    records = {r.metric: r for r in records_from_breakdown(breakdown, suite="fairness")}
+    for metric in ("demographic_parity_difference", "equalized_odds_difference", "worst_group_acc"):
+        form = paired_tests.per_sample(records[metric], table, {"positive_label": 1})
+        assert isinstance(form, paired_tests.Resampled), metric
+        same = paired_tests.compare(form, form, seed=0, name=metric)
+        assert same.diff == 0.0 and same.p_value == 1.0
+
+
+def test_resampled_statistics_on_different_groupings_are_not_paired() -> None:
+    """Two models' worst groups under different groupings (the headline's worst-group column)
+    are different statistics: compared through their intervals, not paired, never an error."""
+    ids = pd.Index([f"s{i}" for i in range(40)])
+    values = np.linspace(0.0, 1.0, 40)
+
+    def form(strata: np.ndarray) -> paired_tests.Resampled:
+        return paired_tests.Resampled(
+            ids=ids, strata=strata, statistic=lambda idx: values[idx].mean(axis=1)
+        )
+
+    by_sex, by_age = np.arange(40) % 2, np.arange(40) // 10
+    a = paired_tests.Evidence(record=_rec(0.6, "worst_group_acc", (0.5, 0.7)), form=form(by_sex))
+    b = paired_tests.Evidence(record=_rec(0.5, "worst_group_acc", (0.4, 0.6)), form=form(by_age))
+    res = paired_tests.compare_records(a, b, seed=0, name="t")
+    assert res.test == "interval_z" and res.p_value is not None
+    same = paired_tests.compare_records(a, replace(b, form=form(by_sex)), seed=0, name="t")
+    assert same.test == "paired_resample"

@@ -139,3 +139,37 @@ def test_cli_groups_condition_picks_the_tables_that_have_it(tmp_path, capsys) ->
     assert "diabetes-logreg" in out and "digits-mlp" not in out and '"accuracy"' not in out
     assert main(["groups", str(tmp_path / "o"), "--condition", "nope", "--by", "sex"]) == 2
     assert "no stored table has condition 'nope'" in capsys.readouterr().err
+
+
+def test_corruption_cells_and_source_ids_are_never_group_columns(tmp_path) -> None:  # noqa: ANN001
+    """On a corruption set, `corruption`, `severity` and `source_id` are not sensitive
+    attributes: not taken by default (even when declared), not offered, refused by name."""
+    import torch
+
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+    from tests.config.layouts import cifar_c
+
+    cifar_c(tmp_path / "c10c", ("fog", "snow"), per_severity=6)
+    spec = TaskSpec.model_validate({"name": "c", "modality": "image", "source": "c10c"})
+    cells = load_task(spec, base_dir=tmp_path)
+    sites = [("north", "south")[i % 2] for i in range(len(cells))]
+    task = replace(
+        cells,
+        data=cells.data.add_column("site", sites),
+        group_columns=("site", "severity"),  # severity declared by mistake
+    )
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
+    img = TorchModuleAdapter.from_module(net, name="lin", bounds=(0.0, 1.0), input_shape=(3, 8, 8))
+    suite = FairnessSuite({})
+    assert suite.skip_reason(img, task) is None
+    result = suite.run(img, task, CTX)
+    assert result.artifacts["groupings"] == ["site"]
+    assert {r.context.get("group_by") for r in result.metrics} == {"site"}
+    for column in ("corruption", "severity", "source_id"):
+        with pytest.raises(ConfigError, match=rf"'{column}'.*not a sensitive attribute.*: site$"):
+            FairnessSuite({"group_by": [column]}).skip_reason(img, task)
+    with pytest.raises(DatasetError, match=r"available columns: site$"):
+        FairnessSuite({"group_by": ["region"]}).run(img, task, CTX)
+    # without the added attribute the corruption set has no groups: a skip, not a breakdown
+    assert "no group columns" in (FairnessSuite({}).skip_reason(img, cells) or "")

@@ -31,7 +31,7 @@ from tests.suites.throughput.planted_models import (
     WordCountAdapter,
 )
 
-FAST = {"warmup_iters": 1, "timed_iters": 3}
+FAST = {"warmup_iters": 1, "timed_iters": 3, "rounds": 2}
 CPU = torch.device("cpu")
 
 
@@ -67,18 +67,11 @@ def test_percentiles_match_hand_computed_values() -> None:
     assert pct[99] == pytest.approx(9.91)
 
 
-def test_suite_statistics_on_a_fake_clock() -> None:
-    # the first call is the FLOP count (takes no fake time); then four timed iterations
-    model = ClockedModel([0.0, 0.010, 0.020, 0.030, 0.040])
-    adapter = tabular(model)
-    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=4)
-    result = measure(adapter, samples(), config, clock=model.clock)
-    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
-    assert entry["times_s"] == pytest.approx([0.010, 0.020, 0.030, 0.040])
-    suite = ThroughputSuite({"batch_sizes": [4]})
+def _records(result: dict, config: ThroughputConfig) -> dict:
     from suites.throughput.records import build_records
 
-    records, _ = build_records(
+    suite = ThroughputSuite({"batch_sizes": [4]})
+    records, notes = build_records(
         suite="throughput",
         specs={s.name: s for s in suite.metrics},
         measurement=result,
@@ -86,12 +79,67 @@ def test_suite_statistics_on_a_fake_clock() -> None:
         seed=0,
         resamples=200,
     )
-    got = {r.metric: r for r in records}
+    return {r.metric: r for r in records} | {"_notes": notes}
+
+
+def test_suite_statistics_on_a_fake_clock() -> None:
+    # the first call is the FLOP count (takes no fake time); then one round of four iterations
+    model = ClockedModel([0.0, 0.010, 0.020, 0.030, 0.040])
+    adapter = tabular(model)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=4, rounds=1)
+    result = measure(adapter, samples(), config, clock=model.clock)
+    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
+    assert entry["times_s"] == pytest.approx([0.010, 0.020, 0.030, 0.040])
+    assert entry["round_times_s"] == [entry["times_s"]]
+    got = _records(result, config)
     assert got["throughput_samples_per_s"].value == pytest.approx(4 / 0.025)
-    lo, hi = got["throughput_samples_per_s"].ci
-    assert lo <= 4 / 0.025 <= hi
+    assert got["throughput_samples_per_s"].ci is None  # one round: no interval of the median
     assert got["latency_p50_ms"].value == pytest.approx(25.0)
     assert got["latency_p99_ms"].value == pytest.approx(39.7)
+
+
+def test_rounds_give_a_median_with_its_interval_on_a_fake_clock() -> None:
+    # seven rounds of two calls; round r takes 10 + r ms per call (one slow outlier round)
+    durations = [0.0] + [d for r in (10, 11, 12, 13, 14, 15, 90) for d in (r / 1e3, r / 1e3)]
+    model = ClockedModel(durations)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=7)
+    result = measure(tabular(model), samples(), config, clock=model.clock)
+    (entry,) = [e for e in result["conditions"] if e["status"] == "ok"]
+    assert len(entry["round_times_s"]) == 7 and all(len(r) == 2 for r in entry["round_times_s"])
+    got = _records(result, config)
+    thr = got["throughput_samples_per_s"]
+    assert thr.value == pytest.approx(4 / 0.013)  # the median round, not pulled by the outlier
+    assert thr.n == 7 and thr.ci is not None and thr.ci[0] <= thr.value <= thr.ci[1]
+    assert "Hettmansperger" in (thr.ci_method or "")
+    assert got["latency_p50_ms"].value == pytest.approx(13.0)
+    # the 90 ms round makes the rounds vary far beyond 10%: flagged, inconclusive
+    assert "unstable_timing" in thr.flags and "timing unstable" in (thr.note or "")
+    assert any("timing unstable" in n for n in got["_notes"])
+
+
+def test_steady_rounds_raise_no_flag() -> None:
+    model = ClockedModel([0.0] + [0.010] * 12)
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=6)
+    got = _records(measure(tabular(model), samples(), config, clock=model.clock), config)
+    assert got["throughput_samples_per_s"].flags == ()
+
+
+def test_per_sample_adapter_says_how_it_was_executed() -> None:
+    """An adapter that does not batch (the int8 variant) is not labelled as batched."""
+    from harness.core.adapter import Capabilities
+
+    adapter = WordCountAdapter()
+    adapter.capabilities = Capabilities(gradients=False, batching=False)
+    config = ThroughputConfig(batch_sizes=[8], **FAST)
+    result = measure(adapter, ["a b", "c d e"], config)
+    (entry,) = result["conditions"]
+    assert entry["execution"].startswith("one sample at a time")
+    got = _records(result, config)
+    assert "batch of 8 inputs executed one sample at a time" in (
+        got["throughput_samples_per_s"].note or ""
+    )
+    batched = measure(WordCountAdapter(), ["a b", "c d e"], config)
+    assert batched["conditions"][0]["execution"].startswith("batched")
 
 
 def test_missing_sync_is_detected_from_the_wall_clock() -> None:
@@ -322,3 +370,51 @@ def test_unpicklable_model_falls_back_or_errors(tmp_path: Path) -> None:
     adapter = tabular(Local())
     with pytest.raises(IsolationUnavailableError, match="isolation: inprocess"):
         measure_isolated(adapter, samples(), ThroughputConfig(batch_sizes=[2], **FAST))
+
+
+class CountingDecoder:
+    """Wraps a task's decoder and counts the rows it decodes."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.rows = inner, 0
+
+    def decode(self, column, sample_ids):  # noqa: ANN001, ANN201
+        self.rows += len(sample_ids)
+        return self.inner.decode(column, sample_ids)
+
+    def source_digest(self, column):  # noqa: ANN001, ANN201
+        return self.inner.source_digest(column)
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+
+def test_streamed_task_decodes_only_the_rows_batches_are_built_from(tmp_path: Path) -> None:
+    """A streamed corruption set (600 rows): only BASE_SAMPLES rows are decoded, a seeded
+    stratified subset that covers every cell, the same for the same seed."""
+    from dataclasses import replace
+
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+    from suites.throughput.suite import BASE_SAMPLES, base_samples
+    from tests.config.layouts import cifar_c
+
+    cifar_c(tmp_path / "c10c", ("fog", "snow", "frost"), per_severity=40)
+    spec = TaskSpec.model_validate({"name": "c", "modality": "image", "source": "c10c"})
+    loaded = load_task(spec, base_dir=tmp_path)
+    counter = CountingDecoder(loaded.decoder)
+    task = replace(loaded, decoder=counter)
+    assert len(task) == 600 > BASE_SAMPLES
+    x = base_samples(task, seed=3)
+    assert x.shape == (BASE_SAMPLES, 3, 8, 8) and counter.rows == BASE_SAMPLES
+    chosen = task.subset(BASE_SAMPLES, seed=3, purpose="throughput")
+    assert set(map(tuple, chosen.cells()[["corruption", "severity"]].to_numpy())) == {
+        (c, s) for c in ("fog", "snow", "frost") for s in range(1, 6)
+    }
+    assert torch.equal(base_samples(task, seed=3), x)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
+    img = TorchModuleAdapter.from_module(net, name="lin", input_shape=(3, 8, 8))
+    counter.rows = 0
+    suite = ThroughputSuite({"batch_sizes": [4], **FAST})
+    result = suite.run(img, task, RunContext(seed=0, bootstrap_resamples=20))
+    assert counter.rows == BASE_SAMPLES and result.metrics

@@ -1,0 +1,271 @@
+"""Out-of-distribution detection metrics and their intervals, on plain score arrays (no torch).
+
+Convention (as in Liu et al. 2020): in-distribution (ID) samples are the positive class and every
+score is higher for samples that look in-distribution. AUPR is AUPR-In; FPR at 95% TPR is the
+fraction of OOD samples accepted at the largest threshold that keeps 95% of ID samples.
+
+Intervals (95%, checked for coverage by seeded simulation in tests/analysis):
+- AUROC: DeLong's variance of the Mann-Whitney statistic, on the logit scale so the interval
+  stays inside (0, 1); when the AUROC is exactly 0 or 1 (perfect separation, where DeLong's
+  variance is 0) the Hanley-McNeil score interval (Newcombe 2006) instead.
+- AUPR: a Wilson-type score interval whose effective n comes from the variance of a bootstrap
+  that resamples the ID and the OOD set separately.
+- FPR at 95% TPR: the Wilson interval of the OOD acceptance rate, with its binomial variance
+  inflated by the variance the estimated threshold adds (a bootstrap of the ID set with the OOD
+  set fixed): a design effect, so the interval neither collapses at 0 nor ignores the threshold.
+
+The `*_batch` functions compute a statistic for every row of resampled score matrices; the
+paired tests of the gate use them (harness.analysis.paired_tests).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as scipy_stats
+
+from harness.analysis.intervals import ALPHA, DEFAULT_RESAMPLES, wilson_bounds, z_value
+from harness.core.seeding import rng
+
+TPR_LEVEL = 0.95
+AUROC_METHOD = "DeLong variance on the logit scale (Hanley-McNeil score interval at 0 or 1), 95%"
+AUPR_METHOD = "score interval with the variance of a bootstrap over both sets, 95%"
+FPR_METHOD = "Wilson interval of the OOD acceptance rate with the threshold's design effect, 95%"
+METHODS = {
+    "ood_auroc": AUROC_METHOD,
+    "ood_aupr": AUPR_METHOD,
+    "ood_fpr_at_95_tpr": FPR_METHOD,
+}
+
+
+def scores(scores_in: np.ndarray, scores_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both score sets as finite float64 vectors; an empty set or a NaN is a ValueError."""
+    s_in = np.asarray(scores_in, dtype=np.float64).ravel()
+    s_out = np.asarray(scores_out, dtype=np.float64).ravel()
+    if len(s_in) == 0 or len(s_out) == 0:
+        raise ValueError("OOD metrics need at least one in-distribution and one OOD score")
+    if not (np.isfinite(s_in).all() and np.isfinite(s_out).all()):
+        raise ValueError("OOD scores must be finite")
+    return s_in, s_out
+
+
+def placements(s_in: np.ndarray, s_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's placement values: per ID sample the share of OOD scores below it (ties half),
+    per OOD sample the share of ID scores above it (ties half). Their means are the AUROC."""
+    sorted_out, sorted_in = np.sort(s_out), np.sort(s_in)
+    below = np.searchsorted(sorted_out, s_in, side="left")
+    tie_out = np.searchsorted(sorted_out, s_in, side="right") - below
+    v10 = (below + 0.5 * tie_out) / len(s_out)
+    above = len(s_in) - np.searchsorted(sorted_in, s_out, side="right")
+    tie_in = np.searchsorted(sorted_in, s_out, side="right") - np.searchsorted(
+        sorted_in, s_out, side="left"
+    )
+    v01 = (above + 0.5 * tie_in) / len(s_in)
+    return v10, v01
+
+
+def auroc(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
+    """Area under the ROC curve, ID positive: P(score_in > score_out) + 0.5 P(tie)."""
+    s_in, s_out = scores(scores_in, scores_out)
+    return float(placements(s_in, s_out)[0].mean())
+
+
+def _curve(labels: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative true and false positives at each distinct threshold, highest first."""
+    order = np.argsort(-values, kind="mergesort")
+    s, y = values[order], labels[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
+    tps = np.cumsum(y)[last]
+    fps = (1 + last) - tps
+    return tps, fps
+
+
+def aupr(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
+    """Average precision with ID positive (AUPR-In): sum over thresholds of dRecall * precision."""
+    s_in, s_out = scores(scores_in, scores_out)
+    labels = np.concatenate([np.ones(len(s_in)), np.zeros(len(s_out))])
+    tps, fps = _curve(labels, np.concatenate([s_in, s_out]))
+    precision = tps / (tps + fps)
+    recall = tps / tps[-1]
+    d_recall = np.diff(np.r_[0.0, recall])
+    return float((d_recall * precision).sum())
+
+
+def _rank_needed(m: int, tpr: float) -> int:
+    """How many ID samples the threshold must accept to reach `tpr` (at least one)."""
+    return max(1, math.ceil(m * (tpr - 1e-12)))
+
+
+def fpr_at_tpr(scores_in: np.ndarray, scores_out: np.ndarray, tpr: float = TPR_LEVEL) -> float:
+    """FPR at the largest threshold whose true-positive rate (ID accepted) reaches `tpr`."""
+    s_in, s_out = scores(scores_in, scores_out)
+    threshold = np.sort(s_in)[::-1][_rank_needed(len(s_in), tpr) - 1]
+    return float(np.mean(s_out >= threshold))
+
+
+# ----------------------------------------------------------------- statistics over resamples
+def auroc_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
+    """AUROC of every row of (R, m) ID and (R, n) OOD score matrices."""
+    m = s_in.shape[1]
+    both = np.concatenate([s_in, s_out], axis=1)
+    ranks = scipy_stats.rankdata(both, axis=1)
+    u = ranks[:, :m].sum(axis=1) - m * (m + 1) / 2.0
+    return np.asarray(u / (m * s_out.shape[1]), dtype=np.float64)
+
+
+def aupr_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
+    """AUPR-In of every row, ties handled as in `aupr` (one step per distinct score)."""
+    r, m = s_in.shape
+    both = np.concatenate([s_in, s_out], axis=1)
+    labels = np.concatenate([np.ones((r, m)), np.zeros(s_out.shape)], axis=1)
+    order = np.argsort(-both, axis=1, kind="stable")
+    s = np.take_along_axis(both, order, axis=1)
+    y = np.take_along_axis(labels, order, axis=1)
+    tp = np.cumsum(y, axis=1)
+    seen = np.arange(1, s.shape[1] + 1)
+    last = np.ones(s.shape, dtype=bool)
+    last[:, :-1] = s[:, :-1] != s[:, 1:]
+    ends = np.where(last, tp, 0.0)
+    before = np.maximum.accumulate(np.concatenate([np.zeros((r, 1)), ends[:, :-1]], axis=1), axis=1)
+    gain = np.where(last, (tp - before) * tp / seen, 0.0)
+    return np.asarray(gain.sum(axis=1) / m, dtype=np.float64)
+
+
+def fpr_batch(s_in: np.ndarray, s_out: np.ndarray, tpr: float = TPR_LEVEL) -> np.ndarray:
+    """FPR at `tpr` of every row."""
+    k = _rank_needed(s_in.shape[1], tpr)
+    threshold = -np.partition(-s_in, k - 1, axis=1)[:, k - 1]
+    return np.asarray((s_out >= threshold[:, None]).mean(axis=1), dtype=np.float64)
+
+
+BATCH = {"ood_auroc": auroc_batch, "ood_aupr": aupr_batch, "ood_fpr_at_95_tpr": fpr_batch}
+
+
+def two_sample_indices(
+    m: int, n: int, *, resamples: int, seed: int, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap indices drawn separately within the ID set (m) and the OOD set (n), seeded."""
+    gen = rng(seed, "bootstrap", "ood", name, m, n)
+    return gen.integers(0, m, size=(resamples, m)), gen.integers(0, n, size=(resamples, n))
+
+
+# ----------------------------------------------------------------------------- intervals
+def _logit_interval(value: float, variance: float, alpha: float) -> tuple[float, float]:
+    centre = math.log(value / (1.0 - value))
+    half = z_value(alpha) * math.sqrt(variance) / (value * (1.0 - value))
+    return 1.0 / (1.0 + math.exp(-(centre - half))), 1.0 / (1.0 + math.exp(-(centre + half)))
+
+
+def _hanley_mcneil_variance(theta: float, m: int, n: int) -> float:
+    """Variance of the AUROC at `theta` under Hanley & McNeil's exponential approximation, with
+    Newcombe's (2006) N* = (m + n) / 2 - 1 for both sample sizes."""
+    big = (m + n) / 2.0 - 1.0
+    return (
+        theta
+        * (1 - theta)
+        * (1 + big * (1 - theta) / (2 - theta) + big * theta / (1 + theta))
+        / (m * n)
+    )
+
+
+def _score_interval(value: float, m: int, n: int, alpha: float) -> tuple[float, float]:
+    """The AUROC values theta with |value - theta| <= z sqrt(V(theta)) (Newcombe 2006, method 5)."""
+    z = z_value(alpha)
+
+    def gap(theta: float) -> float:
+        return (value - theta) ** 2 - z * z * _hanley_mcneil_variance(theta, m, n)
+
+    tiny, step = 1e-12, 1e-9  # the gap is 0 at theta = value in {0, 1}: bracket just inside
+    below, above = max(tiny, value - step), min(1 - tiny, value + step)
+    lo = 0.0 if value <= step or gap(tiny) <= 0 else optimize.brentq(gap, tiny, below)
+    hi = 1.0 if value >= 1 - step or gap(1 - tiny) <= 0 else optimize.brentq(gap, above, 1 - tiny)
+    return float(lo), float(hi)
+
+
+def auroc_ci(
+    scores_in: np.ndarray, scores_out: np.ndarray, *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """95% interval of the AUROC: DeLong on the logit scale, the score interval at 0 or 1."""
+    s_in, s_out = scores(scores_in, scores_out)
+    m, n = len(s_in), len(s_out)
+    if m < 2 or n < 2:
+        return None
+    v10, v01 = placements(s_in, s_out)
+    value = float(v10.mean())
+    variance = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    if 0.0 < value < 1.0 and variance > 0.0:
+        return _logit_interval(value, variance, alpha)
+    return _score_interval(value, m, n, alpha)
+
+
+def _score_from_variance(
+    value: float, variance: float, fallback_n: float, alpha: float
+) -> tuple[float, float]:
+    """Wilson-type interval whose n is the effective sample size value (1 - value) / variance."""
+    interior = 0.0 < value < 1.0 and variance > 0.0
+    n_eff = value * (1.0 - value) / variance if interior else fallback_n
+    lo, hi = wilson_bounds(value * n_eff, n_eff, alpha=alpha)
+    return float(lo), float(hi)
+
+
+def aupr_ci(
+    s_in: np.ndarray,
+    s_out: np.ndarray,
+    indices: tuple[np.ndarray, np.ndarray],
+    *,
+    alpha: float = ALPHA,
+) -> tuple[float, float]:
+    """AUPR interval: a score interval whose effective n comes from the two-sample bootstrap's
+    variance (`indices`: resample indices into the ID and the OOD set)."""
+    value = aupr(s_in, s_out)
+    boot = aupr_batch(s_in[indices[0]], s_out[indices[1]])
+    return _score_from_variance(value, float(np.var(boot, ddof=1)), len(s_in), alpha)
+
+
+def fpr_ci(
+    s_in: np.ndarray,
+    s_out: np.ndarray,
+    id_indices: np.ndarray,
+    *,
+    tpr: float = TPR_LEVEL,
+    alpha: float = ALPHA,
+) -> tuple[float, float]:
+    """FPR-at-TPR interval: Wilson for the OOD acceptance rate with a design effect for the
+    threshold, whose variance comes from resampling the ID set (`id_indices`) alone."""
+    n = len(s_out)
+    fpr = fpr_at_tpr(s_in, s_out, tpr)
+    fixed_out = np.broadcast_to(s_out, (len(id_indices), n))
+    threshold_var = float(np.var(fpr_batch(s_in[id_indices], fixed_out, tpr), ddof=1))
+    shrunk = (fpr * n + 2.0) / (n + 4.0)  # Agresti-Coull: a binomial variance that is never 0
+    binomial_var = shrunk * (1.0 - shrunk) / n
+    n_eff = n * binomial_var / (binomial_var + threshold_var)
+    lo, hi = wilson_bounds(fpr * n_eff, n_eff, alpha=alpha)
+    return float(lo), float(hi)
+
+
+def detection_cis(
+    scores_in: np.ndarray,
+    scores_out: np.ndarray,
+    *,
+    seed: int,
+    name: str,
+    resamples: int = DEFAULT_RESAMPLES,
+    tpr: float = TPR_LEVEL,
+    alpha: float = ALPHA,
+) -> dict[str, tuple[float, float] | None]:
+    """Intervals of ood_auroc, ood_aupr and ood_fpr_at_95_tpr (None: too few samples)."""
+    s_in, s_out = scores(scores_in, scores_out)
+    m, n = len(s_in), len(s_out)
+    out: dict[str, tuple[float, float] | None] = {
+        "ood_auroc": auroc_ci(s_in, s_out, alpha=alpha),
+        "ood_aupr": None,
+        "ood_fpr_at_95_tpr": None,
+    }
+    if m < 2 or n < 2 or resamples < 2:
+        return out
+    indices = two_sample_indices(m, n, resamples=resamples, seed=seed, name=name)
+    out["ood_aupr"] = aupr_ci(s_in, s_out, indices, alpha=alpha)
+    out["ood_fpr_at_95_tpr"] = fpr_ci(s_in, s_out, indices[0], tpr=tpr, alpha=alpha)
+    return out

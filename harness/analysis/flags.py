@@ -1,0 +1,34 @@
+"""The reliability flags the built-in suites raise, with what each one means.
+
+A flag on a metric record says the number may not be trustworthy. Boards show it as
+`UNRELIABLE(flag)` and never rank a flagged number above an unflagged one; `harness check` fails
+on any flag in the current run unless the policy accepts that flag for that model
+(`accept_flags`, docs/ci-gate.md). A policy may name a flag from this catalogue or one that
+appears in the runs it checks; any other name is refused with close matches.
+"""
+
+from __future__ import annotations
+
+from harness.analysis.groups import INSUFFICIENT, SMALL_DENOMINATOR
+from harness.analysis.timing import UNSTABLE
+
+KNOWN_FLAGS: dict[str, str] = {
+    # adversarial (suites/adversarial: validity checks and attack outcomes)
+    "zero_gradients": "input gradients are zero on too many samples",
+    "nondeterministic_forward": "the forward pass is not deterministic",
+    "probability_outputs": "the model returns probabilities, not logits",
+    "unbounded_attack_fails": "an attack with an unbounded budget fails to break samples",
+    "noise_beats_gradient": "random noise breaks samples the gradient attacks missed",
+    "stronger_attack_lowers_acc": "a stronger attack breaks samples the ensemble missed",
+    "loss_not_increasing": "attack steps do not increase the loss",
+    "gradient_obfuscation": "a gradient-free attack breaks samples every gradient attack missed",
+    "gradient_masking_suspected": "the gradients look masked",
+    "decision_attack_failed": "the decision-based attack failed on some samples",
+    "invalid_adversarials": "attack candidates were rejected by verification",
+    # fairness
+    INSUFFICIENT: "a group has fewer samples than the minimum group size",
+    SMALL_DENOMINATOR: "a TPR or FPR rests on fewer positives or negatives than that minimum",
+    # throughput
+    "untimed_work": "the model enqueued work the per-call timer could not see",
+    UNSTABLE: "the timing rounds vary more than the allowed coefficient of variation",
+}

@@ -1,0 +1,258 @@
+"""What a stored metric offers a paired comparison: per-sample values, or a resampled statistic.
+
+Two runs (or two models) are compared on the same sample ids. A metric that is the mean of a
+per-sample column (accuracies, NLL, Brier, mean corruption accuracy) has a `PerSample` form; a
+metric that is a function of the whole table (ECE, balanced accuracy, macro-F1, fairness
+disparities, OOD detection metrics) has a `Resampled` form: a statistic that can be recomputed
+on bootstrap resamples of the sample ids, so both runs can be resampled with the SAME draws
+(a paired bootstrap). Metrics without either form are compared through their intervals, or not
+at all (harness.analysis.paired_tests). No torch here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis import calibration, detection
+from harness.analysis.groups import (
+    CLEAN_CORRECT,
+    Columns,
+    disparity_values,
+    group_stats,
+    group_values,
+    with_clean_reference,
+)
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import CLEAN, SampleTable
+
+Statistic = Callable[[np.ndarray], np.ndarray]
+
+# Per-sample columns whose mean is the metric of the same name.
+_MEAN_COLUMNS = frozenset({"nll", "brier"})
+# Accuracies that are not a plain mean of `correct` over one condition.
+_NOT_PLAIN_ACCURACY = frozenset({"balanced_acc", "worst_group_acc", "mean_corruption_acc"})
+CORRUPTION_PREFIX = "corruption="
+# means over every condition with a prefix: each sample's accuracy averaged over them
+_MEAN_OVER_CONDITIONS = {
+    "mean_corruption_acc": CORRUPTION_PREFIX,
+    "mean_tabular_shift_acc": "tabular=",
+    "mean_text_shift_acc": "text=",
+}
+_WHOLE_TABLE = frozenset({"ece", "balanced_acc", "macro_f1"})
+_DISPARITIES = frozenset(
+    {
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+        "worst_group_acc",
+        "group_acc_gap",
+        "group_ece_gap",
+        "worst_group_acc_drop",
+        "group_acc_drop_gap",
+    }
+)
+_BINARY_ONLY = frozenset(
+    {
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PerSample:
+    """A metric's per-sample form: values indexed by sample_id; binary ones get McNemar."""
+
+    values: pd.Series
+    binary: bool
+
+
+@dataclass(frozen=True)
+class Resampled:
+    """A statistic of the whole table, recomputable on resampled sample ids.
+
+    `ids` are the sample ids in the order the statistic indexes them; `strata` gives each a
+    stratum code (a group, or ID versus OOD) and resamples are drawn within strata, the columns
+    of each stratum in stratum order. `statistic(idx)` maps an (R, n) matrix of positions to R
+    values; row `arange(n)` gives the point value.
+    """
+
+    ids: pd.Index
+    strata: np.ndarray
+    statistic: Statistic
+
+    @property
+    def value(self) -> float:
+        return float(self.statistic(np.arange(len(self.ids))[None, :])[0])
+
+
+Form = PerSample | Resampled
+
+
+def per_sample(
+    record: MetricRecord, table: SampleTable | None, config: Mapping[str, Any] | None = None
+) -> Form | None:
+    """The paired form of `record` from its job's table (None when it has none).
+
+    `config` is the job's suite config (the fairness suite's positive label). A form whose
+    value on the full table is not the record's value (the record was computed on other rows,
+    e.g. a subset of the samples) is not used: None.
+    """
+    if table is None or record.value is None:
+        return None
+    form = _form(record, table, config)
+    if form is None:
+        return None
+    value = form.value if isinstance(form, Resampled) else float(form.values.mean())
+    return form if abs(value - record.value) <= 1e-6 * max(1.0, abs(record.value)) else None
+
+
+def _form(
+    record: MetricRecord, table: SampleTable, config: Mapping[str, Any] | None
+) -> Form | None:
+    frame = table.frame
+    if record.metric.startswith("ood_"):
+        return _ood(record, frame)
+    if record.metric in _DISPARITIES and "group" not in record.context:
+        return _disparity(record, frame, config or {})
+    if record.context.get("group") is not None or record.context.get("class") is not None:
+        return None  # a subset's number: compared through its interval
+    if record.metric in _MEAN_OVER_CONDITIONS:
+        rows = frame[frame["condition"].str.startswith(_MEAN_OVER_CONDITIONS[record.metric])]
+        if rows.empty:
+            return None
+        values = rows.groupby("sample_id")["correct"].mean().astype(np.float64)
+        return PerSample(values=values, binary=False)
+    if record.metric == "shift_acc_gap":
+        return _gap(record, frame)
+    rows = frame[frame["condition"] == record.condition]
+    if rows.empty:
+        return None
+    return _plain(record, rows)
+
+
+def _plain(record: MetricRecord, rows: pd.DataFrame) -> Form | None:
+    """Accuracies (McNemar), per-sample means, and whole-table accuracy-suite statistics."""
+    keyed = rows.set_index("sample_id")
+    if record.metric == "top5_acc":
+        if "top5_correct" not in rows.columns:
+            return None
+        return PerSample(values=keyed["top5_correct"].astype(bool), binary=True)
+    if record.metric.endswith("_acc") and record.metric not in _NOT_PLAIN_ACCURACY:
+        return PerSample(values=keyed["correct"].astype(bool), binary=True)
+    if record.metric in _MEAN_COLUMNS and record.metric in rows.columns:
+        return PerSample(values=keyed[record.metric].astype(np.float64), binary=False)
+    if record.metric in _WHOLE_TABLE:
+        return _classification(record, rows)
+    return None
+
+
+def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | None:
+    """ECE, balanced accuracy or macro-F1 of one condition's rows."""
+    needed = {"label", "prediction", "confidence"}
+    if not needed <= set(rows.columns):
+        return None
+    labels = rows["label"].to_numpy(np.int64)
+    predictions = rows["prediction"].to_numpy(np.int64)
+    if labels.min(initial=0) < 0 or predictions.min(initial=0) < 0:
+        return None
+    confidence = rows["confidence"].to_numpy(np.float64)
+    k = int(max(labels.max(initial=0), predictions.max(initial=0))) + 1
+    bins = int(record.context.get("bins", calibration.ECE_BINS))
+    metric = record.metric
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        if metric == "ece":
+            return calibration.ece(confidence, labels == predictions, idx, bins)
+        if metric == "balanced_acc":
+            return calibration.balanced_accuracy(labels, labels == predictions, idx, k)
+        return calibration.macro_f1(labels, predictions, idx, k)
+
+    ids = pd.Index(rows["sample_id"].to_numpy())
+    return Resampled(ids=ids, strata=np.zeros(len(ids), dtype=np.int64), statistic=statistic)
+
+
+def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
+    """OOD detection metrics: ID (clean) and OOD scores, resampled within each set."""
+    score = record.context.get("score")
+    batch = detection.BATCH.get(record.metric)
+    # the shift suite stores the entropy; its score is minus that (higher = more in-distribution)
+    column, sign = ("entropy", -1.0) if score == "neg_entropy" else (score, 1.0)
+    if score is None or batch is None or column not in frame.columns:
+        return None
+    clean = frame[frame["condition"] == CLEAN]
+    out = frame[frame["condition"] == record.condition]
+    if clean.empty or out.empty:
+        return None
+    values = sign * np.concatenate(
+        [clean[column].to_numpy(np.float64), out[column].to_numpy(np.float64)]
+    )
+    m = len(clean)
+    # OOD sample ids may repeat ID ids in principle: qualify them by set
+    ids = pd.Index([f"id:{s}" for s in clean["sample_id"]] + [f"ood:{s}" for s in out["sample_id"]])
+    strata = np.r_[np.zeros(m, dtype=np.int64), np.ones(len(out), dtype=np.int64)]
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        return batch(values[idx[:, :m]], values[idx[:, m:]])
+
+    return Resampled(ids=ids, strata=strata, statistic=statistic)
+
+
+def _gap(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
+    """Clean accuracy minus accuracy on a shifted task: two sample sets, resampled separately."""
+    clean = frame[frame["condition"] == CLEAN]
+    shifted = frame[frame["condition"] == record.condition]
+    if clean.empty or shifted.empty:
+        return None
+    hits = np.r_[clean["correct"].to_numpy(np.float64), shifted["correct"].to_numpy(np.float64)]
+    m = len(clean)
+    ids = pd.Index(
+        [f"clean:{s}" for s in clean["sample_id"]] + [f"shifted:{s}" for s in shifted["sample_id"]]
+    )
+    strata = np.r_[np.zeros(m, dtype=np.int64), np.ones(len(shifted), dtype=np.int64)]
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        return np.asarray(hits[idx[:, :m]].mean(axis=1) - hits[idx[:, m:]].mean(axis=1))
+
+    return Resampled(ids=ids, strata=strata, statistic=statistic)
+
+
+def _disparity(
+    record: MetricRecord, frame: pd.DataFrame, config: Mapping[str, Any]
+) -> Resampled | None:
+    """A fairness disparity of one grouping, recomputed on resamples drawn within groups."""
+    group_by = record.context.get("group_by")
+    if group_by is None:
+        return None
+    rows = with_clean_reference(frame, record.condition)
+    needs_drop = record.metric in ("worst_group_acc_drop", "group_acc_drop_gap")
+    if rows.empty or (needs_drop and CLEAN_CORRECT not in rows.columns):
+        return None
+    grouping = str(group_by).split("&")
+    sf = pd.DataFrame({col: group_values(rows, col).to_numpy() for col in grouping})
+    keys = sf.astype(str).agg("&".join, axis=1)
+    levels = sorted(keys.unique())
+    codes = keys.map({v: i for i, v in enumerate(levels)}).to_numpy(np.int64)
+    c = Columns.of(rows, int(config.get("positive_label", 1)))
+    g, binary = (
+        len(levels),
+        record.metric in _BINARY_ONLY or bool(set(np.unique(c.label)) <= {0, 1}),
+    )
+    bins = int(config.get("ece_bins", calibration.ECE_BINS))
+    metric = record.metric
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        stats = group_stats(c, codes, g, idx, binary, bins)
+        return disparity_values(stats, binary)[metric]
+
+    return Resampled(ids=pd.Index(rows["sample_id"].to_numpy()), strata=codes, statistic=statistic)

@@ -1,0 +1,123 @@
+"""Leaderboards never hide what went wrong: failed jobs show their reason, flags show in every
+format, and flagged or upper-bound numbers never rank above trustworthy ones (issue 15)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.leaderboard import build_boards
+from harness.cli.main import main
+from harness.core.manifest import JobEntry, JobStatus
+from harness.core.metric_record import MetricRecord
+from harness.present.leaderboard_view import render_csv, render_markdown, render_table
+from harness.store.run_store import RunStore
+from tests.present.synthetic import write_synthetic_run
+from tests.store.records import job_entry, job_record, run_manifest
+
+REASON = "ModelOutputError: model 'm2' returned NaN logits under attack"
+
+
+def _with_failure(run: Path, model: str, suite: str, *, drop_completed: bool) -> Path:
+    """Mark (model, digits, suite) failed in the manifest (its completed entry removed)."""
+    store = RunStore(run)
+    manifest = store.read_manifest()
+    assert manifest is not None
+    jobs = [
+        j for j in manifest.jobs if not (drop_completed and j.model == model and j.suite == suite)
+    ]
+    failed = JobEntry(
+        model=model, task="digits", suite=suite, status=JobStatus.FAILED, seconds=1.0,
+        message=REASON + "\nTraceback (most recent call last): ...", key=None, dir=None,
+    )  # fmt: skip
+    store.write_manifest(manifest.replace(jobs=(*jobs, failed)))
+    return run
+
+
+@pytest.fixture
+def failed_run(tmp_path: Path) -> Path:
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8})
+    for path in (run / "jobs").iterdir():  # m2's adversarial job never got stored
+        if "m2" in path.name and "adversarial" in path.name:
+            import shutil
+
+            shutil.rmtree(path)
+    return _with_failure(run, "m2", "adversarial", drop_completed=True)
+
+
+def test_failed_job_reason_in_every_format(
+    failed_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boards = build_boards(failed_run)
+    key = "robust_acc[attack=linf_pgd/eps=0.1,norm=linf]"
+    row = next(r for r in boards[0].rows if r.model == "m2")
+    assert row.failed == {"adversarial": REASON}  # first line only
+    assert f"FAILED: {REASON}" in render_table(boards)
+    assert "FAILED: ModelOutputError" in render_markdown(boards)
+    lines = list(csv.DictReader(io.StringIO(render_csv(boards))))
+    m2 = next(r for r in lines if r["model"] == "m2")
+    assert m2[f"{key}_failed"] == REASON and m2[key] == ""
+    assert main(["leaderboard", str(failed_run), "--format", "json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["m2"][key] is None and rows["m2"][f"{key}_failed"] == REASON
+    assert f"{key}_failed" not in rows["m1"]
+
+
+def test_model_whose_only_job_failed_still_gets_a_row(tmp_path: Path) -> None:
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9})
+    _with_failure(run, "broken", "accuracy", drop_completed=False)
+    board = build_boards(run)[0]
+    broken = next(r for r in board.rows if r.model == "broken")
+    assert broken.failure("top1_acc", board.column_suites) == REASON
+    assert broken.rank is None and broken.position == len(board.rows)  # missing: last
+
+
+def test_flags_have_their_own_csv_column(tmp_path: Path) -> None:
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8}, flag_model="m1")
+    lines = list(csv.DictReader(io.StringIO(render_csv(build_boards(run)))))
+    key = "robust_acc[attack=linf_pgd/eps=0.1,norm=linf]"
+    by_model = {r["model"]: r for r in lines}
+    assert by_model["m1"][f"{key}_flags"] == "gradient_masking_suspected"
+    assert by_model["m2"][f"{key}_flags"] == ""
+
+
+def _robust_run(out: Path, values: dict[str, tuple[float, tuple[str, ...], str | None]]) -> Path:
+    """A run with one adversarial job per model: robust_acc with flags and notes."""
+    store = RunStore.open_for_writing(out, "adv-1")
+    entries = []
+    for model, (value, flags, note) in values.items():
+        rec = job_record(model, "adversarial", run_id="adv-1")
+        metric = MetricRecord(
+            suite="adversarial", metric="robust_acc", value=value, unit="fraction",
+            higher_is_better=True, n=200, ci=(value - 0.05, value + 0.05),
+            condition="attack=ensemble/norm=linf/eps=0.1", headline=True, flags=flags, note=note,
+            context={"norm": "linf", "eps": "0.1"},
+        )  # fmt: skip
+        path = store.write_job(record=rec, table=None, metrics=[metric], artifacts={})
+        entries.append(job_entry(rec, path.name))
+    store.write_manifest(run_manifest("adv-1", entries))
+    return store.run_dir
+
+
+def test_flagged_and_upper_bound_robust_accuracy_rank_below_white_box(tmp_path: Path) -> None:
+    bound = "decision-based attack (the model exposes no gradients): an upper bound"
+    run = _robust_run(
+        tmp_path / "res",
+        {
+            "masked": (0.95, ("gradient_masking_suspected",), None),
+            "blackbox": (0.90, (), bound),
+            "honest": (0.40, (), None),
+        },
+    )
+    board = build_boards(run)[0]
+    order = [r.model for r in board.rows]
+    ranks = {r.model: r.rank for r in board.rows}
+    assert order[0] == "honest" and ranks["honest"] == 1
+    assert ranks["masked"] is not None and ranks["masked"] > 1
+    assert ranks["blackbox"] is not None and ranks["blackbox"] > 1
+    assert "UNRELIABLE(gradient_masking_suspected)" in render_table([board])
+    assert "upper bounds are ranked after" in board.rank_method
