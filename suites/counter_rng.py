@@ -136,7 +136,7 @@ def random_fields(
         shift = 64 - width * (j + 1)
         f = bits >> shift if shift else bits.clone()
         fields.append(f.bitwise_and_(mask))
-    out = torch.stack(fields, dim=-1).reshape(seeds.shape[0], -1)[:, :n]
+    out = torch.stack(fields, dim=-1).reshape(seeds.shape[0], bits.shape[1] * per_word)[:, :n]
     return out.reshape(seeds.shape[0], *shape)
 
 
@@ -174,7 +174,7 @@ def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torc
     radius = u[:, :, 0].log().mul_(-2.0).sqrt_()
     angle = u[:, :, 1].mul(2.0 * math.pi)
     out = torch.stack((radius * angle.cos(), radius.mul_(angle.sin_())), dim=-1)
-    return out.reshape(seeds.shape[0], -1)[:, :n].reshape(seeds.shape[0], *shape)
+    return out.reshape(seeds.shape[0], 2 * pairs)[:, :n].reshape(seeds.shape[0], *shape)
 
 
 def randint(

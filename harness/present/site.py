@@ -137,12 +137,14 @@ def _pairs(
     """(task, a, b): each task's first two models, and every asked pair both ran on the task."""
     pairs: list[tuple[str, str, str]] = []
     for head in heads:
-        models = [r.model for r in head.rows]
+        # a row with no cells is a model whose jobs failed (its reasons are on the board)
+        ran = {r.model for r in head.board.rows if r.cells}
+        models = [r.model for r in head.rows if r.model in ran]
         if len(models) >= 2 and (head.board.task, models[0], models[1]) not in pairs:
             pairs.append((head.board.task, models[0], models[1]))
     on_task: dict[str, set[str]] = defaultdict(set)
     for board in boards:
-        on_task[board.task].update(r.model for r in board.rows)
+        on_task[board.task].update(r.model for r in board.rows if r.cells)
     for a, b in extra:
         tasks = [t for t, models in sorted(on_task.items()) if {a, b} <= models]
         if not tasks:

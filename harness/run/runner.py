@@ -100,7 +100,8 @@ def run_id_for(plan: Plan) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # microseconds: "the latest result" must not depend on two jobs finishing in the same second
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 @dataclass

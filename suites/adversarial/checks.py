@@ -139,6 +139,9 @@ def run_checks(
     """Every check that applies to this model (`inputs`: the whole check subset's inputs)."""
     fwd = checks.target.fwd
     results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs))]
+    if len(checks.x) == 0:  # no clean-correct sample in the check subset: nothing to attack
+        log.info("adversarial checks for %s: no clean-correct sample to check", fwd.name)
+        return results
     everyone = torch.ones(len(checks.x), dtype=torch.bool)
     noise = _noise_broken(checks, noise_draws)
     results.append(vc.noise_beats_gradient(noise, checks.ensemble_broken, everyone))

@@ -63,7 +63,10 @@ def test_the_makefile_demo_is_harness_run() -> None:
 
 def test_commands_parsed() -> None:
     commands = readme_commands()
-    assert "harness leaderboard results --format md --task digits --all-metrics" in commands
+    assert (
+        "harness leaderboard results --format md --task digits --all-metrics --allow-partial"
+        in commands
+    )
     assert any(
         c.startswith("harness check --baseline results/baselines/quickstart") for c in commands
     )

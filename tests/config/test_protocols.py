@@ -102,6 +102,7 @@ def test_the_protocol_enters_the_job_key() -> None:
         "device_type": "cpu",
         "bootstrap_resamples": 10,
         "harness_version": "1",
+        "batch_size": 64,
     }
     plain = job_key(**common)  # type: ignore[arg-type]
     assert job_key(**common, protocol=None) == plain  # type: ignore[arg-type]
@@ -194,7 +195,8 @@ def test_spec_hash_without_a_protocol_is_unchanged_and_with_one_differs() -> Non
     import json
 
     plain = spec(tasks=["digits"], suites={"accuracy": {}})
-    legacy = plain.model_dump(mode="json", exclude={"execution"})
+    # how jobs run (execution, threads, timeout) is never in the hash
+    legacy = plain.model_dump(mode="json", exclude={"execution", "threads", "timeout"})
     del legacy["protocol"], legacy["protocol_sample_ids"]
     payload = json.dumps(legacy, sort_keys=True).encode()
     assert plain.spec_hash() == hashlib.sha256(payload).hexdigest()  # baselines still match

@@ -26,8 +26,9 @@ from tests.reliability.conftest import (
 )
 
 # the MULTI_SPEC jobs (conftest.py), with models that stall on a file instead of sleeping:
-# slow-a finishes its accuracy job (6 batches) and its fairness job (digits has no groups: a
-# recorded skip); slow-b stalls at its first batch while `hold` exists.
+# slow-a finishes its accuracy job (the model-call probe of harness.core.model_calls, then 6
+# batches: 7 calls) and its fairness job (digits has no groups: a recorded skip); slow-b stalls at
+# its first call while `hold` exists.
 STALLING_SPEC = """\
 name: multi
 seed: 5
@@ -39,7 +40,7 @@ tasks: [digits, diabetes]
 models:
   - name: slow-a
     factory: tests.fixture_models:stalling_linear_digits
-    factory_args: {{hold: "{hold}", after: 6, seed: 0}}
+    factory_args: {{hold: "{hold}", after: 7, seed: 0}}
     input_shape: [1, 8, 8]
     tasks: [digits]
   - name: slow-b

@@ -233,3 +233,13 @@ def test_random_fields_pack_words_from_the_top(width: int) -> None:
     u = counter_rng.uniform(seeds, (3, 5), stream=4)
     k = counter_rng.random_fields(seeds, (3, 5), stream=4, width=32) >> 9
     assert torch.equal(u, counter_rng.open_unit(k))
+
+
+@pytest.mark.parametrize("width", [8, 16, 32, 64])
+def test_an_empty_batch_gives_empty_draws(width: int) -> None:
+    """No samples left (e.g. a model that gets every sample wrong before an attack's check):
+    empty draws of the right shape, not a reshape error."""
+    seeds = torch.zeros(0, dtype=torch.int64)
+    assert counter_rng.random_fields(seeds, (3, 5), width=width).shape == (0, 3, 5)
+    assert counter_rng.uniform(seeds, (1, 8, 8)).shape == (0, 1, 8, 8)
+    assert counter_rng.normal(seeds, (4,)).shape == (0, 4)
