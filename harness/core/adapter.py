@@ -103,21 +103,12 @@ class AdapterHooks:
         return None
 
 
-class WithDefaultHooks(AdapterHooks):
-    """A plugin adapter that implements only some hooks, completed with the defaults.
-
-    Delegates every member explicitly (no attribute proxying); hooks the plugin defines are its own.
-    """
+class DelegatingAdapter(AdapterHooks):
+    """An adapter that stands for another: every member explicitly forwarded to `self.adapter`
+    (no attribute proxying). Wrappers subclass it and override what they change."""
 
     def __init__(self, adapter: MinimalAdapter) -> None:
         self.adapter = adapter
-        own = {hook: getattr(adapter, hook) for hook in OPTIONAL_HOOKS if hasattr(adapter, hook)}
-        if "unavailable_reason" in own:
-            self.unavailable_reason = own["unavailable_reason"]
-        if "check_task" in own:
-            self.check_task = own["check_task"]  # type: ignore[method-assign]
-        if "count_tokens" in own:
-            self.count_tokens = own["count_tokens"]  # type: ignore[method-assign]
 
     @property
     def name(self) -> str:
@@ -146,6 +137,21 @@ class WithDefaultHooks(AdapterHooks):
 
     def identity(self) -> str:
         return self.adapter.identity()
+
+
+class WithDefaultHooks(DelegatingAdapter):
+    """A plugin adapter that implements only some hooks, completed with the defaults; hooks the
+    plugin defines are its own."""
+
+    def __init__(self, adapter: MinimalAdapter) -> None:
+        super().__init__(adapter)
+        own = {hook: getattr(adapter, hook) for hook in OPTIONAL_HOOKS if hasattr(adapter, hook)}
+        if "unavailable_reason" in own:
+            self.unavailable_reason = own["unavailable_reason"]
+        if "check_task" in own:
+            self.check_task = own["check_task"]  # type: ignore[method-assign]
+        if "count_tokens" in own:
+            self.count_tokens = own["count_tokens"]  # type: ignore[method-assign]
 
 
 def with_default_hooks(adapter: MinimalAdapter) -> ModelAdapter:

@@ -18,13 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.core.adapter import (
-    AdapterHooks,
-    Capabilities,
-    InputSpec,
-    ModelAdapter,
-    check_logits_shape,
-)
+from harness.core.adapter import DelegatingAdapter, ModelAdapter, check_logits_shape
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.task import Task
 
@@ -140,33 +134,19 @@ def _trace(err: BaseException) -> str:
     return "".join(traceback.format_exception(err, limit=-TRACEBACK_FRAMES))
 
 
-class CheckedAdapter(AdapterHooks):
+class CheckedAdapter(DelegatingAdapter):
     """An adapter whose every `logits` call is a checked call into model code, on one task.
 
-    Delegates every member explicitly; `logits` runs under `calling_model` and refuses outputs
-    that are not a real (batch, num_classes) tensor with one row per input. NaN and inf are left
-    to the suites (some count them as failures of the model, others refuse them).
+    `logits` runs under `calling_model` and refuses outputs that are not a real (batch,
+    num_classes) tensor with one row per input; every other member is forwarded. NaN and inf are
+    left to the suites (some count them as failures of the model, others refuse them).
     """
 
+    adapter: ModelAdapter
+
     def __init__(self, adapter: ModelAdapter, task: Task) -> None:
-        self.adapter = adapter
+        super().__init__(adapter)
         self.task = task
-
-    @property
-    def name(self) -> str:
-        return self.adapter.name
-
-    @property
-    def input_spec(self) -> InputSpec:
-        return self.adapter.input_spec
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.adapter.capabilities
-
-    @property
-    def device(self) -> torch.device:
-        return self.adapter.device
 
     @property
     def unavailable_reason(self) -> str | None:  # type: ignore[override]
@@ -199,15 +179,6 @@ class CheckedAdapter(AdapterHooks):
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             self.logits(batch.inputs)
-
-    def module(self) -> torch.nn.Module:
-        return self.adapter.module()
-
-    def describe(self) -> dict[str, Any]:
-        return self.adapter.describe()
-
-    def identity(self) -> str:
-        return self.adapter.identity()
 
     def check_task(self, task: Task) -> None:
         self.adapter.check_task(task)
