@@ -277,17 +277,22 @@ def _hardware(m: MetricRecord) -> str:
     return f"{name}" + (f", {threads} thread(s)" if threads is not None else "")
 
 
+def _hardware_bound(m: MetricRecord) -> bool:
+    return any(k in m.context for k in HARDWARE_CONTEXT)
+
+
+def _without_hardware(m: MetricRecord) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """A metric's identity without the hardware it was measured on."""
+    ctx = sorted((k, str(v)) for k, v in m.context.items() if k not in HARDWARE_CONTEXT)
+    return m.metric, m.condition, tuple(ctx)
+
+
 def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord]) -> bool:
     """A hardware-dependent baseline metric measured on other hardware now: the row says so and
     passes (True); False when `bm` is not hardware-dependent or has no such twin."""
-    if not any(k in bm.context for k in HARDWARE_CONTEXT):
+    if not _hardware_bound(bm):
         return False
-
-    def rest(m: MetricRecord) -> tuple[str, str, list[tuple[str, str]]]:
-        ctx = sorted((k, str(v)) for k, v in m.context.items() if k not in HARDWARE_CONTEXT)
-        return m.metric, m.condition, ctx
-
-    twin = next((m for m in current if rest(m) == rest(bm)), None)
+    twin = next((m for m in current if _without_hardware(m) == _without_hardware(bm)), None)
     if twin is None:
         return False
     row.current = twin.value
@@ -332,10 +337,15 @@ def _new_flagged_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[C
     """Flagged checked metrics of the current run that the baseline does not have at all."""
     rows = []
     for key, job in sorted(cur.jobs.items()):
-        known = {m.key for m in base.jobs[key].metrics} if key in base.jobs else set()
+        base_metrics = base.jobs[key].metrics if key in base.jobs else []
+        known = {m.key for m in base_metrics}
+        # measured on other hardware in the baseline: not gated, so its flag is not either
+        elsewhere = {_without_hardware(m) for m in base_metrics if _hardware_bound(m)}
         for m in job.metrics:
             flags = _unaccepted(policy, key[0], m)
             if m.key in known or not flags or _checked(policy, m) is None:
+                continue
+            if _hardware_bound(m) and _without_hardware(m) in elsewhere:
                 continue
             rows.append(
                 CheckRow(

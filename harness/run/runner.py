@@ -7,6 +7,7 @@ results already exist with the same key are skipped, so an interrupted run resum
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -46,7 +47,7 @@ from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, sig
 from harness.run.lock import RunLock, RunLockedError
 from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.quiet import quiet_library_progress
-from harness.run.threads import CpuBudget, choose_threads, cpu_budget
+from harness.run.threads import CpuBudget, choose_threads, cpu_budget, using_threads
 from harness.store import job_cache
 from harness.store.run_store import RunStore
 
@@ -529,7 +530,11 @@ class Runner:
             suite = self.plan.suites[job.job.suite]
             result = whole
             if job.shards is not None:
-                result = merge_result(suite, job.tables, job.task, self._context())
+                # the merge recomputes metrics (BLAS products among them) with the job's threads,
+                # so a sharded job's numbers equal the whole job's to the last bit
+                threads = using_threads(job.threads) if job.threads else contextlib.nullcontext()
+                with threads:
+                    result = merge_result(suite, job.tables, job.task, self._context())
             table = (
                 result.table.with_groups(job.task.groups()) if result.table is not None else None
             )
