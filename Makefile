@@ -40,7 +40,7 @@ demo: $(DEMO_STAMP)
 	$(BIN)/harness run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 lint: $(STAMP)
 	$(BIN)/ruff check harness suites adapters zoo tests benchmarks
