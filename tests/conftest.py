@@ -71,3 +71,16 @@ suites:
 @pytest.fixture
 def tiny_spec(write_spec: Callable[[str], Path]) -> Path:
     return write_spec(TINY_SPEC)
+
+
+@pytest.fixture(scope="session")
+def baseline_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed quickstart baseline's report, built once per session with torch blocked
+    from import (tests/torch_blocked.py): the torch-free test and the browser test share it."""
+    from tests.torch_blocked import REPO, run_without_torch
+
+    site = tmp_path_factory.mktemp("baseline-site") / "site"
+    baseline = REPO / "results" / "baselines" / "quickstart"
+    done = run_without_torch("report", str(baseline), "--out", str(site))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return site

@@ -73,7 +73,17 @@ def test_commands_parsed() -> None:
     assert any(c.startswith("harness groups results --condition") for c in commands)
 
 
-@pytest.mark.parametrize("command", readme_commands())
+def _params() -> list[object]:
+    """Every README command; the report (about 40 s on the quickstart) runs in the slow set only:
+    the browser and torch-free tests build the same report from the committed baseline."""
+    slow = pytest.mark.slow
+    return [
+        pytest.param(c, marks=slow) if c.startswith("harness report") else c
+        for c in readme_commands()
+    ]
+
+
+@pytest.mark.parametrize("command", _params())
 def test_readme_command_works_after_make_demo(
     demo_folder: Path, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from tests.reliability.conftest import results_by_job
 from tests.reliability.scenarios import SPEC, _harness_child
 
 
+@pytest.mark.slow  # ~20 s; the Ray executor tests in tests/run cover the child driver too
 def test_cli_ray_run_in_a_child_driver_equals_local(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     spec = tmp_path / "spec.yaml"

@@ -180,6 +180,7 @@ suites:
 """
 
 
+@pytest.mark.slow  # ~10 s; job time limits are tested locally in tests/run/test_timeouts.py
 def test_a_job_time_limit_stops_a_hung_job_on_ray_too(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:

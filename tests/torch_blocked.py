@@ -1,0 +1,43 @@
+"""Run a `harness` command in a child Python with torch (and everything that needs it) blocked
+from import: the results side (leaderboard, report, check, groups, variants) must work there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+BLOCKER = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    BLOCKED = {"torch", "torchvision", "suites", "adapters", "zoo", "foolbox", "datasets"}
+
+    class Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"{name} is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, Blocker())
+    from harness.cli import main
+    code = main(sys.argv[1:])
+    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    assert not leaked, leaked
+    sys.exit(code)
+    """
+)
+
+
+def run_without_torch(*args: str) -> subprocess.CompletedProcess[str]:
+    """`harness <args>` in a child process that cannot import torch."""
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKER, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
