@@ -7,7 +7,6 @@ results already exist with the same key are skipped, so an interrupted run resum
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -532,8 +531,7 @@ class Runner:
             if job.shards is not None:
                 # the merge recomputes metrics (BLAS products among them) with the job's threads,
                 # so a sharded job's numbers equal the whole job's to the last bit
-                threads = using_threads(job.threads) if job.threads else contextlib.nullcontext()
-                with threads:
+                with using_threads(job.threads):
                     result = merge_result(suite, job.tables, job.task, self._context())
             table = (
                 result.table.with_groups(job.task.groups()) if result.table is not None else None

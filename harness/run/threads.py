@@ -158,8 +158,12 @@ def choose_threads(
 
 
 @contextmanager
-def using_threads(threads: int) -> Iterator[None]:
-    """Run the block with `threads` intra-op threads in torch, BLAS and OpenMP; restore after."""
+def using_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with `threads` intra-op threads in torch, BLAS and OpenMP; restore after.
+    None leaves every setting as it is."""
+    if threads is None:
+        yield
+        return
     import torch
     from threadpoolctl import threadpool_limits
 

@@ -67,6 +67,12 @@ def test_using_threads_restores_the_setting() -> None:
     with using_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+    torch.set_num_threads(2)
+    try:
+        with using_threads(None):  # None: leave the setting alone
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 SPEC = """

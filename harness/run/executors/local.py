@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,10 +47,7 @@ class LocalExecutor:
         unit = self._queue.popleft()
         progress = self.progress_for(unit) if self.progress_for is not None else None
         ctx = replace(self.context, progress=progress, threads=unit.threads)
-        threads = (
-            using_threads(unit.threads) if unit.threads is not None else contextlib.nullcontext()
-        )
-        with threads:
+        with using_threads(unit.threads):
             return run_unit(
                 unit,
                 suite=self.plan.suites[unit.job.suite],
