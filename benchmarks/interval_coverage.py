@@ -138,21 +138,55 @@ def detection_rows(gen: np.random.Generator, reps: int) -> list[str]:
         rows.append(
             f"| OOD FPR at 95% TPR, {m} ID / {n} OOD | FPR 0.5/0.2/0.05/0.01 | {' / '.join(cells)} |"
         )
-    for m, n in ((50, 50), (100, 100), (300, 200)):
+    for m, n in ((30, 30), (50, 50), (100, 100), (300, 200), (50, 200), (200, 50), (719, 300)):
         cells = []
         for auc in (0.6, 0.8, 0.95, 0.99):
-            big_in, big_out = _binormal(gen, 400 * m, 400 * n, auc)
+            big_in, big_out = _binormal(gen, 200_000, 200_000 * n // m, auc)
             truth = detection.aupr(big_in, big_out)
             hits = 0
-            for _ in range(reps // 2):
-                s_in, s_out = _binormal(gen, m, n, auc)
-                idx = (gen.integers(0, m, size=(200, m)), gen.integers(0, n, size=(200, n)))
-                lo, hi = detection.aupr_ci(s_in, s_out, idx)
+            for _ in range(reps):
+                lo, hi = detection.aupr_ci(*_binormal(gen, m, n, auc))
                 hits += lo <= truth <= hi
-            cells.append(f"{hits / (reps // 2):.3f}")
+            cells.append(f"{hits / reps:.3f}")
         rows.append(
             f"| OOD AUPR, {m} ID / {n} OOD | binormal AUROC 0.6/0.8/0.95/0.99 | {' / '.join(cells)} |"
         )
+    return rows
+
+
+def _shaped(
+    gen: np.random.Generator, shape: str, m: int, n: int, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score shapes other than the equal-variance binormal: a wide OOD set whose tail reaches the
+    top of the ranking, MSP-like scores in float16 (ties), and exponential scores."""
+    if shape == "unequal variance":
+        return gen.normal(level, 0.6, m), gen.normal(0.0, 1.5, n)
+    if shape == "MSP-like, float16":
+        s_in = 1.0 - gen.beta(1.0, 8.0 * level, m)
+        s_out = 1.0 - gen.beta(1.0, 2.0, n)
+        return s_in.astype(np.float16).astype(float), s_out.astype(np.float16).astype(float)
+    return gen.exponential(level, m), gen.exponential(1.0, n)
+
+
+def aupr_other_shapes(gen: np.random.Generator, reps: int) -> list[str]:
+    rows = []
+    levels = {
+        "unequal variance": (0.5, 1.5, 3.0),
+        "MSP-like, float16": (0.5, 2.0, 8.0),
+        "exponential": (2.0, 6.0, 20.0),
+    }
+    for shape, steps in levels.items():
+        for m, n in ((40, 40), (100, 100), (200, 50), (50, 200)):
+            cells = []
+            for level in steps:
+                big_in, big_out = _shaped(gen, shape, 200_000, 200_000 * n // m, level)
+                truth = detection.aupr(big_in, big_out)
+                hits = 0
+                for _ in range(reps):
+                    lo, hi = detection.aupr_ci(*_shaped(gen, shape, m, n, level))
+                    hits += lo <= truth <= hi
+                cells.append(f"{hits / reps:.3f} (AUPR {truth:.3f})")
+            rows.append(f"| OOD AUPR, {shape}, {m} ID / {n} OOD | {' / '.join(cells)} |")
     return rows
 
 
@@ -179,6 +213,12 @@ def main() -> None:
     for part in (proportions, disparities, detection_rows, medians):
         for line in part(gen, args.reps):
             print(line, flush=True)
+    print(
+        "\n| AUPR interval, other score shapes | coverage (population AUPR) at three separations |"
+    )
+    print("|---|---|")
+    for line in aupr_other_shapes(gen, args.reps):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

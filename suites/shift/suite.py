@@ -245,7 +245,7 @@ def _check_evaluable(task: Task, families: list[str]) -> None:
 
 class ShiftSuite(Suite):
     name = "shift"
-    version = "3"  # 3: faithful corruptions, n/a cells, streaming; Wilson and OOD intervals
+    version = "4"  # 4: AUPR interval by the two-sample jackknife (t, rare-event df)
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (MSP, energy, max-logit, entropy)"
