@@ -10,7 +10,7 @@ import torch
 
 from suites import counter_rng
 from suites.shift.image_corruptions.colour import via_rgb
-from suites.shift.image_corruptions.filters import gaussian
+from suites.shift.image_corruptions.filters import gaussian, take
 from suites.shift.image_corruptions.streams import S_AFFINE, S_DX, S_DY
 
 
@@ -101,11 +101,11 @@ def _box_down(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
     shape[dim] = n_out
     first = torch.tensor(lo, device=x.device)
     counts = torch.tensor(count, device=x.device)
-    out = x.index_select(dim, first)
+    out = take(x, dim, first)
     for t in range(1, max(count)):
         idx = (first + t).clamp_(max=x.shape[dim] - 1)
         mask = (counts > t).to(x.dtype).reshape(shape)
-        out.addcmul_(x.index_select(dim, idx), mask)  # times 0 or 1: exact, fused or not
+        out.addcmul_(take(x, dim, idx), mask)  # times 0 or 1: exact, fused or not
     return out.mul_((1.0 / counts.to(torch.float64)).to(x.dtype).reshape(shape))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from suites.shift.image_corruptions.filters import pad_index
+from suites.shift.image_corruptions.filters import pad_index, take
 
 # Standard JPEG quantisation tables (ITU T.81 Annex K), as libjpeg uses them.
 _JPEG_LUMA_Q = (
@@ -85,7 +85,7 @@ def _pad_to_multiple(plane: torch.Tensor, m: int) -> torch.Tensor:
         return plane
     rows = pad_index(h, 0, -h % m, "edge", plane.device)
     cols = pad_index(w, 0, -w % m, "edge", plane.device)
-    return plane.index_select(1, rows).index_select(2, cols)
+    return take(take(plane, 1, rows), 2, cols)
 
 
 def _fancy_upsample(c: torch.Tensor, h: int, w: int) -> torch.Tensor:
