@@ -43,16 +43,24 @@ def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) 
     raise ValueError(f"unknown pad mode {mode!r}")
 
 
-def take(x: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
+def take(
+    x: torch.Tensor, dim: int, index: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """``x.index_select(dim, index)`` through a 2-D or 3-D view with ``dim`` in the middle: the
     same copied values, several times faster on CPU than selecting along an inner axis of a 4-D
-    tensor (measured 5x on the last axis, 3x on the one before)."""
+    tensor (measured 5x on the last axis, 3x on the one before). ``out``: a contiguous tensor of
+    the result's shape to write into (reusing one saves the page faults of a fresh one)."""
     dim = dim % x.dim()
     shape = x.shape
     before = math.prod(shape[:dim])
     after = math.prod(shape[dim + 1 :])
     view = x.reshape(before, shape[dim]) if after == 1 else x.reshape(before, shape[dim], after)
-    return view.index_select(1, index).reshape(*shape[:dim], index.numel(), *shape[dim + 1 :])
+    result_shape = (*shape[:dim], index.numel(), *shape[dim + 1 :])
+    if out is None:
+        return view.index_select(1, index).reshape(result_shape)
+    flat_out = out.view(before, index.numel()) if after == 1 else out.view(before, -1, after)
+    torch.index_select(view, 1, index, out=flat_out)
+    return out
 
 
 def pad2d(x: torch.Tensor, ph: int, pw: int, mode: str) -> torch.Tensor:
