@@ -454,7 +454,7 @@ def test_jpeg_on_cpu_is_libjpeg_and_the_torch_emulation_is_close(size: int) -> N
 def test_jpeg_codec_shortcut_equals_pillow_save_and_open(mode: str) -> None:
     """Pillow's encoder/decoder called directly (when its probe passed) give the bytes of
     ``Image.save`` / ``Image.open``; the fallback (no shortcut) is that path itself."""
-    images = [_smooth_rgb(45), _digit_rgb(3, 32)]
+    images = [_smooth_rgb(45), _smooth_rgb(96), _digit_rgb(3, 32)]  # 96 px: planes merged
     for quality in (25, 7):
         codec = _PillowJpeg(mode, quality)
         fallback = _PillowJpeg(mode, quality)
