@@ -17,6 +17,7 @@ from suites.shift.image_corruptions.filters import (
     gaussian,
     pad2d,
     separable,
+    take,
 )
 from suites.shift.image_corruptions.streams import S_ANGLE, S_GLASS, per_sample_uniform
 
@@ -238,8 +239,10 @@ def _lerp_axis(x: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor], dim: in
     pairs, weights = (t.to(x.device) for t in plan)
     shape = [1] * x.dim()
     shape[dim] = -1
-    a = torch.gather(x, dim, pairs[0].reshape(shape).expand(x.shape))
-    b = torch.gather(x, dim, pairs[1].reshape(shape).expand(x.shape))
+    # One shared index per axis (`take`): the same values as a gather with an expanded index,
+    # several times faster on CPU.
+    a = take(x, dim, pairs[0])
+    b = take(x, dim, pairs[1])
     b.sub_(a).mul_(weights.reshape(shape))
     return a.add_(b)
 

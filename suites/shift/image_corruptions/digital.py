@@ -10,7 +10,7 @@ import torch
 
 from suites import counter_rng
 from suites.shift.image_corruptions.colour import via_rgb
-from suites.shift.image_corruptions.filters import gaussian
+from suites.shift.image_corruptions.filters import gaussian, take
 from suites.shift.image_corruptions.streams import S_AFFINE, S_DX, S_DY
 
 
@@ -101,17 +101,21 @@ def _box_down(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
     shape[dim] = n_out
     first = torch.tensor(lo, device=x.device)
     counts = torch.tensor(count, device=x.device)
-    out = x.index_select(dim, first)
+    out = take(x, dim, first)
+    tap = torch.empty_like(out) if max(count) > 1 else out
     for t in range(1, max(count)):
         idx = (first + t).clamp_(max=x.shape[dim] - 1)
-        mask = (counts > t).to(x.dtype).reshape(shape)
-        out.addcmul_(x.index_select(dim, idx), mask)  # times 0 or 1: exact, fused or not
+        take(x, dim, idx, out=tap)
+        if min(count) > t:
+            out.add_(tap)  # every output has this tap: the same sums as the masked form
+        else:
+            out.addcmul_(tap, (counts > t).to(x.dtype).reshape(shape))  # times 0 or 1: exact
     return out.mul_((1.0 / counts.to(torch.float64)).to(x.dtype).reshape(shape))
 
 
 def pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """PIL BOX downsample by ``factor`` (sizes truncated to int), then back to full size with one
-    gather (PIL NEAREST for the ImageNet table, BOX for CIFAR, which is nearest when upsampling)."""
+    """PIL BOX downsample by ``factor`` (sizes truncated to int), then back to full size by
+    copying (PIL NEAREST for the ImageNet table, BOX for CIFAR, which is nearest when upsampling)."""
     b, c, h, w = x.shape
     sh, sw = max(1, int(h * p["factor"])), max(1, int(w * p["factor"]))
     small = _box_down(_box_down(x, 2, sh), 3, sw)
@@ -119,9 +123,9 @@ def pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.T
         rows, cols = _nearest_taps(sh, h), _nearest_taps(sw, w)
     else:
         rows, cols = _pil_box_taps(sh, h)[0], _pil_box_taps(sw, w)[0]
-    src = torch.tensor(rows, device=x.device)[:, None] * sw + torch.tensor(cols, device=x.device)
-    out = small.reshape(b * c, sh * sw).index_select(1, src.reshape(-1))
-    return out.reshape(b, c, h, w)
+    # Columns first (on the small rows), then whole rows: two copies by shared indices.
+    wide = take(small, 3, torch.tensor(cols, device=x.device))
+    return take(wide, 2, torch.tensor(rows, device=x.device))
 
 
 def elastic_transform(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

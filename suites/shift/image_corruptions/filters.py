@@ -10,6 +10,7 @@ one plane per call is the same computation whatever the batch or thread count).
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -42,15 +43,35 @@ def pad_index(n: int, before: int, after: int, mode: str, device: torch.device) 
     raise ValueError(f"unknown pad mode {mode!r}")
 
 
+def take(
+    x: torch.Tensor, dim: int, index: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``x.index_select(dim, index)`` through a 2-D or 3-D view with ``dim`` in the middle: the
+    same copied values, several times faster on CPU than selecting along an inner axis of a 4-D
+    tensor (measured 5x on the last axis, 3x on the one before). ``out``: a contiguous tensor of
+    the result's shape to write into (reusing one saves the page faults of a fresh one)."""
+    dim = dim % x.dim()
+    shape = x.shape
+    before = math.prod(shape[:dim])
+    after = math.prod(shape[dim + 1 :])
+    view = x.reshape(before, shape[dim]) if after == 1 else x.reshape(before, shape[dim], after)
+    result_shape = (*shape[:dim], index.numel(), *shape[dim + 1 :])
+    if out is None:
+        return view.index_select(1, index).reshape(result_shape)
+    flat_out = out.view(before, index.numel()) if after == 1 else out.view(before, -1, after)
+    torch.index_select(view, 1, index, out=flat_out)
+    return out
+
+
 def pad2d(x: torch.Tensor, ph: int, pw: int, mode: str) -> torch.Tensor:
     """Pad the last two axes by ``ph`` rows and ``pw`` columns on each side (``constant0``:
     zeros)."""
     if mode == "constant0":
         return torch.nn.functional.pad(x, (pw, pw, ph, ph))
     if ph:
-        x = x.index_select(-2, pad_index(x.shape[-2], ph, ph, mode, x.device))
+        x = take(x, -2, pad_index(x.shape[-2], ph, ph, mode, x.device))
     if pw:
-        x = x.index_select(-1, pad_index(x.shape[-1], pw, pw, mode, x.device))
+        x = take(x, -1, pad_index(x.shape[-1], pw, pw, mode, x.device))
     return x
 
 

@@ -23,7 +23,9 @@ from suites.shift.image_corruptions import (
     resolve_params,
 )
 from suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
-from suites.shift.image_corruptions.jpeg import jpeg_torch
+from suites.shift.image_corruptions.digital import _nearest_taps, _pil_box_taps
+from suites.shift.image_corruptions.filters import take
+from suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_torch
 
 from .reference_corruptions import load_reference
 
@@ -379,6 +381,49 @@ def test_pixelate_matches_pil_box(size: int) -> None:
         assert np.abs(ours - ref).max() <= 1.01 / 255, severity
 
 
+def _pixelate_by_masked_taps(x: torch.Tensor, severity: int) -> torch.Tensor:
+    """Pixelate as written before the copy-based speed-ups: every box tap selected with
+    ``index_select`` on the 4-D tensor and added with a 0/1 mask, one gather to full size."""
+    b, c, h, w = x.shape
+    params = resolve_params("pixelate", severity, h, w, regime="imagenet", scale=1.0)
+    sh, sw = int(h * params["factor"]), int(w * params["factor"])
+
+    def box(t: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
+        lo, count = _pil_box_taps(t.shape[dim], n_out)
+        shape = [1] * 4
+        shape[dim] = n_out
+        first, counts = torch.tensor(lo), torch.tensor(count)
+        out = t.index_select(dim, first)
+        for tap in range(1, max(count)):
+            idx = (first + tap).clamp(max=t.shape[dim] - 1)
+            mask = (counts > tap).to(t.dtype).reshape(shape)
+            out = out.addcmul(t.index_select(dim, idx), mask)
+        return out * (1.0 / counts.to(torch.float64)).to(t.dtype).reshape(shape)
+
+    small = box(box(x, 2, sh), 3, sw)
+    rows = torch.tensor(_nearest_taps(sh, h))[:, None] * sw + torch.tensor(_nearest_taps(sw, w))
+    return small.reshape(b * c, sh * sw)[:, rows.reshape(-1)].reshape(b, c, h, w)
+
+
+@pytest.mark.parametrize("size", [32, 45, 224])
+def test_pixelate_keeps_the_bits_of_the_masked_tap_form(size: int) -> None:
+    gen = torch.Generator().manual_seed(size)
+    x = torch.rand(3, 3, size, size, generator=gen)
+    for severity in SEVERITIES:
+        ours = corrupt(x, "pixelate", severity, _seeds(3), regime="imagenet", scale=1.0)
+        assert torch.equal(ours, _pixelate_by_masked_taps(x, severity)), (size, severity)
+
+
+def test_take_equals_index_select_on_every_axis() -> None:
+    x = torch.rand(2, 3, 5, 7)
+    for dim in range(4):
+        index = torch.tensor([1, 0, 1, 1, 0])
+        expected = x.index_select(dim, index)
+        assert torch.equal(take(x, dim, index), expected)
+        out = torch.empty_like(expected)
+        assert take(x, dim - 4, index, out=out) is out and torch.equal(out, expected)
+
+
 def _pil_jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, "JPEG", quality=quality)
@@ -403,6 +448,28 @@ def test_jpeg_on_cpu_is_libjpeg_and_the_torch_emulation_is_close(size: int) -> N
     assert np.abs(ours - ref).max() < 1e-6
     emulated = jpeg_torch(gray, 40)[0, 0].double().numpy()
     assert 10 * np.log10(1.0 / np.mean((emulated - ref) ** 2)) > 40.0
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_jpeg_codec_shortcut_equals_pillow_save_and_open(mode: str) -> None:
+    """Pillow's encoder/decoder called directly (when its probe passed) give the bytes of
+    ``Image.save`` / ``Image.open``; the fallback (no shortcut) is that path itself."""
+    images = [_smooth_rgb(45), _smooth_rgb(96), _digit_rgb(3, 32)]  # 96 px: planes merged
+    for quality in (25, 7):
+        codec = _PillowJpeg(mode, quality)
+        fallback = _PillowJpeg(mode, quality)
+        fallback.config = None
+        for img in images:
+            planes = np.ascontiguousarray(img.transpose(2, 0, 1)[: 3 if mode == "RGB" else 1])
+            fast, slow = np.empty_like(planes), np.empty_like(planes)
+            codec.round_trip(planes, fast)
+            fallback.round_trip(planes, slow)
+            pil = Image.fromarray(planes[0]) if mode == "L" else Image.fromarray(img)
+            buf = io.BytesIO()
+            pil.save(buf, "JPEG", quality=quality)
+            expected = np.asarray(Image.open(buf)).reshape(img.shape[0], img.shape[1], -1)
+            assert np.array_equal(slow, expected.transpose(2, 0, 1)), (quality, mode)
+            assert np.array_equal(fast, slow), (quality, mode)
 
 
 def test_saturate_on_grayscale_uses_luma_of_rgb_result() -> None:
