@@ -153,9 +153,10 @@ def two_sample_indices(
 
 
 # ----------------------------------------------------------------------------- intervals
-def _logit_interval(value: float, variance: float, alpha: float) -> tuple[float, float]:
+def _logit_interval(value: float, variance: float, quantile: float) -> tuple[float, float]:
+    """value +- quantile * sd on the logit scale (delta method), mapped back into (0, 1)."""
     centre = math.log(value / (1.0 - value))
-    half = z_value(alpha) * math.sqrt(variance) / (value * (1.0 - value))
+    half = quantile * math.sqrt(variance) / (value * (1.0 - value))
     return 1.0 / (1.0 + math.exp(-(centre - half))), 1.0 / (1.0 + math.exp(-(centre + half)))
 
 
@@ -197,7 +198,7 @@ def auroc_ci(
     value = float(v10.mean())
     variance = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
     if 0.0 < value < 1.0 and variance > 0.0:
-        return _logit_interval(value, variance, alpha)
+        return _logit_interval(value, variance, z_value(alpha))
     return _score_interval(value, m, n, alpha)
 
 
@@ -237,6 +238,12 @@ def aupr_leave_one_out(s_in: np.ndarray, s_out: np.ndarray) -> tuple[np.ndarray,
     return without_in[y], without_out[~y]
 
 
+def _jackknife_variance(leave_out: np.ndarray) -> float:
+    """The jackknife variance (n - 1) / n * sum (theta_(i) - mean)^2 of leave-one-out values."""
+    n = len(leave_out)
+    return (n - 1) / n * float(((leave_out - leave_out.mean()) ** 2).sum())
+
+
 def _rare_event_df(leave_out: np.ndarray) -> float:
     """Degrees of freedom of a jackknife variance from the kurtosis of its leave-one-out values,
     2n / (kurtosis - 1), at most n - 1: n - 1 when the influence looks normal, about twice the
@@ -252,28 +259,29 @@ def _rare_event_df(leave_out: np.ndarray) -> float:
 
 def aupr_ci(
     scores_in: np.ndarray, scores_out: np.ndarray, *, alpha: float = ALPHA
-) -> tuple[float, float]:
+) -> tuple[float, float] | None:
     """95% AUPR interval: the two-sample jackknife variance on the logit scale, with a Student t
     quantile (Welch-Satterthwaite over the two sets). The ID side has m - 1 degrees of freedom.
     The OOD side's come from the kurtosis of its leave-one-out values: near an AUPR of 1 the few
     OOD samples ranked among the ID ones carry its whole variance, a rare-event count, so a lucky
     sample with few of them must not get a falsely narrow interval (the normal quantile covered
-    0.91 there). A perfect ranking (no variance) gets the Wilson interval of m successes in m."""
+    0.91 there). A perfect ranking (no variance) gets the Wilson interval of m successes in m.
+    None with fewer than two samples in either set."""
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
+    if m < 2 or n < 2:
+        return None
     value = aupr(s_in, s_out)
     without_in, without_out = aupr_leave_one_out(s_in, s_out)
-    var_in = (m - 1) / m * float(((without_in - without_in.mean()) ** 2).sum())
-    var_out = (n - 1) / n * float(((without_out - without_out.mean()) ** 2).sum())
+    var_in, var_out = _jackknife_variance(without_in), _jackknife_variance(without_out)
     variance = var_in + var_out
     if not (0.0 < value < 1.0 and variance > 0.0):
         lo, hi = wilson_bounds(value * m, m, alpha=alpha)
         return float(lo), float(hi)
     df = variance**2 / (var_in**2 / (m - 1) + var_out**2 / _rare_event_df(without_out))
-    quantile = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
-    centre = math.log(value / (1.0 - value))
-    half = quantile * math.sqrt(variance) / (value * (1.0 - value))
-    return 1.0 / (1.0 + math.exp(-(centre - half))), 1.0 / (1.0 + math.exp(-(centre + half)))
+    return _logit_interval(
+        value, variance, float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
+    )
 
 
 def fpr_ci(
@@ -312,12 +320,11 @@ def detection_cis(
     m, n = len(s_in), len(s_out)
     out: dict[str, tuple[float, float] | None] = {
         "ood_auroc": auroc_ci(s_in, s_out, alpha=alpha),
-        "ood_aupr": None,
+        "ood_aupr": aupr_ci(s_in, s_out, alpha=alpha),
         "ood_fpr_at_95_tpr": None,
     }
     if m < 2 or n < 2 or resamples < 2:
         return out
-    out["ood_aupr"] = aupr_ci(s_in, s_out, alpha=alpha)
     indices = two_sample_indices(m, n, resamples=resamples, seed=seed, name=name)
     out["ood_fpr_at_95_tpr"] = fpr_ci(s_in, s_out, indices[0], tpr=tpr, alpha=alpha)
     return out

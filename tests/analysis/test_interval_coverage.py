@@ -219,8 +219,9 @@ def test_aupr_coverage(m: int, n: int, auc: float) -> None:
     truth = detection.aupr(big_in, big_out)  # the population AUPR at this class balance
     reps, hits = 1500, 0
     for _ in range(reps):
-        lo, hi = detection.aupr_ci(*_binormal(gen, m, n, auc))
-        hits += lo <= truth <= hi
+        ci = detection.aupr_ci(*_binormal(gen, m, n, auc))
+        assert ci is not None
+        hits += ci[0] <= truth <= ci[1]
     assert LOW <= hits / reps <= HIGH
 
 
