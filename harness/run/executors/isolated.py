@@ -278,13 +278,8 @@ class WorkerPool:
             if code is not None and code < 0 and -code in signal.valid_signals()
             else f"exit code {code}"
         )
-        return UnitResult(
-            unit=unit,
-            result=None,
-            seconds=time.perf_counter() - started,
-            message=f"the worker process running the job died ({how}); the run went on",
-            pid=pid,
-        )
+        message = f"the worker process running the job died ({how}); the run went on"
+        return UnitResult.failed(unit, started, message, pid=pid)
 
     def stop(self) -> None:
         """Kill the worker at once (it may be stuck in C code; nothing it holds is kept)."""
@@ -315,14 +310,11 @@ class WorkerPool:
 
 
 def _timed_out(unit: WorkUnit, started: float, limit: float | None, *, pid: int) -> UnitResult:
-    return UnitResult(
-        unit=unit,
-        result=None,
-        seconds=time.perf_counter() - started,
-        message=(
-            f"timed out: the job ran longer than its time limit of {_seconds(limit or 0.0)} "
-            "(timeout: in the spec, --job-timeout) and was stopped"
-        ),
+    return UnitResult.failed(
+        unit,
+        started,
+        f"timed out: the job ran longer than its time limit of {_seconds(limit or 0.0)} "
+        "(timeout: in the spec, --job-timeout) and was stopped",
         pid=pid,
     )
 

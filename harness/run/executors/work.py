@@ -61,6 +61,28 @@ class UnitResult:
     def ok(self) -> bool:
         return self.result is not None
 
+    @classmethod
+    def failed(
+        cls,
+        unit: WorkUnit,
+        started: float,
+        message: str,
+        *,
+        detail: str | None = None,
+        host: str = "",
+        pid: int = 0,
+    ) -> UnitResult:
+        """A unit that failed with `message`, timed from `started` (time.perf_counter())."""
+        return cls(
+            unit=unit,
+            result=None,
+            seconds=time.perf_counter() - started,
+            message=message,
+            detail=detail,
+            host=host,
+            pid=pid,
+        )
+
 
 def run_unit(
     unit: WorkUnit,
@@ -85,56 +107,36 @@ def run_unit(
             unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
         )
     except HarnessError as err:
-        return UnitResult(
-            unit=unit,
-            result=None,
-            seconds=time.perf_counter() - started,
-            message=str(err),
-            detail=err.detail if isinstance(err, ModelCallError) else None,
-            host=host,
-            pid=pid,
-        )
+        detail = err.detail if isinstance(err, ModelCallError) else None
+        return UnitResult.failed(unit, started, str(err), detail=detail, host=host, pid=pid)
     except KeyboardInterrupt:
         raise
     except SystemExit as err:  # suite code (model code is caught by CheckedAdapter) ended the unit
-        return UnitResult(
-            unit=unit,
-            result=None,
-            seconds=time.perf_counter() - started,
-            message=(
-                f"sys.exit({err.code!r}) was called while running {unit.label}; the suite or "
-                "the model must return or raise, not end the process"
-            ),
+        return UnitResult.failed(
+            unit,
+            started,
+            f"sys.exit({err.code!r}) was called while running {unit.label}; the suite or "
+            "the model must return or raise, not end the process",
             detail=traceback.format_exc(limit=-40),
             host=host,
             pid=pid,
         )
     except Exception as err:  # recorded as the job's failure with its traceback, like the runner
         if out_of_memory(err):  # the user's to fix (batch size, device): one line, no log
-            return UnitResult(
-                unit=unit,
-                result=None,
-                seconds=time.perf_counter() - started,
-                message=(
-                    f"{unit.label} ran out of memory ({type(err).__name__}: "
-                    f"{(str(err).strip().splitlines() or [''])[0][:200]}); lower batch_size or "
-                    "use a device with more memory"
-                ),
+            return UnitResult.failed(
+                unit,
+                started,
+                f"{unit.label} ran out of memory ({type(err).__name__}: "
+                f"{(str(err).strip().splitlines() or [''])[0][:200]}); lower batch_size or "
+                "use a device with more memory",
                 detail=traceback.format_exc(limit=-40),
                 host=host,
                 pid=pid,
             )
         detail = traceback.format_exc()
         log.error("%s failed:\n%s", unit.label, detail)
-        return UnitResult(
-            unit=unit,
-            result=None,
-            seconds=time.perf_counter() - started,
-            message=f"{type(err).__name__}: {err}",
-            detail=detail,
-            host=host,
-            pid=pid,
-        )
+        message = f"{type(err).__name__}: {err}"
+        return UnitResult.failed(unit, started, message, detail=detail, host=host, pid=pid)
 
 
 def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:
