@@ -106,40 +106,28 @@ def _adversarial(norm: str, eps: str) -> dict[str, dict[str, Any]]:
 
 
 _RB_EVAL = "https://github.com/RobustBench/robustbench (robustbench/eval.py, robustbench/data.py)"
+_STANDARD_AT = "attack preset standard (AutoAttack strength), eps"
+
+
+def _cifar_attack(name: str, title: str, task: str, norm: str, eps: str) -> Protocol:
+    """A RobustBench CIFAR attack leaderboard: AutoAttack strength at one budget, whole test set."""
+    return Protocol(
+        name=name,
+        version=1,
+        description=f"RobustBench {title}: {_STANDARD_AT} {eps}, all 10,000 test images, "
+        "pixels in [0, 1]",
+        source=_RB_EVAL,
+        tasks=(ProtocolTask(name=task, expected_rows=10_000),),
+        suites=_adversarial(norm, eps),
+    )
+
 
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
-        Protocol(
-            name="robustbench-cifar10-linf",
-            version=1,
-            description="RobustBench CIFAR-10 Linf: attack preset standard (AutoAttack "
-            "strength), eps "
-            "8/255, all 10,000 test images, pixels in [0, 1]",
-            source=_RB_EVAL,
-            tasks=(ProtocolTask(name="cifar10", expected_rows=10_000),),
-            suites=_adversarial("linf", "8/255"),
-        ),
-        Protocol(
-            name="robustbench-cifar10-l2",
-            version=1,
-            description="RobustBench CIFAR-10 L2: attack preset standard (AutoAttack "
-            "strength), eps "
-            "0.5, all 10,000 test images, pixels in [0, 1]",
-            source=_RB_EVAL,
-            tasks=(ProtocolTask(name="cifar10", expected_rows=10_000),),
-            suites=_adversarial("l2", "0.5"),
-        ),
-        Protocol(
-            name="robustbench-cifar100-linf",
-            version=1,
-            description="RobustBench CIFAR-100 Linf: attack preset standard (AutoAttack "
-            "strength), eps "
-            "8/255, all 10,000 test images, pixels in [0, 1]",
-            source=_RB_EVAL,
-            tasks=(ProtocolTask(name="cifar100", expected_rows=10_000),),
-            suites=_adversarial("linf", "8/255"),
-        ),
+        _cifar_attack("robustbench-cifar10-linf", "CIFAR-10 Linf", "cifar10", "linf", "8/255"),
+        _cifar_attack("robustbench-cifar10-l2", "CIFAR-10 L2", "cifar10", "l2", "0.5"),
+        _cifar_attack("robustbench-cifar100-linf", "CIFAR-100 Linf", "cifar100", "linf", "8/255"),
         Protocol(
             name="robustbench-cifar10-corruptions",
             version=1,
@@ -159,10 +147,8 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol(
             name="robustbench-imagenet-linf",
             version=1,
-            description="RobustBench ImageNet Linf: attack preset standard (AutoAttack "
-            "strength), eps "
-            "4/255, RobustBench's 5,000 validation images (your id list), resize 256 / "
-            "centre crop 224",
+            description=f"RobustBench ImageNet Linf: {_STANDARD_AT} 4/255, RobustBench's 5,000 "
+            "validation images (your id list), resize 256 / centre crop 224",
             source=_RB_EVAL,
             tasks=(
                 ProtocolTask(
