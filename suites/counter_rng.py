@@ -154,12 +154,32 @@ def uniform(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> tor
 def uniform_many(
     seeds: torch.Tensor, draws: Sequence[tuple[tuple[int, ...], int]]
 ) -> list[torch.Tensor]:
-    """Several `uniform` draws, one per ``(shape, stream)``: the same numbers as separate calls."""
+    """Several `uniform` draws, one per ``(shape, stream)``: the same numbers as separate calls,
+    computed in one pass. Each draw's words (its stream's key plus its own counters) sit side by
+    side in one tensor, so the mixing, field split and scaling run once for all the draws instead
+    of once per draw (the plasma fractals draw 18 small fields per image)."""
     if seeds.dtype != torch.int64 or seeds.dim() != 1:
         raise ValueError(
             f"seeds must be a 1-D int64 tensor, got {seeds.dtype} {tuple(seeds.shape)}"
         )
-    return [uniform(seeds, shape, stream) for shape, stream in draws]
+    if not draws:
+        return []
+    sizes = [math.prod(shape) for shape, _ in draws]
+    words = [-(-n // 2) for n in sizes]  # two 32-bit fields per word, as `random_fields`
+    segments = []
+    for (_, stream), count in zip(draws, words, strict=True):
+        counter = torch.arange(1, count + 1, dtype=torch.int64, device=seeds.device) * _GOLDEN
+        segments.append(_keys(seeds, stream)[:, None] + counter[None, :])
+    bits = _splitmix64_(torch.cat(segments, dim=1))
+    high = bits >> 32
+    high &= (1 << 32) - 1
+    fields = torch.stack((high, bits.bitwise_and_((1 << 32) - 1)), dim=-1)
+    units = open_unit(fields.reshape(seeds.shape[0], -1) >> (32 - UNIT_BITS))
+    out, start = [], 0
+    for (shape, _), n, count in zip(draws, sizes, words, strict=True):
+        out.append(units[:, start : start + n].reshape(seeds.shape[0], *shape))
+        start += 2 * count
+    return out
 
 
 def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:

@@ -105,7 +105,9 @@ def test_cuda_matches_cpu() -> None:
 
 def test_uniform_many_equals_separate_calls() -> None:
     seeds = torch.tensor([4, 5, 6], dtype=torch.int64)
-    draws = [((2, 3), 7), ((1,), 0), ((4, 4), 12)]
+    # Odd sizes (a word's second field unused), a repeated stream, an empty draw: each draw is
+    # its own sequence from counter 1, not a continuation of the one before.
+    draws = [((2, 3), 7), ((1,), 0), ((4, 4), 12), ((5, 5), 7), ((0,), 3), ((3, 1, 3), 12)]
     many = counter_rng.uniform_many(seeds, draws)
     for got, (shape, stream) in zip(many, draws, strict=True):
         assert torch.equal(got, counter_rng.uniform(seeds, shape, stream))

@@ -13,6 +13,8 @@ from suites import counter_rng
 from suites.shift.image_corruptions.filters import (
     FFT_MIN_PIXELS,
     FFT_MIN_TAPS,
+    FFT_MIN_TAPS_SMALL,
+    PixelSource,
     correlate_fft,
     gaussian,
     pad2d,
@@ -55,10 +57,14 @@ def disk_kernel(radius: float, alias_blur: float) -> torch.Tensor:
 
 
 def defocus_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """cv2.filter2D of every channel with the anti-aliased disk (border reflect101)."""
+    """cv2.filter2D of every channel with the anti-aliased disk (border reflect101): by FFT for
+    large disks (`FFT_MIN_TAPS` on large planes, `FFT_MIN_TAPS_SMALL` non-zero taps on small
+    ones), else tap by tap."""
     kernel = disk_kernel(p["radius"], p["alias_blur"]).to(x)
     r = (kernel.shape[0] - 1) // 2
-    if kernel.numel() >= FFT_MIN_TAPS and x.shape[-2] * x.shape[-1] >= FFT_MIN_PIXELS:
+    large_plane = x.shape[-2] * x.shape[-1] >= FFT_MIN_PIXELS
+    taps = int(torch.count_nonzero(kernel))
+    if (large_plane and kernel.numel() >= FFT_MIN_TAPS) or taps >= FFT_MIN_TAPS_SMALL:
         return correlate_fft(x, kernel, "reflect101")
     b, c, h, w = x.shape
     planes = pad2d(x.reshape(b * c, 1, h, w), r, r, "reflect101")
@@ -157,7 +163,6 @@ def motion_blur_layer(
     sin, cos = torch.sin(theta), torch.cos(theta)
     rows = torch.arange(h, device=x.device)
     cols = torch.arange(w, device=x.device)
-    flat = x.reshape(b, c, h * w)
     # Every tap's per-sample shift at once (B, width); a tap whose shift leaves the image stops
     # that sample's kernel there, as the reference's loop does.
     i = torch.arange(width, dtype=torch.float64, device=x.device)[None, :]
@@ -168,15 +173,19 @@ def motion_blur_layer(
     weights = weights.to(x.dtype)
     if h * w >= _SLICE_MIN_PIXELS:
         return _shifted_sum_slices(x, dy, dx, weights)
-    src_r = (rows[None, None, :] - dy[:, :, None]).clamp(0, h - 1)  # (B, width, H)
+    # Flat pixel indices (int32: half the memory of int64 to build) of each tap, per row and per
+    # column; one pixel gather per tap copies all channels (`PixelSource`).
+    first_row = (torch.arange(b, device=x.device) * h)[:, None, None]
+    src_r = ((rows[None, None, :] - dy[:, :, None]).clamp(0, h - 1) + first_row) * w
     src_c = (cols[None, None, :] - dx[:, :, None]).clamp(0, w - 1)  # (B, width, W)
-    out = torch.zeros_like(flat)
-    term = torch.empty_like(flat)
+    if b * h * w < 2**31:
+        src_r, src_c = src_r.to(torch.int32), src_c.to(torch.int32)
+    source = PixelSource(x)
+    out = x.new_zeros(b, h * w, source.k)
     for t in range(width):
-        idx = (src_r[:, t, :, None] * w + src_c[:, t, None, :]).reshape(b, 1, h * w)
-        torch.gather(flat, 2, idx.expand(b, c, -1), out=term)
+        term = source.select(src_r[:, t, :, None] + src_c[:, t, None, :])
         out.add_(term.mul_(weights[:, t, None, None]))  # in place, same roundings as out + w * g
-    return out.reshape(b, c, h, w)
+    return source.to_planes(out)
 
 
 _SLICE_MIN_PIXELS = 64 * 64
