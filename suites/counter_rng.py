@@ -17,6 +17,7 @@ noise field and the blur angle of one corruption).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 
 import torch
@@ -27,6 +28,7 @@ __all__ = [
     "uniform_many",
     "normal",
     "randint",
+    "small_randint",
     "poisson",
     "splitmix64",
     "open_unit",
@@ -85,8 +87,12 @@ def _keys(seeds: torch.Tensor, stream: int) -> torch.Tensor:
         raise ValueError(
             f"seeds must be a 1-D int64 tensor, got {seeds.dtype} {tuple(seeds.shape)}"
         )
-    salt = _signed(_splitmix64_int(int(stream) * _STREAM_SALT + _GOLDEN))
-    return splitmix64(seeds ^ salt)
+    return splitmix64(seeds ^ _stream_salt(stream))
+
+
+def _stream_salt(stream: int) -> int:
+    """The 64-bit salt that separates a stream's keys from every other stream's."""
+    return _signed(_splitmix64_int(int(stream) * _STREAM_SALT + _GOLDEN))
 
 
 def random_bits(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torch.Tensor:
@@ -166,11 +172,16 @@ def uniform_many(
         return []
     sizes = [math.prod(shape) for shape, _ in draws]
     words = [-(-n // 2) for n in sizes]  # two 32-bit fields per word, as `random_fields`
-    segments = []
-    for (_, stream), count in zip(draws, words, strict=True):
-        counter = torch.arange(1, count + 1, dtype=torch.int64, device=seeds.device) * _GOLDEN
-        segments.append(_keys(seeds, stream)[:, None] + counter[None, :])
-    bits = _splitmix64_(torch.cat(segments, dim=1))
+    # Every draw's key at once (`_keys` per stream), then each word's key and counter.
+    salts = torch.tensor([_stream_salt(stream) for _, stream in draws], device=seeds.device)
+    keys = _splitmix64_(seeds[:, None] ^ salts[None, :])  # (B, draws)
+    draw_of_word = torch.repeat_interleave(
+        torch.arange(len(draws), device=seeds.device), torch.tensor(words, device=seeds.device)
+    )
+    counter = torch.cat(
+        [torch.arange(1, count + 1, dtype=torch.int64, device=seeds.device) for count in words]
+    )
+    bits = _splitmix64_(keys[:, draw_of_word] + counter.mul_(_GOLDEN)[None, :])
     high = bits >> 32
     high &= (1 << 32) - 1
     fields = torch.stack((high, bits.bitwise_and_((1 << 32) - 1)), dim=-1)
@@ -195,6 +206,28 @@ def normal(seeds: torch.Tensor, shape: tuple[int, ...], stream: int = 0) -> torc
     angle = u[:, :, 1].mul(2.0 * math.pi)
     out = torch.stack((radius * angle.cos(), radius.mul_(angle.sin_())), dim=-1)
     return out.reshape(seeds.shape[0], 2 * pairs)[:, :n].reshape(seeds.shape[0], *shape)
+
+
+def small_randint(
+    seeds: torch.Tensor, low: int, high: int, shape: tuple[int, ...], stream: int = 0
+) -> torch.Tensor:
+    """Integers on ``[low, high)`` (int64) for spans up to 256, four per 64-bit word: element
+    ``i`` is ``low + (f * span) >> 16`` where ``f`` is 16-bit field ``i % 4`` of word ``i // 4``
+    of `random_bits`, counted from the low bits. Exactly uniform when the span is a power of two
+    (the field's top bits), otherwise within ``span / 2**16`` of uniform per value. A quarter of
+    `randint`'s words, for the many small draws of a pixel shuffle."""
+    span = high - low
+    if not 1 <= span <= 256:
+        raise ValueError(f"small_randint needs 1 <= high - low <= 256, got [{low}, {high})")
+    n = math.prod(shape)
+    words = random_bits(seeds, (-(-n // 4),), stream)
+    if sys.byteorder == "little":  # the int16 view lists each word's fields from the low bits
+        fields = words.view(torch.int16)[:, :n].to(torch.int32).bitwise_and_(0xFFFF)
+    else:
+        parts = [(words >> shift).bitwise_and_(0xFFFF) for shift in (0, 16, 32, 48)]
+        fields = torch.stack(parts, dim=-1).reshape(seeds.shape[0], -1)[:, :n]
+    k = fields.mul_(span).bitwise_right_shift_(16).add_(low)
+    return k.to(torch.int64).reshape(seeds.shape[0], *shape)
 
 
 def randint(

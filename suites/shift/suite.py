@@ -245,7 +245,10 @@ def _check_evaluable(task: Task, families: list[str]) -> None:
 
 class ShiftSuite(Suite):
     name = "shift"
-    version = "4"  # 4: AUPR interval by the two-sample jackknife (t, rare-event df)
+    # 4: AUPR interval by the two-sample jackknife (t, rare-event df). 5: corrupted images move
+    # (docs/corruptions.md): glass blur's shuffle offsets from 16-bit fields, symmetric Gaussians
+    # summed in mirrored pairs, large defocus disks on small images by FFT.
+    version = "5"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (MSP, energy, max-logit, entropy)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -156,6 +157,39 @@ def test_randint_equals_floor_of_53_bit_uniform(low: int, high: int) -> None:
     k = torch.tensor([[(int(v) & _MASK) >> 11 for v in row] for row in bits], dtype=torch.float64)
     expected = torch.floor(k / 2.0**53 * (high - low)).to(torch.int64) + low
     assert torch.equal(r, expected)
+
+
+@pytest.mark.parametrize(("low", "high"), [(-4, 4), (-3, 3), (0, 1), (5, 261)])
+def test_small_randint_is_the_scaled_16_bit_field(low: int, high: int) -> None:
+    # The definition, from the 16-bit fields by hand (low bits first): f * span // 2**16.
+    seeds = torch.tensor([3, 4], dtype=torch.int64)
+    r = counter_rng.small_randint(seeds, low, high, (2, 250), stream=5)
+    words = counter_rng.random_bits(seeds, (125,), stream=5)
+    fields = [
+        [(int(v) & _MASK) >> s & 0xFFFF for v in row for s in (0, 16, 32, 48)] for row in words
+    ]
+    expected = torch.tensor(fields, dtype=torch.int64) * (high - low) // 2**16 + low
+    assert torch.equal(r, expected.reshape(2, 2, 250))
+
+
+def test_small_randint_fields_by_shifts_equal_the_int16_view(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The big-endian path (fields by explicit shifts) gives the little-endian view's numbers.
+    seeds = torch.tensor([3, 4, 5], dtype=torch.int64)
+    view = counter_rng.small_randint(seeds, -3, 3, (7, 9), stream=1)
+    monkeypatch.setattr(sys, "byteorder", "big")
+    assert torch.equal(counter_rng.small_randint(seeds, -3, 3, (7, 9), stream=1), view)
+
+
+def test_small_randint_is_uniform_and_checks_its_span() -> None:
+    r = counter_rng.small_randint(torch.tensor([9], dtype=torch.int64), -3, 3, (60_000,))
+    counts = torch.bincount(r[0] + 3, minlength=6).double() / 60_000
+    assert int(r.min()) == -3 and int(r.max()) == 2
+    assert float((counts - 1 / 6).abs().max()) < 0.01
+    for low, high in ((0, 0), (0, 257)):
+        with pytest.raises(ValueError, match="small_randint needs"):
+            counter_rng.small_randint(torch.tensor([1], dtype=torch.int64), low, high, (3,))
 
 
 @pytest.mark.parametrize("scale", [0.7, 3.0, 12.0, 500.0])

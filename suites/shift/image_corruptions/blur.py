@@ -113,7 +113,7 @@ def glass_sources(offsets: torch.Tensor, h: int, w: int, d: int) -> torch.Tensor
     rows, cols = idx // w, idx % w
     anchor = (rows > d) & (rows <= h - d) & (cols > d) & (cols <= w - d)
     source = torch.where(anchor, idx + offsets, idx.expand(b, -1))
-    src_anchor = anchor[source]
+    src_anchor = anchor.index_select(0, source.reshape(-1)).reshape(source.shape)
     chained = anchor & src_anchor & (source > idx)  # the source was visited first
     link = torch.where(chained, source, idx.expand(b, -1))  # fixed points end a chain
     while True:
@@ -138,7 +138,7 @@ def glass_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
     # channels once at the end.
     perm = torch.arange(h * w, device=x.device).expand(b, -1)
     for it in range(iterations):
-        shifts = counter_rng.randint(seeds, -d, d, (2, h, w), S_GLASS + it)
+        shifts = counter_rng.small_randint(seeds, -d, d, (2, h, w), S_GLASS + it)
         offsets = (shifts[:, 0] * w + shifts[:, 1]).reshape(b, h * w)
         perm = perm.gather(1, glass_sources(offsets, h, w, d))
     flat = x.reshape(b, c, h * w).gather(2, perm[:, None, :].expand(-1, c, -1))

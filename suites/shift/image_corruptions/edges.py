@@ -34,8 +34,9 @@ _STEPS = (
 
 
 def _sobel(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """3x3 Sobel dx, dy (int64) with replicated borders, as cv2.Sobel(..., BORDER_REPLICATE)."""
-    p = F.pad(img.to(torch.int64), (1, 1, 1, 1), mode="replicate")
+    """3x3 Sobel dx, dy (int32: |d| <= 4 * 255, and the tangent tests below stay under 2**28)
+    with replicated borders, as cv2.Sobel(..., BORDER_REPLICATE)."""
+    p = F.pad(img.to(torch.int32), (1, 1, 1, 1), mode="replicate")
     h, w = img.shape[-2:]
 
     def at(dy: int, dx: int) -> torch.Tensor:

@@ -203,10 +203,36 @@ def separable(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) ->
     planes = x.reshape(b * c, 1, h, w)
     ry, rx = (ky.numel() - 1) // 2, (kx.numel() - 1) // 2
     if ry:
-        planes = depthwise(pad2d(planes, ry, 0, mode), ky.reshape(-1, 1))
+        planes = _line(pad2d(planes, ry, 0, mode), ky, -2)
     if rx:
-        planes = depthwise(pad2d(planes, 0, rx, mode), kx.reshape(1, -1))
+        planes = _line(pad2d(planes, 0, rx, mode), kx, -1)
     return planes.reshape(b, c, h, w)
+
+
+def _line(planes: torch.Tensor, kernel: torch.Tensor, dim: int) -> torch.Tensor:
+    """Correlate padded planes with a 1-D kernel along ``dim`` ("valid" output). A symmetric
+    kernel (every Gaussian, the box) adds each pair of mirrored slices before its one multiply,
+    the centre tap first, then the pairs from the outermost in: three elementwise passes per pair
+    instead of four (about 25% less time); any other kernel goes tap by tap (`depthwise`)."""
+    values = kernel.reshape(-1).tolist()
+    size = len(values)
+    if values != values[::-1]:
+        shape = (-1, 1) if dim == -2 else (1, -1)
+        return depthwise(planes, kernel.reshape(shape))
+    r = size // 2
+    n = planes.shape[dim] - size + 1
+
+    def tap(i: int) -> torch.Tensor:
+        return planes.narrow(dim, i, n)
+
+    out = torch.mul(tap(r), values[r])
+    term = torch.empty_like(out)
+    for j in range(r, 0, -1):
+        if values[r + j] == 0:
+            continue
+        torch.add(tap(r - j), tap(r + j), out=term)
+        out.add_(term.mul_(values[r + j]))
+    return out
 
 
 def gaussian(

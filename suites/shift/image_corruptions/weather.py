@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from suites import counter_rng
 from suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
@@ -116,10 +115,16 @@ def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
         k = 1
         while k < length:
             dy, dx = round(k * math.sin(angle)), round(k * math.cos(angle))
-            py, px = abs(dy), abs(dx)
-            padded = F.pad(grown, (px, px, py, py), value=-1.0)
-            behind = padded[..., py - dy : py - dy + h, px - dx : px - dx + w]
-            grown = torch.maximum(grown, behind - k / length)
+            # Pixels (y, x) whose pixel behind (y - dy, x - dx) lies inside the image take
+            # max(own, behind - k / L); the others would see the -1 outside, which never wins
+            # (every value is >= -1), so only that overlap is updated, in place.
+            if abs(dy) < h and abs(dx) < w:
+                rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))
+                behind_rows = slice(max(-dy, 0), h - max(dy, 0))
+                behind_cols = slice(max(-dx, 0), w - max(dx, 0))
+                behind = grown[..., behind_rows, behind_cols] - k / length
+                target = grown[..., rows, cols]
+                target.copy_(torch.maximum(target, behind))
             k *= 2
         out = torch.maximum(out, grown)
     return out
