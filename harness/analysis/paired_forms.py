@@ -194,9 +194,12 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
     out = frame[frame["condition"] == record.condition]
     if clean.empty or out.empty:
         return None
-    values = sign * np.concatenate(
+    scores = sign * np.concatenate(
         [clean[column].to_numpy(np.float64), out[column].to_numpy(np.float64)]
     )
+    # Integer codes give the same statistics through faster paths (NaN scores stay as they are:
+    # their statistics are undefined, which the float paths report).
+    values = scores if np.isnan(scores).any() else detection.score_levels(scores)
     m = len(clean)
     # OOD sample ids may repeat ID ids in principle: qualify them by set
     ids = pd.Index([f"id:{s}" for s in clean["sample_id"]] + [f"ood:{s}" for s in out["sample_id"]])
