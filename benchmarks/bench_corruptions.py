@@ -96,8 +96,7 @@ def main() -> None:
         ref = load_reference()
         pil_images = [Image.fromarray(im) for im in images]
         # The reference's OpenCV calls get the same thread budget as ours (OpenCV's own pool
-        # otherwise runs one worker per core; its idle workers took CPU time from our side:
-        # saturate, measured after the reference's other corruptions, took 3x its time alone).
+        # otherwise runs one worker per core, so the reference would not be one-threaded).
         import cv2
 
         cv2.setNumThreads(args.threads if args.threads > 1 else 0)
