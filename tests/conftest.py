@@ -19,6 +19,40 @@ def _quiet_threads() -> None:
     torch.set_num_threads(1)
 
 
+SHARED_FIXTURES = {
+    "demo_folder": "quickstart",  # the whole quickstart run (about 2.5 min)
+    "baseline_site": "baseline-site",  # the committed baseline's report, torch blocked (30 s)
+    "synthetic_site": "synthetic-site",
+    "ray_cluster": "ray",  # one local Ray cluster at a time on the machine
+}
+"""Session fixtures too costly to build once per worker. `make test` runs the tests on pytest-xdist
+workers with `--dist loadgroup`; every test that uses one of these fixtures joins its group, and a
+group runs on one worker, so each fixture is built once per test run, as in a serial run."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        groups = {SHARED_FIXTURES[f] for f in used if f in SHARED_FIXTURES}
+        if item.path.name.startswith("test_ray"):  # tests that start Ray clusters of their own
+            groups.add("ray")
+        if len(groups) > 1:
+            raise pytest.UsageError(f"{item.nodeid} joins two xdist groups: {sorted(groups)}")
+        for group in groups:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup" and pytest.version_tuple[:2] >= (9, 2):
+        # pytest 9.2 keeps a test's id where pytest-xdist 3.8 cannot append its group: every
+        # group would be split and its fixture built on every worker, unnoticed
+        raise pytest.UsageError(
+            "--dist loadgroup needs pytest < 9.2 with pytest-xdist 3.8 (groups are not kept "
+            "together otherwise): pip install 'pytest<9.2', as pyproject.toml's dev extra asks"
+        )
+
+
 def save_weights(module: torch.nn.Module, path: Path) -> str:
     save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path))
     return file_sha256(path)

@@ -59,14 +59,14 @@ class RayExecutor:
 
     # -- start and stop --------------------------------------------------------------------
     def start(self) -> None:
+        address, source = cluster_address(self.execution)
+        if address is not None:  # refuse a bad address here, in one line, before any process
+            check_reachable(address, source)  # (also when this process already runs Ray: the
+            check_cluster(self.ray, address, source)  # address asked for must still be usable)
         if self.ray.is_initialized():
             self._inline = RayDriver(self.ray, self.plan, self.execution, self.timeout)
             self._inline.start()
             return
-        address, source = cluster_address(self.execution)
-        if address is not None:  # refuse a bad address here, in one line, before any process
-            check_reachable(address, source)
-            check_cluster(self.ray, address, source)
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         payload = self.ray.cloudpickle.dumps(

@@ -61,6 +61,26 @@ def test_without_ray_the_cli_gives_an_install_hint(
     assert not (tmp_path / "runs").exists()
 
 
+def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray(
+    ray_cluster: object,
+    write_spec: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With Ray already started in this process (a notebook, a Ray job), an --address that no
+    cluster answers on is still refused in one line; it is not quietly replaced by the cluster
+    this process is connected to."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["run", str(write_spec(SPEC)), "--out", str(tmp_path), "--executor", "ray"]
+    assert main([*args, "--address", f"127.0.0.1:{port}"]) == 2
+    assert f"cannot reach a Ray cluster at --address 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 def test_gpu_request_follows_the_spec(write_spec: Callable[..., Path]) -> None:
     path = write_spec(SPEC)
     plan = build_plan(load_spec(path), base_dir=path.parent)
