@@ -4,7 +4,8 @@ A profile of one quickstart run (`python -m cProfile -m harness run`, OMP_NUM_TH
 mnist jobs are about half of its time) puts about 70% of the wall time in the models' own work:
 `torch.max_pool2d`, `torch.conv2d` and the backward pass of the attacks, one thread each, while the
 runner, job store, job cache and thread setup together take a few percent. The zoo's CNNs run in
-torch's default NCHW layout, where CPU max-pooling is not vectorised. This script times the
+torch's default NCHW layout, where CPU max-pooling is not vectorised (the zoo's MaxPool2x2 now
+avoids that kernel in passes without gradients: docs/throughput.md). This script times the
 mnist-cnn architecture (zoo/architectures.py, random weights: the layout, not the values, sets the
 cost) forward and forward+backward at the quickstart's batch size, NCHW and channels-last
 interleaved round by round in one process, one thread, and reports the ratios and the largest
