@@ -275,10 +275,17 @@ def poisson(
 
 
 def poisson_from_uniform(
-    u: torch.Tensor, rate: torch.Tensor, *, table_rates: torch.Tensor | None = None
+    u: torch.Tensor,
+    rate: torch.Tensor,
+    *,
+    table_rates: torch.Tensor | None = None,
+    table_cdf: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The inversion behind `poisson`: the smallest ``k`` with ``P(X <= k) >= u`` per element,
-    for uniforms ``u`` in (0, 1) of the same shape as ``rate`` (float32 result)."""
+    for uniforms ``u`` in (0, 1) of the same shape as ``rate`` (float32 result).
+
+    ``table_cdf``, when given with ``table_rates``, must be ``poisson_cdf_table(table_rates)``
+    (a caller that inverts with the same rates many times keeps it instead of rebuilding it)."""
     shape = rate.shape
     lam = rate.to(torch.float32).clamp(min=0.0).reshape(-1)
     u = u.to(torch.float32).reshape(-1)
@@ -289,7 +296,7 @@ def poisson_from_uniform(
         return _poisson_search(u, lam, k).reshape(shape)
     table_rates = table_rates.to(device=lam.device, dtype=torch.float32)
     level = _table_level(table_rates, lam)
-    cdf = poisson_cdf_table(table_rates)  # (L, K) float64
+    cdf = poisson_cdf_table(table_rates) if table_cdf is None else table_cdf  # (L, K) float64
     width = cdf.shape[1]
     flat_cdf = torch.cat((torch.zeros_like(cdf[:, :1]), cdf), dim=1).reshape(-1)
     row = level * (

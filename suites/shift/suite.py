@@ -247,8 +247,11 @@ class ShiftSuite(Suite):
     name = "shift"
     # 4: AUPR interval by the two-sample jackknife (t, rare-event df). 5: corrupted images move
     # (docs/corruptions.md): glass blur's shuffle offsets from 16-bit fields, symmetric Gaussians
-    # summed in mirrored pairs, large defocus disks on small images by FFT.
-    version = "5"
+    # summed in mirrored pairs, large defocus disks on small images by FFT. 6: every corrupted
+    # batch has the standard (B, C, H, W) layout (motion blur of one-channel images came back
+    # with channels-last strides, which a model's convolution may run by another kernel: logits
+    # moved by ~1e-6); saturate in closed form (float32 rounding).
+    version = "6"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (MSP, energy, max-logit, entropy)"

@@ -28,7 +28,8 @@ def corrupt(
         regime, scale: override the size rule of `resolve_params` (for experiments and tests).
 
     Returns:
-        A new tensor with the same shape, dtype and device, clipped to [0, 1].
+        A new tensor with the same shape, dtype and device, clipped to [0, 1], in the standard
+        contiguous layout.
     """
     check_name_severity(name, severity)
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
@@ -53,11 +54,14 @@ def corrupt(
     x = images.to(torch.float32)
     if b == 0:
         return images.clone()
-    # No autograd bookkeeping on the hundreds of small ops some corruptions run (no_grad, not
-    # inference_mode: its tensors would need a full copy before callers could use them).
-    with torch.no_grad():
-        out = IMPLEMENTATIONS[name](x, params, seeds)
-        if out.untyped_storage().data_ptr() == images.untyped_storage().data_ptr():
-            out = out.clone()  # never clamp the caller's images in place
-        out.clamp_(0.0, 1.0)
+    # Inference mode: no autograd bookkeeping (nor version counters) on the hundreds of small ops
+    # some corruptions run, a tenth of the sweep at 32 px. Its tensors cannot be changed in place
+    # outside it, so the final clip runs outside, into a new tensor of the standard layout: the
+    # caller gets an ordinary tensor (never its own images clipped in place), laid out as every
+    # other batch whatever strides the corruption's last step left (a model's convolution may
+    # take another kernel, with other roundings, for a channels-last batch), at no extra copy.
+    with torch.inference_mode():
+        corrupted = IMPLEMENTATIONS[name](x, params, seeds)
+    out = torch.empty((b, c, h, w), dtype=torch.float32, device=images.device)
+    torch.clamp(corrupted, 0.0, 1.0, out=out)
     return out if out.dtype == images.dtype else out.to(images.dtype)

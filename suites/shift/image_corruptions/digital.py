@@ -20,51 +20,28 @@ def contrast(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.T
     return (x - means) * p["c"] + means
 
 
-def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
-    """skimage.color.rgb2hsv on (B, 3, H, W)."""
-    r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    v = x.amax(dim=1)
-    delta = v - x.amin(dim=1)
-    safe_delta = torch.where(delta > 0, delta, torch.ones_like(delta))
-    s = torch.where(v > 0, delta / torch.where(v > 0, v, torch.ones_like(v)), torch.zeros_like(v))
-    h = (g - b) / safe_delta
-    h = torch.where(g == v, 2.0 + (b - r) / safe_delta, h)
-    h = torch.where(b == v, 4.0 + (r - g) / safe_delta, h)
-    h = torch.remainder(h / 6.0, 1.0)
-    h = torch.where(delta == 0, torch.zeros_like(h), h)
-    return torch.stack((h, s, v), dim=1)
-
-
-def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
-    """skimage.color.hsv2rgb on (B, 3, H, W)."""
-    h, s, v = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    hi = torch.floor(h * 6.0)
-    f = h * 6.0 - hi
-    pp = v * (1 - s)
-    q = v * (1 - f * s)
-    t = v * (1 - (1 - f) * s)
-    hi = torch.remainder(hi, 6).to(torch.int64)
-    choices = torch.stack(
-        (
-            torch.stack((v, t, pp), 1),
-            torch.stack((q, v, pp), 1),
-            torch.stack((pp, v, t), 1),
-            torch.stack((pp, q, v), 1),
-            torch.stack((t, pp, v), 1),
-            torch.stack((v, pp, q), 1),
-        ),
-        dim=0,
-    )  # (6, B, 3, H, W)
-    idx = hi[None, :, None].expand(1, -1, 3, -1, -1)
-    return choices.gather(0, idx)[0]
-
-
 @via_rgb
 def saturate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
-    """HSV saturation * factor + offset (clipped)."""
-    hsv = _rgb_to_hsv(x)
-    s = (hsv[:, 1] * p["factor"] + p["offset"]).clamp(0.0, 1.0)
-    return _hsv_to_rgb(torch.stack((hsv[:, 0], s, hsv[:, 2]), dim=1))
+    """HSV saturation * factor + offset (clipped), hue and value kept: skimage's rgb2hsv /
+    hsv2rgb round trip of the reference, in closed form.
+
+    With value v = max and saturation s = (v - min) / v, each channel's distance below the value,
+    v - c, is proportional to s at a fixed hue and value; so the new saturation s' gives
+    c' = v - (v - c) * s' / s. A grey pixel (s = 0) has hue 0 in skimage, red: (v, v (1 - s'),
+    v (1 - s')); black stays black. The same values as the round trip up to float32 rounding
+    (closer to the reference's float64: tested), in a few steps on one plane instead of six hue
+    sectors (4x faster at 32 px, 10x at 224).
+    """
+    v = x.amax(dim=1, keepdim=True)
+    delta = v - x.amin(dim=1, keepdim=True)
+    s = torch.where(v > 0, delta / v.clamp(min=1e-30), torch.zeros_like(v))
+    s_new = (s * p["factor"] + p["offset"]).clamp(0.0, 1.0)
+    coloured = delta > 0
+    safe_delta = torch.where(coloured, delta, torch.ones_like(delta))
+    scale = torch.where(coloured, s_new * v / safe_delta, torch.zeros_like(v))
+    out = v - (v - x) * scale
+    grey = torch.cat((v, (v * (1 - s_new)).expand(-1, 2, -1, -1)), dim=1)
+    return torch.where(coloured, out, grey)
 
 
 @functools.lru_cache(maxsize=256)

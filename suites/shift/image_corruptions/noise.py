@@ -27,7 +27,8 @@ def _shot_tables(rate: float, device: str) -> tuple[torch.Tensor, ...]:
     ``(m + 0.5) / 2**23 <= P(X <= k_start)``, resp. ``P(X <= k_start + 1)`` (up to limit1 the
     answer is k_start, up to limit2 k_start + 1; beyond, the general inversion). From the float64
     CDF table of `counter_rng.poisson`, so the answers are the same. Small enough (~1.25 MB) to
-    stay in cache: lookups into larger tables were slower than the arithmetic they save.
+    stay in cache: lookups into larger tables were slower than the arithmetic they save. The CDF
+    table itself comes last, for the general inversion (rebuilding it took a millisecond a call).
     """
     levels = torch.arange(256, dtype=torch.float32, device=device) / 255.0
     cdf = counter_rng.poisson_cdf_table(levels * rate)  # (256, K) float64
@@ -42,7 +43,7 @@ def _shot_tables(rate: float, device: str) -> tuple[torch.Tensor, ...]:
         .reshape(-1)
         for step in (0, 1)
     ]
-    return levels, k_start.to(torch.int16).reshape(-1), *limits
+    return levels, k_start.to(torch.int16).reshape(-1), *limits, cdf
 
 
 def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:
@@ -54,7 +55,7 @@ def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
     uniform past two CDF steps of its bucket, takes `counter_rng.poisson_from_uniform`.
     """
     rate = float(p["rate"])
-    levels, k_start, limit1, limit2 = _shot_tables(rate, str(x.device))
+    levels, k_start, limit1, limit2, cdf = _shot_tables(rate, str(x.device))
     shape = x.shape
     m = counter_rng.unit_indices(seeds, tuple(shape[1:]), S_NOISE).reshape(-1)
     flat = x.reshape(-1)
@@ -70,7 +71,9 @@ def shot_noise(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch
     slow = (~hit | above2).nonzero()[:, 0]
     if slow.numel():
         u = counter_rng.open_unit(m[slow])
-        k[slow] = counter_rng.poisson_from_uniform(u, flat[slow] * rate, table_rates=levels * rate)
+        k[slow] = counter_rng.poisson_from_uniform(
+            u, flat[slow] * rate, table_rates=levels * rate, table_cdf=cdf
+        )
     return k.div_(rate).reshape(shape)
 
 

@@ -25,6 +25,7 @@ from suites.shift.image_corruptions import (
 )
 from suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
 from suites.shift.image_corruptions.digital import _nearest_taps, _pil_box_taps
+from suites.shift.image_corruptions.digital import saturate as SATURATE
 from suites.shift.image_corruptions.filters import take
 from suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_torch
 
@@ -99,6 +100,10 @@ def test_every_corruption_and_severity_keeps_shape_dtype_range(shape: tuple[int,
             y = corrupt(x, name, severity, _seeds(shape[0]))
             assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device, name
             assert not y.is_inference(), name  # usable in autograd by callers
+            # The standard layout, as every other batch a model sees: motion blur of one channel
+            # once returned channels-last strides (is_contiguous() is true for both when C = 1),
+            # and a convolution ran by another kernel on it, moving logits by ~1e-6.
+            assert y.stride() == x.stride(), (name, severity, y.stride())
             assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0, (name, severity)
             assert torch.isfinite(y).all(), (name, severity)
 
@@ -491,6 +496,28 @@ def test_saturate_on_grayscale_uses_luma_of_rgb_result() -> None:
     y = corrupt(gray, "saturate", 5, _seeds(1))  # CIFAR: s = 0 * 2.5 + 0.2, hue 0 (red)
     r, g, b = 0.5, 0.5 * 0.8, 0.5 * 0.8
     assert torch.allclose(y, torch.full_like(y, 0.299 * r + 0.587 * g + 0.114 * b), atol=1e-6)
+
+
+@pytest.mark.parametrize(("factor", "offset"), [(0.1, 0.0), (0.3, 0.0), (2.0, 0.0), (5.0, 0.1)])
+def test_saturate_equals_the_skimage_hsv_round_trip(factor: float, offset: float) -> None:
+    """The closed form against skimage's rgb2hsv / hsv2rgb in float64 (what the reference runs),
+    on pixels of every kind: random colours, ties (two channels at the maximum or minimum), greys
+    (hue 0 in skimage: red once saturated), black, white, and fully saturated colours."""
+    from skimage.color import hsv2rgb, rgb2hsv
+
+    gen = np.random.default_rng(7)
+    img = gen.random((24, 24, 3))
+    img[:4] = np.floor(img[:4] * 6) / 6  # many ties
+    img[4:8] = img[4:8, :, :1]  # greys
+    img[8, :4] = 0.0  # black
+    img[8, 4:8] = 1.0  # white
+    img[9, :8] = np.eye(3)[gen.integers(0, 3, 8)]  # pure primaries
+    hsv = rgb2hsv(img)
+    hsv[..., 1] = np.clip(hsv[..., 1] * factor + offset, 0, 1)
+    expected = hsv2rgb(hsv)
+    x = torch.tensor(img.transpose(2, 0, 1)[None], dtype=torch.float32)
+    ours = SATURATE(x, {"factor": factor, "offset": offset}, _seeds(1))[0].numpy()
+    assert np.abs(ours - expected.transpose(2, 0, 1)).max() < 1e-6
 
 
 # ---------------------------------------------------------------------------------------------
