@@ -55,13 +55,31 @@ def corrupt(
     if b == 0:
         return images.clone()
     # Inference mode: no autograd bookkeeping (nor version counters) on the hundreds of small ops
-    # some corruptions run, a tenth of the sweep at 32 px. Its tensors cannot be changed in place
-    # outside it, so the final clip runs outside, into a new tensor of the standard layout: the
-    # caller gets an ordinary tensor (never its own images clipped in place), laid out as every
-    # other batch whatever strides the corruption's last step left (a model's convolution may
-    # take another kernel, with other roundings, for a channels-last batch), at no extra copy.
+    # some corruptions run, a tenth of the sweep at 32 px. The result leaves it as an ordinary
+    # tensor (`_ordinary`) that callers can change in place or feed to autograd.
     with torch.inference_mode():
-        corrupted = IMPLEMENTATIONS[name](x, params, seeds)
-    out = torch.empty((b, c, h, w), dtype=torch.float32, device=images.device)
-    torch.clamp(corrupted, 0.0, 1.0, out=out)
+        out = IMPLEMENTATIONS[name](x, params, seeds)
+        if out.untyped_storage().data_ptr() == images.untyped_storage().data_ptr():
+            out = out.clone()  # never clamp the caller's images in place
+        out.clamp_(0.0, 1.0)
+    out = _ordinary(out)
     return out if out.dtype == images.dtype else out.to(images.dtype)
+
+
+def _ordinary(out: torch.Tensor) -> torch.Tensor:
+    """``out`` (made in inference mode) as an ordinary tensor in the standard (B, C, H, W) layout.
+
+    Inference tensors cannot be changed in place outside inference mode nor saved by autograd,
+    so callers get an ordinary tensor on the same storage (no copy, and no fresh allocation to
+    fault in: at 224 px a new output cost cheap corruptions a tenth of their time). The standard
+    layout is enforced because a model's convolution may run another kernel, with other
+    roundings, on channels-last strides: motion blur of one-channel images once returned such
+    strides (which `is_contiguous()` accepts when C = 1) and moved logits by ~1e-6; such a
+    result is copied instead, as is one that holds on to a larger storage.
+    """
+    b, c, h, w = out.shape
+    standard = out.stride() == (c * h * w, h * w, w, 1) and out.storage_offset() == 0
+    if not standard or out.untyped_storage().nbytes() != out.numel() * out.element_size():
+        return out.clone(memory_format=torch.contiguous_format)  # outside inference mode
+    plain = torch.empty(0, dtype=out.dtype, device=out.device)
+    return plain.set_(out.untyped_storage(), 0, out.shape, out.stride())
