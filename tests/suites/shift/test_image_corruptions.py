@@ -143,6 +143,27 @@ def test_sample_alone_equals_sample_in_batch_and_ignores_global_rng() -> None:
         assert torch.equal(batch, reordered[[2, 1, 0]]), name
 
 
+@pytest.mark.parametrize("shape", [(7, 3, 12, 10), (5, 1, 9, 9)])
+def test_cpu_chunks_change_no_value(
+    shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch larger than `CPU_CHUNK_ELEMENTS` is corrupted chunk by chunk (here 2 samples and
+    a remainder of 1): the same bits as one call on the whole batch, for every corruption."""
+    from suites.shift.image_corruptions import apply
+
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(5))
+    seeds = torch.arange(shape[0], dtype=torch.int64) * 17 + 3
+    for name in CORRUPTIONS:
+        for kw in ({}, {"regime": "imagenet", "scale": 1.0}):
+            monkeypatch.setattr(apply, "CPU_CHUNK_ELEMENTS", 1 << 30)
+            whole = corrupt(x, name, 3, seeds, **kw)
+            monkeypatch.setattr(apply, "CPU_CHUNK_ELEMENTS", 2 * x[0].numel())
+            assert apply._chunk_samples(x, name) == (shape[0] if name in apply.WHOLE_BATCH else 2)
+            chunked = corrupt(x, name, 3, seeds, **kw)
+            assert torch.equal(whole, chunked), (name, kw)
+            assert chunked.stride() == x.stride() and not chunked.is_inference()
+
+
 @pytest.mark.parametrize("shape", [(5, 3, 9, 11), (6, 1, 13, 10)])
 def test_batch_invariance_at_odd_sizes_and_both_regimes(shape: tuple[int, ...]) -> None:
     # Odd plane sizes put samples at unaligned offsets (vectorised bodies vs scalar tails), and
