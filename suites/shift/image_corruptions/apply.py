@@ -1,4 +1,5 @@
-"""Applying a corruption to a batch: the input checks, parameter resolution and the call."""
+"""Applying a corruption to a batch: the input checks, parameter resolution, and the call (in
+chunks on the CPU, in inference mode, returning an ordinary tensor)."""
 
 from __future__ import annotations
 
@@ -77,8 +78,9 @@ CPU_CHUNK_ELEMENTS = 1 << 20
 least one image per chunk): six 224 px RGB images, 341 at 32 px. Every corruption treats each
 sample alone (tested), so chunks change no value; they keep each step's temporaries in the
 caches and small enough to be reused rather than mapped and faulted in afresh. Measured at
-224 px, one thread: the whole sweep took 0.47x the time of one call on a batch of 64, 0.87x on
-16 (`benchmarks/bench_corruptions.py`, docs/corruptions.md). Accelerators get the whole batch."""
+224 px, one thread: the whole sweep took 0.45x the time of one call per batch of 64, and six
+corruptions 0.24x at the shift suite's 256-image step (`benchmarks/ab_corruptions.py`,
+docs/corruptions.md). Accelerators get the whole batch."""
 
 
 WHOLE_BATCH = frozenset({"defocus_blur", "spatter"})
