@@ -112,4 +112,7 @@ def _ordinary(out: torch.Tensor) -> torch.Tensor:
     if not standard or out.untyped_storage().nbytes() != out.numel() * out.element_size():
         return out.clone(memory_format=torch.contiguous_format)  # outside inference mode
     plain = torch.empty(0, dtype=out.dtype, device=out.device)
-    return plain.set_(out.untyped_storage(), 0, out.shape, out.stride())
+    try:
+        return plain.set_(out.untyped_storage(), 0, out.shape, out.stride())
+    except RuntimeError:  # a torch that refuses to share an inference tensor's storage
+        return out.clone()

@@ -143,6 +143,24 @@ def test_sample_alone_equals_sample_in_batch_and_ignores_global_rng() -> None:
         assert torch.equal(batch, reordered[[2, 1, 0]]), name
 
 
+def test_results_are_ordinary_tensors_also_where_torch_will_not_share_storage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`corrupt` hands back its inference-mode result on the same storage through `Tensor.set_`;
+    a torch that refuses that gets a copy: the same values, still an ordinary tensor."""
+    x = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(6))
+    shared = corrupt(x, "contrast", 2, _seeds(3))
+
+    def refuse(*args: Any, **kwargs: Any) -> torch.Tensor:
+        raise RuntimeError("Inference tensors cannot be used here")
+
+    monkeypatch.setattr(torch.Tensor, "set_", refuse)
+    copied = corrupt(x, "contrast", 2, _seeds(3))
+    assert torch.equal(shared, copied) and not copied.is_inference()
+    copied.mul_(0.5).requires_grad_()  # in place and into autograd, outside inference mode
+    copied.sum().backward()
+
+
 @pytest.mark.parametrize("shape", [(7, 3, 12, 10), (5, 1, 9, 9)])
 def test_cpu_chunks_change_no_value(
     shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
