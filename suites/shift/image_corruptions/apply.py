@@ -100,8 +100,8 @@ def _ordinary(out: torch.Tensor) -> torch.Tensor:
     """``out`` (made in inference mode) as an ordinary tensor in the standard (B, C, H, W) layout.
 
     Inference tensors cannot be changed in place outside inference mode nor saved by autograd,
-    so callers get an ordinary tensor on the same storage (no copy, and no fresh allocation to
-    fault in: at 224 px a new output cost cheap corruptions a tenth of their time). The standard
+    so callers get an ordinary tensor on the same storage (no copy, and no second output of the
+    batch's size to allocate and fault in). The standard
     layout is enforced because a model's convolution may run another kernel, with other
     roundings, on channels-last strides: motion blur of one-channel images once returned such
     strides (which `is_contiguous()` accepts when C = 1) and moved logits by ~1e-6; such a
