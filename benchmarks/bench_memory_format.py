@@ -7,12 +7,12 @@ runner, job store, job cache and thread setup together take a few percent. The z
 torch's default NCHW layout, where CPU max-pooling is not vectorised (the zoo's MaxPool2x2 now
 avoids that kernel in passes without gradients: docs/throughput.md; the rows "NCHW
 nn.MaxPool2d" time the former architecture, with torch's pool everywhere, for that comparison).
-This script times the mnist-cnn architecture (zoo/architectures.py, random weights: the layout, not the values, sets the
-cost) forward and forward+backward at the quickstart's batch size, NCHW and channels-last
-interleaved round by round in one process, one thread, and reports the ratios and the largest
-difference in logits (channels-last runs other kernels: the last bits may move, so adopting it
-is a change that can move numbers and would need a suite version bump). Run from the repository
-root:
+This script times the mnist-cnn architecture (zoo/architectures.py, random weights: the layout,
+not the values, sets the cost) forward and forward+backward at the quickstart's batch size, NCHW
+and channels-last interleaved round by round in one process, one thread, and reports the ratios
+and the largest difference in logits (channels-last runs other kernels: the last bits may move,
+so adopting it is a change that can move numbers and would need a suite version bump). Run from
+the repository root:
 
     OMP_NUM_THREADS=1 python benchmarks/bench_memory_format.py [--rounds 5] [--batch 256]
 """
