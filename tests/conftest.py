@@ -33,6 +33,8 @@ group runs on one worker, so each fixture is built once per test run, as in a se
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if item.get_closest_marker("slow") is not None:  # minutes to hours by design (-m slow)
+            item.add_marker(pytest.mark.timeout(0))
         used = getattr(item, "fixturenames", ())
         groups = {SHARED_FIXTURES[f] for f in used if f in SHARED_FIXTURES}
         if item.path.name.startswith("test_ray"):  # tests that start Ray clusters of their own
@@ -44,6 +46,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("timeout"):
+        # without it a hung test stalls the whole run until CI's own limit, with no name
+        raise pytest.UsageError(
+            "the tests need pytest-timeout (pyproject.toml: timeout): pip install -e '.[dev]'"
+        )
     if config.getoption("dist", "no") == "loadgroup" and pytest.version_tuple[:2] >= (9, 2):
         # pytest 9.2 keeps a test's id where pytest-xdist 3.8 cannot append its group: every
         # group would be split and its fixture built on every worker, unnoticed

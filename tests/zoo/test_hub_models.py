@@ -172,6 +172,7 @@ def test_harness_run_with_a_cached_hub_model_offline(tmp_path: Path) -> None:
         cwd=REPO,
         env=env,
         check=False,
+        timeout=300,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "config.id2label" in result.stderr and "'bad'" in result.stderr
