@@ -1,15 +1,21 @@
-"""Helpers for the fault tests: a multi-job spec with fixture weights and a harness subprocess."""
+"""Helpers for the fault tests: a multi-job spec with fixture weights, harness runs in child processes (bounded) and in-process."""
 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import io
 import json
+import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pandas as pd
@@ -134,40 +140,118 @@ def _slowed(owner: object, name: str) -> None:
     setattr(owner, name, slowed)
 
 
+CHILD_LIMIT_S = 300.0
+"""A child run still going after this long (they take seconds) is made to print every thread's
+stack, killed, and its test fails, instead of blocking the test run until CI's own limit."""
+
+_CHILDREN: dict[int, BaseProcess] = {}
+
+
+def _fork_server() -> BaseContext:
+    """multiprocessing's fork server: a single-threaded process with torch and the harness
+    imported, from which each child is forked (fast, as a fork of this process would be).
+
+    Not `os.fork()` here: a pytest-xdist worker is multi-threaded (execnet's receiver; tqdm's
+    monitor, Ray's threads after other tests), and a child forked from it can deadlock on a lock
+    or thread pool another thread held at the fork (torch's OpenMP pool hangs a child that asks
+    it for 2 threads once the parent used 2), which hung a CI run with no test named."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch", "harness.cli.main", __name__])
+    return context
+
+
+def start_child(target: Callable[..., int], *args: object) -> int:
+    """Run `target(*args)` (module-level, so it pickles) in a child forked from the fork server;
+    returns the child's pid. Its return value is its exit code; `wait_exit` collects it."""
+    process = _fork_server().Process(target=_child_main, args=(target, args))
+    process.start()
+    assert process.pid is not None
+    _CHILDREN[process.pid] = process
+    return process.pid
+
+
+def _child_main(target: Callable[..., int], args: tuple[object, ...]) -> None:
+    code = 99
+    try:
+        bound_child()
+        code = target(*args)
+    finally:
+        os._exit(code)  # never into multiprocessing's or pytest's exit handling
+
+
+def bound_child() -> None:
+    """In a child: print every thread's stack on SIGUSR1 (`wait_exit` sends it to a child past
+    `CHILD_LIMIT_S`). faulthandler does it in the C signal handler, so it works also where the
+    child is stuck in C code holding the GIL. (Its timer, `dump_traceback_later`, does not work
+    in a forked child: the watchdog thread it thinks it has stayed in the parent.)"""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+def _harness_run(spec: Path, out: Path, extra: tuple[str, ...], slow_writes: bool) -> int:
+    if slow_writes:
+        _slowed(store, "file_sha256")
+        _slowed(atomic, "publish_dir")
+        _slowed(atomic, "write_bytes")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return main(["run", str(spec), "--out", str(out), *extra])
+        finally:
+            Path(f"{out}.{os.getpid()}.stderr").write_text(err.getvalue())
+
+
 def fork_run(spec: Path, out: Path, *extra: str, slow_writes: bool = False) -> int:
-    """`harness run` in a forked child (torch already imported: fast); returns its pid.
+    """`harness run` in a child forked from the fork server (torch already imported: fast);
+    returns its pid.
 
     `slow_writes` widens every store write (between files, before renames) so that random
-    kills often land inside one. The child's stdout/stderr go to `out`.log files.
+    kills often land inside one. The child's stderr goes to `out`.<pid>.stderr.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    pid = os.fork()
-    if pid == 0:  # child: never return into pytest
-        code = 99
-        try:
-            if slow_writes:
-                _slowed(store, "file_sha256")
-                _slowed(atomic, "publish_dir")
-                _slowed(atomic, "write_bytes")
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    code = main(["run", str(spec), "--out", str(out), *extra])
-                finally:
-                    Path(f"{out}.{os.getpid()}.stderr").write_text(err.getvalue())
-        finally:
-            os._exit(code)
-    return pid
+    return start_child(_harness_run, spec, out, extra, slow_writes)
+
+
+def warm_children() -> None:
+    """Start the fork server now (its imports take seconds), outside a timed part of a test."""
+    assert wait_exit(start_child(int)) == 0
 
 
 def child_stderr(out: Path, pid: int) -> str:
     return Path(f"{out}.{pid}.stderr").read_text()
 
 
+def poll_exit(pid: int) -> int | None:
+    """A child's exit code if it has ended (negative: killed by that signal), else None."""
+    process = _CHILDREN.get(pid)
+    if process is not None:
+        code = process.exitcode
+        if code is not None:
+            del _CHILDREN[pid]
+        return code
+    done, status = os.waitpid(pid, os.WNOHANG)  # a child of this process's own os.fork()
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
 def wait_exit(pid: int) -> int:
-    """Wait for a forked child; its exit code (negative: killed by that signal)."""
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    """Wait for a child (of `start_child` or of `os.fork()` here); its exit code (negative:
+    killed by that signal). One that runs past `CHILD_LIMIT_S` prints its stack
+    (`bound_child`), is killed, and the test fails."""
+    deadline = time.monotonic() + CHILD_LIMIT_S
+    while True:
+        code = poll_exit(pid)
+        if code is not None:
+            return code
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGUSR1)
+            time.sleep(1.0)  # the dump is written from the signal handler
+            os.kill(pid, signal.SIGKILL)
+            while poll_exit(pid) is None:
+                time.sleep(0.02)
+            pytest.fail(
+                f"child {pid} still ran after {CHILD_LIMIT_S:g} s: its stack is on stderr "
+                "above; killed"
+            )
+        time.sleep(0.005)
 
 
 def wait_for(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001

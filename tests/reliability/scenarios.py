@@ -32,7 +32,7 @@ from harness.cli.main import main
 from harness.store import atomic
 from harness.store.run_store import load_jobs, read_job
 from tests.present.markdown_check import live_links
-from tests.reliability.conftest import cli, error_lines
+from tests.reliability.conftest import cli, error_lines, start_child, wait_exit
 
 SPEC = """\
 name: {name}
@@ -276,40 +276,48 @@ def foreign_run_folder(scene: Scene) -> Outcome:
 
 # -- killed writers ----------------------------------------------------------------------------
 def _fork_killed(spec: Path, out: Path, kill_when: Callable[[str, str], bool]) -> int:
-    """`harness run` in a forked child that SIGKILLs itself on the os.replace `kill_when` picks."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            real = os.replace
+    """`harness run` in a child (tests/reliability/conftest.py: `start_child`) that SIGKILLs
+    itself on the os.replace `kill_when` picks; its exit code."""
+    return wait_exit(start_child(_killed_run, spec, out, kill_when))
 
-            def replace(src: object, dst: object) -> None:
-                if kill_when(str(src), str(dst)):
-                    os.kill(os.getpid(), signal.SIGKILL)
-                real(src, dst)  # type: ignore[arg-type]
 
-            os.replace = replace  # type: ignore[assignment]
-            with (
-                contextlib.redirect_stderr(io.StringIO()),
-                contextlib.redirect_stdout(io.StringIO()),
-            ):
-                main(["run", str(spec), "--out", str(out)])
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+def _killed_run(spec: Path, out: Path, kill_when: Callable[[str, str], bool]) -> int:
+    real = os.replace
+
+    def replace(src: object, dst: object) -> None:
+        if kill_when(str(src), str(dst)):
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(src, dst)  # type: ignore[arg-type]
+
+    os.replace = replace  # type: ignore[assignment]
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        main(["run", str(spec), "--out", str(out)])
+    return 0
+
+
+class _SecondManifestWrite:
+    """True at the second rename onto the same manifest.json (state kept in the child)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, src: str, dst: str) -> bool:
+        self.seen.append(dst)
+        return dst.endswith("manifest.json") and self.seen.count(dst) == 2
+
+
+def _second_rename(src: str, dst: str) -> bool:
+    """True at the rename of a temp folder next to a `.stale-` one (the second of two)."""
+    return Path(src).name.startswith(".tmp-") and any(
+        p.name.startswith(".stale-") for p in Path(dst).parent.iterdir()
+    )
 
 
 def killed_during_manifest_write(scene: Scene) -> Outcome:
     """SIGKILL between writing manifest.json's temp file and renaming it: the next run removes
     the temp file and finishes the run."""
     spec, out = scene.spec("mkill"), scene.root / "out"
-    seen = []
-
-    def second_manifest(src: str, dst: str) -> bool:
-        seen.append(dst)
-        return dst.endswith("manifest.json") and seen.count(dst) == 2
-
-    assert _fork_killed(spec, out, second_manifest) == -signal.SIGKILL
+    assert _fork_killed(spec, out, _SecondManifestWrite()) == -signal.SIGKILL
     assert any(".manifest.json." in p for p in _leftovers(out))
     got = _run("run", spec, "--out", out)
     assert _leftovers(out) == []
@@ -326,12 +334,7 @@ def killed_between_renames(scene: Scene) -> Outcome:
     damaged = next((run / "jobs").glob("a--*"))
     (damaged / "metrics.json").write_text("[]")  # checksum mismatch: the job reruns
 
-    def second_rename(src: str, dst: str) -> bool:
-        return Path(src).name.startswith(".tmp-") and any(
-            p.name.startswith(".stale-") for p in Path(dst).parent.iterdir()
-        )
-
-    assert _fork_killed(spec, out, second_rename) == -signal.SIGKILL
+    assert _fork_killed(spec, out, _second_rename) == -signal.SIGKILL
     assert any(".stale-" in p for p in _leftovers(out))
     got = _run("run", spec, "--out", out)
     assert _leftovers(out) == []

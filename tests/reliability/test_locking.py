@@ -12,6 +12,7 @@ from harness.core.errors import ResultsError
 from harness.run.lock import RunLock, RunLockedError
 from tests.reliability.conftest import (
     assert_no_partial_files,
+    bound_child,
     child_stderr,
     fork_run,
     manifest_of,
@@ -68,6 +69,7 @@ def test_lock_is_released_and_reentrant_across_processes(tmp_path: Path) -> None
         pid = os.fork()
         if pid == 0:
             try:
+                bound_child()
                 with RunLock(tmp_path):
                     os._exit(1)
             except RunLockedError as err:

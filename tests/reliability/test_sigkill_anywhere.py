@@ -1,7 +1,7 @@
 """SIGKILL the harness at seeded random points of a run, rerun, and compare with a clean run.
 
-The harness runs in a forked child (torch already imported, so each kill costs a fraction of a
-second, not an interpreter start). Store writes are slowed a little in the child so kills often
+The harness runs in a child forked from a fork server (torch already imported, so each kill costs
+a fraction of a second, not an interpreter start). Store writes are slowed a little in the child so kills often
 land inside a results write (between files of a job folder, before its rename, inside a manifest
 write). After every kill: no job folder that looks complete is partial. After the final rerun:
 the jobs that were whole before it are served from the store, the rest reran, and every
@@ -24,8 +24,10 @@ from tests.reliability.conftest import (
     fork_run,
     manifest_of,
     multi_spec,
+    poll_exit,
     results_by_job,
     wait_exit,
+    warm_children,
 )
 
 
@@ -34,18 +36,17 @@ def _kill_after(spec: Path, out: Path, delay: float) -> bool:
     pid = fork_run(spec, out, slow_writes=True)
     deadline = time.monotonic() + delay
     while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
+        if poll_exit(pid) is not None:
             return False
         time.sleep(0.005)
     os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == -signal.SIGKILL
+    return wait_exit(pid) == -signal.SIGKILL
 
 
 def _sigkill_campaign(weights_dir: Path, tmp_path: Path, points: int, seed: int) -> None:
     spec = multi_spec(weights_dir, delay=0.02)
     reference = tmp_path / "reference"
+    warm_children()  # the fork server's imports are not part of a run's time
     started = time.monotonic()
     assert wait_exit(fork_run(spec, reference)) == 0
     full = time.monotonic() - started
