@@ -1,4 +1,5 @@
-"""Helpers for the fault tests: a multi-job spec with fixture weights, harness runs in child processes (bounded) and in-process."""
+"""Helpers for the fault tests: a multi-job spec with fixture weights, and harness runs in bounded
+child processes and in-process."""
 
 from __future__ import annotations
 
