@@ -152,10 +152,11 @@ def _fork_server() -> BaseContext:
     """multiprocessing's fork server: a single-threaded process with torch and the harness
     imported, from which each child is forked (fast, as a fork of this process would be).
 
-    Not `os.fork()` here: a pytest-xdist worker is multi-threaded (execnet's receiver; tqdm's
-    monitor, Ray's threads after other tests), and a child forked from it can deadlock on a lock
-    or thread pool another thread held at the fork (torch's OpenMP pool hangs a child that asks
-    it for 2 threads once the parent used 2), which hung a CI run with no test named."""
+    Not `os.fork()` here: a pytest-xdist worker is multi-threaded. At the forks of a full test
+    run it had 21-39 OS threads: the Ray driver of the Ray tests (gRPC, its error listener),
+    the harness's Ray address check, two tqdm monitors. A child forked from it can deadlock on a
+    lock or thread pool another thread held at the fork (torch's OpenMP pool hangs a child that
+    asks it for 2 threads once the parent used 2), and a CI run once stalled with no test named."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["torch", "harness.cli.main", __name__])
     return context
