@@ -156,7 +156,8 @@ def _fork_server() -> BaseContext:
     run it had 21-39 OS threads: the Ray driver of the Ray tests (gRPC, its error listener),
     the harness's Ray address check, two tqdm monitors. A child forked from it can deadlock on a
     lock or thread pool another thread held at the fork (torch's OpenMP pool hangs a child that
-    asks it for 2 threads once the parent used 2), and a CI run once stalled with no test named."""
+    asks it for 2 threads once the parent used 2). A CI run once stalled with no test named;
+    which lock, if any, is not known."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["torch", "harness.cli.main", __name__])
     return context

@@ -50,8 +50,13 @@ def _exit_with(code: int) -> int:
     return code
 
 
+def _sleep_long() -> int:
+    time.sleep(60)
+    return 0
+
+
 def test_children_of_the_fork_server_give_their_exit_code_or_signal() -> None:
     assert [helpers.wait_exit(helpers.start_child(_exit_with, c)) for c in (0, 2)] == [0, 2]
-    pid = helpers.start_child(time.sleep, 60)
+    pid = helpers.start_child(_sleep_long)
     os.kill(pid, 9)
     assert helpers.wait_exit(pid) == -9

@@ -1,9 +1,9 @@
 """SIGKILL the harness at seeded random points of a run, rerun, and compare with a clean run.
 
-The harness runs in a child forked from a fork server (torch already imported, so each kill costs
-a fraction of a second, not an interpreter start). Store writes are slowed a little in the child so kills often
-land inside a results write (between files of a job folder, before its rename, inside a manifest
-write). After every kill: no job folder that looks complete is partial. After the final rerun:
+The harness runs in a child forked from a fork server (torch already imported, so each kill
+costs a fraction of a second, not an interpreter start). Store writes are slowed a little in the
+child so kills often land inside a results write (between files of a job folder, before its
+rename, inside a manifest write). After every kill: no job folder that looks complete is partial. After the final rerun:
 the jobs that were whole before it are served from the store, the rest reran, and every
 per-sample table and metric equals an uninterrupted run.
 """
