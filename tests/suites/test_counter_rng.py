@@ -271,6 +271,30 @@ def test_random_fields_pack_words_from_the_top(width: int) -> None:
     assert torch.equal(u, counter_rng.open_unit(k))
 
 
+def test_normal_is_box_muller_of_uniform_pairs_in_element_order() -> None:
+    """Element 2i is r cos(2 pi u2) and 2i + 1 is r sin(2 pi u2), r = sqrt(-2 ln u1), from the
+    uniform pair (u1, u2) of word i: the definition, computed here pair by pair with stack."""
+    seeds = torch.tensor([11, -4, 2**62], dtype=torch.int64)
+    for shape in ((3, 5), (1, 1), (2, 7, 4)):
+        n = math.prod(shape)
+        u = counter_rng.uniform(seeds, (-(-n // 2), 2), stream=9)
+        radius = u[:, :, 0].log().mul(-2.0).sqrt()
+        angle = u[:, :, 1].mul(2.0 * math.pi)
+        pairs = torch.stack((radius * angle.cos(), radius * angle.sin()), dim=-1)
+        expected = pairs.reshape(3, -1)[:, :n].reshape(3, *shape)
+        assert torch.equal(counter_rng.normal(seeds, shape, stream=9), expected)
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (1, 1), (0, 3), (3, 0)])
+def test_interleave_equals_stack_on_the_last_dim(shape: tuple[int, int]) -> None:
+    gen = torch.Generator().manual_seed(1)
+    even, odd = torch.randn(*shape, generator=gen), torch.randn(*shape, generator=gen)
+    expected = torch.stack((even, odd), dim=-1).reshape(shape[0], 2 * shape[1])
+    got = counter_rng.interleave(even, odd)
+    assert got.dtype == torch.float32 and got.shape == expected.shape
+    assert torch.equal(got, expected)
+
+
 @pytest.mark.parametrize("width", [8, 16, 32, 64])
 def test_an_empty_batch_gives_empty_draws(width: int) -> None:
     """No samples left (e.g. a model that gets every sample wrong before an attack's check):

@@ -64,11 +64,14 @@ def corrupt(
             out = IMPLEMENTATIONS[name](x, params, seeds)
             if out.untyped_storage().data_ptr() == images.untyped_storage().data_ptr():
                 out = out.clone()  # never clamp the caller's images in place
+            out.clamp_(0.0, 1.0)
         else:
             out = torch.empty_like(x, memory_format=torch.contiguous_format)
             for i in range(0, b, k):
-                out[i : i + k] = IMPLEMENTATIONS[name](x[i : i + k], params, seeds[i : i + k])
-        out.clamp_(0.0, 1.0)
+                part = IMPLEMENTATIONS[name](x[i : i + k], params, seeds[i : i + k])
+                # Clipped into its place in one pass, while the chunk is still in the caches
+                # (the same values as a copy, then a clamp of the whole output).
+                torch.clamp(part, 0.0, 1.0, out=out[i : i + k])
     out = _ordinary(out)
     return out if out.dtype == images.dtype else out.to(images.dtype)
 
