@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_library_progress()
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a reader that closed the pipe is seen here, not at exit
         return code
     except HarnessError as err:
         if args.debug:
@@ -70,6 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"error: interrupted by {signal_of(exc)}", file=sys.stderr)
         return exit_code_of(signal_of(exc))
+    except BrokenPipeError:
+        # The reader of our output went away (`harness validate spec.yaml | head -1`): stop
+        # quietly, as other command-line tools do; what was already written stays written.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return BROKEN_PIPE_EXIT
+
+
+BROKEN_PIPE_EXIT = 141
+"""Exit status when standard output's reader closed the pipe: 128 + SIGPIPE, what a shell reports
+for a process that SIGPIPE killed."""
 
 
 if __name__ == "__main__":

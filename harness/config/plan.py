@@ -317,6 +317,8 @@ def build_plan(
         suite_objs[name] = suite_cls(spec.suites[name] or {})
         suite_objs[name].bind_spec_folder(base_dir)  # files its config names, checked here
     task_names = [t if isinstance(t, str) else t.name for t in spec.tasks]
+    for suite in suite_objs.values():
+        suite.check_task_names(task_names)  # a setting keyed by task name names a real one
     task_plans = {
         name: _task_plan(entry, base_dir)
         for name, entry in zip(task_names, spec.tasks, strict=True)

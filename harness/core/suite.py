@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -122,6 +122,12 @@ class Suite:
         """Called with the spec file's folder before any job runs (and by `harness validate`): a
         suite whose config names files resolves them against it and checks them there, so a bad
         path fails validation rather than the run. Nothing to do by default."""
+
+    def check_task_names(self, task_names: Sequence[str]) -> None:
+        """Called with the names of the spec's tasks before any job runs (and by `harness
+        validate`): a suite whose config names tasks refuses a name the spec does not define
+        (raising ConfigError), so a typo fails validation instead of being ignored. Nothing to
+        check by default."""
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         """Why this suite does not apply to this model and task (None: it applies)."""

@@ -20,6 +20,8 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
             msg = "unknown key (not allowed here)"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")  # pydantic's label for our own checks
         got = ""
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
             text = repr(e["input"])

@@ -11,6 +11,7 @@ robustness) are computed from the stored records and tables by `harness.analysis
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 from collections import OrderedDict
@@ -78,7 +79,7 @@ class ShiftConfig(SuiteConfig):
     ood_sets: list[OODEntry] | dict[str, list[OODEntry]] = Field(default_factory=list)
     mce_baseline: str | None = None
     mce_corruptions: Literal["benchmark", "all"] | list[str] = "benchmark"
-    effective_robustness_testbed: list[str] | None = None
+    effective_robustness_testbed: list[str] | None = Field(default=None, min_length=1)
     gallery_samples: int = Field(default=4, ge=0, le=64)
     tabular: list[str] | Literal["all"] = "all"
     text: list[str] | Literal["all"] = "all"
@@ -105,6 +106,11 @@ class ShiftConfig(SuiteConfig):
         }[info.field_name]
         if v in ("all", "benchmark"):
             return v
+        if not v and info.field_name == "mce_corruptions":
+            raise ValueError(
+                "names no corruption: list the corruptions mCE averages, or use 'benchmark' (the "
+                "15 ImageNet-C ones, the default) or 'all' (19)"
+            )
         for name in v:
             try:
                 perturbations.check(name, 1, modality, where=f"{modality} family")
@@ -346,6 +352,22 @@ class ShiftSuite(Suite):
                         task_registry().load(entry)
                     except HarnessError as err:
                         raise ConfigError(f"suites.shift.{key}: {err}") from None
+
+    def check_task_names(self, task_names: Sequence[str]) -> None:
+        """Shifted tasks and OOD sets given per task (a mapping) must be keyed by the spec's task
+        names: an entry under a misspelt name would never run, and nothing would say so."""
+        settings = {"shifted_tasks": self.cfg.shifted_tasks, "ood_sets": self.cfg.ood_sets}
+        for key, value in settings.items():
+            if not isinstance(value, dict):
+                continue
+            for name in value:
+                if name not in task_names:
+                    close = difflib.get_close_matches(name, task_names, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ConfigError(
+                        f"suites.shift.{key}: {name!r} is not a task of this spec "
+                        f"(tasks: {', '.join(task_names)}){hint}"
+                    )
 
     def _load(self, entry: TaskEntry, where: str) -> Task:
         """A shifted or OOD task, loaded once per suite instance (streamed; callers subset it);

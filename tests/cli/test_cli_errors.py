@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -262,3 +264,55 @@ def test_debug_shows_traceback(write_spec: Spec) -> None:
     path = write_spec("tasks: [digits\n")
     with pytest.raises(SpecError):
         main(["--debug", "validate", str(path)])
+
+
+@pytest.mark.parametrize(
+    ("setting", "expect"),
+    [
+        (
+            "    shifted_tasks: {digist: [digits-shifted]}\n",
+            "suites.shift.shifted_tasks: 'digist' is not a task of this spec (tasks: digits); "
+            "did you mean 'digits'?",
+        ),
+        (
+            "    ood_sets: {tabular: [{generated: uniform_noise, n: 20}]}\n",
+            "suites.shift.ood_sets: 'tabular' is not a task of this spec (tasks: digits)",
+        ),
+        ("    mce_corruptions: []\n", "suites.shift.mce_corruptions: names no corruption"),
+        ("    effective_robustness_testbed: []\n", "suites.shift.effective_robustness_testbed"),
+    ],
+)
+def test_shift_settings_that_would_be_ignored_are_refused(
+    write_spec: Spec, capsys: pytest.CaptureFixture[str], setting: str, expect: str
+) -> None:
+    """A per-task setting under a name the spec does not define would never run, and an empty
+    mCE or testbed list would give no number: refused by validate and run alike."""
+    path = write_spec(TINY_SPEC + "  shift:\n    corruptions: [fog]\n" + setting)
+    for command in ("validate", "run"):
+        code, err = run_err(
+            capsys, command, path, *(["--out", path.parent / "r"] * (command == "run"))
+        )
+        assert code == 2
+        (line,) = error_lines(err)
+        assert expect in line
+    assert not (path.parent / "r").exists()
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(write_spec: Spec) -> None:
+    """`harness validate spec.yaml | head -1`: no BrokenPipeError traceback, exit 141 (SIGPIPE)."""
+    path = write_spec(TINY_SPEC)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes its first line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "harness", "validate", str(path)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr

@@ -29,7 +29,7 @@ def test_inline_task_validator_error_has_no_union_noise() -> None:
         "tasks: [{name: t, source: ./x.csv, modality: image, feature_columns: [a]}]\n"
         "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
     )
-    assert msg.startswith("s.yaml: tasks.0: Value error, feature_columns is only for tabular tasks")
+    assert msg.startswith("s.yaml: tasks.0: feature_columns is only for tabular tasks")
     assert "valid string" not in msg and "function-after" not in msg and ";" not in msg
 
 
