@@ -48,7 +48,9 @@ def _compare(args: argparse.Namespace) -> ParityReport:
     task = (
         plan.tasks[args.task]
         .load()
-        .subset(args.limit or plan.spec.limit, seed=plan.spec.seed, purpose="limit")
+        .subset(
+            args.limit or plan.spec.limit, seed=plan.spec.seed, purpose="limit", per_source=True
+        )
     )
     adapters = []
     for name in args.models:

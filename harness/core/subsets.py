@@ -11,6 +11,13 @@ to the larger class, then the smaller class label; within a class, the rows with
 per-sample keys `derive_seed(seed, "subset", purpose, sample_id)` are taken. Because the keys do not
 depend on `n`, a larger subset of a class contains every row of a smaller one. The returned row
 indices are sorted, so the subset keeps the task's order.
+
+Rows that share a key (a published corruption set: one row per cell for each source image, keyed
+by `source_id`) are drawn as one unit when the caller counts keys (`whole_keys=True`, as
+`--limit` does): `n` is then a number of source images, stratified by the strata their rows
+cover (for cells x images, the image's label), and every row of a chosen image is kept, so
+`--limit 7` on a 15-cell task evaluates the same 7 images in every cell. Otherwise `n` counts
+rows (the shift suite's `max_samples` asks for its per-cell count times the cells).
 """
 
 from __future__ import annotations
@@ -39,10 +46,17 @@ def class_allocation(labels: np.ndarray, n: int) -> dict[int, int]:
 
 
 def stratified_indices(
-    sample_ids: Sequence[str], labels: np.ndarray, n: int | None, *, seed: int, purpose: str
+    sample_ids: Sequence[str],
+    labels: np.ndarray,
+    n: int | None,
+    *,
+    seed: int,
+    purpose: str,
+    whole_keys: bool = False,
 ) -> np.ndarray:
     """Sorted row indices of a seeded label-stratified sample of `n` rows (all rows if n is None
-    or at least the number of rows)."""
+    or at least the number of rows); with `whole_keys` and ids that repeat, every row of `n` ids
+    (module docstring)."""
     labels = np.asarray(labels)
     if len(sample_ids) != len(labels):
         raise ValueError(f"{len(sample_ids)} sample ids but {len(labels)} labels")
@@ -50,6 +64,8 @@ def stratified_indices(
         return np.arange(len(labels), dtype=np.int64)
     if n < 1:
         raise ValueError(f"a subset needs at least one row, got n={n}")
+    if whole_keys and len(set(sample_ids)) < len(sample_ids):
+        return _whole_keys(sample_ids, labels, n, seed=seed, purpose=purpose)
     keys = np.array(
         [derive_seed(seed, "subset", purpose, sid) for sid in sample_ids], dtype=np.int64
     )
@@ -60,3 +76,19 @@ def stratified_indices(
         rows = np.flatnonzero(labels == label)
         chosen.append(rows[np.argsort(keys[rows], kind="stable")[:k]])
     return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def _whole_keys(
+    sample_ids: Sequence[str], strata: np.ndarray, n: int, *, seed: int, purpose: str
+) -> np.ndarray:
+    """Sorted indices of every row of `n` keys, the keys drawn as rows are (stratified by the
+    set of strata each key's rows cover, smallest per-key seeds first)."""
+    unit_index: dict[str, int] = {}
+    unit_of = np.array([unit_index.setdefault(k, len(unit_index)) for k in sample_ids])
+    covers: list[set[int]] = [set() for _ in unit_index]
+    for unit, stratum in zip(unit_of.tolist(), strata.tolist(), strict=True):
+        covers[unit].add(stratum)
+    kinds = {kind: i for i, kind in enumerate(sorted({tuple(sorted(c)) for c in covers}))}
+    unit_strata = np.array([kinds[tuple(sorted(c))] for c in covers], dtype=np.int64)
+    chosen = stratified_indices(list(unit_index), unit_strata, n, seed=seed, purpose=purpose)
+    return np.flatnonzero(np.isin(unit_of, chosen)).astype(np.int64)

@@ -185,17 +185,23 @@ class Task:
             return self
         return replace(self, data=self.data.select(range(n)), limit=n)
 
-    def subset(self, n: int | None, *, seed: int, purpose: str = "limit") -> Task:
+    def subset(
+        self, n: int | None, *, seed: int, purpose: str = "limit", per_source: bool = False
+    ) -> Task:
         """A seeded sample of `n` rows, stratified by label (and by cell for a task with cell
         columns), in task order: the same rows for every model (harness.core.subsets). Rows of a
         task with source ids are drawn by source id, so every cell keeps the same clean images
-        where it can. `None` or `n >= len(task)` keeps the task as it is."""
+        where it can. With `per_source` (`--limit`: N samples per task), `n` counts source images
+        on such a task, each kept in every cell. `None` or `n >= len(task)` keeps the task as it
+        is."""
         if n is None or n >= len(self.data):
             return self
         keys = (
             list(self.data[SOURCE_ID]) if SOURCE_ID in self.data.column_names else self.sample_ids
         )
-        rows = stratified_indices(keys, self._strata(), n, seed=seed, purpose=purpose)
+        rows = stratified_indices(
+            keys, self._strata(), n, seed=seed, purpose=purpose, whole_keys=per_source
+        )
         return replace(self, data=self.data.select(rows), limit=n)
 
     def _strata(self) -> np.ndarray:

@@ -122,7 +122,7 @@ def evaluate(
     """Run suites on one model and task and return the results in memory."""
     base = base_dir or Path.cwd()
     dev = resolve_device(device)
-    the_task = _resolve_task(task, base).subset(limit, seed=seed, purpose="limit")
+    the_task = _resolve_task(task, base).subset(limit, seed=seed, purpose="limit", per_source=True)
     adapter = _resolve_adapter(model, the_task, dev, base)
     configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()

@@ -72,3 +72,14 @@ def test_list_tasks_says_network_and_size(capsys: pytest.CaptureFixture[str]) ->
     assert "local files" in lines["cifar100-c"]
     assert "offline" in lines["digits"] and "tabular" in lines["diabetes"]
     assert {"sst2", "imdb", "ag-news", "adult", "compas", "german-credit"} <= set(lines)
+
+
+def test_digits_shifted_has_the_digits_ids() -> None:
+    """The same test images, translated: the same sample ids, so the shift gap is paired."""
+    from harness.config.tasks.builtin import digits, digits_shifted
+
+    clean, moved = digits(), digits_shifted()
+    assert moved.sample_ids == clean.sample_ids
+    assert list(moved.labels) == list(clean.labels)
+    x, y = clean.all_inputs(), moved.all_inputs()
+    assert bool((y[:, :, 1:, 1:] == x[:, :, :-1, :-1]).all())

@@ -542,3 +542,28 @@ def test_every_hub_definition_is_registered_and_described() -> None:
         assert definition.card.startswith("https://")
         assert definition.access in ("public", "gated", "local files")
     assert set(BUILTIN_INFO) | set(hub.HUB_TASKS) == set(BUILTIN_TASKS)
+
+
+@pytest.mark.parametrize(("clean", "corrupted"), [("cifar10", "cifar10-c"), ("cifar100", None)])
+def test_cifar_sample_ids_pair_with_the_corrupted_sets_source_ids(
+    fake_hub: list[tuple[Any, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    clean: str,
+    corrupted: str | None,
+) -> None:
+    """CIFAR-10-C row i is made from clean test image i % n; its `source_id` (`00042`) is the
+    clean catalogue task's sample id of that image, so the two tasks' rows pair."""
+    task = _load(clean)
+    n = len(task)
+    assert task.sample_ids == [f"{i:05d}" for i in range(n)]
+    if corrupted is None:
+        return
+    snapshot = tmp_path / "snapshot"
+    _npy_layout(snapshot, n=n)
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: str(snapshot))
+    cells = _load(corrupted).cells()
+    for (_name, _severity), frame in cells.groupby(["corruption", "severity"]):
+        assert list(frame["source_id"]) == task.sample_ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +66,10 @@ def test_cifar_c_bad_files(tmp_path: Path) -> None:
 
 
 def test_imagenet_c_cells_link_to_clean_ids(tmp_path: Path) -> None:
-    imagenet_c(tmp_path / "inc", ("blur", "fog"), (1, 5))
+    imagenet_c(tmp_path / "inc", ("defocus_blur", "fog"), (1, 5))
     task = load(tmp_path, source="inc")
     assert len(task) == 2 * 2 * 3 and task.class_names == ("n01", "n02")
-    assert task.sample_ids[0] == "blur/1/n01/0.png"
+    assert task.sample_ids[0] == "defocus_blur/1/n01/0.png"
     assert task.cells().loc["fog/5/n02/0.png", SOURCE_ID] == "n02/0.png"
     assert task.all_inputs().shape == (12, 3, 7, 7)
     # the source id is the sample id of the same image in a clean `<class>/<image>` folder
@@ -79,26 +80,33 @@ def test_imagenet_c_cells_link_to_clean_ids(tmp_path: Path) -> None:
 
 
 def test_imagenet_c_cells_need_the_same_classes(tmp_path: Path) -> None:
-    imagenet_c(tmp_path / "inc", ("blur",), (1, 2))
-    (tmp_path / "inc" / "blur" / "2" / "n03").mkdir()
-    with pytest.raises(DatasetError, match=r"cell blur/2 has 3 class folders and cell blur/1 2"):
+    imagenet_c(tmp_path / "inc", ("defocus_blur",), (1, 2))
+    (tmp_path / "inc" / "defocus_blur" / "2" / "n03").mkdir()
+    with pytest.raises(
+        DatasetError,
+        match=r"cell defocus_blur/2 has 3 class folders and cell defocus_blur/1 2 "
+        r"\(defocus_blur/2 has n03, which defocus_blur/1 lacks\)",
+    ):
         load(tmp_path, source="inc")
 
 
 def test_limit_keeps_every_cell_and_the_same_clean_images(tmp_path: Path) -> None:
     cifar_c(tmp_path / "c10c", ("fog", "snow"), per_severity=40)
     task = load(tmp_path, source="c10c", severities=[1, 2])
-    sub = task.subset(40, seed=0)
+    sub = task.subset(10, seed=0, per_source=True)  # --limit: 10 source images, in every cell
     cells = sub.cells()
     counts = cells.groupby(["corruption", "severity"]).size()
+    assert len(counts) == 4 and set(counts) == {10} and len(sub) == 40
+    by_cell = [set(frame[SOURCE_ID]) for _, frame in cells.groupby(["corruption", "severity"])]
+    assert all(images == by_cell[0] for images in by_cell)
+    assert sub.sample_ids == task.subset(10, seed=0, per_source=True).sample_ids
+    # without per_source n counts rows (the shift suite's max_samples asks for per-cell count x cells):
+    # strata are label x cell, rows drawn by source id, so cells of one label share images
+    rows = task.subset(40, seed=0, purpose="shift/rows").cells()
+    counts = rows.groupby(["corruption", "severity"]).size()
     assert len(counts) == 4 and counts.min() >= 9 and counts.max() <= 11
-    # rows are drawn by source id, so cells of one label share their clean images
-    by_cell = {
-        key: set(frame[SOURCE_ID]) for key, frame in cells.groupby(["corruption", "severity"])
-    }
-    first = by_cell[("fog", 1)]
-    assert all(len(first & other) >= 8 for other in by_cell.values())
-    assert sub.sample_ids == task.subset(40, seed=0).sample_ids
+    by_cell = [set(frame[SOURCE_ID]) for _, frame in rows.groupby(["corruption", "severity"])]
+    assert all(len(by_cell[0] & other) >= 8 for other in by_cell)
 
 
 def test_cifar_c_damaged_after_loading_fails_its_batch_naming_the_file(tmp_path: Path) -> None:
@@ -127,3 +135,107 @@ def test_task_cell_and_group_columns_must_exist() -> None:
         replace(base, cell_columns=("severity",))
     with pytest.raises(DatasetError, match=r"group column 'sex' is not a column of its data"):
         replace(base, group_columns=("sex",))
+
+
+def _validate_line(tmp_path: Path, task: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """`harness validate` on a spec with one inline task: exit 2 and the one error line."""
+    from harness.cli.main import main
+
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(f"tasks: [{task}]\nmodels: [digits-mlp]\nsuites: {{accuracy: {{}}}}\n")
+    assert main(["validate", str(spec_path)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert "Traceback" not in err
+    return line
+
+
+def test_published_corruption_names_are_the_suites() -> None:
+    """The config side keeps the 19 names as data (it imports no plugin); they are the suite's."""
+    from harness.config.tasks.sources import PUBLISHED_CORRUPTIONS
+    from suites.shift.image_corruptions import CORRUPTIONS
+
+    assert PUBLISHED_CORRUPTIONS == CORRUPTIONS
+
+
+@pytest.mark.parametrize("stray", ["fogg", "fog_backup"])
+def test_cifar_c_file_with_an_unknown_corruption_name_is_refused(
+    tmp_path: Path, stray: str
+) -> None:
+    """A copy `fogg.npy` (or `fog_backup.npy`) was read as one more corruption and pooled into
+    mean_corruption_acc."""
+    from harness.config.tasks.sources import check_task_source
+
+    _, stacks = cifar_c(tmp_path / "c10c", ("fog", "snow"))
+    np.save(tmp_path / "c10c" / f"{stray}.npy", stacks["fog"])
+    spec = TaskSpec(name="c", source="c10c", modality="image")
+    with pytest.raises(DatasetError) as caught:
+        check_task_source(spec, tmp_path)
+    message = str(caught.value)
+    assert f"{stray}.npy is not one of the 19 published corruptions" in message
+    assert "gaussian_noise, shot_noise" in message and "saturate" in message
+    assert "\n" not in message
+    with pytest.raises(DatasetError, match=f"{stray}.npy is not one of the 19"):
+        load(tmp_path, source="c10c")
+    with pytest.raises(DatasetError, match=f"{stray}.npy is not one of the 19"):
+        load(tmp_path, source=f"c10c/{stray}.npy")
+    # listing the real corruptions leaves the stray file out
+    assert len(load(tmp_path, source="c10c", corruptions=["fog", "snow"])) == 2 * 5 * 4
+
+
+def test_imagenet_c_folder_with_an_unknown_corruption_name_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    imagenet_c(tmp_path / "inc", ("fog", "fogg"), (1, 2))
+    line = _validate_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
+    assert "folder fogg is not one of the 19 published corruptions" in line
+    assert "did you mean 'fog'" in line
+    with pytest.raises(DatasetError, match=r"folder fogg is not one of the 19"):
+        load(tmp_path, source="inc")
+    with pytest.raises(DatasetError, match=r"folder fogg is not one of the 19"):
+        load(tmp_path, source="inc/fogg")  # one corruption's folder, named by its folder
+
+
+def test_imagenet_c_cell_missing_a_class_folder_is_refused_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    imagenet_c(tmp_path / "inc", ("fog",), (1, 3))
+    shutil.rmtree(tmp_path / "inc" / "fog" / "3" / "n02")
+    line = _validate_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
+    assert "cell fog/3 has 1 class folders and cell fog/1 2 (fog/3 lacks n02)" in line
+    with pytest.raises(DatasetError, match=r"cell fog/3 has 1 class folders .*lacks n02"):
+        load(tmp_path, source="inc")
+
+
+@pytest.mark.parametrize("bad", ["6", "five"])
+def test_imagenet_c_bad_severity_folder_is_named(
+    tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to say "class folder 'fog' holds folders", naming the wrong thing."""
+    imagenet_c(tmp_path / "inc", ("fog", "snow"), (1, 2))
+    imagenet_c(tmp_path / "extra", ("fog",), (1,))
+    shutil.copytree(tmp_path / "extra" / "fog" / "1", tmp_path / "inc" / "fog" / bad)
+    line = _validate_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
+    assert f"severity folder fog/{bad} is not one of 1-5" in line
+    with pytest.raises(DatasetError, match=f"severity folder fog/{bad} is not one of 1-5"):
+        load(tmp_path, source="inc/fog")
+
+
+def test_cifar_c_labels_are_checked_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels, _ = cifar_c(tmp_path / "c10c", ("fog",))
+    bad = labels.astype(np.int64)
+    bad[0] = -3
+    np.save(tmp_path / "c10c" / "labels.npy", bad)
+    line = _validate_line(tmp_path, "{name: c, source: c10c, modality: image}", capsys)
+    assert "labels.npy holds label -3 (row 0); labels are class indices, never negative" in line
+    np.save(tmp_path / "c10c" / "labels.npy", labels)
+    task = "{name: c, source: c10c, modality: image, num_classes: 2}"
+    line = _validate_line(tmp_path, task, capsys)
+    assert "labels.npy holds label 2 (row" in line and "outside 0..1 (2 classes declared" in line
+    varied = labels.copy()
+    varied[6] = (varied[6] + 1) % 3  # severity 2's copy of image 2 differs from severity 1's
+    np.save(tmp_path / "c10c" / "labels.npy", varied)
+    line = _validate_line(tmp_path, "{name: c, source: c10c, modality: image}", capsys)
+    assert "row 6 (severity 2, image 00002)" in line and "the 5 severities" in line

@@ -181,3 +181,105 @@ def test_train_split_of_a_class_folder_is_refused(tmp_path: Path) -> None:
     image_folder(tmp_path / "imgs", {"cat": 1, "train": 1})
     with pytest.raises(DatasetError, match=r"holds a single split; give the training data"):
         check_task_source(image_spec("imgs", train_split="train"), tmp_path)
+
+
+def _validate_error(tmp_path: Path, task: str, capsys: pytest.CaptureFixture[str]) -> str:
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(f"tasks: [{task}]\nmodels: [digits-mlp]\nsuites: {{accuracy: {{}}}}\n")
+    assert main(["validate", str(spec_path)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert "Traceback" not in err
+    return line
+
+
+def test_split_folders_mixed_with_other_folders_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`test/<class>/<image>` beside `extra/<image>`: validate said valid, the run failed with
+    "class folder 'test' holds folders"."""
+    image_folder(tmp_path / "imgs" / "test", {"cat": 1, "dog": 1})
+    image_folder(tmp_path / "imgs", {"extra": 2})
+    line = _validate_error(
+        tmp_path, "{name: t, source: imgs, modality: image, split: test}", capsys
+    )
+    assert "mixes split folders (test: <split>/<class>/<image>)" in line
+    assert "with folders that are not splits (extra: <class>/<image>)" in line
+    with pytest.raises(DatasetError, match=r"mixes split folders \(test"):
+        load_task(image_spec("imgs", split="test"), base_dir=tmp_path)
+    with pytest.raises(DatasetError, match=r"mixes split folders \(test"):
+        load_task(image_spec("imgs", label_column=None), base_dir=tmp_path)
+
+
+def test_every_class_folder_is_checked_for_nesting(tmp_path: Path) -> None:
+    """Only the first class folder was checked when resolving, so validate passed and the run
+    failed on a later one."""
+    image_folder(tmp_path / "imgs", {"a": 1, "b": 1})
+    image_folder(tmp_path / "imgs" / "b", {"inner": 1})
+    with pytest.raises(DatasetError, match=r"class folder 'b' holds folders \(inner, \.\.\.\)"):
+        check_task_source(image_spec("imgs"), tmp_path)
+
+
+def test_splits_share_one_class_index(tmp_path: Path) -> None:
+    """train/ lacking a class gave the classes after it another index in train than in test."""
+    image_folder(tmp_path / "imgs" / "test", {"c0": 1, "c1": 1, "c2": 1}, seed=1)
+    image_folder(tmp_path / "imgs" / "train", {"c0": 2, "c2": 2}, seed=2)
+    image_folder(tmp_path / "imgs" / "val", {"c0": 1, "c3": 1}, seed=3)
+    task = load_task(image_spec("imgs", split="test", train_split="train"), base_dir=tmp_path)
+    assert task.class_names == ("c0", "c1", "c2", "c3") and task.num_classes == 4
+    assert list(task.labels) == [0, 1, 2]
+    assert task.train is not None
+    train = dict(zip(task.train["sample_id"], task.train["label"], strict=True))
+    assert train["c2/0.png"] == 2 and train["c0/0.png"] == 0
+    # the same map whichever split is evaluated
+    val = load_task(image_spec("imgs", split="val"), base_dir=tmp_path)
+    assert val.class_names == task.class_names and list(val.labels) == [0, 3]
+
+
+def test_train_source_folder_shares_the_class_index(tmp_path: Path) -> None:
+    image_folder(tmp_path / "test", {"a": 1, "c": 1}, seed=1)
+    image_folder(tmp_path / "train", {"a": 1, "b": 1, "c": 1}, seed=2)
+    task = load_task(image_spec("test", train_source="train"), base_dir=tmp_path)
+    assert task.class_names == ("a", "b", "c") and list(task.labels) == [0, 2]
+    assert task.train is not None and list(task.train["label"]) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        ("transform: imagenet-eval", "transform imagenet-eval gives [3, 224, 224]"),
+        ("center_crop: 16", "center_crop 16 gives [16, 16]"),
+        ("resize: [20, 24]", "resize [20, 24] gives [20, 24]"),
+        ("channels: 1, resize: [32, 32]", "channels 1 gives 1 channel"),
+    ],
+)
+def test_input_shape_against_the_transform_is_checked_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], keys: str, says: str
+) -> None:
+    image_folder(tmp_path / "imgs", {"cat": 1, "dog": 1}, size=(40, 40))
+    task = f"{{name: t, source: imgs, modality: image, input_shape: [3, 32, 32], {keys}}}"
+    line = _validate_error(tmp_path, task, capsys)
+    assert "input_shape [3, 32, 32] but" in line and says in line
+    # the same refusal when the task is loaded (harness run)
+    parsed = parse_spec_text(
+        f"tasks: [{task}]\nmodels: [digits-mlp]\nsuites: {{accuracy: {{}}}}\n", source="s.yaml"
+    )
+    entry = parsed.tasks[0]
+    assert isinstance(entry, TaskSpec)
+    with pytest.raises(DatasetError, match=r"input_shape \[3, 32, 32\] but"):
+        load_task(entry, base_dir=tmp_path)
+    # a matching declaration passes
+    image_folder(tmp_path / "ok", {"cat": 1}, size=(40, 40))
+    check_task_source(
+        image_spec("ok", input_shape=[3, 224, 224], transform="imagenet-eval"), tmp_path
+    )
+
+
+def test_declared_class_names_must_name_every_class_folder(tmp_path: Path) -> None:
+    """The loader refused it only when listing the images (at run time)."""
+    image_folder(tmp_path / "imgs", {"cat": 1, "dog": 1})
+    with pytest.raises(DatasetError, match=r"class folder 'dog' is not in class_names"):
+        check_task_source(image_spec("imgs", class_names=["cat", "bird"]), tmp_path)
+    imagenet_c(tmp_path / "inc", ("fog",), (1,))
+    with pytest.raises(DatasetError, match=r"fog/1: class folder 'n02' is not in class_names"):
+        check_task_source(image_spec("inc", class_names=["n01"]), tmp_path)

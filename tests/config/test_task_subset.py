@@ -52,3 +52,33 @@ def test_evaluate_limit_uses_the_same_subset() -> None:
     assert table is not None
     ids = set(table.frame["sample_id"])
     assert ids == set(digits().subset(40, seed=2, purpose="limit").sample_ids)
+
+
+def test_limit_on_corruption_cells_counts_source_images(tmp_path: Path) -> None:
+    """`--limit 7` on 15 cells kept 7 rows in all (7 cells, one label; other cells vanished).
+    It now draws 7 source images, label-stratified, and keeps every cell of them."""
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+    from tests.config.layouts import cifar_c
+
+    labels, _ = cifar_c(tmp_path / "c10c", ("fog", "snow", "contrast"), per_severity=12)
+    task = load_task(
+        TaskSpec(name="c", source="c10c", modality="image"), base_dir=tmp_path
+    )  # 3 corruptions x 5 severities = 15 cells of 12 images
+    sub = task.subset(7, seed=0, purpose="limit", per_source=True)
+    cells = sub.cells()
+    by_cell = {key: set(f["source_id"]) for key, f in cells.groupby(["corruption", "severity"])}
+    assert len(by_cell) == 15 and len(sub) == 7 * 15
+    first = next(iter(by_cell.values()))
+    assert len(first) == 7 and all(images == first for images in by_cell.values())
+    # label-stratified over the 12 source images (as a clean task's limit is)
+    per_image = {f"{i:05d}": int(labels[i]) for i in range(12)}
+    drawn = Counter(per_image[s] for s in first)
+    expected = Counter(int(v) for v in labels[:12])
+    assert all(abs(drawn[k] - 7 * expected[k] / 12) < 1 for k in expected)
+    assert sub.subset(7, seed=0, purpose="limit", per_source=True).sample_ids == sub.sample_ids
+    nine = task.subset(9, seed=0, purpose="limit", per_source=True)
+    assert set(nine.cells()["source_id"]) >= first
+    # max_samples (the shift suite's, in rows) is unchanged: rows, not images
+    assert len(task.subset(30, seed=0, purpose="shift/rows")) == 30
+    assert len(task.subset(30, seed=0, purpose="limit")) == 30

@@ -68,3 +68,19 @@ def test_all_rows_and_bad_sizes() -> None:
         stratified_indices(ids, labels, 0, seed=0, purpose="x")
     with pytest.raises(ValueError, match="labels"):
         stratified_indices(ids[:3], labels, 2, seed=0, purpose="x")
+
+
+def test_limit_draws_whole_keys_when_rows_share_one() -> None:
+    """Cells x source images (a published corruption set): with `whole_keys` (`--limit`) `n`
+    counts source images and every row of each is kept; without, it counts rows."""
+    images, cells = 12, 15
+    image_labels = np.arange(images) % 3
+    keys = [f"{i:05d}" for _ in range(cells) for i in range(images)]
+    strata = np.array([c * 3 + image_labels[i] for c in range(cells) for i in range(images)])
+    idx = stratified_indices(keys, strata, 7, seed=0, purpose="limit", whole_keys=True)
+    chosen = {keys[i] for i in idx}
+    assert len(chosen) == 7 and len(idx) == 7 * cells
+    assert sorted(np.bincount([image_labels[int(k)] for k in chosen]).tolist()) == [2, 2, 3]
+    assert len(stratified_indices(keys, strata, 7, seed=0, purpose="limit")) == 7
+    whole = stratified_indices(keys, strata, 12, seed=0, purpose="limit", whole_keys=True)
+    assert len(whole) == len(keys)

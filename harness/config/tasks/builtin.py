@@ -99,7 +99,9 @@ def digits() -> Task:
 
 def digits_shifted() -> Task:
     """The digits test images translated one pixel right and one down (zero fill): a synthetic
-    covariate shift with the same label space, for the shift suite's dataset-shift demo."""
+    covariate shift with the same label space, for the shift suite's dataset-shift demo. Each
+    image keeps its `digits` sample id (the same image, shifted), so the shift suite evaluates
+    exactly the clean rows' images and pairs the gap."""
     images, labels, (_train_idx, test_idx) = _digits_split()
     moved = np.zeros_like(images)
     moved[:, :, 1:, 1:] = images[:, :, :-1, :-1]
@@ -110,7 +112,7 @@ def digits_shifted() -> Task:
         class_names=tuple(str(i) for i in range(10)),
         input_shape=(1, 8, 8),
         bounds=(0.0, 1.0),
-        data=_image_dataset(moved, labels, test_idx, "digits-shifted"),
+        data=_image_dataset(moved, labels, test_idx, "digits"),
         source="builtin:sklearn.datasets.load_digits (test split, translated by (1, 1) px)",
         description="digits test images shifted one pixel right and down: synthetic covariate shift",
     )

@@ -9,7 +9,8 @@ belongs to is refused by `sources`.
 - CIFAR-10-C: `<corruption>.npy` holds the 5 severities stacked (rows `(s - 1) * n .. s * n - 1`
   are severity s, n = 10,000 for CIFAR-10); `labels.npy` holds the matching labels. Row i is
   made from clean test image `i % n`: sample id `<corruption>/<s>/<i % n:05d>`, source id
-  `<i % n:05d>`. Rows are read through a memory map, a batch at a time.
+  `<i % n:05d>` (`sources.source_image_id`: the sample id of that image in the clean catalogue
+  task, `cifar10` / `cifar100`). Rows are read through a memory map, a batch at a time.
 - ImageNet-C: `<corruption>/<severity>/<class>/<image>`; sample id
   `<corruption>/<severity>/<class>/<file>`, source id `<class>/<file>` (the sample id of the clean
   image in an ImageNet validation folder loaded as `<class>/<image>`).
@@ -33,7 +34,12 @@ from harness.config.tasks.image_decoders import (
 )
 from harness.config.tasks.image_folders import list_labeled
 from harness.config.tasks.image_transform import ImageTransform
-from harness.config.tasks.sources import SEVERITIES, FolderCorruptionSource, NpyCorruptionSource
+from harness.config.tasks.sources import (
+    SEVERITIES,
+    FolderCorruptionSource,
+    NpyCorruptionSource,
+    source_image_id,
+)
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, SOURCE_ID
 
@@ -81,11 +87,10 @@ def npy_cells(
     """CIFAR-10-C / CIFAR-100-C cells, rows read through memory maps (module docstring)."""
     labels = _labels(source, spec.name)
     per = len(labels) // len(SEVERITIES)
-    width = max(5, len(str(per - 1)))
     severities = sorted(spec.severities or SEVERITIES)
     rows = np.concatenate([np.arange((s - 1) * per, s * per) for s in severities])
     index = rows % per
-    sources = [f"{i:0{width}d}" for i in index]
+    sources = [source_image_id(int(i), per) for i in index]
     cell_severity = rows // per + 1
     layout: ArrayLayout | None = None
     tables = []
@@ -131,19 +136,11 @@ def folder_cells(
     """ImageNet-C cells: one labeled image folder per (corruption, severity) (module docstring)."""
     tables = []
     classes: tuple[str, ...] | None = None
-    first_cell = ""
     for corruption, severity, folder in source.cells:
         cell = f"{corruption}/{severity}"
         where = f"task {spec.name!r}: {folder}"
         listing = list_labeled(folder, where).with_classes(spec.class_names, where)
-        if classes is None:
-            classes, first_cell = listing.class_names, cell
-        elif listing.class_names != classes:
-            raise DatasetError(
-                f"task {spec.name!r}: cell {cell} has {len(listing.class_names)} class folders "
-                f"and cell {first_cell} {len(classes)} (or other names); every cell needs the "
-                "same classes"
-            )
+        classes = classes or listing.class_names  # the same in every cell (checked by sources)
         ids = [f"{cell}/{p}" for p in listing.paths]
         inputs = pa.array([str(folder / p) for p in listing.paths], pa.string())
         severities = np.full(len(ids), severity)

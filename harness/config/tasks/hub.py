@@ -67,6 +67,9 @@ class HubTask:
     local_env: str | None = None
     local_hint: str = ""
     snapshot: str | None = None
+    # sample ids are the row index (`sources.source_image_id`), the `source_id` of the published
+    # corrupted set made from this split in this order (CIFAR-10-C, CIFAR-100-C), so rows pair
+    row_index_ids: bool = False
 
     @property
     def modality(self) -> str:
@@ -85,6 +88,8 @@ class HubTask:
         else:
             task = _load(self._spec(source=self._source()))
         self._check_classes(task)
+        if self.row_index_ids:
+            task = _row_index_ids(task)
         return replace(task, name=self.name, source=self.spec.source, description=self.about)
 
     def _spec(self, **changes: Any) -> TaskSpec:
@@ -180,6 +185,19 @@ def _load(spec: TaskSpec) -> Task:
     from harness.config.tasks.loader import load_task
 
     return load_task(spec, base_dir=Path.cwd())
+
+
+def _row_index_ids(task: Task) -> Task:
+    """The task with sample ids `00000`, `00001`, ... (its row index in the split as published),
+    which the published corrupted set gives as `source_id` of the rows made from each image."""
+    from harness.config.tasks.sources import source_image_id
+    from harness.core.task import SAMPLE_ID
+
+    n = len(task)
+    ids = [source_image_id(i, n) for i in range(n)]
+    columns = task.data.column_names
+    data = task.data.remove_columns(SAMPLE_ID).add_column(SAMPLE_ID, ids)
+    return replace(task, data=data.select_columns(columns))
 
 
 def _key(name: str, *parts: Any) -> str:
@@ -279,6 +297,7 @@ CIFAR10 = HubTask(
         num_classes=10,
         input_shape=[3, 32, 32],
     ),
+    row_index_ids=True,
     classes=CIFAR10_CLASSES,
     access="public",
     size="10,000 test images 32x32; about 145 MB download (train and test)",
@@ -298,6 +317,7 @@ CIFAR100 = HubTask(
         num_classes=100,
         input_shape=[3, 32, 32],
     ),
+    row_index_ids=True,
     access="public",
     size="10,000 test images 32x32; about 145 MB download (train and test)",
     card="https://huggingface.co/datasets/uoft-cs/cifar100",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config.tasks.sources import check_class_folders, is_image, nested_folder_error
+from harness.config.tasks.sources import check_class_folders, is_image
 from harness.core.errors import DatasetError
 from harness.core.task import UNLABELED
 
@@ -52,9 +52,7 @@ def list_labeled(root: Path, where: str) -> FolderListing:
     for index, folder in enumerate(classes):
         with os.scandir(folder) as entries:
             items = sorted(entries, key=lambda e: e.name)
-        for entry in items:
-            if entry.is_dir() and not entry.name.startswith((".", "_")):
-                raise nested_folder_error(where, folder.name, entry.name)
+        for entry in items:  # check_class_folders refused class folders holding folders
             if entry.is_file() and is_image(entry.name):
                 paths.append(f"{folder.name}/{entry.name}")
                 labels.append(index)

@@ -37,6 +37,7 @@ from harness.config.tasks.sources import (
     NpyCorruptionSource,
     Source,
     TableSource,
+    class_folder_names,
     train_source,
 )
 from harness.config.tasks.splits import read_split
@@ -54,7 +55,10 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     """An image task over any supported layout, streamed (see the module docstring)."""
     transform = ImageTransform.from_spec(spec.transform, spec.resize, spec.center_crop)
     bounds = spec.bounds or (0.0, 1.0)
-    split, raw = _split(spec, source, spec.split, transform, bounds)
+    found = train_source(spec, base_dir)
+    # one class index for every split of an image folder (a class a split lacks keeps its index)
+    classes = spec.class_names or class_folder_names([source, *(found[:1] if found else [])])
+    split, raw = _split(spec, source, spec.split, transform, bounds, classes)
     if spec.input_shape and tuple(spec.input_shape) != split.shape:
         raise DatasetError(
             f"task {spec.name!r}: images decode to shape {list(split.shape)} but input_shape says "
@@ -63,10 +67,9 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     labels = np.asarray(split.data["label"], dtype=np.int64)
     k, names = label_space(raw, spec, labels, split.class_names)
     train = None
-    found = train_source(spec, base_dir)
     if found is not None:
         train_src, train_split = found
-        train = _split(spec, train_src, train_split, transform, bounds)[0].data
+        train = _split(spec, train_src, train_split, transform, bounds, classes)[0].data
     described = split.description or f"{spec.source} split {spec.split}"
     return Task(
         name=spec.name,
@@ -94,11 +97,13 @@ def _split(
     split: str,
     transform: ImageTransform,
     bounds: tuple[float, float],
+    classes: list[str] | None,
 ) -> tuple[ImageSplit, datasets.Dataset | None]:
-    """The split and, for tables, the raw dataset (its label feature names the classes)."""
+    """The split and, for tables, the raw dataset (its label feature names the classes).
+    `classes` index an image folder's class folders (declared, or shared by its splits)."""
     where = f"split {split!r}"
     if isinstance(source, ImageFolderSource):
-        return _folder_split(spec, source, transform, where), None
+        return _folder_split(spec, source, transform, where, classes), None
     if isinstance(source, NpyCorruptionSource):
         return npy_cells(spec, source, transform, bounds), None
     if isinstance(source, FolderCorruptionSource):
@@ -109,7 +114,11 @@ def _split(
 
 
 def _folder_split(
-    spec: TaskSpec, source: ImageFolderSource, transform: ImageTransform, where: str
+    spec: TaskSpec,
+    source: ImageFolderSource,
+    transform: ImageTransform,
+    where: str,
+    classes: list[str] | None,
 ) -> ImageSplit:
     for key in ("id_column", "group_columns"):
         if getattr(spec, key):
@@ -120,7 +129,7 @@ def _folder_split(
             )
     where = f"task {spec.name!r}: {where} ({source.root})"
     listing = (
-        list_labeled(source.root, where).with_classes(spec.class_names, where)
+        list_labeled(source.root, where).with_classes(classes or None, where)
         if source.labeled
         else list_unlabeled(source.root, where)
     )

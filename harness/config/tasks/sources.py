@@ -2,31 +2,40 @@
 
 `resolve_source` looks at a `TaskSpec`'s `source` (or `train_source`) without reading any data:
 it lists folders, never opens an image or a table (of a `.npy` file it reads the header alone:
-`npy_header`), and imports neither torch nor datasets, so
-`harness validate` runs it on every inline task and refuses what `harness run` would refuse (a
-missing split, a flat image folder declared labeled, an unknown corruption, a nested folder that
-would pool several datasets into one). The loader resolves the same way, so both agree.
+`npy_header`; of a CIFAR-10-C folder also `labels.npy`, one small integer array), and imports
+neither torch nor datasets, so `harness validate` runs it on every inline task and refuses what
+`harness run` would refuse (a missing split, a flat image folder declared labeled, a corruption
+file or folder not named after one of the 19 published corruptions, a bad severity folder, cells
+with different class folders, labels out of range, an `input_shape` its transform cannot give, a
+nested folder or mixed layouts that would pool several datasets into one). The loader resolves
+the same way, so both agree.
 
 Layouts (docs/tasks.md):
 - `hf:<id>`: a Hugging Face hub dataset (or a local dataset folder datasets can read);
 - a `.parquet`, `.csv`, `.json`/`.jsonl` file: one split, whatever its name;
 - a folder of table files: `<split>.parquet`, `<split>-*.parquet`, `data/<split>-*.parquet` or
   `<split>/*.parquet` name their split; a folder whose files name no split is one split;
-- an image folder: `<class>/<image>` (one split, whatever its name), `<split>/<class>/<image>`,
-  or any images at all for an unlabeled set (`label_column: null`);
+- an image folder: `<class>/<image>` (one split, whatever its name), `<split>/<class>/<image>`
+  (every split indexes the sorted union of the splits' class folders), or any images at all for
+  an unlabeled set (`label_column: null`);
 - CIFAR-10-C / CIFAR-100-C: a folder with `labels.npy` and one `<corruption>.npy` per corruption
   (severities 1-5 stacked), or one `<corruption>.npy` beside its `labels.npy`;
-- ImageNet-C: `<corruption>/<severity>/<class>/<image>` (or one `<corruption>` folder).
+- ImageNet-C: `<corruption>/<1-5>/<class>/<image>` (or one `<corruption>` folder), every cell
+  with the same class folders.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from harness.config.spec import TaskSpec
+from harness.config.tasks.image_transform import ImageTransform
 from harness.config.tasks.npy_header import check_corruption_set
 from harness.core.errors import DatasetError
 
@@ -41,7 +50,41 @@ IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
+SEVERITY_FOLDERS: tuple[str, ...] = tuple(str(s) for s in SEVERITIES)
 LABELS_NPY = "labels.npy"
+PUBLISHED_CORRUPTIONS: tuple[str, ...] = (
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "defocus_blur",
+    "glass_blur",
+    "motion_blur",
+    "zoom_blur",
+    "snow",
+    "frost",
+    "fog",
+    "brightness",
+    "contrast",
+    "elastic_transform",
+    "pixelate",
+    "jpeg_compression",
+    "speckle_noise",
+    "gaussian_blur",
+    "spatter",
+    "saturate",
+)
+"""The 19 corruptions of the published sets (CIFAR-10-C, CIFAR-100-C, ImageNet-C and its 4
+extras), in ImageNet-C order: the only names a `<corruption>.npy` file or a `<corruption>/` folder
+may have, so a stray copy (`fog_backup.npy`) is refused rather than evaluated as one more cell.
+The shift suite's `suites.shift.image_corruptions.CORRUPTIONS` (a test checks they agree); kept
+here as data because the config side imports no plugin (docs/architecture.md)."""
+
+
+def source_image_id(index: int, count: int) -> str:
+    """The id of clean image `index` of a `count`-image test set: its row index, zero-padded to 5
+    digits (more for a larger set). A CIFAR-10-C row's `source_id` and the sample id of the same
+    image in the clean catalogue task (`cifar10`, `cifar100`) are both this, so their rows pair."""
+    return f"{index:0{max(5, len(str(count - 1)))}d}"
 
 
 @dataclass(frozen=True)
@@ -61,10 +104,13 @@ class TableSource:
 
 @dataclass(frozen=True)
 class ImageFolderSource:
-    """A folder of `<class>/<image>` (labeled) or of any images (unlabeled)."""
+    """A folder of `<class>/<image>` (labeled) or of any images (unlabeled). `split_roots` are
+    every split folder of a `<split>/<class>/<image>` source (empty for a single-split folder):
+    the class index is the same in every split (`class_folder_names`)."""
 
     root: Path
     labeled: bool
+    split_roots: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +137,8 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
     key = "train_source" if train and spec.train_source else "source"
     text = spec.train_source if key == "train_source" else spec.source
     assert text is not None
+    if key == "source":
+        check_declared_shape(spec)
     if text.startswith("hf:"):
         _no_corruption_filters(spec, text)
         return HubSource(text[3:])
@@ -106,6 +154,45 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
     if not isinstance(source, CORRUPTION_SOURCES):
         _no_corruption_filters(spec, str(path))
     return source
+
+
+def check_declared_shape(spec: TaskSpec) -> None:
+    """An image task's `input_shape` against what its transform fixes without reading an image:
+    the size of `transform` / `center_crop` / `resize: [h, w]` and the channels of `channels` (or
+    RGB for `imagenet-eval`). The run would refuse the same after decoding the first image."""
+    if spec.modality != "image" or spec.input_shape is None:
+        return
+    declared = list(spec.input_shape)
+    prefix = f"task {spec.name!r}: input_shape {declared}"
+    if len(declared) != 3:
+        raise DatasetError(
+            f"{prefix} has {len(declared)} dimensions; an image task's is [channels, height, "
+            "width]: fix input_shape"
+        )
+    transform = ImageTransform.from_spec(spec.transform, spec.resize, spec.center_crop)
+    channels = spec.channels or (3 if spec.transform is not None else None)
+    fixed = transform.resize if isinstance(transform.resize, tuple) else None
+    size = transform.center_crop or fixed
+    if size is not None and declared[1:] != list(size):
+        gives = [*([channels] if channels else []), *size]
+        raise DatasetError(
+            f"{prefix} but {_sizing_key(spec)} gives {gives}; fix input_shape or the transform"
+        )
+    if channels and declared[0] != channels:
+        what = f"channels {spec.channels}" if spec.channels else f"transform {spec.transform}"
+        raise DatasetError(
+            f"{prefix} but {what} gives {channels} channel{'s' if channels > 1 else ''}; fix "
+            "input_shape or channels"
+        )
+
+
+def _sizing_key(spec: TaskSpec) -> str:
+    """The spec key that fixes the decoded size, as the user wrote it."""
+    if spec.transform is not None:
+        return f"transform {spec.transform}"
+    value = spec.center_crop if spec.center_crop is not None else spec.resize
+    key = "center_crop" if spec.center_crop is not None else "resize"
+    return f"{key} {value if isinstance(value, int) else list(value or ())}"
 
 
 def check_task_source(spec: TaskSpec, base_dir: Path) -> None:
@@ -188,8 +275,64 @@ def _npy_source(
     wanted = _wanted_corruptions(spec, names, where)
     _wanted_severities(spec, where)
     chosen = tuple((n, p) for n, p in files if n in wanted)
+    for name, path in chosen:
+        _check_corruption_name(name, path.name, where)
     check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only, no data
+    _check_npy_labels(labels, spec, where)
     return NpyCorruptionSource(chosen, labels)
+
+
+def _check_corruption_name(name: str, what: str, where: str) -> None:
+    """A corruption file or folder is named after one of the 19 published corruptions."""
+    if name in PUBLISHED_CORRUPTIONS:
+        return
+    close = difflib.get_close_matches(name, PUBLISHED_CORRUPTIONS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise DatasetError(
+        f"{where}: {what} is not one of the 19 published corruptions{hint}: "
+        f"{', '.join(PUBLISHED_CORRUPTIONS)}; rename it or move it out of the dataset (or list "
+        "the corruptions to load in corruptions:)"
+    )
+
+
+def _check_npy_labels(labels: Path, spec: TaskSpec, where: str) -> None:
+    """`labels.npy` (its header already checked: 1-D integers, 5 blocks): class indices, never
+    negative, below the declared class count, and the same in every severity's block (every
+    severity holds the same clean images in the same order). Labels are small: read in full."""
+    try:
+        values = np.asarray(np.load(labels, mmap_mode="r"), dtype=np.int64)
+    except (OSError, ValueError) as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DatasetError(f"{where}: cannot read {labels} ({reason}); replace it") from None
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        row = int(negative[0])
+        raise DatasetError(
+            f"{where}: {labels} holds label {int(values[row])} (row {row}); labels are class "
+            "indices, never negative: fix the file"
+        )
+    k = spec.num_classes or (len(spec.class_names) if spec.class_names else None)
+    above = np.flatnonzero(values >= k) if k is not None else np.empty(0, np.int64)
+    if k is not None and len(above):
+        row = int(above[0])
+        raise DatasetError(
+            f"{where}: {labels} holds label {int(values[row])} (row {row}), outside 0..{k - 1} "
+            f"({k} classes declared by num_classes / class_names): fix the file or the "
+            "declaration"
+        )
+    blocks = values.reshape(len(SEVERITIES), -1)
+    differ = np.flatnonzero((blocks != blocks[0]).any(axis=0))
+    if len(differ):
+        image = int(differ[0])
+        severity = int(np.flatnonzero(blocks[:, image] != blocks[0, image])[0]) + 1
+        row = (severity - 1) * blocks.shape[1] + image
+        raise DatasetError(
+            f"{where}: {labels} row {row} (severity {severity}, image "
+            f"{source_image_id(image, blocks.shape[1])}) has label {int(values[row])}, severity "
+            f"1's copy of that image {int(blocks[0, image])}; the 5 severities hold the same "
+            "images in the same order, so their labels must repeat: replace the file with the "
+            "published one"
+        )
 
 
 def _wanted_corruptions(spec: TaskSpec, available: list[str], where: str) -> set[str]:
@@ -293,36 +436,73 @@ def _has_images(folder: Path, depth: int = 4) -> bool:
     return False
 
 
-def _severity_dirs(folder: Path) -> list[Path] | None:
-    """The `1`..`5` subfolders of `folder` when those are all it has, else None."""
-    subs = _subdirs(folder)
-    if subs and all(d.name.isdigit() and int(d.name) in SEVERITIES for d in subs):
-        return subs
-    return None
+def _holds_severities(folder: Path) -> bool:
+    """Whether `folder` looks like an ImageNet-C corruption: a subfolder named 1-5 that holds
+    folders (class folders). A class folder named `3` holds images, so a `<class>/<image>` folder
+    with digit class names is not mistaken for one."""
+    return any(d.name in SEVERITY_FOLDERS and _subdirs(d) for d in _subdirs(folder))
 
 
 def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
     subs = _subdirs(root)
-    if subs and all(_severity_dirs(d) is not None for d in subs):
-        return _folder_corruptions([(d.name, d) for d in subs], spec, where)
-    if _severity_dirs(root) is not None:
+    corruptions = [d for d in subs if _holds_severities(d)]
+    if corruptions:
+        others = [d.name for d in subs if d not in corruptions]
+        if others:
+            raise DatasetError(
+                f"{where} mixes ImageNet-C corruption folders ({_names(corruptions)}) with "
+                f"folders that are not ({', '.join(others[:3])}); ImageNet-C is "
+                "<corruption>/<1-5>/<class>/<image>: move the others out"
+            )
+        return _folder_corruptions([(d.name, d) for d in corruptions], spec, where)
+    if _holds_severities(root):
         return _folder_corruptions([(root.name, root)], spec, where)
-    if subs and all(d.name in SPLIT_NAMES for d in subs):
+    splits = [d for d in subs if d.name in SPLIT_NAMES]
+    if splits and len(splits) == len(subs):
         if split not in [d.name for d in subs]:
             raise DatasetError(
                 f"{where} has no split {split!r} (splits: {', '.join(d.name for d in subs)}); "
                 "set split: to one of them"
             )
-        root, where = root / split, f"{where}/{split}"
+        labeled = spec.label_column is not None
+        if labeled:
+            _check_declared_classes(
+                spec, check_class_folders(root / split, f"{where}/{split}"), where
+            )
+        return ImageFolderSource(root / split, labeled, tuple(subs))
+    split_like = [d for d in splits if _subdirs(d)]  # a split folder holds class folders
+    if split_like:
+        others = [d.name for d in subs if d not in splits]
+        raise DatasetError(
+            f"{where} mixes split folders ({_names(split_like)}: <split>/<class>/<image>) with "
+            f"folders that are not splits ({', '.join(others[:3])}: <class>/<image>); a folder "
+            "holds one layout: move the others out, or point source at one split folder"
+        )
     labeled = spec.label_column is not None
     if labeled:
-        check_class_folders(root, where)
+        _check_declared_classes(spec, check_class_folders(root, where), where)
     return ImageFolderSource(root, labeled)
 
 
+def _check_declared_classes(spec: TaskSpec, folders: list[Path], where: str) -> None:
+    """Declared `class_names` name every class folder (they fix each folder's index)."""
+    if spec.class_names is None:
+        return
+    unknown = [d.name for d in folders if d.name not in spec.class_names]
+    if unknown:
+        raise DatasetError(
+            f"{where}: class folder {unknown[0]!r} is not in class_names "
+            f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
+        )
+
+
+def _names(folders: list[Path]) -> str:
+    return ", ".join(d.name for d in folders[:3]) + (", ..." if len(folders) > 3 else "")
+
+
 def check_class_folders(root: Path, where: str) -> list[Path]:
-    """A labeled image folder is `<class>/<image>`: its class folders (the first one is checked
-    for nesting here; `nested_folder_error` is raised by the full scan for any other)."""
+    """A labeled image folder is `<class>/<image>`: its class folders, each checked to hold no
+    folders (one directory listing per class; no image is opened)."""
     subs = _subdirs(root)
     with os.scandir(root) as entries:
         loose = sorted(e.name for e in entries if e.is_file() and is_image(e.name))
@@ -332,10 +512,24 @@ def check_class_folders(root: Path, where: str) -> list[Path]:
             f"{where} holds images outside class folders ({found}); a labeled image folder is "
             "<class>/<image>: set label_column: null to use the images unlabeled (an OOD set)"
         )
-    nested = _subdirs(subs[0])
-    if nested:
-        raise nested_folder_error(where, subs[0].name, nested[0].name)
+    for folder in subs:
+        nested = _subdirs(folder)
+        if nested:
+            raise nested_folder_error(where, folder.name, nested[0].name)
     return subs
+
+
+def class_folder_names(sources: list[Source]) -> list[str]:
+    """The class index every split of a labeled image folder shares: the sorted union of the
+    class folders of all its split folders (and of `train_source`'s), so a class one split lacks
+    keeps its index in the others."""
+    roots = {
+        root
+        for source in sources
+        if isinstance(source, ImageFolderSource) and source.labeled
+        for root in (source.split_roots or (source.root,))
+    }
+    return sorted({d.name for root in roots for d in _subdirs(root)})
 
 
 def nested_folder_error(where: str, cls: str, inner: str) -> DatasetError:
@@ -351,11 +545,49 @@ def _folder_corruptions(
 ) -> FolderCorruptionSource:
     wanted = _wanted_corruptions(spec, [name for name, _ in corruptions], where)
     cells: list[tuple[str, int, Path]] = []
+    first: tuple[str, list[str]] | None = None
     for name, folder in corruptions:
         if name not in wanted:
             continue
-        severities = {int(d.name): d for d in _severity_dirs(folder) or []}
+        _check_corruption_name(name, f"folder {name}", where)
+        severities = _severity_folders(folder, name, where)
         for severity in sorted(_wanted_severities(spec, f"{where}/{name}", set(severities))):
-            check_class_folders(severities[severity], f"{where}/{name}/{severity}")
+            cell = f"{name}/{severity}"
+            classes = check_class_folders(severities[severity], f"{where}/{cell}")
+            _check_declared_classes(spec, classes, f"{where}/{cell}")
+            if spec.class_names is None:  # declared names index every cell's folders alike
+                first = first or (cell, [d.name for d in classes])
+                _same_classes(cell, [d.name for d in classes], first, where)
             cells.append((name, severity, severities[severity]))
     return FolderCorruptionSource(tuple(cells))
+
+
+def _severity_folders(folder: Path, name: str, where: str) -> dict[int, Path]:
+    """The `1`..`5` folders of an ImageNet-C corruption; any other folder is refused by name."""
+    subs = _subdirs(folder)
+    for d in subs:
+        if d.name not in SEVERITY_FOLDERS:
+            raise DatasetError(
+                f"{where}: severity folder {name}/{d.name} is not one of 1-5; ImageNet-C is "
+                "<corruption>/<1-5>/<class>/<image>: remove or rename it"
+            )
+    return {int(d.name): d for d in subs}
+
+
+def _same_classes(cell: str, names: list[str], first: tuple[str, list[str]], where: str) -> None:
+    """Every cell has the first cell's class folders (labels are their sorted names)."""
+    first_cell, first_names = first
+    if names == first_names:
+        return
+    lacks = sorted(set(first_names) - set(names))
+    extra = sorted(set(names) - set(first_names))
+    detail = (
+        f"{cell} lacks {', '.join(lacks[:3])}"
+        if lacks
+        else f"{cell} has {', '.join(extra[:3])}, which {first_cell} lacks"
+    )
+    raise DatasetError(
+        f"{where}: cell {cell} has {len(names)} class folders and cell {first_cell} "
+        f"{len(first_names)} ({detail}); every cell needs the same class folders, since labels "
+        "are their sorted names: restore the missing folders or remove the extra ones"
+    )

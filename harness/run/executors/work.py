@@ -147,4 +147,8 @@ def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:
 def load_task(plan: Plan, name: str) -> Task:
     """A plan's task with the spec's `limit` applied: a seeded label-stratified sample, the same
     sample ids for every model (`Task.subset`)."""
-    return plan.tasks[name].load().subset(plan.spec.limit, seed=plan.spec.seed, purpose="limit")
+    return (
+        plan.tasks[name]
+        .load()
+        .subset(plan.spec.limit, seed=plan.spec.seed, purpose="limit", per_source=True)
+    )
