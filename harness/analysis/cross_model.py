@@ -6,17 +6,27 @@
   over the 15 benchmark corruptions by default (`mce_corruptions`: the 4 extra ones are held-out
   validation corruptions in the paper). Relative CE uses the drop from clean error:
   ``sum_s (E^f_{s,c} - E^f_clean) / sum_s (E^base_{s,c} - E^base_clean)``; relative mCE averages it
-  and is undefined (None, with the reason) when the baseline's degradation on any corruption of
-  the set is not clearly above 0 (less than 3 standard errors over the sample ids): the ratio has
-  a denominator near 0. Corruptions a suite reported not applicable (they do nothing on the
-  task) are left out and named. Intervals: percentile bootstrap over the sample ids, paired (the
-  model and the baseline are resampled on the same ids).
+  and is undefined (None, with the reason) when the task has no clean accuracy (a published
+  corrupted set) or the baseline's degradation on any corruption of the set is not clearly above
+  0 (less than 3 standard errors over the sample ids): the ratio has a denominator near 0.
+  mCE is undefined (None, naming them) when the baseline makes no errors on a corruption of the
+  set: that CE divides by 0, and a mean over the rest would silently drop the corruptions the
+  baseline finds easiest. Corruptions a suite reported not applicable (they do nothing on the
+  task) or did not run are left out and named. Intervals: percentile bootstrap over the sample
+  ids, paired (the model and the baseline are resampled on the same ids: the clean rows', or on a
+  published corrupted set without clean rows the cells' source ids).
 - Effective robustness (Taori et al. 2020): fit ``logit(shifted acc) = a * logit(clean acc) + b``
   on a testbed of models, then ``rho(f) = shifted acc(f) - sigmoid(a * logit(clean acc(f)) + b)``
-  (accuracy above the fitted line, in accuracy units). The testbed is the config's
-  `effective_robustness_testbed`, by default the board's models that are not compressed variants;
-  the scored model is never in its own testbed. Interval: bootstrap over the clean and the shifted
-  sample ids (each resampled once for every model), refitting the line each time.
+  (accuracy above the fitted line, in accuracy units). Accuracies are clipped half a sample
+  inside (0, 1), each with its own set's n, for the fit and the residual alike (a model on the
+  line gets 0, also at 100%). The testbed is the config's `effective_robustness_testbed`, by
+  default the board's models that are not compressed variants; the scored model is never in its
+  own testbed. Interval: bootstrap over the clean and the shifted sample ids (each resampled once
+  for every model), refitting the line each time; none when a model of the fit has an accuracy of
+  0 or 1 (the bootstrap cannot vary it).
+
+Intervals never leave draws out: a draw where the statistic does not exist (no line, CE 0/0)
+counts at the worst end of each bound, and the interval is None when a bound is then infinite.
 
 Inputs are the `shift` suite's records (`clean_acc`, `corruption_acc[corruption=c/severity=s]`,
 `corruption_error` None for not applicable, `shift_acc[shifted=t]`) and, for intervals, its
@@ -113,10 +123,12 @@ class ShiftRecords:
     corruption_error: dict[tuple[str, int], float]  # (corruption, severity) -> top-1 error
     shift_acc: dict[str, float] = field(default_factory=dict)  # shifted task -> accuracy
     not_applicable: tuple[str, ...] = ()  # corruptions that do nothing on the task
+    shift_n: dict[str, int] = field(default_factory=dict)  # shifted task -> its sample count
 
     @classmethod
     def from_records(cls, records: Sequence[MetricRecord]) -> ShiftRecords:
         clean, n, errors, shifted, skipped = None, 0, {}, {}, []
+        shifted_n: dict[str, int] = {}
         for r in records:
             if r.metric == "corruption_error" and r.value is None:
                 if (r.note or "").startswith("not applicable"):
@@ -130,12 +142,14 @@ class ShiftRecords:
                 n = n or r.n
             elif r.metric == "shift_acc" and r.condition.startswith("shifted="):
                 shifted[r.condition.removeprefix("shifted=")] = r.value
+                shifted_n[r.condition.removeprefix("shifted=")] = r.n
         return cls(
             clean_acc=clean,
             n=n,
             corruption_error=errors,
             shift_acc=shifted,
             not_applicable=tuple(skipped),
+            shift_n=shifted_n,
         )
 
 
@@ -208,12 +222,41 @@ def _resampled_means(
     return np.concatenate(out) if out else np.zeros((0, columns.shape[1]))
 
 
-def _interval(values: np.ndarray) -> tuple[float, float] | None:
-    v = values[np.isfinite(values)]
-    if len(v) == 0:
+Interval = tuple[float, float]
+
+
+def _interval(values: np.ndarray) -> Interval | None:
+    """95% percentile interval of bootstrap draws, never narrowed by leaving draws out.
+
+    A draw that is undefined (NaN: no line, a 0/0 ratio) counts at the worst end for each bound
+    (-inf for the lower one, +inf for the upper one) and an infinite draw stays infinite, so the
+    interval is what it would be wherever those draws lie. None when a bound is then not finite
+    (more than about 2.5% of the draws at an unbounded end).
+    """
+    if len(values) == 0:
         return None
-    lo, hi = np.quantile(v, [0.025, 0.975])
-    return float(lo), float(hi)
+    undefined = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        lo = float(np.quantile(np.where(undefined, -np.inf, values), 0.025))
+        hi = float(np.quantile(np.where(undefined, np.inf, values), 0.975))
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+
+
+def _interval_with_reason(values: np.ndarray, what: str) -> tuple[Interval | None, str | None]:
+    """`_interval`, with a note when some draws are not finite (`what` says where and why)."""
+    bad = int((~np.isfinite(values)).sum())
+    ci = _interval(values)
+    if not bad:
+        return ci, None
+    if ci is None:
+        return None, (
+            f"no interval: in {bad} of {len(values)} bootstrap resamples {what}; a 95% "
+            "percentile interval can take at most about 2.5% of such resamples at either end"
+        )
+    return ci, (
+        f"in {bad} of {len(values)} bootstrap resamples {what}; the interval counts them at its "
+        "worst end"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,9 +313,12 @@ class _MceScope:
     """Which corruptions and severities an mCE of one model against the baseline averages."""
 
     label: str
+    names: tuple[str, ...]  # the configured set
+    configured: bool  # the set is the config's own list (not "benchmark" or "all")
     used: dict[str, list[int]]  # corruption -> shared severities
     not_applicable: list[str]
     not_measured: list[str]
+    measured: list[str]  # every corruption both models were measured on, in the set or not
 
     def describe(self, baseline: str) -> str:
         sev = sorted({s for v in self.used.values() for s in v})
@@ -286,19 +332,49 @@ class _MceScope:
             text += f"; not measured: {', '.join(self.not_measured)}"
         return text
 
+    def empty_reason(self) -> str:
+        """Why no corruption of the set can be averaged (`used` is empty), in plain words."""
+        if not self.names:
+            return (
+                "undefined: the mCE corruption set is empty (suites.shift.mce_corruptions names "
+                "no corruption)"
+            )
+        what = (
+            f"the configured mCE corruptions ({', '.join(self.names)})"
+            if self.configured
+            else f"the {self.label} (the mCE set)"
+        )
+        measured = f"measured on this task: {', '.join(self.measured) or 'none'}"
+        if not self.not_applicable:
+            return f"undefined: none of {what} was run on this task ({measured})"
+        if not self.not_measured:
+            return (
+                f"undefined: none of {what} is applicable on this task (they do not change its "
+                f"inputs: {', '.join(self.not_applicable)})"
+            )
+        return (
+            f"undefined: none of {what} can be averaged on this task: not applicable (they do "
+            f"not change its inputs): {', '.join(self.not_applicable)}; not run: "
+            f"{', '.join(self.not_measured)}"
+        )
+
 
 def _mce_scope(model: ShiftRecords, base: ShiftRecords, config: ShiftBoardConfig) -> _MceScope:
     label, names = config.corruption_set()
     skipped = set(model.not_applicable) | set(base.not_applicable)
-    shared = set(_shared_corruptions(model, base))
+    measured = _shared_corruptions(model, base)
+    shared = set(measured)
     used = {
         c: _shared_severities(model, base, c) for c in names if c in shared and c not in skipped
     }
     return _MceScope(
         label=label,
+        names=names,
+        configured=isinstance(config.mce_corruptions, list),
         used=used,
         not_applicable=[c for c in names if c in skipped],
         not_measured=[c for c in names if c not in shared and c not in skipped],
+        measured=measured,
     )
 
 
@@ -342,6 +418,9 @@ class _BoardContext:
     outcomes: _OutcomeCache
 
 
+_Pair = tuple[_Errors, _Errors]
+
+
 def _mce_pair(
     model: str,
     recs: ShiftRecords,
@@ -352,47 +431,104 @@ def _mce_pair(
 ) -> list[MetricRecord]:
     """mCE and relative mCE of one model against the baseline, with paired intervals."""
     scope = _mce_scope(recs, base, config)
-    where = scope.describe(baseline)
     if not scope.used:
-        return [_record("mce", None, recs.n, f"undefined: no shared corruption {where}")]
-    ce, _ = mean_defined(
-        {c: v for c, v in corruption_errors(recs, base).items() if c in scope.used}
-    )
-    errors = _paired_errors(model, baseline, scope, ctx)
-    groups = [len(v) for v in scope.used.values()]
-    ce_ci = rel_ci = None
-    rel_value, rel_note = _relative_mce(recs, base, scope, errors, where)
-    if errors is not None and ce is not None:
-        f, b = errors
-        draws = _resampled_means(
-            np.concatenate([f.cells, b.cells], axis=1),
-            seed=ctx.seed,
-            name=f"shift/mce/{model}/{baseline}",
-            resamples=ctx.resamples,
-        )
-        k = f.cells.shape[1]
-        ce_ci = _interval(_ratio_means(draws[:, :k], draws[:, k:], groups))
-        if rel_value is not None:
-            name = f"shift/relative_mce/{model}/{baseline}"
-            rel_ci = _relative_interval(f, b, groups, ctx, name)
-    mce = _record("mce", ce, recs.n, f"mCE {where}", ci=ce_ci)
-    relative = _record(
-        "relative_mce", rel_value, recs.n, rel_note, ci=rel_ci if rel_value is not None else None
-    )
+        why = scope.empty_reason()
+        return [_record("mce", None, recs.n, why), _record("relative_mce", None, recs.n, why)]
+    where = scope.describe(baseline)
+    pair, no_pair = _paired_errors(model, baseline, scope, ctx)
+    mce = _mce_record(model, recs, baseline, base, scope, (pair, no_pair), ctx, where)
+    relative = _relative_mce(model, recs, baseline, base, scope, pair, ctx, where)
     return [mce, relative]
+
+
+def _mce_record(
+    model: str,
+    recs: ShiftRecords,
+    baseline: str,
+    base: ShiftRecords,
+    scope: _MceScope,
+    errors: tuple[_Pair | None, str | None],
+    ctx: _BoardContext,
+    where: str,
+) -> MetricRecord:
+    """mCE over every corruption of the scope: undefined when a CE of the set is undefined."""
+    ce = corruption_errors(recs, base)
+    undefined = [c for c in scope.used if ce.get(c) is None]
+    if undefined:
+        return _record(
+            "mce",
+            None,
+            recs.n,
+            f"undefined: the baseline model {baseline!r} makes no errors on "
+            f"{', '.join(undefined)}, so CE (which divides by the baseline's error) is undefined "
+            "there; mCE averages every corruption of its set, and a mean over the others would "
+            "drop the ones the baseline finds easiest (to average the others, list them in "
+            f"suites.shift.mce_corruptions); mCE {where}",
+        )
+    defined = [v for c in scope.used if (v := ce.get(c)) is not None]
+    pair, why = errors
+    ci = None
+    if pair is not None:
+        ci, why = _mce_interval(model, baseline, pair, scope, ctx)
+    note = f"mCE {where}" + (f"; {why}" if why else "")
+    return _record("mce", sum(defined) / len(defined), recs.n, note, ci=ci)
 
 
 def _paired_errors(
     model: str, baseline: str, scope: _MceScope, ctx: _BoardContext
-) -> tuple[_Errors, _Errors] | None:
+) -> tuple[_Pair | None, str | None]:
+    """Per-sample errors of the model and the baseline on the same ids, or why there are none.
+
+    The ids are the clean rows' when there are any, else the first averaged cell's: a published
+    corrupted set (CIFAR-10-C, ImageNet-C) has no clean rows, and its cells hold the same source
+    images, so they pair across cells and models all the same.
+    """
     mine, theirs = ctx.outcomes.get(model), ctx.outcomes.get(baseline)
-    if mine is None or theirs is None or CLEAN not in mine.by_condition:
-        return None
-    ids = pd.Index(mine.by_condition[CLEAN].index)
-    f, b = _sample_errors(mine, scope, ids), _sample_errors(theirs, scope, ids)
+    if mine is None or theirs is None:
+        return None, "no interval: no per-sample table to resample"
+    c, sev = next(iter(scope.used.items()))
+    key = CLEAN if CLEAN in mine.by_condition else f"corruption={c}/severity={sev[0]}"
+    series = mine.by_condition.get(key)
+    f = b = None
+    if series is not None:
+        ids = pd.Index(series.index)
+        f, b = _sample_errors(mine, scope, ids), _sample_errors(theirs, scope, ids)
     if f is None or b is None:
-        return None
-    return f, b
+        return None, (
+            "no interval: the per-sample tables do not hold the same sample ids in every "
+            "averaged cell of the model and the baseline, so they cannot be resampled in pairs"
+        )
+    return (f, b), None
+
+
+def _mce_interval(
+    model: str, baseline: str, pair: _Pair, scope: _MceScope, ctx: _BoardContext
+) -> tuple[Interval | None, str | None]:
+    """Paired percentile interval of mCE, or None with the reason it would mislead."""
+    f, b = pair
+    if model != baseline and not f.cells.any():
+        return None, (
+            f"no interval: {model!r} makes no errors in any cell of the set, which a bootstrap "
+            "over sample ids cannot vary (every resample gives 0)"
+        )
+    draws = _resampled_means(
+        np.concatenate([f.cells, b.cells], axis=1),
+        seed=ctx.seed,
+        name=f"shift/mce/{model}/{baseline}",
+        resamples=ctx.resamples,
+    )
+    k = f.cells.shape[1]
+    groups = [len(v) for v in scope.used.values()]
+    values = _ratio_means(draws[:, :k], draws[:, k:], groups)
+    bounds = np.cumsum([0, *groups])
+    den = draws[:, k:]
+    zero = [
+        c
+        for c, lo, hi in zip(scope.used, bounds[:-1], bounds[1:], strict=True)
+        if (den[:, lo:hi].sum(axis=1) <= 0).any()
+    ]
+    what = f"the baseline makes no errors on {', '.join(zero)}, where CE is infinite or undefined"
+    return _interval_with_reason(values, what)
 
 
 def _relative_interval(
@@ -409,27 +545,46 @@ def _relative_interval(
 
 
 def _relative_mce(
+    model: str,
     recs: ShiftRecords,
+    baseline: str,
     base: ShiftRecords,
     scope: _MceScope,
-    errors: tuple[_Errors, _Errors] | None,
+    pair: _Pair | None,
+    ctx: _BoardContext,
     where: str,
-) -> tuple[float | None, str]:
-    """Relative mCE, or None with the reason when a baseline degradation is ~0."""
+) -> MetricRecord:
+    """Relative mCE, or undefined with the reason (no clean error, or a degradation ~0)."""
+    if recs.clean_acc is None or base.clean_acc is None:
+        return _record(
+            "relative_mce",
+            None,
+            recs.n,
+            "undefined: no clean accuracy on this task (a published corrupted set has no clean "
+            "rows; relative CE measures each corruption's rise over the clean error, which "
+            f"belongs to the clean set's own task and board); relative mCE {where}",
+        )
     rel = {c: v for c, v in relative_corruption_errors(recs, base).items() if c in scope.used}
     flat = [c for c in scope.used if rel.get(c) is None]
-    if errors is not None and errors[1].clean is not None:
-        more = set(_flat_degradations(errors[1], scope))
+    if pair is not None and pair[1].clean is not None:
+        more = set(_flat_degradations(pair[1], scope))
         flat = [c for c in scope.used if c in more or c in flat]
-    if not rel or flat:
-        return None, (
+    if flat:
+        return _record(
+            "relative_mce",
+            None,
+            recs.n,
             "undefined: the baseline's error does not rise clearly above its clean error on "
-            f"{', '.join(flat) or 'any corruption'} (degradation within "
-            f"{MIN_DEGRADATION_SE:g} standard errors of 0), so relative CE divides by ~0; "
-            f"relative mCE {where}"
+            f"{', '.join(flat)} (degradation within {MIN_DEGRADATION_SE:g} standard errors of "
+            f"0), so relative CE divides by ~0; relative mCE {where}",
         )
     value, _ = mean_defined(rel)
-    return value, f"relative mCE {where}"
+    ci = None
+    if pair is not None and value is not None:
+        groups = [len(v) for v in scope.used.values()]
+        name = f"shift/relative_mce/{model}/{baseline}"
+        ci = _relative_interval(pair[0], pair[1], groups, ctx, name)
+    return _record("relative_mce", value, recs.n, f"relative mCE {where}", ci=ci)
 
 
 def _flat_degradations(base: _Errors, scope: _MceScope) -> list[str]:
@@ -474,28 +629,45 @@ def _mce_records(
 # ---------------------------------------------------------------------------------------------
 
 
-def _logit(p: float | np.ndarray, n: int) -> Any:
-    eps = 0.5 / max(n, 1)  # keep 0 and 1 finite: half a sample away from the edge
-    q = np.clip(p, eps, 1.0 - eps)
-    return np.log(q / (1.0 - q))
+UNKNOWN_N = 10**6
+"""Sample count assumed where none is given: no clipping except at exactly 0 or 1."""
+
+
+def _clipped(p: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+    """Accuracies moved half a sample inside (0, 1) (eps = 0.5 / n, with each set's own n)."""
+    eps = 0.5 / np.maximum(np.asarray(n, dtype=np.float64), 1.0)
+    return np.asarray(np.clip(p, eps, 1.0 - eps))
+
+
+def _logit(q: np.ndarray) -> np.ndarray:
+    return np.asarray(np.log(q / (1.0 - q)))
 
 
 def _fit_residual(
-    clean: np.ndarray, shifted: np.ndarray, scored: np.ndarray, n: int
-) -> np.ndarray | None:
-    """rho of the scored (clean, shifted) pair(s) against a line fitted on the testbed columns.
+    clean: np.ndarray, shifted: np.ndarray, n_clean: np.ndarray, n_shifted: np.ndarray
+) -> np.ndarray:
+    """rho of the last model against the line fitted in logit space on the others (the testbed).
 
-    clean, shifted: (..., T) testbed accuracies; scored: (..., 2). None if the fit is degenerate.
+    clean, shifted: (..., T + 1) accuracies, the testbed's first and the scored model's last;
+    n_clean, n_shifted: (T + 1,) the sample counts behind them. Every accuracy is clipped half a
+    sample inside (0, 1) with its own set's n, for the fit and for the residual alike (the
+    residual is the clipped shifted accuracy minus the line at the clipped clean accuracy), so a
+    model on the testbed's line gets rho 0, also at 0% or 100%. NaN where the testbed's clean
+    accuracies are all equal (no line).
     """
-    xs, ys = _logit(clean, n), _logit(shifted, n)
+    qc, qs = _clipped(clean, n_clean), _clipped(shifted, n_shifted)
+    xs, ys = _logit(qc[..., :-1]), _logit(qs[..., :-1])
     mx, my = xs.mean(axis=-1, keepdims=True), ys.mean(axis=-1, keepdims=True)
     sxx = ((xs - mx) ** 2).sum(axis=-1)
-    if np.any(sxx == 0):
-        return None
-    slope = ((xs - mx) * (ys - my)).sum(axis=-1) / sxx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(sxx > 0, ((xs - mx) * (ys - my)).sum(axis=-1) / sxx, np.nan)
     intercept = my[..., 0] - slope * mx[..., 0]
-    fitted = 1.0 / (1.0 + np.exp(-(slope * _logit(scored[..., 0], n) + intercept)))
-    return np.asarray(scored[..., 1] - fitted)
+    fitted = 1.0 / (1.0 + np.exp(-(slope * _logit(qc[..., -1]) + intercept)))
+    return np.asarray(qs[..., -1] - fitted)
+
+
+def _sizes(n: Mapping[str, int] | None, models: Sequence[str]) -> np.ndarray:
+    return np.array([(n or {}).get(m) or UNKNOWN_N for m in models], dtype=np.float64)
 
 
 def effective_robustness(
@@ -504,62 +676,74 @@ def effective_robustness(
     n: Mapping[str, int] | None = None,
     *,
     testbed: Collection[str] | None = None,
+    shifted_n: Mapping[str, int] | None = None,
 ) -> dict[str, float] | None:
     """rho(f) per model: shifted accuracy above the logit-space line fitted on the testbed
     without f (default testbed: every model given).
 
-    A model is left out when fewer than `MIN_TESTBED` other testbed models have both numbers or
-    their clean accuracies are all equal (no line); None when no model is left.
+    `n` gives each model's clean sample count and `shifted_n` its shifted one (default: `n`);
+    a model with no count gets `UNKNOWN_N`. A model is left out when fewer than `MIN_TESTBED`
+    other testbed models have both numbers or their clean accuracies are all equal (no line);
+    None when no model is left.
     """
     models = [m for m in clean_acc if m in shifted_acc]
     pool = [m for m in models if testbed is None or m in testbed]
     out = {}
     for m in models:
-        bed = [t for t in pool if t != m]
-        rho = _rho(clean_acc, shifted_acc, bed, m, n or {})
-        if rho is not None:
-            out[m] = rho
+        order = [*(t for t in pool if t != m), m]
+        if len(order) - 1 < MIN_TESTBED:
+            continue
+        rho = _fit_residual(
+            np.array([clean_acc[t] for t in order], dtype=np.float64),
+            np.array([shifted_acc[t] for t in order], dtype=np.float64),
+            _sizes(n, order),
+            _sizes(n if shifted_n is None else shifted_n, order),
+        )
+        if not np.isnan(rho):
+            out[m] = float(rho)
     return out or None
 
 
-def _rho(
-    clean_acc: Mapping[str, float],
-    shifted_acc: Mapping[str, float],
-    bed: list[str],
-    model: str,
-    sizes: Mapping[str, int],
-) -> float | None:
-    """One model's rho on a line fitted on `bed` (None: too small a testbed, or no line)."""
-    if len(bed) < MIN_TESTBED:
-        return None
-    rho = _fit_residual(
-        np.array([clean_acc[t] for t in bed]),
-        np.array([shifted_acc[t] for t in bed]),
-        np.array([clean_acc[model], shifted_acc[model]]),
-        min(sizes.get(t, 10**6) for t in [*bed, model]),
-    )
-    return None if rho is None else float(rho)
+def _at_edge(recs: ShiftRecords, task: str) -> bool:
+    """Whether the clean or the shifted accuracy is 0 or 1 (or missing)."""
+    return any(a is None or not 0.0 < a < 1.0 for a in (recs.clean_acc, recs.shift_acc[task]))
 
 
 def _er_interval(
-    task: str, model: str, bed: list[str], ctx: _BoardContext, n: int
-) -> tuple[float, float] | None:
-    """Bootstrap interval of rho: clean and shifted ids resampled once for all models."""
+    task: str,
+    model: str,
+    bed: list[str],
+    per_model: Mapping[str, ShiftRecords],
+    ctx: _BoardContext,
+) -> tuple[Interval | None, str | None]:
+    """Bootstrap interval of rho (clean and shifted ids resampled once for all models), or None
+    with the reason it would mislead."""
     models = [*bed, model]
+    key = f"shifted={task}"
+    edge = [m for m in models if _at_edge(per_model[m], task)]
+    if edge:
+        return None, (
+            f"no interval: an accuracy of 0 or 1 (clean or shifted: {', '.join(edge)}) does not "
+            "vary under a bootstrap over sample ids, which would give a zero-width interval "
+            "there, claiming a certainty the samples do not give"
+        )
     clean_cols, shifted_cols = [], []
     ids_clean = ids_shift = None
     for m in models:
         o = ctx.outcomes.get(m)
-        if o is None or CLEAN not in o.by_condition or f"shifted={task}" not in o.by_condition:
-            return None
+        if o is None or CLEAN not in o.by_condition or key not in o.by_condition:
+            return None, "no interval: no per-sample table with clean and shifted rows"
         ids_clean = ids_clean if ids_clean is not None else pd.Index(o.by_condition[CLEAN].index)
-        key = f"shifted={task}"
         ids_shift = ids_shift if ids_shift is not None else pd.Index(o.by_condition[key].index)
         c, s = o.aligned(CLEAN, ids_clean), o.aligned(key, ids_shift)
         if c is None or s is None:
-            return None
+            return None, (
+                "no interval: the per-sample tables do not hold the same clean and shifted sample "
+                "ids for every model"
+            )
         clean_cols.append(c)
         shifted_cols.append(s)
+    assert ids_clean is not None and ids_shift is not None
     name = f"shift/effective_robustness/{task}/{model}"
     a_c = _resampled_means(
         np.stack(clean_cols, axis=1), seed=ctx.seed, name=f"{name}/clean", resamples=ctx.resamples
@@ -570,26 +754,32 @@ def _er_interval(
         name=f"{name}/shifted",
         resamples=ctx.resamples,
     )
-    t = len(bed)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xs = _logit(a_c[:, :t], n)
-        sxx = ((xs - xs.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-        keep = sxx > 0
-        if not keep.any():
-            return None
-        rho = _fit_residual(
-            a_c[keep, :t], a_s[keep, :t], np.stack([a_c[keep, t], a_s[keep, t]], axis=1), n
-        )
-    return None if rho is None else _interval(rho)
+    n_c = np.full(len(models), len(ids_clean), dtype=np.float64)
+    n_s = np.full(len(models), len(ids_shift), dtype=np.float64)
+    rho = _fit_residual(a_c, a_s, n_c, n_s)
+    return _interval_with_reason(
+        rho, "the testbed's clean accuracies are all equal (no line can be fitted)"
+    )
 
 
 def _testbed(
-    eligible: list[str], config: ShiftBoardConfig, variants: Collection[str]
-) -> tuple[list[str], str]:
-    if config.effective_robustness_testbed is not None:
-        named = config.effective_robustness_testbed
-        return [m for m in eligible if m in named], "the configured testbed"
-    return [m for m in eligible if m not in variants], "the board's models without variants"
+    task: str,
+    eligible: list[str],
+    config: ShiftBoardConfig,
+    variants: Collection[str],
+    on_board: Collection[str],
+) -> tuple[list[str], str, str]:
+    """The testbed pool, where it comes from, and the configured models it lacks (or "")."""
+    named = config.effective_robustness_testbed
+    if named is None:
+        return [m for m in eligible if m not in variants], "the board's models without variants", ""
+    gaps = []
+    if off := [m for m in named if m not in on_board]:
+        gaps.append(f"no shift results on this board: {', '.join(off)}")
+    if lacking := [m for m in named if m in on_board and m not in eligible]:
+        gaps.append(f"no clean and shifted={task} accuracy: {', '.join(lacking)}")
+    missing = f"left out of effective_robustness_testbed ({'; '.join(gaps)})" if gaps else ""
+    return [m for m in eligible if m in named], "the configured testbed", missing
 
 
 def _er_records(
@@ -602,11 +792,13 @@ def _er_records(
     notes = []
     for t in sorted({t for r in per_model.values() for t in r.shift_acc}):
         eligible = [m for m, r in per_model.items() if r.clean_acc is not None and t in r.shift_acc]
-        pool, origin = _testbed(eligible, config, variants)
+        pool, origin, missing = _testbed(t, eligible, config, variants, per_model)
+        if missing:
+            notes.append(f"effective robustness on shifted={t}: {missing}")
         scored = 0
         for m in eligible:
             bed = [x for x in pool if x != m]
-            record = _er_record(t, m, bed, origin, per_model, ctx)
+            record = _er_record(t, m, bed, origin, missing, per_model, ctx)
             if record is not None:
                 out[m].append(record)
                 scored += 1
@@ -625,23 +817,31 @@ def _er_record(
     model: str,
     bed: list[str],
     origin: str,
+    missing: str,
     per_model: Mapping[str, ShiftRecords],
     ctx: _BoardContext,
 ) -> MetricRecord | None:
     if len(bed) < MIN_TESTBED:
         return None
     recs = per_model[model]
-    assert recs.clean_acc is not None
-    n = min(per_model[m].n for m in [*bed, model]) or 10**6
+    order = [*bed, model]
+    n_clean = {m: per_model[m].n for m in order}
+    n_shifted = {m: per_model[m].shift_n.get(task, 0) for m in order}
     rho = _fit_residual(
-        np.array([per_model[m].clean_acc for m in bed], dtype=np.float64),
-        np.array([per_model[m].shift_acc[task] for m in bed]),
-        np.array([recs.clean_acc, recs.shift_acc[task]]),
-        n,
+        np.array([per_model[m].clean_acc for m in order], dtype=np.float64),
+        np.array([per_model[m].shift_acc[task] for m in order], dtype=np.float64),
+        _sizes(n_clean, order),
+        _sizes(n_shifted, order),
     )
-    if rho is None:
+    if np.isnan(rho):
         return None
-    ci = _er_interval(task, model, bed, ctx, n)
+    ci, why = _er_interval(task, model, bed, per_model, ctx)
+    sizes = f"clean n={recs.n or 'unknown'}, shifted n={n_shifted[model] or 'unknown'}"
+    note = (
+        f"logit-space linear fit ({sizes}) on a testbed of {len(bed)} models ({origin}, "
+        f"without the scored model): {', '.join(bed)}"
+    )
+    note += "".join(f"; {part}" for part in (missing, why) if part)
     return MetricRecord(
         suite=SUITE,
         metric="effective_robustness",
@@ -653,10 +853,7 @@ def _er_record(
         headline=True,
         ci=ci,
         ci_method=CI_METHOD if ci else None,
-        note=(
-            f"logit-space linear fit on a testbed of {len(bed)} models ({origin}, without the "
-            f"scored model): {', '.join(bed)}"
-        ),
+        note=note,
     )
 
 

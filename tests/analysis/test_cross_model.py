@@ -227,3 +227,255 @@ def test_effective_robustness_interval_from_tables() -> None:
     for rs in records.values():
         (er,) = rs
         assert er.ci is not None and er.ci[0] <= er.value <= er.ci[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit fixes: undefined CE, published sets, the edges of effective robustness, config messages
+# ---------------------------------------------------------------------------------------------
+
+
+def _records_and_table(
+    outcomes: dict[str, np.ndarray], ids: dict[str, list[str]] | None = None
+) -> tuple[list[MetricRecord], SampleTable]:
+    """Records and a per-sample table from correctness per condition (each with its own n).
+
+    Cells and clean share the ids x0000...; `shifted=` conditions get s0000... unless `ids`
+    names them.
+    """
+    frames, recs = [], []
+    for cond, values in outcomes.items():
+        default = "s" if cond.startswith("shifted=") else "x"
+        cond_ids = (ids or {}).get(cond) or [f"{default}{i:04d}" for i in range(len(values))]
+        frames.append(
+            SampleTable.build(
+                {
+                    "sample_id": cond_ids,
+                    "condition": [cond] * len(values),
+                    "label": np.zeros(len(values), dtype=np.int64),
+                    "prediction": np.where(values, 0, 1),
+                    "correct": values.astype(bool),
+                    "confidence": np.ones(len(values)),
+                }
+            )
+        )
+        metric = (
+            "clean_acc"
+            if cond == "clean"
+            else "shift_acc"
+            if cond.startswith("shifted=")
+            else "corruption_acc"
+        )
+        recs.append(
+            MetricRecord(
+                suite="shift",
+                metric=metric,
+                value=float(values.mean()),
+                unit="fraction",
+                higher_is_better=True,
+                n=len(values),
+                condition=cond,
+            )
+        )
+    return recs, SampleTable.concat(frames)
+
+
+def _ones(n: int, errors: int = 0) -> np.ndarray:
+    """n outcomes, the first `errors` of them wrong."""
+    return np.arange(n) >= errors
+
+
+def _board(
+    models: dict[str, dict[str, np.ndarray]], **kwargs: object
+) -> tuple[dict[str, list[MetricRecord]], list[str]]:
+    built = {m: _records_and_table(o) for m, o in models.items()}
+    return cross_model.board_records(
+        {m: recs for m, (recs, _) in built.items()},
+        tables={m: (lambda t: lambda: t)(table) for m, (_, table) in built.items()},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _cell(records: dict[str, list[MetricRecord]], model: str, metric: str) -> MetricRecord:
+    return next(r for r in records[model] if r.metric == metric)
+
+
+def test_mce_is_undefined_and_says_why_when_the_baseline_makes_no_errors_on_a_corruption() -> None:
+    # The audit's s1b: the baseline is perfect on fog, so CE_fog divides by 0. The old mCE was
+    # CE_snow alone while the note claimed both corruptions were averaged.
+    base = {"clean": _ones(40), "corruption=fog/severity=1": _ones(40)}
+    base["corruption=snow/severity=1"] = _ones(40, errors=10)
+    model = {"clean": _ones(40, 2), "corruption=fog/severity=1": _ones(40, 5)}
+    model["corruption=snow/severity=1"] = _ones(40, errors=20)
+    records, _ = _board({"base": base, "m": model}, baseline="base")
+    for m in ("base", "m"):
+        mce = _cell(records, m, "mce")
+        assert mce.value is None and mce.ci is None
+        assert "undefined: the baseline model 'base' makes no errors on fog" in (mce.note or "")
+        assert "snow" not in (mce.note or "").split(";")[0]  # only fog is named as undefined
+    # Averaging only snow is possible, but only when the config says so; the note says it.
+    config = cross_model.ShiftBoardConfig(mce_baseline="base", mce_corruptions=["snow"])
+    records, _ = _board({"base": base, "m": model}, baseline="base", config=config)
+    mce = _cell(records, "m", "mce")
+    assert mce.value == pytest.approx(20 / 10)
+    assert "over 1 of the 1 configured corruptions" in (mce.note or "")
+
+
+def test_mce_undefined_names_every_corruption_the_baseline_gets_all_right() -> None:
+    # The audit's m_z: "undefined" with no reason at all.
+    base = {"clean": _ones(24), "corruption=fog/severity=3": _ones(24)}
+    base["corruption=contrast/severity=3"] = _ones(24)
+    model = {k: _ones(24, 6) for k in base}
+    records, _ = _board({"base": base, "m": model}, baseline="base")
+    note = _cell(records, "m", "mce").note or ""
+    assert "makes no errors on fog, contrast" in note
+    assert "CE (which divides by the baseline's error) is undefined" in note
+
+
+def test_published_set_without_clean_rows_has_a_paired_mce_interval_and_says_why_no_relative() -> (
+    None
+):
+    # CIFAR-10-C / ImageNet-C cells: no clean condition, the same source ids in every cell.
+    gen = np.random.default_rng(5)
+    cells = [f"corruption={c}/severity={s}" for c in ("fog", "contrast") for s in (1, 2)]
+    base = {c: gen.random(200) < 0.5 for c in cells}
+    model = {c: base[c] | (gen.random(200) < 0.5) for c in cells}  # strictly fewer errors
+    records, _ = _board({"base": base, "m": model}, baseline="base", resamples=400)
+    mce = _cell(records, "m", "mce")
+    ce = [
+        sum(int((~model[k]).sum()) for k in cells if k.startswith(f"corruption={c}/"))
+        / sum(int((~base[k]).sum()) for k in cells if k.startswith(f"corruption={c}/"))
+        for c in ("fog", "contrast")
+    ]
+    assert mce.value == pytest.approx(sum(ce) / 2)
+    assert mce.value is not None and mce.ci is not None
+    assert mce.ci[0] < mce.value < mce.ci[1] < 1.0
+    assert "paired" in (mce.ci_method or "")
+    rel = _cell(records, "m", "relative_mce")
+    assert rel.value is None and "no clean accuracy on this task" in (rel.note or "")
+    assert "does not rise" not in (rel.note or "")
+
+
+def test_mce_interval_is_not_given_when_resamples_leave_the_baseline_without_errors() -> None:
+    # One baseline error on fog in 50 samples: (49/50)^50 = 36% of resamples miss it, where CE
+    # is infinite. Leaving those resamples out (as before) narrows the interval to a fiction.
+    base = {"corruption=fog/severity=1": _ones(50, 1), "corruption=snow/severity=1": _ones(50, 20)}
+    model = {k: _ones(50, 5) for k in base}
+    records, _ = _board({"base": base, "m": model}, baseline="base", resamples=300)
+    mce = _cell(records, "m", "mce")
+    assert mce.value == pytest.approx((5 / 1 + 5 / 20) / 2)
+    assert mce.ci is None
+    assert "no interval" in (mce.note or "") and "makes no errors on fog" in (mce.note or "")
+
+
+def test_mce_of_a_model_without_errors_has_no_zero_width_interval() -> None:
+    base = {"corruption=fog/severity=1": _ones(30, 10), "corruption=snow/severity=1": _ones(30, 9)}
+    perfect = {k: _ones(30) for k in base}
+    records, _ = _board({"base": base, "m": perfect}, baseline="base")
+    mce = _cell(records, "m", "mce")
+    assert mce.value == 0.0 and mce.ci is None and "no interval" in (mce.note or "")
+    assert _cell(records, "base", "mce").ci == pytest.approx((1.0, 1.0))  # itself: exactly 1
+
+
+def test_mce_configuration_that_selects_nothing_says_so_in_plain_words() -> None:
+    run = {"corruption=fog/severity=1": _ones(20, 5), "corruption=contrast/severity=1": _ones(20)}
+    models = {"base": run, "m": run}
+    config = cross_model.ShiftBoardConfig(mce_baseline="base", mce_corruptions=["snow"])
+    records, _ = _board(models, baseline="base", config=config)
+    for metric in ("mce", "relative_mce"):
+        cell = _cell(records, "m", metric)
+        assert cell.value is None
+        assert cell.note == (
+            "undefined: none of the configured mCE corruptions (snow) was run on this task "
+            "(measured on this task: fog, contrast)"
+        )
+    config = cross_model.ShiftBoardConfig(mce_baseline="base", mce_corruptions=[])
+    records, _ = _board(models, baseline="base", config=config)
+    note = _cell(records, "m", "mce").note or ""
+    assert note.startswith("undefined: the mCE corruption set is empty") and "0 of" not in note
+
+
+def _logit_clipped(p: float, n: int) -> float:
+    q = min(max(p, 0.5 / n), 1 - 0.5 / n)
+    return math.log(q / (1 - q))
+
+
+def test_effective_robustness_of_a_model_on_the_line_at_100_percent_is_zero() -> None:
+    # The audit's s3: the scored model and two testbed models are 100% right, clean and
+    # shifted. The line passes through their (clipped) point; the old residual subtracted the
+    # clipped line from the raw accuracy and gave +0.5/n (0.021 at n = 24, 0.042 at n = 12).
+    for n in (24, 12):
+        clean = {"a": 1.0, "b": 20 / 24, "c": 1.0, "d": 1.0}
+        shifted = {"a": 1.0, "b": 16 / 24, "c": 1.0, "d": 1.0}
+        sizes = dict.fromkeys(clean, n)
+        rho = cross_model.effective_robustness(clean, shifted, sizes, testbed={"b", "c", "d"})
+        assert rho is not None and abs(rho["a"]) < 1e-12
+    # Through the board, with tables: the value is 0 and there is no [x, x] interval.
+    top = {"clean": _ones(24), "shifted=sh": _ones(24)}
+    low = {"clean": _ones(24, 4), "shifted=sh": _ones(24, 8)}
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["b", "c", "d"])
+    records, _ = _board(
+        {"a": top, "b": low, "c": top, "d": top}, baseline=None, config=config, resamples=100
+    )
+    er = _cell(records, "a", "effective_robustness")
+    assert er.value is not None and abs(er.value) < 1e-12
+    assert er.ci is None and "no interval: an accuracy of 0 or 1" in (er.note or "")
+
+
+def test_effective_robustness_clips_each_set_with_its_own_n() -> None:
+    # Clean sets of 24, shifted sets of 12: t1's shifted 0 moves to 0.5/12, t3's clean 1 to
+    # 1 - 0.5/24 (the old code used the smaller n, 12, for both).
+    n_c, n_s = 24, 12
+    outcomes = {
+        "t1": {"clean": _ones(n_c, 12), "shifted=sh": _ones(n_s, 12)},
+        "t2": {"clean": _ones(n_c, 6), "shifted=sh": _ones(n_s, 6)},
+        "t3": {"clean": _ones(n_c), "shifted=sh": _ones(n_s, 3)},
+        "m": {"clean": _ones(n_c, 3), "shifted=sh": _ones(n_s, 4)},
+    }
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2", "t3"])
+    records, _ = _board(outcomes, baseline=None, config=config, resamples=50)
+    xs = [_logit_clipped(a, n_c) for a in (0.5, 0.75, 1.0)]
+    ys = [_logit_clipped(a, n_s) for a in (0.0, 0.5, 0.75)]
+    mx, my = sum(xs) / 3, sum(ys) / 3
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    fit = 1 / (1 + math.exp(-(slope * (_logit_clipped(21 / 24, n_c) - mx) + my)))
+    er = _cell(records, "m", "effective_robustness")
+    assert er.value == pytest.approx(8 / 12 - fit, abs=1e-12)
+    assert "clean n=24, shifted n=12" in (er.note or "")
+
+
+def test_effective_robustness_interval_is_not_given_when_resamples_have_no_line() -> None:
+    # Two testbed models one clean sample apart on n = 20: many resamples tie their clean
+    # accuracies, where no line exists. The old interval silently left those resamples out.
+    outcomes = {
+        "t1": {"clean": _ones(20, 4), "shifted=sh": _ones(20, 8)},
+        "t2": {"clean": _ones(20, 5), "shifted=sh": _ones(20, 10)},
+        "m": {"clean": _ones(20, 3), "shifted=sh": _ones(20, 5)},
+    }
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2"])
+    records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
+    er = _cell(records, "m", "effective_robustness")
+    assert er.value is not None and er.ci is None
+    assert "testbed's clean accuracies are all equal" in (er.note or "")
+
+
+def test_interval_counts_undefined_draws_at_the_worst_end() -> None:
+    draws = np.linspace(0.0, 1.0, 1000)
+    assert cross_model._interval(draws) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])))
+    few = draws.copy()
+    few[500:505] = np.nan  # 0.5%: the bounds move outwards, never inwards
+    lo, hi = cross_model._interval(few) or (np.nan, np.nan)
+    assert lo <= np.quantile(draws, 0.025) and hi >= np.quantile(draws, 0.975)
+    many = draws.copy()
+    many[::20] = np.nan  # 5%: more than a 95% interval can take at either end
+    assert cross_model._interval(many) is None
+
+
+def test_testbed_models_without_results_on_the_board_are_named() -> None:
+    two = {"a": _model(0.9, {}, 0.8), "b": _model(0.8, {}, 0.6), "c": _model(0.7, {}, 0.55)}
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["b", "c", "zz"])
+    records, notes = cross_model.board_records(two, baseline=None, config=config)
+    er = _cell(records, "a", "effective_robustness")
+    assert "no shift results on this board: zz" in (er.note or "")
+    assert any("zz" in n for n in notes)
