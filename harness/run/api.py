@@ -134,6 +134,7 @@ def evaluate(
     for name, config in configs.items():
         suite = registry.load(name)(config or {})
         suite.bind_spec_folder(base)
+        suite.check_task_names([the_task.name])
         reason = suite.skip_reason(adapter, the_task)
         if reason is not None:
             out.skipped[name] = reason

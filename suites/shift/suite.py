@@ -366,7 +366,7 @@ class ShiftSuite(Suite):
                     close = difflib.get_close_matches(name, task_names, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise ConfigError(
-                        f"suites.shift.{key}: {name!r} is not a task of this spec "
+                        f"suites.shift.{key}: {name!r} is not a task of this run "
                         f"(tasks: {', '.join(task_names)}){hint}"
                     )
 

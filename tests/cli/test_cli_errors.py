@@ -271,12 +271,12 @@ def test_debug_shows_traceback(write_spec: Spec) -> None:
     [
         (
             "    shifted_tasks: {digist: [digits-shifted]}\n",
-            "suites.shift.shifted_tasks: 'digist' is not a task of this spec (tasks: digits); "
+            "suites.shift.shifted_tasks: 'digist' is not a task of this run (tasks: digits); "
             "did you mean 'digits'?",
         ),
         (
             "    ood_sets: {tabular: [{generated: uniform_noise, n: 20}]}\n",
-            "suites.shift.ood_sets: 'tabular' is not a task of this spec (tasks: digits)",
+            "suites.shift.ood_sets: 'tabular' is not a task of this run (tasks: digits)",
         ),
         ("    mce_corruptions: []\n", "suites.shift.mce_corruptions: names no corruption"),
         ("    effective_robustness_testbed: []\n", "suites.shift.effective_robustness_testbed"),

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import harness
-from harness.core.errors import UnknownNameError
+from harness.core.errors import ConfigError, UnknownNameError
 from tests.fixture_models import linear_digits
 
 
@@ -66,6 +66,13 @@ def test_evaluate_unknown_names() -> None:
         harness.evaluate(linear_digits(), task="digit", suites=["accuracy"])
     with pytest.raises(UnknownNameError, match="unknown suite 'acuracy'"):
         harness.evaluate(linear_digits(), task="digits", suites=["acuracy"], limit=10)
+
+
+def test_evaluate_refuses_a_per_task_setting_for_another_task() -> None:
+    """A shifted set keyed by a task that is not the evaluated one would never run."""
+    suites = {"shift": {"corruptions": [], "shifted_tasks": {"digist": ["digits-shifted"]}}}
+    with pytest.raises(ConfigError, match="'digist' is not a task of this run"):
+        harness.evaluate(linear_digits(), task="digits", suites=suites, limit=10)
 
 
 def test_importing_harness_does_not_import_torch() -> None:
