@@ -46,6 +46,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.core.corruption_names import BENCHMARK_CORRUPTIONS
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import rng
@@ -58,24 +59,6 @@ MIN_DEGRADATION_SE = 3.0
 CI_METHOD = "percentile bootstrap over sample ids (paired across models), 95%"
 _CELL = re.compile(r"^corruption=(?P<c>[^/]+)/severity=(?P<s>\d+)$")
 
-BENCHMARK_CORRUPTIONS: tuple[str, ...] = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-)
-"""The 15 ImageNet-C benchmark corruptions (the suite's registry order)."""
 HELD_OUT_CORRUPTIONS: tuple[str, ...] = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 
 TableSource = Callable[[], SampleTable | None]

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -55,3 +56,17 @@ def imagenet_c(root: Path, corruptions: tuple[str, ...], severities: tuple[int, 
                 size=(7, 7),
                 seed=100 * c_index + severity,
             )
+
+
+def validate_error_line(tmp_path: Path, task: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """`harness validate` on a spec with one inline task (YAML flow text): it exits 2, and the
+    one `error:` line it printed, without a traceback."""
+    from harness.cli.main import main
+
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(f"tasks: [{task}]\nmodels: [digits-mlp]\nsuites: {{accuracy: {{}}}}\n")
+    assert main(["validate", str(spec_path)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert "Traceback" not in err
+    return line

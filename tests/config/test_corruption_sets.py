@@ -12,7 +12,7 @@ from harness.config.spec import TaskSpec
 from harness.config.tasks.loader import load_task
 from harness.core.errors import DatasetError
 from harness.core.task import SOURCE_ID, Task
-from tests.config.layouts import cifar_c, imagenet_c
+from tests.config.layouts import cifar_c, imagenet_c, validate_error_line
 
 
 def load(base: Path, **kw: object) -> Task:
@@ -137,25 +137,15 @@ def test_task_cell_and_group_columns_must_exist() -> None:
         replace(base, group_columns=("sex",))
 
 
-def _validate_line(tmp_path: Path, task: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """`harness validate` on a spec with one inline task: exit 2 and the one error line."""
-    from harness.cli.main import main
-
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(f"tasks: [{task}]\nmodels: [digits-mlp]\nsuites: {{accuracy: {{}}}}\n")
-    assert main(["validate", str(spec_path)]) == 2
-    err = capsys.readouterr().err
-    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
-    assert "Traceback" not in err
-    return line
-
-
 def test_published_corruption_names_are_the_suites() -> None:
-    """The config side keeps the 19 names as data (it imports no plugin); they are the suite's."""
-    from harness.config.tasks.sources import PUBLISHED_CORRUPTIONS
+    """The torch-free side keeps the 19 names as data (harness.core.corruption_names: the config
+    and results sides import no plugin); they are the suite's, and its 15 benchmark ones."""
+    from harness.core.corruption_names import BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES
+    from suites.shift import suite
     from suites.shift.image_corruptions import CORRUPTIONS
 
-    assert PUBLISHED_CORRUPTIONS == CORRUPTIONS
+    assert CORRUPTION_NAMES == CORRUPTIONS
+    assert BENCHMARK_CORRUPTIONS == suite.BENCHMARK_CORRUPTIONS
 
 
 @pytest.mark.parametrize("stray", ["fogg", "fog_backup"])
@@ -187,7 +177,7 @@ def test_imagenet_c_folder_with_an_unknown_corruption_name_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     imagenet_c(tmp_path / "inc", ("fog", "fogg"), (1, 2))
-    line = _validate_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
+    line = validate_error_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
     assert "folder fogg is not one of the 19 published corruptions" in line
     assert "did you mean 'fog'" in line
     with pytest.raises(DatasetError, match=r"folder fogg is not one of the 19"):
@@ -201,7 +191,7 @@ def test_imagenet_c_cell_missing_a_class_folder_is_refused_by_validate(
 ) -> None:
     imagenet_c(tmp_path / "inc", ("fog",), (1, 3))
     shutil.rmtree(tmp_path / "inc" / "fog" / "3" / "n02")
-    line = _validate_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
+    line = validate_error_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
     assert "cell fog/3 has 1 class folders and cell fog/1 2 (fog/3 lacks n02)" in line
     with pytest.raises(DatasetError, match=r"cell fog/3 has 1 class folders .*lacks n02"):
         load(tmp_path, source="inc")
@@ -215,7 +205,7 @@ def test_imagenet_c_bad_severity_folder_is_named(
     imagenet_c(tmp_path / "inc", ("fog", "snow"), (1, 2))
     imagenet_c(tmp_path / "extra", ("fog",), (1,))
     shutil.copytree(tmp_path / "extra" / "fog" / "1", tmp_path / "inc" / "fog" / bad)
-    line = _validate_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
+    line = validate_error_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
     assert f"severity folder fog/{bad} is not one of 1-5" in line
     with pytest.raises(DatasetError, match=f"severity folder fog/{bad} is not one of 1-5"):
         load(tmp_path, source="inc/fog")
@@ -228,14 +218,14 @@ def test_cifar_c_labels_are_checked_by_validate(
     bad = labels.astype(np.int64)
     bad[0] = -3
     np.save(tmp_path / "c10c" / "labels.npy", bad)
-    line = _validate_line(tmp_path, "{name: c, source: c10c, modality: image}", capsys)
+    line = validate_error_line(tmp_path, "{name: c, source: c10c, modality: image}", capsys)
     assert "labels.npy holds label -3 (row 0); labels are class indices, never negative" in line
     np.save(tmp_path / "c10c" / "labels.npy", labels)
     task = "{name: c, source: c10c, modality: image, num_classes: 2}"
-    line = _validate_line(tmp_path, task, capsys)
+    line = validate_error_line(tmp_path, task, capsys)
     assert "labels.npy holds label 2 (row" in line and "outside 0..1 (2 classes declared" in line
     varied = labels.copy()
     varied[6] = (varied[6] + 1) % 3  # severity 2's copy of image 2 differs from severity 1's
     np.save(tmp_path / "c10c" / "labels.npy", varied)
-    line = _validate_line(tmp_path, "{name: c, source: c10c, modality: image}", capsys)
+    line = validate_error_line(tmp_path, "{name: c, source: c10c, modality: image}", capsys)
     assert "row 6 (severity 2, image 00002)" in line and "the 5 severities" in line

@@ -21,7 +21,7 @@ from harness.config.tasks.sources import (
     resolve_source,
 )
 from harness.core.errors import DatasetError, SpecError
-from tests.config.layouts import cifar_c, image_folder, imagenet_c
+from tests.config.layouts import cifar_c, image_folder, imagenet_c, validate_error_line
 
 
 def spec(**kw: object) -> TaskSpec:
@@ -183,16 +183,6 @@ def test_train_split_of_a_class_folder_is_refused(tmp_path: Path) -> None:
         check_task_source(image_spec("imgs", train_split="train"), tmp_path)
 
 
-def _validate_error(tmp_path: Path, task: str, capsys: pytest.CaptureFixture[str]) -> str:
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(f"tasks: [{task}]\nmodels: [digits-mlp]\nsuites: {{accuracy: {{}}}}\n")
-    assert main(["validate", str(spec_path)]) == 2
-    err = capsys.readouterr().err
-    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
-    assert "Traceback" not in err
-    return line
-
-
 def test_split_folders_mixed_with_other_folders_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -200,7 +190,7 @@ def test_split_folders_mixed_with_other_folders_are_refused(
     "class folder 'test' holds folders"."""
     image_folder(tmp_path / "imgs" / "test", {"cat": 1, "dog": 1})
     image_folder(tmp_path / "imgs", {"extra": 2})
-    line = _validate_error(
+    line = validate_error_line(
         tmp_path, "{name: t, source: imgs, modality: image, split: test}", capsys
     )
     assert "mixes split folders (test: <split>/<class>/<image>)" in line
@@ -258,7 +248,7 @@ def test_input_shape_against_the_transform_is_checked_by_validate(
 ) -> None:
     image_folder(tmp_path / "imgs", {"cat": 1, "dog": 1}, size=(40, 40))
     task = f"{{name: t, source: imgs, modality: image, input_shape: [3, 32, 32], {keys}}}"
-    line = _validate_error(tmp_path, task, capsys)
+    line = validate_error_line(tmp_path, task, capsys)
     assert "input_shape [3, 32, 32] but" in line and says in line
     # the same refusal when the task is loaded (harness run)
     parsed = parse_spec_text(

@@ -37,6 +37,7 @@ import numpy as np
 from harness.config.spec import TaskSpec
 from harness.config.tasks.image_transform import ImageTransform
 from harness.config.tasks.npy_header import check_corruption_set
+from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
@@ -52,32 +53,13 @@ IMAGE_SUFFIXES = frozenset(
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 SEVERITY_FOLDERS: tuple[str, ...] = tuple(str(s) for s in SEVERITIES)
 LABELS_NPY = "labels.npy"
-PUBLISHED_CORRUPTIONS: tuple[str, ...] = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-    "speckle_noise",
-    "gaussian_blur",
-    "spatter",
-    "saturate",
-)
+PUBLISHED_CORRUPTIONS: tuple[str, ...] = CORRUPTION_NAMES
 """The 19 corruptions of the published sets (CIFAR-10-C, CIFAR-100-C, ImageNet-C and its 4
 extras), in ImageNet-C order: the only names a `<corruption>.npy` file or a `<corruption>/` folder
 may have, so a stray copy (`fog_backup.npy`) is refused rather than evaluated as one more cell.
-The shift suite's `suites.shift.image_corruptions.CORRUPTIONS` (a test checks they agree); kept
-here as data because the config side imports no plugin (docs/architecture.md)."""
+The shift suite's `suites.shift.image_corruptions.CORRUPTIONS` (a test checks they agree), read
+from `harness.core.corruption_names` because the config side imports no plugin
+(docs/architecture.md)."""
 
 
 def source_image_id(index: int, count: int) -> str:
