@@ -29,10 +29,11 @@ from harness.analysis.intervals import (
     CI_METHOD,
     WILSON_METHOD,
     bootstrap_ci,
-    bootstrap_indices,
     mean_ci,
+    newcombe_difference,
     wilson_ci,
 )
+from harness.analysis.model_comparison import newcombe_paired
 from harness.config.spec import TaskSpec
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import ConfigError, DatasetError, HarnessError
@@ -257,7 +258,8 @@ class ShiftSuite(Suite):
     # batch has the standard (B, C, H, W) layout (motion blur of one-channel images came back
     # with channels-last strides, which a model's convolution may run by another kernel: logits
     # moved by ~1e-6); saturate in closed form (float32 rounding). 7: `digits-shifted` keeps the
-    # `digits` sample ids (the same test images, translated), so its accuracy gap is paired.
+    # `digits` sample ids (the same test images, translated), so its accuracy gap is paired;
+    # the gap's interval is Newcombe's score interval (paired or independent), never [0, 0].
     version = "7"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
@@ -972,28 +974,23 @@ class ShiftSuite(Suite):
         s = shifted_correct.astype(np.float64)
         condition = f"shifted={name}"
         acc_ci = wilson_ci(float(s.sum()), len(s))
-        gap_ci = None
-        if paired:  # the same sample ids on both sides: resample the ids once
-            gap_ci = mean_ci(
-                c - s, seed=ctx.seed, name=f"shift/gap/{name}", resamples=ctx.bootstrap_resamples
+        # A difference of two proportions: Newcombe's score intervals, which never collapse to
+        # [0, 0] when every sample agrees (a bootstrap of the differences did: 24 ids correct on
+        # both sides gave a certain gap of 0). Paired when the ids are the same (Newcombe 1998b,
+        # method 10, with the pairs' correlation), else the hybrid interval of two independent
+        # proportions.
+        if paired:
+            both = int(np.sum((c == 1) & (s == 1)))
+            clean_only = int(np.sum((c == 1) & (s == 0)))
+            shifted_only = int(np.sum((c == 0) & (s == 1)))
+            gap_ci = newcombe_paired(
+                both, clean_only, shifted_only, len(c) - both - clean_only - shifted_only
             )
-        elif len(c) >= 2 and len(s) >= 2 and ctx.bootstrap_resamples > 0:
-            # independent samples: resample each side on its own
-            ic = bootstrap_indices(
-                len(c),
-                resamples=ctx.bootstrap_resamples,
-                seed=ctx.seed,
-                name=f"shift/gap-clean/{name}",
-            )
-            is_ = bootstrap_indices(
-                len(s),
-                resamples=ctx.bootstrap_resamples,
-                seed=ctx.seed,
-                name=f"shift/gap-shifted/{name}",
-            )
-            gaps = c[ic].mean(axis=1) - s[is_].mean(axis=1)
-            lo, hi = np.quantile(gaps, [0.025, 0.975])
-            gap_ci = (float(lo), float(hi))
+            gap_method = "Newcombe's square-and-add interval for paired proportions, 95%"
+        else:
+            lo, hi = newcombe_difference(float(c.sum()), len(c), float(s.sum()), len(s))
+            gap_ci = (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else None
+            gap_method = "Newcombe's hybrid score interval of two independent proportions, 95%"
         pairing = (
             "paired over the same sample ids"
             if paired
@@ -1014,6 +1011,7 @@ class ShiftSuite(Suite):
                 len(s),
                 condition=condition,
                 ci=gap_ci,
+                ci_method=gap_method,
                 context={"n_clean": len(c)},
                 note=f"clean minus shifted accuracy, {pairing}",
             ),

@@ -395,6 +395,24 @@ def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
     unpaired = unpaired_suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=200))
     other = next(r for r in unpaired.metrics if r.metric == "shift_acc_gap")
     assert "unpaired" in (other.note or "")
+    assert other.ci is not None and "independent proportions" in (other.ci_method or "")
+    assert other.ci[0] < other.value < other.ci[1]
+
+
+def test_a_gap_where_every_pair_agrees_is_not_certain(task) -> None:
+    """The shifted task is the clean task itself: every id gets the same prediction, so the gap
+    is 0 on every pair. Its interval is Newcombe's paired score interval, which stays wide at
+    small n (a bootstrap of the per-pair differences said [0, 0]: certain)."""
+    itself = replace(task, name="digits-again")
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-again"], "max_samples": 40})
+    suite._tasks["digits-again"] = itself
+    result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=200))
+    gap = next(r for r in result.metrics if r.metric == "shift_acc_gap")
+    assert gap.value == 0.0 and gap.n == 40 and "paired" in (gap.note or "")
+    assert gap.ci is not None and "paired proportions" in (gap.ci_method or "")
+    lo, hi = gap.ci
+    assert lo < -0.01 and hi > 0.01  # not a certainty
+    assert hi - lo < 0.5  # and not vacuous
 
 
 def test_clean_inputs_are_streamed_in_batches_not_materialised(task, monkeypatch) -> None:
