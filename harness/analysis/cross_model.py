@@ -808,15 +808,19 @@ def _er_record(
         return None
     recs = per_model[model]
     order = [*bed, model]
-    n_clean = {m: per_model[m].n for m in order}
     n_shifted = {m: per_model[m].shift_n.get(task, 0) for m in order}
-    rho = _fit_residual(
-        np.array([per_model[m].clean_acc for m in order], dtype=np.float64),
-        np.array([per_model[m].shift_acc[task] for m in order], dtype=np.float64),
-        _sizes(n_clean, order),
-        _sizes(n_shifted, order),
-    )
-    if np.isnan(rho):
+    # the board's value is `effective_robustness` itself, on the testbed plus the scored model
+    rho = (
+        effective_robustness(
+            {m: c for m in order if (c := per_model[m].clean_acc) is not None},
+            {m: per_model[m].shift_acc[task] for m in order},
+            {m: per_model[m].n for m in order},
+            testbed=set(order),
+            shifted_n=n_shifted,
+        )
+        or {}
+    ).get(model)
+    if rho is None:
         return None
     ci, why = _er_interval(task, model, bed, per_model, ctx)
     sizes = f"clean n={recs.n or 'unknown'}, shifted n={n_shifted[model] or 'unknown'}"
