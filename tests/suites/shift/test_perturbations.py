@@ -108,3 +108,25 @@ def test_image_apply_matches_engine_and_refuses_channels() -> None:
     )
     with pytest.raises(ConfigError, match=r"1 or 3 channels, got shape \(16, 2, 8, 8\)"):
         perturbations.apply(torch.zeros(16, 2, 8, 8), "fog", 2, seeds, task)
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 1.0), (-1.0, 2.0), (-0.5, 0.5)])
+def test_image_apply_maps_bounds_exactly_and_leaves_inputs_alone(bounds) -> None:
+    """Images in other bounds are mapped to [0, 1] and back (in place on fresh tensors now): the
+    same bits as the plain formula; [0, 1] images go straight through. The caller's batch is
+    never changed."""
+    from dataclasses import replace
+
+    from suites.shift.image_corruptions import corrupt
+
+    low, high = bounds
+    task = replace(digits(), bounds=bounds)
+    x = digits().all_inputs()[:16] * (high - low) + low
+    before = x.clone()
+    seeds = sample_seeds(0, task.sample_ids[:16], "image", "contrast", 3)
+    expected = corrupt((x - low) / (high - low), "contrast", 3, torch.as_tensor(seeds))
+    expected = expected * (high - low) + low
+    out = perturbations.apply(x, "contrast", 3, seeds, task)
+    assert torch.equal(out, expected)
+    assert torch.equal(x, before)
+    assert out.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
