@@ -12,7 +12,9 @@ from the task's bounds to [0, 1] and back around `corrupt`. Interleaved per corr
 - ``fresh maps``: the maps as the suite wrote them before (``(x - low) / (high - low)`` and
   ``y * (high - low) + low``, each a fresh full-batch tensor), the baseline.
 
-Prints ms per batch and the ratios to ``corrupt``.
+Prints ms per batch and the ratios to ``corrupt``. Then the suite's other per-cell pass over the
+batch, the no-op check's change sum (`suites.shift.suite._change_sum`, in chunks), against the
+one-shot float64 formula it replaced, interleaved.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from benchmarks.bench_corruptions import photo_crops  # noqa: E402
 from harness.config.tasks.builtin import digits  # noqa: E402
 from suites.shift import perturbations  # noqa: E402
 from suites.shift.image_corruptions import corrupt  # noqa: E402
+from suites.shift.suite import _change_sum  # noqa: E402
 
 DEFAULT = ("brightness", "contrast", "pixelate", "jpeg_compression", "gaussian_noise", "fog")
 
@@ -86,6 +89,22 @@ def main() -> None:
             f"{ms['fresh']:11.1f}   {best['apply01'] / base:.2f} / {best['apply11'] / base:.2f} "
             f"/ {best['fresh'] / base:.2f}"
         )
+
+    corrupted = corrupt(unit, "contrast", 3, seeds)
+    sums = {
+        "chunks": lambda: _change_sum(unit, corrupted, task01),
+        "one shot": lambda: float((corrupted.double() - unit.double()).abs().sum()),
+    }
+    best = dict.fromkeys(sums, float("inf"))
+    for _ in range(args.repeats):
+        for way, call in sums.items():
+            start = time.perf_counter()
+            call()
+            best[way] = min(best[way], time.perf_counter() - start)
+    print(
+        f"no-op check's change sum per cell: chunks {best['chunks'] * 1e3:.1f} ms, one shot "
+        f"{best['one shot'] * 1e3:.1f} ms ({best['chunks'] / best['one shot']:.2f}x the time)"
+    )
 
 
 if __name__ == "__main__":

@@ -227,9 +227,27 @@ def _local(gallery: np.ndarray | None, start: int, n: int) -> tuple[np.ndarray, 
 
 def _change_sum(clean: torch.Tensor | list[str], x: torch.Tensor | list[str], task: Task) -> float:
     """Sum of |x - clean| over every input value of a batch, on the task's bounds mapped to
-    [0, 1] (divided by the number of values, the mean change of `NOOP_MEAN_CHANGE`)."""
+    [0, 1] (divided by the number of values, the mean change of `NOOP_MEAN_CHANGE`).
+
+    Each difference is exact in float64, as before; the batch goes in chunks of about
+    `_CHANGE_CHUNK_VALUES` values, so the float64 temporaries stay small and are reused instead
+    of four fresh copies of twice the batch's size per cell (1.2 s a cell at the suite's
+    256-image step at 224 px, against 0.06 s in chunks: more than the corruptions themselves).
+    """
     low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
-    return float((_tensor(x).double() - _tensor(clean).double()).abs().sum()) / (high - low)
+    corrupted, original = _tensor(x), _tensor(clean)
+    per_sample = max(1, int(np.prod(corrupted.shape[1:])))
+    rows = max(1, _CHANGE_CHUNK_VALUES // per_sample)
+    total = 0.0
+    for start in range(0, corrupted.shape[0], rows):
+        part = corrupted[start : start + rows].to(torch.float64, copy=True)  # never the input
+        part.sub_(original[start : start + rows])
+        total += float(part.abs_().sum())
+    return total / (high - low)
+
+
+_CHANGE_CHUNK_VALUES = 1 << 20
+"""Values per chunk of `_change_sum` (8 MiB of float64)."""
 
 
 def _empty_gallery(task: Task, families: list[str], suite: ShiftSuite) -> np.ndarray:

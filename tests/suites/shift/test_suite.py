@@ -208,6 +208,25 @@ def test_noop_corruptions_are_not_applicable_and_left_out(task) -> None:
     assert "defocus_blur" in result.artifacts["not_applicable"]
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bounds", [(0.0, 1.0), (-1.0, 3.0)])
+def test_change_sum_in_chunks_is_the_one_shot_sum(task, monkeypatch, bounds, dtype) -> None:
+    """The no-op test's change, summed in chunks (small temporaries), is the same float64 sum
+    of exact differences as the one-shot formula, chunk edges and bounds included."""
+    from suites.shift import suite as shift_suite
+
+    gen = torch.Generator().manual_seed(3)
+    clean = torch.rand(37, 3, 9, 7, generator=gen, dtype=dtype)
+    x = clean + torch.randn(37, 3, 9, 7, generator=gen, dtype=dtype) * 1e-3
+    kept = (clean.clone(), x.clone())
+    bounded = replace(task, bounds=bounds)
+    one_shot = float((x.double() - clean.double()).abs().sum()) / (bounds[1] - bounds[0])
+    for values in (1, 189 * 5, 189 * 36, 1 << 20):  # a sample, 5, 36, all of them per chunk
+        monkeypatch.setattr(shift_suite, "_CHANGE_CHUNK_VALUES", values)
+        assert shift_suite._change_sum(clean, x, bounded) == pytest.approx(one_shot, rel=1e-13)
+        assert torch.equal(clean, kept[0]) and torch.equal(x, kept[1])  # inputs untouched
+
+
 def test_gallery_arrays_follow_the_convention(task) -> None:
     cfg = {"corruptions": ["fog", "contrast"], "severities": [2, 4], "max_samples": 50}
     ctx = RunContext(seed=2, bootstrap_resamples=10)
