@@ -28,8 +28,18 @@ def derive_seed(run_seed: int, *parts: object) -> int:
 def sample_seeds(
     run_seed: int, sample_ids: Sequence[str] | Iterable[str], *parts: object
 ) -> np.ndarray:
-    """One seed per sample id (int64 array), e.g. for per-sample corruption noise."""
-    return np.array([derive_seed(run_seed, sid, *parts) for sid in sample_ids], dtype=np.int64)
+    """One seed per sample id (int64 array), e.g. for per-sample corruption noise: the values
+    of `derive_seed(run_seed, sid, *parts)`, with the run seed hashed once and the parts encoded
+    once (a copy of the hash state per sample; the suite derives one per sample and cell)."""
+    prefix = hashlib.blake2b(digest_size=8)
+    prefix.update(str(int(run_seed)).encode())
+    suffix = b"".join(b"\x1f" + str(part).encode() for part in parts)
+    seeds = []
+    for sid in sample_ids:
+        h = prefix.copy()
+        h.update(b"\x1f" + str(sid).encode() + suffix)
+        seeds.append(int.from_bytes(h.digest(), "little") & _MASK63)
+    return np.array(seeds, dtype=np.int64)
 
 
 def rng(run_seed: int, *parts: object) -> np.random.Generator:
