@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -382,6 +382,7 @@ def job_key(
     harness_version: str,
     batch_size: int,
     protocol: ProtocolRef | None = None,
+    input_fingerprints: Mapping[str, str] | None = None,
 ) -> str:
     """Content key of a job's results: change any input and the cached result is not reused.
 
@@ -389,7 +390,10 @@ def job_key(
     that can move a number, the batch size included (a batched forward's floating-point result
     can depend on the batch); how a job runs (threads, executor, shards, time limit) is not in it.
     A job run under a protocol preset has the protocol in its key (a job without one keeps the
-    key it had before protocols existed).
+    key it had before protocols existed). `input_fingerprints` are the prints of the other tasks
+    the suite reads for this job (`Suite.input_fingerprints`: the shift suite's shifted tasks and
+    OOD sets), whose config entry alone (in the suite config hash) does not change when their
+    files are edited; a job with none keeps the key it had before they entered it.
     """
     payload: dict[str, Any] = {
         "model": model_identity,
@@ -405,4 +409,6 @@ def job_key(
     }
     if protocol is not None:
         payload["protocol"] = protocol.label
+    if input_fingerprints:
+        payload["inputs"] = dict(sorted(input_fingerprints.items()))
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

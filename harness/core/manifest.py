@@ -145,6 +145,10 @@ class JobHeader(Record):
     # part of the job key and of the leaderboard's board key
     protocol: ProtocolRef | None = None
     threads: int | None = None  # CPU threads the job ran with (never part of its key)
+    # the fingerprints of the other tasks the suite read (the shift suite's shifted tasks and OOD
+    # sets: `Suite.input_fingerprints`), by setting and name; part of the job key. Absent when
+    # the suite read none, and in every job written before the field existed
+    input_fingerprints: dict[str, str] = Field(default_factory=dict)
 
     def finish(
         self,

@@ -79,7 +79,8 @@ class Suite:
     """Base class for suites: validates the config at construction and hashes it.
 
     Optional members have typed defaults here, so the harness reads them as attributes:
-    `skip_reason` (None: applies everywhere) and sharding over samples (`shardable`, off, with
+    `skip_reason` (None: applies everywhere), `input_fingerprints` (none: the suite reads no
+    task but the evaluated one) and sharding over samples (`shardable`, off, with
     `result_from_table`; see docs/ray.md).
     """
 
@@ -128,6 +129,16 @@ class Suite:
         validate`): a suite whose config names tasks refuses a name the spec does not define
         (raising ConfigError), so a typo fails validation instead of being ignored. Nothing to
         check by default."""
+
+    def input_fingerprints(self, task: Task) -> dict[str, str]:
+        """The content fingerprints (`Task.fingerprint`) of the other data this suite reads when
+        it runs on `task` (the shift suite's shifted tasks and OOD sets), by a name saying which
+        setting each comes from. The runner calls it on the driver before the job runs: the
+        prints enter the job key (`job_key`) and the job's header, so editing those files reruns
+        the job instead of reusing results computed from the old data. A failure to read them
+        fails the job like a failure in `run` (a HarnessError: its one-line message). None by
+        default: a suite that reads only `task` and its own config."""
+        return {}
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         """Why this suite does not apply to this model and task (None: it applies)."""

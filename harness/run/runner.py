@@ -407,6 +407,8 @@ class Runner:
         try:
             adapter = self.adapter(job.model)
             task = self.task(job.task)
+            # the other tasks the suite reads (shifted tasks, OOD sets): their data is in the key
+            inputs = suite.input_fingerprints(task)
             key = job_key(
                 model_identity=adapter.identity(),
                 task_fingerprint=task.fingerprint,
@@ -417,6 +419,7 @@ class Runner:
                 harness_version=__version__,
                 protocol=self._protocol,
                 batch_size=self.plan.spec.batch_size,
+                input_fingerprints=inputs,
             )
             cached = self._cached(job, key, store)
             if cached is not None:
@@ -445,7 +448,7 @@ class Runner:
                 device=self.device.type,
                 harness_version=__version__,
                 started=_now(),
-                **({"protocol": self._protocol} if self._protocol is not None else {}),
+                **_said(protocol=self._protocol, input_fingerprints=inputs),
                 threads=threads.threads,
             )
             check_fits_task(adapter, task)
@@ -580,6 +583,12 @@ def _bug_outcome(job: Job, err: Exception, started: float, key: str | None) -> J
         key,
         detail=traceback.format_exc(),
     )
+
+
+def _said(**fields: Any) -> dict[str, Any]:
+    """The optional header fields that say something: None and empty ones stay unset, so
+    job.json has no key for them (as before the fields existed)."""
+    return {name: value for name, value in fields.items() if value is not None and value != {}}
 
 
 def _names(job: Job) -> tuple[str, str, str]:

@@ -1,11 +1,13 @@
 """The job cache across run folders: a job whose key was already computed is reused, not rerun.
 
 A job key (harness.config.plan.job_key) covers everything that can move a number: the model's
-weights and adapter settings, the task's data, the suite's name, version and config, the seed,
-the batch size, the device type and the harness version. So when any run folder under the same
-results folder holds a finished job (completed or skipped) with the same key, its results are
-those this run would compute. Editing one model in a spec changes the spec's hash, hence the run
-folder, yet only that model's jobs rerun; the others are copied from the run that computed them.
+weights and adapter settings, the task's data, the data of the other tasks the suite reads (the
+shift suite's shifted tasks and OOD sets: `Suite.input_fingerprints`), the suite's name, version
+and config, the seed, the batch size, the device type and the harness version. So when any run
+folder under the same results folder holds a finished job (completed or skipped) with the same
+key, its results are those this run would compute. Editing one model in a spec changes the
+spec's hash, hence the run folder, yet only that model's jobs rerun; the others are copied from
+the run that computed them.
 
 A reused job is copied (not linked: run folders stay independent) into the new run folder under
 a temporary name and renamed into place, with its checksums verified on the way; its job.json

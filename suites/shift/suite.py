@@ -417,6 +417,31 @@ class ShiftSuite(Suite):
             log.info("%s: loaded %s", where, self._tasks[key].name)
         return self._tasks[key]
 
+    def input_fingerprints(self, task: Task) -> dict[str, str]:
+        """The fingerprints of the shifted tasks and OOD sets a job on `task` reads: the entries
+        that apply to it (`_shifted_entries`, `_ood_entries`: a per-task mapping's entry for
+        its name), loaded through `_load` as `run` loads them (once per instance, so `run` reuses
+        them). A generated OOD set is wholly in the config (already in the key), and a published
+        corrupted set reads neither setting (`_run_published`). Named `<setting>/<entry name>`;
+        a name given twice gets `#<n>` (its place in the setting) so neither print is lost."""
+        if selection.is_published(task):
+            return {}
+        entries: list[tuple[str, int, TaskEntry]] = [
+            ("shifted_tasks", i, e) for i, e in enumerate(self._shifted_entries(task))
+        ]
+        entries += [
+            ("ood_sets", i, e)
+            for i, e in enumerate(self._ood_entries(task))
+            if not isinstance(e, GeneratedOOD)
+        ]
+        prints: dict[str, str] = {}
+        for setting, index, entry in entries:
+            name = f"{setting}/{_ood_name(entry)}"
+            if name in prints:
+                name = f"{name}#{index}"
+            prints[name] = self._load(entry, f"suites.shift.{setting}").fingerprint
+        return prints
+
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         has_work = bool(self._families(task.modality) and self.cfg.severities)
         has_work = has_work or bool(self._shifted_entries(task) or self._ood_entries(task))

@@ -1,0 +1,49 @@
+"""`job_key` with the fingerprints of the other tasks a suite reads (`Suite.input_fingerprints`):
+they move the key; none leave every other job's key as it was."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from harness.config.plan import job_key
+from harness.core.suite import Suite
+
+
+class _Fixed(Suite):
+    name: ClassVar[str] = "fixed"
+    version: ClassVar[str] = "3"
+
+
+COMMON: dict[str, Any] = {
+    "model_identity": "model-identity",
+    "task_fingerprint": "task-print",
+    "suite": _Fixed({}),
+    "seed": 7,
+    "device_type": "cpu",
+    "bootstrap_resamples": 100,
+    "harness_version": "9.9.9",
+    "batch_size": 32,
+}
+OLD_KEY = "dc99b7deb2db0347abe3d4e9c92d1dfd83b831e18a93120089749244d606ec9c"
+"""sha256 of the payload above as job_key wrote it before input fingerprints existed (model,
+task, suite, suite_version, suite_config: sha256 of '{}', seed, device, bootstrap_resamples,
+harness, batch_size): results cached under it must keep being found."""
+
+
+def test_no_input_fingerprints_keep_the_key_as_before() -> None:
+    assert job_key(**COMMON) == OLD_KEY
+    assert job_key(**COMMON, input_fingerprints=None) == OLD_KEY
+    assert job_key(**COMMON, input_fingerprints={}) == OLD_KEY
+    assert _Fixed({}).input_fingerprints(None) == {}  # type: ignore[arg-type]
+
+
+def test_a_changed_input_fingerprint_changes_the_key() -> None:
+    one = job_key(**COMMON, input_fingerprints={"shifted_tasks/moved": "aaa"})
+    edited = job_key(**COMMON, input_fingerprints={"shifted_tasks/moved": "bbb"})
+    other_name = job_key(**COMMON, input_fingerprints={"ood_sets/moved": "aaa"})
+    more = job_key(**COMMON, input_fingerprints={"shifted_tasks/moved": "aaa", "ood_sets/x": "c"})
+    assert len({OLD_KEY, one, edited, other_name, more}) == 5
+    # the order the suite names them in does not matter
+    assert more == job_key(
+        **COMMON, input_fingerprints={"ood_sets/x": "c", "shifted_tasks/moved": "aaa"}
+    )

@@ -1,0 +1,128 @@
+"""`ShiftSuite.input_fingerprints`: the prints of the shifted tasks and OOD sets a job on a task
+reads (they enter its job key, tests/run/test_job_cache_shift_inputs.py), and only those."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from harness.config.spec import TaskSpec
+from harness.config.tasks.builtin import digits, digits_shifted
+from harness.core.suite import RunContext
+from harness.core.task import Task
+from suites.accuracy import AccuracySuite
+from suites.shift import ShiftSuite
+from tests.fixture_models import linear_digits
+
+CLASSES = [str(i) for i in range(10)]
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    return digits()
+
+
+def _folder(root: Path, shade: int) -> TaskSpec:
+    """A two-image labeled image folder (8x8 grey) as an inline task spec."""
+    for label in ("0", "1"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        array = np.full((8, 8), shade + int(label), dtype=np.uint8)
+        Image.fromarray(array, "L").save(root / label / "a.png")
+    return TaskSpec.model_validate(
+        {
+            "name": root.name,
+            "source": str(root),
+            "modality": "image",
+            "channels": 1,
+            "input_shape": [1, 8, 8],
+            "class_names": CLASSES,
+        }
+    )
+
+
+def test_the_entries_of_the_task_and_nothing_else(task: Task, tmp_path: Path) -> None:
+    missing = TaskSpec(name="never", source=str(tmp_path / "absent"), modality="image")
+    suite = ShiftSuite(
+        {
+            "corruptions": [],
+            # per task: only the evaluated task's entries are read (another task's never are)
+            "shifted_tasks": {"digits": ["digits-shifted"], "wine": [missing]},
+            "ood_sets": [{"generated": "uniform_noise", "n": 20}, _folder(tmp_path / "blobs", 9)],
+        }
+    )
+    prints = suite.input_fingerprints(task)
+    assert prints == {
+        "shifted_tasks/digits-shifted": digits_shifted().fingerprint,
+        "ood_sets/blobs": suite._load(_folder(tmp_path / "blobs", 9), "").fingerprint,
+    }  # a generated set is wholly in the config: no print
+    assert (
+        ShiftSuite({"corruptions": [], "ood_sets": {"wine": [missing]}}).input_fingerprints(task)
+        == {}
+    )
+    assert AccuracySuite({}).input_fingerprints(task) == {}  # the base class: none
+
+
+def test_edited_files_change_the_print_and_run_reuses_the_loaded_task(
+    task: Task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _folder(tmp_path / "moved", 40)
+    config = {"corruptions": [], "max_samples": 20, "shifted_tasks": [spec, "digits-shifted"]}
+    suite = ShiftSuite(config)
+    before = suite.input_fingerprints(task)
+    _folder(tmp_path / "moved", 41)  # the same spec, other pixels
+    after = ShiftSuite(config).input_fingerprints(task)
+    assert before.keys() == after.keys() == {"shifted_tasks/moved", "shifted_tasks/digits-shifted"}
+    assert before["shifted_tasks/moved"] != after["shifted_tasks/moved"]
+    assert before["shifted_tasks/digits-shifted"] == after["shifted_tasks/digits-shifted"]
+
+    # `run` takes the tasks the hook loaded (per instance), it does not read them again
+    def refuse(*args: object, **kwargs: object) -> Task:
+        raise AssertionError("loaded twice")
+
+    monkeypatch.setattr("harness.config.tasks.loader.load_task", refuse)
+    monkeypatch.setattr("harness.config.tasks.catalogue.task_registry", refuse)
+    from adapters.torch_module import TorchModuleAdapter
+
+    adapter = TorchModuleAdapter.from_module(
+        linear_digits(), name="lin", device=torch.device("cpu"), bounds=(0.0, 1.0)
+    )
+    result = suite.run(adapter, task, RunContext(bootstrap_resamples=10))
+    assert {"shifted=moved", "shifted=digits-shifted"} <= set(result.table.frame.condition)
+
+
+def test_a_name_given_twice_keeps_both_prints(task: Task, tmp_path: Path) -> None:
+    one, two = _folder(tmp_path / "a" / "set", 10), _folder(tmp_path / "b" / "set", 20)
+    prints = ShiftSuite({"corruptions": [], "ood_sets": [one, two]}).input_fingerprints(task)
+    assert list(prints) == ["ood_sets/set", "ood_sets/set#1"]
+    assert len(set(prints.values())) == 2
+
+
+def test_a_published_corrupted_set_reads_no_other_task(tmp_path: Path) -> None:
+    """`_run_published` evaluates the set's own cells: shifted tasks and OOD sets are not read."""
+    n = 4
+    published = Task(
+        name="digits",
+        modality="image",
+        num_classes=10,
+        class_names=tuple(CLASSES),
+        input_shape=(1, 8, 8),
+        bounds=(0.0, 1.0),
+        data=datasets.Dataset.from_dict(
+            {
+                "sample_id": [f"s{i}" for i in range(n)],
+                "input": np.zeros((n, 64), dtype=np.float32).tolist(),
+                "label": [0] * n,
+                "corruption": ["fog"] * n,
+                "severity": [1] * n,
+            }
+        ),
+        cell_columns=("corruption", "severity"),
+    )
+    missing = TaskSpec(name="never", source=str(tmp_path / "absent"), modality="image")
+    suite = ShiftSuite({"shifted_tasks": [missing], "ood_sets": [missing]})
+    assert suite.input_fingerprints(published) == {}
