@@ -27,6 +27,9 @@
 
 Intervals never leave draws out: a draw where the statistic does not exist (no line, CE 0/0)
 counts at the worst end of each bound, and the interval is None when a bound is then infinite.
+None also where every draw is the same by construction (a model without errors, or without
+degradation for relative mCE). They use `resamples` draws: the leaderboard passes the runs'
+recorded `bootstrap_resamples` (harness.analysis.leaderboard.recorded_resamples).
 
 Inputs are the `shift` suite's records (`clean_acc`, `corruption_acc[corruption=c/severity=s]`,
 `corruption_error` None for not applicable, `shift_acc[shifted=t]`) and, for intervals, its
@@ -562,12 +565,31 @@ def _relative_mce(
             f"0), so relative CE divides by ~0; relative mCE {where}",
         )
     value, _ = mean_defined(rel)
-    ci = None
+    ci, why = None, ""
     if pair is not None and value is not None:
         groups = [len(v) for v in scope.used.values()]
-        name = f"shift/relative_mce/{model}/{baseline}"
-        ci = _relative_interval(pair[0], pair[1], groups, ctx, name)
-    return _record("relative_mce", value, recs.n, f"relative mCE {where}", ci=ci)
+        if model != baseline and _no_degradation(pair[0], groups):
+            why = (
+                f"; no interval: {model!r} has no degradation on any sample (summed over the "
+                "severities of each corruption, its errors equal its clean error sample by "
+                "sample), which a bootstrap over sample ids cannot vary (every resample gives 0)"
+            )
+        else:
+            name = f"shift/relative_mce/{model}/{baseline}"
+            ci = _relative_interval(pair[0], pair[1], groups, ctx, name)
+    return _record("relative_mce", value, recs.n, f"relative mCE {where}{why}", ci=ci)
+
+
+def _no_degradation(f: _Errors, groups: list[int]) -> bool:
+    """Whether every sample's error, summed over each corruption's severities, equals its clean
+    error times the severities: relative CE's numerator is then 0 in every bootstrap resample."""
+    if f.clean is None:
+        return False
+    bounds = np.cumsum([0, *groups])
+    return all(
+        not (f.cells[:, a:b] - f.clean[:, None]).sum(axis=1).any()
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    )
 
 
 def _flat_degradations(base: _Errors, scope: _MceScope) -> list[str]:
@@ -863,7 +885,10 @@ def board_records(
 
     `shift_jobs` maps model -> its `shift` metric records (one config, one task fingerprint);
     `tables` model -> a loader of its per-sample table (intervals need them); `variants` names
-    the compressed variants (kept out of the default effective-robustness testbed).
+    the compressed variants (kept out of the default effective-robustness testbed); `resamples`
+    the bootstrap resamples of every interval (the leaderboard passes the runs' recorded
+    `bootstrap_resamples`: `harness.analysis.leaderboard.recorded_resamples`); 0 gives no
+    intervals, and a note says so.
     """
     cfg = config or ShiftBoardConfig(mce_baseline=baseline)
     per_model = {m: ShiftRecords.from_records(recs) for m, recs in shift_jobs.items()}
@@ -871,6 +896,11 @@ def board_records(
     ctx = _BoardContext(seed=seed, resamples=resamples, outcomes=_OutcomeCache(tables))
     notes = _mce_records(per_model, baseline, cfg, ctx, out)
     notes += _er_records(per_model, cfg, variants, ctx, out)
+    if resamples < 1 and any(out.values()):
+        notes.append(
+            "no intervals on mCE, relative mCE or effective robustness: the runs set "
+            "bootstrap_resamples: 0"
+        )
     return out, notes
 
 

@@ -3,8 +3,8 @@
 Every point carries its 95% interval and, when the number must not be compared (an upper bound,
 a reliability flag, unstable timing), the caveat that says so: the drawing code shows such
 points hollow and leaves them out of fronts. Per-group accuracies, accuracy per corruption and
-severity (Wilson intervals), accuracy vs severity averaged over corruptions (seeded bootstrap of
-the per-sample mean), robust accuracy vs budget, throughput vs batch size, Pareto views with
+severity (Wilson intervals), accuracy vs severity averaged over corruptions (`intervals.cell_mean`,
+as the shift suite's mean corruption accuracy), robust accuracy vs budget, throughput vs batch size, Pareto views with
 intervals on both axes, and the image galleries (corruptions per severity, adversarial examples)
 stored as array artifacts. No drawing here, no torch.
 """
@@ -23,7 +23,7 @@ from pandas.api.types import is_float_dtype
 
 from harness.analysis import pareto
 from harness.analysis.caveats import caveats
-from harness.analysis.intervals import mean_ci
+from harness.analysis.intervals import cell_mean
 from harness.analysis.leaderboard import Board
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
@@ -189,17 +189,35 @@ def corruption_points(table: SampleTable) -> dict[str, list[FigPoint]]:
     return {name: sorted(pts, key=lambda p: p.x) for name, pts in out.items()}
 
 
-def severity_curve(table: SampleTable, *, seed: int, name: str) -> list[FigPoint]:
-    """Accuracy vs severity averaged over corruptions, with a seeded bootstrap interval of the
-    mean of each sample's accuracy over the corruptions at that severity."""
+def severity_curve(table: SampleTable) -> list[FigPoint]:
+    """Accuracy vs severity averaged over corruptions: at each severity, the mean over the
+    corruption cells of each cell's accuracy with Wilson's interval at Kish's effective n over the
+    source images (`intervals.cell_mean`, the shift suite's `mean_corruption_acc` restricted to
+    one severity). Rows pair across cells by `source_id` where the table has it, else by
+    `sample_id` (a published set's rows carry their source image there); `n` is the number of
+    source images. The interval never collapses to [1, 1] when every image is right. When no id
+    recurs across a severity's cells (a published set without source ids), rows pair by position,
+    as the suite pairs them, and cells of unequal size get no interval."""
     frame = table.frame
     parsed = frame["condition"].astype(str).str.extract(_CORRUPTION)
     rows = frame.assign(_sev=parsed["sev"]).dropna(subset=["_sev"])
+    id_col = "source_id" if "source_id" in frame.columns else "sample_id"
     out = []
     for sev, part in rows.groupby("_sev"):
-        per_sample = part.groupby("sample_id")["correct"].mean().to_numpy(dtype=np.float64)
-        ci = mean_ci(per_sample, seed=seed, name=f"figure/severity/{name}/{sev}")
-        out.append(FigPoint(float(sev), float(per_sample.mean()), ci, n=len(per_sample)))
+        cells = [cell for _c, cell in part.groupby("condition", sort=False, observed=True)]
+        values = [c["correct"].to_numpy(dtype=np.float64) for c in cells]
+        ids = [c[id_col].astype(str).to_numpy(dtype=object) for c in cells]
+        if len(cells) > 1 and len(set().union(*map(set, ids))) == sum(map(len, ids)):
+            # No id recurs across cells (a published set without source ids): rows pair by
+            # position as the suite pairs them, and cells of unequal size get no interval.
+            if len({len(v) for v in values}) != 1:
+                accs = float(np.mean([v.mean() for v in values]))
+                out.append(FigPoint(float(sev), accs, None, n=min(len(v) for v in values)))
+                continue
+            mean = cell_mean(values)
+        else:
+            mean = cell_mean(values, ids)
+        out.append(FigPoint(float(sev), mean.value, mean.ci, n=mean.clusters))
     return sorted(out, key=lambda p: p.x)
 
 

@@ -9,6 +9,11 @@ and the exact McNemar test and Holm's correction.
   (`newcombe_difference`, Newcombe 1998, method 10), built from the two Wilson intervals.
 - Medians of a few repeated measurements (timing rounds): the distribution-free order-statistic
   interval with Hettmansperger-Sheather interpolation (`median_ci`).
+- Means over cells of binary outcomes clustered by source image (the shift suite's mean
+  corruption accuracy: every image is scored in every corruption cell): Wilson's interval with
+  Kish's effective sample size from the cluster-robust variance (`cell_mean`), and ratios of such
+  a mean to a proportion by MOVER (`mover_ratio`, for the relative corruption drop). Neither
+  collapses to [1, 1] when every image is right in every cell, as the percentile bootstrap did.
 - Other statistics (NLL, Brier, ECE, macro-F1...): percentile bootstrap over samples, with
   resample indices drawn from a generator seeded by the run seed and the metric name.
 """
@@ -16,11 +21,12 @@ and the exact McNemar test and Holm's correction.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats as scipy_stats
 
@@ -114,6 +120,179 @@ def proportion(
             "interval wide"
         )
     return Proportion(value=successes / n, ci=wilson_ci(successes, n), n=n, note=note)
+
+
+CELL_MEAN_METHOD = (
+    "Wilson score interval at Kish's effective n over source images (cluster-robust, "
+    "df-adjusted), 95%"
+)
+RATIO_METHOD = (
+    "MOVER interval of 1 - ratio (Wilson intervals with effective n, correlation over source "
+    "images), 95%"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CellMean:
+    """A mean over cells of per-cell accuracies, with binary outcomes clustered by source image.
+
+    `influence` holds each source image's linearised contribution to `value` (they sum to 0), in
+    the order of `ids`; the cluster-robust variance is `m / (m - 1) * sum(influence ** 2)`.
+    """
+
+    value: float
+    ci: tuple[float, float] | None
+    n_eff: float  # Kish's effective sample size the Wilson interval is computed with
+    clusters: int  # source images (m)
+    observations: int  # rows over every cell (N)
+    ids: np.ndarray  # the source images, in first-seen order
+    influence: np.ndarray
+    variance: float | None  # cluster-robust variance of `value` (None: fewer than 2 images)
+
+
+def cell_mean(
+    cells: Sequence[ArrayLike], ids: Sequence[ArrayLike] | None = None, *, alpha: float = ALPHA
+) -> CellMean:
+    """The mean over `cells` of each cell's accuracy, with a Wilson interval at Kish's effective n.
+
+    `cells[c]` holds cell c's binary outcomes (1 = correct), `ids[c]` the source image of each of
+    its rows; without `ids` the cells are the same images in the same order (equal sizes). The
+    estimator is the metric itself: value = (1/K) sum_c mean(cell c), whatever the cells' sizes.
+    Its variance is the cluster-robust (linearisation) variance over source images, the unit that
+    is sampled: image i contributes u_i = (1/K) sum_{c, rows of i in c} (y - acc_c) / n_c, and
+    var = m/(m-1) sum_i u_i^2 (with every image in every cell, s^2/m of the per-image means).
+    The effective sample size is n_eff = p(1-p) / var (Kish's design effect; Korn & Graubard
+    1998), times their degrees-of-freedom factor (z / t_df)^2 with a Welch-Satterthwaite df
+    (`_df_factor`: wider where a few images hold every error), and clamped between the two
+    extremes of the design: every row of an image alike
+    (n_lo = 1 / sum_i w_i^2, with w_i the image's total weight in the mean; m when every image is
+    in every cell) and every row independent (n_hi = 1 / sum_rows w^2; N for equal cells). When p
+    is 0 or 1 (the variance is 0 there and estimates nothing) or fewer than 2 images give a
+    variance, n_eff = n_lo: the images count as independent trials and their cells as one, the
+    conservative end. Wilson's interval at n_eff then never collapses: 300 images right in every
+    cell give [0.987, 1], where the percentile bootstrap over images said [1, 1].
+    """
+    ys = [np.asarray(c, dtype=np.float64).ravel() for c in cells]
+    if not ys or any(len(y) == 0 for y in ys):
+        raise ValueError("cell_mean needs at least one cell and no empty cell")
+    k = len(ys)
+    if ids is None:
+        if len({len(y) for y in ys}) != 1:
+            raise ValueError("cells of different sizes need the source ids of their rows")
+        m = len(ys[0])
+        codes = np.tile(np.arange(m), k)
+        uniques: np.ndarray = np.arange(m)
+    else:
+        given = [np.asarray(i, dtype=object).ravel() for i in ids]
+        if len(given) != k or any(len(i) != len(y) for i, y in zip(given, ys, strict=True)):
+            raise ValueError("cell_mean needs one source id per row of every cell")
+        codes, index = pd.factorize(np.concatenate(given))
+        uniques = np.asarray(index, dtype=object)
+        m = len(uniques)
+    accs = np.array([y.mean() for y in ys])
+    value = float(accs.mean())
+    weight = np.concatenate([np.full(len(y), 1.0 / (k * len(y))) for y in ys])
+    resid = np.concatenate([y - a for y, a in zip(ys, accs, strict=True)])
+    influence = np.bincount(codes, weights=weight * resid, minlength=m)
+    n_lo = 1.0 / float(np.sum(np.bincount(codes, weights=weight, minlength=m) ** 2))
+    n_hi = 1.0 / float(np.sum(weight**2))
+    variance = m / (m - 1) * float(np.sum(influence**2)) if m >= 2 else None
+    n_eff = n_lo
+    if variance is not None and 0.0 < value < 1.0:
+        n_eff = n_hi
+        if variance > 0:
+            n_eff = value * (1.0 - value) / variance * _df_factor(influence, alpha)
+        n_eff = float(np.clip(n_eff, n_lo, n_hi))
+    return CellMean(
+        value=value,
+        ci=wilson_ci(value * n_eff, n_eff, alpha=alpha),
+        n_eff=n_eff,
+        clusters=m,
+        observations=len(weight),
+        ids=uniques,
+        influence=influence,
+        variance=variance,
+    )
+
+
+def _df_factor(influence: np.ndarray, alpha: float) -> float:
+    """(z / t_df)^2: Korn & Graubard's (1998) degrees-of-freedom adjustment of an effective n, with
+    the Welch-Satterthwaite df of the cluster-robust variance, (sum u^2)^2 / sum u^4 (about the
+    number of images that carry the variance; at least 1). A few images holding every error give
+    a few df and a wider interval, where their variance says little."""
+    sq = influence**2
+    df = max(1.0, float(np.sum(sq) ** 2 / np.sum(sq**2)))
+    return (z_value(alpha) / float(scipy_stats.t.ppf(1.0 - alpha / 2.0, df))) ** 2
+
+
+def mover_ratio(
+    theta1: float,
+    ci1: tuple[float, float],
+    theta2: float,
+    ci2: tuple[float, float],
+    rho: float = 0.0,
+) -> tuple[float, float] | None:
+    """MOVER interval of theta1 / theta2 for estimates in [0, 1] (None when it is unbounded).
+
+    From each estimate's own interval and the correlation `rho` of the two estimators (Donner &
+    Zou 2012, the ratio form of the method Newcombe's square-and-add interval of a difference is
+    an instance of): L and U are the roots of (theta1 - R theta2)^2 = the squared MOVER margin of
+    theta1 - R theta2. The lower bound is 0 when theta2's upper bound is above 2 theta2 (the
+    denominator may be near 0); None when theta2's lower bound is 0 (the ratio is unbounded).
+    rho = 0 is conservative for estimators correlated positively.
+    """
+    (l1, u1), (l2, u2) = ci1, ci2
+    if not theta2 > 0 or not l2 > 0:
+        return None
+    a = theta1 * theta2 - rho * (theta1 - l1) * (u2 - theta2)
+    lead = u2 * (2 * theta2 - u2)
+    low = 0.0
+    if lead > 0:
+        disc = a * a - l1 * u2 * (2 * theta1 - l1) * (2 * theta2 - u2)
+        low = max(0.0, (a - float(np.sqrt(max(disc, 0.0)))) / lead)
+    b = theta1 * theta2 - rho * (u1 - theta1) * (theta2 - l2)
+    disc = b * b - u1 * l2 * (2 * theta1 - u1) * (2 * theta2 - l2)
+    high = (b + float(np.sqrt(max(disc, 0.0)))) / (l2 * (2 * theta2 - l2))
+    return low, high
+
+
+def relative_drop(
+    mean: CellMean,
+    clean: ArrayLike,
+    clean_ids: ArrayLike | None = None,
+    *,
+    alpha: float = ALPHA,
+) -> tuple[float | None, tuple[float, float] | None]:
+    """1 - mean / clean accuracy, with a MOVER interval (`mover_ratio`); (None, None) when the
+    clean accuracy is 0.
+
+    `clean` holds each source image's clean outcome (`clean_ids` its ids; None: the order of
+    `mean.ids`). The mean's interval is its Wilson interval at the effective n, the clean
+    accuracy's its Wilson interval, and rho the correlation of their influences over the shared
+    images (0 where one of them does not vary: every image right, say), so an all-correct model
+    gets an interval around 0 as wide as 300 images allow, not [0, 0].
+    """
+    c = np.asarray(clean, dtype=np.float64).ravel()
+    if len(c) == 0 or not c.mean() > 0 or mean.ci is None:
+        return None, None
+    theta2 = float(c.mean())
+    value = 1.0 - mean.value / theta2
+    ci2 = wilson_ci(float(c.sum()), len(c), alpha=alpha)
+    assert ci2 is not None
+    if clean_ids is None:
+        at = np.arange(len(c)) if len(c) == mean.clusters else None
+    else:
+        at = pd.Index(mean.ids).get_indexer(np.asarray(clean_ids, dtype=object).ravel())
+    rho = 0.0
+    if at is not None:
+        v = (c - theta2) / len(c)
+        u = np.where(at >= 0, mean.influence[np.maximum(at, 0)], 0.0)
+        scale = float(np.sqrt(np.sum(mean.influence**2) * np.sum(v**2)))
+        rho = float(np.clip(np.sum(u * v) / scale, -1.0, 1.0)) if scale > 0 else 0.0
+    ratio = mover_ratio(mean.value, mean.ci, theta2, ci2, rho)
+    if ratio is None:
+        return value, None
+    return value, (1.0 - ratio[1], 1.0 - ratio[0])
 
 
 @functools.cache

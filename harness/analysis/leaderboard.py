@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis import cross_model, paired_tests
+from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
@@ -211,7 +212,7 @@ def _boards(
             board_jobs = [*shared, *group_jobs]
             board = _make_board(title, task_name, fp, summary.n, board_jobs, all_metrics)
             board.protocol = protocol or None
-            _add_cross_model(board, [j for _, j in board_jobs])
+            _add_cross_model(board, board_jobs)
             _add_failures(board, failures.get(task_name, {}))
             _order(board)
             if ranks:
@@ -422,9 +423,9 @@ def _order(board: Board) -> None:
     board.rows = [replace(row, position=i) for i, row in enumerate(ordered, start=1)]
 
 
-def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
+def _add_cross_model(board: Board, jobs: list[LoadedJob]) -> None:
     """Columns that need several models of the board (mCE, relative mCE, effective robustness)."""
-    shift = [j for j in jobs if j.record.suite == cross_model.SUITE]
+    shift = [(man, j) for man, j in jobs if j.record.suite == cross_model.SUITE]
     if not shift:
         return
     per_model, notes = _cross_model_records(board, shift)
@@ -445,18 +446,43 @@ def _add_cross_model(board: Board, jobs: list[StoredJob]) -> None:
 
 
 def _cross_model_records(
-    board: Board, shift: list[StoredJob]
+    board: Board, shift: list[LoadedJob]
 ) -> tuple[dict[str, list[MetricRecord]], list[str]]:
-    """`cross_model.board_records` of the board's shift jobs, with their tables and variants."""
-    config = cross_model.board_config([j.record.suite_config for j in shift])
+    """`cross_model.board_records` of the board's shift jobs, with their tables and variants,
+    resampled as often as the runs asked (`recorded_resamples`)."""
+    jobs = [j for _, j in shift]
+    config = cross_model.board_config([j.record.suite_config for j in jobs])
     return cross_model.board_records(
-        {j.record.model: j.metrics for j in shift},
+        {j.record.model: j.metrics for j in jobs},
         baseline=config.mce_baseline,
         config=config,
-        tables={j.record.model: _table_source(j) for j in shift},
+        tables={j.record.model: _table_source(j) for j in jobs},
         variants={r.model for r in board.rows if r.variant is not None},
-        seed=min(j.record.seed for j in shift),
+        seed=min(j.record.seed for j in jobs),
+        resamples=recorded_resamples(shift),
     )
+
+
+def recorded_resamples(jobs: list[LoadedJob]) -> int:
+    """The bootstrap resamples the jobs' runs asked for (`bootstrap_resamples` of the spec each
+    run manifest records); `DEFAULT_RESAMPLES` when none records one (manifests written without
+    the setting).
+
+    Runs that disagree (a board can hold jobs of several runs) get the largest: a cross-model
+    interval resamples every model's table at once, so it cannot follow each job's own count,
+    and the largest is the most precise any of them asked for (more resamples only shrink the
+    interval's Monte Carlo error; they do not change what it estimates). 0 (every run turned the
+    bootstrap off) gives no cross-model intervals, as it gives the runs' own bootstrapped metrics
+    none.
+    """
+    counts = [
+        value
+        for man, _job in jobs
+        if isinstance(value := man.spec.get("bootstrap_resamples"), int)
+        and not isinstance(value, bool)
+        and value >= 0
+    ]
+    return max(counts) if counts else DEFAULT_RESAMPLES
 
 
 def _table_source(job: StoredJob) -> Callable[[], SampleTable | None]:

@@ -74,12 +74,12 @@ class _TaskData:
 
 def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
     data = _TaskData()
-    latest: dict[tuple[str, str], tuple[int, StoredJob]] = {}
-    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    latest: dict[tuple[str, str], StoredJob] = {}
+    for _man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
         r = job.record
         if r.task == task and job.status == JobStatus.COMPLETED:
-            latest[(r.model, r.suite)] = (man.seed, job)
-    for (model, suite), (seed, job) in sorted(latest.items()):
+            latest[(r.model, r.suite)] = job
+    for (model, suite), job in sorted(latest.items()):
         data.records[model] += job.metrics
         data.jobs.append((model, job))
         data.labels.update(job.record.task_summary.group_labels)
@@ -91,7 +91,7 @@ def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
         if suite == "accuracy":
             data.accuracy_tables[model] = table
         if suite == "shift":
-            curve = fd.severity_curve(table, seed=seed, name=f"{model}/{task}")
+            curve = fd.severity_curve(table)
             if curve:
                 data.severity[model] = curve
     return data
@@ -171,8 +171,9 @@ def _shift_section(
     )
     section.figures += folder.view(
         path,
-        "Accuracy at each corruption severity averaged over the corruptions, with 95% bootstrap "
-        "intervals of the per-sample mean (seeded). Per-corruption detail is on each model's page.",
+        "Accuracy at each corruption severity averaged over the corruptions (the shift suite's "
+        "mean corruption accuracy at that severity), with 95% Wilson intervals at the effective "
+        "number of source images. Per-corruption detail is on each model's page.",
     )
     return section
 

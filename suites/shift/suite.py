@@ -26,11 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.analysis.detection import METHODS
 from harness.analysis.intervals import (
+    CELL_MEAN_METHOD,
     CI_METHOD,
+    RATIO_METHOD,
     WILSON_METHOD,
-    bootstrap_ci,
-    mean_ci,
+    cell_mean,
     newcombe_difference,
+    relative_drop,
     wilson_ci,
 )
 from harness.analysis.model_comparison import newcombe_paired
@@ -41,7 +43,7 @@ from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.core.task import UNLABELED, Batch, Task
+from harness.core.task import SOURCE_ID, UNLABELED, Batch, Task
 from suites.shift import ood, perturbations, selection
 from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 
@@ -144,6 +146,8 @@ class _Parts:
     notes: list[str] = field(default_factory=list)
     not_applicable: dict[str, float] = field(default_factory=dict)  # corruption -> max mean change
     gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
+    # a published set's cells: the source id of each row (cells pair by it, not by position)
+    cell_ids: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     planned: int = 0  # samples to predict, counted once per condition (the progress total)
 
     def plan(self, ctx: RunContext, more: int) -> None:
@@ -285,7 +289,10 @@ class ShiftSuite(Suite):
     # moved by ~1e-6); saturate in closed form (float32 rounding). 7: `digits-shifted` keeps the
     # `digits` sample ids (the same test images, translated), so its accuracy gap is paired;
     # the gap's interval is Newcombe's score interval (paired or independent), never [0, 0].
-    version = "7"
+    # 8: mean corruption accuracy's interval is Wilson's at Kish's effective n over source
+    # images (`intervals.cell_mean`), the relative drop's a MOVER interval; neither is [1, 1] or
+    # [0, 0] any more (values unchanged).
+    version = "8"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (MSP, energy, max-logit, entropy)"
@@ -654,6 +661,8 @@ class ShiftSuite(Suite):
             block = {k: _take(v, at) for k, v in rows.items()}
             parts.tables.append(SampleTable.build(block))
             cells[(name, severity)] = block["correct"]
+            if SOURCE_ID in task.data.column_names:  # else cells pair by position, if at all
+                parts.cell_ids[(name, severity)] = block["sample_id"]  # the source ids
         parts.metrics += self._perturbation_metrics(task, cells, None, ctx, parts)
         parts.notes.append(
             f"published corrupted set: {len(cells)} (corruption, severity) cells read from "
@@ -964,49 +973,44 @@ class ShiftSuite(Suite):
         mean_metric: str,
         parts: _Parts,
     ) -> list[MetricRecord]:
-        """The mean over every applicable cell (per sample, bootstrap CI) and the relative drop."""
-        sizes = {len(c) for c in cells.values()}
+        """The mean over every applicable cell and the relative drop (`intervals.cell_mean`:
+        Wilson at Kish's effective n over the source images, and a MOVER interval of the drop).
+
+        On-the-fly cells hold the task's rows in order; a published set's cells are matched by
+        the source id of each row (`parts.cell_ids`), so cells of unequal size get the same
+        estimator and interval (the mean of the cells' accuracies)."""
         note = None
         if parts.not_applicable:
             note = "not applicable (left out): " + ", ".join(parts.not_applicable)
-        if len(sizes) != 1:  # a published set with unequal cells: no per-sample mean
-            mean_acc = float(np.mean([c.mean() for c in cells.values()]))
-            return [self._record(mean_metric, mean_acc, min(sizes), note="cells differ in size")]
-        per_sample = np.mean(np.stack([c.astype(np.float64) for c in cells.values()]), axis=0)
-        n = len(per_sample)
-        ci = mean_ci(
-            per_sample,
-            seed=ctx.seed,
-            name=f"shift/{mean_metric}",
-            resamples=ctx.bootstrap_resamples,
-        )
-        mean_acc = float(per_sample.mean())
-        records = [self._record(mean_metric, mean_acc, n, ci=ci, note=note)]
+        ids = [parts.cell_ids[c] for c in cells] if parts.cell_ids else None
+        if ids is None and len({len(c) for c in cells.values()}) != 1:
+            # a published set without source ids and with unequal cells: no way to pair rows
+            value = float(np.mean([c.mean() for c in cells.values()]))
+            n = min(len(c) for c in cells.values())
+            why = "cells differ in size and name no source image: no interval"
+            return [self._record(mean_metric, value, n, note=f"{note}; {why}" if note else why)]
+        mean = cell_mean(list(cells.values()), ids)
+        records = [
+            self._record(
+                mean_metric,
+                mean.value,
+                mean.clusters,
+                ci=mean.ci,
+                ci_method=CELL_MEAN_METHOD,
+                note=note,
+            )
+        ]
         if task.modality != "image" or clean_correct is None:
             return records
-        clean = clean_correct.astype(np.float64)
-
-        def drop(idx: np.ndarray) -> np.ndarray:
-            base = clean[idx].mean(axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return 1.0 - per_sample[idx].mean(axis=1) / base
-
-        clean_acc = float(clean.mean())
-        value = 1.0 - mean_acc / clean_acc if clean_acc > 0 else None
-        ci = bootstrap_ci(
-            drop,
-            n,
-            seed=ctx.seed,
-            name="shift/relative_corruption_drop",
-            resamples=ctx.bootstrap_resamples,
-        )
+        drop, drop_ci = relative_drop(mean, clean_correct)
         records.append(
             self._record(
                 "relative_corruption_drop",
-                value,
-                n,
-                ci=ci if value is not None else None,
-                note=note if value is not None else "clean accuracy is 0",
+                drop,
+                mean.clusters,
+                ci=drop_ci,
+                ci_method=RATIO_METHOD,
+                note=note if drop is not None else "clean accuracy is 0",
             )
         )
         return records
