@@ -26,6 +26,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from harness.config.tasks.image_transform import ImageTransform
+from harness.config.tasks.npy_header import stored_channels_last
 from harness.core.errors import DatasetError
 
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
@@ -146,7 +147,7 @@ class ArrayLayout:
 
     @classmethod
     def infer(cls, sample: np.ndarray) -> ArrayLayout:
-        last = sample.ndim == 3 and sample.shape[-1] in (1, 3, 4) and sample.shape[0] not in (1, 3)
+        last = stored_channels_last(tuple(sample.shape))  # validate reads .npy headers with it
         return cls(tuple(sample.shape), last, 1.0 / 255.0 if sample.dtype == np.uint8 else 1.0)
 
     def chw_shape(self) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config.tasks.sources import check_class_folders, is_image
+from harness.config.tasks.sources import class_images, is_image
 from harness.core.errors import DatasetError
 from harness.core.task import UNLABELED
 
@@ -46,16 +46,10 @@ class FolderListing:
 
 def list_labeled(root: Path, where: str) -> FolderListing:
     """Every image of `<class>/<image>` under `root`, class by class."""
-    classes = check_class_folders(root, where)
-    paths: list[str] = []
-    labels: list[int] = []
-    for index, folder in enumerate(classes):
-        with os.scandir(folder) as entries:
-            items = sorted(entries, key=lambda e: e.name)
-        for entry in items:  # check_class_folders refused class folders holding folders
-            if entry.is_file() and is_image(entry.name):
-                paths.append(f"{folder.name}/{entry.name}")
-                labels.append(index)
+    listed = class_images(root, where)  # one listing per class folder
+    classes = list(listed)
+    paths = [f"{folder.name}/{name}" for folder, names in listed.items() for name in names]
+    labels = [index for index, names in enumerate(listed.values()) for _ in names]
     if not paths:
         raise DatasetError(f"{where}: the class folders hold no images (png, jpg, ...)")
     return FolderListing(paths, np.asarray(labels, dtype=np.int64), tuple(c.name for c in classes))

@@ -69,7 +69,8 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     train = None
     if found is not None:
         train_src, train_split = found
-        train = _split(spec, train_src, train_split, transform, bounds, classes)[0].data
+        key = "train_source" if spec.train_source else "source"
+        train = _split(spec, train_src, train_split, transform, bounds, classes, key)[0].data
     described = split.description or f"{spec.source} split {spec.split}"
     return Task(
         name=spec.name,
@@ -98,9 +99,11 @@ def _split(
     transform: ImageTransform,
     bounds: tuple[float, float],
     classes: list[str] | None,
+    key: str = "source",
 ) -> tuple[ImageSplit, datasets.Dataset | None]:
     """The split and, for tables, the raw dataset (its label feature names the classes).
-    `classes` index an image folder's class folders (declared, or shared by its splits)."""
+    `classes` index an image folder's class folders (declared, or shared by its splits); `key`
+    is the spec key the source came from (`source` or `train_source`)."""
     where = f"split {split!r}"
     if isinstance(source, ImageFolderSource):
         return _folder_split(spec, source, transform, where, classes), None
@@ -108,7 +111,7 @@ def _split(
         return npy_cells(spec, source, transform, bounds), None
     if isinstance(source, FolderCorruptionSource):
         return folder_cells(spec, source, transform, _channels(spec)), None
-    raw = read_split(spec, source, split)
+    raw = read_split(spec, source, split, key)
     files_dir = source.files[0].parent if isinstance(source, TableSource) else None
     return _table_split(spec, raw, transform, bounds, where, files_dir), raw
 

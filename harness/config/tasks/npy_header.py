@@ -85,12 +85,30 @@ def read_npy_header(path: Path, where: str) -> NpyHeader:
     return NpyHeader(shape, dtype)
 
 
+def stored_channels_last(image_shape: tuple[int, ...]) -> bool:
+    """Whether a stored numeric image of this shape is height x width x channels: 3-D, 1, 3 or 4
+    on the last axis and neither 1 nor 3 on the first (channels first otherwise; 2-D is grey).
+    The one rule: `image_decoders.ArrayLayout.infer` applies it when a task loads, `harness
+    validate` to a `.npy` header."""
+    return len(image_shape) == 3 and image_shape[-1] in (1, 3, 4) and image_shape[0] not in (1, 3)
+
+
+def decoded_chw(image_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(channels, height, width) of a stored 2-D or 3-D numeric image, before any transform."""
+    if len(image_shape) == 2:
+        return (1, image_shape[0], image_shape[1])
+    if len(image_shape) != 3:
+        raise ValueError(f"an image has 2 or 3 dimensions, not {len(image_shape)}")
+    c, h, w = image_shape
+    return (w, c, h) if stored_channels_last(image_shape) else (c, h, w)
+
+
 def check_corruption_set(
     files: tuple[tuple[str, Path], ...], labels: Path, where: str, severities: int
-) -> None:
+) -> NpyHeader:
     """A CIFAR-10-C folder's files agree, from their headers: `labels` one integer per row,
     a multiple of `severities` rows; every `<corruption>.npy` one numeric image per label, all of
-    one shape and dtype."""
+    one shape and dtype. Returns the first corruption file's header (the images' shape)."""
     head = read_npy_header(labels, where)
     rows = head.shape[0] if head.shape else 0
     if len(head.shape) != 1 or head.dtype.kind not in "iu" or rows == 0 or rows % severities:
@@ -117,3 +135,5 @@ def check_corruption_set(
                 f"{first[1].describe()}; every <corruption>.npy needs one image shape and dtype"
             )
         first = first or (path, got)
+    assert first is not None  # a corruption set lists at least one file
+    return first[1]

@@ -1,14 +1,16 @@
 """Where an inline task's data lives: a local path's layout resolved to one kind of source.
 
 `resolve_source` looks at a `TaskSpec`'s `source` (or `train_source`) without reading any data:
-it lists folders, never opens an image or a table (of a `.npy` file it reads the header alone:
-`npy_header`; of a CIFAR-10-C folder also `labels.npy`, one small integer array), and imports
+it lists folders, never opens an image or parses a table (of a `.npy` file it reads the header
+alone: `npy_header`; of a CIFAR-10-C folder also `labels.npy`, one small integer array; of a
+table file its size and, for `.parquet`, the 4-byte `PAR1` marker at each end), and imports
 neither torch nor datasets, so `harness validate` runs it on every inline task and refuses what
 `harness run` would refuse (a missing split, a flat image folder declared labeled, a corruption
 file or folder not named after one of the 19 published corruptions, a bad severity folder, cells
-with different class folders, labels out of range, an `input_shape` its transform cannot give, a
-nested folder or mixed layouts that would pool several datasets into one). The loader resolves
-the same way, so both agree.
+with different class folders or image file names, labels out of range, an `input_shape` its
+transform cannot give or a CIFAR-10-C header contradicts, a nested folder or mixed layouts that
+would pool several datasets into one, an empty table file, a `.parquet` file that is not Parquet).
+The loader resolves the same way, so both agree.
 
 Layouts (docs/tasks.md):
 - `hf:<id>`: a Hugging Face hub dataset (or a local dataset folder datasets can read);
@@ -21,7 +23,7 @@ Layouts (docs/tasks.md):
 - CIFAR-10-C / CIFAR-100-C: a folder with `labels.npy` and one `<corruption>.npy` per corruption
   (severities 1-5 stacked), or one `<corruption>.npy` beside its `labels.npy`;
 - ImageNet-C: `<corruption>/<1-5>/<class>/<image>` (or one `<corruption>` folder), every cell
-  with the same class folders.
+  with the same class folders holding the same image file names.
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ import numpy as np
 
 from harness.config.spec import TaskSpec
 from harness.config.tasks.image_transform import ImageTransform
-from harness.config.tasks.npy_header import check_corruption_set
+from harness.config.tasks.npy_header import (
+    NpyHeader,
+    check_corruption_set,
+    decoded_chw,
+    stored_channels_last,
+)
 from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
 
@@ -47,6 +54,9 @@ TABLE_BUILDERS: dict[str, str] = {
     ".json": "json",
     ".jsonl": "json",
 }
+TABLE_FORMATS: dict[str, str] = {"parquet": "Parquet", "csv": "CSV", "json": "JSON"}
+"""The format a table builder reads, as messages name it."""
+PARQUET_MAGIC = b"PAR1"
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
@@ -135,6 +145,9 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         source = _folder_source(path, spec, split, where)
     if not isinstance(source, CORRUPTION_SOURCES):
         _no_corruption_filters(spec, str(path))
+    if isinstance(source, TableSource):
+        for file in source.files:
+            _check_table_file(file, f"task {spec.name!r}: {key} file {file}")
     return source
 
 
@@ -259,9 +272,30 @@ def _npy_source(
     chosen = tuple((n, p) for n, p in files if n in wanted)
     for name, path in chosen:
         _check_corruption_name(name, path.name, where)
-    check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only, no data
+    header = check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only
+    _check_npy_shape(spec, chosen[0][1], header)
     _check_npy_labels(labels, spec, where)
     return NpyCorruptionSource(chosen, labels)
+
+
+def _check_npy_shape(spec: TaskSpec, path: Path, header: NpyHeader) -> None:
+    """A declared `input_shape` against the images a `<corruption>.npy` header describes (every
+    file's are alike, checked), after the transform: what the run compares after loading."""
+    if spec.input_shape is None:
+        return
+    stored = header.shape[1:]
+    channels, height, width = decoded_chw(stored)
+    transform = ImageTransform.from_spec(spec.transform, spec.resize, spec.center_crop)
+    decoded = [channels, *transform.output_size(height, width)]
+    declared = list(spec.input_shape)
+    if declared != decoded:
+        resized = " after the transform" if decoded[1:] != [height, width] else ""
+        raise DatasetError(
+            f"task {spec.name!r}: input_shape {declared} but {path} holds images of shape "
+            f"{list(stored)} ({_stored_order(stored)}), which decode "
+            f"to {decoded}{resized}; fix input_shape, or declare resize / center_crop to get "
+            "another size"
+        )
 
 
 def _check_corruption_name(name: str, what: str, where: str) -> None:
@@ -275,6 +309,12 @@ def _check_corruption_name(name: str, what: str, where: str) -> None:
         f"{', '.join(PUBLISHED_CORRUPTIONS)}; rename it or move it out of the dataset (or list "
         "the corruptions to load in corruptions:)"
     )
+
+
+def _stored_order(image_shape: tuple[int, ...]) -> str:
+    if len(image_shape) == 2:
+        return "grey"
+    return "height, width, channels" if stored_channels_last(image_shape) else "channels first"
 
 
 def _check_npy_labels(labels: Path, spec: TaskSpec, where: str) -> None:
@@ -320,6 +360,11 @@ def _check_npy_labels(labels: Path, spec: TaskSpec, where: str) -> None:
 def _wanted_corruptions(spec: TaskSpec, available: list[str], where: str) -> set[str]:
     if spec.corruptions is None:
         return set(available)
+    if not spec.corruptions:
+        raise DatasetError(
+            f"{where}: corruptions is empty, which selects no cell; list the corruptions to load "
+            f"(available: {', '.join(sorted(available))}) or remove the key to load them all"
+        )
     unknown = [c for c in spec.corruptions if c not in available]
     if unknown:
         raise DatasetError(
@@ -331,6 +376,11 @@ def _wanted_corruptions(spec: TaskSpec, available: list[str], where: str) -> set
 
 def _wanted_severities(spec: TaskSpec, where: str, available: set[int] | None = None) -> set[int]:
     have = set(SEVERITIES) if available is None else available
+    if spec.severities is not None and not spec.severities:
+        raise DatasetError(
+            f"{where}: severities is empty, which selects no cell; list the severities to load "
+            "(1-5) or remove the key to load them all"
+        )
     wanted = set(spec.severities) if spec.severities is not None else have
     missing = sorted(wanted - have)
     if missing:
@@ -341,6 +391,49 @@ def _wanted_severities(spec: TaskSpec, where: str, available: set[int] | None = 
 
 
 # ----------------------------------------------------------------------------- tables
+
+
+def _check_table_file(file: Path, where: str) -> None:
+    """What a table file shows without parsing it: it is not empty, and a `.parquet` file has
+    Parquet's `PAR1` marker at its start and end and room for the footer whose length precedes
+    the end marker (12 bytes read), so `harness validate` refuses a 0-byte file or another file
+    renamed `.parquet`; a `.json` / `.jsonl` file starts (after whitespace) with an object or
+    an array (4 KiB read); the loader refuses what only parsing finds (`splits.read_split`)."""
+    kind = TABLE_FORMATS[TABLE_BUILDERS[file.suffix]]
+    try:
+        size = file.stat().st_size
+        if size == 0:
+            raise DatasetError(
+                f"{where} is an empty file (0 bytes), not a {kind} table; replace it with the "
+                "data (or remove it)"
+            )
+        if file.suffix in (".json", ".jsonl"):
+            with file.open("rb") as f:
+                start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+            if start and start not in (b"{", b"["):
+                # A file that is one JSON scalar (`null` crashes the whole process inside
+                # `datasets`' JSON reader, a segfault: it must never reach it).
+                raise DatasetError(
+                    f"{where} does not start with a JSON object or array (it starts with "
+                    f"{start.decode('latin-1')!r}); a {kind} table holds one object per row "
+                    "(JSON lines) or an array of objects: replace it with the data saved so"
+                )
+            return
+        if file.suffix != ".parquet":
+            return
+        with file.open("rb") as f:
+            head = f.read(4)
+            f.seek(max(size - 8, 0))
+            tail = f.read(8)
+    except OSError as err:
+        raise DatasetError(f"{where}: cannot read it ({err.strerror or err})") from None
+    footer = int.from_bytes(tail[:4], "little")  # the footer's length, before the end marker
+    if head != PARQUET_MAGIC or tail[4:] != PARQUET_MAGIC or size < 12 + footer:
+        raise DatasetError(
+            f"{where} is not a Parquet file (no PAR1 marker at its start and end: cut short, "
+            "damaged, or another format named .parquet); replace it with the data saved as "
+            "Parquet, or give the file its real suffix (.csv, .json, .jsonl)"
+        )
 
 
 def _table_files(folder: Path) -> list[Path]:
@@ -485,6 +578,13 @@ def _names(folders: list[Path]) -> str:
 def check_class_folders(root: Path, where: str) -> list[Path]:
     """A labeled image folder is `<class>/<image>`: its class folders, each checked to hold no
     folders (one directory listing per class; no image is opened)."""
+    return list(class_images(root, where))
+
+
+def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
+    """The class folders of a labeled `<class>/<image>` folder, sorted, each with the sorted names
+    of the images in it: one directory listing per class folder, no image opened, no file
+    stat'ed. A class folder holding folders, or images outside class folders, is refused."""
     subs = _subdirs(root)
     with os.scandir(root) as entries:
         loose = sorted(e.name for e in entries if e.is_file() and is_image(e.name))
@@ -494,11 +594,15 @@ def check_class_folders(root: Path, where: str) -> list[Path]:
             f"{where} holds images outside class folders ({found}); a labeled image folder is "
             "<class>/<image>: set label_column: null to use the images unlabeled (an OOD set)"
         )
+    listed: dict[Path, tuple[str, ...]] = {}
     for folder in subs:
-        nested = _subdirs(folder)
+        with os.scandir(folder) as entries:
+            items = sorted(entries, key=lambda e: e.name)
+        nested = [e.name for e in items if e.is_dir() and not e.name.startswith((".", "_"))]
         if nested:
-            raise nested_folder_error(where, folder.name, nested[0].name)
-    return subs
+            raise nested_folder_error(where, folder.name, nested[0])
+        listed[folder] = tuple(e.name for e in items if e.is_file() and is_image(e.name))
+    return listed
 
 
 def class_folder_names(sources: list[Source]) -> list[str]:
@@ -528,6 +632,7 @@ def _folder_corruptions(
     wanted = _wanted_corruptions(spec, [name for name, _ in corruptions], where)
     cells: list[tuple[str, int, Path]] = []
     first: tuple[str, list[str]] | None = None
+    first_images: CellImages | None = None
     for name, folder in corruptions:
         if name not in wanted:
             continue
@@ -535,13 +640,71 @@ def _folder_corruptions(
         severities = _severity_folders(folder, name, where)
         for severity in sorted(_wanted_severities(spec, f"{where}/{name}", set(severities))):
             cell = f"{name}/{severity}"
-            classes = check_class_folders(severities[severity], f"{where}/{cell}")
+            listed = class_images(severities[severity], f"{where}/{cell}")
+            classes = list(listed)
             _check_declared_classes(spec, classes, f"{where}/{cell}")
             if spec.class_names is None:  # declared names index every cell's folders alike
                 first = first or (cell, [d.name for d in classes])
                 _same_classes(cell, [d.name for d in classes], first, where)
+            images = CellImages(
+                spec.name, severities[severity], {d.name: n for d, n in listed.items()}
+            )
+            first_images = first_images or images.nonempty()
+            images.same_as(first_images)
             cells.append((name, severity, severities[severity]))
     return FolderCorruptionSource(tuple(cells))
+
+
+@dataclass(frozen=True)
+class CellImages:
+    """The image file names of one ImageNet-C cell, by class folder (listed, never opened)."""
+
+    task: str
+    folder: Path
+    names: dict[str, tuple[str, ...]]
+
+    def nonempty(self) -> CellImages:
+        """This cell, refused when none of its class folders holds an image (as the run does)."""
+        if not any(self.names.values()):
+            raise DatasetError(
+                f"task {self.task!r}: {self.folder}: the class folders hold no images (png, jpg, "
+                "...); restore the cell's images or leave it out with corruptions: / severities:"
+            )
+        return self
+
+    def same_as(self, first: CellImages) -> None:
+        """Every cell holds the first cell's images, file for file: the published ImageNet-C
+        holds the same 50,000 file names in every cell, and a cell with fewer images (an empty
+        class folder, one file missing) would weigh other images in mean corruption accuracy and
+        mCE. Names the first class folder that differs and the first file one side lacks."""
+        if self.names == first.names:
+            return
+        for cls in sorted(set(self.names) | set(first.names)):
+            mine, theirs = self.names.get(cls, ()), first.names.get(cls, ())
+            if mine == theirs:
+                continue
+            short, full = (self, first) if set(theirs) - set(mine) else (first, self)
+            raise DatasetError(
+                f"task {self.task!r}: {short.lacks(full, cls)}; every corruption/severity cell "
+                "must hold the same source images, file for file (ImageNet-C holds the same "
+                "50,000 file names in each), or mean corruption accuracy and mCE weigh the cells "
+                "over different images: restore the missing images from the published dataset "
+                "(or remove the extra ones)"
+            )
+
+    def lacks(self, other: CellImages, cls: str) -> str:
+        """What this cell's class folder `cls` lacks of `other`'s (which holds more)."""
+        here, there = self.folder / cls, other.folder / cls
+        have, held = self.names.get(cls), other.names[cls]
+        if have is None:
+            return f"class folder {here} does not exist, while {there} holds {len(held)} images"
+        if not have:
+            return f"class folder {here} holds no images, while {there} holds {len(held)}"
+        missing = sorted(set(held) - set(have))
+        return (
+            f"{here} lacks {missing[0]}, which {there} holds ({len(missing)} of its "
+            f"{len(held)} images missing)"
+        )
 
 
 def _severity_folders(folder: Path, name: str, where: str) -> dict[int, Path]:
