@@ -7,7 +7,13 @@ the difference A - B gets a 95% interval:
 - accuracies with per-sample outcomes on the same sample ids: Newcombe's hybrid score interval
   for a difference of paired proportions (method 10 of Newcombe 1998, from Wilson intervals and
   the correlation of the paired outcomes) and the exact McNemar test;
-- other per-sample quantities (NLL, Brier, mean corruption accuracy): a seeded paired bootstrap
+- means over cells of binary outcomes clustered by source image (mean corruption accuracy, the
+  tabular / text shift means): Newcombe's square-and-add interval from the two Wilson intervals
+  at Kish's effective n with the correlation of the per-image influences, continuity-adjusted
+  (`intervals.cell_mean_difference`: two models that agree on every image get an interval
+  around 0, not [0, 0]), and the paired bootstrap's p-value over each image's contribution
+  (`paired_forms.cell_mean_form`);
+- other per-sample quantities (NLL, Brier, per-corruption error): a seeded paired bootstrap
   (percentile interval of the mean difference, p-value from null-shifted resamples);
 - statistics of the whole table (ECE, balanced accuracy, macro-F1, fairness disparities, OOD
   detection metrics): both models recomputed on the same seeded resamples of the sample ids
@@ -35,7 +41,8 @@ import pandas as pd
 from harness.analysis import paired_tests
 from harness.analysis.caveats import caveats
 from harness.analysis.figure_data import wilson
-from harness.analysis.intervals import holm, z_value
+from harness.analysis.intervals import CellMean, cell_mean_difference, holm, z_value
+from harness.analysis.paired_forms import cell_means
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
@@ -240,7 +247,8 @@ def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob, *, seed: 
         psa = _per_sample(ra, ta, names, ja.record.suite_config)
         psb = _per_sample(rb, tb, names, jb.record.suite_config)
         name = f"compare/{comp.a}/{comp.b}/{ra.key}"
-        comp.diffs.append(_diff(ra, rb, psa, psb, seed=seed, name=name))
+        diff = _diff(ra, rb, psa, psb, seed=seed, name=name)
+        comp.diffs.append(_cell_interval(diff, cell_means(ra, ta), cell_means(rb, tb)))
     if ta is not None and tb is not None:
         blocked = {  # conditions whose numbers are upper bounds or flagged are not compared
             r.condition
@@ -313,6 +321,17 @@ def _paired(
     lo, hi = np.quantile(d[idx].mean(axis=1), [0.025, 0.975])
     method = "paired bootstrap"
     return replace(base, ci=(float(lo), float(hi)), method=method, n=res.n, p_value=res.p_value)
+
+
+def _cell_interval(diff: PairedDiff, a: CellMean | None, b: CellMean | None) -> PairedDiff:
+    """A mean over cells compared on per-sample data: its interval is `cell_mean_difference`
+    (the bootstrap's percentile interval said [0, 0] for two models equal on every image)."""
+    if a is None or b is None or diff.method != "paired bootstrap":
+        return diff
+    ci = cell_mean_difference(a, b)
+    if ci is None:
+        return diff
+    return replace(diff, ci=ci, method="paired: Newcombe (cell means) + bootstrap")
 
 
 def _resampled(

@@ -1,7 +1,9 @@
 """What a stored metric offers a paired comparison: per-sample values, or a resampled statistic.
 
 Two runs (or two models) are compared on the same sample ids. A metric that is the mean of a
-per-sample column (accuracies, NLL, Brier, mean corruption accuracy) has a `PerSample` form; a
+per-sample column (accuracies, NLL, Brier) has a `PerSample` form, and so has a mean over cells
+(mean corruption accuracy, the tabular / text shift means: each source image's contribution to
+the metric, `cell_mean_form`, whose mean is the metric on equal and unequal cells alike); a
 metric that is a function of the whole table (ECE, balanced accuracy, macro-F1, fairness
 disparities, OOD detection metrics) has a `Resampled` form: a statistic that can be recomputed
 on bootstrap resamples of the sample ids, so both runs can be resampled with the SAME draws
@@ -27,6 +29,7 @@ from harness.analysis.groups import (
     group_values,
     with_clean_reference,
 )
+from harness.analysis.intervals import CellMean, cell_mean
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
 
@@ -128,17 +131,52 @@ def _form(
     if record.context.get("group") is not None or record.context.get("class") is not None:
         return None  # a subset's number: compared through its interval
     if record.metric in _MEAN_OVER_CONDITIONS:
-        rows = frame[frame["condition"].str.startswith(_MEAN_OVER_CONDITIONS[record.metric])]
-        if rows.empty:
-            return None
-        values = rows.groupby("sample_id")["correct"].mean().astype(np.float64)
-        return PerSample(values=values, binary=False)
+        mean = cell_means(record, table)
+        return None if mean is None else cell_mean_form(mean)
     if record.metric == "shift_acc_gap":
         return _gap(record, frame)
     rows = frame[frame["condition"] == record.condition]
     if rows.empty:
         return None
     return _plain(record, rows)
+
+
+def cell_means(record: MetricRecord, table: SampleTable | None) -> CellMean | None:
+    """A mean over cells (`mean_corruption_acc`, `mean_tabular_shift_acc`, `mean_text_shift_acc`)
+    recomputed from the table as the shift suite computes it (`intervals.cell_mean`: each
+    condition with the metric's prefix is a cell; rows pair across cells by `source_id` where
+    the table has it, else by `sample_id`, which is a published set's source image), or None:
+    another metric, no such rows, a published set whose cells name no shared image and differ in
+    size (the suite gives that mean no interval either), or a value that is not the record's."""
+    prefix = _MEAN_OVER_CONDITIONS.get(record.metric)
+    if table is None or record.value is None or prefix is None:
+        return None
+    frame = table.frame
+    rows = frame[frame["condition"].astype(str).str.startswith(prefix)]
+    if rows.empty:
+        return None
+    id_col = "source_id" if "source_id" in rows.columns else "sample_id"
+    cells = [cell for _c, cell in rows.groupby("condition", sort=False, observed=True)]
+    values = [c["correct"].to_numpy(dtype=np.float64) for c in cells]
+    ids = [c[id_col].to_numpy(dtype=object) for c in cells]
+    if len(cells) > 1 and len(set().union(*map(set, ids))) == sum(map(len, ids)):
+        # no image recurs across cells: rows pair by position, as the suite pairs them
+        if len({len(v) for v in values}) != 1:
+            return None
+        mean = cell_mean(values, [ids[0]] * len(cells))
+    else:
+        mean = cell_mean(values, ids)
+    return mean if abs(mean.value - record.value) <= 1e-6 * max(1.0, abs(record.value)) else None
+
+
+def cell_mean_form(mean: CellMean) -> PerSample:
+    """The per-image form of a mean over cells: image i's value is `value + m * u_i` (u_i its
+    influence, `CellMean.influence`), so the mean over the m images is the metric and the mean
+    of two models' differences is the difference of their metrics, whatever the cells' sizes.
+    With every image in every cell this is the image's accuracy over the cells. Sorted by image
+    id (the order the per-image means had, which the seeded resamples index)."""
+    values = mean.value + len(mean.ids) * mean.influence
+    return PerSample(values=pd.Series(values, index=pd.Index(mean.ids)).sort_index(), binary=False)
 
 
 def _plain(record: MetricRecord, rows: pd.DataFrame) -> Form | None:

@@ -3,11 +3,16 @@
 A variant job is paired with its parent's job on the same task data, suite, suite version and
 config. Every metric both report is compared with the best test its stored results allow
 (harness.analysis.paired_tests): exact McNemar on the per-sample `correct` column for
-accuracies, a seeded paired bootstrap for other per-sample means (NLL, Brier, mean corruption
-accuracy), paired resampling for whole-table statistics (ECE, disparities, OOD detection),
+accuracies, a seeded paired bootstrap for other per-sample means (NLL, Brier, and the means over
+cells — mean corruption accuracy, the tabular / text shift means — over each source image's
+contribution, `paired_forms.cell_mean_form`), paired resampling for whole-table statistics (ECE, disparities, OOD detection),
 Mann-Whitney on the timing rounds for throughput and latency (inconclusive when the timing was
 unstable), a z-test from the intervals otherwise, and no test (p empty) for numbers without
-either. p-values are Holm-adjusted over each (variant, task) family.
+either. p-values are Holm-adjusted over each (variant, task) family. A mean over cells also gets
+a 95% interval of its delta (`MetricDelta.ci`): Newcombe's square-and-add from the two cell-mean
+intervals with the correlation over the images (`intervals.cell_mean_difference`), which stays
+about +-z/n wide (n the images) for a variant that changes no prediction, where the bootstrap's
+differences were all 0.
 
 "Where the harm is concentrated" (Hooker et al. 2020, "What do compressed deep neural networks
 forget?"): slices of the per-sample tables (each class and each group on the clean condition,
@@ -17,13 +22,14 @@ reported per kind with its n and p-value, even when the average barely moves. No
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
 
 from harness.analysis import paired_tests
-from harness.analysis.intervals import holm
+from harness.analysis.intervals import CellMean, cell_mean_difference, holm
+from harness.analysis.paired_forms import cell_means
 from harness.analysis.timing import UNSTABLE
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
@@ -51,6 +57,7 @@ class MetricDelta:
     p_value: float | None
     p_holm: float | None = None
     detail: str = ""
+    ci: tuple[float, float] | None = None  # 95% interval of the delta (means over cells only)
 
     @property
     def significant_harm(self) -> bool:
@@ -215,7 +222,10 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
             seed=seed,
             name=f"variant/{comp.variant_model}/{vm.key}",
         )
-        comp.deltas.append(_delta(suite, vm, pm, delta, res.test, res.n, res.p_value, res.detail))
+        row = _delta(suite, vm, pm, delta, res.test, res.n, res.p_value, res.detail)
+        if res.test == "paired_bootstrap":
+            row = _with_cell_interval(row, cell_means(vm, vtable), cell_means(pm, ptable))
+        comp.deltas.append(row)
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
@@ -236,6 +246,17 @@ def _delta(
         suite, vm.key, vm.unit, vm.higher_is_better, pm.value, vm.value, delta, test, n, p_value,
         detail=detail,
     )  # fmt: skip
+
+
+def _with_cell_interval(
+    row: MetricDelta, variant: CellMean | None, parent: CellMean | None
+) -> MetricDelta:
+    """A mean over cells: the delta's interval from the two cell means (None: not one)."""
+    ci = None if variant is None or parent is None else cell_mean_difference(variant, parent)
+    if ci is None:
+        return row
+    text = f"95% interval of the delta [{format_value(ci[0])}, {format_value(ci[1])}] (Newcombe)"
+    return replace(row, ci=ci, detail=f"{row.detail}; {text}" if row.detail else text)
 
 
 def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
@@ -366,8 +387,9 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
             if worst
             else ""
         )
+        ci = f"95% CI [{format_value(d.ci[0])}, {format_value(d.ci[1])}], " if d.ci else ""
         notes.append(
             f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{format_value(d.delta)} "
-            f"({d.test} p={format_value(d.p_value)}){size}{harm}"
+            f"({ci}{d.test} p={format_value(d.p_value)}){size}{harm}"
         )
     return notes
