@@ -17,7 +17,7 @@ from harness.present.cell_view import CellView, Footnotes, missing_cell, record_
 from harness.present.escaping import slug
 from harness.present.leaderboard_view import column_labels, split_key
 from harness.present.metric_names import readable
-from harness.present.number_format import p_text, signed_text, value_text
+from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.variants_view import harm_line
 from harness.store.run_store import LoadedJob, StoredJob
 
@@ -242,6 +242,7 @@ class DeltaView:
     variant_href: str
     delta: str
     delta_sort: str
+    ci: str  # the delta's 95% interval ('' where only a test is computed)
     test: str
     n: int
     p_holm: str
@@ -305,6 +306,7 @@ def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> Va
             hrefs.get((c.variant_model, d.suite), "provenance.html"),
             signed_text(d.delta),
             "" if d.delta is None else repr(d.delta),
+            interval_text(d.ci, d.unit),
             d.test,
             d.n,
             p_text(d.p_holm),

@@ -57,6 +57,8 @@ def _delta_rows(c: VariantComparison) -> list[dict[str, str]]:
             "parent": format_value(d.parent_value),
             "variant": format_value(d.variant_value),
             "delta": ("+" if (d.delta or 0) > 0 else "") + format_value(d.delta),
+            # the delta's interval where one is computed (means over cells); else the test says
+            "95% CI": f"[{format_value(d.ci[0])}, {format_value(d.ci[1])}]" if d.ci else "",
             "test": d.test,
             "n": str(d.n),
             "p": format_value(d.p_value),

@@ -172,6 +172,17 @@ def test_identical_models_get_an_interval_around_zero(tmp_path: Path) -> None:
     )
     assert delta.test == "paired_bootstrap" and not delta.significant_harm
     assert "interval of the delta" in delta.detail
+    from harness.present.variants_view import delta_table
+
+    table = delta_table(comp)
+    assert table is not None
+    (row,) = table.rows
+    shown = str(row[list(table.header).index("95% CI")])
+    assert shown.startswith("[-0.") and shown.endswith("]")  # the variants table shows it
+    from harness.present.report_views import variant_views
+
+    (view,) = variant_views([comp], {})
+    assert view.deltas[0].ci == shown  # and the report's variant section
 
 
 def test_a_clear_difference_is_still_found(tmp_path: Path) -> None:
