@@ -40,6 +40,18 @@ from suites.shift.suite import _change_sum  # noqa: E402
 DEFAULT = ("brightness", "contrast", "pixelate", "jpeg_compression", "gaussian_noise", "fog")
 
 
+def interleaved_best(ways: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """The best wall time of each way over `repeats` rounds, the ways alternating in each round
+    (a machine-wide slowdown hits them alike)."""
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(repeats):
+        for way, call in ways.items():
+            start = time.perf_counter()
+            call()
+            best[way] = min(best[way], time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256, help="images per batch (the suite's step)")
@@ -70,18 +82,13 @@ def main() -> None:
         f"{'fresh maps':>11s}   ratios to corrupt (ms per batch)"
     )
     for name in args.only:
-        ways: dict[str, Callable[[], torch.Tensor]] = {
+        ways: dict[str, Callable[[], object]] = {
             "corrupt": lambda name=name: corrupt(unit, name, 3, seeds),
             "apply01": lambda name=name: perturbations.apply(unit, name, 3, seeds, task01),
             "apply11": lambda name=name: perturbations.apply(signed, name, 3, seeds, task11),
             "fresh": lambda name=name: fresh_maps(name),
         }
-        best = dict.fromkeys(ways, float("inf"))
-        for _ in range(args.repeats):
-            for way, call in ways.items():
-                start = time.perf_counter()
-                call()
-                best[way] = min(best[way], time.perf_counter() - start)
+        best = interleaved_best(ways, args.repeats)
         base = best["corrupt"]
         ms = {k: v * 1e3 for k, v in best.items()}
         print(
@@ -91,16 +98,11 @@ def main() -> None:
         )
 
     corrupted = corrupt(unit, "contrast", 3, seeds)
-    sums = {
+    sums: dict[str, Callable[[], object]] = {
         "chunks": lambda: _change_sum(unit, corrupted, task01),
         "one shot": lambda: float((corrupted.double() - unit.double()).abs().sum()),
     }
-    best = dict.fromkeys(sums, float("inf"))
-    for _ in range(args.repeats):
-        for way, call in sums.items():
-            start = time.perf_counter()
-            call()
-            best[way] = min(best[way], time.perf_counter() - start)
+    best = interleaved_best(sums, args.repeats)
     print(
         f"no-op check's change sum per cell: chunks {best['chunks'] * 1e3:.1f} ms, one shot "
         f"{best['one shot'] * 1e3:.1f} ms ({best['chunks'] / best['one shot']:.2f}x the time)"

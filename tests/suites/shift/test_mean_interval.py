@@ -11,30 +11,13 @@ import torch
 from harness.analysis.intervals import CELL_MEAN_METHOD, RATIO_METHOD, cell_mean, wilson_ci
 from harness.core.suite import RunContext
 from suites.shift import ShiftSuite
+from tests.suites.shift.small_tasks import image_task
 
 
 def _task(name: str, n: int, *, labels: list[int] | None = None, extra: dict | None = None):
-    import datasets
-
-    from harness.core.task import Task
-
-    gen = np.random.default_rng(n)
-    columns = {
-        "sample_id": [f"{name}-{i}" for i in range(n)],
-        "input": gen.random((n, 64)).astype(np.float32).tolist(),
-        "label": labels if labels is not None else [0] * n,
-        **(extra or {}),
-    }
-    return Task(
-        name=name,
-        modality="image",
-        num_classes=10,
-        class_names=tuple(str(i) for i in range(10)),
-        input_shape=(1, 8, 8),
-        bounds=(0.0, 1.0),
-        data=datasets.Dataset.from_dict(columns),
-        cell_columns=("corruption", "severity") if extra else (),
-    )
+    """A task of `n` images labelled `labels` (all 0 by default); `extra` makes a published set."""
+    cells = ("corruption", "severity") if extra else ()
+    return image_task(name, n, labels=labels or [0] * n, extra=extra, cell_columns=cells)
 
 
 def _always(label: int):

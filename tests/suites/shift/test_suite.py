@@ -15,6 +15,7 @@ from harness.core.errors import ConfigError, DatasetError
 from harness.core.suite import RunContext
 from suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
+from tests.suites.shift.small_tasks import image_task
 
 CONFIG = {
     "corruptions": ["gaussian_noise", "fog"],
@@ -256,41 +257,8 @@ def test_max_samples_is_a_stratified_subset_not_the_first_rows(task) -> None:
     assert any("stratified" in n for n in result.notes)
 
 
-def _image_task(
-    name: str,
-    n: int,
-    *,
-    labelled: bool = True,
-    extra: dict | None = None,
-    cell_columns: tuple[str, ...] = (),
-):
-    import datasets
-
-    from harness.core.task import UNLABELED, Task
-
-    gen = np.random.default_rng(len(name) + n)
-    columns = {
-        "sample_id": [f"{name}-{i}" for i in range(n)],
-        "input": gen.random((n, 64)).astype(np.float32).tolist(),
-        **(extra or {}),
-    }
-    # An unlabeled set as the loader makes it (label_column: null): label -1 on every row.
-    columns["label"] = (np.arange(n) % 10 if labelled else np.full(n, UNLABELED)).tolist()
-    return Task(
-        name=name,
-        modality="image",
-        num_classes=10,
-        class_names=tuple(str(i) for i in range(10)),
-        input_shape=(1, 8, 8),
-        bounds=(0.0, 1.0),
-        data=datasets.Dataset.from_dict(columns),
-        labeled=labelled,
-        cell_columns=cell_columns,
-    )
-
-
 def test_unlabeled_ood_set_and_logit_columns(task) -> None:
-    folder = _image_task("unlabeled-folder", 30, labelled=False)
+    folder = image_task("unlabeled-folder", 30, labelled=False)
     suite = ShiftSuite({"corruptions": [], "ood_sets": ["unlabeled-folder"], "max_samples": 40})
     suite._tasks["unlabeled-folder"] = folder
     result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=10))
@@ -318,7 +286,7 @@ def test_published_corrupted_set_rows_become_cells(task) -> None:
     # cell, `source_id` the clean image it was made from (harness/config/tasks/corruption_sets.py).
     n = 20
     cells = [("fog", 1), ("fog", 3), ("snow", 2)]
-    published = _image_task(
+    published = image_task(
         "published-c",
         n * len(cells),
         extra={
