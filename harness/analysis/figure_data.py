@@ -23,8 +23,8 @@ from pandas.api.types import is_float_dtype
 
 from harness.analysis import pareto
 from harness.analysis.caveats import caveats
-from harness.analysis.intervals import cell_mean
 from harness.analysis.leaderboard import Board
+from harness.analysis.paired_forms import rows_cell_mean
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
 from harness.store.run_store import StoredJob
@@ -201,22 +201,14 @@ def severity_curve(table: SampleTable) -> list[FigPoint]:
     frame = table.frame
     parsed = frame["condition"].astype(str).str.extract(_CORRUPTION)
     rows = frame.assign(_sev=parsed["sev"]).dropna(subset=["_sev"])
-    id_col = "source_id" if "source_id" in frame.columns else "sample_id"
     out = []
     for sev, part in rows.groupby("_sev"):
-        cells = [cell for _c, cell in part.groupby("condition", sort=False, observed=True)]
-        values = [c["correct"].to_numpy(dtype=np.float64) for c in cells]
-        ids = [c[id_col].astype(str).to_numpy(dtype=object) for c in cells]
-        if len(cells) > 1 and len(set().union(*map(set, ids))) == sum(map(len, ids)):
-            # No id recurs across cells (a published set without source ids): rows pair by
-            # position as the suite pairs them, and cells of unequal size get no interval.
-            if len({len(v) for v in values}) != 1:
-                accs = float(np.mean([v.mean() for v in values]))
-                out.append(FigPoint(float(sev), accs, None, n=min(len(v) for v in values)))
-                continue
-            mean = cell_mean(values)
-        else:
-            mean = cell_mean(values, ids)
+        mean = rows_cell_mean(part)
+        if mean is None:  # unequal cells that name no shared image: the point, no interval
+            cells = [c["correct"] for _c, c in part.groupby("condition", observed=True)]
+            accs = float(np.mean([c.mean() for c in cells]))
+            out.append(FigPoint(float(sev), accs, None, n=min(len(c) for c in cells)))
+            continue
         out.append(FigPoint(float(sev), mean.value, mean.ci, n=mean.clusters))
     return sorted(out, key=lambda p: p.x)
 

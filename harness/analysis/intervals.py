@@ -284,16 +284,11 @@ def relative_drop(
     value = 1.0 - mean.value / theta2
     ci2 = wilson_ci(float(c.sum()), len(c), alpha=alpha)
     assert ci2 is not None
-    if clean_ids is None:
-        at = np.arange(len(c)) if len(c) == mean.clusters else None
-    else:
-        at = pd.Index(mean.ids).get_indexer(np.asarray(clean_ids, dtype=object).ravel())
+    if clean_ids is None and len(c) == mean.clusters:
+        clean_ids = mean.ids  # the same images in the same order
     rho = 0.0
-    if at is not None:
-        v = (c - theta2) / len(c)
-        u = np.where(at >= 0, mean.influence[np.maximum(at, 0)], 0.0)
-        scale = float(np.sqrt(np.sum(mean.influence**2) * np.sum(v**2)))
-        rho = float(np.clip(np.sum(u * v) / scale, -1.0, 1.0)) if scale > 0 else 0.0
+    if clean_ids is not None:  # the clean accuracy as a mean over one cell: its influences
+        rho = influence_correlation(mean, cell_mean([c], [clean_ids], alpha=alpha))
     ratio = mover_ratio(mean.value, mean.ci, theta2, ci2, rho)
     if ratio is None:
         return value, None
@@ -306,13 +301,17 @@ CELL_DIFF_METHOD = (
 )
 
 
-def influence_products(a: CellMean, b: CellMean) -> tuple[float, float, float]:
-    """(sum u_a u_b over the shared images, sum u_a^2, sum u_b^2) of two cell means' influences,
-    matched by source image id (an image in one of them only adds 0 to the cross product)."""
+def influence_correlation(a: CellMean, b: CellMean, *, shrink: float = 0.0) -> float:
+    """The correlation of two cell means' per-image influences, matched by source image id (an
+    image in one of them only adds 0 to the cross product); 0 where one does not vary. A
+    positive cross product first loses `shrink` (floored at 0: a continuity adjustment)."""
     at = pd.Index(b.ids).get_indexer(np.asarray(a.ids, dtype=object))
     ub = np.where(at >= 0, b.influence[np.maximum(at, 0)], 0.0) if len(b.influence) else 0.0
     cross = float(np.sum(a.influence * ub))
-    return cross, float(np.sum(a.influence**2)), float(np.sum(b.influence**2))
+    sa, sb = float(np.sum(a.influence**2)), float(np.sum(b.influence**2))
+    if cross > 0:
+        cross = max(cross - shrink, 0.0)
+    return float(np.clip(cross / np.sqrt(sa * sb), -1.0, 1.0)) if sa > 0 and sb > 0 else 0.0
 
 
 def cell_mean_difference(
@@ -345,10 +344,8 @@ def cell_mean_difference(
         return None
     (la, ua), (lb, ub) = a.ci, b.ci
     d = a.value - b.value
-    cross, sa, sb = influence_products(a, b)
-    if continuity and cross > 0:
-        cross = max(cross - 1.0 / (2.0 * a.n_eff * b.n_eff), 0.0)
-    rho = float(np.clip(cross / np.sqrt(sa * sb), -1.0, 1.0)) if sa > 0 and sb > 0 else 0.0
+    shrink = 1.0 / (2.0 * a.n_eff * b.n_eff) if continuity else 0.0
+    rho = influence_correlation(a, b, shrink=shrink)
     ea, fa = a.value - la, ua - a.value
     eb, fb = b.value - lb, ub - b.value
     lower = float(np.sqrt(max(0.0, ea * ea - 2.0 * rho * ea * fb + fb * fb)))

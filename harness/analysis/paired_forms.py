@@ -153,20 +153,26 @@ def cell_means(record: MetricRecord, table: SampleTable | None) -> CellMean | No
         return None
     frame = table.frame
     rows = frame[frame["condition"].astype(str).str.startswith(prefix)]
-    if rows.empty:
+    mean = rows_cell_mean(rows) if not rows.empty else None
+    if mean is None or abs(mean.value - record.value) > 1e-6 * max(1.0, abs(record.value)):
         return None
+    return mean
+
+
+def rows_cell_mean(rows: pd.DataFrame) -> CellMean | None:
+    """`intervals.cell_mean` of a table's rows, each condition a cell, paired as the shift suite
+    pairs them: by `source_id` where the table has it, else by `sample_id` (a published set's
+    source image); when no id recurs across cells (a published set without source ids) by
+    position, and None when such cells differ in size (the suite gives no interval either)."""
     id_col = "source_id" if "source_id" in rows.columns else "sample_id"
     cells = [cell for _c, cell in rows.groupby("condition", sort=False, observed=True)]
     values = [c["correct"].to_numpy(dtype=np.float64) for c in cells]
-    ids = [c[id_col].to_numpy(dtype=object) for c in cells]
+    ids = [c[id_col].astype(str).to_numpy(dtype=object) for c in cells]
     if len(cells) > 1 and len(set().union(*map(set, ids))) == sum(map(len, ids)):
-        # no image recurs across cells: rows pair by position, as the suite pairs them
         if len({len(v) for v in values}) != 1:
             return None
-        mean = cell_mean(values, [ids[0]] * len(cells))
-    else:
-        mean = cell_mean(values, ids)
-    return mean if abs(mean.value - record.value) <= 1e-6 * max(1.0, abs(record.value)) else None
+        return cell_mean(values, [ids[0]] * len(cells))
+    return cell_mean(values, ids)
 
 
 def cell_mean_form(mean: CellMean) -> PerSample:
