@@ -20,6 +20,7 @@ import argparse
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
@@ -29,23 +30,25 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import suites.shift.image_corruptions as corruptions_package  # noqa: E402
 from adapters.torch_module import TorchModuleAdapter  # noqa: E402
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
 from harness.core.suite import RunContext  # noqa: E402
 from harness.core.task import Batch, Task  # noqa: E402
 from suites.shift import ShiftSuite  # noqa: E402
-from suites.shift.image_corruptions import apply as corrupt_module  # noqa: E402
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
 class _InMemory(Task):
     """A task whose batches are slices of one tensor (nothing decoded or formatted)."""
 
+    images: torch.Tensor
+
     def batches(self, batch_size: int) -> Iterator[Batch]:
-        images: torch.Tensor = self.__dict__["_images"]
         for start in range(0, len(self), batch_size):
             stop = min(len(self), start + batch_size)
             ids = [f"p{i}" for i in range(start, stop)]
-            yield Batch(ids, images[start:stop], torch.arange(start, stop) % 10)
+            yield Batch(ids, self.images[start:stop], torch.arange(start, stop) % 10)
 
 
 def main() -> None:
@@ -60,8 +63,11 @@ def main() -> None:
     n, size = args.n, args.size
     images = torch.tensor(photo_crops(n, size), dtype=torch.float32)
     images = images.permute(0, 3, 1, 2).div(255.0).contiguous()
-    rows = {"sample_id": [f"p{i}" for i in range(n)], "input": [0.0] * n, "label": [0] * n}
-    rows["label"] = (np.arange(n) % 10).tolist()
+    rows = {
+        "sample_id": [f"p{i}" for i in range(n)],
+        "input": [0.0] * n,
+        "label": (np.arange(n) % 10).tolist(),
+    }
     task = _InMemory(
         name="photos",
         modality="image",
@@ -70,8 +76,8 @@ def main() -> None:
         input_shape=(3, size, size),
         bounds=(0.0, 1.0),
         data=datasets.Dataset.from_dict(rows),
+        images=images,
     )
-    task.__dict__["_images"] = images
     pool = max(1, size // 14)
     model = torch.nn.Sequential(
         torch.nn.AvgPool2d(pool), torch.nn.Flatten(), torch.nn.Linear(3 * (size // pool) ** 2, 10)
@@ -88,7 +94,7 @@ def main() -> None:
     cfg = {"corruptions": corruptions, "severities": args.severities, "gallery_samples": 0}
     ctx = RunContext(seed=0, bootstrap_resamples=200, batch_size=256)
     spent = [0.0]
-    original = corrupt_module.corrupt
+    original = corruptions_package.corrupt  # what perturbations.apply calls
 
     def timed(*a: object, **k: object) -> torch.Tensor:
         start = time.perf_counter()
@@ -101,15 +107,11 @@ def main() -> None:
     for _ in range(args.repeats):
         suite = ShiftSuite(cfg)  # a fresh instance: no cached corrupted inputs
         spent[0] = 0.0
-        corrupt_module.corrupt = timed  # type: ignore[assignment]
-        import suites.shift.image_corruptions as package
-
-        package.corrupt = timed  # type: ignore[assignment]
+        corruptions_package.corrupt = timed  # type: ignore[assignment]
         start = time.perf_counter()
         suite.run(adapter, task, ctx)
         wall = time.perf_counter() - start
-        corrupt_module.corrupt = original  # type: ignore[assignment]
-        package.corrupt = original  # type: ignore[assignment]
+        corruptions_package.corrupt = original
         if wall < best:
             best, best_corrupt = wall, spent[0]
     cells = (19 if corruptions == "all" else len(corruptions)) * len(args.severities)
