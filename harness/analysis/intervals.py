@@ -26,6 +26,7 @@ and the exact McNemar test and Holm's correction.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -95,6 +96,29 @@ def newcombe_difference(
     lo = d - np.sqrt((p1 - a1) ** 2 + (b2 - p2) ** 2)
     hi = d + np.sqrt((b1 - p1) ** 2 + (p2 - a2) ** 2)
     return lo, hi
+
+
+def newcombe_paired(
+    both: int, only_a: int, only_b: int, neither: int, *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """Interval of p_A - p_B for paired 0/1 outcomes (Newcombe 1998, method 10): the Wilson
+    bounds of each proportion combined with the continuity-adjusted correlation phi."""
+    n = both + only_a + only_b + neither
+    if n == 0:
+        return None
+    pa, pb = (both + only_a) / n, (both + only_b) / n
+    la, ua = wilson_ci(both + only_a, n, alpha=alpha) or (0.0, 1.0)
+    lb, ub = wilson_ci(both + only_b, n, alpha=alpha) or (0.0, 1.0)
+    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    # the correlation of the paired outcomes, shrunk towards 0 by n/2 when positive (Newcombe)
+    cross = float(both * neither - only_a * only_b)
+    if cross > 0:
+        cross = max(cross - n / 2, 0.0)
+    phi = cross / math.sqrt(margins) if margins else 0.0
+    d = pa - pb
+    lower = math.sqrt(max(0.0, (pa - la) ** 2 - 2 * phi * (pa - la) * (ub - pb) + (ub - pb) ** 2))
+    upper = math.sqrt(max(0.0, (ua - pa) ** 2 - 2 * phi * (ua - pa) * (pb - lb) + (pb - lb) ** 2))
+    return max(-1.0, d - lower), min(1.0, d + upper)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -465,16 +489,6 @@ def bootstrap_ci(
     return bootstrap_cis(
         {"_": statistic}, n, seed=seed, name=name, resamples=resamples, alpha=alpha
     )["_"]
-
-
-def mean_ci(
-    values: np.ndarray, *, seed: int, name: str, resamples: int = DEFAULT_RESAMPLES
-) -> tuple[float, float] | None:
-    """Bootstrap interval of the mean of a per-sample column."""
-    values = np.asarray(values, dtype=np.float64)
-    return bootstrap_ci(
-        lambda idx: values[idx].mean(axis=1), len(values), seed=seed, name=name, resamples=resamples
-    )
 
 
 def mcnemar_exact(b: int, c: int) -> float:

@@ -40,8 +40,13 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.analysis.caveats import caveats
-from harness.analysis.figure_data import wilson
-from harness.analysis.intervals import CellMean, cell_mean_difference, holm, z_value
+from harness.analysis.intervals import (
+    CellMean,
+    cell_mean_difference,
+    holm,
+    newcombe_paired,
+    z_value,
+)
 from harness.analysis.paired_forms import cell_means
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
@@ -55,26 +60,6 @@ SliceKind = Literal["class", "group", "condition"]
 ALPHA = 0.05
 MIN_SLICE = 10  # smaller slices are not compared
 RESAMPLES = 2000
-
-
-def newcombe_paired(both: int, only_a: int, only_b: int, neither: int) -> Interval | None:
-    """95% interval of p_A - p_B for paired 0/1 outcomes (Newcombe 1998, method 10)."""
-    n = both + only_a + only_b + neither
-    if n == 0:
-        return None
-    pa, pb = (both + only_a) / n, (both + only_b) / n
-    la, ua = wilson(both + only_a, n) or (0.0, 1.0)
-    lb, ub = wilson(both + only_b, n) or (0.0, 1.0)
-    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    # the correlation of the paired outcomes, shrunk towards 0 by n/2 when positive (Newcombe)
-    cross = float(both * neither - only_a * only_b)
-    if cross > 0:
-        cross = max(cross - n / 2, 0.0)
-    phi = cross / math.sqrt(margins) if margins else 0.0
-    d = pa - pb
-    lower = math.sqrt(max(0.0, (pa - la) ** 2 - 2 * phi * (pa - la) * (ub - pb) + (ub - pb) ** 2))
-    upper = math.sqrt(max(0.0, (ua - pa) ** 2 - 2 * phi * (ua - pa) * (pb - lb) + (pb - lb) ** 2))
-    return max(-1.0, d - lower), min(1.0, d + upper)
 
 
 def mover(a: MetricRecord, b: MetricRecord) -> Interval | None:

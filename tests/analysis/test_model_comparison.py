@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.analysis.model_comparison import compare_models, mover, newcombe_paired
+from harness.analysis.intervals import newcombe_paired
+from harness.analysis.model_comparison import compare_models, mover
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.store.run_store import load_jobs
