@@ -34,6 +34,7 @@ from harness.analysis.timing import UNSTABLE
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.store.completeness import Completeness
 from harness.store.run_store import LoadedJob, StoredJob
 
 SliceKind = Literal["class", "group", "condition"]
@@ -193,6 +194,16 @@ def compare_variants(
     for comp in out.values():
         _finish(comp)
     return list(out.values())
+
+
+def mark_partial(comparisons: list[VariantComparison], gaps: Completeness) -> None:
+    """First note of each comparison whose task an incomplete run touches (--allow-partial)."""
+    for comp in comparisons:
+        scoped = gaps.for_task(comp.task)
+        if not scoped.whole:
+            comp.notes.insert(
+                0, f"PARTIAL results (compared with --allow-partial): {scoped.summary()}"
+            )
 
 
 def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, seed: int) -> None:

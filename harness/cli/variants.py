@@ -17,15 +17,30 @@ def add_parser(sub: Any) -> None:
     add_results_argument(var)
     var.add_argument("--task", help="only this task")
     var.add_argument("--format", choices=["table", "md", "json"], default="table")
+    var.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="compare incomplete results (unfinished runs, missing job folders), marked PARTIAL",
+    )
     var.set_defaults(handler=variants_command)
 
 
 def variants_command(args: argparse.Namespace) -> int:
     """Each variant's change from its parent (torch-free; see docs/variants.md)."""
-    from harness.analysis.variant_deltas import compare_variants
+    from harness.analysis.variant_deltas import compare_variants, mark_partial
     from harness.present.variants_view import render
+    from harness.store.completeness import completeness
     from harness.store.run_store import load_jobs
 
-    comparisons = compare_variants(load_jobs(args.results), task=args.task)
+    loaded = load_jobs(args.results)
+    # As the leaderboard: a run that did not finish, or a job folder gone, would drop a variant
+    # or its parent silently; refused unless --allow-partial, then said on every comparison.
+    gaps = completeness(args.results, loaded)
+    if args.task is not None:
+        gaps = gaps.for_task(args.task)
+    if not args.allow_partial:
+        gaps.refuse(args.results)
+    comparisons = compare_variants(loaded, task=args.task)
+    mark_partial(comparisons, gaps)
     sys.stdout.write(render(comparisons, args.format).rstrip("\n") + "\n")
     return 0

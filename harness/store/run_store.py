@@ -374,7 +374,14 @@ def _metric_records(raw: Any, path: Path) -> list[MetricRecord]:
     record, never a record carrying a wrong number."""
     if not isinstance(raw, list):
         raise _metrics_damaged(path, f"expected a JSON list of metric records, not {_kind(raw)}")
-    return [MetricRecord.from_dict(_checked_metric(d, i, path)) for i, d in enumerate(raw)]
+    records = [MetricRecord.from_dict(_checked_metric(d, i, path)) for i, d in enumerate(raw)]
+    # Two records under one board key: which one a board shows would depend on their order.
+    first: dict[str, int] = {}
+    for i, record in enumerate(records):
+        j = first.setdefault(record.key, i)
+        if j != i:
+            raise _metrics_damaged(path, f"records {j} and {i} both give {record.key[:80]!r}")
+    return records
 
 
 def _checked_metric(d: Any, i: int, path: Path) -> dict[str, Any]:

@@ -179,13 +179,17 @@ def _finished_run(scene: Scene, name: str = "pub") -> tuple[Path, Path]:
 
 
 def deleted_job_folder(scene: Scene) -> Outcome:
-    """A job folder deleted by hand: leaderboard and report refuse, naming the job; with
-    --allow-partial they publish, marked PARTIAL."""
+    """A job folder deleted by hand: leaderboard, report and variants refuse, naming the job;
+    with --allow-partial they publish, marked PARTIAL."""
     out, run = _finished_run(scene)
     shutil.rmtree(next((run / "jobs").glob("a--*")))
     lb = _run("leaderboard", out, "--format", "md")
     report = _run("report", out, "--out", scene.root / "site")
     assert report.code == 2 and "a × digits × accuracy" in report.err
+    variants = _run("variants", out)
+    assert variants.code == 2 and "a × digits × accuracy" in variants.err
+    code, text, _ = cli("variants", out, "--format", "json", "--allow-partial")
+    assert code == 0, text
     assert not (scene.root / "site" / "index.html").exists()
     code, text, _ = cli("leaderboard", out, "--format", "md", "--allow-partial")
     assert code == 0 and "PARTIAL" in text and "a × digits × accuracy" in text

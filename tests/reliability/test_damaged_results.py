@@ -78,6 +78,10 @@ METRICS_SHAPES: dict[str, tuple[Callable[[list[dict]], object], str]] = {
     "list-of-strings": (lambda records: ["a", "b"], 'record 0 is "a"'),
     "an-object": (lambda records: {"top1_acc": 0.7}, "expected a JSON list"),
     "unknown-field": (lambda records: [dict(records[0], bogus=1)], "unknown field 'bogus'"),
+    "duplicate-record": (
+        lambda records: [*records, dict(records[0], value=0.5)],
+        "both give 'top1_acc'",
+    ),
     "no-value-field": (
         lambda records: [{k: v for k, v in records[0].items() if k != "value"}],
         "no 'value' field",
@@ -148,3 +152,27 @@ def test_unreadable_sample_table_with_a_valid_checksum_is_one_line(
         assert str(table) in lines[0] and "rerun the job" in lines[0]
         assert "Traceback" not in err and "\n" not in lines[0]
     assert _folder_digest(results) == before
+
+
+def test_variants_refuse_incomplete_results_as_the_leaderboard_does(results: Path) -> None:
+    """A job folder gone (or a run's jobs/ replaced by a file) would drop a variant or its parent
+    from `harness variants` silently: refused with one line, as by the leaderboard; with
+    --allow-partial every comparison on the task says PARTIAL and which job is missing."""
+    run = next(results.glob("runs/*"))
+    shutil.rmtree(next((run / "jobs").glob("digits-cnn--digits--shift--*")))
+    before = _folder_digest(results)
+    for command in ("leaderboard", "variants"):
+        code, _, err = cli(command, results)
+        lines = error_lines(err)
+        assert code == 2 and len(lines) == 1 and "digits-cnn × digits × shift" in lines[0], err
+    code, out, err = cli("variants", results, "--format", "json", "--allow-partial")
+    assert code == 0, err
+    notes = {c["variant_model"]: c["notes"] for c in json.loads(out) if c["task"] == "digits"}
+    assert notes and all("PARTIAL" in n[0] and "digits-cnn × digits × shift" in n[0]
+                         for n in notes.values()), notes  # fmt: skip
+    assert _folder_digest(results) == before
+
+    shutil.rmtree(run / "jobs")
+    (run / "jobs").write_text("not a folder")
+    code, _, err = cli("variants", results)
+    assert code == 2 and len(error_lines(err)) == 1 and "Traceback" not in err, err
