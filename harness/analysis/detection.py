@@ -11,6 +11,11 @@ Intervals (95%, checked for coverage by seeded simulation in tests/analysis):
 - AUPR: the two-sample jackknife variance (exact leave-one-out values in O(N log N)) on the logit
   scale, with a Student t quantile: m - 1 degrees of freedom for the ID set, those of a rare-event
   count for the OOD set (from the kurtosis of its leave-one-out values), Welch-Satterthwaite.
+  When the ranking is perfect, or every sample has the same influence (the two sets perfectly
+  separated the wrong way, or tied within each set: the jackknife then has no spread and would
+  give a zero-width interval), the Wilson interval of AUPR x m successes in m instead. The
+  interval also spans the same interval around the jackknife bias-corrected AUPR (the hull of
+  the two), which keeps a detector worse than chance covered.
 - FPR at 95% TPR: the Wilson interval of the OOD acceptance rate, with its binomial variance
   inflated by the variance the estimated threshold adds (a bootstrap of the ID set with the OOD
   set fixed): a design effect, so the interval neither collapses at 0 nor ignores the threshold.
@@ -32,7 +37,11 @@ from harness.core.seeding import rng
 
 TPR_LEVEL = 0.95
 AUROC_METHOD = "DeLong variance on the logit scale (Hanley-McNeil score interval at 0 or 1), 95%"
-AUPR_METHOD = "two-sample jackknife on the logit scale, Student t (rare-event df), 95%"
+AUPR_METHOD = (
+    "two-sample jackknife on the logit scale, Student t (rare-event df), spanning the "
+    "bias-corrected AUPR (Wilson interval over the ID samples when the ranking is perfect or the "
+    "jackknife has no spread), 95%"
+)
 FPR_METHOD = "Wilson interval of the OOD acceptance rate with the threshold's design effect, 95%"
 METHODS = {
     "ood_auroc": AUROC_METHOD,
@@ -311,7 +320,14 @@ def aupr_ci(
     The OOD side's come from the kurtosis of its leave-one-out values: near an AUPR of 1 the few
     OOD samples ranked among the ID ones carry its whole variance, a rare-event count, so a lucky
     sample with few of them must not get a falsely narrow interval (the normal quantile covered
-    0.91 there). A perfect ranking (no variance) gets the Wilson interval of m successes in m.
+    0.91 there). A perfect ranking, or a jackknife without spread (each set's leave-one-out
+    values all equal: perfect separation the wrong way, where the AUPR depends only on m and n,
+    or scores tied within each set), gets the Wilson interval of AUPR x m successes in m: the
+    jackknife's zero variance there is no evidence of certainty. The interval is the hull of the
+    one around the AUPR and the one around its jackknife bias-corrected value: for a detector
+    worse than chance the sample AUPR's bias exceeds its spread (0.316 against a population's
+    0.307 with a standard deviation of 0.001 at m = n = 30), and the interval around the AUPR
+    alone covered 0.05-0.3; elsewhere the bias is far inside the interval and changes nothing.
     None with fewer than two samples in either set."""
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
@@ -321,13 +337,23 @@ def aupr_ci(
     without_in, without_out = aupr_leave_one_out(s_in, s_out)
     var_in, var_out = _jackknife_variance(without_in), _jackknife_variance(without_out)
     variance = var_in + var_out
-    if not (0.0 < value < 1.0 and variance > 0.0):
-        lo, hi = wilson_bounds(value * m, m, alpha=alpha)
-        return float(lo), float(hi)
-    df = variance**2 / (var_in**2 / (m - 1) + var_out**2 / _rare_event_df(without_out))
-    return _logit_interval(
-        value, variance, float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
+    # The jackknife's estimate of the AUPR's small-sample bias (the AUPR of m and n samples is not
+    # the population's: a detector worse than chance cannot score below its floor
+    # (1/m) sum_k k / (n + k), which lies above the population's, by more than the spread).
+    bias = (m - 1) * (float(without_in.mean()) - value) + (n - 1) * (
+        float(without_out.mean()) - value
     )
+    corrected = min(max(value - bias, 1e-9), 1.0 - 1e-9)
+    # Leave-one-out values that differ only by rounding (1e-12 is far below the smallest real
+    # change, O(1 / N^2), at any N the harness meets) are no spread.
+    spread = max(float(np.ptp(without_in)), float(np.ptp(without_out)))
+    if not (0.0 < value < 1.0 and variance > 0.0 and spread > 1e-12):
+        intervals = [wilson_bounds(centre * m, m, alpha=alpha) for centre in (value, corrected)]
+    else:
+        df = variance**2 / (var_in**2 / (m - 1) + var_out**2 / _rare_event_df(without_out))
+        quantile = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
+        intervals = [_logit_interval(centre, variance, quantile) for centre in (value, corrected)]
+    return float(min(lo for lo, _ in intervals)), float(max(hi for _, hi in intervals))
 
 
 def fpr_ci(

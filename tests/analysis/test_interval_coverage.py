@@ -225,6 +225,39 @@ def test_aupr_coverage(m: int, n: int, auc: float) -> None:
     assert LOW <= hits / reps <= HIGH
 
 
+@pytest.mark.parametrize(("m", "n", "auc"), [(30, 30, 0.01), (50, 50, 0.02), (20, 40, 0.005)])
+def test_aupr_covers_detectors_worse_than_chance(m: int, n: int, auc: float) -> None:
+    """A detector that scores OOD samples higher than ID ones: the sample AUPR cannot fall below
+    its floor (1/m) sum k / (n + k), which lies above the population's by more than its spread,
+    so the interval around it alone covered 0.05-0.31 (and was [v, v] for a perfectly reversed
+    ranking, 11-31% of these samples). Spanning the bias-corrected value covers; conservative
+    here is allowed, a zero-width interval is not."""
+    gen = np.random.default_rng(m + n + int(auc * 1000))
+    big_in, big_out = _binormal(gen, 200_000, 200_000 * n // m, auc)
+    truth = detection.aupr(big_in, big_out)
+    reps, hits = 600, 0
+    for _ in range(reps):
+        ci = detection.aupr_ci(*_binormal(gen, m, n, auc))
+        assert ci is not None and ci[1] - ci[0] > 1e-4
+        hits += ci[0] <= truth <= ci[1]
+    assert hits / reps >= LOW
+
+
+def test_aupr_interval_of_tied_or_reversed_scores_is_not_a_point() -> None:
+    """Scores tied within each set, or every OOD score above every ID score: each sample's
+    leave-one-out AUPR is the same, so the jackknife variance is 0 up to rounding; the interval
+    is then Wilson's over the m ID samples, never [v, v]."""
+    gen = np.random.default_rng(0)
+    for s_in, s_out in [
+        (np.full(60, -3.0), np.full(30, 5.0)),
+        (gen.normal(size=60), np.full(30, 5.0)),
+        (gen.normal(size=60), gen.normal(size=30) + 10.0),
+    ]:
+        value = detection.aupr(s_in, s_out)
+        lo, hi = detection.aupr_ci(s_in, s_out) or (value, value)
+        assert lo < value < hi and hi - lo > 0.1, (value, lo, hi)
+
+
 def test_aupr_leave_one_out_matches_recomputation() -> None:
     """The O(N log N) leave-one-out values equal recomputing the AUPR without each sample, ties
     (rounded scores, ties across the two sets) included."""
