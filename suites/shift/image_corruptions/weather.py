@@ -87,17 +87,20 @@ def fog(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor
     return out * max_val / (max_val + p["strength"])
 
 
-# Ice needles: 6 directions; a needle starts at a seed point with a random strength v and fades
-# by 1 / _NEEDLE_LENGTH per pixel (so it is v * _NEEDLE_LENGTH long), at texture scale 1 (the
-# reference photos' own resolution). Each needle is a blade: the pixel beside it across its
-# direction carries _BLADE_SIDE of its value (a shaded side). Side branches start at a share
-# _BRANCH_SHARE of the needles' pixels, at 60 degrees on either side (hexagonal ice), with
-# _BRANCH_GAIN of the value there, and fade _BRANCH_FADE times as fast.
+# Ice needles: 6 directions, 30 degrees apart over half the circle (each sample's crystals are
+# then flipped at random, up-down and left-right, so that they grow any way: as in the photos,
+# the crystals of one image share a general direction); a needle starts at a seed point with a
+# random strength v and fades by 1 / _NEEDLE_LENGTH per pixel (so it is v * _NEEDLE_LENGTH
+# long), at texture scale 1 (the reference photos' own resolution). Each needle
+# is a blade: the pixel beside it across its direction carries _BLADE_SIDE of its value (a shaded
+# side). Side branches (the barbs of a feather, as ice dendrites grow) start at a share
+# _BRANCH_SHARE of the needles' pixels, 60 degrees to either side, with _BRANCH_GAIN of the value
+# there, and fade _BRANCH_FADE times as fast.
 _NEEDLE_ANGLES = tuple(math.pi * (k + 0.3) / 6 for k in range(6))
 _NEEDLE_LENGTH = 32.0
-_NEEDLE_DENSITY = 0.035  # seed points per pixel at texture scale 1
+_NEEDLE_DENSITY = 0.03  # seed points per pixel at texture scale 1
 _BLADE_SIDE = 0.8
-_BRANCH_SHARE = 0.15
+_BRANCH_SHARE = 0.4
 _BRANCH_GAIN = 0.85
 _BRANCH_FADE = 4.0
 _SHADING_WEIGHT = 0.7  # the plasma shading's weight at texture scale 1 (times the scale below)
@@ -132,13 +135,14 @@ def _overlap(shift: int, n: int) -> slice:
 def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
     """Ice crystals (B, 1, H, W) in [0, 1]: sparse seed points, each grown into a straight blade
     that fades along one of 6 directions (direction and strength from the point's uniform), with
-    side branches at +-60 degrees from some of its pixels."""
+    side branches at +-60 degrees from some of its pixels; flipped at random per sample."""
     u = counter_rng.uniform(seeds, (1, h, w), S_TEXTURE + 60)
     branch_u = counter_rng.uniform(seeds, (1, h, w), S_TEXTURE + 61)
     density = min(0.5, _NEEDLE_DENSITY / max(scale, 1e-3) ** 2)
     length = max(1.5, _NEEDLE_LENGTH * scale)
-    share = (u / density) * len(_NEEDLE_ANGLES)  # seeds: [0, 6); integer part: the direction
-    direction = share.floor()  # 0..5 at seed points, 6 or more elsewhere
+    directions = len(_NEEDLE_ANGLES)
+    share = (u / density) * directions  # seeds: [0, directions); integer part: the direction
+    direction = share.floor()  # 0..directions-1 at seed points, more elsewhere
     strength = share.sub_(direction).mul_(0.65).add_(0.35)  # the fractional part, rescaled
     # Negative values stand for "nothing": they never win against a needle (values >= 0), grown
     # or not, and the final maximum with zeros drops them. Masks are applied by arithmetic (a
@@ -156,11 +160,15 @@ def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
         side = out[..., _overlap(dy, h), _overlap(dx, w)]
         torch.maximum(side, grown[..., _overlap(-dy, h), _overlap(-dx, w)] * _BLADE_SIDE, out=side)
         starts = grown.add_(no_branch).mul_(_BRANCH_GAIN)  # grown is done with
-        for b in ((a + 2) % 6, (a + 4) % 6):  # 60 degrees either side
+        sixth = 2  # the direction index 60 degrees away (30 degrees apart)
+        for b in ((a + sixth) % directions, (a - sixth) % directions):  # 60 degrees either side
             torch.maximum(branches[b], starts, out=branches[b])
     for a, angle in enumerate(_NEEDLE_ANGLES):
         torch.maximum(out, _grow(branches[a], max(1.5, length / _BRANCH_FADE), angle), out=out)
-    return out
+    # Each sample's crystals flipped up-down and left-right at random (two bits of one draw).
+    flips = counter_rng.randint(seeds, 0, 4, (1,), S_TEXTURE + 62)[:, 0].view(-1, 1, 1, 1)
+    out = torch.where(flips % 2 == 1, out.flip(-2), out)
+    return torch.where(flips >= 2, out.flip(-1), out)
 
 
 def _smooth_plasma(
