@@ -347,13 +347,15 @@ def aupr_ci(
     # Leave-one-out values that differ only by rounding (1e-12 is far below the smallest real
     # change, O(1 / N^2), at any N the harness meets) are no spread.
     spread = max(float(np.ptp(without_in)), float(np.ptp(without_out)))
+    intervals: list[tuple[float, float]]
     if not (0.0 < value < 1.0 and variance > 0.0 and spread > 1e-12):
-        intervals = [wilson_bounds(centre * m, m, alpha=alpha) for centre in (value, corrected)]
+        bounds = [wilson_bounds(centre * m, m, alpha=alpha) for centre in (value, corrected)]
+        intervals = [(float(lo), float(hi)) for lo, hi in bounds]
     else:
         df = variance**2 / (var_in**2 / (m - 1) + var_out**2 / _rare_event_df(without_out))
         quantile = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
         intervals = [_logit_interval(centre, variance, quantile) for centre in (value, corrected)]
-    return float(min(lo for lo, _ in intervals)), float(max(hi for _, hi in intervals))
+    return min(lo for lo, _ in intervals), max(hi for _, hi in intervals)
 
 
 def fpr_ci(
