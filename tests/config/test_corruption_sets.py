@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,14 @@ def load(base: Path, **kw: object) -> Task:
     return load_task(
         TaskSpec.model_validate({"name": "c", "modality": "image", **kw}), base_dir=base
     )
+
+
+def refused(base: Path, source: str) -> str:
+    """The one-line message loading `source` fails with."""
+    with pytest.raises(DatasetError) as caught:
+        load(base, source=source)
+    assert "\n" not in str(caught.value)
+    return str(caught.value)
 
 
 def test_cifar_c_rows_cells_and_sources(tmp_path: Path) -> None:
@@ -82,12 +91,13 @@ def test_imagenet_c_cells_link_to_clean_ids(tmp_path: Path) -> None:
 def test_imagenet_c_cells_need_the_same_classes(tmp_path: Path) -> None:
     imagenet_c(tmp_path / "inc", ("defocus_blur",), (1, 2))
     (tmp_path / "inc" / "defocus_blur" / "2" / "n03").mkdir()
-    with pytest.raises(
-        DatasetError,
-        match=r"cell defocus_blur/2 has 3 class folders and cell defocus_blur/1 2 "
-        r"\(defocus_blur/2 has n03, which defocus_blur/1 lacks\)",
-    ):
+    extra, first = tmp_path / "inc" / "defocus_blur" / "2", tmp_path / "inc" / "defocus_blur" / "1"
+    with pytest.raises(DatasetError) as caught:
         load(tmp_path, source="inc")
+    assert (
+        f"source {extra} has 3 class folders and {first} has 2 (it has n03, which the other "
+        "lacks)" in str(caught.value)
+    )
 
 
 def test_limit_keeps_every_cell_and_the_same_clean_images(tmp_path: Path) -> None:
@@ -162,12 +172,15 @@ def test_cifar_c_file_with_an_unknown_corruption_name_is_refused(
     with pytest.raises(DatasetError) as caught:
         check_task_source(spec, tmp_path)
     message = str(caught.value)
-    assert f"{stray}.npy is not one of the 19 published corruptions" in message
+    file = tmp_path / "c10c" / f"{stray}.npy"
+    named = f"source {file} is not named after one of the 19 published corruptions"
+    assert named in message
     assert "gaussian_noise, shot_noise" in message and "saturate" in message
     assert "\n" not in message
-    with pytest.raises(DatasetError, match=f"{stray}.npy is not one of the 19"):
+    with pytest.raises(DatasetError, match=re.escape(named)):
         load(tmp_path, source="c10c")
-    with pytest.raises(DatasetError, match=f"{stray}.npy is not one of the 19"):
+    # the file itself as the source: named once (it was `.../fogg.npy: fogg.npy is not ...`)
+    with pytest.raises(DatasetError, match=re.escape(named)):
         load(tmp_path, source=f"c10c/{stray}.npy")
     # listing the real corruptions leaves the stray file out
     assert len(load(tmp_path, source="c10c", corruptions=["fog", "snow"])) == 2 * 5 * 4
@@ -178,12 +191,13 @@ def test_imagenet_c_folder_with_an_unknown_corruption_name_is_refused(
 ) -> None:
     imagenet_c(tmp_path / "inc", ("fog", "fogg"), (1, 2))
     line = validate_error_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
-    assert "folder fogg is not one of the 19 published corruptions" in line
+    named = f"source {tmp_path / 'inc' / 'fogg'} is not named after one of the 19 published"
+    assert named in line
     assert "did you mean 'fog'" in line
-    with pytest.raises(DatasetError, match=r"folder fogg is not one of the 19"):
+    with pytest.raises(DatasetError, match=re.escape(named)):
         load(tmp_path, source="inc")
-    with pytest.raises(DatasetError, match=r"folder fogg is not one of the 19"):
-        load(tmp_path, source="inc/fogg")  # one corruption's folder, named by its folder
+    with pytest.raises(DatasetError, match=re.escape(named)):
+        load(tmp_path, source="inc/fogg")  # one corruption's folder, named once
 
 
 def test_imagenet_c_cell_missing_a_class_folder_is_refused_by_validate(
@@ -192,9 +206,9 @@ def test_imagenet_c_cell_missing_a_class_folder_is_refused_by_validate(
     imagenet_c(tmp_path / "inc", ("fog",), (1, 3))
     shutil.rmtree(tmp_path / "inc" / "fog" / "3" / "n02")
     line = validate_error_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
-    assert "cell fog/3 has 1 class folders and cell fog/1 2 (fog/3 lacks n02)" in line
-    with pytest.raises(DatasetError, match=r"cell fog/3 has 1 class folders .*lacks n02"):
-        load(tmp_path, source="inc")
+    short, first = tmp_path / "inc" / "fog" / "3", tmp_path / "inc" / "fog" / "1"
+    assert f"source {short} has 1 class folders and {first} has 2 (it lacks n02)" in line
+    assert refused(tmp_path, "inc") == line.removeprefix("error: ")
 
 
 @pytest.mark.parametrize("bad", ["6", "five"])
@@ -206,9 +220,9 @@ def test_imagenet_c_bad_severity_folder_is_named(
     imagenet_c(tmp_path / "extra", ("fog",), (1,))
     shutil.copytree(tmp_path / "extra" / "fog" / "1", tmp_path / "inc" / "fog" / bad)
     line = validate_error_line(tmp_path, "{name: c, source: inc, modality: image}", capsys)
-    assert f"severity folder fog/{bad} is not one of 1-5" in line
-    with pytest.raises(DatasetError, match=f"severity folder fog/{bad} is not one of 1-5"):
-        load(tmp_path, source="inc/fog")
+    named = f"source {tmp_path / 'inc' / 'fog' / bad} is not a severity folder (1-5)"
+    assert named in line
+    assert refused(tmp_path, "inc/fog") == line.removeprefix("error: ")  # the same folder named
 
 
 def test_cifar_c_labels_are_checked_by_validate(

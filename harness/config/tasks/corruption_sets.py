@@ -32,7 +32,7 @@ from harness.config.tasks.image_decoders import (
     open_npy,
     transformed_shape,
 )
-from harness.config.tasks.image_folders import list_labeled
+from harness.config.tasks.image_folders import labeled_listing
 from harness.config.tasks.image_transform import ImageTransform
 from harness.config.tasks.sources import (
     SEVERITIES,
@@ -133,14 +133,14 @@ def folder_cells(
     transform: ImageTransform,
     channels: int | None,
 ) -> ImageSplit:
-    """ImageNet-C cells: one labeled image folder per (corruption, severity) (module docstring)."""
+    """ImageNet-C cells: one labeled image folder per (corruption, severity) (module docstring),
+    each holding the image names `resolve_source` listed, the same in every cell (checked there:
+    `source.images`), so no folder is listed a second time here."""
+    where = f"task {spec.name!r}: {source.cells[0][2]}"
+    listing = labeled_listing(source.images, where).with_classes(spec.class_names, where)
     tables = []
-    classes: tuple[str, ...] | None = None
     for corruption, severity, folder in source.cells:
         cell = f"{corruption}/{severity}"
-        where = f"task {spec.name!r}: {folder}"
-        listing = list_labeled(folder, where).with_classes(spec.class_names, where)
-        classes = classes or listing.class_names  # the same in every cell (checked by sources)
         ids = [f"{cell}/{p}" for p in listing.paths]
         inputs = pa.array([str(folder / p) for p in listing.paths], pa.string())
         severities = np.full(len(ids), severity)
@@ -158,4 +158,4 @@ def folder_cells(
         f"{len(corruptions)} corruptions ({', '.join(corruptions)}) x severities {severity_set}"
     )
     data = Dataset(InMemoryTable(table))
-    return ImageSplit(data, decoder, decoder.shape, classes or (), CELL_COLUMNS, described)
+    return ImageSplit(data, decoder, decoder.shape, listing.class_names, CELL_COLUMNS, described)

@@ -11,6 +11,7 @@ full label space).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +48,18 @@ class FolderListing:
 def list_labeled(root: Path, where: str) -> FolderListing:
     """Every image of `<class>/<image>` under `root`, class by class."""
     listed = class_images(root, where)  # one listing per class folder
-    classes = list(listed)
-    paths = [f"{folder.name}/{name}" for folder, names in listed.items() for name in names]
-    labels = [index for index, names in enumerate(listed.values()) for _ in names]
+    return labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+
+
+def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> FolderListing:
+    """The listing of a `<class>/<image>` folder from the image names of each class folder, in
+    order (`sources.class_images`): an ImageNet-C cell's, already listed by `resolve_source`, is
+    not listed again."""
+    paths = [f"{cls}/{name}" for cls, names in by_class.items() for name in names]
+    labels = [index for index, names in enumerate(by_class.values()) for _ in names]
     if not paths:
         raise DatasetError(f"{where}: the class folders hold no images (png, jpg, ...)")
-    return FolderListing(paths, np.asarray(labels, dtype=np.int64), tuple(c.name for c in classes))
+    return FolderListing(paths, np.asarray(labels, dtype=np.int64), tuple(by_class))
 
 
 def list_unlabeled(root: Path, where: str) -> FolderListing:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,9 +116,16 @@ class NpyCorruptionSource:
 
 @dataclass(frozen=True)
 class FolderCorruptionSource:
-    """ImageNet-C layout: one `<class>/<image>` folder per (corruption, severity) cell."""
+    """ImageNet-C layout: one `<class>/<image>` folder per (corruption, severity) cell.
+
+    `images` are the image names of each class folder, which are the same in every cell:
+    `resolve_source` lists every cell once and refuses one that differs (`CellImages.same_as`).
+    The loader builds each cell's rows from them (`corruption_sets.folder_cells`) instead of
+    listing every class folder of every cell a second time, and one cell's names are kept, not
+    every cell's copy of them (4.75 million names for the whole ImageNet-C)."""
 
     cells: tuple[tuple[str, int, Path], ...]
+    images: Mapping[str, tuple[str, ...]]
 
 
 Source = HubSource | TableSource | ImageFolderSource | NpyCorruptionSource | FolderCorruptionSource
@@ -238,7 +246,7 @@ def _file_source(path: Path, spec: TaskSpec, where: str) -> Source:
                 f"{where}: a .npy source is one CIFAR-10-C style corruption file with "
                 f"{LABELS_NPY} beside it; point source at the folder or at <corruption>.npy"
             )
-        return _npy_source(((path.stem, path),), labels, spec, where)
+        return _npy_source(path, ((path.stem, path),), labels, spec, where)
     if path.suffix in TABLE_BUILDERS:
         return TableSource((path,), TABLE_BUILDERS[path.suffix])
     raise DatasetError(
@@ -252,7 +260,8 @@ def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source
         files = sorted(p for p in path.glob("*.npy") if p.name != LABELS_NPY)
         if not files:
             raise DatasetError(f"{where}: holds {LABELS_NPY} but no <corruption>.npy files")
-        return _npy_source(tuple((p.stem, p) for p in files), path / LABELS_NPY, spec, where)
+        chosen = tuple((p.stem, p) for p in files)
+        return _npy_source(path, chosen, path / LABELS_NPY, spec, where)
     if spec.modality == "image" and _has_images(path):
         return _image_source(path, spec, split, where)
     if spec.modality == "image" and any(path.glob("*.npy")):
@@ -264,14 +273,15 @@ def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source
 
 
 def _npy_source(
-    files: tuple[tuple[str, Path], ...], labels: Path, spec: TaskSpec, where: str
+    root: Path, files: tuple[tuple[str, Path], ...], labels: Path, spec: TaskSpec, where: str
 ) -> NpyCorruptionSource:
+    """`files` of the source `root` (`where` names it): a folder, or one `<corruption>.npy`."""
     names = [name for name, _ in files]
     wanted = _wanted_corruptions(spec, names, where)
     _wanted_severities(spec, where)
     chosen = tuple((n, p) for n, p in files if n in wanted)
     for name, path in chosen:
-        _check_corruption_name(name, path.name, where)
+        _check_corruption_name(name, _below(where, root, path))
     header = check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only
     _check_npy_shape(spec, chosen[0][1], header)
     _check_npy_labels(labels, spec, where)
@@ -298,14 +308,15 @@ def _check_npy_shape(spec: TaskSpec, path: Path, header: NpyHeader) -> None:
         )
 
 
-def _check_corruption_name(name: str, what: str, where: str) -> None:
-    """A corruption file or folder is named after one of the 19 published corruptions."""
+def _check_corruption_name(name: str, where: str) -> None:
+    """A corruption file or folder (`where` names it) is named after one of the 19 published
+    corruptions."""
     if name in PUBLISHED_CORRUPTIONS:
         return
     close = difflib.get_close_matches(name, PUBLISHED_CORRUPTIONS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise DatasetError(
-        f"{where}: {what} is not one of the 19 published corruptions{hint}: "
+        f"{where} is not named after one of the 19 published corruptions{hint}: "
         f"{', '.join(PUBLISHED_CORRUPTIONS)}; rename it or move it out of the dataset (or list "
         "the corruptions to load in corruptions:)"
     )
@@ -492,9 +503,13 @@ def _table_source(folder: Path, split: str, where: str) -> TableSource:
 
 def _subdirs(folder: Path) -> list[Path]:
     with os.scandir(folder) as entries:
-        return sorted(
-            Path(e.path) for e in entries if e.is_dir() and not e.name.startswith((".", "_"))
-        )
+        return _folders_of(list(entries))
+
+
+def _folders_of(entries: list[os.DirEntry[str]]) -> list[Path]:
+    """The folders among one listing's entries, sorted; those starting with `.` or `_` are
+    ignored."""
+    return sorted(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith((".", "_")))
 
 
 def is_image(name: str) -> bool:
@@ -529,9 +544,9 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
                 f"folders that are not ({', '.join(others[:3])}); ImageNet-C is "
                 "<corruption>/<1-5>/<class>/<image>: move the others out"
             )
-        return _folder_corruptions([(d.name, d) for d in corruptions], spec, where)
+        return _folder_corruptions(root, [(d.name, d) for d in corruptions], spec, where)
     if _holds_severities(root):
-        return _folder_corruptions([(root.name, root)], spec, where)
+        return _folder_corruptions(root, [(root.name, root)], spec, where)
     splits = [d for d in subs if d.name in SPLIT_NAMES]
     if splits and len(splits) == len(subs):
         if split not in [d.name for d in subs]:
@@ -584,10 +599,12 @@ def check_class_folders(root: Path, where: str) -> list[Path]:
 def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
     """The class folders of a labeled `<class>/<image>` folder, sorted, each with the sorted names
     of the images in it: one directory listing per class folder, no image opened, no file
-    stat'ed. A class folder holding folders, or images outside class folders, is refused."""
-    subs = _subdirs(root)
+    stat'ed (`root` itself is listed once, for its folders and its loose images). A class folder
+    holding folders, or images outside class folders, is refused."""
     with os.scandir(root) as entries:
-        loose = sorted(e.name for e in entries if e.is_file() and is_image(e.name))
+        here = list(entries)
+    subs = _folders_of(here)
+    loose = sorted(e.name for e in here if e.is_file() and is_image(e.name))
     if not subs or loose:
         found = f"{len(loose)} images such as {loose[0]}" if loose else "no class folders"
         raise DatasetError(
@@ -627,32 +644,46 @@ def nested_folder_error(where: str, cls: str, inner: str) -> DatasetError:
 
 
 def _folder_corruptions(
-    corruptions: list[tuple[str, Path]], spec: TaskSpec, where: str
+    root: Path, corruptions: list[tuple[str, Path]], spec: TaskSpec, where: str
 ) -> FolderCorruptionSource:
+    """The cells of the corruption folders of `root` (`where` names it: the root of an ImageNet-C
+    tree, or one corruption's folder), each listed once and checked against the first, whose
+    image names the loader then uses for every cell; every message names the folder at fault by
+    its real path (`_below`)."""
     wanted = _wanted_corruptions(spec, [name for name, _ in corruptions], where)
     cells: list[tuple[str, int, Path]] = []
-    first: tuple[str, list[str]] | None = None
+    first: tuple[Path, list[str]] | None = None
     first_images: CellImages | None = None
     for name, folder in corruptions:
         if name not in wanted:
             continue
-        _check_corruption_name(name, f"folder {name}", where)
-        severities = _severity_folders(folder, name, where)
-        for severity in sorted(_wanted_severities(spec, f"{where}/{name}", set(severities))):
-            cell = f"{name}/{severity}"
-            listed = class_images(severities[severity], f"{where}/{cell}")
+        at_corruption = _below(where, root, folder)
+        _check_corruption_name(name, at_corruption)
+        severities = _severity_folders(root, folder, where)
+        for severity in sorted(_wanted_severities(spec, at_corruption, set(severities))):
+            cell = severities[severity]
+            at_cell = _below(where, root, cell)
+            listed = class_images(cell, at_cell)
             classes = list(listed)
-            _check_declared_classes(spec, classes, f"{where}/{cell}")
+            _check_declared_classes(spec, classes, at_cell)
             if spec.class_names is None:  # declared names index every cell's folders alike
                 first = first or (cell, [d.name for d in classes])
-                _same_classes(cell, [d.name for d in classes], first, where)
-            images = CellImages(
-                spec.name, severities[severity], {d.name: n for d, n in listed.items()}
-            )
+                _same_classes(at_cell, [d.name for d in classes], first)
+            images = CellImages(spec.name, cell, {d.name: n for d, n in listed.items()})
             first_images = first_images or images.nonempty()
             images.same_as(first_images)
-            cells.append((name, severity, severities[severity]))
-    return FolderCorruptionSource(tuple(cells))
+            cells.append((name, severity, cell))
+    assert first_images is not None  # a corruption folder holds a severity folder (detected so)
+    return FolderCorruptionSource(tuple(cells), first_images.names)
+
+
+def _below(where: str, root: Path, path: Path) -> str:
+    """`where`, which names the source `root`, moved to `path` at or below it, so that a message
+    names the real path once. Appending a cell's `<corruption>/<severity>` to `where` instead
+    doubled the corruption folder when the source is one corruption's folder (`source: inc/fog`
+    gave `.../inc/fog/fog/2`, a folder that does not exist)."""
+    rel = path.relative_to(root).as_posix()
+    return where if rel == "." else f"{where}/{rel}"
 
 
 @dataclass(frozen=True)
@@ -707,32 +738,34 @@ class CellImages:
         )
 
 
-def _severity_folders(folder: Path, name: str, where: str) -> dict[int, Path]:
-    """The `1`..`5` folders of an ImageNet-C corruption; any other folder is refused by name."""
+def _severity_folders(root: Path, folder: Path, where: str) -> dict[int, Path]:
+    """The `1`..`5` folders of the ImageNet-C corruption `folder` (at or below the source `root`
+    that `where` names); any other folder is refused by its path."""
     subs = _subdirs(folder)
     for d in subs:
         if d.name not in SEVERITY_FOLDERS:
             raise DatasetError(
-                f"{where}: severity folder {name}/{d.name} is not one of 1-5; ImageNet-C is "
+                f"{_below(where, root, d)} is not a severity folder (1-5); ImageNet-C is "
                 "<corruption>/<1-5>/<class>/<image>: remove or rename it"
             )
     return {int(d.name): d for d in subs}
 
 
-def _same_classes(cell: str, names: list[str], first: tuple[str, list[str]], where: str) -> None:
-    """Every cell has the first cell's class folders (labels are their sorted names)."""
-    first_cell, first_names = first
+def _same_classes(where: str, names: list[str], first: tuple[Path, list[str]]) -> None:
+    """Every cell (`where` names its folder) has the first cell's class folders (labels are their
+    sorted names)."""
+    first_folder, first_names = first
     if names == first_names:
         return
     lacks = sorted(set(first_names) - set(names))
     extra = sorted(set(names) - set(first_names))
     detail = (
-        f"{cell} lacks {', '.join(lacks[:3])}"
+        f"it lacks {', '.join(lacks[:3])}"
         if lacks
-        else f"{cell} has {', '.join(extra[:3])}, which {first_cell} lacks"
+        else f"it has {', '.join(extra[:3])}, which the other lacks"
     )
     raise DatasetError(
-        f"{where}: cell {cell} has {len(names)} class folders and cell {first_cell} "
-        f"{len(first_names)} ({detail}); every cell needs the same class folders, since labels "
+        f"{where} has {len(names)} class folders and {first_folder} has {len(first_names)} "
+        f"({detail}); every corruption/severity cell needs the same class folders, since labels "
         "are their sorted names: restore the missing folders or remove the extra ones"
     )
