@@ -14,7 +14,8 @@
   baseline finds easiest. Corruptions a suite reported not applicable (they do nothing on the
   task) or did not run are left out and named. Intervals: percentile bootstrap over the sample
   ids, paired (the model and the baseline are resampled on the same ids: the clean rows', or on a
-  published corrupted set without clean rows the cells' source ids).
+  published corrupted set without clean rows the cells' source ids), on the same draws for every
+  model of the board.
 - Effective robustness (Taori et al. 2020): fit ``logit(shifted acc) = a * logit(clean acc) + b``
   on a testbed of models, then ``rho(f) = shifted acc(f) - sigmoid(a * logit(clean acc(f)) + b)``
   (accuracy above the fitted line, in accuracy units). Accuracies are clipped half a sample
@@ -22,8 +23,11 @@
   line gets 0, also at 100%). The testbed is the config's `effective_robustness_testbed`, by
   default the board's models that are not compressed variants; the scored model is never in its
   own testbed. Interval: bootstrap over the clean and the shifted sample ids (each resampled once
-  for every model), refitting the line each time; none when a model of the fit has an accuracy of
-  0 or 1 (the bootstrap cannot vary it).
+  for every model: the draws never depend on the scored model), refitting the line each time;
+  none when a model of the fit has an accuracy of 0 or 1 (the bootstrap cannot vary it). A model
+  whose testbed gives no line is undefined (None, with the reason) where others have a value.
+- Configured shifted tasks and OOD sets that gave the board's jobs no results (another modality,
+  a published corrupted set) are named in a board note with the job's reason (`not_run_notes`).
 
 Intervals never leave draws out: a draw where the statistic does not exist (no line, CE 0/0)
 counts at the worst end of each bound, and the interval is None when a bound is then infinite.
@@ -75,6 +79,10 @@ class ShiftBoardConfig(BaseModel):
     mce_baseline: str | None = None  # the model whose errors normalise mCE
     mce_corruptions: str | list[str] = "benchmark"  # "benchmark" (15), "all" (19) or names
     effective_robustness_testbed: list[str] | None = None  # None: the board's non-variants
+    # entries as stored (a list for every task, or {task: [entries]}): `not_run_notes` reads
+    # them, and takes anything else for no entries (a board is never refused for them)
+    shifted_tasks: Any = None
+    ood_sets: Any = None
 
     def corruption_set(self) -> tuple[str, tuple[str, ...]]:
         """A label for the mCE corruption set, and its names."""
@@ -182,6 +190,15 @@ class _OutcomeCache:
             table = source() if source is not None else None
             self._loaded[model] = Outcomes.from_table(table) if table is not None else None
         return self._loaded[model]
+
+
+def _sorted_ids(series: pd.Series) -> pd.Index:
+    """A condition's sample ids in one order for every model (sorted when they sort)."""
+    ids = pd.Index(series.index)
+    try:
+        return ids.sort_values()
+    except TypeError:  # ids of mixed types: the table's order
+        return ids
 
 
 def _counts(idx: np.ndarray, n: int) -> np.ndarray:
@@ -467,7 +484,10 @@ def _paired_errors(
 
     The ids are the clean rows' when there are any, else the first averaged cell's: a published
     corrupted set (CIFAR-10-C, ImageNet-C) has no clean rows, and its cells hold the same source
-    images, so they pair across cells and models all the same.
+    images, so they pair across cells and models all the same. They are taken in sorted order,
+    and the draws are named by the baseline, not the model: every model of the board is
+    resampled on the same draws of the ids (two models with the same per-sample errors get the
+    same interval).
     """
     mine, theirs = ctx.outcomes.get(model), ctx.outcomes.get(baseline)
     if mine is None or theirs is None:
@@ -477,7 +497,7 @@ def _paired_errors(
     series = mine.by_condition.get(key)
     f = b = None
     if series is not None:
-        ids = pd.Index(series.index)
+        ids = _sorted_ids(series)
         f, b = _sample_errors(mine, scope, ids), _sample_errors(theirs, scope, ids)
     if f is None or b is None:
         return None, (
@@ -500,7 +520,7 @@ def _mce_interval(
     draws = _resampled_means(
         np.concatenate([f.cells, b.cells], axis=1),
         seed=ctx.seed,
-        name=f"shift/mce/{model}/{baseline}",
+        name=f"shift/mce/{baseline}",
         resamples=ctx.resamples,
     )
     k = f.cells.shape[1]
@@ -575,7 +595,7 @@ def _relative_mce(
                 "sample), which a bootstrap over sample ids cannot vary (every resample gives 0)"
             )
         else:
-            name = f"shift/relative_mce/{model}/{baseline}"
+            name = f"shift/relative_mce/{baseline}"
             ci = _relative_interval(pair[0], pair[1], groups, ctx, name)
     return _record("relative_mce", value, recs.n, f"relative mCE {where}{why}", ci=ci)
 
@@ -721,8 +741,13 @@ def _er_interval(
     per_model: Mapping[str, ShiftRecords],
     ctx: _BoardContext,
 ) -> tuple[Interval | None, str | None]:
-    """Bootstrap interval of rho (clean and shifted ids resampled once for all models), or None
-    with the reason it would mislead."""
+    """Bootstrap interval of rho, or None with the reason it would mislead.
+
+    The clean and the shifted sample ids are resampled once for the board: the draws depend on
+    the run seed, the shifted task and the ids (in sorted order), never on the scored model: every
+    model of the board is scored on the same resamples, and two models with the same per-sample
+    results on the same testbed get the same interval.
+    """
     models = [*bed, model]
     key = f"shifted={task}"
     edge = [m for m in models if _at_edge(per_model[m], task)]
@@ -738,8 +763,9 @@ def _er_interval(
         o = ctx.outcomes.get(m)
         if o is None or CLEAN not in o.by_condition or key not in o.by_condition:
             return None, "no interval: no per-sample table with clean and shifted rows"
-        ids_clean = ids_clean if ids_clean is not None else pd.Index(o.by_condition[CLEAN].index)
-        ids_shift = ids_shift if ids_shift is not None else pd.Index(o.by_condition[key].index)
+        if ids_clean is None or ids_shift is None:
+            ids_clean = _sorted_ids(o.by_condition[CLEAN])
+            ids_shift = _sorted_ids(o.by_condition[key])
         c, s = o.aligned(CLEAN, ids_clean), o.aligned(key, ids_shift)
         if c is None or s is None:
             return None, (
@@ -749,7 +775,7 @@ def _er_interval(
         clean_cols.append(c)
         shifted_cols.append(s)
     assert ids_clean is not None and ids_shift is not None
-    name = f"shift/effective_robustness/{task}/{model}"
+    name = f"shift/effective_robustness/{task}"
     a_c = _resampled_means(
         np.stack(clean_cols, axis=1), seed=ctx.seed, name=f"{name}/clean", resamples=ctx.resamples
     )
@@ -762,9 +788,30 @@ def _er_interval(
     n_c = np.full(len(models), len(ids_clean), dtype=np.float64)
     n_s = np.full(len(models), len(ids_shift), dtype=np.float64)
     rho = _fit_residual(a_c, a_s, n_c, n_s)
-    return _interval_with_reason(
+    ci, why = _interval_with_reason(
         rho, "the testbed's clean accuracies are all equal (no line can be fitted)"
     )
+    if ci is None and why is not None:
+        why += "; " + _tie_cause(bed, per_model, np.stack(clean_cols[:-1], axis=1))
+    return ci, why
+
+
+def _tie_cause(bed: list[str], per_model: Mapping[str, ShiftRecords], clean: np.ndarray) -> str:
+    """Why resamples tie the testbed's clean accuracies, in words. `clean`: (n, testbed)
+    per-sample correctness; the samples where the testbed's models disagree are all that
+    separates their accuracies."""
+    disagree = int((clean.max(axis=1) != clean.min(axis=1)).sum())
+    accs = ", ".join(f"{m} {_acc(per_model[m].clean_acc)}" for m in bed)
+    return (
+        f"the testbed's clean accuracies are close ({accs}): its models disagree on {disagree} "
+        f"of {clean.shape[0]} clean samples, and resampling those often makes the accuracies "
+        "equal, so the data do not pin down the line's slope, nor this value, which follows "
+        "from it"
+    )
+
+
+def _acc(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.3f}"
 
 
 def _testbed(
@@ -794,26 +841,34 @@ def _er_records(
     ctx: _BoardContext,
     out: dict[str, list[MetricRecord]],
 ) -> list[str]:
+    """Effective robustness per shifted task. Where some models get a value, every other model
+    with a clean and a shifted accuracy gets the record too, undefined (value None) with the
+    reason in its note: the metric was computed for it and does not exist, which is not the
+    same as not measured. Where no model gets a value, a board note says why (no column)."""
     notes = []
     for t in sorted({t for r in per_model.values() for t in r.shift_acc}):
         eligible = [m for m, r in per_model.items() if r.clean_acc is not None and t in r.shift_acc]
         pool, origin, missing = _testbed(t, eligible, config, variants, per_model)
         if missing:
             notes.append(f"effective robustness on shifted={t}: {missing}")
-        scored = 0
-        for m in eligible:
-            bed = [x for x in pool if x != m]
-            record = _er_record(t, m, bed, origin, missing, per_model, ctx)
-            if record is not None:
+        records = {
+            m: _er_record(t, m, [x for x in pool if x != m], origin, missing, per_model, ctx)
+            for m in eligible
+        }
+        if not records:
+            continue
+        if any(why is None for _, why in records.values()):
+            for m, (record, _) in records.items():
                 out[m].append(record)
-                scored += 1
-        if scored < len(eligible):
-            notes.append(
-                f"effective robustness on shifted={t}: {len(eligible) - scored} model(s) have no "
-                f"value: the line needs a testbed ({origin}, without the scored model) of at "
-                f"least {MIN_TESTBED} models with different clean accuracy (testbed: "
-                f"{', '.join(pool) or 'none'})"
-            )
+            continue
+        by_reason: dict[str, list[str]] = {}
+        for m, (_, why) in records.items():
+            by_reason.setdefault(why or "", []).append(m)
+        notes.append(
+            f"effective robustness on shifted={t}: no model has a value (testbed, {origin}: "
+            f"{', '.join(pool) or 'none'}): "
+            + "; ".join(f"{', '.join(ms)}: {why}" for why, ms in by_reason.items())
+        )
     return notes
 
 
@@ -825,39 +880,61 @@ def _er_record(
     missing: str,
     per_model: Mapping[str, ShiftRecords],
     ctx: _BoardContext,
-) -> MetricRecord | None:
-    if len(bed) < MIN_TESTBED:
-        return None
+) -> tuple[MetricRecord, str | None]:
+    """rho of `model` on shifted `task`, with its interval, and None; or, undefined (value None)
+    when the testbed without the model has fewer than `MIN_TESTBED` models or all its clean
+    accuracies are equal (no line), the record and why (also in its note)."""
     recs = per_model[model]
     order = [*bed, model]
     n_shifted = {m: per_model[m].shift_n.get(task, 0) for m in order}
-    # the board's value is `effective_robustness` itself, on the testbed plus the scored model
-    rho = (
-        effective_robustness(
-            {m: c for m in order if (c := per_model[m].clean_acc) is not None},
-            {m: per_model[m].shift_acc[task] for m in order},
-            {m: per_model[m].n for m in order},
-            testbed=set(order),
-            shifted_n=n_shifted,
-        )
-        or {}
-    ).get(model)
-    if rho is None:
-        return None
-    ci, why = _er_interval(task, model, bed, per_model, ctx)
     sizes = f"clean n={recs.n or 'unknown'}, shifted n={n_shifted[model] or 'unknown'}"
-    note = (
-        f"logit-space linear fit ({sizes}) on a testbed of {len(bed)} models ({origin}, "
-        f"without the scored model): {', '.join(bed)}"
+    models = f"{len(bed)} model" + ("" if len(bed) == 1 else "s")
+    testbed = (
+        f"testbed of {models} ({origin}, without the scored model): {', '.join(bed) or 'none'}"
     )
-    note += "".join(f"; {part}" for part in (missing, why) if part)
+    rho = None
+    if len(bed) >= MIN_TESTBED:
+        # the board's value is `effective_robustness` itself, on the testbed plus the model
+        rho = (
+            effective_robustness(
+                {m: c for m in order if (c := per_model[m].clean_acc) is not None},
+                {m: per_model[m].shift_acc[task] for m in order},
+                {m: per_model[m].n for m in order},
+                testbed=set(order),
+                shifted_n=n_shifted,
+            )
+            or {}
+        ).get(model)
+    if rho is None:
+        if len(bed) < MIN_TESTBED:
+            why = (
+                f"the line needs a testbed of at least {MIN_TESTBED} models besides the scored "
+                "one, with different clean accuracy"
+            )
+        else:
+            accs = ", ".join(f"{m} {_acc(per_model[m].clean_acc)}" for m in bed)
+            why = (
+                f"the testbed's clean accuracies are all equal ({accs}), so no line can be "
+                f"fitted (a line needs {MIN_TESTBED} testbed models with different clean accuracy)"
+            )
+        note = f"undefined: {why}; {testbed}" + (f"; {missing}" if missing else "")
+        return _er_metric(task, None, recs.n, note, None), why
+    ci, no_ci = _er_interval(task, model, bed, per_model, ctx)
+    note = f"logit-space linear fit ({sizes}) on a {testbed}"
+    note += "".join(f"; {part}" for part in (missing, no_ci) if part)
+    return _er_metric(task, float(rho), recs.n, note, ci), None
+
+
+def _er_metric(
+    task: str, value: float | None, n: int, note: str, ci: Interval | None
+) -> MetricRecord:
     return MetricRecord(
         suite=SUITE,
         metric="effective_robustness",
-        value=float(rho),
+        value=value,
         unit="difference",
         higher_is_better=True,
-        n=recs.n,
+        n=n,
         condition=f"shifted={task}",
         headline=True,
         ci=ci,
@@ -902,6 +979,74 @@ def board_records(
             "bootstrap_resamples: 0"
         )
     return out, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Configured shifted tasks and OOD sets that gave no results
+# ---------------------------------------------------------------------------------------------
+
+_INPUTS = (  # config key, what an entry is, the condition prefix of its records
+    ("shifted_tasks", "shifted task", "shifted="),
+    ("ood_sets", "OOD set", "ood="),
+)
+
+
+def _entry_name(entry: Any) -> str | None:
+    """The name a configured entry's records carry: a task name, an inline task's `name`, a
+    generated set's kind (`uniform_noise`)."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, Mapping):
+        name = entry.get("generated") or entry.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _configured(value: Any, task: str) -> list[str]:
+    """The names configured for `task`: a list applies to every task, a mapping to its key."""
+    entries = value.get(task) if isinstance(value, Mapping) else value
+    if not isinstance(entries, list):
+        return []
+    return [n for e in entries if (n := _entry_name(e)) is not None]
+
+
+def not_run_notes(
+    task: str,
+    config: ShiftBoardConfig,
+    jobs: Mapping[str, tuple[Sequence[MetricRecord], Sequence[str]]],
+) -> list[str]:
+    """A note per configured shifted task or OOD set that gave a model's `shift` job on `task`
+    no results, with the job's own reason: a list entry of another modality than the task, a
+    published corrupted set (no clean rows to compare with). The suite states the reason only in
+    its job notes, which no board shows; without this, the entry vanishes without a word.
+
+    `jobs`: model -> (its shift records, its job notes). Models are named unless every model
+    of the board is concerned. Nothing is measured here: only what did not run is said.
+    """
+    missing: dict[tuple[str, str, str], list[str]] = {}
+    for key, what, prefix in _INPUTS:
+        for name in dict.fromkeys(_configured(getattr(config, key), task)):
+            for model, (records, job_notes) in jobs.items():
+                if any(r.condition == f"{prefix}{name}" for r in records):
+                    continue
+                reason = _job_reason(job_notes, what, name)
+                missing.setdefault((key, name, reason), []).append(model)
+    notes = []
+    for (key, name, reason), models in missing.items():
+        who = "every model" if len(models) == len(jobs) else ", ".join(models)
+        notes.append(f"suites.shift.{key}: {name!r} has no results on this board ({who}): {reason}")
+    return notes
+
+
+def _job_reason(job_notes: Sequence[str], what: str, name: str) -> str:
+    """The job notes that say why `name` did not run: those naming it, else those about every
+    entry of its kind (a published set runs neither shifted tasks nor OOD sets)."""
+    named = [n for n in job_notes if f"{what} {name!r}" in n]
+    general = [n for n in job_notes if f"{what}s" in n and "not run" in n]
+    found = named or general
+    if not found:
+        return "the shift job recorded no reason (its job.json notes say nothing about it)"
+    return "; ".join(found)
 
 
 def _record(

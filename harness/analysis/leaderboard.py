@@ -424,12 +424,20 @@ def _order(board: Board) -> None:
 
 
 def _add_cross_model(board: Board, jobs: list[LoadedJob]) -> None:
-    """Columns that need several models of the board (mCE, relative mCE, effective robustness)."""
+    """Columns that need several models of the board (mCE, relative mCE, effective robustness),
+    and notes on what the board's shift config asked for and did not run (`not_run_notes`)."""
     shift = [(man, j) for man, j in jobs if j.record.suite == cross_model.SUITE]
     if not shift:
         return
     per_model, notes = _cross_model_records(board, shift)
     board.notes.extend(notes)
+    board.notes.extend(
+        cross_model.not_run_notes(
+            board.task,
+            cross_model.board_config([j.record.suite_config for _, j in shift]),
+            {j.record.model: (j.metrics, j.record.notes) for _, j in shift},
+        )
+    )
     for model, records in per_model.items():
         for m in records:
             if m.key not in board.units:

@@ -3,8 +3,11 @@
 Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, footnote marks (†1...)
 for records that carry a note, and `FAILED: <reason>` where the suite's job failed; qualifiers
 shared by every column of a metric move to a `measured at:` legend line. CSV and JSON carry the
-same information in columns: `<key>_flags`, `<key>_note`, `<key>_failed`. Tables are written by
-`harness.present.tables`.
+same information in columns: `<key>_flags`, `<key>_note`, `<key>_failed`, and the board's notes
+(what the table and Markdown print as `note:` lines under the board) on every row of the board:
+JSON `notes`, a list; CSV `notes`, one cell with the notes one per line (a spreadsheet or a CSV
+reader takes every line of the file as a row of one table, so there are no comment lines).
+Tables are written by `harness.present.tables`.
 """
 
 from __future__ import annotations
@@ -189,14 +192,15 @@ _CSV_SUFFIXES = ("", "_ci_low", "_ci_high", "_n", "_flags", "_note", "_failed")
 
 def render_csv(boards: list[Board]) -> str:
     """One line per (board, model); per column its value, interval, n, flags (`;`-joined),
-    note and failure reason."""
+    note and failure reason; last, the board's notes (`notes`, one per line of the cell, the same
+    on every row of the board)."""
     keys: list[str] = []
     for b in boards:
         for c in b.columns:
             for k in (c + suffix for suffix in _CSV_SUFFIXES):
                 if k not in keys:
                     keys.append(k)
-    header = ["board", "position", "rank", "model", "task", "task_fingerprint", *keys]
+    header = ["board", "position", "rank", "model", "task", "task_fingerprint", *keys, "notes"]
     rows = []
     for b in boards:
         for r in b.rows:
@@ -216,13 +220,16 @@ def render_csv(boards: list[Board]) -> str:
                     r.task,
                     r.task_fingerprint,
                     *[flat.get(k) for k in keys],
+                    "\n".join(b.notes) or None,
                 ]
             )
     return to_csv(Table(header, rows))
 
 
 def render_json(boards: list[Board]) -> str:
-    """The machine-readable contract: one object per (model, task) row, metric columns flat."""
+    """The machine-readable contract: one object per (model, task) row, metric columns flat,
+    with its board's title, n, suites, rank method and notes (`notes`: the board's notes, the
+    same list on every row of the board)."""
     rows = []
     for b in boards:
         for r in b.rows:
@@ -234,6 +241,7 @@ def render_json(boards: list[Board]) -> str:
                     "rank_method": b.rank_method,
                     **({"protocol": b.protocol} if b.protocol is not None else {}),
                     **r.to_dict(ranked=b.rank_metric is not None, column_suites=b.column_suites),
+                    "notes": list(b.notes),
                 }
             )
     return to_json(rows)

@@ -154,7 +154,9 @@ def _board_cell(
 ) -> CellView:
     record = board.records.get((row.model, key))
     if record is None:
-        return missing_cell("not measured", notes)
+        # a failed job is not "not measured": the leaderboard says FAILED with the reason
+        failure = row.failure(key, board.column_suites)
+        return missing_cell(f"failed: {failure}" if failure else "not measured", notes)
     man, job = board.sources[(row.model, record.suite)]
     best = ranked and key == board.rank_metric and row.rank == 1
     return record_cell(record, provenance_href(man, job), notes, best=best)

@@ -116,9 +116,14 @@ def test_board_records_effective_robustness_needs_a_testbed_of_two() -> None:
     assert notes == [] and all(r[0].metric == "effective_robustness" for r in records.values())
     assert records["a"][0].key == "effective_robustness[shifted=other]"
     assert "b, c" in (records["a"][0].note or "")  # the scored model is not in its testbed
-    # Variants stay out of the default testbed: with c a variant, a's testbed is b alone.
+    # Variants stay out of the default testbed: with c a variant, a's testbed is b alone. c
+    # gets a value, so a's cell is there too: undefined, saying why (not "not measured").
     records, notes = cross_model.board_records(three, baseline=None, variants={"c"})
-    assert records["a"] == [] and records["c"] != [] and "without variants" in notes[0]
+    assert records["c"][0].value is not None and notes == []
+    (a,) = records["a"]
+    assert a.value is None and a.ci is None
+    assert (a.note or "").startswith("undefined: the line needs a testbed of at least 2")
+    assert "testbed of 1 model (the board's models without variants" in a.note
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,3 +484,165 @@ def test_testbed_models_without_results_on_the_board_are_named() -> None:
     er = _cell(records, "a", "effective_robustness")
     assert "no shift results on this board: zz" in (er.note or "")
     assert any("zz" in n for n in notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Second audit: one set of resamples per board, undefined is not "not measured", inputs that
+# did not run
+# ---------------------------------------------------------------------------------------------
+
+
+def _spread(n: int, errors: int, seed: int) -> np.ndarray:
+    """n outcomes with `errors` wrong ones at seeded places (models disagree sample by sample)."""
+    out = np.ones(n, dtype=bool)
+    out[np.random.default_rng(seed).choice(n, errors, replace=False)] = False
+    return out
+
+
+def _testbed_outcomes(n: int = 60) -> dict[str, dict[str, np.ndarray]]:
+    return {
+        f"t{i}": {"clean": _spread(n, e, i), "shifted=sh": _spread(n, e + 8, 10 + i)}
+        for i, e in enumerate((10, 16, 22, 28))
+    }
+
+
+def test_effective_robustness_intervals_are_the_same_for_models_with_the_same_results() -> None:
+    # The audit's m5 and m5@fp16: the same per-sample results, scored on a named testbed, got
+    # the same value but different intervals ([-0.105, 0.143] vs [-0.155, 0.165]): the draws
+    # were seeded with the scored model's name, though the testbed is resampled once for all.
+    same = {"clean": _spread(60, 14, 7), "shifted=sh": _spread(60, 20, 8)}
+    outcomes = {**_testbed_outcomes(), "m": same, "m@fp16": same}
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t0", "t1", "t2", "t3"])
+    records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
+    a, b = (
+        _cell(records, "m", "effective_robustness"),
+        _cell(records, "m@fp16", "effective_robustness"),
+    )
+    assert a.value == b.value and a.ci is not None
+    assert a.ci == b.ci
+    # The default testbed (the board's models without variants): two variants with the same
+    # results share the testbed, and so the interval.
+    records, _ = _board(outcomes, baseline=None, variants={"m", "m@fp16"}, resamples=300)
+    a, b = (
+        _cell(records, "m", "effective_robustness"),
+        _cell(records, "m@fp16", "effective_robustness"),
+    )
+    assert a.ci is not None and a.ci == b.ci
+
+
+def test_effective_robustness_draws_do_not_depend_on_the_table_order() -> None:
+    # The same samples in another row order are the same data: the same interval.
+    outcomes = {
+        **_testbed_outcomes(),
+        "m": {"clean": _spread(60, 14, 7), "shifted=sh": _spread(60, 20, 8)},
+    }
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t0", "t1", "t2", "t3"])
+    built = {m: _records_and_table(o) for m, o in outcomes.items()}
+    tables = {m: (lambda t: lambda: t)(table) for m, (_, table) in built.items()}
+    reversed_first = dict(tables)
+    frame = built["t0"][1].frame.iloc[::-1].reset_index(drop=True)
+    reversed_first["t0"] = (lambda t: lambda: t)(SampleTable.build(frame.to_dict("list")))
+    recs = {m: r for m, (r, _) in built.items()}
+    kwargs = {"baseline": None, "config": config, "resamples": 200}
+    one, _ = cross_model.board_records(recs, tables=tables, **kwargs)  # type: ignore[arg-type]
+    two, _ = cross_model.board_records(recs, tables=reversed_first, **kwargs)  # type: ignore[arg-type]
+    assert _cell(one, "m", "effective_robustness").ci == _cell(two, "m", "effective_robustness").ci
+
+
+def test_mce_intervals_are_the_same_for_models_with_the_same_errors() -> None:
+    base = {f"corruption=fog/severity={s}": _spread(80, 20 + 5 * s, s) for s in (1, 2)}
+    base |= {f"corruption=snow/severity={s}": _spread(80, 25 + 5 * s, 10 + s) for s in (1, 2)}
+    model = {k: _spread(80, 12 + i, 20 + i) for i, k in enumerate(base)}
+    records, _ = _board({"b": base, "m": model, "m@int8": model}, baseline="b", resamples=300)
+    for metric in ("mce",):
+        a, b = _cell(records, "m", metric), _cell(records, "m@int8", metric)
+        assert a.value == b.value and a.ci is not None and a.ci == b.ci
+
+
+def test_effective_robustness_undefined_for_a_model_is_a_record_that_says_why() -> None:
+    # The audit's digits board: the two CNNs are 100% right on clean, so the MLP's testbed (the
+    # two CNNs) has equal clean accuracies and no line. The MLP's cell said "not measured" in
+    # the report ("—" on the leaderboard, with a board note naming no model); it is undefined.
+    outcomes = {
+        "cnn": {"clean": _ones(40), "shifted=sh": _ones(40, 12)},
+        "cnn-adv": {"clean": _ones(40), "shifted=sh": _ones(40, 15)},
+        "mlp": {"clean": _ones(40, 3), "shifted=sh": _ones(40, 6)},
+    }
+    records, notes = _board(outcomes, baseline=None, resamples=50)
+    er = _cell(records, "mlp", "effective_robustness")
+    assert er.value is None and er.ci is None and er.key == "effective_robustness[shifted=sh]"
+    assert (er.note or "").startswith(
+        "undefined: the testbed's clean accuracies are all equal (cnn 1.000, cnn-adv 1.000), "
+        "so no line can be fitted"
+    )
+    assert _cell(records, "cnn", "effective_robustness").value is not None
+    assert not any("no value" in n for n in notes)  # the cell says it, where it belongs
+    # No model with a value: no column, and the board note says why, per model.
+    tie = {"clean": _ones(40), "shifted=sh": _ones(40, 5)}
+    records, notes = _board({"a": tie, "b": tie, "c": tie}, baseline=None, resamples=50)
+    assert records == {"a": [], "b": [], "c": []}
+    (note,) = notes
+    assert note.startswith("effective robustness on shifted=sh: no model has a value")
+    assert "; c: the testbed's clean accuracies are all equal (a 1.000, b 1.000)" in note
+
+
+def test_no_interval_note_says_why_resamples_leave_no_line() -> None:
+    # The quickstart's three non-variant models: each one's testbed is the two others, whose
+    # clean accuracies differ by a sample or two of 300; many resamples tie them. The note
+    # says so in words, with the accuracies and how many samples separate them.
+    outcomes = {
+        "t1": {"clean": _ones(20, 4), "shifted=sh": _ones(20, 8)},
+        "t2": {"clean": _ones(20, 5), "shifted=sh": _ones(20, 10)},
+        "m": {"clean": _ones(20, 3), "shifted=sh": _ones(20, 5)},
+    }
+    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2"])
+    records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
+    note = _cell(records, "m", "effective_robustness").note or ""
+    assert "no interval" in note
+    assert (
+        "the testbed's clean accuracies are close (t1 0.800, t2 0.750): its models disagree "
+        "on 1 of 20 clean samples" in note
+    )
+    assert "the data do not pin down the line's slope, nor this value" in note
+
+
+def _shift_job(conditions: list[str], *notes: str) -> tuple[list[MetricRecord], list[str]]:
+    return [
+        _rec("shift_acc" if c.startswith("shifted=") else "ood_auroc", 0.5, c) for c in conditions
+    ], list(notes)
+
+
+NOT_APPLY = "OOD set 'diabetes' (tabular) does not apply to image task 'colours'"
+
+
+def test_configured_inputs_that_gave_no_results_get_a_board_note_with_the_jobs_reason() -> None:
+    config = cross_model.ShiftBoardConfig(
+        ood_sets=["diabetes", {"generated": "uniform_noise", "n": 500}],
+        shifted_tasks={"colours": [{"name": "colours-shifted", "source": "x"}], "other": ["o"]},
+    )
+    ran = ["ood=uniform_noise", "shifted=colours-shifted"]
+    jobs = {"a": _shift_job(ran, NOT_APPLY), "b": _shift_job(ran, NOT_APPLY)}
+    assert cross_model.not_run_notes("colours", config, jobs) == [
+        f"suites.shift.ood_sets: 'diabetes' has no results on this board (every model): {NOT_APPLY}"
+    ]
+    # Only some models: they are named; no reason recorded: said so, not guessed.
+    jobs["c"] = _shift_job([*ran, "ood=diabetes"])
+    jobs["d"] = _shift_job(ran)
+    notes = cross_model.not_run_notes("colours", config, jobs)
+    assert notes[0].endswith(f"(a, b): {NOT_APPLY}")
+    assert "(d): the shift job recorded no reason" in notes[1]
+    # Everything ran: nothing to say. A mapping entry of another task is not this board's.
+    assert cross_model.not_run_notes("colours", config, {"c": jobs["c"]}) == []
+
+
+def test_a_published_set_names_every_configured_input_it_did_not_run() -> None:
+    published = (
+        "shifted tasks and OOD sets compare with clean rows: not run on a published corrupted set"
+    )
+    config = cross_model.ShiftBoardConfig(shifted_tasks=["s"], ood_sets=["o"])
+    notes = cross_model.not_run_notes("cifar10-c", config, {"m": _shift_job([], published)})
+    assert [n.split(":")[1].strip() for n in notes] == [
+        "'s' has no results on this board (every model)",
+        "'o' has no results on this board (every model)",
+    ]
+    assert all(n.endswith(published) for n in notes)
