@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
-from harness.config.tasks.catalogue import task_registry
+from harness.config.tasks.catalogue import check_catalogued, task_registry
 from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
@@ -30,7 +30,7 @@ from harness.core.manifest import ProtocolRef
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
-from harness.core.validation import format_validation_error
+from harness.core.validation import format_validation_error, with_key_suggestions
 from harness.core.weights import check_safetensors, is_safetensors
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
@@ -139,6 +139,10 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
     try:
         config = adapter_cls.config_model.model_validate(entry.adapter_fields())
     except ValidationError as err:
+        # a typo names the closest key of the entry: the adapter's fields or the model's own
+        known = {*adapter_cls.config_model.model_fields, *ModelSpec.model_fields}
+        given = {**entry.adapter_fields(), **{k: None for k in entry.model_fields_set}}
+        err = with_key_suggestions(err, known, given) or err
         raise SpecError(
             format_validation_error(err, prefix=f"models[{index}]({entry.name})")
         ) from None
@@ -231,6 +235,7 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
     if isinstance(entry, str):
         registry = task_registry()
         factory = registry.load(entry)  # raises UnknownNameError with close matches
+        check_catalogued(factory)
         return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
 
     check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
@@ -328,6 +333,8 @@ def build_plan(
     if protocol is not None:
         task_plans = _protocol_task_plans(protocol, spec, task_plans, base_dir)
     all_plans = _expanded_model_plans(spec, base_dir)
+    for suite in suite_objs.values():
+        suite.check_model_names(list(all_plans))  # a setting naming a model names one of these
     chosen = _select(list(all_plans), models, "model")
     model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
     jobs = _jobs(model_plans, task_names, list(task_plans), list(suite_objs))

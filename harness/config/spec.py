@@ -18,25 +18,47 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from harness.core.errors import SpecError
 from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
-from harness.core.validation import format_validation_error
+from harness.core.validation import KnownKeys, format_validation_error
 
 MAX_SPEC_BYTES = MAX_YAML_BYTES  # a spec is a short text; refuse megabyte YAML before reading it
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
 
 
-class StrictModel(BaseModel):
+class StrictModel(KnownKeys):
+    """Unknown keys are errors, each naming the closest key the model takes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 ImageTransformName = Literal["imagenet-eval"]
-Size = Annotated[int, Field(ge=1, le=1 << 15)]
+MAX_SIZE = 1 << 15
+Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
+
+
+def _size_or_pair(key: str, value: Any) -> Any:
+    """`resize` / `center_crop`: N or [height, width], each a whole number of pixels 1..32768.
+    Checked before the union is tried, so a bad value is one line saying what the key takes
+    (not the union's member-by-member errors)."""
+    try:
+        _SIZES.validate_python(value)
+    except ValidationError:
+        single = "the shorter side" if key == "resize" else "an N x N crop"
+        raise ValueError(
+            f"{key} takes N ({single}) or [height, width], in pixels: whole numbers 1..{MAX_SIZE}"
+        ) from None
+    return value
+
+
+_SIZES: TypeAdapter[Any] = TypeAdapter(Size | tuple[Size, Size] | None)
 
 
 class TaskSpec(StrictModel):
@@ -96,6 +118,11 @@ class TaskSpec(StrictModel):
     severities: list[Annotated[int, Field(ge=1, le=5)]] | None = Field(
         default=None, description="CIFAR-10-C / ImageNet-C: the severities to load (default 1-5)"
     )
+
+    @field_validator("resize", "center_crop", mode="before")
+    @classmethod
+    def _sizes(cls, value: Any, info: ValidationInfo) -> Any:
+        return _size_or_pair(str(info.field_name), value)
 
     @model_validator(mode="after")
     def _modality_keys(self) -> TaskSpec:

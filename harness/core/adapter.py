@@ -7,6 +7,7 @@ black-box path, or to skip with a stated reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -231,5 +232,37 @@ def check_fits_task(adapter: ModelAdapter, task: Task) -> None:
         raise ModelOutputError(
             f"model {adapter.name!r} takes inputs of shape {list(spec.shape)} but task "
             f"{task.name!r} provides {list(task.input_shape)}"
+            + (
+                image_shape_advice(
+                    task.input_shape,
+                    spec.shape,
+                    task.modality,
+                    on="the task",
+                    otherwise="fix the model's input_shape",
+                )
+                if task.decoder is not None  # images decoded from files: decoding is declared
+                else ""
+            )
         )
     adapter.check_task(task)
+
+
+def image_shape_advice(
+    got: Sequence[int], want: Sequence[int], modality: str, *, on: str, otherwise: str = ""
+) -> str:
+    """What to declare `on` an image task (or a shift suite's image entry) so its images decode
+    to `want` instead of `got`: `channels`, and a transform for the height and width (`; declare
+    channels: 3 (decode as RGB) on the task, or fix the model's input_shape`). Empty when the
+    shapes are not both images (C, H, W)."""
+    if modality != "image" or len(got) != 3 or len(want) != 3 or want[0] not in (1, 3):
+        return ""
+    fixes = []
+    if got[0] != want[0]:
+        fixes.append(f"channels: {want[0]} (decode as {'RGB' if want[0] == 3 else 'grey'})")
+    if tuple(got[1:]) != tuple(want[1:]):
+        h, w = want[1], want[2]
+        how = f"resize: [{h}, {w}]" + (f", or resize: N with center_crop: {h}" if h == w else "")
+        if (h, w) == (224, 224):
+            how = f"transform: imagenet-eval, or {how}"
+        fixes.append(f"a transform giving {h} x {w} ({how})")
+    return f"; declare {' and '.join(fixes)} on {on}" + (f", or {otherwise}" if otherwise else "")

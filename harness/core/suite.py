@@ -17,14 +17,14 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
 from harness.core.task import Task
-from harness.core.validation import format_validation_error
+from harness.core.validation import KnownKeys, format_validation_error
 
 
 class ProgressCallback(Protocol):
@@ -69,8 +69,8 @@ class SuiteResult:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class SuiteConfig(BaseModel):
-    """Base for suite configs: unknown keys are errors."""
+class SuiteConfig(KnownKeys):
+    """Base for suite configs: unknown keys are errors (naming the closest key)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -129,6 +129,12 @@ class Suite:
         validate`): a suite whose config names tasks refuses a name the spec does not define
         (raising ConfigError), so a typo fails validation instead of being ignored. Nothing to
         check by default."""
+
+    def check_model_names(self, model_names: Sequence[str]) -> None:
+        """Called with the names of the spec's models (variants `<model>@<variant>` included)
+        before any job runs (and by `harness validate`): a suite whose config names models
+        refuses a name the spec does not define (raising ConfigError), so a typo fails
+        validation instead of leaving a metric silently missing. Nothing to check by default."""
 
     def input_fingerprints(self, task: Task) -> dict[str, str]:
         """The content fingerprints (`Task.fingerprint`) of the other data this suite reads when

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+UNKNOWN_KEY = "unknown key (not allowed here)"
 
 
 def format_validation_error(err: ValidationError, *, prefix: str, limit: int | None = None) -> str:
@@ -17,7 +23,8 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
         path = ".".join(_loc_part(p) for p in (prefix, *e["loc"]) if p != "")
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (not allowed here)"
+            # `with_key_suggestions` words its own (`unknown key (did you mean 'seed'?)`)
+            msg = msg if msg.startswith("unknown key") else UNKNOWN_KEY
         elif e["type"] == "missing":
             msg = "required key is missing"
         elif e["type"] == "value_error":
@@ -25,7 +32,8 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
         got = ""
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
             text = repr(e["input"])
-            got = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+            if f"got {text}" not in msg:  # a message that shows the value already says it once
+                got = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
         parts.append(f"{path}: {msg}{got}")
     if limit is not None and len(parts) > limit:
         parts = [*parts[:limit], f"(+{len(parts) - limit} more)"]
@@ -37,3 +45,56 @@ def _loc_part(part: object) -> str:
     characters, markup) cannot break the one-line error or the terminal."""
     text = str(part)
     return text if re.fullmatch(r"[\w.@+()\[\]-]+", text, flags=re.ASCII) else repr(text)
+
+
+def with_key_suggestions(
+    err: ValidationError, known: Iterable[str], data: Any
+) -> ValidationError | None:
+    """`err` with each unknown key of `data` (the mapping the model read: errors at its top
+    level) saying the closest key the model takes (`unknown key (did you mean 'severities'?)`),
+    and without the "required key is missing" of that key (the typo is the one mistake). None
+    when `err` has no unknown key at the top level: keep it as it is."""
+    if not isinstance(data, Mapping):
+        return None
+    errors = err.errors()
+    unknown = [e for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
+    if not unknown:
+        return None
+    free = sorted(set(known) - {str(k) for k in data})  # a key already given is no suggestion
+    suggested: dict[str, str] = {}
+    for e in unknown:
+        close = difflib.get_close_matches(str(e["loc"][0]), free, n=1, cutoff=0.6)
+        if close:
+            suggested[str(e["loc"][0])] = close[0]
+    meant = set(suggested.values())
+    details: list[InitErrorDetails] = []
+    for e in errors:
+        if e["type"] == "missing" and len(e["loc"]) == 1 and e["loc"][0] in meant:
+            continue
+        msg = e["msg"]
+        if e in unknown and str(e["loc"][0]) in suggested:
+            msg = f"unknown key (did you mean {suggested[str(e['loc'][0])]!r}?)"
+        # the rendered message is kept as it is: a template without context is not formatted
+        details.append(
+            {"type": PydanticCustomError(e["type"], msg), "loc": e["loc"], "input": e["input"]}
+        )
+    return ValidationError.from_exception_data(err.title, details)
+
+
+class KnownKeys(BaseModel):
+    """Base for models whose unknown keys are errors: each names the closest key the model
+    takes (a typo of `severities` reads `unknown key (did you mean 'severities'?)`), wherever
+    the model sits in a spec (a list entry, a suite config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _suggest_known_keys(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as err:
+            suggested = with_key_suggestions(err, cls.model_fields, data)
+            if suggested is None:
+                raise
+            raise suggested from None

@@ -18,11 +18,11 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, TypeAdapter, WrapValidator, field_validator
 
 from harness.analysis.detection import METHODS
 from harness.analysis.intervals import (
@@ -36,8 +36,8 @@ from harness.analysis.intervals import (
     wilson_ci,
 )
 from harness.analysis.model_comparison import newcombe_paired
-from harness.config.spec import TaskSpec
-from harness.core.adapter import ModelAdapter, check_logits
+from harness.config.spec import StrictModel, TaskSpec
+from harness.core.adapter import ModelAdapter, check_logits, image_shape_advice
 from harness.core.errors import ConfigError, DatasetError, HarnessError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
@@ -61,25 +61,88 @@ BENCHMARK_CORRUPTIONS: tuple[str, ...] = IMAGE_CORRUPTIONS[:15]
 """The 15 ImageNet-C benchmark corruptions; the other 4 are held-out validation corruptions."""
 
 
-class GeneratedOOD(BaseModel):
+class GeneratedOOD(StrictModel):
     """A generated OOD set: `n` noise inputs of the task's shape within its bounds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     generated: Literal["gaussian_noise", "uniform_noise"]
     n: int = Field(default=500, ge=2, le=100_000)
 
 
-TaskEntry = str | TaskSpec
-OODEntry = GeneratedOOD | str | TaskSpec
 E = TypeVar("E")
+_TASK_LIKE = ("name", "source")  # keys that say an entry is a task spec
+
+
+def _entry(value: Any, *, ood: bool) -> Any:
+    """One `shifted_tasks` / `ood_sets` entry, validated as the kind it evidently is: a task
+    name, a generated set (`generated:`, or a key close to it and no task key) or a task spec.
+    Only that kind's errors are reported (`ood_sets.0.lable_column: unknown key (did you mean
+    'label_column'?)`), not every member of the union's."""
+    if isinstance(value, str | TaskSpec) or (ood and isinstance(value, GeneratedOOD)):
+        return value
+    if not isinstance(value, dict):
+        kinds = "a task name or a task spec ({name, source, modality, ...})"
+        if ood:
+            kinds = (
+                "a task name, a task spec ({name, source, modality, ...}) or a generated set "
+                "({generated: gaussian_noise or uniform_noise, n: ...})"
+            )
+        raise ValueError(f"an entry is {kinds}")
+    if ood and _generated_like(value):
+        return GeneratedOOD.model_validate(value)
+    return TaskSpec.model_validate(value)
+
+
+def _generated_like(value: dict[Any, Any]) -> bool:
+    if "generated" in value:
+        return True
+    if any(k in value for k in _TASK_LIKE):
+        return False
+    return any(difflib.get_close_matches(str(k), ["generated"], n=1, cutoff=0.6) for k in value)
+
+
+def _task_entry(value: Any, _handler: Any) -> Any:
+    return _entry(value, ood=False)
+
+
+def _ood_entry(value: Any, _handler: Any) -> Any:
+    return _entry(value, ood=True)
+
+
+TaskEntry = Annotated[str | TaskSpec, WrapValidator(_task_entry)]
+OODEntry = Annotated[GeneratedOOD | str | TaskSpec, WrapValidator(_ood_entry)]
+_ENTRY_LISTS: dict[str, tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {
+    "shifted task": (TypeAdapter(list[TaskEntry]), TypeAdapter(dict[str, list[TaskEntry]])),
+    "OOD set": (TypeAdapter(list[OODEntry]), TypeAdapter(dict[str, list[OODEntry]])),
+}
+
+
+def _entries(what: str) -> WrapValidator:
+    """A list of entries (for every task) or a mapping {task name: list}: validated as the one
+    the value is, so an error is that form's alone, with its plain key path."""
+
+    def validate(value: Any, _handler: Any) -> Any:
+        as_list, per_task = _ENTRY_LISTS[what]
+        if isinstance(value, list):
+            return as_list.validate_python(value)
+        if isinstance(value, dict):
+            return per_task.validate_python(value)
+        raise ValueError(
+            f"a list of {what}s (for every task), or a mapping from task name to such a list"
+        )
+
+    return WrapValidator(validate)
 
 
 class ShiftConfig(SuiteConfig):
     corruptions: list[str] | Literal["all"] = "all"
     severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)
     max_samples: int | None = Field(default=None, ge=1)
-    shifted_tasks: list[TaskEntry] | dict[str, list[TaskEntry]] = Field(default_factory=list)
-    ood_sets: list[OODEntry] | dict[str, list[OODEntry]] = Field(default_factory=list)
+    shifted_tasks: Annotated[
+        list[TaskEntry] | dict[str, list[TaskEntry]], _entries("shifted task")
+    ] = Field(default_factory=list)
+    ood_sets: Annotated[list[OODEntry] | dict[str, list[OODEntry]], _entries("OOD set")] = Field(
+        default_factory=list
+    )
     mce_baseline: str | None = None
     mce_corruptions: Literal["benchmark", "all"] | list[str] = "benchmark"
     effective_robustness_testbed: list[str] | None = Field(default=None, min_length=1)
@@ -93,9 +156,12 @@ class ShiftConfig(SuiteConfig):
     def _severities(cls, v: list[int]) -> list[int]:
         bad = [s for s in v if s not in perturbations.SEVERITIES]
         if bad:
-            raise ValueError(f"severities must be in 1..5, got {bad}")
+            listed = ", ".join(str(s) for s in bad)
+            raise ValueError(
+                f"severities are 1..5; {listed} {'is' if len(bad) == 1 else 'are'} not"
+            )
         if len(set(v)) != len(v):
-            raise ValueError(f"severities repeat: {v}")
+            raise ValueError("a severity is listed twice")
         return v
 
     @field_validator("corruptions", "tabular", "text", "mce_corruptions")
@@ -120,7 +186,8 @@ class ShiftConfig(SuiteConfig):
             except ConfigError as err:
                 raise ValueError(str(err)) from None
         if len(set(v)) != len(v):
-            raise ValueError(f"names repeat: {v}")
+            twice = sorted({n for n in v if v.count(n) > 1})
+            raise ValueError(f"{', '.join(twice)} listed twice")
         return v
 
 
@@ -129,6 +196,17 @@ def _for_task(value: list[E] | dict[str, list[E]], task: Task) -> list[E]:
     if isinstance(value, dict):
         return list(value.get(task.name, []))
     return list(value)
+
+
+def _entry_shape_advice(entry: TaskEntry | OODEntry, other: Task, task: Task, what: str) -> str:
+    """What to declare on a shifted task's or OOD set's entry (a task spec) so its images decode
+    to the task's shape: `channels: 3` for grey images beside an RGB task, a transform for
+    another size (`image_shape_advice`)."""
+    if not isinstance(entry, TaskSpec):
+        return ""  # a catalogue task's decoding is fixed; nothing to declare on a name
+    return image_shape_advice(
+        other.input_shape, task.input_shape, task.modality, on=f"the {what}'s entry"
+    )
 
 
 def _ood_name(entry: OODEntry) -> str:
@@ -374,7 +452,7 @@ class ShiftSuite(Suite):
         """Shifted tasks and OOD sets given as task specs read their `source` relative to the
         spec file's folder; each is checked here (`check_task_source`, what `harness validate`
         runs on tasks) and a named one must be a registered task."""
-        from harness.config.tasks.catalogue import task_registry
+        from harness.config.tasks.catalogue import check_catalogued, task_registry
         from harness.config.tasks.sources import check_task_source
 
         self._base_dir = base_dir
@@ -386,7 +464,7 @@ class ShiftSuite(Suite):
                     check_task_source(entry, base_dir)
                 elif isinstance(entry, str):
                     try:
-                        task_registry().load(entry)
+                        check_catalogued(task_registry().load(entry))
                     except HarnessError as err:
                         raise ConfigError(f"suites.shift.{key}: {err}") from None
 
@@ -405,6 +483,25 @@ class ShiftSuite(Suite):
                         f"suites.shift.{key}: {name!r} is not a task of this run "
                         f"(tasks: {', '.join(task_names)}){hint}"
                     )
+
+    def check_model_names(self, model_names: Sequence[str]) -> None:
+        """`mce_baseline` and `effective_robustness_testbed` name models of the spec (or their
+        variants): a name the spec does not define would never be on the board, and mCE or the
+        testbed would silently go without it."""
+        named = [("mce_baseline", self.cfg.mce_baseline)] if self.cfg.mce_baseline else []
+        testbed = self.cfg.effective_robustness_testbed or []
+        named += [("effective_robustness_testbed", m) for m in testbed]
+        listed = ", ".join(model_names[:20]) + (
+            f", ... ({len(model_names) - 20} more)" if len(model_names) > 20 else ""
+        )
+        for key, name in named:
+            if name not in model_names:
+                close = difflib.get_close_matches(name, model_names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(
+                    f"suites.shift.{key}: {name!r} is not a model of this spec "
+                    f"(models: {listed}){hint}"
+                )
 
     def _load(self, entry: TaskEntry, where: str) -> Task:
         """A shifted or OOD task, loaded once per suite instance (streamed; callers subset it);
@@ -797,6 +894,7 @@ class ShiftSuite(Suite):
                 f"suites.shift.shifted_tasks: task {whole.name!r} has input shape {tuple(whole.input_shape)} "
                 f"and {whole.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
                 f"{task.num_classes}; a shifted task needs the same input shape and label space"
+                + _entry_shape_advice(entry, whole, task, "shifted task")
             )
         other = selection.same_rows(whole, task.sample_ids)
         paired = other is not None
@@ -846,6 +944,7 @@ class ShiftSuite(Suite):
                     f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(whole.input_shape)} "
                     f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
                     "only score inputs of its task's shape"
+                    + _entry_shape_advice(entry, whole, task, "OOD set")
                 )
             other = whole.subset(self.cfg.max_samples, seed=ctx.seed, purpose="shift/ood")
             parts.plan(ctx, len(other))

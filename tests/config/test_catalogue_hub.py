@@ -21,6 +21,7 @@ from harness.config.spec import TaskSpec
 from harness.config.tasks import hub
 from harness.config.tasks.catalogue import BUILTIN_INFO, BUILTIN_TASKS, task_registry
 from harness.core.errors import DatasetError
+from tests.config.layouts import cifar_c, image_folder, imagenet_c
 
 CIFAR100_FINE = [f"fine{i}" for i in range(100)]
 WNIDS_1K = [f"n{i:08d}" for i in range(1000)]
@@ -531,6 +532,59 @@ def test_user_supplied_corruption_sets_say_where_to_get_them(
     with pytest.raises(_Stop):
         _load(name)
     assert seen[0].source == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "env"), [("cifar100-c", "HARNESS_CIFAR100_C"), ("imagenet-c", "HARNESS_IMAGENET_C")]
+)
+def test_validate_says_what_the_run_says_of_a_missing_download(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    env: str,
+) -> None:
+    """`harness validate` refuses a user-supplied corruption set whose folder is not set or does
+    not exist, with the run's own line (exit 2), instead of passing a spec whose every job
+    fails; a folder of the published layout passes, a folder of something else does not."""
+    from harness.cli.main import main
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"tasks: [{name}]\nmodels: [{{name: m, factory: 'tests.fixture_models:linear_digits'}}]\n"
+        "suites: {accuracy: {}}\n"
+    )
+
+    def validate() -> tuple[int, list[str]]:
+        code = main(["validate", str(spec)])
+        err = capsys.readouterr().err
+        return code, [line for line in err.splitlines() if line.startswith("error:")]
+
+    for folder in (None, tmp_path / "missing"):
+        if folder is None:
+            monkeypatch.delenv(env, raising=False)
+        else:
+            monkeypatch.setenv(env, str(folder))
+        with pytest.raises(DatasetError) as ran:
+            _load(name)
+        assert validate() == (2, [f"error: {ran.value}"])
+    image_folder(tmp_path / "pictures", {"cat": 1})
+    monkeypatch.setenv(env, str(tmp_path / "pictures"))
+    code, lines = validate()
+    assert code == 2 and lines[0].startswith(
+        f"error: task {name!r}: {env}={tmp_path / 'pictures'} holds neither labels.npy nor a "
+        "corruption's file or folder; download "
+    )
+    published = tmp_path / "published"
+    if name == "cifar100-c":
+        cifar_c(published, ("fog",))
+    else:
+        imagenet_c(published, ("fog",), (1, 2, 3, 4, 5))
+    monkeypatch.setenv(env, str(published))
+    assert validate() == (0, [])
+    if name == "imagenet-c":  # one corruption's folder, as an inline task may name
+        monkeypatch.setenv(env, str(published / "fog"))
+        assert validate() == (0, [])
 
 
 def test_every_hub_definition_is_registered_and_described() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.config.spec import TaskSpec, parse_spec_text
-from harness.core.errors import SpecError
+from harness.core.errors import ConfigError, SpecError
+from suites.shift import ShiftSuite
 
 
 def _error(text: str) -> str:
@@ -19,9 +20,8 @@ def test_inline_task_typo_names_only_its_keys() -> None:
         "tasks: [{name: t, sorce: ./x.csv, modality: tabular}]\n"
         "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
     )
-    assert msg == (
-        "s.yaml: tasks.0.source: required key is missing; tasks.0.sorce: unknown key (not allowed here)"
-    )
+    # the typo is the one mistake: its key is named, not also reported missing
+    assert msg == "s.yaml: tasks.0.sorce: unknown key (did you mean 'source'?)"
 
 
 def test_inline_task_validator_error_has_no_union_noise() -> None:
@@ -48,3 +48,141 @@ def test_names_and_inline_entries_still_parse() -> None:
     )
     assert spec.tasks[0] == "digits" and isinstance(spec.tasks[1], TaskSpec)
     assert spec.models[0] == "digits-mlp" and spec.models[1].name == "m"
+
+
+@pytest.mark.parametrize(
+    ("entry", "expect"),
+    [
+        ("colour: red", "tasks.0.colour: unknown key (not allowed here)"),  # nothing close
+        ("severites: [1]", "tasks.0.severites: unknown key (did you mean 'severities'?)"),
+        ("lable_column: y", "tasks.0.lable_column: unknown key (did you mean 'label_column'?)"),
+    ],
+)
+def test_unknown_task_key_names_the_closest_key(entry: str, expect: str) -> None:
+    msg = _error(
+        f"tasks: [{{name: t, source: ./c, modality: image, {entry}}}]\n"
+        "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
+    )
+    assert msg == f"s.yaml: {expect}"
+
+
+def test_unknown_top_level_and_suite_keys_name_the_closest_key() -> None:
+    msg = _error("tasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\nseeed: 3\n")
+    assert msg == "s.yaml: seeed: unknown key (did you mean 'seed'?)"
+    # a key the spec already gives is no suggestion for its typo (`taks` beside `tasks`)
+    msg = _error("tasks: [digits]\ntaks: [x]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n")
+    assert msg == "s.yaml: taks: unknown key (not allowed here)"
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite({"mce_baselin": "m"})
+    assert str(info.value) == "suites.shift.mce_baselin: unknown key (did you mean 'mce_baseline'?)"
+
+
+@pytest.mark.parametrize(
+    ("config", "expect"),
+    [
+        (
+            {"ood_sets": [{"name": "o", "source": "x", "modality": "image", "lable_column": None}]},
+            "suites.shift.ood_sets.0.lable_column: unknown key (did you mean 'label_column'?)",
+        ),
+        (
+            {"shifted_tasks": ["digits-shifted", {"name": "s", "sourc": "x", "modality": "image"}]},
+            "suites.shift.shifted_tasks.1.sourc: unknown key (did you mean 'source'?)",
+        ),
+        (
+            {"ood_sets": [{"generated": "gaussian_nois", "n": 10}]},
+            "suites.shift.ood_sets.0.generated: Input should be 'gaussian_noise' or "
+            "'uniform_noise' (got 'gaussian_nois')",
+        ),
+        (  # a key close to `generated` and no task key: a generated set was meant
+            {"ood_sets": [{"generatd": "uniform_noise"}]},
+            "suites.shift.ood_sets.0.generatd: unknown key (did you mean 'generated'?)",
+        ),
+        (  # the per-task mapping form: the task name is in the path
+            {"ood_sets": {"digits": [{"name": "o", "source": "x", "modality": "imag"}]}},
+            "suites.shift.ood_sets.digits.0.modality: Input should be 'image', 'tabular' or "
+            "'text' (got 'imag')",
+        ),
+        (
+            {"ood_sets": [3]},
+            "suites.shift.ood_sets.0: an entry is a task name, a task spec ({name, source, "
+            "modality, ...}) or a generated set ({generated: gaussian_noise or uniform_noise, "
+            "n: ...}) (got 3)",
+        ),
+        (
+            {"shifted_tasks": "digits-shifted"},
+            "suites.shift.shifted_tasks: a list of shifted tasks (for every task), or a mapping "
+            "from task name to such a list (got 'digits-shifted')",
+        ),
+    ],
+)
+def test_shift_entry_errors_are_the_meant_kinds_alone(config: dict, expect: str) -> None:
+    """An inline OOD set or shifted task reports the errors of the kind it evidently is (a task
+    spec, a generated set), with its list index: not every union member's, nor pydantic's
+    union tags (a 1-2 KB line before)."""
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite(config)
+    assert str(info.value) == expect
+
+
+def test_shift_entries_still_parse_in_both_forms() -> None:
+    entries = [
+        "mnist",
+        {"generated": "uniform_noise", "n": 10},
+        {"name": "o", "source": "x", "modality": "image", "label_column": None},
+    ]
+    as_list = ShiftSuite({"ood_sets": entries, "shifted_tasks": ["digits-shifted"]}).config
+    per_task = ShiftSuite({"ood_sets": {"digits": entries}}).config
+    assert as_list.ood_sets == per_task.ood_sets["digits"]
+    assert [type(e).__name__ for e in as_list.ood_sets] == ["str", "GeneratedOOD", "TaskSpec"]
+    assert as_list.model_dump(mode="json")["ood_sets"][1] == {"generated": "uniform_noise", "n": 10}
+
+
+@pytest.mark.parametrize(
+    ("config", "expect"),
+    [
+        ({"severities": [7]}, "suites.shift.severities: severities are 1..5; 7 is not (got [7])"),
+        (
+            {"severities": [0, 2, 6]},
+            "suites.shift.severities: severities are 1..5; 0, 6 are not (got [0, 2, 6])",
+        ),
+        (
+            {"severities": [1, 1]},
+            "suites.shift.severities: a severity is listed twice (got [1, 1])",
+        ),
+        (
+            {"corruptions": ["fog", "fog"]},
+            "suites.shift.corruptions: fog listed twice (got ['fog', 'fog'])",
+        ),
+    ],
+)
+def test_shift_severity_errors_show_the_value_once(config: dict, expect: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite(config)
+    assert str(info.value) == expect
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "single"),
+    [
+        ("resize", "-3", "the shorter side"),
+        ("resize", "[32]", "the shorter side"),
+        ("center_crop", "[32, 0]", "an N x N crop"),
+        ("center_crop", "abc", "an N x N crop"),
+    ],
+)
+def test_bad_resize_says_what_the_key_takes(key: str, value: str, single: str) -> None:
+    msg = _error(
+        f"tasks: [{{name: t, source: ./c, modality: image, {key}: {value}}}]\n"
+        "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
+    )
+    assert msg.startswith(
+        f"s.yaml: tasks.0.{key}: {key} takes N ({single}) or [height, width], in pixels: whole "
+        "numbers 1..32768 (got "
+    )
+    assert ";" not in msg and "constrained-int" not in msg and "tuple" not in msg
+    spec = parse_spec_text(
+        f"tasks: [{{name: t, source: ./c, modality: image, {key}: [24, 32]}}]\n"
+        "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+        source="s.yaml",
+    )
+    assert getattr(spec.tasks[0], key) == (24, 32)

@@ -108,3 +108,41 @@ def test_check_adapter_checks_the_hooks_a_plugin_defines(adapter: Any, message: 
 def test_check_adapter_runs_the_plugins_own_check_task() -> None:
     with pytest.raises(ModelOutputError, match="refuses task"):
         check_adapter(_RefusesTasks(), digits())
+
+
+def test_a_shape_mismatch_on_an_image_folder_task_advises_the_declaration(tmp_path) -> None:
+    """A model whose input_shape differs from a decoded image task's shape is told what to
+    declare on the task: a transform giving its size (also when the task's images vary in size
+    and the first one sets the task's shape), `channels` for another channel count. A task whose
+    images are not decoded from files (the built-in digits) gets no such advice."""
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+    from tests.config.layouts import image_folder
+
+    image_folder(tmp_path / "imgs", {"a": 2}, size=(10, 12))
+    image_folder(tmp_path / "imgs", {"b": 2}, size=(9, 7), seed=1)  # the images vary in size
+    task = load_task(
+        TaskSpec.model_validate({"name": "t", "source": "imgs", "modality": "image"}),
+        base_dir=tmp_path,
+    )
+    cases = {
+        (3, 8, 8): "[3, 8, 8] but task 't' provides [3, 10, 12]; declare a transform giving 8 x 8 "
+        "(resize: [8, 8], or resize: N with center_crop: 8) on the task, or fix the model's "
+        "input_shape",
+        (1, 10, 12): "[1, 10, 12] but task 't' provides [3, 10, 12]; declare channels: 1 (decode "
+        "as grey) on the task, or fix the model's input_shape",
+        (1, 224, 224): "declare channels: 1 (decode as grey) and a transform giving 224 x 224 "
+        "(transform: imagenet-eval, or resize: [224, 224], or resize: N with center_crop: 224) on "
+        "the task, or fix the model's input_shape",
+    }
+    for shape, expect in cases.items():
+        adapter = TorchModuleAdapter.from_module(linear_digits(), name="m", input_shape=shape)
+        with pytest.raises(ModelOutputError) as info:
+            check_fits_task(adapter, task)
+        assert str(info.value).endswith(expect), str(info.value)
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="m", input_shape=(1, 28, 28))
+    with pytest.raises(ModelOutputError) as info:
+        check_fits_task(adapter, digits())
+    assert str(info.value) == (
+        "model 'm' takes inputs of shape [1, 28, 28] but task 'digits' provides [1, 8, 8]"
+    )

@@ -624,11 +624,23 @@ def hf_weights_missing(scene: Scene) -> Outcome:
     return got
 
 
+def catalogue_download_not_set(scene: Scene) -> Outcome:
+    """A catalogue task read from files the user downloads (`imagenet-c`), its variable pointing
+    nowhere: `harness validate` refuses it with the run's line, as the job would fail."""
+    scene.monkeypatch.setenv("HARNESS_IMAGENET_C", str(scene.root / "not-downloaded"))
+    spec = scene.spec("download", MINIMAL_SHIFT.replace("TASK", "imagenet-c"))
+    return _run("validate", spec)
+
+
+MINIMAL_SHIFT = "tasks: [TASK]\nmodels: [digits-mlp]\nsuites: {shift: {}}\n"
+
+
 SCENARIOS.update(
     {
         f.__name__.replace("_", "-"): f
         for f in (
             npy_damaged_after_planning,
+            catalogue_download_not_set,
             cell_column_not_in_data,
             cell_column_with_empty_rows,
             hf_not_cached_offline,

@@ -9,6 +9,7 @@ carry the same on their definition).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from harness.core.registry import Registry
 
@@ -78,3 +79,12 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
 
 def task_registry() -> Registry:
     return Registry("task", BUILTIN_TASKS, "harness.tasks")
+
+
+def check_catalogued(factory: Any) -> None:
+    """A catalogue task's own check of what it reads, without reading data (`HubTask`: the
+    folder of files you download, e.g. $HARNESS_IMAGENET_C, is set and holds the published
+    layout), for `harness validate`; nothing for a task that has none."""
+    check = getattr(factory, "check_available", None)
+    if callable(check):
+        check()

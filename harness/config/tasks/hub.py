@@ -92,6 +92,32 @@ class HubTask:
             task = _row_index_ids(task)
         return replace(task, name=self.name, source=self.spec.source, description=self.about)
 
+    def check_available(self) -> None:
+        """What `harness validate` can tell without reading data: a task read from files you
+        download (`local_env`) needs its variable set to a folder (the run's own message when it
+        is not) that holds a published corruption layout: `labels.npy`, a file or folder named
+        after a corruption, or severity folders of one corruption's folder, seen in one listing
+        of the folder (the load lists the whole tree; a full ImageNet-C tree is 3.75 million
+        files, too many to list at every plan)."""
+        if self.local_env is None:
+            return
+        from harness.config.tasks.sources import PUBLISHED_CORRUPTIONS
+
+        folder = self._source()
+        try:
+            names = {Path(entry).stem for entry in os.listdir(folder)}
+        except OSError as err:
+            raise DatasetError(
+                f"task {self.name!r}: cannot list {self.local_env}={folder} "
+                f"({err.strerror or err}); check the folder and its permissions"
+            ) from None
+        one_corruption = Path(folder).name in PUBLISHED_CORRUPTIONS and names & set("12345")
+        if "labels" not in names and not names & set(PUBLISHED_CORRUPTIONS) and not one_corruption:
+            raise DatasetError(
+                f"task {self.name!r}: {self.local_env}={folder} holds neither labels.npy nor a "
+                f"corruption's file or folder; {self.local_hint}"
+            )
+
     def _spec(self, **changes: Any) -> TaskSpec:
         data = {**self.spec.model_dump(exclude_unset=True), **changes}
         if self.transform is not None:

@@ -152,6 +152,58 @@ def test_wrong_channel_count_and_ood_shape_are_clear_errors(task) -> None:
         suite.run(_adapter(task), task, RunContext())
 
 
+def test_an_inline_ood_set_or_shifted_task_of_another_shape_is_told_what_to_declare(
+    tmp_path: Path,
+) -> None:
+    """Grey OOD images beside an RGB task: the error suggests `channels: 3` on the entry (and a
+    transform for another size). Validate cannot tell: it lists the folder, decoding no image."""
+    from PIL import Image
+
+    from adapters.torch_module import TorchModuleAdapter
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+    from tests.config.layouts import image_folder
+
+    image_folder(tmp_path / "rgb", {"a": 3, "b": 3}, size=(8, 8))
+    gen = np.random.default_rng(0)
+    for folder, size in (("grey", (8, 8)), ("big", (9, 12))):
+        (tmp_path / folder / "x").mkdir(parents=True)
+        for i in range(4):
+            pixels = gen.integers(0, 256, size, dtype=np.uint8)
+            Image.fromarray(pixels, "L").save(tmp_path / folder / "x" / f"{i}.png")
+    task = load_task(
+        TaskSpec.model_validate({"name": "t", "source": "rgb", "modality": "image"}),
+        base_dir=tmp_path,
+    )
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
+    adapter = TorchModuleAdapter.from_module(model, name="m", input_shape=(3, 8, 8))
+    cases = [
+        (
+            "ood_sets",
+            {"label_column": None},
+            "grey",
+            "OOD set 'o' has input shape (1, 8, 8) but "
+            "task 't' has input shape (3, 8, 8); the model can only score inputs of its task's "
+            "shape; declare channels: 3 (decode as RGB) on the OOD set's entry",
+        ),
+        (
+            "shifted_tasks",
+            {"class_names": ["a", "x"]},
+            "big",
+            "; a shifted task needs the same "
+            "input shape and label space; declare channels: 3 (decode as RGB) and a transform giving "
+            "8 x 8 (resize: [8, 8], or resize: N with center_crop: 8) on the shifted task's entry",
+        ),
+    ]
+    for key, extra, folder, expect in cases:
+        entry = {"name": "o", "source": folder, "modality": "image", **extra}
+        suite = ShiftSuite({"corruptions": [], key: [entry]})
+        suite.bind_spec_folder(tmp_path)
+        with pytest.raises(DatasetError) as info:
+            suite.run(adapter, task, RunContext(bootstrap_resamples=0))
+        assert str(info.value).endswith(expect), str(info.value)
+
+
 def test_cli_run_and_board_columns(write_spec, tmp_path: Path) -> None:
     models = "".join(
         f"  - name: lin{i}\n    factory: tests.fixture_models:linear_digits\n"
