@@ -370,8 +370,9 @@ class ShiftSuite(Suite):
     # 8: mean corruption accuracy's interval is Wilson's at Kish's effective n over source
     # images (`intervals.cell_mean`), the relative drop's a MOVER interval; neither is [1, 1] or
     # [0, 0] any more (values unchanged). 9: frost's procedural texture is dense ice crystals
-    # (blades with side branches, thinned in places) instead of sparse needles: it looked like
-    # white scratches at 224 px (docs/corruptions.md, "Fidelity").
+    # (feathery blades with side branches, thinned in places, flipped at random) instead of
+    # sparse needles: it looked like white scratches at 224 px (docs/corruptions.md, "Fidelity");
+    # the OOD AUPR interval is never a point and spans the bias-corrected AUPR.
     version = "9"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
