@@ -357,6 +357,17 @@ def _check_evaluable(task: Task, families: list[str]) -> None:
         )
 
 
+def _refuse_unknown(key: str, name: str, known: Sequence[str], what: str, plural: str) -> None:
+    """A ConfigError naming `suites.shift.<key>` when `name` is not in `known` (the first 20
+    listed, and the closest as a suggestion)."""
+    if name in known:
+        return
+    listed = ", ".join(known[:20]) + (f", ... ({len(known) - 20} more)" if len(known) > 20 else "")
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"suites.shift.{key}: {name!r} is not {what} ({plural}: {listed}){hint}")
+
+
 class ShiftSuite(Suite):
     name = "shift"
     # 4: AUPR interval by the two-sample jackknife (t, rare-event df). 5: corrupted images move
@@ -477,13 +488,7 @@ class ShiftSuite(Suite):
             if not isinstance(value, dict):
                 continue
             for name in value:
-                if name not in task_names:
-                    close = difflib.get_close_matches(name, task_names, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise ConfigError(
-                        f"suites.shift.{key}: {name!r} is not a task of this run "
-                        f"(tasks: {', '.join(task_names)}){hint}"
-                    )
+                _refuse_unknown(key, name, task_names, "a task of this run", "tasks")
 
     def check_model_names(self, model_names: Sequence[str]) -> None:
         """`mce_baseline` and `effective_robustness_testbed` name models of the spec (or their
@@ -492,17 +497,8 @@ class ShiftSuite(Suite):
         named = [("mce_baseline", self.cfg.mce_baseline)] if self.cfg.mce_baseline else []
         testbed = self.cfg.effective_robustness_testbed or []
         named += [("effective_robustness_testbed", m) for m in testbed]
-        listed = ", ".join(model_names[:20]) + (
-            f", ... ({len(model_names) - 20} more)" if len(model_names) > 20 else ""
-        )
         for key, name in named:
-            if name not in model_names:
-                close = difflib.get_close_matches(name, model_names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(
-                    f"suites.shift.{key}: {name!r} is not a model of this spec "
-                    f"(models: {listed}){hint}"
-                )
+            _refuse_unknown(key, name, model_names, "a model of this spec", "models")
 
     def _load(self, entry: TaskEntry, where: str) -> Task:
         """A shifted or OOD task, loaded once per suite instance (streamed; callers subset it);

@@ -462,7 +462,15 @@ def test_effective_robustness_interval_is_not_given_when_resamples_have_no_line(
     records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
     er = _cell(records, "m", "effective_robustness")
     assert er.value is not None and er.ci is None
-    assert "testbed's clean accuracies are all equal" in (er.note or "")
+    note = er.note or ""
+    assert "testbed's clean accuracies are all equal" in note and "no interval" in note
+    # and why, in words: the accuracies and how many samples separate them (the quickstart's
+    # three non-variant models are in this case: each one's testbed is the two others)
+    assert (
+        "the testbed's clean accuracies are close (t1 0.800, t2 0.750): its models disagree "
+        "on 1 of 20 clean samples" in note
+    )
+    assert "the data do not pin down the line's slope, nor this value" in note
 
 
 def test_interval_counts_undefined_draws_at_the_worst_end() -> None:
@@ -584,26 +592,6 @@ def test_effective_robustness_undefined_for_a_model_is_a_record_that_says_why() 
     (note,) = notes
     assert note.startswith("effective robustness on shifted=sh: no model has a value")
     assert "; c: the testbed's clean accuracies are all equal (a 1.000, b 1.000)" in note
-
-
-def test_no_interval_note_says_why_resamples_leave_no_line() -> None:
-    # The quickstart's three non-variant models: each one's testbed is the two others, whose
-    # clean accuracies differ by a sample or two of 300; many resamples tie them. The note
-    # says so in words, with the accuracies and how many samples separate them.
-    outcomes = {
-        "t1": {"clean": _ones(20, 4), "shifted=sh": _ones(20, 8)},
-        "t2": {"clean": _ones(20, 5), "shifted=sh": _ones(20, 10)},
-        "m": {"clean": _ones(20, 3), "shifted=sh": _ones(20, 5)},
-    }
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2"])
-    records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
-    note = _cell(records, "m", "effective_robustness").note or ""
-    assert "no interval" in note
-    assert (
-        "the testbed's clean accuracies are close (t1 0.800, t2 0.750): its models disagree "
-        "on 1 of 20 clean samples" in note
-    )
-    assert "the data do not pin down the line's slope, nor this value" in note
 
 
 def _shift_job(conditions: list[str], *notes: str) -> tuple[list[MetricRecord], list[str]]:
