@@ -164,6 +164,17 @@ class ShiftConfig(SuiteConfig):
             raise ValueError("a severity is listed twice")
         return v
 
+    @field_validator("corruptions", "tabular", "text", "mce_corruptions", mode="before")
+    @classmethod
+    def _family_form(cls, v: Any, info: Any) -> Any:
+        """One line saying what the key takes, before the union of a list and a word would list
+        each member's complaint in the validation library's own terms."""
+        words = ("benchmark", "all") if info.field_name == "mce_corruptions" else ("all",)
+        if v in words or (isinstance(v, list) and all(isinstance(n, str) for n in v)):
+            return v
+        takes = " or ".join(repr(w) for w in words)
+        raise ValueError(f"takes a list of names or {takes}")
+
     @field_validator("corruptions", "tabular", "text", "mce_corruptions")
     @classmethod
     def _families(cls, v: list[str] | str, info: Any) -> list[str] | str:

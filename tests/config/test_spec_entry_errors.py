@@ -162,6 +162,29 @@ def test_shift_severity_errors_show_the_value_once(config: dict, expect: str) ->
 
 
 @pytest.mark.parametrize(
+    ("config", "expect"),
+    [
+        ({"corruptions": 5}, "corruptions: takes a list of names or 'all' (got 5)"),
+        ({"tabular": 7}, "tabular: takes a list of names or 'all' (got 7)"),
+        ({"text": "x"}, "text: takes a list of names or 'all' (got 'x')"),
+        ({"corruptions": ["fog", 3]}, "corruptions: takes a list of names or 'all'"),
+        (
+            {"mce_corruptions": 3},
+            "mce_corruptions: takes a list of names or 'benchmark' or 'all' (got 3)",
+        ),
+    ],
+)
+def test_shift_name_lists_say_what_they_take(config: dict, expect: str) -> None:
+    """A list-or-word key given something else: one line saying what it takes, not the union's
+    members in the validation library's terms (`corruptions.list[str]: ...; "literal['all']"`)."""
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite(config)
+    message = str(info.value)
+    assert message.startswith(f"suites.shift.{expect}"), message
+    assert "literal" not in message and "list[str]" not in message and ";" not in message
+
+
+@pytest.mark.parametrize(
     ("key", "value", "single"),
     [
         ("resize", "-3", "the shorter side"),
