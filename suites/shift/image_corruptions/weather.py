@@ -91,12 +91,13 @@ def fog(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor
 # then flipped at random, up-down and left-right, so that they grow any way: as in the photos,
 # the crystals of one image share a general direction); a needle starts at a seed point with a
 # random strength v and fades by 1 / _NEEDLE_LENGTH per pixel (so it is v * _NEEDLE_LENGTH
-# long), at texture scale 1 (the reference photos' own resolution). Each needle
-# is a blade: the pixel beside it across its direction carries _BLADE_SIDE of its value (a shaded
-# side). Side branches (the barbs of a feather, as ice dendrites grow) start at a share
-# _BRANCH_SHARE of the needles' pixels, 60 degrees to either side, with _BRANCH_GAIN of the value
-# there, and fade _BRANCH_FADE times as fast.
+# long), at texture scale 1 (the reference photos' own resolution). Each needle is a blade: the
+# pixel beside it across its direction carries _BLADE_SIDE of its value (a shaded side). Side
+# branches (the barbs of a feather, as ice dendrites grow) start at a share _BRANCH_SHARE of the
+# needles' pixels, 60 degrees (_SIXTY_DEGREES direction steps) to either side, with
+# _BRANCH_GAIN of the value there, and fade _BRANCH_FADE times as fast.
 _NEEDLE_ANGLES = tuple(math.pi * (k + 0.3) / 6 for k in range(6))
+_SIXTY_DEGREES = 2  # steps of 30 degrees between _NEEDLE_ANGLES
 _NEEDLE_LENGTH = 32.0
 _NEEDLE_DENSITY = 0.03  # seed points per pixel at texture scale 1
 _BLADE_SIDE = 0.8
@@ -160,8 +161,7 @@ def _needles(seeds: torch.Tensor, h: int, w: int, scale: float) -> torch.Tensor:
         side = out[..., _overlap(dy, h), _overlap(dx, w)]
         torch.maximum(side, grown[..., _overlap(-dy, h), _overlap(-dx, w)] * _BLADE_SIDE, out=side)
         starts = grown.add_(no_branch).mul_(_BRANCH_GAIN)  # grown is done with
-        sixth = 2  # the direction index 60 degrees away (30 degrees apart)
-        for b in ((a + sixth) % directions, (a - sixth) % directions):  # 60 degrees either side
+        for b in ((a + _SIXTY_DEGREES) % directions, (a - _SIXTY_DEGREES) % directions):
             torch.maximum(branches[b], starts, out=branches[b])
     for a, angle in enumerate(_NEEDLE_ANGLES):
         torch.maximum(out, _grow(branches[a], max(1.5, length / _BRANCH_FADE), angle), out=out)
