@@ -11,12 +11,16 @@ interleaved round by round (best of ``--repeats``), in ms per image:
 - ``ours``: `corrupt(..., "jpeg_compression", ...)` on the float batch;
 - ``codec``: only the libjpeg round trip of 8-bit images as `corrupt` calls it (Pillow's encoder
   and decoder, the channel planes interleaved for it and split again), with the planes ready;
+- ``libjpeg``: Pillow's encoder and decoder alone, on 8-bit PIL images made beforehand, the
+  decoded image left in Pillow (no planes, no bytes out): the work any exact JPEG does;
 - ``to_8bit`` / ``to_float``: only the conversions around it (float -> rounded 8-bit levels, and
-  back to float / 255), on the whole batch.
+  back to float / 255), as `jpeg_libjpeg` does them, on the whole batch.
 
 ``codec + to_8bit + to_float`` is the least an exact float-in, float-out JPEG can cost with this
 codec; when it exceeds ``reference``, no reordering of our code makes JPEG faster than the
-reference at that size (docs/corruptions.md, "JPEG at 224 px").
+reference at that size (docs/corruptions.md, "JPEG at 224 px"). ``reference - libjpeg`` is what
+the reference spends around the codec (Pillow's save / open in Python, the 8-bit copy out): the
+whole budget that float conversions and plane layouts would have to fit in for parity.
 
     python benchmarks/bench_jpeg_floor.py [--n 16] [--size 224] [--quality 15] [--repeats 5]
 """
@@ -62,6 +66,8 @@ def main() -> None:
     seeds = torch.arange(args.n, dtype=torch.int64)
     planes = torch.mul(batch, 255.0).round_().clamp_(0.0, 255.0).to(torch.uint8).numpy()
     decoded = np.empty_like(planes)
+    levels = torch.empty_like(batch)
+    to_float_out = np.empty(planes.shape, dtype=np.float32)
     codec = _pillow_jpeg("RGB", args.quality)
 
     def reference() -> None:
@@ -77,16 +83,25 @@ def main() -> None:
         for i in range(args.n):
             codec.round_trip(planes[i], decoded[i])
 
-    def to_8bit() -> None:
-        torch.mul(batch, 255.0).round_().clamp_(0.0, 255.0).to(torch.uint8).numpy()
+    size, mode, config = pil_images[0].size, codec.mode, codec.config or ()
+
+    def libjpeg() -> None:
+        for im in pil_images:
+            data = im.tobytes("jpeg", (mode, *config))
+            Image.frombytes(mode, size, data, "jpeg", mode, "")
+
+    def to_8bit() -> None:  # as jpeg_libjpeg converts (here on the whole batch at once)
+        torch.mul(batch, 255.0, out=levels).clamp_(0.0, 255.0)
+        np.rint(levels.numpy(), out=decoded, casting="unsafe")
 
     def to_float() -> None:
-        torch.from_numpy(decoded).to(torch.float32).div_(255.0)
+        np.divide(decoded, np.float32(255.0), out=to_float_out)
 
     parts: dict[str, Callable[[], None]] = {
         "reference": reference,
         "ours": ours,
         "codec": codec_only,
+        "libjpeg": libjpeg,
         "to_8bit": to_8bit,
         "to_float": to_float,
     }
@@ -105,6 +120,10 @@ def main() -> None:
     )
     for name, value in ms.items():
         print(f"{name:<12}{value:>9.3f} ms/img")
+    print(
+        f"around libjpeg: the reference {ms['reference'] - ms['libjpeg']:.3f} ms/img, ours "
+        f"{ms['ours'] - ms['libjpeg']:.3f}"
+    )
     floor = ms["codec"] + ms["to_8bit"] + ms["to_float"]
     print(
         f"floor (codec + conversions) {floor:.3f} ms/img = {ms['reference'] / floor:.2f}x the "

@@ -115,32 +115,36 @@ def jpeg_compression(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) ->
 def jpeg_libjpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     """Each image rounded to 8 bits, saved as JPEG by Pillow (its defaults: 4:2:0 for RGB) and
     decoded again, as the reference does. Only the codec runs per image (`_PillowJpeg`), so a
-    sample's output does not depend on the batch; the 8-bit rounding and the conversion back to
-    floats run on groups of about `_CONVERT_VALUES` values (one 224 px image, 42 at 32 px), so
-    that they work in the caches: 1.1x faster at 224 px than on the whole batch, the same bits.
-    Channel planes go to and come from Pillow as they are (it interleaves and splits them in C,
-    faster than a transpose here)."""
+    sample's output does not depend on the batch; the conversions to and from 8 bits run on
+    groups of about `_CONVERT_VALUES` values (one 224 px image, 42 at 32 px), so that they work
+    in the caches. numpy does the two casts: its float32 -> uint8 cast is 6x torch's here, and
+    its uint8 / 255 is one pass (torch's is a cast, then a division)."""
     b, c, h, w = x.shape
     src = x.detach().to(torch.float32)
     out = torch.empty((b, c, h, w), dtype=torch.float32)
+    out_np = out.numpy()
     group = max(1, _CONVERT_VALUES // (c * h * w))
     levels = torch.empty((min(group, b), c, h, w), dtype=torch.float32)
-    planes = torch.empty((min(group, b), c, h, w), dtype=torch.uint8)
-    planes_np = planes.numpy()
+    levels_np = levels.numpy()
+    planes = np.empty((min(group, b), c, h, w), dtype=np.uint8)
     codec = _pillow_jpeg("L" if c == 1 else "RGB", quality)
     for start in range(0, b, group):
         n = min(group, b - start)
-        # Rounded as np.rint (half to even) and clamped: integers 0..255, so the cast is exact.
-        torch.mul(src[start : start + n], 255.0, out=levels[:n]).round_().clamp_(0.0, 255.0)
-        planes[:n].copy_(levels[:n])
+        torch.mul(src[start : start + n], 255.0, out=levels[:n]).clamp_(0.0, 255.0)
+        # Rounded half to even (np.rint, as before): integers 0..255, so the cast is exact. NaN
+        # (clamp keeps it) casts to 0, as torch's cast did; numpy would warn of it.
+        with np.errstate(invalid="ignore"):
+            np.rint(levels_np[:n], out=planes[:n], casting="unsafe")
         for i in range(n):
-            codec.round_trip(planes_np[i], planes_np[i])  # decoded over the source planes
-        out[start : start + n].copy_(planes[:n]).div_(255.0)  # = numpy's j / 255
+            codec.round_trip(planes[i], planes[i])  # decoded over the source planes
+        np.divide(planes[:n], _LEVELS, out=out_np[start : start + n])  # = j / 255 in float32
     return out.to(x.dtype)
 
 
 _CONVERT_VALUES = 1 << 17
 """Values per group of `jpeg_libjpeg`'s conversions to and from 8 bits (512 KiB of float32)."""
+
+_LEVELS = np.float32(255.0)
 
 
 class _PillowJpeg:
@@ -199,13 +203,19 @@ class _PillowJpeg:
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=self.quality)
             decoded = Image.open(buf, formats=("JPEG",))
-        pixels = np.frombuffer(decoded.tobytes(), dtype=np.uint8)
-        out[:] = pixels.reshape(out.shape[1], out.shape[2], out.shape[0]).transpose(2, 0, 1)
+        shape = out.shape[1:]
+        if self.mode == "L" or shape[0] * shape[1] < _MERGE_MIN_PIXELS:
+            pixels = np.frombuffer(decoded.tobytes(), dtype=np.uint8)
+            out[:] = pixels.reshape(shape[0], shape[1], out.shape[0]).transpose(2, 0, 1)
+            return
+        for k, band in enumerate("RGB"):  # Pillow's band packers split the planes in C
+            out[k] = np.frombuffer(decoded.tobytes("raw", band), dtype=np.uint8).reshape(shape)
 
 
 _MERGE_MIN_PIXELS = 64 * 64
-"""From this image size on, RGB images reach Pillow as three planes merged in C; below, as one
-interleaved array (measured: merging wins at 224 px, interleaving here at 32 px)."""
+"""From this image size on, RGB images reach Pillow as three planes merged in C and come back as
+three planes from its band packers; below, as one interleaved array transposed here (measured:
+Pillow's calls win at 224 px, the fewer Python calls at 32 px)."""
 
 
 @functools.lru_cache(maxsize=32)

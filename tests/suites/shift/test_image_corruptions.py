@@ -7,6 +7,7 @@ imports, the `imagecorruptions` reference (patched in-process, see reference_cor
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
 from suites.shift.image_corruptions.digital import _nearest_taps, _pil_box_taps
 from suites.shift.image_corruptions.digital import saturate as SATURATE
 from suites.shift.image_corruptions.filters import take
-from suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_torch
+from suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_libjpeg, jpeg_torch
 
 from .reference_corruptions import load_reference
 
@@ -179,7 +180,7 @@ def test_cpu_chunks_change_no_value(
             whole = corrupt(x, name, 3, seeds, **kw)
             monkeypatch.setattr(apply, "CPU_CHUNK_ELEMENTS", 2 * x[0].numel())
             monkeypatch.setattr(apply, "LARGE_CHUNK_ELEMENTS", 2 * x[0].numel())
-            assert apply._chunk_samples(x, name) == 2
+            assert apply._chunk_samples(x, name) == (shape[0] if name in apply.UNCHUNKED else 2)
             chunked = corrupt(x, name, 3, seeds, **kw)
             assert torch.equal(whole, chunked), (name, kw)
             assert chunked.stride() == x.stride() and not chunked.is_inference()
@@ -187,7 +188,8 @@ def test_cpu_chunks_change_no_value(
 
 def test_cpu_chunks_are_equal_in_size_and_larger_for_defocus_and_spatter() -> None:
     """Chunk sizes: at most the limit's images, split evenly (no small remainder); defocus blur
-    and spatter take `LARGE_CHUNK_ELEMENTS` (13 images at 224 px); accelerators the whole batch."""
+    and spatter take `LARGE_CHUNK_ELEMENTS` (13 images at 224 px); JPEG (image by image inside)
+    and accelerators the whole batch."""
     from suites.shift.image_corruptions import apply
 
     at224 = torch.empty(16, 3, 224, 224)
@@ -197,6 +199,7 @@ def test_cpu_chunks_are_equal_in_size_and_larger_for_defocus_and_spatter() -> No
     assert apply._chunk_samples(torch.empty(1024, 3, 32, 32), "spatter") == 512
     assert apply._chunk_samples(torch.empty(64, 3, 32, 32), "fog") == 64  # one call
     assert apply._chunk_samples(torch.empty(1, 3, 2048, 2048), "fog") == 1
+    assert apply._chunk_samples(at224, "jpeg_compression") == 16
 
 
 @pytest.mark.parametrize("shape", [(5, 3, 9, 11), (6, 1, 13, 10)])
@@ -523,6 +526,31 @@ def test_jpeg_on_cpu_is_libjpeg_and_the_torch_emulation_is_close(size: int) -> N
     assert np.abs(ours - ref).max() < 1e-6
     emulated = jpeg_torch(gray, 40)[0, 0].double().numpy()
     assert 10 * np.log10(1.0 / np.mean((emulated - ref) ** 2)) > 40.0
+
+
+@pytest.mark.parametrize(("channels", "size"), [(3, 96), (3, 24), (1, 40)])
+def test_jpeg_on_cpu_rounds_clamps_and_returns_levels_over_255(channels: int, size: int) -> None:
+    """The conversions around libjpeg, on values no image loader gives: out of [0, 1], +-inf and
+    NaN (0, as torch's cast gave, and no numpy warning), half-way levels (to even, as np.rint),
+    off-grid values. The result is Pillow's save/open of those 8-bit levels, divided by 255 in
+    float32 (96 px: planes merged and split by Pillow; 24 px and grey: interleaved here)."""
+    gen = torch.Generator().manual_seed(11)
+    x = torch.rand((2, channels, size, size), generator=gen)
+    specials = [float("nan"), -0.3, 1.3, float("inf"), -float("inf"), 0.5 / 255, 2.5 / 255]
+    x[0, 0, 0, : len(specials)] = torch.tensor(specials)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = jpeg_libjpeg(x, 18)
+    finite_or_inf = np.where(np.isnan(x.numpy()), np.float32(0.0), x.numpy())
+    levels = np.rint(np.clip(finite_or_inf * np.float32(255.0), 0, 255)).astype(np.uint8)
+    assert levels[0, 0, 0, :7].tolist() == [0, 0, 255, 255, 0, 0, 2]  # 0.5 -> 0, 2.5 -> 2
+    for i in range(2):
+        img = levels[i, 0] if channels == 1 else levels[i].transpose(1, 2, 0)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "JPEG", quality=18)
+        decoded = np.asarray(Image.open(buf)).reshape(size, size, channels).transpose(2, 0, 1)
+        expected = torch.from_numpy(decoded.astype(np.float32)) / 255.0
+        assert torch.equal(ours[i], expected), i
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L"])
