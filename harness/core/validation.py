@@ -33,11 +33,22 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
             text = repr(e["input"])
             if f"got {text}" not in msg:  # a message that shows the value already says it once
-                got = f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+                hint = _closest_choice(e)
+                got = f" (got {text[:60]}{'...' if len(text) > 60 else ''}{hint})"
         parts.append(f"{path}: {msg}{got}")
     if limit is not None and len(parts) > limit:
         parts = [*parts[:limit], f"(+{len(parts) - limit} more)"]
     return "; ".join(parts)
+
+
+def _closest_choice(error: Mapping[str, Any]) -> str:
+    """`; did you mean 'x'?` for a string close to one of a closed set's values (a Literal or
+    an Enum: `generated: gaussian_nois`, `modality: imag`); else nothing."""
+    if error["type"] not in ("literal_error", "enum") or not isinstance(error["input"], str):
+        return ""
+    choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+    close = difflib.get_close_matches(error["input"], choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _loc_part(part: object) -> str:

@@ -41,7 +41,8 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
         ("- a\n- b\n", "spec must be a mapping"),
         (BASE + "seed: -1\n", "seed: Input should be greater than or equal to 0"),
         (BASE + "batch_size: 0\n", "batch_size: Input should be greater than or equal to 1"),
-        (BASE + "device: tpu\n", "device: Input should be 'cpu', 'cuda' or 'auto'"),
+        (BASE + "device: tpu\n", "device: Input should be 'cpu', 'cuda' or 'auto' (got 'tpu'"),
+        (BASE + "device: cdua\n", "(got 'cdua'; did you mean 'cuda'?)"),
         ("models: [digits-cnn]\nsuites: {accuracy: {}}\n", "tasks: required key is missing"),
         (
             "tasks: []\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n",

@@ -91,7 +91,7 @@ def test_unknown_top_level_and_suite_keys_name_the_closest_key() -> None:
         (
             {"ood_sets": [{"generated": "gaussian_nois", "n": 10}]},
             "suites.shift.ood_sets.0.generated: Input should be 'gaussian_noise' or "
-            "'uniform_noise' (got 'gaussian_nois')",
+            "'uniform_noise' (got 'gaussian_nois'; did you mean 'gaussian_noise'?)",
         ),
         (  # a key close to `generated` and no task key: a generated set was meant
             {"ood_sets": [{"generatd": "uniform_noise"}]},
@@ -100,7 +100,7 @@ def test_unknown_top_level_and_suite_keys_name_the_closest_key() -> None:
         (  # the per-task mapping form: the task name is in the path
             {"ood_sets": {"digits": [{"name": "o", "source": "x", "modality": "imag"}]}},
             "suites.shift.ood_sets.digits.0.modality: Input should be 'image', 'tabular' or "
-            "'text' (got 'imag')",
+            "'text' (got 'imag'; did you mean 'image'?)",
         ),
         (
             {"ood_sets": [3]},
