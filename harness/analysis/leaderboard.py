@@ -23,6 +23,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.subsets import is_subset_note
 from harness.store.completeness import Completeness, completeness
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
@@ -218,6 +219,7 @@ def _boards(
             if ranks:
                 _add_ranks(board)
             _add_variant_notes(board, board_jobs)
+            board.notes.extend(_subset_notes(board_jobs))
             board.notes.extend(_shadow_notes(board_jobs, shadowed))
             if split_suites:
                 board.notes.append(
@@ -337,6 +339,23 @@ def _shadowed_runs(loaded: list[LoadedJob]) -> dict[tuple[str, str, str, str], l
         for slot, by_key in keys.items()
         if len(by_key) > 1
     }
+
+
+def _subset_notes(jobs: list[LoadedJob]) -> list[str]:
+    """What each suite evaluated when it took part of the task (`subsets.subset_note`; the
+    board's n is the task's): one line per suite when every model of the board's jobs of that
+    suite says the same, else naming the models that do."""
+    models: dict[str, set[str]] = defaultdict(set)
+    saying: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for _man, job in jobs:
+        models[job.record.suite].add(job.record.model)
+        for note in job.record.notes:
+            if is_subset_note(note):
+                saying[(job.record.suite, note)].add(job.record.model)
+    return [
+        f"{suite}: {note}" + ("" if who == models[suite] else f" ({', '.join(sorted(who))})")
+        for (suite, note), who in sorted(saying.items())
+    ]
 
 
 def _shadow_notes(

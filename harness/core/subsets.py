@@ -28,6 +28,26 @@ import numpy as np
 
 from harness.core.seeding import derive_seed
 
+_SUBSET_NOTE_STARTS = (
+    "evaluated on a seeded label-stratified subset of ",
+    "evaluated on a seeded subset of ",
+)
+
+
+def subset_note(n: int, of: int, option: str, *, strata: str = "label") -> str:
+    """The job note of a suite that evaluated `n` of a task's `of` rows drawn here (`option`: the
+    config that asked, `max_samples=300`). Boards show it beside the numbers, since a board's n is
+    the task's (`is_subset_note`); the wording is the one the shift suite's notes already had, so results
+    stored before boards read it are recognised too."""
+    if strata == "label":
+        return f"{_SUBSET_NOTE_STARTS[0]}{n} of {of} samples ({option})"
+    return f"{_SUBSET_NOTE_STARTS[1]}{n} of {of} rows, stratified by {strata} ({option})"
+
+
+def is_subset_note(note: str) -> bool:
+    """Whether a job note is a `subset_note`."""
+    return note.startswith(_SUBSET_NOTE_STARTS)
+
 
 def class_allocation(labels: np.ndarray, n: int) -> dict[int, int]:
     """How many rows of each class a stratified sample of `n` rows takes (sums to `n`)."""

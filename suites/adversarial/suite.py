@@ -23,7 +23,7 @@ import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
-from harness.core.subsets import stratified_indices
+from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from suites.adversarial import validity_checks as vc
@@ -149,6 +149,7 @@ class AdversarialSuite(Suite):
         metrics = metric_records(sweep, cells, rc, white_box=plan.white_box)
         arrays, examples = _stored_examples(pool, cells, space)
         notes = [
+            *([subset_note(n, full_n, f"max_samples={cfg.max_samples}")] if n < full_n else []),
             *plan.notes,
             *_preset_notes(plan),
             *sweep.start_notes(),

@@ -42,6 +42,7 @@ from harness.core.errors import ConfigError, DatasetError, HarnessError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import sample_seeds
+from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import SOURCE_ID, UNLABELED, Batch, Task
 from suites.shift import ood, perturbations, selection
@@ -783,8 +784,12 @@ class ShiftSuite(Suite):
             )
         if len(task) < full_n:
             parts.notes.append(
-                f"evaluated on a seeded subset of {len(task)} of {full_n} rows, stratified by "
-                f"label and cell (max_samples={self.cfg.max_samples} per cell)"
+                subset_note(
+                    len(task),
+                    full_n,
+                    f"max_samples={self.cfg.max_samples} per cell",
+                    strata="label and cell",
+                )
             )
         return SuiteResult(
             table=SampleTable.concat(parts.tables),
@@ -965,10 +970,7 @@ class ShiftSuite(Suite):
     def _scope_notes(self, task: Task, families: list[str], full_n: int) -> list[str]:
         notes = []
         if len(task) < full_n:
-            notes.append(
-                f"evaluated on a seeded label-stratified subset of {len(task)} of {full_n} "
-                f"samples (max_samples={self.cfg.max_samples})"
-            )
+            notes.append(subset_note(len(task), full_n, f"max_samples={self.cfg.max_samples}"))
         if task.modality == "tabular" and task.train is None and families:
             notes.append(
                 "tabular shifts use evaluation-split feature statistics (the task has no train split)"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +40,12 @@ def test_quickstart_leaderboard_promises(
     for model in ("digits-mlp", "digits-cnn", "digits-cnn-adv"):
         assert rows[model]["top1_acc"] > 0.95
     assert {"digits-mlp@int8", "digits-cnn@prune50"} <= set(rows)
+    # the board's n is the task's (719); the suites that took part of it say so, once each
+    board = next(b for b in build_boards(quickstart, task="digits") if b.task == "digits")
+    assert board.n == 719
+    for suite, n in (("adversarial", 200), ("shift", 300)):
+        note = f"{suite}: evaluated on a seeded label-stratified subset of {n} of 719 samples"
+        assert f"{note} (max_samples={n})" in board.notes, board.notes
 
 
 def test_quickstart_mnist_at_the_classical_budget(
