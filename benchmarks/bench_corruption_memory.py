@@ -1,7 +1,7 @@
 """Benchmark: peak memory of one `corrupt` call on a large CPU batch, in chunks vs whole.
 
 `corrupt` splits a CPU batch into chunks of at most `apply.CPU_CHUNK_ELEMENTS` values
-(`apply.LARGE_CHUNK_ELEMENTS` for defocus blur and spatter; the same bits; docs/corruptions.md).
+(`apply.LARGE_CHUNKS` for defocus blur and spatter; the same bits; docs/corruptions.md).
 Each measurement runs in a fresh subprocess (peak RSS is per process): random images of ``--n``
 x 3 x ``--size`` x ``--size`` are made, then one corruption at ``--severity`` (ImageNet
 parameters at scale 1); the peak RSS above the footprint with the input already made is
@@ -33,7 +33,8 @@ import torch
 torch.set_num_threads(1)
 from suites.shift.image_corruptions import apply, corrupt
 if {whole}:
-    apply.CPU_CHUNK_ELEMENTS = apply.LARGE_CHUNK_ELEMENTS = 1 << 62
+    apply.CPU_CHUNK_ELEMENTS = 1 << 62
+    apply.LARGE_CHUNKS = {{}}
 x = torch.rand({n}, 3, {size}, {size}, generator=torch.Generator().manual_seed(0))
 seeds = torch.arange({n}, dtype=torch.int64)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -3,6 +3,9 @@ chunks on the CPU, in inference mode, returning an ordinary tensor)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import torch
 
 from suites.shift.image_corruptions.params import Regime, resolve_params
@@ -83,20 +86,22 @@ sample alone (tested), so chunks change no value; they keep each step's temporar
 caches and small enough to be reused rather than mapped and faulted in afresh. Measured at
 224 px, one thread: the whole sweep took 0.45x the time of one call per batch of 64, and six
 corruptions 0.24x at the shift suite's 256-image step (`benchmarks/ab_corruptions.py`,
-docs/corruptions.md). Accelerators get the whole batch; `LARGE_CHUNKS` use larger chunks."""
+docs/corruptions.md). Accelerators get the whole batch; `LARGE_CHUNKS` use larger chunks,
+`UNCHUNKED` none."""
 
 
-LARGE_CHUNKS = frozenset({"defocus_blur", "spatter"})
-"""Corruptions chunked by `LARGE_CHUNK_ELEMENTS` instead: defocus blur's large disks go through
-batched FFTs, and spatter's distance transform runs a loop of small steps over the image rows,
-so both want more images per call than the rest, but not a whole large batch. Measured on 256
-photo crops at 224 px, one thread (ms per image at severities 1 / 3 / 5): spatter 5.6 / 7.4 /
-1.7 in one call against 2.8-3.3 / 3.0-3.3 / 1.2-1.3 in chunks of 13-32 images; defocus blur
-1.5 / 1.1 / 1.8 against 0.9 / 0.9 / 1.5. At 32 px both were fastest in chunks of 256-512 images
-(the whole batch of 1,024 was 1.2-2.5x slower for defocus at severity 5)."""
-
-LARGE_CHUNK_ELEMENTS = 1 << 21
-"""Values per chunk (8 MiB of float32) for `LARGE_CHUNKS`: 13 images at 224 px, 682 at 32 px."""
+LARGE_CHUNKS: Mapping[str, int] = MappingProxyType({"defocus_blur": 1 << 21, "spatter": 1 << 22})
+"""Corruptions chunked by more values than `CPU_CHUNK_ELEMENTS`: defocus blur's large disks go
+through batched FFTs, and spatter's distance transform runs a loop of small steps over the
+image rows, so both want more images per call than the rest, but not a whole large batch.
+Defocus blur: 2**21 values (8 MiB of float32, 13 images at 224 px, 682 at 32 px); spatter: 2**22
+(27 and 1,365). Measured on 256 photo crops at 224 px, one thread (ms per image at severities
+1 / 3 / 5): spatter 5.6 / 7.4 / 1.7 in one call against 2.8-3.3 / 3.0-3.3 / 1.2-1.3 in chunks
+of 13-32 images; defocus blur 1.5 / 1.1 / 1.8 against 0.9 / 0.9 / 1.5. Spatter over its five
+severities in chunks of 2**22 against 2**21: 0.88x the time with 16 images at 224 px (one call
+instead of two of 8), 0.92x with 64, 0.91x with 256, the same with 1,024 at 32 px. At 32 px
+defocus blur was fastest in chunks of 256-512 images (the whole batch of 1,024 was 1.2-2.5x
+slower at severity 5)."""
 
 UNCHUNKED = frozenset({"jpeg_compression"})
 """Corruptions given the whole CPU batch: JPEG already runs image by image (libjpeg through
@@ -113,7 +118,7 @@ def _chunk_samples(x: torch.Tensor, name: str) -> int:
     b = x.shape[0]
     if x.device.type != "cpu" or name in UNCHUNKED:
         return b
-    limit = LARGE_CHUNK_ELEMENTS if name in LARGE_CHUNKS else CPU_CHUNK_ELEMENTS
+    limit = LARGE_CHUNKS.get(name, CPU_CHUNK_ELEMENTS)
     k = max(1, limit // max(1, x[0].numel()))
     if k >= b:
         return b

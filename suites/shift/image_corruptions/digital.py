@@ -63,6 +63,14 @@ def _pil_box_taps(n_in: int, n_out: int) -> tuple[tuple[int, ...], tuple[int, ..
 
 
 @functools.lru_cache(maxsize=256)
+def _index(taps: tuple[int, ...]) -> torch.Tensor:
+    """``taps`` as an int64 tensor on the CPU, made once per size: a Python tuple of 224 ints
+    to a tensor took about as long as the 224 px `index_select` it feeds (pixelate made six a
+    chunk). Read-only: no caller writes into it."""
+    return torch.tensor(taps, dtype=torch.int64)
+
+
+@functools.lru_cache(maxsize=256)
 def _nearest_taps(n_in: int, n_out: int) -> tuple[int, ...]:
     """PIL's NEAREST resize of one axis: output i reads ``floor((i + 0.5) * n_in / n_out)``."""
     return tuple(min(int((i + 0.5) * n_in / n_out), n_in - 1) for i in range(n_out))
@@ -76,8 +84,8 @@ def _box_down(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
     lo, count = _pil_box_taps(x.shape[dim], n_out)
     shape = [1] * x.dim()
     shape[dim] = n_out
-    first = torch.tensor(lo, device=x.device)
-    counts = torch.tensor(count, device=x.device)
+    first = _index(lo).to(x.device)
+    counts = _index(count).to(x.device)
     out = take(x, dim, first)
     tap = torch.empty_like(out) if max(count) > 1 else out
     for t in range(1, max(count)):
@@ -101,8 +109,8 @@ def pixelate(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.T
     else:
         rows, cols = _pil_box_taps(sh, h)[0], _pil_box_taps(sw, w)[0]
     # Columns first (on the small rows), then whole rows: two copies by shared indices.
-    wide = take(small, 3, torch.tensor(cols, device=x.device))
-    return take(wide, 2, torch.tensor(rows, device=x.device))
+    wide = take(small, 3, _index(cols).to(x.device))
+    return take(wide, 2, _index(rows).to(x.device))
 
 
 def elastic_transform(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

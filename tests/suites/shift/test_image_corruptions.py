@@ -166,7 +166,7 @@ def test_results_are_ordinary_tensors_also_where_torch_will_not_share_storage(
 def test_cpu_chunks_change_no_value(
     shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch larger than `CPU_CHUNK_ELEMENTS` (`LARGE_CHUNK_ELEMENTS` for defocus blur and
+    """A batch larger than `CPU_CHUNK_ELEMENTS` (`LARGE_CHUNKS` for defocus blur and
     spatter) is corrupted chunk by chunk (here 2 samples and a remainder of 1): the same bits as
     one call on the whole batch, for every corruption."""
     from suites.shift.image_corruptions import apply
@@ -176,10 +176,12 @@ def test_cpu_chunks_change_no_value(
     for name in CORRUPTIONS:
         for kw in ({}, {"regime": "imagenet", "scale": 1.0}):
             monkeypatch.setattr(apply, "CPU_CHUNK_ELEMENTS", 1 << 30)
-            monkeypatch.setattr(apply, "LARGE_CHUNK_ELEMENTS", 1 << 30)
+            monkeypatch.setattr(apply, "LARGE_CHUNKS", dict.fromkeys(apply.LARGE_CHUNKS, 1 << 30))
             whole = corrupt(x, name, 3, seeds, **kw)
             monkeypatch.setattr(apply, "CPU_CHUNK_ELEMENTS", 2 * x[0].numel())
-            monkeypatch.setattr(apply, "LARGE_CHUNK_ELEMENTS", 2 * x[0].numel())
+            monkeypatch.setattr(
+                apply, "LARGE_CHUNKS", dict.fromkeys(apply.LARGE_CHUNKS, 2 * x[0].numel())
+            )
             assert apply._chunk_samples(x, name) == (shape[0] if name in apply.UNCHUNKED else 2)
             chunked = corrupt(x, name, 3, seeds, **kw)
             assert torch.equal(whole, chunked), (name, kw)
@@ -188,15 +190,17 @@ def test_cpu_chunks_change_no_value(
 
 def test_cpu_chunks_are_equal_in_size_and_larger_for_defocus_and_spatter() -> None:
     """Chunk sizes: at most the limit's images, split evenly (no small remainder); defocus blur
-    and spatter take `LARGE_CHUNK_ELEMENTS` (13 images at 224 px); JPEG (image by image inside)
+    and spatter take `LARGE_CHUNKS` (13 and 27 images at 224 px); JPEG (image by image inside)
     and accelerators the whole batch."""
     from suites.shift.image_corruptions import apply
 
     at224 = torch.empty(16, 3, 224, 224)
     assert apply._chunk_samples(at224, "fog") == 6  # 1M values: 6 images -> 6, 5, 5
-    assert apply._chunk_samples(at224, "spatter") == 8  # 2M values: 13 images -> 8, 8
+    assert apply._chunk_samples(at224, "spatter") == 16  # 4M values: 27 images -> one call
+    assert apply._chunk_samples(torch.empty(64, 3, 224, 224), "spatter") == 22  # 22, 21, 21
     assert apply._chunk_samples(torch.empty(256, 3, 224, 224), "defocus_blur") == 13
-    assert apply._chunk_samples(torch.empty(1024, 3, 32, 32), "spatter") == 512
+    assert apply._chunk_samples(torch.empty(1024, 3, 32, 32), "defocus_blur") == 512
+    assert apply._chunk_samples(torch.empty(1024, 3, 32, 32), "spatter") == 1024
     assert apply._chunk_samples(torch.empty(64, 3, 32, 32), "fog") == 64  # one call
     assert apply._chunk_samples(torch.empty(1, 3, 2048, 2048), "fog") == 1
     assert apply._chunk_samples(at224, "jpeg_compression") == 16
