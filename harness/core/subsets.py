@@ -36,9 +36,9 @@ _SUBSET_NOTE_STARTS = (
 
 def subset_note(n: int, of: int, option: str, *, strata: str = "label") -> str:
     """The job note of a suite that evaluated `n` of a task's `of` rows drawn here (`option`: the
-    config that asked, `max_samples=300`). Boards show it beside the numbers, since a board's n is
-    the task's (`is_subset_note`); the wording is the one the shift suite's notes already had, so results
-    stored before boards read it are recognised too."""
+    config that asked, `max_samples=300`). Boards show it beside the numbers, since a board's n
+    is the task's (`is_subset_note`); the wording is the one the shift suite's notes already
+    had, so results stored before boards read it are recognised too."""
     if strata == "label":
         return f"{_SUBSET_NOTE_STARTS[0]}{n} of {of} samples ({option})"
     return f"{_SUBSET_NOTE_STARTS[1]}{n} of {of} rows, stratified by {strata} ({option})"

@@ -112,9 +112,9 @@ at 224 px (16 and 48 images, one thread, interleaved)."""
 
 def _chunk_samples(x: torch.Tensor, name: str) -> int:
     """How many samples of ``x`` to corrupt per call (all of them off the CPU and for
-    `UNCHUNKED`). The chunks of a
-    batch are made equal in size (16 images in chunks of at most 13: two of 8, not 13 and 3), so
-    none is a small remainder that pays a call's fixed costs for few images."""
+    `UNCHUNKED`). The chunks of a batch are made equal in size (16 images in chunks of at most
+    13: two of 8, not 13 and 3), so none is a small remainder that pays a call's fixed costs for
+    few images."""
     b = x.shape[0]
     if x.device.type != "cpu" or name in UNCHUNKED:
         return b
