@@ -93,6 +93,7 @@ def _corrupt_in_bounds(
     severity: int,
     seeds: torch.Tensor,
     bounds: tuple[float, float] | None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """An image corruption (defined on [0, 1] images) of a task's images in its ``bounds``:
     mapped to [0, 1], corrupted, mapped back. Images already in [0, 1] go straight through (the
@@ -100,12 +101,13 @@ def _corrupt_in_bounds(
     tensor each side has (the same values as ``(x - low) / (high - low)`` and
     ``y * (high - low) + low``): at the suite's 256-image step at 224 px, each fresh full-batch
     temporary cost about as much as a cheap corruption itself (page faults of 154 MB;
-    `benchmarks/bench_shift_apply.py`)."""
+    `benchmarks/bench_shift_apply.py`). ``out``: `corrupt`'s buffer to write into."""
     low, high = bounds if bounds is not None else (0.0, 1.0)
     if (low, high) == (0.0, 1.0):
-        return image_corruptions.corrupt(images, name, severity, seeds)
+        return image_corruptions.corrupt(images, name, severity, seeds, out=out)
     unit = torch.sub(images, low).div_(high - low)
-    return image_corruptions.corrupt(unit, name, severity, seeds).mul_(high - low).add_(low)
+    corrupted = image_corruptions.corrupt(unit, name, severity, seeds, out=out)
+    return corrupted.mul_(high - low).add_(low)
 
 
 def apply(
@@ -116,11 +118,14 @@ def apply(
     task: Task,
     *,
     stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor | list[str]:
     """Perturb a batch of `task`'s inputs with family `name` at `severity`.
 
     `stats` (tabular only) are the training (mean, std) from `feature_stats`, computed when
-    omitted. Returns a new tensor (images, tabular) or list of strings (text).
+    omitted. `out` (images only): a recycled buffer of the inputs' shape to write the result into
+    (`image_corruptions.corrupt`). Returns a new tensor (images, tabular) or list of strings
+    (text).
     """
     check(name, severity, task.modality)
     seeds_t = torch.as_tensor(np.asarray(seeds, dtype=np.int64))
@@ -131,7 +136,7 @@ def apply(
                 f"task {task.name!r}: image corruptions need (B, C, H, W) images with 1 or 3 "
                 f"channels, got shape {tuple(inputs.shape)}"
             )
-        return _corrupt_in_bounds(inputs, name, int(severity), seeds_t, task.bounds)
+        return _corrupt_in_bounds(inputs, name, int(severity), seeds_t, task.bounds, out)
     if task.modality == "tabular":
         assert isinstance(inputs, torch.Tensor)
         mean, std = stats if stats is not None else feature_stats(task)

@@ -15,7 +15,7 @@ One module per family (`noise`, `blur`, `weather`, `digital`, with `jpeg`), the 
 the name -> implementation registry (`registry`) and the checked entry point (`apply.corrupt`).
 """
 
-from suites.shift.image_corruptions.apply import corrupt
+from suites.shift.image_corruptions.apply import corrupt, fits_out
 from suites.shift.image_corruptions.params import Regime, resolve_params, resolve_regime
 from suites.shift.image_corruptions.registry import (
     CORRUPTIONS,
@@ -29,6 +29,7 @@ __all__ = [
     "Regime",
     "UnknownCorruptionError",
     "corrupt",
+    "fits_out",
     "resolve_params",
     "resolve_regime",
 ]

@@ -20,6 +20,7 @@ def corrupt(
     *,
     regime: Regime | None = None,
     scale: float | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Apply corruption ``name`` at ``severity`` (1..5) to a batch of images.
 
@@ -30,10 +31,15 @@ def corrupt(
         seeds: int64 ``(B,)``, one seed per sample (derive it from run seed, sample id, corruption
             and severity); the only source of randomness.
         regime, scale: override the size rule of `resolve_params` (for experiments and tests).
+        out: a float32 tensor of the images' shape, standard contiguous layout, on their device
+            and not overlapping them, that the result is written into (float32 images only): a
+            buffer recycled from an earlier call. On the CPU a fresh output of 32 MB or more is
+            mapped and faulted in afresh by every call, which at the shift suite's 256-image
+            step at 224 px cost as much as a cheap corruption itself (`ShiftSuite._perturbed`).
 
     Returns:
-        A new tensor with the same shape, dtype and device, clipped to [0, 1], in the standard
-        contiguous layout.
+        A new tensor (on ``out``'s memory when given) with the same shape, dtype and device,
+        clipped to [0, 1], in the standard contiguous layout.
     """
     check_name_severity(name, severity)
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
@@ -54,6 +60,8 @@ def corrupt(
             f"seeds must be an int64 tensor of shape ({b},), got {seeds.dtype} {tuple(seeds.shape)}"
         )
     seeds = seeds.to(images.device)
+    if out is not None:
+        _check_out(out, images)
     params = resolve_params(name, int(severity), h, w, regime=regime, scale=scale)
     x = images.to(torch.float32)
     if b == 0:
@@ -64,12 +72,16 @@ def corrupt(
     with torch.inference_mode():
         k = _chunk_samples(x, name)
         if k >= b:
-            out = IMPLEMENTATIONS[name](x, params, seeds)
-            if out.untyped_storage().data_ptr() == images.untyped_storage().data_ptr():
-                out = out.clone()  # never clamp the caller's images in place
-            out.clamp_(0.0, 1.0)
+            result = IMPLEMENTATIONS[name](x, params, seeds)
+            if out is not None:
+                torch.clamp(result, 0.0, 1.0, out=out)
+            elif result.untyped_storage().data_ptr() == images.untyped_storage().data_ptr():
+                out = result.clone().clamp_(0.0, 1.0)  # never clamp the caller's images in place
+            else:
+                out = result.clamp_(0.0, 1.0)
         else:
-            out = torch.empty_like(x, memory_format=torch.contiguous_format)
+            if out is None:
+                out = torch.empty_like(x, memory_format=torch.contiguous_format)
             for i in range(0, b, k):
                 part = IMPLEMENTATIONS[name](x[i : i + k], params, seeds[i : i + k])
                 # Clipped into its place in one pass, while the chunk is still in the caches
@@ -77,6 +89,37 @@ def corrupt(
                 torch.clamp(part, 0.0, 1.0, out=out[i : i + k])
     out = _ordinary(out)
     return out if out.dtype == images.dtype else out.to(images.dtype)
+
+
+def _check_out(out: torch.Tensor, images: torch.Tensor) -> None:
+    """`corrupt`'s ``out`` must be `fits_out` for the images."""
+    if not fits_out(out, images):
+        raise ValueError(
+            f"out must be a contiguous float32 tensor of the float32 images' shape "
+            f"{tuple(images.shape)} on {images.device}, not overlapping them; got {out.dtype} "
+            f"{tuple(out.shape)} with strides {out.stride()} on {out.device} "
+            f"(images: {images.dtype})"
+        )
+
+
+def fits_out(out: torch.Tensor, images: torch.Tensor) -> bool:
+    """Whether `corrupt` can write its result on ``images`` into ``out``: both float32 (B, C, H,
+    W) of one shape and device, ``out`` in the standard contiguous layout and not overlapping
+    the images."""
+    if images.dim() != 4 or out.shape != images.shape:
+        return False
+    b, c, h, w = images.shape
+    if (
+        images.dtype != torch.float32
+        or out.dtype != torch.float32
+        or out.device != images.device
+        or out.stride() != (c * h * w, h * w, w, 1)
+    ):
+        return False
+    start, end = out.data_ptr(), out.data_ptr() + out.numel() * out.element_size()
+    first = images.data_ptr()
+    span = 1 + sum((n - 1) * st for n, st in zip(images.shape, images.stride(), strict=True))
+    return not (start < first + span * images.element_size() and first < end)
 
 
 CPU_CHUNK_ELEMENTS = 1 << 20

@@ -188,6 +188,33 @@ def test_cpu_chunks_change_no_value(
             assert chunked.stride() == x.stride() and not chunked.is_inference()
 
 
+@pytest.mark.parametrize("name", ["fog", "jpeg_compression", "contrast"])
+def test_out_buffer_gets_the_same_values_and_bad_buffers_are_refused(name: str) -> None:
+    """`corrupt(..., out=buf)` writes the result into ``buf`` (chunked, unchunked and one-call
+    paths) with the bits of a fresh output; a buffer of another shape, dtype or layout, or one
+    overlapping the images, is refused before anything is written."""
+    x = torch.rand((7, 3, 12, 10), generator=torch.Generator().manual_seed(2))
+    seeds = torch.arange(7, dtype=torch.int64) * 5 + 1
+    expected = corrupt(x, name, 3, seeds)
+    buf = torch.full_like(x, -1.0)
+    got = corrupt(x, name, 3, seeds, out=buf)
+    assert torch.equal(got, expected) and torch.equal(buf, expected)
+    assert got.data_ptr() == buf.data_ptr() and not got.is_inference()
+    bad = {
+        "shape": torch.empty(6, 3, 12, 10),
+        "dtype": torch.empty(7, 3, 12, 10, dtype=torch.float64),
+        "layout": torch.empty(7, 12, 10, 3).permute(0, 3, 1, 2),
+        "overlap": x,
+    }
+    before = x.clone()
+    for why, out in bad.items():
+        with pytest.raises(ValueError, match="out must be"):
+            corrupt(x, name, 3, seeds, out=out)
+        assert torch.equal(x, before), why  # the images are untouched
+    with pytest.raises(ValueError, match="out must be"):
+        corrupt(x.double(), name, 3, seeds, out=buf)  # only float32 images write into a buffer
+
+
 def test_cpu_chunks_are_equal_in_size_and_larger_for_defocus_and_spatter() -> None:
     """Chunk sizes: at most the limit's images, split evenly (no small remainder); defocus blur
     and spatter take `LARGE_CHUNKS` (13 and 27 images at 224 px); JPEG (image by image inside)

@@ -102,6 +102,47 @@ def test_bit_identical_rerun_and_cache_reuse(task) -> None:
     assert not other_seed.table.frame.confidence.equals(first.confidence)
 
 
+def test_recycled_output_buffers_change_no_result(task, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a cache smaller than a model's cells, new cells evict old ones, and the next
+    corruption of a batch of the same shape is written into the evicted batch's memory
+    (`ShiftSuite._recycled`). Buffers were recycled; every entry still in the cache holds its own
+    cell's images (a buffer recycled while cached would hold another's); and two models run one
+    after the other on one instance give the tables of fresh instances that never recycle."""
+    import suites.shift.perturbations as perturbations_module
+    import suites.shift.suite as suite_module
+    from harness.core.seeding import sample_seeds
+
+    config = {**CONFIG, "max_samples": 300, "shifted_tasks": [], "ood_sets": []}  # batches 256, 44
+    ctx = RunContext(seed=3, bootstrap_resamples=20)
+    monkeypatch.setattr(suite_module, "CACHE_BYTES", 2 * 256 * 64 * 4 + 1)
+    recycled: list[int] = []
+    apply = perturbations_module.apply
+
+    def spy(*args, out=None, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if out is not None:
+            recycled.append(out.data_ptr())
+        result = apply(*args, out=out, **kw)
+        assert out is None or result.data_ptr() == out.data_ptr()
+        return result
+
+    monkeypatch.setattr(perturbations_module, "apply", spy)
+    suite = ShiftSuite(config)
+    first = suite.run(_adapter(task), task, ctx).table.frame
+    assert recycled  # the fourth big cell went into the first one's memory
+    evaluated = task.subset(300, seed=ctx.seed, purpose="shift/rows")
+    batches = {b.sample_ids[0]: b for b in evaluated.batches(256)}
+    assert len(suite._inputs) >= 3
+    for (_fp, family, severity, seed, _start, _n), (ids, cached) in suite._inputs.items():
+        seeds = sample_seeds(seed, ids, "image", family, severity)
+        own = apply(batches[ids[0]].inputs, family, severity, seeds, evaluated)
+        assert torch.equal(cached, own), (family, severity, len(ids))
+    second = suite.run(_adapter(task, seed=1), task, ctx).table.frame
+    assert len(recycled) >= 2
+    monkeypatch.setattr(ShiftSuite, "_recycled", lambda self, inputs: None)
+    assert first.equals(ShiftSuite(config).run(_adapter(task), task, ctx).table.frame)
+    assert second.equals(ShiftSuite(config).run(_adapter(task, seed=1), task, ctx).table.frame)
+
+
 def test_tabular_task_rows() -> None:
     from adapters.torch_module import TorchModuleAdapter
     from harness.config.tasks.builtin import diabetes
