@@ -8,6 +8,9 @@ from the task's bounds to [0, 1] and back around `corrupt`. Interleaved per corr
 3, one torch thread, photo crops, best of ``--repeats``), three ways:
 
 - ``corrupt``: `image_corruptions.corrupt` alone (the floor);
+- ``recycled``: `corrupt` writing into one buffer reused from call to call (``out=``), as the
+  suite does with the batch its cache evicted (`ShiftSuite._recycled`): no fresh output to map
+  and fault in;
 - ``apply``: `perturbations.apply` on a task with bounds (0, 1) and on one with bounds (-1, 1);
 - ``fresh maps``: the maps as the suite wrote them before (``(x - low) / (high - low)`` and
   ``y * (high - low) + low``, each a fresh full-batch tensor), the baseline.
@@ -68,6 +71,8 @@ def main() -> None:
     task01 = dataclasses.replace(digits(), input_shape=shape, bounds=(0.0, 1.0))
     task11 = dataclasses.replace(digits(), input_shape=shape, bounds=(-1.0, 1.0))
 
+    buffer = torch.empty_like(unit)
+
     def fresh_maps(name: str) -> torch.Tensor:
         low, high = -1.0, 1.0
         out = corrupt((signed - low) / (high - low), name, 3, seeds)
@@ -78,12 +83,13 @@ def main() -> None:
         f"torch={torch.__version__}"
     )
     print(
-        f"{'corruption':18s} {'corrupt':>9s} {'apply 0..1':>11s} {'apply -1..1':>12s} "
-        f"{'fresh maps':>11s}   ratios to corrupt (ms per batch)"
+        f"{'corruption':18s} {'corrupt':>9s} {'recycled':>9s} {'apply 0..1':>11s} "
+        f"{'apply -1..1':>12s} {'fresh maps':>11s}   ratios to corrupt (ms per batch)"
     )
     for name in args.only:
         ways: dict[str, Callable[[], object]] = {
             "corrupt": lambda name=name: corrupt(unit, name, 3, seeds),
+            "recycled": lambda name=name: corrupt(unit, name, 3, seeds, out=buffer),
             "apply01": lambda name=name: perturbations.apply(unit, name, 3, seeds, task01),
             "apply11": lambda name=name: perturbations.apply(signed, name, 3, seeds, task11),
             "fresh": lambda name=name: fresh_maps(name),
@@ -92,9 +98,10 @@ def main() -> None:
         base = best["corrupt"]
         ms = {k: v * 1e3 for k, v in best.items()}
         print(
-            f"{name:18s} {ms['corrupt']:9.1f} {ms['apply01']:11.1f} {ms['apply11']:12.1f} "
-            f"{ms['fresh']:11.1f}   {best['apply01'] / base:.2f} / {best['apply11'] / base:.2f} "
-            f"/ {best['fresh'] / base:.2f}"
+            f"{name:18s} {ms['corrupt']:9.1f} {ms['recycled']:9.1f} {ms['apply01']:11.1f} "
+            f"{ms['apply11']:12.1f} {ms['fresh']:11.1f}   {best['recycled'] / base:.2f} / "
+            f"{best['apply01'] / base:.2f} / {best['apply11'] / base:.2f} / "
+            f"{best['fresh'] / base:.2f}"
         )
 
     corrupted = corrupt(unit, "contrast", 3, seeds)

@@ -682,8 +682,10 @@ class ShiftSuite(Suite):
 
         On the CPU every output of 32 MB or more is otherwise mapped and faulted in afresh (glibc
         maps such allocations anew each time): at the suite's 256-image step at 224 px, writing
-        into a recycled buffer took 0.45-0.61x the time of a fresh output for pixelate,
-        brightness and saturate (`benchmarks/bench_shift_suite.py`, docs/corruptions.md). An
+        into a recycled buffer took 0.45-0.81x the time of a fresh output for pixelate,
+        saturate, brightness, fog and gaussian noise (`benchmarks/bench_shift_apply.py`; JPEG,
+        whose output is made inside it, the same), the whole sweep 0.89-0.92x
+        (`benchmarks/bench_shift_suite.py`; docs/shift.md). An
         evicted batch is no longer handed out by the cache, and each model's sweep is done with
         a batch before it asks for the next, so nothing reads the buffer's old values again."""
         spare, self._spare = self._spare, None

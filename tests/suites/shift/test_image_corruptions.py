@@ -188,12 +188,21 @@ def test_cpu_chunks_change_no_value(
             assert chunked.stride() == x.stride() and not chunked.is_inference()
 
 
+@pytest.mark.parametrize("chunked", [False, True])
 @pytest.mark.parametrize("name", ["fog", "jpeg_compression", "contrast"])
-def test_out_buffer_gets_the_same_values_and_bad_buffers_are_refused(name: str) -> None:
-    """`corrupt(..., out=buf)` writes the result into ``buf`` (chunked, unchunked and one-call
-    paths) with the bits of a fresh output; a buffer of another shape, dtype or layout, or one
-    overlapping the images, is refused before anything is written."""
+def test_out_buffer_gets_the_same_values_and_bad_buffers_are_refused(
+    name: str, chunked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`corrupt(..., out=buf)` writes the result into ``buf`` (in chunks of 2 images, or in one
+    call; JPEG is never chunked) with the bits of a fresh output; a buffer of another shape,
+    dtype or layout, or one overlapping the images, is refused before anything is written."""
+    from suites.shift.image_corruptions import apply
+
     x = torch.rand((7, 3, 12, 10), generator=torch.Generator().manual_seed(2))
+    if chunked:
+        monkeypatch.setattr(apply, "CPU_CHUNK_ELEMENTS", 2 * x[0].numel())
+    expected_k = 2 if chunked and name not in apply.UNCHUNKED else 7
+    assert apply._chunk_samples(x, name) == expected_k
     seeds = torch.arange(7, dtype=torch.int64) * 5 + 1
     expected = corrupt(x, name, 3, seeds)
     buf = torch.full_like(x, -1.0)
