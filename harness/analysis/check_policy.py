@@ -8,9 +8,12 @@ check. Without a policy file the defaults below apply to every headline metric.
 
 `accept_flags` maps a model name (or `"*"` for every model) to the flags the gate tolerates on
 its checked metrics: `{digits-mlp@int8: [decision_attack_failed]}`. Any other flag on a checked
-metric of the current run fails the gate, whether or not the baseline had it. A model that is in
-neither run, or a flag that is neither a known flag (harness.analysis.flags) nor raised in the
-runs, is refused with close matches.
+metric of the current run that the baseline did not have on the same model and metric fails the
+gate. A flag the baseline already had there is `baseline_flags`' call: `still_flagged` (shown as
+still flagged, the metric compared as usual, no failure for the flag; what the gate does without
+a policy file) or `fail` (a policy file's default: a flagged baseline is no excuse). A model that
+is in neither run, or a flag that is neither a known flag (harness.analysis.flags) nor raised in
+the runs, is refused with close matches.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class Policy(BaseModel):
     default: MetricRule = MetricRule()
     metrics: dict[str, MetricRule] = Field(default_factory=dict)
     accept_flags: dict[str, list[str]] = Field(default_factory=dict)
+    # a flag the baseline had on the same model and metric: shown and tolerated, or failed
+    baseline_flags: Literal["still_flagged", "fail"] = "fail"
 
     def accepts(self, model: str, flag: str) -> bool:
         """Whether the policy tolerates `flag` on `model`'s metrics."""
@@ -120,14 +125,15 @@ class Policy(BaseModel):
 
 def load_policy(path: Path | None) -> Policy:
     """Read a policy YAML (None: the defaults); errors name the file and key."""
-    if path is None:
-        return Policy()
+    if path is None:  # no policy file: a flag already in the baseline is not a regression
+        return Policy(baseline_flags="still_flagged")
     data = read_yaml_file(path, source=f"policy file {path}", error=ConfigError)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"policy file {path} must be a mapping (alpha, include, default, metrics, accept_flags)"
+            f"policy file {path} must be a mapping (alpha, include, default, metrics, accept_flags, "
+            "baseline_flags)"
         )
     try:
         return Policy.model_validate(data)

@@ -58,6 +58,12 @@ HEADER = [
 ]
 
 
+def still_flagged_text(report: CheckReport) -> str:
+    """' (N still flagged, as in the baseline)' when some rows carry the baseline's flags."""
+    n = len(report.still_flagged)
+    return f" ({n} still flagged, as in the baseline)" if n else ""
+
+
 def render_table(report: CheckReport) -> str:
     """A plain-text table for the terminal."""
     table = to_text(Table(HEADER, [_cells(r) for r in report.rows]), align="left", gap=2)
@@ -65,7 +71,7 @@ def render_table(report: CheckReport) -> str:
         f"FAIL: {len(report.failures)} of {len(report.rows)} checks failed"
         if report.failures
         else f"PASS: {len(report.rows)} checks"
-    )
+    ) + still_flagged_text(report)
     tail = [
         verdict,
         *(f"power: {line}" for line in report.power),
@@ -82,7 +88,7 @@ def render_markdown(report: CheckReport) -> str:
         f"{len(report.failures)} of {len(report.rows)} checks failed"
         if report.failures
         else f"all {len(report.rows)} checks passed"
-    )
+    ) + still_flagged_text(report)
     ordered = sorted(report.rows, key=lambda r: r.status != "fail")
     lines = [
         f"## {icon} harness check: {verdict}",
