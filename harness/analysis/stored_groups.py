@@ -1,9 +1,11 @@
 """Group breakdowns of stored per-sample tables (`harness groups`: fairness x robustness).
 
-Selects the completed jobs with a per-sample table (filtered by task, model and suite), picks
-each table's groupings (the `--by` columns, else every categorical group column) and conditions
-(one named condition, else all of them), and returns the long rows of
-`harness.analysis.groups.long_rows` for every (table, condition). Torch-free (pandas, fairlearn).
+Selects the completed jobs with a per-sample table (filtered by run, task, model and suite),
+picks each table's groupings (the `--by` columns, else every categorical group column) and
+conditions (one named condition, else all of them), and returns the long rows of
+`harness.analysis.groups.long_rows` for every (table, condition). Every row names its run: a
+results folder holding two runs of one model keeps their rows apart (`repeated_jobs` names the
+jobs held by more than one run). Torch-free (pandas, fairlearn).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class GroupQuery:
     task: str | None = None
     model: str | None = None
     suite: str | None = None
+    run: str | None = None  # a run id (or run folder name); None: every run of the folder
     condition: str | None = None  # None: every condition of each table
     by: list[str] | None = None  # group columns, `a&b` for an intersection; None: each column
     min_group_size: int = 20
@@ -51,12 +54,26 @@ class GroupQuery:
         return self.suite is not None and self.model is not None and self.task is not None
 
 
+def _in_run(loaded: Loaded, run: str | None) -> bool:
+    manifest, job = loaded
+    return run is None or run in (manifest.run_id, job.path.parent.parent.name)
+
+
 def select_jobs(results: Path, query: GroupQuery) -> list[Loaded]:
-    """Completed jobs with a per-sample table that match the query's task, model and suite."""
+    """Completed jobs with a per-sample table that match the query's run, task, model and suite."""
     wanted = {"task": query.task, "model": query.model, "suite": query.suite}
+    loaded = load_jobs(results)
     found = [
-        (m, j) for m, j in load_jobs(results) if j.status == JobStatus.COMPLETED and j.has_table
+        (m, j)
+        for m, j in loaded
+        if j.status == JobStatus.COMPLETED and j.has_table and _in_run((m, j), query.run)
     ]
+    if query.run is not None and not any(_in_run(x, query.run) for x in loaded):
+        runs = sorted({m.run_id for m, _ in loaded})
+        raise ResultsError(
+            f"--run {query.run}: no run of that id under {results}; its runs: "
+            f"{', '.join(runs) or '(none)'}"
+        )
     jobs = [
         (m, j)
         for m, j in found
@@ -124,7 +141,12 @@ def _job_rows(
             min_group_size=query.min_group_size,
             resamples=query.resamples,
         )
-        meta = {"model": job.record.model, "task": job.record.task, "suite": job.record.suite}
+        meta = {
+            "model": job.record.model,
+            "task": job.record.task,
+            "suite": job.record.suite,
+            "run": manifest.run_id,
+        }
         rows += long_rows(meta, breakdown)
     return rows
 
@@ -165,3 +187,14 @@ def stored_group_rows(
             "no group breakdown to show: no selected table has group columns; pass --by"
         )
     return rows
+
+
+def repeated_jobs(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """`model x task x suite` -> its runs, for every job whose rows come from more than one run
+    (the rows are kept apart by their `run` field; pick one run with `GroupQuery.run`)."""
+    runs: dict[str, list[str]] = {}
+    for r in rows:
+        label = f"{r['model']} x {r['task']} x {r['suite']}"
+        if r["run"] not in runs.setdefault(label, []):
+            runs[label].append(r["run"])
+    return {label: sorted(ids) for label, ids in runs.items() if len(ids) > 1}

@@ -18,6 +18,11 @@ def add_parser(sub: Any) -> None:
     grp.add_argument("--model", help="only this model")
     grp.add_argument("--suite", help="only this suite's tables")
     grp.add_argument(
+        "--run",
+        help="only this run (its id, the run folder's name); without it, every run of the "
+        "folder, each row naming its run",
+    )
+    grp.add_argument(
         "--condition",
         default="clean",
         help="the condition to break down, e.g. 'attack=ensemble/norm=linf/eps=0.1' "
@@ -43,13 +48,14 @@ def add_parser(sub: Any) -> None:
 
 def groups_command(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
-    from harness.analysis.stored_groups import GroupQuery, stored_group_rows
+    from harness.analysis.stored_groups import GroupQuery, repeated_jobs, stored_group_rows
     from harness.present.groups_view import render
 
     query = GroupQuery(
         task=args.task,
         model=args.model,
         suite=args.suite,
+        run=args.run,
         condition=args.condition,
         by=args.by,
         min_group_size=args.min_group_size,
@@ -58,6 +64,12 @@ def groups_command(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     rows = stored_group_rows(args.results, query, on_skip=skipped.append)
     sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    for label, runs in repeated_jobs(rows).items():
+        print(
+            f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
+            "apart by the run column (pick one with --run)",
+            file=sys.stderr,
+        )
     if skipped:
         names = [m.split(":", 1)[0] for m in skipped]
         shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")

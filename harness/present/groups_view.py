@@ -2,7 +2,10 @@
 
 The long rows of `harness.analysis.groups` (one number per row) are pivoted to one line per
 (table, condition, grouping, group) with a column per metric for the terminal and Markdown;
-CSV and JSON keep the long rows. Tables are written by `harness.present.tables`.
+CSV and JSON keep the long rows. Every row names its run: CSV and JSON always carry the `run`
+column; the terminal and Markdown tables show it when a job's rows come from more than one run
+(two runs of one model are never merged into one line). Tables are written by
+`harness.present.tables`.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.stored_groups import repeated_jobs
 from harness.present.escaping import terminal_text
 from harness.present.tables import Table, to_csv, to_markdown, to_text
 
-KEYS = ("model", "task", "suite", "condition", "group_by", "group", "n")
+KEYS = ("model", "task", "suite", "run", "condition", "group_by", "group", "n")
 
 
 def _cell(r: pd.Series) -> str:
@@ -31,6 +35,8 @@ def wide_table(rows: list[dict[str, Any]]) -> Table:
     frame = pd.DataFrame(rows)
     frame["cell"] = frame.apply(_cell, axis=1)
     keys = [c for c in KEYS if c in frame]
+    if "run" in frame and not repeated_jobs(rows):
+        keys.remove("run")  # one run per job: the run column would say nothing
     wide = frame.pivot_table(
         index=keys, columns="metric", values="cell", aggfunc="first", sort=False
     ).reset_index()
