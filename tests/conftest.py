@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +21,8 @@ from tests.fixture_models import linear_digits, linear_tabular
 def _quiet_threads() -> None:
     torch.set_num_threads(1)
 
+
+_CACHE_DIR = pytest.StashKey[str]()
 
 SHARED_FIXTURES = {
     "demo_folder": "quickstart",  # the whole quickstart run (about 2.5 min)
@@ -46,6 +51,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The tests never touch the user's result cache (harness/store/result_cache.py): it lives in
+    # a temporary folder, and is off unless a test asks for it (the `result_cache` fixture), so
+    # a test that runs the same spec twice to compare the results computes both.
+    # Set here (not in a fixture) so session fixtures and subprocesses see it too.
+    folder = tempfile.mkdtemp(prefix="harness-test-cache-")
+    config.stash[_CACHE_DIR] = folder
+    os.environ["HARNESS_CACHE"] = folder
+    os.environ["HARNESS_NO_CACHE"] = "1"
     if not config.pluginmanager.hasplugin("timeout"):
         # without it a hung test stalls the whole run until CI's own limit, with no name
         raise pytest.UsageError(
@@ -58,6 +71,21 @@ def pytest_configure(config: pytest.Config) -> None:
             "--dist loadgroup needs pytest < 9.2 with pytest-xdist 3.8 (groups are not kept "
             "together otherwise): pip install 'pytest<9.2', as pyproject.toml's dev extra asks"
         )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_CACHE_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared result cache, on, in a fresh folder of this test (returned)."""
+    folder = tmp_path_factory.mktemp("result-cache")
+    monkeypatch.setenv("HARNESS_CACHE", str(folder))
+    monkeypatch.delenv("HARNESS_NO_CACHE", raising=False)
+    return folder
 
 
 def save_weights(module: torch.nn.Module, path: Path) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.cli import (
+    cache,
     check,
     groups,
     leaderboard,
@@ -31,7 +32,18 @@ from harness.run.quiet import quiet_library_progress
 __all__ = ["build_parser", "main", "quickstart_spec_path"]
 
 # in the order `harness --help` lists them
-SUBCOMMANDS = (run, validate, list_command, leaderboard, report, check, parity, groups, variants)
+SUBCOMMANDS = (
+    run,
+    validate,
+    list_command,
+    leaderboard,
+    report,
+    check,
+    parity,
+    groups,
+    variants,
+    cache,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -87,6 +87,8 @@ def execution(args: argparse.Namespace, spec: RunSpec) -> ExecutionSpec:
         settings["address"] = args.address
     if args.shards:
         settings.update(shards=args.shards, shard_size=None)
+    if getattr(args, "no_cache", False):
+        settings["cache"] = False
     if settings["executor"] == "local":
         settings["address"] = None
     return ExecutionSpec.model_validate(settings)

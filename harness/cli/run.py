@@ -52,6 +52,12 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
     run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the shared result cache (docs/cache.md); results already "
+        "in --out are still reused",
+    )
+    run.add_argument(
         "--wait-lock",
         action="store_true",
         help="if another process is writing this run folder, wait for it instead of refusing (docs/reliability.md)",

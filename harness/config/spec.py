@@ -221,6 +221,10 @@ class ExecutionSpec(StrictModel):
     max_retries: int = Field(
         default=3, ge=0, le=100, description="retries of a unit whose worker died"
     )
+    cache: bool = Field(
+        default=True,
+        description="read and write the shared result cache (docs/cache.md); false: neither",
+    )
 
     @model_validator(mode="after")
     def _one_sharding(self) -> ExecutionSpec:

@@ -2,7 +2,10 @@
 
 The runner is the one place that catches errors per job: a failing job is recorded in the manifest
 with its cause, the run goes on (unless `fail_fast`), and the run's exit status says so. Jobs whose
-results already exist with the same key are skipped, so an interrupted run resumes where it was.
+results already exist with the same key are skipped, so an interrupted run resumes where it was;
+results of the same key in another run folder of the results folder (job_cache.py), else in the
+result cache shared by every results folder (result_cache.py), are copied in instead of rerun,
+and every job computed here is stored in that cache.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from harness.core.manifest import (
 from harness.core.sample_table import SampleTable
 from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
+from harness.run.code_identity import code_digest
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
@@ -48,6 +52,7 @@ from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.quiet import quiet_library_progress
 from harness.run.threads import CpuBudget, choose_threads, cpu_budget, using_threads
 from harness.store import job_cache
+from harness.store.result_cache import ResultCache, entry_key
 from harness.store.run_store import RunStore
 
 log = logging.getLogger(__name__)
@@ -206,6 +211,9 @@ class Runner:
         self.threads = plan.spec.threads
         self.timeout = plan.spec.timeout
         self.budget = self._cpu_budget()
+        # the result cache shared by every results folder (None: --no-cache, HARNESS_NO_CACHE)
+        self.cache = ResultCache.for_run(enabled=self.execution.cache)
+        self._code: str | None = None  # the harness's code digest, part of each cache key
         self._adapters: dict[str, ModelAdapter | HarnessError] = {}
         self._tasks: dict[str, Task | HarnessError] = {}
 
@@ -489,11 +497,53 @@ class Runner:
         dirname = store.job_dirname(job.model, job.task, job.suite, key)
         source = job_cache.find_reusable(self.out_dir, store, dirname, key)
         if source is None:
-            return None
+            return self._from_result_cache(job, key, store, dirname)
         path = job_cache.adopt(store, source)
         origin = source.path.parent.parent.name
         message = f"reused the results of run {origin} (same key; not rerun)"
         return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, path.name)
+
+    # -- the result cache shared by every results folder (harness/store/result_cache.py) -----
+    def _cache_key(self, job: Job, key: str) -> str:
+        if self._code is None:
+            self._code = code_digest()
+        return entry_key(
+            job_key=key, model=job.model, task=job.task, suite=job.suite, code=self._code
+        )
+
+    def _from_result_cache(
+        self, job: Job, key: str, store: RunStore, dirname: str
+    ) -> JobOutcome | None:
+        """The job's results copied from the shared result cache (None: a miss, or no cache)."""
+        if self.cache is None:
+            return None
+        record = self.cache.restore(
+            key=self._cache_key(job, key),
+            job_key=key,
+            names=_names(job),
+            store=store,
+            dirname=dirname,
+        )
+        if record is None:
+            return None
+        message = f"reused the results of run {record.run_id} from the result cache (same key)"
+        return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, dirname)
+
+    def _remember(self, job: Job, key: str, path: Path) -> None:
+        """Store a job this run computed in the shared result cache; a cache that cannot be
+        written is logged once and left alone for the rest of the run (the results are kept)."""
+        if self.cache is None:
+            return
+        try:
+            self.cache.save(key=self._cache_key(job, key), job_dir=path)
+        except (OSError, HarnessError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            log.warning(
+                "result cache %s cannot be written (%s); not used for the rest of this run",
+                self.cache.root,
+                reason,
+            )
+            self.cache = None
 
     def _collect(self, executor: Executor, state: _RunState) -> bool:
         """Take one finished unit; write its job when it was the last one. True: stop the run."""
@@ -554,6 +604,7 @@ class Runner:
                 artifacts=result.artifacts,
                 arrays=result.arrays,
             )
+            self._remember(job.job, job.key, path)
             return JobOutcome(
                 job.job,
                 JobStatus.COMPLETED,
