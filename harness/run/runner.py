@@ -213,7 +213,8 @@ class Runner:
         self.budget = self._cpu_budget()
         # the result cache shared by every results folder (None: --no-cache, HARNESS_NO_CACHE)
         self.cache = ResultCache.for_run(enabled=self.execution.cache)
-        self._code: str | None = None  # the harness's code digest, part of each cache key
+        # what the cache key holds beyond the job key: code digest, package versions, device
+        self._cache_context: dict[str, Any] | None = None
         self._adapters: dict[str, ModelAdapter | HarnessError] = {}
         self._tasks: dict[str, Task | HarnessError] = {}
 
@@ -505,10 +506,20 @@ class Runner:
 
     # -- the result cache shared by every results folder (harness/store/result_cache.py) -----
     def _cache_key(self, job: Job, key: str) -> str:
-        if self._code is None:
-            self._code = code_digest()
+        if self._cache_context is None:
+            device = device_info(self.device)
+            device.pop("torch_threads", None)  # this process's setting, not the machine
+            self._cache_context = {
+                "code": code_digest(),
+                "packages": package_versions(),
+                "device": device,
+            }
         return entry_key(
-            job_key=key, model=job.model, task=job.task, suite=job.suite, code=self._code
+            job_key=key,
+            model=job.model,
+            task=job.task,
+            suite=job.suite,
+            context=self._cache_context,
         )
 
     def _from_result_cache(

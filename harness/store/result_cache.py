@@ -9,8 +9,11 @@ Key. An entry's key (`entry_key`) is the sha256 of the job key (harness.config.p
 the model's weights and settings, the task's data, the data of other tasks the suite reads, the
 suite's name, version and config, the seed, batch size, device type, bootstrap resamples, the
 protocol and the harness version), the model, task and suite names the results are stored
-under, and a digest of the harness's own source code (harness.run.code_identity). Changing any
-of them misses.
+under, and the context the runner computed them in: a digest of the harness's own source code
+(harness.run.code_identity), the versions of Python and of the packages a run records (torch,
+numpy, foolbox, datasets...) and the device (CPU or GPU model, CPU count, CUDA and cuDNN).
+Changing any of them misses: a cache shared by several machines (a home folder on a network
+drive) never serves one machine's timings, or another library version's numbers, to another.
 
 Location. `$HARNESS_CACHE` when set, else the platform's user cache folder
 (`$XDG_CACHE_HOME/robustness-harness`, by default `~/.cache/robustness-harness`;
@@ -47,9 +50,10 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobRecord, JobStatus
@@ -97,11 +101,15 @@ def disabled_by_environment() -> bool:
     return os.environ.get(ENV_OFF, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def entry_key(*, job_key: str, model: str, task: str, suite: str, code: str) -> str:
-    """The content key of a job's entry (see the module docstring)."""
-    payload = {"job": job_key, "model": model, "task": task, "suite": suite, "code": code}
+def entry_key(
+    *, job_key: str, model: str, task: str, suite: str, context: Mapping[str, Any]
+) -> str:
+    """The content key of a job's entry: its job key and names, and `context` (the harness's
+    code digest, the package versions and the device: see the module docstring)."""
+    payload = {"job": job_key, "model": model, "task": task, "suite": suite, "context": context}
     payload["layout"] = LAYOUT
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

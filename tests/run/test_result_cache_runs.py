@@ -1,6 +1,6 @@
 """`harness run` with the result cache shared by every results folder: the same jobs run into
-another --out are copied, any change of weights, data, suite config, harness version or code
-misses, --no-cache (or the spec, or HARNESS_NO_CACHE) leaves the cache alone, a damaged entry is
+another --out are copied, any change of weights, data, suite config, harness version, code,
+library versions or machine misses, --no-cache (or the spec, or HARNESS_NO_CACHE) leaves the cache alone, a damaged entry is
 rerun and rewritten, and a cache that cannot be written never fails a run."""
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def test_any_change_of_what_the_numbers_depend_on_misses(
     assert {m for m, s in got.items() if s == "cached"} == {"lin-a", "lin-b"} - misses
 
 
-def test_another_harness_version_or_code_misses(
+def test_another_harness_version_code_library_or_machine_misses(
     spec: Path, tmp_path: Path, result_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _run(spec, tmp_path / "a")
@@ -98,7 +98,15 @@ def test_another_harness_version_or_code_misses(
     with monkeypatch.context() as patch:
         patch.setattr(runner, "code_digest", lambda: "edited checkout")
         assert set(_statuses(_run(spec, tmp_path / "c")).values()) == {"completed"}
-    assert set(_statuses(_run(spec, tmp_path / "d")).values()) == {"cached"}
+    real_versions = runner.package_versions
+    with monkeypatch.context() as patch:  # another torch: results of the old one are not served
+        patch.setattr(runner, "package_versions", lambda: {**real_versions(), "torch": "9.9"})
+        assert set(_statuses(_run(spec, tmp_path / "d")).values()) == {"completed"}
+    real_device = runner.device_info
+    with monkeypatch.context() as patch:  # another CPU model (a cache on a shared drive)
+        patch.setattr(runner, "device_info", lambda d: {**real_device(d), "cpu": "Other CPU"})
+        assert set(_statuses(_run(spec, tmp_path / "e")).values()) == {"completed"}
+    assert set(_statuses(_run(spec, tmp_path / "f")).values()) == {"cached"}
 
 
 def test_no_cache_in_the_command_the_spec_or_the_environment(

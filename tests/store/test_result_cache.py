@@ -22,7 +22,7 @@ from tests.store.records import job_record
 
 JOB_KEY = "a" * 64
 NAMES = ("m", "digits", "accuracy")
-KEY = entry_key(job_key=JOB_KEY, model="m", task="digits", suite="accuracy", code="c0")
+KEY = entry_key(job_key=JOB_KEY, model="m", task="digits", suite="accuracy", context={"code": "c0"})
 
 
 def finished_job(folder: Path, *, run_id: str = "first", job_key: str = JOB_KEY) -> Path:
@@ -78,9 +78,15 @@ def test_a_saved_job_is_restored_whole_into_another_results_folder(
     assert job.table().frame.equals(read_job(source).table().frame)
     # another key (another job key, names or code) is a miss
     for other in (
-        entry_key(job_key="b" * 64, model="m", task="digits", suite="accuracy", code="c0"),
-        entry_key(job_key=JOB_KEY, model="m2", task="digits", suite="accuracy", code="c0"),
-        entry_key(job_key=JOB_KEY, model="m", task="digits", suite="accuracy", code="c1"),
+        entry_key(
+            job_key="b" * 64, model="m", task="digits", suite="accuracy", context={"code": "c0"}
+        ),
+        entry_key(
+            job_key=JOB_KEY, model="m2", task="digits", suite="accuracy", context={"code": "c0"}
+        ),
+        entry_key(
+            job_key=JOB_KEY, model="m", task="digits", suite="accuracy", context={"code": "c1"}
+        ),
     ):
         assert other != KEY
         assert restore(cache, tmp_path / f"miss-{other[:6]}", key=other) is None
@@ -236,7 +242,9 @@ def test_prune_by_age_size_and_all(cache: ResultCache, tmp_path: Path) -> None:
     for i in range(4):
         job_key = f"{i}" * 64
         source = finished_job(tmp_path / f"src{i}", run_id=f"run{i}", job_key=job_key)
-        key = entry_key(job_key=job_key, model="m", task="digits", suite="accuracy", code="c")
+        key = entry_key(
+            job_key=job_key, model="m", task="digits", suite="accuracy", context={"code": "c"}
+        )
         cache.save(key=key, job_dir=source)
         os.utime(cache.entry_path(key), (1000.0 * i, 1000.0 * i))  # last used at 0, 1000, ...
         keys.append(key)
