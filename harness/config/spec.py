@@ -26,11 +26,13 @@ from pydantic import (
 )
 
 from harness.core.errors import SpecError
+from harness.core.input_types import loose_value
 from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
 from harness.core.validation import KnownKeys, format_validation_error
 
 MAX_SPEC_BYTES = MAX_YAML_BYTES  # a spec is a short text; refuse megabyte YAML before reading it
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
+MAX_TIMEOUT_S = 10_000_000.0  # about 16 weeks: a longer "limit" is a typo, and timers overflow
 
 
 class StrictModel(KnownKeys):
@@ -49,8 +51,10 @@ def _size_or_pair(key: str, value: Any) -> Any:
     Checked before the union is tried, so a bad value is one line saying what the key takes
     (not the union's member-by-member errors)."""
     try:
+        if loose_value(value, _SIZE_TYPE):
+            raise ValueError(value)
         _SIZES.validate_python(value)
-    except ValidationError:
+    except (ValidationError, ValueError):
         single = "the shorter side" if key == "resize" else "an N x N crop"
         raise ValueError(
             f"{key} takes N ({single}) or [height, width], in pixels: whole numbers 1..{MAX_SIZE}"
@@ -58,7 +62,8 @@ def _size_or_pair(key: str, value: Any) -> Any:
     return value
 
 
-_SIZES: TypeAdapter[Any] = TypeAdapter(Size | tuple[Size, Size] | None)
+_SIZE_TYPE: Any = Size | tuple[Size, Size] | None
+_SIZES: TypeAdapter[Any] = TypeAdapter(_SIZE_TYPE)
 
 
 class TaskSpec(StrictModel):
@@ -285,13 +290,20 @@ class RunSpec(StrictModel):
     timeout: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_TIMEOUT_S,
         description="per-job time limit in seconds, or '90s', '10m', '2h' (None: no limit)",
     )
 
     @field_validator("timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            return parse_duration(value)
+        if value is not None and loose_value(value, float):
+            raise ValueError(
+                "expected a duration: a positive, finite number of seconds or '90s', '10m', '2h'"
+            )
+        return value
 
     @field_validator("models")
     @classmethod
@@ -336,8 +348,11 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * _UNITS[unit]
     except ValueError:
         raise ValueError(f"expected a duration such as 90, 90s, 10m or 2h, got {text!r}") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"a duration must be positive and finite, got {text!r}")
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise ValueError(
+            f"a duration must be positive and at most {MAX_TIMEOUT_S:,.0f}s (about 16 weeks), "
+            f"got {text!r}"
+        )
     return seconds
 
 
