@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from harness.core.errors import SpecError
-from harness.core.input_types import loose_value
+from harness.core.input_types import loose_value, not_kind
 from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
 from harness.core.validation import KnownKeys, format_validation_error
 
@@ -43,6 +44,7 @@ class StrictModel(KnownKeys):
 
 ImageTransformName = Literal["imagenet-eval"]
 MAX_SIZE = 1 << 15
+MAX_CLASSES = 1_000_000  # ImageNet-21k has 21,841; more is a typo that would size every array
 Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 
 
@@ -97,9 +99,9 @@ class TaskSpec(StrictModel):
     group_bins: dict[str, list[float]] = Field(default_factory=dict)
     # readable labels of group values for reports: {column: {value: label}}, in display order
     group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
-    num_classes: int | None = Field(default=None, ge=2)
+    num_classes: int | None = Field(default=None, ge=2, le=MAX_CLASSES)
     class_names: list[str] | None = None
-    input_shape: list[int] | None = None
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = None
     bounds: tuple[float, float] | None = None
     feature_bounds: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
@@ -297,13 +299,7 @@ class RunSpec(StrictModel):
     @field_validator("timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return parse_duration(value)
-        if value is not None and loose_value(value, float):
-            raise ValueError(
-                "expected a duration: a positive, finite number of seconds or '90s', '10m', '2h'"
-            )
-        return value
+        return None if value is None else duration_value(value)
 
     @field_validator("models")
     @classmethod
@@ -336,6 +332,9 @@ class RunSpec(StrictModel):
 _UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
+DURATION_FORMS = "expected a duration such as 90, 90s, 10m or 2h"
+
+
 def parse_duration(text: str) -> float:
     """Seconds of a duration written `90`, `90s`, `10m` or `1.5h`; anything else a ValueError."""
     raw = text.strip().lower()
@@ -347,13 +346,66 @@ def parse_duration(text: str) -> float:
     try:
         seconds = float(number) * _UNITS[unit]
     except ValueError:
-        raise ValueError(f"expected a duration such as 90, 90s, 10m or 2h, got {text!r}") from None
+        raise ValueError(f"{DURATION_FORMS}, got {text!r}") from None
+    return _duration_in_range(seconds, text)
+
+
+def duration_value(value: Any) -> float:
+    """Seconds of a duration as a spec holds it (`timeout:`): a number of seconds or text such
+    as '90s'; true/false, NaN, infinity and anything else are a ValueError."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    if not isinstance(value, int | float) or loose_value(value, float):
+        raise ValueError(f"{DURATION_FORMS}, got {value!r}")
+    return _duration_in_range(float(value), value)
+
+
+def flag_duration(text: str) -> float:
+    """A duration flag (`--job-timeout`), read as the YAML value it would be in a spec."""
+    return duration_value(_flag_scalar(text))
+
+
+def _duration_in_range(seconds: float, given: object) -> float:
     if not 0 < seconds <= MAX_TIMEOUT_S:
         raise ValueError(
             f"a duration must be positive and at most {MAX_TIMEOUT_S:,.0f}s (about 16 weeks), "
-            f"got {text!r}"
+            f"got {given!r}"
         )
     return seconds
+
+
+def flag_value(model: type[BaseModel], key: str, text: str) -> Any:
+    """The value of a command-line flag that overrides spec key `key` of `model`: `text` read as
+    the YAML value it would be in a spec, checked by the key's own type and range. A ValueError
+    says what is wrong in the words the spec's own message uses."""
+    field = model.model_fields[key]
+    annotation: Any = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):  # `int | None`: a flag has a value
+        annotation = Union[tuple(a for a in get_args(annotation) if a is not type(None))]  # noqa: UP007
+    return _checked_flag(_flag_scalar(text), Annotated[annotation, *field.metadata])
+
+
+def flag_number(text: str, kind: type[int] | type[float], *, minimum: float) -> Any:
+    """A numeric flag that is not a spec key, read and checked as a spec value would be."""
+    return _checked_flag(_flag_scalar(text), Annotated[kind, Field(ge=minimum)])
+
+
+def _flag_scalar(text: str) -> Any:
+    try:
+        return parse_yaml(text, source="command line", error=SpecError)
+    except SpecError:
+        return text  # not YAML: the type check says what it is
+
+
+def _checked_flag(value: Any, annotation: Any) -> Any:
+    problems = loose_value(value, annotation)
+    if problems:
+        _loc, wanted, given = problems[0]
+        raise ValueError(f"expected {wanted}{not_kind(given)} (got {given!r})")
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as err:
+        raise ValueError(format_validation_error(err, prefix="").removeprefix(": ")) from None
 
 
 def _refuse_duplicates(names: list[str], kind: str) -> None:

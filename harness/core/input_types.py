@@ -6,8 +6,10 @@ into true, `name: !!binary ...` into text and `timeout: .inf` into a limit that 
 `loose_values` walks the raw YAML value along a model's field types before pydantic sees it and
 reports each value of the wrong kind:
 
-- a number field (int, float, a Literal of numbers) takes a number, never true/false nor text;
-  an int field takes a whole number (`3`, not `3.0`); a float field takes a finite one;
+- a number field (int, float, a Literal of numbers) takes a number, never true/false nor bytes;
+  an int field takes a whole number (`3`, not `3.0`); a float field takes a finite one (not
+  `.nan`, `.inf` nor the text 'nan'). Numeric text is left to pydantic: YAML 1.1 reads `1e-3`
+  (no dot) as text, and pydantic reads it as the number it is;
 - a true/false field takes true or false, never 0/1 nor text;
 - a text or path field takes text, never bytes.
 
@@ -122,13 +124,15 @@ def _match_leaf(value: Any, base: type) -> str:
     if base is bool:
         return _EXACT if isinstance(value, bool) else _LOOSE
     if base is int:
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        return _EXACT if whole else _LOOSE if _coercible(value) else _OTHER
-    if base is float:
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if number and math.isfinite(value):
+        if isinstance(value, int) and not isinstance(value, bool):
             return _EXACT
-        return _LOOSE if number or _coercible(value) else _OTHER
+        return _LOOSE if isinstance(value, bool | float | bytes | bytearray) else _OTHER
+    if base is float:
+        if isinstance(value, bool | bytes | bytearray):
+            return _LOOSE
+        if isinstance(value, int | float):
+            return _EXACT if math.isfinite(value) else _LOOSE
+        return _LOOSE if isinstance(value, str) and _non_finite_text(value) else _OTHER
     if base is str or issubclass(base, PurePath):
         if isinstance(value, str):
             return _EXACT
@@ -138,9 +142,13 @@ def _match_leaf(value: Any, base: type) -> str:
     return _EXACT if isinstance(value, base) else _OTHER
 
 
-def _coercible(value: Any) -> bool:
-    """Kinds pydantic's lax mode turns into a number: true/false, text, bytes, floats."""
-    return isinstance(value, bool | str | bytes | bytearray | float)
+def _non_finite_text(value: str) -> bool:
+    """'nan', 'inf', '-Infinity', '1e999': text pydantic would read as a non-finite number.
+    Other numeric text (`1e-3`, which YAML 1.1 reads as text) is pydantic's to read."""
+    try:
+        return not math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def _inside(value: Any, annotation: Any, loc: Loc, nested: bool) -> Iterator[Problem]:

@@ -16,7 +16,8 @@ UNKNOWN_KEY = "unknown key (not allowed here)"
 
 
 def format_validation_error(err: ValidationError, *, prefix: str, limit: int | None = None) -> str:
-    """One line per problem: `prefix.key.path: message (got value)`; joined with '; '.
+    """One line per problem: `prefix.key.path: message (got value)`; joined with '; '. A check
+    of a whole mapping (a model validator: `bounds must be [low, high]...`) says its own value.
 
     `limit` keeps the first problems only and says how many more there were.
     """
@@ -32,7 +33,8 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
         elif e["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")  # pydantic's label for our own checks
         got = ""
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
+        whole = e["type"] == "value_error" and isinstance(e.get("input"), Mapping)
+        if e["type"] not in ("missing", "extra_forbidden") and "input" in e and not whole:
             text = repr(e["input"])
             if f"got {text}" not in msg:  # a message that shows the value already says it once
                 hint = _closest_choice(e)

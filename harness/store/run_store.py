@@ -458,6 +458,8 @@ def find_run_dirs(root: Path) -> list[Path]:
         raise ResultsError(
             f"results folder {root} does not exist; run `harness run` first or pass a folder"
         )
+    if not root.is_dir():
+        raise ResultsError(f"results folder {root} is not a folder; pass a results or run folder")
     if (root / "manifest.json").is_file():
         return [root]
     base = root / "runs" if (root / "runs").is_dir() else root
