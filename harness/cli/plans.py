@@ -41,9 +41,9 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     from harness.config.spec import RunSpec, load_spec
     from harness.core.errors import SpecError
 
-    if getattr(args, "protocol_ids", None) is not None:
-        input_file(args.protocol_ids, "--protocol-ids file")
     if getattr(args, "protocol", None) is not None:
+        if args.protocol_ids is not None:
+            input_file(args.protocol_ids, "--protocol-ids file")
         spec = protocol_spec(args)
         spec_path = Path.cwd() / "protocol.yaml"  # where relative paths resolve from
     elif getattr(args, "protocol_ids", None) is not None:
