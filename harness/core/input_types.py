@@ -160,9 +160,11 @@ def _inside(value: Any, annotation: Any, loc: Loc, nested: bool) -> Iterator[Pro
             yield from _model_fields(origin, value, loc, nested)
         return
     if origin in (dict, Mapping):
-        item = args[1] if len(args) == 2 else Any
+        key_type, item = args if len(args) == 2 else (Any, Any)
         for key, v in value.items():
-            yield from _walk(v, item, (*loc, key), nested)
+            where = (*loc, key if isinstance(key, str | int) else repr(key))
+            yield from _walk(key, key_type, where, nested)  # `!!binary` keys are not names
+            yield from _walk(v, item, where, nested)
         return
     if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
         for i, (v, a) in enumerate(zip(value, args, strict=False)):

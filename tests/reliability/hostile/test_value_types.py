@@ -175,6 +175,39 @@ def test_spec_values(key: str, kind: str, spec_folder: Path) -> None:
     assert leaf in line, line  # the key (or its list) is named
 
 
+# text keys given bytes (`!!binary`), which lax parsing decoded into text without a word
+TEXT_KEYS = (
+    "name",
+    "device",
+    "tasks.0",
+    "tasks.1.source",
+    "tasks.1.feature_columns.0",
+    "tasks.1.label_column",
+    "models.0.name",
+    "models.0.factory",
+    "models.1.tasks.0",
+)
+
+
+@pytest.mark.parametrize("key", TEXT_KEYS)
+def test_bytes_where_text_goes(key: str, spec_folder: Path) -> None:
+    path = spec_folder / f"bytes-{re.sub(r'[^a-z0-9]+', '-', key.lower())}.yaml"
+    path.write_text(_spec_text(key, "!!binary ZGlnaXRz"))
+    code, _out, err = cli("validate", path)
+    line = one_error_line(err)
+    leaf = key.removesuffix(".0").split(".")[-1]
+    assert code == 2 and leaf in line and "(got b'digits')" in line, line
+
+
+def test_a_bytes_key_is_no_name(spec_folder: Path) -> None:
+    path = spec_folder / "bytes-suite-name.yaml"
+    path.write_text(
+        _spec_text("suites.accuracy", "{}").replace("accuracy:", "!!binary YWNjdXJhY3k=:")
+    )
+    code, _out, err = cli("validate", path)
+    assert code == 2 and "suites.\"b'accuracy'\": expected text, not bytes" in one_error_line(err)
+
+
 POLICY_KEYS: dict[str, tuple[str, str]] = {
     # key path: (what a huge value gets, what a negative value gets)
     "alpha": ("refused", "refused"),
