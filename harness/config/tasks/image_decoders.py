@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -319,6 +319,7 @@ class ImageSplit:
     class_names: tuple[str, ...] = ()
     cell_columns: tuple[str, ...] = ()
     description: str = ""
+    group_problems: dict[str, str] = field(default_factory=dict)
 
 
 def encoded_decoder(

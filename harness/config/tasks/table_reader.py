@@ -1,0 +1,341 @@
+"""Local table files read through Arrow, whole columns at a time, never row by row in Python.
+
+CSV, TSV and other delimited text (`pyarrow.csv`), Parquet (`pyarrow.parquet`) and JSON lines
+(`pyarrow.json`; a `.json` file holding one array of objects is parsed whole) become one
+`pyarrow.Table` per split, the files of a split concatenated in order. What the reader decides and
+checks, each refusal one `DatasetError` line naming the file (and the column and row where there
+is one):
+
+- the delimiter: declared (`delimiter:`), else `,` for `.csv`, a tab for `.tsv`, and for other
+  suffixes (`.data`, `.txt`) the first line's: a comma, a tab, else runs of whitespace; a `.csv`
+  file whose first line holds `;` and no `,` is refused (a semicolon-separated file read as CSV
+  would be one column);
+- the header: the first line, unless `column_names:` names the columns of a headerless file; a
+  first line of numbers only (a headerless file read as if it had a header), a header with an
+  empty or repeated name (a pandas index written with `to_csv`) are refused;
+- the encoding: UTF-8 (a UTF-8 byte-order mark is skipped), or `encoding:`; a UTF-16/32 file
+  without `encoding:` and a cell that is not valid text are refused naming the column and row;
+- quoted fields may hold newlines and delimiters; a row with more or fewer fields than the header
+  is refused with its line number and text (and how many rows are ragged);
+- missing-value markers (`missing_values:`, default `""` and `?`) become nulls in tabular tables;
+  text and image tables keep every cell as written (an empty text stays an empty string).
+
+Rows are numbered from 1 after the header (`TableRead.locate` maps a row of the concatenated
+split back to its file).
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import json
+import mmap
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from harness.core.errors import DatasetError
+
+DEFAULT_MISSING: tuple[str, ...] = ("", "?")
+WHITESPACE = "whitespace"
+DELIMITED_SUFFIXES: dict[str, str | None] = {
+    ".csv": ",",
+    ".tsv": "\t",
+    ".data": None,  # UCI's files (adult.data, german.data): sniffed
+    ".test": None,  # UCI's adult.test
+    ".txt": None,
+    ".dat": None,
+}
+_SNIFF_BYTES = 1 << 16
+_REASON_CHARS = 200
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableOptions:
+    """How the files of one split are read (the task spec's keys, docs/tasks.md)."""
+
+    column_names: tuple[str, ...] | None = None
+    missing_values: tuple[str, ...] | None = DEFAULT_MISSING  # None: keep every cell as written
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    string_columns: tuple[str, ...] = ()  # read as text whatever they look like (ids)
+    skip_prefix: str | None = None  # lines starting with it are skipped (adult.test's first line)
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """A split's rows as one Arrow table, with the file each row came from."""
+
+    table: pa.Table
+    files: tuple[Path, ...]
+    starts: tuple[int, ...] = field(default=(0,))  # first row of each file in `table`
+
+    def locate(self, row: int) -> str:
+        """`row 17 of <file>` for a 0-based row of the concatenated split."""
+        i = max(bisect.bisect_right(self.starts, row) - 1, 0)
+        return f"row {row - self.starts[i] + 1} of {self.files[i]}"
+
+
+def read_table(files: Sequence[Path], options: TableOptions, where: str) -> TableRead:
+    """The rows of `files` (one split) as one table; `where` starts every message (`task 't':
+    source`), the file is named after it."""
+    tables = [read_file(file, options, f"{where} file {file}") for file in files]
+    starts, total = [], 0
+    for table in tables:
+        starts.append(total)
+        total += table.num_rows
+    if len(tables) == 1:
+        return TableRead(tables[0], tuple(files), (0,))
+    try:
+        joined = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise DatasetError(
+            f"{where}: its {len(files)} files do not hold the same columns ({_flat(str(err))}); "
+            "give every file of a split the same columns"
+        ) from None
+    return TableRead(joined, tuple(files), tuple(starts))
+
+
+def read_file(file: Path, options: TableOptions, where: str) -> pa.Table:
+    """One table file (its suffix says the format)."""
+    suffix = file.suffix.lower()
+    if suffix == ".parquet":
+        _no_text_options(options, where, "Parquet")
+        return _guarded(lambda: pq.read_table(file), where, "Parquet")
+    if suffix in (".json", ".jsonl"):
+        _no_text_options(options, where, "JSON")
+        return _read_json(file, where)
+    return _read_delimited(file, options, where)
+
+
+def _no_text_options(options: TableOptions, where: str, kind: str) -> None:
+    if options.column_names is not None or options.delimiter is not None:
+        raise DatasetError(
+            f"{where}: column_names and delimiter are for delimited text (CSV, TSV); a {kind} "
+            "file names its own columns: remove them"
+        )
+
+
+def _guarded(read: Any, where: str, kind: str) -> pa.Table:
+    try:
+        table = read()
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise DatasetError(
+            f"{where} is not a readable {kind} table ({_flat(str(err)) or type(err).__name__}); "
+            f"fix the file or replace it with the data saved as {kind}"
+        ) from None
+    assert isinstance(table, pa.Table)
+    return table
+
+
+def _read_json(file: Path, where: str) -> pa.Table:
+    with file.open("rb") as f:
+        start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start != b"[":
+        table = _guarded(lambda: pa_json.read_json(file), where, "JSON")
+    else:
+        try:
+            rows = json.loads(file.read_text(encoding="utf-8-sig"))
+            table = pa.Table.from_pylist(rows)
+        except (ValueError, TypeError, pa.ArrowException) as err:
+            raise DatasetError(
+                f"{where} is not a readable JSON table ({_flat(str(err))}); a JSON table is one "
+                "object per line (JSON lines) or one array of objects"
+            ) from None
+    if table.num_rows == 0:
+        raise DatasetError(f"{where} holds no rows")
+    return table
+
+
+# ----------------------------------------------------------------------------- delimited text
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the first bytes of a delimited file say: its delimiter, whether it quotes."""
+
+    delimiter: str
+    quoted: bool
+
+
+def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
+    layout = _sniff(file, options, where)
+    ragged: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        ragged.append(row)
+        return "skip"
+
+    data: Any = file
+    delimiter = layout.delimiter
+    if delimiter == WHITESPACE or options.skip_prefix is not None:
+        data = pa.BufferReader(_normalised_lines(file, delimiter, options.skip_prefix))
+        delimiter = " " if delimiter == WHITESPACE else delimiter
+    read = pa_csv.ReadOptions(
+        column_names=list(options.column_names) if options.column_names else None,
+        encoding=options.encoding,
+        block_size=1 << 24,
+    )
+    parse = pa_csv.ParseOptions(
+        delimiter=delimiter,
+        quote_char='"' if layout.quoted else False,
+        newlines_in_values=layout.quoted,
+        invalid_row_handler=on_invalid,
+    )
+    convert = pa_csv.ConvertOptions(
+        null_values=list(options.missing_values or ()),
+        strings_can_be_null=options.missing_values is not None,
+        quoted_strings_can_be_null=options.missing_values is not None,
+        column_types={c: pa.string() for c in options.string_columns},
+    )
+    try:
+        table = pa_csv.read_csv(
+            data, read_options=read, parse_options=parse, convert_options=convert
+        )
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise _parse_error(file, err, where) from None
+    if ragged:
+        raise _ragged_error(file, ragged, table, where)
+    if table.num_rows == 0:
+        raise DatasetError(f"{where} holds no rows (only a header, or nothing)")
+    _check_header(table, options, where)
+    _check_text(table, where)
+    return table
+
+
+def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
+    """The delimiter and quoting of `file` from its first 64 KiB (see the module docstring)."""
+    try:
+        with file.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as err:
+        raise DatasetError(f"{where}: cannot read it ({err.strerror or err})") from None
+    if head.startswith(_WIDE_BOMS) and codecs.lookup(options.encoding).name == "utf-8":
+        raise DatasetError(
+            f"{where} is UTF-16 or UTF-32 text (it starts with that byte-order mark); save it as "
+            "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
+        )
+    text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if options.skip_prefix is not None:
+        lines = [line for line in lines if not line.startswith(options.skip_prefix)]
+    first = lines[0] if lines else ""
+    declared = options.delimiter
+    delimiter = declared or DELIMITED_SUFFIXES.get(file.suffix.lower()) or _guess(first)
+    if declared is None and delimiter == "," and "," not in first and ";" in first:
+        raise DatasetError(
+            f"{where}: its first line ({_flat(first, 80)!r}) holds ';' and no ',': the file is "
+            "semicolon-separated; set delimiter: ';' on the task (a decimal comma such as 3,5 "
+            "is then refused as not a number: convert those to 3.5)"
+        )
+    return _Layout(delimiter, quoted=_holds_quotes(file))
+
+
+def _guess(first: str) -> str:
+    if "," in first:
+        return ","
+    return "\t" if "\t" in first else WHITESPACE
+
+
+def _holds_quotes(file: Path) -> bool:
+    """Whether a `"` occurs anywhere in the file (quoted fields may then hold newlines)."""
+    with file.open("rb") as f:
+        if f.seek(0, 2) == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return view.find(b'"') >= 0
+
+
+def _normalised_lines(file: Path, delimiter: str, skip_prefix: str | None) -> bytes:
+    """The file's bytes with runs of spaces and tabs made one space and trimmed at both ends of
+    each line (whitespace-separated tables), and lines starting with `skip_prefix` removed."""
+    data = file.read_bytes()
+    if skip_prefix is not None:
+        data = re.sub(rb"(?m)^" + re.escape(skip_prefix.encode()) + rb"[^\n]*\n?", b"", data)
+    if delimiter == WHITESPACE:
+        data = re.sub(rb"[ \t]+", b" ", data)
+        data = re.sub(rb"(?m)^ | (?=\r?$)", b"", data)
+    return data
+
+
+def _parse_error(file: Path, err: BaseException, where: str) -> DatasetError:
+    reason = _flat(str(err)) or type(err).__name__
+    if isinstance(err, UnicodeDecodeError):
+        reason = f"not {err.encoding} text: byte 0x{err.object[err.start]:02x}"
+    return DatasetError(
+        f"{where} is not a readable delimited table ({reason}); fix the file, or set "
+        "delimiter: / column_names: / encoding: on the task to read it as it is"
+    )
+
+
+def _ragged_error(file: Path, rows: list[Any], table: pa.Table, where: str) -> DatasetError:
+    first = rows[0]
+    line = _line_of(file, first.text)
+    at = f"line {line}" if line else "a row"
+    more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
+    return DatasetError(
+        f"{where}: {at} has {first.actual_columns} field(s) where the header has "
+        f"{first.expected_columns}{more}: {_flat(first.text, 80)!r}; fix the file (quote "
+        "fields that hold the delimiter), or set delimiter: / column_names: on the task"
+    )
+
+
+def _line_of(file: Path, text: str) -> int | None:
+    """The 1-based line of `file` that reads `text` (an error path: the file is scanned)."""
+    with file.open("r", encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if line.rstrip("\r\n") == text:
+                return number
+    return None
+
+
+def _check_header(table: pa.Table, options: TableOptions, where: str) -> None:
+    names = table.column_names
+    if options.column_names is None and names and all(_NUMBER.match(n) for n in names):
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise DatasetError(
+            f"{where}: its first line holds numbers only ({shown}): the file has no header; "
+            "name its columns with column_names: [...] on the task"
+        )
+    for i, name in enumerate(names):
+        if not name.strip():
+            raise DatasetError(
+                f"{where}: column {i + 1} of the header has no name (an index written by "
+                "pandas' to_csv?); name it, drop it from the file, or give column_names"
+            )
+        if names.index(name) != i:
+            raise DatasetError(
+                f"{where}: the header names column {name!r} twice (columns {names.index(name) + 1} "
+                f"and {i + 1}); rename one, or give column_names"
+            )
+
+
+def _check_text(table: pa.Table, where: str) -> None:
+    """A column Arrow read as bytes holds a cell that is not text in the file's encoding."""
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not pa.types.is_binary(column.type):
+            continue
+        for row, value in enumerate(column.to_pylist()):
+            try:
+                (value or b"").decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DatasetError(
+                    f"{where}: column {name!r}, row {row + 1} is not UTF-8 text (byte "
+                    f"0x{value[err.start]:02x} in {_flat(repr(value), 60)}); save the file as "
+                    "UTF-8, or set encoding: on the task (latin-1, cp1252, ...)"
+                ) from None
+
+
+def _flat(text: str, limit: int = _REASON_CHARS) -> str:
+    """`text` on one line, at most `limit` characters (a file's bytes can end up in it)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
