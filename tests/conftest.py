@@ -49,6 +49,7 @@ def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             if hasattr(module, "HF_DATASETS_OFFLINE"):
                 module.HF_DATASETS_OFFLINE = offline  # type: ignore[attr-defined]
 
+
 SHARED_FIXTURES = {
     "demo_folder": "quickstart",  # the whole quickstart run (about 2.5 min)
     "baseline_site": "baseline-site",  # the committed baseline's report, torch blocked (30 s)

@@ -120,7 +120,9 @@ def test_nan_features_refused_and_group_problems_kept_for_group_readers(
     bad = tabular_frame.copy()
     bad.loc[3, "f1"] = np.nan
     bad.to_parquet(tmp_path / "nan.parquet")
-    with pytest.raises(DatasetError, match=r"'f1' has 1 missing cell\(s\) .*row 4 of .*nan.parquet"):
+    with pytest.raises(
+        DatasetError, match=r"'f1' has 1 missing cell\(s\) .*row 4 of .*nan.parquet"
+    ):
         load_task(
             spec(
                 name="t",

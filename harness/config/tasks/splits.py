@@ -28,10 +28,11 @@ from harness.config.tasks.sources import (
     HubSource,
     Source,
     TableSource,
+    table_options,
     train_source,
 )
 from harness.config.tasks.table_columns import arrow_dataset
-from harness.config.tasks.table_reader import TableOptions, read_table
+from harness.config.tasks.table_reader import read_table
 from harness.core.errors import DatasetError
 
 _LOAD_ERRORS = (
@@ -57,18 +58,6 @@ class Split:
 
 def _row(row: int) -> str:
     return f"row {row + 1}"
-
-
-def table_options(spec: TaskSpec) -> TableOptions:
-    """How a task's table files are read: its spec keys; tabular tables turn missing-value
-    markers into nulls, text and image tables keep every cell as written."""
-    return TableOptions(
-        column_names=tuple(spec.column_names) if spec.column_names else None,
-        missing_values=tuple(spec.missing_values) if spec.modality == "tabular" else None,
-        delimiter=spec.delimiter,
-        encoding=spec.encoding,
-        string_columns=(spec.id_column,) if spec.id_column else (),
-    )
 
 
 def read_split(spec: TaskSpec, source: Source, split: str, key: str = "source") -> datasets.Dataset:

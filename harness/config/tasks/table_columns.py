@@ -193,14 +193,15 @@ def categories(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.ChunkedArr
 
 def one_hot(
     column: pa.ChunkedArray, name: str, known: Sequence[str], markers: Sequence[str], where: Where
-) -> np.ndarray:
-    """(n, len(known)) float32: 1 at each row's category; a missing cell is all zeros."""
+) -> tuple[np.ndarray, int]:
+    """(n, len(known)) float32, 1 at each row's category (a missing cell is all zeros), and
+    the number of missing cells."""
     text = categories(column, markers)
     index = _index_of(text, name, known, where, "one_hot")
     block = np.zeros((len(text), len(known)), dtype=np.float32)
     rows = np.flatnonzero(index >= 0)
     block[rows, index[rows]] = 1.0
-    return block
+    return block, len(index) - len(rows)
 
 
 def ordinal(

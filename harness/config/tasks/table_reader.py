@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import csv
 import json
 import mmap
 import re
@@ -183,7 +184,6 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
     read = pa_csv.ReadOptions(
         column_names=list(options.column_names) if options.column_names else None,
         encoding=options.encoding,
-        block_size=1 << 24,
     )
     parse = pa_csv.ParseOptions(
         delimiter=delimiter,
@@ -207,7 +207,8 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
         raise _ragged_error(file, ragged, table, where)
     if table.num_rows == 0:
         raise DatasetError(f"{where} holds no rows (only a header, or nothing)")
-    _check_header(table, options, where)
+    if options.column_names is None:
+        _check_header(table.column_names, options, where)
     _check_text(table, where)
     return table
 
@@ -298,8 +299,32 @@ def _line_of(file: Path, text: str) -> int | None:
     return None
 
 
-def _check_header(table: pa.Table, options: TableOptions, where: str) -> None:
-    names = table.column_names
+def check_head(file: Path, options: TableOptions, where: str) -> None:
+    """What the first line of a delimited file tells without parsing the rest (for `harness
+    validate`): its encoding and delimiter, its header's names, and, for a headerless file, that
+    `column_names` names as many columns as it has."""
+    layout = _sniff(file, options, where)
+    with file.open("r", encoding=options.encoding, errors="replace", newline="") as f:
+        lines = (line for line in f if line.strip() and not _skipped(line, options))
+        first = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
+    if layout.delimiter == WHITESPACE:
+        fields = first.split()
+    else:
+        fields = next(csv.reader([first], delimiter=layout.delimiter), [])
+    if options.column_names is None:
+        _check_header(fields, options, where)
+    elif len(fields) != len(options.column_names):
+        raise DatasetError(
+            f"{where}: its first line has {len(fields)} field(s) but column_names names "
+            f"{len(options.column_names)}; name every column of the file, in order"
+        )
+
+
+def _skipped(line: str, options: TableOptions) -> bool:
+    return options.skip_prefix is not None and line.startswith(options.skip_prefix)
+
+
+def _check_header(names: list[str], options: TableOptions, where: str) -> None:
     if options.column_names is None and names and all(_NUMBER.match(n) for n in names):
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         raise DatasetError(

@@ -123,8 +123,8 @@ class Encoding:
         for name in self.columns:
             column = arrow_column(ds, name)
             if name in self.categories:
-                block = one_hot(column, name, self.categories[name], markers, at)
-                tally.add(name, int(column.null_count))
+                block, missing = one_hot(column, name, self.categories[name], markers, at)
+                tally.add(name, missing)
                 blocks.append(block)
             elif name in self.spec.ordinal:
                 values = ordinal(column, name, self.spec.ordinal[name], markers, at)
@@ -203,7 +203,8 @@ def read_tabular_split(
     tally.report(spec.missing_values, consequence)
     if len(matrix) == 0:
         raise DatasetError(f"task {spec.name!r}: {where} has no rows left without missing features")
-    out = matrix.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes inf: refused below
+        out = matrix.astype(np.float32)
     _all_finite(spec, out, labels, at)
     return TabularSplit(rows, out)
 
@@ -246,6 +247,13 @@ def _dataset(rows: RowColumns, matrix: np.ndarray) -> datasets.Dataset:
     return arrow_dataset(table.append_column("input", vectors), features)
 
 
+def _ranges(matrices: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (low, high) over every split, as float64."""
+    low = np.min([m.min(axis=0) for m in matrices], axis=0).astype(np.float64)
+    high = np.max([m.max(axis=0) for m in matrices], axis=0).astype(np.float64)
+    return low, high
+
+
 def feature_bounds(
     spec: TaskSpec,
     names: list[str],
@@ -261,8 +269,8 @@ def feature_bounds(
             f"feature (features: {', '.join(names)})"
         )
     fixed = fixed or {}
-    data = np.concatenate(matrices)
-    low, high = data.min(axis=0).astype(np.float64), data.max(axis=0).astype(np.float64)
+    low, high = _ranges(matrices)
+    _warn_constant(spec, names, low, high)
     pairs: list[tuple[float, float]] = []
     for j, name in enumerate(names):
         box = spec.feature_bounds.get(name) or fixed.get(name) or spec.bounds
@@ -280,12 +288,11 @@ def feature_bounds(
     return (float(hull[0]), float(hull[1])), tuple(pairs)
 
 
-def _warn_constant(spec: TaskSpec, names: list[str], matrices: list[np.ndarray]) -> None:
+def _warn_constant(spec: TaskSpec, names: list[str], low: np.ndarray, high: np.ndarray) -> None:
     """A feature with one value in every row of every split carries nothing and cannot move."""
-    data = np.concatenate(matrices)
-    same = np.flatnonzero(data.min(axis=0) == data.max(axis=0))
+    same = np.flatnonzero(low == high)
     if len(same):
-        shown = ", ".join(f"{names[j]!r} ({data[0, j]:g})" for j in same[:5])
+        shown = ", ".join(f"{names[j]!r} ({low[j]:g})" for j in same[:5])
         more = f" and {len(same) - 5} more" if len(same) > 5 else ""
         log.warning(
             "task %r (%s): feature(s) %s%s hold one value in every row of every split: a model "
@@ -317,7 +324,6 @@ def load_tabular_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
         matrices.insert(0, part.matrix)
     if labels is None:
         labels = [f"{spec.input_column}[{j}]" for j in range(test.matrix.shape[1])]
-    _warn_constant(spec, labels, matrices)
     bounds, per_feature = feature_bounds(spec, labels, matrices, encoding.fixed_bounds())
     log.info("task %s: bounds %s over %d features", spec.name, bounds, len(labels))
     return Task(
