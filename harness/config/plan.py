@@ -238,7 +238,13 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         check_catalogued(factory)
         return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
 
-    check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
+    _not_shadowing(entry)
+    if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
+        from harness.config.tasks.recipe_files import recipe_files
+
+        recipe_files(entry, base_dir)
+    else:
+        check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
     def load() -> Task:
         from harness.config.tasks.loader import load_task
@@ -246,6 +252,17 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         return load_task(entry, base_dir=base_dir)
 
     return TaskPlan(name=entry.name, load=load, origin=f"spec ({entry.source})")
+
+
+def _not_shadowing(entry: TaskSpec) -> None:
+    """An inline task named like a catalogue task replaces it only when it says so."""
+    if entry.name in task_registry() and not entry.override:
+        raise SpecError(
+            f"task {entry.name!r}: an inline task with a catalogue task's name would replace it "
+            f"in this run; rename it, or set override: true to replace the catalogue's "
+            f"{entry.name!r}"
+            + (f" (recipe: {entry.recipe} keeps its preparation)" if entry.recipe else "")
+        )
 
 
 def _jobs(

@@ -160,10 +160,20 @@ class HubTask:
 
     def _load_tabular(self, recipe: TabularRecipe) -> Task:
         test_raw = self._raw(self.spec.split).to_pandas()
-        if self.spec.train_split is None:
-            train, test = recipe.split(test_raw, self.name)
-        else:
-            train, test = self._raw(self.spec.train_split).to_pandas(), test_raw
+        train_raw = None
+        if self.spec.train_split is not None:
+            train_raw = self._raw(self.spec.train_split).to_pandas()
+        return self.prepared(recipe, train_raw, test_raw)
+
+    def prepared(
+        self, recipe: TabularRecipe, train: pd.DataFrame | None, test: pd.DataFrame
+    ) -> Task:
+        """The task `recipe` makes of raw frames in this dataset's hub layout (a seeded holdout
+        of `test` when there is no `train`), written once to the cache and read back through the
+        loader. Sample ids are `<catalogue name>-<row>` whoever asks (`recipe_files` too), so the
+        same data gives the same task fingerprint."""
+        if train is None:
+            train, test = recipe.split(test, self.name)
         train, test = recipe.prepare(train, test, self.name)
         key = _key(self.name, train, test, recipe)
         folder = _write_prepared(key, {"train": train, "test": test})
@@ -178,8 +188,11 @@ class HubTask:
             group_columns=recipe.group_names(),
             class_names=list(self.classes) if self.classes else None,
             bounds=(0.0, 1.0),
+            missing_values=[],
         )
-        return _load(spec)
+        task = _load(spec)
+        self._check_classes(task)
+        return task
 
     def _load_string_labels(self, labels: StringLabels) -> Task:
         import datasets as hf_datasets

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from harness.config.spec import TaskSpec
 from harness.config.tasks.image_tasks import load_image_task
+from harness.config.tasks.recipe_files import load_recipe_task
 from harness.config.tasks.row_columns import (
     RowColumns,
     check_columns,
@@ -35,6 +36,8 @@ from harness.core.task import Task
 
 def load_task(spec: TaskSpec, *, base_dir: Path) -> Task:
     """Load, check and convert an inline task."""
+    if spec.recipe is not None:  # a catalogue recipe on local files
+        return load_recipe_task(spec, base_dir)
     source = resolve_source(spec, base_dir, split=spec.split)
     if spec.modality == "image":
         return load_image_task(spec, source, base_dir)

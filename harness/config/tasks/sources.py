@@ -503,6 +503,18 @@ def _split_of(path: Path, folder: Path) -> str | None:
     return head if head in SPLIT_NAMES else None
 
 
+def folder_tables(folder: Path, split: str, where: str) -> tuple[Path, ...]:
+    """The table files of `split` in a folder of tables (every one when none names a split)."""
+    return _table_source(folder, split, where).files
+
+
+def folder_splits(folder: Path) -> list[str]:
+    """The splits the table files of a folder name (none: the folder is one split)."""
+    return sorted(
+        {s for s in (_split_of(f, folder) for f in _table_files(folder)) if s is not None}
+    )
+
+
 def _table_source(folder: Path, split: str, where: str) -> TableSource:
     files = _table_files(folder)
     if not files:

@@ -70,6 +70,9 @@ class TableOptions:
     encoding: str = "utf-8"
     string_columns: tuple[str, ...] = ()  # read as text whatever they look like (ids)
     skip_prefix: str | None = None  # lines starting with it are skipped (adult.test's first line)
+    # name empty and repeated header names as pandas does ("Unnamed: 0", "priors_count.1")
+    # instead of refusing them: for published files whose layout a recipe knows
+    pandas_names: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,9 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
         raise _ragged_error(file, ragged, table, where)
     if table.num_rows == 0:
         raise DatasetError(f"{where} holds no rows (only a header, or nothing)")
-    if options.column_names is None:
+    if options.pandas_names:
+        table = table.rename_columns(_pandas_names(table.column_names))
+    elif options.column_names is None:
         _check_header(table.column_names, options, where)
     _check_text(table, where)
     return table
@@ -342,6 +347,19 @@ def _check_header(names: list[str], options: TableOptions, where: str) -> None:
                 f"{where}: the header names column {name!r} twice (columns {names.index(name) + 1} "
                 f"and {i + 1}); rename one, or give column_names"
             )
+
+
+def _pandas_names(names: list[str]) -> list[str]:
+    """`Unnamed: <i>` for an empty name, `<name>.<k>` for the k-th repeat (pandas' read_csv)."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = name if name.strip() else f"Unnamed: {i}"
+        base, k = name, 0
+        while name in out:
+            k += 1
+            name = f"{base}.{k}"
+        out.append(name)
+    return out
 
 
 def _check_text(table: pa.Table, where: str) -> None:
