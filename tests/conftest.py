@@ -20,7 +20,7 @@ def _quiet_threads() -> None:
     torch.set_num_threads(1)
 
 
-_OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+_OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_HUB_UNREACHABLE")
 
 
 @pytest.fixture(autouse=True)

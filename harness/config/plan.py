@@ -15,9 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from harness.config.network import network_needs
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
+from harness.config.tasks.hub_access import use_hub
 from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
@@ -360,7 +362,7 @@ def build_plan(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
             "check each model's `tasks:` list"
         )
-    return Plan(
+    plan = Plan(
         spec=spec,
         base_dir=base_dir,
         models=model_plans,
@@ -369,6 +371,9 @@ def build_plan(
         jobs=jobs,
         protocol=protocol,
     )
+    if network_needs(plan):  # probe the hub once: unreachable means the cache only, at once
+        use_hub()
+    return plan
 
 
 def _protocol_task_plans(

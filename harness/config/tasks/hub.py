@@ -278,14 +278,25 @@ def _snapshot(repo: str, revision: str | None, task: str) -> Path:
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
     except ImportError:
         raise MissingDependencyError("huggingface_hub", "hf", f"task {task!r}") from None
+    from harness.config.tasks.hub_access import unreachable_error, use_hub
+    from harness.config.tasks.hub_cache import hub_cache_root
+
+    status = use_hub()
     try:
         path = snapshot_download(
             repo, repo_type="dataset", revision=revision, allow_patterns=["*.npy"]
         )
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as err:
+        if not status.reachable:
+            raise unreachable_error(
+                f"task {task!r}: the files of hub dataset {repo}",
+                status,
+                f"connect once and run the task to cache them in {hub_cache_root()} (or set "
+                "HF_HUB_CACHE to a cache that holds them)",
+            ) from err
         raise DatasetError(
             f"task {task!r}: cannot fetch the files of hub dataset {repo!r}: "
-            f"{str(err).splitlines()[0]} (offline? set HF_HUB_OFFLINE=0 and check the network)"
+            f"{str(err).splitlines()[0]}"
         ) from err
     return Path(path)
 

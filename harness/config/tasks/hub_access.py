@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from harness.config.spec import TaskSpec
 
 PROBE_TIMEOUT_S = 3.0
+REASON_ENV = "HARNESS_HUB_UNREACHABLE"  # why this process went cache-only (read by its workers)
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = ("1", "ON", "YES", "TRUE")
 
@@ -55,7 +56,11 @@ def endpoint() -> tuple[str, int]:
 
 
 def hub_status() -> HubStatus:
-    """The hub's status for this process: offline when declared, else one probe (cached)."""
+    """The hub's status for this process: what an earlier probe found (also in a parent
+    process: `REASON_ENV`), offline when declared, else one probe (cached)."""
+    found = os.environ.get(REASON_ENV)
+    if found:
+        return HubStatus(False, found)
     if declared_offline():
         return HubStatus(False, "HF_HUB_OFFLINE is set")
     return _probe(*endpoint())
@@ -89,12 +94,14 @@ def use_hub() -> HubStatus:
     """Probe once; when the hub cannot be reached, switch to the cache only (no retries)."""
     status = hub_status()
     if not status.reachable:
-        cache_only()
+        cache_only(status.reason)
     return status
 
 
-def cache_only() -> None:
+def cache_only(reason: str) -> None:
     """The hub libraries' offline mode, for this process and the workers it starts."""
+    if not declared_offline():
+        os.environ[REASON_ENV] = reason
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     hub_constants = sys.modules.get("huggingface_hub.constants")
