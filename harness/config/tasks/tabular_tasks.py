@@ -117,22 +117,29 @@ class Encoding:
         return boxes
 
     def matrix(self, ds: datasets.Dataset, at: Where, tally: Tally) -> np.ndarray:
-        """(n, features) float64, a missing cell NaN."""
+        """(n, features) float32 filled column by column (one float64 column at a time beside
+        it: a 1,000,000 x 20 table needs the float32 matrix and one column, not a float64 copy
+        of the table); a missing cell is NaN, a number beyond float32's range inf."""
         markers = self.spec.missing_values
-        blocks: list[np.ndarray] = []
-        for name in self.columns:
-            column = arrow_column(ds, name)
-            if name in self.categories:
-                block, missing = one_hot(column, name, self.categories[name], markers, at)
-                tally.add(name, missing)
-                blocks.append(block)
-            elif name in self.spec.ordinal:
-                values = ordinal(column, name, self.spec.ordinal[name], markers, at)
-                tally.add(name, int(np.isnan(values).sum()))
-                blocks.append(values[:, None])
-            else:
-                blocks.append(numbers(column, name, markers, at, tally)[:, None])
-        return np.concatenate(blocks, axis=1) if blocks else np.empty((len(ds), 0))
+        out = np.empty((len(ds), len(self.labels())), dtype=np.float32)
+        j = 0
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf: refused by the caller
+            for name in self.columns:
+                column = arrow_column(ds, name)
+                if name in self.categories:
+                    block, missing = one_hot(column, name, self.categories[name], markers, at)
+                    out[:, j : j + block.shape[1]] = block
+                    tally.add(name, missing)
+                    j += block.shape[1]
+                    continue
+                if name in self.spec.ordinal:
+                    values = ordinal(column, name, self.spec.ordinal[name], markers, at)
+                    tally.add(name, int(np.isnan(values).sum()))
+                else:
+                    values = numbers(column, name, markers, at, tally)
+                out[:, j] = values
+                j += 1
+        return out
 
 
 def _vectors(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[np.ndarray, list[str]]:
@@ -178,7 +185,9 @@ def read_tabular_split(
     at = Where(spec.name, where, split.locate)
     tally = Tally(spec.name, file_where)
     if spec.input_column:
-        matrix, labels = _vectors(split.data, spec, where)
+        vectors, labels = _vectors(split.data, spec, where)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf: refused below
+            matrix = vectors.astype(np.float32)
     else:
         matrix, labels = encoding.matrix(split.data, at, tally), encoding.labels()
     rows = read_row_columns(split.data, spec, where, split.locate)
@@ -203,10 +212,8 @@ def read_tabular_split(
     tally.report(spec.missing_values, consequence)
     if len(matrix) == 0:
         raise DatasetError(f"task {spec.name!r}: {where} has no rows left without missing features")
-    with np.errstate(over="ignore"):  # beyond float32's range becomes inf: refused below
-        out = matrix.astype(np.float32)
-    _all_finite(spec, out, labels, at)
-    return TabularSplit(rows, out)
+    _all_finite(spec, matrix, labels, at)
+    return TabularSplit(rows, matrix)
 
 
 def _missing_error(
@@ -240,7 +247,7 @@ def _all_finite(spec: TaskSpec, matrix: np.ndarray, labels: list[str], at: Where
 def _dataset(rows: RowColumns, matrix: np.ndarray) -> datasets.Dataset:
     """sample_id, label, groups and `input`: a fixed-length float32 vector per row."""
     table = rows.table()
-    flat = pa.array(np.ascontiguousarray(matrix, dtype=np.float32).ravel())
+    flat = pa.array(np.ascontiguousarray(matrix, dtype=np.float32).ravel())  # no copy
     vectors = pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
     features = rows.features()
     features["input"] = datasets.Sequence(datasets.Value("float32"), length=matrix.shape[1])
