@@ -162,6 +162,8 @@ class Task:
     def _column(self, name: str) -> pa.ChunkedArray:
         """One column as Arrow, whole (`self.data[name]` is datasets' lazy column, which numpy
         and list() read one row at a time)."""
+        if self.data._indices is None:  # rows in order: the table's own column, no copy
+            return self.data.data.column(name)
         column = self.data.with_format("arrow")[name]
         return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
 

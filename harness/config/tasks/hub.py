@@ -243,8 +243,11 @@ def _key(name: str, *parts: Any) -> str:
     """A cache key over the task name and the prepared content (frames) or recipe (anything)."""
     h = hashlib.sha256(name.encode())
     for part in parts:
-        if isinstance(part, pd.DataFrame):
-            h.update(part.to_csv(index=False).encode())
+        if isinstance(part, pd.DataFrame):  # names, types and a 64-bit hash of every row
+            h.update(
+                json.dumps([list(map(str, part.columns)), list(map(str, part.dtypes))]).encode()
+            )
+            h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
         else:
             h.update(json.dumps(repr(part), sort_keys=True).encode())
     return f"{name}-{h.hexdigest()[:16]}"

@@ -43,15 +43,15 @@ class StringLabels:
         return self.values if self.values is not None else tuple(sorted(set(raw.astype(str))))
 
     def encode(self, raw: pd.Series, classes: tuple[str, ...], task: str) -> np.ndarray:
-        index = {value: i for i, value in enumerate(classes)}
         values = raw.astype(str)
-        unknown = sorted(set(values) - set(index))
-        if unknown:
+        codes = pd.Categorical(values, categories=list(classes)).codes
+        if (codes < 0).any():
+            unknown = sorted(set(values[codes < 0]))
             raise DatasetError(
                 f"task {task!r}: label column {self.column!r} has value(s) {unknown[:5]} outside "
                 f"the declared classes {list(classes)[:10]}"
             )
-        return values.map(index).to_numpy(dtype=np.int64)
+        return np.asarray(codes, dtype=np.int64)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from harness.config.spec import TaskSpec
 from harness.config.tasks.hub import COMPAS_RECIPE, HUB_TASKS, HubTask
@@ -276,16 +278,13 @@ def _layout(spec: TaskSpec, file: Path) -> str:
 
 
 def _read(files: tuple[Path, ...], options: TableOptions, where: str) -> pd.DataFrame:
-    """The rows of `files` (`where`: `task 't': source`) as a pandas frame."""
-    return read_table(files, options, where).table.to_pandas()
-
-
-def _trimmed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns without the spaces around each value (UCI writes `, Private`)."""
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            frame[column] = frame[column].astype("string").str.strip().astype(object)
-    return frame
+    """The rows of `files` (`where`: `task 't': source`) as a pandas frame, text columns
+    without the spaces around each value (UCI writes `, Private`)."""
+    table = read_table(files, options, where).table
+    for i, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            table = table.set_column(i, table.field(i), pc.utf8_trim_whitespace(column))
+    return table.to_pandas()
 
 
 def to_hub_adult(files: tuple[Path, ...], where: str) -> pd.DataFrame:
@@ -294,7 +293,7 @@ def to_hub_adult(files: tuple[Path, ...], where: str) -> pd.DataFrame:
     options = TableOptions(
         column_names=ADULT_UCI_COLUMNS, missing_values=None, delimiter=",", skip_prefix="|"
     )
-    frame = _trimmed(_read(files, options, where))
+    frame = _read(files, options, where)
     frame["income"] = frame["income"].str.rstrip(".")
     return frame.rename(columns={c: c.replace("-", ".") for c in ADULT_UCI_COLUMNS})
 
@@ -334,7 +333,7 @@ def to_hub_compas(files: tuple[Path, ...], where: str) -> pd.DataFrame:
         & score.notna()
         & (score != "N/A")
     ).fillna(False)
-    frame = _trimmed(raw[keep.to_numpy()].reset_index(drop=True))
+    frame = raw[keep.to_numpy()].reset_index(drop=True)
     jail = pd.to_datetime(frame["c_jail_out"], errors="coerce") - pd.to_datetime(
         frame["c_jail_in"], errors="coerce"
     )
@@ -355,7 +354,7 @@ def to_hub_compas(files: tuple[Path, ...], where: str) -> pd.DataFrame:
 def to_hub_german(files: tuple[Path, ...], where: str) -> pd.DataFrame:
     """Statlog's german.data as the hub's columns (Kaggle's words for Statlog's codes)."""
     options = TableOptions(column_names=STATLOG_COLUMNS, missing_values=None, delimiter=WHITESPACE)
-    frame = _trimmed(_read(files, options, where))
+    frame = _read(files, options, where)
     coded = {c: _decoded(frame, c, where) for c in STATLOG_CODES}
     return pd.DataFrame(
         {

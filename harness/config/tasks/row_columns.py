@@ -150,7 +150,7 @@ def _read_group(
         values = column.cast(pa.float64()).combine_chunks()
         empty = pc.or_kleene(pc.is_null(values), pc.is_nan(values)).fill_null(True)
     else:
-        values = categories(column, spec.missing_values).combine_chunks()
+        values = categories(column, spec.missing_values)
         empty = pc.is_null(values)
     count = int(pc.sum(empty).as_py() or 0)
     out.groups[col] = values

@@ -171,24 +171,66 @@ def _parsed(
 
 def text_cells(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.ChunkedArray:
     """`column` as trimmed text; cells that are a missing-value marker after trimming are null."""
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        column = column.cast(kind.value_type)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = column.cast(pa.string())
-    text = pc.utf8_trim_whitespace(column)
+    text = pc.utf8_trim_whitespace(_as_text(column))
     if markers:
         text = pc.if_else(pc.is_in(text, value_set=pa.array(list(markers))), None, text)
     return text
 
 
-def categories(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.ChunkedArray:
-    """A category column: numbers written as text (`1`, not `1.0`), trimmed, markers null."""
+@dataclass(frozen=True)
+class Coded:
+    """A category column dictionary-encoded: one code per row into `values` (-1: missing).
+    Trimming and markers are applied to the few distinct values, not to every cell."""
+
+    codes: np.ndarray
+    values: list[str]
+
+    def text(self) -> pa.Array:
+        """The column as trimmed text, missing cells null."""
+        return pc.take(
+            pa.array(self.values, pa.string()), pa.array(self.codes, mask=self.codes < 0)
+        )
+
+    def positions(self, known: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's position in `known` (-1 missing), and the rows whose value it lacks."""
+        where = {v: i for i, v in enumerate(known)}
+        lookup = np.asarray([where.get(v, -2) for v in self.values] + [-1], dtype=np.int64)
+        index = lookup[self.codes]  # code -1 picks the trailing -1
+        return index, np.flatnonzero(index == -2)
+
+
+def coded(column: pa.ChunkedArray, markers: Sequence[str]) -> Coded:
+    """A category column: numbers written as text (`1`, not `1.0`), trimmed, markers missing."""
+    encoded = _as_text(_whole_numbers(column)).combine_chunks().dictionary_encode()
+    skip = set(markers)
+    cleaned = [(v or "").strip() for v in encoded.dictionary.to_pylist()]
+    values = sorted({v for v in cleaned if v not in skip})
+    slot = {v: i for i, v in enumerate(values)}
+    remap = np.asarray([slot.get(v, -1) for v in cleaned] + [-1], dtype=np.int64)
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return Coded(remap[indices], values)
+
+
+def _whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A float column whose values are all whole as integers (so `1` reads `1`, not `1.0`)."""
     if pa.types.is_floating(column.type):
         whole = pc.equal(pc.round(column), column)
         if bool(pc.all(pc.or_kleene(whole, pc.is_null(column))).as_py()):
-            column = column.cast(pa.int64())
-    return text_cells(column, markers)
+            return column.cast(pa.int64())
+    return column
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.string())
+    return column
+
+
+def categories(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.Array:
+    """A category column as trimmed text, missing-value markers null (see `coded`)."""
+    return coded(column, markers).text()
 
 
 def one_hot(
@@ -196,9 +238,8 @@ def one_hot(
 ) -> tuple[np.ndarray, int]:
     """(n, len(known)) float32, 1 at each row's category (a missing cell is all zeros), and
     the number of missing cells."""
-    text = categories(column, markers)
-    index = _index_of(text, name, known, where, "one_hot")
-    block = np.zeros((len(text), len(known)), dtype=np.float32)
+    index = _index_of(coded(column, markers), name, known, where, "one_hot")
+    block = np.zeros((len(index), len(known)), dtype=np.float32)
     rows = np.flatnonzero(index >= 0)
     block[rows, index[rows]] = 1.0
     return block, len(index) - len(rows)
@@ -208,36 +249,32 @@ def ordinal(
     column: pa.ChunkedArray, name: str, order: Sequence[str], markers: Sequence[str], where: Where
 ) -> np.ndarray:
     """Each row's position in `order` (float64; a missing cell NaN)."""
-    index = _index_of(categories(column, markers), name, order, where, "ordinal")
+    index = _index_of(coded(column, markers), name, order, where, "ordinal")
     return np.where(index >= 0, index, np.nan).astype(np.float64)
 
 
-def _index_of(
-    text: pa.ChunkedArray, name: str, known: Sequence[str], where: Where, key: str
-) -> np.ndarray:
+def _index_of(cells: Coded, name: str, known: Sequence[str], where: Where, key: str) -> np.ndarray:
     """Position of each cell in `known` (-1 for a missing cell); an unknown value is refused."""
-    index = pc.index_in(text, value_set=pa.array(list(known), type=pa.string()))
-    unknown = pc.and_kleene(pc.is_valid(text), pc.is_null(index))
-    count = int(pc.sum(unknown).as_py() or 0)
-    if count:
-        row = int(pc.index(unknown, True).as_py())
+    index, unknown = cells.positions(known)
+    if len(unknown):
+        row = int(unknown[0])
         raise DatasetError(
-            f"task {where.task!r}: {where.cell(name, row)} reads {text[row].as_py()!r}, which "
-            f"{key}.{name} does not list ({count:,} such cell(s) in {where.split}; listed: "
+            f"task {where.task!r}: {where.cell(name, row)} reads "
+            f"{cells.values[cells.codes[row]]!r}, which {key}.{name} does not list "
+            f"({len(unknown):,} such cell(s) in {where.split}; listed: "
             f"{', '.join(map(repr, list(known)[:8]))}{', ...' if len(known) > 8 else ''}); add "
             "it to the list (its position is the model's input order)"
         )
-    return index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return index
 
 
 def distinct(columns: Sequence[pa.ChunkedArray], markers: Sequence[str]) -> list[str]:
     """The sorted distinct present values of a category column over several splits."""
     values: set[str] = set()
     for column in columns:
-        values.update(
-            v for v in pc.unique(categories(column, markers)).to_pylist() if v is not None
-        )
-    return sorted(values)
+        found = pc.unique(_as_text(_whole_numbers(column)))  # one hash pass, no codes
+        values.update((v or "").strip() for v in found.to_pylist())
+    return sorted(values - set(markers) - {""})
 
 
 def class_ids(
@@ -257,9 +294,11 @@ def class_ids(
                 f"task {where.task!r}: label column {name!r} holds text (e.g. {first!r}); list the "
                 "classes in class_names (class i is the model's output i) to map it to class ids"
             )
-        text = text_cells(column, markers)
-        _no_missing_label(text, name, where)
-        return _index_of(text, name, class_names, where, "class_names")
+        cells = coded(column, markers)
+        missing = np.flatnonzero(cells.codes < 0)
+        if len(missing):
+            raise _missing_label(name, len(missing), int(missing[0]), where)
+        return _index_of(cells, name, class_names, where, "class_names")
     if pa.types.is_boolean(kind) or pa.types.is_integer(kind):
         _no_missing_label(column, name, where)
         return column.cast(pa.int64()).to_numpy()
@@ -281,10 +320,13 @@ def class_ids(
 
 
 def _no_missing_label(column: pa.ChunkedArray, name: str, where: Where) -> None:
-    missing = column.null_count
-    if missing:
+    if column.null_count:
         row = int(pc.index(pc.is_null(column), True).as_py())
-        raise DatasetError(
-            f"task {where.task!r}: label column {name!r} has {missing:,} missing cell(s) in "
-            f"{where.split} (first: {where.locate(row)}); fill them or drop those rows"
-        )
+        raise _missing_label(name, column.null_count, row, where)
+
+
+def _missing_label(name: str, count: int, row: int, where: Where) -> DatasetError:
+    return DatasetError(
+        f"task {where.task!r}: label column {name!r} has {count:,} missing cell(s) in "
+        f"{where.split} (first: {where.locate(row)}); fill them or drop those rows"
+    )

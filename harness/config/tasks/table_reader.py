@@ -69,7 +69,7 @@ class TableOptions:
     delimiter: str | None = None
     encoding: str = "utf-8"
     string_columns: tuple[str, ...] = ()  # read as text whatever they look like (ids)
-    skip_prefix: str | None = None  # lines starting with it are skipped (adult.test's first line)
+    skip_prefix: str | None = None  # leading lines starting with it are skipped (adult.test's)
     # name empty and repeated header names as pandas does ("Unnamed: 0", "priors_count.1")
     # instead of refusing them: for published files whose layout a recipe knows
     pandas_names: bool = False
@@ -165,10 +165,12 @@ def _read_json(file: Path, where: str) -> pa.Table:
 
 @dataclass(frozen=True)
 class _Layout:
-    """What the first bytes of a delimited file say: its delimiter, whether it quotes."""
+    """What the first bytes of a delimited file say: its delimiter, whether it quotes, how many
+    leading lines to skip."""
 
     delimiter: str
     quoted: bool
+    skipped: int = 0
 
 
 def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
@@ -181,12 +183,12 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
 
     data: Any = file
     delimiter = layout.delimiter
-    if delimiter == WHITESPACE or options.skip_prefix is not None:
-        data = pa.BufferReader(_normalised_lines(file, delimiter, options.skip_prefix))
-        delimiter = " " if delimiter == WHITESPACE else delimiter
+    if delimiter == WHITESPACE:
+        data, delimiter = pa.BufferReader(_single_spaced(file)), " "
     read = pa_csv.ReadOptions(
         column_names=list(options.column_names) if options.column_names else None,
         encoding=options.encoding,
+        skip_rows=layout.skipped,
     )
     parse = pa_csv.ParseOptions(
         delimiter=delimiter,
@@ -231,10 +233,11 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
             "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
         )
     text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
-    lines = [line for line in text.splitlines() if line.strip()]
-    if options.skip_prefix is not None:
-        lines = [line for line in lines if not line.startswith(options.skip_prefix)]
-    first = lines[0] if lines else ""
+    lines = text.splitlines()
+    skipped = 0
+    while skipped < len(lines) and _skipped(lines[skipped], options):
+        skipped += 1
+    first = next((line for line in lines[skipped:] if line.strip()), "")
     declared = options.delimiter
     delimiter = declared or DELIMITED_SUFFIXES.get(file.suffix.lower()) or _guess(first)
     if declared is None and delimiter == "," and "," not in first and ";" in first:
@@ -243,7 +246,7 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
             "semicolon-separated; set delimiter: ';' on the task (a decimal comma such as 3,5 "
             "is then refused as not a number: convert those to 3.5)"
         )
-    return _Layout(delimiter, quoted=_holds_quotes(file))
+    return _Layout(delimiter, quoted=_holds_quotes(file), skipped=skipped)
 
 
 def _guess(first: str) -> str:
@@ -261,16 +264,11 @@ def _holds_quotes(file: Path) -> bool:
             return view.find(b'"') >= 0
 
 
-def _normalised_lines(file: Path, delimiter: str, skip_prefix: str | None) -> bytes:
-    """The file's bytes with runs of spaces and tabs made one space and trimmed at both ends of
-    each line (whitespace-separated tables), and lines starting with `skip_prefix` removed."""
-    data = file.read_bytes()
-    if skip_prefix is not None:
-        data = re.sub(rb"(?m)^" + re.escape(skip_prefix.encode()) + rb"[^\n]*\n?", b"", data)
-    if delimiter == WHITESPACE:
-        data = re.sub(rb"[ \t]+", b" ", data)
-        data = re.sub(rb"(?m)^ | (?=\r?$)", b"", data)
-    return data
+def _single_spaced(file: Path) -> bytes:
+    """A whitespace-separated file's bytes with runs of spaces and tabs made one space and
+    trimmed at both ends of each line, for Arrow's one-character delimiter."""
+    data = re.sub(rb"[ \t]+", b" ", file.read_bytes())
+    return re.sub(rb"(?m)^ | (?=\r?$)", b"", data)
 
 
 def _parse_error(file: Path, err: BaseException, where: str) -> DatasetError:

@@ -194,7 +194,7 @@ def read_tabular_split(
     missing = np.isnan(matrix)
     consequence = "one-hot features encode a missing cell as all zeros"
     if missing.any():
-        per_row = missing.any(axis=1)
+        per_row: np.ndarray = np.asarray(missing.any(axis=1))
         if spec.missing_rows == "drop":
             keep = ~per_row
             log.warning(
