@@ -260,3 +260,17 @@ def test_an_empty_group_cell_fails_only_the_group_readers(tmp_path: Path) -> Non
 def test_numbers_beyond_float32_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "big.csv", "a,label\n1,0\n1e39,1\n")
     refused(tmp_path, r"'a' in split 'test' holds an infinite value .*row 2 of", source="big.csv")
+
+
+def test_a_value_past_the_first_block_that_breaks_its_type_is_still_found(
+    tmp_path: Path,
+) -> None:
+    """Files are read block by block (1 MiB); a column typed as numbers by the first block with
+    a cell that is not a number in a later one is read again whole, not refused as broken."""
+    rows = [f"{100000 + i},{i % 2}" for i in range(160_000)]
+    rows[150_000] = "n.a.,0"
+    write(tmp_path, "long.csv", "a,label\n" + "\n".join(rows) + "\n")
+    assert (tmp_path / "long.csv").stat().st_size > 1 << 20
+    refused(tmp_path, r"'a' has 1 missing cell\(s\) .*row 150001 of .*long.csv", source="long.csv")
+    task = load(tmp_path, source="long.csv", missing_rows="drop")
+    assert len(task) == 159_999
