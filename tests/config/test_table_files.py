@@ -274,3 +274,21 @@ def test_a_value_past_the_first_block_that_breaks_its_type_is_still_found(
     refused(tmp_path, r"'a' has 1 missing cell\(s\) .*row 150001 of .*long.csv", source="long.csv")
     task = load(tmp_path, source="long.csv", missing_rows="drop")
     assert len(task) == 159_999
+
+
+def test_validate_reads_the_first_line_of_delimited_files(tmp_path: Path) -> None:
+    from harness.config.tasks.sources import check_task_source
+
+    def check(**kw: object) -> None:
+        fields = {"name": "t", "modality": "tabular", **kw}
+        check_task_source(TaskSpec.model_validate(fields), tmp_path)
+
+    write(tmp_path, "s.csv", "a;b;label\n1;2;0\n")
+    with pytest.raises(DatasetError, match=r"s.csv: its first line .*delimiter: ';'"):
+        check(source="s.csv")
+    write(tmp_path, "h.csv", "1,2,0\n3,4,1\n")
+    with pytest.raises(DatasetError, match=r"h.csv: its first line holds numbers only"):
+        check(source="h.csv")
+    with pytest.raises(DatasetError, match=r"first line has 3 field\(s\) but column_names names 2"):
+        check(source="h.csv", column_names=["a", "label"])
+    check(source="h.csv", column_names=["a", "b", "label"])
