@@ -344,3 +344,16 @@ def test_recipe_keys_are_checked(tmp_path: Path) -> None:
 def _hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(hub.CACHE_ENV, str(tmp_path / "cache"))
     yield
+
+
+def test_new_task_keys_leave_the_spec_hash_alone_at_their_defaults() -> None:
+    """A spec that does not use the table keys hashes as before they existed (baselines match)."""
+    base = "tasks: [{{name: t, source: d.csv, modality: tabular{extra}}}]\nmodels: [m]\n"
+    base += "suites: {{accuracy: {{}}}}\n"
+    plain = parse_spec_text(base.format(extra=""), source="s").spec_hash()
+    same = parse_spec_text(base.format(extra=", missing_values: ['', '?']"), source="s")
+    other = parse_spec_text(base.format(extra=", missing_values: ['-']"), source="s")
+    assert same.spec_hash() == plain and other.spec_hash() != plain
+    dumped = parse_spec_text(base.format(extra=""), source="s").model_dump(mode="json")
+    payload_keys = set(dumped["tasks"][0])
+    assert {"missing_values", "one_hot", "recipe", "override"} <= payload_keys  # dumped, not hashed

@@ -80,7 +80,8 @@ def test_missing_markers_are_counted_and_reported(
     write(tmp_path, "m.csv", "a,colour,label\n1,red,0\n?,blue,1\n3, ?,0\n4,,1\n5,red,0\n")
     message = refused(
         tmp_path,
-        r"feature column 'a' has 1 missing cell\(s\) in split 'test', first at row 2 of .*m.csv",
+        r"feature column 'a' has 1 missing cell\(s\) \(empty, .*NaN\) in split 'test', first at row 2 "
+        r"of .*m.csv",
         source="m.csv",
         one_hot={"colour": None},
     )

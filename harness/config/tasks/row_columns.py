@@ -109,9 +109,7 @@ def _ids(ds: datasets.Dataset, spec: TaskSpec, at: Where) -> pa.Array:
     """The sample ids: the id column as text (no cell empty, none repeated), else
     `<task>-<row:06d>`."""
     if not spec.id_column:
-        rows = pa.array(np.arange(len(ds))).cast(pa.string())
-        padded = pc.utf8_lpad(rows, width=6, padding="0")
-        return pc.binary_join_element_wise(f"{spec.name}-", padded, "")
+        return numbered_ids(f"{spec.name}-", len(ds))
     column = arrow_column(ds, spec.id_column)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
@@ -136,6 +134,25 @@ def _ids(ds: datasets.Dataset, spec: TaskSpec, at: Where) -> pa.Array:
             f"{at.locate(int(rows[1]))}); ids must be unique"
         )
     return ids
+
+
+def numbered_ids(prefix: str, n: int) -> pa.Array:
+    """`<prefix><row:06d>` for rows 0..n-1, built as one Arrow string buffer (digits by
+    arithmetic on a byte matrix; no Python string per row)."""
+    width = max(6, len(str(max(n - 1, 0))))
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    rows = np.arange(n, dtype=np.int64)[:, None]
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (rows // powers % 10 + ord("0")).astype(np.uint8)
+    data = np.concatenate([np.broadcast_to(head, (n, len(head))), digits], axis=1)
+    size = len(head) + width
+    large = (n + 1) * size >= 2**31  # 32-bit offsets up to 2 GiB of ids
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int64 if large else np.int32)
+    kind = pa.large_string() if large else pa.string()
+    ids = pa.Array.from_buffers(
+        kind, n, [None, pa.py_buffer(offsets), pa.py_buffer(data.tobytes())]
+    )
+    return ids.cast(pa.string()) if large else ids
 
 
 def _read_group(

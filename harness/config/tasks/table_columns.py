@@ -201,7 +201,9 @@ class Coded:
 
 def coded(column: pa.ChunkedArray, markers: Sequence[str]) -> Coded:
     """A category column: numbers written as text (`1`, not `1.0`), trimmed, markers missing."""
-    encoded = _as_text(_whole_numbers(column)).combine_chunks().dictionary_encode()
+    text = _as_text(_whole_numbers(column))
+    whole = text.chunk(0) if text.num_chunks == 1 else text.combine_chunks()
+    encoded = whole.dictionary_encode()
     skip = set(markers)
     cleaned = [(v or "").strip() for v in encoded.dictionary.to_pylist()]
     values = sorted({v for v in cleaned if v not in skip})

@@ -227,7 +227,8 @@ def _missing_error(
     more = f" (and {others} other column(s))" if others > 0 else ""
     return DatasetError(
         f"task {spec.name!r}: feature column {labels[j]!r} has {int(counts[j]):,} missing cell(s) "
-        f"in {at.split}{more}, first at {at.locate(row)}; fill them, set missing_rows: drop to "
+        f"(empty, a missing_values marker or NaN) in {at.split}{more}, first at "
+        f"{at.locate(row)}; fill them, set missing_rows: drop to "
         "drop those rows, or encode the column with one_hot (a missing cell is all zeros)"
     )
 
