@@ -135,8 +135,9 @@ def _guarded(read: Any, where: str, kind: str) -> pa.Table:
     try:
         table = read()
     except (pa.ArrowException, OSError, ValueError) as err:
+        what = "file" if kind == "Parquet" else "table"
         raise DatasetError(
-            f"{where} is not a readable {kind} table ({_flat(str(err)) or type(err).__name__}); "
+            f"{where} is not a readable {kind} {what} ({_flat(str(err)) or type(err).__name__}); "
             f"fix the file or replace it with the data saved as {kind}"
         ) from None
     assert isinstance(table, pa.Table)
@@ -158,7 +159,7 @@ def _read_json(file: Path, where: str) -> pa.Table:
                 "object per line (JSON lines) or one array of objects"
             ) from None
     if table.num_rows == 0:
-        raise DatasetError(f"{where} holds no rows")
+        raise DatasetError(f"{where} is not a readable JSON table (it holds no rows)")
     return table
 
 
@@ -219,7 +220,9 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
     if ragged:
         raise _ragged_error(file, ragged, table, where)
     if table.num_rows == 0:
-        raise DatasetError(f"{where} holds no rows (only a header, or nothing)")
+        raise DatasetError(
+            f"{where} is not a readable CSV table (it holds no rows: only a header, or nothing)"
+        )
     if options.pandas_names:
         table = table.rename_columns(_pandas_names(table.column_names))
     elif options.column_names is None:
@@ -465,6 +468,8 @@ def _check_text(table: pa.Table, where: str) -> None:
 
 
 def _flat(text: str, limit: int = _REASON_CHARS) -> str:
-    """`text` on one line, at most `limit` characters (a file's bytes can end up in it)."""
+    """`text` on one line, printable, at most `limit` characters (a file's bytes can end up in
+    it)."""
     text = re.sub(r"\s+", " ", text).strip()
+    text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
