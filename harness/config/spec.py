@@ -7,6 +7,7 @@ config model validates, so a typo in `weigths:` is caught before anything runs.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from pathlib import Path
@@ -215,6 +216,13 @@ class TaskSpec(StrictModel):
                 f"delimiter must be one character (',' ';' '\\t' '|') or 'whitespace', got "
                 f"{self.delimiter!r}"
             )
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding {self.encoding!r} is not a text encoding Python knows (utf-8, "
+                "latin-1, cp1252, utf-16, ...)"
+            ) from None
         if self.column_names is not None and len(set(self.column_names)) != len(self.column_names):
             raise ValueError("column_names repeats a name; every column needs its own")
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]

@@ -131,3 +131,23 @@ def test_a_local_spec_needs_no_network(
     assert main(["validate", str(spec)]) == 0
     assert "network: none needed" in capsys.readouterr().out
     assert no_network["connect"] == []  # nothing to fetch: the hub is not even probed
+
+
+def test_validate_lists_a_hub_model_and_its_cached_snapshot(
+    write_spec: Spec,
+    no_network: dict[str, list[Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    spec = write_spec(
+        "tasks: [digits]\nmodels:\n  - {name: hm, adapter: hf-image, path: org/m}\n"
+        "suites: {accuracy: {}}\n"
+    )
+    assert main(["validate", str(spec)]) == 0
+    assert "model hm: hub model org/m: NOT cached" in capsys.readouterr().out
+    snapshot = tmp_path / "hf-home" / "hub" / "models--org--m" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (snapshot / "model.safetensors").write_bytes(b"")
+    assert main(["validate", str(spec)]) == 0
+    assert f"model hm: hub model org/m: cached in {snapshot}" in capsys.readouterr().out
