@@ -45,6 +45,11 @@ THIRD_PARTY = (
 )
 """Libraries whose warnings and log records (below ERROR) are silenced unless --verbose."""
 CLEAR_LINE = "\r\x1b[K"
+KEPT_WARNINGS = (
+    # scikit-learn unpickling a model saved by another version: its predictions may differ
+    r"Trying to unpickle estimator",
+)
+"""Library warnings that speak to the numbers' correctness: shown even when the rest is quiet."""
 
 
 def _empty_bar(factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -89,6 +94,8 @@ def quiet_library_warnings() -> None:
         return
     pattern = r"(" + "|".join(THIRD_PARTY) + r")(\.|$)"
     warnings.filterwarnings("ignore", module=pattern)
+    for message in KEPT_WARNINGS:  # checked before the filter above (inserted in front of it)
+        warnings.filterwarnings("default", message=message)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.ERROR)
 
