@@ -92,7 +92,9 @@ def build(folder: Path, rows: int) -> dict[str, Path]:
     write_uci(test, folder / "uci" / "adult.test", test_file=True)
     train.to_csv(folder / "adult.csv", index=False)
     gen = np.random.default_rng(2)
-    wide = pd.DataFrame(gen.standard_normal((rows, 19)) * 1000, columns=[f"f{i}" for i in range(19)])
+    wide = pd.DataFrame(
+        gen.standard_normal((rows, 19)) * 1000, columns=[f"f{i}" for i in range(19)]
+    )
     wide["label"] = gen.integers(0, 2, rows)
     wide.to_csv(folder / "wide.csv", index=False, float_format="%.6f")
     return {"adult": folder / "adult.csv", "uci": folder / "uci", "wide": folder / "wide.csv"}
@@ -120,7 +122,9 @@ def inline_adult(path: Path) -> None:
                 "occupation",
                 "relationship",
             ],
-            "one_hot": {c: None for c in ("workclass", "marital-status", "occupation", "relationship")},
+            "one_hot": {
+                c: None for c in ("workclass", "marital-status", "occupation", "relationship")
+            },
             "group_columns": ["sex", "race"],
         }
     )
@@ -225,7 +229,9 @@ def main() -> None:
             pd.read_csv(uci / "adult.test", header=None, skipinitialspace=True, skiprows=1)
 
         rows.append(compare("recipe-adult (cold)", cold, both_files, args.repeat))
-        rows.append(compare("recipe-adult (warm)", lambda: recipe_adult(uci), both_files, args.repeat))
+        rows.append(
+            compare("recipe-adult (warm)", lambda: recipe_adult(uci), both_files, args.repeat)
+        )
         rows.append(
             compare(
                 f"wide-{args.rows // 1000}k",
