@@ -52,3 +52,6 @@ def test_an_empty_group_cell_fails_fairness_not_accuracy(
     manifest = json.loads(next(out.glob("runs/*/manifest.json")).read_text())
     status = {j["suite"]: j["status"] for j in manifest["jobs"]}
     assert status == {"accuracy": "completed", "fairness": "failed"}
+    # the accuracy job's record says why its table has no `sex` column
+    record = json.loads(next(out.glob("runs/*/jobs/*accuracy*/job.json")).read_text())
+    assert any("group column 'sex' has 1 empty" in note for note in record["notes"])
