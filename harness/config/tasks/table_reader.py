@@ -20,8 +20,10 @@ is one):
 - missing-value markers (`missing_values:`, default `""` and `?`) become nulls in tabular tables;
   text and image tables keep every cell as written (an empty text stays an empty string).
 
-Rows are numbered from 1 after the header (`TableRead.locate` maps a row of the concatenated
-split back to its file).
+Files up to 16 MiB are parsed whole (all threads); larger ones are streamed in 1 MiB blocks with
+the types Arrow infers from the first block declared (memory: one block's buffers beside the
+table), and read again whole if a later block does not fit those types. Rows are numbered from 1
+after the header (`TableRead.locate` maps a row of the concatenated split back to its file).
 """
 
 from __future__ import annotations
@@ -239,8 +241,8 @@ def _streamed(
     ragged: list[Any],
 ) -> pa.Table | None:
     """The file read block by block (`STREAM_BLOCK` bytes: one block's parsing buffers at a
-    time, where the whole-file reader holds several; a 1,000,000 x 20 CSV peaked at 1.9x its
-    table this way, 3.3-3.9x read whole), or None when a later block holds a value the types
+    time, where the whole-file reader holds several; a 300,000 x 20 float CSV peaked at 1.9x
+    its table this way, 3.3-3.9x read whole), or None when a later block holds a value the types
     inferred from the first one cannot take (the whole-file reader then infers over all
     blocks). Ragged rows are collected in `ragged` (by the parser's handler)."""
     streamed = pa_csv.ReadOptions(
