@@ -293,3 +293,27 @@ def test_validate_reads_the_first_line_of_delimited_files(tmp_path: Path) -> Non
     with pytest.raises(DatasetError, match=r"first line has 3 field\(s\) but column_names names 2"):
         check(source="h.csv", column_names=["a", "label"])
     check(source="h.csv", column_names=["a", "b", "label"])
+
+
+def test_streamed_blocks_keep_quoted_newlines_and_find_ragged_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files are streamed in blocks (here every file, in 256-byte blocks): a quoted
+    newline across a block boundary is still one cell, a ragged row is still found."""
+    from harness.config.tasks import table_reader
+
+    monkeypatch.setattr(table_reader, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(table_reader, "STREAM_BLOCK", 256)
+    rows = [f'{i},"note {i}\nsecond line, with a comma",{i % 2}' for i in range(40)]
+    write(tmp_path, "q.csv", "a,note,label\n" + "\n".join(rows) + "\n")
+    task = load(tmp_path, source="q.csv", feature_columns=["a"], group_columns=["note"])
+    assert task.labels.tolist() == [i % 2 for i in range(40)]
+    assert task.groups()["note"].iloc[7] == "note 7\nsecond line, with a comma"
+    plain = [f"{i},{i % 2}" for i in range(60)]
+    plain[45] = "45,1,9"
+    write(tmp_path, "r.csv", "a,label\n" + "\n".join(plain) + "\n")
+    refused(
+        tmp_path,
+        r"r.csv: line 47 has 3 field\(s\) where the header has 2: '45,1,9'",
+        source="r.csv",
+    )

@@ -15,8 +15,10 @@ is one):
   empty or repeated name (a pandas index written with `to_csv`) are refused;
 - the encoding: UTF-8 (a UTF-8 byte-order mark is skipped), or `encoding:`; a UTF-16/32 file
   without `encoding:` and a cell that is not valid text are refused naming the column and row;
-- quoted fields may hold newlines and delimiters; a row with more or fewer fields than the header
-  is refused with its line number and text (and how many rows are ragged);
+- quoted fields may hold delimiters and newlines (a file is read again allowing newlines in
+  values only when a first read fails and it holds a `"`: that mode is slower); a row with more
+  or fewer fields than the header is refused with its line number and text (and how many rows
+  are ragged);
 - missing-value markers (`missing_values:`, default `""` and `?`) become nulls in tabular tables;
   text and image tables keep every cell as written (an empty text stays an empty string).
 
@@ -170,17 +172,48 @@ def _read_json(file: Path, where: str) -> pa.Table:
 
 @dataclass(frozen=True)
 class _Layout:
-    """What the first bytes of a delimited file say: its delimiter, whether it quotes, how many
-    leading lines to skip."""
+    """What the first bytes of a delimited file say: its delimiter, how many leading lines to
+    skip."""
 
     delimiter: str
-    quoted: bool
     skipped: int = 0
 
 
 def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
     layout = _sniff(file, options, where)
     ragged: list[Any] = []
+    try:
+        try:
+            table = _parsed(file, layout, options, ragged, newlines=False)
+        except (pa.ArrowException, ValueError):
+            if not _holds_quotes(file):
+                raise
+            table = None
+        if table is None or (ragged and _holds_quotes(file)):
+            # a quoted value may hold a newline: read again allowing that (slower, so only here)
+            table = _parsed(file, layout, options, ragged, newlines=True)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise _parse_error(file, err, where) from None
+    if ragged:
+        raise _ragged_error(file, ragged, table, where)
+    if table.num_rows == 0:
+        raise DatasetError(
+            f"{where} is not a readable CSV table (it holds no rows: only a header, or nothing)"
+        )
+    if options.pandas_names:
+        table = table.rename_columns(_pandas_names(table.column_names))
+    elif options.column_names is None:
+        _check_header(table.column_names, options, where)
+    _check_text(table, where)
+    return table
+
+
+def _parsed(
+    file: Path, layout: _Layout, options: TableOptions, ragged: list[Any], *, newlines: bool
+) -> pa.Table:
+    """One parse of a delimited file: streamed when large (`_streamed`), else whole; ragged
+    rows collected in `ragged` (emptied first)."""
+    ragged.clear()
 
     def on_invalid(row: Any) -> str:
         ragged.append(row)
@@ -196,10 +229,7 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
         skip_rows=layout.skipped,
     )
     parse = pa_csv.ParseOptions(
-        delimiter=delimiter,
-        quote_char='"' if layout.quoted else False,
-        newlines_in_values=layout.quoted,
-        invalid_row_handler=on_invalid,
+        delimiter=delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid
     )
     convert = pa_csv.ConvertOptions(
         null_values=list(options.missing_values or ()),
@@ -207,29 +237,15 @@ def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
         quoted_strings_can_be_null=options.missing_values is not None,
         column_types={c: pa.string() for c in options.string_columns},
     )
-    try:
-        table = None
-        if file.stat().st_size > WHOLE_FILE_BYTES:  # large: one block's buffers at a time
-            table = _streamed(data, read, parse, convert, ragged)
-        if table is None:  # small, or a later block did not fit the first block's types
-            ragged.clear()
-            data = data if isinstance(data, Path) else pa.BufferReader(_single_spaced(file))
-            table = pa_csv.read_csv(
-                data, read_options=read, parse_options=parse, convert_options=convert
-            )
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise _parse_error(file, err, where) from None
-    if ragged:
-        raise _ragged_error(file, ragged, table, where)
-    if table.num_rows == 0:
-        raise DatasetError(
-            f"{where} is not a readable CSV table (it holds no rows: only a header, or nothing)"
+    table = None
+    if file.stat().st_size > WHOLE_FILE_BYTES:  # large: one block's buffers at a time
+        table = _streamed(data, read, parse, convert, ragged)
+    if table is None:  # small, or a later block did not fit the first block's types
+        ragged.clear()
+        data = _reopened(data)
+        table = pa_csv.read_csv(
+            data, read_options=read, parse_options=parse, convert_options=convert
         )
-    if options.pandas_names:
-        table = table.rename_columns(_pandas_names(table.column_names))
-    elif options.column_names is None:
-        _check_header(table.column_names, options, where)
-    _check_text(table, where)
     return table
 
 
@@ -339,7 +355,7 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
             "semicolon-separated; set delimiter: ';' on the task (a decimal comma such as 3,5 "
             "is then refused as not a number: convert those to 3.5)"
         )
-    return _Layout(delimiter, quoted=_holds_quotes(file), skipped=skipped)
+    return _Layout(delimiter, skipped=skipped)
 
 
 def _guess(first: str) -> str:
