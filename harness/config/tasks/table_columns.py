@@ -109,7 +109,8 @@ class Where:
 def numbers(
     column: pa.ChunkedArray, name: str, markers: Sequence[str], where: Where, tally: Tally
 ) -> np.ndarray:
-    """`column` as float64, missing cells NaN (see the module docstring)."""
+    """`column` as float64, missing cells NaN (see the module docstring; the caller counts
+    them, `Tally.add`, once it knows there are any)."""
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
@@ -128,7 +129,6 @@ def numbers(
             f"{kind}); encode it (one_hot, ordinal), name it in group_columns, or list "
             "feature_columns without it"
         )
-    tally.add(name, int(np.isnan(values).sum()))
     return values
 
 

@@ -119,7 +119,9 @@ class Encoding:
     def matrix(self, ds: datasets.Dataset, at: Where, tally: Tally) -> np.ndarray:
         """(n, features) float32 filled column by column (one float64 column at a time beside
         it: a 1,000,000 x 20 table needs the float32 matrix and one column, not a float64 copy
-        of the table); a missing cell is NaN, a number beyond float32's range inf."""
+        of the table); a missing cell is NaN, a number beyond float32's range inf. One-hot
+        columns' missing cells (all zeros) are counted in `tally` here; NaN cells by the
+        caller."""
         markers = self.spec.missing_values
         out = np.empty((len(ds), len(self.labels())), dtype=np.float32)
         j = 0
@@ -134,7 +136,6 @@ class Encoding:
                     continue
                 if name in self.spec.ordinal:
                     values = ordinal(column, name, self.spec.ordinal[name], markers, at)
-                    tally.add(name, int(np.isnan(values).sum()))
                 else:
                     values = numbers(column, name, markers, at, tally)
                 out[:, j] = values
@@ -191,8 +192,14 @@ def read_tabular_split(
     else:
         matrix, labels = encoding.matrix(split.data, at, tally), encoding.labels()
     rows = read_row_columns(split.data, spec, where, split.locate)
-    missing = np.isnan(matrix)
     consequence = "one-hot features encode a missing cell as all zeros"
+    # one pass, no temporary matrix: a NaN or inf anywhere makes its column's float64 sum so
+    # (float32 values cannot overflow a float64 sum of fewer than 10^270 rows)
+    clean = bool(np.isfinite(matrix.sum(axis=0, dtype=np.float64)).all())
+    missing = np.zeros((0, 0), dtype=bool) if clean else np.isnan(matrix)
+    if not clean:
+        for j in np.flatnonzero(missing.any(axis=0)):
+            tally.add(labels[j], int(missing[:, j].sum()))
     if missing.any():
         per_row: np.ndarray = np.asarray(missing.any(axis=1))
         if spec.missing_rows == "drop":
@@ -212,7 +219,8 @@ def read_tabular_split(
     tally.report(spec.missing_values, consequence)
     if len(matrix) == 0:
         raise DatasetError(f"task {spec.name!r}: {where} has no rows left without missing features")
-    _all_finite(spec, matrix, labels, at)
+    if not clean:
+        _all_finite(spec, matrix, labels, at)
     return TabularSplit(rows, matrix)
 
 
