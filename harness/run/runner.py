@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from harness.core.manifest import (
     RunManifest,
     RunStatus,
 )
+from harness.core.model_calls import keeping_process_state
 from harness.core.sample_table import SampleTable
 from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
@@ -199,7 +201,8 @@ class Runner:
         self.device = resolve_device(plan.spec.device)
         self.plan = with_resolved_device(plan, self.device.type)
         self.wait_lock = wait_lock  # queue behind another process holding the run folder
-        self.out_dir = out_dir
+        # absolute before any model code runs: a forward calling os.chdir moves nothing
+        self.out_dir = Path(os.path.abspath(out_dir))
         self.fail_fast = fail_fast
         self.events = events or RunEvents()
         self.execution = execution or plan.spec.execution or ExecutionSpec()
@@ -366,7 +369,8 @@ class Runner:
         for i, job in enumerate(self.plan.jobs, start=1):
             if self.events.job_started:
                 self.events.job_started(i, state.total, job)
-            prepared = self._prepare(i, job, state.store)
+            with keeping_process_state():  # the model's build may run here (its factory)
+                prepared = self._prepare(i, job, state.store)
             if isinstance(prepared, JobOutcome):
                 stop = state.finish(i, prepared)
             else:

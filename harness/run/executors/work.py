@@ -21,7 +21,7 @@ import torch
 from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import HarnessError, ModelCallError
-from harness.core.model_calls import CheckedAdapter, out_of_memory
+from harness.core.model_calls import CheckedAdapter, keeping_process_state, out_of_memory
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
@@ -91,7 +91,22 @@ def run_unit(
     adapter_and_task: Callable[[], tuple[ModelAdapter, Task]],
     ctx: RunContext,
 ) -> UnitResult:
-    """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge)."""
+    """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge).
+
+    Whatever the model's code changes for the whole process (working directory, grad mode,
+    default dtype) is put back when the unit ends (`keeping_process_state`).
+    """
+    with keeping_process_state():
+        return _run_unit(unit, suite=suite, adapter_and_task=adapter_and_task, ctx=ctx)
+
+
+def _run_unit(
+    unit: WorkUnit,
+    *,
+    suite: Suite,
+    adapter_and_task: Callable[[], tuple[ModelAdapter, Task]],
+    ctx: RunContext,
+) -> UnitResult:
     started = time.perf_counter()
     host, pid = socket.gethostname(), os.getpid()
     try:
