@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,23 +40,42 @@ TRACEBACK_FRAMES = 40  # the innermost frames kept in the manifest (a runaway re
 def calling_model(model: str, during: str) -> Iterator[None]:
     """Run model code; its failures (other than a HarnessError) become a one-line ModelCallError.
 
-    `during` says what was being done ("its forward pass on task 'digits'"). KeyboardInterrupt
-    is left alone: it is how SIGINT and SIGTERM stop a run (harness/run/interrupts.py).
+    `during` says what was being done ("its forward pass on task 'digits'"). Every
+    BaseException counts, KeyboardInterrupt, SystemExit, GeneratorExit and custom subclasses
+    included: a model raising KeyboardInterrupt is still the model. Only a signal this process
+    really received (`signal_received`: SIGINT and SIGTERM stop a run,
+    harness/run/interrupts.py) passes through, as a KeyboardInterrupt, whatever exception the
+    model's code turned it into.
     """
     try:
         yield
     except HarnessError:
+        if signal_received():
+            raise KeyboardInterrupt(f"a signal arrived during {during}") from None
         raise
-    except Exception as err:
-        if out_of_memory(err):
+    except BaseException as err:
+        if signal_received():
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            raise KeyboardInterrupt(f"a signal arrived during {during}") from err
+        if isinstance(err, Exception) and out_of_memory(err):
             raise  # a condition suites handle (throughput's batch-size sweep), not a model bug
-        raise _failure(model, during, err) from err
-    except SystemExit as err:
-        raise ModelCallError(
-            f"model {model!r} called sys.exit({err.code!r}) during {during}; a model must "
-            "return or raise, not end the process",
-            detail=_trace(err),
-        ) from err
+        raise model_failure(model, during, err) from err
+
+
+def signal_received() -> bool:
+    """Whether SIGINT or SIGTERM really reached this process during a run.
+
+    The runner's handler (harness/run/interrupts.py, `SignalLatch.handler`) records the signal
+    it caught on its latch (`signum`); the exception it raises can be swallowed or replaced by
+    the code it lands in (a finalizer, a C callback, a model's own `except BaseException`), the
+    record cannot. A KeyboardInterrupt that model code raises itself leaves no record.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        latch = getattr(signal.getsignal(signum), "__self__", None)
+        if getattr(latch, "signum", None) is not None:
+            return True
+    return False
 
 
 def out_of_memory(err: BaseException) -> bool:
@@ -68,11 +88,25 @@ def out_of_memory(err: BaseException) -> bool:
     )
 
 
-def _failure(model: str, during: str, err: Exception) -> ModelCallError:
+def model_failure(model: str, during: str, err: BaseException) -> ModelCallError:
+    """The one-line failure of model code that raised `err` (any BaseException) during `during`."""
     if isinstance(err, RecursionError):
         return ModelCallError(
             f"model {model!r} recursed without end during {during} (RecursionError); "
             "fix the model's code",
+            detail=_trace(err),
+        )
+    if isinstance(err, SystemExit):
+        return ModelCallError(
+            f"model {model!r} called sys.exit({err.code!r}) during {during}; a model must "
+            "return or raise, not end the process",
+            detail=_trace(err),
+        )
+    if not isinstance(err, Exception):  # KeyboardInterrupt, GeneratorExit, custom subclasses
+        return ModelCallError(
+            f"model {model!r} raised {type(err).__name__} during {during} (no signal reached "
+            f"the process: the model's own code raised it): {_first_line(err)}; a model must "
+            "return or raise an Exception",
             detail=_trace(err),
         )
     # the model's own code: its failure is the job's, not a harness bug

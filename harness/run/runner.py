@@ -36,14 +36,20 @@ from harness.core.manifest import (
     RunManifest,
     RunStatus,
 )
-from harness.core.model_calls import keeping_process_state
+from harness.core.model_calls import keeping_process_state, model_failure, signal_received
 from harness.core.sample_table import SampleTable
 from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
-from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
+from harness.run.executors.work import (
+    UnitResult,
+    WorkUnit,
+    build_adapter,
+    load_task,
+    stopped_message,
+)
 from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock, RunLockedError
 from harness.run.progress import JobProgress, ProgressSnapshot
@@ -155,7 +161,13 @@ class _RunState:
         return tuple(_job_entry(o) for o in self.outcome.outcomes)
 
     def finish(self, index: int, result: JobOutcome) -> bool:
-        """Record a job's outcome; True when the run must stop (fail-fast)."""
+        """Record a job's outcome; True when the run must stop (fail-fast).
+
+        A failure is recorded only when no signal arrived meanwhile: a signal whose exception
+        the job's code swallowed or turned into another one interrupts the run here instead,
+        and the job in flight is left absent (it reruns on resume)."""
+        if result.status == JobStatus.FAILED:
+            self.latch.check()
         self.finished[index] = result
         self.write(jobs=self.entries())
         if self.events.job_finished:
@@ -226,6 +238,12 @@ class Runner:
                 self._adapters[name] = build_adapter(self.plan, name, self.device)
             except HarnessError as err:
                 self._adapters[name] = err
+            except Exception:
+                raise  # a bug in adapter code: the job records it with its traceback
+            except BaseException as err:  # KeyboardInterrupt, SystemExit, ... from its build
+                if signal_received():
+                    raise
+                self._adapters[name] = model_failure(name, "its build", err)
         got = self._adapters[name]
         if isinstance(got, HarnessError):
             raise got
@@ -316,7 +334,8 @@ class Runner:
             latch.check()  # a signal whose exception a finalizer swallowed still stops the run
         except KeyboardInterrupt as exc:
             state.outcome.interrupted = True
-            state.outcome.signal = changes["interrupted_by"] = signal_of(exc)
+            # the signal the handler caught, whatever exception reached this far
+            state.outcome.signal = changes["interrupted_by"] = latch.signal_name or signal_of(exc)
             state.adopt_published()
         status = self._final_status(state.outcome)
         *earlier, attempt = state.manifest.attempts
@@ -478,10 +497,16 @@ class Runner:
             return JobOutcome(
                 job, JobStatus.FAILED, time.perf_counter() - started, str(err), key, detail=detail
             )
-        except (KeyboardInterrupt, SystemExit):
-            raise
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job, err, started, key)
+        except BaseException as err:  # adapter or task code: not a signal unless one arrived
+            if signal_received():
+                raise
+            message = stopped_message(err, f"while preparing {job.label}")
+            detail = traceback.format_exc(limit=-40)
+            return JobOutcome(
+                job, JobStatus.FAILED, time.perf_counter() - started, message, key, detail=detail
+            )
 
     def _cached(self, job: Job, key: str, store: RunStore) -> JobOutcome | None:
         """A finished job with this key: in this run folder (resume), else in another run folder
@@ -502,6 +527,7 @@ class Runner:
     def _collect(self, executor: Executor, state: _RunState) -> bool:
         """Take one finished unit; write its job when it was the last one. True: stop the run."""
         got = executor.next_done()
+        state.latch.check()  # a signal during the unit: the job in flight stays absent
         job = state.pending[got.unit.index]
         if job.done:
             return False  # a late shard of a job that already failed

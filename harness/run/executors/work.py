@@ -21,7 +21,12 @@ import torch
 from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import HarnessError, ModelCallError
-from harness.core.model_calls import CheckedAdapter, keeping_process_state, out_of_memory
+from harness.core.model_calls import (
+    CheckedAdapter,
+    keeping_process_state,
+    out_of_memory,
+    signal_received,
+)
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
@@ -124,18 +129,6 @@ def _run_unit(
     except HarnessError as err:
         detail = err.detail if isinstance(err, ModelCallError) else None
         return UnitResult.failed(unit, started, str(err), detail=detail, host=host, pid=pid)
-    except KeyboardInterrupt:
-        raise
-    except SystemExit as err:  # suite code (model code is caught by CheckedAdapter) ended the unit
-        return UnitResult.failed(
-            unit,
-            started,
-            f"sys.exit({err.code!r}) was called while running {unit.label}; the suite or "
-            "the model must return or raise, not end the process",
-            detail=traceback.format_exc(limit=-40),
-            host=host,
-            pid=pid,
-        )
     except Exception as err:  # recorded as the job's failure with its traceback, like the runner
         if out_of_memory(err):  # the user's to fix (batch size, device): one line, no log
             return UnitResult.failed(
@@ -152,6 +145,33 @@ def _run_unit(
         log.error("%s failed:\n%s", unit.label, detail)
         message = f"{type(err).__name__}: {err}"
         return UnitResult.failed(unit, started, message, detail=detail, host=host, pid=pid)
+    except BaseException as err:  # SystemExit, KeyboardInterrupt, GeneratorExit, custom ones
+        if signal_received():
+            raise  # a real SIGINT / SIGTERM: the runner stops the run
+        # model code called through module() (timing, white-box attacks) or suite code
+        return UnitResult.failed(
+            unit,
+            started,
+            stopped_message(err, f"while running {unit.label}"),
+            detail=traceback.format_exc(limit=-40),
+            host=host,
+            pid=pid,
+        )
+
+
+def stopped_message(err: BaseException, where: str) -> str:
+    """The one line for a BaseException that is not an Exception and not a signal, raised by
+    model code the harness called directly (a factory, `module()`) or by suite code."""
+    if isinstance(err, SystemExit):
+        return (
+            f"sys.exit({err.code!r}) was called {where}; the model and the suite must "
+            "return or raise, not end the process"
+        )
+    text = (str(err).strip().splitlines() or ["(no message)"])[0][:300]
+    return (
+        f"{type(err).__name__} was raised {where} by the model's or the suite's code (no "
+        f"signal reached the process): {text}; a model must return or raise an Exception"
+    )
 
 
 def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:

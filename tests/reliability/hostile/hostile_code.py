@@ -4,7 +4,9 @@ never returns from its factory (`tests.reliability.hostile.hostile_code:<name>`)
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -86,18 +88,60 @@ _RAISED: dict[str, type[BaseException]] = {
 
 
 class _Raises(nn.Module):
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, after: int) -> None:
         super().__init__()
         self.inner = linear_digits()
         self.what = what
+        self.after = after  # forward calls that return normally first
+        self.calls = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise _RAISED[self.what]("raised by the model's forward")
+        self.calls += 1
+        if self.calls > self.after:
+            raise _RAISED[self.what]("raised by the model's forward")
+        return self.inner(x)
 
 
-def raising_forward(what: str) -> nn.Module:
-    """A digits model whose forward raises the BaseException named `what`."""
-    return _Raises(what)
+def raising_forward(what: str, after: int = 0) -> nn.Module:
+    """A digits model whose forward raises the BaseException named `what` (after `after` calls
+    that return: the probe forward passes, the suite's own calls through module() do not)."""
+    return _Raises(what, after)
+
+
+class _SignalInCCallback(nn.Module):
+    """Sends itself a real signal from inside a C callback (libc's qsort calling a Python
+    comparator through ctypes), where Python swallows the handler's exception; then the forward
+    returns, or raises as a C library would report its callback's failure."""
+
+    def __init__(self, signal_name: str, then: str) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+        self.signum = int(getattr(signal, signal_name))
+        self.then = then
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        compare_t = ctypes.CFUNCTYPE(
+            ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int)
+        )
+        sent = []
+
+        def compare(a: Any, b: Any) -> int:
+            if not sent:
+                sent.append(True)
+                os.kill(os.getpid(), self.signum)
+                sum(range(1000))  # bytecode after the signal: the handler raises here
+            return int(a[0] - b[0])
+
+        values = (ctypes.c_int * 8)(*range(8, 0, -1))
+        libc = ctypes.CDLL(None)
+        libc.qsort(values, len(values), ctypes.sizeof(ctypes.c_int), compare_t(compare))
+        if self.then == "raise":
+            raise RuntimeError("qsort's comparator failed")
+        return self.inner(x)
+
+
+def signal_in_c_callback(signal_name: str = "SIGTERM", then: str = "raise") -> nn.Module:
+    return _SignalInCCallback(signal_name, then)
 
 
 def raising_factory(what: str) -> nn.Module:
