@@ -22,8 +22,8 @@ import yaml
 from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
-from harness.core.adapter import ModelAdapter, check_fits_task
-from harness.core.errors import HarnessError, ModelCallError
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import HarnessError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -44,11 +44,12 @@ from harness.run.environment import device_info, git_sha, package_versions, reso
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import (
+    Failure,
     UnitResult,
     WorkUnit,
     build_adapter,
+    job_facts,
     load_task,
-    stopped_message,
 )
 from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock, RunLockedError
@@ -120,7 +121,6 @@ class _PendingJob:
     job: Job
     key: str
     header: JobHeader  # the job record's identity part; the outcome is added when it ends
-    task: Task
     started: float
     shards: list[Shard] | None
     threads: int | None = None
@@ -389,7 +389,7 @@ class Runner:
             if self.events.job_started:
                 self.events.job_started(i, state.total, job)
             with keeping_process_state():  # the model's build may run here (its factory)
-                prepared = self._prepare(i, job, state.store)
+                prepared = self._prepare(i, job, state.store, executor)
             if isinstance(prepared, JobOutcome):
                 stop = state.finish(i, prepared)
             else:
@@ -422,19 +422,29 @@ class Runner:
         """The protocol preset of the plan (recorded in every job and its key)."""
         return self.plan.protocol.ref if self.plan.protocol is not None else None
 
-    def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
-        """Everything the driver decides before a job runs: key, cache, skip, threads, shards."""
+    def _prepare(
+        self, index: int, job: Job, store: RunStore, executor: Executor
+    ) -> JobOutcome | _PendingJob:
+        """Everything the driver decides before a job runs: key, cache, skip, threads, shards.
+
+        What that needs of the model and the task (`JobFacts`) comes from the executor: built
+        here, or, under a time limit, in the job's worker process within the limit, so a factory
+        that never returns fails its job instead of hanging the run."""
         started = time.perf_counter()
         suite = self.plan.suites[job.suite]
+        facts = executor.prepare(
+            index,
+            job,
+            lambda: job_facts(job, suite=suite, adapter_and_task=lambda: self._resolve(job)),
+        )
+        if isinstance(facts, Failure):
+            seconds = time.perf_counter() - started
+            return JobOutcome(job, JobStatus.FAILED, seconds, facts.message, detail=facts.detail)
         key = None
         try:
-            adapter = self.adapter(job.model)
-            task = self.task(job.task)
-            # the other tasks the suite reads (shifted tasks, OOD sets): their data is in the key
-            inputs = suite.input_fingerprints(task)
             key = job_key(
-                model_identity=adapter.identity(),
-                task_fingerprint=task.fingerprint,
+                model_identity=facts.identity,
+                task_fingerprint=facts.task_summary.fingerprint,
                 suite=suite,
                 seed=self.plan.spec.seed,
                 device_type=self.device.type,
@@ -442,12 +452,13 @@ class Runner:
                 harness_version=__version__,
                 protocol=self._protocol,
                 batch_size=self.plan.spec.batch_size,
-                input_fingerprints=inputs,
+                # the other tasks the suite reads (shifted tasks, OOD sets): their data
+                input_fingerprints=facts.input_fingerprints,
             )
             cached = self._cached(job, key, store)
             if cached is not None:
                 return cached
-            description = ModelDescription.model_validate(adapter.describe())
+            description = ModelDescription.model_validate(facts.description)
             threads = choose_threads(
                 requested=self.threads,
                 parameters=description.parameters,
@@ -464,19 +475,22 @@ class Runner:
                 suite_version=suite.version,
                 suite_config=suite.config.model_dump(mode="json"),
                 suite_config_hash=suite.config_hash,
-                task_summary=task.summary(),
+                task_summary=facts.task_summary,
                 model_description=description,
                 model_origin=self.plan.models[job.model].origin,
                 seed=self.plan.spec.seed,
                 device=self.device.type,
                 harness_version=__version__,
                 started=_now(),
-                **_said(protocol=self._protocol, input_fingerprints=inputs),
+                **_said(protocol=self._protocol, input_fingerprints=facts.input_fingerprints),
                 threads=threads.threads,
             )
-            check_fits_task(adapter, task)
+            if facts.refusal is not None:  # the model cannot serve the task
+                seconds = time.perf_counter() - started
+                message, detail = facts.refusal.message, facts.refusal.detail
+                return JobOutcome(job, JobStatus.FAILED, seconds, message, key, detail=detail)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
-            reason = adapter.unavailable_reason or suite.skip_reason(adapter, task)
+            reason = facts.skip_reason
             if reason is not None:
                 record = header.finish(
                     JobStatus.SKIPPED, reason=reason, seconds=time.perf_counter() - started
@@ -486,27 +500,16 @@ class Runner:
             shards = None
             if is_shardable(suite):
                 shards = plan_shards(
-                    len(task),
+                    facts.samples,
                     batch_size=self.plan.spec.batch_size,
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, header, task, started, shards, threads.threads)
-        except HarnessError as err:
-            detail = err.detail if isinstance(err, ModelCallError) else None  # model code's trace
-            return JobOutcome(
-                job, JobStatus.FAILED, time.perf_counter() - started, str(err), key, detail=detail
-            )
+            return _PendingJob(index, job, key, header, started, shards, threads.threads)
+        except HarnessError as err:  # the store (disk full), the description
+            return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job, err, started, key)
-        except BaseException as err:  # adapter or task code: not a signal unless one arrived
-            if signal_received():
-                raise
-            message = stopped_message(err, f"while preparing {job.label}")
-            detail = traceback.format_exc(limit=-40)
-            return JobOutcome(
-                job, JobStatus.FAILED, time.perf_counter() - started, message, key, detail=detail
-            )
 
     def _cached(self, job: Job, key: str, store: RunStore) -> JobOutcome | None:
         """A finished job with this key: in this run folder (resume), else in another run folder
@@ -560,15 +563,14 @@ class Runner:
         """Merge shards if any, attach group columns and write the job folder atomically."""
         try:
             suite = self.plan.suites[job.job.suite]
+            task = self.task(job.job.task)  # loaded here once its worker read it within the limit
             result = whole
             if job.shards is not None:
                 # the merge recomputes metrics (BLAS products among them) with the job's threads,
                 # so a sharded job's numbers equal the whole job's to the last bit
                 with using_threads(job.threads):
-                    result = merge_result(suite, job.tables, job.task, self._context())
-            table = (
-                result.table.with_groups(job.task.groups()) if result.table is not None else None
-            )
+                    result = merge_result(suite, job.tables, task, self._context())
+            table = result.table.with_groups(task.groups()) if result.table is not None else None
             seconds = time.perf_counter() - job.started
             record = job.header.finish(
                 JobStatus.COMPLETED,

@@ -15,12 +15,14 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from harness.config.plan import Job, Plan
-from harness.core.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter, check_fits_task
 from harness.core.errors import HarnessError, ModelCallError
+from harness.core.manifest import TaskSummary
 from harness.core.model_calls import (
     CheckedAdapter,
     keeping_process_state,
@@ -126,37 +128,89 @@ def _run_unit(
         return UnitResult(
             unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
         )
-    except HarnessError as err:
-        detail = err.detail if isinstance(err, ModelCallError) else None
-        return UnitResult.failed(unit, started, str(err), detail=detail, host=host, pid=pid)
-    except Exception as err:  # recorded as the job's failure with its traceback, like the runner
+    except BaseException as err:  # noqa: BLE001 - failure_of re-raises real signals
+        failure = failure_of(err, unit.label)
+        return UnitResult.failed(
+            unit, started, failure.message, detail=failure.detail, host=host, pid=pid
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a unit or a job's preparation failed: one line, and a traceback for the manifest
+    when the cause was unexpected (a bug) or the model's own code."""
+
+    message: str
+    detail: str | None = None
+
+
+def failure_of(err: BaseException, label: str) -> Failure:
+    """The failure of job `label` that raised `err` (call it in the `except` block): a user
+    error's line, a model's or suite's BaseException, or a bug with its traceback (logged). A
+    signal this process really received is re-raised: the runner stops the run."""
+    if isinstance(err, HarnessError):
+        return Failure(str(err), err.detail if isinstance(err, ModelCallError) else None)
+    if isinstance(err, Exception):
         if out_of_memory(err):  # the user's to fix (batch size, device): one line, no log
-            return UnitResult.failed(
-                unit,
-                started,
-                f"{unit.label} ran out of memory ({type(err).__name__}: "
-                f"{(str(err).strip().splitlines() or [''])[0][:200]}); lower batch_size or "
-                "use a device with more memory",
-                detail=traceback.format_exc(limit=-40),
-                host=host,
-                pid=pid,
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            return Failure(
+                f"{label} ran out of memory ({type(err).__name__}: {first}); lower batch_size "
+                "or use a device with more memory",
+                traceback.format_exc(limit=-40),
             )
         detail = traceback.format_exc()
-        log.error("%s failed:\n%s", unit.label, detail)
-        message = f"{type(err).__name__}: {err}"
-        return UnitResult.failed(unit, started, message, detail=detail, host=host, pid=pid)
-    except BaseException as err:  # SystemExit, KeyboardInterrupt, GeneratorExit, custom ones
-        if signal_received():
-            raise  # a real SIGINT / SIGTERM: the runner stops the run
-        # model code called through module() (timing, white-box attacks) or suite code
-        return UnitResult.failed(
-            unit,
-            started,
-            stopped_message(err, f"while running {unit.label}"),
-            detail=traceback.format_exc(limit=-40),
-            host=host,
-            pid=pid,
-        )
+        log.error("%s failed:\n%s", label, detail)
+        return Failure(f"{type(err).__name__}: {err}", detail)
+    if signal_received():
+        raise err  # KeyboardInterrupt / Interrupted from the handler: stop the run
+    # SystemExit, KeyboardInterrupt, GeneratorExit, custom subclasses raised by model code called
+    # through module() (timing, white-box attacks), an adapter's build, or suite code
+    return Failure(stopped_message(err, f"while running {label}"), traceback.format_exc(limit=-40))
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What the runner must know about a job before it runs it: what its key and record hold,
+    and whether it is refused or skipped. Computed where the model is built: in the driver, or,
+    under a time limit, in the job's worker process within the limit (isolated.py), so a factory
+    that never returns is stopped there. Plain, picklable data."""
+
+    identity: str
+    description: dict[str, Any]
+    task_summary: TaskSummary
+    input_fingerprints: dict[str, str]
+    samples: int
+    refusal: Failure | None = None  # the model cannot serve the task (check_fits_task)
+    skip_reason: str | None = None
+
+
+def job_facts(
+    job: Job, *, suite: Suite, adapter_and_task: Callable[[], tuple[ModelAdapter, Task]]
+) -> JobFacts | Failure:
+    """Build (or reuse) the job's adapter and task and read what the runner needs of them."""
+    try:
+        with keeping_process_state():
+            adapter, task = adapter_and_task()
+            inputs = suite.input_fingerprints(task)  # shifted tasks, OOD sets: in the key
+            identity, description = adapter.identity(), adapter.describe()
+            refusal, skip = None, None
+            try:
+                check_fits_task(adapter, task)
+            except HarnessError as err:
+                refusal = failure_of(err, job.label)
+            if refusal is None:
+                skip = adapter.unavailable_reason or suite.skip_reason(adapter, task)
+            return JobFacts(
+                identity=identity,
+                description=description,
+                task_summary=task.summary(),
+                input_fingerprints=dict(inputs),
+                samples=len(task),
+                refusal=refusal,
+                skip_reason=skip,
+            )
+    except BaseException as err:  # noqa: BLE001 - failure_of re-raises real signals
+        return failure_of(err, job.label)
 
 
 def stopped_message(err: BaseException, where: str) -> str:
