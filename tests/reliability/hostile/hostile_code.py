@@ -58,10 +58,10 @@ class _Wanders(nn.Module):
     def __init__(self, to: str) -> None:
         super().__init__()
         self.inner = linear_digits()
-        self.to = to
+        self.target = to
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        os.chdir(self.to)
+        os.chdir(self.target)
         return self.inner(x)
 
 

@@ -185,3 +185,42 @@ def test_process_state_changed_by_model_code_is_put_back(tmp_path: Path) -> None
         torch.set_grad_enabled(False)
         torch.set_default_dtype(torch.float64)
     assert (os.getcwd(), torch.is_grad_enabled(), torch.get_default_dtype()) == (cwd, grad, dtype)
+
+
+def test_model_code_changing_the_working_directory_moves_no_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A factory and a forward that call os.chdir, with a relative --out and spec path: the job
+    folders and the finished manifest stay under --out, nothing is written where they went, and
+    every later model still finds its files (paths are absolute before model code runs)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "spec.yaml").write_text(
+        f"""
+name: wander
+device: cpu
+limit: 20
+batch_size: 10
+bootstrap_resamples: 0
+tasks: [digits]
+models:
+  - {{name: builds-away, factory: "{HOSTILE}:wandering_factory", factory_args: {{to: "{elsewhere}"}},
+     input_shape: [1, 8, 8]}}
+  - {{name: runs-away, factory: "{HOSTILE}:wandering", factory_args: {{to: "{elsewhere}"}},
+     input_shape: [1, 8, 8]}}
+  - digits-mlp
+suites:
+  accuracy: {{}}
+"""
+    )
+    monkeypatch.chdir(here)
+    assert main(["run", "spec.yaml", "--out", "out"]) == 0
+    assert os.getcwd() == str(here)
+    (run_dir,) = (here / "out" / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    assert [j["status"] for j in manifest["jobs"]] == ["completed"] * 3
+    assert len(list((run_dir / "jobs").iterdir())) == 3
+    assert list(elsewhere.iterdir()) == []
