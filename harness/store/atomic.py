@@ -74,7 +74,10 @@ def write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 
 def write_text(path: Path, text: str, *, durable: bool = True) -> None:
-    write_bytes(path, text.encode("utf-8"), durable=durable)
+    if durable:
+        write_bytes(path, text.encode("utf-8"))
+    else:
+        write_bytes(path, text.encode("utf-8"), durable=False)
 
 
 def write_json(path: Path, obj: Any) -> None:

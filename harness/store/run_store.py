@@ -245,7 +245,7 @@ class RunStore:
             links.refuse_link(tmp)
             if tmp.exists():
                 shutil.rmtree(tmp)
-            tmp.mkdir()
+            tmp.mkdir(parents=True)
             files: dict[str, str] = {}
             if table is not None:
                 current = tmp / TABLE_FILE

@@ -9,8 +9,12 @@ outlives its job's limit gets its worker killed (SIGKILL) and is recorded as fai
 reason; the next unit starts a fresh worker. A worker that dies on its own (a segfault, the OOM
 killer) fails its unit the same way, and the run goes on.
 
-The cost is the worker's start (importing torch, building each adapter a second time: the driver
-still builds them for the job keys) and pickling each result back; see docs/throughput.md.
+With a limit the driver runs no model code at all: what it must know of a job before running it
+(the model's identity for the job key, the task's fingerprint, fit and skip: `JobFacts`) is
+worked out in the worker too, within the job's limit, which counts from there. So the limit
+covers the factory, the weights, the data and the suite; a model whose build ran past it is not
+tried again for its later jobs. The cost is the worker's start (importing torch) and pickling
+each result back; see docs/throughput.md.
 """
 
 from __future__ import annotations
