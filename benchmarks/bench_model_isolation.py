@@ -3,9 +3,9 @@
 
 Zoo models on digits and mnist (and diabetes for fairness: digits and mnist have no group
 columns), each suite job run through `CheckedAdapter` as the runner runs it, A (no copy) then B
-(copy), then B then A, ..., interleaved in one process with one thread (each sample repeats a
-short job for at least half a second); reports per job the median time ratio B/A and checks
-that both give the same per-sample table. A second table gives the copy's
+(copy) in pairs, alternating which goes first, in one process with one thread (a short job
+gets more pairs); reports per job the median of the pairs' time ratios B/A and checks that both
+give the same per-sample table. A second table gives the copy's
 cost per call against the model's forward pass alone, at batch 1, 64 and 256.
 
     python benchmarks/bench_model_isolation.py [--reps 7] [--limit 300]
@@ -38,7 +38,7 @@ SUITES: dict[str, dict[str, Any]] = {
     "throughput": {"batch_sizes": [1, 64], "warmup_iters": 2, "timed_iters": 10},
     "fairness": {"group_by": ["sex"]},
 }
-MIN_SAMPLE_S = 0.5  # a timed sample repeats a short job until it lasts this long
+MIN_SAMPLE_S = 0.5  # per round of pairs, each side runs a short job at least this long
 JOBS = [  # (model, task, suites)
     ("digits-mlp", "digits", ["accuracy", "shift", "adversarial", "throughput"]),
     ("digits-cnn", "digits", ["accuracy", "shift", "adversarial", "throughput"]),
@@ -69,16 +69,6 @@ def _repeat(fn: Callable[[torch.Tensor], object], x: torch.Tensor, calls: int) -
     for _ in range(calls):
         fn(x)
     return time.perf_counter() - t0
-
-
-def _sample(
-    suite: Suite, checked: CheckedAdapter, task: Any, ctx: RunContext, private: Any, repeat: int
-) -> float:
-    """Seconds per job, over `repeat` runs of it."""
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        _run(suite, checked, task, ctx, private)
-    return (time.perf_counter() - t0) / repeat
 
 
 def _run(suite: Suite, checked: CheckedAdapter, task: Any, ctx: RunContext, private: Any) -> Any:
@@ -115,16 +105,17 @@ def suite_ratios(reps: int, limit: int) -> None:
             checked = CheckedAdapter(adapter, task)
             a, b = _run(suite, checked, task, ctx, _identity), _run(suite, checked, task, ctx, copy)
             same = name == "throughput" or _same(a, b)  # timings differ run to run
-            # each sample repeats the job for at least MIN_SAMPLE_S; A and B alternate who goes
-            # first, so a drift of the machine's speed cancels in the median ratio
+            # A and B run one after the other, alternating who goes first, in pairs; a short job
+            # gets more pairs (at least MIN_SAMPLE_S of each per round), so the machine's drift
+            # cancels in the median of the pairs' ratios
             once, _ = _timed(lambda: _run(suite, checked, task, ctx, copy))  # noqa: B023
-            repeat = max(1, math.ceil(MIN_SAMPLE_S / max(once, 1e-6)))
+            pairs = reps * max(1, math.ceil(MIN_SAMPLE_S / max(once, 1e-6)))
             t_a: list[float] = []
             t_b: list[float] = []
-            for rep in range(reps):
+            for rep in range(pairs):
                 pair = [(t_a, _identity), (t_b, copy)]
                 for times, private in pair if rep % 2 == 0 else pair[::-1]:
-                    times.append(_sample(suite, checked, task, ctx, private, repeat))
+                    times.append(_timed(lambda p=private: _run(suite, checked, task, ctx, p))[0])  # type: ignore[misc]  # noqa: B023
             ratio = statistics.median(b_ / a_ for a_, b_ in zip(t_a, t_b, strict=True))
             print(
                 f"{model:<13} {task_name:<9} {name:<12} {statistics.median(t_a):>9.3f}s "
