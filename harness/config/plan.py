@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,7 +339,11 @@ def build_plan(
     tasks: list[str] | None = None,
     suites: list[str] | None = None,
 ) -> Plan:
-    """Resolve names and configs, apply CLI filters, and list the jobs."""
+    """Resolve names and configs, apply CLI filters, and list the jobs.
+
+    `base_dir` (the spec's folder) is made absolute first: every path the plan resolves stays
+    where it is when model code changes the working directory (`os.chdir` in a factory)."""
+    base_dir = Path(os.path.abspath(base_dir))
     spec, models = with_selected_entries(spec, models, tasks)
     suite_reg = suite_registry()
     suite_objs: dict[str, Suite] = {}
@@ -425,6 +430,12 @@ def _protocol_task_plans(
     return out
 
 
+# How model code is kept from changing what other jobs see (harness/core/model_calls.py); bump it
+# when a fix there means results computed before it may be wrong. 1: every forward reads its own
+# copy of its inputs (before it, the shift suite's cached batches were shared by every model).
+MODEL_ISOLATION = 1
+
+
 def job_key(
     *,
     model_identity: str,
@@ -448,6 +459,9 @@ def job_key(
     the suite reads for this job (`Suite.input_fingerprints`: the shift suite's shifted tasks and
     OOD sets), whose config entry alone (in the suite config hash) does not change when their
     files are edited; a job with none keeps the key it had before they entered it.
+    `MODEL_ISOLATION` is in every key: results computed before model code got its own copy of
+    its inputs (a model editing its input in place could change another model's numbers) are
+    never served by the job cache.
     """
     payload: dict[str, Any] = {
         "model": model_identity,
@@ -460,6 +474,7 @@ def job_key(
         "bootstrap_resamples": bootstrap_resamples,
         "harness": harness_version,
         "batch_size": batch_size,
+        "isolation": MODEL_ISOLATION,
     }
     if protocol is not None:
         payload["protocol"] = protocol.label
