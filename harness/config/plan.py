@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
+from harness.config.tasks.headlines import HEADLINES
 from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
@@ -30,6 +31,7 @@ from harness.core.manifest import ProtocolRef
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
+from harness.core.threat_model import Headline
 from harness.core.validation import format_validation_error, with_key_suggestions
 from harness.core.weights import check_safetensors, is_safetensors
 
@@ -66,11 +68,17 @@ class ModelPlan:
 
 @dataclass(frozen=True)
 class TaskPlan:
-    """A task ready to load (lazily: loading reads data)."""
+    """A task ready to load (lazily: loading reads data).
+
+    `headline` is the threat model(s) its robust accuracy is headlined at, known without loading
+    data: the spec's `headline:` entry, else the catalogue's (harness/config/tasks/headlines.py);
+    None for a task whose own object says (an entry-point or inline task without a spec entry).
+    The loaded task carries it (`Task.headline`)."""
 
     name: str
     load: Callable[[], Task]
     origin: str
+    headline: Headline | None = None
 
 
 @dataclass(frozen=True)
@@ -231,12 +239,19 @@ def _variant_plan(parent: ModelPlan, name: str, recipe: dict[str, Any]) -> Model
     )
 
 
-def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
+def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None = None) -> TaskPlan:
+    """The task's plan; `headline` (the spec's, None when it sets none) wins over the
+    catalogue's declaration and over the one the task object carries."""
     if isinstance(entry, str):
         registry = task_registry()
         factory = registry.load(entry)  # raises UnknownNameError with close matches
         check_catalogued(factory)
-        return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
+        origin = registry.entry(entry).origin
+        if headline is None and origin == "builtin":
+            headline = HEADLINES.get(entry)
+        return TaskPlan(
+            name=entry, load=_with_headline(factory, headline), origin=origin, headline=headline
+        )
 
     check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
@@ -245,7 +260,20 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
 
         return load_task(entry, base_dir=base_dir)
 
-    return TaskPlan(name=entry.name, load=load, origin=f"spec ({entry.source})")
+    return TaskPlan(
+        name=entry.name,
+        load=_with_headline(load, headline),
+        origin=f"spec ({entry.source})",
+        headline=headline,
+    )
+
+
+def _with_headline(load: Callable[[], Task], headline: Headline | None) -> Callable[[], Task]:
+    """`load`, whose task carries `headline` (unchanged when None)."""
+    if headline is None:
+        return load
+    declared: Headline = headline
+    return lambda: replace(load(), headline=declared)
 
 
 def _jobs(
@@ -325,7 +353,7 @@ def build_plan(
     for suite in suite_objs.values():
         suite.check_task_names(task_names)  # a setting keyed by task name names a real one
     task_plans = {
-        name: _task_plan(entry, base_dir)
+        name: task_plan(entry, base_dir, spec.headline_of(name))
         for name, entry in zip(task_names, spec.tasks, strict=True)
         if name in _select(task_names, tasks, "task")
     }
@@ -373,7 +401,10 @@ def _protocol_task_plans(
             return select_rows(plan.load(), rows, ids)
 
         out[name] = TaskPlan(
-            name=name, load=load, origin=f"{plan.origin}, protocol {protocol.ref.label}"
+            name=name,
+            load=load,
+            origin=f"{plan.origin}, protocol {protocol.ref.label}",
+            headline=plan.headline,
         )
     return out
 
@@ -390,6 +421,7 @@ def job_key(
     batch_size: int,
     protocol: ProtocolRef | None = None,
     input_fingerprints: Mapping[str, str] | None = None,
+    headline: Headline = (),
 ) -> str:
     """Content key of a job's results: change any input and the cached result is not reused.
 
@@ -418,4 +450,6 @@ def job_key(
         payload["protocol"] = protocol.label
     if input_fingerprints:
         payload["inputs"] = dict(sorted(input_fingerprints.items()))
+    if headline:
+        payload["headline"] = [t.model_dump(mode="json") for t in headline]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -420,6 +420,7 @@ class Runner:
                 protocol=self._protocol,
                 batch_size=self.plan.spec.batch_size,
                 input_fingerprints=inputs,
+                headline=task.headline,
             )
             cached = self._cached(job, key, store)
             if cached is not None:
