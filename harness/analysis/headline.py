@@ -191,6 +191,22 @@ def _robust(board: Board) -> Picked:
     return picked
 
 
+def headline_keys(board: Board) -> list[str]:
+    """The column keys of the board's headline robust accuracy (the ensemble's, else one
+    attack's, at each headline threat model), in the headline's order."""
+    found = _records(board, "robust_acc")
+    ensemble = [(m, r) for m, r in found if r.condition.startswith("attack=ensemble")]
+    pool = ensemble or found
+    keys: list[str] = []
+    for threat in board.headline:
+        at = sorted(
+            r.key for _m, r in pool if threat.matches(str(r.context.get("norm", "")), _eps(r))
+        )
+        if at and at[0] not in keys:
+            keys.append(at[0])
+    return keys
+
+
 def _threat_words(record: MetricRecord) -> str:
     """`L-inf 0.1` for a robust accuracy record (its norm and eps)."""
     norm = str(record.context.get("norm", ""))

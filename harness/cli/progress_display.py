@@ -5,7 +5,9 @@ attack and budget, a corruption), samples done of the total, the rate and an ETA
 cut to the terminal's width and replaced by the job's outcome when it ends. Elsewhere (CI logs,
 a file) nothing is redrawn: each job gets one line when it ends, and a job still running after
 `interval` seconds gets a plain progress line every `interval` seconds, so a slow job and a hung
-one can be told apart in a log. Concurrent executors (Ray) print one whole line per event.
+one can be told apart in a log. Concurrent executors (Ray) print one whole line per event. A skip reason is written out
+the first time only; a later job skipped for the same reason points back to that line (the run's
+end lists each reason once with its count).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class ProgressDisplay:
         self.clock = clock
         self.width = width or (lambda: shutil.get_terminal_size((100, 24)).columns)
         self._open = False  # a plain `[i/n] job ...` line waits for its outcome
+        self._reasons: dict[str, str] = {}  # skip reason -> the `[i/n]` that first gave it
         self._last = 0.0  # when the last progress line (plain) or redraw (live) was written
         self._started = 0.0
 
@@ -125,6 +128,10 @@ class ProgressDisplay:
 
     def finished(self, i: int, total: int, o: JobOutcome) -> None:
         tail = outcome_text(o)
+        if o.status == "skipped":
+            first = self._reasons.setdefault(o.message, f"[{i}/{total}]")
+            if first != f"[{i}/{total}]":
+                tail = f"skipped: same reason as {first}"
         if self.live:
             self._write(f"\r\x1b[K[{i}/{total}] {o.job.label}: {tail}\n")
         elif self._open:

@@ -22,7 +22,7 @@ from harness.core.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.config.spec import ExecutionSpec
-    from harness.run.runner import RunEvents
+    from harness.run.runner import RunEvents, RunOutcome
 
 
 def add_parser(sub: Any) -> None:
@@ -70,6 +70,12 @@ def add_parser(sub: Any) -> None:
     )
     add_width_argument(run)
     run.add_argument(
+        "--report",
+        type=Path,
+        metavar="FOLDER",
+        help="also write the HTML report (and summary.md) of this run into FOLDER",
+    )
+    run.add_argument(
         "--threads",
         type=positive_int,
         help="CPU threads per job (default: the spec's threads:, else chosen per job: one for "
@@ -94,9 +100,37 @@ def _events(settings: ExecutionSpec) -> RunEvents:
     return display.events()
 
 
-def run_command(args: argparse.Namespace) -> int:
+def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
+    """The headline per task, skipped jobs once per reason, and where the rest is
+    (present/run_end_view.py); the report when --report asks for it."""
+    from harness.analysis.headline import headline_board, read_outcomes
     from harness.analysis.leaderboard import build_boards
-    from harness.present.leaderboard_view import render_table
+    from harness.core.manifest import JobStatus
+    from harness.present.run_end_view import run_end_text
+
+    try:
+        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
+    except HarnessError as exc:
+        print(f"(no leaderboard: {exc})", file=sys.stderr)
+        return
+    report = None
+    if args.report is not None:
+        from harness.present.site import build_site
+
+        report = str(build_site(outcome.run_dir, args.report, allow_partial=True))
+    outcomes = read_outcomes(outcome.run_dir)
+    skipped = [(o.job.suite, o.message) for o in outcome.outcomes if o.status == JobStatus.SKIPPED]
+    text = run_end_text(
+        [headline_board(b, outcomes) for b in boards],
+        run_dir=str(outcome.run_dir),
+        width=output_width(args.width),
+        skipped=skipped,
+        report=report,
+    )
+    print(text)
+
+
+def run_command(args: argparse.Namespace) -> int:
     from harness.run.runner import Runner
 
     spec_path = args.spec or quickstart_spec_path()
@@ -120,11 +154,7 @@ def run_command(args: argparse.Namespace) -> int:
     )
     outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
-    try:
-        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
-        print(render_table(boards, width=output_width(args.width)))
-    except HarnessError as exc:
-        print(f"(no leaderboard: {exc})", file=err)
+    _end(args, outcome)
     if outcome.interrupted:
         print(
             f"error: run interrupted by {outcome.signal}; rerun the same command to resume (finished jobs are kept)",

@@ -9,6 +9,7 @@ sure that is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
@@ -144,6 +145,38 @@ def _verdict(v: Verdict) -> VerdictView:
         versus=versus_text(v),
         chance=chance_text(v.column),
     )
+
+
+def verdict_sentence(
+    v: VerdictView,
+    *,
+    text: Callable[[str], str] = str,
+    name: Callable[[str], str] | None = None,
+) -> str:
+    """A verdict in words, for Markdown and the terminal: `text` escapes plain text for the
+    format, `name` writes a model's name (default: as text)."""
+    name = name or text
+    label = text(v.label)
+    if v.leader is None:
+        return f"{label}: no comparable numbers"
+    if v.chance:
+        return f"{label}: {text(v.chance)}; highest {name(v.leader.text)} {text(v.value)}"
+    if v.all_tied:
+        names = ", ".join(name(t.text) for t in [v.leader, *v.tied])
+        return (
+            f"{label}: no clear best — {names} are within noise of each other "
+            f"({text(v.leader.text)} {text(v.value)})"
+        )
+    tied = f", with {', '.join(name(t.text) for t in v.tied)}" if v.tied else ""
+    out = f"{label}: best {name(v.leader.text)} {text(v.value)}{tied} — {text(v.tie)}"
+    if v.runner_up is not None and v.versus:
+        out += (
+            f"; next {name(v.runner_up.text)} {text(v.runner_up_value)}, "
+            f"difference {text(v.versus)}"
+        )
+    if v.left_out:
+        out += f". Left out: {text(v.left_out)}"
+    return out
 
 
 def versus_text(v: Verdict) -> str:

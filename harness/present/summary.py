@@ -18,7 +18,12 @@ from harness.analysis.headline import HeadlineBoard
 from harness.core.errors import ConfigError
 from harness.present.cell_view import CellView
 from harness.present.escaping import md_code, md_text
-from harness.present.headline_view import HeadlineView, VerdictView, headline_view
+from harness.present.headline_view import (
+    HeadlineView,
+    VerdictView,
+    headline_view,
+    verdict_sentence,
+)
 from harness.present.report_views import JobLine
 
 _SAFE_URL = re.compile(r"^https?://[^\s()<>\[\]\"'`\\]+$")
@@ -56,29 +61,7 @@ def _cell(c: CellView) -> str:
 
 
 def _verdict(v: VerdictView) -> str:
-    if v.leader is None:
-        return f"{md_text(v.label)}: no comparable numbers"
-    if v.chance:
-        return (
-            f"{md_text(v.label)}: {md_text(v.chance)}; highest {md_text(v.leader.text)} "
-            f"{md_text(v.value)}"
-        )
-    if v.all_tied:
-        names = ", ".join(md_text(t.text) for t in [v.leader, *v.tied])
-        return (
-            f"{md_text(v.label)}: no clear best — {names} are within noise of each other "
-            f"({md_text(v.leader.text)} {md_text(v.value)})"
-        )
-    tied = f", with {', '.join(md_text(t.text) for t in v.tied)}" if v.tied else ""
-    out = f"{md_text(v.label)}: best **{md_text(v.leader.text)}** {md_text(v.value)}{tied} — {md_text(v.tie)}"
-    if v.runner_up is not None and v.versus:
-        out += (
-            f"; next {md_text(v.runner_up.text)} {md_text(v.runner_up_value)}, "
-            f"difference {md_text(v.versus)}"
-        )
-    if v.left_out:
-        out += f". Left out: {md_text(v.left_out)}"
-    return out
+    return verdict_sentence(v, text=md_text, name=lambda n: f"**{md_text(n)}**")
 
 
 def _board(h: HeadlineView, site_url: str | None) -> list[str]:
