@@ -148,13 +148,28 @@ def _eps(record: MetricRecord) -> float:
         return float("nan")
 
 
-def _robust(board: Board) -> Picked:
-    """Robust accuracy of the per-sample worst case over the attacks (the ensemble; one attack
-    when there is none): one column per headline threat model of the task, else the largest
-    budget of the first norm (linf before l2), said so."""
+def _robust_pool(board: Board) -> tuple[list[tuple[str, MetricRecord]], bool]:
+    """The robust accuracy records a headline column picks from: the per-sample worst case
+    over the attacks (the ensemble) when the suite ran one, else every attack's; and whether
+    they are the ensemble's."""
     found = _records(board, "robust_acc")
     ensemble = [(m, r) for m, r in found if r.condition.startswith("attack=ensemble")]
-    pool = ensemble or found
+    return (ensemble or found), bool(ensemble)
+
+
+def _at_threat(
+    pool: list[tuple[str, MetricRecord]], threat: ThreatModel
+) -> list[tuple[str, MetricRecord]]:
+    """The records of `pool` at `threat`, of one key (the first in sort order)."""
+    at = [(m, r) for m, r in pool if threat.matches_context(r.context)]
+    key = min((r.key for _m, r in at), default=None)
+    return [(m, r) for m, r in at if r.key == key]
+
+
+def _robust(board: Board) -> Picked:
+    """Robust accuracy (`_robust_pool`): one column per headline threat model of the task,
+    else the largest budget of the first norm (linf before l2), said so."""
+    pool, ensemble = _robust_pool(board)
     if not pool:
         return []
     first = pool[0][1]
@@ -175,8 +190,6 @@ def _robust(board: Board) -> Picked:
     run = sorted({_threat_words(r) for _m, r in pool})
     picked: Picked = []
     for threat in board.headline:
-        at = [(m, r) for m, r in pool if threat.matches(str(r.context.get("norm", "")), _eps(r))]
-        key = min((r.key for _m, r in at), default=None)
         col = HeadlineColumn(
             "robust_acc",
             f"robust accuracy at {threat.label}",
@@ -187,23 +200,18 @@ def _robust(board: Board) -> Picked:
             threat=threat,
             not_measured=f"not attacked at {threat.label} (budgets run: {', '.join(run)})",
         )
-        picked.append((col, {m: (r, "") for m, r in at if r.key == key}))
+        picked.append((col, {m: (r, "") for m, r in _at_threat(pool, threat)}))
     return picked
 
 
 def headline_keys(board: Board) -> list[str]:
-    """The column keys of the board's headline robust accuracy (the ensemble's, else one
-    attack's, at each headline threat model), in the headline's order."""
-    found = _records(board, "robust_acc")
-    ensemble = [(m, r) for m, r in found if r.condition.startswith("attack=ensemble")]
-    pool = ensemble or found
+    """The column keys of the board's headline robust accuracy, in the headline's order."""
+    pool, _ensemble = _robust_pool(board)
     keys: list[str] = []
     for threat in board.headline:
-        at = sorted(
-            r.key for _m, r in pool if threat.matches(str(r.context.get("norm", "")), _eps(r))
-        )
-        if at and at[0] not in keys:
-            keys.append(at[0])
+        at = _at_threat(pool, threat)
+        if at and at[0][1].key not in keys:
+            keys.append(at[0][1].key)
     return keys
 
 

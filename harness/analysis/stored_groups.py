@@ -3,7 +3,10 @@
 Selects the completed jobs with a per-sample table (filtered by task, model and suite), picks
 each table's groupings (the `--by` columns, else every categorical group column) and conditions
 (one named condition, else all of them), and returns the long rows of
-`harness.analysis.groups.long_rows` for every (table, condition). Torch-free (pandas, fairlearn).
+`harness.analysis.groups.long_rows` for every (table, condition). A condition that several
+suites' tables of one model and task hold (every suite stores `clean`) is broken down once,
+from the table with the most samples of it (`--suite` picks another). Torch-free (pandas,
+fairlearn).
 """
 
 from __future__ import annotations
@@ -129,16 +132,58 @@ def _job_rows(
     return rows
 
 
+Planned = tuple[Loaded, pd.DataFrame, list[Grouping], list[str]]
+
+
+def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]]:
+    """Each (model, task, condition) broken down from one table: the one with the most samples
+    of it (the first suite in job order on a tie); and one line per condition left out of other
+    tables (suite and n)."""
+    best: dict[tuple[str, str, str], tuple[int, int]] = {}
+    counts: list[dict[str, int]] = []
+    for i, (loaded, table, _by, conditions) in enumerate(planned):
+        job = loaded[1]
+        per = table["condition"].value_counts()
+        counts.append({c: int(per.get(c, 0)) for c in conditions})
+        for c in conditions:
+            key = (job.record.model, job.record.task, c)
+            if key not in best or counts[i][c] > best[key][0]:
+                best[key] = (counts[i][c], i)
+    kept: list[Planned] = []
+    dropped: list[str] = []
+    for i, (loaded, table, by, conditions) in enumerate(planned):
+        job = loaded[1]
+        mine = [c for c in conditions if best[(job.record.model, job.record.task, c)][1] == i]
+        for c in conditions:
+            if c not in mine:
+                shown = planned[best[(job.record.model, job.record.task, c)][1]][0][1]
+                dropped.append(
+                    f"{job.record.model} x {job.record.task}: {c} of {job.record.suite} "
+                    f"(n={counts[i][c]}) not repeated; shown from {shown.record.suite} "
+                    f"(n={best[(job.record.model, job.record.task, c)][0]})"
+                )
+        if mine:
+            kept.append((loaded, table, by, mine))
+    return kept, dropped
+
+
 def stored_group_rows(
-    results: Path, query: GroupQuery, *, on_skip: Callable[[str], None] | None = None
+    results: Path,
+    query: GroupQuery,
+    *,
+    on_skip: Callable[[str], None] | None = None,
+    on_repeat: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
-    `on_skip` hears about each table left out because it has no group column (and no `--by`).
-    Raises ResultsError when nothing is left to show, naming what the results hold.
+    `on_skip` hears about each table left out because it has no group column (and no `--by`);
+    `on_repeat` about each condition not repeated from another suite's table
+    (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
+    results hold.
     """
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
+    planned: list[Planned] = []
     for manifest, job in select_jobs(results, query):
         table = job.table().frame
         by = groupings(table, query.by)
@@ -153,7 +198,13 @@ def stored_group_rows(
         if isinstance(conditions, str):
             skipped.append(conditions)
             continue
-        rows += _job_rows((manifest, job), table, by, conditions, query)
+        planned.append(((manifest, job), table, by, conditions))
+    kept, repeated = once_per_condition(planned)
+    for line in repeated:
+        if on_repeat is not None:
+            on_repeat(line)
+    for loaded, table, by, conditions in kept:
+        rows += _job_rows(loaded, table, by, conditions, query)
     if not rows and skipped:
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"

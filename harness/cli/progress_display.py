@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from harness.config.plan import Job
+from harness.present.tables import wrap
 from harness.run.executors.work import UnitResult
 from harness.run.progress import ProgressSnapshot
 from harness.run.runner import JobOutcome, RunEvents
@@ -79,6 +80,7 @@ class ProgressDisplay:
         self.clock = clock
         self.width = width or (lambda: shutil.get_terminal_size((100, 24)).columns)
         self._open = False  # a plain `[i/n] job ...` line waits for its outcome
+        self._prefix = ""  # what the open plain line holds so far
         self._reasons: dict[str, str] = {}  # skip reason -> the `[i/n]` that first gave it
         self._last = 0.0  # when the last progress line (plain) or redraw (live) was written
         self._started = 0.0
@@ -109,7 +111,8 @@ class ProgressDisplay:
         elif self.live:
             self._status(f"[{i}/{total}] {job.label} …")
         else:
-            self._write(f"[{i}/{total}] {job.label} ...")
+            self._prefix = f"[{i}/{total}] {job.label} ..."
+            self._write(self._prefix)
             self._open = True
 
     def progress(self, p: ProgressSnapshot) -> None:
@@ -124,7 +127,7 @@ class ProgressDisplay:
             if self._open:
                 self._write("\n")
                 self._open = False
-            self._write(f"[{p.index}/{p.jobs}] {p.job.label}: {progress_text(p)}\n")
+            self._write(self._fit(f"[{p.index}/{p.jobs}] {p.job.label}: {progress_text(p)}") + "\n")
 
     def finished(self, i: int, total: int, o: JobOutcome) -> None:
         tail = outcome_text(o)
@@ -133,12 +136,17 @@ class ProgressDisplay:
             if first != f"[{i}/{total}]":
                 tail = f"skipped: same reason as {first}"
         if self.live:
-            self._write(f"\r\x1b[K[{i}/{total}] {o.job.label}: {tail}\n")
+            self._write("\r\x1b[K" + self._fit(f"[{i}/{total}] {o.job.label}: {tail}") + "\n")
         elif self._open:
-            self._write(f" {tail}\n")
+            whole = self._fit(f"{self._prefix} {tail}")
+            self._write(whole[len(self._prefix) :] + "\n")
         else:
-            self._write(f"[{i}/{total}] {o.job.label}: {tail}\n")
+            self._write(self._fit(f"[{i}/{total}] {o.job.label}: {tail}") + "\n")
         self._open = False
+
+    def _fit(self, line: str) -> str:
+        """A whole line wrapped to the width (continuation lines indented)."""
+        return wrap(line, max(20, self.width()))
 
     def unit_done(self, i: int, total: int, u: UnitResult) -> None:
         state = (

@@ -91,12 +91,18 @@ def add_parser(sub: Any) -> None:
     run.set_defaults(handler=run_command)
 
 
-def _events(settings: ExecutionSpec) -> RunEvents:
-    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py)."""
+def _events(settings: ExecutionSpec, width: int | None) -> RunEvents:
+    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py),
+    every line within `width` (None: no limit)."""
     from harness.cli.progress_display import ProgressDisplay
 
     err = sys.stderr
-    display = ProgressDisplay(err, live=err.isatty(), concurrent=settings.executor != "local")
+    display = ProgressDisplay(
+        err,
+        live=err.isatty(),
+        concurrent=settings.executor != "local",
+        width=lambda: width or 1 << 20,
+    )
     return display.events()
 
 
@@ -131,40 +137,46 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from harness.present.escaping import terminal_text
+    from harness.present.tables import wrap
     from harness.run.runner import Runner
+
+    width = output_width(args.width)
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width), file=sys.stderr)
 
     spec_path = args.spec or quickstart_spec_path()
     plan = load_plan(args, spec_path)
-    err = sys.stderr
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:
         origin += f", protocol {plan.protocol.ref.label}"
-    print(
-        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {origin}",
-        file=err,
+    say(
+        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × "
+        f"{len(plan.suites)} suites) from {origin}"
     )
     settings = execution(args, plan.spec)
     runner = Runner(
         plan,
         out_dir=args.out,
         fail_fast=args.fail_fast,
-        events=_events(settings),
+        events=_events(settings, width),
         execution=settings,
         wait_lock=args.wait_lock,
     )
     outcome = runner.run()
-    print(f"results: {outcome.run_dir}", file=err)
+    say(f"results: {outcome.run_dir}")
     _end(args, outcome)
     if outcome.interrupted:
-        print(
-            f"error: run interrupted by {outcome.signal}; rerun the same command to resume (finished jobs are kept)",
-            file=err,
+        say(
+            f"error: run interrupted by {outcome.signal}; rerun the same command to resume "
+            "(finished jobs are kept)"
         )
     for o in outcome.failed:
-        print(f"error: job {o.job.label} failed: {o.message}", file=err)
+        say(f"error: job {o.job.label} failed: {o.message}")
     if outcome.failed:
-        print(
-            f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see {outcome.run_dir / 'manifest.json'}",
-            file=err,
+        say(
+            f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see "
+            f"{outcome.run_dir / 'manifest.json'}"
         )
     return outcome.exit_code

@@ -43,6 +43,14 @@ class ThreatModel(BaseModel):
         """Whether a record's (norm, eps) is this threat model (eps as stored, 6 digits)."""
         return norm == self.norm and math.isclose(eps, self.eps, rel_tol=EPS_REL_TOL)
 
+    def matches_context(self, context: Mapping[str, Any]) -> bool:
+        """Whether a metric record's context (`norm`, `eps`) is this threat model."""
+        try:
+            eps = float(context.get("eps", "nan"))
+        except (TypeError, ValueError):
+            return False
+        return self.matches(str(context.get("norm", "")), eps)
+
 
 Headline = tuple[ThreatModel, ...]
 

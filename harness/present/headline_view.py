@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
 from harness.analysis.paired_tests import ALPHA, TEST_NAMES
+from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, job_anchor, model_page, task_page
@@ -117,7 +118,7 @@ def _verdict(v: Verdict) -> VerdictView:
     if not v.best:
         return VerdictView(v.column.label, v.column.detail, None, "", [], "", left_out)
     model, top = v.best[0]
-    value = f"{value_text(top.value, unit)} {interval_text(top.ci, unit)}".strip()
+    value = _value(top, unit)
     tied = [Link(m, model_page(m)) for m, _r in v.best[1:]]
     if tied:
         tie = "the difference is not significant, so they share the best rank"
@@ -130,7 +131,7 @@ def _verdict(v: Verdict) -> VerdictView:
     if v.runner_up is not None:
         name, record = v.runner_up
         runner_up = Link(name, model_page(name))
-        runner_value = f"{value_text(record.value, unit)} {interval_text(record.ci, unit)}".strip()
+        runner_value = _value(record, unit)
     return VerdictView(
         v.column.label,
         v.column.detail,
@@ -160,7 +161,10 @@ def verdict_sentence(
     if v.leader is None:
         return f"{label}: no comparable numbers"
     if v.chance:
-        return f"{label}: {text(v.chance)}; highest {name(v.leader.text)} {text(v.value)}"
+        out = f"{label}: {text(v.chance)}; highest {name(v.leader.text)} {text(v.value)}"
+        if v.runner_up is not None and v.versus:
+            out += f", next {name(v.runner_up.text)} {text(v.runner_up_value)} ({text(v.versus)})"
+        return out
     if v.all_tied:
         names = ", ".join(name(t.text) for t in [v.leader, *v.tied])
         return (
@@ -177,6 +181,12 @@ def verdict_sentence(
     if v.left_out:
         out += f". Left out: {text(v.left_out)}"
     return out
+
+
+def _value(record: MetricRecord, unit: str) -> str:
+    """`0.895 [0.845, 0.930], n=200`."""
+    text = f"{value_text(record.value, unit)} {interval_text(record.ci, unit)}".strip()
+    return f"{text}, n={record.n}"
 
 
 def versus_text(v: Verdict) -> str:

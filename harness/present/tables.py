@@ -200,11 +200,13 @@ def _padded(table: Table, gap: int) -> list[str]:
 
 
 def records_text(table: Table, width: int, *, keep: int = 1) -> str:
-    """Each row as a record: its first `keep` cells on one line (left-aligned under the header's
-    first `keep` names), then one `header: value` line per other non-empty cell, indented and
-    wrapped to `width`."""
-    head = Table(table.header[:keep], [row[:keep] for row in table.rows])
-    lines = to_text(head, align="left", gap=2).splitlines()
+    """Each row as a record: its first cells on one line (left-aligned under the header's
+    names; `keep` of them, fewer when they would not fit), then one `header: value` line per
+    other non-empty cell, indented and wrapped to `width`."""
+    keep = max(1, min(keep, len(table.header)))
+    while keep > 1 and _widest(_lead(table, keep)) > width:
+        keep -= 1
+    lines = _lead(table, keep).splitlines()
     out = [wrap(lines[0].rstrip(), width)]
     for line, row in zip(lines[1:], table.rows, strict=True):
         out.append(wrap(line.rstrip(), width))
@@ -213,6 +215,12 @@ def records_text(table: Table, width: int, *, keep: int = 1) -> str:
             if value.strip():
                 out.append(wrap(f"{INDENT}{terminal_text(name)}: {value}", width))
     return "\n".join(out)
+
+
+def _lead(table: Table, keep: int) -> str:
+    return to_text(
+        Table(table.header[:keep], [row[:keep] for row in table.rows]), align="left", gap=2
+    )
 
 
 def to_markdown(table: Table) -> str:
