@@ -116,6 +116,7 @@ def _job_rows(
 ) -> list[dict[str, Any]]:
     """Long rows of one job's table broken down for each of `conditions`."""
     manifest, job = loaded
+    declared = job.record.task_summary.group_labels
     rows: list[dict[str, Any]] = []
     for condition in conditions:
         breakdown = group_breakdown(
@@ -128,8 +129,20 @@ def _job_rows(
             resamples=query.resamples,
         )
         meta = {"model": job.record.model, "task": job.record.task, "suite": job.record.suite}
-        rows += long_rows(meta, breakdown)
+        for row in long_rows(meta, breakdown):
+            label = declared.get(str(row["group_by"]), {}).get(str(row["group"]))
+            rows.append({**row, "label": label} if label else row)
     return rows
+
+
+def group_notes(results: Path, query: GroupQuery) -> dict[str, str]:
+    """The selected tasks' notes on group columns whose coding the source does not document
+    (`TaskSummary.group_notes`), `<task>: <column>` -> note."""
+    return {
+        f"{job.record.task}: {column}": note
+        for _m, job in select_jobs(results, query)
+        for column, note in job.record.task_summary.group_notes.items()
+    }
 
 
 Planned = tuple[Loaded, pd.DataFrame, list[Grouping], list[str]]

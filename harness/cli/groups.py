@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, csv_list, non_negative_int, positive_int
+from harness.cli.arguments import (
+    add_results_argument,
+    add_width_argument,
+    csv_list,
+    non_negative_int,
+    output_width,
+    positive_int,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -38,13 +45,16 @@ def add_parser(sub: Any) -> None:
         help="bootstrap resamples (default 1000)",
     )
     grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    add_width_argument(grp)
     grp.set_defaults(handler=groups_command)
 
 
 def groups_command(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
-    from harness.analysis.stored_groups import GroupQuery, stored_group_rows
+    from harness.analysis.stored_groups import GroupQuery, group_notes, stored_group_rows
+    from harness.present.escaping import terminal_text
     from harness.present.groups_view import render
+    from harness.present.tables import wrap
 
     query = GroupQuery(
         task=args.task,
@@ -56,14 +66,27 @@ def groups_command(args: argparse.Namespace) -> int:
         resamples=args.resamples,
     )
     skipped: list[str] = []
-    rows = stored_group_rows(args.results, query, on_skip=skipped.append)
-    sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    repeated: list[str] = []
+    rows = stored_group_rows(args.results, query, on_skip=skipped.append, on_repeat=repeated.append)
+    width = output_width(args.width)
+    codings = group_notes(args.results, query)
+    text = render(rows, args.format, width=width, codings=codings)
+    sys.stdout.write(text.rstrip("\n") + "\n")
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width), file=sys.stderr)
+
     if skipped:
         names = [m.split(":", 1)[0] for m in skipped]
         shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
-        print(
+        say(
             f"left out {len(names)} table(s) without group columns ({shown}); "
-            "--by label gives a by-class view",
-            file=sys.stderr,
+            "--by label gives a by-class view"
+        )
+    if repeated:
+        say(
+            f"each condition is shown once per model and task, from the table with the most "
+            f"samples of it ({len(repeated)} repeat(s) in other suites' tables left out; "
+            "--suite picks a table)"
         )
     return 0

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
+from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
 from harness.config.tasks.headlines import HEADLINES
 from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
@@ -247,11 +248,11 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
         factory = registry.load(entry)  # raises UnknownNameError with close matches
         check_catalogued(factory)
         origin = registry.entry(entry).origin
+        labels = GROUP_VALUE_LABELS.get(entry, {}) if origin == "builtin" else {}
         if headline is None and origin == "builtin":
             headline = HEADLINES.get(entry)
-        return TaskPlan(
-            name=entry, load=_with_headline(factory, headline), origin=origin, headline=headline
-        )
+        load = _with_labels(_with_headline(factory, headline), labels)
+        return TaskPlan(name=entry, load=load, origin=origin, headline=headline)
 
     check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
@@ -266,6 +267,26 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
         origin=f"spec ({entry.source})",
         headline=headline,
     )
+
+
+def _with_labels(
+    load: Callable[[], Task], labels: Mapping[str, Mapping[str, str]]
+) -> Callable[[], Task]:
+    """`load`, whose task also labels the group values the catalogue documents
+    (group_value_labels.py), for the group columns it has and does not label itself."""
+    if not labels:
+        return load
+
+    def labelled() -> Task:
+        task = load()
+        extra = {
+            column: dict(values)
+            for column, values in labels.items()
+            if column in task.group_columns and column not in task.group_labels
+        }
+        return replace(task, group_labels={**task.group_labels, **extra}) if extra else task
+
+    return labelled
 
 
 def _with_headline(load: Callable[[], Task], headline: Headline | None) -> Callable[[], Task]:
@@ -422,6 +443,8 @@ def job_key(
     protocol: ProtocolRef | None = None,
     input_fingerprints: Mapping[str, str] | None = None,
     headline: Headline = (),
+    group_labels: Mapping[str, Mapping[str, str]] | None = None,
+    group_notes: Mapping[str, str] | None = None,
 ) -> str:
     """Content key of a job's results: change any input and the cached result is not reused.
 
@@ -452,4 +475,8 @@ def job_key(
         payload["inputs"] = dict(sorted(input_fingerprints.items()))
     if headline:
         payload["headline"] = [t.model_dump(mode="json") for t in headline]
+    if group_labels:
+        payload["group_labels"] = {k: dict(v) for k, v in group_labels.items()}
+    if group_notes:
+        payload["group_notes"] = dict(group_notes)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

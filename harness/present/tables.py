@@ -80,21 +80,22 @@ def column_widths(table: Table) -> list[int]:
     return widths
 
 
-def split_columns(table: Table, width: int, *, keep: int) -> list[Table]:
-    """The table as blocks of columns, each at most `width` characters wide as text (a column
-    wider than that gets a block of its own); the first `keep` columns (e.g. position and model)
-    repeat in every block. One block when the whole table fits."""
+def split_columns(table: Table, width: int, *, keep: int, gap: int = 1) -> list[Table]:
+    """The table as blocks of columns, each at most `width` characters wide as text with `gap`
+    spaces between columns (a column wider than that gets a block of its own); the first `keep`
+    columns (e.g. position and model) repeat in every block. One block when the whole table
+    fits."""
     widths = column_widths(table)
-    base = sum(widths[:keep]) + max(0, keep - 1)
+    base = sum(widths[:keep]) + max(0, keep - 1) * gap
     blocks: list[list[int]] = []
     used = base
     for i in range(keep, len(widths)):
-        if blocks and blocks[-1] and used + 1 + widths[i] <= width:
+        if blocks and blocks[-1] and used + gap + widths[i] <= width:
             blocks[-1].append(i)
-            used += 1 + widths[i]
+            used += gap + widths[i]
         else:
             blocks.append([i])
-            used = base + 1 + widths[i]
+            used = base + gap + widths[i]
     if len(blocks) <= 1:
         return [table]
     return [
@@ -132,22 +133,23 @@ def fit_text(
     keep: int = 1,
     align: Literal["right", "left"] = "right",
     gap: int = 1,
+    wrap_last: bool | None = None,
 ) -> str:
     """`to_text` fitted to `width` characters (None: no limit).
 
-    `left` tables (the last column free text: a reason, a description) wrap that column under
-    itself; `right` tables (numbers) split into blocks of columns, each repeating the first
-    `keep` columns and headed `(columns i-j of n)`. A table that still cannot fit is written as
-    records (`records_text`)."""
+    With `wrap_last` (default: for `left` tables, whose last column is free text: a reason, a
+    description) the last column wraps under itself; otherwise the table splits into blocks of
+    columns, each repeating the first `keep` columns and headed `(columns i-j of n)`. A table
+    that still cannot fit is written as records (`records_text`)."""
     text = to_text(table, align=align, gap=gap)
     if width is None or _widest(text) <= width:
         return text
-    if align == "left":
+    if align == "left" if wrap_last is None else wrap_last:
         wrapped = _wrapped_last(table, width, gap)
         if wrapped is not None:
             return wrapped
         return records_text(table, width, keep=keep)
-    blocks = split_columns(table, width, keep=keep)
+    blocks = split_columns(table, width, keep=keep, gap=gap)
     texts = [to_text(b, align=align, gap=gap) for b in blocks]
     if any(_widest(t) > width for t in texts):
         return records_text(table, width, keep=keep)

@@ -421,6 +421,8 @@ class Runner:
                 batch_size=self.plan.spec.batch_size,
                 input_fingerprints=inputs,
                 headline=task.headline,
+                group_labels=task.group_labels,
+                group_notes=task.group_notes,
             )
             cached = self._cached(job, key, store)
             if cached is not None:
