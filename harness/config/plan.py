@@ -251,8 +251,8 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
         labels = GROUP_VALUE_LABELS.get(entry, {}) if origin == "builtin" else {}
         if headline is None and origin == "builtin":
             headline = HEADLINES.get(entry)
-        load = _with_labels(_with_headline(factory, headline), labels)
-        return TaskPlan(name=entry, load=load, origin=origin, headline=headline)
+        loaded = _with_labels(_with_headline(factory, headline), labels)
+        return TaskPlan(name=entry, load=loaded, origin=origin, headline=headline)
 
     check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
