@@ -346,7 +346,7 @@ class AdversarialGallery:
     clean_pred: list[int]
     perturbed_pred: list[int]
     sample_ids: list[str]
-    attack: str
+    attacks: list[str]  # per example: the attack that broke it ('' when not stored)
     norm: str
     eps: float | None
     condition: str
@@ -421,6 +421,8 @@ def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
     except (TypeError, ValueError):
         eps = None
     ids = [str(s) for s in meta.get("sample_ids", [])]
+    attack = meta.get("attack", "")
+    attacks = [str(a) for a in attack] if isinstance(attack, list) else [str(attack)] * k
     return AdversarialGallery(
         clean=clean,
         perturbed=perturbed,
@@ -428,7 +430,7 @@ def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
         clean_pred=[int(x) for x in arrays["adv_clean_pred"]],
         perturbed_pred=[int(x) for x in arrays["adv_perturbed_pred"]],
         sample_ids=ids if len(ids) == k else [f"#{i}" for i in range(k)],
-        attack=str(meta.get("attack", "")),
+        attacks=attacks if len(attacks) == k else [""] * k,
         norm=str(meta.get("norm", "")),
         eps=eps,
         condition=str(meta.get("condition", "")),

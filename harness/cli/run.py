@@ -167,13 +167,15 @@ def run_command(args: argparse.Namespace) -> int:
     outcome = runner.run()
     say(f"results: {outcome.run_dir}")
     _end(args, outcome)
+    # errors stay one line each, unwrapped: a script or a reader greps for them
     if outcome.interrupted:
-        say(
+        print(
             f"error: run interrupted by {outcome.signal}; rerun the same command to resume "
-            "(finished jobs are kept)"
+            "(finished jobs are kept)",
+            file=sys.stderr,
         )
     for o in outcome.failed:
-        say(f"error: job {o.job.label} failed: {o.message}")
+        print(f"error: job {o.job.label} failed: {o.message}", file=sys.stderr)
     if outcome.failed:
         say(
             f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see "

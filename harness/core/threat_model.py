@@ -107,7 +107,7 @@ def headline_text(headline: Headline) -> str:
 
 
 def headline_budget(
-    headline: Headline, attacked: Mapping[str, list[float]]
+    headline: Headline, attacked: Mapping[Any, list[float]]
 ) -> tuple[ThreatNorm, float] | None:
     """The first headline threat model among the budgets a run attacks (norm -> epsilons), as
     that run's own (norm, eps); None when it attacks none of them."""

@@ -17,7 +17,9 @@ from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_text
 from harness.present import figures, galleries
+from harness.present.attack_names import attacks_summary
 from harness.present.escaping import slug
 from harness.present.figure_style import Styles, png_size
 from harness.present.metric_names import readable, short
@@ -282,17 +284,35 @@ def _galleries(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> l
             )
     ag = fd.adversarial_gallery(job) if job.record.suite == "adversarial" else None
     if ag is not None:
+        threat = gallery_threat(ag, job.record.task_summary.headline)
         path = galleries.adversarial_gallery(
-            ag, folder.figdir / f"{jtag}-adversarial.png", model=model, class_names=names
+            ag,
+            folder.figdir / f"{jtag}-adversarial.png",
+            model=model,
+            class_names=names,
+            threat=threat,
         )
-        eps = f"{ag.eps:g}" if ag.eps is not None else "?"
+        found = attacks_summary(ag.attacks)
         out += folder.view(
             path,
-            f"{model}: stored adversarial examples of {ag.attack} ({ag.norm}, eps {eps}, condition "
-            f"{ag.condition}): clean image, perturbed image and the perturbation amplified to be "
-            "visible, with the true label and both predictions.",
+            f"{model}: stored adversarial examples at {threat}"
+            + (f", found by {found}" if found else "")
+            + ": clean image, perturbed image and the perturbation amplified to be visible, "
+            "with the true label, both predictions and the attack that found it.",
         )
     return out
+
+
+def gallery_threat(ag: fd.AdversarialGallery, headline: Headline) -> str:
+    """The gallery's threat model in words, and whether it is the task's headline."""
+    if ag.eps is None:
+        return f"{NORM_WORDS.get(ag.norm, ag.norm)} (budget not stored)"
+    words = f"{NORM_WORDS.get(ag.norm, ag.norm)} {eps_text(ag.eps)}"
+    if any(t.matches(ag.norm, ag.eps) for t in headline):
+        return f"{words}, the task's headline threat model"
+    if headline:
+        return f"{words} (the task's headline threat model, {headline_text(headline)}, has none)"
+    return words
 
 
 def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
