@@ -220,6 +220,7 @@ def _boards(
             board.headline, headline_note = board_headline(board_jobs)
             if headline_note:
                 board.notes.append(headline_note)
+            board.notes.extend(_coding_notes(board, summary.group_notes))
             _add_cross_model(board, board_jobs)
             _add_failures(board, failures.get(task_name, {}))
             _order(board)
@@ -261,6 +262,16 @@ def board_headline(jobs: list[LoadedJob]) -> tuple[Headline, str | None]:
         f"the jobs of this board stored different headline threat models "
         f"({'; '.join(sorted(others))}); the latest run's is headlined: {headline_text(latest)}"
     )
+
+
+def _coding_notes(board: Board, notes: dict[str, str]) -> list[str]:
+    """The task's note on each group column whose coding the source does not document, once
+    per board that shows numbers by that column."""
+    return [
+        f"group {column}: {note}"
+        for column, note in sorted(notes.items())
+        if any(f"group_by={column}" in key for key in board.columns)
+    ]
 
 
 Failures = dict[str, dict[tuple[str, str], str]]  # task -> (model, suite) -> reason

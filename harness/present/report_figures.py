@@ -72,6 +72,7 @@ class _TaskData:
     severity: dict[str, list[fd.FigPoint]] = field(default_factory=dict)
     jobs: list[tuple[str, StoredJob]] = field(default_factory=list)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # undocumented codings, per column
 
 
 def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
@@ -85,6 +86,7 @@ def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
         data.records[model] += job.metrics
         data.jobs.append((model, job))
         data.labels.update(job.record.task_summary.group_labels)
+        data.notes.update(job.record.task_summary.group_notes)
         if suite == "fairness":
             data.group_records[model] += job.metrics
         if not job.has_table:
@@ -193,9 +195,15 @@ def _group_section(
         )
         section.figures += folder.view(
             path,
-            f"Accuracy per {gf.grouping} group with 95% intervals and each group's n ({gf.source}).",
+            f"Accuracy per {gf.grouping} group with 95% intervals and each group's n ({gf.source})."
+            + _coding(data.notes, gf.grouping),
         )
     return section
+
+
+def _coding(notes: dict[str, str], grouping: str) -> str:
+    """The task's note on a grouping whose coding the source does not document ('' if none)."""
+    return f" {grouping}: {notes[grouping]}." if grouping in notes else ""
 
 
 def _speed_section(
@@ -357,7 +365,8 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
                 title=f"{model}: accuracy by {gf.grouping}",
                 styles=Styles([model]),
             ),  # fmt: skip
-            f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source}).",
+            f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source})."
+            + _coding(r.task_summary.group_notes, gf.grouping),
         )
     if r.suite == "shift" and job.has_table:
         points = fd.corruption_points(job.table())

@@ -16,7 +16,7 @@ from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.escaping import slug
 from harness.present.leaderboard_view import column_labels, split_key
-from harness.present.metric_names import readable
+from harness.present.metric_names import qualifier_words, readable, short
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.variants_view import harm_line
 from harness.store.run_store import LoadedJob, StoredJob
@@ -102,16 +102,14 @@ class BoardView:
     suite_href: str = ""
 
 
-def _qualifiers(quals: list[str]) -> str:
-    return " · ".join(q for part in quals for q in part.split("/") if q)
-
-
 def column_view(key: str, label: str, unit: str, higher: bool) -> ColumnView:
-    metric, quals = split_key(label)
+    """A column header in words (the metric's label, its qualifiers that tell it apart from
+    the board's other columns); the key itself is the header's tooltip."""
+    _metric, quals = split_key(label)
     return ColumnView(
         key,
-        metric,
-        _qualifiers(quals),
+        short(key),
+        " · ".join(qualifier_words(quals)),
         unit,
         "↑" if higher else "↓",
         "higher is better" if higher else "lower is better",
@@ -373,9 +371,10 @@ def metric_views(
     notes = Footnotes()
     views = []
     for r in records:
-        metric, quals = split_key(r.key)
+        _metric, quals = split_key(r.key)
         cell = record_cell(r, href, notes, descriptions=descriptions)
-        views.append(MetricView(r.key, metric, _qualifiers(quals), cell, r.unit))
+        words = " · ".join(qualifier_words(quals))
+        views.append(MetricView(r.key, short(r.key), words, cell, r.unit))
     return views, notes.items
 
 
