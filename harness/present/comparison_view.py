@@ -153,10 +153,17 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
     better_a = sum(d.better == "a" for d in comp.diffs)
     better_b = sum(d.better == "b" for d in comp.diffs)
     skipped = sum(bool(d.reason) for d in comp.diffs)
-    same = len(comp.diffs) - better_a - better_b - skipped
+    corrected_metrics = sum(r.verdict == CORRECTED for r in rows)
+    same = len(comp.diffs) - better_a - better_b - skipped - corrected_metrics
+    held_back = (
+        f"not significant after Holm's correction on {corrected_metrics} (their unadjusted "
+        "interval excludes 0), "
+        if corrected_metrics
+        else ""
+    )
     summary = (
         f"Of {len(comp.diffs)} metrics, {comp.a} is better on {better_a}, {comp.b} on {better_b}, "
-        f"no significant difference on {same}, and {skipped} could not be compared."
+        f"{held_back}no significant difference on {same}, and {skipped} could not be compared."
     )
     slices = [_slice(s, comp) for s in comp.slices]
     corrected = sum(r.verdict == CORRECTED for r in rows) + sum(

@@ -102,6 +102,12 @@ class BoardView:
     suite_href: str = ""
 
 
+def _words(key: str) -> str:
+    """A metric key in words with its qualifiers: `group accuracy (by sex, group 1)`."""
+    quals = qualifier_words(split_key(key)[1])
+    return short(key) + (f" ({', '.join(quals)})" if quals else "")
+
+
 def column_view(key: str, label: str, unit: str, higher: bool) -> ColumnView:
     """A column header in words (the metric's label, its qualifiers that tell it apart from
     the board's other columns); the key itself is the header's tooltip."""
@@ -235,7 +241,7 @@ def job_view(man: RunManifest, job: StoredJob) -> JobView:
 @dataclass(frozen=True)
 class DeltaView:
     suite: str
-    metric: str
+    metric: str  # the key (the row header's tooltip)
     parent: str
     variant: str
     parent_href: str
@@ -248,6 +254,7 @@ class DeltaView:
     p_holm: str
     p_sort: str
     worse: bool
+    words: str = ""  # the metric in words, with the qualifiers that tell it apart
 
 
 @dataclass(frozen=True)
@@ -312,6 +319,7 @@ def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> Va
             p_text(d.p_holm),
             "" if d.p_holm is None else repr(d.p_holm),
             d.significant_harm,
+            _words(d.metric),
         )
         for d in c.deltas
     ]
