@@ -150,9 +150,10 @@ Planned = tuple[Loaded, pd.DataFrame, list[Grouping], list[str]]
 
 def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]]:
     """Each (model, task, condition) broken down from one table: the one with the most samples
-    of it (the first suite in job order on a tie); and one line per condition left out of other
-    tables (suite and n)."""
+    of it (on a tie the latest run's, then the first suite in job order); and one line per
+    condition left out of other tables (suite and n)."""
     best: dict[tuple[str, str, str], tuple[int, int]] = {}
+    rank: dict[tuple[str, str, str], tuple[int, str]] = {}
     counts: list[dict[str, int]] = []
     for i, (loaded, table, _by, conditions) in enumerate(planned):
         job = loaded[1]
@@ -160,8 +161,9 @@ def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]
         counts.append({c: int(per.get(c, 0)) for c in conditions})
         for c in conditions:
             key = (job.record.model, job.record.task, c)
-            if key not in best or counts[i][c] > best[key][0]:
-                best[key] = (counts[i][c], i)
+            order = (counts[i][c], job.record.finished or "")
+            if key not in best or order > rank[key]:
+                best[key], rank[key] = (counts[i][c], i), order
     kept: list[Planned] = []
     dropped: list[str] = []
     for i, (loaded, table, by, conditions) in enumerate(planned):
