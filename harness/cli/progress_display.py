@@ -107,7 +107,7 @@ class ProgressDisplay:
     def started(self, i: int, total: int, job: Job) -> None:
         self._started = self._last = self.clock()
         if self.concurrent:
-            self._write(f"[{i}/{total}] {job.label} submitted\n")
+            self._write(self._fit(f"[{i}/{total}] {job.label} submitted") + "\n")
         elif self.live:
             self._status(f"[{i}/{total}] {job.label} …")
         else:
@@ -154,4 +154,4 @@ class ProgressDisplay:
             if u.ok
             else f"FAILED: {u.message}"
         )
-        self._write(f"[{i}/{total}]   {u.unit.label}: {state}\n")
+        self._write(self._fit(f"[{i}/{total}]   {u.unit.label}: {state}") + "\n")
