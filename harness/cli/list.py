@@ -137,7 +137,7 @@ def _task_rows() -> list[tuple[str, ...]]:
     for name in reg.names():
         entry = reg.entry(name)
         builtin = entry.origin == "builtin"
-        headline = headline_text(HEADLINES.get(name, ())) if builtin else "its own"
+        headline = headline_text(HEADLINES.get(name, ())) if builtin else "set by the task"
         info = BUILTIN_INFO.get(name) if builtin else None
         if info is not None:
             rows.append(
