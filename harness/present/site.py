@@ -120,7 +120,8 @@ def build_site(
     for task, a, b in pairs:
         _write(out / compare_page(task, a, b), _compare_page(ctx, task, a, b))
     _write(out / "index.html", _index(ctx, models=len(by_model)))
-    _write(out / "summary.md", summary_markdown(heads, failed=_failed(ctx), site_url=site_url))
+    summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(out))
+    _write(out / "summary.md", summary)
     log.info("report written to %s", out)
     return out / "index.html"
 

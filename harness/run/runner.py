@@ -463,6 +463,9 @@ class Runner:
                 batch_size=self.plan.spec.batch_size,
                 # the other tasks the suite reads (shifted tasks, OOD sets): their data
                 input_fingerprints=facts.input_fingerprints,
+                headline=facts.task_summary.headline,
+                group_labels=facts.task_summary.group_labels,
+                group_notes=facts.task_summary.group_notes,
             )
             cached = self._cached(job, key, store)
             if cached is not None:
