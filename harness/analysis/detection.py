@@ -43,9 +43,14 @@ AUPR_METHOD = (
     "jackknife has no spread), 95%"
 )
 FPR_METHOD = "Wilson interval of the OOD acceptance rate with the threshold's design effect, 95%"
+AUPR_OUT_METHOD = AUPR_METHOD.replace("over the ID samples", "over the OOD samples")
+MEAN_AUROC_METHOD = (
+    "DeLong variance of the mean AUROC over the sets (the ID placements shared), logit scale, 95%"
+)
 METHODS = {
     "ood_auroc": AUROC_METHOD,
     "ood_aupr": AUPR_METHOD,
+    "ood_aupr_out": AUPR_OUT_METHOD,
     "ood_fpr_at_95_tpr": FPR_METHOD,
 }
 
@@ -101,6 +106,13 @@ def aupr(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
     recall = tps / tps[-1]
     d_recall = np.diff(np.r_[0.0, recall])
     return float((d_recall * precision).sum())
+
+
+def aupr_out(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
+    """Average precision with OOD positive (AUPR-Out): AUPR-In of the negated scores, sets
+    swapped."""
+    s_in, s_out = scores(scores_in, scores_out)
+    return aupr(-s_out, -s_in)
 
 
 def _rank_needed(m: int, tpr: float) -> int:
@@ -196,7 +208,21 @@ def fpr_batch(s_in: np.ndarray, s_out: np.ndarray, tpr: float = TPR_LEVEL) -> np
     return np.asarray((s_out >= threshold[:, None]).mean(axis=1), dtype=np.float64)
 
 
-BATCH = {"ood_auroc": auroc_batch, "ood_aupr": aupr_batch, "ood_fpr_at_95_tpr": fpr_batch}
+def aupr_out_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
+    """AUPR-Out of every row: AUPR-In of the reversed order, sets swapped (integer codes stay
+    non-negative codes)."""
+    if _levels(s_in, s_out) is not None:
+        top = int(max(s_in.max(), s_out.max()))
+        return aupr_batch(top - s_out, top - s_in)
+    return aupr_batch(-s_out, -s_in)
+
+
+BATCH = {
+    "ood_auroc": auroc_batch,
+    "ood_aupr": aupr_batch,
+    "ood_aupr_out": aupr_out_batch,
+    "ood_fpr_at_95_tpr": fpr_batch,
+}
 
 
 def two_sample_indices(
@@ -254,6 +280,33 @@ def auroc_ci(
     variance = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
     if 0.0 < value < 1.0 and variance > 0.0:
         return _logit_interval(value, variance, z_value(alpha))
+    return _score_interval(value, m, n, alpha)
+
+
+def mean_auroc_ci(
+    scores_in: np.ndarray, sets_out: list[np.ndarray], *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """95% interval of the mean AUROC over OOD sets scored against one ID set: DeLong's
+    variance with each ID sample's placements averaged over the sets (they share the ID
+    samples) and each set's OOD placements weighted 1 / J; logit scale as `auroc_ci`."""
+    if not sets_out:
+        return None
+    s_in = scores(scores_in, sets_out[0])[0]
+    m, j = len(s_in), len(sets_out)
+    if m < 2 or any(len(o) < 2 for o in sets_out):
+        return None
+    v10 = np.zeros(m)
+    out_var, values = 0.0, []
+    for s_out in sets_out:
+        a, b = placements(s_in, scores(s_in, s_out)[1])
+        v10 += a / j
+        out_var += float(np.var(b, ddof=1)) / (len(b) * j * j)
+        values.append(float(a.mean()))
+    value = float(np.mean(values))
+    variance = float(np.var(v10, ddof=1)) / m + out_var
+    if 0.0 < value < 1.0 and variance > 0.0:
+        return _logit_interval(value, variance, z_value(alpha))
+    n = int(np.mean([len(o) for o in sets_out]))
     return _score_interval(value, m, n, alpha)
 
 
@@ -389,12 +442,14 @@ def detection_cis(
     tpr: float = TPR_LEVEL,
     alpha: float = ALPHA,
 ) -> dict[str, tuple[float, float] | None]:
-    """Intervals of ood_auroc, ood_aupr and ood_fpr_at_95_tpr (None: too few samples)."""
+    """Intervals of ood_auroc, ood_aupr, ood_aupr_out and ood_fpr_at_95_tpr (None: too few
+    samples)."""
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
     out: dict[str, tuple[float, float] | None] = {
         "ood_auroc": auroc_ci(s_in, s_out, alpha=alpha),
         "ood_aupr": aupr_ci(s_in, s_out, alpha=alpha),
+        "ood_aupr_out": aupr_ci(-s_out, -s_in, alpha=alpha),
         "ood_fpr_at_95_tpr": None,
     }
     if m < 2 or n < 2 or resamples < 2:

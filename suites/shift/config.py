@@ -20,12 +20,24 @@ from harness.core.suite import SuiteConfig
 from harness.core.task import Task
 from suites.shift import perturbations
 
+OODTag = Literal["near", "far"]
+
 
 class GeneratedOOD(StrictModel):
-    """A generated OOD set: `n` noise inputs of the task's shape within its bounds."""
+    """A generated OOD set: `n` noise inputs of the task's shape within its bounds (far OOD by
+    nature: a sanity check that any detector should pass)."""
 
     generated: Literal["gaussian_noise", "uniform_noise"]
     n: int = Field(default=500, ge=2, le=100_000)
+    tag: OODTag = "far"
+
+
+class TaggedOOD(StrictModel):
+    """An OOD task (a name or a task spec) tagged `near` (semantic shift: new classes of the same
+    kind of input) or `far` (another kind of input), as OpenOOD groups its sets."""
+
+    task: str | TaskSpec
+    tag: OODTag
 
 
 E = TypeVar("E")
@@ -37,16 +49,19 @@ def _entry(value: Any, *, ood: bool) -> Any:
     name, a generated set (`generated:`, or a key close to it and no task key) or a task spec.
     Only that kind's errors are reported (`ood_sets.0.lable_column: unknown key (did you mean
     'label_column'?)`), not every member of the union's."""
-    if isinstance(value, str | TaskSpec) or (ood and isinstance(value, GeneratedOOD)):
+    if isinstance(value, str | TaskSpec) or (ood and isinstance(value, GeneratedOOD | TaggedOOD)):
         return value
     if not isinstance(value, dict):
         kinds = "a task name or a task spec ({name, source, modality, ...})"
         if ood:
             kinds = (
-                "a task name, a task spec ({name, source, modality, ...}) or a generated set "
+                "a task name, a task spec ({name, source, modality, ...}), a tagged task "
+                "({task: <name or spec>, tag: near or far}) or a generated set "
                 "({generated: gaussian_noise or uniform_noise, n: ...})"
             )
         raise ValueError(f"an entry is {kinds}")
+    if ood and "task" in value:
+        return TaggedOOD.model_validate(value)
     if ood and _generated_like(value):
         return GeneratedOOD.model_validate(value)
     return TaskSpec.model_validate(value)
@@ -69,7 +84,7 @@ def _ood_entry(value: Any, _handler: Any) -> Any:
 
 
 TaskEntry = Annotated[str | TaskSpec, WrapValidator(_task_entry)]
-OODEntry = Annotated[GeneratedOOD | str | TaskSpec, WrapValidator(_ood_entry)]
+OODEntry = Annotated[GeneratedOOD | TaggedOOD | str | TaskSpec, WrapValidator(_ood_entry)]
 _ENTRY_LISTS: dict[str, tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {
     "shifted task": (TypeAdapter(list[TaskEntry]), TypeAdapter(dict[str, list[TaskEntry]])),
     "OOD set": (TypeAdapter(list[OODEntry]), TypeAdapter(dict[str, list[OODEntry]])),
@@ -93,6 +108,70 @@ def _entries(what: str) -> WrapValidator:
     return WrapValidator(validate)
 
 
+LOGIT_DETECTORS: tuple[str, ...] = ("msp", "energy", "max_logit", "neg_entropy", "gen")
+FEATURE_DETECTORS: tuple[str, ...] = ("mahalanobis", "rmd", "knn", "she")
+HEAD_DETECTORS: tuple[str, ...] = ("vim", "react", "ash", "dice")
+GRADIENT_DETECTORS: tuple[str, ...] = ("odin",)
+DETECTORS: tuple[str, ...] = (
+    *LOGIT_DETECTORS,
+    *GRADIENT_DETECTORS,
+    *FEATURE_DETECTORS,
+    *HEAD_DETECTORS,
+)
+DEFAULT_DETECTORS: tuple[str, ...] = tuple(d for d in DETECTORS if d != "odin")
+"""Every detector but ODIN, whose input perturbation costs a backward and a second forward pass
+per sample (about 3x the clean pass on its own): ask for it by name."""
+
+
+class OODConfig(StrictModel):
+    """OOD detectors and their settings (docs/shift.md, "OOD detection")."""
+
+    detectors: list[str] | Literal["default", "all"] = "default"
+    headline: str = "energy"  # the detector whose score histograms the report draws
+    fit_samples: int = Field(default=1000, ge=2, le=1_000_000)
+    knn_k: int = Field(default=50, ge=1)
+    react_percentile: float = Field(default=90.0, gt=0, lt=100)
+    ash_percentile: float = Field(default=90.0, gt=0, lt=100)
+    dice_sparsity: float = Field(default=90.0, ge=0, lt=100)
+    vim_dim: int | None = Field(default=None, ge=1)
+    gen_gamma: float = Field(default=0.1, gt=0)
+    gen_top: int = Field(default=100, ge=1)
+    odin_temperature: float = Field(default=1000.0, gt=0)
+    odin_epsilon: float = Field(default=0.0014, ge=0)
+
+    @field_validator("detectors")
+    @classmethod
+    def _known(cls, v: list[str] | str) -> list[str] | str:
+        if isinstance(v, str):
+            return v
+        for name in v:
+            if name not in DETECTORS:
+                close = difflib.get_close_matches(name, DETECTORS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"{name!r} is not a detector{hint}; detectors: {', '.join(DETECTORS)}"
+                )
+        if len(set(v)) != len(v):
+            raise ValueError("a detector is listed twice")
+        return v
+
+    @field_validator("headline")
+    @classmethod
+    def _headline(cls, v: str) -> str:
+        if v not in DETECTORS:
+            close = difflib.get_close_matches(v, DETECTORS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{v!r} is not a detector{hint}")
+        return v
+
+    def chosen(self) -> list[str]:
+        if self.detectors == "default":
+            return list(DEFAULT_DETECTORS)
+        if self.detectors == "all":
+            return list(DETECTORS)
+        return list(self.detectors)
+
+
 class ShiftConfig(SuiteConfig):
     corruptions: list[str] | Literal["all"] = "all"
     severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)
@@ -110,6 +189,7 @@ class ShiftConfig(SuiteConfig):
     tabular: list[str] | Literal["all"] = "all"
     text: list[str] | Literal["all"] = "all"
     energy_temperature: float = Field(default=1.0, gt=0)
+    ood: OODConfig = Field(default_factory=OODConfig)
 
     @field_validator("severities")
     @classmethod
@@ -180,10 +260,23 @@ def entry_shape_advice(entry: TaskEntry | OODEntry, other: Task, task: Task, wha
     )
 
 
+def ood_task(entry: OODEntry) -> str | TaskSpec | None:
+    """The task an OOD entry reads (None for a generated set)."""
+    if isinstance(entry, GeneratedOOD):
+        return None
+    return entry.task if isinstance(entry, TaggedOOD) else entry
+
+
+def ood_tag(entry: OODEntry) -> str | None:
+    """`near`, `far`, or None for an untagged task (in neither mean)."""
+    return entry.tag if isinstance(entry, GeneratedOOD | TaggedOOD) else None
+
+
 def ood_name(entry: OODEntry) -> str:
     if isinstance(entry, GeneratedOOD):
         return entry.generated
-    return entry if isinstance(entry, str) else entry.name
+    task = ood_task(entry)
+    return task if isinstance(task, str) else task.name if task is not None else ""
 
 
 def refuse_unknown(key: str, name: str, known: Sequence[str], what: str, plural: str) -> None:

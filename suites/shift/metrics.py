@@ -60,7 +60,18 @@ METRICS: tuple[MetricSpec, ...] = (
         description="clean accuracy minus accuracy on the shifted task",
     ),
     MetricSpec(name="ood_auroc", unit="fraction", higher_is_better=True, headline=True),
-    MetricSpec(name="ood_aupr", unit="fraction", higher_is_better=True),
+    MetricSpec(
+        name="ood_aupr",
+        unit="fraction",
+        higher_is_better=True,
+        description="AUPR-In: average precision with in-distribution as the positive class",
+    ),
+    MetricSpec(
+        name="ood_aupr_out",
+        unit="fraction",
+        higher_is_better=True,
+        description="AUPR-Out: average precision with OOD as the positive class",
+    ),
     MetricSpec(name="ood_fpr_at_95_tpr", unit="fraction", higher_is_better=False),
 )
 _SPECS = {spec.name: spec for spec in METRICS}

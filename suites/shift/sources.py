@@ -15,7 +15,14 @@ from harness.config.spec import TaskSpec
 from harness.core.errors import ConfigError, HarnessError
 from harness.core.task import Task
 from suites.shift import selection
-from suites.shift.config import GeneratedOOD, OODEntry, ShiftConfig, TaskEntry, for_task, ood_name
+from suites.shift.config import (
+    OODEntry,
+    ShiftConfig,
+    TaskEntry,
+    for_task,
+    ood_name,
+    ood_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +52,8 @@ class TaskSources:
         self.base_dir = base_dir
         settings = {"shifted_tasks": cfg.shifted_tasks, "ood_sets": cfg.ood_sets}
         for key, value in settings.items():
-            entries = [e for v in value.values() for e in v] if isinstance(value, dict) else value
+            listed = [e for v in value.values() for e in v] if isinstance(value, dict) else value
+            entries = [ood_task(e) if key == "ood_sets" else e for e in listed]
             for entry in entries:
                 if isinstance(entry, TaskSpec):
                     check_task_source(entry, base_dir)
@@ -87,11 +95,10 @@ class TaskSources:
         entries: list[tuple[str, int, TaskEntry]] = [
             ("shifted_tasks", i, e) for i, e in enumerate(shifted_entries(cfg, task))
         ]
-        entries += [
-            ("ood_sets", i, e)
-            for i, e in enumerate(ood_entries(cfg, task))
-            if not isinstance(e, GeneratedOOD)
-        ]
+        for i, e in enumerate(ood_entries(cfg, task)):
+            inner = ood_task(e)
+            if inner is not None:
+                entries.append(("ood_sets", i, inner))
         prints: dict[str, str] = {}
         for setting, index, entry in entries:
             name = f"{setting}/{ood_name(entry)}"

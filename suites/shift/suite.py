@@ -30,6 +30,8 @@ from suites.shift.cache import CACHE_BYTES, CorruptionCache
 from suites.shift.config import GeneratedOOD, ShiftConfig, refuse_unknown
 from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from suites.shift.metrics import METRICS, clean_metrics, perturbation_metrics
+from suites.shift.ood.detectors import build_bank
+from suites.shift.ood.report import ood_artifact, ood_notes, ood_records
 from suites.shift.ood.sets import ood_set
 from suites.shift.parts import Parts
 from suites.shift.published import run_published
@@ -139,8 +141,10 @@ class ShiftSuite(Suite):
         parts = Parts(tables=[])
         generated = sum(e.n for e in ood_entries(cfg, task) if isinstance(e, GeneratedOOD))
         parts.plan(ctx, len(task) * (1 + len(families) * len(cfg.severities)) + generated)
+        oods = ood_entries(cfg, task)
+        bank = build_bank(adapter, task, ctx, cfg.ood, cfg.energy_temperature) if oods else None
         clean_rows, cells = perturbation_cells(
-            adapter, task, families, ctx, parts, cfg=cfg, cache=self._cache
+            adapter, task, families, ctx, parts, cfg=cfg, cache=self._cache, bank=bank
         )
         clean_correct = clean_rows["correct"]
         parts.metrics += clean_metrics(clean_correct, ctx)
@@ -151,17 +155,34 @@ class ShiftSuite(Suite):
                 adapter, task, entry, clean_correct, ctx, parts,
                 temperature=temperature, max_samples=cfg.max_samples, load=load,
             )  # fmt: skip
-        for ood_entry in ood_entries(cfg, task):
-            ood_set(
-                adapter, task, ood_entry, clean_rows, ctx, parts,
-                temperature=temperature, max_samples=cfg.max_samples, load=load,
-            )  # fmt: skip
+        if bank is not None:
+            scored = [
+                ood_set(
+                    adapter,
+                    task,
+                    entry,
+                    ctx,
+                    parts,
+                    bank=bank,
+                    temperature=temperature,
+                    max_samples=cfg.max_samples,
+                    load=load,
+                )  # fmt: skip
+                for entry in oods
+            ]
+            parts.metrics += ood_records(
+                bank, [s for s in scored if s is not None], clean_rows, ctx
+            )
+            parts.notes += ood_notes(bank, adapter)
         parts.notes += self._scope_notes(task, families, full_n)
         gallery = parts.gallery.pop("images", None)
+        artifacts = self._artifacts(task, families, parts)
+        if bank is not None:
+            artifacts["ood"] = ood_artifact(bank, cfg.ood)
         return SuiteResult(
             table=SampleTable.concat(parts.tables),
             metrics=parts.metrics,
-            artifacts=self._artifacts(task, families, parts),
+            artifacts=artifacts,
             notes=parts.notes,
             arrays={"gallery_images": gallery} if gallery is not None else {},
         )

@@ -23,6 +23,7 @@ from harness.core.task import Task
 from suites.shift import perturbations
 from suites.shift.cache import CorruptionCache
 from suites.shift.config import ShiftConfig
+from suites.shift.ood.detectors import Bank
 from suites.shift.parts import Parts
 from suites.shift.rows import as_tensor, join, predict, rows, step
 
@@ -141,13 +142,15 @@ def perturbation_cells(
     *,
     cfg: ShiftConfig,
     cache: CorruptionCache,
+    bank: Bank | None = None,
 ) -> tuple[dict[str, Any], dict[tuple[str, int], np.ndarray]]:
     """Clean rows, and rows of every (family, severity) with each one's per-sample
     correctness, streamed: one batch of clean inputs at a time is read, perturbed and scored.
 
     An image corruption that changes the inputs by less than `NOOP_MEAN_CHANGE` at every
     severity is not applicable to the task: its rows are dropped, and it is named in
-    `parts.not_applicable`.
+    `parts.not_applicable`. With a `bank` of OOD detectors the clean rows also get each
+    detector's score column, from the same forward pass as their logits.
     """
     sweep = Sweep(
         stats=perturbations.feature_stats(task) if task.modality == "tabular" else None,
@@ -157,10 +160,17 @@ def perturbation_cells(
     start = 0
     for batch in task.batches(step(ctx)):
         labels = batch.labels.numpy()
-        logits = predict(adapter, task, batch.inputs, ctx, CLEAN)
-        sweep.clean.append(
-            rows(batch.sample_ids, labels, logits, CLEAN, temperature=temperature, keep_logits=True)
+        if bank is None:
+            logits = predict(adapter, task, batch.inputs, ctx, CLEAN)
+            extra: dict[str, np.ndarray] = {}
+        else:
+            out = bank.outputs(adapter, task, batch.inputs, ctx, CLEAN)
+            logits = out.logits
+            extra = bank.scores(adapter, task, batch.inputs, out, ctx)
+        block = rows(
+            batch.sample_ids, labels, logits, CLEAN, temperature=temperature, keep_logits=True
         )
+        sweep.clean.append({**block, **extra})
         for f_index, family in enumerate(families):
             for s_index, severity in enumerate(cfg.severities, start=1):
                 x = cache.perturbed(task, family, severity, ctx, batch, start, sweep.stats)

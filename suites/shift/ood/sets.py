@@ -1,7 +1,9 @@
 """OOD sets: generated noise of the task's shape, or a loaded task scored by the task's model.
 
 Every OOD row has label -1 (`UNLABELED`: an OOD set needs no labels) and is never correct; the
-rows keep the top logits, as the clean rows do, for scores added later.
+rows keep the top logits, as the clean rows do, and every detector's score column. An OOD task
+whose class names include the evaluated task's is not refused (a labelled set can hold other
+kinds of the same classes), but a note says its samples may be in-distribution.
 """
 
 from __future__ import annotations
@@ -18,10 +20,19 @@ from harness.core.sample_table import SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext
 from harness.core.task import UNLABELED, Batch, Task
-from suites.shift.config import GeneratedOOD, OODEntry, TaskEntry, entry_shape_advice, ood_name
-from suites.shift.ood.metrics import ood_metrics
+from suites.shift.config import (
+    GeneratedOOD,
+    OODEntry,
+    TaskEntry,
+    entry_shape_advice,
+    ood_name,
+    ood_tag,
+    ood_task,
+)
+from suites.shift.ood.detectors import Bank
+from suites.shift.ood.metrics import ScoredSet
 from suites.shift.parts import Parts
-from suites.shift.rows import join, predict, rows, step, task_rows
+from suites.shift.rows import join, rows, step
 
 
 def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batch]:
@@ -47,55 +58,83 @@ def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batc
         yield Batch(ids, x.clamp(low, high), torch.full((len(ids),), UNLABELED))
 
 
+def _loaded(
+    entry: OODEntry,
+    task: Task,
+    ctx: RunContext,
+    parts: Parts,
+    max_samples: int | None,
+    load: Callable[[TaskEntry, str], Task],
+) -> Task | None:
+    """The OOD task of an entry, checked against the evaluated task (None: another modality)."""
+    name = ood_name(entry)
+    inner = ood_task(entry)
+    assert inner is not None
+    whole = load(inner, "suites.shift.ood_sets")
+    if whole.modality != task.modality:
+        parts.notes.append(
+            f"OOD set {name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"
+        )
+        return None
+    if tuple(whole.input_shape) != tuple(task.input_shape):
+        raise DatasetError(
+            f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(whole.input_shape)} "
+            f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
+            "only score inputs of its task's shape"
+            + entry_shape_advice(inner, whole, task, "OOD set")
+        )
+    shared = sorted(set(whole.class_names) & set(task.class_names)) if whole.labeled else []
+    if shared:
+        listed = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
+        parts.notes.append(
+            f"OOD set {name!r} is labelled with {len(shared)} of task {task.name!r}'s classes "
+            f"({listed}): its samples may be in-distribution, yet every one counts as OOD in "
+            "the detection metrics (use a set of other classes, or an unlabelled one)"
+        )
+    other = whole.subset(max_samples, seed=ctx.seed, purpose="shift/ood")
+    parts.plan(ctx, len(other))
+    return other
+
+
 def ood_set(
     adapter: ModelAdapter,
     task: Task,
     entry: OODEntry,
-    clean_rows: dict[str, Any],
     ctx: RunContext,
     parts: Parts,
     *,
+    bank: Bank,
     temperature: float,
     max_samples: int | None,
     load: Callable[[TaskEntry, str], Task],
-) -> None:
-    """OOD scores of a generated or loaded set against the clean split's (label -1; an OOD
-    set needs no labels), streamed in batches."""
+) -> ScoredSet | None:
+    """The rows of a generated or loaded OOD set (label -1), scored in batches by the model and
+    every detector; None when the set does not apply to the task's modality."""
     name = ood_name(entry)
     condition = f"ood={name}"
     if isinstance(entry, GeneratedOOD):
-        blocks = [
-            rows(
-                b.sample_ids,
-                b.labels.numpy(),
-                predict(adapter, task, b.inputs, ctx, condition),
-                condition,
-                temperature=temperature,
-                keep_logits=True,
-            )
-            for b in generated(entry, task, ctx)
-        ]
-        out = join(blocks)
+        batches: Iterator[Batch] = generated(entry, task, ctx)
     else:
-        whole = load(entry, "suites.shift.ood_sets")
-        if whole.modality != task.modality:
-            parts.notes.append(
-                f"OOD set {name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"
-            )
-            return
-        if tuple(whole.input_shape) != tuple(task.input_shape):
-            raise DatasetError(
-                f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(whole.input_shape)} "
-                f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
-                "only score inputs of its task's shape"
-                + entry_shape_advice(entry, whole, task, "OOD set")
-            )
-        other = whole.subset(max_samples, seed=ctx.seed, purpose="shift/ood")
-        parts.plan(ctx, len(other))
-        out = task_rows(
-            adapter, task, other, condition, ctx, temperature=temperature, keep_logits=True
+        other = _loaded(entry, task, ctx, parts, max_samples, load)
+        if other is None:
+            return None
+        batches = other.batches(step(ctx))
+    blocks: list[dict[str, Any]] = []
+    for b in batches:
+        out = bank.outputs(adapter, task, b.inputs, ctx, condition)
+        block = rows(
+            b.sample_ids,
+            b.labels.numpy(),
+            out.logits,
+            condition,
+            temperature=temperature,
+            keep_logits=True,
         )
-    out["label"] = np.full(len(out["sample_id"]), UNLABELED, dtype=np.int64)
-    out["correct"] = np.zeros(len(out["sample_id"]), dtype=bool)
-    parts.tables.append(SampleTable.build(out))
-    parts.metrics += ood_metrics(name, clean_rows, out, ctx)
+        blocks.append({**block, **bank.scores(adapter, task, b.inputs, out, ctx)})
+    if not blocks:
+        raise DatasetError(f"suites.shift.ood_sets: OOD set {name!r} has no samples")
+    scored = join(blocks)
+    scored["label"] = np.full(len(scored["sample_id"]), UNLABELED, dtype=np.int64)
+    scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
+    parts.tables.append(SampleTable.build(scored))
+    return ScoredSet(name=name, tag=ood_tag(entry), rows=scored)
