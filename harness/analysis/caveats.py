@@ -103,10 +103,11 @@ def _below_chance(record: MetricRecord) -> list[Caveat]:
     return [
         Caveat(
             "below_chance",
-            f"AUROC {record.value:.2f} is below chance (0.5): the "
+            f"AUROC {record.value:.2f} is below chance (0.5): to the "
             + (f"{score} " if score else "")
-            + "score ranks in-distribution samples as more unusual than the out-of-"
-            "distribution ones, so it does not detect this set (no better than a coin flip)",
+            + "score the OOD set looks more in-distribution than the test set (it ranks the "
+            "test samples as the more unusual ones), so it does not detect this set: worse "
+            "than a coin flip",
         )
     ]
 

@@ -31,7 +31,7 @@ from suites.shift.config import GeneratedOOD, ShiftConfig, refuse_unknown
 from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from suites.shift.metrics import METRICS, clean_metrics, perturbation_metrics
 from suites.shift.ood.detectors import build_bank
-from suites.shift.ood.report import ood_artifact, ood_notes, ood_records
+from suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
 from suites.shift.ood.sets import ood_set
 from suites.shift.parts import Parts
 from suites.shift.published import run_published
@@ -60,11 +60,13 @@ class ShiftSuite(Suite):
     # [0, 0] any more (values unchanged). 9: frost's procedural texture is dense ice crystals
     # (feathery blades with side branches, thinned in places, flipped at random) instead of
     # sparse needles: it looked like white scratches at 224 px (docs/corruptions.md, "Fidelity");
-    # the OOD AUPR interval is never a point and spans the bias-corrected AUPR.
-    version = "9"
+    # the OOD AUPR interval is never a point and spans the bias-corrected AUPR. 10: OOD
+    # detectors beyond the logit scores (features, last layer, ODIN), AUPR-Out, near/far means
+    # (the logit scores' numbers are unchanged).
+    version = "10"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
-        "OOD detection (MSP, energy, max-logit, entropy)"
+        "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
     )
     config_model = ShiftConfig
     metrics = METRICS
@@ -171,7 +173,11 @@ class ShiftSuite(Suite):
                 for entry in oods
             ]
             parts.metrics += ood_records(
-                bank, [s for s in scored if s is not None], clean_rows, ctx
+                bank,
+                [s for s in scored if s is not None],
+                clean_rows,
+                ctx,
+                headline_of(bank, cfg.ood),
             )
             parts.notes += ood_notes(bank, adapter)
         parts.notes += self._scope_notes(task, families, full_n)

@@ -50,10 +50,25 @@ def _not_finite(s_in: np.ndarray, s_out: np.ndarray) -> int:
     return int((~np.isfinite(s_in)).sum() + (~np.isfinite(s_out)).sum())
 
 
+def below_chance_note(name: str, detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str:
+    """Why an AUROC is under 0.5, in words and in the scores' own medians."""
+    return (
+        f"below chance: to {detector}, OOD set {name!r} looks more in-distribution than the "
+        f"test set (median score {float(np.median(s_out)):.4g} against the test set's "
+        f"{float(np.median(s_in)):.4g}; higher = more in-distribution), so thresholding "
+        f"{detector} would reject test samples before OOD ones"
+    )
+
+
 def set_metrics(
-    scored: ScoredSet, clean_rows: dict[str, Any], detectors: list[str], ctx: RunContext
+    scored: ScoredSet,
+    clean_rows: dict[str, Any],
+    detectors: list[str],
+    ctx: RunContext,
+    headline: str,
 ) -> list[MetricRecord]:
-    """Every metric of every detector on one OOD set."""
+    """Every metric of every detector on one OOD set (the headline detector's AUROC is the
+    board's headline number; the others are in the report's detector table)."""
     records = []
     name = scored.name
     n = len(clean_rows["sample_id"]) + len(scored.rows["sample_id"])
@@ -77,9 +92,20 @@ def set_metrics(
             resamples=ctx.bootstrap_resamples,
         )  # fmt: skip
         for metric, fn in VALUES.items():
-            rec = record(metric, fn(s_in, s_out), n, condition=f"ood={name}", context=context)
+            value = fn(s_in, s_out)
+            note = None
+            if metric == "ood_auroc" and value < 0.5:
+                note = below_chance_note(name, detector, s_in, s_out)
+            rec = record(metric, value, n, condition=f"ood={name}", context=context, note=note)
             ci = cis[metric]
-            records.append(replace(rec, ci=ci, ci_method=METHODS[metric] if ci else None))
+            records.append(
+                replace(
+                    rec,
+                    ci=ci,
+                    ci_method=METHODS[metric] if ci else None,
+                    headline=rec.headline and detector == headline,
+                )
+            )
     return records
 
 
@@ -88,6 +114,7 @@ def tag_means(
     clean_rows: dict[str, Any],
     detectors: list[str],
     per_set: list[MetricRecord],
+    headline: str,
 ) -> list[MetricRecord]:
     """The mean of each metric over the sets of each tag (`ood_mean=near`, `ood_mean=far`)."""
     records = []
@@ -97,7 +124,8 @@ def tag_means(
             continue
         names = ", ".join(s.name for s in members)
         for detector in detectors:
-            records += _mean_records(tag, names, members, clean_rows, detector, per_set)
+            means = _mean_records(tag, names, members, clean_rows, detector, per_set)
+            records += [replace(r, headline=r.headline and detector == headline) for r in means]
     return records
 
 

@@ -15,11 +15,21 @@ from suites.shift.ood.metrics import ScoredSet, set_metrics, tag_means
 
 
 def ood_records(
-    bank: Bank, scored: list[ScoredSet], clean_rows: dict[str, Any], ctx: RunContext
+    bank: Bank,
+    scored: list[ScoredSet],
+    clean_rows: dict[str, Any],
+    ctx: RunContext,
+    headline: str,
 ) -> list[MetricRecord]:
+    """Records of every set and tag; only the headline detector's AUROCs are headline."""
     detectors = list(bank.detectors)
-    per_set = [r for s in scored for r in set_metrics(s, clean_rows, detectors, ctx)]
-    return per_set + tag_means(scored, clean_rows, detectors, per_set)
+    per_set = [r for s in scored for r in set_metrics(s, clean_rows, detectors, ctx, headline)]
+    return per_set + tag_means(scored, clean_rows, detectors, per_set, headline)
+
+
+def headline_of(bank: Bank, cfg: OODConfig) -> str:
+    """The configured headline detector when it ran, else energy (every model has it)."""
+    return cfg.headline if cfg.headline in bank.detectors else "energy"
 
 
 def ood_notes(bank: Bank, adapter: ModelAdapter) -> list[str]:
@@ -40,7 +50,7 @@ def ood_artifact(bank: Bank, cfg: OODConfig) -> dict[str, Any]:
     return {
         "detectors": list(bank.detectors),
         "absent": dict(bank.absent),
-        "headline": cfg.headline if cfg.headline in bank.detectors else "energy",
+        "headline": headline_of(bank, cfg),
         "fit": dict(bank.fit),
         "fit_notes": list(bank.notes),
         "features": bank.use_features,
