@@ -1,6 +1,6 @@
 """DeLong's paired AUROC comparison, the interval of a mean AUROC over sets, and the AUROC /
 FPR@95 intervals at the sizes OOD sets come in (a small grid here; the full grid, AUROC
-0.6-0.99 and n_id, n_ood 100-5,000: benchmarks/interval_coverage.py)."""
+0.6-0.99 and n_id, n_ood 100-5,000: benchmarks/interval_coverage.py --ood-grid)."""
 
 from __future__ import annotations
 
