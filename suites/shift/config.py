@@ -172,8 +172,13 @@ class OODConfig(StrictModel):
         return list(self.detectors)
 
 
+Families = list[str] | Literal["all"]
+
+
 class ShiftConfig(SuiteConfig):
-    corruptions: list[str] | Literal["all"] = "all"
+    # a list or "all" for every image task, or a mapping {task name: list or "all"} (a task not
+    # in the mapping gets no corruption)
+    corruptions: Families | dict[str, Families] = "all"
     severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)
     max_samples: int | None = Field(default=None, ge=1)
     shifted_tasks: Annotated[
@@ -210,14 +215,33 @@ class ShiftConfig(SuiteConfig):
         """One line saying what the key takes, before the union of a list and a word would list
         each member's complaint in the validation library's own terms."""
         words = ("benchmark", "all") if info.field_name == "mce_corruptions" else ("all",)
-        if v in words or (isinstance(v, list) and all(isinstance(n, str) for n in v)):
+
+        def valid(value: Any) -> bool:
+            return value in words or (
+                isinstance(value, list) and all(isinstance(n, str) for n in value)
+            )
+
+        if valid(v):
             return v
+        if info.field_name == "corruptions" and isinstance(v, dict):
+            bad = [str(k) for k, value in v.items() if not valid(value)]
+            if not bad:
+                return v
+            raise ValueError(f"task {bad[0]!r}: takes a list of names or 'all'")
         takes = " or ".join(repr(w) for w in words)
-        raise ValueError(f"takes a list of names or {takes}")
+        more = ", or a mapping from task name to either" if info.field_name == "corruptions" else ""
+        raise ValueError(f"takes a list of names or {takes}{more}")
 
     @field_validator("corruptions", "tabular", "text", "mce_corruptions")
     @classmethod
-    def _families(cls, v: list[str] | str, info: Any) -> list[str] | str:
+    def _families(cls, v: Any, info: Any) -> Any:
+        if isinstance(v, dict):  # corruptions per task: each value checked alone
+            for name, value in v.items():
+                try:
+                    cls._families(value, info)
+                except ValueError as err:
+                    raise ValueError(f"task {name!r}: {err}") from None
+            return v
         modality = {
             "corruptions": "image",
             "mce_corruptions": "image",
@@ -240,6 +264,13 @@ class ShiftConfig(SuiteConfig):
             twice = sorted({n for n in v if v.count(n) > 1})
             raise ValueError(f"{', '.join(twice)} listed twice")
         return v
+
+
+def corruptions_for(cfg: ShiftConfig, task: Task) -> list[str] | str:
+    """The corruption setting of one image task (a task a mapping leaves out: none)."""
+    if isinstance(cfg.corruptions, dict):
+        return cfg.corruptions.get(task.name, [])
+    return cfg.corruptions
 
 
 def for_task(value: list[E] | dict[str, list[E]], task: Task) -> list[E]:

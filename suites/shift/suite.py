@@ -27,7 +27,7 @@ from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from suites.shift import perturbations, selection
 from suites.shift.cache import CACHE_BYTES, CorruptionCache
-from suites.shift.config import GeneratedOOD, ShiftConfig, refuse_unknown
+from suites.shift.config import GeneratedOOD, ShiftConfig, corruptions_for, refuse_unknown
 from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from suites.shift.metrics import METRICS, clean_metrics, perturbation_metrics
 from suites.shift.ood.detectors import build_bank
@@ -83,9 +83,10 @@ class ShiftSuite(Suite):
         assert isinstance(self.config, ShiftConfig)
         return self.config
 
-    def _families(self, modality: str) -> list[str]:
+    def _families(self, task: Task) -> list[str]:
+        modality = task.modality
         chosen = {
-            "image": self.cfg.corruptions,
+            "image": corruptions_for(self.cfg, task),
             "tabular": self.cfg.tabular,
             "text": self.cfg.text,
         }[modality]
@@ -100,7 +101,11 @@ class ShiftSuite(Suite):
     def check_task_names(self, task_names: Sequence[str]) -> None:
         """Shifted tasks and OOD sets given per task (a mapping) must be keyed by the spec's task
         names: an entry under a misspelt name would never run, and nothing would say so."""
-        settings = {"shifted_tasks": self.cfg.shifted_tasks, "ood_sets": self.cfg.ood_sets}
+        settings = {
+            "shifted_tasks": self.cfg.shifted_tasks,
+            "ood_sets": self.cfg.ood_sets,
+            "corruptions": self.cfg.corruptions,
+        }
         for key, value in settings.items():
             if not isinstance(value, dict):
                 continue
@@ -123,7 +128,7 @@ class ShiftSuite(Suite):
         return self._sources.fingerprints(self.cfg, task)
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
-        has_work = bool(self._families(task.modality) and self.cfg.severities)
+        has_work = bool(self._families(task) and self.cfg.severities)
         has_work = has_work or bool(shifted_entries(self.cfg, task) or ood_entries(self.cfg, task))
         has_work = has_work or (selection.is_published(task))
         if not has_work:
@@ -138,7 +143,7 @@ class ShiftSuite(Suite):
             return run_published(adapter, task, ctx, cfg, reads_others=reads_others)
         full_n = len(task)
         task = task.subset(cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
-        families = self._families(task.modality)
+        families = self._families(task)
         check_evaluable(task, families)
         parts = Parts(tables=[])
         generated = sum(e.n for e in ood_entries(cfg, task) if isinstance(e, GeneratedOOD))
