@@ -81,13 +81,13 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
     "mnist-seen": TaskInfo(
         "image",
         "offline, needs [mnist] extra",
-        "~600 test / ~2,400 train images 28x28",
+        "600 test / 2,400 train images 28x28",
         "mnist's digits 0-5: the seen classes of the open-set benchmark (docs/shift.md)",
     ),
     "mnist-unseen": TaskInfo(
         "image",
         "offline, needs [mnist] extra",
-        "~400 unlabelled test images 28x28",
+        "400 unlabelled test images 28x28",
         "mnist's test digits 6-9, unlabelled: near OOD for mnist-seen",
     ),
     "natural-patches": TaskInfo(
