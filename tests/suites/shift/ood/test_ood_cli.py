@@ -30,14 +30,14 @@ device: cpu
 bootstrap_resamples: 50
 tasks: [digits]
 models:
-  - {name: a, adapter: torch, factory: "tests.suites.shift.ood.test_ood_cli:net", factory_args: {seed: 0}, input_shape: [1, 8, 8]}
+  - {name: a, adapter: torch, factory: "tests.suites.shift.ood.test_ood_cli:net", factory_args: {seed: 0}, input_shape: [1, 8, 8], variants: [int8]}
   - {name: b, adapter: torch, factory: "tests.suites.shift.ood.test_ood_cli:net", factory_args: {seed: 1}, input_shape: [1, 8, 8]}
 suites:
   shift:
     corruptions: []
     max_samples: 80
     ood_sets: [{generated: uniform_noise, n: 40}, {task: digits-shifted, tag: near}]
-    ood: {fit_samples: 100}
+    ood: {fit_samples: 100, detectors: all}
 """
 
 
@@ -57,6 +57,10 @@ def test_the_board_shows_the_headline_detector_per_set_and_tag(results, capsys) 
                 "ood_auroc[ood_mean=near]", "ood_auroc[ood_mean=far]"):  # fmt: skip
         assert key in out
     assert "score=energy" in out and "score=knn" not in out
+    # the board says why a model's detectors are absent: the int8 variant has no gradients
+    # (ODIN) and its float last layer does not make its logits (ViM, ReAct, ASH, DICE)
+    assert "shift: OOD detector odin not run: model 'a@int8' exposes no gradients" in out
+    assert "shift: OOD detectors vim, react, ash, dice not run: model 'a@int8'" in out
 
 
 def test_the_report_has_detector_tables_comparisons_and_histograms(results, tmp_path) -> None:
@@ -68,8 +72,9 @@ def test_the_report_has_detector_tables_comparisons_and_histograms(results, tmp_
         assert re.search(rf'data-sort="{detector}">{detector}', page), detector
     assert "near OOD (mean)" in page and "far OOD (mean)" in page
     assert "Paired comparisons of AUROC" in page and "a vs b (energy)" in page
-    assert "a: energy vs knn" in page
-    assert len(list((site / "figures").glob("*-ood-*.png"))) == 2
+    assert "a: energy vs knn" in page and "a: energy vs odin" in page
+    assert "Not run: odin: model &#39;a@int8&#39; exposes no gradients" in page
+    assert len(list((site / "figures").glob("*-ood-*.png"))) == 3
 
 
 def test_check_gates_a_detection_metric(results, tmp_path, capsys) -> None:
