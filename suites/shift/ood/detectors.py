@@ -19,8 +19,9 @@ import torch
 
 from harness.core.adapter import FeaturesUnavailable, ModelAdapter, check_logits
 from harness.core.errors import DatasetError
+from harness.core.subsets import stratified_indices
 from harness.core.suite import RunContext
-from harness.core.task import Task
+from harness.core.task import SAMPLE_ID, Task
 from suites.shift.config import OODConfig
 from suites.shift.ood import feature_detectors as fd
 from suites.shift.ood import head_detectors as hd
@@ -157,11 +158,19 @@ def _absent_reasons(
 
 
 def fit_task(task: Task, n: int, ctx: RunContext) -> Task | None:
-    """The seeded label-stratified fit subset of the task's train split (None: no train split)."""
+    """The seeded label-stratified fit subset of the task's train split (None: no train split).
+
+    The rows are chosen as `Task.subset` chooses them, from the ids and labels read through
+    Arrow, and copied into a table of their own (`flatten_indices`): reading batches through a
+    selection's index mapping, and its ids row by row, cost three times the whole fit here."""
     if task.train is None:
         return None
-    train = replace(task, name=f"{task.name} (train)", data=task.train, train=None, limit=None)
-    return train.subset(n, seed=ctx.seed, purpose="shift/ood-fit")
+    train = task.train
+    ids = [str(v) for v in train.data.column(SAMPLE_ID).to_pylist()]
+    labels = np.asarray(train.data.column(task.label_column).to_numpy())
+    rows = stratified_indices(ids, labels, n, seed=ctx.seed, purpose="shift/ood-fit")
+    data = train if len(rows) == len(ids) else train.select(rows.tolist()).flatten_indices()
+    return replace(task, name=f"{task.name} (train)", data=data, train=None, limit=None)
 
 
 def build_bank(
