@@ -27,7 +27,7 @@ def test_natural_patches_are_real_image_patches_made_the_same_way_each_time() ->
     again_ids, again = natural_patch_arrays()
     assert ids == again_ids and np.array_equal(patches, again)
     assert patches.shape == (500, 1, 28, 28) and len(set(ids)) == 500
-    assert 0.0 <= patches.min() and patches.max() <= 1.0
+    assert patches.min() >= 0.0 and patches.max() <= 1.0
     assert float(patches.std(axis=(1, 2, 3)).mean()) > 0.02  # textures, not flat colour
     task = task_registry().load("natural-patches")()
     assert len(task) == 500 and not task.labeled
