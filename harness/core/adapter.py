@@ -38,6 +38,15 @@ class Capabilities:
     devices: tuple[str, ...] = ("cpu",)
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WordVectors:
+    """A text model's input-embedding rows of its whole-word tokens (`words[i]` <-> row i): the
+    offline source of substitute words for the adversarial suite's word-level attack."""
+
+    words: tuple[str, ...]
+    vectors: Any  # float array (len(words), dim)
+
+
 @runtime_checkable
 class MinimalAdapter(Protocol):
     """What a third-party adapter must implement; the harness adds default optional hooks.
@@ -76,7 +85,8 @@ class ModelAdapter(MinimalAdapter, Protocol):
     Hooks (defaults in `AdapterHooks`): `unavailable_reason` (not None: every job of the model is
     recorded as skipped with this reason), `check_task(task)` (raise a HarnessError when the model
     cannot serve the task: label names, graph input shape...), `count_tokens(texts)` (tokens the
-    model reads, for tokens/s; None when it does not count).
+    model reads, for tokens/s; None when it does not count), `word_vectors()` (a text model's
+    whole-word input embeddings, for word-substitution attacks; None when it has none).
     """
 
     @property
@@ -86,8 +96,15 @@ class ModelAdapter(MinimalAdapter, Protocol):
 
     def count_tokens(self, inputs: list[str]) -> int | None: ...
 
+    def word_vectors(self) -> WordVectors | None: ...
 
-OPTIONAL_HOOKS: tuple[str, ...] = ("unavailable_reason", "check_task", "count_tokens")
+
+OPTIONAL_HOOKS: tuple[str, ...] = (
+    "unavailable_reason",
+    "check_task",
+    "count_tokens",
+    "word_vectors",
+)
 
 
 class AdapterHooks:
@@ -101,6 +118,10 @@ class AdapterHooks:
 
     def count_tokens(self, inputs: list[str]) -> int | None:
         """No token count: the throughput suite reports samples/s only."""
+        return None
+
+    def word_vectors(self) -> WordVectors | None:
+        """No input embeddings: word attacks need another substitute source."""
         return None
 
 
@@ -153,6 +174,8 @@ class WithDefaultHooks(DelegatingAdapter):
             self.check_task = own["check_task"]  # type: ignore[method-assign]
         if "count_tokens" in own:
             self.count_tokens = own["count_tokens"]  # type: ignore[method-assign]
+        if "word_vectors" in own:
+            self.word_vectors = own["word_vectors"]  # type: ignore[method-assign]
 
 
 def with_default_hooks(adapter: MinimalAdapter) -> ModelAdapter:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from harness.core.adapter import Capabilities, InputSpec, ModelAdapter
+from harness.core.adapter import Capabilities, InputSpec, ModelAdapter, WordVectors
 from harness.core.errors import ConfigError
 from harness.core.task import Task
 
@@ -178,3 +178,6 @@ class _MappedAdapter:
 
     def count_tokens(self, inputs: list[str]) -> int | None:
         return self.inner.count_tokens(inputs)
+
+    def word_vectors(self) -> WordVectors | None:
+        return None  # tabular inputs: no words
