@@ -29,6 +29,7 @@ from harness.analysis.caveats import check_descriptions
 from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board, read_outcomes
 from harness.analysis.leaderboard import Board, build_boards
 from harness.analysis.model_comparison import compare_models
+from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
@@ -285,6 +286,9 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
         metrics=metrics,
         footnotes=footnotes,
         figures=job_figures(model, job, job_tag(model, job), ctx.folder) if completed else [],
+        text_examples=(
+            text_examples(job.artifacts()) if completed and r.suite == "adversarial" else []
+        ),
     )
 
 
