@@ -45,8 +45,16 @@ def test_word_segmentation_keeps_contractions_and_hyphens() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "d"),
-    [("good", "good", 0), ("good", "godo", 1), ("good", "god", 1), ("good", "goods", 1),
-     ("good", "gxod", 1), ("abcd", "badc", 2), ("ca", "abc", 3), ("", "ab", 2)],
+    [
+        ("good", "good", 0),
+        ("good", "godo", 1),
+        ("good", "god", 1),
+        ("good", "goods", 1),
+        ("good", "gxod", 1),
+        ("abcd", "badc", 2),
+        ("ca", "abc", 3),
+        ("", "ab", 2),
+    ],
 )
 def test_osa_distance(a: str, b: str, d: int) -> None:
     assert osa_distance(a, b) == d == osa_distance(b, a)
@@ -97,8 +105,10 @@ def _search(texts: list[str], budget: TextBudget, *, queries: int = 200, source=
     settings = SearchSettings(budget=budget, query_budget=queries)
     src = source or CharEdits(count=4, edits=budget.edits)
     seeds = list(range(len(texts)))
-    return labels, probs, greedy_search(
-        bag_of_words_scores, texts, labels, probs, seeds, src, WordRules(), settings
+    return (
+        labels,
+        probs,
+        greedy_search(bag_of_words_scores, texts, labels, probs, seeds, src, WordRules(), settings),
     )
 
 
@@ -111,12 +121,18 @@ def test_search_breaks_what_the_budget_allows_and_nothing_more() -> None:
     # "good, great and superb": 3 positive words, ceil(0.34 * 4) = 2 may change -> survives
     # "bad film": negative; misspelling cannot make it positive -> survives
     assert out.found.tolist() == [True, True, False, True, False]
-    for text, adv, y in zip(texts, out.texts, labels, strict=True):
+    for text, adv in zip(texts, out.texts, strict=True):
         size, reason = check_edit(text, adv, budget, WordRules())
         assert reason is None and size.words <= budget.max_words(len(segment(text)))
     v = verify_texts(
-        bag_of_words_scores, texts, out.texts, labels, budget, WordRules(),
-        clean_prediction=probs.argmax(1), clean_confidence=probs.max(1),
+        bag_of_words_scores,
+        texts,
+        out.texts,
+        labels,
+        budget,
+        WordRules(),
+        clean_prediction=probs.argmax(1),
+        clean_confidence=probs.max(1),
     )
     assert v.adversarial.tolist() == out.found.tolist()
     assert (v.words[v.adversarial] >= 1).all() and (v.chars == v.words).all()
@@ -139,9 +155,7 @@ def test_a_sample_s_search_does_not_depend_on_its_batch() -> None:
 
 def test_word_substitutes_from_a_synonyms_table() -> None:
     texts = ["a good film", "a great plot"]
-    _, _, out = _search(
-        texts, TextBudget("word", 0.5), source=Substitutes(table=SYNONYMS, count=5)
-    )
+    _, _, out = _search(texts, TextBudget("word", 0.5), source=Substitutes(table=SYNONYMS, count=5))
     assert out.found.all()
     assert out.texts[0].split()[1] in SYNONYMS["good"]
 
