@@ -15,6 +15,8 @@ over transformation (`forward`), `sweep` (the cascade), `ensemble` (per-sample w
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,7 @@ from suites.adversarial.metrics import (
 from suites.adversarial.rows import read_rows
 from suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from suites.adversarial.table import sample_table
-from suites.adversarial.text.config import resolve_text
+from suites.adversarial.text.config import TextConfig, resolve_text
 from suites.adversarial.text.results import TEXT_METRICS
 from suites.adversarial.text.run import run_text
 from suites.adversarial.text.sources import synonyms_table
@@ -71,6 +73,15 @@ class AdversarialSuite(Suite):
         self.resolved = resolve_config(self.cfg)
         resolve_text(self.cfg.text, self.cfg.preset)  # text budgets refused at construction too
         self.base_dir: Path | None = None
+
+    @property
+    def config_hash(self) -> str:
+        """The config's hash; `text` left out while it holds its defaults, so image and tabular
+        results stored before text attacks existed keep their hash (and comparability)."""
+        payload = self.config.model_dump(mode="json")
+        if payload.get("text") == TextConfig().model_dump(mode="json"):
+            del payload["text"]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def bind_spec_folder(self, base_dir: Path) -> None:
         """A relative `text.synonyms_file` is read from the spec's folder; checked here."""
