@@ -176,3 +176,45 @@ def test_texts_that_are_not_utf8_stop_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"sample 's1' is not valid UTF-8 text"):
         check_texts(["ok", "caf\udce9"], ["s0", "s1"], "reviews")
     assert np.isfinite(bag_of_words_scores(["caf\u00e9"])).all()
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT encoder with a word-level tokenizer, built offline (similarity plumbing)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    words = sorted({w for t in POSITIVE + NEGATIVE for w in t.replace(",", "").split()})
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", *words])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    out = tmp_path_factory.mktemp("encoder")
+    BertModel(config).save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+def test_sentence_similarity_rejects_candidates_below_the_minimum(csv: Path, encoder: Path) -> None:
+    free = run(csv, {"similarity_model": str(encoder), "min_similarity": -1.0})
+    strict = run(csv, {"similarity_model": str(encoder), "min_similarity": 1.0})
+    broken = [r for r in free.metrics if r.metric == "attack_success_rate"]
+    assert any(r.value for r in broken)  # with the constraint off, the attacks break texts
+    for r in strict.metrics:
+        if r.metric == "attack_success_rate":
+            assert r.value == 0.0  # no changed text keeps similarity 1: nothing scored
+    rejected = [r for r in strict.metrics if r.metric == "rejected_candidates"]
+    assert rejected and all(r.value > 0 for r in rejected)
+    assert not any("no sentence-similarity model" in n for n in strict.notes)
+    with pytest.raises(ConfigError, match=r"similarity_model: cannot load encoder '.*nope'"):
+        run(csv, {"similarity_model": str(csv.parent / "nope")})
