@@ -147,11 +147,10 @@ def test_accuracy(model: Any, tokenizer: Any, recipe: TextRecipe = RECIPE) -> fl
     return correct / len(texts)
 
 
-def save(model: Any, tokenizer: Any, folder: Path) -> dict[str, str]:
-    """Write the model folder; returns {relative file name: sha256} of its files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
+def portable(folder: Path) -> None:
+    """Rewrite the folder's JSON files so their bytes depend on the model only: config.json
+    without the transformers version (with the recipe), tokenizer_config.json naming the
+    tokenizer class every transformers version knows, keys sorted; files readable by all."""
     config = json.loads((folder / "config.json").read_text())
     config.pop("transformers_version", None)
     config["zoo_recipe"] = {
@@ -160,13 +159,32 @@ def save(model: Any, tokenizer: Any, folder: Path) -> dict[str, str]:
         "trainer": "python -m zoo.train_text",
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tok = json.loads((folder / "tokenizer_config.json").read_text())
+    tok.pop("backend", None)
+    tok["tokenizer_class"] = "PreTrainedTokenizerFast"
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok, indent=2, sort_keys=True) + "\n")
     for extra in sorted(folder.iterdir()):
         if extra.name not in MODEL_FILES:
             extra.unlink()
+        else:
+            extra.chmod(0o644)
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """{"rt-bert/<file>": sha256} of the model folder's files (SHA256SUMS lines)."""
     return {
         f"{TEXT_MODEL}/{name}": hashlib.sha256((folder / name).read_bytes()).hexdigest()
         for name in MODEL_FILES
     }
+
+
+def save(model: Any, tokenizer: Any, folder: Path) -> dict[str, str]:
+    """Write the model folder; returns {relative file name: sha256} of its files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    portable(folder)
+    return folder_hashes(folder)
 
 
 def main(argv: list[str] | None = None) -> int:
