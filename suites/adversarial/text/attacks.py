@@ -21,6 +21,7 @@ from suites.adversarial.text.config import TextPlan
 from suites.adversarial.text.search import (
     AcceptFn,
     CandidateSource,
+    Ranking,
     ScoreFn,
     SearchOutcome,
     SearchSettings,
@@ -45,6 +46,7 @@ class TextAttack(ABC):
     family: ClassVar[str]
     threat: ClassVar[Threat]
     summary: ClassVar[str]
+    ranking: ClassVar[Ranking]  # word importance when the config names none
 
     def __init__(self, plan: TextPlan, *, accept: AcceptFn | None, batch_size: int) -> None:
         self.plan = plan
@@ -59,7 +61,7 @@ class TextAttack(ABC):
         settings = SearchSettings(
             budget=budget,
             query_budget=self.plan.query_budget,
-            ranking=self.plan.ranking,
+            ranking=self.plan.ranking or self.ranking,
             unk_token=self.plan.unk_token,
             batch_size=self.batch_size,
         )
@@ -79,6 +81,7 @@ class TextAttack(ABC):
 class CharGreedy(TextAttack):
     family = "char_greedy"
     threat = "char"
+    ranking = "unk"
     summary = "greedy character edits of the most important words (DeepWordBug-style)"
 
     def source(self, budget: TextBudget) -> CandidateSource:
@@ -88,6 +91,7 @@ class CharGreedy(TextAttack):
 class WordGreedy(TextAttack):
     family = "word_greedy"
     threat = "word"
+    ranking = "delete"
     summary = "greedy word substitutions in word-importance order (TextFooler-style)"
 
     def __init__(

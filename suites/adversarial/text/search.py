@@ -189,7 +189,7 @@ def _evaluate(score: ScoreFn, states: list[_State], settings: SearchSettings) ->
             if words:
                 kept_w.append(words[k])
         s.pending = (index, kept_w, kept_t)
-    batch = list(todo)
+    batch = sorted(todo, key=len)  # similar lengths together: less padding per batch
     scored: dict[str, np.ndarray] = {}
     for start in range(0, len(batch), settings.batch_size):
         chunk = batch[start : start + settings.batch_size]
