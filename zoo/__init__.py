@@ -9,6 +9,7 @@ reproducibly by `python -m zoo.train`; see `zoo/README.md`.
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ def zoo_models() -> dict[str, dict[str, Any]]:
     sums = read_sha256sums()
     models: dict[str, dict[str, Any]] = {}
     for name, entry in CATALOGUE.items():
+        if entry["adapter"] == "hf-text":
+            models[name] = _model_folder_spec(name, entry, sums)
+            continue
         if entry["weights"] not in sums:
             raise ModelLoadError(
                 f"zoo model {name!r}: no sha256 for {entry['weights']} in {SHA256SUMS}; "
@@ -61,3 +65,28 @@ def zoo_models() -> dict[str, dict[str, Any]]:
         spec["sha256"] = sums[entry["weights"]]
         models[name] = spec
     return models
+
+
+def _model_folder_spec(name: str, entry: dict[str, Any], sums: dict[str, str]) -> dict[str, Any]:
+    """The spec of a zoo model kept as a Hugging Face folder, every file checked against the
+    `<folder>/<file>` hashes in SHA256SUMS (a file without a hash, or a changed one, is refused)."""
+    folder = WEIGHTS_DIR / entry["weights"]
+    listed = {k: v for k, v in sums.items() if k.startswith(f"{entry['weights']}/")}
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if not listed or not files:
+        raise ModelLoadError(
+            f"zoo model {name!r}: no files or no sha256 for {folder} in {SHA256SUMS}; run "
+            "`python -m zoo.train_text` to (re)generate it"
+        )
+    for path in files:
+        key = f"{entry['weights']}/{path.name}"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if listed.get(key) != digest:
+            raise ModelLoadError(
+                f"zoo model {name!r}: {path} does not match its sha256 in {SHA256SUMS} "
+                f"({'no entry' if key not in listed else 'changed'}); run `python -m "
+                "zoo.train_text` or restore the file"
+            )
+    spec = {k: copy.deepcopy(v) for k, v in entry.items() if k != "weights"}
+    spec["path"] = str(folder)
+    return spec

@@ -140,4 +140,15 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "normalize": DIABETES_NORMALIZE,
         "description": "MLP 10-32-32-2 (1.5k params); Adam + cosine LR, weight decay, 60 epochs",
     },
+    "rt-bert": {
+        "adapter": "hf-text",
+        "tasks": ["rotten-tomatoes"],
+        # a model folder (save_pretrained); every file's sha256 is in SHA256SUMS as rt-bert/<file>
+        "weights": "rt-bert",
+        "max_length": 64,
+        "description": (
+            "BERT 2 layers, hidden 64 (0.6M params), WordPiece vocabulary of 8,000 trained on the "
+            "rotten-tomatoes training split; AdamW + one-cycle LR, 4 epochs (python -m zoo.train_text)"
+        ),
+    },
 }

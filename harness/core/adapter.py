@@ -60,6 +60,15 @@ class FeaturesUnavailable(HarnessError):
     read): feature-based OOD detectors are left out, with this message as the reason."""
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WordVectors:
+    """A text model's input-embedding rows of its whole-word tokens (`words[i]` <-> row i): the
+    offline source of substitute words for the adversarial suite's word-level attack."""
+
+    words: tuple[str, ...]
+    vectors: Any  # float array (len(words), dim)
+
+
 @runtime_checkable
 class MinimalAdapter(Protocol):
     """What a third-party adapter must implement; the harness adds default optional hooks.
@@ -100,7 +109,8 @@ class ModelAdapter(MinimalAdapter, Protocol):
     cannot serve the task: label names, graph input shape...), `count_tokens(texts)` (tokens the
     model reads, for tokens/s; None when it does not count), `features(inputs)` (the logits and
     the penultimate features of one forward pass, `Features`; raises `FeaturesUnavailable` with
-    the reason when the model has none: the default).
+    the reason when the model has none: the default), `word_vectors()` (a text model's
+    whole-word input embeddings, for word-substitution attacks; None when it has none).
     """
 
     @property
@@ -112,8 +122,16 @@ class ModelAdapter(MinimalAdapter, Protocol):
 
     def features(self, inputs: torch.Tensor | list[str]) -> Features: ...
 
+    def word_vectors(self) -> WordVectors | None: ...
 
-OPTIONAL_HOOKS: tuple[str, ...] = ("unavailable_reason", "check_task", "count_tokens", "features")
+
+OPTIONAL_HOOKS: tuple[str, ...] = (
+    "unavailable_reason",
+    "check_task",
+    "count_tokens",
+    "features",
+    "word_vectors",
+)
 
 NO_FEATURES = (
     "its adapter gives no penultimate features (torch modules, Hugging Face image/text models "
@@ -137,6 +155,10 @@ class AdapterHooks:
     def features(self, inputs: torch.Tensor | list[str]) -> Features:
         """No penultimate features: only logit-based OOD detectors apply."""
         raise FeaturesUnavailable(NO_FEATURES)
+
+    def word_vectors(self) -> WordVectors | None:
+        """No input embeddings: word attacks need another substitute source."""
+        return None
 
 
 class DelegatingAdapter(AdapterHooks):
@@ -190,6 +212,8 @@ class WithDefaultHooks(DelegatingAdapter):
             self.count_tokens = own["count_tokens"]  # type: ignore[method-assign]
         if "features" in own:
             self.features = own["features"]  # type: ignore[method-assign]
+        if "word_vectors" in own:
+            self.word_vectors = own["word_vectors"]  # type: ignore[method-assign]
 
 
 def with_default_hooks(adapter: MinimalAdapter) -> ModelAdapter:

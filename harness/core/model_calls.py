@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.core.adapter import DelegatingAdapter, Features, ModelAdapter, check_logits_shape
+from harness.core.adapter import (
+    DelegatingAdapter,
+    Features,
+    ModelAdapter,
+    WordVectors,
+    check_logits_shape,
+)
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.task import Task
 
@@ -330,3 +336,6 @@ class CheckedAdapter(DelegatingAdapter):
 
     def count_tokens(self, inputs: list[str]) -> int | None:
         return self.adapter.count_tokens(inputs)
+
+    def word_vectors(self) -> WordVectors | None:
+        return self.adapter.word_vectors()

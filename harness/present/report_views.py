@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.analysis.leaderboard import Board, BoardRow
+from harness.analysis.text_examples import TextExample
 from harness.analysis.variant_deltas import VariantComparison
 from harness.core.manifest import RunManifest
 from harness.core.metric_record import MetricRecord
@@ -370,6 +371,7 @@ class ModelJobView:
     metrics: list[MetricView]
     footnotes: list[str]
     figures: list[FigureView]
+    text_examples: list[TextExample] = field(default_factory=list)
 
 
 def metric_views(

@@ -30,6 +30,7 @@ from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board,
 from harness.analysis.leaderboard import Board, build_boards
 from harness.analysis.model_comparison import compare_models
 from harness.analysis.ood_board import ood_board
+from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
@@ -294,6 +295,9 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
         metrics=metrics,
         footnotes=footnotes,
         figures=job_figures(model, job, job_tag(model, job), ctx.folder) if completed else [],
+        text_examples=(
+            text_examples(job.artifacts()) if completed and r.suite == "adversarial" else []
+        ),
     )
 
 

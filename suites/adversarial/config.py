@@ -21,6 +21,7 @@ from harness.core.suite import SuiteConfig
 from suites.adversarial import attacks as atk
 from suites.adversarial.budgets import NORMS, Norm, parse_eps
 from suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
+from suites.adversarial.text.config import TextConfig
 
 
 def _default_epsilons() -> dict[str, list[float | str]]:
@@ -45,6 +46,8 @@ class AdversarialConfig(SuiteConfig):
     examples: int = Field(default=8, ge=0)
     # tabular tasks: epsilons in the input's own units, or as a fraction of each feature's range
     eps_units: Literal["input", "feature_range"] = "input"
+    # text tasks: threat models, budgets and constraints (suites/adversarial/text/config.py)
+    text: TextConfig = Field(default_factory=TextConfig)
 
     @model_validator(mode="before")
     @classmethod

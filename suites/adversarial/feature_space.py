@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAdapter
+from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAdapter, WordVectors
 from harness.core.errors import ConfigError
 from harness.core.task import Task
 
@@ -179,3 +179,6 @@ class _MappedAdapter(AdapterHooks):
 
     def count_tokens(self, inputs: list[str]) -> int | None:
         return self.inner.count_tokens(inputs)
+
+    def word_vectors(self) -> WordVectors | None:
+        return None  # tabular inputs: no words

@@ -15,14 +15,19 @@ over transformation (`forward`), `sweep` (the cascade), `ensemble` (per-sample w
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -47,6 +52,10 @@ from suites.adversarial.metrics import (
 from suites.adversarial.rows import read_rows
 from suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from suites.adversarial.table import sample_table
+from suites.adversarial.text.config import TextConfig, resolve_text
+from suites.adversarial.text.results import TEXT_METRICS
+from suites.adversarial.text.run import run_text
+from suites.adversarial.text.sources import synonyms_table
 
 __all__ = ["BLACKBOX_NOTE", "SEED_SCHEME", "AdversarialConfig", "AdversarialSuite"]
 
@@ -58,11 +67,29 @@ class AdversarialSuite(Suite):
     version = "3"  # 3: native attack cascade and presets, Wilson intervals
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
-    metrics = METRICS
+    metrics = (*METRICS, *TEXT_METRICS)
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
         self.resolved = resolve_config(self.cfg)
+        resolve_text(self.cfg.text, self.cfg.preset)  # text budgets refused at construction too
+        self.base_dir: Path | None = None
+
+    @property
+    def config_hash(self) -> str:
+        """The config's hash; `text` left out while it holds its defaults, so image and tabular
+        results stored before text attacks existed keep their hash (and comparability)."""
+        payload = self.config.model_dump(mode="json")
+        if payload.get("text") == TextConfig().model_dump(mode="json"):
+            del payload["text"]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def bind_spec_folder(self, base_dir: Path) -> None:
+        """A relative `text.synonyms_file` is read from the spec's folder; checked here."""
+        self.base_dir = base_dir
+        plan = resolve_text(self.cfg.text, self.cfg.preset, base_dir)
+        if plan.synonyms_file is not None and "word" in plan.attacks:
+            synonyms_table(plan.synonyms_file, key="suites.adversarial.text.synonyms_file")
 
     @property
     def cfg(self) -> AdversarialConfig:
@@ -70,8 +97,10 @@ class AdversarialSuite(Suite):
         return self.config
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
-        if task.modality == "text" or task.bounds is None:
-            return "the adversarial suite does not apply to discrete text inputs (no input bounds)"
+        if task.modality == "text":
+            return None  # black-box text attacks (suites/adversarial/text)
+        if task.bounds is None:
+            return f"task {task.name!r} has no input bounds; the adversarial suite needs them"
         if not adapter.capabilities.gradients and not self.cfg.allow_blackbox_fallback:
             grad = [i.name for i in self.resolved.attacks if i.gradients]
             if grad:
@@ -83,6 +112,8 @@ class AdversarialSuite(Suite):
         return None
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        if task.modality == "text":
+            return self._run_text(adapter, task, ctx)
         if not adapter.capabilities.gradients:
             return self._run(adapter, task, ctx)
         # Input gradients only, whatever the adapter hands out (DESIGN.md section 12).
@@ -183,6 +214,49 @@ class AdversarialSuite(Suite):
             notes=notes,
             arrays=arrays,
         )
+
+    def _run_text(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
+        """Character- and word-level attacks on a text task (suites/adversarial/text/run.py)."""
+        cfg, full_n = self.cfg, len(task)
+        task = _subset_task(task, cfg.max_samples, ctx.seed)
+        n = len(task)
+        notes = [subset_note(n, full_n, f"max_samples={cfg.max_samples}")] if n < full_n else []
+        if cfg.preset == "fast":
+            notes.append(TEXT_FAST_NOTE)
+        specs = {s.name: s for s in self.metrics}
+        result = run_text(
+            suite=self.name,
+            text_cfg=cfg.text,
+            preset=cfg.preset,
+            adapter=adapter,
+            task=task,
+            ctx=ctx,
+            specs=specs,
+            base_dir=self.base_dir,
+            notes=notes,
+        )
+        assert result.table is not None
+        correct = result.table.frame.query("condition == 'clean'")["correct"].to_numpy()
+        clean = _clean_record(self.name, specs["clean_acc"], correct)
+        return replace(result, metrics=[clean, *result.metrics])
+
+
+def _clean_record(suite: str, spec: MetricSpec, correct: np.ndarray) -> MetricRecord:
+    ci = wilson_ci(float(correct.sum()), len(correct))
+    return spec_record(
+        spec,
+        suite=suite,
+        value=float(correct.mean()) if len(correct) else None,
+        n=len(correct),
+        ci=ci,
+        ci_method=WILSON_METHOD if ci else None,
+    )
+
+
+TEXT_FAST_NOTE = (
+    "preset fast (CI loops): fewer candidates per word and queries per text than preset "
+    "standard; robust accuracy may sit above standard's"
+)
 
 
 def _stored_examples(

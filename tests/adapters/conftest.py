@@ -102,10 +102,30 @@ def hf_text_dir(model_dir: Path) -> Path:
         emb.zero_()
         for word in WORDS:
             emb[vocab[word], 0] = 3.0 if word in POSITIVE else -3.0
+    _fit_sentiment(model, fast)
     out = model_dir / "bert"
     model.save_pretrained(out)
     fast.save_pretrained(out)
     return out
+
+
+def _fit_sentiment(model: torch.nn.Module, tokenizer: object) -> None:
+    """A few seeded full-batch steps on `the movie was <word>`, so the prediction follows the
+    sentiment word (at its random initialisation the tiny BERT predicts one class for every
+    text, and no attack could change that)."""
+    words = [w for w in WORDS[:8]]
+    texts = [f"the {noun} was {w}" for noun in ("movie", "plot") for w in words]
+    labels = torch.tensor([int(w in POSITIVE) for _ in ("movie", "plot") for w in words])
+    batch = tokenizer(texts, return_tensors="pt", padding=True)  # type: ignore[operator]
+    torch.manual_seed(0)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(40):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(**batch).logits, labels)
+        loss.backward()
+        optimiser.step()
+    model.eval()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """A text task from local CSV through `harness run`: accuracy, fairness, throughput (tokens/s),
-and the adversarial suite's stated skip for discrete inputs."""
+and the adversarial suite's character- and word-level attacks (every adversarial text
+re-checked here: within budget, constraints held, label changed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 
 from harness.cli.main import main
 from harness.store.run_store import load_jobs
+from tests.adapters.builders import text_task
 
 
 def reference_predictions(model_dir: Path, csv: Path) -> np.ndarray:
@@ -27,6 +29,26 @@ def reference_predictions(model_dir: Path, csv: Path) -> np.ndarray:
                 for t in pd.read_csv(csv)["text"]
             ]
         )
+
+
+def check_adversarial_texts(frame: pd.DataFrame, originals: dict[str, str]) -> None:
+    """Every stored adversarial text: within its budget and the word rules, label changed."""
+    from suites.adversarial.text.budget import TextBudget
+    from suites.adversarial.text.constraints import WordRules
+    from suites.adversarial.text.verify import check_edit
+
+    clean = frame[frame["condition"] == "clean"].set_index("sample_id")
+    hits = frame[frame["attack_success"]]
+    assert len(hits) > 0
+    for row in hits.itertuples():
+        parts = dict(p.split("=") for p in row.condition.split("/"))
+        threat = parts.get("threat") or ("char" if "edits" in parts else "word")
+        budget = TextBudget(threat, float(parts["words"]), int(parts.get("edits", 1)))
+        assert clean.loc[row.sample_id, "adversarial_text"] == ""  # clean rows store none
+        source = originals[row.sample_id]
+        size, reason = check_edit(source, row.adversarial_text, budget, WordRules())
+        assert reason is None and size.words >= 1, (source, row.adversarial_text, reason)
+        assert row.prediction != row.label and not row.correct
 
 
 def write_spec(path: Path, hf_text_dir: Path, text_csv: Path) -> Path:
@@ -84,8 +106,17 @@ def test_text_task_runs_end_to_end(
     assert fair.record.status == "completed"
     assert any("source" in json.dumps(r.to_dict()) for r in fair.metrics)
     _, adv = jobs[("tiny-bert", "adversarial")]
-    assert adv.record.status == "skipped"
-    assert "discrete text inputs" in (adv.record.reason or "")
+    assert adv.record.status == "completed", adv.record.reason
+    task = text_task(text_csv)
+    originals = dict(zip(task.sample_ids, task.data[task.input_column], strict=True))
+    check_adversarial_texts(adv.table().frame, originals)
+    robust = {r.condition: r for r in adv.metrics if r.metric == "robust_acc" and r.headline}
+    assert set(robust) == {
+        f"attack=ensemble/threat=char/words={w}/edits=1" for w in ("0.1", "0.2")
+    } | {f"attack=ensemble/threat=word/words={w}" for w in ("0.1", "0.2")}
+    _, rule_adv = jobs[("length-rule", "adversarial")]
+    assert rule_adv.record.status == "completed"
+    assert any("word-level attacks did not run" in n for n in rule_adv.record.notes)
     _, speed = jobs[("tiny-bert", "throughput")]
     tokens = [r for r in speed.metrics if r.metric == "throughput_tokens_per_s"]
     assert tokens and tokens[0].value is not None and tokens[0].value > 0

@@ -55,7 +55,11 @@ def readme_commands() -> list[str]:
 
 def test_the_makefile_demo_is_harness_run() -> None:
     recipe = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n")[0]
-    assert recipe.strip().splitlines()[-1].strip() == "$(BIN)/harness run --report results/report"
+    lines = [line.strip() for line in recipe.strip().splitlines()[1:]]
+    assert lines == [
+        "$(BIN)/harness run --report results/report",
+        "$(BIN)/harness run zoo/text-demo.yaml",
+    ]
     readme = (REPO / "README.md").read_text()
     assert _block(readme, "## Two commands")[0].startswith("make demo")
     assert readme_commands()[0] == "harness run"  # "Using it" starts where make demo ended

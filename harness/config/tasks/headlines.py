@@ -18,7 +18,7 @@ model: their entry is empty.
 | digits, digits-shifted        | L-inf 0.1             | 8x8 digits in [0, 1]: at 0.3 every zoo model reads 0; at 0.1 the adversarially trained CNN is clearly ahead of the plain one |
 | diabetes                      | L-inf 0.1             | features scaled to [0, 1]: at 0.3 both zoo models read 0; at 0.1 they differ |
 | adult, compas, german-credit  | L-inf 0.1             | no literature standard for tabular data; the diabetes convention (a tenth of each scaled feature's range) |
-| sst2, imdb, ag-news           | none                  | text: no norm-ball threat model            |
+| sst2, imdb, ag-news, rotten-tomatoes | none                  | text: no norm-ball threat model            |
 | mnist-unseen, natural-patches | none                  | unlabelled OOD sets: nothing to attack     |
 """
 
@@ -57,4 +57,5 @@ HEADLINES: dict[str, Headline] = {
     "sst2": (),
     "imdb": (),
     "ag-news": (),
+    "rotten-tomatoes": (),
 }

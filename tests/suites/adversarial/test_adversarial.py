@@ -368,10 +368,10 @@ def test_blackbox_adapter_falls_back_to_decision_attack_or_refuses(digits) -> No
     assert "allow_blackbox_fallback is false" in refused.skipped["adversarial"]
 
 
-def test_text_task_is_skipped_with_reason(digits) -> None:
-    suite = AdversarialSuite({})
+def test_text_task_is_attacked_not_skipped(digits) -> None:
+    suite = AdversarialSuite({})  # text tasks get the text attacks (suites/adversarial/text)
     text = replace(digits, modality="text", bounds=None)
-    assert "discrete text inputs" in suite.skip_reason(adapter(M.control_digits), text)
+    assert suite.skip_reason(adapter(M.control_digits), text) is None
 
 
 def test_inputs_outside_bounds_are_refused_before_attacking(digits) -> None:

@@ -1,0 +1,156 @@
+"""The text attacks vs TextAttack 0.3.11 on the same model, texts and budget, in one process.
+
+Model: the zoo's rt-bert; texts: a seeded, label-stratified set of rotten-tomatoes test texts it
+classifies correctly (tests/suites/adversarial/text/reference_model.py). Two comparisons:
+- character level: `char_greedy` (preset standard: 4 candidates per word, words ranked by
+  replacing them with [UNK], as DeepWordBug) vs TextAttack's DeepWordBug recipe held to the same
+  share of words and query budget;
+- word level: `word_greedy` vs TextFooler's greedy search (word importance by deletion) over the
+  same candidate set (the model's embedding neighbours), same budget.
+Per comparison the two sides run alternately (ours, TextAttack, ours, TextAttack ...) and the
+script prints success rates, model queries per successful attack (the clean text included on both
+sides; per success = all queries / successful attacks, and the
+mean over the broken texts alone) and the wall-time ratio. TextAttack attacks one text at a
+time (batching only one text's candidates); ours advances every text in lockstep.
+
+Usage: python benchmarks/bench_text_attacks.py [--texts 100] [--repeats 2] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from suites.adversarial.text.budget import TextBudget
+from suites.adversarial.text.config import TEXT_PRESETS
+from suites.adversarial.text.constraints import WordRules
+from suites.adversarial.text.search import SearchSettings, greedy_search
+from suites.adversarial.text.sources import CharEdits, EmbeddingNeighbours
+from suites.adversarial.text.verify import verify_texts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests package
+from tests.suites.adversarial.text import textattack_setup as ta_setup  # noqa: E402
+from tests.suites.adversarial.text.reference_model import Reference, reference  # noqa: E402
+
+STANDARD = TEXT_PRESETS["standard"]
+
+
+def ours(ref: Reference, budget: TextBudget, source: Any, ranking: Any) -> dict[str, float]:
+    t0 = time.perf_counter()
+    settings = SearchSettings(budget=budget, query_budget=STANDARD["query_budget"], ranking=ranking)
+    seeds = list(range(len(ref.texts)))
+    out = greedy_search(
+        ref.score, ref.texts, ref.labels, ref.probs, seeds, source, WordRules(), settings
+    )
+    v = verify_texts(
+        ref.score,
+        ref.texts,
+        out.texts,
+        ref.labels,
+        budget,
+        WordRules(),
+        clean_prediction=ref.probs.argmax(1),
+        clean_confidence=ref.probs.max(1),
+    )
+    wall = time.perf_counter() - t0
+    hit = v.adversarial
+    return {
+        "success": float(hit.mean()),
+        "queries_per_success": float(out.queries.sum() / hit.sum()) if hit.any() else float("nan"),
+        "queries_of_successes": float(out.queries[hit].mean()) if hit.any() else float("nan"),
+        "queries_all": float(out.queries.mean()),
+        "words": float(v.words[hit].mean()) if hit.any() else float("nan"),
+        "wall_s": wall,
+    }
+
+
+def theirs(ta: Any, attack: Any, ref: Reference) -> dict[str, float]:
+    t0 = time.perf_counter()
+    results = ta_setup.run_attack(ta, attack, ref.texts, ref.labels.tolist())
+    wall = time.perf_counter() - t0
+    hit = np.asarray([ta_setup.succeeded(ta, r) for r in results])
+    queries = np.asarray([r.num_queries for r in results], dtype=float)
+    return {
+        "success": float(hit.mean()),
+        "queries_per_success": float(queries.sum() / hit.sum()) if hit.any() else float("nan"),
+        "queries_of_successes": float(queries[hit].mean()) if hit.any() else float("nan"),
+        "queries_all": float(queries.mean()),
+        "wall_s": wall,
+    }
+
+
+def compare(name: str, run_ours: Any, run_theirs: Any, repeats: int) -> None:
+    rows: dict[str, list[dict[str, float]]] = {"ours": [], "textattack": []}
+    for _ in range(repeats):
+        rows["ours"].append(run_ours())
+        rows["textattack"].append(run_theirs())
+    print(f"\n{name}")
+    for side, runs in rows.items():
+        r = runs[-1]
+        walls = ", ".join(f"{x['wall_s']:.2f}" for x in runs)
+        print(
+            f"  {side:10s} success {r['success']:.3f}  queries per success "
+            f"{r['queries_per_success']:.1f} (all queries / successes; "
+            f"{r['queries_of_successes']:.1f} on a broken text)  queries/text "
+            f"{r['queries_all']:.1f}  wall s [{walls}]"
+        )
+    ratios = [
+        t["wall_s"] / o["wall_s"] for o, t in zip(rows["ours"], rows["textattack"], strict=True)
+    ]
+    print(f"  wall-time ratio textattack/ours per repeat: {', '.join(f'{x:.1f}x' for x in ratios)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    ta = ta_setup.import_textattack(Path(tempfile.mkdtemp(prefix="bench-textattack-")))
+    if ta is None:
+        raise SystemExit(ta_setup.SKIP_REASON)
+    ref = reference(args.texts)
+    model = ta_setup.wrapper(ta, ref.score)
+    print(
+        f"rt-bert, {len(ref.texts)} correctly classified rotten-tomatoes test texts, "
+        f"{args.threads} thread(s), query budget {STANDARD['query_budget']}"
+    )
+    char = TextBudget("char", 0.1, 1)
+    compare(
+        "character level, 10% of words, 1 edit per word: char_greedy vs DeepWordBug",
+        lambda: ours(ref, char, CharEdits(count=STANDARD["char_candidates"], edits=1), "unk"),
+        lambda: theirs(
+            ta,
+            ta_setup.deepwordbug(ta, model, share=0.1, query_budget=STANDARD["query_budget"]),
+            ref,
+        ),
+        args.repeats,
+    )
+    word = TextBudget("word", 0.2)
+    neighbours = EmbeddingNeighbours(
+        vectors=ref.adapter.word_vectors(), count=STANDARD["word_candidates"], min_cosine=0.5
+    )
+    compare(
+        "word level, 20% of words, same embedding neighbours: word_greedy vs TextFooler search",
+        lambda: ours(ref, word, neighbours, "delete"),
+        lambda: theirs(
+            ta,
+            ta_setup.textfooler_style(
+                ta, model, neighbours.neighbours, share=0.2, query_budget=STANDARD["query_budget"]
+            ),
+            ref,
+        ),
+        args.repeats,
+    )
+
+
+if __name__ == "__main__":
+    main()

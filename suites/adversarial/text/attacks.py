@@ -1,0 +1,115 @@
+"""The text attacks: one class per attack, its search settings from the plan, its candidates from
+one source. Both are black-box (class scores only) and run on any text model.
+
+- `char_greedy`: DeepWordBug-style (Gao et al. 2018): character edits (swap, substitution,
+  deletion, insertion) of the most important words, greedy, within `edits` per word.
+- `word_greedy`: TextFooler-style (Jin et al. 2020): whole-word substitutes from the configured
+  source (embedding neighbours or a synonyms file), greedy, in word-importance order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from suites.adversarial.text.budget import TextBudget, Threat
+from suites.adversarial.text.config import TextPlan
+from suites.adversarial.text.search import (
+    AcceptFn,
+    CandidateSource,
+    Ranking,
+    ScoreFn,
+    SearchOutcome,
+    SearchSettings,
+    greedy_search,
+)
+from suites.adversarial.text.sources import CharEdits
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextBatch:
+    """The samples one attack sees at one budget: clean-correct and not yet broken."""
+
+    texts: list[str]
+    labels: np.ndarray
+    clean_probs: np.ndarray  # (n, classes)
+    seeds: Sequence[int]
+
+
+class TextAttack(ABC):
+    """A text attack: its name and threat model as class attributes, its search in `run`."""
+
+    family: ClassVar[str]
+    threat: ClassVar[Threat]
+    summary: ClassVar[str]
+    ranking: ClassVar[Ranking]  # word importance when the config names none
+
+    def __init__(self, plan: TextPlan, *, accept: AcceptFn | None, batch_size: int) -> None:
+        self.plan = plan
+        self.accept = accept
+        self.batch_size = batch_size
+
+    @abstractmethod
+    def source(self, budget: TextBudget) -> CandidateSource:
+        """Where this attack's candidate edits come from."""
+
+    def run(self, score: ScoreFn, batch: TextBatch, budget: TextBudget) -> SearchOutcome:
+        settings = SearchSettings(
+            budget=budget,
+            query_budget=self.plan.query_budget,
+            ranking=self.plan.ranking or self.ranking,
+            unk_token=self.plan.unk_token,
+            batch_size=self.batch_size,
+        )
+        return greedy_search(
+            score,
+            batch.texts,
+            batch.labels,
+            batch.clean_probs,
+            batch.seeds,
+            self.source(budget),
+            self.plan.rules,
+            settings,
+            accept=self.accept,
+        )
+
+
+class CharGreedy(TextAttack):
+    family = "char_greedy"
+    threat = "char"
+    ranking = "unk"
+    summary = "greedy character edits of the most important words (DeepWordBug-style)"
+
+    def source(self, budget: TextBudget) -> CandidateSource:
+        return CharEdits(count=self.plan.char_candidates, edits=budget.edits)
+
+
+class WordGreedy(TextAttack):
+    family = "word_greedy"
+    threat = "word"
+    ranking = "delete"
+    summary = "greedy word substitutions in word-importance order (TextFooler-style)"
+
+    def __init__(
+        self,
+        plan: TextPlan,
+        *,
+        accept: AcceptFn | None,
+        batch_size: int,
+        words: CandidateSource,
+    ) -> None:
+        super().__init__(plan, accept=accept, batch_size=batch_size)
+        self._words = words
+
+    def source(self, budget: TextBudget) -> CandidateSource:
+        return self._words
+
+
+TEXT_ATTACK_CLASSES: dict[str, type[TextAttack]] = {
+    "char_greedy": CharGreedy,
+    "word_greedy": WordGreedy,
+}

@@ -1,0 +1,72 @@
+"""What the text attacks accept as input, checked before any query.
+
+A text that cannot be encoded as UTF-8 (a lone surrogate, left by a file read with
+`errors="surrogateescape"`) is refused with one line naming the sample; control characters,
+texts with no word an attack may change (empty, punctuation or stop words only) and texts the
+model truncates are attacked as they are and named in a note.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.core.errors import DatasetError
+from suites.adversarial.text.constraints import WordRules
+from suites.adversarial.text.words import segment
+
+
+def check_texts(texts: Sequence[object], sample_ids: Sequence[str], task: str) -> list[str]:
+    """The texts as strings; one line naming the first sample that is not UTF-8 text."""
+    out = []
+    for text, sid in zip(texts, sample_ids, strict=True):
+        if not isinstance(text, str):
+            raise DatasetError(
+                f"task {task!r}: sample {sid!r} is {type(text).__name__}, not text; the "
+                "adversarial suite's text attacks need a string per sample"
+            )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise DatasetError(
+                f"task {task!r}: sample {sid!r} is not valid UTF-8 text (character "
+                f"{text[err.start]!r} at position {err.start}); decode the source as UTF-8"
+            ) from None
+        out.append(text)
+    return out
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text)
+
+
+def input_notes(
+    texts: Sequence[str], correct: np.ndarray, rules: WordRules, truncated: int, max_length: object
+) -> list[str]:
+    """Notes on texts attacked as they are (control characters, nothing to edit, truncated)."""
+    notes = []
+    control = sum(_has_control(t) for t in texts)
+    if control:
+        notes.append(
+            f"{control} text(s) hold control characters; attacks keep them unchanged (they sit "
+            "between words) and edit words only"
+        )
+    frozen = sum(
+        1
+        for t, ok in zip(texts, correct, strict=True)
+        if ok and not rules.editable(segment(t)).any()
+    )
+    if frozen:
+        notes.append(
+            f"{frozen} correctly classified text(s) have no word an attack may change (empty, "
+            "punctuation, numbers or stop words only): not attackable under these constraints, "
+            "they count as robust"
+        )
+    if truncated:
+        notes.append(
+            f"{truncated} text(s) reach the model's maximum length ({max_length} tokens) and are "
+            "truncated by the model: edits past that length cannot change its prediction"
+        )
+    return notes

@@ -1,0 +1,162 @@
+"""The adversarial suite on a text task: the plan, the sources, the sweep and its results.
+
+Called by `AdversarialSuite.run` for text tasks. The model is queried for class scores only, so
+every text model (hf-text, callable) is attacked the same way; the word-level attack's embedding
+neighbours also need the model's input embeddings (`word_vectors()`), and a model without them
+runs the character-level attacks only, with a note saying how to give a word source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import ConfigError
+from harness.core.metric_record import MetricSpec
+from harness.core.suite import RunContext, SuiteResult
+from harness.core.task import Task
+from suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
+from suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
+from suites.adversarial.text.inputs import check_texts, input_notes
+from suites.adversarial.text.results import text_cells, text_examples, text_records, text_table
+from suites.adversarial.text.search import AcceptFn, CandidateSource
+from suites.adversarial.text.similarity import SentenceSimilarity
+from suites.adversarial.text.sources import (
+    EmbeddingNeighbours,
+    Substitutes,
+    no_word_vectors,
+    synonyms_table,
+)
+from suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
+from suites.adversarial.text.verify import SimilarityFn
+
+NO_SIMILARITY_NOTE = (
+    "no sentence-similarity model configured (suites.adversarial.text.similarity_model): edits "
+    "are held by the budgets, stop words and protected tokens only"
+)
+
+
+def scorer(adapter: ModelAdapter) -> Any:
+    """Texts -> float64 class probabilities through the (checked) adapter."""
+
+    def score(texts: list[str]) -> np.ndarray:
+        logits = adapter.logits(list(texts))
+        return torch.softmax(logits.detach().double(), 1).cpu().numpy()
+
+    return score
+
+
+def _word_source(
+    plan: TextPlan, adapter: ModelAdapter
+) -> tuple[CandidateSource | None, str | None]:
+    """The word attack's substitutes, or None with the note that says why not and how."""
+    if plan.word_source == "synonyms":
+        assert plan.synonyms_file is not None
+        table = synonyms_table(plan.synonyms_file, key="suites.adversarial.text.synonyms_file")
+        return Substitutes(table=table, count=plan.word_candidates), None
+    vectors = adapter.word_vectors()
+    if vectors is None:
+        return None, str(no_word_vectors(adapter.name)).replace("suites.adversarial.text.", "")
+    return EmbeddingNeighbours(
+        vectors=vectors, count=plan.word_candidates, min_cosine=plan.min_cosine
+    ), None
+
+
+def _truncated(adapter: ModelAdapter, texts: list[str]) -> tuple[int, object]:
+    """Texts at the model's maximum length (so truncated by it), when it states one."""
+    limit = adapter.describe().get("max_length")
+    if not isinstance(limit, int):
+        return 0, None
+    counts = [adapter.count_tokens([t]) for t in texts]
+    return sum(1 for c in counts if c is not None and c >= limit), limit
+
+
+def run_text(
+    *,
+    suite: str,
+    text_cfg: TextConfig,
+    preset: str,
+    adapter: ModelAdapter,
+    task: Task,
+    ctx: RunContext,
+    specs: dict[str, MetricSpec],
+    base_dir: Path | None,
+    notes: list[str],
+) -> SuiteResult:
+    """Attack every text of `task` (already subset) with the plan of `text_cfg`."""
+    plan = resolve_text(text_cfg, preset, base_dir)
+    batches = list(task.batches(ctx.batch_size))
+    ids = [sid for b in batches for sid in b.sample_ids]
+    texts = check_texts([t for b in batches for t in b.inputs], ids, task.name)
+    labels = np.concatenate([b.labels.numpy() for b in batches]) if batches else np.zeros(0, int)
+    score = scorer(adapter)
+    probs, pred, conf = clean_pass(score, texts, labels, ctx.batch_size)
+    sweep = TextSweep(
+        sample_ids=ids,
+        labels=labels.astype(np.int64),
+        texts=texts,
+        clean_prediction=pred.astype(np.int64),
+        clean_confidence=conf,
+        clean_probs=probs,
+        plan=plan,
+    )
+    similarity: SentenceSimilarity | None = None
+    if plan.similarity_model is not None:
+        similarity = SentenceSimilarity(plan.similarity_model, device=adapter.device)
+    else:
+        notes.append(NO_SIMILARITY_NOTE)
+    accept: AcceptFn | None = similarity.accept(plan.min_similarity) if similarity else None
+    attacks: dict[str, TextAttack] = {}
+    for name in plan.attacks.get("char", []):
+        attacks[name] = CharGreedy(plan, accept=accept, batch_size=ctx.batch_size)
+    if "word" in plan.attacks:
+        words, why = _word_source(plan, adapter)
+        if words is None:
+            if "char" not in plan.attacks:
+                raise ConfigError(f"suites.adversarial.text.{why}")
+            notes.append(f"word-level attacks did not run: {why}")
+            plan = _without_word(plan)
+            sweep.plan = plan
+        else:
+            for name in plan.attacks["word"]:
+                attacks[name] = WordGreedy(
+                    plan, accept=accept, batch_size=ctx.batch_size, words=words
+                )
+    truncated, limit = _truncated(adapter, texts)
+    notes += input_notes(texts, sweep.correct, plan.rules, truncated, limit)
+    sim_fn: SimilarityFn | None = similarity
+    run_text_sweep(score, sweep, attacks, ctx, similarity=sim_fn)
+    cells = text_cells(sweep)
+    records = text_records(
+        sweep,
+        cells,
+        suite=suite,
+        robust_spec=specs["robust_acc"],
+        invalid_spec=specs["invalid_adversarials"],
+        preset=preset,
+    )
+    artifacts: dict[str, Any] = {
+        "modality": "text",
+        "preset": preset,
+        "text": plan.describe(),
+        "text_examples": text_examples(sweep, cells, task.class_names, plan.examples, ctx.seed),
+        "notes": notes,
+        "seed": ctx.seed,
+    }
+    return SuiteResult(
+        table=text_table(sweep, cells), metrics=records, artifacts=artifacts, notes=notes
+    )
+
+
+def _without_word(plan: TextPlan) -> TextPlan:
+    from dataclasses import replace
+
+    return replace(
+        plan,
+        attacks={t: a for t, a in plan.attacks.items() if t != "word"},
+        budgets={t: b for t, b in plan.budgets.items() if t != "word"},
+    )

@@ -1,0 +1,69 @@
+"""Sentence similarity for the meaning-preservation constraint, from a local encoder the user names.
+
+`similarity_model` is a Hugging Face encoder (a folder saved with `save_pretrained()`, or a hub id
+already in the local cache): a sentence's embedding is the attention-masked mean of its last
+hidden states, and similarity is their cosine. Without a model the constraint does not apply,
+and the results say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.core.errors import ConfigError
+
+
+class SentenceSimilarity:
+    """Cosine similarity of mean-pooled sentence embeddings of one encoder."""
+
+    def __init__(self, source: str, *, device: torch.device, batch_size: int = 64) -> None:
+        try:
+            import transformers
+        except ImportError:
+            raise ConfigError(
+                "suites.adversarial.text.similarity_model needs transformers "
+                "(pip install 'robustness-harness[hf]')"
+            ) from None
+        try:
+            self._tok: Any = transformers.AutoTokenizer.from_pretrained(source)
+            model: Any = transformers.AutoModel.from_pretrained(source)
+        except (OSError, ValueError, KeyError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise ConfigError(
+                f"suites.adversarial.text.similarity_model: cannot load encoder {source!r} "
+                f"offline ({first}); save one with save_pretrained() and give its folder"
+            ) from None
+        self._model = model.eval().to(device)
+        self._device = device
+        self._batch = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = []
+        for start in range(0, len(texts), self._batch):
+            chunk = list(texts[start : start + self._batch])
+            enc = self._tok(chunk, padding=True, truncation=True, return_tensors="pt")
+            enc = {k: v.to(self._device) for k, v in enc.items()}
+            with torch.inference_mode():
+                hidden = self._model(**enc).last_hidden_state.float()
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+            out.append(torch.nn.functional.normalize(pooled, dim=1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+
+    def __call__(self, originals: list[str], candidates: list[str]) -> np.ndarray:
+        """Cosine similarity of each (original, candidate) pair."""
+        a, b = self.embed(originals), self.embed(candidates)
+        return np.sum(a * b, axis=1).astype(np.float64)
+
+    def accept(self, min_similarity: float) -> Any:
+        """The search's filter: candidates of one original at or above `min_similarity`."""
+
+        def keep(original: str, texts: list[str]) -> np.ndarray:
+            sims = self([original] * len(texts), texts)
+            return sims >= min_similarity
+
+        return keep

@@ -1,0 +1,60 @@
+"""A text as a sequence of words and the gaps between them, so one word can change in place.
+
+A word is a run of letters or digits, possibly joined by an apostrophe or hyphen inside ("don't",
+"well-made"); everything else (spaces, punctuation) is a gap. `Words.join()` gives the text back
+exactly, so an attack edits words without touching the rest, and the verifier can align an
+adversarial text with its original word by word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
+
+
+@dataclass(frozen=True)
+class Words:
+    """`gaps[i]` precedes `words[i]`; `gaps[-1]` follows the last word (len(gaps) = n + 1)."""
+
+    words: tuple[str, ...]
+    gaps: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def join(self) -> str:
+        parts = [self.gaps[0]]
+        for word, gap in zip(self.words, self.gaps[1:], strict=True):
+            parts += [word, gap]
+        return "".join(parts)
+
+    def replace(self, index: int, word: str) -> Words:
+        words = list(self.words)
+        words[index] = word
+        return Words(tuple(words), self.gaps)
+
+    def without(self, index: int) -> str:
+        """The text with word `index` and the gap after it left out (word-importance ranking)."""
+        words = [w for i, w in enumerate(self.words) if i != index]
+        gaps = [g for i, g in enumerate(self.gaps) if i != index + 1]
+        return Words(tuple(words), tuple(gaps)).join()
+
+
+def segment(text: str) -> Words:
+    """`text` split into words and gaps (`segment(t).join() == t` for every string t)."""
+    words: list[str] = []
+    gaps: list[str] = []
+    end = 0
+    for match in WORD.finditer(text):
+        gaps.append(text[end : match.start()])
+        words.append(match.group())
+        end = match.end()
+    gaps.append(text[end:])
+    return Words(tuple(words), tuple(gaps))
+
+
+def is_word(text: str) -> bool:
+    """True when `text` is exactly one word (a substitute must not split or merge words)."""
+    return WORD.fullmatch(text) is not None

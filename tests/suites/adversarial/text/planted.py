@@ -1,0 +1,40 @@
+"""A planted bag-of-words sentiment model: known words carry known weights, every other word
+(a misspelling included) weighs nothing, so an attack's effect can be computed by hand. A
+text without sentiment words is negative (bias -0.1): a positive text breaks when all its
+positive words are gone, a negative one never does by removal alone."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+WEIGHTS: dict[str, float] = {
+    "good": 2.0,
+    "great": 2.5,
+    "fine": 1.0,
+    "superb": 3.0,
+    "bad": -2.0,
+    "awful": -2.5,
+    "boring": -1.5,
+    "dull": -1.0,
+}
+SYNONYMS: dict[str, list[str]] = {
+    "good": ["decent", "fine", "solid"],
+    "great": ["grand", "good"],
+    "superb": ["fine", "grand"],
+    "bad": ["poor", "weak"],
+    "awful": ["poor", "bad"],
+    "boring": ["slow", "dull"],
+}
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+def bag_of_words_scores(texts: list[str]) -> np.ndarray:
+    """(n, 2) probabilities of (negative, positive): a logistic model over the word weights."""
+    out = np.zeros((len(texts), 2))
+    for i, text in enumerate(texts):
+        s = sum(WEIGHTS.get(w.lower(), 0.0) for w in _WORD.findall(text)) - 0.1
+        p = 1.0 / (1.0 + np.exp(-s))
+        out[i] = (1.0 - p, p)
+    return out

@@ -1,0 +1,205 @@
+"""Text attack core: words, budgets, edits, constraints, the batched search and the verifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.core.errors import ConfigError, DatasetError
+from suites.adversarial.text.budget import TextBudget, check_edits, check_share
+from suites.adversarial.text.config import TextConfig, resolve_text
+from suites.adversarial.text.constraints import WordRules
+from suites.adversarial.text.edits import char_candidates, osa_distance
+from suites.adversarial.text.inputs import check_texts, input_notes
+from suites.adversarial.text.search import SearchSettings, greedy_search
+from suites.adversarial.text.sources import CharEdits, Substitutes
+from suites.adversarial.text.verify import check_edit, verify_texts
+from suites.adversarial.text.words import is_word, segment
+from tests.suites.adversarial.text.planted import SYNONYMS, bag_of_words_scores
+
+TEXTS = [
+    "A good, great film: 10 out of 10!",
+    "The plot was awful and boring.",
+    "superb",
+    "",
+    "It is what it is.",
+    "Fine acting; the script is good but slow, and the ending is great.",
+]
+
+
+@pytest.mark.parametrize(
+    "text", [*TEXTS, "  don't stop\tbelieving ", "naïve café—très bien", "¿Qué?", "a-b c_d"]
+)
+def test_words_round_trip_exactly(text: str) -> None:
+    words = segment(text)
+    assert words.join() == text
+    assert len(words.gaps) == len(words) + 1
+    for i in range(len(words)):
+        assert segment(words.replace(i, words.words[i]).join()) == words
+
+
+def test_word_segmentation_keeps_contractions_and_hyphens() -> None:
+    assert segment("don't well-made film").words == ("don't", "well-made", "film")
+    assert is_word("good") and not is_word("two words") and not is_word("")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "d"),
+    [
+        ("good", "good", 0),
+        ("good", "godo", 1),
+        ("good", "god", 1),
+        ("good", "goods", 1),
+        ("good", "gxod", 1),
+        ("abcd", "badc", 2),
+        ("ca", "abc", 3),
+        ("", "ab", 2),
+    ],
+)
+def test_osa_distance(a: str, b: str, d: int) -> None:
+    assert osa_distance(a, b) == d == osa_distance(b, a)
+
+
+@pytest.mark.parametrize("edits", [1, 2, 3])
+def test_char_candidates_are_words_within_the_edit_budget(edits: int) -> None:
+    for word in ("movie", "Great", "don't", "ab", "a"):
+        cands = char_candidates(word, np.random.default_rng(0), count=12, edits=edits)
+        assert len(set(cands)) == len(cands) and word not in cands
+        for c in cands:
+            assert is_word(c) and 1 <= osa_distance(word, c) <= edits
+        again = char_candidates(word, np.random.default_rng(0), count=12, edits=edits)
+        assert cands == again  # seeded
+
+
+def test_budget_words_follow_textattack_ceil_rule() -> None:
+    b = TextBudget("char", 0.1, 1)
+    assert [b.max_words(n) for n in (0, 1, 10, 11, 20)] == [0, 1, 1, 2, 2]
+    assert TextBudget("word", 0.3).max_words(10) == 3
+    assert b.label == "words=0.1/edits=1" and TextBudget("word", 0.25).label == "words=0.25"
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -0.1, 1.01, 2, float("nan"), True, "0.1"])
+def test_a_share_outside_0_1_is_one_line(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"^key: .*share of words"):
+        check_share(value, key="key")  # type: ignore[arg-type]
+
+
+def test_zero_edits_is_refused() -> None:
+    with pytest.raises(ConfigError, match="0 allows no edit"):
+        check_edits(0, key="k")
+
+
+def test_word_rules() -> None:
+    rules = WordRules()
+    assert rules.frozen_reason("The") == "stop_word"
+    assert rules.frozen_reason("don\u2019t") == "stop_word"
+    assert rules.frozen_reason("1999") == "protected"
+    assert rules.frozen_reason("film") is None
+    assert WordRules(min_length=3).frozen_reason("ok") == "short"
+    assert list(rules.editable(segment("the film was good"))) == [False, True, False, True]
+
+
+def _search(texts: list[str], budget: TextBudget, *, queries: int = 200, source=None):  # noqa: ANN001, ANN202
+    labels = np.asarray([int(p.argmax()) for p in bag_of_words_scores(texts)])
+    probs = bag_of_words_scores(texts)
+    settings = SearchSettings(budget=budget, query_budget=queries)
+    src = source or CharEdits(count=4, edits=budget.edits)
+    seeds = list(range(len(texts)))
+    return (
+        labels,
+        probs,
+        greedy_search(bag_of_words_scores, texts, labels, probs, seeds, src, WordRules(), settings),
+    )
+
+
+def test_search_breaks_what_the_budget_allows_and_nothing_more() -> None:
+    texts = ["a good film", "good and great", "good, great and superb", "superb", "bad film"]
+    budget = TextBudget("char", 0.34, 1)
+    labels, probs, out = _search(texts, budget)
+    # "a good film": one positive word, ceil(0.34 * 3) = 2 words may change -> broken
+    # "good and great": both positive words misspelt (2 allowed) -> broken
+    # "good, great and superb": 3 positive words, ceil(0.34 * 4) = 2 may change -> survives
+    # "bad film": negative; misspelling cannot make it positive -> survives
+    assert out.found.tolist() == [True, True, False, True, False]
+    for text, adv in zip(texts, out.texts, strict=True):
+        size, reason = check_edit(text, adv, budget, WordRules())
+        assert reason is None and size.words <= budget.max_words(len(segment(text)))
+    v = verify_texts(
+        bag_of_words_scores,
+        texts,
+        out.texts,
+        labels,
+        budget,
+        WordRules(),
+        clean_prediction=probs.argmax(1),
+        clean_confidence=probs.max(1),
+    )
+    assert v.adversarial.tolist() == out.found.tolist()
+    assert (v.words[v.adversarial] >= 1).all() and (v.chars == v.words).all()
+
+
+def test_query_budget_is_respected_and_counts_the_clean_text() -> None:
+    texts = ["the good great superb fine film was good and great"]
+    for q in (2, 3, 5, 9):
+        _, _, out = _search(texts, TextBudget("char", 1.0, 1), queries=q)
+        assert out.queries[0] <= q
+
+
+def test_a_sample_s_search_does_not_depend_on_its_batch() -> None:
+    budget = TextBudget("char", 0.5, 1)
+    alone = [_search([t], budget)[2].texts[0] for t in TEXTS[:3]]
+    _, _, together = _search(TEXTS[:3], budget)
+    # seeds follow the position in _search, so give each text its own seed 0 when alone
+    assert together.texts[0] == alone[0]
+
+
+def test_word_substitutes_from_a_synonyms_table() -> None:
+    texts = ["a good film", "a great plot"]
+    _, _, out = _search(texts, TextBudget("word", 0.5), source=Substitutes(table=SYNONYMS, count=5))
+    assert out.found.all()
+    assert out.texts[0].split()[1] in SYNONYMS["good"]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "reason"),
+    [
+        ("The good film  was great.", "words_or_gaps_changed"),  # gap changed
+        ("Thx gxod film was great.", "over_word_budget"),
+        ("Thx good film was great.", "stop_word"),
+        ("The gd film was great.", "over_edit_budget"),
+        ("The good film was grest.", None),
+    ],
+)
+def test_check_edit_names_the_broken_rule(candidate: str, reason: str | None) -> None:
+    budget = TextBudget("char", 0.2, 1)  # ceil(0.2 * 5) = 1 word, 1 edit
+    _, got = check_edit("The good film was great.", candidate, budget, WordRules())
+    assert got == reason
+
+
+def test_config_errors_name_their_key() -> None:
+    with pytest.raises(ConfigError, match=r"suites\.adversarial\.text\.char\.words"):
+        resolve_text(TextConfig.model_validate({"char": {"words": [0]}}), "fast")
+    with pytest.raises(ConfigError, match=r"suites\.adversarial\.text\.word\.words.*\(0, 1\]"):
+        resolve_text(TextConfig.model_validate({"word": {"words": [1.5]}}), "fast")
+    with pytest.raises(ConfigError, match="edits per word"):
+        resolve_text(TextConfig.model_validate({"char": {"edits": 0}}), "fast")
+    with pytest.raises(ConfigError, match="did you mean 'char_greedy'"):
+        resolve_text(TextConfig.model_validate({"attacks": ["char_gredy"]}), "fast")
+    with pytest.raises(ConfigError, match="synonyms_file"):
+        resolve_text(TextConfig.model_validate({"word_source": "synonyms"}), "fast")
+    with pytest.raises(ConfigError, match="protected_pattern: not a valid regular expression"):
+        resolve_text(TextConfig.model_validate({"protected_pattern": "("}), "fast")
+
+
+def test_bad_inputs_are_a_line_or_a_note() -> None:
+    with pytest.raises(DatasetError, match=r"sample 'b' is not valid UTF-8"):
+        check_texts(["fine", "bad \udcff byte"], ["a", "b"], "t")
+    with pytest.raises(DatasetError, match="sample 'a' is int"):
+        check_texts([3], ["a"], "t")
+    notes = input_notes(
+        ["", "the and of", "ok\x07 film", "good"], np.ones(4, bool), WordRules(), 1, 64
+    )
+    text = " ".join(notes)
+    assert "1 text(s) hold control characters" in text
+    assert "2 correctly classified text(s) have no word" in text
+    assert "maximum length (64 tokens)" in text

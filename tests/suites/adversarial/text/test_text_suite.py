@@ -1,0 +1,220 @@
+"""The adversarial suite on a text task, end to end on a planted bag-of-words `callable` model:
+budgets in every condition, cumulative worst case, re-checked adversarial texts, the gallery
+artifact, a word source from a synonyms file, and bad input as one line or a note."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.cli.main import main
+from harness.core.errors import ConfigError
+from harness.run.api import evaluate
+from suites.adversarial.text.budget import TextBudget
+from suites.adversarial.text.constraints import WordRules
+from suites.adversarial.text.verify import check_edit
+from tests.suites.adversarial.text.planted import SYNONYMS, bag_of_words_scores
+
+MODEL = {
+    "name": "bow",
+    "adapter": "callable",
+    "callable": "tests.suites.adversarial.text.planted:bag_of_words_scores",
+    "outputs": "probabilities",
+    "modality": "text",
+}
+POSITIVE = [
+    "a good film",
+    "good acting and a great cast",
+    "superb",
+    "a fine, fine movie",
+    "great",
+    "the plot is good but the cast is great and superb",
+]
+NEGATIVE = ["a bad film", "awful", "boring and dull", "the cast was bad"]
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("text-suite")
+    texts = POSITIVE + NEGATIVE + ["", "the 1999 and the 2000", "ok\x07 good film"]
+    labels = [1] * len(POSITIVE) + [0] * len(NEGATIVE) + [0, 0, 1]
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(folder / "reviews.csv", index=False)
+    (folder / "subs.json").write_text(json.dumps(SYNONYMS))
+    return folder / "reviews.csv"
+
+
+def task_spec(csv: Path) -> dict[str, Any]:
+    return {
+        "name": "reviews",
+        "source": str(csv),
+        "split": "test",
+        "modality": "text",
+        "input_column": "text",
+        "label_column": "label",
+        "class_names": ["neg", "pos"],
+    }
+
+
+def run(csv: Path, text: dict[str, Any]) -> Any:
+    out = evaluate(
+        MODEL,
+        task=task_spec(csv),
+        suites={"adversarial": {"preset": "fast", "text": text}},
+        device="cpu",
+        bootstrap_resamples=0,
+        base_dir=csv.parent,
+    )
+    return out.results["adversarial"]
+
+
+def test_text_results_are_budgeted_cumulative_and_rechecked(csv: Path) -> None:
+    res = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    robust = {r.condition: r for r in res.metrics if r.metric == "robust_acc" and r.headline}
+    assert set(robust) == {
+        "attack=ensemble/threat=char/words=0.1/edits=1",
+        "attack=ensemble/threat=char/words=0.2/edits=1",
+        "attack=ensemble/threat=word/words=0.1",
+        "attack=ensemble/threat=word/words=0.2",
+    }
+    clean = next(r for r in res.metrics if r.metric == "clean_acc")
+    for threat in ("char", "word"):
+        small, large = (robust[c] for c in sorted(robust) if f"threat={threat}" in c)
+        assert large.value <= small.value <= clean.value  # cumulative over budgets
+        assert small.ci is not None and small.n == clean.n
+    frame = res.table.frame
+    originals = _originals(csv, frame)
+    hits = frame[frame["attack_success"]]
+    assert len(hits) >= 4
+    for row in hits.itertuples():
+        parts = dict(p.split("=") for p in row.condition.split("/")[1:])
+        budget = TextBudget(parts["threat"], float(parts["words"]), int(parts.get("edits", 1)))
+        size, reason = check_edit(
+            originals[row.sample_id], row.adversarial_text, budget, WordRules()
+        )
+        assert reason is None and size.words == row.words_changed >= 1
+        fresh = bag_of_words_scores([row.adversarial_text])[0]
+        assert int(fresh.argmax()) == row.prediction != row.label
+    rate = next(
+        r
+        for r in res.metrics
+        if r.metric == "attack_success_rate" and r.condition.endswith("threat=word/words=0.2")
+    )
+    assert rate.n == int(clean.value * clean.n)
+    examples = res.artifacts["text_examples"]
+    assert {e["threat"] for e in examples} == {"char", "word"}
+    for e in examples:
+        ((start, end),) = e["adversarial_spans"][:1]
+        assert (
+            e["adversarial"][start:end]
+            != e["original"][e["original_spans"][0][0] : e["original_spans"][0][1]]
+        )
+    notes = " ".join(res.notes)
+    assert "no sentence-similarity model configured" in notes
+    assert "1 text(s) hold control characters" in notes
+    assert "have no word an attack may change" in notes
+
+
+def _originals(csv: Path, frame: pd.DataFrame) -> dict[str, str]:
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+
+    task = load_task(TaskSpec.model_validate(task_spec(csv)), base_dir=csv.parent)
+    return dict(zip(task.sample_ids, task.data[task.input_column], strict=True))
+
+
+def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_words(
+    csv: Path,
+) -> None:
+    res = run(csv, {})
+    conditions = {r.condition for r in res.metrics if r.metric == "robust_acc"}
+    assert all("threat=char" in c for c in conditions)
+    assert any("word-level attacks did not run" in n and "synonyms_file" in n for n in res.notes)
+    with pytest.raises(ConfigError, match="'embedding' needs the input-embedding matrix"):
+        run(csv, {"attacks": ["word_greedy"], "char": None})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "{char: {words: [0]}}",
+            "suites.adversarial.text.char.words: a share of words must be in (0, 1]",
+        ),
+        (
+            "{word: {words: [1.5]}}",
+            "suites.adversarial.text.word.words: a share of words must be in (0, 1]",
+        ),
+        (
+            "{char: {edits: 0}}",
+            "suites.adversarial.text.char.edits: edits per word must be a positive",
+        ),
+        ("{word_source: synonyms, synonyms_file: nope.json}", "synonyms file"),
+    ],
+)
+def test_bad_text_config_is_one_line_and_exit_2(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"name: t\ntasks:\n  - {json.dumps(task_spec(csv))}\nmodels:\n  - {json.dumps(MODEL)}\n"
+        f"suites:\n  adversarial: {{preset: fast, text: {text}}}\n"
+    )
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+
+
+def test_texts_that_are_not_utf8_stop_with_one_line(tmp_path: Path) -> None:
+    from harness.core.errors import DatasetError
+    from suites.adversarial.text.inputs import check_texts
+
+    with pytest.raises(DatasetError, match=r"sample 's1' is not valid UTF-8 text"):
+        check_texts(["ok", "caf\udce9"], ["s0", "s1"], "reviews")
+    assert np.isfinite(bag_of_words_scores(["caf\u00e9"])).all()
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT encoder with a word-level tokenizer, built offline (similarity plumbing)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    words = sorted({w for t in POSITIVE + NEGATIVE for w in t.replace(",", "").split()})
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", *words])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    out = tmp_path_factory.mktemp("encoder")
+    BertModel(config).save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+def test_sentence_similarity_rejects_candidates_below_the_minimum(csv: Path, encoder: Path) -> None:
+    free = run(csv, {"similarity_model": str(encoder), "min_similarity": -1.0})
+    strict = run(csv, {"similarity_model": str(encoder), "min_similarity": 1.0})
+    broken = [r for r in free.metrics if r.metric == "attack_success_rate"]
+    assert any(r.value for r in broken)  # with the constraint off, the attacks break texts
+    for r in strict.metrics:
+        if r.metric == "attack_success_rate":
+            assert r.value == 0.0  # no changed text keeps similarity 1: nothing scored
+    rejected = [r for r in strict.metrics if r.metric == "rejected_candidates"]
+    assert rejected and all(r.value > 0 for r in rejected)
+    assert not any("no sentence-similarity model" in n for n in strict.notes)
+    with pytest.raises(ConfigError, match=r"similarity_model: cannot load encoder '.*nope'"):
+        run(csv, {"similarity_model": str(csv.parent / "nope")})

@@ -1,0 +1,219 @@
+"""Reproducible training of the zoo's text model: `python -m zoo.train_text [--check]`.
+
+`rt-bert` is a 2-layer BERT (hidden 64) with a WordPiece tokenizer trained here on the
+`rotten-tomatoes` training split, so nothing is downloaded. Deterministic (fixed seed, one CPU
+thread, deterministic algorithms): it writes the model folder `zoo/weights/rt-bert/`
+(`save_pretrained` of the model and the tokenizer; `config.json` without the transformers version,
+so the bytes do not depend on it) and the folder's file hashes into `zoo/weights/SHA256SUMS`, then
+prints test accuracy. `--check` retrains into a temporary folder and compares the hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from harness.config.tasks.text_tasks import RT_CLASSES, rotten_tomatoes_texts
+from zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
+from zoo.train import SEED, single_thread, write_atomic
+
+TEXT_MODEL = "rt-bert"
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextRecipe:
+    vocab_size: int = 8000
+    hidden: int = 64
+    layers: int = 2
+    heads: int = 2
+    intermediate: int = 128
+    max_length: int = 64
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    seed: int = SEED
+
+
+RECIPE = TextRecipe()
+
+
+def build_tokenizer(texts: list[str], recipe: TextRecipe) -> Any:
+    """A lower-casing WordPiece tokenizer trained on `texts` (BERT's normaliser and splitter)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=recipe.vocab_size, special_tokens=special)
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=recipe.max_length,
+    )
+
+
+def build_model(vocab_size: int, recipe: TextRecipe) -> Any:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=recipe.hidden,
+        num_hidden_layers=recipe.layers,
+        num_attention_heads=recipe.heads,
+        intermediate_size=recipe.intermediate,
+        max_position_embeddings=recipe.max_length,
+        num_labels=len(RT_CLASSES),
+        id2label=dict(enumerate(RT_CLASSES)),
+        label2id={c: i for i, c in enumerate(RT_CLASSES)},
+    )
+    return BertForSequenceClassification(config)
+
+
+def train(recipe: TextRecipe = RECIPE) -> tuple[Any, Any]:
+    """The trained (model, tokenizer), deterministically."""
+    texts, labels = rotten_tomatoes_texts("train")
+    with single_thread(deterministic=True):
+        torch.manual_seed(recipe.seed)
+        tokenizer = build_tokenizer(texts, recipe)
+        model = build_model(len(tokenizer), recipe)
+        enc = tokenizer(
+            texts,
+            padding="max_length",
+            truncation=True,
+            max_length=recipe.max_length,
+            return_tensors="pt",
+        )
+        y = torch.as_tensor(labels)
+        gen = torch.Generator().manual_seed(recipe.seed)
+        opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        steps = recipe.epochs * -(-len(texts) // recipe.batch_size)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps)
+        for _ in range(recipe.epochs):
+            model.train()
+            order = torch.randperm(len(texts), generator=gen)
+            for start in range(0, len(texts), recipe.batch_size):
+                idx = order[start : start + recipe.batch_size]
+                mask = enc["attention_mask"][idx]
+                width = int(mask.sum(1).max())
+                out = model(
+                    input_ids=enc["input_ids"][idx, :width],
+                    attention_mask=mask[:, :width],
+                )
+                loss = F.cross_entropy(out.logits, y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+    return model.eval(), tokenizer
+
+
+def test_accuracy(model: Any, tokenizer: Any, recipe: TextRecipe = RECIPE) -> float:
+    texts, labels = rotten_tomatoes_texts("test")
+    correct = 0
+    with single_thread(), torch.inference_mode():
+        for start in range(0, len(texts), 256):
+            enc = tokenizer(
+                texts[start : start + 256],
+                padding=True,
+                truncation=True,
+                max_length=recipe.max_length,
+                return_tensors="pt",
+            )
+            pred = model(**enc).logits.argmax(1).numpy()
+            correct += int((pred == labels[start : start + 256]).sum())
+    return correct / len(texts)
+
+
+def portable(folder: Path) -> None:
+    """Rewrite the folder's JSON files so their bytes depend on the model only: config.json
+    without the transformers version (with the recipe), tokenizer_config.json naming the
+    tokenizer class every transformers version knows, keys sorted; files readable by all."""
+    config = json.loads((folder / "config.json").read_text())
+    config.pop("transformers_version", None)
+    config["zoo_recipe"] = {
+        "model": TEXT_MODEL,
+        "recipe": asdict(RECIPE),
+        "trainer": "python -m zoo.train_text",
+    }
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tok = json.loads((folder / "tokenizer_config.json").read_text())
+    tok.pop("backend", None)
+    tok["tokenizer_class"] = "PreTrainedTokenizerFast"
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok, indent=2, sort_keys=True) + "\n")
+    for extra in sorted(folder.iterdir()):
+        if extra.name not in MODEL_FILES:
+            extra.unlink()
+        else:
+            extra.chmod(0o644)
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """{"rt-bert/<file>": sha256} of the model folder's files (SHA256SUMS lines)."""
+    return {
+        f"{TEXT_MODEL}/{name}": hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        for name in MODEL_FILES
+    }
+
+
+def save(model: Any, tokenizer: Any, folder: Path) -> dict[str, str]:
+    """Write the model folder; returns {relative file name: sha256} of its files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    portable(folder)
+    return folder_hashes(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.train_text", description=__doc__)
+    parser.add_argument(
+        "--check", action="store_true", help="retrain in a temp folder, compare hashes"
+    )
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    model, tokenizer = train()
+    t_train = time.perf_counter() - t0
+    committed = read_sha256sums()
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            hashes = save(model, tokenizer, Path(tmp) / TEXT_MODEL)
+        bad = [f for f, h in hashes.items() if committed.get(f) != h]
+        status = "all match" if not bad else f"MISMATCH for {bad}"
+    else:
+        hashes = save(model, tokenizer, WEIGHTS_DIR / TEXT_MODEL)
+        sums = {**committed, **hashes}
+        write_atomic(
+            SHA256SUMS, ("\n".join(f"{sums[f]}  {f}" for f in sorted(sums)) + "\n").encode()
+        )
+        status, bad = "written", []
+    params = sum(p.numel() for p in model.parameters())
+    acc = test_accuracy(model, tokenizer)
+    print(f"{TEXT_MODEL} params={params} train_s={t_train:.1f} test_acc={acc:.4f} [{status}]")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
