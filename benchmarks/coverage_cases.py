@@ -1,0 +1,118 @@
+"""Known truths to draw simulated evaluations from, shared by benchmarks/interval_coverage.py (the
+full grids) and the seeded coverage tests in tests/analysis (a few cells of the same grids).
+
+- classification: K classes with a prior (balanced, or imbalanced with the rare classes the
+  worse ones) and per-class recalls spread around an accuracy level; errors go evenly to the
+  other classes. Draws confusion matrices; the truth is the population's balanced accuracy or
+  macro-F1.
+- calibration: top-label confidences from a scaled Beta around an accuracy level and a true
+  calibration map sigmoid(s * logit(c)) (s = 1: calibrated; s < 1: overconfident). Draws
+  (confidence, correct) samples; the truth is the population's binned ECE.
+- paired outcomes: two models' 0/1 outcomes on the same samples with given accuracies and a
+  given share of samples on which they disagree (churn).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.analysis.calibration import ECE_BINS, confidence_bins
+
+
+@dataclass(frozen=True)
+class Classes:
+    """K classes: prior probabilities and per-class recalls."""
+
+    prior: np.ndarray
+    recall: np.ndarray
+
+    @classmethod
+    def at(cls, k: int, accuracy: float, *, imbalanced: bool, spread: float = 0.7) -> Classes:
+        """Recalls logit(accuracy) +- `spread` (the rarest class lowest); imbalanced priors are
+        0.8/0.2 for two classes and 0.7^k otherwise (a 25:1 ratio at ten)."""
+        if imbalanced:
+            prior = np.array([0.8, 0.2]) if k == 2 else 0.7 ** np.arange(k)
+        else:
+            prior = np.ones(k)
+        shift = np.linspace(spread, -spread, k)
+        logit = np.log(accuracy / (1.0 - accuracy)) + shift
+        return cls(prior=prior / prior.sum(), recall=1.0 / (1.0 + np.exp(-logit)))
+
+    def truth(self, metric: str) -> float:
+        """The population's balanced accuracy or macro-F1."""
+        k = len(self.prior)
+        cells = self.prior[:, None] * (1.0 - self.recall)[:, None] / (k - 1) * (1 - np.eye(k))
+        cells += np.diag(self.prior * self.recall)
+        tp, rows, cols = np.diag(cells), cells.sum(axis=1), cells.sum(axis=0)
+        if metric == "balanced_acc":
+            return float((tp / rows).mean())
+        return float((2.0 * tp / (rows + cols)).mean())
+
+    def confusions(self, gen: np.random.Generator, n: int, reps: int) -> np.ndarray:
+        """(reps, K, K) confusion matrices of samples of n (rows: labels)."""
+        k = len(self.prior)
+        counts = gen.multinomial(n, self.prior, size=reps)
+        hits = gen.binomial(counts, self.recall)
+        out = np.zeros((reps, k, k))
+        for c in range(k):
+            others = [j for j in range(k) if j != c]
+            out[:, c, c] = hits[:, c]
+            out[:, c, others] = gen.multinomial(
+                counts[:, c] - hits[:, c], np.full(k - 1, 1 / (k - 1))
+            )
+        return out
+
+
+def local_accuracy(gen: np.random.Generator, accuracy: float) -> float:
+    """An accuracy drawn within +-50% of `accuracy`'s distance to 0 or 1 (the local average
+    over which discrete intervals are judged; Brown, Cai & DasGupta 2001)."""
+    near = min(accuracy, 1.0 - accuracy)
+    a = gen.uniform(0.5 * near, 1.5 * near)
+    return float(1.0 - a if accuracy > 0.5 else a)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Top-label confidence ~ lo + (1 - lo) Beta(a, b); P(correct | c) = sigmoid(s logit c)."""
+
+    a: float
+    b: float
+    slope: float
+    lo: float = 0.1
+
+    @classmethod
+    def at(cls, confidence: float, slope: float, concentration: float = 6.0) -> Calibration:
+        a = concentration * (confidence - 0.1) / 0.9
+        return cls(a=a, b=concentration - a, slope=slope)
+
+    def accuracy(self, c: np.ndarray) -> np.ndarray:
+        logit = np.log(c) - np.log1p(-np.minimum(c, 1 - 1e-12))
+        return 1.0 / (1.0 + np.exp(-self.slope * logit))
+
+    def draw(self, gen: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.lo + (1.0 - self.lo) * gen.beta(self.a, self.b, n)
+        return c, gen.random(n) < self.accuracy(c)
+
+    def truth(self, gen: np.random.Generator, size: int = 4_000_000) -> tuple[float, float]:
+        """(population ECE over ECE_BINS equal-width bins, population accuracy)."""
+        c = self.lo + (1.0 - self.lo) * gen.beta(self.a, self.b, size)
+        f = self.accuracy(c)
+        gap = np.bincount(confidence_bins(c, ECE_BINS), f - c, ECE_BINS)
+        return float(np.abs(gap).sum() / size), float(f.mean())
+
+
+def paired_outcomes(
+    gen: np.random.Generator, n: int, acc_a: float, acc_b: float, churn: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 outcomes of A and B on n shared samples: P(A right, B wrong) - P(A wrong, B right)
+    = acc_a - acc_b and the two together = churn (needs churn >= |acc_a - acc_b|)."""
+    d = acc_a - acc_b
+    only_a, only_b = (churn + d) / 2.0, (churn - d) / 2.0
+    both = acc_a - only_a
+    cells = np.array([both, only_a, only_b, 1.0 - both - only_a - only_b])
+    if (cells < -1e-12).any():
+        raise ValueError("churn must be at least |acc_a - acc_b| and the cells non-negative")
+    kind = gen.choice(4, size=n, p=np.clip(cells, 0, None) / np.clip(cells, 0, None).sum())
+    return np.isin(kind, (0, 1)), np.isin(kind, (0, 2))
