@@ -58,17 +58,27 @@ class ComparisonView:
     top_slices: list[SliceRow]
     more_slices: list[SliceRow]
     slices_tested: int
+    metrics_tested: int
     notes: list[str]
 
 
-def _verdict(better: str, a: str, b: str, reason: str, tested: bool) -> tuple[str, str]:
-    if reason:
-        return f"not compared: {reason}", ""
-    if better == "a":
+def _verdict(d: PairedDiff, a: str, b: str) -> tuple[str, str]:
+    if d.reason:
+        return f"not compared: {d.reason}", ""
+    if d.better == "a":
         return f"{a} better", "better-a"
-    if better == "b":
+    if d.better == "b":
         return f"{b} better", "better-b"
-    return ("no significant difference" if tested else "interval contains 0"), ""
+    if d.why:  # the unadjusted interval excludes 0, the adjusted p-value does not
+        return f"no significant difference: {d.why}", ""
+    return "no significant difference", ""
+
+
+def _family(d: PairedDiff) -> str:
+    """The test and the family its adjusted p-value comes from."""
+    if not d.family:
+        return d.method
+    return f"{d.method}; Holm over the {d.family_size} tests of {d.family}"
 
 
 def _href(comp: ModelComparison, model: str, suite: str) -> str:
@@ -78,7 +88,7 @@ def _href(comp: ModelComparison, model: str, suite: str) -> str:
 
 def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
     a, b = comp.a, comp.b
-    verdict, css = _verdict(d.better, a, b, d.reason, d.p_value is not None)
+    verdict, css = _verdict(d, a, b)
     metric, quals = split_key(d.key)
     return DiffRow(
         suite=d.suite,
@@ -91,7 +101,7 @@ def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
         diff=signed_text(d.diff, d.unit),
         ci=interval_text(d.ci, d.unit) or "—",
         sort="" if d.diff is None else repr(d.diff),
-        method=d.method,
+        method=_family(d),
         p_holm=p_text(d.p_holm),
         verdict=verdict,
         verdict_class=css,
@@ -144,5 +154,6 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
         top_slices=top,
         more_slices=more,
         slices_tested=comp.slices_tested,
+        metrics_tested=comp.metrics_tested,
         notes=comp.notes,
     )

@@ -100,7 +100,7 @@ def test_ties_are_shared_and_all_tied_is_said(results: Path) -> None:
     (board,) = build_boards(results)
     head = headline_board(board, read_outcomes(results))
     ece = head.columns[1]  # every model has ECE 0.05 [0, 0.1]: nobody is ahead
-    assert ece.all_tied and "z-test from the 95% intervals" in ece.method
+    assert ece.all_tied and "MOVER from the 95% intervals" in ece.method
     assert all(r.cells[1].rank == 1 for r in head.rows)
     clean = head.columns[0]
     assert not clean.all_tied and "McNemar" in clean.method
