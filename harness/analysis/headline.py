@@ -91,6 +91,8 @@ class HeadlineBoard:
     columns: list[HeadlineColumn]
     rows: list[HeadlineRow]
     verdicts: list[Verdict] = field(default_factory=list)
+    # column id -> the tie-group ranking behind its stars: every step's tests and adjusted p's
+    rankings: dict[str, paired_tests.Ranking] = field(default_factory=dict)
 
 
 Chosen = dict[str, tuple[MetricRecord, str]]  # model -> (record in the column, detail)
@@ -238,9 +240,12 @@ def headline_board(
     columns: list[HeadlineColumn] = []
     cells: dict[str, list[HeadlineCell]] = {r.model: [] for r in board.rows}
     verdicts: list[Verdict] = []
+    rankings: dict[str, paired_tests.Ranking] = {}
     for pick in PICKERS:
         for column, chosen in pick(board):
-            ranks, method = _rank(board, chosen)
+            ranking = _rank(board, chosen)
+            ranks, method = ranking.ranks, ranking.method
+            rankings[column.id] = ranking
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
             column = replace(column, method=method, all_tied=tied)
             columns.append(column)
@@ -250,7 +255,9 @@ def headline_board(
                 )
             verdicts.append(_verdict(column, chosen, ranks))
     rows = [HeadlineRow(r.model, cells[r.model]) for r in board.rows]
-    return HeadlineBoard(board=board, columns=columns, rows=rows, verdicts=verdicts)
+    return HeadlineBoard(
+        board=board, columns=columns, rows=rows, verdicts=verdicts, rankings=rankings
+    )
 
 
 def _cell(
@@ -272,9 +279,7 @@ def _cell(
     )
 
 
-def _rank(
-    board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]
-) -> tuple[dict[str, int], str]:
+def _rank(board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]) -> paired_tests.Ranking:
     """Tie-group ranks of the comparable numbers of a column (paired tests where possible)."""
     entries: dict[str, paired_tests.Evidence] = {}
     seeds: set[int] = set()
@@ -285,12 +290,11 @@ def _rank(
         seeds.add(job.record.seed)
         entries[model] = paired_tests.stored_evidence(record, job)
     if not entries:
-        return {}, "no comparable numbers"
+        return paired_tests.Ranking(ranks={}, method="no comparable numbers")
     try:
-        ranking = paired_tests.rank_with_ties(entries, seed=min(seeds))
+        return paired_tests.rank_with_ties(entries, seed=min(seeds))
     except ResultsError as err:
-        return {}, f"not ranked: {err}"
-    return ranking.ranks, ranking.method
+        return paired_tests.Ranking(ranks={}, method=f"not ranked: {err}")
 
 
 def _verdict(

@@ -25,7 +25,7 @@ Analysis only: returns data, renders nothing, no torch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -34,6 +34,7 @@ import pandas as pd
 
 from harness.analysis import paired_tests, timing
 from harness.analysis.caveats import caveats
+from harness.analysis.headline import HeadlineBoard
 from harness.analysis.intervals import holm, mover_difference
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
@@ -80,6 +81,7 @@ class PairedDiff:
     family_size: int = 0
     detail: str = ""  # the test's own words (discordant counts, resamples...)
     slice_key: tuple[str, str, str] | None = None  # the slice that is the same test, if any
+    board: str = ""  # how the headline board's stars decide on the same number (`board_families`)
 
     @property
     def better(self) -> Literal["a", "b", ""]:
@@ -387,6 +389,65 @@ def _finish(comp: ModelComparison) -> None:
         (replace(s, p_holm=p) for s, p in zip(slices, p_adj, strict=True)),
         key=lambda s: (-abs(s.diff), s.kind, s.slice),
     )
+
+
+def board_families(comp: ModelComparison, heads: Sequence[HeadlineBoard]) -> None:
+    """Say on each metric that is also a headline column of the comparison's task how the
+    board's stars decided on the same two numbers (`PairedDiff.board`), and why a verdict can
+    differ: the stars' tie groups adjust within one step of the column (the leader against the
+    models left), this page over every tested metric of the pair. The p-value is the same
+    (same test, same draws: `paired_tests.pair_name`)."""
+    for i, d in enumerate(comp.diffs):
+        if d.p_value is None:
+            continue
+        for head in (h for h in heads if h.board.task == comp.task):
+            text = _board_text(head, d, comp.a, comp.b)
+            if text:
+                comp.diffs[i] = replace(d, board=text)
+                break
+
+
+def _board_text(head: HeadlineBoard, d: PairedDiff, a: str, b: str) -> str:
+    for j, column in enumerate(head.columns):
+        keys = {
+            row.model: cell.record.key
+            for row in head.rows
+            if (cell := row.cells[j]).record is not None
+        }
+        if keys.get(a) != d.key or keys.get(b) != d.key:
+            continue
+        ranking = head.rankings.get(column.id)
+        if ranking is None or a not in ranking.ranks or b not in ranking.ranks:
+            return ""
+        return _step_text(ranking, column.label, d, a, b)
+    return ""
+
+
+def _step_text(ranking: paired_tests.Ranking, label: str, d: PairedDiff, a: str, b: str) -> str:
+    """The board's decision on a and b in words, and why it differs from this page's."""
+    step = [c for c in ranking.comparisons if {c[0], c[1]} == {a, b}]
+    same = ranking.ranks[a] == ranking.ranks[b]
+    if not step:
+        where = "in one tie group" if same else "in different tie groups"
+        return (
+            f"headline board ({label}): {where}, each tested against its group's leader, not "
+            "against each other"
+        )
+    leader, _other, _res, p_adj = step[0]
+    size = sum(1 for c in ranking.comparisons if c[0] == leader and c[3] is not None)
+    board_apart = p_adj is not None and p_adj < ALPHA
+    text = (
+        f"headline board ({label}): {'apart' if board_apart else 'tied'}, Holm over the {size} "
+        f"models tested against the step's leader {leader} (adjusted p="
+        + ("—" if p_adj is None else f"{p_adj:.3g}")
+        + ")"
+    )
+    if board_apart != bool(d.better):
+        text += (
+            f"; the same p-value ({d.p_value:.3g}) is adjusted over {size} tests there and over "
+            f"{d.family_size} here ({d.family}), so the two verdicts differ"
+        )
+    return text
 
 
 def default_pairs(ranked: Mapping[str, list[str]]) -> list[tuple[str, str, str]]:

@@ -63,15 +63,16 @@ class ComparisonView:
 
 
 def _verdict(d: PairedDiff, a: str, b: str) -> tuple[str, str]:
+    board = f" ({d.board})" if d.board else ""
     if d.reason:
         return f"not compared: {d.reason}", ""
     if d.better == "a":
-        return f"{a} better", "better-a"
+        return f"{a} better{board}", "better-a"
     if d.better == "b":
-        return f"{b} better", "better-b"
+        return f"{b} better{board}", "better-b"
     if d.why:  # the unadjusted interval excludes 0, the adjusted p-value does not
-        return f"no significant difference: {d.why}", ""
-    return "no significant difference", ""
+        return f"no significant difference: {d.why}{board}", ""
+    return f"no significant difference{board}", ""
 
 
 def _family(d: PairedDiff) -> str:
