@@ -2,11 +2,12 @@
 
 Exit codes: 0 pass; 1 when a regression is statistically significant AND beyond the policy's
 tolerance (or a floor is crossed), and whenever the gate cannot vouch for the current run (a job
-or metric missing, a failed job, a reliability flag on a checked metric that the policy does not
-accept for that model: it fails closed); 2 for unusable input (different specs or task data,
-damaged or partial results, a bad policy). A flag that the baseline had on the same model and
-metric is shown as still flagged and does not fail the gate without a policy file (a policy's
-`baseline_flags` decides); the metric is compared as usual.
+missing, a checked metric that one run has and the other lacks, a failed job, a reliability flag
+on a checked metric that the policy does not accept for that model: it fails closed); 2 for
+unusable input (different specs or task data, damaged or partial results, a bad policy). A flag
+that the baseline had on the same model and metric is shown as still flagged and does not fail
+the gate without a policy file (a policy's `baseline_flags` decides); the metric is compared as
+usual.
 
 Each metric gets the best test its stored results allow (harness.analysis.paired_tests): paired
 on the same sample ids where the per-sample tables allow it (exact McNemar, paired bootstrap,
@@ -147,7 +148,7 @@ def run_check(
     for key in sorted(base.jobs):
         if key not in cur.failed:
             rows += _check_job(key, base, cur, policy, pending)
-    rows += _new_flagged_rows(base, cur, policy)
+    rows += _new_metric_rows(base, cur, policy)
     tests = decide(pending)
     _say_still_flagged(rows)
     method = (
@@ -157,8 +158,9 @@ def run_check(
         "accuracies, paired bootstrap for per-sample means, paired resampling for ECE, fairness "
         "disparities and OOD detection), Mann-Whitney on timing rounds, a z-test from the 95% "
         "intervals otherwise; a number with none of these gets no test and is never significant. "
-        "A floor fails on the value alone. Missing jobs/metrics, failed jobs and reliability "
-        "flags on checked metrics that the policy does not accept (accept_flags) fail"
+        "A floor fails on the value alone. Missing jobs, metrics missing from either run, failed "
+        "jobs and reliability flags on checked metrics that the policy does not accept "
+        "(accept_flags) fail"
         + (
             "; a flag the baseline had on the same model and metric is shown as still flagged "
             "and does not fail (the metric is compared as usual)."
@@ -367,20 +369,35 @@ def _say_still_flagged(rows: list[CheckRow]) -> None:
             row.reason = f"still flagged: {flags} (as in the baseline); {row.reason}"
 
 
-def _new_flagged_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[CheckRow]:
-    """Flagged checked metrics of the current run that the baseline does not have at all."""
+def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[CheckRow]:
+    """Checked metrics of the current run that the baseline lacks.
+
+    In a job that both runs finished alike, such a metric fails: the gate cannot vouch for a
+    number it has nothing to compare with (a baseline that lost a record, or a suite that now
+    reports more), unless the policy ignores it. In a job new to the current run, only a
+    flagged metric fails (the job itself is reported as new).
+    """
     rows = []
     for key, job in sorted(cur.jobs.items()):
-        base_metrics = base.jobs[key].metrics if key in base.jobs else []
+        bjob = base.jobs.get(key)
+        if bjob is not None and bjob.status != job.status:
+            continue  # the job-level row of _status_rows says what changed
+        base_metrics = bjob.metrics if bjob is not None else []
         known = {m.key for m in base_metrics}
         # measured on other hardware in the baseline: not gated, so its flag is not either
         elsewhere = {_without_hardware(m) for m in base_metrics if _hardware_bound(m)}
         for m in job.metrics:
-            flags = _unaccepted(policy, key[0], m)
-            if m.key in known or not flags or _checked(policy, m) is None:
+            if m.key in known or _checked(policy, m) is None:
                 continue
             if _hardware_bound(m) and _without_hardware(m) in elsewhere:
                 continue
+            flags = _unaccepted(policy, key[0], m)
+            if bjob is None and not flags:
+                continue
+            reason = "metric missing from the baseline" if bjob is not None else ""
+            if flags:
+                flagged = f"reliability flag present: {', '.join(flags)} (new metric)"
+                reason = f"{reason}; {flagged}" if reason else flagged
             rows.append(
                 CheckRow(
                     *key,
@@ -388,7 +405,7 @@ def _new_flagged_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[C
                     baseline=None,
                     current=m.value,
                     status="fail",
-                    reason=f"reliability flag present: {', '.join(flags)} (new metric)",
+                    reason=reason,
                     higher_is_better=m.higher_is_better,
                     unit=m.unit,
                     n=m.n,

@@ -14,6 +14,10 @@ still flagged, the metric compared as usual, no failure for the flag; what the g
 a policy file) or `fail` (a policy file's default: a flagged baseline is no excuse). A model that
 is in neither run, or a flag that is neither a known flag (harness.analysis.flags) nor raised in
 the runs, is refused with close matches.
+
+Every number is a finite number and every switch is true or false: `floor: .nan` or
+`max_drop: .inf` would make a rule that never trips, so they are refused naming the key, as is
+`alpha: true` (harness.core.input_types).
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from harness.core.errors import ConfigError
 from harness.core.safe_yaml import read_yaml_file
+from harness.core.validation import KnownKeys, format_validation_error
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
@@ -38,7 +43,7 @@ def _hint(name: str, known: set[str]) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-class MetricRule(BaseModel):
+class MetricRule(KnownKeys):
     """Tolerances for one metric; drops are measured in the metric's worse direction."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,7 +59,7 @@ class MetricRule(BaseModel):
     ignore: bool = False
 
 
-class Policy(BaseModel):
+class Policy(KnownKeys):
     """A gate policy (YAML). `include` picks the checked metrics: headline ones or all."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -138,6 +143,6 @@ def load_policy(path: Path | None) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"policy file {path}: {where}: {first['msg']}") from None
+        raise ConfigError(
+            f"policy file {path}: {format_validation_error(err, prefix='', limit=3)}"
+        ) from None

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, csv_list, non_negative_int, positive_int
+from harness.cli.arguments import add_results_argument, csv_list, positive_int, spec_flag, text
+from harness.cli.paths import input_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -14,9 +15,9 @@ def add_parser(sub: Any) -> None:
         "groups", help="group breakdown of stored per-sample tables (fairness x robustness)"
     )
     add_results_argument(grp)
-    grp.add_argument("--task", help="only this task")
-    grp.add_argument("--model", help="only this model")
-    grp.add_argument("--suite", help="only this suite's tables")
+    grp.add_argument("--task", type=text, help="only this task")
+    grp.add_argument("--model", type=text, help="only this model")
+    grp.add_argument("--suite", type=text, help="only this suite's tables")
     grp.add_argument(
         "--run",
         help="only this run (its id, the run folder's name); without it, every run of the "
@@ -24,6 +25,7 @@ def add_parser(sub: Any) -> None:
     )
     grp.add_argument(
         "--condition",
+        type=text,
         default="clean",
         help="the condition to break down, e.g. 'attack=ensemble/norm=linf/eps=0.1' "
         "(default: clean); tables without it or without the --by columns are left out",
@@ -38,7 +40,7 @@ def add_parser(sub: Any) -> None:
     )
     grp.add_argument(
         "--resamples",
-        type=non_negative_int,
+        type=spec_flag("RunSpec", "bootstrap_resamples"),
         default=1000,
         help="bootstrap resamples (default 1000)",
     )
@@ -62,7 +64,9 @@ def groups_command(args: argparse.Namespace) -> int:
         resamples=args.resamples,
     )
     skipped: list[str] = []
-    rows = stored_group_rows(args.results, query, on_skip=skipped.append)
+    rows = stored_group_rows(
+        input_folder(args.results, "results folder"), query, on_skip=skipped.append
+    )
     sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
     for label, runs in repeated_jobs(rows).items():
         print(

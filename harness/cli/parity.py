@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cli.arguments import csv_list, positive_int
+from harness.cli.arguments import csv_list, number_flag, spec_flag, text
 from harness.cli.plans import load_plan
 
 if TYPE_CHECKING:
@@ -17,16 +17,16 @@ def add_parser(sub: Any) -> None:
     par = sub.add_parser("parity", help="check that two adapters of one model agree on a task")
     par.add_argument("spec", type=Path, help="spec YAML defining both models and the task")
     par.add_argument("--models", type=csv_list, required=True, help="exactly two models: a,b")
-    par.add_argument("--task", required=True, help="the task to compare on")
+    par.add_argument("--task", type=text, required=True, help="the task to compare on")
     par.add_argument(
         "--atol",
-        type=float,
+        type=number_flag(float, minimum=0),
         default=1e-4,
         help="max |probability difference| of any class (default 1e-4)",
     )
     par.add_argument(
         "--limit",
-        type=positive_int,
+        type=spec_flag("RunSpec", "limit"),
         help="compare on a seeded label-stratified sample of N samples",
     )
     par.add_argument("--format", choices=["table", "json"], default="table")

@@ -12,11 +12,12 @@ from harness.cli.arguments import (
     add_width_argument,
     csv_list,
     duration,
-    non_negative_int,
     output_width,
-    positive_int,
     quickstart_spec_path,
+    spec_flag,
+    text,
 )
+from harness.cli.paths import output_folder
 from harness.cli.plans import execution, load_plan
 from harness.core.errors import HarnessError
 
@@ -37,12 +38,13 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the spec's device")
     run.add_argument(
         "--limit",
-        type=positive_int,
+        type=spec_flag("RunSpec", "limit"),
         help="evaluate a seeded label-stratified sample of N samples per task (same for every model)",
     )
-    run.add_argument("--seed", type=non_negative_int, help="override the spec's seed")
+    run.add_argument("--seed", type=spec_flag("RunSpec", "seed"), help="override the spec's seed")
     run.add_argument(
         "--protocol",
+        type=text,
         help="run a protocol preset (`harness list protocols`) on --models; see docs/protocols.md",
     )
     run.add_argument(
@@ -69,15 +71,18 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--address",
+        type=text,
         help="Ray cluster address for --executor ray (default: start a local Ray cluster)",
     )
     run.add_argument(
-        "--shards", type=positive_int, help="split each shardable job into N shards over samples"
+        "--shards",
+        type=spec_flag("ExecutionSpec", "shards"),
+        help="split each shardable job into N shards over samples",
     )
     add_width_argument(run)
     run.add_argument(
         "--threads",
-        type=positive_int,
+        type=spec_flag("RunSpec", "threads"),
         help="CPU threads per job (default: the spec's threads:, else chosen per job: one for "
         "small models; docs/throughput.md)",
     )
@@ -106,6 +111,7 @@ def run_command(args: argparse.Namespace) -> int:
     from harness.run.runner import Runner
 
     spec_path = args.spec or quickstart_spec_path()
+    output_folder(args.out, "--out", create=False)  # the runner makes it, under its lock
     plan = load_plan(args, spec_path)
     err = sys.stderr
     origin = "--protocol" if args.protocol else str(spec_path)

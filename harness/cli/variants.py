@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument
+from harness.cli.arguments import add_results_argument, text
+from harness.cli.paths import input_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -15,7 +16,7 @@ def add_parser(sub: Any) -> None:
         help="compressed variants vs their parent: paired deltas, size, where harm concentrates",
     )
     add_results_argument(var)
-    var.add_argument("--task", help="only this task")
+    var.add_argument("--task", type=text, help="only this task")
     var.add_argument("--format", choices=["table", "md", "json"], default="table")
     var.add_argument(
         "--allow-partial",
@@ -32,7 +33,7 @@ def variants_command(args: argparse.Namespace) -> int:
     from harness.store.completeness import completeness
     from harness.store.run_store import load_jobs
 
-    loaded = load_jobs(args.results)
+    loaded = load_jobs(input_folder(args.results, "results folder"))
     # As the leaderboard: a run that did not finish, or a job folder gone, would drop a variant
     # or its parent silently; refused unless --allow-partial, then said on every comparison.
     gaps = completeness(args.results, loaded)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
@@ -30,7 +31,11 @@ from harness.core.manifest import ProtocolRef
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
-from harness.core.validation import format_validation_error, with_key_suggestions
+from harness.core.validation import (
+    format_validation_error,
+    refuse_loose_values,
+    with_key_suggestions,
+)
 from harness.core.weights import check_safetensors, is_safetensors
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
@@ -137,6 +142,7 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
         )
     adapter_cls = adapters.load(entry.adapter)
     try:
+        refuse_loose_values(adapter_cls.config_model, entry.adapter_fields())
         config = adapter_cls.config_model.model_validate(entry.adapter_fields())
     except ValidationError as err:
         # a typo names the closest key of the entry: the adapter's fields or the model's own
@@ -343,6 +349,11 @@ def build_plan(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
             "check each model's `tasks:` list"
         )
+    check_model_fits(
+        {name: mp.config for name, mp in model_plans.items()},
+        _task_shapes(spec, list(task_plans)),
+        [(job.model, job.task) for job in jobs],
+    )
     return Plan(
         spec=spec,
         base_dir=base_dir,
@@ -352,6 +363,20 @@ def build_plan(
         jobs=jobs,
         protocol=protocol,
     )
+
+
+def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:
+    """Each planned task's input shape where the catalogue or the spec states it (no data)."""
+    shapes: dict[str, tuple[int, ...] | None] = {}
+    for entry in spec.tasks:
+        name = entry if isinstance(entry, str) else entry.name
+        if name not in names:
+            continue
+        if isinstance(entry, TaskSpec):
+            shapes[name] = declared_shape(entry)
+        else:
+            shapes[name] = catalogued_shape(name, task_registry().load(name))
+    return shapes
 
 
 def _protocol_task_plans(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -26,11 +27,13 @@ from pydantic import (
 )
 
 from harness.core.errors import SpecError
+from harness.core.input_types import loose_value, not_kind
 from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
 from harness.core.validation import KnownKeys, format_validation_error
 
 MAX_SPEC_BYTES = MAX_YAML_BYTES  # a spec is a short text; refuse megabyte YAML before reading it
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
+MAX_TIMEOUT_S = 10_000_000.0  # about 16 weeks: a longer "limit" is a typo, and timers overflow
 
 
 class StrictModel(KnownKeys):
@@ -41,6 +44,7 @@ class StrictModel(KnownKeys):
 
 ImageTransformName = Literal["imagenet-eval"]
 MAX_SIZE = 1 << 15
+MAX_CLASSES = 1_000_000  # ImageNet-21k has 21,841; more is a typo that would size every array
 Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 
 
@@ -49,8 +53,10 @@ def _size_or_pair(key: str, value: Any) -> Any:
     Checked before the union is tried, so a bad value is one line saying what the key takes
     (not the union's member-by-member errors)."""
     try:
+        if loose_value(value, _SIZE_TYPE):
+            raise ValueError(value)
         _SIZES.validate_python(value)
-    except ValidationError:
+    except (ValidationError, ValueError):
         single = "the shorter side" if key == "resize" else "an N x N crop"
         raise ValueError(
             f"{key} takes N ({single}) or [height, width], in pixels: whole numbers 1..{MAX_SIZE}"
@@ -58,7 +64,8 @@ def _size_or_pair(key: str, value: Any) -> Any:
     return value
 
 
-_SIZES: TypeAdapter[Any] = TypeAdapter(Size | tuple[Size, Size] | None)
+_SIZE_TYPE: Any = Size | tuple[Size, Size] | None
+_SIZES: TypeAdapter[Any] = TypeAdapter(_SIZE_TYPE)
 
 
 class TaskSpec(StrictModel):
@@ -92,9 +99,9 @@ class TaskSpec(StrictModel):
     group_bins: dict[str, list[float]] = Field(default_factory=dict)
     # readable labels of group values for reports: {column: {value: label}}, in display order
     group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
-    num_classes: int | None = Field(default=None, ge=2)
+    num_classes: int | None = Field(default=None, ge=2, le=MAX_CLASSES)
     class_names: list[str] | None = None
-    input_shape: list[int] | None = None
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = None
     bounds: tuple[float, float] | None = None
     feature_bounds: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
@@ -289,13 +296,14 @@ class RunSpec(StrictModel):
     timeout: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_TIMEOUT_S,
         description="per-job time limit in seconds, or '90s', '10m', '2h' (None: no limit)",
     )
 
     @field_validator("timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
+        return None if value is None else duration_value(value)
 
     @field_validator("models")
     @classmethod
@@ -328,6 +336,9 @@ class RunSpec(StrictModel):
 _UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
+DURATION_FORMS = "expected a duration such as 90, 90s, 10m or 2h"
+
+
 def parse_duration(text: str) -> float:
     """Seconds of a duration written `90`, `90s`, `10m` or `1.5h`; anything else a ValueError."""
     raw = text.strip().lower()
@@ -339,10 +350,66 @@ def parse_duration(text: str) -> float:
     try:
         seconds = float(number) * _UNITS[unit]
     except ValueError:
-        raise ValueError(f"expected a duration such as 90, 90s, 10m or 2h, got {text!r}") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"a duration must be positive and finite, got {text!r}")
+        raise ValueError(f"{DURATION_FORMS}, got {text!r}") from None
+    return _duration_in_range(seconds, text)
+
+
+def duration_value(value: Any) -> float:
+    """Seconds of a duration as a spec holds it (`timeout:`): a number of seconds or text such
+    as '90s'; true/false, NaN, infinity and anything else are a ValueError."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    if not isinstance(value, int | float) or loose_value(value, float):
+        raise ValueError(f"{DURATION_FORMS}, got {value!r}")
+    return _duration_in_range(float(value), value)
+
+
+def flag_duration(text: str) -> float:
+    """A duration flag (`--job-timeout`), read as the YAML value it would be in a spec."""
+    return duration_value(_flag_scalar(text))
+
+
+def _duration_in_range(seconds: float, given: object) -> float:
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise ValueError(
+            f"a duration must be positive and at most {MAX_TIMEOUT_S:,.0f}s (about 16 weeks), "
+            f"got {given!r}"
+        )
     return seconds
+
+
+def flag_value(model: type[BaseModel], key: str, text: str) -> Any:
+    """The value of a command-line flag that overrides spec key `key` of `model`: `text` read as
+    the YAML value it would be in a spec, checked by the key's own type and range. A ValueError
+    says what is wrong in the words the spec's own message uses."""
+    field = model.model_fields[key]
+    annotation: Any = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):  # `int | None`: a flag has a value
+        annotation = Union[tuple(a for a in get_args(annotation) if a is not type(None))]  # noqa: UP007
+    return _checked_flag(_flag_scalar(text), Annotated[annotation, *field.metadata])
+
+
+def flag_number(text: str, kind: type[int] | type[float], *, minimum: float) -> Any:
+    """A numeric flag that is not a spec key, read and checked as a spec value would be."""
+    return _checked_flag(_flag_scalar(text), Annotated[kind, Field(ge=minimum)])
+
+
+def _flag_scalar(text: str) -> Any:
+    try:
+        return parse_yaml(text, source="command line", error=SpecError)
+    except SpecError:
+        return text  # not YAML: the type check says what it is
+
+
+def _checked_flag(value: Any, annotation: Any) -> Any:
+    problems = loose_value(value, annotation)
+    if problems:
+        _loc, wanted, given = problems[0]
+        raise ValueError(f"expected {wanted}{not_kind(given)} (got {given!r})")
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as err:
+        raise ValueError(format_validation_error(err, prefix="").removeprefix(": ")) from None
 
 
 def _refuse_duplicates(names: list[str], kind: str) -> None:

@@ -74,23 +74,50 @@ def _failure(model: str, during: str, err: Exception) -> ModelCallError:
 
 
 def check_forward_output(out: object, *, model: str) -> torch.Tensor:
-    """What a forward pass returned, refused unless it is a real-valued tensor.
+    """What a forward pass returned, refused unless it is a dense, real-valued tensor of numbers
+    that holds its values (one line naming the model; nothing later meets a tensor it cannot
+    read).
 
-    Complex logits are refused rather than cast: `.float()` would silently drop the imaginary
-    part, and a classifier's scores are real numbers.
+    Refused: anything but a tensor; complex logits (`.float()` would silently drop the imaginary
+    part, and a classifier's scores are real numbers); true/false tensors (no scores to rank);
+    sparse, mkldnn and nested tensors; quantized tensors; tensors on the meta device (shapes
+    without values).
     """
     if not isinstance(out, torch.Tensor):
         raise ModelCallError(
             f"model {model!r} returned {describe_value(out)} from its forward pass, not a tensor "
             f"of logits; return the (batch, classes) logits tensor{_hint(out)}"
         )
-    if out.is_complex():
+    problem = _tensor_kind(out)
+    if problem is not None:
+        what, fix = problem
         raise ModelCallError(
-            f"model {model!r} returned complex logits ({str(out.dtype).removeprefix('torch.')}); "
-            "class scores must be real numbers — return real logits (e.g. .abs() or .real, if "
-            "that is what the model means)"
+            f"model {model!r} returned {what} from its forward pass; return dense real-valued "
+            f"(batch, classes) logits{fix}"
         )
     return out
+
+
+def _tensor_kind(out: torch.Tensor) -> tuple[str, str] | None:
+    """(what the tensor is, how to fix it) for a kind of tensor that is not logits; else None."""
+    if out.is_nested:
+        return "a nested tensor", " (one row per input, the same classes in each)"
+    if out.layout != torch.strided:
+        layout = str(out.layout).removeprefix("torch.").strip("_")
+        return f"a {layout} tensor", " (e.g. .to_dense())"
+    dtype = str(out.dtype).removeprefix("torch.")
+    if out.is_quantized:
+        return f"a quantized tensor ({dtype})", " (e.g. .dequantize())"
+    if out.device.type == "meta":
+        return "a tensor on the meta device (a shape without values)", ""
+    if out.is_complex():
+        return f"complex logits ({dtype})", (
+            ": class scores are real numbers (e.g. .abs() or .real, if that is what the model "
+            "means)"
+        )
+    if out.dtype == torch.bool:
+        return "a bool tensor", ": true/false values are not class scores"
+    return None
 
 
 def describe_value(value: object, *, depth: int = 0) -> str:

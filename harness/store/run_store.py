@@ -31,7 +31,7 @@ import numpy as np
 from harness.core.errors import ResultsError
 from harness.core.hashing import file_sha256
 from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManifest
-from harness.core.metric_record import MetricRecord
+from harness.core.metric_record import MetricRecord, implausible_value
 from harness.core.sample_table import SampleTable
 from harness.store import atomic
 from harness.store.record_file import read_record, record_text
@@ -421,6 +421,9 @@ def _checked_metric(d: Any, i: int, path: Path) -> dict[str, Any]:
     if wrong:
         key, want = wrong[0]
         raise _metrics_damaged(path, f"{where} has {key} {_kind(d.get(key))}, not {want}")
+    problem = implausible_value(d["value"], d["unit"], d.get("ci"), d.get("ci_method"))
+    if problem:
+        raise _metrics_damaged(path, f"{where} has {problem}")
     return d
 
 
@@ -455,6 +458,8 @@ def find_run_dirs(root: Path) -> list[Path]:
         raise ResultsError(
             f"results folder {root} does not exist; run `harness run` first or pass a folder"
         )
+    if not root.is_dir():
+        raise ResultsError(f"results folder {root} is not a folder; pass a results or run folder")
     if (root / "manifest.json").is_file():
         return [root]
     base = root / "runs" if (root / "runs").is_dir() else root
