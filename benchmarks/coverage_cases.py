@@ -10,6 +10,9 @@ full grids) and the seeded coverage tests in tests/analysis (a few cells of the 
   (confidence, correct) samples; the truth is the population's binned ECE.
 - paired outcomes: two models' 0/1 outcomes on the same samples with given accuracies and a
   given share of samples on which they disagree (churn).
+- the gate's power: the MDE the gate prints for top-1 on an identical rerun among m checked
+  metrics, and how often a current run that loses that much (with the assumed churn) fails the
+  gate's own decision (`check.decide`, no tolerance) among m - 1 harmless metrics.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from harness.analysis import paired_tests
 from harness.analysis.calibration import ECE_BINS, confidence_bins
+from harness.analysis.check import CheckRow, _Pending, decide
+from harness.analysis.check_policy import MetricRule
 
 
 @dataclass(frozen=True)
@@ -116,3 +123,53 @@ def paired_outcomes(
         raise ValueError("churn must be at least |acc_a - acc_b| and the cells non-negative")
     kind = gen.choice(4, size=n, p=np.clip(cells, 0, None) / np.clip(cells, 0, None).sum())
     return np.isin(kind, (0, 1)), np.isin(kind, (0, 2))
+
+
+RULE = MetricRule(max_drop=0.0, alpha=0.05)
+
+
+def _pending(result: paired_tests.PairedResult, baseline: float, worse: float) -> _Pending:
+    row = CheckRow(
+        "m", "t", "s", "top1_acc", baseline, baseline - worse, "pass", "", rule=RULE,
+        unit="fraction",
+    )  # fmt: skip
+    row.test, row.p_value = result.test, result.p_value
+    return _Pending(row=row, result=result, worse=worse, beyond=worse > 0, floor_broken=False)
+
+
+def _series(x: np.ndarray) -> pd.Series:
+    return pd.Series(x, index=pd.RangeIndex(len(x)))
+
+
+def _harmless(gen: np.random.Generator, count: int) -> list[_Pending]:
+    """Null metrics: uniform p-values (a harmless change), cheap standard errors."""
+    out = []
+    for p in gen.random(count):
+        res = paired_tests.PairedResult("paired_bootstrap", 100, 0.0, float(p), "null", se=0.01)
+        out.append(_pending(res, 0.5, 0.0))
+    return out
+
+
+def printed_mde(n: int, accuracy: float, tests: int) -> tuple[float, float]:
+    """(MDE, churn) the gate prints for top-1 on an identical rerun among `tests` metrics."""
+    gen = np.random.default_rng(0)
+    base = gen.random(n) < accuracy
+    res = paired_tests.mcnemar(_series(base), _series(base))
+    real = _pending(res, float(base.mean()), 0.0)
+    decide([real, *_harmless(gen, tests - 1)])
+    assert real.row.mde is not None and real.row.churn is not None
+    return real.row.mde, real.row.churn
+
+
+def detection_rate(
+    n: int, accuracy: float, tests: int, drop: float, churn: float, reps: int
+) -> float:
+    gen = np.random.default_rng([n, tests, int(accuracy * 1000)])
+    caught = 0
+    for _ in range(reps):
+        base, cur = paired_outcomes(gen, n, accuracy, accuracy - drop, churn + drop)
+        res = paired_tests.mcnemar(_series(cur), _series(base))
+        real = _pending(res, float(base.mean()), -res.diff)
+        decide([real, *_harmless(gen, tests - 1)])
+        caught += real.row.status == "fail"
+    return caught / reps

@@ -2,10 +2,18 @@
 
 Draws data sets from a known truth, computes the harness's interval on each, and prints the share
 that contains the truth (nominal 0.95; the simulation error is about 0.005 at 2000 repetitions).
-The numbers in docs/ci-gate.md ("Intervals and their coverage") come from this script; the fast
-tests in tests/analysis/test_interval_coverage.py check a subset of the same cells.
+The numbers in docs/statistics.md and docs/ci-gate.md come from this script; the fast tests in
+tests/analysis (test_interval_coverage.py, test_class_mean_intervals.py,
+test_paired_intervals.py, test_gate_power.py) check the hardest cells of the same grids.
 
-    python benchmarks/interval_coverage.py [--reps 2000] [--seed 0]
+    python benchmarks/interval_coverage.py [--reps 2000] [--seed 0]        # every section
+    python benchmarks/interval_coverage.py --class-means --ece --paired --gate-power  # some
+
+Sections: the original families (proportions, disparities, OOD detection, timing medians);
+`--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
+balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--paired` the exact
+McNemar interval of a paired difference; `--gate-power` the gate's printed MDE and how often a
+regression of that size (and of 0.02 and 0.05) is caught. Truths: benchmarks/coverage_cases.py.
 """
 
 from __future__ import annotations
@@ -13,10 +21,20 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from coverage_cases import (
+    Calibration,
+    Classes,
+    detection_rate,
+    local_accuracy,
+    paired_outcomes,
+    printed_mde,
+)
 from scipy import stats
 
 from harness.analysis import detection, group_intervals
-from harness.analysis.intervals import median_ci, wilson_bounds
+from harness.analysis.calibration import ece_interval
+from harness.analysis.class_mean_intervals import class_mean
+from harness.analysis.intervals import mcnemar_difference, median_ci, wilson_bounds
 
 
 def proportions(gen: np.random.Generator, reps: int) -> list[str]:
@@ -202,23 +220,132 @@ def medians(gen: np.random.Generator, reps: int) -> list[str]:
     return [f"| median of timing rounds (lognormal) | 6/10/20 rounds | {' / '.join(cells)} |"]
 
 
+def class_means(gen: np.random.Generator, reps: int) -> list[str]:
+    """Balanced accuracy and macro-F1 at accuracies drawn +-50% around each grid value."""
+    rows = []
+    for metric in ("balanced_acc", "macro_f1"):
+        for k in (2, 10):
+            for imbalanced in (False, True):
+                for n in (30, 50, 200, 1000):
+                    cells = []
+                    for accuracy in (0.5, 0.9, 0.98, 0.99):
+                        hits = 0
+                        blocks = 20
+                        for _ in range(blocks):
+                            cl = Classes.at(k, local_accuracy(gen, accuracy), imbalanced=imbalanced)
+                            truth = cl.truth(metric)
+                            for c in cl.confusions(gen, n, reps // blocks):
+                                ci = class_mean(c, metric).ci  # type: ignore[arg-type]
+                                hits += ci is not None and ci[0] <= truth <= ci[1]
+                        cells.append(f"{hits / (blocks * (reps // blocks)):.3f}")
+                    shape = "imbalanced" if imbalanced else "balanced"
+                    rows.append(
+                        f"| {metric}, {k} classes {shape}, n={n} | accuracy 0.5/0.9/0.98/0.99 | "
+                        + " / ".join(cells)
+                        + " |"
+                    )
+    return rows
+
+
+def ece_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    rows = []
+    for confidence in (0.5, 0.9, 0.975, 0.988):
+        for slope in (1.0, 0.8, 0.5):
+            cal = Calibration.at(confidence, slope)
+            truth, accuracy = cal.truth(gen)
+            cells = []
+            for n in (30, 50, 200, 1000):
+                hits = 0
+                for _ in range(reps):
+                    c, y = cal.draw(gen, n)
+                    ci = ece_interval(c, y)
+                    hits += ci is not None and ci[0] <= truth <= ci[1]
+                cells.append(f"{hits / reps:.3f}")
+            rows.append(
+                f"| ECE, accuracy {accuracy:.3f}, true ECE {truth:.4f} | n=30/50/200/1000 | "
+                + " / ".join(cells)
+                + " |"
+            )
+    return rows
+
+
+def paired_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    """The exact McNemar interval; the models disagree on their error rate (at least on diff)."""
+    rows = []
+    for n in (30, 50, 200, 1000):
+        for accuracy in (0.5, 0.9, 0.98, 0.99):
+            cells = []
+            for diff in (0.0, 0.01, 0.03):
+                churn = max(min(accuracy, 1 - accuracy), diff)
+                hits = 0
+                for _ in range(reps):
+                    a, b = paired_outcomes(gen, n, accuracy, accuracy - diff, churn)
+                    ci = mcnemar_difference(int((a & ~b).sum()), int((~a & b).sum()), n)
+                    hits += ci is not None and ci[0] <= diff <= ci[1]
+                cells.append(f"{hits / reps:.3f}")
+            rows.append(
+                f"| paired accuracy difference (exact McNemar), n={n}, accuracy {accuracy} | "
+                f"difference 0/0.01/0.03 | {' / '.join(cells)} |"
+            )
+    return rows
+
+
+def gate_power_rows(reps: int) -> list[str]:
+    rows = [
+        "",
+        "| top-1 gate, n | accuracy | checked metrics | printed MDE | assumed churn | caught at "
+        "the MDE | caught, drop 0.02 | caught, drop 0.05 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n in (177, 300, 719, 1000):
+        for accuracy in (0.75, 0.9, 0.98):
+            for tests in (6, 98):
+                mde, churn = printed_mde(n, accuracy, tests)
+                rates = [
+                    detection_rate(n, accuracy, tests, drop, churn, reps)
+                    if accuracy - churn / 2 - drop >= 0
+                    else float("nan")
+                    for drop in (mde, 0.02, 0.05)
+                ]
+                rows.append(
+                    f"| {n} | {accuracy} | {tests} | {mde:.3f} | {churn:.3f} | "
+                    + " | ".join(f"{r:.3f}" for r in rates)
+                    + " |"
+                )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    sections = ("class_means", "ece", "paired", "gate_power")
+    for name in sections:
+        parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
     args = parser.parse_args()
+    chosen = [name for name in sections if getattr(args, name)]
     gen = np.random.default_rng(args.seed)
     print("| interval | truth | coverage |")
     print("|---|---|---|")
-    for part in (proportions, disparities, detection_rows, medians):
-        for line in part(gen, args.reps):
+    if not chosen:
+        for part in (proportions, disparities, detection_rows, medians):
+            for line in part(gen, args.reps):
+                print(line, flush=True)
+    for name, part in (("class_means", class_means), ("ece", ece_rows), ("paired", paired_rows)):
+        if not chosen or name in chosen:
+            for line in part(gen, args.reps):
+                print(line, flush=True)
+    if not chosen:
+        print(
+            "\n| AUPR interval, other score shapes | coverage (population AUPR) at three "
+            "separations |"
+        )
+        print("|---|---|")
+        for line in aupr_other_shapes(gen, args.reps):
             print(line, flush=True)
-    print(
-        "\n| AUPR interval, other score shapes | coverage (population AUPR) at three separations |"
-    )
-    print("|---|---|")
-    for line in aupr_other_shapes(gen, args.reps):
-        print(line, flush=True)
+    if not chosen or "gate_power" in chosen:
+        for line in gate_power_rows(args.reps):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
