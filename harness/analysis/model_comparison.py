@@ -36,6 +36,7 @@ from harness.analysis import paired_tests, timing
 from harness.analysis.caveats import caveats
 from harness.analysis.headline import HeadlineBoard
 from harness.analysis.intervals import holm, mover_difference
+from harness.analysis.intervals import newcombe_paired as newcombe_paired  # the shift suite's
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
