@@ -102,6 +102,20 @@ class Calibration:
         c = self.lo + (1.0 - self.lo) * gen.beta(self.a, self.b, n)
         return c, gen.random(n) < self.accuracy(c)
 
+    @staticmethod
+    def losses(c: np.ndarray, correct: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """(NLL, Brier) per sample when the probability left over from the top label is spread
+        evenly over the other k - 1 classes."""
+        rest = (1.0 - c) / (k - 1)
+        label = np.where(correct, c, rest)
+        nll = -np.log(np.clip(label, 1e-300, None))
+        brier = np.where(
+            correct,
+            (1.0 - c) ** 2 + rest**2 * (k - 1),
+            c**2 + (1.0 - rest) ** 2 + rest**2 * (k - 2),
+        )
+        return nll, brier
+
     def truth(self, gen: np.random.Generator, size: int = 4_000_000) -> tuple[float, float]:
         """(population ECE over ECE_BINS equal-width bins, population accuracy)."""
         c = self.lo + (1.0 - self.lo) * gen.beta(self.a, self.b, size)

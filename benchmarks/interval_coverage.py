@@ -11,7 +11,7 @@ test_paired_intervals.py, test_gate_power.py) check the hardest cells of the sam
 
 Sections: the original families (proportions, disparities, OOD detection, timing medians);
 `--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
-balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--paired` the exact
+balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--means` Brier and NLL; `--paired` the exact
 McNemar interval of a paired difference; `--gate-power` the gate's printed MDE and how often a
 regression of that size (and of 0.02 and 0.05) is caught. Truths: benchmarks/coverage_cases.py.
 """
@@ -34,7 +34,14 @@ from scipy import stats
 from harness.analysis import detection, group_intervals
 from harness.analysis.calibration import ece_interval
 from harness.analysis.class_mean_intervals import class_mean
-from harness.analysis.intervals import mcnemar_difference, median_ci, wilson_bounds
+from harness.analysis.intervals import (
+    bootstrap_joint,
+    bounded_mean_ci,
+    mcnemar_difference,
+    median_ci,
+    wilson_bounds,
+)
+from suites.accuracy import MIN_NLL_ERRORS
 
 
 def proportions(gen: np.random.Generator, reps: int) -> list[str]:
@@ -269,6 +276,48 @@ def ece_rows(gen: np.random.Generator, reps: int) -> list[str]:
     return rows
 
 
+def mean_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    """Brier (bounded mean) and NLL (percentile bootstrap, given with >= MIN_NLL_ERRORS wrong
+    samples; the share of samples that get one is printed beside its coverage)."""
+    rows = []
+    for confidence in (0.5, 0.9, 0.975, 0.988):
+        for slope in (1.0, 0.5):
+            cal = Calibration.at(confidence, slope)
+            c, y = cal.draw(gen, 2_000_000)
+            nll_all, brier_all = cal.losses(c, y)
+            t_nll, t_brier = float(nll_all.mean()), float(brier_all.mean())
+            what = f"accuracy {float(y.mean()):.2f}"
+            brier_cells, nll_cells = [], []
+            for n in (30, 50, 200, 1000):
+                hb = hn = given = 0
+                for r in range(reps):
+                    c, y = cal.draw(gen, n)
+                    nll, brier = cal.losses(c, y)
+                    ci = bounded_mean_ci(brier, 0.0, 2.0)
+                    hb += ci is not None and ci[0] <= t_brier <= ci[1]
+                    if int((~y).sum()) >= MIN_NLL_ERRORS:
+                        given += 1
+                        cis = bootstrap_joint(
+                            lambda idx, v=nll: {"nll": v[idx].mean(axis=1)},
+                            n,
+                            seed=r,
+                            name="nll",
+                            resamples=1000,
+                        )
+                        lo, hi = cis["nll"] or (np.nan, np.nan)
+                        hn += lo <= t_nll <= hi
+                brier_cells.append(f"{hb / reps:.3f}")
+                nll_cells.append(f"{hn / given:.3f} ({given / reps:.0%})" if given else "none")
+            rows.append(
+                f"| Brier (bounded mean), {what} | n=30/50/200/1000 | {' / '.join(brier_cells)} |"
+            )
+            rows.append(
+                f"| NLL (bootstrap, >= {MIN_NLL_ERRORS} errors; share given), {what} | "
+                f"n=30/50/200/1000 | {' / '.join(nll_cells)} |"
+            )
+    return rows
+
+
 def paired_rows(gen: np.random.Generator, reps: int) -> list[str]:
     """The exact McNemar interval; the models disagree on their error rate (at least on diff)."""
     rows = []
@@ -319,7 +368,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    sections = ("class_means", "ece", "paired", "gate_power")
+    sections = ("class_means", "ece", "means", "paired", "gate_power")
     for name in sections:
         parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
     args = parser.parse_args()
@@ -331,7 +380,13 @@ def main() -> None:
         for part in (proportions, disparities, detection_rows, medians):
             for line in part(gen, args.reps):
                 print(line, flush=True)
-    for name, part in (("class_means", class_means), ("ece", ece_rows), ("paired", paired_rows)):
+    parts = (
+        ("class_means", class_means),
+        ("ece", ece_rows),
+        ("means", mean_rows),
+        ("paired", paired_rows),
+    )
+    for name, part in parts:
         if not chosen or name in chosen:
             for line in part(gen, args.reps):
                 print(line, flush=True)

@@ -174,6 +174,40 @@ def mcnemar_difference(
     return (-upper, -lower) if flip else (lower, upper)
 
 
+BOUNDED_MEAN_METHOD = (
+    "Wilson score interval of the mean on its bounded scale at Kish's effective n "
+    "(Wilson-smoothed variance), 95%"
+)
+
+
+def bounded_mean_ci(
+    values: ArrayLike, low: float, high: float, *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """Interval of the mean of values known to lie in [low, high] (None without values).
+
+    On the scale u = (x - low) / (high - low) in [0, 1] the mean is treated as a proportion of
+    n_eff trials, n_eff = n p(1 - p) / var with p and the per-sample variance smoothed as Wilson
+    smooths a proportion (z^2/2 pseudo-samples at each end): a sample whose rare large values
+    did not turn up (a 99% accurate model's Brier score over 30 samples, all right) keeps the
+    variance a bounded variable can have instead of the bootstrap's near-zero one (whose
+    percentile interval covered 0.36 there), and a sample with spread values gets about the
+    Wald width.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0 or not high > low:
+        return None
+    u = np.clip((x - low) / (high - low), 0.0, 1.0)
+    z = z_value(alpha)
+    half = z * z / 2.0
+    p = (float(u.sum()) + half) / (n + z * z)
+    var = (float(np.sum((u - p) ** 2)) + half * (1.0 - p) ** 2 + half * p * p) / (n + z * z)
+    n_eff = n * p * (1.0 - p) / var if var > 0 else float(n)
+    found = wilson_ci(float(u.mean()) * n_eff, n_eff, alpha=alpha)
+    assert found is not None
+    return low + found[0] * (high - low), low + found[1] * (high - low)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Proportion:
     """A rate with its Wilson interval, n, and a reliability note for small denominators."""

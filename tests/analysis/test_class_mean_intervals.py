@@ -23,6 +23,7 @@ from harness.analysis.class_mean_intervals import (
     confusion_matrix,
     macro_f1,
 )
+from harness.analysis.intervals import bounded_mean_ci
 
 LOW = 0.93
 
@@ -145,3 +146,58 @@ def test_ece_coverage_hard_cells(confidence: float, slope: float, n: int) -> Non
 @pytest.mark.parametrize("n", [30, 50, 200, 1000])
 def test_ece_coverage_grid(confidence: float, slope: float, n: int) -> None:
     assert _ece_coverage(confidence, slope, n, 1000) >= LOW
+
+
+def _brier_coverage(confidence: float, slope: float, n: int, reps: int) -> float:
+    gen = np.random.default_rng([n, int(confidence * 1000), int(slope * 10), 7])
+    cal = Calibration.at(confidence, slope)
+    c, y = cal.draw(gen, 1_000_000)
+    truth = float(cal.losses(c, y)[1].mean())
+    hits = 0
+    for _ in range(reps):
+        c, y = cal.draw(gen, n)
+        ci = bounded_mean_ci(cal.losses(c, y)[1], 0.0, 2.0)
+        assert ci is not None and ci[1] > ci[0]
+        hits += ci[0] <= truth <= ci[1]
+    return hits / reps
+
+
+@pytest.mark.parametrize(
+    ("confidence", "slope", "n"),
+    [(0.988, 1.0, 30), (0.975, 0.5, 200), (0.9, 1.0, 1000), (0.5, 0.5, 50)],
+)
+def test_brier_coverage_cells(confidence: float, slope: float, n: int) -> None:
+    """A 99% model's Brier score over 30 samples: its percentile bootstrap covered 0.36."""
+    assert _brier_coverage(confidence, slope, n, 800) >= LOW
+
+
+def test_nll_gets_no_interval_when_errors_are_rare() -> None:
+    from harness.core.sample_table import SampleTable
+    from suites.accuracy import MIN_NLL_ERRORS, AccuracySuite
+
+    def records(errors: int) -> dict[str, object]:
+        n = 300
+        correct = np.arange(n) >= errors
+        labels = np.zeros(n, dtype=np.int64)
+        table = SampleTable.build(
+            {
+                "sample_id": [f"s{i}" for i in range(n)],
+                "condition": "clean",
+                "label": labels,
+                "prediction": np.where(correct, 0, 1),
+                "correct": correct,
+                "confidence": np.full(n, 0.95),
+                "nll": np.where(correct, 0.05, 3.0),
+                "brier": np.where(correct, 0.005, 1.8),
+            }
+        )
+        found = AccuracySuite().metrics_from_table(
+            table, num_classes=2, class_names=("a", "b"), seed=0, resamples=200
+        )
+        return {r.metric: r for r in found if r.metric in ("nll", "brier")}
+
+    few = records(MIN_NLL_ERRORS - 1)
+    assert few["nll"].ci is None and "only 19 wrong sample(s)" in (few["nll"].note or "")  # type: ignore[attr-defined]
+    assert few["brier"].ci is not None  # type: ignore[attr-defined]
+    enough = records(MIN_NLL_ERRORS)
+    assert enough["nll"].ci is not None and enough["nll"].note is None  # type: ignore[attr-defined]
