@@ -16,9 +16,10 @@ alpha / number of tests, the level any single regression must reach when all oth
   the samples only the baseline gets right, and the MDE is the smallest d whose EXACT power
   (binomial discordant count, exact conditional test) reaches `power` (`mcnemar_power`);
 - bootstrap tests, the interval tests and the timing test: MDE = (z_a + z_b) x the standard
-  error of the difference the test measured; when the two runs agree sample for sample (a
-  standard error of 0), the standard error of the baseline's own statistic stands in (as if the
-  per-sample values of the two runs correlated at 0.5);
+  error of the difference the test measured, at least the standard error of the baseline's own
+  statistic (as if the per-sample values of the two runs correlated at 0.5 at most): two runs
+  that agree sample for sample measure a standard error of about 0 (a cell-mean difference:
+  +-z/n_eff), which says nothing about the noise of a retrained model;
 - no test: no MDE (such a metric can only fail on a floor).
 
 Detection rates at the printed MDE, by simulation through the gate's own decision:
@@ -106,7 +107,7 @@ def minimum_detectable(
         return None
     if result.test == "mcnemar_exact":
         return mcnemar_mde(result.n, assumed_churn(result, churn), alpha, power)
-    se = result.se if result.se else result.spread
+    se = max(result.se or 0.0, result.spread or 0.0)
     if not se or not math.isfinite(se):
         return None
     return multiplier(alpha, power) * se
