@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,36 @@ def _quiet_threads() -> None:
 
 
 _CACHE_DIR = pytest.StashKey[str]()
+
+_OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_HUB_UNREACHABLE")
+
+
+@pytest.fixture(autouse=True)
+def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests run offline: the hub probe (harness/config/tasks/hub_access.py) answers "cannot be
+    reached" without touching the network (a test that needs the hub reachable patches it), and
+    the cache-only switch that answer turns on is undone after each test."""
+    import sys
+
+    from harness.config.tasks import hub_access
+
+    unreachable = hub_access.HubStatus(False, "the tests run offline")
+    monkeypatch.setattr(hub_access, "_probe", lambda host, port: unreachable)
+    saved = {name: os.environ.get(name) for name in _OFFLINE_SWITCHES}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    offline = (saved["HF_HUB_OFFLINE"] or "").upper() in ("1", "ON", "YES", "TRUE")
+    for name in ("huggingface_hub.constants", "datasets.config"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.HF_HUB_OFFLINE = offline  # type: ignore[attr-defined]
+            if hasattr(module, "HF_DATASETS_OFFLINE"):
+                module.HF_DATASETS_OFFLINE = offline  # type: ignore[attr-defined]
+
 
 SHARED_FIXTURES = {
     "demo_folder": "quickstart",  # the whole quickstart run (about 2.5 min)

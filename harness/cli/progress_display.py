@@ -6,13 +6,20 @@ cut to the terminal's width and replaced by the job's outcome when it ends. Else
 a file) nothing is redrawn: each job gets one line when it ends, and a job still running after
 `interval` seconds gets a plain progress line every `interval` seconds, so a slow job and a hung
 one can be told apart in a log. Concurrent executors (Ray) print one whole line per event.
+
+Log records and warnings written while a job runs never land on the progress line
+(`beside_logs`): on a terminal the live line is cleared before the record (harness/run/quiet.py)
+and redrawn after it; in a log an open `[i/n] job ...` line is ended first, and the job's outcome
+then gets a line of its own.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from harness.config.plan import Job
@@ -79,6 +86,7 @@ class ProgressDisplay:
         self._open = False  # a plain `[i/n] job ...` line waits for its outcome
         self._last = 0.0  # when the last progress line (plain) or redraw (live) was written
         self._started = 0.0
+        self._line = ""  # the live line on screen ("" when none)
 
     def events(self) -> RunEvents:
         return RunEvents(
@@ -97,7 +105,35 @@ class ProgressDisplay:
         limit = max(20, self.width() - 1)
         if len(text) > limit:
             text = text[: limit - 1] + "…"
+        self._line = text
         self._write(f"\r\x1b[K{text}")
+
+    @contextmanager
+    def beside_logs(self) -> Iterator[None]:
+        """For the run: the root logger's handlers (and Python warnings, through logging) write
+        beside the progress line, never onto it (see the module docstring)."""
+        root = logging.getLogger()
+        originals = list(root.handlers)
+        root.handlers = [_BesideProgress(h, self) for h in originals]
+        logging.captureWarnings(True)
+        try:
+            yield
+        finally:
+            logging.captureWarnings(False)
+            root.handlers = originals
+
+    def before_record(self) -> None:
+        """End an open plain line; clear the live line (quiet.py's formatter does it too)."""
+        if self._open:
+            self._write("\n")
+            self._open = False
+        elif self.live and self._line:
+            self._write("\r\x1b[K")
+
+    def after_record(self) -> None:
+        """Redraw the live line below the record."""
+        if self.live and self._line:
+            self._write(f"\r\x1b[K{self._line}")
 
     def started(self, i: int, total: int, job: Job) -> None:
         self._started = self._last = self.clock()
@@ -125,6 +161,7 @@ class ProgressDisplay:
 
     def finished(self, i: int, total: int, o: JobOutcome) -> None:
         tail = outcome_text(o)
+        self._line = ""
         if self.live:
             self._write(f"\r\x1b[K[{i}/{total}] {o.job.label}: {tail}\n")
         elif self._open:
@@ -140,3 +177,17 @@ class ProgressDisplay:
             else f"FAILED: {u.message}"
         )
         self._write(f"[{i}/{total}]   {u.unit.label}: {state}\n")
+
+
+class _BesideProgress(logging.Handler):
+    """A root handler that lets the progress display step aside around each record."""
+
+    def __init__(self, inner: logging.Handler, display: ProgressDisplay) -> None:
+        super().__init__(inner.level)
+        self.inner = inner
+        self.display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.display.before_record()
+        self.inner.handle(record)
+        self.display.after_record()

@@ -22,8 +22,8 @@ from harness.cli.plans import execution, load_plan
 from harness.core.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.cli.progress_display import ProgressDisplay
     from harness.config.spec import ExecutionSpec
-    from harness.run.runner import RunEvents
 
 
 def add_parser(sub: Any) -> None:
@@ -96,13 +96,12 @@ def add_parser(sub: Any) -> None:
     run.set_defaults(handler=run_command)
 
 
-def _events(settings: ExecutionSpec) -> RunEvents:
+def _display(settings: ExecutionSpec) -> ProgressDisplay:
     """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py)."""
     from harness.cli.progress_display import ProgressDisplay
 
     err = sys.stderr
-    display = ProgressDisplay(err, live=err.isatty(), concurrent=settings.executor != "local")
-    return display.events()
+    return ProgressDisplay(err, live=err.isatty(), concurrent=settings.executor != "local")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -122,15 +121,17 @@ def run_command(args: argparse.Namespace) -> int:
         file=err,
     )
     settings = execution(args, plan.spec)
+    display = _display(settings)
     runner = Runner(
         plan,
         out_dir=args.out,
         fail_fast=args.fail_fast,
-        events=_events(settings),
+        events=display.events(),
         execution=settings,
         wait_lock=args.wait_lock,
     )
-    outcome = runner.run()
+    with display.beside_logs():  # log records and warnings never land on the progress line
+        outcome = runner.run()
     print(f"results: {outcome.run_dir}", file=err)
     try:
         boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.cli.plans import load_plan
+
+if TYPE_CHECKING:
+    from harness.config.plan import Plan
 
 
 def add_parser(sub: Any) -> None:
@@ -26,6 +29,7 @@ def validate_command(args: argparse.Namespace) -> int:
     print(f"{args.spec}: valid — {len(plan.jobs)} jobs")
     for job in plan.jobs:
         print(f"  {job.label}")
+    _network(plan)
     uses = code_uses(plan)
     if not uses:
         print(
@@ -39,3 +43,25 @@ def validate_command(args: argparse.Namespace) -> int:
     for use in uses:
         print(f"  {use.line()}")
     return 0
+
+
+def _network(plan: Plan) -> None:
+    """The entries that read from the Hugging Face hub, whether each is cached, and whether the
+    hub can be reached (harness/config/network.py)."""
+    from harness.config.network import network_needs
+    from harness.config.tasks.hub_access import hub_status
+
+    needs = network_needs(plan)
+    if not needs:
+        print("network: none needed (every task and model is local or built in)")
+        return
+    status = hub_status()
+    reach = "reachable" if status.reachable else f"NOT reachable: {status.reason}"
+    missing = sum(n.cached is None for n in needs)
+    print(
+        f"network: {len(needs)} entr{'y' if len(needs) == 1 else 'ies'} read from the Hugging "
+        f"Face hub ({reach}); {missing} not cached"
+        + ("" if status.reachable or not missing else ": those jobs will fail until cached")
+    )
+    for need in needs:
+        print(f"  {need.line()}")

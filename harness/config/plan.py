@@ -16,9 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
+from harness.config.network import network_needs
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
+from harness.config.tasks.hub_access import use_hub
 from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
@@ -244,7 +246,13 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         check_catalogued(factory)
         return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
 
-    check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
+    _not_shadowing(entry)
+    if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
+        from harness.config.tasks.recipe_files import recipe_files
+
+        recipe_files(entry, base_dir)
+    else:
+        check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
     def load() -> Task:
         from harness.config.tasks.loader import load_task
@@ -252,6 +260,17 @@ def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
         return load_task(entry, base_dir=base_dir)
 
     return TaskPlan(name=entry.name, load=load, origin=f"spec ({entry.source})")
+
+
+def _not_shadowing(entry: TaskSpec) -> None:
+    """An inline task named like a catalogue task replaces it only when it says so."""
+    if entry.name in task_registry() and not entry.override:
+        raise SpecError(
+            f"task {entry.name!r}: an inline task with a catalogue task's name would replace it "
+            f"in this run; rename it, or set override: true to replace the catalogue's "
+            f"{entry.name!r}"
+            + (f" (recipe: {entry.recipe} keeps its preparation)" if entry.recipe else "")
+        )
 
 
 def _jobs(
@@ -354,7 +373,7 @@ def build_plan(
         _task_shapes(spec, list(task_plans)),
         [(job.model, job.task) for job in jobs],
     )
-    return Plan(
+    plan = Plan(
         spec=spec,
         base_dir=base_dir,
         models=model_plans,
@@ -363,6 +382,9 @@ def build_plan(
         jobs=jobs,
         protocol=protocol,
     )
+    if network_needs(plan):  # probe the hub once: unreachable means the cache only, at once
+        use_hub()
+    return plan
 
 
 def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:

@@ -7,6 +7,7 @@ config model validates, so a typo in `weigths:` is caught before anything runs.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import types
@@ -43,6 +44,46 @@ class StrictModel(KnownKeys):
 
 
 ImageTransformName = Literal["imagenet-eval"]
+DEFAULT_MISSING: tuple[str, ...] = ("", "?")
+# what a catalogue recipe decides itself (TaskSpec.recipe)
+_RECIPE_FIXES = frozenset(
+    {
+        "input_column",
+        "feature_columns",
+        "label_column",
+        "id_column",
+        "group_columns",
+        "group_bins",
+        "num_classes",
+        "class_names",
+        "bounds",
+        "feature_bounds",
+        "one_hot",
+        "ordinal",
+        "column_names",
+        "missing_values",
+        "delimiter",
+        "missing_rows",
+        "split",
+        "train_split",
+        "subset",
+        "revision",
+    }
+)
+# task keys added after results existed: left out of the spec hash while at their defaults, so
+# a spec that does not use them hashes as it did before they existed (baselines match)
+_LATER_TASK_KEYS: dict[str, Any] = {
+    "column_names": None,
+    "missing_values": list(DEFAULT_MISSING),
+    "delimiter": None,
+    "encoding": "utf-8",
+    "one_hot": {},
+    "ordinal": {},
+    "missing_rows": "refuse",
+    "recipe": None,
+    "layout": "auto",
+    "override": False,
+}
 MAX_SIZE = 1 << 15
 MAX_CLASSES = 1_000_000  # ImageNet-21k has 21,841; more is a typo that would size every array
 Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
@@ -125,6 +166,92 @@ class TaskSpec(StrictModel):
     severities: list[Annotated[int, Field(ge=1, le=5)]] | None = Field(
         default=None, description="CIFAR-10-C / ImageNet-C: the severities to load (default 1-5)"
     )
+    # ---- reading table files and encoding their columns (docs/tasks.md, "Table files") ----
+    column_names: list[str] | None = Field(
+        default=None, description="the column names of a headerless table file, in order"
+    )
+    missing_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING),
+        description="cells that mean missing (after trimming spaces); default '' and '?'",
+    )
+    delimiter: str | None = Field(
+        default=None,
+        description="delimited text: one character (',' ';' '\\t' '|') or 'whitespace' "
+        "(default: ',' for .csv, a tab for .tsv, else the first line's)",
+    )
+    encoding: str = Field(default="utf-8", description="text encoding of delimited files")
+    one_hot: dict[str, list[str] | None] = Field(
+        default_factory=dict,
+        description="tabular: one-hot encode these columns: {column: [categories]} (null: the "
+        "sorted values found in the splits)",
+    )
+    ordinal: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="tabular: encode these columns as their value's position in the list",
+    )
+    missing_rows: Literal["refuse", "drop"] = Field(
+        default="refuse",
+        description="tabular: a row with a missing feature is refused (default) or dropped",
+    )
+    # ---- a catalogue recipe on local files, and shadowing a catalogue name ----
+    recipe: Literal["adult", "compas", "german-credit"] | None = Field(
+        default=None,
+        description="prepare local files with this catalogue task's recipe (labels, groups, "
+        "encodings); source: the raw public files or the hub layout",
+    )
+    layout: Literal["auto", "hub", "uci", "propublica", "statlog"] = Field(
+        default="auto", description="the layout of a recipe's files (default: detected)"
+    )
+    override: bool = Field(
+        default=False, description="this inline task replaces the catalogue task of its name"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_is_tabular(cls, data: Any) -> Any:
+        """A recipe's task is tabular: `modality` may be left out."""
+        if isinstance(data, dict) and data.get("recipe") is not None:
+            return {"modality": "tabular", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _table_keys(self) -> TaskSpec:
+        if self.delimiter is not None and not (
+            len(self.delimiter) == 1 or self.delimiter == "whitespace"
+        ):
+            raise ValueError(
+                f"delimiter must be one character (',' ';' '\\t' '|') or 'whitespace', got "
+                f"{self.delimiter!r}"
+            )
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding {self.encoding!r} is not a text encoding Python knows (utf-8, "
+                "latin-1, cp1252, utf-16, ...)"
+            ) from None
+        if self.column_names is not None and len(set(self.column_names)) != len(self.column_names):
+            raise ValueError("column_names repeats a name; every column needs its own")
+        tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
+        if self.missing_rows != "refuse":
+            tabular_only.append("missing_rows")
+        if tabular_only and self.modality != "tabular":
+            raise ValueError(f"{tabular_only[0]} is only for tabular tasks")
+        both = sorted(set(self.one_hot) & set(self.ordinal))
+        if both:
+            raise ValueError(f"{both[0]} is in one_hot and in ordinal; encode it one way")
+        if self.recipe is not None:
+            fixed = sorted(self.model_fields_set & _RECIPE_FIXES)
+            if fixed:
+                raise ValueError(
+                    f"{fixed[0]}: recipe {self.recipe} fixes the features, labels and groups; "
+                    "remove it (or drop recipe to describe the table yourself)"
+                )
+            if self.modality != "tabular":
+                raise ValueError(f"recipe {self.recipe} makes a tabular task, not {self.modality}")
+        elif "layout" in self.model_fields_set:
+            raise ValueError("layout is the layout of a recipe's files; set recipe: as well")
+        return self
 
     @field_validator("resize", "center_crop", mode="before")
     @classmethod
@@ -326,10 +453,13 @@ class RunSpec(StrictModel):
     def spec_hash(self) -> str:
         # a spec without a protocol hashes as it did before protocols existed (baselines match)
         unset = {k for k in ("protocol", "protocol_sample_ids") if getattr(self, k) is None}
-        payload = json.dumps(
-            self.model_dump(mode="json", exclude={"execution", "threads", "timeout", *unset}),
-            sort_keys=True,
-        )
+        dumped = self.model_dump(mode="json", exclude={"execution", "threads", "timeout", *unset})
+        for task in dumped["tasks"]:
+            if isinstance(task, dict):
+                for key, default in _LATER_TASK_KEYS.items():
+                    if task.get(key) == default:
+                        task.pop(key, None)
+        payload = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -102,6 +102,9 @@ class Task:
     feature_bounds: tuple[tuple[float, float], ...] | None = None
     cell_columns: tuple[str, ...] = ()
     labeled: bool = True
+    # group column -> why its values cannot be used (an empty cell...): the jobs that read that
+    # column fail with this line, the others run (`groups()` leaves the column out)
+    group_problems: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Group and cell columns must be columns of the data (a plugin's task could name one
@@ -150,16 +153,32 @@ class Task:
 
     @cached_property
     def sample_ids(self) -> list[str]:
-        return list(self.data[SAMPLE_ID])
+        return [str(s) for s in self._column(SAMPLE_ID).to_pylist()]
 
     @cached_property
     def labels(self) -> np.ndarray:
-        return np.asarray(self.data[self.label_column], dtype=np.int64)
+        return np.asarray(self._column(self.label_column).to_numpy(), dtype=np.int64)
+
+    def _column(self, name: str) -> pa.ChunkedArray:
+        """One column as Arrow, whole (`self.data[name]` is datasets' lazy column, which numpy
+        and list() read one row at a time)."""
+        if self.data._indices is None:  # rows in order: the table's own column, no copy
+            return self.data.data.column(name)
+        column = self.data.with_format("arrow")[name]
+        return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
 
     def groups(self) -> pd.DataFrame:
-        """Group columns indexed by sample id (empty frame when the task has none)."""
-        frame = self.data.select_columns([SAMPLE_ID, *self.group_columns]).to_pandas()
+        """Usable group columns indexed by sample id (empty frame when the task has none); a
+        column with a problem (`group_problems`) is left out: `check_groups` names it."""
+        usable = [c for c in self.group_columns if c not in self.group_problems]
+        frame = self.data.select_columns([SAMPLE_ID, *usable]).to_pandas()
         return frame.set_index(SAMPLE_ID)
+
+    def check_groups(self, columns: Sequence[str]) -> None:
+        """Refuse to read group columns that have a problem (the first one's line)."""
+        for column in columns:
+            if column in self.group_problems:
+                raise DatasetError(self.group_problems[column])
 
     def cells(self) -> pd.DataFrame:
         """Cell columns (and `source_id` when present) indexed by sample id."""

@@ -605,7 +605,8 @@ class Runner:
                 JobStatus.COMPLETED,
                 seconds=seconds,
                 finished=_now(),
-                notes=result.notes,
+                # a group column left out of the table says why (harness groups shows it)
+                notes=[*result.notes, *job.task.group_problems.values()],
                 shards=len(job.shards) if job.shards is not None else None,
             )
             path = store.write_job(

@@ -192,6 +192,7 @@ class FairnessSuite(Suite):
         assert isinstance(self.config, FairnessConfig)
         raw_groupings = requested_groupings(self.config, task)
         columns = list(dict.fromkeys(c for g in raw_groupings for c in g))
+        task.check_groups(columns)  # a group column with empty cells fails this job alone
         bins = {c: e for c, e in self._bins(task).items() if c in columns}
         available = data_columns(task)
         labels = group_labels(
