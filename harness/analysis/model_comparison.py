@@ -417,7 +417,7 @@ def _board_text(head: HeadlineBoard, d: PairedDiff, a: str, b: str) -> str:
         }
         if keys.get(a) != d.key or keys.get(b) != d.key:
             continue
-        ranking = head.rankings.get(column.id)
+        ranking = head.rankings[j] if j < len(head.rankings) else None
         if ranking is None or a not in ranking.ranks or b not in ranking.ranks:
             return ""
         return _step_text(ranking, column.label, d, a, b)

@@ -5,7 +5,9 @@ picks each table's groupings (the `--by` columns, else every categorical group c
 conditions (one named condition, else all of them), and returns the long rows of
 `harness.analysis.groups.long_rows` for every (table, condition). Every row names its run: a
 results folder holding two runs of one model keeps their rows apart (`repeated_jobs` names the
-jobs held by more than one run). Torch-free (pandas, fairlearn).
+jobs held by more than one run). A condition that several suites' tables of one run, model and
+task hold (every suite stores `clean`) is broken down once, from the table with the most
+samples of it (`--suite` picks another). Torch-free (pandas, fairlearn).
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ def _job_rows(
 ) -> list[dict[str, Any]]:
     """Long rows of one job's table broken down for each of `conditions`."""
     manifest, job = loaded
+    declared = job.record.task_summary.group_labels
     rows: list[dict[str, Any]] = []
     for condition in conditions:
         breakdown = group_breakdown(
@@ -147,20 +150,80 @@ def _job_rows(
             "suite": job.record.suite,
             "run": manifest.run_id,
         }
-        rows += long_rows(meta, breakdown)
+        for row in long_rows(meta, breakdown):
+            label = declared.get(str(row["group_by"]), {}).get(str(row["group"]))
+            rows.append({**row, "label": label} if label else row)
     return rows
 
 
+def group_notes(results: Path, query: GroupQuery) -> dict[str, str]:
+    """The selected tasks' notes on group columns whose coding the source does not document
+    (`TaskSummary.group_notes`), `<task>: <column>` -> note."""
+    return {
+        f"{job.record.task}: {column}": note
+        for _m, job in select_jobs(results, query)
+        for column, note in job.record.task_summary.group_notes.items()
+    }
+
+
+Planned = tuple[Loaded, pd.DataFrame, list[Grouping], list[str]]
+
+
+def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]]:
+    """Each (run, model, task, condition) broken down from one table: the one with the most
+    samples of it (on a tie the first suite in job order); and one line per condition left out
+    of other tables (suite and n). Two runs of one model stay apart (the run column)."""
+    Key = tuple[str, str, str, str]
+
+    def key(loaded: Loaded, condition: str) -> Key:
+        manifest, job = loaded
+        return (manifest.run_id, job.record.model, job.record.task, condition)
+
+    best: dict[Key, tuple[int, int]] = {}
+    counts: list[dict[str, int]] = []
+    for i, (loaded, table, _by, conditions) in enumerate(planned):
+        per = table["condition"].value_counts()
+        counts.append({c: int(per.get(c, 0)) for c in conditions})
+        for c in conditions:
+            k = key(loaded, c)
+            if k not in best or counts[i][c] > best[k][0]:
+                best[k] = (counts[i][c], i)
+    kept: list[Planned] = []
+    dropped: list[str] = []
+    for i, (loaded, table, by, conditions) in enumerate(planned):
+        job = loaded[1]
+        mine = [c for c in conditions if best[key(loaded, c)][1] == i]
+        for c in conditions:
+            if c not in mine:
+                n_best, at = best[key(loaded, c)]
+                shown = planned[at][0][1]
+                dropped.append(
+                    f"{job.record.model} x {job.record.task}: {c} of {job.record.suite} "
+                    f"(n={counts[i][c]}) not repeated; shown from {shown.record.suite} "
+                    f"(n={n_best})"
+                )
+        if mine:
+            kept.append((loaded, table, by, mine))
+    return kept, dropped
+
+
 def stored_group_rows(
-    results: Path, query: GroupQuery, *, on_skip: Callable[[str], None] | None = None
+    results: Path,
+    query: GroupQuery,
+    *,
+    on_skip: Callable[[str], None] | None = None,
+    on_repeat: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
-    `on_skip` hears about each table left out because it has no group column (and no `--by`).
-    Raises ResultsError when nothing is left to show, naming what the results hold.
+    `on_skip` hears about each table left out because it has no group column (and no `--by`);
+    `on_repeat` about each condition not repeated from another suite's table
+    (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
+    results hold.
     """
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
+    planned: list[Planned] = []
     for manifest, job in select_jobs(results, query):
         table = job.table().frame
         by = groupings(table, query.by)
@@ -175,7 +238,13 @@ def stored_group_rows(
         if isinstance(conditions, str):
             skipped.append(conditions)
             continue
-        rows += _job_rows((manifest, job), table, by, conditions, query)
+        planned.append(((manifest, job), table, by, conditions))
+    kept, repeated = once_per_condition(planned)
+    for line in repeated:
+        if on_repeat is not None:
+            on_repeat(line)
+    for loaded, table, by, conditions in kept:
+        rows += _job_rows(loaded, table, by, conditions, query)
     if not rows and skipped:
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from harness.core.errors import HarnessError
 
 DEFAULT_OUT = Path("results")
-DEFAULT_WIDTH = 120  # terminal tables when stdout is not a terminal (logs, files)
+DEFAULT_WIDTH = 100  # terminal output when stdout is not a terminal (logs, files)
 
 
 def quickstart_spec_path() -> Path:
@@ -103,13 +103,13 @@ def add_width_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--width",
         type=non_negative_int,
-        help=f"fit terminal tables to this many characters (default: the terminal's width, "
+        help=f"fit the output to this many characters per line (default: the terminal's width, "
         f"{DEFAULT_WIDTH} when not a terminal; 0: no limit)",
     )
 
 
 def output_width(value: int | None) -> int | None:
-    """The width terminal tables fit: `--width`, else the terminal's (COLUMNS wins), else
+    """The width terminal output fits: `--width`, else the terminal's (COLUMNS wins), else
     DEFAULT_WIDTH; None for `--width 0` (no limit)."""
     if value is not None:
         return value or None

@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, csv_list, positive_int, spec_flag, text
+from harness.cli.arguments import (
+    add_results_argument,
+    add_width_argument,
+    csv_list,
+    output_width,
+    positive_int,
+    spec_flag,
+    text,
+)
 from harness.cli.paths import input_folder
 
 
@@ -45,13 +53,21 @@ def add_parser(sub: Any) -> None:
         help="bootstrap resamples (default 1000)",
     )
     grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    add_width_argument(grp)
     grp.set_defaults(handler=groups_command)
 
 
 def groups_command(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
-    from harness.analysis.stored_groups import GroupQuery, repeated_jobs, stored_group_rows
+    from harness.analysis.stored_groups import (
+        GroupQuery,
+        group_notes,
+        repeated_jobs,
+        stored_group_rows,
+    )
+    from harness.present.escaping import terminal_text
     from harness.present.groups_view import render
+    from harness.present.tables import wrap
 
     query = GroupQuery(
         task=args.task,
@@ -64,22 +80,33 @@ def groups_command(args: argparse.Namespace) -> int:
         resamples=args.resamples,
     )
     skipped: list[str] = []
-    rows = stored_group_rows(
-        input_folder(args.results, "results folder"), query, on_skip=skipped.append
-    )
-    sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    repeated: list[str] = []
+    results = input_folder(args.results, "results folder")
+    rows = stored_group_rows(results, query, on_skip=skipped.append, on_repeat=repeated.append)
+    width = output_width(args.width)
+    codings = group_notes(results, query)
+    shown_text = render(rows, args.format, width=width, codings=codings)
+    sys.stdout.write(shown_text.rstrip("\n") + "\n")
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width), file=sys.stderr)
+
     for label, runs in repeated_jobs(rows).items():
-        print(
+        say(
             f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
-            "apart by the run column (pick one with --run)",
-            file=sys.stderr,
+            "apart by the run column (pick one with --run)"
         )
     if skipped:
         names = [m.split(":", 1)[0] for m in skipped]
         shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
-        print(
+        say(
             f"left out {len(names)} table(s) without group columns ({shown}); "
-            "--by label gives a by-class view",
-            file=sys.stderr,
+            "--by label gives a by-class view"
+        )
+    if repeated:
+        say(
+            f"each condition is shown once per model and task, from the table with the most "
+            f"samples of it ({len(repeated)} repeat(s) in other suites' tables left out; "
+            "--suite picks a table)"
         )
     return 0

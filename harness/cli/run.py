@@ -24,6 +24,7 @@ from harness.core.errors import HarnessError
 if TYPE_CHECKING:
     from harness.cli.progress_display import ProgressDisplay
     from harness.config.spec import ExecutionSpec
+    from harness.run.runner import RunOutcome
 
 
 def add_parser(sub: Any) -> None:
@@ -81,6 +82,12 @@ def add_parser(sub: Any) -> None:
     )
     add_width_argument(run)
     run.add_argument(
+        "--report",
+        type=Path,
+        metavar="FOLDER",
+        help="also write the HTML report (and summary.md) of this run into FOLDER",
+    )
+    run.add_argument(
         "--threads",
         type=spec_flag("RunSpec", "threads"),
         help="CPU threads per job (default: the spec's threads:, else chosen per job: one for "
@@ -96,32 +103,72 @@ def add_parser(sub: Any) -> None:
     run.set_defaults(handler=run_command)
 
 
-def _display(settings: ExecutionSpec) -> ProgressDisplay:
-    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py)."""
+def _display(settings: ExecutionSpec, width: int | None) -> ProgressDisplay:
+    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py),
+    every line within `width` (None: no limit)."""
     from harness.cli.progress_display import ProgressDisplay
 
     err = sys.stderr
-    return ProgressDisplay(err, live=err.isatty(), concurrent=settings.executor != "local")
+    return ProgressDisplay(
+        err,
+        live=err.isatty(),
+        concurrent=settings.executor != "local",
+        width=lambda: width or 1 << 20,
+    )
+
+
+def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
+    """The headline per task, skipped jobs once per reason, and where the rest is
+    (present/run_end_view.py); the report when --report asks for it."""
+    from harness.analysis.headline import headline_board, read_outcomes
+    from harness.analysis.leaderboard import build_boards
+    from harness.core.manifest import JobStatus
+    from harness.present.run_end_view import run_end_text
+
+    try:
+        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
+    except HarnessError as exc:
+        print(f"(no leaderboard: {exc})", file=sys.stderr)
+        return
+    report = None
+    if args.report is not None:
+        from harness.present.site import build_site
+
+        report = str(build_site(outcome.run_dir, args.report, allow_partial=True))
+    outcomes = read_outcomes(outcome.run_dir)
+    skipped = [(o.job.suite, o.message) for o in outcome.outcomes if o.status == JobStatus.SKIPPED]
+    text = run_end_text(
+        [headline_board(b, outcomes) for b in boards],
+        run_dir=str(outcome.run_dir),
+        width=output_width(args.width),
+        skipped=skipped,
+        report=report,
+    )
+    print(text)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from harness.analysis.leaderboard import build_boards
-    from harness.present.leaderboard_view import render_table
+    from harness.present.escaping import terminal_text
+    from harness.present.tables import wrap
     from harness.run.runner import Runner
+
+    width = output_width(args.width)
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width), file=sys.stderr)
 
     spec_path = args.spec or quickstart_spec_path()
     output_folder(args.out, "--out", create=False)  # the runner makes it, under its lock
     plan = load_plan(args, spec_path)
-    err = sys.stderr
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:
         origin += f", protocol {plan.protocol.ref.label}"
-    print(
-        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {origin}",
-        file=err,
+    say(
+        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × "
+        f"{len(plan.suites)} suites) from {origin}"
     )
     settings = execution(args, plan.spec)
-    display = _display(settings)
+    display = _display(settings, width)
     runner = Runner(
         plan,
         out_dir=args.out,
@@ -132,22 +179,20 @@ def run_command(args: argparse.Namespace) -> int:
     )
     with display.beside_logs():  # log records and warnings never land on the progress line
         outcome = runner.run()
-    print(f"results: {outcome.run_dir}", file=err)
-    try:
-        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
-        print(render_table(boards, width=output_width(args.width)))
-    except HarnessError as exc:
-        print(f"(no leaderboard: {exc})", file=err)
+    say(f"results: {outcome.run_dir}")
+    _end(args, outcome)
+    # errors stay one line each, unwrapped: a script or a reader greps for them
     if outcome.interrupted:
         print(
-            f"error: run interrupted by {outcome.signal}; rerun the same command to resume (finished jobs are kept)",
-            file=err,
+            f"error: run interrupted by {outcome.signal}; rerun the same command to resume "
+            "(finished jobs are kept)",
+            file=sys.stderr,
         )
     for o in outcome.failed:
-        print(f"error: job {o.job.label} failed: {o.message}", file=err)
+        print(f"error: job {o.job.label} failed: {o.message}", file=sys.stderr)
     if outcome.failed:
-        print(
-            f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see {outcome.run_dir / 'manifest.json'}",
-            file=err,
+        say(
+            f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see "
+            f"{outcome.run_dir / 'manifest.json'}"
         )
     return outcome.exit_code

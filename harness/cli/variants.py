@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, text
+from harness.cli.arguments import add_results_argument, add_width_argument, output_width, text
 from harness.cli.paths import input_folder
 
 
@@ -18,6 +18,7 @@ def add_parser(sub: Any) -> None:
     add_results_argument(var)
     var.add_argument("--task", type=text, help="only this task")
     var.add_argument("--format", choices=["table", "md", "json"], default="table")
+    add_width_argument(var)
     var.add_argument(
         "--allow-partial",
         action="store_true",
@@ -43,5 +44,6 @@ def variants_command(args: argparse.Namespace) -> int:
         gaps.refuse(args.results)
     comparisons = compare_variants(loaded, task=args.task)
     mark_partial(comparisons, gaps)
-    sys.stdout.write(render(comparisons, args.format).rstrip("\n") + "\n")
+    text = render(comparisons, args.format, width=output_width(args.width))
+    sys.stdout.write(text.rstrip("\n") + "\n")
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -30,6 +31,7 @@ from pydantic import (
 from harness.core.errors import SpecError
 from harness.core.input_types import loose_value, not_kind
 from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
+from harness.core.threat_model import Headline, ThreatNorm, headline_from_mapping, parse_eps
 from harness.core.validation import KnownKeys, format_validation_error
 
 MAX_SPEC_BYTES = MAX_YAML_BYTES  # a spec is a short text; refuse megabyte YAML before reading it
@@ -369,6 +371,12 @@ class ExecutionSpec(StrictModel):
         return self
 
 
+def _budget(value: float | str) -> float | str:
+    """A headline budget: a positive number or a fraction such as `8/255`."""
+    parse_eps(value)
+    return value
+
+
 def _entry_kind(value: Any) -> str:
     """A list entry is a registered name (str) or an inline spec (anything else)."""
     return "name" if isinstance(value, str) else ""
@@ -401,6 +409,12 @@ class RunSpec(StrictModel):
     protocol: str | None = Field(default=None, pattern=NAME_PATTERN)
     protocol_sample_ids: str | None = Field(
         default=None, description="the file of image ids a protocol evaluates (docs/protocols.md)"
+    )
+    # per task: the threat model(s) its robust accuracy is headlined at, norm -> budget, most
+    # important first (`{}`: none); replaces the catalogue's (harness/config/tasks/headlines.py)
+    headline: dict[str, dict[ThreatNorm, Annotated[float | str, AfterValidator(_budget)]]] = Field(
+        default_factory=dict,
+        description="per task name: {norm: budget} headlined on boards, e.g. {linf: 8/255}",
     )
 
     @model_validator(mode="before")
@@ -450,9 +464,30 @@ class RunSpec(StrictModel):
                 )
         return tasks
 
+    @field_validator("headline")
+    @classmethod
+    def _headline_tasks(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        tasks = info.data.get("tasks") or []
+        names = [t if isinstance(t, str) else t.name for t in tasks]
+        unknown = [t for t in value if t not in names]
+        if tasks and unknown:
+            raise ValueError(
+                f"names task {unknown[0]!r}, which this spec does not list "
+                f"(tasks: {', '.join(names)})"
+            )
+        return value
+
+    def headline_of(self, task: str) -> Headline | None:
+        """The spec's headline threat model(s) of `task` (None: the spec sets none)."""
+        if task not in self.headline:
+            return None
+        return headline_from_mapping(self.headline[task], key=f"headline.{task}")
+
     def spec_hash(self) -> str:
-        # a spec without a protocol hashes as it did before protocols existed (baselines match)
+        # a spec without a protocol hashes as it did before protocols existed (baselines match);
+        # so does one without headline threat models
         unset = {k for k in ("protocol", "protocol_sample_ids") if getattr(self, k) is None}
+        unset |= {"headline"} if not self.headline else set()
         dumped = self.model_dump(mode="json", exclude={"execution", "threads", "timeout", *unset})
         for task in dumped["tasks"]:
             if isinstance(task, dict):

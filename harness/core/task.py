@@ -27,6 +27,7 @@ import torch
 from harness.core.errors import DatasetError
 from harness.core.manifest import Modality, TaskSummary
 from harness.core.subsets import stratified_indices
+from harness.core.threat_model import Headline
 
 SAMPLE_ID = "sample_id"
 SOURCE_ID = "source_id"  # the id of the clean image a corrupted one was made from
@@ -73,7 +74,10 @@ class Task:
     can be expressed per feature (`feature_box()`); None means every feature uses `bounds`.
     `group_columns` name sensitive attributes kept beside the data; `group_bins` says how
     continuous attributes are binned for the fairness suite; `group_labels` gives readable names of
-    group values (in display order) for reports. `cell_columns` split the task into
+    group values (in display order) for reports, and `group_notes` one note per group column
+    whose coding the source does not document (shown once, never guessed). `headline` is the
+    threat model its robust accuracy is headlined at (harness.core.threat_model; most important
+    first, empty for none). `cell_columns` split the task into
     evaluation cells (a published corruption set: `corruption`, `severity`); a `source_id` column,
     when present, names the clean image each row was made from. `decoder` streams inputs that are
     not stored ready to use (see the module docstring). An unlabeled task (`labeled=False`, an OOD
@@ -94,6 +98,9 @@ class Task:
     group_bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
     # human-readable labels of group values, per group column, in display order (reports)
     group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # per group column: why its values are shown as recorded (an undocumented coding)
+    group_notes: dict[str, str] = field(default_factory=dict)
+    headline: Headline = ()
     source: str = ""
     description: str = ""
     limit: int | None = None
@@ -293,6 +300,8 @@ class Task:
             bounds=self.bounds,
             group_columns=self.group_columns,
             group_labels=self.group_labels,
+            group_notes=self.group_notes,
+            headline=self.headline,
             class_names=self.class_names,
             fingerprint=self.fingerprint,
             source=self.source,

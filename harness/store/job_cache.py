@@ -24,7 +24,7 @@ from pathlib import Path
 
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobRecord
-from harness.store import atomic, nofollow
+from harness.store import atomic, links, nofollow
 from harness.store.record_file import record_text
 from harness.store.run_store import RunStore, StoredJob, read_job
 
@@ -39,7 +39,10 @@ def find_reusable(results_dir: Path, store: RunStore, dirname: str, key: str) ->
     candidates = [
         p / "jobs" / dirname
         for p in runs.iterdir()
-        if p.is_dir() and p.resolve() != here and (p / "jobs" / dirname / "job.json").is_file()
+        if p.is_dir()
+        and p.resolve() != here
+        and (p / "jobs" / dirname / "job.json").is_file()
+        and not _through_a_link(p / "jobs" / dirname)
     ]
     for path in sorted(candidates, key=lambda p: (p / "job.json").stat().st_mtime, reverse=True):
         try:
@@ -49,6 +52,13 @@ def find_reusable(results_dir: Path, store: RunStore, dirname: str, key: str) ->
         if job.record.key == key:
             return job
     return None
+
+
+def _through_a_link(job_dir: Path) -> bool:
+    """Whether reading the job folder would follow a symbolic link (its run folder, `jobs`, the
+    folder or a file in it): such a copy is passed over, never read (harness/store/links.py)."""
+    chain = [job_dir.parent.parent, job_dir.parent, job_dir]
+    return any(links.is_link(p) for p in chain) or links.first_link(job_dir) is not None
 
 
 class DamagedSource(ResultsError):
@@ -98,6 +108,8 @@ def copy_job(
     final = store.jobs_dir / dirname
     tmp = store.jobs_dir / f".tmp-{dirname}-{os.getpid()}"
     try:
+        links.refuse_link(store.jobs_dir)
+        links.refuse_link(tmp)
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)

@@ -87,7 +87,8 @@ def test_live_line_is_redrawn_and_cut_to_the_terminal_width() -> None:
     assert len(redraws) == 3
     assert all(len(r.rstrip("\n")) <= 39 for r in redraws[:2])
     assert redraws[1].endswith("…")
-    assert redraws[2] == "[1/1] digits-cnn × digits × adversarial: FAILED: timed out\n"
+    # the outcome stays in the terminal: wrapped to its width, not cut
+    assert redraws[2] == "[1/1] digits-cnn × digits × adversarial:\n    FAILED: timed out\n"
 
 
 def test_a_run_in_a_log_shows_each_job_once(
@@ -250,3 +251,29 @@ def test_library_warnings_and_records_are_quiet_unless_verbose(
     assert [str(w.message)[:20] for w in seen] == ["ours", "Trying to unpickle e"]
     assert logging.getLogger("datasets").getEffectiveLevel() == logging.ERROR
     assert logging.getLogger("harness").getEffectiveLevel() == logging.WARNING
+
+
+def test_a_skip_reason_is_written_once() -> None:
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=False, width=lambda: 200)
+    reason = "task 'digits' has no group columns (sensitive attributes)"
+    for i in (1, 2, 3):
+        job = Job(model=f"m{i}", task="digits", suite="fairness")
+        display.started(i, 3, job)
+        display.finished(i, 3, JobOutcome(job, JobStatus.SKIPPED, message=reason))
+    lines = err.getvalue().splitlines()
+    assert lines[0] == f"[1/3] m1 × digits × fairness ... skipped: {reason}"
+    assert lines[1:] == [
+        "[2/3] m2 × digits × fairness ... skipped: same reason as [1/3]",
+        "[3/3] m3 × digits × fairness ... skipped: same reason as [1/3]",
+    ]
+
+
+def test_plain_lines_wrap_to_the_width() -> None:
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=False, width=lambda: 60)
+    display.started(1, 1, JOB)
+    display.finished(1, 1, JobOutcome(JOB, JobStatus.FAILED, message="x " * 60))
+    lines = err.getvalue().splitlines()
+    assert len(lines) > 1 and max(len(line) for line in lines) <= 60
+    assert lines[0].startswith("[1/1] digits-cnn × digits × adversarial ... FAILED: x")

@@ -20,7 +20,7 @@ from tests.conftest import TINY_SPEC
 
 def _run(spec: Path, out: Path, *args: str) -> dict[str, dict]:
     """Run `spec` into `out`; the manifest's job lines by model."""
-    assert main(["run", str(spec), "--out", str(out), *args]) == 0
+    assert main(["run", str(spec), "--out", str(out), "--width", "0", *args]) == 0
     (manifest,) = (out / "runs").glob("*/manifest.json")
     return {j["model"]: j for j in json.loads(manifest.read_text())["jobs"]}
 

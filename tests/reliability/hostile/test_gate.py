@@ -76,14 +76,16 @@ def test_a_metric_one_run_lacks_fails_the_gate(
 ) -> None:
     base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
     edit_metrics((base if side == "baseline" else cur) / "jobs" / job, _without(key))
-    code, out, err = cli("check", "--baseline", base, "--current", cur)
+    code, out, err = cli("check", "--width", "0", "--baseline", base, "--current", cur)
     assert code == 1, (out, err)
     row = next(line for line in out.splitlines() if line.startswith("FAIL") and key in line)
     other = "current run" if side == "current" else "baseline"
     assert f"metric missing from the {other}" in row, row
     ignore = tmp_path / "ignore.yaml"
     ignore.write_text(f"metrics:\n  {key.split('[')[0]}: {{ignore: true}}\n")  # m2 still has it
-    code, out, err = cli("check", "--baseline", base, "--current", cur, "--policy", ignore)
+    code, out, err = cli(
+        "check", "--width", "0", "--baseline", base, "--current", cur, "--policy", ignore
+    )
     assert code == 0, (out, err)
 
 
@@ -112,7 +114,7 @@ def test_an_impossible_stored_fraction_is_refused_as_damage(
     change, words = DAMAGE[case]
     job = next(((base if side == "baseline" else cur) / "jobs").glob("m1--*--accuracy--*"))
     edit_metrics(job, lambda records: [dict(records[0], **change), *records[1:]])
-    code, _out, err = cli("check", "--baseline", base, "--current", cur)
+    code, _out, err = cli("check", "--width", "0", "--baseline", base, "--current", cur)
     line = one_error_line(err)
     assert code == 2 and words in line and str(job / "metrics.json") in line, line
     assert "record 0 ('top1_acc')" in line
