@@ -7,12 +7,16 @@ tests/analysis (test_interval_coverage.py, test_class_mean_intervals.py,
 test_paired_intervals.py, test_gate_power.py) check the hardest cells of the same grids.
 
     python benchmarks/interval_coverage.py [--reps 2000] [--seed 0]        # every section
-    python benchmarks/interval_coverage.py --class-means --ece --paired --gate-power  # some
+    python benchmarks/interval_coverage.py --class-means --ece --reps 2000   # some sections
+    python benchmarks/interval_coverage.py --paired --reps 2000
+    python benchmarks/interval_coverage.py --means --reps 2000
+    python benchmarks/interval_coverage.py --gate-power --reps 1000
 
 Sections: the original families (proportions, disparities, OOD detection, timing medians);
 `--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
-balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--means` Brier and NLL; `--paired` the exact
-McNemar interval of a paired difference; `--gate-power` the gate's printed MDE and how often a
+balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--means` Brier
+and NLL; `--paired` the exact McNemar interval of a paired difference and how often it excludes
+0 when the models are equal; `--gate-power` the gate's printed MDE and how often a
 regression of that size (and of 0.02 and 0.05) is caught. Truths: benchmarks/coverage_cases.py.
 """
 
@@ -278,7 +282,8 @@ def ece_rows(gen: np.random.Generator, reps: int) -> list[str]:
 
 def mean_rows(gen: np.random.Generator, reps: int) -> list[str]:
     """Brier (bounded mean) and NLL (percentile bootstrap, given with >= MIN_NLL_ERRORS wrong
-    samples; the share of samples that get one is printed beside its coverage)."""
+    samples; the share of samples that get one is printed beside its coverage, and in brackets
+    what the bootstrap would cover on the samples with fewer errors, where it is not given)."""
     rows = []
     for confidence in (0.5, 0.9, 0.975, 0.988):
         for slope in (1.0, 0.5):
@@ -289,25 +294,30 @@ def mean_rows(gen: np.random.Generator, reps: int) -> list[str]:
             what = f"accuracy {float(y.mean()):.2f}"
             brier_cells, nll_cells = [], []
             for n in (30, 50, 200, 1000):
-                hb = hn = given = 0
+                hb = 0
+                nll_hits = {True: 0, False: 0}  # by whether the interval is given
+                nll_runs = {True: 0, False: 0}
                 for r in range(reps):
                     c, y = cal.draw(gen, n)
                     nll, brier = cal.losses(c, y)
                     ci = bounded_mean_ci(brier, 0.0, 2.0)
                     hb += ci is not None and ci[0] <= t_brier <= ci[1]
-                    if int((~y).sum()) >= MIN_NLL_ERRORS:
-                        given += 1
-                        cis = bootstrap_joint(
-                            lambda idx, v=nll: {"nll": v[idx].mean(axis=1)},
-                            n,
-                            seed=r,
-                            name="nll",
-                            resamples=1000,
-                        )
-                        lo, hi = cis["nll"] or (np.nan, np.nan)
-                        hn += lo <= t_nll <= hi
+                    errors = int((~y).sum())
+                    if errors == 0:
+                        continue
+                    cis = bootstrap_joint(
+                        lambda idx, v=nll: {"nll": v[idx].mean(axis=1)},
+                        n,
+                        seed=r,
+                        name="nll",
+                        resamples=1000,
+                    )
+                    lo, hi = cis["nll"] or (np.nan, np.nan)
+                    given = errors >= MIN_NLL_ERRORS
+                    nll_runs[given] += 1
+                    nll_hits[given] += lo <= t_nll <= hi
                 brier_cells.append(f"{hb / reps:.3f}")
-                nll_cells.append(f"{hn / given:.3f} ({given / reps:.0%})" if given else "none")
+                nll_cells.append(_nll_cell(nll_hits, nll_runs, reps))
             rows.append(
                 f"| Brier (bounded mean), {what} | n=30/50/200/1000 | {' / '.join(brier_cells)} |"
             )
@@ -318,12 +328,24 @@ def mean_rows(gen: np.random.Generator, reps: int) -> list[str]:
     return rows
 
 
+def _nll_cell(hits: dict[bool, int], runs: dict[bool, int], reps: int) -> str:
+    """Coverage where the interval is given (and the share given); the bootstrap's coverage on
+    the samples with 1 to MIN_NLL_ERRORS - 1 errors, where it is not, in brackets."""
+    given = f"{hits[True] / runs[True]:.3f} ({runs[True] / reps:.0%})" if runs[True] else "none"
+    if not runs[False]:
+        return given
+    return f"{given} [fewer errors: {hits[False] / runs[False]:.3f}]"
+
+
 def paired_rows(gen: np.random.Generator, reps: int) -> list[str]:
-    """The exact McNemar interval; the models disagree on their error rate (at least on diff)."""
+    """The exact McNemar interval; the models disagree on their error rate (at least on diff).
+    Beside the coverage: how often the interval excludes 0 when the models are equal (the
+    test's false rejections; the interval excludes 0 exactly when McNemar's p < 0.05)."""
     rows = []
     for n in (30, 50, 200, 1000):
         for accuracy in (0.5, 0.9, 0.98, 0.99):
             cells = []
+            rejected = 0
             for diff in (0.0, 0.01, 0.03):
                 churn = max(min(accuracy, 1 - accuracy), diff)
                 hits = 0
@@ -331,10 +353,12 @@ def paired_rows(gen: np.random.Generator, reps: int) -> list[str]:
                     a, b = paired_outcomes(gen, n, accuracy, accuracy - diff, churn)
                     ci = mcnemar_difference(int((a & ~b).sum()), int((~a & b).sum()), n)
                     hits += ci is not None and ci[0] <= diff <= ci[1]
+                    rejected += diff == 0.0 and ci is not None and not ci[0] <= 0.0 <= ci[1]
                 cells.append(f"{hits / reps:.3f}")
             rows.append(
                 f"| paired accuracy difference (exact McNemar), n={n}, accuracy {accuracy} | "
-                f"difference 0/0.01/0.03 | {' / '.join(cells)} |"
+                f"difference 0/0.01/0.03 | {' / '.join(cells)} (excludes 0 at no difference: "
+                f"{rejected / reps:.3f}) |"
             )
     return rows
 
