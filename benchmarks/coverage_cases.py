@@ -8,6 +8,10 @@ full grids) and the seeded coverage tests in tests/analysis (a few cells of the 
 - calibration: top-label confidences from a scaled Beta around an accuracy level and a true
   calibration map sigmoid(s * logit(c)) (s = 1: calibrated; s < 1: overconfident). Draws
   (confidence, correct) samples; the truth is the population's binned ECE.
+- a corruption family: the same images under several severities, P(correct) on the logit scale
+  the sum of a level, an image effect shared by the severities and a severity effect (or a few
+  hard images failing half their cells, the rest never); draws (severities, images) outcomes,
+  the truth is the population's mean accuracy over the severities.
 - paired outcomes: two models' 0/1 outcomes on the same samples with given accuracies and a
   given share of samples on which they disagree (churn).
 - the gate's power: the MDE the gate prints for top-1 on an identical rerun among m checked
@@ -122,6 +126,59 @@ class Calibration:
         f = self.accuracy(c)
         gap = np.bincount(confidence_bins(c, ECE_BINS), f - c, ECE_BINS)
         return float(np.abs(gap).sum() / size), float(f.mean())
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)))
+
+
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(80)  # E over N(0, 1) by quadrature
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+@dataclass(frozen=True)
+class Family:
+    """One corruption family: `cells` severities of the same images. logit P(correct) =
+    level + b_i + d_s, the image effect b_i ~ N(0, sigma^2) shared by the severities, d_s
+    from +1 (mild) to -1 (severe). With `hard` > 0 instead: a share `hard` of the images fails
+    each severity with probability 1/2, the others never (errors concentrated on few images)."""
+
+    level: float
+    sigma: float
+    hard: float = 0.0
+    cells: int = 5
+
+    @classmethod
+    def at(cls, accuracy: float, sigma: float) -> Family:
+        """The logit family whose population mean accuracy is `accuracy` (bisection)."""
+        lo, hi = -30.0, 30.0
+        for _ in range(50):
+            mid = (lo + hi) / 2.0
+            lo, hi = (mid, hi) if cls(mid, sigma).truth() < accuracy else (lo, mid)
+        return cls((lo + hi) / 2.0, sigma)
+
+    @classmethod
+    def few_hard(cls, accuracy: float) -> Family:
+        return cls(0.0, 0.0, hard=2.0 * (1.0 - accuracy))
+
+    def _spread(self) -> np.ndarray:
+        return np.linspace(1.0, -1.0, self.cells)
+
+    def truth(self) -> float:
+        if self.hard:
+            return 1.0 - self.hard / 2.0
+        p = _expit(self.level + self.sigma * _NODES[:, None] + self._spread()[None, :])
+        return float((_WEIGHTS[:, None] * p).sum(axis=0).mean())
+
+    def draw(self, gen: np.random.Generator, images: int) -> np.ndarray:
+        """(severities, images) 0/1 outcomes."""
+        if self.hard:
+            fail = np.where(gen.random(images) < self.hard, 0.5, 0.0)
+            return gen.random((self.cells, images)) >= fail[None, :]
+        b = gen.normal(0.0, self.sigma, images)
+        return gen.random((self.cells, images)) < _expit(
+            self.level + b[None, :] + self._spread()[:, None]
+        )
 
 
 def paired_outcomes(

@@ -10,14 +10,16 @@ test_paired_intervals.py, test_gate_power.py) check the hardest cells of the sam
     python benchmarks/interval_coverage.py --class-means --ece --reps 2000   # some sections
     python benchmarks/interval_coverage.py --paired --reps 2000
     python benchmarks/interval_coverage.py --means --reps 2000
+    python benchmarks/interval_coverage.py --families --reps 2000
     python benchmarks/interval_coverage.py --gate-power --reps 1000
 
 Sections: the original families (proportions, disparities, OOD detection, timing medians);
 `--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
 balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--means` Brier
-and NLL; `--paired` the exact McNemar interval of a paired difference and how often it excludes
-0 when the models are equal; `--gate-power` the gate's printed MDE and how often a
-regression of that size (and of 0.02 and 0.05) is caught. Truths: benchmarks/coverage_cases.py.
+and NLL; `--families` a corruption family's mean over its severities; `--paired` the exact
+McNemar interval of a paired difference and how often it excludes 0 when the models are equal;
+`--gate-power` the gate's printed MDE and how often a regression of that size (and of 0.02 and
+0.05) is caught. Truths: benchmarks/coverage_cases.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 from coverage_cases import (
     Calibration,
     Classes,
+    Family,
     detection_rate,
     local_accuracy,
     paired_outcomes,
@@ -41,6 +44,7 @@ from harness.analysis.class_mean_intervals import class_mean
 from harness.analysis.intervals import (
     bootstrap_joint,
     bounded_mean_ci,
+    cell_mean,
     mcnemar_difference,
     median_ci,
     wilson_bounds,
@@ -337,6 +341,40 @@ def _nll_cell(hits: dict[bool, int], runs: dict[bool, int], reps: int) -> str:
     return f"{given} [fewer errors: {hits[False] / runs[False]:.3f}]"
 
 
+def family_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    """A corruption family's mean over its 5 severities (`intervals.cell_mean`: the interval of
+    per-family corruption error, 1 minus it, and of a tabular / text family's accuracy), at
+    accuracies drawn +-50% around each grid value. Each severity's own accuracy is a proportion
+    (Wilson: the proportion rows)."""
+    shapes = {
+        "image effect sd 0.3": lambda acc: Family.at(acc, 0.3),
+        "image effect sd 1.5": lambda acc: Family.at(acc, 1.5),
+        "errors on few images": Family.few_hard,
+    }
+    rows = []
+    for shape, make in shapes.items():
+        for n in (30, 50, 200, 1000):
+            cells = []
+            for accuracy in (0.5, 0.9, 0.98, 0.99):
+                if shape == "errors on few images" and accuracy == 0.5:
+                    cells.append("—")  # half the images hard: not "few"
+                    continue
+                hits = 0
+                blocks = 20
+                for _ in range(blocks):
+                    family = make(local_accuracy(gen, accuracy))
+                    truth = family.truth()
+                    for _ in range(reps // blocks):
+                        ci = cell_mean(list(family.draw(gen, n))).ci
+                        hits += ci is not None and ci[0] <= truth <= ci[1]
+                cells.append(f"{hits / (blocks * (reps // blocks)):.3f}")
+            rows.append(
+                f"| corruption family (5 severities), {shape}, n={n} | "
+                f"accuracy 0.5/0.9/0.98/0.99 | {' / '.join(cells)} |"
+            )
+    return rows
+
+
 def paired_rows(gen: np.random.Generator, reps: int) -> list[str]:
     """The exact McNemar interval; the models disagree on their error rate (at least on diff).
     Beside the coverage: how often the interval excludes 0 when the models are equal (the
@@ -392,7 +430,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    sections = ("class_means", "ece", "means", "paired", "gate_power")
+    sections = ("class_means", "ece", "means", "families", "paired", "gate_power")
     for name in sections:
         parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
     args = parser.parse_args()
@@ -408,6 +446,7 @@ def main() -> None:
         ("class_means", class_means),
         ("ece", ece_rows),
         ("means", mean_rows),
+        ("families", family_rows),
         ("paired", paired_rows),
     )
     for name, part in parts:
