@@ -324,7 +324,7 @@ def mean_rows(gen: np.random.Generator, reps: int) -> list[str]:
                 brier_cells.append(f"{hb / reps:.3f}")
                 boot_cells.append(f"{covered / reps:.3f}")
                 given_cells.append(
-                    f"{given / reps:.0%}: {given_covered / given:.3f}" if given else "0%"
+                    f"{given / reps:.1%}: {given_covered / given:.3f}" if given else "none"
                 )
                 miss_cells.append(f"{(given - given_covered) / reps:.3f}")
             grid = "n=30/50/200/1000"
