@@ -13,8 +13,8 @@ test_paired_intervals.py, test_gate_power.py) check the hardest cells of the sam
     python benchmarks/interval_coverage.py --families --reps 2000
     python benchmarks/interval_coverage.py --gate-power --reps 1000
 
-Sections: the original families (proportions, disparities, OOD detection, timing medians);
-`--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
+Sections: the original families (proportions, disparities, OOD detection and its grid, timing
+medians); `--ood-grid` only the OOD grid of AUROC and FPR@95 intervals; `--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
 balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--means` Brier
 and NLL; `--families` a corruption family's mean over its severities; `--paired` the exact
 McNemar interval of a paired difference and how often it excludes 0 when the models are equal;
@@ -156,7 +156,7 @@ def detection_rows(gen: np.random.Generator, reps: int) -> list[str]:
                 hits += ci is not None and ci[0] <= auc <= ci[1]
             cells.append(f"{hits / reps:.3f}")
         rows.append(
-            f"| OOD AUROC (DeLong, logit), {m} ID / {n} OOD | AUROC 0.5/0.8/0.95/0.99 | {' / '.join(cells)} |"
+            f"| OOD AUROC (DeLong t hull score), {m} ID / {n} OOD | AUROC 0.5/0.8/0.95/0.99 | {' / '.join(cells)} |"
         )
     for m, n in ((50, 50), (100, 100), (719, 300)):
         cells = []
@@ -165,7 +165,7 @@ def detection_rows(gen: np.random.Generator, reps: int) -> list[str]:
             hits = 0
             for _ in range(reps):
                 s_in, s_out = gen.normal(shift, 1.0, m), gen.normal(0.0, 1.0, n)
-                lo, hi = detection.fpr_ci(s_in, s_out, gen.integers(0, m, size=(200, m)))
+                lo, hi = detection.fpr_ci(s_in, s_out)
                 hits += lo <= fpr <= hi
             cells.append(f"{hits / reps:.3f}")
         rows.append(
@@ -184,6 +184,31 @@ def detection_rows(gen: np.random.Generator, reps: int) -> list[str]:
         rows.append(
             f"| OOD AUPR, {m} ID / {n} OOD | binormal AUROC 0.6/0.8/0.95/0.99 | {' / '.join(cells)} |"
         )
+    return rows
+
+
+def ood_grid(gen: np.random.Generator, reps: int) -> list[str]:
+    """Issue 34's grid: AUROC 0.6-0.99 and 100-5,000 samples in each set; each row gives the
+    AUROC interval's coverage and the FPR@95 interval's (of the true FPR at the true threshold)."""
+    rows = []
+    for auc in (0.6, 0.75, 0.9, 0.99):
+        shift = np.sqrt(2) * stats.norm.ppf(auc)
+        fpr_truth = float(stats.norm.sf(stats.norm.ppf(0.05) + shift))
+        for m in (100, 1000, 5000):
+            cells = []
+            for n in (100, 1000, 5000):
+                a = f = 0
+                for _ in range(reps):
+                    s_in, s_out = gen.normal(shift, 1.0, m), gen.normal(0.0, 1.0, n)
+                    lo, hi = detection.auroc_ci(s_in, s_out) or (0.0, 1.0)
+                    a += lo <= auc <= hi
+                    lo, hi = detection.fpr_ci(s_in, s_out)
+                    f += lo <= fpr_truth <= hi
+                cells.append(f"{a / reps:.3f} / {f / reps:.3f}")
+            rows.append(
+                f"| OOD AUROC / FPR@95, AUROC {auc}, {m} ID | 100 / 1,000 / 5,000 OOD | "
+                f"{' · '.join(cells)} |"
+            )
     return rows
 
 
@@ -428,7 +453,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    sections = ("class_means", "ece", "means", "families", "paired", "gate_power")
+    sections = ("ood_grid", "class_means", "ece", "means", "families", "paired", "gate_power")
     for name in sections:
         parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
     args = parser.parse_args()
@@ -437,10 +462,11 @@ def main() -> None:
     print("| interval | truth | coverage |")
     print("|---|---|---|")
     if not chosen:
-        for part in (proportions, disparities, detection_rows, medians):
+        for part in (proportions, disparities, detection_rows, ood_grid, medians):
             for line in part(gen, args.reps):
                 print(line, flush=True)
     parts = (
+        ("ood_grid", ood_grid),
         ("class_means", class_means),
         ("ece", ece_rows),
         ("means", mean_rows),
@@ -448,7 +474,7 @@ def main() -> None:
         ("paired", paired_rows),
     )
     for name, part in parts:
-        if not chosen or name in chosen:
+        if name in chosen or (not chosen and name != "ood_grid"):  # ran above by default
             for line in part(gen, args.reps):
                 print(line, flush=True)
     if not chosen:
