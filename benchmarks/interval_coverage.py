@@ -2,10 +2,24 @@
 
 Draws data sets from a known truth, computes the harness's interval on each, and prints the share
 that contains the truth (nominal 0.95; the simulation error is about 0.005 at 2000 repetitions).
-The numbers in docs/ci-gate.md ("Intervals and their coverage") come from this script; the fast
-tests in tests/analysis/test_interval_coverage.py check a subset of the same cells.
+The numbers in docs/statistics.md and docs/ci-gate.md come from this script; the fast tests in
+tests/analysis (test_interval_coverage.py, test_class_mean_intervals.py,
+test_paired_intervals.py, test_gate_power.py) check the hardest cells of the same grids.
 
-    python benchmarks/interval_coverage.py [--reps 2000] [--seed 0]
+    python benchmarks/interval_coverage.py [--reps 2000] [--seed 0]        # every section
+    python benchmarks/interval_coverage.py --class-means --ece --reps 2000   # some sections
+    python benchmarks/interval_coverage.py --paired --reps 2000
+    python benchmarks/interval_coverage.py --means --reps 2000
+    python benchmarks/interval_coverage.py --families --reps 2000
+    python benchmarks/interval_coverage.py --gate-power --reps 1000
+
+Sections: the original families (proportions, disparities, OOD detection and its grid, timing
+medians); `--ood-grid` only the OOD grid of AUROC and FPR@95 intervals; `--class-means` balanced accuracy and macro-F1 (n 30-1000, accuracy 0.5-0.99, 2 and 10 classes,
+balanced and imbalanced); `--ece` ECE (calibrated to strongly overconfident); `--means` Brier
+and NLL; `--families` a corruption family's mean over its severities; `--paired` the exact
+McNemar interval of a paired difference and how often it excludes 0 when the models are equal;
+`--gate-power` the gate's printed MDE and how often a regression of that size (and of 0.02 and
+0.05) is caught. Truths: benchmarks/coverage_cases.py.
 """
 
 from __future__ import annotations
@@ -13,10 +27,29 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from coverage_cases import (
+    Calibration,
+    Classes,
+    Family,
+    detection_rate,
+    local_accuracy,
+    paired_outcomes,
+    printed_mde,
+)
 from scipy import stats
 
 from harness.analysis import detection, group_intervals
-from harness.analysis.intervals import median_ci, wilson_bounds
+from harness.analysis.calibration import ece_interval
+from harness.analysis.class_mean_intervals import class_mean
+from harness.analysis.intervals import (
+    bootstrap_joint,
+    bounded_mean_ci,
+    cell_mean,
+    mcnemar_difference,
+    median_ci,
+    wilson_bounds,
+)
+from suites.accuracy import MIN_NLL_ERRORS
 
 
 def proportions(gen: np.random.Generator, reps: int) -> list[str]:
@@ -227,30 +260,234 @@ def medians(gen: np.random.Generator, reps: int) -> list[str]:
     return [f"| median of timing rounds (lognormal) | 6/10/20 rounds | {' / '.join(cells)} |"]
 
 
+def class_means(gen: np.random.Generator, reps: int) -> list[str]:
+    """Balanced accuracy and macro-F1 at accuracies drawn +-50% around each grid value."""
+    rows = []
+    for metric in ("balanced_acc", "macro_f1"):
+        for k in (2, 10):
+            for imbalanced in (False, True):
+                for n in (30, 50, 200, 1000):
+                    cells = []
+                    for accuracy in (0.5, 0.9, 0.98, 0.99):
+                        hits = 0
+                        blocks = 20
+                        for _ in range(blocks):
+                            cl = Classes.at(k, local_accuracy(gen, accuracy), imbalanced=imbalanced)
+                            truth = cl.truth(metric)
+                            for c in cl.confusions(gen, n, reps // blocks):
+                                ci = class_mean(c, metric).ci  # type: ignore[arg-type]
+                                hits += ci is not None and ci[0] <= truth <= ci[1]
+                        cells.append(f"{hits / (blocks * (reps // blocks)):.3f}")
+                    shape = "imbalanced" if imbalanced else "balanced"
+                    rows.append(
+                        f"| {metric}, {k} classes {shape}, n={n} | accuracy 0.5/0.9/0.98/0.99 | "
+                        + " / ".join(cells)
+                        + " |"
+                    )
+    return rows
+
+
+def ece_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    rows = []
+    for confidence in (0.5, 0.9, 0.975, 0.988):
+        for slope in (1.0, 0.8, 0.5):
+            cal = Calibration.at(confidence, slope)
+            truth, accuracy = cal.truth(gen)
+            cells = []
+            for n in (30, 50, 200, 1000):
+                hits = 0
+                for _ in range(reps):
+                    c, y = cal.draw(gen, n)
+                    ci = ece_interval(c, y)
+                    hits += ci is not None and ci[0] <= truth <= ci[1]
+                cells.append(f"{hits / reps:.3f}")
+            rows.append(
+                f"| ECE, accuracy {accuracy:.3f}, true ECE {truth:.4f} | n=30/50/200/1000 | "
+                + " / ".join(cells)
+                + " |"
+            )
+    return rows
+
+
+def mean_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    """Brier (bounded mean) and NLL. NLL's percentile bootstrap is reported only with at least
+    MIN_NLL_ERRORS wrong samples; three rows show why and what that gives: the bootstrap's
+    coverage on every sample (as if always reported), the share of samples that get an
+    interval and its coverage there (conditional on enough errors: where few samples reach them,
+    those are the unlucky ones), and the share of all samples given an interval that misses
+    (the rule's error rate, at most 0.05 for a valid report that sometimes abstains)."""
+    rows = []
+    for confidence in (0.5, 0.9, 0.975, 0.988):
+        for slope in (1.0, 0.5):
+            cal = Calibration.at(confidence, slope)
+            c, y = cal.draw(gen, 2_000_000)
+            nll_all, brier_all = cal.losses(c, y)
+            t_nll, t_brier = float(nll_all.mean()), float(brier_all.mean())
+            shape = "calibrated" if slope == 1.0 else "overconfident"
+            what = f"accuracy {float(y.mean()):.2f}, {shape}"
+            brier_cells, boot_cells, given_cells, miss_cells = [], [], [], []
+            for n in (30, 50, 200, 1000):
+                hb = covered = given = given_covered = 0
+                for r in range(reps):
+                    c, y = cal.draw(gen, n)
+                    nll, brier = cal.losses(c, y)
+                    ci = bounded_mean_ci(brier, 0.0, 2.0)
+                    hb += ci is not None and ci[0] <= t_brier <= ci[1]
+                    cis = bootstrap_joint(
+                        lambda idx, v=nll: {"nll": v[idx].mean(axis=1)},
+                        n,
+                        seed=r,
+                        name="nll",
+                        resamples=1000,
+                    )
+                    lo, hi = cis["nll"] or (np.nan, np.nan)
+                    hit = bool(lo <= t_nll <= hi)
+                    covered += hit
+                    if int((~y).sum()) >= MIN_NLL_ERRORS:
+                        given += 1
+                        given_covered += hit
+                brier_cells.append(f"{hb / reps:.3f}")
+                boot_cells.append(f"{covered / reps:.3f}")
+                given_cells.append(
+                    f"{given / reps:.1%}: {given_covered / given:.3f}" if given else "none"
+                )
+                miss_cells.append(f"{(given - given_covered) / reps:.3f}")
+            grid = "n=30/50/200/1000"
+            rows += [
+                f"| Brier (bounded mean), {what} | {grid} | {' / '.join(brier_cells)} |",
+                f"| NLL bootstrap on every sample, {what} | {grid} | {' / '.join(boot_cells)} |",
+                f"| NLL as reported (>= {MIN_NLL_ERRORS} errors): share given: coverage there, "
+                f"{what} | {grid} | {' / '.join(given_cells)} |",
+                f"| NLL as reported: share of samples given an interval that misses, {what} | "
+                f"{grid} | {' / '.join(miss_cells)} |",
+            ]
+    return rows
+
+
+def family_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    """A corruption family's mean over its 5 severities (`intervals.cell_mean`: the interval of
+    per-family corruption error, 1 minus it, and of a tabular / text family's accuracy), at
+    accuracies drawn +-50% around each grid value. Each severity's own accuracy is a proportion
+    (Wilson: the proportion rows)."""
+    shapes = {
+        "image effect sd 0.3": lambda acc: Family.at(acc, 0.3),
+        "image effect sd 1.5": lambda acc: Family.at(acc, 1.5),
+        "errors on few images": Family.few_hard,
+    }
+    rows = []
+    for shape, make in shapes.items():
+        for n in (30, 50, 200, 1000):
+            cells = []
+            for accuracy in (0.5, 0.9, 0.98, 0.99):
+                if shape == "errors on few images" and accuracy == 0.5:
+                    cells.append("—")  # half the images hard: not "few"
+                    continue
+                hits = 0
+                blocks = 20
+                for _ in range(blocks):
+                    family = make(local_accuracy(gen, accuracy))
+                    truth = family.truth()
+                    for _ in range(reps // blocks):
+                        ci = cell_mean(list(family.draw(gen, n))).ci
+                        hits += ci is not None and ci[0] <= truth <= ci[1]
+                cells.append(f"{hits / (blocks * (reps // blocks)):.3f}")
+            rows.append(
+                f"| corruption family (5 severities), {shape}, n={n} | "
+                f"accuracy 0.5/0.9/0.98/0.99 | {' / '.join(cells)} |"
+            )
+    return rows
+
+
+def paired_rows(gen: np.random.Generator, reps: int) -> list[str]:
+    """The exact McNemar interval; the models disagree on their error rate (at least on diff).
+    Beside the coverage: how often the interval excludes 0 when the models are equal (the
+    test's false rejections; the interval excludes 0 exactly when McNemar's p < 0.05)."""
+    rows = []
+    for n in (30, 50, 200, 1000):
+        for accuracy in (0.5, 0.9, 0.98, 0.99):
+            cells = []
+            rejected = 0
+            for diff in (0.0, 0.01, 0.03):
+                churn = max(min(accuracy, 1 - accuracy), diff)
+                hits = 0
+                for _ in range(reps):
+                    a, b = paired_outcomes(gen, n, accuracy, accuracy - diff, churn)
+                    ci = mcnemar_difference(int((a & ~b).sum()), int((~a & b).sum()), n)
+                    hits += ci is not None and ci[0] <= diff <= ci[1]
+                    rejected += diff == 0.0 and ci is not None and not ci[0] <= 0.0 <= ci[1]
+                cells.append(f"{hits / reps:.3f}")
+            rows.append(
+                f"| paired accuracy difference (exact McNemar), n={n}, accuracy {accuracy} | "
+                f"difference 0/0.01/0.03 | {' / '.join(cells)} (excludes 0 at no difference: "
+                f"{rejected / reps:.3f}) |"
+            )
+    return rows
+
+
+def gate_power_rows(reps: int) -> list[str]:
+    rows = [
+        "",
+        "| top-1 gate, n | accuracy | checked metrics | printed MDE | assumed churn | caught at "
+        "the MDE | caught, drop 0.02 | caught, drop 0.05 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n in (177, 300, 719, 1000):
+        for accuracy in (0.75, 0.9, 0.98):
+            for tests in (6, 98):
+                mde, churn = printed_mde(n, accuracy, tests)
+                rates = [
+                    detection_rate(n, accuracy, tests, drop, churn, reps)
+                    if accuracy - churn / 2 - drop >= 0
+                    else float("nan")
+                    for drop in (mde, 0.02, 0.05)
+                ]
+                rows.append(
+                    f"| {n} | {accuracy} | {tests} | {mde:.3f} | {churn:.3f} | "
+                    + " | ".join(f"{r:.3f}" for r in rates)
+                    + " |"
+                )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--ood-grid", action="store_true", help="only the OOD grid of AUROC and FPR@95 intervals"
-    )
+    sections = ("ood_grid", "class_means", "ece", "means", "families", "paired", "gate_power")
+    for name in sections:
+        parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
     args = parser.parse_args()
+    chosen = [name for name in sections if getattr(args, name)]
     gen = np.random.default_rng(args.seed)
     print("| interval | truth | coverage |")
     print("|---|---|---|")
-    if args.ood_grid:
-        for line in ood_grid(gen, args.reps):
-            print(line, flush=True)
-        return
-    for part in (proportions, disparities, detection_rows, ood_grid, medians):
-        for line in part(gen, args.reps):
-            print(line, flush=True)
-    print(
-        "\n| AUPR interval, other score shapes | coverage (population AUPR) at three separations |"
+    if not chosen:
+        for part in (proportions, disparities, detection_rows, ood_grid, medians):
+            for line in part(gen, args.reps):
+                print(line, flush=True)
+    parts = (
+        ("ood_grid", ood_grid),
+        ("class_means", class_means),
+        ("ece", ece_rows),
+        ("means", mean_rows),
+        ("families", family_rows),
+        ("paired", paired_rows),
     )
-    print("|---|---|")
-    for line in aupr_other_shapes(gen, args.reps):
-        print(line, flush=True)
+    for name, part in parts:
+        if name in chosen or (not chosen and name != "ood_grid"):  # ran above by default
+            for line in part(gen, args.reps):
+                print(line, flush=True)
+    if not chosen:
+        print(
+            "\n| AUPR interval, other score shapes | coverage (population AUPR) at three "
+            "separations |"
+        )
+        print("|---|---|")
+        for line in aupr_other_shapes(gen, args.reps):
+            print(line, flush=True)
+    if not chosen or "gate_power" in chosen:
+        for line in gate_power_rows(args.reps):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,13 @@ goes into the artifacts.
 
 Intervals: proportions (top-1, top-5, per-class accuracy) get the Wilson score interval, so an
 all-correct sample is never [1, 1]; a class with fewer than MIN_DENOMINATOR samples gets a note.
-The other metrics (balanced accuracy, macro-F1, NLL, ECE, Brier) get a seeded percentile
-bootstrap over samples.
+Balanced accuracy and macro-F1 get Wilson's interval at the stratified effective n over classes
+(harness.analysis.class_mean_intervals: never [1, 1] either), ECE the bias-aware interval of
+harness.analysis.calibration.ece_interval (the percentile bootstrap sat around ECE's upward
+bias), Brier (in [0, 2]) Wilson's interval of a bounded mean (`intervals.bounded_mean_ci`), NLL
+a seeded percentile bootstrap over samples when at least MIN_NLL_ERRORS samples are wrong (its
+mean is carried by the unbounded losses of wrong samples; below that it gets no interval, with
+the reason in its note).
 
 Brier convention: the multi-class Brier score, summed over classes,
 ``sum_k (p_k - y_k)^2`` per sample (Brier 1950), in [0, 2]. For a binary task it is therefore
@@ -23,14 +28,25 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from harness.analysis import calibration
-from harness.analysis.intervals import CI_METHOD, WILSON_METHOD, bootstrap_joint, proportion
+from harness.analysis import calibration, class_mean_intervals
+from harness.analysis.intervals import (
+    BOUNDED_MEAN_METHOD,
+    CI_METHOD,
+    WILSON_METHOD,
+    bootstrap_joint,
+    bounded_mean_ci,
+    proportion,
+)
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
+
+MIN_NLL_ERRORS = 20
+"""Below this many wrong samples NLL gets no interval: its percentile bootstrap covered 0.04-0.91
+with 1-12 errors and 0.92-0.95 with 20 or more (docs/statistics.md)."""
 
 
 class AccuracyConfig(SuiteConfig):
@@ -59,7 +75,7 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
 
 class AccuracySuite(Suite):
     name = "accuracy"
-    version = "2"  # 2: Wilson intervals for proportions
+    version = "3"  # 2: Wilson intervals for proportions; 3: class-mean and ECE intervals
     description = (
         "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     )
@@ -163,27 +179,23 @@ class AccuracySuite(Suite):
         if "top5_correct" in frame.columns:
             extras["top5_acc"] = frame["top5_correct"].to_numpy(np.float64)
 
-        def stats(idx: np.ndarray) -> dict[str, np.ndarray]:
-            return calibration.classification_stats(
-                labels, predictions, confidence, extras, idx, k, bins
-            )
+        means = {"nll": extras["nll"]}  # Brier and the rest: `_intervals`
 
-        point = stats(np.arange(n)[None, :])
+        def stats(idx: np.ndarray) -> dict[str, np.ndarray]:
+            return {key: v[idx].mean(axis=1) for key, v in means.items()}
+
+        point = calibration.classification_stats(
+            labels, predictions, confidence, extras, np.arange(n)[None, :], k, bins
+        )
         cis = bootstrap_joint(
             stats, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
         )
+        intervals = _intervals(labels, predictions, confidence, correct, k, bins, extras)
         records: list[MetricRecord] = []
-        hits = {"top1_acc": float(correct.sum())}
-        if "top5_acc" in extras:
-            hits["top5_acc"] = float(extras["top5_acc"].sum())
         for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1", "nll", "ece", "brier"):
             if name not in point:
                 continue
-            if name in hits:  # a proportion: Wilson, never [1, 1] for an all-correct sample
-                share = proportion(int(hits[name]), n)
-                ci, method = share.ci, WILSON_METHOD
-            else:
-                ci, method = cis.get(name), CI_METHOD
+            ci, method, note = intervals.get(name) or (cis.get(name), CI_METHOD, None)
             records.append(
                 spec_record(
                     self.metric_spec(name),
@@ -194,6 +206,7 @@ class AccuracySuite(Suite):
                     ci=ci,
                     ci_method=method if ci else None,
                     context={"bins": bins} if name == "ece" else {},
+                    note=note,
                 )
             )
         for cls in range(k):
@@ -215,3 +228,43 @@ class AccuracySuite(Suite):
                 )
             )
         return records
+
+
+Interval = tuple[float, float] | None
+
+
+def _intervals(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    k: int,
+    bins: int,
+    extras: dict[str, np.ndarray],
+) -> dict[str, tuple[Interval, str, str | None]]:
+    """(interval, method, note) of every metric that is not a plain mean of per-sample values:
+    proportions by Wilson (never [1, 1] for an all-correct sample), balanced accuracy and
+    macro-F1 at the stratified effective n over classes, ECE by its bias-aware interval."""
+    n = len(labels)
+    out: dict[str, tuple[Interval, str, str | None]] = {
+        "top1_acc": (proportion(int(correct.sum()), n).ci, WILSON_METHOD, None)
+    }
+    if "top5_acc" in extras:
+        top5 = proportion(int(extras["top5_acc"].sum()), n)
+        out["top5_acc"] = (top5.ci, WILSON_METHOD, None)
+    confusion = class_mean_intervals.confusion_matrix(labels, predictions, k)
+    for name in class_mean_intervals.CLASS_METRICS:
+        found = class_mean_intervals.class_mean(confusion, name)
+        out[name] = (found.ci, class_mean_intervals.METHOD, found.note)
+    ece_ci = calibration.ece_interval(confidence, correct, bins)
+    out["ece"] = (ece_ci, calibration.ECE_METHOD, None)
+    out["brier"] = (bounded_mean_ci(extras["brier"], 0.0, 2.0), BOUNDED_MEAN_METHOD, None)
+    errors = int(n - correct.sum())
+    if errors < MIN_NLL_ERRORS:  # the mean is carried by the few wrong samples
+        note = (
+            f"no interval: only {errors} wrong sample(s) (fewer than {MIN_NLL_ERRORS}); the mean "
+            "NLL is carried by the losses of wrong samples, which are unbounded, and a bootstrap "
+            "over so few would claim a precision the sample does not have"
+        )
+        out["nll"] = (None, CI_METHOD, note)
+    return out

@@ -3,13 +3,41 @@
 Each function takes an index matrix `idx` of shape (R, n) (one row per resample; a single row of
 `arange(n)` gives the point estimate) and returns R values, so point estimates and bootstrap
 intervals share one implementation.
+
+ECE's interval (`ece_interval`). The binned ECE, sum_b (n_b / n) |gap_b| with gap_b the bin's mean
+of (correct - confidence), is biased upward: the absolute value of a noisy gap is larger than the
+gap on average, by up to 0.8 of its standard error, and a sum over bins adds those biases up. A
+percentile bootstrap sits around the biased estimate (it covered a true ECE of 0.0045 in 17% of
+samples of 50). The interval here is a normal interval over bins with each end built for its
+side:
+
+- standard errors per bin from Wilson's smoothed bin accuracy (z^2/2 pseudo-hits and -misses, or
+  the bin's own variance of correct - confidence where larger): a bin that is all right still
+  has one; plus the variance from the bins' shares;
+- the lower end starts from the debiased ECE (`debiased_ece`): each bin's |gap| less the bias of
+  a folded normal at the gap's debiased size sqrt(max(gap^2 - se^2, 0)) (the L2 correction of
+  Kumar, Liang & Ma 2019, taken to the absolute value);
+- the upper end starts from the plain (upward-biased) ECE, so the estimate is always inside and
+  the upper end errs on the safe side.
+
+Coverage (`benchmarks/interval_coverage.py --ece`, docs/statistics.md): 0.95-1.00 over n in
+{30, 50, 200, 1000}, accuracy 0.5-0.99 and calibrated to strongly overconfident models; it is
+conservative at small n, where the upper end must allow for an overconfident model that happened
+to be right.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats as scipy_stats
+
+from harness.analysis.intervals import ALPHA, z_value
 
 ECE_BINS = 15
+ECE_METHOD = (
+    "normal interval over confidence bins: lower end from the debiased ECE, upper end from the "
+    "plain ECE, Wilson-smoothed bin standard errors, 95%"
+)
 
 
 def confidence_bins(confidence: np.ndarray, n_bins: int = ECE_BINS) -> np.ndarray:
@@ -34,6 +62,77 @@ def ece(
     conf_sum = _per_row_bincount(bins, confidence[idx], n_bins)
     corr_sum = _per_row_bincount(bins, correct[idx].astype(np.float64), n_bins)
     return np.abs(corr_sum - conf_sum).sum(axis=1) / idx.shape[1]
+
+
+def _bin_sums(
+    confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, ...]:
+    """Per resample row and bin: count, sum of correct, sum of confidence, sum of squared gaps."""
+    bins = confidence_bins(confidence, n_bins)[idx]
+    gap = correct.astype(np.float64) - confidence
+    count = _per_row_bincount(bins, None, n_bins).astype(np.float64)
+    hits = _per_row_bincount(bins, correct[idx].astype(np.float64), n_bins)
+    conf = _per_row_bincount(bins, confidence[idx], n_bins)
+    squares = _per_row_bincount(bins, gap[idx] ** 2, n_bins)
+    return count, hits, conf, squares
+
+
+def _bin_gaps(
+    confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int, z: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shares, gaps, standard errors) per resample row and bin (0 for empty bins)."""
+    count, hits, conf, squares = _bin_sums(confidence, correct, idx, n_bins)
+    filled = count > 0
+    safe = np.where(filled, count, 1.0)
+    gap = np.where(filled, (hits - conf) / safe, 0.0)
+    smooth = (hits + z * z / 2.0) / (count + z * z)
+    own = np.where(filled, squares / safe - gap * gap, 0.0)
+    var = np.maximum(smooth * (1.0 - smooth), own)
+    se = np.where(filled, np.sqrt(var / safe), 0.0)
+    return count / idx.shape[1], gap, se
+
+
+def _fold_bias(size: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """E|N(size, se^2)| - size: how much the absolute value of a noisy gap overstates it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(se > 0, size / np.where(se > 0, se, 1.0), np.inf)
+        bias = se * np.sqrt(2.0 / np.pi) * np.exp(-r * r / 2.0) - 2.0 * size * (
+            scipy_stats.norm.cdf(-r)
+        )
+    return np.where(se > 0, bias, 0.0)
+
+
+def debiased_ece(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    idx: np.ndarray,
+    n_bins: int = ECE_BINS,
+    *,
+    alpha: float = ALPHA,
+) -> np.ndarray:
+    """ECE less each bin's folded-normal bias at its debiased gap, per resample (may be < 0).
+    `alpha` sets the Wilson smoothing of the bins' standard errors (z^2/2 pseudo-counts)."""
+    share, gap, se = _bin_gaps(confidence, correct, idx, n_bins, z_value(alpha))
+    size = np.sqrt(np.maximum(gap * gap - se * se, 0.0))
+    return np.asarray((share * (np.abs(gap) - _fold_bias(size, se))).sum(axis=1))
+
+
+def ece_interval(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = ECE_BINS, *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """95% interval of the population's binned ECE (module docstring); None without samples."""
+    n = len(confidence)
+    if n == 0:
+        return None
+    z = z_value(alpha)
+    hits = np.asarray(correct, dtype=bool)
+    idx = np.arange(n)[None, :]
+    share, gap, se = _bin_gaps(confidence, hits, idx, n_bins, z)
+    plain = float((share * np.abs(gap)).sum())
+    spread = max(0.0, float((share * gap * gap).sum()) - plain * plain) / n
+    sd = float(np.sqrt((share * share * se * se).sum() + spread))
+    low = float(debiased_ece(confidence, hits, idx, n_bins, alpha=alpha)[0])
+    return max(0.0, low - z * sd), min(1.0, plain + z * sd)
 
 
 def balanced_accuracy(

@@ -65,6 +65,7 @@ class CheckRow:
     higher_is_better: bool = True
     rule: MetricRule | None = None
     mde: float | None = None  # minimum detectable change (metric units) at Holm's first step
+    churn: float | None = None  # the discordance McNemar's MDE assumes (harness.analysis.power)
     unit: str = ""
     n: int = 0
     # flags the current metric carries that the baseline had on it too (tolerated, still shown)
@@ -451,7 +452,11 @@ def decide(pending: list[_Pending]) -> int:
         rule = p.row.rule
         assert rule is not None and rule.alpha is not None
         if p.result.tested:
-            p.row.mde = power.minimum_detectable(p.result, rule.alpha / max(1, len(tested)))
+            level = rule.alpha / max(1, len(tested))
+            if p.result.test == "mcnemar_exact":
+                stated = rule.churn if rule.churn is not None else power.churn_prior(p.row.baseline)
+                p.row.churn = power.assumed_churn(p.result, stated)
+            p.row.mde = power.minimum_detectable(p.result, level, churn=p.row.churn)
         _settle(p)
     return len(tested)
 
@@ -515,14 +520,29 @@ def power_summary(pending: list[_Pending], tests: int) -> list[str]:
             continue
         ns = sorted({p.result.n for p in items})
         n_text = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
-        low, high = min(mdes), max(mdes)
-        spread = _num(low) if np.isclose(low, high) else f"{_num(low)}-{_num(high)}"
         lines.append(
-            f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}, {n_text}): changes smaller "
-            f"than {spread} {unit} would likely pass unnoticed (power {power.POWER:.0%} at "
-            f"alpha/{max(1, tests)}, Holm's first step)"
+            f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}, {n_text}): a change of "
+            f"{_span(mdes)} {unit} or more is caught with {power.POWER:.0%} probability at "
+            f"alpha/{max(1, tests)} (Holm's first step); smaller ones often pass"
+            + _churn_text(items)
         )
     return lines
+
+
+def _span(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return _num(low) if np.isclose(low, high) else f"{_num(low)}-{_num(high)}"
+
+
+def _churn_text(items: list[_Pending]) -> str:
+    """What a McNemar family's MDEs assume about the runs' disagreement, in words."""
+    churns = [p.row.churn for p in items if p.row.churn is not None]
+    if not churns:
+        return ""
+    return (
+        f", assuming the runs disagree on {_span(churns)} of the samples without a real change "
+        "(the baseline's error rate, the policy's churn, or the observed discordance where larger)"
+    )
 
 
 def _num(v: float) -> str:

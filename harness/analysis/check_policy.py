@@ -56,6 +56,13 @@ class MetricRule(KnownKeys):
         default=None, ge=0, description="tolerance as a fraction of the baseline"
     )
     alpha: float | None = Field(default=None, gt=0, lt=1)
+    churn: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of samples a retrained model of equal quality disagrees on (the "
+        "power of McNemar's test; default: the baseline's error rate)",
+    )
     ignore: bool = False
 
 

@@ -23,7 +23,8 @@
   line gets 0, also at 100%). The testbed is the config's `effective_robustness_testbed`, by
   default the board's models that are not compressed variants; the scored model is never in its
   own testbed. Interval: bootstrap over the clean and the shifted sample ids (each resampled once
-  for every model: the draws never depend on the scored model), refitting the line each time;
+  for every model: the draws never depend on the scored model), paired on the ids the two sets
+  share (a shared id is drawn once for both; the note says how many), refitting the line each time;
   none when a model of the fit has an accuracy of 0 or 1 (the bootstrap cannot vary it). A model
   whose testbed gives no line is undefined (None, with the reason) where others have a value.
 - Configured shifted tasks and OOD sets that gave the board's jobs no results (another modality,
@@ -775,16 +776,8 @@ def _er_interval(
         clean_cols.append(c)
         shifted_cols.append(s)
     assert ids_clean is not None and ids_shift is not None
-    name = f"shift/effective_robustness/{task}"
-    a_c = _resampled_means(
-        np.stack(clean_cols, axis=1), seed=ctx.seed, name=f"{name}/clean", resamples=ctx.resamples
-    )
-    a_s = _resampled_means(
-        np.stack(shifted_cols, axis=1),
-        seed=ctx.seed,
-        name=f"{name}/shifted",
-        resamples=ctx.resamples,
-    )
+    clean, shifted = np.stack(clean_cols, axis=1), np.stack(shifted_cols, axis=1)
+    a_c, a_s, paired = _paired_accuracies(clean, ids_clean, shifted, ids_shift, task, ctx)
     n_c = np.full(len(models), len(ids_clean), dtype=np.float64)
     n_s = np.full(len(models), len(ids_shift), dtype=np.float64)
     rho = _fit_residual(a_c, a_s, n_c, n_s)
@@ -792,8 +785,55 @@ def _er_interval(
         rho, "the testbed's clean accuracies are all equal (no line can be fitted)"
     )
     if ci is None and why is not None:
-        why += "; " + _tie_cause(bed, per_model, np.stack(clean_cols[:-1], axis=1))
-    return ci, why
+        why += "; " + _tie_cause(bed, per_model, clean[:, :-1])
+    return ci, _joined(why, paired)
+
+
+def _joined(*parts: str | None) -> str | None:
+    found = [p for p in parts if p]
+    return "; ".join(found) if found else None
+
+
+def _paired_accuracies(
+    clean: np.ndarray,
+    ids_clean: pd.Index,
+    shifted: np.ndarray,
+    ids_shift: pd.Index,
+    task: str,
+    ctx: _BoardContext,
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Resampled clean and shifted accuracies (R, models), paired on the ids the two sets share:
+    a shared id is drawn once for both (its clean and shifted outcomes go together), the ids of
+    one set only are drawn within that set (a stratified bootstrap: shared, clean-only and
+    shifted-only ids). The draws depend on the ids and the seed only, never on the models. With
+    no shared id this is two independent resamples, as before; the note says how many ids were
+    paired (None when none were)."""
+    name = f"shift/effective_robustness/{task}"
+    shared = ids_clean.intersection(ids_shift)
+    only_c = ~ids_clean.isin(shared)
+    only_s = ~ids_shift.isin(shared)
+
+    def sums(columns: np.ndarray, what: str) -> np.ndarray:
+        if columns.shape[0] == 0:
+            return np.zeros((ctx.resamples, columns.shape[1]))
+        means = _resampled_means(
+            columns, seed=ctx.seed, name=f"{name}/{what}", resamples=ctx.resamples
+        )
+        return means * columns.shape[0]
+
+    in_c, in_s = ids_clean.get_indexer(shared), ids_shift.get_indexer(shared)
+    both = sums(np.concatenate([clean[in_c], shifted[in_s]], axis=1), "paired")
+    k = clean.shape[1]
+    a_c = (both[:, :k] + sums(clean[only_c], "clean")) / len(ids_clean)
+    a_s = (both[:, k:] + sums(shifted[only_s], "shifted")) / len(ids_shift)
+    if not len(shared):
+        return a_c, a_s, None
+    note = (
+        f"interval paired on the {len(shared)} sample ids the clean and shifted sets share "
+        f"({int(only_c.sum())} clean-only and {int(only_s.sum())} shifted-only ids resampled "
+        "within their set)"
+    )
+    return a_c, a_s, note
 
 
 def _tie_cause(bed: list[str], per_model: Mapping[str, ShiftRecords], clean: np.ndarray) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame
 
-from harness.analysis.calibration import ECE_BINS, confidence_bins
+from harness.analysis.calibration import ECE_BINS, ECE_METHOD, confidence_bins, ece_interval
 from harness.analysis.group_intervals import (
     BOOTSTRAP_GAP_METHOD,
     BOOTSTRAP_GROUP_METHOD,
@@ -460,6 +460,7 @@ class _Computed:
     point: dict[str, np.ndarray]  # metric -> (1, G), from fairlearn
     rates: dict[str, Rate]
     boot: dict[str, np.ndarray]  # metric -> (R, G) for the bootstrapped metrics
+    ece_cis: list[tuple[float, float] | None]  # each group's ECE interval (`ece_interval`)
     n: int
     min_group_size: int
 
@@ -518,6 +519,10 @@ def _compute(
         point=point,
         rates=_rates(c, codes, g, binary),
         boot=boot,
+        ece_cis=[
+            ece_interval(c.confidence[codes == i], c.correct[codes == i], options.ece_bins)
+            for i in range(g)
+        ],
         n=len(frame),
         min_group_size=options.min_group_size,
     )
@@ -532,6 +537,9 @@ def _group_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
     if not np.isfinite(value):
         return Estimate(value=None, note=_UNDEFINED_NOTES.get(metric, "undefined"))
     rate = comp.rates.get(metric)
+    if metric == "ece":  # biased upward in small groups: the bias-aware interval
+        ci = comp.ece_cis[i]
+        return Estimate(value=float(value), ci=ci, method=ECE_METHOD if ci else None)
     if rate is None:
         boot = comp.boot.get(metric)
         ci = _percentile_ci(boot[:, i]) if boot is not None else None

@@ -108,6 +108,9 @@ class HeadlineBoard:
     columns: list[HeadlineColumn]
     rows: list[HeadlineRow]
     verdicts: list[Verdict] = field(default_factory=list)
+    # per column (same order), the tie-group ranking behind its stars: every step's tests and
+    # adjusted p-values
+    rankings: list[paired_tests.Ranking] = field(default_factory=list)
 
 
 Chosen = dict[str, tuple[MetricRecord, str]]  # model -> (record in the column, detail)
@@ -309,9 +312,11 @@ def headline_board(
     columns: list[HeadlineColumn] = []
     cells: dict[str, list[HeadlineCell]] = {r.model: [] for r in board.rows}
     verdicts: list[Verdict] = []
+    rankings: list[paired_tests.Ranking] = []
     for pick in PICKERS:
         for column, chosen in pick(board):
             ranking = _rank(board, chosen)
+            rankings.append(ranking)
             ranks = ranking.ranks
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
             column = replace(column, method=ranking.method, all_tied=tied)
@@ -323,7 +328,9 @@ def headline_board(
                 )
             verdicts.append(_verdict(column, chosen, ranking))
     rows = [HeadlineRow(r.model, cells[r.model]) for r in board.rows]
-    return HeadlineBoard(board=board, columns=columns, rows=rows, verdicts=verdicts)
+    return HeadlineBoard(
+        board=board, columns=columns, rows=rows, verdicts=verdicts, rankings=rankings
+    )
 
 
 def _cell(

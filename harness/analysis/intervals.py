@@ -25,6 +25,7 @@ and the exact McNemar test and Holm's correction.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -121,6 +122,92 @@ def newcombe_paired(
     return max(-1.0, d - lower), min(1.0, d + upper)
 
 
+MCNEMAR_METHOD = (
+    "exact McNemar with the interval that inverts it (Clopper-Pearson on the discordant split, "
+    "MOVER with Wilson's interval of the discordant share), 95%"
+)
+
+
+def mcnemar_difference(
+    only_a: int, only_b: int, n: int, *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """Interval of p_A - p_B for paired 0/1 outcomes that excludes 0 exactly when the exact
+    (conditional) McNemar test rejects at `alpha` (`mcnemar_exact`); None when n == 0.
+
+    p_A - p_B = psi * theta, with psi the share of discordant samples and theta = 2 pi - 1 for
+    pi = only_a / (only_a + only_b), the split that McNemar tests (pi = 1/2). theta gets the
+    Clopper-Pearson interval of pi, which inverts the exact binomial test (0 is outside it exactly
+    when the two-sided p-value is below alpha), psi Wilson's interval, and the two combine by MOVER
+    (Donner & Zou 2012): on the log scale where theta's interval keeps its sign (so the bound
+    stays on that side of 0), and as a square-and-add of the linearised product where it crosses
+    0 (the bound is then at most psi * theta's bound, so 0 stays inside). Without discordant
+    samples the interval is [-u, u] with u psi's Wilson upper bound (|p_A - p_B| <= psi), not
+    [0, 0].
+    """
+    if n <= 0:
+        return None
+    flip = only_b > only_a
+    b, c = (only_b, only_a) if flip else (only_a, only_b)  # b >= c: theta >= 0
+    d = b + c
+    psi_ci = wilson_ci(d, n, alpha=alpha)
+    assert psi_ci is not None
+    psi, (psi_lo, psi_hi) = d / n, psi_ci
+    if d == 0:
+        return -psi_hi, psi_hi
+    pi_lo = float(scipy_stats.beta.ppf(alpha / 2, b, d - b + 1)) if b > 0 else 0.0
+    pi_hi = float(scipy_stats.beta.ppf(1 - alpha / 2, b + 1, d - b)) if b < d else 1.0
+    theta, theta_lo, theta_hi = (b - c) / d, 2 * pi_lo - 1, 2 * pi_hi - 1
+    est = psi * theta
+    # where theta's interval crosses 0 the difference's spread is about sqrt(psi / n) with the
+    # unknown psi: its scale is taken at sqrt(psi * psi_hi), not at the estimate (a few
+    # discordant samples say little about how many there are)
+    scale = math.sqrt(psi * psi_hi)
+    if theta > 0:
+        upper = est * math.exp(math.hypot(math.log(psi_hi / psi), math.log(theta_hi / theta)))
+    else:
+        upper = scale * theta_hi
+    if theta_lo > 0 and mcnemar_exact(b, c) < alpha:
+        lower = est * math.exp(-math.hypot(math.log(psi / psi_lo), math.log(theta / theta_lo)))
+    else:
+        lower = min(0.0, est - math.hypot(theta * (psi - psi_lo), scale * (theta - theta_lo)))
+    lower, upper = max(-1.0, lower), min(1.0, upper)
+    return (-upper, -lower) if flip else (lower, upper)
+
+
+BOUNDED_MEAN_METHOD = (
+    "Wilson score interval of the mean on its bounded scale at Kish's effective n "
+    "(Wilson-smoothed variance), 95%"
+)
+
+
+def bounded_mean_ci(
+    values: ArrayLike, low: float, high: float, *, alpha: float = ALPHA
+) -> tuple[float, float] | None:
+    """Interval of the mean of values known to lie in [low, high] (None without values).
+
+    On the scale u = (x - low) / (high - low) in [0, 1] the mean is treated as a proportion of
+    n_eff trials, n_eff = n p(1 - p) / var with p and the per-sample variance smoothed as Wilson
+    smooths a proportion (z^2/2 pseudo-samples at each end): a sample whose rare large values
+    did not turn up (a 99% accurate model's Brier score over 30 samples, all right) keeps the
+    variance a bounded variable can have instead of the bootstrap's near-zero one (whose
+    percentile interval covered 0.36 there), and a sample with spread values gets about the
+    Wald width.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0 or not high > low:
+        return None
+    u = np.clip((x - low) / (high - low), 0.0, 1.0)
+    z = z_value(alpha)
+    half = z * z / 2.0
+    p = (float(u.sum()) + half) / (n + z * z)
+    var = (float(np.sum((u - p) ** 2)) + half * (1.0 - p) ** 2 + half * p * p) / (n + z * z)
+    n_eff = n * p * (1.0 - p) / var if var > 0 else float(n)
+    found = wilson_ci(float(u.mean()) * n_eff, n_eff, alpha=alpha)
+    assert found is not None
+    return low + found[0] * (high - low), low + found[1] * (high - low)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Proportion:
     """A rate with its Wilson interval, n, and a reliability note for small denominators."""
@@ -177,6 +264,14 @@ class CellMean:
     ids: np.ndarray  # the source images, in first-seen order
     influence: np.ndarray
     variance: float | None  # cluster-robust variance of `value` (None: fewer than 2 images)
+    n_bounds: tuple[float, float] = (1.0, 1.0)  # n_eff's clamp: (every row of an image alike,
+    # every row independent)
+
+    def at_level(self, alpha: float) -> CellMean:
+        """The same mean with its Wilson interval (and df-adjusted n_eff) at level 1 - alpha."""
+        n_eff = _cell_n_eff(self.value, self.variance, self.influence, self.n_bounds, alpha)
+        ci = wilson_ci(self.value * n_eff, n_eff, alpha=alpha)
+        return dataclasses.replace(self, ci=ci, n_eff=n_eff)
 
 
 def cell_mean(
@@ -226,12 +321,7 @@ def cell_mean(
     n_lo = 1.0 / float(np.sum(np.bincount(codes, weights=weight, minlength=m) ** 2))
     n_hi = 1.0 / float(np.sum(weight**2))
     variance = m / (m - 1) * float(np.sum(influence**2)) if m >= 2 else None
-    n_eff = n_lo
-    if variance is not None and 0.0 < value < 1.0:
-        n_eff = n_hi
-        if variance > 0:
-            n_eff = value * (1.0 - value) / variance * _df_factor(influence, alpha)
-        n_eff = float(np.clip(n_eff, n_lo, n_hi))
+    n_eff = _cell_n_eff(value, variance, influence, (n_lo, n_hi), alpha)
     return CellMean(
         value=value,
         ci=wilson_ci(value * n_eff, n_eff, alpha=alpha),
@@ -241,7 +331,25 @@ def cell_mean(
         ids=uniques,
         influence=influence,
         variance=variance,
+        n_bounds=(n_lo, n_hi),
     )
+
+
+def _cell_n_eff(
+    value: float,
+    variance: float | None,
+    influence: np.ndarray,
+    bounds: tuple[float, float],
+    alpha: float,
+) -> float:
+    """Kish's effective n of a cell mean (`cell_mean`), df-adjusted at `alpha`, clamped."""
+    n_lo, n_hi = bounds
+    if variance is None or not 0.0 < value < 1.0:
+        return n_lo
+    n_eff = n_hi
+    if variance > 0:
+        n_eff = value * (1.0 - value) / variance * _df_factor(influence, alpha)
+    return float(np.clip(n_eff, n_lo, n_hi))
 
 
 def _df_factor(influence: np.ndarray, alpha: float) -> float:
@@ -375,6 +483,52 @@ def cell_mean_difference(
     lower = float(np.sqrt(max(0.0, ea * ea - 2.0 * rho * ea * fb + fb * fb)))
     upper = float(np.sqrt(max(0.0, fa * fa - 2.0 * rho * fa * eb + eb * eb)))
     return max(-1.0, d - lower), min(1.0, d + upper)
+
+
+def inverted_p_value(excludes_zero: Callable[[float], bool], *, floor: float = 1e-12) -> float:
+    """The p-value read off a family of intervals: the largest alpha at which the (1 - alpha)
+    interval still contains 0 (the smallest level at which it excludes 0), by bisection on
+    log(alpha). `excludes_zero(alpha)` must be monotone (intervals narrow as alpha grows), so
+    the test rejects at alpha exactly when that interval excludes 0. `floor` bounds it below."""
+    if not excludes_zero(1.0 - 1e-9):
+        return 1.0
+    if excludes_zero(floor):
+        return floor
+    lo, hi = math.log(floor), math.log(1.0 - 1e-9)
+    for _ in range(48):
+        mid = (lo + hi) / 2.0
+        if excludes_zero(math.exp(mid)):
+            hi = mid
+        else:
+            lo = mid
+    return math.exp(hi)
+
+
+def cell_mean_difference_p(a: CellMean, b: CellMean) -> float:
+    """Two-sided p-value of a.value = b.value read off `cell_mean_difference`: it is below alpha
+    exactly when the difference's (1 - alpha) interval excludes 0."""
+
+    def excludes(alpha: float) -> bool:
+        ci = cell_mean_difference(a.at_level(alpha), b.at_level(alpha))
+        return ci is not None and (ci[0] > 0.0 or ci[1] < 0.0)
+
+    if a.ci is None or b.ci is None:
+        return 1.0
+    return inverted_p_value(excludes)
+
+
+MOVER_METHOD = "MOVER from the two 95% intervals (independent estimates), 95%"
+
+
+def mover_difference(
+    a: float, a_ci: tuple[float, float], b: float, b_ci: tuple[float, float]
+) -> tuple[float, float]:
+    """Interval of a - b from each estimate's own interval (Zou & Donner 2008), treating the two
+    as independent: conservative when they are positively correlated (the same samples)."""
+    d = a - b
+    lower = math.hypot(a - a_ci[0], b_ci[1] - b)
+    upper = math.hypot(a_ci[1] - a, b - b_ci[0])
+    return d - lower, d + upper
 
 
 @functools.cache

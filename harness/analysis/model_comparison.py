@@ -1,80 +1,69 @@
 """Two models on the same task: paired differences with intervals for every metric, and where
 they differ (classes, groups, conditions).
 
-Jobs pair when task data, suite, suite version and config agree. For every metric both report,
-the difference A - B gets a 95% interval:
+Jobs pair when task data, suite, suite version and config agree. Every metric both report is
+compared with the test the leaderboard's tie groups and the CI gate use for it
+(`paired_tests.compare_records`): exact McNemar for accuracies, Newcombe's interval for means
+over cells, a paired bootstrap for other per-sample means, paired resampling for whole-table
+statistics (ECE debiased), Mann-Whitney on timing rounds, MOVER from the two intervals for
+numbers without per-sample data. Each gives the 95% interval of A - B and its p-value from one
+procedure, so the interval excludes 0 exactly when p < 0.05. Numbers without an interval,
+undefined ones and numbers with an excluding caveat (upper bounds, reliability flags) are listed
+with the reason and not compared.
 
-- accuracies with per-sample outcomes on the same sample ids: Newcombe's hybrid score interval
-  for a difference of paired proportions (method 10 of Newcombe 1998, from Wilson intervals and
-  the correlation of the paired outcomes) and the exact McNemar test;
-- means over cells of binary outcomes clustered by source image (mean corruption accuracy, the
-  tabular / text shift means): Newcombe's square-and-add interval from the two Wilson intervals
-  at Kish's effective n with the correlation of the per-image influences, continuity-adjusted
-  (`intervals.cell_mean_difference`: two models that agree on every image get an interval
-  around 0, not [0, 0]), and the paired bootstrap's p-value over each image's contribution
-  (`paired_forms.cell_mean_form`);
-- other per-sample quantities (NLL, Brier, per-corruption error): a seeded paired bootstrap
-  (percentile interval of the mean difference, p-value from null-shifted resamples);
-- statistics of the whole table (ECE, balanced accuracy, macro-F1, fairness disparities, OOD
-  detection metrics): both models recomputed on the same seeded resamples of the sample ids
-  (`paired_tests.paired_resample`), a normal interval from the resampled differences;
-- numbers without per-sample data but with intervals (throughput, stored tables missing): MOVER
-  (Zou & Donner 2008) from the two 95% intervals, which treats the estimates as independent
-  (conservative when they are positively correlated); no p-value;
-- numbers without an interval, undefined ones and numbers with an excluding caveat (upper
-  bounds, reliability flags) are listed with the reason and not compared.
-
-p-values are Holm-adjusted over the comparison's tested metrics, and separately over slices.
+Families (one per verdict, named on each row, `PairedDiff.family`): the metrics of the comparison
+are Holm-adjusted together; slices (every class and group on the clean rows, every other
+condition) separately. A metric that is the same test on the same rows as a slice (per-class
+accuracy, a plain accuracy on one condition) is tested once, in the slices' family, and its row
+carries that family's adjusted p-value: counting it in both would multiply top-1's p-value by the
+number of classes. A verdict ("A better") is the adjusted p-value below 0.05; the interval shown
+is the unadjusted 95% one, so it can exclude 0 while the verdict says "not significant after
+Holm", and `PairedDiff.why` says so. How the headline boards' stars decide on the same number
+(another family: the column's step) is in `board_families`.
 Analysis only: returns data, renders nothing, no torch.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from harness.analysis import paired_tests
+from harness.analysis import paired_tests, timing
 from harness.analysis.caveats import caveats
-from harness.analysis.intervals import (
-    CellMean,
-    cell_mean_difference,
-    holm,
-    newcombe_paired,
-    z_value,
-)
-from harness.analysis.paired_forms import cell_means
+from harness.analysis.headline import HeadlineBoard
+from harness.analysis.intervals import holm, mover_difference
+from harness.analysis.intervals import newcombe_paired as newcombe_paired  # the shift suite's
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
-from harness.core.seeding import rng
 from harness.store.run_store import LoadedJob, StoredJob
 
 Interval = tuple[float, float]
 SliceKind = Literal["class", "group", "condition"]
 ALPHA = 0.05
 MIN_SLICE = 10  # smaller slices are not compared
-RESAMPLES = 2000
 
 
 def mover(a: MetricRecord, b: MetricRecord) -> Interval | None:
     """95% interval of a - b from the two records' intervals (independent estimates)."""
     if a.value is None or b.value is None or a.ci is None or b.ci is None:
         return None
-    d = a.value - b.value
-    lower = math.sqrt((a.value - a.ci[0]) ** 2 + (b.ci[1] - b.value) ** 2)
-    upper = math.sqrt((a.ci[1] - a.value) ** 2 + (b.value - b.ci[0]) ** 2)
-    return d - lower, d + upper
+    return mover_difference(a.value, a.ci, b.value, b.ci)
+
+
+METRICS_FAMILY = "the comparison's metrics"
+SLICES_FAMILY = "the slices"
 
 
 @dataclass(frozen=True)
 class PairedDiff:
-    """One metric of A against B: values, difference A - B with its interval, and the method."""
+    """One metric of A against B: values, difference A - B with its 95% interval, the test's
+    p-value and the adjusted one within `family` (Holm over `family_size` tests)."""
 
     suite: str
     key: str
@@ -89,17 +78,34 @@ class PairedDiff:
     p_value: float | None = None
     p_holm: float | None = None
     reason: str = ""  # why the metric was not compared ("" when it was)
+    family: str = ""  # whose Holm adjustment p_holm is (METRICS_FAMILY, or a slice)
+    family_size: int = 0
+    detail: str = ""  # the test's own words (discordant counts, resamples...)
+    slice_key: tuple[str, str, str] | None = None  # the slice that is the same test, if any
+    board: str = ""  # how the headline board's stars decide on the same number (`board_families`)
 
     @property
     def better(self) -> Literal["a", "b", ""]:
-        """Which model is better with 95% confidence ("" when the interval contains 0, or when
-        a tested p-value is not significant after Holm)."""
-        if self.ci is None or self.diff is None or self.ci[0] <= 0.0 <= self.ci[1]:
+        """Which model is better: the adjusted p-value below 0.05 ("" otherwise)."""
+        if self.diff is None or self.p_holm is None or self.p_holm >= ALPHA or self.diff == 0:
             return ""
-        if self.p_holm is not None and self.p_holm >= ALPHA:
+        return "a" if (self.diff > 0) == self.higher_is_better else "b"
+
+    @property
+    def excludes_zero(self) -> bool:
+        """The unadjusted 95% interval excludes 0 (the same as p < 0.05)."""
+        return self.ci is not None and (self.ci[0] > 0.0 or self.ci[1] < 0.0)
+
+    @property
+    def why(self) -> str:
+        """Why the interval and the verdict say different things ("" when they do not)."""
+        if not self.excludes_zero or self.better or self.p_holm is None:
             return ""
-        a_ahead = self.ci[0] > 0.0
-        return "a" if a_ahead == self.higher_is_better else "b"
+        return (
+            f"the 95% interval excludes 0 (p={self.p_value:.3g}), but not after Holm's "
+            f"correction over the {self.family_size} tests of {self.family} "
+            f"(adjusted p={self.p_holm:.3g})"
+        )
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ class ModelComparison:
     diffs: list[PairedDiff] = field(default_factory=list)
     slices: list[SliceDiff] = field(default_factory=list)  # largest |difference| first
     slices_tested: int = 0
+    metrics_tested: int = 0  # the metrics' Holm family (metrics that are a slice's test excluded)
     notes: list[str] = field(default_factory=list)
     # (model, suite) -> the stored job each number came from (provenance)
     sources: dict[tuple[str, str], LoadedJob] = field(default_factory=dict, repr=False)
@@ -167,7 +174,7 @@ def compare_models(loaded: list[LoadedJob], *, task: str, a: str, b: str) -> Mod
         (man, ja), (man_b, jb) = jobs_a[sig], jobs_b[sig]
         comp.sources[(a, ja.record.suite)] = (man, ja)
         comp.sources[(b, jb.record.suite)] = (man_b, jb)
-        _compare_jobs(comp, ja, jb, seed=man.seed)
+        _compare_jobs(comp, ja, jb)
     if only:
         comp.notes.append(
             "not compared (run for one model only, or with another suite config): "
@@ -221,19 +228,19 @@ def _per_sample(
     return found if abs(mean - record.value) <= 1e-6 else None  # not the record's own mean
 
 
-def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob, *, seed: int) -> None:
+def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob) -> None:
     ta, tb = _table(ja), _table(jb)
     names = ja.record.task_summary.class_names
     records_b = {m.key: m for m in jb.metrics}
+    seed = min(ja.record.seed, jb.record.seed)
     for ra in ja.metrics:
         rb = records_b.get(ra.key)
         if rb is None:
             continue
-        psa = _per_sample(ra, ta, names, ja.record.suite_config)
-        psb = _per_sample(rb, tb, names, jb.record.suite_config)
-        name = f"compare/{comp.a}/{comp.b}/{ra.key}"
-        diff = _diff(ra, rb, psa, psb, seed=seed, name=name)
-        comp.diffs.append(_cell_interval(diff, cell_means(ra, ta), cell_means(rb, tb)))
+        ea = _evidence(ra, ja, ta, names)
+        eb = _evidence(rb, jb, tb, names)
+        name = paired_tests.pair_name(ra.key, comp.a, comp.b)
+        comp.diffs.append(_diff(ra, rb, ea, eb, seed=seed, name=name, names=names))
     if ta is not None and tb is not None:
         blocked = {  # conditions whose numbers are upper bounds or flagged are not compared
             r.condition
@@ -244,6 +251,16 @@ def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob, *, seed: 
         comp.slices += [s for s in _slices(ja, ta.frame, tb.frame) if s.condition not in blocked]
 
 
+def _evidence(
+    record: MetricRecord, job: StoredJob, table: SampleTable | None, names: tuple[str, ...]
+) -> paired_tests.Evidence:
+    rounds = None
+    if record.metric in timing.ROUND_METRICS:
+        rounds = timing.rounds_for(record.metric, record.context, job.artifacts())
+    form = _per_sample(record, table, names, job.record.suite_config)
+    return paired_tests.Evidence(record=record, form=form, rounds=rounds, seed=job.record.seed)
+
+
 def _base(ra: MetricRecord, rb: MetricRecord) -> PairedDiff:
     diff = None if ra.value is None or rb.value is None else ra.value - rb.value
     return PairedDiff(
@@ -251,91 +268,52 @@ def _base(ra: MetricRecord, rb: MetricRecord) -> PairedDiff:
     )
 
 
+def _slice_key(record: MetricRecord, test: str) -> tuple[str, str, str] | None:
+    """The slice that is the same test on the same rows as this metric (None: no such slice):
+    a per-class accuracy is the class's slice, a plain accuracy on one condition that
+    condition's slice."""
+    if test != "mcnemar_exact":
+        return None
+    if record.metric == "class_acc" and "class" in record.context:
+        return "class", f"class {record.context['class']}", record.condition
+    if record.condition != CLEAN and not record.context.get("group"):
+        return "condition", record.condition, record.condition
+    return None
+
+
 def _diff(
     ra: MetricRecord,
     rb: MetricRecord,
-    psa: paired_tests.Form | None,
-    psb: paired_tests.Form | None,
+    ea: paired_tests.Evidence,
+    eb: paired_tests.Evidence,
     *,
     seed: int,
     name: str,
+    names: tuple[str, ...],
 ) -> PairedDiff:
     base = _base(ra, rb)
     n = min(ra.n, rb.n)
     blocking = [c for r in (ra, rb) for c in caveats(r) if c.excludes]
     if blocking:
         return replace(base, method="not compared", n=n, reason=blocking[0].reason)
-    if psa is not None and psb is not None and type(psa) is type(psb):
-        try:
-            if isinstance(psa, paired_tests.Resampled) and isinstance(psb, paired_tests.Resampled):
-                return _resampled(base, psa, psb, seed=seed, name=name)
-            assert isinstance(psa, paired_tests.PerSample) and isinstance(
-                psb, paired_tests.PerSample
-            )
-            return _paired(base, psa, psb, seed=seed, name=name)
-        except ResultsError as err:
-            return replace(base, method="not compared", n=n, reason=str(err))
-    ci = mover(ra, rb)
-    if ci is None:
-        return replace(base, method="no interval", n=n, reason="no interval on one of the numbers")
-    return replace(base, ci=ci, n=n, method="MOVER (no test)")
-
-
-def _paired(
-    base: PairedDiff,
-    psa: paired_tests.PerSample,
-    psb: paired_tests.PerSample,
-    *,
-    seed: int,
-    name: str,
-) -> PairedDiff:
-    if psa.binary and psb.binary:
-        res = paired_tests.mcnemar(psa.values, psb.values, what=name)
-        xa = psa.values.astype(bool)
-        xb = psb.values.reindex(psa.values.index).astype(bool)
-        both, only_a = int((xa & xb).sum()), int((xa & ~xb).sum())
-        only_b, neither = int((~xa & xb).sum()), int((~xa & ~xb).sum())
-        ci = newcombe_paired(both, only_a, only_b, neither)
-        method = "paired: Newcombe + McNemar"
-        return replace(base, ci=ci, method=method, n=res.n, p_value=res.p_value)
-    res = paired_tests.paired_bootstrap(
-        psa.values, psb.values, seed=seed, name=name, resamples=RESAMPLES, what=name
-    )
-    d = psa.values.to_numpy(np.float64) - psb.values.reindex(psa.values.index).to_numpy(np.float64)
-    idx = rng(seed, "compare-bootstrap", name, len(d)).integers(0, len(d), (RESAMPLES, len(d)))
-    lo, hi = np.quantile(d[idx].mean(axis=1), [0.025, 0.975])
-    method = "paired bootstrap"
-    return replace(base, ci=(float(lo), float(hi)), method=method, n=res.n, p_value=res.p_value)
-
-
-def _cell_interval(diff: PairedDiff, a: CellMean | None, b: CellMean | None) -> PairedDiff:
-    """A mean over cells compared on per-sample data: its interval is `cell_mean_difference`
-    (the bootstrap's percentile interval said [0, 0] for two models equal on every image)."""
-    if a is None or b is None or diff.method != "paired bootstrap":
-        return diff
-    ci = cell_mean_difference(a, b)
-    if ci is None:
-        return diff
-    return replace(diff, ci=ci, method="paired: Newcombe (cell means) + bootstrap")
-
-
-def _resampled(
-    base: PairedDiff,
-    psa: paired_tests.Resampled,
-    psb: paired_tests.Resampled,
-    *,
-    seed: int,
-    name: str,
-) -> PairedDiff:
-    res = paired_tests.paired_resample(
-        psa, psb, seed=seed, name=name, resamples=RESAMPLES, what=name
-    )
-    if not res.tested or res.se is None:
+    if base.diff is None:
+        return replace(base, method="not compared", n=n, reason="undefined on one side")
+    try:
+        res = paired_tests.compare_records(ea, eb, seed=seed, name=name)
+    except ResultsError as err:
+        return replace(base, method="not compared", n=n, reason=str(err))
+    if not res.tested:
         return replace(base, method="not compared", n=res.n, reason=res.detail)
-    half = z_value() * res.se
-    method = "paired resampling of the statistic"
-    ci = (res.diff - half, res.diff + half)
-    return replace(base, ci=ci, method=method, n=res.n, p_value=res.p_value)
+    return replace(
+        base,
+        diff=res.diff,
+        ci=res.ci,
+        method=paired_tests.TEST_NAMES[res.test],
+        n=res.n,
+        p_value=res.p_value,
+        detail=res.detail,
+        slice_key=_slice_key(ra, res.test),
+    )
 
 
 def _slice_diff(
@@ -343,24 +321,12 @@ def _slice_diff(
 ) -> SliceDiff | None:
     if len(rows) < MIN_SLICE:
         return None
-    xa, xb = rows["a"].to_numpy(bool), rows["b"].to_numpy(bool)
-    both, only_a = int((xa & xb).sum()), int((xa & ~xb).sum())
-    only_b, neither = int((~xa & xb).sum()), int((~xa & ~xb).sum())
     res = paired_tests.mcnemar(rows["a"].reset_index(drop=True), rows["b"].reset_index(drop=True))
-    a_acc, b_acc = float(xa.mean()), float(xb.mean())
-    ci = newcombe_paired(both, only_a, only_b, neither)
+    a_acc, b_acc = float(rows["a"].mean()), float(rows["b"].mean())
     return SliceDiff(
-        suite,
-        kind,
-        label,
-        cond,
-        len(rows),
-        a_acc,
-        b_acc,
-        a_acc - b_acc,
-        ci,
+        suite, kind, label, cond, len(rows), a_acc, b_acc, a_acc - b_acc, res.ci,
         paired_tests.p_or_one(res),
-    )
+    )  # fmt: skip
 
 
 def _slices(job: StoredJob, fa: pd.DataFrame, fb: pd.DataFrame) -> list[SliceDiff]:
@@ -399,21 +365,90 @@ def _slices(job: StoredJob, fa: pd.DataFrame, fb: pd.DataFrame) -> list[SliceDif
 
 
 def _finish(comp: ModelComparison) -> None:
-    """Holm-adjust the metrics' p-values and the slices' separately; order slices by size."""
-    tested = [i for i, d in enumerate(comp.diffs) if d.p_value is not None]
-    adjusted = holm([comp.diffs[i].p_value or 0.0 for i in tested]) if tested else []
-    for i, p in zip(tested, adjusted, strict=True):
-        comp.diffs[i] = replace(comp.diffs[i], p_holm=p)
+    """Holm-adjust the slices' p-values, then the metrics' (each metric that is a slice's test
+    takes the slice's adjusted p-value: one family per verdict); order slices by size."""
     unique: dict[tuple[str, str, str], SliceDiff] = {}
     for s in comp.slices:  # the same clean slice appears in every suite's table: keep one
         unique.setdefault((s.kind, s.slice, s.condition), s)
     slices = list(unique.values())
     comp.slices_tested = len(slices)
     p_adj = holm([s.p_value for s in slices]) if slices else []
+    adjusted = {key: p for key, p in zip(unique, p_adj, strict=True)}
+    for i, d in enumerate(comp.diffs):
+        if d.p_value is not None and d.slice_key in adjusted:
+            comp.diffs[i] = replace(
+                d, p_holm=adjusted[d.slice_key], family=SLICES_FAMILY, family_size=len(slices)
+            )
+    tested = [i for i, d in enumerate(comp.diffs) if d.p_value is not None and not d.family]
+    metric_p = holm([comp.diffs[i].p_value or 0.0 for i in tested]) if tested else []
+    for i, p in zip(tested, metric_p, strict=True):
+        comp.diffs[i] = replace(
+            comp.diffs[i], p_holm=p, family=METRICS_FAMILY, family_size=len(tested)
+        )
+    comp.metrics_tested = len(tested)
     comp.slices = sorted(
         (replace(s, p_holm=p) for s, p in zip(slices, p_adj, strict=True)),
         key=lambda s: (-abs(s.diff), s.kind, s.slice),
     )
+
+
+def board_families(comp: ModelComparison, heads: Sequence[HeadlineBoard]) -> None:
+    """Say on each metric that is also a headline column of the comparison's task how the
+    board's stars decided on the same two numbers (`PairedDiff.board`), and why a verdict can
+    differ: the stars' tie groups adjust within one step of the column (the leader against the
+    models left), this page over every tested metric of the pair. The p-value is the same
+    (same test, same draws: `paired_tests.pair_name`)."""
+    for i, d in enumerate(comp.diffs):
+        if d.p_value is None:
+            continue
+        for head in (h for h in heads if h.board.task == comp.task):
+            text = _board_text(head, d, comp.a, comp.b)
+            if text:
+                comp.diffs[i] = replace(d, board=text)
+                break
+
+
+def _board_text(head: HeadlineBoard, d: PairedDiff, a: str, b: str) -> str:
+    for j, column in enumerate(head.columns):
+        keys = {
+            row.model: cell.record.key
+            for row in head.rows
+            if (cell := row.cells[j]).record is not None
+        }
+        if keys.get(a) != d.key or keys.get(b) != d.key:
+            continue
+        ranking = head.rankings[j] if j < len(head.rankings) else None
+        if ranking is None or a not in ranking.ranks or b not in ranking.ranks:
+            return ""
+        return _step_text(ranking, column.label, d, a, b)
+    return ""
+
+
+def _step_text(ranking: paired_tests.Ranking, label: str, d: PairedDiff, a: str, b: str) -> str:
+    """The board's decision on a and b in words, and why it differs from this page's."""
+    step = [c for c in ranking.comparisons if {c[0], c[1]} == {a, b}]
+    same = ranking.ranks[a] == ranking.ranks[b]
+    if not step:
+        where = "in one tie group" if same else "in different tie groups"
+        return (
+            f"headline board ({label}): {where}, each tested against its group's leader, not "
+            "against each other"
+        )
+    leader, _other, _res, p_adj = step[0]
+    size = sum(1 for c in ranking.comparisons if c[0] == leader and c[3] is not None)
+    board_apart = p_adj is not None and p_adj < ALPHA
+    text = (
+        f"headline board ({label}): {'apart' if board_apart else 'tied'}, Holm over the {size} "
+        f"models tested against the step's leader {leader} (adjusted p="
+        + ("—" if p_adj is None else f"{p_adj:.3g}")
+        + ")"
+    )
+    if board_apart != bool(d.better):
+        text += (
+            f"; the same p-value ({d.p_value:.3g}) is adjusted over {size} tests there and over "
+            f"{d.family_size} here ({d.family}), so the two verdicts differ"
+        )
+    return text
 
 
 def default_pairs(ranked: Mapping[str, list[str]]) -> list[tuple[str, str, str]]:

@@ -81,22 +81,38 @@ class PerSample:
 
 
 @dataclass(frozen=True)
+class CellMeans(PerSample):
+    """A mean over cells in its per-image form (`cell_mean_form`), with the mean itself: two of
+    them are compared by Newcombe's interval of the difference (paired_tests.cell_mean_test)."""
+
+    mean: CellMean
+
+
+@dataclass(frozen=True)
 class Resampled:
     """A statistic of the whole table, recomputable on resampled sample ids.
 
     `ids` are the sample ids in the order the statistic indexes them; `strata` gives each a
     stratum code (a group, or ID versus OOD) and resamples are drawn within strata, the columns
     of each stratum in stratum order. `statistic(idx)` maps an (R, n) matrix of positions to R
-    values; row `arange(n)` gives the point value.
+    values; row `arange(n)` gives the point value. `tested` is the statistic a paired test
+    compares when it is not the metric itself (ECE: its debiased form, whose bias does not
+    differ between models), `tested_name` what that is in words.
     """
 
     ids: pd.Index
     strata: np.ndarray
     statistic: Statistic
+    tested: Statistic | None = None
+    tested_name: str = "statistic"
 
     @property
     def value(self) -> float:
         return float(self.statistic(np.arange(len(self.ids))[None, :])[0])
+
+    def test_statistic(self, idx: np.ndarray) -> np.ndarray:
+        """The values a paired test compares on the resamples `idx`."""
+        return (self.tested or self.statistic)(idx)
 
 
 Form = PerSample | Resampled
@@ -175,14 +191,15 @@ def rows_cell_mean(rows: pd.DataFrame) -> CellMean | None:
     return cell_mean(values, ids)
 
 
-def cell_mean_form(mean: CellMean) -> PerSample:
+def cell_mean_form(mean: CellMean) -> CellMeans:
     """The per-image form of a mean over cells: image i's value is `value + m * u_i` (u_i its
     influence, `CellMean.influence`), so the mean over the m images is the metric and the mean
     of two models' differences is the difference of their metrics, whatever the cells' sizes.
     With every image in every cell this is the image's accuracy over the cells. Sorted by image
     id (the order the per-image means had, which the seeded resamples index)."""
     values = mean.value + len(mean.ids) * mean.influence
-    return PerSample(values=pd.Series(values, index=pd.Index(mean.ids)).sort_index(), binary=False)
+    series = pd.Series(values, index=pd.Index(mean.ids)).sort_index()
+    return CellMeans(values=series, binary=False, mean=mean)
 
 
 def _plain(record: MetricRecord, rows: pd.DataFrame) -> Form | None:
@@ -222,8 +239,14 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
             return calibration.balanced_accuracy(labels, labels == predictions, idx, k)
         return calibration.macro_f1(labels, predictions, idx, k)
 
+    def debiased(idx: np.ndarray) -> np.ndarray:
+        return calibration.debiased_ece(confidence, labels == predictions, idx, bins)
+
     ids = pd.Index(rows["sample_id"].to_numpy())
-    return Resampled(ids=ids, strata=np.zeros(len(ids), dtype=np.int64), statistic=statistic)
+    strata = np.zeros(len(ids), dtype=np.int64)
+    if metric == "ece":
+        return Resampled(ids, strata, statistic, tested=debiased, tested_name="debiased ECE")
+    return Resampled(ids=ids, strata=strata, statistic=statistic)
 
 
 def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:

@@ -1,25 +1,38 @@
 """Tests between two numbers of the same metric, and rank tie groups built from them.
 
 Two models (or a baseline and a current run of one model) are compared on the *same* sample ids
-whenever the stored tables allow it (harness.analysis.paired_forms):
+whenever the stored tables allow it (harness.analysis.paired_forms). Each test and the 95%
+interval of the difference come from ONE procedure, so the interval excludes 0 exactly when
+p < 0.05 and a verdict can never contradict its interval:
 
-- `mcnemar_exact`: accuracies (a per-sample 0/1 outcome), exact McNemar on the discordant pairs;
-- `paired_bootstrap`: other per-sample means (NLL, Brier, mean corruption accuracy), a seeded
-  paired bootstrap of the mean difference;
+- `mcnemar_exact`: accuracies (a per-sample 0/1 outcome), exact McNemar on the discordant pairs,
+  with the interval that inverts it (`intervals.mcnemar_difference`);
+- `cell_mean_newcombe`: means over cells of the same source images (mean corruption accuracy,
+  the tabular / text shift means), Newcombe's square-and-add interval from the two cell-mean
+  intervals (`intervals.cell_mean_difference`) and the p-value read off it;
+- `paired_bootstrap`: other per-sample means (NLL, Brier, per-family corruption error), a seeded
+  paired bootstrap of the mean difference: its percentile interval and the p-value read off it;
 - `paired_resample`: statistics of the whole table (ECE, balanced accuracy, macro-F1, fairness
   disparities, OOD AUROC/AUPR/FPR95), both runs recomputed on the SAME seeded resamples of the
-  sample ids (drawn within groups, or within the ID and OOD sets);
-- `mann_whitney_rounds`: timings, an exact Mann-Whitney test on the per-round values;
-- `interval_z`: numbers with a 95% interval but no per-sample form, an approximate unpaired
-  z-test with standard errors read off the intervals (conservative for paired data);
+  sample ids (drawn within groups, or within the ID and OOD sets); a normal interval with the
+  resamples' standard deviation and its p-value (ECE is tested debiased: its upward bias differs
+  between models, `calibration.debiased_ece`);
+- `mann_whitney_rounds`: timings, an exact Mann-Whitney test on the per-round values with the
+  Hodges-Lehmann interval that inverts it (`rank_shift.mann_whitney`);
+- `interval_z`: numbers with a 95% interval but no per-sample form, MOVER's interval of the
+  difference from the two intervals and the z-test read off it (unpaired: conservative for
+  paired data);
 - `none`: no per-sample form and no interval: NO test, so never "significant";
 - `inconclusive`: a number whose timing was unstable (`unstable_timing`): not tested.
 
-Multiple comparisons are Holm-corrected by the callers. No torch here.
+Draws depend on the seed and the name the caller gives (the views use `pair_name`, so the same
+pair of models gets the same p-value on a board and on a comparison page). Multiple comparisons
+are Holm-corrected by the callers. No torch here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -27,17 +40,27 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from harness.analysis import timing
-from harness.analysis.intervals import holm, mcnemar_exact, z_value
+from harness.analysis.intervals import (
+    CellMean,
+    cell_mean_difference,
+    cell_mean_difference_p,
+    holm,
+    mcnemar_difference,
+    mcnemar_exact,
+    mover_difference,
+    z_value,
+)
 from harness.analysis.paired_forms import (
     CORRUPTION_PREFIX,
+    CellMeans,
     Form,
     PerSample,
     Resampled,
     per_sample,
 )
+from harness.analysis.rank_shift import mann_whitney
 from harness.analysis.timing import UNSTABLE
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
@@ -58,6 +81,7 @@ __all__ = [
     "mcnemar",
     "paired_bootstrap",
     "paired_resample",
+    "pair_name",
     "per_sample",
     "rank_with_ties",
     "compare_records",
@@ -65,6 +89,7 @@ __all__ = [
 
 TestName = Literal[
     "mcnemar_exact",
+    "cell_mean_newcombe",
     "paired_bootstrap",
     "paired_resample",
     "mann_whitney_rounds",
@@ -76,10 +101,11 @@ RESAMPLES = 2000
 ALPHA = 0.05
 TEST_NAMES: dict[str, str] = {
     "mcnemar_exact": "exact McNemar",
+    "cell_mean_newcombe": "Newcombe's interval of a difference of cell means",
     "paired_bootstrap": "paired bootstrap",
     "paired_resample": "paired resampling of the statistic",
     "mann_whitney_rounds": "Mann-Whitney on timing rounds",
-    "interval_z": "z-test from the 95% intervals",
+    "interval_z": "MOVER from the 95% intervals, z-test read off it",
     "none": "no test",
     "inconclusive": "inconclusive (unstable timing)",
 }
@@ -87,7 +113,9 @@ TEST_NAMES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class PairedResult:
-    """One comparison of A against B: difference (A - B) and its p-value (None: not tested).
+    """One comparison of A against B: difference (A - B), its 95% interval and its p-value
+    (None: not tested), from ONE procedure, so that the interval excludes 0 exactly when
+    p < 0.05 (module docstring).
 
     `se` is the standard error of the difference the test used; `spread` a test-specific scale
     for power calculations (McNemar: the discordant fraction; bootstraps: the standard error of
@@ -101,6 +129,7 @@ class PairedResult:
     detail: str
     se: float | None = None
     spread: float | None = None
+    ci: tuple[float, float] | None = None
 
     @property
     def tested(self) -> bool:
@@ -122,7 +151,8 @@ def _mismatch(what: str, a: set[object], b: set[object]) -> ResultsError:
 
 
 def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedResult:
-    """Exact McNemar test of two 0/1 outcome columns joined on sample_id."""
+    """Exact McNemar test of two 0/1 outcome columns joined on sample_id, with the interval of
+    the difference that inverts it (`intervals.mcnemar_difference`)."""
     xa, xb = _join(a, b, what)
     xa, xb = xa.astype(bool), xb.astype(bool)
     only_a = int((xa & ~xb).sum())
@@ -138,13 +168,22 @@ def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedRe
         detail=f"discordant: {only_a} right only in A, {only_b} right only in B",
         se=float(np.sqrt(max(discordant - diff * diff, 0.0) / n)) if n else None,
         spread=discordant,
+        ci=mcnemar_difference(only_a, only_b, n),
     )
 
 
-def _bootstrap_p(diffs: np.ndarray, observed: float) -> float:
-    """Two-sided p-value of `observed` from null-shifted bootstrap differences."""
-    extreme = np.abs(diffs - observed) >= abs(observed) - 1e-12
-    return float(min(1.0, (extreme.sum() + 1) / (len(diffs) + 1)))
+def percentile_test(draws: np.ndarray, alpha: float = ALPHA) -> tuple[tuple[float, float], float]:
+    """The percentile interval of bootstrap draws of a difference and the p-value read off it:
+    p = (2 min(#draws <= 0, #draws >= 0) + 1) / (R + 1) (a Monte Carlo p-value never reaches 0
+    with finitely many draws), and the interval's ends are the order statistics k and R - 1 - k
+    with k the largest count for which that p is below alpha, so p < alpha exactly when the
+    interval excludes 0."""
+    r = len(draws)
+    ordered = np.sort(draws)
+    k = min(r - 1, max(0, math.ceil((alpha * (r + 1) - 1.0) / 2.0) - 1))
+    below, above = int((draws <= 0).sum()), int((draws >= 0).sum())
+    p = min(1.0, (2.0 * min(below, above) + 1.0) / (r + 1.0))
+    return (float(ordered[k]), float(ordered[r - 1 - k])), p
 
 
 def paired_bootstrap(
@@ -156,7 +195,8 @@ def paired_bootstrap(
     resamples: int = RESAMPLES,
     what: str = "comparison",
 ) -> PairedResult:
-    """Two-sided paired bootstrap p-value of mean(A - B) = 0 (null-shifted resamples)."""
+    """Paired bootstrap of mean(A - B): its percentile interval and the p-value read off it
+    (`percentile_test`), from the same seeded draws."""
     xa, xb = _join(a, b, what)
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
@@ -172,17 +212,42 @@ def paired_bootstrap(
             detail="degenerate (constant differences)",
             se=0.0,
             spread=own,
+            ci=(observed, observed) if n else None,
         )
     idx = rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
     means = d[idx].mean(axis=1)
+    ci, p = percentile_test(means)
     return PairedResult(
         test="paired_bootstrap",
         n=n,
         diff=observed,
-        p_value=_bootstrap_p(means, observed),
+        p_value=p,
         detail=f"{resamples} paired resamples",
         se=float(np.std(means, ddof=1)),
         spread=own,
+        ci=ci,
+    )
+
+
+def cell_mean_test(a: CellMean, b: CellMean, *, n: int) -> PairedResult:
+    """Two means over cells of the same source images: Newcombe's square-and-add interval of
+    the difference (`intervals.cell_mean_difference`) and the p-value read off it (below alpha
+    exactly when the (1 - alpha) interval excludes 0)."""
+    diff = a.value - b.value
+    ci = cell_mean_difference(a, b)
+    if ci is None:
+        return _untested("none", n, diff, "no interval on one of the means: no test")
+    z = z_value()
+    own = (b.ci[1] - b.ci[0]) / (2 * z) if b.ci is not None else None
+    return PairedResult(
+        test="cell_mean_newcombe",
+        n=n,
+        diff=diff,
+        p_value=cell_mean_difference_p(a, b),
+        detail=f"{a.clusters} and {b.clusters} source images",
+        se=(ci[1] - ci[0]) / (2 * z),
+        spread=own,
+        ci=ci,
     )
 
 
@@ -205,7 +270,13 @@ def paired_resample(
     resamples: int = RESAMPLES,
     what: str = "comparison",
 ) -> PairedResult:
-    """Paired bootstrap of a whole-table statistic: A and B on the same resampled sample ids."""
+    """Paired bootstrap of a whole-table statistic: A and B on the same resampled sample ids
+    (drawn in the ids' sorted order, so A against B and B against A use the same draws). The
+    interval is the observed difference +- z x the standard deviation of the resampled
+    differences and p is read off it (normal), so p < 0.05 exactly when it excludes 0: a
+    percentile interval would sit around the resamples' mean, which for a biased statistic
+    (ECE) is not the observed difference. The tested statistic is the form's `tested` one
+    (debiased ECE), the observed difference that of the full tables."""
     if set(a.ids) != set(b.ids):
         raise _mismatch(what, set(a.ids), set(b.ids))
     to_b = b.ids.get_indexer(a.ids)
@@ -215,29 +286,46 @@ def paired_resample(
             "comparison needs the same grouping"
         )
     n = len(a.ids)
-    point_a, point_b = a.value, b.statistic(to_b[None, :])[0]
-    observed = float(point_a - point_b)
+    full = np.arange(n)[None, :]
+    observed = float(a.test_statistic(full)[0] - b.test_statistic(to_b[None, :])[0])
     if not np.isfinite(observed):
         return _untested("none", n, 0.0, "undefined on the full sample")
-    idx = stratified_positions(a.strata, resamples=resamples, seed=seed, name=name)
-    va, vb = a.statistic(idx), b.statistic(to_b[idx])
+    order = np.argsort(a.ids.astype(str).to_numpy(), kind="stable")
+    idx = order[stratified_positions(a.strata[order], resamples=resamples, seed=seed, name=name)]
+    va, vb = a.test_statistic(idx), b.test_statistic(to_b[idx])
     ok = np.isfinite(va) & np.isfinite(vb)
     diffs = (va - vb)[ok]
     if len(diffs) < 2:
         return _untested("none", n, observed, "undefined on the resamples")
+    se = float(np.std(diffs, ddof=1))
+    ci, p = _normal_test(observed, se)
     return PairedResult(
         test="paired_resample",
         n=n,
         diff=observed,
-        p_value=_bootstrap_p(diffs, observed),
-        detail=f"{int(ok.sum())} paired resamples of the statistic",
-        se=float(np.std(diffs, ddof=1)),
+        p_value=p,
+        detail=f"{int(ok.sum())} paired resamples of the {a.tested_name}",
+        se=se,
         spread=float(np.std(vb[ok], ddof=1)),
+        ci=ci,
     )
 
 
+def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float]:
+    """observed +- z se and its two-sided normal p-value (1 for 0 +- 0, 0 for c +- 0)."""
+    half = z_value() * se
+    if se <= 0:
+        return (observed, observed), 1.0 if observed == 0 else 0.0
+    p = 2.0 * (1.0 - NormalDist().cdf(abs(observed) / se))
+    return (observed - half, observed + half), float(p)
+
+
 def compare(a: Form, b: Form, *, seed: int, name: str) -> PairedResult:
-    """McNemar for binary outcomes, paired bootstrap for means, paired resampling otherwise."""
+    """McNemar for binary outcomes, Newcombe for means over cells, paired bootstrap for other
+    means, paired resampling for whole-table statistics."""
+    if isinstance(a, CellMeans) and isinstance(b, CellMeans):
+        _join(a.values, b.values, name)  # the same source images, or a clear error
+        return cell_mean_test(a.mean, b.mean, n=len(a.values))
     if isinstance(a, PerSample) and isinstance(b, PerSample):
         if a.binary and b.binary:
             return mcnemar(a.values, b.values, what=name)
@@ -257,7 +345,9 @@ def _untested(test: TestName, n: int, diff: float, detail: str) -> PairedResult:
 
 
 def interval_z(a: MetricRecord, b: MetricRecord) -> PairedResult:
-    """Approximate unpaired z-test with standard errors read off the 95% intervals.
+    """Unpaired test from the two 95% intervals: MOVER's interval of the difference
+    (`intervals.mover_difference`) and the z-test read off its side towards 0 (the standard
+    error is that side's margin / z), so p < 0.05 exactly when the interval excludes 0.
 
     Unpaired: for two results on the same samples (positively correlated) it overstates the
     variance of the difference, so it errs towards "not significant". Without both intervals
@@ -268,46 +358,62 @@ def interval_z(a: MetricRecord, b: MetricRecord) -> PairedResult:
     if a.ci is None or b.ci is None:
         return _untested("none", n, va - vb, "no per-sample data and no interval: no test")
     z = z_value()
-    se = float(np.hypot((a.ci[1] - a.ci[0]) / (2 * z), (b.ci[1] - b.ci[0]) / (2 * z)))
-    if se <= 0:
-        return _untested("none", n, va - vb, "zero-width intervals: no test")
-    p = 2.0 * (1.0 - NormalDist().cdf(abs(va - vb) / se))
+    ci = mover_difference(va, a.ci, vb, b.ci)
+    diff = va - vb
+    margin = (diff - ci[0]) if diff >= 0 else (ci[1] - diff)
+    if margin <= 0:
+        return _untested("none", n, diff, "zero-width intervals: no test")
+    p = 2.0 * (1.0 - NormalDist().cdf(abs(diff) / (margin / z)))
     own = (b.ci[1] - b.ci[0]) / (2 * z)
     return PairedResult(
         test="interval_z",
         n=n,
-        diff=va - vb,
+        diff=diff,
         p_value=float(p),
-        detail="unpaired z-test from the 95% intervals",
-        se=se,
+        detail="unpaired: MOVER from the 95% intervals, z-test read off it",
+        se=margin / z,
         spread=float(own),
+        ci=ci,
     )
 
 
 def mann_whitney_rounds(a: np.ndarray, b: np.ndarray, diff: float, *, n: int) -> PairedResult:
-    """Exact two-sided Mann-Whitney test of two sets of per-round timings."""
-    if len(a) < 2 or len(b) < 2:
+    """Exact two-sided Mann-Whitney test of two sets of per-round timings, with the
+    Hodges-Lehmann interval of the shift that inverts it (`rank_shift.mann_whitney`)."""
+    found = mann_whitney(a, b)
+    if found is None:
         return _untested("none", n, diff, "fewer than two timing rounds: no test")
-    res = scipy_stats.mannwhitneyu(a, b, alternative="two-sided", method="auto")
+    p, ci = found
     se = float(np.hypot(np.std(a, ddof=1) / np.sqrt(len(a)), np.std(b, ddof=1) / np.sqrt(len(b))))
     return PairedResult(
         test="mann_whitney_rounds",
         n=n,
         diff=diff,
-        p_value=float(res.pvalue),
-        detail=f"{len(a)} vs {len(b)} timing rounds",
+        p_value=p,
+        detail=f"{len(a)} vs {len(b)} timing rounds"
+        + ("" if ci is not None else " (too few for an interval at 95%)"),
         se=se,
         spread=float(np.std(b, ddof=1) / np.sqrt(len(b))),
+        ci=ci,
     )
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one number brings to a comparison: its record, paired form and timing rounds."""
+    """What one number brings to a comparison: its record, paired form, timing rounds and the
+    seed of the run it came from (`compare_records` draws with the smaller of two such seeds)."""
 
     record: MetricRecord
     form: Form | None = None
     rounds: np.ndarray | None = None
+    seed: int | None = None
+
+
+def pair_name(key: str, a: str, b: str) -> str:
+    """The name that seeds the resamples of a comparison of models `a` and `b` on column `key`:
+    the same whichever way round, so a board and a comparison page draw alike."""
+    first, second = sorted((a, b))
+    return f"pair/{key}/{first}/{second}"
 
 
 def _pairable(a: Form | None, b: Form | None) -> bool:
@@ -327,6 +433,8 @@ def compare_records(a: Evidence, b: Evidence, *, seed: int, name: str) -> Paired
     ra, rb = a.record, b.record
     diff = (ra.value or 0.0) - (rb.value or 0.0)
     n = min(ra.n, rb.n)
+    if a.seed is not None and b.seed is not None:
+        seed = min(a.seed, b.seed)
     if UNSTABLE in ra.flags or UNSTABLE in rb.flags:
         return _untested("inconclusive", n, diff, "timing unstable (unstable_timing): not tested")
     if _pairable(a.form, b.form):
@@ -347,7 +455,7 @@ def stored_evidence(
     if record.metric in timing.ROUND_METRICS:
         rounds = timing.rounds_for(record.metric, record.context, job.artifacts())
     form = per_sample(record, table, job.record.suite_config)
-    return Evidence(record=record, form=form, rounds=rounds)
+    return Evidence(record=record, form=form, rounds=rounds, seed=job.record.seed)
 
 
 # ------------------------------------------------------------------------------- ranking
@@ -383,7 +491,7 @@ def _step(
             entries[leader],
             entries[m],
             seed=seed,
-            name=f"rank/{entries[leader].record.key}/{leader}/{m}",
+            name=pair_name(entries[leader].record.key, leader, m),
         )
         for m in rest
     ]

@@ -3,16 +3,15 @@
 A variant job is paired with its parent's job on the same task data, suite, suite version and
 config. Every metric both report is compared with the best test its stored results allow
 (harness.analysis.paired_tests): exact McNemar on the per-sample `correct` column for
-accuracies, a seeded paired bootstrap for other per-sample means (NLL, Brier, and the means over
-cells — mean corruption accuracy, the tabular / text shift means — over each source image's
-contribution, `paired_forms.cell_mean_form`), paired resampling for whole-table statistics (ECE, disparities, OOD detection),
+accuracies, a seeded paired bootstrap for other per-sample means (NLL, Brier), paired
+resampling for whole-table statistics (ECE debiased, disparities, OOD detection),
 Mann-Whitney on the timing rounds for throughput and latency (inconclusive when the timing was
-unstable), a z-test from the intervals otherwise, and no test (p empty) for numbers without
-either. p-values are Holm-adjusted over each (variant, task) family. A mean over cells also gets
-a 95% interval of its delta (`MetricDelta.ci`): Newcombe's square-and-add from the two cell-mean
-intervals with the correlation over the images (`intervals.cell_mean_difference`), which stays
-about +-z/n wide (n the images) for a variant that changes no prediction, where the bootstrap's
-differences were all 0.
+unstable), MOVER from the intervals otherwise, and no test (p empty) for numbers without
+either. p-values are Holm-adjusted over each (variant, task) family. A mean over cells is tested
+by Newcombe's square-and-add interval of its delta from the two cell-mean intervals with the
+correlation over the images (`intervals.cell_mean_difference`; `MetricDelta.ci`) and the p-value
+read off it, so the two agree; it stays about +-z/n wide (n the images) for a variant that
+changes no prediction, where the bootstrap's differences were all 0.
 
 "Where the harm is concentrated" (Hooker et al. 2020, "What do compressed deep neural networks
 forget?"): slices of the per-sample tables (each class and each group on the clean condition,
@@ -28,8 +27,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis import paired_tests
-from harness.analysis.intervals import CellMean, cell_mean_difference, holm
-from harness.analysis.paired_forms import cell_means
+from harness.analysis.intervals import holm
 from harness.analysis.timing import UNSTABLE
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
@@ -234,8 +232,8 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
             name=f"variant/{comp.variant_model}/{vm.key}",
         )
         row = _delta(suite, vm, pm, delta, res.test, res.n, res.p_value, res.detail)
-        if res.test == "paired_bootstrap":
-            row = _with_cell_interval(row, cell_means(vm, vtable), cell_means(pm, ptable))
+        if res.test == "cell_mean_newcombe":
+            row = _with_cell_interval(row, res.ci)
         comp.deltas.append(row)
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
@@ -259,11 +257,8 @@ def _delta(
     )  # fmt: skip
 
 
-def _with_cell_interval(
-    row: MetricDelta, variant: CellMean | None, parent: CellMean | None
-) -> MetricDelta:
-    """A mean over cells: the delta's interval from the two cell means (None: not one)."""
-    ci = None if variant is None or parent is None else cell_mean_difference(variant, parent)
+def _with_cell_interval(row: MetricDelta, ci: tuple[float, float] | None) -> MetricDelta:
+    """A mean over cells: the delta's interval, the one its test's p-value is read off."""
     if ci is None:
         return row
     text = f"95% interval of the delta [{format_value(ci[0])}, {format_value(ci[1])}] (Newcombe)"

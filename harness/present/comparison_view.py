@@ -67,6 +67,7 @@ class ComparisonView:
     top_slices: list[SliceRow]
     more_slices: list[SliceRow]
     slices_tested: int
+    metrics_tested: int
     notes: list[str]
     # how many differences the Holm correction took back (their unadjusted interval excludes 0)
     corrected: int = 0
@@ -79,18 +80,28 @@ def _excludes_zero(ci: tuple[float, float] | None) -> bool:
     return ci is not None and not ci[0] <= 0.0 <= ci[1]
 
 
-def _verdict(better: str, a: str, b: str, d: PairedDiff) -> tuple[str, str]:
+def _verdict(d: PairedDiff, a: str, b: str) -> tuple[str, str]:
+    """The verdict in words; `CORRECTED` when the unadjusted interval excludes 0 and the
+    family's Holm-adjusted p-value does not; how the headline board decided, in brackets."""
+    board = f" ({d.board})" if d.board else ""
     if d.reason:
         return f"not compared: {d.reason}", ""
-    if better == "a":
-        return f"{a} better", "better-a"
-    if better == "b":
-        return f"{b} better", "better-b"
+    if d.better == "a":
+        return f"{a} better{board}", "better-a"
+    if d.better == "b":
+        return f"{b} better{board}", "better-b"
     if d.p_value is None:
-        return "interval contains 0", ""
+        return f"interval contains 0{board}", ""
     if _excludes_zero(d.ci):
-        return CORRECTED, ""
-    return "no significant difference", ""
+        return CORRECTED + board, ""
+    return f"no significant difference{board}", ""
+
+
+def _family(d: PairedDiff) -> str:
+    """The test and the family its adjusted p-value comes from."""
+    if not d.family:
+        return d.method
+    return f"{d.method}; Holm over the {d.family_size} tests of {d.family}"
 
 
 def _href(comp: ModelComparison, model: str, suite: str) -> str:
@@ -100,7 +111,7 @@ def _href(comp: ModelComparison, model: str, suite: str) -> str:
 
 def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
     a, b = comp.a, comp.b
-    verdict, css = _verdict(d.better, a, b, d)
+    verdict, css = _verdict(d, a, b)
     _metric, quals = split_key(d.key)
     return DiffRow(
         suite=d.suite,
@@ -114,7 +125,7 @@ def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
         diff=signed_text(d.diff, d.unit),
         ci=interval_text(d.ci, d.unit) or "—",
         sort="" if d.diff is None else repr(d.diff),
-        method=d.method,
+        method=_family(d),
         p=p_text(d.p_value),
         p_holm=p_text(d.p_holm),
         verdict=verdict,
@@ -153,7 +164,7 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
     better_a = sum(d.better == "a" for d in comp.diffs)
     better_b = sum(d.better == "b" for d in comp.diffs)
     skipped = sum(bool(d.reason) for d in comp.diffs)
-    corrected_metrics = sum(r.verdict == CORRECTED for r in rows)
+    corrected_metrics = sum(r.verdict.startswith(CORRECTED) for r in rows)
     same = len(comp.diffs) - better_a - better_b - skipped - corrected_metrics
     held_back = (
         f"not significant after Holm's correction on {corrected_metrics} (their unadjusted "
@@ -166,7 +177,7 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
         f"{held_back}no significant difference on {same}, and {skipped} could not be compared."
     )
     slices = [_slice(s, comp) for s in comp.slices]
-    corrected = sum(r.verdict == CORRECTED for r in rows) + sum(
+    corrected = sum(r.verdict.startswith(CORRECTED) for r in rows) + sum(
         s.verdict == CORRECTED for s in slices
     )
     significant = [s for s in slices if s.verdict_class]
@@ -181,6 +192,7 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
         top_slices=top,
         more_slices=more,
         slices_tested=comp.slices_tested,
+        metrics_tested=comp.metrics_tested,
         notes=comp.notes,
         corrected=corrected,
     )

@@ -28,7 +28,7 @@ from pathlib import Path
 from harness.analysis.caveats import check_descriptions
 from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board, read_outcomes
 from harness.analysis.leaderboard import Board, build_boards
-from harness.analysis.model_comparison import compare_models
+from harness.analysis.model_comparison import board_families, compare_models
 from harness.analysis.ood_board import ood_board
 from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
@@ -313,6 +313,7 @@ def _models_page(ctx: _Context, models: list[str]) -> str:
 
 def _compare_page(ctx: _Context, task: str, a: str, b: str) -> str:
     comp = compare_models(ctx.loaded, task=task, a=a, b=b)
+    board_families(comp, ctx.heads)
     return render(
         "compare.html", title=f"{a} vs {b} on {task}", nav=ctx.nav, c=comparison_view(comp)
     )

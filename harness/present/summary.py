@@ -110,7 +110,9 @@ def summary_markdown(
         "## Evaluation results",
         "",
         "Each cell: estimate, 95% interval, n. ★: best in the column, or not significantly "
-        "different from the best. Upper bounds and unreliable numbers are in italics with a "
+        "different from the best (paired tests against the column's leader, Holm over that "
+        "step's models; a comparison page adjusts over every metric of its pair and says so "
+        "where the two verdicts differ). Upper bounds and unreliable numbers are in italics with a "
         "numbered reason and are never starred. " + where,
         "",
     ]

@@ -95,9 +95,9 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
 
 class FairnessSuite(Suite):
     name = "fairness"
-    version = (
-        "2"  # 2: Wilson group rates, disparity intervals that can contain 0, small_denominator
-    )
+    # 2: Wilson group rates, disparity intervals that can contain 0, small_denominator;
+    # 3: per-group ECE by the bias-aware interval (harness.analysis.calibration.ece_interval)
+    version = "3"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = ALL_SPECS

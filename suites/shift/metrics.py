@@ -1,8 +1,8 @@
 """The shift suite's declared metrics and the records of its accuracy conditions.
 
-Clean accuracy (Wilson interval), each perturbation cell and family, the mean over applicable
-cells with its relative drop (`intervals.cell_mean`), and a shifted task's accuracy and gap
-(Newcombe's score intervals). The OOD detection records are `suites.shift.ood.metrics`'.
+Clean accuracy and each perturbation cell's accuracy (Wilson intervals), each family's mean
+over its severities and the mean over applicable cells with its relative drop
+(`intervals.cell_mean`), and a shifted task's accuracy and gap (Newcombe's score intervals). The OOD detection records are `suites.shift.ood.metrics`'.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from harness.analysis.intervals import (
     CI_METHOD,
     RATIO_METHOD,
     WILSON_METHOD,
+    CellMean,
     cell_mean,
     newcombe_difference,
     relative_drop,
@@ -127,24 +128,66 @@ def perturbation_metrics(
         return records
     families = list(dict.fromkeys(f for f, _ in cells))
     for family in families:
-        per_family = []
-        for (f, s), correct in cells.items():
-            if f != family:
-                continue
-            acc = float(correct.mean())
-            per_family.append(acc)
+        of_family = {key: correct for key, correct in cells.items() if key[0] == family}
+        for (f, s), correct in of_family.items():
             records.append(
-                record(cell_metric, acc, len(correct), condition=f"{prefix}={f}/severity={s}")
+                record(
+                    cell_metric,
+                    float(correct.mean()),
+                    len(correct),
+                    condition=f"{prefix}={f}/severity={s}",
+                    ci=wilson_ci(float(correct.sum()), len(correct)),
+                    ci_method=WILSON_METHOD,
+                )
             )
-        mean_acc = float(np.mean(per_family))
-        if task.modality == "image":
-            records.append(
-                record("corruption_error", 1.0 - mean_acc, n, condition=f"corruption={family}")
-            )
-        else:
-            records.append(record(cell_metric, mean_acc, n, condition=f"{prefix}={family}"))
+        records.append(family_record(task, family, of_family, parts, n))
     records += mean_records(task, cells, clean_correct, ctx, mean_metric, parts)
     return records
+
+
+def _cells_mean(
+    cells: dict[tuple[str, int], np.ndarray], parts: Parts
+) -> tuple[CellMean | None, str | None]:
+    """`intervals.cell_mean` of `cells`, rows paired by source image; None and the reason
+    when a published set's cells differ in size and name no source image."""
+    ids = [parts.cell_ids[c] for c in cells] if parts.cell_ids else None
+    if ids is None and len({len(c) for c in cells.values()}) != 1:
+        return None, "cells differ in size and name no source image: no interval"
+    return cell_mean(list(cells.values()), ids), None
+
+
+def family_record(
+    task: Task,
+    family: str,
+    cells: dict[tuple[str, int], np.ndarray],
+    parts: Parts,
+    n: int,
+) -> MetricRecord:
+    """One family's mean over its severities: `corruption_error` (1 minus the mean accuracy)
+    for images, the family's accuracy for tabular and text shifts, with the cell-mean
+    interval over the source images (`cell_mean`: the same images under every severity are
+    correlated)."""
+    prefix, cell_metric = {
+        "image": ("corruption", "corruption_error"),
+        "tabular": ("tabular", "tabular_shift_acc"),
+        "text": ("text", "text_shift_acc"),
+    }[task.modality]
+    accuracy = float(np.mean([c.mean() for c in cells.values()]))
+    mean, why = _cells_mean(cells, parts)
+    ci = mean.ci if mean is not None else None
+    value = accuracy
+    if task.modality == "image":
+        value = 1.0 - accuracy
+        ci = (1.0 - ci[1], 1.0 - ci[0]) if ci is not None else None
+    return record(
+        cell_metric,
+        value,
+        mean.clusters if mean is not None else n,
+        condition=f"{prefix}={family}",
+        ci=ci,
+        ci_method=CELL_MEAN_METHOD,
+        note=why,
+    )
 
 
 def mean_records(
@@ -164,14 +207,12 @@ def mean_records(
     note = None
     if parts.not_applicable:
         note = "not applicable (left out): " + ", ".join(parts.not_applicable)
-    ids = [parts.cell_ids[c] for c in cells] if parts.cell_ids else None
-    if ids is None and len({len(c) for c in cells.values()}) != 1:
+    mean, why = _cells_mean(cells, parts)
+    if mean is None:
         # a published set without source ids and with unequal cells: no way to pair rows
         value = float(np.mean([c.mean() for c in cells.values()]))
         n = min(len(c) for c in cells.values())
-        why = "cells differ in size and name no source image: no interval"
         return [record(mean_metric, value, n, note=f"{note}; {why}" if note else why)]
-    mean = cell_mean(list(cells.values()), ids)
     records = [
         record(
             mean_metric,

@@ -62,8 +62,10 @@ class ShiftSuite(Suite):
     # sparse needles: it looked like white scratches at 224 px (docs/corruptions.md, "Fidelity");
     # the OOD AUPR interval is never a point and spans the bias-corrected AUPR. 10: OOD
     # detectors beyond the logit scores (features, last layer, ODIN), AUPR-Out, near/far means
-    # (the logit scores' numbers are unchanged).
-    version = "10"
+    # (the logit scores' numbers are unchanged). 11: each cell's accuracy gets Wilson's
+    # interval, each family's corruption error (tabular / text: accuracy) the cell-mean interval
+    # over its severities (values unchanged; they had no interval).
+    version = "11"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"

@@ -162,7 +162,7 @@ def test_identical_models_get_an_interval_around_zero(tmp_path: Path) -> None:
         (MANIFEST, _shift_job(tmp_path / "b", "m@fp16", y, {"parent": "m", "variant": "fp16"})),
     ]
     (diff,) = compare_models(jobs, task="t", a="m", b="m@fp16").diffs
-    assert diff.diff == 0.0 and diff.ci is not None and diff.method.startswith("paired")
+    assert diff.diff == 0.0 and diff.ci is not None and diff.method.startswith("Newcombe")
     assert diff.ci[0] < -0.001 and diff.ci[1] > 0.001 and diff.ci[1] - diff.ci[0] < 0.02
     assert diff.better == "" and diff.p_value == 1.0
     (comp,) = compare_variants(jobs)
@@ -170,7 +170,7 @@ def test_identical_models_get_an_interval_around_zero(tmp_path: Path) -> None:
     assert (
         delta.delta == 0.0 and delta.ci is not None and delta.ci[0] < -0.001 < 0.001 < delta.ci[1]
     )
-    assert delta.test == "paired_bootstrap" and not delta.significant_harm
+    assert delta.test == "cell_mean_newcombe" and not delta.significant_harm
     assert "interval of the delta" in delta.detail
     from harness.present.variants_view import delta_table
 
@@ -220,7 +220,7 @@ def test_unequal_cells_pair_through_each_images_contribution(tmp_path: Path) -> 
     gap = (form_a.values - form_b.values).mean()  # type: ignore[union-attr]
     assert gap == pytest.approx((rec_a.value or 0.0) - (rec_b.value or 0.0))
     (diff,) = compare_models([(MANIFEST, job_a), (MANIFEST, job_b)], task="t", a="a", b="b").diffs
-    assert diff.method.startswith("paired") and diff.ci == cell_mean_difference(mean_a, mean_b)
+    assert diff.method.startswith("Newcombe") and diff.ci == cell_mean_difference(mean_a, mean_b)
 
 
 def test_equal_cells_form_is_the_per_image_mean() -> None:

@@ -204,3 +204,31 @@ def test_relative_drop_covers_about_95_percent() -> None:
             assert ci is not None
             hits += ci[0] <= truth <= ci[1]
         assert hits / 300 >= 0.93, f"drop at a = {a_clean}, {a_corrupt}: {hits / 300:.3f}"
+
+
+FAMILY_CASES = [  # (shape, images, accuracy): the hardest cells of the benchmark's grid
+    ("errors on few images", 1000, 0.9),  # 20% of the images fail half their severities
+    ("errors on few images", 30, 0.98),  # most draws are right everywhere
+    ("image effect sd 1.5", 200, 0.5),
+    ("image effect sd 0.3", 200, 0.9),
+]
+
+
+@pytest.mark.parametrize(("shape", "images", "accuracy"), FAMILY_CASES)
+def test_a_family_over_its_severities_covers(shape: str, images: int, accuracy: float) -> None:
+    """Per-family corruption error (and a tabular / text family's accuracy) is `cell_mean` over
+    the family's 5 severities of the same images; accuracies drawn +-50% around the target
+    (`python benchmarks/interval_coverage.py --families` prints the whole grid)."""
+    from benchmarks.coverage_cases import Family, local_accuracy
+
+    gen = np.random.default_rng(FAMILY_CASES.index((shape, images, accuracy)) + 31)
+    hits, reps, blocks = 0, 1000, 20
+    for _ in range(blocks):
+        target = local_accuracy(gen, accuracy)
+        family = Family.few_hard(target) if "few" in shape else Family.at(target, float(shape[-3:]))
+        truth = family.truth()
+        for _ in range(reps // blocks):
+            ci = cell_mean(list(family.draw(gen, images))).ci
+            assert ci is not None and ci[1] - ci[0] > 0.0  # never zero-width
+            hits += ci[0] <= truth <= ci[1]
+    assert 0.93 <= hits / reps <= 0.995, f"{shape}, {images} images: {hits / reps:.3f}"

@@ -634,3 +634,39 @@ def test_a_published_set_names_every_configured_input_it_did_not_run() -> None:
         "'o' has no results on this board (every model)",
     ]
     assert all(n.endswith(published) for n in notes)
+
+
+def _er_board(shared: int, n: int = 300) -> MetricRecord:
+    """Four models whose shifted outcome on an id follows their clean outcome on it (a shifted
+    copy of the same images); `shared` of the n shifted ids are the clean ones."""
+    gen = np.random.default_rng(5)
+    shifted_ids = [f"x{i:04d}" for i in range(shared)] + [f"s{i:04d}" for i in range(n - shared)]
+    built = {}
+    for i, acc in enumerate((0.6, 0.7, 0.8, 0.9)):
+        clean = gen.random(n) < acc
+        shifted = clean & (gen.random(n) < 0.85 + 0.03 * i)
+        built[f"m{i}"] = _records_and_table(
+            {"clean": clean, "shifted=t": shifted}, ids={"shifted=t": shifted_ids}
+        )
+    records, _notes = cross_model.board_records(
+        {m: r for m, (r, _) in built.items()},
+        baseline=None,
+        tables={m: (lambda t: lambda: t)(table) for m, (_, table) in built.items()},
+        resamples=400,
+    )
+    return _cell(records, "m3", "effective_robustness")
+
+
+def test_effective_robustness_is_paired_on_shared_ids() -> None:
+    """A shifted copy of the clean images: the two accuracies move together under resampling,
+    so the paired interval is narrower than resampling them independently, and says so."""
+    paired, unpaired = _er_board(300), _er_board(0)
+    assert paired.value == pytest.approx(unpaired.value)  # the same outcomes, other ids
+    assert paired.ci is not None and unpaired.ci is not None
+    assert paired.ci[0] <= paired.value <= paired.ci[1]
+    assert "paired on the 300 sample ids" in (paired.note or "")
+    assert "paired" not in (unpaired.note or "")
+    assert paired.ci[1] - paired.ci[0] < 0.9 * (unpaired.ci[1] - unpaired.ci[0])
+    partial = _er_board(120)
+    assert "paired on the 120 sample ids" in (partial.note or "")
+    assert "180 clean-only and 180 shifted-only" in (partial.note or "")

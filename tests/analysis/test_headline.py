@@ -105,11 +105,34 @@ def test_ties_are_shared_and_all_tied_is_said(results: Path) -> None:
     (board,) = build_boards(results)
     head = headline_board(board, read_outcomes(results))
     ece = head.columns[1]  # every model has ECE 0.05 [0, 0.1]: nobody is ahead
-    assert ece.all_tied and "z-test from the 95% intervals" in ece.method
+    assert ece.all_tied and "MOVER from the 95% intervals" in ece.method
     assert all(r.cells[1].rank == 1 for r in head.rows)
     clean = head.columns[0]
     assert not clean.all_tied and "McNemar" in clean.method
     assert head.rows[-1].cells[0].rank != 1  # the 0.6 model is significantly behind
+
+
+def test_comparison_says_how_the_board_decided(results: Path) -> None:
+    """The stars and a comparison page test the same number with the same p-value; the page
+    names the board's family and says so when the adjustments make the verdicts differ."""
+    from harness.analysis.model_comparison import board_families, compare_models
+    from harness.store.run_store import load_jobs
+
+    (board,) = build_boards(results)
+    head = headline_board(board, read_outcomes(results))
+    comp = compare_models(load_jobs(results), task=board.task, a=FORMULA, b="bound-model")
+    board_families(comp, [head])
+    top1 = next(d for d in comp.diffs if d.key == "top1_acc")
+    assert top1.board.startswith("headline board (clean accuracy)")
+    shift = next(d for d in comp.diffs if d.key == "mean_corruption_acc")
+    at = [c.id for c in head.columns].index("mean_corruption_acc")
+    step = [c for c in head.rankings[at].comparisons if {c[0], c[1]} == {FORMULA, "bound-model"}]
+    assert step and "Holm over the 3 models tested against the step's leader" in shift.board
+    assert step[0][2].p_value == pytest.approx(shift.p_value)  # the same test and draws
+    for d in comp.diffs:
+        tested = "Holm over the" in d.board  # tested against each other in a step
+        if tested and ("): apart" in d.board) != bool(d.better):
+            assert "the two verdicts differ" in d.board
 
 
 LINF_05 = ThreatModel(norm="linf", eps=0.05)

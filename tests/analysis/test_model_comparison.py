@@ -3,15 +3,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from harness.analysis.intervals import newcombe_paired
-from harness.analysis.model_comparison import compare_models, mover
+from harness.analysis.model_comparison import (
+    METRICS_FAMILY,
+    SLICES_FAMILY,
+    PairedDiff,
+    compare_models,
+    mover,
+)
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
-from harness.store.run_store import load_jobs
+from harness.core.sample_table import SampleTable
+from harness.store.run_store import StoredJob, load_jobs
+from suites.accuracy import AccuracySuite
 from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run
+from tests.store.records import job_record, run_manifest, task_summary
 
 # (n, P(both right), P(only A right), P(only B right), P(both wrong))
 CASES = [
@@ -77,12 +89,17 @@ def test_compare_stored_models(loaded: list) -> None:
     comp = compare_models(loaded, task="digits", a=FORMULA, b=HOSTILE)
     by_key = {d.key: d for d in comp.diffs}
     top1 = by_key["top1_acc"]
-    assert top1.method.startswith("paired") and top1.n == 200 and top1.ci is not None
+    assert top1.method == "exact McNemar" and top1.n == 200 and top1.ci is not None
     assert top1.ci[0] <= top1.diff <= top1.ci[1] and top1.p_holm is not None  # type: ignore[operator]
     assert top1.better == "a"  # 0.88 against 0.6 on the same 200 samples
     thr = by_key["throughput_samples_per_s[batch_size=64,device=cpu,precision=fp32]"]
-    assert thr.method.startswith("MOVER") and thr.p_value is None
+    assert thr.method.startswith("MOVER") and thr.p_value is not None  # the test read off it
     assert by_key["mce"].ci is not None  # the synthetic mce has an interval: MOVER
+    for d in comp.diffs:  # one procedure: the interval excludes 0 exactly when p < 0.05
+        if d.p_value is not None and d.ci is not None:
+            assert d.excludes_zero == (d.p_value < 0.05), d.key
+        if d.better:
+            assert d.excludes_zero and d.p_holm is not None and d.p_holm < 0.05, d.key
     assert comp.slices and comp.slices_tested >= len(comp.slices)
     diffs = [abs(s.diff) for s in comp.slices]
     assert diffs == sorted(diffs, reverse=True)
@@ -104,3 +121,78 @@ def test_caveats_are_not_compared(loaded: list) -> None:
 def test_unknown_model_is_a_results_error(loaded: list) -> None:
     with pytest.raises(ResultsError, match="no completed results of model 'nope' on task"):
         compare_models(loaded, task="digits", a="good-model", b="nope")
+
+
+def _accuracy_job(path: Path, model: str, labels: np.ndarray, correct: np.ndarray) -> StoredJob:
+    """An accuracy-suite job (its real records) over a synthetic 4-class table."""
+    gen = np.random.default_rng(len(model))
+    prediction = np.where(correct, labels, (labels + 1) % 4)
+    confidence = np.clip(gen.uniform(0.5, 1.0, len(labels)), 0.26, 1.0)
+    table = SampleTable.build(
+        {
+            "sample_id": [f"s{i:03d}" for i in range(len(labels))],
+            "condition": "clean",
+            "label": labels,
+            "prediction": prediction,
+            "correct": correct,
+            "confidence": confidence,
+            "nll": -np.log(np.where(correct, confidence, 1 - confidence)),
+            "brier": (1 - confidence) ** 2 * 2,
+        }
+    )
+    suite = AccuracySuite()
+    names = ("a", "b", "c", "d")
+    records = suite.metrics_from_table(
+        table, num_classes=4, class_names=names, seed=0, resamples=200
+    )
+    path.mkdir()
+    table.write_parquet(path / "samples.parquet")
+    record = job_record(
+        model,
+        "accuracy",
+        task="t",
+        summary=task_summary("t", fingerprint="fp", num_classes=4, class_names=names),
+        suite_version=suite.version,
+        suite_config_hash="c",
+        finished="x",
+        files={"samples.parquet": "0" * 64},
+    )
+    return StoredJob(path=path, record=record, metrics=records)
+
+
+def test_one_family_per_verdict(tmp_path: Path) -> None:
+    """Per-class accuracies are the class slices' tests: counted once, in the slices' family,
+    so top-1's p-value is adjusted over the other metrics only (7, not 7 + 4 classes)."""
+    gen = np.random.default_rng(3)
+    labels = np.repeat(np.arange(4), 50)
+    right_a = gen.random(200) < 0.9
+    right_b = right_a & (gen.random(200) < 0.8)
+    manifest = run_manifest("r1", [])
+    jobs = [
+        (manifest, _accuracy_job(tmp_path / "a", "a", labels, right_a)),
+        (manifest, _accuracy_job(tmp_path / "b", "b", labels, right_b)),
+    ]
+    comp = compare_models(jobs, task="t", a="a", b="b")
+    classes = [d for d in comp.diffs if d.key.startswith("class_acc") and d.p_value is not None]
+    assert classes and all(d.family == SLICES_FAMILY for d in classes)
+    assert all(d.family_size == comp.slices_tested for d in classes)
+    by_slice = {(s.kind, s.slice, s.condition): s for s in comp.slices}
+    for d in classes:
+        assert d.slice_key is not None
+        assert d.p_holm == by_slice[d.slice_key].p_holm  # the same adjusted p-value
+    metrics = [d for d in comp.diffs if d.family == METRICS_FAMILY]
+    assert len(metrics) == comp.metrics_tested == 6  # top-1, balanced, macro-F1, NLL, ECE, Brier
+    assert not any(d.key.startswith("class_acc") for d in metrics)
+    top1 = next(d for d in comp.diffs if d.key == "top1_acc")
+    assert top1.p_value is not None and top1.p_holm is not None
+    assert top1.p_holm <= 6 * top1.p_value + 1e-12
+
+
+def test_why_an_excluding_interval_is_not_a_verdict() -> None:
+    d = PairedDiff(
+        "accuracy", "ece", "fraction", False, 0.03, 0.047, -0.017, (-0.028, -0.005), "x", 100,
+        p_value=0.004, p_holm=0.068, family=METRICS_FAMILY, family_size=17,
+    )  # fmt: skip
+    assert d.excludes_zero and d.better == ""
+    assert "not after Holm's correction over the 17 tests" in d.why
+    assert replace(d, p_holm=0.01).better == "a" and replace(d, p_holm=0.01).why == ""

@@ -94,7 +94,7 @@ def test_interval_fallback_without_tables() -> None:
     }
     ranking = paired_tests.rank_with_ties(entries, seed=0)
     assert ranking.ranks == {"x": 1, "y": 1, "z": 3}
-    assert "z-test from the 95% intervals" in ranking.method
+    assert "MOVER from the 95% intervals" in ranking.method
 
 
 def test_interval_z_matches_a_normal_reference() -> None:

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from harness.analysis.intervals import CELL_MEAN_METHOD, RATIO_METHOD, cell_mean, wilson_ci
+from harness.analysis.intervals import (
+    CELL_MEAN_METHOD,
+    RATIO_METHOD,
+    WILSON_METHOD,
+    cell_mean,
+    wilson_ci,
+)
 from harness.core.suite import RunContext
 from suites.shift import ShiftSuite
 from tests.suites.shift.small_tasks import image_task
@@ -98,3 +104,52 @@ def test_published_cells_of_unequal_size_pair_by_source_id() -> None:
         [np.array(labels[:fog]) == 0, np.array(labels[fog:]) == 0], [ids[:fog], ids[fog:]]
     )
     assert mean.ci == pytest.approx(expected.ci)
+
+
+def test_every_cell_and_family_has_an_interval() -> None:
+    """Each corruption x severity accuracy is a proportion (Wilson); each family's error is 1
+    minus the cell mean over its severities (`cell_mean`, rows paired by image), flipped. A
+    model right everywhere gets no zero-width interval anywhere."""
+    task = _task("mixed-cells", 80, labels=[i % 3 for i in range(80)])
+    config = {"corruptions": ["fog", "contrast"], "severities": [2, 4]}
+    result = ShiftSuite(config).run(_always(0), task, RunContext(seed=1, bootstrap_resamples=0))
+    frame = result.table.frame
+    m = {r.key: r for r in result.metrics}
+    for family in ("fog", "contrast"):
+        cells = []
+        for severity in (2, 4):
+            cond = f"corruption={family}/severity={severity}"
+            correct = frame[frame.condition == cond].correct.to_numpy()
+            cells.append(correct)
+            rec = m[f"corruption_acc[{cond}]"]
+            assert rec.ci == pytest.approx(wilson_ci(float(correct.sum()), len(correct)))
+            assert rec.ci_method == WILSON_METHOD
+        error = m[f"corruption_error[corruption={family}]"]
+        expected = cell_mean(cells)
+        assert error.value == pytest.approx(1.0 - expected.value)
+        assert expected.ci is not None and error.ci is not None
+        assert error.ci == pytest.approx((1.0 - expected.ci[1], 1.0 - expected.ci[0]))
+        assert error.ci_method == CELL_MEAN_METHOD and error.n == 80
+        assert error.ci[0] < error.value < error.ci[1]
+    perfect = ShiftSuite(config).run(
+        _always(0), _task("all-zero-cells", 40), RunContext(seed=0, bootstrap_resamples=0)
+    )
+    for rec in perfect.metrics:
+        if rec.metric in ("corruption_acc", "corruption_error"):
+            assert rec.ci is not None and rec.ci[1] - rec.ci[0] > 0.05, rec.key
+
+
+def test_published_family_of_unequal_cells_without_ids_says_why() -> None:
+    """A published set whose severities hold different numbers of rows and no source ids:
+    the family's error has no interval and the note says why (never a zero-width one)."""
+    published = _task(
+        "published-no-ids",
+        30,
+        labels=[i % 2 for i in range(30)],
+        extra={"corruption": ["fog"] * 30, "severity": [1] * 20 + [2] * 10},
+    )
+    result = ShiftSuite({}).run(_always(0), published, RunContext(seed=0, bootstrap_resamples=0))
+    m = {r.key: r for r in result.metrics}
+    error = m["corruption_error[corruption=fog]"]
+    assert error.ci is None and "no source image" in (error.note or "")
+    assert m["corruption_acc[corruption=fog/severity=2]"].ci is not None  # a cell is a proportion

@@ -1,0 +1,132 @@
+"""Every paired test and its interval come from one procedure: the interval excludes 0 exactly
+when p < 0.05, and the intervals cover the true difference (seeded simulation).
+
+The issue this guards: a comparison page showed Newcombe's interval [+0.005, +0.208] beside an
+exact McNemar p of 0.0625 (5 against 0 discordant samples). The exact McNemar test now comes with
+the interval that inverts it (`intervals.mcnemar_difference`); the other tests read their p-value
+off their own interval. Coverage of the McNemar interval over n in {30, 50, 200, 1000}, accuracy
+0.5-0.99, no to a clear difference: default run a few cells, `-m slow` the grid
+(`benchmarks/interval_coverage.py --paired` prints it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.coverage_cases import paired_outcomes
+from harness.analysis import paired_tests
+from harness.analysis.intervals import (
+    cell_mean,
+    cell_mean_difference,
+    cell_mean_difference_p,
+    mcnemar_difference,
+    mcnemar_exact,
+)
+from harness.analysis.rank_shift import mann_whitney
+from harness.core.metric_record import MetricRecord
+
+
+def _excludes(ci: tuple[float, float] | None) -> bool:
+    return ci is not None and (ci[0] > 0 or ci[1] < 0)
+
+
+def test_the_issue_case_agrees() -> None:
+    """5 against 0 discordant: p = 0.0625 and the interval holds 0; 6 against 0: both reject."""
+    assert mcnemar_exact(5, 0) == pytest.approx(0.0625)
+    assert not _excludes(mcnemar_difference(5, 0, 50))
+    assert mcnemar_exact(6, 0) < 0.05 and _excludes(mcnemar_difference(6, 0, 50))
+
+
+def test_mcnemar_interval_inverts_the_exact_test_everywhere() -> None:
+    for n in (20, 200):
+        for only_a in range(0, 21):
+            for only_b in range(0, 21 - only_a):
+                ci = mcnemar_difference(only_a, only_b, n)
+                assert ci is not None
+                assert _excludes(ci) == (mcnemar_exact(only_a, only_b) < 0.05), (n, only_a, only_b)
+                d = (only_a - only_b) / n
+                assert ci[0] <= d <= ci[1] and ci[1] > ci[0]  # never zero-width
+                flipped = mcnemar_difference(only_b, only_a, n)
+                assert flipped == pytest.approx((-ci[1], -ci[0]))
+
+
+def _mcnemar_coverage(n: int, accuracy: float, diff: float, reps: int) -> float:
+    gen = np.random.default_rng([n, int(accuracy * 1000), int(diff * 1000)])
+    churn = max(min(accuracy, 1 - accuracy), diff)  # a retrained model of equal quality
+    hits = 0
+    for _ in range(reps):
+        a, b = paired_outcomes(gen, n, accuracy, accuracy - diff, churn)
+        ci = mcnemar_difference(int((a & ~b).sum()), int((~a & b).sum()), n)
+        assert ci is not None
+        hits += ci[0] <= diff <= ci[1]
+    return hits / reps
+
+
+@pytest.mark.parametrize(
+    ("n", "accuracy", "diff"),
+    [(200, 0.98, 0.01), (50, 0.5, 0.03), (1000, 0.9, 0.0), (1000, 0.99, 0.01), (30, 0.9, 0.03)],
+)
+def test_mcnemar_interval_coverage_cells(n: int, accuracy: float, diff: float) -> None:
+    """(200, 0.98, 0.01) is where the interval first built (psi at its estimate where theta's
+    interval crosses 0) covered 0.905: a few discordant samples say little about psi."""
+    assert _mcnemar_coverage(n, accuracy, diff, 1500) >= 0.93
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [30, 50, 200, 1000])
+@pytest.mark.parametrize("accuracy", [0.5, 0.9, 0.98, 0.99])
+def test_mcnemar_interval_coverage_grid(n: int, accuracy: float) -> None:
+    for diff in (0.0, 0.01, 0.03):
+        assert _mcnemar_coverage(n, accuracy, diff, 2000) >= 0.93, diff
+
+
+def _series(x: np.ndarray) -> pd.Series:
+    return pd.Series(x, index=[f"s{i}" for i in range(len(x))])
+
+
+def test_percentile_bootstrap_p_agrees_with_its_interval() -> None:
+    gen = np.random.default_rng(4)
+    for shift in np.linspace(0.0, 0.25, 30):
+        base = gen.normal(0, 1, 80)
+        res = paired_tests.paired_bootstrap(
+            _series(base + shift + gen.normal(0, 0.7, 80)), _series(base), seed=1, name="t"
+        )
+        assert res.p_value is not None and res.ci is not None
+        assert _excludes(res.ci) == (res.p_value < 0.05)
+        assert res.p_value > 0  # a Monte Carlo p-value never reaches 0
+
+
+def test_interval_z_agrees_with_mover() -> None:
+    def rec(v: float, ci: tuple[float, float]) -> MetricRecord:
+        return MetricRecord(
+            suite="s", metric="x", value=v, unit="u", higher_is_better=True, n=10, ci=ci
+        )
+
+    for gap in np.linspace(0.0, 0.2, 21):
+        res = paired_tests.interval_z(
+            rec(0.7 + gap, (0.62 + gap, 0.75 + gap)), rec(0.7, (0.6, 0.79))
+        )
+        assert res.p_value is not None
+        assert _excludes(res.ci) == (res.p_value < 0.05)
+
+
+def test_mann_whitney_agrees_with_hodges_lehmann() -> None:
+    gen = np.random.default_rng(5)
+    for _ in range(300):
+        m, n = gen.integers(2, 12, 2)
+        found = mann_whitney(gen.normal(gen.normal(), 1, m), gen.normal(0, 1, n))
+        assert found is not None
+        p, ci = found
+        assert _excludes(ci) == (p < 0.05)
+
+
+def test_cell_mean_p_agrees_with_newcombe() -> None:
+    gen = np.random.default_rng(6)
+    for drop in np.linspace(0.0, 0.06, 13):
+        a = gen.random((120, 5)) < 0.85
+        b = a & (gen.random((120, 5)) > drop)
+        ma, mb = cell_mean(list(a.T)), cell_mean(list(b.T))
+        p = cell_mean_difference_p(ma, mb)
+        assert _excludes(cell_mean_difference(ma, mb)) == (p < 0.05), drop
