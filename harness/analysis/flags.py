@@ -19,6 +19,7 @@ KNOWN_FLAGS: dict[str, str] = {
     "probability_outputs": "the model returns probabilities, not logits",
     "unbounded_attack_fails": "an attack with an unbounded budget fails to break samples",
     "noise_beats_gradient": "random noise breaks samples the gradient attacks missed",
+    "noise_beats_attacks": "random noise breaks samples the black-box attacks missed (no gradients)",
     "stronger_attack_lowers_acc": "a stronger attack breaks samples the ensemble missed",
     "loss_not_increasing": "attack steps do not increase the loss",
     "gradient_obfuscation": "a gradient-free attack breaks samples every gradient attack missed",

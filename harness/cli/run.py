@@ -109,6 +109,9 @@ def run_command(args: argparse.Namespace) -> int:
         f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {origin}",
         file=err,
     )
+    for suite in plan.suites.values():
+        for line in suite.plan_summary():
+            print(f"  {suite.name}: {line}", file=err)
     settings = execution(args, plan.spec)
     runner = Runner(
         plan,

@@ -150,6 +150,12 @@ class Suite:
         """Why this suite does not apply to this model and task (None: it applies)."""
         return None
 
+    def plan_summary(self) -> list[str]:
+        """What the suite will run and roughly what it costs, one line each: `harness run`
+        prints it before the first job starts, so a costly default is visible up front. None by
+        default."""
+        return []
+
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         raise NotImplementedError
 

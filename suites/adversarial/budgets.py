@@ -12,9 +12,29 @@ from fractions import Fraction
 from typing import Literal
 
 from harness.core.errors import ConfigError
+from harness.core.task import Task
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[Norm, ...] = ("linf", "l2")
+
+Budgets = dict[Norm, list[float]]
+"""Epsilons per norm, each list sorted ascending."""
+
+DEFAULT_BUDGETS: dict[str, list[float | str]] = {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+
+
+def default_budgets(task: Task | None) -> dict[str, list[float | str]]:
+    """The budgets a spec without `epsilons` gets on `task` (None: before any task is known,
+    e.g. to check the config). Every task gets the same four budgets today; a task's own
+    headline threat model plugs in here."""
+    return {norm: list(values) for norm, values in DEFAULT_BUDGETS.items()}
+
+
+def budgets_text(epsilons: Budgets) -> str:
+    """`linf 0.05, 0.1; l2 0.5, 1` (what a note and the plan summary say)."""
+    return "; ".join(
+        f"{norm} {', '.join(eps_label(e) for e in values)}" for norm, values in epsilons.items()
+    )
 
 
 def parse_eps(value: float | int | str, *, key: str) -> float:

@@ -18,13 +18,10 @@ from pydantic import Field, field_validator, model_validator
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, UnknownNameError
 from harness.core.suite import SuiteConfig
+from harness.core.task import Task
 from suites.adversarial import attacks as atk
-from suites.adversarial.budgets import NORMS, Norm, parse_eps
+from suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
 from suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
-
-
-def _default_epsilons() -> dict[str, list[float | str]]:
-    return {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
 
 
 class AdversarialConfig(SuiteConfig):
@@ -32,7 +29,8 @@ class AdversarialConfig(SuiteConfig):
 
     preset: str = "standard"
     attacks: list[str] | None = None
-    epsilons: dict[str, list[float | str]] = Field(default_factory=_default_epsilons)
+    # None: the suite's default budgets for each task (budgets.default_budgets)
+    epsilons: dict[str, list[float | str]] | None = None
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     max_samples: int | None = Field(default=None, ge=1)
     minimization_max_samples: int | None = Field(default=200, ge=1)
@@ -43,6 +41,8 @@ class AdversarialConfig(SuiteConfig):
     noise_draws: int = Field(default=20, ge=1)
     eot_draws: int = 20
     examples: int = Field(default=8, ge=0)
+    # rounds of stronger attacks when a masking check fires (escalation.py; 0: flag only)
+    escalation_rounds: int = Field(default=3, ge=0)
     # tabular tasks: epsilons in the input's own units, or as a fraction of each feature's range
     eps_units: Literal["input", "feature_range"] = "input"
 
@@ -89,9 +89,10 @@ class AttackPlan:
         return [i for i in self.infos if i.norm == norm]
 
 
-def resolve_config(cfg: AdversarialConfig) -> ResolvedConfig:
-    """Epsilons, attacks and parameters of `cfg`, refusing unknown names and parameters."""
-    epsilons = resolve_epsilons(cfg.epsilons)
+def resolve_config(cfg: AdversarialConfig, task: Task | None = None) -> ResolvedConfig:
+    """Epsilons (the spec's, else the default budgets for `task`), attacks and parameters of
+    `cfg`, refusing unknown names and parameters."""
+    epsilons = resolve_epsilons(cfg.epsilons if cfg.epsilons is not None else default_budgets(task))
     check_preset(cfg.preset)
     if cfg.preset == CUSTOM:
         if not cfg.attacks:

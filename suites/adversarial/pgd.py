@@ -10,13 +10,16 @@ the batch once broken. FGSM is one signed-gradient step of size eps from the cle
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from suites.adversarial.apgd import AttackResult
+from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from suites.adversarial.budgets import Norm
 from suites.adversarial.forward import Forward, cross_entropy
 from suites.adversarial.noise import start_noise
+from suites.adversarial.projection import linf_box
 
 
 def fgsm(
@@ -24,7 +27,8 @@ def fgsm(
 ) -> torch.Tensor:
     """One signed-gradient step of the cross-entropy (the candidate for every sample)."""
     _, _, grad = fwd.loss_grad(x, cross_entropy(y))
-    return (x.detach() + eps * grad.sign()).clamp_(*bounds)
+    low, high = linf_box(x.detach(), eps, bounds)
+    return torch.where(grad > 0, high, torch.where(grad < 0, low, x.detach()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,14 +62,15 @@ def pgd(
     """
     x, y = x.detach(), y.detach()
     n = len(x)
+    lower, upper = linf_box(x, eps, bounds)
     state = _PGDState(
         x=x,
         y=y,
         best=x.clone(),
         found=torch.zeros(n, dtype=torch.bool, device=x.device),
         loss_best=torch.full((n,), -torch.inf, device=x.device) if track_loss else None,
-        lower=(x - eps).clamp_(*bounds),
-        upper=(x + eps).clamp_(*bounds),
+        lower=lower,
+        upper=upper,
     )
     for restart in range(restarts):
         rows = torch.arange(n, device=x.device) if track_loss else (~state.found).nonzero()[:, 0]
@@ -75,6 +80,8 @@ def pgd(
         if random_start:
             noise = start_noise(tuple(x.shape[1:]), norm, seeds[rows], restart)
             xa = (x0 + eps * noise).clamp_(*bounds)
+            if norm == "linf":
+                xa = torch.clamp(xa, lower[rows], upper[rows])
         else:
             xa = x0.clone()
         _restart(
@@ -159,3 +166,59 @@ def _track(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> None:
     if s.loss_start is None:
         s.loss_start = loss.clone()
     s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))
+
+
+class Fgsm(Attack):
+    """FGSM: one signed-gradient step of size eps (the candidate for every sample)."""
+
+    family = "fgsm"
+    norms = ("linf",)
+    summary = "one signed-gradient step of size eps"
+
+    @classmethod
+    def names(cls) -> dict[str, str]:
+        return {"fgsm": "linf"}
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {}
+
+    def worst_case_passes(self) -> tuple[int, int] | None:
+        return 1, 0
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        return Proposal(x=fgsm(model, tensor_inputs(batch), batch.y, eps=eps, bounds=batch.bounds))
+
+
+class Pgd(Attack):
+    """Madry PGD with random restarts, first adversarial iterate kept."""
+
+    family = "pgd"
+    norms = ("linf", "l2")
+    summary = "Madry {norm} PGD with random restarts, best iterate kept"
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {"steps": 10, "rel_stepsize": 2.5, "restarts": 1, "random_start": True}
+
+    def worst_case_passes(self) -> tuple[int, int] | None:
+        return self.params["steps"] * self.params["restarts"], self.params["restarts"]
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        p = self.params
+        res = pgd(
+            model,
+            tensor_inputs(batch),
+            batch.y,
+            norm=self.norm,  # type: ignore[arg-type]
+            eps=eps,
+            steps=p["steps"],
+            rel_stepsize=p["rel_stepsize"],
+            restarts=p["restarts"],
+            random_start=p["random_start"],
+            bounds=batch.bounds,
+            seeds=batch.seeds,
+        )
+        return Proposal(x=res.adv)

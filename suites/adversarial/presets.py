@@ -27,12 +27,13 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "standard": {
         "apgd_ce": {"steps": 100, "restarts": 1},
         "apgd_t": {"steps": 100, "restarts": 1, "targets": 9},
-        "square": {"queries": 5000, "screen_queries": 1000, "p_init": 0.8, "rescale": False},
+        "fab_t": {"steps": 100, "restarts": 1, "targets": 9},
+        "square": {"queries": 5000, "p_init": 0.8, "rescale": False},
     },
     "fast": {
         "apgd_ce": {"steps": 25, "restarts": 1},
         "apgd_t": {"steps": 25, "restarts": 1, "targets": 3},
-        "square": {"queries": 300, "screen_queries": 0, "p_init": 0.8, "rescale": True},
+        "square": {"queries": 300, "p_init": 0.8, "rescale": True},
     },
 }
 

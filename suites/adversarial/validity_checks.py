@@ -167,17 +167,27 @@ def unbounded_attack_fails(broken: torch.Tensor, correct: torch.Tensor) -> Check
 
 
 def noise_beats_gradient(
-    noise_broken: torch.Tensor, ensemble_broken: torch.Tensor, correct: torch.Tensor
+    noise_broken: torch.Tensor,
+    ensemble_broken: torch.Tensor,
+    correct: torch.Tensor,
+    *,
+    attacks: list[str],
+    white_box: bool = True,
 ) -> CheckResult:
-    """Random noise in the eps ball breaks samples that every gradient attack left standing."""
+    """Random noise in the eps ball breaks samples that the whole ensemble (`attacks`) left
+    standing: `noise_beats_gradient` when gradient attacks ran, `noise_beats_attacks` on a
+    model without gradients, where only score-based or decision-based attacks did."""
     n = int(correct.sum())
     bad = int((correct & noise_broken & ~ensemble_broken).sum())
+    names = ", ".join(attacks) or "none"
+    if white_box:
+        flag = "noise_beats_gradient"
+        what = f"the attack ensemble ({names}), gradient attacks included,"
+    else:
+        flag = "noise_beats_attacks"
+        what = f"the black-box attacks ({names}; no gradient attack ran: the model exposes none)"
     return binomial_check(
-        "noise_beats_gradient",
-        bad,
-        n,
-        NOISE_ONLY_RATE,
-        "random noise within eps breaks samples the gradient attacks did not",
+        flag, bad, n, NOISE_ONLY_RATE, f"random noise within eps breaks samples {what} missed"
     )
 
 
@@ -236,13 +246,14 @@ def noise_attack(
     *,
     noise: Callable[[int], torch.Tensor],
     eps: float,
-    bounds: tuple[float, float],
+    project: Callable[[torch.Tensor], torch.Tensor],
     draws: int,
 ) -> torch.Tensor:
-    """Per sample: did any of `draws` seeded random points in the eps ball get misclassified?"""
+    """Per sample: did any of `draws` seeded random points in the eps ball get misclassified?
+    (`project` moves a point into the budget and the box, as every attack's candidates are.)"""
     broken = torch.zeros(len(x), dtype=torch.bool)
     for d in range(draws):
-        xn = (x + eps * noise(d)).clamp(*bounds)
+        xn = project(x + eps * noise(d))
         pred = classify(xn).cpu()
         broken |= pred != y.cpu()
     return broken

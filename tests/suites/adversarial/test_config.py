@@ -41,12 +41,15 @@ def test_default_is_the_standard_preset_per_norm() -> None:
     assert [i.name for i in resolved.attacks] == [
         "linf_apgd_ce",
         "linf_apgd_t",
+        "linf_fab_t",
         "linf_square",
         "l2_apgd_ce",
         "l2_apgd_t",
+        "l2_fab_t",
         "l2_square",
     ]
     assert resolved.params["linf_apgd_t"]["targets"] == 9
+    assert resolved.params["linf_fab_t"]["targets"] == 9
     assert resolved.params["linf_apgd_ce"]["steps"] == 100
     assert resolved.params["l2_square"]["queries"] == 5000
     fast = resolve_config(AdversarialConfig(preset="fast", epsilons={"linf": [0.1]}))
