@@ -24,6 +24,7 @@ KNOWN_FLAGS: dict[str, str] = {
     "loss_not_increasing": "attack steps do not increase the loss",
     "gradient_obfuscation": "a gradient-free attack breaks samples every gradient attack missed",
     "gradient_masking_suspected": "the gradients look masked",
+    "gradient_mismatch": "the input gradient disagrees with finite differences of the model",
     "decision_attack_failed": "the decision-based attack failed on some samples",
     "invalid_adversarials": "attack candidates were rejected by verification",
     # fairness

@@ -32,6 +32,7 @@ from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inpu
 from suites.adversarial.budgets import Norm
 from suites.adversarial.forward import Forward, Loss, cross_entropy
 from suites.adversarial.projection import linf_box
+from suites.adversarial.targets import target_ranking
 
 APGDLoss = Literal["ce", "dlr_targeted"]
 
@@ -76,20 +77,21 @@ def apgd(
     loss: APGDLoss,
     targets: int = 9,
     rho: float = 0.75,
+    ranking: torch.Tensor | None = None,
 ) -> AttackResult:
     """APGD-CE (`loss="ce"`) or APGD-T (`loss="dlr_targeted"`, `targets` target classes) on a
-    batch; each restart and target runs only on the samples still unbroken."""
+    batch; each restart and target runs only on the samples still unbroken. `ranking` (B,
+    classes) orders each sample's targets after its top class (default: its clean logits)."""
     x, y = x.detach(), y.detach()
     found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     adv = x.clone()
     runs: list[tuple[int, int | None]] = []
-    ranking: torch.Tensor | None = None
     if loss == "ce":
         runs = [(r, None) for r in range(restarts)]
     else:
         n_targets = min(targets, fwd.num_classes - 1)
         runs = [(r, t) for t in range(n_targets) for r in range(restarts)]
-        if runs:
+        if runs and ranking is None:
             ranking = fwd.logits(x).argsort(dim=1, descending=True)
     for job, (_, rank) in enumerate(runs):
         idx = (~found).nonzero().squeeze(1)
@@ -320,7 +322,13 @@ class ApgdCe(Attack):
         return Proposal(x=self._apgd(model, batch, eps, "ce", 0).adv)
 
     def _apgd(
-        self, model: Forward, batch: AttackBatch, eps: float, loss: APGDLoss, targets: int
+        self,
+        model: Forward,
+        batch: AttackBatch,
+        eps: float,
+        loss: APGDLoss,
+        targets: int,
+        ranking: torch.Tensor | None = None,
     ) -> AttackResult:
         p = self.params
         return apgd(
@@ -336,6 +344,7 @@ class ApgdCe(Attack):
             loss=loss,
             targets=targets,
             rho=p["rho"],
+            ranking=ranking,
         )
 
 
@@ -343,15 +352,26 @@ class ApgdT(ApgdCe):
     """APGD on the targeted DLR loss, one run per target class."""
 
     family = "apgd_t"
+    choices = {"target_order": ("logits", "malt")}
     summary = "{norm} APGD on the targeted DLR loss, top-k target classes (Croce & Hein 2020)"
 
     @classmethod
     def defaults(cls, norm: str) -> dict[str, Any]:
-        return {"steps": 100, "restarts": 1, "targets": 9, "rho": 0.75}
+        return {"steps": 100, "restarts": 1, "targets": 9, "rho": 0.75, "target_order": "logits"}
 
     def _runs(self) -> int:
         return int(self.params["targets"])
 
     def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
         assert eps is not None
-        return Proposal(x=self._apgd(model, batch, eps, "dlr_targeted", self.params["targets"]).adv)
+        ranking = None
+        if self.params["target_order"] != "logits":
+            ranking = target_ranking(
+                model,
+                tensor_inputs(batch),
+                batch.y,
+                norm=self.norm,  # type: ignore[arg-type]
+                order=self.params["target_order"],
+            )
+        targets = self.params["targets"]
+        return Proposal(x=self._apgd(model, batch, eps, "dlr_targeted", targets, ranking).adv)

@@ -75,6 +75,7 @@ class Attack(ABC):
     gradients: ClassVar[bool] = True  # needs input gradients (white-box models only)
     score_based: ClassVar[bool] = False  # logits only, no gradients: the masking detector
     summary: ClassVar[str]  # one line; "{norm}" is replaced by "L-inf" / "L2"
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {}  # parameters with a closed set of values
 
     def __init__(self, *, norm: str, params: dict[str, Any]) -> None:
         self.norm = norm

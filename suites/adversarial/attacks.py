@@ -127,4 +127,10 @@ def attack_params(
                 f"{key or f'suites.adversarial.params.{info.name}'}.{name}: expected a "
                 f"{type(default).__name__}, got {value!r}"
             ) from None
+        allowed = info.cls.choices.get(name)
+        if allowed is not None and params[name] not in allowed:
+            raise ConfigError(
+                f"{key or f'suites.adversarial.params.{info.name}'}.{name}: {value!r} is not "
+                f"one of {', '.join(map(str, allowed))}"
+            )
     return params

@@ -43,6 +43,9 @@ THRESHOLDS: dict[str, float] = {
     "square_only_rate": vc.SQUARE_ONLY_RATE,
     "stronger_only_rate": vc.STRONGER_ONLY_RATE,
     "loss_flat_rate": vc.LOSS_FLAT_RATE,
+    "gradient_mismatch_rate": vc.GRADIENT_MISMATCH_RATE,
+    "gradient_mismatch_tolerance": vc.MISMATCH_TOLERANCE,
+    "finite_difference_step": vc.FINITE_DIFFERENCE_STEP,
 }
 """The checks' test level, power and allowed rates, as the job's artifacts report them."""
 
@@ -256,7 +259,11 @@ def _gradient_checks(
     fwd, x, y = checks.target.fwd, checks.x, checks.y
     norm, eps, bounds = checks.norm, checks.eps, checks.target.bounds
     everyone = torch.ones(len(x), dtype=torch.bool)
-    results = [vc.zero_gradients(fwd, x, y)]
+    grad = vc.margin_gradient(fwd, x, y)
+    results = [vc.zero_gradients(grad)]
+    if not fwd.eot:  # a randomised forward pass makes finite differences noise
+        box = checks.target.box if checks.target.box is not None else bounds
+        results.append(vc.gradient_mismatch(fwd, x, y, grad, eps=eps, box=box))
     p = plan.params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
     base = pgd(
         fwd,

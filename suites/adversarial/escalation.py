@@ -30,6 +30,7 @@ from suites.adversarial.sweep import Outcome, SweepRunner
 
 MASKING_FLAGS: tuple[str, ...] = (
     "gradient_obfuscation",
+    "gradient_mismatch",
     "zero_gradients",
     "loss_not_increasing",
     "stronger_attack_lowers_acc",

@@ -36,6 +36,7 @@ from suites import counter_rng
 from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from suites.adversarial.budgets import Norm
 from suites.adversarial.forward import Forward
+from suites.adversarial.targets import target_ranking
 
 
 def project_to_hyperplane(
@@ -229,6 +230,7 @@ class FabT(Attack):
     """FAB-T: the targeted Fast Adaptive Boundary attack, one run per target class."""
 
     family = "fab_t"
+    choices = {"target_order": ("logits", "malt")}
     norms = ("linf", "l2")
     summary = (
         "{norm} FAB-T, targeted fast adaptive boundary attack, top-k targets (Croce & Hein 2020)"
@@ -243,6 +245,7 @@ class FabT(Attack):
             "alpha_max": 0.1,
             "eta": 1.05,
             "beta": 0.9,
+            "target_order": "logits",
         }
 
     def worst_case_passes(self) -> tuple[int, int] | None:
@@ -260,14 +263,19 @@ class FabT(Attack):
             eta=p["eta"],
             beta=p["beta"],
         )
+        x, norm = tensor_inputs(batch), self.norm
+        ranking = None
+        if p["target_order"] != "logits":
+            ranking = target_ranking(model, x, batch.y, norm=norm, order=p["target_order"])  # type: ignore[arg-type]
         cand = fab_targeted(
             model,
-            tensor_inputs(batch),
+            x,
             batch.y,
-            norm=self.norm,  # type: ignore[arg-type]
+            norm=norm,  # type: ignore[arg-type]
             eps=eps,
             bounds=batch.bounds,
             seeds=batch.seeds,
             settings=settings,
+            ranking=ranking,
         )
         return Proposal(x=cand)
