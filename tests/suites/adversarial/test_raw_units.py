@@ -69,7 +69,9 @@ class _Linear64(nn.Module):
 def _task_dict(folder: Path, n: int) -> dict[str, object]:
     x, y = _table(n)
     header = "income,balance,age,score,count,label"
-    rows = [",".join([*(repr(float(v)) for v in r), str(int(t))]) for r, t in zip(x, y, strict=True)]
+    rows = [
+        ",".join([*(repr(float(v)) for v in r), str(int(t))]) for r, t in zip(x, y, strict=True)
+    ]
     (folder / "raw.csv").write_text("\n".join([header, *rows]) + "\n")
     train_x, train_y = _table(200, seed=1)
     rows = [
