@@ -39,7 +39,16 @@ def linf_box(x: torch.Tensor, eps: float, bounds: Box) -> tuple[torch.Tensor, to
     in `x`'s dtype (rounded inwards)."""
     xd = x.double()
     lo, hi = _bounds(bounds, xd)
-    return toward(x, torch.maximum(xd - eps, lo)), toward(x, torch.minimum(xd + eps, hi))
+    low = toward(x, torch.maximum(xd - eps, lo))
+    high = toward(x, torch.minimum(xd + eps, hi))
+    return _within(x, low, eps), _within(x, high, eps)
+
+
+def _within(x: torch.Tensor, out: torch.Tensor, eps: float) -> torch.Tensor:
+    """`out` with every coordinate farther than eps from `x` (float64 inputs at large
+    magnitudes: `x - eps` itself rounds away) moved one step towards `x`."""
+    over = (out.double() - x.double()).abs() > eps
+    return torch.where(over, torch.nextafter(out, x), out) if bool(over.any()) else out
 
 
 def into_budget(
@@ -63,6 +72,8 @@ def into_budget(
             cd = xd + delta * torch.clamp(eps / size.clamp_min(1e-300), max=1.0)
         cd = torch.minimum(torch.maximum(cd, lo), hi)  # x is in the box: moves only shrink
     out = toward(x, cd)
+    if eps is not None and norm == "linf":
+        out = _within(x, out, eps)
     return torch.where(finite, out, candidate.to(out.dtype))
 
 
