@@ -27,6 +27,7 @@ ATTACK_CLASSES: tuple[str, ...] = (
     "suites.adversarial.apgd:ApgdT",
     "suites.adversarial.fab:FabT",
     "suites.adversarial.square:Square",
+    "suites.adversarial.linear_transfer:LinearTransfer",
     "suites.adversarial.blackbox:DeepFool",
     "suites.adversarial.blackbox:CarliniWagner",
     "suites.adversarial.blackbox:HopSkipJump",

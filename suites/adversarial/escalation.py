@@ -4,9 +4,14 @@ A masking flag (gradient_obfuscation, zero_gradients, ...) says the gradient att
 misled, so the number is likely above the truth. Flagging it is not enough: the suite then attacks
 every sample still unbroken again, in rounds, with attacks that do not need the gradients:
 
-- round r runs the Square attack (logits only) with r times the base query budget from a fresh
-  random start (a restart: its own seed stream), on every (norm, eps) of the sweep, eps ascending
-  (a sample broken at a smaller eps counts at every larger one);
+- round r runs, on every (norm, eps) of the sweep, eps ascending (a sample broken at a smaller
+  eps counts at every larger one), the Square attack (logits only) with r times the base query
+  budget from a fresh random start (a restart: its own seed stream), then APGD-CE on gradients
+  estimated from forward passes only (`estimated_gradients.py`: the gradient of the loss's
+  expectation under Gaussian noise, 2 x 16 x r forward passes per step), which follows the true
+  forward pass wherever the model's own gradient misleads; round 1 also runs a transfer attack
+  from the model's own linearisation at the clean input (`linear_transfer.py`: a Jacobian from
+  finite differences of the forward pass, every target class);
 - on a randomised model (nondeterministic_forward), round r averages 2^r times the EOT draws;
 - the rounds stop when one breaks no further sample (robust accuracy stopped falling), or after
   `escalation_rounds` rounds (0: no escalation; the flag stays, and a note says the number was
@@ -18,6 +23,7 @@ is the escalated one, every flag stays on it, and the artifacts record what ran,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +32,8 @@ import numpy as np
 from suites.adversarial import attacks as atk
 from suites.adversarial.budgets import Norm, eps_label
 from suites.adversarial.config import AttackPlan
+from suites.adversarial.estimated_gradients import EstimatedForward
+from suites.adversarial.forward import Forward
 from suites.adversarial.sweep import Outcome, SweepRunner
 
 MASKING_FLAGS: tuple[str, ...] = (
@@ -42,6 +50,9 @@ MASKING_FLAGS: tuple[str, ...] = (
 """Flags that say the attacks may have been misled: each one triggers the escalation."""
 
 MIN_QUERIES = 1000  # the base query budget of a round when the plan's Square is smaller
+ESTIMATED_STEPS = 50  # APGD-CE steps on estimated gradients per round
+PAIRS = 16  # antithetic noise pairs per gradient estimate in round 1 (r times that in round r)
+SIGMA = 0.25  # the estimate's noise scale: L-inf eps x SIGMA per coordinate (L2: the same norm)
 
 
 @dataclass
@@ -73,11 +84,14 @@ class Escalation:
                 "the truth"
             )
         broken = sum(r["broken"] for r in self.rounds)
+        rounds = max((r["round"] for r in self.rounds), default=0)
         return (
-            f"masking flag(s) {self.triggered_by} raised: the suite escalated ({len(self.rounds)} "
-            f"round(s) of Square restarts with more queries on the samples left unbroken, "
-            f"{broken} more sample-budget(s) broken; {self.stopped}); the reported robust "
-            "accuracy includes the escalation and keeps the flags (artifacts: escalation)"
+            f"masking flag(s) {self.triggered_by} raised: the suite escalated ({rounds} "
+            "round(s) of Square restarts with more queries, a transfer attack from the model's "
+            "linearisation and APGD-CE on gradients estimated from the forward pass, on the "
+            f"samples left unbroken; {broken} more sample-budget(s) "
+            f"broken; {self.stopped}); the reported robust accuracy includes the escalation and "
+            "keeps the flags (artifacts: escalation)"
         )
 
 
@@ -129,46 +143,90 @@ def _round(
     norm: Norm,
     epsilons: list[float],
     r: int,
-    fwd: Any,
+    fwd: Forward,
     esc: Escalation,
 ) -> int:
-    """One round on every eps of `norm`; returns the number of newly broken sample-budgets."""
+    """One round on every eps of `norm`: a Square restart with r times the base queries, then
+    APGD-CE on gradients estimated from the forward pass; returns the newly broken
+    sample-budgets."""
+    sq = atk.resolve_attack(f"{norm}_square")
+    base = plan.params.get(sq.name, {}).get("queries", 0)
+    queries = r * max(int(base), MIN_QUERIES)
+    sq_params = atk.attack_params(sq, {"queries": queries, "p_init": 0.8, "rescale": False})
+    ce = atk.resolve_attack(f"{norm}_apgd_ce")
+    ce_params = atk.attack_params(ce, {"steps": ESTIMATED_STEPS, "restarts": 1})
+    lt = atk.resolve_attack(f"{norm}_linear_transfer")
+    lt_params = atk.attack_params(lt, None)
+    total = 0
+    size = math.prod(runner.rows.task.input_shape)
+    for eps in epsilons:
+        sigma = SIGMA * eps if norm == "linf" else SIGMA * eps / math.sqrt(size)
+        estimated = EstimatedForward(
+            adapter=fwd.adapter,
+            module=fwd.module,
+            num_classes=fwd.num_classes,
+            draws=fwd.draws,
+            pairs=PAIRS * r,
+            sigma=sigma,
+            bounds=runner.target.bounds,
+        )
+        attacks: list[tuple[atk.AttackInfo, dict[str, Any], Forward, str]] = [
+            (sq, sq_params, fwd, f"{queries} queries")
+        ]
+        if r == 1:  # deterministic: once is enough
+            attacks.append((lt, lt_params, fwd, "finite-difference Jacobian at the clean input"))
+        attacks.append(
+            (
+                ce,
+                ce_params,
+                estimated,
+                f"{ESTIMATED_STEPS} steps, gradients estimated from "
+                f"{2 * PAIRS * r} forward passes each",
+            )
+        )
+        for info, params, model, what in attacks:
+            total += _attack(runner, norm, eps, r, info, params, model, what, esc)
+    return total
+
+
+def _attack(
+    runner: SweepRunner,
+    norm: Norm,
+    eps: float,
+    r: int,
+    info: atk.AttackInfo,
+    params: dict[str, Any],
+    model: Forward,
+    what: str,
+    esc: Escalation,
+) -> int:
+    """One escalation attack at one eps on every sample still unbroken (by any member of the
+    cascade, the escalation's earlier attacks and smaller eps included)."""
     sweep = runner.sweep
     name = escalation_name(norm)
-    info = atk.resolve_attack(f"{norm}_square")
-    base = plan.params.get(info.name, {}).get("queries", 0)
-    queries = r * max(int(base), MIN_QUERIES)
-    params = atk.attack_params(info, {"queries": queries, "p_init": 0.8, "rescale": False})
-    total = 0
-    for eps in epsilons:
-        # every member so far, the escalation's earlier rounds and smaller eps included
-        alive = sweep.correct & sweep.evaluated[norm] & ~_broken(sweep, norm, eps)
-        todo = np.flatnonzero(alive)
-        runner.progress.stage(
-            f"escalation round {r} ({info.name}, {queries} queries, eps {eps_label(eps)}): "
-            f"{len(todo)} samples"
-        )
-        out = sweep.outcomes[(name, eps)]
-        before = out.broken & out.attacked
-        runner.attack_rows(
-            info, params, eps, todo, key=name, seed_name=f"{info.name}/escalation/{r}", fwd=fwd
-        )
-        after = out.broken & out.attacked
-        new = int((after & ~before).sum())
-        total += new
-        esc.rounds.append(
-            {
-                "round": r,
-                "norm": norm,
-                "eps": eps,
-                "attack": info.name,
-                "queries": queries,
-                "eot_draws": fwd.draws,
-                "samples": len(todo),
-                "broken": new,
-            }
-        )
-    return total
+    alive = sweep.correct & sweep.evaluated[norm] & ~_broken(sweep, norm, eps)
+    todo = np.flatnonzero(alive)
+    runner.progress.stage(
+        f"escalation round {r} ({info.name}, {what}, eps {eps_label(eps)}): {len(todo)} samples"
+    )
+    out = sweep.outcomes[(name, eps)]
+    before = out.broken & out.attacked
+    seed_name = f"{info.name}/escalation/{r}"
+    runner.attack_rows(info, params, eps, todo, key=name, seed_name=seed_name, fwd=model)
+    new = int((out.broken & out.attacked & ~before).sum())
+    esc.rounds.append(
+        {
+            "round": r,
+            "norm": norm,
+            "eps": eps,
+            "attack": info.name,
+            "settings": what,
+            "eot_draws": model.draws,
+            "samples": len(todo),
+            "broken": new,
+        }
+    )
+    return new
 
 
 def _broken(sweep: Any, norm: Norm, eps: float) -> np.ndarray:
