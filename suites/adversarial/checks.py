@@ -141,7 +141,7 @@ def run_checks(
 ) -> list[vc.CheckResult]:
     """Every check that applies to this model (`inputs`: the whole check subset's inputs)."""
     fwd = checks.target.fwd
-    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs))]
+    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs.clone()))]
     if len(checks.x) == 0:  # no clean-correct sample in the check subset: nothing to attack
         log.info("adversarial checks for %s: no clean-correct sample to check", fwd.name)
         return results

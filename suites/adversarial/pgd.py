@@ -21,6 +21,8 @@ from suites.adversarial.forward import Forward, cross_entropy
 from suites.adversarial.noise import start_noise
 from suites.adversarial.projection import linf_box
 
+LOSS_RISE = 1e-6  # a loss above its start by more than this has risen (validity_checks)
+
 
 def fgsm(
     fwd: Forward, x: torch.Tensor, y: torch.Tensor, *, eps: float, bounds: tuple[float, float]
@@ -58,7 +60,8 @@ def pgd(
 
     Every iterate (the start and each step) is classified by the forward pass that also gives the
     next gradient; the final iterate of a restart is classified without a gradient. With
-    `track_loss` every sample runs every step (the loss trace is wanted even after a break).
+    `track_loss` a sample runs until its loss rose above its start (what the `loss_not_increasing`
+    check reads), broken or not.
     """
     x, y = x.detach(), y.detach()
     n = len(x)
@@ -140,15 +143,16 @@ def _restart(
             loss = cross_entropy(yr)(logits) if track_loss else None
         else:
             logits, loss, grad = fwd.loss_grad(xa, cross_entropy(yr))
-        if track_loss:
-            _track(s, rows, loss)
         new = (logits.argmax(1) != yr) & ~s.found[rows]
         s.best[rows[new]] = xa[new]
         s.found[rows[new]] = True
+        # a sample leaves once broken; when tracking the loss, once its loss rose above the
+        # start (all the loss check needs to know about it)
+        drop = _rising(s, rows, loss) if track_loss else new
         if grad is None:
             return
-        if not track_loss and new.any():
-            keep = ~new
+        if drop.any():
+            keep = ~drop
             rows, xa, grad, x0 = rows[keep], xa[keep], grad[keep], x0[keep]
             if len(rows) == 0:
                 return
@@ -161,11 +165,13 @@ def _restart(
             xa = (x0 + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(*bounds)
 
 
-def _track(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> None:
+def _rising(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> torch.Tensor:
+    """Record the loss of `rows`; True where it has risen above its start."""
     assert loss is not None and s.loss_best is not None
     if s.loss_start is None:
         s.loss_start = loss.clone()
     s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))
+    return s.loss_best[rows] > s.loss_start[rows] + LOSS_RISE
 
 
 class Fgsm(Attack):

@@ -291,7 +291,7 @@ def loss_not_increasing(
 ) -> CheckResult:
     """The PGD loss never rose above its starting value for too many samples."""
     n = int(correct.sum())
-    flat = ~(loss_best > loss_start + 1e-6)
+    flat = ~(loss_best > loss_start + 1e-6)  # pgd.LOSS_RISE
     bad = int((correct.cpu() & flat.cpu()).sum())
     return binomial_check(
         "loss_not_increasing",

@@ -226,3 +226,67 @@ class _Roll(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.roll(self.shift, dims=1)
+
+
+class _EditsInput(nn.Module):
+    """Scales its input in place before the control: the same function as the control on x/2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.mul_(0.5)
+        return self.inner(x)
+
+
+class _Halves(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x * 0.5)
+
+
+def edits_input_digits() -> nn.Module:
+    """Edits its input in place (x.mul_(0.5)): legal for the suite, which hands out copies."""
+    return _EditsInput()
+
+
+def halves_digits() -> nn.Module:
+    """The same function as `edits_input_digits`, out of place (the honest twin)."""
+    return _Halves()
+
+
+class _BreaksAutograd(nn.Module):
+    """Edits in place a tensor autograd saved for the backward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        square = x * x  # saves x for the backward pass
+        x.mul_(0.5)
+        return self.inner(square + x - x)
+
+
+def breaks_autograd_digits() -> nn.Module:
+    return _BreaksAutograd()
+
+
+class _SomeRowsDetached(nn.Module):
+    """The input gradient is zero for every other sample (the output ignores their input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        odd = (torch.arange(len(x), device=x.device) % 2 == 1).view(-1, *([1] * (x.ndim - 1)))
+        return self.inner(torch.where(odd, x.detach(), x))
+
+
+def some_rows_detached_digits() -> nn.Module:
+    return _SomeRowsDetached()

@@ -308,7 +308,8 @@ def test_verification_skips_unchanged_candidates_only(digits) -> None:
     ],
 )
 def test_checks_fire_on_broken_models(digits, factory, expected) -> None:
-    res = run(adapter(factory), digits, {**LINF, "eot_draws": 4}).results["adversarial"]
+    config = {**LINF, "eot_draws": 4, "escalation_rounds": 0}  # the flags are the point here
+    res = run(adapter(factory), digits, config).results["adversarial"]
     raised = {f for f, r in checks(res).items() if r}
     assert expected <= raised, raised
     for m in res.metrics:

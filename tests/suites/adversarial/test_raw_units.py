@@ -117,7 +117,7 @@ def test_sklearn_models_on_raw_units_under_the_default_suite(tmp_path: Path, kin
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    task = _task_dict(tmp_path, 30)
+    task = _task_dict(tmp_path, 16)
     x, y = _table(200, seed=1)
     if kind == "logistic":
         estimator = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
