@@ -129,3 +129,25 @@ def test_black_box_plan_keeps_square_and_needs_no_decision_attack() -> None:
 def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match=pattern):
         AdversarialSuite(config)
+
+
+def test_default_budgets_come_from_the_task_and_the_plan_summary_says_so() -> None:
+    from harness.config.tasks import builtin as builtin_tasks
+    from suites.adversarial.budgets import default_budgets
+
+    task = builtin_tasks.digits()
+    assert default_budgets(task) == {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+    suite = AdversarialSuite({})
+    assert suite.cfg.epsilons is None  # left out: the default, per task
+    first, cost = suite.plan_summary()
+    assert first.startswith("preset standard (linf_apgd_ce, linf_apgd_t, linf_fab_t, linf_square")
+    assert "4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default" in first
+    # APGD-CE 100 + APGD-T 900 + FAB-T 900 gradient passes per budget, x 4 budgets
+    assert "up to 7,600 gradient and 23,608 forward passes per sample" in cost
+    listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}}).plan_summary()
+    assert "1 budget(s): linf 0.1 (from the spec)" in listed[0]
+
+
+def test_an_unknown_target_order_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"params\.linf_apgd_t\.target_order: 'best' is not one"):
+        AdversarialSuite({"preset": "fast", "params": {"linf_apgd_t": {"target_order": "best"}}})
