@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   install what the quickstart uses, then run it and print the leaderboard
+#   make demo   install what the quickstart uses, run it, print the headline per task and write
+#               the report (results/report/index.html)
 #   make test   install with test dependencies (every adapter, Ray, linters), then run the tests
 # torch is pinned to a CPU build here (an unpinned torch pulls several GB of CUDA packages).
 # On another machine, point pip at the CPU wheels: make demo TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
@@ -42,7 +43,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(DEMO_STAMP)
-	$(BIN)/harness run
+	$(BIN)/harness run --report results/report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=20 --numprocesses $(TEST_WORKERS) --dist loadgroup

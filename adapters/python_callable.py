@@ -10,23 +10,25 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from adapters.base import AdapterBase
 from adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError
-from harness.core.registry import load_target
+from harness.core.registry import check_reference, load_target
 
 
 class CallableConfig(BaseModel):
     """Model spec fields for `adapter: callable`."""
 
     model_config = ConfigDict(extra="forbid")
-    callable: str = Field(description="'package.module:function' taking a batch")
+    callable: Annotated[str, AfterValidator(check_reference)] = Field(
+        description="'package.module:function' taking a batch"
+    )
     factory: bool = Field(default=False, description="call the target with `args` to get it")
     args: dict[str, Any] = Field(default_factory=dict)
     outputs: Literal["probabilities", "logits"] = "logits"

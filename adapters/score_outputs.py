@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from harness.core.errors import ModelOutputError
+from harness.core.model_calls import check_forward_output
 
 OutputKind = Literal["logits", "probabilities", "decision"]
 PROB_TOLERANCE = 1e-3
@@ -20,8 +21,15 @@ PROB_TOLERANCE = 1e-3
 
 def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Tensor:
     """(n, classes) float32 logits from a model's raw output for `n` samples."""
-    if isinstance(raw, torch.Tensor):
-        raw = raw.detach().cpu().numpy()
+    if isinstance(raw, torch.Tensor):  # a sparse, meta, bool... tensor: one line naming the model
+        raw = check_forward_output(raw, model=model).detach().cpu().to(torch.float64).numpy()
+    kind = getattr(getattr(raw, "dtype", None), "kind", None)  # numpy arrays and scalars
+    if kind in ("b", "c"):
+        what = "true/false values" if kind == "b" else "complex numbers"
+        raise ModelOutputError(
+            f"model {model!r} returned an array of {what} ({raw.dtype}), not class scores; "
+            "return real-valued scores"
+        )
     try:
         array = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as err:

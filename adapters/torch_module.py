@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from adapters.base import NetworkAdapter
 from adapters.model_files import resolve_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.model_calls import calling_model
-from harness.core.registry import load_target
+from harness.core.registry import check_reference, load_target
 from harness.core.weights import fit_state_dict, load_state_dict
 
 
@@ -40,7 +40,9 @@ class TorchModuleConfig(BaseModel):
     """Model spec fields for `adapter: torch`."""
 
     model_config = ConfigDict(extra="forbid")
-    factory: str = Field(description="'package.module:callable' returning an nn.Module")
+    factory: Annotated[str, AfterValidator(check_reference)] = Field(
+        description="'package.module:callable' returning an nn.Module"
+    )
     factory_args: dict[str, Any] = Field(default_factory=dict)
     weights: Path | None = Field(
         default=None, description="safetensors file (or pickle + allow_pickle)"

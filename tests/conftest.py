@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,38 @@ from tests.fixture_models import linear_digits, linear_tabular
 @pytest.fixture(autouse=True)
 def _quiet_threads() -> None:
     torch.set_num_threads(1)
+
+
+_CACHE_DIR = pytest.StashKey[str]()
+
+_OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_HUB_UNREACHABLE")
+
+
+@pytest.fixture(autouse=True)
+def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests run offline: the hub probe (harness/config/tasks/hub_access.py) answers "cannot be
+    reached" without touching the network (a test that needs the hub reachable patches it), and
+    the cache-only switch that answer turns on is undone after each test."""
+    import sys
+
+    from harness.config.tasks import hub_access
+
+    unreachable = hub_access.HubStatus(False, "the tests run offline")
+    monkeypatch.setattr(hub_access, "_probe", lambda host, port: unreachable)
+    saved = {name: os.environ.get(name) for name in _OFFLINE_SWITCHES}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    offline = (saved["HF_HUB_OFFLINE"] or "").upper() in ("1", "ON", "YES", "TRUE")
+    for name in ("huggingface_hub.constants", "datasets.config"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.HF_HUB_OFFLINE = offline  # type: ignore[attr-defined]
+            if hasattr(module, "HF_DATASETS_OFFLINE"):
+                module.HF_DATASETS_OFFLINE = offline  # type: ignore[attr-defined]
 
 
 SHARED_FIXTURES = {
@@ -47,6 +82,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The tests never touch the user's result cache (harness/store/result_cache.py): it lives in
+    # a temporary folder, and is off unless a test asks for it (the `result_cache` fixture), so
+    # a test that runs the same spec twice to compare the results computes both.
+    # Set here (not in a fixture) so session fixtures and subprocesses see it too.
+    folder = tempfile.mkdtemp(prefix="harness-test-cache-")
+    config.stash[_CACHE_DIR] = folder
+    os.environ["HARNESS_CACHE"] = folder
+    os.environ["HARNESS_NO_CACHE"] = "1"
     if not config.pluginmanager.hasplugin("timeout"):
         # without it a hung test stalls the whole run until CI's own limit, with no name
         raise pytest.UsageError(
@@ -59,6 +102,21 @@ def pytest_configure(config: pytest.Config) -> None:
             "--dist loadgroup needs pytest < 9.2 with pytest-xdist 3.8 (groups are not kept "
             "together otherwise): pip install 'pytest<9.2', as pyproject.toml's dev extra asks"
         )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_CACHE_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared result cache, on, in a fresh folder of this test (returned)."""
+    folder = tmp_path_factory.mktemp("result-cache")
+    monkeypatch.setenv("HARNESS_CACHE", str(folder))
+    monkeypatch.delenv("HARNESS_NO_CACHE", raising=False)
+    return folder
 
 
 def save_weights(module: torch.nn.Module, path: Path) -> str:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.config.tasks.hub_access import use_hub
 from harness.core.errors import MissingDependencyError, ModelLoadError, SpecError
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def _config_file(repo: str, revision: str | None, ref: str) -> Path:
         )
     except ImportError:
         raise MissingDependencyError("huggingface_hub", "hf", f"model {ref!r}") from None
+    use_hub()  # one probe: an unreachable hub means the cache only, at once (no retries)
     try:
         with _quiet_hub_logs():
             return Path(hf_hub_download(repo, "config.json", revision=revision))

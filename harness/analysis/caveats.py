@@ -103,7 +103,7 @@ def _below_chance(record: MetricRecord) -> list[Caveat]:
     return [
         Caveat(
             "below_chance",
-            f"AUROC {record.value:.2f} is below chance (0.5): the "
+            "an AUROC below chance (0.5): the "
             + (f"{score} " if score else "")
             + "score ranks in-distribution samples as more unusual than the out-of-"
             "distribution ones, so it does not detect this set (no better than a coin flip)",

@@ -2,9 +2,12 @@
 
 Exit codes: 0 pass; 1 when a regression is statistically significant AND beyond the policy's
 tolerance (or a floor is crossed), and whenever the gate cannot vouch for the current run (a job
-or metric missing, a failed job, a reliability flag on a checked metric that the policy does not
-accept for that model: it fails closed); 2 for unusable input (different specs or task data,
-damaged or partial results, a bad policy).
+missing, a checked metric that one run has and the other lacks, a failed job, a reliability flag
+on a checked metric that the policy does not accept for that model: it fails closed); 2 for
+unusable input (different specs or task data, damaged or partial results, a bad policy). A flag
+that the baseline had on the same model and metric is shown as still flagged and does not fail
+the gate without a policy file (a policy's `baseline_flags` decides); the metric is compared as
+usual.
 
 Each metric gets the best test its stored results allow (harness.analysis.paired_tests): paired
 on the same sample ids where the per-sample tables allow it (exact McNemar, paired bootstrap,
@@ -64,6 +67,8 @@ class CheckRow:
     mde: float | None = None  # minimum detectable change (metric units) at Holm's first step
     unit: str = ""
     n: int = 0
+    # flags the current metric carries that the baseline had on it too (tolerated, still shown)
+    still_flagged: tuple[str, ...] = ()
 
     @property
     def delta(self) -> float | None:
@@ -90,6 +95,11 @@ class CheckReport:
     @property
     def exit_code(self) -> int:
         return 1 if self.failures else 0
+
+    @property
+    def still_flagged(self) -> list[CheckRow]:
+        """Rows whose reliability flags the baseline had too (tolerated, not failed for them)."""
+        return [r for r in self.rows if r.still_flagged]
 
 
 @dataclass
@@ -138,8 +148,9 @@ def run_check(
     for key in sorted(base.jobs):
         if key not in cur.failed:
             rows += _check_job(key, base, cur, policy, pending)
-    rows += _new_flagged_rows(base, cur, policy)
+    rows += _new_metric_rows(base, cur, policy)
     tests = decide(pending)
+    _say_still_flagged(rows)
     method = (
         "a metric fails when it is worse by more than the tolerance AND the change is significant "
         f"after Holm's correction over the {tests} tests of this gate; each metric gets the best "
@@ -147,8 +158,15 @@ def run_check(
         "accuracies, paired bootstrap for per-sample means, paired resampling for ECE, fairness "
         "disparities and OOD detection), Mann-Whitney on timing rounds, a z-test from the 95% "
         "intervals otherwise; a number with none of these gets no test and is never significant. "
-        "A floor fails on the value alone. Missing jobs/metrics, failed jobs and reliability "
-        "flags on checked metrics that the policy does not accept (accept_flags) fail."
+        "A floor fails on the value alone. Missing jobs, metrics missing from either run, failed "
+        "jobs and reliability flags on checked metrics that the policy does not accept "
+        "(accept_flags) fail"
+        + (
+            "; a flag the baseline had on the same model and metric is shown as still flagged "
+            "and does not fail (the metric is compared as usual)."
+            if policy.baseline_flags == "still_flagged"
+            else ", also when the baseline had the same flag."
+        )
     )
     return CheckReport(
         rows=rows,
@@ -317,13 +335,11 @@ def _comparable(
         return None
     row.current = cm.value
     flags = _unaccepted(policy, row.model, cm)
-    if flags:
-        had = [f for f in flags if f in bm.flags]
-        row.status = "fail"
-        row.reason = f"reliability flag present: {', '.join(flags)}" + (
-            f" (the baseline had {', '.join(had)} too)" if had else " (newly raised)"
-        )
+    had = [f for f in flags if f in bm.flags]
+    if len(had) < len(flags) or (flags and policy.baseline_flags == "fail"):
+        row.status, row.reason = "fail", _flag_reason(flags, had)
         return None
+    row.still_flagged = tuple(had)  # every flag was on this metric in the baseline: tolerated
     if bm.value is None or cm.value is None:
         if bm.value is not None:
             row.status, row.reason = "fail", f"undefined now ({cm.note or 'no value'})"
@@ -333,20 +349,55 @@ def _comparable(
     return cm
 
 
-def _new_flagged_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[CheckRow]:
-    """Flagged checked metrics of the current run that the baseline does not have at all."""
+def _flag_reason(flags: list[str], had: list[str]) -> str:
+    """Why a flagged metric fails: its flags, which are new and which the baseline had too."""
+    new = [f for f in flags if f not in had]
+    if not had:
+        detail = "newly raised"
+    elif not new:
+        detail = f"the baseline had {', '.join(had)} too"
+    else:
+        detail = f"newly raised: {', '.join(new)}; the baseline had {', '.join(had)} too"
+    return f"reliability flag present: {', '.join(flags)} ({detail})"
+
+
+def _say_still_flagged(rows: list[CheckRow]) -> None:
+    """Prefix the reason of each tolerated flagged row, so the table shows it is still flagged."""
+    for row in rows:
+        if row.still_flagged:
+            flags = ", ".join(row.still_flagged)
+            row.reason = f"still flagged: {flags} (as in the baseline); {row.reason}"
+
+
+def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[CheckRow]:
+    """Checked metrics of the current run that the baseline lacks.
+
+    In a job that both runs finished alike, such a metric fails: the gate cannot vouch for a
+    number it has nothing to compare with (a baseline that lost a record, or a suite that now
+    reports more), unless the policy ignores it. In a job new to the current run, only a
+    flagged metric fails (the job itself is reported as new).
+    """
     rows = []
     for key, job in sorted(cur.jobs.items()):
-        base_metrics = base.jobs[key].metrics if key in base.jobs else []
+        bjob = base.jobs.get(key)
+        if bjob is not None and bjob.status != job.status:
+            continue  # the job-level row of _status_rows says what changed
+        base_metrics = bjob.metrics if bjob is not None else []
         known = {m.key for m in base_metrics}
         # measured on other hardware in the baseline: not gated, so its flag is not either
         elsewhere = {_without_hardware(m) for m in base_metrics if _hardware_bound(m)}
         for m in job.metrics:
-            flags = _unaccepted(policy, key[0], m)
-            if m.key in known or not flags or _checked(policy, m) is None:
+            if m.key in known or _checked(policy, m) is None:
                 continue
             if _hardware_bound(m) and _without_hardware(m) in elsewhere:
                 continue
+            flags = _unaccepted(policy, key[0], m)
+            if bjob is None and not flags:
+                continue
+            reason = "metric missing from the baseline" if bjob is not None else ""
+            if flags:
+                flagged = f"reliability flag present: {', '.join(flags)} (new metric)"
+                reason = f"{reason}; {flagged}" if reason else flagged
             rows.append(
                 CheckRow(
                     *key,
@@ -354,7 +405,7 @@ def _new_flagged_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[C
                     baseline=None,
                     current=m.value,
                     status="fail",
-                    reason=f"reliability flag present: {', '.join(flags)} (new metric)",
+                    reason=reason,
                     higher_is_better=m.higher_is_better,
                     unit=m.unit,
                     n=m.n,

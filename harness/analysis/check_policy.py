@@ -8,9 +8,16 @@ check. Without a policy file the defaults below apply to every headline metric.
 
 `accept_flags` maps a model name (or `"*"` for every model) to the flags the gate tolerates on
 its checked metrics: `{digits-mlp@int8: [decision_attack_failed]}`. Any other flag on a checked
-metric of the current run fails the gate, whether or not the baseline had it. A model that is in
-neither run, or a flag that is neither a known flag (harness.analysis.flags) nor raised in the
-runs, is refused with close matches.
+metric of the current run that the baseline did not have on the same model and metric fails the
+gate. A flag the baseline already had there is `baseline_flags`' call: `still_flagged` (shown as
+still flagged, the metric compared as usual, no failure for the flag; what the gate does without
+a policy file) or `fail` (a policy file's default: a flagged baseline is no excuse). A model that
+is in neither run, or a flag that is neither a known flag (harness.analysis.flags) nor raised in
+the runs, is refused with close matches.
+
+Every number is a finite number and every switch is true or false: `floor: .nan` or
+`max_drop: .inf` would make a rule that never trips, so they are refused naming the key, as is
+`alpha: true` (harness.core.input_types).
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from harness.core.errors import ConfigError
 from harness.core.safe_yaml import read_yaml_file
+from harness.core.validation import KnownKeys, format_validation_error
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
@@ -35,7 +43,7 @@ def _hint(name: str, known: set[str]) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-class MetricRule(BaseModel):
+class MetricRule(KnownKeys):
     """Tolerances for one metric; drops are measured in the metric's worse direction."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -51,7 +59,7 @@ class MetricRule(BaseModel):
     ignore: bool = False
 
 
-class Policy(BaseModel):
+class Policy(KnownKeys):
     """A gate policy (YAML). `include` picks the checked metrics: headline ones or all."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,6 +69,8 @@ class Policy(BaseModel):
     default: MetricRule = MetricRule()
     metrics: dict[str, MetricRule] = Field(default_factory=dict)
     accept_flags: dict[str, list[str]] = Field(default_factory=dict)
+    # a flag the baseline had on the same model and metric: shown and tolerated, or failed
+    baseline_flags: Literal["still_flagged", "fail"] = "fail"
 
     def accepts(self, model: str, flag: str) -> bool:
         """Whether the policy tolerates `flag` on `model`'s metrics."""
@@ -120,18 +130,19 @@ class Policy(BaseModel):
 
 def load_policy(path: Path | None) -> Policy:
     """Read a policy YAML (None: the defaults); errors name the file and key."""
-    if path is None:
-        return Policy()
+    if path is None:  # no policy file: a flag already in the baseline is not a regression
+        return Policy(baseline_flags="still_flagged")
     data = read_yaml_file(path, source=f"policy file {path}", error=ConfigError)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"policy file {path} must be a mapping (alpha, include, default, metrics, accept_flags)"
+            f"policy file {path} must be a mapping (alpha, include, default, metrics, accept_flags, "
+            "baseline_flags)"
         )
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"policy file {path}: {where}: {first['msg']}") from None
+        raise ConfigError(
+            f"policy file {path}: {format_validation_error(err, prefix='', limit=3)}"
+        ) from None

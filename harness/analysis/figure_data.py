@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +25,7 @@ from harness.analysis import pareto
 from harness.analysis.caveats import caveats
 from harness.analysis.leaderboard import Board
 from harness.analysis.paired_forms import rows_cell_mean
+from harness.core.group_order import value_order
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
 from harness.store.run_store import StoredJob
@@ -60,28 +61,6 @@ def wilson(k: int, n: int, z: float = 1.96) -> Interval | None:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def _first_number(text: str) -> float | None:
-    m = re.search(r"-?\d+(?:\.\d+)?", text)
-    return float(m.group(0)) if m else None
-
-
-def value_order(values: Iterable[str], declared: Sequence[str] = ()) -> list[str]:
-    """Group values in display order: the task's declared order first, then numerically by the
-    first number in the value (`<40` before `40-49` before `60+`), then as text."""
-    declared_index = {v: i for i, v in enumerate(declared)}
-
-    def key(value: str) -> tuple[int, float, str]:
-        if value in declared_index:
-            return (0, float(declared_index[value]), "")
-        number = _first_number(value)
-        if number is None:
-            return (2, 0.0, value)
-        below = value.lstrip().startswith(("<", "≤", "("))
-        return (1, number - (0.5 if below else 0.0), value)
-
-    return sorted(set(values), key=key)
 
 
 def group_accuracy(table: SampleTable) -> dict[str, dict[str, tuple[float, Interval | None]]]:
@@ -367,7 +346,7 @@ class AdversarialGallery:
     clean_pred: list[int]
     perturbed_pred: list[int]
     sample_ids: list[str]
-    attack: str
+    attacks: list[str]  # per example: the attack that broke it ('' when not stored)
     norm: str
     eps: float | None
     condition: str
@@ -442,6 +421,8 @@ def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
     except (TypeError, ValueError):
         eps = None
     ids = [str(s) for s in meta.get("sample_ids", [])]
+    attack = meta.get("attack", "")
+    attacks = [str(a) for a in attack] if isinstance(attack, list) else [str(attack)] * k
     return AdversarialGallery(
         clean=clean,
         perturbed=perturbed,
@@ -449,7 +430,7 @@ def adversarial_gallery(job: StoredJob) -> AdversarialGallery | None:
         clean_pred=[int(x) for x in arrays["adv_clean_pred"]],
         perturbed_pred=[int(x) for x in arrays["adv_perturbed_pred"]],
         sample_ids=ids if len(ids) == k else [f"#{i}" for i in range(k)],
-        attack=str(meta.get("attack", "")),
+        attacks=attacks if len(attacks) == k else [""] * k,
         norm=str(meta.get("norm", "")),
         eps=eps,
         condition=str(meta.get("condition", "")),

@@ -43,6 +43,7 @@ from harness.analysis.group_intervals import (
 )
 from harness.analysis.intervals import DEFAULT_RESAMPLES, wilson_ci
 from harness.core.errors import DatasetError
+from harness.core.group_order import value_order
 from harness.core.sample_table import GROUP_PREFIX
 from harness.core.seeding import rng
 
@@ -702,7 +703,8 @@ def group_breakdown(
             positive_label=positive_label,
             ece_bins=ece_bins,
         )
-        groups += r
+        order = {v: i for i, v in enumerate(value_order(g.group for g in r))}
+        groups += sorted(r, key=lambda g: order[g.group])  # bands by their numeric bounds
         disparities += d
         notes += n
     return Breakdown(

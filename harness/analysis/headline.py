@@ -1,8 +1,12 @@
 """The headline board of a task: a few columns that say which model is best and how sure that is.
 
 From one comparable board (`harness.analysis.leaderboard`): clean accuracy, calibration error,
-worst-case robust accuracy at the main budget, mean corruption accuracy, worst-group accuracy
-and throughput on the main device, each cell a stored record with its interval and n. Every
+worst-case robust accuracy at the task's headline threat model (one column per declared threat
+model, `Board.headline`; the largest budget run when the task declares none), mean corruption
+accuracy, worst-group accuracy and throughput on the main device, each cell a stored record with
+its interval and n. Accuracy columns know their chance level (the share of the most common class
+among the evaluated samples: what a constant prediction scores, which no attack can lower) and
+whether every ranked model is at or below it. Every
 column ranks the models with tie groups from paired tests on the same sample ids
 (`paired_tests.rank_with_ties`: McNemar for accuracies, paired bootstrap or paired resampling
 for other per-sample and whole-table statistics, Mann-Whitney on timing rounds, a z-test from
@@ -18,12 +22,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pandas as pd
+
 from harness.analysis import paired_tests
 from harness.analysis.caveats import Caveat, caveats, excluded
 from harness.analysis.leaderboard import Board
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
+from harness.core.threat_model import NORM_WORDS, ThreatModel, eps_text
 from harness.store.record_file import read_record
 from harness.store.run_store import find_run_dirs
 
@@ -50,6 +57,11 @@ class HeadlineColumn:
     suite: str
     method: str = ""  # how tie groups were decided
     all_tied: bool = False  # two or more comparable numbers, none significantly apart
+    threat: ThreatModel | None = None  # the headline threat model a robust column shows
+    # why a model has no number in this column although its job completed
+    not_measured: str = "not measured"
+    chance: float | None = None  # accuracy columns: a constant prediction's score
+    at_chance: bool = False  # every ranked number is at or below `chance`
 
 
 @dataclass(frozen=True)
@@ -75,12 +87,17 @@ class HeadlineRow:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Which models share the best comparable number of a column (empty `best` when none)."""
+    """Which models share the best comparable number of a column (empty `best` when none),
+    and the paired test of the best against the next ranked model (`versus`, its Holm-adjusted
+    p-value `versus_p`: adjusted within the ranking step that compared them)."""
 
     column: HeadlineColumn
     best: list[tuple[str, MetricRecord]]
     excluded: list[tuple[str, str]]  # (model, caveat) left out although they would lead
     ranked: int = 0  # how many comparable numbers the column ranked
+    runner_up: tuple[str, MetricRecord] | None = None
+    versus: paired_tests.PairedResult | None = None
+    versus_p: float | None = None
 
 
 @dataclass
@@ -131,25 +148,79 @@ def _eps(record: MetricRecord) -> float:
         return float("nan")
 
 
-def _robust(board: Board) -> Picked:
-    """Robust accuracy of the per-sample worst case over the attacks (the ensemble) at the
-    largest budget of the first norm (linf before l2); one attack when there is no ensemble."""
+def _robust_pool(board: Board) -> tuple[list[tuple[str, MetricRecord]], bool]:
+    """The robust accuracy records a headline column picks from: the per-sample worst case
+    over the attacks (the ensemble) when the suite ran one, else every attack's; and whether
+    they are the ensemble's."""
     found = _records(board, "robust_acc")
     ensemble = [(m, r) for m, r in found if r.condition.startswith("attack=ensemble")]
-    chosen = _main_budget(ensemble or found)
-    if not chosen:
+    return (ensemble or found), bool(ensemble)
+
+
+def _at_threat(
+    pool: list[tuple[str, MetricRecord]], threat: ThreatModel
+) -> list[tuple[str, MetricRecord]]:
+    """The records of `pool` at `threat`, of one key (the first in sort order)."""
+    at = [(m, r) for m, r in pool if threat.matches_context(r.context)]
+    key = min((r.key for _m, r in at), default=None)
+    return [(m, r) for m, r in at if r.key == key]
+
+
+def _robust(board: Board) -> Picked:
+    """Robust accuracy (`_robust_pool`): one column per headline threat model of the task,
+    else the largest budget of the first norm (linf before l2), said so."""
+    pool, ensemble = _robust_pool(board)
+    if not pool:
         return []
-    first = chosen[0][1]
+    first = pool[0][1]
     what = "worst case over attacks" if ensemble else str(first.context.get("attack", "attack"))
-    col = HeadlineColumn(
-        "robust_acc",
-        "robust accuracy",
-        f"{what}, {first.context.get('norm', '')} eps {first.context.get('eps')}",
-        first.unit,
-        first.higher_is_better,
-        first.suite,
-    )
-    return [(col, {m: (r, "") for m, r in chosen})]
+    if not board.headline:
+        chosen = _main_budget(pool)
+        if not chosen:
+            return []
+        top = chosen[0][1]
+        detail = (
+            f"{what}, {_threat_words(top)}: the largest budget run (the task declares no "
+            "headline threat model)"
+        )
+        col = HeadlineColumn(
+            "robust_acc", "robust accuracy", detail, top.unit, top.higher_is_better, top.suite
+        )
+        return [(col, {m: (r, "") for m, r in chosen})]
+    run = sorted({_threat_words(r) for _m, r in pool})
+    picked: Picked = []
+    for threat in board.headline:
+        col = HeadlineColumn(
+            "robust_acc",
+            f"robust accuracy at {threat.label}",
+            f"{what}; {threat.label} is the task's headline threat model",
+            first.unit,
+            first.higher_is_better,
+            first.suite,
+            threat=threat,
+            not_measured=f"not attacked at {threat.label} (budgets run: {', '.join(run)})",
+        )
+        picked.append((col, {m: (r, "") for m, r in _at_threat(pool, threat)}))
+    return picked
+
+
+def headline_keys(board: Board) -> list[str]:
+    """The column keys of the board's headline robust accuracy, in the headline's order."""
+    pool, _ensemble = _robust_pool(board)
+    keys: list[str] = []
+    for threat in board.headline:
+        at = _at_threat(pool, threat)
+        if at and at[0][1].key not in keys:
+            keys.append(at[0][1].key)
+    return keys
+
+
+def _threat_words(record: MetricRecord) -> str:
+    """`L-inf 0.1` for a robust accuracy record (its norm and eps)."""
+    norm = str(record.context.get("norm", ""))
+    eps = _eps(record)
+    words = NORM_WORDS.get(norm, norm)
+    return f"{words} {eps_text(eps)}" if not math.isnan(eps) else words
 
 
 def _main_budget(found: list[tuple[str, MetricRecord]]) -> list[tuple[str, MetricRecord]]:
@@ -240,15 +311,17 @@ def headline_board(
     verdicts: list[Verdict] = []
     for pick in PICKERS:
         for column, chosen in pick(board):
-            ranks, method = _rank(board, chosen)
+            ranking = _rank(board, chosen)
+            ranks = ranking.ranks
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
-            column = replace(column, method=method, all_tied=tied)
+            column = replace(column, method=ranking.method, all_tied=tied)
+            column = _with_chance(board, column, chosen, ranks)
             columns.append(column)
             for row in board.rows:
                 cells[row.model].append(
                     _cell(board, column, row.model, chosen.get(row.model), ranks, outcomes)
                 )
-            verdicts.append(_verdict(column, chosen, ranks))
+            verdicts.append(_verdict(column, chosen, ranking))
     rows = [HeadlineRow(r.model, cells[r.model]) for r in board.rows]
     return HeadlineBoard(board=board, columns=columns, rows=rows, verdicts=verdicts)
 
@@ -264,7 +337,7 @@ def _cell(
     if held is None:
         outcome = outcomes.get((model, board.task, column.suite))
         if outcome is None or outcome.status == JobStatus.COMPLETED:
-            return HeadlineCell(None, missing="not measured")
+            return HeadlineCell(None, missing=column.not_measured)
         return HeadlineCell(None, missing=f"{outcome.status.value}: {outcome.reason}")
     record, detail = held
     return HeadlineCell(
@@ -272,9 +345,7 @@ def _cell(
     )
 
 
-def _rank(
-    board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]
-) -> tuple[dict[str, int], str]:
+def _rank(board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]) -> paired_tests.Ranking:
     """Tie-group ranks of the comparable numbers of a column (paired tests where possible)."""
     entries: dict[str, paired_tests.Evidence] = {}
     seeds: set[int] = set()
@@ -285,21 +356,64 @@ def _rank(
         seeds.add(job.record.seed)
         entries[model] = paired_tests.stored_evidence(record, job)
     if not entries:
-        return {}, "no comparable numbers"
+        return paired_tests.Ranking(ranks={}, method="no comparable numbers")
     try:
-        ranking = paired_tests.rank_with_ties(entries, seed=min(seeds))
+        return paired_tests.rank_with_ties(entries, seed=min(seeds))
     except ResultsError as err:
-        return {}, f"not ranked: {err}"
-    return ranking.ranks, ranking.method
+        return paired_tests.Ranking(ranks={}, method=f"not ranked: {err}")
+
+
+CHANCE_METRICS = ("top1_acc", "robust_acc", "mean_corruption_acc", "mean_tabular_shift_acc")
+
+
+def _with_chance(
+    board: Board,
+    column: HeadlineColumn,
+    chosen: Mapping[str, tuple[MetricRecord, str]],
+    ranks: Mapping[str, int],
+) -> HeadlineColumn:
+    """An accuracy column with its chance level (the most common class's share of the
+    evaluated samples, read from a ranked model's table) and whether every ranked number is at
+    or below it."""
+    if not ranks or not any(r.metric in CHANCE_METRICS for r, _d in chosen.values()):
+        return column
+    model = next(iter(ranks))
+    record = chosen[model][0]
+    _man, job = board.sources[(model, record.suite)]
+    if not job.has_table:
+        return column
+    chance = majority_share(job.table().frame, record.condition)
+    if chance is None:
+        return column
+    values = [chosen[m][0].value for m in ranks]
+    at = all(v is not None and v <= chance + 1e-12 for v in values)
+    return replace(column, chance=chance, at_chance=at)
+
+
+def majority_share(frame: pd.DataFrame, condition: str) -> float | None:
+    """The share of the most common label among the samples of `condition` (every sample
+    when the table has no rows of it); None without labels."""
+    if "label" not in frame or frame.empty:
+        return None
+    rows = frame[frame["condition"] == condition] if "condition" in frame else frame
+    if rows.empty:
+        rows = frame
+    labels = rows.drop_duplicates("sample_id")["label"] if "sample_id" in rows else rows["label"]
+    labels = labels[labels >= 0]
+    if labels.empty:
+        return None
+    return float(labels.value_counts().iloc[0] / len(labels))
 
 
 def _verdict(
     column: HeadlineColumn,
     chosen: Mapping[str, tuple[MetricRecord, str]],
-    ranks: Mapping[str, int],
+    ranking: paired_tests.Ranking,
 ) -> Verdict:
-    best = [(m, chosen[m][0]) for m, r in ranks.items() if r == 1]
-    best.sort(key=lambda mr: ((mr[1].value or 0.0) * (-1 if column.higher_is_better else 1), mr[0]))
+    ranks = ranking.ranks
+    sign = -1 if column.higher_is_better else 1
+    order = sorted(ranks, key=lambda m: (ranks[m], (chosen[m][0].value or 0.0) * sign, m))
+    best = [(m, chosen[m][0]) for m in order if ranks[m] == 1]
     leader = best[0][1].value if best else None
     left_out: list[tuple[str, str]] = []
     for model, (record, _d) in chosen.items():
@@ -311,7 +425,21 @@ def _verdict(
         if ahead:
             reason = next((c.short for c in caveats(record) if c.excludes), "not ranked")
             left_out.append((model, reason))
-    return Verdict(column=column, best=best, excluded=sorted(left_out), ranked=len(ranks))
+    runner_up, versus, versus_p = None, None, None
+    if len(order) > 1:
+        runner_up = (order[1], chosen[order[1]][0])
+        for a, b, result, p in ranking.comparisons:
+            if (a, b) == (order[0], order[1]):
+                versus, versus_p = result, p
+    return Verdict(
+        column=column,
+        best=best,
+        excluded=sorted(left_out),
+        ranked=len(ranks),
+        runner_up=runner_up,
+        versus=versus,
+        versus_p=versus_p,
+    )
 
 
 def read_outcomes(root: Path) -> dict[JobKey, JobOutcome]:

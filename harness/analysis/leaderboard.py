@@ -24,6 +24,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.threat_model import Headline, headline_text
 from harness.store.completeness import Completeness, completeness
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
@@ -132,6 +133,9 @@ class Board:
     # (model, key) -> the record shown in that cell, in the order the board met them
     records: dict[tuple[str, str], MetricRecord] = field(default_factory=dict, repr=False)
     column_suites: dict[str, str] = field(default_factory=dict)  # key -> suite of the column
+    # the threat model(s) the task's robust accuracy is headlined at, as its jobs stored them
+    # (harness.core.threat_model; empty: none declared, or results of an older harness)
+    headline: Headline = ()
 
 
 def _protocol(job: StoredJob) -> str:
@@ -213,6 +217,10 @@ def _boards(
             board_jobs = [*shared, *group_jobs]
             board = _make_board(title, task_name, fp, summary.n, board_jobs, all_metrics)
             board.protocol = protocol or None
+            board.headline, headline_note = board_headline(board_jobs)
+            if headline_note:
+                board.notes.append(headline_note)
+            board.notes.extend(_coding_notes(board, summary.group_notes))
             _add_cross_model(board, board_jobs)
             _add_failures(board, failures.get(task_name, {}))
             _order(board)
@@ -233,6 +241,37 @@ def _boards(
                 )
             boards.append(board)
     return boards
+
+
+def board_headline(jobs: list[LoadedJob]) -> tuple[Headline, str | None]:
+    """The headline threat model(s) the board's jobs stored with their task, and a note when
+    they differ (a spec changed `headline:` between runs): the latest job's is used. Jobs of
+    an older harness stored none and have no say."""
+    stored = sorted(
+        (j.record.finished or "", j.record.task_summary.headline)
+        for _man, j in jobs
+        if "headline" in j.record.task_summary.model_fields_set
+    )
+    if not stored:
+        return (), None
+    latest = stored[-1][1]
+    others = {headline_text(h) for _when, h in stored} - {headline_text(latest)}
+    if not others:
+        return latest, None
+    return latest, (
+        f"the jobs of this board stored different headline threat models "
+        f"({'; '.join(sorted(others))}); the latest run's is headlined: {headline_text(latest)}"
+    )
+
+
+def _coding_notes(board: Board, notes: dict[str, str]) -> list[str]:
+    """The task's note on each group column whose coding the source does not document, once
+    per board that shows numbers by that column."""
+    return [
+        f"group {column}: {note}"
+        for column, note in sorted(notes.items())
+        if any(f"group_by={column}" in key for key in board.columns)
+    ]
 
 
 Failures = dict[str, dict[tuple[str, str], str]]  # task -> (model, suite) -> reason

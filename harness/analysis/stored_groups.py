@@ -1,9 +1,13 @@
 """Group breakdowns of stored per-sample tables (`harness groups`: fairness x robustness).
 
-Selects the completed jobs with a per-sample table (filtered by task, model and suite), picks
-each table's groupings (the `--by` columns, else every categorical group column) and conditions
-(one named condition, else all of them), and returns the long rows of
-`harness.analysis.groups.long_rows` for every (table, condition). Torch-free (pandas, fairlearn).
+Selects the completed jobs with a per-sample table (filtered by run, task, model and suite),
+picks each table's groupings (the `--by` columns, else every categorical group column) and
+conditions (one named condition, else all of them), and returns the long rows of
+`harness.analysis.groups.long_rows` for every (table, condition). Every row names its run: a
+results folder holding two runs of one model keeps their rows apart (`repeated_jobs` names the
+jobs held by more than one run). A condition that several suites' tables of one run, model and
+task hold (every suite stores `clean`) is broken down once, from the table with the most
+samples of it (`--suite` picks another). Torch-free (pandas, fairlearn).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class GroupQuery:
     task: str | None = None
     model: str | None = None
     suite: str | None = None
+    run: str | None = None  # a run id (or run folder name); None: every run of the folder
     condition: str | None = None  # None: every condition of each table
     by: list[str] | None = None  # group columns, `a&b` for an intersection; None: each column
     min_group_size: int = 20
@@ -51,12 +56,26 @@ class GroupQuery:
         return self.suite is not None and self.model is not None and self.task is not None
 
 
+def _in_run(loaded: Loaded, run: str | None) -> bool:
+    manifest, job = loaded
+    return run is None or run in (manifest.run_id, job.path.parent.parent.name)
+
+
 def select_jobs(results: Path, query: GroupQuery) -> list[Loaded]:
-    """Completed jobs with a per-sample table that match the query's task, model and suite."""
+    """Completed jobs with a per-sample table that match the query's run, task, model and suite."""
     wanted = {"task": query.task, "model": query.model, "suite": query.suite}
+    loaded = load_jobs(results)
     found = [
-        (m, j) for m, j in load_jobs(results) if j.status == JobStatus.COMPLETED and j.has_table
+        (m, j)
+        for m, j in loaded
+        if j.status == JobStatus.COMPLETED and j.has_table and _in_run((m, j), query.run)
     ]
+    if query.run is not None and not any(_in_run(x, query.run) for x in loaded):
+        runs = sorted({m.run_id for m, _ in loaded})
+        raise ResultsError(
+            f"--run {query.run}: no run of that id under {results}; its runs: "
+            f"{', '.join(runs) or '(none)'}"
+        )
     jobs = [
         (m, j)
         for m, j in found
@@ -113,6 +132,7 @@ def _job_rows(
 ) -> list[dict[str, Any]]:
     """Long rows of one job's table broken down for each of `conditions`."""
     manifest, job = loaded
+    declared = job.record.task_summary.group_labels
     rows: list[dict[str, Any]] = []
     for condition in conditions:
         breakdown = group_breakdown(
@@ -124,21 +144,86 @@ def _job_rows(
             min_group_size=query.min_group_size,
             resamples=query.resamples,
         )
-        meta = {"model": job.record.model, "task": job.record.task, "suite": job.record.suite}
-        rows += long_rows(meta, breakdown)
+        meta = {
+            "model": job.record.model,
+            "task": job.record.task,
+            "suite": job.record.suite,
+            "run": manifest.run_id,
+        }
+        for row in long_rows(meta, breakdown):
+            label = declared.get(str(row["group_by"]), {}).get(str(row["group"]))
+            rows.append({**row, "label": label} if label else row)
     return rows
 
 
+def group_notes(results: Path, query: GroupQuery) -> dict[str, str]:
+    """The selected tasks' notes on group columns whose coding the source does not document
+    (`TaskSummary.group_notes`), `<task>: <column>` -> note."""
+    return {
+        f"{job.record.task}: {column}": note
+        for _m, job in select_jobs(results, query)
+        for column, note in job.record.task_summary.group_notes.items()
+    }
+
+
+Planned = tuple[Loaded, pd.DataFrame, list[Grouping], list[str]]
+
+
+def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]]:
+    """Each (run, model, task, condition) broken down from one table: the one with the most
+    samples of it (on a tie the first suite in job order); and one line per condition left out
+    of other tables (suite and n). Two runs of one model stay apart (the run column)."""
+    Key = tuple[str, str, str, str]
+
+    def key(loaded: Loaded, condition: str) -> Key:
+        manifest, job = loaded
+        return (manifest.run_id, job.record.model, job.record.task, condition)
+
+    best: dict[Key, tuple[int, int]] = {}
+    counts: list[dict[str, int]] = []
+    for i, (loaded, table, _by, conditions) in enumerate(planned):
+        per = table["condition"].value_counts()
+        counts.append({c: int(per.get(c, 0)) for c in conditions})
+        for c in conditions:
+            k = key(loaded, c)
+            if k not in best or counts[i][c] > best[k][0]:
+                best[k] = (counts[i][c], i)
+    kept: list[Planned] = []
+    dropped: list[str] = []
+    for i, (loaded, table, by, conditions) in enumerate(planned):
+        job = loaded[1]
+        mine = [c for c in conditions if best[key(loaded, c)][1] == i]
+        for c in conditions:
+            if c not in mine:
+                n_best, at = best[key(loaded, c)]
+                shown = planned[at][0][1]
+                dropped.append(
+                    f"{job.record.model} x {job.record.task}: {c} of {job.record.suite} "
+                    f"(n={counts[i][c]}) not repeated; shown from {shown.record.suite} "
+                    f"(n={n_best})"
+                )
+        if mine:
+            kept.append((loaded, table, by, mine))
+    return kept, dropped
+
+
 def stored_group_rows(
-    results: Path, query: GroupQuery, *, on_skip: Callable[[str], None] | None = None
+    results: Path,
+    query: GroupQuery,
+    *,
+    on_skip: Callable[[str], None] | None = None,
+    on_repeat: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
-    `on_skip` hears about each table left out because it has no group column (and no `--by`).
-    Raises ResultsError when nothing is left to show, naming what the results hold.
+    `on_skip` hears about each table left out because it has no group column (and no `--by`);
+    `on_repeat` about each condition not repeated from another suite's table
+    (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
+    results hold.
     """
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
+    planned: list[Planned] = []
     for manifest, job in select_jobs(results, query):
         table = job.table().frame
         by = groupings(table, query.by)
@@ -153,7 +238,13 @@ def stored_group_rows(
         if isinstance(conditions, str):
             skipped.append(conditions)
             continue
-        rows += _job_rows((manifest, job), table, by, conditions, query)
+        planned.append(((manifest, job), table, by, conditions))
+    kept, repeated = once_per_condition(planned)
+    for line in repeated:
+        if on_repeat is not None:
+            on_repeat(line)
+    for loaded, table, by, conditions in kept:
+        rows += _job_rows(loaded, table, by, conditions, query)
     if not rows and skipped:
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"
@@ -165,3 +256,14 @@ def stored_group_rows(
             "no group breakdown to show: no selected table has group columns; pass --by"
         )
     return rows
+
+
+def repeated_jobs(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """`model x task x suite` -> its runs, for every job whose rows come from more than one run
+    (the rows are kept apart by their `run` field; pick one run with `GroupQuery.run`)."""
+    runs: dict[str, list[str]] = {}
+    for r in rows:
+        label = f"{r['model']} x {r['task']} x {r['suite']}"
+        if r["run"] not in runs.setdefault(label, []):
+            runs[label].append(r["run"])
+    return {label: sorted(ids) for label, ids in runs.items() if len(ids) > 1}

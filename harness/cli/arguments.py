@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any, NoReturn
+
+from harness.core.errors import HarnessError
 
 DEFAULT_OUT = Path("results")
-DEFAULT_WIDTH = 120  # terminal tables when stdout is not a terminal (logs, files)
+DEFAULT_WIDTH = 100  # terminal output when stdout is not a terminal (logs, files)
 
 
 def quickstart_spec_path() -> Path:
@@ -17,44 +21,80 @@ def quickstart_spec_path() -> Path:
     return Path(str(files("zoo") / "quickstart.yaml"))
 
 
+class UsageError(HarnessError):
+    """A command line argparse cannot read (a missing argument, a bad value, an unknown flag)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one `UsageError` line instead of usage text and exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def text(value: str) -> str:
+    """A name or other text flag: text that is valid UTF-8 (argv bytes that are not arrive as
+    surrogates, which no name holds and no terminal prints)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"expected text, not bytes that are not UTF-8 (got {ascii(value)})"
+        ) from None
+    return value
+
+
 def csv_list(value: str | None) -> list[str] | None:
     """`a,b,c` -> ["a", "b", "c"] (a comma-separated list of names)."""
     if value is None:
         return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
+    items = [v.strip() for v in text(value).split(",") if v.strip()]
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list of names")
     return items
 
 
-def positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
-    return n
+def spec_flag(model: str, key: str) -> Callable[[str], Any]:
+    """The type of a flag that overrides spec key `key` of `model` ("RunSpec", "ExecutionSpec"):
+    its text is read as the YAML value it would be in a spec and checked by that key's own type
+    and range, so `--seed true` and `seed: true` get the same line."""
+
+    def parse(value: str) -> Any:
+        from harness.config import spec
+
+        try:
+            return spec.flag_value(getattr(spec, model), key, text(value))
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return parse
 
 
-def non_negative_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative integer, got {value!r}"
-        ) from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {n}")
-    return n
+def number_flag(kind: type[int] | type[float], *, minimum: float) -> Callable[[str], Any]:
+    """The type of a numeric flag that is not a spec key: a finite `kind` of at least
+    `minimum`, read and checked as spec values are."""
+
+    def parse(value: str) -> Any:
+        from harness.config.spec import flag_number
+
+        try:
+            return flag_number(text(value), kind, minimum=minimum)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return parse
+
+
+positive_int = number_flag(int, minimum=1)
+non_negative_int = number_flag(int, minimum=0)
 
 
 def duration(value: str) -> float:
-    """`600`, `90s`, `10m`, `2h` -> seconds (a positive duration)."""
-    from harness.config.spec import parse_duration
+    """`600`, `90s`, `10m`, `2h` -> seconds (a positive duration, as the spec's `timeout:`)."""
+    from harness.config.spec import flag_duration
 
     try:
-        return parse_duration(value)
+        return flag_duration(text(value))
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -63,13 +103,13 @@ def add_width_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--width",
         type=non_negative_int,
-        help=f"fit terminal tables to this many characters (default: the terminal's width, "
+        help=f"fit the output to this many characters per line (default: the terminal's width, "
         f"{DEFAULT_WIDTH} when not a terminal; 0: no limit)",
     )
 
 
 def output_width(value: int | None) -> int | None:
-    """The width terminal tables fit: `--width`, else the terminal's (COLUMNS wins), else
+    """The width terminal output fits: `--width`, else the terminal's (COLUMNS wins), else
     DEFAULT_WIDTH; None for `--width 0` (no limit)."""
     if value is not None:
         return value or None

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.cli.arguments import add_width_argument, output_width
+from harness.cli.paths import append_output, input_file, input_folder, output_file, write_output
+
 
 def add_parser(sub: Any) -> None:
     chk = sub.add_parser(
@@ -18,26 +21,36 @@ def add_parser(sub: Any) -> None:
     chk.add_argument("--policy", type=Path, help="policy YAML (tolerances, floors, alpha)")
     chk.add_argument("--junit", type=Path, help="also write JUnit XML here")
     chk.add_argument("--format", choices=["table", "md"], default="table")
+    add_width_argument(chk)
     chk.set_defaults(handler=check_command)
 
 
 def check_command(args: argparse.Namespace) -> int:
-    from harness.analysis.check import run_check
+    from harness.analysis.check import load_run, run_check
+    from harness.analysis.check_headline import headline_checks
     from harness.analysis.check_policy import load_policy
     from harness.present.check_view import render_markdown, render_table
     from harness.present.junit import render_junit
 
-    policy = load_policy(args.policy)
-    report = run_check(
-        args.baseline, args.current, policy, policy_source=str(args.policy or "(defaults)")
+    baseline = input_folder(args.baseline, "--baseline")
+    current = input_folder(args.current, "--current")
+    policy = load_policy(input_file(args.policy, "policy file") if args.policy else None)
+    summary = (
+        Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
     )
-    text = render_markdown(report) if args.format == "md" else render_table(report)
+    for path, what in ((args.junit, "--junit"), (summary, "GITHUB_STEP_SUMMARY")):
+        if path is not None:
+            output_file(path, what)  # before the gate runs: a bad path is known at once
+    report = run_check(baseline, current, policy, policy_source=str(args.policy or "(defaults)"))
+    headline = headline_checks(report, load_run(current, "current"))
+    if args.format == "md":
+        text = render_markdown(report, headline=headline)
+    else:
+        text = render_table(report, width=output_width(args.width), headline=headline)
     sys.stdout.write(text.rstrip("\n") + "\n")
     if args.junit:
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        args.junit.write_text(render_junit(report))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(render_markdown(report) + "\n")
+        write_output(args.junit, render_junit(report), "--junit")
+    if summary is not None:
+        markdown = render_markdown(report, headline=headline) + "\n"
+        append_output(summary, markdown, "GITHUB_STEP_SUMMARY")
     return report.exit_code

@@ -6,7 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, csv_list, non_negative_int, positive_int
+from harness.cli.arguments import (
+    add_results_argument,
+    add_width_argument,
+    csv_list,
+    output_width,
+    positive_int,
+    spec_flag,
+    text,
+)
+from harness.cli.paths import input_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -14,11 +23,17 @@ def add_parser(sub: Any) -> None:
         "groups", help="group breakdown of stored per-sample tables (fairness x robustness)"
     )
     add_results_argument(grp)
-    grp.add_argument("--task", help="only this task")
-    grp.add_argument("--model", help="only this model")
-    grp.add_argument("--suite", help="only this suite's tables")
+    grp.add_argument("--task", type=text, help="only this task")
+    grp.add_argument("--model", type=text, help="only this model")
+    grp.add_argument("--suite", type=text, help="only this suite's tables")
+    grp.add_argument(
+        "--run",
+        help="only this run (its id, the run folder's name); without it, every run of the "
+        "folder, each row naming its run",
+    )
     grp.add_argument(
         "--condition",
+        type=text,
         default="clean",
         help="the condition to break down, e.g. 'attack=ensemble/norm=linf/eps=0.1' "
         "(default: clean); tables without it or without the --by columns are left out",
@@ -33,37 +48,65 @@ def add_parser(sub: Any) -> None:
     )
     grp.add_argument(
         "--resamples",
-        type=non_negative_int,
+        type=spec_flag("RunSpec", "bootstrap_resamples"),
         default=1000,
         help="bootstrap resamples (default 1000)",
     )
     grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
+    add_width_argument(grp)
     grp.set_defaults(handler=groups_command)
 
 
 def groups_command(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
-    from harness.analysis.stored_groups import GroupQuery, stored_group_rows
+    from harness.analysis.stored_groups import (
+        GroupQuery,
+        group_notes,
+        repeated_jobs,
+        stored_group_rows,
+    )
+    from harness.present.escaping import terminal_text
     from harness.present.groups_view import render
+    from harness.present.tables import wrap
 
     query = GroupQuery(
         task=args.task,
         model=args.model,
         suite=args.suite,
+        run=args.run,
         condition=args.condition,
         by=args.by,
         min_group_size=args.min_group_size,
         resamples=args.resamples,
     )
     skipped: list[str] = []
-    rows = stored_group_rows(args.results, query, on_skip=skipped.append)
-    sys.stdout.write(render(rows, args.format).rstrip("\n") + "\n")
+    repeated: list[str] = []
+    results = input_folder(args.results, "results folder")
+    rows = stored_group_rows(results, query, on_skip=skipped.append, on_repeat=repeated.append)
+    width = output_width(args.width)
+    codings = group_notes(results, query)
+    shown_text = render(rows, args.format, width=width, codings=codings)
+    sys.stdout.write(shown_text.rstrip("\n") + "\n")
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width), file=sys.stderr)
+
+    for label, runs in repeated_jobs(rows).items():
+        say(
+            f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
+            "apart by the run column (pick one with --run)"
+        )
     if skipped:
         names = [m.split(":", 1)[0] for m in skipped]
         shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
-        print(
+        say(
             f"left out {len(names)} table(s) without group columns ({shown}); "
-            "--by label gives a by-class view",
-            file=sys.stderr,
+            "--by label gives a by-class view"
+        )
+    if repeated:
+        say(
+            f"each condition is shown once per model and task, from the table with the most "
+            f"samples of it ({len(repeated)} repeat(s) in other suites' tables left out; "
+            "--suite picks a table)"
         )
     return 0

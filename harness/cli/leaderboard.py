@@ -6,13 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, add_width_argument, output_width
+from harness.cli.arguments import add_results_argument, add_width_argument, output_width, text
+from harness.cli.paths import input_folder
 
 
 def add_parser(sub: Any) -> None:
     lb = sub.add_parser("leaderboard", help="print comparable results")
     add_results_argument(lb)
-    lb.add_argument("--task", help="only this task")
+    lb.add_argument("--task", type=text, help="only this task")
     lb.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     lb.add_argument(
         "--all-metrics", action="store_true", help="every metric, not only headline ones"
@@ -36,7 +37,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     )
 
     boards = build_boards(
-        args.results,
+        input_folder(args.results, "results folder"),
         task=args.task,
         all_metrics=args.all_metrics,
         allow_partial=args.allow_partial,

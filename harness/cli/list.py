@@ -14,12 +14,15 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from harness.cli.arguments import add_width_argument, output_width
+
 
 def add_parser(sub: Any) -> None:
     lst = sub.add_parser(
         "list", help="show registered tasks, models, suites, adapters or protocol presets"
     )
     lst.add_argument("what", choices=["tasks", "models", "suites", "adapters", "protocols"])
+    add_width_argument(lst)
     lst.set_defaults(handler=list_command)
 
 
@@ -119,18 +122,27 @@ def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
 
 
 def _task_rows() -> list[tuple[str, ...]]:
-    """Every registered task with its modality, access (offline or network) and size, read from
-    the catalogue without loading any data (entry-point tasks say what their object says)."""
+    """Every registered task with its modality, access (offline or network), headline threat
+    model and size, read from the catalogue without loading any data (entry-point tasks say
+    what their object says)."""
     from harness.config.tasks.catalogue import BUILTIN_INFO, task_registry
+    from harness.config.tasks.headlines import HEADLINES
     from harness.core.registry import load_target
+    from harness.core.threat_model import headline_text
 
     reg = task_registry()
-    rows: list[tuple[str, ...]] = [("name", "modality", "access", "size", "origin", "description")]
+    rows: list[tuple[str, ...]] = [
+        ("name", "modality", "access", "headline", "origin", "size", "description")
+    ]
     for name in reg.names():
         entry = reg.entry(name)
-        info = BUILTIN_INFO.get(name) if entry.origin == "builtin" else None
+        builtin = entry.origin == "builtin"
+        headline = headline_text(HEADLINES.get(name, ())) if builtin else "set by the task"
+        info = BUILTIN_INFO.get(name) if builtin else None
         if info is not None:
-            rows.append((name, info.modality, info.access, info.size, "builtin", info.description))
+            rows.append(
+                (name, info.modality, info.access, headline, "builtin", info.size, info.description)
+            )
             continue
         obj = load_target(entry.target)
         access = getattr(obj, "access", None)
@@ -140,8 +152,9 @@ def _task_rows() -> list[tuple[str, ...]]:
                 name,
                 str(getattr(obj, "modality", "?")),
                 where.get(access, "unknown") if isinstance(access, str) else "unknown",
+                headline,
+                "hub" if builtin else entry.origin,
                 str(getattr(obj, "size", "")),
-                "hub" if entry.origin == "builtin" else entry.origin,
                 getattr(obj, "description", "")
                 or ((obj.__doc__ or "").strip().splitlines() or [""])[0],
             )
@@ -172,19 +185,22 @@ def _protocol_rows() -> list[tuple[str, ...]]:
     return rows
 
 
-def _print_table(table: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
-    for row in table:
-        cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[-1]]).rstrip())
+def _print_table(rows: list[tuple[str, ...]], width: int | None, keep: int) -> None:
+    """The rows (the first is the header) fitted to `width`: the last column wraps under
+    itself, or each row becomes a record with its first `keep` cells on one line."""
+    from harness.present.tables import Table, fit_text
+
+    table = Table(rows[0], rows[1:])
+    text = fit_text(table, width, keep=keep, align="left", gap=2)
+    print("\n".join(line.rstrip() for line in text.splitlines()))
 
 
 def list_command(args: argparse.Namespace) -> int:
+    width = output_width(args.width)
     if args.what in ("tasks", "protocols"):
-        _print_table(_task_rows() if args.what == "tasks" else _protocol_rows())
+        rows = _task_rows() if args.what == "tasks" else _protocol_rows()
+        _print_table(rows, width, keep=5 if args.what == "tasks" else 1)
         return 0
-    rows = _zoo_rows() if args.what == "models" else _registry_rows(args.what)
-    width = max(len(r[0]) for r in rows) if rows else 4
-    for name, kind, origin, doc in rows:
-        print(f"{name:<{width}}  {kind:<28}  {origin:<10}  {doc}")
+    found = _zoo_rows() if args.what == "models" else _registry_rows(args.what)
+    _print_table([("name", "kind", "origin", "description"), *found], width, keep=3)
     return 0

@@ -1,6 +1,7 @@
 """The `harness` command line: one module per subcommand, each parsing, calling and printing.
 
-User errors print one line (`error: ...`) and exit 2; `--debug` shows the traceback. A run whose
+User errors print one line (`error: ...`) and exit 2, and so do a command line argparse cannot
+read and a read or write the operating system refused; `--debug` shows the traceback. A run whose
 jobs failed exits 1 after finishing the others; an interrupted run exits 130.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.cli import (
+    cache,
     check,
     groups,
     leaderboard,
@@ -24,18 +26,30 @@ from harness.cli import (
     variants,
 )
 from harness.cli import list as list_command
-from harness.cli.arguments import importable, quickstart_spec_path
+from harness.cli.arguments import Parser, UsageError, importable, quickstart_spec_path
+from harness.cli.paths import os_reason
 from harness.core.errors import HarnessError
 from harness.run.quiet import quiet_library_progress
 
 __all__ = ["build_parser", "main", "quickstart_spec_path"]
 
 # in the order `harness --help` lists them
-SUBCOMMANDS = (run, validate, list_command, leaderboard, report, check, parity, groups, variants)
+SUBCOMMANDS = (
+    run,
+    validate,
+    list_command,
+    leaderboard,
+    report,
+    check,
+    parity,
+    groups,
+    variants,
+    cache,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="harness",
         description="Evaluate classifiers: accuracy, calibration, shift, attacks, fairness, speed.",
     )
@@ -50,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     importable(Path.cwd())
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:  # one line, as every other user error; `--help` still exits 0
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -78,7 +96,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
         return BROKEN_PIPE_EXIT
+    except OSError as err:
+        # the machine refused a read or a write the checks before it could not foresee (a disk
+        # that filled up, a folder that vanished): one line naming the path, not a traceback
+        if args.debug:
+            raise
+        where = f": {err.filename}" if err.filename is not None else ""
+        print(f"error: {os_reason(err)}{where}", file=sys.stderr)
+        return OS_ERROR_EXIT
 
+
+OS_ERROR_EXIT = 2
+"""Exit status when the operating system refused a read or a write (a user's problem to fix, as
+every other `error:` line)."""
 
 BROKEN_PIPE_EXIT = 141
 """Exit status when standard output's reader closed the pipe: 128 + SIGPIPE, what a shell reports

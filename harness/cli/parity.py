@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cli.arguments import csv_list, positive_int
+from harness.cli.arguments import (
+    add_width_argument,
+    csv_list,
+    number_flag,
+    output_width,
+    spec_flag,
+    text,
+)
 from harness.cli.plans import load_plan
 
 if TYPE_CHECKING:
@@ -17,19 +24,20 @@ def add_parser(sub: Any) -> None:
     par = sub.add_parser("parity", help="check that two adapters of one model agree on a task")
     par.add_argument("spec", type=Path, help="spec YAML defining both models and the task")
     par.add_argument("--models", type=csv_list, required=True, help="exactly two models: a,b")
-    par.add_argument("--task", required=True, help="the task to compare on")
+    par.add_argument("--task", type=text, required=True, help="the task to compare on")
     par.add_argument(
         "--atol",
-        type=float,
+        type=number_flag(float, minimum=0),
         default=1e-4,
         help="max |probability difference| of any class (default 1e-4)",
     )
     par.add_argument(
         "--limit",
-        type=positive_int,
+        type=spec_flag("RunSpec", "limit"),
         help="compare on a seeded label-stratified sample of N samples",
     )
     par.add_argument("--format", choices=["table", "json"], default="table")
+    add_width_argument(par)
     par.set_defaults(handler=parity_command)
 
 
@@ -79,16 +87,25 @@ def parity_command(args: argparse.Namespace) -> int:
         ) from err
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
-    else:
-        verdict = "PASS" if report.passed else "FAIL"
-        print(
-            f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} samples): {verdict}"
-        )
-        print(f"  disagreements:          {report.disagreements}")
-        if report.ties:
-            print(f"  ties broken differently: {report.ties} (classes within atol)")
-        print(f"  max |prob diff|:        {report.max_abs_prob_diff:.3g} (atol {report.atol:g})")
-        print(f"  max |logit diff|:       {report.max_abs_logit_diff:.3g} (not compared)")
-        if report.first_disagreements:
-            print(f"  first disagreeing ids:  {', '.join(report.first_disagreements)}")
+        return 0 if report.passed else 1
+    from harness.present.escaping import terminal_text
+    from harness.present.tables import wrap
+
+    width = output_width(args.width)
+    verdict = "PASS" if report.passed else "FAIL"
+    lines = [
+        f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} samples): "
+        f"{verdict}",
+        f"  disagreements:          {report.disagreements}",
+    ]
+    if report.ties:
+        lines.append(f"  ties broken differently: {report.ties} (classes within atol)")
+    lines += [
+        f"  max |prob diff|:        {report.max_abs_prob_diff:.3g} (atol {report.atol:g})",
+        f"  max |logit diff|:       {report.max_abs_logit_diff:.3g} (not compared)",
+    ]
+    if report.first_disagreements:
+        lines.append(f"  first disagreeing ids:  {', '.join(report.first_disagreements)}")
+    for line in lines:
+        print(wrap(terminal_text(line), width, indent=" " * 26))
     return 0 if report.passed else 1

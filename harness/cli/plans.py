@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.cli.arguments import importable
+from harness.cli.paths import input_file
 
 if TYPE_CHECKING:
     from harness.config.plan import Plan
@@ -41,12 +42,14 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     from harness.core.errors import SpecError
 
     if getattr(args, "protocol", None) is not None:
+        if args.protocol_ids is not None:
+            input_file(args.protocol_ids, "--protocol-ids file")
         spec = protocol_spec(args)
         spec_path = Path.cwd() / "protocol.yaml"  # where relative paths resolve from
     elif getattr(args, "protocol_ids", None) is not None:
         raise SpecError("--protocol-ids: only used with --protocol <name>")
     else:
-        spec = load_spec(spec_path)
+        spec = load_spec(input_file(spec_path, "spec file"))
     importable(spec_path.resolve().parent)
     overrides = {
         k: v
@@ -87,6 +90,8 @@ def execution(args: argparse.Namespace, spec: RunSpec) -> ExecutionSpec:
         settings["address"] = args.address
     if args.shards:
         settings.update(shards=args.shards, shard_size=None)
+    if getattr(args, "no_cache", False):
+        settings["cache"] = False
     if settings["executor"] == "local":
         settings["address"] = None
     return ExecutionSpec.model_validate(settings)

@@ -5,17 +5,27 @@ attack and budget, a corruption), samples done of the total, the rate and an ETA
 cut to the terminal's width and replaced by the job's outcome when it ends. Elsewhere (CI logs,
 a file) nothing is redrawn: each job gets one line when it ends, and a job still running after
 `interval` seconds gets a plain progress line every `interval` seconds, so a slow job and a hung
-one can be told apart in a log. Concurrent executors (Ray) print one whole line per event.
+one can be told apart in a log. Concurrent executors (Ray) print one whole line per event. A skip
+reason is written out the first time only; a later job skipped for the same reason points back to
+that line (the run's end lists each reason once with its count).
+
+Log records and warnings written while a job runs never land on the progress line
+(`beside_logs`): on a terminal the live line is cleared before the record (harness/run/quiet.py)
+and redrawn after it; in a log an open `[i/n] job ...` line is ended first, and the job's outcome
+then gets a line of its own.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from harness.config.plan import Job
+from harness.present.tables import wrap
 from harness.run.executors.work import UnitResult
 from harness.run.progress import ProgressSnapshot
 from harness.run.runner import JobOutcome, RunEvents
@@ -77,8 +87,11 @@ class ProgressDisplay:
         self.clock = clock
         self.width = width or (lambda: shutil.get_terminal_size((100, 24)).columns)
         self._open = False  # a plain `[i/n] job ...` line waits for its outcome
+        self._prefix = ""  # what the open plain line holds so far
+        self._reasons: dict[str, str] = {}  # skip reason -> the `[i/n]` that first gave it
         self._last = 0.0  # when the last progress line (plain) or redraw (live) was written
         self._started = 0.0
+        self._line = ""  # the live line on screen ("" when none)
 
     def events(self) -> RunEvents:
         return RunEvents(
@@ -97,16 +110,45 @@ class ProgressDisplay:
         limit = max(20, self.width() - 1)
         if len(text) > limit:
             text = text[: limit - 1] + "…"
+        self._line = text
         self._write(f"\r\x1b[K{text}")
+
+    @contextmanager
+    def beside_logs(self) -> Iterator[None]:
+        """For the run: the root logger's handlers (and Python warnings, through logging) write
+        beside the progress line, never onto it (see the module docstring)."""
+        root = logging.getLogger()
+        originals = list(root.handlers)
+        root.handlers = [_BesideProgress(h, self) for h in originals]
+        logging.captureWarnings(True)
+        try:
+            yield
+        finally:
+            logging.captureWarnings(False)
+            root.handlers = originals
+
+    def before_record(self) -> None:
+        """End an open plain line; clear the live line (quiet.py's formatter does it too)."""
+        if self._open:
+            self._write("\n")
+            self._open = False
+        elif self.live and self._line:
+            self._write("\r\x1b[K")
+
+    def after_record(self) -> None:
+        """Redraw the live line below the record."""
+        if self.live and self._line:
+            self._write(f"\r\x1b[K{self._line}")
 
     def started(self, i: int, total: int, job: Job) -> None:
         self._started = self._last = self.clock()
         if self.concurrent:
-            self._write(f"[{i}/{total}] {job.label} submitted\n")
+            self._write(self._fit(f"[{i}/{total}] {job.label} submitted") + "\n")
         elif self.live:
             self._status(f"[{i}/{total}] {job.label} …")
         else:
-            self._write(f"[{i}/{total}] {job.label} ...")
+            self._prefix = f"[{i}/{total}] {job.label} ..."
+            self._write(self._prefix)
             self._open = True
 
     def progress(self, p: ProgressSnapshot) -> None:
@@ -121,17 +163,27 @@ class ProgressDisplay:
             if self._open:
                 self._write("\n")
                 self._open = False
-            self._write(f"[{p.index}/{p.jobs}] {p.job.label}: {progress_text(p)}\n")
+            self._write(self._fit(f"[{p.index}/{p.jobs}] {p.job.label}: {progress_text(p)}") + "\n")
 
     def finished(self, i: int, total: int, o: JobOutcome) -> None:
         tail = outcome_text(o)
+        self._line = ""
+        if o.status == "skipped":
+            first = self._reasons.setdefault(o.message, f"[{i}/{total}]")
+            if first != f"[{i}/{total}]":
+                tail = f"skipped: same reason as {first}"
         if self.live:
-            self._write(f"\r\x1b[K[{i}/{total}] {o.job.label}: {tail}\n")
+            self._write("\r\x1b[K" + self._fit(f"[{i}/{total}] {o.job.label}: {tail}") + "\n")
         elif self._open:
-            self._write(f" {tail}\n")
+            whole = self._fit(f"{self._prefix} {tail}")
+            self._write(whole[len(self._prefix) :] + "\n")
         else:
-            self._write(f"[{i}/{total}] {o.job.label}: {tail}\n")
+            self._write(self._fit(f"[{i}/{total}] {o.job.label}: {tail}") + "\n")
         self._open = False
+
+    def _fit(self, line: str) -> str:
+        """A whole line wrapped to the width (continuation lines indented)."""
+        return wrap(line, max(20, self.width()))
 
     def unit_done(self, i: int, total: int, u: UnitResult) -> None:
         state = (
@@ -139,4 +191,18 @@ class ProgressDisplay:
             if u.ok
             else f"FAILED: {u.message}"
         )
-        self._write(f"[{i}/{total}]   {u.unit.label}: {state}\n")
+        self._write(self._fit(f"[{i}/{total}]   {u.unit.label}: {state}") + "\n")
+
+
+class _BesideProgress(logging.Handler):
+    """A root handler that lets the progress display step aside around each record."""
+
+    def __init__(self, inner: logging.Handler, display: ProgressDisplay) -> None:
+        super().__init__(inner.level)
+        self.inner = inner
+        self.display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.display.before_record()
+        self.inner.handle(record)
+        self.display.after_record()

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.arguments import add_results_argument
+from harness.cli.arguments import add_results_argument, add_width_argument, output_width, text
+from harness.cli.paths import input_folder, output_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -22,6 +23,7 @@ def add_parser(sub: Any) -> None:
     rep.add_argument(
         "--compare",
         nargs=2,
+        type=text,
         action="append",
         default=[],
         metavar=("MODEL_A", "MODEL_B"),
@@ -30,24 +32,26 @@ def add_parser(sub: Any) -> None:
     )
     rep.add_argument(
         "--site-url",
+        type=text,
         default=None,
         help="address the site will be published at: summary.md links to its pages there "
-        "(default: links relative to the site folder)",
+        "(default: summary.md links nothing and says where the report folder is)",
     )
+    add_width_argument(rep)
     rep.set_defaults(handler=report_command)
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from harness.present.escaping import terminal_text
     from harness.present.site import build_site
     from harness.present.summary import check_site_url
+    from harness.present.tables import wrap
 
+    results = input_folder(args.results, "results folder")
+    out = output_folder(args.out, "--out")
     url = check_site_url(args.site_url) if args.site_url else None
     pairs = [(a, b) for a, b in args.compare]
-    index = build_site(
-        args.results, args.out, compare=pairs, site_url=url, allow_partial=args.allow_partial
-    )
-    print(
-        f"report: {index} (summary for a pull request: {index.parent / 'summary.md'})",
-        file=sys.stderr,
-    )
+    index = build_site(results, out, compare=pairs, site_url=url, allow_partial=args.allow_partial)
+    line = f"report: {index} (summary for a pull request: {index.parent / 'summary.md'})"
+    print(wrap(terminal_text(line), output_width(args.width)), file=sys.stderr)
     return 0

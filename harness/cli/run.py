@@ -12,17 +12,19 @@ from harness.cli.arguments import (
     add_width_argument,
     csv_list,
     duration,
-    non_negative_int,
     output_width,
-    positive_int,
     quickstart_spec_path,
+    spec_flag,
+    text,
 )
+from harness.cli.paths import output_folder
 from harness.cli.plans import execution, load_plan
 from harness.core.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.cli.progress_display import ProgressDisplay
     from harness.config.spec import ExecutionSpec
-    from harness.run.runner import RunEvents
+    from harness.run.runner import RunOutcome
 
 
 def add_parser(sub: Any) -> None:
@@ -37,12 +39,13 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the spec's device")
     run.add_argument(
         "--limit",
-        type=positive_int,
+        type=spec_flag("RunSpec", "limit"),
         help="evaluate a seeded label-stratified sample of N samples per task (same for every model)",
     )
-    run.add_argument("--seed", type=non_negative_int, help="override the spec's seed")
+    run.add_argument("--seed", type=spec_flag("RunSpec", "seed"), help="override the spec's seed")
     run.add_argument(
         "--protocol",
+        type=text,
         help="run a protocol preset (`harness list protocols`) on --models; see docs/protocols.md",
     )
     run.add_argument(
@@ -51,6 +54,12 @@ def add_parser(sub: Any) -> None:
         help="the file of image ids a protocol evaluates (e.g. RobustBench's ImageNet list)",
     )
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the shared result cache (docs/cache.md); results already "
+        "in --out are still reused",
+    )
     run.add_argument(
         "--wait-lock",
         action="store_true",
@@ -63,15 +72,24 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--address",
+        type=text,
         help="Ray cluster address for --executor ray (default: start a local Ray cluster)",
     )
     run.add_argument(
-        "--shards", type=positive_int, help="split each shardable job into N shards over samples"
+        "--shards",
+        type=spec_flag("ExecutionSpec", "shards"),
+        help="split each shardable job into N shards over samples",
     )
     add_width_argument(run)
     run.add_argument(
+        "--report",
+        type=Path,
+        metavar="FOLDER",
+        help="also write the HTML report (and summary.md) of this run into FOLDER",
+    )
+    run.add_argument(
         "--threads",
-        type=positive_int,
+        type=spec_flag("RunSpec", "threads"),
         help="CPU threads per job (default: the spec's threads:, else chosen per job: one for "
         "small models; docs/throughput.md)",
     )
@@ -85,59 +103,99 @@ def add_parser(sub: Any) -> None:
     run.set_defaults(handler=run_command)
 
 
-def _events(settings: ExecutionSpec) -> RunEvents:
-    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py)."""
+def _display(settings: ExecutionSpec, width: int | None) -> ProgressDisplay:
+    """Progress on stderr: a live line on a terminal, plain lines in logs (progress_display.py),
+    every line within `width` (None: no limit)."""
     from harness.cli.progress_display import ProgressDisplay
 
     err = sys.stderr
-    display = ProgressDisplay(err, live=err.isatty(), concurrent=settings.executor != "local")
-    return display.events()
+    return ProgressDisplay(
+        err,
+        live=err.isatty(),
+        concurrent=settings.executor != "local",
+        width=lambda: width or 1 << 20,
+    )
+
+
+def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
+    """The headline per task, skipped jobs once per reason, and where the rest is
+    (present/run_end_view.py); the report when --report asks for it."""
+    from harness.analysis.headline import headline_board, read_outcomes
+    from harness.analysis.leaderboard import build_boards
+    from harness.core.manifest import JobStatus
+    from harness.present.run_end_view import run_end_text
+
+    try:
+        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
+    except HarnessError as exc:
+        print(f"(no leaderboard: {exc})", file=sys.stderr)
+        return
+    report = None
+    if args.report is not None:
+        from harness.present.site import build_site
+
+        report = str(build_site(outcome.run_dir, args.report, allow_partial=True))
+    outcomes = read_outcomes(outcome.run_dir)
+    skipped = [(o.job.suite, o.message) for o in outcome.outcomes if o.status == JobStatus.SKIPPED]
+    text = run_end_text(
+        [headline_board(b, outcomes) for b in boards],
+        run_dir=str(outcome.run_dir),
+        width=output_width(args.width),
+        skipped=skipped,
+        report=report,
+    )
+    print(text)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from harness.analysis.leaderboard import build_boards
-    from harness.present.leaderboard_view import render_table
+    from harness.present.escaping import terminal_text
+    from harness.present.tables import wrap
     from harness.run.runner import Runner
 
+    width = output_width(args.width)
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width), file=sys.stderr)
+
     spec_path = args.spec or quickstart_spec_path()
+    output_folder(args.out, "--out", create=False)  # the runner makes it, under its lock
     plan = load_plan(args, spec_path)
-    err = sys.stderr
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:
         origin += f", protocol {plan.protocol.ref.label}"
-    print(
-        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × {len(plan.suites)} suites) from {origin}",
-        file=err,
+    say(
+        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × "
+        f"{len(plan.suites)} suites) from {origin}"
     )
     for suite in plan.suites.values():
         for line in suite.plan_summary():
-            print(f"  {suite.name}: {line}", file=err)
+            say(f"  {suite.name}: {line}")
     settings = execution(args, plan.spec)
+    display = _display(settings, width)
     runner = Runner(
         plan,
         out_dir=args.out,
         fail_fast=args.fail_fast,
-        events=_events(settings),
+        events=display.events(),
         execution=settings,
         wait_lock=args.wait_lock,
     )
-    outcome = runner.run()
-    print(f"results: {outcome.run_dir}", file=err)
-    try:
-        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
-        print(render_table(boards, width=output_width(args.width)))
-    except HarnessError as exc:
-        print(f"(no leaderboard: {exc})", file=err)
+    with display.beside_logs():  # log records and warnings never land on the progress line
+        outcome = runner.run()
+    say(f"results: {outcome.run_dir}")
+    _end(args, outcome)
+    # errors stay one line each, unwrapped: a script or a reader greps for them
     if outcome.interrupted:
         print(
-            f"error: run interrupted by {outcome.signal}; rerun the same command to resume (finished jobs are kept)",
-            file=err,
+            f"error: run interrupted by {outcome.signal}; rerun the same command to resume "
+            "(finished jobs are kept)",
+            file=sys.stderr,
         )
     for o in outcome.failed:
-        print(f"error: job {o.job.label} failed: {o.message}", file=err)
+        print(f"error: job {o.job.label} failed: {o.message}", file=sys.stderr)
     if outcome.failed:
-        print(
-            f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see {outcome.run_dir / 'manifest.json'}",
-            file=err,
+        say(
+            f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see "
+            f"{outcome.run_dir / 'manifest.json'}"
         )
     return outcome.exit_code

@@ -7,35 +7,69 @@ a spec is as trusted as a Python script (docs/reliability.md). Validating import
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness.cli.arguments import add_width_argument, output_width
 from harness.cli.plans import load_plan
+
+if TYPE_CHECKING:
+    from harness.config.plan import Plan
 
 
 def add_parser(sub: Any) -> None:
     val = sub.add_parser("validate", help="check a spec without running it")
     val.add_argument("spec", type=Path)
+    add_width_argument(val)
     val.set_defaults(handler=validate_command)
 
 
 def validate_command(args: argparse.Namespace) -> int:
     from harness.config.trust import code_uses
+    from harness.present.escaping import terminal_text
+    from harness.present.tables import wrap
+
+    width = output_width(args.width)
+
+    def say(line: str) -> None:
+        print(wrap(terminal_text(line), width))
 
     plan = load_plan(args, args.spec)
-    print(f"{args.spec}: valid — {len(plan.jobs)} jobs")
+    say(f"{args.spec}: valid — {len(plan.jobs)} jobs")
     for job in plan.jobs:
-        print(f"  {job.label}")
+        say(f"  {job.label}")
+    _network(plan, say)
     uses = code_uses(plan)
     if not uses:
-        print(
-            "code: this spec runs no code of its own (no factory, callable, pickle or remote code)"
-        )
+        say("code: this spec runs no code of its own (no factory, callable, pickle or remote code)")
         return 0
-    print(
+    say(
         f"code: running this spec imports or runs code from {len(uses)} place(s) — trust it as you "
         "would a Python script (validate imported none of it):"
     )
     for use in uses:
-        print(f"  {use.line()}")
+        say(f"  {use.line()}")
     return 0
+
+
+def _network(plan: Plan, say: Callable[[str], None]) -> None:
+    """The entries that read from the Hugging Face hub, whether each is cached, and whether the
+    hub can be reached (harness/config/network.py)."""
+    from harness.config.network import network_needs
+    from harness.config.tasks.hub_access import hub_status
+
+    needs = network_needs(plan)
+    if not needs:
+        say("network: none needed (every task and model is local or built in)")
+        return
+    status = hub_status()
+    reach = "reachable" if status.reachable else f"NOT reachable: {status.reason}"
+    missing = sum(n.cached is None for n in needs)
+    say(
+        f"network: {len(needs)} entr{'y' if len(needs) == 1 else 'ies'} read from the Hugging "
+        f"Face hub ({reach}); {missing} not cached"
+        + ("" if status.reachable or not missing else ": those jobs will fail until cached")
+    )
+    for need in needs:
+        say(f"  {need.line()}")

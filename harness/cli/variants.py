@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.arguments import add_results_argument
+from harness.cli.arguments import add_results_argument, add_width_argument, output_width, text
+from harness.cli.paths import input_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -15,8 +16,9 @@ def add_parser(sub: Any) -> None:
         help="compressed variants vs their parent: paired deltas, size, where harm concentrates",
     )
     add_results_argument(var)
-    var.add_argument("--task", help="only this task")
+    var.add_argument("--task", type=text, help="only this task")
     var.add_argument("--format", choices=["table", "md", "json"], default="table")
+    add_width_argument(var)
     var.add_argument(
         "--allow-partial",
         action="store_true",
@@ -32,7 +34,7 @@ def variants_command(args: argparse.Namespace) -> int:
     from harness.store.completeness import completeness
     from harness.store.run_store import load_jobs
 
-    loaded = load_jobs(args.results)
+    loaded = load_jobs(input_folder(args.results, "results folder"))
     # As the leaderboard: a run that did not finish, or a job folder gone, would drop a variant
     # or its parent silently; refused unless --allow-partial, then said on every comparison.
     gaps = completeness(args.results, loaded)
@@ -42,5 +44,6 @@ def variants_command(args: argparse.Namespace) -> int:
         gaps.refuse(args.results)
     comparisons = compare_variants(loaded, task=args.task)
     mark_partial(comparisons, gaps)
-    sys.stdout.write(render(comparisons, args.format).rstrip("\n") + "\n")
+    text = render(comparisons, args.format, width=output_width(args.width))
+    sys.stdout.write(text.rstrip("\n") + "\n")
     return 0

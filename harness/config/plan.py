@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
+from harness.config.network import network_needs
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
+from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
+from harness.config.tasks.headlines import HEADLINES
+from harness.config.tasks.hub_access import use_hub
 from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
@@ -30,7 +36,12 @@ from harness.core.manifest import ProtocolRef
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
-from harness.core.validation import format_validation_error, with_key_suggestions
+from harness.core.threat_model import Headline
+from harness.core.validation import (
+    format_validation_error,
+    refuse_loose_values,
+    with_key_suggestions,
+)
 from harness.core.weights import check_safetensors, is_safetensors
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
@@ -66,11 +77,17 @@ class ModelPlan:
 
 @dataclass(frozen=True)
 class TaskPlan:
-    """A task ready to load (lazily: loading reads data)."""
+    """A task ready to load (lazily: loading reads data).
+
+    `headline` is the threat model(s) its robust accuracy is headlined at, known without loading
+    data: the spec's `headline:` entry, else the catalogue's (harness/config/tasks/headlines.py);
+    None for a task whose own object says (an entry-point or inline task without a spec entry).
+    The loaded task carries it (`Task.headline`)."""
 
     name: str
     load: Callable[[], Task]
     origin: str
+    headline: Headline | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +154,7 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
         )
     adapter_cls = adapters.load(entry.adapter)
     try:
+        refuse_loose_values(adapter_cls.config_model, entry.adapter_fields())
         config = adapter_cls.config_model.model_validate(entry.adapter_fields())
     except ValidationError as err:
         # a typo names the closest key of the entry: the adapter's fields or the model's own
@@ -231,21 +249,78 @@ def _variant_plan(parent: ModelPlan, name: str, recipe: dict[str, Any]) -> Model
     )
 
 
-def _task_plan(entry: str | TaskSpec, base_dir: Path) -> TaskPlan:
+def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None = None) -> TaskPlan:
+    """The task's plan; `headline` (the spec's, None when it sets none) wins over the
+    catalogue's declaration and over the one the task object carries."""
     if isinstance(entry, str):
         registry = task_registry()
         factory = registry.load(entry)  # raises UnknownNameError with close matches
         check_catalogued(factory)
-        return TaskPlan(name=entry, load=factory, origin=registry.entry(entry).origin)
+        origin = registry.entry(entry).origin
+        labels = GROUP_VALUE_LABELS.get(entry, {}) if origin == "builtin" else {}
+        if headline is None and origin == "builtin":
+            headline = HEADLINES.get(entry)
+        loaded = _with_labels(_with_headline(factory, headline), labels)
+        return TaskPlan(name=entry, load=loaded, origin=origin, headline=headline)
 
-    check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
+    _not_shadowing(entry)
+    if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
+        from harness.config.tasks.recipe_files import recipe_files
+
+        recipe_files(entry, base_dir)
+    else:
+        check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
     def load() -> Task:
         from harness.config.tasks.loader import load_task
 
         return load_task(entry, base_dir=base_dir)
 
-    return TaskPlan(name=entry.name, load=load, origin=f"spec ({entry.source})")
+    return TaskPlan(
+        name=entry.name,
+        load=_with_headline(load, headline),
+        origin=f"spec ({entry.source})",
+        headline=headline,
+    )
+
+
+def _with_labels(
+    load: Callable[[], Task], labels: Mapping[str, Mapping[str, str]]
+) -> Callable[[], Task]:
+    """`load`, whose task also labels the group values the catalogue documents
+    (group_value_labels.py), for the group columns it has and does not label itself."""
+    if not labels:
+        return load
+
+    def labelled() -> Task:
+        task = load()
+        extra = {
+            column: dict(values)
+            for column, values in labels.items()
+            if column in task.group_columns and column not in task.group_labels
+        }
+        return replace(task, group_labels={**task.group_labels, **extra}) if extra else task
+
+    return labelled
+
+
+def _with_headline(load: Callable[[], Task], headline: Headline | None) -> Callable[[], Task]:
+    """`load`, whose task carries `headline` (unchanged when None)."""
+    if headline is None:
+        return load
+    declared: Headline = headline
+    return lambda: replace(load(), headline=declared)
+
+
+def _not_shadowing(entry: TaskSpec) -> None:
+    """An inline task named like a catalogue task replaces it only when it says so."""
+    if entry.name in task_registry() and not entry.override:
+        raise SpecError(
+            f"task {entry.name!r}: an inline task with a catalogue task's name would replace it "
+            f"in this run; rename it, or set override: true to replace the catalogue's "
+            f"{entry.name!r}"
+            + (f" (recipe: {entry.recipe} keeps its preparation)" if entry.recipe else "")
+        )
 
 
 def _jobs(
@@ -313,7 +388,11 @@ def build_plan(
     tasks: list[str] | None = None,
     suites: list[str] | None = None,
 ) -> Plan:
-    """Resolve names and configs, apply CLI filters, and list the jobs."""
+    """Resolve names and configs, apply CLI filters, and list the jobs.
+
+    `base_dir` (the spec's folder) is made absolute first: every path the plan resolves stays
+    where it is when model code changes the working directory (`os.chdir` in a factory)."""
+    base_dir = Path(os.path.abspath(base_dir))
     spec, models = with_selected_entries(spec, models, tasks)
     suite_reg = suite_registry()
     suite_objs: dict[str, Suite] = {}
@@ -325,7 +404,7 @@ def build_plan(
     for suite in suite_objs.values():
         suite.check_task_names(task_names)  # a setting keyed by task name names a real one
     task_plans = {
-        name: _task_plan(entry, base_dir)
+        name: task_plan(entry, base_dir, spec.headline_of(name))
         for name, entry in zip(task_names, spec.tasks, strict=True)
         if name in _select(task_names, tasks, "task")
     }
@@ -343,7 +422,12 @@ def build_plan(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
             "check each model's `tasks:` list"
         )
-    return Plan(
+    check_model_fits(
+        {name: mp.config for name, mp in model_plans.items()},
+        _task_shapes(spec, list(task_plans)),
+        [(job.model, job.task) for job in jobs],
+    )
+    plan = Plan(
         spec=spec,
         base_dir=base_dir,
         models=model_plans,
@@ -352,6 +436,23 @@ def build_plan(
         jobs=jobs,
         protocol=protocol,
     )
+    if network_needs(plan):  # probe the hub once: unreachable means the cache only, at once
+        use_hub()
+    return plan
+
+
+def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:
+    """Each planned task's input shape where the catalogue or the spec states it (no data)."""
+    shapes: dict[str, tuple[int, ...] | None] = {}
+    for entry in spec.tasks:
+        name = entry if isinstance(entry, str) else entry.name
+        if name not in names:
+            continue
+        if isinstance(entry, TaskSpec):
+            shapes[name] = declared_shape(entry)
+        else:
+            shapes[name] = catalogued_shape(name, task_registry().load(name))
+    return shapes
 
 
 def _protocol_task_plans(
@@ -373,9 +474,18 @@ def _protocol_task_plans(
             return select_rows(plan.load(), rows, ids)
 
         out[name] = TaskPlan(
-            name=name, load=load, origin=f"{plan.origin}, protocol {protocol.ref.label}"
+            name=name,
+            load=load,
+            origin=f"{plan.origin}, protocol {protocol.ref.label}",
+            headline=plan.headline,
         )
     return out
+
+
+# How model code is kept from changing what other jobs see (harness/core/model_calls.py); bump it
+# when a fix there means results computed before it may be wrong. 1: every forward reads its own
+# copy of its inputs (before it, the shift suite's cached batches were shared by every model).
+MODEL_ISOLATION = 1
 
 
 def job_key(
@@ -390,6 +500,9 @@ def job_key(
     batch_size: int,
     protocol: ProtocolRef | None = None,
     input_fingerprints: Mapping[str, str] | None = None,
+    headline: Headline = (),
+    group_labels: Mapping[str, Mapping[str, str]] | None = None,
+    group_notes: Mapping[str, str] | None = None,
 ) -> str:
     """Content key of a job's results: change any input and the cached result is not reused.
 
@@ -401,6 +514,9 @@ def job_key(
     the suite reads for this job (`Suite.input_fingerprints`: the shift suite's shifted tasks and
     OOD sets), whose config entry alone (in the suite config hash) does not change when their
     files are edited; a job with none keeps the key it had before they entered it.
+    `MODEL_ISOLATION` is in every key: results computed before model code got its own copy of
+    its inputs (a model editing its input in place could change another model's numbers) are
+    never served by the job cache.
     """
     payload: dict[str, Any] = {
         "model": model_identity,
@@ -413,9 +529,16 @@ def job_key(
         "bootstrap_resamples": bootstrap_resamples,
         "harness": harness_version,
         "batch_size": batch_size,
+        "isolation": MODEL_ISOLATION,
     }
     if protocol is not None:
         payload["protocol"] = protocol.label
     if input_fingerprints:
         payload["inputs"] = dict(sorted(input_fingerprints.items()))
+    if headline:
+        payload["headline"] = [t.model_dump(mode="json") for t in headline]
+    if group_labels:
+        payload["group_labels"] = {k: dict(v) for k, v in group_labels.items()}
+    if group_notes:
+        payload["group_notes"] = dict(group_notes)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

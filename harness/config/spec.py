@@ -7,12 +7,15 @@ config model validates, so a typo in `weigths:` is caught before anything runs.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -26,11 +29,14 @@ from pydantic import (
 )
 
 from harness.core.errors import SpecError
+from harness.core.input_types import loose_value, not_kind
 from harness.core.safe_yaml import MAX_YAML_BYTES, parse_yaml, read_yaml_file
+from harness.core.threat_model import Headline, ThreatNorm, headline_from_mapping, parse_eps
 from harness.core.validation import KnownKeys, format_validation_error
 
 MAX_SPEC_BYTES = MAX_YAML_BYTES  # a spec is a short text; refuse megabyte YAML before reading it
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
+MAX_TIMEOUT_S = 10_000_000.0  # about 16 weeks: a longer "limit" is a typo, and timers overflow
 
 
 class StrictModel(KnownKeys):
@@ -40,7 +46,48 @@ class StrictModel(KnownKeys):
 
 
 ImageTransformName = Literal["imagenet-eval"]
+DEFAULT_MISSING: tuple[str, ...] = ("", "?")
+# what a catalogue recipe decides itself (TaskSpec.recipe)
+_RECIPE_FIXES = frozenset(
+    {
+        "input_column",
+        "feature_columns",
+        "label_column",
+        "id_column",
+        "group_columns",
+        "group_bins",
+        "num_classes",
+        "class_names",
+        "bounds",
+        "feature_bounds",
+        "one_hot",
+        "ordinal",
+        "column_names",
+        "missing_values",
+        "delimiter",
+        "missing_rows",
+        "split",
+        "train_split",
+        "subset",
+        "revision",
+    }
+)
+# task keys added after results existed: left out of the spec hash while at their defaults, so
+# a spec that does not use them hashes as it did before they existed (baselines match)
+_LATER_TASK_KEYS: dict[str, Any] = {
+    "column_names": None,
+    "missing_values": list(DEFAULT_MISSING),
+    "delimiter": None,
+    "encoding": "utf-8",
+    "one_hot": {},
+    "ordinal": {},
+    "missing_rows": "refuse",
+    "recipe": None,
+    "layout": "auto",
+    "override": False,
+}
 MAX_SIZE = 1 << 15
+MAX_CLASSES = 1_000_000  # ImageNet-21k has 21,841; more is a typo that would size every array
 Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 
 
@@ -49,8 +96,10 @@ def _size_or_pair(key: str, value: Any) -> Any:
     Checked before the union is tried, so a bad value is one line saying what the key takes
     (not the union's member-by-member errors)."""
     try:
+        if loose_value(value, _SIZE_TYPE):
+            raise ValueError(value)
         _SIZES.validate_python(value)
-    except ValidationError:
+    except (ValidationError, ValueError):
         single = "the shorter side" if key == "resize" else "an N x N crop"
         raise ValueError(
             f"{key} takes N ({single}) or [height, width], in pixels: whole numbers 1..{MAX_SIZE}"
@@ -58,7 +107,8 @@ def _size_or_pair(key: str, value: Any) -> Any:
     return value
 
 
-_SIZES: TypeAdapter[Any] = TypeAdapter(Size | tuple[Size, Size] | None)
+_SIZE_TYPE: Any = Size | tuple[Size, Size] | None
+_SIZES: TypeAdapter[Any] = TypeAdapter(_SIZE_TYPE)
 
 
 class TaskSpec(StrictModel):
@@ -92,9 +142,9 @@ class TaskSpec(StrictModel):
     group_bins: dict[str, list[float]] = Field(default_factory=dict)
     # readable labels of group values for reports: {column: {value: label}}, in display order
     group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
-    num_classes: int | None = Field(default=None, ge=2)
+    num_classes: int | None = Field(default=None, ge=2, le=MAX_CLASSES)
     class_names: list[str] | None = None
-    input_shape: list[int] | None = None
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = None
     bounds: tuple[float, float] | None = None
     feature_bounds: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
@@ -118,6 +168,92 @@ class TaskSpec(StrictModel):
     severities: list[Annotated[int, Field(ge=1, le=5)]] | None = Field(
         default=None, description="CIFAR-10-C / ImageNet-C: the severities to load (default 1-5)"
     )
+    # ---- reading table files and encoding their columns (docs/tasks.md, "Table files") ----
+    column_names: list[str] | None = Field(
+        default=None, description="the column names of a headerless table file, in order"
+    )
+    missing_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING),
+        description="cells that mean missing (after trimming spaces); default '' and '?'",
+    )
+    delimiter: str | None = Field(
+        default=None,
+        description="delimited text: one character (',' ';' '\\t' '|') or 'whitespace' "
+        "(default: ',' for .csv, a tab for .tsv, else the first line's)",
+    )
+    encoding: str = Field(default="utf-8", description="text encoding of delimited files")
+    one_hot: dict[str, list[str] | None] = Field(
+        default_factory=dict,
+        description="tabular: one-hot encode these columns: {column: [categories]} (null: the "
+        "sorted values found in the splits)",
+    )
+    ordinal: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="tabular: encode these columns as their value's position in the list",
+    )
+    missing_rows: Literal["refuse", "drop"] = Field(
+        default="refuse",
+        description="tabular: a row with a missing feature is refused (default) or dropped",
+    )
+    # ---- a catalogue recipe on local files, and shadowing a catalogue name ----
+    recipe: Literal["adult", "compas", "german-credit"] | None = Field(
+        default=None,
+        description="prepare local files with this catalogue task's recipe (labels, groups, "
+        "encodings); source: the raw public files or the hub layout",
+    )
+    layout: Literal["auto", "hub", "uci", "propublica", "statlog"] = Field(
+        default="auto", description="the layout of a recipe's files (default: detected)"
+    )
+    override: bool = Field(
+        default=False, description="this inline task replaces the catalogue task of its name"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_is_tabular(cls, data: Any) -> Any:
+        """A recipe's task is tabular: `modality` may be left out."""
+        if isinstance(data, dict) and data.get("recipe") is not None:
+            return {"modality": "tabular", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _table_keys(self) -> TaskSpec:
+        if self.delimiter is not None and not (
+            len(self.delimiter) == 1 or self.delimiter == "whitespace"
+        ):
+            raise ValueError(
+                f"delimiter must be one character (',' ';' '\\t' '|') or 'whitespace', got "
+                f"{self.delimiter!r}"
+            )
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding {self.encoding!r} is not a text encoding Python knows (utf-8, "
+                "latin-1, cp1252, utf-16, ...)"
+            ) from None
+        if self.column_names is not None and len(set(self.column_names)) != len(self.column_names):
+            raise ValueError("column_names repeats a name; every column needs its own")
+        tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
+        if self.missing_rows != "refuse":
+            tabular_only.append("missing_rows")
+        if tabular_only and self.modality != "tabular":
+            raise ValueError(f"{tabular_only[0]} is only for tabular tasks")
+        both = sorted(set(self.one_hot) & set(self.ordinal))
+        if both:
+            raise ValueError(f"{both[0]} is in one_hot and in ordinal; encode it one way")
+        if self.recipe is not None:
+            fixed = sorted(self.model_fields_set & _RECIPE_FIXES)
+            if fixed:
+                raise ValueError(
+                    f"{fixed[0]}: recipe {self.recipe} fixes the features, labels and groups; "
+                    "remove it (or drop recipe to describe the table yourself)"
+                )
+            if self.modality != "tabular":
+                raise ValueError(f"recipe {self.recipe} makes a tabular task, not {self.modality}")
+        elif "layout" in self.model_fields_set:
+            raise ValueError("layout is the layout of a recipe's files; set recipe: as well")
+        return self
 
     @field_validator("resize", "center_crop", mode="before")
     @classmethod
@@ -221,6 +357,10 @@ class ExecutionSpec(StrictModel):
     max_retries: int = Field(
         default=3, ge=0, le=100, description="retries of a unit whose worker died"
     )
+    cache: bool = Field(
+        default=True,
+        description="read and write the shared result cache (docs/cache.md); false: neither",
+    )
 
     @model_validator(mode="after")
     def _one_sharding(self) -> ExecutionSpec:
@@ -229,6 +369,12 @@ class ExecutionSpec(StrictModel):
         if self.address is not None and self.executor != "ray":
             raise ValueError("address is only used with executor: ray")
         return self
+
+
+def _budget(value: float | str) -> float | str:
+    """A headline budget: a positive number or a fraction such as `8/255`."""
+    parse_eps(value)
+    return value
 
 
 def _entry_kind(value: Any) -> str:
@@ -264,6 +410,12 @@ class RunSpec(StrictModel):
     protocol_sample_ids: str | None = Field(
         default=None, description="the file of image ids a protocol evaluates (docs/protocols.md)"
     )
+    # per task: the threat model(s) its robust accuracy is headlined at, norm -> budget, most
+    # important first (`{}`: none); replaces the catalogue's (harness/config/tasks/headlines.py)
+    headline: dict[str, dict[ThreatNorm, Annotated[float | str, AfterValidator(_budget)]]] = Field(
+        default_factory=dict,
+        description="per task name: {norm: budget} headlined on boards, e.g. {linf: 8/255}",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -285,13 +437,14 @@ class RunSpec(StrictModel):
     timeout: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_TIMEOUT_S,
         description="per-job time limit in seconds, or '90s', '10m', '2h' (None: no limit)",
     )
 
     @field_validator("timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
+        return None if value is None else duration_value(value)
 
     @field_validator("models")
     @classmethod
@@ -311,17 +464,44 @@ class RunSpec(StrictModel):
                 )
         return tasks
 
+    @field_validator("headline")
+    @classmethod
+    def _headline_tasks(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        tasks = info.data.get("tasks") or []
+        names = [t if isinstance(t, str) else t.name for t in tasks]
+        unknown = [t for t in value if t not in names]
+        if tasks and unknown:
+            raise ValueError(
+                f"names task {unknown[0]!r}, which this spec does not list "
+                f"(tasks: {', '.join(names)})"
+            )
+        return value
+
+    def headline_of(self, task: str) -> Headline | None:
+        """The spec's headline threat model(s) of `task` (None: the spec sets none)."""
+        if task not in self.headline:
+            return None
+        return headline_from_mapping(self.headline[task], key=f"headline.{task}")
+
     def spec_hash(self) -> str:
-        # a spec without a protocol hashes as it did before protocols existed (baselines match)
+        # a spec without a protocol hashes as it did before protocols existed (baselines match);
+        # so does one without headline threat models
         unset = {k for k in ("protocol", "protocol_sample_ids") if getattr(self, k) is None}
-        payload = json.dumps(
-            self.model_dump(mode="json", exclude={"execution", "threads", "timeout", *unset}),
-            sort_keys=True,
-        )
+        unset |= {"headline"} if not self.headline else set()
+        dumped = self.model_dump(mode="json", exclude={"execution", "threads", "timeout", *unset})
+        for task in dumped["tasks"]:
+            if isinstance(task, dict):
+                for key, default in _LATER_TASK_KEYS.items():
+                    if task.get(key) == default:
+                        task.pop(key, None)
+        payload = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+DURATION_FORMS = "expected a duration such as 90, 90s, 10m or 2h"
 
 
 def parse_duration(text: str) -> float:
@@ -335,10 +515,66 @@ def parse_duration(text: str) -> float:
     try:
         seconds = float(number) * _UNITS[unit]
     except ValueError:
-        raise ValueError(f"expected a duration such as 90, 90s, 10m or 2h, got {text!r}") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"a duration must be positive and finite, got {text!r}")
+        raise ValueError(f"{DURATION_FORMS}, got {text!r}") from None
+    return _duration_in_range(seconds, text)
+
+
+def duration_value(value: Any) -> float:
+    """Seconds of a duration as a spec holds it (`timeout:`): a number of seconds or text such
+    as '90s'; true/false, NaN, infinity and anything else are a ValueError."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    if not isinstance(value, int | float) or loose_value(value, float):
+        raise ValueError(f"{DURATION_FORMS}, got {value!r}")
+    return _duration_in_range(float(value), value)
+
+
+def flag_duration(text: str) -> float:
+    """A duration flag (`--job-timeout`), read as the YAML value it would be in a spec."""
+    return duration_value(_flag_scalar(text))
+
+
+def _duration_in_range(seconds: float, given: object) -> float:
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise ValueError(
+            f"a duration must be positive and at most {MAX_TIMEOUT_S:,.0f}s (about 16 weeks), "
+            f"got {given!r}"
+        )
     return seconds
+
+
+def flag_value(model: type[BaseModel], key: str, text: str) -> Any:
+    """The value of a command-line flag that overrides spec key `key` of `model`: `text` read as
+    the YAML value it would be in a spec, checked by the key's own type and range. A ValueError
+    says what is wrong in the words the spec's own message uses."""
+    field = model.model_fields[key]
+    annotation: Any = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):  # `int | None`: a flag has a value
+        annotation = Union[tuple(a for a in get_args(annotation) if a is not type(None))]  # noqa: UP007
+    return _checked_flag(_flag_scalar(text), Annotated[annotation, *field.metadata])
+
+
+def flag_number(text: str, kind: type[int] | type[float], *, minimum: float) -> Any:
+    """A numeric flag that is not a spec key, read and checked as a spec value would be."""
+    return _checked_flag(_flag_scalar(text), Annotated[kind, Field(ge=minimum)])
+
+
+def _flag_scalar(text: str) -> Any:
+    try:
+        return parse_yaml(text, source="command line", error=SpecError)
+    except SpecError:
+        return text  # not YAML: the type check says what it is
+
+
+def _checked_flag(value: Any, annotation: Any) -> Any:
+    problems = loose_value(value, annotation)
+    if problems:
+        _loc, wanted, given = problems[0]
+        raise ValueError(f"expected {wanted}{not_kind(given)} (got {given!r})")
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as err:
+        raise ValueError(format_validation_error(err, prefix="").removeprefix(": ")) from None
 
 
 def _refuse_duplicates(names: list[str], kind: str) -> None:

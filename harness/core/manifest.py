@@ -20,6 +20,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.core.threat_model import Headline
+
 SchemaVersion = Literal[1]
 SCHEMA_VERSION: SchemaVersion = 1
 Modality = Literal["image", "tabular", "text"]
@@ -80,6 +82,10 @@ class TaskSummary(Record):
     # readable labels of group values per group column, in display order (absent in older runs)
     group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     class_names: tuple[str, ...] = ()
+    # per group column, why its values are shown as recorded (absent in older runs)
+    group_notes: dict[str, str] = Field(default_factory=dict)
+    # the threat model(s) robust accuracy is headlined at (absent in older runs: none stored)
+    headline: Headline = ()
 
 
 class ModelDescription(Record):

@@ -46,6 +46,9 @@ class MetricRecord:
                 f"metric {self.metric} of suite {self.suite} is {self.value}; report undefined "
                 "values as None with a note"
             )
+        problem = implausible_value(self.value, self.unit, self.ci, self.ci_method)
+        if problem:
+            raise ValueError(f"metric {self.metric} of suite {self.suite} has {problem}")
 
     @property
     def key(self) -> str:
@@ -72,6 +75,33 @@ class MetricRecord:
             d["ci"] = (float(d["ci"][0]), float(d["ci"][1]))
         d["flags"] = tuple(d.get("flags") or ())
         return cls(**d)
+
+
+_SLACK = 1e-9  # float rounding of a bound computed apart from its value (Wilson at k = n)
+
+
+def implausible_value(
+    value: float | None,
+    unit: str,
+    ci: tuple[float, float] | list[float] | None,
+    ci_method: str | None,
+) -> str | None:
+    """What is wrong with a fraction no suite can produce: a value outside [0, 1], or outside
+    its own interval; None when nothing is. Suites are refused such a record when they build it,
+    and readers refuse a stored one as damaged (harness.store.run_store).
+
+    Percentile-bootstrap intervals ("bootstrap" in the method) are exempt from the second rule:
+    a biased statistic's estimate may lie outside them (a well-calibrated model's ECE falls
+    below its interval in about 1 run in 13); every other interval method contains its estimate.
+    """
+    if value is None or unit != "fraction":
+        return None
+    if not -_SLACK <= value <= 1 + _SLACK:
+        return f"value {value!r}, a fraction outside [0, 1]"
+    bootstrap = "bootstrap" in (ci_method or "")
+    if ci is not None and not bootstrap and not ci[0] - _SLACK <= value <= ci[1] + _SLACK:
+        return f"value {value!r} outside its own interval [{ci[0]!r}, {ci[1]!r}]"
+    return None
 
 
 def spec_record(

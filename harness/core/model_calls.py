@@ -6,13 +6,23 @@ wrong number of rows, the job fails with one `ModelCallError` line naming the mo
 did (its traceback goes to the manifest, not the terminal), and the run goes on to its next job.
 The runner wraps every adapter a suite sees in `CheckedAdapter`; adapters check what a forward
 returned with `check_forward_output` before converting it.
+
+Model code also runs in its own room: every `logits` call gets its own copy of its inputs (a
+model that edits its input in place, `x.mul_(0)`, changes nothing another model, suite or stage
+reads: the shift suite hands the same cached batches to every model), and `keeping_process_state`
+puts back what model code may change for the whole process (the working directory, autograd's
+grad mode, torch's default dtype) once the code has run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,23 +40,42 @@ TRACEBACK_FRAMES = 40  # the innermost frames kept in the manifest (a runaway re
 def calling_model(model: str, during: str) -> Iterator[None]:
     """Run model code; its failures (other than a HarnessError) become a one-line ModelCallError.
 
-    `during` says what was being done ("its forward pass on task 'digits'"). KeyboardInterrupt
-    is left alone: it is how SIGINT and SIGTERM stop a run (harness/run/interrupts.py).
+    `during` says what was being done ("its forward pass on task 'digits'"). Every
+    BaseException counts, KeyboardInterrupt, SystemExit, GeneratorExit and custom subclasses
+    included: a model raising KeyboardInterrupt is still the model. Only a signal this process
+    really received (`signal_received`: SIGINT and SIGTERM stop a run,
+    harness/run/interrupts.py) passes through, as a KeyboardInterrupt, whatever exception the
+    model's code turned it into.
     """
     try:
         yield
     except HarnessError:
+        if signal_received():
+            raise KeyboardInterrupt(f"a signal arrived during {during}") from None
         raise
-    except Exception as err:
-        if out_of_memory(err):
+    except BaseException as err:
+        if signal_received():
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            raise KeyboardInterrupt(f"a signal arrived during {during}") from err
+        if isinstance(err, Exception) and out_of_memory(err):
             raise  # a condition suites handle (throughput's batch-size sweep), not a model bug
-        raise _failure(model, during, err) from err
-    except SystemExit as err:
-        raise ModelCallError(
-            f"model {model!r} called sys.exit({err.code!r}) during {during}; a model must "
-            "return or raise, not end the process",
-            detail=_trace(err),
-        ) from err
+        raise model_failure(model, during, err) from err
+
+
+def signal_received() -> bool:
+    """Whether SIGINT or SIGTERM really reached this process during a run.
+
+    The runner's handler (harness/run/interrupts.py, `SignalLatch.handler`) records the signal
+    it caught on its latch (`signum`); the exception it raises can be swallowed or replaced by
+    the code it lands in (a finalizer, a C callback, a model's own `except BaseException`), the
+    record cannot. A KeyboardInterrupt that model code raises itself leaves no record.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        latch = getattr(signal.getsignal(signum), "__self__", None)
+        if getattr(latch, "signum", None) is not None:
+            return True
+    return False
 
 
 def out_of_memory(err: BaseException) -> bool:
@@ -59,11 +88,25 @@ def out_of_memory(err: BaseException) -> bool:
     )
 
 
-def _failure(model: str, during: str, err: Exception) -> ModelCallError:
+def model_failure(model: str, during: str, err: BaseException) -> ModelCallError:
+    """The one-line failure of model code that raised `err` (any BaseException) during `during`."""
     if isinstance(err, RecursionError):
         return ModelCallError(
             f"model {model!r} recursed without end during {during} (RecursionError); "
             "fix the model's code",
+            detail=_trace(err),
+        )
+    if isinstance(err, SystemExit):
+        return ModelCallError(
+            f"model {model!r} called sys.exit({err.code!r}) during {during}; a model must "
+            "return or raise, not end the process",
+            detail=_trace(err),
+        )
+    if not isinstance(err, Exception):  # KeyboardInterrupt, GeneratorExit, custom subclasses
+        return ModelCallError(
+            f"model {model!r} raised {type(err).__name__} during {during} (no signal reached "
+            f"the process: the model's own code raised it): {_first_line(err)}; a model must "
+            "return or raise an Exception",
             detail=_trace(err),
         )
     # the model's own code: its failure is the job's, not a harness bug
@@ -74,23 +117,50 @@ def _failure(model: str, during: str, err: Exception) -> ModelCallError:
 
 
 def check_forward_output(out: object, *, model: str) -> torch.Tensor:
-    """What a forward pass returned, refused unless it is a real-valued tensor.
+    """What a forward pass returned, refused unless it is a dense, real-valued tensor of numbers
+    that holds its values (one line naming the model; nothing later meets a tensor it cannot
+    read).
 
-    Complex logits are refused rather than cast: `.float()` would silently drop the imaginary
-    part, and a classifier's scores are real numbers.
+    Refused: anything but a tensor; complex logits (`.float()` would silently drop the imaginary
+    part, and a classifier's scores are real numbers); true/false tensors (no scores to rank);
+    sparse, mkldnn and nested tensors; quantized tensors; tensors on the meta device (shapes
+    without values).
     """
     if not isinstance(out, torch.Tensor):
         raise ModelCallError(
             f"model {model!r} returned {describe_value(out)} from its forward pass, not a tensor "
             f"of logits; return the (batch, classes) logits tensor{_hint(out)}"
         )
-    if out.is_complex():
+    problem = _tensor_kind(out)
+    if problem is not None:
+        what, fix = problem
         raise ModelCallError(
-            f"model {model!r} returned complex logits ({str(out.dtype).removeprefix('torch.')}); "
-            "class scores must be real numbers — return real logits (e.g. .abs() or .real, if "
-            "that is what the model means)"
+            f"model {model!r} returned {what} from its forward pass; return dense real-valued "
+            f"(batch, classes) logits{fix}"
         )
     return out
+
+
+def _tensor_kind(out: torch.Tensor) -> tuple[str, str] | None:
+    """(what the tensor is, how to fix it) for a kind of tensor that is not logits; else None."""
+    if out.is_nested:
+        return "a nested tensor", " (one row per input, the same classes in each)"
+    if out.layout != torch.strided:
+        layout = str(out.layout).removeprefix("torch.").strip("_")
+        return f"a {layout} tensor", " (e.g. .to_dense())"
+    dtype = str(out.dtype).removeprefix("torch.")
+    if out.is_quantized:
+        return f"a quantized tensor ({dtype})", " (e.g. .dequantize())"
+    if out.device.type == "meta":
+        return "a tensor on the meta device (a shape without values)", ""
+    if out.is_complex():
+        return f"complex logits ({dtype})", (
+            ": class scores are real numbers (e.g. .abs() or .real, if that is what the model "
+            "means)"
+        )
+    if out.dtype == torch.bool:
+        return "a bool tensor", ": true/false values are not class scores"
+    return None
 
 
 def describe_value(value: object, *, depth: int = 0) -> str:
@@ -134,12 +204,63 @@ def _trace(err: BaseException) -> str:
     return "".join(traceback.format_exception(err, limit=-TRACEBACK_FRAMES))
 
 
+def private_inputs(inputs: torch.Tensor | list[str]) -> torch.Tensor | list[str]:
+    """A copy of a batch that nothing but the model's call will read: a model may write into it
+    (in place, through `.data`, through a numpy view) without changing what the caller holds.
+
+    A tensor copy keeps its device, dtype and memory format (a channels-last batch stays so);
+    a list of texts is a new list (strings cannot change). Cost: one copy of the batch, about 2%
+    of the smallest zoo model's forward pass (benchmarks/bench_model_isolation.py).
+    """
+    if isinstance(inputs, torch.Tensor):
+        return inputs.clone()
+    return list(inputs)
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """What model code can change for the whole process and the harness puts back afterwards."""
+
+    cwd: str | None
+    grad_enabled: bool
+    default_dtype: torch.dtype
+
+    @classmethod
+    def now(cls) -> ProcessState:
+        try:
+            cwd: str | None = os.getcwd()
+        except OSError:  # the working directory was deleted: nothing to go back to
+            cwd = None
+        return cls(cwd, torch.is_grad_enabled(), torch.get_default_dtype())
+
+    def restore(self) -> None:
+        if self.cwd is not None:
+            with contextlib.suppress(OSError):  # a model deleted it: paths are absolute anyway
+                os.chdir(self.cwd)
+        torch.set_grad_enabled(self.grad_enabled)
+        if torch.get_default_dtype() != self.default_dtype:
+            torch.set_default_dtype(self.default_dtype)
+
+
+@contextmanager
+def keeping_process_state() -> Iterator[None]:
+    """Run code (a job, a model's build) and put the process state back however it ends: a
+    factory or forward that calls `os.chdir`, `torch.set_grad_enabled(False)` or
+    `torch.set_default_dtype` changes nothing for the next job."""
+    state = ProcessState.now()
+    try:
+        yield
+    finally:
+        state.restore()
+
+
 class CheckedAdapter(DelegatingAdapter):
     """An adapter whose every `logits` call is a checked call into model code, on one task.
 
-    `logits` runs under `calling_model` and refuses outputs that are not a real (batch,
-    num_classes) tensor with one row per input; every other member is forwarded. NaN and inf are
-    left to the suites (some count them as failures of the model, others refuse them).
+    `logits` hands the model its own copy of the inputs (`private_inputs`), runs it under
+    `calling_model` and refuses outputs that are not a real (batch, num_classes) tensor with one
+    row per input; every other member is forwarded. NaN and inf are left to the suites (some
+    count them as failures of the model, others refuse them).
     """
 
     adapter: ModelAdapter
@@ -153,8 +274,9 @@ class CheckedAdapter(DelegatingAdapter):
         return self.adapter.unavailable_reason
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        own = private_inputs(inputs)
         with calling_model(self.name, f"its forward pass on task {self.task.name!r}"):
-            out: Any = self.adapter.logits(inputs)
+            out: Any = self.adapter.logits(own)
         logits = check_forward_output(out, model=self.name)
         check_logits_shape(
             logits,

@@ -62,11 +62,35 @@ class Registry:
         return load_target(self.entry(name).target)
 
 
-def load_target(target: str) -> Any:
-    """Import `"package.module:attr.sub"` and return the attribute."""
+def reference_problem(target: str) -> str | None:
+    """What is wrong with the syntax of a `"package.module:attr.sub"` reference (a factory, a
+    callable), without importing anything; None when nothing is. `harness validate` refuses what
+    `harness run` could never import."""
     module_name, sep, attr_path = target.partition(":")
     if not sep or not module_name or not attr_path:
-        raise HarnessError(f"invalid reference {target!r}: expected 'package.module:attribute'")
+        return "expected 'package.module:attribute'"
+    for what, path in (("module", module_name), ("attribute", attr_path)):
+        bad = next((part for part in path.split(".") if not part.isidentifier()), None)
+        if bad is not None:
+            return f"{bad!r} in its {what} path is not a Python name; expected 'package.module:attribute'"
+    return None
+
+
+def check_reference(target: str) -> str:
+    """`target` when its syntax is that of a reference; else a ValueError saying what is wrong
+    (for pydantic fields: `Annotated[str, AfterValidator(check_reference)]`)."""
+    problem = reference_problem(target)
+    if problem is not None:
+        raise ValueError(f"invalid reference: {problem}")
+    return target
+
+
+def load_target(target: str) -> Any:
+    """Import `"package.module:attr.sub"` and return the attribute."""
+    problem = reference_problem(target)
+    if problem is not None:
+        raise HarnessError(f"invalid reference {target!r}: {problem}")
+    module_name, _sep, attr_path = target.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as err:

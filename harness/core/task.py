@@ -27,6 +27,7 @@ import torch
 from harness.core.errors import DatasetError
 from harness.core.manifest import Modality, TaskSummary
 from harness.core.subsets import stratified_indices
+from harness.core.threat_model import Headline
 
 SAMPLE_ID = "sample_id"
 SOURCE_ID = "source_id"  # the id of the clean image a corrupted one was made from
@@ -73,7 +74,10 @@ class Task:
     can be expressed per feature (`feature_box()`); None means every feature uses `bounds`.
     `group_columns` name sensitive attributes kept beside the data; `group_bins` says how
     continuous attributes are binned for the fairness suite; `group_labels` gives readable names of
-    group values (in display order) for reports. `cell_columns` split the task into
+    group values (in display order) for reports, and `group_notes` one note per group column
+    whose coding the source does not document (shown once, never guessed). `headline` is the
+    threat model its robust accuracy is headlined at (harness.core.threat_model; most important
+    first, empty for none). `cell_columns` split the task into
     evaluation cells (a published corruption set: `corruption`, `severity`); a `source_id` column,
     when present, names the clean image each row was made from. `decoder` streams inputs that are
     not stored ready to use (see the module docstring). An unlabeled task (`labeled=False`, an OOD
@@ -94,6 +98,9 @@ class Task:
     group_bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
     # human-readable labels of group values, per group column, in display order (reports)
     group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # per group column: why its values are shown as recorded (an undocumented coding)
+    group_notes: dict[str, str] = field(default_factory=dict)
+    headline: Headline = ()
     source: str = ""
     description: str = ""
     limit: int | None = None
@@ -102,6 +109,9 @@ class Task:
     feature_bounds: tuple[tuple[float, float], ...] | None = None
     cell_columns: tuple[str, ...] = ()
     labeled: bool = True
+    # group column -> why its values cannot be used (an empty cell...): the jobs that read that
+    # column fail with this line, the others run (`groups()` leaves the column out)
+    group_problems: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Group and cell columns must be columns of the data (a plugin's task could name one
@@ -150,16 +160,32 @@ class Task:
 
     @cached_property
     def sample_ids(self) -> list[str]:
-        return list(self.data[SAMPLE_ID])
+        return [str(s) for s in self._column(SAMPLE_ID).to_pylist()]
 
     @cached_property
     def labels(self) -> np.ndarray:
-        return np.asarray(self.data[self.label_column], dtype=np.int64)
+        return np.asarray(self._column(self.label_column).to_numpy(), dtype=np.int64)
+
+    def _column(self, name: str) -> pa.ChunkedArray:
+        """One column as Arrow, whole (`self.data[name]` is datasets' lazy column, which numpy
+        and list() read one row at a time)."""
+        if self.data._indices is None:  # rows in order: the table's own column, no copy
+            return self.data.data.column(name)
+        column = self.data.with_format("arrow")[name]
+        return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
 
     def groups(self) -> pd.DataFrame:
-        """Group columns indexed by sample id (empty frame when the task has none)."""
-        frame = self.data.select_columns([SAMPLE_ID, *self.group_columns]).to_pandas()
+        """Usable group columns indexed by sample id (empty frame when the task has none); a
+        column with a problem (`group_problems`) is left out: `check_groups` names it."""
+        usable = [c for c in self.group_columns if c not in self.group_problems]
+        frame = self.data.select_columns([SAMPLE_ID, *usable]).to_pandas()
         return frame.set_index(SAMPLE_ID)
+
+    def check_groups(self, columns: Sequence[str]) -> None:
+        """Refuse to read group columns that have a problem (the first one's line)."""
+        for column in columns:
+            if column in self.group_problems:
+                raise DatasetError(self.group_problems[column])
 
     def cells(self) -> pd.DataFrame:
         """Cell columns (and `source_id` when present) indexed by sample id."""
@@ -274,6 +300,8 @@ class Task:
             bounds=self.bounds,
             group_columns=self.group_columns,
             group_labels=self.group_labels,
+            group_notes=self.group_notes,
+            headline=self.headline,
             class_names=self.class_names,
             fingerprint=self.fingerprint,
             source=self.source,

@@ -10,11 +10,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from harness.core.input_types import loose_values, not_kind
+
 UNKNOWN_KEY = "unknown key (not allowed here)"
 
 
 def format_validation_error(err: ValidationError, *, prefix: str, limit: int | None = None) -> str:
-    """One line per problem: `prefix.key.path: message (got value)`; joined with '; '.
+    """One line per problem: `prefix.key.path: message (got value)`; joined with '; '. A check
+    of a whole mapping (a model validator: `bounds must be [low, high]...`) says its own value.
 
     `limit` keeps the first problems only and says how many more there were.
     """
@@ -30,7 +33,8 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
         elif e["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")  # pydantic's label for our own checks
         got = ""
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
+        whole = e["type"] == "value_error" and isinstance(e.get("input"), Mapping)
+        if e["type"] not in ("missing", "extra_forbidden") and "input" in e and not whole:
             text = repr(e["input"])
             if f"got {text}" not in msg:  # a message that shows the value already says it once
                 hint = _closest_choice(e)
@@ -92,16 +96,37 @@ def with_key_suggestions(
     return ValidationError.from_exception_data(err.title, details)
 
 
+def refuse_loose_values(model: type[BaseModel], data: Any, *, nested: bool = True) -> None:
+    """A ValidationError (one entry per key) for each value of `data` that is not of the kind
+    its key documents: true/false or text where a number goes, bytes where text goes, NaN or
+    infinity where a finite number goes, a number where true/false goes (input_types.py)."""
+    problems = loose_values(model, data, nested=nested)
+    if not problems:
+        return
+    details: list[InitErrorDetails] = [
+        {
+            "type": PydanticCustomError("loose_type", f"expected {wanted}{not_kind(value)}"),
+            "loc": loc,
+            "input": value,
+        }
+        for loc, wanted, value in problems
+    ]
+    raise ValidationError.from_exception_data(model.__name__, details)
+
+
 class KnownKeys(BaseModel):
     """Base for models whose unknown keys are errors: each names the closest key the model
     takes (a typo of `severities` reads `unknown key (did you mean 'severities'?)`), wherever
-    the model sits in a spec (a list entry, a suite config)."""
+    the model sits in a spec (a list entry, a suite config). Values must be of the documented
+    kind (`refuse_loose_values`): `seed: true` is refused, not read as 1."""
 
     model_config = ConfigDict(extra="forbid")
+    __checks_input_types__ = True
 
     @model_validator(mode="wrap")
     @classmethod
     def _suggest_known_keys(cls, data: Any, handler: Any) -> Any:
+        refuse_loose_values(cls, data, nested=False)
         try:
             return handler(data)
         except ValidationError as err:

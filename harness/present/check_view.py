@@ -1,15 +1,22 @@
 """The gate's report as the CLI prints it: a terminal table, or Markdown for a pull request.
 
 One row per checked item (status, the numbers, the test, the adjusted p-value, the minimum
-detectable change and the reason), then the verdict, what a pass can miss per test family
-(minimum detectable effects), and the method. Tables are written by `harness.present.tables`.
+detectable change and the reason), then the headline (each task's robust accuracy at its
+headline threat model, and clean accuracy, per model), the verdict, what a pass can miss per
+test family (minimum detectable effects), and the method. The Markdown summary starts with the
+headline. Where the table is wider than the terminal, each check is one wrapped line under its
+model and task. Tables are written by `harness.present.tables`.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.check_headline import HeadlineCheck
 from harness.present.escaping import md_text, terminal_text
-from harness.present.tables import Table, to_markdown, to_text
+from harness.present.tables import INDENT, Table, fit_text, to_markdown, to_text, wrap
 
 
 def number(v: float | None) -> str:
@@ -58,36 +65,120 @@ HEADER = [
 ]
 
 
-def render_table(report: CheckReport) -> str:
-    """A plain-text table for the terminal."""
-    table = to_text(Table(HEADER, [_cells(r) for r in report.rows]), align="left", gap=2)
-    verdict = (
+def still_flagged_text(report: CheckReport) -> str:
+    """' (N still flagged, as in the baseline)' when some rows carry the baseline's flags."""
+    n = len(report.still_flagged)
+    return f" ({n} still flagged, as in the baseline)" if n else ""
+
+
+HEADLINE_HEADER = ["status", "model", "metric", "baseline", "current", "delta", "p (adj)"]
+
+
+def _headline_cells(r: CheckRow, metric: str) -> list[str]:
+    delta = "—" if r.delta is None else f"{r.delta:+.4f}"
+    return [
+        r.status.upper(),
+        r.model,
+        metric,
+        number(r.baseline),
+        number(r.current),
+        delta,
+        p_text(r),
+    ]
+
+
+def headline_table(check: HeadlineCheck) -> Table:
+    """One task's headline rows: per model, robust accuracy at the threat model, then clean."""
+    rows = []
+    clean = {r.model: r for r in check.clean}
+    for r in sorted(check.robust, key=lambda r: r.model):
+        rows.append(_headline_cells(r, f"robust accuracy at {check.threat.label}"))
+        if r.model in clean:
+            rows.append(_headline_cells(clean[r.model], "clean accuracy"))
+    return Table(HEADLINE_HEADER, rows)
+
+
+def headline_title(check: HeadlineCheck) -> str:
+    return (
+        f"headline of {check.task}: robust accuracy at {check.threat.label}, its headline threat "
+        f"model ({check.key})"
+    )
+
+
+def _check_lines(rows: Sequence[CheckRow], width: int) -> list[str]:
+    """Each check as one wrapped line under its model and task (the table did not fit)."""
+    groups: dict[tuple[str, str], list[CheckRow]] = defaultdict(list)
+    for r in rows:
+        groups[(r.model, r.task)].append(r)
+    out = []
+    for (model, task), items in groups.items():
+        out.append(wrap(terminal_text(f"{model} · {task}"), width))
+        for r in items:
+            cells = _cells(r)
+            line = (
+                f"{INDENT}{cells[0]:<5} {r.suite}: {r.metric}  {cells[5]} -> {cells[6]} "
+                f"({cells[7]}), {cells[8]} p={cells[9]}, mde {cells[10]}: {r.reason}"
+            )
+            out.append(wrap(terminal_text(line), width, indent=INDENT * 2))
+    return out
+
+
+def verdict_text(report: CheckReport) -> str:
+    return (
         f"FAIL: {len(report.failures)} of {len(report.rows)} checks failed"
         if report.failures
         else f"PASS: {len(report.rows)} checks"
-    )
+    ) + still_flagged_text(report)
+
+
+def render_table(
+    report: CheckReport, *, width: int | None = None, headline: Sequence[HeadlineCheck] = ()
+) -> str:
+    """Plain text for the terminal, every line within `width` (None: no limit)."""
+    table = to_text(Table(HEADER, [_cells(r) for r in report.rows]), align="left", gap=2)
+    if width is not None and max(len(line) for line in table.splitlines()) > width:
+        table = "\n".join(_check_lines(report.rows, width))
+    parts = [table, ""]
+    for check in headline:
+        parts.append(wrap(terminal_text(headline_title(check)), width))
+        parts.append(wrap_table(headline_table(check), width))
+        parts.append("")
     tail = [
-        verdict,
+        verdict_text(report),
         *(f"power: {line}" for line in report.power),
         f"method: {report.method}",
         *report.notes,
     ]
-    return "\n".join([table, "", *(terminal_text(line) for line in tail)])
+    return "\n".join([*parts, *(wrap(terminal_text(line), width) for line in tail)])
 
 
-def render_markdown(report: CheckReport) -> str:
-    """Markdown for a pull-request comment or the GitHub step summary (cells escaped)."""
+def wrap_table(table: Table, width: int | None) -> str:
+    """A small left-aligned table, as records when it is wider than `width`."""
+    return fit_text(table, width, keep=2, align="left", gap=2)
+
+
+def render_markdown(report: CheckReport, *, headline: Sequence[HeadlineCheck] = ()) -> str:
+    """Markdown for a pull-request comment or the GitHub step summary (cells escaped): the
+    headline of each task first, then every check."""
     icon = "❌" if report.failures else "✅"
     verdict = (
         f"{len(report.failures)} of {len(report.rows)} checks failed"
         if report.failures
         else f"all {len(report.rows)} checks passed"
-    )
+    ) + still_flagged_text(report)
     ordered = sorted(report.rows, key=lambda r: r.status != "fail")
-    lines = [
-        f"## {icon} harness check: {verdict}",
-        "",
+    lines = [f"## {icon} harness check: {verdict}", ""]
+    for check in headline:
+        lines += [
+            f"**{md_text(headline_title(check))}**",
+            "",
+            to_markdown(headline_table(check)),
+            "",
+        ]
+    lines += [
+        "<details><summary>Every check</summary>\n" if headline else "",
         to_markdown(Table(HEADER, [_cells(r) for r in ordered])),
+        "\n</details>" if headline else "",
         "",
         *(f"> power: {md_text(line)}\n" for line in report.power),
         f"> {md_text(report.method)}",

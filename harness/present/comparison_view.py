@@ -1,5 +1,10 @@
 """The two-model comparison page as plain values: every metric's paired difference with its
-interval and verdict, then the slices (classes, groups, conditions) where the models differ."""
+interval and verdict, then the slices (classes, groups, conditions) where the models differ.
+
+Intervals and p-values are shown unadjusted and Holm-adjusted side by side. A difference whose
+95% interval (unadjusted) excludes 0 but whose Holm-adjusted p-value is not significant is
+neither called a difference nor "no difference": its verdict says it is not significant after
+the correction for testing many metrics (or slices) at once, and the page explains why."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass
 
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
 from harness.present.leaderboard_view import split_key
+from harness.present.metric_names import qualifier_words, short
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, model_page, provenance_href, task_page
 
@@ -16,7 +22,8 @@ SHOWN_SLICES = 12  # largest differences shown before the rest (collapsed)
 @dataclass(frozen=True)
 class DiffRow:
     suite: str
-    metric: str
+    key: str  # the metric key (the row header's tooltip)
+    metric: str  # in words
     detail: str
     a: str
     b: str
@@ -26,6 +33,7 @@ class DiffRow:
     ci: str
     sort: str
     method: str
+    p: str  # unadjusted
     p_holm: str
     verdict: str
     verdict_class: str  # better-a, better-b or ""
@@ -43,6 +51,7 @@ class SliceRow:
     diff: str
     ci: str
     sort: str
+    p: str  # unadjusted
     p_holm: str
     verdict: str
     verdict_class: str
@@ -59,16 +68,29 @@ class ComparisonView:
     more_slices: list[SliceRow]
     slices_tested: int
     notes: list[str]
+    # how many differences the Holm correction took back (their unadjusted interval excludes 0)
+    corrected: int = 0
 
 
-def _verdict(better: str, a: str, b: str, reason: str, tested: bool) -> tuple[str, str]:
-    if reason:
-        return f"not compared: {reason}", ""
+CORRECTED = "not significant after Holm's correction (the unadjusted interval excludes 0)"
+
+
+def _excludes_zero(ci: tuple[float, float] | None) -> bool:
+    return ci is not None and not ci[0] <= 0.0 <= ci[1]
+
+
+def _verdict(better: str, a: str, b: str, d: PairedDiff) -> tuple[str, str]:
+    if d.reason:
+        return f"not compared: {d.reason}", ""
     if better == "a":
         return f"{a} better", "better-a"
     if better == "b":
         return f"{b} better", "better-b"
-    return ("no significant difference" if tested else "interval contains 0"), ""
+    if d.p_value is None:
+        return "interval contains 0", ""
+    if _excludes_zero(d.ci):
+        return CORRECTED, ""
+    return "no significant difference", ""
 
 
 def _href(comp: ModelComparison, model: str, suite: str) -> str:
@@ -78,12 +100,13 @@ def _href(comp: ModelComparison, model: str, suite: str) -> str:
 
 def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
     a, b = comp.a, comp.b
-    verdict, css = _verdict(d.better, a, b, d.reason, d.p_value is not None)
-    metric, quals = split_key(d.key)
+    verdict, css = _verdict(d.better, a, b, d)
+    _metric, quals = split_key(d.key)
     return DiffRow(
         suite=d.suite,
-        metric=metric,
-        detail=" · ".join(q for part in quals for q in part.split("/") if q),
+        key=d.key,
+        metric=short(d.key),
+        detail=" · ".join(qualifier_words(quals)),
         a=value_text(d.a, d.unit),
         b=value_text(d.b, d.unit),
         a_href=_href(comp, a, d.suite),
@@ -92,6 +115,7 @@ def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
         ci=interval_text(d.ci, d.unit) or "—",
         sort="" if d.diff is None else repr(d.diff),
         method=d.method,
+        p=p_text(d.p_value),
         p_holm=p_text(d.p_holm),
         verdict=verdict,
         verdict_class=css,
@@ -102,6 +126,8 @@ def _slice(s: SliceDiff, comp: ModelComparison) -> SliceRow:
     a, b = comp.a, comp.b
     if s.significant:
         verdict, css = (f"{a} better", "better-a") if s.diff > 0 else (f"{b} better", "better-b")
+    elif _excludes_zero(s.ci):
+        verdict, css = CORRECTED, ""
     else:
         verdict, css = "no significant difference", ""
     return SliceRow(
@@ -115,6 +141,7 @@ def _slice(s: SliceDiff, comp: ModelComparison) -> SliceRow:
         diff=signed_text(s.diff),
         ci=interval_text(s.ci),
         sort=repr(s.diff),
+        p=p_text(s.p_value),
         p_holm=p_text(s.p_holm),
         verdict=verdict,
         verdict_class=css,
@@ -126,12 +153,22 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
     better_a = sum(d.better == "a" for d in comp.diffs)
     better_b = sum(d.better == "b" for d in comp.diffs)
     skipped = sum(bool(d.reason) for d in comp.diffs)
-    same = len(comp.diffs) - better_a - better_b - skipped
+    corrected_metrics = sum(r.verdict == CORRECTED for r in rows)
+    same = len(comp.diffs) - better_a - better_b - skipped - corrected_metrics
+    held_back = (
+        f"not significant after Holm's correction on {corrected_metrics} (their unadjusted "
+        "interval excludes 0), "
+        if corrected_metrics
+        else ""
+    )
     summary = (
         f"Of {len(comp.diffs)} metrics, {comp.a} is better on {better_a}, {comp.b} on {better_b}, "
-        f"no significant difference on {same}, and {skipped} could not be compared."
+        f"{held_back}no significant difference on {same}, and {skipped} could not be compared."
     )
     slices = [_slice(s, comp) for s in comp.slices]
+    corrected = sum(r.verdict == CORRECTED for r in rows) + sum(
+        s.verdict == CORRECTED for s in slices
+    )
     significant = [s for s in slices if s.verdict_class]
     top = significant[:SHOWN_SLICES] or slices[: min(5, len(slices))]
     more = [s for s in slices if s not in top]
@@ -145,4 +182,5 @@ def comparison_view(comp: ModelComparison) -> ComparisonView:
         more_slices=more,
         slices_tested=comp.slices_tested,
         notes=comp.notes,
+        corrected=corrected,
     )

@@ -8,6 +8,7 @@ each paired with its own marker so that series differ without colour too. A frac
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from harness.present.escaping import strip_control  # noqa: E402
+from harness.store import atomic  # noqa: E402
 
 # Okabe & Ito (2008), most distinct first; yellow last (weak on white)
 PALETTE: tuple[str, ...] = (
@@ -177,9 +179,12 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def save(fig: Any, path: Path) -> Path:
-    """Write the figure (tight box: legends outside the axes stay in the picture)."""
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
+    """Write the figure (tight box: legends outside the axes stay in the picture), whole and
+    never through a symbolic link at `path` (harness/store/atomic.py)."""
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
+    atomic.write_bytes(path, image.getvalue(), durable=False)
     return path
 
 

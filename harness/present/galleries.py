@@ -2,8 +2,9 @@
 
 The corruption gallery shows a few seeded samples per corruption and severity (clean first),
 each with the model's prediction on it; the adversarial gallery shows stored examples as
-clean | perturbed | amplified perturbation with the true label and both predictions, under a
-title naming the model, the attack and the budget. Images are drawn pixel for pixel (nearest
+clean | perturbed | amplified perturbation with the true label, both predictions and the attack
+that found it, under a title naming the model, the threat model (norm and budget, and whether it
+is the task's headline) and the attacks in words. Images are drawn pixel for pixel (nearest
 neighbour, enlarged by a whole factor) in the task's value bounds, as one mosaic per figure.
 Correct predictions are marked ✓, wrong ones ✗ (shape, not only colour).
 """
@@ -19,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from harness.analysis.figure_data import AdversarialGallery, CorruptionGallery
+from harness.present.attack_names import attack_words, attacks_summary
 from harness.present.figure_style import DPI, label, save
 
 RIGHT, WRONG = "#0072B2", "#D55E00"
@@ -164,9 +166,12 @@ def adversarial_gallery(
     *,
     model: str,
     class_names: Sequence[str],
+    threat: str,
     max_examples: int = 6,
 ) -> Path:
-    """Rows of clean | perturbed | amplified perturbation, with labels and predictions."""
+    """Rows of clean | perturbed | amplified perturbation, with labels, predictions and the
+    attack that found each; `threat` names the threat model in words (`L-inf 0.1, the task's
+    headline threat model`)."""
     k = min(max_examples, len(gallery.clean))
     width = (gallery.bounds[1] - gallery.bounds[0]) or 1.0
     delta = gallery.perturbed[:k].astype(np.float64) - gallery.clean[:k].astype(np.float64)
@@ -176,16 +181,23 @@ def adversarial_gallery(
     mosaic = _Mosaic(rows=k, cols=3, tile=(int(tile[0]), int(tile[1])), left=110, gap=28)
     eps = f"{gallery.eps:g}" if gallery.eps is not None else "?"
     heads = ("clean", f"perturbed\neps {eps}", f"perturbation\n×{gain:.3g}, grey = 0")
+    shown = gallery.attacks[:k]
     for c, head in enumerate(heads):
         mosaic.above(c, head)
     for i in range(k):
         truth = gallery.labels[i]
-        mosaic.left_of(i, f"{label(gallery.sample_ids[i], 14)}\nlabel {_name(truth, class_names)}")
+        by = f"\nby {label(attack_words(shown[i]), 14)}" if shown[i] else ""
+        mosaic.left_of(
+            i, f"{label(gallery.sample_ids[i], 14)}\nlabel {_name(truth, class_names)}{by}"
+        )
         mosaic.put(i, 0, _pixels(gallery.clean[i], gallery.bounds))
         mosaic.under(i, 0, *_verdict(gallery.clean_pred[i], truth, class_names))
         mosaic.put(i, 1, _pixels(gallery.perturbed[i], gallery.bounds))
         mosaic.under(i, 1, *_verdict(gallery.perturbed_pred[i], truth, class_names))
-        shown = gallery.bounds[0] + width * (0.5 + delta[i] * gain / width)
-        mosaic.put(i, 2, _pixels(shown, gallery.bounds))
-    title = label(f"{model}: {gallery.attack} ({gallery.norm}, eps {eps})", 70)
+        amplified = gallery.bounds[0] + width * (0.5 + delta[i] * gain / width)
+        mosaic.put(i, 2, _pixels(amplified, gallery.bounds))
+    found = attacks_summary(shown)
+    title = label(f"{model}: adversarial examples at {threat}", 90)
+    if found:
+        title += "\n" + label(f"found by {found}", 90)
     return mosaic.draw(path, title + "\nunder each image: prediction, ✓ right, ✗ wrong")

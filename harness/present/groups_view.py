@@ -1,20 +1,32 @@
 """Group breakdowns as `harness groups` prints them: one line per group, Markdown, CSV or JSON.
 
 The long rows of `harness.analysis.groups` (one number per row) are pivoted to one line per
-(table, condition, grouping, group) with a column per metric for the terminal and Markdown;
-CSV and JSON keep the long rows. Tables are written by `harness.present.tables`.
+(table, condition, grouping, group) with a column per metric for Markdown; CSV and JSON keep the
+long rows. The terminal names each (model, task, condition, grouping) once as a heading, then
+one line per group (its declared label beside the code) in the order of their numeric bounds,
+fitted to the width (column blocks), and the disparities across groups as one line; notes (and
+the task's note on an undocumented coding) once at the end. Every row names its run: CSV and JSON
+always carry the `run` column; the terminal headings and the Markdown table show it when a job's
+rows come from more than one run (two runs of one model are never merged into one line). Tables
+are written by
+`harness.present.tables`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from harness.present.escaping import terminal_text
-from harness.present.tables import Table, to_csv, to_markdown, to_text
+from harness.analysis.stored_groups import repeated_jobs
+from harness.core.group_order import value_order
+from harness.present.escaping import md_text, terminal_text
+from harness.present.tables import Table, fit_text, to_csv, to_markdown, wrap
 
-KEYS = ("model", "task", "suite", "condition", "group_by", "group", "n")
+KEYS = ("model", "task", "suite", "run", "condition", "group_by", "group", "label", "n")
+HEADING = ("model", "task", "suite", "condition", "group_by")
+ACROSS = "*"  # the group of a disparity (a number across the groups)
 
 
 def _cell(r: pd.Series) -> str:
@@ -31,6 +43,8 @@ def wide_table(rows: list[dict[str, Any]]) -> Table:
     frame = pd.DataFrame(rows)
     frame["cell"] = frame.apply(_cell, axis=1)
     keys = [c for c in KEYS if c in frame]
+    if "run" in frame and not repeated_jobs(rows):
+        keys.remove("run")  # one run per job: the run column would say nothing
     wide = frame.pivot_table(
         index=keys, columns="metric", values="cell", aggfunc="first", sort=False
     ).reset_index()
@@ -39,22 +53,71 @@ def wide_table(rows: list[dict[str, Any]]) -> Table:
     return Table([str(c) for c in wide.columns], [list(r) for r in wide.itertuples(index=False)])
 
 
+def _heading(key: tuple[Any, ...]) -> str:
+    model, task, suite, condition, group_by, *run = key
+    of_run = f", run {run[0]}" if run else ""
+    return f"{model} · {task} · {condition} (from the {suite} table{of_run}) · by {group_by}"
+
+
+def _terminal(rows: list[dict[str, Any]], width: int | None) -> list[str]:
+    """Per (model, task, suite, condition, grouping): a heading, the groups in the order of
+    their values' numeric bounds, and the numbers across groups on one wrapped line."""
+    frame = pd.DataFrame(rows)
+    frame["cell"] = frame.apply(_cell, axis=1)
+    if "label" not in frame:
+        frame["label"] = None
+    heading = list(HEADING) + (["run"] if "run" in frame and repeated_jobs(rows) else [])
+    out: list[str] = []
+    for key, block in frame.groupby(heading, sort=False):
+        out.append(wrap(terminal_text(_heading(key)), width))
+        groups = block[block["group"].astype(str) != ACROSS]
+        metrics = list(dict.fromkeys(groups["metric"]))
+        order = value_order(groups["group"].astype(str))
+        table_rows = []
+        for value in order:
+            mine = groups[groups["group"].astype(str) == value]
+            label = next((str(x) for x in mine["label"] if isinstance(x, str) and x), "")
+            cells = {m: c for m, c in zip(mine["metric"], mine["cell"], strict=True)}
+            shown = f"{value} ({label})" if label and label != value else value
+            table_rows.append([shown, int(mine["n"].iloc[0]), *(cells.get(m, "") for m in metrics)])
+        if table_rows:
+            table = Table(["group", "n", *metrics], table_rows)
+            out.append(fit_text(table, width, keep=2, align="left", gap=2, wrap_last=False))
+        across = block[block["group"].astype(str) == ACROSS]
+        if not across.empty:
+            parts = [f"{m} {c}" for m, c in zip(across["metric"], across["cell"], strict=True)]
+            out.append(wrap(terminal_text("across groups: " + "; ".join(parts)), width))
+        out.append("")
+    return out
+
+
 def long_table(rows: list[dict[str, Any]]) -> Table:
     """The long rows as they are (one number per row), columns in first-seen order."""
     header = list(dict.fromkeys(k for r in rows for k in r))
     return Table(header, [[r.get(k) for k in header] for r in rows])
 
 
-def render(rows: list[dict[str, Any]], fmt: str) -> str:
-    """Render long rows as a table (pivoted: one line per group), Markdown, CSV or JSON."""
+def render(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    *,
+    width: int | None = None,
+    codings: Mapping[str, str] | None = None,
+) -> str:
+    """Render long rows as terminal text (module docstring), Markdown (pivoted: one line per
+    group), CSV or JSON. `codings`: notes on group columns whose coding is undocumented."""
     if fmt == "json":  # pandas' JSON (10 significant digits), the format this command always had
         return pd.DataFrame(rows).to_json(orient="records", indent=1)
     if fmt == "csv":  # group values come from datasets: formulas are neutralised
         return to_csv(long_table(rows))
-    if fmt == "md":
-        return to_markdown(wide_table(rows)) + "\n"
     notes = sorted(
         {f"{r['group_by']} {r['group']} {r['metric']}: {r['note']}" for r in rows if r["note"]}
     )
-    tail = "\n".join(["", "notes:", *(terminal_text(n) for n in notes)]) if notes else ""
-    return to_text(wide_table(rows)) + "\n" + tail + "\n"
+    notes += [f"{column}: {note}" for column, note in sorted((codings or {}).items())]
+    if fmt == "md":
+        tail = "".join(f"\n> {md_text(n)}\n" for n in notes)
+        return to_markdown(wide_table(rows)) + "\n" + tail
+    lines = _terminal(rows, width)
+    if notes:
+        lines += ["notes:", *(wrap(terminal_text(n), width) for n in notes)]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -9,11 +9,14 @@ sure that is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
+from harness.analysis.paired_tests import ALPHA, TEST_NAMES
+from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
-from harness.present.number_format import interval_text, value_text
+from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, job_anchor, model_page, task_page
 
 LEAD = ("top1_acc", "robust_acc")  # the verdicts shown above the board
@@ -37,7 +40,9 @@ class HeadRow:
 
 @dataclass(frozen=True)
 class VerdictView:
-    """'<column>: <leader> <value> [interval]; <tied models> <tie text>; <left out>'."""
+    """'<column>: <leader> <value> [interval]; <tied models> <tie text>; <left out>', the next
+    model and the paired test between the two (`versus`), and `chance` when every ranked model
+    is at or below chance (then that is the verdict: nobody is robust there)."""
 
     label: str
     detail: str
@@ -47,6 +52,10 @@ class VerdictView:
     tie: str
     left_out: str
     all_tied: bool = False
+    runner_up: Link | None = None
+    runner_up_value: str = ""
+    versus: str = ""  # '+0.220, exact McNemar, Holm-adjusted p < 0.001: significant'
+    chance: str = ""  # 'every model is at or below chance (0.110: ...)'
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,7 @@ def _verdict(v: Verdict) -> VerdictView:
     if not v.best:
         return VerdictView(v.column.label, v.column.detail, None, "", [], "", left_out)
     model, top = v.best[0]
-    value = f"{value_text(top.value, unit)} {interval_text(top.ci, unit)}".strip()
+    value = _value(top, unit)
     tied = [Link(m, model_page(m)) for m, _r in v.best[1:]]
     if tied:
         tie = "the difference is not significant, so they share the best rank"
@@ -118,6 +127,94 @@ def _verdict(v: Verdict) -> VerdictView:
     else:
         tie = "the only comparable number"
     leader = Link(model, model_page(model))
+    runner_up, runner_value = None, ""
+    if v.runner_up is not None:
+        name, record = v.runner_up
+        runner_up = Link(name, model_page(name))
+        runner_value = _value(record, unit)
     return VerdictView(
-        v.column.label, v.column.detail, leader, value, tied, tie, left_out, v.column.all_tied
+        v.column.label,
+        v.column.detail,
+        leader,
+        value,
+        tied,
+        tie,
+        left_out,
+        v.column.all_tied,
+        runner_up=runner_up,
+        runner_up_value=runner_value,
+        versus=versus_text(v),
+        chance=chance_text(v.column),
+    )
+
+
+def verdict_sentence(
+    v: VerdictView,
+    *,
+    text: Callable[[str], str] = str,
+    name: Callable[[str], str] | None = None,
+) -> str:
+    """A verdict in words, for Markdown and the terminal: `text` escapes plain text for the
+    format, `name` writes a model's name (default: as text)."""
+    name = name or text
+    label = text(v.label)
+    if v.leader is None:
+        return f"{label}: no comparable numbers"
+    if v.chance:
+        out = f"{label}: {text(v.chance)}; highest {name(v.leader.text)} {text(v.value)}"
+        if v.runner_up is not None and v.versus:
+            out += f", next {name(v.runner_up.text)} {text(v.runner_up_value)} ({text(v.versus)})"
+        return out
+    if v.all_tied:
+        names = ", ".join(name(t.text) for t in [v.leader, *v.tied])
+        return (
+            f"{label}: no clear best — {names} are within noise of each other "
+            f"({text(v.leader.text)} {text(v.value)})"
+        )
+    tied = f", with {', '.join(name(t.text) for t in v.tied)}" if v.tied else ""
+    out = f"{label}: best {name(v.leader.text)} {text(v.value)}{tied} — {text(v.tie)}"
+    if v.runner_up is not None and v.versus:
+        out += (
+            f"; next {name(v.runner_up.text)} {text(v.runner_up_value)}, "
+            f"difference {text(v.versus)}"
+        )
+    if v.left_out:
+        out += f". Left out: {text(v.left_out)}"
+    return out
+
+
+def _value(record: MetricRecord, unit: str) -> str:
+    """`0.895 [0.845, 0.930], n=200`."""
+    text = f"{value_text(record.value, unit)} {interval_text(record.ci, unit)}".strip()
+    return f"{text}, n={record.n}"
+
+
+def versus_text(v: Verdict) -> str:
+    """The paired test of the best against the next model in words: `+0.220, exact McNemar,
+    Holm-adjusted p < 0.001: significant` ('' when they were not tested against each other)."""
+    if v.versus is None:
+        return ""
+    result = v.versus
+    diff = signed_text(result.diff, v.column.unit)
+    test = TEST_NAMES.get(result.test, result.test)
+    if not result.tested:
+        return f"{diff}, {test}"
+    p = v.versus_p if v.versus_p is not None else result.p_value
+    adjusted = "Holm-adjusted " if v.versus_p is not None and v.ranked > 2 else ""
+    verdict = "significant" if p is not None and p < ALPHA else "not significant"
+    return f"{diff}, {test}, {adjusted}p {_p(p)}: {verdict}"
+
+
+def _p(p: float | None) -> str:
+    text = p_text(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def chance_text(column: HeadlineColumn) -> str:
+    """'every model is at or below chance (...)' for a column where that holds, else ''."""
+    if not column.at_chance or column.chance is None:
+        return ""
+    return (
+        f"every model is at or below chance ({value_text(column.chance, column.unit)}: what always "
+        "predicting the most common class scores, which no attack can lower)"
     )

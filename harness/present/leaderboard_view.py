@@ -1,8 +1,11 @@
 """Leaderboards as the CLI prints them: terminal table, Markdown, CSV and JSON.
 
-Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, footnote marks (†1...)
-for records that carry a note, and `FAILED: <reason>` where the suite's job failed; qualifiers
-shared by every column of a metric move to a `measured at:` legend line. CSV and JSON carry the
+Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, `BELOW CHANCE` on an OOD
+AUROC under 0.5 (its meaning in a footnote), footnote marks (†1...) for records that carry a note,
+and `FAILED: <reason>` where the suite's job failed; qualifiers shared by every column of a metric
+move to a `measured at:` legend line. The headline robust accuracy column (the task's headline
+threat model, `Board.headline`) comes right after the first column and is named under the title;
+the rank column says which column it ranks on and is shown once, not in every column block. CSV and JSON carry the
 same information in columns: `<key>_flags`, `<key>_note`, `<key>_failed`, and the board's notes
 (what the table and Markdown print as `note:` lines under the board) on every row of the board:
 JSON `notes`, a list; CSV `notes`, one cell with the notes one per line (a spreadsheet or a CSV
@@ -12,12 +15,20 @@ Tables are written by `harness.present.tables`.
 
 from __future__ import annotations
 
-import textwrap
 from collections import defaultdict
 
+from harness.analysis.caveats import caveats
+from harness.analysis.headline import headline_keys
 from harness.analysis.leaderboard import Board, BoardRow
+from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
-from harness.present.tables import Table, split_columns, to_csv, to_json, to_markdown, to_text
+from harness.present.tables import Table, fit_text, to_csv, to_json, to_markdown, wrap
+
+BELOW_CHANCE = (
+    "BELOW CHANCE: an OOD AUROC under 0.5; the score ranks in-distribution samples as more "
+    "unusual than the out-of-distribution ones, so it does not detect that set (no better than "
+    "a coin flip)"
+)
 
 
 def _num(value: float) -> str:
@@ -40,6 +51,8 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
         text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
     if m.flags:
         text += " UNRELIABLE(" + ",".join(m.flags) + ")"
+    if any(c.kind == "below_chance" for c in caveats(m)):
+        text += " BELOW CHANCE"
     return text
 
 
@@ -77,17 +90,50 @@ def column_labels(columns: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
-    """Markers for cells whose record carries a note (†1, †2...), and the numbered notes."""
+    """Markers for cells whose record carries a note or is below chance (†1, †2...), and the
+    numbered notes."""
     numbers: dict[str, int] = {}
     marks: dict[tuple[str, str], str] = {}
     for r in board.rows:
         for c in board.columns:
             m = r.cell(c)
-            note = m.note if m is not None else None
-            if note:
+            if m is None:
+                continue
+            notes = [m.note] if m.note else []
+            if any(k.kind == "below_chance" for k in caveats(m)):
+                notes.append(BELOW_CHANCE)
+            for note in notes:
                 numbers.setdefault(note, len(numbers) + 1)
-                marks[(r.model, c)] = f" †{numbers[note]}"
+                marks[(r.model, c)] = marks.get((r.model, c), "") + f" †{numbers[note]}"
     return marks, [f"†{i} {note}" for note, i in numbers.items()]
+
+
+def ordered_columns(board: Board) -> list[str]:
+    """The board's columns with the headline robust accuracy column(s) right after the first."""
+    lead = [k for k in headline_keys(board) if k in board.columns]
+    first = board.columns[:1]
+    return [
+        *first,
+        *(k for k in lead if k not in first),
+        *(c for c in board.columns[1:] if c not in lead),
+    ]
+
+
+def headline_line(board: Board, labels: dict[str, str]) -> str | None:
+    """`headline: robust accuracy at L-inf 0.1 (...), column <label>` (None without one)."""
+    keys = [k for k in headline_keys(board) if k in board.columns]
+    if not board.headline:
+        return None
+    where = ", ".join(labels.get(k, k) for k in keys) or "not measured on this board"
+    return (
+        f"headline threat model: {headline_text(board.headline)} (robust accuracy there: {where})"
+    )
+
+
+def rank_header(board: Board, labels: dict[str, str]) -> str:
+    """The rank column's name: what it ranks on."""
+    key = board.rank_metric or ""
+    return f"rank on {labels.get(key, key)}"
 
 
 def _cell(board: Board, row: BoardRow, key: str, marks: dict[tuple[str, str], str]) -> str:
@@ -95,51 +141,33 @@ def _cell(board: Board, row: BoardRow, key: str, marks: dict[tuple[str, str], st
 
 
 def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
-    """The board's rows as a table: position, rank (when ranked), model, one cell per column."""
+    """The board's rows as a table: position, model, rank (when ranked, named after the column it
+    ranks on), one cell per column (the headline robust accuracy second)."""
     labels = labels or {c: c for c in board.columns}
     marks, _ = footnotes(board)
     ranked = board.rank_metric is not None
-    header = ["#", *(["rank"] if ranked else []), "model", *[labels[c] for c in board.columns]]
+    columns = ordered_columns(board)
+    header = [
+        "#",
+        "model",
+        *([rank_header(board, labels)] if ranked else []),
+        *[labels[c] for c in columns],
+    ]
     rows = [
         [
             r.position,
-            *([r.rank or "—"] if ranked else []),
             r.model,
-            *[_cell(board, r, c, marks) for c in board.columns],
+            *([r.rank or "—"] if ranked else []),
+            *[_cell(board, r, c, marks) for c in columns],
         ]
         for r in board.rows
     ]
     return Table(header, rows)
 
 
-def _fit(line: str, width: int | None) -> str:
-    """A text line wrapped to `width` (continuation lines indented); unchanged without one."""
-    if width is None or len(line) <= width:
-        return line
-    return textwrap.fill(line, width=width, subsequent_indent="    ", break_on_hyphens=False)
-
-
-def _table_text(table: Table, width: int | None, keep: int) -> str:
-    """The board table; wider than `width`, as blocks of columns that each fit."""
-    if width is None:
-        return to_text(table)
-    blocks = split_columns(table, width, keep=keep)
-    if len(blocks) == 1:
-        return to_text(table)
-    total = len(table.header) - keep
-    parts, start = [], 1
-    for block in blocks:
-        count = len(block.header) - keep
-        span = f"column {start}" if count == 1 else f"columns {start}-{start + count - 1}"
-        parts.append(f"({span} of {total})")
-        parts.append(to_text(block))
-        start += count
-    return "\n".join(parts)
-
-
 def render_table(boards: list[Board], *, width: int | None = None) -> str:
     """Terminal text; with `width`, every line fits it (tables split into column blocks that
-    repeat the position, rank and model; legend and notes wrapped)."""
+    repeat the position and model; legend and notes wrapped)."""
     parts = []
     for b in boards:
         labels, legend = column_labels(b.columns)
@@ -148,9 +176,11 @@ def render_table(boards: list[Board], *, width: int | None = None) -> str:
             + ", ".join(f"{s} {v}" for s, v in sorted(b.suites.items()))
             + ")"
         )
-        parts.append(_fit(terminal_text(header), width))
-        keep = 3 if b.rank_metric is not None else 2
-        parts.append(_table_text(board_table(b, labels), width, keep))
+        parts.append(wrap(terminal_text(header), width))
+        headline = headline_line(b, labels)
+        if headline:
+            parts.append(wrap(terminal_text(headline), width))
+        parts.append(fit_text(board_table(b, labels), width, keep=2))
         lines = [
             "values: estimate [95% CI]; units and direction: "
             + ", ".join(
@@ -163,7 +193,7 @@ def render_table(boards: list[Board], *, width: int | None = None) -> str:
         if b.rank_method:
             lines.append(b.rank_method)
         lines.extend(f"note: {n}" for n in b.notes)
-        parts.extend(_fit(terminal_text(line), width) for line in lines)
+        parts.extend(wrap(terminal_text(line), width) for line in lines)
         parts.append("")
     return "\n".join(parts)
 
@@ -177,6 +207,9 @@ def render_markdown(boards: list[Board]) -> str:
         )
         labels, legend = column_labels(b.columns)
         _marks, notes = footnotes(b)
+        headline = headline_line(b, labels)
+        if headline:
+            parts.append(f"{md_text(headline)}\n")
         parts.append(to_markdown(board_table(b, labels)))
         parts.extend(f"\n> measured at: {md_text(line)}" for line in legend)
         parts.extend(f"\n> {md_text(line)}" for line in notes)

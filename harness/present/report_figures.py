@@ -17,7 +17,9 @@ from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_text
 from harness.present import figures, galleries
+from harness.present.attack_names import attacks_summary
 from harness.present.escaping import slug
 from harness.present.figure_style import Styles, png_size
 from harness.present.metric_names import readable, short
@@ -70,6 +72,7 @@ class _TaskData:
     severity: dict[str, list[fd.FigPoint]] = field(default_factory=dict)
     jobs: list[tuple[str, StoredJob]] = field(default_factory=list)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # undocumented codings, per column
 
 
 def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
@@ -83,6 +86,7 @@ def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
         data.records[model] += job.metrics
         data.jobs.append((model, job))
         data.labels.update(job.record.task_summary.group_labels)
+        data.notes.update(job.record.task_summary.group_notes)
         if suite == "fairness":
             data.group_records[model] += job.metrics
         if not job.has_table:
@@ -191,9 +195,15 @@ def _group_section(
         )
         section.figures += folder.view(
             path,
-            f"Accuracy per {gf.grouping} group with 95% intervals and each group's n ({gf.source}).",
+            f"Accuracy per {gf.grouping} group with 95% intervals and each group's n ({gf.source})."
+            + _coding(data.notes, gf.grouping),
         )
     return section
+
+
+def _coding(notes: dict[str, str], grouping: str) -> str:
+    """The task's note on a grouping whose coding the source does not document ('' if none)."""
+    return f" {grouping}: {notes[grouping]}." if grouping in notes else ""
 
 
 def _speed_section(
@@ -282,17 +292,35 @@ def _galleries(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> l
             )
     ag = fd.adversarial_gallery(job) if job.record.suite == "adversarial" else None
     if ag is not None:
+        threat = gallery_threat(ag, job.record.task_summary.headline)
         path = galleries.adversarial_gallery(
-            ag, folder.figdir / f"{jtag}-adversarial.png", model=model, class_names=names
+            ag,
+            folder.figdir / f"{jtag}-adversarial.png",
+            model=model,
+            class_names=names,
+            threat=threat,
         )
-        eps = f"{ag.eps:g}" if ag.eps is not None else "?"
+        found = attacks_summary(ag.attacks)
         out += folder.view(
             path,
-            f"{model}: stored adversarial examples of {ag.attack} ({ag.norm}, eps {eps}, condition "
-            f"{ag.condition}): clean image, perturbed image and the perturbation amplified to be "
-            "visible, with the true label and both predictions.",
+            f"{model}: stored adversarial examples at {threat}"
+            + (f", found by {found}" if found else "")
+            + ": clean image, perturbed image and the perturbation amplified to be visible, "
+            "with the true label, both predictions and the attack that found it.",
         )
     return out
+
+
+def gallery_threat(ag: fd.AdversarialGallery, headline: Headline) -> str:
+    """The gallery's threat model in words, and whether it is the task's headline."""
+    if ag.eps is None:
+        return f"{NORM_WORDS.get(ag.norm, ag.norm)} (budget not stored)"
+    words = f"{NORM_WORDS.get(ag.norm, ag.norm)} {eps_text(ag.eps)}"
+    if any(t.matches(ag.norm, ag.eps) for t in headline):
+        return f"{words}, the task's headline threat model"
+    if headline:
+        return f"{words} (the task's headline threat model, {headline_text(headline)}, has none)"
+    return words
 
 
 def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
@@ -337,7 +365,8 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
                 title=f"{model}: accuracy by {gf.grouping}",
                 styles=Styles([model]),
             ),  # fmt: skip
-            f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source}).",
+            f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source})."
+            + _coding(r.task_summary.group_notes, gf.grouping),
         )
     if r.suite == "shift" and job.has_table:
         points = fd.corruption_points(job.table())

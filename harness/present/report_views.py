@@ -16,7 +16,7 @@ from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.escaping import slug
 from harness.present.leaderboard_view import column_labels, split_key
-from harness.present.metric_names import readable
+from harness.present.metric_names import qualifier_words, readable, short
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.variants_view import harm_line
 from harness.store.run_store import LoadedJob, StoredJob
@@ -102,16 +102,20 @@ class BoardView:
     suite_href: str = ""
 
 
-def _qualifiers(quals: list[str]) -> str:
-    return " · ".join(q for part in quals for q in part.split("/") if q)
+def _words(key: str) -> str:
+    """A metric key in words with its qualifiers: `group accuracy (by sex, group 1)`."""
+    quals = qualifier_words(split_key(key)[1])
+    return short(key) + (f" ({', '.join(quals)})" if quals else "")
 
 
 def column_view(key: str, label: str, unit: str, higher: bool) -> ColumnView:
-    metric, quals = split_key(label)
+    """A column header in words (the metric's label, its qualifiers that tell it apart from
+    the board's other columns); the key itself is the header's tooltip."""
+    _metric, quals = split_key(label)
     return ColumnView(
         key,
-        metric,
-        _qualifiers(quals),
+        short(key),
+        " · ".join(qualifier_words(quals)),
         unit,
         "↑" if higher else "↓",
         "higher is better" if higher else "lower is better",
@@ -132,7 +136,7 @@ def board_view(board: Board, columns: list[str] | None = None) -> BoardView:
         fingerprint=board.task_fingerprint[:12],
         suites=", ".join(f"{s} {v}" for s, v in sorted(board.suites.items())),
         ranked=ranked,
-        rank_key=board.rank_metric or "",
+        rank_key=short(board.rank_metric) if board.rank_metric else "",
         columns=[column_view(k, labels[k], *board.units[k]) for k in keys],
         rows=rows,
         footnotes=notes.items,
@@ -237,7 +241,7 @@ def job_view(man: RunManifest, job: StoredJob) -> JobView:
 @dataclass(frozen=True)
 class DeltaView:
     suite: str
-    metric: str
+    metric: str  # the key (the row header's tooltip)
     parent: str
     variant: str
     parent_href: str
@@ -250,6 +254,7 @@ class DeltaView:
     p_holm: str
     p_sort: str
     worse: bool
+    words: str = ""  # the metric in words, with the qualifiers that tell it apart
 
 
 @dataclass(frozen=True)
@@ -314,6 +319,7 @@ def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> Va
             p_text(d.p_holm),
             "" if d.p_holm is None else repr(d.p_holm),
             d.significant_harm,
+            _words(d.metric),
         )
         for d in c.deltas
     ]
@@ -373,9 +379,10 @@ def metric_views(
     notes = Footnotes()
     views = []
     for r in records:
-        metric, quals = split_key(r.key)
+        _metric, quals = split_key(r.key)
         cell = record_cell(r, href, notes, descriptions=descriptions)
-        views.append(MetricView(r.key, metric, _qualifiers(quals), cell, r.unit))
+        words = " · ".join(qualifier_words(quals))
+        views.append(MetricView(r.key, short(r.key), words, cell, r.unit))
     return views, notes.items
 
 

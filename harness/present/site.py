@@ -56,6 +56,7 @@ from harness.present.report_views import (
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
 from harness.present.templating import render
+from harness.store import atomic, links
 from harness.store.run_store import StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ def build_site(
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)
-    figdir = out / "figures"
-    figdir.mkdir(exist_ok=True)
+    figdir = links.real_dir(out / "figures")  # never a link: figures are written inside it
     pairs = _pairs(boards, heads, compare)
     tasks = sorted({b.task for b in boards})
     suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
@@ -120,15 +120,15 @@ def build_site(
     for task, a, b in pairs:
         _write(out / compare_page(task, a, b), _compare_page(ctx, task, a, b))
     _write(out / "index.html", _index(ctx, models=len(by_model)))
-    _write(out / "summary.md", summary_markdown(heads, failed=_failed(ctx), site_url=site_url))
+    summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(out))
+    _write(out / "summary.md", summary)
     log.info("report written to %s", out)
     return out / "index.html"
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """A page, written whole (temp file and rename), never through a symbolic link."""
+    atomic.write_text(path, text, durable=False)
 
 
 def _pairs(

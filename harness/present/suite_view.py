@@ -9,12 +9,14 @@ from harness.analysis.leaderboard import Board
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.leaderboard_view import split_key
+from harness.present.metric_names import qualifier_words, short
 from harness.present.report_views import Link, model_page, provenance_href, task_page
 
 
 @dataclass(frozen=True)
 class SuiteRow:
-    metric: str
+    key: str  # the metric key (the row header's tooltip)
+    metric: str  # in words
     detail: str
     unit: str
     arrow: str
@@ -66,13 +68,13 @@ def _suite_row(
     notes: Footnotes,
 ) -> SuiteRow:
     first = next(records[m][key] for m in models if key in records[m])
-    metric, quals = split_key(key)
+    _metric, quals = split_key(key)
     cells = [
         record_cell(records[m][key], hrefs[m], notes)
         if key in records[m]
         else missing_cell("not measured", notes)
         for m in models
     ]
-    detail = " · ".join(q for part in quals for q in part.split("/") if q)
+    detail = " · ".join(qualifier_words(quals))
     arrow = "↑" if first.higher_is_better else "↓"
-    return SuiteRow(metric, detail, first.unit, arrow, cells)
+    return SuiteRow(key, short(key), detail, first.unit, arrow, cells)

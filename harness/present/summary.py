@@ -1,7 +1,12 @@
-"""A Markdown summary short enough for a pull-request comment: the headline board of each task
-(one line per model, a few columns), a verdict line, caveats as numbered notes, failed jobs, and
-links to the full report. Untrusted text goes through the one Markdown escaper; the only links
-are the report's own pages (under `site_url` when given, else relative to the site folder)."""
+"""A Markdown summary for a pull-request comment, readable on its own: the headline board of
+each task (one line per model, a few columns, robust accuracy at the task's headline threat
+model), the verdicts in words (the best model, the next one and the paired test between them),
+caveats as numbered notes, failed jobs, and where the full report is.
+
+Pasted into a comment, a relative link dies, so the only links are absolute ones to the report's
+pages under `site_url` (`harness report --site-url`); without it the summary links nothing and
+says in words where the report is (the folder `harness report` wrote; in CI, the artifact it was
+uploaded as). Untrusted text goes through the one Markdown escaper."""
 
 from __future__ import annotations
 
@@ -12,8 +17,13 @@ from urllib.parse import quote
 from harness.analysis.headline import HeadlineBoard
 from harness.core.errors import ConfigError
 from harness.present.cell_view import CellView
-from harness.present.escaping import md_text
-from harness.present.headline_view import HeadlineView, VerdictView, headline_view
+from harness.present.escaping import md_code, md_text
+from harness.present.headline_view import (
+    HeadlineView,
+    VerdictView,
+    headline_view,
+    verdict_sentence,
+)
 from harness.present.report_views import JobLine
 
 _SAFE_URL = re.compile(r"^https?://[^\s()<>\[\]\"'`\\]+$")
@@ -30,7 +40,11 @@ def check_site_url(url: str) -> str:
 
 
 def _link(text: str, page: str, site_url: str | None) -> str:
-    href = (site_url or "") + quote(page, safe="/#.-_")
+    """A link to a page of the published report; without `site_url`, the text and the page's
+    file name (no link: a relative one dies where the summary is pasted)."""
+    if site_url is None:
+        return f"{md_text(text)} ({md_code(page)} in the report folder)"
+    href = site_url + quote(page, safe="/#.-_")
     return f"[{md_text(text)}]({href})"
 
 
@@ -47,19 +61,7 @@ def _cell(c: CellView) -> str:
 
 
 def _verdict(v: VerdictView) -> str:
-    if v.leader is None:
-        return f"{md_text(v.label)}: no comparable numbers"
-    if v.all_tied:
-        names = ", ".join(md_text(t.text) for t in [v.leader, *v.tied])
-        return (
-            f"{md_text(v.label)}: no clear best — {names} are within noise of each other "
-            f"({md_text(v.leader.text)} {md_text(v.value)})"
-        )
-    tied = f", with {', '.join(md_text(t.text) for t in v.tied)}" if v.tied else ""
-    out = f"{md_text(v.label)}: best {md_text(v.leader.text)} {md_text(v.value)}{tied} — {md_text(v.tie)}"
-    if v.left_out:
-        out += f". Left out: {md_text(v.left_out)}"
-    return out
+    return verdict_sentence(v, text=md_text, name=lambda n: f"**{md_text(n)}**")
 
 
 def _board(h: HeadlineView, site_url: str | None) -> list[str]:
@@ -84,18 +86,32 @@ def _board(h: HeadlineView, site_url: str | None) -> list[str]:
 
 
 def summary_markdown(
-    heads: list[HeadlineBoard], *, failed: Sequence[JobLine] = (), site_url: str | None = None
+    heads: list[HeadlineBoard],
+    *,
+    failed: Sequence[JobLine] = (),
+    site_url: str | None = None,
+    report: str = "",
 ) -> str:
-    """The headline boards as Markdown (★ best and statistically tied; caveats numbered)."""
+    """The headline boards as Markdown (★ best and statistically tied; caveats numbered).
+    `report` says where the report folder is when there is no `site_url` (e.g. its path)."""
     views = [headline_view(h) for h in sorted(heads, key=lambda h: -len(h.rows))]
+    if site_url is not None:
+        where = _link("Full report", "index.html", site_url) + (
+            " (every number links to its provenance)."
+        )
+    else:
+        folder = f" in {md_code(report)}" if report else ""
+        where = (
+            f"The full report (figures, every metric, provenance) is the folder written by "
+            f"`harness report`{folder}: open its `index.html`, or the CI artifact it was "
+            "uploaded as; `harness report --site-url URL` makes the page names below links."
+        )
     parts = [
         "## Evaluation results",
         "",
         "Each cell: estimate, 95% interval, n. ★: best in the column, or not significantly "
         "different from the best. Upper bounds and unreliable numbers are in italics with a "
-        "numbered reason and are never starred. "
-        + _link("Full report", "index.html", site_url)
-        + " (every number links to its provenance).",
+        "numbered reason and are never starred. " + where,
         "",
     ]
     for view in views:

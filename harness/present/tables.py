@@ -1,8 +1,14 @@
 """The one table writer: a header and rows of cells as terminal text, Markdown or CSV.
 
-Every table the CLI prints (leaderboard, check, groups, variants) is a `Table` written by one of
-these functions, and every cell goes through the one escaper (`harness.present.escaping`) for
-its format. Machine-readable records are written with `to_json`.
+Every table the CLI prints (leaderboard, check, groups, variants, list) is a `Table` written by
+one of these functions, and every cell goes through the one escaper (`harness.present.escaping`)
+for its format. Machine-readable records are written with `to_json`.
+
+Terminal text fits a width (`fit_text`, `wrap`): a table that is too wide wraps its free-text
+last column under itself, splits into blocks of columns that repeat the leading ones, or, when
+even that cannot fit, prints each row as a record (the leading cells on one line, then one
+indented `header: value` line per other cell). Plain text only: no colour, no box drawing, so
+the output reads the same in a terminal, a CI log or a file.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -73,21 +80,22 @@ def column_widths(table: Table) -> list[int]:
     return widths
 
 
-def split_columns(table: Table, width: int, *, keep: int) -> list[Table]:
-    """The table as blocks of columns, each at most `width` characters wide as text (a column
-    wider than that gets a block of its own); the first `keep` columns (e.g. position and model)
-    repeat in every block. One block when the whole table fits."""
+def split_columns(table: Table, width: int, *, keep: int, gap: int = 1) -> list[Table]:
+    """The table as blocks of columns, each at most `width` characters wide as text with `gap`
+    spaces between columns (a column wider than that gets a block of its own); the first `keep`
+    columns (e.g. position and model) repeat in every block. One block when the whole table
+    fits."""
     widths = column_widths(table)
-    base = sum(widths[:keep]) + max(0, keep - 1)
+    base = sum(widths[:keep]) + max(0, keep - 1) * gap
     blocks: list[list[int]] = []
     used = base
     for i in range(keep, len(widths)):
-        if blocks and blocks[-1] and used + 1 + widths[i] <= width:
+        if blocks and blocks[-1] and used + gap + widths[i] <= width:
             blocks[-1].append(i)
-            used += 1 + widths[i]
+            used += gap + widths[i]
         else:
             blocks.append([i])
-            used = base + 1 + widths[i]
+            used = base + gap + widths[i]
     if len(blocks) <= 1:
         return [table]
     return [
@@ -97,6 +105,124 @@ def split_columns(table: Table, width: int, *, keep: int) -> list[Table]:
         )
         for cols in blocks
     ]
+
+
+MIN_WRAP = 24  # narrowest last column worth wrapping in place; below it, rows become records
+INDENT = "    "
+
+
+def wrap(line: str, width: int | None, *, indent: str = INDENT) -> str:
+    """A text line wrapped to `width` (continuation lines indented; a word longer than the width
+    is broken); unchanged without a width or when it fits."""
+    if width is None or len(line) <= width:
+        return line
+    lead = line[: len(line) - len(line.lstrip(" "))]
+    return textwrap.fill(
+        line,
+        width=width,
+        initial_indent="",
+        subsequent_indent=lead + indent,
+        break_on_hyphens=False,
+    )
+
+
+def fit_text(
+    table: Table,
+    width: int | None,
+    *,
+    keep: int = 1,
+    align: Literal["right", "left"] = "right",
+    gap: int = 1,
+    wrap_last: bool | None = None,
+) -> str:
+    """`to_text` fitted to `width` characters (None: no limit).
+
+    With `wrap_last` (default: for `left` tables, whose last column is free text: a reason, a
+    description) the last column wraps under itself; otherwise the table splits into blocks of
+    columns, each repeating the first `keep` columns and headed `(columns i-j of n)`. A table
+    that still cannot fit is written as records (`records_text`)."""
+    text = to_text(table, align=align, gap=gap)
+    if width is None or _widest(text) <= width:
+        return text
+    if align == "left" if wrap_last is None else wrap_last:
+        wrapped = _wrapped_last(table, width, gap)
+        if wrapped is not None:
+            return wrapped
+        return records_text(table, width, keep=keep)
+    blocks = split_columns(table, width, keep=keep, gap=gap)
+    texts = [to_text(b, align=align, gap=gap) for b in blocks]
+    if any(_widest(t) > width for t in texts):
+        return records_text(table, width, keep=keep)
+    if len(blocks) == 1:
+        return texts[0]
+    total = len(table.header) - keep
+    parts, start = [], 1
+    for block, block_text in zip(blocks, texts, strict=True):
+        count = len(block.header) - keep
+        span = f"column {start}" if count == 1 else f"columns {start}-{start + count - 1}"
+        parts += [f"({span} of {total})", block_text]
+        start += count
+    return "\n".join(parts)
+
+
+def _widest(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def _wrapped_last(table: Table, width: int, gap: int) -> str | None:
+    """A left-aligned table whose last column wraps under itself (None: too little room)."""
+    head = Table(table.header[:-1], [row[:-1] for row in table.rows])
+    if not head.header:
+        return None
+    lead_lines = _padded(head, gap)
+    start = len(lead_lines[0])
+    room = width - start
+    if room < MIN_WRAP:
+        return None
+    out = []
+    for lead, cell in zip(
+        lead_lines, [table.header[-1], *(r[-1] for r in table.rows)], strict=True
+    ):
+        pieces = textwrap.wrap(terminal_text(_text(cell)), width=room, break_on_hyphens=False)
+        pieces = pieces or [""]
+        out.append((lead + pieces[0]).rstrip())
+        out += [(" " * start + p).rstrip() for p in pieces[1:]]
+    return "\n".join(out)
+
+
+def _padded(table: Table, gap: int) -> list[str]:
+    """Each line of a left-aligned table padded to its full width, plus `gap` spaces."""
+    body = [
+        [terminal_text(c) for c in table.header],
+        *[[terminal_text(_text(c)) for c in row] for row in table.rows],
+    ]
+    widths = [max(len(row[i]) for row in body) for i in range(len(table.header))]
+    sep = " " * gap
+    return ["".join(c.ljust(w) + sep for c, w in zip(row, widths, strict=True)) for row in body]
+
+
+def records_text(table: Table, width: int, *, keep: int = 1) -> str:
+    """Each row as a record: its first cells on one line (left-aligned under the header's
+    names; `keep` of them, fewer when they would not fit), then one `header: value` line per
+    other non-empty cell, indented and wrapped to `width`."""
+    keep = max(1, min(keep, len(table.header)))
+    while keep > 1 and _widest(_lead(table, keep)) > width:
+        keep -= 1
+    lines = _lead(table, keep).splitlines()
+    out = [wrap(lines[0].rstrip(), width)]
+    for line, row in zip(lines[1:], table.rows, strict=True):
+        out.append(wrap(line.rstrip(), width))
+        for name, cell in zip(table.header[keep:], row[keep:], strict=True):
+            value = terminal_text(_text(cell))
+            if value.strip():
+                out.append(wrap(f"{INDENT}{terminal_text(name)}: {value}", width))
+    return "\n".join(out)
+
+
+def _lead(table: Table, keep: int) -> str:
+    return to_text(
+        Table(table.header[:keep], [row[:keep] for row in table.rows]), align="left", gap=2
+    )
 
 
 def to_markdown(table: Table) -> str:

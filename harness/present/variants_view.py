@@ -11,7 +11,7 @@ from typing import Literal
 
 from harness.analysis.variant_deltas import VariantComparison, format_value
 from harness.present.escaping import md_text, terminal_text
-from harness.present.tables import Table, to_json, to_markdown, to_text
+from harness.present.tables import Table, to_json, to_markdown, to_text, wrap
 
 LEGEND = (
     "delta = variant - parent; tests: exact McNemar (accuracies), paired bootstrap (other "
@@ -80,16 +80,39 @@ def delta_table(c: VariantComparison) -> Table | None:
     return Table(cols, [[r[k] for k in cols] for r in rows])
 
 
-def _text_section(c: VariantComparison) -> list[str]:
-    title = terminal_text(f"{c.variant_model} vs {c.parent} on {c.task}")
+def _text_section(c: VariantComparison, width: int | None) -> list[str]:
+    def say(line: str) -> str:
+        return wrap(terminal_text(line), width)
+
+    title = say(f"{c.variant_model} vs {c.parent} on {c.task}")
     if c.status != "compared":
-        return [title, terminal_text(f"{c.status}: {c.reason}") + "\n"]
-    lines = [title, terminal_text(_size_line(c)), *(terminal_text(f"note: {n}") for n in c.notes)]
+        return [title, say(f"{c.status}: {c.reason}") + "\n"]
+    lines = [title, say(_size_line(c)), *(say(f"note: {n}") for n in c.notes)]
     table = delta_table(c)
     if table is not None:
-        lines.append(to_text(table))
-    lines += [terminal_text(line) for line in harm_line(c)]
+        text = to_text(table)
+        fits = width is None or max(len(x) for x in text.splitlines()) <= width
+        lines += [text] if fits else _delta_lines(c, width)
+    lines += [say(line) for line in harm_line(c)]
     return [*lines, ""]
+
+
+def _delta_lines(c: VariantComparison, width: int | None) -> list[str]:
+    """Each metric's delta as one wrapped line under its suite (the table did not fit)."""
+    out: list[str] = []
+    suite = None
+    for r in _delta_rows(c):
+        if r["suite"] != suite:
+            suite = r["suite"]
+            out.append(wrap(terminal_text(f"  {suite}:"), width))
+        ci = f" {r['95% CI']}" if r["95% CI"] else ""
+        verdict = f" {r['verdict']}" if r["verdict"] else ""
+        line = (
+            f"    {r['metric']}: {r['parent']} -> {r['variant']} ({r['delta']}{ci}), "
+            f"{r['test']} n={r['n']} p={r['p']} Holm p={r['p_holm']}{verdict}"
+        )
+        out.append(wrap(terminal_text(line), width, indent="    "))
+    return out
 
 
 def _markdown_section(c: VariantComparison) -> list[str]:
@@ -104,13 +127,21 @@ def _markdown_section(c: VariantComparison) -> list[str]:
     return [*lines, ""]
 
 
-def render(comparisons: list[VariantComparison], fmt: Literal["table", "md", "json"]) -> str:
-    """Text, Markdown or JSON of the comparisons."""
+def render(
+    comparisons: list[VariantComparison],
+    fmt: Literal["table", "md", "json"],
+    *,
+    width: int | None = None,
+) -> str:
+    """Text (every line within `width`; None: no limit), Markdown or JSON of the comparisons."""
     if fmt == "json":
         return to_json([c.to_dict() for c in comparisons])
-    section = _markdown_section if fmt == "md" else _text_section
-    parts = [line for c in comparisons for line in section(c)]
+    if fmt == "md":
+        parts = [line for c in comparisons for line in _markdown_section(c)]
+        parts += [NO_VARIANTS] if not comparisons else []
+        return "\n".join([*parts, LEGEND])
+    parts = [line for c in comparisons for line in _text_section(c, width)]
     if not comparisons:
-        parts.append(NO_VARIANTS)
-    parts.append(LEGEND)
+        parts.append(wrap(NO_VARIANTS, width))
+    parts.append(wrap(LEGEND, width))
     return "\n".join(parts)

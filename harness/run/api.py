@@ -16,9 +16,8 @@ from typing import Any
 import pandas as pd  # type: ignore[import-untyped]
 import torch
 
-from harness.config.plan import model_plan, suite_registry
+from harness.config.plan import model_plan, suite_registry, task_plan
 from harness.config.spec import ModelSpec, TaskSpec
-from harness.config.tasks.catalogue import task_registry
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError
 from harness.core.metric_record import MetricRecord
@@ -68,8 +67,8 @@ class EvaluationResult:
 def _resolve_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     if isinstance(task, Task):
         return task
-    if isinstance(task, str):
-        return task_registry().load(task)()
+    if isinstance(task, str):  # a catalogue task, with its declared headline threat model
+        return task_plan(task, base_dir).load()
     from harness.config.tasks.loader import load_task
 
     loaded = load_task(TaskSpec.model_validate(dict(task)), base_dir=base_dir)

@@ -9,12 +9,17 @@ being written is simply absent and reruns on resume. Handlers are restored on ex
 Python swallows an exception raised while it runs a finalizer (`__del__`, a weakref callback,
 garbage collection): a signal that lands there would be lost, and the run would go on and exit 0.
 So the handler also latches the signal (`SignalLatch`), and the runner checks the latch between
-jobs and once more before it finishes: a caught signal always ends the run as interrupted.
+jobs and once more before it finishes: a caught signal always ends the run as interrupted. The
+"Exception ignored in ..." traceback Python would print for it is left out (the run prints its
+one line), and the latch is what tells a real signal from a KeyboardInterrupt that model code
+raised itself (`harness.core.model_calls.signal_received`: only the latter is the model's
+failure).
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +61,18 @@ class SignalLatch:
             self.signum = signum
         raise Interrupted(signum)
 
+    @property
+    def signal_name(self) -> str | None:
+        """'SIGINT' / 'SIGTERM' once a signal was caught, else None."""
+        return None if self.signum is None else signal.Signals(self.signum).name
+
+    def unraisable(self, unraisable: sys.UnraisableHookArgs, previous: object) -> None:
+        """`sys.unraisablehook` during a run: our own signal's exception, swallowed in a
+        finalizer or a C callback, is kept by the latch and not printed as a traceback."""
+        if isinstance(unraisable.exc_value, Interrupted) and self.signum is not None:
+            return
+        previous(unraisable)  # type: ignore[operator]
+
     def check(self) -> None:
         """Raise `Interrupted` again if a signal was caught (its first exception may be lost)."""
         if self.signum is not None:
@@ -70,8 +87,11 @@ def interruptible() -> Iterator[SignalLatch]:
         yield latch
         return
     previous = {s: signal.signal(s, latch.handler) for s in HANDLED}
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: latch.unraisable(unraisable, hook)
     try:
         yield latch
     finally:
+        sys.unraisablehook = hook
         for s, handler in previous.items():
             signal.signal(s, handler)

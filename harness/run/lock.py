@@ -5,7 +5,9 @@ on SIGKILL, so a crashed run never leaves a stale lock behind (the file stays; t
 not). The holder writes its pid, host and start time into the file so a refused second run can
 say who holds it. A second run into the same run folder is refused at once (exit 2) unless it
 asked to wait (`harness run --wait-lock`). Different runs in one results root write different run
-folders and need no lock between them.
+folders and need no lock between them. The lock file is opened with `O_NOFOLLOW`: a results
+folder whose `.lock` is a symbolic link is refused (the holder truncates the file), never
+written through.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from harness.core.errors import ResultsError
+from harness.store.links import open_no_follow
 
 log = logging.getLogger(__name__)
 LOCK_NAME = ".lock"
@@ -42,7 +45,8 @@ class RunLock:
 
     def __enter__(self) -> RunLock:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
+            # never through a symbolic link: the holder truncates the file to write its pid
+            fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
         except OSError as err:
             raise ResultsError(
                 f"cannot create lock file {self.path}: {err.strerror or err}"
@@ -99,8 +103,13 @@ class RunLock:
 def describe_holder(path: Path) -> str:
     """'pid N on HOST since T' from the lock file, or a generic phrase if it cannot be read."""
     try:
-        info = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
+        fd = open_no_follow(path, os.O_RDONLY)
+        try:
+            text = os.read(fd, 4096)  # a pid, a host and a time: never a whole large file
+        finally:
+            os.close(fd)
+        info = json.loads(text or b"{}")
+    except (OSError, ValueError, ResultsError):
         info = {}
     if not isinstance(info, dict) or "pid" not in info:
         return "another harness process"

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.model_calls import private_inputs
 from harness.core.task import Task
 
 
@@ -51,8 +52,9 @@ def compare(
     logit_diff = prob_diff = 0.0
     first: list[str] = []
     for batch in task.batches(batch_size):
-        la = a.logits(batch.inputs).detach().cpu().double()
-        lb = b.logits(batch.inputs).detach().cpu().double()
+        # each model reads its own copy: one writing into its input cannot change the other's
+        la = a.logits(private_inputs(batch.inputs)).detach().cpu().double()
+        lb = b.logits(private_inputs(batch.inputs)).detach().cpu().double()
         check_logits(la, num_classes=task.num_classes, model=a.name, task=task.name)
         check_logits(lb, num_classes=task.num_classes, model=b.name, task=task.name)
         logit_diff = max(logit_diff, float((la - lb).abs().max()))

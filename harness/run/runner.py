@@ -2,13 +2,17 @@
 
 The runner is the one place that catches errors per job: a failing job is recorded in the manifest
 with its cause, the run goes on (unless `fail_fast`), and the run's exit status says so. Jobs whose
-results already exist with the same key are skipped, so an interrupted run resumes where it was.
+results already exist with the same key are skipped, so an interrupted run resumes where it was;
+results of the same key in another run folder of the results folder (job_cache.py), else in the
+result cache shared by every results folder (result_cache.py), are copied in instead of rerun,
+and every job computed here is stored in that cache.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -21,8 +25,8 @@ import yaml
 from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
-from harness.core.adapter import ModelAdapter, check_fits_task
-from harness.core.errors import HarnessError, ModelCallError
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import HarnessError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -35,19 +39,29 @@ from harness.core.manifest import (
     RunManifest,
     RunStatus,
 )
+from harness.core.model_calls import keeping_process_state, model_failure, signal_received
 from harness.core.sample_table import SampleTable
 from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
+from harness.run.code_identity import code_digest
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
-from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task
+from harness.run.executors.work import (
+    Failure,
+    UnitResult,
+    WorkUnit,
+    build_adapter,
+    job_facts,
+    load_task,
+)
 from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock, RunLockedError
 from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.quiet import quiet_library_progress
 from harness.run.threads import CpuBudget, choose_threads, cpu_budget, using_threads
 from harness.store import job_cache
+from harness.store.result_cache import ResultCache, entry_key
 from harness.store.run_store import RunStore
 
 log = logging.getLogger(__name__)
@@ -112,7 +126,6 @@ class _PendingJob:
     job: Job
     key: str
     header: JobHeader  # the job record's identity part; the outcome is added when it ends
-    task: Task
     started: float
     shards: list[Shard] | None
     threads: int | None = None
@@ -153,7 +166,13 @@ class _RunState:
         return tuple(_job_entry(o) for o in self.outcome.outcomes)
 
     def finish(self, index: int, result: JobOutcome) -> bool:
-        """Record a job's outcome; True when the run must stop (fail-fast)."""
+        """Record a job's outcome; True when the run must stop (fail-fast).
+
+        A failure is recorded only when no signal arrived meanwhile: a signal whose exception
+        the job's code swallowed or turned into another one interrupts the run here instead,
+        and the job in flight is left absent (it reruns on resume)."""
+        if result.status == JobStatus.FAILED:
+            self.latch.check()
         self.finished[index] = result
         self.write(jobs=self.entries())
         if self.events.job_finished:
@@ -199,13 +218,18 @@ class Runner:
         self.device = resolve_device(plan.spec.device)
         self.plan = with_resolved_device(plan, self.device.type)
         self.wait_lock = wait_lock  # queue behind another process holding the run folder
-        self.out_dir = out_dir
+        # absolute before any model code runs: a forward calling os.chdir moves nothing
+        self.out_dir = Path(os.path.abspath(out_dir))
         self.fail_fast = fail_fast
         self.events = events or RunEvents()
         self.execution = execution or plan.spec.execution or ExecutionSpec()
         self.threads = plan.spec.threads
         self.timeout = plan.spec.timeout
         self.budget = self._cpu_budget()
+        # the result cache shared by every results folder (None: --no-cache, HARNESS_NO_CACHE)
+        self.cache = ResultCache.for_run(enabled=self.execution.cache)
+        # what the cache key holds beyond the job key: code digest, package versions, device
+        self._cache_context: dict[str, Any] | None = None
         self._adapters: dict[str, ModelAdapter | HarnessError] = {}
         self._tasks: dict[str, Task | HarnessError] = {}
 
@@ -223,6 +247,12 @@ class Runner:
                 self._adapters[name] = build_adapter(self.plan, name, self.device)
             except HarnessError as err:
                 self._adapters[name] = err
+            except Exception:
+                raise  # a bug in adapter code: the job records it with its traceback
+            except BaseException as err:  # KeyboardInterrupt, SystemExit, ... from its build
+                if signal_received():
+                    raise
+                self._adapters[name] = model_failure(name, "its build", err)
         got = self._adapters[name]
         if isinstance(got, HarnessError):
             raise got
@@ -313,7 +343,8 @@ class Runner:
             latch.check()  # a signal whose exception a finalizer swallowed still stops the run
         except KeyboardInterrupt as exc:
             state.outcome.interrupted = True
-            state.outcome.signal = changes["interrupted_by"] = signal_of(exc)
+            # the signal the handler caught, whatever exception reached this far
+            state.outcome.signal = changes["interrupted_by"] = latch.signal_name or signal_of(exc)
             state.adopt_published()
         status = self._final_status(state.outcome)
         *earlier, attempt = state.manifest.attempts
@@ -366,7 +397,8 @@ class Runner:
         for i, job in enumerate(self.plan.jobs, start=1):
             if self.events.job_started:
                 self.events.job_started(i, state.total, job)
-            prepared = self._prepare(i, job, state.store)
+            with keeping_process_state():  # the model's build may run here (its factory)
+                prepared = self._prepare(i, job, state.store, executor)
             if isinstance(prepared, JobOutcome):
                 stop = state.finish(i, prepared)
             else:
@@ -399,19 +431,29 @@ class Runner:
         """The protocol preset of the plan (recorded in every job and its key)."""
         return self.plan.protocol.ref if self.plan.protocol is not None else None
 
-    def _prepare(self, index: int, job: Job, store: RunStore) -> JobOutcome | _PendingJob:
-        """Everything the driver decides before a job runs: key, cache, skip, threads, shards."""
+    def _prepare(
+        self, index: int, job: Job, store: RunStore, executor: Executor
+    ) -> JobOutcome | _PendingJob:
+        """Everything the driver decides before a job runs: key, cache, skip, threads, shards.
+
+        What that needs of the model and the task (`JobFacts`) comes from the executor: built
+        here, or, under a time limit, in the job's worker process within the limit, so a factory
+        that never returns fails its job instead of hanging the run."""
         started = time.perf_counter()
         suite = self.plan.suites[job.suite]
+        facts = executor.prepare(
+            index,
+            job,
+            lambda: job_facts(job, suite=suite, adapter_and_task=lambda: self._resolve(job)),
+        )
+        if isinstance(facts, Failure):
+            seconds = time.perf_counter() - started
+            return JobOutcome(job, JobStatus.FAILED, seconds, facts.message, detail=facts.detail)
         key = None
         try:
-            adapter = self.adapter(job.model)
-            task = self.task(job.task)
-            # the other tasks the suite reads (shifted tasks, OOD sets): their data is in the key
-            inputs = suite.input_fingerprints(task)
             key = job_key(
-                model_identity=adapter.identity(),
-                task_fingerprint=task.fingerprint,
+                model_identity=facts.identity,
+                task_fingerprint=facts.task_summary.fingerprint,
                 suite=suite,
                 seed=self.plan.spec.seed,
                 device_type=self.device.type,
@@ -419,12 +461,16 @@ class Runner:
                 harness_version=__version__,
                 protocol=self._protocol,
                 batch_size=self.plan.spec.batch_size,
-                input_fingerprints=inputs,
+                # the other tasks the suite reads (shifted tasks, OOD sets): their data
+                input_fingerprints=facts.input_fingerprints,
+                headline=facts.task_summary.headline,
+                group_labels=facts.task_summary.group_labels,
+                group_notes=facts.task_summary.group_notes,
             )
             cached = self._cached(job, key, store)
             if cached is not None:
                 return cached
-            description = ModelDescription.model_validate(adapter.describe())
+            description = ModelDescription.model_validate(facts.description)
             threads = choose_threads(
                 requested=self.threads,
                 parameters=description.parameters,
@@ -441,19 +487,22 @@ class Runner:
                 suite_version=suite.version,
                 suite_config=suite.config.model_dump(mode="json"),
                 suite_config_hash=suite.config_hash,
-                task_summary=task.summary(),
+                task_summary=facts.task_summary,
                 model_description=description,
                 model_origin=self.plan.models[job.model].origin,
                 seed=self.plan.spec.seed,
                 device=self.device.type,
                 harness_version=__version__,
                 started=_now(),
-                **_said(protocol=self._protocol, input_fingerprints=inputs),
+                **_said(protocol=self._protocol, input_fingerprints=facts.input_fingerprints),
                 threads=threads.threads,
             )
-            check_fits_task(adapter, task)
+            if facts.refusal is not None:  # the model cannot serve the task
+                seconds = time.perf_counter() - started
+                message, detail = facts.refusal.message, facts.refusal.detail
+                return JobOutcome(job, JobStatus.FAILED, seconds, message, key, detail=detail)
             # a model that cannot be built as asked (e.g. an int8 variant without Linear layers)
-            reason = adapter.unavailable_reason or suite.skip_reason(adapter, task)
+            reason = facts.skip_reason
             if reason is not None:
                 record = header.finish(
                     JobStatus.SKIPPED, reason=reason, seconds=time.perf_counter() - started
@@ -463,19 +512,14 @@ class Runner:
             shards = None
             if is_shardable(suite):
                 shards = plan_shards(
-                    len(task),
+                    facts.samples,
                     batch_size=self.plan.spec.batch_size,
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, header, task, started, shards, threads.threads)
-        except HarnessError as err:
-            detail = err.detail if isinstance(err, ModelCallError) else None  # model code's trace
-            return JobOutcome(
-                job, JobStatus.FAILED, time.perf_counter() - started, str(err), key, detail=detail
-            )
-        except (KeyboardInterrupt, SystemExit):
-            raise
+            return _PendingJob(index, job, key, header, started, shards, threads.threads)
+        except HarnessError as err:  # the store (disk full), the description
+            return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job, err, started, key)
 
@@ -489,15 +533,68 @@ class Runner:
         dirname = store.job_dirname(job.model, job.task, job.suite, key)
         source = job_cache.find_reusable(self.out_dir, store, dirname, key)
         if source is None:
-            return None
+            return self._from_result_cache(job, key, store, dirname)
         path = job_cache.adopt(store, source)
         origin = source.path.parent.parent.name
         message = f"reused the results of run {origin} (same key; not rerun)"
         return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, path.name)
 
+    # -- the result cache shared by every results folder (harness/store/result_cache.py) -----
+    def _cache_key(self, job: Job, key: str) -> str:
+        if self._cache_context is None:
+            device = device_info(self.device)
+            device.pop("torch_threads", None)  # this process's setting, not the machine
+            self._cache_context = {
+                "code": code_digest(),
+                "packages": package_versions(),
+                "device": device,
+            }
+        return entry_key(
+            job_key=key,
+            model=job.model,
+            task=job.task,
+            suite=job.suite,
+            context=self._cache_context,
+        )
+
+    def _from_result_cache(
+        self, job: Job, key: str, store: RunStore, dirname: str
+    ) -> JobOutcome | None:
+        """The job's results copied from the shared result cache (None: a miss, or no cache)."""
+        if self.cache is None:
+            return None
+        record = self.cache.restore(
+            key=self._cache_key(job, key),
+            job_key=key,
+            names=_names(job),
+            store=store,
+            dirname=dirname,
+        )
+        if record is None:
+            return None
+        message = f"reused the results of run {record.run_id} from the result cache (same key)"
+        return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, dirname)
+
+    def _remember(self, job: Job, key: str, path: Path) -> None:
+        """Store a job this run computed in the shared result cache; a cache that cannot be
+        written is logged once and left alone for the rest of the run (the results are kept)."""
+        if self.cache is None:
+            return
+        try:
+            self.cache.save(key=self._cache_key(job, key), job_dir=path)
+        except (OSError, HarnessError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            log.warning(
+                "result cache %s cannot be written (%s); not used for the rest of this run",
+                self.cache.root,
+                reason,
+            )
+            self.cache = None
+
     def _collect(self, executor: Executor, state: _RunState) -> bool:
         """Take one finished unit; write its job when it was the last one. True: stop the run."""
         got = executor.next_done()
+        state.latch.check()  # a signal during the unit: the job in flight stays absent
         job = state.pending[got.unit.index]
         if job.done:
             return False  # a late shard of a job that already failed
@@ -530,21 +627,21 @@ class Runner:
         """Merge shards if any, attach group columns and write the job folder atomically."""
         try:
             suite = self.plan.suites[job.job.suite]
+            task = self.task(job.job.task)  # loaded here once its worker read it within the limit
             result = whole
             if job.shards is not None:
                 # the merge recomputes metrics (BLAS products among them) with the job's threads,
                 # so a sharded job's numbers equal the whole job's to the last bit
                 with using_threads(job.threads):
-                    result = merge_result(suite, job.tables, job.task, self._context())
-            table = (
-                result.table.with_groups(job.task.groups()) if result.table is not None else None
-            )
+                    result = merge_result(suite, job.tables, task, self._context())
+            table = result.table.with_groups(task.groups()) if result.table is not None else None
             seconds = time.perf_counter() - job.started
             record = job.header.finish(
                 JobStatus.COMPLETED,
                 seconds=seconds,
                 finished=_now(),
-                notes=result.notes,
+                # a group column left out of the table says why (harness groups shows it)
+                notes=[*result.notes, *task.group_problems.values()],
                 shards=len(job.shards) if job.shards is not None else None,
             )
             path = store.write_job(
@@ -554,6 +651,7 @@ class Runner:
                 artifacts=result.artifacts,
                 arrays=result.arrays,
             )
+            self._remember(job.job, job.key, path)
             return JobOutcome(
                 job.job,
                 JobStatus.COMPLETED,

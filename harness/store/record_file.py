@@ -26,8 +26,18 @@ R = TypeVar("R", bound=Record)
 def read_record(path: Path, kind: type[R]) -> R:
     """The record of type `kind` stored at `path`; any damage or mismatch is a ResultsError."""
     try:
-        raw = json.loads(path.read_text())
+        text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"results file {path} is unreadable ({err}); it was damaged") from None
+    return parse_record(text, path, kind)
+
+
+def parse_record(text: str | bytes, path: Path, kind: type[R]) -> R:
+    """The record of type `kind` in `text`, read from `path` (named in errors): the checks of
+    `read_record` on bytes already read (the result cache reads them without following links)."""
+    try:
+        raw = json.loads(text)
+    except UnicodeDecodeError as err:
         raise ResultsError(f"results file {path} is unreadable ({err}); it was damaged") from None
     except json.JSONDecodeError as err:
         raise ResultsError(

@@ -31,9 +31,9 @@ import numpy as np
 from harness.core.errors import ResultsError
 from harness.core.hashing import file_sha256
 from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManifest
-from harness.core.metric_record import MetricRecord
+from harness.core.metric_record import MetricRecord, implausible_value
 from harness.core.sample_table import SampleTable
-from harness.store import atomic
+from harness.store import atomic, links
 from harness.store.record_file import read_record, record_text
 
 TABLE_FILE = "samples.parquet"
@@ -135,18 +135,20 @@ class RunStore:
         A folder holding another run's manifest is refused (names never collide: the folder
         name keeps the run id's hash). `created` says whether this call made the folder, so a
         run that fails before its first manifest can remove it again (`discard_if_unused`).
+        Below `out_dir` (the user's choice) nothing may be a symbolic link: `runs`, the run
+        folder or anything inside it being one is refused before anything is read or written
+        there (harness/store/links.py).
         """
         run_dir = out_dir / "runs" / safe_component(run_id, RUN_FOLDER_LIMIT)
         try:
-            run_dir.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                run_dir.mkdir()
-                created = True
-            except FileExistsError:
-                created = False
-            (run_dir / "jobs").mkdir(exist_ok=True)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            links.real_dir(run_dir.parent)
+            created = not run_dir.exists() and not links.is_link(run_dir)
+            links.real_dir(run_dir)
+            links.refuse_links_in(run_dir)
+            links.real_dir(run_dir / "jobs")
             probe = run_dir / f".write-probe-{os.getpid()}"
-            probe.write_bytes(b"")
+            os.close(links.open_no_follow(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
             probe.unlink()
         except OSError as err:
             raise ResultsError(
@@ -172,20 +174,21 @@ class RunStore:
         writer is alive (before the run lock is held); holding the lock, nobody else writes.
         """
         candidates = [
-            p for p in self.jobs_dir.glob(".*") if p.is_dir() and p.name.startswith(_LEFTOVER_DIRS)
+            p
+            for p in self.jobs_dir.glob(".*")
+            if p.name.startswith(_LEFTOVER_DIRS) and (p.is_dir() or links.is_link(p))
         ]
         candidates += [
-            p for p in self.run_dir.glob(".*") if p.is_file() and _LEFTOVER_FILE.match(p.name)
+            p
+            for p in self.run_dir.glob(".*")
+            if _LEFTOVER_FILE.match(p.name) and (p.is_file() or links.is_link(p))
         ]
         removed = []
         for path in candidates:
             pid = _pid_in(path.name)
             if pid == os.getpid() or (dead_only and (pid is None or _pid_alive(pid))):
                 continue
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            links.remove_entry(path)  # a link is unlinked, never followed
             removed.append(path)
         return removed
 
@@ -238,6 +241,8 @@ class RunStore:
         tmp = self.jobs_dir / f".tmp-{name}-{os.getpid()}"
         current = tmp
         try:
+            links.refuse_link(self.jobs_dir)
+            links.refuse_link(tmp)
             if tmp.exists():
                 shutil.rmtree(tmp)
             tmp.mkdir(parents=True)
@@ -269,10 +274,12 @@ class RunStore:
             current = final
             atomic.publish_dir(tmp, final)
         except OSError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
+            links.remove_entry(tmp)
             raise _write_error(current, err) from None
+        except links.LinkRefusedError:
+            raise  # the link is left as it is (it may be another process's doing)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            links.remove_entry(tmp)
             raise
         return final
 
@@ -421,6 +428,9 @@ def _checked_metric(d: Any, i: int, path: Path) -> dict[str, Any]:
     if wrong:
         key, want = wrong[0]
         raise _metrics_damaged(path, f"{where} has {key} {_kind(d.get(key))}, not {want}")
+    problem = implausible_value(d["value"], d["unit"], d.get("ci"), d.get("ci_method"))
+    if problem:
+        raise _metrics_damaged(path, f"{where} has {problem}")
     return d
 
 
@@ -455,6 +465,8 @@ def find_run_dirs(root: Path) -> list[Path]:
         raise ResultsError(
             f"results folder {root} does not exist; run `harness run` first or pass a folder"
         )
+    if not root.is_dir():
+        raise ResultsError(f"results folder {root} is not a folder; pass a results or run folder")
     if (root / "manifest.json").is_file():
         return [root]
     base = root / "runs" if (root / "runs").is_dir() else root

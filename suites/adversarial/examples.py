@@ -2,10 +2,10 @@
 
 Which samples: a seeded, label-stratified draw (`harness.core.subsets`, purpose
 `adversarial/examples`) of `k` samples among those the ensemble broke at the main budget (the
-largest eps of the first norm). The pool keeps, per class, only the `k` broken samples with the
-smallest subset keys seen so far; the stratified draw takes the smallest keys within each class and
-never more than `k` from one class, so the pool always holds the chosen samples while memory stays
-at `k` examples per class.
+task's headline threat model when attacked, else the largest eps of the first norm). The pool
+keeps, per class, only the `k` broken samples with the smallest subset keys seen so far; the
+stratified draw takes the smallest keys within each class and never more than `k` from one class,
+so the pool always holds the chosen samples while memory stays at `k` examples per class.
 
 What is stored (`SuiteResult.arrays`, `arrays.npz` in the job folder, checksummed): `adv_clean` and
 `adv_perturbed` float32 (k, *input_shape) in the task's bounds, `adv_label`, `adv_clean_pred`,

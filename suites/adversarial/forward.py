@@ -10,9 +10,11 @@ Every native attack calls the model through `Forward`, never `module(x)` directl
 - for a nondeterministic forward pass (a randomised defence) every gradient is the mean over `draws`
   passes and every decision is the argmax of the mean softmax over `draws` passes (EOT), the
   standard way to attack and to score a randomised model (Athalye et al. 2018);
-- the module always gets a copy of the attack's tensor (a non-leaf copy on the gradient path), so a
-  model that edits its input in place never changes what an attack, the verifier or another model
-  sees, and autograd follows the edit; a failure inside the model's own code (an in-place edit of a
+- a model that edits its input in place never changes what an attack, the verifier or another
+  model sees: the adapter path gets its copy from the runner's `CheckedAdapter`
+  (harness/core/model_calls.py, `private_inputs`); the module path, which calls the network
+  directly, makes its own (a clone without a graph, a non-leaf copy on the gradient path,
+  so autograd follows the edit); a failure inside the model's own code (an in-place edit of a
   tensor autograd still needs, a raise) stops the job with one line naming the model and the fix.
 """
 
@@ -73,11 +75,12 @@ class Forward:
     def _module_once(self, x: torch.Tensor) -> torch.Tensor:
         assert self.module is not None
         with torch.inference_mode(), self._calling("its forward pass"):
+            # the network is called directly: it gets its own copy, as CheckedAdapter gives one
             return self.checked(self.module(x.clone()), len(x))
 
     def _adapter_once(self, x: torch.Tensor) -> torch.Tensor:
-        # a copy: a model that edits its input in place must not change the attack's tensor
-        return self.checked(self.adapter.logits(x.clone()), len(x)).to(x.device)
+        # the runner's CheckedAdapter hands the model its own copy (private_inputs)
+        return self.checked(self.adapter.logits(x), len(x)).to(x.device)
 
     def _calling(self, during: str) -> AbstractContextManager[None]:
         return _calling(self.name, f"{during} under adversarial attack")

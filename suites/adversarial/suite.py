@@ -27,6 +27,7 @@ from harness.core.errors import ConfigError
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
+from harness.core.threat_model import headline_budget
 from suites.adversarial import validity_checks as vc
 from suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
@@ -265,17 +266,19 @@ def _subset_task(task: Task, n: int | None, seed: int) -> Task:
 def _example_pool(
     k: int, task: Task, plan: AttackPlan, epsilons: dict[Norm, list[float]], seed: int
 ) -> ExamplePool | None:
-    """The pool for the stored examples: the largest eps of the first norm attacked."""
+    """The pool for the stored examples: the task's headline threat model when attacked, else
+    the largest eps of the first norm attacked."""
     norm = next((nm for nm in NORMS if plan.norm_infos(nm)), None)
     if k == 0 or norm is None:
         return None
+    norm, eps = headline_budget(task.headline, epsilons) or (norm, epsilons[norm][-1])
     return ExamplePool(
         k=k,
         seed=seed,
         sample_ids=task.sample_ids,
         labels=task.labels,
         norm=norm,
-        eps=epsilons[norm][-1],
+        eps=eps,
     )
 
 

@@ -48,24 +48,49 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def bin_values(values: np.ndarray, edges: Sequence[float], *, column: str) -> np.ndarray:
-    """Labels `[lo, hi)` of the bins holding each value; values outside the edges are an error."""
+def bin_values(
+    values: np.ndarray,
+    edges: Sequence[float],
+    *,
+    column: str,
+    key: str | None = None,
+    where: str = "the data",
+) -> np.ndarray:
+    """Labels `[lo, hi)` of the bins holding each value; values outside the edges are an error
+    naming the column, `where` (the split) and `key` (the setting that gave the edges)."""
+    key = key or f"suites.fairness.bins.{column}"
     edges_arr = np.asarray(edges, dtype=np.float64)
     if len(edges_arr) < 2 or np.any(np.diff(edges_arr) <= 0):
         raise ConfigError(
-            f"suites.fairness.bins.{column}: bin edges must be at least two increasing numbers "
-            f"(got {list(edges)})"
+            f"{key}: bin edges must be at least two increasing numbers (got {list(edges)})"
         )
     pos = np.searchsorted(edges_arr, values, side="right") - 1
     outside = (pos < 0) | (pos >= len(edges_arr) - 1)
     if outside.any():
         bad = values[outside][0]
         raise DatasetError(
-            f"group column {column!r} has {int(outside.sum())} values outside the bin edges "
-            f"{list(edges)} (e.g. {bad}); widen suites.fairness.bins.{column}"
+            f"group column {column!r} has {int(outside.sum())} of {len(values)} values in {where} "
+            f"outside the bin edges [{', '.join(map(_fmt, edges_arr))}] of {key} (e.g. {_fmt(bad)}); "
+            f"widen {key} to cover every value (the last edge is excluded)"
         )
     labels = np.array(bin_labels(list(edges_arr)), dtype=object)
     return labels[pos]
+
+
+def numeric_values(values: pd.Series, *, column: str, key: str, where: str) -> np.ndarray:
+    """A group column as float64 for binning: numbers (integer or float) as they are, text that
+    reads as numbers (an integer column a loader kept as text) parsed; other text is an error."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(np.float64)
+    parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        raise ConfigError(
+            f"{key}: group column {column!r} in {where} is not numeric ({int(bad.sum())} of "
+            f"{len(values)} values are not numbers, e.g. {values[bad].iloc[0]!r}); bin edges "
+            "apply to numeric columns only"
+        )
+    return parsed.to_numpy(np.float64)
 
 
 def group_labels(
@@ -74,13 +99,18 @@ def group_labels(
     *,
     bins: Mapping[str, Sequence[float]],
     available: Sequence[str],
-    split: str,
+    where: str,
+    bins_keys: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """String group labels per sample (indexed by sample id); binned columns renamed `<col>_bin`."""
+    """String group labels per sample (indexed by sample id); binned columns renamed `<col>_bin`.
+
+    `where` names the split in messages (`the evaluation split of task 'adult'`); `bins_keys`
+    the setting each column's edges came from (default `suites.fairness.bins.<col>`).
+    """
     missing = [c for c in columns if c not in dataset.column_names]
     if missing:
         raise DatasetError(
-            f"group column {missing[0]!r} is not in the {split} split; available columns: "
+            f"group column {missing[0]!r} is not in {where}; available columns: "
             f"{', '.join(available) or '(none)'}"
         )
     raw = dataset.select_columns([SAMPLE_ID, *columns]).to_pandas().set_index(SAMPLE_ID)
@@ -90,16 +120,13 @@ def group_labels(
         blank = values.isna() | (values.astype(str).str.strip() == "")
         if blank.any():
             raise DatasetError(
-                f"group column {col!r} has {int(blank.sum())} missing values in the {split} split "
+                f"group column {col!r} has {int(blank.sum())} missing values in {where} "
                 f"(e.g. sample {blank[blank].index[0]!r}); fill or drop them before a fairness run"
             )
         if col in bins:
-            if not pd.api.types.is_numeric_dtype(values):
-                raise ConfigError(
-                    f"suites.fairness.bins.{col}: column {col!r} is not numeric; only continuous "
-                    "attributes take bin edges"
-                )
-            out[binned_name(col)] = bin_values(values.to_numpy(np.float64), bins[col], column=col)
+            key = (bins_keys or {}).get(col, f"suites.fairness.bins.{col}")
+            numbers = numeric_values(values, column=col, key=key, where=where)
+            out[binned_name(col)] = bin_values(numbers, bins[col], column=col, key=key, where=where)
         elif is_continuous(dataset, col):
             raise ConfigError(
                 f"group column {col!r} is continuous; give bin edges in suites.fairness.bins.{col} "

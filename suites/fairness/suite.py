@@ -106,6 +106,16 @@ class FairnessSuite(Suite):
         assert isinstance(self.config, FairnessConfig)
         return {**{k: list(v) for k, v in task.group_bins.items()}, **self.config.bins}
 
+    def _bins_keys(self, task: Task) -> dict[str, str]:
+        """The setting that gave each column's bin edges (the suite's bins override the task's)."""
+        assert isinstance(self.config, FairnessConfig)
+        return {
+            c: f"suites.fairness.bins.{c}"
+            if c in self.config.bins
+            else f"group_bins.{c} of task {task.name!r}"
+            for c in self._bins(task)
+        }
+
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         assert isinstance(self.config, FairnessConfig)
         _refuse_non_attributes(self.config, task)
@@ -182,15 +192,23 @@ class FairnessSuite(Suite):
         assert isinstance(self.config, FairnessConfig)
         raw_groupings = requested_groupings(self.config, task)
         columns = list(dict.fromkeys(c for g in raw_groupings for c in g))
+        task.check_groups(columns)  # a group column with empty cells fails this job alone
         bins = {c: e for c, e in self._bins(task).items() if c in columns}
         available = data_columns(task)
-        labels = group_labels(task.data, columns, bins=bins, available=available, split="test")
+        labels = group_labels(
+            task.data,
+            columns,
+            bins=bins,
+            available=available,
+            where=f"the evaluation split of task {task.name!r}",
+            bins_keys=self._bins_keys(task),
+        )
         rename = {c: binned_name(c) if c in bins else c for c in columns}
         groupings: list[Grouping] = [tuple(rename[c] for c in g) for g in raw_groupings]
         return _Groups(columns=columns, bins=bins, labels=labels, groupings=groupings)
 
-    @staticmethod
     def _train_coverage(
+        self,
         task: Task,
         columns: list[str],
         bins: Mapping[str, Sequence[float]],
@@ -201,7 +219,12 @@ class FairnessSuite(Suite):
         if task.train is None or not set(columns) <= set(task.train.column_names):
             return {}
         train_groups = group_labels(
-            task.train, columns, bins=bins, available=task.train.column_names, split="train"
+            task.train,
+            columns,
+            bins=bins,
+            available=task.train.column_names,
+            where=f"the training split of task {task.name!r}",
+            bins_keys=self._bins_keys(task),
         )
         out: dict[str, list[str]] = {}
         for grouping in groupings:

@@ -111,7 +111,7 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_plugin_shows_in_harness_list(
     plugin_on_path: Path, capsys, what: str, name: str, doc: str
 ) -> None:  # noqa: ANN001
-    assert main(["list", what]) == 0
+    assert main(["list", what, "--width", "0"]) == 0  # one line per entry
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(name + " "))
     assert "entry-point harness-echo-plugin" in line and doc in line
 

@@ -116,7 +116,7 @@ def test_galleries_follow_the_array_convention(results: Path) -> None:
     assert all(label is not None for label in gallery.labels)
     assert len(gallery.predictions) == 2 * 4 * 3  # clean (severity 0) and every corruption
     adv = fd.adversarial_gallery(jobs[("good-model", "adversarial")])
-    assert adv is not None and adv.attack == "linf_pgd" and adv.eps == 0.1
+    assert adv is not None and adv.attacks == ["linf_pgd"] * 4 and adv.eps == 0.1
     assert adv.clean.shape == adv.perturbed.shape == (4, 1, 8, 8)
     assert np.abs(adv.perturbed - adv.clean).max() <= 0.1 + 1e-6
     assert fd.corruption_gallery(jobs[("good-model", "accuracy")]) is None

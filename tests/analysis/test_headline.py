@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.caveats import caveats, excluded, flag_reason, is_upper_bound
-from harness.analysis.headline import headline_board, read_outcomes
+from harness.analysis.headline import headline_board, majority_share, read_outcomes
 from harness.analysis.leaderboard import build_boards
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
+from harness.core.threat_model import ThreatModel
 from tests.present.synthetic import FAILED_MESSAGE, FORMULA, HOSTILE, write_synthetic_run
 
 MODELS = {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88, "bound-model": 0.85}
@@ -61,7 +62,11 @@ def test_headline_columns_and_cells(results: Path) -> None:
         "throughput",
     ]
     robust = head.columns[2]
-    assert robust.detail == "linf_pgd, linf eps 0.1"  # the largest budget of the first norm
+    # no headline threat model stored: the largest budget of the first norm, said so
+    assert robust.threat is None and robust.label == "robust accuracy"
+    assert robust.detail == (
+        "linf_pgd, L-inf 0.1: the largest budget run (the task declares no headline threat model)"
+    )
     assert [r.model for r in head.rows] == [r.model for r in board.rows]
     for row in head.rows:
         for cell in row.cells:
@@ -105,3 +110,65 @@ def test_ties_are_shared_and_all_tied_is_said(results: Path) -> None:
     clean = head.columns[0]
     assert not clean.all_tied and "McNemar" in clean.method
     assert head.rows[-1].cells[0].rank != 1  # the 0.6 model is significantly behind
+
+
+LINF_05 = ThreatModel(norm="linf", eps=0.05)
+L2_05 = ThreatModel(norm="l2", eps=0.5)
+
+
+def test_robust_columns_follow_the_stored_headline(tmp_path: Path) -> None:
+    """One robust column per headline threat model the jobs stored, named by it; a threat
+    model the run did not attack has a column whose cells say so, with the budgets run."""
+    root = tmp_path / "res"
+    write_synthetic_run(root, models={"a": 0.9, "b": 0.5}, headline=(LINF_05, L2_05))
+    (board,) = build_boards(root)
+    assert board.headline == (LINF_05, L2_05)
+    head = headline_board(board, read_outcomes(root))
+    robust = [c for c in head.columns if c.id == "robust_acc"]
+    assert [c.label for c in robust] == [
+        "robust accuracy at L-inf 0.05",
+        "robust accuracy at L2 0.5",
+    ]
+    assert [c.threat for c in robust] == [LINF_05, L2_05]
+    at = head.columns.index(robust[0])
+    for row in head.rows:
+        record = row.cells[at].record
+        assert record is not None and record.context["eps"] == 0.05
+    missing = head.rows[0].cells[head.columns.index(robust[1])]
+    assert missing.record is None
+    assert missing.missing == "not attacked at L2 0.5 (budgets run: L-inf 0.05, L-inf 0.1)"
+    verdict = head.verdicts[at]
+    assert verdict.best[0][0] == "a" and verdict.runner_up is not None
+    assert verdict.runner_up[0] == "b"
+    assert verdict.versus is not None and verdict.versus.test == "mcnemar_exact"
+    assert verdict.versus_p is not None and verdict.versus_p < 0.05
+
+
+def test_a_column_where_every_model_is_at_chance_says_so(tmp_path: Path) -> None:
+    """Robust accuracy far below the most common class's share: at chance; clean is not."""
+    root = tmp_path / "res"
+    write_synthetic_run(
+        root, models={"a": 0.2, "b": 0.15}, headline=(ThreatModel(norm="linf", eps=0.1),)
+    )
+    (board,) = build_boards(root)
+    head = headline_board(board, read_outcomes(root))
+    robust = next(c for c in head.columns if c.id == "robust_acc")
+    clean = head.columns[0]
+    assert robust.chance is not None and 0.1 <= robust.chance < 0.2  # ten classes, 200 samples
+    assert robust.at_chance  # 0.2 x 0.3 = 0.06 expected: below the largest class share
+    assert clean.chance is not None and not clean.at_chance
+
+
+def test_majority_share_counts_each_sample_once() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "sample_id": ["a", "b", "c", "a", "b", "c"],
+            "condition": ["clean"] * 3 + ["x"] * 3,
+            "label": [0, 0, 1, 0, 0, 1],
+        }
+    )
+    assert majority_share(frame, "clean") == pytest.approx(2 / 3)
+    assert majority_share(frame, "missing") == pytest.approx(2 / 3)  # every sample
+    assert majority_share(frame.assign(label=-1), "clean") is None  # unlabeled

@@ -20,13 +20,16 @@ def _series(values: list[bool] | np.ndarray) -> pd.Series:
 
 
 def _rec(
-    value: float, metric: str = "top1_acc", ci: tuple[float, float] | None = None
+    value: float,
+    metric: str = "top1_acc",
+    ci: tuple[float, float] | None = None,
+    unit: str = "fraction",
 ) -> MetricRecord:
     return MetricRecord(
         suite="accuracy",
         metric=metric,
         value=value,
-        unit="fraction",
+        unit=unit,
         higher_is_better=True,
         n=100,
         ci=ci,
@@ -123,16 +126,18 @@ def test_flagged_and_upper_bound_numbers_never_rank_above_trustworthy_ones() -> 
 
 
 def test_unstable_timing_is_inconclusive() -> None:
-    a = replace(_rec(900.0, ci=(100.0, 1000.0)), flags=("unstable_timing",))
-    res = paired_tests.compare_records(_ev(a), _ev(_rec(1.3, ci=(1.2, 1.4))), seed=0, name="t")
+    rate = "samples/s"
+    a = replace(_rec(900.0, ci=(100.0, 1000.0), unit=rate), flags=("unstable_timing",))
+    b = _rec(1.3, ci=(1.2, 1.4), unit=rate)
+    res = paired_tests.compare_records(_ev(a), _ev(b), seed=0, name="t")
     assert res.test == "inconclusive" and res.p_value is None
 
 
 def test_mann_whitney_on_rounds_matches_scipy() -> None:
     rng = np.random.default_rng(0)
     fast, slow = rng.normal(100, 3, 8), rng.normal(90, 3, 8)
-    ev_a = paired_tests.Evidence(record=_rec(100.0), rounds=fast)
-    ev_b = paired_tests.Evidence(record=_rec(90.0), rounds=slow)
+    ev_a = paired_tests.Evidence(record=_rec(100.0, unit="samples/s"), rounds=fast)
+    ev_b = paired_tests.Evidence(record=_rec(90.0, unit="samples/s"), rounds=slow)
     res = paired_tests.compare_records(ev_a, ev_b, seed=0, name="t")
     assert res.test == "mann_whitney_rounds"
     assert res.p_value == pytest.approx(stats.mannwhitneyu(fast, slow).pvalue)

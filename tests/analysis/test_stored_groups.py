@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 
 import pytest
 
-from harness.analysis.stored_groups import GroupQuery, stored_group_rows
+from harness.analysis.stored_groups import GroupQuery, repeated_jobs, stored_group_rows
+from harness.cli.main import main
 from harness.core.errors import ResultsError
 from tests.present.synthetic import write_synthetic_run
 
@@ -44,3 +48,53 @@ def test_missing_condition_is_an_error_naming_the_tables(results: Path) -> None:
         stored_group_rows(results, named)
     with pytest.raises(ResultsError, match="match --model zzz; available: a x digits x"):
         stored_group_rows(results, GroupQuery(model="zzz"))
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One results folder holding two runs of the same models (other numbers in each)."""
+    root = tmp_path_factory.mktemp("two-runs") / "res"
+    write_synthetic_run(root, run_id="first-1", models={"a": 0.9, "b": 0.6}, seed=1)
+    write_synthetic_run(root, run_id="second-2", models={"a": 0.5, "b": 0.6}, seed=2)
+    return root
+
+
+def test_two_runs_of_one_model_are_kept_apart(two_runs: Path) -> None:
+    query = GroupQuery(model="a", suite="accuracy", resamples=0)
+    rows = stored_group_rows(two_runs, query)
+    keys = [(r["run"], r["group"], r["metric"]) for r in rows]
+    assert len(keys) == len(set(keys))  # no two rows share a key
+    assert {r["run"] for r in rows} == {"first-1", "second-2"}
+    assert repeated_jobs(rows) == {"a x digits x accuracy": ["first-1", "second-2"]}
+    one = stored_group_rows(two_runs, GroupQuery(model="a", run="second-2", resamples=0))
+    assert {r["run"] for r in one} == {"second-2"} and repeated_jobs(one) == {}
+    with pytest.raises(
+        ResultsError, match="--run third: no run of that id under .*first-1, second-2"
+    ):
+        stored_group_rows(two_runs, GroupQuery(run="third"))
+
+
+def test_cli_shows_the_run_column_only_when_a_job_has_two_runs(
+    two_runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["groups", str(two_runs), "--model", "a", "--suite", "accuracy", "--resamples", "0"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    header = captured.out.splitlines()[0].split()
+    assert header[:5] == ["model", "task", "suite", "run", "condition"]
+    lines = captured.out.splitlines()
+    assert sum("first-1" in ln for ln in lines) == sum("second-2" in ln for ln in lines) > 0
+    assert "a x digits x accuracy: 2 runs in this folder (first-1, second-2)" in captured.err
+    assert "pick one with --run" in captured.err
+    assert main([*args, "--run", "first-1"]) == 0
+    captured = capsys.readouterr()
+    assert "run" not in captured.out.splitlines()[0].split() and captured.err == ""
+    assert main([*args, "--run", "first-1", "--format", "csv"]) == 0  # CSV always names the run
+    table = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert table[0][:4] == ["model", "task", "suite", "run"]
+    assert len(table) > 1 and all(line[3] == "first-1" for line in table[1:])
+    assert main([*args, "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["run"] for r in records} == {"first-1", "second-2"}
+    assert main([*args, "--run", "nope"]) == 2
+    assert "error: --run nope: no run of that id" in capsys.readouterr().err

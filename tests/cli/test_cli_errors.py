@@ -215,10 +215,11 @@ def test_unwritable_output_folder(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    code, err = run_err(capsys, "run", tiny_spec, "--out", blocker)
-    assert code == 2
-    (line,) = error_lines(err)
-    assert f"cannot write results to {blocker}" in line
+    for out in (blocker, blocker / "sub"):  # checked before the plan, nothing created
+        code, err = run_err(capsys, "run", tiny_spec, "--out", out)
+        assert code == 2
+        (line,) = error_lines(err)
+        assert f"--out {out}" in line and f"{blocker} is a file, not a folder" in line
     assert blocker.read_text() == "not a folder"
 
 

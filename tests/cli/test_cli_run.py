@@ -24,13 +24,14 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
     }
 
 
-def test_run_writes_results_and_prints_leaderboard(
+def test_run_writes_results_and_prints_the_headline(
     tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    assert run_cli("run", tiny_spec, "--out", out) == 0
+    assert run_cli("run", tiny_spec, "--out", out, "--width", "0") == 0
     captured = capsys.readouterr()
-    assert "lin-a" in captured.out and "top1_acc" in captured.out
+    assert "digits (n = 120)" in captured.out and "clean accuracy:" in captured.out
+    assert "lin-a" in captured.out and "harness leaderboard" in captured.out
     run_dirs = list((out / "runs").iterdir())
     assert len(run_dirs) == 1
     manifest = json.loads((run_dirs[0] / "manifest.json").read_text())

@@ -1,5 +1,6 @@
 """Terminal leaderboards fit the terminal: wide boards split into column blocks that repeat the
-position, rank and model; legend and notes wrap (a quickstart line was 1,013 characters)."""
+position and model (the rank column, named after the column it ranks on, is shown once); legend
+and notes wrap (a quickstart line was 1,013 characters)."""
 
 from __future__ import annotations
 

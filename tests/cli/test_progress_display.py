@@ -87,7 +87,8 @@ def test_live_line_is_redrawn_and_cut_to_the_terminal_width() -> None:
     assert len(redraws) == 3
     assert all(len(r.rstrip("\n")) <= 39 for r in redraws[:2])
     assert redraws[1].endswith("…")
-    assert redraws[2] == "[1/1] digits-cnn × digits × adversarial: FAILED: timed out\n"
+    # the outcome stays in the terminal: wrapped to its width, not cut
+    assert redraws[2] == "[1/1] digits-cnn × digits × adversarial:\n    FAILED: timed out\n"
 
 
 def test_a_run_in_a_log_shows_each_job_once(
@@ -101,10 +102,23 @@ def test_a_run_in_a_log_shows_each_job_once(
     assert len([ln for ln in lines if ln.startswith("[")]) == 2
 
 
-def _csv_spec(write_spec: Callable[[str], Path], folder: Path) -> Path:
-    """A local CSV task: datasets reads it with its csv builder ('Generating ... split' bars)."""
-    rows = ["f0,f1,label"] + [f"{i % 7},{i % 5},{i % 2}" for i in range(60)]
-    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+def _bars_spec(write_spec: Callable[[str], Path], folder: Path) -> Path:
+    """A local Parquet image task: datasets reads it with its parquet builder ('Generating ...
+    split' bars; tables of other kinds are read by Arrow directly and draw none)."""
+    import io as bytes_io
+
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    images = []
+    for i in range(60):
+        buffer = bytes_io.BytesIO()
+        Image.fromarray(np.full((8, 8), i * 4, dtype=np.uint8)).save(buffer, format="PNG")
+        images.append(buffer.getvalue())
+    pd.DataFrame({"image": images, "label": [i % 10 for i in range(60)]}).to_parquet(
+        folder / "data.parquet"
+    )
     return write_spec(
         f"""
         name: quiet
@@ -112,15 +126,14 @@ def _csv_spec(write_spec: Callable[[str], Path], folder: Path) -> Path:
         bootstrap_resamples: 0
         tasks:
           - name: local
-            source: {folder / "data.csv"}
-            modality: tabular
-            feature_columns: [f0, f1]
-            bounds: [0, 10]
+            source: {folder / "data.parquet"}
+            modality: image
+            input_column: image
+            num_classes: 10
         models:
           - name: tab
-            factory: tests.fixture_models:linear_tabular
-            factory_args: {{features: 2}}
-            input_shape: [2]
+            factory: tests.fixture_models:linear_digits
+            input_shape: [1, 8, 8]
         suites:
           accuracy: {{}}
         """
@@ -140,7 +153,7 @@ def test_third_party_bars_are_silenced(
 
     monkeypatch.delenv("HF_DATASETS_DISABLE_PROGRESS_BARS", raising=False)
     datasets.enable_progress_bars()  # as in a fresh process: an earlier test may have silenced
-    spec = _csv_spec(write_spec, tmp_path)
+    spec = _bars_spec(write_spec, tmp_path)
     argv = {
         "run": ["run", str(spec), "--out", str(tmp_path / "out")],
         "parity": ["parity", str(spec), "--models", "tab,tab", "--task", "local"],
@@ -152,7 +165,7 @@ def test_third_party_bars_are_silenced(
 
 def test_verbose_keeps_third_party_bars(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
     """`--verbose` leaves datasets' bars alone (a fresh process: bars are process-wide state)."""
-    spec = _csv_spec(write_spec, tmp_path)
+    spec = _bars_spec(write_spec, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_DATASETS_DISABLE")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(spec.parent)])
     done = subprocess.run(
@@ -165,3 +178,102 @@ def test_verbose_keeps_third_party_bars(write_spec: Callable[[str], Path], tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Generating" in done.stderr and "split" in done.stderr
+
+
+def _record_while_running(live: bool) -> str:
+    """A warning logged (and one warned) while a job shows progress: what the stream holds."""
+    import logging
+    import warnings
+
+    clock = Clock()
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=live, interval=30.0, clock=clock, width=lambda: 200)
+    events = display.events()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    saved = root.handlers
+    root.handlers = [handler]
+    try:
+        with display.beside_logs():
+            events.job_started(1, 2, JOB)
+            clock.now += 1  # past the redraw interval
+            JobProgress(1, 2, JOB, events.progress, clock=clock)(10, "fgsm", 100)
+            logging.getLogger("harness.test").warning("a record")
+            warnings.warn("a warning", UserWarning, stacklevel=1)
+            clock.now += 1
+            events.job_finished(1, 2, JobOutcome(JOB, JobStatus.COMPLETED, 1.0, "", "k", "d"))
+    finally:
+        root.handlers = saved
+    return err.getvalue()
+
+
+def test_log_records_never_land_on_the_live_line() -> None:
+    out = _record_while_running(live=True)
+    live = "[1/2] digits-cnn × digits × adversarial: fgsm, 10/100 samples"
+    before, after = out.split("WARNING harness.test: a record", 1)
+    assert before.endswith("\r\x1b[K") and live in before  # the live line was cleared first
+    assert after.startswith("\n\r\x1b[K[1/2]") and live in after  # and redrawn below the record
+    assert "UserWarning: a warning" in after  # a Python warning goes through the same path
+
+
+def test_log_records_end_an_open_plain_line_first() -> None:
+    out = _record_while_running(live=False)
+    lines = out.splitlines()
+    assert lines[0] == "[1/2] digits-cnn × digits × adversarial ..."
+    assert lines[1] == "WARNING harness.test: a record"
+    assert lines[-1] == "[1/2] digits-cnn × digits × adversarial: done in 1.0 s"
+
+
+def test_library_warnings_and_records_are_quiet_unless_verbose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+    import warnings
+
+    from harness.run import quiet
+
+    monkeypatch.setattr(logging.getLogger(), "level", logging.WARNING)
+    for name in quiet.THIRD_PARTY:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet.quiet_library_warnings()
+        warnings.warn_explicit("deprecated", FutureWarning, "x.py", 1, module="torch.nn.modules")
+        warnings.warn_explicit("ours", UserWarning, "y.py", 1, module="harness.config.plan")
+        warnings.warn_explicit(
+            "Trying to unpickle estimator LogisticRegression from version 1.0",
+            UserWarning,
+            "z.py",
+            1,
+            module="sklearn.base",
+        )
+    assert [str(w.message)[:20] for w in seen] == ["ours", "Trying to unpickle e"]
+    assert logging.getLogger("datasets").getEffectiveLevel() == logging.ERROR
+    assert logging.getLogger("harness").getEffectiveLevel() == logging.WARNING
+
+
+def test_a_skip_reason_is_written_once() -> None:
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=False, width=lambda: 200)
+    reason = "task 'digits' has no group columns (sensitive attributes)"
+    for i in (1, 2, 3):
+        job = Job(model=f"m{i}", task="digits", suite="fairness")
+        display.started(i, 3, job)
+        display.finished(i, 3, JobOutcome(job, JobStatus.SKIPPED, message=reason))
+    lines = err.getvalue().splitlines()
+    assert lines[0] == f"[1/3] m1 × digits × fairness ... skipped: {reason}"
+    assert lines[1:] == [
+        "[2/3] m2 × digits × fairness ... skipped: same reason as [1/3]",
+        "[3/3] m3 × digits × fairness ... skipped: same reason as [1/3]",
+    ]
+
+
+def test_plain_lines_wrap_to_the_width() -> None:
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=False, width=lambda: 60)
+    display.started(1, 1, JOB)
+    display.finished(1, 1, JobOutcome(JOB, JobStatus.FAILED, message="x " * 60))
+    lines = err.getvalue().splitlines()
+    assert len(lines) > 1 and max(len(line) for line in lines) <= 60
+    assert lines[0].startswith("[1/1] digits-cnn × digits × adversarial ... FAILED: x")

@@ -124,7 +124,7 @@ def test_cli_protocol_with_a_spec_is_refused(
 
 
 def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list", "protocols"]) == 0
+    assert main(["list", "protocols", "--width", "0"]) == 0  # one line per protocol
     out = capsys.readouterr().out
     for name in protocols.PROTOCOLS:
         assert f"{name} v1" in out

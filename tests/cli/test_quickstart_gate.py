@@ -158,6 +158,7 @@ def test_without_a_policy_speed_is_gated_only_on_the_same_hardware(
     capsys.readouterr()
     code = main(
         ["check", "--baseline", str(baseline), "--current", str(run), "--policy", str(policy)]
+        + ["--width", "0"]  # one line per check, unwrapped
     )
     assert code == 0
     out = capsys.readouterr().out

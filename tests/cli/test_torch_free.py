@@ -1,5 +1,5 @@
-"""The results side runs on any CPU box: leaderboard, report, check, groups and variants work
-with torch (and the suites, adapters and zoo that need it) blocked from import."""
+"""The results side runs on any CPU box: leaderboard, report, check, groups, variants and cache
+work with torch (and the suites, adapters and zoo that need it) blocked from import."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         ("groups", str(BASELINE), "--task", "diabetes", "--suite", "fairness"),
         ("variants", str(BASELINE)),
         ("check", "--baseline", str(BASELINE), "--current", str(BASELINE), "--policy", str(POLICY)),
+        ("cache",),
     ],
-    ids=["leaderboard", "leaderboard-csv", "groups", "variants", "check"],
+    ids=["leaderboard", "leaderboard-csv", "groups", "variants", "check", "cache"],
 )
 def test_results_commands_run_without_torch(args: tuple[str, ...]) -> None:
     done = _run(*args)
@@ -69,7 +70,7 @@ HEAVY = BLOCKER.replace(
 @pytest.mark.parametrize("what", ["models", "tasks", "suites", "adapters"])
 def test_list_imports_no_torch_nor_datasets(what: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", HEAVY, "list", what],
+        [sys.executable, "-c", HEAVY, "list", what, "--width", "0"],  # one line per entry
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -63,10 +63,12 @@ def test_catalogue_lists_builtins_with_their_access() -> None:
 
 
 def test_list_tasks_says_network_and_size(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list", "tasks"]) == 0
+    assert main(["list", "tasks", "--width", "0"]) == 0  # one line per task
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
-    assert lines["name"].split()[:4] == ["name", "modality", "access", "size"]
-    assert "offline, needs [mnist] extra" in lines["mnist"]
+    assert lines["name"].split()[:4] == ["name", "modality", "access", "headline"]
+    assert "size" in lines["name"]
+    assert "offline, needs [mnist] extra" in lines["mnist"] and "L-inf 0.3" in lines["mnist"]
+    assert "L-inf 8/255, L2 0.5" in lines["cifar10"]
     assert "network" in lines["cifar10"] and "145 MB" in lines["cifar10"]
     assert "network, gated" in lines["imagenet-val"]
     assert "local files" in lines["cifar100-c"]

@@ -52,4 +52,23 @@ def test_diabetes_declares_readable_groups() -> None:
     summary = diabetes().summary()
     assert summary.group_labels == DIABETES_GROUP_LABELS
     assert list(summary.group_labels["age_band"]) == ["<40", "40-49", "50-59", "60+"]
-    assert "undocumented" in summary.group_labels["sex"]["1"]  # the source does not say which
+    # the source does not say which code is which sex: no label is guessed, a note says so
+    assert "sex" not in summary.group_labels
+    assert "codes sex as 1 and 2 without saying which is which" in summary.group_notes["sex"]
+
+
+def test_catalogue_labels_fill_only_unlabelled_group_columns() -> None:
+    """Documented codings (group_value_labels.py) reach a catalogue task's columns it does not
+    label itself, in the documented order; a column the task labels keeps its own."""
+    from dataclasses import replace
+
+    from harness.config.plan import _with_labels
+    from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
+
+    task = replace(diabetes(), group_labels={"age_band": {"<40": "young"}})
+    labels = {"sex": {"1": "one"}, "age_band": {"<40": "other"}, "absent": {"x": "y"}}
+    got = _with_labels(lambda: task, labels)()
+    assert got.group_labels == {"age_band": {"<40": "young"}, "sex": {"1": "one"}}
+    adult = GROUP_VALUE_LABELS["adult"]["race"]
+    assert adult["Amer-Indian-Eskimo"] == "American Indian or Eskimo"
+    assert set(GROUP_VALUE_LABELS) == {"adult", "compas", "german-credit"}

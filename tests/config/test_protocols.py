@@ -197,7 +197,7 @@ def test_spec_hash_without_a_protocol_is_unchanged_and_with_one_differs() -> Non
     plain = spec(tasks=["digits"], suites={"accuracy": {}})
     # how jobs run (execution, threads, timeout) is never in the hash
     legacy = plain.model_dump(mode="json", exclude={"execution", "threads", "timeout"})
-    del legacy["protocol"], legacy["protocol_sample_ids"]
+    del legacy["protocol"], legacy["protocol_sample_ids"], legacy["headline"]  # unset: left out
     payload = json.dumps(legacy, sort_keys=True).encode()
     assert plain.spec_hash() == hashlib.sha256(payload).hexdigest()  # baselines still match
     under = spec(protocol="robustbench-cifar10-linf")

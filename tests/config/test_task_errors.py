@@ -82,7 +82,7 @@ def test_no_feature_left_and_ragged_vectors(tmp_path: Path) -> None:
         load(tmp_path, source="t.parquet", modality="tabular", group_columns=["g"])
     one_line(err)
     pd.DataFrame({"v": [[1.0, 2.0], [3.0]], "label": [0, 1]}).to_parquet(tmp_path / "r.parquet")
-    with pytest.raises(DatasetError, match=r"column 'v' in split 'test' is not numeric"):
+    with pytest.raises(DatasetError, match=r"column 'v' in split 'test' is not a fixed-length"):
         load(tmp_path, source="r.parquet", modality="tabular", input_column="v")
 
 

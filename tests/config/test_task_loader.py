@@ -114,11 +114,15 @@ def test_missing_column_names_available_ones(tmp_path: Path, tabular_frame: pd.D
         )
 
 
-def test_nan_features_and_group_values_refused(tmp_path: Path, tabular_frame: pd.DataFrame) -> None:
+def test_nan_features_refused_and_group_problems_kept_for_group_readers(
+    tmp_path: Path, tabular_frame: pd.DataFrame
+) -> None:
     bad = tabular_frame.copy()
     bad.loc[3, "f1"] = np.nan
     bad.to_parquet(tmp_path / "nan.parquet")
-    with pytest.raises(DatasetError, match="NaN or inf"):
+    with pytest.raises(
+        DatasetError, match=r"'f1' has 1 missing cell\(s\) .*row 4 of .*nan.parquet"
+    ):
         load_task(
             spec(
                 name="t",
@@ -133,18 +137,20 @@ def test_nan_features_and_group_values_refused(tmp_path: Path, tabular_frame: pd
     bad["region"] = bad["region"].astype(object)
     bad.loc[2, "region"] = None
     bad.to_parquet(tmp_path / "nogroup.parquet")
-    with pytest.raises(DatasetError, match="group column 'region' has 1 missing value"):
-        load_task(
-            spec(
-                name="t",
-                source="nogroup.parquet",
-                split="train",
-                modality="tabular",
-                feature_columns=["f1"],
-                group_columns=["region"],
-            ),
-            base_dir=tmp_path,
-        )
+    task = load_task(  # an empty group cell fails only the jobs that read groups
+        spec(
+            name="t",
+            source="nogroup.parquet",
+            split="train",
+            modality="tabular",
+            feature_columns=["f1"],
+            group_columns=["region"],
+        ),
+        base_dir=tmp_path,
+    )
+    assert len(task) == 30 and list(task.groups().columns) == []
+    with pytest.raises(DatasetError, match=r"group column 'region' has 1 empty .*row 3 of"):
+        task.check_groups(["region"])
 
 
 def test_missing_source(tmp_path: Path) -> None:

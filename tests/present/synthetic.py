@@ -20,6 +20,7 @@ import numpy as np
 from harness.core.manifest import JobEntry, JobRecord, JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.threat_model import Headline
 from harness.store.run_store import RunStore
 from tests.store.records import job_entry, job_record, run_manifest, task_summary
 
@@ -71,9 +72,17 @@ CORRUPTIONS = ("fog", "gaussian_noise")
 
 
 def _record(
-    model: str, suite: str, run_id: str, *, extras: bool = False, parent: str | None = None
+    model: str,
+    suite: str,
+    run_id: str,
+    *,
+    extras: bool = False,
+    parent: str | None = None,
+    headline: Headline | None = None,
 ) -> JobRecord:
     summary = task_summary("digits", fingerprint=FINGERPRINT)
+    if headline is not None:
+        summary = summary.replace(headline=headline)
     if extras:
         summary = summary.replace(
             group_labels=GROUP_LABELS, class_names=tuple(str(i) for i in range(10))
@@ -144,9 +153,11 @@ def write_synthetic_run(
     seed: int = 0,
     extras: bool = False,
     variants: dict[str, str] | None = None,
+    headline: Headline | None = None,
 ) -> Path:
     """A run with two or more models x five suites; returns the run folder. `variants` maps a
-    model to its parent (a compressed variant, docs/variants.md)."""
+    model to its parent (a compressed variant, docs/variants.md); `headline` is stored with the
+    task summary (none stored when None, as by an older harness)."""
     variants = variants or {}
     models = models or {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88}
     store = RunStore.open_for_writing(out, run_id)
@@ -270,7 +281,9 @@ def write_synthetic_run(
         ]
         jobs.append(("throughput", None, thr, {}, {}))
         for suite, tab, metrics, artifacts, arrays in jobs:
-            rec = _record(model, suite, run_id, extras=extras, parent=variants.get(model))
+            rec = _record(
+                model, suite, run_id, extras=extras, parent=variants.get(model), headline=headline
+            )
             path = store.write_job(
                 record=rec, table=tab, metrics=metrics, artifacts=artifacts, arrays=arrays
             )

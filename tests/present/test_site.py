@@ -172,8 +172,10 @@ def test_summary_is_the_headline_board_with_links(site: Path) -> None:
     summary = (site / "summary.md").read_text()
     assert len(summary) < 10_000 and "robust_acc[" not in summary
     assert summary.count("\n| ") == len(MODELS) + 1  # header + one row per model
-    links = live_links(summary)
+    links = live_links(summary)  # rendered as GitHub renders a comment (cmark-gfm)
     assert f"a:{SITE_URL}/index.html" in links
     assert all(x.startswith(f"a:{SITE_URL}/") and x.endswith(".html") for x in links), links
+    for link in links:  # absolute, and each names a page the report wrote
+        assert (site / link.removeprefix(f"a:{SITE_URL}/")).is_file(), link
     assert "upper bound (" in summary and "failed" in summary
     assert "<script>" not in summary and HOSTILE not in summary

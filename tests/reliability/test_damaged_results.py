@@ -69,6 +69,11 @@ METRICS_SHAPES: dict[str, tuple[Callable[[list[dict]], object], str]] = {
     "value-abc": (_edit_first("value", "abc"), 'has value "abc"'),
     "value-nan": (_edit_first("value", float("nan")), "has value nan"),
     "value-infinity": (_edit_first("value", float("inf")), "has value inf"),
+    "fraction-above-one": (_edit_first("value", 1.5), "value 1.5, a fraction outside [0, 1]"),
+    "fraction-outside-interval": (
+        lambda records: [dict(records[0], value=0.5, ci=[0.6, 0.7], ci_method="Wilson")],
+        "value 0.5 outside its own interval [0.6, 0.7]",
+    ),
     "n-negative": (_edit_first("n", -5), "has n -5"),
     "n-float": (_edit_first("n", 1.5), "has n 1.5"),
     "direction-string": (_edit_first("higher_is_better", "no"), 'higher_is_better "no"'),
@@ -79,7 +84,7 @@ METRICS_SHAPES: dict[str, tuple[Callable[[list[dict]], object], str]] = {
     "an-object": (lambda records: {"top1_acc": 0.7}, "expected a JSON list"),
     "unknown-field": (lambda records: [dict(records[0], bogus=1)], "unknown field 'bogus'"),
     "duplicate-record": (
-        lambda records: [*records, dict(records[0], value=0.5)],
+        lambda records: [*records, dict(records[0])],
         "both give 'top1_acc'",
     ),
     "no-value-field": (

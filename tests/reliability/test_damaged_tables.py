@@ -81,23 +81,32 @@ BAD_FILES = {  # name: (file name, writer, refused by validate, the line's words
     "empty-parquet": ("d.parquet", lambda p: p.write_bytes(b""), True, "empty file (0 bytes)"),
     "empty-csv": ("d.csv", lambda p: p.write_bytes(b""), True, "d.csv is an empty file (0 bytes)"),
     "empty-jsonl": ("d.jsonl", lambda p: p.write_bytes(b""), True, "empty file (0 bytes)"),
+    # starts with UTF-16's byte-order mark: refused by validate, which reads the first line
     "binary-csv": (
         "d.csv",
         lambda p: p.write_bytes(b"\xff\xfe\x00\x81garbage\x00\x9c" * 20),
-        False,
-        "d.csv is not a readable CSV table (not UTF-8 text: byte 0xff at offset 0)",
+        True,
+        "d.csv is UTF-16 or UTF-32 text (it starts with that byte-order mark)",
     ),
     "utf16-csv": (
         "d.csv",
         lambda p: p.write_bytes(_good_csv().encode("utf-16")),
+        True,
+        "d.csv is UTF-16 or UTF-32 text",
+    ),
+    "not-utf8-cell": (
+        "d.csv",
+        lambda p: p.write_bytes(
+            _good_csv().encode() + b"0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,\xff,1\n"
+        ),
         False,
-        "not UTF-8 text",
+        "d.csv: column 'f9', row 31 is not UTF-8 text (byte 0xff",
     ),
     "ragged-csv": (
         "d.csv",
         lambda p: p.write_text(_good_csv() + "1,2,3,4,5,6,7,8,9,0,1,2,3,4\n"),
         False,
-        "d.csv is not a readable CSV table (Error tokenizing data",
+        "d.csv: line 32 has 14 field(s) where the header has 11: '1,2,3,4,5,6,7,8,9,0,1,2,3,4'",
     ),
     "broken-jsonl-line": (
         "d.jsonl",
@@ -201,8 +210,8 @@ def test_one_bad_file_among_several_names_the_folder(tmp_path: Path) -> None:
         "suites: {accuracy: {}}\n"
     )
     code, _, err = cli("run", spec, "--out", tmp_path / "out", "--limit", "20")
-    line = _check(code, err, 1, "is not a readable CSV table (Error tokenizing data")
-    assert f"task 't': source {data} (one of its 2 CSV files)" in line
+    line = _check(code, err, 1, "b.csv: line 32 has 13 field(s) where the header has 11")
+    assert f"task 't': source file {data / 'b.csv'}" in line  # the file at fault, by name
 
 
 def test_a_good_parquet_file_still_loads(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def test_an_edited_spec_reruns_only_what_changed(
     out = tmp_path / "out"
     first = weights_dir / "first.yaml"
     first.write_text(TINY_SPEC)
-    assert main(["run", str(first), "--out", str(out)]) == 0
+    assert main(["run", str(first), "--out", str(out), "--width", "0"]) == 0
     (first_id,) = _run_ids(out)
     # edit one model: lin-b gets lin-a's weights; lin-a is untouched
     edited = weights_dir / "edited.yaml"
@@ -36,7 +36,7 @@ def test_an_edited_spec_reruns_only_what_changed(
         TINY_SPEC.replace("weights: linear1.safetensors", "weights: linear.safetensors")
     )
     capsys.readouterr()
-    assert main(["run", str(edited), "--out", str(out)]) == 0
+    assert main(["run", str(edited), "--out", str(out), "--width", "0"]) == 0
     err = capsys.readouterr().err
     (second_id,) = _run_ids(out) - {first_id}
     jobs = {j["model"]: j for j in _manifest(out, second_id)["jobs"]}
@@ -60,7 +60,7 @@ def test_a_damaged_or_different_job_is_not_reused(weights_dir: Path, tmp_path: P
     out = tmp_path / "out"
     first = weights_dir / "first.yaml"
     first.write_text(TINY_SPEC)
-    assert main(["run", str(first), "--out", str(out)]) == 0
+    assert main(["run", str(first), "--out", str(out), "--width", "0"]) == 0
     (first_id,) = _run_ids(out)
     for table in (out / "runs" / first_id / "jobs").glob("lin-a--*/samples.parquet"):
         data = bytearray(table.read_bytes())

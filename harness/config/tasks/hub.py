@@ -160,10 +160,20 @@ class HubTask:
 
     def _load_tabular(self, recipe: TabularRecipe) -> Task:
         test_raw = self._raw(self.spec.split).to_pandas()
-        if self.spec.train_split is None:
-            train, test = recipe.split(test_raw, self.name)
-        else:
-            train, test = self._raw(self.spec.train_split).to_pandas(), test_raw
+        train_raw = None
+        if self.spec.train_split is not None:
+            train_raw = self._raw(self.spec.train_split).to_pandas()
+        return self.prepared(recipe, train_raw, test_raw)
+
+    def prepared(
+        self, recipe: TabularRecipe, train: pd.DataFrame | None, test: pd.DataFrame
+    ) -> Task:
+        """The task `recipe` makes of raw frames in this dataset's hub layout (a seeded holdout
+        of `test` when there is no `train`), written once to the cache and read back through the
+        loader. Sample ids are `<catalogue name>-<row>` whoever asks (`recipe_files` too), so the
+        same data gives the same task fingerprint."""
+        if train is None:
+            train, test = recipe.split(test, self.name)
         train, test = recipe.prepare(train, test, self.name)
         key = _key(self.name, train, test, recipe)
         folder = _write_prepared(key, {"train": train, "test": test})
@@ -178,8 +188,11 @@ class HubTask:
             group_columns=recipe.group_names(),
             class_names=list(self.classes) if self.classes else None,
             bounds=(0.0, 1.0),
+            missing_values=[],
         )
-        return _load(spec)
+        task = _load(spec)
+        self._check_classes(task)
+        return task
 
     def _load_string_labels(self, labels: StringLabels) -> Task:
         import datasets as hf_datasets
@@ -230,8 +243,11 @@ def _key(name: str, *parts: Any) -> str:
     """A cache key over the task name and the prepared content (frames) or recipe (anything)."""
     h = hashlib.sha256(name.encode())
     for part in parts:
-        if isinstance(part, pd.DataFrame):
-            h.update(part.to_csv(index=False).encode())
+        if isinstance(part, pd.DataFrame):  # names, types and a 64-bit hash of every row
+            h.update(
+                json.dumps([list(map(str, part.columns)), list(map(str, part.dtypes))]).encode()
+            )
+            h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
         else:
             h.update(json.dumps(repr(part), sort_keys=True).encode())
     return f"{name}-{h.hexdigest()[:16]}"
@@ -265,14 +281,25 @@ def _snapshot(repo: str, revision: str | None, task: str) -> Path:
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
     except ImportError:
         raise MissingDependencyError("huggingface_hub", "hf", f"task {task!r}") from None
+    from harness.config.tasks.hub_access import unreachable_error, use_hub
+    from harness.config.tasks.hub_cache import hub_cache_root
+
+    status = use_hub()
     try:
         path = snapshot_download(
             repo, repo_type="dataset", revision=revision, allow_patterns=["*.npy"]
         )
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as err:
+        if not status.reachable:
+            raise unreachable_error(
+                f"task {task!r}: the files of hub dataset {repo}",
+                status,
+                f"connect once and run the task to cache them in {hub_cache_root()} (or set "
+                "HF_HUB_CACHE to a cache that holds them)",
+            ) from err
         raise DatasetError(
             f"task {task!r}: cannot fetch the files of hub dataset {repo!r}: "
-            f"{str(err).splitlines()[0]} (offline? set HF_HUB_OFFLINE=0 and check the network)"
+            f"{str(err).splitlines()[0]}"
         ) from err
     return Path(path)
 

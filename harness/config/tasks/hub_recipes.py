@@ -11,7 +11,9 @@ such a raw split into plain columns the loader reads, with every choice declared
   clipped to [0, 1], so inputs and attack budgets live in [0, 1]), categorical features one-hot
   encoded against declared categories (an unknown or missing value is the all-zero vector), group
   columns copied or decoded from one-hot columns, rows with a missing numeric feature or label
-  dropped (counted in the log), and a seeded stratified holdout when the hub has one split.
+  dropped (counted in the log), and a seeded stratified holdout when the hub has one split,
+  drawn after sorting the rows by their content (`canonical_order`), so the same rows in another
+  order (the raw public file, `recipe_files`) give the same split.
 """
 
 from __future__ import annotations
@@ -41,15 +43,15 @@ class StringLabels:
         return self.values if self.values is not None else tuple(sorted(set(raw.astype(str))))
 
     def encode(self, raw: pd.Series, classes: tuple[str, ...], task: str) -> np.ndarray:
-        index = {value: i for i, value in enumerate(classes)}
         values = raw.astype(str)
-        unknown = sorted(set(values) - set(index))
-        if unknown:
+        codes = pd.Categorical(values, categories=list(classes)).codes
+        if (codes < 0).any():
+            unknown = sorted(set(values[codes < 0]))
             raise DatasetError(
                 f"task {task!r}: label column {self.column!r} has value(s) {unknown[:5]} outside "
                 f"the declared classes {list(classes)[:10]}"
             )
-        return values.map(index).to_numpy(dtype=np.int64)
+        return np.asarray(codes, dtype=np.int64)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +98,7 @@ class TabularRecipe:
     def split(self, frame: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(train, test) of a single hub split: seeded, label-stratified, `holdout` for test."""
         assert self.holdout is not None
-        frame = self.clean(frame, task)
+        frame = canonical_order(self.clean(frame, task), self.columns_needed())
         labels = self.labels(frame, task)
         ids = [f"row-{i}" for i in frame.index]
         n_test = int(round(self.holdout * len(frame)))
@@ -158,8 +160,26 @@ class TabularRecipe:
         if self.age_bands is not None:
             column, edges, band_names = self.age_bands
             band = np.digitize(frame[column].astype(float).to_numpy(), edges[1:-1])
-            out[f"{column}_band"] = np.array([band_names[b] for b in band])
+            out[f"{column}_band"] = np.asarray(band_names)[band]
         return pd.DataFrame(out)
+
+
+def canonical_order(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`frame`'s rows sorted by the values of `columns` (text trimmed; `?`, empty and missing
+    cells alike), so a holdout drawn from it does not depend on the order of the file: UCI's
+    adult.data and the hub's copy of the same rows (in another order) give the same split.
+    Rows equal in every one of `columns` become equal prepared rows, so their order among
+    themselves does not matter."""
+    keys: dict[str, pd.Series] = {}
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            keys[column] = values.astype(float)
+        else:
+            text = values.astype("string").str.strip()
+            keys[column] = text.mask(text.isin(["?", ""]))
+    order = pd.DataFrame(keys).sort_values(list(keys), kind="mergesort", na_position="last")
+    return frame.iloc[order.index.to_numpy()].reset_index(drop=True)
 
 
 def _decode_one_hot(frame: pd.DataFrame, group: OneHotGroup, name: str, task: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +29,8 @@ from harness.config.tasks.image_transform import ImageTransform
 from harness.config.tasks.npy_header import stored_channels_last
 from harness.core.errors import DatasetError
 
-GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})  # 16-bit grey: scaled by 65535
 ImageMode = Literal["L", "RGB"]
 # an unreadable file, a truncated one, or one past PIL's decompression-bomb limit
 _DECODE_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError)
@@ -48,6 +49,29 @@ def mode_for(image: Image.Image, channels: int | None) -> ImageMode:
     if channels is not None:
         return "L" if channels == 1 else "RGB"
     return "L" if image.mode in GREY_MODES else "RGB"
+
+
+class DepthError(ValueError):
+    """An image whose pixel values have no range its format defines (PIL modes I and F)."""
+
+
+def pixels(image: Image.Image, mode: ImageMode) -> tuple[Image.Image, float]:
+    """`image` in a mode that keeps every value it holds, and the value that is full scale:
+    8-bit images (any PIL mode with 8 bits per channel: 1, L, P, RGB, RGBA, CMYK, YCbCr...) in
+    `mode`, full scale 255; 16-bit grey (I;16) as 32-bit integers, full scale 65535 (converting
+    it to 8-bit clips every value above 255, an all-white image); 32-bit floats (F) as they are,
+    full scale 1 (their values must lie in [0, 1]). A 32-bit integer image (I) is refused: its
+    format gives it no range to scale by."""
+    if image.mode in WIDE_MODES:
+        return image.convert("I"), 65535.0
+    if image.mode == "I":
+        raise DepthError(
+            "a 32-bit integer image (PIL mode I), whose format gives no range to scale by; save "
+            "it as an 8- or 16-bit image"
+        )
+    if image.mode == "F":
+        return image.copy(), 1.0  # loaded now: the file closes when the caller's `with` ends
+    return image.convert(mode), 255.0
 
 
 def _shape_error(task: str, sample_id: str, got: str, want: tuple[int, ...]) -> DatasetError:
@@ -72,31 +96,54 @@ class EncodedImages:
     root: str | None = None
 
     def describe(self) -> str:
-        return f"encoded-images(mode={self.mode}, {self.transform.describe()})"
+        # each image scaled by its own full scale (255, 65535, 1): `pixels`
+        return f"encoded-images(mode={self.mode}, scale=own-depth, {self.transform.describe()})"
 
     def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
-        out = np.empty((len(sample_ids), *self.shape), dtype=np.uint8)
+        out = np.empty((len(sample_ids), *self.shape), dtype=np.float32)
+        scales = np.empty(len(sample_ids), dtype=np.float32)
         for i, (value, sid) in enumerate(zip(column.to_pylist(), sample_ids, strict=True)):
-            array = self.to_array(self.open(value, sid))
+            image, scale = self.open(value, sid)
+            array = self.to_array(image)
             if array.shape != self.shape:
                 raise _shape_error(self.task, sid, str(list(array.shape)), self.shape)
-            out[i] = array
-        return torch.from_numpy(out).to(torch.float32).div_(255.0)
+            if scale == 1.0:
+                self._check_unit(array, value, sid)
+            out[i], scales[i] = array, scale
+        tensor = torch.from_numpy(out)
+        return tensor.div_(torch.from_numpy(scales).view(-1, *([1] * len(self.shape))))
 
     def source_digest(self, column: pa.ChunkedArray) -> Iterator[bytes]:
         for value in column.to_pylist():
             yield self._bytes(value)
 
-    def open(self, value: Any, sample_id: str) -> Image.Image:
-        """One stored value as a PIL image in this decoder's mode (before the transform)."""
+    def open(self, value: Any, sample_id: str) -> tuple[Image.Image, float]:
+        """One stored value as a PIL image that keeps its values (`pixels`), before the
+        transform, and its full-scale value."""
         try:
             with Image.open(io.BytesIO(self._bytes(value))) as image:
-                return image.convert(self.mode)
+                return pixels(image, self.mode)
+        except DepthError as err:
+            raise DatasetError(
+                f"task {self.task!r}: image {self.where(value, sample_id)} is {err}"
+            ) from None
         except _DECODE_ERRORS as err:
             raise DatasetError(
                 f"task {self.task!r}: image {self.where(value, sample_id)} cannot be decoded "
                 f"({decode_reason(err)}); remove or replace the file"
             ) from None
+
+    def _check_unit(self, array: np.ndarray, value: Any, sample_id: str) -> None:
+        """A float image's values lie in [0, 1] (its full scale)."""
+        finite = np.isfinite(array).all()
+        if finite and array.min() >= 0.0 and array.max() <= 1.0:
+            return
+        what = "NaN or inf" if not finite else f"values in [{array.min():g}, {array.max():g}]"
+        raise DatasetError(
+            f"task {self.task!r}: image {self.where(value, sample_id)} is a 32-bit float image "
+            f"(PIL mode F) with {what}; a float image must hold values in [0, 1]: rescale it, or "
+            "save it as an 8- or 16-bit image"
+        )
 
     def where(self, value: Any, sample_id: str) -> str:
         """The image's file when the column holds a path, else its sample id."""
@@ -109,8 +156,15 @@ class EncodedImages:
         return repr(sample_id)
 
     def to_array(self, image: Image.Image) -> np.ndarray:
-        array = np.asarray(self.transform.apply(image), dtype=np.uint8)
-        return array[None] if array.ndim == 2 else np.transpose(array, (2, 0, 1))
+        """The transformed image as a CHW array of its own values (not yet scaled): one channel
+        for a grey decoder, three for RGB (a 16-bit or float grey image repeated)."""
+        array = np.asarray(self.transform.apply(image))
+        if array.ndim == 2:
+            array = array[None]
+            if self.mode == "RGB":
+                array = np.repeat(array, 3, axis=0)
+            return array
+        return np.transpose(array, (2, 0, 1))
 
     def _bytes(self, value: Any) -> bytes:
         if isinstance(value, dict):
@@ -148,7 +202,8 @@ class ArrayLayout:
     @classmethod
     def infer(cls, sample: np.ndarray) -> ArrayLayout:
         last = stored_channels_last(tuple(sample.shape))  # validate reads .npy headers with it
-        return cls(tuple(sample.shape), last, 1.0 / 255.0 if sample.dtype == np.uint8 else 1.0)
+        full = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(sample.dtype)
+        return cls(tuple(sample.shape), last, 1.0 / full if full else 1.0)
 
     def chw_shape(self) -> tuple[int, int, int]:
         shape = self.stored_shape
@@ -319,6 +374,7 @@ class ImageSplit:
     class_names: tuple[str, ...] = ()
     cell_columns: tuple[str, ...] = ()
     description: str = ""
+    group_problems: dict[str, str] = field(default_factory=dict)
 
 
 def encoded_decoder(
@@ -341,7 +397,7 @@ def encoded_decoder(
             f"({decode_reason(err)}); remove or replace it"
         ) from None
     probe = EncodedImages(task=task, mode=mode, shape=(0, 0, 0), transform=transform, root=root)
-    channels_, height, width = probe.to_array(probe.open(first, first_id)).shape
+    channels_, height, width = probe.to_array(probe.open(first, first_id)[0]).shape
     shape = (channels_, height, width)
     return EncodedImages(task=task, mode=mode, shape=shape, transform=transform, root=root)
 

@@ -40,7 +40,8 @@ from harness.config.tasks.sources import (
     class_folder_names,
     train_source,
 )
-from harness.config.tasks.splits import read_split
+from harness.config.tasks.splits import Split, read_split_rows
+from harness.config.tasks.table_columns import arrow_column, arrow_dataset
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
 
@@ -64,7 +65,7 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
             f"task {spec.name!r}: images decode to shape {list(split.shape)} but input_shape says "
             f"{spec.input_shape}; fix input_shape or declare a transform"
         )
-    labels = np.asarray(split.data["label"], dtype=np.int64)
+    labels = arrow_column(split.data, "label").to_numpy().astype(np.int64)
     k, names = label_space(raw, spec, labels, split.class_names)
     train = None
     if found is not None:
@@ -88,6 +89,7 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
         description=f"{described}; decoded {split.decoder.describe()}",
         decoder=split.decoder,
         cell_columns=split.cell_columns,
+        group_problems=dict(split.group_problems),
         labeled=spec.label_column is not None,
     )
 
@@ -111,9 +113,9 @@ def _split(
         return npy_cells(spec, source, transform, bounds), None
     if isinstance(source, FolderCorruptionSource):
         return folder_cells(spec, source, transform, _channels(spec)), None
-    raw = read_split(spec, source, split, key)
+    rows = read_split_rows(spec, source, split, key)
     files_dir = source.files[0].parent if isinstance(source, TableSource) else None
-    return _table_split(spec, raw, transform, bounds, where, files_dir), raw
+    return _table_split(spec, rows, transform, bounds, where, files_dir), rows.data
 
 
 def _folder_split(
@@ -186,32 +188,32 @@ def _image_column(raw: datasets.Dataset, spec: TaskSpec, where: str) -> str:
 
 def _table_split(
     spec: TaskSpec,
-    raw: datasets.Dataset,
+    split: Split,
     transform: ImageTransform,
     bounds: tuple[float, float],
     where: str,
     files_dir: Path | None,
 ) -> ImageSplit:
+    raw = split.data
     column = _image_column(raw, spec, where)
-    rows = read_row_columns(raw, spec, where)
+    rows = read_row_columns(raw, spec, where, split.locate)
     feature = raw.features[column]
     inputs = raw.select_columns([column])
     if isinstance(feature, datasets.Image):
         inputs = inputs.cast_column(column, datasets.Image(decode=False))
     if column != INPUT:
         inputs = inputs.rename_column(column, INPUT)
-    columns, features = rows.columns()
-    meta = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+    meta = arrow_dataset(rows.table(), rows.features())
     data = datasets.concatenate_datasets([meta, inputs], axis=1)
     first = inputs.with_format("arrow")[0:1].column(INPUT)
     if _is_encoded(feature):
         root = str(files_dir) if files_dir is not None else None
         value = first.to_pylist()[0]
         decoder = encoded_decoder(spec.name, value, rows.ids[0], transform, _channels(spec), root)
-        return ImageSplit(data, decoder, decoder.shape)
+        return ImageSplit(data, decoder, decoder.shape, group_problems=rows.group_problems)
     layout = array_layout(first, spec.name, where)
     shape = transformed_shape(layout, transform)
     arrays = ArrayImages(
         task=spec.name, layout=layout, shape=shape, transform=transform, bounds=bounds
     )
-    return ImageSplit(data, arrays, shape)
+    return ImageSplit(data, arrays, shape, group_problems=rows.group_problems)

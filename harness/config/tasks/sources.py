@@ -45,6 +45,7 @@ from harness.config.tasks.npy_header import (
     decoded_chw,
     stored_channels_last,
 )
+from harness.config.tasks.table_reader import TableOptions, check_head
 from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
 
@@ -52,9 +53,23 @@ SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "
 TABLE_BUILDERS: dict[str, str] = {
     ".parquet": "parquet",
     ".csv": "csv",
+    ".tsv": "csv",
     ".json": "json",
     ".jsonl": "json",
+    # delimited text named by suffix only (UCI's adult.data / adult.test / german.data; .txt):
+    # read when named as the source, never picked up from a folder
+    ".data": "csv",
+    ".test": "csv",
+    ".txt": "csv",
+    ".dat": "csv",
 }
+FOLDER_TABLE_SUFFIXES: tuple[tuple[str, ...], ...] = (
+    (".parquet",),
+    (".csv",),
+    (".tsv",),
+    (".json", ".jsonl"),
+)
+"""The table files a folder source is read from: one format, the first found in this order."""
 TABLE_FORMATS: dict[str, str] = {"parquet": "Parquet", "csv": "CSV", "json": "JSON"}
 """The format a table builder reads, as messages name it."""
 PARQUET_MAGIC = b"PAR1"
@@ -156,7 +171,21 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
     if isinstance(source, TableSource):
         for file in source.files:
             _check_table_file(file, f"task {spec.name!r}: {key} file {file}")
+            if source.builder == "csv":
+                check_head(file, table_options(spec), f"task {spec.name!r}: {key} file {file}")
     return source
+
+
+def table_options(spec: TaskSpec) -> TableOptions:
+    """How a task's table files are read: its spec keys; tabular tables turn missing-value
+    markers into nulls, text and image tables keep every cell as written."""
+    return TableOptions(
+        column_names=tuple(spec.column_names) if spec.column_names else None,
+        missing_values=tuple(spec.missing_values) if spec.modality == "tabular" else None,
+        delimiter=spec.delimiter,
+        encoding=spec.encoding,
+        string_columns=(spec.id_column,) if spec.id_column else (),
+    )
 
 
 def check_declared_shape(spec: TaskSpec) -> None:
@@ -251,7 +280,8 @@ def _file_source(path: Path, spec: TaskSpec, where: str) -> Source:
         return TableSource((path,), TABLE_BUILDERS[path.suffix])
     raise DatasetError(
         f"{where}: cannot read {path.suffix or 'this'} files; use a .parquet, .csv or .json(l) "
-        "file, a folder of them, an image folder or a CIFAR-10-C / ImageNet-C folder"
+        "file (or .tsv, .txt, .data), a folder of them, an image folder or a CIFAR-10-C / "
+        "ImageNet-C folder"
     )
 
 
@@ -457,7 +487,7 @@ def _table_files(folder: Path) -> list[Path]:
         for f in sorted(place.iterdir())
         if f.is_file() and f.suffix in TABLE_BUILDERS and not f.name.startswith(".")
     ]
-    for suffixes in ((".parquet",), (".csv",), (".json", ".jsonl")):  # one format, parquet first
+    for suffixes in FOLDER_TABLE_SUFFIXES:  # one format, parquet first
         chosen = [f for f in found if f.suffix in suffixes]
         if chosen:
             return chosen
@@ -471,6 +501,18 @@ def _split_of(path: Path, folder: Path) -> str | None:
         return rel.parts[0]
     head = re.split(r"[-_.]", path.name, maxsplit=1)[0]
     return head if head in SPLIT_NAMES else None
+
+
+def folder_tables(folder: Path, split: str, where: str) -> tuple[Path, ...]:
+    """The table files of `split` in a folder of tables (every one when none names a split)."""
+    return _table_source(folder, split, where).files
+
+
+def folder_splits(folder: Path) -> list[str]:
+    """The splits the table files of a folder name (none: the folder is one split)."""
+    return sorted(
+        {s for s in (_split_of(f, folder) for f in _table_files(folder)) if s is not None}
+    )
 
 
 def _table_source(folder: Path, split: str, where: str) -> TableSource:

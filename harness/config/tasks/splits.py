@@ -1,16 +1,20 @@
-"""Reading one split of a hub dataset or of local table files with `datasets.load_dataset`.
+"""Reading one split of a hub dataset or of local table files.
 
-A hub id goes to `datasets.load_dataset(id, subset, split=..., revision=...)`; local table files
-go to the packaged `parquet`, `csv` or `json` builder with the files `sources.resolve_source`
-chose for the split, so a hub dataset and a local file give the same rows. A table file the
-library cannot parse (a damaged Parquet footer, bytes that are not UTF-8 in a CSV, a ragged CSV
-row, a broken JSON line) is refused in one `DatasetError` line naming the file, the format it
-should hold and the library's reason, never as the library's own exception.
+A hub id goes to `datasets.load_dataset(id, subset, split=..., revision=...)` (through
+`hub_access`, which answers at once when the hub is unreachable and the dataset is not cached).
+Local table files are read through Arrow (`table_reader`: CSV, TSV, whitespace-separated text,
+Parquet, JSON lines) into an in-memory dataset, so a hub dataset and a local file give the same
+rows through the same checks; an image task's Parquet files alone go through the packaged
+`parquet` builder, which memory-maps them (encoded images can be gigabytes). A table file the
+reader cannot parse is refused in one `DatasetError` line naming the file, never as a library's
+own exception.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
@@ -18,13 +22,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.config.spec import TaskSpec
+from harness.config.tasks.hub_access import load_hub_dataset
 from harness.config.tasks.sources import (
     TABLE_FORMATS,
     HubSource,
     Source,
     TableSource,
+    table_options,
     train_source,
 )
+from harness.config.tasks.table_columns import arrow_dataset
+from harness.config.tasks.table_reader import read_table
 from harness.core.errors import DatasetError
 
 _LOAD_ERRORS = (
@@ -34,37 +42,70 @@ _LOAD_ERRORS = (
     datasets.exceptions.DatasetNotFoundError,
     datasets.exceptions.DatasetGenerationError,
 )
-# what parsing a local table raises besides `_LOAD_ERRORS` (datasets wraps most parse errors in
-# DatasetGenerationError): pyarrow's I/O errors are OSErrors, and datasets' json builder calls
-# next() on the tables of an empty file
+# what the packaged parquet builder raises besides `_LOAD_ERRORS`: pyarrow's I/O errors are
+# OSErrors
 _TABLE_ERRORS = (*_LOAD_ERRORS, OSError, StopIteration)
 _REASON_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split's rows and how a message names a row (`row 17 of <file>`)."""
+
+    data: datasets.Dataset
+    locate: Callable[[int], str]
+
+
+def _row(row: int) -> str:
+    return f"row {row + 1}"
 
 
 def read_split(spec: TaskSpec, source: Source, split: str, key: str = "source") -> datasets.Dataset:
     """One split of a hub dataset or of local table files (the spec's `key`: `source` or
     `train_source`), as a `datasets.Dataset`."""
+    return read_split_rows(spec, source, split, key).data
+
+
+def read_split_rows(spec: TaskSpec, source: Source, split: str, key: str = "source") -> Split:
+    """`read_split` with the row locator of its files."""
     if isinstance(source, HubSource):
-        return _load(spec, split, source.dataset, spec.subset, revision=spec.revision)
+        data = load_hub_dataset(spec, source.dataset, split)
+        return Split(_single(spec, data), _row)
     assert isinstance(source, TableSource), source  # image layouts resolve for image tasks only
-    for file in source.files:
-        if file.suffix == ".parquet" and _parquet_rows(spec, key, file) == 0:
-            raise DatasetError(f"task {spec.name!r}: {file} is empty (0 rows)")
-    files = [str(f) for f in source.files]
-    try:
-        ds = datasets.load_dataset(source.builder, split=split, data_files={split: files})
-    except _TABLE_ERRORS as err:
-        raise _table_error(spec, key, source, err) from err
-    return _single(spec, ds)
+    if spec.modality == "image" and source.builder == "parquet":
+        return Split(_packaged_parquet(spec, source, split, key), _row)
+    read = read_table(source.files, table_options(spec), f"task {spec.name!r}: {key}")
+    return Split(arrow_dataset(read.table), read.locate)
 
 
 def read_train_split(spec: TaskSpec, base_dir: Path) -> datasets.Dataset | None:
     """The training split (`train_source`, or `train_split` of the same source), if any."""
+    found = read_train_rows(spec, base_dir)
+    return None if found is None else found.data
+
+
+def read_train_rows(spec: TaskSpec, base_dir: Path) -> Split | None:
+    """`read_train_split` with the row locator of its files."""
     found = train_source(spec, base_dir)
     if found is None:
         return None
     source, split = found
-    return read_split(spec, source, split, "train_source" if spec.train_source else "source")
+    return read_split_rows(spec, source, split, "train_source" if spec.train_source else "source")
+
+
+def _packaged_parquet(
+    spec: TaskSpec, source: TableSource, split: str, key: str
+) -> datasets.Dataset:
+    """Parquet files of an image task through datasets' builder (memory-mapped Arrow cache)."""
+    for file in source.files:
+        if _parquet_rows(spec, key, file) == 0:
+            raise DatasetError(f"task {spec.name!r}: {file} is empty (0 rows)")
+    files = [str(f) for f in source.files]
+    try:
+        ds = datasets.load_dataset("parquet", split=split, data_files={split: files})
+    except _TABLE_ERRORS as err:
+        raise _table_error(spec, key, source, err) from err
+    return _single(spec, ds)
 
 
 def _parquet_rows(spec: TaskSpec, key: str, file: Path) -> int:
@@ -98,8 +139,6 @@ def _table_error(spec: TaskSpec, key: str, source: TableSource, err: BaseExcepti
 
 def _reason(err: BaseException) -> str:
     """The library's words, on one line and short: a file's bytes can end up in them."""
-    if isinstance(err, UnicodeDecodeError):
-        return f"not UTF-8 text: byte 0x{err.object[err.start]:02x} at offset {err.start}"
     if isinstance(err, StopIteration) or "corresponds to no data" in str(err):
         return "it holds no rows"
     return _flat(str(err)) or type(err).__name__
@@ -109,18 +148,6 @@ def _flat(text: str, limit: int = _REASON_CHARS) -> str:
     """`text` on one line, at most `limit` characters."""
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _load(spec: TaskSpec, split: str, *args: object, **kwargs: object) -> datasets.Dataset:
-    try:
-        ds = datasets.load_dataset(*args, split=split, **kwargs)
-    except _LOAD_ERRORS as err:
-        cause = f" ({_reason(err.__cause__)})" if err.__cause__ else ""
-        raise DatasetError(
-            f"task {spec.name!r}: cannot load {spec.source!r} split {split!r}: "
-            f"{_flat(str(err), 2 * _REASON_CHARS)}{cause}"
-        ) from err
-    return _single(spec, ds)
 
 
 def _single(spec: TaskSpec, ds: object) -> datasets.Dataset:

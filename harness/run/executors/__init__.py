@@ -17,7 +17,7 @@ from harness.config.spec import ExecutionSpec
 from harness.core.adapter import ModelAdapter
 from harness.core.suite import ProgressCallback, RunContext
 from harness.core.task import Task
-from harness.run.executors.work import UnitResult, WorkUnit
+from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
 
 class Executor(Protocol):
@@ -27,6 +27,13 @@ class Executor(Protocol):
     window: int  # units the runner may keep in flight before it collects one (0: run at once)
 
     def start(self) -> None: ...
+
+    def prepare(
+        self, index: int, job: Job, here: Callable[[], JobFacts | Failure]
+    ) -> JobFacts | Failure:
+        """The facts of job `index` the runner needs before it runs it: `here()` builds them in
+        the driver; an executor with a time limit builds them in its worker, within the limit."""
+        ...
 
     def submit(self, unit: WorkUnit) -> None: ...
 
@@ -65,4 +72,4 @@ def make_executor(
     return LocalExecutor(plan, resolve=resolve, context=context, progress_for=progress_for)
 
 
-__all__ = ["Executor", "UnitResult", "WorkUnit", "make_executor"]
+__all__ = ["Executor", "Failure", "JobFacts", "UnitResult", "WorkUnit", "make_executor"]

@@ -9,8 +9,12 @@ outlives its job's limit gets its worker killed (SIGKILL) and is recorded as fai
 reason; the next unit starts a fresh worker. A worker that dies on its own (a segfault, the OOM
 killer) fails its unit the same way, and the run goes on.
 
-The cost is the worker's start (importing torch, building each adapter a second time: the driver
-still builds them for the job keys) and pickling each result back; see docs/throughput.md.
+With a limit the driver runs no model code at all: what it must know of a job before running it
+(the model's identity for the job key, the task's fingerprint, fit and skip: `JobFacts`) is
+worked out in the worker too, within the job's limit, which counts from there. So the limit
+covers the factory, the weights, the data and the suite; a model whose build ran past it is not
+tried again for its later jobs. The cost is the worker's start (importing torch) and pickling
+each result back; see docs/throughput.md.
 """
 
 from __future__ import annotations
@@ -23,15 +27,15 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from harness.config.plan import Plan
+from harness.config.plan import Job, Plan
 from harness.config.spec import RunSpec
 from harness.core.suite import ProgressCallback
-from harness.run.executors.work import UnitResult, WorkUnit
+from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +103,7 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     from harness.config.plan import build_plan
     from harness.core.suite import RunContext
     from harness.run.environment import resolve_device
-    from harness.run.executors.work import build_adapter, load_task, run_unit
+    from harness.run.executors.work import build_adapter, job_facts, load_task, run_unit
     from harness.run.quiet import quiet_library_progress
     from harness.run.threads import using_threads
 
@@ -115,18 +119,33 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     adapters: dict[str, Any] = {}
     tasks: dict[str, Any] = {}
 
-    def adapter_and_task(unit: WorkUnit) -> tuple[Any, Any]:
-        if unit.job.model not in adapters:
-            adapters[unit.job.model] = build_adapter(plan, unit.job.model, device)
-        if unit.job.task not in tasks:
-            tasks[unit.job.task] = load_task(plan, unit.job.task)
-        return adapters[unit.job.model], tasks[unit.job.task]
+    def adapter_and_task(job: Job) -> tuple[Any, Any]:
+        # the driver hears what is being built, so a timeout can say what hung
+        if job.model not in adapters:
+            conn.send(("stage", ("model", job.model)))
+            adapters[job.model] = build_adapter(plan, job.model, device)
+        if job.task not in tasks:
+            conn.send(("stage", ("task", job.task)))
+            tasks[job.task] = load_task(plan, job.task)
+        conn.send(("stage", None))
+        return adapters[job.model], tasks[job.task]
 
     conn.send(("ready", os.getpid()))
     while True:
-        unit = conn.recv()
-        if unit is None:
+        request = conn.recv()
+        if request is None:
             return
+        if request[0] == "facts":  # the job's preparation: its model built, within its limit
+            job = request[1]
+            with using_threads(1):
+                facts = job_facts(
+                    job,
+                    suite=plan.suites[job.suite],
+                    adapter_and_task=lambda j=job: adapter_and_task(j),  # type: ignore[misc]
+                )
+            conn.send(("facts", facts))
+            continue
+        unit = request[1]
 
         def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
             conn.send(("progress", done, stage, total))
@@ -144,7 +163,7 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
             result = run_unit(
                 unit,
                 suite=plan.suites[unit.job.suite],
-                adapter_and_task=lambda u=unit: adapter_and_task(u),  # type: ignore[misc]
+                adapter_and_task=lambda j=unit.job: adapter_and_task(j),  # type: ignore[misc]
                 ctx=ctx,
             )
         _send_result(conn, result)
@@ -186,6 +205,8 @@ class WorkerPool:
     _launching: tuple[Any, Connection] | None = None
     starts: int = 0
     _context: Any = None
+    # (model|task, name) whose build or loading ran past a job's limit -> that job's label
+    hung: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._context = worker_context(self.setup)
@@ -241,12 +262,62 @@ class WorkerPool:
     ) -> UnitResult:
         """Run `unit` in the worker; kill it at `deadline` (time.monotonic) and say why."""
         started = time.perf_counter()
+        hung = self.hung_before(unit.job)
+        if hung is not None:
+            return UnitResult.failed(unit, started, hung)
         if deadline is not None and time.monotonic() >= deadline:
             return _timed_out(unit, started, limit, pid=0)  # a later shard of a timed-out job
         self.ensure_started()
+        assert self._worker is not None
+        pid = self._worker.pid
+        kind, got = self._exchange(("unit", unit), unit.job, deadline=deadline, progress=progress)
+        if kind == "reply":
+            result: UnitResult = got
+            return result
+        if kind == "died":
+            return UnitResult.failed(unit, started, got, pid=pid)
+        return _timed_out(unit, started, limit, pid=pid, stage=got)
+
+    def facts(self, job: Job, *, deadline: float | None, limit: float | None) -> JobFacts | Failure:
+        """The job's facts, built in the worker (its model and task) and killed at `deadline`."""
+        hung = self.hung_before(job)
+        if hung is not None:
+            return Failure(hung)
+        self.ensure_started()
+        kind, got = self._exchange(("facts", job), job, deadline=deadline, progress=None)
+        if kind == "reply":
+            facts: JobFacts | Failure = got
+            return facts
+        if kind == "died":
+            return Failure(got)
+        return Failure(timed_out_message(limit, got))
+
+    def hung_before(self, job: Job) -> str | None:
+        """Why `job` fails at once: its model's build or its task's loading already ran past the
+        time limit in an earlier job (trying again would only wait the limit out once more)."""
+        for stage in (("model", job.model), ("task", job.task)):
+            if stage in self.hung:
+                return (
+                    f"timed out: {_doing(stage)} ran longer than the time limit in job "
+                    f"{self.hung[stage]} and was stopped; this job was not tried (timeout: in "
+                    "the spec, --job-timeout)"
+                )
+        return None
+
+    def _exchange(
+        self,
+        request: tuple[str, Any],
+        job: Job,
+        *,
+        deadline: float | None,
+        progress: ProgressCallback | None,
+    ) -> tuple[str, Any]:
+        """Send `request` to the ready worker and wait: ("reply", payload), ("died", why) or
+        ("timeout", what the worker was building then, or None)."""
         worker = self._worker
         assert worker is not None
-        worker.conn.send(unit)
+        worker.conn.send(request)
+        stage: tuple[str, str] | None = None
         while True:
             wait = (
                 POLL_S if deadline is None else min(POLL_S, max(0.0, deadline - time.monotonic()))
@@ -255,21 +326,24 @@ class WorkerPool:
                 try:
                     message = worker.conn.recv()
                 except (EOFError, OSError):
-                    return self._died(unit, started)
-                if message[0] == "result":
-                    result: UnitResult = message[1]
-                    return result
-                if progress is not None:
+                    return "died", self._died()
+                if message[0] in ("result", "facts"):
+                    return "reply", message[1]
+                if message[0] == "stage":
+                    stage = message[1]
+                elif progress is not None:
                     progress(message[1], message[2], message[3])
             elif not worker.process.is_alive():
-                return self._died(unit, started)
+                return "died", self._died()
             elif deadline is not None and time.monotonic() >= deadline:
                 self.stop()
-                return _timed_out(unit, started, limit, pid=worker.pid)
+                if stage is not None:
+                    self.hung[stage] = job.label
+                return "timeout", stage
 
-    def _died(self, unit: WorkUnit, started: float) -> UnitResult:
+    def _died(self) -> str:
         assert self._worker is not None
-        process, pid = self._worker.process, self._worker.pid
+        process = self._worker.process
         process.join(5)
         code = process.exitcode
         self.stop()
@@ -278,8 +352,7 @@ class WorkerPool:
             if code is not None and code < 0 and -code in signal.valid_signals()
             else f"exit code {code}"
         )
-        message = f"the worker process running the job died ({how}); the run went on"
-        return UnitResult.failed(unit, started, message, pid=pid)
+        return f"the worker process running the job died ({how}); the run went on"
 
     def stop(self) -> None:
         """Kill the worker at once (it may be stuck in C code; nothing it holds is kept)."""
@@ -309,14 +382,31 @@ class WorkerPool:
         self.stop()
 
 
-def _timed_out(unit: WorkUnit, started: float, limit: float | None, *, pid: int) -> UnitResult:
-    return UnitResult.failed(
-        unit,
-        started,
+def _timed_out(
+    unit: WorkUnit,
+    started: float,
+    limit: float | None,
+    *,
+    pid: int,
+    stage: tuple[str, str] | None = None,
+) -> UnitResult:
+    return UnitResult.failed(unit, started, timed_out_message(limit, stage), pid=pid)
+
+
+def timed_out_message(limit: float | None, stage: tuple[str, str] | None) -> str:
+    """The line of a job stopped at its limit, saying what it was building if it was."""
+    during = f" while {_doing(stage)}" if stage is not None else ""
+    return (
         f"timed out: the job ran longer than its time limit of {_seconds(limit or 0.0)} "
-        "(timeout: in the spec, --job-timeout) and was stopped",
-        pid=pid,
+        f"(timeout: in the spec, --job-timeout) and was stopped{during}"
     )
+
+
+def _doing(stage: tuple[str, str]) -> str:
+    kind, name = stage
+    if kind == "model":
+        return f"building model {name!r} (its factory and weights)"
+    return f"loading task {name!r}"
 
 
 def _seconds(value: float) -> str:
@@ -344,6 +434,16 @@ class IsolatedExecutor:
 
     def start(self) -> None:
         self.pool.launch()  # imports torch while the driver prepares the first job
+
+    def prepare(
+        self, index: int, job: Job, here: Callable[[], JobFacts | Failure]
+    ) -> JobFacts | Failure:
+        """In the worker, within the job's limit: the limit counts from here, so it covers the
+        factory, the weights, the data and then the job's units."""
+        self.pool.ensure_started()
+        started = self._job_started.setdefault(index, time.monotonic())
+        deadline = None if self.timeout is None else started + self.timeout
+        return self.pool.facts(job, deadline=deadline, limit=self.timeout)
 
     def submit(self, unit: WorkUnit) -> None:
         self._queue.append(unit)

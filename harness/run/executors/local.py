@@ -10,7 +10,7 @@ from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter
 from harness.core.suite import ProgressCallback, RunContext
 from harness.core.task import Task
-from harness.run.executors.work import UnitResult, WorkUnit, run_unit
+from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit, run_unit
 from harness.run.threads import using_threads
 
 
@@ -36,6 +36,11 @@ class LocalExecutor:
 
     def start(self) -> None:
         return None
+
+    def prepare(
+        self, index: int, job: Job, here: Callable[[], JobFacts | Failure]
+    ) -> JobFacts | Failure:
+        return here()
 
     def submit(self, unit: WorkUnit) -> None:
         self._queue.append(unit)

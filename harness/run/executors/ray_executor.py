@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from harness.config.plan import Plan
+from harness.config.plan import Job, Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
 from harness.run.executors.ray_cluster import (
@@ -28,7 +29,7 @@ from harness.run.executors.ray_cluster import (
     import_ray,
 )
 from harness.run.executors.ray_driver import RayDriver, driver_process_main, gpus_per_job
-from harness.run.executors.work import UnitResult, WorkUnit
+from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
 __all__ = ["RayExecutor", "check_reachable", "gpus_per_job", "import_ray"]
 
@@ -56,6 +57,12 @@ class RayExecutor:
         self._pending: dict[tuple[int, int | None], WorkUnit] = {}
         self._lost: str | None = None  # why the driver process is gone
         self._session_dir: str | None = None
+
+    def prepare(
+        self, index: int, job: Job, here: Callable[[], JobFacts | Failure]
+    ) -> JobFacts | Failure:
+        """In the driver: the limit applies inside each Ray task (docs/ray.md)."""
+        return here()
 
     # -- start and stop --------------------------------------------------------------------
     def start(self) -> None:

@@ -15,13 +15,20 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from harness.config.plan import Job, Plan
-from harness.core.adapter import ModelAdapter
+from harness.core.adapter import ModelAdapter, check_fits_task
 from harness.core.errors import HarnessError, ModelCallError
-from harness.core.model_calls import CheckedAdapter, out_of_memory
+from harness.core.manifest import TaskSummary
+from harness.core.model_calls import (
+    CheckedAdapter,
+    keeping_process_state,
+    out_of_memory,
+    signal_received,
+)
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
@@ -91,7 +98,22 @@ def run_unit(
     adapter_and_task: Callable[[], tuple[ModelAdapter, Task]],
     ctx: RunContext,
 ) -> UnitResult:
-    """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge)."""
+    """Run one unit; shards run with no bootstrap (their metrics are recomputed after the merge).
+
+    Whatever the model's code changes for the whole process (working directory, grad mode,
+    default dtype) is put back when the unit ends (`keeping_process_state`).
+    """
+    with keeping_process_state():
+        return _run_unit(unit, suite=suite, adapter_and_task=adapter_and_task, ctx=ctx)
+
+
+def _run_unit(
+    unit: WorkUnit,
+    *,
+    suite: Suite,
+    adapter_and_task: Callable[[], tuple[ModelAdapter, Task]],
+    ctx: RunContext,
+) -> UnitResult:
     started = time.perf_counter()
     host, pid = socket.gethostname(), os.getpid()
     try:
@@ -106,37 +128,104 @@ def run_unit(
         return UnitResult(
             unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
         )
-    except HarnessError as err:
-        detail = err.detail if isinstance(err, ModelCallError) else None
-        return UnitResult.failed(unit, started, str(err), detail=detail, host=host, pid=pid)
-    except KeyboardInterrupt:
-        raise
-    except SystemExit as err:  # suite code (model code is caught by CheckedAdapter) ended the unit
+    except BaseException as err:  # noqa: BLE001 - failure_of re-raises real signals
+        failure = failure_of(err, unit.label)
         return UnitResult.failed(
-            unit,
-            started,
-            f"sys.exit({err.code!r}) was called while running {unit.label}; the suite or "
-            "the model must return or raise, not end the process",
-            detail=traceback.format_exc(limit=-40),
-            host=host,
-            pid=pid,
+            unit, started, failure.message, detail=failure.detail, host=host, pid=pid
         )
-    except Exception as err:  # recorded as the job's failure with its traceback, like the runner
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a unit or a job's preparation failed: one line, and a traceback for the manifest
+    when the cause was unexpected (a bug) or the model's own code."""
+
+    message: str
+    detail: str | None = None
+
+
+def failure_of(err: BaseException, label: str) -> Failure:
+    """The failure of job `label` that raised `err` (call it in the `except` block): a user
+    error's line, a model's or suite's BaseException, or a bug with its traceback (logged). A
+    signal this process really received is re-raised: the runner stops the run."""
+    if isinstance(err, HarnessError):
+        return Failure(str(err), err.detail if isinstance(err, ModelCallError) else None)
+    if isinstance(err, Exception):
         if out_of_memory(err):  # the user's to fix (batch size, device): one line, no log
-            return UnitResult.failed(
-                unit,
-                started,
-                f"{unit.label} ran out of memory ({type(err).__name__}: "
-                f"{(str(err).strip().splitlines() or [''])[0][:200]}); lower batch_size or "
-                "use a device with more memory",
-                detail=traceback.format_exc(limit=-40),
-                host=host,
-                pid=pid,
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            return Failure(
+                f"{label} ran out of memory ({type(err).__name__}: {first}); lower batch_size "
+                "or use a device with more memory",
+                traceback.format_exc(limit=-40),
             )
         detail = traceback.format_exc()
-        log.error("%s failed:\n%s", unit.label, detail)
-        message = f"{type(err).__name__}: {err}"
-        return UnitResult.failed(unit, started, message, detail=detail, host=host, pid=pid)
+        log.error("%s failed:\n%s", label, detail)
+        return Failure(f"{type(err).__name__}: {err}", detail)
+    if signal_received():
+        raise err  # KeyboardInterrupt / Interrupted from the handler: stop the run
+    # SystemExit, KeyboardInterrupt, GeneratorExit, custom subclasses raised by model code called
+    # through module() (timing, white-box attacks), an adapter's build, or suite code
+    return Failure(stopped_message(err, f"while running {label}"), traceback.format_exc(limit=-40))
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What the runner must know about a job before it runs it: what its key and record hold,
+    and whether it is refused or skipped. Computed where the model is built: in the driver, or,
+    under a time limit, in the job's worker process within the limit (isolated.py), so a factory
+    that never returns is stopped there. Plain, picklable data."""
+
+    identity: str
+    description: dict[str, Any]
+    task_summary: TaskSummary
+    input_fingerprints: dict[str, str]
+    samples: int
+    refusal: Failure | None = None  # the model cannot serve the task (check_fits_task)
+    skip_reason: str | None = None
+
+
+def job_facts(
+    job: Job, *, suite: Suite, adapter_and_task: Callable[[], tuple[ModelAdapter, Task]]
+) -> JobFacts | Failure:
+    """Build (or reuse) the job's adapter and task and read what the runner needs of them."""
+    try:
+        with keeping_process_state():
+            adapter, task = adapter_and_task()
+            inputs = suite.input_fingerprints(task)  # shifted tasks, OOD sets: in the key
+            identity, description = adapter.identity(), adapter.describe()
+            refusal, skip = None, None
+            try:
+                check_fits_task(adapter, task)
+            except HarnessError as err:
+                refusal = failure_of(err, job.label)
+            if refusal is None:
+                skip = adapter.unavailable_reason or suite.skip_reason(adapter, task)
+            return JobFacts(
+                identity=identity,
+                description=description,
+                task_summary=task.summary(),
+                input_fingerprints=dict(inputs),
+                samples=len(task),
+                refusal=refusal,
+                skip_reason=skip,
+            )
+    except BaseException as err:  # noqa: BLE001 - failure_of re-raises real signals
+        return failure_of(err, job.label)
+
+
+def stopped_message(err: BaseException, where: str) -> str:
+    """The one line for a BaseException that is not an Exception and not a signal, raised by
+    model code the harness called directly (a factory, `module()`) or by suite code."""
+    if isinstance(err, SystemExit):
+        return (
+            f"sys.exit({err.code!r}) was called {where}; the model and the suite must "
+            "return or raise, not end the process"
+        )
+    text = (str(err).strip().splitlines() or ["(no message)"])[0][:300]
+    return (
+        f"{type(err).__name__} was raised {where} by the model's or the suite's code (no "
+        f"signal reached the process): {text}; a model must return or raise an Exception"
+    )
 
 
 def build_adapter(plan: Plan, name: str, device: torch.device) -> ModelAdapter:

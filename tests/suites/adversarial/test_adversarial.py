@@ -411,7 +411,7 @@ def test_cli_leaderboard_marks_flagged_model_unreliable(tmp_path: Path, capsys) 
     )
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
     capsys.readouterr()
-    assert main(["leaderboard", str(tmp_path / "out")]) == 0
+    assert main(["leaderboard", str(tmp_path / "out"), "--width", "0"]) == 0
     out = capsys.readouterr().out
     masked = [line for line in out.splitlines() if "masked" in line]
     control = [line for line in out.splitlines() if "control" in line]

@@ -14,7 +14,7 @@ import harness
 from harness.cli.main import main
 from harness.config.spec import TaskSpec
 from harness.config.tasks.loader import load_task
-from harness.core.errors import ConfigError
+from harness.core.errors import ConfigError, DatasetError
 
 
 @pytest.fixture
@@ -103,3 +103,86 @@ def test_report_group_figure_leaves_out_continuous_columns() -> None:
         )
     )
     assert set(group_accuracy(table)) == {"grp"}
+
+
+@pytest.fixture
+def int_ages(tmp_path: Path) -> Path:
+    gen = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "f0": gen.random(40),
+            "f1": gen.random(40),
+            "label": gen.integers(0, 2, 40),
+            "age": [22, 35, 48, 61] * 10,  # whole years: an integer column
+        }
+    )
+    frame.to_csv(tmp_path / "ints.csv", index=False)
+    return tmp_path / "ints.csv"
+
+
+def _int_task(path: Path, edges: list[float]) -> dict[str, object]:
+    return {
+        "name": "ints",
+        "source": str(path),
+        "modality": "tabular",
+        "feature_columns": ["f0", "f1"],
+        "group_columns": ["age"],
+        "group_bins": {"age": edges},
+        "bounds": [0, 1],
+    }
+
+
+def test_group_bins_take_an_integer_column(int_ages: Path) -> None:
+    module = __import__("torch").nn.Linear(2, 2)
+    result = harness.evaluate(
+        module,
+        task=_int_task(int_ages, [0, 40, 100]),
+        suites={"fairness": {"group_by": ["age"], "bootstrap_resamples": 20}},
+    )
+    acc = {m.context["group"]: m.n for m in result.metrics if m.metric == "group_acc"}
+    assert acc == {"[0, 40)": 20, "[40, 100)": 20}
+
+
+def test_values_outside_group_bins_name_the_split_column_and_setting(int_ages: Path) -> None:
+    module = __import__("torch").nn.Linear(2, 2)
+    with pytest.raises(DatasetError) as err:
+        harness.evaluate(
+            module,
+            task=_int_task(int_ages, [30, 50, 100]),
+            suites={"fairness": {"group_by": ["age"], "bootstrap_resamples": 20}},
+        )
+    text = str(err.value)
+    assert "group column 'age' has 10 of 40 values in the evaluation split of task 'ints'" in text
+    assert "outside the bin edges [30, 50, 100] of group_bins.age of task 'ints'" in text
+    assert "(e.g. 22)" in text and "widen group_bins.age of task 'ints'" in text
+    # edges from the suite config override the task's: the message names that key instead
+    with pytest.raises(DatasetError, match=r"outside the bin edges .* of suites.fairness.bins.age"):
+        harness.evaluate(
+            module,
+            task=_int_task(int_ages, [0, 100]),
+            suites={"fairness": {"group_by": ["age"], "bins": {"age": [40, 100]}}},
+        )
+
+
+def test_group_bins_on_a_text_column_is_refused_naming_it(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "f0": [0.1, 0.2] * 10,
+            "f1": [0.3, 0.4] * 10,
+            "label": [0, 1] * 10,
+            "age": ["young", "7"] * 10,
+        }
+    )
+    frame.to_csv(tmp_path / "text.csv", index=False)
+    module = __import__("torch").nn.Linear(2, 2)
+    with pytest.raises(ConfigError) as err:
+        harness.evaluate(
+            module,
+            task=_int_task(tmp_path / "text.csv", [0, 100]),
+            suites={"fairness": {"group_by": ["age"], "bootstrap_resamples": 20}},
+        )
+    assert str(err.value) == (
+        "group_bins.age of task 'ints': group column 'age' in the evaluation split of task 'ints' "
+        "is not numeric (10 of 20 values are not numbers, e.g. 'young'); bin edges apply to "
+        "numeric columns only"
+    )

@@ -62,7 +62,8 @@ def test_no_group_columns_is_skipped() -> None:
 def test_missing_column_nan_and_unbinned(task) -> None:  # noqa: ANN001
     with pytest.raises(
         DatasetError,
-        match=r"'race' is not in the test split; available columns: sex, age_band, age",
+        match=r"'race' is not in the evaluation split of task 'diabetes'; available columns: "
+        r"sex, age_band, age",
     ):
         FairnessSuite({"group_by": ["race", "sex"]}).run(adapter(), task, CTX)
     no_bins = replace(task, group_bins={})
@@ -73,7 +74,9 @@ def test_missing_column_nan_and_unbinned(task) -> None:  # noqa: ANN001
     sex = list(task.data["sex"])
     sex[5] = None
     holey = replace(task, data=task.data.remove_columns("sex").add_column("sex", sex))
-    with pytest.raises(DatasetError, match=r"'sex' has 1 missing values in the test split"):
+    with pytest.raises(
+        DatasetError, match=r"'sex' has 1 missing values in the evaluation split of task 'diabetes'"
+    ):
         FairnessSuite({"group_by": ["sex"]}).run(adapter(), holey, CTX)
     with pytest.raises(ConfigError, match="suites.fairness.min_group_size"):
         FairnessSuite({"min_group_size": 0})

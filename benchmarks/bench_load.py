@@ -1,0 +1,248 @@
+"""Loading a local table: the harness's loader against `pandas.read_csv` of the same file.
+
+Builds, in a temporary folder, an Adult-size table (32,561 training + 16,281 test rows, UCI's
+raw `adult.data` / `adult.test` layout, and the same rows as one CSV with a header) and a
+1,000,000-row, 20-column numeric CSV (19 float features and an integer label), then times,
+alternating A and B in one process (`--repeat` rounds, the median reported):
+
+- `inline-adult`: `load_task` of the Adult-size CSV as an inline tabular task (5 numeric
+  features, 4 one-hot columns, groups sex and race) plus its labels and groups, against
+  `pandas.read_csv` of the same file;
+- `recipe-adult`: the catalogue recipe `adult` on the raw UCI files (read, encode, scale, write
+  the prepared split to the cache, read it back: features, labels and groups ready), first with an
+  empty cache (cold), then with the prepared split cached (warm), against `pandas.read_csv` of
+  both files;
+- `wide-1M`: `load_task` of the 1,000,000 x 20 CSV (labels and matrix ready) against
+  `pandas.read_csv`.
+
+Peak memory of the harness load of the 1M-row file is measured in a fresh subprocess (VmHWM
+above the footprint after imports) and compared with the size of the file's Arrow table
+(`pyarrow.csv.read_csv(...).nbytes`).
+
+Targets (issue 33): at most 2x pandas' time; Adult ready in under 1 s; peak memory at most 3x the
+Arrow table.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_load.py [--repeat 5] [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ADULT_TRAIN, ADULT_TEST = 32_561, 16_281
+WORKCLASS = ["Private", "Self-emp-not-inc", "Local-gov", "State-gov", "?"]
+MARITAL = ["Married-civ-spouse", "Never-married", "Divorced", "Widowed"]
+OCCUPATION = ["Sales", "Exec-managerial", "Craft-repair", "Adm-clerical", "?"]
+RELATIONSHIP = ["Husband", "Not-in-family", "Own-child", "Wife", "Unmarried"]
+
+
+def adult_frame(n: int, seed: int) -> pd.DataFrame:
+    """Rows in UCI's Adult columns (values drawn from its categories)."""
+    gen = np.random.default_rng(seed)
+
+    def pick(values: list[str]) -> np.ndarray:
+        return np.asarray(values)[gen.integers(0, len(values), n)]
+
+    return pd.DataFrame(
+        {
+            "age": gen.integers(17, 91, n),
+            "workclass": pick(WORKCLASS),
+            "fnlwgt": gen.integers(12_000, 1_500_000, n),
+            "education": pick(["HS-grad", "Bachelors", "Masters", "Some-college"]),
+            "education-num": gen.integers(1, 17, n),
+            "marital-status": pick(MARITAL),
+            "occupation": pick(OCCUPATION),
+            "relationship": pick(RELATIONSHIP),
+            "race": pick(["White", "Black", "Asian-Pac-Islander", "Other"]),
+            "sex": pick(["Male", "Female"]),
+            "capital-gain": gen.integers(0, 99_999, n) * (gen.random(n) < 0.1),
+            "capital-loss": gen.integers(0, 4_356, n) * (gen.random(n) < 0.05),
+            "hours-per-week": gen.integers(1, 100, n),
+            "native-country": pick(["United-States", "Mexico", "?"]),
+            "income": pick(["<=50K", ">50K"]),
+        }
+    )
+
+
+def write_uci(frame: pd.DataFrame, path: Path, test_file: bool) -> None:
+    rows = frame.copy()
+    if test_file:
+        rows["income"] = rows["income"] + "."
+    head = "|1x3 Cross validator\n" if test_file else ""
+    body = rows.to_csv(header=False, index=False).replace(",", ", ")
+    path.write_text(head + body + "\n")
+
+
+def build(folder: Path, rows: int) -> dict[str, Path]:
+    train, test = adult_frame(ADULT_TRAIN, 0), adult_frame(ADULT_TEST, 1)
+    (folder / "uci").mkdir()
+    write_uci(train, folder / "uci" / "adult.data", test_file=False)
+    write_uci(test, folder / "uci" / "adult.test", test_file=True)
+    train.to_csv(folder / "adult.csv", index=False)
+    gen = np.random.default_rng(2)
+    wide = pd.DataFrame(
+        gen.standard_normal((rows, 19)) * 1000, columns=[f"f{i}" for i in range(19)]
+    )
+    wide["label"] = gen.integers(0, 2, rows)
+    wide.to_csv(folder / "wide.csv", index=False, float_format="%.6f")
+    return {"adult": folder / "adult.csv", "uci": folder / "uci", "wide": folder / "wide.csv"}
+
+
+def inline_adult(path: Path) -> None:
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+
+    spec = TaskSpec.model_validate(
+        {
+            "name": "adult-inline",
+            "source": str(path),
+            "modality": "tabular",
+            "label_column": "income",
+            "class_names": ["<=50K", ">50K"],
+            "feature_columns": [
+                "age",
+                "education-num",
+                "capital-gain",
+                "capital-loss",
+                "hours-per-week",
+                "workclass",
+                "marital-status",
+                "occupation",
+                "relationship",
+            ],
+            "one_hot": {
+                c: None for c in ("workclass", "marital-status", "occupation", "relationship")
+            },
+            "group_columns": ["sex", "race"],
+        }
+    )
+    task = load_task(spec, base_dir=path.parent)
+    _ready(task)
+
+
+def recipe_adult(folder: Path) -> None:
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+
+    spec = TaskSpec(name="adult-uci", recipe="adult", source=str(folder))
+    _ready(load_task(spec, base_dir=folder))
+
+
+def wide(path: Path) -> None:
+    from harness.config.spec import TaskSpec
+    from harness.config.tasks.loader import load_task
+
+    spec = TaskSpec(name="wide", source=str(path), modality="tabular")
+    _ready(load_task(spec, base_dir=path.parent))
+
+
+def _ready(task: object) -> None:
+    """Features, labels and groups in hand (the matrix is built by the load itself)."""
+    _ = task.labels, task.groups(), task.data  # type: ignore[attr-defined]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def compare(name: str, a: Callable[[], object], b: Callable[[], object], repeat: int) -> dict:
+    a(), b()  # warm imports and file caches
+    ta, tb = [], []
+    for _ in range(repeat):
+        ta.append(timed(a))
+        tb.append(timed(b))
+    ma, mb = statistics.median(ta), statistics.median(tb)
+    row = {"case": name, "harness_s": ma, "pandas_s": mb, "ratio": ma / mb}
+    print(f"{name:<22} harness {ma:8.3f} s   pandas.read_csv {mb:8.3f} s   ratio {ma / mb:5.2f}x")
+    return row
+
+
+def peak_memory(path: Path) -> dict:
+    """In a fresh process: peak RSS of the harness load above the footprint after imports, and
+    the Arrow table of the same file."""
+    code = f"""
+import json, pathlib, pyarrow.csv
+def hwm(field):
+    for line in pathlib.Path('/proc/self/status').read_text().splitlines():
+        if line.startswith(field + ':'):
+            return int(line.split()[1]) / 1024.0
+import harness.config.tasks.loader, harness.config.spec, datasets, torch
+base = hwm('VmRSS')
+from benchmarks.bench_load import wide
+wide(pathlib.Path({str(path)!r}))
+peak = hwm('VmHWM') - base
+table = pyarrow.csv.read_csv({str(path)!r}).nbytes / 2**20
+print(json.dumps({{'peak_mb': peak, 'arrow_mb': table}}))
+"""
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["ratio"] = result["peak_mb"] / result["arrow_mb"]
+    print(
+        f"peak memory, wide load: {result['peak_mb']:.0f} MB above imports; Arrow table "
+        f"{result['arrow_mb']:.0f} MB; ratio {result['ratio']:.2f}x"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["HARNESS_CACHE_DIR"] = str(folder / "cache")
+        files = build(folder, args.rows)
+        uci = files["uci"]
+        rows = [
+            compare(
+                "inline-adult",
+                lambda: inline_adult(files["adult"]),
+                lambda: pd.read_csv(files["adult"]),
+                args.repeat,
+            )
+        ]
+
+        def cold() -> None:
+            os.environ["HARNESS_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)
+            recipe_adult(uci)
+
+        def both_files() -> None:
+            pd.read_csv(uci / "adult.data", header=None, skipinitialspace=True)
+            pd.read_csv(uci / "adult.test", header=None, skipinitialspace=True, skiprows=1)
+
+        rows.append(compare("recipe-adult (cold)", cold, both_files, args.repeat))
+        rows.append(
+            compare("recipe-adult (warm)", lambda: recipe_adult(uci), both_files, args.repeat)
+        )
+        rows.append(
+            compare(
+                f"wide-{args.rows // 1000}k",
+                lambda: wide(files["wide"]),
+                lambda: pd.read_csv(files["wide"]),
+                max(1, args.repeat // 2),
+            )
+        )
+        memory = peak_memory(files["wide"])
+        print(json.dumps({"timings": rows, "memory": memory}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The gate's headline: its rows at each task's headline threat model, named, for the summary.
+
+`harness check` gates every headline metric; what a reviewer reads first is robust accuracy at
+the condition each task headlines (`TaskSummary.headline`, stored by the current run's jobs):
+the worst case over attacks (one attack when the suite ran no ensemble) at that norm and
+budget, one row per model, with clean accuracy beside it. Rows come from the gate's own report:
+nothing is retested here. No torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.gate_runs import LoadedRun
+from harness.core.threat_model import ThreatModel
+
+
+@dataclass(frozen=True)
+class HeadlineCheck:
+    """The gate's rows of one task's headline: robust accuracy at `threat` and clean accuracy."""
+
+    task: str
+    threat: ThreatModel
+    key: str  # the robust accuracy metric key checked
+    robust: list[CheckRow]
+    clean: list[CheckRow]
+
+
+def _headline_key(current: LoadedRun, task: str, threat: ThreatModel) -> str | None:
+    """The key of the task's robust accuracy at `threat` in the current run (the ensemble's
+    when there is one)."""
+    found = [
+        m
+        for (_model, t, _suite), job in current.jobs.items()
+        if t == task
+        for m in job.metrics
+        if m.metric == "robust_acc" and threat.matches_context(m.context)
+    ]
+    ensemble = sorted(m.key for m in found if m.condition.startswith("attack=ensemble"))
+    keys = ensemble or sorted(m.key for m in found)
+    return keys[0] if keys else None
+
+
+def headline_checks(report: CheckReport, current: LoadedRun) -> list[HeadlineCheck]:
+    """Per task and headline threat model of the current run, the gate's rows there."""
+    headlines: dict[str, tuple[ThreatModel, ...]] = {}
+    for (_model, task, _suite), job in sorted(current.jobs.items()):
+        headlines.setdefault(task, job.record.task_summary.headline)
+    out: list[HeadlineCheck] = []
+    for task, headline in sorted(headlines.items()):
+        for threat in headline:
+            key = _headline_key(current, task, threat)
+            if key is None:
+                continue
+            out.append(
+                HeadlineCheck(
+                    task=task,
+                    threat=threat,
+                    key=key,
+                    robust=[r for r in report.rows if r.task == task and r.metric == key],
+                    clean=[r for r in report.rows if r.task == task and r.metric == "top1_acc"],
+                )
+            )
+    return out

@@ -1,0 +1,493 @@
+"""Local table files read through Arrow, whole columns at a time, never row by row in Python.
+
+CSV, TSV and other delimited text (`pyarrow.csv`), Parquet (`pyarrow.parquet`) and JSON lines
+(`pyarrow.json`; a `.json` file holding one array of objects is parsed whole) become one
+`pyarrow.Table` per split, the files of a split concatenated in order. What the reader decides and
+checks, each refusal one `DatasetError` line naming the file (and the column and row where there
+is one):
+
+- the delimiter: declared (`delimiter:`), else `,` for `.csv`, a tab for `.tsv`, and for other
+  suffixes (`.data`, `.txt`) the first line's: a comma, a tab, else runs of whitespace; a `.csv`
+  file whose first line holds `;` and no `,` is refused (a semicolon-separated file read as CSV
+  would be one column);
+- the header: the first line, unless `column_names:` names the columns of a headerless file; a
+  first line of numbers only (a headerless file read as if it had a header), a header with an
+  empty or repeated name (a pandas index written with `to_csv`) are refused;
+- the encoding: UTF-8 (a UTF-8 byte-order mark is skipped), or `encoding:`; a UTF-16/32 file
+  without `encoding:` and a cell that is not valid text are refused naming the column and row;
+- quoted fields may hold delimiters and newlines (a file is read again allowing newlines in
+  values only when a first read fails and it holds a `"`: that mode is slower); a row with more
+  or fewer fields than the header is refused with its line number and text (and how many rows
+  are ragged);
+- missing-value markers (`missing_values:`, default `""` and `?`) become nulls in tabular tables;
+  text and image tables keep every cell as written (an empty text stays an empty string).
+
+Files up to 16 MiB are parsed whole (all threads); larger ones are streamed in 1 MiB blocks with
+the types Arrow infers from the first block declared (memory: one block's buffers beside the
+table), and read again whole if a later block does not fit those types. Rows are numbered from 1
+after the header (`TableRead.locate` maps a row of the concatenated split back to its file).
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import csv
+import json
+import mmap
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from harness.core.errors import DatasetError
+
+DEFAULT_MISSING: tuple[str, ...] = ("", "?")
+WHITESPACE = "whitespace"
+DELIMITED_SUFFIXES: dict[str, str | None] = {
+    ".csv": ",",
+    ".tsv": "\t",
+    ".data": None,  # UCI's files (adult.data, german.data): sniffed
+    ".test": None,  # UCI's adult.test
+    ".txt": None,
+    ".dat": None,
+}
+_SNIFF_BYTES = 1 << 16
+STREAM_BLOCK = 1 << 20
+WHOLE_FILE_BYTES = 1 << 24  # files up to 16 MiB are parsed whole (on all threads; faster)
+_REASON_CHARS = 200
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableOptions:
+    """How the files of one split are read (the task spec's keys, docs/tasks.md)."""
+
+    column_names: tuple[str, ...] | None = None
+    missing_values: tuple[str, ...] | None = DEFAULT_MISSING  # None: keep every cell as written
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    string_columns: tuple[str, ...] = ()  # read as text whatever they look like (ids)
+    skip_prefix: str | None = None  # leading lines starting with it are skipped (adult.test's)
+    # name empty and repeated header names as pandas does ("Unnamed: 0", "priors_count.1")
+    # instead of refusing them: for published files whose layout a recipe knows
+    pandas_names: bool = False
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """A split's rows as one Arrow table, with the file each row came from."""
+
+    table: pa.Table
+    files: tuple[Path, ...]
+    starts: tuple[int, ...] = field(default=(0,))  # first row of each file in `table`
+
+    def locate(self, row: int) -> str:
+        """`row 17 of <file>` for a 0-based row of the concatenated split."""
+        i = max(bisect.bisect_right(self.starts, row) - 1, 0)
+        return f"row {row - self.starts[i] + 1} of {self.files[i]}"
+
+
+def read_table(files: Sequence[Path], options: TableOptions, where: str) -> TableRead:
+    """The rows of `files` (one split) as one table; `where` starts every message (`task 't':
+    source`), the file is named after it."""
+    tables = [read_file(file, options, f"{where} file {file}") for file in files]
+    starts, total = [], 0
+    for table in tables:
+        starts.append(total)
+        total += table.num_rows
+    if len(tables) == 1:
+        return TableRead(tables[0], tuple(files), (0,))
+    try:
+        joined = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise DatasetError(
+            f"{where}: its {len(files)} files do not hold the same columns ({_flat(str(err))}); "
+            "give every file of a split the same columns"
+        ) from None
+    return TableRead(joined, tuple(files), tuple(starts))
+
+
+def read_file(file: Path, options: TableOptions, where: str) -> pa.Table:
+    """One table file (its suffix says the format)."""
+    suffix = file.suffix.lower()
+    if suffix == ".parquet":
+        _no_text_options(options, where, "Parquet")
+        return _guarded(lambda: pq.read_table(file), where, "Parquet")
+    if suffix in (".json", ".jsonl"):
+        _no_text_options(options, where, "JSON")
+        return _read_json(file, where)
+    return _read_delimited(file, options, where)
+
+
+def _no_text_options(options: TableOptions, where: str, kind: str) -> None:
+    if options.column_names is not None or options.delimiter is not None:
+        raise DatasetError(
+            f"{where}: column_names and delimiter are for delimited text (CSV, TSV); a {kind} "
+            "file names its own columns: remove them"
+        )
+
+
+def _guarded(read: Any, where: str, kind: str) -> pa.Table:
+    try:
+        table = read()
+    except (pa.ArrowException, OSError, ValueError) as err:
+        what = "file" if kind == "Parquet" else "table"
+        raise DatasetError(
+            f"{where} is not a readable {kind} {what} ({_flat(str(err)) or type(err).__name__}); "
+            f"fix the file or replace it with the data saved as {kind}"
+        ) from None
+    assert isinstance(table, pa.Table)
+    return table
+
+
+def _read_json(file: Path, where: str) -> pa.Table:
+    with file.open("rb") as f:
+        start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start != b"[":
+        table = _guarded(lambda: pa_json.read_json(file), where, "JSON")
+    else:
+        try:
+            rows = json.loads(file.read_text(encoding="utf-8-sig"))
+            table = pa.Table.from_pylist(rows)
+        except (ValueError, TypeError, pa.ArrowException) as err:
+            raise DatasetError(
+                f"{where} is not a readable JSON table ({_flat(str(err))}); a JSON table is one "
+                "object per line (JSON lines) or one array of objects"
+            ) from None
+    if table.num_rows == 0:
+        raise DatasetError(f"{where} is not a readable JSON table (it holds no rows)")
+    return table
+
+
+# ----------------------------------------------------------------------------- delimited text
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the first bytes of a delimited file say: its delimiter, how many leading lines to
+    skip."""
+
+    delimiter: str
+    skipped: int = 0
+
+
+def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
+    layout = _sniff(file, options, where)
+    ragged: list[Any] = []
+    try:
+        try:
+            table = _parsed(file, layout, options, ragged, newlines=False)
+        except (pa.ArrowException, ValueError):
+            if not _holds_quotes(file):
+                raise
+            table = None
+        if table is None or (ragged and _holds_quotes(file)):
+            # a quoted value may hold a newline: read again allowing that (slower, so only here)
+            table = _parsed(file, layout, options, ragged, newlines=True)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise _parse_error(file, err, where) from None
+    if ragged:
+        raise _ragged_error(file, ragged, table, where)
+    if table.num_rows == 0:
+        raise DatasetError(
+            f"{where} is not a readable CSV table (it holds no rows: only a header, or nothing)"
+        )
+    if options.pandas_names:
+        table = table.rename_columns(_pandas_names(table.column_names))
+    elif options.column_names is None:
+        _check_header(table.column_names, options, where)
+    _check_text(table, where)
+    return table
+
+
+def _parsed(
+    file: Path, layout: _Layout, options: TableOptions, ragged: list[Any], *, newlines: bool
+) -> pa.Table:
+    """One parse of a delimited file: streamed when large (`_streamed`), else whole; ragged
+    rows collected in `ragged` (emptied first)."""
+    ragged.clear()
+
+    def on_invalid(row: Any) -> str:
+        ragged.append(row)
+        return "skip"
+
+    data: Any = file
+    delimiter = layout.delimiter
+    if delimiter == WHITESPACE:
+        data, delimiter = pa.BufferReader(_single_spaced(file)), " "
+    read = pa_csv.ReadOptions(
+        column_names=list(options.column_names) if options.column_names else None,
+        encoding=options.encoding,
+        skip_rows=layout.skipped,
+    )
+    parse = pa_csv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid
+    )
+    convert = pa_csv.ConvertOptions(
+        null_values=list(options.missing_values or ()),
+        strings_can_be_null=options.missing_values is not None,
+        quoted_strings_can_be_null=options.missing_values is not None,
+        column_types={c: pa.string() for c in options.string_columns},
+    )
+    table = None
+    if file.stat().st_size > WHOLE_FILE_BYTES:  # large: one block's buffers at a time
+        table = _streamed(data, read, parse, convert, ragged)
+    if table is None:  # small, or a later block did not fit the first block's types
+        ragged.clear()
+        data = _reopened(data)
+        table = pa_csv.read_csv(
+            data, read_options=read, parse_options=parse, convert_options=convert
+        )
+    return table
+
+
+def _streamed(
+    data: Any,
+    read: pa_csv.ReadOptions,
+    parse: pa_csv.ParseOptions,
+    convert: pa_csv.ConvertOptions,
+    ragged: list[Any],
+) -> pa.Table | None:
+    """The file read block by block (`STREAM_BLOCK` bytes: one block's parsing buffers at a
+    time, where the whole-file reader holds several; a 300,000 x 20 float CSV peaked at 1.9x
+    its table this way, 3.3-3.9x read whole), or None when a later block holds a value the types
+    inferred from the first one cannot take (the whole-file reader then infers over all
+    blocks). Ragged rows are collected in `ragged` (by the parser's handler)."""
+    streamed = pa_csv.ReadOptions(
+        column_names=read.column_names,
+        encoding=read.encoding,
+        skip_rows=read.skip_rows,
+        block_size=STREAM_BLOCK,
+    )
+    try:
+        # the first block's types, declared for every block: a reader that infers checks each
+        # block again (a 300,000 x 20 float CSV read in 0.94 s inferring, 0.64 s declared)
+        types = _head_types(data, read, parse, convert)
+        ragged.clear()  # the head's ragged rows are found again below
+        typed = pa_csv.ConvertOptions(
+            null_values=convert.null_values,
+            strings_can_be_null=convert.strings_can_be_null,
+            quoted_strings_can_be_null=convert.quoted_strings_can_be_null,
+            column_types={**types, **convert.column_types},
+        )
+        reader = pa_csv.open_csv(
+            _reopened(data), read_options=streamed, parse_options=parse, convert_options=typed
+        )
+        return reader.read_all()
+    except pa.ArrowInvalid as err:
+        if "conversion error" in str(err).lower():
+            return None
+        raise
+
+
+def _head_types(
+    data: Any,
+    read: pa_csv.ReadOptions,
+    parse: pa_csv.ParseOptions,
+    convert: pa_csv.ConvertOptions,
+) -> dict[str, pa.DataType]:
+    """The column types Arrow infers from the file's first block (its whole lines), read into
+    memory: a reader opened on the file for it kept 30 MB more at its peak. Nothing when the
+    head does not parse alone (a quoted newline cut at the block's end): the reader infers."""
+    if isinstance(data, pa.BufferReader):
+        data.seek(0)
+        head = data.read(STREAM_BLOCK)
+    else:
+        with Path(data).open("rb") as f:
+            head = f.read(STREAM_BLOCK)
+    if len(head) == STREAM_BLOCK:
+        head = head[: head.rfind(b"\n") + 1]
+    try:
+        schema = pa_csv.read_csv(
+            pa.BufferReader(head),
+            read_options=pa_csv.ReadOptions(
+                column_names=read.column_names,
+                encoding=read.encoding,
+                skip_rows=read.skip_rows,
+                use_threads=False,
+            ),
+            parse_options=parse,
+            convert_options=convert,
+        ).schema
+    except (pa.ArrowException, ValueError):
+        return {}
+    return {f.name: f.type for f in schema if not pa.types.is_null(f.type)}
+
+
+def _reopened(data: Any) -> Any:
+    """A path as it is; a buffer reader rewound to its start (it is read twice)."""
+    if isinstance(data, pa.BufferReader):
+        data.seek(0)
+    return data
+
+
+def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
+    """The delimiter and quoting of `file` from its first 64 KiB (see the module docstring)."""
+    try:
+        with file.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as err:
+        raise DatasetError(f"{where}: cannot read it ({err.strerror or err})") from None
+    if head.startswith(_WIDE_BOMS) and codecs.lookup(options.encoding).name == "utf-8":
+        raise DatasetError(
+            f"{where} is UTF-16 or UTF-32 text (it starts with that byte-order mark); save it as "
+            "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
+        )
+    text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()
+    skipped = 0
+    while skipped < len(lines) and _skipped(lines[skipped], options):
+        skipped += 1
+    first = next((line for line in lines[skipped:] if line.strip()), "")
+    declared = options.delimiter
+    delimiter = declared or DELIMITED_SUFFIXES.get(file.suffix.lower()) or _guess(first)
+    if declared is None and delimiter == "," and "," not in first and ";" in first:
+        raise DatasetError(
+            f"{where}: its first line ({_flat(first, 80)!r}) holds ';' and no ',': the file is "
+            "semicolon-separated; set delimiter: ';' on the task (a decimal comma such as 3,5 "
+            "is then refused as not a number: convert those to 3.5)"
+        )
+    return _Layout(delimiter, skipped=skipped)
+
+
+def _guess(first: str) -> str:
+    if "," in first:
+        return ","
+    return "\t" if "\t" in first else WHITESPACE
+
+
+def _holds_quotes(file: Path) -> bool:
+    """Whether a `"` occurs anywhere in the file (quoted fields may then hold newlines)."""
+    with file.open("rb") as f:
+        if f.seek(0, 2) == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return view.find(b'"') >= 0
+
+
+def _single_spaced(file: Path) -> bytes:
+    """A whitespace-separated file's bytes with runs of spaces and tabs made one space and
+    trimmed at both ends of each line, for Arrow's one-character delimiter."""
+    data = re.sub(rb"[ \t]+", b" ", file.read_bytes())
+    return re.sub(rb"(?m)^ | (?=\r?$)", b"", data)
+
+
+def _parse_error(file: Path, err: BaseException, where: str) -> DatasetError:
+    reason = _flat(str(err)) or type(err).__name__
+    if isinstance(err, UnicodeDecodeError):
+        reason = f"not {err.encoding} text: byte 0x{err.object[err.start]:02x}"
+    return DatasetError(
+        f"{where} is not a readable delimited table ({reason}); fix the file, or set "
+        "delimiter: / column_names: / encoding: on the task to read it as it is"
+    )
+
+
+def _ragged_error(file: Path, rows: list[Any], table: pa.Table, where: str) -> DatasetError:
+    first = rows[0]
+    line = _line_of(file, first.text)
+    at = f"line {line}" if line else "a row"
+    more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
+    return DatasetError(
+        f"{where}: {at} has {first.actual_columns} field(s) where the header has "
+        f"{first.expected_columns}{more}: {_flat(first.text, 80)!r}; fix the file (quote "
+        "fields that hold the delimiter), or set delimiter: / column_names: on the task"
+    )
+
+
+def _line_of(file: Path, text: str) -> int | None:
+    """The 1-based line of `file` that reads `text` (an error path: the file is scanned)."""
+    with file.open("r", encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if line.rstrip("\r\n") == text:
+                return number
+    return None
+
+
+def check_head(file: Path, options: TableOptions, where: str) -> None:
+    """What the first line of a delimited file tells without parsing the rest (for `harness
+    validate`): its encoding and delimiter, its header's names, and, for a headerless file, that
+    `column_names` names as many columns as it has."""
+    layout = _sniff(file, options, where)
+    with file.open("r", encoding=options.encoding, errors="replace", newline="") as f:
+        lines = (line for line in f if line.strip() and not _skipped(line, options))
+        first = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
+    if layout.delimiter == WHITESPACE:
+        fields = first.split()
+    else:
+        fields = next(csv.reader([first], delimiter=layout.delimiter), [])
+    if options.column_names is None:
+        _check_header(fields, options, where)
+    elif len(fields) != len(options.column_names):
+        raise DatasetError(
+            f"{where}: its first line has {len(fields)} field(s) but column_names names "
+            f"{len(options.column_names)}; name every column of the file, in order"
+        )
+
+
+def _skipped(line: str, options: TableOptions) -> bool:
+    return options.skip_prefix is not None and line.startswith(options.skip_prefix)
+
+
+def _check_header(names: list[str], options: TableOptions, where: str) -> None:
+    if options.column_names is None and names and all(_NUMBER.match(n) for n in names):
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise DatasetError(
+            f"{where}: its first line holds numbers only ({shown}): the file has no header; "
+            "name its columns with column_names: [...] on the task"
+        )
+    for i, name in enumerate(names):
+        if not name.strip():
+            raise DatasetError(
+                f"{where}: column {i + 1} of the header has no name (an index written by "
+                "pandas' to_csv?); name it, drop it from the file, or give column_names"
+            )
+        if names.index(name) != i:
+            raise DatasetError(
+                f"{where}: the header names column {name!r} twice (columns {names.index(name) + 1} "
+                f"and {i + 1}); rename one, or give column_names"
+            )
+
+
+def _pandas_names(names: list[str]) -> list[str]:
+    """`Unnamed: <i>` for an empty name, `<name>.<k>` for the k-th repeat (pandas' read_csv)."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = name if name.strip() else f"Unnamed: {i}"
+        base, k = name, 0
+        while name in out:
+            k += 1
+            name = f"{base}.{k}"
+        out.append(name)
+    return out
+
+
+def _check_text(table: pa.Table, where: str) -> None:
+    """A column Arrow read as bytes holds a cell that is not text in the file's encoding."""
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not pa.types.is_binary(column.type):
+            continue
+        for row, value in enumerate(column.to_pylist()):
+            try:
+                (value or b"").decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DatasetError(
+                    f"{where}: column {name!r}, row {row + 1} is not UTF-8 text (byte "
+                    f"0x{value[err.start]:02x} in {_flat(repr(value), 60)}); save the file as "
+                    "UTF-8, or set encoding: on the task (latin-1, cp1252, ...)"
+                ) from None
+
+
+def _flat(text: str, limit: int = _REASON_CHARS) -> str:
+    """`text` on one line, printable, at most `limit` characters (a file's bytes can end up in
+    it)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,62 @@
+"""What `harness run` prints when it ends: the headline per task, and where everything else is.
+
+Per task, the verdicts of its headline board (clean accuracy, and robust accuracy at the task's
+headline threat model): the best model with its interval, the next one, and the paired test
+between the two. Then the skipped jobs, one line per distinct reason with its count, and the
+commands for the full boards and the report (or where the report was written). The full
+boards are `harness leaderboard <run folder>`; nothing here hides a number they show.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from harness.analysis.headline import HeadlineBoard
+from harness.core.threat_model import headline_text
+from harness.present.escaping import terminal_text
+from harness.present.headline_view import headline_view, verdict_sentence
+from harness.present.tables import wrap
+
+
+def skipped_lines(skipped: Sequence[tuple[str, str]], width: int | None) -> list[str]:
+    """`skipped: <suite> on 5 jobs: <reason>`, once per (suite, reason)."""
+    counts = Counter(skipped)
+    return [
+        wrap(
+            terminal_text(f"skipped: {suite} on {n} job{'s' if n > 1 else ''}: {reason}"),
+            width,
+        )
+        for (suite, reason), n in counts.items()
+    ]
+
+
+def run_end_text(
+    heads: Sequence[HeadlineBoard],
+    *,
+    run_dir: str,
+    width: int | None,
+    skipped: Sequence[tuple[str, str]] = (),
+    report: str | None = None,
+) -> str:
+    """The end of a run's output (see the module docstring); `report`: the index page written,
+    None when no report was asked for."""
+    lines: list[str] = []
+    for head in heads:
+        view = headline_view(head)
+        title = f"{view.title} ({view.n})"
+        if head.board.headline:
+            title += f" · headline threat model {headline_text(head.board.headline)}"
+        lines.append(wrap(terminal_text(title), width))
+        for verdict in view.verdicts:
+            sentence = verdict_sentence(verdict, text=terminal_text)
+            lines.append(wrap("  " + sentence, width))
+        lines.append("")
+    lines += skipped_lines(skipped, width)
+    folder = terminal_text(run_dir)
+    lines.append(wrap(f"full boards (every metric): harness leaderboard {folder}", width))
+    if report is not None:
+        lines.append(wrap(f"report: {terminal_text(report)}", width))
+    else:
+        lines.append(wrap(f"report: harness report {folder} --out <folder>", width))
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""`harness cache`: where the result cache is, what each entry holds, and pruning it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli.cache import age_seconds, size_bytes
+from harness.cli.main import main
+from harness.store.result_cache import ResultCache
+from tests.conftest import TINY_SPEC
+
+
+def _out(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["cache", *args])
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def test_show_and_prune(
+    weights_dir: Path, tmp_path: Path, result_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _out(capsys)
+    assert code == 0 and out.startswith(f"result cache: {result_cache} (HARNESS_CACHE moves it)")
+    assert "0 entries, 0 B" in out
+    spec = weights_dir / "tiny.yaml"
+    spec.write_text(TINY_SPEC)
+    assert main(["run", str(spec), "--out", str(tmp_path / "a")]) == 0
+    run_id = next((tmp_path / "a" / "runs").iterdir()).name
+    code, out, _ = _out(capsys, "show")
+    lines = out.splitlines()
+    assert code == 0 and "2 entries, " in lines[1]
+    header = lines[3].split()
+    assert header[:6] == ["key", "model", "task", "suite", "harness", "computed"]
+    rows = [ln.split() for ln in lines[4:]]
+    assert sorted(r[1] for r in rows) == ["lin-a", "lin-b"]
+    assert all(r[2:6] == ["digits", "accuracy", "v2", "0.1.0"] and r[6] == run_id for r in rows)
+    code, out, _ = _out(capsys, "show", "--format", "json")
+    shown = json.loads(out)
+    assert shown["root"] == str(result_cache) and len(shown["entries"]) == 2
+    entry = shown["entries"][0]
+    assert entry["run"] == run_id and entry["damaged"] is None and entry["size_bytes"] > 0
+    assert "samples.parquet" in entry["files"] and len(entry["job_key"]) == 64
+    # lin-a's entry unused for two days: --older-than 1d removes it only (dry run first)
+    cache = ResultCache(result_cache)
+    old = next(e for e in cache.contents().entries if e.record and e.record.model == "lin-a")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(cache.entry_path(old.key), (two_days_ago, two_days_ago))
+    code, out, _ = _out(capsys, "prune", "--older-than", "1d", "--dry-run")
+    assert code == 0 and out.startswith("would remove 1 entry and 0 unfinished writes")
+    assert "lin-a" in out and "lin-b" not in out and len(cache.contents().entries) == 2
+    code, out, _ = _out(capsys, "prune", "--older-than", "1d")
+    assert out.startswith("removed 1 entry") and "; 1 entry (" in out
+    code, out, _ = _out(capsys, "prune", "--max-size", "1kB")  # the last one is larger
+    assert out.startswith("removed 1 entry") and cache.contents().entries == []
+    code, _, err = _out(capsys, "prune")
+    assert code == 2 and "say what to remove: --all, --older-than AGE or --max-size SIZE" in err
+
+
+def test_show_says_when_runs_leave_the_cache_alone(
+    result_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HARNESS_NO_CACHE", "1")
+    code, out, _ = _out(capsys)
+    assert code == 0 and "runs neither read nor write it: HARNESS_NO_CACHE is set" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0", 0),
+        ("500MB", 500 * 10**6),
+        ("2G", 2 * 10**9),
+        ("1.5GiB", int(1.5 * 2**30)),
+        ("10k", 10**4),
+    ],
+)
+def test_sizes(text: str, value: int) -> None:
+    assert size_bytes(text) == value
+
+
+def test_ages_and_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert age_seconds("30d") == 30 * 86400 and age_seconds("12h") == 43200
+    assert age_seconds("2w") == 14 * 86400 and age_seconds("90m") == 5400
+    for args, message in [
+        (["--older-than", "30"], "'30' is not an age: a number and a unit"),
+        (["--max-size", "lots"], "'lots' is not a size"),
+    ]:
+        assert main(["cache", "prune", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1  # one line, no usage block

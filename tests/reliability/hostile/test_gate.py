@@ -1,0 +1,144 @@
+"""The gate fails closed: for every headline metric of a run, a baseline or a current run that
+lacks it is a failing row (exit 1) unless the policy ignores the metric; a stored fraction
+outside [0, 1] or outside its own interval is refused as damaged (exit 2, one line naming the
+file and the record), whichever run holds it.
+
+The first case is the one reported: the baseline's `top1_acc` record removed and the job folder
+resealed with the project's own checksums, and `harness check` said PASS.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.present.synthetic import write_synthetic_run
+from tests.reliability.hostile.corpus import cli, edit_metrics, one_error_line
+
+MODELS = {"m1": 0.9, "m2": 0.8}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_run(tmp_path_factory.mktemp("hostile-gate") / "results", models=MODELS)
+
+
+def _headline(run: Path) -> list[tuple[str, str]]:
+    """(job folder name, metric key) of every headline record of model m1 (hardware-bound
+    throughput metrics included: the synthetic run names no device)."""
+    out = []
+    for job in sorted((run / "jobs").iterdir()):
+        if not job.name.startswith("m1--"):
+            continue
+        for record in json.loads((job / "metrics.json").read_text()):
+            if record.get("headline"):
+                out.append((job.name, _key(record)))
+    return out
+
+
+def _key(record: dict[str, Any]) -> str:
+    from harness.core.metric_record import MetricRecord
+
+    return MetricRecord.from_dict(record).key
+
+
+def _without(key: str) -> Any:
+    return lambda records: [r for r in records if _key(r) != key]
+
+
+def _copy(pristine: Path, dest: Path) -> Path:
+    shutil.copytree(pristine, dest)
+    return dest
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    """(side, job name suffix, metric key) for each headline metric, in both directions; the
+    names come from a run written at collection time (cheap: no model runs)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = write_synthetic_run(Path(tmp) / "results", models=MODELS)
+        return [(side, job, key) for job, key in _headline(run) for side in ("baseline", "current")]
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(
+    ("side", "job", "key"), CASES, ids=[f"{s}-lacks-{k}-{j.split('--')[2]}" for s, j, k in CASES]
+)
+def test_a_metric_one_run_lacks_fails_the_gate(
+    side: str, job: str, key: str, pristine: Path, tmp_path: Path
+) -> None:
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    edit_metrics((base if side == "baseline" else cur) / "jobs" / job, _without(key))
+    code, out, err = cli("check", "--width", "0", "--baseline", base, "--current", cur)
+    assert code == 1, (out, err)
+    row = next(line for line in out.splitlines() if line.startswith("FAIL") and key in line)
+    other = "current run" if side == "current" else "baseline"
+    assert f"metric missing from the {other}" in row, row
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text(f"metrics:\n  {key.split('[')[0]}: {{ignore: true}}\n")  # m2 still has it
+    code, out, err = cli(
+        "check", "--width", "0", "--baseline", base, "--current", cur, "--policy", ignore
+    )
+    assert code == 0, (out, err)
+
+
+DAMAGE = {
+    # what a resealed edit does to record 0 of m1's accuracy metrics (top1_acc, Wilson-style
+    # interval replaced), and the words the refusal holds
+    "above-one": ({"value": 1.2}, "a fraction outside [0, 1]"),
+    "below-zero": ({"value": -0.01}, "a fraction outside [0, 1]"),
+    "outside-its-interval": (
+        {"value": 0.5, "ci": [0.6, 0.7], "ci_method": "Wilson score interval, 95%"},
+        "outside its own interval [0.6, 0.7]",
+    ),
+    "interval-above-value": (
+        {"value": 0.95, "ci": [0.1, 0.2], "ci_method": "Newcombe"},
+        "outside its own interval [0.1, 0.2]",
+    ),
+}
+DAMAGE_CASES = [(case, side) for case in DAMAGE for side in ("baseline", "current")]
+
+
+@pytest.mark.parametrize(("case", "side"), DAMAGE_CASES, ids=[f"{c}-{s}" for c, s in DAMAGE_CASES])
+def test_an_impossible_stored_fraction_is_refused_as_damage(
+    case: str, side: str, pristine: Path, tmp_path: Path
+) -> None:
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    change, words = DAMAGE[case]
+    job = next(((base if side == "baseline" else cur) / "jobs").glob("m1--*--accuracy--*"))
+    edit_metrics(job, lambda records: [dict(records[0], **change), *records[1:]])
+    code, _out, err = cli("check", "--width", "0", "--baseline", base, "--current", cur)
+    line = one_error_line(err)
+    assert code == 2 and words in line and str(job / "metrics.json") in line, line
+    assert "record 0 ('top1_acc')" in line
+    for command in ("leaderboard", "groups", "variants"):  # every reader fails closed
+        code, _out, err = cli(command, base if side == "baseline" else cur)
+        assert code == 2 and words in one_error_line(err)
+
+
+def test_a_percentile_bootstrap_interval_may_miss_its_estimate(
+    pristine: Path, tmp_path: Path
+) -> None:
+    """ECE is biased upward: a well-calibrated model's estimate can lie below its bootstrap
+    interval (3 of 40 seeded simulations at n=1000), so such a record is no damage."""
+    cur = _copy(pristine, tmp_path / "cur")
+    job = next((cur / "jobs").glob("m1--*--accuracy--*"))
+
+    def below(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            dict(r, value=0.018, ci=[0.020, 0.054], ci_method="percentile bootstrap, 95%")
+            if r["metric"] == "ece"
+            else r
+            for r in records
+        ]
+
+    edit_metrics(job, below)
+    code, _out, err = cli("leaderboard", cur)
+    assert code == 0, err

@@ -1,0 +1,64 @@
+"""The time limit covers the whole job: a factory that never returns (or a model build, or a
+task load) fails its job within the limit, the model's other jobs are not tried again, and the
+run completes with its manifest finished. With a limit the driver never runs model code."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+
+HOSTILE = "tests.reliability.hostile.hostile_code"
+
+SPEC = """
+name: hangs
+device: cpu
+limit: 20
+batch_size: 10
+bootstrap_resamples: 0
+tasks: [digits]
+models:
+  - {name: sleeper, factory: "HOSTILE:sleeping_factory", input_shape: [1, 8, 8]}
+  - {name: marked, factory: "HOSTILE:marker_factory", factory_args: {marker: "MARKER"},
+     input_shape: [1, 8, 8]}
+suites:
+  accuracy: {}
+  throughput: {batch_sizes: [1], warmup_iters: 1, timed_iters: 2}
+""".replace("HOSTILE", HOSTILE)
+
+
+def test_a_factory_that_never_returns_fails_its_jobs_within_the_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = tmp_path / "built-by"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.replace("MARKER", str(marker)))
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--job-timeout", "4s"]) == 1
+    err = capsys.readouterr().err
+    (run_dir,) = (out / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"  # finished, not left running
+    jobs = {(j["model"], j["suite"]): j for j in manifest["jobs"]}
+    first = jobs["sleeper", "accuracy"]
+    assert first["status"] == "failed"
+    assert first["message"] == (
+        "timed out: the job ran longer than its time limit of 4 s (timeout: in the spec, "
+        "--job-timeout) and was stopped while building model 'sleeper' (its factory and weights)"
+    )
+    assert first["seconds"] < 60  # the factory sleeps an hour: it was stopped, not waited out
+    second = jobs["sleeper", "throughput"]
+    assert second["status"] == "failed" and second["seconds"] < 1
+    assert "in job sleeper × digits × accuracy" in second["message"]
+    assert "this job was not tried" in second["message"]
+    assert jobs["marked", "accuracy"]["status"] == "completed"
+    assert jobs["marked", "throughput"]["status"] == "completed"
+    # the driver built no model itself: the factory ran in the worker process only
+    assert int(marker.read_text()) != os.getpid()
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2

@@ -1,0 +1,162 @@
+"""`harness run` with the result cache shared by every results folder: the same jobs run into
+another --out are copied, any change of weights, data, suite config, harness version, code,
+library versions or machine misses, --no-cache (or the spec, or HARNESS_NO_CACHE) leaves the cache alone, a damaged entry is
+rerun and rewritten, and a cache that cannot be written never fails a run."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+from harness.run import runner
+from harness.store.result_cache import ResultCache
+from harness.store.run_store import load_jobs
+from tests.conftest import TINY_SPEC
+
+
+def _run(spec: Path, out: Path, *args: str) -> dict[str, dict]:
+    """Run `spec` into `out`; the manifest's job lines by model."""
+    assert main(["run", str(spec), "--out", str(out), "--width", "0", *args]) == 0
+    (manifest,) = (out / "runs").glob("*/manifest.json")
+    return {j["model"]: j for j in json.loads(manifest.read_text())["jobs"]}
+
+
+def _statuses(jobs: dict[str, dict]) -> dict[str, str]:
+    return {model: j["status"] for model, j in jobs.items()}
+
+
+def _entries(folder: Path) -> int:
+    return len(ResultCache(folder).contents().entries)
+
+
+@pytest.fixture
+def spec(weights_dir: Path) -> Path:
+    path = weights_dir / "tiny.yaml"
+    path.write_text(TINY_SPEC)
+    return path
+
+
+def test_the_same_jobs_in_another_results_folder_are_copied_from_the_cache(
+    spec: Path, tmp_path: Path, result_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _run(spec, tmp_path / "a")
+    assert _statuses(first) == {"lin-a": "completed", "lin-b": "completed"}
+    assert _entries(result_cache) == 2
+    capsys.readouterr()
+    second = _run(spec, tmp_path / "b")
+    assert _statuses(second) == {"lin-a": "cached", "lin-b": "cached"}
+    run_id = next((tmp_path / "a" / "runs").iterdir()).name
+    message = f"reused the results of run {run_id} from the result cache (same key)"
+    assert second["lin-a"]["message"] == message
+    assert f"lin-a × digits × accuracy ... cached: {message}" in capsys.readouterr().err
+    old = {j.record.model: j for _, j in load_jobs(tmp_path / "a")}
+    new = {j.record.model: j for _, j in load_jobs(tmp_path / "b")}
+    for model, job in new.items():
+        assert job.record.key == old[model].record.key
+        assert job.record.reused_from == f"{run_id}/{old[model].path.name}"
+        assert job.table().frame.equals(old[model].table().frame)
+        assert job.metrics == old[model].metrics
+    # the copy stands on its own: the cache and the first folder can go
+    ResultCache(result_cache).prune(everything=True)
+    assert main(["leaderboard", str(tmp_path / "b")]) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "misses"),
+    [
+        # weights: lin-b gets lin-a's file
+        (("weights: linear1.safetensors", "weights: linear.safetensors"), {"lin-b"}),
+        (("limit: 120", "limit: 100"), {"lin-a", "lin-b"}),  # data: another sample
+        (("accuracy: {}", "accuracy: {ece_bins: 10}"), {"lin-a", "lin-b"}),  # suite config
+        (("seed: 3", "seed: 4"), {"lin-a", "lin-b"}),
+    ],
+    ids=["weights", "data", "suite-config", "seed"],
+)
+def test_any_change_of_what_the_numbers_depend_on_misses(
+    spec: Path, tmp_path: Path, result_cache: Path, change: tuple[str, str], misses: set[str]
+) -> None:
+    _run(spec, tmp_path / "a")
+    edited = spec.with_name("edited.yaml")
+    assert change[0] in TINY_SPEC
+    edited.write_text(TINY_SPEC.replace(*change))
+    got = _statuses(_run(edited, tmp_path / "b"))
+    assert {m for m, s in got.items() if s == "completed"} == misses
+    assert {m for m, s in got.items() if s == "cached"} == {"lin-a", "lin-b"} - misses
+
+
+def test_another_harness_version_code_library_or_machine_misses(
+    spec: Path, tmp_path: Path, result_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(spec, tmp_path / "a")
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "__version__", "0.1.0+other")
+        assert set(_statuses(_run(spec, tmp_path / "b")).values()) == {"completed"}
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "code_digest", lambda: "edited checkout")
+        assert set(_statuses(_run(spec, tmp_path / "c")).values()) == {"completed"}
+    real_versions = runner.package_versions
+    with monkeypatch.context() as patch:  # another torch: results of the old one are not served
+        patch.setattr(runner, "package_versions", lambda: {**real_versions(), "torch": "9.9"})
+        assert set(_statuses(_run(spec, tmp_path / "d")).values()) == {"completed"}
+    real_device = runner.device_info
+    with monkeypatch.context() as patch:  # another CPU model (a cache on a shared drive)
+        patch.setattr(runner, "device_info", lambda d: {**real_device(d), "cpu": "Other CPU"})
+        assert set(_statuses(_run(spec, tmp_path / "e")).values()) == {"completed"}
+    assert set(_statuses(_run(spec, tmp_path / "f")).values()) == {"cached"}
+
+
+def test_no_cache_in_the_command_the_spec_or_the_environment(
+    spec: Path, tmp_path: Path, result_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert set(_statuses(_run(spec, tmp_path / "a", "--no-cache")).values()) == {"completed"}
+    assert _entries(result_cache) == 0  # not written
+    _run(spec, tmp_path / "b")
+    assert _entries(result_cache) == 2
+    assert set(_statuses(_run(spec, tmp_path / "c", "--no-cache")).values()) == {"completed"}
+    off = spec.with_name("off.yaml")
+    off.write_text(TINY_SPEC + "execution: {cache: false}\n")
+    assert set(_statuses(_run(off, tmp_path / "d")).values()) == {"completed"}
+    monkeypatch.setenv("HARNESS_NO_CACHE", "1")
+    assert set(_statuses(_run(spec, tmp_path / "e")).values()) == {"completed"}
+    # results already in the --out folder are reused all the same (a resumed run)
+    assert set(_statuses(_run(spec, tmp_path / "e", "--no-cache")).values()) == {"cached"}
+
+
+def test_a_damaged_entry_is_rerun_with_a_log_line_and_rewritten(
+    spec: Path, tmp_path: Path, result_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _run(spec, tmp_path / "a")
+    cache = ResultCache(result_cache)
+    (entry,) = [
+        cache.entry_path(e.key)
+        for e in cache.contents().entries
+        if e.record is not None and e.record.model == "lin-a"
+    ]
+    table = entry / "samples.parquet"
+    data = bytearray(table.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    table.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING):
+        assert _statuses(_run(spec, tmp_path / "b")) == {"lin-a": "completed", "lin-b": "cached"}
+    (line,) = [r.getMessage() for r in caplog.records if "result cache" in r.getMessage()]
+    assert line.startswith(f"result cache: entry {entry} is damaged (results file {table} does")
+    assert all(e.problem is None for e in cache.contents().entries) and _entries(result_cache) == 2
+    assert _statuses(_run(spec, tmp_path / "c")) == {"lin-a": "cached", "lin-b": "cached"}
+
+
+def test_a_cache_that_cannot_be_written_never_fails_a_run(
+    spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("HARNESS_CACHE", str(blocked))
+    monkeypatch.delenv("HARNESS_NO_CACHE")
+    with caplog.at_level(logging.WARNING):
+        assert set(_statuses(_run(spec, tmp_path / "a")).values()) == {"completed"}
+    err = caplog.text
+    assert err.count(f"result cache {blocked} cannot be written") == 1  # said once per run
+    assert err.count(f"result cache {blocked} is unusable") == 1

@@ -1,0 +1,281 @@
+"""The result cache shared by every results folder (harness/store/result_cache.py): entries
+published whole, verified before reuse, damaged ones logged and replaced, concurrent writers
+of one key both succeeding, no symlink followed, and pruning by age and size."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.core.errors import ResultsError
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
+from harness.store import nofollow
+from harness.store.result_cache import ResultCache, entry_key
+from harness.store.run_store import RunStore, read_job
+from tests.store.records import job_record
+
+JOB_KEY = "a" * 64
+NAMES = ("m", "digits", "accuracy")
+KEY = entry_key(job_key=JOB_KEY, model="m", task="digits", suite="accuracy", context={"code": "c0"})
+
+
+def finished_job(folder: Path, *, run_id: str = "first", job_key: str = JOB_KEY) -> Path:
+    """A finished job folder written by the results store (a table, a metric, artifacts)."""
+    store = RunStore.open_for_writing(folder, run_id)
+    record = job_record("m", "accuracy", run_id=run_id, key=job_key)
+    table = SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(6)],
+            "condition": ["clean"] * 6,
+            "label": [0, 1, 2, 0, 1, 2],
+            "prediction": [0, 1, 1, 0, 2, 2],
+            "correct": [True, True, False, True, False, True],
+            "confidence": [0.9, 0.8, 0.6, 0.7, 0.5, 0.9],
+        }
+    )
+    metric = MetricRecord(
+        suite="accuracy",
+        metric="top1_acc",
+        value=4 / 6,
+        unit="fraction",
+        higher_is_better=True,
+        n=6,
+    )
+    return store.write_job(record=record, table=table, metrics=[metric], artifacts={"bins": [1]})
+
+
+def restore(cache: ResultCache, out: Path, key: str = KEY, run_id: str = "second") -> Path | None:
+    """Restore `key` into a new run folder under `out`; the job folder, or None on a miss."""
+    store = RunStore.open_for_writing(out, run_id)
+    dirname = store.job_dirname(*NAMES, JOB_KEY)
+    record = cache.restore(key=key, job_key=JOB_KEY, names=NAMES, store=store, dirname=dirname)
+    return None if record is None else store.jobs_dir / dirname
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> ResultCache:
+    return ResultCache(tmp_path / "cache")
+
+
+def test_a_saved_job_is_restored_whole_into_another_results_folder(
+    cache: ResultCache, tmp_path: Path
+) -> None:
+    source = finished_job(tmp_path / "a")
+    assert restore(cache, tmp_path / "b") is None  # empty cache: a miss
+    assert cache.save(key=KEY, job_dir=source)
+    assert (cache.root / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    copied = restore(cache, tmp_path / "c")
+    assert copied is not None
+    job = read_job(copied)  # checksums verified
+    assert job.record.run_id == "second" and job.record.reused_from == f"first/{source.name}"
+    assert job.record.key == JOB_KEY and job.metrics == read_job(source).metrics
+    assert job.table().frame.equals(read_job(source).table().frame)
+    # another key (another job key, names or code) is a miss
+    for other in (
+        entry_key(
+            job_key="b" * 64, model="m", task="digits", suite="accuracy", context={"code": "c0"}
+        ),
+        entry_key(
+            job_key=JOB_KEY, model="m2", task="digits", suite="accuracy", context={"code": "c0"}
+        ),
+        entry_key(
+            job_key=JOB_KEY, model="m", task="digits", suite="accuracy", context={"code": "c1"}
+        ),
+    ):
+        assert other != KEY
+        assert restore(cache, tmp_path / f"miss-{other[:6]}", key=other) is None
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _link_to_copy(path: Path) -> None:
+    """Replace a file by a symlink to an identical copy (its checksum would still match)."""
+    copy = path.parent.parent / f"outside-{path.name}"
+    shutil.copyfile(path, copy)
+    path.unlink()
+    path.symlink_to(copy)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda e: _flip_byte(e / "samples.parquet"),
+        lambda e: (e / "metrics.json").unlink(),
+        lambda e: (e / "job.json").write_text((e / "job.json").read_text().replace('"m"', '"x"')),
+        lambda e: _link_to_copy(e / "samples.parquet"),
+        lambda e: (e / "metrics.json").write_text("[]"),
+    ],
+    ids=["flipped-byte", "missing-file", "edited-record", "file-symlink", "metrics-replaced"],
+)
+def test_a_damaged_entry_is_logged_never_served_and_rewritten(
+    cache: ResultCache, tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: object
+) -> None:
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)
+    entry = cache.entry_path(KEY)
+    damage(entry)  # type: ignore[operator]
+    with caplog.at_level(logging.WARNING, logger="harness.store.result_cache"):
+        assert restore(cache, tmp_path / "b") is None
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert f"result cache: entry {entry} is damaged (" in message
+    assert "ignored, the job runs again" in message
+    assert not entry.exists()
+    assert not list((tmp_path / "b" / "runs" / "second" / "jobs").iterdir())  # nothing published
+    assert cache.save(key=KEY, job_dir=source)  # the job's fresh results replace it
+    assert restore(cache, tmp_path / "c") is not None
+
+
+def test_an_entry_folder_replaced_by_a_symlink_is_not_followed(
+    cache: ResultCache, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)
+    entry = cache.entry_path(KEY)
+    elsewhere = tmp_path / "elsewhere"
+    entry.rename(elsewhere)
+    entry.symlink_to(elsewhere)  # an intact entry, but reached through a link
+    with caplog.at_level(logging.WARNING, logger="harness.store.result_cache"):
+        assert restore(cache, tmp_path / "b") is None
+    assert "not a plain folder" in caplog.text
+    assert not entry.is_symlink() and elsewhere.is_dir()  # the link went, its target stayed
+
+
+def test_writes_never_go_through_a_symlink(cache: ResultCache, tmp_path: Path) -> None:
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)  # makes the folders
+    shard = cache.entries_dir / KEY[:2]
+    shutil.rmtree(shard)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shard.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OSError):
+        cache.save(key=KEY, job_dir=source)
+    assert list(outside.iterdir()) == []
+    assert restore(cache, tmp_path / "b") is None  # a shard behind a link is not read either
+    # a link where the entry should be is replaced by a real entry, its target left alone
+    shard.unlink()
+    shard.mkdir()
+    (shard / KEY).symlink_to(outside, target_is_directory=True)
+    assert cache.save(key=KEY, job_dir=source)
+    assert not (shard / KEY).is_symlink() and list(outside.iterdir()) == []
+    assert restore(cache, tmp_path / "c") is not None
+
+
+def _save_at_once(root: str, job_dir: str, barrier: multiprocessing.synchronize.Barrier) -> None:
+    barrier.wait()
+    ok = ResultCache(Path(root)).save(key=KEY, job_dir=Path(job_dir))
+    os._exit(0 if ok else 1)
+
+
+def test_concurrent_writers_of_one_key_both_succeed(cache: ResultCache, tmp_path: Path) -> None:
+    source = finished_job(tmp_path / "a")
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(3):
+        barrier = ctx.Barrier(4)
+        procs = [
+            ctx.Process(target=_save_at_once, args=(str(cache.root), str(source), barrier))
+            for _ in range(4)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+        contents = cache.contents()
+        assert [e.key for e in contents.entries] == [KEY] and contents.leftovers == []
+        assert restore(cache, tmp_path / f"b{_}") is not None
+        cache.prune(everything=True)
+
+
+def test_an_interrupted_write_publishes_nothing(
+    cache: ResultCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = finished_job(tmp_path / "a")
+    real = nofollow.copy_file
+    calls = []
+
+    def dies_on_second_file(src_fd: int, name: str, dst_fd: int) -> str:
+        calls.append(name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(src_fd, name, dst_fd)
+
+    monkeypatch.setattr(nofollow, "copy_file", dies_on_second_file)
+    with pytest.raises(KeyboardInterrupt):
+        cache.save(key=KEY, job_dir=source)
+    monkeypatch.undo()
+    assert cache.contents().entries == [] and cache.contents().leftovers == []
+    # a dead writer's leftover (killed before it could clean up) is never read, and prune
+    # removes it; a live writer's is kept
+    shard = cache.entries_dir / KEY[:2]
+    dead = shard / f".tmp-{KEY[:16]}-{_dead_pid()}-0a1b"
+    live = shard / f".tmp-{KEY[:16]}-{os.getpid()}-0a1c"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "job.json").write_text("{")
+    assert restore(cache, tmp_path / "b") is None
+    result = cache.prune(max_bytes=10**9)
+    assert [x.name for x in result.leftovers] == [dead.name]
+    assert not dead.exists() and live.exists()
+
+
+def _dead_pid() -> int:
+    proc = multiprocessing.get_context("fork").Process(target=os._exit, args=(0,))
+    proc.start()
+    proc.join()
+    assert proc.pid is not None
+    return proc.pid
+
+
+def test_prune_by_age_size_and_all(cache: ResultCache, tmp_path: Path) -> None:
+    keys = []
+    for i in range(4):
+        job_key = f"{i}" * 64
+        source = finished_job(tmp_path / f"src{i}", run_id=f"run{i}", job_key=job_key)
+        key = entry_key(
+            job_key=job_key, model="m", task="digits", suite="accuracy", context={"code": "c"}
+        )
+        cache.save(key=key, job_dir=source)
+        os.utime(cache.entry_path(key), (1000.0 * i, 1000.0 * i))  # last used at 0, 1000, ...
+        keys.append(key)
+    size = cache.contents().entries[0].size
+    assert all(e.size == size and e.problem is None for e in cache.contents().entries)
+    now = 3500.0
+    dry = cache.prune(unused_for=1800, dry_run=True, now=now)  # unused for > 1800 s: 0 and 1000
+    assert {e.key for e in dry.removed} == {keys[0], keys[1]} and len(cache.contents().entries) == 4
+    # least recently used first, until the rest fit: two entries' worth keeps the newest two
+    fit = cache.prune(max_bytes=2 * size, now=now)
+    assert {e.key for e in fit.removed} == {keys[0], keys[1]}
+    assert {e.key for e in fit.kept} == {keys[2], keys[3]}
+    assert {e.key for e in cache.contents().entries} == {keys[2], keys[3]}
+    (cache.entry_path(keys[2]) / "job.json").write_text("{}")  # damaged: always pruned
+    assert [e.problem is not None for e in cache.contents().entries].count(True) == 1
+    assert {e.key for e in cache.prune(unused_for=10**9, now=now).removed} == {keys[2]}
+    assert {e.key for e in cache.prune(everything=True).removed} == {keys[3]}
+    assert cache.contents().entries == []
+
+
+def test_an_unreadable_cache_is_a_miss_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    afile = tmp_path / "not-a-folder"
+    afile.write_text("")
+    cache = ResultCache(afile)
+    with caplog.at_level(logging.WARNING, logger="harness.store.result_cache"):
+        assert restore(cache, tmp_path / "b") is None
+        assert restore(cache, tmp_path / "c", run_id="third") is None
+    assert len(caplog.records) == 1 and "is unusable" in caplog.text
+    with pytest.raises(OSError):
+        cache.save(key=KEY, job_dir=finished_job(tmp_path / "a"))
+    with pytest.raises(ResultsError, match="is unreadable"):
+        cache.contents()
