@@ -168,7 +168,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"{len(plan.suites)} suites) from {origin}"
     )
     for suite in plan.suites.values():
-        for line in suite.plan_summary():
+        for line in suite.plan_summary({n: t.headline for n, t in plan.tasks.items()}):
             say(f"  {suite.name}: {line}")
     settings = execution(args, plan.spec)
     display = _display(settings, width)

@@ -90,9 +90,27 @@ class AttackPlan:
 
 
 def resolve_config(cfg: AdversarialConfig, task: Task | None = None) -> ResolvedConfig:
-    """Epsilons (the spec's, else the default budgets for `task`), attacks and parameters of
-    `cfg`, refusing unknown names and parameters."""
-    epsilons = resolve_epsilons(cfg.epsilons if cfg.epsilons is not None else default_budgets(task))
+    """Epsilons (the spec's, else the default budgets for `task`: its headline threat model),
+    attacks and parameters of `cfg`, refusing unknown names and parameters.
+
+    Without a task (the suite's own check when built) budgets left out are `DEFAULT_BUDGETS`,
+    every norm, so every parameter is checked; a task's defaults may leave a norm out, and the
+    parameters of that norm's attacks are then unused there."""
+    if cfg.epsilons is not None or task is None:
+        given = cfg.epsilons if cfg.epsilons is not None else default_budgets(None)
+        return resolve_budgets(cfg, given, check_params=True)
+    return resolve_budgets(cfg, default_budgets(task), origin=f"task {task.name!r}'s default")
+
+
+def resolve_budgets(
+    cfg: AdversarialConfig,
+    given: dict[str, list[float | str]],
+    *,
+    check_params: bool = False,
+    origin: str = "",
+) -> ResolvedConfig:
+    """`cfg` at the budgets `given`; `origin` names them in a refusal (the spec's when empty)."""
+    epsilons = resolve_epsilons(given)
     check_preset(cfg.preset)
     if cfg.preset == CUSTOM:
         if not cfg.attacks:
@@ -107,8 +125,9 @@ def resolve_config(cfg: AdversarialConfig, task: Task | None = None) -> Resolved
                 f"({cfg.attacks}), not both"
             )
         names, base = preset_attacks(cfg.preset, [n for n in NORMS if epsilons.get(n)])
-    attacks = resolve_attacks(names, epsilons)
-    _check_params(cfg, names)
+    attacks = resolve_attacks(names, epsilons, origin=origin)
+    if check_params:
+        _check_params(cfg, names)
     params = {}
     for info in attacks:
         merged = atk.attack_params(info, base.get(info.name))
@@ -139,8 +158,11 @@ def _norm(name: str) -> Norm:
     )
 
 
-def resolve_attacks(names: list[str], epsilons: dict[Norm, list[float]]) -> list[atk.AttackInfo]:
-    """Catalogue entries of the named attacks; each needs epsilons of its norm."""
+def resolve_attacks(
+    names: list[str], epsilons: dict[Norm, list[float]], *, origin: str = ""
+) -> list[atk.AttackInfo]:
+    """Catalogue entries of the named attacks; each needs epsilons of its norm (`origin`: where
+    the budgets come from when not from the spec, for the refusal)."""
     infos = []
     for name in names:
         try:
@@ -151,6 +173,7 @@ def resolve_attacks(names: list[str], epsilons: dict[Norm, list[float]]) -> list
             raise ConfigError(
                 f"suites.adversarial.epsilons.{info.norm}: attack {name!r} is an {info.norm} "
                 f"attack but no {info.norm} epsilons are given"
+                + (f" ({origin} has none; list them)" if origin else "")
             )
         infos.append(info)
     return infos

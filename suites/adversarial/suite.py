@@ -15,6 +15,7 @@ over transformation (`forward`), `sweep` (the cascade), `ensemble` (per-sample w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -27,7 +28,7 @@ from harness.core.errors import ConfigError
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
-from harness.core.threat_model import headline_budget
+from harness.core.threat_model import Headline, headline_budget
 from suites.adversarial import validity_checks as vc
 from suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
@@ -46,6 +47,7 @@ from suites.adversarial.metrics import (
     RecordContext,
     metric_records,
 )
+from suites.adversarial.plan_summary import plan_summary
 from suites.adversarial.rows import read_rows
 from suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from suites.adversarial.table import sample_table
@@ -71,37 +73,10 @@ class AdversarialSuite(Suite):
         assert isinstance(self.config, AdversarialConfig)
         return self.config
 
-    def plan_summary(self) -> list[str]:
-        """The preset, its attacks, the budgets and the worst-case passes per sample."""
-        cfg, resolved = self.cfg, self.resolved
-        count = sum(len(v) for v in resolved.epsilons.values())
-        origin = (
-            "the suite's default: set suites.adversarial.epsilons to choose"
-            if cfg.epsilons is None
-            else "from the spec"
-        )
-        attacks = ", ".join(i.name for i in resolved.attacks)
-        lines = [
-            f"preset {resolved.preset} ({attacks}; each on the samples still unbroken) at "
-            f"{count} budget(s): {budgets_text(resolved.epsilons)} ({origin})"
-        ]
-        grad = fwd = 0
-        known = True
-        for info in resolved.attacks:
-            passes = info.make(resolved.params[info.name]).worst_case_passes()
-            if passes is None or info.kind != "fixed":
-                known = known and info.kind == "fixed"
-                continue
-            grad += passes[0] * len(resolved.epsilons[info.norm])
-            fwd += passes[1] * len(resolved.epsilons[info.norm])
-        if known:
-            checks = f" plus validity checks on {cfg.check_samples} samples" if cfg.checks else ""
-            lines.append(
-                f"cost per model: up to {grad:,} gradient and {fwd:,} forward passes per sample "
-                f"that no attack breaks (over all budgets){checks}; samples broken early cost "
-                "less, and a masking flag adds escalation rounds"
-            )
-        return lines
+    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+        """The preset, its attacks, the budgets per task and the worst-case passes per sample
+        (plan_summary.py)."""
+        return plan_summary(self.cfg, headlines)
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         if task.modality == "text" or task.bounds is None:
@@ -195,7 +170,7 @@ class AdversarialSuite(Suite):
         arrays, examples = _stored_examples(pool, cells, space)
         notes = [
             *([subset_note(n, full_n, f"max_samples={cfg.max_samples}")] if n < full_n else []),
-            *_budgets_note(epsilons, default=cfg.epsilons is None),
+            *_budgets_note(epsilons, task=task if cfg.epsilons is None else None),
             *plan.notes,
             *_preset_notes(plan),
             *sweep.start_notes(),
@@ -282,16 +257,21 @@ def _example_pool(
     )
 
 
-def _budgets_note(epsilons: dict[Norm, list[float]], *, default: bool) -> list[str]:
-    """A board note when a model ran several budgets, or the default ones."""
+def _budgets_note(epsilons: dict[Norm, list[float]], *, task: Task | None) -> list[str]:
+    """A board note when a model ran several budgets: as the spec lists them, or (`task`: the
+    spec lists none) the task's default ones."""
     count = sum(len(v) for v in epsilons.values())
-    if count < 2 and not default:
+    if count < 2:
         return []
-    origin = (
-        "the suite's default budgets (the spec sets no suites.adversarial.epsilons)"
-        if default
-        else "as the spec lists them"
-    )
+    if task is None:
+        origin = "as the spec lists them"
+    elif task.headline:
+        origin = "the task's headline threat models (the spec sets no suites.adversarial.epsilons)"
+    else:
+        origin = (
+            "the suite's default budgets for a task without a headline threat model (the spec "
+            "sets no suites.adversarial.epsilons)"
+        )
     return [
         settings_note(
             f"{count} budget(s) per model, a column each ({budgets_text(epsilons)}): {origin}"

@@ -131,21 +131,62 @@ def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001
         AdversarialSuite(config)
 
 
-def test_default_budgets_come_from_the_task_and_the_plan_summary_says_so() -> None:
+def test_default_budgets_follow_the_tasks_headline_threat_model() -> None:
+    from dataclasses import replace
+
     from harness.config.tasks import builtin as builtin_tasks
+    from harness.config.tasks.headlines import HEADLINES
+    from harness.core.threat_model import ThreatModel
     from suites.adversarial.budgets import default_budgets
 
-    task = builtin_tasks.digits()
-    assert default_budgets(task) == {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+    # the catalogue's headline for digits, as the plan puts it on the loaded task
+    digits = replace(builtin_tasks.digits(), headline=HEADLINES["digits"])
+    assert digits.headline == (ThreatModel(norm="linf", eps=0.1),)
+    assert default_budgets(digits) == {"linf": [0.1]}
+    cifar = (ThreatModel(norm="linf", eps=8 / 255), ThreatModel(norm="l2", eps=0.5))
+    assert default_budgets(replace(digits, headline=cifar)) == {"linf": [8 / 255], "l2": [0.5]}
+    # a task without a headline threat model keeps the suite's own four budgets
+    assert default_budgets(replace(digits, headline=())) == {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+    # the suite runs them: only the headline norm's attacks, and parameters given for the other
+    # norm's attacks (checked when the suite is built) are unused there, not refused
+    suite = AdversarialSuite({"preset": "fast", "params": {"l2_square": {"queries": 100}}})
+    assert suite.cfg.epsilons is None
+    resolved = resolve_config(suite.cfg, digits)
+    assert resolved.epsilons == {"linf": [0.1]}
+    assert [i.name for i in resolved.attacks] == ["linf_apgd_ce", "linf_apgd_t", "linf_square"]
+    # an explicit l2 attack list has no l2 budget at digits' headline: one line saying so
+    custom = AdversarialSuite({"attacks": ["l2_square"]})
+    with pytest.raises(ConfigError, match=r"no l2 epsilons are given \(task 'digits'\'s default"):
+        resolve_config(custom.cfg, digits)
+
+
+def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> None:
+    from harness.core.threat_model import ThreatModel
+
+    linf = (ThreatModel(norm="linf", eps=0.1),)
+    mnist = (ThreatModel(norm="linf", eps=0.3),)
     suite = AdversarialSuite({})
-    assert suite.cfg.epsilons is None  # left out: the default, per task
-    first, cost = suite.plan_summary()
-    assert first.startswith("preset standard (linf_apgd_ce, linf_apgd_t, linf_fab_t, linf_square")
-    assert "4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default" in first
-    # APGD-CE 100 + APGD-T 900 + FAB-T 900 gradient passes per budget, x 4 budgets
-    assert "up to 7,600 gradient and 23,608 forward passes per sample" in cost
-    listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}}).plan_summary()
-    assert "1 budget(s): linf 0.1 (from the spec)" in listed[0]
+    lines = suite.plan_summary({"digits": linf, "diabetes": linf, "mnist": mnist, "mine": ()})
+    assert len(lines) == 6  # what runs and its cost, per group of tasks with the same budgets
+    what, cost = lines[0], lines[1]
+    assert what.startswith(
+        "digits, diabetes: preset standard (linf_apgd_ce, linf_apgd_t, linf_fab_t, linf_square;"
+    )
+    assert "at 1 budget(s): linf 0.1 (the task's headline threat model; set suites." in what
+    # APGD-CE 100 + APGD-T 900 + FAB-T 900 gradient passes at one budget
+    assert cost.startswith("digits, diabetes: cost per model and task: up to 1,900 gradient and")
+    assert lines[2].startswith("mnist: preset standard") and "linf 0.3 (the task's" in lines[2]
+    assert lines[4].startswith("mine: preset standard (linf_apgd_ce")
+    assert (
+        "at 4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default for a task without"
+        in (lines[4])
+    )
+    assert "up to 7,600 gradient and" in lines[5]  # four budgets
+    undeclared = suite.plan_summary({"plugin": None})
+    assert "if its task object declares one, else the suite's default" in undeclared[0]
+    listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}})
+    first = listed.plan_summary({"digits": linf, "mnist": mnist})[0]
+    assert first.startswith("preset fast (") and "1 budget(s): linf 0.1 (from the spec)" in first
 
 
 def test_an_unknown_target_order_is_refused() -> None:
