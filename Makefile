@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 # keep it busy (README.md, "Development", has the measurements).
 TEST_WORKERS ?= 3
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test test-slow install lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ demo: $(DEMO_STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=20 --numprocesses $(TEST_WORKERS) --dist loadgroup
+
+# the tests marked slow (the quickstart as it ships and the gate against its committed baseline,
+# the zoo's training, the Ray and SIGKILL fault tests); CI runs them after `make test`
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m "slow and not gpu and not network" --durations=20 \
+		--numprocesses $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check harness suites adapters zoo tests benchmarks
