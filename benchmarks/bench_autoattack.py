@@ -14,9 +14,9 @@ Models and budgets (the headline threat models): digits-cnn and digits-cnn-adv a
 on all 1,000 mnist test samples (MNIST's classical budget). Per model the three sides run
 interleaved (AutoAttack, standard, fast; reversed for every other model) and are timed in process
 CPU time, one thread. Each finished model appends one JSON line to `--out` (so a long run can be
-split over processes, one model each, and read back with `--summary`), and prints robust
-accuracies, differences against AutoAttack with the paired counts (samples only one side breaks)
-and CPU-time ratios.
+split over processes, one model each or, with `--only`, one side each, and read back with
+`--summary`, which joins the sides of one model), and prints robust accuracies, differences
+against AutoAttack with the paired counts (samples only one side breaks) and CPU-time ratios.
 
 Usage: python benchmarks/bench_autoattack.py [--models digits-cnn ...] [--out FILE]
        [--only autoattack standard fast] [--samples N] [--threads 1] [--reverse]
@@ -109,8 +109,21 @@ def bench_model(name: str, args: argparse.Namespace, flip: bool) -> dict[str, An
     return out
 
 
-def summary(records: list[dict[str, Any]]) -> None:
+def merged(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per (model, eps, n): the sides of records run in separate processes (`--only`)
+    joined, a later record's side replacing an earlier one's."""
+    out: dict[tuple[str, float, int], dict[str, Any]] = {}
     for rec in records:
+        key = (rec["model"], rec["eps"], rec["n"])
+        if key not in out:
+            out[key] = {**rec, "sides": dict(rec["sides"])}
+        else:
+            out[key]["sides"].update(rec["sides"])
+    return list(out.values())
+
+
+def summary(records: list[dict[str, Any]]) -> None:
+    for rec in merged(records):
         sides = rec["sides"]
         if "autoattack" not in sides:
             continue
