@@ -84,9 +84,15 @@ def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> str | None:
             continue
         grad += passes[0] * len(resolved.epsilons[info.norm])
         fwd += passes[1] * len(resolved.epsilons[info.norm])
+    malt = sum(
+        len(resolved.epsilons[i.norm])
+        for i in resolved.attacks
+        if resolved.params[i.name].get("target_order") == "malt"
+    )
+    ranking = f" plus {malt} per class for MALT's target ranking" if malt else ""
     checks = f" plus validity checks on {cfg.check_samples} samples" if cfg.checks else ""
     return (
-        f"cost per model and task: up to {grad:,} gradient and {fwd:,} forward passes per sample "
-        f"that no attack breaks (over all budgets){checks}; samples broken early cost less, and "
-        "a masking flag adds escalation rounds"
+        f"cost per model and task: up to {grad:,} gradient{ranking} and {fwd:,} forward passes "
+        f"per sample that no attack breaks (over all budgets){checks}; samples broken early cost "
+        "less, and a masking flag adds escalation rounds"
     )
