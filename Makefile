@@ -38,6 +38,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	# torchattacks is the adversarial tests' reference implementation; its metadata asks for
 	# torchvision (which pulls a CUDA torch), but the attacks we compare with need only torch.
 	$(BIN)/python -m pip install --quiet --no-deps "torchattacks==3.5.1"
+	# pytorch-ood is the OOD detectors' reference in the tests; it declares torchvision too, and
+	# its detector modules need only torch and scikit-learn (tests/suites/shift/ood/reference.py).
+	$(BIN)/python -m pip install --quiet --no-deps "pytorch-ood==0.4.0"
 	touch $(STAMP) $(DEMO_STAMP)
 
 install: $(STAMP)

@@ -18,7 +18,14 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel
 
-from harness.core.adapter import AdapterHooks, Capabilities, InputSpec
+from adapters.features import FeatureTap
+from harness.core.adapter import (
+    AdapterHooks,
+    Capabilities,
+    Features,
+    FeaturesUnavailable,
+    InputSpec,
+)
 from harness.core.errors import ConfigError
 from harness.core.model_calls import check_forward_output
 
@@ -106,7 +113,10 @@ class AdapterBase(AdapterHooks):
 
 
 class NetworkAdapter(AdapterBase):
-    """A frozen torch module behind the adapter: `logits` runs it, `module()` returns it."""
+    """A frozen torch module behind the adapter: `logits` runs it, `module()` returns it,
+    `features` runs it with a `FeatureTap` on the input of `features_layer` (a module name of
+    `features_root`, the user's own network inside the adapter's wrapping; default: its last
+    linear layer)."""
 
     def __init__(
         self,
@@ -116,6 +126,9 @@ class NetworkAdapter(AdapterBase):
         device: torch.device,
         input_spec: InputSpec,
         description: dict[str, Any],
+        features_layer: str | None = None,
+        features_root: torch.nn.Module | None = None,
+        keep: list[int] | None = None,
     ) -> None:
         super().__init__(
             name,
@@ -125,10 +138,38 @@ class NetworkAdapter(AdapterBase):
             description=description,
         )
         self._network = frozen(network, device)
+        self._features_layer = features_layer
+        self._features_root = features_root if features_root is not None else network
+        self._keep = keep
+        self._tap: FeatureTap | None = None
+        if features_layer is not None:  # a named layer that does not exist fails the build
+            self._tap = FeatureTap(self._features_root, features_layer, model=name, keep=keep)
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         x = self.on_device(self.tensor_inputs(inputs))
         return self.infer(lambda: self._network(x))
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """Logits and the penultimate features of one forward pass (`FeatureTap`)."""
+        tap = self._feature_tap()
+        x = self.on_device(self.tensor_inputs(inputs))
+        return tap.run(lambda: self.infer(lambda: self._network(x)))
+
+    def _feature_tap(self) -> FeatureTap:
+        if self._tap is None:
+            try:
+                self._tap = FeatureTap(self._features_root, None, model=self.name, keep=self._keep)
+            except ConfigError as err:  # no linear layer and none named: no features
+                raise FeaturesUnavailable(str(err)) from None
+        return self._tap
+
+    @property
+    def features_path(self) -> str | None:
+        """The tapped module's full name in the adapter's network (a variant taps the same)."""
+        if self._features_layer is None:
+            return None
+        target = dict(self._features_root.named_modules())[self._features_layer]
+        return next(n for n, m in self._network.named_modules() if m is target)
 
     def module(self) -> torch.nn.Module:
         return self._network

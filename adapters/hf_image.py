@@ -36,6 +36,11 @@ class HFImageConfig(HFSourceConfig):
 
     input_shape: list[int] | None = Field(default=None, description="raw image shape C,H,W")
     bounds: tuple[float, float] = (0.0, 1.0)
+    features_layer: str | None = Field(
+        default=None,
+        description="module whose input is the penultimate features (default: the classifier "
+        "head's last nn.Linear, which reads the pooled hidden state)",
+    )
 
 
 class ImagePreprocess(torch.nn.Module):
@@ -153,9 +158,19 @@ class HFImageAdapter(NetworkAdapter):
         model_labels: list[str],
         label_map: list[str] | None,
         description: dict[str, Any],
+        features_layer: str | None = None,
+        keep: list[int] | None = None,
     ) -> None:
+        assert isinstance(network, _Classifier)
         super().__init__(
-            name, network, device=device, input_spec=input_spec, description=description
+            name,
+            network,
+            device=device,
+            input_spec=input_spec,
+            description=description,
+            features_layer=features_layer,
+            features_root=network.model,
+            keep=keep,
         )
         self.model_labels = model_labels
         self._label_map = label_map
@@ -208,6 +223,8 @@ class HFImageAdapter(NetworkAdapter):
                 "channels": channels,
             },
         }
+        if config.features_layer is not None:
+            description["features_layer"] = config.features_layer
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
             bounds=config.bounds,
@@ -221,6 +238,8 @@ class HFImageAdapter(NetworkAdapter):
             model_labels=labels,
             label_map=config.label_map,
             description=description,
+            features_layer=config.features_layer,
+            keep=keep,
         )
 
     def check_task(self, task: Task) -> None:

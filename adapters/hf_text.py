@@ -13,6 +13,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from adapters.base import AdapterBase, frozen
+from adapters.features import FeatureTap
 from adapters.hf_source import (
     HFSourceConfig,
     check_labels,
@@ -24,8 +25,8 @@ from adapters.hf_source import (
     resolve_source,
     source_files,
 )
-from harness.core.adapter import Capabilities, InputSpec
-from harness.core.errors import ModelLoadError
+from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, InputSpec
+from harness.core.errors import ConfigError, ModelLoadError
 from harness.core.task import Task
 
 # transformers 5 builds an empty tokenizer when none is saved; refuse that instead of using it
@@ -43,6 +44,11 @@ class HFTextConfig(HFSourceConfig):
     """Model spec fields for `adapter: hf-text`."""
 
     max_length: int = Field(default=256, ge=1, le=1 << 16, description="truncate longer texts")
+    features_layer: str | None = Field(
+        default=None,
+        description="module whose input is the penultimate features (default: the classifier "
+        "head's last nn.Linear, which reads the pooled hidden state)",
+    )
 
 
 class HFTextAdapter(AdapterBase):
@@ -63,6 +69,7 @@ class HFTextAdapter(AdapterBase):
         label_map: list[str] | None,
         keep: list[int] | None,
         description: dict[str, Any],
+        features_layer: str | None = None,
     ) -> None:
         super().__init__(
             name,
@@ -77,6 +84,10 @@ class HFTextAdapter(AdapterBase):
         self.model_labels = model_labels
         self._label_map = label_map
         self._keep = keep
+        self._features_layer = features_layer
+        self._tap: FeatureTap | None = None
+        if features_layer is not None:  # a named layer that does not exist fails the build
+            self._tap = FeatureTap(self._model, features_layer, model=name, keep=keep)
 
     @classmethod
     def code_uses(cls, config: BaseModel) -> list[str]:
@@ -130,6 +141,8 @@ class HFTextAdapter(AdapterBase):
             "max_length": limit,
             "files_sha256": source_files(local, model),
         }
+        if config.features_layer is not None:
+            description["features_layer"] = config.features_layer
         return cls(
             name,
             model,
@@ -140,6 +153,7 @@ class HFTextAdapter(AdapterBase):
             label_map=config.label_map,
             keep=keep,
             description=description,
+            features_layer=config.features_layer,
         )
 
     def _encode(self, inputs: torch.Tensor | list[str]) -> dict[str, torch.Tensor]:
@@ -169,6 +183,23 @@ class HFTextAdapter(AdapterBase):
             return out[:, self._keep] if self._keep is not None else out
 
         return self.infer(forward)
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """Logits and the pooled hidden state the classifier head reads (`FeatureTap` on its
+        last linear layer, or `features_layer`), in the same forward pass."""
+        if self._tap is None:
+            try:
+                self._tap = FeatureTap(self._model, None, model=self.name, keep=self._keep)
+            except ConfigError as err:
+                raise FeaturesUnavailable(str(err)) from None
+        encoded = self._encode(inputs)
+
+        def forward() -> torch.Tensor:
+            out = self._model(**{k: v.to(self.device) for k, v in encoded.items()}).logits
+            return out[:, self._keep] if self._keep is not None else out
+
+        tap = self._tap
+        return tap.run(lambda: self.infer(forward))
 
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""

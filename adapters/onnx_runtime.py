@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.base import AdapterBase
 from adapters.model_files import checked_sha256, require_file, resolve_path
 from adapters.score_outputs import to_logits
-from harness.core.adapter import Capabilities, InputSpec
+from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, InputSpec
 from harness.core.errors import (
+    ConfigError,
     DeviceError,
     MissingDependencyError,
     ModelLoadError,
@@ -49,6 +50,9 @@ class OnnxConfig(BaseModel):
     modality: Literal["image", "tabular"] = "image"
     output: str | None = Field(default=None, description="graph output with the scores (checked)")
     outputs: Literal["auto", "logits", "probabilities"] = "auto"
+    features_output: str | None = Field(
+        default=None, description="graph output with the penultimate features (OOD detectors)"
+    )
     threads: int | None = Field(default=None, ge=1, le=1024, description="intra-op threads")
 
 
@@ -232,6 +236,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         outputs: str,
         input_spec: InputSpec,
         description: dict[str, Any],
+        features_output: str | None = None,
     ) -> None:
         batch_dim = model_shape[0] if model_shape else None
         super().__init__(
@@ -248,6 +253,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         self._model_shape = model_shape
         self._output_name = output_name
         self._outputs = outputs
+        self._features_output = features_output
 
     @classmethod
     def build(
@@ -265,6 +271,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         chosen = chosen_input(session, config, name=name, path=path)
         output_name, outputs = chosen_output(session, config, name=name, path=path)
+        features_output = _features_output(session, config, name=name, path=path)
         model_shape = list(chosen.shape)
         description = {
             "adapter": cls.kind,
@@ -281,6 +288,8 @@ class OnnxRuntimeAdapter(AdapterBase):
             "providers": session.get_providers(),
             "onnxruntime": ort.__version__,
         }
+        if features_output is not None:
+            description["features_output"] = features_output
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
             bounds=config.bounds,
@@ -296,6 +305,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             outputs=outputs,
             input_spec=spec,
             description=description,
+            features_output=features_output,
         )
 
     def check_task(self, task: Task) -> None:
@@ -308,7 +318,8 @@ class OnnxRuntimeAdapter(AdapterBase):
             what=f"task {task.name!r}",
         )
 
-    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+    def _run(self, inputs: torch.Tensor | list[str], names: list[str]) -> list[np.ndarray]:
+        """The graph's outputs `names` for a batch (the first the scores, as rows)."""
         inputs = self.tensor_inputs(inputs)
         _check_shape(
             self._model_shape,
@@ -319,24 +330,62 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         array = inputs.detach().cpu().numpy().astype(np.float32, copy=False)
         step = len(array) if self.capabilities.batching else int(self._model_shape[0])
-        outs = [  # a graph with a fixed batch dimension is fed in chunks of that size
-            zipmap_rows(
-                self._session.run([self._output_name], {self._input_name: array[i : i + step]})[0],
-                model=self.name,
-            )
+        chunks = [  # a graph with a fixed batch dimension is fed in chunks of that size
+            self._session.run(names, {self._input_name: array[i : i + step]})
             for i in range(0, len(array), max(1, step)) or [0]
         ]
-        out = np.concatenate(outs)
+        out = np.concatenate([zipmap_rows(c[0], model=self.name) for c in chunks])
         if out.ndim != 2 or out.shape[0] != len(array):
             raise ModelOutputError(
                 f"model {self.name!r}: the ONNX graph's output {self._output_name!r} has shape "
                 f"{tuple(out.shape)} for {len(array)} samples; expected (batch, classes)"
             )
+        rest = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(1, len(names))]
+        return [out, *rest]
+
+    def _as_logits(self, out: np.ndarray) -> torch.Tensor:
         if self._outputs == "probabilities":
             return self.on_device(
-                to_logits(out, outputs="probabilities", n=len(array), model=self.name)
+                to_logits(out, outputs="probabilities", n=len(out), model=self.name)
             )
         return self.on_device(torch.from_numpy(out.astype(np.float32)))
+
+    def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
+        return self._as_logits(self._run(inputs, [self._output_name])[0])
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """Logits and the `features_output` of the same run of the graph (no weight and bias:
+        detectors that rebuild logits from features do not apply)."""
+        if self._features_output is None:
+            raise FeaturesUnavailable(
+                "the ONNX model names no `features_output` (the graph output with the "
+                "penultimate features)"
+            )
+        out, feats = self._run(inputs, [self._output_name, self._features_output])
+        flat = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))
+        return Features(
+            logits=self._as_logits(out),
+            features=self.on_device(flat.reshape(len(flat), -1)),
+            head_note="an ONNX graph's last layer is not read: no weight and bias",
+        )
+
+
+def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path) -> str | None:
+    """`features_output`, checked to be an output of the graph (with the closest names)."""
+    wanted = config.features_output
+    if wanted is None:
+        return None
+    names = [o.name for o in session.get_outputs()]
+    if wanted not in names:
+        import difflib
+
+        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ConfigError(
+            f"model {name!r}: features_output {wanted!r} is not an output of {path.name} "
+            f"(its outputs: {', '.join(names)}){hint}"
+        )
+    return wanted
 
 
 def _check_shape(

@@ -53,6 +53,10 @@ class TorchModuleConfig(BaseModel):
     input_shape: list[int] | None = None
     bounds: tuple[float, float] = (0.0, 1.0)
     modality: str = "image"
+    features_layer: str | None = Field(
+        default=None,
+        description="module whose input is the penultimate features (default: the last nn.Linear)",
+    )
 
 
 class _Normalize(torch.nn.Module):
@@ -84,6 +88,7 @@ class TorchModuleAdapter(NetworkAdapter):
         net = _factory_module(config, name=name)
         weights_path, digest, notes = _load_weights(net, config, name=name, base_dir=base_dir)
         shape = tuple(config.input_shape) if config.input_shape else None
+        own = net  # layer names (features_layer) are the factory module's own
         if config.normalize is not None:
             ndim = len(shape) if shape else 3
             net = torch.nn.Sequential(
@@ -103,8 +108,18 @@ class TorchModuleAdapter(NetworkAdapter):
         }
         if notes:  # accepted, and said so in every job record (harness/core/weights.py)
             description["weights_notes"] = notes
+        if config.features_layer is not None:  # the OOD detectors' features (identity too)
+            description["features_layer"] = config.features_layer
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
-        return cls(name, net, device=device, input_spec=spec, description=description)
+        return cls(
+            name,
+            net,
+            device=device,
+            input_spec=spec,
+            description=description,
+            features_layer=config.features_layer,
+            features_root=own,
+        )
 
     @classmethod
     def code_uses(cls, config: BaseModel) -> list[str]:

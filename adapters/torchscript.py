@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.base import NetworkAdapter
 from adapters.model_files import checked_sha256, require_file, resolve_path
 from adapters.torch_module import Normalization, _Normalize
-from harness.core.adapter import InputSpec
+from harness.core.adapter import Features, FeaturesUnavailable, InputSpec
 from harness.core.errors import ModelLoadError
 
 
@@ -98,3 +98,10 @@ class TorchScriptAdapter(NetworkAdapter):
         }
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, network, device=device, input_spec=spec, description=description)
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """None: a serialized program runs compiled code that forward hooks do not see."""
+        raise FeaturesUnavailable(
+            "a TorchScript / torch.export program runs compiled code that forward hooks do not "
+            "see, so its penultimate features cannot be read"
+        )

@@ -9,14 +9,14 @@ from the task's bounds to [0, 1] and back around `corrupt`. Interleaved per corr
 
 - ``corrupt``: `image_corruptions.corrupt` alone (the floor);
 - ``recycled``: `corrupt` writing into one buffer reused from call to call (``out=``), as the
-  suite does with the batch its cache evicted (`ShiftSuite._recycled`): no fresh output to map
+  suite does with the batch its cache evicted (`CorruptionCache.recycled`): no fresh output to map
   and fault in;
 - ``apply``: `perturbations.apply` on a task with bounds (0, 1) and on one with bounds (-1, 1);
 - ``fresh maps``: the maps as the suite wrote them before (``(x - low) / (high - low)`` and
   ``y * (high - low) + low``, each a fresh full-batch tensor), the baseline.
 
 Prints ms per batch and the ratios to ``corrupt``. Then the suite's other per-cell pass over the
-batch, the no-op check's change sum (`suites.shift.suite._change_sum`, in chunks), against the
+batch, the no-op check's change sum (`suites.shift.sweep.change_sum`, in chunks), against the
 one-shot float64 formula it replaced, interleaved.
 """
 
@@ -38,7 +38,7 @@ from benchmarks.bench_corruptions import photo_crops  # noqa: E402
 from harness.config.tasks.builtin import digits  # noqa: E402
 from suites.shift import perturbations  # noqa: E402
 from suites.shift.image_corruptions import corrupt  # noqa: E402
-from suites.shift.suite import _change_sum  # noqa: E402
+from suites.shift.sweep import change_sum as _change_sum  # noqa: E402
 
 DEFAULT = ("brightness", "contrast", "pixelate", "jpeg_compression", "gaussian_noise", "fog")
 

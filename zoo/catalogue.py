@@ -14,6 +14,7 @@ from typing import Any
 
 DIGITS_NORMALIZE: dict[str, list[float]] = {"mean": [0.304766], "std": [0.375553]}
 MNIST_NORMALIZE: dict[str, list[float]] = {"mean": [0.131141], "std": [0.308319]}
+MNIST_SEEN_NORMALIZE: dict[str, list[float]] = {"mean": [0.131789], "std": [0.309189]}
 DIABETES_NORMALIZE: dict[str, list[float]] = {
     "mean": [
         0.508302,
@@ -108,6 +109,19 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "description": (
             "CNN conv16-pool-conv32-pool-fc64 (114k params); Madry et al. L-inf PGD adversarial "
             "training at eps 0.3 (inputs in [0, 1]) on the 4,000 mnist training images"
+        ),
+    },
+    "mnist-seen-cnn": {
+        **_MNIST,
+        "tasks": ["mnist-seen"],
+        "factory": "zoo.architectures:mnist_cnn",
+        "factory_args": {"width": 16, "hidden": 64, "num_classes": 6},
+        "weights": "mnist-seen-cnn.safetensors",
+        "normalize": MNIST_SEEN_NORMALIZE,
+        "description": (
+            "CNN conv16-pool-conv32-pool-fc64 (114k params) trained only on digits 0-5 of the "
+            "mnist training images (the open-set benchmark: 6-9 are near OOD); Adam + cosine "
+            "LR, 15 epochs"
         ),
     },
     "diabetes-logreg": {

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from harness.config.tasks.builtin import diabetes_arrays, digits_arrays, mnist_arrays
+from harness.config.tasks.open_set import mnist_seen_arrays
 from harness.core.registry import load_target
 from zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
 from zoo.catalogue import CATALOGUE
@@ -98,6 +99,9 @@ RECIPES: dict[str, Recipe] = {
         adv=AdvRecipe(eps=MNIST_EPS, steps=7, step_size=2.5 * MNIST_EPS / 7, warmup_epochs=6),
         channels_last=True,
     ),
+    "mnist-seen-cnn": Recipe(
+        task="mnist-seen", epochs=15, batch_size=50, lr=1e-3, weight_decay=1e-4, channels_last=True
+    ),
     "diabetes-logreg": Recipe(
         task="diabetes", epochs=200, batch_size=265, lr=0.05, weight_decay=1e-3
     ),
@@ -120,7 +124,12 @@ class Normalize(nn.Module):
 
 def task_arrays(task: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs in [0, 1], labels) of a built-in task split as tensors."""
-    arrays = {"digits": digits_arrays, "mnist": mnist_arrays, "diabetes": diabetes_arrays}[task]
+    arrays = {
+        "digits": digits_arrays,
+        "mnist": mnist_arrays,
+        "mnist-seen": mnist_seen_arrays,
+        "diabetes": diabetes_arrays,
+    }[task]
     x, y = arrays(split)
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
 
@@ -278,7 +287,12 @@ def serialize(name: str, network: nn.Module) -> bytes:
 def check_normalize_constants() -> list[str]:
     """Differences between the catalogue's normalisation and the training-split statistics."""
     problems = []
-    for task, per_feature in (("digits", False), ("mnist", False), ("diabetes", True)):
+    for task, per_feature in (
+        ("digits", False),
+        ("mnist", False),
+        ("mnist-seen", False),
+        ("diabetes", True),
+    ):
         x, _ = task_arrays(task, "train")
         if per_feature:
             mean, std = x.double().mean(0), x.double().std(0, correction=0)

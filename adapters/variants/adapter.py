@@ -16,11 +16,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from adapters.base import AdapterBase, frozen
+from adapters.features import FeatureTap
 from adapters.variants.build import build_variant
 from adapters.variants.size import model_size
 from harness.config.variants import Variant, parse_variant
-from harness.core.adapter import Capabilities, ModelAdapter
-from harness.core.errors import ModelLoadError
+from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, ModelAdapter
+from harness.core.errors import ConfigError, ModelLoadError
 
 BUILD_VERSION = (
     "2"  # bump when a recipe changes the numbers (part of the identity); 2: int8 per sample
@@ -107,6 +108,8 @@ class VariantAdapter(AdapterBase):
         )
         self.variant = variant
         self.unavailable_reason = unavailable
+        self._features_path = getattr(parent, "features_path", None)
+        self._tap: FeatureTap | None = None
         self._parent_identity = parent_identity
         self._network = network
         self._per_sample = per_sample
@@ -133,6 +136,30 @@ class VariantAdapter(AdapterBase):
         if self._per_sample:
             return self.infer(lambda: torch.cat([network(x[i : i + 1]) for i in range(len(x))]))
         return self.infer(lambda: network(x))
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """Logits and penultimate features of the compressed network (`FeatureTap` on the
+        parent's features layer, or the last linear layer), in the same forward pass."""
+        network = self._available()
+        if self._tap is None:
+            try:
+                self._tap = FeatureTap(network, self._features_path, model=self.name)
+            except ConfigError as err:
+                raise FeaturesUnavailable(str(err)) from None
+        tap = self._tap
+        x = self.on_device(self.tensor_inputs(inputs))
+        if self._per_sample:
+            rows = [self._one(tap, network, x[i : i + 1]) for i in range(len(x))]
+            return Features(
+                logits=torch.cat([r.logits for r in rows]),
+                features=torch.cat([r.features for r in rows]),
+                head_note="evaluated one sample at a time: the int8 layer's weight is not the "
+                "float computation that made the logits",
+            )
+        return tap.run(lambda: self.infer(lambda: network(x)))
+
+    def _one(self, tap: FeatureTap, network: torch.nn.Module, x: torch.Tensor) -> Features:
+        return tap.run(lambda: self.infer(lambda: network(x)))
 
     def module(self) -> torch.nn.Module:
         network = self._available()

@@ -228,6 +228,7 @@ def _boards(
                 _add_ranks(board)
             _add_variant_notes(board, board_jobs)
             board.notes.extend(_subset_notes(board_jobs))
+            board.notes.extend(_ood_notes(board_jobs))
             board.notes.extend(_shadow_notes(board_jobs, shadowed))
             if split_suites:
                 board.notes.append(
@@ -396,6 +397,20 @@ def _subset_notes(jobs: list[LoadedJob]) -> list[str]:
         f"{suite}: {note}" + ("" if who == models[suite] else f" ({', '.join(sorted(who))})")
         for (suite, note), who in sorted(saying.items())
     ]
+
+
+OOD_ABSENT_PREFIX = ("OOD detector ", "OOD detectors ")
+"""How the shift suite's note on detectors a model could not run begins (suites/shift/ood)."""
+
+
+def _ood_notes(jobs: list[LoadedJob]) -> list[str]:
+    """Which OOD detectors a model's job left out and why (each note names its model), once."""
+    seen: dict[str, None] = {}
+    for _man, job in jobs:
+        for note in job.record.notes:
+            if note.startswith(OOD_ABSENT_PREFIX):
+                seen.setdefault(f"{job.record.suite}: {note}", None)
+    return list(seen)
 
 
 def _shadow_notes(

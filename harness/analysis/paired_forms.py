@@ -230,8 +230,11 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
     """OOD detection metrics: ID (clean) and OOD scores, resampled within each set."""
     score = record.context.get("score")
     batch = detection.BATCH.get(record.metric)
-    # the shift suite stores the entropy; its score is minus that (higher = more in-distribution)
+    # the shift suite stores the entropy; its score is minus that (higher = more in-distribution);
+    # detectors without a column of their own store `score_<name>` on clean and OOD rows
     column, sign = ("entropy", -1.0) if score == "neg_entropy" else (score, 1.0)
+    if column is not None and column not in frame.columns:
+        column = f"score_{score}"
     if score is None or batch is None or column not in frame.columns:
         return None
     clean = frame[frame["condition"] == CLEAN]

@@ -99,10 +99,13 @@ def duration(value: str) -> float:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def add_width_argument(parser: argparse.ArgumentParser) -> None:
+def add_width_argument(parser: argparse.ArgumentParser, default: Any = None) -> None:
+    """`--width N`; a subcommand's own subparsers pass `argparse.SUPPRESS` so that an absent
+    flag does not override the one given before the action."""
     parser.add_argument(
         "--width",
         type=non_negative_int,
+        default=default,
         help=f"fit the output to this many characters per line (default: the terminal's width, "
         f"{DEFAULT_WIDTH} when not a terminal; 0: no limit)",
     )

@@ -7,6 +7,8 @@ import re
 import sys
 from typing import Any
 
+from harness.cli.arguments import add_width_argument, output_width
+
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?", re.IGNORECASE)
 _SIZE_FACTORS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)", re.IGNORECASE)
@@ -47,6 +49,9 @@ def add_parser(sub: Any) -> None:
     actions = cache.add_subparsers(dest="action")
     show = actions.add_parser("show", help="where the cache is, its size and its entries (default)")
     show.add_argument("--format", choices=["table", "json"], default="table")
+    add_width_argument(
+        show, default=argparse.SUPPRESS
+    )  # `cache --width N show` or `show --width N`
     prune = actions.add_parser(
         "prune",
         help="remove entries: all, those unused for a while, or the least recently used "
@@ -68,7 +73,9 @@ def add_parser(sub: Any) -> None:
     prune.add_argument(
         "--dry-run", action="store_true", help="list what would be removed; remove nothing"
     )
-    cache.set_defaults(handler=cache_command, action=None, format="table")
+    add_width_argument(prune, default=argparse.SUPPRESS)
+    add_width_argument(cache)
+    cache.set_defaults(handler=cache_command, action=None, format="table", width=None)
 
 
 def cache_command(args: argparse.Namespace) -> int:
@@ -90,12 +97,13 @@ def cache_command(args: argparse.Namespace) -> int:
             max_bytes=args.max_size,
             dry_run=args.dry_run,
         )
-        sys.stdout.write(render_prune(result, dry_run=args.dry_run))
+        sys.stdout.write(render_prune(result, dry_run=args.dry_run, width=output_width(args.width)))
         return 0
     contents = cache.contents()
     if args.format == "json":
         sys.stdout.write(render_show_json(str(cache.root), contents) + "\n")
     else:
         why = f"{ENV_OFF} is set" if off() else None
-        sys.stdout.write(render_show(str(cache.root), contents, off=why))
+        width = output_width(args.width)
+        sys.stdout.write(render_show(str(cache.root), contents, off=why, width=width))
     return 0

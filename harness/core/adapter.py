@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from pydantic import BaseModel
 
-from harness.core.errors import ModelOutputError
+from harness.core.errors import HarnessError, ModelOutputError
 from harness.core.task import Task
 
 
@@ -36,6 +36,28 @@ class Capabilities:
     gradients: bool  # module() returns a differentiable torch module (white-box attacks)
     batching: bool = True
     devices: tuple[str, ...] = ("cpu",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Features:
+    """One forward pass's logits with the penultimate features that produced them.
+
+    `features` is (batch, d) float32: by default the input of the model's last linear layer.
+    `weight` (classes, d) and `bias` (classes,) are that layer's, given only when
+    `features @ weight.T + bias` reproduces the logits (checked on every call); otherwise
+    `head_note` says why they are absent (detectors that rebuild logits from features need them).
+    """
+
+    logits: torch.Tensor
+    features: torch.Tensor
+    weight: torch.Tensor | None = None
+    bias: torch.Tensor | None = None
+    head_note: str | None = None
+
+
+class FeaturesUnavailable(HarnessError):
+    """The model gives no penultimate features (its adapter kind has none, or they cannot be
+    read): feature-based OOD detectors are left out, with this message as the reason."""
 
 
 @runtime_checkable
@@ -76,7 +98,9 @@ class ModelAdapter(MinimalAdapter, Protocol):
     Hooks (defaults in `AdapterHooks`): `unavailable_reason` (not None: every job of the model is
     recorded as skipped with this reason), `check_task(task)` (raise a HarnessError when the model
     cannot serve the task: label names, graph input shape...), `count_tokens(texts)` (tokens the
-    model reads, for tokens/s; None when it does not count).
+    model reads, for tokens/s; None when it does not count), `features(inputs)` (the logits and
+    the penultimate features of one forward pass, `Features`; raises `FeaturesUnavailable` with
+    the reason when the model has none: the default).
     """
 
     @property
@@ -86,8 +110,15 @@ class ModelAdapter(MinimalAdapter, Protocol):
 
     def count_tokens(self, inputs: list[str]) -> int | None: ...
 
+    def features(self, inputs: torch.Tensor | list[str]) -> Features: ...
 
-OPTIONAL_HOOKS: tuple[str, ...] = ("unavailable_reason", "check_task", "count_tokens")
+
+OPTIONAL_HOOKS: tuple[str, ...] = ("unavailable_reason", "check_task", "count_tokens", "features")
+
+NO_FEATURES = (
+    "its adapter gives no penultimate features (torch modules, Hugging Face image/text models "
+    "and ONNX graphs with a `features_output` do)"
+)
 
 
 class AdapterHooks:
@@ -102,6 +133,10 @@ class AdapterHooks:
     def count_tokens(self, inputs: list[str]) -> int | None:
         """No token count: the throughput suite reports samples/s only."""
         return None
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """No penultimate features: only logit-based OOD detectors apply."""
+        raise FeaturesUnavailable(NO_FEATURES)
 
 
 class DelegatingAdapter(AdapterHooks):
@@ -153,6 +188,8 @@ class WithDefaultHooks(DelegatingAdapter):
             self.check_task = own["check_task"]  # type: ignore[method-assign]
         if "count_tokens" in own:
             self.count_tokens = own["count_tokens"]  # type: ignore[method-assign]
+        if "features" in own:
+            self.features = own["features"]  # type: ignore[method-assign]
 
 
 def with_default_hooks(adapter: MinimalAdapter) -> ModelAdapter:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.core.adapter import DelegatingAdapter, ModelAdapter, check_logits_shape
+from harness.core.adapter import DelegatingAdapter, Features, ModelAdapter, check_logits_shape
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.task import Task
 
@@ -286,6 +286,29 @@ class CheckedAdapter(DelegatingAdapter):
             batch=len(inputs),
         )
         return logits
+
+    def features(self, inputs: torch.Tensor | list[str]) -> Features:
+        """The model's `features` hook as a checked call on inputs of its own (a copy: nothing
+        else reads what the model receives): logits checked as `logits` checks them, and one
+        feature row per input (`FeaturesUnavailable` passes through as the reason)."""
+        own = inputs.clone() if isinstance(inputs, torch.Tensor) else list(inputs)
+        with calling_model(self.name, f"its forward pass with features on task {self.task.name!r}"):
+            out: Any = self.adapter.features(own)
+        logits = check_forward_output(out.logits, model=self.name)
+        check_logits_shape(
+            logits,
+            num_classes=self.task.num_classes,
+            model=self.name,
+            task=self.task.name,
+            batch=len(inputs),
+        )
+        feats = check_forward_output(out.features, model=self.name)
+        if feats.ndim != 2 or feats.shape[0] != len(inputs):
+            raise ModelCallError(
+                f"model {self.name!r} returned features of shape {tuple(feats.shape)} for a batch "
+                f"of {len(inputs)} inputs on task {self.task.name!r}; expected (batch, d)"
+            )
+        return out  # type: ignore[no-any-return]
 
     def probe(self) -> None:
         """One checked forward on the task's first inputs, before the suite runs.

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from harness.present.escaping import terminal_text
-from harness.present.tables import Table, to_json, to_text
+from harness.present.tables import Table, fit_text, to_json, wrap
 from harness.store.result_cache import CacheContents, CacheEntry, PruneResult
 
 HEADER = ["key", "model", "task", "suite", "harness", "computed by run", "size", "last used"]
@@ -51,12 +51,16 @@ def _row(e: CacheEntry) -> list[str]:
     ]
 
 
-def entries_table(entries: list[CacheEntry]) -> str:
+def entries_table(entries: list[CacheEntry], width: int | None = None) -> str:
+    """One line per entry, most recently used first, fitted to `width` (None: no limit)."""
     ordered = sorted(entries, key=lambda e: e.last_used, reverse=True)
-    return to_text(Table(HEADER, [_row(e) for e in ordered]), align="left", gap=2)
+    table = Table(HEADER, [_row(e) for e in ordered])
+    return fit_text(table, width, keep=1, align="left", gap=2, wrap_last=False)
 
 
-def summary(root: str, contents: CacheContents, *, off: str | None) -> str:
+def summary(
+    root: str, contents: CacheContents, *, off: str | None, width: int | None = None
+) -> str:
     """Where the cache is, how many entries and bytes, and whether runs use it."""
     damaged = sum(e.problem is not None for e in contents.entries)
     lines = [
@@ -75,14 +79,17 @@ def summary(root: str, contents: CacheContents, *, off: str | None) -> str:
     ]
     if off:
         lines.append(f"runs neither read nor write it: {off}")
-    return "\n".join(terminal_text(line) for line in lines)
+    return "\n".join(wrap(terminal_text(line), width) for line in lines)
 
 
-def render_show(root: str, contents: CacheContents, *, off: str | None) -> str:
-    head = summary(root, contents, off=off)
+def render_show(
+    root: str, contents: CacheContents, *, off: str | None, width: int | None = None
+) -> str:
+    """Where the cache is and what it holds, every line within `width` (None: no limit)."""
+    head = summary(root, contents, off=off, width=width)
     if not contents.entries:
         return head + "\n"
-    return head + "\n\n" + entries_table(contents.entries) + "\n"
+    return head + "\n\n" + entries_table(contents.entries, width) + "\n"
 
 
 def entry_json(e: CacheEntry) -> dict[str, Any]:
@@ -114,7 +121,7 @@ def render_show_json(root: str, contents: CacheContents) -> str:
     )
 
 
-def render_prune(result: PruneResult, *, dry_run: bool) -> str:
+def render_prune(result: PruneResult, *, dry_run: bool, width: int | None = None) -> str:
     verb = "would remove" if dry_run else "removed"
     gone = sum(e.size for e in result.removed) + sum(x.size for x in result.leftovers)
     left = sum(e.size for e in result.kept)
@@ -122,7 +129,7 @@ def render_prune(result: PruneResult, *, dry_run: bool) -> str:
     leftovers = count_text(len(result.leftovers), "unfinished write", "unfinished writes")
     kept = count_text(len(result.kept), "entry", "entries")
     line = f"{verb} {removed} and {leftovers} ({size_text(gone)}); {kept} ({size_text(left)}) left"
-    text = terminal_text(line) + "\n"
+    text = wrap(terminal_text(line), width) + "\n"
     if result.removed:
-        text += "\n" + entries_table(result.removed) + "\n"
+        text += "\n" + entries_table(result.removed, width) + "\n"
     return text

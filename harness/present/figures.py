@@ -302,3 +302,34 @@ def pareto(
         ax.grid(alpha=0.3)
         legend_outside(ax)
     return save(fig, path)
+
+
+def score_histograms(
+    test: Sequence[float] | Any, sets: Mapping[str, Any], path: Path, *, title: str, xlabel: str
+) -> Path | None:
+    """One panel per OOD set: the test set's score histogram against the set's, on shared bins
+    (densities, so sets of different sizes compare); higher scores = more in-distribution."""
+    if not sets:
+        return None
+    import numpy as np
+
+    names = list(sets)[:8]
+    fig, axes = plt.subplots(len(names), 1, figsize=(6.6, 2.6 * len(names)), squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        both = np.concatenate([np.asarray(test, float), np.asarray(sets[name], float)])
+        finite = both[np.isfinite(both)]
+        if finite.size == 0:
+            continue
+        lo, hi = float(finite.min()), float(finite.max())
+        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 41)
+        ax.hist(np.asarray(test, float), bins=bins, density=True, alpha=0.55, label="test (ID)")
+        ax.hist(
+            np.asarray(sets[name], float), bins=bins, density=True, alpha=0.55, label=label(name)
+        )
+        ax.set_title(label(f"{title} — {name}", 80))
+        ax.set_xlabel(axis_label(xlabel))
+        ax.set_ylabel("density")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save(fig, path)

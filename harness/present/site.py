@@ -29,11 +29,13 @@ from harness.analysis.caveats import check_descriptions
 from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board, read_outcomes
 from harness.analysis.leaderboard import Board, build_boards
 from harness.analysis.model_comparison import compare_models
+from harness.analysis.ood_board import ood_board
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.present.comparison_view import comparison_view
 from harness.present.headline_view import headline_view
+from harness.present.ood_view import OODView, ood_view
 from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
 from harness.present.report_views import (
     BoardView,
@@ -217,6 +219,7 @@ def _task_page(ctx: _Context, task: str) -> str:
         nav=ctx.nav,
         heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
         sections=task_figures(task, boards, ctx.loaded, ctx.folder),
+        ood=_ood(ctx, task),
         by_suite=[tables for b in boards if (tables := _suite_boards(b))],
         jobs=jobs,
         variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards)),
@@ -224,6 +227,12 @@ def _task_page(ctx: _Context, task: str) -> str:
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],
     )
+
+
+def _ood(ctx: _Context, task: str) -> OODView | None:
+    """The task's OOD detection section, when a shift job scored OOD sets."""
+    board = ood_board(task, ctx.loaded)
+    return ood_view(board, ctx.folder) if board is not None else None
 
 
 def _suite_boards(board: Board) -> list[tuple[str, BoardView]]:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from harness.core.adapter import Capabilities, InputSpec, ModelAdapter
+from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAdapter
 from harness.core.errors import ConfigError
 from harness.core.task import Task
 
@@ -142,8 +142,9 @@ class _ToModel(torch.nn.Module):
         return self.space.to_model(u)
 
 
-class _MappedAdapter:
-    """`adapter` seen from the attack space: logits and module take `u`, not `x`."""
+class _MappedAdapter(AdapterHooks):
+    """`adapter` seen from the attack space: logits and module take `u`, not `x` (no features:
+    the `AdapterHooks` default)."""
 
     def __init__(self, inner: ModelAdapter, space: FeatureSpace) -> None:
         self.inner, self.space = inner, space

@@ -20,6 +20,7 @@ from harness.analysis.groups import group_breakdown
 from harness.analysis.intervals import median_ci, wilson_bounds, wilson_ci
 
 LOW, HIGH = 0.93, 0.97
+CONSERVATIVE = 0.995  # the upper bound where an interval is conservative by design (documented)
 
 
 def covered(lo: np.ndarray, hi: np.ndarray, truth: np.ndarray | float) -> float:
@@ -186,25 +187,29 @@ def _binormal(
     ],
 )
 def test_auroc_coverage(m: int, n: int, auc: float) -> None:
+    """At least nominal; conservative near 1 (up to ~0.99), where the interval is the hull with
+    the Hanley-McNeil score interval so that few OOD samples cannot make it too narrow."""
     gen = np.random.default_rng(m + int(auc * 1000))
     reps, hits = 2000, 0
     for _ in range(reps):
         ci = detection.auroc_ci(*_binormal(gen, m, n, auc))
         assert ci is not None
         hits += ci[0] <= auc <= ci[1]
-    assert LOW <= hits / reps <= HIGH
+    assert LOW <= hits / reps <= (HIGH if auc < 0.9 else CONSERVATIVE)
 
 
 @pytest.mark.parametrize(("m", "n", "fpr"), [(100, 100, 0.5), (100, 100, 0.05), (300, 200, 0.01)])
 def test_fpr_at_95_tpr_coverage(m: int, n: int, fpr: float) -> None:
+    """At least nominal; with 100 ID samples the threshold's exact rank interval (one rank wider
+    each side) makes it conservative (~0.985)."""
     gen = np.random.default_rng(m + int(fpr * 1000))
     shift = stats.norm.ppf(1 - fpr) - stats.norm.ppf(0.05)  # ID ~ N(shift, 1), OOD ~ N(0, 1)
     reps, hits = 3000, 0  # true coverage ~0.964 at FPR 0.05 (discreteness): keep the noise low
     for _ in range(reps):
         s_in, s_out = gen.normal(shift, 1.0, m), gen.normal(0.0, 1.0, n)
-        lo, hi = detection.fpr_ci(s_in, s_out, gen.integers(0, m, size=(200, m)))
+        lo, hi = detection.fpr_ci(s_in, s_out)
         hits += lo <= fpr <= hi
-    assert LOW <= hits / reps <= HIGH
+    assert LOW <= hits / reps <= (HIGH if m > 100 else CONSERVATIVE)
 
 
 @pytest.mark.parametrize(

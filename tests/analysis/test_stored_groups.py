@@ -78,17 +78,20 @@ def test_cli_shows_the_run_column_only_when_a_job_has_two_runs(
     two_runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["groups", str(two_runs), "--model", "a", "--suite", "accuracy", "--resamples", "0"]
+    args += ["--width", "0"]
     assert main(args) == 0
     captured = capsys.readouterr()
-    header = captured.out.splitlines()[0].split()
-    assert header[:5] == ["model", "task", "suite", "run", "condition"]
-    lines = captured.out.splitlines()
-    assert sum("first-1" in ln for ln in lines) == sum("second-2" in ln for ln in lines) > 0
+    headings = [ln for ln in captured.out.splitlines() if " · by " in ln]
+    assert sum("run first-1)" in h for h in headings) == sum("run second-2)" in h for h in headings)
+    assert sum("run first-1)" in h for h in headings) > 0  # each heading names its run
     assert "a x digits x accuracy: 2 runs in this folder (first-1, second-2)" in captured.err
     assert "pick one with --run" in captured.err
+    assert main([*args, "--format", "md"]) == 0  # the Markdown table has a run column
+    header = capsys.readouterr().out.splitlines()[0].split("|")
+    assert [c.strip() for c in header[1:6]] == ["model", "task", "suite", "run", "condition"]
     assert main([*args, "--run", "first-1"]) == 0
     captured = capsys.readouterr()
-    assert "run" not in captured.out.splitlines()[0].split() and captured.err == ""
+    assert " · by " in captured.out and ", run " not in captured.out and captured.err == ""
     assert main([*args, "--run", "first-1", "--format", "csv"]) == 0  # CSV always names the run
     table = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert table[0][:4] == ["model", "task", "suite", "run"]

@@ -17,7 +17,7 @@ from tests.conftest import TINY_SPEC
 
 def _out(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    code = main(["cache", *args])
+    code = main(["cache", *args, "--width", "0"])
     got = capsys.readouterr()
     return code, got.out, got.err
 

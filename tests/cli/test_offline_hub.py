@@ -115,7 +115,7 @@ def test_validate_lists_what_needs_the_network_and_what_is_cached(
         '  - {name: t, adapter: torch, factory: "torch.nn:Identity", tasks: [adult, digits]}\n'
     )
     spec = write_spec("tasks: [cifar10, adult, digits]\n" + models + "suites: {accuracy: {}}\n")
-    assert main(["validate", str(spec)]) == 0
+    assert main(["validate", str(spec), "--width", "0"]) == 0
     out = capsys.readouterr().out
     assert (
         "network: 2 entries read from the Hugging Face hub (NOT reachable: huggingface.co cannot "
@@ -134,7 +134,7 @@ def test_a_local_spec_needs_no_network(
     spec = write_spec(
         "tasks: [digits]\n" + MODEL.replace("3, 32, 32", "1, 8, 8") + "suites: {accuracy: {}}\n"
     )
-    assert main(["validate", str(spec)]) == 0
+    assert main(["validate", str(spec), "--width", "0"]) == 0
     assert "network: none needed" in capsys.readouterr().out
     assert no_network["connect"] == []  # nothing to fetch: the hub is not even probed
 
@@ -149,11 +149,11 @@ def test_validate_lists_a_hub_model_and_its_cached_snapshot(
         "tasks: [digits]\nmodels:\n  - {name: hm, adapter: hf-image, path: org/m}\n"
         "suites: {accuracy: {}}\n"
     )
-    assert main(["validate", str(spec)]) == 0
+    assert main(["validate", str(spec), "--width", "0"]) == 0
     assert "model hm: hub model org/m: NOT cached" in capsys.readouterr().out
     snapshot = tmp_path / "hf-home" / "hub" / "models--org--m" / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (snapshot / "config.json").write_text("{}")
     (snapshot / "model.safetensors").write_bytes(b"")
-    assert main(["validate", str(spec)]) == 0
+    assert main(["validate", str(spec), "--width", "0"]) == 0
     assert f"model hm: hub model org/m: cached in {snapshot}" in capsys.readouterr().out

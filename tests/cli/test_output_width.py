@@ -68,6 +68,12 @@ def _groups(results: Path, spec: Path) -> list[list[str]]:
     return [["groups", str(results)], ["groups", str(results), "--by", "label"]]
 
 
+@case("cache")
+def _cache(results: Path, spec: Path) -> list[list[str]]:
+    # the cache of the tiny run (`run` above fills it), shown and dry-pruned at the width
+    return [["cache"], ["cache", "show"], ["cache", "prune", "--all", "--dry-run"]]
+
+
 @case("variants")
 def _variants(results: Path, spec: Path) -> list[list[str]]:
     return [["variants", str(results)]]

@@ -50,7 +50,7 @@ def test_snapshots_carry_stage_rate_and_eta() -> None:
 def test_plain_lines_every_interval_then_the_outcome() -> None:
     clock = Clock()
     err = io.StringIO()
-    display = ProgressDisplay(err, live=False, interval=30.0, clock=clock)
+    display = ProgressDisplay(err, live=False, interval=30.0, clock=clock, width=lambda: 200)
     events = display.events()
     assert events.job_started and events.progress and events.job_finished
     events.job_started(1, 2, JOB)

@@ -80,7 +80,19 @@ def test_cli_protocol_builds_the_spec_from_models(
 ) -> None:
     out = write_spec(PLAIN).parent / "out"
     monkeypatch.chdir(out.parent)
-    code = main(["run", "--protocol", "test-digits", "--models", "digits-mlp", "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--protocol",
+            "test-digits",
+            "--models",
+            "digits-mlp",
+            "--out",
+            str(out),
+            "--width",
+            "0",
+        ]
+    )
     assert code == 0
     assert "protocol test-digits v1" in capsys.readouterr().err
     (record,) = jobs(out)

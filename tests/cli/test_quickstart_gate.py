@@ -97,6 +97,22 @@ def _mnist_promises(quickstart: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert plain["top1_acc"] > 0.95 and adv["top1_acc"] > 0.9
 
 
+def test_quickstart_open_set_benchmark(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MNIST digits 0-5 against held-out digits 6-9 (near), photo patches and noise (far): the
+    headline detector's AUROC per set and per tag, clearly above chance (docs/shift.md)."""
+    capsys.readouterr()
+    assert main(["leaderboard", str(quickstart), "--task", "mnist-seen", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["model"] == "mnist-seen-cnn" and row["top1_acc"] > 0.95
+    for key in ("ood=mnist-unseen", "ood=natural-patches", "ood=uniform_noise",
+                "ood_mean=near", "ood_mean=far"):  # fmt: skip
+        column = f"ood_auroc[{key},score=energy]"
+        value, (lo, _hi) = row[column], row[f"{column}_ci"]
+        assert value > 0.75 and lo > 0.7, (key, value, lo)
+
+
 @pytest.mark.slow
 def test_quickstart_passes_the_gate_against_the_committed_baseline(
     full_quickstart: Path, tmp_path: Path

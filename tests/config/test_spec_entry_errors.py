@@ -105,8 +105,8 @@ def test_unknown_top_level_and_suite_keys_name_the_closest_key() -> None:
         (
             {"ood_sets": [3]},
             "suites.shift.ood_sets.0: an entry is a task name, a task spec ({name, source, "
-            "modality, ...}) or a generated set ({generated: gaussian_noise or uniform_noise, "
-            "n: ...}) (got 3)",
+            "modality, ...}), a tagged task ({task: <name or spec>, tag: near or far}) or a "
+            "generated set ({generated: gaussian_noise or uniform_noise, n: ...}) (got 3)",
         ),
         (
             {"shifted_tasks": "digits-shifted"},
@@ -134,7 +134,8 @@ def test_shift_entries_still_parse_in_both_forms() -> None:
     per_task = ShiftSuite({"ood_sets": {"digits": entries}}).config
     assert as_list.ood_sets == per_task.ood_sets["digits"]
     assert [type(e).__name__ for e in as_list.ood_sets] == ["str", "GeneratedOOD", "TaskSpec"]
-    assert as_list.model_dump(mode="json")["ood_sets"][1] == {"generated": "uniform_noise", "n": 10}
+    generated = as_list.model_dump(mode="json")["ood_sets"][1]
+    assert generated == {"generated": "uniform_noise", "n": 10, "tag": "far"}  # noise is far OOD
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,11 @@ def test_shift_severity_errors_show_the_value_once(config: dict, expect: str) ->
 @pytest.mark.parametrize(
     ("config", "expect"),
     [
-        ({"corruptions": 5}, "corruptions: takes a list of names or 'all' (got 5)"),
+        (
+            {"corruptions": 5},
+            "corruptions: takes a list of names or 'all', or a mapping from task name to either "
+            "(got 5)",
+        ),
         ({"tabular": 7}, "tabular: takes a list of names or 'all' (got 7)"),
         ({"text": "x"}, "text: takes a list of names or 'all' (got 'x')"),
         ({"corruptions": ["fog", 3]}, "corruptions: takes a list of names or 'all'"),

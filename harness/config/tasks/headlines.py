@@ -9,7 +9,7 @@ model: their entry is empty.
 
 | task                          | headline              | why                                       |
 |-------------------------------|-----------------------|-------------------------------------------|
-| mnist, mnist-full             | L-inf 0.3             | Madry et al. 2018; AutoAttack (Croce & Hein 2020) |
+| mnist, mnist-full, mnist-seen | L-inf 0.3             | Madry et al. 2018; AutoAttack (Croce & Hein 2020) |
 | cifar10                       | L-inf 8/255, L2 0.5   | RobustBench's two CIFAR-10 leaderboards   |
 | cifar100                      | L-inf 8/255           | RobustBench's CIFAR-100 leaderboard       |
 | cifar10-c, cifar100-c         | as cifar10, cifar100  | the same images and models, corrupted     |
@@ -19,6 +19,7 @@ model: their entry is empty.
 | diabetes                      | L-inf 0.1             | features scaled to [0, 1]: at 0.3 both zoo models read 0; at 0.1 they differ |
 | adult, compas, german-credit  | L-inf 0.1             | no literature standard for tabular data; the diabetes convention (a tenth of each scaled feature's range) |
 | sst2, imdb, ag-news           | none                  | text: no norm-ball threat model            |
+| mnist-unseen, natural-patches | none                  | unlabelled OOD sets: nothing to attack     |
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ HEADLINES: dict[str, Headline] = {
     "diabetes": _SMALL,
     "mnist": _MNIST,
     "mnist-full": _MNIST,
+    "mnist-seen": _MNIST,
+    "mnist-unseen": (),
+    "natural-patches": (),
     "cifar10": _CIFAR10,
     "cifar10-c": _CIFAR10,
     "cifar100": _CIFAR100,

@@ -58,7 +58,7 @@ def test_the_entries_of_the_task_and_nothing_else(task: Task, tmp_path: Path) ->
     prints = suite.input_fingerprints(task)
     assert prints == {
         "shifted_tasks/digits-shifted": digits_shifted().fingerprint,
-        "ood_sets/blobs": suite._load(_folder(tmp_path / "blobs", 9), "").fingerprint,
+        "ood_sets/blobs": suite._sources.load(_folder(tmp_path / "blobs", 9), "").fingerprint,
     }  # a generated set is wholly in the config: no print
     assert (
         ShiftSuite({"corruptions": [], "ood_sets": {"wine": [missing]}}).input_fingerprints(task)

@@ -76,7 +76,7 @@ def test_conditions_columns_and_metrics(task) -> None:
     assert gap.value == pytest.approx(
         clean - frame[frame.condition == "shifted=digits-shifted"].correct.mean()
     )
-    from suites.shift import ood
+    from suites.shift.ood import scores as ood
 
     ood_rows = frame[frame.condition == "ood=uniform_noise"]
     clean_rows = frame[frame.condition == "clean"]
@@ -89,7 +89,7 @@ def test_bit_identical_rerun_and_cache_reuse(task) -> None:
     ctx = RunContext(seed=3, bootstrap_resamples=20)
     suite = ShiftSuite(CONFIG)
     first = suite.run(_adapter(task), task, ctx).table.frame
-    assert suite._inputs  # the corrupted inputs were cached for the next model
+    assert suite._cache.inputs  # the corrupted inputs were cached for the next model
     fresh = ShiftSuite(CONFIG).run(_adapter(task), task, ctx).table.frame
     cached = suite.run(_adapter(task), task, ctx).table.frame
     assert first.equals(fresh) and first.equals(cached)
@@ -105,16 +105,16 @@ def test_bit_identical_rerun_and_cache_reuse(task) -> None:
 def test_recycled_output_buffers_change_no_result(task, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a cache smaller than a model's cells, new cells evict old ones, and the next
     corruption of a batch of the same shape is written into the evicted batch's memory
-    (`ShiftSuite._recycled`). Buffers were recycled; every entry still in the cache holds its own
+    (`CorruptionCache.recycled`). Buffers were recycled; every entry still in the cache holds its own
     cell's images (a buffer recycled while cached would hold another's); and two models run one
     after the other on one instance give the tables of fresh instances that never recycle."""
+    import suites.shift.cache as cache_module
     import suites.shift.perturbations as perturbations_module
-    import suites.shift.suite as suite_module
     from harness.core.seeding import sample_seeds
 
     config = {**CONFIG, "max_samples": 300, "shifted_tasks": [], "ood_sets": []}  # batches 256, 44
     ctx = RunContext(seed=3, bootstrap_resamples=20)
-    monkeypatch.setattr(suite_module, "CACHE_BYTES", 2 * 256 * 64 * 4 + 1)
+    monkeypatch.setattr(cache_module, "CACHE_BYTES", 2 * 256 * 64 * 4 + 1)
     recycled: list[int] = []
     apply = perturbations_module.apply
 
@@ -131,14 +131,14 @@ def test_recycled_output_buffers_change_no_result(task, monkeypatch: pytest.Monk
     assert recycled  # the fourth big cell went into the first one's memory
     evaluated = task.subset(300, seed=ctx.seed, purpose="shift/rows")
     batches = {b.sample_ids[0]: b for b in evaluated.batches(256)}
-    assert len(suite._inputs) >= 3
-    for (_fp, family, severity, seed, _start, _n), (ids, cached) in suite._inputs.items():
+    assert len(suite._cache.inputs) >= 3
+    for (_fp, family, severity, seed, _start, _n), (ids, cached) in suite._cache.inputs.items():
         seeds = sample_seeds(seed, ids, "image", family, severity)
         own = apply(batches[ids[0]].inputs, family, severity, seeds, evaluated)
         assert torch.equal(cached, own), (family, severity, len(ids))
     second = suite.run(_adapter(task, seed=1), task, ctx).table.frame
     assert len(recycled) >= 2
-    monkeypatch.setattr(ShiftSuite, "_recycled", lambda self, inputs: None)
+    monkeypatch.setattr(cache_module.CorruptionCache, "recycled", lambda self, inputs: None)
     assert first.equals(ShiftSuite(config).run(_adapter(task), task, ctx).table.frame)
     assert second.equals(ShiftSuite(config).run(_adapter(task, seed=1), task, ctx).table.frame)
 
@@ -185,7 +185,7 @@ def test_wrong_channel_count_and_ood_shape_are_clear_errors(task) -> None:
     with pytest.raises(DatasetError, match=r"images have 4 channels.*1 \(grey\) or 3 \(RGB\)"):
         ShiftSuite({"corruptions": ["fog"]}).run(_adapter(task), four, RunContext())
     suite = ShiftSuite({"corruptions": [], "ood_sets": ["digits-shifted"]})
-    suite._tasks["digits-shifted"] = replace(digits_shifted(), input_shape=(1, 4, 16))
+    suite._sources.tasks["digits-shifted"] = replace(digits_shifted(), input_shape=(1, 4, 16))
     with pytest.raises(
         DatasetError,
         match=r"has input shape \(1, 4, 16\) but task 'digits' has input shape \(1, 8, 8\)",
@@ -307,7 +307,7 @@ def test_noop_corruptions_are_not_applicable_and_left_out(task) -> None:
 def test_change_sum_in_chunks_is_the_one_shot_sum(task, monkeypatch, bounds, dtype) -> None:
     """The no-op test's change, summed in chunks (small temporaries), is the same float64 sum
     of exact differences as the one-shot formula, chunk edges and bounds included."""
-    from suites.shift import suite as shift_suite
+    from suites.shift import sweep as shift_sweep
 
     gen = torch.Generator().manual_seed(3)
     clean = torch.rand(37, 3, 9, 7, generator=gen, dtype=dtype)
@@ -316,8 +316,8 @@ def test_change_sum_in_chunks_is_the_one_shot_sum(task, monkeypatch, bounds, dty
     bounded = replace(task, bounds=bounds)
     one_shot = float((x.double() - clean.double()).abs().sum()) / (bounds[1] - bounds[0])
     for values in (1, 189 * 5, 189 * 36, 1 << 20):  # a sample, 5, 36, all of them per chunk
-        monkeypatch.setattr(shift_suite, "_CHANGE_CHUNK_VALUES", values)
-        assert shift_suite._change_sum(clean, x, bounded) == pytest.approx(one_shot, rel=1e-13)
+        monkeypatch.setattr(shift_sweep, "_CHANGE_CHUNK_VALUES", values)
+        assert shift_sweep.change_sum(clean, x, bounded) == pytest.approx(one_shot, rel=1e-13)
         assert torch.equal(clean, kept[0]) and torch.equal(x, kept[1])  # inputs untouched
 
 
@@ -353,7 +353,7 @@ def test_max_samples_is_a_stratified_subset_not_the_first_rows(task) -> None:
 def test_unlabeled_ood_set_and_logit_columns(task) -> None:
     folder = image_task("unlabeled-folder", 30, labelled=False)
     suite = ShiftSuite({"corruptions": [], "ood_sets": ["unlabeled-folder"], "max_samples": 40})
-    suite._tasks["unlabeled-folder"] = folder
+    suite._sources.tasks["unlabeled-folder"] = folder
     result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=10))
     frame = result.table.frame
     ood_rows = frame[frame.condition == "ood=unlabeled-folder"]
@@ -455,7 +455,7 @@ def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
         data=same_ids.data.remove_columns("sample_id").add_column("sample_id", task.sample_ids),
     )
     suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-moved"], "max_samples": 80})
-    suite._tasks["digits-moved"] = same_ids
+    suite._sources.tasks["digits-moved"] = same_ids
     result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=200))
     frame = result.table.frame
     assert list(frame[frame.condition == "shifted=digits-moved"].sample_id) == list(
@@ -471,7 +471,7 @@ def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
         ),
     )
     unpaired_suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-other"]})
-    unpaired_suite._tasks["digits-other"] = other_ids
+    unpaired_suite._sources.tasks["digits-other"] = other_ids
     unpaired = unpaired_suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=200))
     other = next(r for r in unpaired.metrics if r.metric == "shift_acc_gap")
     assert "unpaired" in (other.note or "")
@@ -485,7 +485,7 @@ def test_a_gap_where_every_pair_agrees_is_not_certain(task) -> None:
     small n (a bootstrap of the per-pair differences said [0, 0]: certain)."""
     itself = replace(task, name="digits-again")
     suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-again"], "max_samples": 40})
-    suite._tasks["digits-again"] = itself
+    suite._sources.tasks["digits-again"] = itself
     result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=200))
     gap = next(r for r in result.metrics if r.metric == "shift_acc_gap")
     assert gap.value == 0.0 and gap.n == 40 and "paired" in (gap.note or "")

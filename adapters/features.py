@@ -1,0 +1,146 @@
+"""Penultimate features of a torch network, read by a forward hook in the same forward pass.
+
+`FeatureTap` names one module of the network (by its `named_modules()` name; default: the last
+`nn.Linear`, the classifier of nearly every image and text model, Hugging Face heads included)
+and records the input that module receives: the penultimate features. When that module is a
+linear layer, its weight and bias are handed out too, but only when they reproduce the logits
+(`features @ W.T + b`, checked on every call: a temperature, a label subset or any operation
+after the layer would otherwise be silently wrong for detectors that rebuild logits).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+import torch
+
+from harness.core.adapter import Features
+from harness.core.errors import ConfigError, ModelCallError
+
+HEAD_RTOL = 1e-4
+"""Relative tolerance (of the logits' scale) within which the tapped layer's weight and bias must
+reproduce the logits to be handed out: float32 matmuls in another order differ by ~1e-6."""
+
+
+def _is_linear(module: torch.nn.Module) -> bool:
+    if isinstance(module, torch.nn.Linear):
+        return True
+    # a dynamically quantized Linear (the int8 variant) keeps the layer's role
+    return type(module).__name__ == "Linear" and hasattr(module, "in_features")
+
+
+def _weight_bias(module: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """A linear layer's float weight and bias (dequantized for a quantized layer)."""
+    if not _is_linear(module):
+        return None
+    weight: object = module.weight
+    bias: object = module.bias
+    if callable(weight):  # a quantized layer's accessors
+        weight, bias = weight(), bias() if callable(bias) else bias
+    if not isinstance(weight, torch.Tensor):
+        return None
+    if weight.is_quantized:
+        weight = weight.dequantize()
+    kept = bias.detach().float() if isinstance(bias, torch.Tensor) else None
+    return weight.detach().float(), kept
+
+
+def resolve_layer(network: torch.nn.Module, layer: str | None, *, model: str) -> str:
+    """The name of the tapped module: `layer` when the network has it (else a ConfigError with
+    the closest names), or the last linear layer."""
+    names = [name for name, _ in network.named_modules() if name]
+    if layer is not None:
+        if layer in names:
+            return layer
+        close = difflib.get_close_matches(layer, names, n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        listed = ", ".join(names[-8:])
+        raise ConfigError(
+            f"model {model!r}: features_layer {layer!r} is not a module of the network "
+            f"(its last modules: {listed}){hint}"
+        )
+    linear = [name for name, m in network.named_modules() if name and _is_linear(m)]
+    if not linear:
+        raise ConfigError(
+            f"model {model!r}: the network has no nn.Linear layer to read features before; "
+            "name the module whose input is the penultimate features with `features_layer`"
+        )
+    return linear[-1]
+
+
+class FeatureTap:
+    """The penultimate features of `network`: the input of module `layer` (resolved once)."""
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        layer: str | None,
+        *,
+        model: str,
+        keep: list[int] | None = None,
+    ) -> None:
+        self.model = model
+        self.layer = resolve_layer(network, layer, model=model)
+        self._module = dict(network.named_modules())[self.layer]
+        self._keep = keep  # the label subset the adapter keeps of the logits (label_map)
+
+    def run(self, forward: Callable[[], torch.Tensor]) -> Features:
+        """Run `forward` (which returns float logits) with the hook on; features and, when they
+        reproduce the logits, the layer's weight and bias."""
+        seen: list[torch.Tensor] = []
+
+        def hook(_module: torch.nn.Module, args: tuple[object, ...]) -> None:
+            if args and isinstance(args[0], torch.Tensor):
+                seen.append(args[0].detach())
+
+        handle = self._module.register_forward_pre_hook(hook)
+        try:
+            logits = forward()
+        finally:
+            handle.remove()
+        if len(seen) != 1:
+            raise ModelCallError(
+                f"model {self.model!r}: layer {self.layer!r} ran {len(seen)} times in one forward "
+                "pass; name a layer that runs once per input as features_layer"
+            )
+        features = seen[0].reshape(seen[0].shape[0], -1).float()
+        return self._with_head(logits, features)
+
+    def _with_head(self, logits: torch.Tensor, features: torch.Tensor) -> Features:
+        pair = _weight_bias(self._module)
+        if pair is None:
+            return Features(
+                logits=logits,
+                features=features,
+                head_note=f"layer {self.layer!r} is not a linear layer: no weight and bias",
+            )
+        weight, bias = pair
+        if self._keep is not None:
+            weight = weight[self._keep]
+            bias = None if bias is None else bias[self._keep]
+        if bias is None:
+            bias = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
+        if weight.shape != (logits.shape[1], features.shape[1]):
+            return Features(
+                logits=logits,
+                features=features,
+                head_note=(
+                    f"layer {self.layer!r} maps {weight.shape[1]} features to {weight.shape[0]} "
+                    f"outputs, not to the {logits.shape[1]} logits"
+                ),
+            )
+        rebuilt = features.to(weight.device) @ weight.T + bias
+        scale = float(logits.abs().max()) if logits.numel() else 1.0
+        if not torch.allclose(
+            rebuilt.to(logits.device), logits, rtol=0.0, atol=HEAD_RTOL * max(scale, 1.0)
+        ):
+            return Features(
+                logits=logits,
+                features=features,
+                head_note=(
+                    f"the logits are not layer {self.layer!r}'s output (something runs after it), "
+                    "so its weight and bias do not rebuild them"
+                ),
+            )
+        return Features(logits=logits, features=features, weight=weight, bias=bias)

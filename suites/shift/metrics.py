@@ -1,0 +1,254 @@
+"""The shift suite's declared metrics and the records of its accuracy conditions.
+
+Clean accuracy (Wilson interval), each perturbation cell and family, the mean over applicable
+cells with its relative drop (`intervals.cell_mean`), and a shifted task's accuracy and gap
+(Newcombe's score intervals). The OOD detection records are `suites.shift.ood.metrics`'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.analysis.intervals import (
+    CELL_MEAN_METHOD,
+    CI_METHOD,
+    RATIO_METHOD,
+    WILSON_METHOD,
+    cell_mean,
+    newcombe_difference,
+    relative_drop,
+    wilson_ci,
+)
+from harness.analysis.model_comparison import newcombe_paired
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.suite import RunContext
+from harness.core.task import Task
+from suites.shift.parts import Parts
+
+SUITE = "shift"
+
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(name="clean_acc", unit="fraction", higher_is_better=True),
+    MetricSpec(name="corruption_acc", unit="fraction", higher_is_better=True),
+    MetricSpec(
+        name="corruption_error",
+        unit="fraction",
+        higher_is_better=False,
+        description="top-1 error averaged over the severities of one corruption",
+    ),
+    MetricSpec(name="mean_corruption_acc", unit="fraction", higher_is_better=True, headline=True),
+    MetricSpec(
+        name="relative_corruption_drop",
+        unit="ratio",
+        higher_is_better=False,
+        description="1 - mean corruption accuracy / clean accuracy",
+    ),
+    MetricSpec(name="tabular_shift_acc", unit="fraction", higher_is_better=True),
+    MetricSpec(
+        name="mean_tabular_shift_acc", unit="fraction", higher_is_better=True, headline=True
+    ),
+    MetricSpec(name="text_shift_acc", unit="fraction", higher_is_better=True),
+    MetricSpec(name="mean_text_shift_acc", unit="fraction", higher_is_better=True, headline=True),
+    MetricSpec(name="shift_acc", unit="fraction", higher_is_better=True),
+    MetricSpec(
+        name="shift_acc_gap",
+        unit="difference",
+        higher_is_better=False,
+        headline=True,
+        description="clean accuracy minus accuracy on the shifted task",
+    ),
+    MetricSpec(name="ood_auroc", unit="fraction", higher_is_better=True, headline=True),
+    MetricSpec(
+        name="ood_aupr",
+        unit="fraction",
+        higher_is_better=True,
+        description="AUPR-In: average precision with in-distribution as the positive class",
+    ),
+    MetricSpec(
+        name="ood_aupr_out",
+        unit="fraction",
+        higher_is_better=True,
+        description="AUPR-Out: average precision with OOD as the positive class",
+    ),
+    MetricSpec(name="ood_fpr_at_95_tpr", unit="fraction", higher_is_better=False),
+)
+_SPECS = {spec.name: spec for spec in METRICS}
+
+
+def record(name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:
+    ci = kw.pop("ci", None)
+    method = kw.pop("ci_method", CI_METHOD)
+    return spec_record(
+        _SPECS[name],
+        suite=SUITE,
+        value=value,
+        n=n,
+        ci=ci,
+        ci_method=method if ci else None,
+        **kw,
+    )
+
+
+def clean_metrics(correct: np.ndarray, ctx: RunContext) -> list[MetricRecord]:
+    c = correct.astype(np.float64)
+    ci = wilson_ci(float(c.sum()), len(c))  # a proportion: Wilson (harness.analysis.intervals)
+    return [record("clean_acc", float(c.mean()), len(c), ci=ci, ci_method=WILSON_METHOD)]
+
+
+def perturbation_metrics(
+    task: Task,
+    cells: dict[tuple[str, int], np.ndarray],
+    clean_correct: np.ndarray | None,
+    ctx: RunContext,
+    parts: Parts,
+) -> list[MetricRecord]:
+    n = len(clean_correct) if clean_correct is not None else len(next(iter(cells.values()), []))
+    prefix, cell_metric, mean_metric = {
+        "image": ("corruption", "corruption_acc", "mean_corruption_acc"),
+        "tabular": ("tabular", "tabular_shift_acc", "mean_tabular_shift_acc"),
+        "text": ("text", "text_shift_acc", "mean_text_shift_acc"),
+    }[task.modality]
+    records = [
+        record(
+            "corruption_error",
+            None,
+            n,
+            condition=f"corruption={name}",
+            note=(
+                f"not applicable: changes the inputs by at most {change * 255:.3f}/255 on "
+                "average at every severity (below 0.5/255), so it is left out of every mean"
+            ),
+        )
+        for name, change in parts.not_applicable.items()
+    ]
+    if not cells:
+        return records
+    families = list(dict.fromkeys(f for f, _ in cells))
+    for family in families:
+        per_family = []
+        for (f, s), correct in cells.items():
+            if f != family:
+                continue
+            acc = float(correct.mean())
+            per_family.append(acc)
+            records.append(
+                record(cell_metric, acc, len(correct), condition=f"{prefix}={f}/severity={s}")
+            )
+        mean_acc = float(np.mean(per_family))
+        if task.modality == "image":
+            records.append(
+                record("corruption_error", 1.0 - mean_acc, n, condition=f"corruption={family}")
+            )
+        else:
+            records.append(record(cell_metric, mean_acc, n, condition=f"{prefix}={family}"))
+    records += mean_records(task, cells, clean_correct, ctx, mean_metric, parts)
+    return records
+
+
+def mean_records(
+    task: Task,
+    cells: dict[tuple[str, int], np.ndarray],
+    clean_correct: np.ndarray | None,
+    ctx: RunContext,
+    mean_metric: str,
+    parts: Parts,
+) -> list[MetricRecord]:
+    """The mean over every applicable cell and the relative drop (`intervals.cell_mean`:
+    Wilson at Kish's effective n over the source images, and a MOVER interval of the drop).
+
+    On-the-fly cells hold the task's rows in order; a published set's cells are matched by
+    the source id of each row (`parts.cell_ids`), so cells of unequal size get the same
+    estimator and interval (the mean of the cells' accuracies)."""
+    note = None
+    if parts.not_applicable:
+        note = "not applicable (left out): " + ", ".join(parts.not_applicable)
+    ids = [parts.cell_ids[c] for c in cells] if parts.cell_ids else None
+    if ids is None and len({len(c) for c in cells.values()}) != 1:
+        # a published set without source ids and with unequal cells: no way to pair rows
+        value = float(np.mean([c.mean() for c in cells.values()]))
+        n = min(len(c) for c in cells.values())
+        why = "cells differ in size and name no source image: no interval"
+        return [record(mean_metric, value, n, note=f"{note}; {why}" if note else why)]
+    mean = cell_mean(list(cells.values()), ids)
+    records = [
+        record(
+            mean_metric,
+            mean.value,
+            mean.clusters,
+            ci=mean.ci,
+            ci_method=CELL_MEAN_METHOD,
+            note=note,
+        )
+    ]
+    if task.modality != "image" or clean_correct is None:
+        return records
+    drop, drop_ci = relative_drop(mean, clean_correct)
+    records.append(
+        record(
+            "relative_corruption_drop",
+            drop,
+            mean.clusters,
+            ci=drop_ci,
+            ci_method=RATIO_METHOD,
+            note=note if drop is not None else "clean accuracy is 0",
+        )
+    )
+    return records
+
+
+def shift_metrics(
+    name: str,
+    clean_correct: np.ndarray,
+    shifted_correct: np.ndarray,
+    ctx: RunContext,
+    *,
+    paired: bool,
+) -> list[MetricRecord]:
+    c = clean_correct.astype(np.float64)
+    s = shifted_correct.astype(np.float64)
+    condition = f"shifted={name}"
+    acc_ci = wilson_ci(float(s.sum()), len(s))
+    # A difference of two proportions: Newcombe's score intervals, which never collapse to
+    # [0, 0] when every sample agrees (a bootstrap of the differences did: 24 ids correct on
+    # both sides gave a certain gap of 0). Paired when the ids are the same (Newcombe 1998b,
+    # method 10, with the pairs' correlation), else the hybrid interval of two independent
+    # proportions.
+    if paired:
+        both = int(np.sum((c == 1) & (s == 1)))
+        clean_only = int(np.sum((c == 1) & (s == 0)))
+        shifted_only = int(np.sum((c == 0) & (s == 1)))
+        gap_ci = newcombe_paired(
+            both, clean_only, shifted_only, len(c) - both - clean_only - shifted_only
+        )
+        gap_method = "Newcombe's square-and-add interval for paired proportions, 95%"
+    else:
+        lo, hi = newcombe_difference(float(c.sum()), len(c), float(s.sum()), len(s))
+        gap_ci = (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else None
+        gap_method = "Newcombe's hybrid score interval of two independent proportions, 95%"
+    pairing = (
+        "paired over the same sample ids"
+        if paired
+        else "unpaired: the shifted task has other sample ids"
+    )
+    return [
+        record(
+            "shift_acc",
+            float(s.mean()),
+            len(s),
+            condition=condition,
+            ci=acc_ci,
+            ci_method=WILSON_METHOD,
+        ),  # fmt: skip
+        record(
+            "shift_acc_gap",
+            float(c.mean() - s.mean()),
+            len(s),
+            condition=condition,
+            ci=gap_ci,
+            ci_method=gap_method,
+            context={"n_clean": len(c)},
+            note=f"clean minus shifted accuracy, {pairing}",
+        ),
+    ]

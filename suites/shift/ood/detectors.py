@@ -1,0 +1,257 @@
+"""The OOD detectors of one job: which apply, fitted once, scoring every batch.
+
+`build_bank` makes the configured detectors and says why any of them is left out: the model
+gives no features (`features` hook), its last layer does not rebuild the logits, it has no
+gradients (ODIN), or the task has no train split to fit on. Fitting reads a seeded, label-
+stratified subset of the task's train split (`fit_samples`, default 1,000; the whole split when
+smaller) through the same `features` forward pass as every other batch; the subset's sample ids
+are in the job's artifacts, and the job cache keeps the job (and so the fit) whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.core.adapter import FeaturesUnavailable, ModelAdapter, check_logits
+from harness.core.errors import DatasetError
+from harness.core.subsets import stratified_indices
+from harness.core.suite import RunContext
+from harness.core.task import SAMPLE_ID, Task
+from suites.shift.config import OODConfig
+from suites.shift.ood import feature_detectors as fd
+from suites.shift.ood import head_detectors as hd
+from suites.shift.ood import logit_detectors as ld
+from suites.shift.ood.base import Detector, FitData, Head, Outputs
+from suites.shift.ood.odin import ODIN, odin_scores
+
+SCORE_PREFIX = "score_"
+"""Table column of a detector's score on clean and OOD rows (`score_knn`...); the four logit
+scores keep their own columns on every row (`msp`, `energy`, `max_logit`, `entropy`)."""
+
+_OWN_COLUMNS = {"msp": "msp", "energy": "energy", "max_logit": "max_logit"}
+
+
+def column_of(name: str) -> str:
+    """The table column holding a detector's score (`neg_entropy` is minus `entropy`)."""
+    if name == "neg_entropy":
+        return "entropy"
+    return _OWN_COLUMNS.get(name, SCORE_PREFIX + name)
+
+
+def make(name: str, cfg: OODConfig, temperature: float) -> Detector:
+    """One detector with its configured settings."""
+    factories: dict[str, Any] = {
+        "msp": ld.MSP,
+        "energy": lambda: ld.Energy(temperature),
+        "max_logit": ld.MaxLogit,
+        "neg_entropy": ld.NegEntropy,
+        "gen": lambda: ld.GEN(cfg.gen_gamma, cfg.gen_top),
+        "odin": ODIN,
+        "mahalanobis": fd.Mahalanobis,
+        "rmd": fd.RelativeMahalanobis,
+        "knn": lambda: fd.KNN(cfg.knn_k),
+        "she": fd.SHE,
+        "vim": lambda: hd.ViM(cfg.vim_dim),
+        "react": lambda: hd.ReAct(cfg.react_percentile),
+        "ash": lambda: hd.ASH(cfg.ash_percentile),
+        "dice": lambda: hd.DICE(cfg.dice_sparsity),
+    }
+    detector: Detector = factories[name]()
+    return detector
+
+
+@dataclass
+class Bank:
+    """The job's detectors: those that run (fitted), those left out with the reason."""
+
+    detectors: dict[str, Detector]
+    absent: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    use_features: bool = False
+    odin: OODConfig | None = None
+    fit: dict[str, Any] = field(default_factory=dict)
+
+    def outputs(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        inputs: torch.Tensor | list[str],
+        ctx: RunContext,
+        stage: str,
+    ) -> Outputs:
+        """Logits (and features, when a detector reads them) of inputs in ctx.batch_size
+        chunks, checked as `rows.predict` checks them: one forward pass per chunk either way
+        (progress as `stage`)."""
+        logits, features = [], []
+        for start in range(0, len(inputs), ctx.batch_size):
+            chunk = inputs[start : start + ctx.batch_size]
+            if isinstance(chunk, torch.Tensor):
+                chunk = chunk.to(adapter.device)
+            if self.use_features:
+                out = adapter.features(chunk)
+                chunk_logits = out.logits
+                features.append(out.features.detach().double().cpu())
+            else:
+                chunk_logits = adapter.logits(chunk)
+            check_logits(
+                chunk_logits, num_classes=task.num_classes, model=adapter.name, task=task.name
+            )
+            logits.append(chunk_logits.detach().double().cpu())
+            if ctx.progress is not None:
+                ctx.progress(len(chunk), stage)
+        if not logits:
+            return Outputs(logits=torch.zeros(0, task.num_classes, dtype=torch.float64))
+        return Outputs(logits=torch.cat(logits), features=torch.cat(features) if features else None)
+
+    def scores(
+        self,
+        adapter: ModelAdapter,
+        task: Task,
+        inputs: torch.Tensor | list[str],
+        out: Outputs,
+        ctx: RunContext,
+    ) -> dict[str, np.ndarray]:
+        """Table columns of every detector that has none of its own (`score_<name>`)."""
+        columns = {}
+        for name, detector in self.detectors.items():
+            if column_of(name).startswith(SCORE_PREFIX) and name != "odin":
+                columns[column_of(name)] = np.asarray(detector.score(out), dtype=np.float64)
+        if self.odin is not None and "odin" in self.detectors:
+            columns[column_of("odin")] = self._odin(adapter, task, inputs, ctx)
+        return columns
+
+    def _odin(
+        self, adapter: ModelAdapter, task: Task, inputs: torch.Tensor | list[str], ctx: RunContext
+    ) -> np.ndarray:
+        assert self.odin is not None and isinstance(inputs, torch.Tensor)
+        module = adapter.module()
+        parts = [
+            odin_scores(
+                module,
+                inputs[start : start + ctx.batch_size].to(adapter.device),
+                temperature=self.odin.odin_temperature,
+                epsilon=self.odin.odin_epsilon,
+                bounds=task.bounds,
+            )
+            for start in range(0, len(inputs), ctx.batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _absent_reasons(
+    chosen: list[str], adapter: ModelAdapter, task: Task, cfg: OODConfig
+) -> dict[str, str]:
+    """Detectors left out before any forward pass: ODIN without gradients or on text."""
+    out = {}
+    if "odin" in chosen and (not adapter.capabilities.gradients or task.modality == "text"):
+        out["odin"] = (
+            f"model {adapter.name!r} exposes no gradients, which ODIN's input perturbation needs"
+            if task.modality != "text"
+            else "ODIN perturbs continuous inputs; text has none"
+        )
+    return out
+
+
+def fit_task(task: Task, n: int, ctx: RunContext) -> Task | None:
+    """The seeded label-stratified fit subset of the task's train split (None: no train split).
+
+    The rows are chosen as `Task.subset` chooses them, from the ids and labels read through
+    Arrow, and copied into a table of their own (`flatten_indices`): reading batches through a
+    selection's index mapping, and its ids row by row, cost three times the whole fit here."""
+    if task.train is None:
+        return None
+    train = task.train
+    ids = [str(v) for v in train.data.column(SAMPLE_ID).to_pylist()]
+    labels = np.asarray(train.data.column(task.label_column).to_numpy())
+    rows = stratified_indices(ids, labels, n, seed=ctx.seed, purpose="shift/ood-fit")
+    data = train if len(rows) == len(ids) else train.select(rows.tolist()).flatten_indices()
+    return replace(task, name=f"{task.name} (train)", data=data, train=None, limit=None)
+
+
+def build_bank(
+    adapter: ModelAdapter, task: Task, ctx: RunContext, cfg: OODConfig, temperature: float
+) -> Bank:
+    """The configured detectors that apply to this model and task, fitted."""
+    chosen = cfg.chosen()
+    absent = _absent_reasons(chosen, adapter, task, cfg)
+    detectors = {n: make(n, cfg, temperature) for n in chosen if n not in absent}
+    bank = Bank(detectors=detectors, absent=absent, odin=cfg if "odin" in detectors else None)
+    fitting = [n for n, d in detectors.items() if d.fits]
+    if not fitting:
+        return bank
+    fit = fit_task(task, cfg.fit_samples, ctx)
+    if fit is None:
+        _drop(bank, fitting, f"task {task.name!r} has no train split to fit on")
+        return bank
+    if len(fit) < 2:
+        _drop(bank, fitting, f"the train split of {task.name!r} has {len(fit)} sample(s); "
+              "fitting needs at least 2")  # fmt: skip
+        return bank
+    bank.use_features = any(d.needs in ("features", "head") for d in detectors.values())
+    data = _fit_data(bank, adapter, task, fit, ctx)
+    for name in fitting:
+        if name in bank.detectors:
+            bank.notes += bank.detectors[name].fit(data)
+    return bank
+
+
+def _drop(bank: Bank, names: list[str], reason: str) -> None:
+    for name in names:
+        bank.detectors.pop(name, None)
+        bank.absent[name] = reason
+
+
+def _fit_data(bank: Bank, adapter: ModelAdapter, task: Task, fit: Task, ctx: RunContext) -> FitData:
+    """The fit subset's outputs; detectors whose needs the model cannot meet are dropped."""
+    logits, features, labels = [], [], []
+    head: Head | None = None
+    head_note: str | None = None
+    for batch in fit.batches(max(ctx.batch_size, 256)):
+        inputs = (
+            batch.inputs.to(adapter.device)
+            if isinstance(batch.inputs, torch.Tensor)
+            else batch.inputs
+        )
+        if bank.use_features:
+            try:
+                out = adapter.features(inputs)
+            except FeaturesUnavailable as err:
+                needy = [n for n, d in bank.detectors.items() if d.needs in ("features", "head")]
+                _drop(bank, needy, f"model {adapter.name!r}: {err}")
+                bank.use_features = False
+                return _fit_data(bank, adapter, task, fit, ctx)
+            logits.append(out.logits.detach().double().cpu())
+            features.append(out.features.detach().double().cpu())
+            if out.weight is not None and out.bias is not None:
+                head = Head(out.weight.detach().double().cpu(), out.bias.detach().double().cpu())
+            head_note = out.head_note
+        else:
+            logits.append(adapter.logits(inputs).detach().double().cpu())
+        labels.append(batch.labels.to(torch.int64))
+    y = torch.cat(labels)
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= task.num_classes):
+        raise DatasetError(
+            f"task {task.name!r}: its train split has labels outside 0..{task.num_classes - 1}; "
+            "the OOD detectors fit on labelled in-distribution samples"
+        )
+    if head is None:
+        _drop(bank, [n for n, d in bank.detectors.items() if d.needs == "head"],
+              f"model {adapter.name!r}: {head_note or 'no last layer'}")  # fmt: skip
+    z = torch.cat(features) if features else None
+    ids = fit.sample_ids
+    bank.fit = {
+        "n": len(ids),
+        "of": len(task.train) if task.train is not None else 0,
+        "split": "train",
+        "features": None if z is None else int(z.shape[1]),
+        "sample_ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+        "seed_purpose": "shift/ood-fit",
+    }
+    return FitData(
+        logits=torch.cat(logits), features=z, labels=y, head=head, num_classes=task.num_classes
+    )

@@ -1,0 +1,166 @@
+"""Detectors that read the penultimate features (fitted on in-distribution train features).
+
+- `mahalanobis`: minus the smallest Mahalanobis distance to a class mean under the shared
+  (tied) within-class covariance (Lee et al. 2018), without input preprocessing.
+- `rmd`: relative Mahalanobis (Ren et al. 2021): minus the smallest class distance less the
+  distance to the one Gaussian fitted to all features.
+- `knn`: minus the distance to the k-th nearest L2-normalised train feature (Sun et al. 2022).
+- `she`: simplified Hopfield energy (Zhang et al. 2023): the inner product of the features
+  with the mean features of the correctly classified train samples of the predicted class.
+
+A covariance that is singular or nearly so (fewer samples than dimensions, constant or
+collinear features) cannot be inverted as it is: it is shrunk toward a scaled identity with the
+Ledoit-Wolf coefficient, and the fit's note says so (never a silent NaN).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from suites.shift.ood.base import Detector, FitData, Outputs
+from suites.shift.ood.neighbours import kth_distance
+
+CONDITION_LIMIT = 1e10
+"""A covariance whose condition number exceeds this (or that is singular) is shrunk."""
+
+
+def _ledoit_wolf(centred: torch.Tensor, cov: torch.Tensor) -> float:
+    """The Ledoit-Wolf (2004) shrinkage coefficient toward mu * I for centred samples."""
+    n, d = centred.shape
+    mu = float(torch.trace(cov)) / d
+    delta = float(((cov - mu * torch.eye(d, dtype=cov.dtype)) ** 2).sum()) / d
+    x2 = centred**2
+    beta_sum = float((x2.T @ x2).sum()) / n - float((cov**2).sum())
+    beta = min(beta_sum / (d * n), delta)
+    return 0.0 if delta == 0 else beta / delta
+
+
+def precision_of(centred: torch.Tensor, what: str) -> tuple[torch.Tensor, list[str]]:
+    """The inverse of the (maximum-likelihood) covariance of centred samples; shrunk with a
+    note when singular or ill-conditioned."""
+    n, d = centred.shape
+    cov = centred.T @ centred / n
+    eig = torch.linalg.eigvalsh(cov)
+    top = float(eig[-1])
+    if top > 0 and float(eig[0]) > top / CONDITION_LIMIT:
+        return torch.linalg.inv(cov), []
+    if top <= 0:
+        return torch.eye(d, dtype=cov.dtype), [
+            f"{what}: every fit feature is the same, so the covariance is zero; the identity "
+            "is used instead (distances are Euclidean)"
+        ]
+    alpha = max(_ledoit_wolf(centred, cov), 1e-6)
+    mu = float(torch.trace(cov)) / d
+    shrunk = (1 - alpha) * cov + alpha * mu * torch.eye(d, dtype=cov.dtype)
+    rank = int((eig > top * 1e-12).sum())
+    return torch.linalg.inv(shrunk), [
+        f"{what}: the covariance of {n} fit features in {d} dimensions is singular or nearly so "
+        f"(rank {rank}, condition above {CONDITION_LIMIT:.0e}); shrunk toward a scaled "
+        f"identity (Ledoit-Wolf, shrinkage {alpha:.3g})"
+    ]
+
+
+def _squared_distances(
+    z: torch.Tensor, means: torch.Tensor, precision: torch.Tensor
+) -> torch.Tensor:
+    """(batch, classes) squared Mahalanobis distances, by the expansion of the quadratic form."""
+    zp = z @ precision
+    mp = means @ precision
+    return (zp * z).sum(1, keepdim=True) - 2 * zp @ means.T + (mp * means).sum(1)[None, :]
+
+
+class Mahalanobis(Detector):
+    name: ClassVar[str] = "mahalanobis"
+    needs = "features"
+    fits = True
+
+    def fit(self, data: FitData) -> list[str]:
+        z, y = self.features_of(data), data.labels
+        present = torch.unique(y)
+        self.means = torch.stack([z[y == c].mean(0) for c in present])
+        centred = z - self.means[torch.searchsorted(present, y)]
+        self.precision, notes = precision_of(centred, self.name)
+        missing = data.num_classes - len(present)
+        if missing:
+            notes.append(
+                f"{self.name}: {missing} class(es) have no fit sample; distances are to the "
+                f"{len(present)} class means fitted"
+            )
+        return notes
+
+    def distances(self, z: torch.Tensor) -> torch.Tensor:
+        return _squared_distances(z, self.means, self.precision)
+
+    def score(self, out: Outputs) -> np.ndarray:
+        return (-self.distances(self.features_of(out)).min(dim=1).values).numpy()
+
+
+class RelativeMahalanobis(Mahalanobis):
+    name: ClassVar[str] = "rmd"
+
+    def fit(self, data: FitData) -> list[str]:
+        notes = super().fit(data)
+        z = self.features_of(data)
+        self.mean0 = z.mean(0, keepdim=True)
+        self.precision0, more = precision_of(z - self.mean0, f"{self.name} (background)")
+        return notes + more
+
+    def score(self, out: Outputs) -> np.ndarray:
+        z = self.features_of(out)
+        background = _squared_distances(z, self.mean0, self.precision0)
+        return (-(self.distances(z) - background).min(dim=1).values).numpy()
+
+
+def normalised(z: torch.Tensor) -> torch.Tensor:
+    return z / z.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+class KNN(Detector):
+    name: ClassVar[str] = "knn"
+    needs = "features"
+    fits = True
+
+    def __init__(self, k: int = 50) -> None:
+        self.k = k
+
+    def fit(self, data: FitData) -> list[str]:
+        self.bank = normalised(self.features_of(data)).float().contiguous()
+        if self.k > len(self.bank):
+            k, self.k = self.k, len(self.bank)
+            return [f"knn: k = {k} is more than the {len(self.bank)} fit samples; k = {self.k}"]
+        return []
+
+    def score(self, out: Outputs) -> np.ndarray:
+        queries = normalised(self.features_of(out)).float()
+        return -kth_distance(queries, self.bank, self.k).double().numpy()
+
+
+class SHE(Detector):
+    name: ClassVar[str] = "she"
+    needs = "features"
+    fits = True
+
+    def fit(self, data: FitData) -> list[str]:
+        z = self.features_of(data)
+        right = data.logits.argmax(1) == data.labels
+        self.patterns = torch.zeros(data.num_classes, z.shape[1], dtype=z.dtype)
+        empty = []
+        for c in range(data.num_classes):
+            rows = right & (data.labels == c)
+            if rows.any():
+                self.patterns[c] = z[rows].mean(0)
+            else:
+                empty.append(c)
+        if empty:
+            return [
+                f"she: class(es) {empty} have no correctly classified fit sample; inputs "
+                "predicted as them score 0"
+            ]
+        return []
+
+    def score(self, out: Outputs) -> np.ndarray:
+        z = self.features_of(out)
+        return (z * self.patterns[out.logits.argmax(1)]).sum(1).numpy()

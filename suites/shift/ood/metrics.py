@@ -1,0 +1,177 @@
+"""OOD detection records: each detector on each OOD set against the clean rows, and the means
+over the sets tagged `near` and `far`.
+
+Per set and detector: AUROC, AUPR-In (`ood_aupr`), AUPR-Out and FPR at 95% TPR, each with its
+interval (`harness.analysis.detection`). Per tag and detector: the mean of each metric over the
+tagged sets (as OpenOOD reports near and far OOD), the AUROC's with DeLong's interval of the
+mean; the others have none (the note says so). A detector whose scores are not all finite gets
+no value, with a note naming how many samples, never a NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from harness.analysis import detection
+from harness.analysis.detection import MEAN_AUROC_METHOD, METHODS
+from harness.core.metric_record import MetricRecord
+from harness.core.suite import RunContext
+from suites.shift.metrics import record
+from suites.shift.ood.detectors import column_of
+
+VALUES = {
+    "ood_auroc": detection.auroc,
+    "ood_aupr": detection.aupr,
+    "ood_aupr_out": detection.aupr_out,
+    "ood_fpr_at_95_tpr": detection.fpr_at_tpr,
+}
+
+
+@dataclass(frozen=True)
+class ScoredSet:
+    """An OOD set's rows as the metrics need them: name, tag (near, far or None), columns."""
+
+    name: str
+    tag: str | None
+    rows: dict[str, Any]
+
+
+def score_values(rows: dict[str, Any], detector: str) -> np.ndarray:
+    """A detector's scores (higher = more in-distribution) from a block's columns."""
+    column = column_of(detector)
+    values = np.asarray(rows[column], dtype=np.float64)
+    return -values if detector == "neg_entropy" else values
+
+
+def _not_finite(s_in: np.ndarray, s_out: np.ndarray) -> int:
+    return int((~np.isfinite(s_in)).sum() + (~np.isfinite(s_out)).sum())
+
+
+def below_chance_note(name: str, detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str:
+    """Why an AUROC is under 0.5, in words and in the scores' own medians."""
+    return (
+        f"below chance: to {detector}, OOD set {name!r} looks more in-distribution than the "
+        f"test set (median score {float(np.median(s_out)):.4g} against the test set's "
+        f"{float(np.median(s_in)):.4g}; higher = more in-distribution), so thresholding "
+        f"{detector} would reject test samples before OOD ones"
+    )
+
+
+def set_metrics(
+    scored: ScoredSet,
+    clean_rows: dict[str, Any],
+    detectors: list[str],
+    ctx: RunContext,
+    headline: str,
+) -> list[MetricRecord]:
+    """Every metric of every detector on one OOD set (the headline detector's AUROC is the
+    board's headline number; the others are in the report's detector table)."""
+    records = []
+    name = scored.name
+    n = len(clean_rows["sample_id"]) + len(scored.rows["sample_id"])
+    for detector in detectors:
+        s_in, s_out = score_values(clean_rows, detector), score_values(scored.rows, detector)
+        context = {"score": detector}
+        bad = _not_finite(s_in, s_out)
+        if bad or len(s_in) == 0 or len(s_out) == 0:
+            why = (
+                f"{detector} gave a non-finite score for {bad} sample(s): no value"
+                if bad
+                else "an empty set: no value"
+            )
+            records += [
+                record(m, None, n, condition=f"ood={name}", context=context, note=why)
+                for m in VALUES
+            ]
+            continue
+        cis = detection.detection_cis(
+            s_in, s_out, seed=ctx.seed, name=f"shift/{name}/{detector}",
+            resamples=ctx.bootstrap_resamples,
+        )  # fmt: skip
+        for metric, fn in VALUES.items():
+            value = fn(s_in, s_out)
+            note = None
+            if metric == "ood_auroc" and value < 0.5:
+                note = below_chance_note(name, detector, s_in, s_out)
+            rec = record(metric, value, n, condition=f"ood={name}", context=context, note=note)
+            ci = cis[metric]
+            records.append(
+                replace(
+                    rec,
+                    ci=ci,
+                    ci_method=METHODS[metric] if ci else None,
+                    headline=rec.headline and detector == headline,
+                )
+            )
+    return records
+
+
+def tag_means(
+    scored: list[ScoredSet],
+    clean_rows: dict[str, Any],
+    detectors: list[str],
+    per_set: list[MetricRecord],
+    headline: str,
+) -> list[MetricRecord]:
+    """The mean of each metric over the sets of each tag (`ood_mean=near`, `ood_mean=far`)."""
+    records = []
+    for tag in ("near", "far"):
+        members = [s for s in scored if s.tag == tag]
+        if not members:
+            continue
+        names = ", ".join(s.name for s in members)
+        for detector in detectors:
+            means = _mean_records(tag, names, members, clean_rows, detector, per_set)
+            records += [replace(r, headline=r.headline and detector == headline) for r in means]
+    return records
+
+
+def _mean_records(
+    tag: str,
+    names: str,
+    members: list[ScoredSet],
+    clean_rows: dict[str, Any],
+    detector: str,
+    per_set: list[MetricRecord],
+) -> list[MetricRecord]:
+    conditions = {f"ood={s.name}" for s in members}
+    n = len(clean_rows["sample_id"]) + sum(len(s.rows["sample_id"]) for s in members)
+    out = []
+    for metric in VALUES:
+        values = [
+            r.value
+            for r in per_set
+            if r.metric == metric and r.condition in conditions and r.context["score"] == detector
+        ]
+        note = f"mean over the {tag} OOD sets ({names})"
+        if len(values) < len(members) or any(v is None for v in values):
+            out.append(
+                record(
+                    metric,
+                    None,
+                    n,
+                    condition=f"ood_mean={tag}",
+                    context={"score": detector},
+                    note=f"{note}: a set has no value",
+                )
+            )
+            continue
+        ci = None
+        if metric == "ood_auroc":
+            s_in = score_values(clean_rows, detector)
+            ci = detection.mean_auroc_ci(s_in, [score_values(s.rows, detector) for s in members])
+        rec = record(
+            metric,
+            float(np.mean([v for v in values if v is not None])),
+            n,
+            condition=f"ood_mean={tag}",
+            context={"score": detector},
+            note=note
+            if metric == "ood_auroc"
+            else f"{note}; no interval for a mean of this metric",
+        )
+        out.append(replace(rec, ci=ci, ci_method=MEAN_AUROC_METHOD if ci else None))
+    return out

@@ -1,0 +1,63 @@
+"""ODIN (Liang, Li & Srikant 2018): temperature scaling and input perturbation.
+
+Each input moves by `epsilon` (a share of the task's input range, which the adapter normalises
+inside) against the gradient sign of the cross-entropy of its own prediction at temperature T,
+and is kept within the task's bounds; the score is the maximum softmax probability at T of the
+moved input. It needs the model's gradients (`module()`) and costs a backward and a second
+forward pass per input, so it is not among the default detectors.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from suites.shift.ood.base import Detector, Outputs
+
+
+def odin_inputs(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    *,
+    temperature: float,
+    epsilon: float,
+    bounds: tuple[float, float] | None,
+) -> torch.Tensor:
+    """`x` moved by epsilon (times the bounds' width) against the gradient sign of the
+    cross-entropy of its prediction at `temperature`, clamped to the bounds."""
+    low, high = bounds if bounds is not None else (0.0, 1.0)
+    with torch.inference_mode(False), torch.enable_grad():
+        leaf = x.detach().clone().requires_grad_(True)
+        logits = module(leaf) / temperature
+        loss = F.cross_entropy(logits, logits.argmax(dim=1))
+        (gradient,) = torch.autograd.grad(loss, leaf)
+    moved = x.detach() - epsilon * (high - low) * gradient.sign()
+    return moved.clamp(low, high) if bounds is not None else moved
+
+
+def odin_scores(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    *,
+    temperature: float,
+    epsilon: float,
+    bounds: tuple[float, float] | None,
+) -> np.ndarray:
+    """ODIN's score (higher = more in-distribution) of a batch of raw inputs."""
+    moved = odin_inputs(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)
+    with torch.no_grad():
+        logits = module(moved).double() / temperature
+    return torch.softmax(logits, dim=1).max(dim=1).values.cpu().numpy()
+
+
+class ODIN(Detector):
+    """Scored from the inputs (`odin_scores`), not from one forward pass's outputs."""
+
+    name: ClassVar[str] = "odin"
+    needs = "gradients"
+
+    def score(self, out: Outputs) -> np.ndarray:
+        raise TypeError("ODIN scores inputs (odin_scores), not outputs")

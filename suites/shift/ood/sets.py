@@ -1,0 +1,140 @@
+"""OOD sets: generated noise of the task's shape, or a loaded task scored by the task's model.
+
+Every OOD row has label -1 (`UNLABELED`: an OOD set needs no labels) and is never correct; the
+rows keep the top logits, as the clean rows do, and every detector's score column. An OOD task
+whose class names include the evaluated task's is not refused (a labelled set can hold other
+kinds of the same classes), but a note says its samples may be in-distribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.core.adapter import ModelAdapter
+from harness.core.errors import ConfigError, DatasetError
+from harness.core.sample_table import SampleTable
+from harness.core.seeding import sample_seeds
+from harness.core.suite import RunContext
+from harness.core.task import UNLABELED, Batch, Task
+from suites.shift.config import (
+    GeneratedOOD,
+    OODEntry,
+    TaskEntry,
+    entry_shape_advice,
+    ood_name,
+    ood_tag,
+    ood_task,
+)
+from suites.shift.ood.detectors import Bank
+from suites.shift.ood.metrics import ScoredSet
+from suites.shift.parts import Parts
+from suites.shift.rows import join, rows, step
+
+
+def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batch]:
+    """A generated noise set, one batch at a time (label -1)."""
+    from suites import counter_rng
+
+    if task.modality not in ("image", "tabular"):
+        raise ConfigError(
+            f"suites.shift.ood_sets: generated noise sets are for image and tabular tasks, "
+            f"not the {task.modality} task {task.name!r}; name an OOD task instead"
+        )
+    low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
+    shape = tuple(task.input_shape)
+    for start in range(0, entry.n, step(ctx)):
+        ids = [
+            f"ood-{entry.generated}-{i:05d}" for i in range(start, min(entry.n, start + step(ctx)))
+        ]
+        seeds = torch.as_tensor(sample_seeds(ctx.seed, ids, "ood", entry.generated))
+        if entry.generated == "uniform_noise":
+            x = low + (high - low) * counter_rng.uniform(seeds, shape, stream=21)
+        else:
+            x = (low + high) / 2 + (high - low) / 4 * counter_rng.normal(seeds, shape, stream=22)
+        yield Batch(ids, x.clamp(low, high), torch.full((len(ids),), UNLABELED))
+
+
+def _loaded(
+    entry: OODEntry,
+    task: Task,
+    ctx: RunContext,
+    parts: Parts,
+    max_samples: int | None,
+    load: Callable[[TaskEntry, str], Task],
+) -> Task | None:
+    """The OOD task of an entry, checked against the evaluated task (None: another modality)."""
+    name = ood_name(entry)
+    inner = ood_task(entry)
+    assert inner is not None
+    whole = load(inner, "suites.shift.ood_sets")
+    if whole.modality != task.modality:
+        parts.notes.append(
+            f"OOD set {name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"
+        )
+        return None
+    if tuple(whole.input_shape) != tuple(task.input_shape):
+        raise DatasetError(
+            f"suites.shift.ood_sets: OOD set {name!r} has input shape {tuple(whole.input_shape)} "
+            f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
+            "only score inputs of its task's shape"
+            + entry_shape_advice(inner, whole, task, "OOD set")
+        )
+    shared = sorted(set(whole.class_names) & set(task.class_names)) if whole.labeled else []
+    if shared:
+        listed = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
+        parts.notes.append(
+            f"OOD set {name!r} is labelled with {len(shared)} of task {task.name!r}'s classes "
+            f"({listed}): its samples may be in-distribution, yet every one counts as OOD in "
+            "the detection metrics (use a set of other classes, or an unlabelled one)"
+        )
+    other = whole.subset(max_samples, seed=ctx.seed, purpose="shift/ood")
+    parts.plan(ctx, len(other))
+    return other
+
+
+def ood_set(
+    adapter: ModelAdapter,
+    task: Task,
+    entry: OODEntry,
+    ctx: RunContext,
+    parts: Parts,
+    *,
+    bank: Bank,
+    temperature: float,
+    max_samples: int | None,
+    load: Callable[[TaskEntry, str], Task],
+) -> ScoredSet | None:
+    """The rows of a generated or loaded OOD set (label -1), scored in batches by the model and
+    every detector; None when the set does not apply to the task's modality."""
+    name = ood_name(entry)
+    condition = f"ood={name}"
+    if isinstance(entry, GeneratedOOD):
+        batches: Iterator[Batch] = generated(entry, task, ctx)
+    else:
+        other = _loaded(entry, task, ctx, parts, max_samples, load)
+        if other is None:
+            return None
+        batches = other.batches(step(ctx))
+    blocks: list[dict[str, Any]] = []
+    for b in batches:
+        out = bank.outputs(adapter, task, b.inputs, ctx, condition)
+        block = rows(
+            b.sample_ids,
+            b.labels.numpy(),
+            out.logits,
+            condition,
+            temperature=temperature,
+            keep_logits=True,
+        )
+        blocks.append({**block, **bank.scores(adapter, task, b.inputs, out, ctx)})
+    if not blocks:
+        raise DatasetError(f"suites.shift.ood_sets: OOD set {name!r} has no samples")
+    scored = join(blocks)
+    scored["label"] = np.full(len(scored["sample_id"]), UNLABELED, dtype=np.int64)
+    scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
+    parts.tables.append(SampleTable.build(scored))
+    return ScoredSet(name=name, tag=ood_tag(entry), rows=scored)

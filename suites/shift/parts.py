@@ -1,0 +1,32 @@
+"""What one shift-suite run collects, in order: table blocks, metric records, notes, gallery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
+from harness.core.suite import RunContext
+
+
+@dataclass(kw_only=True)
+class Parts:
+    """What a run collects, in order: table blocks, metric records, notes."""
+
+    tables: list[SampleTable]
+    metrics: list[MetricRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    not_applicable: dict[str, float] = field(default_factory=dict)  # corruption -> max mean change
+    gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
+    # a published set's cells: the source id of each row (cells pair by it, not by position)
+    cell_ids: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    planned: int = 0  # samples to predict, counted once per condition (the progress total)
+
+    def plan(self, ctx: RunContext, more: int) -> None:
+        """Add `more` samples of work (a loaded shifted or OOD set) to the progress total."""
+        self.planned += more
+        if ctx.progress is not None:
+            ctx.progress(0, total=self.planned)

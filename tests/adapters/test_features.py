@@ -1,0 +1,149 @@
+"""The optional `features` hook: penultimate features and the last layer beside the logits, in
+one forward pass, for every adapter kind that has them; a reason for those that do not."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from harness.core.adapter import FeaturesUnavailable
+from harness.core.errors import ConfigError
+from harness.core.model_calls import CheckedAdapter
+from tests.adapters.builders import build, contract_cases
+
+WITH_FEATURES = ("torch", "variant", "hf-image", "hf-text")
+WITHOUT = ("onnx", "torchscript", "sklearn", "callable")
+
+
+def _inputs(task, n: int = 5):  # noqa: ANN001, ANN202
+    return next(task.batches(n)).inputs
+
+
+@pytest.mark.parametrize("kind", WITH_FEATURES)
+def test_features_come_with_the_same_logits_and_rebuild_them(kind: str, request) -> None:
+    adapter, task = contract_cases(request)[kind]()
+    checked = CheckedAdapter(adapter, task)
+    x = _inputs(task)
+    out = checked.features(x)
+    assert out.features.ndim == 2 and out.features.shape[0] == len(x)
+    assert torch.allclose(out.logits, adapter.logits(x), atol=1e-5)
+    if kind == "variant":  # int8, one sample at a time: the float layer does not make the logits
+        assert out.weight is None and out.head_note
+        return
+    assert out.weight is not None and out.bias is not None, out.head_note
+    rebuilt = out.features @ out.weight.T + out.bias
+    assert torch.allclose(rebuilt, out.logits, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", WITHOUT)
+def test_adapters_without_features_say_why(kind: str, request) -> None:
+    adapter, task = contract_cases(request)[kind]()
+    with pytest.raises(FeaturesUnavailable) as err:
+        CheckedAdapter(adapter, task).features(_inputs(task))
+    assert str(err.value)
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 12), nn.ReLU())
+        self.fc = nn.Linear(12, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.body(x))
+
+
+class _Scaled(_Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2.0 * self.fc(self.body(x))  # something after the last layer
+
+
+def test_a_named_layer_and_the_default_last_linear() -> None:
+    from adapters.torch_module import TorchModuleAdapter
+
+    torch.manual_seed(0)
+    net = _Net()
+    x = torch.rand(4, 1, 8, 8)
+    default = TorchModuleAdapter.from_module(net, name="m").features(x)
+    assert torch.allclose(default.features, net.body(x))
+    assert default.weight is not None and torch.equal(default.weight, net.fc.weight)
+    named = TorchModuleAdapter(
+        "m",
+        net,
+        device=torch.device("cpu"),
+        input_spec=TorchModuleAdapter.from_module(net, name="m").input_spec,
+        description={},
+        features_layer="body.2",  # the ReLU: its input is the pre-activation
+    ).features(x)
+    assert torch.allclose(named.features, net.body[:2](x)) and named.weight is None
+    assert "not a linear layer" in (named.head_note or "")
+
+
+def test_logits_made_after_the_layer_get_no_weight() -> None:
+    from adapters.torch_module import TorchModuleAdapter
+
+    out = TorchModuleAdapter.from_module(_Scaled(), name="m").features(torch.rand(3, 1, 8, 8))
+    assert out.weight is None and "something runs after it" in (out.head_note or "")
+
+
+def test_an_unknown_features_layer_names_the_close_ones(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    net = _Net()
+    weights = tmp_path / "net.safetensors"
+    save_file(net.state_dict(), str(weights))
+    fields = {
+        "factory": "tests.adapters.test_features:_Net",
+        "weights": str(weights),
+        "input_shape": [1, 8, 8],
+        "normalize": {"mean": [0.5], "std": [0.25]},  # names are the factory module's own
+        "features_layer": "fcc",
+    }
+    with pytest.raises(
+        ConfigError, match=r"features_layer 'fcc' is not a module.*did you mean 'fc'"
+    ):
+        build("torch", fields, tmp_path)
+    ok = build("torch", {**fields, "features_layer": "fc"}, tmp_path)
+    assert ok.describe()["features_layer"] == "fc"
+    assert ok.features(torch.rand(2, 1, 8, 8)).weight is not None
+
+
+def test_onnx_features_output_is_read_in_the_same_run(tmp_path: Path) -> None:
+    class TwoOut(_Net):
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+            h = self.body(x)
+            return self.fc(h), h
+
+    torch.manual_seed(1)
+    net = TwoOut().eval()
+    path = tmp_path / "two.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            (torch.rand(2, 1, 8, 8),),
+            str(path),
+            input_names=["pixels"],
+            output_names=["logits", "penultimate"],
+            dynamic_axes={"pixels": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
+    fields = {"path": str(path), "input_shape": [1, 8, 8], "output": "logits"}
+    with pytest.raises(
+        ConfigError, match=r"features_output 'penultimat' .*did you mean 'penultimate'"
+    ):
+        build("onnx", {**fields, "features_output": "penultimat"}, tmp_path)
+    adapter = build("onnx", {**fields, "features_output": "penultimate"}, tmp_path)
+    x = torch.rand(3, 1, 8, 8)
+    out = adapter.features(x)
+    with torch.no_grad():
+        logits, h = net(x)
+    assert torch.allclose(out.features, h, atol=1e-5) and torch.allclose(
+        out.logits, logits, atol=1e-5
+    )
+    assert out.weight is None and out.head_note

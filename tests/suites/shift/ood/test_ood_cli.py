@@ -1,0 +1,88 @@
+"""OOD detection through the CLI: the run's board (headline detector only), the report's
+detector x OOD-set tables, comparisons and histograms, and a gate on a detection metric."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.cli.main import main
+
+
+def net(seed: int = 0) -> torch.nn.Module:
+    gen = torch.Generator().manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)
+    )
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+    return model
+
+
+SPEC = """
+name: ood-cli
+seed: 0
+device: cpu
+bootstrap_resamples: 50
+tasks: [digits]
+models:
+  - {name: a, adapter: torch, factory: "tests.suites.shift.ood.test_ood_cli:net", factory_args: {seed: 0}, input_shape: [1, 8, 8], variants: [int8]}
+  - {name: b, adapter: torch, factory: "tests.suites.shift.ood.test_ood_cli:net", factory_args: {seed: 1}, input_shape: [1, 8, 8]}
+suites:
+  shift:
+    corruptions: []
+    max_samples: 80
+    ood_sets: [{generated: uniform_noise, n: 40}, {task: digits-shifted, tag: near}]
+    ood: {fit_samples: 100, detectors: all}
+"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ood-cli")
+    spec = folder / "spec.yaml"
+    spec.write_text(SPEC)
+    assert main(["run", str(spec), "--out", str(folder / "out"), "--width", "0"]) == 0
+    return folder / "out"
+
+
+def test_the_board_shows_the_headline_detector_per_set_and_tag(results, capsys) -> None:
+    assert main(["leaderboard", str(results), "--width", "0"]) == 0
+    out = capsys.readouterr().out
+    for key in ("ood_auroc[ood=uniform_noise]", "ood_auroc[ood=digits-shifted]",
+                "ood_auroc[ood_mean=near]", "ood_auroc[ood_mean=far]"):  # fmt: skip
+        assert key in out
+    assert "score=energy" in out and "score=knn" not in out
+    # the board says why a model's detectors are absent: the int8 variant has no gradients
+    # (ODIN) and its float last layer does not make its logits (ViM, ReAct, ASH, DICE)
+    assert "shift: OOD detector odin not run: model 'a@int8' exposes no gradients" in out
+    assert "shift: OOD detectors vim, react, ash, dice not run: model 'a@int8'" in out
+
+
+def test_the_report_has_detector_tables_comparisons_and_histograms(results, tmp_path) -> None:
+    site = tmp_path / "site"
+    assert main(["report", str(results), "--out", str(site)]) == 0
+    page = next(site.glob("task-digits-*.html")).read_text()
+    assert "<h2>OOD detection</h2>" in page
+    for detector in ("msp", "knn", "mahalanobis", "vim", "react", "ash", "dice", "she", "gen"):
+        assert re.search(rf'data-sort="{detector}">{detector}', page), detector
+    assert "near OOD (mean)" in page and "far OOD (mean)" in page
+    assert "Paired comparisons of AUROC" in page and "a vs b (energy)" in page
+    assert "a: energy vs knn" in page and "a: energy vs odin" in page
+    assert "Not run: odin: model &#39;a@int8&#39; exposes no gradients" in page
+    assert len(list((site / "figures").glob("*-ood-*.png"))) == 3
+
+
+def test_check_gates_a_detection_metric(results, tmp_path, capsys) -> None:
+    key = "ood_auroc[ood=uniform_noise,score=knn]"
+    for floor, code in ((0.0, 0), (1.01, 1)):
+        policy = tmp_path / f"policy-{floor}.yaml"
+        policy.write_text(f'metrics:\n  "{key}": {{floor: {floor}}}\n')
+        args = ["check", "--baseline", str(results), "--current", str(results)]
+        assert main([*args, "--policy", str(policy)]) == code
+        out = capsys.readouterr().out
+        assert "score=knn" in out, out
