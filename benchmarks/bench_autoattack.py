@@ -1,126 +1,175 @@
-"""The adversarial suite's presets vs AutoAttack (torchattacks 3.5.1), same model, samples, budget,
-device and thread count, in one process.
+"""The adversarial suite's presets vs AutoAttack (torchattacks 3.5.1) on the zoo's four CNNs at their
+headline budgets: same model, samples, budget, device and thread count, in one process.
 
 AutoAttack is run as the original "standard" version (Croce & Hein 2020): APGD-CE (100 steps, 1
 restart), APGD-T (100 steps, 9 target classes), FAB-T (100 steps, 9 target classes) and Square
 (5000 queries, p_init 0.8, the schedule not rescaled), each on the samples the previous attacks left
-standing (torchattacks' `MultiAttack`). torchattacks' own `AutoAttack` class leaves every attack
-at 10 steps, so the attacks are built here with the original settings. The harness side is the
-whole suite as a user runs it (`preset: standard` or `fast`, validity checks on, bootstrap
-intervals on): clean pass, cascade, re-verification of every candidate, checks, table, records.
+standing. torchattacks' own `AutoAttack` class leaves every attack at 10 steps, so the attacks are
+built here with the original settings. The harness side is the whole suite as a user runs it
+(`preset: standard` or `fast`, validity checks on, intervals on): clean pass, cascade,
+re-verification of every candidate, checks, escalation if a flag fires, table, records.
 
-Per model, the three runs are interleaved (AA, standard, fast for the first model; fast, standard,
-AA for the second) and timed in process CPU time; the script prints robust accuracies, the
-differences against AutoAttack (with the samples only one side broke) and the CPU-time ratios.
+Models and budgets (the headline threat models): digits-cnn and digits-cnn-adv at L-inf 0.1 on all
+719 digits test samples (where the zoo's models differ), mnist-cnn and mnist-cnn-adv at L-inf 0.3
+on all 1,000 mnist test samples (MNIST's classical budget). Per model the three sides run
+interleaved (AutoAttack, standard, fast; reversed for every other model) and are timed in process
+CPU time, one thread. Each finished model appends one JSON line to `--out` (so a long run can be
+split over processes, one model each or, with `--only`, one side each, and read back with
+`--summary`, which joins the sides of one model), and prints robust accuracies, differences
+against AutoAttack with the paired counts (samples only one side breaks) and CPU-time ratios.
 
-Usage: python benchmarks/bench_autoattack.py [--models digits-cnn digits-cnn-adv] [--eps 0.1]
-       [--samples 719] [--threads 1] [--device cpu] [--reverse]
+Usage: python benchmarks/bench_autoattack.py [--models digits-cnn ...] [--out FILE]
+       [--only autoattack standard fast] [--samples N] [--threads 1] [--reverse]
+       python benchmarks/bench_autoattack.py --summary FILE
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torchattacks
 
-from harness.config.tasks.builtin import digits
+from harness.config.tasks.builtin import digits, mnist
 from harness.core.suite import RunContext
+from harness.core.task import Task
 from harness.run.api import _resolve_adapter
 from suites.adversarial import AdversarialSuite
 
+HEADLINE: dict[str, tuple[str, float]] = {
+    "digits-cnn": ("digits", 0.1),
+    "digits-cnn-adv": ("digits", 0.1),
+    "mnist-cnn": ("mnist", 0.3),
+    "mnist-cnn-adv": ("mnist", 0.3),
+}
+SIDES = ("autoattack", "standard", "fast")
 
-def autoattack(model: torch.nn.Module, eps: float, classes: int) -> torchattacks.MultiAttack:
+
+def autoattack(model: torch.nn.Module, eps: float, classes: int) -> list[Any]:
     """AutoAttack's standard version with the original settings (100 steps, 5000 queries)."""
     common = {"norm": "Linf", "eps": eps, "seed": 0, "n_restarts": 1}
-    return torchattacks.MultiAttack(
-        [
-            torchattacks.APGD(model, steps=100, loss="ce", **common),
-            torchattacks.APGDT(model, steps=100, n_classes=classes, **common),
-            torchattacks.FAB(model, steps=100, multi_targeted=True, n_classes=classes, **common),
-            torchattacks.Square(model, n_queries=5000, p_init=0.8, resc_schedule=False, **common),
-        ]
-    )
+    return [
+        torchattacks.APGD(model, steps=100, loss="ce", **common),
+        torchattacks.APGDT(model, steps=100, n_classes=classes, **common),
+        torchattacks.FAB(model, steps=100, multi_targeted=True, n_classes=classes, **common),
+        torchattacks.Square(model, n_queries=5000, p_init=0.8, resc_schedule=False, **common),
+    ]
 
 
-def run_autoattack(model, x, y, eps, classes) -> np.ndarray:
-    """Per-sample robustness under AutoAttack (clean-correct and not broken)."""
+def run_autoattack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> Any:
+    """Per-sample robustness under AutoAttack: each attack on the previous ones' survivors."""
     with torch.no_grad():
-        correct = model(x).argmax(1) == y
-    adv = autoattack(model, eps, classes)(x, y)
-    with torch.no_grad():
-        robust = correct & (model(adv).argmax(1) == y)
-    assert float((adv.detach() - x).abs().amax()) <= eps + 1e-6
-    return robust.cpu().numpy()
+        robust = model(x).argmax(1) == y
+    for attack in autoattack(model, eps, 10):
+        idx = robust.nonzero().squeeze(1)
+        if len(idx) == 0:
+            break
+        adv = attack(x[idx], y[idx]).detach()
+        assert float((adv - x[idx]).abs().amax()) <= eps + 1e-6
+        with torch.no_grad():
+            robust[idx[model(adv).argmax(1) != y[idx]]] = False
+    return robust.cpu().numpy(), []
 
 
-def run_suite(adapter, task, preset, eps, device) -> tuple[np.ndarray, list[str]]:
+def run_suite(adapter: Any, task: Task, preset: str, eps: float, device: torch.device) -> Any:
     suite = AdversarialSuite({"preset": preset, "epsilons": {"linf": [eps]}})
-    ctx = RunContext(seed=0, device=device)
-    res = suite.run(adapter, task, ctx)
+    res = suite.run(adapter, task, RunContext(seed=0, device=device))
     frame = res.table.to_pandas()
     rows = frame[frame.condition == f"attack=ensemble/norm=linf/eps={eps:g}"]
     robust = rows.set_index("sample_id").loc[task.sample_ids, "correct"].to_numpy(bool)
     return robust, list(res.artifacts["flags"])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--models", nargs="+", default=["digits-cnn", "digits-cnn-adv"])
-    ap.add_argument("--eps", type=float, default=0.1)
-    ap.add_argument("--samples", type=int, default=719)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument(
-        "--reverse", action="store_true", help="start with the harness (fast, standard, AA)"
-    )
-    ap.add_argument(
-        "--only",
-        nargs="+",
-        choices=["autoattack", "standard", "fast"],
-        help="run only these sides (e.g. to split a slow comparison over processes)",
-    )
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+def bench_model(name: str, args: argparse.Namespace, flip: bool) -> dict[str, Any]:
+    task_name, eps = HEADLINE[name]
+    task = (digits if task_name == "digits" else mnist)()
+    if args.samples:
+        task = task.head(args.samples)
     device = torch.device(args.device)
-    task = digits().head(args.samples)
     x = task.all_inputs().to(device)
     y = torch.as_tensor(task.labels, device=device)
-    print(
-        f"device={device} threads={torch.get_num_threads()} n={len(task)} eps={args.eps} "
-        f"torchattacks={torchattacks.__version__} torch={torch.__version__}"
-    )
-    for i, name in enumerate(args.models):
-        adapter = _resolve_adapter(name, task, device, Path("."))
-        model = adapter.module().eval().requires_grad_(False)
-        order = [w for w in ("autoattack", "standard", "fast") if w in (args.only or [w])]
-        robust: dict[str, np.ndarray] = {}
-        cpu: dict[str, float] = {}
-        flags: dict[str, list[str]] = {}
-        for which in order if (i + args.reverse) % 2 == 0 else order[::-1]:
-            t = time.process_time()
-            if which == "autoattack":
-                robust[which] = run_autoattack(model, x, y, args.eps, task.num_classes)
-                flags[which] = []
-            else:
-                robust[which], flags[which] = run_suite(adapter, task, which, args.eps, device)
-            cpu[which] = time.process_time() - t
-            print(f"  {name} {which}: robust acc {robust[which].mean():.4f} cpu {cpu[which]:.1f} s")
-        if "autoattack" not in robust:
+    adapter = _resolve_adapter(name, task, device, Path("."))
+    model = adapter.module().eval().requires_grad_(False)
+    sides = [s for s in SIDES if s in (args.only or SIDES)]
+    out: dict[str, Any] = {"model": name, "eps": eps, "n": len(task), "sides": {}}
+    for side in sides[::-1] if flip else sides:
+        t = time.process_time()
+        if side == "autoattack":
+            robust, flags = run_autoattack(model, x, y, eps)
+        else:
+            robust, flags = run_suite(adapter, task, side, eps, device)
+        cpu = time.process_time() - t
+        out["sides"][side] = {"robust": robust.tolist(), "cpu": cpu, "flags": flags}
+        print(f"  {name} {side}: robust acc {robust.mean():.4f} cpu {cpu:.1f} s", flush=True)
+    return out
+
+
+def merged(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per (model, eps, n): the sides of records run in separate processes (`--only`)
+    joined, a later record's side replacing an earlier one's."""
+    out: dict[tuple[str, float, int], dict[str, Any]] = {}
+    for rec in records:
+        key = (rec["model"], rec["eps"], rec["n"])
+        if key not in out:
+            out[key] = {**rec, "sides": dict(rec["sides"])}
+        else:
+            out[key]["sides"].update(rec["sides"])
+    return list(out.values())
+
+
+def summary(records: list[dict[str, Any]]) -> None:
+    for rec in merged(records):
+        sides = rec["sides"]
+        if "autoattack" not in sides:
             continue
-        aa = robust["autoattack"]
-        for which in (w for w in ("standard", "fast") if w in robust):
-            r = robust[which]
+        aa = np.array(sides["autoattack"]["robust"])
+        aa_cpu = sides["autoattack"]["cpu"]
+        for side in ("standard", "fast"):
+            if side not in sides:
+                continue
+            r = np.array(sides[side]["robust"])
             print(
-                f"{name} preset {which}: robust acc {r.mean():.4f} vs AutoAttack {aa.mean():.4f} "
-                f"(diff {r.mean() - aa.mean():+.4f}; broken only by AutoAttack {int((r & ~aa).sum())}, "
-                f"only by the harness {int((aa & ~r).sum())}); CPU {cpu[which]:.1f} s vs "
-                f"{cpu['autoattack']:.1f} s: AutoAttack/harness = "
-                f"{cpu['autoattack'] / cpu[which]:.2f}x; flags {flags[which]}"
+                f"{rec['model']} (eps {rec['eps']:g}, n={rec['n']}) {side}: robust acc "
+                f"{r.mean():.4f} vs AutoAttack {aa.mean():.4f} (diff {r.mean() - aa.mean():+.4f}; "
+                f"broken only by AutoAttack {int((r & ~aa).sum())}, only by the harness "
+                f"{int((aa & ~r).sum())}); CPU {sides[side]['cpu']:.1f} s vs {aa_cpu:.1f} s: "
+                f"AutoAttack/harness = {aa_cpu / sides[side]['cpu']:.2f}x; flags "
+                f"{sides[side]['flags']}"
             )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", nargs="+", default=list(HEADLINE), choices=list(HEADLINE))
+    ap.add_argument("--samples", type=int, default=0, help="first N samples only (0: all)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--reverse", action="store_true", help="start with the harness")
+    ap.add_argument("--only", nargs="+", choices=SIDES, help="run only these sides")
+    ap.add_argument("--out", type=Path, help="append one JSON line per model here")
+    ap.add_argument("--summary", type=Path, help="print the comparison from an --out file")
+    args = ap.parse_args()
+    if args.summary:
+        summary([json.loads(line) for line in args.summary.read_text().splitlines() if line])
+        return
+    torch.set_num_threads(args.threads)
+    print(
+        f"threads={torch.get_num_threads()} torchattacks={torchattacks.__version__} "
+        f"torch={torch.__version__}"
+    )
+    records = []
+    for i, name in enumerate(args.models):
+        rec = bench_model(name, args, flip=bool((i + args.reverse) % 2))
+        records.append(rec)
+        if args.out:
+            with args.out.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+    summary(records)
 
 
 if __name__ == "__main__":

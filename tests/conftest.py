@@ -55,7 +55,8 @@ def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 SHARED_FIXTURES = {
-    "demo_folder": "quickstart",  # the whole quickstart run (about 2.5 min)
+    "demo_folder": "quickstart",  # the quickstart with a smaller adversarial suite
+    "full_demo_folder": "quickstart-full",  # the whole quickstart run (slow tests)
     "baseline_site": "baseline-site",  # the committed baseline's report, torch blocked (30 s)
     "synthetic_site": "synthetic-site",
     "ray_cluster": "ray",  # one local Ray cluster at a time on the machine

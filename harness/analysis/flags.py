@@ -19,10 +19,12 @@ KNOWN_FLAGS: dict[str, str] = {
     "probability_outputs": "the model returns probabilities, not logits",
     "unbounded_attack_fails": "an attack with an unbounded budget fails to break samples",
     "noise_beats_gradient": "random noise breaks samples the gradient attacks missed",
+    "noise_beats_attacks": "random noise breaks samples the black-box attacks missed (no gradients)",
     "stronger_attack_lowers_acc": "a stronger attack breaks samples the ensemble missed",
     "loss_not_increasing": "attack steps do not increase the loss",
     "gradient_obfuscation": "a gradient-free attack breaks samples every gradient attack missed",
     "gradient_masking_suspected": "the gradients look masked",
+    "gradient_mismatch": "the input gradient disagrees with finite differences of the model",
     "decision_attack_failed": "the decision-based attack failed on some samples",
     "invalid_adversarials": "attack candidates were rejected by verification",
     # fairness

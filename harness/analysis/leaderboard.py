@@ -19,11 +19,11 @@ from typing import Any
 
 from harness.analysis import cross_model, paired_tests
 from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.core.board_notes import is_board_note
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
-from harness.core.subsets import is_subset_note
 from harness.core.threat_model import Headline, headline_text
 from harness.store.completeness import Completeness, completeness
 from harness.store.record_file import read_record
@@ -383,14 +383,15 @@ def _shadowed_runs(loaded: list[LoadedJob]) -> dict[tuple[str, str, str, str], l
 
 def _subset_notes(jobs: list[LoadedJob]) -> list[str]:
     """What each suite evaluated when it took part of the task (`subsets.subset_note`; the
-    board's n is the task's): one line per suite when every model of the board's jobs of that
-    suite says the same, else naming the models that do."""
+    board's n is the task's) or ran settings the columns do not show (`board_notes`): one line
+    per suite when every model of the board's jobs of that suite says the same, else naming the
+    models that do."""
     models: dict[str, set[str]] = defaultdict(set)
     saying: dict[tuple[str, str], set[str]] = defaultdict(set)
     for _man, job in jobs:
         models[job.record.suite].add(job.record.model)
         for note in job.record.notes:
-            if is_subset_note(note):
+            if is_board_note(note):
                 saying[(job.record.suite, note)].add(job.record.model)
     return [
         f"{suite}: {note}" + ("" if who == models[suite] else f" ({', '.join(sorted(who))})")

@@ -24,6 +24,7 @@ from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
 from harness.core.task import Task
+from harness.core.threat_model import Headline
 from harness.core.validation import KnownKeys, format_validation_error
 
 
@@ -149,6 +150,13 @@ class Suite:
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         """Why this suite does not apply to this model and task (None: it applies)."""
         return None
+
+    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+        """What the suite will run and roughly what it costs, one line each: `harness run`
+        prints it before the first job starts, so a costly default is visible up front.
+        `headlines` maps each task of the plan to its headline threat model(s), known without
+        loading data (`()`: none; None: the loaded task object says). None by default."""
+        return []
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         raise NotImplementedError

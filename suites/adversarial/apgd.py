@@ -23,13 +23,16 @@ Differences from the reference, none of which weakens the attack:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
 from suites import counter_rng
+from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from suites.adversarial.budgets import Norm
 from suites.adversarial.forward import Forward, Loss, cross_entropy
+from suites.adversarial.projection import linf_box
+from suites.adversarial.targets import target_ranking
 
 APGDLoss = Literal["ce", "dlr_targeted"]
 
@@ -74,20 +77,21 @@ def apgd(
     loss: APGDLoss,
     targets: int = 9,
     rho: float = 0.75,
+    ranking: torch.Tensor | None = None,
 ) -> AttackResult:
     """APGD-CE (`loss="ce"`) or APGD-T (`loss="dlr_targeted"`, `targets` target classes) on a
-    batch; each restart and target runs only on the samples still unbroken."""
+    batch; each restart and target runs only on the samples still unbroken. `ranking` (B,
+    classes) orders each sample's targets after its top class (default: its clean logits)."""
     x, y = x.detach(), y.detach()
     found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     adv = x.clone()
     runs: list[tuple[int, int | None]] = []
-    ranking: torch.Tensor | None = None
     if loss == "ce":
         runs = [(r, None) for r in range(restarts)]
     else:
         n_targets = min(targets, fwd.num_classes - 1)
         runs = [(r, t) for t in range(n_targets) for r in range(restarts)]
-        if runs:
+        if runs and ranking is None:
             ranking = fwd.logits(x).argsort(dim=1, descending=True)
     for job, (_, rank) in enumerate(runs):
         idx = (~found).nonzero().squeeze(1)
@@ -126,8 +130,9 @@ class _Run:
         self.norm, self.eps, self.rho, self.steps = norm, eps, rho, steps
         self.lo, self.hi = bounds
         self.view = (-1,) + (1,) * (x.ndim - 1)
-        self.lower = (x - eps).clamp_(*bounds) if norm == "linf" else None
-        self.upper = (x + eps).clamp_(*bounds) if norm == "linf" else None
+        box = linf_box(x, eps, bounds) if norm == "linf" else None
+        self.lower: torch.Tensor | None = box[0] if box is not None else None
+        self.upper: torch.Tensor | None = box[1] if box is not None else None
 
     def attack(self, seeds: torch.Tensor, *, stream: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(found (B,), adversarial inputs of the found samples in batch order)."""
@@ -137,7 +142,7 @@ class _Run:
             t = counter_rng.uniform(seeds, shape, stream) * 2 - 1
         else:
             t = counter_rng.normal(seeds, shape, stream)
-        xa = (x + self.eps * _normalize(t, self.norm, self.view)).clamp_(self.lo, self.hi)
+        xa = self.project(x + self.eps * _normalize(t, self.norm, self.view), x, None)
         found = torch.zeros(n, dtype=torch.bool, device=x.device)
         adv = x.clone()
         s = _State.start(self, xa)
@@ -165,9 +170,12 @@ class _Run:
             return cross_entropy(self.y[rows])
         return dlr_targeted(self.y[rows], self.target[rows])
 
-    def project(self, v: torch.Tensor, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def project(self, v: torch.Tensor, x: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+        """`v` into the budget around `x` (the batch rows `rows`; None: every row) and the box."""
         if self.norm == "linf":
             assert self.lower is not None and self.upper is not None
+            if rows is None:
+                return torch.clamp(v, self.lower, self.upper)
             return torch.clamp(v, self.lower[rows], self.upper[rows])
         delta = v - x
         dn = delta.flatten(1).norm(dim=1).view(self.view)
@@ -290,3 +298,80 @@ def _normalize(t: torch.Tensor, norm: Norm, view: tuple[int, ...]) -> torch.Tens
     flat = t.flatten(1)
     size = flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)
     return t / (size.view(view) + 1e-12)
+
+
+class ApgdCe(Attack):
+    """APGD on the cross-entropy loss."""
+
+    family = "apgd_ce"
+    norms = ("linf", "l2")
+    summary = "{norm} APGD on the cross-entropy loss (Croce & Hein 2020)"
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {"steps": 100, "restarts": 1, "rho": 0.75}
+
+    def worst_case_passes(self) -> tuple[int, int] | None:
+        return self.params["steps"] * self.params["restarts"] * self._runs(), 0
+
+    def _runs(self) -> int:
+        return 1
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        return Proposal(x=self._apgd(model, batch, eps, "ce", 0).adv)
+
+    def _apgd(
+        self,
+        model: Forward,
+        batch: AttackBatch,
+        eps: float,
+        loss: APGDLoss,
+        targets: int,
+        ranking: torch.Tensor | None = None,
+    ) -> AttackResult:
+        p = self.params
+        return apgd(
+            model,
+            tensor_inputs(batch),
+            batch.y,
+            norm=self.norm,  # type: ignore[arg-type]
+            eps=eps,
+            bounds=batch.bounds,
+            seeds=batch.seeds,
+            steps=p["steps"],
+            restarts=p["restarts"],
+            loss=loss,
+            targets=targets,
+            rho=p["rho"],
+            ranking=ranking,
+        )
+
+
+class ApgdT(ApgdCe):
+    """APGD on the targeted DLR loss, one run per target class."""
+
+    family = "apgd_t"
+    choices = {"target_order": ("logits", "malt")}
+    summary = "{norm} APGD on the targeted DLR loss, top-k target classes (Croce & Hein 2020)"
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {"steps": 100, "restarts": 1, "targets": 9, "rho": 0.75, "target_order": "logits"}
+
+    def _runs(self) -> int:
+        return int(self.params["targets"])
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        ranking = None
+        if self.params["target_order"] != "logits":
+            ranking = target_ranking(
+                model,
+                tensor_inputs(batch),
+                batch.y,
+                norm=self.norm,  # type: ignore[arg-type]
+                order=self.params["target_order"],
+            )
+        targets = self.params["targets"]
+        return Proposal(x=self._apgd(model, batch, eps, "dlr_targeted", targets, ranking).adv)

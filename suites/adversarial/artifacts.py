@@ -70,7 +70,6 @@ def build_artifacts(
         "epsilons": dict(epsilons),
         "attacks": {i.name: _attack(i, plan, sweep, epsilons) for i in plan.infos},
         "ensemble": {norm: list(names) for norm, names in sweep.ensemble.items()},
-        "square_escalated": dict(sweep.escalated),
         "eot_draws": sweep.eot_draws,
         "seed": seed,
         "seed_scheme": SEED_SCHEME,

@@ -1,157 +1,97 @@
-"""The attack catalogue: every attack the suite knows, its norm, kind, defaults and runner.
+"""The attack catalogue: every attack class the suite knows, registered once, by name.
 
-Native batched attacks (`fgsm`, PGD, APGD-CE, APGD-T, Square) run through the checked `Forward`
-on the adapter's device, seeded per sample from `counter_rng`. DeepFool and Carlini-Wagner
-(norm minimisation) and HopSkipJump and Boundary (decision-based, labels only) run through foolbox
-3.3.4 in the unit box (`blackbox`). A new attack is an entry here plus its runner.
+Each line of `ATTACK_CLASSES` names one `Attack` subclass (`attack.py`, the seam); the catalogue
+expands it into one entry per norm it attacks (`linf_apgd_ce`, `l2_apgd_ce`, ...). Native batched
+attacks (FGSM, PGD, APGD-CE, APGD-T, FAB-T, Square) run through the checked `Forward` on the
+adapter's device, seeded per sample from `counter_rng`; DeepFool, Carlini-Wagner, HopSkipJump and
+Boundary run through foolbox 3.3.4 in the unit box (`blackbox.py`). Adding an attack: one file with
+its class, and its line here.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import torch
+from functools import cache
+from typing import Any
 
 from harness.core.errors import ConfigError, UnknownNameError
-from suites.adversarial.apgd import apgd
+from suites.adversarial.attack import Attack, AttackKind
 from suites.adversarial.budgets import Norm
-from suites.adversarial.forward import Forward
-from suites.adversarial.pgd import fgsm, pgd
-from suites.adversarial.square import square
 
-AttackKind = Literal["fixed", "minimization", "decision"]
+ATTACK_CLASSES: tuple[str, ...] = (
+    "suites.adversarial.pgd:Fgsm",
+    "suites.adversarial.pgd:Pgd",
+    "suites.adversarial.apgd:ApgdCe",
+    "suites.adversarial.apgd:ApgdT",
+    "suites.adversarial.fab:FabT",
+    "suites.adversarial.square:Square",
+    "suites.adversarial.linear_transfer:LinearTransfer",
+    "suites.adversarial.blackbox:DeepFool",
+    "suites.adversarial.blackbox:CarliniWagner",
+    "suites.adversarial.blackbox:HopSkipJump",
+    "suites.adversarial.blackbox:Boundary",
+)
+"""Every built-in attack, as "module:Class" (imported when the catalogue is first read)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class AttackInfo:
-    """A catalogue entry: norm, kind (fixed budget, norm minimisation, decision-based), whether
-    it needs input gradients, its family (which runner), defaults and a one-line description."""
+    """A catalogue entry: the attack's name and norm, and its class (kind, gradients, defaults)."""
 
     name: str
     norm: Norm
-    kind: AttackKind
-    gradients: bool
-    family: str
-    defaults: dict[str, Any]
-    description: str
+    cls: type[Attack]
 
     @property
-    def native(self) -> bool:
-        return self.family in _NATIVE
+    def kind(self) -> AttackKind:
+        return self.cls.kind
+
+    @property
+    def gradients(self) -> bool:
+        return self.cls.gradients
+
+    @property
+    def score_based(self) -> bool:
+        return self.cls.score_based
+
+    @property
+    def family(self) -> str:
+        return self.cls.family
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return self.cls.defaults(self.norm)
+
+    @property
+    def description(self) -> str:
+        return self.cls.description(self.norm)
+
+    def make(self, params: dict[str, Any]) -> Attack:
+        """The attack with `params` (checked with `attack_params`)."""
+        return self.cls(norm=self.norm, params=params)
 
 
-_NATIVE = ("fgsm", "pgd", "apgd_ce", "apgd_t", "square")
-
-
-def _entry(
-    name: str,
-    norm: Norm,
-    family: str,
-    defaults: dict[str, Any],
-    description: str,
-    *,
-    kind: AttackKind = "fixed",
-    gradients: bool = True,
-) -> AttackInfo:
-    return AttackInfo(
-        name=name,
-        norm=norm,
-        kind=kind,
-        gradients=gradients,
-        family=family,
-        defaults=defaults,
-        description=description,
-    )
+@cache
+def _classes() -> tuple[type[Attack], ...]:
+    loaded = []
+    for path in ATTACK_CLASSES:
+        module, _, attr = path.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        assert isinstance(cls, type) and issubclass(cls, Attack), path
+        loaded.append(cls)
+    return tuple(loaded)
 
 
 def _catalogue() -> dict[str, AttackInfo]:
-    pgd_defaults = {"steps": 10, "rel_stepsize": 2.5, "restarts": 1, "random_start": True}
-    apgd_ce = {"steps": 100, "restarts": 1, "rho": 0.75}
-    apgd_t = {"steps": 100, "restarts": 1, "targets": 9, "rho": 0.75}
-    sq = {"queries": 5000, "p_init": 0.8, "rescale": False, "screen_queries": 0}
-    deepfool = {"steps": 50, "candidates": 10, "overshoot": 0.02, "loss": "logits"}
-    decision = {"steps": 16, "initial_gradient_eval_steps": 50, "max_gradient_eval_steps": 500}
-    cw = {
-        "binary_search_steps": 5,
-        "steps": 100,
-        "stepsize": 0.01,
-        "confidence": 0.0,
-        "initial_const": 1e-3,
-        "abort_early": True,
-    }
-    entries = [_entry("fgsm", "linf", "fgsm", {}, "one signed-gradient step of size eps")]
-    for norm in ("linf", "l2"):
-        n = "L-inf" if norm == "linf" else "L2"
-        entries += [
-            _entry(
-                f"{norm}_pgd",
-                norm,
-                "pgd",
-                pgd_defaults,
-                f"Madry {n} PGD with random restarts, best iterate kept",
-            ),
-            _entry(
-                f"{norm}_apgd_ce",
-                norm,
-                "apgd_ce",
-                apgd_ce,
-                f"{n} APGD on the cross-entropy loss (Croce & Hein 2020)",
-            ),
-            _entry(
-                f"{norm}_apgd_t",
-                norm,
-                "apgd_t",
-                apgd_t,
-                f"{n} APGD on the targeted DLR loss, top-k target classes (Croce & Hein 2020)",
-            ),
-            _entry(
-                f"{norm}_square",
-                norm,
-                "square",
-                sq,
-                f"{n} Square attack, score-based (logits only; Andriushchenko et al. 2020)",
-                gradients=False,
-            ),
-            _entry(
-                f"{norm}_deepfool",
-                norm,
-                "foolbox",
-                deepfool,
-                f"{n} DeepFool (foolbox), minimal perturbation",
-                kind="minimization",
-            ),
-            _entry(
-                f"{norm}_hopskipjump",
-                norm,
-                "foolbox",
-                {**decision, "constraint": norm},
-                "HopSkipJump (foolbox), decision-based, labels only",
-                kind="decision",
-                gradients=False,
-            ),
-        ]
-    entries += [
-        _entry(
-            "l2_cw",
-            "l2",
-            "foolbox",
-            cw,
-            "Carlini-Wagner L2 (foolbox), minimal perturbation",
-            kind="minimization",
-        ),
-        _entry(
-            "l2_boundary",
-            "l2",
-            "foolbox",
-            {"steps": 500, "spherical_step": 0.01, "source_step": 0.01},
-            "Boundary attack (foolbox), decision-based, labels only",
-            kind="decision",
-            gradients=False,
-        ),
-    ]
-    return {a.name: a for a in entries}
+    entries: dict[str, AttackInfo] = {}
+    for cls in _classes():
+        for name, norm in cls.names().items():
+            if name in entries:
+                raise ValueError(f"attack {name!r} is registered twice ({cls.__name__})")
+            entries[name] = AttackInfo(name=name, norm=norm, cls=cls)  # type: ignore[arg-type]
+    return entries
 
 
 def attack_catalogue() -> dict[str, AttackInfo]:
@@ -188,66 +128,10 @@ def attack_params(
                 f"{key or f'suites.adversarial.params.{info.name}'}.{name}: expected a "
                 f"{type(default).__name__}, got {value!r}"
             ) from None
+        allowed = info.cls.choices.get(name)
+        if allowed is not None and params[name] not in allowed:
+            raise ConfigError(
+                f"{key or f'suites.adversarial.params.{info.name}'}.{name}: {value!r} is not "
+                f"one of {', '.join(map(str, allowed))}"
+            )
     return params
-
-
-def run_native(
-    info: AttackInfo,
-    params: dict[str, Any],
-    fwd: Forward,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    eps: float,
-    bounds: tuple[float, float],
-    seeds: torch.Tensor,
-    queries: int | None = None,
-) -> torch.Tensor:
-    """Candidates of a native fixed-budget attack on a batch (the clean input where it found
-    nothing; FGSM returns its step for every sample). `queries` overrides Square's budget."""
-    match info.family:
-        case "fgsm":
-            return fgsm(fwd, x, y, eps=eps, bounds=bounds)
-        case "pgd":
-            return pgd(
-                fwd,
-                x,
-                y,
-                norm=info.norm,
-                eps=eps,
-                steps=params["steps"],
-                rel_stepsize=params["rel_stepsize"],
-                restarts=params["restarts"],
-                random_start=params["random_start"],
-                bounds=bounds,
-                seeds=seeds,
-            ).adv
-        case "apgd_ce" | "apgd_t":
-            return apgd(
-                fwd,
-                x,
-                y,
-                norm=info.norm,
-                eps=eps,
-                bounds=bounds,
-                seeds=seeds,
-                steps=params["steps"],
-                restarts=params["restarts"],
-                loss="ce" if info.family == "apgd_ce" else "dlr_targeted",
-                targets=params.get("targets", 0),
-                rho=params["rho"],
-            ).adv
-        case "square":
-            return square(
-                fwd,
-                x,
-                y,
-                norm=info.norm,
-                eps=eps,
-                bounds=bounds,
-                seeds=seeds,
-                queries=queries if queries is not None else params["queries"],
-                p_init=params["p_init"],
-                rescale=params["rescale"],
-            ).adv
-    raise ValueError(f"attack {info.name!r} is not a native attack")

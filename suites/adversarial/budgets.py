@@ -12,9 +12,42 @@ from fractions import Fraction
 from typing import Literal
 
 from harness.core.errors import ConfigError
+from harness.core.task import Task
+from harness.core.threat_model import Headline, eps_text
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[Norm, ...] = ("linf", "l2")
+
+Budgets = dict[Norm, list[float]]
+"""Epsilons per norm, each list sorted ascending."""
+
+DEFAULT_BUDGETS: dict[str, list[float | str]] = {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+"""The budgets of a task without a headline threat model (and of the config check before any
+task is known)."""
+
+
+def default_budgets(task: Task | None) -> dict[str, list[float | str]]:
+    """The budgets a spec without `epsilons` gets on `task`: its headline threat model(s)
+    (`Task.headline`: digits L-inf 0.1, MNIST L-inf 0.3, CIFAR-10 L-inf 8/255 and L2 0.5), one
+    budget each; `DEFAULT_BUDGETS` for a task without one, or before any task is known (None)."""
+    if task is not None and task.headline:
+        return headline_budgets(task.headline)
+    return {norm: list(values) for norm, values in DEFAULT_BUDGETS.items()}
+
+
+def headline_budgets(headline: Headline) -> dict[str, list[float | str]]:
+    """`{norm: [eps, ...]}` of a task's headline threat models, in their order of norms."""
+    budgets: dict[str, list[float | str]] = {}
+    for threat in headline:
+        budgets.setdefault(threat.norm, []).append(threat.eps)
+    return budgets
+
+
+def budgets_text(epsilons: Budgets) -> str:
+    """`linf 0.05, 8/255; l2 0.5, 1` (what a note and the plan summary say)."""
+    return "; ".join(
+        f"{norm} {', '.join(eps_text(e) for e in values)}" for norm, values in epsilons.items()
+    )
 
 
 def parse_eps(value: float | int | str, *, key: str) -> float:

@@ -43,6 +43,9 @@ THRESHOLDS: dict[str, float] = {
     "square_only_rate": vc.SQUARE_ONLY_RATE,
     "stronger_only_rate": vc.STRONGER_ONLY_RATE,
     "loss_flat_rate": vc.LOSS_FLAT_RATE,
+    "gradient_mismatch_rate": vc.GRADIENT_MISMATCH_RATE,
+    "gradient_mismatch_tolerance": vc.MISMATCH_TOLERANCE,
+    "finite_difference_step": vc.FINITE_DIFFERENCE_STEP,
 }
 """The checks' test level, power and allowed rates, as the job's artifacts report them."""
 
@@ -81,7 +84,7 @@ class CheckSet:
         return verify(
             self.target.fwd.decide,
             self.x,
-            self.target.projected(candidate),
+            self.target.projected(self.x, candidate, self.norm, eps),
             self.y,
             norm=self.norm,
             eps=eps,
@@ -138,13 +141,21 @@ def run_checks(
 ) -> list[vc.CheckResult]:
     """Every check that applies to this model (`inputs`: the whole check subset's inputs)."""
     fwd = checks.target.fwd
-    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs))]
+    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs.clone()))]
     if len(checks.x) == 0:  # no clean-correct sample in the check subset: nothing to attack
         log.info("adversarial checks for %s: no clean-correct sample to check", fwd.name)
         return results
     everyone = torch.ones(len(checks.x), dtype=torch.bool)
     noise = _noise_broken(checks, noise_draws)
-    results.append(vc.noise_beats_gradient(noise, checks.ensemble_broken, everyone))
+    results.append(
+        vc.noise_beats_gradient(
+            noise,
+            checks.ensemble_broken,
+            everyone,
+            attacks=sweep.ensemble.get(checks.norm, []),
+            white_box=fwd.module is not None,
+        )
+    )
     if fwd.module is not None:
         results.append(_gradient_obfuscation(checks, sweep, plan))
         results += _gradient_checks(checks, plan, input_shape)
@@ -177,7 +188,7 @@ def _noise_broken(checks: CheckSet, draws: int) -> torch.Tensor:
         y,
         noise=lambda d: start_noise(shape, checks.norm, seeds, d),
         eps=checks.eps,
-        bounds=checks.target.bounds,
+        project=lambda xn: checks.target.projected(x, xn, checks.norm, checks.eps),
         draws=draws,
     )
 
@@ -219,7 +230,7 @@ def _square_from_cascade(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> vc
     norm, eps = checks.norm, checks.eps
     members = sweep.ensemble.get(norm, [])
     infos = {i.name: i for i in plan.infos}
-    squares = [m for m in members if infos[m].family == "square"]
+    squares = [m for m in members if infos[m].score_based]
     grads = [m for m in members if infos[m].gradients]
     if not squares or not grads:
         return None
@@ -248,7 +259,11 @@ def _gradient_checks(
     fwd, x, y = checks.target.fwd, checks.x, checks.y
     norm, eps, bounds = checks.norm, checks.eps, checks.target.bounds
     everyone = torch.ones(len(x), dtype=torch.bool)
-    results = [vc.zero_gradients(fwd, x, y)]
+    grad = vc.margin_gradient(fwd, x, y)
+    results = [vc.zero_gradients(grad)]
+    if not fwd.eot:  # a randomised forward pass makes finite differences noise
+        box = checks.target.box if checks.target.box is not None else bounds
+        results.append(vc.gradient_mismatch(fwd, x, y, grad, eps=eps, box=box))
     p = plan.params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
     base = pgd(
         fwd,
@@ -347,9 +362,7 @@ def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliabilit
         )
     if invalid:
         flags += ("invalid_adversarials",)
-        notes.append(
-            f"invalid adversarial candidates were rejected (not counted as successes): {invalid}"
-        )
+        notes += _invalid_notes(invalid, model)
     if sweep.eot_draws > 1:
         notes.append(
             f"the forward pass of {model!r} is nondeterministic: attacks and decisions used "
@@ -359,3 +372,27 @@ def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliabilit
     if flags:
         notes.append(f"robustness estimate UNRELIABLE for {model!r}: flags {list(flags)}")
     return Reliability(flags=flags, invalid=invalid, notes=notes)
+
+
+def _invalid_notes(invalid: dict[str, dict[str, int]], model: str) -> list[str]:
+    """What the rejected candidates say: the model's non-finite logits, or an attack's fault."""
+    by_model = {k: v["non_finite_logits"] for k, v in invalid.items() if v.get("non_finite_logits")}
+    by_attack = {
+        k: {r: c for r, c in v.items() if r != "non_finite_logits"}
+        for k, v in invalid.items()
+        if any(r != "non_finite_logits" for r in v)
+    }
+    notes = []
+    if by_model:
+        notes.append(
+            f"model {model!r} returned non-finite logits (NaN or inf) for perturbed inputs, "
+            f"which were rejected and never counted as successes: {by_model}"
+        )
+    if by_attack:
+        notes.append(
+            f"attacks proposed candidates that are non-finite or outside the budget or the "
+            f"bounds, rejected by verification: {by_attack}; the suite projects every candidate "
+            "of its own attacks into the budget, so this is a fault of the attack, not of the "
+            "model (please report it)"
+        )
+    return notes

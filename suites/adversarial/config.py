@@ -18,14 +18,11 @@ from pydantic import Field, field_validator, model_validator
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, UnknownNameError
 from harness.core.suite import SuiteConfig
+from harness.core.task import Task
 from suites.adversarial import attacks as atk
-from suites.adversarial.budgets import NORMS, Norm, parse_eps
+from suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
 from suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
 from suites.adversarial.text.config import TextConfig
-
-
-def _default_epsilons() -> dict[str, list[float | str]]:
-    return {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
 
 
 class AdversarialConfig(SuiteConfig):
@@ -33,7 +30,8 @@ class AdversarialConfig(SuiteConfig):
 
     preset: str = "standard"
     attacks: list[str] | None = None
-    epsilons: dict[str, list[float | str]] = Field(default_factory=_default_epsilons)
+    # None: the suite's default budgets for each task (budgets.default_budgets)
+    epsilons: dict[str, list[float | str]] | None = None
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     max_samples: int | None = Field(default=None, ge=1)
     minimization_max_samples: int | None = Field(default=200, ge=1)
@@ -44,6 +42,8 @@ class AdversarialConfig(SuiteConfig):
     noise_draws: int = Field(default=20, ge=1)
     eot_draws: int = 20
     examples: int = Field(default=8, ge=0)
+    # rounds of stronger attacks when a masking check fires (escalation.py; 0: flag only)
+    escalation_rounds: int = Field(default=3, ge=0)
     # tabular tasks: epsilons in the input's own units, or as a fraction of each feature's range
     eps_units: Literal["input", "feature_range"] = "input"
     # text tasks: threat models, budgets and constraints (suites/adversarial/text/config.py)
@@ -92,9 +92,28 @@ class AttackPlan:
         return [i for i in self.infos if i.norm == norm]
 
 
-def resolve_config(cfg: AdversarialConfig) -> ResolvedConfig:
-    """Epsilons, attacks and parameters of `cfg`, refusing unknown names and parameters."""
-    epsilons = resolve_epsilons(cfg.epsilons)
+def resolve_config(cfg: AdversarialConfig, task: Task | None = None) -> ResolvedConfig:
+    """Epsilons (the spec's, else the default budgets for `task`: its headline threat model),
+    attacks and parameters of `cfg`, refusing unknown names and parameters.
+
+    Without a task (the suite's own check when built) budgets left out are `DEFAULT_BUDGETS`,
+    every norm, so every parameter is checked; a task's defaults may leave a norm out, and the
+    parameters of that norm's attacks are then unused there."""
+    if cfg.epsilons is not None or task is None:
+        given = cfg.epsilons if cfg.epsilons is not None else default_budgets(None)
+        return resolve_budgets(cfg, given, check_params=True)
+    return resolve_budgets(cfg, default_budgets(task), origin=f"task {task.name!r}'s default")
+
+
+def resolve_budgets(
+    cfg: AdversarialConfig,
+    given: dict[str, list[float | str]],
+    *,
+    check_params: bool = False,
+    origin: str = "",
+) -> ResolvedConfig:
+    """`cfg` at the budgets `given`; `origin` names them in a refusal (the spec's when empty)."""
+    epsilons = resolve_epsilons(given)
     check_preset(cfg.preset)
     if cfg.preset == CUSTOM:
         if not cfg.attacks:
@@ -109,8 +128,9 @@ def resolve_config(cfg: AdversarialConfig) -> ResolvedConfig:
                 f"({cfg.attacks}), not both"
             )
         names, base = preset_attacks(cfg.preset, [n for n in NORMS if epsilons.get(n)])
-    attacks = resolve_attacks(names, epsilons)
-    _check_params(cfg, names)
+    attacks = resolve_attacks(names, epsilons, origin=origin)
+    if check_params:
+        _check_params(cfg, names)
     params = {}
     for info in attacks:
         merged = atk.attack_params(info, base.get(info.name))
@@ -141,8 +161,11 @@ def _norm(name: str) -> Norm:
     )
 
 
-def resolve_attacks(names: list[str], epsilons: dict[Norm, list[float]]) -> list[atk.AttackInfo]:
-    """Catalogue entries of the named attacks; each needs epsilons of its norm."""
+def resolve_attacks(
+    names: list[str], epsilons: dict[Norm, list[float]], *, origin: str = ""
+) -> list[atk.AttackInfo]:
+    """Catalogue entries of the named attacks; each needs epsilons of its norm (`origin`: where
+    the budgets come from when not from the spec, for the refusal)."""
     infos = []
     for name in names:
         try:
@@ -153,6 +176,7 @@ def resolve_attacks(names: list[str], epsilons: dict[Norm, list[float]]) -> list
             raise ConfigError(
                 f"suites.adversarial.epsilons.{info.norm}: attack {name!r} is an {info.norm} "
                 f"attack but no {info.norm} epsilons are given"
+                + (f" ({origin} has none; list them)" if origin else "")
             )
         infos.append(info)
     return infos

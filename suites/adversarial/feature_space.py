@@ -64,6 +64,14 @@ class FeatureSpace:
         box_low, box_high = self._box(u)
         return torch.clamp(low + scale * u, box_low, box_high)
 
+    def attack_box(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each feature's box in attack space, float64 (what `projection.into_budget` clips to)."""
+        low, high = (self.box_low - self.low) / self.scale, (self.box_high - self.low) / self.scale
+        return (
+            torch.as_tensor(low, dtype=torch.float64, device=device),
+            torch.as_tensor(high, dtype=torch.float64, device=device),
+        )
+
     def project(self, u: torch.Tensor) -> torch.Tensor:
         """`u` moved into the per-feature box (what the model sees; never farther from a point of
         the box than `u` was)."""

@@ -9,18 +9,26 @@ Every native attack calls the model through `Forward`, never `module(x)` directl
   a missing gradient counts as zero, which the `zero_gradients` check then reports;
 - for a nondeterministic forward pass (a randomised defence) every gradient is the mean over `draws`
   passes and every decision is the argmax of the mean softmax over `draws` passes (EOT), the
-  standard way to attack and to score a randomised model (Athalye et al. 2018).
+  standard way to attack and to score a randomised model (Athalye et al. 2018);
+- a model that edits its input in place never changes what an attack, the verifier or another
+  model sees: the adapter path gets its copy from the runner's `CheckedAdapter`
+  (harness/core/model_calls.py, `private_inputs`); the module path, which calls the network
+  directly, makes its own (a clone without a graph, a non-leaf copy on the gradient path,
+  so autograd follows the edit); a failure inside the model's own code (an in-place edit of a
+  tensor autograd still needs, a raise) stops the job with one line naming the model and the fix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from harness.core.adapter import ModelAdapter
-from harness.core.errors import ModelOutputError
+from harness.core.errors import ModelCallError, ModelOutputError
+from harness.core.model_calls import calling_model
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
 """Per-sample loss (B,) from logits (B, C); attacks ascend it."""
@@ -66,11 +74,16 @@ class Forward:
 
     def _module_once(self, x: torch.Tensor) -> torch.Tensor:
         assert self.module is not None
-        with torch.no_grad():
-            return self.checked(self.module(x), len(x))
+        with torch.inference_mode(), self._calling("its forward pass"):
+            # the network is called directly: it gets its own copy, as CheckedAdapter gives one
+            return self.checked(self.module(x.clone()), len(x))
 
     def _adapter_once(self, x: torch.Tensor) -> torch.Tensor:
+        # the runner's CheckedAdapter hands the model its own copy (private_inputs)
         return self.checked(self.adapter.logits(x), len(x)).to(x.device)
+
+    def _calling(self, during: str) -> AbstractContextManager[None]:
+        return _calling(self.name, f"{during} under adversarial attack")
 
     def checked(self, out: object, n: int) -> torch.Tensor:
         """`out` as float logits of shape (n, num_classes), or one line saying what came back."""
@@ -118,8 +131,10 @@ class Forward:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         assert self.module is not None
         xa = x.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            logits = self.checked(self.module(xa), len(x))
+        with torch.enable_grad(), self._calling("its forward and backward pass"):
+            # the module gets a non-leaf copy: an in-place edit of its input is then legal, and
+            # autograd differentiates through it back to `xa`
+            logits = self.checked(self.module(xa.clone()), len(x))
             value = loss(logits)
             grad: torch.Tensor | None = None
             if value.requires_grad:
@@ -130,6 +145,25 @@ class Forward:
         # non-contiguous tensor, which in-place ops such as sign_() refuse.
         grad = torch.nan_to_num(grad.detach().to(x.dtype), nan=0.0, posinf=0.0, neginf=0.0)
         return logits.detach(), value.detach(), grad.contiguous()
+
+
+@contextmanager
+def _calling(model: str, during: str) -> Iterator[None]:
+    """`calling_model` for the white-box path, with an in-place edit named and its fix."""
+    try:
+        with calling_model(model, during):
+            yield
+    except ModelCallError as failure:
+        cause = failure.__cause__
+        text = str(cause).replace("in-place", "inplace") if cause is not None else ""
+        if "inplace operation" not in text:
+            raise
+        raise ModelCallError(
+            f"model {model!r} modifies a tensor in place that autograd needs during {during} "
+            f"({type(cause).__name__}); make that step of its forward pass out of place (e.g. "
+            "x = x * 2 instead of x.mul_(2), torch.relu(x) instead of ReLU(inplace=True))",
+            detail=failure.detail,
+        ) from cause
 
 
 def margin_loss(y: torch.Tensor) -> Loss:

@@ -10,13 +10,18 @@ the batch once broken. FGSM is one signed-gradient step of size eps from the cle
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from suites.adversarial.apgd import AttackResult
+from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from suites.adversarial.budgets import Norm
 from suites.adversarial.forward import Forward, cross_entropy
 from suites.adversarial.noise import start_noise
+from suites.adversarial.projection import linf_box
+
+LOSS_RISE = 1e-6  # a loss above its start by more than this has risen (validity_checks)
 
 
 def fgsm(
@@ -24,7 +29,8 @@ def fgsm(
 ) -> torch.Tensor:
     """One signed-gradient step of the cross-entropy (the candidate for every sample)."""
     _, _, grad = fwd.loss_grad(x, cross_entropy(y))
-    return (x.detach() + eps * grad.sign()).clamp_(*bounds)
+    low, high = linf_box(x.detach(), eps, bounds)
+    return torch.where(grad > 0, high, torch.where(grad < 0, low, x.detach()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,18 +60,20 @@ def pgd(
 
     Every iterate (the start and each step) is classified by the forward pass that also gives the
     next gradient; the final iterate of a restart is classified without a gradient. With
-    `track_loss` every sample runs every step (the loss trace is wanted even after a break).
+    `track_loss` a sample runs until its loss rose above its start (what the `loss_not_increasing`
+    check reads), broken or not.
     """
     x, y = x.detach(), y.detach()
     n = len(x)
+    lower, upper = linf_box(x, eps, bounds)
     state = _PGDState(
         x=x,
         y=y,
         best=x.clone(),
         found=torch.zeros(n, dtype=torch.bool, device=x.device),
         loss_best=torch.full((n,), -torch.inf, device=x.device) if track_loss else None,
-        lower=(x - eps).clamp_(*bounds),
-        upper=(x + eps).clamp_(*bounds),
+        lower=lower,
+        upper=upper,
     )
     for restart in range(restarts):
         rows = torch.arange(n, device=x.device) if track_loss else (~state.found).nonzero()[:, 0]
@@ -75,6 +83,8 @@ def pgd(
         if random_start:
             noise = start_noise(tuple(x.shape[1:]), norm, seeds[rows], restart)
             xa = (x0 + eps * noise).clamp_(*bounds)
+            if norm == "linf":
+                xa = torch.clamp(xa, lower[rows], upper[rows])
         else:
             xa = x0.clone()
         _restart(
@@ -133,15 +143,16 @@ def _restart(
             loss = cross_entropy(yr)(logits) if track_loss else None
         else:
             logits, loss, grad = fwd.loss_grad(xa, cross_entropy(yr))
-        if track_loss:
-            _track(s, rows, loss)
         new = (logits.argmax(1) != yr) & ~s.found[rows]
         s.best[rows[new]] = xa[new]
         s.found[rows[new]] = True
+        # a sample leaves once broken; when tracking the loss, once its loss rose above the
+        # start (all the loss check needs to know about it)
+        drop = _rising(s, rows, loss) if track_loss else new
         if grad is None:
             return
-        if not track_loss and new.any():
-            keep = ~new
+        if drop.any():
+            keep = ~drop
             rows, xa, grad, x0 = rows[keep], xa[keep], grad[keep], x0[keep]
             if len(rows) == 0:
                 return
@@ -154,8 +165,66 @@ def _restart(
             xa = (x0 + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(*bounds)
 
 
-def _track(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> None:
+def _rising(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> torch.Tensor:
+    """Record the loss of `rows`; True where it has risen above its start."""
     assert loss is not None and s.loss_best is not None
     if s.loss_start is None:
         s.loss_start = loss.clone()
     s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))
+    return s.loss_best[rows] > s.loss_start[rows] + LOSS_RISE
+
+
+class Fgsm(Attack):
+    """FGSM: one signed-gradient step of size eps (the candidate for every sample)."""
+
+    family = "fgsm"
+    norms = ("linf",)
+    summary = "one signed-gradient step of size eps"
+
+    @classmethod
+    def names(cls) -> dict[str, str]:
+        return {"fgsm": "linf"}
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {}
+
+    def worst_case_passes(self) -> tuple[int, int] | None:
+        return 1, 0
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        return Proposal(x=fgsm(model, tensor_inputs(batch), batch.y, eps=eps, bounds=batch.bounds))
+
+
+class Pgd(Attack):
+    """Madry PGD with random restarts, first adversarial iterate kept."""
+
+    family = "pgd"
+    norms = ("linf", "l2")
+    summary = "Madry {norm} PGD with random restarts, best iterate kept"
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {"steps": 10, "rel_stepsize": 2.5, "restarts": 1, "random_start": True}
+
+    def worst_case_passes(self) -> tuple[int, int] | None:
+        return self.params["steps"] * self.params["restarts"], self.params["restarts"]
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        p = self.params
+        res = pgd(
+            model,
+            tensor_inputs(batch),
+            batch.y,
+            norm=self.norm,  # type: ignore[arg-type]
+            eps=eps,
+            steps=p["steps"],
+            rel_stepsize=p["rel_stepsize"],
+            restarts=p["restarts"],
+            random_start=p["random_start"],
+            bounds=batch.bounds,
+            seeds=batch.seeds,
+        )
+        return Proposal(x=res.adv)

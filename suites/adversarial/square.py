@@ -20,13 +20,16 @@ are 1 x s runs of features; bounds are the task's, not [0, 1].
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
 from suites import counter_rng
 from suites.adversarial.apgd import AttackResult
+from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from suites.adversarial.budgets import Norm
 from suites.adversarial.forward import Forward
+from suites.adversarial.projection import linf_box
 
 _SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 _CHUNK = 64  # queries whose random numbers are drawn in one call
@@ -62,8 +65,11 @@ def square(
         return AttackResult(adv=adv, found=found)
     run = _Square(fwd, norm=norm, eps=eps, bounds=bounds, shape=tuple(x.shape[1:]))
     xv = x.reshape(n, run.c, run.h, run.w)
+    # L-inf: each coordinate's two values (low and high end of the budget, within the bounds)
+    ends = linf_box(xv, eps, bounds) if norm == "linf" else (xv, xv)
+    low, high = ends
     rows = torch.arange(n, device=x.device)
-    x_best = run.start(xv, seeds)
+    x_best = run.start(xv, seeds, low, high)
     margin = run.margin(x_best, y)
     loss = margin.clone()
     draws: torch.Tensor | None = None
@@ -73,7 +79,9 @@ def square(
             found[rows[done]] = True
             adv[rows[done]] = x_best[done].reshape(-1, *x.shape[1:])
             keep = ~done
-            rows, xv, x_best, margin, loss = (t[keep] for t in (rows, xv, x_best, margin, loss))
+            rows, xv, x_best, margin, loss, low, high = (
+                t[keep] for t in (rows, xv, x_best, margin, loss, low, high)
+            )
             if draws is not None:
                 draws = draws[keep]
         if len(rows) == 0:
@@ -82,8 +90,8 @@ def square(
             draws = counter_rng.uniform(seeds[rows], (_CHUNK, run.per_query), 1 + i // _CHUNK)
         assert draws is not None
         p = p_selection(p_init, i, queries, rescale)
-        x_new = run.propose(xv, x_best, p, draws[:, i % _CHUNK])
-        m_new = run.margin(x_new, y[rows])
+        x_new = run.propose(xv, x_best, p, draws[:, i % _CHUNK], low, high)
+        m_new = run.margins(x_new, x_best, margin, y[rows])
         better = m_new < loss
         loss = torch.where(better, m_new, loss)
         take = better | (m_new <= 0)
@@ -123,6 +131,19 @@ class _Square:
         self.per_query = 5 + self.c
         self._etas: dict[tuple[int, int], torch.Tensor] = {}
 
+    def margins(
+        self, x_new: torch.Tensor, x_best: torch.Tensor, margin: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
+        """The margins of the proposals; a proposal equal to its current best point (nothing in
+        the budget left to change in its window) keeps its margin without a forward pass."""
+        changed = (x_new != x_best).flatten(1).any(1)
+        if bool(changed.all()):
+            return self.margin(x_new, y)
+        out = margin.clone()
+        if bool(changed.any()):
+            out[changed] = self.margin(x_new[changed], y[changed])
+        return out
+
     def margin(self, xv: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """True logit minus the best other (<= 0: misclassified); NaN counts as +inf."""
         logits = self.fwd.logits(xv.reshape(len(xv), *self.shape))
@@ -131,12 +152,13 @@ class _Square:
         other = logits.masked_fill(hot, -torch.inf).amax(1)
         return torch.nan_to_num(true - other, nan=torch.inf)
 
-    def start(self, xv: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+    def start(
+        self, xv: torch.Tensor, seeds: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+    ) -> torch.Tensor:
         """The starting point on the budget's boundary (stream 0 of each sample's seed)."""
         if self.norm == "linf":
             u = counter_rng.uniform(seeds, (self.c, 1, self.w), 0)
-            sign = torch.where(u < 0.5, -1.0, 1.0).to(xv.dtype)
-            return (xv + self.eps * sign).clamp_(self.lo, self.hi)
+            return torch.where(u < 0.5, low, high)
         sh, sw = self._tile()
         th, tw = -(-self.h // sh), -(-self.w // sw)
         u = counter_rng.uniform(seeds, (self.c, th, tw), 0)
@@ -179,7 +201,13 @@ class _Square:
         return top, left
 
     def propose(
-        self, xv: torch.Tensor, x_best: torch.Tensor, p: float, u: torch.Tensor
+        self,
+        xv: torch.Tensor,
+        x_best: torch.Tensor,
+        p: float,
+        u: torch.Tensor,
+        low: torch.Tensor,
+        high: torch.Tensor,
     ) -> torch.Tensor:
         """One proposal per sample from its current best point and its random numbers `u`."""
         sh, sw = self.window(p)
@@ -187,8 +215,11 @@ class _Square:
         top, left = self.corners(u[:, 0:2], sh, sw)
         inside = self.mask(top, left, sh, sw)
         if self.norm == "linf":
-            moved = (xv + self.eps * sign).clamp_(self.lo, self.hi)
-            return torch.where(inside, moved, x_best)
+            new = torch.where(inside, torch.where(sign > 0, high, low), x_best)
+            # A window already at the drawn ends would repeat the current point: take the other
+            # ends there (the reference draws again until the window changes).
+            same = (new == x_best).flatten(1).all(1).view(-1, 1, 1, 1)
+            return torch.where(inside & same, torch.where(sign > 0, low, high), new)
         return self._propose_l2(xv, x_best, sh, sw, sign, top, left, inside, u)
 
     def _propose_l2(
@@ -266,3 +297,37 @@ def _rects(a: int, b: int) -> torch.Tensor:
 def _unit_l2(delta: torch.Tensor) -> torch.Tensor:
     norms = delta.flatten(1).norm(dim=1).view(-1, *([1] * (delta.ndim - 1)))
     return delta / (norms + 1e-12)
+
+
+class Square(Attack):
+    """The Square attack: score-based, logits only (no gradients)."""
+
+    family = "square"
+    norms = ("linf", "l2")
+    gradients = False
+    score_based = True
+    summary = "{norm} Square attack, score-based (logits only; Andriushchenko et al. 2020)"
+
+    @classmethod
+    def defaults(cls, norm: str) -> dict[str, Any]:
+        return {"queries": 5000, "p_init": 0.8, "rescale": False}
+
+    def worst_case_passes(self) -> tuple[int, int] | None:
+        return 0, int(self.params["queries"]) + 1
+
+    def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
+        assert eps is not None
+        p = self.params
+        res = square(
+            model,
+            tensor_inputs(batch),
+            batch.y,
+            norm=self.norm,  # type: ignore[arg-type]
+            eps=eps,
+            bounds=batch.bounds,
+            seeds=batch.seeds,
+            queries=p["queries"],
+            p_init=p["p_init"],
+            rescale=p["rescale"],
+        )
+        return Proposal(x=res.adv)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,20 @@ import torch
 
 from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.adapter import ModelAdapter
+from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
-from harness.core.threat_model import headline_budget
+from harness.core.threat_model import Headline, headline_budget
 from suites.adversarial import validity_checks as vc
 from suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
-from suites.adversarial.budgets import NORMS, Norm, check_budgets
+from suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
 from suites.adversarial.checks import assess, check_norm, check_set, run_checks
 from suites.adversarial.config import AdversarialConfig, AttackPlan, plan_attacks, resolve_config
 from suites.adversarial.ensemble import WorstCase, worst_cases
+from suites.adversarial.escalation import escalate
 from suites.adversarial.examples import ExamplePool
 from suites.adversarial.feature_space import FeatureSpace, feature_space
 from suites.adversarial.forward import Forward
@@ -49,6 +52,7 @@ from suites.adversarial.metrics import (
     RecordContext,
     metric_records,
 )
+from suites.adversarial.plan_summary import plan_summary
 from suites.adversarial.rows import read_rows
 from suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from suites.adversarial.table import sample_table
@@ -64,7 +68,7 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model t
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "3"  # 3: native attack cascade and presets, Wilson intervals
+    version = "4"  # 4: FAB-T in standard, exact budgets, escalation on masking flags, text attacks
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = (*METRICS, *TEXT_METRICS)
@@ -96,6 +100,11 @@ class AdversarialSuite(Suite):
         assert isinstance(self.config, AdversarialConfig)
         return self.config
 
+    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+        """The preset, its attacks, the budgets per task and the worst-case passes per sample
+        (plan_summary.py)."""
+        return plan_summary(self.cfg, headlines)
+
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         if task.modality == "text":
             return None  # black-box text attacks (suites/adversarial/text)
@@ -121,7 +130,9 @@ class AdversarialSuite(Suite):
             return self._run(adapter, task, ctx)
 
     def _run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
-        cfg, epsilons = self.cfg, self.resolved.epsilons
+        cfg = self.cfg
+        resolved = resolve_config(cfg, task) if cfg.epsilons is None else self.resolved
+        epsilons = resolved.epsilons
         if task.bounds is None:
             raise ConfigError(
                 f"task {task.name!r} has no input bounds; the adversarial suite needs them"
@@ -133,17 +144,17 @@ class AdversarialSuite(Suite):
         task = _subset_task(task, cfg.max_samples, ctx.seed)
         if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
             task, adapter = space.task(task), space.adapter(adapter)
-        plan = plan_attacks(self.resolved, cfg, adapter)
+        plan = plan_attacks(resolved, cfg, adapter)
         n = len(task)
         check_rows = _draw(task, cfg.check_samples, ctx.seed, "checks")
         device = adapter.device
         probe = read_rows(task, check_rows[:PROBE_SAMPLES], device)
-        nondeterminism = vc.nondeterministic(adapter.logits, probe)
+        nondeterminism = vc.nondeterministic(lambda x: adapter.logits(x.clone()), probe)
         draws = cfg.eot_draws if nondeterminism.raised else 1
         module = adapter.module() if plan.white_box else None
         fwd = Forward(adapter=adapter, module=module, num_classes=task.num_classes, draws=draws)
         target = Target(
-            fwd=fwd, bounds=bounds, device=device, project=space.project if space else None
+            fwd=fwd, bounds=bounds, device=device, box=space.attack_box(device) if space else None
         )
         pool = _example_pool(cfg.examples, task, plan, epsilons, ctx.seed)
         settings = SweepSettings(
@@ -152,7 +163,8 @@ class AdversarialSuite(Suite):
             minimization_rows=_draw(task, cfg.minimization_max_samples, ctx.seed, "minimization"),
             examples=pool,
         )
-        sweep, rows = run_sweep(target, task, plan, epsilons, ctx, settings)
+        runner = run_sweep(target, task, plan, epsilons, ctx, settings)
+        sweep, rows = runner.sweep, runner.rows
         cells = worst_cases(sweep, epsilons)
         checks: list[vc.CheckResult] = [nondeterminism]
         if cfg.checks:
@@ -171,6 +183,13 @@ class AdversarialSuite(Suite):
                 nondeterminism=nondeterminism,
             )
         reliability = assess(checks, sweep, adapter.name)
+        escalation = escalate(
+            runner, plan, epsilons, reliability.flags, rounds=cfg.escalation_rounds
+        )
+        if escalation is not None and escalation.ran:
+            cells = worst_cases(sweep, epsilons)  # the escalation is the cascade's last member
+            reliability = assess(checks, sweep, adapter.name)  # its rejected candidates too
+        runner.progress.finish()
         rc = RecordContext(
             suite=self.name,
             flags=reliability.flags,
@@ -182,10 +201,12 @@ class AdversarialSuite(Suite):
         arrays, examples = _stored_examples(pool, cells, space)
         notes = [
             *([subset_note(n, full_n, f"max_samples={cfg.max_samples}")] if n < full_n else []),
+            *_budgets_note(epsilons, task=task if cfg.epsilons is None else None),
             *plan.notes,
             *_preset_notes(plan),
             *sweep.start_notes(),
             *reliability.notes,
+            *([escalation.note()] if escalation is not None else []),
             *sweep.subset_notes(plan),
         ]
         artifacts = build_artifacts(
@@ -205,6 +226,7 @@ class AdversarialSuite(Suite):
             examples=examples,
         )
         artifacts["eps_units"] = cfg.eps_units
+        artifacts["escalation"] = escalation.to_dict() if escalation is not None else None
         if space is not None:
             artifacts["feature_space"] = space.describe()
         return SuiteResult(
@@ -307,6 +329,28 @@ def _example_pool(
         norm=norm,
         eps=eps,
     )
+
+
+def _budgets_note(epsilons: dict[Norm, list[float]], *, task: Task | None) -> list[str]:
+    """A board note when a model ran several budgets: as the spec lists them, or (`task`: the
+    spec lists none) the task's default ones."""
+    count = sum(len(v) for v in epsilons.values())
+    if count < 2:
+        return []
+    if task is None:
+        origin = "as the spec lists them"
+    elif task.headline:
+        origin = "the task's headline threat models (the spec sets no suites.adversarial.epsilons)"
+    else:
+        origin = (
+            "the suite's default budgets for a task without a headline threat model (the spec "
+            "sets no suites.adversarial.epsilons)"
+        )
+    return [
+        settings_note(
+            f"{count} budget(s) per model, a column each ({budgets_text(epsilons)}): {origin}"
+        )
+    ]
 
 
 def _preset_notes(plan: AttackPlan) -> list[str]:

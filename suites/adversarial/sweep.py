@@ -16,8 +16,6 @@ every sample the ensemble counts. A candidate counts only after `verification.ve
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,17 +28,16 @@ from harness.core.seeding import derive_seed
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from suites.adversarial import attacks as atk
-from suites.adversarial import blackbox
+from suites.adversarial.attack import AttackBatch
 from suites.adversarial.budgets import NORMS, Norm, eps_label
 from suites.adversarial.config import AttackPlan
 from suites.adversarial.examples import ExamplePool
 from suites.adversarial.forward import Forward
-from suites.adversarial.noise import attack_seeds
+from suites.adversarial.noise import attack_seeds, sample_seeds
 from suites.adversarial.progress import StageProgress
+from suites.adversarial.projection import into_budget
 from suites.adversarial.rows import TaskRows
 from suites.adversarial.verification import Verified, verify, within_budget
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,7 +88,6 @@ class Sweep:
     evaluated: dict[Norm, np.ndarray] = field(default_factory=dict)  # rows the ensemble counts
     no_start: dict[str, int] = field(default_factory=dict)  # decision attack -> samples
     failed_attacks: dict[str, list[str]] = field(default_factory=dict)  # attack -> errors
-    escalated: dict[str, int] = field(default_factory=dict)  # "square/eps=..." -> samples
     eot_draws: int = 1
 
     @classmethod
@@ -173,12 +169,17 @@ class Target:
     fwd: Forward
     bounds: tuple[float, float]
     device: torch.device
-    # Tabular tasks with per-feature ranges: moves a candidate into every feature's own box
-    # before it is verified (feature_space.py); None when `bounds` is the whole box.
-    project: Callable[[torch.Tensor], torch.Tensor] | None = None
+    # Tabular tasks with per-feature ranges: each feature's own box in attack space (float64,
+    # feature_space.py); None when `bounds` is the whole box.
+    box: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def projected(self, candidate: torch.Tensor) -> torch.Tensor:
-        return candidate if self.project is None else self.project(candidate)
+    def projected(
+        self, x: torch.Tensor, candidate: torch.Tensor, norm: Norm, eps: float | None
+    ) -> torch.Tensor:
+        """`candidate` moved into the eps ball around `x` and into every feature's box, in the
+        inputs' dtype (projection.py): what the verifier then checks, and the model sees."""
+        box = self.box if self.box is not None else self.bounds
+        return into_budget(x, candidate, norm=norm, eps=eps, bounds=box)
 
     @property
     def adapter(self) -> ModelAdapter:
@@ -206,9 +207,9 @@ def run_sweep(
     epsilons: dict[Norm, list[float]],
     ctx: RunContext,
     settings: SweepSettings,
-) -> tuple[Sweep, TaskRows]:
-    """Every attack of `plan` at every eps on every sample of `task`, verified; also returns the
-    row access the checks use."""
+) -> SweepRunner:
+    """Every attack of `plan` at every eps on every sample of `task`, verified; the runner holds
+    the sweep, the row access the checks use, and runs the escalation's attacks later."""
     n = len(task)
     sweep = Sweep.empty(n, plan, epsilons, settings.minimization_rows)
     sweep.eot_draws = target.fwd.draws
@@ -217,13 +218,12 @@ def run_sweep(
     progress.stage("clean predictions")
     rows = TaskRows(task, target.device)
     _clean_pass(target, task, sweep, rows, ctx.batch_size, progress)
-    runner = _Runner(target, sweep, rows, settings, progress)
+    runner = SweepRunner(target, sweep, rows, settings, progress)
     for norm in NORMS:
         infos = plan.norm_infos(norm)
         if infos:
             runner.norm(norm, infos, plan.params, epsilons[norm], white_box=plan.white_box)
-    progress.finish()
-    return sweep, rows
+    return runner
 
 
 def _clean_pass(
@@ -242,7 +242,7 @@ def _clean_pass(
         check_inputs(x, target.bounds, task.name, batch.sample_ids)
         x = x.to(target.device)
         rows.keep(x)
-        logits = target.adapter.logits(x)
+        logits = target.adapter.logits(x.clone())  # kept in `rows`: the model gets a copy
         check_logits(
             logits, num_classes=task.num_classes, model=target.adapter.name, task=task.name
         )
@@ -258,8 +258,8 @@ def _clean_pass(
         progress.advance(len(x), len(task))
 
 
-class _Runner:
-    """Runs one norm's attacks over the task, stage by stage."""
+class SweepRunner:
+    """Runs a norm's attacks over the task, stage by stage (and the escalation's, after)."""
 
     def __init__(
         self,
@@ -315,62 +315,63 @@ class _Runner:
         """One fixed-budget attack at one eps on the samples still `alive`."""
         todo = np.flatnonzero(alive)
         self.progress.stage(f"{info.name} ({info.norm}, eps {eps_label(eps)}): {len(todo)} samples")
-        screen = int(params.get("screen_queries", 0))
-        if info.family == "square" and 0 < screen < params["queries"]:
-            self._attack_rows(info, params, eps, todo, queries=screen, stage_share=0.5)
-            out = self.sweep.outcomes[(info.name, eps)]
-            left = todo[~out.broken[todo]]
-            if len(left) < len(todo):  # Square broke what every gradient attack missed
-                self.sweep.escalated[f"{info.name}/eps={eps_label(eps)}"] = len(left)
-                self._attack_rows(info, params, eps, left, queries=None, stage_share=0.5)
-            else:
-                self.progress.advance(1, 2)
-            return
-        self._attack_rows(info, params, eps, todo, queries=None, stage_share=1.0)
+        self.attack_rows(info, params, eps, todo, key=info.name)
 
-    def _attack_rows(
+    def attack_rows(
         self,
         info: atk.AttackInfo,
         params: dict[str, Any],
         eps: float,
         todo: np.ndarray,
         *,
-        queries: int | None,
-        stage_share: float,
+        key: str,
+        seed_name: str | None = None,
+        fwd: Forward | None = None,
     ) -> None:
+        """A fixed-budget attack at `eps` on task rows `todo`, in batches, every candidate
+        projected and verified, recorded under outcome `(key, eps)` (seeds from `seed_name`,
+        default the attack's name; `fwd`: another forward pass, e.g. more EOT draws)."""
+        attack = info.make(params)
         target, bs = self.target, self.settings.batch_size
-        out = self.sweep.outcomes[(info.name, eps)]
+        out = self.sweep.outcomes[(key, eps)]
         chunks = max(1, -(-len(todo) // bs))
         for c in range(chunks):
             rows = todo[c * bs : (c + 1) * bs]
             if len(rows):
-                x = self.rows.inputs(rows)
-                y = self.labels[rows].to(target.device)
-                ids = [self.sweep.sample_ids[r] for r in rows]
-                seeds = attack_seeds(self.settings.seed, ids, info.name, eps, target.device)
-                cand = atk.run_native(
-                    info,
-                    params,
-                    target.fwd,
-                    x,
-                    y,
-                    eps=eps,
-                    bounds=target.bounds,
-                    seeds=seeds,
-                    queries=queries,
-                )
-                cand = target.projected(cand)
-                v = self._verify(x, cand, y, rows, info.norm, eps)
+                batch = self._batch(seed_name or info.name, rows, eps)
+                x = batch.x
+                assert isinstance(x, torch.Tensor)
+                cand = attack.run(fwd or target.fwd, batch, eps).x
+                assert isinstance(cand, torch.Tensor)
+                cand = target.projected(x, cand, info.norm, eps)
+                v = self._verify(x, cand, batch.y, rows, info.norm, eps)
                 out.store(rows, v, v.norm.numpy())
                 self._offer(info, eps, rows, x, cand, v)
-            self.progress.advance(stage_share / chunks, 1.0)
+            self.progress.advance(1 / chunks, 1.0)
+
+    def _batch(self, name: str, rows: np.ndarray, eps: float | None) -> AttackBatch:
+        """The attack's view of task rows `rows`: inputs, labels, per-sample seeds (of `name`)."""
+        target, sweep = self.target, self.sweep
+        ids = [sweep.sample_ids[r] for r in rows]
+        if eps is None:  # non-fixed attacks run once for every eps
+            seeds = sample_seeds(self.settings.seed, ids, name, device=target.device)
+        else:
+            seeds = attack_seeds(self.settings.seed, ids, name, eps, target.device)
+        return AttackBatch(
+            x=self.rows.inputs(rows),
+            y=self.labels[rows].to(target.device),
+            seeds=seeds,
+            batch_seed=derive_seed(self.settings.seed, name, *ids),
+            bounds=target.bounds,
+            clean_prediction=self.clean_pred[rows].to(target.device),
+        )
 
     # --- non-fixed attacks: once, on the subset, thresholded at every eps ---------------------
     def _minimizing(
         self, info: atk.AttackInfo, params: dict[str, Any], epsilons: list[float], *, offer: bool
     ) -> np.ndarray:
         """Run a minimisation or decision attack on its subset; returns the rows it attacked."""
-        sweep, target, bs = self.sweep, self.target, self.settings.batch_size
+        sweep, bs = self.sweep, self.settings.batch_size
         covered = np.zeros(sweep.n, bool)
         subset = sweep.minimization_rows
         wrong = subset[~sweep.correct[subset]]  # misclassified already: no attack needed
@@ -382,12 +383,11 @@ class _Runner:
             out.confidence[wrong] = sweep.clean_confidence[wrong]
         subset = subset[sweep.correct[subset]]
         self.progress.stage(f"{info.name} ({info.norm}): {len(subset)} samples")
-        fmodel = blackbox.foolbox_model(target.fwd, target.bounds, target.device)
         chunks = max(1, -(-len(subset) // bs))
         for c in range(chunks):
             rows = subset[c * bs : (c + 1) * bs]
             if len(rows):
-                covered[self._minimizing_rows(info, params, epsilons, fmodel, rows, offer)] = True
+                covered[self._minimizing_rows(info, params, epsilons, rows, offer)] = True
             self.progress.advance(1 / chunks, 1.0)
         return covered
 
@@ -396,26 +396,26 @@ class _Runner:
         info: atk.AttackInfo,
         params: dict[str, Any],
         epsilons: list[float],
-        fmodel: Any,
         rows: np.ndarray,
         offer: bool,
     ) -> np.ndarray:
         """One batch of a non-fixed attack; returns the rows it attacked."""
         sweep, target = self.sweep, self.target
-        x = self.rows.inputs(rows)
-        y = self.labels[rows].to(target.device)
-        ids = [sweep.sample_ids[r] for r in rows]
-        rng_seed = derive_seed(self.settings.seed, info.name, *ids)
-        if info.kind == "decision":
-            cand, attacked = self._decision(info, params, fmodel, x, y, rows, rng_seed)
-        else:
-            attack = blackbox.foolbox_attack(info.name, params)
-            cand = blackbox.run_foolbox(
-                attack, fmodel, x, y, bounds=target.bounds, rng_seed=rng_seed
-            )
-            attacked = np.ones(len(rows), bool)
-        cand = target.projected(cand)
-        v = self._verify(x, cand, y, rows, info.norm, None)
+        batch = self._batch(info.name, rows, None)
+        x = batch.x
+        assert isinstance(x, torch.Tensor)
+        proposal = info.make(params).run(target.fwd, batch, None)
+        cand = proposal.x
+        assert isinstance(cand, torch.Tensor)
+        attacked = np.ones(len(rows), bool)
+        if proposal.attacked is not None:
+            attacked = proposal.attacked.cpu().numpy().astype(bool)
+        if proposal.failure is not None:
+            sweep.failed_attacks.setdefault(info.name, []).append(proposal.failure)
+        elif info.kind == "decision":
+            sweep.no_start[info.name] = sweep.no_start.get(info.name, 0) + int((~attacked).sum())
+        cand = target.projected(x, cand, info.norm, None)
+        v = self._verify(x, cand, batch.y, rows, info.norm, None)
         norms = torch.where(v.adversarial, v.norm, torch.full_like(v.norm, torch.inf)).numpy()
         done = rows[attacked]
         sweep.min_norms[info.name][done] = norms[attacked]
@@ -427,51 +427,6 @@ class _Runner:
         if offer:
             self._offer(info, max(epsilons), rows, x, cand, v)
         return done
-
-    def _decision(
-        self,
-        info: atk.AttackInfo,
-        params: dict[str, Any],
-        fmodel: Any,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        rows: np.ndarray,
-        rng_seed: int,
-    ) -> tuple[torch.Tensor, np.ndarray]:
-        """A decision-based attack from our own starting points (`blackbox.decision_starts`);
-        samples without a start, or in a batch foolbox failed on, are not attacked."""
-        fwd = self.target.fwd
-        pred = self.clean_pred[rows]
-        starts, usable = blackbox.decision_starts(
-            x, y, pred, lambda xs: fwd.decide(xs).argmax(1).to(x.device)
-        )
-        cand = x.clone()
-        picked = usable.nonzero().squeeze(1)
-        self.sweep.no_start[info.name] = self.sweep.no_start.get(info.name, 0) + (
-            len(rows) - len(picked)
-        )
-        attacked = usable.cpu().numpy()
-        if not len(picked):
-            return cand, attacked
-        try:
-            cand[picked] = blackbox.run_foolbox(
-                blackbox.foolbox_attack(info.name, params),
-                fmodel,
-                x[picked],
-                y[picked],
-                bounds=self.target.bounds,
-                rng_seed=rng_seed,
-                starting_points=starts[picked],
-            ).to(x.device)
-        except (AssertionError, ValueError) as err:
-            # Foolbox asserts that its boundary points stay adversarial; a model whose decision
-            # for one input depends on the rest of the batch (dynamic int8 quantisation scales
-            # activations per batch) breaks that. The batch is not attacked, and flagged.
-            log.warning("%s failed on a batch of %s: %r", info.name, fwd.name, err)
-            error = f"{type(err).__name__}: {err}".rstrip(": ")
-            self.sweep.failed_attacks.setdefault(info.name, []).append(error)
-            return x.clone(), np.zeros(len(rows), bool)
-        return cand, attacked
 
     # --- shared ---------------------------------------------------------------------------
     def _verify(
@@ -522,7 +477,7 @@ class _Runner:
             )
 
 
-def _within(v: Verified, ok: torch.Tensor, rows: np.ndarray, runner: _Runner) -> Verified:
+def _within(v: Verified, ok: torch.Tensor, rows: np.ndarray, runner: SweepRunner) -> Verified:
     """`v` restricted to `ok`: candidates over budget fall back to the clean prediction."""
     pred, conf = runner.clean_pred[rows], runner.clean_conf[rows]
     return replace(

@@ -34,6 +34,9 @@ NOISE_ONLY_RATE = 0.002  # samples random noise breaks but the attack ensemble d
 SQUARE_ONLY_RATE = 0.002  # samples Square breaks after every gradient attack failed
 STRONGER_ONLY_RATE = 0.005  # samples only the 2x steps / 2x restarts attack breaks
 LOSS_FLAT_RATE = 0.02  # samples whose attack loss never rose above its starting value
+GRADIENT_MISMATCH_RATE = 0.005  # samples whose gradient disagrees with finite differences
+MISMATCH_TOLERANCE = 0.5  # |finite difference / gradient prediction - 1| above this: disagrees
+FINITE_DIFFERENCE_STEP = 0.01  # the step of the finite differences, as a fraction of eps
 NONDETERMINISM_ATOL = 1e-4
 PROBABILITY_ATOL = 1e-4
 
@@ -50,6 +53,7 @@ class CheckResult:
     p_value: float | None
     description: str
     min_detectable_rate: float | None = None  # true rate caught with POWER at this n
+    critical: int | None = None  # the smallest count that raises at this n (the threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,7 +71,20 @@ def binomial_check(flag: str, bad: int, n: int, rate: float, description: str) -
         p_value=p,
         description=description,
         min_detectable_rate=min_detectable_rate(n, rate),
+        critical=critical_count(n, rate),
     )
+
+
+def critical_count(n: int, rate: float, alpha: float = ALPHA) -> int | None:
+    """The smallest count k with P(Binomial(n, rate) >= k) < alpha (None: no count raises)."""
+    if n <= 0:
+        return None
+    k = int(stats.binom.isf(alpha, n, rate)) + 1
+    while k > 1 and stats.binom.sf(k - 2, n, rate) < alpha:
+        k -= 1
+    while k <= n and stats.binom.sf(k - 1, n, rate) >= alpha:
+        k += 1
+    return k if k <= n else None
 
 
 def min_detectable_rate(
@@ -75,14 +92,8 @@ def min_detectable_rate(
 ) -> float | None:
     """The smallest true rate the binomial check raises on with probability `power` at this n
     (None when n is too small for the check to ever raise)."""
-    if n <= 0:
-        return None
-    critical = int(stats.binom.isf(alpha, n, rate)) + 1  # smallest k with P(X >= k) <= alpha
-    while critical > 1 and stats.binom.sf(critical - 2, n, rate) < alpha:
-        critical -= 1
-    while critical <= n and stats.binom.sf(critical - 1, n, rate) >= alpha:
-        critical += 1
-    if critical > n:
+    critical = critical_count(n, rate, alpha)
+    if critical is None:
         return None
     lo, hi = rate, 1.0
     for _ in range(50):
@@ -94,21 +105,73 @@ def min_detectable_rate(
     return round(hi, 4)
 
 
-def zero_gradients(fwd: Forward, x: torch.Tensor, y: torch.Tensor) -> CheckResult:
-    """Samples whose logit-margin gradient w.r.t. the input is exactly zero (masked gradients).
+def margin_gradient(fwd: Forward, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The input gradient of the logit margin (best other logit minus true logit).
 
-    The margin (best other logit minus true logit) is used instead of the cross-entropy so that a
-    confidently correct float32 softmax cannot produce a zero gradient on an honest model. A
-    gradient autograd does not return at all (the output ignores the input) counts as zero.
+    The margin is used instead of the cross-entropy so that a confidently correct float32
+    softmax cannot produce a zero gradient on an honest model. A gradient autograd does not
+    return at all (the output ignores the input) counts as zero.
     """
-    _, _, grad = fwd.loss_grad(x, margin_loss(y))
+    return fwd.loss_grad(x, margin_loss(y))[2]
+
+
+def zero_gradients(grad: torch.Tensor) -> CheckResult:
+    """Samples whose logit-margin gradient w.r.t. the input is exactly zero (masked gradients)."""
     zero = (grad.flatten(1) == 0).all(dim=1).cpu()
     return binomial_check(
         "zero_gradients",
         int(zero.sum()),
-        len(x),
+        len(grad),
         ZERO_GRAD_RATE,
         "input gradient of the logit margin is exactly zero",
+    )
+
+
+def gradient_mismatch(
+    fwd: Forward,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    grad: torch.Tensor,
+    *,
+    eps: float,
+    box: tuple[torch.Tensor | float, torch.Tensor | float],
+) -> CheckResult:
+    """Samples whose input gradient disagrees with the forward pass itself (a wrong surrogate,
+    a straight-through or BPDA-style estimator, shattered gradients).
+
+    Along the gradient's own direction d (unit L2; coordinates that would leave the box left
+    out), the central finite difference of the logit margin with a step of 1% of eps must match
+    the gradient's prediction: on an honest network (piecewise linear for ReLU nets) their ratio
+    is 1 up to float error (measured: 1.00 on every digits sample of the zoo's models); a
+    gradient from another network, or one that ignores a quantisation, gives ratios near 0 or
+    below. The prediction uses the points as represented in the inputs' dtype (a step can round
+    away on raw-unit features); samples whose predicted change is lost in float error, or whose
+    gradient is zero (zero_gradients' business), are left out.
+    """
+    loss = margin_loss(y)
+    h = FINITE_DIFFERENCE_STEP * eps
+    g = grad.flatten(1)
+    xf = x.flatten(1)
+    low = torch.as_tensor(box[0], dtype=x.dtype, device=x.device).flatten()
+    high = torch.as_tensor(box[1], dtype=x.dtype, device=x.device).flatten()
+    d = g / g.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    inside = (xf - h * d.abs() >= low) & (xf + h * d.abs() <= high)
+    d = torch.where(inside, d, torch.zeros_like(d))
+    up_x, down_x = xf + h * d, xf - h * d
+    predicted = (g.double() * (up_x.double() - down_x.double())).sum(1)
+    at = loss(fwd.logits(x)).double()
+    usable = predicted > 1e-5 * (1 + at.abs())  # a change float32 logits can resolve
+    up = loss(fwd.logits(up_x.view_as(x))).double()
+    down = loss(fwd.logits(down_x.view_as(x))).double()
+    ratio = (up - down) / predicted.clamp_min(1e-300)
+    bad = usable & ~((ratio - 1).abs() <= MISMATCH_TOLERANCE)
+    return binomial_check(
+        "gradient_mismatch",
+        int(bad.sum()),
+        int(usable.sum()),
+        GRADIENT_MISMATCH_RATE,
+        "the input gradient disagrees with finite differences of the forward pass along it "
+        "(a gradient from another network or an estimator: gradient attacks are misled)",
     )
 
 
@@ -167,17 +230,27 @@ def unbounded_attack_fails(broken: torch.Tensor, correct: torch.Tensor) -> Check
 
 
 def noise_beats_gradient(
-    noise_broken: torch.Tensor, ensemble_broken: torch.Tensor, correct: torch.Tensor
+    noise_broken: torch.Tensor,
+    ensemble_broken: torch.Tensor,
+    correct: torch.Tensor,
+    *,
+    attacks: list[str],
+    white_box: bool = True,
 ) -> CheckResult:
-    """Random noise in the eps ball breaks samples that every gradient attack left standing."""
+    """Random noise in the eps ball breaks samples that the whole ensemble (`attacks`) left
+    standing: `noise_beats_gradient` when gradient attacks ran, `noise_beats_attacks` on a
+    model without gradients, where only score-based or decision-based attacks did."""
     n = int(correct.sum())
     bad = int((correct & noise_broken & ~ensemble_broken).sum())
+    names = ", ".join(attacks) or "none"
+    if white_box:
+        flag = "noise_beats_gradient"
+        what = f"the attack ensemble ({names}), gradient attacks included,"
+    else:
+        flag = "noise_beats_attacks"
+        what = f"the black-box attacks ({names}; no gradient attack ran: the model exposes none)"
     return binomial_check(
-        "noise_beats_gradient",
-        bad,
-        n,
-        NOISE_ONLY_RATE,
-        "random noise within eps breaks samples the gradient attacks did not",
+        flag, bad, n, NOISE_ONLY_RATE, f"random noise within eps breaks samples {what} missed"
     )
 
 
@@ -218,7 +291,7 @@ def loss_not_increasing(
 ) -> CheckResult:
     """The PGD loss never rose above its starting value for too many samples."""
     n = int(correct.sum())
-    flat = ~(loss_best > loss_start + 1e-6)
+    flat = ~(loss_best > loss_start + 1e-6)  # pgd.LOSS_RISE
     bad = int((correct.cpu() & flat.cpu()).sum())
     return binomial_check(
         "loss_not_increasing",
@@ -236,13 +309,14 @@ def noise_attack(
     *,
     noise: Callable[[int], torch.Tensor],
     eps: float,
-    bounds: tuple[float, float],
+    project: Callable[[torch.Tensor], torch.Tensor],
     draws: int,
 ) -> torch.Tensor:
-    """Per sample: did any of `draws` seeded random points in the eps ball get misclassified?"""
+    """Per sample: did any of `draws` seeded random points in the eps ball get misclassified?
+    (`project` moves a point into the budget and the box, as every attack's candidates are.)"""
     broken = torch.zeros(len(x), dtype=torch.bool)
     for d in range(draws):
-        xn = (x + eps * noise(d)).clamp(*bounds)
+        xn = project(x + eps * noise(d))
         pred = classify(xn).cpu()
         broken |= pred != y.cpu()
     return broken

@@ -35,6 +35,7 @@ class Verified:
 
 
 def perturbation_norm(delta: torch.Tensor, norm: Norm) -> torch.Tensor:
+    """Per-sample norm of `delta`, in float64 (compute `delta` in float64 too: see verify)."""
     flat = delta.detach().double().flatten(1)
     return flat.abs().amax(dim=1) if norm == "linf" else flat.norm(dim=1)
 
@@ -71,7 +72,7 @@ def verify(
     in_bounds = (
         ((safe >= bounds[0] - BOUNDS_ATOL) & (safe <= bounds[1] + BOUNDS_ATOL)).flatten(1).all(1)
     )
-    norms = perturbation_norm(safe - x, norm)
+    norms = perturbation_norm(safe.double() - x.double(), norm)  # float64, as projected
     budget_ok = within_budget(norms, eps) if eps is not None else torch.ones_like(finite)
     changed = (safe != x).flatten(1).any(dim=1) | ~finite
     finite, in_bounds, norms, budget_ok, changed = (

@@ -12,6 +12,7 @@ import pytest
 from harness.cli.cache import age_seconds, size_bytes
 from harness.cli.main import main
 from harness.store.result_cache import ResultCache
+from suites.accuracy import AccuracySuite
 from tests.conftest import TINY_SPEC
 
 
@@ -39,7 +40,10 @@ def test_show_and_prune(
     assert header[:6] == ["key", "model", "task", "suite", "harness", "computed"]
     rows = [ln.split() for ln in lines[4:]]
     assert sorted(r[1] for r in rows) == ["lin-a", "lin-b"]
-    assert all(r[2:6] == ["digits", "accuracy", "v2", "0.1.0"] and r[6] == run_id for r in rows)
+    assert all(
+        r[2:6] == ["digits", "accuracy", f"v{AccuracySuite.version}", "0.1.0"] and r[6] == run_id
+        for r in rows
+    )
     code, out, _ = _out(capsys, "show", "--format", "json")
     shown = json.loads(out)
     assert shown["root"] == str(result_cache) and len(shown["entries"]) == 2

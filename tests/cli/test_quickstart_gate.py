@@ -4,6 +4,10 @@ Runs `harness run` (the quickstart, as `make demo` does: `device: auto` resolves
 device the baseline was made on), checks its headline promises on the leaderboard, then `harness
 check` against `results/baselines/quickstart` with the repository's policy: an unchanged checkout
 must pass. Regenerate the baseline when a change moves numbers on purpose (docs/ci-gate.md).
+
+The default test run checks the promises on the quickstart with a smaller adversarial suite
+(`demo_folder`, tests/cli/conftest.py: TEST_ADVERSARIAL); the tests marked slow check them on the
+quickstart as it ships and run the gate against the committed baseline (`full_demo_folder`).
 """
 
 from __future__ import annotations
@@ -26,8 +30,26 @@ def quickstart(demo_folder: Path) -> Path:
     return demo_folder / "results"
 
 
+@pytest.fixture(scope="module")
+def full_quickstart(full_demo_folder: Path) -> Path:
+    return full_demo_folder / "results"
+
+
 def test_quickstart_leaderboard_promises(
     quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _digits_promises(quickstart, capsys, adversarial_n=100)
+
+
+@pytest.mark.slow
+def test_full_quickstart_leaderboard_promises(
+    full_quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _digits_promises(full_quickstart, capsys, adversarial_n=200)
+
+
+def _digits_promises(
+    quickstart: Path, capsys: pytest.CaptureFixture[str], *, adversarial_n: int
 ) -> None:
     capsys.readouterr()
     assert main(["leaderboard", str(quickstart), "--task", "digits", "--format", "json"]) == 0
@@ -43,7 +65,7 @@ def test_quickstart_leaderboard_promises(
     # the board's n is the task's (719); the suites that took part of it say so, once each
     board = next(b for b in build_boards(quickstart, task="digits") if b.task == "digits")
     assert board.n == 719
-    for suite, n in (("adversarial", 200), ("shift", 300)):
+    for suite, n in (("adversarial", adversarial_n), ("shift", 300)):
         note = f"{suite}: evaluated on a seeded label-stratified subset of {n} of 719 samples"
         assert f"{note} (max_samples={n})" in board.notes, board.notes
 
@@ -53,6 +75,17 @@ def test_quickstart_mnist_at_the_classical_budget(
 ) -> None:
     """Real 28x28 MNIST digits at L-inf 0.3: the adversarially trained CNN is clearly more robust
     than the standard one, with intervals apart and no validity flag (zoo/README.md)."""
+    _mnist_promises(quickstart, capsys)
+
+
+@pytest.mark.slow
+def test_full_quickstart_mnist_at_the_classical_budget(
+    full_quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _mnist_promises(full_quickstart, capsys)
+
+
+def _mnist_promises(quickstart: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["leaderboard", str(quickstart), "--task", "mnist", "--format", "json"]) == 0
     rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
@@ -80,8 +113,9 @@ def test_quickstart_open_set_benchmark(
         assert value > 0.75 and lo > 0.7, (key, value, lo)
 
 
+@pytest.mark.slow
 def test_quickstart_passes_the_gate_against_the_committed_baseline(
-    quickstart: Path, tmp_path: Path
+    full_quickstart: Path, tmp_path: Path
 ) -> None:
     junit = tmp_path / "gate.xml"
     code = main(
@@ -90,7 +124,7 @@ def test_quickstart_passes_the_gate_against_the_committed_baseline(
             "--baseline",
             str(BASELINE),
             "--current",
-            str(quickstart),
+            str(full_quickstart),
             "--policy",
             str(POLICY),
             "--junit",

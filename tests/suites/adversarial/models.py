@@ -194,3 +194,99 @@ def control_diabetes(scale: float = 1.0, ridge: float = 1.0) -> nn.Module:
         linear.weight.copy_(coef[:-1].T.float())
         linear.bias.copy_(coef[-1].float())
     return nn.Sequential(_Scale1(1.0 / scale), linear)
+
+
+# --- masked zoo models (issue 39): honest forward pass, gradients from another network -----------
+def zoo_network(name: str) -> nn.Module:
+    """A zoo model's trained network on raw inputs (its normalisation in front), eval mode."""
+    from safetensors.torch import load_file
+
+    from zoo import zoo_models
+    from zoo.train import build_network, with_normalize
+
+    net = build_network(name)
+    net.load_state_dict(load_file(zoo_models()[name]["weights"]))
+    return with_normalize(name, net).eval().requires_grad_(False)
+
+
+def zoo_surrogate(forward: str, gradient: str, roll: int = 0) -> nn.Module:
+    """The forward pass of zoo model `forward` with the input gradient of zoo model `gradient`
+    (its classes rolled by `roll`): BPDA with a wrong surrogate. The honest robust accuracy is
+    `forward`'s own; gradient attacks are misled, score-based ones are not."""
+    other = zoo_network(gradient)
+    if roll:
+        other = nn.Sequential(other, _Roll(roll))
+    return _Surrogate(zoo_network(forward), other)
+
+
+class _Roll(nn.Module):
+    def __init__(self, shift: int) -> None:
+        super().__init__()
+        self.shift = shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.roll(self.shift, dims=1)
+
+
+class _EditsInput(nn.Module):
+    """Scales its input in place before the control: the same function as the control on x/2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.mul_(0.5)
+        return self.inner(x)
+
+
+class _Halves(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x * 0.5)
+
+
+def edits_input_digits() -> nn.Module:
+    """Edits its input in place (x.mul_(0.5)): legal for the suite, which hands out copies."""
+    return _EditsInput()
+
+
+def halves_digits() -> nn.Module:
+    """The same function as `edits_input_digits`, out of place (the honest twin)."""
+    return _Halves()
+
+
+class _BreaksAutograd(nn.Module):
+    """Edits in place a tensor autograd saved for the backward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        square = x * x  # saves x for the backward pass
+        x.mul_(0.5)
+        return self.inner(square + x - x)
+
+
+def breaks_autograd_digits() -> nn.Module:
+    return _BreaksAutograd()
+
+
+class _SomeRowsDetached(nn.Module):
+    """The input gradient is zero for every other sample (the output ignores their input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        odd = (torch.arange(len(x), device=x.device) % 2 == 1).view(-1, *([1] * (x.ndim - 1)))
+        return self.inner(torch.where(odd, x.detach(), x))
+
+
+def some_rows_detached_digits() -> nn.Module:
+    return _SomeRowsDetached()

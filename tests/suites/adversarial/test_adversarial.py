@@ -308,7 +308,8 @@ def test_verification_skips_unchanged_candidates_only(digits) -> None:
     ],
 )
 def test_checks_fire_on_broken_models(digits, factory, expected) -> None:
-    res = run(adapter(factory), digits, {**LINF, "eot_draws": 4}).results["adversarial"]
+    config = {**LINF, "eot_draws": 4, "escalation_rounds": 0}  # the flags are the point here
+    res = run(adapter(factory), digits, config).results["adversarial"]
     raised = {f for f, r in checks(res).items() if r}
     assert expected <= raised, raised
     for m in res.metrics:
@@ -442,3 +443,58 @@ def test_failing_decision_attack_flags_the_model_instead_of_failing(digits, monk
     assert "decision_attack_failed" in res.artifacts["flags"]
     assert res.artifacts["failed_attacks"] == {"linf_hopskipjump": ["AssertionError"]}
     assert all("decision_attack_failed" in m.flags for m in res.metrics if m.headline)
+
+
+@pytest.mark.parametrize(
+    ("extra", "suite", "budgets", "note"),
+    [
+        # the default: digits' headline threat model, one budget, no note
+        (
+            "",
+            "{preset: fast, check_samples: 20}",
+            "1 budget(s): linf 0.1 (the task's headline",
+            None,
+        ),
+        # a task without a headline threat model: the suite's four default budgets, noted
+        (
+            "headline: {digits: {}}\n",
+            "{preset: fast, check_samples: 20}",
+            "4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default for a task without",
+            "4 budget(s) per model, a column each (linf 0.05, 0.1; l2 0.5, 1): the suite's default",
+        ),
+        # a spec listing several budgets: noted as listed
+        (
+            "",
+            "{preset: fast, check_samples: 20, epsilons: {linf: [0.05, 0.1]}}",
+            "2 budget(s): linf 0.05, 0.1 (from the spec)",
+            "2 budget(s) per model, a column each (linf 0.05, 0.1): as the spec lists them",
+        ),
+    ],
+)
+def test_run_announces_the_plan_and_the_board_says_how_many_budgets(
+    tmp_path: Path, capsys, extra: str, suite: str, budgets: str, note: str | None
+) -> None:
+    """`harness run` prints what the adversarial suite will run and its cost before it starts;
+    the board says when each model ran several budgets, and where they come from."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: adv\nseed: 0\ndevice: cpu\nlimit: 30\nbootstrap_resamples: 0\ntasks: [digits]\n"
+        + extra
+        + "models:\n"
+        "  - {name: control, factory: 'tests.suites.adversarial.models:control_digits', input_shape: [1, 8, 8]}\n"
+        f"suites:\n  adversarial: {suite}\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--width", "0"]) == 0
+    err = capsys.readouterr().err
+    plan = err[: err.index("results:")]
+    assert "  adversarial: preset fast (linf_apgd_ce, linf_apgd_t, linf_square" in plan
+    assert budgets in plan
+    assert "  adversarial: cost per model and task: up to" in plan
+    from harness.analysis.leaderboard import build_boards
+
+    (board,) = build_boards(tmp_path / "out", task="digits")
+    notes = [n for n in board.notes if "budget(s) per model" in n]
+    if note is None:
+        assert notes == [], board.notes
+    else:
+        assert len(notes) == 1 and notes[0].startswith(f"adversarial: settings: {note}"), notes

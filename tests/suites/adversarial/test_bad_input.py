@@ -15,7 +15,7 @@ from adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
 from harness.config.tasks import builtin as builtin_tasks
 from harness.core.adapter import Capabilities
-from harness.core.errors import ModelOutputError
+from harness.core.errors import ConfigError, ModelCallError, ModelOutputError
 from harness.run.api import evaluate
 from harness.store.run_store import read_job
 from tests.suites.adversarial import models as M
@@ -145,3 +145,35 @@ def test_examples_are_stored_in_the_job_folder(tmp_path: Path, capsys) -> None:
     with torch.no_grad():
         pred = net(torch.as_tensor(arrays["adv_perturbed"])).argmax(1).numpy()
     assert (pred == arrays["adv_perturbed_pred"]).all()
+
+
+def test_a_model_that_edits_its_input_in_place_sees_copies(digits) -> None:
+    """Nothing the model does to its input reaches an attack, the verifier or the next model:
+    the numbers equal those of its out-of-place twin, and the task's inputs are untouched."""
+    before = digits.all_inputs().clone()
+    edits = run(adapter(M.edits_input_digits, "edits"), digits).table.to_pandas()
+    twin = run(adapter(M.halves_digits, "twin"), digits).table.to_pandas()
+    cols = ["sample_id", "condition", "prediction", "correct"]
+    assert edits[cols].reset_index(drop=True).equals(twin[cols].reset_index(drop=True))
+    assert torch.equal(digits.all_inputs(), before)
+
+
+def test_an_in_place_edit_autograd_needs_is_one_line_naming_the_model_and_the_fix(digits) -> None:
+    with pytest.raises(ModelCallError) as err:
+        run(adapter(M.breaks_autograd_digits, "inplace"), digits)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("model 'inplace' modifies a tensor in place that autograd needs")
+    assert "make that step of its forward pass out of place" in message
+
+
+def test_a_gradient_for_some_samples_only_is_flagged_not_a_crash(digits) -> None:
+    res = run(adapter(M.some_rows_detached_digits), digits, {**FAST, "escalation_rounds": 0})
+    zero = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")
+    assert zero["raised"] and 0 < zero["bad"] < zero["n"], zero
+    assert "zero_gradients" in res.artifacts["flags"]
+
+
+def test_an_unknown_preset_is_one_line(digits) -> None:
+    with pytest.raises(ConfigError, match=r"unknown preset 'fastest'; did you mean 'fast'\?"):
+        run(adapter(M.control_digits), digits, {"preset": "fastest"})

@@ -41,12 +41,15 @@ def test_default_is_the_standard_preset_per_norm() -> None:
     assert [i.name for i in resolved.attacks] == [
         "linf_apgd_ce",
         "linf_apgd_t",
+        "linf_fab_t",
         "linf_square",
         "l2_apgd_ce",
         "l2_apgd_t",
+        "l2_fab_t",
         "l2_square",
     ]
     assert resolved.params["linf_apgd_t"]["targets"] == 9
+    assert resolved.params["linf_fab_t"]["targets"] == 9
     assert resolved.params["linf_apgd_ce"]["steps"] == 100
     assert resolved.params["l2_square"]["queries"] == 5000
     fast = resolve_config(AdversarialConfig(preset="fast", epsilons={"linf": [0.1]}))
@@ -126,3 +129,68 @@ def test_black_box_plan_keeps_square_and_needs_no_decision_attack() -> None:
 def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match=pattern):
         AdversarialSuite(config)
+
+
+def test_default_budgets_follow_the_tasks_headline_threat_model() -> None:
+    from dataclasses import replace
+
+    from harness.config.tasks import builtin as builtin_tasks
+    from harness.config.tasks.headlines import HEADLINES
+    from harness.core.threat_model import ThreatModel
+    from suites.adversarial.budgets import default_budgets
+
+    # the catalogue's headline for digits, as the plan puts it on the loaded task
+    digits = replace(builtin_tasks.digits(), headline=HEADLINES["digits"])
+    assert digits.headline == (ThreatModel(norm="linf", eps=0.1),)
+    assert default_budgets(digits) == {"linf": [0.1]}
+    cifar = (ThreatModel(norm="linf", eps=8 / 255), ThreatModel(norm="l2", eps=0.5))
+    assert default_budgets(replace(digits, headline=cifar)) == {"linf": [8 / 255], "l2": [0.5]}
+    # a task without a headline threat model keeps the suite's own four budgets
+    assert default_budgets(replace(digits, headline=())) == {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+    # the suite runs them: only the headline norm's attacks, and parameters given for the other
+    # norm's attacks (checked when the suite is built) are unused there, not refused
+    suite = AdversarialSuite({"preset": "fast", "params": {"l2_square": {"queries": 100}}})
+    assert suite.cfg.epsilons is None
+    resolved = resolve_config(suite.cfg, digits)
+    assert resolved.epsilons == {"linf": [0.1]}
+    assert [i.name for i in resolved.attacks] == ["linf_apgd_ce", "linf_apgd_t", "linf_square"]
+    # an explicit l2 attack list has no l2 budget at digits' headline: one line saying so
+    custom = AdversarialSuite({"attacks": ["l2_square"]})
+    with pytest.raises(ConfigError, match=r"no l2 epsilons are given \(task 'digits'\'s default"):
+        resolve_config(custom.cfg, digits)
+
+
+def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> None:
+    from harness.core.threat_model import ThreatModel
+
+    linf = (ThreatModel(norm="linf", eps=0.1),)
+    mnist = (ThreatModel(norm="linf", eps=0.3),)
+    suite = AdversarialSuite({})
+    lines = suite.plan_summary({"digits": linf, "diabetes": linf, "mnist": mnist, "mine": ()})
+    assert len(lines) == 6  # what runs and its cost, per group of tasks with the same budgets
+    what, cost = lines[0], lines[1]
+    assert what.startswith(
+        "digits, diabetes: preset standard (linf_apgd_ce, linf_apgd_t, linf_fab_t, linf_square;"
+    )
+    assert "at 1 budget(s): linf 0.1 (the task's headline threat model; set suites." in what
+    # APGD-CE 100 + APGD-T 900 + FAB-T 900 gradient passes at one budget
+    assert cost.startswith("digits, diabetes: cost per model and task: up to 1,900 gradient and")
+    assert lines[2].startswith("mnist: preset standard") and "linf 0.3 (the task's" in lines[2]
+    assert lines[4].startswith("mine: preset standard (linf_apgd_ce")
+    assert (
+        "at 4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default for a task without"
+        in (lines[4])
+    )
+    assert "up to 7,600 gradient and" in lines[5]  # four budgets
+    undeclared = suite.plan_summary({"plugin": None})
+    assert "if its task object declares one, else the suite's default" in undeclared[0]
+    listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}})
+    first, cost = listed.plan_summary({"digits": linf, "mnist": mnist})
+    assert first.startswith("preset fast (") and "1 budget(s): linf 0.1 (from the spec)" in first
+    # APGD-CE 25 + APGD-T 25 x 3 MALT-ranked targets (one gradient pass per class to rank them)
+    assert "up to 100 gradient plus 1 per class for MALT's target ranking and" in cost
+
+
+def test_an_unknown_target_order_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"params\.linf_apgd_t\.target_order: 'best' is not one"):
+        AdversarialSuite({"preset": "fast", "params": {"linf_apgd_t": {"target_order": "best"}}})

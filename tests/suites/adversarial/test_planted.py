@@ -72,7 +72,8 @@ def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
 
 
 def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
-    res, head = _run(M.randomized_digits, task, {**CONFIG, "eot_draws": 8})
+    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}  # test_escalation.py escalates
+    res, head = _run(M.randomized_digits, task, config)
     assert "nondeterministic_forward" in head.flags
     assert head.context["eot_draws"] == 8 and "EOT result" in head.note
     assert res.artifacts["eot_draws"] == 8

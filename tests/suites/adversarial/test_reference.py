@@ -1,5 +1,5 @@
-"""Native APGD-CE, APGD-T and Square against a reference implementation (torchattacks 3.5.1, a
-test-only dependency): on the same small seeded models, samples and budget, ours never leaves more
+"""Native APGD-CE, APGD-T, FAB-T and Square against a reference implementation (torchattacks 3.5.1,
+a test-only dependency): on the same small seeded models, samples and budget, ours never leaves more
 samples robust than the reference does."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 from harness.config.tasks import builtin as builtin_tasks
 from harness.run.api import _resolve_adapter
 from suites.adversarial.apgd import apgd
+from suites.adversarial.fab import FabSettings, fab_targeted, project_to_hyperplane
 from suites.adversarial.forward import Forward
 from suites.adversarial.noise import sample_seeds
 from suites.adversarial.square import square
@@ -42,6 +43,10 @@ def _ours(fwd, name, norm, eps, x, y, seeds):
         return apgd(fwd, x, y, steps=50, restarts=1, loss="ce", **common).found
     if name == "apgd_t":
         return apgd(fwd, x, y, steps=50, restarts=1, loss="dlr_targeted", targets=9, **common).found
+    if name == "fab_t":
+        adv = fab_targeted(fwd, x, y, settings=FabSettings(steps=50, targets=9), **common)
+        with torch.no_grad():
+            return fwd.module(adv).argmax(1) != y
     return square(fwd, x, y, queries=300, p_init=0.8, rescale=True, **common).found
 
 
@@ -52,6 +57,8 @@ def _reference(model, name, norm, eps, x, y):
         atk = torchattacks.APGD(model, steps=50, loss="ce", **common)
     elif name == "apgd_t":
         atk = torchattacks.APGDT(model, steps=50, n_classes=10, **common)
+    elif name == "fab_t":
+        atk = torchattacks.FAB(model, steps=50, multi_targeted=True, n_classes=10, **common)
     else:
         atk = torchattacks.Square(model, n_queries=300, p_init=0.8, resc_schedule=True, **common)
     with torch.random.fork_rng():
@@ -62,7 +69,7 @@ def _reference(model, name, norm, eps, x, y):
 
 @pytest.mark.parametrize("model_name", ["control", "digits-mlp"])
 @pytest.mark.parametrize(("norm", "eps"), [("linf", 0.1), ("l2", 0.5)])
-@pytest.mark.parametrize("name", ["apgd_ce", "apgd_t", "square"])
+@pytest.mark.parametrize("name", ["apgd_ce", "apgd_t", "fab_t", "square"])
 def test_native_attack_is_at_least_as_strong_as_torchattacks(task, model_name, norm, eps, name):
     adapter = _models(task)[model_name]
     model = adapter.module().eval().requires_grad_(False)
@@ -80,3 +87,23 @@ def test_native_attack_is_at_least_as_strong_as_torchattacks(task, model_name, n
     # boundary can go either way: one sample of slack (an attack weaker in substance, e.g. a wrong
     # step size or loss, leaves many more samples robust than that).
     assert robust_ours <= robust_ref + 1, (robust_ours, robust_ref, len(x))
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_fab_projection_is_the_reference_projection(norm) -> None:
+    """FAB's step projects onto a hyperplane within the unit box with the smallest L-inf or L2
+    move: the same optimum as the reference's projection where both are feasible."""
+    from torchattacks.attacks.fab import projection_l2, projection_linf
+
+    g = torch.Generator().manual_seed(0)
+    p = torch.rand(200, 30, generator=g, dtype=torch.float64)
+    w = torch.randn(200, 30, generator=g, dtype=torch.float64)
+    w[::3, :4] = 0  # some coordinates the hyperplane ignores
+    b = (w * torch.rand(200, 30, generator=g, dtype=torch.float64)).sum(1)
+    ours = project_to_hyperplane(p, w, b, norm)
+    reference = (projection_linf if norm == "linf" else projection_l2)(p.clone(), w.clone(), b)
+    q = p + ours
+    assert ((q >= -1e-12) & (q <= 1 + 1e-12)).all()
+    assert torch.allclose((w * q).sum(1), b, atol=1e-9)
+    size = (lambda d: d.abs().amax(1)) if norm == "linf" else (lambda d: d.norm(dim=1))
+    assert torch.allclose(size(ours), size(reference), atol=1e-9)

@@ -1,0 +1,23 @@
+"""Job notes that a leaderboard shows beside its numbers.
+
+A board's n is the task's and its columns are conditions, so what a suite did that a reader cannot
+see from them goes into a job note that the board repeats (once per suite, naming the models when
+they differ): a seeded subset (`subsets.subset_note`) and, for suites that run several budgets or
+settings per model, what those are (`settings_note`). Notes of other kinds stay in the job.
+"""
+
+from __future__ import annotations
+
+from harness.core.subsets import is_subset_note
+
+SETTINGS_NOTE_START = "settings: "
+
+
+def settings_note(text: str) -> str:
+    """A job note the board shows: `settings: <text>` (e.g. the budgets a suite ran)."""
+    return f"{SETTINGS_NOTE_START}{text}"
+
+
+def is_board_note(note: str) -> bool:
+    """Whether a board repeats this job note (a subset note or a settings note)."""
+    return is_subset_note(note) or note.startswith(SETTINGS_NOTE_START)

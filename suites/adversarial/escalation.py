@@ -1,0 +1,238 @@
+"""Escalation: when a masking check fires, attack harder until robust accuracy stops falling.
+
+A masking flag (gradient_obfuscation, zero_gradients, ...) says the gradient attacks may have been
+misled, so the number is likely above the truth. Flagging it is not enough: the suite then attacks
+every sample still unbroken again, in rounds, with attacks that do not need the gradients:
+
+- round r runs, on every (norm, eps) of the sweep, eps ascending (a sample broken at a smaller
+  eps counts at every larger one), the Square attack (logits only) with r times the base query
+  budget from a fresh random start (a restart: its own seed stream), then APGD-CE on gradients
+  estimated from forward passes only (`estimated_gradients.py`: the gradient of the loss's
+  expectation under Gaussian noise, 2 x 16 x r forward passes per step), which follows the true
+  forward pass wherever the model's own gradient misleads; round 1 also runs a transfer attack
+  from the model's own linearisation at the clean input (`linear_transfer.py`: a Jacobian from
+  finite differences of the forward pass, every target class);
+- on a randomised model (nondeterministic_forward), round r averages 2^r times the EOT draws;
+- the rounds stop when one breaks no further sample (robust accuracy stopped falling), or after
+  `escalation_rounds` rounds (0: no escalation; the flag stays, and a note says the number was
+  not escalated).
+
+Its results are one more member of each norm's cascade, `<norm>_escalation`: the reported number
+is the escalated one, every flag stays on it, and the artifacts record what ran, round by round.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from suites.adversarial import attacks as atk
+from suites.adversarial.budgets import Norm, eps_label
+from suites.adversarial.config import AttackPlan
+from suites.adversarial.estimated_gradients import EstimatedForward
+from suites.adversarial.forward import Forward
+from suites.adversarial.sweep import Outcome, SweepRunner
+
+MASKING_FLAGS: tuple[str, ...] = (
+    "gradient_obfuscation",
+    "gradient_mismatch",
+    "zero_gradients",
+    "loss_not_increasing",
+    "stronger_attack_lowers_acc",
+    "noise_beats_gradient",
+    "noise_beats_attacks",
+    "unbounded_attack_fails",
+    "nondeterministic_forward",
+)
+"""Flags that say the attacks may have been misled: each one triggers the escalation."""
+
+MIN_QUERIES = 1000  # the base query budget of a round when the plan's Square is smaller
+ESTIMATED_STEPS = 50  # APGD-CE steps on estimated gradients per round
+PAIRS = 16  # antithetic noise pairs per gradient estimate in round 1 (r times that in round r)
+SIGMA = 0.25  # the estimate's noise scale: L-inf eps x SIGMA per coordinate (L2: the same norm)
+
+
+@dataclass
+class Escalation:
+    """What the escalation ran and found (the artifacts' `escalation` entry)."""
+
+    triggered_by: list[str]
+    max_rounds: int
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "triggered_by": self.triggered_by,
+            "max_rounds": self.max_rounds,
+            "rounds": self.rounds,
+            "stopped": self.stopped,
+        }
+
+    @property
+    def ran(self) -> bool:
+        return bool(self.rounds)
+
+    def note(self) -> str:
+        if self.max_rounds == 0:
+            return (
+                f"masking flag(s) {self.triggered_by} raised but escalation is off "
+                "(escalation_rounds: 0): robust accuracy was not escalated and may sit above "
+                "the truth"
+            )
+        broken = sum(r["broken"] for r in self.rounds)
+        rounds = max((r["round"] for r in self.rounds), default=0)
+        return (
+            f"masking flag(s) {self.triggered_by} raised: the suite escalated ({rounds} "
+            "round(s) of Square restarts with more queries, a transfer attack from the model's "
+            "linearisation and APGD-CE on gradients estimated from the forward pass, on the "
+            f"samples left unbroken; {broken} more sample-budget(s) "
+            f"broken; {self.stopped}); the reported robust accuracy includes the escalation and "
+            "keeps the flags (artifacts: escalation)"
+        )
+
+
+def escalation_name(norm: Norm) -> str:
+    return f"{norm}_escalation"
+
+
+def escalate(
+    runner: SweepRunner,
+    plan: AttackPlan,
+    epsilons: dict[Norm, list[float]],
+    flags: tuple[str, ...],
+    *,
+    rounds: int,
+) -> Escalation | None:
+    """Run the escalation when a masking flag is among `flags` (None when none is)."""
+    triggers = [f for f in flags if f in MASKING_FLAGS]
+    if not triggers:
+        return None
+    esc = Escalation(triggered_by=triggers, max_rounds=rounds)
+    if rounds == 0:
+        esc.stopped = "escalation_rounds is 0"
+        return esc
+    sweep = runner.sweep
+    norms = [n for n in epsilons if sweep.ensemble.get(n)]
+    for norm in norms:
+        name = escalation_name(norm)
+        for eps in epsilons[norm]:
+            sweep.outcomes[(name, eps)] = Outcome.empty(sweep.n)
+        sweep.ensemble[norm] = [*sweep.ensemble[norm], name]
+    fwd = runner.target.fwd
+    for r in range(1, rounds + 1):
+        found = 0
+        draws = fwd.draws * 2**r if fwd.eot else fwd.draws
+        round_fwd = replace(fwd, draws=draws) if fwd.eot else fwd
+        for norm in norms:
+            found += _round(runner, plan, norm, epsilons[norm], r, round_fwd, esc)
+        if found == 0:
+            esc.stopped = f"round {r} broke no further sample: robust accuracy stopped falling"
+            break
+    else:
+        esc.stopped = f"stopped after escalation_rounds={rounds} rounds, the last still breaking"
+    return esc
+
+
+def _round(
+    runner: SweepRunner,
+    plan: AttackPlan,
+    norm: Norm,
+    epsilons: list[float],
+    r: int,
+    fwd: Forward,
+    esc: Escalation,
+) -> int:
+    """One round on every eps of `norm`: a Square restart with r times the base queries, then
+    APGD-CE on gradients estimated from the forward pass; returns the newly broken
+    sample-budgets."""
+    sq = atk.resolve_attack(f"{norm}_square")
+    base = plan.params.get(sq.name, {}).get("queries", 0)
+    queries = r * max(int(base), MIN_QUERIES)
+    sq_params = atk.attack_params(sq, {"queries": queries, "p_init": 0.8, "rescale": False})
+    ce = atk.resolve_attack(f"{norm}_apgd_ce")
+    ce_params = atk.attack_params(ce, {"steps": ESTIMATED_STEPS, "restarts": 1})
+    lt = atk.resolve_attack(f"{norm}_linear_transfer")
+    lt_params = atk.attack_params(lt, None)
+    total = 0
+    size = math.prod(runner.rows.task.input_shape)
+    for eps in epsilons:
+        sigma = SIGMA * eps if norm == "linf" else SIGMA * eps / math.sqrt(size)
+        estimated = EstimatedForward(
+            adapter=fwd.adapter,
+            module=fwd.module,
+            num_classes=fwd.num_classes,
+            draws=fwd.draws,
+            pairs=PAIRS * r,
+            sigma=sigma,
+            bounds=runner.target.bounds,
+        )
+        attacks: list[tuple[atk.AttackInfo, dict[str, Any], Forward, str]] = [
+            (sq, sq_params, fwd, f"{queries} queries")
+        ]
+        if r == 1:  # deterministic: once is enough
+            attacks.append((lt, lt_params, fwd, "finite-difference Jacobian at the clean input"))
+        attacks.append(
+            (
+                ce,
+                ce_params,
+                estimated,
+                f"{ESTIMATED_STEPS} steps, gradients estimated from "
+                f"{2 * PAIRS * r} forward passes each",
+            )
+        )
+        for info, params, model, what in attacks:
+            total += _attack(runner, norm, eps, r, info, params, model, what, esc)
+    return total
+
+
+def _attack(
+    runner: SweepRunner,
+    norm: Norm,
+    eps: float,
+    r: int,
+    info: atk.AttackInfo,
+    params: dict[str, Any],
+    model: Forward,
+    what: str,
+    esc: Escalation,
+) -> int:
+    """One escalation attack at one eps on every sample still unbroken (by any member of the
+    cascade, the escalation's earlier attacks and smaller eps included)."""
+    sweep = runner.sweep
+    name = escalation_name(norm)
+    alive = sweep.correct & sweep.evaluated[norm] & ~_broken(sweep, norm, eps)
+    todo = np.flatnonzero(alive)
+    runner.progress.stage(
+        f"escalation round {r} ({info.name}, {what}, eps {eps_label(eps)}): {len(todo)} samples"
+    )
+    out = sweep.outcomes[(name, eps)]
+    before = out.broken & out.attacked
+    seed_name = f"{info.name}/escalation/{r}"
+    runner.attack_rows(info, params, eps, todo, key=name, seed_name=seed_name, fwd=model)
+    new = int((out.broken & out.attacked & ~before).sum())
+    esc.rounds.append(
+        {
+            "round": r,
+            "norm": norm,
+            "eps": eps,
+            "attack": info.name,
+            "settings": what,
+            "eot_draws": model.draws,
+            "samples": len(todo),
+            "broken": new,
+        }
+    )
+    return new
+
+
+def _broken(sweep: Any, norm: Norm, eps: float) -> np.ndarray:
+    """Samples any member of the norm's cascade broke at eps or a smaller one."""
+    hit = np.zeros(sweep.n, bool)
+    for (attack, e), o in sweep.outcomes.items():
+        if e <= eps and attack in sweep.ensemble.get(norm, []):
+            hit |= o.broken & o.attacked
+    return hit

@@ -1,0 +1,98 @@
+"""What the adversarial suite will run and its worst-case cost, before the first job starts.
+
+`harness run` prints these lines (`Suite.plan_summary`) so that a costly configuration is visible
+up front. The budgets are the spec's `epsilons` when it gives them; otherwise each task's
+headline threat model (`default_budgets`), known from the plan without loading data. Tasks that
+get the same budgets share a line; the cost is counted in gradient and forward passes per sample
+that no attack breaks, over all budgets of a task, the worst case for one model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from harness.core.threat_model import Headline
+from suites.adversarial.budgets import budgets_text, headline_budgets
+from suites.adversarial.config import (
+    AdversarialConfig,
+    ResolvedConfig,
+    resolve_budgets,
+    resolve_config,
+)
+
+_CHOOSE = "set suites.adversarial.epsilons to choose"
+FROM_SPEC = "from the spec"
+FROM_HEADLINE = f"the task's headline threat model; {_CHOOSE}"
+NO_HEADLINE = f"the suite's default for a task without a headline threat model; {_CHOOSE}"
+TASK_DECIDES = (
+    "the task's headline threat model if its task object declares one, else the suite's "
+    f"default; {_CHOOSE}"
+)
+
+
+def plan_summary(cfg: AdversarialConfig, headlines: Mapping[str, Headline | None]) -> list[str]:
+    """Two lines per group of tasks with the same budgets: what runs, and what it costs.
+
+    `headlines` maps each task of the plan to its headline threat model(s) (`()`: none; None:
+    the task object says, when loaded)."""
+    groups: dict[str, tuple[list[str], ResolvedConfig, str]] = {}
+    for task, headline in headlines.items():
+        resolved, origin = _budgets_of(cfg, headline)
+        key = f"{budgets_text(resolved.epsilons)} ({origin})"
+        groups.setdefault(key, ([], resolved, origin))[0].append(task)
+    if not groups:  # no task: what the config says on its own
+        resolved, origin = _budgets_of(cfg, ())
+        groups[""] = ([], resolved, origin)
+    lines: list[str] = []
+    for tasks, resolved, origin in groups.values():
+        prefix = f"{', '.join(tasks)}: " if len(groups) > 1 else ""
+        lines.append(prefix + _what_runs(resolved, origin))
+        cost = _cost(cfg, resolved)
+        if cost is not None:
+            lines.append(prefix + cost)
+    return lines
+
+
+def _budgets_of(cfg: AdversarialConfig, headline: Headline | None) -> tuple[ResolvedConfig, str]:
+    if cfg.epsilons is not None:
+        return resolve_config(cfg), FROM_SPEC
+    if headline is None:
+        return resolve_config(cfg), TASK_DECIDES
+    if not headline:
+        return resolve_config(cfg), NO_HEADLINE
+    return resolve_budgets(cfg, headline_budgets(headline)), FROM_HEADLINE
+
+
+def _what_runs(resolved: ResolvedConfig, origin: str) -> str:
+    count = sum(len(v) for v in resolved.epsilons.values())
+    attacks = ", ".join(i.name for i in resolved.attacks)
+    return (
+        f"preset {resolved.preset} ({attacks}; each on the samples still unbroken) at "
+        f"{count} budget(s): {budgets_text(resolved.epsilons)} ({origin})"
+    )
+
+
+def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> str | None:
+    """The worst-case passes per sample, or None when an attack's cost is not fixed (a
+    decision-based attack runs until its own stopping rule)."""
+    grad = fwd = 0
+    for info in resolved.attacks:
+        if info.kind != "fixed":
+            return None
+        passes = info.make(resolved.params[info.name]).worst_case_passes()
+        if passes is None:
+            continue
+        grad += passes[0] * len(resolved.epsilons[info.norm])
+        fwd += passes[1] * len(resolved.epsilons[info.norm])
+    malt = sum(
+        len(resolved.epsilons[i.norm])
+        for i in resolved.attacks
+        if resolved.params[i.name].get("target_order") == "malt"
+    )
+    ranking = f" plus {malt} per class for MALT's target ranking" if malt else ""
+    checks = f" plus validity checks on {cfg.check_samples} samples" if cfg.checks else ""
+    return (
+        f"cost per model and task: up to {grad:,} gradient{ranking} and {fwd:,} forward passes "
+        f"per sample that no attack breaks (over all budgets){checks}; samples broken early cost "
+        "less, and a masking flag adds escalation rounds"
+    )

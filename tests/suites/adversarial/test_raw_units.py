@@ -1,0 +1,134 @@
+"""Attacks keep their budget on raw-unit features (issue 33): values up to 1e6, where float32's
+spacing (0.0625 at 1e6) exceeds the budget, on float32 and float64 models.
+
+Every candidate is projected into the eps ball and each feature's box in float64 and rounded
+towards the clean input in the inputs' dtype (`projection.py`), so the verifier never rejects a
+candidate of the suite's own attacks: a rejection here is a bug in the suite, not a flag on the
+model. A scikit-learn logistic regression and a gradient-boosted model on a raw-unit CSV under the
+default adversarial suite raise no validity flag at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from adapters.torch_module import TorchModuleAdapter
+from harness.run.api import evaluate
+from suites.adversarial.projection import into_budget, linf_box
+from suites.adversarial.verification import perturbation_norm
+
+SCALES = np.array([1e6, 3e5, 90.0, 1.0, 50.0])  # income, balance, age, a score, a count
+
+
+def _table(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 1.0, (n, len(SCALES))) * SCALES
+    x[:, 0] = np.round(x[:, 0], 2)  # cents: not representable in float32 at this magnitude
+    z = (x[:, 0] / 1e6 - 0.5) * 4 + (x[:, 2] / 90 - 0.5) * 3 - (x[:, 1] / 3e5 - 0.5) * 2
+    y = (z + rng.normal(0, 0.6, n) > 0).astype(int)
+    return x, y
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_projection_keeps_every_candidate_in_budget_at_any_magnitude(norm, dtype) -> None:
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(300, 5, generator=g, dtype=torch.float64) * torch.tensor(SCALES)).to(dtype)
+    low, high = x.double().amin(0), x.double().amax(0)
+    for eps in (0.01, 0.05, 0.1, 0.5, 3.0):
+        cand = x.double() + eps * 3 * (torch.rand(x.shape, generator=g, dtype=torch.float64) - 0.5)
+        out = into_budget(x, cand.to(dtype), norm=norm, eps=eps, bounds=(low, high))
+        assert out.dtype == dtype
+        size = perturbation_norm(out.double() - x.double(), norm)  # as the verifier measures
+        # exact for L-inf and float32 inputs (what the suite feeds); float64 L2 within its rounding
+        slack = 1e-7 if (norm == "l2" and dtype == torch.float64) else 0.0
+        assert (size <= eps * (1 + slack)).all(), float(size.max())
+        assert ((out.double() >= low) & (out.double() <= high)).all()
+    lo, hi = linf_box(x, 0.05, (low, high))
+    assert ((x.double() - lo.double()) <= 0.05).all() and ((hi.double() - x.double()) <= 0.05).all()
+
+
+class _Linear64(nn.Module):
+    """A float64 logistic regression on raw units (it casts its input up)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(len(SCALES), 2).double()
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([[4e-6, -6e-6, 0.033, 0.0, 0.0]] * 2))
+            self.linear.weight[0].mul_(-1)
+            self.linear.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.double()).float()
+
+
+def _task_dict(folder: Path, n: int) -> dict[str, object]:
+    x, y = _table(n)
+    header = "income,balance,age,score,count,label"
+    rows = [
+        ",".join([*(repr(float(v)) for v in r), str(int(t))]) for r, t in zip(x, y, strict=True)
+    ]
+    (folder / "raw.csv").write_text("\n".join([header, *rows]) + "\n")
+    train_x, train_y = _table(200, seed=1)
+    rows = [
+        ",".join([*(repr(float(v)) for v in r), str(int(t))])
+        for r, t in zip(train_x, train_y, strict=True)
+    ]
+    (folder / "train.csv").write_text("\n".join([header, *rows]) + "\n")
+    return {
+        "name": "raw",
+        "source": str(folder / "raw.csv"),
+        "train_source": str(folder / "train.csv"),
+        "modality": "tabular",
+        "label_column": "label",
+    }
+
+
+def _assert_no_harness_flags(result) -> None:
+    artifacts = result.artifacts
+    assert artifacts["invalid_adversarials"] == {}, artifacts["invalid_adversarials"]
+    raised = [c for c in artifacts["checks"] if c["raised"]]
+    assert artifacts["flags"] == [] and not raised, (artifacts["flags"], raised)
+
+
+def test_float64_torch_model_on_raw_units_gets_no_flag(tmp_path: Path) -> None:
+    task = _task_dict(tmp_path, 40)
+    model = TorchModuleAdapter.from_module(
+        _Linear64(), name="lin64", input_shape=(5,), modality="tabular", bounds=(0.0, 1e6)
+    )
+    config = {"preset": "fast", "epsilons": {"linf": [0.05, 2.0], "l2": [0.5, 5.0]}}
+    out = evaluate(
+        model, task=task, suites={"adversarial": config}, device="cpu", bootstrap_resamples=0
+    )
+    _assert_no_harness_flags(out.results["adversarial"])
+
+
+@pytest.mark.parametrize("kind", ["logistic", "boosting"])
+def test_sklearn_models_on_raw_units_under_the_default_suite(tmp_path: Path, kind: str) -> None:
+    sio = pytest.importorskip("skops.io")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    task = _task_dict(tmp_path, 16)
+    x, y = _table(200, seed=1)
+    if kind == "logistic":
+        estimator = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    else:
+        estimator = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y)
+    path = tmp_path / f"{kind}.skops"
+    sio.dump(estimator, path)
+    spec = {"name": kind, "adapter": "sklearn", "path": str(path)}
+    spec["trusted"] = sio.get_untrusted_types(file=path)
+    out = evaluate(spec, task=task, suites={"adversarial": {}}, device="cpu", bootstrap_resamples=0)
+    result = out.results["adversarial"]
+    _assert_no_harness_flags(result)
+    assert result.artifacts["preset"] == "standard"
+    assert any(n.startswith("settings: 4 budget(s)") for n in result.notes)
