@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
 __all__ = ["__version__", "evaluate"]
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from harness.cli import (
 from harness.cli import list as list_command
 from harness.cli.arguments import Parser, UsageError, importable, quickstart_spec_path
 from harness.cli.paths import os_reason
+from harness.cli.version import VersionAction
 from harness.core.errors import HarnessError
 from harness.run.quiet import quiet_library_progress
 
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="harness",
         description="Evaluate classifiers: accuracy, calibration, shift, attacks, fairness, speed.",
+    )
+    parser.add_argument(
+        "--version",
+        action=VersionAction,
+        help="print the harness, torch and Python versions and the device, and exit",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
