@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -35,8 +34,13 @@ def _python_line() -> str:
     return f"Python {platform.python_version()} ({platform.python_implementation()})"
 
 
+class VersionRequested(Exception):  # noqa: N818 - a request, not an error
+    """Raised by `--version` while the command line is parsed; `main` prints and returns 0."""
+
+
 class VersionAction(argparse.Action):
-    """Prints `version_text()` and exits 0, as argparse's own `version` action does."""
+    """`--version`: stops parsing (no subcommand needed) so that `main` prints `version_text()`
+    and returns 0; raised rather than exiting so `main(["--version"])` returns like any command."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
@@ -48,6 +52,4 @@ class VersionAction(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> NoReturn:
-        print(version_text())
-        sys.stdout.flush()
-        parser.exit(0)
+        raise VersionRequested
