@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 # keep it busy (README.md, "Development", has the measurements).
 TEST_WORKERS ?= 3
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench package-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check harness suites adapters zoo tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# build the sdist and wheel, twine-check them, install the wheel into a fresh venv and run it
+# from an empty folder (.ci/package-check; about 1.5 min with a warm pip cache)
+package-check: $(STAMP)
+	PYTHON=$(BIN)/python TORCH="$(TORCH)" TORCH_INDEX="$(TORCH_INDEX)" .ci/package-check
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_accuracy_suite.py
