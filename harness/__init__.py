@@ -1,6 +1,7 @@
 """Robustness harness: evaluate classifiers for accuracy, calibration, shift, attacks, fairness, speed.
 
-Python API: `harness.evaluate(model_or_adapter, task=..., suites=[...])`; CLI: `harness --help`.
+Python API: `harness.evaluate(model, task=..., suites=[...])`, or `data=` for data in memory
+(docs/python-api.md); CLI: `harness --help`.
 Importing `harness` stays light (no torch): leaderboards and reports run on any CPU box.
 """
 
@@ -16,9 +17,10 @@ if TYPE_CHECKING:
 
 
 def evaluate(
-    model: Any, *, task: Any, suites: Any = ("accuracy",), **options: Any
+    model: Any, *, task: Any = None, data: Any = None, suites: Any = ("accuracy",), **options: Any
 ) -> EvaluationResult:
-    """Evaluate a model (nn.Module, adapter or zoo name) on a task; see `harness.run.api.evaluate`."""
+    """Evaluate a model (nn.Module, adapter or zoo name) on a task or on data in memory; see
+    `harness.run.api.evaluate` (torch is imported on the first call, not with `harness`)."""
     from harness.run.api import evaluate as _evaluate
 
-    return _evaluate(model, task=task, suites=suites, **options)
+    return _evaluate(model, task=task, data=data, suites=suites, **options)
