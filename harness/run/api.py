@@ -73,6 +73,13 @@ class EvaluationResult:
                 return m
         raise KeyError(f"no metric {key!r}; have {sorted({m.key for m in self.metrics})[:20]}")
 
+    @property
+    def task_fingerprint(self) -> str:
+        """The evaluated task's content fingerprint (what makes results comparable)."""
+        if self.provenance is None:
+            raise HarnessError("this result was not returned by harness.evaluate: no task")
+        return self.provenance.task.fingerprint
+
     def save(self, out: str | Path = "results") -> Path:
         """Write these results as a run folder under `out` (`out/runs/<run_id>/`), which
         `harness leaderboard`, `report` and `check` read like a `harness run` of the same jobs;

@@ -220,7 +220,7 @@ def _frame(
                 f"data: feature column {column!r} is {dtype}, not numeric; encode it as numbers "
                 "(one-hot or codes) or leave it out with feature_columns="
             )
-    x = torch.from_numpy(frame[list(features)].to_numpy(dtype=np.float32))
+    x = _inputs(frame[list(features)].to_numpy(dtype=np.float32))  # copied if read-only
     y = _labels(frame[label], len(frame))
     return Labeled(inputs=x, labels=y, feature_names=tuple(features), modality_hint="tabular"), (
         named

@@ -1,13 +1,12 @@
 """A `Task` over data the caller already holds in memory (`harness.evaluate(model, data=...)`).
 
-Inputs stay where they are: an image or tabular task keeps a reference to one float32 CPU tensor
-(the caller's own when it is already float32, contiguous and on the CPU; one converted copy
-otherwise) and its Arrow rows hold only the sample id, the row index, the label and the group
-columns. `TensorRows`, the task's decoder, slices the rows of a batch out of the tensor, so a
-batch costs a batch and the whole split is never copied again. The task's content fingerprint
-hashes the input bytes, the labels, the group values and the settings (shape, bounds), like
-every other task's (`Task.fingerprint`): the same data gives the same print under any name.
-Text tasks are small and are stored in Arrow as they are.
+Inputs are not copied: an image or tabular task's Arrow input column (a fixed-size list of
+float32 per sample) is a view of one float32 CPU tensor's memory, the caller's own when it is
+already float32, contiguous and on the CPU (one converted copy otherwise). Suites read it as they
+read any task stored in Arrow, batch by batch. The task's content fingerprint hashes the input
+bytes, the labels, the group values and the settings (shape, bounds), like every other task's
+(`Task.fingerprint`): the same data gives the same print under any name. Texts are stored in
+Arrow as they are.
 
 Every check names the argument at fault (`data`, `bounds`, `class_names`, `groups`) in one line
 (`InMemoryDataError`).
@@ -15,7 +14,7 @@ Every check names the argument at fault (`data`, `bounds`, `class_names`, `group
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,11 +26,9 @@ from harness.config.tasks.table_columns import arrow_dataset
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
 
-ROW = "row"  # the input column of a tensor-backed task: the row of the tensor
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
-_DIGEST_ROWS = 256  # rows per piece of the fingerprint's input bytes
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
-_RESERVED = (SAMPLE_ID, ROW, "input", "label")
+_RESERVED = (SAMPLE_ID, "input", "label")
 
 
 class InMemoryDataError(DatasetError):
@@ -50,34 +47,6 @@ class Labeled:
     labels: np.ndarray
     feature_names: tuple[str, ...] = ()
     modality_hint: str | None = None  # "tabular" for a DataFrame, None: from the shape
-
-
-@dataclass(frozen=True)
-class TensorRows:
-    """The decoder of a tensor-backed task: its input column holds row indices into `inputs`."""
-
-    inputs: torch.Tensor
-
-    def describe(self) -> str:
-        return f"in-memory-rows(shape={list(self.inputs.shape[1:])}, dtype=float32)"
-
-    def decode(self, column: pa.ChunkedArray, sample_ids: Sequence[str]) -> torch.Tensor:
-        rows = _indices(column)
-        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
-            # a run of rows (every batch of an unsampled task): one slice, copied once, so a
-            # suite that edits its batch in place never edits the caller's tensor
-            return self.inputs[int(rows[0]) : int(rows[-1]) + 1].clone()
-        return self.inputs[torch.from_numpy(rows)]
-
-    def source_digest(self, column: pa.ChunkedArray) -> Iterator[bytes]:
-        rows = _indices(column)
-        for start in range(0, len(rows), _DIGEST_ROWS):
-            part = torch.from_numpy(rows[start : start + _DIGEST_ROWS])
-            yield self.inputs[part].numpy().tobytes()
-
-
-def _indices(column: pa.ChunkedArray) -> np.ndarray:
-    return np.array(column.to_numpy(), dtype=np.int64)  # writable: torch indexes with it
 
 
 def memory_task(
@@ -118,8 +87,8 @@ def memory_task(
     tabular = data.modality_hint == "tabular" or x.dim() == 2
     box, feature_bounds = _bounds(x, bounds, tabular)
     _check_values(x, box)
-    columns[ROW] = pa.array(np.arange(n, dtype=np.int64))
     shape = tuple(int(s) for s in x.shape[1:])
+    columns["input"] = _rows_view(x)
     return Task(
         name=name,
         modality="tabular" if tabular else "image",
@@ -128,14 +97,19 @@ def memory_task(
         input_shape=shape,
         bounds=box,
         data=arrow_dataset(pa.table(columns)),
-        input_column=ROW,
         group_columns=group_columns,
-        decoder=TensorRows(x),
         feature_names=data.feature_names,
         feature_bounds=feature_bounds,
         source="python:in-memory",
         description=f"{n:,} samples of shape {list(shape)} passed from Python",
     )
+
+
+def _rows_view(x: torch.Tensor) -> pa.FixedSizeListArray:
+    """One fixed-size list of float32 per sample over the tensor's own memory (Arrow wraps a
+    contiguous float32 numpy buffer without copying it; the array keeps the tensor alive)."""
+    flat = x.numpy().reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat), int(np.prod(x.shape[1:])))
 
 
 def _sample_ids(n: int) -> list[str]:
