@@ -143,7 +143,7 @@ def _labels(y: Any, n: int) -> np.ndarray:
         if not whole.all():
             row = int(np.flatnonzero(~whole)[0])
             raise InMemoryDataError(
-                f"data: label {values[row]!r} (sample {row}) is not an integer class index"
+                f"data: label {values[row].item()!r} (sample {row}) is not an integer class index"
             )
     return values.astype(np.int64)
 
