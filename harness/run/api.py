@@ -10,9 +10,10 @@ result.save("results")        # a run folder that `harness leaderboard/report/ch
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,19 @@ class EvaluationResult:
         return [m for r in self.results.values() for m in r.metrics]
 
     def metrics_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{**m.to_dict(), "key": m.key} for m in self.metrics])
+        """One row per metric record: its fields, the interval's bounds as `ci_low` and
+        `ci_high` (None without an interval) and the record's `key`."""
+        return pd.DataFrame(
+            [
+                {
+                    **m.to_dict(),
+                    "ci_low": m.ci[0] if m.ci is not None else None,
+                    "ci_high": m.ci[1] if m.ci is not None else None,
+                    "key": m.key,
+                }
+                for m in self.metrics
+            ]
+        )
 
     def metric(self, key: str) -> MetricRecord:
         for m in self.metrics:
@@ -188,13 +201,19 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     return loaded
 
 
-def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Path) -> ModelAdapter:
+def _resolve_adapter(
+    model: Any, task: Task, device: torch.device, base_dir: Path, name: str | None
+) -> ModelAdapter:
     from adapters.torch_module import TorchModuleAdapter
 
+    if name is not None and not isinstance(model, torch.nn.Module):
+        raise HarnessError(
+            "model_name: names an nn.Module; a zoo model, spec or adapter has its own name"
+        )
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
             model,
-            name=type(model).__name__,
+            name=name or type(model).__name__,
             device=device,
             bounds=task.bounds or (0.0, 1.0),
             input_shape=task.input_shape,
@@ -234,6 +253,7 @@ def evaluate(
     input_column: str | None = None,
     label_column: str = "label",
     feature_columns: Sequence[str] | None = None,
+    model_name: str | None = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -242,7 +262,8 @@ def evaluate(
     `(x, y)`, a `datasets.Dataset` (`input_column`, `label_column`) or a pandas DataFrame
     (`label_column`, `feature_columns`); with `name`, `bounds` (default [0, 1] for images, the
     observed range for tables), `class_names`, `num_classes` and `groups` (a DataFrame of
-    sensitive attributes, one row per sample, or columns of `data`). docs/python-api.md.
+    sensitive attributes, one row per sample, or columns of `data`). `model_name` names an
+    `nn.Module` in results (default: its class name). docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     dev = resolve_device(device)
@@ -262,7 +283,24 @@ def evaluate(
     the_task = _resolve_task(task, data, base, options).subset(
         limit, seed=seed, purpose="limit", per_source=True
     )
-    adapter = _resolve_adapter(model, the_task, dev, base)
+    with _module_state_kept(model):  # the adapter freezes the module: give it back as it was
+        return _evaluate(
+            model, the_task, suites, dev, base, model_name, seed, batch_size, bootstrap_resamples
+        )
+
+
+def _evaluate(
+    model: Any,
+    the_task: Task,
+    suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None],
+    dev: torch.device,
+    base: Path,
+    model_name: str | None,
+    seed: int,
+    batch_size: int,
+    bootstrap_resamples: int,
+) -> EvaluationResult:
+    adapter = _resolve_adapter(model, the_task, dev, base, model_name)
     configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()
     ctx = RunContext(
@@ -292,6 +330,29 @@ def evaluate(
         finished=_now(),
     )
     return replace(out, provenance=provenance)
+
+
+@contextlib.contextmanager
+def _module_state_kept(model: Any) -> Iterator[None]:
+    """An `nn.Module` passed in comes back in its training mode, with each parameter's
+    `requires_grad` and on its device, as it was before (the torch adapter puts it in eval mode,
+    frozen, on the evaluation device): evaluating inside a training loop must not stop training."""
+    if not isinstance(model, torch.nn.Module):
+        yield
+        return
+    training = {name: m.training for name, m in model.named_modules()}
+    grads = {name: p.requires_grad for name, p in model.named_parameters()}
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else None
+    try:
+        yield
+    finally:
+        for name, m in model.named_modules():
+            m.training = training.get(name, m.training)
+        for name, p in model.named_parameters():
+            p.requires_grad_(grads.get(name, p.requires_grad))
+        if device is not None:
+            model.to(device)
 
 
 def _run_suite(

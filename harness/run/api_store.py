@@ -4,8 +4,9 @@ Each suite becomes a job folder with the same job record a run writes (its key f
 `harness.config.plan.job_key` over the same inputs: model identity, task fingerprint, suite
 version and config, seed, device, bootstrap resamples, batch size), and the manifest lists them
 as planned and finished. Jobs are written first and the manifest last, so a save that fails half
-way never leaves a run that looks complete. The run id hashes the evaluation's spec (model,
-task fingerprint, suites and settings): saving the same evaluation again rewrites its folder.
+way never leaves a run that looks complete. The run id hashes the evaluation's spec (model and
+task names, suites and settings) with the model's identity and the task's fingerprint: saving
+the same evaluation again rewrites its folder, another model or other data gets its own.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ def write_run(result: EvaluationResult, facts: Provenance, out: Path) -> Path:
     """Write `result` under `out/runs/<run_id>/` and return the run folder."""
     task = facts.task
     summary = task.summary()  # computes the content fingerprint once
-    spec = _spec(result, facts, task, summary.fingerprint)
-    spec_hash = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-    run_id = f"{spec['name']}-{spec_hash[:12]}"
+    spec = _spec(result, facts, task)
+    spec_hash = _sha256(spec)
+    # one folder per distinct evaluation: the spec names the model and the task as a spec file
+    # would (so `harness check` compares a retrained model's runs), the folder their content
+    content = {"spec": spec, "model": facts.model_identity, "task": summary.fingerprint}
+    run_id = f"{spec['name']}-{_sha256(content)[:12]}"
     store = RunStore.open_for_writing(out, run_id)
     try:
         with RunLock(store.run_dir):
@@ -62,17 +66,18 @@ def write_run(result: EvaluationResult, facts: Provenance, out: Path) -> Path:
     return store.run_dir
 
 
-def _spec(
-    result: EvaluationResult, facts: Provenance, task: Task, fingerprint: str
-) -> dict[str, Any]:
-    """What the manifest records as the run's spec: the evaluation as data (no callable)."""
+def _sha256(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _spec(result: EvaluationResult, facts: Provenance, task: Task) -> dict[str, Any]:
+    """What the manifest records as the run's spec: the evaluation as data, with the model and
+    the task by name and origin (their content is in each job record)."""
     return {
         "name": f"python-{result.model}-{task.name}",
         "source": "harness.evaluate",
-        "models": [
-            {"name": result.model, "origin": facts.model_origin, "id": facts.model_identity}
-        ],
-        "tasks": [{"name": task.name, "fingerprint": fingerprint, "source": task.source}],
+        "models": [{"name": result.model, "origin": facts.model_origin}],
+        "tasks": [{"name": task.name, "source": task.source}],
         "suites": {
             name: suite.config.model_dump(mode="json") for name, suite in facts.suites.items()
         },

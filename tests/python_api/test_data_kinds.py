@@ -148,3 +148,17 @@ def test_task_argument_takes_the_same_data(digits_xy) -> None:
     model = linear_digits()
     by_task = harness.evaluate(model, task=(x, y), **FAST)
     assert by_task.task_fingerprint == harness.evaluate(model, data=(x, y), **FAST).task_fingerprint
+
+
+def test_the_module_comes_back_as_it_was(digits_xy) -> None:
+    """Evaluating inside a training loop must not leave the model frozen or in eval mode."""
+    x, y = digits_xy
+    model = linear_digits().train()
+    model[1].weight.requires_grad_(False)  # a layer the user froze stays frozen
+    adversarial = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "check_samples": 8}
+    harness.evaluate(
+        model, data=(x, y), suites={"accuracy": {}, "adversarial": adversarial}, **FAST
+    )
+    assert model.training and all(m.training for m in model.modules())
+    assert [p.requires_grad for p in model.parameters()] == [False, True]
+    torch.nn.functional.cross_entropy(model(x), y).backward()  # still trainable
