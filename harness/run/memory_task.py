@@ -186,9 +186,10 @@ def _bounds(
         return (low, high), None
     if not tabular:
         return (0.0, 1.0), None
-    if not bool(torch.isfinite(x).all()):  # the range of NaN is NaN: name the sample instead
-        _check_values(x, (-float("inf"), float("inf")))
     lows, highs = x.amin(dim=0), x.amax(dim=0)
+    if not bool(torch.isfinite(lows).all() and torch.isfinite(highs).all()):  # NaN or inf
+        row = int(torch.nonzero(~torch.isfinite(x).all(dim=1)).flatten()[0])
+        raise InMemoryDataError(f"data: sample {row} has NaN or inf inputs")
     pairs = tuple((float(a), float(b)) for a, b in zip(lows.tolist(), highs.tolist(), strict=True))
     return (float(lows.min()), float(highs.max())), pairs
 
@@ -204,21 +205,19 @@ def _checked_bounds(bounds: object) -> tuple[float, float]:
 
 
 def _check_values(x: torch.Tensor, box: tuple[float, float]) -> None:
-    """Refuse NaN, inf and values outside `box`, naming the first sample (checked in chunks of
-    rows, so the check never holds a mask of the whole tensor)."""
+    """Refuse NaN, inf and values outside `box`, naming the first sample: one pass of per-row
+    minima and maxima over chunks of rows (NaN fails both comparisons, inf the finite box)."""
     low, high = box
     for start in range(0, len(x), _CHECK_ROWS):
         chunk = x[start : start + _CHECK_ROWS].reshape(min(_CHECK_ROWS, len(x) - start), -1)
-        finite = torch.isfinite(chunk).all(dim=1)
-        inside = ((chunk >= low - _SLACK) & (chunk <= high + _SLACK)).all(dim=1)
-        bad = torch.nonzero(~(finite & inside)).flatten()
+        lows, highs = torch.aminmax(chunk, dim=1)
+        bad = torch.nonzero(~((lows >= low - _SLACK) & (highs <= high + _SLACK))).flatten()
         if len(bad):
             row = int(bad[0])
-            values = chunk[row]
-            if not bool(finite[row]):
+            if not bool(torch.isfinite(chunk[row]).all()):
                 raise InMemoryDataError(f"data: sample {start + row} has NaN or inf inputs")
             raise InMemoryDataError(
-                f"data: sample {start + row} has inputs in [{float(values.min()):g}, "
-                f"{float(values.max()):g}], outside bounds [{low:g}, {high:g}]; pass the "
+                f"data: sample {start + row} has inputs in [{float(lows[row]):g}, "
+                f"{float(highs[row]):g}], outside bounds [{low:g}, {high:g}]; pass the "
                 "model's input range as bounds=(low, high)"
             )

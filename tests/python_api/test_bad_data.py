@@ -108,6 +108,14 @@ CASES = {
         dict(data=_frame_with_text()),
         r"^data: feature column 'city' is (object|str), not numeric",
     ),
+    "frame with inf": (
+        dict(data=pd.DataFrame({"a": [0.1, np.inf], "b": [1.0, 2.0], "label": [0, 1]})),
+        r"^data: sample 1 has NaN or inf inputs$",
+    ),
+    "frame with NaN": (
+        dict(data=pd.DataFrame({"a": [0.1, 0.3], "b": [np.nan, 2.0], "label": [0, 1]})),
+        r"^data: sample 0 has NaN or inf inputs$",
+    ),
     "frame without the label": (
         dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
         r"^label_column: 'y' is not a column of data \(columns: a\)$",
