@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,8 @@ def write_run(result: EvaluationResult, facts: Provenance, out: Path) -> Path:
             store.write_file("spec.yaml", yaml.safe_dump(spec, sort_keys=False))
             store.write_manifest(_manifest(facts, run_id, spec, spec_hash, entries))
     except BaseException:
-        store.discard_if_unused()
+        if store.created:  # a new folder that never got its manifest: no half run is left
+            shutil.rmtree(store.run_dir, ignore_errors=True)
         raise
     return store.run_dir
 

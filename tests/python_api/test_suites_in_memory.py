@@ -89,3 +89,19 @@ def test_skipped_suite_is_saved_as_skipped(images, tmp_path: Path) -> None:
         json.loads(p.read_text())["status"] for p in (run_dir / "jobs").glob("*/job.json")
     )
     assert statuses == ["completed", "skipped"]
+
+
+def test_a_save_that_fails_leaves_no_run(images, tmp_path: Path, monkeypatch) -> None:
+    from harness.core.errors import ResultsError
+    from harness.store.run_store import RunStore
+
+    x, y, _ = images
+    result = harness.evaluate(linear_digits(), data=(x, y), **FAST)
+
+    def full_disk(self, manifest) -> None:
+        raise ResultsError("cannot write manifest.json: No space left on device")
+
+    monkeypatch.setattr(RunStore, "write_manifest", full_disk)
+    with pytest.raises(ResultsError, match="No space left"):
+        result.save(tmp_path / "results")
+    assert list((tmp_path / "results" / "runs").iterdir()) == []
