@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
-__all__ = ["__version__", "evaluate"]
+__all__ = ["__version__", "evaluate", "leaderboard", "run_spec"]
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from harness.run.api import EvaluationResult
+    from harness.run.runner import RunOutcome
 
 
 def evaluate(
@@ -24,3 +27,19 @@ def evaluate(
     from harness.run.api import evaluate as _evaluate
 
     return _evaluate(model, task=task, data=data, suites=suites, **options)
+
+
+def run_spec(spec: Any, *, out: Any = "results", **options: Any) -> RunOutcome:
+    """`harness run` from Python: a spec file, mapping or `RunSpec` into the results folder `out`;
+    see `harness.run.api_verbs.run`."""
+    from harness.run.api_verbs import run
+
+    return run(spec, out=out, **options)
+
+
+def leaderboard(results: Any, **options: Any) -> pd.DataFrame:
+    """`harness leaderboard` from Python: the boards of a results folder as one DataFrame; see
+    `harness.run.api_boards.leaderboard` (reads results only: no torch)."""
+    from harness.run.api_boards import leaderboard as _leaderboard
+
+    return _leaderboard(results, **options)
