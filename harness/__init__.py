@@ -1,6 +1,7 @@
 """Robustness harness: evaluate classifiers for accuracy, calibration, shift, attacks, fairness, speed.
 
-Python API: `harness.evaluate(model_or_adapter, task=..., suites=[...])`; CLI: `harness --help`.
+Python API: `harness.evaluate(model, task=..., suites=[...])`, or `data=` for data in memory
+(docs/python-api.md); CLI: `harness --help`.
 Importing `harness` stays light (no torch): leaderboards and reports run on any CPU box.
 """
 
@@ -8,17 +9,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["__version__", "evaluate"]
+__version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
+__all__ = ["__version__", "evaluate", "leaderboard", "run_spec"]
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from harness.run.api import EvaluationResult
+    from harness.run.runner import RunOutcome
 
 
 def evaluate(
-    model: Any, *, task: Any, suites: Any = ("accuracy",), **options: Any
+    model: Any, *, task: Any = None, data: Any = None, suites: Any = ("accuracy",), **options: Any
 ) -> EvaluationResult:
-    """Evaluate a model (nn.Module, adapter or zoo name) on a task; see `harness.run.api.evaluate`."""
+    """Evaluate a model (nn.Module, adapter or zoo name) on a task or on data in memory; see
+    `harness.run.api.evaluate` (torch is imported on the first call, not with `harness`)."""
     from harness.run.api import evaluate as _evaluate
 
-    return _evaluate(model, task=task, suites=suites, **options)
+    return _evaluate(model, task=task, data=data, suites=suites, **options)
+
+
+def run_spec(spec: Any, *, out: Any = "results", **options: Any) -> RunOutcome:
+    """`harness run` from Python: a spec file, mapping or `RunSpec` into the results folder `out`;
+    see `harness.run.api_verbs.run`."""
+    from harness.run.api_verbs import run
+
+    return run(spec, out=out, **options)
+
+
+def leaderboard(results: Any, **options: Any) -> pd.DataFrame:
+    """`harness leaderboard` from Python: the boards of a results folder as one DataFrame; see
+    `harness.run.api_boards.leaderboard` (reads results only: no torch)."""
+    from harness.run.api_boards import leaderboard as _leaderboard
+
+    return _leaderboard(results, **options)

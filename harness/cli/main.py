@@ -28,6 +28,7 @@ from harness.cli import (
 from harness.cli import list as list_command
 from harness.cli.arguments import Parser, UsageError, importable, quickstart_spec_path
 from harness.cli.paths import os_reason
+from harness.cli.version import VersionAction, VersionRequested, version_text
 from harness.core.errors import HarnessError
 from harness.run.quiet import quiet_library_progress
 
@@ -53,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="harness",
         description="Evaluate classifiers: accuracy, calibration, shift, attacks, fairness, speed.",
     )
+    parser.add_argument(
+        "--version",
+        action=VersionAction,
+        help="print the harness, torch and Python versions and the device, and exit",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:  # one line, as every other user error; `--help` still exits 0
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except VersionRequested:
+        print(version_text())
+        return 0
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

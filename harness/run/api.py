@@ -1,31 +1,40 @@
-"""Python API: evaluate a model on a task with some suites, in-process, without a results folder.
+"""Python API: evaluate a model on a task or on data in memory, in-process (docs/python-api.md).
 
 import harness
 result = harness.evaluate(my_module, task="digits", suites=["accuracy"])
+result = harness.evaluate(my_module, data=(x, y), suites=["accuracy", "adversarial"])
 result.table.to_pandas()      # per-sample rows (sample_id, condition, label, prediction...)
 result.metrics_frame()        # one row per metric with value, ci and n
+result.save("results")        # a run folder that `harness leaderboard/report/check` read
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import torch
 
 from harness.config.plan import model_plan, suite_registry, task_plan
 from harness.config.spec import ModelSpec, TaskSpec
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
-from harness.core.errors import HarnessError
+from harness.core.errors import HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter
 from harness.core.sample_table import SampleTable
-from harness.core.suite import RunContext, SuiteResult
+from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
+from harness.core.validation import format_validation_error
 from harness.run.environment import resolve_device
+from harness.run.memory_inputs import Columns, read_data
+from harness.run.memory_task import InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
 
 
@@ -37,6 +46,8 @@ class EvaluationResult:
     task: str
     results: dict[str, SuiteResult] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # what `save` records beside the results (None on a result built by hand)
+    provenance: Provenance | None = field(default=None, repr=False, compare=False)
 
     @property
     def table(self) -> SampleTable:
@@ -55,7 +66,19 @@ class EvaluationResult:
         return [m for r in self.results.values() for m in r.metrics]
 
     def metrics_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{**m.to_dict(), "key": m.key} for m in self.metrics])
+        """One row per metric record: its fields, the interval's bounds as `ci_low` and
+        `ci_high` (None without an interval) and the record's `key`."""
+        return pd.DataFrame(
+            [
+                {
+                    **m.to_dict(),
+                    "ci_low": m.ci[0] if m.ci is not None else None,
+                    "ci_high": m.ci[1] if m.ci is not None else None,
+                    "key": m.key,
+                }
+                for m in self.metrics
+            ]
+        )
 
     def metric(self, key: str) -> MetricRecord:
         for m in self.metrics:
@@ -63,15 +86,113 @@ class EvaluationResult:
                 return m
         raise KeyError(f"no metric {key!r}; have {sorted({m.key for m in self.metrics})[:20]}")
 
+    @property
+    def task_fingerprint(self) -> str:
+        """The evaluated task's content fingerprint (what makes results comparable)."""
+        if self.provenance is None:
+            raise HarnessError("this result was not returned by harness.evaluate: no task")
+        return self.provenance.task.fingerprint
 
-def _resolve_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
+    def save(self, out: str | Path = "results") -> Path:
+        """Write these results as a run folder under `out` (`out/runs/<run_id>/`), which
+        `harness leaderboard`, `report` and `check` read like a `harness run` of the same jobs;
+        saving the same evaluation again rewrites the same folder. Returns the run folder."""
+        from harness.run.api_store import write_run
+
+        if self.provenance is None:
+            raise HarnessError("this result was not returned by harness.evaluate: nothing to save")
+        return write_run(self, self.provenance, Path(out))
+
+
+@dataclass(frozen=True, eq=False)
+class Provenance:
+    """How an `EvaluationResult` was computed: what its job records and manifest hold."""
+
+    task: Task  # as evaluated (after `limit`); its summary and fingerprint are read on save
+    model_identity: str
+    model_description: dict[str, Any]
+    model_origin: str
+    suites: dict[str, Suite]
+    seconds: dict[str, float]
+    seed: int
+    device: str
+    batch_size: int
+    bootstrap_resamples: int
+    started: str
+    finished: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOptions:
+    """The settings of data passed in memory (`harness.evaluate(data=...)`)."""
+
+    name: str | None = None
+    bounds: tuple[float, float] | None = None
+    class_names: Sequence[str] | None = None
+    num_classes: int | None = None
+    groups: pd.DataFrame | Sequence[str] | None = None
+    columns: Columns = field(default_factory=Columns)
+
+    def given(self) -> list[str]:
+        """The settings that were set (they apply to data in memory only)."""
+        names = ("name", "bounds", "class_names", "num_classes", "groups")
+        set_ = [n for n in names if getattr(self, n) is not None]
+        return set_ + (["columns"] if self.columns != Columns() else [])
+
+
+def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> Task:
+    if data is not None and task is not None:
+        raise InMemoryDataError("data: pass the data as data= or as task=, not both")
+    if data is None and task is None:
+        raise InMemoryDataError(
+            "task: evaluate needs task= (a task name, a task spec mapping or a Task) or data= "
+            "(data in memory: docs/python-api.md)"
+        )
+    if data is None and isinstance(task, str | Task | Mapping) and not _holds_arrays(task):
+        if options.given():
+            raise InMemoryDataError(
+                f"{options.given()[0]}: applies to data passed in memory (data=...), not to "
+                f"task={task if isinstance(task, str) else type(task).__name__!r}"
+            )
+        return _named_task(task, base_dir)
+    given = data if data is not None else task
+    if isinstance(given, Mapping):
+        raise InMemoryDataError(
+            f"{'data' if data is not None else 'task'}: got a dict of "
+            f"{', '.join(map(repr, list(given)[:4]))}; pass arrays as data=(x, y), or a task "
+            "spec mapping of plain values as task="
+        )
+    labeled, groups = read_data(given, options.columns, options.groups)
+    return memory_task(
+        labeled,
+        name=options.name or "in-memory",
+        bounds=options.bounds,
+        class_names=options.class_names,
+        num_classes=options.num_classes,
+        groups=groups,
+    )
+
+
+def _holds_arrays(task: Any) -> bool:
+    return isinstance(task, Mapping) and any(
+        isinstance(v, torch.Tensor | np.ndarray | pd.DataFrame | pd.Series) for v in task.values()
+    )
+
+
+def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     if isinstance(task, Task):
         return task
     if isinstance(task, str):  # a catalogue task, with its declared headline threat model
         return task_plan(task, base_dir).load()
+    from pydantic import ValidationError
+
     from harness.config.tasks.loader import load_task
 
-    loaded = load_task(TaskSpec.model_validate(dict(task)), base_dir=base_dir)
+    try:
+        spec = TaskSpec.model_validate(dict(task))
+    except ValidationError as err:
+        raise SpecError(f"task: {format_validation_error(err, prefix='', limit=3)}") from None
+    loaded = load_task(spec, base_dir=base_dir)
     if not loaded.labeled:
         raise HarnessError(
             f"task {loaded.name!r} is unlabeled (label_column: null): models cannot be scored on "
@@ -80,13 +201,19 @@ def _resolve_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     return loaded
 
 
-def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Path) -> ModelAdapter:
+def _resolve_adapter(
+    model: Any, task: Task, device: torch.device, base_dir: Path, name: str | None
+) -> ModelAdapter:
     from adapters.torch_module import TorchModuleAdapter
 
+    if name is not None and not isinstance(model, torch.nn.Module):
+        raise HarnessError(
+            "model_name: names an nn.Module; a zoo model, spec or adapter has its own name"
+        )
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
             model,
-            name=type(model).__name__,
+            name=name or type(model).__name__,
             device=device,
             bounds=task.bounds or (0.0, 1.0),
             input_shape=task.input_shape,
@@ -109,7 +236,8 @@ def _resolve_adapter(model: Any, task: Task, device: torch.device, base_dir: Pat
 def evaluate(
     model: Any,
     *,
-    task: str | Task | Mapping[str, Any],
+    task: Any = None,
+    data: Any = None,
     suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None] = ("accuracy",),
     seed: int = 0,
     device: str = "auto",
@@ -117,33 +245,147 @@ def evaluate(
     limit: int | None = None,
     bootstrap_resamples: int = 1000,
     base_dir: Path | None = None,
+    name: str | None = None,
+    bounds: tuple[float, float] | None = None,
+    class_names: Sequence[str] | None = None,
+    num_classes: int | None = None,
+    groups: pd.DataFrame | Sequence[str] | None = None,
+    input_column: str | None = None,
+    label_column: str = "label",
+    feature_columns: Sequence[str] | None = None,
+    model_name: str | None = None,
 ) -> EvaluationResult:
-    """Run suites on one model and task and return the results in memory."""
+    """Run suites on one model and one task, or on data in memory, and return the results.
+
+    `task`: a catalogue name, a task spec mapping or a `Task`. `data` (or the same object as
+    `task`): `(x, y)` tensors or arrays, `(texts, labels)`, a torch Dataset or DataLoader of
+    `(x, y)`, a `datasets.Dataset` (`input_column`, `label_column`) or a pandas DataFrame
+    (`label_column`, `feature_columns`); with `name`, `bounds` (default [0, 1] for images, the
+    observed range for tables), `class_names`, `num_classes` and `groups` (a DataFrame of
+    sensitive attributes, one row per sample, or columns of `data`). `model_name` names an
+    `nn.Module` in results (default: its class name). docs/python-api.md.
+    """
     base = base_dir or Path.cwd()
     dev = resolve_device(device)
-    the_task = _resolve_task(task, base).subset(limit, seed=seed, purpose="limit", per_source=True)
-    adapter = _resolve_adapter(model, the_task, dev, base)
+    columns = Columns(
+        input_column=input_column,
+        label_column=label_column,
+        feature_columns=tuple(feature_columns) if feature_columns is not None else None,
+    )
+    options = DataOptions(
+        name=name,
+        bounds=bounds,
+        class_names=class_names,
+        num_classes=num_classes,
+        groups=groups,
+        columns=columns,
+    )
+    the_task = _resolve_task(task, data, base, options).subset(
+        limit, seed=seed, purpose="limit", per_source=True
+    )
+    with _module_state_kept(model):  # the adapter freezes the module: give it back as it was
+        return _evaluate(
+            model, the_task, suites, dev, base, model_name, seed, batch_size, bootstrap_resamples
+        )
+
+
+def _evaluate(
+    model: Any,
+    the_task: Task,
+    suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None],
+    dev: torch.device,
+    base: Path,
+    model_name: str | None,
+    seed: int,
+    batch_size: int,
+    bootstrap_resamples: int,
+) -> EvaluationResult:
+    adapter = _resolve_adapter(model, the_task, dev, base, model_name)
     configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()
     ctx = RunContext(
         seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples
     )
     check_fits_task(adapter, the_task)
+    started = _now()
+    loaded = {n: registry.load(n)(config or {}) for n, config in configs.items()}
     out = EvaluationResult(model=adapter.name, task=the_task.name)
-    for name, config in configs.items():
-        suite = registry.load(name)(config or {})
-        suite.bind_spec_folder(base)
-        suite.check_task_names([the_task.name])
-        reason = suite.skip_reason(adapter, the_task)
-        if reason is not None:
-            out.skipped[name] = reason
-            continue
-        result = suite.run(CheckedAdapter(adapter, the_task), the_task, ctx)  # one-line failures
-        out.results[name] = SuiteResult(
-            table=result.table.with_groups(the_task.groups()) if result.table is not None else None,
-            metrics=result.metrics,
-            artifacts=result.artifacts,
-            notes=result.notes,
-            arrays=result.arrays,
-        )
-    return out
+    seconds: dict[str, float] = {}
+    for suite_name, suite in loaded.items():
+        clock = time.perf_counter()
+        _run_suite(suite_name, suite, adapter, the_task, ctx, base, out)
+        seconds[suite_name] = time.perf_counter() - clock
+    provenance = Provenance(
+        task=the_task,
+        model_identity=adapter.identity(),
+        model_description=adapter.describe(),
+        model_origin=_origin(model),
+        suites=loaded,
+        seconds=seconds,
+        seed=seed,
+        device=dev.type,
+        batch_size=batch_size,
+        bootstrap_resamples=bootstrap_resamples,
+        started=started,
+        finished=_now(),
+    )
+    return replace(out, provenance=provenance)
+
+
+@contextlib.contextmanager
+def _module_state_kept(model: Any) -> Iterator[None]:
+    """An `nn.Module` passed in comes back in its training mode, with each parameter's
+    `requires_grad` and on its device, as it was before (the torch adapter puts it in eval mode,
+    frozen, on the evaluation device): evaluating inside a training loop must not stop training."""
+    if not isinstance(model, torch.nn.Module):
+        yield
+        return
+    training = {name: m.training for name, m in model.named_modules()}
+    grads = {name: p.requires_grad for name, p in model.named_parameters()}
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else None
+    try:
+        yield
+    finally:
+        for name, m in model.named_modules():
+            m.training = training.get(name, m.training)
+        for name, p in model.named_parameters():
+            p.requires_grad_(grads.get(name, p.requires_grad))
+        if device is not None:
+            model.to(device)
+
+
+def _run_suite(
+    name: str,
+    suite: Suite,
+    adapter: ModelAdapter,
+    task: Task,
+    ctx: RunContext,
+    base: Path,
+    out: EvaluationResult,
+) -> None:
+    suite.bind_spec_folder(base)
+    suite.check_task_names([task.name])
+    reason = suite.skip_reason(adapter, task)
+    if reason is not None:
+        out.skipped[name] = reason
+        return
+    result = suite.run(CheckedAdapter(adapter, task), task, ctx)  # one-line failures
+    out.results[name] = SuiteResult(
+        table=result.table.with_groups(task.groups()) if result.table is not None else None,
+        metrics=result.metrics,
+        artifacts=result.artifacts,
+        notes=result.notes,
+        arrays=result.arrays,
+    )
+
+
+def _origin(model: Any) -> str:
+    """Where the model came from, in the job record (`model_origin`)."""
+    if isinstance(model, str):
+        return f"zoo:{model}"
+    return f"python:{type(model).__module__}.{type(model).__qualname__}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,40 @@
+"""`harness leaderboard` as a Python function, `harness.leaderboard`: the boards of a results
+folder as one pandas DataFrame. Reads results only: no torch (like every reader of results).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.analysis.leaderboard import build_boards
+
+
+def leaderboard(
+    results: str | Path,
+    *,
+    task: str | None = None,
+    all_metrics: bool = False,
+    allow_partial: bool = False,
+) -> pd.DataFrame:
+    """The boards of a results folder (or run folder) as one frame: `board`, `position`, `rank`,
+    `model`, `task`, `task_fingerprint`, then per metric column its value, `_ci_low`,
+    `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set)."""
+    boards = build_boards(
+        Path(results), task=task, all_metrics=all_metrics, allow_partial=allow_partial
+    )
+    rows = []
+    for board in boards:
+        for row in board.rows:
+            flat = row.to_dict(
+                ranked=board.rank_metric is not None, column_suites=board.column_suites
+            )
+            for column in board.columns:
+                ci = flat.pop(f"{column}_ci", None)
+                flat[f"{column}_ci_low"] = ci[0] if ci else None
+                flat[f"{column}_ci_high"] = ci[1] if ci else None
+            rows.append({"board": board.title, **flat})
+    first = ["board", "position", "rank", "model", "task", "task_fingerprint"]
+    frame = pd.DataFrame(rows)
+    return frame[[c for c in first if c in frame] + [c for c in frame if c not in first]]

@@ -1,0 +1,59 @@
+"""The CLI's `run` as a Python function, `harness.run_spec` (`harness.run` is this package).
+
+`run` takes a spec file, a spec mapping or a `RunSpec`, runs it into a results folder exactly as
+`harness run` does (same plan, same runner, same job keys and caches) and returns the
+`RunOutcome`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.config.plan import build_plan
+from harness.config.spec import RunSpec, load_spec
+from harness.core.errors import SpecError
+from harness.core.validation import format_validation_error
+from harness.run.runner import Runner, RunOutcome
+
+
+def run(
+    spec: str | Path | Mapping[str, Any] | RunSpec,
+    *,
+    out: str | Path = "results",
+    models: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
+    suites: Sequence[str] | None = None,
+    base_dir: str | Path | None = None,
+    fail_fast: bool = False,
+) -> RunOutcome:
+    """Run a spec into `out` (a spec file's relative paths resolve from its folder; a mapping's
+    from `base_dir`, default the current folder); the outcome lists every job, its status and
+    the run folder. Jobs that fail are recorded, as in `harness run` (`outcome.failed`)."""
+    from pydantic import ValidationError
+
+    if isinstance(spec, str | Path):
+        path = Path(spec)
+        loaded = load_spec(path)
+        base = path.resolve().parent
+        if str(base) not in sys.path:  # its `module:factory` references, as `harness run` does
+            sys.path.append(str(base))
+    else:
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        if isinstance(spec, RunSpec):
+            loaded = spec
+        else:
+            try:
+                loaded = RunSpec.model_validate(dict(spec))
+            except ValidationError as err:
+                raise SpecError(f"spec: {format_validation_error(err, prefix='')}") from None
+    plan = build_plan(
+        loaded,
+        base_dir=base,
+        models=list(models) if models is not None else None,
+        tasks=list(tasks) if tasks is not None else None,
+        suites=list(suites) if suites is not None else None,
+    )
+    return Runner(plan, out_dir=Path(out), fail_fast=fail_fast).run()

@@ -1,0 +1,288 @@
+"""The kinds of in-memory data `harness.evaluate(model, data=...)` takes, each read into `Labeled`.
+
+- `(x, y)`: torch tensors or numpy arrays (images `(N, C, H, W)`, tables `(N, F)`), or a list of
+  strings with labels (text);
+- a torch `Dataset` or `DataLoader` yielding `(x, y)` pairs (read once, in order);
+- a Hugging Face `datasets.Dataset` with named input and label columns;
+- a pandas DataFrame with numeric feature columns and a label column (a table).
+
+`groups` may name columns of a DataFrame or Hugging Face dataset instead of passing a frame.
+Every refusal is one `InMemoryDataError` line naming the argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import datasets
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+from harness.run.memory_task import InMemoryDataError, Labeled
+
+TAKES = (
+    "(x, y) tensors or numpy arrays, (list of texts, labels), a torch Dataset or DataLoader "
+    "of (x, y), a datasets.Dataset or a pandas DataFrame"
+)
+_LOADER_BATCH = 256
+_INPUT_NAMES = ("input", "image", "img", "pixel_values", "x", "features", "text", "sentence")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns of a DataFrame or Hugging Face dataset hold what."""
+
+    input_column: str | None = None
+    label_column: str = "label"
+    feature_columns: tuple[str, ...] | None = None
+
+
+def read_data(
+    data: Any, columns: Columns, groups: pd.DataFrame | Sequence[str] | None
+) -> tuple[Labeled, pd.DataFrame | None]:
+    """`data` as `Labeled`, and the group frame (`groups`, or the named columns of `data`)."""
+    if isinstance(data, pd.DataFrame):
+        return _frame(data, columns, groups)
+    if isinstance(data, datasets.Dataset):
+        return _hub_dataset(data, columns, groups)
+    named = _named_groups(groups, None)
+    if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
+        return _pair(data[0], data[1]), named
+    if isinstance(data, DataLoader):
+        return _loader(data), named
+    if isinstance(data, Dataset):
+        return _loader(DataLoader(data, batch_size=_LOADER_BATCH)), named
+    what = type(data).__name__
+    if isinstance(data, tuple | list):
+        what = f"{what} of {len(data)} items"
+    raise InMemoryDataError(f"data: got a {what}; evaluate takes {TAKES}")
+
+
+def _named_groups(
+    groups: pd.DataFrame | Sequence[str] | None, frame: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    if groups is None or isinstance(groups, pd.DataFrame):
+        return groups
+    if frame is None or isinstance(groups, str) or not isinstance(groups, Sequence):
+        raise InMemoryDataError(
+            f"groups: got a {type(groups).__name__}; pass a pandas DataFrame of sensitive "
+            "attributes (or, with a DataFrame or datasets.Dataset as data, a list of its columns)"
+        )
+    missing = [g for g in groups if g not in frame.columns]
+    if missing:
+        raise InMemoryDataError(
+            f"groups: column {missing[0]!r} is not a column of data "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    return frame[list(groups)].reset_index(drop=True)
+
+
+def _pair(x: Any, y: Any) -> Labeled:
+    if isinstance(x, list | tuple) and x and all(isinstance(v, str) for v in x):
+        labels = _labels(y, len(x))
+        return Labeled(inputs=list(x), labels=labels)
+    inputs = _inputs(x)
+    return Labeled(inputs=inputs, labels=_labels(y, len(inputs)))
+
+
+def _inputs(x: Any) -> torch.Tensor:
+    """A float32 CPU tensor of images (N, C, H, W) or table rows (N, F), the caller's own when it
+    is one already (no copy)."""
+    if isinstance(x, np.ndarray):
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+            raise InMemoryDataError(f"data: x holds {x.dtype} values; pass numbers")
+        if np.iscomplexobj(x):
+            raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
+        tensor = torch.from_numpy(x if x.flags.writeable else x.copy())
+    elif isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
+        tensor = x.detach()
+    else:
+        raise InMemoryDataError(
+            f"data: x is a {type(x).__name__}; pass a torch tensor or numpy array (or a list of "
+            "strings for text)"
+        )
+    if tensor.dim() not in (2, 4):
+        raise InMemoryDataError(
+            f"data: x has shape {list(tensor.shape)}; pass images as (N, C, H, W) (add the "
+            "channel axis of grey images with x.unsqueeze(1)) or table rows as (N, features)"
+        )
+    return tensor.to(device="cpu", dtype=torch.float32).contiguous()
+
+
+def _labels(y: Any, n: int) -> np.ndarray:
+    """`y` as int64 class indices, one per sample; integral floats are accepted."""
+    if isinstance(y, torch.Tensor):
+        values = y.detach().cpu().numpy()
+    elif isinstance(y, pd.Series):
+        values = y.to_numpy()
+    else:
+        try:
+            values = np.asarray(y)
+        except (TypeError, ValueError):
+            raise InMemoryDataError(f"data: labels of type {type(y).__name__}") from None
+    if values.ndim != 1:
+        raise InMemoryDataError(
+            f"data: labels have shape {list(values.shape)}; pass one class index per sample "
+            "(shape [N]; one-hot labels: y.argmax(1))"
+        )
+    if len(values) != n:
+        raise InMemoryDataError(f"data: x has {n:,} samples but y has {len(values):,} labels")
+    if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.number):
+        raise InMemoryDataError(
+            f"data: labels are {values.dtype}, not integer class indices; map them to 0..K-1 "
+            "(and pass the names as class_names=)"
+        )
+    if not np.issubdtype(values.dtype, np.integer):
+        whole = np.isfinite(values) & (values == np.round(values))
+        if not whole.all():
+            row = int(np.flatnonzero(~whole)[0])
+            raise InMemoryDataError(
+                f"data: label {values[row].item()!r} (sample {row}) is not an integer class index"
+            )
+    return values.astype(np.int64)
+
+
+def _loader(loader: DataLoader[Any]) -> Labeled:
+    """Read a DataLoader of (x, y) batches once, in order, into one tensor (filled in place when
+    the dataset's length is known, so only one copy of the data is held)."""
+    if isinstance(loader.sampler, RandomSampler):
+        raise InMemoryDataError(
+            "data: the DataLoader shuffles; evaluation needs a fixed order (shuffle=False), so "
+            "that sample ids and the task fingerprint mean the same rows every time"
+        )
+    texts: list[str] = []
+    parts: list[torch.Tensor] = []
+    labels: list[np.ndarray] = []
+    for batch in loader:
+        x, y = _batch_pair(batch)
+        if isinstance(x, list):
+            texts.extend(x)
+            labels.append(_labels(y, len(x)))
+            continue
+        inputs = _inputs(x)
+        labels.append(_labels(y, len(inputs)))
+        parts.append(inputs)
+    if not labels:
+        raise InMemoryDataError("data: the DataLoader yielded no batches")
+    y_all = np.concatenate(labels)
+    if texts:
+        return Labeled(inputs=texts, labels=y_all)
+    return Labeled(inputs=torch.cat(parts) if len(parts) > 1 else parts[0], labels=y_all)
+
+
+def _batch_pair(batch: Any) -> tuple[Any, Any]:
+    if isinstance(batch, Mapping):
+        keys = ", ".join(map(repr, list(batch)[:6]))
+        raise InMemoryDataError(
+            f"data: the DataLoader yields dicts (keys {keys}); evaluate takes (x, y) pairs: "
+            "return (input, label) from the dataset, or pass the tensors as data=(x, y)"
+        )
+    if not isinstance(batch, list | tuple) or len(batch) != 2:
+        size = f"{len(batch)}-item batches" if isinstance(batch, list | tuple) else "batches"
+        raise InMemoryDataError(
+            f"data: the DataLoader yields {size} of {type(batch).__name__}; evaluate takes "
+            "(x, y) pairs (input, label)"
+        )
+    x, y = batch
+    if isinstance(x, list | tuple) and x and all(isinstance(v, str) for v in x):
+        return list(x), y
+    return x, y
+
+
+def _frame(
+    frame: pd.DataFrame, columns: Columns, groups: pd.DataFrame | Sequence[str] | None
+) -> tuple[Labeled, pd.DataFrame | None]:
+    """A table: numeric feature columns (all but the label and group columns unless named)."""
+    label = columns.label_column
+    if label not in frame.columns:
+        raise InMemoryDataError(
+            f"label_column: {label!r} is not a column of data "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    named = _named_groups(groups, frame)
+    group_names = set() if groups is None or isinstance(groups, pd.DataFrame) else set(groups)
+    features = columns.feature_columns or tuple(
+        str(c) for c in frame.columns if c != label and c not in group_names
+    )
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise InMemoryDataError(f"feature_columns: {missing[0]!r} is not a column of data")
+    for column in features:
+        dtype = frame[column].dtype
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            raise InMemoryDataError(
+                f"data: feature column {column!r} is {dtype}, not numeric; encode it as numbers "
+                "(one-hot or codes) or leave it out with feature_columns="
+            )
+    x = _inputs(frame[list(features)].to_numpy(dtype=np.float32))  # copied if read-only
+    y = _labels(frame[label], len(frame))
+    return Labeled(inputs=x, labels=y, feature_names=tuple(features), modality_hint="tabular"), (
+        named
+    )
+
+
+def _hub_dataset(
+    ds: datasets.Dataset, columns: Columns, groups: pd.DataFrame | Sequence[str] | None
+) -> tuple[Labeled, pd.DataFrame | None]:
+    """A Hugging Face dataset: texts (a string column), images (an `Image` column, decoded to
+    [0, 1] floats, channels first) or numeric arrays; labels from `label_column`."""
+    have = list(ds.column_names)
+    label = columns.label_column
+    if label not in have:
+        raise InMemoryDataError(
+            f"label_column: {label!r} is not a column of the dataset (columns: {', '.join(have)})"
+        )
+    source = columns.input_column or next((c for c in _INPUT_NAMES if c in have), None)
+    if source is None or source not in have:
+        which = f"{source!r} is not a column" if source else "no column named as an input"
+        raise InMemoryDataError(
+            f"input_column: {which} of the dataset; name its input column (columns: "
+            f"{', '.join(have)})"
+        )
+    named = None
+    if groups is not None and not isinstance(groups, pd.DataFrame):
+        named = _named_groups(groups, ds.select_columns(_in(groups, have)).to_pandas())
+    else:
+        named = groups
+    y = _labels(_column(ds, label), len(ds))
+    feature = ds.features[source]
+    if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+        texts = ds.select_columns([source]).with_format("arrow")[0 : len(ds)].column(0)
+        return Labeled(inputs=[str(t) for t in texts.to_pylist()], labels=y), named
+    x = _column(ds, source)
+    if isinstance(feature, datasets.Image):
+        x = _images(x, source)
+    return Labeled(inputs=_inputs(x), labels=y), named
+
+
+def _column(ds: datasets.Dataset, name: str) -> np.ndarray:
+    """One whole column as numpy, read in one slice (not row by row)."""
+    return np.asarray(ds.select_columns([name]).with_format("numpy")[0 : len(ds)][name])
+
+
+def _in(groups: Sequence[str], have: list[str]) -> list[str]:
+    missing = [g for g in groups if g not in have]
+    if missing:
+        raise InMemoryDataError(
+            f"groups: column {missing[0]!r} is not a column of the dataset "
+            f"(columns: {', '.join(have)})"
+        )
+    return list(groups)
+
+
+def _images(x: np.ndarray, column: str) -> np.ndarray:
+    """Decoded images (N, H, W[, C]) as float32 (N, C, H, W) in [0, 1]."""
+    if x.dtype == object or x.ndim not in (3, 4):
+        raise InMemoryDataError(
+            f"input_column: the images of {column!r} differ in size or mode; resize them to one "
+            "shape first (or pass the tensors as data=(x, y))"
+        )
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    chw = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
+    return (chw.astype(np.float32) / np.float32(scale)).astype(np.float32, copy=False)

@@ -1,0 +1,223 @@
+"""A `Task` over data the caller already holds in memory (`harness.evaluate(model, data=...)`).
+
+Inputs are not copied: an image or tabular task's Arrow input column (a fixed-size list of
+float32 per sample) is a view of one float32 CPU tensor's memory, the caller's own when it is
+already float32, contiguous and on the CPU (one converted copy otherwise). Suites read it as they
+read any task stored in Arrow, batch by batch. The task's content fingerprint hashes the input
+bytes, the labels, the group values and the settings (shape, bounds), like every other task's
+(`Task.fingerprint`): the same data gives the same print under any name. Texts are stored in
+Arrow as they are.
+
+Every check names the argument at fault (`data`, `bounds`, `class_names`, `groups`) in one line
+(`InMemoryDataError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import torch
+
+from harness.config.tasks.table_columns import arrow_dataset
+from harness.core.errors import DatasetError
+from harness.core.task import SAMPLE_ID, Task
+
+_CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
+_SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
+_RESERVED = (SAMPLE_ID, "input", "label")
+
+
+class InMemoryDataError(DatasetError):
+    """Data passed from Python that `harness.evaluate` cannot take; the line names the argument."""
+
+
+@dataclass(frozen=True)
+class Labeled:
+    """What every kind of in-memory data is converted to before it becomes a task.
+
+    `inputs` is a float32 CPU tensor (N, *shape) for images and tables, a list of N strings for
+    text; `labels` holds N int64 class ids; `feature_names` names a table's columns.
+    """
+
+    inputs: torch.Tensor | list[str]
+    labels: np.ndarray
+    feature_names: tuple[str, ...] = ()
+    modality_hint: str | None = None  # "tabular" for a DataFrame, None: from the shape
+
+
+def memory_task(
+    data: Labeled,
+    *,
+    name: str,
+    bounds: tuple[float, float] | None,
+    class_names: Sequence[str] | None,
+    num_classes: int | None,
+    groups: pd.DataFrame | None,
+) -> Task:
+    """Check `data` and build its task (see the module docstring)."""
+    n = len(data.labels)
+    if n == 0:
+        raise InMemoryDataError("data: holds no samples")
+    k, names = _label_space(data.labels, class_names, num_classes)
+    ids = _sample_ids(n)
+    columns: dict[str, pa.Array] = {
+        SAMPLE_ID: pa.array(ids, pa.string()),
+        "label": pa.array(data.labels, pa.int64()),
+    }
+    group_columns = _group_columns(groups, n, columns)
+    if isinstance(data.inputs, list):
+        columns["input"] = pa.array(data.inputs, pa.string())
+        return Task(
+            name=name,
+            modality="text",
+            num_classes=k,
+            class_names=names,
+            input_shape=(),
+            bounds=None,
+            data=arrow_dataset(pa.table(columns)),
+            group_columns=group_columns,
+            source="python:in-memory",
+            description=f"{n:,} texts passed from Python",
+        )
+    x = data.inputs
+    tabular = data.modality_hint == "tabular" or x.dim() == 2
+    box, feature_bounds = _bounds(x, bounds, tabular)
+    _check_values(x, box)
+    shape = tuple(int(s) for s in x.shape[1:])
+    columns["input"] = _rows_view(x)
+    return Task(
+        name=name,
+        modality="tabular" if tabular else "image",
+        num_classes=k,
+        class_names=names,
+        input_shape=shape,
+        bounds=box,
+        data=arrow_dataset(pa.table(columns)),
+        group_columns=group_columns,
+        feature_names=data.feature_names,
+        feature_bounds=feature_bounds,
+        source="python:in-memory",
+        description=f"{n:,} samples of shape {list(shape)} passed from Python",
+    )
+
+
+def _rows_view(x: torch.Tensor) -> pa.FixedSizeListArray:
+    """One fixed-size list of float32 per sample over the tensor's own memory (Arrow wraps a
+    contiguous float32 numpy buffer without copying it; the array keeps the tensor alive)."""
+    flat = x.numpy().reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat), int(np.prod(x.shape[1:])))
+
+
+def _sample_ids(n: int) -> list[str]:
+    width = len(str(n - 1))
+    return [f"{i:0{width}d}" for i in range(n)]
+
+
+def _label_space(
+    labels: np.ndarray, class_names: Sequence[str] | None, num_classes: int | None
+) -> tuple[int, tuple[str, ...]]:
+    """The number of classes (num_classes, else len(class_names), else max label + 1) and the
+    class names; every label must lie in [0, k)."""
+    names = None if class_names is None else tuple(str(c) for c in class_names)
+    if names is not None and len(set(names)) != len(names):
+        raise InMemoryDataError("class_names: holds a name twice")
+    if num_classes is not None and names is not None and len(names) != num_classes:
+        raise InMemoryDataError(
+            f"class_names: {len(names)} names for num_classes={num_classes}; give one per class"
+        )
+    k = num_classes or (len(names) if names is not None else int(labels.max()) + 1)
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= k:
+        bad = low if low < 0 else high
+        row = int(np.flatnonzero(labels == bad)[0])
+        raise InMemoryDataError(
+            f"data: label {bad} (sample {row}) is outside [0, {k}); labels are class indices "
+            f"0..{k - 1}" + ("" if num_classes or names else "; pass num_classes= or class_names=")
+        )
+    if k < 2:
+        raise InMemoryDataError(
+            "data: every label is 0; pass num_classes= (a classifier has at least 2 classes)"
+        )
+    return k, names if names is not None else tuple(str(i) for i in range(k))
+
+
+def _group_columns(
+    groups: pd.DataFrame | None, n: int, columns: dict[str, pa.Array]
+) -> tuple[str, ...]:
+    """Add the sensitive attributes to `columns` (by position, one row per sample)."""
+    if groups is None:
+        return ()
+    if not isinstance(groups, pd.DataFrame):
+        raise InMemoryDataError(
+            f"groups: got a {type(groups).__name__}; pass a pandas DataFrame of sensitive "
+            "attributes, one row per sample"
+        )
+    if len(groups) != n:
+        raise InMemoryDataError(f"groups: has {len(groups):,} rows for {n:,} samples")
+    names = []
+    for column in groups.columns:
+        label = str(column)
+        if label in _RESERVED:
+            raise InMemoryDataError(f"groups: column {label!r} uses a reserved name; rename it")
+        values = groups[column]
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna().to_numpy())[0])
+            raise InMemoryDataError(
+                f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
+            )
+        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(str)
+        columns[label] = pa.array(values.to_numpy())
+        names.append(label)
+    return tuple(names)
+
+
+def _bounds(
+    x: torch.Tensor, bounds: tuple[float, float] | None, tabular: bool
+) -> tuple[tuple[float, float], tuple[tuple[float, float], ...] | None]:
+    """The valid input range: `bounds` when given; else [0, 1] for images, and for a table
+    each feature's observed (min, max) within the box of all of them."""
+    if bounds is not None:
+        low, high = _checked_bounds(bounds)
+        return (low, high), None
+    if not tabular:
+        return (0.0, 1.0), None
+    lows, highs = x.amin(dim=0), x.amax(dim=0)
+    if not bool(torch.isfinite(lows).all() and torch.isfinite(highs).all()):  # NaN or inf
+        row = int(torch.nonzero(~torch.isfinite(x).all(dim=1)).flatten()[0])
+        raise InMemoryDataError(f"data: sample {row} has NaN or inf inputs")
+    pairs = tuple((float(a), float(b)) for a, b in zip(lows.tolist(), highs.tolist(), strict=True))
+    return (float(lows.min()), float(highs.max())), pairs
+
+
+def _checked_bounds(bounds: object) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in bounds)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise InMemoryDataError(f"bounds: expected (low, high), got {bounds!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise InMemoryDataError(f"bounds: expected finite low < high, got {bounds!r}")
+    return low, high
+
+
+def _check_values(x: torch.Tensor, box: tuple[float, float]) -> None:
+    """Refuse NaN, inf and values outside `box`, naming the first sample: one pass of per-row
+    minima and maxima over chunks of rows (NaN fails both comparisons, inf the finite box)."""
+    low, high = box
+    for start in range(0, len(x), _CHECK_ROWS):
+        chunk = x[start : start + _CHECK_ROWS].reshape(min(_CHECK_ROWS, len(x) - start), -1)
+        lows, highs = torch.aminmax(chunk, dim=1)
+        bad = torch.nonzero(~((lows >= low - _SLACK) & (highs <= high + _SLACK))).flatten()
+        if len(bad):
+            row = int(bad[0])
+            if not bool(torch.isfinite(chunk[row]).all()):
+                raise InMemoryDataError(f"data: sample {start + row} has NaN or inf inputs")
+            raise InMemoryDataError(
+                f"data: sample {start + row} has inputs in [{float(lows[row]):g}, "
+                f"{float(highs[row]):g}], outside bounds [{low:g}, {high:g}]; pass the "
+                "model's input range as bounds=(low, high)"
+            )

@@ -1,0 +1,180 @@
+"""Bad data passed from Python: one `InMemoryDataError` line naming the argument, never a
+pydantic dump or a library's traceback; nothing is written."""
+
+from __future__ import annotations
+
+import re
+
+import datasets
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import harness
+from harness.core.errors import HarnessError
+from harness.run.memory_task import InMemoryDataError
+from tests.fixture_models import linear_digits, linear_tabular
+
+X = torch.rand(20, 1, 8, 8)
+Y = torch.arange(20) % 10
+
+
+class _Dicts(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"x": X[i], "y": Y[i]}
+
+
+def _nan() -> torch.Tensor:
+    x = X.clone()
+    x[3, 0, 1, 1] = float("nan")
+    return x
+
+
+def _inf() -> np.ndarray:
+    x = X.numpy().copy()
+    x[5, 0, 0, 0] = np.inf
+    return x
+
+
+def _frame_with_text() -> pd.DataFrame:
+    return pd.DataFrame({"a": [0.1, 0.2], "city": ["x", "y"], "label": [0, 1]})
+
+
+CASES = {
+    "length mismatch": (
+        dict(data=(X, Y[:19])),
+        r"^data: x has 20 samples but y has 19 labels$",
+    ),
+    "label above the classes": (
+        dict(data=(X, Y), num_classes=5),
+        r"^data: label 9 \(sample 9\) is outside \[0, 5\)",
+    ),
+    "negative label": (
+        dict(data=(X, torch.tensor([-1] + [0] * 19))),
+        r"^data: label -1 \(sample 0\) is outside",
+    ),
+    "fractional labels": (
+        dict(data=(X, Y.float() + 0.5)),
+        r"^data: label 0\.5 \(sample 0\) is not an integer class index$",
+    ),
+    "string labels": (
+        dict(data=(X, np.array(["cat"] * 20))),
+        r"^data: labels are <U3, not integer class indices",
+    ),
+    "one-hot labels": (
+        dict(data=(X, torch.eye(10)[Y])),
+        r"^data: labels have shape \[20, 10\]; pass one class index per sample",
+    ),
+    "NaN inputs": (dict(data=(_nan(), Y)), r"^data: sample 3 has NaN or inf inputs$"),
+    "inf inputs": (dict(data=(_inf(), Y)), r"^data: sample 5 has NaN or inf inputs$"),
+    "outside the bounds": (
+        dict(data=(X * 255, Y)),
+        r"^data: sample 0 has inputs in \[[0-9.e-]+, [0-9.]+\], outside bounds \[0, 1\]; pass",
+    ),
+    "outside given bounds": (
+        dict(data=(X, Y), bounds=(0.0, 0.5)),
+        r"outside bounds \[0, 0\.5\]",
+    ),
+    "bad bounds": (dict(data=(X, Y), bounds=(1.0, 0.0)), r"^bounds: expected finite low < high"),
+    "loader of dicts": (
+        dict(data=DataLoader(_Dicts(), batch_size=2)),
+        r"^data: the DataLoader yields dicts \(keys 'x', 'y'\); evaluate takes \(x, y\) pairs",
+    ),
+    "loader of triples": (
+        dict(data=DataLoader(TensorDataset(X, Y, Y), batch_size=5)),
+        r"^data: the DataLoader yields 3-item batches of list; evaluate takes \(x, y\) pairs",
+    ),
+    "shuffling loader": (
+        dict(data=DataLoader(TensorDataset(X, Y), shuffle=True)),
+        r"^data: the DataLoader shuffles; evaluation needs a fixed order",
+    ),
+    "hf without the label column": (
+        dict(data=datasets.Dataset.from_dict({"image": X.numpy(), "target": Y.numpy()})),
+        r"^label_column: 'label' is not a column of the dataset \(columns: image, target\)$",
+    ),
+    "hf without the input column": (
+        dict(
+            data=datasets.Dataset.from_dict({"image": X.numpy(), "label": Y.numpy()}),
+            input_column="pixels",
+        ),
+        r"^input_column: 'pixels' is not a column of the dataset",
+    ),
+    "frame with a text feature": (
+        dict(data=_frame_with_text()),
+        r"^data: feature column 'city' is (object|str), not numeric",
+    ),
+    "frame with inf": (
+        dict(data=pd.DataFrame({"a": [0.1, np.inf], "b": [1.0, 2.0], "label": [0, 1]})),
+        r"^data: sample 1 has NaN or inf inputs$",
+    ),
+    "frame with NaN": (
+        dict(data=pd.DataFrame({"a": [0.1, 0.3], "b": [np.nan, 2.0], "label": [0, 1]})),
+        r"^data: sample 0 has NaN or inf inputs$",
+    ),
+    "frame without the label": (
+        dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
+        r"^label_column: 'y' is not a column of data \(columns: a\)$",
+    ),
+    "unknown kind": (
+        dict(data={1, 2, 3}),
+        r"^data: got a set; evaluate takes \(x, y\) tensors or numpy arrays, .*DataFrame$",
+    ),
+    "a 3-tuple": (dict(data=(X, Y, Y)), r"^data: got a tuple of 3 items; evaluate takes"),
+    "dict of tensors as task": (
+        dict(task={"x": X, "y": Y}),
+        r"^task: got a dict of 'x', 'y'; pass arrays as data=\(x, y\)",
+    ),
+    "grey images without channels": (
+        dict(data=(X[:, 0], Y)),
+        r"^data: x has shape \[20, 8, 8\]; pass images as \(N, C, H, W\)",
+    ),
+    "groups of the wrong length": (
+        dict(data=(X, Y), groups=pd.DataFrame({"g": ["a"] * 19})),
+        r"^groups: has 19 rows for 20 samples$",
+    ),
+    "groups with a gap": (
+        dict(data=(X, Y), groups=pd.DataFrame({"g": ["a"] * 19 + [None]})),
+        r"^groups: column 'g' has a missing value \(row 19\)",
+    ),
+    "group names without a frame": (
+        dict(data=(X, Y), groups=["sex"]),
+        r"^groups: got a list; pass a pandas DataFrame",
+    ),
+    "both data and task": (dict(data=(X, Y), task="digits"), r"^data: pass the data as data="),
+    "neither": (dict(), r"^task: evaluate needs task="),
+    "in-memory setting with a named task": (
+        dict(task="digits", bounds=(0.0, 1.0)),
+        r"^bounds: applies to data passed in memory",
+    ),
+    "class names that do not match": (
+        dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
+        r"^class_names: 2 names for num_classes=10",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_data_is_one_line_naming_the_argument(case: str) -> None:
+    kwargs, pattern = CASES[case]
+    model = linear_tabular(features=2) if case.startswith("frame") else linear_digits()
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(model, device="cpu", bootstrap_resamples=0, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message and "validation error" not in message, message
+    assert re.search(pattern, message), message
+
+
+def test_errors_of_data_are_in_memory_data_errors() -> None:
+    with pytest.raises(InMemoryDataError):
+        harness.evaluate(linear_digits(), data=(X, Y[:3]))
+
+
+def test_a_bad_task_mapping_is_one_line() -> None:
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), task={"name": "t", "modality": "image", "sourc": "x"})
+    assert "\n" not in str(err.value) and str(err.value).startswith("task: ")

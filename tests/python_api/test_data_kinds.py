@@ -1,0 +1,164 @@
+"""`harness.evaluate(model, data=...)`: every kind of data in memory gives the same task content,
+a content fingerprint like any task, and no copy of float32 tensors."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, TensorDataset
+
+import harness
+from harness.config.tasks.builtin import diabetes_arrays, digits_arrays
+from tests.fixture_models import linear_digits, linear_tabular
+from tests.python_api.models import KeywordText
+
+FAST = {"device": "cpu", "bootstrap_resamples": 0}
+
+
+@pytest.fixture(scope="module")
+def digits_xy() -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = digits_arrays("test")
+    return torch.from_numpy(x[:120].copy()), torch.from_numpy(y[:120].copy())
+
+
+def _top1(result: harness.EvaluationResult) -> float:  # type: ignore[name-defined]
+    return result.metric("top1_acc").value
+
+
+def test_tensors_are_used_in_place_and_match_the_catalogue_task(digits_xy) -> None:
+    x, y = digits_xy
+    model = linear_digits()
+    memory = harness.evaluate(model, data=(x, y), **FAST)
+    column = memory.provenance.task.data.data.column("input").chunk(0)
+    assert column.values.buffers()[1].address == x.data_ptr()  # a view, not a copy
+    # the same images through the catalogue task: the same predictions
+    catalogue = harness.evaluate(model, task="digits", **FAST).table.to_pandas()
+    ours = memory.table.to_pandas()
+    assert ours["prediction"].tolist() == catalogue["prediction"].head(120).tolist()
+    assert len(ours) == 120 and ours["sample_id"].iloc[0] == "000"
+
+
+def test_every_kind_gives_the_same_fingerprint(digits_xy) -> None:
+    x, y = digits_xy
+    model = linear_digits()
+    kinds = {
+        "tensors": (x, y),
+        "numpy": (x.numpy(), y.numpy()),
+        "float64 numpy": (x.numpy().astype(np.float64), y.numpy()),
+        "dataset": TensorDataset(x, y),
+        "loader": DataLoader(TensorDataset(x, y), batch_size=50),
+        "hf": datasets.Dataset.from_dict({"image": x.numpy(), "label": y.numpy()}),
+    }
+    prints = {}
+    for kind, data in kinds.items():
+        result = harness.evaluate(model, data=data, **FAST)
+        prints[kind] = result.task_fingerprint
+        assert _top1(result) == pytest.approx(_top1(harness.evaluate(model, data=(x, y), **FAST)))
+    assert len(set(prints.values())) == 1, prints
+
+
+def test_fingerprint_is_content(digits_xy) -> None:
+    x, y = digits_xy
+    model = linear_digits()
+
+    def print_of(**kwargs) -> str:
+        return harness.evaluate(model, suites=[], **FAST, **kwargs).task_fingerprint
+
+    base = print_of(data=(x, y))
+    assert print_of(data=(x.clone(), y.clone()), name="other-name") == base
+    changed = x.clone()
+    changed[7, 0, 3, 3] = 1.0 - changed[7, 0, 3, 3]
+    assert print_of(data=(changed, y)) != base
+    flipped = y.clone()
+    flipped[0] = (flipped[0] + 1) % 10
+    assert print_of(data=(x, flipped)) != base
+    assert print_of(data=(x, y), bounds=(0.0, 2.0)) != base
+    groups = pd.DataFrame({"half": ["a"] * 60 + ["b"] * 60})
+    assert print_of(data=(x, y), groups=groups) != base
+
+
+def test_limit_draws_rows_out_of_the_tensor(digits_xy) -> None:
+    x, y = digits_xy
+    result = harness.evaluate(linear_digits(), data=(x, y), limit=30, **FAST)
+    frame = result.table.to_pandas()
+    assert len(frame) == 30
+    rows = torch.tensor(frame["sample_id"].astype(int).to_list())
+    with torch.inference_mode():
+        expected = linear_digits()(x[rows]).argmax(1).numpy()
+    assert (frame["prediction"].to_numpy() == expected).all()
+
+
+def test_dataframe_is_a_table_with_named_features_and_groups() -> None:
+    x, y = diabetes_arrays("test")
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(x.shape[1])])
+    frame["sex"] = np.where(x[:, 1] > 0, "m", "f")
+    frame["label"] = y
+    result = harness.evaluate(
+        linear_tabular(),
+        data=frame,
+        groups=["sex"],
+        class_names=["low", "high"],
+        suites={"accuracy": {}, "fairness": {"group_by": ["sex"]}},
+        **FAST,
+    )
+    task = result.provenance.task
+    assert task.modality == "tabular" and task.input_shape == (10,)
+    assert task.feature_names == tuple(f"f{i}" for i in range(10))
+    assert task.class_names == ("low", "high")
+    # bounds default to each feature's observed range
+    assert task.feature_bounds[0] == pytest.approx((float(x[:, 0].min()), float(x[:, 0].max())))
+    assert any(m.metric == "demographic_parity_difference" for m in result.metrics)
+    assert set(result.table.to_pandas()["group:sex"]) == {"m", "f"}
+
+
+def test_texts_with_labels_and_text_datasets() -> None:
+    texts = ["a good film", "bad", "good good", "dull and bad", "not good", "awful"]
+    labels = [1, 0, 1, 0, 0, 0]
+    result = harness.evaluate(KeywordText(), data=(texts, labels), **FAST)
+    assert result.provenance.task.modality == "text"
+    assert _top1(result) == pytest.approx(5 / 6)
+    ds = datasets.Dataset.from_dict({"sentence": texts, "label": labels})
+    again = harness.evaluate(KeywordText(), data=ds, **FAST)
+    assert again.task_fingerprint == result.task_fingerprint
+    loader = DataLoader(list(zip(texts, labels, strict=True)), batch_size=4)
+    assert harness.evaluate(KeywordText(), data=loader, **FAST).task_fingerprint == (
+        result.task_fingerprint
+    )
+
+
+def test_hf_image_column_is_decoded_channels_first() -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, size=(12, 8, 8), dtype=np.uint8)
+    images = [Image.fromarray(p, mode="L") for p in pixels]
+    ds = datasets.Dataset.from_dict({"img": images, "y": [i % 10 for i in range(12)]})
+    assert isinstance(ds.features["img"], datasets.Image)
+    result = harness.evaluate(
+        linear_digits(), data=ds, input_column="img", label_column="y", num_classes=10, **FAST
+    )
+    task = result.provenance.task
+    assert task.input_shape == (1, 8, 8)
+    assert torch.allclose(task.all_inputs()[3, 0], torch.from_numpy(pixels[3] / 255.0).float())
+
+
+def test_task_argument_takes_the_same_data(digits_xy) -> None:
+    x, y = digits_xy
+    model = linear_digits()
+    by_task = harness.evaluate(model, task=(x, y), **FAST)
+    assert by_task.task_fingerprint == harness.evaluate(model, data=(x, y), **FAST).task_fingerprint
+
+
+def test_the_module_comes_back_as_it_was(digits_xy) -> None:
+    """Evaluating inside a training loop must not leave the model frozen or in eval mode."""
+    x, y = digits_xy
+    model = linear_digits().train()
+    model[1].weight.requires_grad_(False)  # a layer the user froze stays frozen
+    adversarial = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "check_samples": 8}
+    harness.evaluate(
+        model, data=(x, y), suites={"accuracy": {}, "adversarial": adversarial}, **FAST
+    )
+    assert model.training and all(m.training for m in model.modules())
+    assert [p.requires_grad for p in model.parameters()] == [False, True]
+    torch.nn.functional.cross_entropy(model(x), y).backward()  # still trainable

@@ -1,0 +1,59 @@
+"""`harness.run_spec` and `harness.leaderboard`: the CLI's run and leaderboard from Python."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness.cli.main import main
+from harness.core.errors import SpecError
+
+SPEC = {
+    "name": "api",
+    "tasks": ["digits"],
+    "models": ["digits-mlp"],
+    "suites": {"accuracy": {}},
+    "limit": 60,
+    "device": "cpu",
+    "bootstrap_resamples": 100,
+}
+
+
+def test_run_spec_then_leaderboard_as_the_cli_does(tmp_path: Path, capsys) -> None:
+    outcome = harness.run_spec(SPEC, out=tmp_path / "results")
+    assert outcome.exit_code == 0 and len(outcome.outcomes) == 1
+    assert outcome.run_dir.parent == tmp_path / "results" / "runs"
+    frame = harness.leaderboard(tmp_path / "results")
+    row = frame.iloc[0]
+    assert (row["model"], row["task"], row["top1_acc_n"]) == ("digits-mlp", "digits", 60)
+    assert row["top1_acc_ci_low"] <= row["top1_acc"] <= row["top1_acc_ci_high"]
+    # the same numbers as the command's CSV
+    capsys.readouterr()
+    assert main(["leaderboard", str(tmp_path / "results"), "--format", "csv"]) == 0
+    csv = capsys.readouterr().out
+    assert f"{row['top1_acc']}" in csv
+    # the same spec from a file, run again into the same folder: the same run, reused jobs
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(__import__("yaml").safe_dump(SPEC))
+    again = harness.run_spec(spec_file, out=tmp_path / "results")
+    assert again.run_id == outcome.run_id and again.exit_code == 0
+
+
+def test_a_bad_spec_mapping_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as err:
+        harness.run_spec({**SPEC, "seed": "one"}, out=tmp_path)
+    assert "\n" not in str(err.value) and "seed" in str(err.value)
+
+
+def test_leaderboard_needs_no_torch(tmp_path: Path) -> None:
+    harness.run_spec(SPEC, out=tmp_path / "results")
+    code = (
+        "import sys, harness; "
+        f"frame = harness.leaderboard({str(tmp_path / 'results')!r}); "
+        "assert len(frame) == 1 and 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
