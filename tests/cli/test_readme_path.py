@@ -87,7 +87,22 @@ def _needs_full_demo(command: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("command", [c for c in readme_commands() if not _needs_full_demo(c)])
+def _other_format(command: str) -> bool:
+    """The leaderboard's CSV and JSON forms (about 14 s each on the quickstart) run in the slow
+    set; the table and Markdown forms stay in the default run."""
+    return command.startswith("harness leaderboard") and any(
+        f"--format {f}" in command for f in ("csv", "json")
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(c, marks=pytest.mark.slow) if _other_format(c) else c
+        for c in readme_commands()
+        if not _needs_full_demo(c)
+    ],
+)
 def test_readme_command_works_after_make_demo(
     demo_folder: Path, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

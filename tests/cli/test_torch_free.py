@@ -41,6 +41,7 @@ def test_results_commands_run_without_torch(args: tuple[str, ...]) -> None:
     assert done.stdout.strip()
 
 
+@pytest.mark.slow  # builds the committed baseline's report (~100 s): CI runs it
 def test_report_runs_without_torch(baseline_site: Path) -> None:
     """`baseline_site` (tests/conftest.py) is the committed baseline's report, built with torch
     blocked; the browser test loads the same site."""

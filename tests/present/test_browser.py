@@ -195,6 +195,7 @@ def _stored_headline(results: Path) -> bool:
     return '"headline"' in job.read_text()
 
 
+@pytest.mark.slow  # builds the committed baseline's report (~100 s): CI runs it
 def test_quickstart_report_fits_and_screenshots(baseline_site: Path, tmp_path: Path) -> None:
     _browser()
     site = baseline_site  # the committed baseline's report (tests/conftest.py)
@@ -214,6 +215,7 @@ def test_quickstart_report_fits_and_screenshots(baseline_site: Path, tmp_path: P
     _shot(site / tasks["digits"], SHOTS / "task-digits.png", profile, 3000)
 
 
+@pytest.mark.slow  # builds the committed baseline's report (~100 s): CI runs it
 def test_quickstart_index_names_the_headline_winner(baseline_site: Path, tmp_path: Path) -> None:
     """On the quickstart's index, digits headlines robust accuracy at its threat model (L-inf
     0.1, where the zoo's models differ; at 0.3 every one reads 0), and the adversarially
