@@ -29,7 +29,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
             marks=pytest.mark.slow,  # the same code path as "leaderboard" without torch
         ),
         ("groups", str(BASELINE), "--task", "diabetes", "--suite", "fairness"),
-        ("variants", str(BASELINE)),
+        pytest.param(("variants", str(BASELINE)), marks=pytest.mark.slow),  # ~17 s
         ("check", "--baseline", str(BASELINE), "--current", str(BASELINE), "--policy", str(POLICY)),
         ("cache",),
     ],

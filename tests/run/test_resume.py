@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import pandas as pd
 
 from harness.store.run_store import load_jobs
@@ -63,6 +65,7 @@ def _tables(out: Path) -> dict[str, pd.DataFrame]:
     return {j.record.model: j.table().to_pandas() for _, j in load_jobs(out)}
 
 
+@pytest.mark.slow  # ~27 s: kills a real run; CI runs it (make test-slow)
 def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:
     spec = _spec(tmp_path)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
