@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import pandas as pd
+import pytest
 
 from harness.store.run_store import load_jobs
 

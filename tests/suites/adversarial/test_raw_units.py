@@ -110,7 +110,8 @@ def test_float64_torch_model_on_raw_units_gets_no_flag(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["logistic", pytest.param("boosting", marks=pytest.mark.slow)]  # ~30 s each
+    "kind",
+    ["logistic", pytest.param("boosting", marks=pytest.mark.slow)],  # ~30 s each
 )
 def test_sklearn_models_on_raw_units_under_the_default_suite(tmp_path: Path, kind: str) -> None:
     sio = pytest.importorskip("skops.io")
