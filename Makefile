@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers for `make test`: the quickstart run that many tests share (one worker)
 # runs beside the rest of the suite instead of before it. Three on a 2-core machine: the same
 # time as two when the machine is quiet, and a larger share of the CPU when other processes
-# keep it busy (README.md, "Development", has the measurements).
+# keep it busy. More on a bigger machine: make test TEST_WORKERS=8.
 TEST_WORKERS ?= 3
 SCATTERTEXT := scattertext==0.2.2
 # TextAttack, the text attacks' reference in tests and benchmarks/bench_text_attacks.py: its

@@ -2,7 +2,7 @@
 
 Speed is samples/s of `adapter.logits` on the whole digits test split, parent and variant timed
 interleaved in one process (A/B, B/A, ...), reported as variant/parent ratios: absolute CPU
-times on shared machines are noisy (DESIGN.md 12). Run: `python benchmarks/bench_variants.py`.
+times on shared machines vary several-fold between processes. Run: `python benchmarks/bench_variants.py`.
 """
 
 from __future__ import annotations

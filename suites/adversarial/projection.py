@@ -2,7 +2,7 @@
 
 Inputs reach models as float32 tensors. Float32's spacing is about 0.0002 at 2,500 and 0.125 at
 1.5e6, so `x + eps` computed in float32 on raw-unit features (incomes, counts) rounds to a point
-over the budget or back onto `x` (DESIGN.md section 12). Every candidate the sweep hands to the
+over the budget or back onto `x`. Every candidate the sweep hands to the
 verifier therefore goes through `into_budget`: the projection onto the eps ball and the box is
 computed in float64 from the clean input, then each coordinate is rounded to the inputs' dtype
 towards the clean input. Each coordinate then moves by at most what the float64 projection

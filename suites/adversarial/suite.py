@@ -125,7 +125,7 @@ class AdversarialSuite(Suite):
             return self._run_text(adapter, task, ctx)
         if not adapter.capabilities.gradients:
             return self._run(adapter, task, ctx)
-        # Input gradients only, whatever the adapter hands out (DESIGN.md section 12).
+        # Input gradients only, whatever the adapter hands out (see frozen.py).
         with frozen_parameters(adapter.module()):
             return self._run(adapter, task, ctx)
 

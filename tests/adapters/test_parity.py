@@ -67,6 +67,21 @@ def test_parity_cli_fails_for_a_different_model(
     assert "exactly two model names" in capsys.readouterr().err
 
 
+def test_parity_cli_atol_sets_the_tolerance(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """`--atol` reaches the comparison: at 1 every differing prediction is a tie within it."""
+    spec = _spec(tmp_path, onnx_path, export_path)
+    args = ["parity", str(spec), "--models", "torch,other", "--task", "digits", "--limit", "100"]
+    assert main([*args, "--format", "json"]) == 1  # the default 1e-4: two different models
+    strict = json.loads(capsys.readouterr().out)
+    assert strict["atol"] == 1e-4 and strict["disagreements"] > 0
+    assert main([*args, "--format", "json", "--atol", "1"]) == 0
+    loose = json.loads(capsys.readouterr().out)
+    assert loose["atol"] == 1.0 and loose["passed"] and loose["disagreements"] == 0
+    assert loose["ties"] == strict["disagreements"] + strict["ties"]
+
+
 def test_compare_counts_disagreements_exactly(onnx_path: Path) -> None:
     import torch
 

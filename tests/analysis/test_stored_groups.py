@@ -50,6 +50,20 @@ def test_missing_condition_is_an_error_naming_the_tables(results: Path) -> None:
         stored_group_rows(results, GroupQuery(model="zzz"))
 
 
+def test_cli_min_group_size_flags_groups_below_it(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--min-group-size`: the synthetic groups hold 100 samples each, flagged from 101 on."""
+    args = ["groups", str(results), "--model", "a", "--suite", "accuracy", "--resamples", "0"]
+    args += ["--format", "json"]
+    assert main([*args, "--min-group-size", "100"]) == 0
+    at = json.loads(capsys.readouterr().out)
+    assert at and {r["flag"] for r in at} == {""}
+    assert main([*args, "--min-group-size", "101"]) == 0
+    above = json.loads(capsys.readouterr().out)
+    assert len(above) == len(at) and {r["flag"] for r in above} == {"insufficient_group_size"}
+
+
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One results folder holding two runs of the same models (other numbers in each)."""

@@ -130,6 +130,16 @@ def test_sharded_local_run_equals_unsharded(
     )
 
 
+def test_shards_flag_shards_a_local_run(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    """`harness run --shards N` reaches the runner: every shardable job in N shards, same results."""
+    spec = write_spec(SPEC)
+    run(spec, tmp_path / "whole")
+    flagged = ["run", str(spec), "--out", str(tmp_path / "flag"), "--shards", "3", "--no-cache"]
+    assert main(flagged) == 0
+    assert {r[3].shards for r in stored(tmp_path / "flag").values()} == {3}
+    assert_same_results(tmp_path / "whole", tmp_path / "flag")
+
+
 def test_execution_settings_do_not_change_the_run_or_the_keys(
     write_spec: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
