@@ -52,7 +52,8 @@ def test_a_factory_that_never_returns_fails_its_jobs_within_the_limit(
     )
     assert first["seconds"] < 60  # the factory sleeps an hour: it was stopped, not waited out
     second = jobs["sleeper", "throughput"]
-    assert second["status"] == "failed" and second["seconds"] < 1
+    assert second["status"] == "failed"
+    # not tried at all (no timed bound here: on a busy machine even skipping takes a moment)
     assert "in job sleeper × digits × accuracy" in second["message"]
     assert "this job was not tried" in second["message"]
     assert jobs["marked", "accuracy"]["status"] == "completed"
