@@ -103,7 +103,7 @@ class ExportedJob:
         undefined: list[str] = []
         for name, record in metric_names(self.job.metrics).items():
             if record.flags:
-                tags[safe_key(f"flags.{name}")] = ", ".join(record.flags)
+                tags[f"flags.{name}"] = ", ".join(record.flags)  # name: safe, room left
                 flagged.append(name)
             if record.value is None:
                 undefined.append(name)
@@ -142,8 +142,8 @@ def _plain_name(key: str) -> str:
 
 def _with_digest(name: str, key: str) -> str:
     digest = hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()[:10]
-    room = KEY_LIMIT - len(".ci_high") - len("flags.") - len(digest) - 1
-    return f"{name[:room]}~{digest}"
+    room = KEY_LIMIT - len(".ci_high") - len("flags.") - len(digest) - 2
+    return f"{name[:room]}--{digest}"
 
 
 def exported_jobs(root: Path, *, allow_partial: bool = False) -> list[ExportedJob]:

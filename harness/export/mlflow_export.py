@@ -81,8 +81,7 @@ def export_mlflow(
 
     counts = {"logged": 0, "kept": 0, "replaced": 0}
     with _quiet_mlflow():
-        client = client_type(tracking_uri=uri)
-        experiment_id = _experiment(client, uri, experiment)
+        client, experiment_id = _experiment(client_type, uri, experiment)
         try:
             existing = _existing_runs(client, experiment_id)
             for run_id, run_jobs in _by_run(jobs).items():
@@ -199,12 +198,14 @@ def _by_run(jobs: list[ExportedJob]) -> dict[str, list[ExportedJob]]:
     return out
 
 
-def _experiment(client: MlflowClient, uri: str, name: str) -> str:
-    """The id of experiment `name`, created when missing (its artifacts beside a SQLite store).
-    The first call is the reachability probe: one try, no retries, one line if it fails."""
+def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[MlflowClient, str]:
+    """A client of `uri` and the id of experiment `name`, created when missing (its artifacts
+    beside a SQLite store). The first request is the reachability probe: one try, no retries,
+    one line if it fails."""
     from mlflow.exceptions import MlflowException
 
     try:
+        client = client_type(tracking_uri=uri)
         with _one_try():
             found = client.get_experiment_by_name(name)
         if found is not None:
@@ -213,8 +214,9 @@ def _experiment(client: MlflowClient, uri: str, name: str) -> str:
                     f"MLflow experiment {name!r} at {uri} is deleted; restore it or pass "
                     "another --experiment"
                 )
-            return str(found.experiment_id)
-        return str(client.create_experiment(name, artifact_location=_artifact_location(uri)))
+            return client, str(found.experiment_id)
+        location = _artifact_location(uri)
+        return client, str(client.create_experiment(name, artifact_location=location))
     except MlflowException as err:
         raise TrackingError(f"tracking URI {uri} cannot be used: {_first_line(err)}") from None
 

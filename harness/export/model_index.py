@@ -4,7 +4,8 @@
 The card is built with huggingface_hub's card classes (`ModelCardData`, `EvalResult`,
 `ModelCard`): one evaluation result per metric, naming the task (its kind, from the task's
 modality), the dataset (the task's name, its source and fingerprint) and the metric (its name,
-value and the condition it was measured under). A card that is already there keeps its text and
+value, the condition it was measured under, and as arguments its suite, sample size and
+interval). huggingface_hub groups the results by task and dataset. A card that is already there keeps its text and
 other metadata: only its model-index is replaced, so a re-export rewrites the same file.
 """
 
@@ -85,7 +86,7 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
         out.append(
             EvalResult(
                 task_type=TASK_TYPES[summary.modality],
-                task_name=f"{job.suite} ({summary.modality} classification)",
+                task_name=f"{summary.modality} classification",
                 dataset_type=summary.source or job.task,
                 dataset_name=job.task,
                 dataset_config=summary.fingerprint[:16],
@@ -103,6 +104,7 @@ def _metric_args(job: ExportedJob, n: int, ci: tuple[float, float] | None) -> di
     record = job.job.record
     args: dict[str, object] = {
         "n": n,
+        "suite": record.suite,
         "suite_version": record.suite_version,
         "harness_version": record.harness_version,
     }
