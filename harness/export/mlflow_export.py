@@ -74,7 +74,7 @@ def export_mlflow(
     client_type = _mlflow_client_type()
     jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
     uri = tracking_uri or default_tracking_uri()
-    site = report if report is not None else _found_report(results)
+    site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
         raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
     from mlflow.exceptions import MlflowException

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import __version__
 from harness.core.errors import MissingDependencyError, ResultsError
 from harness.export.exported_jobs import ExportedJob, exported_jobs
 from harness.store.atomic import write_text
@@ -30,7 +29,7 @@ TASK_TYPES = {
     "tabular": "tabular-classification",
     "text": "text-classification",
 }
-SOURCE_NAME = f"robustness-harness {__version__}"
+SOURCE_NAME = "robustness-harness"
 
 
 @dataclass(frozen=True)
