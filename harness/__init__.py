@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
 __all__ = [
     "__version__",
+    "check",
     "evaluate",
     "export_mlflow",
     "export_model_index",
     "leaderboard",
+    "report",
     "run_spec",
 ]
 
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
 
     from harness.export.mlflow_export import MlflowExport
     from harness.export.model_index import ModelCardFile
+    from harness.present.api_report import ReportSite
     from harness.run.api import EvaluationResult
+    from harness.run.api_gate import GateResult
     from harness.run.runner import RunOutcome
 
 
@@ -72,3 +76,19 @@ def export_model_index(results: Any, out: Any, **options: Any) -> list[ModelCard
     from harness.export.model_index import export_model_index as _export
 
     return _export(Path(results), Path(out), **options)
+
+
+def check(baseline: Any, current: Any, *, policy: Any = None) -> GateResult:
+    """`harness check` from Python: the gate's verdict (`passed`, `exit_code`, `frame()`);
+    see `harness.run.api_gate.check` (reads results only: no torch)."""
+    from harness.run.api_gate import check as _check
+
+    return _check(baseline, current, policy=policy)
+
+
+def report(results: Any, out: Any, **options: Any) -> ReportSite:
+    """`harness report` from Python: write the HTML site and summary into `out`; returns their
+    paths; see `harness.present.api_report.report` (reads results only: no torch)."""
+    from harness.present.api_report import report as _report
+
+    return _report(results, out, **options)

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.arguments import UsageError, add_results_argument, text
+from harness.cli.arguments import (
+    UsageError,
+    add_results_argument,
+    add_width_argument,
+    output_width,
+    text,
+)
 from harness.cli.paths import input_folder, output_folder
 
 
@@ -49,6 +55,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="export incomplete results (unfinished runs, missing job folders), tagged partial",
     )
+    add_width_argument(exp)
     exp.set_defaults(handler=export_command)
 
 
@@ -67,7 +74,7 @@ def export_command(args: argparse.Namespace) -> int:
         allow_partial=args.allow_partial,
     )
     for card in cards:
-        print(f"{card.path}  ({card.results} result(s) for {card.model!r})")
+        _say(args, f"{card.path}  ({card.results} result(s) for {card.model})")
     return 0
 
 
@@ -82,11 +89,19 @@ def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
         report=report,
         allow_partial=args.allow_partial,
     )
-    print(
+    _say(
+        args,
         f"mlflow: {done.logged} job run(s) logged, {done.kept} already there"
         + (f", {done.replaced} unfinished one(s) logged again" if done.replaced else "")
         + f"; experiment {done.experiment!r} ({done.experiment_id}) at {done.tracking_uri}"
         + (f"; report {done.report}" if done.report else ""),
     )
-    sys.stdout.flush()
     return 0
+
+
+def _say(args: argparse.Namespace, line: str) -> None:
+    """One line of the command's output, escaped for the terminal and fitted to --width."""
+    from harness.present.escaping import terminal_text
+    from harness.present.tables import wrap
+
+    sys.stdout.write(wrap(terminal_text(line), output_width(args.width)) + "\n")
