@@ -34,9 +34,7 @@ def add_parser(sub: Any) -> None:
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in "
         "the current folder, artifacts in mlruns/ beside it)",
     )
-    exp.add_argument(
-        "--experiment", type=text, default="harness", help="MLflow experiment (default: harness)"
-    )
+    exp.add_argument("--experiment", type=text, help="MLflow experiment (default: harness)")
     exp.add_argument(
         "--report",
         type=Path,
@@ -59,7 +57,21 @@ def add_parser(sub: Any) -> None:
     exp.set_defaults(handler=export_command)
 
 
+# the flags each target takes (the others are refused, not silently ignored)
+_ONLY_FOR = {
+    "tracking_uri": "mlflow",
+    "experiment": "mlflow",
+    "report": "mlflow",
+    "out": "model-index",
+    "all_metrics": "model-index",
+}
+
+
 def export_command(args: argparse.Namespace) -> int:
+    for name, target in _ONLY_FOR.items():
+        if target != args.to and getattr(args, name) not in (None, False):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} applies to --to {target} only, not --to {args.to}")
     results = input_folder(args.results, "results folder")
     if args.to == "mlflow":
         return _to_mlflow(args, results)
@@ -79,13 +91,13 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
-    from harness.export.mlflow_export import export_mlflow
+    from harness.export.mlflow_export import DEFAULT_EXPERIMENT, export_mlflow
 
     report = input_folder(args.report, "--report") if args.report is not None else None
     done = export_mlflow(
         results,
         tracking_uri=args.tracking_uri,
-        experiment=args.experiment,
+        experiment=args.experiment or DEFAULT_EXPERIMENT,
         report=report,
         allow_partial=args.allow_partial,
     )

@@ -83,6 +83,21 @@ def test_model_index_needs_out(results: Path, capsys: pytest.CaptureFixture[str]
     assert "--to model-index needs --out DIR" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "model-index", "--out", "c", "--experiment", "x"], "--experiment applies to"),
+        (["--to", "mlflow", "--out", "c"], "--out applies to --to model-index only"),
+        (["--to", "mlflow", "--all-metrics"], "--all-metrics applies to --to model-index"),
+    ],
+)
+def test_a_flag_of_the_other_target_is_refused(
+    results: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(results), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_without_huggingface_hub_the_extra_is_named(
     results: Path,
     tmp_path: Path,
