@@ -10,12 +10,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
-__all__ = ["__version__", "evaluate", "leaderboard", "run_spec"]
+__all__ = [
+    "__version__",
+    "check",
+    "evaluate",
+    "export_mlflow",
+    "export_model_index",
+    "leaderboard",
+    "report",
+    "run_spec",
+]
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.export.mlflow_export import MlflowExport
+    from harness.export.model_index import ModelCardFile
+    from harness.present.api_report import ReportSite
     from harness.run.api import EvaluationResult
+    from harness.run.api_gate import GateResult
     from harness.run.runner import RunOutcome
 
 
@@ -43,3 +56,39 @@ def leaderboard(results: Any, **options: Any) -> pd.DataFrame:
     from harness.run.api_boards import leaderboard as _leaderboard
 
     return _leaderboard(results, **options)
+
+
+def export_mlflow(results: Any, **options: Any) -> MlflowExport:
+    """`harness export --to mlflow` from Python: each run and job of a results folder as MLflow
+    runs; see `harness.export.mlflow_export.export_mlflow` (docs/export.md; no torch)."""
+    from pathlib import Path
+
+    from harness.export.mlflow_export import export_mlflow as _export
+
+    return _export(Path(results), **options)
+
+
+def export_model_index(results: Any, out: Any, **options: Any) -> list[ModelCardFile]:
+    """`harness export --to model-index` from Python: a model card per model under `out`; see
+    `harness.export.model_index.export_model_index` (docs/export.md; no torch)."""
+    from pathlib import Path
+
+    from harness.export.model_index import export_model_index as _export
+
+    return _export(Path(results), Path(out), **options)
+
+
+def check(baseline: Any, current: Any, *, policy: Any = None) -> GateResult:
+    """`harness check` from Python: the gate's verdict (`passed`, `exit_code`, `frame()`);
+    see `harness.run.api_gate.check` (reads results only: no torch)."""
+    from harness.run.api_gate import check as _check
+
+    return _check(baseline, current, policy=policy)
+
+
+def report(results: Any, out: Any, **options: Any) -> ReportSite:
+    """`harness report` from Python: write the HTML site and summary into `out`; returns their
+    paths; see `harness.present.api_report.report` (reads results only: no torch)."""
+    from harness.present.api_report import report as _report
+
+    return _report(results, out, **options)

@@ -60,6 +60,7 @@ SHARED_FIXTURES = {
     "baseline_site": "baseline-site",  # the committed baseline's report, torch blocked (30 s)
     "synthetic_site": "synthetic-site",
     "ray_cluster": "ray",  # one local Ray cluster at a time on the machine
+    "mlflow_empty_store": "mlflow-store",  # an MLflow SQLite store's tables (8 s to create)
 }
 """Session fixtures too costly to build once per worker. `make test` runs the tests on pytest-xdist
 workers with `--dist loadgroup`; every test that uses one of these fixtures joins its group, and a

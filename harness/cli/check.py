@@ -26,23 +26,21 @@ def add_parser(sub: Any) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    from harness.analysis.check import load_run, run_check
-    from harness.analysis.check_headline import headline_checks
-    from harness.analysis.check_policy import load_policy
     from harness.present.check_view import render_markdown, render_table
     from harness.present.junit import render_junit
+    from harness.run.api_gate import check
 
     baseline = input_folder(args.baseline, "--baseline")
     current = input_folder(args.current, "--current")
-    policy = load_policy(input_file(args.policy, "policy file") if args.policy else None)
+    policy = input_file(args.policy, "policy file") if args.policy else None
     summary = (
         Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
     )
     for path, what in ((args.junit, "--junit"), (summary, "GITHUB_STEP_SUMMARY")):
         if path is not None:
             output_file(path, what)  # before the gate runs: a bad path is known at once
-    report = run_check(baseline, current, policy, policy_source=str(args.policy or "(defaults)"))
-    headline = headline_checks(report, load_run(current, "current"))
+    gate = check(baseline, current, policy=policy)
+    report, headline = gate.report, gate.headline
     if args.format == "md":
         text = render_markdown(report, headline=headline)
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.cli import (
     cache,
     check,
+    export,
     groups,
     leaderboard,
     parity,
@@ -45,6 +46,7 @@ SUBCOMMANDS = (
     parity,
     groups,
     variants,
+    export,
     cache,
 )
 

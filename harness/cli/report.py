@@ -42,16 +42,15 @@ def add_parser(sub: Any) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from harness.present.api_report import report
     from harness.present.escaping import terminal_text
-    from harness.present.site import build_site
-    from harness.present.summary import check_site_url
     from harness.present.tables import wrap
 
     results = input_folder(args.results, "results folder")
     out = output_folder(args.out, "--out")
-    url = check_site_url(args.site_url) if args.site_url else None
-    pairs = [(a, b) for a, b in args.compare]
-    index = build_site(results, out, compare=pairs, site_url=url, allow_partial=args.allow_partial)
-    line = f"report: {index} (summary for a pull request: {index.parent / 'summary.md'})"
+    site = report(
+        results, out, compare=args.compare, site_url=args.site_url, allow_partial=args.allow_partial
+    )
+    line = f"report: {site.index} (summary for a pull request: {site.summary})"
     print(wrap(terminal_text(line), output_width(args.width)), file=sys.stderr)
     return 0

@@ -58,6 +58,13 @@ def _check(results: Path, spec: Path) -> list[list[str]]:
     return [["check", "--baseline", str(run), "--current", str(run)]]
 
 
+@case("export")
+def _export(results: Path, spec: Path) -> list[list[str]]:
+    # model cards (the MLflow target prints one line of the same kind: tests/export)
+    cards = results.parent / "cards"
+    return [["export", str(results), "--to", "model-index", "--out", str(cards)]]
+
+
 @case("parity")
 def _parity(results: Path, spec: Path) -> list[list[str]]:
     return [["parity", str(spec), "--models", "lin-a,lin-b", "--task", "digits"]]

@@ -1,0 +1,169 @@
+"""The stored jobs of a results folder as plain records for an exporter: identity, parameters,
+metrics under names every tracker accepts, and reliability flags. No exporter package here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus, RunManifest
+from harness.core.metric_record import MetricRecord
+from harness.store.completeness import completeness
+from harness.store.run_store import TABLE_FILE, StoredJob, load_jobs
+
+KEY_LIMIT = 250  # MLflow's limit on a metric, parameter or tag key
+# Names that MLflow takes on every platform (its rule on Windows: no colon): anything else in a
+# metric's qualifiers (attack=..., group values, corruption names) becomes an underscore.
+_UNSAFE = re.compile(r"[^\w.\- ]")
+
+
+@dataclass(frozen=True)
+class ExportedJob:
+    """One completed job, as every exporter sees it."""
+
+    job_id: str  # "<run id>/<job folder>": unique across results folders' run layouts
+    manifest: RunManifest
+    job: StoredJob
+    partial: bool  # the results folder is incomplete (exported with --allow-partial)
+
+    @property
+    def model(self) -> str:
+        return self.job.record.model
+
+    @property
+    def task(self) -> str:
+        return self.job.record.task
+
+    @property
+    def suite(self) -> str:
+        return self.job.record.suite
+
+    @property
+    def table_path(self) -> Path | None:
+        """The per-sample table (Parquet), or None for a job that stored none (throughput)."""
+        return self.job.path / TABLE_FILE if self.job.has_table else None
+
+    def params(self) -> dict[str, str]:
+        """What identifies the job: model, task, suite, hashes, seed, device and versions."""
+        rec, man = self.job.record, self.manifest
+        params = {
+            "model": rec.model,
+            "task": rec.task,
+            "suite": rec.suite,
+            "suite_version": rec.suite_version,
+            "suite_config_hash": rec.suite_config_hash,
+            "task_fingerprint": rec.task_summary.fingerprint,
+            "task_n": str(rec.task_summary.n),
+            "job_key": rec.key,
+            "run_id": man.run_id,
+            "spec_name": man.spec_name,
+            "spec_hash": man.spec_hash,
+            "seed": str(rec.seed),
+            "device": rec.device,
+            "model_origin": rec.model_origin,
+            "harness_version": rec.harness_version,
+        }
+        if rec.model_description.weights_sha256:
+            params["weights_sha256"] = rec.model_description.weights_sha256
+        if rec.protocol is not None:
+            params["protocol"] = rec.protocol.label
+        if man.git_sha:
+            params["git_sha"] = man.git_sha
+        for package, version in sorted(man.versions.items()):
+            params[safe_key(f"version.{package}")] = version or "not installed"
+        return params
+
+    def metrics(self) -> dict[str, float]:
+        """Every defined metric value with its interval bounds and sample size, by the names
+        of `metric_names` (suffixes `.ci_low`, `.ci_high`, `.n`)."""
+        out: dict[str, float] = {}
+        for name, record in metric_names(self.job.metrics).items():
+            if record.value is not None:
+                out[name] = float(record.value)
+            if record.ci is not None:
+                out[f"{name}.ci_low"], out[f"{name}.ci_high"] = map(float, record.ci)
+            out[f"{name}.n"] = float(record.n)
+        return out
+
+    def tags(self) -> dict[str, str]:
+        """Reliability flags per metric, undefined metrics, and the harness's own identity
+        tags (`harness.job_id` is how a re-export finds the run it logged before)."""
+        tags = {
+            "harness.job_id": self.job_id,
+            "harness.model": self.model,
+            "harness.task": self.task,
+            "harness.suite": self.suite,
+            "harness.partial": "true" if self.partial else "false",
+        }
+        flagged: list[str] = []
+        undefined: list[str] = []
+        for name, record in metric_names(self.job.metrics).items():
+            if record.flags:
+                tags[f"flags.{name}"] = ", ".join(record.flags)  # name: safe, room left
+                flagged.append(name)
+            if record.value is None:
+                undefined.append(name)
+        tags["harness.flagged_metrics"] = ", ".join(flagged) or "none"
+        if undefined:
+            tags["harness.undefined_metrics"] = ", ".join(undefined)
+        return tags
+
+
+def metric_names(records: list[MetricRecord]) -> dict[str, MetricRecord]:
+    """Each record under a name a tracker accepts: its board key with the qualifiers as path
+    parts (`robust_acc[attack=linf_pgd/eps=0.1,norm=linf]` ->
+    `robust_acc/attack_linf_pgd/eps_0.1/norm_linf`); two keys that would meet on one name keep
+    them apart with a digest of the full key."""
+    out: dict[str, MetricRecord] = {}
+    for record in records:
+        name = _plain_name(record.key)
+        if name in out or len(name) > KEY_LIMIT - len(".ci_high") - len("flags."):
+            name = _with_digest(name, record.key)
+        out[name] = record
+    return out
+
+
+def safe_key(text: str) -> str:
+    """`text` as a key MLflow takes on every platform, within its length limit."""
+    name = _UNSAFE.sub("_", text)
+    return name if len(name) <= KEY_LIMIT else _with_digest(name, text)
+
+
+def _plain_name(key: str) -> str:
+    metric, _, qualifiers = key.partition("[")
+    parts = [metric] + [q for q in re.split(r"[,/]", qualifiers.rstrip("]")) if q]
+    cleaned = [_UNSAFE.sub("_", part.replace("=", "_")).strip(" ") or "_" for part in parts]
+    return "/".join("_" if part in (".", "..") else part for part in cleaned)
+
+
+def _with_digest(name: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()[:10]
+    room = KEY_LIMIT - len(".ci_high") - len("flags.") - len(digest) - 2
+    return f"{name[:room]}--{digest}"
+
+
+def exported_jobs(root: Path, *, allow_partial: bool = False) -> list[ExportedJob]:
+    """The completed jobs under the results folder `root`, in run and folder order. An
+    incomplete folder is refused unless `allow_partial` (then each job says it is partial);
+    a folder with no completed job is refused: an export of nothing looks like a success."""
+    loaded = load_jobs(root)
+    gaps = completeness(root, loaded)
+    if not allow_partial:
+        gaps.refuse(root)
+    jobs = [
+        ExportedJob(
+            job_id=f"{manifest.run_id}/{job.path.name}",
+            manifest=manifest,
+            job=job,
+            partial=not gaps.whole,
+        )
+        for manifest, job in loaded
+        if job.status == JobStatus.COMPLETED
+    ]
+    if not jobs:
+        raise ResultsError(f"results folder {root} holds no completed job to export")
+    return jobs

@@ -1,0 +1,303 @@
+"""`harness export RESULTS --to mlflow`: each harness run as an MLflow run, each of its completed
+jobs as a nested MLflow run under it (docs/export.md).
+
+A job's run carries the job's identity as parameters, every metric value with its interval bounds
+and sample size as metrics, reliability flags as tags, and the per-sample table, `job.json` and
+`metrics.json` as artifacts; the harness run's MLflow run carries the spec, the manifest and the
+report site (when one is given or found in the results folder).
+
+Re-exporting is idempotent: every MLflow run is tagged `harness.job_id`, and a run already
+exported and FINISHED is left as it is. A run is marked FINISHED only once everything of it is
+logged; one that an interrupted export left RUNNING (or FAILED) is deleted and logged again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.core.errors import HarnessError, MissingDependencyError
+from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+DEFAULT_EXPERIMENT = "harness"
+DATABASE_FILE = "mlflow.db"  # the default store: a SQLite file in the current folder
+JOB_ID_TAG = "harness.job_id"
+PARENT_TAG = "mlflow.parentRunId"
+_FINISHED = "FINISHED"
+_JOB_FILES = ("samples.parquet", "job.json", "metrics.json")
+_RUN_FILES = ("manifest.json", "spec.yaml")
+
+
+class TrackingError(HarnessError):
+    """The tracking URI cannot be reached or refused what was logged."""
+
+
+@dataclass(frozen=True)
+class MlflowExport:
+    """What an export to MLflow did."""
+
+    tracking_uri: str
+    experiment: str
+    experiment_id: str
+    logged: int  # job runs logged now
+    kept: int  # job runs an earlier export had logged completely: left as they were
+    replaced: int  # unfinished job runs of an interrupted export, deleted and logged again
+    report: Path | None  # the report site logged with the runs (None: none)
+
+
+def default_tracking_uri() -> str:
+    """`$MLFLOW_TRACKING_URI` when set, else `mlflow.db` (SQLite) in the current folder."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DATABASE_FILE}"
+
+
+def export_mlflow(
+    results: Path,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+    report: Path | None = None,
+    allow_partial: bool = False,
+) -> MlflowExport:
+    """Log the completed jobs under `results` into the MLflow experiment `experiment` at
+    `tracking_uri` (default `default_tracking_uri()`); `report` is a report site folder to log
+    with each harness run (default: `results/report` when it holds an index.html)."""
+    client_type = _mlflow_client_type()
+    jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
+    uri = tracking_uri or default_tracking_uri()
+    site = Path(report) if report is not None else _found_report(results)
+    if site is not None and not (site / "index.html").is_file():
+        raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
+    from mlflow.exceptions import MlflowException
+
+    counts = {"logged": 0, "kept": 0, "replaced": 0}
+    with _quiet_mlflow():
+        client, experiment_id = _experiment(client_type, uri, experiment)
+        try:
+            existing = _existing_runs(client, experiment_id)
+            for run_id, run_jobs in _by_run(jobs).items():
+                parent = _parent_run(client, experiment_id, run_jobs[0], existing.get(run_id))
+                for job in run_jobs:
+                    found = existing.get(job.job_id)
+                    _export_job(client, experiment_id, parent, job, found, counts)
+                if existing.get(run_id, ("", ""))[1] != _FINISHED:
+                    if site is not None:
+                        client.log_artifacts(parent, str(site), artifact_path="report")
+                    client.set_terminated(parent, _FINISHED)
+        except MlflowException as err:
+            raise TrackingError(
+                f"tracking URI {uri} refused the export after {counts['logged']} job run(s) "
+                f"(runs not marked FINISHED are logged again on the next export): "
+                f"{_first_line(err)}"
+            ) from None
+    return MlflowExport(
+        tracking_uri=uri,
+        experiment=experiment,
+        experiment_id=experiment_id,
+        report=site,
+        **counts,
+    )
+
+
+def _export_job(
+    client: MlflowClient,
+    experiment_id: str,
+    parent: str,
+    job: ExportedJob,
+    found: tuple[str, str] | None,
+    counts: dict[str, int],
+) -> None:
+    if found is not None and found[1] == _FINISHED:
+        counts["kept"] += 1
+        return
+    if found is not None:
+        client.delete_run(found[0])
+        counts["replaced"] += 1
+    _log_job(client, experiment_id, parent, job)
+    counts["logged"] += 1
+
+
+def _log_job(client: MlflowClient, experiment_id: str, parent: str, job: ExportedJob) -> None:
+    """One job as one MLflow run, FINISHED only when all of it is logged (else FAILED)."""
+    from mlflow.entities import Metric, Param
+
+    record = job.job.record
+    tags = {**job.tags(), PARENT_TAG: parent}
+    run = client.create_run(
+        experiment_id,
+        start_time=_millis(record.started),
+        tags=tags,
+        run_name=f"{job.model} · {job.task} · {job.suite}",
+    )
+    run_id = run.info.run_id
+    try:
+        stamp = _millis(record.finished) or int(time.time() * 1000)
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, stamp, 0) for k, v in job.metrics().items()],
+            params=[Param(k, v) for k, v in job.params().items()],
+        )
+        for name in _JOB_FILES:
+            if (job.job.path / name).is_file():
+                client.log_artifact(run_id, str(job.job.path / name))
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, _FINISHED, end_time=_millis(record.finished))
+
+
+def _parent_run(
+    client: MlflowClient,
+    experiment_id: str,
+    first: ExportedJob,
+    found: tuple[str, str] | None,
+) -> str:
+    """The MLflow run of a harness run: the one an earlier export created, else a new one."""
+    from mlflow.entities import Param
+
+    if found is not None:
+        return found[0]
+    manifest = first.manifest
+    tags = {JOB_ID_TAG: manifest.run_id, "harness.partial": str(first.partial).lower()}
+    run = client.create_run(
+        experiment_id,
+        start_time=_millis(manifest.created),
+        tags=tags,
+        run_name=manifest.run_id,
+    )
+    params = {
+        "run_id": manifest.run_id,
+        "spec_name": manifest.spec_name,
+        "spec_hash": manifest.spec_hash,
+        "seed": str(manifest.seed),
+        "harness_version": manifest.harness_version,
+        "device": str(manifest.device.get("type", "")),
+        **{safe_key(f"version.{k}"): v or "not installed" for k, v in manifest.versions.items()},
+    }
+    client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
+    run_dir = first.job.path.parent.parent
+    for name in _RUN_FILES:
+        if (run_dir / name).is_file():
+            client.log_artifact(run.info.run_id, str(run_dir / name))
+    return str(run.info.run_id)
+
+
+def _by_run(jobs: list[ExportedJob]) -> dict[str, list[ExportedJob]]:
+    out: dict[str, list[ExportedJob]] = {}
+    for job in jobs:
+        out.setdefault(job.manifest.run_id, []).append(job)
+    return out
+
+
+def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[MlflowClient, str]:
+    """A client of `uri` and the id of experiment `name`, created when missing (its artifacts
+    beside a SQLite store). The first request is the reachability probe: one try, no retries,
+    one line if it fails."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client = client_type(tracking_uri=uri)
+        with _one_try():
+            found = client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                raise TrackingError(
+                    f"MLflow experiment {name!r} at {uri} is deleted; restore it or pass "
+                    "another --experiment"
+                )
+            return client, str(found.experiment_id)
+        location = _artifact_location(uri)
+        return client, str(client.create_experiment(name, artifact_location=location))
+    except MlflowException as err:
+        raise TrackingError(f"tracking URI {uri} cannot be used: {_first_line(err)}") from None
+
+
+def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, tuple[str, str]]:
+    """job id -> (MLflow run id, status) of the runs earlier exports logged (active ones)."""
+    out: dict[str, tuple[str, str]] = {}
+    token: str | None = None
+    while True:
+        page = client.search_runs(
+            [experiment_id], filter_string=f"tags.`{JOB_ID_TAG}` != ''", page_token=token
+        )
+        for run in page:
+            job_id = run.data.tags.get(JOB_ID_TAG)
+            if job_id is not None and out.get(job_id, ("", ""))[1] != _FINISHED:
+                out[job_id] = (run.info.run_id, run.info.status)
+        token = page.token
+        if not token:
+            return out
+
+
+def _artifact_location(uri: str) -> str | None:
+    """Artifacts of a new experiment in a SQLite store go to `mlruns/` beside the database
+    file (where `mlflow ui` started in that folder looks); other stores keep their default."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri == f"{prefix}:memory:":
+        return None
+    return (Path(uri[len(prefix) :]).resolve().parent / "mlruns").as_uri()
+
+
+def _found_report(results: Path) -> Path | None:
+    site = results / "report"
+    return site if (site / "index.html").is_file() else None
+
+
+def _millis(iso: str | None) -> int | None:
+    if not iso:
+        return None
+    try:
+        return int(datetime.fromisoformat(iso).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _mlflow_client_type() -> type[MlflowClient]:
+    try:
+        from mlflow import MlflowClient
+    except ImportError:
+        raise MissingDependencyError("mlflow", "mlflow", "harness export --to mlflow") from None
+    return MlflowClient
+
+
+@contextmanager
+def _one_try() -> Iterator[None]:
+    """No retries and a short timeout for the first request to a tracking server: an
+    unreachable URI fails in seconds, not after MLflow's minutes of backoff. The user's own
+    settings of these variables win."""
+    wanted = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    added = [name for name in wanted if name not in os.environ]
+    os.environ.update({name: wanted[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+@contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """MLflow's and alembic's INFO lines (database set-up) stay out of the command's output."""
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

@@ -1,0 +1,154 @@
+"""`harness export RESULTS --to model-index --out DIR`: a Hugging Face model card per model,
+`DIR/<model>/README.md`, whose metadata holds the model's `model-index` (docs/export.md).
+
+The card is built with huggingface_hub's card classes (`ModelCardData`, `EvalResult`,
+`ModelCard`): one evaluation result per metric, naming the task (its kind, from the task's
+modality), the dataset (the task's name, its source and fingerprint) and the metric (its name,
+value, the condition it was measured under, and as arguments its suite, sample size and
+interval). huggingface_hub groups the results by task and dataset. A card that is already there keeps its text and
+other metadata: only its model-index is replaced, so a re-export rewrites the same file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.core.errors import MissingDependencyError, ResultsError
+from harness.export.exported_jobs import ExportedJob, exported_jobs
+from harness.store.atomic import write_text
+from harness.store.run_store import safe_component
+
+if TYPE_CHECKING:
+    from huggingface_hub import EvalResult
+
+CARD_FILE = "README.md"
+TASK_TYPES = {
+    "image": "image-classification",
+    "tabular": "tabular-classification",
+    "text": "text-classification",
+}
+SOURCE_NAME = "robustness-harness"
+
+
+@dataclass(frozen=True)
+class ModelCardFile:
+    """One written card: the model, its file and how many evaluation results it holds."""
+
+    model: str
+    path: Path
+    results: int
+
+
+def export_model_index(
+    results: Path, out: Path, *, all_metrics: bool = False, allow_partial: bool = False
+) -> list[ModelCardFile]:
+    """Write `out/<model>/README.md` for every model under `results`: its headline metrics
+    (every metric with `all_metrics`) as the card's model-index. Where a model ran the same
+    task and suite in several runs, the latest job counts."""
+    _check_installed()
+    jobs = _latest(exported_jobs(results, allow_partial=allow_partial))
+    by_model: dict[str, list[EvalResult]] = {}
+    for job in jobs:
+        by_model.setdefault(job.model, []).extend(_eval_results(job, all_metrics=all_metrics))
+    cards = {
+        model: (out / safe_component(model) / CARD_FILE, evals)
+        for model, evals in by_model.items()
+        if evals
+    }
+    if not cards:
+        raise ResultsError(
+            f"results folder {results} holds no headline metric with a value to export; "
+            "pass --all-metrics for every metric"
+        )
+    # every card's text first (an existing card that cannot be read stops it), then the files,
+    # each written whole (temp file + rename)
+    texts = {model: _card_text(path, model, evals) for model, (path, evals) in cards.items()}
+    for model, text in texts.items():
+        write_text(cards[model][0], text)
+    return [
+        ModelCardFile(model=model, path=path, results=len(evals))
+        for model, (path, evals) in cards.items()
+    ]
+
+
+def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
+    from huggingface_hub import EvalResult
+
+    summary = job.job.record.task_summary
+    out = []
+    for record in job.job.metrics:
+        if record.value is None or not (all_metrics or record.headline):
+            continue
+        qualifier = record.key[len(record.metric) :].strip("[]")
+        out.append(
+            EvalResult(
+                task_type=TASK_TYPES[summary.modality],
+                task_name=f"{summary.modality} classification",
+                dataset_type=summary.source or job.task,
+                dataset_name=job.task,
+                dataset_config=summary.fingerprint[:16],
+                metric_type=record.metric,
+                metric_name=f"{record.metric} [{qualifier}]" if qualifier else record.metric,
+                metric_value=record.value,
+                metric_config=qualifier or None,
+                metric_args=_metric_args(job, record.n, record.ci),
+            )
+        )
+    return out
+
+
+def _metric_args(job: ExportedJob, n: int, ci: tuple[float, float] | None) -> dict[str, object]:
+    record = job.job.record
+    args: dict[str, object] = {
+        "n": n,
+        "suite": record.suite,
+        "suite_version": record.suite_version,
+        "harness_version": record.harness_version,
+    }
+    if ci is not None:
+        args["ci_low"], args["ci_high"] = ci
+    if job.partial:
+        args["partial_results"] = True
+    return args
+
+
+def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
+    """The card's text: the existing card with its model-index replaced, or a new card."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    if path.is_file():
+        try:
+            card = ModelCard.load(path)
+        except (OSError, ValueError) as err:
+            raise ResultsError(
+                f"model card {path} cannot be read to update its model-index ({err}); "
+                "fix or move it"
+            ) from None
+        card.data.model_name = model
+        card.data.eval_results = evals
+        return str(card)
+    data = ModelCardData(model_name=model, eval_results=evals)
+    body = (
+        f"# Evaluation results\n\nFrom {SOURCE_NAME} (`harness export --to "
+        "model-index`): the `model-index` in this card's metadata.\n"
+    )
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+
+
+def _latest(jobs: list[ExportedJob]) -> list[ExportedJob]:
+    """One job per model x task x suite: the one of the most recently created run."""
+    best: dict[tuple[str, str, str], ExportedJob] = {}
+    for job in sorted(jobs, key=lambda j: j.manifest.created):
+        best[(job.model, job.task, job.suite)] = job
+    return list(best.values())
+
+
+def _check_installed() -> None:
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "huggingface_hub", "model-index", "harness export --to model-index"
+        ) from None

@@ -1,0 +1,169 @@
+"""`harness export --to mlflow` into a real SQLite tracking store, read back with MlflowClient."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+
+from harness.cli.main import main
+from harness.export.exported_jobs import metric_names
+from harness.export.mlflow_export import export_mlflow
+from harness.store.run_store import load_jobs
+from tests.present.synthetic import HOSTILE
+
+SUITES = {"accuracy", "adversarial", "shift", "fairness", "throughput"}
+
+
+def _job_runs(uri: str) -> list[Run]:
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("harness")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    return [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+
+
+def _run_of(runs: list[Run], model: str, suite: str) -> Run:
+    (run,) = [
+        r for r in runs if r.data.params["model"] == model and r.data.params["suite"] == suite
+    ]
+    return run
+
+
+def test_every_job_is_a_run_once_with_params_metrics_flags_and_table(
+    results: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri]) == 0
+    assert "10 job run(s) logged, 0 already there" in capsys.readouterr().out
+    runs = _job_runs(tracking_uri)
+    assert len(runs) == 10 and {r.info.status for r in runs} == {"FINISHED"}
+    assert {(r.data.params["model"], r.data.params["suite"]) for r in runs} == {
+        (m, s) for m in ("good-model", HOSTILE) for s in SUITES
+    }
+    stored = {
+        (job.record.model, job.record.suite): (manifest, job)
+        for manifest, job in load_jobs(results)
+    }
+    manifest, job = stored[("good-model", "adversarial")]
+    run = _run_of(runs, "good-model", "adversarial")
+    params = run.data.params
+    assert params["spec_hash"] == manifest.spec_hash
+    assert params["suite_config_hash"] == job.record.suite_config_hash
+    assert params["task_fingerprint"] == job.record.task_summary.fingerprint
+    assert params["version.torch"] == manifest.versions["torch"]
+    assert params["task"] == "digits" and params["job_key"] == job.record.key
+    # every stored value with its interval bounds and n, under the documented names
+    names = metric_names(job.metrics)
+    assert set(names) == {
+        "robust_acc/attack_linf_pgd/eps_0.05/norm_linf",
+        "robust_acc/attack_linf_pgd/eps_0.1/norm_linf",
+    }
+    for name, record in names.items():
+        assert record.value is not None and record.ci is not None
+        assert run.data.metrics[name] == pytest.approx(record.value)
+        assert run.data.metrics[f"{name}.ci_low"] == pytest.approx(record.ci[0])
+        assert run.data.metrics[f"{name}.ci_high"] == pytest.approx(record.ci[1])
+        assert run.data.metrics[f"{name}.n"] == record.n
+    # the reliability flag, as a tag on the metric it belongs to
+    flagged = "robust_acc/attack_linf_pgd/eps_0.1/norm_linf"
+    assert run.data.tags[f"flags.{flagged}"] == "gradient_masking_suspected"
+    assert run.data.tags["harness.flagged_metrics"] == flagged
+    assert run.data.tags["harness.partial"] == "false"
+    client = MlflowClient(tracking_uri=tracking_uri)
+    files = {f.path for f in client.list_artifacts(run.info.run_id)}
+    assert files == {"samples.parquet", "job.json", "metrics.json"}
+    throughput = _run_of(runs, HOSTILE, "throughput")  # stores no per-sample table
+    assert {f.path for f in client.list_artifacts(throughput.info.run_id)} == {
+        "job.json",
+        "metrics.json",
+    }
+    # the harness run itself: the parent of every job run, with the spec and manifest
+    parent = client.get_run(run.data.tags["mlflow.parentRunId"])
+    assert parent.data.tags["harness.job_id"] == manifest.run_id
+    assert parent.info.status == "FINISHED"
+    assert {f.path for f in client.list_artifacts(parent.info.run_id)} >= {"manifest.json"}
+    # exporting again logs nothing twice
+    again = export_mlflow(results, tracking_uri=tracking_uri)
+    assert (again.logged, again.kept, again.replaced) == (0, 10, 0)
+    assert len(_job_runs(tracking_uri)) == 10
+
+
+def test_an_interrupted_export_is_finished_by_the_next(
+    results: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose logging failed is left FAILED (never FINISHED, so never looks complete),
+    the command says so in one line, and the next export deletes and relogs it."""
+    calls = {"n": 0}
+    real = MlflowClient.log_artifact
+
+    def fail_on_fifth(self: MlflowClient, run_id: str, local_path: str, *args: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise MlflowException("artifact store went away")
+        real(self, run_id, local_path, *args)
+
+    monkeypatch.setattr(MlflowClient, "log_artifact", fail_on_fifth)
+    code = main(["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri])
+    assert code == 2
+    statuses = sorted(r.info.status for r in _job_runs(tracking_uri))
+    assert "FAILED" in statuses and statuses.count("FINISHED") < 10
+    monkeypatch.setattr(MlflowClient, "log_artifact", real)
+    done = export_mlflow(results, tracking_uri=tracking_uri)
+    assert done.replaced == 1 and done.kept + done.logged == 10
+    runs = _job_runs(tracking_uri)
+    assert len(runs) == 10 and {r.info.status for r in runs} == {"FINISHED"}
+
+
+@pytest.mark.slow  # another export (about 1.5 s)
+def test_the_report_site_is_logged_with_the_run(results: Path, tracking_uri: str) -> None:
+    site = results / "report"
+    site.mkdir()
+    (site / "index.html").write_text("<html>report</html>")
+    done = export_mlflow(results, tracking_uri=tracking_uri)
+    assert done.report == site
+    client = MlflowClient(tracking_uri=tracking_uri)
+    parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
+    assert [f.path for f in client.list_artifacts(parent_id, "report")] == ["report/index.html"]
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "nosuchscheme://x"])
+def test_an_unusable_tracking_uri_is_one_line(
+    results: Path, uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: tracking URI {uri} cannot be used:")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_results_are_refused_before_the_store_is_touched(
+    tmp_path: Path, results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store.db"
+    uri = f"sqlite:///{store}"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", str(empty), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    assert "no runs found under" in capsys.readouterr().err
+    metrics = next((results / "runs").glob("*/jobs/*--accuracy--*")) / "metrics.json"
+    metrics.write_text(metrics.read_text().replace("0.05", "0.06", 1))
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert "does not match its checksum" in err and str(metrics) in err
+    assert not store.exists()  # nothing written anywhere
+
+
+def test_without_mlflow_the_extra_is_named(
+    results: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    assert main(["export", str(results), "--to", "mlflow"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: harness export --to mlflow needs the optional package 'mlflow'; install it "
+        "with: pip install 'robustness-harness[mlflow]'"
+    )

@@ -1,0 +1,113 @@
+"""`harness export --to model-index`: model cards whose model-index huggingface_hub reads back."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard
+from huggingface_hub.repocard_data import model_index_to_eval_results
+
+from harness.cli.main import main
+from harness.store.run_store import load_jobs, safe_component
+from tests.present.synthetic import HOSTILE
+
+
+def _export(results: Path, out: Path, *extra: str) -> int:
+    return main(["export", str(results), "--to", "model-index", "--out", str(out), *extra])
+
+
+def test_cards_hold_every_headline_metric_read_back_by_huggingface_hub(
+    results: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "cards"
+    assert _export(results, out) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        safe_component(m) for m in ("good-model", HOSTILE)
+    )
+    card = ModelCard.load(out / "good-model" / "README.md")
+    assert card.data.model_name == "good-model"
+    name, evals = model_index_to_eval_results(card.data.to_dict()["model-index"])
+    assert name == "good-model"
+    stored = [
+        (job.record.suite, record)
+        for _, job in load_jobs(results)
+        if job.record.model == "good-model"
+        for record in job.metrics
+        if record.headline and record.value is not None
+    ]
+    assert len(evals) == len(stored)
+    got = {(e.metric_args["suite"], e.metric_type, e.metric_config): e for e in evals}
+    for suite, record in stored:
+        qualifier = record.key[len(record.metric) :].strip("[]") or None
+        e = got[(suite, record.metric, qualifier)]
+        assert e.metric_value == pytest.approx(record.value)
+        assert e.task_type == "image-classification" and e.task_name == "image classification"
+        assert e.dataset_name == "digits" and e.dataset_type == "test"
+        assert e.metric_args is not None and e.metric_args["n"] == record.n
+        if record.ci is not None:
+            assert (e.metric_args["ci_low"], e.metric_args["ci_high"]) == pytest.approx(record.ci)
+
+
+def test_all_metrics_adds_the_rest(results: Path, tmp_path: Path) -> None:
+    assert _export(results, tmp_path / "a") == 0
+    assert _export(results, tmp_path / "b", "--all-metrics") == 0
+    few = ModelCard.load(tmp_path / "a" / "good-model" / "README.md").data.eval_results
+    every = ModelCard.load(tmp_path / "b" / "good-model" / "README.md").data.eval_results
+    assert few is not None and every is not None
+    assert len(every) > len(few)  # throughput at batch sizes 1 and 8 are not headline
+
+
+def test_export_again_rewrites_the_same_card_and_keeps_its_text(
+    results: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "cards"
+    assert _export(results, out) == 0
+    path = out / "good-model" / "README.md"
+    first = path.read_text()
+    assert _export(results, out) == 0
+    assert path.read_text() == first
+    card = ModelCard.load(path)
+    card.text = "# good-model\n\nOur own words about the model.\n"
+    card.data.license = "mit"
+    card.save(path)
+    assert _export(results, out) == 0
+    kept = ModelCard.load(path)
+    assert "Our own words" in kept.text and kept.data.license == "mit"
+    assert kept.data.eval_results is not None and len(kept.data.eval_results) > 0
+
+
+def test_model_index_needs_out(results: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(results), "--to", "model-index"]) == 2
+    assert "--to model-index needs --out DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "model-index", "--out", "c", "--experiment", "x"], "--experiment applies to"),
+        (["--to", "mlflow", "--out", "c"], "--out applies to --to model-index only"),
+        (["--to", "mlflow", "--all-metrics"], "--all-metrics applies to --to model-index"),
+    ],
+)
+def test_a_flag_of_the_other_target_is_refused(
+    results: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(results), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_without_huggingface_hub_the_extra_is_named(
+    results: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    assert _export(results, tmp_path / "cards") == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: harness export --to model-index needs the optional package 'huggingface_hub'; "
+        "install it with: pip install 'robustness-harness[model-index]'"
+    )
+    assert not (tmp_path / "cards").exists() or not any((tmp_path / "cards").iterdir())
