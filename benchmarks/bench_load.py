@@ -7,20 +7,23 @@ alternating A and B in one process (`--repeat` rounds, the median reported):
 
 - `inline-adult`: `load_task` of the Adult-size CSV as an inline tabular task (5 numeric
   features, 4 one-hot columns, groups sex and race) plus its labels and groups, against
-  `pandas.read_csv` of the same file;
+  `pandas.read_csv` of the same file alone and against `pandas.read_csv` plus the same float32
+  feature matrix, labels and groups built in pandas (`get_dummies`; checked equal to the
+  harness's matrix bit for bit before timing);
 - `recipe-adult`: the catalogue recipe `adult` on the raw UCI files (read, encode, scale, write
   the prepared split to the cache, read it back: features, labels and groups ready), first with an
   empty cache (cold), then with the prepared split cached (warm), against `pandas.read_csv` of
   both files;
 - `wide-1M`: `load_task` of the 1,000,000 x 20 CSV (labels and matrix ready) against
-  `pandas.read_csv`.
+  `pandas.read_csv` alone and plus the float32 matrix and labels.
 
 Peak memory of the harness load of the 1M-row file is measured in a fresh subprocess (VmHWM
 above the footprint after imports) and compared with the size of the file's Arrow table
 (`pyarrow.csv.read_csv(...).nbytes`).
 
-Targets (issue 33): at most 2x pandas' time; Adult ready in under 1 s; peak memory at most 3x the
-Arrow table.
+Targets (issue 33): at most 2x pandas' time (read and matrix); Adult ready in under 1 s; peak
+memory at most 3x the Arrow table. Timings on a shared machine vary several-fold: run it a few
+times, quiet and busy, and compare the ratios.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_load.py [--repeat 5] [--rows 1000000]
 """
@@ -100,7 +103,11 @@ def build(folder: Path, rows: int) -> dict[str, Path]:
     return {"adult": folder / "adult.csv", "uci": folder / "uci", "wide": folder / "wide.csv"}
 
 
-def inline_adult(path: Path) -> None:
+NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+ONE_HOT = ["workclass", "marital-status", "occupation", "relationship"]
+
+
+def inline_adult(path: Path) -> object:
     from harness.config.spec import TaskSpec
     from harness.config.tasks.loader import load_task
 
@@ -111,25 +118,25 @@ def inline_adult(path: Path) -> None:
             "modality": "tabular",
             "label_column": "income",
             "class_names": ["<=50K", ">50K"],
-            "feature_columns": [
-                "age",
-                "education-num",
-                "capital-gain",
-                "capital-loss",
-                "hours-per-week",
-                "workclass",
-                "marital-status",
-                "occupation",
-                "relationship",
-            ],
-            "one_hot": {
-                c: None for c in ("workclass", "marital-status", "occupation", "relationship")
-            },
+            "feature_columns": NUMERIC + ONE_HOT,
+            "one_hot": dict.fromkeys(ONE_HOT),
             "group_columns": ["sex", "race"],
         }
     )
     task = load_task(spec, base_dir=path.parent)
     _ready(task)
+    return task
+
+
+def pandas_adult(path: Path) -> np.ndarray:
+    """`pandas.read_csv` and the same matrix (float32, one-hot in sorted category order, `?`
+    missing: all zeros), labels and groups."""
+    frame = pd.read_csv(path, na_values=["?"])
+    blocks = [frame[NUMERIC].to_numpy(np.float32)]
+    blocks += [pd.get_dummies(frame[c], dtype=np.float32).to_numpy() for c in ONE_HOT]
+    matrix = np.hstack(blocks)
+    _ = (frame["income"] == ">50K").to_numpy(np.int64), frame[["sex", "race"]]
+    return matrix
 
 
 def recipe_adult(folder: Path) -> None:
@@ -140,12 +147,30 @@ def recipe_adult(folder: Path) -> None:
     _ready(load_task(spec, base_dir=folder))
 
 
-def wide(path: Path) -> None:
+def wide(path: Path) -> object:
     from harness.config.spec import TaskSpec
     from harness.config.tasks.loader import load_task
 
     spec = TaskSpec(name="wide", source=str(path), modality="tabular")
-    _ready(load_task(spec, base_dir=path.parent))
+    task = load_task(spec, base_dir=path.parent)
+    _ready(task)
+    return task
+
+
+def pandas_wide(path: Path) -> np.ndarray:
+    """`pandas.read_csv`, the float32 matrix of every column but the label, and the labels."""
+    frame = pd.read_csv(path)
+    matrix = frame.drop(columns="label").to_numpy(np.float32)
+    _ = frame["label"].to_numpy(np.int64)
+    return matrix
+
+
+def same_matrix(task: object, matrix: np.ndarray) -> float:
+    """The largest difference between the harness's matrix and pandas' (0: the same work)."""
+    mine = task.all_inputs().numpy()  # type: ignore[attr-defined]
+    if mine.shape != matrix.shape:
+        raise SystemExit(f"harness matrix {mine.shape} but pandas {matrix.shape}")
+    return float(np.abs(mine - matrix).max())
 
 
 def _ready(task: object) -> None:
@@ -159,15 +184,30 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def compare(name: str, a: Callable[[], object], b: Callable[[], object], repeat: int) -> dict:
-    a(), b()  # warm imports and file caches
-    ta, tb = [], []
+def compare(
+    name: str,
+    a: Callable[[], object],
+    b: Callable[[], object],
+    repeat: int,
+    c: Callable[[], object] | None = None,
+) -> dict:
+    """Median times of the harness (`a`), `pandas.read_csv` (`b`) and, when given, pandas'
+    read plus the same matrix (`c`), run in turn `repeat` times."""
+    runs = [a, b] + ([c] if c is not None else [])
+    for run in runs:
+        run()  # warm imports and file caches
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeat):
-        ta.append(timed(a))
-        tb.append(timed(b))
-    ma, mb = statistics.median(ta), statistics.median(tb)
+        for run, kept in zip(runs, times, strict=True):
+            kept.append(timed(run))
+    ma, mb = statistics.median(times[0]), statistics.median(times[1])
     row = {"case": name, "harness_s": ma, "pandas_s": mb, "ratio": ma / mb}
-    print(f"{name:<22} harness {ma:8.3f} s   pandas.read_csv {mb:8.3f} s   ratio {ma / mb:5.2f}x")
+    line = f"{name:<22} harness {ma:7.3f} s  read_csv {mb:7.3f} s ({ma / mb:4.2f}x)"
+    if c is not None:
+        mc = statistics.median(times[2])
+        row.update({"pandas_matrix_s": mc, "ratio_matrix": ma / mc})
+        line += f"  read_csv+matrix {mc:7.3f} s ({ma / mc:4.2f}x)"
+    print(line)
     return row
 
 
@@ -211,12 +251,17 @@ def main() -> None:
         os.environ["HARNESS_CACHE_DIR"] = str(folder / "cache")
         files = build(folder, args.rows)
         uci = files["uci"]
+        if same_matrix(inline_adult(files["adult"]), pandas_adult(files["adult"])) != 0:
+            raise SystemExit("inline-adult: pandas' matrix differs from the harness's")
+        gap = same_matrix(wide(files["wide"]), pandas_wide(files["wide"]))
+        print(f"matrices: adult identical; wide largest difference {gap:g} (float parsers)")
         rows = [
             compare(
                 "inline-adult",
                 lambda: inline_adult(files["adult"]),
                 lambda: pd.read_csv(files["adult"]),
                 args.repeat,
+                lambda: pandas_adult(files["adult"]),
             )
         ]
 
@@ -238,6 +283,7 @@ def main() -> None:
                 lambda: wide(files["wide"]),
                 lambda: pd.read_csv(files["wide"]),
                 max(1, args.repeat // 2),
+                lambda: pandas_wide(files["wide"]),
             )
         )
         memory = peak_memory(files["wide"])

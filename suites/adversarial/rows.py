@@ -1,7 +1,8 @@
 """Inputs of arbitrary task rows, for attacks that run stage by stage on the samples still unbroken.
 
 The clean pass reads the task batch by batch and keeps the inputs in one CPU tensor when they fit
-in `CACHE_BYTES` (digits: 180 kB); larger tasks read the rows an attack stage needs from Arrow.
+in `CACHE_BYTES` (digits: 180 kB); larger tasks read the rows an attack stage needs from Arrow
+(a streamed task's rows through its decoder, as its batches are).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from harness.core.task import Task
+from harness.core.task import SAMPLE_ID, Task
 
 CACHE_BYTES = 512 * 2**20
 
@@ -41,9 +42,15 @@ class TaskRows:
 
 
 def read_rows(task: Task, rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    """The inputs of `rows` read from Arrow (no cache), on `device`."""
+    """The inputs of `rows` read from Arrow (no cache), on `device`: stored inputs as they are,
+    a streamed task's through its decoder (as `Task.batches` reads them for the clean pass)."""
     if len(rows) == 0:
         return torch.zeros(0, *task.input_shape, device=device)
+    if task.decoder is not None:
+        picked = task.data.with_format("arrow")[[int(r) for r in rows]]
+        ids = [str(s) for s in picked.column(SAMPLE_ID).to_pylist()]
+        x = task.decoder.decode(picked.column(task.input_column), ids)
+        return x.to(torch.float32).reshape(-1, *task.input_shape).to(device)
     view = task.data.with_format("torch", columns=[task.input_column], dtype=torch.float32)
     x = view[[int(r) for r in rows]][task.input_column]
     return x.to(torch.float32).reshape(-1, *task.input_shape).to(device)

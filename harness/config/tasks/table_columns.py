@@ -10,8 +10,8 @@ one row at a time: Adult's feature matrix took 38.9 s that way, 0.02 s through A
   the column, the count and the first such cell; fewer are reported and counted as missing.
 - `categories`: a column as trimmed text, markers and empty cells missing (group, one-hot and
   ordinal columns; text labels).
-- `one_hot`, `ordinal`, `class_ids`: the encodings, each refusing a value it does not know, with
-  its first row.
+- `one_hot_index`, `ordinal`, `class_ids`: the encodings, each refusing a value it does not
+  know, with its first row.
 Refusals are `DatasetError` lines; `Tally` keeps the missing cells per column for the one line
 that reports them.
 """
@@ -106,6 +106,16 @@ class Where:
         return f"column {column!r}, {self.locate(row)}"
 
 
+def is_number_type(kind: pa.DataType) -> bool:
+    """Booleans, integers, floats and decimals: cast to float64 as they are."""
+    return (
+        pa.types.is_boolean(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+    )
+
+
 def numbers(
     column: pa.ChunkedArray, name: str, markers: Sequence[str], where: Where, tally: Tally
 ) -> np.ndarray:
@@ -114,12 +124,7 @@ def numbers(
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
-    if (
-        pa.types.is_boolean(kind)
-        or pa.types.is_integer(kind)
-        or pa.types.is_floating(kind)
-        or pa.types.is_decimal(kind)
-    ):
+    if is_number_type(kind):
         values = column.cast(pa.float64()).to_numpy()
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         values = _parsed(column, name, markers, where, tally)
@@ -235,16 +240,13 @@ def categories(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.Array:
     return coded(column, markers).text()
 
 
-def one_hot(
+def one_hot_index(
     column: pa.ChunkedArray, name: str, known: Sequence[str], markers: Sequence[str], where: Where
 ) -> tuple[np.ndarray, int]:
-    """(n, len(known)) float32, 1 at each row's category (a missing cell is all zeros), and
-    the number of missing cells."""
+    """Each row's position in `known` (the column of its one-hot 1; -1 for a missing cell, all
+    zeros), and the number of missing cells."""
     index = _index_of(coded(column, markers), name, known, where, "one_hot")
-    block = np.zeros((len(index), len(known)), dtype=np.float32)
-    rows = np.flatnonzero(index >= 0)
-    block[rows, index[rows]] = 1.0
-    return block, len(index) - len(rows)
+    return index, int((index < 0).sum())
 
 
 def ordinal(

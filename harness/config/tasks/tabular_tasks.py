@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.config.spec import TaskSpec
+from harness.config.tasks.matrix_fill import Filled, MatrixFill
 from harness.config.tasks.row_columns import (
     RowColumns,
     check_columns,
@@ -41,8 +42,9 @@ from harness.config.tasks.table_columns import (
     arrow_column,
     arrow_dataset,
     distinct,
+    is_number_type,
     numbers,
-    one_hot,
+    one_hot_index,
     ordinal,
 )
 from harness.core.errors import DatasetError
@@ -116,31 +118,27 @@ class Encoding:
             boxes[name] = (0.0, float(max(len(order) - 1, 1)))
         return boxes
 
-    def matrix(self, ds: datasets.Dataset, at: Where, tally: Tally) -> np.ndarray:
-        """(n, features) float32 filled column by column (one float64 column at a time beside
-        it: a 1,000,000 x 20 table needs the float32 matrix and one column, not a float64 copy
-        of the table); a missing cell is NaN, a number beyond float32's range inf. One-hot
-        columns' missing cells (all zeros) are counted in `tally` here; NaN cells by the
-        caller."""
+    def matrix(self, ds: datasets.Dataset, at: Where, tally: Tally) -> Filled:
+        """(n, features) float32 and each feature's range, written in row blocks
+        (`MatrixFill`): a numeric Arrow column converted block by block, a text, ordinal or
+        one-hot column converted whole first; a missing cell is NaN, a number beyond float32's
+        range inf. One-hot columns' missing cells (all zeros) are counted in `tally` here; NaN
+        cells by the caller."""
         markers = self.spec.missing_values
-        out = np.empty((len(ds), len(self.labels())), dtype=np.float32)
-        j = 0
-        with np.errstate(over="ignore"):  # beyond float32 becomes inf: refused by the caller
-            for name in self.columns:
-                column = arrow_column(ds, name)
-                if name in self.categories:
-                    block, missing = one_hot(column, name, self.categories[name], markers, at)
-                    out[:, j : j + block.shape[1]] = block
-                    tally.add(name, missing)
-                    j += block.shape[1]
-                    continue
-                if name in self.spec.ordinal:
-                    values = ordinal(column, name, self.spec.ordinal[name], markers, at)
-                else:
-                    values = numbers(column, name, markers, at, tally)
-                out[:, j] = values
-                j += 1
-        return out
+        fill = MatrixFill(len(ds), len(self.labels()))
+        for name in self.columns:
+            column = arrow_column(ds, name)
+            if name in self.categories:
+                index, missing = one_hot_index(column, name, self.categories[name], markers, at)
+                fill.add_one_hot(index, len(self.categories[name]))
+                tally.add(name, missing)
+            elif name in self.spec.ordinal:
+                fill.add_values(ordinal(column, name, self.spec.ordinal[name], markers, at))
+            elif is_number_type(column.type):
+                fill.add_arrow(column)
+            else:
+                fill.add_values(numbers(column, name, markers, at, tally))
+        return fill.finish()
 
 
 def _vectors(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[np.ndarray, list[str]]:
@@ -176,6 +174,7 @@ class TabularSplit:
 
     rows: RowColumns
     matrix: np.ndarray
+    ranges: tuple[np.ndarray, np.ndarray] | None = None  # per feature (min, max), float32
 
 
 def read_tabular_split(
@@ -189,13 +188,14 @@ def read_tabular_split(
         vectors, labels = _vectors(split.data, spec, where)
         with np.errstate(over="ignore"):  # beyond float32 becomes inf: refused below
             matrix = vectors.astype(np.float32)
+        low, high = matrix.min(axis=0), matrix.max(axis=0)
     else:
-        matrix, labels = encoding.matrix(split.data, at, tally), encoding.labels()
+        filled, labels = encoding.matrix(split.data, at, tally), encoding.labels()
+        matrix, low, high = filled.matrix, filled.low, filled.high
     rows = read_row_columns(split.data, spec, where, split.locate)
     consequence = "one-hot features encode a missing cell as all zeros"
-    # one pass, no temporary matrix: a NaN or inf anywhere makes its column's float64 sum so
-    # (float32 values cannot overflow a float64 sum of fewer than 10^270 rows)
-    clean = bool(np.isfinite(matrix.sum(axis=0, dtype=np.float64)).all())
+    # a NaN or inf anywhere makes its column's min or max so
+    clean = bool(np.isfinite(low).all() and np.isfinite(high).all())
     missing = np.zeros((0, 0), dtype=bool) if clean else np.isnan(matrix)
     if not clean:
         for j in np.flatnonzero(missing.any(axis=0)):
@@ -221,7 +221,8 @@ def read_tabular_split(
         raise DatasetError(f"task {spec.name!r}: {where} has no rows left without missing features")
     if not clean:
         _all_finite(spec, matrix, labels, at)
-    return TabularSplit(rows, matrix)
+        return TabularSplit(rows, matrix)  # rows dropped: ranges taken again
+    return TabularSplit(rows, matrix, (low, high))
 
 
 def _missing_error(
@@ -263,21 +264,23 @@ def _dataset(rows: RowColumns, matrix: np.ndarray) -> datasets.Dataset:
     return arrow_dataset(table.append_column("input", vectors), features)
 
 
-def _ranges(matrices: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature (low, high) over every split, as float64."""
-    low = np.min([m.min(axis=0) for m in matrices], axis=0).astype(np.float64)
-    high = np.max([m.max(axis=0) for m in matrices], axis=0).astype(np.float64)
+def _ranges(splits: list[TabularSplit]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (low, high) over every split, as float64 (each split's own, kept from its
+    fill, or taken from its matrix)."""
+    pairs = [s.ranges or (s.matrix.min(axis=0), s.matrix.max(axis=0)) for s in splits]
+    low = np.min([p[0] for p in pairs], axis=0).astype(np.float64)
+    high = np.max([p[1] for p in pairs], axis=0).astype(np.float64)
     return low, high
 
 
 def feature_bounds(
     spec: TaskSpec,
     names: list[str],
-    matrices: list[np.ndarray],
+    splits: list[TabularSplit],
     fixed: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[tuple[float, float], tuple[tuple[float, float], ...]]:
     """(global bounds, per-feature bounds) from the declarations, the encodings' boxes
-    (`fixed`) and the data's range."""
+    (`fixed`) and the data's range over `splits`."""
     unknown = sorted(set(spec.feature_bounds) - set(names))
     if unknown:
         raise DatasetError(
@@ -285,7 +288,7 @@ def feature_bounds(
             f"feature (features: {', '.join(names)})"
         )
     fixed = fixed or {}
-    low, high = _ranges(matrices)
+    low, high = _ranges(splits)
     _warn_constant(spec, names, low, high)
     pairs: list[tuple[float, float]] = []
     for j, name in enumerate(names):
@@ -330,17 +333,17 @@ def load_tabular_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     encoding = Encoding.of(spec, names, splits)
     test = read_tabular_split(spec, raw, encoding, where, f"{where} of {spec.source}")
     k, class_names = label_space(raw.data, spec, test.rows.labels)
-    matrices = [test.matrix]
+    parts = [test]
     train = None
     labels = encoding.labels() if not spec.input_column else None
     if train_raw is not None:
         train_where = f"the training split ({spec.train_source or spec.train_split})"
         part = read_tabular_split(spec, train_raw, encoding, train_where, train_where)
         train = _dataset(part.rows, part.matrix)
-        matrices.insert(0, part.matrix)
+        parts.insert(0, part)
     if labels is None:
         labels = [f"{spec.input_column}[{j}]" for j in range(test.matrix.shape[1])]
-    bounds, per_feature = feature_bounds(spec, labels, matrices, encoding.fixed_bounds())
+    bounds, per_feature = feature_bounds(spec, labels, parts, encoding.fixed_bounds())
     log.info("task %s: bounds %s over %d features", spec.name, bounds, len(labels))
     return Task(
         name=spec.name,
