@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import adapters
+import adapters  # the user's own (or an installed package of that name), never harness's
 {more_imports}
 
 WEIGHTS = np.random.default_rng(0).normal(size=(64, 10)).astype(np.float32)
