@@ -43,7 +43,8 @@ def export_base(rev: str, folder: Path) -> Corrupt:
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")
     (folder / "suites").rename(folder / "suites_base")
-    pattern = re.compile(r"\b(from|import) suites\b")
+    # the base's own imports of its suites (`harness.suites` since one namespace, `suites` before)
+    pattern = re.compile(r"\b(from|import) (?:harness\.)?suites\b")
     for source in (folder / "suites_base").rglob("*.py"):
         text = source.read_text()
         source.write_text(pattern.sub(r"\1 suites_base", text))
