@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel
 
-from adapters.features import FeatureTap
+from harness.adapters.features import FeatureTap
 from harness.core.adapter import (
     AdapterHooks,
     Capabilities,

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, Field
 
-from adapters.base import NetworkAdapter
-from adapters.hf_source import (
+from harness.adapters.base import NetworkAdapter
+from harness.adapters.hf_source import (
     HFSourceConfig,
     check_labels,
     import_transformers,

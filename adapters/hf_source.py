@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adapters.model_files import folder_sha256, resolve_path
+from harness.adapters.model_files import folder_sha256, resolve_path
 from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
 from harness.core.model_calls import calling_model
 from harness.core.task import Task

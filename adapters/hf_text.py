@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, Field
 
-from adapters.base import AdapterBase, frozen
-from adapters.features import FeatureTap
-from adapters.hf_source import (
+from harness.adapters.base import AdapterBase, frozen
+from harness.adapters.features import FeatureTap
+from harness.adapters.hf_source import (
     HFSourceConfig,
     check_labels,
     import_transformers,

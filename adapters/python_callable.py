@@ -15,8 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from adapters.base import AdapterBase
-from adapters.score_outputs import to_logits
+from harness.adapters.base import AdapterBase
+from harness.adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.registry import check_reference, load_target

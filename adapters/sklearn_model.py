@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.base import AdapterBase
-from adapters.model_files import checked_sha256, require_file, resolve_path
-from adapters.score_outputs import OutputKind, to_logits
+from harness.adapters.base import AdapterBase
+from harness.adapters.model_files import checked_sha256, require_file, resolve_path
+from harness.adapters.score_outputs import OutputKind, to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import (
     MissingDependencyError,

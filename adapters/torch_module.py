@@ -14,8 +14,8 @@ from typing import Annotated, Any, ClassVar
 import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from adapters.base import NetworkAdapter
-from adapters.model_files import resolve_path
+from harness.adapters.base import NetworkAdapter
+from harness.adapters.model_files import resolve_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.model_calls import calling_model

@@ -12,9 +12,9 @@ from typing import ClassVar, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.base import NetworkAdapter
-from adapters.model_files import checked_sha256, require_file, resolve_path
-from adapters.torch_module import Normalization, _Normalize
+from harness.adapters.base import NetworkAdapter
+from harness.adapters.model_files import checked_sha256, require_file, resolve_path
+from harness.adapters.torch_module import Normalization, _Normalize
 from harness.core.adapter import Features, FeaturesUnavailable, InputSpec
 from harness.core.errors import ModelLoadError
 

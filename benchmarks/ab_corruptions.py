@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
-from suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, corrupt  # noqa: E402
+from harness.suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, corrupt  # noqa: E402
 
 Corrupt = Callable[..., torch.Tensor]
 
@@ -43,7 +43,8 @@ def export_base(rev: str, folder: Path) -> Corrupt:
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")
     (folder / "suites").rename(folder / "suites_base")
-    pattern = re.compile(r"\b(from|import) suites\b")
+    # the base's own imports of its suites (`harness.suites` since one namespace, `suites` before)
+    pattern = re.compile(r"\b(from|import) (?:harness\.)?suites\b")
     for source in (folder / "suites_base").rglob("*.py"):
         text = source.read_text()
         source.write_text(pattern.sub(r"\1 suites_base", text))

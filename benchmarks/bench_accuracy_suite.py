@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.core.suite import RunContext
 from harness.core.task import SAMPLE_ID, Task
-from suites.accuracy import AccuracySuite
+from harness.suites.accuracy import AccuracySuite
 
 
 def make_cnn() -> nn.Module:

@@ -39,7 +39,7 @@ from harness.config.tasks.builtin import digits, mnist
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.run.api import _resolve_adapter
-from suites.adversarial import AdversarialSuite
+from harness.suites.adversarial import AdversarialSuite
 
 HEADLINE: dict[str, tuple[str, float]] = {
     "digits-cnn": ("digits", 0.1),

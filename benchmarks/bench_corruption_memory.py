@@ -24,14 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from suites.shift.image_corruptions import CORRUPTIONS  # noqa: E402
+from harness.suites.shift.image_corruptions import CORRUPTIONS  # noqa: E402
 
 _CHILD = """
 import json, resource, sys
 sys.path.insert(0, {root!r})
 import torch
 torch.set_num_threads(1)
-from suites.shift.image_corruptions import apply, corrupt
+from harness.suites.shift.image_corruptions import apply, corrupt
 if {whole}:
     apply.CPU_CHUNK_ELEMENTS = 1 << 62
     apply.LARGE_CHUNKS = {{}}

@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, corrupt  # noqa: E402
+from harness.suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, corrupt  # noqa: E402
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "cat")
 

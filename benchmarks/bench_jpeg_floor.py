@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
-from suites.shift.image_corruptions import corrupt  # noqa: E402
-from suites.shift.image_corruptions.jpeg import _pillow_jpeg  # noqa: E402
+from harness.suites.shift.image_corruptions import corrupt  # noqa: E402
+from harness.suites.shift.image_corruptions.jpeg import _pillow_jpeg  # noqa: E402
 
 # imagecorruptions' severities 1..5 for jpeg_compression
 QUALITY_OF_SEVERITY = {25: 1, 18: 2, 15: 3, 10: 4, 7: 5}

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from torch import nn  # noqa: E402
 
-from zoo.architectures import MaxPool2x2, mnist_cnn  # noqa: E402
+from harness.zoo.architectures import MaxPool2x2, mnist_cnn  # noqa: E402
 
 
 def timed(fn: Callable[[], object], repeats: int) -> float:

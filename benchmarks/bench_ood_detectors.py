@@ -21,12 +21,12 @@ import time
 
 import torch
 
-from adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
+from harness.adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
 from harness.config.tasks.catalogue import task_registry
 from harness.core.suite import RunContext
-from suites.shift.config import OODConfig
-from suites.shift.ood.detectors import build_bank
-from zoo import zoo_models
+from harness.suites.shift.config import OODConfig
+from harness.suites.shift.ood.detectors import build_bank
+from harness.zoo import zoo_models
 
 
 def main() -> None:

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from suites.shift.ood import neighbours
-from suites.shift.ood.neighbours import kth_distance
+from harness.suites.shift.ood import neighbours
+from harness.suites.shift.ood.neighbours import kth_distance
 
 
 @contextlib.contextmanager

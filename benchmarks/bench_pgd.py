@@ -22,7 +22,7 @@ import torch
 from harness.config.tasks.builtin import digits
 from harness.core.suite import RunContext
 from harness.run.api import _resolve_adapter
-from suites.adversarial import AdversarialSuite
+from harness.suites.adversarial import AdversarialSuite
 
 
 def hand_pgd(model, x, y, eps, steps, restarts, rel=2.5):

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
 from harness.config.tasks.builtin import digits  # noqa: E402
-from suites.shift import perturbations  # noqa: E402
-from suites.shift.image_corruptions import corrupt  # noqa: E402
-from suites.shift.sweep import change_sum as _change_sum  # noqa: E402
+from harness.suites.shift import perturbations  # noqa: E402
+from harness.suites.shift.image_corruptions import corrupt  # noqa: E402
+from harness.suites.shift.sweep import change_sum as _change_sum  # noqa: E402
 
 DEFAULT = ("brightness", "contrast", "pixelate", "jpeg_compression", "gaussian_noise", "fog")
 

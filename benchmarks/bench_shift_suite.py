@@ -30,12 +30,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import suites.shift.image_corruptions as corruptions_package  # noqa: E402
-from adapters.torch_module import TorchModuleAdapter  # noqa: E402
+import harness.suites.shift.image_corruptions as corruptions_package  # noqa: E402
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
+from harness.adapters.torch_module import TorchModuleAdapter  # noqa: E402
 from harness.core.suite import RunContext  # noqa: E402
 from harness.core.task import Batch, Task  # noqa: E402
-from suites.shift import ShiftSuite  # noqa: E402
+from harness.suites.shift import ShiftSuite  # noqa: E402
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from suites.adversarial.text.budget import TextBudget
-from suites.adversarial.text.config import TEXT_PRESETS
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.search import SearchSettings, greedy_search
-from suites.adversarial.text.sources import CharEdits, EmbeddingNeighbours
-from suites.adversarial.text.verify import verify_texts
+from harness.suites.adversarial.text.budget import TextBudget
+from harness.suites.adversarial.text.config import TEXT_PRESETS
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.search import SearchSettings, greedy_search
+from harness.suites.adversarial.text.sources import CharEdits, EmbeddingNeighbours
+from harness.suites.adversarial.text.verify import verify_texts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests package
 from tests.suites.adversarial.text import textattack_setup as ta_setup  # noqa: E402

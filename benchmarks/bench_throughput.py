@@ -26,11 +26,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.torch_module import TorchModuleAdapter  # noqa: E402
-from suites.throughput.conditions import AUTOCAST_DTYPES  # noqa: E402
-from suites.throughput.config import ThroughputConfig  # noqa: E402
-from suites.throughput.measure import measure  # noqa: E402
-from suites.throughput.peaks import lookup_peak  # noqa: E402
+from harness.adapters.torch_module import TorchModuleAdapter  # noqa: E402
+from harness.suites.throughput.conditions import AUTOCAST_DTYPES  # noqa: E402
+from harness.suites.throughput.config import ThroughputConfig  # noqa: E402
+from harness.suites.throughput.measure import measure  # noqa: E402
+from harness.suites.throughput.peaks import lookup_peak  # noqa: E402
 
 
 def mlp(width: int, depth: int) -> nn.Module:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
-from suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, corrupt  # noqa: E402
+from harness.suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, corrupt  # noqa: E402
 
 
 def main() -> None:

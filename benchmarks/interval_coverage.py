@@ -49,7 +49,7 @@ from harness.analysis.intervals import (
     median_ci,
     wilson_bounds,
 )
-from suites.accuracy import MIN_NLL_ERRORS
+from harness.suites.accuracy import MIN_NLL_ERRORS
 
 
 def proportions(gen: np.random.Generator, reps: int) -> list[str]:

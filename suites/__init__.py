@@ -1,9 +1,9 @@
 """Built-in suites: name -> lazy "module:attr" reference (see harness.core.registry)."""
 
 BUILTIN_SUITES: dict[str, str] = {
-    "accuracy": "suites.accuracy:AccuracySuite",
-    "adversarial": "suites.adversarial:AdversarialSuite",
-    "fairness": "suites.fairness:FairnessSuite",
-    "shift": "suites.shift:ShiftSuite",
-    "throughput": "suites.throughput:ThroughputSuite",
+    "accuracy": "harness.suites.accuracy:AccuracySuite",
+    "adversarial": "harness.suites.adversarial:AdversarialSuite",
+    "fairness": "harness.suites.fairness:FairnessSuite",
+    "shift": "harness.suites.shift:ShiftSuite",
+    "throughput": "harness.suites.throughput:ThroughputSuite",
 }

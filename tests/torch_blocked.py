@@ -14,18 +14,21 @@ BLOCKER = textwrap.dedent(
     """
     import importlib.abc, sys
 
-    BLOCKED = {"torch", "torchvision", "suites", "adapters", "zoo", "foolbox", "datasets"}
+    BLOCKED = {"torch", "torchvision", "harness.suites", "harness.adapters", "harness.zoo", "foolbox", "datasets"}
+
+    def blocked(name):
+        return any(name == b or name.startswith(b + ".") for b in BLOCKED)
 
     class Blocker(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
+            if blocked(name):
                 raise ImportError(f"{name} is blocked in this test")
             return None
 
     sys.meta_path.insert(0, Blocker())
     from harness.cli import main
     code = main(sys.argv[1:])
-    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    leaked = sorted(m for m in sys.modules if blocked(m))
     assert not leaked, leaked
     sys.exit(code)
     """

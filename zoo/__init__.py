@@ -3,7 +3,7 @@
 
 `zoo_models()` returns ready-to-use model specs for the torch adapter (absolute weights path and
 the sha256 from `weights/SHA256SUMS`, which the adapter verifies at load). Weights are produced
-reproducibly by `python -m zoo.train`; see `zoo/README.md`.
+reproducibly by `python -m harness.zoo.train`; see `zoo/README.md`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ModelLoadError
-from zoo.catalogue import CATALOGUE
-from zoo.hub_models import hub_model_spec, model_name
+from harness.zoo.catalogue import CATALOGUE
+from harness.zoo.hub_models import hub_model_spec, model_name
 
 WEIGHTS_DIR: Path = Path(__file__).parent / "weights"
 SHA256SUMS: Path = WEIGHTS_DIR / "SHA256SUMS"
@@ -58,7 +58,7 @@ def zoo_models() -> dict[str, dict[str, Any]]:
         if entry["weights"] not in sums:
             raise ModelLoadError(
                 f"zoo model {name!r}: no sha256 for {entry['weights']} in {SHA256SUMS}; "
-                "run `python -m zoo.train` to (re)generate the zoo weights and their hashes"
+                "run `python -m harness.zoo.train` to (re)generate the zoo weights and their hashes"
             )
         spec = copy.deepcopy(entry)
         spec["weights"] = str(WEIGHTS_DIR / entry["weights"])
@@ -76,7 +76,7 @@ def _model_folder_spec(name: str, entry: dict[str, Any], sums: dict[str, str]) -
     if not listed or not files:
         raise ModelLoadError(
             f"zoo model {name!r}: no files or no sha256 for {folder} in {SHA256SUMS}; run "
-            "`python -m zoo.train_text` to (re)generate it"
+            "`python -m harness.zoo.train_text` to (re)generate it"
         )
     for path in files:
         key = f"{entry['weights']}/{path.name}"

@@ -1,10 +1,10 @@
 """The literal catalogue of the reference zoo, without hashes.
 
-Hashes live in `zoo/weights/SHA256SUMS` (written by `python -m zoo.train`), so retraining changes
+Hashes live in `zoo/weights/SHA256SUMS` (written by `python -m harness.zoo.train`), so retraining changes
 only the weights and that file. `weights` is a file name inside `zoo/weights/`; `zoo_models()`
 turns it into an absolute path and adds the sha256.
 
-The normalisation constants are the training-split statistics (`python -m zoo.train` checks them):
+The normalisation constants are the training-split statistics (`python -m harness.zoo.train` checks them):
 digits and mnist use one global mean/std over all pixels; diabetes uses per-feature mean/std.
 """
 
@@ -67,7 +67,7 @@ _DIABETES: dict[str, Any] = {
 CATALOGUE: dict[str, dict[str, Any]] = {
     "digits-mlp": {
         **_DIGITS,
-        "factory": "zoo.architectures:digits_mlp",
+        "factory": "harness.zoo.architectures:digits_mlp",
         "factory_args": {"hidden": 128},
         "weights": "digits-mlp.safetensors",
         "normalize": DIGITS_NORMALIZE,
@@ -75,7 +75,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     },
     "digits-cnn": {
         **_DIGITS,
-        "factory": "zoo.architectures:digits_cnn",
+        "factory": "harness.zoo.architectures:digits_cnn",
         "factory_args": {"width": 32, "hidden": 128},
         "weights": "digits-cnn.safetensors",
         "normalize": DIGITS_NORMALIZE,
@@ -83,7 +83,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     },
     "digits-cnn-adv": {
         **_DIGITS,
-        "factory": "zoo.architectures:digits_cnn",
+        "factory": "harness.zoo.architectures:digits_cnn",
         "factory_args": {"width": 32, "hidden": 128},
         "weights": "digits-cnn-adv.safetensors",
         "normalize": DIGITS_NORMALIZE,
@@ -94,7 +94,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     },
     "mnist-cnn": {
         **_MNIST,
-        "factory": "zoo.architectures:mnist_cnn",
+        "factory": "harness.zoo.architectures:mnist_cnn",
         "factory_args": {"width": 16, "hidden": 64},
         "weights": "mnist-cnn.safetensors",
         "normalize": MNIST_NORMALIZE,
@@ -102,7 +102,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     },
     "mnist-cnn-adv": {
         **_MNIST,
-        "factory": "zoo.architectures:mnist_cnn",
+        "factory": "harness.zoo.architectures:mnist_cnn",
         "factory_args": {"width": 16, "hidden": 64},
         "weights": "mnist-cnn-adv.safetensors",
         "normalize": MNIST_NORMALIZE,
@@ -114,7 +114,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     "mnist-seen-cnn": {
         **_MNIST,
         "tasks": ["mnist-seen"],
-        "factory": "zoo.architectures:mnist_cnn",
+        "factory": "harness.zoo.architectures:mnist_cnn",
         "factory_args": {"width": 16, "hidden": 64, "num_classes": 6},
         "weights": "mnist-seen-cnn.safetensors",
         "normalize": MNIST_SEEN_NORMALIZE,
@@ -126,7 +126,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     },
     "diabetes-logreg": {
         **_DIABETES,
-        "factory": "zoo.architectures:diabetes_logreg",
+        "factory": "harness.zoo.architectures:diabetes_logreg",
         "factory_args": {},
         "weights": "diabetes-logreg.safetensors",
         "normalize": DIABETES_NORMALIZE,
@@ -134,7 +134,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     },
     "diabetes-mlp": {
         **_DIABETES,
-        "factory": "zoo.architectures:diabetes_mlp",
+        "factory": "harness.zoo.architectures:diabetes_mlp",
         "factory_args": {"hidden": 32},
         "weights": "diabetes-mlp.safetensors",
         "normalize": DIABETES_NORMALIZE,
@@ -148,7 +148,7 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "max_length": 64,
         "description": (
             "BERT 2 layers, hidden 64 (0.6M params), WordPiece vocabulary of 8,000 trained on the "
-            "rotten-tomatoes training split; AdamW + one-cycle LR, 4 epochs (python -m zoo.train_text)"
+            "rotten-tomatoes training split; AdamW + one-cycle LR, 4 epochs (python -m harness.zoo.train_text)"
         ),
     },
 }

@@ -1,4 +1,4 @@
-"""Reproducible training of the reference zoo: `python -m zoo.train [--only NAME] [--check]`.
+"""Reproducible training of the reference zoo: `python -m harness.zoo.train [--only NAME] [--check]`.
 
 Trains every zoo model deterministically (fixed seed, deterministic algorithms, one CPU thread),
 writes `zoo/weights/<name>.safetensors` (the recipe in the file's metadata) and rewrites
@@ -30,8 +30,8 @@ from torch.nn import functional as F
 from harness.config.tasks.builtin import diabetes_arrays, digits_arrays, mnist_arrays
 from harness.config.tasks.open_set import mnist_seen_arrays
 from harness.core.registry import load_target
-from zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
-from zoo.catalogue import CATALOGUE
+from harness.zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
+from harness.zoo.catalogue import CATALOGUE
 
 SEED = 20240607
 
@@ -111,6 +111,9 @@ RECIPES: dict[str, Recipe] = {
 
 class Normalize(nn.Module):
     """(x - mean) / std with the catalogue's constants, as the torch adapter applies them."""
+
+    mean: torch.Tensor  # buffers (register_buffer): not parameters, in the state dict
+    std: torch.Tensor
 
     def __init__(self, mean: list[float], std: list[float], ndim: int) -> None:
         super().__init__()
@@ -229,7 +232,7 @@ def train(name: str) -> nn.Module:
         model = with_normalize(name, network)
         x, y = task_arrays(recipe.task, "train")
         if recipe.channels_last:
-            network = network.to(memory_format=torch.channels_last)
+            network = network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack it
             model = with_normalize(name, network)
             x = x.contiguous(memory_format=torch.channels_last)
         gen = torch.Generator().manual_seed(recipe.seed)
@@ -279,6 +282,8 @@ def serialize(name: str, network: nn.Module) -> bytes:
     for key, default in _LATER_FIELDS.items():
         if fields.get(key) == default:
             del fields[key]
+    # the trainer as recorded in the committed weights (`python -m harness.zoo.train` today):
+    # the metadata is part of every weight file's sha256
     recipe = {"model": name, "recipe": fields, "trainer": "python -m zoo.train"}
     # One metadata key only: the safetensors header must not depend on dict ordering.
     return save(tensors, metadata={"recipe": json.dumps(recipe, sort_keys=True)})
@@ -356,7 +361,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.zoo.train", description=__doc__)
     parser.add_argument("--only", choices=sorted(RECIPES), help="train just this model")
     parser.add_argument("--check", action="store_true", help="retrain in memory, compare hashes")
     parser.add_argument("--no-eval", action="store_true", help="skip the robustness evaluation")

@@ -1,4 +1,4 @@
-"""Reproducible training of the zoo's text model: `python -m zoo.train_text [--check]`.
+"""Reproducible training of the zoo's text model: `python -m harness.zoo.train_text [--check]`.
 
 `rt-bert` is a 2-layer BERT (hidden 64) with a WordPiece tokenizer trained here on the
 `rotten-tomatoes` training split, so nothing is downloaded. Deterministic (fixed seed, one CPU
@@ -24,8 +24,8 @@ import torch
 from torch.nn import functional as F
 
 from harness.config.tasks.text_tasks import RT_CLASSES, rotten_tomatoes_texts
-from zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
-from zoo.train import SEED, single_thread, write_atomic
+from harness.zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
+from harness.zoo.train import SEED, single_thread, write_atomic
 
 TEXT_MODEL = "rt-bert"
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
@@ -78,7 +78,7 @@ def build_tokenizer(texts: list[str], recipe: TextRecipe) -> Any:
 def build_model(vocab_size: int, recipe: TextRecipe) -> Any:
     from transformers import BertConfig, BertForSequenceClassification
 
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]  # num_labels goes to PretrainedConfig's **kwargs
         vocab_size=vocab_size,
         hidden_size=recipe.hidden,
         num_hidden_layers=recipe.layers,
@@ -156,6 +156,8 @@ def portable(folder: Path) -> None:
     config["zoo_recipe"] = {
         "model": TEXT_MODEL,
         "recipe": asdict(RECIPE),
+        # as recorded in the committed config.json (`python -m harness.zoo.train_text` today):
+        # the file's sha256 is in SHA256SUMS
         "trainer": "python -m zoo.train_text",
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
@@ -188,7 +190,7 @@ def save(model: Any, tokenizer: Any, folder: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.train_text", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.zoo.train_text", description=__doc__)
     parser.add_argument(
         "--check", action="store_true", help="retrain in a temp folder, compare hashes"
     )

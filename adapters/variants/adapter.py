@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
-from adapters.base import AdapterBase, frozen
-from adapters.features import FeatureTap
-from adapters.variants.build import build_variant
-from adapters.variants.size import model_size
+from harness.adapters.base import AdapterBase, frozen
+from harness.adapters.features import FeatureTap
+from harness.adapters.variants.build import build_variant
+from harness.adapters.variants.size import model_size
 from harness.config.variants import Variant, parse_variant
 from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, ModelAdapter
 from harness.core.errors import ConfigError, ModelLoadError

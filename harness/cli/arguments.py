@@ -18,7 +18,7 @@ DEFAULT_WIDTH = 100  # terminal output when stdout is not a terminal (logs, file
 
 def quickstart_spec_path() -> Path:
     """The embedded quickstart spec (`harness run` without a spec)."""
-    return Path(str(files("zoo") / "quickstart.yaml"))
+    return Path(str(files("harness.zoo") / "quickstart.yaml"))
 
 
 class UsageError(HarnessError):

@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _zoo_rows() -> list[tuple[str, str, str, str]]:
-    from zoo import zoo_models
+    from harness.zoo import zoo_models
 
     rows = []
     for name, entry in sorted(zoo_models().items()):
@@ -107,11 +107,11 @@ def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
     if what == "tasks":
         reg = task_registry()
     elif what == "suites":
-        from suites import BUILTIN_SUITES
+        from harness.suites import BUILTIN_SUITES
 
         reg = Registry("suite", BUILTIN_SUITES, "harness.suites")
     else:
-        from adapters import BUILTIN_ADAPTERS
+        from harness.adapters import BUILTIN_ADAPTERS
 
         reg = Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
     rows = []

@@ -48,19 +48,19 @@ HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
 
 
 def adapter_registry() -> Registry:
-    from adapters import BUILTIN_ADAPTERS
+    from harness.adapters import BUILTIN_ADAPTERS
 
     return Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
 
 
 def suite_registry() -> Registry:
-    from suites import BUILTIN_SUITES
+    from harness.suites import BUILTIN_SUITES
 
     return Registry("suite", BUILTIN_SUITES, "harness.suites")
 
 
 def zoo_registry() -> dict[str, dict[str, Any]]:
-    from zoo import zoo_models
+    from harness.zoo import zoo_models
 
     return zoo_models()
 
@@ -128,7 +128,7 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
 
 def hub_model_entry(ref: str) -> dict[str, Any]:
     """The model spec of a `hf:<repo id>[@revision]` zoo entry (revision pinned to a commit)."""
-    from zoo import hub_model_spec
+    from harness.zoo import hub_model_spec
 
     return hub_model_spec(ref)
 
@@ -196,7 +196,7 @@ def _model_name(entry: str | ModelSpec) -> str:
     if isinstance(entry, ModelSpec):
         return entry.name
     if entry.startswith(HUB_PREFIX):
-        from zoo import model_name
+        from harness.zoo import model_name
 
         return model_name(entry)
     return entry

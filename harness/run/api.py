@@ -204,7 +204,7 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
 def _resolve_adapter(
     model: Any, task: Task, device: torch.device, base_dir: Path, name: str | None = None
 ) -> ModelAdapter:
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     if name is not None and not isinstance(model, torch.nn.Module):
         raise HarnessError(

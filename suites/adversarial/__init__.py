@@ -1,5 +1,5 @@
 """`adversarial` suite: attack ensembles, eps sweeps, per-sample worst case and validity checks."""
 
-from suites.adversarial.suite import AdversarialSuite
+from harness.suites.adversarial.suite import AdversarialSuite
 
 __all__ = ["AdversarialSuite"]

@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 import torch
 
-from suites import counter_rng
-from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
-from suites.adversarial.budgets import Norm
-from suites.adversarial.forward import Forward, Loss, cross_entropy
-from suites.adversarial.projection import linf_box
-from suites.adversarial.targets import target_ranking
+from harness.suites import counter_rng
+from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
+from harness.suites.adversarial.budgets import Norm
+from harness.suites.adversarial.forward import Forward, Loss, cross_entropy
+from harness.suites.adversarial.projection import linf_box
+from harness.suites.adversarial.targets import target_ranking
 
 APGDLoss = Literal["ce", "dlr_targeted"]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from suites.adversarial import attacks as atk
-from suites.adversarial import validity_checks as vc
-from suites.adversarial.budgets import NORMS, Norm
-from suites.adversarial.checks import THRESHOLDS, Reliability
-from suites.adversarial.config import AttackPlan
-from suites.adversarial.sweep import Sweep
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial import validity_checks as vc
+from harness.suites.adversarial.budgets import NORMS, Norm
+from harness.suites.adversarial.checks import THRESHOLDS, Reliability
+from harness.suites.adversarial.config import AttackPlan
+from harness.suites.adversarial.sweep import Sweep
 
 SEED_SCHEME = (
     "one generator, suites.counter_rng, keyed per sample by derive_seed(run seed, sample id, "

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from suites.adversarial.forward import Forward
+from harness.suites.adversarial.forward import Forward
 
 AttackKind = Literal["fixed", "minimization", "decision"]
 """fixed: finds candidates within a given eps (the cascade); minimization: minimal-norm

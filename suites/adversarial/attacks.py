@@ -17,21 +17,21 @@ from functools import cache
 from typing import Any
 
 from harness.core.errors import ConfigError, UnknownNameError
-from suites.adversarial.attack import Attack, AttackKind
-from suites.adversarial.budgets import Norm
+from harness.suites.adversarial.attack import Attack, AttackKind
+from harness.suites.adversarial.budgets import Norm
 
 ATTACK_CLASSES: tuple[str, ...] = (
-    "suites.adversarial.pgd:Fgsm",
-    "suites.adversarial.pgd:Pgd",
-    "suites.adversarial.apgd:ApgdCe",
-    "suites.adversarial.apgd:ApgdT",
-    "suites.adversarial.fab:FabT",
-    "suites.adversarial.square:Square",
-    "suites.adversarial.linear_transfer:LinearTransfer",
-    "suites.adversarial.blackbox:DeepFool",
-    "suites.adversarial.blackbox:CarliniWagner",
-    "suites.adversarial.blackbox:HopSkipJump",
-    "suites.adversarial.blackbox:Boundary",
+    "harness.suites.adversarial.pgd:Fgsm",
+    "harness.suites.adversarial.pgd:Pgd",
+    "harness.suites.adversarial.apgd:ApgdCe",
+    "harness.suites.adversarial.apgd:ApgdT",
+    "harness.suites.adversarial.fab:FabT",
+    "harness.suites.adversarial.square:Square",
+    "harness.suites.adversarial.linear_transfer:LinearTransfer",
+    "harness.suites.adversarial.blackbox:DeepFool",
+    "harness.suites.adversarial.blackbox:CarliniWagner",
+    "harness.suites.adversarial.blackbox:HopSkipJump",
+    "harness.suites.adversarial.blackbox:Boundary",
 )
 """Every built-in attack, as "module:Class" (imported when the catalogue is first read)."""
 

@@ -21,8 +21,14 @@ import eagerpy as ep
 import foolbox as fb
 import torch
 
-from suites.adversarial.attack import Attack, AttackBatch, AttackKind, Proposal, tensor_inputs
-from suites.adversarial.forward import Forward
+from harness.suites.adversarial.attack import (
+    Attack,
+    AttackBatch,
+    AttackKind,
+    Proposal,
+    tensor_inputs,
+)
+from harness.suites.adversarial.forward import Forward
 
 log = logging.getLogger(__name__)
 

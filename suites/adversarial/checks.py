@@ -20,17 +20,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from suites.adversarial import attacks as atk
-from suites.adversarial import validity_checks as vc
-from suites.adversarial.apgd import apgd
-from suites.adversarial.budgets import Norm, eps_label, max_budget
-from suites.adversarial.config import AttackPlan
-from suites.adversarial.ensemble import WorstCase
-from suites.adversarial.noise import sample_seeds, start_noise
-from suites.adversarial.pgd import pgd
-from suites.adversarial.square import square
-from suites.adversarial.sweep import Sweep, Target
-from suites.adversarial.verification import verify
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial import validity_checks as vc
+from harness.suites.adversarial.apgd import apgd
+from harness.suites.adversarial.budgets import Norm, eps_label, max_budget
+from harness.suites.adversarial.config import AttackPlan
+from harness.suites.adversarial.ensemble import WorstCase
+from harness.suites.adversarial.noise import sample_seeds, start_noise
+from harness.suites.adversarial.pgd import pgd
+from harness.suites.adversarial.square import square
+from harness.suites.adversarial.sweep import Sweep, Target
+from harness.suites.adversarial.verification import verify
 
 log = logging.getLogger(__name__)
 

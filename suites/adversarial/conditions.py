@@ -6,7 +6,7 @@ for the per-sample worst case over a norm's attacks (see `ensemble`); eps writte
 
 from __future__ import annotations
 
-from suites.adversarial.budgets import Norm, eps_label
+from harness.suites.adversarial.budgets import Norm, eps_label
 
 
 def attack_condition(attack: str, eps: float) -> str:

@@ -19,10 +19,10 @@ from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, UnknownNameError
 from harness.core.suite import SuiteConfig
 from harness.core.task import Task
-from suites.adversarial import attacks as atk
-from suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
-from suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
-from suites.adversarial.text.config import TextConfig
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
+from harness.suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
+from harness.suites.adversarial.text.config import TextConfig
 
 
 class AdversarialConfig(SuiteConfig):

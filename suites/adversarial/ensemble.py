@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suites.adversarial.budgets import NORMS, Norm
-from suites.adversarial.conditions import attack_condition, ensemble_condition
-from suites.adversarial.sweep import Sweep
+from harness.suites.adversarial.budgets import NORMS, Norm
+from harness.suites.adversarial.conditions import attack_condition, ensemble_condition
+from harness.suites.adversarial.sweep import Sweep
 
 
 @dataclass(frozen=True, kw_only=True)

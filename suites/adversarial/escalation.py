@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from suites.adversarial import attacks as atk
-from suites.adversarial.budgets import Norm, eps_label
-from suites.adversarial.config import AttackPlan
-from suites.adversarial.estimated_gradients import EstimatedForward
-from suites.adversarial.forward import Forward
-from suites.adversarial.sweep import Outcome, SweepRunner
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial.budgets import Norm, eps_label
+from harness.suites.adversarial.config import AttackPlan
+from harness.suites.adversarial.estimated_gradients import EstimatedForward
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.sweep import Outcome, SweepRunner
 
 MASKING_FLAGS: tuple[str, ...] = (
     "gradient_obfuscation",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from suites import counter_rng
-from suites.adversarial.forward import Forward, Loss
+from harness.suites import counter_rng
+from harness.suites.adversarial.forward import Forward, Loss
 
 _MIX = torch.tensor(
     [0x2545F491, 0x4F6CDD1D, 0x1B873593, 0x68E31DA4, 0x2C1B3C6D, 0x297A2D39, 0x5F356495],

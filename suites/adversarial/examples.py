@@ -23,8 +23,8 @@ import torch
 
 from harness.core.seeding import derive_seed
 from harness.core.subsets import stratified_indices
-from suites.adversarial.budgets import Norm, eps_label
-from suites.adversarial.conditions import ensemble_condition
+from harness.suites.adversarial.budgets import Norm, eps_label
+from harness.suites.adversarial.conditions import ensemble_condition
 
 PURPOSE = "adversarial/examples"
 

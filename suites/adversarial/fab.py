@@ -32,11 +32,11 @@ from typing import Any
 
 import torch
 
-from suites import counter_rng
-from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
-from suites.adversarial.budgets import Norm
-from suites.adversarial.forward import Forward
-from suites.adversarial.targets import target_ranking
+from harness.suites import counter_rng
+from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
+from harness.suites.adversarial.budgets import Norm
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.targets import target_ranking
 
 
 def project_to_hyperplane(

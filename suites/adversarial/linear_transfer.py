@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
-from suites.adversarial.forward import Forward
-from suites.adversarial.projection import into_budget, linf_box
+from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.projection import into_budget, linf_box
 
 CHUNK_INPUTS = 4096  # perturbed inputs per forward pass while measuring the Jacobian
 

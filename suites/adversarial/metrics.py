@@ -20,11 +20,11 @@ import numpy as np
 from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.suite import RunContext
-from suites.adversarial import attacks as atk
-from suites.adversarial.budgets import eps_label
-from suites.adversarial.conditions import attack_condition
-from suites.adversarial.ensemble import WorstCase
-from suites.adversarial.sweep import Outcome, Sweep
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial.budgets import eps_label
+from harness.suites.adversarial.conditions import attack_condition
+from harness.suites.adversarial.ensemble import WorstCase
+from harness.suites.adversarial.sweep import Outcome, Sweep
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import torch
 
 from harness.core.seeding import derive_seed
-from suites import counter_rng
-from suites.adversarial.budgets import Norm, eps_label
+from harness.suites import counter_rng
+from harness.suites.adversarial.budgets import Norm, eps_label
 
 
 def sample_seeds(

@@ -14,12 +14,12 @@ from typing import Any
 
 import torch
 
-from suites.adversarial.apgd import AttackResult
-from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
-from suites.adversarial.budgets import Norm
-from suites.adversarial.forward import Forward, cross_entropy
-from suites.adversarial.noise import start_noise
-from suites.adversarial.projection import linf_box
+from harness.suites.adversarial.apgd import AttackResult
+from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
+from harness.suites.adversarial.budgets import Norm
+from harness.suites.adversarial.forward import Forward, cross_entropy
+from harness.suites.adversarial.noise import start_noise
+from harness.suites.adversarial.projection import linf_box
 
 LOSS_RISE = 1e-6  # a loss above its start by more than this has risen (validity_checks)
 

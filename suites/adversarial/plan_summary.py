@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.core.threat_model import Headline
-from suites.adversarial.budgets import budgets_text, headline_budgets
-from suites.adversarial.config import (
+from harness.suites.adversarial.budgets import budgets_text, headline_budgets
+from harness.suites.adversarial.config import (
     AdversarialConfig,
     ResolvedConfig,
     resolve_budgets,

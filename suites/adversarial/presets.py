@@ -19,7 +19,7 @@ import difflib
 from typing import Any
 
 from harness.core.errors import ConfigError
-from suites.adversarial.budgets import Norm
+from harness.suites.adversarial.budgets import Norm
 
 CUSTOM = "custom"
 

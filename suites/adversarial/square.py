@@ -24,12 +24,12 @@ from typing import Any
 
 import torch
 
-from suites import counter_rng
-from suites.adversarial.apgd import AttackResult
-from suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
-from suites.adversarial.budgets import Norm
-from suites.adversarial.forward import Forward
-from suites.adversarial.projection import linf_box
+from harness.suites import counter_rng
+from harness.suites.adversarial.apgd import AttackResult
+from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
+from harness.suites.adversarial.budgets import Norm
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.projection import linf_box
 
 _SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 _CHUNK = 64  # queries whose random numbers are drawn in one call

@@ -34,32 +34,37 @@ from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.core.threat_model import Headline, headline_budget
-from suites.adversarial import validity_checks as vc
-from suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
-from suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
-from suites.adversarial.checks import assess, check_norm, check_set, run_checks
-from suites.adversarial.config import AdversarialConfig, AttackPlan, plan_attacks, resolve_config
-from suites.adversarial.ensemble import WorstCase, worst_cases
-from suites.adversarial.escalation import escalate
-from suites.adversarial.examples import ExamplePool
-from suites.adversarial.feature_space import FeatureSpace, feature_space
-from suites.adversarial.forward import Forward
-from suites.adversarial.frozen import frozen_parameters
-from suites.adversarial.metrics import (
+from harness.suites.adversarial import validity_checks as vc
+from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
+from harness.suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
+from harness.suites.adversarial.checks import assess, check_norm, check_set, run_checks
+from harness.suites.adversarial.config import (
+    AdversarialConfig,
+    AttackPlan,
+    plan_attacks,
+    resolve_config,
+)
+from harness.suites.adversarial.ensemble import WorstCase, worst_cases
+from harness.suites.adversarial.escalation import escalate
+from harness.suites.adversarial.examples import ExamplePool
+from harness.suites.adversarial.feature_space import FeatureSpace, feature_space
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.frozen import frozen_parameters
+from harness.suites.adversarial.metrics import (
     BLACKBOX_NOTE,
     FAST_NOTE,
     METRICS,
     RecordContext,
     metric_records,
 )
-from suites.adversarial.plan_summary import plan_summary
-from suites.adversarial.rows import read_rows
-from suites.adversarial.sweep import SweepSettings, Target, run_sweep
-from suites.adversarial.table import sample_table
-from suites.adversarial.text.config import TextConfig, resolve_text
-from suites.adversarial.text.results import TEXT_METRICS
-from suites.adversarial.text.run import run_text
-from suites.adversarial.text.sources import synonyms_table
+from harness.suites.adversarial.plan_summary import plan_summary
+from harness.suites.adversarial.rows import read_rows
+from harness.suites.adversarial.sweep import SweepSettings, Target, run_sweep
+from harness.suites.adversarial.table import sample_table
+from harness.suites.adversarial.text.config import TextConfig, resolve_text
+from harness.suites.adversarial.text.results import TEXT_METRICS
+from harness.suites.adversarial.text.run import run_text
+from harness.suites.adversarial.text.sources import synonyms_table
 
 __all__ = ["BLACKBOX_NOTE", "SEED_SCHEME", "AdversarialConfig", "AdversarialSuite"]
 

@@ -27,17 +27,17 @@ from harness.core.errors import DatasetError
 from harness.core.seeding import derive_seed
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.adversarial import attacks as atk
-from suites.adversarial.attack import AttackBatch
-from suites.adversarial.budgets import NORMS, Norm, eps_label
-from suites.adversarial.config import AttackPlan
-from suites.adversarial.examples import ExamplePool
-from suites.adversarial.forward import Forward
-from suites.adversarial.noise import attack_seeds, sample_seeds
-from suites.adversarial.progress import StageProgress
-from suites.adversarial.projection import into_budget
-from suites.adversarial.rows import TaskRows
-from suites.adversarial.verification import Verified, verify, within_budget
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial.attack import AttackBatch
+from harness.suites.adversarial.budgets import NORMS, Norm, eps_label
+from harness.suites.adversarial.config import AttackPlan
+from harness.suites.adversarial.examples import ExamplePool
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.noise import attack_seeds, sample_seeds
+from harness.suites.adversarial.progress import StageProgress
+from harness.suites.adversarial.projection import into_budget
+from harness.suites.adversarial.rows import TaskRows
+from harness.suites.adversarial.verification import Verified, verify, within_budget
 
 
 @dataclass

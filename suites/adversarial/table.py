@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from harness.core.sample_table import CLEAN, SampleTable
-from suites.adversarial.conditions import attack_condition
-from suites.adversarial.ensemble import WorstCase
-from suites.adversarial.sweep import Sweep
+from harness.suites.adversarial.conditions import attack_condition
+from harness.suites.adversarial.ensemble import WorstCase
+from harness.suites.adversarial.sweep import Sweep
 
 
 def sample_table(sweep: Sweep, cells: list[WorstCase], flags: tuple[str, ...]) -> SampleTable:

@@ -17,8 +17,8 @@ from typing import Literal
 
 import torch
 
-from suites.adversarial.budgets import Norm
-from suites.adversarial.forward import Forward
+from harness.suites.adversarial.budgets import Norm
+from harness.suites.adversarial.forward import Forward
 
 TargetOrder = Literal["logits", "malt"]
 

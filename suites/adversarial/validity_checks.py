@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from scipy import stats
 
-from suites.adversarial.forward import Forward, margin_loss
+from harness.suites.adversarial.forward import Forward, margin_loss
 
 ALPHA = 1e-3
 POWER = 0.8  # for the minimum detectable rate each result states

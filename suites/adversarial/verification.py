@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from suites.adversarial.budgets import Norm
+from harness.suites.adversarial.budgets import Norm
 
 NORM_RTOL = 1e-5
 NORM_ATOL = 1e-6

@@ -1,5 +1,5 @@
 """`fairness` suite: group metrics and disparities with intervals (see docs/fairness.md)."""
 
-from suites.fairness.suite import FairnessSuite
+from harness.suites.fairness.suite import FairnessSuite
 
 __all__ = ["FairnessSuite"]

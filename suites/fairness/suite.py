@@ -20,9 +20,9 @@ from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import SOURCE_ID, Task
-from suites.accuracy import predict
-from suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
-from suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown
+from harness.suites.accuracy import predict
+from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
+from harness.suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown
 
 
 class FairnessConfig(SuiteConfig):

@@ -1,5 +1,5 @@
 """Distribution-shift suite: image corruptions, dataset shift and OOD detection."""
 
-from suites.shift.suite import ShiftSuite
+from harness.suites.shift.suite import ShiftSuite
 
 __all__ = ["ShiftSuite"]

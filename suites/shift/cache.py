@@ -16,8 +16,8 @@ import torch
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext
 from harness.core.task import Batch, Task
-from suites.shift import perturbations
-from suites.shift.image_corruptions import fits_out
+from harness.suites.shift import perturbations
+from harness.suites.shift.image_corruptions import fits_out
 
 CACHE_BYTES = 256 * 1024 * 1024
 """Bound on the corrupted inputs a suite instance keeps (LRU) for reuse by the run's other models."""

@@ -18,7 +18,7 @@ from harness.core.adapter import image_shape_advice
 from harness.core.errors import ConfigError
 from harness.core.suite import SuiteConfig
 from harness.core.task import Task
-from suites.shift import perturbations
+from harness.suites.shift import perturbations
 
 OODTag = Literal["near", "far"]
 

@@ -26,7 +26,7 @@ from harness.analysis.model_comparison import newcombe_paired
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.shift.parts import Parts
+from harness.suites.shift.parts import Parts
 
 SUITE = "shift"
 

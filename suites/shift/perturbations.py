@@ -20,7 +20,7 @@ import torch
 
 from harness.core.errors import ConfigError
 from harness.core.task import Modality, Task
-from suites.shift import image_corruptions, tabular_shifts, text_perturbations
+from harness.suites.shift import image_corruptions, tabular_shifts, text_perturbations
 
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 

@@ -11,12 +11,12 @@ from harness.core.sample_table import SampleTable
 from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import SOURCE_ID, Task
-from suites.shift import selection
-from suites.shift.config import ShiftConfig
-from suites.shift.metrics import perturbation_metrics
-from suites.shift.parts import Parts
-from suites.shift.rows import join, predict, rows, step, take
-from suites.shift.sweep import check_evaluable
+from harness.suites.shift import selection
+from harness.suites.shift.config import ShiftConfig
+from harness.suites.shift.metrics import perturbation_metrics
+from harness.suites.shift.parts import Parts
+from harness.suites.shift.rows import join, predict, rows, step, take
+from harness.suites.shift.sweep import check_evaluable
 
 
 def run_published(

@@ -17,7 +17,7 @@ import torch
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.shift.ood import scores
+from harness.suites.shift.ood import scores
 
 
 def step(ctx: RunContext) -> int:

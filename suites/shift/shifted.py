@@ -12,11 +12,11 @@ from harness.core.errors import DatasetError
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.shift import selection
-from suites.shift.config import TaskEntry, entry_shape_advice
-from suites.shift.metrics import shift_metrics
-from suites.shift.parts import Parts
-from suites.shift.rows import task_rows
+from harness.suites.shift import selection
+from harness.suites.shift.config import TaskEntry, entry_shape_advice
+from harness.suites.shift.metrics import shift_metrics
+from harness.suites.shift.parts import Parts
+from harness.suites.shift.rows import task_rows
 
 
 def shifted_task(

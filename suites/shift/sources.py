@@ -14,8 +14,8 @@ from pathlib import Path
 from harness.config.spec import TaskSpec
 from harness.core.errors import ConfigError, HarnessError
 from harness.core.task import Task
-from suites.shift import selection
-from suites.shift.config import (
+from harness.suites.shift import selection
+from harness.suites.shift.config import (
     OODEntry,
     ShiftConfig,
     TaskEntry,

@@ -25,19 +25,19 @@ from harness.core.sample_table import SampleTable
 from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
-from suites.shift import perturbations, selection
-from suites.shift.cache import CACHE_BYTES, CorruptionCache
-from suites.shift.config import GeneratedOOD, ShiftConfig, corruptions_for, refuse_unknown
-from suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
-from suites.shift.metrics import METRICS, clean_metrics, perturbation_metrics
-from suites.shift.ood.detectors import build_bank
-from suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
-from suites.shift.ood.sets import ood_set
-from suites.shift.parts import Parts
-from suites.shift.published import run_published
-from suites.shift.shifted import shifted_task
-from suites.shift.sources import TaskSources, ood_entries, shifted_entries
-from suites.shift.sweep import check_evaluable, perturbation_cells
+from harness.suites.shift import perturbations, selection
+from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
+from harness.suites.shift.config import GeneratedOOD, ShiftConfig, corruptions_for, refuse_unknown
+from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
+from harness.suites.shift.metrics import METRICS, clean_metrics, perturbation_metrics
+from harness.suites.shift.ood.detectors import build_bank
+from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
+from harness.suites.shift.ood.sets import ood_set
+from harness.suites.shift.parts import Parts
+from harness.suites.shift.published import run_published
+from harness.suites.shift.shifted import shifted_task
+from harness.suites.shift.sources import TaskSources, ood_entries, shifted_entries
+from harness.suites.shift.sweep import check_evaluable, perturbation_cells
 
 __all__ = ["BENCHMARK_CORRUPTIONS", "ShiftConfig", "ShiftSuite"]
 

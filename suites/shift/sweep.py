@@ -20,12 +20,12 @@ from harness.core.errors import DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.shift import perturbations
-from suites.shift.cache import CorruptionCache
-from suites.shift.config import ShiftConfig
-from suites.shift.ood.detectors import Bank
-from suites.shift.parts import Parts
-from suites.shift.rows import as_tensor, join, predict, rows, step
+from harness.suites.shift import perturbations
+from harness.suites.shift.cache import CorruptionCache
+from harness.suites.shift.config import ShiftConfig
+from harness.suites.shift.ood.detectors import Bank
+from harness.suites.shift.parts import Parts
+from harness.suites.shift.rows import as_tensor, join, predict, rows, step
 
 NOOP_MEAN_CHANGE = 0.5 / 255
 """A corruption "does nothing" on a task when, at every configured severity, its inputs change by

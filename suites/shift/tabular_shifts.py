@@ -22,7 +22,7 @@ from typing import Literal
 
 import torch
 
-from suites import counter_rng
+from harness.suites import counter_rng
 
 TabularFamily = Literal["gaussian_noise", "feature_dropout"]
 TABULAR_FAMILIES: tuple[str, ...] = ("gaussian_noise", "feature_dropout")

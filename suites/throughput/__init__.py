@@ -1,5 +1,5 @@
 """`throughput` suite: honest speed, latency and memory measurements on CPU and GPU."""
 
-from suites.throughput.suite import ThroughputSuite
+from harness.suites.throughput.suite import ThroughputSuite
 
 __all__ = ["ThroughputSuite"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from suites.throughput.config import CopyMode, Precision, Variant
+from harness.suites.throughput.config import CopyMode, Precision, Variant
 
 AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 

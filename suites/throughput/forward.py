@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from harness.core.adapter import ModelAdapter
-from suites.throughput.conditions import AUTOCAST_DTYPES, Condition
+from harness.suites.throughput.conditions import AUTOCAST_DTYPES, Condition
 
 Samples = torch.Tensor | list[str]
 

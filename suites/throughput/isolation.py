@@ -2,7 +2,7 @@
 compiled kernels of one model never leak into the next (the default on GPU).
 
 The parent saves the adapter, the sample inputs and the config with `torch.save` into a private
-temporary directory; the child (`python -m suites.throughput.isolation PAYLOAD OUT`) runs
+temporary directory; the child (`python -m harness.suites.throughput.isolation PAYLOAD OUT`) runs
 `measure` and writes plain JSON, which the parent reads back.
 """
 
@@ -23,9 +23,9 @@ import torch
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ModelLoadError
 from harness.store.atomic import write_json
-from suites.throughput.config import ThroughputConfig
-from suites.throughput.forward import Samples
-from suites.throughput.measure import measure
+from harness.suites.throughput.config import ThroughputConfig
+from harness.suites.throughput.forward import Samples
+from harness.suites.throughput.measure import measure
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def measure_isolated(
             ) from err
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         proc = subprocess.run(
-            [sys.executable, "-m", "suites.throughput.isolation", str(payload), str(out)],
+            [sys.executable, "-m", "harness.suites.throughput.isolation", str(payload), str(out)],
             capture_output=True,
             text=True,
             env=env,

@@ -20,13 +20,13 @@ from typing import Any
 import torch
 
 from harness.core.adapter import ModelAdapter
-from suites.throughput.conditions import Condition, skip_reason
-from suites.throughput.config import ThroughputConfig
-from suites.throughput.flops import flops_per_sample
-from suites.throughput.forward import Samples, make_batch, prepared_forward, uses_module
-from suites.throughput.hardware import environment
-from suites.throughput.memory import read_peak_mb, reset_peak
-from suites.throughput.timing import time_iterations
+from harness.suites.throughput.conditions import Condition, skip_reason
+from harness.suites.throughput.config import ThroughputConfig
+from harness.suites.throughput.flops import flops_per_sample
+from harness.suites.throughput.forward import Samples, make_batch, prepared_forward, uses_module
+from harness.suites.throughput.hardware import environment
+from harness.suites.throughput.memory import read_peak_mb, reset_peak
+from harness.suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
 SCHEMA = 2  # 2: round_times_s, execution

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from suites.throughput.config import Precision
+from harness.suites.throughput.config import Precision
 
 
 @dataclass(frozen=True, kw_only=True)

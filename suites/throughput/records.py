@@ -23,9 +23,9 @@ import numpy as np
 from harness.analysis.intervals import MEDIAN_METHOD, median_ci
 from harness.analysis.timing import UNSTABLE, coefficient_of_variation, round_values
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
-from suites.throughput.config import ThroughputConfig
-from suites.throughput.peaks import lookup_peak
-from suites.throughput.timing import untimed_work
+from harness.suites.throughput.config import ThroughputConfig
+from harness.suites.throughput.peaks import lookup_peak
+from harness.suites.throughput.timing import untimed_work
 
 CI_METHOD = MEDIAN_METHOD.replace(", 95%", " over timing rounds, 95%")
 PERCENTILES = (50, 90, 99)

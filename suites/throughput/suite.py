@@ -17,11 +17,11 @@ from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricSpec
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
-from suites.throughput.config import ThroughputConfig
-from suites.throughput.forward import Samples
-from suites.throughput.isolation import IsolationUnavailableError, measure_isolated
-from suites.throughput.measure import measure
-from suites.throughput.records import build_records
+from harness.suites.throughput.config import ThroughputConfig
+from harness.suites.throughput.forward import Samples
+from harness.suites.throughput.isolation import IsolationUnavailableError, measure_isolated
+from harness.suites.throughput.measure import measure
+from harness.suites.throughput.records import build_records
 
 BASE_SAMPLES = 256  # distinct task samples that batches are built from (repeated when larger)
 

@@ -49,7 +49,7 @@ def contract_cases(
     fx = request.getfixturevalue
 
     def torch_case() -> tuple[ModelAdapter, Task]:
-        from adapters.torch_module import TorchModuleAdapter
+        from harness.adapters.torch_module import TorchModuleAdapter
         from tests.fixture_models import linear_digits
 
         return TorchModuleAdapter.from_module(
@@ -57,7 +57,7 @@ def contract_cases(
         ), digits()
 
     def variant_case() -> tuple[ModelAdapter, Task]:
-        from adapters.variants.adapter import VariantAdapter
+        from harness.adapters.variants.adapter import VariantAdapter
         from harness.config.variants import parse_variant
 
         parent, task = torch_case()  # int8: black-box, CPU-only, one sample at a time

@@ -63,7 +63,7 @@ class _Scaled(_Net):
 
 
 def test_a_named_layer_and_the_default_last_linear() -> None:
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     torch.manual_seed(0)
     net = _Net()
@@ -84,7 +84,7 @@ def test_a_named_layer_and_the_default_last_linear() -> None:
 
 
 def test_logits_made_after_the_layer_get_no_weight() -> None:
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     out = TorchModuleAdapter.from_module(_Scaled(), name="m").features(torch.rand(3, 1, 8, 8))
     assert out.weight is None and "something runs after it" in (out.head_note or "")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from adapters.hf_text import HFTextAdapter, HFTextConfig
+from harness.adapters.hf_text import HFTextAdapter, HFTextConfig
 from harness.core.model_calls import CheckedAdapter
 from tests.adapters.builders import text_task
 from tests.adapters.conftest import WORDS

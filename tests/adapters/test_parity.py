@@ -85,7 +85,7 @@ def test_parity_cli_atol_sets_the_tolerance(
 def test_compare_counts_disagreements_exactly(onnx_path: Path) -> None:
     import torch
 
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
     from tests.fixture_models import linear_digits
 
     task = digits().head(50)

@@ -15,11 +15,11 @@ PLUGIN = '''
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from adapters.python_callable import CallableAdapter
+from harness.adapters.python_callable import CallableAdapter
 from harness.config.tasks.builtin import digits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ConfigError
-from suites.accuracy import AccuracySuite
+from harness.suites.accuracy import AccuracySuite
 
 
 class EchoAdapter(CallableAdapter):

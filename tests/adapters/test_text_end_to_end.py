@@ -33,9 +33,9 @@ def reference_predictions(model_dir: Path, csv: Path) -> np.ndarray:
 
 def check_adversarial_texts(frame: pd.DataFrame, originals: dict[str, str]) -> None:
     """Every stored adversarial text: within its budget and the word rules, label changed."""
-    from suites.adversarial.text.budget import TextBudget
-    from suites.adversarial.text.constraints import WordRules
-    from suites.adversarial.text.verify import check_edit
+    from harness.suites.adversarial.text.budget import TextBudget
+    from harness.suites.adversarial.text.constraints import WordRules
+    from harness.suites.adversarial.text.verify import check_edit
 
     clean = frame[frame["condition"] == "clean"].set_index("sample_id")
     hits = frame[frame["attack_success"]]

@@ -188,7 +188,7 @@ def test_brier_coverage_cells(confidence: float, slope: float, n: int) -> None:
 
 def test_nll_gets_no_interval_when_errors_are_rare() -> None:
     from harness.core.sample_table import SampleTable
-    from suites.accuracy import MIN_NLL_ERRORS, AccuracySuite
+    from harness.suites.accuracy import MIN_NLL_ERRORS, AccuracySuite
 
     def records(errors: int) -> dict[str, object]:
         n = 300

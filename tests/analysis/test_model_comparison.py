@@ -21,7 +21,7 @@ from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store.run_store import StoredJob, load_jobs
-from suites.accuracy import AccuracySuite
+from harness.suites.accuracy import AccuracySuite
 from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run
 from tests.store.records import job_record, run_manifest, task_summary
 

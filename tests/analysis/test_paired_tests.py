@@ -278,7 +278,7 @@ def test_ood_auroc_paired_resampling_agrees_with_delong(shift: float, significan
 
 def test_fairness_disparity_has_a_paired_form_matching_its_record() -> None:
     from harness.analysis.groups import group_breakdown
-    from suites.fairness.group_metrics import records_from_breakdown
+    from harness.suites.fairness.group_metrics import records_from_breakdown
 
     gen = np.random.default_rng(2)
     n = 300

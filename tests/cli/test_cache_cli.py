@@ -12,7 +12,7 @@ import pytest
 from harness.cli.cache import age_seconds, size_bytes
 from harness.cli.main import main
 from harness.store.result_cache import ResultCache
-from suites.accuracy import AccuracySuite
+from harness.suites.accuracy import AccuracySuite
 from tests.conftest import TINY_SPEC
 
 

@@ -63,7 +63,7 @@ def test_the_blocker_blocks() -> None:
 # `harness list` reads the registries' tables (and the zoo's catalogue) but imports nothing it
 # lists: torch, datasets and the heavy libraries stay unimported (it took 2-4 s of CPU before).
 HEAVY = BLOCKER.replace(
-    '{"torch", "torchvision", "suites", "adapters", "zoo", "foolbox", "datasets"}',
+    '{"torch", "torchvision", "harness.suites", "harness.adapters", "harness.zoo", "foolbox", "datasets"}',
     '{"torch", "torchvision", "foolbox", "datasets", "fairlearn", "transformers", "onnxruntime"}',
 )
 

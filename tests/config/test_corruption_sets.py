@@ -151,8 +151,8 @@ def test_published_corruption_names_are_the_suites() -> None:
     """The torch-free side keeps the 19 names as data (harness.core.corruption_names: the config
     and results sides import no plugin); they are the suite's, and its 15 benchmark ones."""
     from harness.core.corruption_names import BENCHMARK_CORRUPTIONS, CORRUPTION_NAMES
-    from suites.shift import suite
-    from suites.shift.image_corruptions import CORRUPTIONS
+    from harness.suites.shift import suite
+    from harness.suites.shift.image_corruptions import CORRUPTIONS
 
     assert CORRUPTION_NAMES == CORRUPTIONS
     assert BENCHMARK_CORRUPTIONS == suite.BENCHMARK_CORRUPTIONS

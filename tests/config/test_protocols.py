@@ -92,7 +92,7 @@ def test_imagenet_protocols_need_the_id_list_and_say_where_to_get_it() -> None:
 
 
 def test_the_protocol_enters_the_job_key() -> None:
-    from suites.accuracy import AccuracySuite
+    from harness.suites.accuracy import AccuracySuite
 
     common = {
         "model_identity": "m",

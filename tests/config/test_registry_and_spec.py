@@ -12,7 +12,7 @@ from harness.core.registry import Registry, load_target
 def test_registry_lazy_and_close_matches() -> None:
     reg = Registry(
         "suite",
-        {"accuracy": "suites.accuracy:AccuracySuite", "broken": "nowhere.mod:X"},
+        {"accuracy": "harness.suites.accuracy:AccuracySuite", "broken": "nowhere.mod:X"},
         "harness.none",
     )
     assert reg.names() == ["accuracy", "broken"]
@@ -28,7 +28,7 @@ def test_load_target_errors() -> None:
     with pytest.raises(HarnessError, match="expected 'package.module:attribute'"):
         load_target("suites.accuracy")
     with pytest.raises(HarnessError, match="has no attribute 'Nope'"):
-        load_target("suites.accuracy:Nope")
+        load_target("harness.suites.accuracy:Nope")
 
 
 BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"

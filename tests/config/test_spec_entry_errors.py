@@ -6,7 +6,7 @@ import pytest
 
 from harness.config.spec import TaskSpec, parse_spec_text
 from harness.core.errors import ConfigError, SpecError
-from suites.shift import ShiftSuite
+from harness.suites.shift import ShiftSuite
 
 
 def _error(text: str) -> str:

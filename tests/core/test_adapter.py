@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.tasks.builtin import digits
 from harness.core.adapter import (
     Capabilities,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ def test_build_prints_no_warning(tmp_path: Path, hook: str) -> None:
     src.mkdir()
     for name in SOURCES:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(  # harness/suites etc. stay links to the top-level folders
+                REPO / name, src / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(REPO / name, src / name)
     out_dir = tmp_path / "dist"
@@ -37,4 +40,11 @@ def test_build_prints_no_warning(tmp_path: Path, hook: str) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout + done.stderr
     assert not [word for word in NOISE if word in out], out[-3000:]
-    assert next(out_dir.glob("*.whl")).name.startswith("robustness_harness-")
+    wheel = next(out_dir.glob("*.whl"))
+    assert wheel.name.startswith("robustness_harness-")
+    if hook == "build_wheel":  # one import name: harness (suites, adapters and zoo inside it)
+        with zipfile.ZipFile(wheel) as whl:
+            names = {n.split("/")[0] for n in whl.namelist()}
+            assert {n for n in names if not n.endswith(".dist-info")} == {"harness"}, names
+            assert "harness/suites/accuracy.py" in whl.namelist()
+            assert "harness/zoo/weights/SHA256SUMS" in whl.namelist()

@@ -6,12 +6,12 @@ import torch
 
 from harness.config.tasks.builtin import digits
 from harness.core.suite import RunContext
-from suites.shift import ShiftSuite
+from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 
 
 def test_shift_sweep_reports_every_condition_and_finishes_at_its_total() -> None:
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     task = digits()
     adapter = TorchModuleAdapter.from_module(

@@ -13,12 +13,12 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.analysis import calibration
 from harness.config.tasks.builtin import digits
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
-from suites.accuracy import AccuracySuite
+from harness.suites.accuracy import AccuracySuite
 from tests.fixture_models import linear_digits
 
 

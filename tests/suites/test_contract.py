@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.plan import suite_registry
 from harness.config.tasks.builtin import diabetes, digits
 from harness.core.sample_table import REQUIRED_COLUMNS, SampleTable

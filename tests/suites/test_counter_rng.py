@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from suites import counter_rng
+from harness.suites import counter_rng
 
 _MASK = (1 << 64) - 1
 

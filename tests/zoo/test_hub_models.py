@@ -18,8 +18,8 @@ import torch
 from harness.config.plan import build_plan, with_selected_entries
 from harness.config.spec import parse_spec_text
 from harness.core.errors import ModelLoadError, SpecError
-from zoo import hub_models
-from zoo.hub_models import model_name, parse_ref
+from harness.zoo import hub_models
+from harness.zoo.hub_models import model_name, parse_ref
 
 REPO = Path(__file__).resolve().parents[2]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

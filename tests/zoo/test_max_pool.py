@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from zoo.architectures import MaxPool2x2, mnist_cnn
+from harness.zoo.architectures import MaxPool2x2, mnist_cnn
 
 
 def _pair(x: torch.Tensor, upstream: torch.Tensor) -> tuple[torch.Tensor, ...]:

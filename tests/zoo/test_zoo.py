@@ -10,12 +10,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
+from harness.adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
 from harness.core.errors import ModelLoadError
 from harness.core.hashing import file_sha256
-from zoo import WEIGHTS_DIR, read_sha256sums, zoo_models
-from zoo.catalogue import CATALOGUE
-from zoo.train import (
+from harness.zoo import WEIGHTS_DIR, read_sha256sums, zoo_models
+from harness.zoo.catalogue import CATALOGUE
+from harness.zoo.train import (
     RECIPES,
     accuracy,
     build_network,
@@ -82,7 +82,7 @@ def test_weights_exist_and_match_sha256sums(name: str) -> None:
 
 
 def test_missing_hash_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import zoo
+    from harness import zoo
 
     empty = tmp_path / "SHA256SUMS"
     empty.write_text("")
@@ -160,7 +160,7 @@ def test_serializing_the_committed_weights_reproduces_the_committed_file(name: s
     give back the committed bytes: adding a recipe field did not change older models' hashes."""
     import hashlib
 
-    from zoo.train import serialize
+    from harness.zoo.train import serialize
 
     blob = serialize(name, _network(name))
     assert hashlib.sha256(blob).hexdigest() == zoo_models()[name]["sha256"]
@@ -173,11 +173,11 @@ def test_serializing_the_committed_weights_reproduces_the_committed_file(name: s
     "(the mnist, diabetes and open-set models match)",
 )
 def test_training_reproduces_committed_hashes() -> None:
-    """`python -m zoo.train --check` retrains every model and must reproduce the committed
+    """`python -m harness.zoo.train --check` retrains every model and must reproduce the committed
     sha256 bit for bit (same torch build and CPU kind: deterministic algorithms, one thread).
     On a different torch version or CPU instruction set the floats may differ; then retrain."""
     result = subprocess.run(
-        [sys.executable, "-m", "zoo.train", "--check", "--no-eval"],
+        [sys.executable, "-m", "harness.zoo.train", "--check", "--no-eval"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
@@ -192,7 +192,7 @@ def test_text_model_folder_is_verified_file_by_file(
 ) -> None:
     import shutil
 
-    import zoo
+    from harness import zoo
 
     spec = zoo_models()["rt-bert"]
     folder = Path(spec["path"])

@@ -16,9 +16,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from suites.adversarial.text.budget import TextBudget, Threat
-from suites.adversarial.text.config import TextPlan
-from suites.adversarial.text.search import (
+from harness.suites.adversarial.text.budget import TextBudget, Threat
+from harness.suites.adversarial.text.config import TextPlan
+from harness.suites.adversarial.text.search import (
     AcceptFn,
     CandidateSource,
     Ranking,
@@ -27,7 +27,7 @@ from suites.adversarial.text.search import (
     SearchSettings,
     greedy_search,
 )
-from suites.adversarial.text.sources import CharEdits
+from harness.suites.adversarial.text.sources import CharEdits
 
 
 @dataclass(frozen=True, kw_only=True)

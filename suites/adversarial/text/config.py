@@ -24,8 +24,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.errors import ConfigError
-from suites.adversarial.text.budget import THREATS, TextBudget, Threat, check_edits, check_share
-from suites.adversarial.text.constraints import DEFAULT_PROTECTED, WordRules, protected_pattern
+from harness.suites.adversarial.text.budget import (
+    THREATS,
+    TextBudget,
+    Threat,
+    check_edits,
+    check_share,
+)
+from harness.suites.adversarial.text.constraints import (
+    DEFAULT_PROTECTED,
+    WordRules,
+    protected_pattern,
+)
 
 KEY = "suites.adversarial.text"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.core.errors import ConfigError
-from suites.adversarial.text.words import Words
+from harness.suites.adversarial.text.words import Words
 
 # English stop words: pronouns, determiners, auxiliaries, prepositions, conjunctions, negations
 # and their contractions' parts (the set of NLTK's English list, lower case).

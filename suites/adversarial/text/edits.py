@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from suites.adversarial.text.words import is_word
+from harness.suites.adversarial.text.words import is_word
 
 EDIT_KINDS: tuple[str, ...] = ("swap", "substitute", "delete", "insert")
 _LETTERS = string.ascii_lowercase

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.core.errors import DatasetError
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.words import segment
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.words import segment
 
 
 def check_texts(texts: Sequence[object], sample_ids: Sequence[str], task: str) -> list[str]:

@@ -18,14 +18,14 @@ from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import derive_seed
-from suites.adversarial.text.budget import (
+from harness.suites.adversarial.text.budget import (
     TextBudget,
     Threat,
     text_condition,
     text_ensemble_condition,
 )
-from suites.adversarial.text.sweep import TextSweep
-from suites.adversarial.text.words import segment
+from harness.suites.adversarial.text.sweep import TextSweep
+from harness.suites.adversarial.text.words import segment
 
 TEXT_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(

@@ -19,20 +19,25 @@ from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricSpec
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
-from suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
-from suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
-from suites.adversarial.text.inputs import check_texts, input_notes
-from suites.adversarial.text.results import text_cells, text_examples, text_records, text_table
-from suites.adversarial.text.search import AcceptFn, CandidateSource
-from suites.adversarial.text.similarity import SentenceSimilarity
-from suites.adversarial.text.sources import (
+from harness.suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
+from harness.suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
+from harness.suites.adversarial.text.inputs import check_texts, input_notes
+from harness.suites.adversarial.text.results import (
+    text_cells,
+    text_examples,
+    text_records,
+    text_table,
+)
+from harness.suites.adversarial.text.search import AcceptFn, CandidateSource
+from harness.suites.adversarial.text.similarity import SentenceSimilarity
+from harness.suites.adversarial.text.sources import (
     EmbeddingNeighbours,
     Substitutes,
     no_word_vectors,
     synonyms_table,
 )
-from suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
-from suites.adversarial.text.verify import SimilarityFn
+from harness.suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
+from harness.suites.adversarial.text.verify import SimilarityFn
 
 NO_SIMILARITY_NOTE = (
     "no sentence-similarity model configured (suites.adversarial.text.similarity_model): edits "

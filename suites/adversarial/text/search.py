@@ -24,9 +24,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from suites.adversarial.text.budget import TextBudget
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.words import Words, segment
+from harness.suites.adversarial.text.budget import TextBudget
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.words import Words, segment
 
 Ranking = Literal["delete", "unk"]
 ScoreFn = Callable[[list[str]], np.ndarray]  # texts -> (n, classes) probabilities

@@ -20,8 +20,8 @@ import numpy as np
 
 from harness.core.adapter import WordVectors
 from harness.core.errors import ConfigError
-from suites.adversarial.text.edits import char_candidates
-from suites.adversarial.text.words import Words, is_word
+from harness.suites.adversarial.text.edits import char_candidates
+from harness.suites.adversarial.text.words import Words, is_word
 
 
 @dataclass(frozen=True, kw_only=True)

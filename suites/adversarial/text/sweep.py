@@ -18,11 +18,11 @@ import numpy as np
 
 from harness.core.seeding import derive_seed
 from harness.core.suite import RunContext
-from suites.adversarial.progress import StageProgress
-from suites.adversarial.text.attacks import TextAttack, TextBatch
-from suites.adversarial.text.budget import TextBudget, Threat
-from suites.adversarial.text.config import TextPlan
-from suites.adversarial.text.verify import SimilarityFn, verify_texts
+from harness.suites.adversarial.progress import StageProgress
+from harness.suites.adversarial.text.attacks import TextAttack, TextBatch
+from harness.suites.adversarial.text.budget import TextBudget, Threat
+from harness.suites.adversarial.text.config import TextPlan
+from harness.suites.adversarial.text.verify import SimilarityFn, verify_texts
 
 ScoreFn = Callable[[list[str]], np.ndarray]
 

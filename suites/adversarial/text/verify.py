@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suites.adversarial.text.budget import TextBudget
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.edits import osa_distance
-from suites.adversarial.text.words import is_word, segment
+from harness.suites.adversarial.text.budget import TextBudget
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.edits import osa_distance
+from harness.suites.adversarial.text.words import is_word, segment
 
 ScoreFn = Callable[[list[str]], np.ndarray]
 # (originals, candidates) -> sentence similarity per pair, when a similarity model is configured

@@ -15,9 +15,9 @@ One module per family (`noise`, `blur`, `weather`, `digital`, with `jpeg`), the 
 the name -> implementation registry (`registry`) and the checked entry point (`apply.corrupt`).
 """
 
-from suites.shift.image_corruptions.apply import corrupt, fits_out
-from suites.shift.image_corruptions.params import Regime, resolve_params, resolve_regime
-from suites.shift.image_corruptions.registry import (
+from harness.suites.shift.image_corruptions.apply import corrupt, fits_out
+from harness.suites.shift.image_corruptions.params import Regime, resolve_params, resolve_regime
+from harness.suites.shift.image_corruptions.registry import (
     CORRUPTIONS,
     SEVERITIES,
     UnknownCorruptionError,

@@ -8,8 +8,8 @@ from types import MappingProxyType
 
 import torch
 
-from suites.shift.image_corruptions.params import Regime, resolve_params
-from suites.shift.image_corruptions.registry import IMPLEMENTATIONS, check_name_severity
+from harness.suites.shift.image_corruptions.params import Regime, resolve_params
+from harness.suites.shift.image_corruptions.registry import IMPLEMENTATIONS, check_name_severity
 
 
 def corrupt(

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from suites import counter_rng
-from suites.shift.image_corruptions.filters import (
+from harness.suites import counter_rng
+from harness.suites.shift.image_corruptions.filters import (
     FFT_MIN_PIXELS,
     FFT_MIN_TAPS,
     FFT_MIN_TAPS_SMALL,
@@ -21,7 +21,7 @@ from suites.shift.image_corruptions.filters import (
     separable,
     take,
 )
-from suites.shift.image_corruptions.streams import S_ANGLE, S_GLASS, per_sample_uniform
+from harness.suites.shift.image_corruptions.streams import S_ANGLE, S_GLASS, per_sample_uniform
 
 
 def gaussian_blur(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

@@ -8,10 +8,10 @@ from typing import Any
 
 import torch
 
-from suites import counter_rng
-from suites.shift.image_corruptions.colour import via_rgb
-from suites.shift.image_corruptions.filters import gaussian, take
-from suites.shift.image_corruptions.streams import S_AFFINE, S_DX, S_DY
+from harness.suites import counter_rng
+from harness.suites.shift.image_corruptions.colour import via_rgb
+from harness.suites.shift.image_corruptions.filters import gaussian, take
+from harness.suites.shift.image_corruptions.streams import S_AFFINE, S_DX, S_DY
 
 
 def contrast(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from suites.shift.image_corruptions.filters import pad_index, take
+from harness.suites.shift.image_corruptions.filters import pad_index, take
 
 # Standard JPEG quantisation tables (ITU T.81 Annex K), as libjpeg uses them.
 _JPEG_LUMA_Q = (

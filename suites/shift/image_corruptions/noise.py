@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from suites import counter_rng
-from suites.shift.image_corruptions.streams import S_FLIP, S_NOISE
+from harness.suites import counter_rng
+from harness.suites.shift.image_corruptions.streams import S_FLIP, S_NOISE
 
 _BUCKET_BITS = 9  # uniforms are looked up in 2**9 buckets per 8-bit level
 

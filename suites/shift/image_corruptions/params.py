@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from suites.shift.image_corruptions.registry import check_name_severity
-from suites.shift.image_corruptions.tables import TABLES
+from harness.suites.shift.image_corruptions.registry import check_name_severity
+from harness.suites.shift.image_corruptions.tables import TABLES
 
 Regime = Literal["cifar", "imagenet"]
 """Which published parameter table applies: CIFAR-10-C (32 px) or ImageNet-C (224 px)."""

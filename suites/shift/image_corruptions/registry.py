@@ -9,8 +9,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from suites.shift.image_corruptions import blur, digital, jpeg, noise, weather
-from suites.shift.image_corruptions.colour import Corruption
+from harness.suites.shift.image_corruptions import blur, digital, jpeg, noise, weather
+from harness.suites.shift.image_corruptions.colour import Corruption
 
 IMPLEMENTATIONS: Mapping[str, Corruption] = MappingProxyType(
     {

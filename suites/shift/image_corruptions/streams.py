@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from suites import counter_rng
+from harness.suites import counter_rng
 
 S_NOISE, S_FLIP, S_SALT, S_ANGLE, S_PICK, S_CROP = 1, 2, 3, 4, 5, 6
 S_AFFINE, S_DX, S_DY, S_GLASS, S_FRACTAL, S_TEXTURE = 7, 8, 9, 100, 200, 300

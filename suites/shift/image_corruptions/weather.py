@@ -7,18 +7,18 @@ from typing import Any
 
 import torch
 
-from suites import counter_rng
-from suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
-from suites.shift.image_corruptions.colour import luma, via_rgb
-from suites.shift.image_corruptions.edges import canny, chamfer_distance
-from suites.shift.image_corruptions.filters import (
+from harness.suites import counter_rng
+from harness.suites.shift.image_corruptions.blur import clipped_zoom, motion_blur_layer
+from harness.suites.shift.image_corruptions.colour import luma, via_rgb
+from harness.suites.shift.image_corruptions.edges import canny, chamfer_distance
+from harness.suites.shift.image_corruptions.filters import (
     depthwise,
     fixed_mean,
     gaussian,
     pad2d,
     separable,
 )
-from suites.shift.image_corruptions.streams import (
+from harness.suites.shift.image_corruptions.streams import (
     S_ANGLE,
     S_FRACTAL,
     S_NOISE,

@@ -22,12 +22,12 @@ from harness.core.errors import DatasetError
 from harness.core.subsets import stratified_indices
 from harness.core.suite import RunContext
 from harness.core.task import SAMPLE_ID, Task
-from suites.shift.config import OODConfig
-from suites.shift.ood import feature_detectors as fd
-from suites.shift.ood import head_detectors as hd
-from suites.shift.ood import logit_detectors as ld
-from suites.shift.ood.base import Detector, FitData, Head, Outputs
-from suites.shift.ood.odin import ODIN, odin_scores
+from harness.suites.shift.config import OODConfig
+from harness.suites.shift.ood import feature_detectors as fd
+from harness.suites.shift.ood import head_detectors as hd
+from harness.suites.shift.ood import logit_detectors as ld
+from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs
+from harness.suites.shift.ood.odin import ODIN, odin_scores
 
 SCORE_PREFIX = "score_"
 """Table column of a detector's score on clean and OOD rows (`score_knn`...); the four logit

@@ -20,8 +20,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from suites.shift.ood.base import Detector, FitData, Outputs
-from suites.shift.ood.neighbours import kth_distance
+from harness.suites.shift.ood.base import Detector, FitData, Outputs
+from harness.suites.shift.ood.neighbours import kth_distance
 
 CONDITION_LIMIT = 1e10
 """A covariance whose condition number exceeds this (or that is singular) is shrunk."""

@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from suites.shift.ood.base import Detector, FitData, Head, Outputs, energy
+from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs, energy
 
 
 class _HeadDetector(Detector):

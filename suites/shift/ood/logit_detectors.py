@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from suites.shift.ood.base import Detector, Outputs, energy
+from harness.suites.shift.ood.base import Detector, Outputs, energy
 
 
 class MSP(Detector):

@@ -19,8 +19,8 @@ from harness.analysis import detection
 from harness.analysis.detection import MEAN_AUROC_METHOD, METHODS
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
-from suites.shift.metrics import record
-from suites.shift.ood.detectors import column_of
+from harness.suites.shift.metrics import record
+from harness.suites.shift.ood.detectors import column_of
 
 VALUES = {
     "ood_auroc": detection.auroc,

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from suites.shift.ood.base import Detector, Outputs
+from harness.suites.shift.ood.base import Detector, Outputs
 
 
 def odin_inputs(

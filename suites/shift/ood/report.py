@@ -9,9 +9,9 @@ from typing import Any
 from harness.core.adapter import ModelAdapter
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
-from suites.shift.config import OODConfig
-from suites.shift.ood.detectors import Bank
-from suites.shift.ood.metrics import ScoredSet, set_metrics, tag_means
+from harness.suites.shift.config import OODConfig
+from harness.suites.shift.ood.detectors import Bank
+from harness.suites.shift.ood.metrics import ScoredSet, set_metrics, tag_means
 
 
 def ood_records(

@@ -20,7 +20,7 @@ from harness.core.sample_table import SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext
 from harness.core.task import UNLABELED, Batch, Task
-from suites.shift.config import (
+from harness.suites.shift.config import (
     GeneratedOOD,
     OODEntry,
     TaskEntry,
@@ -29,15 +29,15 @@ from suites.shift.config import (
     ood_tag,
     ood_task,
 )
-from suites.shift.ood.detectors import Bank
-from suites.shift.ood.metrics import ScoredSet
-from suites.shift.parts import Parts
-from suites.shift.rows import join, rows, step
+from harness.suites.shift.ood.detectors import Bank
+from harness.suites.shift.ood.metrics import ScoredSet
+from harness.suites.shift.parts import Parts
+from harness.suites.shift.rows import join, rows, step
 
 
 def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batch]:
     """A generated noise set, one batch at a time (label -1)."""
-    from suites import counter_rng
+    from harness.suites import counter_rng
 
     if task.modality not in ("image", "tabular"):
         raise ConfigError(

@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import save as st_save
 from torch import nn
 
-from adapters.variants.build import build_variant
-from adapters.variants.size import model_size
+from harness.adapters.variants.build import build_variant
+from harness.adapters.variants.size import model_size
 from harness.config.variants import parse_variant
 from tests.adapters.variants.models import conv_only
 

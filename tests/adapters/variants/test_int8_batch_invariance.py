@@ -33,8 +33,8 @@ def test_blackbox_robust_acc_is_marked_and_not_compared_with_white_box(tmp_path)
     from harness.analysis.variant_deltas import _not_comparable
     from harness.core.metric_record import MetricRecord
     from harness.core.suite import RunContext
-    from suites.adversarial import AdversarialSuite
-    from suites.adversarial.suite import BLACKBOX_NOTE
+    from harness.suites.adversarial import AdversarialSuite
+    from harness.suites.adversarial.suite import BLACKBOX_NOTE
 
     spec = parse_spec_text(
         "tasks: [digits]\nmodels:\n  - {name: digits-mlp, variants: [int8]}\nsuites: {accuracy: {}}\n",

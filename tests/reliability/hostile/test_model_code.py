@@ -130,7 +130,7 @@ def _batch(task: Task) -> torch.Tensor:
 
 @pytest.mark.parametrize("how", ["mul", "data", "numpy"])
 def test_every_write_path_into_a_torch_models_inputs_stays_in_its_call(how: str) -> None:
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     task = digits().subset(20, seed=0)
     adapter = TorchModuleAdapter.from_module(zeroing(how), name="z", input_shape=(1, 8, 8))

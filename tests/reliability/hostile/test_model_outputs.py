@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters.python_callable import CallableAdapter, CallableConfig
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.python_callable import CallableAdapter, CallableConfig
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.tasks.builtin import digits
 from harness.core.errors import HarnessError
 from harness.core.model_calls import CheckedAdapter

@@ -17,8 +17,8 @@ from harness.core.sample_table import SampleTable
 from harness.run.executors.sharding import is_shardable, merge_tables, plan_shards
 from harness.run.runner import Runner
 from harness.store.run_store import load_jobs
-from suites.accuracy import AccuracySuite
-from suites.fairness.suite import FairnessSuite
+from harness.suites.accuracy import AccuracySuite
+from harness.suites.fairness.suite import FairnessSuite
 
 SPEC = """\
 name: shard

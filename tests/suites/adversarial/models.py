@@ -201,8 +201,8 @@ def zoo_network(name: str) -> nn.Module:
     """A zoo model's trained network on raw inputs (its normalisation in front), eval mode."""
     from safetensors.torch import load_file
 
-    from zoo import zoo_models
-    from zoo.train import build_network, with_normalize
+    from harness.zoo import zoo_models
+    from harness.zoo.train import build_network, with_normalize
 
     net = build_network(name)
     net.load_state_dict(load_file(zoo_models()[name]["weights"]))

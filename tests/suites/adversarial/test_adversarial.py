@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
 from harness.config.tasks import builtin as builtin_tasks
 from harness.core.adapter import Capabilities
 from harness.core.errors import ConfigError, DatasetError
 from harness.run.api import evaluate
-from suites.adversarial import AdversarialSuite, blackbox
-from suites.adversarial.budgets import check_budgets, parse_eps
-from suites.adversarial.forward import Forward
-from suites.adversarial.noise import sample_seeds, start_noise
-from suites.adversarial.pgd import pgd
-from suites.adversarial.verification import verify
+from harness.suites.adversarial import AdversarialSuite, blackbox
+from harness.suites.adversarial.budgets import check_budgets, parse_eps
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.noise import sample_seeds, start_noise
+from harness.suites.adversarial.pgd import pgd
+from harness.suites.adversarial.verification import verify
 from tests.suites.adversarial import models as M
 
 LINF = {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.05, 0.1]}}

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.tasks import builtin as builtin_tasks
-from suites.adversarial.apgd import apgd
-from suites.adversarial.forward import Forward, cross_entropy
-from suites.adversarial.noise import sample_seeds
-from suites.adversarial.square import p_selection, square
+from harness.suites.adversarial.apgd import apgd
+from harness.suites.adversarial.forward import Forward, cross_entropy
+from harness.suites.adversarial.noise import sample_seeds
+from harness.suites.adversarial.square import p_selection, square
 from tests.suites.adversarial import models as M
 
 CPU = torch.device("cpu")

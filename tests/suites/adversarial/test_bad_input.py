@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
 from harness.config.tasks import builtin as builtin_tasks
 from harness.core.adapter import Capabilities

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.core.adapter import Capabilities
 from harness.core.errors import ConfigError
-from suites.adversarial import AdversarialSuite
-from suites.adversarial.config import AdversarialConfig, plan_attacks, resolve_config
+from harness.suites.adversarial import AdversarialSuite
+from harness.suites.adversarial.config import AdversarialConfig, plan_attacks, resolve_config
 from tests.suites.adversarial import models as M
 
 
@@ -137,7 +137,7 @@ def test_default_budgets_follow_the_tasks_headline_threat_model() -> None:
     from harness.config.tasks import builtin as builtin_tasks
     from harness.config.tasks.headlines import HEADLINES
     from harness.core.threat_model import ThreatModel
-    from suites.adversarial.budgets import default_budgets
+    from harness.suites.adversarial.budgets import default_budgets
 
     # the catalogue's headline for digits, as the plan puts it on the loaded task
     digits = replace(builtin_tasks.digits(), headline=HEADLINES["digits"])

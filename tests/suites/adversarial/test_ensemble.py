@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from suites.adversarial import attacks as atk
-from suites.adversarial.config import AttackPlan
-from suites.adversarial.ensemble import worst_cases
-from suites.adversarial.sweep import Outcome, Sweep
-from suites.adversarial.table import sample_table
+from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial.config import AttackPlan
+from harness.suites.adversarial.ensemble import worst_cases
+from harness.suites.adversarial.sweep import Outcome, Sweep
+from harness.suites.adversarial.table import sample_table
 
 EPS = [0.05, 0.1]
 

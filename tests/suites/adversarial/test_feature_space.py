@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.tasks import builtin as builtin_tasks
 from harness.core.errors import ConfigError
 from harness.core.task import Task
 from harness.run.api import evaluate
-from suites.adversarial import AdversarialSuite
-from suites.adversarial.feature_space import feature_space
+from harness.suites.adversarial import AdversarialSuite
+from harness.suites.adversarial.feature_space import feature_space
 from tests.suites.adversarial import models as M
 
 AGE = 100.0  # feature 0 is stretched to [0, 100]; feature 9 is pinned to a constant

@@ -17,10 +17,10 @@ import pytest
 import torch
 from torch import nn
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.run.api import evaluate
-from suites.adversarial.projection import into_budget, linf_box
-from suites.adversarial.verification import perturbation_norm
+from harness.suites.adversarial.projection import into_budget, linf_box
+from harness.suites.adversarial.verification import perturbation_norm
 
 SCALES = np.array([1e6, 3e5, 90.0, 1.0, 50.0])  # income, balance, age, a score, a count
 

@@ -11,11 +11,11 @@ import torch
 
 from harness.config.tasks import builtin as builtin_tasks
 from harness.run.api import _resolve_adapter
-from suites.adversarial.apgd import apgd
-from suites.adversarial.fab import FabSettings, fab_targeted, project_to_hyperplane
-from suites.adversarial.forward import Forward
-from suites.adversarial.noise import sample_seeds
-from suites.adversarial.square import square
+from harness.suites.adversarial.apgd import apgd
+from harness.suites.adversarial.fab import FabSettings, fab_targeted, project_to_hyperplane
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.noise import sample_seeds
+from harness.suites.adversarial.square import square
 from tests.suites.adversarial import models as M
 
 torchattacks = pytest.importorskip("torchattacks")
@@ -31,7 +31,7 @@ def task():
 
 def _models(task):
     mlp = _resolve_adapter("digits-mlp", task, CPU, Path("."))
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     control = TorchModuleAdapter.from_module(M.control_digits(), name="c", input_shape=(1, 8, 8))
     return {"control": control, "digits-mlp": mlp}

@@ -7,12 +7,12 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
 from harness.config.tasks.builtin import diabetes, digits
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.suite import RunContext
-from suites.fairness import FairnessSuite
+from harness.suites.fairness import FairnessSuite
 from tests.fixture_models import linear_digits, linear_tabular
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, resolve_params
-from suites.shift.image_corruptions.params import RESOLVERS
-from suites.shift.image_corruptions.registry import IMPLEMENTATIONS
-from suites.shift.image_corruptions.tables import TABLES
+from harness.suites.shift.image_corruptions import CORRUPTIONS, SEVERITIES, resolve_params
+from harness.suites.shift.image_corruptions.params import RESOLVERS
+from harness.suites.shift.image_corruptions.registry import IMPLEMENTATIONS
+from harness.suites.shift.image_corruptions.tables import TABLES
 
 
 def test_every_corruption_has_an_implementation_a_resolver_and_both_tables() -> None:

@@ -8,12 +8,12 @@ import pytest
 from harness.config.tasks.builtin import digits
 from harness.core.errors import ConfigError
 from harness.core.suite import RunContext
-from suites.shift import ShiftSuite
+from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 
 
 def _adapter():  # noqa: ANN202
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     return TorchModuleAdapter.from_module(linear_digits(0), name="lin", input_shape=(1, 8, 8))
 

@@ -17,18 +17,18 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from suites.shift.image_corruptions import (
+from harness.suites.shift.image_corruptions import (
     CORRUPTIONS,
     SEVERITIES,
     UnknownCorruptionError,
     corrupt,
     resolve_params,
 )
-from suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
-from suites.shift.image_corruptions.digital import _nearest_taps, _pil_box_taps
-from suites.shift.image_corruptions.digital import saturate as SATURATE
-from suites.shift.image_corruptions.filters import take
-from suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_libjpeg, jpeg_torch
+from harness.suites.shift.image_corruptions.blur import disk_kernel, motion_blur_layer
+from harness.suites.shift.image_corruptions.digital import _nearest_taps, _pil_box_taps
+from harness.suites.shift.image_corruptions.digital import saturate as SATURATE
+from harness.suites.shift.image_corruptions.filters import take
+from harness.suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_libjpeg, jpeg_torch
 
 from .reference_corruptions import load_reference
 
@@ -169,7 +169,7 @@ def test_cpu_chunks_change_no_value(
     """A batch larger than `CPU_CHUNK_ELEMENTS` (`LARGE_CHUNKS` for defocus blur and
     spatter) is corrupted chunk by chunk (here 2 samples and a remainder of 1): the same bits as
     one call on the whole batch, for every corruption."""
-    from suites.shift.image_corruptions import apply
+    from harness.suites.shift.image_corruptions import apply
 
     x = torch.rand(shape, generator=torch.Generator().manual_seed(5))
     seeds = torch.arange(shape[0], dtype=torch.int64) * 17 + 3
@@ -196,7 +196,7 @@ def test_out_buffer_gets_the_same_values_and_bad_buffers_are_refused(
     """`corrupt(..., out=buf)` writes the result into ``buf`` (in chunks of 2 images, or in one
     call; JPEG is never chunked) with the bits of a fresh output; a buffer of another shape,
     dtype or layout, or one overlapping the images, is refused before anything is written."""
-    from suites.shift.image_corruptions import apply
+    from harness.suites.shift.image_corruptions import apply
 
     x = torch.rand((7, 3, 12, 10), generator=torch.Generator().manual_seed(2))
     if chunked:
@@ -228,7 +228,7 @@ def test_cpu_chunks_are_equal_in_size_and_larger_for_defocus_and_spatter() -> No
     """Chunk sizes: at most the limit's images, split evenly (no small remainder); defocus blur
     and spatter take `LARGE_CHUNKS` (13 and 27 images at 224 px); JPEG (image by image inside)
     and accelerators the whole batch."""
-    from suites.shift.image_corruptions import apply
+    from harness.suites.shift.image_corruptions import apply
 
     at224 = torch.empty(16, 3, 224, 224)
     assert apply._chunk_samples(at224, "fog") == 6  # 1M values: 6 images -> 6, 5, 5
@@ -337,7 +337,7 @@ def _reference_shuffle(image: np.ndarray, dy: np.ndarray, dx: np.ndarray, d: int
 def test_motion_blur_slice_and_gather_paths_agree_exactly(
     monkeypatch: pytest.MonkeyPatch, channels: int
 ) -> None:
-    from suites.shift.image_corruptions import blur
+    from harness.suites.shift.image_corruptions import blur
 
     x = torch.rand(3, channels, 70, 90, generator=torch.Generator().manual_seed(2))
     angles = torch.tensor([-37.5, 21.0, 80.0])
@@ -348,7 +348,7 @@ def test_motion_blur_slice_and_gather_paths_agree_exactly(
 
 @pytest.mark.parametrize(("h", "w", "d"), [(32, 32, 1), (32, 32, 2), (17, 23, 3), (40, 36, 4)])
 def test_glass_shuffle_equals_the_reference_loop_exactly(h: int, w: int, d: int) -> None:
-    from suites.shift.image_corruptions.blur import glass_sources
+    from harness.suites.shift.image_corruptions.blur import glass_sources
 
     gen = np.random.default_rng(h * w + d)
     dy = gen.integers(-d, d, size=(3, h, w))
@@ -674,8 +674,8 @@ def test_shot_noise_is_poisson() -> None:
 
 
 def test_shot_noise_lookup_equals_the_tabled_poisson_inversion() -> None:
-    from suites import counter_rng
-    from suites.shift.image_corruptions.streams import S_NOISE
+    from harness.suites import counter_rng
+    from harness.suites.shift.image_corruptions.streams import S_NOISE
 
     gen = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (3, 3, 40, 40), generator=gen).float() / 255.0
@@ -722,7 +722,7 @@ def test_canny_and_chamfer_distance_match_opencv() -> None:
     cv2 = pytest.importorskip("cv2")
     from skimage.filters import gaussian as sk_gaussian
 
-    from suites.shift.image_corruptions.edges import canny, chamfer_distance
+    from harness.suites.shift.image_corruptions.edges import canny, chamfer_distance
 
     gen = np.random.default_rng(0)
     for size, (loc, scale, sigma, threshold) in zip(
@@ -790,7 +790,7 @@ def test_frost_texture_structure_follows_the_reference_photos(
 ) -> None:
     import os
 
-    from suites.shift.image_corruptions.weather import _frost_texture
+    from harness.suites.shift.image_corruptions.weather import _frost_texture
 
     cv2 = pytest.importorskip("cv2")  # the reference resizes with cv2 (no antialiasing)
 

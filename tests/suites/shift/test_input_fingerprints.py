@@ -15,8 +15,8 @@ from harness.config.spec import TaskSpec
 from harness.config.tasks.builtin import digits, digits_shifted
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.accuracy import AccuracySuite
-from suites.shift import ShiftSuite
+from harness.suites.accuracy import AccuracySuite
+from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 
 CLASSES = [str(i) for i in range(10)]
@@ -86,7 +86,7 @@ def test_edited_files_change_the_print_and_run_reuses_the_loaded_task(
 
     monkeypatch.setattr("harness.config.tasks.loader.load_task", refuse)
     monkeypatch.setattr("harness.config.tasks.catalogue.task_registry", refuse)
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     adapter = TorchModuleAdapter.from_module(
         linear_digits(), name="lin", device=torch.device("cpu"), bounds=(0.0, 1.0)

@@ -16,7 +16,7 @@ from harness.analysis.intervals import (
     wilson_ci,
 )
 from harness.core.suite import RunContext
-from suites.shift import ShiftSuite
+from harness.suites.shift import ShiftSuite
 from tests.suites.shift.small_tasks import image_task
 
 
@@ -28,7 +28,7 @@ def _task(name: str, n: int, *, labels: list[int] | None = None, extra: dict | N
 
 def _always(label: int):
     """A model that answers `label` whatever the input."""
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     linear = torch.nn.Linear(64, 10)
     with torch.no_grad():

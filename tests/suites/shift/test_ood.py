@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from suites.shift.ood import scores as ood
+from harness.suites.shift.ood import scores as ood
 
 
 def _sk(s_in: np.ndarray, s_out: np.ndarray) -> tuple[float, float, float]:

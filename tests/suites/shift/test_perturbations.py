@@ -9,7 +9,7 @@ import torch
 from harness.config.tasks.builtin import diabetes, digits
 from harness.core.errors import ConfigError
 from harness.core.seeding import sample_seeds
-from suites.shift import perturbations, text_perturbations
+from harness.suites.shift import perturbations, text_perturbations
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_image_apply_matches_engine_and_refuses_channels() -> None:
     task = digits()
     x = task.all_inputs()[:16]
     seeds = sample_seeds(0, task.sample_ids[:16], "image", "fog", 2)
-    from suites.shift.image_corruptions import corrupt
+    from harness.suites.shift.image_corruptions import corrupt
 
     assert torch.equal(
         perturbations.apply(x, "fog", 2, seeds, task), corrupt(x, "fog", 2, torch.as_tensor(seeds))
@@ -117,7 +117,7 @@ def test_image_apply_maps_bounds_exactly_and_leaves_inputs_alone(bounds) -> None
     never changed."""
     from dataclasses import replace
 
-    from suites.shift.image_corruptions import corrupt
+    from harness.suites.shift.image_corruptions import corrupt
 
     low, high = bounds
     task = replace(digits(), bounds=bounds)

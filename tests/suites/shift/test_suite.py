@@ -13,7 +13,7 @@ from harness.cli.main import main
 from harness.config.tasks.builtin import digits, digits_shifted
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.suite import RunContext
-from suites.shift import ShiftSuite
+from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 from tests.suites.shift.small_tasks import image_task
 
@@ -32,7 +32,7 @@ def task():
 
 
 def _adapter(task, seed: int = 0):
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     return TorchModuleAdapter.from_module(
         linear_digits(seed),
@@ -76,7 +76,7 @@ def test_conditions_columns_and_metrics(task) -> None:
     assert gap.value == pytest.approx(
         clean - frame[frame.condition == "shifted=digits-shifted"].correct.mean()
     )
-    from suites.shift.ood import scores as ood
+    from harness.suites.shift.ood import scores as ood
 
     ood_rows = frame[frame.condition == "ood=uniform_noise"]
     clean_rows = frame[frame.condition == "clean"]
@@ -108,8 +108,8 @@ def test_recycled_output_buffers_change_no_result(task, monkeypatch: pytest.Monk
     (`CorruptionCache.recycled`). Buffers were recycled; every entry still in the cache holds its own
     cell's images (a buffer recycled while cached would hold another's); and two models run one
     after the other on one instance give the tables of fresh instances that never recycle."""
-    import suites.shift.cache as cache_module
-    import suites.shift.perturbations as perturbations_module
+    import harness.suites.shift.cache as cache_module
+    import harness.suites.shift.perturbations as perturbations_module
     from harness.core.seeding import sample_seeds
 
     config = {**CONFIG, "max_samples": 300, "shifted_tasks": [], "ood_sets": []}  # batches 256, 44
@@ -144,7 +144,7 @@ def test_recycled_output_buffers_change_no_result(task, monkeypatch: pytest.Monk
 
 
 def test_tabular_task_rows() -> None:
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
     from harness.config.tasks.builtin import diabetes
     from tests.fixture_models import linear_tabular
 
@@ -200,7 +200,7 @@ def test_an_inline_ood_set_or_shifted_task_of_another_shape_is_told_what_to_decl
     transform for another size). Validate cannot tell: it lists the folder, decoding no image."""
     from PIL import Image
 
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
     from harness.config.spec import TaskSpec
     from harness.config.tasks.loader import load_task
     from tests.config.layouts import image_folder
@@ -307,7 +307,7 @@ def test_noop_corruptions_are_not_applicable_and_left_out(task) -> None:
 def test_change_sum_in_chunks_is_the_one_shot_sum(task, monkeypatch, bounds, dtype) -> None:
     """The no-op test's change, summed in chunks (small temporaries), is the same float64 sum
     of exact differences as the one-shot formula, chunk edges and bounds included."""
-    from suites.shift import sweep as shift_sweep
+    from harness.suites.shift import sweep as shift_sweep
 
     gen = torch.Generator().manual_seed(3)
     clean = torch.rand(37, 3, 9, 7, generator=gen, dtype=dtype)
@@ -429,7 +429,7 @@ def test_cifar10c_files_load_and_report_corruption_cells(task, tmp_path: Path) -
     )
     loaded = load_task(spec, base_dir=tmp_path)
     assert set(loaded.cell_columns) >= {"corruption", "severity"}
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 10))
     adapter = TorchModuleAdapter.from_module(

@@ -8,21 +8,21 @@ import datasets
 import pytest
 import torch
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.tasks.builtin import digits
 from harness.core.errors import ConfigError
 from harness.core.suite import RunContext
 from harness.core.task import Task
-from suites.throughput import ThroughputSuite
-from suites.throughput.conditions import Condition
-from suites.throughput.config import ThroughputConfig
-from suites.throughput.flops import flops_per_sample
-from suites.throughput.forward import prepared_forward
-from suites.throughput.isolation import IsolationUnavailableError, measure_isolated
-from suites.throughput.measure import measure
-from suites.throughput.peaks import lookup_peak
-from suites.throughput.records import latency_percentiles_ms
-from suites.throughput.timing import time_iterations, untimed_work
+from harness.suites.throughput import ThroughputSuite
+from harness.suites.throughput.conditions import Condition
+from harness.suites.throughput.config import ThroughputConfig
+from harness.suites.throughput.flops import flops_per_sample
+from harness.suites.throughput.forward import prepared_forward
+from harness.suites.throughput.isolation import IsolationUnavailableError, measure_isolated
+from harness.suites.throughput.measure import measure
+from harness.suites.throughput.peaks import lookup_peak
+from harness.suites.throughput.records import latency_percentiles_ms
+from harness.suites.throughput.timing import time_iterations, untimed_work
 from tests.fixture_models import linear_digits, linear_tabular
 from tests.suites.throughput.planted_models import (
     ClockedModel,
@@ -68,7 +68,7 @@ def test_percentiles_match_hand_computed_values() -> None:
 
 
 def _records(result: dict, config: ThroughputConfig) -> dict:
-    from suites.throughput.records import build_records
+    from harness.suites.throughput.records import build_records
 
     suite = ThroughputSuite({"batch_sizes": [4]})
     records, notes = build_records(
@@ -396,7 +396,7 @@ def test_streamed_task_decodes_only_the_rows_batches_are_built_from(tmp_path: Pa
 
     from harness.config.spec import TaskSpec
     from harness.config.tasks.loader import load_task
-    from suites.throughput.suite import BASE_SAMPLES, base_samples
+    from harness.suites.throughput.suite import BASE_SAMPLES, base_samples
     from tests.config.layouts import cifar_c
 
     cifar_c(tmp_path / "c10c", ("fog", "snow", "frost"), per_severity=40)

@@ -12,7 +12,7 @@ import torch
 
 from harness.config.tasks.text_tasks import rotten_tomatoes_texts
 from harness.core.subsets import stratified_indices
-from suites.adversarial.text.run import scorer
+from harness.suites.adversarial.text.run import scorer
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class Reference:
 
 
 def rt_bert() -> Any:
-    from adapters.hf_text import HFTextAdapter, HFTextConfig
-    from zoo import zoo_models
+    from harness.adapters.hf_text import HFTextAdapter, HFTextConfig
+    from harness.zoo import zoo_models
 
     spec = zoo_models()["rt-bert"]
     config = HFTextConfig(path=spec["path"], max_length=spec["max_length"])

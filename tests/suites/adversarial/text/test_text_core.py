@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from harness.core.errors import ConfigError, DatasetError
-from suites.adversarial.text.budget import TextBudget, check_edits, check_share
-from suites.adversarial.text.config import TextConfig, resolve_text
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.edits import char_candidates, osa_distance
-from suites.adversarial.text.inputs import check_texts, input_notes
-from suites.adversarial.text.search import SearchSettings, greedy_search
-from suites.adversarial.text.sources import CharEdits, Substitutes
-from suites.adversarial.text.verify import check_edit, verify_texts
-from suites.adversarial.text.words import is_word, segment
+from harness.suites.adversarial.text.budget import TextBudget, check_edits, check_share
+from harness.suites.adversarial.text.config import TextConfig, resolve_text
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.edits import char_candidates, osa_distance
+from harness.suites.adversarial.text.inputs import check_texts, input_notes
+from harness.suites.adversarial.text.search import SearchSettings, greedy_search
+from harness.suites.adversarial.text.sources import CharEdits, Substitutes
+from harness.suites.adversarial.text.verify import check_edit, verify_texts
+from harness.suites.adversarial.text.words import is_word, segment
 from tests.suites.adversarial.text.planted import SYNONYMS, bag_of_words_scores
 
 TEXTS = [

@@ -15,9 +15,9 @@ import pytest
 from harness.cli.main import main
 from harness.core.errors import ConfigError
 from harness.run.api import evaluate
-from suites.adversarial.text.budget import TextBudget
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.verify import check_edit
+from harness.suites.adversarial.text.budget import TextBudget
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.verify import check_edit
 from tests.suites.adversarial.text.planted import SYNONYMS, bag_of_words_scores
 
 MODEL = {
@@ -171,7 +171,7 @@ def test_bad_text_config_is_one_line_and_exit_2(
 
 def test_texts_that_are_not_utf8_stop_with_one_line(tmp_path: Path) -> None:
     from harness.core.errors import DatasetError
-    from suites.adversarial.text.inputs import check_texts
+    from harness.suites.adversarial.text.inputs import check_texts
 
     with pytest.raises(DatasetError, match=r"sample 's1' is not valid UTF-8 text"):
         check_texts(["ok", "caf\udce9"], ["s0", "s1"], "reviews")

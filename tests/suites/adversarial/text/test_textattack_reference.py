@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from suites.adversarial.text.budget import TextBudget
-from suites.adversarial.text.config import TEXT_PRESETS
-from suites.adversarial.text.constraints import WordRules
-from suites.adversarial.text.search import SearchSettings, greedy_search
-from suites.adversarial.text.sources import CharEdits, EmbeddingNeighbours
-from suites.adversarial.text.verify import verify_texts
+from harness.suites.adversarial.text.budget import TextBudget
+from harness.suites.adversarial.text.config import TEXT_PRESETS
+from harness.suites.adversarial.text.constraints import WordRules
+from harness.suites.adversarial.text.search import SearchSettings, greedy_search
+from harness.suites.adversarial.text.sources import CharEdits, EmbeddingNeighbours
+from harness.suites.adversarial.text.verify import verify_texts
 from tests.suites.adversarial.text import textattack_setup as ta_setup
 from tests.suites.adversarial.text.reference_model import Reference, reference
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from suites.adversarial.text.constraints import STOP_WORDS
+from harness.suites.adversarial.text.constraints import STOP_WORDS
 
 SKIP_REASON = (
     "textattack 0.3.11 is not installed (make install puts it in with --no-deps; see "

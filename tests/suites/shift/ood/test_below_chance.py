@@ -7,7 +7,7 @@ import numpy as np
 
 from harness.analysis.caveats import caveats
 from harness.core.suite import RunContext
-from suites.shift.ood.metrics import ScoredSet, set_metrics
+from harness.suites.shift.ood.metrics import ScoredSet, set_metrics
 
 
 def test_below_chance_is_said_in_words() -> None:

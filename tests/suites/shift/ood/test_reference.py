@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from suites.shift.ood import feature_detectors as fd
-from suites.shift.ood import head_detectors as hd
-from suites.shift.ood import logit_detectors as ld
-from suites.shift.ood.base import FitData, Head, Outputs
-from suites.shift.ood.odin import odin_scores
+from harness.suites.shift.ood import feature_detectors as fd
+from harness.suites.shift.ood import head_detectors as hd
+from harness.suites.shift.ood import logit_detectors as ld
+from harness.suites.shift.ood.base import FitData, Head, Outputs
+from harness.suites.shift.ood.odin import odin_scores
 from tests.suites.shift.ood.reference import detector_module
 
 RTOL = 1e-5
@@ -67,7 +67,7 @@ def test_mahalanobis_and_relative() -> None:
 def test_knn(faiss: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both neighbour searches (faiss's flat index when installed, batched torch) give the
     reference's distances."""
-    from suites.shift.ood import neighbours
+    from harness.suites.shift.ood import neighbours
 
     if faiss and not neighbours.faiss_available():
         pytest.fail("faiss-cpu is part of the dev extra (pip install -e '.[dev]')")

@@ -11,9 +11,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from harness.config.tasks.builtin import digits
 from harness.core.errors import DatasetError
 from harness.core.suite import RunContext
-from suites.shift import ShiftSuite
-from suites.shift.config import DEFAULT_DETECTORS
-from suites.shift.ood.detectors import column_of
+from harness.suites.shift import ShiftSuite
+from harness.suites.shift.config import DEFAULT_DETECTORS
+from harness.suites.shift.ood.detectors import column_of
 from tests.suites.shift.small_tasks import image_task
 
 CONFIG = {
@@ -45,7 +45,7 @@ class _Net(torch.nn.Module):
 
 
 def _adapter():  # noqa: ANN202
-    from adapters.torch_module import TorchModuleAdapter
+    from harness.adapters.torch_module import TorchModuleAdapter
 
     return TorchModuleAdapter.from_module(_Net(), name="net", input_shape=(1, 8, 8))
 
@@ -117,7 +117,7 @@ def test_features_come_from_the_clean_pass_no_second_forward() -> None:
 
 
 def test_models_without_features_get_logit_detectors_and_the_reason() -> None:
-    from adapters.python_callable import CallableAdapter  # noqa: F401  (a black-box adapter)
+    from harness.adapters.python_callable import CallableAdapter  # noqa: F401  (a black-box adapter)
     from harness.core.adapter import AdapterHooks, Capabilities, InputSpec
 
     net = _Net()

@@ -1,0 +1,121 @@
+"""One import name: the harness installs only `harness` (its suites, adapters and zoo are
+`harness.suites`, `harness.adapters`, `harness.zoo`), so a user's own modules with generic names
+never shadow a harness module, and their code still gets their own modules.
+
+End to end, in a fresh interpreter: `harness run` from a project folder that holds an
+`adapters.py`, a `suites/` and a `zoo/` package beside the model code its spec names (the folder is
+on `sys.path` first, as for every `module:function` reference), and with a stand-in for
+AdapterHub's `adapters` distribution installed on the path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The user's model: a fixed linear map of the digits' pixels, which imports the user's own
+# `adapters`, `suites` and `zoo` (whatever they resolve to) and says which files they came from.
+MODEL = """\
+import json
+from pathlib import Path
+
+import numpy as np
+
+import adapters  # the user's own (or an installed package of that name), never harness's
+{more_imports}
+
+WEIGHTS = np.random.default_rng(0).normal(size=(64, 10)).astype(np.float32)
+Path(__file__).with_name("owners.json").write_text(json.dumps({{
+    name: [module.__file__, getattr(module, "OWNER", None)]
+    for name, module in [("adapters", adapters), {more_owners}]
+}}))
+
+
+def predict(batch):
+    x = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)
+    return x @ WEIGHTS
+"""
+
+SPEC = """\
+tasks: [digits]
+models:
+  - name: users-own
+    adapter: callable
+    callable: "mymodel:predict"
+    input_shape: [1, 8, 8]
+    modality: image
+suites: {accuracy: {}}
+bootstrap_resamples: 10
+"""
+
+
+def _harness_run(project: Path, pythonpath: list[Path]) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in [*pythonpath, REPO])
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "run", "spec.yaml", "--out", "out", "--limit", "60"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _owners(project: Path) -> dict[str, list[str | None]]:
+    owners: dict[str, list[str | None]] = json.loads((project / "owners.json").read_text())
+    return owners
+
+
+def test_a_users_adapters_suites_and_zoo_stay_theirs(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    # the names harness used to install at the top level: `from adapters import BUILTIN_ADAPTERS`
+    # found this file and the run ended in an ImportError traceback
+    (project / "adapters.py").write_text('OWNER = "user"\n')
+    for package in ("suites", "zoo"):
+        (project / package).mkdir()
+        (project / package / "__init__.py").write_text('OWNER = "user"\n')
+    (project / "mymodel.py").write_text(
+        MODEL.format(
+            more_imports="import suites\nimport zoo",
+            more_owners='("suites", suites), ("zoo", zoo)',
+        )
+    )
+    (project / "spec.yaml").write_text(SPEC)
+
+    done = _harness_run(project, [])
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    owners = _owners(project)
+    assert set(owners) == {"adapters", "suites", "zoo"}
+    for name, (file, owner) in owners.items():
+        assert owner == "user", (name, file)
+        assert file is not None and Path(file).resolve().is_relative_to(project.resolve()), file
+    assert len(list((project / "out" / "runs").glob("*/jobs/users-own--digits--accuracy--*"))) == 1
+
+
+def test_an_installed_adapters_distribution_does_not_break_the_harness(tmp_path: Path) -> None:
+    # AdapterHub installs a top-level package named `adapters`; here a folder on the path
+    site = tmp_path / "site-packages"
+    (site / "adapters").mkdir(parents=True)
+    (site / "adapters" / "__init__.py").write_text('OWNER = "adapterhub"\n')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mymodel.py").write_text(MODEL.format(more_imports="", more_owners=""))
+    (project / "spec.yaml").write_text(SPEC)
+
+    done = _harness_run(project, [site])
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    (file, owner) = _owners(project)["adapters"]
+    assert owner == "adapterhub", file  # the user's `import adapters` gets the installed package
+    assert file is not None and Path(file).resolve().is_relative_to(site.resolve())
