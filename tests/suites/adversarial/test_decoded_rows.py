@@ -12,13 +12,13 @@ import pyarrow as pa
 import pytest
 import torch
 
-from adapters.torch_module import TorchModuleAdapter
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.config.tasks import builtin as builtin_tasks
 from harness.config.tasks.table_columns import arrow_dataset
 from harness.core.task import Task
 from harness.run.api import evaluate
-from suites.adversarial import rows as rows_module
-from suites.adversarial.rows import read_rows
+from harness.suites.adversarial import rows as rows_module
+from harness.suites.adversarial.rows import read_rows
 from tests.suites.adversarial import models as M
 
 CONFIG = {
