@@ -189,3 +189,24 @@ def test_an_ood_set_of_another_shape_is_one_line() -> None:
     config = {"corruptions": [], "ood_sets": [{"task": "mnist-unseen", "tag": "near"}]}
     with pytest.raises(DatasetError, match=r"OOD set 'mnist-unseen' has input shape \(1, 28, 28\)"):
         ShiftSuite(config).run(_adapter(), digits(), RunContext(seed=0))
+
+
+def test_fit_subset_reads_a_selected_train_split_in_its_own_order() -> None:
+    """A train split that is itself a selection (an index mapping over a larger table) is fitted
+    on the rows it holds: the subset equals the one drawn from the same rows stored whole."""
+    from dataclasses import replace
+
+    from suites.shift.ood.detectors import fit_task
+
+    task = digits()
+    assert task.train is not None
+    rows = list(range(len(task.train) - 1, 200, -3))  # reversed, every third
+    selected = replace(task, train=task.train.select(rows))
+    whole = replace(task, train=task.train.select(rows).flatten_indices())
+    ctx = RunContext(seed=4)
+    a, b = fit_task(selected, 150, ctx), fit_task(whole, 150, ctx)
+    assert a is not None and b is not None and len(a) == 150
+    assert a.sample_ids == b.sample_ids
+    assert set(a.sample_ids) <= {str(i) for i in task.train.select(rows)["sample_id"]}
+    for x, y in zip(a.batches(64), b.batches(64), strict=True):
+        assert torch.equal(x.inputs, y.inputs) and torch.equal(x.labels, y.labels)
