@@ -210,3 +210,24 @@ def test_fit_subset_reads_a_selected_train_split_in_its_own_order() -> None:
     assert set(a.sample_ids) <= {str(i) for i in task.train.select(rows)["sample_id"]}
     for x, y in zip(a.batches(64), b.batches(64), strict=True):
         assert torch.equal(x.inputs, y.inputs) and torch.equal(x.labels, y.labels)
+
+
+def test_near_and_far_means_have_a_paired_form(result) -> None:  # noqa: ANN001
+    """Each OOD row carries its set's tag, so a comparison of two runs' near / far means is
+    paired (both recomputed on the same resamples), not read off their intervals."""
+    from harness.analysis.detection import OOD_TAG
+    from harness.analysis.paired_forms import Resampled, per_sample
+
+    frame = result.table.frame
+    tags = frame[frame["condition"].str.startswith("ood=")].groupby("condition")[OOD_TAG].unique()
+    assert {c: list(v) for c, v in tags.items()} == {
+        "ood=uniform_noise": ["far"], "ood=gaussian_noise": ["far"], "ood=digits-shifted": ["near"]
+    }  # fmt: skip
+    means = [
+        r for r in result.metrics if r.condition.startswith("ood_mean=") and r.value is not None
+    ]
+    assert {r.metric for r in means} == {
+        "ood_auroc", "ood_aupr", "ood_aupr_out", "ood_fpr_at_95_tpr"
+    }  # fmt: skip
+    for r in means:  # per_sample returns a form only when it reproduces the record's value
+        assert isinstance(per_sample(r, result.table), Resampled), r.key
