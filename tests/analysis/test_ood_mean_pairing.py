@@ -70,7 +70,7 @@ def test_the_mean_form_reads_the_tagged_sets_and_equals_the_record() -> None:
         record = _mean_record(a, metric)
         form = _form(a, record)  # per_sample checks its value against the record's
         assert len(form.ids) == N_IN + 2 * N_SET  # the untagged set is not in the mean
-        assert abs(form.value - record.value) < 1e-12
+        assert record.value is not None and abs(form.value - record.value) < 1e-12
     untagged = a.drop(columns=[detection.OOD_TAG])
     assert per_sample(_mean_record(a, "ood_auroc"), SampleTable(untagged)) is None
 
