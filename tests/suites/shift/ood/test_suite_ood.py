@@ -209,6 +209,7 @@ def test_fit_subset_reads_a_selected_train_split_in_its_own_order() -> None:
     assert a.sample_ids == b.sample_ids
     assert set(a.sample_ids) <= {str(i) for i in task.train.select(rows)["sample_id"]}
     for x, y in zip(a.batches(64), b.batches(64), strict=True):
+        assert isinstance(x.inputs, torch.Tensor) and isinstance(y.inputs, torch.Tensor)
         assert torch.equal(x.inputs, y.inputs) and torch.equal(x.labels, y.labels)
 
 
