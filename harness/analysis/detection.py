@@ -223,6 +223,12 @@ def aupr_out_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
     return aupr_batch(-s_out, -s_in)
 
 
+OOD_TAG = "ood_tag"
+"""Sample-table column of OOD rows: their set's tag (`near`, `far`, or empty for an untagged
+set); the means over a tag (condition `MEAN_PREFIX` + tag) are paired through it."""
+
+MEAN_PREFIX = "ood_mean="
+
 BATCH = {
     "ood_auroc": auroc_batch,
     "ood_aupr": aupr_batch,

@@ -13,6 +13,7 @@ at all (harness.analysis.paired_tests). No torch here.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -250,7 +251,10 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
 
 
 def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
-    """OOD detection metrics: ID (clean) and OOD scores, resampled within each set."""
+    """OOD detection metrics: ID (clean) and OOD scores, resampled within each set. A mean over
+    the sets of a tag (`ood_mean=near` / `far`) is the mean of the metric over the sets whose
+    rows carry that tag (`detection.OOD_TAG`), recomputed on the same resamples: the ID rows
+    drawn once (every set is scored against them), each set within itself."""
     score = record.context.get("score")
     batch = detection.BATCH.get(record.metric)
     # the shift suite stores the entropy; its score is minus that (higher = more in-distribution);
@@ -261,24 +265,45 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
     if score is None or batch is None or column not in frame.columns:
         return None
     clean = frame[frame["condition"] == CLEAN]
-    out = frame[frame["condition"] == record.condition]
-    if clean.empty or out.empty:
+    sets = _ood_sets(record.condition, frame)
+    if clean.empty or not sets:
         return None
     scores = sign * np.concatenate(
-        [clean[column].to_numpy(np.float64), out[column].to_numpy(np.float64)]
+        [clean[column].to_numpy(np.float64)] + [s[column].to_numpy(np.float64) for s in sets]
     )
     # Integer codes give the same statistics through faster paths (NaN scores stay as they are:
     # their statistics are undefined, which the float paths report).
     values = scores if np.isnan(scores).any() else detection.score_levels(scores)
     m = len(clean)
-    # OOD sample ids may repeat ID ids in principle: qualify them by set
-    ids = pd.Index([f"id:{s}" for s in clean["sample_id"]] + [f"ood:{s}" for s in out["sample_id"]])
-    strata = np.r_[np.zeros(m, dtype=np.int64), np.ones(len(out), dtype=np.int64)]
+    # OOD sample ids may repeat ID ids (and each other's) in principle: qualify them by set;
+    # two runs whose means read different sets are not paired (paired_resample says so)
+    ids = [f"id:{s}" for s in clean["sample_id"]]
+    if len(sets) == 1:
+        ids += [f"ood:{s}" for s in sets[0]["sample_id"]]
+    else:
+        ids += [f"{ss['condition'].iat[0]}:{s}" for ss in sets for s in ss["sample_id"]]
+    sizes = [len(s) for s in sets]
+    strata = np.repeat(np.arange(len(sets) + 1, dtype=np.int64), [m, *sizes])
+    bounds = np.cumsum([m, *sizes])
 
     def statistic(idx: np.ndarray) -> np.ndarray:
-        return batch(values[idx[:, :m]], values[idx[:, m:]])
+        ins = values[idx[:, :m]]
+        parts = [batch(ins, values[idx[:, a:b]]) for a, b in itertools.pairwise(bounds)]
+        return np.asarray(parts[0] if len(parts) == 1 else np.mean(parts, axis=0))
 
-    return Resampled(ids=ids, strata=strata, statistic=statistic)
+    return Resampled(ids=pd.Index(ids), strata=strata, statistic=statistic)
+
+
+def _ood_sets(condition: str, frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """The OOD rows a record reads: its set's (`ood=<set>`), or each set of its tag
+    (`ood_mean=<tag>`, in the table's order; none in a table without tags)."""
+    if not condition.startswith(detection.MEAN_PREFIX):
+        out = frame[frame["condition"] == condition]
+        return [] if out.empty else [out]
+    if detection.OOD_TAG not in frame.columns:
+        return []
+    tagged = frame[frame[detection.OOD_TAG] == condition.removeprefix(detection.MEAN_PREFIX)]
+    return [tagged[tagged["condition"] == c] for c in dict.fromkeys(tagged["condition"])]
 
 
 def _gap(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:

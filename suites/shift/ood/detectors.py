@@ -14,8 +14,11 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import datasets
 import numpy as np
+import pyarrow as pa
 import torch
+from datasets.table import InMemoryTable
 
 from harness.core.adapter import FeaturesUnavailable, ModelAdapter, check_logits
 from harness.core.errors import DatasetError
@@ -161,16 +164,39 @@ def fit_task(task: Task, n: int, ctx: RunContext) -> Task | None:
     """The seeded label-stratified fit subset of the task's train split (None: no train split).
 
     The rows are chosen as `Task.subset` chooses them, from the ids and labels read through
-    Arrow, and copied into a table of their own (`flatten_indices`): reading batches through a
+    Arrow, and taken into a table of their own (`_taken`): reading batches through a
     selection's index mapping, and its ids row by row, cost three times the whole fit here."""
     if task.train is None:
         return None
     train = task.train
-    ids = [str(v) for v in train.data.column(SAMPLE_ID).to_pylist()]
-    labels = np.asarray(train.data.column(task.label_column).to_numpy())
+    table = _rows_in_order(train)
+    ids = [str(v) for v in table.column(SAMPLE_ID).to_pylist()]
+    labels = np.asarray(table.column(task.label_column).to_numpy())
     rows = stratified_indices(ids, labels, n, seed=ctx.seed, purpose="shift/ood-fit")
-    data = train if len(rows) == len(ids) else train.select(rows.tolist()).flatten_indices()
+    data = train if len(rows) == len(ids) else _taken(train, table, rows, ids)
     return replace(task, name=f"{task.name} (train)", data=data, train=None, limit=None)
+
+
+def _rows_in_order(split: datasets.Dataset) -> pa.Table:
+    """The split's rows as one Arrow table, in the split's order (its index mapping applied)."""
+    table = split.data.table
+    indices = split._indices
+    return table if indices is None else table.take(indices.column(0))
+
+
+def _taken(
+    split: datasets.Dataset, table: pa.Table, rows: np.ndarray, ids: list[str]
+) -> datasets.Dataset:
+    """Rows of `table` (the split's, in order) as a dataset of their own. Its fingerprint is
+    given (the rows' sample ids hashed): datasets would otherwise hash the whole table, and
+    `flatten_indices` rewrites it through `map`, each costing more than the fit itself."""
+    digest = hashlib.sha256("\n".join(ids[int(i)] for i in rows).encode()).hexdigest()
+    return datasets.Dataset(
+        InMemoryTable(table.take(pa.array(rows, type=pa.int64()))),
+        info=split.info.copy(),
+        split=split.split,
+        fingerprint=digest[:16],
+    )
 
 
 def build_bank(

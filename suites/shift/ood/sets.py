@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness.analysis.detection import OOD_TAG
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import SampleTable
@@ -136,5 +137,7 @@ def ood_set(
     scored = join(blocks)
     scored["label"] = np.full(len(scored["sample_id"]), UNLABELED, dtype=np.int64)
     scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
+    # the set's tag on its rows: paired comparisons of the near / far means find their sets
+    scored[OOD_TAG] = np.full(len(scored["sample_id"]), ood_tag(entry) or "", dtype=object)
     parts.tables.append(SampleTable.build(scored))
     return ScoredSet(name=name, tag=ood_tag(entry), rows=scored)

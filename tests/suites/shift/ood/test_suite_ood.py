@@ -189,3 +189,46 @@ def test_an_ood_set_of_another_shape_is_one_line() -> None:
     config = {"corruptions": [], "ood_sets": [{"task": "mnist-unseen", "tag": "near"}]}
     with pytest.raises(DatasetError, match=r"OOD set 'mnist-unseen' has input shape \(1, 28, 28\)"):
         ShiftSuite(config).run(_adapter(), digits(), RunContext(seed=0))
+
+
+def test_fit_subset_reads_a_selected_train_split_in_its_own_order() -> None:
+    """A train split that is itself a selection (an index mapping over a larger table) is fitted
+    on the rows it holds: the subset equals the one drawn from the same rows stored whole."""
+    from dataclasses import replace
+
+    from harness.suites.shift.ood.detectors import fit_task
+
+    task = digits()
+    assert task.train is not None
+    rows = list(range(len(task.train) - 1, 200, -3))  # reversed, every third
+    selected = replace(task, train=task.train.select(rows))
+    whole = replace(task, train=task.train.select(rows).flatten_indices())
+    ctx = RunContext(seed=4)
+    a, b = fit_task(selected, 150, ctx), fit_task(whole, 150, ctx)
+    assert a is not None and b is not None and len(a) == 150
+    assert a.sample_ids == b.sample_ids
+    assert set(a.sample_ids) <= {str(i) for i in task.train.select(rows)["sample_id"]}
+    for x, y in zip(a.batches(64), b.batches(64), strict=True):
+        assert isinstance(x.inputs, torch.Tensor) and isinstance(y.inputs, torch.Tensor)
+        assert torch.equal(x.inputs, y.inputs) and torch.equal(x.labels, y.labels)
+
+
+def test_near_and_far_means_have_a_paired_form(result) -> None:  # noqa: ANN001
+    """Each OOD row carries its set's tag, so a comparison of two runs' near / far means is
+    paired (both recomputed on the same resamples), not read off their intervals."""
+    from harness.analysis.detection import OOD_TAG
+    from harness.analysis.paired_forms import Resampled, per_sample
+
+    frame = result.table.frame
+    tags = frame[frame["condition"].str.startswith("ood=")].groupby("condition")[OOD_TAG].unique()
+    assert {c: list(v) for c, v in tags.items()} == {
+        "ood=uniform_noise": ["far"], "ood=gaussian_noise": ["far"], "ood=digits-shifted": ["near"]
+    }  # fmt: skip
+    means = [
+        r for r in result.metrics if r.condition.startswith("ood_mean=") and r.value is not None
+    ]
+    assert {r.metric for r in means} == {
+        "ood_auroc", "ood_aupr", "ood_aupr_out", "ood_fpr_at_95_tpr"
+    }  # fmt: skip
+    for r in means:  # per_sample returns a form only when it reproduces the record's value
+        assert isinstance(per_sample(r, result.table), Resampled), r.key
