@@ -1,0 +1,183 @@
+"""Leaderboard, gate, groups and report at leaderboard scale, against the floor of their reads.
+
+For each N, `harness run` writes an N-model results folder (`generate`: callable numpy linear
+models of graded noise on `digits`, accuracy suite only, `benchmarks/scale_models.py`), then each
+analysis command runs as the user runs it (a fresh `harness` process, interpreter start-up
+included) and the floor is measured in this process right after: pyarrow reads every job's
+`samples.parquet` and every pair's McNemar discordant counts come from one float32 matrix
+product of the sample x model correctness matrix (aligned on sample ids). Absolute CPU times on a
+shared machine move several-fold between processes (DESIGN.md 12): read the ratios to the floor
+and between Ns, measured in the same run.
+
+Run (from the repository root):
+    python benchmarks/bench_scale.py --models 25,100,400 [--limit N] [--skip report] [--keep DIR]
+`--report-warm` also adds one model to each folder (a spec of N + 1 models, its N jobs copied
+from the job cache) and times a second report into the same site folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+HARNESS = Path(sys.executable).with_name("harness")
+COMMANDS = ("leaderboard", "check", "groups", "report")
+
+
+def spec_text(models: int, *, name: str = "scale", limit: int | None = None) -> str:
+    """A spec of `models` callable linear models on digits (noise graded from 0.05 to 0.65)."""
+    lines = [f"name: {name}", "seed: 0", "tasks: [digits]", "suites:", "  accuracy: {}"]
+    if limit is not None:
+        lines.append(f"limit: {limit}")
+    lines.append("models:")
+    for i in range(models):
+        noise = 0.05 + 0.6 * i / max(models - 1, 1)
+        lines.append(
+            f"  - {{name: m{i:04d}, adapter: callable, callable: "
+            f'"benchmarks.scale_models:linear", factory: true, '
+            f"args: {{seed: {i}, noise: {noise:.4f}}}, outputs: logits, "
+            "input_format: numpy, modality: image}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", HARNESS_HUB_UNREACHABLE="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def harness(*args: str) -> float:
+    """Run `harness args...` from the repository root; its wall time in seconds."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(HARNESS), *args], cwd=REPO, env=environment(), capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):  # check exits 1 on a regression, which is not a crash
+        sys.exit(f"harness {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def generate(
+    models: int, out: Path, *, limit: int | None = None, name: str = "scale"
+) -> tuple[Path, float]:
+    """An N-model results folder written by `harness run`; (its run folder, the run's time)."""
+    out.mkdir(parents=True, exist_ok=True)
+    spec = out / f"{name}-{models}.yaml"
+    spec.write_text(spec_text(models, name=name, limit=limit))
+    before = set((out / "runs").glob("*")) if (out / "runs").exists() else set()
+    seconds = harness("run", str(spec), "--out", str(out), "--no-cache", "--width", "0")
+    (run,) = set((out / "runs").glob("*")) - before
+    return run, seconds
+
+
+def floor(run: Path) -> float:
+    """pyarrow reads of every samples.parquet + every pair's McNemar counts, in seconds."""
+    import pyarrow.parquet as pq
+
+    start = time.perf_counter()
+    columns = []
+    ids: np.ndarray | None = None
+    for path in sorted(run.glob("jobs/*/samples.parquet")):
+        table = pq.read_table(path, columns=["sample_id", "condition", "correct"])
+        clean = table.filter(table.column("condition").to_numpy(zero_copy_only=False) == "clean")
+        sid = clean.column("sample_id").to_numpy(zero_copy_only=False)
+        order = np.argsort(sid, kind="stable")
+        if ids is None:
+            ids = sid[order]
+        elif not np.array_equal(ids, sid[order]):
+            raise SystemExit(f"{path}: other sample ids")
+        columns.append(clean.column("correct").to_numpy(zero_copy_only=False)[order])
+    c = np.asarray(columns, dtype=np.float32)  # models x samples
+    only_first = c @ (1.0 - c).T  # [i, j]: right only in i
+    assert only_first.shape == (len(columns), len(columns))
+    return time.perf_counter() - start
+
+
+def measure(models: int, work: Path, args: argparse.Namespace) -> dict[str, float]:
+    folder = work / f"n{models}"
+    runs = sorted((folder / "runs").glob("scale-*")) if (folder / "runs").exists() else []
+    if runs and args.keep is not None:  # a kept folder is reused (no run time measured)
+        run, seconds = runs[0], float("nan")
+    else:
+        run, seconds = generate(models, folder, limit=args.limit)
+    row = {"run": seconds}
+    if "leaderboard" not in args.skip:
+        row["leaderboard"] = harness("leaderboard", str(run), "--format", "json", "--width", "0")
+    if "check" not in args.skip:
+        row["check"] = harness(
+            "check", "--baseline", str(run), "--current", str(run), "--width", "0"
+        )
+    if "groups" not in args.skip:
+        row["groups"] = harness("groups", str(run), "--by", "label", "--width", "0")
+    site = folder / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    if "report" not in args.skip:
+        row["report"] = harness("report", str(run), "--out", str(site), "--width", "0")
+        if args.report_warm:
+            grown, _ = generate(models + 1, folder, limit=args.limit, name="grown")
+            row["report_warm"] = harness("report", str(grown), "--out", str(site), "--width", "0")
+    row["floor"] = min(floor(run) for _ in range(3))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="25,100,400", help="comma-separated Ns")
+    parser.add_argument("--limit", type=int, default=None, help="samples per task (all: 719)")
+    parser.add_argument("--skip", default="", help="commands to leave out, comma-separated")
+    parser.add_argument("--report-warm", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the folders here")
+    args = parser.parse_args()
+    args.skip = set(filter(None, args.skip.split(",")))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    startup = min(harness("leaderboard", "--help") for _ in range(3))
+    print(f"start-up (harness leaderboard --help, best of 3): {startup:.2f} s")
+    names = ["run", *(c for c in COMMANDS if c not in args.skip)]
+    if args.report_warm and "report" not in args.skip:
+        names.append("report_warm")
+    print(
+        "| N | "
+        + " | ".join(names)
+        + " | floor | "
+        + " | ".join(
+            f"({c} - start-up)/floor"
+            for c in ("leaderboard", "check", "groups")
+            if c not in args.skip
+        )
+        + " |"
+    )
+    try:
+        for n in (int(x) for x in args.models.split(",")):
+            row = measure(n, work, args)
+            cells = [f"{row[c]:.2f}" for c in names]
+            ratios = [
+                f"{(row[c] - startup) / row['floor']:.1f}"
+                for c in ("leaderboard", "check", "groups")
+                if c not in args.skip
+            ]
+            print(
+                f"| {n} | "
+                + " | ".join(cells)
+                + f" | {row['floor']:.2f} | "
+                + " | ".join(ratios)
+                + " |",
+                flush=True,
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
