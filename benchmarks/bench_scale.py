@@ -34,20 +34,33 @@ COMMANDS = ("leaderboard", "check", "groups", "report")
 
 
 def spec_text(models: int, *, name: str = "scale", limit: int | None = None) -> str:
-    """A spec of `models` callable linear models on digits (noise graded from 0.05 to 0.65)."""
+    """A spec of `models` callable linear models on digits, model i reading its weights from
+    weights/m<i>.npy (relative to the folder `harness run` runs in: `write_weights`)."""
     lines = [f"name: {name}", "seed: 0", "tasks: [digits]", "suites:", "  accuracy: {}"]
     if limit is not None:
         lines.append(f"limit: {limit}")
     lines.append("models:")
     for i in range(models):
-        noise = 0.05 + 0.6 * i / max(models - 1, 1)
         lines.append(
             f"  - {{name: m{i:04d}, adapter: callable, callable: "
-            f'"benchmarks.scale_models:linear", factory: true, '
-            f"args: {{seed: {i}, noise: {noise:.4f}}}, outputs: logits, "
+            f'"benchmarks.scale_models:from_file", factory: true, '
+            f'args: {{weights: "weights/m{i:04d}.npy"}}, outputs: logits, '
             "input_format: numpy, modality: image}"
         )
     return "\n".join(lines) + "\n"
+
+
+def write_weights(models: int, folder: Path, *, draw: int = 0) -> None:
+    """weights/m<i>.npy under `folder`: noise graded from 0.05 to 0.65 over the models; `draw`
+    changes every model's noise seed (the same models, retrained: the same spec)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from benchmarks.scale_models import noisy_weights
+
+    (folder / "weights").mkdir(parents=True, exist_ok=True)
+    for i in range(models):
+        noise = 0.05 + 0.6 * i / max(models - 1, 1)
+        np.save(folder / "weights" / f"m{i:04d}.npy", noisy_weights(i + 1000 * draw, noise))
 
 
 def environment() -> dict[str, str]:
@@ -56,11 +69,11 @@ def environment() -> dict[str, str]:
     return env
 
 
-def harness(*args: str) -> float:
-    """Run `harness args...` from the repository root; its wall time in seconds."""
+def harness(*args: str, cwd: Path = REPO) -> float:
+    """Run `harness args...` (from the repository root); its wall time in seconds."""
     start = time.perf_counter()
     done = subprocess.run(
-        [str(HARNESS), *args], cwd=REPO, env=environment(), capture_output=True, text=True
+        [str(HARNESS), *args], cwd=cwd, env=environment(), capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):  # check exits 1 on a regression, which is not a crash
@@ -69,14 +82,16 @@ def harness(*args: str) -> float:
 
 
 def generate(
-    models: int, out: Path, *, limit: int | None = None, name: str = "scale"
+    models: int, out: Path, *, limit: int | None = None, name: str = "scale", draw: int = 0
 ) -> tuple[Path, float]:
     """An N-model results folder written by `harness run`; (its run folder, the run's time)."""
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     spec = out / f"{name}-{models}.yaml"
     spec.write_text(spec_text(models, name=name, limit=limit))
+    write_weights(models, out, draw=draw)
     before = set((out / "runs").glob("*")) if (out / "runs").exists() else set()
-    seconds = harness("run", str(spec), "--out", str(out), "--no-cache", "--width", "0")
+    seconds = harness("run", str(spec), "--out", str(out), "--no-cache", "--width", "0", cwd=out)
     (run,) = set((out / "runs").glob("*")) - before
     return run, seconds
 
