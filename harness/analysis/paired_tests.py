@@ -52,6 +52,7 @@ from harness.analysis.intervals import (
     mover_difference,
     z_value,
 )
+from harness.analysis.outcome_matrix import OutcomeMatrix
 from harness.analysis.paired_forms import (
     CORRUPTION_PREFIX,
     CellMeans,
@@ -158,17 +159,26 @@ def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedRe
     only_a = int((xa & ~xb).sum())
     only_b = int((~xa & xb).sum())
     n = len(xa)
+    return mcnemar_result(
+        only_a, only_b, n, mcnemar_exact(only_a, only_b), mcnemar_difference(only_a, only_b, n)
+    )
+
+
+def mcnemar_result(
+    only_a: int, only_b: int, n: int, p: float, ci: tuple[float, float] | None
+) -> PairedResult:
+    """The McNemar comparison from its discordant counts, p-value and interval."""
     diff = (only_a - only_b) / n if n else 0.0
     discordant = (only_a + only_b) / n if n else 0.0
     return PairedResult(
         test="mcnemar_exact",
         n=n,
         diff=diff,
-        p_value=mcnemar_exact(only_a, only_b),
+        p_value=p,
         detail=f"discordant: {only_a} right only in A, {only_b} right only in B",
         se=float(np.sqrt(max(discordant - diff * diff, 0.0) / n)) if n else None,
         spread=discordant,
-        ci=mcnemar_difference(only_a, only_b, n),
+        ci=ci,
     )
 
 
@@ -484,23 +494,44 @@ def _step(
     entries: dict[str, Evidence],
     seed: int,
     alpha: float,
+    outcomes: OutcomeMatrix,
 ) -> tuple[list[str], list[tuple[str, str, PairedResult, float | None]]]:
-    """One step-down step: the leader's group and the step's comparisons (Holm within it)."""
-    results = [
-        compare_records(
-            entries[leader],
-            entries[m],
-            seed=seed,
-            name=pair_name(entries[leader].record.key, leader, m),
-        )
-        for m in rest
-    ]
-    tested = [i for i, r in enumerate(results) if r.tested]
-    adjusted: list[float | None] = [None] * len(results)
-    for i, p in zip(tested, holm([p_or_one(results[i]) for i in tested]), strict=True):
+    """One step-down step: the leader's group and the step's comparisons (Holm within it).
+    Accuracies in `outcomes` are tested against the leader at once; the rest pair by pair."""
+    results: dict[str, PairedResult] = {}
+    if leader in outcomes:
+        found = outcomes.against(leader, [m for m in rest if m in outcomes])
+        for i, m in enumerate(found.models):
+            results[m] = mcnemar_result(
+                int(found.only_leader[i]),
+                int(found.only_model[i]),
+                found.n,
+                float(found.p_values[i]),
+                found.intervals[i],
+            )
+    for m in rest:
+        if m not in results:
+            name = pair_name(entries[leader].record.key, leader, m)
+            results[m] = compare_records(entries[leader], entries[m], seed=seed, name=name)
+    ordered = [results[m] for m in rest]
+    tested = [i for i, r in enumerate(ordered) if r.tested]
+    adjusted: list[float | None] = [None] * len(ordered)
+    for i, p in zip(tested, holm([p_or_one(ordered[i]) for i in tested]), strict=True):
         adjusted[i] = p
     group = [leader] + [m for m, p in zip(rest, adjusted, strict=True) if p is None or p >= alpha]
-    return group, [(leader, m, r, p) for m, r, p in zip(rest, results, adjusted, strict=True)]
+    return group, [(leader, m, r, p) for m, r, p in zip(rest, ordered, adjusted, strict=True)]
+
+
+def _outcome_matrix(entries: dict[str, Evidence]) -> OutcomeMatrix:
+    """The entries that `compare_records` would test by exact McNemar (plain binary per-sample
+    forms of stable numbers), as one matrix."""
+    return OutcomeMatrix(
+        {
+            m: e.form.values
+            for m, e in entries.items()
+            if type(e.form) is PerSample and e.form.binary and UNSTABLE not in e.record.flags
+        }
+    )
 
 
 def _method(tests: set[TestName], alpha: float, tiers: bool) -> str:
@@ -533,15 +564,17 @@ def rank_with_ties(entries: dict[str, Evidence], *, seed: int, alpha: float = AL
     ranks: dict[str, int] = {}
     comparisons: list[tuple[str, str, PairedResult, float | None]] = []
     remaining = list(order)
+    outcomes = _outcome_matrix(valued)
     while remaining:
         leader = remaining[0]
         tier = tier_of(valued[leader].record)
         rest = [m for m in remaining[1:] if tier_of(valued[m].record) == tier]
-        group, done = _step(leader, rest, valued, seed, alpha)
+        group, done = _step(leader, rest, valued, seed, alpha, outcomes)
         comparisons += done
         placed = len(ranks)
         ranks.update(dict.fromkeys(group, placed + 1))
-        remaining = [m for m in remaining if m not in group]
+        grouped = set(group)
+        remaining = [m for m in remaining if m not in grouped]
     tests = {r.test for _l, _m, r, _p in comparisons}
     return Ranking(
         ranks=ranks,
