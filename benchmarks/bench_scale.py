@@ -11,8 +11,9 @@ and between Ns, measured in the same run.
 
 Run (from the repository root):
     python benchmarks/bench_scale.py --models 25,100,400 [--limit N] [--skip report] [--keep DIR]
-`--report-warm` also adds one model to each folder (a spec of N + 1 models, its N jobs copied
-from the job cache) and times a second report into the same site folder.
+`--report-warm` also times a second report of the same folder into the same site folder;
+`--before DIR` times each command with the harness of another checkout as well (e.g. a worktree
+of main), interleaved with this one's.
 """
 
 from __future__ import annotations
@@ -63,17 +64,19 @@ def write_weights(models: int, folder: Path, *, draw: int = 0) -> None:
         np.save(folder / "weights" / f"m{i:04d}.npy", noisy_weights(i + 1000 * draw, noise))
 
 
-def environment() -> dict[str, str]:
+def environment(source: Path = REPO) -> dict[str, str]:
+    """One thread, hub unreachable, `harness` imported from `source` (a checkout)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", HARNESS_HUB_UNREACHABLE="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     return env
 
 
-def harness(*args: str, cwd: Path = REPO) -> float:
-    """Run `harness args...` (from the repository root); its wall time in seconds."""
+def harness(*args: str, cwd: Path = REPO, source: Path = REPO) -> float:
+    """Run `harness args...` (from the repository root, the harness of `source`); its wall time
+    in seconds."""
     start = time.perf_counter()
     done = subprocess.run(
-        [str(HARNESS), *args], cwd=cwd, env=environment(), capture_output=True, text=True
+        [str(HARNESS), *args], cwd=cwd, env=environment(source), capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):  # check exits 1 on a regression, which is not a crash
@@ -120,6 +123,8 @@ def floor(run: Path) -> float:
 
 
 def measure(models: int, work: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Every timing of one N; with `--before DIR`, each command also runs with the harness of
+    that checkout (`<command>_before`), the two interleaved."""
     folder = work / f"n{models}"
     runs = sorted((folder / "runs").glob("scale-*")) if (folder / "runs").exists() else []
     if runs and args.keep is not None:  # a kept folder is reused (no run time measured)
@@ -127,21 +132,24 @@ def measure(models: int, work: Path, args: argparse.Namespace) -> dict[str, floa
     else:
         run, seconds = generate(models, folder, limit=args.limit)
     row = {"run": seconds}
-    if "leaderboard" not in args.skip:
-        row["leaderboard"] = harness("leaderboard", str(run), "--format", "json", "--width", "0")
-    if "check" not in args.skip:
-        row["check"] = harness(
-            "check", "--baseline", str(run), "--current", str(run), "--width", "0"
-        )
-    if "groups" not in args.skip:
-        row["groups"] = harness("groups", str(run), "--by", "label", "--width", "0")
-    site = folder / "site"
-    shutil.rmtree(site, ignore_errors=True)
+    sources = [("", REPO)] + ([("_before", args.before)] if args.before else [])
+    commands = {
+        "leaderboard": ("leaderboard", str(run), "--format", "json", "--width", "0"),
+        "check": ("check", "--baseline", str(run), "--current", str(run), "--width", "0"),
+        "groups": ("groups", str(run), "--by", "label", "--width", "0"),
+    }
+    for name, command in commands.items():
+        if name not in args.skip:
+            for suffix, source in sources:
+                row[name + suffix] = harness(*command, source=source)
     if "report" not in args.skip:
-        row["report"] = harness("report", str(run), "--out", str(site), "--width", "0")
-        if args.report_warm:
-            grown, _ = generate(models + 1, folder, limit=args.limit, name="grown")
-            row["report_warm"] = harness("report", str(grown), "--out", str(site), "--width", "0")
+        for suffix, source in sources:
+            site = folder / f"site{suffix}"
+            shutil.rmtree(site, ignore_errors=True)
+            report = ("report", str(run), "--out", str(site), "--width", "0")
+            row["report" + suffix] = harness(*report, source=source)
+            if args.report_warm:  # the same folder again into the same site
+                row["report_again" + suffix] = harness(*report, source=source)
     row["floor"] = min(floor(run) for _ in range(3))
     return row
 
@@ -151,44 +159,36 @@ def main() -> None:
     parser.add_argument("--models", default="25,100,400", help="comma-separated Ns")
     parser.add_argument("--limit", type=int, default=None, help="samples per task (all: 719)")
     parser.add_argument("--skip", default="", help="commands to leave out, comma-separated")
-    parser.add_argument("--report-warm", action="store_true")
+    parser.add_argument(
+        "--report-warm", action="store_true", help="also a second report into the same site"
+    )
+    parser.add_argument(
+        "--before", type=Path, default=None, help="a checkout to time as well (e.g. main)"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the folders here")
     args = parser.parse_args()
     args.skip = set(filter(None, args.skip.split(",")))
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     startup = min(harness("leaderboard", "--help") for _ in range(3))
     print(f"start-up (harness leaderboard --help, best of 3): {startup:.2f} s")
-    names = ["run", *(c for c in COMMANDS if c not in args.skip)]
-    if args.report_warm and "report" not in args.skip:
-        names.append("report_warm")
     print(
-        "| N | "
-        + " | ".join(names)
-        + " | floor | "
-        + " | ".join(
-            f"({c} - start-up)/floor"
-            for c in ("leaderboard", "check", "groups")
-            if c not in args.skip
-        )
-        + " |"
+        "| N | command | seconds | (seconds - start-up) / floor |"
+        + (" before | before / after |" if args.before else "")
     )
     try:
         for n in (int(x) for x in args.models.split(",")):
             row = measure(n, work, args)
-            cells = [f"{row[c]:.2f}" for c in names]
-            ratios = [
-                f"{(row[c] - startup) / row['floor']:.1f}"
-                for c in ("leaderboard", "check", "groups")
-                if c not in args.skip
-            ]
-            print(
-                f"| {n} | "
-                + " | ".join(cells)
-                + f" | {row['floor']:.2f} | "
-                + " | ".join(ratios)
-                + " |",
-                flush=True,
-            )
+            print(f"| {n} | run | {row['run']:.1f} | |", flush=True)
+            print(f"| {n} | floor | {row['floor']:.2f} | 1 |", flush=True)
+            for name in (*COMMANDS, "report_again"):
+                if name not in row:
+                    continue
+                cells = f"| {n} | {name} | {row[name]:.2f} | "
+                cells += f"{(row[name] - startup) / row['floor']:.1f} |"
+                if f"{name}_before" in row:
+                    before = row[f"{name}_before"]
+                    cells += f" {before:.2f} | {before / row[name]:.1f} |"
+                print(cells, flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
