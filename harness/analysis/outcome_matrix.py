@@ -66,8 +66,9 @@ class OutcomeMatrix:
         """[i, j]: samples model i got right and model j wrong (all pairs, one product)."""
         if self._only is None:
             dtype = np.float32 if self.n < EXACT_FLOAT32 else np.float64
-            right = self._outcomes.astype(dtype)
-            self._only = np.rint(right @ (1.0 - right).T).astype(np.int64)
+            right: np.ndarray = self._outcomes.astype(dtype)
+            wrong: np.ndarray = np.ones_like(right) - right
+            self._only = np.rint(right @ wrong.T).astype(np.int64)
         return self._only
 
     def against(self, leader: str, models: Sequence[str]) -> McNemarCounts:

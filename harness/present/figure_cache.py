@@ -16,10 +16,10 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.core.hashing import file_sha256
 from harness.store import atomic, links
 
@@ -34,7 +34,11 @@ def drawing_identity() -> str:
     """The sha256 of what draws the figures: versions and the figure modules' sources."""
     import matplotlib
 
-    digest = hashlib.sha256(f"{__version__}\0{matplotlib.__version__}\0".encode())
+    try:
+        harness_version = metadata.version("robustness-harness")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        harness_version = "not installed"
+    digest = hashlib.sha256(f"{harness_version}\0{matplotlib.__version__}\0".encode())
     here = Path(__file__).resolve().parent
     for name in _DRAWING_MODULES:
         digest.update(name.encode() + b"\0" + (here / name).read_bytes())

@@ -48,8 +48,8 @@ def test_matrix_equals_pairwise_mcnemar(seed: int) -> None:
 
 
 def test_vectorised_intervals_equal_the_scalar_ones() -> None:
-    a, b = np.meshgrid(np.arange(0, 40), np.arange(0, 40))
-    a, b = a.ravel(), b.ravel()
+    grid_a, grid_b = np.meshgrid(np.arange(0, 40), np.arange(0, 40))
+    a, b = grid_a.ravel(), grid_b.ravel()
     keep = a + b <= 60
     a, b = a[keep], b[keep]
     got = mcnemar_differences(a, b, 60)

@@ -3,6 +3,7 @@ changed is redrawn, and a site from another build leaves no figure of its own be
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def _build(figdir: Path, shown: dict[str, str], identity: str = "code-1") -> lis
         return figdir / name
 
     for name, data in shown.items():
-        cache.figure(figdir / name, data, lambda n=name, d=data: draw(n, d))
+        cache.figure(figdir / name, data, functools.partial(draw, name, data))
     cache.finish()
     return drawn
 
