@@ -146,16 +146,56 @@ def mcnemar_difference(
     """
     if n <= 0:
         return None
+    return mcnemar_differences(np.array([only_a]), np.array([only_b]), n, alpha=alpha)[0]
+
+
+def mcnemar_differences(
+    only_a: np.ndarray,
+    only_b: np.ndarray,
+    n: int,
+    *,
+    p_values: np.ndarray | None = None,
+    alpha: float = ALPHA,
+) -> list[tuple[float, float]]:
+    """`mcnemar_difference` of many pairs on the same n > 0 samples (equal to it bit for bit):
+    the quantiles (Wilson bounds, Clopper-Pearson's beta quantiles) in one call each; `p_values`:
+    the pairs' `mcnemar_exacts`, when already computed."""
     flip = only_b > only_a
-    b, c = (only_b, only_a) if flip else (only_a, only_b)  # b >= c: theta >= 0
+    b = np.where(flip, only_b, only_a).astype(np.int64)  # b >= c: theta >= 0
+    c = np.where(flip, only_a, only_b).astype(np.int64)
     d = b + c
-    psi_ci = wilson_ci(d, n, alpha=alpha)
-    assert psi_ci is not None
+    psi_lo, psi_hi = wilson_bounds(d, np.full(len(d), n), alpha=alpha)
+    some, not_all = b > 0, b < d
+    pi_lo = np.where(some, scipy_stats.beta.ppf(alpha / 2, np.where(some, b, 1), d - b + 1), 0.0)
+    pi_hi = np.where(
+        not_all, scipy_stats.beta.ppf(1 - alpha / 2, b + 1, np.where(not_all, d - b, 1)), 1.0
+    )
+    p = mcnemar_exacts(b, c) if p_values is None else p_values
+    return [
+        _mcnemar_bounds(
+            int(b[i]), int(c[i]), n, (float(psi_lo[i]), float(psi_hi[i])),
+            (float(pi_lo[i]), float(pi_hi[i])), float(p[i]), bool(flip[i]), alpha,
+        )
+        for i in range(len(d))
+    ]  # fmt: skip
+
+
+def _mcnemar_bounds(
+    b: int,
+    c: int,
+    n: int,
+    psi_ci: tuple[float, float],
+    pi_ci: tuple[float, float],
+    p: float,
+    flip: bool,
+    alpha: float,
+) -> tuple[float, float]:
+    """`mcnemar_difference` from its quantiles (b >= c; `flip`: the pair was swapped)."""
+    d = b + c
     psi, (psi_lo, psi_hi) = d / n, psi_ci
     if d == 0:
         return -psi_hi, psi_hi
-    pi_lo = float(scipy_stats.beta.ppf(alpha / 2, b, d - b + 1)) if b > 0 else 0.0
-    pi_hi = float(scipy_stats.beta.ppf(1 - alpha / 2, b + 1, d - b)) if b < d else 1.0
+    pi_lo, pi_hi = pi_ci
     theta, theta_lo, theta_hi = (b - c) / d, 2 * pi_lo - 1, 2 * pi_hi - 1
     est = psi * theta
     # where theta's interval crosses 0 the difference's spread is about sqrt(psi / n) with the
@@ -166,7 +206,7 @@ def mcnemar_difference(
         upper = est * math.exp(math.hypot(math.log(psi_hi / psi), math.log(theta_hi / theta)))
     else:
         upper = scale * theta_hi
-    if theta_lo > 0 and mcnemar_exact(b, c) < alpha:
+    if theta_lo > 0 and p < alpha:
         lower = est * math.exp(-math.hypot(math.log(psi / psi_lo), math.log(theta / theta_lo)))
     else:
         lower = min(0.0, est - math.hypot(theta * (psi - psi_lo), scale * (theta - theta_lo)))
@@ -651,6 +691,13 @@ def mcnemar_exact(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     return float(min(1.0, 2.0 * scipy_stats.binom.cdf(min(b, c), n, 0.5)))
+
+
+def mcnemar_exacts(b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """`mcnemar_exact` of many pairs of discordant counts in one call (equal bit for bit)."""
+    n = b + c
+    p = np.minimum(1.0, 2.0 * scipy_stats.binom.cdf(np.minimum(b, c), np.maximum(n, 1), 0.5))
+    return np.where(n == 0, 1.0, p)
 
 
 def holm(pvalues: list[float]) -> list[float]:

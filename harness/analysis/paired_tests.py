@@ -52,6 +52,7 @@ from harness.analysis.intervals import (
     mover_difference,
     z_value,
 )
+from harness.analysis.outcome_matrix import OutcomeMatrix
 from harness.analysis.paired_forms import (
     CORRUPTION_PREFIX,
     CellMeans,
@@ -61,6 +62,7 @@ from harness.analysis.paired_forms import (
     per_sample,
 )
 from harness.analysis.rank_shift import mann_whitney
+from harness.analysis.shared_draws import SharedDraws
 from harness.analysis.timing import UNSTABLE
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
@@ -158,17 +160,26 @@ def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedRe
     only_a = int((xa & ~xb).sum())
     only_b = int((~xa & xb).sum())
     n = len(xa)
+    return mcnemar_result(
+        only_a, only_b, n, mcnemar_exact(only_a, only_b), mcnemar_difference(only_a, only_b, n)
+    )
+
+
+def mcnemar_result(
+    only_a: int, only_b: int, n: int, p: float, ci: tuple[float, float] | None
+) -> PairedResult:
+    """The McNemar comparison from its discordant counts, p-value and interval."""
     diff = (only_a - only_b) / n if n else 0.0
     discordant = (only_a + only_b) / n if n else 0.0
     return PairedResult(
         test="mcnemar_exact",
         n=n,
         diff=diff,
-        p_value=mcnemar_exact(only_a, only_b),
+        p_value=p,
         detail=f"discordant: {only_a} right only in A, {only_b} right only in B",
         se=float(np.sqrt(max(discordant - diff * diff, 0.0) / n)) if n else None,
         spread=discordant,
-        ci=mcnemar_difference(only_a, only_b, n),
+        ci=ci,
     )
 
 
@@ -194,9 +205,11 @@ def paired_bootstrap(
     name: str,
     resamples: int = RESAMPLES,
     what: str = "comparison",
+    shared: SharedDraws | None = None,
 ) -> PairedResult:
     """Paired bootstrap of mean(A - B): its percentile interval and the p-value read off it
-    (`percentile_test`), from the same seeded draws."""
+    (`percentile_test`), from the same seeded draws (`shared`: draws kept for a ranking's other
+    comparisons)."""
     xa, xb = _join(a, b, what)
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
@@ -214,7 +227,12 @@ def paired_bootstrap(
             spread=own,
             ci=(observed, observed) if n else None,
         )
-    idx = rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
+
+    def draw() -> np.ndarray:
+        return rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
+
+    key = ("paired-bootstrap", seed, name, n, resamples)
+    idx = draw() if shared is None else shared.draws(key, draw)
     means = d[idx].mean(axis=1)
     ci, p = percentile_test(means)
     return PairedResult(
@@ -269,6 +287,7 @@ def paired_resample(
     name: str,
     resamples: int = RESAMPLES,
     what: str = "comparison",
+    shared: SharedDraws | None = None,
 ) -> PairedResult:
     """Paired bootstrap of a whole-table statistic: A and B on the same resampled sample ids
     (drawn in the ids' sorted order, so A against B and B against A use the same draws). The
@@ -276,7 +295,8 @@ def paired_resample(
     differences and p is read off it (normal), so p < 0.05 exactly when it excludes 0: a
     percentile interval would sit around the resamples' mean, which for a biased statistic
     (ECE) is not the observed difference. The tested statistic is the form's `tested` one
-    (debiased ECE), the observed difference that of the full tables."""
+    (debiased ECE), the observed difference that of the full tables. `shared`: each model's
+    statistic on the draws, computed once for a ranking's comparisons (module shared_draws)."""
     if set(a.ids) != set(b.ids):
         raise _mismatch(what, set(a.ids), set(b.ids))
     to_b = b.ids.get_indexer(a.ids)
@@ -285,14 +305,20 @@ def paired_resample(
             f"{what}: the two tables put the same samples in different groups; a paired "
             "comparison needs the same grouping"
         )
+    memo = shared or SharedDraws()
     n = len(a.ids)
     full = np.arange(n)[None, :]
-    observed = float(a.test_statistic(full)[0] - b.test_statistic(to_b[None, :])[0])
+    own_order = np.array_equal(to_b, full[0])  # B's rows in A's order: its own full table
+    va_full = memo.values(a, "full", lambda: a.test_statistic(full))
+    vb_full = (
+        memo.values(b, "full", lambda: b.test_statistic(full))
+        if own_order
+        else b.test_statistic(to_b[None, :])
+    )
+    observed = float(va_full[0] - vb_full[0])
     if not np.isfinite(observed):
         return _untested("none", n, 0.0, "undefined on the full sample")
-    order = np.argsort(a.ids.astype(str).to_numpy(), kind="stable")
-    idx = order[stratified_positions(a.strata[order], resamples=resamples, seed=seed, name=name)]
-    va, vb = a.test_statistic(idx), b.test_statistic(to_b[idx])
+    va, vb = _resampled(a, b, to_b, memo, seed=seed, name=name, resamples=resamples)
     ok = np.isfinite(va) & np.isfinite(vb)
     diffs = (va - vb)[ok]
     if len(diffs) < 2:
@@ -311,6 +337,32 @@ def paired_resample(
     )
 
 
+def _resampled(
+    a: Resampled,
+    b: Resampled,
+    to_b: np.ndarray,
+    memo: SharedDraws,
+    *,
+    seed: int,
+    name: str,
+    resamples: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A's and B's tested statistic on the seeded resamples of the sorted ids. B's positions,
+    to_b[A's], are B's own sorted-id positions drawn alike: each model's values are the same
+    whichever model it is compared with, so `memo` keeps them per model."""
+    order = memo.values(a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable"))
+    strata = a.strata[order]
+    positions = memo.draws(
+        ("paired-resample", seed, name, resamples, strata.tobytes()),
+        lambda: stratified_positions(strata, resamples=resamples, seed=seed, name=name),
+    )
+    key = ("resampled", seed, name, resamples)
+    idx = order[positions]
+    va = memo.values(a, key, lambda: a.test_statistic(idx))
+    vb = memo.values(b, key, lambda: b.test_statistic(to_b[idx]))
+    return va, vb
+
+
 def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float]:
     """observed +- z se and its two-sided normal p-value (1 for 0 +- 0, 0 for c +- 0)."""
     half = z_value() * se
@@ -320,18 +372,21 @@ def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float
     return (observed - half, observed + half), float(p)
 
 
-def compare(a: Form, b: Form, *, seed: int, name: str) -> PairedResult:
+def compare(
+    a: Form, b: Form, *, seed: int, name: str, shared: SharedDraws | None = None
+) -> PairedResult:
     """McNemar for binary outcomes, Newcombe for means over cells, paired bootstrap for other
-    means, paired resampling for whole-table statistics."""
+    means, paired resampling for whole-table statistics (`shared`: draws and resampled values
+    kept across a ranking's comparisons)."""
     if isinstance(a, CellMeans) and isinstance(b, CellMeans):
         _join(a.values, b.values, name)  # the same source images, or a clear error
         return cell_mean_test(a.mean, b.mean, n=len(a.values))
     if isinstance(a, PerSample) and isinstance(b, PerSample):
         if a.binary and b.binary:
             return mcnemar(a.values, b.values, what=name)
-        return paired_bootstrap(a.values, b.values, seed=seed, name=name, what=name)
+        return paired_bootstrap(a.values, b.values, seed=seed, name=name, what=name, shared=shared)
     if isinstance(a, Resampled) and isinstance(b, Resampled):
-        return paired_resample(a, b, seed=seed, name=name, what=name)
+        return paired_resample(a, b, seed=seed, name=name, what=name, shared=shared)
     raise ResultsError(f"{name}: the two results store the metric in different forms")
 
 
@@ -411,9 +466,12 @@ class Evidence:
 
 def pair_name(key: str, a: str, b: str) -> str:
     """The name that seeds the resamples of a comparison of models `a` and `b` on column `key`:
-    the same whichever way round, so a board and a comparison page draw alike."""
-    first, second = sorted((a, b))
-    return f"pair/{key}/{first}/{second}"
+    the column's, whichever the models, so a board and a comparison page draw alike and every
+    comparison of a ranking draws the same resamples (each model's resampled statistic is then
+    computed once per ranking: harness.analysis.shared_draws). Paired tests are valid under any
+    dependence between them, and Holm's correction holds under any dependence too."""
+    del a, b  # the same draws for every pair of models on the column
+    return f"column/{key}"
 
 
 def _pairable(a: Form | None, b: Form | None) -> bool:
@@ -428,7 +486,9 @@ def _pairable(a: Form | None, b: Form | None) -> bool:
     return True
 
 
-def compare_records(a: Evidence, b: Evidence, *, seed: int, name: str) -> PairedResult:
+def compare_records(
+    a: Evidence, b: Evidence, *, seed: int, name: str, shared: SharedDraws | None = None
+) -> PairedResult:
     """The best test these two numbers allow (module docstring), A minus B."""
     ra, rb = a.record, b.record
     diff = (ra.value or 0.0) - (rb.value or 0.0)
@@ -439,7 +499,7 @@ def compare_records(a: Evidence, b: Evidence, *, seed: int, name: str) -> Paired
         return _untested("inconclusive", n, diff, "timing unstable (unstable_timing): not tested")
     if _pairable(a.form, b.form):
         assert a.form is not None and b.form is not None
-        return compare(a.form, b.form, seed=seed, name=name)
+        return compare(a.form, b.form, seed=seed, name=name, shared=shared)
     if a.rounds is not None and b.rounds is not None:
         return mann_whitney_rounds(a.rounds, b.rounds, diff, n=n)
     return interval_z(ra, rb)
@@ -484,23 +544,47 @@ def _step(
     entries: dict[str, Evidence],
     seed: int,
     alpha: float,
+    outcomes: OutcomeMatrix,
+    shared: SharedDraws,
 ) -> tuple[list[str], list[tuple[str, str, PairedResult, float | None]]]:
-    """One step-down step: the leader's group and the step's comparisons (Holm within it)."""
-    results = [
-        compare_records(
-            entries[leader],
-            entries[m],
-            seed=seed,
-            name=pair_name(entries[leader].record.key, leader, m),
-        )
-        for m in rest
-    ]
-    tested = [i for i, r in enumerate(results) if r.tested]
-    adjusted: list[float | None] = [None] * len(results)
-    for i, p in zip(tested, holm([p_or_one(results[i]) for i in tested]), strict=True):
+    """One step-down step: the leader's group and the step's comparisons (Holm within it).
+    Accuracies in `outcomes` are tested against the leader at once; the rest pair by pair."""
+    results: dict[str, PairedResult] = {}
+    if leader in outcomes:
+        found = outcomes.against(leader, [m for m in rest if m in outcomes])
+        for i, m in enumerate(found.models):
+            results[m] = mcnemar_result(
+                int(found.only_leader[i]),
+                int(found.only_model[i]),
+                found.n,
+                float(found.p_values[i]),
+                found.intervals[i],
+            )
+    for m in rest:
+        if m not in results:
+            name = pair_name(entries[leader].record.key, leader, m)
+            results[m] = compare_records(
+                entries[leader], entries[m], seed=seed, name=name, shared=shared
+            )
+    ordered = [results[m] for m in rest]
+    tested = [i for i, r in enumerate(ordered) if r.tested]
+    adjusted: list[float | None] = [None] * len(ordered)
+    for i, p in zip(tested, holm([p_or_one(ordered[i]) for i in tested]), strict=True):
         adjusted[i] = p
     group = [leader] + [m for m, p in zip(rest, adjusted, strict=True) if p is None or p >= alpha]
-    return group, [(leader, m, r, p) for m, r, p in zip(rest, results, adjusted, strict=True)]
+    return group, [(leader, m, r, p) for m, r, p in zip(rest, ordered, adjusted, strict=True)]
+
+
+def _outcome_matrix(entries: dict[str, Evidence]) -> OutcomeMatrix:
+    """The entries that `compare_records` would test by exact McNemar (plain binary per-sample
+    forms of stable numbers), as one matrix."""
+    return OutcomeMatrix(
+        {
+            m: e.form.values
+            for m, e in entries.items()
+            if type(e.form) is PerSample and e.form.binary and UNSTABLE not in e.record.flags
+        }
+    )
 
 
 def _method(tests: set[TestName], alpha: float, tiers: bool) -> str:
@@ -533,15 +617,18 @@ def rank_with_ties(entries: dict[str, Evidence], *, seed: int, alpha: float = AL
     ranks: dict[str, int] = {}
     comparisons: list[tuple[str, str, PairedResult, float | None]] = []
     remaining = list(order)
+    outcomes = _outcome_matrix(valued)
+    shared = SharedDraws()
     while remaining:
         leader = remaining[0]
         tier = tier_of(valued[leader].record)
         rest = [m for m in remaining[1:] if tier_of(valued[m].record) == tier]
-        group, done = _step(leader, rest, valued, seed, alpha)
+        group, done = _step(leader, rest, valued, seed, alpha, outcomes, shared)
         comparisons += done
         placed = len(ranks)
         ranks.update(dict.fromkeys(group, placed + 1))
-        remaining = [m for m in remaining if m not in group]
+        grouped = set(group)
+        remaining = [m for m in remaining if m not in grouped]
     tests = {r.test for _l, _m, r, _p in comparisons}
     return Ranking(
         ranks=ranks,

@@ -42,7 +42,10 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: st
     ]
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(4.0, 3.6))
+    # a fixed layout (the legend under the axes, inside the figure): drawn once, where a tight
+    # bounding box draws every figure twice (this one is drawn per model: docs/report.md)
+    fig, ax = plt.subplots(figsize=(4.4, 4.1))
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.92, bottom=0.27)
     ax.plot([0, 1], [0, 1], "--", color=MUTED, linewidth=1, label="perfect calibration")
     xs, ys, ns = zip(*pts, strict=True)
     cis = [wilson(round(y * n), n) for y, n in zip(ys, ns, strict=True)]
@@ -58,8 +61,8 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: st
     ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="mean confidence", ylabel="accuracy")
     ax.set_title(label(title, 60))
     ax.grid(alpha=0.3)
-    legend_outside(ax)
-    return save(fig, path)
+    fig.legend(loc="lower left", bbox_to_anchor=(0.02, 0.01), frameon=False)
+    return save(fig, path, tight=False)
 
 
 def _draw_series(

@@ -21,6 +21,7 @@ from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_t
 from harness.present import figures, galleries
 from harness.present.attack_names import attacks_summary
 from harness.present.escaping import slug
+from harness.present.figure_cache import FigureCache
 from harness.present.figure_style import Styles, png_size
 from harness.present.metric_names import readable, short
 from harness.present.report_views import FigureView, Loaded
@@ -31,11 +32,17 @@ from harness.store.run_store import StoredJob
 class FigureFolder:
     """Where figures go (`figdir`) and the site folder their paths are relative to (`out`);
     `drawn` remembers figures already written in this build (a gallery is shown on the task
-    page and on the model page but drawn once)."""
+    page and on the model page but drawn once); `cache` keeps a model's figures between builds
+    (harness.present.figure_cache; None: every figure drawn)."""
 
     out: Path
     figdir: Path
     drawn: dict[str, list[FigureView]] = field(default_factory=dict)
+    cache: FigureCache | None = None
+
+    def once(self, path: Path, shows: object, draw: Callable[[], Path | None]) -> Path | None:
+        """The figure at `path` showing `shows`, kept from the previous build when unchanged."""
+        return draw() if self.cache is None else self.cache.figure(path, shows, draw)
 
     def view(
         self, path: Path | None, caption: str, alt: str = "", *, wide: bool = False
@@ -331,9 +338,10 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
     out: list[FigureView] = []
     bins = job.artifacts().get("reliability_diagram")
     if isinstance(bins, list):
+        path, title = figdir / f"{jtag}-reliability.png", f"{model} on {r.task}"
         out += folder.view(
-            figures.reliability_diagram(
-                bins, figdir / f"{jtag}-reliability.png", f"{model} on {r.task}"
+            folder.once(
+                path, (bins, title), lambda: figures.reliability_diagram(bins, path, title)
             ),
             "Reliability diagram: accuracy against mean confidence per confidence bin, with 95% "
             "Wilson intervals and the bin counts above the points; the dashed diagonal is perfect "
@@ -341,15 +349,20 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
         )
     attacks = fd.attack_series(job.metrics)
     if attacks:
+        at, title = figdir / f"{jtag}-attacks.png", f"{model}: robust accuracy per attack"
         out += folder.view(
-            figures.lines(
-                attacks,
-                figdir / f"{jtag}-attacks.png",
-                title=f"{model}: robust accuracy per attack",
-                xlabel="perturbation budget eps",
-                ylabel="robust accuracy",
-                styles=Styles(),
-                unit_interval=True,
+            folder.once(
+                at,
+                ({k: dict(v) for k, v in attacks.items()}, title),  # repr without factories
+                lambda: figures.lines(
+                    attacks,
+                    at,
+                    title=title,
+                    xlabel="perturbation budget eps",
+                    ylabel="robust accuracy",
+                    styles=Styles(),
+                    unit_interval=True,
+                ),
             ),
             "Robust accuracy per attack and budget with 95% intervals; the worst case is the "
             "per-sample minimum over the attacks.",

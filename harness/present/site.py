@@ -35,6 +35,7 @@ from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.present.comparison_view import comparison_view
+from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
 from harness.present.ood_view import OODView, ood_view
 from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
@@ -98,6 +99,7 @@ def build_site(
     heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)
     figdir = links.real_dir(out / "figures")  # never a link: figures are written inside it
+    cache = FigureCache(figdir)
     pairs = _pairs(boards, heads, compare)
     tasks = sorted({b.task for b in boards})
     suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
@@ -107,7 +109,15 @@ def build_site(
         comparisons=[Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs],
     )
     ctx = _Context(
-        results, out, loaded, boards, heads, outcomes, FigureFolder(out, figdir), nav, pairs
+        results,
+        out,
+        loaded,
+        boards,
+        heads,
+        outcomes,
+        FigureFolder(out, figdir, cache=cache),
+        nav,
+        pairs,
     )
     _write(out / "provenance.html", _provenance(ctx))
     for task in tasks:
@@ -125,6 +135,7 @@ def build_site(
     _write(out / "index.html", _index(ctx, models=len(by_model)))
     summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(out))
     _write(out / "summary.md", summary)
+    cache.finish()
     log.info("report written to %s", out)
     return out / "index.html"
 

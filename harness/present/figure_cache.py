@@ -1,0 +1,114 @@
+"""Figures kept between builds of a report into the same site folder.
+
+Each figure is keyed by the sha256 of what it shows (its data and title, as passed to the cache,
+and its file name) and of what draws it (the harness version, matplotlib's version and the
+sources of the figure modules). A later build reuses a figure whose key is unchanged and whose
+file still has the bytes it was written with; any other is redrawn, so a figure whose data,
+drawing code or file changed is never reused. The index (`figure-index.json` in the figures
+folder) is read only when it is whole and was written by the same drawing code: otherwise every
+figure is redrawn. Figures the previous build listed and this one did not show are removed, so a
+site holds one build's figures, not a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness.core.hashing import file_sha256
+from harness.store import atomic, links
+
+log = logging.getLogger(__name__)
+
+INDEX = "figure-index.json"
+FORMAT = 1
+_DRAWING_MODULES = ("figures.py", "figure_style.py", "galleries.py", "report_figures.py")
+
+
+def drawing_identity() -> str:
+    """The sha256 of what draws the figures: versions and the figure modules' sources."""
+    import matplotlib
+
+    try:
+        harness_version = metadata.version("robustness-harness")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        harness_version = "not installed"
+    digest = hashlib.sha256(f"{harness_version}\0{matplotlib.__version__}\0".encode())
+    here = Path(__file__).resolve().parent
+    for name in _DRAWING_MODULES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()
+
+
+class FigureCache:
+    """The figures of a site folder's previous build, and those this build keeps or draws."""
+
+    def __init__(self, figdir: Path, identity: str | None = None) -> None:
+        self.figdir = figdir
+        self.identity = identity or drawing_identity()
+        self.previous = self._read()
+        self.kept: dict[str, dict[str, str]] = {}
+        self.reused = 0
+        self.drawn = 0
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        path = self.figdir / INDEX
+        if links.is_link(path) or not path.is_file():
+            return {}
+        try:
+            raw: Any = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        if not (
+            isinstance(raw, dict)
+            and raw.get("format") == FORMAT
+            and raw.get("identity") == self.identity
+            and isinstance(raw.get("figures"), dict)
+        ):
+            return {}  # another harness version, or damaged: every figure is redrawn
+        return {
+            name: entry
+            for name, entry in raw["figures"].items()
+            if isinstance(name, str)
+            and Path(name).name == name
+            and isinstance(entry, dict)
+            and isinstance(entry.get("key"), str)
+            and isinstance(entry.get("sha256"), str)
+        }
+
+    def figure(self, path: Path, shows: object, draw: Callable[[], Path | None]) -> Path | None:
+        """The figure at `path` showing `shows` (its data and title: compared by their repr),
+        reused from the previous build when unchanged, else drawn by `draw`."""
+        key = hashlib.sha256(f"{self.identity}\0{path.name}\0{shows!r}".encode()).hexdigest()
+        old = self.previous.get(path.name)
+        if (
+            old is not None
+            and old["key"] == key
+            and path.parent == self.figdir
+            and not links.is_link(path)
+            and path.is_file()
+            and file_sha256(path) == old["sha256"]
+        ):
+            self.kept[path.name] = old
+            self.reused += 1
+            return path
+        drawn = draw()
+        if drawn is not None:
+            self.kept[drawn.name] = {"key": key, "sha256": file_sha256(drawn)}
+            self.drawn += 1
+        return drawn
+
+    def finish(self) -> None:
+        """Remove the previous build's figures this one did not keep; write the index."""
+        for name in sorted(self.previous.keys() - self.kept.keys()):
+            stale = self.figdir / name
+            if stale.is_file() and not links.is_link(stale):
+                links.remove_entry(stale)
+        index = {"format": FORMAT, "identity": self.identity, "figures": self.kept}
+        atomic.write_text(self.figdir / INDEX, json.dumps(index, sort_keys=True), durable=False)
+        log.info("figures: %d drawn, %d unchanged kept", self.drawn, self.reused)
