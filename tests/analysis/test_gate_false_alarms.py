@@ -32,13 +32,17 @@ def _pending(result: paired_tests.PairedResult, worse: float) -> _Pending:
     return _Pending(row=row, result=result, worse=worse, beyond=worse > 0, floor_broken=False)
 
 
+IDS = pd.Index([f"s{i}" for i in range(N)])
+"""The sample ids of every table (built once: 8,000 tables are made)."""
+
+
 def _series(x: np.ndarray) -> pd.Series:
-    return pd.Series(x, index=[f"s{i}" for i in range(len(x))])
+    return pd.Series(x, index=IDS)
 
 
 def _ece_form(confidence: np.ndarray, correct: np.ndarray) -> Resampled:
     return Resampled(
-        ids=pd.Index([f"s{i}" for i in range(len(correct))]),
+        ids=IDS,
         strata=np.zeros(len(correct), dtype=np.int64),
         statistic=lambda idx: ece(confidence, correct, idx),
     )

@@ -149,8 +149,12 @@ def raising_factory(what: str) -> nn.Module:
     raise _RAISED[what]("raised by the factory")
 
 
-def sleeping_factory(seconds: float = 3600.0) -> nn.Module:
-    """A factory that does not return for an hour (a download stuck, a lock never released)."""
+def sleeping_factory(seconds: float = 3600.0, calls: str | None = None) -> nn.Module:
+    """A factory that does not return for an hour (a download stuck, a lock never released);
+    with `calls`, a file it appends a line to each time it starts (to count its builds)."""
+    if calls is not None:
+        with open(calls, "a") as f:
+            f.write(f"{os.getpid()}\n")
     time.sleep(seconds)
     return linear_digits()
 

@@ -22,7 +22,8 @@ batch_size: 10
 bootstrap_resamples: 0
 tasks: [digits]
 models:
-  - {name: sleeper, factory: "HOSTILE:sleeping_factory", input_shape: [1, 8, 8]}
+  - {name: sleeper, factory: "HOSTILE:sleeping_factory", factory_args: {calls: "CALLS"},
+     input_shape: [1, 8, 8]}
   - {name: marked, factory: "HOSTILE:marker_factory", factory_args: {marker: "MARKER"},
      input_shape: [1, 8, 8]}
 suites:
@@ -34,9 +35,9 @@ suites:
 def test_a_factory_that_never_returns_fails_its_jobs_within_the_limit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    marker = tmp_path / "built-by"
+    marker, calls = tmp_path / "built-by", tmp_path / "sleeper-builds"
     spec = tmp_path / "spec.yaml"
-    spec.write_text(SPEC.replace("MARKER", str(marker)))
+    spec.write_text(SPEC.replace("MARKER", str(marker)).replace("CALLS", str(calls)))
     out = tmp_path / "out"
     assert main(["run", str(spec), "--out", str(out), "--job-timeout", "4s"]) == 1
     err = capsys.readouterr().err
@@ -53,7 +54,7 @@ def test_a_factory_that_never_returns_fails_its_jobs_within_the_limit(
     assert first["seconds"] < 60  # the factory sleeps an hour: it was stopped, not waited out
     second = jobs["sleeper", "throughput"]
     assert second["status"] == "failed"
-    # not tried at all (no timed bound here: on a busy machine even skipping takes a moment)
+    assert len(calls.read_text().splitlines()) == 1  # the model was never built for it
     assert "in job sleeper × digits × accuracy" in second["message"]
     assert "this job was not tried" in second["message"]
     assert jobs["marked", "accuracy"]["status"] == "completed"
