@@ -45,13 +45,23 @@ def confidence_bins(confidence: np.ndarray, n_bins: int = ECE_BINS) -> np.ndarra
     return np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
 
 
+def _row_keys(keys: np.ndarray, size: int) -> np.ndarray:
+    """Keys (R, n) in [0, size), offset by row (row r's in [r size, (r+1) size)), flattened."""
+    offset = (np.arange(keys.shape[0], dtype=np.int64) * size)[:, None]
+    return (keys + offset).ravel()
+
+
+def _rows_bincount(
+    flat: np.ndarray, weights: np.ndarray | None, rows: int, size: int
+) -> np.ndarray:
+    """bincount of row-offset keys (`_row_keys`) -> (rows, size)."""
+    w = None if weights is None else weights.ravel()
+    return np.bincount(flat, weights=w, minlength=rows * size).reshape(rows, size)
+
+
 def _per_row_bincount(keys: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
     """bincount of `keys` (R, n) in [0, size) per row -> (R, size)."""
-    r = keys.shape[0]
-    offset = (np.arange(r, dtype=np.int64) * size)[:, None]
-    flat = (keys + offset).ravel()
-    w = None if weights is None else weights.ravel()
-    return np.bincount(flat, weights=w, minlength=r * size).reshape(r, size)
+    return _rows_bincount(_row_keys(keys, size), weights, keys.shape[0], size)
 
 
 def ece(
@@ -68,12 +78,14 @@ def _bin_sums(
     confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int
 ) -> tuple[np.ndarray, ...]:
     """Per resample row and bin: count, sum of correct, sum of confidence, sum of squared gaps."""
-    bins = confidence_bins(confidence, n_bins)[idx]
-    gap = correct.astype(np.float64) - confidence
-    count = _per_row_bincount(bins, None, n_bins).astype(np.float64)
-    hits = _per_row_bincount(bins, correct[idx].astype(np.float64), n_bins)
-    conf = _per_row_bincount(bins, confidence[idx], n_bins)
-    squares = _per_row_bincount(bins, gap[idx] ** 2, n_bins)
+    rows = idx.shape[0]
+    flat = _row_keys(confidence_bins(confidence, n_bins)[idx], n_bins)  # once for the four sums
+    hit = correct.astype(np.float64)
+    gap = hit - confidence
+    count = _rows_bincount(flat, None, rows, n_bins).astype(np.float64)
+    hits = _rows_bincount(flat, hit[idx], rows, n_bins)
+    conf = _rows_bincount(flat, confidence[idx], rows, n_bins)
+    squares = _rows_bincount(flat, (gap * gap)[idx], rows, n_bins)
     return count, hits, conf, squares
 
 

@@ -211,12 +211,18 @@ def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
     return values.astype(str)
 
 
-def _bincount(keys: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
-    """Per-row bincount of `keys` (R, n) in [0, size) -> (R, size) float64."""
-    r = keys.shape[0]
-    flat = (keys + (np.arange(r, dtype=np.int64) * size)[:, None]).ravel()
-    w = None if weights is None else weights.ravel().astype(np.float64)
-    return np.bincount(flat, weights=w, minlength=r * size).reshape(r, size).astype(np.float64)
+class _RowKeys:
+    """Keys (R, n) in [0, size), offset by row once, for the several bincounts of one matrix."""
+
+    def __init__(self, keys: np.ndarray, size: int) -> None:
+        self.rows, self.size = keys.shape[0], size
+        self.flat = (keys + (np.arange(self.rows, dtype=np.int64) * size)[:, None]).ravel()
+
+    def count(self, weights: np.ndarray | None) -> np.ndarray:
+        """Per-row bincount, weighted by `weights` (R, n) -> (R, size) float64."""
+        w = None if weights is None else weights.ravel().astype(np.float64)
+        total = np.bincount(self.flat, weights=w, minlength=self.rows * self.size)
+        return total.reshape(self.rows, self.size).astype(np.float64)
 
 
 def stratified_indices(
@@ -266,10 +272,10 @@ class Columns:
 
 def _rates(c: Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Rate]:
     """Successes and trials per group of every rate metric (accuracy, selection rate, TPR...)."""
-    keys = codes[None, :]
+    by_group = _RowKeys(codes[None, :], g)
 
     def count(mask: np.ndarray | None) -> np.ndarray:
-        return _bincount(keys, None if mask is None else mask[None, :], g)[0]
+        return by_group.count(None if mask is None else mask[None, :])[0]
 
     n = count(None)
     out = {"acc": Rate(count(c.correct), n)}
@@ -289,22 +295,23 @@ def group_stats(
 ) -> dict[str, np.ndarray]:
     """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
     keys = codes[idx]
-    cnt = _bincount(keys, None, g)
-    out = {"n": cnt, "acc": _ratio(_bincount(keys, c.correct[idx], g), cnt)}
+    by_group = _RowKeys(keys, g)
+    cnt = by_group.count(None)
+    out = {"n": cnt, "acc": _ratio(by_group.count(c.correct[idx]), cnt)}
     conf_bin = confidence_bins(c.confidence, bins)[idx]
-    joint = keys * bins + conf_bin
-    conf_sum = _bincount(joint, c.confidence[idx], g * bins).reshape(-1, g, bins)
-    corr_sum = _bincount(joint, c.correct[idx], g * bins).reshape(-1, g, bins)
+    by_bin = _RowKeys(keys * bins + conf_bin, g * bins)
+    conf_sum = by_bin.count(c.confidence[idx]).reshape(-1, g, bins)
+    corr_sum = by_bin.count(c.correct[idx]).reshape(-1, g, bins)
     out["ece"] = _ratio(np.abs(corr_sum - conf_sum).sum(axis=2), cnt)
     if binary:
         pred_pos = c.prediction == c.positive
         true_pos = c.label == c.positive
-        pos = _bincount(keys, true_pos[idx], g)
-        out["selection_rate"] = _ratio(_bincount(keys, pred_pos[idx], g), cnt)
-        out["tpr"] = _ratio(_bincount(keys, (pred_pos & true_pos)[idx], g), pos)
-        out["fpr"] = _ratio(_bincount(keys, (pred_pos & ~true_pos)[idx], g), cnt - pos)
+        pos = by_group.count(true_pos[idx])
+        out["selection_rate"] = _ratio(by_group.count(pred_pos[idx]), cnt)
+        out["tpr"] = _ratio(by_group.count((pred_pos & true_pos)[idx]), pos)
+        out["fpr"] = _ratio(by_group.count((pred_pos & ~true_pos)[idx]), cnt - pos)
     if c.clean_correct is not None:
-        out["clean_acc"] = _ratio(_bincount(keys, c.clean_correct[idx], g), cnt)
+        out["clean_acc"] = _ratio(by_group.count(c.clean_correct[idx]), cnt)
         out["acc_drop"] = out["clean_acc"] - out["acc"]
     return out
 

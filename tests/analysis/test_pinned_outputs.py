@@ -24,3 +24,30 @@ def test_scale12_outputs_are_pinned(name: str) -> None:
 @pytest.mark.parametrize("name", [c.name for c in QUICKSTART_CASES])
 def test_quickstart_baseline_outputs_are_pinned(name: str) -> None:
     _same(name)
+
+
+def test_a_run_checked_against_itself_resamples_each_form_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Equal tables and records give the baseline the current's form: the same report as two
+    separately built forms, and the reuse happens (every job of scale12 is equal to itself)."""
+    from harness.analysis import check
+    from harness.core.metric_record import MetricRecord
+    from tests.analysis.pinned_outputs import SCALE_BASE, SCALE_CURRENT, _cli, _run
+
+    args = ("check", "--baseline", str(_run(SCALE_BASE)), "--current", str(_run(SCALE_BASE)))
+    same = check._EvidenceSource._same_inputs
+    calls: list[bool] = []
+
+    def spy(self: check._EvidenceSource, bm: MetricRecord, cm: MetricRecord) -> bool:
+        calls.append(same(self, bm, cm))
+        return calls[-1]
+
+    monkeypatch.setattr(check._EvidenceSource, "_same_inputs", spy)
+    reused = _cli(*args, "--format", "md")
+    assert calls and all(calls)
+    calls.clear()  # a retrained current: other tables, nothing reused
+    _cli("check", "--baseline", str(_run(SCALE_BASE)), "--current", str(_run(SCALE_CURRENT)))
+    assert calls and not any(calls)
+    monkeypatch.setattr(check._EvidenceSource, "_same_inputs", lambda self, bm, cm: False)
+    assert _cli(*args, "--format", "md") == reused
