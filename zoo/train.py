@@ -5,6 +5,10 @@ writes `zoo/weights/<name>.safetensors` (the recipe in the file's metadata) and 
 `zoo/weights/SHA256SUMS`, then prints test accuracy and, for the digits and mnist CNNs, plain-torch
 L-inf PGD robust accuracy plus gradient-masking sanity checks. `--check` retrains in memory and compares
 the hashes with the committed ones without writing anything.
+
+Each model trains in its own process with torch's CPU kernels pinned to the instruction set its
+committed weights were trained with (`Recipe.isa`, `ISA_ENV`): AVX2 and AVX512 kernels round
+differently, so the same seed gives other floats on another kind of CPU.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -59,11 +65,33 @@ class Recipe:
     seed: int = SEED
     adv: AdvRecipe | None = None
     channels_last: bool = False  # NHWC convolutions: about 1.4-2x faster on CPU for small CNNs
+    isa: Literal["avx2", "avx512"] = "avx2"  # CPU kernels torch is pinned to (ISA_ENV)
 
 
 # Fields added after the first weights were committed: left out of the file's metadata while they
 # hold their default, so the older models' bytes (and hashes) do not change.
 _LATER_FIELDS: dict[str, object] = {"channels_last": False}
+# Never in the metadata: the committed files predate it, and each model has its own value.
+_NOT_IN_METADATA: tuple[str, ...] = ("isa",)
+
+# The instruction set of torch's CPU kernels, set in the environment of the process that trains
+# (read once, when torch first picks a kernel): ATen's vectorised kernels (elementwise ops, Adam,
+# reductions), oneDNN's convolutions and MKL's matrix products. The digits models were trained on
+# a CPU without AVX512 and the mnist ones on a CPU with it; on torch 2.13 (AMD EPYC, AVX512)
+# pinning ATen and oneDNN to AVX2 reproduces the digits models bit for bit, and the unpinned
+# AVX512 default the mnist ones. A CPU without AVX512 cannot reproduce an `isa="avx512"` model.
+ISA_ENV: dict[str, dict[str, str]] = {
+    "avx2": {
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    },
+    "avx512": {
+        "ATEN_CPU_CAPABILITY": "avx512",
+        "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX512",
+    },
+}
 
 # Madry et al. (2018) trained their MNIST network with 40-step PGD, step 0.01, eps 0.3, for 100k
 # iterations of batch 50 (5M examples). Here: the same eps, random start and loss (adversarial
@@ -88,7 +116,13 @@ RECIPES: dict[str, Recipe] = {
         adv=AdvRecipe(eps=0.12, steps=7, step_size=2.5 * 0.12 / 7, warmup_epochs=5),
     ),
     "mnist-cnn": Recipe(
-        task="mnist", epochs=15, batch_size=50, lr=1e-3, weight_decay=1e-4, channels_last=True
+        task="mnist",
+        epochs=15,
+        batch_size=50,
+        lr=1e-3,
+        weight_decay=1e-4,
+        channels_last=True,
+        isa="avx512",
     ),
     "mnist-cnn-adv": Recipe(
         task="mnist",
@@ -98,9 +132,16 @@ RECIPES: dict[str, Recipe] = {
         weight_decay=1e-4,
         adv=AdvRecipe(eps=MNIST_EPS, steps=7, step_size=2.5 * MNIST_EPS / 7, warmup_epochs=6),
         channels_last=True,
+        isa="avx512",
     ),
     "mnist-seen-cnn": Recipe(
-        task="mnist-seen", epochs=15, batch_size=50, lr=1e-3, weight_decay=1e-4, channels_last=True
+        task="mnist-seen",
+        epochs=15,
+        batch_size=50,
+        lr=1e-3,
+        weight_decay=1e-4,
+        channels_last=True,
+        isa="avx512",
     ),
     "diabetes-logreg": Recipe(
         task="diabetes", epochs=200, batch_size=265, lr=0.05, weight_decay=1e-3
@@ -282,6 +323,8 @@ def serialize(name: str, network: nn.Module) -> bytes:
     for key, default in _LATER_FIELDS.items():
         if fields.get(key) == default:
             del fields[key]
+    for key in _NOT_IN_METADATA:
+        del fields[key]
     # the trainer as recorded in the committed weights (`python -m harness.zoo.train` today):
     # the metadata is part of every weight file's sha256
     recipe = {"model": name, "recipe": fields, "trainer": "python -m zoo.train"}
@@ -360,52 +403,70 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def isa_pinned(isa: str) -> bool:
+    """Whether this process's environment pins torch's CPU kernels to `isa` (see ISA_ENV)."""
+    return all(os.environ.get(k) == v for k, v in ISA_ENV[isa].items())
+
+
+def run_pinned(name: str, flags: list[str]) -> int:
+    """Run `python -m harness.zoo.train --only NAME FLAGS` in a child process with the model's ISA pinned
+    (torch reads the pins once per process, so each model gets its own); returns its exit code."""
+    env = {**os.environ, **ISA_ENV[RECIPES[name].isa]}
+    command = [sys.executable, "-m", "harness.zoo.train", "--only", name, *flags]
+    return subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1]).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.zoo.train", description=__doc__)
     parser.add_argument("--only", choices=sorted(RECIPES), help="train just this model")
     parser.add_argument("--check", action="store_true", help="retrain in memory, compare hashes")
     parser.add_argument("--no-eval", action="store_true", help="skip the robustness evaluation")
     args = parser.parse_args(argv)
+    flags = [f for f, on in (("--check", args.check), ("--no-eval", args.no_eval)) if on]
+    if args.only is None or not isa_pinned(RECIPES[args.only].isa):
+        t_total = time.perf_counter()
+        failed = [n for n in ([args.only] if args.only else RECIPES) if run_pinned(n, flags)]
+        print(f"total_s={time.perf_counter() - t_total:.1f}")
+        if args.check:
+            print("hashes: " + ("all match" if not failed else f"MISMATCH for {failed}"))
+        return 1 if failed else 0
+    return train_one(args.only, check=args.check, evaluate_it=not args.no_eval)
 
+
+def train_one(name: str, *, check: bool, evaluate_it: bool) -> int:
+    """Train one model in this (ISA-pinned) process: write it and its SHA256SUMS line, or with
+    `check` compare its hash with the committed one. Exit code 1 on a mismatch or a problem."""
     problems = check_normalize_constants()
+    isa = RECIPES[name].isa
+    used = torch.backends.cpu.get_cpu_capability().lower()
+    if used != isa:
+        problems.append(f"{name}: trained with {isa} kernels, but torch uses {used} on this CPU")
     for p in problems:
         print(f"WARNING {p}")
-    names = [args.only] if args.only else list(RECIPES)
     committed = read_sha256sums()
-    sums = dict(committed)
-    mismatches = []
-    t_total = time.perf_counter()
-    for name in names:
-        t0 = time.perf_counter()
-        network = train(name)
-        t_train = time.perf_counter() - t0
-        blob = serialize(name, network)
-        digest = hashlib.sha256(blob).hexdigest()
-        file_name = CATALOGUE[name]["weights"]
-        n_params = sum(p.numel() for p in network.parameters())
-        if args.check:
-            status = "match" if committed.get(file_name) == digest else "MISMATCH"
-            if status != "match":
-                mismatches.append(name)
-        else:
-            write_atomic(WEIGHTS_DIR / file_name, blob)
-            sums[file_name] = digest
-            status = "written"
-        metrics = {} if args.no_eval else evaluate(name, network)
-        shown = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-        print(
-            f"{name:16s} params={n_params:7d} train_s={t_train:6.1f} sha256={digest[:12]} "
-            f"[{status}] {shown}",
-            flush=True,
-        )
-    if not args.check:
+    t0 = time.perf_counter()
+    network = train(name)
+    t_train = time.perf_counter() - t0
+    blob = serialize(name, network)
+    digest = hashlib.sha256(blob).hexdigest()
+    file_name = CATALOGUE[name]["weights"]
+    n_params = sum(p.numel() for p in network.parameters())
+    if check:
+        status = "match" if committed.get(file_name) == digest else "MISMATCH"
+    else:
+        write_atomic(WEIGHTS_DIR / file_name, blob)
+        sums = {**committed, file_name: digest}
         lines = [f"{sums[f]}  {f}" for f in sorted(sums)]
         write_atomic(SHA256SUMS, ("\n".join(lines) + "\n").encode())
-    print(f"total_s={time.perf_counter() - t_total:.1f}")
-    if args.check:
-        print("hashes: " + ("all match" if not mismatches else f"MISMATCH for {mismatches}"))
-        return 1 if mismatches or problems else 0
-    return 1 if problems else 0
+        status = "written"
+    metrics = evaluate(name, network) if evaluate_it else {}
+    shown = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+    print(
+        f"{name:16s} isa={isa} params={n_params:7d} train_s={t_train:6.1f} "
+        f"sha256={digest[:12]} [{status}] {shown}",
+        flush=True,
+    )
+    return 1 if status == "MISMATCH" or problems else 0
 
 
 if __name__ == "__main__":

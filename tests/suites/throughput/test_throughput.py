@@ -124,6 +124,33 @@ def test_steady_rounds_raise_no_flag() -> None:
     assert got["throughput_samples_per_s"].flags == ()
 
 
+def test_max_round_cv_sets_the_limit_of_the_unstable_flag() -> None:
+    # the outlier rounds of the test above vary by about 115% (latency): flagged under the
+    # default 10% limit, not under a limit of 500%
+    durations = [0.0] + [d for r in (10, 11, 12, 13, 14, 15, 90) for d in (r / 1e3, r / 1e3)]
+    config = ThroughputConfig(
+        batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=7, max_round_cv=5.0
+    )
+    model = ClockedModel(durations)
+    got = _records(measure(tabular(model), samples(), config, clock=model.clock), config)
+    assert "unstable_timing" not in got["throughput_samples_per_s"].flags
+    assert not any("timing unstable" in n for n in got["_notes"])
+
+
+def test_cpu_threads_sets_torch_threads_while_measuring_and_restores_them() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        config = ThroughputConfig(batch_sizes=[2], cpu_threads=1, **FAST)
+        result = measure(tabular(linear_tabular()), samples(), config)
+        assert result["environment"]["torch_threads"] == 1
+        ok = [e for e in result["conditions"] if e["status"] == "ok"]
+        assert ok and all(e["threads"] == 1 for e in ok)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_per_sample_adapter_says_how_it_was_executed() -> None:
     """An adapter that does not batch (the int8 variant) is not labelled as batched."""
     from harness.core.adapter import Capabilities
