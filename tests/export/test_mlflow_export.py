@@ -118,9 +118,11 @@ def test_an_interrupted_export_is_finished_by_the_next(
     assert len(runs) == 10 and {r.info.status for r in runs} == {"FINISHED"}
 
 
-@pytest.mark.slow  # another export (about 1.5 s)
-def test_the_report_site_is_logged_with_the_run(results: Path, tracking_uri: str) -> None:
-    site = results / "report"
+@pytest.mark.slow  # two more exports (about 1.5 s each)
+def test_the_report_site_is_logged_with_the_run(
+    results: Path, tracking_uri: str, tmp_path: Path
+) -> None:
+    site = results / "report"  # found by default
     site.mkdir()
     (site / "index.html").write_text("<html>report</html>")
     done = export_mlflow(results, tracking_uri=tracking_uri)
@@ -128,6 +130,16 @@ def test_the_report_site_is_logged_with_the_run(results: Path, tracking_uri: str
     client = MlflowClient(tracking_uri=tracking_uri)
     parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
     assert [f.path for f in client.list_artifacts(parent_id, "report")] == ["report/index.html"]
+    # a site elsewhere, named on the command line
+    other = tmp_path / "site"
+    other.mkdir()
+    (other / "index.html").write_text("<html>elsewhere</html>")
+    uri = tracking_uri.replace("mlflow.db", "other.db")
+    args = ["export", str(results), "--to", "mlflow", "--tracking-uri", uri, "--report", str(other)]
+    assert main(args) == 0
+    parent_id = _job_runs(uri)[0].data.tags["mlflow.parentRunId"]
+    listed = MlflowClient(tracking_uri=uri).list_artifacts(parent_id, "report")
+    assert [f.path for f in listed] == ["report/index.html"]
 
 
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "nosuchscheme://x"])

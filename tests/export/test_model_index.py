@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -111,3 +112,20 @@ def test_without_huggingface_hub_the_extra_is_named(
         "install it with: pip install 'robustness-harness[model-index]'"
     )
     assert not (tmp_path / "cards").exists() or not any((tmp_path / "cards").iterdir())
+
+
+def test_incomplete_results_need_allow_partial_and_are_marked_partial(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = next((results / "runs").glob("*/jobs/good-model--digits--accuracy--*"))
+    shutil.rmtree(job)  # a run whose job folder is missing: incomplete results
+    out = tmp_path / "cards"
+    assert _export(results, out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: results under") and "--allow-partial" in err
+    assert not out.exists() or not any(out.iterdir())  # no card written
+    assert _export(results, out, "--allow-partial") == 0
+    card = ModelCard.load(out / "good-model" / "README.md")
+    _, evals = model_index_to_eval_results(card.data.to_dict()["model-index"])
+    assert evals and all(e.metric_args and e.metric_args["partial_results"] for e in evals)
+    assert "accuracy" not in {e.metric_args["suite"] for e in evals if e.metric_args}
