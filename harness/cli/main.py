@@ -31,6 +31,7 @@ from harness.cli.arguments import Parser, UsageError, importable, quickstart_spe
 from harness.cli.paths import os_reason
 from harness.cli.version import VersionAction, VersionRequested, version_text
 from harness.core.errors import HarnessError
+from harness.present.escaping import terminal_text
 from harness.run.quiet import quiet_library_progress
 
 __all__ = ["build_parser", "main", "quickstart_spec_path"]
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except UsageError as err:  # one line, as every other user error; `--help` still exits 0
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {terminal_text(err)}", file=sys.stderr)
         return err.exit_code
     except VersionRequested:
         print(version_text())
@@ -94,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as err:
         if args.debug:
             raise
-        print(f"error: {err}", file=sys.stderr)
+        # one line whatever names it quotes (a model named "x\ny"): control characters escaped
+        print(f"error: {terminal_text(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt as exc:
         from harness.run.interrupts import exit_code_of, signal_of

@@ -129,3 +129,13 @@ def test_incomplete_results_need_allow_partial_and_are_marked_partial(
     _, evals = model_index_to_eval_results(card.data.to_dict()["model-index"])
     assert evals and all(e.metric_args and e.metric_args["partial_results"] for e in evals)
     assert "accuracy" not in {e.metric_args["suite"] for e in evals if e.metric_args}
+
+
+def test_an_error_naming_a_hostile_model_is_one_line(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = next((results / "runs").glob(f"*/jobs/{safe_component(HOSTILE)}--digits--accuracy--*"))
+    shutil.rmtree(job)  # the refusal names the missing job's model, whose name holds a newline
+    assert _export(results, tmp_path / "cards") == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "\\n" in err and "\x1b" not in err
