@@ -110,10 +110,18 @@ def test_float64_torch_model_on_raw_units_gets_no_flag(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind",
-    ["logistic", pytest.param("boosting", marks=pytest.mark.slow)],  # ~30 s each
+    ("kind", "preset"),
+    [
+        ("logistic", "fast"),  # the same adapter, units and checks at the cheaper preset
+        # the default suite as a new user runs it (`adversarial: {}`: standard): ~30-45 s each
+        pytest.param("logistic", None, marks=pytest.mark.slow),
+        pytest.param("boosting", None, marks=pytest.mark.slow),
+    ],
+    ids=["logistic-fast", "logistic", "boosting"],
 )
-def test_sklearn_models_on_raw_units_under_the_default_suite(tmp_path: Path, kind: str) -> None:
+def test_sklearn_models_on_raw_units_under_the_default_suite(
+    tmp_path: Path, kind: str, preset: str | None
+) -> None:
     sio = pytest.importorskip("skops.io")
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -130,8 +138,11 @@ def test_sklearn_models_on_raw_units_under_the_default_suite(tmp_path: Path, kin
     sio.dump(estimator, path)
     spec = {"name": kind, "adapter": "sklearn", "path": str(path)}
     spec["trusted"] = sio.get_untrusted_types(file=path)
-    out = evaluate(spec, task=task, suites={"adversarial": {}}, device="cpu", bootstrap_resamples=0)
+    config = {} if preset is None else {"preset": preset}
+    out = evaluate(
+        spec, task=task, suites={"adversarial": config}, device="cpu", bootstrap_resamples=0
+    )
     result = out.results["adversarial"]
     _assert_no_harness_flags(result)
-    assert result.artifacts["preset"] == "standard"
+    assert result.artifacts["preset"] == (preset or "standard")
     assert any(n.startswith("settings: 4 budget(s)") for n in result.notes)
