@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"  # the one place the version lives (pyproject.toml reads it)
+from harness.core.version import __version__
+
 __all__ = [
     "__version__",
     "check",

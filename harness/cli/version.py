@@ -10,7 +10,7 @@ import platform
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from harness import __version__
+from harness.core.version import __version__
 
 
 def version_text() -> str:

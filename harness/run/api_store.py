@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness import __version__
 from harness.config.plan import job_key
 from harness.core.manifest import (
     SCHEMA_VERSION,
@@ -33,6 +32,7 @@ from harness.core.manifest import (
     RunStatus,
     TaskSummary,
 )
+from harness.core.version import __version__
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.lock import RunLock
 from harness.store.run_store import RunStore

@@ -22,7 +22,6 @@ from typing import Any
 
 import yaml
 
-from harness import __version__
 from harness.config.plan import Job, Plan, job_key
 from harness.config.spec import ExecutionSpec, RunSpec
 from harness.core.adapter import ModelAdapter
@@ -43,6 +42,7 @@ from harness.core.model_calls import keeping_process_state, model_failure, signa
 from harness.core.sample_table import SampleTable
 from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
+from harness.core.version import __version__
 from harness.run.code_identity import code_digest
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.executors import Executor, make_executor
