@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 import harness.core.model_calls as model_calls
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import RunSpec
 from harness.core.model_calls import CheckedAdapter
 from harness.core.suite import RunContext, Suite

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import ExecutionSpec, parse_spec_text
 from harness.core.suite import RunContext
 from harness.run.executors.ray_executor import RayExecutor, import_ray

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from harness.cli.main import quickstart_spec_path
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import load_spec
 from harness.run.model_adapter import build_model_adapter
 

@@ -37,7 +37,7 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     """The plan of `spec_path` with `--device/--limit/--seed/--threads/--job-timeout` and the
     model/task/suite filters (with `--protocol`, the protocol's spec with `--models`, read from
     the current folder)."""
-    from harness.config.plan import build_plan
+    from harness.config.planner import build_plan
     from harness.config.spec import RunSpec, load_spec
     from harness.core.errors import SpecError
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.config.plan import Plan, adapter_registry
+from harness.config.plan import Plan
+from harness.config.planner import adapter_registry
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import torch
 
-from harness.config.plan import model_plan, suite_registry, task_plan
+from harness.config.planner import model_plan, suite_registry, task_plan
 from harness.config.spec import ModelSpec, TaskSpec
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError, SpecError

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import RunSpec, load_spec
 from harness.core.errors import SpecError
 from harness.core.validation import format_validation_error

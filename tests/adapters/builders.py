@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from harness.config.plan import adapter_registry
+from harness.config.planner import adapter_registry
 from harness.config.spec import TaskSpec
 from harness.config.tasks.builtin import diabetes, digits
 from harness.config.tasks.loader import load_task

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.config.plan import adapter_registry
+from harness.config.planner import adapter_registry
 from harness.config.tasks.builtin import digits
 from harness.core.adapter import Capabilities
 from harness.testing import AdapterContractError, check_adapter

@@ -62,7 +62,7 @@ def test_catalogue_labels_fill_only_unlabelled_group_columns() -> None:
     label itself, in the documented order; a column the task labels keeps its own."""
     from dataclasses import replace
 
-    from harness.config.plan import _with_labels
+    from harness.config.planner import _with_labels
     from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
 
     task = replace(diabetes(), group_labels={"age_band": {"<40": "young"}})

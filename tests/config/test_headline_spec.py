@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.plan import build_plan, job_key
+from harness.config.plan import job_key
+from harness.config.planner import build_plan
 from harness.config.spec import parse_spec_text
 from harness.config.tasks.catalogue import BUILTIN_TASKS
 from harness.config.tasks.headlines import HEADLINES

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import TaskSpec, parse_spec_text
 from harness.config.tasks import hub
 from harness.config.tasks.catalogue import task_registry

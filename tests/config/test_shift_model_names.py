@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import load_spec
 
 SPEC = """\

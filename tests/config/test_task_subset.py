@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import RunSpec, parse_spec_text
 from harness.config.tasks.builtin import digits
 from harness.run.api import evaluate

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.config.plan import Job, build_plan
+from harness.config.plan import Job
+from harness.config.planner import build_plan
 from harness.config.spec import TaskSpec, load_spec
 from harness.config.tasks import loader
 from harness.core.task import Task

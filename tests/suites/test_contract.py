@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.plan import suite_registry
+from harness.config.planner import suite_registry
 from harness.config.tasks.builtin import diabetes, digits
 from harness.core.sample_table import REQUIRED_COLUMNS, SampleTable
 from harness.core.suite import RunContext, Suite

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.config.plan import build_plan, with_selected_entries
+from harness.config.planner import build_plan, with_selected_entries
 from harness.config.spec import parse_spec_text
 from harness.core.errors import ModelLoadError, SpecError
 from harness.zoo import hub_models
@@ -106,7 +106,7 @@ def test_cli_selection_adds_hub_models_and_catalogue_tasks(
         "tasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n", source="t"
     )
     monkeypatch.setattr(
-        "harness.config.plan.hub_model_entry",
+        "harness.config.planner.hub_model_entry",
         lambda ref: {"name": model_name(ref), "adapter": "hf-image", "path": parse_ref(ref)[0]},
     )
     grown, models = with_selected_entries(spec, ["hf:org/m@v2", "digits-mlp"], ["cifar10"])

@@ -7,7 +7,7 @@ ProPublica's COMPAS `race` and `sex` (as imodels' copy spells them: `Native_Amer
 Statlog German credit data's attribute 9, personal status and sex (A91/A93/A94 male, A92/A95
 female), with the age band the fairness literature uses (under 25). A value not listed is shown
 as stored. The plan adds these to a catalogue task that does not label the column itself
-(`harness/config/plan.py`); a spec's inline task gives its own (`group_labels:`), and a
+(`harness/config/planner.py`); a spec's inline task gives its own (`group_labels:`), and a
 coding the source does not document is never labelled here: the task says so in
 `Task.group_notes` (scikit-learn diabetes' sex 1/2).
 """

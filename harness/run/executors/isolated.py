@@ -100,7 +100,7 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     # it (and the resource tracker warns at exit). Bars in one process need only a thread lock.
     TqdmDefaultWriteLock.mp_lock = None
     logging.basicConfig(level=setup.log_level, format="%(levelname)s %(name)s: %(message)s")
-    from harness.config.plan import build_plan
+    from harness.config.planner import build_plan
     from harness.core.suite import RunContext
     from harness.run.environment import resolve_device
     from harness.run.executors.work import build_adapter, job_facts, load_task, run_unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import parse_spec_text
 from harness.config.tasks.builtin import digits
 from harness.run.runner import build_adapter

@@ -147,7 +147,7 @@ def test_every_write_path_into_a_torch_models_inputs_stays_in_its_call(how: str)
 def test_a_black_box_predictor_writing_into_its_numpy_batch_stays_in_its_call(
     tmp_path: Path,
 ) -> None:
-    from harness.config.plan import model_plan
+    from harness.config.planner import model_plan
     from harness.config.spec import ModelSpec
 
     entry = ModelSpec.model_validate(

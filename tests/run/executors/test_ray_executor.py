@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import ExecutionSpec, ResourceSpec, load_spec
 from harness.run.executors import UnitResult
 from harness.run.executors.ray_executor import gpus_per_job

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.cli.main import main
-from harness.config.plan import build_plan
+from harness.config.planner import build_plan
 from harness.config.spec import ExecutionSpec, load_spec, parse_spec_text
 from harness.core.errors import SpecError
 from harness.core.sample_table import SampleTable

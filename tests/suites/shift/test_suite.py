@@ -547,7 +547,7 @@ def test_ood_set_source_is_relative_to_the_spec_and_checked_at_validate(
     assert main(["validate", str(spec)]) == 0
     import yaml
 
-    from harness.config.plan import build_plan
+    from harness.config.planner import build_plan
     from harness.config.spec import RunSpec
 
     elsewhere = tmp_path / "elsewhere"

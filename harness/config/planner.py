@@ -1,0 +1,428 @@
+"""Plan a run: resolve the spec's names and pair models with tasks and suites into jobs.
+
+Everything that can be checked without loading data or weights is checked here (names, adapter
+fields, suite configs, weights files exist, pickle opt-in), so `harness validate` catches it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
+from harness.config.network import network_needs
+from harness.config.plan import Job, ModelPlan, Plan, TaskPlan
+from harness.config.protocols import Protocol, get_protocol
+from harness.config.spec import ModelSpec, RunSpec, TaskSpec
+from harness.config.tasks.catalogue import check_catalogued, task_registry
+from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
+from harness.config.tasks.headlines import HEADLINES
+from harness.config.tasks.hub_access import use_hub
+from harness.config.tasks.sources import check_task_source
+from harness.config.variants import (
+    ADAPTER_KIND,
+    check_collisions,
+    variant_entries,
+    variant_model_spec,
+)
+from harness.core.errors import ModelLoadError, SpecError, UnknownNameError
+from harness.core.registry import Registry
+from harness.core.suite import Suite
+from harness.core.task import Task
+from harness.core.threat_model import Headline
+from harness.core.validation import (
+    format_validation_error,
+    refuse_loose_values,
+    with_key_suggestions,
+)
+from harness.core.weights import check_safetensors, is_safetensors
+
+HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
+
+
+def adapter_registry() -> Registry:
+    from harness.adapters import BUILTIN_ADAPTERS
+
+    return Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
+
+
+def suite_registry() -> Registry:
+    from harness.suites import BUILTIN_SUITES
+
+    return Registry("suite", BUILTIN_SUITES, "harness.suites")
+
+
+def zoo_registry() -> dict[str, dict[str, Any]]:
+    from harness.zoo import zoo_models
+
+    return zoo_models()
+
+
+def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
+    if not wanted:
+        return names
+    for name in wanted:
+        if name not in names:
+            raise UnknownNameError(kind, name, names, scope="in this spec")
+    return [n for n in names if n in wanted]
+
+
+def hub_model_entry(ref: str) -> dict[str, Any]:
+    """The model spec of a `hf:<repo id>[@revision]` zoo entry (revision pinned to a commit)."""
+    from harness.zoo import hub_model_spec
+
+    return hub_model_spec(ref)
+
+
+def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
+    """A zoo name, a `hf:` hub reference or a spec's model entry (`models[index]`), its adapter
+    config validated."""
+    adapters = adapter_registry()
+    origin = "spec"
+    if isinstance(entry, str) and entry.startswith(HUB_PREFIX):
+        entry = ModelSpec.model_validate(hub_model_entry(entry))
+        origin = "hub"
+    elif isinstance(entry, str):
+        zoo = zoo_registry()
+        if entry not in zoo:
+            raise UnknownNameError("model", entry, zoo)
+        entry = ModelSpec.model_validate({"name": entry, **zoo[entry]})
+        origin = "zoo"
+    if entry.adapter == ADAPTER_KIND:
+        raise SpecError(
+            f"models[{index}]({entry.name}).adapter: {ADAPTER_KIND!r} models come from a model's "
+            "`variants:` list (e.g. variants: [int8]); give the parent model's adapter instead"
+        )
+    adapter_cls = adapters.load(entry.adapter)
+    try:
+        refuse_loose_values(adapter_cls.config_model, entry.adapter_fields())
+        config = adapter_cls.config_model.model_validate(entry.adapter_fields())
+    except ValidationError as err:
+        # a typo names the closest key of the entry: the adapter's fields or the model's own
+        known = {*adapter_cls.config_model.model_fields, *ModelSpec.model_fields}
+        given = {**entry.adapter_fields(), **{k: None for k in entry.model_fields_set}}
+        err = with_key_suggestions(err, known, given) or err
+        raise SpecError(
+            format_validation_error(err, prefix=f"models[{index}]({entry.name})")
+        ) from None
+    weights = getattr(config, "weights", None)
+    if weights is not None:
+        path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
+        if not path.is_file():
+            raise SpecError(f"models[{index}]({entry.name}).weights: file not found: {path}")
+        if is_safetensors(path):
+            try:
+                check_safetensors(path)  # reads the header only: damage is caught by validate
+            except ModelLoadError as err:
+                raise SpecError(f"models[{index}]({entry.name}).weights: {err}") from None
+        elif not getattr(config, "allow_pickle", True):
+            raise SpecError(
+                f"models[{index}]({entry.name}).weights: {path} is not safetensors (a pickle can "
+                "run code when loaded); convert it, or set allow_pickle: true to load it with "
+                "torch.load(weights_only=True)"
+            )
+    return ModelPlan(spec=entry, adapter_cls=adapter_cls, config=config, origin=origin)
+
+
+def _names_zoo_model(entry: ModelSpec) -> bool:
+    """A mapping entry that names a zoo model and sets no adapter fields of its own."""
+    return (
+        entry.name in zoo_registry()
+        and "adapter" not in entry.model_fields_set
+        and not entry.adapter_fields()
+    )
+
+
+def _model_name(entry: str | ModelSpec) -> str:
+    if isinstance(entry, ModelSpec):
+        return entry.name
+    if entry.startswith(HUB_PREFIX):
+        from harness.zoo import model_name
+
+        return model_name(entry)
+    return entry
+
+
+def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
+    """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
+    names = [_model_name(m) for m in spec.models]
+    expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
+    located: dict[str, tuple[int, int]] = {}
+    for i, entry in enumerate(spec.models):
+        variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
+        if isinstance(entry, ModelSpec) and _names_zoo_model(entry):
+            # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
+            extra: dict[str, Any] = {
+                k: getattr(entry, k)
+                for k in ("tasks", "description")
+                if k in entry.model_fields_set
+            }
+            zoo_entry = {"name": entry.name, **zoo_registry()[entry.name], **extra}
+            entry = ModelSpec.model_validate(zoo_entry)
+        expanded.append((i, entry, variants))
+        located.update({name: (i, j) for j, (name, _r) in enumerate(variants)})
+    check_collisions(names, located)
+    plans: dict[str, ModelPlan] = {}
+    for i, entry, variants in expanded:
+        parent = model_plan(entry, i, base_dir)
+        plans[parent.spec.name] = parent
+        for name, recipe in variants:
+            plans[name] = _variant_plan(parent, name, recipe)
+    return plans
+
+
+def _variant_plan(parent: ModelPlan, name: str, recipe: dict[str, Any]) -> ModelPlan:
+    """A variant model: the registered `variant` adapter around its parent's class and config."""
+    variant_cls = adapter_registry().load(ADAPTER_KIND)
+    config = variant_cls.config_model.model_validate(
+        {
+            "parent": parent.spec.name,
+            "parent_adapter": parent.adapter_cls,
+            "parent_config": parent.config,
+            "variant": recipe,
+        }
+    )
+    return ModelPlan(
+        spec=variant_model_spec(parent.spec, name, recipe),
+        adapter_cls=variant_cls,
+        config=config,
+        origin=f"variant of {parent.spec.name} ({parent.origin})",
+    )
+
+
+def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None = None) -> TaskPlan:
+    """The task's plan; `headline` (the spec's, None when it sets none) wins over the
+    catalogue's declaration and over the one the task object carries."""
+    if isinstance(entry, str):
+        registry = task_registry()
+        factory = registry.load(entry)  # raises UnknownNameError with close matches
+        check_catalogued(factory)
+        origin = registry.entry(entry).origin
+        labels = GROUP_VALUE_LABELS.get(entry, {}) if origin == "builtin" else {}
+        if headline is None and origin == "builtin":
+            headline = HEADLINES.get(entry)
+        loaded = _with_labels(_with_headline(factory, headline), labels)
+        return TaskPlan(name=entry, load=loaded, origin=origin, headline=headline)
+
+    _not_shadowing(entry)
+    if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
+        from harness.config.tasks.recipe_files import recipe_files
+
+        recipe_files(entry, base_dir)
+    else:
+        check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
+
+    def load() -> Task:
+        from harness.config.tasks.loader import load_task
+
+        return load_task(entry, base_dir=base_dir)
+
+    return TaskPlan(
+        name=entry.name,
+        load=_with_headline(load, headline),
+        origin=f"spec ({entry.source})",
+        headline=headline,
+    )
+
+
+def _with_labels(
+    load: Callable[[], Task], labels: Mapping[str, Mapping[str, str]]
+) -> Callable[[], Task]:
+    """`load`, whose task also labels the group values the catalogue documents
+    (group_value_labels.py), for the group columns it has and does not label itself."""
+    if not labels:
+        return load
+
+    def labelled() -> Task:
+        task = load()
+        extra = {
+            column: dict(values)
+            for column, values in labels.items()
+            if column in task.group_columns and column not in task.group_labels
+        }
+        return replace(task, group_labels={**task.group_labels, **extra}) if extra else task
+
+    return labelled
+
+
+def _with_headline(load: Callable[[], Task], headline: Headline | None) -> Callable[[], Task]:
+    """`load`, whose task carries `headline` (unchanged when None)."""
+    if headline is None:
+        return load
+    declared: Headline = headline
+    return lambda: replace(load(), headline=declared)
+
+
+def _not_shadowing(entry: TaskSpec) -> None:
+    """An inline task named like a catalogue task replaces it only when it says so."""
+    if entry.name in task_registry() and not entry.override:
+        raise SpecError(
+            f"task {entry.name!r}: an inline task with a catalogue task's name would replace it "
+            f"in this run; rename it, or set override: true to replace the catalogue's "
+            f"{entry.name!r}"
+            + (f" (recipe: {entry.recipe} keeps its preparation)" if entry.recipe else "")
+        )
+
+
+def _jobs(
+    models: dict[str, ModelPlan], task_names: list[str], tasks: list[str], suites: list[str]
+) -> list[Job]:
+    """Every chosen model on each chosen task it lists (all when it lists none), each suite."""
+    jobs: list[Job] = []
+    for model_name, mp in models.items():
+        wanted = mp.spec.tasks
+        for t in wanted or []:
+            if t not in task_names:
+                raise SpecError(
+                    f"model {model_name!r} lists task {t!r}, which this spec does not define "
+                    f"(tasks: {', '.join(task_names)})"
+                )
+        for task_name in tasks:
+            if wanted is not None and task_name not in wanted:
+                continue
+            jobs.extend(Job(model=model_name, task=task_name, suite=s) for s in suites)
+    return jobs
+
+
+def _catalogued_model(name: str) -> bool:
+    return name.startswith(HUB_PREFIX) or name in zoo_registry()
+
+
+def _unlisted(spec: RunSpec, models: list[str], tasks: list[str]) -> tuple[list[str], list[str]]:
+    """The catalogued models and tasks selected on the command line that the spec lacks."""
+    listed_models = {_model_name(m) for m in spec.models}
+    listed_tasks = {t if isinstance(t, str) else t.name for t in spec.tasks}
+    extra_models = [m for m in models if _model_name(m) not in listed_models]
+    extra_tasks = [t for t in tasks if t not in listed_tasks and t in task_registry()]
+    return list(dict.fromkeys(filter(_catalogued_model, extra_models))), extra_tasks
+
+
+def with_selected_entries(
+    spec: RunSpec, models: list[str] | None, tasks: list[str] | None
+) -> tuple[RunSpec, list[str] | None]:
+    """The spec plus the `--models`/`--tasks` entries it does not list but the catalogues know
+    (`hf:` hub checkpoints, zoo models, catalogue tasks), and the model filter in model names.
+
+    So `harness run --models hf:<id> --tasks cifar10` runs with the quickstart's suites."""
+    extra_models, new_tasks = _unlisted(spec, models or [], tasks or [])
+    if new_tasks and spec.protocol is not None:
+        raise SpecError(
+            f"--tasks: protocol {spec.protocol} fixes the tasks "
+            f"({', '.join(t for t in spec.tasks if isinstance(t, str))}); {new_tasks[0]} is not "
+            "one of them"
+        )
+    if extra_models or new_tasks:
+        spec = spec.model_copy(
+            update={
+                "models": [*spec.models, *extra_models],
+                "tasks": [*spec.tasks, *dict.fromkeys(new_tasks)],
+            }
+        )
+    return spec, None if models is None else [_model_name(m) for m in models]
+
+
+def build_plan(
+    spec: RunSpec,
+    *,
+    base_dir: Path,
+    models: list[str] | None = None,
+    tasks: list[str] | None = None,
+    suites: list[str] | None = None,
+) -> Plan:
+    """Resolve names and configs, apply CLI filters, and list the jobs.
+
+    `base_dir` (the spec's folder) is made absolute first: every path the plan resolves stays
+    where it is when model code changes the working directory (`os.chdir` in a factory)."""
+    base_dir = Path(os.path.abspath(base_dir))
+    spec, models = with_selected_entries(spec, models, tasks)
+    suite_reg = suite_registry()
+    suite_objs: dict[str, Suite] = {}
+    for name in _select(list(spec.suites), suites, "suite"):
+        suite_cls = suite_reg.load(name)
+        suite_objs[name] = suite_cls(spec.suites[name] or {})
+        suite_objs[name].bind_spec_folder(base_dir)  # files its config names, checked here
+    task_names = [t if isinstance(t, str) else t.name for t in spec.tasks]
+    for suite in suite_objs.values():
+        suite.check_task_names(task_names)  # a setting keyed by task name names a real one
+    task_plans = {
+        name: task_plan(entry, base_dir, spec.headline_of(name))
+        for name, entry in zip(task_names, spec.tasks, strict=True)
+        if name in _select(task_names, tasks, "task")
+    }
+    protocol = get_protocol(spec.protocol) if spec.protocol is not None else None
+    if protocol is not None:
+        task_plans = _protocol_task_plans(protocol, spec, task_plans, base_dir)
+    all_plans = _expanded_model_plans(spec, base_dir)
+    for suite in suite_objs.values():
+        suite.check_model_names(list(all_plans))  # a setting naming a model names one of these
+    chosen = _select(list(all_plans), models, "model")
+    model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
+    jobs = _jobs(model_plans, task_names, list(task_plans), list(suite_objs))
+    if not jobs:
+        raise SpecError(
+            "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
+            "check each model's `tasks:` list"
+        )
+    check_model_fits(
+        {name: mp.config for name, mp in model_plans.items()},
+        _task_shapes(spec, list(task_plans)),
+        [(job.model, job.task) for job in jobs],
+    )
+    plan = Plan(
+        spec=spec,
+        base_dir=base_dir,
+        models=model_plans,
+        tasks=task_plans,
+        suites=suite_objs,
+        jobs=jobs,
+        protocol=protocol,
+    )
+    if network_needs(plan):  # probe the hub once: unreachable means the cache only, at once
+        use_hub()
+    return plan
+
+
+def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:
+    """Each planned task's input shape where the catalogue or the spec states it (no data)."""
+    shapes: dict[str, tuple[int, ...] | None] = {}
+    for entry in spec.tasks:
+        name = entry if isinstance(entry, str) else entry.name
+        if name not in names:
+            continue
+        if isinstance(entry, TaskSpec):
+            shapes[name] = declared_shape(entry)
+        else:
+            shapes[name] = catalogued_shape(name, task_registry().load(name))
+    return shapes
+
+
+def _protocol_task_plans(
+    protocol: Protocol, spec: RunSpec, plans: dict[str, TaskPlan], base_dir: Path
+) -> dict[str, TaskPlan]:
+    """The protocol's tasks, each loading only the rows the protocol evaluates."""
+    from harness.config.protocol_rows import read_id_file, select_rows
+
+    ids: list[str] | None = None
+    if spec.protocol_sample_ids is not None:
+        path = Path(spec.protocol_sample_ids)
+        ids = read_id_file(path if path.is_absolute() else base_dir / path, protocol)
+    out: dict[str, TaskPlan] = {}
+    for name, plan in plans.items():
+        rows = protocol.task(name)
+        assert rows is not None  # the spec's tasks are the protocol's (protocol_spec.py)
+
+        def load(plan: TaskPlan = plan, rows: Any = rows) -> Task:
+            return select_rows(plan.load(), rows, ids)
+
+        out[name] = TaskPlan(
+            name=name,
+            load=load,
+            origin=f"{plan.origin}, protocol {protocol.ref.label}",
+            headline=plan.headline,
+        )
+    return out
