@@ -30,6 +30,7 @@ from harness.core.model_calls import CheckedAdapter
 from harness.core.suite import RunContext, Suite
 from harness.run.executors.work import load_task
 from harness.run.model_adapter import build_model_adapter
+from harness.run.plugins import installed_plugins
 
 SUITES: dict[str, dict[str, Any]] = {
     "accuracy": {},
@@ -92,7 +93,7 @@ def suite_ratios(reps: int, limit: int) -> None:
             "bootstrap_resamples": 0,
         }
     )
-    plan = build_plan(spec, base_dir=Path.cwd())
+    plan = build_plan(spec, base_dir=Path.cwd(), plugins=installed_plugins())
     ctx = RunContext(seed=0, batch_size=256, bootstrap_resamples=0)
     cpu = torch.device("cpu")
     copy = model_calls.private_inputs
@@ -128,7 +129,7 @@ def per_call(reps: int) -> None:
         {"tasks": ["digits", "mnist"], "models": ["digits-mlp", "digits-cnn", "mnist-cnn"]}
         | {"suites": {"accuracy": {}}}
     )
-    plan = build_plan(spec, base_dir=Path.cwd())
+    plan = build_plan(spec, base_dir=Path.cwd(), plugins=installed_plugins())
     print(f"\n{'model':<13} {'batch':>5} {'forward':>11} {'copy':>9} {'copy/forward':>13}")
     for model, shape in (("digits-mlp", (1, 8, 8)), ("digits-cnn", (1, 8, 8))) + (
         ("mnist-cnn", (1, 28, 28)),

@@ -28,6 +28,7 @@ from harness.core.suite import RunContext
 from harness.run.executors.ray_executor import RayExecutor, import_ray
 from harness.run.executors.sharding import plan_shards
 from harness.run.executors.work import WorkUnit, build_adapter, load_task, run_unit
+from harness.run.plugins import installed_plugins
 
 SPEC = """\
 name: bench-ray
@@ -94,7 +95,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             spec = parse_spec_text(SPEC, source="bench")
-            plan = build_plan(spec, base_dir=Path(tmp))
+            plan = build_plan(spec, base_dir=Path(tmp), plugins=installed_plugins())
             executor = RayExecutor(plan, ExecutionSpec(executor="ray"))
             executor.start()
             heavy = next(j for j in plan.jobs if j.model == "heavy")
@@ -118,7 +119,7 @@ def main() -> None:
             print(f"  median speed-up 2 vs 1 worker: {ratio:.2f}x (target >= 1.6x; ideal 2.0x)")
 
             small = plan.spec.model_copy(update={"limit": 16})
-            small_plan = build_plan(small, base_dir=Path(tmp))
+            small_plan = build_plan(small, base_dir=Path(tmp), plugins=installed_plugins())
             small_exec = RayExecutor(small_plan, ExecutionSpec(executor="ray"))
             small_exec.start()
             unit = WorkUnit(index=1, job=trivial)

@@ -17,6 +17,7 @@ from harness.cli.main import quickstart_spec_path
 from harness.config.planner import build_plan
 from harness.config.spec import load_spec
 from harness.run.model_adapter import build_model_adapter
+from harness.run.plugins import installed_plugins
 
 ROUNDS = 15
 CALLS = 10  # logits calls per timing (one call on the MLP is well under a millisecond)
@@ -31,7 +32,9 @@ def _rate(adapter, x: torch.Tensor) -> float:  # noqa: ANN001
 
 def main() -> None:
     spec_path = quickstart_spec_path()
-    plan = build_plan(load_spec(spec_path), base_dir=Path(spec_path).parent)
+    plan = build_plan(
+        load_spec(spec_path), base_dir=Path(spec_path).parent, plugins=installed_plugins()
+    )
     task = plan.tasks["digits"].load()
     x, y = task.all_inputs(), torch.as_tensor(task.labels)
     device = torch.device("cpu")

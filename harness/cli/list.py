@@ -101,19 +101,9 @@ def describe_target(target: str) -> str:
 
 
 def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
-    from harness.config.tasks.catalogue import task_registry
-    from harness.core.registry import Registry
+    from harness.run.plugins import adapter_registry, suite_registry
 
-    if what == "tasks":
-        reg = task_registry()
-    elif what == "suites":
-        from harness.suites import BUILTIN_SUITES
-
-        reg = Registry("suite", BUILTIN_SUITES, "harness.suites")
-    else:
-        from harness.adapters import BUILTIN_ADAPTERS
-
-        reg = Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
+    reg = suite_registry() if what == "suites" else adapter_registry()
     rows = []
     for name in reg.names():
         entry = reg.entry(name)

@@ -40,6 +40,7 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     from harness.config.planner import build_plan
     from harness.config.spec import RunSpec, load_spec
     from harness.core.errors import SpecError
+    from harness.run.plugins import installed_plugins
 
     if getattr(args, "protocol", None) is not None:
         if args.protocol_ids is not None:
@@ -70,6 +71,7 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     return build_plan(
         spec,
         base_dir=spec_path.resolve().parent,
+        plugins=installed_plugins(),
         models=getattr(args, "models", None),
         tasks=getattr(args, "tasks", None),
         suites=getattr(args, "suites", None),

@@ -29,6 +29,7 @@ def validate_command(args: argparse.Namespace) -> int:
     from harness.config.trust import code_uses
     from harness.present.escaping import terminal_text
     from harness.present.tables import wrap
+    from harness.run.plugins import adapter_registry
 
     width = output_width(args.width)
 
@@ -40,7 +41,7 @@ def validate_command(args: argparse.Namespace) -> int:
     for job in plan.jobs:
         say(f"  {job.label}")
     _network(plan, say)
-    uses = code_uses(plan)
+    uses = code_uses(plan, adapter_registry())
     if not uses:
         say("code: this spec runs no code of its own (no factory, callable, pickle or remote code)")
         return 0

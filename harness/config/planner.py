@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
 from harness.config.network import network_needs
 from harness.config.plan import Job, ModelPlan, Plan, TaskPlan
+from harness.config.plugins import Plugins
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
 from harness.config.tasks.catalogue import check_catalogued, task_registry
@@ -45,24 +46,6 @@ from harness.core.weights import check_safetensors, is_safetensors
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
 
 
-def adapter_registry() -> Registry:
-    from harness.adapters import BUILTIN_ADAPTERS
-
-    return Registry("adapter", BUILTIN_ADAPTERS, "harness.adapters")
-
-
-def suite_registry() -> Registry:
-    from harness.suites import BUILTIN_SUITES
-
-    return Registry("suite", BUILTIN_SUITES, "harness.suites")
-
-
-def zoo_registry() -> dict[str, dict[str, Any]]:
-    from harness.zoo import zoo_models
-
-    return zoo_models()
-
-
 def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
     if not wanted:
         return names
@@ -72,23 +55,16 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
     return [n for n in names if n in wanted]
 
 
-def hub_model_entry(ref: str) -> dict[str, Any]:
-    """The model spec of a `hf:<repo id>[@revision]` zoo entry (revision pinned to a commit)."""
-    from harness.zoo import hub_model_spec
-
-    return hub_model_spec(ref)
-
-
-def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
+def model_plan(entry: str | ModelSpec, index: int, base_dir: Path, plugins: Plugins) -> ModelPlan:
     """A zoo name, a `hf:` hub reference or a spec's model entry (`models[index]`), its adapter
     config validated."""
-    adapters = adapter_registry()
+    adapters = plugins.adapters
     origin = "spec"
     if isinstance(entry, str) and entry.startswith(HUB_PREFIX):
-        entry = ModelSpec.model_validate(hub_model_entry(entry))
+        entry = ModelSpec.model_validate(plugins.hub_model_spec(entry))
         origin = "hub"
     elif isinstance(entry, str):
-        zoo = zoo_registry()
+        zoo = plugins.zoo_models()
         if entry not in zoo:
             raise UnknownNameError("model", entry, zoo)
         entry = ModelSpec.model_validate({"name": entry, **zoo[entry]})
@@ -129,56 +105,56 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path) -> ModelPlan:
     return ModelPlan(spec=entry, adapter_cls=adapter_cls, config=config, origin=origin)
 
 
-def _names_zoo_model(entry: ModelSpec) -> bool:
+def _names_zoo_model(entry: ModelSpec, plugins: Plugins) -> bool:
     """A mapping entry that names a zoo model and sets no adapter fields of its own."""
     return (
-        entry.name in zoo_registry()
+        entry.name in plugins.zoo_models()
         and "adapter" not in entry.model_fields_set
         and not entry.adapter_fields()
     )
 
 
-def _model_name(entry: str | ModelSpec) -> str:
+def _model_name(entry: str | ModelSpec, plugins: Plugins) -> str:
     if isinstance(entry, ModelSpec):
         return entry.name
     if entry.startswith(HUB_PREFIX):
-        from harness.zoo import model_name
-
-        return model_name(entry)
+        return plugins.hub_model_name(entry)
     return entry
 
 
-def _expanded_model_plans(spec: RunSpec, base_dir: Path) -> dict[str, ModelPlan]:
+def _expanded_model_plans(spec: RunSpec, base_dir: Path, plugins: Plugins) -> dict[str, ModelPlan]:
     """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
-    names = [_model_name(m) for m in spec.models]
+    names = [_model_name(m, plugins) for m in spec.models]
     expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
     located: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(spec.models):
         variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
-        if isinstance(entry, ModelSpec) and _names_zoo_model(entry):
+        if isinstance(entry, ModelSpec) and _names_zoo_model(entry, plugins):
             # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
             extra: dict[str, Any] = {
                 k: getattr(entry, k)
                 for k in ("tasks", "description")
                 if k in entry.model_fields_set
             }
-            zoo_entry = {"name": entry.name, **zoo_registry()[entry.name], **extra}
+            zoo_entry = {"name": entry.name, **plugins.zoo_models()[entry.name], **extra}
             entry = ModelSpec.model_validate(zoo_entry)
         expanded.append((i, entry, variants))
         located.update({name: (i, j) for j, (name, _r) in enumerate(variants)})
     check_collisions(names, located)
     plans: dict[str, ModelPlan] = {}
     for i, entry, variants in expanded:
-        parent = model_plan(entry, i, base_dir)
+        parent = model_plan(entry, i, base_dir, plugins)
         plans[parent.spec.name] = parent
         for name, recipe in variants:
-            plans[name] = _variant_plan(parent, name, recipe)
+            plans[name] = _variant_plan(parent, name, recipe, plugins.adapters)
     return plans
 
 
-def _variant_plan(parent: ModelPlan, name: str, recipe: dict[str, Any]) -> ModelPlan:
+def _variant_plan(
+    parent: ModelPlan, name: str, recipe: dict[str, Any], adapters: Registry
+) -> ModelPlan:
     """A variant model: the registered `variant` adapter around its parent's class and config."""
-    variant_cls = adapter_registry().load(ADAPTER_KIND)
+    variant_cls = adapters.load(ADAPTER_KIND)
     config = variant_cls.config_model.model_validate(
         {
             "parent": parent.spec.name,
@@ -289,27 +265,30 @@ def _jobs(
     return jobs
 
 
-def _catalogued_model(name: str) -> bool:
-    return name.startswith(HUB_PREFIX) or name in zoo_registry()
+def _catalogued_model(name: str, plugins: Plugins) -> bool:
+    return name.startswith(HUB_PREFIX) or name in plugins.zoo_models()
 
 
-def _unlisted(spec: RunSpec, models: list[str], tasks: list[str]) -> tuple[list[str], list[str]]:
+def _unlisted(
+    spec: RunSpec, models: list[str], tasks: list[str], plugins: Plugins
+) -> tuple[list[str], list[str]]:
     """The catalogued models and tasks selected on the command line that the spec lacks."""
-    listed_models = {_model_name(m) for m in spec.models}
+    listed_models = {_model_name(m, plugins) for m in spec.models}
     listed_tasks = {t if isinstance(t, str) else t.name for t in spec.tasks}
-    extra_models = [m for m in models if _model_name(m) not in listed_models]
+    extra_models = [m for m in models if _model_name(m, plugins) not in listed_models]
     extra_tasks = [t for t in tasks if t not in listed_tasks and t in task_registry()]
-    return list(dict.fromkeys(filter(_catalogued_model, extra_models))), extra_tasks
+    catalogued = [m for m in extra_models if _catalogued_model(m, plugins)]
+    return list(dict.fromkeys(catalogued)), extra_tasks
 
 
 def with_selected_entries(
-    spec: RunSpec, models: list[str] | None, tasks: list[str] | None
+    spec: RunSpec, models: list[str] | None, tasks: list[str] | None, plugins: Plugins
 ) -> tuple[RunSpec, list[str] | None]:
     """The spec plus the `--models`/`--tasks` entries it does not list but the catalogues know
     (`hf:` hub checkpoints, zoo models, catalogue tasks), and the model filter in model names.
 
     So `harness run --models hf:<id> --tasks cifar10` runs with the quickstart's suites."""
-    extra_models, new_tasks = _unlisted(spec, models or [], tasks or [])
+    extra_models, new_tasks = _unlisted(spec, models or [], tasks or [], plugins)
     if new_tasks and spec.protocol is not None:
         raise SpecError(
             f"--tasks: protocol {spec.protocol} fixes the tasks "
@@ -323,24 +302,25 @@ def with_selected_entries(
                 "tasks": [*spec.tasks, *dict.fromkeys(new_tasks)],
             }
         )
-    return spec, None if models is None else [_model_name(m) for m in models]
+    return spec, None if models is None else [_model_name(m, plugins) for m in models]
 
 
 def build_plan(
     spec: RunSpec,
     *,
     base_dir: Path,
+    plugins: Plugins,
     models: list[str] | None = None,
     tasks: list[str] | None = None,
     suites: list[str] | None = None,
 ) -> Plan:
-    """Resolve names and configs, apply CLI filters, and list the jobs.
+    """Resolve names and configs through `plugins`, apply CLI filters, and list the jobs.
 
     `base_dir` (the spec's folder) is made absolute first: every path the plan resolves stays
     where it is when model code changes the working directory (`os.chdir` in a factory)."""
     base_dir = Path(os.path.abspath(base_dir))
-    spec, models = with_selected_entries(spec, models, tasks)
-    suite_reg = suite_registry()
+    spec, models = with_selected_entries(spec, models, tasks, plugins)
+    suite_reg = plugins.suites
     suite_objs: dict[str, Suite] = {}
     for name in _select(list(spec.suites), suites, "suite"):
         suite_cls = suite_reg.load(name)
@@ -357,7 +337,7 @@ def build_plan(
     protocol = get_protocol(spec.protocol) if spec.protocol is not None else None
     if protocol is not None:
         task_plans = _protocol_task_plans(protocol, spec, task_plans, base_dir)
-    all_plans = _expanded_model_plans(spec, base_dir)
+    all_plans = _expanded_model_plans(spec, base_dir, plugins)
     for suite in suite_objs.values():
         suite.check_model_names(list(all_plans))  # a setting naming a model names one of these
     chosen = _select(list(all_plans), models, "model")

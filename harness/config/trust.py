@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.config.plan import Plan
-from harness.config.planner import adapter_registry
+from harness.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,10 @@ class CodeUse:
         return f"model {self.model}: {self.what}"
 
 
-def code_uses(plan: Plan) -> list[CodeUse]:
-    """Every place the plan's models run code named by the spec, in model order."""
-    registry = adapter_registry()
+def code_uses(plan: Plan, adapters: Registry) -> list[CodeUse]:
+    """Every place the plan's models run code named by the spec, in model order (`adapters`: the
+    registry the plan was built with, which says where each adapter kind comes from)."""
+    registry = adapters
     uses: list[CodeUse] = []
     for name, model in plan.models.items():
         if model.origin == "zoo" or model.origin.startswith("variant of"):

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import torch
 
-from harness.config.planner import model_plan, suite_registry, task_plan
+from harness.config.planner import model_plan, task_plan
 from harness.config.spec import ModelSpec, TaskSpec
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError, SpecError
@@ -36,6 +36,7 @@ from harness.run.environment import resolve_device
 from harness.run.memory_inputs import Columns, read_data
 from harness.run.memory_task import InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
+from harness.run.plugins import installed_plugins, suite_registry
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ def _resolve_adapter(
             f"cannot evaluate a {type(model).__name__}; pass an nn.Module, a model adapter, "
             "a zoo model name or a model spec mapping"
         )
-    return build_model_adapter(model_plan(entry, 0, base_dir), device=device, base_dir=base_dir)
+    plan = model_plan(entry, 0, base_dir, installed_plugins())
+    return build_model_adapter(plan, device=device, base_dir=base_dir)
 
 
 def evaluate(

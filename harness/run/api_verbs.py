@@ -16,6 +16,7 @@ from harness.config.planner import build_plan
 from harness.config.spec import RunSpec, load_spec
 from harness.core.errors import SpecError
 from harness.core.validation import format_validation_error
+from harness.run.plugins import installed_plugins
 from harness.run.runner import Runner, RunOutcome
 
 
@@ -52,6 +53,7 @@ def run(
     plan = build_plan(
         loaded,
         base_dir=base,
+        plugins=installed_plugins(),
         models=list(models) if models is not None else None,
         tasks=list(tasks) if tasks is not None else None,
         suites=list(suites) if suites is not None else None,

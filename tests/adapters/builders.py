@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import torch
 
-from harness.config.planner import adapter_registry
 from harness.config.spec import TaskSpec
 from harness.config.tasks.builtin import diabetes, digits
 from harness.config.tasks.loader import load_task
 from harness.core.adapter import ModelAdapter
 from harness.core.task import Task
+from harness.run.plugins import adapter_registry
 
 CPU = torch.device("cpu")
 

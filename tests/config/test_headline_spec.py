@@ -14,13 +14,18 @@ from harness.config.tasks.catalogue import BUILTIN_TASKS
 from harness.config.tasks.headlines import HEADLINES
 from harness.core.errors import SpecError
 from harness.core.threat_model import ThreatModel, eps_text, headline_budget, headline_text
+from harness.run.plugins import installed_plugins
 from tests.config.test_job_key_inputs import COMMON, OLD_KEY
 
 BASE = "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
 
 
 def _plan(text: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return build_plan(parse_spec_text(text + BASE, source="s.yaml"), base_dir=tmp_path)
+    return build_plan(
+        parse_spec_text(text + BASE, source="s.yaml"),
+        base_dir=tmp_path,
+        plugins=installed_plugins(),
+    )
 
 
 def test_every_catalogue_task_declares_one() -> None:

@@ -37,7 +37,7 @@ def test_protocol_fills_in_tasks_suites_and_name() -> None:
 
 
 def test_every_builtin_protocol_expands_into_valid_suite_configs() -> None:
-    from harness.config.planner import suite_registry
+    from harness.run.plugins import suite_registry
 
     for name, protocol in PROTOCOLS.items():
         extra = {"protocol_sample_ids": "ids.txt"} if protocol.needs_sample_ids else {}

@@ -29,6 +29,7 @@ from harness.config.tasks.recipe_files import (
 )
 from harness.core.errors import DatasetError, SpecError
 from harness.core.task import Task
+from harness.run.plugins import installed_plugins
 from tests.config.test_catalogue_hub import ADULT_FEATURES, FAKE_HUB, _adult, fake_hub  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fake_hub")
@@ -315,12 +316,16 @@ def test_a_catalogue_name_needs_override(tmp_path: Path) -> None:
     write_uci(_adult(40).to_pandas(), tmp_path / "adult.data")
     with pytest.raises(SpecError, match=r"task 'adult': an inline task with a catalogue task's na"):
         build_plan(
-            parse_spec_text(SPEC.format(name="adult", extra=""), source="s"), base_dir=tmp_path
+            parse_spec_text(SPEC.format(name="adult", extra=""), source="s"),
+            base_dir=tmp_path,
+            plugins=installed_plugins(),
         )
     spec = parse_spec_text(SPEC.format(name="adult", extra=", override: true"), source="s")
-    assert list(build_plan(spec, base_dir=tmp_path).tasks) == ["adult"]
+    assert list(build_plan(spec, base_dir=tmp_path, plugins=installed_plugins()).tasks) == ["adult"]
     spec = parse_spec_text(SPEC.format(name="adult-uci", extra=""), source="s")
-    assert list(build_plan(spec, base_dir=tmp_path).tasks) == ["adult-uci"]
+    assert list(build_plan(spec, base_dir=tmp_path, plugins=installed_plugins()).tasks) == [
+        "adult-uci"
+    ]
 
 
 def test_recipe_keys_are_checked(tmp_path: Path) -> None:

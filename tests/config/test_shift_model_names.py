@@ -12,6 +12,7 @@ import pytest
 from harness.cli.main import main
 from harness.config.planner import build_plan
 from harness.config.spec import load_spec
+from harness.run.plugins import installed_plugins
 
 SPEC = """\
 name: names
@@ -89,5 +90,7 @@ def test_a_baseline_left_out_by_models_filter_is_still_a_model_of_the_spec(
     """`--models digits-cnn` runs one model; the baseline is another model of the same spec
     (run before, on the same board): accepted."""
     spec = write_spec(SPEC.replace("SETTING", "mce_baseline: digits-mlp"))
-    plan = build_plan(load_spec(spec), base_dir=spec.parent, models=["digits-cnn"])
+    plan = build_plan(
+        load_spec(spec), base_dir=spec.parent, plugins=installed_plugins(), models=["digits-cnn"]
+    )
     assert [job.model for job in plan.jobs] == ["digits-cnn"]

@@ -13,6 +13,7 @@ from harness.config.spec import RunSpec, parse_spec_text
 from harness.config.tasks.builtin import digits
 from harness.run.api import evaluate
 from harness.run.executors.work import load_task as plan_task
+from harness.run.plugins import installed_plugins
 
 
 def test_subset_is_stratified_seeded_and_in_task_order() -> None:
@@ -40,7 +41,7 @@ def test_spec_limit_gives_every_model_the_same_stratified_rows(tmp_path: Path) -
         "suites: {accuracy: {}}\n",
         source="s.yaml",
     )
-    plan = build_plan(spec, base_dir=tmp_path)
+    plan = build_plan(spec, base_dir=tmp_path, plugins=installed_plugins())
     task = plan_task(plan, "digits")
     assert task.sample_ids == digits().subset(50, seed=3, purpose="limit").sample_ids
     assert len(set(task.labels.tolist())) == 10

@@ -30,6 +30,7 @@ from harness.config.spec import TaskSpec, load_spec
 from harness.config.tasks import loader
 from harness.core.task import Task
 from harness.run.executors.work import WorkUnit
+from harness.run.plugins import installed_plugins
 from tests.run.test_job_cache_shift_inputs import CLASSES, _shifted_folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,7 +118,7 @@ def test_each_ray_unit_loads_it_on_its_worker(spec: Path, loads: Counter[str]) -
     ray = pytest.importorskip("ray")
     from harness.run.executors.ray_driver import execute_remote
 
-    plan = build_plan(load_spec(spec), base_dir=spec.parent)
+    plan = build_plan(load_spec(spec), base_dir=spec.parent, plugins=installed_plugins())
     shipped = ray.cloudpickle.dumps(plan)  # RayDriver.start: ray.put(plan), before any job
     suite = plan.suites["shift"]
     task = plan.tasks["digits"].load()

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 from harness.config.planner import build_plan, with_selected_entries
 from harness.config.spec import parse_spec_text
 from harness.core.errors import ModelLoadError, SpecError
+from harness.run.plugins import installed_plugins
 from harness.zoo import hub_models
 from harness.zoo.hub_models import model_name, parse_ref
 
@@ -99,20 +101,24 @@ def test_uncached_model_offline_is_one_clear_line(
         hub_models.hub_model_spec("hf:org/not-cached")
 
 
-def test_cli_selection_adds_hub_models_and_catalogue_tasks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_selection_adds_hub_models_and_catalogue_tasks(tmp_path: Path) -> None:
     spec = parse_spec_text(
         "tasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n", source="t"
     )
-    monkeypatch.setattr(
-        "harness.config.planner.hub_model_entry",
-        lambda ref: {"name": model_name(ref), "adapter": "hf-image", "path": parse_ref(ref)[0]},
+    plugins = replace(
+        installed_plugins(),
+        hub_model_spec=lambda ref: {
+            "name": model_name(ref),
+            "adapter": "hf-image",
+            "path": parse_ref(ref)[0],
+        },
     )
-    grown, models = with_selected_entries(spec, ["hf:org/m@v2", "digits-mlp"], ["cifar10"])
+    grown, models = with_selected_entries(spec, ["hf:org/m@v2", "digits-mlp"], ["cifar10"], plugins)
     assert grown.models == ["digits-mlp", "hf:org/m@v2"] and grown.tasks == ["digits", "cifar10"]
     assert models == ["org--m+v2", "digits-mlp"]
-    plan = build_plan(spec, base_dir=tmp_path, models=["hf:org/m@v2"], tasks=["cifar10"])
+    plan = build_plan(
+        spec, base_dir=tmp_path, plugins=plugins, models=["hf:org/m@v2"], tasks=["cifar10"]
+    )
     assert [(j.model, j.task, j.suite) for j in plan.jobs] == [("org--m+v2", "cifar10", "accuracy")]
     assert plan.models["org--m+v2"].origin == "hub"
     assert plan.models["org--m+v2"].config.path == "org/m"  # type: ignore[attr-defined]

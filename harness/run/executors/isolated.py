@@ -104,6 +104,7 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     from harness.core.suite import RunContext
     from harness.run.environment import resolve_device
     from harness.run.executors.work import build_adapter, job_facts, load_task, run_unit
+    from harness.run.plugins import installed_plugins
     from harness.run.quiet import quiet_library_progress
     from harness.run.threads import using_threads
 
@@ -111,6 +112,7 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     plan = build_plan(
         setup.spec,
         base_dir=setup.base_dir,
+        plugins=installed_plugins(),
         models=setup.models,
         tasks=setup.tasks,
         suites=setup.suites,

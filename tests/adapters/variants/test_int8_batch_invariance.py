@@ -7,6 +7,7 @@ import torch
 from harness.config.planner import build_plan
 from harness.config.spec import parse_spec_text
 from harness.config.tasks.builtin import digits
+from harness.run.plugins import installed_plugins
 from harness.run.runner import build_adapter
 from harness.testing import check_adapter
 
@@ -16,7 +17,7 @@ def test_int8_logits_do_not_depend_on_batch_mates(tmp_path) -> None:  # noqa: AN
         "tasks: [digits]\nmodels:\n  - {name: digits-mlp, variants: [int8]}\nsuites: {accuracy: {}}\n",
         source="s",
     )
-    plan = build_plan(spec, base_dir=tmp_path)
+    plan = build_plan(spec, base_dir=tmp_path, plugins=installed_plugins())
     adapter = build_adapter(plan, "digits-mlp@int8", torch.device("cpu"))
     assert adapter.capabilities.batching is False and adapter.capabilities.gradients is False
     assert any("one sample at a time" in n for n in adapter.describe()["variant_notes"])
@@ -41,7 +42,9 @@ def test_blackbox_robust_acc_is_marked_and_not_compared_with_white_box(tmp_path)
         source="s",
     )
     adapter = build_adapter(
-        build_plan(spec, base_dir=tmp_path), "digits-mlp@int8", torch.device("cpu")
+        build_plan(spec, base_dir=tmp_path, plugins=installed_plugins()),
+        "digits-mlp@int8",
+        torch.device("cpu"),
     )
     suite = AdversarialSuite(
         {

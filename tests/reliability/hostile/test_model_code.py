@@ -149,6 +149,7 @@ def test_a_black_box_predictor_writing_into_its_numpy_batch_stays_in_its_call(
 ) -> None:
     from harness.config.planner import model_plan
     from harness.config.spec import ModelSpec
+    from harness.run.plugins import installed_plugins
 
     entry = ModelSpec.model_validate(
         {
@@ -162,7 +163,9 @@ def test_a_black_box_predictor_writing_into_its_numpy_batch_stays_in_its_call(
         }
     )
     adapter = build_model_adapter(
-        model_plan(entry, 0, tmp_path), device=torch.device("cpu"), base_dir=tmp_path
+        model_plan(entry, 0, tmp_path, installed_plugins()),
+        device=torch.device("cpu"),
+        base_dir=tmp_path,
     )
     task = digits().subset(20, seed=0)
     batch = _batch(task)

@@ -18,6 +18,7 @@ from harness.config.planner import build_plan
 from harness.config.spec import ExecutionSpec, ResourceSpec, load_spec
 from harness.run.executors import UnitResult
 from harness.run.executors.ray_executor import gpus_per_job
+from harness.run.plugins import installed_plugins
 from harness.run.runner import JobOutcome, RunEvents, Runner, RunOutcome
 from harness.store.run_store import load_jobs
 from tests.run.executors.test_sharding import SPEC, assert_same_results, run
@@ -43,7 +44,7 @@ suites:
 def ray_run(
     spec_path: Path, out: Path, execution: ExecutionSpec, events: RunEvents | None = None
 ) -> RunOutcome:
-    plan = build_plan(load_spec(spec_path), base_dir=spec_path.parent)
+    plan = build_plan(load_spec(spec_path), base_dir=spec_path.parent, plugins=installed_plugins())
     return Runner(plan, out_dir=out, execution=execution, events=events).run()
 
 
@@ -83,11 +84,15 @@ def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray(
 
 def test_gpu_request_follows_the_spec(write_spec: Callable[..., Path]) -> None:
     path = write_spec(SPEC)
-    plan = build_plan(load_spec(path), base_dir=path.parent)
+    plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
     assert gpus_per_job(plan, ExecutionSpec(executor="ray")) == 0.0
     cuda = plan.spec.model_copy(update={"device": "cuda"})
     assert (
-        gpus_per_job(build_plan(cuda, base_dir=path.parent), ExecutionSpec(executor="ray")) == 1.0
+        gpus_per_job(
+            build_plan(cuda, base_dir=path.parent, plugins=installed_plugins()),
+            ExecutionSpec(executor="ray"),
+        )
+        == 1.0
     )
     half = ExecutionSpec(executor="ray", resources=ResourceSpec(gpus_per_job=0.5))
     assert gpus_per_job(plan, half) == 0.5
@@ -205,7 +210,7 @@ def test_a_job_time_limit_stops_a_hung_job_on_ray_too(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
     spec = write_spec(HANGS)
-    plan = build_plan(load_spec(spec), base_dir=spec.parent)
+    plan = build_plan(load_spec(spec), base_dir=spec.parent, plugins=installed_plugins())
     outcome = Runner(plan, out_dir=tmp_path, execution=ExecutionSpec(executor="ray")).run()
     by_model = {o.job.model: o for o in outcome.outcomes}
     assert by_model["hangs"].message.startswith("timed out: the job ran longer than its time")

@@ -15,6 +15,7 @@ from harness.config.spec import ExecutionSpec, load_spec, parse_spec_text
 from harness.core.errors import SpecError
 from harness.core.sample_table import SampleTable
 from harness.run.executors.sharding import is_shardable, merge_tables, plan_shards
+from harness.run.plugins import installed_plugins
 from harness.run.runner import Runner
 from harness.store.run_store import load_jobs
 from harness.suites.accuracy import AccuracySuite
@@ -44,7 +45,7 @@ suites:
 
 
 def run(spec_path: Path, out: Path, execution: ExecutionSpec | None = None) -> Runner:
-    plan = build_plan(load_spec(spec_path), base_dir=spec_path.parent)
+    plan = build_plan(load_spec(spec_path), base_dir=spec_path.parent, plugins=installed_plugins())
     runner = Runner(plan, out_dir=out, execution=execution)
     outcome = runner.run()
     assert outcome.exit_code == 0, [o.message for o in outcome.failed]

@@ -549,12 +549,15 @@ def test_ood_set_source_is_relative_to_the_spec_and_checked_at_validate(
 
     from harness.config.planner import build_plan
     from harness.config.spec import RunSpec
+    from harness.run.plugins import installed_plugins
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the source still resolves against the spec's folder
     plan = build_plan(
-        RunSpec.model_validate(yaml.safe_load(spec.read_text())), base_dir=spec.parent
+        RunSpec.model_validate(yaml.safe_load(spec.read_text())),
+        base_dir=spec.parent,
+        plugins=installed_plugins(),
     )
     result = plan.suites["shift"].run(_adapter(task), task, RunContext(bootstrap_resamples=20))
     ood_rows = result.table.condition("ood=blobs")
