@@ -35,9 +35,9 @@ import numpy as np
 import torch
 import torchattacks
 
-from harness.config.tasks.builtin import digits, mnist
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.data.builtin import digits, mnist
 from harness.run.api import _resolve_adapter
 from harness.suites.adversarial import AdversarialSuite
 

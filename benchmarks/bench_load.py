@@ -109,7 +109,7 @@ ONE_HOT = ["workclass", "marital-status", "occupation", "relationship"]
 
 def inline_adult(path: Path) -> object:
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
 
     spec = TaskSpec.model_validate(
         {
@@ -141,7 +141,7 @@ def pandas_adult(path: Path) -> np.ndarray:
 
 def recipe_adult(folder: Path) -> None:
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
 
     spec = TaskSpec(name="adult-uci", recipe="adult", source=str(folder))
     _ready(load_task(spec, base_dir=folder))
@@ -149,7 +149,7 @@ def recipe_adult(folder: Path) -> None:
 
 def wide(path: Path) -> object:
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
 
     spec = TaskSpec(name="wide", source=str(path), modality="tabular")
     task = load_task(spec, base_dir=path.parent)
@@ -220,7 +220,7 @@ def hwm(field):
     for line in pathlib.Path('/proc/self/status').read_text().splitlines():
         if line.startswith(field + ':'):
             return int(line.split()[1]) / 1024.0
-import harness.config.tasks.loader, harness.config.spec, datasets, torch
+import harness.data.loader, harness.config.spec, datasets, torch
 base = hwm('VmRSS')
 from benchmarks.bench_load import wide
 wide(pathlib.Path({str(path)!r}))

@@ -28,8 +28,8 @@ import datasets
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter, TorchModuleConfig
-from harness.config.tasks.catalogue import task_registry
 from harness.core.suite import RunContext
+from harness.data.catalogue import task_registry
 from harness.suites.shift.config import OODConfig
 from harness.suites.shift.ood.detectors import build_bank
 from harness.suites.shift.ood.odin import odin_scores

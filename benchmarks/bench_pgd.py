@@ -19,8 +19,8 @@ import time
 
 import torch
 
-from harness.config.tasks.builtin import digits
 from harness.core.suite import RunContext
+from harness.data.builtin import digits
 from harness.run.api import _resolve_adapter
 from harness.suites.adversarial import AdversarialSuite
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_corruptions import photo_crops  # noqa: E402
-from harness.config.tasks.builtin import digits  # noqa: E402
+from harness.data.builtin import digits  # noqa: E402
 from harness.suites.shift import perturbations  # noqa: E402
 from harness.suites.shift.image_corruptions import corrupt  # noqa: E402
 from harness.suites.shift.sweep import change_sum as _change_sum  # noqa: E402

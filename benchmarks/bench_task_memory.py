@@ -71,7 +71,7 @@ def build_folder(root: Path, n: int) -> None:
 
 def measure_streamed(folder: str, batch_size: int, transform: str) -> dict[str, float]:
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
 
     before = rss_mb("VmRSS")
     start = time.perf_counter()

@@ -34,7 +34,7 @@ def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     the cache-only switch that answer turns on is undone after each test."""
     import sys
 
-    from harness.config.tasks import hub_access
+    from harness.data import hub_access
 
     unreachable = hub_access.HubStatus(False, "the tests run offline")
     monkeypatch.setattr(hub_access, "_probe", lambda host, port: unreachable)

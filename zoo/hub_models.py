@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.config.tasks.hub_access import use_hub
 from harness.core.errors import MissingDependencyError, ModelLoadError, SpecError
+from harness.data.hub_access import use_hub
 
 log = logging.getLogger(__name__)
 PREFIX = "hf:"

@@ -33,9 +33,9 @@ from safetensors.torch import save
 from torch import nn
 from torch.nn import functional as F
 
-from harness.config.tasks.builtin import diabetes_arrays, digits_arrays, mnist_arrays
-from harness.config.tasks.open_set import mnist_seen_arrays
 from harness.core.registry import load_target
+from harness.data.builtin import diabetes_arrays, digits_arrays, mnist_arrays
+from harness.data.open_set import mnist_seen_arrays
 from harness.zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
 from harness.zoo.catalogue import CATALOGUE
 

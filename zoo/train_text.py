@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from harness.config.tasks.text_tasks import RT_CLASSES, rotten_tomatoes_texts
+from harness.data.text_tasks import RT_CLASSES, rotten_tomatoes_texts
 from harness.zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
 from harness.zoo.train import SEED, single_thread, write_atomic
 

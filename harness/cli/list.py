@@ -115,10 +115,10 @@ def _task_rows() -> list[tuple[str, ...]]:
     """Every registered task with its modality, access (offline or network), headline threat
     model and size, read from the catalogue without loading any data (entry-point tasks say
     what their object says)."""
-    from harness.config.tasks.catalogue import BUILTIN_INFO, task_registry
-    from harness.config.tasks.headlines import HEADLINES
     from harness.core.registry import load_target
     from harness.core.threat_model import headline_text
+    from harness.data.catalogue import BUILTIN_INFO, task_registry
+    from harness.data.headlines import HEADLINES
 
     reg = task_registry()
     rows: list[tuple[str, ...]] = [

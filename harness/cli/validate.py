@@ -58,7 +58,7 @@ def _network(plan: Plan, say: Callable[[str], None]) -> None:
     """The entries that read from the Hugging Face hub, whether each is cached, and whether the
     hub can be reached (harness/config/network.py)."""
     from harness.config.network import network_needs
-    from harness.config.tasks.hub_access import hub_status
+    from harness.data.hub_access import hub_status
 
     needs = network_needs(plan)
     if not needs:

@@ -38,7 +38,7 @@ def declared_shape(spec: TaskSpec, transform: str | None = None) -> Shape | None
         return (len(spec.feature_columns),) if spec.feature_columns else None
     if spec.modality != "image":
         return None
-    from harness.config.tasks.image_transform import ImageTransform
+    from harness.data.image_transform import ImageTransform
 
     chosen = transform or spec.transform
     sizing = ImageTransform.from_spec(chosen, spec.resize, spec.center_crop)
@@ -51,7 +51,7 @@ def declared_shape(spec: TaskSpec, transform: str | None = None) -> Shape | None
 def catalogued_shape(name: str, task: Any) -> Shape | None:
     """The input shape a catalogue task states: a built-in's catalogue entry, or a hub task's
     spec and transform; None for anything else (an entry point's task)."""
-    from harness.config.tasks.catalogue import BUILTIN_INFO, BUILTIN_TASKS
+    from harness.data.catalogue import BUILTIN_INFO, BUILTIN_TASKS
 
     info = BUILTIN_INFO.get(name)
     if info is not None and getattr(task, "__module__", None) == BUILTIN_TASKS[name].split(":")[0]:

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.config.tasks.catalogue import BUILTIN_TASKS
-from harness.config.tasks.hub_cache import WEIGHT_PATTERNS, cached_dataset_folder, cached_snapshot
+from harness.data.catalogue import BUILTIN_TASKS
+from harness.data.hub_cache import WEIGHT_PATTERNS, cached_dataset_folder, cached_snapshot
 
 if TYPE_CHECKING:
     from harness.config.plan import Plan
-    from harness.config.tasks.hub import HubTask
+    from harness.data.hub import HubTask
 
 HUB_ADAPTERS = ("hf-image", "hf-text")
-HUB_TASK_MODULE = "harness.config.tasks.hub:"
+HUB_TASK_MODULE = "harness.data.hub:"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def network_needs(plan: Plan) -> list[NetworkNeed]:
     for entry in plan.spec.tasks:
         if isinstance(entry, str):
             if entry in plan.tasks and BUILTIN_TASKS.get(entry, "").startswith(HUB_TASK_MODULE):
-                from harness.config.tasks.hub import HUB_TASKS
+                from harness.data.hub import HUB_TASKS
 
                 needs.extend(_hub_task(HUB_TASKS[entry], f"task {entry}{protocol}"))
         elif entry.name in plan.tasks and entry.source.startswith("hf:"):

@@ -20,11 +20,6 @@ from harness.config.plan import Job, ModelPlan, Plan, TaskPlan
 from harness.config.plugins import Plugins
 from harness.config.protocols import Protocol, get_protocol
 from harness.config.spec import ModelSpec, RunSpec, TaskSpec
-from harness.config.tasks.catalogue import check_catalogued, task_registry
-from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
-from harness.config.tasks.headlines import HEADLINES
-from harness.config.tasks.hub_access import use_hub
-from harness.config.tasks.sources import check_task_source
 from harness.config.variants import (
     ADAPTER_KIND,
     check_collisions,
@@ -42,6 +37,11 @@ from harness.core.validation import (
     with_key_suggestions,
 )
 from harness.core.weights import check_safetensors, is_safetensors
+from harness.data.catalogue import check_catalogued, task_registry
+from harness.data.group_value_labels import GROUP_VALUE_LABELS
+from harness.data.headlines import HEADLINES
+from harness.data.hub_access import use_hub
+from harness.data.sources import check_task_source
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
 
@@ -187,14 +187,14 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
 
     _not_shadowing(entry)
     if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
-        from harness.config.tasks.recipe_files import recipe_files
+        from harness.data.recipe_files import recipe_files
 
         recipe_files(entry, base_dir)
     else:
         check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
 
     def load() -> Task:
-        from harness.config.tasks.loader import load_task
+        from harness.data.loader import load_task
 
         return load_task(entry, base_dir=base_dir)
 

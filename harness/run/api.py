@@ -187,7 +187,7 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
         return task_plan(task, base_dir).load()
     from pydantic import ValidationError
 
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
 
     try:
         spec = TaskSpec.model_validate(dict(task))

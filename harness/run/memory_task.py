@@ -22,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from harness.config.tasks.table_columns import arrow_dataset
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
+from harness.data.table_columns import arrow_dataset
 
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow

@@ -46,8 +46,8 @@ class TaskSources:
         """Shifted tasks and OOD sets given as task specs read their `source` relative to the
         spec file's folder; each is checked here (`check_task_source`, what `harness validate`
         runs on tasks) and a named one must be a registered task."""
-        from harness.config.tasks.catalogue import check_catalogued, task_registry
-        from harness.config.tasks.sources import check_task_source
+        from harness.data.catalogue import check_catalogued, task_registry
+        from harness.data.sources import check_task_source
 
         self.base_dir = base_dir
         settings = {"shifted_tasks": cfg.shifted_tasks, "ood_sets": cfg.ood_sets}
@@ -73,11 +73,11 @@ class TaskSources:
         )
         if key not in self.tasks:
             if isinstance(entry, str):
-                from harness.config.tasks.catalogue import task_registry
+                from harness.data.catalogue import task_registry
 
                 self.tasks[key] = task_registry().load(entry)()
             else:
-                from harness.config.tasks.loader import load_task
+                from harness.data.loader import load_task
 
                 self.tasks[key] = load_task(entry, base_dir=self.base_dir)
             log.info("%s: loaded %s", where, self.tasks[key].name)

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from harness.config.spec import TaskSpec
-from harness.config.tasks.builtin import diabetes, digits
-from harness.config.tasks.loader import load_task
 from harness.core.adapter import ModelAdapter
 from harness.core.task import Task
+from harness.data.builtin import diabetes, digits
+from harness.data.loader import load_task
 from harness.run.plugins import adapter_registry
 
 CPU = torch.device("cpu")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.config.tasks.builtin import diabetes_arrays
+from harness.data.builtin import diabetes_arrays
 from tests.fixture_models import linear_digits
 
 WORDS = [

@@ -11,8 +11,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from harness.cli.main import main
-from harness.config.tasks.builtin import diabetes, digits
 from harness.core.errors import ModelLoadError, ModelOutputError, SpecError
+from harness.data.builtin import diabetes, digits
 from harness.run.plugins import adapter_registry
 from tests.adapters.builders import build, text_task
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.config.tasks.builtin import digits
 from harness.core.adapter import Capabilities
+from harness.data.builtin import digits
 from harness.run.plugins import adapter_registry
 from harness.testing import AdapterContractError, check_adapter
 from tests.adapters.builders import contract_cases

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.config.tasks.builtin import digits
+from harness.data.builtin import digits
 from harness.run.parity import compare
 from tests.adapters.builders import build
 

@@ -16,7 +16,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from harness.adapters.python_callable import CallableAdapter
-from harness.config.tasks.builtin import digits
+from harness.data.builtin import digits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ConfigError
 from harness.suites.accuracy import AccuracySuite
@@ -151,7 +151,7 @@ def test_plugin_adapter_without_hooks_passes_the_contract_and_evaluates(
     from harness_echo_plugin import BareAdapter  # type: ignore[import-not-found]
 
     import harness
-    from harness.config.tasks.builtin import digits
+    from harness.data.builtin import digits
     from harness.testing import check_adapter
 
     bare = BareAdapter("bare", 0, torch.device("cpu"))

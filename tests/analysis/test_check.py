@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import save_file
 
 from harness.cli.main import main
-from harness.config.tasks.builtin import digits_arrays
 from harness.core.manifest import JobStatus
+from harness.data.builtin import digits_arrays
 from harness.store.run_store import RunStore
 from tests.fixture_models import linear_digits
 from tests.present.synthetic import write_synthetic_run

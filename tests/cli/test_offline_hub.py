@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness.cli.main import main
-from harness.config.tasks import hub_access
+from harness.data import hub_access
 
 REAL_PROBE = hub_access._probe.__wrapped__  # the autouse fixture stands a fake in for it
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from harness.config.spec import parse_spec_text
-from harness.config.tasks.builtin import DIABETES_GROUP_LABELS, diabetes
-from harness.config.tasks.loader import load_task
 from harness.core.errors import SpecError
+from harness.data.builtin import DIABETES_GROUP_LABELS, diabetes
+from harness.data.loader import load_task
 
 
 def test_spec_labels_reach_the_summary(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_catalogue_labels_fill_only_unlabelled_group_columns() -> None:
     from dataclasses import replace
 
     from harness.config.planner import _with_labels
-    from harness.config.tasks.group_value_labels import GROUP_VALUE_LABELS
+    from harness.data.group_value_labels import GROUP_VALUE_LABELS
 
     task = replace(diabetes(), group_labels={"age_band": {"<40": "young"}})
     labels = {"sex": {"1": "one"}, "age_band": {"<40": "other"}, "absent": {"x": "y"}}

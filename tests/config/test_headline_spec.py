@@ -10,10 +10,10 @@ import pytest
 from harness.config.plan import job_key
 from harness.config.planner import build_plan
 from harness.config.spec import parse_spec_text
-from harness.config.tasks.catalogue import BUILTIN_TASKS
-from harness.config.tasks.headlines import HEADLINES
 from harness.core.errors import SpecError
 from harness.core.threat_model import ThreatModel, eps_text, headline_budget, headline_text
+from harness.data.catalogue import BUILTIN_TASKS
+from harness.data.headlines import HEADLINES
 from harness.run.plugins import installed_plugins
 from tests.config.test_job_key_inputs import COMMON, OLD_KEY
 

@@ -11,11 +11,11 @@ from harness.config.plan import job_key
 from harness.config.protocol_rows import read_id_file, select_rows
 from harness.config.protocols import PROTOCOLS, ProtocolTask, get_protocol
 from harness.config.spec import RunSpec, TaskSpec, parse_spec_text
-from harness.config.tasks.loader import load_task
 from harness.core.errors import DatasetError, SpecError
 from harness.core.manifest import ProtocolRef
 from harness.core.task import Task
-from tests.config.layouts import cifar_c, imagenet_c
+from harness.data.loader import load_task
+from tests.data.layouts import cifar_c, imagenet_c
 
 
 def spec(**raw: object) -> RunSpec:
@@ -171,7 +171,7 @@ def test_hub_style_rows_are_matched_on_their_image_path(tmp_path: Path) -> None:
     """Rows named by index whose {bytes, path} images carry the original file names."""
     import pandas as pd
 
-    from tests.config.layouts import png_bytes
+    from tests.data.layouts import png_bytes
 
     gen = np.random.default_rng(0)
     images = [

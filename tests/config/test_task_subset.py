@@ -10,7 +10,7 @@ import numpy as np
 
 from harness.config.planner import build_plan
 from harness.config.spec import RunSpec, parse_spec_text
-from harness.config.tasks.builtin import digits
+from harness.data.builtin import digits
 from harness.run.api import evaluate
 from harness.run.executors.work import load_task as plan_task
 from harness.run.plugins import installed_plugins
@@ -59,8 +59,8 @@ def test_limit_on_corruption_cells_counts_source_images(tmp_path: Path) -> None:
     """`--limit 7` on 15 cells kept 7 rows in all (7 cells, one label; other cells vanished).
     It now draws 7 source images, label-stratified, and keeps every cell of them."""
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
-    from tests.config.layouts import cifar_c
+    from harness.data.loader import load_task
+    from tests.data.layouts import cifar_c
 
     labels, _ = cifar_c(tmp_path / "c10c", ("fog", "snow", "contrast"), per_severity=12)
     task = load_task(

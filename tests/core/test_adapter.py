@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks.builtin import digits
 from harness.core.adapter import (
     Capabilities,
     InputSpec,
@@ -19,6 +18,7 @@ from harness.core.adapter import (
     with_default_hooks,
 )
 from harness.core.errors import ModelOutputError
+from harness.data.builtin import digits
 from harness.testing import AdapterContractError, check_adapter
 from tests.fixture_models import linear_digits
 
@@ -116,8 +116,8 @@ def test_a_shape_mismatch_on_an_image_folder_task_advises_the_declaration(tmp_pa
     and the first one sets the task's shape), `channels` for another channel count. A task whose
     images are not decoded from files (the built-in digits) gets no such advice."""
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
-    from tests.config.layouts import image_folder
+    from harness.data.loader import load_task
+    from tests.data.layouts import image_folder
 
     image_folder(tmp_path / "imgs", {"a": 2}, size=(10, 12))
     image_folder(tmp_path / "imgs", {"b": 2}, size=(9, 7), seed=1)  # the images vary in size

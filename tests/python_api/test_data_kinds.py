@@ -12,7 +12,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 import harness
-from harness.config.tasks.builtin import diabetes_arrays, digits_arrays
+from harness.data.builtin import diabetes_arrays, digits_arrays
 from tests.fixture_models import linear_digits, linear_tabular
 from tests.python_api.models import KeywordText
 

@@ -12,7 +12,7 @@ import torch
 
 import harness
 from harness.cli.main import main
-from harness.config.tasks.builtin import diabetes_arrays, digits_arrays
+from harness.data.builtin import diabetes_arrays, digits_arrays
 from tests.fixture_models import linear_digits, linear_tabular
 from tests.suites.test_contract import LIGHT_CONFIGS
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.config.tasks.builtin import digits
 from harness.core.task import Task
+from harness.data.builtin import digits
 
 
 def cell_column_not_in_data() -> Task:

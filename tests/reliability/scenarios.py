@@ -525,7 +525,7 @@ def npy_damaged_after_planning(scene: Scene) -> Outcome:
 
 
 def _plugin_task_run(scene: Scene, factory: str) -> Outcome:
-    from harness.config.tasks import catalogue
+    from harness.data import catalogue
 
     scene.monkeypatch.setitem(catalogue.BUILTIN_TASKS, "hostile-cells", factory)
     spec = scene.spec(

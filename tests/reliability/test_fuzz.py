@@ -386,8 +386,8 @@ def test_npy_header_reader_on_damaged_files(
     """A CIFAR-10-C `.npy` bit-flipped, truncated, extended, replaced or given any header: the
     header reader returns a header the file can hold, or raises one DatasetError line naming the
     file — never numpy's own error, and never allocates what a header claims."""
-    from harness.config.tasks.npy_header import read_npy_header
     from harness.core.errors import DatasetError
+    from harness.data.npy_header import read_npy_header
 
     raw = GOOD_NPY
     how = data.draw(st.sampled_from(["flip", "truncate", "append", "replace", "header"]))

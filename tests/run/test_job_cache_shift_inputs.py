@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from harness.cli.main import main
-from harness.config.tasks.builtin import digits
+from harness.data.builtin import digits
 from harness.store.run_store import StoredJob, read_job
 from tests.fixture_models import linear_digits
 

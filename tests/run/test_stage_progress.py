@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from harness.config.tasks.builtin import digits
 from harness.core.suite import RunContext
+from harness.data.builtin import digits
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 

@@ -15,9 +15,9 @@ from sklearn.metrics import (
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.analysis import calibration
-from harness.config.tasks.builtin import digits
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
+from harness.data.builtin import digits
 from harness.suites.accuracy import AccuracySuite
 from tests.fixture_models import linear_digits
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks.builtin import diabetes, digits
 from harness.core.sample_table import REQUIRED_COLUMNS, SampleTable
 from harness.core.suite import RunContext, Suite
+from harness.data.builtin import diabetes, digits
 from harness.run.plugins import suite_registry
 from tests.fixture_models import linear_digits, linear_tabular
 

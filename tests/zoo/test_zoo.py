@@ -210,7 +210,7 @@ def test_text_model_folder_is_verified_file_by_file(
 
 
 def test_text_model_accuracy_and_word_vectors() -> None:
-    from harness.config.tasks.text_tasks import rotten_tomatoes_texts
+    from harness.data.text_tasks import rotten_tomatoes_texts
     from tests.suites.adversarial.text.reference_model import rt_bert
 
     adapter = rt_bert()

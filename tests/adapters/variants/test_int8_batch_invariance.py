@@ -6,7 +6,7 @@ import torch
 
 from harness.config.planner import build_plan
 from harness.config.spec import parse_spec_text
-from harness.config.tasks.builtin import digits
+from harness.data.builtin import digits
 from harness.run.plugins import installed_plugins
 from harness.run.runner import build_adapter
 from harness.testing import check_adapter

@@ -14,9 +14,9 @@ import torch
 import harness.config.plan as plan_module
 import harness.core.model_calls as model_calls
 from harness.cli.main import main
-from harness.config.tasks.builtin import digits
 from harness.core.model_calls import CheckedAdapter
 from harness.core.task import Task
+from harness.data.builtin import digits
 from harness.run.model_adapter import build_model_adapter
 from harness.store.run_store import load_jobs
 from tests.reliability.hostile.hostile_code import zeroing, zeroing_callable

@@ -16,10 +16,10 @@ import torch
 
 from harness.adapters.python_callable import CallableAdapter, CallableConfig
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks.builtin import digits
 from harness.core.errors import HarnessError
 from harness.core.model_calls import CheckedAdapter
 from harness.core.task import Task
+from harness.data.builtin import digits
 from tests.reliability.hostile.corpus import cli
 from tests.reliability.hostile.output_models import ARRAY_KINDS, TENSOR_KINDS, emitting
 

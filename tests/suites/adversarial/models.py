@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.config.tasks.builtin import digits_arrays
+from harness.data.builtin import digits_arrays
 
 
 def control_digits(ridge: float = 1.0) -> nn.Module:
@@ -181,7 +181,7 @@ class _Scale1(nn.Module):
 
 def control_diabetes(scale: float = 1.0, ridge: float = 1.0) -> nn.Module:
     """Linear classifier on diabetes fitted in closed form, for inputs in [0, scale]."""
-    from harness.config.tasks.builtin import diabetes_arrays
+    from harness.data.builtin import diabetes_arrays
 
     x, y = diabetes_arrays("train")
     flat = torch.as_tensor(np.asarray(x, dtype=np.float64))

@@ -12,9 +12,9 @@ import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
-from harness.config.tasks import builtin as builtin_tasks
 from harness.core.adapter import Capabilities
 from harness.core.errors import ConfigError, DatasetError
+from harness.data import builtin as builtin_tasks
 from harness.run.api import evaluate
 from harness.suites.adversarial import AdversarialSuite, blackbox
 from harness.suites.adversarial.budgets import check_budgets, parse_eps

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks import builtin as builtin_tasks
+from harness.data import builtin as builtin_tasks
 from harness.suites.adversarial.apgd import apgd
 from harness.suites.adversarial.forward import Forward, cross_entropy
 from harness.suites.adversarial.noise import sample_seeds

@@ -13,9 +13,9 @@ import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
-from harness.config.tasks import builtin as builtin_tasks
 from harness.core.adapter import Capabilities
 from harness.core.errors import ConfigError, ModelCallError, ModelOutputError
+from harness.data import builtin as builtin_tasks
 from harness.run.api import evaluate
 from harness.store.run_store import read_job
 from tests.suites.adversarial import models as M

@@ -134,9 +134,9 @@ def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001
 def test_default_budgets_follow_the_tasks_headline_threat_model() -> None:
     from dataclasses import replace
 
-    from harness.config.tasks import builtin as builtin_tasks
-    from harness.config.tasks.headlines import HEADLINES
     from harness.core.threat_model import ThreatModel
+    from harness.data import builtin as builtin_tasks
+    from harness.data.headlines import HEADLINES
     from harness.suites.adversarial.budgets import default_budgets
 
     # the catalogue's headline for digits, as the plan puts it on the loaded task

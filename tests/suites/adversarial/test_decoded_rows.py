@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks import builtin as builtin_tasks
-from harness.config.tasks.table_columns import arrow_dataset
 from harness.core.task import Task
+from harness.data import builtin as builtin_tasks
+from harness.data.table_columns import arrow_dataset
 from harness.run.api import evaluate
 from harness.suites.adversarial import rows as rows_module
 from harness.suites.adversarial.rows import read_rows

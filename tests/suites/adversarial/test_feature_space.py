@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks import builtin as builtin_tasks
 from harness.core.errors import ConfigError
 from harness.core.task import Task
+from harness.data import builtin as builtin_tasks
 from harness.run.api import evaluate
 from harness.suites.adversarial import AdversarialSuite
 from harness.suites.adversarial.feature_space import feature_space

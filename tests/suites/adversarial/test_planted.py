@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks import builtin as builtin_tasks
+from harness.data import builtin as builtin_tasks
 from harness.run.api import evaluate
 from tests.suites.adversarial import models as M
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.config.tasks import builtin as builtin_tasks
+from harness.data import builtin as builtin_tasks
 from harness.run.api import _resolve_adapter
 from harness.suites.adversarial.apgd import apgd
 from harness.suites.adversarial.fab import FabSettings, fab_targeted, project_to_hyperplane

@@ -13,8 +13,8 @@ import pytest
 import harness
 from harness.cli.main import main
 from harness.config.spec import TaskSpec
-from harness.config.tasks.loader import load_task
 from harness.core.errors import ConfigError, DatasetError
+from harness.data.loader import load_task
 
 
 @pytest.fixture

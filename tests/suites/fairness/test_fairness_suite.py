@@ -9,9 +9,9 @@ import pytest
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
-from harness.config.tasks.builtin import diabetes, digits
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.suite import RunContext
+from harness.data.builtin import diabetes, digits
 from harness.suites.fairness import FairnessSuite
 from tests.fixture_models import linear_digits, linear_tabular
 
@@ -150,8 +150,8 @@ def test_corruption_cells_and_source_ids_are_never_group_columns(tmp_path) -> No
     import torch
 
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
-    from tests.config.layouts import cifar_c
+    from harness.data.loader import load_task
+    from tests.data.layouts import cifar_c
 
     cifar_c(tmp_path / "c10c", ("fog", "snow"), per_severity=6)
     spec = TaskSpec.model_validate({"name": "c", "modality": "image", "source": "c10c"})

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config.tasks.builtin import digits
 from harness.core.errors import ConfigError
 from harness.core.suite import RunContext
+from harness.data.builtin import digits
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from harness.config.spec import TaskSpec
-from harness.config.tasks.builtin import digits, digits_shifted
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.data.builtin import digits, digits_shifted
 from harness.suites.accuracy import AccuracySuite
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
@@ -84,8 +84,8 @@ def test_edited_files_change_the_print_and_run_reuses_the_loaded_task(
     def refuse(*args: object, **kwargs: object) -> Task:
         raise AssertionError("loaded twice")
 
-    monkeypatch.setattr("harness.config.tasks.loader.load_task", refuse)
-    monkeypatch.setattr("harness.config.tasks.catalogue.task_registry", refuse)
+    monkeypatch.setattr("harness.data.loader.load_task", refuse)
+    monkeypatch.setattr("harness.data.catalogue.task_registry", refuse)
     from harness.adapters.torch_module import TorchModuleAdapter
 
     adapter = TorchModuleAdapter.from_module(

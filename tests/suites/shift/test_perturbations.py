@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.config.tasks.builtin import diabetes, digits
 from harness.core.errors import ConfigError
 from harness.core.seeding import sample_seeds
+from harness.data.builtin import diabetes, digits
 from harness.suites.shift import perturbations, text_perturbations
 
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from harness.cli.main import main
-from harness.config.tasks.builtin import digits, digits_shifted
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.suite import RunContext
+from harness.data.builtin import digits, digits_shifted
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 from tests.suites.shift.small_tasks import image_task
@@ -145,7 +145,7 @@ def test_recycled_output_buffers_change_no_result(task, monkeypatch: pytest.Monk
 
 def test_tabular_task_rows() -> None:
     from harness.adapters.torch_module import TorchModuleAdapter
-    from harness.config.tasks.builtin import diabetes
+    from harness.data.builtin import diabetes
     from tests.fixture_models import linear_tabular
 
     tab = diabetes()
@@ -202,8 +202,8 @@ def test_an_inline_ood_set_or_shifted_task_of_another_shape_is_told_what_to_decl
 
     from harness.adapters.torch_module import TorchModuleAdapter
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
-    from tests.config.layouts import image_folder
+    from harness.data.loader import load_task
+    from tests.data.layouts import image_folder
 
     image_folder(tmp_path / "rgb", {"a": 3, "b": 3}, size=(8, 8))
     gen = np.random.default_rng(0)
@@ -410,7 +410,7 @@ def test_published_corrupted_set_rows_become_cells(task) -> None:
 def test_cifar10c_files_load_and_report_corruption_cells(task, tmp_path: Path) -> None:
     # End to end from files in the CIFAR-10-C layout through the data loader to conditions.
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
 
     n = 6  # clean test images; each <corruption>.npy stacks the 5 severities
     gen = np.random.default_rng(0)

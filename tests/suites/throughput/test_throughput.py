@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks.builtin import digits
 from harness.core.errors import ConfigError
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.data.builtin import digits
 from harness.suites.throughput import ThroughputSuite
 from harness.suites.throughput.conditions import Condition
 from harness.suites.throughput.config import ThroughputConfig
@@ -422,9 +422,9 @@ def test_streamed_task_decodes_only_the_rows_batches_are_built_from(tmp_path: Pa
     from dataclasses import replace
 
     from harness.config.spec import TaskSpec
-    from harness.config.tasks.loader import load_task
+    from harness.data.loader import load_task
     from harness.suites.throughput.suite import BASE_SAMPLES, base_samples
-    from tests.config.layouts import cifar_c
+    from tests.data.layouts import cifar_c
 
     cifar_c(tmp_path / "c10c", ("fog", "snow", "frost"), per_severity=40)
     spec = TaskSpec.model_validate({"name": "c", "modality": "image", "source": "c10c"})

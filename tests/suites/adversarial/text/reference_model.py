@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.config.tasks.text_tasks import rotten_tomatoes_texts
 from harness.core.subsets import stratified_indices
+from harness.data.text_tasks import rotten_tomatoes_texts
 from harness.suites.adversarial.text.run import scorer
 
 

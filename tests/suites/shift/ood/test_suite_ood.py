@@ -8,9 +8,9 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from harness.config.tasks.builtin import digits
 from harness.core.errors import DatasetError
 from harness.core.suite import RunContext
+from harness.data.builtin import digits
 from harness.suites.shift import ShiftSuite
 from harness.suites.shift.config import DEFAULT_DETECTORS
 from harness.suites.shift.ood.detectors import column_of

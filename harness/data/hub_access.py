@@ -1,0 +1,152 @@
+"""Reaching the Hugging Face hub, or knowing at once that it cannot be reached.
+
+Before the first hub access of a process (a hub task, a protocol's task, a hub model) the hub is
+probed once: one TCP connection to its endpoint (`HF_ENDPOINT`, default huggingface.co:443),
+given `PROBE_TIMEOUT_S` seconds, DNS included. When it cannot be reached, or `HF_HUB_OFFLINE=1`
+says so, the process switches the hub libraries to their cache-only mode
+(`HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE` for datasets, huggingface_hub and transformers, also
+in the environment of worker processes): an entry that is cached loads from the cache, one that
+is not fails at once with one line naming it, and nothing retries (without this, each hub access
+retried five times with sleeps, 6 connection errors and 5 "Retrying in Ns" lines per job, each
+printed twice). Where each entry is cached is `hub_cache`'s business.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from harness.core.errors import DatasetError
+
+if TYPE_CHECKING:
+    import datasets
+
+    from harness.config.spec import TaskSpec
+
+PROBE_TIMEOUT_S = 3.0
+REASON_ENV = "HARNESS_HUB_UNREACHABLE"  # why this process went cache-only (read by its workers)
+DEFAULT_ENDPOINT = "https://huggingface.co"
+_TRUE = ("1", "ON", "YES", "TRUE")
+
+
+@dataclass(frozen=True)
+class HubStatus:
+    """Whether the hub answered, and in a few words why not."""
+
+    reachable: bool
+    reason: str = ""
+
+
+def declared_offline() -> bool:
+    """`HF_HUB_OFFLINE` (or datasets' / transformers' own variable) asks for the cache only."""
+    names = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+    return any(os.environ.get(n, "").upper() in _TRUE for n in names)
+
+
+def endpoint() -> tuple[str, int]:
+    """(host, port) of the hub endpoint."""
+    url = urlparse(os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
+    return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+
+
+def hub_status() -> HubStatus:
+    """The hub's status for this process: what an earlier probe found (also in a parent
+    process: `REASON_ENV`), offline when declared, else one probe (cached)."""
+    found = os.environ.get(REASON_ENV)
+    if found:
+        return HubStatus(False, found)
+    if declared_offline():
+        return HubStatus(False, "HF_HUB_OFFLINE is set")
+    return _probe(*endpoint())
+
+
+@functools.cache
+def _probe(host: str, port: int) -> HubStatus:
+    """One connection attempt, bounded by PROBE_TIMEOUT_S even when DNS hangs."""
+    outcome: list[HubStatus] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+                outcome.append(HubStatus(True))
+        except OSError as err:
+            outcome.append(HubStatus(False, f"{host} cannot be reached: {_short(err)}"))
+
+    worker = threading.Thread(target=attempt, name="hub-probe", daemon=True)
+    worker.start()
+    worker.join(PROBE_TIMEOUT_S + 0.5)
+    if not outcome:
+        return HubStatus(False, f"{host} did not answer within {PROBE_TIMEOUT_S:g} s")
+    return outcome[0]
+
+
+def _short(err: OSError) -> str:
+    return (err.strerror or str(err) or type(err).__name__).splitlines()[0][:120]
+
+
+def use_hub() -> HubStatus:
+    """Probe once; when the hub cannot be reached, switch to the cache only (no retries)."""
+    status = hub_status()
+    if not status.reachable:
+        cache_only(status.reason)
+    return status
+
+
+def cache_only(reason: str) -> None:
+    """The hub libraries' offline mode, for this process and the workers it starts."""
+    if not declared_offline():
+        os.environ[REASON_ENV] = reason
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    hub_constants = sys.modules.get("huggingface_hub.constants")
+    if hub_constants is not None:
+        hub_constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+    datasets_config = sys.modules.get("datasets.config")
+    if datasets_config is not None:
+        datasets_config.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        datasets_config.HF_DATASETS_OFFLINE = True  # type: ignore[attr-defined]
+
+
+def unreachable_error(what: str, status: HubStatus, how_to_cache: str) -> DatasetError:
+    """The one line for a hub entry that is neither reachable nor cached."""
+    return DatasetError(f"{what} is neither reachable ({status.reason}) nor cached; {how_to_cache}")
+
+
+def load_hub_dataset(spec: TaskSpec, dataset: str, split: str) -> datasets.Dataset:
+    """One split of hub dataset `dataset` (the spec's subset and revision), from the hub or,
+    when the hub cannot be reached, from the local datasets cache; a split that is in neither is
+    one `DatasetError` line naming the task."""
+    import datasets as hf_datasets
+
+    from harness.data.hub_cache import cached_dataset_folder, datasets_cache_root
+
+    status = use_hub()
+    try:
+        return hf_datasets.load_dataset(  # type: ignore[no-any-return]
+            dataset, spec.subset, split=split, revision=spec.revision
+        )
+    except (
+        ConnectionError,
+        FileNotFoundError,
+        ValueError,
+        hf_datasets.exceptions.DatasetNotFoundError,
+        hf_datasets.exceptions.DatasetGenerationError,
+    ) as err:
+        config = f" (config {spec.subset})" if spec.subset else ""
+        what = f"task {spec.name!r}: hub dataset {dataset}{config} split {split!r}"
+        if not status.reachable and cached_dataset_folder(dataset) is None:
+            raise unreachable_error(
+                what,
+                status,
+                f"connect once and run the task to cache it in {datasets_cache_root()} (or set "
+                "HF_DATASETS_CACHE to a cache that holds it)",
+            ) from err
+        reason = " ".join(str(err).split())[:400]
+        offline = "" if status.reachable else f" (offline: {status.reason})"
+        raise DatasetError(f"{what}: cannot load it{offline}: {reason}") from err

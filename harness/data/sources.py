@@ -1,0 +1,813 @@
+"""Where an inline task's data lives: a local path's layout resolved to one kind of source.
+
+`resolve_source` looks at a `TaskSpec`'s `source` (or `train_source`) without reading any data:
+it lists folders, never opens an image or parses a table (of a `.npy` file it reads the header
+alone: `npy_header`; of a CIFAR-10-C folder also `labels.npy`, one small integer array; of a
+table file its size and, for `.parquet`, the 4-byte `PAR1` marker at each end), and imports
+neither torch nor datasets, so `harness validate` runs it on every inline task and refuses what
+`harness run` would refuse (a missing split, a flat image folder declared labeled, a corruption
+file or folder not named after one of the 19 published corruptions, a bad severity folder, cells
+with different class folders or image file names, labels out of range, an `input_shape` its
+transform cannot give or a CIFAR-10-C header contradicts, a nested folder or mixed layouts that
+would pool several datasets into one, an empty table file, a `.parquet` file that is not Parquet).
+The loader resolves the same way, so both agree.
+
+Layouts (docs/tasks.md):
+- `hf:<id>`: a Hugging Face hub dataset (or a local dataset folder datasets can read);
+- a `.parquet`, `.csv`, `.json`/`.jsonl` file: one split, whatever its name;
+- a folder of table files: `<split>.parquet`, `<split>-*.parquet`, `data/<split>-*.parquet` or
+  `<split>/*.parquet` name their split; a folder whose files name no split is one split;
+- an image folder: `<class>/<image>` (one split, whatever its name), `<split>/<class>/<image>`
+  (every split indexes the sorted union of the splits' class folders), or any images at all for
+  an unlabeled set (`label_column: null`);
+- CIFAR-10-C / CIFAR-100-C: a folder with `labels.npy` and one `<corruption>.npy` per corruption
+  (severities 1-5 stacked), or one `<corruption>.npy` beside its `labels.npy`;
+- ImageNet-C: `<corruption>/<1-5>/<class>/<image>` (or one `<corruption>` folder), every cell
+  with the same class folders holding the same image file names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.config.spec import TaskSpec
+from harness.core.corruption_names import CORRUPTION_NAMES
+from harness.core.errors import DatasetError
+from harness.data.image_transform import ImageTransform
+from harness.data.npy_header import (
+    NpyHeader,
+    check_corruption_set,
+    decoded_chw,
+    stored_channels_last,
+)
+from harness.data.table_reader import TableOptions, check_head
+
+SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
+TABLE_BUILDERS: dict[str, str] = {
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    # delimited text named by suffix only (UCI's adult.data / adult.test / german.data; .txt):
+    # read when named as the source, never picked up from a folder
+    ".data": "csv",
+    ".test": "csv",
+    ".txt": "csv",
+    ".dat": "csv",
+}
+FOLDER_TABLE_SUFFIXES: tuple[tuple[str, ...], ...] = (
+    (".parquet",),
+    (".csv",),
+    (".tsv",),
+    (".json", ".jsonl"),
+)
+"""The table files a folder source is read from: one format, the first found in this order."""
+TABLE_FORMATS: dict[str, str] = {"parquet": "Parquet", "csv": "CSV", "json": "JSON"}
+"""The format a table builder reads, as messages name it."""
+PARQUET_MAGIC = b"PAR1"
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+)
+SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
+SEVERITY_FOLDERS: tuple[str, ...] = tuple(str(s) for s in SEVERITIES)
+LABELS_NPY = "labels.npy"
+PUBLISHED_CORRUPTIONS: tuple[str, ...] = CORRUPTION_NAMES
+"""The 19 corruptions of the published sets (CIFAR-10-C, CIFAR-100-C, ImageNet-C and its 4
+extras), in ImageNet-C order: the only names a `<corruption>.npy` file or a `<corruption>/` folder
+may have, so a stray copy (`fog_backup.npy`) is refused rather than evaluated as one more cell.
+The shift suite's `suites.shift.image_corruptions.CORRUPTIONS` (a test checks they agree), read
+from `harness.core.corruption_names` because the config side imports no plugin
+(docs/architecture.md)."""
+
+
+def source_image_id(index: int, count: int) -> str:
+    """The id of clean image `index` of a `count`-image test set: its row index, zero-padded to 5
+    digits (more for a larger set). A CIFAR-10-C row's `source_id` and the sample id of the same
+    image in the clean catalogue task (`cifar10`, `cifar100`) are both this, so their rows pair."""
+    return f"{index:0{max(5, len(str(count - 1)))}d}"
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """`hf:<id>`: read with `datasets.load_dataset`."""
+
+    dataset: str
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Table files (one split) read with a packaged datasets builder."""
+
+    files: tuple[Path, ...]
+    builder: str
+
+
+@dataclass(frozen=True)
+class ImageFolderSource:
+    """A folder of `<class>/<image>` (labeled) or of any images (unlabeled). `split_roots` are
+    every split folder of a `<split>/<class>/<image>` source (empty for a single-split folder):
+    the class index is the same in every split (`class_folder_names`)."""
+
+    root: Path
+    labeled: bool
+    split_roots: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class NpyCorruptionSource:
+    """CIFAR-10-C layout: `(corruption, file)` pairs, each file 5 severities stacked."""
+
+    files: tuple[tuple[str, Path], ...]
+    labels: Path
+
+
+@dataclass(frozen=True)
+class FolderCorruptionSource:
+    """ImageNet-C layout: one `<class>/<image>` folder per (corruption, severity) cell.
+
+    `images` are the image names of each class folder, which are the same in every cell:
+    `resolve_source` lists every cell once and refuses one that differs (`CellImages.same_as`).
+    The loader builds each cell's rows from them (`corruption_sets.folder_cells`) instead of
+    listing every class folder of every cell a second time, and one cell's names are kept, not
+    every cell's copy of them (4.75 million names for the whole ImageNet-C)."""
+
+    cells: tuple[tuple[str, int, Path], ...]
+    images: Mapping[str, tuple[str, ...]]
+
+
+Source = HubSource | TableSource | ImageFolderSource | NpyCorruptionSource | FolderCorruptionSource
+CORRUPTION_SOURCES = (NpyCorruptionSource, FolderCorruptionSource)
+
+
+def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = False) -> Source:
+    """The source of `split` (of `train_source` when `train` and the spec names one)."""
+    key = "train_source" if train and spec.train_source else "source"
+    text = spec.train_source if key == "train_source" else spec.source
+    assert text is not None
+    if key == "source":
+        check_declared_shape(spec)
+    if text.startswith("hf:"):
+        _no_corruption_filters(spec, text)
+        return HubSource(text[3:])
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    where = f"task {spec.name!r}: {key} {path}"
+    if not path.exists():
+        raise DatasetError(f"{where} does not exist; fix the path (relative to the spec's folder)")
+    if path.is_file():
+        source: Source = _file_source(path, spec, where)
+    else:
+        source = _folder_source(path, spec, split, where)
+    if not isinstance(source, CORRUPTION_SOURCES):
+        _no_corruption_filters(spec, str(path))
+    if isinstance(source, TableSource):
+        for file in source.files:
+            _check_table_file(file, f"task {spec.name!r}: {key} file {file}")
+            if source.builder == "csv":
+                check_head(file, table_options(spec), f"task {spec.name!r}: {key} file {file}")
+    return source
+
+
+def table_options(spec: TaskSpec) -> TableOptions:
+    """How a task's table files are read: its spec keys; tabular tables turn missing-value
+    markers into nulls, text and image tables keep every cell as written."""
+    return TableOptions(
+        column_names=tuple(spec.column_names) if spec.column_names else None,
+        missing_values=tuple(spec.missing_values) if spec.modality == "tabular" else None,
+        delimiter=spec.delimiter,
+        encoding=spec.encoding,
+        string_columns=(spec.id_column,) if spec.id_column else (),
+    )
+
+
+def check_declared_shape(spec: TaskSpec) -> None:
+    """An image task's `input_shape` against what its transform fixes without reading an image:
+    the size of `transform` / `center_crop` / `resize: [h, w]` and the channels of `channels` (or
+    RGB for `imagenet-eval`). The run would refuse the same after decoding the first image."""
+    if spec.modality != "image" or spec.input_shape is None:
+        return
+    declared = list(spec.input_shape)
+    prefix = f"task {spec.name!r}: input_shape {declared}"
+    if len(declared) != 3:
+        raise DatasetError(
+            f"{prefix} has {len(declared)} dimensions; an image task's is [channels, height, "
+            "width]: fix input_shape"
+        )
+    transform = ImageTransform.from_spec(spec.transform, spec.resize, spec.center_crop)
+    channels = spec.channels or (3 if spec.transform is not None else None)
+    fixed = transform.resize if isinstance(transform.resize, tuple) else None
+    size = transform.center_crop or fixed
+    if size is not None and declared[1:] != list(size):
+        gives = [*([channels] if channels else []), *size]
+        raise DatasetError(
+            f"{prefix} but {_sizing_key(spec)} gives {gives}; fix input_shape or the transform"
+        )
+    if channels and declared[0] != channels:
+        what = f"channels {spec.channels}" if spec.channels else f"transform {spec.transform}"
+        raise DatasetError(
+            f"{prefix} but {what} gives {channels} channel{'s' if channels > 1 else ''}; fix "
+            "input_shape or channels"
+        )
+
+
+def _sizing_key(spec: TaskSpec) -> str:
+    """The spec key that fixes the decoded size, as the user wrote it."""
+    if spec.transform is not None:
+        return f"transform {spec.transform}"
+    value = spec.center_crop if spec.center_crop is not None else spec.resize
+    key = "center_crop" if spec.center_crop is not None else "resize"
+    return f"{key} {value if isinstance(value, int) else list(value or ())}"
+
+
+def check_task_source(spec: TaskSpec, base_dir: Path) -> None:
+    """Resolve every split a task reads, as `harness validate` does (no data is read)."""
+    resolve_source(spec, base_dir, split=spec.split)
+    train_source(spec, base_dir)
+
+
+def train_source(spec: TaskSpec, base_dir: Path) -> tuple[Source, str] | None:
+    """The training split's source and split name: `train_source` (its `train_split`, default
+    "train", when it holds several), or `train_split` of a source that holds several splits."""
+    if spec.train_source is not None:
+        split = spec.train_split or "train"
+        return resolve_source(spec, base_dir, split=split, train=True), split
+    if spec.train_split is None:
+        return None
+    if not spec.source.startswith("hf:"):
+        path = Path(spec.source).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not (path.is_dir() and _named_splits(path, spec)):
+            raise DatasetError(
+                f"task {spec.name!r}: train_split {spec.train_split!r} names a split of {path}, "
+                "which holds a single split; give the training data with train_source: <path>"
+            )
+    return resolve_source(spec, base_dir, split=spec.train_split), spec.train_split
+
+
+def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
+    if spec.modality == "image" and _has_images(path):
+        names = [d.name for d in _subdirs(path)]
+        return names if names and all(n in SPLIT_NAMES for n in names) else []
+    return sorted({s for s in (_split_of(f, path) for f in _table_files(path)) if s is not None})
+
+
+def _no_corruption_filters(spec: TaskSpec, where: str) -> None:
+    if spec.corruptions is not None or spec.severities is not None:
+        raise DatasetError(
+            f"task {spec.name!r}: corruptions/severities select cells of a corruption dataset "
+            f"(CIFAR-10-C .npy files or an ImageNet-C folder), which {where} is not; remove them"
+        )
+
+
+def _file_source(path: Path, spec: TaskSpec, where: str) -> Source:
+    if path.suffix == ".npy":
+        labels = path.parent / LABELS_NPY
+        if path.name == LABELS_NPY or not labels.is_file():
+            raise DatasetError(
+                f"{where}: a .npy source is one CIFAR-10-C style corruption file with "
+                f"{LABELS_NPY} beside it; point source at the folder or at <corruption>.npy"
+            )
+        return _npy_source(path, ((path.stem, path),), labels, spec, where)
+    if path.suffix in TABLE_BUILDERS:
+        return TableSource((path,), TABLE_BUILDERS[path.suffix])
+    raise DatasetError(
+        f"{where}: cannot read {path.suffix or 'this'} files; use a .parquet, .csv or .json(l) "
+        "file (or .tsv, .txt, .data), a folder of them, an image folder or a CIFAR-10-C / "
+        "ImageNet-C folder"
+    )
+
+
+def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source:
+    if (path / LABELS_NPY).is_file() and spec.modality == "image":
+        files = sorted(p for p in path.glob("*.npy") if p.name != LABELS_NPY)
+        if not files:
+            raise DatasetError(f"{where}: holds {LABELS_NPY} but no <corruption>.npy files")
+        chosen = tuple((p.stem, p) for p in files)
+        return _npy_source(path, chosen, path / LABELS_NPY, spec, where)
+    if spec.modality == "image" and _has_images(path):
+        return _image_source(path, spec, split, where)
+    if spec.modality == "image" and any(path.glob("*.npy")):
+        raise DatasetError(
+            f"{where}: holds .npy files but no {LABELS_NPY}; a CIFAR-10-C style folder needs "
+            f"{LABELS_NPY} beside its <corruption>.npy files"
+        )
+    return _table_source(path, split, where)
+
+
+def _npy_source(
+    root: Path, files: tuple[tuple[str, Path], ...], labels: Path, spec: TaskSpec, where: str
+) -> NpyCorruptionSource:
+    """`files` of the source `root` (`where` names it): a folder, or one `<corruption>.npy`."""
+    names = [name for name, _ in files]
+    wanted = _wanted_corruptions(spec, names, where)
+    _wanted_severities(spec, where)
+    chosen = tuple((n, p) for n, p in files if n in wanted)
+    for name, path in chosen:
+        _check_corruption_name(name, _below(where, root, path))
+    header = check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only
+    _check_npy_shape(spec, chosen[0][1], header)
+    _check_npy_labels(labels, spec, where)
+    return NpyCorruptionSource(chosen, labels)
+
+
+def _check_npy_shape(spec: TaskSpec, path: Path, header: NpyHeader) -> None:
+    """A declared `input_shape` against the images a `<corruption>.npy` header describes (every
+    file's are alike, checked), after the transform: what the run compares after loading."""
+    if spec.input_shape is None:
+        return
+    stored = header.shape[1:]
+    channels, height, width = decoded_chw(stored)
+    transform = ImageTransform.from_spec(spec.transform, spec.resize, spec.center_crop)
+    decoded = [channels, *transform.output_size(height, width)]
+    declared = list(spec.input_shape)
+    if declared != decoded:
+        resized = " after the transform" if decoded[1:] != [height, width] else ""
+        raise DatasetError(
+            f"task {spec.name!r}: input_shape {declared} but {path} holds images of shape "
+            f"{list(stored)} ({_stored_order(stored)}), which decode "
+            f"to {decoded}{resized}; fix input_shape, or declare resize / center_crop to get "
+            "another size"
+        )
+
+
+def _check_corruption_name(name: str, where: str) -> None:
+    """A corruption file or folder (`where` names it) is named after one of the 19 published
+    corruptions."""
+    if name in PUBLISHED_CORRUPTIONS:
+        return
+    close = difflib.get_close_matches(name, PUBLISHED_CORRUPTIONS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise DatasetError(
+        f"{where} is not named after one of the 19 published corruptions{hint}: "
+        f"{', '.join(PUBLISHED_CORRUPTIONS)}; rename it or move it out of the dataset (or list "
+        "the corruptions to load in corruptions:)"
+    )
+
+
+def _stored_order(image_shape: tuple[int, ...]) -> str:
+    if len(image_shape) == 2:
+        return "grey"
+    return "height, width, channels" if stored_channels_last(image_shape) else "channels first"
+
+
+def _check_npy_labels(labels: Path, spec: TaskSpec, where: str) -> None:
+    """`labels.npy` (its header already checked: 1-D integers, 5 blocks): class indices, never
+    negative, below the declared class count, and the same in every severity's block (every
+    severity holds the same clean images in the same order). Labels are small: read in full."""
+    try:
+        values = np.asarray(np.load(labels, mmap_mode="r"), dtype=np.int64)
+    except (OSError, ValueError) as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DatasetError(f"{where}: cannot read {labels} ({reason}); replace it") from None
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        row = int(negative[0])
+        raise DatasetError(
+            f"{where}: {labels} holds label {int(values[row])} (row {row}); labels are class "
+            "indices, never negative: fix the file"
+        )
+    k = spec.num_classes or (len(spec.class_names) if spec.class_names else None)
+    above = np.flatnonzero(values >= k) if k is not None else np.empty(0, np.int64)
+    if k is not None and len(above):
+        row = int(above[0])
+        raise DatasetError(
+            f"{where}: {labels} holds label {int(values[row])} (row {row}), outside 0..{k - 1} "
+            f"({k} classes declared by num_classes / class_names): fix the file or the "
+            "declaration"
+        )
+    blocks = values.reshape(len(SEVERITIES), -1)
+    differ = np.flatnonzero((blocks != blocks[0]).any(axis=0))
+    if len(differ):
+        image = int(differ[0])
+        severity = int(np.flatnonzero(blocks[:, image] != blocks[0, image])[0]) + 1
+        row = (severity - 1) * blocks.shape[1] + image
+        raise DatasetError(
+            f"{where}: {labels} row {row} (severity {severity}, image "
+            f"{source_image_id(image, blocks.shape[1])}) has label {int(values[row])}, severity "
+            f"1's copy of that image {int(blocks[0, image])}; the 5 severities hold the same "
+            "images in the same order, so their labels must repeat: replace the file with the "
+            "published one"
+        )
+
+
+def _wanted_corruptions(spec: TaskSpec, available: list[str], where: str) -> set[str]:
+    if spec.corruptions is None:
+        return set(available)
+    if not spec.corruptions:
+        raise DatasetError(
+            f"{where}: corruptions is empty, which selects no cell; list the corruptions to load "
+            f"(available: {', '.join(sorted(available))}) or remove the key to load them all"
+        )
+    unknown = [c for c in spec.corruptions if c not in available]
+    if unknown:
+        raise DatasetError(
+            f"{where}: corruptions lists {', '.join(map(repr, unknown))}, not in this dataset "
+            f"(available: {', '.join(sorted(available))})"
+        )
+    return set(spec.corruptions)
+
+
+def _wanted_severities(spec: TaskSpec, where: str, available: set[int] | None = None) -> set[int]:
+    have = set(SEVERITIES) if available is None else available
+    if spec.severities is not None and not spec.severities:
+        raise DatasetError(
+            f"{where}: severities is empty, which selects no cell; list the severities to load "
+            "(1-5) or remove the key to load them all"
+        )
+    wanted = set(spec.severities) if spec.severities is not None else have
+    missing = sorted(wanted - have)
+    if missing:
+        raise DatasetError(
+            f"{where}: severities lists {missing}, not in this dataset (available: {sorted(have)})"
+        )
+    return wanted
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _check_table_file(file: Path, where: str) -> None:
+    """What a table file shows without parsing it: it is not empty, and a `.parquet` file has
+    Parquet's `PAR1` marker at its start and end and room for the footer whose length precedes
+    the end marker (12 bytes read), so `harness validate` refuses a 0-byte file or another file
+    renamed `.parquet`; a `.json` / `.jsonl` file starts (after whitespace) with an object or
+    an array (4 KiB read); the loader refuses what only parsing finds (`splits.read_split`)."""
+    kind = TABLE_FORMATS[TABLE_BUILDERS[file.suffix]]
+    try:
+        size = file.stat().st_size
+        if size == 0:
+            raise DatasetError(
+                f"{where} is an empty file (0 bytes), not a {kind} table; replace it with the "
+                "data (or remove it)"
+            )
+        if file.suffix in (".json", ".jsonl"):
+            with file.open("rb") as f:
+                start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+            if start and start not in (b"{", b"["):
+                # A file that is one JSON scalar (`null` crashes the whole process inside
+                # `datasets`' JSON reader, a segfault: it must never reach it).
+                raise DatasetError(
+                    f"{where} does not start with a JSON object or array (it starts with "
+                    f"{start.decode('latin-1')!r}); a {kind} table holds one object per row "
+                    "(JSON lines) or an array of objects: replace it with the data saved so"
+                )
+            return
+        if file.suffix != ".parquet":
+            return
+        with file.open("rb") as f:
+            head = f.read(4)
+            f.seek(max(size - 8, 0))
+            tail = f.read(8)
+    except OSError as err:
+        raise DatasetError(f"{where}: cannot read it ({err.strerror or err})") from None
+    footer = int.from_bytes(tail[:4], "little")  # the footer's length, before the end marker
+    if head != PARQUET_MAGIC or tail[4:] != PARQUET_MAGIC or size < 12 + footer:
+        raise DatasetError(
+            f"{where} is not a Parquet file (no PAR1 marker at its start and end: cut short, "
+            "damaged, or another format named .parquet); replace it with the data saved as "
+            "Parquet, or give the file its real suffix (.csv, .json, .jsonl)"
+        )
+
+
+def _table_files(folder: Path) -> list[Path]:
+    """Table files directly in `folder`, in `folder/data` and in `folder/<split>/`."""
+    places = [folder, folder / "data", *(folder / s for s in SPLIT_NAMES)]
+    found = [
+        f
+        for place in places
+        if place.is_dir()
+        for f in sorted(place.iterdir())
+        if f.is_file() and f.suffix in TABLE_BUILDERS and not f.name.startswith(".")
+    ]
+    for suffixes in FOLDER_TABLE_SUFFIXES:  # one format, parquet first
+        chosen = [f for f in found if f.suffix in suffixes]
+        if chosen:
+            return chosen
+    return []
+
+
+def _split_of(path: Path, folder: Path) -> str | None:
+    """The split a table file names: its `<split>/` folder or its name's first word."""
+    rel = path.relative_to(folder)
+    if len(rel.parts) > 1 and rel.parts[0] in SPLIT_NAMES:
+        return rel.parts[0]
+    head = re.split(r"[-_.]", path.name, maxsplit=1)[0]
+    return head if head in SPLIT_NAMES else None
+
+
+def folder_tables(folder: Path, split: str, where: str) -> tuple[Path, ...]:
+    """The table files of `split` in a folder of tables (every one when none names a split)."""
+    return _table_source(folder, split, where).files
+
+
+def folder_splits(folder: Path) -> list[str]:
+    """The splits the table files of a folder name (none: the folder is one split)."""
+    return sorted(
+        {s for s in (_split_of(f, folder) for f in _table_files(folder)) if s is not None}
+    )
+
+
+def _table_source(folder: Path, split: str, where: str) -> TableSource:
+    files = _table_files(folder)
+    if not files:
+        raise DatasetError(
+            f"{where} holds no .parquet, .csv or .json files (nor images for an image task); "
+            "point source at the data"
+        )
+    builder = TABLE_BUILDERS[files[0].suffix]
+    splits = {f: _split_of(f, folder) for f in files}
+    named = sorted({s for s in splits.values() if s is not None})
+    if not named:
+        return TableSource(tuple(files), builder)  # one split, whatever its name
+    loose = [f.name for f, s in splits.items() if s is None]
+    if loose:
+        raise DatasetError(
+            f"{where} mixes split files ({', '.join(named)}) with files that name no split "
+            f"({', '.join(loose[:3])}); move or rename them"
+        )
+    if split not in named:
+        raise DatasetError(
+            f"{where} has no split {split!r} (splits: {', '.join(named)}); set split: to one of them"
+        )
+    return TableSource(tuple(f for f, s in splits.items() if s == split), builder)
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    with os.scandir(folder) as entries:
+        return _folders_of(list(entries))
+
+
+def _folders_of(entries: list[os.DirEntry[str]]) -> list[Path]:
+    """The folders among one listing's entries, sorted; those starting with `.` or `_` are
+    ignored."""
+    return sorted(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith((".", "_")))
+
+
+def is_image(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
+
+
+def _has_images(folder: Path, depth: int = 4) -> bool:
+    """Whether any image lies within `depth` folder levels below `folder`."""
+    for current, dirs, files in os.walk(folder):
+        if any(is_image(f) for f in files):
+            return True
+        level = len(Path(current).relative_to(folder).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if level < depth else []
+    return False
+
+
+def _holds_severities(folder: Path) -> bool:
+    """Whether `folder` looks like an ImageNet-C corruption: a subfolder named 1-5 that holds
+    folders (class folders). A class folder named `3` holds images, so a `<class>/<image>` folder
+    with digit class names is not mistaken for one."""
+    return any(d.name in SEVERITY_FOLDERS and _subdirs(d) for d in _subdirs(folder))
+
+
+def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
+    subs = _subdirs(root)
+    corruptions = [d for d in subs if _holds_severities(d)]
+    if corruptions:
+        others = [d.name for d in subs if d not in corruptions]
+        if others:
+            raise DatasetError(
+                f"{where} mixes ImageNet-C corruption folders ({_names(corruptions)}) with "
+                f"folders that are not ({', '.join(others[:3])}); ImageNet-C is "
+                "<corruption>/<1-5>/<class>/<image>: move the others out"
+            )
+        return _folder_corruptions(root, [(d.name, d) for d in corruptions], spec, where)
+    if _holds_severities(root):
+        return _folder_corruptions(root, [(root.name, root)], spec, where)
+    splits = [d for d in subs if d.name in SPLIT_NAMES]
+    if splits and len(splits) == len(subs):
+        if split not in [d.name for d in subs]:
+            raise DatasetError(
+                f"{where} has no split {split!r} (splits: {', '.join(d.name for d in subs)}); "
+                "set split: to one of them"
+            )
+        labeled = spec.label_column is not None
+        if labeled:
+            _check_declared_classes(
+                spec, check_class_folders(root / split, f"{where}/{split}"), where
+            )
+        return ImageFolderSource(root / split, labeled, tuple(subs))
+    split_like = [d for d in splits if _subdirs(d)]  # a split folder holds class folders
+    if split_like:
+        others = [d.name for d in subs if d not in splits]
+        raise DatasetError(
+            f"{where} mixes split folders ({_names(split_like)}: <split>/<class>/<image>) with "
+            f"folders that are not splits ({', '.join(others[:3])}: <class>/<image>); a folder "
+            "holds one layout: move the others out, or point source at one split folder"
+        )
+    labeled = spec.label_column is not None
+    if labeled:
+        _check_declared_classes(spec, check_class_folders(root, where), where)
+    return ImageFolderSource(root, labeled)
+
+
+def _check_declared_classes(spec: TaskSpec, folders: list[Path], where: str) -> None:
+    """Declared `class_names` name every class folder (they fix each folder's index)."""
+    if spec.class_names is None:
+        return
+    unknown = [d.name for d in folders if d.name not in spec.class_names]
+    if unknown:
+        raise DatasetError(
+            f"{where}: class folder {unknown[0]!r} is not in class_names "
+            f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
+        )
+
+
+def _names(folders: list[Path]) -> str:
+    return ", ".join(d.name for d in folders[:3]) + (", ..." if len(folders) > 3 else "")
+
+
+def check_class_folders(root: Path, where: str) -> list[Path]:
+    """A labeled image folder is `<class>/<image>`: its class folders, each checked to hold no
+    folders (one directory listing per class; no image is opened)."""
+    return list(class_images(root, where))
+
+
+def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
+    """The class folders of a labeled `<class>/<image>` folder, sorted, each with the sorted names
+    of the images in it: one directory listing per class folder, no image opened, no file
+    stat'ed (`root` itself is listed once, for its folders and its loose images). A class folder
+    holding folders, or images outside class folders, is refused."""
+    with os.scandir(root) as entries:
+        here = list(entries)
+    subs = _folders_of(here)
+    loose = sorted(e.name for e in here if e.is_file() and is_image(e.name))
+    if not subs or loose:
+        found = f"{len(loose)} images such as {loose[0]}" if loose else "no class folders"
+        raise DatasetError(
+            f"{where} holds images outside class folders ({found}); a labeled image folder is "
+            "<class>/<image>: set label_column: null to use the images unlabeled (an OOD set)"
+        )
+    listed: dict[Path, tuple[str, ...]] = {}
+    for folder in subs:
+        with os.scandir(folder) as entries:
+            items = sorted(entries, key=lambda e: e.name)
+        nested = [e.name for e in items if e.is_dir() and not e.name.startswith((".", "_"))]
+        if nested:
+            raise nested_folder_error(where, folder.name, nested[0])
+        listed[folder] = tuple(e.name for e in items if e.is_file() and is_image(e.name))
+    return listed
+
+
+def class_folder_names(sources: list[Source]) -> list[str]:
+    """The class index every split of a labeled image folder shares: the sorted union of the
+    class folders of all its split folders (and of `train_source`'s), so a class one split lacks
+    keeps its index in the others."""
+    roots = {
+        root
+        for source in sources
+        if isinstance(source, ImageFolderSource) and source.labeled
+        for root in (source.split_roots or (source.root,))
+    }
+    return sorted({d.name for root in roots for d in _subdirs(root)})
+
+
+def nested_folder_error(where: str, cls: str, inner: str) -> DatasetError:
+    return DatasetError(
+        f"{where}: class folder {cls!r} holds folders ({inner}, ...); an image folder is "
+        "<class>/<image> (ImageNet-C: <corruption>/<1-5>/<class>/<image>); point source at one "
+        "dataset: nested folders are not pooled into one task"
+    )
+
+
+def _folder_corruptions(
+    root: Path, corruptions: list[tuple[str, Path]], spec: TaskSpec, where: str
+) -> FolderCorruptionSource:
+    """The cells of the corruption folders of `root` (`where` names it: the root of an ImageNet-C
+    tree, or one corruption's folder), each listed once and checked against the first, whose
+    image names the loader then uses for every cell; every message names the folder at fault by
+    its real path (`_below`)."""
+    wanted = _wanted_corruptions(spec, [name for name, _ in corruptions], where)
+    cells: list[tuple[str, int, Path]] = []
+    first: tuple[Path, list[str]] | None = None
+    first_images: CellImages | None = None
+    for name, folder in corruptions:
+        if name not in wanted:
+            continue
+        at_corruption = _below(where, root, folder)
+        _check_corruption_name(name, at_corruption)
+        severities = _severity_folders(root, folder, where)
+        for severity in sorted(_wanted_severities(spec, at_corruption, set(severities))):
+            cell = severities[severity]
+            at_cell = _below(where, root, cell)
+            listed = class_images(cell, at_cell)
+            classes = list(listed)
+            _check_declared_classes(spec, classes, at_cell)
+            if spec.class_names is None:  # declared names index every cell's folders alike
+                first = first or (cell, [d.name for d in classes])
+                _same_classes(at_cell, [d.name for d in classes], first)
+            images = CellImages(spec.name, cell, {d.name: n for d, n in listed.items()})
+            first_images = first_images or images.nonempty()
+            images.same_as(first_images)
+            cells.append((name, severity, cell))
+    assert first_images is not None  # a corruption folder holds a severity folder (detected so)
+    return FolderCorruptionSource(tuple(cells), first_images.names)
+
+
+def _below(where: str, root: Path, path: Path) -> str:
+    """`where`, which names the source `root`, moved to `path` at or below it, so that a message
+    names the real path once. Appending a cell's `<corruption>/<severity>` to `where` instead
+    doubled the corruption folder when the source is one corruption's folder (`source: inc/fog`
+    gave `.../inc/fog/fog/2`, a folder that does not exist)."""
+    rel = path.relative_to(root).as_posix()
+    return where if rel == "." else f"{where}/{rel}"
+
+
+@dataclass(frozen=True)
+class CellImages:
+    """The image file names of one ImageNet-C cell, by class folder (listed, never opened)."""
+
+    task: str
+    folder: Path
+    names: dict[str, tuple[str, ...]]
+
+    def nonempty(self) -> CellImages:
+        """This cell, refused when none of its class folders holds an image (as the run does)."""
+        if not any(self.names.values()):
+            raise DatasetError(
+                f"task {self.task!r}: {self.folder}: the class folders hold no images (png, jpg, "
+                "...); restore the cell's images or leave it out with corruptions: / severities:"
+            )
+        return self
+
+    def same_as(self, first: CellImages) -> None:
+        """Every cell holds the first cell's images, file for file: the published ImageNet-C
+        holds the same 50,000 file names in every cell, and a cell with fewer images (an empty
+        class folder, one file missing) would weigh other images in mean corruption accuracy and
+        mCE. Names the first class folder that differs and the first file one side lacks."""
+        if self.names == first.names:
+            return
+        for cls in sorted(set(self.names) | set(first.names)):
+            mine, theirs = self.names.get(cls, ()), first.names.get(cls, ())
+            if mine == theirs:
+                continue
+            short, full = (self, first) if set(theirs) - set(mine) else (first, self)
+            raise DatasetError(
+                f"task {self.task!r}: {short.lacks(full, cls)}; every corruption/severity cell "
+                "must hold the same source images, file for file (ImageNet-C holds the same "
+                "50,000 file names in each), or mean corruption accuracy and mCE weigh the cells "
+                "over different images: restore the missing images from the published dataset "
+                "(or remove the extra ones)"
+            )
+
+    def lacks(self, other: CellImages, cls: str) -> str:
+        """What this cell's class folder `cls` lacks of `other`'s (which holds more)."""
+        here, there = self.folder / cls, other.folder / cls
+        have, held = self.names.get(cls), other.names[cls]
+        if have is None:
+            return f"class folder {here} does not exist, while {there} holds {len(held)} images"
+        if not have:
+            return f"class folder {here} holds no images, while {there} holds {len(held)}"
+        missing = sorted(set(held) - set(have))
+        return (
+            f"{here} lacks {missing[0]}, which {there} holds ({len(missing)} of its "
+            f"{len(held)} images missing)"
+        )
+
+
+def _severity_folders(root: Path, folder: Path, where: str) -> dict[int, Path]:
+    """The `1`..`5` folders of the ImageNet-C corruption `folder` (at or below the source `root`
+    that `where` names); any other folder is refused by its path."""
+    subs = _subdirs(folder)
+    for d in subs:
+        if d.name not in SEVERITY_FOLDERS:
+            raise DatasetError(
+                f"{_below(where, root, d)} is not a severity folder (1-5); ImageNet-C is "
+                "<corruption>/<1-5>/<class>/<image>: remove or rename it"
+            )
+    return {int(d.name): d for d in subs}
+
+
+def _same_classes(where: str, names: list[str], first: tuple[Path, list[str]]) -> None:
+    """Every cell (`where` names its folder) has the first cell's class folders (labels are their
+    sorted names)."""
+    first_folder, first_names = first
+    if names == first_names:
+        return
+    lacks = sorted(set(first_names) - set(names))
+    extra = sorted(set(names) - set(first_names))
+    detail = (
+        f"it lacks {', '.join(lacks[:3])}"
+        if lacks
+        else f"it has {', '.join(extra[:3])}, which the other lacks"
+    )
+    raise DatasetError(
+        f"{where} has {len(names)} class folders and {first_folder} has {len(first_names)} "
+        f"({detail}); every corruption/severity cell needs the same class folders, since labels "
+        "are their sorted names: restore the missing folders or remove the extra ones"
+    )

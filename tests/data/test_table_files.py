@@ -1,0 +1,319 @@
+"""Local table files read through Arrow: layouts, encodings, missing values and bad input.
+
+Each bad file is refused in one line that names the file, the column and the row (or the count),
+never with a library's traceback and never as a silently wrong matrix.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.config.spec import TaskSpec
+from harness.core.errors import DatasetError
+from harness.data.loader import load_task
+
+
+def load(folder: Path, **kw: object) -> object:
+    fields = {"name": "t", "modality": "tabular", **kw}
+    return load_task(TaskSpec.model_validate(fields), base_dir=folder)
+
+
+def refused(folder: Path, match: str, **kw: object) -> str:
+    with pytest.raises(DatasetError, match=match) as err:
+        load(folder, **kw)
+    message = str(err.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def write(folder: Path, name: str, data: bytes | str) -> Path:
+    path = folder / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+CSV = "a,b,colour,label\n1,10,red,0\n2,20,blue,1\n3,30,red,0\n4,40,green,1\n"
+
+
+def test_csv_tsv_whitespace_and_headerless_files_give_one_matrix(tmp_path: Path) -> None:
+    write(tmp_path, "c.csv", CSV)
+    write(tmp_path, "t.tsv", CSV.replace(",", "\t"))
+    write(tmp_path, "w.txt", CSV.replace(",", "   ").replace("\n", "  \n"))
+    write(tmp_path, "h.data", "".join(CSV.splitlines(keepends=True)[1:]).replace(",", ", "))
+    common = {"one_hot": {"colour": ["red", "green", "blue"]}}
+    tasks = [
+        load(tmp_path, source="c.csv", **common),
+        load(tmp_path, source="t.tsv", **common),
+        load(tmp_path, source="w.txt", **common),
+        load(tmp_path, source="h.data", column_names=["a", "b", "colour", "label"], **common),
+    ]
+    first = tasks[0]
+    assert first.feature_names == ("a", "b", "colour=red", "colour=green", "colour=blue")
+    expected = [[1, 10, 1, 0, 0], [2, 20, 0, 0, 1], [3, 30, 1, 0, 0], [4, 40, 0, 1, 0]]
+    for task in tasks:
+        assert task.all_inputs().numpy().tolist() == expected
+        assert task.labels.tolist() == [0, 1, 0, 1]
+        assert task.fingerprint == first.fingerprint
+    # one-hot features are boxed in [0, 1] whatever the data holds
+    assert first.feature_bounds[2:] == ((0.0, 1.0),) * 3
+
+
+def test_parquet_and_json_lines_read_the_same_rows(tmp_path: Path) -> None:
+    frame = pd.read_csv(pd.io.common.StringIO(CSV))
+    frame.to_parquet(tmp_path / "p.parquet")
+    frame.to_json(tmp_path / "j.jsonl", orient="records", lines=True)
+    frame.to_json(tmp_path / "a.json", orient="records")
+    prints = {
+        load(tmp_path, source=name, feature_columns=["a", "b"]).fingerprint
+        for name in ("p.parquet", "j.jsonl", "a.json")
+    }
+    assert len(prints) == 1
+
+
+def test_missing_markers_are_counted_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "m.csv", "a,colour,label\n1,red,0\n?,blue,1\n3, ?,0\n4,,1\n5,red,0\n")
+    message = refused(
+        tmp_path,
+        r"feature column 'a' has 1 missing cell\(s\) \(empty, .*NaN\) in split 'test', first at row 2 "
+        r"of .*m.csv",
+        source="m.csv",
+        one_hot={"colour": None},
+    )
+    assert "missing_rows: drop" in message
+    caplog.set_level(logging.WARNING)
+    task = load(tmp_path, source="m.csv", one_hot={"colour": None}, missing_rows="drop")
+    assert task.labels.tolist() == [0, 0, 1, 0]  # row 2 dropped; ' ?' and '' are missing colours
+    x = task.all_inputs().numpy()
+    assert task.feature_names == ("a", "colour=blue", "colour=red")
+    assert x[:, 1:].tolist() == [[0, 1], [0, 0], [0, 0], [0, 1]]
+    report = " ".join(r.getMessage() for r in caplog.records)
+    assert "3 missing cell(s)" in report and "colour 2" in report and "a 1" in report
+    assert "dropped 1 of 5 rows" in report
+    # markers are configurable: '-' means missing, '?' is then a value
+    write(tmp_path, "d.csv", "a,label\n1,0\n-,1\n3,0\n")
+    refused(tmp_path, r"'a' has 1 missing cell", source="d.csv", missing_values=["-"])
+
+
+def test_ordinal_and_text_labels_named_by_class_names(tmp_path: Path) -> None:
+    write(tmp_path, "o.csv", "size,y\nS,no\nL,yes\nM,no\nL,yes\n")
+    task = load(
+        tmp_path,
+        source="o.csv",
+        label_column="y",
+        class_names=["no", "yes"],
+        ordinal={"size": ["S", "M", "L"]},
+    )
+    assert task.all_inputs().numpy()[:, 0].tolist() == [0, 2, 1, 2]
+    assert task.labels.tolist() == [0, 1, 0, 1] and task.feature_bounds == ((0.0, 2.0),)
+    refused(
+        tmp_path,
+        r"label column 'y' holds text \(e.g. 'no'\); list the classes in class_names",
+        source="o.csv",
+        label_column="y",
+        ordinal={"size": ["S", "M", "L"]},
+    )
+    refused(
+        tmp_path,
+        r"column 'size', row 2 of .*o.csv reads 'L', which ordinal.size does not list \(2 such",
+        source="o.csv",
+        label_column="y",
+        class_names=["no", "yes"],
+        ordinal={"size": ["S", "M"]},
+    )
+
+
+def test_bom_is_skipped_and_wide_encodings_need_encoding(tmp_path: Path) -> None:
+    write(tmp_path, "bom.csv", b"\xef\xbb\xbf" + CSV.encode())
+    assert load(tmp_path, source="bom.csv", feature_columns=["a"]).labels.tolist() == [0, 1, 0, 1]
+    write(tmp_path, "u16.csv", CSV.encode("utf-16"))
+    refused(tmp_path, r"u16.csv is UTF-16 or UTF-32 text .*set encoding", source="u16.csv")
+    task = load(tmp_path, source="u16.csv", feature_columns=["a"], encoding="utf-16")
+    assert task.labels.tolist() == [0, 1, 0, 1]
+
+
+def test_quoted_newlines_and_delimiters_stay_in_their_cell(tmp_path: Path) -> None:
+    write(tmp_path, "q.csv", 'a,note,label\n1,"one, two",0\n2,"line\nbreak",1\n3,plain,0\n')
+    task = load(tmp_path, source="q.csv", feature_columns=["a"], group_columns=["note"])
+    assert task.labels.tolist() == [0, 1, 0]
+    assert task.groups()["note"].tolist() == ["one, two", "line\nbreak", "plain"]
+
+
+def test_semicolons_ragged_rows_and_headers_are_refused_by_line(tmp_path: Path) -> None:
+    write(tmp_path, "s.csv", "a;b;label\n1;2,5;0\n3;4;1\n")
+    refused(
+        tmp_path, r"s.csv: its first line .*holds ';' and no ','.*delimiter: ';'", source="s.csv"
+    )
+    # declared, the decimal comma is refused as not a number, not read as a wrong value
+    refused(
+        tmp_path,
+        r"column 'b' in split 'test' is not numeric \(1 of its 2 cells.*row 1 of .*s.csv: '2,5'",
+        source="s.csv",
+        delimiter=";",
+    )
+    write(tmp_path, "r.csv", "a,b,label\n1,2,0\n3,4,1,9\n5,6,0\n")
+    refused(
+        tmp_path,
+        r"r.csv: line 3 has 4 field\(s\) where the header has 3: '3,4,1,9'",
+        source="r.csv",
+    )
+    write(tmp_path, "n.csv", "1,2,0\n3,4,1\n")
+    refused(tmp_path, r"n.csv: its first line holds numbers only .*column_names", source="n.csv")
+    write(tmp_path, "i.csv", ",a,label\n0,1,0\n1,2,1\n")
+    refused(tmp_path, r"i.csv: column 1 of the header has no name", source="i.csv")
+    write(tmp_path, "d.csv", "a,a,label\n0,1,0\n1,2,1\n")
+    refused(tmp_path, r"d.csv: the header names column 'a' twice", source="d.csv")
+
+
+def test_bytes_that_are_not_utf8_are_named_by_column_and_row(tmp_path: Path) -> None:
+    write(tmp_path, "x.csv", b"a,city,label\n1,Paris,0\n2,Z\xfcrich,1\n")
+    refused(
+        tmp_path,
+        r"x.csv: column 'city', row 2 is not UTF-8 text \(byte 0xfc .*set encoding",
+        source="x.csv",
+        feature_columns=["a"],
+    )
+    task = load(
+        tmp_path, source="x.csv", feature_columns=["a"], group_columns=["city"], encoding="latin-1"
+    )
+    assert task.groups()["city"].tolist() == ["Paris", "Zürich"]
+
+
+def test_unparsable_cells_over_one_percent_refuse_the_column(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    values = [str(v) for v in range(300)]
+    values[7] = "n.a."
+    write(
+        tmp_path, "few.csv", "a,label\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(values))
+    )
+    caplog.set_level(logging.WARNING)
+    refused(tmp_path, r"'a' has 1 missing cell.*row 8 of", source="few.csv")  # 0.3%: missing
+    assert any("are not numbers (first row 8 of" in r.getMessage() for r in caplog.records)
+    values[9] = values[11] = values[13] = "n.a."
+    write(
+        tmp_path, "many.csv", "a,label\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(values))
+    )
+    refused(
+        tmp_path,
+        r"column 'a' in split 'test' is not numeric \(4 of its 300 cells, 1.3%, are not numbers; "
+        r"first at row 8 of .*many.csv: 'n.a.'",
+        source="many.csv",
+    )
+
+
+def test_a_constant_column_is_reported_and_one_class_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "k.csv", "a,b,label\n1,5,0\n2,5,1\n3,5,0\n")
+    caplog.set_level(logging.WARNING)
+    task = load(tmp_path, source="k.csv")
+    assert task.feature_bounds[1] == (5.0, 5.0)
+    assert any("'b' (5) hold one value in every row" in r.getMessage() for r in caplog.records)
+    write(tmp_path, "one.csv", "a,label\n1,0\n2,0\n3,0\n")
+    refused(
+        tmp_path, r"label column 'label' holds a single class \(0\) in all 3 rows", source="one.csv"
+    )
+    # declared, a single-class split is allowed (with a warning)
+    assert load(tmp_path, source="one.csv", num_classes=2).num_classes == 2
+
+
+def test_ids_refuse_empty_cells_and_keep_leading_zeros(tmp_path: Path) -> None:
+    write(tmp_path, "ids.csv", "id,a,label\n007,1,0\n008,2,1\n")
+    assert load(tmp_path, source="ids.csv", id_column="id").sample_ids == ["007", "008"]
+    write(tmp_path, "e.csv", "id,a,label\n007,1,0\n,2,1\n009,3,0\n")
+    refused(
+        tmp_path,
+        r"id column 'id' has 1 empty cell\(s\) in split 'test' \(first: row 2 of .*e.csv\)",
+        source="e.csv",
+        id_column="id",
+    )
+    write(tmp_path, "dup.csv", "id,a,label\nx,1,0\ny,2,1\nx,3,0\n")
+    refused(
+        tmp_path,
+        r"duplicate ids .*'x' at row 1 of .*dup.csv and row 3 of",
+        source="dup.csv",
+        id_column="id",
+    )
+
+
+def test_rows_of_a_split_of_several_files_are_named_in_their_file(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(folder, "a.csv", "a,label\n1,0\n2,1\n")
+    write(folder, "b.csv", "a,label\n3,0\n?,1\n")
+    refused(tmp_path, r"'a' has 1 missing cell.* first at row 2 of .*b.csv", source="parts")
+
+
+def test_an_empty_group_cell_fails_only_the_group_readers(tmp_path: Path) -> None:
+    write(tmp_path, "g.csv", "a,sex,label\n1,m,0\n2,,1\n3,f,0\n4,f,1\n")
+    task = load(tmp_path, source="g.csv", feature_columns=["a"], group_columns=["sex"])
+    assert len(task) == 4 and "sex" not in task.groups().columns
+    with pytest.raises(DatasetError, match=r"group column 'sex' has 1 empty .*row 2 of .*g.csv"):
+        task.check_groups(["sex"])
+
+
+def test_numbers_beyond_float32_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, "big.csv", "a,label\n1,0\n1e39,1\n")
+    refused(tmp_path, r"'a' in split 'test' holds an infinite value .*row 2 of", source="big.csv")
+
+
+def test_a_value_past_the_first_block_that_breaks_its_type_is_still_found(
+    tmp_path: Path,
+) -> None:
+    """Files are read block by block (1 MiB); a column typed as numbers by the first block with
+    a cell that is not a number in a later one is read again whole, not refused as broken."""
+    rows = [f"{100000 + i},{i % 2}" for i in range(160_000)]
+    rows[150_000] = "n.a.,0"
+    write(tmp_path, "long.csv", "a,label\n" + "\n".join(rows) + "\n")
+    assert (tmp_path / "long.csv").stat().st_size > 1 << 20
+    refused(tmp_path, r"'a' has 1 missing cell\(s\) .*row 150001 of .*long.csv", source="long.csv")
+    task = load(tmp_path, source="long.csv", missing_rows="drop")
+    assert len(task) == 159_999
+
+
+def test_validate_reads_the_first_line_of_delimited_files(tmp_path: Path) -> None:
+    from harness.data.sources import check_task_source
+
+    def check(**kw: object) -> None:
+        fields = {"name": "t", "modality": "tabular", **kw}
+        check_task_source(TaskSpec.model_validate(fields), tmp_path)
+
+    write(tmp_path, "s.csv", "a;b;label\n1;2;0\n")
+    with pytest.raises(DatasetError, match=r"s.csv: its first line .*delimiter: ';'"):
+        check(source="s.csv")
+    write(tmp_path, "h.csv", "1,2,0\n3,4,1\n")
+    with pytest.raises(DatasetError, match=r"h.csv: its first line holds numbers only"):
+        check(source="h.csv")
+    with pytest.raises(DatasetError, match=r"first line has 3 field\(s\) but column_names names 2"):
+        check(source="h.csv", column_names=["a", "label"])
+    check(source="h.csv", column_names=["a", "b", "label"])
+
+
+def test_streamed_blocks_keep_quoted_newlines_and_find_ragged_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files are streamed in blocks (here every file, in 256-byte blocks): a quoted
+    newline across a block boundary is still one cell, a ragged row is still found."""
+    from harness.data import table_reader
+
+    monkeypatch.setattr(table_reader, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(table_reader, "STREAM_BLOCK", 256)
+    rows = [f'{i},"note {i}\nsecond line, with a comma",{i % 2}' for i in range(40)]
+    write(tmp_path, "q.csv", "a,note,label\n" + "\n".join(rows) + "\n")
+    task = load(tmp_path, source="q.csv", feature_columns=["a"], group_columns=["note"])
+    assert task.labels.tolist() == [i % 2 for i in range(40)]
+    assert task.groups()["note"].iloc[7] == "note 7\nsecond line, with a comma"
+    plain = [f"{i},{i % 2}" for i in range(60)]
+    plain[45] = "45,1,9"
+    write(tmp_path, "r.csv", "a,label\n" + "\n".join(plain) + "\n")
+    refused(
+        tmp_path,
+        r"r.csv: line 47 has 3 field\(s\) where the header has 2: '45,1,9'",
+        source="r.csv",
+    )

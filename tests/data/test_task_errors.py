@@ -1,0 +1,135 @@
+"""Every user error of the task loader is one line naming the task, file, column or key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from harness.config.spec import TaskSpec
+from harness.core.errors import DatasetError, HarnessError
+from harness.data.loader import load_task
+from harness.run.api import evaluate
+from tests.data.layouts import cifar_c, image_folder
+
+
+def load(base: Path, **kw: object) -> None:
+    load_task(TaskSpec.model_validate({"name": "t", **kw}), base_dir=base)
+
+
+def one_line(err: pytest.ExceptionInfo[BaseException]) -> str:
+    text = str(err.value)
+    assert "\n" not in text and "task 't'" in text
+    return text
+
+
+def test_unreadable_file_kind(tmp_path: Path) -> None:
+    (tmp_path / "x.xlsx").write_bytes(b"")
+    with pytest.raises(DatasetError, match=r"cannot read .xlsx files; use a .parquet") as err:
+        load(tmp_path, source="x.xlsx", modality="tabular")
+    one_line(err)
+
+
+def test_npy_without_labels_and_labels_without_corruptions(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    np.save(tmp_path / "c" / "fog.npy", np.zeros((5, 2, 2, 3), np.uint8))
+    with pytest.raises(DatasetError, match=r"with labels.npy beside it") as err:
+        load(tmp_path, source="c/fog.npy", modality="image")
+    one_line(err)
+    (tmp_path / "d").mkdir()
+    np.save(tmp_path / "d" / "labels.npy", np.zeros(5, np.int64))
+    with pytest.raises(DatasetError, match=r"holds labels.npy but no <corruption>.npy files"):
+        load(tmp_path, source="d", modality="image")
+
+
+def test_empty_folders(tmp_path: Path) -> None:
+    (tmp_path / "none").mkdir()
+    with pytest.raises(DatasetError, match=r"holds no .parquet, .csv or .json files") as err:
+        load(tmp_path, source="none", modality="tabular")
+    one_line(err)
+    (tmp_path / "inc" / "fog" / "1" / "n01").mkdir(parents=True)  # an ImageNet-C cell, empty
+    image_folder(tmp_path / "inc" / "fog" / "2", {"n01": 1})
+    with pytest.raises(DatasetError, match=r"fog/1: the class folders hold no images") as err:
+        load(tmp_path, source="inc", modality="image")
+    one_line(err)
+
+
+def test_missing_image_file_and_non_image_column(tmp_path: Path) -> None:
+    pd.DataFrame({"image": ["pics/missing.png"], "label": [0]}).to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(DatasetError, match=r"cannot read image .*missing.png") as err:
+        load(tmp_path, source="p.parquet", modality="image", input_column="image")
+    one_line(err)
+    pd.DataFrame({"px": [3, 4], "label": [0, 1]}).to_parquet(tmp_path / "n.parquet")
+    with pytest.raises(DatasetError, match=r"holds int64, neither encoded images"):
+        load(tmp_path, source="n.parquet", modality="image", input_column="px")
+    pd.DataFrame({"a": [1.0], "b": [2.0], "label": [0]}).to_parquet(tmp_path / "q.parquet")
+    with pytest.raises(DatasetError, match=r"set input_column to the image column .*a, b, label"):
+        load(tmp_path, source="q.parquet", modality="image")
+
+
+def test_folder_tasks_have_no_table_columns(tmp_path: Path) -> None:
+    image_folder(tmp_path / "imgs", {"cat": 1})
+    with pytest.raises(DatasetError, match=r"group_columns names table columns, .*image folder"):
+        load(tmp_path, source="imgs", modality="image", group_columns=["site"])
+
+
+def test_no_feature_left_and_ragged_vectors(tmp_path: Path) -> None:
+    pd.DataFrame({"label": [0, 1], "g": ["a", "b"]}).to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(DatasetError, match=r"no feature columns left .*set feature_columns") as err:
+        load(tmp_path, source="t.parquet", modality="tabular", group_columns=["g"])
+    one_line(err)
+    pd.DataFrame({"v": [[1.0, 2.0], [3.0]], "label": [0, 1]}).to_parquet(tmp_path / "r.parquet")
+    with pytest.raises(DatasetError, match=r"column 'v' in split 'test' is not a fixed-length"):
+        load(tmp_path, source="r.parquet", modality="tabular", input_column="v")
+
+
+def test_transform_and_resize_together_refused() -> None:
+    with pytest.raises(ValidationError, match=r"transform 'imagenet-eval' already resizes"):
+        TaskSpec.model_validate(
+            {
+                "name": "t",
+                "source": "x",
+                "modality": "image",
+                "transform": "imagenet-eval",
+                "resize": 128,
+            }
+        )
+    with pytest.raises(ValidationError, match=r"transform is only for image tasks"):
+        TaskSpec.model_validate(
+            {"name": "t", "source": "x", "modality": "tabular", "transform": "imagenet-eval"}
+        )
+
+
+def test_python_api_refuses_an_unlabeled_task(tmp_path: Path) -> None:
+    cifar_c(tmp_path / "c", ("fog",))
+    with pytest.raises(HarnessError, match=r"task 'u' is unlabeled"):
+        evaluate(
+            "digits-mlp",
+            task={"name": "u", "source": "c", "modality": "image", "label_column": None},
+            base_dir=tmp_path,
+        )
+
+
+def test_npy_headers_checked_before_any_data(tmp_path: Path) -> None:
+    """validate and the loader read only the headers of a CIFAR-10-C folder: damaged files are
+    one line naming the file, and a header claiming terabytes allocates nothing."""
+    from harness.data.npy_header import read_npy_header
+
+    folder = tmp_path / "c10c"
+    folder.mkdir()
+    np.save(folder / "labels.npy", np.arange(10, dtype=np.int64))
+    np.save(folder / "fog.npy", np.zeros((10, 4, 4), np.uint8))
+    assert read_npy_header(folder / "fog.npy", "t").shape == (10, 4, 4)
+    (folder / "snow.npy").write_bytes(b"")
+    with pytest.raises(DatasetError) as caught:
+        load(tmp_path, source="c10c", modality="image")
+    assert "snow.npy is not a readable .npy file (an empty file)" in one_line(caught)
+    np.save(folder / "snow.npy", np.array([object()] * 10, dtype=object), allow_pickle=True)
+    with pytest.raises(DatasetError, match="holds Python objects"):
+        load(tmp_path, source="c10c", modality="image")
+    np.save(folder / "snow.npy", np.zeros((10, 4, 4), np.float32))
+    with pytest.raises(DatasetError, match="one image shape and dtype"):
+        load(tmp_path, source="c10c", modality="image")
