@@ -108,8 +108,8 @@ ONE_HOT = ["workclass", "marital-status", "occupation", "relationship"]
 
 
 def inline_adult(path: Path) -> object:
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
 
     spec = TaskSpec.model_validate(
         {
@@ -140,16 +140,16 @@ def pandas_adult(path: Path) -> np.ndarray:
 
 
 def recipe_adult(folder: Path) -> None:
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
 
     spec = TaskSpec(name="adult-uci", recipe="adult", source=str(folder))
     _ready(load_task(spec, base_dir=folder))
 
 
 def wide(path: Path) -> object:
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
 
     spec = TaskSpec(name="wide", source=str(path), modality="tabular")
     task = load_task(spec, base_dir=path.parent)

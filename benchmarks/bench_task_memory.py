@@ -70,8 +70,8 @@ def build_folder(root: Path, n: int) -> None:
 
 
 def measure_streamed(folder: str, batch_size: int, transform: str) -> dict[str, float]:
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
 
     before = rss_mb("VmRSS")
     start = time.perf_counter()

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import SpecError
+from harness.data.task_spec import TaskSpec
 
 Shape = tuple[int, ...]
 FLOAT32_MAX = 3.4028234663852886e38  # normalisation runs in float32 (adapters/torch_module.py)

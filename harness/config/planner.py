@@ -19,7 +19,7 @@ from harness.config.network import network_needs
 from harness.config.plan import Job, ModelPlan, Plan, TaskPlan
 from harness.config.plugins import Plugins
 from harness.config.protocols import Protocol, get_protocol
-from harness.config.spec import ModelSpec, RunSpec, TaskSpec
+from harness.config.spec import ModelSpec, RunSpec
 from harness.config.variants import (
     ADAPTER_KIND,
     check_collisions,
@@ -42,6 +42,7 @@ from harness.data.group_value_labels import GROUP_VALUE_LABELS
 from harness.data.headlines import HEADLINES
 from harness.data.hub_access import use_hub
 from harness.data.sources import check_task_source
+from harness.data.task_spec import TaskSpec
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
 

@@ -13,6 +13,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from harness.core.input_types import loose_values, not_kind
 
 UNKNOWN_KEY = "unknown key (not allowed here)"
+# the names a spec gives its tasks, models, run and protocol (they name folders and files)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
 
 
 def format_validation_error(err: ValidationError, *, prefix: str, limit: int | None = None) -> str:
@@ -134,3 +136,9 @@ class KnownKeys(BaseModel):
             if suggested is None:
                 raise
             raise suggested from None
+
+
+class StrictModel(KnownKeys):
+    """Unknown keys are errors, each naming the closest key the model takes; frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -23,7 +23,6 @@ import pyarrow as pa
 from datasets import Dataset
 from datasets.table import InMemoryTable
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, SOURCE_ID
 from harness.data.image_decoders import (
@@ -42,6 +41,7 @@ from harness.data.sources import (
     NpyCorruptionSource,
     source_image_id,
 )
+from harness.data.task_spec import TaskSpec
 
 CELL_COLUMNS: tuple[str, ...] = ("corruption", "severity")
 INPUT = "input"

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from harness.config.spec import ImageTransformName, TaskSpec
 from harness.core.errors import DatasetError, MissingDependencyError
 from harness.data.hub_recipes import OneHotGroup, StringLabels, TabularRecipe
+from harness.data.task_spec import ImageTransformName, TaskSpec
 
 if TYPE_CHECKING:
     import datasets

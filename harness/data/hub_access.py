@@ -27,7 +27,7 @@ from harness.core.errors import DatasetError
 if TYPE_CHECKING:
     import datasets
 
-    from harness.config.spec import TaskSpec
+    from harness.data.task_spec import TaskSpec
 
 PROBE_TIMEOUT_S = 3.0
 REASON_ENV = "HARNESS_HUB_UNREACHABLE"  # why this process went cache-only (read by its workers)

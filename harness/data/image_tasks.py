@@ -19,7 +19,6 @@ from typing import Any
 import datasets
 import numpy as np
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
 from harness.data.corruption_sets import folder_cells, npy_cells
@@ -44,6 +43,7 @@ from harness.data.sources import (
 )
 from harness.data.splits import Split, read_split_rows
 from harness.data.table_columns import arrow_column, arrow_dataset
+from harness.data.task_spec import TaskSpec
 
 INPUT = "input"
 

@@ -17,7 +17,6 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.image_tasks import load_image_task
@@ -32,6 +31,7 @@ from harness.data.sources import Source, resolve_source
 from harness.data.splits import Split, read_split_rows, read_train_rows
 from harness.data.table_columns import arrow_column, arrow_dataset
 from harness.data.tabular_tasks import load_tabular_task
+from harness.data.task_spec import TaskSpec
 
 
 def load_task(spec: TaskSpec, *, base_dir: Path) -> Task:

@@ -29,13 +29,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.hub import COMPAS_RECIPE, HUB_TASKS, HubTask
 from harness.data.hub_recipes import TabularRecipe
 from harness.data.sources import folder_splits, folder_tables
 from harness.data.table_reader import WHITESPACE, TableOptions, read_table
+from harness.data.task_spec import TaskSpec
 
 ADULT_UCI_COLUMNS = (
     "age",

@@ -21,10 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, UNLABELED
 from harness.data.table_columns import Where, arrow_column, categories, class_ids
+from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config.spec import TaskSpec
 from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
 from harness.data.image_transform import ImageTransform
@@ -48,6 +47,7 @@ from harness.data.npy_header import (
     stored_channels_last,
 )
 from harness.data.table_reader import TableOptions, check_head
+from harness.data.task_spec import TaskSpec
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
 TABLE_BUILDERS: dict[str, str] = {

@@ -21,7 +21,6 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data.hub_access import load_hub_dataset
 from harness.data.sources import (
@@ -34,6 +33,7 @@ from harness.data.sources import (
 )
 from harness.data.table_columns import arrow_dataset
 from harness.data.table_reader import read_table
+from harness.data.task_spec import TaskSpec
 
 _LOAD_ERRORS = (
     FileNotFoundError,

@@ -26,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.matrix_fill import Filled, MatrixFill
@@ -49,6 +48,7 @@ from harness.data.table_columns import (
     one_hot_index,
     ordinal,
 )
+from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
 _PANDAS_INDEX = "__index_level_"

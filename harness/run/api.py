@@ -23,7 +23,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import torch
 
 from harness.config.planner import model_plan, task_plan
-from harness.config.spec import ModelSpec, TaskSpec
+from harness.config.spec import ModelSpec
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
@@ -32,6 +32,7 @@ from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.core.validation import format_validation_error
+from harness.data.task_spec import TaskSpec
 from harness.run.environment import resolve_device
 from harness.run.memory_inputs import Columns, read_data
 from harness.run.memory_task import InMemoryDataError, memory_task

@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter, WrapValidator, field_validator
 
-from harness.config.spec import StrictModel, TaskSpec
 from harness.core.adapter import image_shape_advice
 from harness.core.errors import ConfigError
 from harness.core.suite import SuiteConfig
 from harness.core.task import Task
+from harness.core.validation import StrictModel
+from harness.data.task_spec import TaskSpec
 from harness.suites.shift import perturbations
 
 OODTag = Literal["near", "far"]

@@ -11,9 +11,9 @@ import json
 import logging
 from pathlib import Path
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import ConfigError, HarnessError
 from harness.core.task import Task
+from harness.data.task_spec import TaskSpec
 from harness.suites.shift import selection
 from harness.suites.shift.config import (
     OODEntry,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import torch
 
-from harness.config.spec import TaskSpec
 from harness.core.adapter import ModelAdapter
 from harness.core.task import Task
 from harness.data.builtin import diabetes, digits
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 from harness.run.plugins import adapter_registry
 
 CPU = torch.device("cpu")

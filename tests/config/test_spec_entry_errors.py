@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config.spec import TaskSpec, parse_spec_text
+from harness.config.spec import parse_spec_text
 from harness.core.errors import ConfigError, SpecError
+from harness.data.task_spec import TaskSpec
 from harness.suites.shift import ShiftSuite
 
 

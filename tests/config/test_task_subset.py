@@ -58,8 +58,8 @@ def test_evaluate_limit_uses_the_same_subset() -> None:
 def test_limit_on_corruption_cells_counts_source_images(tmp_path: Path) -> None:
     """`--limit 7` on 15 cells kept 7 rows in all (7 cells, one label; other cells vanished).
     It now draws 7 source images, label-stratified, and keeps every cell of them."""
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
     from tests.data.layouts import cifar_c
 
     labels, _ = cifar_c(tmp_path / "c10c", ("fog", "snow", "contrast"), per_severity=12)

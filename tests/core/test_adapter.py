@@ -115,8 +115,8 @@ def test_a_shape_mismatch_on_an_image_folder_task_advises_the_declaration(tmp_pa
     declare on the task: a transform giving its size (also when the task's images vary in size
     and the first one sets the task's shape), `channels` for another channel count. A task whose
     images are not decoded from files (the built-in digits) gets no such advice."""
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
     from tests.data.layouts import image_folder
 
     image_folder(tmp_path / "imgs", {"a": 2}, size=(10, 12))

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data import hub
 from harness.data.catalogue import BUILTIN_INFO, BUILTIN_TASKS, task_registry
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import cifar_c, image_folder, imagenet_c
 
 CIFAR100_FINE = [f"fine{i}" for i in range(100)]

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data.loader import load_task
 from harness.data.npy_header import decoded_chw, read_npy_header
 from harness.data.sources import check_task_source
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import cifar_c, imagenet_c, validate_error_line
 
 SAME_IMAGES = "every corruption/severity cell must hold the same source images, file for file"

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import SOURCE_ID, Task
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import cifar_c, imagenet_c, validate_error_line
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 
 SIZE = 6
 

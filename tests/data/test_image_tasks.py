@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.image_transform import ImageTransform
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 from harness.run.executors.sharding import plan_shards
 from tests.data.layouts import image_folder, png_bytes
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.spec import TaskSpec
 from harness.data.image_folders import list_labeled
 from harness.data.loader import load_task
 from harness.data.sources import check_task_source
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import imagenet_c
 
 CORRUPTIONS = ("fog", "snow")

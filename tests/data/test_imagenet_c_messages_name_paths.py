@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data.loader import load_task
 from harness.data.sources import check_task_source
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import imagenet_c
 
 Damage = Callable[[Path], None]

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from harness.config.planner import build_plan
-from harness.config.spec import TaskSpec, parse_spec_text
+from harness.config.spec import parse_spec_text
 from harness.core.errors import DatasetError, SpecError
 from harness.core.task import Task
 from harness.data import hub
@@ -29,6 +29,7 @@ from harness.data.recipe_files import (
     STATLOG_COLUMNS,
     recipe_files,
 )
+from harness.data.task_spec import TaskSpec
 from harness.run.plugins import installed_plugins
 from tests.data.test_catalogue_hub import ADULT_FEATURES, FAKE_HUB, _adult, fake_hub  # noqa: F401
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 
 
 def load(folder: Path, **kw: object) -> object:

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 
 
 def load(base: Path, **kw: object) -> Task:

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError, HarnessError
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 from harness.run.api import evaluate
 from tests.data.layouts import cifar_c, image_folder
 

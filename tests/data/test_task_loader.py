@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from harness.config.spec import TaskSpec
 from harness.core.errors import DatasetError
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 
 
 def spec(**kw: object) -> TaskSpec:

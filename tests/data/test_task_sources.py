@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from harness.cli.main import main
-from harness.config.spec import TaskSpec, parse_spec_text
+from harness.config.spec import parse_spec_text
 from harness.core.errors import DatasetError, SpecError
 from harness.data.loader import load_task
 from harness.data.sources import (
@@ -22,6 +22,7 @@ from harness.data.sources import (
     check_task_source,
     resolve_source,
 )
+from harness.data.task_spec import TaskSpec
 from tests.data.layouts import cifar_c, image_folder, imagenet_c, validate_error_line
 
 

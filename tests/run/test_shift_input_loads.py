@@ -26,9 +26,10 @@ import pytest
 from harness.cli.main import main
 from harness.config.plan import Job
 from harness.config.planner import build_plan
-from harness.config.spec import TaskSpec, load_spec
+from harness.config.spec import load_spec
 from harness.core.task import Task
 from harness.data import loader
+from harness.data.task_spec import TaskSpec
 from harness.run.executors.work import WorkUnit
 from harness.run.plugins import installed_plugins
 from tests.run.test_job_cache_shift_inputs import CLASSES, _shifted_folder

@@ -12,9 +12,9 @@ import pytest
 
 import harness
 from harness.cli.main import main
-from harness.config.spec import TaskSpec
 from harness.core.errors import ConfigError, DatasetError
 from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
 
 
 @pytest.fixture

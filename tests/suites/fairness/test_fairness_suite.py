@@ -149,8 +149,8 @@ def test_corruption_cells_and_source_ids_are_never_group_columns(tmp_path) -> No
     attributes: not taken by default (even when declared), not offered, refused by name."""
     import torch
 
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
     from tests.data.layouts import cifar_c
 
     cifar_c(tmp_path / "c10c", ("fog", "snow"), per_severity=6)

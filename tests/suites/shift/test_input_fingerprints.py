@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from harness.config.spec import TaskSpec
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.data.builtin import digits, digits_shifted
+from harness.data.task_spec import TaskSpec
 from harness.suites.accuracy import AccuracySuite
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits

@@ -201,8 +201,8 @@ def test_an_inline_ood_set_or_shifted_task_of_another_shape_is_told_what_to_decl
     from PIL import Image
 
     from harness.adapters.torch_module import TorchModuleAdapter
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
     from tests.data.layouts import image_folder
 
     image_folder(tmp_path / "rgb", {"a": 3, "b": 3}, size=(8, 8))
@@ -409,8 +409,8 @@ def test_published_corrupted_set_rows_become_cells(task) -> None:
 
 def test_cifar10c_files_load_and_report_corruption_cells(task, tmp_path: Path) -> None:
     # End to end from files in the CIFAR-10-C layout through the data loader to conditions.
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
 
     n = 6  # clean test images; each <corruption>.npy stacks the 5 severities
     gen = np.random.default_rng(0)

@@ -421,8 +421,8 @@ def test_streamed_task_decodes_only_the_rows_batches_are_built_from(tmp_path: Pa
     stratified subset that covers every cell, the same for the same seed."""
     from dataclasses import replace
 
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
     from harness.suites.throughput.suite import BASE_SAMPLES, base_samples
     from tests.data.layouts import cifar_c
 

@@ -120,8 +120,8 @@ def test_text_results_are_budgeted_cumulative_and_rechecked(csv: Path) -> None:
 
 
 def _originals(csv: Path, frame: pd.DataFrame) -> dict[str, str]:
-    from harness.config.spec import TaskSpec
     from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
 
     task = load_task(TaskSpec.model_validate(task_spec(csv)), base_dir=csv.parent)
     return dict(zip(task.sample_ids, task.data[task.input_column], strict=True))

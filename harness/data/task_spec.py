@@ -1,0 +1,293 @@
+"""A task entry of a spec (`TaskSpec`): where a task's data is and how to read it.
+
+The loaders of this stage take it (`harness.data.loader.load_task`); the run spec lists it among
+its tasks (`harness.config.spec.RunSpec`). Every key is described in docs/tasks.md.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from harness.core.input_types import loose_value
+from harness.core.validation import NAME_PATTERN, StrictModel
+
+ImageTransformName = Literal["imagenet-eval"]
+DEFAULT_MISSING: tuple[str, ...] = ("", "?")
+# what a catalogue recipe decides itself (TaskSpec.recipe)
+_RECIPE_FIXES = frozenset(
+    {
+        "input_column",
+        "feature_columns",
+        "label_column",
+        "id_column",
+        "group_columns",
+        "group_bins",
+        "num_classes",
+        "class_names",
+        "bounds",
+        "feature_bounds",
+        "one_hot",
+        "ordinal",
+        "column_names",
+        "missing_values",
+        "delimiter",
+        "missing_rows",
+        "split",
+        "train_split",
+        "subset",
+        "revision",
+    }
+)
+# task keys added after results existed: left out of the spec hash while at their defaults, so
+# a spec that does not use them hashes as it did before they existed (baselines match)
+LATER_TASK_KEYS: dict[str, Any] = {
+    "column_names": None,
+    "missing_values": list(DEFAULT_MISSING),
+    "delimiter": None,
+    "encoding": "utf-8",
+    "one_hot": {},
+    "ordinal": {},
+    "missing_rows": "refuse",
+    "recipe": None,
+    "layout": "auto",
+    "override": False,
+}
+MAX_SIZE = 1 << 15
+MAX_CLASSES = 1_000_000  # ImageNet-21k has 21,841; more is a typo that would size every array
+Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
+
+
+def _size_or_pair(key: str, value: Any) -> Any:
+    """`resize` / `center_crop`: N or [height, width], each a whole number of pixels 1..32768.
+    Checked before the union is tried, so a bad value is one line saying what the key takes
+    (not the union's member-by-member errors)."""
+    try:
+        if loose_value(value, _SIZE_TYPE):
+            raise ValueError(value)
+        _SIZES.validate_python(value)
+    except (ValidationError, ValueError):
+        single = "the shorter side" if key == "resize" else "an N x N crop"
+        raise ValueError(
+            f"{key} takes N ({single}) or [height, width], in pixels: whole numbers 1..{MAX_SIZE}"
+        ) from None
+    return value
+
+
+_SIZE_TYPE: Any = Size | tuple[Size, Size] | None
+_SIZES: TypeAdapter[Any] = TypeAdapter(_SIZE_TYPE)
+
+
+class TaskSpec(StrictModel):
+    """An inline task: a hub dataset (`hf:<id>`) or local files, and how to read them
+    (every key is described in docs/tasks.md)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    source: str = Field(
+        description="'hf:<dataset id>', a .parquet/.csv/.json(l) file or a folder of them, an "
+        "image folder, or a CIFAR-10-C / ImageNet-C folder"
+    )
+    split: str = "test"
+    train_split: str | None = None
+    train_source: str | None = Field(
+        default=None, description="the training split from another file or folder"
+    )
+    revision: str | None = None
+    subset: str | None = None
+    modality: Literal["image", "tabular", "text"]
+    input_column: str | None = None
+    feature_columns: list[str] | None = Field(
+        default=None,
+        description="tabular: the feature columns, in order (default: every column except the "
+        "label, id and group columns)",
+    )
+    label_column: str | None = Field(
+        default="label", description="null: an unlabeled set (usable only as an OOD set)"
+    )
+    id_column: str | None = None
+    group_columns: list[str] = Field(default_factory=list)
+    group_bins: dict[str, list[float]] = Field(default_factory=dict)
+    # readable labels of group values for reports: {column: {value: label}}, in display order
+    group_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    num_classes: int | None = Field(default=None, ge=2, le=MAX_CLASSES)
+    class_names: list[str] | None = None
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = None
+    bounds: tuple[float, float] | None = None
+    feature_bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="tabular: declared (low, high) per feature; others come from the data",
+    )
+    transform: ImageTransformName | None = Field(
+        default=None, description="imagenet-eval: resize shorter side 256, center crop 224, RGB"
+    )
+    resize: Size | tuple[Size, Size] | None = Field(
+        default=None, description="resize images: shorter side N, or [height, width]"
+    )
+    center_crop: Size | tuple[Size, Size] | None = Field(
+        default=None, description="center-crop images to N x N or [height, width]"
+    )
+    channels: Literal[1, 3] | None = Field(
+        default=None, description="decode images as grey (1) or RGB (3); default: the first image's"
+    )
+    corruptions: list[str] | None = Field(
+        default=None, description="CIFAR-10-C / ImageNet-C: the corruptions to load (default all)"
+    )
+    severities: list[Annotated[int, Field(ge=1, le=5)]] | None = Field(
+        default=None, description="CIFAR-10-C / ImageNet-C: the severities to load (default 1-5)"
+    )
+    # ---- reading table files and encoding their columns (docs/tasks.md, "Table files") ----
+    column_names: list[str] | None = Field(
+        default=None, description="the column names of a headerless table file, in order"
+    )
+    missing_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING),
+        description="cells that mean missing (after trimming spaces); default '' and '?'",
+    )
+    delimiter: str | None = Field(
+        default=None,
+        description="delimited text: one character (',' ';' '\\t' '|') or 'whitespace' "
+        "(default: ',' for .csv, a tab for .tsv, else the first line's)",
+    )
+    encoding: str = Field(default="utf-8", description="text encoding of delimited files")
+    one_hot: dict[str, list[str] | None] = Field(
+        default_factory=dict,
+        description="tabular: one-hot encode these columns: {column: [categories]} (null: the "
+        "sorted values found in the splits)",
+    )
+    ordinal: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="tabular: encode these columns as their value's position in the list",
+    )
+    missing_rows: Literal["refuse", "drop"] = Field(
+        default="refuse",
+        description="tabular: a row with a missing feature is refused (default) or dropped",
+    )
+    # ---- a catalogue recipe on local files, and shadowing a catalogue name ----
+    recipe: Literal["adult", "compas", "german-credit"] | None = Field(
+        default=None,
+        description="prepare local files with this catalogue task's recipe (labels, groups, "
+        "encodings); source: the raw public files or the hub layout",
+    )
+    layout: Literal["auto", "hub", "uci", "propublica", "statlog"] = Field(
+        default="auto", description="the layout of a recipe's files (default: detected)"
+    )
+    override: bool = Field(
+        default=False, description="this inline task replaces the catalogue task of its name"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_is_tabular(cls, data: Any) -> Any:
+        """A recipe's task is tabular: `modality` may be left out."""
+        if isinstance(data, dict) and data.get("recipe") is not None:
+            return {"modality": "tabular", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _table_keys(self) -> TaskSpec:
+        if self.delimiter is not None and not (
+            len(self.delimiter) == 1 or self.delimiter == "whitespace"
+        ):
+            raise ValueError(
+                f"delimiter must be one character (',' ';' '\\t' '|') or 'whitespace', got "
+                f"{self.delimiter!r}"
+            )
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding {self.encoding!r} is not a text encoding Python knows (utf-8, "
+                "latin-1, cp1252, utf-16, ...)"
+            ) from None
+        if self.column_names is not None and len(set(self.column_names)) != len(self.column_names):
+            raise ValueError("column_names repeats a name; every column needs its own")
+        tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
+        if self.missing_rows != "refuse":
+            tabular_only.append("missing_rows")
+        if tabular_only and self.modality != "tabular":
+            raise ValueError(f"{tabular_only[0]} is only for tabular tasks")
+        both = sorted(set(self.one_hot) & set(self.ordinal))
+        if both:
+            raise ValueError(f"{both[0]} is in one_hot and in ordinal; encode it one way")
+        if self.recipe is not None:
+            fixed = sorted(self.model_fields_set & _RECIPE_FIXES)
+            if fixed:
+                raise ValueError(
+                    f"{fixed[0]}: recipe {self.recipe} fixes the features, labels and groups; "
+                    "remove it (or drop recipe to describe the table yourself)"
+                )
+            if self.modality != "tabular":
+                raise ValueError(f"recipe {self.recipe} makes a tabular task, not {self.modality}")
+        elif "layout" in self.model_fields_set:
+            raise ValueError("layout is the layout of a recipe's files; set recipe: as well")
+        return self
+
+    @field_validator("resize", "center_crop", mode="before")
+    @classmethod
+    def _sizes(cls, value: Any, info: ValidationInfo) -> Any:
+        return _size_or_pair(str(info.field_name), value)
+
+    @model_validator(mode="after")
+    def _modality_keys(self) -> TaskSpec:
+        if self.modality == "tabular" and self.input_column and self.feature_columns:
+            raise ValueError("set feature_columns or input_column (a column of vectors), not both")
+        only = {
+            "tabular": ("feature_columns", "feature_bounds"),
+            "image": (
+                "transform",
+                "resize",
+                "center_crop",
+                "channels",
+                "corruptions",
+                "severities",
+            ),
+        }
+        for modality, keys in only.items():
+            used = [k for k in keys if getattr(self, k)] if self.modality != modality else []
+            if used:
+                raise ValueError(f"{used[0]} is only for {modality} tasks")
+        if self.transform is not None and (self.resize or self.center_crop):
+            raise ValueError(
+                f"transform {self.transform!r} already resizes and crops; drop resize/center_crop "
+                "or the transform"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TaskSpec:
+        boxes = {"bounds": self.bounds} if self.bounds is not None else {}
+        boxes.update({f"feature_bounds.{f}": box for f, box in self.feature_bounds.items()})
+        for key, (low, high) in boxes.items():
+            if not low < high:
+                raise ValueError(f"{key} must be [low, high] with low < high, got {[low, high]}")
+        if self.bounds is not None:
+            outside = [
+                f
+                for f, (lo, hi) in self.feature_bounds.items()
+                if lo < self.bounds[0] or hi > self.bounds[1]
+            ]
+            if outside:
+                raise ValueError(
+                    f"feature_bounds of {', '.join(outside)} reach outside bounds "
+                    f"{list(self.bounds)}; widen bounds or drop it (it is then the features' hull)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _group_labels(self) -> TaskSpec:
+        unknown = sorted(set(self.group_labels) - set(self.group_columns))
+        if unknown:
+            raise ValueError(
+                f"group_labels names {', '.join(unknown)}, which is not in group_columns; "
+                "label the values of a declared group column"
+            )
+        return self
