@@ -29,7 +29,7 @@ _OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_HUB_UNREA
 
 @pytest.fixture(autouse=True)
 def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests run offline: the hub probe (harness/config/tasks/hub_access.py) answers "cannot be
+    """Tests run offline: the hub probe (harness/data/hub_access.py) answers "cannot be
     reached" without touching the network (a test that needs the hub reachable patches it), and
     the cache-only switch that answer turns on is undone after each test."""
     import sys

@@ -39,7 +39,7 @@ class TaskPlan:
     """A task ready to load (lazily: loading reads data).
 
     `headline` is the threat model(s) its robust accuracy is headlined at, known without loading
-    data: the spec's `headline:` entry, else the catalogue's (harness/config/tasks/headlines.py);
+    data: the spec's `headline:` entry, else the catalogue's (harness/data/headlines.py);
     None for a task whose own object says (an entry-point or inline task without a spec entry).
     The loaded task carries it (`Task.headline`)."""
 

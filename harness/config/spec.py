@@ -132,7 +132,7 @@ class RunSpec(StrictModel):
         default=None, description="the file of image ids a protocol evaluates (docs/protocols.md)"
     )
     # per task: the threat model(s) its robust accuracy is headlined at, norm -> budget, most
-    # important first (`{}`: none); replaces the catalogue's (harness/config/tasks/headlines.py)
+    # important first (`{}`: none); replaces the catalogue's (harness/data/headlines.py)
     headline: dict[str, dict[ThreatNorm, Annotated[float | str, AfterValidator(_budget)]]] = Field(
         default_factory=dict,
         description="per task name: {norm: budget} headlined on boards, e.g. {linf: 8/255}",

@@ -3,7 +3,7 @@
 The corruptions themselves live in `suites.shift.image_corruptions` (torch); the spec side and the
 results side, which never import torch or suites, read the names from here: the task loaders to
 recognise a published corrupted set's files, the cross-model metrics for mCE's default set. A test
-keeps them equal to the suite's registry (`tests/config/test_corruption_sets.py`).
+keeps them equal to the suite's registry (`tests/data/test_corruption_sets.py`).
 """
 
 from __future__ import annotations

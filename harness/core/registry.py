@@ -1,7 +1,7 @@
 """Explicit name -> lazy factory registries for tasks, suites and adapters.
 
 Built-ins are literal `{"name": "module:attr"}` mappings (see `suites/__init__.py`,
-`adapters/__init__.py`, `harness/config/tasks/catalogue.py`); third parties add entries through the
+`adapters/__init__.py`, `harness/data/catalogue.py`); third parties add entries through the
 entry-point groups `harness.suites`, `harness.adapters` and `harness.tasks`. Nothing registers
 itself at import time, and nothing is imported until it is asked for.
 """

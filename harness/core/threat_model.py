@@ -1,7 +1,7 @@
 """A task's headline threat model: the norm and budget its robust accuracy is reported at.
 
 Every catalogue task declares the threat model the literature reports for it (MNIST L-inf 0.3,
-CIFAR-10 L-inf 8/255 and L2 0.5, ImageNet L-inf 4/255; harness/config/tasks/headlines.py), a
+CIFAR-10 L-inf 8/255 and L2 0.5, ImageNet L-inf 4/255; harness/data/headlines.py), a
 spec can set its own per task (`headline:`), and a task object can carry one (`Task.headline`).
 The job stores it with its task summary, so boards, the report, summary.md and `harness check`
 headline robust accuracy at that condition and name it, and the adversarial suite can default

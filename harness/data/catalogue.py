@@ -1,7 +1,7 @@
 """The task catalogue: name -> lazy "module:attr" of a zero-argument callable returning a `Task`.
 
 Built-in tasks come from data inside installed packages (offline); hub tasks are the standard
-benchmarks on the Hugging Face hub (`harness/config/tasks/hub.py`). `TASK_INFO` says, for the
+benchmarks on the Hugging Face hub (`harness/data/hub.py`). `TASK_INFO` says, for the
 built-ins, what `harness list tasks` shows before anything is loaded: access and size (hub tasks
 carry the same on their definition).
 """
@@ -18,7 +18,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "diabetes": "harness.data.builtin:diabetes",
     "digits-shifted": "harness.data.builtin:digits_shifted",
     "mnist": "harness.data.builtin:mnist",
-    # the offline MNIST open-set benchmark (OOD detection; harness/config/tasks/open_set.py)
+    # the offline MNIST open-set benchmark (OOD detection; harness/data/open_set.py)
     "mnist-seen": "harness.data.open_set:mnist_seen",
     "mnist-unseen": "harness.data.open_set:mnist_unseen",
     "natural-patches": "harness.data.open_set:natural_patches",

@@ -3,8 +3,8 @@
 Each `HubTask` is a task definition in the loader's own terms (a `TaskSpec`: hub id, config,
 split, column names, class count) plus what the catalogue tells the user before anything is
 downloaded (access, size, the dataset card its schema was checked against), and, where the raw
-columns are not yet a task, a declared preparation (`harness/config/tasks/hub_recipes.py`).
-Loading goes through the one loader (`harness/config/tasks/loader.py`); a prepared split is
+columns are not yet a task, a declared preparation (`harness/data/hub_recipes.py`).
+Loading goes through the one loader (`harness/data/loader.py`); a prepared split is
 written once to a local Parquet folder in the cache (keyed by the raw data's fingerprint and the
 recipe) and read back through the same loader, so every check and conversion is shared.
 

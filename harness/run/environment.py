@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from harness.core.errors import DeviceError
+from harness.core.machine import cpu_model
 
 _PACKAGES = (
     "torch",
@@ -33,16 +34,6 @@ def package_versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return versions
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def device_info(device: torch.device) -> dict[str, Any]:

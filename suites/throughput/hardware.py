@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from harness.run.environment import cpu_model
+from harness.core.machine import cpu_model
 
 log = logging.getLogger(__name__)
 _SMI_FIELDS = (

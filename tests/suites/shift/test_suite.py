@@ -376,7 +376,7 @@ def test_unlabeled_ood_set_and_logit_columns(task) -> None:
 
 def test_published_corrupted_set_rows_become_cells(task) -> None:
     # The convention with the data loader: cell columns `corruption` / `severity` name each row's
-    # cell, `source_id` the clean image it was made from (harness/config/tasks/corruption_sets.py).
+    # cell, `source_id` the clean image it was made from (harness/data/corruption_sets.py).
     n = 20
     cells = [("fog", 1), ("fog", 3), ("snow", 2)]
     published = image_task(
