@@ -4,9 +4,9 @@ Each `HubTask` is a task definition in the loader's own terms (a `TaskSpec`: hub
 split, column names, class count) plus what the catalogue tells the user before anything is
 downloaded (access, size, the dataset card its schema was checked against), and, where the raw
 columns are not yet a task, a declared preparation (`harness/data/hub_recipes.py`).
-Loading goes through the one loader (`harness/data/loader.py`); a prepared split is
-written once to a local Parquet folder in the cache (keyed by the raw data's fingerprint and the
-recipe) and read back through the same loader, so every check and conversion is shared.
+Loading goes through the one reader of a source (`harness/data/source_tasks.py`); a prepared
+split is written once to a local Parquet folder in the cache (keyed by the raw data's fingerprint
+and the recipe) and read back through the same reader, so every check and conversion is shared.
 
 Nothing here imports `datasets` or torch at import time: `harness list tasks` stays light.
 """
@@ -221,9 +221,9 @@ class HubTask:
 
 
 def _load(spec: TaskSpec) -> Task:
-    from harness.data.loader import load_task
+    from harness.data.source_tasks import load_source_task
 
-    return load_task(spec, base_dir=Path.cwd())
+    return load_source_task(spec, base_dir=Path.cwd())
 
 
 def _row_index_ids(task: Task) -> Task:
