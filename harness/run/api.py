@@ -34,6 +34,7 @@ from harness.core.task import Task
 from harness.core.validation import format_validation_error
 from harness.data.task_spec import TaskSpec
 from harness.run.environment import resolve_device
+from harness.run.evaluation import Evaluation, Provenance
 from harness.run.memory_inputs import Columns, read_data
 from harness.run.memory_task import InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
@@ -41,15 +42,9 @@ from harness.run.plugins import installed_plugins, suite_registry
 
 
 @dataclass(frozen=True)
-class EvaluationResult:
-    """Per-suite results of one model on one task."""
-
-    model: str
-    task: str
-    results: dict[str, SuiteResult] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    # what `save` records beside the results (None on a result built by hand)
-    provenance: Provenance | None = field(default=None, repr=False, compare=False)
+class EvaluationResult(Evaluation):
+    """Per-suite results of one model on one task (the fields of `Evaluation`), with views of
+    them and `save`."""
 
     @property
     def table(self) -> SampleTable:
@@ -104,24 +99,6 @@ class EvaluationResult:
         if self.provenance is None:
             raise HarnessError("this result was not returned by harness.evaluate: nothing to save")
         return write_run(self, self.provenance, Path(out))
-
-
-@dataclass(frozen=True, eq=False)
-class Provenance:
-    """How an `EvaluationResult` was computed: what its job records and manifest hold."""
-
-    task: Task  # as evaluated (after `limit`); its summary and fingerprint are read on save
-    model_identity: str
-    model_description: dict[str, Any]
-    model_origin: str
-    suites: dict[str, Suite]
-    seconds: dict[str, float]
-    seed: int
-    device: str
-    batch_size: int
-    bootstrap_resamples: int
-    started: str
-    finished: str
 
 
 @dataclass(frozen=True, kw_only=True)

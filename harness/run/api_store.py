@@ -34,15 +34,15 @@ from harness.core.manifest import (
 )
 from harness.core.version import __version__
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
+from harness.run.evaluation import Evaluation, Provenance
 from harness.run.lock import RunLock
 from harness.store.run_store import RunStore
 
 if TYPE_CHECKING:
     from harness.core.task import Task
-    from harness.run.api import EvaluationResult, Provenance
 
 
-def write_run(result: EvaluationResult, facts: Provenance, out: Path) -> Path:
+def write_run(result: Evaluation, facts: Provenance, out: Path) -> Path:
     """Write `result` under `out/runs/<run_id>/` and return the run folder."""
     task = facts.task
     summary = task.summary()  # computes the content fingerprint once
@@ -72,7 +72,7 @@ def _sha256(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _spec(result: EvaluationResult, facts: Provenance, task: Task) -> dict[str, Any]:
+def _spec(result: Evaluation, facts: Provenance, task: Task) -> dict[str, Any]:
     """What the manifest records as the run's spec: the evaluation as data, with the model and
     the task by name and origin (their content is in each job record)."""
     return {
@@ -92,7 +92,7 @@ def _spec(result: EvaluationResult, facts: Provenance, task: Task) -> dict[str, 
 
 
 def _write_job(
-    result: EvaluationResult,
+    result: Evaluation,
     facts: Provenance,
     store: RunStore,
     run_id: str,
