@@ -6,8 +6,8 @@ analysis command runs as the user runs it (a fresh `harness` process, interprete
 included) and the floor is measured in this process right after: pyarrow reads every job's
 `samples.parquet` and every pair's McNemar discordant counts come from one float32 matrix
 product of the sample x model correctness matrix (aligned on sample ids). Absolute CPU times on a
-shared machine move several-fold between processes (DESIGN.md 12): read the ratios to the floor
-and between Ns, measured in the same run.
+shared machine move several-fold between processes (CONTRIBUTING.md, "The checks"): read the
+ratios to the floor and between Ns, measured in the same run.
 
 Run (from the repository root):
     python benchmarks/bench_scale.py --models 25,100,400 [--limit N] [--skip report] [--keep DIR]

@@ -34,10 +34,6 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 ADAPTERS = {"ForImageClassification": "hf-image", "ForSequenceClassification": "hf-text"}
 
 
-def is_hub_ref(name: str) -> bool:
-    return name.startswith(PREFIX)
-
-
 def parse_ref(ref: str) -> tuple[str, str | None]:
     """`hf:org/name@rev` -> ("org/name", "rev"); a malformed reference is a SpecError."""
     body = ref[len(PREFIX) :]

@@ -183,10 +183,6 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
-def protocol_names() -> list[str]:
-    return list(PROTOCOLS)
-
-
 def get_protocol(name: str) -> Protocol:
     """The protocol called `name`; an unknown name is a SpecError with the closest match."""
     if name in PROTOCOLS:

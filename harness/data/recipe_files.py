@@ -126,7 +126,6 @@ RAW_FILES: dict[str, tuple[str, ...]] = {
     "compas": ("compas-scores-two-years.csv",),
     "german-credit": ("german.data",),
 }
-RAW_LAYOUT = {"adult": "uci", "compas": "propublica", "german-credit": "statlog"}
 HUB_MISSING = ("", "NA", "N/A", "NaN", "nan", "null", "None")  # pandas' usual markers
 # the literature's COMPAS label on the raw file: two-year recidivism (the hub's imodels copy
 # has `is_recid` only); its single file gets the seeded 30% holdout

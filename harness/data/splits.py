@@ -78,14 +78,9 @@ def read_split_rows(spec: TaskSpec, source: Source, split: str, key: str = "sour
     return Split(arrow_dataset(read.table), read.locate)
 
 
-def read_train_split(spec: TaskSpec, base_dir: Path) -> datasets.Dataset | None:
-    """The training split (`train_source`, or `train_split` of the same source), if any."""
-    found = read_train_rows(spec, base_dir)
-    return None if found is None else found.data
-
-
 def read_train_rows(spec: TaskSpec, base_dir: Path) -> Split | None:
-    """`read_train_split` with the row locator of its files."""
+    """The training split (`train_source`, or `train_split` of the same source), if any, with
+    the row locator of its files."""
     found = train_source(spec, base_dir)
     if found is None:
         return None

@@ -13,7 +13,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.store.completeness import completeness
-from harness.store.run_store import TABLE_FILE, StoredJob, load_jobs
+from harness.store.run_store import StoredJob, load_jobs
 
 KEY_LIMIT = 250  # MLflow's limit on a metric, parameter or tag key
 # Names that MLflow takes on every platform (its rule on Windows: no colon): anything else in a
@@ -41,11 +41,6 @@ class ExportedJob:
     @property
     def suite(self) -> str:
         return self.job.record.suite
-
-    @property
-    def table_path(self) -> Path | None:
-        """The per-sample table (Parquet), or None for a job that stored none (throughput)."""
-        return self.job.path / TABLE_FILE if self.job.has_table else None
 
     def params(self) -> dict[str, str]:
         """What identifies the job: model, task, suite, hashes, seed, device and versions."""

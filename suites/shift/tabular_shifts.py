@@ -18,13 +18,11 @@ the suite notes it). Randomness comes from `suites.counter_rng` keyed by the per
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 
 from harness.suites import counter_rng
 
-TabularFamily = Literal["gaussian_noise", "feature_dropout"]
 TABULAR_FAMILIES: tuple[str, ...] = ("gaussian_noise", "feature_dropout")
 
 NOISE_SCALE: tuple[float, ...] = (0.1, 0.2, 0.35, 0.5, 0.75)  # x the training std, severities 1..5

@@ -12,11 +12,9 @@ not depend on the batch it is in, on other samples, or on global RNG state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
-TextFamily = Literal["typo", "casing", "word_dropout"]
 TEXT_FAMILIES: tuple[str, ...] = ("typo", "casing", "word_dropout")
 
 TYPO_PROB: tuple[float, ...] = (0.02, 0.05, 0.08, 0.12, 0.18)  # per letter
