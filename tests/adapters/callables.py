@@ -31,3 +31,11 @@ def text_length_scores(texts: list[str]) -> np.ndarray:
     """Text 'model': longer texts lean to class 1."""
     n = np.asarray([len(t.split()) for t in texts], dtype=np.float64)
     return np.stack([np.zeros_like(n), n - 3.0], axis=1)
+
+
+def input_kind(x: object) -> np.ndarray:
+    """Class 0 for a numpy batch, class 1 for a torch one: says what `input_format` passed."""
+    kind = 0 if isinstance(x, np.ndarray) else 1
+    scores = np.zeros((len(x), 2))  # type: ignore[arg-type]
+    scores[:, kind] = 1.0
+    return scores

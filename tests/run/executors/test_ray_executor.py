@@ -98,6 +98,40 @@ def test_gpu_request_follows_the_spec(write_spec: Callable[..., Path]) -> None:
     assert gpus_per_job(plan, half) == 0.5
 
 
+def test_cpu_request_follows_the_spec(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    """`execution.resources.cpus_per_job` is what Ray reserves for each job and the threads the
+    job may use in its worker (whole CPUs, at least one)."""
+    from types import SimpleNamespace
+
+    from harness.run.executors.ray_driver import RayDriver
+    from harness.run.threads import CpuBudget
+
+    class RemoteTask:  # what `ray.remote(execute_remote)` is asked
+        def __init__(self) -> None:
+            self.asked: dict[str, object] = {}
+
+        def options(self, **options: object) -> RemoteTask:
+            self.asked.update(options)
+            return self
+
+        def remote(self, plan_ref: object, unit: object, threads: int, timeout: object) -> str:
+            self.asked["threads"] = threads
+            return "ref"
+
+    path = write_spec(SPEC)
+    plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
+    for cpus, threads in ((3.0, 3), (0.5, 1)):
+        execution = ExecutionSpec.model_validate(
+            {"executor": "ray", "resources": {"cpus_per_job": cpus}}
+        )
+        runner = Runner(plan, out_dir=tmp_path, execution=execution)
+        assert runner.budget == CpuBudget(affinity=threads, quota=None, cpus=threads)
+        driver, task = RayDriver(None, plan, execution), RemoteTask()
+        driver._task = task
+        driver.submit(SimpleNamespace(label="job"))  # type: ignore[arg-type]
+        assert task.asked["num_cpus"] == cpus and task.asked["threads"] == threads
+
+
 def test_ray_run_equals_local_run_with_shard_progress(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
