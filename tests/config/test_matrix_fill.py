@@ -29,6 +29,8 @@ def _columns(rows: int, seed: int) -> list[tuple[str, object]]:
         ("values", big),
         ("one_hot", (gen.integers(0, 2, rows), 3)),
         ("arrow", pa.chunked_array([pa.array(gen.random(rows) < 0.5)])),
+        ("values", gen.normal(size=rows) * 1e-50),  # float32 +0.0 and -0.0 (underflow)
+        ("one_hot", (np.full(rows, 1), 2)),  # every row in one category: minimum 1
     ]
 
 
