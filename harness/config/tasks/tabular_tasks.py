@@ -340,8 +340,14 @@ def _warn_constant(spec: TaskSpec, names: list[str], low: np.ndarray, high: np.n
 def load_tabular_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     """A tabular task: the evaluation split, the training split when given, feature bounds."""
     raw = read_split_rows(spec, source, spec.split)
+    return tabular_task(spec, raw, read_train_rows(spec, base_dir))
+
+
+def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
+    """The task of a read evaluation split (and training split): every check and conversion of
+    `load_tabular_task`, for rows already in memory too (a catalogue recipe's prepared
+    tables)."""
     where = f"split {spec.split!r}"
-    train_raw = read_train_rows(spec, base_dir)
     names = feature_names(raw.data, spec)
     splits = [raw.data] + ([train_raw.data] if train_raw is not None else [])
     encoding = Encoding.of(spec, names, splits)
