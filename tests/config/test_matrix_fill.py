@@ -30,6 +30,9 @@ def _columns(rows: int, seed: int) -> list[tuple[str, object]]:
         ("one_hot", (gen.integers(0, 2, rows), 3)),
         ("arrow", pa.chunked_array([pa.array(gen.random(rows) < 0.5)])),
         ("values", gen.normal(size=rows) * 1e-50),  # float32 +0.0 and -0.0 (underflow)
+        ("values", np.where(gen.random(rows) < 0.5, -1e-50, gen.random(rows))),  # -0.0 to 1
+        ("values", np.where(gen.random(rows) < 0.5, 0.0, -gen.random(rows))),  # -1 to +0.0
+        ("values", np.resize([0.0, -1e-50, 1.0], rows)),  # +0.0 first, then -0.0
         ("arrow", pa.chunked_array([pa.array(gen.normal(size=rows).astype(np.float32))])),
         ("arrow", pa.chunked_array([pa.array(gen.integers(2**60, 2**62, rows))])),  # one chunk
         (

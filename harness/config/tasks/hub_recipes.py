@@ -133,10 +133,9 @@ class TabularRecipe:
         raw = table.column(self.label)
         if self.label_values is None:
             return np.asarray(_numpy(raw), dtype=np.int64)
-        text = _text(raw)
-        codes = _positions(text, self.label_values)
+        codes = _positions(raw, self.label_values)
         if (codes < 0).any():
-            values = np.asarray(text.to_pylist(), dtype=object)
+            values = np.asarray(_text(raw).to_pylist(), dtype=object)
             unknown = sorted({str(v) for v in values[codes < 0]})
             raise DatasetError(
                 f"task {task!r}: label column {self.label!r} has value(s) {unknown[:5]} outside "
@@ -163,12 +162,9 @@ class TabularRecipe:
             scaled = (_floats(table.column(column), column, task) - lo[column]) / span[column]
             out[column] = np.clip(scaled, 0.0, 1.0).astype(np.float32)
         for column, categories in self.one_hot.items():
-            codes = _positions(_text(table.column(column)), categories)
-            block = np.zeros((table.num_rows, len(categories)), dtype=np.float32)
-            hit = np.flatnonzero(codes >= 0)
-            block[hit, codes[hit]] = 1.0
+            codes = _positions(table.column(column), categories)
             for j, category in enumerate(categories):
-                out[f"{column}={category}"] = np.ascontiguousarray(block[:, j])
+                out[f"{column}={category}"] = (codes == j).astype(np.float32)
         out["label"] = self.labels(table, task)
         for column in self.groups:
             out[column] = pc.fill_null(_text(table.column(column)), "missing")
@@ -232,10 +228,24 @@ def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(column)
 
 
-def _positions(text: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
-    """Each cell's position in `values` (-1: null or not listed)."""
-    index = pc.index_in(text, value_set=pa.array(list(values), pa.string()))
-    return np.asarray(index.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+def _positions(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
+    """Each cell's position in `values`, the cell read as `_text` reads it (-1: null or not
+    listed). A text column is dictionary-encoded first, so only its distinct values are trimmed
+    and looked up."""
+    known = pa.array(list(values), pa.string())
+    if not _is_text(column.type):
+        index = pc.index_in(_text(column), value_set=known)
+        return np.asarray(index.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    chunks = [c for c in column.dictionary_encode().chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64)
+    # the chunks share one dictionary, whole in the last one
+    words = pc.utf8_trim_whitespace(chunks[-1].dictionary)
+    found = pc.index_in(words, value_set=known.cast(words.type)).fill_null(-1)
+    found = found.to_numpy(zero_copy_only=False)
+    lookup = np.append(np.asarray(found, dtype=np.int64), -1)  # code -1 (null) picks the last
+    codes = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
+    return lookup[np.concatenate(codes)]
 
 
 def canonical_order(table: pa.Table, columns: list[str]) -> np.ndarray:

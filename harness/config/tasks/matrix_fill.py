@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-BLOCK_BYTES = 1 << 20  # one block of the matrix: stays in cache while its columns are written
+BLOCK_BYTES = 1 << 22  # one block of the matrix: stays in cache while its columns are written
 HELD_BYTES = 1 << 25  # converted columns held before they are written out
 
 
@@ -95,7 +95,8 @@ class MatrixFill:
         return Filled(self.out, self.low, self.high)
 
     def _write(self) -> None:
-        """Write the pending columns: one-hot ones whole, the others block by block."""
+        """Write the pending columns: one-hot ones whole, the others block by block; the ranges
+        of arrays held whole (`add_values`, numpy views) taken from them whole."""
         numeric = [c for c in self._pending if c.index is None]
         for column in self._pending:
             if column.index is not None:
@@ -106,6 +107,9 @@ class MatrixFill:
                 bottom = min(top + self.block, rows)
                 for column in numeric:
                     self._put(column, top, bottom)
+            for column in numeric:
+                if column.values is not None and rows:
+                    self._whole_range(column.values, column.start)
         self._pending, self._held = [], 0
 
     def _one_hot(self, index: np.ndarray, start: int, width: int) -> None:
@@ -122,22 +126,45 @@ class MatrixFill:
         self.low[start : start + width] = counts == rows
 
     def _put(self, column: _Column, top: int, bottom: int) -> None:
-        """One numeric column's rows [top, bottom): written, and its range so far updated."""
-        if column.arrow is not None:
-            part = column.arrow.slice(top, bottom - top).cast(pa.float64(), safe=False).to_numpy()
-        else:
-            assert column.values is not None
+        """One numeric column's rows [top, bottom) written; an Arrow column's range so far
+        updated from the block's float64 values."""
+        j = column.start
+        cells = self.out[top:bottom, j]
+        if column.values is not None:
             part = column.values[top:bottom]
             if part.dtype.kind in "iu":  # as Arrow casts integers: to float64, then float32
                 part = part.astype(np.float64)
-        j = column.start
-        cells = self.out[top:bottom, j]
+            cells[:] = part
+            return
+        assert column.arrow is not None
+        part = column.arrow.slice(top, bottom - top).cast(pa.float64(), safe=False).to_numpy()
         cells[:] = part
         lo, hi = np.float32(part.min()), np.float32(part.max())
-        if lo == 0 or hi == 0:  # 0.0 and -0.0 compare equal: which one numpy keeps is its own
-            self._signed_zero |= bool(np.signbit(cells[cells == 0]).any())
+        self._note_zero(lo, hi, part, j)
         if top == 0:
             self.low[j], self.high[j] = lo, hi
         else:
             self.low[j] = np.minimum(self.low[j], lo)
             self.high[j] = np.maximum(self.high[j], hi)
+
+    def _whole_range(self, values: np.ndarray, j: int) -> None:
+        """The range of column j from the array it was written from (rounding to float32 keeps
+        the order; integers go through float64 as Arrow casts them)."""
+        integers = values.dtype.kind in "iu"
+        lo, hi = values.min(), values.max()
+        if integers:
+            lo, hi = np.float64(lo), np.float64(hi)
+        self.low[j], self.high[j] = np.float32(lo), np.float32(hi)
+        if not integers:  # integers hold no -0.0
+            self._note_zero(self.low[j], self.high[j], values, j)
+
+    def _note_zero(self, lo: np.floating, hi: np.floating, part: np.ndarray, j: int) -> None:
+        """0.0 and -0.0 compare equal: which one numpy's reduction keeps is its own, so the
+        ranges are taken from the matrix by numpy when a -0.0 cell may be an extreme. With 0 the
+        minimum and a positive maximum, a value of `part` with its sign bit set is a -0.0 cell;
+        with 0 the maximum, column j's zero cells are looked at."""
+        if lo == 0 and hi != 0:  # a sign bit set: the same-sized integer is negative
+            self._signed_zero |= bool(part.view(f"i{part.itemsize}").min() < 0)
+        elif hi == 0:
+            cells = self.out[:, j]
+            self._signed_zero |= bool(np.signbit(cells[cells == 0]).any())

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.config.spec import TaskSpec
-from harness.config.tasks.hub import COMPAS_RECIPE, HUB_TASKS, HubTask
+from harness.config.tasks.hub import ADULT_RECIPE, COMPAS_RECIPE, HUB_TASKS, HubTask
 from harness.config.tasks.hub_recipes import TabularRecipe
 from harness.config.tasks.sources import folder_splits, folder_tables
 from harness.config.tasks.table_reader import WHITESPACE, TableOptions, read_table
@@ -278,10 +278,15 @@ def _layout(spec: TaskSpec, file: Path) -> str:
 # ----------------------------------------------------------------------------- readers
 
 
-def _read_arrow(files: tuple[Path, ...], options: TableOptions, where: str) -> pa.Table:
+def _read_arrow(
+    files: tuple[Path, ...], options: TableOptions, where: str, *, trim: bool = True
+) -> pa.Table:
     """The rows of `files` (`where`: `task 't': source`) as an Arrow table, text columns
-    without the spaces around each value (UCI writes `, Private`)."""
+    without the spaces around each value (UCI writes `, Private`) unless `trim` is False (the
+    recipe trims every text it reads: `hub_recipes`)."""
     table = read_table(files, options, where).table
+    if not trim:
+        return table
     for i, column in enumerate(table.columns):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             table = table.set_column(i, table.field(i), pc.utf8_trim_whitespace(column))
@@ -296,14 +301,20 @@ def _read(files: tuple[Path, ...], options: TableOptions, where: str) -> pd.Data
 def to_hub_adult(files: tuple[Path, ...], where: str) -> pa.Table:
     """UCI's adult.data / adult.test as the hub's columns (`education.num`...), labels without
     the test file's trailing dot."""
+    needed = [c.replace(".", "-") for c in ADULT_RECIPE.columns_needed()]
     options = TableOptions(
-        column_names=ADULT_UCI_COLUMNS, missing_values=None, delimiter=",", skip_prefix="|"
+        column_names=ADULT_UCI_COLUMNS,
+        missing_values=None,
+        delimiter=",",
+        skip_prefix="|",
+        columns=tuple(c for c in ADULT_UCI_COLUMNS if c in needed),  # the rest is not read
     )
-    table = _read_arrow(files, options, where)
+    table = _read_arrow(files, options, where, trim=False)  # the recipe trims what it reads
     i = table.column_names.index("income")
     income = table.column(i)
     if pa.types.is_string(income.type) or pa.types.is_large_string(income.type):
-        table = table.set_column(i, "income", pc.utf8_rtrim(income, characters="."))
+        trimmed = pc.utf8_trim_whitespace(income)
+        table = table.set_column(i, "income", pc.utf8_rtrim(trimmed, characters="."))
     return table.rename_columns([c.replace("-", ".") for c in table.column_names])
 
 
@@ -400,7 +411,8 @@ def _decoded(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
 
 def hub_layout(files: tuple[Path, ...], where: str) -> pa.Table:
     """Local files in the hub dataset's own columns (CSV, Parquet, JSON lines)."""
-    return _read_arrow(files, TableOptions(missing_values=HUB_MISSING, pandas_names=True), where)
+    options = TableOptions(missing_values=HUB_MISSING, pandas_names=True)
+    return _read_arrow(files, options, where, trim=False)  # the recipe trims what it reads
 
 
 READERS: dict[str, Callable[[tuple[Path, ...], str], pa.Table]] = {

@@ -72,8 +72,9 @@ class RowColumns:
 def check_columns(
     ds: datasets.Dataset | pa.Table, spec: TaskSpec, needed: list[str], where: str
 ) -> None:
+    have = set(ds.column_names)
     for col in needed:
-        if col not in ds.column_names:
+        if col not in have:
             raise DatasetError(
                 f"task {spec.name!r}: column {col!r} not found in {where}; "
                 f"available columns: {', '.join(ds.column_names)}"
