@@ -31,6 +31,7 @@ from harness.core.subsets import stratified_indices
 
 log = logging.getLogger(__name__)
 HOLDOUT_SEED = 0
+RAW_MISSING = ["", "?"]  # a numeric cell written so in a raw file is missing
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,13 +115,19 @@ class TabularRecipe:
         return table.filter(pa.array(~is_test)), table.filter(pa.array(is_test))
 
     def clean(self, table: pa.Table, task: str) -> pa.Table:
-        """Check the raw columns exist; drop rows with a missing label or numeric feature."""
+        """Check the raw columns exist; read numeric features written as text (a raw file's
+        `?` or empty cell: missing); drop rows with a missing label or numeric feature."""
         missing = [c for c in self.columns_needed() if c not in table.column_names]
         if missing:
             raise DatasetError(
                 f"task {task!r}: column(s) {missing} not found in the hub data; "
                 f"available columns: {', '.join(map(str, table.column_names))}"
             )
+        for column in self.numeric:
+            values = table.column(column)
+            if _is_text(values.type):
+                i = table.column_names.index(column)
+                table = table.set_column(i, column, _text_numbers(values, column, task))
         bad = np.zeros(table.num_rows, dtype=bool)
         for column in [self.label, *self.numeric]:
             bad |= _missing(table.column(column))
@@ -187,20 +194,27 @@ def _numpy(column: pa.ChunkedArray) -> np.ndarray:
     return column.to_numpy() if column.num_chunks != 1 else column.chunk(0).to_numpy(False)
 
 
+def _text_numbers(column: pa.ChunkedArray, name: str, task: str) -> pa.ChunkedArray:
+    """A numeric column written as text as float64: trimmed, `?` and empty cells missing (null),
+    any other cell that is not a number refused (how many, and the first)."""
+    text = pc.utf8_trim_whitespace(column)
+    text = pc.if_else(pc.is_in(text, value_set=pa.array(RAW_MISSING)), None, text)
+    try:
+        return pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        cells = [v for v in text.to_pylist() if v is not None]
+        bad = [v for v in cells if not _number(v)] or cells[:1]
+        raise DatasetError(
+            f"task {task!r}: numeric column {name!r} holds {len(bad):,} cell(s) that are not "
+            f"numbers (the first: {bad[0]!r}); fix them, or leave them empty or '?' to drop "
+            "those rows as missing"
+        ) from None
+
+
 def _floats(column: pa.ChunkedArray, name: str, task: str) -> np.ndarray:
-    """A numeric column as float64 (null: NaN); text is parsed as numbers, a cell that is not
-    one refused with its row."""
+    """A numeric column as float64 (null: NaN); text is read by `_text_numbers`."""
     if _is_text(column.type):
-        text = pc.utf8_trim_whitespace(column)
-        try:
-            column = pc.cast(text, pa.float64())
-        except pa.ArrowInvalid:
-            cells = text.to_pylist()
-            row = next((i for i, v in enumerate(cells) if v is not None and not _number(v)), 0)
-            raise DatasetError(
-                f"task {task!r}: column {name!r} must hold numbers; row {row + 1} reads "
-                f"{cells[row]!r}"
-            ) from None
+        column = _text_numbers(column, name, task)
     floats = column.cast(pa.float64(), safe=False)  # an integer beyond 2**53: rounded, as numpy
     return np.asarray(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
 
