@@ -545,9 +545,10 @@ def _pandas_names(names: list[str]) -> list[str]:
 
 def _check_text(table: pa.Table, where: str) -> None:
     """A column Arrow read as bytes holds a cell that is not text in the file's encoding."""
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if not pa.types.is_binary(column.type):
+    for i, column_field in enumerate(table.schema):
+        if not pa.types.is_binary(column_field.type):
             continue
+        name, column = column_field.name, table.column(i)
         for row, value in enumerate(column.to_pylist()):
             try:
                 (value or b"").decode("utf-8")
