@@ -366,3 +366,18 @@ def test_a_header_the_first_line_misreads_falls_back_to_every_column(tmp_path: P
         load(tmp_path, source="q.csv", feature_columns=["b"], label_column="q")
     task = load(tmp_path, source="q.csv", feature_columns=["b"], label_column="q\nlabel")
     assert task.all_inputs().numpy().tolist() == [[2.0], [4.0]]  # type: ignore[attr-defined]
+
+
+def test_ascii_check_reads_every_piece(tmp_path: Path) -> None:
+    """A byte past the first 1 MiB piece that is not ASCII keeps every column read (so the
+    whole read can refuse it); an exact multiple of the piece size ends cleanly."""
+    from harness.config.tasks.table_reader import STREAM_BLOCK, TableOptions, _ascii
+
+    body = b"a,b,label\n" + b"1,2,0\n" * (STREAM_BLOCK // 6 + 10)
+    clean = write(tmp_path, "clean.csv", body)
+    late = write(tmp_path, "late.csv", body + b"3,Z\xfcrich,1\n")
+    exact = write(tmp_path, "exact.csv", b"x" * (2 * STREAM_BLOCK))
+    options = TableOptions()
+    assert _ascii(clean, options) and _ascii(exact, options)
+    assert not _ascii(late, options)
+    assert not _ascii(clean, TableOptions(encoding="utf-16"))  # only UTF-8 is checked so

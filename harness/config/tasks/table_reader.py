@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
@@ -483,17 +482,16 @@ def check_head(file: Path, options: TableOptions, where: str) -> None:
 
 
 def _ascii(file: Path, options: TableOptions) -> bool:
-    """Whether a UTF-8 file holds ASCII bytes only (one pass over its pages, no copy)."""
+    """Whether a UTF-8 file holds ASCII bytes only (read in 1 MiB pieces into one buffer: a
+    memory map would count the whole file in the process's resident memory)."""
     if codecs.lookup(options.encoding).name != "utf-8":
         return False
+    piece = bytearray(STREAM_BLOCK)
     with file.open("rb") as f:
-        if f.seek(0, 2) == 0:
-            return True
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            data = np.frombuffer(view, dtype=np.uint8)
-            ascii_only = bool(data.max() < 0x80)
-            del data  # the view's buffer is released before the map closes
-            return ascii_only
+        while size := f.readinto(piece):
+            if not (piece if size == len(piece) else piece[:size]).isascii():
+                return False
+    return True
 
 
 def _header_fields(file: Path, options: TableOptions, layout: _Layout) -> list[str]:
