@@ -20,7 +20,10 @@ is one):
   or fewer fields than the header is refused with its line number and text (and how many rows
   are ragged);
 - missing-value markers (`missing_values:`, default `""` and `?`) become nulls in tabular tables;
-  text and image tables keep every cell as written (an empty text stays an empty string).
+  text and image tables keep every cell as written (an empty text stays an empty string);
+- the columns converted: `TableOptions.columns` (a tabular task's named columns) when the header
+  names them all and the file is ASCII, else every column (Arrow still splits every field, so
+  ragged rows are found either way).
 
 Files up to 16 MiB are parsed whole (all threads); larger ones are streamed in 1 MiB blocks with
 the types Arrow infers from the first block declared (memory: one block's buffers beside the
