@@ -35,7 +35,7 @@ def declared_shape(spec: TaskSpec, transform: str | None = None) -> Shape | None
     if spec.input_shape is not None:
         return tuple(spec.input_shape)
     if spec.modality == "tabular":
-        return (len(spec.feature_columns),) if spec.feature_columns else None
+        return _tabular_width(spec)
     if spec.modality != "image":
         return None
     from harness.data.image_transform import ImageTransform
@@ -46,6 +46,24 @@ def declared_shape(spec: TaskSpec, transform: str | None = None) -> Shape | None
     size = sizing.center_crop or fixed
     channels = spec.channels or (3 if chosen is not None else None)
     return (channels, *size) if size is not None and channels else None
+
+
+def _tabular_width(spec: TaskSpec) -> Shape | None:
+    """A tabular task's feature count from its named features: one per column, one per
+    declared category of a `one_hot` column; None when the data must tell (no feature_columns,
+    an input_column of vectors, one_hot categories found in the data)."""
+    if not spec.feature_columns or spec.input_column:
+        return None
+    width = 0
+    for column in spec.feature_columns:
+        if column not in spec.one_hot:
+            width += 1
+            continue
+        categories = spec.one_hot[column]
+        if categories is None:
+            return None
+        width += len(categories)
+    return (width,)
 
 
 def catalogued_shape(name: str, task: Any) -> Shape | None:

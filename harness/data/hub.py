@@ -5,8 +5,8 @@ split, column names, class count) plus what the catalogue tells the user before 
 downloaded (access, size, the dataset card its schema was checked against), and, where the raw
 columns are not yet a task, a declared preparation (`harness/data/hub_recipes.py`).
 Loading goes through the one reader of a source (`harness/data/source_tasks.py`); a prepared
-split is written once to a local Parquet folder in the cache (keyed by the raw data's fingerprint
-and the recipe) and read back through the same reader, so every check and conversion is shared.
+tabular split goes through the same reader's checks and conversions from memory (and is written
+once to a local Parquet folder in the cache, keyed by its content and the recipe).
 
 Nothing here imports `datasets` or torch at import time: `harness list tasks` stays light.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 
 from harness.core.errors import DatasetError, MissingDependencyError
 from harness.data.hub_recipes import OneHotGroup, StringLabels, TabularRecipe
@@ -159,27 +160,35 @@ class HubTask:
         return read_split(spec, resolve_source(spec, Path.cwd(), split=split), split)
 
     def _load_tabular(self, recipe: TabularRecipe) -> Task:
-        test_raw = self._raw(self.spec.split).to_pandas()
+        test_raw = _arrow(self._raw(self.spec.split))
         train_raw = None
         if self.spec.train_split is not None:
-            train_raw = self._raw(self.spec.train_split).to_pandas()
+            train_raw = _arrow(self._raw(self.spec.train_split))
         return self.prepared(recipe, train_raw, test_raw)
 
     def prepared(
-        self, recipe: TabularRecipe, train: pd.DataFrame | None, test: pd.DataFrame
+        self,
+        recipe: TabularRecipe,
+        train: pa.Table | None,
+        test: pa.Table,
+        *,
+        files: str | None = None,
     ) -> Task:
-        """The task `recipe` makes of raw frames in this dataset's hub layout (a seeded holdout
-        of `test` when there is no `train`), written once to the cache and read back through the
-        loader. Sample ids are `<catalogue name>-<row>` whoever asks (`recipe_files` too), so the
-        same data gives the same task fingerprint."""
+        """The task `recipe` makes of raw tables in this dataset's hub layout (a seeded holdout
+        of `test` when there is no `train`), built from the prepared tables in memory through
+        the loader's checks and conversions. The hub's prepared splits are also written once to
+        the cache (keyed by content); a recipe on the user's own `files` (`recipe_files`) is
+        prepared again at each load, which costs less than writing and hashing it. Sample ids are
+        `<catalogue name>-<row>` whoever asks, so the same data gives the same task fingerprint."""
         if train is None:
             train, test = recipe.split(test, self.name)
         train, test = recipe.prepare(train, test, self.name)
-        key = _key(self.name, train, test, recipe)
-        folder = _write_prepared(key, {"train": train, "test": test})
+        if files is None:
+            key = _key(self.name, train, test, recipe)
+            files = str(_write_prepared(key, {"train": train, "test": test}))
         spec = TaskSpec(
             name=self.name,
-            source=str(folder),
+            source=files,
             split="test",
             train_split="train",
             modality="tabular",
@@ -190,7 +199,7 @@ class HubTask:
             bounds=(0.0, 1.0),
             missing_values=[],
         )
-        task = _load(spec)
+        task = _from_tables(spec, train, test)
         self._check_classes(task)
         return task
 
@@ -220,6 +229,27 @@ class HubTask:
         )
 
 
+def _arrow(ds: datasets.Dataset) -> pa.Table:
+    """A hub split's rows as one Arrow table."""
+    if ds._indices is None:
+        return ds.data.table
+    table = ds.with_format("arrow")[:]
+    assert isinstance(table, pa.Table)
+    return table
+
+
+def _from_tables(spec: TaskSpec, train: pa.Table, test: pa.Table) -> Task:
+    """The tabular task of prepared tables, through the loader's checks and conversions (what
+    reading them back from the cache's Parquet files would give)."""
+    from harness.data.splits import Split
+    from harness.data.tabular_tasks import tabular_task
+
+    def rows(table: pa.Table) -> Split:
+        return Split(table, lambda row: f"row {row + 1}")
+
+    return tabular_task(spec, rows(test), rows(train))
+
+
 def _load(spec: TaskSpec) -> Task:
     from harness.data.source_tasks import load_source_task
 
@@ -240,14 +270,14 @@ def _row_index_ids(task: Task) -> Task:
 
 
 def _key(name: str, *parts: Any) -> str:
-    """A cache key over the task name and the prepared content (frames) or recipe (anything)."""
+    """A cache key over the task name and the prepared content (tables) or recipe (anything)."""
     h = hashlib.sha256(name.encode())
     for part in parts:
-        if isinstance(part, pd.DataFrame):  # names, types and a 64-bit hash of every row
-            h.update(
-                json.dumps([list(map(str, part.columns)), list(map(str, part.dtypes))]).encode()
-            )
-            h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        if isinstance(part, pa.Table):  # its schema and every column's values, as Arrow IPC
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, part.schema) as writer:
+                writer.write_table(part.combine_chunks())
+            h.update(sink.getvalue())
         else:
             h.update(json.dumps(repr(part), sort_keys=True).encode())
     return f"{name}-{h.hexdigest()[:16]}"
@@ -255,6 +285,8 @@ def _key(name: str, *parts: Any) -> str:
 
 def _write_prepared(key: str, splits: dict[str, Any]) -> Path:
     """Write each split as `<split>.parquet` in a cache folder (once; atomic rename)."""
+    import pyarrow.parquet as pq
+
     folder = cache_root() / "hub-tasks" / key
     if folder.is_dir():
         return folder
@@ -262,8 +294,8 @@ def _write_prepared(key: str, splits: dict[str, Any]) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{key}."))
     try:
         for split, table in splits.items():
-            if isinstance(table, pd.DataFrame):
-                table.to_parquet(tmp / f"{split}.parquet", index=False)
+            if isinstance(table, pa.Table):
+                pq.write_table(table, tmp / f"{split}.parquet")
             else:  # a datasets.Dataset keeps its features (ClassLabel, Image) in the file
                 table.to_parquet(str(tmp / f"{split}.parquet"))
         os.replace(tmp, folder)

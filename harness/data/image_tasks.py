@@ -115,7 +115,7 @@ def _split(
         return folder_cells(spec, source, transform, _channels(spec)), None
     rows = read_split_rows(spec, source, split, key)
     files_dir = source.files[0].parent if isinstance(source, TableSource) else None
-    return _table_split(spec, rows, transform, bounds, where, files_dir), rows.data
+    return _table_split(spec, rows, transform, bounds, where, files_dir), rows.dataset()
 
 
 def _folder_split(
@@ -194,7 +194,7 @@ def _table_split(
     where: str,
     files_dir: Path | None,
 ) -> ImageSplit:
-    raw = split.data
+    raw = split.dataset()
     column = _image_column(raw, spec, where)
     rows = read_row_columns(raw, spec, where, split.locate)
     feature = raw.features[column]

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from harness.core.errors import DatasetError
 from harness.core.task import Task
-from harness.data.hub import COMPAS_RECIPE, HUB_TASKS, HubTask
+from harness.data.hub import ADULT_RECIPE, COMPAS_RECIPE, HUB_TASKS, HubTask
 from harness.data.hub_recipes import TabularRecipe
 from harness.data.sources import folder_splits, folder_tables
 from harness.data.table_reader import WHITESPACE, TableOptions, read_table
@@ -152,8 +152,9 @@ def load_recipe_task(spec: TaskSpec, base_dir: Path) -> Task:
     if files.train is not None:
         key = "train_source" if spec.train_source is not None else "source"
         train = reader(files.train, f"task {spec.name!r}: {key}")
-    task = definition.prepared(_recipe(definition, files, train is None), train, test)
-    about = f"{definition.about}; from {', '.join(str(p) for p in files.test)} ({files.layout})"
+    named = ", ".join(str(p) for p in files.test)
+    task = definition.prepared(_recipe(definition, files, train is None), train, test, files=named)
+    about = f"{definition.about}; from {named} ({files.layout})"
     return replace(task, name=spec.name, source=spec.source, description=about)
 
 
@@ -276,28 +277,47 @@ def _layout(spec: TaskSpec, file: Path) -> str:
 # ----------------------------------------------------------------------------- readers
 
 
-def _read(files: tuple[Path, ...], options: TableOptions, where: str) -> pd.DataFrame:
-    """The rows of `files` (`where`: `task 't': source`) as a pandas frame, text columns
-    without the spaces around each value (UCI writes `, Private`)."""
+def _read_arrow(
+    files: tuple[Path, ...], options: TableOptions, where: str, *, trim: bool = True
+) -> pa.Table:
+    """The rows of `files` (`where`: `task 't': source`) as an Arrow table, text columns
+    without the spaces around each value (UCI writes `, Private`) unless `trim` is False (the
+    recipe trims every text it reads: `hub_recipes`)."""
     table = read_table(files, options, where).table
+    if not trim:
+        return table
     for i, column in enumerate(table.columns):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             table = table.set_column(i, table.field(i), pc.utf8_trim_whitespace(column))
-    return table.to_pandas()
+    return table
 
 
-def to_hub_adult(files: tuple[Path, ...], where: str) -> pd.DataFrame:
+def _read(files: tuple[Path, ...], options: TableOptions, where: str) -> pd.DataFrame:
+    """`_read_arrow` as a pandas frame."""
+    return _read_arrow(files, options, where).to_pandas()
+
+
+def to_hub_adult(files: tuple[Path, ...], where: str) -> pa.Table:
     """UCI's adult.data / adult.test as the hub's columns (`education.num`...), labels without
     the test file's trailing dot."""
+    needed = [c.replace(".", "-") for c in ADULT_RECIPE.columns_needed()]
     options = TableOptions(
-        column_names=ADULT_UCI_COLUMNS, missing_values=None, delimiter=",", skip_prefix="|"
+        column_names=ADULT_UCI_COLUMNS,
+        missing_values=None,
+        delimiter=",",
+        skip_prefix="|",
+        columns=tuple(c for c in ADULT_UCI_COLUMNS if c in needed),  # the rest is not read
     )
-    frame = _read(files, options, where)
-    frame["income"] = frame["income"].str.rstrip(".")
-    return frame.rename(columns={c: c.replace("-", ".") for c in ADULT_UCI_COLUMNS})
+    table = _read_arrow(files, options, where, trim=False)  # the recipe trims what it reads
+    i = table.column_names.index("income")
+    income = table.column(i)
+    if pa.types.is_string(income.type) or pa.types.is_large_string(income.type):
+        trimmed = pc.utf8_trim_whitespace(income)
+        table = table.set_column(i, "income", pc.utf8_rtrim(trimmed, characters="."))
+    return table.rename_columns([c.replace("-", ".") for c in table.column_names])
 
 
-def to_hub_compas(files: tuple[Path, ...], where: str) -> pd.DataFrame:
+def to_hub_compas(files: tuple[Path, ...], where: str) -> pa.Table:
     """ProPublica's two-year file, filtered as ProPublica did, as imodels' columns (the hub
     layout's features) with the literature's label `two_year_recid`."""
     raw = _read(files, TableOptions(missing_values=("",), pandas_names=True), where)
@@ -347,15 +367,15 @@ def to_hub_compas(files: tuple[Path, ...], where: str) -> pd.DataFrame:
     for sex in ("Female", "Male"):
         out[f"sex:{sex}"] = (frame["sex"] == sex).astype(int)
     out["two_year_recid"] = frame["two_year_recid"]
-    return pd.DataFrame(out)
+    return pa.Table.from_pandas(pd.DataFrame(out), preserve_index=False)
 
 
-def to_hub_german(files: tuple[Path, ...], where: str) -> pd.DataFrame:
+def to_hub_german(files: tuple[Path, ...], where: str) -> pa.Table:
     """Statlog's german.data as the hub's columns (Kaggle's words for Statlog's codes)."""
     options = TableOptions(column_names=STATLOG_COLUMNS, missing_values=None, delimiter=WHITESPACE)
     frame = _read(files, options, where)
     coded = {c: _decoded(frame, c, where) for c in STATLOG_CODES}
-    return pd.DataFrame(
+    german = pd.DataFrame(
         {
             "Age": frame["age"],
             "Sex": coded["personal_status_sex"],
@@ -369,6 +389,7 @@ def to_hub_german(files: tuple[Path, ...], where: str) -> pd.DataFrame:
             "Risk": coded["class"],
         }
     )
+    return pa.Table.from_pandas(german, preserve_index=False)
 
 
 def _decoded(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
@@ -387,12 +408,13 @@ def _decoded(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
     return values.astype(object).where(values.notna(), None)
 
 
-def hub_layout(files: tuple[Path, ...], where: str) -> pd.DataFrame:
+def hub_layout(files: tuple[Path, ...], where: str) -> pa.Table:
     """Local files in the hub dataset's own columns (CSV, Parquet, JSON lines)."""
-    return _read(files, TableOptions(missing_values=HUB_MISSING, pandas_names=True), where)
+    options = TableOptions(missing_values=HUB_MISSING, pandas_names=True)
+    return _read_arrow(files, options, where, trim=False)  # the recipe trims what it reads
 
 
-READERS: dict[str, Callable[[tuple[Path, ...], str], pd.DataFrame]] = {
+READERS: dict[str, Callable[[tuple[Path, ...], str], pa.Table]] = {
     "uci": to_hub_adult,
     "propublica": to_hub_compas,
     "statlog": to_hub_german,

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, UNLABELED
-from harness.data.table_columns import Where, arrow_column, categories, class_ids
+from harness.data.table_columns import Rows, Where, arrow_column, categories, class_ids
 from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,9 @@ class RowColumns:
 def check_columns(
     ds: datasets.Dataset | pa.Table, spec: TaskSpec, needed: list[str], where: str
 ) -> None:
+    have = set(ds.column_names)
     for col in needed:
-        if col not in ds.column_names:
+        if col not in have:
             raise DatasetError(
                 f"task {spec.name!r}: column {col!r} not found in {where}; "
                 f"available columns: {', '.join(ds.column_names)}"
@@ -81,7 +82,7 @@ def check_columns(
 
 
 def read_row_columns(
-    ds: datasets.Dataset,
+    ds: Rows,
     spec: TaskSpec,
     where: str,
     locate: Callable[[int], str] = _row_number,
@@ -105,7 +106,7 @@ def read_row_columns(
     return out
 
 
-def _ids(ds: datasets.Dataset, spec: TaskSpec, at: Where) -> pa.Array:
+def _ids(ds: Rows, spec: TaskSpec, at: Where) -> pa.Array:
     """The sample ids: the id column as text (no cell empty, none repeated), else
     `<task>-<row:06d>`."""
     if not spec.id_column:
@@ -137,14 +138,26 @@ def _ids(ds: datasets.Dataset, spec: TaskSpec, at: Where) -> pa.Array:
 
 
 def numbered_ids(prefix: str, n: int) -> pa.Array:
-    """`<prefix><row:06d>` for rows 0..n-1, built by Arrow's string kernels (no Python string
-    per row; the row numbers as one int64 array beside the text: 1,000,000 ids peaked at 40 MB
-    built as a digit matrix in numpy, 150 MB)."""
+    """`<prefix><row:06d>` for rows 0..n-1, written as bytes by numpy (no Python string per
+    row): every id has the same length, so the text is an (n, length) byte matrix, its digits
+    written one place at a time, and the offsets a range (1,000,000 ids: 35 ms, 20 MB beside
+    the ids; Arrow's string kernels took 48 ms and 40 MB)."""
     width = max(6, len(str(max(n - 1, 0))))
-    large = (n + 1) * (len(prefix.encode()) + width) >= 2**31  # 32-bit offsets up to 2 GiB
+    head = prefix.encode()
+    size = len(head) + width
+    large = (n + 1) * size >= 2**31  # 32-bit offsets up to 2 GiB
+    chars = np.empty((n, size), dtype=np.uint8)
+    chars[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
+    rest: np.ndarray = np.arange(n, dtype=np.int64 if n >= 2**31 else np.int32)
+    digit = np.empty(n, dtype=rest.dtype)
+    for place in range(size - 1, len(head) - 1, -1):
+        np.remainder(rest, 10, out=digit)
+        chars[:, place] = digit
+        np.floor_divide(rest, 10, out=rest)
+    chars[:, len(head) :] += ord("0")
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int64 if large else np.int32)
     kind = pa.large_string() if large else pa.string()
-    digits = pc.utf8_lpad(pa.array(np.arange(n, dtype=np.int64)).cast(kind), width, "0")
-    ids = pc.binary_join_element_wise(pa.scalar(prefix, kind), digits, pa.scalar("", kind))
+    ids = pa.Array.from_buffers(kind, n, [None, pa.py_buffer(offsets), pa.py_buffer(chars)])
     return ids.cast(pa.string()) if large else ids
 
 
@@ -173,7 +186,7 @@ def _read_group(
 
 
 def label_space(
-    ds: datasets.Dataset | None,
+    ds: Rows | None,
     spec: TaskSpec,
     labels: np.ndarray,
     folder_names: tuple[str, ...] = (),
@@ -184,7 +197,7 @@ def label_space(
     if spec.label_column is None:
         k = spec.num_classes or 0
         return k, tuple(spec.class_names or (str(i) for i in range(k)))
-    feature = ds.features.get(spec.label_column) if ds is not None else None
+    feature = ds.features.get(spec.label_column) if isinstance(ds, datasets.Dataset) else None
     declared = True
     if isinstance(feature, datasets.ClassLabel):
         names = tuple(feature.names)
@@ -205,7 +218,7 @@ def label_space(
             f"task {spec.name!r}: label column {spec.label_column!r} has value {int(bad[0])} "
             f"outside the class range 0..{k - 1}"
         )
-    present = np.unique(labels)
+    present = np.flatnonzero(np.bincount(labels, minlength=k)) if len(labels) else labels
     if len(present) == 1 and declared:
         log.warning(
             "task %r: label column %r holds a single class (%s) in all %d rows",

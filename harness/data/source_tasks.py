@@ -50,7 +50,7 @@ def _text_split(split: Split, spec: TaskSpec, where: str) -> tuple[datasets.Data
     """The rows of a text split and its texts, read as whole Arrow columns; a missing text is
     refused with its row."""
     assert spec.input_column is not None
-    raw = split.data
+    raw = split.dataset()
     check_columns(raw, spec, [spec.input_column], where)
     rows = read_row_columns(raw, spec, where, split.locate)
     texts = arrow_column(raw, spec.input_column)

@@ -178,14 +178,26 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
 
 def table_options(spec: TaskSpec) -> TableOptions:
     """How a task's table files are read: its spec keys; tabular tables turn missing-value
-    markers into nulls, text and image tables keep every cell as written."""
+    markers into nulls and read only the columns the task names when it names its features;
+    text and image tables keep every cell as written."""
+    tabular = spec.modality == "tabular"
     return TableOptions(
         column_names=tuple(spec.column_names) if spec.column_names else None,
-        missing_values=tuple(spec.missing_values) if spec.modality == "tabular" else None,
+        missing_values=tuple(spec.missing_values) if tabular else None,
         delimiter=spec.delimiter,
         encoding=spec.encoding,
         string_columns=(spec.id_column,) if spec.id_column else (),
+        columns=_tabular_columns(spec) if tabular else None,
     )
+
+
+def _tabular_columns(spec: TaskSpec) -> tuple[str, ...] | None:
+    """The columns a tabular task reads, when its features are named (else every column)."""
+    features = spec.feature_columns or ([spec.input_column] if spec.input_column else None)
+    if not features:
+        return None
+    named = [*features, spec.label_column, spec.id_column, *spec.group_columns]
+    return tuple(dict.fromkeys(c for c in named if c))
 
 
 def check_declared_shape(spec: TaskSpec) -> None:

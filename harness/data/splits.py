@@ -31,7 +31,7 @@ from harness.data.sources import (
     table_options,
     train_source,
 )
-from harness.data.table_columns import arrow_dataset
+from harness.data.table_columns import Rows, arrow_dataset
 from harness.data.table_reader import read_table
 from harness.data.task_spec import TaskSpec
 
@@ -50,10 +50,16 @@ _REASON_CHARS = 200
 
 @dataclass(frozen=True)
 class Split:
-    """One split's rows and how a message names a row (`row 17 of <file>`)."""
+    """One split's rows and how a message names a row (`row 17 of <file>`): a dataset, or for
+    a tabular task's local files the Arrow table as read (the loader reads whole columns from
+    it; wrapping it in a `datasets.Dataset` would only cost time)."""
 
-    data: datasets.Dataset
+    data: Rows
     locate: Callable[[int], str]
+
+    def dataset(self) -> datasets.Dataset:
+        """The rows as a `datasets.Dataset`."""
+        return self.data if isinstance(self.data, datasets.Dataset) else arrow_dataset(self.data)
 
 
 def _row(row: int) -> str:
@@ -63,7 +69,7 @@ def _row(row: int) -> str:
 def read_split(spec: TaskSpec, source: Source, split: str, key: str = "source") -> datasets.Dataset:
     """One split of a hub dataset or of local table files (the spec's `key`: `source` or
     `train_source`), as a `datasets.Dataset`."""
-    return read_split_rows(spec, source, split, key).data
+    return read_split_rows(spec, source, split, key).dataset()
 
 
 def read_split_rows(spec: TaskSpec, source: Source, split: str, key: str = "source") -> Split:
@@ -74,7 +80,10 @@ def read_split_rows(spec: TaskSpec, source: Source, split: str, key: str = "sour
     assert isinstance(source, TableSource), source  # image layouts resolve for image tasks only
     if spec.modality == "image" and source.builder == "parquet":
         return Split(_packaged_parquet(spec, source, split, key), _row)
-    read = read_table(source.files, table_options(spec), f"task {spec.name!r}: {key}")
+    options = table_options(spec)
+    read = read_table(source.files, options, f"task {spec.name!r}: {key}")
+    if spec.modality == "tabular":  # the tabular loader reads whole columns from the table
+        return Split(read.table, read.locate)
     return Split(arrow_dataset(read.table), read.locate)
 
 

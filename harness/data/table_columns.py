@@ -22,6 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import datasets
 import numpy as np
@@ -37,9 +38,16 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _NOT_A_NUMBER = ("nan", "NaN", "NAN")
 
 
-def arrow_column(ds: datasets.Dataset, name: str) -> pa.ChunkedArray:
-    """Column `name` of a dataset as Arrow (the dataset's row selection applied), no copy when
-    the dataset holds its rows in order."""
+Rows: TypeAlias = (
+    datasets.Dataset | pa.Table
+)  # a split's rows: a hub dataset, or a table read from files
+
+
+def arrow_column(ds: Rows, name: str) -> pa.ChunkedArray:
+    """Column `name` of a dataset or table as Arrow (a dataset's row selection applied), no copy
+    when the dataset holds its rows in order."""
+    if isinstance(ds, pa.Table):
+        return ds.column(name)
     if ds._indices is None:  # rows in order: the table's own column (with_format copies)
         return ds.data.column(name)
     column = ds.with_format("arrow")[name]
@@ -205,17 +213,48 @@ class Coded:
 
 
 def coded(column: pa.ChunkedArray, markers: Sequence[str]) -> Coded:
-    """A category column: numbers written as text (`1`, not `1.0`), trimmed, markers missing."""
-    text = _as_text(_whole_numbers(column))
-    whole = text.chunk(0) if text.num_chunks == 1 else text.combine_chunks()
-    encoded = whole.dictionary_encode()
+    """A category column: numbers written as text (`1`, not `1.0`), trimmed, markers missing. A
+    text column read dictionary-encoded (`TableOptions.dictionary_text`) is used as it is."""
+    kind = column.type
+    if not (pa.types.is_dictionary(kind) and _is_text(kind.value_type)):
+        # one hash table over every chunk: the chunks share one dictionary (no copy of the text)
+        column = _as_text(_whole_numbers(column)).dictionary_encode()
     skip = set(markers)
-    cleaned = [(v or "").strip() for v in encoded.dictionary.to_pylist()]
-    values = sorted({v for v in cleaned if v not in skip})
+    chunks = [c for c in column.chunks if len(c)]
+    seen: dict[tuple[int, int, int], list[str]] = {}  # a dictionary shared by chunks read once
+    parts: list[tuple[list[str], np.ndarray]] = []
+    used: set[str] = set()
+    for chunk in chunks:
+        codes = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        words = _dictionary_words(chunk.dictionary, seen)
+        present = np.flatnonzero(np.bincount(codes + 1, minlength=len(words) + 1)[1:])
+        used.update(words[i] for i in present)  # values no row holds left out
+        parts.append((words, codes))
+    values = sorted(used - skip)
     slot = {v: i for i, v in enumerate(values)}
-    remap = np.asarray([slot.get(v, -1) for v in cleaned] + [-1], dtype=np.int64)
-    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return Coded(remap[indices], values)
+    out = [_lookup(words, slot)[codes] for words, codes in parts]
+    return Coded(np.concatenate(out) if out else np.zeros(0, dtype=np.int64), values)
+
+
+def _lookup(words: list[str], slot: dict[str, int]) -> np.ndarray:
+    """Each dictionary entry's position in the sorted values (-1: a marker), and -1 last (for
+    a missing cell's code -1)."""
+    return np.asarray([slot.get(v, -1) for v in words] + [-1], dtype=np.int64)
+
+
+def _dictionary_words(
+    dictionary: pa.Array, seen: dict[tuple[int, int, int], list[str]]
+) -> list[str]:
+    """A chunk's dictionary as trimmed text, read once when chunks share it."""
+    offsets = dictionary.buffers()[1]
+    key = (offsets.address if offsets is not None else 0, dictionary.offset, len(dictionary))
+    if key not in seen:
+        seen[key] = [(v or "").strip() for v in dictionary.to_pylist()]
+    return seen[key]
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -241,11 +280,11 @@ def categories(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.Array:
 
 
 def one_hot_index(
-    column: pa.ChunkedArray, name: str, known: Sequence[str], markers: Sequence[str], where: Where
+    cells: Coded, name: str, known: Sequence[str], where: Where
 ) -> tuple[np.ndarray, int]:
     """Each row's position in `known` (the column of its one-hot 1; -1 for a missing cell, all
-    zeros), and the number of missing cells."""
-    index = _index_of(coded(column, markers), name, known, where, "one_hot")
+    zeros), and the number of missing cells, from the column's codes (`coded`)."""
+    index = _index_of(cells, name, known, where, "one_hot")
     return index, int((index < 0).sum())
 
 
@@ -272,13 +311,13 @@ def _index_of(cells: Coded, name: str, known: Sequence[str], where: Where, key: 
     return index
 
 
-def distinct(columns: Sequence[pa.ChunkedArray], markers: Sequence[str]) -> list[str]:
-    """The sorted distinct present values of a category column over several splits."""
+def distinct(columns: Sequence[Coded]) -> list[str]:
+    """The sorted distinct present values of a category column over several splits (their
+    codes: trimmed, markers left out), the empty text left out too."""
     values: set[str] = set()
-    for column in columns:
-        found = pc.unique(_as_text(_whole_numbers(column)))  # one hash pass, no codes
-        values.update((v or "").strip() for v in found.to_pylist())
-    return sorted(values - set(markers) - {""})
+    for cells in columns:
+        values.update(cells.values)
+    return sorted(values - {""})
 
 
 def class_ids(

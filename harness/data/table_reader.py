@@ -20,7 +20,10 @@ is one):
   or fewer fields than the header is refused with its line number and text (and how many rows
   are ragged);
 - missing-value markers (`missing_values:`, default `""` and `?`) become nulls in tabular tables;
-  text and image tables keep every cell as written (an empty text stays an empty string).
+  text and image tables keep every cell as written (an empty text stays an empty string);
+- the columns converted: `TableOptions.columns` (a tabular task's named columns) when the header
+  names them all and the file is ASCII, else every column (Arrow still splits every field, so
+  ragged rows are found either way).
 
 Files up to 16 MiB are parsed whole (all threads); larger ones are streamed in 1 MiB blocks with
 the types Arrow infers from the first block declared (memory: one block's buffers beside the
@@ -79,6 +82,9 @@ class TableOptions:
     # name empty and repeated header names as pandas does ("Unnamed: 0", "priors_count.1")
     # instead of refusing them: for published files whose layout a recipe knows
     pandas_names: bool = False
+    # the columns a tabular task reads (None: every column); the others are not converted when
+    # the header names each of these and passes its checks (a delimited file)
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,38 +187,88 @@ class _Layout:
 
 def _read_delimited(file: Path, options: TableOptions, where: str) -> pa.Table:
     layout = _sniff(file, options, where)
-    ragged: list[Any] = []
+    include = _included(file, layout, options)
     try:
-        try:
-            table = _parsed(file, layout, options, ragged, newlines=False)
-        except (pa.ArrowException, ValueError):
-            if not _holds_quotes(file):
-                raise
-            table = None
-        if table is None or (ragged and _holds_quotes(file)):
-            # a quoted value may hold a newline: read again allowing that (slower, so only here)
-            table = _parsed(file, layout, options, ragged, newlines=True)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        raise _parse_error(file, err, where) from None
-    if ragged:
-        raise _ragged_error(file, ragged, table, where)
+        table = _parsed_table(file, layout, options, include, where)
+    except _IncludeMismatch:  # the header read here and Arrow's disagree: read every column
+        include = None
+        table = _parsed_table(file, layout, options, include, where)
     if table.num_rows == 0:
         raise DatasetError(
             f"{where} is not a readable CSV table (it holds no rows: only a header, or nothing)"
         )
     if options.pandas_names:
         table = table.rename_columns(_pandas_names(table.column_names))
-    elif options.column_names is None:
+    elif options.column_names is None and include is None:  # else checked by `_included`
         _check_header(table.column_names, options, where)
     _check_text(table, where)
     return table
 
 
-def _parsed(
-    file: Path, layout: _Layout, options: TableOptions, ragged: list[Any], *, newlines: bool
+class _IncludeMismatch(Exception):
+    """Arrow did not find a column the header read by `_included` names."""
+
+
+def _parsed_table(
+    file: Path, layout: _Layout, options: TableOptions, include: list[str] | None, where: str
 ) -> pa.Table:
-    """One parse of a delimited file: streamed when large (`_streamed`), else whole; ragged
-    rows collected in `ragged` (emptied first)."""
+    """The parsed file (`include`: the columns converted, None: all); ragged rows refused."""
+    ragged: list[Any] = []
+    try:
+        try:
+            table = _parsed(file, layout, options, ragged, include, newlines=False)
+        except (pa.ArrowException, ValueError) as err:
+            if include is not None and "include_columns" in str(err):
+                raise _IncludeMismatch() from None
+            if not _holds_quotes(file):
+                raise
+            table = None
+        if table is None or (ragged and _holds_quotes(file)):
+            # a quoted value may hold a newline: read again allowing that (slower, so only here)
+            table = _parsed(file, layout, options, ragged, include, newlines=True)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        if include is not None and "include_columns" in str(err):
+            raise _IncludeMismatch() from None
+        raise _parse_error(file, err, where) from None
+    if ragged:
+        raise _ragged_error(file, ragged, table, where)
+    return table
+
+
+def _included(file: Path, layout: _Layout, options: TableOptions) -> list[str] | None:
+    """The columns to convert: `options.columns`, when the header (read here from the first
+    line, as `check_head` does) names each of them and passes the header checks, and the file
+    is ASCII (so no column left unread holds bytes that are not text, which a whole read
+    refuses); else None (every column is read and the header checked as Arrow reads it)."""
+    if options.columns is None or options.pandas_names or not _ascii(file, options):
+        return None
+    names = (
+        list(options.column_names)
+        if options.column_names
+        else _header_fields(file, options, layout)
+    )
+    try:
+        if options.column_names is None:
+            _check_header(names, options, "")
+    except DatasetError:
+        return None
+    wanted = list(dict.fromkeys(options.columns))
+    if not set(wanted) <= set(names) or len(wanted) == len(names):
+        return None
+    return wanted
+
+
+def _parsed(
+    file: Path,
+    layout: _Layout,
+    options: TableOptions,
+    ragged: list[Any],
+    include: list[str] | None,
+    *,
+    newlines: bool,
+) -> pa.Table:
+    """One parse of a delimited file (the columns `include` names, or all): streamed when
+    large (`_streamed`), else whole; ragged rows collected in `ragged` (emptied first)."""
     ragged.clear()
 
     def on_invalid(row: Any) -> str:
@@ -236,6 +292,7 @@ def _parsed(
         strings_can_be_null=options.missing_values is not None,
         quoted_strings_can_be_null=options.missing_values is not None,
         column_types={c: pa.string() for c in options.string_columns},
+        include_columns=include or [],
     )
     table = None
     if file.stat().st_size > WHOLE_FILE_BYTES:  # large: one block's buffers at a time
@@ -277,6 +334,7 @@ def _streamed(
             strings_can_be_null=convert.strings_can_be_null,
             quoted_strings_can_be_null=convert.quoted_strings_can_be_null,
             column_types={**types, **convert.column_types},
+            include_columns=convert.include_columns,
         )
         reader = pa_csv.open_csv(
             _reopened(data), read_options=streamed, parse_options=parse, convert_options=typed
@@ -416,13 +474,7 @@ def check_head(file: Path, options: TableOptions, where: str) -> None:
     validate`): its encoding and delimiter, its header's names, and, for a headerless file, that
     `column_names` names as many columns as it has."""
     layout = _sniff(file, options, where)
-    with file.open("r", encoding=options.encoding, errors="replace", newline="") as f:
-        lines = (line for line in f if line.strip() and not _skipped(line, options))
-        first = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
-    if layout.delimiter == WHITESPACE:
-        fields = first.split()
-    else:
-        fields = next(csv.reader([first], delimiter=layout.delimiter), [])
+    fields = _header_fields(file, options, layout)
     if options.column_names is None:
         _check_header(fields, options, where)
     elif len(fields) != len(options.column_names):
@@ -430,6 +482,29 @@ def check_head(file: Path, options: TableOptions, where: str) -> None:
             f"{where}: its first line has {len(fields)} field(s) but column_names names "
             f"{len(options.column_names)}; name every column of the file, in order"
         )
+
+
+def _ascii(file: Path, options: TableOptions) -> bool:
+    """Whether a UTF-8 file holds ASCII bytes only (read in 1 MiB pieces into one buffer: a
+    memory map would count the whole file in the process's resident memory)."""
+    if codecs.lookup(options.encoding).name != "utf-8":
+        return False
+    piece = bytearray(STREAM_BLOCK)
+    with file.open("rb") as f:
+        while size := f.readinto(piece):
+            if not (piece if size == len(piece) else piece[:size]).isascii():
+                return False
+    return True
+
+
+def _header_fields(file: Path, options: TableOptions, layout: _Layout) -> list[str]:
+    """The fields of the file's first line that is neither blank nor skipped."""
+    with file.open("r", encoding=options.encoding, errors="replace", newline="") as f:
+        lines = (line for line in f if line.strip() and not _skipped(line, options))
+        first = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
+    if layout.delimiter == WHITESPACE:
+        return first.split()
+    return next(csv.reader([first], delimiter=layout.delimiter), [])
 
 
 def _skipped(line: str, options: TableOptions) -> bool:
@@ -471,9 +546,10 @@ def _pandas_names(names: list[str]) -> list[str]:
 
 def _check_text(table: pa.Table, where: str) -> None:
     """A column Arrow read as bytes holds a cell that is not text in the file's encoding."""
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if not pa.types.is_binary(column.type):
+    for i, column_field in enumerate(table.schema):
+        if not pa.types.is_binary(column_field.type):
             continue
+        name, column = column_field.name, table.column(i)
         for row, value in enumerate(column.to_pylist()):
             try:
                 (value or b"").decode("utf-8")

@@ -18,7 +18,7 @@ suites that perturb inputs read the per-feature box from `Task.feature_box()` (d
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
@@ -38,10 +38,13 @@ from harness.data.row_columns import (
 from harness.data.sources import Source
 from harness.data.splits import Split, read_split_rows, read_train_rows
 from harness.data.table_columns import (
+    Coded,
+    Rows,
     Tally,
     Where,
     arrow_column,
     arrow_dataset,
+    coded,
     distinct,
     is_number_type,
     numbers,
@@ -54,7 +57,7 @@ log = logging.getLogger(__name__)
 _PANDAS_INDEX = "__index_level_"
 
 
-def feature_names(ds: datasets.Dataset, spec: TaskSpec) -> list[str]:
+def feature_names(ds: Rows, spec: TaskSpec) -> list[str]:
     """The feature columns: declared, or every column but the label, id and group columns."""
     if spec.feature_columns:
         return list(spec.feature_columns)
@@ -78,10 +81,15 @@ class Encoding:
     spec: TaskSpec
     columns: tuple[str, ...]
     categories: dict[str, tuple[str, ...]]
+    # the codes `of` computed, per split (keyed by id, the split held so the id stays its own)
+    codes: dict[int, tuple[Rows, dict[str, Coded]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
-    def of(cls, spec: TaskSpec, columns: list[str], splits: list[datasets.Dataset]) -> Encoding:
-        """One-hot categories: declared, else the sorted values found in every split."""
+    def of(cls, spec: TaskSpec, columns: list[str], splits: list[Rows]) -> Encoding:
+        """One-hot categories: declared, else the sorted values found in every split (each
+        split's codes kept for `matrix`, which then encodes those columns no second time)."""
         unknown = sorted((set(spec.one_hot) | set(spec.ordinal)) - set(columns))
         if unknown:
             raise DatasetError(
@@ -89,15 +97,20 @@ class Encoding:
                 f"feature column (features: {', '.join(columns)})"
             )
         found: dict[str, tuple[str, ...]] = {}
+        codes: dict[int, tuple[Rows, dict[str, Coded]]] = {}
         for name, declared in spec.one_hot.items():
             if declared is not None:
                 found[name] = tuple(declared)
                 continue
             for ds in splits:
                 check_columns(ds, spec, [name], "the data")
-            values = distinct([arrow_column(ds, name) for ds in splits], spec.missing_values)
-            found[name] = tuple(values)
-        return cls(spec, tuple(columns), found)
+            split_codes = []
+            for ds in splits:
+                cells = coded(arrow_column(ds, name), spec.missing_values)
+                codes.setdefault(id(ds), (ds, {}))[1][name] = cells
+                split_codes.append(cells)
+            found[name] = tuple(distinct(split_codes))
+        return cls(spec, tuple(columns), found, codes)
 
     def labels(self) -> list[str]:
         """One name per matrix column."""
@@ -118,7 +131,7 @@ class Encoding:
             boxes[name] = (0.0, float(max(len(order) - 1, 1)))
         return boxes
 
-    def matrix(self, ds: datasets.Dataset, at: Where, tally: Tally) -> Filled:
+    def matrix(self, ds: Rows, at: Where, tally: Tally) -> Filled:
         """(n, features) float32 and each feature's range, written in row blocks
         (`MatrixFill`): a numeric Arrow column converted block by block, a text, ordinal or
         one-hot column converted whole first; a missing cell is NaN, a number beyond float32's
@@ -129,7 +142,8 @@ class Encoding:
         for name in self.columns:
             column = arrow_column(ds, name)
             if name in self.categories:
-                index, missing = one_hot_index(column, name, self.categories[name], markers, at)
+                cells = self.codes.get(id(ds), (ds, {}))[1].get(name) or coded(column, markers)
+                index, missing = one_hot_index(cells, name, self.categories[name], at)
                 fill.add_one_hot(index, len(self.categories[name]))
                 tally.add(name, missing)
             elif name in self.spec.ordinal:
@@ -141,7 +155,7 @@ class Encoding:
         return fill.finish()
 
 
-def _vectors(ds: datasets.Dataset, spec: TaskSpec, where: str) -> tuple[np.ndarray, list[str]]:
+def _vectors(ds: Rows, spec: TaskSpec, where: str) -> tuple[np.ndarray, list[str]]:
     """An `input_column` of fixed-length numeric vectors as a matrix."""
     assert spec.input_column is not None
     column = arrow_column(ds, spec.input_column).combine_chunks()
@@ -326,8 +340,14 @@ def _warn_constant(spec: TaskSpec, names: list[str], low: np.ndarray, high: np.n
 def load_tabular_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     """A tabular task: the evaluation split, the training split when given, feature bounds."""
     raw = read_split_rows(spec, source, spec.split)
+    return tabular_task(spec, raw, read_train_rows(spec, base_dir))
+
+
+def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
+    """The task of a read evaluation split (and training split): every check and conversion of
+    `load_tabular_task`, for rows already in memory too (a catalogue recipe's prepared
+    tables)."""
     where = f"split {spec.split!r}"
-    train_raw = read_train_rows(spec, base_dir)
     names = feature_names(raw.data, spec)
     splits = [raw.data] + ([train_raw.data] if train_raw is not None else [])
     encoding = Encoding.of(spec, names, splits)

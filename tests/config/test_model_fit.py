@@ -70,3 +70,21 @@ def test_what_fits_or_cannot_be_known_passes() -> None:
     check_model_fits({"m": fits}, {"digits": (1, 8, 8)}, [("m", "digits")])
     unknown = _Config(input_shape=[3, 32, 32], normalize=_Normalize([0.5] * 3, [0.2] * 3))
     check_model_fits({"m": unknown}, {"t": None}, [("m", "t")])
+
+
+def test_one_hot_columns_count_their_categories_in_the_tabular_width() -> None:
+    """A one-hot column is one feature per category: validate once refused a model declaring
+    the loaded width ([6] for 3 numbers and a 3-category column) as not fitting [4]."""
+    table = {"name": "t", "source": "d.csv", "modality": "tabular"}
+    declared = {
+        **table,
+        "feature_columns": ["a", "b", "c", "city"],
+        "one_hot": {"city": ["n", "s"]},
+    }
+    assert declared_shape(TaskSpec.model_validate(declared)) == (5,)
+    found = {**table, "feature_columns": ["a", "city"], "one_hot": {"city": None}}
+    assert declared_shape(TaskSpec.model_validate(found)) is None  # the data's categories
+    ordinal = {**table, "feature_columns": ["a", "size"], "ordinal": {"size": ["S", "M", "L"]}}
+    assert declared_shape(TaskSpec.model_validate(ordinal)) == (2,)
+    vectors = {**table, "input_column": "x"}
+    assert declared_shape(TaskSpec.model_validate(vectors)) is None  # the vectors' length

@@ -29,6 +29,19 @@ def _columns(rows: int, seed: int) -> list[tuple[str, object]]:
         ("values", big),
         ("one_hot", (gen.integers(0, 2, rows), 3)),
         ("arrow", pa.chunked_array([pa.array(gen.random(rows) < 0.5)])),
+        ("values", gen.normal(size=rows) * 1e-50),  # float32 +0.0 and -0.0 (underflow)
+        ("values", np.where(gen.random(rows) < 0.5, -1e-50, gen.random(rows))),  # -0.0 to 1
+        ("values", np.where(gen.random(rows) < 0.5, 0.0, -gen.random(rows))),  # -1 to +0.0
+        ("values", np.resize([0.0, -1e-50, 1.0], rows)),  # +0.0 first, then -0.0
+        ("arrow", pa.chunked_array([pa.array(gen.normal(size=rows).astype(np.float32))])),
+        ("arrow", pa.chunked_array([pa.array(gen.integers(2**60, 2**62, rows))])),  # one chunk
+        (
+            "arrow",
+            pa.chunked_array(
+                [pa.array([2**62 + 1] * (rows - 1), pa.int64()), pa.array([-(2**61) - 3])]
+            ),
+        ),
+        ("one_hot", (np.full(rows, 1), 2)),  # every row in one category: minimum 1
     ]
 
 
@@ -46,7 +59,8 @@ def _reference(rows: int, columns: list[tuple[str, object]]) -> np.ndarray:
                 out[:, j : j + k] = block
                 j += k
                 continue
-            values = column.cast(pa.float64()).to_numpy() if kind == "arrow" else column
+            # integers as Arrow casts them: to float64 (rounded beyond 2**53), then float32
+            values = column.cast(pa.float64(), safe=False).to_numpy() if kind == "arrow" else column
             out[:, j] = values
             j += 1
     return out

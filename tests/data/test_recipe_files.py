@@ -363,3 +363,29 @@ def test_new_task_keys_leave_the_spec_hash_alone_at_their_defaults() -> None:
     dumped = parse_spec_text(base.format(extra=""), source="s").model_dump(mode="json")
     payload_keys = set(dumped["tasks"][0])
     assert {"missing_values", "one_hot", "recipe", "override"} <= payload_keys  # dumped, not hashed
+
+
+def test_a_raw_numeric_cell_that_is_missing_drops_its_row_and_text_is_refused(
+    tmp_path: Path,
+) -> None:
+    """UCI marks a missing value `?`: in a numeric column it is missing (the row dropped, as the
+    hub task drops a missing number), where pandas' float conversion once raised a traceback.
+    A cell that is no number at all is one line naming the column and the cell."""
+    rows = _adult(40).to_pandas()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    unknown = rows.copy()
+    unknown["age"] = unknown["age"].astype(str)
+    unknown.loc[7, "age"] = "?"
+    write_uci(unknown, tmp_path / "a" / "adult.data")
+    write_uci(rows.drop(index=7), tmp_path / "b" / "adult.data")
+    same_task(
+        recipe(tmp_path, recipe="adult", source="a"), recipe(tmp_path, recipe="adult", source="b")
+    )
+    unknown.loc[9, "age"] = "forty"
+    write_uci(unknown, tmp_path / "a" / "adult.data")
+    with pytest.raises(
+        DatasetError,
+        match=r"numeric column 'age' holds 1 cell\(s\) that are not numbers \(the first: 'forty'\)",
+    ):
+        recipe(tmp_path, recipe="adult", source="a")

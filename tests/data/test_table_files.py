@@ -317,3 +317,67 @@ def test_streamed_blocks_keep_quoted_newlines_and_find_ragged_rows(
         r"r.csv: line 47 has 3 field\(s\) where the header has 2: '45,1,9'",
         source="r.csv",
     )
+
+
+def test_named_features_read_only_their_columns_and_give_the_same_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With feature_columns named, an ASCII file's other columns are not converted (Arrow's
+    include_columns); the task is the one every column gives, and the messages too."""
+    from harness.data import table_reader
+
+    extra = "".join(
+        f"{line},{'x' * (i % 3)},{i}.5\n" if i else f"{line},note,other\n"
+        for i, line in enumerate(CSV.splitlines())
+    )
+    write(tmp_path, "c.csv", extra)
+    keys = {"source": "c.csv", "feature_columns": ["a", "colour"], "one_hot": {"colour": None}}
+    asked: list[list[str] | None] = []
+    real = table_reader._parsed
+
+    def spy(*args: object, **kw: object) -> object:
+        asked.append(args[4])  # type: ignore[arg-type]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(table_reader, "_parsed", spy)
+    narrow = load(tmp_path, group_columns=["b"], **keys)
+    assert asked == [["a", "colour", "label", "b"]]
+    monkeypatch.setattr(table_reader, "_included", lambda *a: None)  # every column converted
+    whole = load(tmp_path, group_columns=["b"], **keys)
+    assert asked[-1] is None
+    assert narrow.fingerprint == whole.fingerprint  # type: ignore[attr-defined]
+    assert narrow.groups().equals(whole.groups())  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    # a named column the header lacks: every column is read, and the message lists them all
+    refused(
+        tmp_path,
+        r"column 'size' not found .*available columns: a, b, colour, label, note, other",
+        source="c.csv",
+        feature_columns=["a", "size"],
+    )
+
+
+def test_a_header_the_first_line_misreads_falls_back_to_every_column(tmp_path: Path) -> None:
+    """A quoted header name holding a newline: the first line alone names a column `q` that
+    Arrow's header does not have, so the file is read again whole and the usual line names the
+    missing column (not Arrow's include_columns error)."""
+    write(tmp_path, "q.csv", 'x,b,"q\nlabel"\n1,2,0\n3,4,1\n')
+    with pytest.raises(DatasetError, match=r"column 'q' not found in split 'test'; available"):
+        load(tmp_path, source="q.csv", feature_columns=["b"], label_column="q")
+    task = load(tmp_path, source="q.csv", feature_columns=["b"], label_column="q\nlabel")
+    assert task.all_inputs().numpy().tolist() == [[2.0], [4.0]]  # type: ignore[attr-defined]
+
+
+def test_ascii_check_reads_every_piece(tmp_path: Path) -> None:
+    """A byte past the first 1 MiB piece that is not ASCII keeps every column read (so the
+    whole read can refuse it); an exact multiple of the piece size ends cleanly."""
+    from harness.data.table_reader import STREAM_BLOCK, TableOptions, _ascii
+
+    body = b"a,b,label\n" + b"1,2,0\n" * (STREAM_BLOCK // 6 + 10)
+    clean = write(tmp_path, "clean.csv", body)
+    late = write(tmp_path, "late.csv", body + b"3,Z\xfcrich,1\n")
+    exact = write(tmp_path, "exact.csv", b"x" * (2 * STREAM_BLOCK))
+    options = TableOptions()
+    assert _ascii(clean, options) and _ascii(exact, options)
+    assert not _ascii(late, options)
+    assert not _ascii(clean, TableOptions(encoding="utf-16"))  # only UTF-8 is checked so
