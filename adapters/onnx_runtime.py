@@ -46,7 +46,7 @@ class OnnxConfig(BaseModel):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     input_name: str | None = Field(default=None, description="graph input to feed (checked)")
     input_shape: list[int] | None = None
-    bounds: tuple[float, float] | None = (0.0, 1.0)
+    bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: Literal["image", "tabular"] = "image"
     output: str | None = Field(default=None, description="graph output with the scores (checked)")
     outputs: Literal["auto", "logits", "probabilities"] = "auto"

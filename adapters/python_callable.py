@@ -34,7 +34,7 @@ class CallableConfig(BaseModel):
     outputs: Literal["probabilities", "logits"] = "logits"
     input_format: Literal["numpy", "torch"] = "numpy"
     input_shape: list[int] | None = None
-    bounds: tuple[float, float] | None = (0.0, 1.0)
+    bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: Literal["image", "tabular", "text"] = "tabular"
 
 

@@ -40,7 +40,7 @@ class SklearnConfig(BaseModel):
     trusted: list[str] = Field(default_factory=list, description="extra types skops may load")
     method: Literal["auto", "predict_proba", "decision_function"] = "auto"
     input_shape: list[int] | None = None
-    bounds: tuple[float, float] | None = (0.0, 1.0)
+    bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
 
 
 def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any, str]:

@@ -51,7 +51,7 @@ class TorchModuleConfig(BaseModel):
     allow_pickle: bool = False
     normalize: Normalization | None = None
     input_shape: list[int] | None = None
-    bounds: tuple[float, float] = (0.0, 1.0)
+    bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: str = "image"
     features_layer: str | None = Field(
         default=None,
@@ -134,7 +134,7 @@ class TorchModuleAdapter(NetworkAdapter):
         *,
         name: str,
         device: torch.device | str = "cpu",
-        bounds: tuple[float, float] = (0.0, 1.0),
+        bounds: tuple[float, float] | None = None,
         input_shape: tuple[int, ...] | None = None,
         modality: str = "image",
     ) -> TorchModuleAdapter:

@@ -28,7 +28,7 @@ class TorchScriptConfig(BaseModel):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     normalize: Normalization | None = None
     input_shape: list[int] | None = None
-    bounds: tuple[float, float] = (0.0, 1.0)
+    bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: Literal["image", "tabular"] = "image"
 
 

@@ -1,7 +1,7 @@
 """The model adapter contract: how suites see any model (torch, Hugging Face, ONNX, sklearn...).
 
-Normalisation lives inside the adapter, so suites always feed raw inputs within `input_spec.bounds`
-and attacks and corruptions work in input space. Suites read `capabilities` to pick a white-box or
+Normalisation lives inside the adapter, so suites always feed raw inputs within the task's bounds
+(a model that declares another box in `input_spec.bounds` is refused by `check_fits_task`) and attacks and corruptions work in input space. Suites read `capabilities` to pick a white-box or
 black-box path, or to skip with a stated reason.
 """
 
@@ -21,7 +21,8 @@ from harness.core.task import Task
 
 @dataclass(frozen=True, kw_only=True)
 class InputSpec:
-    """What the model takes: per-sample shape (None: whatever the task gives), dtype, bounds."""
+    """What the model takes: per-sample shape (None: whatever the task gives), dtype, and the input
+    box it declares (None: whatever the task gives; `check_fits_task` refuses another box)."""
 
     shape: tuple[int, ...] | None
     dtype: str = "float32"
@@ -305,7 +306,27 @@ def check_fits_task(adapter: ModelAdapter, task: Task) -> None:
                 else ""
             )
         )
+    _check_bounds(adapter.name, spec.bounds, task)
     adapter.check_task(task)
+
+
+def _check_bounds(model: str, declared: tuple[float, float] | None, task: Task) -> None:
+    """Suites feed the task's raw inputs, so a model that declares another input box (its
+    `bounds`: [0, 255] for a model trained on bytes, say) would be scored on inputs it was never
+    meant to see; refuse the pairing instead of reporting those numbers."""
+    if declared is None or task.bounds is None or task.modality == "text":
+        return
+    low, high = float(task.bounds[0]), float(task.bounds[1])
+    if abs(float(declared[0]) - low) <= 1e-9 * max(1.0, abs(low)) and abs(
+        float(declared[1]) - high
+    ) <= 1e-9 * max(1.0, abs(high)):
+        return
+    raise ModelOutputError(
+        f"model {model!r} declares inputs in [{declared[0]:g}, {declared[1]:g}] (its bounds) but "
+        f"task {task.name!r} gives inputs in [{low:g}, {high:g}]; suites feed the task's raw "
+        "inputs, so rescale inside the model (normalize:) and drop bounds, or pair it with a task "
+        "in its range"
+    )
 
 
 def image_shape_advice(

@@ -79,20 +79,28 @@ def test_hf_text_max_length_truncates_the_tokens(hf_text_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "fields"),
+    ("kind", "fields", "default"),
     [
-        ("callable", {"callable": "tests.adapters.callables:tabular_logits", "input_shape": [10]}),
-        ("hf-image", {"input_shape": [1, 8, 8]}),
+        (
+            "callable",
+            {"callable": "tests.adapters.callables:tabular_logits", "input_shape": [10]},
+            None,  # whatever the task gives
+        ),
+        ("hf-image", {"input_shape": [1, 8, 8]}, (0.0, 1.0)),  # its processor takes [0, 1]
     ],
 )
 def test_bounds_declare_the_input_box_and_the_plan_checks_them(
-    kind: str, fields: dict[str, Any], hf_image_dir: Path, tmp_path: Path
+    kind: str,
+    fields: dict[str, Any],
+    default: tuple[float, float] | None,
+    hf_image_dir: Path,
+    tmp_path: Path,
 ) -> None:
     if kind == "hf-image":
         fields = {**fields, "path": str(hf_image_dir)}
     adapter = build(kind, {**fields, "bounds": [-1.0, 1.0]}, Path("."))
     assert adapter.input_spec.bounds == (-1.0, 1.0)
-    assert build(kind, fields, Path(".")).input_spec.bounds == (0.0, 1.0)
+    assert build(kind, fields, Path(".")).input_spec.bounds == default
     entry = ", ".join(f"{k}: {_yaml(v)}" for k, v in {**fields, "bounds": [1.0, 0.0]}.items())
     spec = parse_spec_text(
         f"tasks: [digits]\nmodels: [{{name: m, adapter: {kind}, {entry}}}]\n"

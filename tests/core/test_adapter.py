@@ -146,3 +146,19 @@ def test_a_shape_mismatch_on_an_image_folder_task_advises_the_declaration(tmp_pa
     assert str(info.value) == (
         "model 'm' takes inputs of shape [1, 28, 28] but task 'digits' provides [1, 8, 8]"
     )
+
+
+def test_a_model_declaring_another_input_box_than_the_task_is_refused() -> None:
+    """Suites feed the task's raw inputs: a model declaring [0, 255] on digits ([0, 1]) would be
+    scored on inputs it was never meant to see, so the pairing is refused in one line."""
+    task = digits()
+    bytes_model = TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=(0.0, 255.0))
+    with pytest.raises(ModelOutputError) as info:
+        check_fits_task(bytes_model, task)
+    assert str(info.value) == (
+        "model 'm' declares inputs in [0, 255] (its bounds) but task 'digits' gives inputs in "
+        "[0, 1]; suites feed the task's raw inputs, so rescale inside the model (normalize:) and "
+        "drop bounds, or pair it with a task in its range"
+    )
+    for fits in (None, (0.0, 1.0)):  # undeclared (the task's), or the same box
+        check_fits_task(TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=fits), task)
