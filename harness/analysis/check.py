@@ -483,17 +483,31 @@ def decide(pending: list[_Pending]) -> int:
     adjusted = holm([p_or_one(p.result) for p in tested]) if tested else []
     for p, adj in zip(tested, adjusted, strict=True):
         p.row.p_adjusted = adj
+    _churns(tested)
     for p in pending:
         rule = p.row.rule
         assert rule is not None and rule.alpha is not None
         if p.result.tested:
             level = rule.alpha / max(1, len(tested))
-            if p.result.test == "mcnemar_exact":
-                stated = rule.churn if rule.churn is not None else power.churn_prior(p.row.baseline)
-                p.row.churn = power.assumed_churn(p.result, stated)
             p.row.mde = power.minimum_detectable(p.result, level, churn=p.row.churn)
         _settle(p)
     return len(tested)
+
+
+def _churns(tested: list[_Pending]) -> None:
+    """Each McNemar row's assumed churn, and their minimum detectable effects found together
+    (`power.mcnemar_mdes`: one bisection for every churn of the gate)."""
+    wanted: dict[tuple[int, float, float], list[float]] = defaultdict(list)
+    for p in tested:
+        rule = p.row.rule
+        assert rule is not None and rule.alpha is not None
+        if p.result.test == "mcnemar_exact":
+            stated = rule.churn if rule.churn is not None else power.churn_prior(p.row.baseline)
+            p.row.churn = power.assumed_churn(p.result, stated)
+            level = rule.alpha / max(1, len(tested))
+            wanted[(p.result.n, level, power.POWER)].append(p.row.churn)
+    for (n, level, target), churns in wanted.items():
+        power.mcnemar_mdes(n, churns, level, target)
 
 
 def _settle(p: _Pending) -> None:
