@@ -29,6 +29,7 @@ to be right.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from scipy import stats as scipy_stats
 
 from harness.analysis.intervals import ALPHA, z_value
@@ -89,11 +90,47 @@ def _bin_sums(
     return count, hits, conf, squares
 
 
+def resample_counts(positions: np.ndarray, size: int) -> np.ndarray:
+    """(size, R) float64: column r counts how often resample r (row r of `positions`, an
+    (R, m) matrix of positions in [0, size)) drew each position. Transposed, so that a sparse
+    matrix of per-sample values times it sums each resample (`counted_sums`)."""
+    counts = _per_row_bincount(positions, None, size)
+    return np.ascontiguousarray(counts.T, dtype=np.float64)
+
+
+def counted_sums(
+    keys: np.ndarray, values: list[np.ndarray], size: int, counts_t: np.ndarray, rows: np.ndarray
+) -> list[np.ndarray]:
+    """Per resample and key, the sum of each of `values` over the samples drawn (R, size) each.
+
+    Sample i has key `keys[i]` in [0, size) and reads row `rows[i]` of `counts_t` (its
+    (N, R) draw counts, `resample_counts`). One sparse product: every sum is accumulated sample
+    by sample in the order of `rows` (count x value each), so the values do not depend on how
+    many other statistics are computed alongside."""
+    order = np.argsort(rows, kind="stable")
+    k = len(values)
+    block = (np.arange(k, dtype=np.int64) * size)[:, None]
+    data = np.concatenate([np.asarray(v, dtype=np.float64)[order] for v in values])
+    matrix = sparse.csr_matrix(
+        (data, ((keys[order][None, :] + block).ravel(), np.tile(rows[order], k))),
+        shape=(k * size, counts_t.shape[0]),
+    )
+    sums = np.asarray(matrix @ counts_t)  # (k * size, R)
+    return [np.ascontiguousarray(sums[i * size : (i + 1) * size].T) for i in range(k)]
+
+
 def _bin_gaps(
     confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int, z: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shares, gaps, standard errors) per resample row and bin (0 for empty bins)."""
     count, hits, conf, squares = _bin_sums(confidence, correct, idx, n_bins)
+    return _gaps_of(count, hits, conf, squares, idx.shape[1], z)
+
+
+def _gaps_of(
+    count: np.ndarray, hits: np.ndarray, conf: np.ndarray, squares: np.ndarray, n: int, z: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shares, gaps, standard errors) from the bins' sums (`_bin_sums`), n samples a row."""
     filled = count > 0
     safe = np.where(filled, count, 1.0)
     gap = np.where(filled, (hits - conf) / safe, 0.0)
@@ -101,7 +138,7 @@ def _bin_gaps(
     own = np.where(filled, squares / safe - gap * gap, 0.0)
     var = np.maximum(smooth * (1.0 - smooth), own)
     se = np.where(filled, np.sqrt(var / safe), 0.0)
-    return count / idx.shape[1], gap, se
+    return count / n, gap, se
 
 
 def _fold_bias(size: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -124,9 +161,37 @@ def debiased_ece(
 ) -> np.ndarray:
     """ECE less each bin's folded-normal bias at its debiased gap, per resample (may be < 0).
     `alpha` sets the Wilson smoothing of the bins' standard errors (z^2/2 pseudo-counts)."""
-    share, gap, se = _bin_gaps(confidence, correct, idx, n_bins, z_value(alpha))
+    return _debiased(*_bin_gaps(confidence, correct, idx, n_bins, z_value(alpha)))
+
+
+def _debiased(share: np.ndarray, gap: np.ndarray, se: np.ndarray) -> np.ndarray:
     size = np.sqrt(np.maximum(gap * gap - se * se, 0.0))
     return np.asarray((share * (np.abs(gap) - _fold_bias(size, se))).sum(axis=1))
+
+
+def counted_debiased_ece(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    counts_t: np.ndarray,
+    rows: np.ndarray,
+    n_bins: int = ECE_BINS,
+    *,
+    alpha: float = ALPHA,
+) -> np.ndarray:
+    """`debiased_ece` on resamples given by their draw counts (`resample_counts`): sample i
+    reads row `rows[i]` of `counts_t`. The same statistic; its bin sums are accumulated sample
+    by sample (count x value) instead of draw by draw, so a value can differ from
+    `debiased_ece` on the same draws in the last bits."""
+    hit = np.asarray(correct, dtype=np.float64)
+    gap = hit - confidence
+    count, hits, conf, squares = counted_sums(
+        confidence_bins(confidence, n_bins),
+        [np.ones(len(hit)), hit, confidence, gap * gap],
+        n_bins,
+        counts_t,
+        rows,
+    )
+    return _debiased(*_gaps_of(count, hits, conf, squares, len(rows), z_value(alpha)))
 
 
 def ece_interval(
@@ -156,6 +221,36 @@ def balanced_accuracy(
     present = label_counts > 0
     recall = np.divide(hit_counts, label_counts, out=np.zeros_like(hit_counts), where=present)
     return recall.sum(axis=1) / present.sum(axis=1)
+
+
+def counted_balanced_accuracy(
+    labels: np.ndarray, correct: np.ndarray, counts_t: np.ndarray, rows: np.ndarray, k: int
+) -> np.ndarray:
+    """`balanced_accuracy` on resamples given by their draw counts (`counted_debiased_ece`
+    says how); its sums are counts, exact either way, so the values are the same."""
+    label_counts, hit_counts = counted_sums(
+        labels, [np.ones(len(labels)), np.asarray(correct, dtype=np.float64)], k, counts_t, rows
+    )
+    present = label_counts > 0
+    recall = np.divide(hit_counts, label_counts, out=np.zeros_like(hit_counts), where=present)
+    return np.asarray(recall.sum(axis=1) / present.sum(axis=1))
+
+
+def counted_macro_f1(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    counts_t: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """`macro_f1` on resamples given by their draw counts (exact counts: the same values)."""
+    correct = (labels == predictions).astype(np.float64)
+    tp, label_counts = counted_sums(labels, [correct, np.ones(len(labels))], k, counts_t, rows)
+    (pred_counts,) = counted_sums(predictions, [np.ones(len(labels))], k, counts_t, rows)
+    denom = label_counts + pred_counts
+    present = denom > 0
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=present)
+    return np.asarray(f1.sum(axis=1) / present.sum(axis=1))
 
 
 def macro_f1(labels: np.ndarray, predictions: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import timing
+from harness.analysis.calibration import resample_counts
 from harness.analysis.intervals import (
     CellMean,
     cell_mean_difference,
@@ -139,6 +140,8 @@ class PairedResult:
 
 
 def _join(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
+    if a.index.equals(b.index):
+        return a.to_numpy(), b.to_numpy()
     if set(a.index) != set(b.index):
         raise _mismatch(what, set(a.index), set(b.index))
     b = b.reindex(a.index)
@@ -209,7 +212,7 @@ def paired_bootstrap(
 ) -> PairedResult:
     """Paired bootstrap of mean(A - B): its percentile interval and the p-value read off it
     (`percentile_test`), from the same seeded draws (`shared`: draws kept for a ranking's other
-    comparisons)."""
+    comparisons). Each resample's mean is computed from its draw counts (`resample_counts`)."""
     xa, xb = _join(a, b, what)
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
@@ -228,12 +231,14 @@ def paired_bootstrap(
             ci=(observed, observed) if n else None,
         )
 
-    def draw() -> np.ndarray:
-        return rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
+    def counts() -> np.ndarray:
+        draws = rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
+        return resample_counts(draws, n)
 
-    key = ("paired-bootstrap", seed, name, n, resamples)
-    idx = draw() if shared is None else shared.draws(key, draw)
-    means = d[idx].mean(axis=1)
+    key = ("paired-bootstrap-counts", seed, name, n, resamples)
+    counts_t = counts() if shared is None else shared.draws(key, counts)
+    # each resample's mean from how often it drew each sample (one product for all resamples)
+    means = (d @ counts_t) / n
     ci, p = percentile_test(means)
     return PairedResult(
         test="paired_bootstrap",
@@ -297,9 +302,7 @@ def paired_resample(
     (ECE) is not the observed difference. The tested statistic is the form's `tested` one
     (debiased ECE), the observed difference that of the full tables. `shared`: each model's
     statistic on the draws, computed once for a ranking's comparisons (module shared_draws)."""
-    if set(a.ids) != set(b.ids):
-        raise _mismatch(what, set(a.ids), set(b.ids))
-    to_b = b.ids.get_indexer(a.ids)
+    to_b = _positions(a.ids, b.ids, what)
     if not np.array_equal(b.strata[to_b], a.strata):
         raise ResultsError(
             f"{what}: the two tables put the same samples in different groups; a paired "
@@ -337,6 +340,15 @@ def paired_resample(
     )
 
 
+def _positions(a: pd.Index, b: pd.Index, what: str) -> np.ndarray:
+    """Where each of A's ids is among B's (the same ids, or a clear error)."""
+    if a.equals(b):
+        return np.arange(len(a))
+    if set(a) != set(b):
+        raise _mismatch(what, set(a), set(b))
+    return np.asarray(b.get_indexer(a))
+
+
 def _resampled(
     a: Resampled,
     b: Resampled,
@@ -352,15 +364,30 @@ def _resampled(
     whichever model it is compared with, so `memo` keeps them per model."""
     order = memo.values(a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable"))
     strata = a.strata[order]
+    draws = ("paired-resample", seed, name, resamples, strata.tobytes())
     positions = memo.draws(
-        ("paired-resample", seed, name, resamples, strata.tobytes()),
-        lambda: stratified_positions(strata, resamples=resamples, seed=seed, name=name),
+        draws, lambda: stratified_positions(strata, resamples=resamples, seed=seed, name=name)
     )
     key = ("resampled", seed, name, resamples)
+    if a.counted is not None and b.counted is not None:
+        # sorted position of each of A's rows, and of B's (B's row to_b[i] is A's row i)
+        rank_a = np.empty(len(order), dtype=np.int64)
+        rank_a[order] = np.arange(len(order))
+        rank_b = np.empty_like(rank_a)
+        rank_b[to_b] = rank_a
+        counts_t = memo.draws(("counts",) + draws, lambda: resample_counts(positions, len(order)))
+        va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a))
+        vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b))
+        return va, vb
     idx = order[positions]
     va = memo.values(a, key, lambda: a.test_statistic(idx))
     vb = memo.values(b, key, lambda: b.test_statistic(to_b[idx]))
     return va, vb
+
+
+def _counted(form: Resampled, counts_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    assert form.counted is not None
+    return form.counted(counts_t, rows)
 
 
 def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float]:
@@ -480,6 +507,8 @@ def _pairable(a: Form | None, b: Form | None) -> bool:
     if a is None or b is None or type(a) is not type(b):
         return False
     if isinstance(a, Resampled) and isinstance(b, Resampled):
+        if a.ids.equals(b.ids):
+            return bool(np.array_equal(b.strata, a.strata))
         if set(a.ids) != set(b.ids):
             return True  # paired_resample names the mismatch
         return bool(np.array_equal(b.strata[b.ids.get_indexer(a.ids)], a.strata))
