@@ -128,9 +128,15 @@ def _bin_gaps(
 
 
 def _gaps_of(
-    count: np.ndarray, hits: np.ndarray, conf: np.ndarray, squares: np.ndarray, n: int, z: float
+    count: np.ndarray,
+    hits: np.ndarray,
+    conf: np.ndarray,
+    squares: np.ndarray,
+    n: int | np.ndarray,
+    z: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(shares, gaps, standard errors) from the bins' sums (`_bin_sums`), n samples a row."""
+    """(shares, gaps, standard errors) from the bins' sums (`_bin_sums`), n samples a row (one
+    n for every row, or a column of them)."""
     filled = count > 0
     safe = np.where(filled, count, 1.0)
     gap = np.where(filled, (hits - conf) / safe, 0.0)
@@ -210,6 +216,45 @@ def ece_interval(
     sd = float(np.sqrt((share * share * se * se).sum() + spread))
     low = float(debiased_ece(confidence, hits, idx, n_bins, alpha=alpha)[0])
     return max(0.0, low - z * sd), min(1.0, plain + z * sd)
+
+
+def ece_intervals(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    codes: np.ndarray,
+    groups: int,
+    n_bins: int = ECE_BINS,
+    *,
+    alpha: float = ALPHA,
+) -> list[tuple[float, float] | None]:
+    """`ece_interval` of each group's samples (group i: `codes == i`; None for an empty group),
+    the same numbers bit for bit: one bincount over the table accumulates each group's bin sums
+    in the order of its samples, as the group's own call does."""
+    z = z_value(alpha)
+    hit = np.asarray(correct, dtype=bool).astype(np.float64)
+    gap = hit - confidence
+    keys = codes * n_bins + confidence_bins(confidence, n_bins)
+    size = groups * n_bins
+
+    def sums(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(keys, weights=weights, minlength=size).reshape(groups, n_bins)
+
+    count = sums(None).astype(np.float64)
+    n = count.sum(axis=1, keepdims=True)
+    rows = np.maximum(n, 1.0)  # an empty group's (unused) shares stay finite
+    share, gap_b, se = _gaps_of(count, sums(hit), sums(confidence), sums(gap * gap), rows, z)
+    low = _debiased(share, gap_b, se)
+    out: list[tuple[float, float] | None] = []
+    for i in range(groups):
+        if n[i, 0] == 0:
+            out.append(None)
+            continue
+        sh, gp, s = share[i : i + 1], gap_b[i : i + 1], se[i : i + 1]
+        plain = float((sh * np.abs(gp)).sum())
+        spread = max(0.0, float((sh * gp * gp).sum()) - plain * plain) / int(n[i, 0])
+        sd = float(np.sqrt((sh * sh * s * s).sum() + spread))
+        out.append((max(0.0, float(low[i]) - z * sd), min(1.0, plain + z * sd)))
+    return out
 
 
 def balanced_accuracy(

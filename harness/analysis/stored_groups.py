@@ -30,6 +30,7 @@ from harness.analysis.groups import (
     with_clean_reference,
 )
 from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.analysis.shared_draws import SharedDraws
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.store.run_store import LoadedJob, load_jobs
@@ -129,6 +130,7 @@ def _job_rows(
     by: list[Grouping],
     conditions: list[str],
     query: GroupQuery,
+    shared: SharedDraws,
 ) -> list[dict[str, Any]]:
     """Long rows of one job's table broken down for each of `conditions`."""
     manifest, job = loaded
@@ -143,6 +145,7 @@ def _job_rows(
             condition=condition,
             min_group_size=query.min_group_size,
             resamples=query.resamples,
+            shared=shared,
         )
         meta = {
             "model": job.record.model,
@@ -156,12 +159,15 @@ def _job_rows(
     return rows
 
 
-def group_notes(results: Path, query: GroupQuery) -> dict[str, str]:
+def group_notes(
+    results: Path, query: GroupQuery, *, jobs: list[Loaded] | None = None
+) -> dict[str, str]:
     """The selected tasks' notes on group columns whose coding the source does not document
-    (`TaskSummary.group_notes`), `<task>: <column>` -> note."""
+    (`TaskSummary.group_notes`), `<task>: <column>` -> note. `jobs`: `select_jobs`' answer,
+    when the caller has it."""
     return {
         f"{job.record.task}: {column}": note
-        for _m, job in select_jobs(results, query)
+        for _m, job in (select_jobs(results, query) if jobs is None else jobs)
         for column, note in job.record.task_summary.group_notes.items()
     }
 
@@ -213,18 +219,19 @@ def stored_group_rows(
     *,
     on_skip: Callable[[str], None] | None = None,
     on_repeat: Callable[[str], None] | None = None,
+    jobs: list[Loaded] | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
     `on_skip` hears about each table left out because it has no group column (and no `--by`);
     `on_repeat` about each condition not repeated from another suite's table
     (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
-    results hold.
+    results hold. `jobs`: `select_jobs`' answer, when the caller has it.
     """
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     planned: list[Planned] = []
-    for manifest, job in select_jobs(results, query):
+    for manifest, job in select_jobs(results, query) if jobs is None else jobs:
         table = job.table().frame
         by = groupings(table, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
@@ -243,8 +250,9 @@ def stored_group_rows(
     for line in repeated:
         if on_repeat is not None:
             on_repeat(line)
+    shared = SharedDraws()  # tables with the same groups draw the same resamples, once
     for loaded, table, by, conditions in kept:
-        rows += _job_rows(loaded, table, by, conditions, query)
+        rows += _job_rows(loaded, table, by, conditions, query, shared)
     if not rows and skipped:
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"

@@ -106,3 +106,33 @@ def test_paired_bootstrap_means_from_counts() -> None:
     assert got.p_value == p
     np.testing.assert_allclose(got.ci, ci, rtol=1e-12)
     np.testing.assert_allclose(got.se, np.std(means, ddof=1), rtol=1e-10)
+
+
+def test_group_ece_intervals_and_counted_group_bootstrap() -> None:
+    """Every group's ECE interval from one pass equals `ece_interval` on the group's rows bit
+    for bit; the within-group bootstrap from draw counts equals the draw-by-draw one (counts
+    exactly, ECE to the last bits)."""
+    from harness.analysis.groups import (
+        Columns,
+        counted_group_stats,
+        group_stats,
+        stratified_indices,
+    )
+
+    for seed, (n, g) in enumerate([(719, 10), (60, 3), (200, 7)]):
+        labels, predictions, confidence = _data(n, 4, seed)
+        codes = np.random.default_rng(seed).integers(0, g, n)
+        codes[codes == g - 1] = 0  # one empty group
+        correct = labels == predictions
+        got = calibration.ece_intervals(confidence, correct, codes, g)
+        want = [
+            calibration.ece_interval(confidence[codes == i], correct[codes == i]) for i in range(g)
+        ]
+        assert got == want
+        clean = np.random.default_rng(seed + 1).random(n) < 0.9
+        c = Columns(labels, predictions, correct, confidence, clean, 1)
+        idx = stratified_indices(codes, g, resamples=200, seed=seed, name="t")
+        drawn = group_stats(c, codes, g, idx, False, 15)
+        counted = counted_group_stats(c, codes, g, calibration.resample_counts(idx, n), 15)
+        assert np.array_equal(counted["acc_drop"], drawn["acc_drop"], equal_nan=True)
+        np.testing.assert_allclose(counted["ece"], drawn["ece"], rtol=1e-12, atol=1e-15)
