@@ -22,7 +22,7 @@ import math
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,16 @@ def safe_component(name: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class StoredJob:
-    """A finished job as read back from disk."""
+    """A finished job as read back from disk. Its per-sample table is parsed once, when first
+    asked for, and kept with the job (a report reads it for several boards, figures and
+    pages); callers treat it as read-only."""
 
     path: Path
     record: JobRecord
     metrics: list[MetricRecord]
+    _parsed: dict[str, SampleTable] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def status(self) -> JobStatus:
@@ -80,11 +85,20 @@ class StoredJob:
 
     def table(self) -> SampleTable:
         """The per-sample table; an unreadable or malformed file is a ResultsError naming it."""
-        import pyarrow  # pandas reads parquet with it; its own errors are not all ValueErrors
+        if TABLE_FILE not in self._parsed:
+            self._parsed[TABLE_FILE] = self._read_table()
+        return self._parsed[TABLE_FILE]
+
+    def _read_table(self) -> SampleTable:
+        import pyarrow  # its errors are not all ValueErrors
+        import pyarrow.parquet
 
         path = self.path / TABLE_FILE
         try:
-            return SampleTable.read_parquet(path)
+            # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
+            # pandas' file handling and the reader's threads (a small table reads faster alone)
+            arrow = pyarrow.parquet.read_table(path, use_threads=False)
+            return SampleTable(arrow.to_pandas())
         except (OSError, ValueError, pyarrow.ArrowException) as err:
             raise ResultsError(
                 f"results file {path} is unreadable ({_one_line(err)}); it was damaged — rerun "
