@@ -155,8 +155,10 @@ def build_boards(
     all_metrics: bool = False,
     ranks: bool = True,
     allow_partial: bool = False,
+    loaded: list[LoadedJob] | None = None,
 ) -> list[Board]:
-    """Read every completed job under `root` and arrange comparable boards.
+    """Read every completed job under `root` and arrange comparable boards (`loaded`: the
+    jobs `load_jobs(root)` returns, when the caller has read them already).
 
     With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
@@ -165,7 +167,7 @@ def build_boards(
     are marked PARTIAL in their title and say which jobs are missing. Jobs that failed in a
     finished run are named in a note under the boards of their task.
     """
-    every = load_jobs(root)
+    every = load_jobs(root) if loaded is None else loaded
     gaps = completeness(root, every)
     if task is not None:
         gaps = gaps.for_task(task)
@@ -602,7 +604,9 @@ def _add_variant_notes(board: Board, loaded: list[LoadedJob]) -> None:
         return
     from harness.analysis.variant_deltas import board_notes, compare_variants
 
-    board.notes.extend(board_notes(compare_variants(loaded), board.task, board.columns[0]))
+    first = board.columns[0]
+    compared = compare_variants(loaded, task=board.task, metrics={first})
+    board.notes.extend(board_notes(compared, board.task, first))
 
 
 def _sort_key(
