@@ -149,7 +149,7 @@ def mcnemar_mdes(
 
 
 _STEPS = 40
-_MARGIN = 1e-10  # of the interval: a step this close to the root is evaluated exactly
+_MARGIN = 1e-13  # of the interval: a step this close to the root is evaluated exactly
 
 
 def _bisect(n: int, churn: np.ndarray, top: np.ndarray, alpha: float, power: float) -> np.ndarray:
@@ -171,8 +171,8 @@ def _bisect(n: int, churn: np.ndarray, top: np.ndarray, alpha: float, power: flo
     f_low = reached(np.arange(m), low)
     f_high = reached(np.arange(m), high)
     side = np.zeros(m, dtype=np.int64)  # which end moved last (-1 low, +1 high)
-    for _ in range(30):
-        live = np.flatnonzero(high - low > 1e-12 * top)
+    for _ in range(60):
+        live = np.flatnonzero(high - low > _MARGIN * top)
         if len(live) == 0:
             break
         a, b, fa, fb = low[live], high[live], f_low[live], f_high[live]
