@@ -791,7 +791,7 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     robustness breakdown (per-group accuracy drop, worst-group robustness gap).
     """
     rows = table[table["condition"] == condition]
-    if condition == clean or clean not in set(table["condition"]):
+    if condition == clean or clean not in set(table["condition"].unique()):
         return rows
     ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
     ref = ref.rename(columns={"correct": CLEAN_CORRECT})

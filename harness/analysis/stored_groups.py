@@ -107,7 +107,7 @@ def _conditions(
     label: str, table: pd.DataFrame, by: list[Grouping], query: GroupQuery
 ) -> list[str] | str:
     """The conditions to break down, or (a string) why this table does not take part."""
-    conditions = list(dict.fromkeys(table["condition"]))
+    conditions = [str(c) for c in table["condition"].unique()]  # in the order of appearance
     if query.condition is None:
         return conditions
     missing_cols = {
