@@ -93,8 +93,13 @@ def resample_counts(positions: np.ndarray, size: int) -> np.ndarray:
     """(size, R) float64: column r counts how often resample r (row r of `positions`, an
     (R, m) matrix of positions in [0, size)) drew each position. Transposed, so that a sparse
     matrix of per-sample values times it sums each resample (`counted_sums`)."""
-    counts = _per_row_bincount(positions, None, size)
-    return np.ascontiguousarray(counts.T, dtype=np.float64)
+    rows = positions.shape[0]
+    out = np.empty((size, rows), dtype=np.float64)
+    step = max(1, (1 << 20) // max(1, positions.shape[1]))  # a few MiB of keys at a time
+    for start in range(0, rows, step):
+        block = positions[start : start + step]
+        out[:, start : start + len(block)] = _per_row_bincount(block, None, size).T
+    return out
 
 
 def counted_sums(

@@ -156,6 +156,9 @@ def run_check(
     for key in sorted(base.jobs):
         if key not in cur.failed:
             rows += _check_job(key, base, cur, policy, pending, shared)
+        for run in (base, cur):  # its tables are done with: what is kept is in the forms
+            if key in run.jobs:
+                run.jobs[key].forget_table()
     rows += _new_metric_rows(base, cur, policy)
     tests = decide(pending)
     _say_still_flagged(rows)

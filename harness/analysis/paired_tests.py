@@ -232,8 +232,9 @@ def paired_bootstrap(
         )
 
     def counts() -> np.ndarray:
-        draws = rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
-        return resample_counts(draws, n)
+        small = np.int32 if n < 2**31 else np.int64  # the same draws as int64, in half the memory
+        gen = rng(seed, "paired-bootstrap", name, n)
+        return resample_counts(gen.integers(0, n, size=(resamples, n), dtype=small), n)
 
     key = ("paired-bootstrap-counts", seed, name, n, resamples)
     counts_t = counts() if shared is None else shared.draws(key, counts)
@@ -277,8 +278,13 @@ def cell_mean_test(a: CellMean, b: CellMean, *, n: int) -> PairedResult:
 def stratified_positions(strata: np.ndarray, *, resamples: int, seed: int, name: str) -> np.ndarray:
     """(resamples, n) positions drawn within each stratum, strata in increasing code order."""
     gen = rng(seed, "paired-resample", name, len(strata))
+    codes = np.unique(strata)
+    # int32 draws are the int64 draws (numpy draws a range under 2**32 in 32 bits either way)
+    small = np.int32 if len(strata) < 2**31 else np.int64
+    if len(codes) == 1:  # one stratum: the draws are the positions
+        return gen.integers(0, len(strata), size=(resamples, len(strata)), dtype=small)
     parts = []
-    for code in np.unique(strata):
+    for code in codes:
         members = np.flatnonzero(strata == code)
         parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
     return np.concatenate(parts, axis=1)
@@ -365,9 +371,10 @@ def _resampled(
     order = memo.values(a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable"))
     strata = a.strata[order]
     draws = ("paired-resample", seed, name, resamples, strata.tobytes())
-    positions = memo.draws(
-        draws, lambda: stratified_positions(strata, resamples=resamples, seed=seed, name=name)
-    )
+
+    def positions() -> np.ndarray:
+        return stratified_positions(strata, resamples=resamples, seed=seed, name=name)
+
     key = ("resampled", seed, name, resamples)
     if a.counted is not None and b.counted is not None:
         # sorted position of each of A's rows, and of B's (B's row to_b[i] is A's row i)
@@ -375,11 +382,12 @@ def _resampled(
         rank_a[order] = np.arange(len(order))
         rank_b = np.empty_like(rank_a)
         rank_b[to_b] = rank_a
-        counts_t = memo.draws(("counts",) + draws, lambda: resample_counts(positions, len(order)))
+        # only the counts are kept (the positions are drawn again if a form needs them)
+        counts_t = memo.draws(("counts",) + draws, lambda: resample_counts(positions(), len(order)))
         va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a))
         vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b))
         return va, vb
-    idx = order[positions]
+    idx = order[memo.draws(draws, positions)]
     va = memo.values(a, key, lambda: a.test_statistic(idx))
     vb = memo.values(b, key, lambda: b.test_statistic(to_b[idx]))
     return va, vb

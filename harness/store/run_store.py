@@ -89,6 +89,10 @@ class StoredJob:
             self._parsed[TABLE_FILE] = self._read_table()
         return self._parsed[TABLE_FILE]
 
+    def forget_table(self) -> None:
+        """Drop the parsed table (a caller done with it; `table()` would read it again)."""
+        self._parsed.pop(TABLE_FILE, None)
+
     def _read_table(self) -> SampleTable:
         import pyarrow  # its errors are not all ValueErrors
         import pyarrow.parquet
