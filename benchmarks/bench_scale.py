@@ -2,7 +2,7 @@
 
 For each N, `harness run` writes an N-model results folder (`generate`: callable numpy linear
 models of graded noise on `digits`, accuracy suite only, `benchmarks/scale_models.py`), then each
-analysis command runs as the user runs it (a fresh `python -m harness` process, interpreter
+analysis command runs as the user runs it (a fresh `python -P -m harness` process, interpreter
 start-up included) and the floor is measured in this process right after: pyarrow reads every
 job's `samples.parquet` and every pair's McNemar discordant counts come from one float32 matrix
 product of the sample x model correctness matrix (aligned on sample ids). Absolute CPU times on a
@@ -111,7 +111,8 @@ def timed(args: list[str], *, cwd: Path, source: Path, ok: tuple[int, ...] = (0,
 def harness(*args: str, cwd: Path = REPO, source: Path = REPO) -> Timing:
     """`python -m harness args...` (from the repository root, the harness of `source`); check's
     exit 1 (a regression) is not a crash."""
-    return timed([sys.executable, "-m", "harness", *args], cwd=cwd, source=source, ok=(0, 1))
+    # -P: the working folder is not put first on sys.path, so `source` is the harness imported
+    return timed([sys.executable, "-P", "-m", "harness", *args], cwd=cwd, source=source, ok=(0, 1))
 
 
 def startup() -> Timing:
