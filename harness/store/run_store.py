@@ -73,6 +73,9 @@ class StoredJob:
     _parsed: dict[str, SampleTable] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # the table file's bytes as read_job read them to check them: parsed from these, the file
+    # is read once (dropped when parsed)
+    _raw: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def status(self) -> JobStatus:
@@ -92,20 +95,24 @@ class StoredJob:
     def forget_table(self) -> None:
         """Drop the parsed table (a caller done with it; `table()` would read it again)."""
         self._parsed.pop(TABLE_FILE, None)
+        self._raw.pop(TABLE_FILE, None)
 
     def _read_table(self) -> SampleTable:
         import pyarrow  # its errors are not all ValueErrors
         import pyarrow.parquet
 
         path = self.path / TABLE_FILE
+        data = self._raw.pop(TABLE_FILE, None)
+        source: Any = path if data is None else pyarrow.BufferReader(data)
         try:
             # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
             # pandas' file handling and the reader's threads (a small table reads faster alone)
-            arrow = pyarrow.parquet.read_table(path, use_threads=False)
+            arrow = pyarrow.parquet.read_table(source, use_threads=False)
             return SampleTable(arrow.to_pandas())
         except (OSError, ValueError, pyarrow.ArrowException) as err:
+            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")  # as when read from the file
             raise ResultsError(
-                f"results file {path} is unreadable ({_one_line(err)}); it was damaged — rerun "
+                f"results file {path} is unreadable ({why}); it was damaged — rerun "
                 "the job (or restore the file)"
             ) from None
 
@@ -360,6 +367,7 @@ def read_job(path: Path) -> StoredJob:
     record_path = path / "job.json"
     record = read_record(record_path, JobRecord)
     listed = record.files
+    kept: dict[str, bytes] = {}
     if "metrics.json" not in listed:
         raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
     for fname, digest in listed.items():
@@ -371,20 +379,37 @@ def read_job(path: Path) -> StoredJob:
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
-        if file_sha256(fpath) != digest:
+        data = _read_small(fpath)
+        found = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(fpath)
+        if found != digest:
             raise ResultsError(
                 f"results file {fpath} does not match its checksum in {record_path}; "
                 "it was modified or damaged — rerun the job"
             )
+        if data is not None and fname in (TABLE_FILE, "metrics.json"):
+            kept[fname] = data  # the bytes just checked: parsed from them, not read again
     metrics_path = path / "metrics.json"
     try:
-        raw = json.loads(metrics_path.read_text())
+        metrics_data = kept.pop("metrics.json", None)
+        raw = json.loads(metrics_path.read_text() if metrics_data is None else metrics_data)
     except (OSError, ValueError, RecursionError) as err:
         raise ResultsError(
             f"results file {metrics_path} is unreadable ({_one_line(err)}); it was damaged — "
             "rerun the job"
         ) from None
-    return StoredJob(path=path, record=record, metrics=_metric_records(raw, metrics_path))
+    job = StoredJob(path=path, record=record, metrics=_metric_records(raw, metrics_path))
+    job._raw.update(kept)
+    return job
+
+
+_HELD_BYTES = 16 << 20  # files up to this size are read whole to be checked, and parsed from that
+
+
+def _read_small(path: Path) -> bytes | None:
+    """The file's bytes when it is small enough to hold (`_HELD_BYTES`), else None."""
+    if path.stat().st_size > _HELD_BYTES:
+        return None
+    return path.read_bytes()
 
 
 _METRIC_REQUIRED = ("suite", "metric", "unit", "value", "n", "higher_is_better")
