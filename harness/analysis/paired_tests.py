@@ -212,7 +212,7 @@ def paired_bootstrap(
 ) -> PairedResult:
     """Paired bootstrap of mean(A - B): its percentile interval and the p-value read off it
     (`percentile_test`), from the same seeded draws (`shared`: draws kept for a ranking's other
-    comparisons). Each resample's mean is computed from its draw counts (`resample_counts`)."""
+    comparisons)."""
     xa, xb = _join(a, b, what)
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
@@ -231,15 +231,17 @@ def paired_bootstrap(
             ci=(observed, observed) if n else None,
         )
 
-    def counts() -> np.ndarray:
+    def draw() -> np.ndarray:
         small = np.int32 if n < 2**31 else np.int64  # the same draws as int64, in half the memory
         gen = rng(seed, "paired-bootstrap", name, n)
-        return resample_counts(gen.integers(0, n, size=(resamples, n), dtype=small), n)
+        return gen.integers(0, n, size=(resamples, n), dtype=small)
 
-    key = ("paired-bootstrap-counts", seed, name, n, resamples)
-    counts_t = counts() if shared is None else shared.draws(key, counts)
-    # each resample's mean from how often it drew each sample (one product for all resamples)
-    means = (d @ counts_t) / n
+    key = ("paired-bootstrap", seed, name, n, resamples)
+    idx = draw() if shared is None else shared.draws(key, draw)
+    # draw by draw: per-sample differences are often multiples of a fraction (an error rate
+    # over five severities), and whether a resample's mean is exactly 0 (a tie of the test)
+    # depends on the order it is summed in
+    means = d[idx].mean(axis=1)
     ci, p = percentile_test(means)
     return PairedResult(
         test="paired_bootstrap",
