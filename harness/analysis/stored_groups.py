@@ -33,6 +33,7 @@ from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.analysis.shared_draws import SharedDraws
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
+from harness.core.sample_table import GROUP_PREFIX
 from harness.store.run_store import LoadedJob, load_jobs
 
 Loaded = LoadedJob
@@ -232,7 +233,8 @@ def stored_group_rows(
     skipped: list[str] = []
     planned: list[Planned] = []
     for manifest, job in select_jobs(results, query) if jobs is None else jobs:
-        table = job.table().frame
+        # what the plan needs (conditions, group columns); the tables are read one by one below
+        table = job.table_columns(_plan_columns)
         by = groupings(table, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
@@ -251,8 +253,10 @@ def stored_group_rows(
         if on_repeat is not None:
             on_repeat(line)
     shared = SharedDraws()  # tables with the same groups draw the same resamples, once
-    for loaded, table, by, conditions in kept:
-        rows += _job_rows(loaded, table, by, conditions, query, shared)
+    for loaded, _plan, by, conditions in kept:
+        job = loaded[1]
+        rows += _job_rows(loaded, job.table().frame, by, conditions, query, shared)
+        job.forget_table()  # its rows are made: only they stay in memory
     if not rows and skipped:
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"
@@ -264,6 +268,11 @@ def stored_group_rows(
             "no group breakdown to show: no selected table has group columns; pass --by"
         )
     return rows
+
+
+def _plan_columns(names: list[str]) -> list[str]:
+    """The columns a table's plan reads: its conditions and group columns."""
+    return [n for n in names if n == "condition" or n.startswith(GROUP_PREFIX)]
 
 
 def repeated_jobs(rows: list[dict[str, Any]]) -> dict[str, list[str]]:

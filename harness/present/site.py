@@ -116,7 +116,7 @@ def build_site(
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
     loaded = load_jobs(results)
-    boards = build_boards(results, allow_partial=allow_partial, loaded=loaded)
+    boards = build_boards(results, allow_partial=allow_partial, loaded=loaded, keep_tables=True)
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)

@@ -22,11 +22,13 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from harness.core.errors import ResultsError
 from harness.core.hashing import file_sha256
@@ -91,6 +93,29 @@ class StoredJob:
         if TABLE_FILE not in self._parsed:
             self._parsed[TABLE_FILE] = self._read_table()
         return self._parsed[TABLE_FILE]
+
+    def table_columns(self, pick: Callable[[list[str]], list[str]]) -> pd.DataFrame:
+        """Some columns of the per-sample table (`pick` chooses them from its column names),
+        parsed on their own and not kept: what a caller needs before it reads the table (the
+        conditions it holds, its group columns). Unreadable: a ResultsError naming the file."""
+        import pyarrow
+        import pyarrow.parquet
+
+        path = self.path / TABLE_FILE
+        data = self._raw.get(TABLE_FILE)
+        try:
+            source: Any = path if data is None else pyarrow.BufferReader(data)
+            names = pyarrow.parquet.read_schema(source).names
+            source = path if data is None else pyarrow.BufferReader(data)
+            wanted = pick(list(names))
+            arrow = pyarrow.parquet.read_table(source, columns=wanted, use_threads=False)
+            return arrow.to_pandas()
+        except (OSError, ValueError, pyarrow.ArrowException) as err:
+            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")
+            raise ResultsError(
+                f"results file {path} is unreadable ({why}); it was damaged — rerun "
+                "the job (or restore the file)"
+            ) from None
 
     def forget_table(self) -> None:
         """Drop the parsed table (a caller done with it; `table()` would read it again)."""
