@@ -14,6 +14,7 @@ at all (harness.analysis.paired_tests). No torch here.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -159,10 +160,37 @@ def _form(
         return None if mean is None else cell_mean_form(mean)
     if record.metric == "shift_acc_gap":
         return _gap(record, frame)
-    rows = frame[frame["condition"] == record.condition]
+    rows = condition_rows(table, record.condition)
     if rows.empty:
         return None
     return _plain(record, rows)
+
+
+_ROWS: dict[int, tuple[weakref.ref[SampleTable], dict[str, pd.DataFrame]]] = {}
+
+
+def _forget(key: int) -> Callable[[weakref.ref[SampleTable]], None]:
+    """Drop a table's rows from `_ROWS` when the table is gone."""
+
+    def gone(_ref: weakref.ref[SampleTable]) -> None:
+        _ROWS.pop(key, None)
+
+    return gone
+
+
+def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
+    """The table's rows of `condition`, selected once per table and condition while the table
+    lives (a table's metrics of one condition read the same rows; treat them as read-only)."""
+    key = id(table)
+    entry = _ROWS.get(key)
+    if entry is None or entry[0]() is not table:
+        entry = (weakref.ref(table, _forget(key)), {})
+        _ROWS[key] = entry
+    cache = entry[1]
+    if condition not in cache:
+        frame = table.frame
+        cache[condition] = frame[frame["condition"] == condition]
+    return cache[condition]
 
 
 def cell_means(record: MetricRecord, table: SampleTable | None) -> CellMean | None:
