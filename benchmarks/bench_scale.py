@@ -2,18 +2,25 @@
 
 For each N, `harness run` writes an N-model results folder (`generate`: callable numpy linear
 models of graded noise on `digits`, accuracy suite only, `benchmarks/scale_models.py`), then each
-analysis command runs as the user runs it (a fresh `harness` process, interpreter start-up
-included) and the floor is measured in this process right after: pyarrow reads every job's
-`samples.parquet` and every pair's McNemar discordant counts come from one float32 matrix
+analysis command runs as the user runs it (a fresh `python -P -m harness` process, interpreter
+start-up included) and the floor is measured in this process right after: pyarrow reads every
+job's `samples.parquet` and every pair's McNemar discordant counts come from one float32 matrix
 product of the sample x model correctness matrix (aligned on sample ids). Absolute CPU times on a
 shared machine move several-fold between processes (CONTRIBUTING.md, "The checks"): read the
 ratios to the floor and between Ns, measured in the same run.
 
+Each command's wall time, CPU time (user + system, its worker processes included) and peak
+resident memory are recorded (`os.wait4`). Ratios: (time - start-up) / floor, in wall time and
+in CPU time (the floor's own CPU time; steadier on a busy machine), and memory: (peak RSS - the
+start-up process's peak RSS) / the per-sample data read (the in-memory size of every job's
+table as Arrow reads it).
+
 Run (from the repository root):
     python benchmarks/bench_scale.py --models 25,100,400 [--limit N] [--skip report] [--keep DIR]
-`--report-warm` also times a second report of the same folder into the same site folder;
-`--before DIR` times each command with the harness of another checkout as well (e.g. a worktree
-of main), interleaved with this one's.
+`--report-warm` also times the report after one model was added to the folder (a second run
+folder of one model, `add_model`), into the same site folder; the added run is removed again
+afterwards. `--before DIR` times each command with the harness of another checkout as well
+(e.g. a worktree of main), interleaved with this one's.
 """
 
 from __future__ import annotations
@@ -25,23 +32,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-HARNESS = Path(sys.executable).with_name("harness")
-COMMANDS = ("leaderboard", "check", "groups", "report")
+COMMANDS = ("leaderboard", "check", "groups", "report", "report_warm")
+ADDED = "scale-plus"  # the name of the one-model run `add_model` writes
 
 
-def spec_text(models: int, *, name: str = "scale", limit: int | None = None) -> str:
-    """A spec of `models` callable linear models on digits, model i reading its weights from
-    weights/m<i>.npy (relative to the folder `harness run` runs in: `write_weights`)."""
+def spec_text(models: int, *, name: str = "scale", limit: int | None = None, first: int = 0) -> str:
+    """A spec of `models` callable linear models on digits (numbered from `first`), model i
+    reading its weights from weights/m<i>.npy (relative to the folder `harness run` runs in:
+    `write_weights`)."""
     lines = [f"name: {name}", "seed: 0", "tasks: [digits]", "suites:", "  accuracy: {}"]
     if limit is not None:
         lines.append(f"limit: {limit}")
     lines.append("models:")
-    for i in range(models):
+    for i in range(first, first + models):
         lines.append(
             f"  - {{name: m{i:04d}, adapter: callable, callable: "
             f'"benchmarks.scale_models:from_file", factory: true, '
@@ -51,16 +60,17 @@ def spec_text(models: int, *, name: str = "scale", limit: int | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_weights(models: int, folder: Path, *, draw: int = 0) -> None:
-    """weights/m<i>.npy under `folder`: noise graded from 0.05 to 0.65 over the models; `draw`
-    changes every model's noise seed (the same models, retrained: the same spec)."""
+def write_weights(models: int, folder: Path, *, draw: int = 0, first: int = 0) -> None:
+    """weights/m<i>.npy under `folder` for i in [first, first + models): noise graded from 0.05
+    to 0.65 over models 0..models-1 (a model past them gets 0.35); `draw` changes every model's
+    noise seed (the same models, retrained: the same spec)."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     from benchmarks.scale_models import noisy_weights
 
     (folder / "weights").mkdir(parents=True, exist_ok=True)
-    for i in range(models):
-        noise = 0.05 + 0.6 * i / max(models - 1, 1)
+    for i in range(first, first + models):
+        noise = 0.05 + 0.6 * i / max(models - 1, 1) if first == 0 else 0.35
         np.save(folder / "weights" / f"m{i:04d}.npy", noisy_weights(i + 1000 * draw, noise))
 
 
@@ -71,26 +81,45 @@ def environment(source: Path = REPO) -> dict[str, str]:
     return env
 
 
-def harness(*args: str, cwd: Path = REPO, source: Path = REPO) -> float:
-    """Run `harness args...` (from the repository root, the harness of `source`); its wall time
-    in seconds."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [str(HARNESS), *args], cwd=cwd, env=environment(source), capture_output=True, text=True
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1):  # check exits 1 on a regression, which is not a crash
-        sys.exit(f"harness {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed
+@dataclass(frozen=True)
+class Timing:
+    """One process: wall and CPU seconds (its waited-for workers included), peak RSS in MiB."""
+
+    wall: float
+    cpu: float
+    rss: float
 
 
-def _startup() -> float:
-    """Seconds to start the interpreter and import what the analysis commands import."""
+def timed(args: list[str], *, cwd: Path, source: Path, ok: tuple[int, ...] = (0,)) -> Timing:
+    """Run `args` (a python command line) with the harness of `source`; its Timing."""
     start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            args, cwd=cwd, env=environment(source), stdout=subprocess.DEVNULL, stderr=err
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - start
+        if proc.returncode not in ok:
+            err.seek(0)
+            tail = err.read()[-2000:].decode(errors="replace")
+            sys.exit(f"{' '.join(args)} failed ({proc.returncode}):\n{tail}")
+    # ru_maxrss is in KiB on Linux
+    return Timing(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def harness(*args: str, cwd: Path = REPO, source: Path = REPO) -> Timing:
+    """`python -m harness args...` (from the repository root, the harness of `source`); check's
+    exit 1 (a regression) is not a crash."""
+    # -P: the working folder is not put first on sys.path, so `source` is the harness imported
+    return timed([sys.executable, "-P", "-m", "harness", *args], cwd=cwd, source=source, ok=(0, 1))
+
+
+def startup() -> Timing:
+    """Starting the interpreter and importing what the analysis commands import."""
     imports = "import harness.cli.main, harness.analysis.check, harness.analysis.groups, "
     imports += "harness.analysis.leaderboard, harness.present.site"
-    subprocess.run([sys.executable, "-c", imports], cwd=REPO, env=environment(), check=True)
-    return time.perf_counter() - start
+    return timed([sys.executable, "-c", imports], cwd=REPO, source=REPO)
 
 
 def generate(
@@ -103,9 +132,24 @@ def generate(
     spec.write_text(spec_text(models, name=name, limit=limit))
     write_weights(models, out, draw=draw)
     before = set((out / "runs").glob("*")) if (out / "runs").exists() else set()
-    seconds = harness("run", str(spec), "--out", str(out), "--no-cache", "--width", "0", cwd=out)
+    seconds = harness(
+        "run", str(spec), "--out", str(out), "--no-cache", "--width", "0", cwd=out
+    ).wall
     (run,) = set((out / "runs").glob("*")) - before
     return run, seconds
+
+
+def add_model(folder: Path, index: int, *, limit: int | None = None) -> Path:
+    """One more model (m<index>) evaluated into the results folder `folder` as a run of its own
+    (`ADDED`): its board is the others' (same task data and suite config). Its run folder."""
+    folder = folder.resolve()
+    spec = folder / f"{ADDED}.yaml"
+    spec.write_text(spec_text(1, name=ADDED, limit=limit, first=index))
+    write_weights(1, folder, first=index)
+    before = set((folder / "runs").glob("*"))
+    harness("run", str(spec), "--out", str(folder), "--no-cache", "--width", "0", cwd=folder)
+    (run,) = set((folder / "runs").glob("*")) - before
+    return run
 
 
 def floor(run: Path) -> float:
@@ -131,16 +175,35 @@ def floor(run: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(models: int, work: Path, args: argparse.Namespace) -> dict[str, float]:
+def floor_timing(run: Path) -> Timing:
+    """The floor's best of three, wall and CPU (this process)."""
+    best_wall, best_cpu = float("inf"), float("inf")
+    for _ in range(3):
+        cpu = time.process_time()
+        best_wall = min(best_wall, floor(run))
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return Timing(best_wall, best_cpu, 0.0)
+
+
+def data_mib(run: Path) -> float:
+    """The per-sample data of the run: every job's table in memory as Arrow reads it, MiB."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_table(p).nbytes for p in run.glob("jobs/*/samples.parquet")) / 2**20
+
+
+def measure(models: int, work: Path, args: argparse.Namespace) -> dict[str, Timing]:
     """Every timing of one N; with `--before DIR`, each command also runs with the harness of
     that checkout (`<command>_before`), the two interleaved."""
     folder = work / f"n{models}"
+    for stale in (folder / "runs").glob(f"{ADDED}-*") if (folder / "runs").exists() else []:
+        shutil.rmtree(stale)  # a previous benchmark's added model
     runs = sorted((folder / "runs").glob("scale-*")) if (folder / "runs").exists() else []
     if runs and args.keep is not None:  # a kept folder is reused (no run time measured)
         run, seconds = runs[0], float("nan")
     else:
         run, seconds = generate(models, folder, limit=args.limit)
-    row = {"run": seconds}
+    row = {"run": Timing(seconds, float("nan"), 0.0)}
     sources = [("", REPO)] + ([("_before", args.before)] if args.before else [])
     commands = {
         "leaderboard": ("leaderboard", str(run), "--format", "json", "--width", "0"),
@@ -155,12 +218,31 @@ def measure(models: int, work: Path, args: argparse.Namespace) -> dict[str, floa
         for suffix, source in sources:
             site = folder / f"site{suffix}"
             shutil.rmtree(site, ignore_errors=True)
-            report = ("report", str(run), "--out", str(site), "--width", "0")
+            report = ("report", str(folder), "--out", str(site), "--width", "0")
             row["report" + suffix] = harness(*report, source=source)
-            if args.report_warm:  # the same folder again into the same site
-                row["report_again" + suffix] = harness(*report, source=source)
-    row["floor"] = min(floor(run) for _ in range(3))
+            if args.report_warm:  # one model added, into the same site
+                added = add_model(folder, models, limit=args.limit)
+                try:
+                    row["report_warm" + suffix] = harness(*report, source=source)
+                finally:
+                    shutil.rmtree(added)
+    row["floor"] = floor_timing(run)
+    row["data"] = Timing(0.0, 0.0, data_mib(run))
     return row
+
+
+def _line(n: int, name: str, t: Timing, start: Timing, row: dict[str, Timing]) -> str:
+    """A table row: times, their ratios to the floor, memory above start-up per data read."""
+    floor_t, data = row["floor"], row["data"].rss
+    cells = (
+        f"| {n} | {name} | {t.wall:.2f} | {(t.wall - start.wall) / floor_t.wall:.1f} | "
+        f"{t.cpu:.2f} | {(t.cpu - start.cpu) / floor_t.cpu:.1f} | "
+        f"{t.rss - start.rss:.0f} | {(t.rss - start.rss) / data:.2f} |"
+    )
+    before = row.get(f"{name}_before")
+    if before is not None:
+        cells += f" {before.wall:.2f} | {before.wall / t.wall:.1f} |"
+    return cells
 
 
 def main() -> None:
@@ -169,7 +251,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="samples per task (all: 719)")
     parser.add_argument("--skip", default="", help="commands to leave out, comma-separated")
     parser.add_argument(
-        "--report-warm", action="store_true", help="also a second report into the same site"
+        "--report-warm", action="store_true", help="also the report after one model is added"
     )
     parser.add_argument(
         "--before", type=Path, default=None, help="a checkout to time as well (e.g. main)"
@@ -178,26 +260,30 @@ def main() -> None:
     args = parser.parse_args()
     args.skip = set(filter(None, args.skip.split(",")))
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    startup = min(_startup() for _ in range(3))
-    print(f"start-up (interpreter + the analysis and report imports, best of 3): {startup:.2f} s")
+    runs = [startup() for _ in range(3)]
+    start = Timing(min(t.wall for t in runs), min(t.cpu for t in runs), min(t.rss for t in runs))
     print(
-        "| N | command | seconds | (seconds - start-up) / floor |"
-        + (" before | before / after |" if args.before else "")
+        f"start-up (interpreter + the analysis and report imports, best of 3): {start.wall:.2f} s "
+        f"wall, {start.cpu:.2f} s CPU, {start.rss:.0f} MiB"
+    )
+    print(
+        "| N | command | wall (s) | (wall - start-up) / floor | CPU (s) | (CPU - start-up) / "
+        "floor CPU | MiB above start-up | / data MiB |"
+        + (" before wall (s) | before / after |" if args.before else "")
     )
     try:
         for n in (int(x) for x in args.models.split(",")):
             row = measure(n, work, args)
-            print(f"| {n} | run | {row['run']:.1f} | |", flush=True)
-            print(f"| {n} | floor | {row['floor']:.2f} | 1 |", flush=True)
-            for name in (*COMMANDS, "report_again"):
-                if name not in row:
-                    continue
-                cells = f"| {n} | {name} | {row[name]:.2f} | "
-                cells += f"{(row[name] - startup) / row['floor']:.1f} |"
-                if f"{name}_before" in row:
-                    before = row[f"{name}_before"]
-                    cells += f" {before:.2f} | {before / row[name]:.1f} |"
-                print(cells, flush=True)
+            floor_t, data = row["floor"], row["data"].rss
+            print(f"| {n} | run | {row['run'].wall:.1f} | | | | | |", flush=True)
+            print(
+                f"| {n} | floor | {floor_t.wall:.3f} | 1 | {floor_t.cpu:.3f} | 1 | "
+                f"{data:.1f} (data read) | |",
+                flush=True,
+            )
+            for name in COMMANDS:
+                if name in row:
+                    print(_line(n, name, row[name], start, row), flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -29,7 +29,7 @@ to be right.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy import sparse, special
 
 from harness.analysis.intervals import ALPHA, z_value
 
@@ -89,11 +89,58 @@ def _bin_sums(
     return count, hits, conf, squares
 
 
+def resample_counts(positions: np.ndarray, size: int) -> np.ndarray:
+    """(size, R) float64: column r counts how often resample r (row r of `positions`, an
+    (R, m) matrix of positions in [0, size)) drew each position. Transposed, so that a sparse
+    matrix of per-sample values times it sums each resample (`counted_sums`)."""
+    rows = positions.shape[0]
+    out = np.empty((size, rows), dtype=np.float64)
+    step = max(1, (1 << 20) // max(1, positions.shape[1]))  # a few MiB of keys at a time
+    for start in range(0, rows, step):
+        block = positions[start : start + step]
+        out[:, start : start + len(block)] = _per_row_bincount(block, None, size).T
+    return out
+
+
+def counted_sums(
+    keys: np.ndarray, values: list[np.ndarray], size: int, counts_t: np.ndarray, rows: np.ndarray
+) -> list[np.ndarray]:
+    """Per resample and key, the sum of each of `values` over the samples drawn (R, size) each.
+
+    Sample i has key `keys[i]` in [0, size) and reads row `rows[i]` of `counts_t` (its
+    (N, R) draw counts, `resample_counts`). One sparse product: every sum is accumulated sample
+    by sample in the order of `rows` (count x value each), so the values do not depend on how
+    many other statistics are computed alongside."""
+    order = np.argsort(rows, kind="stable")
+    k = len(values)
+    block = (np.arange(k, dtype=np.int64) * size)[:, None]
+    data = np.concatenate([np.asarray(v, dtype=np.float64)[order] for v in values])
+    matrix = sparse.csr_matrix(
+        (data, ((keys[order][None, :] + block).ravel(), np.tile(rows[order], k))),
+        shape=(k * size, counts_t.shape[0]),
+    )
+    sums = np.asarray(matrix @ counts_t)  # (k * size, R)
+    return [np.ascontiguousarray(sums[i * size : (i + 1) * size].T) for i in range(k)]
+
+
 def _bin_gaps(
     confidence: np.ndarray, correct: np.ndarray, idx: np.ndarray, n_bins: int, z: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shares, gaps, standard errors) per resample row and bin (0 for empty bins)."""
     count, hits, conf, squares = _bin_sums(confidence, correct, idx, n_bins)
+    return _gaps_of(count, hits, conf, squares, idx.shape[1], z)
+
+
+def _gaps_of(
+    count: np.ndarray,
+    hits: np.ndarray,
+    conf: np.ndarray,
+    squares: np.ndarray,
+    n: int | np.ndarray,
+    z: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shares, gaps, standard errors) from the bins' sums (`_bin_sums`), n samples a row (one
+    n for every row, or a column of them)."""
     filled = count > 0
     safe = np.where(filled, count, 1.0)
     gap = np.where(filled, (hits - conf) / safe, 0.0)
@@ -101,7 +148,7 @@ def _bin_gaps(
     own = np.where(filled, squares / safe - gap * gap, 0.0)
     var = np.maximum(smooth * (1.0 - smooth), own)
     se = np.where(filled, np.sqrt(var / safe), 0.0)
-    return count / idx.shape[1], gap, se
+    return count / n, gap, se
 
 
 def _fold_bias(size: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -109,7 +156,7 @@ def _fold_bias(size: np.ndarray, se: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(se > 0, size / np.where(se > 0, se, 1.0), np.inf)
         bias = se * np.sqrt(2.0 / np.pi) * np.exp(-r * r / 2.0) - 2.0 * size * (
-            scipy_stats.norm.cdf(-r)
+            special.ndtr(-r)  # the standard normal cdf (what scipy.stats.norm.cdf computes)
         )
     return np.where(se > 0, bias, 0.0)
 
@@ -124,9 +171,37 @@ def debiased_ece(
 ) -> np.ndarray:
     """ECE less each bin's folded-normal bias at its debiased gap, per resample (may be < 0).
     `alpha` sets the Wilson smoothing of the bins' standard errors (z^2/2 pseudo-counts)."""
-    share, gap, se = _bin_gaps(confidence, correct, idx, n_bins, z_value(alpha))
+    return _debiased(*_bin_gaps(confidence, correct, idx, n_bins, z_value(alpha)))
+
+
+def _debiased(share: np.ndarray, gap: np.ndarray, se: np.ndarray) -> np.ndarray:
     size = np.sqrt(np.maximum(gap * gap - se * se, 0.0))
     return np.asarray((share * (np.abs(gap) - _fold_bias(size, se))).sum(axis=1))
+
+
+def counted_debiased_ece(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    counts_t: np.ndarray,
+    rows: np.ndarray,
+    n_bins: int = ECE_BINS,
+    *,
+    alpha: float = ALPHA,
+) -> np.ndarray:
+    """`debiased_ece` on resamples given by their draw counts (`resample_counts`): sample i
+    reads row `rows[i]` of `counts_t`. The same statistic; its bin sums are accumulated sample
+    by sample (count x value) instead of draw by draw, so a value can differ from
+    `debiased_ece` on the same draws in the last bits."""
+    hit = np.asarray(correct, dtype=np.float64)
+    gap = hit - confidence
+    count, hits, conf, squares = counted_sums(
+        confidence_bins(confidence, n_bins),
+        [np.ones(len(hit)), hit, confidence, gap * gap],
+        n_bins,
+        counts_t,
+        rows,
+    )
+    return _debiased(*_gaps_of(count, hits, conf, squares, len(rows), z_value(alpha)))
 
 
 def ece_interval(
@@ -147,6 +222,45 @@ def ece_interval(
     return max(0.0, low - z * sd), min(1.0, plain + z * sd)
 
 
+def ece_intervals(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    codes: np.ndarray,
+    groups: int,
+    n_bins: int = ECE_BINS,
+    *,
+    alpha: float = ALPHA,
+) -> list[tuple[float, float] | None]:
+    """`ece_interval` of each group's samples (group i: `codes == i`; None for an empty group),
+    the same numbers bit for bit: one bincount over the table accumulates each group's bin sums
+    in the order of its samples, as the group's own call does."""
+    z = z_value(alpha)
+    hit = np.asarray(correct, dtype=bool).astype(np.float64)
+    gap = hit - confidence
+    keys = codes * n_bins + confidence_bins(confidence, n_bins)
+    size = groups * n_bins
+
+    def sums(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(keys, weights=weights, minlength=size).reshape(groups, n_bins)
+
+    count = sums(None).astype(np.float64)
+    n = count.sum(axis=1, keepdims=True)
+    rows = np.maximum(n, 1.0)  # an empty group's (unused) shares stay finite
+    share, gap_b, se = _gaps_of(count, sums(hit), sums(confidence), sums(gap * gap), rows, z)
+    low = _debiased(share, gap_b, se)
+    out: list[tuple[float, float] | None] = []
+    for i in range(groups):
+        if n[i, 0] == 0:
+            out.append(None)
+            continue
+        sh, gp, s = share[i : i + 1], gap_b[i : i + 1], se[i : i + 1]
+        plain = float((sh * np.abs(gp)).sum())
+        spread = max(0.0, float((sh * gp * gp).sum()) - plain * plain) / int(n[i, 0])
+        sd = float(np.sqrt((sh * sh * s * s).sum() + spread))
+        out.append((max(0.0, float(low[i]) - z * sd), min(1.0, plain + z * sd)))
+    return out
+
+
 def balanced_accuracy(
     labels: np.ndarray, correct: np.ndarray, idx: np.ndarray, k: int
 ) -> np.ndarray:
@@ -156,6 +270,36 @@ def balanced_accuracy(
     present = label_counts > 0
     recall = np.divide(hit_counts, label_counts, out=np.zeros_like(hit_counts), where=present)
     return recall.sum(axis=1) / present.sum(axis=1)
+
+
+def counted_balanced_accuracy(
+    labels: np.ndarray, correct: np.ndarray, counts_t: np.ndarray, rows: np.ndarray, k: int
+) -> np.ndarray:
+    """`balanced_accuracy` on resamples given by their draw counts (`counted_debiased_ece`
+    says how); its sums are counts, exact either way, so the values are the same."""
+    label_counts, hit_counts = counted_sums(
+        labels, [np.ones(len(labels)), np.asarray(correct, dtype=np.float64)], k, counts_t, rows
+    )
+    present = label_counts > 0
+    recall = np.divide(hit_counts, label_counts, out=np.zeros_like(hit_counts), where=present)
+    return np.asarray(recall.sum(axis=1) / present.sum(axis=1))
+
+
+def counted_macro_f1(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    counts_t: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """`macro_f1` on resamples given by their draw counts (exact counts: the same values)."""
+    correct = (labels == predictions).astype(np.float64)
+    tp, label_counts = counted_sums(labels, [correct, np.ones(len(labels))], k, counts_t, rows)
+    (pred_counts,) = counted_sums(predictions, [np.ones(len(labels))], k, counts_t, rows)
+    denom = label_counts + pred_counts
+    present = denom > 0
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=present)
+    return np.asarray(f1.sum(axis=1) / present.sum(axis=1))
 
 
 def macro_f1(labels: np.ndarray, predictions: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:

@@ -35,10 +35,11 @@ from harness.analysis.flags import KNOWN_FLAGS
 from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, load_run
 from harness.analysis.intervals import holm
 from harness.analysis.paired_tests import p_or_one
+from harness.analysis.shared_draws import SharedDraws
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
-from harness.store.run_store import StoredJob
+from harness.store.run_store import TABLE_FILE, StoredJob, find_run_dirs
 
 __all__ = ["CheckReport", "CheckRow", "LoadedRun", "ensure_comparable", "load_run", "run_check"]
 
@@ -89,6 +90,8 @@ class CheckReport:
     current: Path
     notes: list[str] = field(default_factory=list)
     power: list[str] = field(default_factory=list)  # per test family: what a pass can miss
+    # the current run as the gate read it (its headline rows are picked from it)
+    current_run: LoadedRun | None = field(default=None, repr=False, compare=False)
 
     @property
     def failures(self) -> list[CheckRow]:
@@ -138,7 +141,9 @@ def run_check(
 ) -> CheckReport:
     """Compare `current` with `baseline` under `policy`."""
     base = load_run(baseline, "baseline")
-    cur = load_run(current, "current")
+    # a run checked against itself is read once
+    same = base.path.resolve() == _run_folder(current)
+    cur = base if same else load_run(current, "current")
     ensure_comparable(base, cur)
     metric_names = {m.metric for j in base.jobs.values() for m in j.metrics}
     keys = {m.key for j in base.jobs.values() for m in j.metrics}
@@ -147,9 +152,13 @@ def run_check(
     policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
     rows = _job_rows(base, cur)
     pending: list[_Pending] = []
+    shared = SharedDraws()  # every model's resamples of a column are the same draws
     for key in sorted(base.jobs):
         if key not in cur.failed:
-            rows += _check_job(key, base, cur, policy, pending)
+            rows += _check_job(key, base, cur, policy, pending, shared)
+        for run in (base, cur):  # its tables are done with: what is kept is in the forms
+            if key in run.jobs:
+                run.jobs[key].forget_table()
     rows += _new_metric_rows(base, cur, policy)
     tests = decide(pending)
     _say_still_flagged(rows)
@@ -177,7 +186,14 @@ def run_check(
         current=cur.path,
         notes=[f"policy: {policy_source}"],
         power=power_summary(pending, tests),
+        current_run=cur,
     )
+
+
+def _run_folder(root: Path) -> Path | None:
+    """The run folder `load_run` would read under `root` (None: not exactly one)."""
+    runs = find_run_dirs(root)
+    return runs[0].resolve() if len(runs) == 1 else None
 
 
 def _job_row(key: JobKey, status: Status, reason: str) -> CheckRow:
@@ -225,7 +241,12 @@ def _status_rows(key: JobKey, bjob: StoredJob, cjob: StoredJob) -> tuple[list[Ch
 
 
 def _check_job(
-    key: JobKey, base: LoadedRun, cur: LoadedRun, policy: Policy, pending: list[_Pending]
+    key: JobKey,
+    base: LoadedRun,
+    cur: LoadedRun,
+    policy: Policy,
+    pending: list[_Pending],
+    shared: SharedDraws,
 ) -> list[CheckRow]:
     """The rows of one baseline job; metric comparisons still to decide go to `pending`."""
     bjob = base.jobs[key]
@@ -256,7 +277,7 @@ def _check_job(
         rows.append(row)
         cm = _comparable(row, bm, current_records.get(bm.key), policy, cjob.metrics)
         if cm is not None:
-            pending.append(_compare(row, bm, cm, evidence, rule, base.manifest.seed))
+            pending.append(_compare(row, bm, cm, evidence, rule, base.manifest.seed, shared))
     return rows
 
 
@@ -268,7 +289,13 @@ class _EvidenceSource:
 
     @functools.cached_property
     def tables(self) -> tuple[SampleTable | None, SampleTable | None]:
-        return self.base.table(self.key), self.cur.table(self.key)
+        """Both runs' tables; a file whose checksum is the baseline's (a run checked against
+        itself, a cached job) is read once."""
+        base = self.base.table(self.key)
+        digests = [run.jobs[self.key].record.files.get(TABLE_FILE) for run in (self.base, self.cur)]
+        if base is not None and digests[0] is not None and digests[0] == digests[1]:
+            return base, base
+        return base, self.cur.table(self.key)
 
     @functools.cached_property
     def artifacts(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -457,11 +484,14 @@ def _compare(
     evidence: _EvidenceSource,
     rule: MetricRule,
     seed: int,
+    shared: SharedDraws,
 ) -> _Pending:
     assert bm.value is not None and cm.value is not None
     current, baseline = evidence.pair(bm, cm)
-    name = f"check/{row.model}/{row.task}/{bm.key}"
-    res = paired_tests.compare_records(current, baseline, seed=seed, name=name)
+    # the column's name, not the model's: every model of a column is resampled on the same
+    # draws, so each table's resampled statistic is computed once (harness.analysis.shared_draws)
+    name = f"check/{row.task}/{bm.key}"
+    res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
     row.test, row.p_value = res.test, res.p_value
     delta = cm.value - bm.value
     worse = -delta if bm.higher_is_better else delta
@@ -483,17 +513,31 @@ def decide(pending: list[_Pending]) -> int:
     adjusted = holm([p_or_one(p.result) for p in tested]) if tested else []
     for p, adj in zip(tested, adjusted, strict=True):
         p.row.p_adjusted = adj
+    _churns(tested)
     for p in pending:
         rule = p.row.rule
         assert rule is not None and rule.alpha is not None
         if p.result.tested:
             level = rule.alpha / max(1, len(tested))
-            if p.result.test == "mcnemar_exact":
-                stated = rule.churn if rule.churn is not None else power.churn_prior(p.row.baseline)
-                p.row.churn = power.assumed_churn(p.result, stated)
             p.row.mde = power.minimum_detectable(p.result, level, churn=p.row.churn)
         _settle(p)
     return len(tested)
+
+
+def _churns(tested: list[_Pending]) -> None:
+    """Each McNemar row's assumed churn, and their minimum detectable effects found together
+    (`power.mcnemar_mdes`: one bisection for every churn of the gate)."""
+    wanted: dict[tuple[int, float, float], list[float]] = defaultdict(list)
+    for p in tested:
+        rule = p.row.rule
+        assert rule is not None and rule.alpha is not None
+        if p.result.test == "mcnemar_exact":
+            stated = rule.churn if rule.churn is not None else power.churn_prior(p.row.baseline)
+            p.row.churn = power.assumed_churn(p.result, stated)
+            level = rule.alpha / max(1, len(tested))
+            wanted[(p.result.n, level, power.POWER)].append(p.row.churn)
+    for (n, level, target), churns in wanted.items():
+        power.mcnemar_mdes(n, churns, level, target)
 
 
 def _settle(p: _Pending) -> None:

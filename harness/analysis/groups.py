@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 
-from harness.analysis.calibration import ECE_BINS, ECE_METHOD, confidence_bins, ece_interval
+from harness.analysis.calibration import (
+    ECE_BINS,
+    ECE_METHOD,
+    confidence_bins,
+    counted_sums,
+    ece_intervals,
+    resample_counts,
+)
 from harness.analysis.group_intervals import (
     BOOTSTRAP_GAP_METHOD,
     BOOTSTRAP_GROUP_METHOD,
@@ -42,6 +48,7 @@ from harness.analysis.group_intervals import (
     two_rate_ratio_ci,
 )
 from harness.analysis.intervals import DEFAULT_RESAMPLES, wilson_ci
+from harness.analysis.shared_draws import SharedDraws
 from harness.core.errors import DatasetError
 from harness.core.group_order import value_order
 from harness.core.sample_table import GROUP_PREFIX
@@ -366,54 +373,48 @@ def disparity_values(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np
     return out
 
 
-def _metric_frame(c: Columns, sf: pd.DataFrame, binary: bool, bins: int) -> pd.DataFrame:
-    """fairlearn MetricFrame.by_group over the cartesian product of the grouping's values."""
-    pos = c.positive
+def _point_values(
+    c: Columns, codes: np.ndarray, g: int, binary: bool, bins: int
+) -> dict[str, np.ndarray]:
+    """Each group's metrics on its own samples: name -> (1, G); NaN where undefined (every
+    metric of an empty group, a TPR without positives, an FPR without negatives) and n = 0 for
+    an empty group. The numbers fairlearn's `MetricFrame.by_group` gives for these metrics
+    (n, accuracy, ECE, selection rate, TPR, FPR, clean accuracy, their drop), bit for bit
+    (tests/analysis/test_groups.py compares them): rates are counts over counts, and a group's
+    ECE sums (correct - confidence) per bin in the order of its samples, as fairlearn's call on
+    the group's rows does."""
 
-    def n(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        return float(len(y_true))
+    def count(mask: np.ndarray | None = None) -> np.ndarray:
+        weights = None if mask is None else mask.astype(np.float64)
+        return np.bincount(codes, weights=weights, minlength=g).astype(np.float64)
 
-    def acc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        return float(np.mean(y_true == y_pred))
+    n = count()
+    present = n > 0
 
-    def ece(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray) -> float:
-        b = confidence_bins(np.asarray(confidence, dtype=np.float64), bins)
-        hit = (np.asarray(y_true) == np.asarray(y_pred)).astype(np.float64)
-        gap = np.bincount(b, weights=hit - confidence, minlength=bins)
-        return float(np.abs(gap).sum() / len(y_true))
+    def ratio(num: np.ndarray, den: np.ndarray, defined: np.ndarray) -> np.ndarray:
+        ok = defined & (den > 0)
+        return np.divide(num, den, out=np.full(g, np.nan), where=ok)
 
-    def selection_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        return float(np.mean(y_pred == pos))
-
-    def tpr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        p = y_true == pos
-        return float(np.mean(y_pred[p] == pos)) if p.any() else np.nan
-
-    def fpr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        neg = y_true != pos
-        return float(np.mean(y_pred[neg] == pos)) if neg.any() else np.nan
-
-    def clean_acc(y_true: np.ndarray, y_pred: np.ndarray, clean_correct: np.ndarray) -> float:
-        return float(np.mean(clean_correct))
-
-    metrics: dict[str, Callable[..., float]] = {"n": n, "acc": acc, "ece": ece}
-    params: dict[str, dict[str, np.ndarray]] = {"ece": {"confidence": c.confidence}}
+    hit = c.correct.astype(np.float64)
+    gaps = np.bincount(
+        codes * bins + confidence_bins(c.confidence, bins),
+        weights=hit - c.confidence,
+        minlength=g * bins,
+    ).reshape(g, bins)
+    ece = np.full(g, np.nan)
+    for i in np.flatnonzero(present):
+        ece[i] = float(np.abs(gaps[i]).sum() / int(n[i]))
+    out = {"n": n, "acc": ratio(count(c.correct), n, present), "ece": ece}
     if binary:
-        metrics |= {"selection_rate": selection_rate, "tpr": tpr, "fpr": fpr}
+        pred_pos, true_pos = c.prediction == c.positive, c.label == c.positive
+        positives = count(true_pos)
+        out["selection_rate"] = ratio(count(pred_pos), n, present)
+        out["tpr"] = ratio(count(pred_pos & true_pos), positives, present)
+        out["fpr"] = ratio(count(pred_pos & ~true_pos), n - positives, present)
     if c.clean_correct is not None:
-        metrics["clean_acc"] = clean_acc
-        params["clean_acc"] = {"clean_correct": c.clean_correct.astype(np.float64)}
-    mf = MetricFrame(
-        metrics=metrics,
-        y_true=c.label,
-        y_pred=c.prediction,
-        sensitive_features=sf,
-        sample_params=params,
-    )
-    by_group = mf.by_group
-    if c.clean_correct is not None:
-        by_group["acc_drop"] = by_group["clean_acc"] - by_group["acc"]
-    return by_group
+        out["clean_acc"] = ratio(count(c.clean_correct), n, present)
+        out["acc_drop"] = out["clean_acc"] - out["acc"]
+    return {k: v[None, :] for k, v in out.items()}
 
 
 _UNDEFINED_NOTES = {
@@ -464,7 +465,7 @@ class _Computed:
 
     name: str
     labels: list[str]
-    point: dict[str, np.ndarray]  # metric -> (1, G), from fairlearn
+    point: dict[str, np.ndarray]  # metric -> (1, G), the groups' own values
     rates: dict[str, Rate]
     boot: dict[str, np.ndarray]  # metric -> (R, G) for the bootstrapped metrics
     ece_cis: list[tuple[float, float] | None]  # each group's ECE interval (`ece_interval`)
@@ -487,6 +488,16 @@ class _Computed:
 _BOOTSTRAPPED = ("ece", "acc_drop")
 
 
+def _group_codes(sf: pd.DataFrame, grouping: Grouping) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """Every combination of the grouping's values (each column's values sorted, the first
+    column slowest) and each sample's combination index."""
+    values = [sorted(sf[col].unique()) for col in grouping]
+    codes = np.zeros(len(sf), dtype=np.int64)
+    for col, levels in zip(grouping, values, strict=True):
+        codes = codes * len(levels) + pd.Index(levels).get_indexer(sf[col])
+    return list(itertools.product(*values)), codes
+
+
 def _compute(
     frame: pd.DataFrame,
     grouping: Grouping,
@@ -496,43 +507,77 @@ def _compute(
     condition: str,
     options: _Options,
 ) -> _Computed:
-    """Point values (fairlearn, checked against the vectorised counts), counts and resamples."""
+    """Point values (each group's own samples, as fairlearn computes them, checked against the
+    vectorised counts), counts and resamples."""
     name = grouping_name(grouping)
     sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
     c = Columns.of(frame, options.positive_label)
-    combos = list(itertools.product(*[sorted(sf[col].unique()) for col in grouping]))
-    index = {combo: i for i, combo in enumerate(combos)}
-    codes = np.fromiter((index[tuple(r)] for r in sf.itertuples(index=False)), np.int64, len(sf))
+    combos, codes = _group_codes(sf, grouping)
     g = len(combos)
-    by_group = _metric_frame(c, sf, binary, options.ece_bins)
-    order = pd.MultiIndex.from_tuples(combos) if len(grouping) > 1 else [x[0] for x in combos]
-    point = {k: by_group[k].reindex(order).to_numpy(np.float64)[None, :] for k in by_group.columns}
-    point["n"] = np.nan_to_num(point["n"], nan=0.0)
-    # the vectorised statistic must agree with fairlearn on the full sample
+    point = _point_values(c, codes, g, binary, options.ece_bins)
+    # the vectorised statistic must agree with the point values on the full sample
     check = group_stats(c, codes, g, np.arange(len(frame))[None, :], binary, options.ece_bins)
     for k, v in check.items():
         if not np.allclose(v, point[k], equal_nan=True):
-            raise AssertionError(f"group statistic {k} disagrees with fairlearn MetricFrame")
+            raise AssertionError(f"group statistic {k} disagrees with the groups' own values")
     boot: dict[str, np.ndarray] = {}
     if options.resamples > 0 and len(frame) >= 2:
-        idx = stratified_indices(
-            codes, g, resamples=options.resamples, seed=seed, name=f"{condition}/{name}"
-        )
-        stats = group_stats(c, codes, g, idx, binary, options.ece_bins)
-        boot = {k: stats[k] for k in _BOOTSTRAPPED if k in stats}
+        boot = _bootstrap(c, codes, g, binary, seed, f"{condition}/{name}", options)
     return _Computed(
         name=name,
         labels=[INTERSECTION.join(combo) for combo in combos],
         point=point,
         rates=_rates(c, codes, g, binary),
         boot=boot,
-        ece_cis=[
-            ece_interval(c.confidence[codes == i], c.correct[codes == i], options.ece_bins)
-            for i in range(g)
-        ],
+        ece_cis=ece_intervals(c.confidence, c.correct, codes, g, options.ece_bins),
         n=len(frame),
         min_group_size=options.min_group_size,
     )
+
+
+def _bootstrap(
+    c: Columns, codes: np.ndarray, g: int, binary: bool, seed: int, name: str, options: _Options
+) -> dict[str, np.ndarray]:
+    """The bootstrapped metrics per resample and group (`_BOOTSTRAPPED`), on resamples drawn
+    within groups. With `options.shared` (several tables broken down together, `harness
+    groups`), tables with the same groups draw the same resamples, once, and each table's
+    metrics come from how often each sample was drawn (`counted_group_stats`)."""
+
+    def draw() -> np.ndarray:
+        return stratified_indices(codes, g, resamples=options.resamples, seed=seed, name=name)
+
+    if options.shared is None:
+        stats = group_stats(c, codes, g, draw(), binary, options.ece_bins)
+        return {k: stats[k] for k in _BOOTSTRAPPED if k in stats}
+    key = ("group-bootstrap", seed, name, options.resamples, g, codes.tobytes())
+    counts_t = options.shared.draws(key, lambda: resample_counts(draw(), len(codes)))
+    return counted_group_stats(c, codes, g, counts_t, options.ece_bins)
+
+
+def counted_group_stats(
+    c: Columns, codes: np.ndarray, g: int, counts_t: np.ndarray, bins: int
+) -> dict[str, np.ndarray]:
+    """`group_stats`' bootstrapped metrics (ECE, and the accuracy drop when the table has the
+    clean outcomes) from the draw counts of resamples drawn within groups
+    (`stratified_indices`, `calibration.resample_counts`, sample i on row i): (R, G) each.
+    Counts are exact either way; a group's ECE sums its confidences sample by sample
+    (count x value) instead of draw by draw, so it can differ from `group_stats` in the last
+    bits."""
+    rows = np.arange(len(codes))
+    keys = codes * bins + confidence_bins(c.confidence, bins)
+    hit = c.correct.astype(np.float64)
+    corr, conf = counted_sums(keys, [hit, c.confidence], g * bins, counts_t, rows)
+    # drawn within groups: every resample holds each group's size
+    sizes = np.bincount(codes, minlength=g).astype(np.float64)
+    per_group = np.broadcast_to(sizes, (counts_t.shape[1], g))
+    gaps = np.abs(corr.reshape(-1, g, bins) - conf.reshape(-1, g, bins)).sum(axis=2)
+    out = {"ece": _ratio(gaps, per_group)}
+    if c.clean_correct is not None:
+        clean, right = counted_sums(
+            codes, [c.clean_correct.astype(np.float64), hit], g, counts_t, rows
+        )
+        out["acc_drop"] = _ratio(clean, per_group) - _ratio(right, per_group)
+    return out
 
 
 def _group_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
@@ -661,6 +706,7 @@ class _Options:
     resamples: int = DEFAULT_RESAMPLES
     positive_label: int = 1
     ece_bins: int = ECE_BINS
+    shared: SharedDraws | None = None
 
 
 def breakdown_grouping(
@@ -674,13 +720,16 @@ def breakdown_grouping(
     resamples: int = DEFAULT_RESAMPLES,
     positive_label: int = 1,
     ece_bins: int = ECE_BINS,
+    shared: SharedDraws | None = None,
 ) -> tuple[list[GroupRow], list[Disparity], list[str]]:
-    """Group rows, disparities and notes of one grouping (one column or an intersection)."""
+    """Group rows, disparities and notes of one grouping (one column or an intersection).
+    `shared`: resamples kept across the tables of one command (`_bootstrap`)."""
     options = _Options(
         min_group_size=min_group_size,
         resamples=resamples,
         positive_label=positive_label,
         ece_bins=ece_bins,
+        shared=shared,
     )
     binary = num_classes == 2
     comp = _compute(frame, grouping, binary=binary, seed=seed, condition=condition, options=options)
@@ -699,8 +748,10 @@ def group_breakdown(
     resamples: int = DEFAULT_RESAMPLES,
     positive_label: int = 1,
     ece_bins: int = ECE_BINS,
+    shared: SharedDraws | None = None,
 ) -> Breakdown:
-    """The breakdown of one condition's rows over several groupings."""
+    """The breakdown of one condition's rows over several groupings (`shared`: resamples kept
+    across the tables of one command, see `_bootstrap`)."""
     if len(frame) == 0:
         raise DatasetError(f"condition {condition!r} has no rows to break down by group")
     groups: list[GroupRow] = []
@@ -717,6 +768,7 @@ def group_breakdown(
             resamples=resamples,
             positive_label=positive_label,
             ece_bins=ece_bins,
+            shared=shared,
         )
         order = {v: i for i, v in enumerate(value_order(g.group for g in r))}
         groups += sorted(r, key=lambda g: order[g.group])  # bands by their numeric bounds
@@ -739,7 +791,7 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     robustness breakdown (per-group accuracy drop, worst-group robustness gap).
     """
     rows = table[table["condition"] == condition]
-    if condition == clean or clean not in set(table["condition"]):
+    if condition == clean or clean not in set(table["condition"].unique()):
         return rows
     ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
     ref = ref.rename(columns={"correct": CLEAN_CORRECT})

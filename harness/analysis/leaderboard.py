@@ -155,8 +155,13 @@ def build_boards(
     all_metrics: bool = False,
     ranks: bool = True,
     allow_partial: bool = False,
+    loaded: list[LoadedJob] | None = None,
+    keep_tables: bool = False,
 ) -> list[Board]:
-    """Read every completed job under `root` and arrange comparable boards.
+    """Read every completed job under `root` and arrange comparable boards (`loaded`: the
+    jobs `load_jobs(root)` returns, when the caller has read them already; `keep_tables`: the
+    per-sample tables the ranks read stay parsed with their jobs, for a caller that reads them
+    again, e.g. the report; otherwise only what the ranks keep stays in memory).
 
     With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
@@ -165,13 +170,13 @@ def build_boards(
     are marked PARTIAL in their title and say which jobs are missing. Jobs that failed in a
     finished run are named in a note under the boards of their task.
     """
-    every = load_jobs(root)
+    every = load_jobs(root) if loaded is None else loaded
     gaps = completeness(root, every)
     if task is not None:
         gaps = gaps.for_task(task)
     if not allow_partial:
         gaps.refuse(root)
-    boards = _boards(every, root, task, all_metrics, ranks)
+    boards = _boards(every, root, task, all_metrics, ranks, keep_tables)
     _mark_gaps(boards, gaps)
     return boards
 
@@ -192,7 +197,12 @@ def _mark_gaps(boards: list[Board], gaps: Completeness) -> None:
 
 
 def _boards(
-    every: list[LoadedJob], root: Path, task: str | None, all_metrics: bool, ranks: bool
+    every: list[LoadedJob],
+    root: Path,
+    task: str | None,
+    all_metrics: bool,
+    ranks: bool,
+    keep_tables: bool,
 ) -> list[Board]:
     failures = failed_jobs(root)
     loaded = _completed(every, root, task, failures)
@@ -225,7 +235,7 @@ def _boards(
             _add_failures(board, failures.get(task_name, {}))
             _order(board)
             if ranks:
-                _add_ranks(board)
+                _add_ranks(board, keep_tables)
             _add_variant_notes(board, board_jobs)
             board.notes.extend(_subset_notes(board_jobs))
             board.notes.extend(_ood_notes(board_jobs))
@@ -572,8 +582,9 @@ def _table_source(job: StoredJob) -> Callable[[], SampleTable | None]:
     return lambda: job.table() if job.has_table else None
 
 
-def _add_ranks(board: Board) -> None:
-    """Rank rows on the board's first column with tie groups from paired tests."""
+def _add_ranks(board: Board, keep_tables: bool = True) -> None:
+    """Rank rows on the board's first column with tie groups from paired tests (the tables
+    parsed for it are dropped again unless `keep_tables`)."""
     if not board.columns:
         return
     key = board.columns[0]
@@ -586,6 +597,8 @@ def _add_ranks(board: Board) -> None:
         _man, job = board.sources[(row.model, record.suite)]
         seeds.add(job.record.seed)
         entries[row.model] = paired_tests.stored_evidence(record, job)
+        if not keep_tables:  # the evidence keeps what the ranking needs
+            job.forget_table()
     try:
         ranking = paired_tests.rank_with_ties(entries, seed=min(seeds) if seeds else 0)
     except ResultsError as err:
@@ -602,7 +615,9 @@ def _add_variant_notes(board: Board, loaded: list[LoadedJob]) -> None:
         return
     from harness.analysis.variant_deltas import board_notes, compare_variants
 
-    board.notes.extend(board_notes(compare_variants(loaded), board.task, board.columns[0]))
+    first = board.columns[0]
+    compared = compare_variants(loaded, task=board.task, metrics={first})
+    board.notes.extend(board_notes(compared, board.task, first))
 
 
 def _sort_key(

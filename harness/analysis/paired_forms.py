@@ -14,6 +14,7 @@ at all (harness.analysis.paired_tests). No torch here.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,9 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
 
 Statistic = Callable[[np.ndarray], np.ndarray]
+# The tested statistic from resample draw counts: (counts_t, rows) -> values, where counts_t
+# is (N, R) (`calibration.resample_counts`) and the form's sample i reads row rows[i].
+Counted = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 # Per-sample columns whose mean is the metric of the same name.
 _MEAN_COLUMNS = frozenset({"nll", "brier"})
@@ -98,7 +102,10 @@ class Resampled:
     of each stratum in stratum order. `statistic(idx)` maps an (R, n) matrix of positions to R
     values; row `arange(n)` gives the point value. `tested` is the statistic a paired test
     compares when it is not the metric itself (ECE: its debiased form, whose bias does not
-    differ between models), `tested_name` what that is in words.
+    differ between models), `tested_name` what that is in words. `counted`, when the tested
+    statistic is a function of sums over the drawn samples, computes it from how often each
+    sample was drawn (one sparse product per resample matrix instead of a pass over every
+    draw; paired_tests uses it when both forms have one).
     """
 
     ids: pd.Index
@@ -106,6 +113,7 @@ class Resampled:
     statistic: Statistic
     tested: Statistic | None = None
     tested_name: str = "statistic"
+    counted: Counted | None = None
 
     @property
     def value(self) -> float:
@@ -152,10 +160,37 @@ def _form(
         return None if mean is None else cell_mean_form(mean)
     if record.metric == "shift_acc_gap":
         return _gap(record, frame)
-    rows = frame[frame["condition"] == record.condition]
+    rows = condition_rows(table, record.condition)
     if rows.empty:
         return None
     return _plain(record, rows)
+
+
+_ROWS: dict[int, tuple[weakref.ref[SampleTable], dict[str, pd.DataFrame]]] = {}
+
+
+def _forget(key: int) -> Callable[[weakref.ref[SampleTable]], None]:
+    """Drop a table's rows from `_ROWS` when the table is gone."""
+
+    def gone(_ref: weakref.ref[SampleTable]) -> None:
+        _ROWS.pop(key, None)
+
+    return gone
+
+
+def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
+    """The table's rows of `condition`, selected once per table and condition while the table
+    lives (a table's metrics of one condition read the same rows; treat them as read-only)."""
+    key = id(table)
+    entry = _ROWS.get(key)
+    if entry is None or entry[0]() is not table:
+        entry = (weakref.ref(table, _forget(key)), {})
+        _ROWS[key] = entry
+    cache = entry[1]
+    if condition not in cache:
+        frame = table.frame
+        cache[condition] = frame[frame["condition"] == condition]
+    return cache[condition]
 
 
 def cell_means(record: MetricRecord, table: SampleTable | None) -> CellMean | None:
@@ -205,15 +240,20 @@ def cell_mean_form(mean: CellMean) -> CellMeans:
 
 def _plain(record: MetricRecord, rows: pd.DataFrame) -> Form | None:
     """Accuracies (McNemar), per-sample means, and whole-table accuracy-suite statistics."""
-    keyed = rows.set_index("sample_id")
+
+    def keyed(column: str, dtype: type) -> pd.Series:
+        """The column indexed by sample id (what `rows.set_index("sample_id")[column]` is)."""
+        ids = pd.Index(rows["sample_id"], name="sample_id")
+        return pd.Series(rows[column].to_numpy(), index=ids, name=column).astype(dtype)
+
     if record.metric == "top5_acc":
         if "top5_correct" not in rows.columns:
             return None
-        return PerSample(values=keyed["top5_correct"].astype(bool), binary=True)
+        return PerSample(values=keyed("top5_correct", bool), binary=True)
     if record.metric.endswith("_acc") and record.metric not in _NOT_PLAIN_ACCURACY:
-        return PerSample(values=keyed["correct"].astype(bool), binary=True)
+        return PerSample(values=keyed("correct", bool), binary=True)
     if record.metric in _MEAN_COLUMNS and record.metric in rows.columns:
-        return PerSample(values=keyed[record.metric].astype(np.float64), binary=False)
+        return PerSample(values=keyed(record.metric, np.float64), binary=False)
     if record.metric in _WHOLE_TABLE:
         return _classification(record, rows)
     return None
@@ -243,11 +283,24 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
     def debiased(idx: np.ndarray) -> np.ndarray:
         return calibration.debiased_ece(confidence, labels == predictions, idx, bins)
 
+    def counted(counts_t: np.ndarray, at: np.ndarray) -> np.ndarray:
+        if metric == "ece":
+            return calibration.counted_debiased_ece(
+                confidence, labels == predictions, counts_t, at, bins
+            )
+        if metric == "balanced_acc":
+            return calibration.counted_balanced_accuracy(
+                labels, labels == predictions, counts_t, at, k
+            )
+        return calibration.counted_macro_f1(labels, predictions, counts_t, at, k)
+
     ids = pd.Index(rows["sample_id"].to_numpy())
     strata = np.zeros(len(ids), dtype=np.int64)
     if metric == "ece":
-        return Resampled(ids, strata, statistic, tested=debiased, tested_name="debiased ECE")
-    return Resampled(ids=ids, strata=strata, statistic=statistic)
+        return Resampled(
+            ids, strata, statistic, tested=debiased, tested_name="debiased ECE", counted=counted
+        )
+    return Resampled(ids=ids, strata=strata, statistic=statistic, counted=counted)
 
 
 def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:

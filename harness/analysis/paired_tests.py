@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import timing
+from harness.analysis.calibration import resample_counts
 from harness.analysis.intervals import (
     CellMean,
     cell_mean_difference,
@@ -139,6 +140,8 @@ class PairedResult:
 
 
 def _join(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
+    if a.index.equals(b.index):
+        return a.to_numpy(), b.to_numpy()
     if set(a.index) != set(b.index):
         raise _mismatch(what, set(a.index), set(b.index))
     b = b.reindex(a.index)
@@ -229,10 +232,15 @@ def paired_bootstrap(
         )
 
     def draw() -> np.ndarray:
-        return rng(seed, "paired-bootstrap", name, n).integers(0, n, size=(resamples, n))
+        small = np.int32 if n < 2**31 else np.int64  # the same draws as int64, in half the memory
+        gen = rng(seed, "paired-bootstrap", name, n)
+        return gen.integers(0, n, size=(resamples, n), dtype=small)
 
     key = ("paired-bootstrap", seed, name, n, resamples)
     idx = draw() if shared is None else shared.draws(key, draw)
+    # draw by draw: per-sample differences are often multiples of a fraction (an error rate
+    # over five severities), and whether a resample's mean is exactly 0 (a tie of the test)
+    # depends on the order it is summed in
     means = d[idx].mean(axis=1)
     ci, p = percentile_test(means)
     return PairedResult(
@@ -272,8 +280,13 @@ def cell_mean_test(a: CellMean, b: CellMean, *, n: int) -> PairedResult:
 def stratified_positions(strata: np.ndarray, *, resamples: int, seed: int, name: str) -> np.ndarray:
     """(resamples, n) positions drawn within each stratum, strata in increasing code order."""
     gen = rng(seed, "paired-resample", name, len(strata))
+    codes = np.unique(strata)
+    # int32 draws are the int64 draws (numpy draws a range under 2**32 in 32 bits either way)
+    small = np.int32 if len(strata) < 2**31 else np.int64
+    if len(codes) == 1:  # one stratum: the draws are the positions
+        return gen.integers(0, len(strata), size=(resamples, len(strata)), dtype=small)
     parts = []
-    for code in np.unique(strata):
+    for code in codes:
         members = np.flatnonzero(strata == code)
         parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
     return np.concatenate(parts, axis=1)
@@ -297,9 +310,7 @@ def paired_resample(
     (ECE) is not the observed difference. The tested statistic is the form's `tested` one
     (debiased ECE), the observed difference that of the full tables. `shared`: each model's
     statistic on the draws, computed once for a ranking's comparisons (module shared_draws)."""
-    if set(a.ids) != set(b.ids):
-        raise _mismatch(what, set(a.ids), set(b.ids))
-    to_b = b.ids.get_indexer(a.ids)
+    to_b = _positions(a.ids, b.ids, what)
     if not np.array_equal(b.strata[to_b], a.strata):
         raise ResultsError(
             f"{what}: the two tables put the same samples in different groups; a paired "
@@ -337,6 +348,15 @@ def paired_resample(
     )
 
 
+def _positions(a: pd.Index, b: pd.Index, what: str) -> np.ndarray:
+    """Where each of A's ids is among B's (the same ids, or a clear error)."""
+    if a.equals(b):
+        return np.arange(len(a))
+    if set(a) != set(b):
+        raise _mismatch(what, set(a), set(b))
+    return np.asarray(b.get_indexer(a))
+
+
 def _resampled(
     a: Resampled,
     b: Resampled,
@@ -352,15 +372,32 @@ def _resampled(
     whichever model it is compared with, so `memo` keeps them per model."""
     order = memo.values(a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable"))
     strata = a.strata[order]
-    positions = memo.draws(
-        ("paired-resample", seed, name, resamples, strata.tobytes()),
-        lambda: stratified_positions(strata, resamples=resamples, seed=seed, name=name),
-    )
+    draws = ("paired-resample", seed, name, resamples, strata.tobytes())
+
+    def positions() -> np.ndarray:
+        return stratified_positions(strata, resamples=resamples, seed=seed, name=name)
+
     key = ("resampled", seed, name, resamples)
-    idx = order[positions]
+    if a.counted is not None and b.counted is not None:
+        # sorted position of each of A's rows, and of B's (B's row to_b[i] is A's row i)
+        rank_a = np.empty(len(order), dtype=np.int64)
+        rank_a[order] = np.arange(len(order))
+        rank_b = np.empty_like(rank_a)
+        rank_b[to_b] = rank_a
+        # only the counts are kept (the positions are drawn again if a form needs them)
+        counts_t = memo.draws(("counts",) + draws, lambda: resample_counts(positions(), len(order)))
+        va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a))
+        vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b))
+        return va, vb
+    idx = order[memo.draws(draws, positions)]
     va = memo.values(a, key, lambda: a.test_statistic(idx))
     vb = memo.values(b, key, lambda: b.test_statistic(to_b[idx]))
     return va, vb
+
+
+def _counted(form: Resampled, counts_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    assert form.counted is not None
+    return form.counted(counts_t, rows)
 
 
 def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float]:
@@ -480,6 +517,8 @@ def _pairable(a: Form | None, b: Form | None) -> bool:
     if a is None or b is None or type(a) is not type(b):
         return False
     if isinstance(a, Resampled) and isinstance(b, Resampled):
+        if a.ids.equals(b.ids):
+            return bool(np.array_equal(b.strata, a.strata))
         if set(a.ids) != set(b.ids):
             return True  # paired_resample names the mismatch
         return bool(np.array_equal(b.strata[b.ids.get_indexer(a.ids)], a.strata))

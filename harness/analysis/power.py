@@ -57,38 +57,150 @@ def mcnemar_power(n: int, churn: float, drop: float, alpha: float) -> float:
     """Exact power of the two-sided exact McNemar test at `alpha` on n paired samples when the
     runs disagree on a share `churn` without a change and the current run loses `drop` more
     (P(only baseline right) = churn/2 + drop, P(only current right) = churn/2)."""
-    share = churn + drop
-    if n <= 0 or share <= 0:
-        return 0.0
-    share = min(share, 1.0)
+    return float(mcnemar_powers(n, np.array([churn]), np.array([drop]), alpha)[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _critical(n: int, alpha: float) -> np.ndarray:
+    """For each discordant count d in 0..n, the smallest count b with P(Bin(d, 1/2) >= b) <
+    alpha / 2: the exact test rejects there."""
     d = np.arange(n + 1)
-    weight = scipy_stats.binom.pmf(d, n, share)
-    keep = weight > 1e-12 * weight.max()
-    d, weight = d[keep], weight[keep]
-    # the smallest count b with P(Bin(D, 1/2) >= b) < alpha / 2: the exact test rejects there
     k = scipy_stats.binom.isf(alpha / 2.0, d, 0.5)
-    crit = np.where(scipy_stats.binom.sf(k, d, 0.5) < alpha / 2.0, k + 1, k + 2)
-    q = (churn / 2.0 + drop) / share
+    return np.asarray(np.where(scipy_stats.binom.sf(k, d, 0.5) < alpha / 2.0, k + 1, k + 2))
+
+
+def _windows(n: int, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each share, the discordant counts whose probability is above 1e-12 of the most
+    likely one's (the counts that carry the power): (row of each count, the counts, their
+    probabilities), rows in order. Computed on a window around each mean (one call for all
+    rows), widened to every count where the window's ends still carry weight."""
+    sd = np.sqrt(n * share * (1.0 - share))
+    low = np.maximum(0, (n * share - 12.0 * sd).astype(np.int64) - 8)
+    high = np.minimum(n, (n * share + 12.0 * sd).astype(np.int64) + 8)
+    for attempt in range(2):
+        sizes = high - low + 1
+        row = np.repeat(np.arange(len(share)), sizes)
+        starts = np.cumsum(sizes) - sizes
+        d = low[row] + np.arange(len(row)) - starts[row]
+        weight = scipy_stats.binom.pmf(d, n, share[row])
+        top = np.maximum.reduceat(weight, starts)  # the mode is inside every window
+        ends = np.r_[starts[1:], len(row)] - 1
+        wide = ((low > 0) & (weight[starts] > 1e-13 * top)) | (
+            (high < n) & (weight[ends] > 1e-13 * top)
+        )
+        if attempt == 1 or not wide.any():
+            break
+        low, high = np.where(wide, 0, low), np.where(wide, n, high)
+    keep = weight > 1e-12 * top[row]
+    return row[keep], d[keep], weight[keep]
+
+
+def mcnemar_powers(n: int, churn: np.ndarray, drop: np.ndarray, alpha: float) -> np.ndarray:
+    """`mcnemar_power` for many (churn, drop) at once: the same numbers, bit for bit (each
+    power is the same sum over the same discordant counts), with one call of each binomial
+    function for all of them."""
+    churn, drop = np.asarray(churn, dtype=np.float64), np.asarray(drop, dtype=np.float64)
+    out = np.zeros(len(churn))
+    share = np.minimum(churn + drop, 1.0)
+    live = np.flatnonzero((churn + drop > 0) & (n > 0))
+    if len(live) == 0:
+        return out
+    at, d, weight = _windows(n, share[live])
+    row = live[at]
+    crit = _critical(n, alpha)[d]
+    q = (churn[row] / 2.0 + drop[row]) / share[row]
     upper = scipy_stats.binom.sf(crit - 1, d, q)
     lower = scipy_stats.binom.cdf(d - crit, d, q)
-    reject = np.where(crit <= d, upper + lower, 0.0)
-    return float(np.sum(weight * reject))
+    terms = weight * np.where(crit <= d, upper + lower, 0.0)
+    bounds = np.searchsorted(at, np.arange(len(live) + 1))
+    for j, i in enumerate(live):
+        out[i] = np.sum(terms[bounds[j] : bounds[j + 1]])
+    return out
 
 
-@functools.lru_cache(maxsize=4096)
+_MDES: dict[tuple[int, float, float, float], float | None] = {}
+
+
 def mcnemar_mde(n: int, churn: float, alpha: float, power: float = POWER) -> float | None:
     """The smallest drop whose exact McNemar power reaches `power` (None: none at this n).
-    Cached: a gate asks for the same n and churn in many columns."""
-    top = 1.0 - churn
-    if n <= 0 or top <= 0 or mcnemar_power(n, churn, top, alpha) < power:
-        return None
-    lo, hi = 0.0, top
-    for _ in range(40):
+    Remembered: a gate asks for the same n and churn in many columns (`mcnemar_mdes` finds
+    many at once)."""
+    return mcnemar_mdes(n, [churn], alpha, power)[0]
+
+
+def mcnemar_mdes(
+    n: int, churns: list[float], alpha: float, power: float = POWER
+) -> list[float | None]:
+    """`mcnemar_mde` for each churn: the upper end of 40 steps of bisection over
+    [0, 1 - churn] (`_bisect`), all churns at once."""
+    todo = sorted({c for c in churns if (n, c, alpha, power) not in _MDES})
+    if todo:
+        churn = np.asarray(todo, dtype=np.float64)
+        top = 1.0 - churn
+        found = (top > 0) & (n > 0)
+        found[found] = mcnemar_powers(n, churn[found], top[found], alpha) >= power
+        hi = top.copy()
+        rows = np.flatnonzero(found)
+        if len(rows):
+            hi[rows] = _bisect(n, churn[rows], top[rows], alpha, power)
+        for i, c in enumerate(todo):
+            _MDES[(n, c, alpha, power)] = float(hi[i]) if found[i] else None
+    return [_MDES[(n, c, alpha, power)] for c in churns]
+
+
+_STEPS = 40
+_MARGIN = 1e-13  # of the interval: a step this close to the root is evaluated exactly
+
+
+def _bisect(n: int, churn: np.ndarray, top: np.ndarray, alpha: float, power: float) -> np.ndarray:
+    """The upper end of `_STEPS` steps of bisection of [0, top] for the drop whose power
+    reaches `power` (power(0) is below it, power(top) reaches it), without evaluating every step.
+
+    The power rises with the drop, so a step's midpoint well below a drop known to fall short
+    falls short too, and one well above a drop known to reach reaches: the root is first
+    bracketed closely (false position, Illinois variant) and the bisection is then replayed,
+    evaluating exactly only the midpoints within `_MARGIN` of that bracket. The result is the
+    plain bisection's, bit for bit, in a third of the power evaluations."""
+
+    def reached(rows: np.ndarray, drop: np.ndarray) -> np.ndarray:
+        return np.asarray(mcnemar_powers(n, churn[rows], drop, alpha) - power)
+
+    m = len(churn)
+    # false position: low falls short (f < 0), high reaches (f >= 0)
+    low, high = np.zeros(m), top.copy()
+    f_low = reached(np.arange(m), low)
+    f_high = reached(np.arange(m), high)
+    side = np.zeros(m, dtype=np.int64)  # which end moved last (-1 low, +1 high)
+    for _ in range(60):
+        live = np.flatnonzero(high - low > _MARGIN * top)
+        if len(live) == 0:
+            break
+        a, b, fa, fb = low[live], high[live], f_low[live], f_high[live]
+        x = b - fb * (b - a) / (fb - fa)
+        x = np.where((x > a) & (x < b), x, (a + b) / 2.0)
+        fx = reached(live, x)
+        up = fx >= 0
+        high[live] = np.where(up, x, b)
+        f_high[live] = np.where(up, fx, fb)
+        low[live] = np.where(up, a, x)
+        f_low[live] = np.where(up, fa, fx)
+        # Illinois: halve the value of an end that stayed twice, so both ends move
+        again_high = ~up & (side[live] < 0)
+        again_low = up & (side[live] > 0)
+        f_high[live[again_high]] /= 2.0
+        f_low[live[again_low]] /= 2.0
+        side[live] = np.where(up, 1, -1)
+    margin = _MARGIN * top
+    lo, hi = np.zeros(m), top.copy()
+    for _ in range(_STEPS):
         mid = (lo + hi) / 2.0
-        if mcnemar_power(n, churn, mid, alpha) >= power:
-            hi = mid
-        else:
-            lo = mid
+        short = mid <= low - margin
+        reach = mid >= high + margin
+        unsure = np.flatnonzero(~short & ~reach)
+        if len(unsure):
+            reach[unsure] = reached(unsure, mid[unsure]) >= 0
+        hi = np.where(reach, mid, hi)
+        lo = np.where(reach, lo, mid)
     return hi
 
 

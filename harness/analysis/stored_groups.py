@@ -30,8 +30,10 @@ from harness.analysis.groups import (
     with_clean_reference,
 )
 from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.analysis.shared_draws import SharedDraws
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
+from harness.core.sample_table import GROUP_PREFIX
 from harness.store.run_store import LoadedJob, load_jobs
 
 Loaded = LoadedJob
@@ -106,7 +108,7 @@ def _conditions(
     label: str, table: pd.DataFrame, by: list[Grouping], query: GroupQuery
 ) -> list[str] | str:
     """The conditions to break down, or (a string) why this table does not take part."""
-    conditions = list(dict.fromkeys(table["condition"]))
+    conditions = [str(c) for c in table["condition"].unique()]  # in the order of appearance
     if query.condition is None:
         return conditions
     missing_cols = {
@@ -129,6 +131,7 @@ def _job_rows(
     by: list[Grouping],
     conditions: list[str],
     query: GroupQuery,
+    shared: SharedDraws,
 ) -> list[dict[str, Any]]:
     """Long rows of one job's table broken down for each of `conditions`."""
     manifest, job = loaded
@@ -143,6 +146,7 @@ def _job_rows(
             condition=condition,
             min_group_size=query.min_group_size,
             resamples=query.resamples,
+            shared=shared,
         )
         meta = {
             "model": job.record.model,
@@ -156,12 +160,15 @@ def _job_rows(
     return rows
 
 
-def group_notes(results: Path, query: GroupQuery) -> dict[str, str]:
+def group_notes(
+    results: Path, query: GroupQuery, *, jobs: list[Loaded] | None = None
+) -> dict[str, str]:
     """The selected tasks' notes on group columns whose coding the source does not document
-    (`TaskSummary.group_notes`), `<task>: <column>` -> note."""
+    (`TaskSummary.group_notes`), `<task>: <column>` -> note. `jobs`: `select_jobs`' answer,
+    when the caller has it."""
     return {
         f"{job.record.task}: {column}": note
-        for _m, job in select_jobs(results, query)
+        for _m, job in (select_jobs(results, query) if jobs is None else jobs)
         for column, note in job.record.task_summary.group_notes.items()
     }
 
@@ -213,19 +220,21 @@ def stored_group_rows(
     *,
     on_skip: Callable[[str], None] | None = None,
     on_repeat: Callable[[str], None] | None = None,
+    jobs: list[Loaded] | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
     `on_skip` hears about each table left out because it has no group column (and no `--by`);
     `on_repeat` about each condition not repeated from another suite's table
     (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
-    results hold.
+    results hold. `jobs`: `select_jobs`' answer, when the caller has it.
     """
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     planned: list[Planned] = []
-    for manifest, job in select_jobs(results, query):
-        table = job.table().frame
+    for manifest, job in select_jobs(results, query) if jobs is None else jobs:
+        # what the plan needs (conditions, group columns); the tables are read one by one below
+        table = job.table_columns(_plan_columns)
         by = groupings(table, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
@@ -243,8 +252,11 @@ def stored_group_rows(
     for line in repeated:
         if on_repeat is not None:
             on_repeat(line)
-    for loaded, table, by, conditions in kept:
-        rows += _job_rows(loaded, table, by, conditions, query)
+    shared = SharedDraws()  # tables with the same groups draw the same resamples, once
+    for loaded, _plan, by, conditions in kept:
+        job = loaded[1]
+        rows += _job_rows(loaded, job.table().frame, by, conditions, query, shared)
+        job.forget_table()  # its rows are made: only they stay in memory
     if not rows and skipped:
         raise ResultsError(
             f"no stored table has condition {query.condition!r}"
@@ -256,6 +268,11 @@ def stored_group_rows(
             "no group breakdown to show: no selected table has group columns; pass --by"
         )
     return rows
+
+
+def _plan_columns(names: list[str]) -> list[str]:
+    """The columns a table's plan reads: its conditions and group columns."""
+    return [n for n in names if n == "condition" or n.startswith(GROUP_PREFIX)]
 
 
 def repeated_jobs(rows: list[dict[str, Any]]) -> dict[str, list[str]]:

@@ -21,6 +21,7 @@ reported per kind with its n and p-value, even when the average barely moves. No
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -154,9 +155,11 @@ def _table(job: StoredJob) -> SampleTable | None:
 
 
 def compare_variants(
-    loaded: list[LoadedJob], *, task: str | None = None
+    loaded: list[LoadedJob], *, task: str | None = None, metrics: Collection[str] | None = None
 ) -> list[VariantComparison]:
-    """Pair every variant job under the store with its parent's job and compare them."""
+    """Pair every variant job under the store with its parent's job and compare them.
+    `metrics`: test only the metrics of these keys (a leaderboard's note reads its first
+    column's); the comparisons' status and slices are those of every metric."""
     latest: dict[tuple[str, str, tuple[str, str, str, str]], StoredJob] = {}
     seeds: dict[int, int] = {}
     for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
@@ -165,6 +168,7 @@ def compare_variants(
         latest[(job.record.model, job.record.task, _sig(job))] = job
         seeds[id(job)] = man.seed
     out: dict[tuple[str, str], VariantComparison] = {}
+    paired: set[tuple[str, str]] = set()  # comparisons with a metric both jobs report
     for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
         desc = job.record.model_description
         if desc.lineage is None:
@@ -188,9 +192,10 @@ def compare_variants(
         pjob = latest.get((parent, task_name, sig))
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
-        _compare_jobs(comp, job, pjob, seed=seeds[id(job)])
-    for comp in out.values():
-        _finish(comp)
+        if _compare_jobs(comp, job, pjob, seed=seeds[id(job)], metrics=metrics):
+            paired.add((model, task_name))
+    for key, comp in out.items():
+        _finish(comp, paired=key in paired)
     return list(out.values())
 
 
@@ -204,13 +209,26 @@ def mark_partial(comparisons: list[VariantComparison], gaps: Completeness) -> No
             )
 
 
-def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, seed: int) -> None:
+def _compare_jobs(
+    comp: VariantComparison,
+    vjob: StoredJob,
+    pjob: StoredJob,
+    *,
+    seed: int,
+    metrics: Collection[str] | None = None,
+) -> bool:
+    """Add the deltas of the metrics both jobs report (of `metrics` only, when given) and the
+    slices; whether any metric is reported by both."""
     suite = vjob.record.suite
     vtable, ptable = _table(vjob), _table(pjob)
     parent_records = {m.key: m for m in pjob.metrics}
+    paired = False
     for vm in vjob.metrics:
         pm = parent_records.get(vm.key)
         if pm is None:
+            continue
+        paired = True
+        if metrics is not None and vm.key not in metrics:
             continue
         delta = None if vm.value is None or pm.value is None else vm.value - pm.value
 
@@ -238,6 +256,7 @@ def _compare_jobs(comp: VariantComparison, vjob: StoredJob, pjob: StoredJob, *, 
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
+    return paired
 
 
 def _delta(
@@ -340,8 +359,9 @@ def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[Harm
     return out
 
 
-def _finish(comp: VariantComparison) -> None:
-    """Holm-adjust the family's p-values, keep the largest drop per slice kind."""
+def _finish(comp: VariantComparison, *, paired: bool) -> None:
+    """Holm-adjust the family's p-values, keep the largest drop per slice kind (`paired`:
+    whether the two jobs reported a metric in common)."""
     tested = [i for i, d in enumerate(comp.deltas) if d.p_value is not None]
     adjusted = holm([comp.deltas[i].p_value or 0.0 for i in tested]) if tested else []
     for i, p in zip(tested, adjusted, strict=True):
@@ -356,7 +376,7 @@ def _finish(comp: VariantComparison) -> None:
         if s.kind not in best or s.drop > best[s.kind].drop:
             best[s.kind] = s
     comp.worst = best
-    if comp.status == "compared" and not comp.deltas and not comp.reason:
+    if comp.status == "compared" and not paired and not comp.reason:
         comp.status, comp.reason = (
             "no parent results",
             f"no completed results of parent {comp.parent!r} with the same suite config",

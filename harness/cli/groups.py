@@ -63,6 +63,7 @@ def groups_command(args: argparse.Namespace) -> int:
         GroupQuery,
         group_notes,
         repeated_jobs,
+        select_jobs,
         stored_group_rows,
     )
     from harness.present.escaping import terminal_text
@@ -82,9 +83,12 @@ def groups_command(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     repeated: list[str] = []
     results = input_folder(args.results, "results folder")
-    rows = stored_group_rows(results, query, on_skip=skipped.append, on_repeat=repeated.append)
+    jobs = select_jobs(results, query)  # read once for the rows and the notes
+    rows = stored_group_rows(
+        results, query, on_skip=skipped.append, on_repeat=repeated.append, jobs=jobs
+    )
     width = output_width(args.width)
-    codings = group_notes(results, query)
+    codings = group_notes(results, query, jobs=jobs)
     shown_text = render(rows, args.format, width=width, codings=codings)
     sys.stdout.write(shown_text.rstrip("\n") + "\n")
 

@@ -5,9 +5,9 @@ and its file name) and of what draws it (the harness version, matplotlib's versi
 sources of the figure modules). A later build reuses a figure whose key is unchanged and whose
 file still has the bytes it was written with; any other is redrawn, so a figure whose data,
 drawing code or file changed is never reused. The index (`figure-index.json` in the figures
-folder) is read only when it is whole and was written by the same drawing code: otherwise every
-figure is redrawn. Figures the previous build listed and this one did not show are removed, so a
-site holds one build's figures, not a mix.
+folder) is reused only when it is whole and was written by the same drawing code: otherwise every
+figure is redrawn. Figures the previous build listed and this one did not show are removed (also
+when another version drew them), so a site holds one build's figures, not a mix.
 """
 
 from __future__ import annotations
@@ -51,35 +51,37 @@ class FigureCache:
     def __init__(self, figdir: Path, identity: str | None = None) -> None:
         self.figdir = figdir
         self.identity = identity or drawing_identity()
-        self.previous = self._read()
+        self.listed, self.previous = self._read()
         self.kept: dict[str, dict[str, str]] = {}
         self.reused = 0
         self.drawn = 0
 
-    def _read(self) -> dict[str, dict[str, str]]:
+    def _read(self) -> tuple[set[str], dict[str, dict[str, str]]]:
+        """(every figure the previous index lists, those that may be reused: listed by the
+        same drawing code)."""
         path = self.figdir / INDEX
         if links.is_link(path) or not path.is_file():
-            return {}
+            return set(), {}
         try:
             raw: Any = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return {}
-        if not (
-            isinstance(raw, dict)
-            and raw.get("format") == FORMAT
-            and raw.get("identity") == self.identity
-            and isinstance(raw.get("figures"), dict)
-        ):
-            return {}  # another harness version, or damaged: every figure is redrawn
-        return {
+            return set(), {}
+        if not (isinstance(raw, dict) and isinstance(raw.get("figures"), dict)):
+            return set(), {}  # damaged: every figure is redrawn
+        entries = {
             name: entry
             for name, entry in raw["figures"].items()
             if isinstance(name, str)
             and Path(name).name == name
+            and name != INDEX
             and isinstance(entry, dict)
             and isinstance(entry.get("key"), str)
             and isinstance(entry.get("sha256"), str)
         }
+        same = raw.get("format") == FORMAT and raw.get("identity") == self.identity
+        # another harness version: every figure is redrawn, and its figures this build does not
+        # show are removed (`finish`)
+        return set(entries), entries if same else {}
 
     def figure(self, path: Path, shows: object, draw: Callable[[], Path | None]) -> Path | None:
         """The figure at `path` showing `shows` (its data and title: compared by their repr),
@@ -103,9 +105,15 @@ class FigureCache:
             self.drawn += 1
         return drawn
 
+    def adopt(self, kept: dict[str, dict[str, str]], *, drawn: int, reused: int) -> None:
+        """Figures another process kept or drew for this build (its pages' share)."""
+        self.kept.update(kept)
+        self.drawn += drawn
+        self.reused += reused
+
     def finish(self) -> None:
         """Remove the previous build's figures this one did not keep; write the index."""
-        for name in sorted(self.previous.keys() - self.kept.keys()):
+        for name in sorted(self.listed - self.kept.keys()):
             stale = self.figdir / name
             if stale.is_file() and not links.is_link(stale):
                 links.remove_entry(stale)

@@ -178,14 +178,16 @@ def png_size(path: Path) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def save(fig: Any, path: Path, *, tight: bool = True) -> Path:
+def save(fig: Any, path: Path, *, tight: bool = True, keep: bool = False) -> Path:
     """Write the figure (`tight` box: legends outside the axes stay in the picture, at the cost
     of drawing it twice; a figure laid out to fit draws once), whole and never through a
-    symbolic link at `path` (harness/store/atomic.py)."""
+    symbolic link at `path` (harness/store/atomic.py). `keep`: the figure stays open (it is
+    drawn again with other data)."""
     image = io.BytesIO()
     box: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.08} if tight else {}
     fig.savefig(image, format="png", dpi=DPI, **box)
-    plt.close(fig)
+    if not keep:
+        plt.close(fig)
     atomic.write_bytes(path, image.getvalue(), durable=False)
     return path
 

@@ -33,6 +33,34 @@ from harness.present.figure_style import (
 log = logging.getLogger(__name__)
 
 
+class _Reliability:
+    """The reliability diagram's figure, drawn once per process and reused: its axes, ticks,
+    labels, diagonal and legend are the same for every model, so each diagram only replaces the
+    points, intervals, counts and title (a new figure per model spent a quarter of its time
+    building those). The PNG is the same byte for byte as a new figure's
+    (tests/present/test_figures.py)."""
+
+    figure: Any = None
+    axes: Any = None
+    legend: Any = None
+    shown: list[Any] = []
+
+    @classmethod
+    def axes_for(cls) -> tuple[Any, Any]:
+        """The figure and axes, with the previous diagram's data removed."""
+        if cls.figure is None or not plt.fignum_exists(cls.figure.number):
+            fig, ax = plt.subplots(figsize=(4.4, 4.1))
+            # a fixed layout (the legend under the axes, inside the figure): drawn once, where
+            # a tight bounding box draws every figure twice (docs/report.md)
+            fig.subplots_adjust(left=0.15, right=0.97, top=0.92, bottom=0.27)
+            ax.plot([0, 1], [0, 1], "--", color=MUTED, linewidth=1, label="perfect calibration")
+            cls.figure, cls.axes, cls.legend, cls.shown = fig, ax, None, []
+        for artist in cls.shown:
+            artist.remove()
+        cls.shown = []
+        return cls.figure, cls.axes
+
+
 def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: str) -> Path | None:
     """Accuracy vs mean confidence per bin (the accuracy suite's artifact), with bin counts."""
     pts = [
@@ -42,27 +70,31 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: Path, title: st
     ]
     if not pts:
         return None
-    # a fixed layout (the legend under the axes, inside the figure): drawn once, where a tight
-    # bounding box draws every figure twice (this one is drawn per model: docs/report.md)
-    fig, ax = plt.subplots(figsize=(4.4, 4.1))
-    fig.subplots_adjust(left=0.15, right=0.97, top=0.92, bottom=0.27)
-    ax.plot([0, 1], [0, 1], "--", color=MUTED, linewidth=1, label="perfect calibration")
+    fig, ax = _Reliability.axes_for()
     xs, ys, ns = zip(*pts, strict=True)
     cis = [wilson(round(y * n), n) for y, n in zip(ys, ns, strict=True)]
-    ax.plot(xs, ys, "-", color="#0072B2", linewidth=1)
-    ax.errorbar(
-        xs, ys, yerr=errors(ys, cis), fmt="o", color="#0072B2", capsize=2, elinewidth=1,
-        label="accuracy per bin (95% Wilson interval; count above)",
+    shown: list[Any] = [*ax.plot(xs, ys, "-", color="#0072B2", linewidth=1)]
+    shown.append(
+        ax.errorbar(
+            xs, ys, yerr=errors(ys, cis), fmt="o", color="#0072B2", capsize=2, elinewidth=1,
+            label="accuracy per bin (95% Wilson interval; count above)",
+        )
     )  # fmt: skip
     for x, y, n in pts:
-        ax.annotate(
-            str(n), (x, y), textcoords="offset points", xytext=(0, 5), fontsize=7, ha="center"
+        shown.append(
+            ax.annotate(
+                str(n), (x, y), textcoords="offset points", xytext=(0, 5), fontsize=7, ha="center"
+            )
         )
+    _Reliability.shown = shown
     ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="mean confidence", ylabel="accuracy")
     ax.set_title(label(title, 60))
     ax.grid(alpha=0.3)
-    fig.legend(loc="lower left", bbox_to_anchor=(0.02, 0.01), frameon=False)
-    return save(fig, path, tight=False)
+    if _Reliability.legend is None:  # the same entries for every model
+        _Reliability.legend = fig.legend(
+            loc="lower left", bbox_to_anchor=(0.02, 0.01), frameon=False
+        )
+    return save(fig, path, tight=False, keep=True)
 
 
 def _draw_series(

@@ -59,33 +59,54 @@ def _heading(key: tuple[Any, ...]) -> str:
     return f"{model} · {task} · {condition} (from the {suite} table{of_run}) · by {group_by}"
 
 
+def _row_cell(r: Mapping[str, Any]) -> str:
+    """`_cell` of a long row as it is (a dict: None where the frame has NaN)."""
+    value, low = r["value"], r["ci_lo"]
+    if value is None or pd.isna(value):
+        return "undefined"
+    text = f"{value:.3f}"
+    if low is not None and not pd.isna(low):
+        text += f" [{low:.3f}, {r['ci_hi']:.3f}]"
+    return text + (" UNRELIABLE" if r["flag"] else "")
+
+
+def _blocks(
+    rows: list[dict[str, Any]], heading: list[str]
+) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """The rows by heading key, keys in first-seen order, rows in order."""
+    blocks: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        blocks.setdefault(tuple(r.get(k) for k in heading), []).append(r)
+    return blocks
+
+
 def _terminal(rows: list[dict[str, Any]], width: int | None) -> list[str]:
     """Per (model, task, suite, condition, grouping): a heading, the groups in the order of
     their values' numeric bounds, and the numbers across groups on one wrapped line."""
-    frame = pd.DataFrame(rows)
-    frame["cell"] = frame.apply(_cell, axis=1)
-    if "label" not in frame:
-        frame["label"] = None
-    heading = list(HEADING) + (["run"] if "run" in frame and repeated_jobs(rows) else [])
+    heading = list(HEADING) + (
+        ["run"] if any("run" in r for r in rows) and repeated_jobs(rows) else []
+    )
     out: list[str] = []
-    for key, block in frame.groupby(heading, sort=False):
+    for key, block in _blocks(rows, heading).items():
         out.append(wrap(terminal_text(_heading(key)), width))
-        groups = block[block["group"].astype(str) != ACROSS]
-        metrics = list(dict.fromkeys(groups["metric"]))
-        order = value_order(groups["group"].astype(str))
-        table_rows = []
-        for value in order:
-            mine = groups[groups["group"].astype(str) == value]
-            label = next((str(x) for x in mine["label"] if isinstance(x, str) and x), "")
-            cells = {m: c for m, c in zip(mine["metric"], mine["cell"], strict=True)}
+        groups = [r for r in block if str(r["group"]) != ACROSS]
+        metrics = list(dict.fromkeys(r["metric"] for r in groups))
+        by_value: dict[str, list[dict[str, Any]]] = {}
+        for r in groups:
+            by_value.setdefault(str(r["group"]), []).append(r)
+        table_rows: list[list[str | int | float | None]] = []
+        for value in value_order(str(r["group"]) for r in groups):
+            mine = by_value[value]
+            label = next((str(x) for r in mine if isinstance(x := r.get("label"), str) and x), "")
+            cells = {r["metric"]: _row_cell(r) for r in mine}
             shown = f"{value} ({label})" if label and label != value else value
-            table_rows.append([shown, int(mine["n"].iloc[0]), *(cells.get(m, "") for m in metrics)])
+            table_rows.append([shown, int(mine[0]["n"]), *(cells.get(m, "") for m in metrics)])
         if table_rows:
             table = Table(["group", "n", *metrics], table_rows)
             out.append(fit_text(table, width, keep=2, align="left", gap=2, wrap_last=False))
-        across = block[block["group"].astype(str) == ACROSS]
-        if not across.empty:
-            parts = [f"{m} {c}" for m, c in zip(across["metric"], across["cell"], strict=True)]
+        across = [r for r in block if str(r["group"]) == ACROSS]
+        if across:
+            parts = [f"{r['metric']} {_row_cell(r)}" for r in across]
             out.append(wrap(terminal_text("across groups: " + "; ".join(parts)), width))
         out.append("")
     return out

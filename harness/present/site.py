@@ -20,10 +20,14 @@ it); figures are PNGs in `figures/`. No server, no CDN, no torch.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness.analysis.caveats import check_descriptions
 from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board, read_outcomes
@@ -38,6 +42,7 @@ from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
 from harness.present.ood_view import OODView, ood_view
+from harness.present.page_cache import PageCache
 from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
 from harness.present.report_views import (
     BoardView,
@@ -59,11 +64,22 @@ from harness.present.report_views import (
 )
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
-from harness.present.templating import render
 from harness.store import atomic, links
 from harness.store.run_store import StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A page to write: its template and what it is rendered with."""
+
+    template: str
+    context: dict[str, Any]
+
+    @classmethod
+    def of(cls, template: str, **context: Any) -> _Page:
+        return cls(template, context)
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,12 @@ class _Context:
     folder: FigureFolder
     nav: Nav
     pairs: list[tuple[str, str, str]]
+    pages: PageCache
+
+    def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
+        """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
+        previous build, harness.present.page_cache)."""
+        self.pages.page(self.out / name, page.template, reuse=reuse, **page.context)
 
 
 def build_site(
@@ -93,8 +115,8 @@ def build_site(
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
-    boards = build_boards(results, allow_partial=allow_partial)
     loaded = load_jobs(results)
+    boards = build_boards(results, allow_partial=allow_partial, loaded=loaded, keep_tables=True)
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)
@@ -118,26 +140,103 @@ def build_site(
         FigureFolder(out, figdir, cache=cache),
         nav,
         pairs,
+        PageCache(out),
     )
-    _write(out / "provenance.html", _provenance(ctx))
+    ctx.write("provenance.html", _provenance(ctx))
     for task in tasks:
-        _write(out / task_page(task), _task_page(ctx, task))
+        ctx.write(task_page(task), _task_page(ctx, task))
     for suite in suites:
-        _write(out / suite_page(suite), _suite_page(ctx, suite))
+        ctx.write(suite_page(suite), _suite_page(ctx, suite))
     by_model: dict[str, list[Loaded]] = defaultdict(list)
     for man, job in loaded:
         by_model[job.record.model].append((man, job))
-    for model, jobs in sorted(by_model.items()):
-        _write(out / model_page(model), _model_page(ctx, model, jobs))
-    _write(out / "models.html", _models_page(ctx, sorted(by_model)))
+    _model_pages(ctx, sorted(by_model.items()))
+    ctx.write("models.html", _models_page(ctx, sorted(by_model)))
     for task, a, b in pairs:
-        _write(out / compare_page(task, a, b), _compare_page(ctx, task, a, b))
-    _write(out / "index.html", _index(ctx, models=len(by_model)))
+        ctx.write(compare_page(task, a, b), _compare_page(ctx, task, a, b))
+    ctx.write("index.html", _index(ctx, models=len(by_model)))
     summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(out))
     _write(out / "summary.md", summary)
     cache.finish()
+    ctx.pages.finish()
     log.info("report written to %s", out)
     return out / "index.html"
+
+
+def _model_pages(ctx: _Context, models: list[tuple[str, list[Loaded]]]) -> None:
+    """Every model's page with its figures: in worker processes (forked, so they start with
+    this build's boards and figure cache; matplotlib draws with Agg) over the cores this process
+    may use, each writing its share of the pages; the figures each one drew or kept go back to
+    this process's figure cache."""
+    workers = min(len(models), _cores()) if _can_fork() else 1
+    if workers < 2:
+        for model, jobs in models:
+            ctx.write(model_page(model), _model_page(ctx, model, jobs), reuse=True)
+        return
+    for _man, job in ctx.loaded:  # read here: the workers parse no file the build parsed
+        if job.status == JobStatus.COMPLETED and job.has_table:
+            job.table()
+    shares = [models[i::workers] for i in range(workers)]
+    global _FORKED
+    _FORKED = (ctx, shares)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.map(_model_share, range(workers))
+    finally:
+        _FORKED = None
+    cache = ctx.folder.cache
+    for figures, pages in done:
+        if cache is not None:
+            cache.adopt(figures.kept, drawn=figures.made, reused=figures.reused)
+        ctx.pages.adopt(pages.kept, rendered=pages.made, reused=pages.reused)
+
+
+_FORKED: tuple[_Context, list[list[tuple[str, list[Loaded]]]]] | None = None
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What a worker's pages added to a cache: entries, and how many it made and reused."""
+
+    kept: dict[str, dict[str, str]]
+    made: int
+    reused: int
+
+
+def _model_share(i: int) -> tuple[_Share, _Share]:
+    """In a worker: write share `i` of the model pages; the figures and pages kept for them."""
+    assert _FORKED is not None
+    ctx, shares = _FORKED
+    figures, pages = ctx.folder.cache, ctx.pages
+    fig_before = (set(figures.kept), figures.drawn, figures.reused) if figures else (set(), 0, 0)
+    page_before = (set(pages.kept), pages.rendered, pages.reused)
+    for model, jobs in shares[i]:
+        ctx.write(model_page(model), _model_page(ctx, model, jobs), reuse=True)
+    fig_share = _Share({}, 0, 0)
+    if figures is not None:
+        fig_share = _Share(
+            {k: v for k, v in figures.kept.items() if k not in fig_before[0]},
+            figures.drawn - fig_before[1],
+            figures.reused - fig_before[2],
+        )
+    page_share = _Share(
+        {k: v for k, v in pages.kept.items() if k not in page_before[0]},
+        pages.rendered - page_before[1],
+        pages.reused - page_before[2],
+    )
+    return fig_share, page_share
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    """Forked workers (Linux): they start from this process's memory, without re-importing or
+    re-reading anything."""
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _write(path: Path, text: str) -> None:
@@ -189,8 +288,8 @@ def _runs_line(ctx: _Context) -> str:
     return "; ".join(parts)
 
 
-def _index(ctx: _Context, *, models: int) -> str:
-    return render(
+def _index(ctx: _Context, *, models: int) -> _Page:
+    return _Page.of(
         "index.html",
         title="Evaluation report",
         nav=ctx.nav,
@@ -206,8 +305,8 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _provenance(ctx: _Context) -> str:
-    return render(
+def _provenance(ctx: _Context) -> _Page:
+    return _Page.of(
         "provenance.html",
         title="Provenance",
         nav=ctx.nav,
@@ -216,7 +315,7 @@ def _provenance(ctx: _Context) -> str:
     )
 
 
-def _task_page(ctx: _Context, task: str) -> str:
+def _task_page(ctx: _Context, task: str) -> _Page:
     """The task's headline board, figures, every headline metric by suite, skips, variants."""
     boards = [b for b in ctx.boards if b.task == task]
     not_done = (JobStatus.SKIPPED, JobStatus.FAILED)
@@ -225,7 +324,7 @@ def _task_page(ctx: _Context, task: str) -> str:
         for (m, t, s), o in sorted(ctx.outcomes.items())
         if t == task and o.status in not_done
     ]
-    return render(
+    return _Page.of(
         "task.html",
         title=f"Task {task}",
         nav=ctx.nav,
@@ -266,8 +365,8 @@ def _suite_of(board: Board, key: str) -> str:
     return next(r.suite for (m, k), r in board.records.items() if k == key)
 
 
-def _suite_page(ctx: _Context, suite: str) -> str:
-    return render(
+def _suite_page(ctx: _Context, suite: str) -> _Page:
+    return _Page.of(
         "suite.html",
         title=f"Suite {suite}: every metric",
         nav=ctx.nav,
@@ -275,10 +374,10 @@ def _suite_page(ctx: _Context, suite: str) -> str:
     )
 
 
-def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> str:
+def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> _Page:
     """Every job of the model: its metrics (with provenance links) and figures."""
     ordered = sorted(jobs, key=lambda mj: (mj[1].record.task, mj[1].record.suite))
-    return render(
+    return _Page.of(
         "model.html",
         title=f"Model {model}",
         nav=ctx.nav,
@@ -312,8 +411,8 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
     )
 
 
-def _models_page(ctx: _Context, models: list[str]) -> str:
-    return render(
+def _models_page(ctx: _Context, models: list[str]) -> _Page:
+    return _Page.of(
         "models.html",
         title="Models",
         nav=ctx.nav,
@@ -322,9 +421,9 @@ def _models_page(ctx: _Context, models: list[str]) -> str:
     )
 
 
-def _compare_page(ctx: _Context, task: str, a: str, b: str) -> str:
+def _compare_page(ctx: _Context, task: str, a: str, b: str) -> _Page:
     comp = compare_models(ctx.loaded, task=task, a=a, b=b)
     board_families(comp, ctx.heads)
-    return render(
+    return _Page.of(
         "compare.html", title=f"{a} vs {b} on {task}", nav=ctx.nav, c=comparison_view(comp)
     )

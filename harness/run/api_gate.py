@@ -76,6 +76,5 @@ def check(
     report = run_check(
         Path(baseline), Path(current), rules, policy_source=str(policy or "(defaults)")
     )
-    return GateResult(
-        report=report, headline=headline_checks(report, load_run(Path(current), "current"))
-    )
+    current_run = report.current_run or load_run(Path(current), "current")
+    return GateResult(report=report, headline=headline_checks(report, current_run))

@@ -22,11 +22,13 @@ import math
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from harness.core.errors import ResultsError
 from harness.core.hashing import file_sha256
@@ -63,11 +65,19 @@ def safe_component(name: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class StoredJob:
-    """A finished job as read back from disk."""
+    """A finished job as read back from disk. Its per-sample table is parsed once, when first
+    asked for, and kept with the job (a report reads it for several boards, figures and
+    pages); callers treat it as read-only."""
 
     path: Path
     record: JobRecord
     metrics: list[MetricRecord]
+    _parsed: dict[str, SampleTable] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    # the table file's bytes as read_job read them to check them: parsed from these, the file
+    # is read once (dropped when parsed)
+    _raw: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def status(self) -> JobStatus:
@@ -80,14 +90,54 @@ class StoredJob:
 
     def table(self) -> SampleTable:
         """The per-sample table; an unreadable or malformed file is a ResultsError naming it."""
-        import pyarrow  # pandas reads parquet with it; its own errors are not all ValueErrors
+        if TABLE_FILE not in self._parsed:
+            self._parsed[TABLE_FILE] = self._read_table()
+        return self._parsed[TABLE_FILE]
+
+    def table_columns(self, pick: Callable[[list[str]], list[str]]) -> pd.DataFrame:
+        """Some columns of the per-sample table (`pick` chooses them from its column names),
+        parsed on their own and not kept: what a caller needs before it reads the table (the
+        conditions it holds, its group columns). Unreadable: a ResultsError naming the file."""
+        import pyarrow
+        import pyarrow.parquet
 
         path = self.path / TABLE_FILE
+        data = self._raw.get(TABLE_FILE)
         try:
-            return SampleTable.read_parquet(path)
+            source: Any = path if data is None else pyarrow.BufferReader(data)
+            names = pyarrow.parquet.read_schema(source).names
+            source = path if data is None else pyarrow.BufferReader(data)
+            wanted = pick(list(names))
+            arrow = pyarrow.parquet.read_table(source, columns=wanted, use_threads=False)
+            return arrow.to_pandas()
         except (OSError, ValueError, pyarrow.ArrowException) as err:
+            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")
             raise ResultsError(
-                f"results file {path} is unreadable ({_one_line(err)}); it was damaged — rerun "
+                f"results file {path} is unreadable ({why}); it was damaged — rerun "
+                "the job (or restore the file)"
+            ) from None
+
+    def forget_table(self) -> None:
+        """Drop the parsed table (a caller done with it; `table()` would read it again)."""
+        self._parsed.pop(TABLE_FILE, None)
+        self._raw.pop(TABLE_FILE, None)
+
+    def _read_table(self) -> SampleTable:
+        import pyarrow  # its errors are not all ValueErrors
+        import pyarrow.parquet
+
+        path = self.path / TABLE_FILE
+        data = self._raw.pop(TABLE_FILE, None)
+        source: Any = path if data is None else pyarrow.BufferReader(data)
+        try:
+            # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
+            # pandas' file handling and the reader's threads (a small table reads faster alone)
+            arrow = pyarrow.parquet.read_table(source, use_threads=False)
+            return SampleTable(arrow.to_pandas())
+        except (OSError, ValueError, pyarrow.ArrowException) as err:
+            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")  # as when read from the file
+            raise ResultsError(
+                f"results file {path} is unreadable ({why}); it was damaged — rerun "
                 "the job (or restore the file)"
             ) from None
 
@@ -342,6 +392,7 @@ def read_job(path: Path) -> StoredJob:
     record_path = path / "job.json"
     record = read_record(record_path, JobRecord)
     listed = record.files
+    kept: dict[str, bytes] = {}
     if "metrics.json" not in listed:
         raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
     for fname, digest in listed.items():
@@ -353,20 +404,37 @@ def read_job(path: Path) -> StoredJob:
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
-        if file_sha256(fpath) != digest:
+        data = _read_small(fpath)
+        found = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(fpath)
+        if found != digest:
             raise ResultsError(
                 f"results file {fpath} does not match its checksum in {record_path}; "
                 "it was modified or damaged — rerun the job"
             )
+        if data is not None and fname in (TABLE_FILE, "metrics.json"):
+            kept[fname] = data  # the bytes just checked: parsed from them, not read again
     metrics_path = path / "metrics.json"
     try:
-        raw = json.loads(metrics_path.read_text())
+        metrics_data = kept.pop("metrics.json", None)
+        raw = json.loads(metrics_path.read_text() if metrics_data is None else metrics_data)
     except (OSError, ValueError, RecursionError) as err:
         raise ResultsError(
             f"results file {metrics_path} is unreadable ({_one_line(err)}); it was damaged — "
             "rerun the job"
         ) from None
-    return StoredJob(path=path, record=record, metrics=_metric_records(raw, metrics_path))
+    job = StoredJob(path=path, record=record, metrics=_metric_records(raw, metrics_path))
+    job._raw.update(kept)
+    return job
+
+
+_HELD_BYTES = 16 << 20  # files up to this size are read whole to be checked, and parsed from that
+
+
+def _read_small(path: Path) -> bytes | None:
+    """The file's bytes when it is small enough to hold (`_HELD_BYTES`), else None."""
+    if path.stat().st_size > _HELD_BYTES:
+        return None
+    return path.read_bytes()
 
 
 _METRIC_REQUIRED = ("suite", "metric", "unit", "value", "n", "higher_is_better")

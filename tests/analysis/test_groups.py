@@ -190,3 +190,106 @@ def test_fairness_x_robustness_equals_pandas_groupby() -> None:
     )
     assert disparity(b, "sex", "worst_group_acc").value == pytest.approx(by_hand["mean"].min())
     assert not any(d.metric.startswith("demographic") for d in b.disparities)  # multi-class
+
+
+def _fairlearn_by_group(frame: pd.DataFrame, grouping: tuple[str, ...], binary: bool) -> dict:
+    """Each group's metrics by fairlearn's MetricFrame (the reference for the point values),
+    over the cartesian product of the grouping's values: name -> (1, G)."""
+    import itertools
+
+    from fairlearn.metrics import MetricFrame
+
+    from harness.analysis.calibration import confidence_bins
+    from harness.analysis.groups import Columns, group_values
+
+    c = Columns.of(frame, 1)
+    sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
+
+    def n(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(len(y_true))
+
+    def acc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(np.mean(y_true == y_pred))
+
+    def ece(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray) -> float:
+        b = confidence_bins(np.asarray(confidence, dtype=np.float64), 15)
+        hit = (np.asarray(y_true) == np.asarray(y_pred)).astype(np.float64)
+        return float(
+            np.abs(np.bincount(b, weights=hit - confidence, minlength=15)).sum() / len(y_true)
+        )
+
+    def selection_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(np.mean(y_pred == 1))
+
+    def tpr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        p = y_true == 1
+        return float(np.mean(y_pred[p] == 1)) if p.any() else np.nan
+
+    def fpr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        neg = y_true != 1
+        return float(np.mean(y_pred[neg] == 1)) if neg.any() else np.nan
+
+    def clean_acc(y_true: np.ndarray, y_pred: np.ndarray, clean_correct: np.ndarray) -> float:
+        return float(np.mean(clean_correct))
+
+    metrics = {"n": n, "acc": acc, "ece": ece}
+    params = {"ece": {"confidence": c.confidence}}
+    if binary:
+        metrics |= {"selection_rate": selection_rate, "tpr": tpr, "fpr": fpr}
+    if c.clean_correct is not None:
+        metrics["clean_acc"] = clean_acc
+        params["clean_acc"] = {"clean_correct": c.clean_correct.astype(np.float64)}
+    by_group = MetricFrame(
+        metrics=metrics,
+        y_true=c.label,
+        y_pred=c.prediction,
+        sensitive_features=sf,
+        sample_params=params,
+    ).by_group
+    if c.clean_correct is not None:
+        by_group["acc_drop"] = by_group["clean_acc"] - by_group["acc"]
+    combos = list(itertools.product(*[sorted(sf[col].unique()) for col in grouping]))
+    order = pd.MultiIndex.from_tuples(combos) if len(grouping) > 1 else [x[0] for x in combos]
+    out = {k: by_group[k].reindex(order).to_numpy(np.float64)[None, :] for k in by_group.columns}
+    out["n"] = np.nan_to_num(out["n"], nan=0.0)
+    return out
+
+
+def _random_frame(n: int, seed: int, classes: int) -> pd.DataFrame:
+    gen = np.random.default_rng(seed)
+    f = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": "clean",
+            "label": gen.integers(0, classes, n),
+            "confidence": np.clip(gen.beta(5, 2, n), 1e-9, 1.0),
+            "group:a": gen.choice(["x", "y", "z10", "z9"], n),
+            "group:b": gen.choice([3, 12, 40], n),
+        }
+    )
+    f["prediction"] = np.where(gen.random(n) < 0.7, f["label"], gen.integers(0, classes, n))
+    f["correct"] = f["label"] == f["prediction"]
+    return f
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
+    """The groups' own values (computed with numpy, all groups at once) equal fairlearn's
+    MetricFrame by_group exactly: binary and multiclass, an intersection with empty
+    combinations, groups without positives, and the clean-reference columns."""
+    from harness.analysis.groups import Columns, _group_codes, _point_values, group_values
+
+    frames = [_random_frame(300, seed, 2), _random_frame(97, seed + 10, 5), small_frame()]
+    clean = _random_frame(300, seed, 2)
+    clean["clean_correct"] = np.random.default_rng(seed).random(300) < 0.8
+    frames.append(clean)
+    for frame in frames:
+        binary = frame["label"].max() <= 1
+        for grouping in [("a",), ("b",), ("a", "b"), ("label",)]:
+            sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
+            combos, codes = _group_codes(sf, grouping)
+            got = _point_values(Columns.of(frame, 1), codes, len(combos), binary, 15)
+            want = _fairlearn_by_group(frame, grouping, binary)
+            assert got.keys() == want.keys()
+            for name in want:
+                assert got[name].tobytes() == want[name].tobytes(), (grouping, name)

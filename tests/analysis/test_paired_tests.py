@@ -347,3 +347,34 @@ def test_detection_statistics_on_integer_codes_equal_the_float_paths() -> None:
             on_scores = batch(values[idx[:, :m]], values[idx[:, m:]])
             on_codes = batch(codes[idx[:, :m]], codes[idx[:, m:]])
             assert np.array_equal(on_scores, on_codes), (name, trial)
+
+
+def test_condition_rows_are_selected_once_per_live_table() -> None:
+    """A table's rows of a condition are selected once while the table lives (a gate reads
+    three metrics of one condition per table) and forgotten with it."""
+    import gc
+
+    from harness.analysis import paired_forms
+
+    def table() -> SampleTable:
+        return SampleTable.build(
+            {
+                "sample_id": ["a", "b", "a"],
+                "condition": ["clean", "clean", "noise"],
+                "label": [0, 1, 0],
+                "prediction": [0, 0, 0],
+                "correct": [True, False, True],
+                "confidence": [0.9, 0.6, 0.7],
+            }
+        )
+
+    t = table()
+    rows = paired_forms.condition_rows(t, "clean")
+    assert list(rows["sample_id"]) == ["a", "b"]
+    assert paired_forms.condition_rows(t, "clean") is rows
+    other = table()
+    assert paired_forms.condition_rows(other, "clean") is not rows
+    key = id(t)
+    del t, rows
+    gc.collect()
+    assert key not in paired_forms._ROWS

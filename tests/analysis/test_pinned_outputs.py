@@ -51,3 +51,29 @@ def test_a_run_checked_against_itself_resamples_each_form_once(
     assert calls and not any(calls)
     monkeypatch.setattr(check._EvidenceSource, "_same_inputs", lambda self, bm, cm: False)
     assert _cli(*args, "--format", "md") == reused
+
+
+def test_a_run_checked_against_itself_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same folder as baseline and current: its manifest and jobs are read once, and each
+    per-sample table once (also for a current run whose table has the baseline's checksum)."""
+    from harness.analysis import check, gate_runs
+    from tests.analysis.pinned_outputs import SCALE_BASE, _cli, _run
+
+    loads: list[str] = []
+    tables: list[tuple[str, str, str]] = []
+    load, table = gate_runs.load_run, gate_runs.LoadedRun.table
+
+    def counting_load(root: object, what: str) -> gate_runs.LoadedRun:
+        loads.append(what)
+        return load(root, what)  # type: ignore[arg-type]
+
+    def counting_table(self: gate_runs.LoadedRun, key: tuple[str, str, str]) -> object:
+        tables.append(key)
+        return table(self, key)
+
+    monkeypatch.setattr(check, "load_run", counting_load)
+    monkeypatch.setattr(gate_runs.LoadedRun, "table", counting_table)
+    run = str(_run(SCALE_BASE))
+    _cli("check", "--baseline", run, "--current", run)
+    assert loads == ["baseline"]
+    assert len(tables) == len(set(tables)) == 12

@@ -69,3 +69,11 @@ def test_an_index_naming_paths_outside_the_folder_is_not_followed(tmp_path: Path
     (figdir / INDEX).write_text(json.dumps(index))
     _build(figdir, {"a.png": "A"})
     assert victim.read_text() == "mine"
+
+
+def test_figures_of_another_version_not_shown_now_are_removed(tmp_path: Path) -> None:
+    """A site drawn by other drawing code is rebuilt, not mixed: its figures that this build
+    does not show go, the others are redrawn."""
+    _build(tmp_path, {"a.png": "A", "b.png": "B"}, identity="code-1")
+    assert _build(tmp_path, {"a.png": "A"}, identity="code-2") == ["a.png"]
+    assert not (tmp_path / "b.png").exists()

@@ -1,0 +1,127 @@
+"""Pages kept between builds of a report into the same site folder.
+
+A page whose content depends only on its own view data (a model's page: its jobs' metrics,
+figures and the navigation) is keyed by the sha256 of that data (the template's name and the
+repr of everything passed to it: plain dataclasses, lists and text) and of what renders it (the
+harness and Jinja2 versions, the templates and the rendering modules' sources). A later build
+reuses a page whose key is unchanged and whose file still has the bytes it was written with;
+any other is rendered again, so a page whose data, templates or file changed is never reused.
+Other pages are rendered every build and only listed. The index (`page-index.json` in the site
+folder) lists every page of the build with its key and sha256; pages the previous build listed
+and this one did not write are removed (also when the previous build was another version: its
+pages are rebuilt or removed, never mixed with this build's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness.core.hashing import file_sha256
+from harness.present.templating import render
+from harness.store import atomic, links
+
+log = logging.getLogger(__name__)
+
+INDEX = "page-index.json"
+FORMAT = 1
+_RENDERING_MODULES = ("templating.py", "escaping.py", "page_cache.py")
+
+
+def rendering_identity() -> str:
+    """The sha256 of what renders the pages: versions, templates and the rendering modules."""
+    versions = []
+    for package in ("robustness-harness", "jinja2", "markupsafe"):
+        try:
+            versions.append(metadata.version(package))
+        except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+            versions.append("not installed")
+    digest = hashlib.sha256("\0".join(versions).encode())
+    here = Path(__file__).resolve().parent
+    files = [here / name for name in _RENDERING_MODULES]
+    files += sorted((here / "templates").iterdir())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class PageCache:
+    """The pages of a site folder's previous build, and those this build keeps or renders."""
+
+    def __init__(self, out: Path, identity: str | None = None) -> None:
+        self.out = out
+        self.identity = identity or rendering_identity()
+        self.listed, self.previous = self._read()
+        self.kept: dict[str, dict[str, str]] = {}
+        self.reused = 0
+        self.rendered = 0
+
+    def _read(self) -> tuple[set[str], dict[str, dict[str, str]]]:
+        """(every page the previous index lists, those it lists as this identity's)."""
+        path = self.out / INDEX
+        if links.is_link(path) or not path.is_file():
+            return set(), {}
+        try:
+            raw: Any = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return set(), {}
+        if not (isinstance(raw, dict) and isinstance(raw.get("pages"), dict)):
+            return set(), {}
+        entries = {
+            name: entry
+            for name, entry in raw["pages"].items()
+            if isinstance(name, str)
+            and Path(name).name == name
+            and not name.startswith(".")
+            and name != INDEX
+            and isinstance(entry, dict)
+            and isinstance(entry.get("key"), str)
+            and isinstance(entry.get("sha256"), str)
+        }
+        same = raw.get("format") == FORMAT and raw.get("identity") == self.identity
+        return set(entries), entries if same else {}
+
+    def page(self, path: Path, template: str, *, reuse: bool = False, **context: Any) -> None:
+        """Write `template` rendered with `context` at `path`; with `reuse`, keep the previous
+        build's page when its key (module docstring) and file are unchanged."""
+        key = ""
+        if reuse:
+            shown = repr(sorted(context.items()))
+            what = f"{self.identity}\0{path.name}\0{template}\0{shown}"
+            key = hashlib.sha256(what.encode("utf-8", errors="surrogatepass")).hexdigest()
+            old = self.previous.get(path.name)
+            if (
+                old is not None
+                and old["key"] == key
+                and path.parent == self.out
+                and not links.is_link(path)
+                and path.is_file()
+                and file_sha256(path) == old["sha256"]
+            ):
+                self.kept[path.name] = old
+                self.reused += 1
+                return
+        data = render(template, **context).encode("utf-8")
+        atomic.write_bytes(path, data, durable=False)
+        self.kept[path.name] = {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
+        self.rendered += 1
+
+    def adopt(self, kept: dict[str, dict[str, str]], *, rendered: int, reused: int) -> None:
+        """Pages another process kept or rendered for this build (its share of the pages)."""
+        self.kept.update(kept)
+        self.rendered += rendered
+        self.reused += reused
+
+    def finish(self) -> None:
+        """Remove the previous build's pages this one did not write; write the index."""
+        for name in sorted(self.listed - self.kept.keys()):
+            stale = self.out / name
+            if stale.is_file() and not links.is_link(stale):
+                links.remove_entry(stale)
+        index = {"format": FORMAT, "identity": self.identity, "pages": self.kept}
+        atomic.write_text(self.out / INDEX, json.dumps(index, sort_keys=True), durable=False)
+        log.info("pages: %d rendered, %d unchanged kept", self.rendered, self.reused)

@@ -1,0 +1,139 @@
+"""Resampled statistics computed from how often each sample was drawn equal the same statistics
+computed draw by draw (harness.analysis.calibration `counted_*`, used by paired tests on shared
+resamples): counts exactly, sums of confidences to the last bits. The paired bootstrap of a mean
+stays draw by draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis import calibration, paired_tests
+from harness.analysis.paired_forms import Resampled
+
+
+def _data(n: int, k: int, seed: int) -> tuple[np.ndarray, ...]:
+    gen = np.random.default_rng(seed)
+    labels = gen.integers(0, k, n)
+    predictions = np.where(gen.random(n) < 0.7, labels, gen.integers(0, k, n))
+    confidence = np.clip(gen.beta(5, 2, n), 1e-6, 1.0)
+    return labels, predictions, confidence
+
+
+def _draws(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions drawn in a sorted order, the sorted rank of each sample, and the same draws
+    as rows of each sample's own positions."""
+    gen = np.random.default_rng(seed)
+    positions = gen.integers(0, n, size=(300, n))
+    rank = gen.permutation(n)  # sample i is the rank[i]-th in the sorted order
+    order = np.argsort(rank)
+    return positions, rank, order[positions]
+
+
+def test_counted_statistics_equal_the_draw_by_draw_ones() -> None:
+    for seed, (n, k) in enumerate([(719, 10), (50, 2), (7, 3)]):
+        labels, predictions, confidence = _data(n, k, seed)
+        correct = labels == predictions
+        positions, rank, idx = _draws(n, seed)
+        counts_t = calibration.resample_counts(positions, n)
+        assert counts_t.shape == (n, 300) and (counts_t.sum(axis=0) == n).all()
+        np.testing.assert_allclose(
+            calibration.counted_debiased_ece(confidence, correct, counts_t, rank),
+            calibration.debiased_ece(confidence, correct, idx),
+            rtol=1e-12,
+            atol=1e-14,
+        )
+        # sums of counts are exact: the same values bit for bit
+        assert np.array_equal(
+            calibration.counted_balanced_accuracy(labels, correct, counts_t, rank, k),
+            calibration.balanced_accuracy(labels, correct, idx, k),
+        )
+        assert np.array_equal(
+            calibration.counted_macro_f1(labels, predictions, counts_t, rank, k),
+            calibration.macro_f1(labels, predictions, idx, k),
+        )
+
+
+def test_paired_resampling_reads_counts_for_the_rows_in_any_order() -> None:
+    """A form whose table lists the samples in another order gets the same resampled values
+    from counts as from draws (the pairing follows the ids, not the rows)."""
+    n, k = 300, 5
+    labels, predictions, confidence = _data(n, k, 3)
+    correct = labels == predictions
+    ids = pd.Index([f"s{i}" for i in range(n)])
+
+    def form(order: np.ndarray, counted: bool) -> Resampled:
+        c, h = confidence[order], correct[order]
+
+        def statistic(idx: np.ndarray) -> np.ndarray:
+            return calibration.debiased_ece(c, h, idx)
+
+        def by_counts(counts_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return calibration.counted_debiased_ece(c, h, counts_t, rows)
+
+        return Resampled(
+            ids[order],
+            np.zeros(n, dtype=np.int64),
+            statistic,
+            counted=by_counts if counted else None,
+        )
+
+    shuffled = np.random.default_rng(0).permutation(n)
+    other = np.random.default_rng(1).permutation(n)
+    results = [
+        paired_tests.paired_resample(
+            form(shuffled, counted), form(other, counted), seed=0, name="x", resamples=500
+        )
+        for counted in (True, False)
+    ]
+    assert results[0].p_value is not None and results[1].p_value is not None
+    np.testing.assert_allclose(results[0].se, results[1].se, rtol=1e-10)
+    np.testing.assert_allclose(results[0].p_value, results[1].p_value, rtol=1e-8)
+    assert results[0].diff == results[1].diff
+
+
+def test_paired_bootstrap_is_draw_by_draw() -> None:
+    """The paired bootstrap's means are taken over each resample's draws (int32 draws, the
+    int64 ones): on differences in fifths, whether a resample's mean is exactly 0 depends on
+    the order of the sum, so the p-value is the draw-by-draw one bit for bit."""
+    gen = np.random.default_rng(4)
+    n = 400
+    ids = pd.Index([f"s{i}" for i in range(n)])
+    a = pd.Series(gen.integers(0, 6, size=n) / 5, index=ids)
+    b = pd.Series(gen.integers(0, 6, size=n) / 5, index=ids)
+    got = paired_tests.paired_bootstrap(a, b, seed=1, name="m", resamples=400)
+    d = a.to_numpy() - b.to_numpy()
+    draws = paired_tests.rng(1, "paired-bootstrap", "m", n).integers(0, n, size=(400, n))
+    means = d[draws].mean(axis=1)
+    ci, p = paired_tests.percentile_test(means)
+    assert (got.p_value, got.ci, got.se) == (p, ci, float(np.std(means, ddof=1)))
+
+
+def test_group_ece_intervals_and_counted_group_bootstrap() -> None:
+    """Every group's ECE interval from one pass equals `ece_interval` on the group's rows bit
+    for bit; the within-group bootstrap from draw counts equals the draw-by-draw one (counts
+    exactly, ECE to the last bits)."""
+    from harness.analysis.groups import (
+        Columns,
+        counted_group_stats,
+        group_stats,
+        stratified_indices,
+    )
+
+    for seed, (n, g) in enumerate([(719, 10), (60, 3), (200, 7)]):
+        labels, predictions, confidence = _data(n, 4, seed)
+        codes = np.random.default_rng(seed).integers(0, g, n)
+        codes[codes == g - 1] = 0  # one empty group
+        correct = labels == predictions
+        got = calibration.ece_intervals(confidence, correct, codes, g)
+        want = [
+            calibration.ece_interval(confidence[codes == i], correct[codes == i]) for i in range(g)
+        ]
+        assert got == want
+        clean = np.random.default_rng(seed + 1).random(n) < 0.9
+        c = Columns(labels, predictions, correct, confidence, clean, 1)
+        idx = stratified_indices(codes, g, resamples=200, seed=seed, name="t")
+        drawn = group_stats(c, codes, g, idx, False, 15)
+        counted = counted_group_stats(c, codes, g, calibration.resample_counts(idx, n), 15)
+        assert np.array_equal(counted["acc_drop"], drawn["acc_drop"], equal_nan=True)
+        np.testing.assert_allclose(counted["ece"], drawn["ece"], rtol=1e-12, atol=1e-15)

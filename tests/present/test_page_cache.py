@@ -1,0 +1,130 @@
+"""The report's page cache: an unchanged page is kept, one whose data, file or rendering code
+changed is rendered again, and a site of another build keeps no page of its own; a report
+built twice into one folder, or with its model pages written by several processes, is the same
+site byte for byte."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.bench_scale import add_model
+from harness.present import site
+from harness.present.page_cache import INDEX, PageCache
+from tests.analysis.pinned_outputs import SCALE_BASE
+
+TEMPLATE = "models.html"  # a small page: a title, the navigation and links
+
+
+def _build(out: Path, pages: dict[str, str], identity: str = "code-1") -> list[str]:
+    """One build writing a page per entry (its title: the data); returns the pages rendered."""
+    cache = PageCache(out, identity)
+    before = cache.rendered
+    rendered = []
+    nav = site.Nav(tasks=[], suites=[], comparisons=[])
+    for name, title in pages.items():
+        count = cache.rendered
+        cache.page(
+            out / name, TEMPLATE, reuse=True, title=title, nav=nav, models=[], comparisons=[]
+        )
+        if cache.rendered > count:
+            rendered.append(name)
+    cache.finish()
+    assert cache.rendered - before == len(rendered)
+    return rendered
+
+
+def test_only_changed_pages_are_rendered(tmp_path: Path) -> None:
+    pages = {"model-a.html": "A", "model-b.html": "B"}
+    assert _build(tmp_path, pages) == ["model-a.html", "model-b.html"]
+    text = (tmp_path / "model-a.html").read_text()
+    assert _build(tmp_path, pages) == []
+    assert (tmp_path / "model-a.html").read_text() == text
+    assert _build(tmp_path, {**pages, "model-c.html": "C"}) == ["model-c.html"]
+    assert _build(tmp_path, {**pages, "model-a.html": "A2", "model-c.html": "C"}) == [
+        "model-a.html"
+    ]
+    assert "A2" in (tmp_path / "model-a.html").read_text()
+
+
+def test_a_damaged_page_or_other_rendering_code_renders_again(tmp_path: Path) -> None:
+    pages = {"model-a.html": "A", "model-b.html": "B"}
+    _build(tmp_path, pages)
+    (tmp_path / "model-a.html").write_text("tampered")
+    (tmp_path / "model-b.html").unlink()
+    assert _build(tmp_path, pages) == ["model-a.html", "model-b.html"]
+    assert _build(tmp_path, pages, identity="code-2") == ["model-a.html", "model-b.html"]
+    (tmp_path / INDEX).write_text("{not json")
+    assert _build(tmp_path, pages, identity="code-2") == ["model-a.html", "model-b.html"]
+
+
+def test_pages_no_longer_written_are_removed_also_from_another_version(tmp_path: Path) -> None:
+    _build(tmp_path, {"model-a.html": "A", "model-b.html": "B"})
+    _build(tmp_path, {"model-a.html": "A"}, identity="code-2")
+    assert not (tmp_path / "model-b.html").exists()
+    assert (tmp_path / "model-a.html").exists()
+    outside = tmp_path / "keep.txt"
+    outside.write_text("mine")
+    index = {"format": 1, "identity": "code-2", "pages": {"../keep.txt": {"key": "", "sha256": ""}}}
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / INDEX).write_text(json.dumps(index))
+    _build(tmp_path / "site", {"model-a.html": "A"}, identity="code-2")
+    assert outside.read_text() == "mine"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "summary.md"  # the summary names its folder
+    }
+
+
+@pytest.mark.slow  # three reports of 12 models: about 20 s
+def test_a_report_built_again_or_in_parallel_is_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same results into the same folder: every model page and figure is kept and the
+    site is the same byte for byte; model pages written by two worker processes make the same
+    site as one process; a model added draws and renders only its own."""
+    monkeypatch.setattr(site, "_can_fork", lambda: False)
+    serial = tmp_path / "serial"
+    site.build_site(SCALE_BASE, serial)
+    first = _files(serial)
+    counts: list[tuple[int, int]] = []
+    finish = site.PageCache.finish
+
+    def spy(self: site.PageCache) -> None:
+        counts.append((self.rendered, self.reused))
+        finish(self)
+
+    monkeypatch.setattr(site.PageCache, "finish", spy)
+    site.build_site(SCALE_BASE, serial)
+    assert _files(serial) == first
+    assert counts[-1][1] == 12  # every model page kept
+    if "fork" in site.multiprocessing.get_all_start_methods():
+        monkeypatch.setattr(site, "_can_fork", lambda: True)
+        monkeypatch.setattr(site, "_cores", lambda: 2)
+        parallel = tmp_path / "parallel"
+        site.build_site(SCALE_BASE, parallel)
+        assert _files(parallel) == first
+    # one model added, as a run folder of its own: only its page is rendered (the other
+    # pages' navigation and figures are unchanged), only its figure drawn
+    grown = tmp_path / "grown"
+    shutil.copytree(SCALE_BASE, grown)
+    add_model(grown, 12, limit=100)
+    drawn: list[int] = []
+    finish_figures = site.FigureCache.finish
+
+    def figures_spy(self: site.FigureCache) -> None:
+        drawn.append(self.drawn)
+        finish_figures(self)
+
+    monkeypatch.setattr(site.FigureCache, "finish", figures_spy)
+    monkeypatch.setattr(site, "_can_fork", lambda: False)
+    site.build_site(grown, serial)
+    assert counts[-1][1] == 12 and drawn == [1]
+    assert (serial / site.model_page("m0012")).is_file()
