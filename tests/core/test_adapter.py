@@ -161,4 +161,6 @@ def test_a_model_declaring_another_input_box_than_the_task_is_refused() -> None:
         "drop bounds, or pair it with a task in its range"
     )
     for fits in (None, (0.0, 1.0)):  # undeclared (the task's), or the same box
-        check_fits_task(TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=fits), task)
+        check_fits_task(
+            TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=fits), task
+        )
