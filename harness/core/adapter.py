@@ -311,21 +311,22 @@ def check_fits_task(adapter: ModelAdapter, task: Task) -> None:
 
 
 def _check_bounds(model: str, declared: tuple[float, float] | None, task: Task) -> None:
-    """Suites feed the task's raw inputs, so a model that declares another input box (its
-    `bounds`: [0, 255] for a model trained on bytes, say) would be scored on inputs it was never
-    meant to see; refuse the pairing instead of reporting those numbers."""
+    """Suites feed the task's raw inputs (and attacks and corruptions move them anywhere in the
+    task's box), so a model that declares a narrower input box (its `bounds`: [0, 1] for a model
+    given byte images in [0, 255], say) would be scored on inputs it does not take; refuse the
+    pairing instead of reporting those numbers. A wider box (a tabular model's whole valid range
+    around the data's observed one) is fine."""
     if declared is None or task.bounds is None or task.modality == "text":
         return
     low, high = float(task.bounds[0]), float(task.bounds[1])
-    if abs(float(declared[0]) - low) <= 1e-9 * max(1.0, abs(low)) and abs(
-        float(declared[1]) - high
-    ) <= 1e-9 * max(1.0, abs(high)):
+    slack = 1e-9 * max(1.0, abs(low), abs(high))
+    if float(declared[0]) <= low + slack and high - slack <= float(declared[1]):
         return
     raise ModelOutputError(
-        f"model {model!r} declares inputs in [{declared[0]:g}, {declared[1]:g}] (its bounds) but "
+        f"model {model!r} takes inputs in [{declared[0]:g}, {declared[1]:g}] (its bounds) but "
         f"task {task.name!r} gives inputs in [{low:g}, {high:g}]; suites feed the task's raw "
-        "inputs, so rescale inside the model (normalize:) and drop bounds, or pair it with a task "
-        "in its range"
+        "inputs, so rescale inside the model (normalize:) and widen or drop bounds, or pair it "
+        "with a task in its range"
     )
 
 

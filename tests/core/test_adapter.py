@@ -148,19 +148,20 @@ def test_a_shape_mismatch_on_an_image_folder_task_advises_the_declaration(tmp_pa
     )
 
 
-def test_a_model_declaring_another_input_box_than_the_task_is_refused() -> None:
-    """Suites feed the task's raw inputs: a model declaring [0, 255] on digits ([0, 1]) would be
-    scored on inputs it was never meant to see, so the pairing is refused in one line."""
+def test_a_model_declaring_a_narrower_input_box_than_the_task_is_refused() -> None:
+    """Suites feed the task's raw inputs: a model declaring [0, 0.5] on digits ([0, 1]) would be
+    scored on inputs outside what it takes, so the pairing is refused in one line; undeclared,
+    the same or a wider box is accepted."""
     task = digits()
-    bytes_model = TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=(0.0, 255.0))
+    narrow = TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=(0.0, 0.5))
     with pytest.raises(ModelOutputError) as info:
-        check_fits_task(bytes_model, task)
+        check_fits_task(narrow, task)
     assert str(info.value) == (
-        "model 'm' declares inputs in [0, 255] (its bounds) but task 'digits' gives inputs in "
+        "model 'm' takes inputs in [0, 0.5] (its bounds) but task 'digits' gives inputs in "
         "[0, 1]; suites feed the task's raw inputs, so rescale inside the model (normalize:) and "
-        "drop bounds, or pair it with a task in its range"
+        "widen or drop bounds, or pair it with a task in its range"
     )
-    for fits in (None, (0.0, 1.0)):  # undeclared (the task's), or the same box
+    for fits in (None, (0.0, 1.0), (-1.0, 255.0)):
         check_fits_task(
             TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=fits), task
         )
