@@ -3,7 +3,8 @@
 Works on the rows of one condition of a `SampleTable` (columns label, prediction, correct,
 confidence and `group:<name>` columns), so the fairness suite (clean condition) and the
 fairness x robustness view (any condition in stored tables) share one implementation. Point
-estimates come from fairlearn's `MetricFrame`. Intervals (harness.analysis.group_intervals):
+estimates are the numbers fairlearn's `MetricFrame` gives, from group counts for all groups at
+once (tests/analysis/test_groups.py holds them to `MetricFrame` bit for bit). Intervals (harness.analysis.group_intervals):
 Wilson for every group rate, a seeded percentile bootstrap within each group for ECE and the
 accuracy drop, and simultaneous intervals for the disparities, so a disparity's interval
 contains 0 when no pair of groups differs significantly. A metric that is undefined for a group

@@ -7,7 +7,7 @@ conditions (one named condition, else all of them), and returns the long rows of
 results folder holding two runs of one model keeps their rows apart (`repeated_jobs` names the
 jobs held by more than one run). A condition that several suites' tables of one run, model and
 task hold (every suite stores `clean`) is broken down once, from the table with the most
-samples of it (`--suite` picks another). Torch-free (pandas, fairlearn).
+samples of it (`--suite` picks another). Torch-free (pandas, numpy).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def add_parser(sub: Any) -> None:
 
 
 def groups_command(args: argparse.Namespace) -> int:
-    """Per-group metrics of any condition in stored tables; torch-free (pandas, fairlearn)."""
+    """Per-group metrics of any condition in stored tables; torch-free (pandas, numpy)."""
     from harness.analysis.stored_groups import (
         GroupQuery,
         group_notes,

@@ -1,7 +1,7 @@
 """Sensitive attributes of a task as string group labels: checked, and binned when continuous.
 
-Everything here runs before fairlearn sees the data, so a missing column, a missing value or a
-continuous attribute without bin edges is a clear harness error naming the column.
+Everything here runs before any group metric is computed, so a missing column, a missing value
+or a continuous attribute without bin edges is a clear harness error naming the column.
 """
 
 from __future__ import annotations
