@@ -81,7 +81,7 @@ class TextAttack(ABC):
 class CharGreedy(TextAttack):
     family = "char_greedy"
     threat = "char"
-    ranking = "unk"
+    ranking = "edit"
     summary = "greedy character edits of the most important words (DeepWordBug-style)"
 
     def source(self, budget: TextBudget) -> CandidateSource:
@@ -91,7 +91,7 @@ class CharGreedy(TextAttack):
 class WordGreedy(TextAttack):
     family = "word_greedy"
     threat = "word"
-    ranking = "delete"
+    ranking = "edit"
     summary = "greedy word substitutions in word-importance order (TextFooler-style)"
 
     def __init__(

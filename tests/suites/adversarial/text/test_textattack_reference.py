@@ -1,13 +1,13 @@
 """Reference tests against TextAttack 0.3.11 on the same model, texts and budget.
 
-- The character-level attack (`char_greedy`, preset standard) against TextAttack's DeepWordBug
-  recipe held to the same budget (share of words, query budget): a known shortfall, kept as a
-  strict xfail so that closing it is noticed. DeepWordBug draws its character edits at random;
-  seeded 0, it breaks 22 of these 30 texts, ours 19 (seeds 0-5: 20-22; queries per text broken
-  24.5-27.2 against our 28.4).
-- The word-level attack (`word_greedy`) breaks at least as many as TextFooler's greedy search with
-  word importance by deletion over the same candidate set (the model's embedding neighbours),
-  with at most as many queries per text broken.
+- The character-level attack (`char_greedy`, preset standard, as the suite runs it) breaks at
+  least as many texts as TextAttack's DeepWordBug recipe held to the same budget (share of words,
+  query budget), with at most 5% more queries per text broken. DeepWordBug draws its character
+  edits at random: seeded 0 it breaks 22 of these 30 texts at 25.3 queries per text broken
+  (seeds 0-9: 20-22 at 24.5-28.2); ours breaks 23 at 22.4 (our seeds moved: 21-25).
+- The word-level attack (`word_greedy`, as the suite runs it) against TextFooler's greedy search
+  with word importance by deletion over the same candidate set (the model's embedding
+  neighbours): 8 texts broken at 622 queries per text broken against 5 at 1,124.
 Every adversarial text of ours is re-checked here: within budget, constraints held, label changed.
 Skipped, with the reason, when textattack is not installed (textattack_setup.py).
 """
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.suites.adversarial.text.attacks import CharGreedy, WordGreedy
 from harness.suites.adversarial.text.budget import TextBudget
 from harness.suites.adversarial.text.config import TEXT_PRESETS
 from harness.suites.adversarial.text.constraints import WordRules
@@ -81,8 +82,7 @@ def _at_least_as_strong(
 ) -> None:
     """Success rate at least theirs; queries per successful attack (all queries spent / texts
     broken, the clean text counted on both sides) at most 5% above theirs: on these 30 texts one
-    text more or less moves the ratio by 3-5% (the char comparison reads 28.4 vs 28.3 here; on
-    200 texts, benchmarks/bench_text_attacks.py, 27.0 vs 28.9)."""
+    text more or less moves the ratio by 3-5%."""
     (hit, q), (their_hit, their_q) = ours, theirs
     assert (
         their_hit.sum() > 0
@@ -94,13 +94,11 @@ def _at_least_as_strong(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="char_greedy breaks 19 of 30 texts, DeepWordBug (seeded 0) 22: not yet as strong",
-)
 def test_char_attack_at_least_matches_deepwordbug(ta: Any, ref: Reference) -> None:
     budget = TextBudget("char", 0.1, 1)
-    ours = _ours(ref, budget, CharEdits(count=STANDARD["char_candidates"], edits=1), "unk")
+    ours = _ours(
+        ref, budget, CharEdits(count=STANDARD["char_candidates"], edits=1), CharGreedy.ranking
+    )
     model = ta_setup.wrapper(ta, ref.score)
     attack = ta_setup.deepwordbug(ta, model, share=0.1, query_budget=STANDARD["query_budget"])
     _at_least_as_strong(ours, _theirs(ta, attack, ref))
@@ -113,7 +111,7 @@ def test_word_attack_at_least_matches_textfooler_search_on_the_same_candidates(
     neighbours = EmbeddingNeighbours(
         vectors=ref.adapter.word_vectors(), count=STANDARD["word_candidates"], min_cosine=0.5
     )
-    ours = _ours(ref, budget, neighbours, "delete")
+    ours = _ours(ref, budget, neighbours, WordGreedy.ranking)
     model = ta_setup.wrapper(ta, ref.score)
     attack = ta_setup.textfooler_style(
         ta, model, neighbours.neighbours, share=0.2, query_budget=STANDARD["query_budget"]
