@@ -16,8 +16,8 @@ Three departures from TextAttack, each making the search stronger for the same b
   then again for every candidate.)
 - The last word the budget allows is kept only when it changes the label: an edit there that
   merely lowers the true label's probability would end the search unbroken. The search passes
-  over such a word and tries the next ones in importance order instead, up to `last_word_tries`
-  words for that last place.
+  over such a word and, with `last_word_tries` above 1, tries the next ones in importance order
+  for that last place.
 - A word's candidates are drawn once, from the original text (no word is edited twice, so they
   do not depend on the edits before them); words without any are neither probed nor tried.
 
@@ -46,10 +46,6 @@ Ranking = Literal["edit", "delete", "unk"]
 ScoreFn = Callable[[list[str]], np.ndarray]  # texts -> (n, classes) probabilities
 # (original text, candidate texts) -> mask of candidates that keep the meaning (similarity)
 AcceptFn = Callable[[str, list[str]], np.ndarray]
-# words tried for the last place the word budget leaves (the first of them included); measured
-# on rt-bert (benchmarks/NOTES.md): the 2nd and 3rd words tried there break texts at about the
-# queries per success of the whole search, later ones at several times that
-LAST_WORD_TRIES = 3
 
 
 class CandidateSource(Protocol):
@@ -65,7 +61,7 @@ class SearchSettings:
     ranking: Ranking = "edit"
     unk_token: str = "[UNK]"
     batch_size: int = 256
-    last_word_tries: int = LAST_WORD_TRIES
+    last_word_tries: int = 1  # words tried for the last place (1: TextAttack's greedy)
 
 
 @dataclass(frozen=True)
