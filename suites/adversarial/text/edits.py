@@ -131,7 +131,8 @@ def char_candidates(
             cand = nxt if nxt is not None else cand
         if cand is None or cand in seen or not is_word(cand):
             continue
-        if 1 <= osa_distance(word, cand) <= edits:
+        # one edit that changed the word is at distance 1: only several edits need the check
+        if edits == 1 or 1 <= osa_distance(word, cand) <= edits:
             seen.add(cand)
             out.append(cand)
     return out

@@ -252,33 +252,35 @@ def _evaluate(score: ScoreFn, states: list[_State], settings: SearchSettings) ->
     """Score the pending texts of `states` in shared batches; each sample's uncached texts are
     cut to its remaining query budget (the texts past it are dropped from `pending`)."""
     todo: dict[str, None] = {}
+    fresh: list[tuple[_State, dict[str, None]]] = []  # per sample, its texts scored below
     for s in states:
         assert s.pending is not None
         index, words, texts = s.pending
         room = settings.query_budget - s.queries
         kept_w, kept_t = [], []
+        new: dict[str, None] = {}
         for k, t in enumerate(texts):
-            if t not in s.cache:
+            if t not in s.cache and t not in new:
                 if room <= 0:
                     continue
                 room -= 1
-                s.queries += 1
                 todo[t] = None
-                s.cache[t] = np.empty(0)  # placeholder: scored below
+                new[t] = None
             kept_t.append(t)
             if words:
                 kept_w.append(words[k])
+        s.queries += len(new)
         s.pending = (index, kept_w, kept_t)
+        fresh.append((s, new))
     batch = sorted(todo, key=len)  # similar lengths together: less padding per batch
     scored: dict[str, np.ndarray] = {}
     for start in range(0, len(batch), settings.batch_size):
         chunk = batch[start : start + settings.batch_size]
         probs = np.asarray(score(chunk), dtype=np.float64)
         scored.update(zip(chunk, probs, strict=True))
-    for s in states:
-        for t, v in s.cache.items():
-            if v.size == 0:
-                s.cache[t] = scored[t]
+    for s, new in fresh:
+        for t in new:
+            s.cache[t] = scored[t]
 
 
 def _step(s: _State, settings: SearchSettings) -> None:
