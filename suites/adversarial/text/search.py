@@ -238,7 +238,8 @@ def _next_candidates(s: _State, accept: AcceptFn | None) -> None:
         index = s.order[s.pos]
         s.pos += 1
         words = s.candidates[index]
-        texts = [s.current.replace(index, w).join() for w in words]
+        before, after = s.current.around(index)
+        texts = [before + w + after for w in words]
         keep = _accept(s, texts, accept)
         words = [w for w, k in zip(words, keep, strict=True) if k]
         texts = [t for t, k in zip(texts, keep, strict=True) if k]

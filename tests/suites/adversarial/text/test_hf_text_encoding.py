@@ -5,6 +5,7 @@ over-long and unusual texts."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,12 @@ def _texts() -> list[str]:
     return texts[:150] + ODD
 
 
-def _trained(kind: str, side: str) -> Any:
+@cache
+def _backend(kind: str) -> Any:
+    """A small byte-level BPE or unigram tokenizer trained on rotten-tomatoes snippets."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
 
-    corpus = rotten_tomatoes_texts("train")[0][:2000]
+    corpus = rotten_tomatoes_texts("train")[0][:1000]
     special = ["<pad>", "<s>", "</s>", "<unk>"]
     if kind == "bpe":
         tok = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -55,8 +57,14 @@ def _trained(kind: str, side: str) -> Any:
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)]
     )
+    return tok
+
+
+def _trained(kind: str, side: str) -> Any:
+    from transformers import PreTrainedTokenizerFast
+
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
+        tokenizer_object=_backend(kind),
         pad_token="<pad>",
         unk_token="<unk>",
         bos_token="<s>",

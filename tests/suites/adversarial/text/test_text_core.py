@@ -36,6 +36,8 @@ def test_words_round_trip_exactly(text: str) -> None:
     assert len(words.gaps) == len(words) + 1
     for i in range(len(words)):
         assert segment(words.replace(i, words.words[i]).join()) == words
+        before, after = words.around(i)
+        assert before + "Zq" + after == words.replace(i, "Zq").join()
 
 
 def test_word_segmentation_keeps_contractions_and_hyphens() -> None:
