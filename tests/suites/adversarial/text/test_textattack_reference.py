@@ -4,9 +4,9 @@
   least as many texts as TextAttack's DeepWordBug recipe held to the same budget (share of words,
   query budget), with at most 5% more queries per text broken. Both draw character edits at
   random: seeded 0, DeepWordBug breaks 22 of these 30 texts at 25.3 queries per text broken
-  (seeds 0-9: 20-22, mean 21.1, at 24.5-28.2) and ours 22 at 22.0 (8 other seeds of ours: 20-25,
-  mean 22.2, at 21.7). On 30 texts the two overlap, so another draw of ours can fall one text
-  short here; on 400 texts ours breaks 294 against 266, means over 8 seeds (docs/text-attacks.md).
+  (seeds 0-9: 20-22, mean 21.1, at 26.0) and ours 22 at 22.0 (seeds 0-9: 20-25, mean 22.2, at
+  21.8). On 30 texts the two overlap, so another draw of ours can fall a text short here; on 400
+  texts ours breaks 294 against 266, means over 8 seeds (docs/text-attacks.md).
 - The word-level attack (`word_greedy`, as the suite runs it) against TextFooler's greedy search
   with word importance by deletion over the same candidate set (the model's embedding
   neighbours): 8 texts broken at 473 queries per text broken against 5 at 1,124.
