@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from pydantic import BaseModel, Field
 
@@ -59,6 +60,65 @@ class HFTextConfig(HFSourceConfig):
     )
 
 
+class FastEncoder:
+    """The tokenizer's call `tokenizer(texts, padding=True, truncation=True, max_length=...,
+    return_tensors="pt")` made straight on a private copy of its Rust backend: the same ids, type
+    ids and attention mask (tests/suites/adversarial/text/test_hf_text_encoding.py compares
+    them), without transformers' conversion through Python lists and the character offsets
+    nobody reads here. The text attacks tokenize tens of thousands of texts per job."""
+
+    def __init__(self, backend: Any, names: list[str]) -> None:
+        self._backend = backend
+        self._names = names
+        # tokenizers >= 0.20: no character offsets (unused here), the same ids otherwise
+        self._call = getattr(backend, "encode_batch_fast", backend.encode_batch)
+
+    def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        encodings = self._call(texts)
+        return {
+            name: torch.from_numpy(
+                np.asarray([getattr(e, _ENCODING_FIELDS[name]) for e in encodings], dtype=np.int64)
+            )
+            for name in self._names
+        }
+
+
+_ENCODING_FIELDS = {
+    "input_ids": "ids",
+    "token_type_ids": "type_ids",
+    "attention_mask": "attention_mask",
+}
+
+
+def fast_encoder(tokenizer: Any, max_length: int) -> FastEncoder | None:
+    """A `FastEncoder` for a fast (Rust-backed) tokenizer whose model reads only ids, type ids
+    and attention masks; None otherwise (the tokenizer's own call is used)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    names = list(getattr(tokenizer, "model_input_names", []))
+    if not getattr(tokenizer, "is_fast", False) or backend is None:
+        return None
+    if "input_ids" not in names or not set(names) <= set(_ENCODING_FIELDS):
+        return None
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    # what transformers sets for padding=True (to the batch's longest) and truncation=True
+    copy.enable_truncation(
+        max_length=max_length,
+        stride=0,
+        strategy="longest_first",
+        direction=tokenizer.truncation_side,
+    )
+    copy.enable_padding(
+        direction=tokenizer.padding_side,
+        pad_id=tokenizer.pad_token_id,
+        pad_type_id=tokenizer.pad_token_type_id,
+        pad_token=tokenizer.pad_token,
+    )
+    copy.encode_special_tokens = bool(getattr(tokenizer, "split_special_tokens", False))
+    return FastEncoder(copy, names)
+
+
 class HFTextAdapter(AdapterBase):
     """A transformers sequence classifier with its tokenizer: black-box, batched."""
 
@@ -88,6 +148,7 @@ class HFTextAdapter(AdapterBase):
         )
         self._model = frozen(model, device)
         self._tokenizer = tokenizer
+        self._fast = fast_encoder(tokenizer, max_length)
         self._max_length = max_length
         self.model_labels = model_labels
         self._label_map = label_map
@@ -167,6 +228,8 @@ class HFTextAdapter(AdapterBase):
     def _encode(self, inputs: torch.Tensor | list[str]) -> dict[str, torch.Tensor]:
         if isinstance(inputs, torch.Tensor) or not all(isinstance(t, str) for t in inputs):
             raise TypeError(f"model {self.name!r} takes a list of strings")
+        if self._fast is not None and inputs:
+            return self._fast(list(inputs))
         return self._tokenizer(
             list(inputs),
             padding=True,

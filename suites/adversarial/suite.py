@@ -73,7 +73,9 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model t
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "4"  # 4: FAB-T in standard, exact budgets, escalation on masking flags, text attacks
+    version = (
+        "5"  # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
+    )
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = (*METRICS, *TEXT_METRICS)

@@ -47,6 +47,10 @@ class TextAttack(ABC):
     threat: ClassVar[Threat]
     summary: ClassVar[str]
     ranking: ClassVar[Ranking]  # word importance when the config names none
+    # words tried for the last place the word budget leaves: one more word is tried while it
+    # breaks texts at no more than about the search's average queries per text broken
+    # (benchmarks/NOTES.md, measured on rt-bert)
+    last_word_tries: ClassVar[int]
 
     def __init__(self, plan: TextPlan, *, accept: AcceptFn | None, batch_size: int) -> None:
         self.plan = plan
@@ -57,11 +61,31 @@ class TextAttack(ABC):
     def source(self, budget: TextBudget) -> CandidateSource:
         """Where this attack's candidate edits come from."""
 
-    def run(self, score: ScoreFn, batch: TextBatch, budget: TextBudget) -> SearchOutcome:
-        settings = SearchSettings(
+    @classmethod
+    def search_settings(
+        cls,
+        budget: TextBudget,
+        *,
+        query_budget: int,
+        ranking: Ranking | None = None,
+        unk_token: str = "[UNK]",
+        batch_size: int = 256,
+    ) -> SearchSettings:
+        """The search this attack runs at `budget` (its own ranking unless one is given)."""
+        return SearchSettings(
             budget=budget,
+            query_budget=query_budget,
+            ranking=ranking or cls.ranking,
+            unk_token=unk_token,
+            batch_size=batch_size,
+            last_word_tries=cls.last_word_tries,
+        )
+
+    def run(self, score: ScoreFn, batch: TextBatch, budget: TextBudget) -> SearchOutcome:
+        settings = self.search_settings(
+            budget,
             query_budget=self.plan.query_budget,
-            ranking=self.plan.ranking or self.ranking,
+            ranking=self.plan.ranking,
             unk_token=self.plan.unk_token,
             batch_size=self.batch_size,
         )
@@ -81,7 +105,8 @@ class TextAttack(ABC):
 class CharGreedy(TextAttack):
     family = "char_greedy"
     threat = "char"
-    ranking = "unk"
+    ranking = "edit"
+    last_word_tries = 2  # a 2nd word breaks 18 more of 400 rt-bert texts; a 3rd costs 2.5x
     summary = "greedy character edits of the most important words (DeepWordBug-style)"
 
     def source(self, budget: TextBudget) -> CandidateSource:
@@ -91,7 +116,8 @@ class CharGreedy(TextAttack):
 class WordGreedy(TextAttack):
     family = "word_greedy"
     threat = "word"
-    ranking = "delete"
+    ranking = "edit"
+    last_word_tries = 1  # with 50 candidates a 2nd word costs 3.6x the average per text broken
     summary = "greedy word substitutions in word-importance order (TextFooler-style)"
 
     def __init__(

@@ -42,8 +42,7 @@ KEY = "suites.adversarial.text"
 # Per preset: candidates tried per word (character edits; substitute words) and the queries
 # each sample may spend, the clean text included. `standard` follows TextAttack's recipes (4 edits
 # per word, one of each kind, as DeepWordBug; 50 neighbours as TextFooler) with a generous query
-# budget; `fast` is for CI. 8 character candidates per word broke more texts (0.72 vs 0.665 of
-# 200 rt-bert texts at 10% of words) but spent more queries per success than DeepWordBug.
+# budget; `fast` is for CI.
 TEXT_PRESETS: dict[str, dict[str, int]] = {
     "standard": {"char_candidates": 4, "word_candidates": 50, "query_budget": 2000},
     "fast": {"char_candidates": 4, "word_candidates": 15, "query_budget": 300},
@@ -69,9 +68,9 @@ class TextConfig(BaseModel):
     attacks: list[str] = Field(default_factory=lambda: list(ATTACK_THREATS))
     char: CharBudgets | None = Field(default_factory=CharBudgets)
     word: WordBudgets | None = Field(default_factory=WordBudgets)
-    # word importance: None = each attack's own (char_greedy "unk" as DeepWordBug, word_greedy
-    # "delete" as TextFooler)
-    ranking: Literal["delete", "unk"] | None = None
+    # word importance: None = the attacks' own ("edit": each word's first candidate edit);
+    # "unk" is DeepWordBug's, "delete" TextFooler's
+    ranking: Literal["edit", "delete", "unk"] | None = None
     unk_token: str = "[UNK]"
     word_source: Literal["embedding", "synonyms"] = "embedding"
     synonyms_file: str | None = None
@@ -95,7 +94,7 @@ class TextPlan:
     budgets: dict[Threat, list[TextBudget]]
     attacks: dict[Threat, list[str]]
     rules: WordRules
-    ranking: Literal["delete", "unk"] | None
+    ranking: Literal["edit", "delete", "unk"] | None
     unk_token: str
     char_candidates: int
     word_candidates: int

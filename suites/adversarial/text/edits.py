@@ -1,7 +1,8 @@
 """Character edits inside a word and the distance that budgets them.
 
 Four edit kinds, as in DeepWordBug (Gao et al. 2018): swap two neighbouring letters, substitute a
-letter, delete a letter, insert a letter. Edits touch letters only (never digits, apostrophes or
+letter, delete a letter, insert a letter, each in the first two thirds of the word (where it
+splits a subword tokenizer's stem). Edits touch letters only (never digits, apostrophes or
 hyphens) and keep the word one word, so an edited text has the same words and gaps as its
 original. The distance is the optimal string alignment distance (Levenshtein plus the swap of two
 neighbours as one edit), so each of the four kinds costs exactly one edit.
@@ -44,6 +45,17 @@ def _cased(letter: str, like: str) -> str:
     return letter.upper() if like.isupper() else letter
 
 
+def _early(spots: list[int], word: str) -> list[int]:
+    """The spots in the first two thirds of the word (all of them when none is there).
+
+    Subword tokenizers keep a word's known prefix or stem as one token when the edit comes late
+    ("goodx" -> "good", "##x"), so a late edit leaves the model most of the word; one in the
+    first two thirds breaks the stem apart. No tokenizer is read: the reasoning holds for
+    WordPiece, BPE and unigram vocabularies alike (measured on rt-bert: benchmarks/NOTES.md)."""
+    early = [i for i in spots if 3 * i <= 2 * (len(word) - 1)]
+    return early or spots
+
+
 def _swap(word: str, gen: np.random.Generator) -> str | None:
     spots = [
         i
@@ -52,6 +64,7 @@ def _swap(word: str, gen: np.random.Generator) -> str | None:
     ]
     if not spots:
         return None
+    spots = _early(spots, word)
     i = spots[int(gen.integers(len(spots)))]
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
@@ -60,6 +73,7 @@ def _substitute(word: str, gen: np.random.Generator) -> str | None:
     spots = [i for i, ch in enumerate(word) if ch.isalpha()]
     if not spots:
         return None
+    spots = _early(spots, word)
     i = spots[int(gen.integers(len(spots)))]
     choices = [c for c in _LETTERS if c != word[i].lower()]
     return word[:i] + _cased(choices[int(gen.integers(len(choices)))], word[i]) + word[i + 1 :]
@@ -69,6 +83,7 @@ def _delete(word: str, gen: np.random.Generator) -> str | None:
     spots = [i for i, ch in enumerate(word) if ch.isalpha()]
     if len(word) < 2 or not spots:
         return None
+    spots = _early(spots, word)
     i = spots[int(gen.integers(len(spots)))]
     return word[:i] + word[i + 1 :]
 
@@ -82,6 +97,7 @@ def _insert(word: str, gen: np.random.Generator) -> str | None:
     ]
     if not spots:
         return None
+    spots = _early(spots, word)
     i = spots[int(gen.integers(len(spots)))]
     like = word[i - 1] if i > 0 else word[i]
     return word[:i] + _cased(_LETTERS[int(gen.integers(26))], like) + word[i:]
@@ -100,7 +116,8 @@ def char_candidates(
 ) -> list[str]:
     """Up to `count` distinct words within `edits` edits of `word` (at least one), drawn from
     `gen`: the edit kinds in turn (swap, substitute, delete, insert, swap...), each candidate
-    made of `edits` random edits of its kind or later kinds."""
+    made of `edits` random edits of its kind or later kinds, each in the first two thirds of the
+    word. The first candidate (a swap) is the search's probe of the word's importance."""
     out: list[str] = []
     seen = {word}
     kinds = EDIT_KINDS
@@ -114,7 +131,8 @@ def char_candidates(
             cand = nxt if nxt is not None else cand
         if cand is None or cand in seen or not is_word(cand):
             continue
-        if 1 <= osa_distance(word, cand) <= edits:
+        # one edit that changed the word is at distance 1: only several edits need the check
+        if edits == 1 or 1 <= osa_distance(word, cand) <= edits:
             seen.add(cand)
             out.append(cand)
     return out

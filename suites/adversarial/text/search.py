@@ -1,11 +1,25 @@
 """The batched greedy search: word-importance ranking, then one word at a time, best edit kept.
 
 As in TextAttack's `GreedyWordSwapWIR` (the search of its DeepWordBug and TextFooler recipes):
-1. rank the words that may change by how much leaving each out ("delete") or replacing it with an
-   unknown token ("unk") lowers the model's probability of the true label;
+1. rank the words that may change by how much one probe per word lowers the model's probability
+   of the true label: the word's first candidate edit ("edit", the default), leaving the word out
+   ("delete", TextFooler) or replacing it with an unknown token ("unk", DeepWordBug);
 2. in that order, try the candidate edits of one word on the current text, keep the best if it
    lowers the true label's probability, and stop when the label changes, the budget of touched
    words is spent, the words run out or the query budget is spent.
+
+Three departures from TextAttack, each making the search stronger for the same budget:
+- "edit" ranking probes each word with a real candidate, so the ranking pass is also the first
+  round of the attack: a probe that changes the label ends the search there (one word touched),
+  and a word's probe is one of its candidates, scored already when its turn comes on the
+  unchanged text. (A [UNK] or a deletion is no candidate: TextAttack pays for the ranking and
+  then again for every candidate.)
+- The last word the budget allows is kept only when it changes the label: an edit there that
+  merely lowers the true label's probability would end the search unbroken. The search passes
+  over such a word and, with `last_word_tries` above 1, tries the next ones in importance order
+  for that last place.
+- A word's candidates are drawn once, from the original text (no word is edited twice, so they
+  do not depend on the edits before them); words without any are neither probed nor tried.
 
 Unlike TextAttack, which attacks one sample at a time, every sample advances in lockstep: one
 ranking pass for all samples, then one round per word position, each round's candidates of every
@@ -28,14 +42,14 @@ from harness.suites.adversarial.text.budget import TextBudget
 from harness.suites.adversarial.text.constraints import WordRules
 from harness.suites.adversarial.text.words import Words, segment
 
-Ranking = Literal["delete", "unk"]
+Ranking = Literal["edit", "delete", "unk"]
 ScoreFn = Callable[[list[str]], np.ndarray]  # texts -> (n, classes) probabilities
 # (original text, candidate texts) -> mask of candidates that keep the meaning (similarity)
 AcceptFn = Callable[[str, list[str]], np.ndarray]
 
 
 class CandidateSource(Protocol):
-    """Substitutes for word `index` of `words` (the candidates of one search step)."""
+    """Substitutes for word `index` of `words` (drawn once per word, on the original text)."""
 
     def __call__(self, words: Words, index: int, gen: np.random.Generator) -> list[str]: ...
 
@@ -44,9 +58,10 @@ class CandidateSource(Protocol):
 class SearchSettings:
     budget: TextBudget
     query_budget: int  # queries per sample, the clean text included
-    ranking: Ranking = "delete"
+    ranking: Ranking = "edit"
     unk_token: str = "[UNK]"
     batch_size: int = 256
+    last_word_tries: int = 1  # words tried for the last place (1: TextAttack's greedy)
 
 
 @dataclass(frozen=True)
@@ -69,13 +84,16 @@ class _State:
     current: Words
     score: float  # 1 - p(label) of the current text
     queries: int = 1  # the clean text
+    candidates: dict[int, list[str]] = field(default_factory=dict)  # word index -> substitutes
     order: list[int] = field(default_factory=list)
     pos: int = 0
     touched: int = 0
+    last_tries: int = 0  # words tried for the last place without changing the label
     found: bool = False
     done: bool = False
     rejected: int = 0
     cache: dict[str, np.ndarray] = field(default_factory=dict)
+    accepted: dict[str, bool] = field(default_factory=dict)  # the similarity check, per text
     pending: tuple[int, list[str], list[str]] | None = None  # (index, words, texts)
 
 
@@ -94,24 +112,24 @@ def greedy_search(
     states = []
     for text, y, probs, seed in zip(texts, labels, clean_probs, seeds, strict=True):
         words = segment(text)
-        states.append(
-            _State(
-                original=words,
-                label=int(y),
-                gen=np.random.default_rng(int(seed) & ((1 << 63) - 1)),
-                max_touched=settings.budget.max_words(len(words)),
-                current=words,
-                score=1.0 - float(probs[int(y)]),
-                cache={text: np.asarray(probs, dtype=np.float64)},
-            )
+        s = _State(
+            original=words,
+            label=int(y),
+            gen=np.random.default_rng(int(seed) & ((1 << 63) - 1)),
+            max_touched=settings.budget.max_words(len(words)),
+            current=words,
+            score=1.0 - float(probs[int(y)]),
+            cache={text: np.asarray(probs, dtype=np.float64)},
         )
-    _rank(score, states, rules, settings)
+        _draw(s, source, rules)
+        states.append(s)
+    _rank(score, states, settings, accept)
     while True:
         active = [s for s in states if not s.done]
         if not active:
             break
         for s in active:
-            _next_candidates(s, source, accept)
+            _next_candidates(s, accept)
         _evaluate(score, [s for s in active if s.pending], settings)
         for s in active:
             _step(s, settings)
@@ -123,45 +141,108 @@ def greedy_search(
     )
 
 
-def _rank(score: ScoreFn, states: list[_State], rules: WordRules, settings: SearchSettings) -> None:
-    """Word-importance order of every sample (one batched pass over all samples)."""
+def _draw(s: _State, source: CandidateSource, rules: WordRules) -> None:
+    """The candidates of every word that may change, drawn in text order from the sample's
+    generator (`s.done` when there is no such word or the budget allows none)."""
+    if s.max_touched > 0:
+        for i in np.flatnonzero(rules.editable(s.original)).tolist():
+            words = source(s.original, i, s.gen)
+            if words:
+                s.candidates[i] = words
+    s.done = not s.candidates
+
+
+def _accept(s: _State, texts: list[str], accept: AcceptFn | None) -> list[bool]:
+    """Which of `texts` keep the meaning; each rejected text is counted once per sample."""
+    if accept is None:
+        return [True] * len(texts)
+    new = [t for t in dict.fromkeys(texts) if t not in s.accepted]
+    if new:
+        for t, ok in zip(new, accept(s.original.join(), new), strict=True):
+            s.accepted[t] = bool(ok)
+            s.rejected += int(not ok)
+    return [s.accepted[t] for t in texts]
+
+
+def _edit_probes(s: _State, accept: AcceptFn | None) -> dict[int, tuple[str, str]]:
+    """Per word, its first candidate that keeps the meaning and the original text with it."""
+    probes: dict[int, tuple[str, str]] = {}
+    left = list(s.candidates)
+    k = 0
+    while left:
+        left = [i for i in left if k < len(s.candidates[i])]
+        texts = [s.original.replace(i, s.candidates[i][k]).join() for i in left]
+        ok = _accept(s, texts, accept)
+        probes.update(
+            (i, (s.candidates[i][k], t)) for i, t, keep in zip(left, texts, ok, strict=True) if keep
+        )
+        left = [i for i, keep in zip(left, ok, strict=True) if not keep]
+        k += 1
+    return probes
+
+
+def _probes(
+    s: _State, settings: SearchSettings, accept: AcceptFn | None
+) -> dict[int, tuple[str, str]]:
+    """The ranking's probe per word that has candidates: (the word put in, the probe text)."""
+    if settings.ranking == "edit":
+        return _edit_probes(s, accept)
+    if settings.ranking == "delete":
+        return {i: ("", s.original.without(i)) for i in s.candidates}
+    unk = settings.unk_token
+    return {i: (unk, s.original.replace(i, unk).join()) for i in s.candidates}
+
+
+def _rank(
+    score: ScoreFn, states: list[_State], settings: SearchSettings, accept: AcceptFn | None
+) -> None:
+    """Word-importance order of every sample (one batched pass over all samples); with "edit"
+    ranking, a probe that changes the label ends its sample's search there."""
+    probes: dict[int, dict[int, tuple[str, str]]] = {}
     for s in states:
-        index = np.flatnonzero(rules.editable(s.original)).tolist()
-        if not index or s.max_touched == 0:
-            s.done = True
-            continue
-        if settings.ranking == "delete":
-            probes = [s.original.without(i) for i in index]
-        else:
-            probes = [s.original.replace(i, settings.unk_token).join() for i in index]
-        s.order = index
-        s.pending = (-1, [], probes)
+        if not s.done:
+            probes[id(s)] = _probes(s, settings, accept)
+            s.pending = (-1, [], [t for _, t in probes[id(s)].values()])
     ranked = [s for s in states if s.pending]
     _evaluate(score, ranked, settings)
     for s in ranked:
-        assert s.pending is not None
-        _, _, probes = s.pending
-        drop = np.asarray([1.0 - s.cache[t][s.label] if t in s.cache else -np.inf for t in probes])
-        # most important first; ties keep the text order (a stable sort of -drop)
-        s.order = [s.order[k] for k in np.argsort(-drop, kind="stable") if np.isfinite(drop[k])]
         s.pending = None
-        if s.queries >= settings.query_budget:
+        index = list(probes[id(s)])
+        put = [w for w, _ in probes[id(s)].values()]
+        texts = [t for _, t in probes[id(s)].values()]
+        scored = [t in s.cache for t in texts]  # the query budget may have cut the pass short
+        drop = np.asarray(
+            [
+                1.0 - s.cache[t][s.label] if ok else -np.inf
+                for t, ok in zip(texts, scored, strict=True)
+            ]
+        )
+        # most important first; ties keep the text order (a stable sort of -drop)
+        s.order = [index[k] for k in np.argsort(-drop, kind="stable") if scored[k]]
+        if settings.ranking == "edit":
+            flips = [k for k, t in enumerate(texts) if scored[k] and s.cache[t].argmax() != s.label]
+            if flips:
+                best = max(flips, key=lambda k: drop[k])  # the first of the best, as np.argmax
+                s.current = s.original.replace(index[best], put[best])
+                s.score = float(drop[best])
+                s.touched = 1
+                s.found = s.done = True
+        if not s.order or s.queries >= settings.query_budget:
             s.done = True
 
 
-def _next_candidates(s: _State, source: CandidateSource, accept: AcceptFn | None) -> None:
-    """The candidates of the next word in `s.order` that has any (or `s.done`)."""
+def _next_candidates(s: _State, accept: AcceptFn | None) -> None:
+    """The candidates of the next word in `s.order` that has any left (or `s.done`)."""
     s.pending = None
     while s.pos < len(s.order):
         index = s.order[s.pos]
         s.pos += 1
-        words = source(s.current, index, s.gen)
-        texts = [s.current.replace(index, w).join() for w in words]
-        if accept is not None and texts:
-            keep = accept(s.original.join(), texts)
-            s.rejected += int((~keep).sum())
-            words = [w for w, k in zip(words, keep, strict=True) if k]
-            texts = [t for t, k in zip(texts, keep, strict=True) if k]
+        words = s.candidates[index]
+        before, after = s.current.around(index)
+        texts = [before + w + after for w in words]
+        keep = _accept(s, texts, accept)
+        words = [w for w, k in zip(words, keep, strict=True) if k]
+        texts = [t for t, k in zip(texts, keep, strict=True) if k]
         if texts:
             s.pending = (index, words, texts)
             return
@@ -172,55 +253,61 @@ def _evaluate(score: ScoreFn, states: list[_State], settings: SearchSettings) ->
     """Score the pending texts of `states` in shared batches; each sample's uncached texts are
     cut to its remaining query budget (the texts past it are dropped from `pending`)."""
     todo: dict[str, None] = {}
+    fresh: list[tuple[_State, dict[str, None]]] = []  # per sample, its texts scored below
     for s in states:
         assert s.pending is not None
         index, words, texts = s.pending
         room = settings.query_budget - s.queries
         kept_w, kept_t = [], []
+        new: dict[str, None] = {}
         for k, t in enumerate(texts):
-            if t not in s.cache:
+            if t not in s.cache and t not in new:
                 if room <= 0:
                     continue
                 room -= 1
-                s.queries += 1
                 todo[t] = None
-                s.cache[t] = np.empty(0)  # placeholder: scored below
+                new[t] = None
             kept_t.append(t)
             if words:
                 kept_w.append(words[k])
+        s.queries += len(new)
         s.pending = (index, kept_w, kept_t)
+        fresh.append((s, new))
     batch = sorted(todo, key=len)  # similar lengths together: less padding per batch
     scored: dict[str, np.ndarray] = {}
     for start in range(0, len(batch), settings.batch_size):
         chunk = batch[start : start + settings.batch_size]
         probs = np.asarray(score(chunk), dtype=np.float64)
         scored.update(zip(chunk, probs, strict=True))
-    for s in states:
-        for t, v in s.cache.items():
-            if v.size == 0:
-                s.cache[t] = scored[t]
+    for s, new in fresh:
+        for t in new:
+            s.cache[t] = scored[t]
 
 
 def _step(s: _State, settings: SearchSettings) -> None:
-    """Keep the best candidate of this round if it lowers p(label); stop on success or budget."""
+    """Keep the best candidate of this round if it changes the label, or, before the last
+    word the budget allows, if it lowers p(label); stop on success or budget."""
     if s.pending is None:
         return
     index, words, texts = s.pending
     s.pending = None
+    last = s.touched + 1 >= s.max_touched
     if texts:
         probs = np.stack([s.cache[t] for t in texts])
         scores = 1.0 - probs[:, s.label]
         flips = probs.argmax(1) != s.label
-        # a candidate that changes the label wins (the best such), else the best score
-        best = int(np.argmax(np.where(flips, scores, -np.inf))) if flips.any() else None
-        if best is None and scores.max() > s.score:
+        best: int | None = None
+        if flips.any():  # a candidate that changes the label wins (the best such)
+            best = int(np.argmax(np.where(flips, scores, -np.inf)))
+        elif not last and scores.max() > s.score:
             best = int(np.argmax(scores))
         if best is not None:
             s.current = s.current.replace(index, words[best])
             s.score = float(scores[best])
             s.touched += 1
-            if flips[best]:
-                s.found = True
-                s.done = True
+            s.found = s.done = bool(flips[best])
+    if last and not s.found:
+        s.last_tries += 1
+        s.done = s.last_tries >= settings.last_word_tries
     if s.touched >= s.max_touched or s.queries >= settings.query_budget:
         s.done = True

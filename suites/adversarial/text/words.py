@@ -35,6 +35,18 @@ class Words:
         words[index] = word
         return Words(tuple(words), self.gaps)
 
+    def around(self, index: int) -> tuple[str, str]:
+        """The text before and after word `index`: `before + w + after` is the text with word
+        `index` replaced by `w` (one join for all of a word's candidates)."""
+        return self._span(0, index), self._span(index + 1, len(self.words))
+
+    def _span(self, start: int, stop: int) -> str:
+        """Words `start` to `stop` (exclusive) with the gap before each and the gap after."""
+        parts = [self.gaps[start]]
+        for k in range(start, stop):
+            parts += [self.words[k], self.gaps[k + 1]]
+        return "".join(parts)
+
     def without(self, index: int) -> str:
         """The text with word `index` and the gap after it left out (word-importance ranking)."""
         words = [w for i, w in enumerate(self.words) if i != index]

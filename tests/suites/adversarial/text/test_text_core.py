@@ -36,6 +36,8 @@ def test_words_round_trip_exactly(text: str) -> None:
     assert len(words.gaps) == len(words) + 1
     for i in range(len(words)):
         assert segment(words.replace(i, words.words[i]).join()) == words
+        before, after = words.around(i)
+        assert before + "Zq" + after == words.replace(i, "Zq").join()
 
 
 def test_word_segmentation_keeps_contractions_and_hyphens() -> None:
@@ -71,6 +73,22 @@ def test_char_candidates_are_words_within_the_edit_budget(edits: int) -> None:
         assert cands == again  # seeded
 
 
+def test_char_edits_fall_in_the_first_two_thirds_of_the_word() -> None:
+    # where a subword tokenizer splits the word's stem; late edits leave the stem one token.
+    # An edit at letter i <= 2 (n - 1) / 3 leaves the letters after i + 1 as they were
+    for word in ("wonderful", "movie", "Great", "fun"):
+        last = 2 * (len(word) - 1) // 3
+        for seed in range(20):
+            for cand in char_candidates(word, np.random.default_rng(seed), count=4, edits=1):
+                assert cand.endswith(word[last + 2 :]), (word, cand)
+    late = {
+        c[-2:]
+        for s in range(50)
+        for c in char_candidates("wonderful", np.random.default_rng(s), count=4, edits=1)
+    }
+    assert late == {"ul"}
+
+
 def test_budget_words_follow_textattack_ceil_rule() -> None:
     b = TextBudget("char", 0.1, 1)
     assert [b.max_words(n) for n in (0, 1, 10, 11, 20)] == [0, 1, 1, 2, 2]
@@ -99,17 +117,23 @@ def test_word_rules() -> None:
     assert list(rules.editable(segment("the film was good"))) == [False, True, False, True]
 
 
-def _search(texts: list[str], budget: TextBudget, *, queries: int = 200, source=None):  # noqa: ANN001, ANN202
+def _search(  # noqa: ANN202
+    texts: list[str],
+    budget: TextBudget,
+    *,
+    queries: int = 200,
+    source=None,  # noqa: ANN001
+    score=bag_of_words_scores,  # noqa: ANN001
+    accept=None,  # noqa: ANN001
+    **settings,  # noqa: ANN003
+):
     labels = np.asarray([int(p.argmax()) for p in bag_of_words_scores(texts)])
     probs = bag_of_words_scores(texts)
-    settings = SearchSettings(budget=budget, query_budget=queries)
+    config = SearchSettings(budget=budget, query_budget=queries, **settings)
     src = source or CharEdits(count=4, edits=budget.edits)
     seeds = list(range(len(texts)))
-    return (
-        labels,
-        probs,
-        greedy_search(bag_of_words_scores, texts, labels, probs, seeds, src, WordRules(), settings),
-    )
+    out = greedy_search(score, texts, labels, probs, seeds, src, WordRules(), config, accept)
+    return labels, probs, out
 
 
 def test_search_breaks_what_the_budget_allows_and_nothing_more() -> None:
@@ -136,6 +160,49 @@ def test_search_breaks_what_the_budget_allows_and_nothing_more() -> None:
     )
     assert v.adversarial.tolist() == out.found.tolist()
     assert (v.words[v.adversarial] >= 1).all() and (v.chars == v.words).all()
+
+
+def test_a_probe_that_changes_the_label_ends_the_search_in_the_ranking_pass() -> None:
+    # "edit" ranking probes each word with its first candidate edit: misspelling "superb" leaves
+    # no positive word, so the ranking pass itself breaks the text (clean text + 2 probes)
+    _, _, out = _search(["superb film"], TextBudget("char", 1.0, 1))
+    assert out.found.tolist() == [True] and out.queries.tolist() == [3]
+    assert out.texts[0].split()[1] == "film" and out.texts[0].split()[0] != "superb"
+    # TextAttack's rankings probe with a deletion or [UNK], no candidates: more queries
+    for ranking in ("delete", "unk"):
+        _, _, other = _search(["superb film"], TextBudget("char", 1.0, 1), ranking=ranking)
+        assert other.found.tolist() == [True] and other.queries[0] > 3
+
+
+def test_the_last_word_allowed_is_kept_only_when_it_changes_the_label() -> None:
+    # three positive words, two may change: no edit breaks it. The first place keeps the best
+    # edit of the most important word (superb); the last place keeps nothing and tries the next
+    # `last_word_tries` words instead. Queries: clean + 3 probes + superb's 3 other candidates
+    # (its probe is scored already) + 4 per word tried for the last place
+    text = ["good, great and superb"]
+    for tries, queries in ((1, 11), (2, 15), (3, 15)):
+        _, _, out = _search(text, TextBudget("char", 0.5, 1), last_word_tries=tries)
+        assert not out.found[0] and out.queries.tolist() == [queries]
+        changed = [a != b for a, b in zip(text[0].split(), out.texts[0].split(), strict=True)]
+        assert changed == [False, False, False, True]  # superb only, never a last-place edit
+
+
+def test_candidates_rejected_by_the_similarity_check_are_counted_once_and_never_scored() -> None:
+    seen: list[str] = []
+
+    def score(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return bag_of_words_scores(texts)
+
+    def accept(original: str, texts: list[str]) -> np.ndarray:
+        return np.asarray(["good" in t.split() for t in texts])  # "good" must stay
+
+    _, _, out = _search(
+        ["a good film was great"], TextBudget("char", 1.0, 1), score=score, accept=accept
+    )
+    assert all("good" in t for t in seen)
+    assert out.rejected.tolist() == [4]  # good's 4 candidates, each counted once
+    assert out.found.tolist() == [False] and "good" in out.texts[0]
 
 
 def test_query_budget_is_respected_and_counts_the_clean_text() -> None:

@@ -1,13 +1,15 @@
 """Reference tests against TextAttack 0.3.11 on the same model, texts and budget.
 
-- The character-level attack (`char_greedy`, preset standard) against TextAttack's DeepWordBug
-  recipe held to the same budget (share of words, query budget): a known shortfall, kept as a
-  strict xfail so that closing it is noticed. DeepWordBug draws its character edits at random;
-  seeded 0, it breaks 22 of these 30 texts, ours 19 (seeds 0-5: 20-22; queries per text broken
-  24.5-27.2 against our 28.4).
-- The word-level attack (`word_greedy`) breaks at least as many as TextFooler's greedy search with
-  word importance by deletion over the same candidate set (the model's embedding neighbours),
-  with at most as many queries per text broken.
+- The character-level attack (`char_greedy`, preset standard, as the suite runs it) breaks at
+  least as many texts as TextAttack's DeepWordBug recipe held to the same budget (share of words,
+  query budget), with at most 5% more queries per text broken. Both draw character edits at
+  random: seeded 0, DeepWordBug breaks 22 of these 30 texts at 25.3 queries per text broken
+  (seeds 0-9: 20-22, mean 21.1, at 26.0) and ours 22 at 22.0 (seeds 0-9: 20-25, mean 22.2, at
+  21.8). On 30 texts the two overlap, so another draw of ours can fall a text short here; on 400
+  texts ours breaks 294 against 266, means over 8 seeds (docs/text-attacks.md).
+- The word-level attack (`word_greedy`, as the suite runs it) against TextFooler's greedy search
+  with word importance by deletion over the same candidate set (the model's embedding
+  neighbours): 8 texts broken at 473 queries per text broken against 5 at 1,124.
 Every adversarial text of ours is re-checked here: within budget, constraints held, label changed.
 Skipped, with the reason, when textattack is not installed (textattack_setup.py).
 """
@@ -20,10 +22,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
 from harness.suites.adversarial.text.budget import TextBudget
 from harness.suites.adversarial.text.config import TEXT_PRESETS
 from harness.suites.adversarial.text.constraints import WordRules
-from harness.suites.adversarial.text.search import SearchSettings, greedy_search
+from harness.suites.adversarial.text.search import greedy_search
 from harness.suites.adversarial.text.sources import CharEdits, EmbeddingNeighbours
 from harness.suites.adversarial.text.verify import verify_texts
 from tests.suites.adversarial.text import textattack_setup as ta_setup
@@ -46,8 +49,9 @@ def ref() -> Reference:
     return reference(N_TEXTS)
 
 
-def _ours(ref: Reference, budget: TextBudget, source: Any, ranking: str) -> Any:
-    settings = SearchSettings(budget=budget, query_budget=STANDARD["query_budget"], ranking=ranking)  # type: ignore[arg-type]
+def _ours(ref: Reference, budget: TextBudget, source: Any, attack: type[TextAttack]) -> Any:
+    """The attack's search as the suite runs it (its ranking and last-place tries)."""
+    settings = attack.search_settings(budget, query_budget=STANDARD["query_budget"])
     seeds = list(range(len(ref.texts)))
     out = greedy_search(
         ref.score, ref.texts, ref.labels, ref.probs, seeds, source, WordRules(), settings
@@ -81,8 +85,7 @@ def _at_least_as_strong(
 ) -> None:
     """Success rate at least theirs; queries per successful attack (all queries spent / texts
     broken, the clean text counted on both sides) at most 5% above theirs: on these 30 texts one
-    text more or less moves the ratio by 3-5% (the char comparison reads 28.4 vs 28.3 here; on
-    200 texts, benchmarks/bench_text_attacks.py, 27.0 vs 28.9)."""
+    text more or less moves the ratio by 3-5%."""
     (hit, q), (their_hit, their_q) = ours, theirs
     assert (
         their_hit.sum() > 0
@@ -94,13 +97,9 @@ def _at_least_as_strong(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="char_greedy breaks 19 of 30 texts, DeepWordBug (seeded 0) 22: not yet as strong",
-)
 def test_char_attack_at_least_matches_deepwordbug(ta: Any, ref: Reference) -> None:
     budget = TextBudget("char", 0.1, 1)
-    ours = _ours(ref, budget, CharEdits(count=STANDARD["char_candidates"], edits=1), "unk")
+    ours = _ours(ref, budget, CharEdits(count=STANDARD["char_candidates"], edits=1), CharGreedy)
     model = ta_setup.wrapper(ta, ref.score)
     attack = ta_setup.deepwordbug(ta, model, share=0.1, query_budget=STANDARD["query_budget"])
     _at_least_as_strong(ours, _theirs(ta, attack, ref))
@@ -113,7 +112,7 @@ def test_word_attack_at_least_matches_textfooler_search_on_the_same_candidates(
     neighbours = EmbeddingNeighbours(
         vectors=ref.adapter.word_vectors(), count=STANDARD["word_candidates"], min_cosine=0.5
     )
-    ours = _ours(ref, budget, neighbours, "delete")
+    ours = _ours(ref, budget, neighbours, WordGreedy)
     model = ta_setup.wrapper(ta, ref.score)
     attack = ta_setup.textfooler_style(
         ta, model, neighbours.neighbours, share=0.2, query_budget=STANDARD["query_budget"]
