@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from harness.suites.shift.ood.base import Detector, FitData, Outputs
-from harness.suites.shift.ood.neighbours import kth_distance
+from harness.suites.shift.ood.neighbours import NeighbourBank
 
 CONDITION_LIMIT = 1e10
 """A covariance whose condition number exceeds this (or that is singular) is shrunk."""
@@ -127,15 +127,15 @@ class KNN(Detector):
         self.k = k
 
     def fit(self, data: FitData) -> list[str]:
-        self.bank = normalised(self.features_of(data)).float().contiguous()
-        if self.k > len(self.bank):
-            k, self.k = self.k, len(self.bank)
-            return [f"knn: k = {k} is more than the {len(self.bank)} fit samples; k = {self.k}"]
+        self.bank = NeighbourBank(normalised(self.features_of(data)))
+        if self.k > self.bank.size:
+            k, self.k = self.k, self.bank.size
+            return [f"knn: k = {k} is more than the {self.bank.size} fit samples; k = {self.k}"]
         return []
 
     def score(self, out: Outputs) -> np.ndarray:
         queries = normalised(self.features_of(out)).float()
-        return -kth_distance(queries, self.bank, self.k).double().numpy()
+        return -self.bank.kth_distance(queries, self.k).numpy()
 
 
 class SHE(Detector):
