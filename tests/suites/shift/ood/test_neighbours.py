@@ -1,7 +1,8 @@
 """The KNN detector's search gives the k-th smallest float64 distance over the whole bank,
-exactly (the float32 product only narrows the rows measured in float64), on banks with the
-shapes that break a positional window: duplicate rows, ties, rounded coordinates, large norms,
-k at either end, several query blocks."""
+exactly (the float32 product only narrows the rows measured in float64): on banks with
+duplicate rows, ties, rounded coordinates, large norms, k at either end, several query blocks,
+and on rows that float32 cannot order at all (which break a window of a few places around the
+float32 k-th)."""
 
 from __future__ import annotations
 
