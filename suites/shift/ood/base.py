@@ -8,13 +8,16 @@ labels). Every score is higher for inputs that look in-distribution, as the logi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import torch
 
 Need = Literal["logits", "features", "head", "gradients"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,16 @@ class FitData:
     labels: torch.Tensor
     head: Head | None
     num_classes: int
+    _shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: str, fit: Callable[[FitData], T]) -> T:
+        """A statistic that several detectors fit alike (the class means and tied covariance of
+        Mahalanobis and RMD), fitted once on this data: `fit(self)` the first time `key` is
+        asked for, the same object after."""
+        if key not in self._shared:
+            self._shared[key] = fit(self)
+        value: T = self._shared[key]
+        return value
 
 
 class Detector:

@@ -164,35 +164,43 @@ def fit_task(task: Task, n: int, ctx: RunContext) -> Task | None:
     """The seeded label-stratified fit subset of the task's train split (None: no train split).
 
     The rows are chosen as `Task.subset` chooses them, from the ids and labels read through
-    Arrow, and taken into a table of their own (`_taken`): reading batches through a
-    selection's index mapping, and its ids row by row, cost three times the whole fit here."""
+    Arrow (those two columns only), and taken into a table of their own (`_taken`): reading
+    batches through a selection's index mapping, and its ids row by row, cost three times the
+    whole fit here, and taking every column of the split in order first, to read two of them,
+    half the choice."""
     if task.train is None:
         return None
     train = task.train
-    table = _rows_in_order(train)
-    ids = [str(v) for v in table.column(SAMPLE_ID).to_pylist()]
-    labels = np.asarray(table.column(task.label_column).to_numpy())
+    table = train.data.table
+    order = None if train._indices is None else train._indices.column(0)
+    keys = table.select([SAMPLE_ID, task.label_column])
+    if order is not None:  # the split is a selection of the table's rows: in its order
+        keys = keys.take(order)
+    ids = [str(v) for v in keys.column(SAMPLE_ID).to_pylist()]
+    labels = np.asarray(keys.column(task.label_column).to_numpy())
     rows = stratified_indices(ids, labels, n, seed=ctx.seed, purpose="shift/ood-fit")
-    data = train if len(rows) == len(ids) else _taken(train, table, rows, ids)
+    if len(rows) == len(ids):
+        data = train
+    else:
+        chosen = pa.array(rows, type=pa.int64())
+        data = _taken(train, table, chosen if order is None else order.take(chosen), rows, ids)
     return replace(task, name=f"{task.name} (train)", data=data, train=None, limit=None)
 
 
-def _rows_in_order(split: datasets.Dataset) -> pa.Table:
-    """The split's rows as one Arrow table, in the split's order (its index mapping applied)."""
-    table = split.data.table
-    indices = split._indices
-    return table if indices is None else table.take(indices.column(0))
-
-
 def _taken(
-    split: datasets.Dataset, table: pa.Table, rows: np.ndarray, ids: list[str]
+    split: datasets.Dataset,
+    table: pa.Table,
+    positions: pa.Array | pa.ChunkedArray,
+    rows: np.ndarray,
+    ids: list[str],
 ) -> datasets.Dataset:
-    """Rows of `table` (the split's, in order) as a dataset of their own. Its fingerprint is
-    given (the rows' sample ids hashed): datasets would otherwise hash the whole table, and
-    `flatten_indices` rewrites it through `map`, each costing more than the fit itself."""
+    """The split's `rows` (at `positions` of its Arrow `table`) as a dataset of their own. Its
+    fingerprint is given (the rows' sample ids hashed): datasets would otherwise hash the whole
+    table, and `flatten_indices` rewrites it through `map`, each costing more than the fit
+    itself."""
     digest = hashlib.sha256("\n".join(ids[int(i)] for i in rows).encode()).hexdigest()
     return datasets.Dataset(
-        InMemoryTable(table.take(pa.array(rows, type=pa.int64()))),
+        InMemoryTable(table.take(positions)),
         info=split.info.copy(),
         split=split.split,
         fingerprint=digest[:16],

@@ -15,13 +15,14 @@ Ledoit-Wolf coefficient, and the fit's note says so (never a silent NaN).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 from harness.suites.shift.ood.base import Detector, FitData, Outputs
-from harness.suites.shift.ood.neighbours import kth_distance
+from harness.suites.shift.ood.neighbours import NeighbourBank
 
 CONDITION_LIMIT = 1e10
 """A covariance whose condition number exceeds this (or that is singular) is shrunk."""
@@ -41,26 +42,51 @@ def _ledoit_wolf(centred: torch.Tensor, cov: torch.Tensor) -> float:
 def precision_of(centred: torch.Tensor, what: str) -> tuple[torch.Tensor, list[str]]:
     """The inverse of the (maximum-likelihood) covariance of centred samples; shrunk with a
     note when singular or ill-conditioned."""
+    precision, why = _precision(centred)
+    return precision, [] if why is None else [f"{what}: {why}"]
+
+
+def _precision(centred: torch.Tensor) -> tuple[torch.Tensor, str | None]:
+    """`precision_of` with the note's text after the detector's name (None: not shrunk)."""
     n, d = centred.shape
     cov = centred.T @ centred / n
     eig = torch.linalg.eigvalsh(cov)
     top = float(eig[-1])
     if top > 0 and float(eig[0]) > top / CONDITION_LIMIT:
-        return torch.linalg.inv(cov), []
+        return torch.linalg.inv(cov), None
     if top <= 0:
-        return torch.eye(d, dtype=cov.dtype), [
-            f"{what}: every fit feature is the same, so the covariance is zero; the identity "
+        return torch.eye(d, dtype=cov.dtype), (
+            "every fit feature is the same, so the covariance is zero; the identity "
             "is used instead (distances are Euclidean)"
-        ]
+        )
     alpha = max(_ledoit_wolf(centred, cov), 1e-6)
     mu = float(torch.trace(cov)) / d
     shrunk = (1 - alpha) * cov + alpha * mu * torch.eye(d, dtype=cov.dtype)
     rank = int((eig > top * 1e-12).sum())
-    return torch.linalg.inv(shrunk), [
-        f"{what}: the covariance of {n} fit features in {d} dimensions is singular or nearly so "
+    return torch.linalg.inv(shrunk), (
+        f"the covariance of {n} fit features in {d} dimensions is singular or nearly so "
         f"(rank {rank}, condition above {CONDITION_LIMIT:.0e}); shrunk toward a scaled "
         f"identity (Ledoit-Wolf, shrinkage {alpha:.3g})"
-    ]
+    )
+
+
+@dataclass(frozen=True)
+class ClassGaussian:
+    """Class means and the precision of their shared (tied) covariance, fitted once per fit
+    set for both Mahalanobis and RMD (`FitData.shared`)."""
+
+    present: torch.Tensor
+    means: torch.Tensor
+    precision: torch.Tensor
+    shrunk: str | None  # the note's text when the covariance was shrunk
+
+    @staticmethod
+    def fit(data: FitData) -> ClassGaussian:
+        z, y = Detector.features_of(data), data.labels
+        present = torch.unique(y)
+        means = torch.stack([z[y == c].mean(0) for c in present])
+        precision, shrunk = _precision(z - means[torch.searchsorted(present, y)])
+        return ClassGaussian(present, means, precision, shrunk)
 
 
 def _squared_distances(
@@ -78,16 +104,14 @@ class Mahalanobis(Detector):
     fits = True
 
     def fit(self, data: FitData) -> list[str]:
-        z, y = self.features_of(data), data.labels
-        present = torch.unique(y)
-        self.means = torch.stack([z[y == c].mean(0) for c in present])
-        centred = z - self.means[torch.searchsorted(present, y)]
-        self.precision, notes = precision_of(centred, self.name)
-        missing = data.num_classes - len(present)
+        gaussian = data.shared("class_gaussian", ClassGaussian.fit)
+        self.means, self.precision = gaussian.means, gaussian.precision
+        notes = [] if gaussian.shrunk is None else [f"{self.name}: {gaussian.shrunk}"]
+        missing = data.num_classes - len(gaussian.present)
         if missing:
             notes.append(
                 f"{self.name}: {missing} class(es) have no fit sample; distances are to the "
-                f"{len(present)} class means fitted"
+                f"{len(gaussian.present)} class means fitted"
             )
         return notes
 
@@ -127,15 +151,15 @@ class KNN(Detector):
         self.k = k
 
     def fit(self, data: FitData) -> list[str]:
-        self.bank = normalised(self.features_of(data)).float().contiguous()
-        if self.k > len(self.bank):
-            k, self.k = self.k, len(self.bank)
-            return [f"knn: k = {k} is more than the {len(self.bank)} fit samples; k = {self.k}"]
+        self.bank = NeighbourBank(normalised(self.features_of(data)))
+        if self.k > self.bank.size:
+            k, self.k = self.k, self.bank.size
+            return [f"knn: k = {k} is more than the {self.bank.size} fit samples; k = {self.k}"]
         return []
 
     def score(self, out: Outputs) -> np.ndarray:
         queries = normalised(self.features_of(out)).float()
-        return -kth_distance(queries, self.bank, self.k).double().numpy()
+        return -self.bank.kth_distance(queries, self.k).numpy()
 
 
 class SHE(Detector):

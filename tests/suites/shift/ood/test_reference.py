@@ -63,15 +63,7 @@ def test_mahalanobis_and_relative() -> None:
     _close(rel.score(test), ref.predict_features(test.features), factor=-1.0 * N)
 
 
-@pytest.mark.parametrize("faiss", [True, False])
-def test_knn(faiss: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both neighbour searches (faiss's flat index when installed, batched torch) give the
-    reference's distances."""
-    from harness.suites.shift.ood import neighbours
-
-    if faiss and not neighbours.faiss_available():
-        pytest.fail("faiss-cpu is part of the dev extra (pip install -e '.[dev]')")
-    monkeypatch.setattr(neighbours, "faiss_available", lambda: faiss)
+def test_knn() -> None:
     fit, test = _data(1)
     ours = fd.KNN(k=7)
     ours.fit(fit)
