@@ -53,11 +53,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.core.corruption_names import BENCHMARK_CORRUPTIONS
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import rng
+from harness.stats.intervals import DEFAULT_RESAMPLES
 
 SUITE = "shift"
 MIN_TESTBED = 2

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis import cross_model, paired_tests
-from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.core.board_notes import is_board_note
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.threat_model import Headline, headline_text
+from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.completeness import Completeness, completeness
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs

@@ -32,15 +32,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness.analysis import paired_tests, timing
+from harness.analysis import paired_tests
 from harness.analysis.caveats import caveats
 from harness.analysis.headline import HeadlineBoard
-from harness.analysis.intervals import holm, mover_difference
-from harness.analysis.intervals import newcombe_paired as newcombe_paired  # the shift suite's
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.stats import timing
+from harness.stats.intervals import holm, mover_difference
 from harness.store.run_store import LoadedJob, StoredJob
 
 Interval = tuple[float, float]

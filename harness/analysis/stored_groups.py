@@ -3,7 +3,7 @@
 Selects the completed jobs with a per-sample table (filtered by run, task, model and suite),
 picks each table's groupings (the `--by` columns, else every categorical group column) and
 conditions (one named condition, else all of them), and returns the long rows of
-`harness.analysis.groups.long_rows` for every (table, condition). Every row names its run: a
+`harness.stats.groups.long_rows` for every (table, condition). Every row names its run: a
 results folder holding two runs of one model keeps their rows apart (`repeated_jobs` names the
 jobs held by more than one run). A condition that several suites' tables of one run, model and
 task hold (every suite stores `clean`) is broken down once, from the table with the most
@@ -20,7 +20,10 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_float_dtype
 
-from harness.analysis.groups import (
+from harness.core.errors import ResultsError
+from harness.core.manifest import JobStatus
+from harness.core.sample_table import GROUP_PREFIX
+from harness.stats.groups import (
     INTERSECTION,
     LABEL_GROUP,
     Grouping,
@@ -29,11 +32,8 @@ from harness.analysis.groups import (
     long_rows,
     with_clean_reference,
 )
-from harness.analysis.intervals import DEFAULT_RESAMPLES
-from harness.analysis.shared_draws import SharedDraws
-from harness.core.errors import ResultsError
-from harness.core.manifest import JobStatus
-from harness.core.sample_table import GROUP_PREFIX
+from harness.stats.intervals import DEFAULT_RESAMPLES
+from harness.stats.shared_draws import SharedDraws
 from harness.store.run_store import LoadedJob, load_jobs
 
 Loaded = LoadedJob

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from harness.analysis.intervals import (
+from harness.stats.intervals import (
     bootstrap_ci,
     cell_mean,
     mover_ratio,

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis.groups import group_breakdown, stratified_indices, with_clean_reference
 from harness.core.errors import DatasetError
+from harness.stats.groups import group_breakdown, stratified_indices, with_clean_reference
 
 # 8 samples; groups a in {x, y, z}, b in {u, v}: intersections y&v and z&u are empty, x&v has
 # a single member with no positive label.
@@ -199,8 +199,8 @@ def _fairlearn_by_group(frame: pd.DataFrame, grouping: tuple[str, ...], binary: 
 
     from fairlearn.metrics import MetricFrame
 
-    from harness.analysis.calibration import confidence_bins
-    from harness.analysis.groups import Columns, group_values
+    from harness.stats.calibration import confidence_bins
+    from harness.stats.groups import Columns, group_values
 
     c = Columns.of(frame, 1)
     sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
@@ -277,7 +277,7 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     """The groups' own values (computed with numpy, all groups at once) equal fairlearn's
     MetricFrame by_group exactly: binary and multiclass, an intersection with empty
     combinations, groups without positives, and the clean-reference columns."""
-    from harness.analysis.groups import Columns, _group_codes, _point_values, group_values
+    from harness.stats.groups import Columns, _group_codes, _point_values, group_values
 
     frames = [_random_frame(300, seed, 2), _random_frame(97, seed + 10, 5), small_frame()]
     clean = _random_frame(300, seed, 2)

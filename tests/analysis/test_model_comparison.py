@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.analysis.intervals import newcombe_paired
 from harness.analysis.model_comparison import (
     METRICS_FAMILY,
     SLICES_FAMILY,
@@ -20,6 +19,7 @@ from harness.analysis.model_comparison import (
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.stats.intervals import newcombe_paired
 from harness.store.run_store import StoredJob, load_jobs
 from harness.suites.accuracy import AccuracySuite
 from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run

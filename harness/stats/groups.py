@@ -4,7 +4,7 @@ Works on the rows of one condition of a `SampleTable` (columns label, prediction
 confidence and `group:<name>` columns), so the fairness suite (clean condition) and the
 fairness x robustness view (any condition in stored tables) share one implementation. Point
 estimates are the numbers fairlearn's `MetricFrame` gives, from group counts for all groups at
-once (tests/analysis/test_groups.py holds them to `MetricFrame` bit for bit). Intervals (harness.analysis.group_intervals):
+once (tests/analysis/test_groups.py holds them to `MetricFrame` bit for bit). Intervals (harness.stats.group_intervals):
 Wilson for every group rate, a seeded percentile bootstrap within each group for ECE and the
 accuracy drop, and simultaneous intervals for the disparities, so a disparity's interval
 contains 0 when no pair of groups differs significantly. A metric that is undefined for a group
@@ -25,7 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis.calibration import (
+from harness.core.errors import DatasetError
+from harness.core.group_order import value_order
+from harness.core.sample_table import GROUP_PREFIX
+from harness.core.seeding import rng
+from harness.stats.calibration import (
     ECE_BINS,
     ECE_METHOD,
     confidence_bins,
@@ -33,7 +37,7 @@ from harness.analysis.calibration import (
     ece_intervals,
     resample_counts,
 )
-from harness.analysis.group_intervals import (
+from harness.stats.group_intervals import (
     BOOTSTRAP_GAP_METHOD,
     BOOTSTRAP_GROUP_METHOD,
     EXTREME_METHOD,
@@ -48,12 +52,8 @@ from harness.analysis.group_intervals import (
     two_rate_gap_ci,
     two_rate_ratio_ci,
 )
-from harness.analysis.intervals import DEFAULT_RESAMPLES, wilson_ci
-from harness.analysis.shared_draws import SharedDraws
-from harness.core.errors import DatasetError
-from harness.core.group_order import value_order
-from harness.core.sample_table import GROUP_PREFIX
-from harness.core.seeding import rng
+from harness.stats.intervals import DEFAULT_RESAMPLES, wilson_ci
+from harness.stats.shared_draws import SharedDraws
 
 LABEL_GROUP = "label"  # `--by label`: group by true class (robustness by class)
 INTERSECTION = "&"
