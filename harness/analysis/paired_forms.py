@@ -22,17 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis.stored_groups import with_clean_reference
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.stats import calibration, detection
-from harness.stats.groups import (
-    CLEAN_CORRECT,
-    Columns,
-    disparity_values,
-    group_stats,
-    group_values,
-    with_clean_reference,
-)
+from harness.stats.group_statistics import CLEAN_CORRECT, Columns, disparity_values, group_stats
+from harness.stats.groups import group_values
 from harness.stats.intervals import CellMean, cell_mean
 
 Statistic = Callable[[np.ndarray], np.ndarray]

@@ -114,7 +114,7 @@ def test_group_ece_intervals_and_counted_group_bootstrap() -> None:
     """Every group's ECE interval from one pass equals `ece_interval` on the group's rows bit
     for bit; the within-group bootstrap from draw counts equals the draw-by-draw one (counts
     exactly, ECE to the last bits)."""
-    from harness.stats.groups import (
+    from harness.stats.group_statistics import (
         Columns,
         counted_group_stats,
         group_stats,
