@@ -57,11 +57,6 @@ def board_config(configs: Sequence[Mapping[str, Any]]) -> ShiftBoardConfig:
     return next((c for c in parsed if c.mce_baseline), parsed[0] if parsed else ShiftBoardConfig())
 
 
-def mce_baseline(configs: Sequence[Mapping[str, Any]]) -> str | None:
-    """The mCE baseline model: the first `shift` config of the board's jobs that names one."""
-    return board_config(configs).mce_baseline
-
-
 @dataclass(frozen=True)
 class ShiftRecords:
     """What one model's `shift` job reported, in the shape the cross-model metrics need."""

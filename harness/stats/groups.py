@@ -119,27 +119,6 @@ class Breakdown:
     disparities: list[Disparity]
     notes: list[str] = field(default_factory=list)
 
-    def group_frame(self) -> pd.DataFrame:
-        """One row per (grouping, group): n, insufficiency and each metric with its interval."""
-        rows: list[dict[str, Any]] = []
-        for g in self.groups:
-            row: dict[str, Any] = {
-                "condition": self.condition,
-                "group_by": g.group_by,
-                "group": g.group,
-                "n": g.n,
-                "insufficient": g.insufficient,
-            }
-            for name, est in g.metrics.items():
-                row[name] = est.value
-                row[f"{name}_ci"] = list(est.ci) if est.ci else None
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def disparity_frame(self) -> pd.DataFrame:
-        """One row per (grouping, disparity metric)."""
-        return pd.DataFrame(self.disparity_records())
-
     def disparity_records(self) -> list[dict[str, Any]]:
         """One dict per (grouping, disparity metric); undefined values stay None (never NaN)."""
         return [

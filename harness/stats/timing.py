@@ -58,11 +58,6 @@ def coefficient_of_variation(values: np.ndarray) -> float | None:
     return float(np.std(values, ddof=1) / np.mean(values))
 
 
-def unstable(values: np.ndarray, max_cv: float = DEFAULT_MAX_CV) -> bool:
-    cv = coefficient_of_variation(values)
-    return cv is not None and cv > max_cv
-
-
 def _matches(entry: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
     return all(str(entry.get(k)) == str(context.get(k)) for k in _CONDITION_KEYS)
 
