@@ -117,7 +117,7 @@ def harness(*args: str, cwd: Path = REPO, source: Path = REPO) -> Timing:
 
 def startup() -> Timing:
     """Starting the interpreter and importing what the analysis commands import."""
-    imports = "import harness.cli.main, harness.analysis.check, harness.analysis.groups, "
+    imports = "import harness.cli.main, harness.analysis.check, harness.stats.groups, "
     imports += "harness.analysis.leaderboard, harness.present.site"
     return timed([sys.executable, "-c", imports], cwd=REPO, source=REPO)
 

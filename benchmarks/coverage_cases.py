@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import paired_tests
-from harness.analysis.calibration import ECE_BINS, confidence_bins
 from harness.analysis.check import CheckRow, _Pending, decide
 from harness.analysis.check_policy import MetricRule
+from harness.stats.calibration import ECE_BINS, confidence_bins
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ from coverage_cases import (
 )
 from scipy import stats
 
-from harness.analysis import detection, group_intervals
-from harness.analysis.calibration import ece_interval
-from harness.analysis.class_mean_intervals import class_mean
-from harness.analysis.intervals import (
+from harness.stats import detection, group_intervals
+from harness.stats.calibration import ece_interval
+from harness.stats.class_mean_intervals import class_mean
+from harness.stats.intervals import (
     bootstrap_joint,
     bounded_mean_ci,
     cell_mean,

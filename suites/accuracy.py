@@ -8,8 +8,8 @@ goes into the artifacts.
 Intervals: proportions (top-1, top-5, per-class accuracy) get the Wilson score interval, so an
 all-correct sample is never [1, 1]; a class with fewer than MIN_DENOMINATOR samples gets a note.
 Balanced accuracy and macro-F1 get Wilson's interval at the stratified effective n over classes
-(harness.analysis.class_mean_intervals: never [1, 1] either), ECE the bias-aware interval of
-harness.analysis.calibration.ece_interval (the percentile bootstrap sat around ECE's upward
+(harness.stats.class_mean_intervals: never [1, 1] either), ECE the bias-aware interval of
+harness.stats.calibration.ece_interval (the percentile bootstrap sat around ECE's upward
 bias), Brier (in [0, 2]) Wilson's interval of a bounded mean (`intervals.bounded_mean_ci`), NLL
 a seeded percentile bootstrap over samples when at least MIN_NLL_ERRORS samples are wrong (its
 mean is carried by the unbounded losses of wrong samples; below that it gets no interval, with
@@ -28,8 +28,14 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from harness.analysis import calibration, class_mean_intervals
-from harness.analysis.intervals import (
+from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.errors import DatasetError
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.core.task import Task
+from harness.stats import calibration, class_mean_intervals
+from harness.stats.intervals import (
     BOUNDED_MEAN_METHOD,
     CI_METHOD,
     WILSON_METHOD,
@@ -37,12 +43,6 @@ from harness.analysis.intervals import (
     bounded_mean_ci,
     proportion,
 )
-from harness.core.adapter import ModelAdapter, check_logits
-from harness.core.errors import DatasetError
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.core.sample_table import CLEAN, SampleTable
-from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
-from harness.core.task import Task
 
 MIN_NLL_ERRORS = 20
 """Below this many wrong samples NLL gets no interval: its percentile bootstrap covered 0.04-0.91

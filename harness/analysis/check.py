@@ -29,16 +29,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from harness.analysis import paired_tests, power, timing
+from harness.analysis import paired_tests, power
 from harness.analysis.check_policy import MetricRule, Policy
 from harness.analysis.flags import KNOWN_FLAGS
 from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, load_run
-from harness.analysis.intervals import holm
 from harness.analysis.paired_tests import p_or_one
-from harness.analysis.shared_draws import SharedDraws
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.stats import timing
+from harness.stats.intervals import holm
+from harness.stats.shared_draws import SharedDraws
 from harness.store.run_store import TABLE_FILE, StoredJob, find_run_dirs
 
 __all__ = ["CheckReport", "CheckRow", "LoadedRun", "ensure_comparable", "load_run", "run_check"]
@@ -489,7 +490,7 @@ def _compare(
     assert bm.value is not None and cm.value is not None
     current, baseline = evidence.pair(bm, cm)
     # the column's name, not the model's: every model of a column is resampled on the same
-    # draws, so each table's resampled statistic is computed once (harness.analysis.shared_draws)
+    # draws, so each table's resampled statistic is computed once (harness.stats.shared_draws)
     name = f"check/{row.task}/{bm.key}"
     res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
     row.test, row.p_value = res.test, res.p_value

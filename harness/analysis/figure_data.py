@@ -32,7 +32,6 @@ from harness.store.run_store import StoredJob
 
 _CORRUPTION = re.compile(r"^corruption=(?P<name>[^/]+)/severity=(?P<sev>\d+)$")
 Interval = tuple[float, float]
-Point = tuple[float, float, Interval | None]  # x, y, interval of y
 # throughput whose 95% interval is wider than this fraction of the estimate reads as unstable
 UNSTABLE_RELATIVE_WIDTH = 0.5
 MAX_SERIES = 8  # series per axis; more go to further panels
@@ -138,18 +137,6 @@ def _group_table(table: SampleTable) -> list[tuple[str, str, FigPoint]]:
         for value, (acc, ci) in per.items():
             out.append((by, value, FigPoint(0.0, acc, ci, "", int(counts.get(value, 0)))))
     return out
-
-
-def corruption_accuracy(table: SampleTable) -> dict[str, list[Point]]:
-    """Accuracy per corruption (series) and severity (x) from the per-sample table."""
-    series: dict[str, list[Point]] = defaultdict(list)
-    frame = table.frame
-    for condition, rows in frame.groupby("condition"):
-        m = _CORRUPTION.match(str(condition))
-        if m:
-            k, n = int(rows["correct"].sum()), len(rows)
-            series[m["name"]].append((float(m["sev"]), k / n, wilson(k, n)))
-    return {name: sorted(points) for name, points in series.items()}
 
 
 def corruption_points(table: SampleTable) -> dict[str, list[FigPoint]]:

@@ -9,8 +9,8 @@ appears in the runs it checks; any other name is refused with close matches.
 
 from __future__ import annotations
 
-from harness.analysis.groups import INSUFFICIENT, SMALL_DENOMINATOR
-from harness.analysis.timing import UNSTABLE
+from harness.stats.groups import INSUFFICIENT, SMALL_DENOMINATOR
+from harness.stats.timing import UNSTABLE
 
 KNOWN_FLAGS: dict[str, str] = {
     # adversarial (suites/adversarial: validity checks and attack outcomes)

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.analysis import cross_model, paired_tests
-from harness.analysis.intervals import DEFAULT_RESAMPLES
+from harness.analysis import cross_model, paired_tests, shift_records
 from harness.core.board_notes import is_board_note
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.threat_model import Headline, headline_text
+from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.completeness import Completeness, completeness
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
@@ -510,7 +510,7 @@ def _order(board: Board) -> None:
 def _add_cross_model(board: Board, jobs: list[LoadedJob]) -> None:
     """Columns that need several models of the board (mCE, relative mCE, effective robustness),
     and notes on what the board's shift config asked for and did not run (`not_run_notes`)."""
-    shift = [(man, j) for man, j in jobs if j.record.suite == cross_model.SUITE]
+    shift = [(man, j) for man, j in jobs if j.record.suite == shift_records.SUITE]
     if not shift:
         return
     per_model, notes = _cross_model_records(board, shift)
@@ -518,7 +518,7 @@ def _add_cross_model(board: Board, jobs: list[LoadedJob]) -> None:
     board.notes.extend(
         cross_model.not_run_notes(
             board.task,
-            cross_model.board_config([j.record.suite_config for _, j in shift]),
+            shift_records.board_config([j.record.suite_config for _, j in shift]),
             {j.record.model: (j.metrics, j.record.notes) for _, j in shift},
         )
     )
@@ -543,7 +543,7 @@ def _cross_model_records(
     """`cross_model.board_records` of the board's shift jobs, with their tables and variants,
     resampled as often as the runs asked (`recorded_resamples`)."""
     jobs = [j for _, j in shift]
-    config = cross_model.board_config([j.record.suite_config for j in jobs])
+    config = shift_records.board_config([j.record.suite_config for j in jobs])
     return cross_model.board_records(
         {j.record.model: j.metrics for j in jobs},
         baseline=config.mce_baseline,

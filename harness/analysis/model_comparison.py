@@ -32,28 +32,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness.analysis import paired_tests, timing
+from harness.analysis import paired_tests
 from harness.analysis.caveats import caveats
 from harness.analysis.headline import HeadlineBoard
-from harness.analysis.intervals import holm, mover_difference
-from harness.analysis.intervals import newcombe_paired as newcombe_paired  # the shift suite's
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.stats import timing
+from harness.stats.intervals import holm
 from harness.store.run_store import LoadedJob, StoredJob
 
 Interval = tuple[float, float]
 SliceKind = Literal["class", "group", "condition"]
 ALPHA = 0.05
 MIN_SLICE = 10  # smaller slices are not compared
-
-
-def mover(a: MetricRecord, b: MetricRecord) -> Interval | None:
-    """95% interval of a - b from the two records' intervals (independent estimates)."""
-    if a.value is None or b.value is None or a.ci is None or b.ci is None:
-        return None
-    return mover_difference(a.value, a.ci, b.value, b.ci)
 
 
 METRICS_FAMILY = "the comparison's metrics"
@@ -449,9 +442,3 @@ def _step_text(ranking: paired_tests.Ranking, label: str, d: PairedDiff, a: str,
             f"{d.family_size} here ({d.family}), so the two verdicts differ"
         )
     return text
-
-
-def default_pairs(ranked: Mapping[str, list[str]]) -> list[tuple[str, str, str]]:
-    """(task, first, second) for each task with at least two models: the board's leader
-    against the runner-up, the comparison a reader of the headline board asks for first."""
-    return [(task, models[0], models[1]) for task, models in ranked.items() if len(models) >= 2]

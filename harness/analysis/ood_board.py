@@ -21,11 +21,11 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from harness.analysis.detection import delong_paired
-from harness.analysis.intervals import holm
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
+from harness.stats.detection import delong_paired
+from harness.stats.intervals import holm
 from harness.store.run_store import LoadedJob, StoredJob
 
 SUITE = "shift"

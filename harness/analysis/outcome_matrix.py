@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.analysis.intervals import mcnemar_differences, mcnemar_exacts
+from harness.stats.intervals import mcnemar_differences, mcnemar_exacts
 
 EXACT_FLOAT32 = 2**24  # float32 counts every integer up to here exactly
 

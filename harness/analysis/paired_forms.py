@@ -22,18 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import calibration, detection
-from harness.analysis.groups import (
-    CLEAN_CORRECT,
-    Columns,
-    disparity_values,
-    group_stats,
-    group_values,
-    with_clean_reference,
-)
-from harness.analysis.intervals import CellMean, cell_mean
+from harness.analysis.stored_groups import with_clean_reference
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
+from harness.stats import calibration, detection
+from harness.stats.group_statistics import CLEAN_CORRECT, Columns, disparity_values, group_stats
+from harness.stats.groups import group_values
+from harness.stats.intervals import CellMean, cell_mean
 
 Statistic = Callable[[np.ndarray], np.ndarray]
 # The tested statistic from resample draw counts: (counts_t, rows) -> values, where counts_t

@@ -41,18 +41,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness.analysis import timing
-from harness.analysis.calibration import resample_counts
-from harness.analysis.intervals import (
-    CellMean,
-    cell_mean_difference,
-    cell_mean_difference_p,
-    holm,
-    mcnemar_difference,
-    mcnemar_exact,
-    mover_difference,
-    z_value,
-)
 from harness.analysis.outcome_matrix import OutcomeMatrix
 from harness.analysis.paired_forms import (
     CORRUPTION_PREFIX,
@@ -63,12 +51,24 @@ from harness.analysis.paired_forms import (
     per_sample,
 )
 from harness.analysis.rank_shift import mann_whitney
-from harness.analysis.shared_draws import SharedDraws
-from harness.analysis.timing import UNSTABLE
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import rng
+from harness.stats import timing
+from harness.stats.calibration import resample_counts
+from harness.stats.intervals import (
+    CellMean,
+    cell_mean_difference,
+    cell_mean_difference_p,
+    holm,
+    mcnemar_difference,
+    mcnemar_exact,
+    mover_difference,
+    z_value,
+)
+from harness.stats.shared_draws import SharedDraws
+from harness.stats.timing import UNSTABLE
 from harness.store.run_store import StoredJob
 
 __all__ = [
@@ -505,7 +505,7 @@ def pair_name(key: str, a: str, b: str) -> str:
     """The name that seeds the resamples of a comparison of models `a` and `b` on column `key`:
     the column's, whichever the models, so a board and a comparison page draw alike and every
     comparison of a ranking draws the same resamples (each model's resampled statistic is then
-    computed once per ranking: harness.analysis.shared_draws). Paired tests are valid under any
+    computed once per ranking: harness.stats.shared_draws). Paired tests are valid under any
     dependence between them, and Holm's correction holds under any dependence too."""
     del a, b  # the same draws for every pair of models on the column
     return f"column/{key}"

@@ -2,8 +2,8 @@
 
 Selects the completed jobs with a per-sample table (filtered by run, task, model and suite),
 picks each table's groupings (the `--by` columns, else every categorical group column) and
-conditions (one named condition, else all of them), and returns the long rows of
-`harness.analysis.groups.long_rows` for every (table, condition). Every row names its run: a
+conditions (one named condition, else all of them), and returns the long rows
+(`long_rows`: one number per row) for every (table, condition). Every row names its run: a
 results folder holding two runs of one model keeps their rows apart (`repeated_jobs` names the
 jobs held by more than one run). A condition that several suites' tables of one run, model and
 task hold (every suite stores `clean`) is broken down once, from the table with the most
@@ -20,20 +20,21 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_float_dtype
 
-from harness.analysis.groups import (
-    INTERSECTION,
-    LABEL_GROUP,
-    Grouping,
-    group_breakdown,
-    group_columns_of,
-    long_rows,
-    with_clean_reference,
-)
-from harness.analysis.intervals import DEFAULT_RESAMPLES
-from harness.analysis.shared_draws import SharedDraws
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX
+from harness.stats.group_statistics import CLEAN_CORRECT
+from harness.stats.groups import (
+    INTERSECTION,
+    LABEL_GROUP,
+    Breakdown,
+    Estimate,
+    Grouping,
+    group_breakdown,
+    group_columns_of,
+)
+from harness.stats.intervals import DEFAULT_RESAMPLES
+from harness.stats.shared_draws import SharedDraws
 from harness.store.run_store import LoadedJob, load_jobs
 
 Loaded = LoadedJob
@@ -123,6 +124,48 @@ def _conditions(
         available = ", ".join(group_columns_of(table)) or "(none)"
         return f"{label}: conditions {', '.join(conditions)}, available group columns: {available}"
     return [query.condition]
+
+
+def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clean") -> pd.DataFrame:
+    """Rows of `condition` with a `clean_correct` column from the same samples' clean rows.
+
+    Samples without a clean row are dropped (paired comparison); the result is the input for a
+    robustness breakdown (per-group accuracy drop, worst-group robustness gap).
+    """
+    rows = table[table["condition"] == condition]
+    if condition == clean or clean not in set(table["condition"].unique()):
+        return rows
+    ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
+    ref = ref.rename(columns={"correct": CLEAN_CORRECT})
+    return rows.merge(ref, on="sample_id", how="inner")
+
+
+def long_rows(meta: dict[str, Any], breakdown: Breakdown) -> list[dict[str, Any]]:
+    """One row per number (group metric or disparity), tagged with `meta` (model, task, suite)."""
+    rows: list[dict[str, Any]] = []
+    base = {**meta, "condition": breakdown.condition}
+    for g in breakdown.groups:
+        for name, est in g.metrics.items():
+            rows.append(
+                {**base, "group_by": g.group_by, "group": g.group, "metric": name, "n": g.n}
+                | _value_fields(est, ",".join(g.flags(name)))
+            )
+    for d in breakdown.disparities:
+        rows.append(
+            {**base, "group_by": d.group_by, "group": "*", "metric": d.metric, "n": d.n}
+            | _value_fields(d.estimate, ",".join(d.estimate.flags))
+        )
+    return rows
+
+
+def _value_fields(est: Estimate, flag: str) -> dict[str, Any]:
+    return {
+        "value": est.value,
+        "ci_lo": est.ci[0] if est.ci else None,
+        "ci_hi": est.ci[1] if est.ci else None,
+        "flag": flag,
+        "note": est.note or "",
+    }
 
 
 def _job_rows(

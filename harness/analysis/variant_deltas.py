@@ -28,11 +28,11 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis import paired_tests
-from harness.analysis.intervals import holm
-from harness.analysis.timing import UNSTABLE
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.stats.intervals import holm
+from harness.stats.timing import UNSTABLE
 from harness.store.completeness import Completeness
 from harness.store.run_store import LoadedJob, StoredJob
 

@@ -37,12 +37,12 @@ from harness.data.sources import (
     ImageFolderSource,
     NpyCorruptionSource,
     Source,
-    TableSource,
     class_folder_names,
     train_source,
 )
 from harness.data.splits import Split, read_split_rows
 from harness.data.table_columns import arrow_column, arrow_dataset
+from harness.data.table_sources import TableSource
 from harness.data.task_spec import TaskSpec
 
 INPUT = "input"

@@ -33,8 +33,8 @@ from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.hub import ADULT_RECIPE, COMPAS_RECIPE, HUB_TASKS, HubTask
 from harness.data.hub_recipes import TabularRecipe
-from harness.data.sources import folder_splits, folder_tables
 from harness.data.table_reader import WHITESPACE, TableOptions, read_table
+from harness.data.table_sources import folder_splits, folder_tables
 from harness.data.task_spec import TaskSpec
 
 ADULT_UCI_COLUMNS = (

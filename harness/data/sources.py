@@ -16,7 +16,8 @@ Layouts (docs/tasks.md):
 - `hf:<id>`: a Hugging Face hub dataset (or a local dataset folder datasets can read);
 - a `.parquet`, `.csv`, `.json`/`.jsonl` file: one split, whatever its name;
 - a folder of table files: `<split>.parquet`, `<split>-*.parquet`, `data/<split>-*.parquet` or
-  `<split>/*.parquet` name their split; a folder whose files name no split is one split;
+  `<split>/*.parquet` name their split; a folder whose files name no split is one split
+  (`harness.data.table_sources`);
 - an image folder: `<class>/<image>` (one split, whatever its name), `<split>/<class>/<image>`
   (every split indexes the sorted union of the splits' class folders), or any images at all for
   an unlabeled set (`label_column: null`);
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,32 +47,17 @@ from harness.data.npy_header import (
     stored_channels_last,
 )
 from harness.data.table_reader import TableOptions, check_head
+from harness.data.table_sources import (
+    SPLIT_NAMES,
+    TABLE_BUILDERS,
+    TableSource,
+    check_table_file,
+    split_of,
+    table_files,
+    table_source,
+)
 from harness.data.task_spec import TaskSpec
 
-SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
-TABLE_BUILDERS: dict[str, str] = {
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".json": "json",
-    ".jsonl": "json",
-    # delimited text named by suffix only (UCI's adult.data / adult.test / german.data; .txt):
-    # read when named as the source, never picked up from a folder
-    ".data": "csv",
-    ".test": "csv",
-    ".txt": "csv",
-    ".dat": "csv",
-}
-FOLDER_TABLE_SUFFIXES: tuple[tuple[str, ...], ...] = (
-    (".parquet",),
-    (".csv",),
-    (".tsv",),
-    (".json", ".jsonl"),
-)
-"""The table files a folder source is read from: one format, the first found in this order."""
-TABLE_FORMATS: dict[str, str] = {"parquet": "Parquet", "csv": "CSV", "json": "JSON"}
-"""The format a table builder reads, as messages name it."""
-PARQUET_MAGIC = b"PAR1"
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
@@ -100,14 +85,6 @@ class HubSource:
     """`hf:<id>`: read with `datasets.load_dataset`."""
 
     dataset: str
-
-
-@dataclass(frozen=True)
-class TableSource:
-    """Table files (one split) read with a packaged datasets builder."""
-
-    files: tuple[Path, ...]
-    builder: str
 
 
 @dataclass(frozen=True)
@@ -170,7 +147,7 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         _no_corruption_filters(spec, str(path))
     if isinstance(source, TableSource):
         for file in source.files:
-            _check_table_file(file, f"task {spec.name!r}: {key} file {file}")
+            check_table_file(file, f"task {spec.name!r}: {key} file {file}")
             if source.builder == "csv":
                 check_head(file, table_options(spec), f"task {spec.name!r}: {key} file {file}")
     return source
@@ -268,7 +245,7 @@ def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
     if spec.modality == "image" and _has_images(path):
         names = [d.name for d in _subdirs(path)]
         return names if names and all(n in SPLIT_NAMES for n in names) else []
-    return sorted({s for s in (_split_of(f, path) for f in _table_files(path)) if s is not None})
+    return sorted({s for s in (split_of(f, path) for f in table_files(path)) if s is not None})
 
 
 def _no_corruption_filters(spec: TaskSpec, where: str) -> None:
@@ -311,7 +288,7 @@ def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source
             f"{where}: holds .npy files but no {LABELS_NPY}; a CIFAR-10-C style folder needs "
             f"{LABELS_NPY} beside its <corruption>.npy files"
         )
-    return _table_source(path, split, where)
+    return table_source(path, split, where)
 
 
 def _npy_source(
@@ -441,115 +418,6 @@ def _wanted_severities(spec: TaskSpec, where: str, available: set[int] | None = 
             f"{where}: severities lists {missing}, not in this dataset (available: {sorted(have)})"
         )
     return wanted
-
-
-# ----------------------------------------------------------------------------- tables
-
-
-def _check_table_file(file: Path, where: str) -> None:
-    """What a table file shows without parsing it: it is not empty, and a `.parquet` file has
-    Parquet's `PAR1` marker at its start and end and room for the footer whose length precedes
-    the end marker (12 bytes read), so `harness validate` refuses a 0-byte file or another file
-    renamed `.parquet`; a `.json` / `.jsonl` file starts (after whitespace) with an object or
-    an array (4 KiB read); the loader refuses what only parsing finds (`splits.read_split`)."""
-    kind = TABLE_FORMATS[TABLE_BUILDERS[file.suffix]]
-    try:
-        size = file.stat().st_size
-        if size == 0:
-            raise DatasetError(
-                f"{where} is an empty file (0 bytes), not a {kind} table; replace it with the "
-                "data (or remove it)"
-            )
-        if file.suffix in (".json", ".jsonl"):
-            with file.open("rb") as f:
-                start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-            if start and start not in (b"{", b"["):
-                # A file that is one JSON scalar (`null` crashes the whole process inside
-                # `datasets`' JSON reader, a segfault: it must never reach it).
-                raise DatasetError(
-                    f"{where} does not start with a JSON object or array (it starts with "
-                    f"{start.decode('latin-1')!r}); a {kind} table holds one object per row "
-                    "(JSON lines) or an array of objects: replace it with the data saved so"
-                )
-            return
-        if file.suffix != ".parquet":
-            return
-        with file.open("rb") as f:
-            head = f.read(4)
-            f.seek(max(size - 8, 0))
-            tail = f.read(8)
-    except OSError as err:
-        raise DatasetError(f"{where}: cannot read it ({err.strerror or err})") from None
-    footer = int.from_bytes(tail[:4], "little")  # the footer's length, before the end marker
-    if head != PARQUET_MAGIC or tail[4:] != PARQUET_MAGIC or size < 12 + footer:
-        raise DatasetError(
-            f"{where} is not a Parquet file (no PAR1 marker at its start and end: cut short, "
-            "damaged, or another format named .parquet); replace it with the data saved as "
-            "Parquet, or give the file its real suffix (.csv, .json, .jsonl)"
-        )
-
-
-def _table_files(folder: Path) -> list[Path]:
-    """Table files directly in `folder`, in `folder/data` and in `folder/<split>/`."""
-    places = [folder, folder / "data", *(folder / s for s in SPLIT_NAMES)]
-    found = [
-        f
-        for place in places
-        if place.is_dir()
-        for f in sorted(place.iterdir())
-        if f.is_file() and f.suffix in TABLE_BUILDERS and not f.name.startswith(".")
-    ]
-    for suffixes in FOLDER_TABLE_SUFFIXES:  # one format, parquet first
-        chosen = [f for f in found if f.suffix in suffixes]
-        if chosen:
-            return chosen
-    return []
-
-
-def _split_of(path: Path, folder: Path) -> str | None:
-    """The split a table file names: its `<split>/` folder or its name's first word."""
-    rel = path.relative_to(folder)
-    if len(rel.parts) > 1 and rel.parts[0] in SPLIT_NAMES:
-        return rel.parts[0]
-    head = re.split(r"[-_.]", path.name, maxsplit=1)[0]
-    return head if head in SPLIT_NAMES else None
-
-
-def folder_tables(folder: Path, split: str, where: str) -> tuple[Path, ...]:
-    """The table files of `split` in a folder of tables (every one when none names a split)."""
-    return _table_source(folder, split, where).files
-
-
-def folder_splits(folder: Path) -> list[str]:
-    """The splits the table files of a folder name (none: the folder is one split)."""
-    return sorted(
-        {s for s in (_split_of(f, folder) for f in _table_files(folder)) if s is not None}
-    )
-
-
-def _table_source(folder: Path, split: str, where: str) -> TableSource:
-    files = _table_files(folder)
-    if not files:
-        raise DatasetError(
-            f"{where} holds no .parquet, .csv or .json files (nor images for an image task); "
-            "point source at the data"
-        )
-    builder = TABLE_BUILDERS[files[0].suffix]
-    splits = {f: _split_of(f, folder) for f in files}
-    named = sorted({s for s in splits.values() if s is not None})
-    if not named:
-        return TableSource(tuple(files), builder)  # one split, whatever its name
-    loose = [f.name for f, s in splits.items() if s is None]
-    if loose:
-        raise DatasetError(
-            f"{where} mixes split files ({', '.join(named)}) with files that name no split "
-            f"({', '.join(loose[:3])}); move or rename them"
-        )
-    if split not in named:
-        raise DatasetError(
-            f"{where} has no split {split!r} (splits: {', '.join(named)}); set split: to one of them"
-        )
-    return TableSource(tuple(f for f, s in splits.items() if s == split), builder)
 
 
 # ----------------------------------------------------------------------------- images

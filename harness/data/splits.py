@@ -23,16 +23,10 @@ import pyarrow.parquet as pq
 
 from harness.core.errors import DatasetError
 from harness.data.hub_access import load_hub_dataset
-from harness.data.sources import (
-    TABLE_FORMATS,
-    HubSource,
-    Source,
-    TableSource,
-    table_options,
-    train_source,
-)
+from harness.data.sources import HubSource, Source, table_options, train_source
 from harness.data.table_columns import Rows, arrow_dataset
 from harness.data.table_reader import read_table
+from harness.data.table_sources import TABLE_FORMATS, TableSource
 from harness.data.task_spec import TaskSpec
 
 _LOAD_ERRORS = (

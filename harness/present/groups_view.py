@@ -1,6 +1,6 @@
 """Group breakdowns as `harness groups` prints them: one line per group, Markdown, CSV or JSON.
 
-The long rows of `harness.analysis.groups` (one number per row) are pivoted to one line per
+The long rows of `harness.analysis.stored_groups` (one number per row) are pivoted to one line per
 (table, condition, grouping, group) with a column per metric for Markdown; CSV and JSON keep the
 long rows. The terminal names each (model, task, condition, grouping) once as a heading, then
 one line per group (its declared label beside the code) in the order of their numeric bounds,

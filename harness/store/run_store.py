@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
@@ -33,9 +32,10 @@ import pandas as pd
 from harness.core.errors import ResultsError
 from harness.core.hashing import file_sha256
 from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManifest
-from harness.core.metric_record import MetricRecord, implausible_value
+from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store import atomic, links
+from harness.store.metric_file import metric_records
 from harness.store.record_file import read_record, record_text
 
 TABLE_FILE = "samples.parquet"
@@ -422,7 +422,7 @@ def read_job(path: Path) -> StoredJob:
             f"results file {metrics_path} is unreadable ({_one_line(err)}); it was damaged — "
             "rerun the job"
         ) from None
-    job = StoredJob(path=path, record=record, metrics=_metric_records(raw, metrics_path))
+    job = StoredJob(path=path, record=record, metrics=metric_records(raw, metrics_path))
     job._raw.update(kept)
     return job
 
@@ -435,90 +435,6 @@ def _read_small(path: Path) -> bytes | None:
     if path.stat().st_size > _HELD_BYTES:
         return None
     return path.read_bytes()
-
-
-_METRIC_REQUIRED = ("suite", "metric", "unit", "value", "n", "higher_is_better")
-_METRIC_OPTIONAL_TEXT = ("ci_method", "note")
-_METRIC_TEXT = ("suite", "metric", "unit", "condition", *_METRIC_OPTIONAL_TEXT)
-_METRIC_FLAGS = ("higher_is_better", "headline")
-
-
-def _metric_records(raw: Any, path: Path) -> list[MetricRecord]:
-    """metrics.json's records, each field checked for its type: a wrong shape (a string for a
-    number, NaN, an interval of three numbers) is one ResultsError naming the file and the
-    record, never a record carrying a wrong number."""
-    if not isinstance(raw, list):
-        raise _metrics_damaged(path, f"expected a JSON list of metric records, not {_kind(raw)}")
-    records = [MetricRecord.from_dict(_checked_metric(d, i, path)) for i, d in enumerate(raw)]
-    # Two records under one board key: which one a board shows would depend on their order.
-    first: dict[str, int] = {}
-    for i, record in enumerate(records):
-        j = first.setdefault(record.key, i)
-        if j != i:
-            raise _metrics_damaged(path, f"records {j} and {i} both give {record.key[:80]!r}")
-    return records
-
-
-def _checked_metric(d: Any, i: int, path: Path) -> dict[str, Any]:
-    """Record `i` of metrics.json if every field has its type; else a ResultsError."""
-    if not isinstance(d, dict):
-        raise _metrics_damaged(path, f"record {i} is {_kind(d)}, not a JSON object")
-    unknown = sorted(set(d) - set(MetricRecord.__dataclass_fields__), key=str)
-    missing = [k for k in _METRIC_REQUIRED if k not in d]
-    if unknown or missing:
-        what = f"unknown field {unknown[0]!r}" if unknown else f"no {missing[0]!r} field"
-        raise _metrics_damaged(path, f"record {i} has {what}")
-    where = f"record {i} ({str(d['metric'])[:60]!r})"
-    wrong = [
-        (key, "text")
-        for key in _METRIC_TEXT
-        if key in d
-        and not isinstance(d[key], str)
-        and not (key in _METRIC_OPTIONAL_TEXT and d[key] is None)
-    ]
-    wrong += [(k, "true/false") for k in _METRIC_FLAGS if k in d and not isinstance(d[k], bool)]
-    if d["value"] is not None and not _finite_number(d["value"]):
-        wrong.append(("value", "a finite number or null"))
-    if not isinstance(d["n"], int) or isinstance(d["n"], bool) or d["n"] < 0:
-        wrong.append(("n", "a count"))
-    ci = d.get("ci")
-    if ci is not None and not (
-        isinstance(ci, list) and len(ci) == 2 and all(map(_finite_number, ci)) and ci[0] <= ci[1]
-    ):
-        wrong.append(("ci", "null or an interval [low, high]"))
-    if "context" in d and not isinstance(d["context"], dict):
-        wrong.append(("context", "an object"))
-    flags = d.get("flags")
-    if flags is not None and not (
-        isinstance(flags, list) and all(isinstance(f, str) for f in flags)
-    ):
-        wrong.append(("flags", "a list of text"))
-    if wrong:
-        key, want = wrong[0]
-        raise _metrics_damaged(path, f"{where} has {key} {_kind(d.get(key))}, not {want}")
-    problem = implausible_value(d["value"], d["unit"], d.get("ci"), d.get("ci_method"))
-    if problem:
-        raise _metrics_damaged(path, f"{where} has {problem}")
-    return d
-
-
-def _finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _kind(x: Any) -> str:
-    """A short description of a JSON value for a one-line message."""
-    if isinstance(x, (dict, list)):
-        return f"a JSON {'object' if isinstance(x, dict) else 'list'} of {len(x)}"
-    text = json.dumps(x) if x is None or isinstance(x, (bool, str)) else repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _metrics_damaged(path: Path, what: str) -> ResultsError:
-    return ResultsError(
-        f"results file {path} is damaged: {what}; it was edited or written by another tool — "
-        "rerun the job (or restore the file)"
-    )
 
 
 def _one_line(err: BaseException) -> str:

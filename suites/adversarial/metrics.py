@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.suite import RunContext
+from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import attacks as atk
 from harness.suites.adversarial.budgets import eps_label
 from harness.suites.adversarial.conditions import attack_condition

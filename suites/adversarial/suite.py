@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
@@ -34,6 +33,7 @@ from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.core.threat_model import Headline, headline_budget
+from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import validity_checks as vc
 from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from harness.suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets

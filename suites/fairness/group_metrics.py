@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.analysis.groups import Breakdown
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.stats.groups import Breakdown
 
 DISPARITY_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -61,7 +61,7 @@ def records_from_breakdown(breakdown: Breakdown, *, suite: str) -> list[MetricRe
     Groups below the minimum size, and disparities over them, carry the reliability flag
     `insufficient_group_size`; a TPR or FPR on fewer positives or negatives than that minimum,
     and the disparities built on it, carry `small_denominator`. Undefined values are None with
-    the reason in `note`; every interval states its method (harness.analysis.group_intervals).
+    the reason in `note`; every interval states its method (harness.stats.group_intervals).
     """
     specs = {s.name: s for s in DISPARITY_SPECS}
     records: list[MetricRecord] = []

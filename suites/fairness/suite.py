@@ -1,7 +1,7 @@
 """`fairness` suite: per-group metrics and disparities over the task's sensitive attributes.
 
 Predicts once on the clean split, attaches the (binned) group labels to the per-sample table and
-computes the group breakdown (harness.analysis.groups) for every grouping: single attributes
+computes the group breakdown (harness.stats.groups) for every grouping: single attributes
 and intersections. The same breakdown of any other condition comes from `harness groups`.
 """
 
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import Field
 
-from harness.analysis.calibration import ECE_BINS
-from harness.analysis.groups import INTERSECTION, Grouping, group_breakdown, grouping_name
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import SOURCE_ID, Task
+from harness.stats.calibration import ECE_BINS
+from harness.stats.groups import INTERSECTION, Grouping, group_breakdown, grouping_name
 from harness.suites.accuracy import predict
 from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
 from harness.suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown
@@ -96,7 +96,7 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
 class FairnessSuite(Suite):
     name = "fairness"
     # 2: Wilson group rates, disparity intervals that can contain 0, small_denominator;
-    # 3: per-group ECE by the bias-aware interval (harness.analysis.calibration.ece_interval)
+    # 3: per-group ECE by the bias-aware interval (harness.stats.calibration.ece_interval)
     version = "3"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig

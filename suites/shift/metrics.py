@@ -11,7 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.intervals import (
+from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.suite import RunContext
+from harness.core.task import Task
+from harness.stats.intervals import (
     CELL_MEAN_METHOD,
     CI_METHOD,
     RATIO_METHOD,
@@ -19,13 +22,10 @@ from harness.analysis.intervals import (
     CellMean,
     cell_mean,
     newcombe_difference,
+    newcombe_paired,
     relative_drop,
     wilson_ci,
 )
-from harness.analysis.model_comparison import newcombe_paired
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.core.suite import RunContext
-from harness.core.task import Task
 from harness.suites.shift.parts import Parts
 
 SUITE = "shift"
@@ -94,7 +94,7 @@ def record(name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:
 
 def clean_metrics(correct: np.ndarray, ctx: RunContext) -> list[MetricRecord]:
     c = correct.astype(np.float64)
-    ci = wilson_ci(float(c.sum()), len(c))  # a proportion: Wilson (harness.analysis.intervals)
+    ci = wilson_ci(float(c.sum()), len(c))  # a proportion: Wilson (harness.stats.intervals)
     return [record("clean_acc", float(c.mean()), len(c), ci=ci, ci_method=WILSON_METHOD)]
 
 

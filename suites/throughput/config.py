@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from harness.analysis.timing import DEFAULT_MAX_CV
 from harness.core.suite import SuiteConfig
+from harness.stats.timing import DEFAULT_MAX_CV
 
 Precision = Literal["fp32", "fp16", "bf16"]
 Variant = Literal["eager", "channels_last", "compile"]

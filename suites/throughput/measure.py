@@ -2,7 +2,7 @@
 
 This runs in-process or inside an isolated subprocess (see `isolation`) and returns raw timings:
 per condition the call times of every round (`round_times_s`, the layout
-`harness.analysis.timing` reads back) and how the model was executed (`execution`: batched, or
+`harness.stats.timing` reads back) and how the model was executed (`execution`: batched, or
 one sample at a time for adapters that do not batch); statistics and metric records are computed
 by the caller (`records`). Out-of-memory ends a batch size sweep and is recorded as a result with
 status `oom`, never a crash.

@@ -2,7 +2,7 @@
 interval of the median, latency percentiles, memory, FLOP/s and percent of peak, keyed by device,
 batch size, precision, variant, copy mode.
 
-Rounds are the unit of replication (harness.analysis.timing): `throughput_samples_per_s` is the
+Rounds are the unit of replication (harness.stats.timing): `throughput_samples_per_s` is the
 median over rounds of batch size / mean call time, `latency_p50_ms` the median over rounds of the
 round's median call time, each with the distribution-free 95% interval of the median (6+ rounds);
 n is the number of rounds. p90/p99 are percentiles of all timed calls. When the rounds vary more
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.intervals import MEDIAN_METHOD, median_ci
-from harness.analysis.timing import UNSTABLE, coefficient_of_variation, round_values
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.stats.intervals import MEDIAN_METHOD, median_ci
+from harness.stats.timing import UNSTABLE, coefficient_of_variation, round_values
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.peaks import lookup_peak
 from harness.suites.throughput.timing import untimed_work

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis.intervals import cell_mean, cell_mean_difference, newcombe_paired
 from harness.analysis.model_comparison import compare_models
 from harness.analysis.paired_forms import cell_mean_form, cell_means, per_sample
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.stats.intervals import cell_mean, cell_mean_difference, newcombe_paired
 from harness.store.run_store import StoredJob
 from tests.store.records import job_record, run_manifest, task_summary
 

@@ -16,14 +16,14 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from benchmarks.coverage_cases import Calibration, Classes, local_accuracy
-from harness.analysis.calibration import ece, ece_interval
-from harness.analysis.class_mean_intervals import (
+from harness.stats.calibration import ece, ece_interval
+from harness.stats.class_mean_intervals import (
     balanced_accuracy,
     class_mean,
     confusion_matrix,
     macro_f1,
 )
-from harness.analysis.intervals import bounded_mean_ci
+from harness.stats.intervals import bounded_mean_ci
 
 LOW = 0.93
 

@@ -1,5 +1,5 @@
 """Resampled statistics computed from how often each sample was drawn equal the same statistics
-computed draw by draw (harness.analysis.calibration `counted_*`, used by paired tests on shared
+computed draw by draw (harness.stats.calibration `counted_*`, used by paired tests on shared
 resamples): counts exactly, sums of confidences to the last bits. The paired bootstrap of a mean
 stays draw by draw."""
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.analysis import calibration, paired_tests
+from harness.analysis import paired_tests
 from harness.analysis.paired_forms import Resampled
+from harness.stats import calibration
 
 
 def _data(n: int, k: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -113,7 +114,7 @@ def test_group_ece_intervals_and_counted_group_bootstrap() -> None:
     """Every group's ECE interval from one pass equals `ece_interval` on the group's rows bit
     for bit; the within-group bootstrap from draw counts equals the draw-by-draw one (counts
     exactly, ECE to the last bits)."""
-    from harness.analysis.groups import (
+    from harness.stats.group_statistics import (
         Columns,
         counted_group_stats,
         group_stats,

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from harness.analysis import cross_model
+from harness.analysis import (
+    corruption_error,
+    cross_model,
+    effective_robustness,
+    shift_records,
+    shift_resampling,
+)
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 
@@ -41,12 +47,12 @@ GOOD = _model(0.95, {("fog", 1): 0.9, ("fog", 2): 0.8, ("snow", 1): 0.85, ("snow
 
 
 def test_ce_and_mce_by_hand() -> None:
-    base = cross_model.ShiftRecords.from_records(BASE)
-    good = cross_model.ShiftRecords.from_records(GOOD)
-    ce = cross_model.corruption_errors(good, base)
+    base = shift_records.ShiftRecords.from_records(BASE)
+    good = shift_records.ShiftRecords.from_records(GOOD)
+    ce = corruption_error.corruption_errors(good, base)
     # fog: (0.1 + 0.2) / (0.2 + 0.4) = 0.5; snow: (0.15 + 0.25) / (0.3 + 0.5) = 0.5
     assert ce == pytest.approx({"fog": 0.5, "snow": 0.5})
-    rel = cross_model.relative_corruption_errors(good, base)
+    rel = corruption_error.relative_corruption_errors(good, base)
     # fog: (0.05 + 0.15) / (0.1 + 0.3) = 0.5; snow: (0.1 + 0.2) / (0.2 + 0.4) = 0.5
     assert rel == pytest.approx({"fog": 0.5, "snow": 0.5})
     records, notes = cross_model.board_records({"base": BASE, "good": GOOD}, baseline="base")
@@ -59,7 +65,7 @@ def test_ce_and_mce_by_hand() -> None:
 
 def test_baseline_without_degradation_makes_relative_mce_undefined() -> None:
     flat = _model(0.9, {("fog", 1): 0.8, ("saturate", 1): 0.95})
-    config = cross_model.ShiftBoardConfig(mce_baseline="b", mce_corruptions="all")
+    config = shift_records.ShiftBoardConfig(mce_baseline="b", mce_corruptions="all")
     records, _ = cross_model.board_records({"b": flat, "m": flat}, baseline="b", config=config)
     rel = next(r for r in records["m"] if r.metric == "relative_mce")
     assert rel.value is None and "undefined" in (rel.note or "") and "saturate" in rel.note
@@ -86,7 +92,7 @@ def _logit(p: float) -> float:
 def test_effective_robustness_by_hand_fits_the_testbed_without_the_scored_model() -> None:
     clean = {"a": 0.6, "b": 0.8, "c": 0.9, "d": 0.7}
     shifted = {"a": 0.5, "b": 0.7, "c": 0.85, "d": 0.65}
-    rho = cross_model.effective_robustness(clean, shifted)
+    rho = effective_robustness.effective_robustness(clean, shifted)
     assert rho is not None
     for m in "abcd":
         bed = [t for t in "abcd" if t != m]
@@ -97,13 +103,16 @@ def test_effective_robustness_by_hand_fits_the_testbed_without_the_scored_model(
         )
         fit = 1 / (1 + math.exp(-(slope * (_logit(clean[m]) - mx) + my)))
         assert rho[m] == pytest.approx(shifted[m] - fit)
-    on_line = cross_model.effective_robustness(
+    on_line = effective_robustness.effective_robustness(
         {"a": 0.6, "b": 0.7, "c": 0.8}, {"a": 0.6, "b": 0.7, "c": 0.8}
     )
     assert on_line is not None and all(abs(v) < 1e-12 for v in on_line.values())
-    assert cross_model.effective_robustness({"a": 0.6, "b": 0.7}, {"a": 0.5, "b": 0.6}) is None
+    assert (
+        effective_robustness.effective_robustness({"a": 0.6, "b": 0.7}, {"a": 0.5, "b": 0.6})
+        is None
+    )
     # A named testbed: only b and c carry the line, for every scored model.
-    named = cross_model.effective_robustness(clean, shifted, testbed={"b", "c"})
+    named = effective_robustness.effective_robustness(clean, shifted, testbed={"b", "c"})
     assert named is not None and set(named) == {"a", "d"}  # b and c lack a second testbed model
 
 
@@ -318,7 +327,7 @@ def test_mce_is_undefined_and_says_why_when_the_baseline_makes_no_errors_on_a_co
         assert "undefined: the baseline model 'base' makes no errors on fog" in (mce.note or "")
         assert "snow" not in (mce.note or "").split(";")[0]  # only fog is named as undefined
     # Averaging only snow is possible, but only when the config says so; the note says it.
-    config = cross_model.ShiftBoardConfig(mce_baseline="base", mce_corruptions=["snow"])
+    config = shift_records.ShiftBoardConfig(mce_baseline="base", mce_corruptions=["snow"])
     records, _ = _board({"base": base, "m": model}, baseline="base", config=config)
     mce = _cell(records, "m", "mce")
     assert mce.value == pytest.approx(20 / 10)
@@ -384,7 +393,7 @@ def test_mce_of_a_model_without_errors_has_no_zero_width_interval() -> None:
 def test_mce_configuration_that_selects_nothing_says_so_in_plain_words() -> None:
     run = {"corruption=fog/severity=1": _ones(20, 5), "corruption=contrast/severity=1": _ones(20)}
     models = {"base": run, "m": run}
-    config = cross_model.ShiftBoardConfig(mce_baseline="base", mce_corruptions=["snow"])
+    config = shift_records.ShiftBoardConfig(mce_baseline="base", mce_corruptions=["snow"])
     records, _ = _board(models, baseline="base", config=config)
     for metric in ("mce", "relative_mce"):
         cell = _cell(records, "m", metric)
@@ -393,7 +402,7 @@ def test_mce_configuration_that_selects_nothing_says_so_in_plain_words() -> None
             "undefined: none of the configured mCE corruptions (snow) was run on this task "
             "(measured on this task: fog, contrast)"
         )
-    config = cross_model.ShiftBoardConfig(mce_baseline="base", mce_corruptions=[])
+    config = shift_records.ShiftBoardConfig(mce_baseline="base", mce_corruptions=[])
     records, _ = _board(models, baseline="base", config=config)
     note = _cell(records, "m", "mce").note or ""
     assert note.startswith("undefined: the mCE corruption set is empty") and "0 of" not in note
@@ -412,12 +421,14 @@ def test_effective_robustness_of_a_model_on_the_line_at_100_percent_is_zero() ->
         clean = {"a": 1.0, "b": 20 / 24, "c": 1.0, "d": 1.0}
         shifted = {"a": 1.0, "b": 16 / 24, "c": 1.0, "d": 1.0}
         sizes = dict.fromkeys(clean, n)
-        rho = cross_model.effective_robustness(clean, shifted, sizes, testbed={"b", "c", "d"})
+        rho = effective_robustness.effective_robustness(
+            clean, shifted, sizes, testbed={"b", "c", "d"}
+        )
         assert rho is not None and abs(rho["a"]) < 1e-12
     # Through the board, with tables: the value is 0 and there is no [x, x] interval.
     top = {"clean": _ones(24), "shifted=sh": _ones(24)}
     low = {"clean": _ones(24, 4), "shifted=sh": _ones(24, 8)}
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["b", "c", "d"])
+    config = shift_records.ShiftBoardConfig(effective_robustness_testbed=["b", "c", "d"])
     records, _ = _board(
         {"a": top, "b": low, "c": top, "d": top}, baseline=None, config=config, resamples=100
     )
@@ -436,7 +447,7 @@ def test_effective_robustness_clips_each_set_with_its_own_n() -> None:
         "t3": {"clean": _ones(n_c), "shifted=sh": _ones(n_s, 3)},
         "m": {"clean": _ones(n_c, 3), "shifted=sh": _ones(n_s, 4)},
     }
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2", "t3"])
+    config = shift_records.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2", "t3"])
     records, _ = _board(outcomes, baseline=None, config=config, resamples=50)
     xs = [_logit_clipped(a, n_c) for a in (0.5, 0.75, 1.0)]
     ys = [_logit_clipped(a, n_s) for a in (0.0, 0.5, 0.75)]
@@ -458,7 +469,7 @@ def test_effective_robustness_interval_is_not_given_when_resamples_have_no_line(
         "t2": {"clean": _ones(20, 5), "shifted=sh": _ones(20, 10)},
         "m": {"clean": _ones(20, 3), "shifted=sh": _ones(20, 5)},
     }
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2"])
+    config = shift_records.ShiftBoardConfig(effective_robustness_testbed=["t1", "t2"])
     records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
     er = _cell(records, "m", "effective_robustness")
     assert er.value is not None and er.ci is None
@@ -475,19 +486,21 @@ def test_effective_robustness_interval_is_not_given_when_resamples_have_no_line(
 
 def test_interval_counts_undefined_draws_at_the_worst_end() -> None:
     draws = np.linspace(0.0, 1.0, 1000)
-    assert cross_model._interval(draws) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])))
+    assert shift_resampling.bootstrap_interval(draws) == pytest.approx(
+        tuple(np.quantile(draws, [0.025, 0.975]))
+    )
     few = draws.copy()
     few[500:505] = np.nan  # 0.5%: the bounds move outwards, never inwards
-    lo, hi = cross_model._interval(few) or (np.nan, np.nan)
+    lo, hi = shift_resampling.bootstrap_interval(few) or (np.nan, np.nan)
     assert lo <= np.quantile(draws, 0.025) and hi >= np.quantile(draws, 0.975)
     many = draws.copy()
     many[::20] = np.nan  # 5%: more than a 95% interval can take at either end
-    assert cross_model._interval(many) is None
+    assert shift_resampling.bootstrap_interval(many) is None
 
 
 def test_testbed_models_without_results_on_the_board_are_named() -> None:
     two = {"a": _model(0.9, {}, 0.8), "b": _model(0.8, {}, 0.6), "c": _model(0.7, {}, 0.55)}
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["b", "c", "zz"])
+    config = shift_records.ShiftBoardConfig(effective_robustness_testbed=["b", "c", "zz"])
     records, notes = cross_model.board_records(two, baseline=None, config=config)
     er = _cell(records, "a", "effective_robustness")
     assert "no shift results on this board: zz" in (er.note or "")
@@ -520,7 +533,7 @@ def test_effective_robustness_intervals_are_the_same_for_models_with_the_same_re
     # were seeded with the scored model's name, though the testbed is resampled once for all.
     same = {"clean": _spread(60, 14, 7), "shifted=sh": _spread(60, 20, 8)}
     outcomes = {**_testbed_outcomes(), "m": same, "m@fp16": same}
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t0", "t1", "t2", "t3"])
+    config = shift_records.ShiftBoardConfig(effective_robustness_testbed=["t0", "t1", "t2", "t3"])
     records, _ = _board(outcomes, baseline=None, config=config, resamples=300)
     a, b = (
         _cell(records, "m", "effective_robustness"),
@@ -544,7 +557,7 @@ def test_effective_robustness_draws_do_not_depend_on_the_table_order() -> None:
         **_testbed_outcomes(),
         "m": {"clean": _spread(60, 14, 7), "shifted=sh": _spread(60, 20, 8)},
     }
-    config = cross_model.ShiftBoardConfig(effective_robustness_testbed=["t0", "t1", "t2", "t3"])
+    config = shift_records.ShiftBoardConfig(effective_robustness_testbed=["t0", "t1", "t2", "t3"])
     built = {m: _records_and_table(o) for m, o in outcomes.items()}
     tables = {m: (lambda t: lambda: t)(table) for m, (_, table) in built.items()}
     reversed_first = dict(tables)
@@ -604,7 +617,7 @@ NOT_APPLY = "OOD set 'diabetes' (tabular) does not apply to image task 'colours'
 
 
 def test_configured_inputs_that_gave_no_results_get_a_board_note_with_the_jobs_reason() -> None:
-    config = cross_model.ShiftBoardConfig(
+    config = shift_records.ShiftBoardConfig(
         ood_sets=["diabetes", {"generated": "uniform_noise", "n": 500}],
         shifted_tasks={"colours": [{"name": "colours-shifted", "source": "x"}], "other": ["o"]},
     )
@@ -627,7 +640,7 @@ def test_a_published_set_names_every_configured_input_it_did_not_run() -> None:
     published = (
         "shifted tasks and OOD sets compare with clean rows: not run on a published corrupted set"
     )
-    config = cross_model.ShiftBoardConfig(shifted_tasks=["s"], ood_sets=["o"])
+    config = shift_records.ShiftBoardConfig(shifted_tasks=["s"], ood_sets=["o"])
     notes = cross_model.not_run_notes("cifar10-c", config, {"m": _shift_job([], published)})
     assert [n.split(":")[1].strip() for n in notes] == [
         "'s' has no results on this board (every model)",

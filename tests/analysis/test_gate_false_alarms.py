@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import paired_tests
-from harness.analysis.calibration import ece
 from harness.analysis.check import CheckRow, _Pending, decide
 from harness.analysis.check_policy import MetricRule
 from harness.analysis.paired_forms import Resampled
 from harness.core.metric_record import MetricRecord
+from harness.stats.calibration import ece
 
 N = 200
 RULE = MetricRule(max_drop=0.0, alpha=0.05)

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis.groups import group_breakdown, stratified_indices, with_clean_reference
+from harness.analysis.stored_groups import with_clean_reference
 from harness.core.errors import DatasetError
+from harness.stats.group_statistics import stratified_indices
+from harness.stats.groups import group_breakdown
 
 # 8 samples; groups a in {x, y, z}, b in {u, v}: intersections y&v and z&u are empty, x&v has
 # a single member with no positive label.
@@ -199,8 +201,9 @@ def _fairlearn_by_group(frame: pd.DataFrame, grouping: tuple[str, ...], binary: 
 
     from fairlearn.metrics import MetricFrame
 
-    from harness.analysis.calibration import confidence_bins
-    from harness.analysis.groups import Columns, group_values
+    from harness.stats.calibration import confidence_bins
+    from harness.stats.group_statistics import Columns
+    from harness.stats.groups import group_values
 
     c = Columns.of(frame, 1)
     sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
@@ -277,7 +280,8 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     """The groups' own values (computed with numpy, all groups at once) equal fairlearn's
     MetricFrame by_group exactly: binary and multiclass, an intersection with empty
     combinations, groups without positives, and the clean-reference columns."""
-    from harness.analysis.groups import Columns, _group_codes, _point_values, group_values
+    from harness.stats.group_statistics import Columns, point_values
+    from harness.stats.groups import _group_codes, group_values
 
     frames = [_random_frame(300, seed, 2), _random_frame(97, seed + 10, 5), small_frame()]
     clean = _random_frame(300, seed, 2)
@@ -288,7 +292,7 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
         for grouping in [("a",), ("b",), ("a", "b"), ("label",)]:
             sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
             combos, codes = _group_codes(sf, grouping)
-            got = _point_values(Columns.of(frame, 1), codes, len(combos), binary, 15)
+            got = point_values(Columns.of(frame, 1), codes, len(combos), binary, 15)
             want = _fairlearn_by_group(frame, grouping, binary)
             assert got.keys() == want.keys()
             for name in want:

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.analysis import detection, group_intervals
-from harness.analysis.groups import group_breakdown
-from harness.analysis.intervals import median_ci, wilson_bounds, wilson_ci
+from harness.stats import detection, group_intervals
+from harness.stats.groups import group_breakdown
+from harness.stats.intervals import median_ci, wilson_bounds, wilson_ci
 
 LOW, HIGH = 0.93, 0.97
 CONSERVATIVE = 0.995  # the upper bound where an interval is conservative by design (documented)

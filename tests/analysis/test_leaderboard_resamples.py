@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from harness.analysis import cross_model
-from harness.analysis.intervals import DEFAULT_RESAMPLES
 from harness.analysis.leaderboard import build_boards, recorded_resamples
 from harness.core.manifest import RunManifest
+from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.record_file import read_record
 from harness.store.run_store import RunStore
 from tests.analysis.test_cross_model import _board, _cell, _ones

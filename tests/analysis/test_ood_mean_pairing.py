@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis import detection, paired_tests
+from harness.analysis import paired_tests
 from harness.analysis.paired_forms import Resampled, per_sample
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
+from harness.stats import detection
 
 N_IN, N_SET = 120, 80
 SHIFTS = {"ood=a": 0.8, "ood=b": 1.2}  # the near sets' mean latent score below the ID set's

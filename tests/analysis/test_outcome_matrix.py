@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from harness.analysis import paired_tests
-from harness.analysis.intervals import mcnemar_difference, mcnemar_differences
 from harness.analysis.outcome_matrix import OutcomeMatrix
 from harness.analysis.paired_forms import PerSample
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
+from harness.stats.intervals import mcnemar_difference, mcnemar_differences
 
 
 def _columns(models: int, n: int, seed: int) -> dict[str, pd.Series]:

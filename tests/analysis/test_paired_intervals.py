@@ -17,15 +17,15 @@ import pytest
 
 from benchmarks.coverage_cases import paired_outcomes
 from harness.analysis import paired_tests
-from harness.analysis.intervals import (
+from harness.analysis.rank_shift import mann_whitney
+from harness.core.metric_record import MetricRecord
+from harness.stats.intervals import (
     cell_mean,
     cell_mean_difference,
     cell_mean_difference_p,
     mcnemar_difference,
     mcnemar_exact,
 )
-from harness.analysis.rank_shift import mann_whitney
-from harness.core.metric_record import MetricRecord
 
 
 def _excludes(ci: tuple[float, float] | None) -> bool:

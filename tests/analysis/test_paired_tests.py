@@ -216,7 +216,7 @@ def test_top5_and_class_acc_are_not_taken_as_top1() -> None:
 
 def _delong_paired_p(a_in, a_out, b_in, b_out) -> float:  # noqa: ANN001
     """Reference: DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUROCs."""
-    from harness.analysis.detection import placements
+    from harness.stats.detection import placements
 
     va10, va01 = placements(a_in, a_out)
     vb10, vb01 = placements(b_in, b_out)
@@ -248,7 +248,7 @@ def test_ood_auroc_paired_resampling_agrees_with_delong(shift: float, significan
     """A tiny AUROC change from noise is not significant (it was p = 0 without a test)."""
     from sklearn.metrics import roc_auc_score
 
-    from harness.analysis.detection import auroc
+    from harness.stats.detection import auroc
 
     gen = np.random.default_rng(1)
     base_in, base_out = gen.normal(1.5, 1, 300), gen.normal(0, 1, 200)
@@ -277,7 +277,7 @@ def test_ood_auroc_paired_resampling_agrees_with_delong(shift: float, significan
 
 
 def test_fairness_disparity_has_a_paired_form_matching_its_record() -> None:
-    from harness.analysis.groups import group_breakdown
+    from harness.stats.groups import group_breakdown
     from harness.suites.fairness.group_metrics import records_from_breakdown
 
     gen = np.random.default_rng(2)
@@ -330,7 +330,7 @@ def test_detection_statistics_on_integer_codes_equal_the_float_paths() -> None:
     """The paired OOD forms resample integer score codes (`score_levels`), which take faster
     paths (level counts for AUROC, a 16-bit radix sort for AUPR); every statistic must be the
     same float64 as on the raw scores, ties included."""
-    from harness.analysis import detection
+    from harness.stats import detection
 
     gen = np.random.default_rng(0)
     for trial in range(200):

@@ -11,7 +11,7 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from harness.analysis.intervals import (
+from harness.stats.intervals import (
     holm,
     mcnemar_exact,
     median_ci,

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from harness.analysis import figure_data as fd
-from harness.analysis.intervals import cell_mean
 from harness.core.sample_table import SampleTable
+from harness.stats.intervals import cell_mean
 from tests.present.synthetic import CORRUPTIONS, _table
 
 N = 200

@@ -18,10 +18,10 @@ from harness.data.sources import (
     FolderCorruptionSource,
     ImageFolderSource,
     NpyCorruptionSource,
-    TableSource,
     check_task_source,
     resolve_source,
 )
+from harness.data.table_sources import TableSource
 from harness.data.task_spec import TaskSpec
 from tests.data.layouts import cifar_c, image_folder, imagenet_c, validate_error_line
 

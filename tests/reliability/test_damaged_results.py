@@ -69,6 +69,7 @@ METRICS_SHAPES: dict[str, tuple[Callable[[list[dict]], object], str]] = {
     "value-abc": (_edit_first("value", "abc"), 'has value "abc"'),
     "value-nan": (_edit_first("value", float("nan")), "has value nan"),
     "value-infinity": (_edit_first("value", float("inf")), "has value inf"),
+    "value-beyond-float": (_edit_first("value", 10**400), "not a finite number or null"),
     "fraction-above-one": (_edit_first("value", 1.5), "value 1.5, a fraction outside [0, 1]"),
     "fraction-outside-interval": (
         lambda records: [dict(records[0], value=0.5, ci=[0.6, 0.7], ci_method="Wilson")],

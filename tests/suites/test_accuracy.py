@@ -14,10 +14,10 @@ from sklearn.metrics import (
 )
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.analysis import calibration
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
 from harness.data.builtin import digits
+from harness.stats import calibration
 from harness.suites.accuracy import AccuracySuite
 from tests.fixture_models import linear_digits
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.intervals import WILSON_METHOD, wilson_ci
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import derive_seed
+from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial.text.budget import (
     TextBudget,
     Threat,

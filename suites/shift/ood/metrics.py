@@ -2,7 +2,7 @@
 over the sets tagged `near` and `far`.
 
 Per set and detector: AUROC, AUPR-In (`ood_aupr`), AUPR-Out and FPR at 95% TPR, each with its
-interval (`harness.analysis.detection`). Per tag and detector: the mean of each metric over the
+interval (`harness.stats.detection`). Per tag and detector: the mean of each metric over the
 tagged sets (as OpenOOD reports near and far OOD), the AUROC's with DeLong's interval of the
 mean; the others have none (the note says so). A detector whose scores are not all finite gets
 no value, with a note naming how many samples, never a NaN.
@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis import detection
-from harness.analysis.detection import MEAN_AUROC_METHOD, METHODS
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
+from harness.stats import detection
+from harness.stats.detection import MEAN_AUROC_METHOD, METHODS
 from harness.suites.shift.metrics import record
 from harness.suites.shift.ood.detectors import column_of
 

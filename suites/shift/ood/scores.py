@@ -13,7 +13,7 @@ and `ood=<set>`), the top `TOP_K` logits (descending) with their classes and the
 ``logsumexp``: with at most `TOP_K` classes that is every logit; beyond, it still gives MSP,
 max-logit, energy at T = 1, margins and any top-k softmax score exactly (docs/shift.md).
 
-The detection metrics and their intervals live in `harness.analysis.detection` (numpy only), so
+The detection metrics and their intervals live in `harness.stats.detection` (numpy only), so
 the CI gate can recompute and test them from stored scores without torch; they are re-exported
 here.
 """
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.analysis.detection import aupr, auroc, detection_cis, fpr_at_tpr
+from harness.stats.detection import aupr, auroc, detection_cis, fpr_at_tpr
 
 SCORES: tuple[str, ...] = ("msp", "energy", "max_logit", "neg_entropy")
 """Score names, each a per-sample table column (`neg_entropy` is minus the `entropy` column)."""

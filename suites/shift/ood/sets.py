@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.analysis.detection import OOD_TAG
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext
 from harness.core.task import UNLABELED, Batch, Task
+from harness.stats.detection import OOD_TAG
 from harness.suites.shift.config import (
     GeneratedOOD,
     OODEntry,

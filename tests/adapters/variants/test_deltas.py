@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.analysis.intervals import mcnemar_exact
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.present.variants_view import render
+from harness.stats.intervals import mcnemar_exact
 from harness.store.run_store import StoredJob
 from tests.store.records import job_record, run_manifest, task_summary
 

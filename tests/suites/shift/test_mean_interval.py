@@ -1,5 +1,5 @@
 """The shift suite's `mean_corruption_acc` and `relative_corruption_drop` intervals: Wilson at
-Kish's effective n over the source images and MOVER (harness.analysis.intervals.cell_mean /
+Kish's effective n over the source images and MOVER (harness.stats.intervals.cell_mean /
 relative_drop), on the suite's own cells; a perfect model is not reported as certain."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from harness.analysis.intervals import (
+from harness.core.suite import RunContext
+from harness.stats.intervals import (
     CELL_MEAN_METHOD,
     RATIO_METHOD,
     WILSON_METHOD,
     cell_mean,
     wilson_ci,
 )
-from harness.core.suite import RunContext
 from harness.suites.shift import ShiftSuite
 from tests.suites.shift.small_tasks import image_task
 

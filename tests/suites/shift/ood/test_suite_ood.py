@@ -216,8 +216,8 @@ def test_fit_subset_reads_a_selected_train_split_in_its_own_order() -> None:
 def test_near_and_far_means_have_a_paired_form(result) -> None:  # noqa: ANN001
     """Each OOD row carries its set's tag, so a comparison of two runs' near / far means is
     paired (both recomputed on the same resamples), not read off their intervals."""
-    from harness.analysis.detection import OOD_TAG
     from harness.analysis.paired_forms import Resampled, per_sample
+    from harness.stats.detection import OOD_TAG
 
     frame = result.table.frame
     tags = frame[frame["condition"].str.startswith("ood=")].groupby("condition")[OOD_TAG].unique()

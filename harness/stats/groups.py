@@ -4,12 +4,13 @@ Works on the rows of one condition of a `SampleTable` (columns label, prediction
 confidence and `group:<name>` columns), so the fairness suite (clean condition) and the
 fairness x robustness view (any condition in stored tables) share one implementation. Point
 estimates are the numbers fairlearn's `MetricFrame` gives, from group counts for all groups at
-once (tests/analysis/test_groups.py holds them to `MetricFrame` bit for bit). Intervals (harness.analysis.group_intervals):
-Wilson for every group rate, a seeded percentile bootstrap within each group for ECE and the
-accuracy drop, and simultaneous intervals for the disparities, so a disparity's interval
-contains 0 when no pair of groups differs significantly. A metric that is undefined for a group
-(no positives, an empty intersection) is None with a note, and a disparity over an undefined
-group metric is None: never a 0 difference or a ratio of 1. Groups below the minimum size carry
+once (`harness.stats.group_statistics`; tests/analysis/test_groups.py holds them to
+`MetricFrame` bit for bit). Intervals (`harness.stats.group_intervals`): Wilson for every group
+rate, a seeded percentile bootstrap within each group for ECE and the accuracy drop, and
+simultaneous intervals for the disparities, so a disparity's interval contains 0 when no pair
+of groups differs significantly. A metric that is undefined for a group (no positives, an empty
+intersection) is None with a note, and a disparity over an undefined group metric is None:
+never a 0 difference or a ratio of 1. Groups below the minimum size carry
 `insufficient_group_size`; a TPR or FPR resting on fewer positives or negatives than that
 minimum carries `small_denominator`, and so does every disparity built on it.
 """
@@ -17,7 +18,6 @@ minimum carries `small_denominator`, and so does every disparity built on it.
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,15 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis.calibration import (
+from harness.core.errors import DatasetError
+from harness.core.group_order import value_order
+from harness.core.sample_table import GROUP_PREFIX
+from harness.stats.calibration import (
     ECE_BINS,
     ECE_METHOD,
-    confidence_bins,
-    counted_sums,
     ece_intervals,
     resample_counts,
 )
-from harness.analysis.group_intervals import (
+from harness.stats.group_intervals import (
     BOOTSTRAP_GAP_METHOD,
     BOOTSTRAP_GROUP_METHOD,
     EXTREME_METHOD,
@@ -48,18 +49,22 @@ from harness.analysis.group_intervals import (
     two_rate_gap_ci,
     two_rate_ratio_ci,
 )
-from harness.analysis.intervals import DEFAULT_RESAMPLES, wilson_ci
-from harness.analysis.shared_draws import SharedDraws
-from harness.core.errors import DatasetError
-from harness.core.group_order import value_order
-from harness.core.sample_table import GROUP_PREFIX
-from harness.core.seeding import rng
+from harness.stats.group_statistics import (
+    Columns,
+    counted_group_stats,
+    disparity_values,
+    group_rates,
+    group_stats,
+    point_values,
+    stratified_indices,
+)
+from harness.stats.intervals import DEFAULT_RESAMPLES, wilson_ci
+from harness.stats.shared_draws import SharedDraws
 
 LABEL_GROUP = "label"  # `--by label`: group by true class (robustness by class)
 INTERSECTION = "&"
 INSUFFICIENT = "insufficient_group_size"
 SMALL_DENOMINATOR = "small_denominator"
-CLEAN_CORRECT = "clean_correct"  # optional column: the same sample's correctness when clean
 
 Grouping = tuple[str, ...]
 
@@ -113,27 +118,6 @@ class Breakdown:
     groups: list[GroupRow]
     disparities: list[Disparity]
     notes: list[str] = field(default_factory=list)
-
-    def group_frame(self) -> pd.DataFrame:
-        """One row per (grouping, group): n, insufficiency and each metric with its interval."""
-        rows: list[dict[str, Any]] = []
-        for g in self.groups:
-            row: dict[str, Any] = {
-                "condition": self.condition,
-                "group_by": g.group_by,
-                "group": g.group,
-                "n": g.n,
-                "insufficient": g.insufficient,
-            }
-            for name, est in g.metrics.items():
-                row[name] = est.value
-                row[f"{name}_ci"] = list(est.ci) if est.ci else None
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def disparity_frame(self) -> pd.DataFrame:
-        """One row per (grouping, disparity metric)."""
-        return pd.DataFrame(self.disparity_records())
 
     def disparity_records(self) -> list[dict[str, Any]]:
         """One dict per (grouping, disparity metric); undefined values stay None (never NaN)."""
@@ -217,205 +201,6 @@ def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
             f"config `bins: {{{name}: [edges...]}}` or the task's group_bins)"
         )
     return values.astype(str)
-
-
-class _RowKeys:
-    """Keys (R, n) in [0, size), offset by row once, for the several bincounts of one matrix."""
-
-    def __init__(self, keys: np.ndarray, size: int) -> None:
-        self.rows, self.size = keys.shape[0], size
-        self.flat = (keys + (np.arange(self.rows, dtype=np.int64) * size)[:, None]).ravel()
-
-    def count(self, weights: np.ndarray | None) -> np.ndarray:
-        """Per-row bincount, weighted by `weights` (R, n) -> (R, size) float64."""
-        w = None if weights is None else weights.ravel().astype(np.float64)
-        total = np.bincount(self.flat, weights=w, minlength=self.rows * self.size)
-        return total.reshape(self.rows, self.size).astype(np.float64)
-
-
-def stratified_indices(
-    codes: np.ndarray, g: int, *, resamples: int, seed: int, name: str
-) -> np.ndarray:
-    """(resamples, n) bootstrap indices drawn within each group, so group sizes stay fixed.
-
-    Resampling within groups keeps every non-empty group non-empty in every resample (the
-    comparison is between the groups as observed); seeded by the run seed and `name`.
-    """
-    gen = rng(seed, "bootstrap", "groups", name, len(codes))
-    parts = []
-    for i in range(g):
-        members = np.flatnonzero(codes == i)
-        if len(members):
-            parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
-    return np.concatenate(parts, axis=1)
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
-
-
-@dataclass(frozen=True)
-class Columns:
-    """The per-sample arrays a breakdown needs."""
-
-    label: np.ndarray
-    prediction: np.ndarray
-    correct: np.ndarray
-    confidence: np.ndarray
-    clean_correct: np.ndarray | None
-    positive: int
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame, positive: int) -> Columns:
-        clean = frame[CLEAN_CORRECT].to_numpy(bool) if CLEAN_CORRECT in frame.columns else None
-        return cls(
-            label=frame["label"].to_numpy(np.int64),
-            prediction=frame["prediction"].to_numpy(np.int64),
-            correct=frame["correct"].to_numpy(bool),
-            confidence=frame["confidence"].to_numpy(np.float64),
-            clean_correct=clean,
-            positive=positive,
-        )
-
-
-def _rates(c: Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Rate]:
-    """Successes and trials per group of every rate metric (accuracy, selection rate, TPR...)."""
-    by_group = _RowKeys(codes[None, :], g)
-
-    def count(mask: np.ndarray | None) -> np.ndarray:
-        return by_group.count(None if mask is None else mask[None, :])[0]
-
-    n = count(None)
-    out = {"acc": Rate(count(c.correct), n)}
-    if binary:
-        pred_pos, true_pos = c.prediction == c.positive, c.label == c.positive
-        positives = count(true_pos)
-        out["selection_rate"] = Rate(count(pred_pos), n)
-        out["tpr"] = Rate(count(pred_pos & true_pos), positives)
-        out["fpr"] = Rate(count(pred_pos & ~true_pos), n - positives)
-    if c.clean_correct is not None:
-        out["clean_acc"] = Rate(count(c.clean_correct), n)
-    return out
-
-
-def group_stats(
-    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
-) -> dict[str, np.ndarray]:
-    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
-    keys = codes[idx]
-    by_group = _RowKeys(keys, g)
-    cnt = by_group.count(None)
-    out = {"n": cnt, "acc": _ratio(by_group.count(c.correct[idx]), cnt)}
-    conf_bin = confidence_bins(c.confidence, bins)[idx]
-    by_bin = _RowKeys(keys * bins + conf_bin, g * bins)
-    conf_sum = by_bin.count(c.confidence[idx]).reshape(-1, g, bins)
-    corr_sum = by_bin.count(c.correct[idx]).reshape(-1, g, bins)
-    out["ece"] = _ratio(np.abs(corr_sum - conf_sum).sum(axis=2), cnt)
-    if binary:
-        pred_pos = c.prediction == c.positive
-        true_pos = c.label == c.positive
-        pos = by_group.count(true_pos[idx])
-        out["selection_rate"] = _ratio(by_group.count(pred_pos[idx]), cnt)
-        out["tpr"] = _ratio(by_group.count((pred_pos & true_pos)[idx]), pos)
-        out["fpr"] = _ratio(by_group.count((pred_pos & ~true_pos)[idx]), cnt - pos)
-    if c.clean_correct is not None:
-        out["clean_acc"] = _ratio(by_group.count(c.clean_correct[idx]), cnt)
-        out["acc_drop"] = out["clean_acc"] - out["acc"]
-    return out
-
-
-def _spread(values: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
-    """max - min, min / max, min and max over the active groups of each row; NaN when undefined.
-
-    Undefined when fewer than two groups are active or any active group's value is undefined:
-    a disparity that skipped such a group would claim a fairness nobody measured.
-    """
-    masked = np.where(active, values, np.nan)
-    bad = (active & np.isnan(values)).any(axis=1) | (active.sum(axis=1) < 2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        hi = np.nanmax(masked, axis=1)
-        lo = np.nanmin(masked, axis=1)
-    hi[bad] = np.nan
-    lo[bad] = np.nan
-    ratio = np.divide(lo, hi, out=np.full_like(lo, np.nan), where=hi > 0)
-    return {"diff": hi - lo, "ratio": ratio, "min": lo, "max": hi}
-
-
-def disparity_values(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
-    """Disparity metrics per row: name -> (R,)."""
-    active = stats["n"] > 0
-    acc = _spread(stats["acc"], active)
-    # worst group needs only one non-empty group
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        worst = np.nanmin(np.where(active, stats["acc"], np.nan), axis=1)
-    out = {"worst_group_acc": worst, "group_acc_gap": acc["diff"]}
-    out["group_ece_gap"] = _spread(stats["ece"], active)["diff"]
-    if binary:
-        sel = _spread(stats["selection_rate"], active)
-        tpr = _spread(stats["tpr"], active)
-        fpr = _spread(stats["fpr"], active)
-        out["demographic_parity_difference"] = sel["diff"]
-        out["demographic_parity_ratio"] = sel["ratio"]
-        out["equalized_odds_difference"] = np.fmax(tpr["diff"], fpr["diff"])
-        out["equalized_odds_difference"][np.isnan(tpr["diff"]) | np.isnan(fpr["diff"])] = np.nan
-        out["equalized_odds_ratio"] = np.fmin(tpr["ratio"], fpr["ratio"])
-        out["equalized_odds_ratio"][np.isnan(tpr["ratio"]) | np.isnan(fpr["ratio"])] = np.nan
-        out["equal_opportunity_difference"] = tpr["diff"]
-    if "acc_drop" in stats:
-        drop = _spread(stats["acc_drop"], active)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out["worst_group_acc_drop"] = np.nanmax(
-                np.where(active, stats["acc_drop"], np.nan), axis=1
-            )
-        out["group_acc_drop_gap"] = drop["diff"]
-    return out
-
-
-def _point_values(
-    c: Columns, codes: np.ndarray, g: int, binary: bool, bins: int
-) -> dict[str, np.ndarray]:
-    """Each group's metrics on its own samples: name -> (1, G); NaN where undefined (every
-    metric of an empty group, a TPR without positives, an FPR without negatives) and n = 0 for
-    an empty group. The numbers fairlearn's `MetricFrame.by_group` gives for these metrics
-    (n, accuracy, ECE, selection rate, TPR, FPR, clean accuracy, their drop), bit for bit
-    (tests/analysis/test_groups.py compares them): rates are counts over counts, and a group's
-    ECE sums (correct - confidence) per bin in the order of its samples, as fairlearn's call on
-    the group's rows does."""
-
-    def count(mask: np.ndarray | None = None) -> np.ndarray:
-        weights = None if mask is None else mask.astype(np.float64)
-        return np.bincount(codes, weights=weights, minlength=g).astype(np.float64)
-
-    n = count()
-    present = n > 0
-
-    def ratio(num: np.ndarray, den: np.ndarray, defined: np.ndarray) -> np.ndarray:
-        ok = defined & (den > 0)
-        return np.divide(num, den, out=np.full(g, np.nan), where=ok)
-
-    hit = c.correct.astype(np.float64)
-    gaps = np.bincount(
-        codes * bins + confidence_bins(c.confidence, bins),
-        weights=hit - c.confidence,
-        minlength=g * bins,
-    ).reshape(g, bins)
-    ece = np.full(g, np.nan)
-    for i in np.flatnonzero(present):
-        ece[i] = float(np.abs(gaps[i]).sum() / int(n[i]))
-    out = {"n": n, "acc": ratio(count(c.correct), n, present), "ece": ece}
-    if binary:
-        pred_pos, true_pos = c.prediction == c.positive, c.label == c.positive
-        positives = count(true_pos)
-        out["selection_rate"] = ratio(count(pred_pos), n, present)
-        out["tpr"] = ratio(count(pred_pos & true_pos), positives, present)
-        out["fpr"] = ratio(count(pred_pos & ~true_pos), n - positives, present)
-    if c.clean_correct is not None:
-        out["clean_acc"] = ratio(count(c.clean_correct), n, present)
-        out["acc_drop"] = out["clean_acc"] - out["acc"]
-    return {k: v[None, :] for k, v in out.items()}
 
 
 _UNDEFINED_NOTES = {
@@ -515,7 +300,7 @@ def _compute(
     c = Columns.of(frame, options.positive_label)
     combos, codes = _group_codes(sf, grouping)
     g = len(combos)
-    point = _point_values(c, codes, g, binary, options.ece_bins)
+    point = point_values(c, codes, g, binary, options.ece_bins)
     # the vectorised statistic must agree with the point values on the full sample
     check = group_stats(c, codes, g, np.arange(len(frame))[None, :], binary, options.ece_bins)
     for k, v in check.items():
@@ -528,7 +313,7 @@ def _compute(
         name=name,
         labels=[INTERSECTION.join(combo) for combo in combos],
         point=point,
-        rates=_rates(c, codes, g, binary),
+        rates=group_rates(c, codes, g, binary),
         boot=boot,
         ece_cis=ece_intervals(c.confidence, c.correct, codes, g, options.ece_bins),
         n=len(frame),
@@ -553,32 +338,6 @@ def _bootstrap(
     key = ("group-bootstrap", seed, name, options.resamples, g, codes.tobytes())
     counts_t = options.shared.draws(key, lambda: resample_counts(draw(), len(codes)))
     return counted_group_stats(c, codes, g, counts_t, options.ece_bins)
-
-
-def counted_group_stats(
-    c: Columns, codes: np.ndarray, g: int, counts_t: np.ndarray, bins: int
-) -> dict[str, np.ndarray]:
-    """`group_stats`' bootstrapped metrics (ECE, and the accuracy drop when the table has the
-    clean outcomes) from the draw counts of resamples drawn within groups
-    (`stratified_indices`, `calibration.resample_counts`, sample i on row i): (R, G) each.
-    Counts are exact either way; a group's ECE sums its confidences sample by sample
-    (count x value) instead of draw by draw, so it can differ from `group_stats` in the last
-    bits."""
-    rows = np.arange(len(codes))
-    keys = codes * bins + confidence_bins(c.confidence, bins)
-    hit = c.correct.astype(np.float64)
-    corr, conf = counted_sums(keys, [hit, c.confidence], g * bins, counts_t, rows)
-    # drawn within groups: every resample holds each group's size
-    sizes = np.bincount(codes, minlength=g).astype(np.float64)
-    per_group = np.broadcast_to(sizes, (counts_t.shape[1], g))
-    gaps = np.abs(corr.reshape(-1, g, bins) - conf.reshape(-1, g, bins)).sum(axis=2)
-    out = {"ece": _ratio(gaps, per_group)}
-    if c.clean_correct is not None:
-        clean, right = counted_sums(
-            codes, [c.clean_correct.astype(np.float64), hit], g, counts_t, rows
-        )
-        out["acc_drop"] = _ratio(clean, per_group) - _ratio(right, per_group)
-    return out
 
 
 def _group_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
@@ -783,45 +542,3 @@ def group_breakdown(
         disparities=disparities,
         notes=notes,
     )
-
-
-def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clean") -> pd.DataFrame:
-    """Rows of `condition` with a `clean_correct` column from the same samples' clean rows.
-
-    Samples without a clean row are dropped (paired comparison); the result is the input for a
-    robustness breakdown (per-group accuracy drop, worst-group robustness gap).
-    """
-    rows = table[table["condition"] == condition]
-    if condition == clean or clean not in set(table["condition"].unique()):
-        return rows
-    ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
-    ref = ref.rename(columns={"correct": CLEAN_CORRECT})
-    return rows.merge(ref, on="sample_id", how="inner")
-
-
-def long_rows(meta: dict[str, Any], breakdown: Breakdown) -> list[dict[str, Any]]:
-    """One row per number (group metric or disparity), tagged with `meta` (model, task, suite)."""
-    rows: list[dict[str, Any]] = []
-    base = {**meta, "condition": breakdown.condition}
-    for g in breakdown.groups:
-        for name, est in g.metrics.items():
-            rows.append(
-                {**base, "group_by": g.group_by, "group": g.group, "metric": name, "n": g.n}
-                | _value_fields(est, ",".join(g.flags(name)))
-            )
-    for d in breakdown.disparities:
-        rows.append(
-            {**base, "group_by": d.group_by, "group": "*", "metric": d.metric, "n": d.n}
-            | _value_fields(d.estimate, ",".join(d.estimate.flags))
-        )
-    return rows
-
-
-def _value_fields(est: Estimate, flag: str) -> dict[str, Any]:
-    return {
-        "value": est.value,
-        "ci_lo": est.ci[0] if est.ci else None,
-        "ci_hi": est.ci[1] if est.ci else None,
-        "flag": flag,
-        "note": est.note or "",
-    }

@@ -5,7 +5,7 @@ The throughput suite times each condition in `rounds` rounds of `timed_iters` ca
 a round share the machine's momentary load, so they are not independent draws; rounds are the
 unit of replication. Each round gives one value per metric (`round_values`); the reported number
 is the median over rounds with the distribution-free interval of the median
-(`harness.analysis.intervals.median_ci`), and the coefficient of variation (CV) of the rounds
+(`harness.stats.intervals.median_ci`), and the coefficient of variation (CV) of the rounds
 decides whether the timing was stable. A CV above the limit raises the reliability flag
 `unstable_timing`: comparisons of such numbers are "inconclusive", never significant.
 
@@ -56,11 +56,6 @@ def coefficient_of_variation(values: np.ndarray) -> float | None:
     if len(values) < 2 or not np.mean(values) > 0:
         return None
     return float(np.std(values, ddof=1) / np.mean(values))
-
-
-def unstable(values: np.ndarray, max_cv: float = DEFAULT_MAX_CV) -> bool:
-    cv = coefficient_of_variation(values)
-    return cv is not None and cv > max_cv
 
 
 def _matches(entry: Mapping[str, Any], context: Mapping[str, Any]) -> bool:

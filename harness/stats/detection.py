@@ -33,7 +33,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as scipy_stats
 
-from harness.analysis.intervals import ALPHA, DEFAULT_RESAMPLES, wilson_bounds, z_value
+from harness.stats.intervals import ALPHA, DEFAULT_RESAMPLES, wilson_bounds, z_value
 
 TPR_LEVEL = 0.95
 AUROC_METHOD = (

@@ -42,7 +42,6 @@ from harness.core.seeding import rng
 DEFAULT_RESAMPLES = 1000
 ALPHA = 0.05
 CI_METHOD = "percentile bootstrap over samples, 95%"
-BOOTSTRAP_METHOD = CI_METHOD
 WILSON_METHOD = "Wilson score interval, 95%"
 MEDIAN_METHOD = "order-statistic interval of the median (Hettmansperger-Sheather), 95%"
 MIN_DENOMINATOR = 20
@@ -120,12 +119,6 @@ def newcombe_paired(
     lower = math.sqrt(max(0.0, (pa - la) ** 2 - 2 * phi * (pa - la) * (ub - pb) + (ub - pb) ** 2))
     upper = math.sqrt(max(0.0, (ua - pa) ** 2 - 2 * phi * (ua - pa) * (pb - lb) + (pb - lb) ** 2))
     return max(-1.0, d - lower), min(1.0, d + upper)
-
-
-MCNEMAR_METHOD = (
-    "exact McNemar with the interval that inverts it (Clopper-Pearson on the discordant split, "
-    "MOVER with Wilson's interval of the discordant share), 95%"
-)
 
 
 def mcnemar_difference(
@@ -467,12 +460,6 @@ def relative_drop(
     return value, (1.0 - ratio[1], 1.0 - ratio[0])
 
 
-CELL_DIFF_METHOD = (
-    "Newcombe's square-and-add (MOVER) from the two Wilson intervals at Kish's effective n, with "
-    "the correlation of the per-image influences, continuity-adjusted; 95%"
-)
-
-
 def influence_correlation(a: CellMean, b: CellMean, *, shrink: float = 0.0) -> float:
     """The correlation of two cell means' per-image influences, matched by source image id (an
     image in one of them only adds 0 to the cross product); 0 where one does not vary. A
@@ -557,9 +544,6 @@ def cell_mean_difference_p(a: CellMean, b: CellMean) -> float:
     return inverted_p_value(excludes)
 
 
-MOVER_METHOD = "MOVER from the two 95% intervals (independent estimates), 95%"
-
-
 def mover_difference(
     a: float, a_ci: tuple[float, float], b: float, b_ci: tuple[float, float]
 ) -> tuple[float, float]:
@@ -605,11 +589,6 @@ def median_ci(values: ArrayLike, *, alpha: float = ALPHA) -> tuple[float, float]
     return float(lo), float(hi)
 
 
-def bootstrap_indices(n: int, *, resamples: int, seed: int, name: str) -> np.ndarray:
-    """(resamples, n) indices of bootstrap samples, reproducible from (seed, name)."""
-    return rng(seed, "bootstrap", name, n).integers(0, n, size=(resamples, n))
-
-
 def bootstrap_joint(
     statistics: Callable[[np.ndarray], Mapping[str, np.ndarray]],
     n: int,
@@ -647,42 +626,6 @@ def bootstrap_joint(
         lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
         out[key] = (float(lo), float(hi))
     return out
-
-
-def bootstrap_cis(
-    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]],
-    n: int,
-    *,
-    seed: int,
-    name: str,
-    resamples: int = DEFAULT_RESAMPLES,
-    alpha: float = 0.05,
-) -> dict[str, tuple[float, float] | None]:
-    """Percentile intervals of several separately computed statistics over the same resamples."""
-    cis = bootstrap_joint(
-        lambda idx: {key: fn(idx) for key, fn in statistics.items()},
-        n,
-        seed=seed,
-        name=name,
-        resamples=resamples,
-        alpha=alpha,
-    )
-    return {key: cis.get(key) for key in statistics}
-
-
-def bootstrap_ci(
-    statistic: Callable[[np.ndarray], np.ndarray],
-    n: int,
-    *,
-    seed: int,
-    name: str,
-    resamples: int = DEFAULT_RESAMPLES,
-    alpha: float = 0.05,
-) -> tuple[float, float] | None:
-    """Percentile interval of `statistic(indices) -> (resamples,)` values; None when n < 2."""
-    return bootstrap_cis(
-        {"_": statistic}, n, seed=seed, name=name, resamples=resamples, alpha=alpha
-    )["_"]
 
 
 def mcnemar_exact(b: int, c: int) -> float:

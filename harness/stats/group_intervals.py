@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.analysis.intervals import ALPHA, newcombe_difference, wilson_bounds
+from harness.stats.intervals import ALPHA, newcombe_difference, wilson_bounds
 
 Interval = tuple[float, float]
 WILSON_GROUP_METHOD = "Wilson score interval, 95%"

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse, special
 
-from harness.analysis.intervals import ALPHA, z_value
+from harness.stats.intervals import ALPHA, z_value
 
 ECE_BINS = 15
 ECE_METHOD = (

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as scipy_stats
 
-from harness.analysis.intervals import ALPHA, wilson_ci, z_value
+from harness.stats.intervals import ALPHA, wilson_ci, z_value
 
 ClassMetric = Literal["balanced_acc", "macro_f1"]
 CLASS_METRICS: tuple[ClassMetric, ...] = ("balanced_acc", "macro_f1")

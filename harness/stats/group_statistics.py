@@ -1,0 +1,250 @@
+"""Per-group statistics of one grouping, as arrays over all groups at once.
+
+From a condition's per-sample columns (`Columns`) and each sample's group index (`codes`, G
+groups): every group's successes and trials of each rate metric (`group_rates`: accuracy,
+selection rate, TPR, FPR, clean accuracy), each group's own values (`point_values`: the numbers
+fairlearn's `MetricFrame.by_group` gives, bit for bit), the same metrics on many bootstrap
+resamples at once (`group_stats` from index rows drawn within groups by `stratified_indices`,
+`counted_group_stats` from draw counts) and the disparities between the groups
+(`disparity_values`). NaN where a metric is undefined; `harness.stats.groups` turns these into
+a breakdown with intervals and notes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.core.seeding import rng
+from harness.stats.calibration import confidence_bins, counted_sums
+from harness.stats.group_intervals import Rate
+
+CLEAN_CORRECT = "clean_correct"  # optional column: the same sample's correctness when clean
+
+
+class _RowKeys:
+    """Keys (R, n) in [0, size), offset by row once, for the several bincounts of one matrix."""
+
+    def __init__(self, keys: np.ndarray, size: int) -> None:
+        self.rows, self.size = keys.shape[0], size
+        self.flat = (keys + (np.arange(self.rows, dtype=np.int64) * size)[:, None]).ravel()
+
+    def count(self, weights: np.ndarray | None) -> np.ndarray:
+        """Per-row bincount, weighted by `weights` (R, n) -> (R, size) float64."""
+        w = None if weights is None else weights.ravel().astype(np.float64)
+        total = np.bincount(self.flat, weights=w, minlength=self.rows * self.size)
+        return total.reshape(self.rows, self.size).astype(np.float64)
+
+
+def stratified_indices(
+    codes: np.ndarray, g: int, *, resamples: int, seed: int, name: str
+) -> np.ndarray:
+    """(resamples, n) bootstrap indices drawn within each group, so group sizes stay fixed.
+
+    Resampling within groups keeps every non-empty group non-empty in every resample (the
+    comparison is between the groups as observed); seeded by the run seed and `name`.
+    """
+    gen = rng(seed, "bootstrap", "groups", name, len(codes))
+    parts = []
+    for i in range(g):
+        members = np.flatnonzero(codes == i)
+        if len(members):
+            parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
+    return np.concatenate(parts, axis=1)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The per-sample arrays a breakdown needs."""
+
+    label: np.ndarray
+    prediction: np.ndarray
+    correct: np.ndarray
+    confidence: np.ndarray
+    clean_correct: np.ndarray | None
+    positive: int
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, positive: int) -> Columns:
+        clean = frame[CLEAN_CORRECT].to_numpy(bool) if CLEAN_CORRECT in frame.columns else None
+        return cls(
+            label=frame["label"].to_numpy(np.int64),
+            prediction=frame["prediction"].to_numpy(np.int64),
+            correct=frame["correct"].to_numpy(bool),
+            confidence=frame["confidence"].to_numpy(np.float64),
+            clean_correct=clean,
+            positive=positive,
+        )
+
+
+def group_rates(c: Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str, Rate]:
+    """Successes and trials per group of every rate metric (accuracy, selection rate, TPR...)."""
+    by_group = _RowKeys(codes[None, :], g)
+
+    def count(mask: np.ndarray | None) -> np.ndarray:
+        return by_group.count(None if mask is None else mask[None, :])[0]
+
+    n = count(None)
+    out = {"acc": Rate(count(c.correct), n)}
+    if binary:
+        pred_pos, true_pos = c.prediction == c.positive, c.label == c.positive
+        positives = count(true_pos)
+        out["selection_rate"] = Rate(count(pred_pos), n)
+        out["tpr"] = Rate(count(pred_pos & true_pos), positives)
+        out["fpr"] = Rate(count(pred_pos & ~true_pos), n - positives)
+    if c.clean_correct is not None:
+        out["clean_acc"] = Rate(count(c.clean_correct), n)
+    return out
+
+
+def group_stats(
+    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+) -> dict[str, np.ndarray]:
+    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
+    keys = codes[idx]
+    by_group = _RowKeys(keys, g)
+    cnt = by_group.count(None)
+    out = {"n": cnt, "acc": _ratio(by_group.count(c.correct[idx]), cnt)}
+    conf_bin = confidence_bins(c.confidence, bins)[idx]
+    by_bin = _RowKeys(keys * bins + conf_bin, g * bins)
+    conf_sum = by_bin.count(c.confidence[idx]).reshape(-1, g, bins)
+    corr_sum = by_bin.count(c.correct[idx]).reshape(-1, g, bins)
+    out["ece"] = _ratio(np.abs(corr_sum - conf_sum).sum(axis=2), cnt)
+    if binary:
+        pred_pos = c.prediction == c.positive
+        true_pos = c.label == c.positive
+        pos = by_group.count(true_pos[idx])
+        out["selection_rate"] = _ratio(by_group.count(pred_pos[idx]), cnt)
+        out["tpr"] = _ratio(by_group.count((pred_pos & true_pos)[idx]), pos)
+        out["fpr"] = _ratio(by_group.count((pred_pos & ~true_pos)[idx]), cnt - pos)
+    if c.clean_correct is not None:
+        out["clean_acc"] = _ratio(by_group.count(c.clean_correct[idx]), cnt)
+        out["acc_drop"] = out["clean_acc"] - out["acc"]
+    return out
+
+
+def _spread(values: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+    """max - min, min / max, min and max over the active groups of each row; NaN when undefined.
+
+    Undefined when fewer than two groups are active or any active group's value is undefined:
+    a disparity that skipped such a group would claim a fairness nobody measured.
+    """
+    masked = np.where(active, values, np.nan)
+    bad = (active & np.isnan(values)).any(axis=1) | (active.sum(axis=1) < 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hi = np.nanmax(masked, axis=1)
+        lo = np.nanmin(masked, axis=1)
+    hi[bad] = np.nan
+    lo[bad] = np.nan
+    ratio = np.divide(lo, hi, out=np.full_like(lo, np.nan), where=hi > 0)
+    return {"diff": hi - lo, "ratio": ratio, "min": lo, "max": hi}
+
+
+def disparity_values(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
+    """Disparity metrics per row: name -> (R,)."""
+    active = stats["n"] > 0
+    acc = _spread(stats["acc"], active)
+    # worst group needs only one non-empty group
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        worst = np.nanmin(np.where(active, stats["acc"], np.nan), axis=1)
+    out = {"worst_group_acc": worst, "group_acc_gap": acc["diff"]}
+    out["group_ece_gap"] = _spread(stats["ece"], active)["diff"]
+    if binary:
+        sel = _spread(stats["selection_rate"], active)
+        tpr = _spread(stats["tpr"], active)
+        fpr = _spread(stats["fpr"], active)
+        out["demographic_parity_difference"] = sel["diff"]
+        out["demographic_parity_ratio"] = sel["ratio"]
+        out["equalized_odds_difference"] = np.fmax(tpr["diff"], fpr["diff"])
+        out["equalized_odds_difference"][np.isnan(tpr["diff"]) | np.isnan(fpr["diff"])] = np.nan
+        out["equalized_odds_ratio"] = np.fmin(tpr["ratio"], fpr["ratio"])
+        out["equalized_odds_ratio"][np.isnan(tpr["ratio"]) | np.isnan(fpr["ratio"])] = np.nan
+        out["equal_opportunity_difference"] = tpr["diff"]
+    if "acc_drop" in stats:
+        drop = _spread(stats["acc_drop"], active)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["worst_group_acc_drop"] = np.nanmax(
+                np.where(active, stats["acc_drop"], np.nan), axis=1
+            )
+        out["group_acc_drop_gap"] = drop["diff"]
+    return out
+
+
+def point_values(
+    c: Columns, codes: np.ndarray, g: int, binary: bool, bins: int
+) -> dict[str, np.ndarray]:
+    """Each group's metrics on its own samples: name -> (1, G); NaN where undefined (every
+    metric of an empty group, a TPR without positives, an FPR without negatives) and n = 0 for
+    an empty group. The numbers fairlearn's `MetricFrame.by_group` gives for these metrics
+    (n, accuracy, ECE, selection rate, TPR, FPR, clean accuracy, their drop), bit for bit
+    (tests/analysis/test_groups.py compares them): rates are counts over counts, and a group's
+    ECE sums (correct - confidence) per bin in the order of its samples, as fairlearn's call on
+    the group's rows does."""
+
+    def count(mask: np.ndarray | None = None) -> np.ndarray:
+        weights = None if mask is None else mask.astype(np.float64)
+        return np.bincount(codes, weights=weights, minlength=g).astype(np.float64)
+
+    n = count()
+    present = n > 0
+
+    def ratio(num: np.ndarray, den: np.ndarray, defined: np.ndarray) -> np.ndarray:
+        ok = defined & (den > 0)
+        return np.divide(num, den, out=np.full(g, np.nan), where=ok)
+
+    hit = c.correct.astype(np.float64)
+    gaps = np.bincount(
+        codes * bins + confidence_bins(c.confidence, bins),
+        weights=hit - c.confidence,
+        minlength=g * bins,
+    ).reshape(g, bins)
+    ece = np.full(g, np.nan)
+    for i in np.flatnonzero(present):
+        ece[i] = float(np.abs(gaps[i]).sum() / int(n[i]))
+    out = {"n": n, "acc": ratio(count(c.correct), n, present), "ece": ece}
+    if binary:
+        pred_pos, true_pos = c.prediction == c.positive, c.label == c.positive
+        positives = count(true_pos)
+        out["selection_rate"] = ratio(count(pred_pos), n, present)
+        out["tpr"] = ratio(count(pred_pos & true_pos), positives, present)
+        out["fpr"] = ratio(count(pred_pos & ~true_pos), n - positives, present)
+    if c.clean_correct is not None:
+        out["clean_acc"] = ratio(count(c.clean_correct), n, present)
+        out["acc_drop"] = out["clean_acc"] - out["acc"]
+    return {k: v[None, :] for k, v in out.items()}
+
+
+def counted_group_stats(
+    c: Columns, codes: np.ndarray, g: int, counts_t: np.ndarray, bins: int
+) -> dict[str, np.ndarray]:
+    """`group_stats`' bootstrapped metrics (ECE, and the accuracy drop when the table has the
+    clean outcomes) from the draw counts of resamples drawn within groups
+    (`stratified_indices`, `calibration.resample_counts`, sample i on row i): (R, G) each.
+    Counts are exact either way; a group's ECE sums its confidences sample by sample
+    (count x value) instead of draw by draw, so it can differ from `group_stats` in the last
+    bits."""
+    rows = np.arange(len(codes))
+    keys = codes * bins + confidence_bins(c.confidence, bins)
+    hit = c.correct.astype(np.float64)
+    corr, conf = counted_sums(keys, [hit, c.confidence], g * bins, counts_t, rows)
+    # drawn within groups: every resample holds each group's size
+    sizes = np.bincount(codes, minlength=g).astype(np.float64)
+    per_group = np.broadcast_to(sizes, (counts_t.shape[1], g))
+    gaps = np.abs(corr.reshape(-1, g, bins) - conf.reshape(-1, g, bins)).sum(axis=2)
+    out = {"ece": _ratio(gaps, per_group)}
+    if c.clean_correct is not None:
+        clean, right = counted_sums(
+            codes, [c.clean_correct.astype(np.float64), hit], g, counts_t, rows
+        )
+        out["acc_drop"] = _ratio(clean, per_group) - _ratio(right, per_group)
+    return out
