@@ -12,6 +12,7 @@ samples of it (`--suite` picks another). Torch-free (pandas, numpy).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,9 +276,11 @@ def stored_group_rows(
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     planned: list[Planned] = []
+    stored: set[str] = set()  # every group column of the selected tables
     for manifest, job in select_jobs(results, query) if jobs is None else jobs:
         # what the plan needs (conditions, group columns); the tables are read one by one below
         table = job.table_columns(_plan_columns)
+        stored.update(group_columns_of(table))
         by = groupings(table, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
@@ -291,6 +294,8 @@ def stored_group_rows(
             skipped.append(conditions)
             continue
         planned.append(((manifest, job), table, by, conditions))
+    if query.by:
+        _check_by_columns(query.by, stored)
     kept, repeated = once_per_condition(planned)
     for line in repeated:
         if on_repeat is not None:
@@ -311,6 +316,23 @@ def stored_group_rows(
             "no group breakdown to show: no selected table has group columns; pass --by"
         )
     return rows
+
+
+def _check_by_columns(by: list[str], stored: set[str]) -> None:
+    """One line naming a `--by` column that no selected table stores, with the columns that
+    are stored and the nearest of them (a task's `group_columns`; `label` is always there)."""
+    for grouping in by:
+        for column in grouping.split(INTERSECTION):
+            if column == LABEL_GROUP or column in stored:
+                continue
+            near = [c for c in sorted(stored) if c.startswith(column) or column.startswith(c)]
+            near += difflib.get_close_matches(column, sorted(stored), n=1)
+            hint = f"; did you mean --by {near[0]}?" if near else ""
+            raise ResultsError(
+                f"--by {column}: no selected table stores group column {column!r}; its group "
+                f"columns: {', '.join(sorted(stored)) or '(none)'}, and {LABEL_GROUP} (by true "
+                f"class){hint}"
+            )
 
 
 def _plan_columns(names: list[str]) -> list[str]:

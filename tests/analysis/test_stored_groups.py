@@ -50,6 +50,22 @@ def test_missing_condition_is_an_error_naming_the_tables(results: Path) -> None:
         stored_group_rows(results, GroupQuery(model="zzz"))
 
 
+def test_a_by_column_no_table_stores_is_one_line_with_the_nearest(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--by se` (a typo of the stored `sex`): one line naming the column, the stored group
+    columns and the nearest of them, not every table's conditions."""
+    with pytest.raises(
+        ResultsError, match=r"--by se: .*'se'; its group columns: sex, .*--by sex\?"
+    ):
+        stored_group_rows(results, GroupQuery(by=["se"], resamples=0))
+    with pytest.raises(ResultsError, match=r"--by zzz: .*group columns: sex, and label") as err:
+        stored_group_rows(results, GroupQuery(by=["sex&zzz"], resamples=0))
+    assert "did you mean" not in str(err.value)
+    assert main(["groups", str(results), "--by", "se"]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
 def test_cli_min_group_size_flags_groups_below_it(
     results: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

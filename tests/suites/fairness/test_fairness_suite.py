@@ -108,7 +108,7 @@ def test_cli_groups_on_a_stored_run(tmp_path, capsys, task) -> None:  # noqa: AN
     by_hand = table.frame.groupby("group:sex")["correct"].mean()
     assert acc.to_dict() == pytest.approx(by_hand.to_dict())
     assert main(["groups", str(tmp_path), "--by", "race"]) == 2
-    assert "available group columns" in capsys.readouterr().err
+    assert "its group columns: age_band, sex" in capsys.readouterr().err
     assert main(["groups", str(tmp_path), "--model", "nope"]) == 2
 
 
