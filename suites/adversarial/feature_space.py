@@ -24,6 +24,7 @@ task's units and anyone can re-verify them on the model directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAdapter, WordVectors
+from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
 from harness.core.task import Task
 
@@ -125,6 +127,41 @@ def feature_space(task: Task, units: EpsUnits) -> FeatureSpace | None:
     else:
         scale, low = np.ones_like(box_low), np.zeros_like(box_low)
     return FeatureSpace(units=units, low=low, scale=scale, box_low=box_low, box_high=box_high)
+
+
+SMALL_BUDGET_SHARE = 0.01  # a budget below 1% of the typical feature's spread moves nothing
+
+
+def small_budget_note(
+    task: Task, epsilons: Mapping[str, list[float]], units: EpsUnits
+) -> str | None:
+    """A board note when a tabular task's budgets, in input units, are negligible against its
+    features' spread: a norm whose largest eps is below 1% of the median standard deviation of
+    the features that vary. Robust accuracy at such a budget sits at clean accuracy whatever the
+    model (an L-inf budget of 0.1 on an income in dollars), which reads like robustness; the note
+    names the norms and the fix (`eps_units: feature_range`). None otherwise."""
+    if task.modality != "tabular" or units != "input" or len(task) < 2:
+        return None
+    spread = task.all_inputs().reshape(len(task), -1).double().std(dim=0)
+    varying = spread[spread > 0]
+    if len(varying) == 0:
+        return None
+    typical = float(varying.median())
+    small = {
+        norm: max(values)
+        for norm, values in sorted(epsilons.items())
+        if values and max(values) < SMALL_BUDGET_SHARE * typical
+    }
+    if not small:
+        return None
+    shares = ", ".join(f"{norm} {eps:g} is {eps / typical:.2%}" for norm, eps in small.items())
+    return settings_note(
+        f"budgets in input units are small against task {task.name!r}'s features: the largest "
+        f"eps ({shares} of the median feature's standard deviation, {typical:.4g}) can barely "
+        "move a feature, so robust accuracy near clean accuracy there does not show robustness; "
+        "give eps as a share of each feature's range with suites.adversarial.eps_units: "
+        "feature_range"
+    )
 
 
 def _as(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:

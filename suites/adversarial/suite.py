@@ -47,7 +47,11 @@ from harness.suites.adversarial.config import (
 from harness.suites.adversarial.ensemble import WorstCase, worst_cases
 from harness.suites.adversarial.escalation import escalate
 from harness.suites.adversarial.examples import ExamplePool
-from harness.suites.adversarial.feature_space import FeatureSpace, feature_space
+from harness.suites.adversarial.feature_space import (
+    FeatureSpace,
+    feature_space,
+    small_budget_note,
+)
 from harness.suites.adversarial.forward import Forward
 from harness.suites.adversarial.frozen import frozen_parameters
 from harness.suites.adversarial.metrics import (
@@ -149,6 +153,7 @@ class AdversarialSuite(Suite):
         check_budgets(epsilons, bounds=bounds, input_shape=task.input_shape, task=task.name)
         full_n = len(task)
         task = _subset_task(task, cfg.max_samples, ctx.seed)
+        small_budgets = small_budget_note(task, epsilons, cfg.eps_units)
         if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
             task, adapter = space.task(task), space.adapter(adapter)
         plan = plan_attacks(resolved, cfg, adapter)
@@ -209,6 +214,7 @@ class AdversarialSuite(Suite):
         notes = [
             *([subset_note(n, full_n, f"max_samples={cfg.max_samples}")] if n < full_n else []),
             *_budgets_note(epsilons, task=task if cfg.epsilons is None else None),
+            *([small_budgets] if small_budgets else []),
             *plan.notes,
             *_preset_notes(plan),
             *sweep.start_notes(),

@@ -10,6 +10,7 @@ default adversarial suite raise no validity flag at all.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,22 @@ def test_sklearn_models_on_raw_units_under_the_default_suite(
     _assert_no_harness_flags(result)
     assert result.artifacts["preset"] == (preset or "standard")
     assert any(n.startswith("settings: 4 budget(s)") for n in result.notes)
+    # the default L-inf budgets are < 1% of these features' spread: the board says so
+    (small,) = [n for n in result.notes if "small against task 'raw'" in n]
+    assert re.search(r"linf 0\.1 is 0\.\d\d% of the median feature.s standard deviation", small)
+    assert "eps_units: feature_range" in small and "l2" not in small
+
+
+def test_small_budget_note_names_only_the_negligible_norms() -> None:
+    """The note fires for a norm whose largest eps is below 1% of the median feature spread, on
+    tabular tasks with eps in input units only."""
+    from harness.data.builtin import diabetes, digits
+    from harness.suites.adversarial.feature_space import small_budget_note
+
+    task = diabetes()  # scaled features: standard deviation ~0.048 each
+    assert small_budget_note(task, {"linf": [0.05, 0.1], "l2": [0.5]}, "input") is None
+    note = small_budget_note(task, {"linf": [1e-4, 4e-4], "l2": [0.5]}, "input")
+    assert note is not None and note.startswith("settings: ")
+    assert "(linf 0.0004 is 0.22% of" in note and "l2" not in note
+    assert small_budget_note(task, {"linf": [1e-4]}, "feature_range") is None
+    assert small_budget_note(digits(), {"linf": [1e-6]}, "input") is None  # images: no
