@@ -73,7 +73,7 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model t
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = "4"  # 4: FAB-T in standard, exact budgets, escalation on masking flags, text attacks
+    version = "5"  # 5: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = (*METRICS, *TEXT_METRICS)
@@ -173,6 +173,7 @@ class AdversarialSuite(Suite):
         cells = worst_cases(sweep, epsilons)
         checks: list[vc.CheckResult] = [nondeterminism]
         if cfg.checks:
+            runner.progress.stage(f"validity checks ({len(check_rows)} samples)")
             norm, eps = check_norm(plan, epsilons)
             inputs = rows.inputs(check_rows)
             cs = check_set(
@@ -194,6 +195,7 @@ class AdversarialSuite(Suite):
         if escalation is not None and escalation.ran:
             cells = worst_cases(sweep, epsilons)  # the escalation is the cascade's last member
             reliability = assess(checks, sweep, adapter.name)  # its rejected candidates too
+        runner.progress.stage("table and records")
         runner.progress.finish()
         rc = RecordContext(
             suite=self.name,
