@@ -16,7 +16,8 @@ interleaved (AutoAttack, standard, fast; reversed for every other model) and are
 CPU time, one thread. Each finished model appends one JSON line to `--out` (so a long run can be
 split over processes, one model each or, with `--only`, one side each, and read back with
 `--summary`, which joins the sides of one model), and prints robust accuracies, differences
-against AutoAttack with the paired counts (samples only one side breaks) and CPU-time ratios.
+against AutoAttack with the paired counts (samples only one side breaks), CPU-time ratios and
+each side's CPU time by stage (AutoAttack: per attack; the suite: per stage it announces).
 
 Usage: python benchmarks/bench_autoattack.py [--models digits-cnn ...] [--out FILE]
        [--only autoattack standard fast] [--samples N] [--threads 1] [--reverse]
@@ -61,28 +62,50 @@ def autoattack(model: torch.nn.Module, eps: float, classes: int) -> list[Any]:
     ]
 
 
-def run_autoattack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> Any:
-    """Per-sample robustness under AutoAttack: each attack on the previous ones' survivors."""
+def run_autoattack(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float
+) -> tuple[Any, list[str], dict[str, float]]:
+    """Per-sample robustness under AutoAttack: each attack on the previous ones' survivors; and
+    each attack's CPU time."""
+    stages: dict[str, float] = {}
     with torch.no_grad():
         robust = model(x).argmax(1) == y
     for attack in autoattack(model, eps, 10):
         idx = robust.nonzero().squeeze(1)
         if len(idx) == 0:
             break
+        t = time.process_time()
         adv = attack(x[idx], y[idx]).detach()
         assert float((adv - x[idx]).abs().amax()) <= eps + 1e-6
         with torch.no_grad():
             robust[idx[model(adv).argmax(1) != y[idx]]] = False
-    return robust.cpu().numpy(), []
+        stages[f"{type(attack).__name__} ({len(idx)} samples)"] = time.process_time() - t
+    return robust.cpu().numpy(), [], stages
 
 
-def run_suite(adapter: Any, task: Task, preset: str, eps: float, device: torch.device) -> Any:
+def run_suite(
+    adapter: Any, task: Task, preset: str, eps: float, device: torch.device
+) -> tuple[Any, list[str], dict[str, float]]:
+    """The whole suite; per-sample robustness, flags and the CPU time of each stage it announced
+    (the clean pass, each attack of the cascade, the validity checks, escalation rounds, records)."""
+    marks: list[tuple[float, str]] = []
+
+    def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
+        if stage is not None:
+            marks.append((time.process_time(), stage))
+
     suite = AdversarialSuite({"preset": preset, "epsilons": {"linf": [eps]}})
-    res = suite.run(adapter, task, RunContext(seed=0, device=device))
+    start = time.process_time()
+    res = suite.run(adapter, task, RunContext(seed=0, device=device, progress=progress))
+    end = time.process_time()
+    stages: dict[str, float] = {}
+    bounds = [(start, "setup"), *marks, (end, "")]
+    for (t0, label), (t1, _) in zip(bounds, bounds[1:], strict=False):
+        stages[label] = stages.get(label, 0.0) + t1 - t0
     frame = res.table.to_pandas()
     rows = frame[frame.condition == f"attack=ensemble/norm=linf/eps={eps:g}"]
     robust = rows.set_index("sample_id").loc[task.sample_ids, "correct"].to_numpy(bool)
-    return robust, list(res.artifacts["flags"])
+    return robust, list(res.artifacts["flags"]), stages
 
 
 def bench_model(name: str, args: argparse.Namespace, flip: bool) -> dict[str, Any]:
@@ -100,11 +123,16 @@ def bench_model(name: str, args: argparse.Namespace, flip: bool) -> dict[str, An
     for side in sides[::-1] if flip else sides:
         t = time.process_time()
         if side == "autoattack":
-            robust, flags = run_autoattack(model, x, y, eps)
+            robust, flags, stages = run_autoattack(model, x, y, eps)
         else:
-            robust, flags = run_suite(adapter, task, side, eps, device)
+            robust, flags, stages = run_suite(adapter, task, side, eps, device)
         cpu = time.process_time() - t
-        out["sides"][side] = {"robust": robust.tolist(), "cpu": cpu, "flags": flags}
+        out["sides"][side] = {
+            "robust": robust.tolist(),
+            "cpu": cpu,
+            "flags": flags,
+            "stages": stages,
+        }
         print(f"  {name} {side}: robust acc {robust.mean():.4f} cpu {cpu:.1f} s", flush=True)
     return out
 
@@ -141,6 +169,10 @@ def summary(records: list[dict[str, Any]]) -> None:
                 f"AutoAttack/harness = {aa_cpu / sides[side]['cpu']:.2f}x; flags "
                 f"{sides[side]['flags']}"
             )
+        for side, record in sides.items():
+            parts = [f"{k} {v:.1f} s" for k, v in record.get("stages", {}).items() if v >= 0.05]
+            if parts:
+                print(f"  {rec['model']} {side} CPU by stage: " + "; ".join(parts))
 
 
 def main() -> None:

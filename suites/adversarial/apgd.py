@@ -78,10 +78,12 @@ def apgd(
     targets: int = 9,
     rho: float = 0.75,
     ranking: torch.Tensor | None = None,
+    skip_targets: int = 0,
 ) -> AttackResult:
-    """APGD-CE (`loss="ce"`) or APGD-T (`loss="dlr_targeted"`, `targets` target classes) on a
-    batch; each restart and target runs only on the samples still unbroken. `ranking` (B,
-    classes) orders each sample's targets after its top class (default: its clean logits)."""
+    """APGD-CE (`loss="ce"`) or APGD-T (`loss="dlr_targeted"`, `targets` target classes after
+    the first `skip_targets` of the order) on a batch; each restart and target runs only on the
+    samples still unbroken. `ranking` (B, classes) orders each sample's targets after its top
+    class (default: its clean logits)."""
     x, y = x.detach(), y.detach()
     found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     adv = x.clone()
@@ -89,8 +91,8 @@ def apgd(
     if loss == "ce":
         runs = [(r, None) for r in range(restarts)]
     else:
-        n_targets = min(targets, fwd.num_classes - 1)
-        runs = [(r, t) for t in range(n_targets) for r in range(restarts)]
+        last = min(skip_targets + targets, fwd.num_classes - 1)
+        runs = [(r, t) for t in range(skip_targets, last) for r in range(restarts)]
         if runs and ranking is None:
             ranking = fwd.logits(x).argsort(dim=1, descending=True)
     for job, (_, rank) in enumerate(runs):
@@ -329,6 +331,7 @@ class ApgdCe(Attack):
         loss: APGDLoss,
         targets: int,
         ranking: torch.Tensor | None = None,
+        skip_targets: int = 0,
     ) -> AttackResult:
         p = self.params
         return apgd(
@@ -345,6 +348,7 @@ class ApgdCe(Attack):
             targets=targets,
             rho=p["rho"],
             ranking=ranking,
+            skip_targets=skip_targets,
         )
 
 
@@ -357,7 +361,14 @@ class ApgdT(ApgdCe):
 
     @classmethod
     def defaults(cls, norm: str) -> dict[str, Any]:
-        return {"steps": 100, "restarts": 1, "targets": 9, "rho": 0.75, "target_order": "logits"}
+        return {
+            "steps": 100,
+            "restarts": 1,
+            "targets": 9,
+            "rho": 0.75,
+            "target_order": "logits",
+            "skip_targets": 0,  # start after this many targets of the order (the escalation)
+        }
 
     def _runs(self) -> int:
         return int(self.params["targets"])
@@ -373,5 +384,8 @@ class ApgdT(ApgdCe):
                 norm=self.norm,  # type: ignore[arg-type]
                 order=self.params["target_order"],
             )
-        targets = self.params["targets"]
-        return Proposal(x=self._apgd(model, batch, eps, "dlr_targeted", targets, ranking).adv)
+        p = self.params
+        res = self._apgd(
+            model, batch, eps, "dlr_targeted", p["targets"], ranking, p["skip_targets"]
+        )
+        return Proposal(x=res.adv)

@@ -1,24 +1,31 @@
 """Escalation: when a masking check fires, attack harder until robust accuracy stops falling.
 
-A masking flag (gradient_obfuscation, zero_gradients, ...) says the gradient attacks may have been
-misled, so the number is likely above the truth. Flagging it is not enough: the suite then attacks
-every sample still unbroken again, in rounds, with attacks that do not need the gradients:
+A masking flag (gradient_obfuscation, gradient_mismatch, zero_gradients, ...) says the gradient
+attacks may have been misled, so the number is likely above the truth. Flagging it is not enough:
+the suite then attacks every sample still unbroken again, in rounds, with attacks that do not
+trust the model's gradient. Round r runs, on every (norm, eps) of the sweep, eps ascending (a
+sample broken at a smaller eps counts at every larger one), each attack on the samples still
+unbroken:
 
-- round r runs, on every (norm, eps) of the sweep, eps ascending (a sample broken at a smaller
-  eps counts at every larger one), the Square attack (logits only) with r times the base query
-  budget from a fresh random start (a restart: its own seed stream), then APGD-CE on gradients
-  estimated from forward passes only (`estimated_gradients.py`: the gradient of the loss's
-  expectation under Gaussian noise, 2 x 16 x r forward passes per step), which follows the true
-  forward pass wherever the model's own gradient misleads; round 1 also runs a transfer attack
-  from the model's own linearisation at the clean input (`linear_transfer.py`: a Jacobian from
-  finite differences of the forward pass, every target class);
-- on a randomised model (nondeterministic_forward), round r averages 2^r times the EOT draws;
-- the rounds stop when one breaks no further sample (robust accuracy stopped falling), or after
-  `escalation_rounds` rounds (0: no escalation; the flag stays, and a note says the number was
-  not escalated).
+1. (round 1) a transfer attack from the model's own linearisation at the clean input
+   (`linear_transfer.py`: a Jacobian from finite differences of the forward pass, every target);
+2. the Square attack (logits only) with r times the base query budget (the preset's Square, at
+   least 1,000 queries) from a fresh random start (a restart: its own seed stream);
+3. APGD-CE and APGD-T on gradients measured from the forward pass (`estimated_gradients.py`), at
+   a quarter of the budget's scale, with up to r x 128 forward passes per gradient: one
+   coordinate at a time where the input has fewer features than that (the exact gradient of a
+   piecewise-linear network: the preset's white-box attacks then run on the true forward pass
+   whatever gradient the model hands out), NES otherwise. APGD-T takes the next three target
+   classes in MALT's order each round (round 1 the closest three; over three rounds all nine of
+   AutoAttack's), ranked on the measured gradient. On a randomised model (nondeterministic
+   forward) the APGD runs on the model's own gradient averaged over the round's EOT draws (the
+   expectation attack), and every decision of round r averages 2^r times the EOT draws.
 
-Its results are one more member of each norm's cascade, `<norm>_escalation`: the reported number
-is the escalated one, every flag stays on it, and the artifacts record what ran, round by round.
+The rounds stop when one breaks no further sample (robust accuracy stopped falling), or after
+`escalation_rounds` rounds (0: no escalation; the flag stays, and a note says the number was not
+escalated). Its results are one more member of each norm's cascade, `<norm>_escalation`: the
+reported number is the escalated one, every flag stays on it, and the artifacts record what ran,
+round by round (attack, settings, samples attacked, samples broken).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import numpy as np
 from harness.suites.adversarial import attacks as atk
 from harness.suites.adversarial.budgets import Norm, eps_label
 from harness.suites.adversarial.config import AttackPlan
-from harness.suites.adversarial.estimated_gradients import EstimatedForward
+from harness.suites.adversarial.estimated_gradients import EstimatedForward, uses_coordinates
 from harness.suites.adversarial.forward import Forward
 from harness.suites.adversarial.sweep import Outcome, SweepRunner
 
@@ -50,9 +57,12 @@ MASKING_FLAGS: tuple[str, ...] = (
 """Flags that say the attacks may have been misled: each one triggers the escalation."""
 
 MIN_QUERIES = 1000  # the base query budget of a round when the plan's Square is smaller
-ESTIMATED_STEPS = 50  # APGD-CE steps on estimated gradients per round
-PAIRS = 16  # antithetic noise pairs per gradient estimate in round 1 (r times that in round r)
-SIGMA = 0.25  # the estimate's noise scale: L-inf eps x SIGMA per coordinate (L2: the same norm)
+ESTIMATED_STEPS = 50  # APGD-CE and APGD-T steps on measured gradients per round
+TARGETS = 3  # APGD-T's target classes per round (round r: the r-th three in MALT's order)
+ESTIMATE_PASSES = 128  # forward passes per gradient estimate in round 1 (r times that in round r)
+SCALE = 0.25  # the scale the gradient is measured at: L-inf eps x SCALE per coordinate (the
+# finite-difference step, NES's noise; L2: the same norm): a quarter of the budget, so a model whose
+# forward pass is flat or jagged below that scale (quantised, shattered) still shows its slope
 
 
 @dataclass
@@ -88,8 +98,8 @@ class Escalation:
         return (
             f"masking flag(s) {self.triggered_by} raised: the suite escalated ({rounds} "
             "round(s) of Square restarts with more queries, a transfer attack from the model's "
-            "linearisation and APGD-CE on gradients estimated from the forward pass, on the "
-            f"samples left unbroken; {broken} more sample-budget(s) "
+            "linearisation, and APGD-CE and APGD-T on gradients measured from the forward "
+            f"pass, on the samples left unbroken; {broken} more sample-budget(s) "
             f"broken; {self.stopped}); the reported robust accuracy includes the escalation and "
             "keeps the flags (artifacts: escalation)"
         )
@@ -146,47 +156,96 @@ def _round(
     fwd: Forward,
     esc: Escalation,
 ) -> int:
-    """One round on every eps of `norm`: a Square restart with r times the base queries, then
-    APGD-CE on gradients estimated from the forward pass; returns the newly broken
-    sample-budgets."""
+    """One round on every eps of `norm` (`_attacks`); returns the newly broken sample-budgets."""
+    total = 0
+    for eps in epsilons:
+        for info, params, model, what in _attacks(runner, plan, norm, eps, r, fwd, esc):
+            total += _attack(runner, norm, eps, r, info, params, model, what, esc)
+    return total
+
+
+def _attacks(
+    runner: SweepRunner,
+    plan: AttackPlan,
+    norm: Norm,
+    eps: float,
+    r: int,
+    fwd: Forward,
+    esc: Escalation,
+) -> list[tuple[atk.AttackInfo, dict[str, Any], Forward, str]]:
+    """Round r's attacks at one eps, in order: (round 1) the transfer attack from the model's
+    linearisation; a Square restart with r times the base queries; APGD-CE and APGD-T (the next
+    TARGETS target classes in MALT's order: round 1 the closest three, round 2 the next three...)
+    on gradients measured from the forward pass with up to r x ESTIMATE_PASSES passes each (on a
+    randomised model: its own gradient, averaged over the round's EOT draws: the expectation
+    attack)."""
+    out: list[tuple[atk.AttackInfo, dict[str, Any], Forward, str]] = []
+    if r == 1:  # deterministic: once is enough
+        lt = atk.resolve_attack(f"{norm}_linear_transfer")
+        what = "finite-difference Jacobian at the clean input"
+        out.append((lt, atk.attack_params(lt, None), fwd, what))
     sq = atk.resolve_attack(f"{norm}_square")
     base = plan.params.get(sq.name, {}).get("queries", 0)
     queries = r * max(int(base), MIN_QUERIES)
     sq_params = atk.attack_params(sq, {"queries": queries, "p_init": 0.8, "rescale": False})
+    out.append((sq, sq_params, fwd, f"{queries} queries"))
+    model, source = _gradient_source(runner, norm, eps, r, fwd, esc.triggered_by)
     ce = atk.resolve_attack(f"{norm}_apgd_ce")
     ce_params = atk.attack_params(ce, {"steps": ESTIMATED_STEPS, "restarts": 1})
-    lt = atk.resolve_attack(f"{norm}_linear_transfer")
-    lt_params = atk.attack_params(lt, None)
-    total = 0
+    out.append((ce, ce_params, model, f"{ESTIMATED_STEPS} steps, {source}"))
+    classes = fwd.num_classes - 1  # target classes a sample has
+    if classes >= 1:
+        skip = (TARGETS * (r - 1)) % classes  # three more targets each round, then again
+        targets = min(TARGETS, classes - skip)
+        at = atk.resolve_attack(f"{norm}_apgd_t")
+        at_params = atk.attack_params(
+            at,
+            {
+                "steps": ESTIMATED_STEPS,
+                "restarts": 1,
+                "targets": targets,
+                "skip_targets": skip,
+                "target_order": "malt",
+            },
+        )
+        what = (
+            f"{ESTIMATED_STEPS} steps, targets {skip + 1} to {skip + targets} in MALT's "
+            f"order, {source}"
+        )
+        out.append((at, at_params, model, what))
+    return out
+
+
+def _gradient_source(
+    runner: SweepRunner, norm: Norm, eps: float, r: int, fwd: Forward, triggers: list[str]
+) -> tuple[Forward, str]:
+    """The gradient the round's APGD runs on, and how it is described in the artifacts: the
+    model's own (EOT-averaged) only when the one flag is its randomness (no check questioned
+    its gradient), else one measured from the forward pass."""
+    if fwd.module is not None and set(triggers) <= {"nondeterministic_forward"}:
+        return fwd, f"the model's gradient averaged over {fwd.draws} draws (EOT)"
     size = math.prod(runner.rows.task.input_shape)
-    for eps in epsilons:
-        sigma = SIGMA * eps if norm == "linf" else SIGMA * eps / math.sqrt(size)
-        estimated = EstimatedForward(
-            adapter=fwd.adapter,
-            module=fwd.module,
-            num_classes=fwd.num_classes,
-            draws=fwd.draws,
-            pairs=PAIRS * r,
-            sigma=sigma,
-            bounds=runner.target.bounds,
+    scale = eps if norm == "linf" else eps / math.sqrt(size)
+    passes = r * ESTIMATE_PASSES
+    estimated = EstimatedForward(
+        adapter=fwd.adapter,
+        module=fwd.module,
+        num_classes=fwd.num_classes,
+        draws=fwd.draws,
+        passes=passes,
+        sigma=SCALE * scale,
+        step=SCALE * scale,
+        bounds=runner.target.bounds,
+    )
+    if uses_coordinates(size, passes):
+        return estimated, (
+            f"gradients measured from the forward pass by finite differences, one coordinate "
+            f"at a time ({size + 1} forward passes each)"
         )
-        attacks: list[tuple[atk.AttackInfo, dict[str, Any], Forward, str]] = [
-            (sq, sq_params, fwd, f"{queries} queries")
-        ]
-        if r == 1:  # deterministic: once is enough
-            attacks.append((lt, lt_params, fwd, "finite-difference Jacobian at the clean input"))
-        attacks.append(
-            (
-                ce,
-                ce_params,
-                estimated,
-                f"{ESTIMATED_STEPS} steps, gradients estimated from "
-                f"{2 * PAIRS * r} forward passes each",
-            )
-        )
-        for info, params, model, what in attacks:
-            total += _attack(runner, norm, eps, r, info, params, model, what, esc)
-    return total
+    return estimated, (
+        f"gradients estimated from the forward pass under Gaussian noise (NES, {passes} forward "
+        "passes each)"
+    )
 
 
 def _attack(

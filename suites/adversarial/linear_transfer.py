@@ -22,7 +22,7 @@ from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, ten
 from harness.suites.adversarial.forward import Forward
 from harness.suites.adversarial.projection import into_budget, linf_box
 
-CHUNK_INPUTS = 4096  # perturbed inputs per forward pass while measuring the Jacobian
+CHUNK_INPUTS = 256  # perturbed inputs per forward pass while measuring the Jacobian
 
 
 def jacobian(

@@ -70,7 +70,8 @@ def square(
     low, high = ends
     rows = torch.arange(n, device=x.device)
     x_best = run.start(xv, seeds, low, high)
-    margin = run.margin(x_best, y)
+    hot = run.true_class(y)  # (B, classes) bool, the rows' true classes
+    margin = run.margin(x_best, hot)
     loss = margin.clone()
     draws: torch.Tensor | None = None
     for i in range(queries):
@@ -79,8 +80,8 @@ def square(
             found[rows[done]] = True
             adv[rows[done]] = x_best[done].reshape(-1, *x.shape[1:])
             keep = ~done
-            rows, xv, x_best, margin, loss, low, high = (
-                t[keep] for t in (rows, xv, x_best, margin, loss, low, high)
+            rows, xv, x_best, margin, loss, low, high, hot = (
+                t[keep] for t in (rows, xv, x_best, margin, loss, low, high, hot)
             )
             if draws is not None:
                 draws = draws[keep]
@@ -91,7 +92,7 @@ def square(
         assert draws is not None
         p = p_selection(p_init, i, queries, rescale)
         x_new = run.propose(xv, x_best, p, draws[:, i % _CHUNK], low, high)
-        m_new = run.margins(x_new, x_best, margin, y[rows])
+        m_new = run.margins(x_new, x_best, margin, hot)
         better = m_new < loss
         loss = torch.where(better, m_new, loss)
         take = better | (m_new <= 0)
@@ -132,23 +133,27 @@ class _Square:
         self._etas: dict[tuple[int, int], torch.Tensor] = {}
 
     def margins(
-        self, x_new: torch.Tensor, x_best: torch.Tensor, margin: torch.Tensor, y: torch.Tensor
+        self, x_new: torch.Tensor, x_best: torch.Tensor, margin: torch.Tensor, hot: torch.Tensor
     ) -> torch.Tensor:
         """The margins of the proposals; a proposal equal to its current best point (nothing in
         the budget left to change in its window) keeps its margin without a forward pass."""
         changed = (x_new != x_best).flatten(1).any(1)
         if bool(changed.all()):
-            return self.margin(x_new, y)
+            return self.margin(x_new, hot)
         out = margin.clone()
         if bool(changed.any()):
-            out[changed] = self.margin(x_new[changed], y[changed])
+            out[changed] = self.margin(x_new[changed], hot[changed])
         return out
 
-    def margin(self, xv: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """True logit minus the best other (<= 0: misclassified); NaN counts as +inf."""
+    def true_class(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, classes) bool: each row's true class."""
+        return torch.nn.functional.one_hot(y, self.fwd.num_classes).bool()
+
+    def margin(self, xv: torch.Tensor, hot: torch.Tensor) -> torch.Tensor:
+        """True logit minus the best other (<= 0: misclassified); NaN counts as +inf (`hot`:
+        the rows' true classes, `true_class`)."""
         logits = self.fwd.logits(xv.reshape(len(xv), *self.shape))
-        true = logits.gather(1, y[:, None]).squeeze(1)
-        hot = torch.nn.functional.one_hot(y, logits.shape[1]).bool()
+        true = logits.masked_fill(~hot, -torch.inf).amax(1)
         other = logits.masked_fill(hot, -torch.inf).amax(1)
         return torch.nan_to_num(true - other, nan=torch.inf)
 
@@ -190,10 +195,11 @@ class _Square:
 
     def mask(self, top: torch.Tensor, left: torch.Tensor, sh: int, sw: int) -> torch.Tensor:
         """(A, 1, h, w) bool: the window of size (sh, sw) at each sample's (top, left)."""
-        r = torch.arange(self.h, device=top.device).view(1, 1, self.h, 1)
-        c = torch.arange(self.w, device=top.device).view(1, 1, 1, self.w)
-        t, lf = top.view(-1, 1, 1, 1), left.view(-1, 1, 1, 1)
-        return (r >= t) & (r < t + sh) & (c >= lf) & (c < lf + sw)
+        r = torch.arange(self.h, device=top.device).view(1, self.h)
+        c = torch.arange(self.w, device=top.device).view(1, self.w)
+        rows = (r - top.view(-1, 1)).view(-1, 1, self.h, 1)  # offset from the window's top
+        cols = (c - left.view(-1, 1)).view(-1, 1, 1, self.w)
+        return ((rows >= 0) & (rows < sh)) & ((cols >= 0) & (cols < sw))
 
     def corners(self, u: torch.Tensor, sh: int, sw: int) -> tuple[torch.Tensor, torch.Tensor]:
         top = (u[:, 0] * (self.h - sh + 1)).long().clamp_(max=self.h - sh)

@@ -77,9 +77,9 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model t
 
 class AdversarialSuite(Suite):
     name = "adversarial"
-    version = (
-        "5"  # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    )
+    # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
+    # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
+    version = "6"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = (*METRICS, *TEXT_METRICS)
@@ -180,6 +180,7 @@ class AdversarialSuite(Suite):
         cells = worst_cases(sweep, epsilons)
         checks: list[vc.CheckResult] = [nondeterminism]
         if cfg.checks:
+            runner.progress.stage(f"validity checks ({len(check_rows)} samples)")
             norm, eps = check_norm(plan, epsilons)
             inputs = rows.inputs(check_rows)
             cs = check_set(
@@ -201,6 +202,7 @@ class AdversarialSuite(Suite):
         if escalation is not None and escalation.ran:
             cells = worst_cases(sweep, epsilons)  # the escalation is the cascade's last member
             reliability = assess(checks, sweep, adapter.name)  # its rejected candidates too
+        runner.progress.stage("table and records")
         runner.progress.finish()
         rc = RecordContext(
             suite=self.name,

@@ -103,16 +103,19 @@ def test_randomised_model_escalates_with_more_draws(task) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="escalated standard reads 0.6565 against AutoAttack's 0.6551 (one sample above)",
-)
 def test_wrong_surrogate_zoo_cnn_reaches_autoattack_on_every_digit() -> None:
     """digits-cnn's forward pass with digits-mlp's gradient, every digits test sample, L-inf 0.1:
     the escalated `standard` number is at most AutoAttack's on digits-cnn itself (0.6551,
-    torchattacks 3.5.1, benchmarks/bench_autoattack.py), an upper bound on the truth."""
+    torchattacks 3.5.1, benchmarks/bench_autoattack.py), an upper bound on the truth. The cascade
+    and the Square restarts leave it one sample above (0.6565: a sample only APGD-T breaks on the
+    true gradient); APGD-T on the gradient measured from the forward pass breaks it."""
     task = builtin_tasks.digits()
     config = {"preset": "standard", "epsilons": {"linf": [0.1]}}
     res, head = _run(lambda: M.zoo_surrogate("digits-cnn", "digits-mlp"), task, config)
     assert "gradient_mismatch" in head.flags
     assert head.value <= 0.6551 + 1e-9, (head.value, res.artifacts["escalation"])
+    rounds = res.artifacts["escalation"]["rounds"]
+    measured = [r for r in rounds if r["attack"] == "linf_apgd_t" and "measured" in r["settings"]]
+    assert measured and sum(r["broken"] for r in measured) >= 1, rounds
+    last = max(r["round"] for r in rounds)
+    assert last == 3 or sum(r["broken"] for r in rounds if r["round"] == last) == 0
