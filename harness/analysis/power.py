@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from statistics import NormalDist
 
 import numpy as np
@@ -167,9 +168,7 @@ def _bisect(n: int, churn: np.ndarray, top: np.ndarray, alpha: float, power: flo
 
     m = len(churn)
     # false position: low falls short (f < 0), high reaches (f >= 0)
-    low, high = np.zeros(m), top.copy()
-    f_low = reached(np.arange(m), low)
-    f_high = reached(np.arange(m), high)
+    low, high, f_low, f_high = _bracket(n, churn, top, alpha, power, reached)
     side = np.zeros(m, dtype=np.int64)  # which end moved last (-1 low, +1 high)
     for _ in range(60):
         live = np.flatnonzero(high - low > _MARGIN * top)
@@ -202,6 +201,40 @@ def _bisect(n: int, churn: np.ndarray, top: np.ndarray, alpha: float, power: flo
         hi = np.where(reach, mid, hi)
         lo = np.where(reach, lo, mid)
     return hi
+
+
+_GUESS_SPAN = 0.04  # the first bracket: the normal approximation's MDE -+ this share
+
+
+def _bracket(
+    n: int,
+    churn: np.ndarray,
+    top: np.ndarray,
+    alpha: float,
+    power: float,
+    reached: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(low, high, f(low), f(high)) with f(low) < 0 <= f(high) for each churn (f: the power less
+    its target): two drops around the normal approximation of the MDE (a drop d is found when
+    d = m sqrt((churn + d) / n), m the z multiplier), which bracket the root closely for most
+    churns; where they do not, the bracket reaches out to 0 (power below the target) or `top`
+    (power at or above it, which the caller checked)."""
+    m = len(churn)
+    z = multiplier(alpha, power)
+    guess = (z * z / n + np.sqrt((z * z / n) ** 2 + 4.0 * z * z * churn / n)) / 2.0
+    a = np.minimum(guess * (1.0 - _GUESS_SPAN), top)
+    b = np.minimum(guess * (1.0 + _GUESS_SPAN), top)
+    rows = np.arange(m)
+    fa, fb = np.split(reached(np.r_[rows, rows], np.r_[a, b]), 2)
+    low, f_low = np.where(fb < 0, b, np.where(fa < 0, a, 0.0)), np.where(fb < 0, fb, fa)
+    high, f_high = np.where(fa >= 0, a, np.where(fb >= 0, b, top)), np.where(fa >= 0, fa, fb)
+    at_zero = np.flatnonzero(fa >= 0)  # the root is below a: bracket from 0
+    if len(at_zero):
+        f_low[at_zero] = reached(at_zero, low[at_zero])
+    at_top = np.flatnonzero(fb < 0)  # above b: bracket up to top
+    if len(at_top):
+        f_high[at_top] = reached(at_top, high[at_top])
+    return low, high, f_low, f_high
 
 
 def assumed_churn(result: PairedResult, stated: float | None) -> float:

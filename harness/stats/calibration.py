@@ -111,16 +111,54 @@ def counted_sums(
     (N, R) draw counts, `resample_counts`). One sparse product: every sum is accumulated sample
     by sample in the order of `rows` (count x value each), so the values do not depend on how
     many other statistics are computed alongside."""
+    present, sums = _key_sums(keys, values, counts_t, rows)
+    k, resamples = len(present), counts_t.shape[1]
+    out = []
+    for i in range(len(values)):
+        full = np.zeros((resamples, size))
+        full[:, present] = sums[i * k : (i + 1) * k].T
+        out.append(full)
+    return out
+
+
+def _key_sums(
+    keys: np.ndarray, values: list[np.ndarray], counts_t: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the keys present, in increasing order; their sums (len(values) * k, R), value-major):
+    `counted_sums` for the keys that occur (every other key sums to 0). The sparse matrix is
+    built in compressed rows directly, each key's samples in increasing `rows`: the order the
+    product accumulates them in, as a matrix built from (key, row) pairs has it."""
     order = np.argsort(rows, kind="stable")
-    k = len(values)
-    block = (np.arange(k, dtype=np.int64) * size)[:, None]
+    at = rows[order]
+    if len(at) > 1 and not (at[1:] > at[:-1]).all():
+        return _key_sums_summed(keys, values, counts_t, rows)
+    present, compact = np.unique(keys[order], return_inverse=True)
+    by_key = order[np.argsort(compact, kind="stable")]  # by key, then by row
+    m, k = len(values), len(present)
+    indptr = np.zeros(m * k + 1, dtype=np.int64)
+    np.cumsum(np.tile(np.bincount(compact, minlength=k), m), out=indptr[1:])
+    data = np.concatenate([np.asarray(v, dtype=np.float64)[by_key] for v in values])
+    matrix = sparse.csr_matrix(
+        (data, np.tile(rows[by_key], m), indptr), shape=(m * k, counts_t.shape[0])
+    )
+    return present, np.asarray(matrix @ counts_t)
+
+
+def _key_sums_summed(
+    keys: np.ndarray, values: list[np.ndarray], counts_t: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_key_sums` where samples share a row of `counts_t`: the values of one key and row are
+    added first (a matrix built from (key, row) pairs sums duplicates)."""
+    order = np.argsort(rows, kind="stable")
+    present, compact = np.unique(keys, return_inverse=True)
+    m, k = len(values), len(present)
+    block = (np.arange(m, dtype=np.int64) * k)[:, None]
     data = np.concatenate([np.asarray(v, dtype=np.float64)[order] for v in values])
     matrix = sparse.csr_matrix(
-        (data, ((keys[order][None, :] + block).ravel(), np.tile(rows[order], k))),
-        shape=(k * size, counts_t.shape[0]),
+        (data, ((compact[order][None, :] + block).ravel(), np.tile(rows[order], m))),
+        shape=(m * k, counts_t.shape[0]),
     )
-    sums = np.asarray(matrix @ counts_t)  # (k * size, R)
-    return [np.ascontiguousarray(sums[i * size : (i + 1) * size].T) for i in range(k)]
+    return present, np.asarray(matrix @ counts_t)
 
 
 def _bin_gaps(
@@ -175,8 +213,13 @@ def debiased_ece(
 
 
 def _debiased(share: np.ndarray, gap: np.ndarray, se: np.ndarray) -> np.ndarray:
+    return np.asarray(_debiased_terms(share, gap, se).sum(axis=1))
+
+
+def _debiased_terms(share: np.ndarray, gap: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Each bin's term of the debiased ECE: its share x (|gap| - the folded-normal bias)."""
     size = np.sqrt(np.maximum(gap * gap - se * se, 0.0))
-    return np.asarray((share * (np.abs(gap) - _fold_bias(size, se))).sum(axis=1))
+    return np.asarray(share * (np.abs(gap) - _fold_bias(size, se)))
 
 
 def counted_debiased_ece(
@@ -194,14 +237,19 @@ def counted_debiased_ece(
     `debiased_ece` on the same draws in the last bits."""
     hit = np.asarray(correct, dtype=np.float64)
     gap = hit - confidence
-    count, hits, conf, squares = counted_sums(
+    present, sums = _key_sums(
         confidence_bins(confidence, n_bins),
         [np.ones(len(hit)), hit, confidence, gap * gap],
-        n_bins,
         counts_t,
         rows,
     )
-    return _debiased(*_gaps_of(count, hits, conf, squares, len(rows), z_value(alpha)))
+    k = len(present)
+    count, hits, conf, squares = (sums[i * k : (i + 1) * k] for i in range(4))
+    # bins x resamples, the bins that hold a sample only: an empty bin's term is 0
+    share, gap_b, se = _gaps_of(count, hits, conf, squares, len(rows), z_value(alpha))
+    terms = np.zeros((counts_t.shape[1], n_bins))
+    terms[:, present] = _debiased_terms(share, gap_b, se).T
+    return np.asarray(terms.sum(axis=1))
 
 
 def ece_interval(

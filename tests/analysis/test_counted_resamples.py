@@ -5,6 +5,8 @@ stays draw by draw."""
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 
@@ -138,3 +140,82 @@ def test_group_ece_intervals_and_counted_group_bootstrap() -> None:
         counted = counted_group_stats(c, codes, g, calibration.resample_counts(idx, n), 15)
         assert np.array_equal(counted["acc_drop"], drawn["acc_drop"], equal_nan=True)
         np.testing.assert_allclose(counted["ece"], drawn["ece"], rtol=1e-12, atol=1e-15)
+
+
+def _reference_counted_sums(
+    keys: np.ndarray, values: list[np.ndarray], size: int, counts_t: np.ndarray, rows: np.ndarray
+) -> list[np.ndarray]:
+    """The straightforward sparse product: a (len(values) * size, N) matrix built from
+    (key, row) pairs over every key, empty ones included."""
+    from scipy import sparse
+
+    order = np.argsort(rows, kind="stable")
+    block = (np.arange(len(values), dtype=np.int64) * size)[:, None]
+    data = np.concatenate([np.asarray(v, dtype=np.float64)[order] for v in values])
+    matrix = sparse.csr_matrix(
+        (data, ((keys[order][None, :] + block).ravel(), np.tile(rows[order], len(values)))),
+        shape=(len(values) * size, counts_t.shape[0]),
+    )
+    sums = np.asarray(matrix @ counts_t)
+    return [np.ascontiguousarray(sums[i * size : (i + 1) * size].T) for i in range(len(values))]
+
+
+def _reference_counted_debiased_ece(
+    confidence: np.ndarray, correct: np.ndarray, counts_t: np.ndarray, rows: np.ndarray, bins: int
+) -> np.ndarray:
+    """The debiased ECE over every bin (an empty bin's term 0), from the reference sums."""
+    from scipy import special
+
+    hit = correct.astype(np.float64)
+    gap = hit - confidence
+    keys = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+    count, hits, conf, squares = _reference_counted_sums(
+        keys, [np.ones(len(hit)), hit, confidence, gap * gap], bins, counts_t, rows
+    )
+    z = NormalDist().inv_cdf(0.975)
+    filled = count > 0
+    safe = np.where(filled, count, 1.0)
+    gap_b = np.where(filled, (hits - conf) / safe, 0.0)
+    smooth = (hits + z * z / 2.0) / (count + z * z)
+    own = np.where(filled, squares / safe - gap_b * gap_b, 0.0)
+    se = np.where(filled, np.sqrt(np.maximum(smooth * (1.0 - smooth), own) / safe), 0.0)
+    size = np.sqrt(np.maximum(gap_b * gap_b - se * se, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(se > 0, size / np.where(se > 0, se, 1.0), np.inf)
+        bias = se * np.sqrt(2.0 / np.pi) * np.exp(-r * r / 2.0) - 2.0 * size * special.ndtr(-r)
+    bias = np.where(se > 0, bias, 0.0)
+    return np.asarray((count / len(rows) * (np.abs(gap_b) - bias)).sum(axis=1))
+
+
+def test_counted_sums_skip_empty_keys_without_changing_a_bit() -> None:
+    """The sums and the resampled ECE are built over the keys present only; the values are the
+    full product's bit for bit: empty bins, one bin, one sample, samples sharing a row."""
+    gen = np.random.default_rng(11)
+    for n, resamples, spread, shared in [
+        (719, 200, "wide", False),
+        (60, 50, "edges", False),
+        (40, 30, "one bin", False),
+        (1, 5, "wide", False),
+        (2, 1, "edges", False),
+        (80, 40, "wide", True),
+        (30, 20, "one bin", True),
+    ]:
+        confidence = {
+            "wide": np.clip(gen.random(n), 1e-9, 1.0),
+            "edges": gen.choice([1e-9, 1 / 15, 0.5, 14 / 15, 1.0], size=n),
+            "one bin": np.full(n, 0.97),
+        }[spread]
+        correct = gen.random(n) < 0.8
+        table = max(1, n // 2) if shared else n
+        counts_t = calibration.resample_counts(gen.integers(0, table, (resamples, table)), table)
+        rows = gen.integers(0, table, n) if shared else gen.permutation(n)
+        for bins in (15, 4, 1):
+            got = calibration.counted_debiased_ece(confidence, correct, counts_t, rows, bins)
+            want = _reference_counted_debiased_ece(confidence, correct, counts_t, rows, bins)
+            assert got.tobytes() == want.tobytes(), (n, spread, shared, bins)
+        keys = gen.integers(2, 5, n)  # keys 0, 1 and 5.. stay empty
+        values = [gen.random(n), correct.astype(np.float64), np.ones(n)]
+        got_sums = calibration.counted_sums(keys, values, 8, counts_t, rows)
+        want_sums = _reference_counted_sums(keys, values, 8, counts_t, rows)
+        for a, b in zip(got_sums, want_sums, strict=True):
+            assert a.shape == b.shape and a.tobytes() == b.tobytes()

@@ -58,3 +58,18 @@ def test_batched_power_is_the_single_power() -> None:
     got = power.mcnemar_powers(719, churn, drop, 0.05 / 40)
     want = [_power_reference(719, c, d, 0.05 / 40) for c, d in zip(churn, drop, strict=True)]
     assert got.tolist() == want
+
+
+@pytest.mark.parametrize(
+    ("n", "alpha", "target"), [(5, 0.05, 0.95), (12, 1e-3, 0.5), (30, 0.05, 0.95), (719, 0.05, 0.5)]
+)
+def test_mdes_far_from_the_normal_guess_are_the_bisections(
+    n: int, alpha: float, target: float
+) -> None:
+    """The search starts from a bracket around the normal approximation's MDE; where the root
+    lies outside it (small n, high or low power) it reaches out to 0 or 1 - churn and still
+    ends on the plain bisection's value."""
+    churns = sorted({*np.round(np.arange(0, n + 1)[:: max(1, n // 12)] / n, 12), 0.5, 1.0})
+    power._MDES.clear()
+    want = [_mde_reference(n, c, alpha, target) for c in churns]
+    assert power.mcnemar_mdes(n, churns, alpha, target) == want

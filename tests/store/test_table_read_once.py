@@ -24,3 +24,23 @@ def test_the_table_parsed_is_the_one_checked(tmp_path: Path) -> None:
     job.forget_table()
     with pytest.raises(ResultsError, match=r"results file .*samples\.parquet is unreadable"):
         job.table()  # forgotten: read again, from the file as it is now
+
+
+def test_the_table_read_is_pandas_read_parquet(tmp_path: Path) -> None:
+    """Parsed from the checked bytes, or from the file when forgotten, the frame (and a
+    selection of its columns) is the one pandas.read_parquet gives, exactly."""
+    import pandas as pd
+
+    for job_dir in sorted((SCALE_BASE / "runs").glob("*/jobs/*"))[:3]:
+        copy = tmp_path / job_dir.name
+        shutil.copytree(job_dir, copy)
+        want = pd.read_parquet(copy / TABLE_FILE)
+        job = read_job(copy)
+        picked = job.table_columns(lambda names: [c for c in names if c != "confidence"])
+        pd.testing.assert_frame_equal(
+            picked, pd.read_parquet(copy / TABLE_FILE, columns=list(picked.columns))
+        )
+        assert "confidence" not in picked.columns and "confidence" in want.columns
+        for _ in range(2):  # from the bytes read_job checked, then from the file
+            pd.testing.assert_frame_equal(job.table().frame, want, check_exact=True)
+            job.forget_table()
