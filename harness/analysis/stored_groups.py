@@ -276,11 +276,13 @@ def stored_group_rows(
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     planned: list[Planned] = []
-    stored: set[str] = set()  # every group column of the selected tables
+    stored: dict[str, set[bool]] = {}  # each group column of the selected tables: continuous?
     for manifest, job in select_jobs(results, query) if jobs is None else jobs:
         # what the plan needs (conditions, group columns); the tables are read one by one below
         table = job.table_columns(_plan_columns)
-        stored.update(group_columns_of(table))
+        for column in group_columns_of(table):
+            continuous = is_float_dtype(table[f"{GROUP_PREFIX}{column}"])
+            stored.setdefault(column, set()).add(bool(continuous))
         by = groupings(table, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
@@ -318,19 +320,35 @@ def stored_group_rows(
     return rows
 
 
-def _check_by_columns(by: list[str], stored: set[str]) -> None:
-    """One line naming a `--by` column that no selected table stores, with the columns that
-    are stored and the nearest of them (a task's `group_columns`; `label` is always there)."""
+def _check_by_columns(by: list[str], stored: dict[str, set[bool]]) -> None:
+    """One line naming a `--by` column that no selected table can group by: one none stores
+    (with the stored group columns and the nearest), or one every table stores as continuous
+    values (with its binned columns, e.g. the fairness suite's `age_bin` for `age`)."""
+    categorical = sorted(c for c, kinds in stored.items() if False in kinds)
     for grouping in by:
         for column in grouping.split(INTERSECTION):
-            if column == LABEL_GROUP or column in stored:
+            if column == LABEL_GROUP or column in categorical:
                 continue
-            near = [c for c in sorted(stored) if c.startswith(column) or column.startswith(c)]
-            near += difflib.get_close_matches(column, sorted(stored), n=1)
+            if column in stored:  # continuous in every table that has it
+                binned = [c for c in categorical if c.startswith(column)]
+                hint = (
+                    f"; its binned form is stored: --by {binned[0]}"
+                    if binned
+                    else "; bin it (the fairness suite's `bins: {"
+                    + column
+                    + ": [edges...]}` or the task's group_bins) and group by the binned column"
+                )
+                raise ResultsError(
+                    f"--by {column}: group column {column!r} holds continuous values in every "
+                    f"selected table{hint}"
+                )
+            names = sorted(stored)
+            near = [c for c in names if c.startswith(column) or column.startswith(c)]
+            near += difflib.get_close_matches(column, names, n=1)
             hint = f"; did you mean --by {near[0]}?" if near else ""
             raise ResultsError(
                 f"--by {column}: no selected table stores group column {column!r}; its group "
-                f"columns: {', '.join(sorted(stored)) or '(none)'}, and {LABEL_GROUP} (by true "
+                f"columns: {', '.join(names) or '(none)'}, and {LABEL_GROUP} (by true "
                 f"class){hint}"
             )
 

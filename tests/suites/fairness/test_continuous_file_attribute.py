@@ -81,6 +81,16 @@ def test_cli_groups_default_leaves_out_continuous_columns(
     rows = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert set(rows["group_by"]) == {"grp"}
     assert main(["groups", str(out), "--by", "age"]) == 2  # named explicitly: needs bins
+    err = capsys.readouterr().err
+    assert "'age' holds continuous values in every selected table; bin it" in err, err
+    # with the fairness suite's table beside it, the line names the binned column
+    spec.write_text(spec.read_text().replace("accuracy: {}", "fairness: {group_by: [age]}"))
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["groups", str(out), "--by", "age"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its binned form is stored: --by age_bin" in err, err
+    assert main(["groups", str(out), "--by", "age_bin", "--resamples", "0"]) == 0
 
 
 def test_report_group_figure_leaves_out_continuous_columns() -> None:
