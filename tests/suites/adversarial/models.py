@@ -219,6 +219,12 @@ def zoo_surrogate(forward: str, gradient: str, roll: int = 0) -> nn.Module:
     return _Surrogate(zoo_network(forward), other)
 
 
+def zero_grad_network(name: str) -> nn.Module:
+    """Zoo model `name`'s forward pass with an input gradient of exactly zero (a straight-through
+    estimator gone wrong): honest outputs, nothing for gradient attacks to follow."""
+    return _Detached(zoo_network(name), "dense")
+
+
 class _Roll(nn.Module):
     def __init__(self, shift: int) -> None:
         super().__init__()
