@@ -35,6 +35,7 @@ from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAda
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
 from harness.core.task import Task
+from harness.suites.adversarial.budgets import Norm
 
 EpsUnits = Literal["input", "feature_range"]
 
@@ -133,7 +134,7 @@ SMALL_BUDGET_SHARE = 0.01  # a budget below 1% of the typical feature's spread m
 
 
 def small_budget_note(
-    task: Task, epsilons: Mapping[str, list[float]], units: EpsUnits
+    task: Task, epsilons: Mapping[Norm, list[float]], units: EpsUnits
 ) -> str | None:
     """A board note when a tabular task's budgets, in input units, are negligible against its
     features' spread: a norm whose largest eps is below 1% of the median standard deviation of
