@@ -133,8 +133,12 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
     report = None
     if args.report is not None:
         from harness.present.site import build_site
+        from harness.run.suite_boards import installed_suite_boards
 
-        report = str(build_site(outcome.run_dir, args.report, allow_partial=True))
+        site = build_site(
+            outcome.run_dir, args.report, suite_boards=installed_suite_boards(), allow_partial=True
+        )
+        report = str(site)
     outcomes = read_outcomes(outcome.run_dir)
     skipped = [(o.job.suite, o.message) for o in outcome.outcomes if o.status == JobStatus.SKIPPED]
     text = run_end_text(

@@ -23,7 +23,7 @@ from harness.present.attack_names import attacks_summary
 from harness.present.escaping import slug
 from harness.present.figure_cache import FigureCache
 from harness.present.figure_style import Styles, png_size
-from harness.present.metric_names import readable, short
+from harness.present.metric_names import MetricWords
 from harness.present.report_views import FigureView, Loaded
 from harness.store.run_store import StoredJob
 
@@ -109,7 +109,7 @@ def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
 
 
 def _pareto_section(
-    task: str, boards: list[Board], folder: FigureFolder, styles: Styles
+    task: str, boards: list[Board], folder: FigureFolder, styles: Styles, words: MetricWords
 ) -> FigureSection:
     section = FigureSection("Trade-offs")
     tag = slug(task)
@@ -119,9 +119,9 @@ def _pareto_section(
             path = figures.pareto(
                 view,
                 folder.figdir / f"{tag}-pareto-{bi}-{vi}.png",
-                title=f"{task}: {short(view.y_key)} vs {short(view.x_key)}",
-                xlabel=readable(view.x_key),
-                ylabel=readable(view.y_key),
+                title=f"{task}: {words.short(view.y_key)} vs {words.short(view.x_key)}",
+                xlabel=words.readable(view.x_key),
+                ylabel=words.readable(view.y_key),
                 styles=styles,
                 x_fraction=x_unit == "fraction",
                 y_fraction=y_unit == "fraction",
@@ -130,7 +130,7 @@ def _pareto_section(
             front = ", ".join(view.front) or "none"
             hollow = [m for m, p in view.points.items() if p.caveat]
             caption = (
-                f"{readable(view.y_key)} against {readable(view.x_key)}, each model with its 95% "
+                f"{words.readable(view.y_key)} against {words.readable(view.x_key)}, each model with its 95% "
                 f"intervals on both axes. Front (no comparable model is better on both): {front}. "
                 "Overlapping bars mean the data cannot separate those models."
                 + (
@@ -250,13 +250,17 @@ def job_tag(model: str, job: StoredJob) -> str:
 
 
 def task_figures(
-    task: str, boards: list[Board], loaded: list[Loaded], folder: FigureFolder
+    task: str,
+    boards: list[Board],
+    loaded: list[Loaded],
+    folder: FigureFolder,
+    words: MetricWords,
 ) -> list[FigureSection]:
     """The task page's figure sections (empty sections are left out)."""
     styles = Styles(r.model for b in boards for r in b.rows)
     data = _task_data(task, loaded)
     builders: list[Callable[[], FigureSection]] = [
-        lambda: _pareto_section(task, boards, folder, styles),
+        lambda: _pareto_section(task, boards, folder, styles, words),
         lambda: _robust_section(task, data, folder, styles),
         lambda: _shift_section(task, data, folder, styles),
         lambda: _group_section(task, data, folder, styles),

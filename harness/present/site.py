@@ -38,9 +38,11 @@ from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
+from harness.core.suite_board import SuiteBoard
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
+from harness.present.metric_names import MetricWords
 from harness.present.ood_view import OODView, ood_view
 from harness.present.page_cache import PageCache
 from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
@@ -96,6 +98,7 @@ class _Context:
     nav: Nav
     pairs: list[tuple[str, str, str]]
     pages: PageCache
+    words: MetricWords
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -107,11 +110,13 @@ def build_site(
     results: Path,
     out: Path,
     *,
+    suite_boards: Sequence[SuiteBoard],
     compare: Sequence[tuple[str, str]] = (),
     site_url: str | None = None,
     allow_partial: bool = False,
 ) -> Path:
-    """Write the site under `out`; returns the index path. `compare`: extra (model, model)
+    """Write the site under `out`; returns the index path. `suite_boards`: the installed suites'
+    boards (their metrics' labels; `harness.run.suite_boards`). `compare`: extra (model, model)
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
@@ -141,6 +146,7 @@ def build_site(
         nav,
         pairs,
         PageCache(out),
+        MetricWords.of(suite_boards),
     )
     ctx.write("provenance.html", _provenance(ctx))
     for task in tasks:
@@ -329,11 +335,11 @@ def _task_page(ctx: _Context, task: str) -> _Page:
         title=f"Task {task}",
         nav=ctx.nav,
         heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
-        sections=task_figures(task, boards, ctx.loaded, ctx.folder),
+        sections=task_figures(task, boards, ctx.loaded, ctx.folder, ctx.words),
         ood=_ood(ctx, task),
-        by_suite=[tables for b in boards if (tables := _suite_boards(b))],
+        by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
         jobs=jobs,
-        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards)),
+        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards), ctx.words),
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],
@@ -346,13 +352,15 @@ def _ood(ctx: _Context, task: str) -> OODView | None:
     return ood_view(board, ctx.folder) if board is not None else None
 
 
-def _suite_boards(board: Board) -> list[tuple[str, BoardView]]:
+def _suite_boards(board: Board, words: MetricWords) -> list[tuple[str, BoardView]]:
     """The board's headline columns split by suite, one table each."""
     tables = []
     for suite in sorted(board.suites):
         keys = [k for k in board.columns if _suite_of(board, k) == suite]
         if keys:
-            tables.append((suite, replace(board_view(board, keys), suite_href=suite_page(suite))))
+            tables.append(
+                (suite, replace(board_view(board, words, keys), suite_href=suite_page(suite)))
+            )
     return tables
 
 
@@ -370,7 +378,7 @@ def _suite_page(ctx: _Context, suite: str) -> _Page:
         "suite.html",
         title=f"Suite {suite}: every metric",
         nav=ctx.nav,
-        tables=suite_tables(ctx.boards, suite),
+        tables=suite_tables(ctx.boards, suite, ctx.words),
     )
 
 
@@ -390,7 +398,7 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
     href = provenance_href(man, job)
     completed = job.status == JobStatus.COMPLETED
     metrics, footnotes = (
-        metric_views(job.metrics, href, check_descriptions(job.artifacts()))
+        metric_views(job.metrics, href, check_descriptions(job.artifacts()), ctx.words)
         if completed
         else ([], [])
     )
@@ -425,5 +433,8 @@ def _compare_page(ctx: _Context, task: str, a: str, b: str) -> _Page:
     comp = compare_models(ctx.loaded, task=task, a=a, b=b)
     board_families(comp, ctx.heads)
     return _Page.of(
-        "compare.html", title=f"{a} vs {b} on {task}", nav=ctx.nav, c=comparison_view(comp)
+        "compare.html",
+        title=f"{a} vs {b} on {task}",
+        nav=ctx.nav,
+        c=comparison_view(comp, ctx.words),
     )
