@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.config.tasks import builtin as builtin_tasks
+from harness.data import builtin as builtin_tasks
 from harness.suites.adversarial.apgd import apgd, dlr_targeted
 from harness.suites.adversarial.estimated_gradients import EstimatedForward, uses_coordinates
 from harness.suites.adversarial.forward import Forward, cross_entropy
