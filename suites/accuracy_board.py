@@ -38,4 +38,4 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(name="class_acc", unit="fraction", higher_is_better=True, label="class accuracy"),
 )
 
-BOARD = SuiteBoard(suite="accuracy", metrics=METRICS)
+BOARD = SuiteBoard(suite="accuracy", metrics=METRICS, figures=("group_table",))

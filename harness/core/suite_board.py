@@ -9,11 +9,34 @@ a suite writes and the words the report shows them in come from one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from harness.core.errors import HarnessError
 from harness.core.metric_record import MetricSpec
+
+FigureKind = Literal[
+    "group_records",
+    "group_table",
+    "corruption_curves",
+    "corruption_gallery",
+    "adversarial_gallery",
+    "text_examples",
+]
+"""The report's figures that a suite's results feed (`SuiteBoard.figures`), each drawn from data the
+suite stores, and only when they are there:
+
+- `group_records`: its records hold per-group metrics (`group_acc[group_by=...]`): accuracy per
+  group on the task and model pages (the fairness suite);
+- `group_table`: its per-sample table, read with the task's group columns, gives accuracy per
+  group where no suite recorded it (the accuracy suite);
+- `corruption_curves`: its per-sample table holds corruption cells: accuracy against severity on
+  the task page, per corruption and severity on the model page (the shift suite);
+- `corruption_gallery`, `adversarial_gallery`: the example images it stored (shift, adversarial);
+- `text_examples`: the text attacks' examples it stored (adversarial).
+"""
+FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,11 +46,13 @@ class SuiteBoard:
     `metrics`: the specs the suite's records carry (`label` gives each one its words).
     `derived`: metrics the boards compute from the suite's records across models (the shift
     suite's mCE), declared here for their words.
+    `figures`: the report's figures its results feed (`FigureKind`).
     """
 
     suite: str
     metrics: tuple[MetricSpec, ...]
     derived: tuple[MetricSpec, ...] = ()
+    figures: tuple[FigureKind, ...] = ()
 
 
 def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
@@ -48,3 +73,8 @@ def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
             labels[spec.name] = spec.label
             said_by[spec.name] = board.suite
     return labels
+
+
+def figure_kinds(boards: Iterable[SuiteBoard]) -> Mapping[str, frozenset[FigureKind]]:
+    """Suite name -> the report's figures its results feed."""
+    return {board.suite: frozenset(board.figures) for board in boards}

@@ -38,14 +38,21 @@ from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
-from harness.core.suite_board import SuiteBoard
+from harness.core.suite_board import SuiteBoard, figure_kinds
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
 from harness.present.metric_names import MetricWords
 from harness.present.ood_view import OODView, ood_view
 from harness.present.page_cache import PageCache
-from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
+from harness.present.report_figures import (
+    FigureFolder,
+    Kinds,
+    feeds,
+    job_figures,
+    job_tag,
+    task_figures,
+)
 from harness.present.report_views import (
     BoardView,
     JobLine,
@@ -99,6 +106,7 @@ class _Context:
     pairs: list[tuple[str, str, str]]
     pages: PageCache
     words: MetricWords
+    kinds: Kinds
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -116,7 +124,7 @@ def build_site(
     allow_partial: bool = False,
 ) -> Path:
     """Write the site under `out`; returns the index path. `suite_boards`: the installed suites'
-    boards (their metrics' labels; `harness.run.suite_boards`). `compare`: extra (model, model)
+    boards (their metrics' labels and the figures their results feed; `harness.run.suite_boards`). `compare`: extra (model, model)
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
@@ -147,6 +155,7 @@ def build_site(
         pairs,
         PageCache(out),
         MetricWords.of(suite_boards),
+        figure_kinds(suite_boards),
     )
     ctx.write("provenance.html", _provenance(ctx))
     for task in tasks:
@@ -335,7 +344,7 @@ def _task_page(ctx: _Context, task: str) -> _Page:
         title=f"Task {task}",
         nav=ctx.nav,
         heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
-        sections=task_figures(task, boards, ctx.loaded, ctx.folder, ctx.words),
+        sections=task_figures(task, boards, ctx.loaded, ctx.folder, ctx.words, ctx.kinds),
         ood=_ood(ctx, task),
         by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
         jobs=jobs,
@@ -412,9 +421,13 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
         reason=r.reason or "",
         metrics=metrics,
         footnotes=footnotes,
-        figures=job_figures(model, job, job_tag(model, job), ctx.folder) if completed else [],
+        figures=job_figures(model, job, job_tag(model, job), ctx.folder, ctx.kinds)
+        if completed
+        else [],
         text_examples=(
-            text_examples(job.artifacts()) if completed and r.suite == "adversarial" else []
+            text_examples(job.artifacts())
+            if completed and feeds(ctx.kinds, r.suite, "text_examples")
+            else []
         ),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.core.errors import HarnessError
 from harness.core.registry import Registry
-from harness.core.suite_board import SuiteBoard
+from harness.core.suite_board import FIGURE_KINDS, SuiteBoard
 from harness.suites import BUILTIN_SUITE_BOARDS
 
 
@@ -20,7 +20,8 @@ def suite_board_registry() -> Registry:
 
 def installed_suite_boards() -> tuple[SuiteBoard, ...]:
     """Every registered suite's board, in name order (entry points read now). A registration
-    that is not a `SuiteBoard`, or is one of another suite, is refused naming its target."""
+    that is not a `SuiteBoard`, is one of another suite or names a figure the report does not
+    draw is refused naming its target."""
     registry = suite_board_registry()
     boards = []
     for name in registry.names():
@@ -35,6 +36,12 @@ def installed_suite_boards() -> tuple[SuiteBoard, ...]:
             raise HarnessError(
                 f"suite board {name!r} ({target}) is the board of suite {board.suite!r}; "
                 "register it under its suite's name"
+            )
+        unknown = [kind for kind in board.figures if kind not in FIGURE_KINDS]
+        if unknown:
+            raise HarnessError(
+                f"suite board {name!r} ({target}) names figure(s) {', '.join(map(repr, unknown))}; "
+                f"the report draws {', '.join(FIGURE_KINDS)}"
             )
         boards.append(board)
     return tuple(boards)

@@ -56,4 +56,8 @@ TEXT_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(name="rejected_candidates", unit="count", higher_is_better=False),
 )
 
-BOARD = SuiteBoard(suite="adversarial", metrics=(*METRICS, *TEXT_METRICS))
+BOARD = SuiteBoard(
+    suite="adversarial",
+    metrics=(*METRICS, *TEXT_METRICS),
+    figures=("adversarial_gallery", "text_examples"),
+)

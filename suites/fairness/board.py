@@ -111,4 +111,4 @@ GROUP_METRICS: dict[str, MetricSpec] = {
 
 ALL_SPECS: tuple[MetricSpec, ...] = DISPARITY_SPECS + tuple(GROUP_METRICS.values())
 
-BOARD = SuiteBoard(suite="fairness", metrics=ALL_SPECS)
+BOARD = SuiteBoard(suite="fairness", metrics=ALL_SPECS, figures=("group_records",))

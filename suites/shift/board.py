@@ -122,4 +122,9 @@ DERIVED: tuple[MetricSpec, ...] = (
     ),
 )
 
-BOARD = SuiteBoard(suite="shift", metrics=METRICS, derived=DERIVED)
+BOARD = SuiteBoard(
+    suite="shift",
+    metrics=METRICS,
+    derived=DERIVED,
+    figures=("corruption_curves", "corruption_gallery"),
+)

@@ -11,7 +11,7 @@ import pytest
 from harness.core.errors import HarnessError
 from harness.core.metric_record import MetricSpec
 from harness.core.registry import load_target
-from harness.core.suite_board import SuiteBoard, metric_labels
+from harness.core.suite_board import FIGURE_KINDS, SuiteBoard, metric_labels
 from harness.run import suite_boards
 from harness.run.plugins import suite_registry
 from harness.suites import BUILTIN_SUITE_BOARDS, BUILTIN_SUITES
@@ -60,6 +60,7 @@ def test_one_metric_name_reads_one_way() -> None:
 
 
 BOARD = SuiteBoard(suite="toy", metrics=())
+DRAWS_A_PIE = SuiteBoard(suite="other", metrics=(), figures=("pie",))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -67,6 +68,10 @@ BOARD = SuiteBoard(suite="toy", metrics=())
     [
         ("tests.architecture.test_suite_boards:_spec", "is a function, not a"),
         ("tests.architecture.test_suite_boards:BOARD", "is the board of suite 'toy'"),
+        (
+            "tests.architecture.test_suite_boards:DRAWS_A_PIE",
+            "names figure\\(s\\) 'pie'; the report draws group_records, group_table",
+        ),
     ],
 )
 def test_a_registration_that_is_not_the_suites_board_is_refused(
@@ -75,3 +80,8 @@ def test_a_registration_that_is_not_the_suites_board_is_refused(
     monkeypatch.setattr(suite_boards, "BUILTIN_SUITE_BOARDS", {"other": target})
     with pytest.raises(HarnessError, match=f"suite board 'other' \\({target}\\) {message}"):
         suite_boards.installed_suite_boards()
+
+
+def test_every_figure_the_report_draws_is_fed_by_a_builtin_suite() -> None:
+    fed = {kind for board in suite_boards.installed_suite_boards() for kind in board.figures}
+    assert fed == set(FIGURE_KINDS)
