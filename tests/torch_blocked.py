@@ -1,6 +1,6 @@
 """Run a `harness` command in a child Python with torch (and everything that needs it) blocked
 from import: the results side (leaderboard, report, check, groups, variants) must work there.
-The suites' torch-free boards (`harness.core.suite_board`) pass: the report reads their labels."""
+The suites' torch-free boards (`harness.core.suite_board`) pass: boards and the report read them."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ BLOCKER = textwrap.dedent(
     BLOCKED = {"torch", "torchvision", "harness.suites", "harness.adapters", "harness.zoo", "foolbox", "datasets"}
 
     def board(name):
-        # the report reads each suite's torch-free board (its metrics' labels): the suites'
-        # tables, a suite's package (its __init__ loads the suite class lazily) and its board
+        # boards and the report read each suite's torch-free board: the suites' tables, a suite's
+        # package (its __init__ loads the suite class lazily), its board and its cross-model hook
         parts = name.split(".")
-        return parts[:2] == ["harness", "suites"] and (len(parts) <= 3 or parts[-1] == "board")
+        return parts[:2] == ["harness", "suites"] and (
+            len(parts) <= 3 or parts[-1] == "board" or "cross_model" in parts[3:]
+        )
 
     def blocked(name):
         return not board(name) and any(name == b or name.startswith(b + ".") for b in BLOCKED)

@@ -9,12 +9,13 @@ a suite writes and the words the report shows them in come from one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from harness.core.errors import HarnessError
-from harness.core.metric_record import MetricSpec
+from harness.core.metric_record import MetricRecord, MetricSpec
+from harness.core.sample_table import SampleTable
 
 FigureKind = Literal[
     "group_records",
@@ -39,6 +40,33 @@ suite stores, and only when they are there:
 FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
 
 
+TableSource = Callable[[], SampleTable | None]  # a loader of a job's per-sample table
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrossModelInputs:
+    """What a board holds of one suite, for columns that need several of its models: the suite's
+    jobs on the board (one task, one config), by model, in board order.
+
+    `configs`: the jobs' suite configs as stored; `tables`: loaders of their per-sample tables;
+    `variants`: the board's compressed variants; `seed`: the smallest of the jobs' seeds;
+    `resamples`: the bootstrap resamples the runs asked for (the largest; 0: no intervals).
+    """
+
+    task: str
+    records: Mapping[str, Sequence[MetricRecord]]
+    job_notes: Mapping[str, Sequence[str]]
+    configs: Sequence[Mapping[str, Any]]
+    tables: Mapping[str, TableSource]
+    variants: Collection[str]
+    seed: int
+    resamples: int
+
+
+# model -> the records of its cross-model columns, and the board notes
+CrossModelColumns = Callable[[CrossModelInputs], tuple[dict[str, list[MetricRecord]], list[str]]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class SuiteBoard:
     """A suite's metrics as boards and the report show them.
@@ -47,12 +75,15 @@ class SuiteBoard:
     `derived`: metrics the boards compute from the suite's records across models (the shift
     suite's mCE), declared here for their words.
     `figures`: the report's figures its results feed (`FigureKind`).
+    `cross_model`: the columns the boards compute from several of its models (the shift suite's
+    mCE and effective robustness; their specs are `derived`), with notes; None: none.
     """
 
     suite: str
     metrics: tuple[MetricSpec, ...]
     derived: tuple[MetricSpec, ...] = ()
     figures: tuple[FigureKind, ...] = ()
+    cross_model: CrossModelColumns | None = None
 
 
 def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
@@ -78,3 +109,8 @@ def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
 def figure_kinds(boards: Iterable[SuiteBoard]) -> Mapping[str, frozenset[FigureKind]]:
     """Suite name -> the report's figures its results feed."""
     return {board.suite: frozenset(board.figures) for board in boards}
+
+
+def cross_model_columns(boards: Iterable[SuiteBoard]) -> Mapping[str, CrossModelColumns]:
+    """Suite name -> its cross-model columns, for the suites that have some."""
+    return {b.suite: b.cross_model for b in boards if b.cross_model is not None}

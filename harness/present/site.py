@@ -129,7 +129,13 @@ def build_site(
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
     loaded = load_jobs(results)
-    boards = build_boards(results, allow_partial=allow_partial, loaded=loaded, keep_tables=True)
+    boards = build_boards(
+        results,
+        allow_partial=allow_partial,
+        loaded=loaded,
+        keep_tables=True,
+        suite_boards=suite_boards,
+    )
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,12 @@
 """The shift suite's metrics as boards and the report show them (torch-free: the results side
 reads it; `harness.core.suite_board`), with the statistics boards derive from its records across
-models (mCE, relative mCE, effective robustness)."""
+models (mCE, relative mCE, effective robustness: `cross_model/`)."""
 
 from __future__ import annotations
 
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
+from harness.suites.shift.cross_model.columns import board_columns
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(name="clean_acc", unit="fraction", higher_is_better=True),
@@ -103,7 +104,7 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
 )
 
-# computed by the boards across models (harness.analysis.corruption_error, .effective_robustness)
+# computed by the boards across models (cross_model/corruption_error.py, effective_robustness.py)
 DERIVED: tuple[MetricSpec, ...] = (
     MetricSpec(name="mce", unit="ratio", higher_is_better=False, headline=True, label="mCE"),
     MetricSpec(
@@ -127,4 +128,5 @@ BOARD = SuiteBoard(
     metrics=METRICS,
     derived=DERIVED,
     figures=("corruption_curves", "corruption_gallery"),
+    cross_model=board_columns,
 )

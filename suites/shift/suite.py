@@ -6,7 +6,7 @@ published corrupted set's rows), `tabular=<family>/severity=<s>`, `text=<family>
 `shifted=<task>` (the shifted task's own sample ids) and `ood=<set>` (label -1: OOD samples have
 no label). All randomness derives from (run seed, sample id, family, severity) through
 `harness.core.seeding`. Metrics that need several models of a board (mCE, relative mCE, effective
-robustness) are computed from the stored records and tables by `harness.analysis.cross_model`.
+robustness) are computed from the stored records and tables by `cross_model/` (the hook of the suite's board).
 
 A run is a sequence of stages, one module each: `config` (settings), `sources` (shifted tasks and
 OOD sets, loaded once), `sweep` (clean rows and perturbation cells through the `cache` of
