@@ -91,5 +91,6 @@ def report(results: Any, out: Any, **options: Any) -> ReportSite:
     """`harness report` from Python: write the HTML site and summary into `out`; returns their
     paths; see `harness.present.api_report.report` (reads results only: no torch)."""
     from harness.present.api_report import report as _report
+    from harness.run.suite_boards import installed_suite_boards
 
-    return _report(results, out, **options)
+    return _report(results, out, suite_boards=installed_suite_boards(), **options)

@@ -30,7 +30,7 @@ from pydantic import Field
 
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import DatasetError
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
@@ -43,6 +43,7 @@ from harness.stats.intervals import (
     bounded_mean_ci,
     proportion,
 )
+from harness.suites.accuracy_board import BOARD
 
 MIN_NLL_ERRORS = 20
 """Below this many wrong samples NLL gets no interval: its percentile bootstrap covered 0.04-0.91
@@ -81,22 +82,7 @@ class AccuracySuite(Suite):
     )
     config_model = AccuracyConfig
     shardable: ClassVar[bool] = True  # rows depend only on their own sample (docs/ray.md)
-    metrics = (
-        MetricSpec(name="top1_acc", unit="fraction", higher_is_better=True, headline=True),
-        MetricSpec(name="top5_acc", unit="fraction", higher_is_better=True),
-        MetricSpec(name="balanced_acc", unit="fraction", higher_is_better=True),
-        MetricSpec(name="macro_f1", unit="fraction", higher_is_better=True),
-        MetricSpec(name="nll", unit="nats", higher_is_better=False),
-        MetricSpec(name="ece", unit="fraction", higher_is_better=False, headline=True),
-        MetricSpec(
-            name="brier",
-            unit="score",
-            higher_is_better=False,
-            headline=True,
-            description="sum over classes of (p_k - y_k)^2, in [0, 2]; binary: 2x sklearn's",
-        ),
-        MetricSpec(name="class_acc", unit="fraction", higher_is_better=True),
-    )
+    metrics = BOARD.metrics
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         return None

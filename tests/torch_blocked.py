@@ -1,5 +1,6 @@
 """Run a `harness` command in a child Python with torch (and everything that needs it) blocked
-from import: the results side (leaderboard, report, check, groups, variants) must work there."""
+from import: the results side (leaderboard, report, check, groups, variants) must work there.
+The suites' torch-free boards (`harness.core.suite_board`) pass: boards and the report read them."""
 
 from __future__ import annotations
 
@@ -16,8 +17,16 @@ BLOCKER = textwrap.dedent(
 
     BLOCKED = {"torch", "torchvision", "harness.suites", "harness.adapters", "harness.zoo", "foolbox", "datasets"}
 
+    def board(name):
+        # boards and the report read each suite's torch-free board: the suites' tables, a suite's
+        # package (its __init__ loads the suite class lazily), its board and its cross-model hook
+        parts = name.split(".")
+        return parts[:2] == ["harness", "suites"] and (
+            len(parts) <= 3 or parts[-1] == "board" or "cross_model" in parts[3:]
+        )
+
     def blocked(name):
-        return any(name == b or name.startswith(b + ".") for b in BLOCKED)
+        return not board(name) and any(name == b or name.startswith(b + ".") for b in BLOCKED)
 
     class Blocker(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):

@@ -12,17 +12,23 @@ decision-based upper bound never stands above an unflagged white-box one
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.analysis import cross_model, paired_tests, shift_records
+from harness.analysis import paired_tests
 from harness.core.board_notes import is_board_note
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.suite_board import (
+    CrossModelColumns,
+    CrossModelInputs,
+    SuiteBoard,
+    cross_model_columns,
+)
 from harness.core.threat_model import Headline, headline_text
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.completeness import Completeness, completeness
@@ -157,8 +163,11 @@ def build_boards(
     allow_partial: bool = False,
     loaded: list[LoadedJob] | None = None,
     keep_tables: bool = False,
+    suite_boards: Sequence[SuiteBoard],
 ) -> list[Board]:
-    """Read every completed job under `root` and arrange comparable boards (`loaded`: the
+    """Read every completed job under `root` and arrange comparable boards (`suite_boards`: the
+    installed suites' boards, whose `cross_model` hooks add the columns that need several models
+    of a board, e.g. the shift suite's mCE; `harness.run.suite_boards`; `loaded`: the
     jobs `load_jobs(root)` returns, when the caller has read them already; `keep_tables`: the
     per-sample tables the ranks read stay parsed with their jobs, for a caller that reads them
     again, e.g. the report; otherwise only what the ranks keep stays in memory).
@@ -176,7 +185,8 @@ def build_boards(
         gaps = gaps.for_task(task)
     if not allow_partial:
         gaps.refuse(root)
-    boards = _boards(every, root, task, all_metrics, ranks, keep_tables)
+    hooks = cross_model_columns(suite_boards)
+    boards = _boards(every, root, task, all_metrics, ranks, keep_tables, hooks)
     _mark_gaps(boards, gaps)
     return boards
 
@@ -203,6 +213,7 @@ def _boards(
     all_metrics: bool,
     ranks: bool,
     keep_tables: bool,
+    hooks: Mapping[str, CrossModelColumns],
 ) -> list[Board]:
     failures = failed_jobs(root)
     loaded = _completed(every, root, task, failures)
@@ -231,7 +242,8 @@ def _boards(
             if headline_note:
                 board.notes.append(headline_note)
             board.notes.extend(_coding_notes(board, summary.group_notes))
-            _add_cross_model(board, board_jobs)
+            for suite, columns in sorted(hooks.items()):
+                _add_cross_model(board, board_jobs, suite, columns)
             _add_failures(board, failures.get(task_name, {}))
             _order(board)
             if ranks:
@@ -507,21 +519,16 @@ def _order(board: Board) -> None:
     board.rows = [replace(row, position=i) for i, row in enumerate(ordered, start=1)]
 
 
-def _add_cross_model(board: Board, jobs: list[LoadedJob]) -> None:
-    """Columns that need several models of the board (mCE, relative mCE, effective robustness),
-    and notes on what the board's shift config asked for and did not run (`not_run_notes`)."""
-    shift = [(man, j) for man, j in jobs if j.record.suite == shift_records.SUITE]
-    if not shift:
+def _add_cross_model(
+    board: Board, jobs: list[LoadedJob], suite: str, columns: CrossModelColumns
+) -> None:
+    """The suite's columns that need several models of the board (the shift suite's mCE,
+    relative mCE and effective robustness) and its notes, from its board's hook."""
+    of_suite = [(man, j) for man, j in jobs if j.record.suite == suite]
+    if not of_suite:
         return
-    per_model, notes = _cross_model_records(board, shift)
+    per_model, notes = columns(_cross_model_inputs(board, of_suite))
     board.notes.extend(notes)
-    board.notes.extend(
-        cross_model.not_run_notes(
-            board.task,
-            shift_records.board_config([j.record.suite_config for _, j in shift]),
-            {j.record.model: (j.metrics, j.record.notes) for _, j in shift},
-        )
-    )
     for model, records in per_model.items():
         for m in records:
             if m.key not in board.units:
@@ -530,28 +537,26 @@ def _add_cross_model(board: Board, jobs: list[LoadedJob]) -> None:
             board.column_suites.setdefault(m.key, m.suite)
             board.records[(model, m.key)] = m
     board.rows = [
-        replace(r, cross_model={m.key: m for m in per_model[r.model]})
+        replace(r, cross_model={**r.cross_model, **{m.key: m for m in per_model[r.model]}})
         if r.model in per_model
         else r
         for r in board.rows
     ]
 
 
-def _cross_model_records(
-    board: Board, shift: list[LoadedJob]
-) -> tuple[dict[str, list[MetricRecord]], list[str]]:
-    """`cross_model.board_records` of the board's shift jobs, with their tables and variants,
-    resampled as often as the runs asked (`recorded_resamples`)."""
-    jobs = [j for _, j in shift]
-    config = shift_records.board_config([j.record.suite_config for j in jobs])
-    return cross_model.board_records(
-        {j.record.model: j.metrics for j in jobs},
-        baseline=config.mce_baseline,
-        config=config,
+def _cross_model_inputs(board: Board, loaded: list[LoadedJob]) -> CrossModelInputs:
+    """One suite's jobs on the board for its cross-model hook: records, notes, configs, tables,
+    the board's variants, resampled as often as the runs asked (`recorded_resamples`)."""
+    jobs = [j for _, j in loaded]
+    return CrossModelInputs(
+        task=board.task,
+        records={j.record.model: j.metrics for j in jobs},
+        job_notes={j.record.model: j.record.notes for j in jobs},
+        configs=[j.record.suite_config for j in jobs],
         tables={j.record.model: _table_source(j) for j in jobs},
         variants={r.model for r in board.rows if r.variant is not None},
         seed=min(j.record.seed for j in jobs),
-        resamples=recorded_resamples(shift),
+        resamples=recorded_resamples(loaded),
     )
 
 

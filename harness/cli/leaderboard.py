@@ -35,12 +35,14 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         render_markdown,
         render_table,
     )
+    from harness.run.suite_boards import installed_suite_boards
 
     boards = build_boards(
         input_folder(args.results, "results folder"),
         task=args.task,
         all_metrics=args.all_metrics,
         allow_partial=args.allow_partial,
+        suite_boards=installed_suite_boards(),
     )
     if args.format == "table":
         text = render_table(boards, width=output_width(args.width))

@@ -45,11 +45,17 @@ def report_command(args: argparse.Namespace) -> int:
     from harness.present.api_report import report
     from harness.present.escaping import terminal_text
     from harness.present.tables import wrap
+    from harness.run.suite_boards import installed_suite_boards
 
     results = input_folder(args.results, "results folder")
     out = output_folder(args.out, "--out")
     site = report(
-        results, out, compare=args.compare, site_url=args.site_url, allow_partial=args.allow_partial
+        results,
+        out,
+        suite_boards=installed_suite_boards(),
+        compare=args.compare,
+        site_url=args.site_url,
+        allow_partial=args.allow_partial,
     )
     line = f"report: {site.index} (summary for a pull request: {site.summary})"
     print(wrap(terminal_text(line), output_width(args.width)), file=sys.stderr)

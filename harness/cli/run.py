@@ -124,9 +124,11 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
     from harness.analysis.leaderboard import build_boards
     from harness.core.manifest import JobStatus
     from harness.present.run_end_view import run_end_text
+    from harness.run.suite_boards import installed_suite_boards
 
     try:
-        boards = build_boards(outcome.run_dir, allow_partial=True)  # marked if partial
+        suite_boards = installed_suite_boards()
+        boards = build_boards(outcome.run_dir, allow_partial=True, suite_boards=suite_boards)
     except HarnessError as exc:
         print(f"(no leaderboard: {exc})", file=sys.stderr)
         return
@@ -134,7 +136,10 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
     if args.report is not None:
         from harness.present.site import build_site
 
-        report = str(build_site(outcome.run_dir, args.report, allow_partial=True))
+        site = build_site(
+            outcome.run_dir, args.report, suite_boards=suite_boards, allow_partial=True
+        )
+        report = str(site)
     outcomes = read_outcomes(outcome.run_dir)
     skipped = [(o.job.suite, o.message) for o in outcome.outcomes if o.status == JobStatus.SKIPPED]
     text = run_end_text(

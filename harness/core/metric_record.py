@@ -9,13 +9,17 @@ from typing import Any
 
 @dataclass(frozen=True, kw_only=True)
 class MetricSpec:
-    """A metric a suite declares: its name, unit and direction; headline ones go on boards."""
+    """A metric a suite declares: its name, unit and direction; headline ones go on boards.
+
+    `label` is the metric in words for figures and the HTML report's headers (`top1_acc` ->
+    `clean accuracy`); empty: the report shows the name itself."""
 
     name: str
     unit: str
     higher_is_better: bool
     headline: bool = False
     description: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

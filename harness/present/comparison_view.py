@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
 from harness.present.leaderboard_view import split_key
-from harness.present.metric_names import qualifier_words, short
+from harness.present.metric_names import MetricWords, qualifier_words
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, model_page, provenance_href, task_page
 
@@ -109,14 +109,14 @@ def _href(comp: ModelComparison, model: str, suite: str) -> str:
     return provenance_href(man, job)
 
 
-def _row(d: PairedDiff, comp: ModelComparison) -> DiffRow:
+def _row(d: PairedDiff, comp: ModelComparison, words: MetricWords) -> DiffRow:
     a, b = comp.a, comp.b
     verdict, css = _verdict(d, a, b)
     _metric, quals = split_key(d.key)
     return DiffRow(
         suite=d.suite,
         key=d.key,
-        metric=short(d.key),
+        metric=words.short(d.key),
         detail=" · ".join(qualifier_words(quals)),
         a=value_text(d.a, d.unit),
         b=value_text(d.b, d.unit),
@@ -159,8 +159,8 @@ def _slice(s: SliceDiff, comp: ModelComparison) -> SliceRow:
     )
 
 
-def comparison_view(comp: ModelComparison) -> ComparisonView:
-    rows = [_row(d, comp) for d in comp.diffs]
+def comparison_view(comp: ModelComparison, words: MetricWords) -> ComparisonView:
+    rows = [_row(d, comp, words) for d in comp.diffs]
     better_a = sum(d.better == "a" for d in comp.diffs)
     better_b = sum(d.better == "b" for d in comp.diffs)
     skipped = sum(bool(d.reason) for d in comp.diffs)

@@ -1,14 +1,16 @@
 """The figures of the report's task and model pages: data from `harness.analysis.figure_data`,
 drawn by `figures` and `galleries`, grouped into titled sections with captions.
 
-A figure is drawn only when its data exist (results of new suites appear when they land). Each
-model keeps one colour and marker across a task page's figures.
+A figure is drawn only when its data exist (results of new suites appear when they land). Which
+suite's results feed which figure, each suite's board says (`SuiteBoard.figures`, handed in as
+`Kinds`); the trade-off, robustness and speed figures read metric keys from any suite. Each model
+keeps one colour and marker across a task page's figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +19,24 @@ from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.suite_board import FigureKind
 from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_text
 from harness.present import figures, galleries
 from harness.present.attack_names import attacks_summary
 from harness.present.escaping import slug
 from harness.present.figure_cache import FigureCache
 from harness.present.figure_style import Styles, png_size
-from harness.present.metric_names import readable, short
+from harness.present.metric_names import MetricWords
 from harness.present.report_views import FigureView, Loaded
 from harness.store.run_store import StoredJob
+
+Kinds = Mapping[str, frozenset[FigureKind]]  # suite -> the figures its results feed
+
+
+def feeds(kinds: Kinds, suite: str, kind: FigureKind) -> bool:
+    """Whether the suite's results feed the figure `kind` (a suite no installed board declares
+    feeds none)."""
+    return kind in kinds.get(suite, frozenset())
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ class _TaskData:
     notes: dict[str, str] = field(default_factory=dict)  # undocumented codings, per column
 
 
-def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
+def _task_data(task: str, loaded: list[Loaded], kinds: Kinds) -> _TaskData:
     data = _TaskData()
     latest: dict[tuple[str, str], StoredJob] = {}
     for _man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
@@ -94,14 +105,14 @@ def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
         data.jobs.append((model, job))
         data.labels.update(job.record.task_summary.group_labels)
         data.notes.update(job.record.task_summary.group_notes)
-        if suite == "fairness":
+        if feeds(kinds, suite, "group_records"):
             data.group_records[model] += job.metrics
         if not job.has_table:
             continue
         table = job.table()
-        if suite == "accuracy":
+        if feeds(kinds, suite, "group_table"):
             data.accuracy_tables[model] = table
-        if suite == "shift":
+        if feeds(kinds, suite, "corruption_curves"):
             curve = fd.severity_curve(table)
             if curve:
                 data.severity[model] = curve
@@ -109,7 +120,7 @@ def _task_data(task: str, loaded: list[Loaded]) -> _TaskData:
 
 
 def _pareto_section(
-    task: str, boards: list[Board], folder: FigureFolder, styles: Styles
+    task: str, boards: list[Board], folder: FigureFolder, styles: Styles, words: MetricWords
 ) -> FigureSection:
     section = FigureSection("Trade-offs")
     tag = slug(task)
@@ -119,9 +130,9 @@ def _pareto_section(
             path = figures.pareto(
                 view,
                 folder.figdir / f"{tag}-pareto-{bi}-{vi}.png",
-                title=f"{task}: {short(view.y_key)} vs {short(view.x_key)}",
-                xlabel=readable(view.x_key),
-                ylabel=readable(view.y_key),
+                title=f"{task}: {words.short(view.y_key)} vs {words.short(view.x_key)}",
+                xlabel=words.readable(view.x_key),
+                ylabel=words.readable(view.y_key),
                 styles=styles,
                 x_fraction=x_unit == "fraction",
                 y_fraction=y_unit == "fraction",
@@ -130,7 +141,7 @@ def _pareto_section(
             front = ", ".join(view.front) or "none"
             hollow = [m for m, p in view.points.items() if p.caveat]
             caption = (
-                f"{readable(view.y_key)} against {readable(view.x_key)}, each model with its 95% "
+                f"{words.readable(view.y_key)} against {words.readable(view.x_key)}, each model with its 95% "
                 f"intervals on both axes. Front (no comparable model is better on both): {front}. "
                 "Overlapping bars mean the data cannot separate those models."
                 + (
@@ -238,10 +249,12 @@ def _speed_section(
     return section
 
 
-def _pictures_section(task: str, data: _TaskData, folder: FigureFolder) -> FigureSection:
+def _pictures_section(
+    task: str, data: _TaskData, folder: FigureFolder, kinds: Kinds
+) -> FigureSection:
     section = FigureSection("What the models saw")
     for model, job in data.jobs:
-        section.figures += gallery_figures(model, job, job_tag(model, job), folder)
+        section.figures += gallery_figures(model, job, job_tag(model, job), folder, kinds)
     return section
 
 
@@ -250,40 +263,49 @@ def job_tag(model: str, job: StoredJob) -> str:
 
 
 def task_figures(
-    task: str, boards: list[Board], loaded: list[Loaded], folder: FigureFolder
+    task: str,
+    boards: list[Board],
+    loaded: list[Loaded],
+    folder: FigureFolder,
+    words: MetricWords,
+    kinds: Kinds,
 ) -> list[FigureSection]:
     """The task page's figure sections (empty sections are left out)."""
     styles = Styles(r.model for b in boards for r in b.rows)
-    data = _task_data(task, loaded)
+    data = _task_data(task, loaded, kinds)
     builders: list[Callable[[], FigureSection]] = [
-        lambda: _pareto_section(task, boards, folder, styles),
+        lambda: _pareto_section(task, boards, folder, styles, words),
         lambda: _robust_section(task, data, folder, styles),
         lambda: _shift_section(task, data, folder, styles),
         lambda: _group_section(task, data, folder, styles),
         lambda: _speed_section(task, data, folder, styles),
-        lambda: _pictures_section(task, data, folder),
+        lambda: _pictures_section(task, data, folder, kinds),
     ]
     return [s for s in (b() for b in builders) if s.figures]
 
 
 def gallery_figures(
-    model: str, job: StoredJob, jtag: str, folder: FigureFolder
+    model: str, job: StoredJob, jtag: str, folder: FigureFolder, kinds: Kinds
 ) -> list[FigureView]:
     """The job's corruption gallery and adversarial examples, when it stored them (drawn once
     per build: the task page and the model page share them)."""
-    if job.record.suite not in ("shift", "adversarial"):
+    suite = job.record.suite
+    if not any(feeds(kinds, suite, k) for k in ("corruption_gallery", "adversarial_gallery")):
         return []
     if not fd.displayable(job.record.task_summary.input_shape):
         return []
     if jtag not in folder.drawn:
-        folder.drawn[jtag] = _galleries(model, job, jtag, folder)
+        folder.drawn[jtag] = _galleries(model, job, jtag, folder, kinds)
     return folder.drawn[jtag]
 
 
-def _galleries(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
+def _galleries(
+    model: str, job: StoredJob, jtag: str, folder: FigureFolder, kinds: Kinds
+) -> list[FigureView]:
     names = job.record.task_summary.class_names
+    suite = job.record.suite
     out: list[FigureView] = []
-    cg = fd.corruption_gallery(job) if job.record.suite == "shift" else None
+    cg = fd.corruption_gallery(job) if feeds(kinds, suite, "corruption_gallery") else None
     if cg is not None:
         for path in galleries.corruption_gallery(
             cg,
@@ -297,7 +319,7 @@ def _galleries(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> l
                 "severity (clean first); under each image the model's prediction, ✓ right, ✗ wrong.",
                 wide=True,
             )
-    ag = fd.adversarial_gallery(job) if job.record.suite == "adversarial" else None
+    ag = fd.adversarial_gallery(job) if feeds(kinds, suite, "adversarial_gallery") else None
     if ag is not None:
         threat = gallery_threat(ag, job.record.task_summary.headline)
         path = galleries.adversarial_gallery(
@@ -330,7 +352,9 @@ def gallery_threat(ag: fd.AdversarialGallery, headline: Headline) -> str:
     return words
 
 
-def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> list[FigureView]:
+def job_figures(
+    model: str, job: StoredJob, jtag: str, folder: FigureFolder, kinds: Kinds
+) -> list[FigureView]:
     """A job's reliability diagram, per-corruption accuracy, robust accuracy per attack,
     per-group accuracy and galleries."""
     r = job.record
@@ -368,8 +392,9 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
             "per-sample minimum over the attacks.",
         )
     labels = r.task_summary.group_labels
-    tables = {model: job.table()} if r.suite == "accuracy" and job.has_table else {}
-    records = {model: job.metrics} if r.suite == "fairness" else {}
+    grouped_table = feeds(kinds, r.suite, "group_table") and job.has_table
+    tables = {model: job.table()} if grouped_table else {}
+    records = {model: job.metrics} if feeds(kinds, r.suite, "group_records") else {}
     for gf in fd.group_figures(records, tables, labels):
         out += folder.view(
             figures.group_figure(
@@ -381,7 +406,7 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
             f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source})."
             + _coding(r.task_summary.group_notes, gf.grouping),
         )
-    if r.suite == "shift" and job.has_table:
+    if feeds(kinds, r.suite, "corruption_curves") and job.has_table:
         points = fd.corruption_points(job.table())
         if points:
             series: dict[str, dict[str, fd.FigPoint]] = defaultdict(dict)
@@ -401,4 +426,4 @@ def job_figures(model: str, job: StoredJob, jtag: str, folder: FigureFolder) -> 
                 "Accuracy under each corruption (rows) at each severity (colours), with 95% "
                 "Wilson intervals.",
             )
-    return out + gallery_figures(model, job, jtag, folder)
+    return out + gallery_figures(model, job, jtag, folder, kinds)

@@ -17,7 +17,7 @@ from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.escaping import slug
 from harness.present.leaderboard_view import column_labels, split_key
-from harness.present.metric_names import qualifier_words, readable, short
+from harness.present.metric_names import MetricWords, qualifier_words
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.variants_view import harm_line
 from harness.store.run_store import LoadedJob, StoredJob
@@ -103,19 +103,19 @@ class BoardView:
     suite_href: str = ""
 
 
-def _words(key: str) -> str:
+def _words(key: str, words: MetricWords) -> str:
     """A metric key in words with its qualifiers: `group accuracy (by sex, group 1)`."""
     quals = qualifier_words(split_key(key)[1])
-    return short(key) + (f" ({', '.join(quals)})" if quals else "")
+    return words.short(key) + (f" ({', '.join(quals)})" if quals else "")
 
 
-def column_view(key: str, label: str, unit: str, higher: bool) -> ColumnView:
+def column_view(key: str, label: str, unit: str, higher: bool, words: MetricWords) -> ColumnView:
     """A column header in words (the metric's label, its qualifiers that tell it apart from
     the board's other columns); the key itself is the header's tooltip."""
     _metric, quals = split_key(label)
     return ColumnView(
         key,
-        short(key),
+        words.short(key),
         " · ".join(qualifier_words(quals)),
         unit,
         "↑" if higher else "↓",
@@ -123,7 +123,7 @@ def column_view(key: str, label: str, unit: str, higher: bool) -> ColumnView:
     )
 
 
-def board_view(board: Board, columns: list[str] | None = None) -> BoardView:
+def board_view(board: Board, words: MetricWords, columns: list[str] | None = None) -> BoardView:
     """A board (or some of its columns): short column labels, shared qualifiers in a legend,
     cells with intervals, n and caveats in words; stars on the rank-1 models of the rank column."""
     keys = board.columns if columns is None else [c for c in board.columns if c in columns]
@@ -137,8 +137,8 @@ def board_view(board: Board, columns: list[str] | None = None) -> BoardView:
         fingerprint=board.task_fingerprint[:12],
         suites=", ".join(f"{s} {v}" for s, v in sorted(board.suites.items())),
         ranked=ranked,
-        rank_key=short(board.rank_metric) if board.rank_metric else "",
-        columns=[column_view(k, labels[k], *board.units[k]) for k in keys],
+        rank_key=words.short(board.rank_metric) if board.rank_metric else "",
+        columns=[column_view(k, labels[k], *board.units[k], words) for k in keys],
         rows=rows,
         footnotes=notes.items,
         legend=[f"measured at: {line}" for line in legend],
@@ -275,14 +275,16 @@ class VariantView:
 
 
 def variant_views(
-    comparisons: list[VariantComparison], hrefs: dict[tuple[str, str], str]
+    comparisons: list[VariantComparison],
+    hrefs: dict[tuple[str, str], str],
+    words: MetricWords,
 ) -> list[VariantView]:
     """'Variants vs parent': paired deltas, size and where the harm concentrates; `hrefs` maps
     (model, suite) to the provenance of its numbers."""
-    return [_variant_view(c, hrefs) for c in comparisons]
+    return [_variant_view(c, hrefs, words) for c in comparisons]
 
 
-def _variant_headline(c: VariantComparison) -> str:
+def _variant_headline(c: VariantComparison, words: MetricWords) -> str:
     if c.status != "compared":
         return f"{c.status}: {c.reason}"
     worse = [d for d in c.deltas if d.significant_harm]
@@ -290,14 +292,16 @@ def _variant_headline(c: VariantComparison) -> str:
     size = f"; size {c.size.size_ratio:.2f}x the parent's" if c.size.size_ratio else ""
     what = (
         f"significantly worse on {len(worse)} of {tested} tested metrics"
-        f" ({'; '.join(readable(d.metric) for d in worse[:3])}{'; ...' if len(worse) > 3 else ''})"
+        f" ({'; '.join(words.readable(d.metric) for d in worse[:3])}{'; ...' if len(worse) > 3 else ''})"
         if worse
         else f"no significant harm on {tested} tested metrics"
     )
     return what + size
 
 
-def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> VariantView:
+def _variant_view(
+    c: VariantComparison, hrefs: dict[tuple[str, str], str], words: MetricWords
+) -> VariantView:
     s = c.size
     size = (
         f"size {s.size_bytes} B ({s.size_format}) vs parent "
@@ -320,7 +324,7 @@ def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> Va
             p_text(d.p_holm),
             "" if d.p_holm is None else repr(d.p_holm),
             d.significant_harm,
-            _words(d.metric),
+            _words(d.metric, words),
         )
         for d in c.deltas
     ]
@@ -329,7 +333,7 @@ def _variant_view(c: VariantComparison, hrefs: dict[tuple[str, str], str]) -> Va
         parent=c.parent,
         status=c.status,
         reason=c.reason,
-        headline=_variant_headline(c),
+        headline=_variant_headline(c, words),
         size=size,
         notes=list(c.notes),
         deltas=deltas,
@@ -375,7 +379,7 @@ class ModelJobView:
 
 
 def metric_views(
-    records: list[MetricRecord], href: str, descriptions: dict[str, str]
+    records: list[MetricRecord], href: str, descriptions: dict[str, str], words: MetricWords
 ) -> tuple[list[MetricView], list[str]]:
     """Every record of a job as a cell (with caveats in words), and the footnotes."""
     notes = Footnotes()
@@ -383,8 +387,8 @@ def metric_views(
     for r in records:
         _metric, quals = split_key(r.key)
         cell = record_cell(r, href, notes, descriptions=descriptions)
-        words = " · ".join(qualifier_words(quals))
-        views.append(MetricView(r.key, short(r.key), words, cell, r.unit))
+        detail = " · ".join(qualifier_words(quals))
+        views.append(MetricView(r.key, words.short(r.key), detail, cell, r.unit))
     return views, notes.items
 
 

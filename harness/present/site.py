@@ -38,12 +38,21 @@ from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
+from harness.core.suite_board import SuiteBoard, figure_kinds
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
+from harness.present.metric_names import MetricWords
 from harness.present.ood_view import OODView, ood_view
 from harness.present.page_cache import PageCache
-from harness.present.report_figures import FigureFolder, job_figures, job_tag, task_figures
+from harness.present.report_figures import (
+    FigureFolder,
+    Kinds,
+    feeds,
+    job_figures,
+    job_tag,
+    task_figures,
+)
 from harness.present.report_views import (
     BoardView,
     JobLine,
@@ -96,6 +105,8 @@ class _Context:
     nav: Nav
     pairs: list[tuple[str, str, str]]
     pages: PageCache
+    words: MetricWords
+    kinds: Kinds
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -107,16 +118,24 @@ def build_site(
     results: Path,
     out: Path,
     *,
+    suite_boards: Sequence[SuiteBoard],
     compare: Sequence[tuple[str, str]] = (),
     site_url: str | None = None,
     allow_partial: bool = False,
 ) -> Path:
-    """Write the site under `out`; returns the index path. `compare`: extra (model, model)
+    """Write the site under `out`; returns the index path. `suite_boards`: the installed suites'
+    boards (their metrics' labels and the figures their results feed; `harness.run.suite_boards`). `compare`: extra (model, model)
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
     loaded = load_jobs(results)
-    boards = build_boards(results, allow_partial=allow_partial, loaded=loaded, keep_tables=True)
+    boards = build_boards(
+        results,
+        allow_partial=allow_partial,
+        loaded=loaded,
+        keep_tables=True,
+        suite_boards=suite_boards,
+    )
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
     out.mkdir(parents=True, exist_ok=True)
@@ -141,6 +160,8 @@ def build_site(
         nav,
         pairs,
         PageCache(out),
+        MetricWords.of(suite_boards),
+        figure_kinds(suite_boards),
     )
     ctx.write("provenance.html", _provenance(ctx))
     for task in tasks:
@@ -329,11 +350,11 @@ def _task_page(ctx: _Context, task: str) -> _Page:
         title=f"Task {task}",
         nav=ctx.nav,
         heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
-        sections=task_figures(task, boards, ctx.loaded, ctx.folder),
+        sections=task_figures(task, boards, ctx.loaded, ctx.folder, ctx.words, ctx.kinds),
         ood=_ood(ctx, task),
-        by_suite=[tables for b in boards if (tables := _suite_boards(b))],
+        by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
         jobs=jobs,
-        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards)),
+        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards), ctx.words),
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],
@@ -346,13 +367,15 @@ def _ood(ctx: _Context, task: str) -> OODView | None:
     return ood_view(board, ctx.folder) if board is not None else None
 
 
-def _suite_boards(board: Board) -> list[tuple[str, BoardView]]:
+def _suite_boards(board: Board, words: MetricWords) -> list[tuple[str, BoardView]]:
     """The board's headline columns split by suite, one table each."""
     tables = []
     for suite in sorted(board.suites):
         keys = [k for k in board.columns if _suite_of(board, k) == suite]
         if keys:
-            tables.append((suite, replace(board_view(board, keys), suite_href=suite_page(suite))))
+            tables.append(
+                (suite, replace(board_view(board, words, keys), suite_href=suite_page(suite)))
+            )
     return tables
 
 
@@ -370,7 +393,7 @@ def _suite_page(ctx: _Context, suite: str) -> _Page:
         "suite.html",
         title=f"Suite {suite}: every metric",
         nav=ctx.nav,
-        tables=suite_tables(ctx.boards, suite),
+        tables=suite_tables(ctx.boards, suite, ctx.words),
     )
 
 
@@ -390,7 +413,7 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
     href = provenance_href(man, job)
     completed = job.status == JobStatus.COMPLETED
     metrics, footnotes = (
-        metric_views(job.metrics, href, check_descriptions(job.artifacts()))
+        metric_views(job.metrics, href, check_descriptions(job.artifacts()), ctx.words)
         if completed
         else ([], [])
     )
@@ -404,9 +427,13 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
         reason=r.reason or "",
         metrics=metrics,
         footnotes=footnotes,
-        figures=job_figures(model, job, job_tag(model, job), ctx.folder) if completed else [],
+        figures=job_figures(model, job, job_tag(model, job), ctx.folder, ctx.kinds)
+        if completed
+        else [],
         text_examples=(
-            text_examples(job.artifacts()) if completed and r.suite == "adversarial" else []
+            text_examples(job.artifacts())
+            if completed and feeds(ctx.kinds, r.suite, "text_examples")
+            else []
         ),
     )
 
@@ -425,5 +452,8 @@ def _compare_page(ctx: _Context, task: str, a: str, b: str) -> _Page:
     comp = compare_models(ctx.loaded, task=task, a=a, b=b)
     board_families(comp, ctx.heads)
     return _Page.of(
-        "compare.html", title=f"{a} vs {b} on {task}", nav=ctx.nav, c=comparison_view(comp)
+        "compare.html",
+        title=f"{a} vs {b} on {task}",
+        nav=ctx.nav,
+        c=comparison_view(comp, ctx.words),
     )

@@ -9,7 +9,7 @@ from harness.analysis.leaderboard import Board
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.leaderboard_view import split_key
-from harness.present.metric_names import qualifier_words, short
+from harness.present.metric_names import MetricWords, qualifier_words
 from harness.present.report_views import Link, model_page, provenance_href, task_page
 
 
@@ -33,12 +33,12 @@ class SuiteTable:
     footnotes: list[str]
 
 
-def suite_tables(boards: list[Board], suite: str) -> list[SuiteTable]:
+def suite_tables(boards: list[Board], suite: str, words: MetricWords) -> list[SuiteTable]:
     """One table per board that ran the suite."""
-    return [_suite_table(board, suite) for board in boards if suite in board.suites]
+    return [_suite_table(board, suite, words) for board in boards if suite in board.suites]
 
 
-def _suite_table(board: Board, suite: str) -> SuiteTable:
+def _suite_table(board: Board, suite: str, words: MetricWords) -> SuiteTable:
     models = [r.model for r in board.rows if (r.model, suite) in board.sources]
     records: dict[str, dict[str, MetricRecord]] = {}
     hrefs: dict[str, str] = {}
@@ -49,7 +49,7 @@ def _suite_table(board: Board, suite: str) -> SuiteTable:
         records[model] = {m.key: m for m in job.metrics}
         keys += [m.key for m in job.metrics if m.key not in keys]
     notes = Footnotes()
-    rows = [_suite_row(key, models, records, hrefs, notes) for key in keys]
+    rows = [_suite_row(key, models, records, hrefs, notes, words) for key in keys]
     return SuiteTable(
         title=board.title,
         task=Link(board.task, task_page(board.task)),
@@ -66,6 +66,7 @@ def _suite_row(
     records: dict[str, dict[str, MetricRecord]],
     hrefs: dict[str, str],
     notes: Footnotes,
+    words: MetricWords,
 ) -> SuiteRow:
     first = next(records[m][key] for m in models if key in records[m])
     _metric, quals = split_key(key)
@@ -77,4 +78,4 @@ def _suite_row(
     ]
     detail = " · ".join(qualifier_words(quals))
     arrow = "↑" if first.higher_is_better else "↓"
-    return SuiteRow(key, short(key), detail, first.unit, arrow, cells)
+    return SuiteRow(key, words.short(key), detail, first.unit, arrow, cells)

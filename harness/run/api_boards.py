@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.analysis.leaderboard import build_boards
+from harness.run.suite_boards import installed_suite_boards
 
 
 def leaderboard(
@@ -22,7 +23,11 @@ def leaderboard(
     `model`, `task`, `task_fingerprint`, then per metric column its value, `_ci_low`,
     `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set)."""
     boards = build_boards(
-        Path(results), task=task, all_metrics=all_metrics, allow_partial=allow_partial
+        Path(results),
+        task=task,
+        all_metrics=all_metrics,
+        allow_partial=allow_partial,
+        suite_boards=installed_suite_boards(),
     )
     rows = []
     for board in boards:

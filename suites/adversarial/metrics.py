@@ -17,29 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.suite import RunContext
 from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import attacks as atk
+from harness.suites.adversarial.board import METRICS
 from harness.suites.adversarial.budgets import eps_label
 from harness.suites.adversarial.conditions import attack_condition
 from harness.suites.adversarial.ensemble import WorstCase
 from harness.suites.adversarial.sweep import Outcome, Sweep
-
-METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec(
-        name="robust_acc",
-        unit="fraction",
-        higher_is_better=True,
-        headline=True,
-        description="worst case over the attack cascade, cumulative over eps",
-    ),
-    MetricSpec(name="clean_acc", unit="fraction", higher_is_better=True),
-    MetricSpec(name="min_norm_median", unit="input units", higher_is_better=True),
-    MetricSpec(name="min_norm_q25", unit="input units", higher_is_better=True),
-    MetricSpec(name="min_norm_q75", unit="input units", higher_is_better=True),
-    MetricSpec(name="invalid_adversarials", unit="count", higher_is_better=False),
-)
 
 _SPECS = {spec.name: spec for spec in METRICS}
 

@@ -36,6 +36,7 @@ from harness.core.threat_model import Headline, headline_budget
 from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import validity_checks as vc
 from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
+from harness.suites.adversarial.board import BOARD
 from harness.suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
 from harness.suites.adversarial.checks import assess, check_norm, check_set, run_checks
 from harness.suites.adversarial.config import (
@@ -57,7 +58,6 @@ from harness.suites.adversarial.frozen import frozen_parameters
 from harness.suites.adversarial.metrics import (
     BLACKBOX_NOTE,
     FAST_NOTE,
-    METRICS,
     RecordContext,
     metric_records,
 )
@@ -66,7 +66,6 @@ from harness.suites.adversarial.rows import read_rows
 from harness.suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from harness.suites.adversarial.table import sample_table
 from harness.suites.adversarial.text.config import TextConfig, resolve_text
-from harness.suites.adversarial.text.results import TEXT_METRICS
 from harness.suites.adversarial.text.run import run_text
 from harness.suites.adversarial.text.sources import synonyms_table
 
@@ -82,7 +81,7 @@ class AdversarialSuite(Suite):
     version = "6"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
-    metrics = (*METRICS, *TEXT_METRICS)
+    metrics = BOARD.metrics
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)

@@ -1,58 +1,11 @@
-"""The fairness suite's declared metrics and their records from a group breakdown."""
+"""The fairness suite's metric records from a group breakdown (its metrics are declared in
+`board.py`)."""
 
 from __future__ import annotations
 
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.metric_record import MetricRecord, spec_record
 from harness.stats.groups import Breakdown
-
-DISPARITY_SPECS: tuple[MetricSpec, ...] = (
-    MetricSpec(
-        name="demographic_parity_difference",
-        unit="fraction",
-        higher_is_better=False,
-        headline=True,
-        description="largest minus smallest group selection rate (binary tasks)",
-    ),
-    MetricSpec(
-        name="equalized_odds_difference",
-        unit="fraction",
-        higher_is_better=False,
-        headline=True,
-        description="larger of the TPR and FPR gaps between groups (binary tasks)",
-    ),
-    MetricSpec(
-        name="worst_group_acc",
-        unit="fraction",
-        higher_is_better=True,
-        headline=True,
-        description="accuracy of the worst non-empty group",
-    ),
-    MetricSpec(name="demographic_parity_ratio", unit="ratio", higher_is_better=True),
-    MetricSpec(name="equalized_odds_ratio", unit="ratio", higher_is_better=True),
-    MetricSpec(name="equal_opportunity_difference", unit="fraction", higher_is_better=False),
-    MetricSpec(name="group_acc_gap", unit="fraction", higher_is_better=False),
-    MetricSpec(name="group_ece_gap", unit="fraction", higher_is_better=False),
-    MetricSpec(name="worst_group_acc_drop", unit="fraction", higher_is_better=False),
-    MetricSpec(name="group_acc_drop_gap", unit="fraction", higher_is_better=False),
-)
-
-# per-group metric of the breakdown -> declared metric name
-GROUP_METRICS: dict[str, MetricSpec] = {
-    "acc": MetricSpec(name="group_acc", unit="fraction", higher_is_better=True),
-    "ece": MetricSpec(name="group_ece", unit="fraction", higher_is_better=False),
-    "selection_rate": MetricSpec(
-        name="group_selection_rate",
-        unit="fraction",
-        higher_is_better=True,
-        description="share predicted positive (no better direction; compare across groups)",
-    ),
-    "tpr": MetricSpec(name="group_tpr", unit="fraction", higher_is_better=True),
-    "fpr": MetricSpec(name="group_fpr", unit="fraction", higher_is_better=False),
-    "clean_acc": MetricSpec(name="group_clean_acc", unit="fraction", higher_is_better=True),
-    "acc_drop": MetricSpec(name="group_acc_drop", unit="fraction", higher_is_better=False),
-}
-
-ALL_SPECS: tuple[MetricSpec, ...] = DISPARITY_SPECS + tuple(GROUP_METRICS.values())
+from harness.suites.fairness.board import DISPARITY_SPECS, GROUP_METRICS
 
 
 def records_from_breakdown(breakdown: Breakdown, *, suite: str) -> list[MetricRecord]:

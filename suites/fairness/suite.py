@@ -22,7 +22,8 @@ from harness.stats.calibration import ECE_BINS
 from harness.stats.groups import INTERSECTION, Grouping, group_breakdown, grouping_name
 from harness.suites.accuracy import predict
 from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
-from harness.suites.fairness.group_metrics import ALL_SPECS, records_from_breakdown
+from harness.suites.fairness.board import BOARD
+from harness.suites.fairness.group_metrics import records_from_breakdown
 
 
 class FairnessConfig(SuiteConfig):
@@ -100,7 +101,7 @@ class FairnessSuite(Suite):
     version = "3"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
-    metrics = ALL_SPECS
+    metrics = BOARD.metrics
 
     def _bins(self, task: Task) -> dict[str, Sequence[float]]:
         assert isinstance(self.config, FairnessConfig)

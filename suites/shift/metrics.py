@@ -2,7 +2,8 @@
 
 Clean accuracy and each perturbation cell's accuracy (Wilson intervals), each family's mean
 over its severities and the mean over applicable cells with its relative drop
-(`intervals.cell_mean`), and a shifted task's accuracy and gap (Newcombe's score intervals). The OOD detection records are `suites.shift.ood.metrics`'.
+(`intervals.cell_mean`), and a shifted task's accuracy and gap (Newcombe's score intervals). The OOD detection records are `suites.shift.ood.metrics`';
+the declarations (units, labels) are `board.py`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
+from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.stats.intervals import (
@@ -26,55 +27,11 @@ from harness.stats.intervals import (
     relative_drop,
     wilson_ci,
 )
+from harness.suites.shift.board import METRICS
 from harness.suites.shift.parts import Parts
 
 SUITE = "shift"
 
-METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec(name="clean_acc", unit="fraction", higher_is_better=True),
-    MetricSpec(name="corruption_acc", unit="fraction", higher_is_better=True),
-    MetricSpec(
-        name="corruption_error",
-        unit="fraction",
-        higher_is_better=False,
-        description="top-1 error averaged over the severities of one corruption",
-    ),
-    MetricSpec(name="mean_corruption_acc", unit="fraction", higher_is_better=True, headline=True),
-    MetricSpec(
-        name="relative_corruption_drop",
-        unit="ratio",
-        higher_is_better=False,
-        description="1 - mean corruption accuracy / clean accuracy",
-    ),
-    MetricSpec(name="tabular_shift_acc", unit="fraction", higher_is_better=True),
-    MetricSpec(
-        name="mean_tabular_shift_acc", unit="fraction", higher_is_better=True, headline=True
-    ),
-    MetricSpec(name="text_shift_acc", unit="fraction", higher_is_better=True),
-    MetricSpec(name="mean_text_shift_acc", unit="fraction", higher_is_better=True, headline=True),
-    MetricSpec(name="shift_acc", unit="fraction", higher_is_better=True),
-    MetricSpec(
-        name="shift_acc_gap",
-        unit="difference",
-        higher_is_better=False,
-        headline=True,
-        description="clean accuracy minus accuracy on the shifted task",
-    ),
-    MetricSpec(name="ood_auroc", unit="fraction", higher_is_better=True, headline=True),
-    MetricSpec(
-        name="ood_aupr",
-        unit="fraction",
-        higher_is_better=True,
-        description="AUPR-In: average precision with in-distribution as the positive class",
-    ),
-    MetricSpec(
-        name="ood_aupr_out",
-        unit="fraction",
-        higher_is_better=True,
-        description="AUPR-Out: average precision with OOD as the positive class",
-    ),
-    MetricSpec(name="ood_fpr_at_95_tpr", unit="fraction", higher_is_better=False),
-)
 _SPECS = {spec.name: spec for spec in METRICS}
 
 

@@ -6,7 +6,7 @@ published corrupted set's rows), `tabular=<family>/severity=<s>`, `text=<family>
 `shifted=<task>` (the shifted task's own sample ids) and `ood=<set>` (label -1: OOD samples have
 no label). All randomness derives from (run seed, sample id, family, severity) through
 `harness.core.seeding`. Metrics that need several models of a board (mCE, relative mCE, effective
-robustness) are computed from the stored records and tables by `harness.analysis.cross_model`.
+robustness) are computed from the stored records and tables by `cross_model/` (the hook of the suite's board).
 
 A run is a sequence of stages, one module each: `config` (settings), `sources` (shifted tasks and
 OOD sets, loaded once), `sweep` (clean rows and perturbation cells through the `cache` of
@@ -26,10 +26,11 @@ from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.suites.shift import perturbations, selection
+from harness.suites.shift.board import BOARD
 from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
 from harness.suites.shift.config import GeneratedOOD, ShiftConfig, corruptions_for, refuse_unknown
 from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
-from harness.suites.shift.metrics import METRICS, clean_metrics, perturbation_metrics
+from harness.suites.shift.metrics import clean_metrics, perturbation_metrics
 from harness.suites.shift.ood.detectors import build_bank
 from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
 from harness.suites.shift.ood.sets import ood_set
@@ -71,7 +72,7 @@ class ShiftSuite(Suite):
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
     )
     config_model = ShiftConfig
-    metrics = METRICS
+    metrics = BOARD.metrics
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)

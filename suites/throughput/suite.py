@@ -14,9 +14,9 @@ import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import DatasetError
-from harness.core.metric_record import MetricSpec
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
+from harness.suites.throughput.board import BOARD
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.forward import Samples
 from harness.suites.throughput.isolation import IsolationUnavailableError, measure_isolated
@@ -43,25 +43,7 @@ class ThroughputSuite(Suite):
     version = "2"
     description = "samples/s (CI), latency p50/p90/p99, peak memory, FLOP/s and % of peak per batch size and precision"
     config_model = ThroughputConfig
-    metrics = (
-        MetricSpec(
-            name="throughput_samples_per_s", unit="samples/s", higher_is_better=True, headline=True
-        ),
-        MetricSpec(
-            name="latency_p50_ms",
-            unit="ms",
-            higher_is_better=False,
-            headline=True,
-            description="median time of one forward pass of one batch",
-        ),
-        MetricSpec(name="latency_p90_ms", unit="ms", higher_is_better=False),
-        MetricSpec(name="latency_p99_ms", unit="ms", higher_is_better=False),
-        MetricSpec(name="peak_memory_mb", unit="MiB", higher_is_better=False, headline=True),
-        MetricSpec(name="throughput_tokens_per_s", unit="tokens/s", higher_is_better=True),
-        MetricSpec(name="flops_per_sample", unit="FLOP", higher_is_better=False),
-        MetricSpec(name="achieved_tflops", unit="TFLOP/s", higher_is_better=True),
-        MetricSpec(name="percent_of_peak", unit="percent", higher_is_better=True),
-    )
+    metrics = BOARD.metrics
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         if len(task) == 0:

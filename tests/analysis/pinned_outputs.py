@@ -25,6 +25,7 @@ from harness.analysis import paired_tests
 from harness.analysis.headline import headline_board, read_outcomes
 from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
+from harness.run.suite_boards import installed_suite_boards
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -66,7 +67,7 @@ def rankings(root: Path) -> str:
     """Every headline ranking of every board (what the report's boards rank), as JSON."""
     outcomes = read_outcomes(root)
     out = []
-    for board in build_boards(root):
+    for board in build_boards(root, suite_boards=installed_suite_boards()):
         head = headline_board(board, outcomes)
         for column, ranking in zip(head.columns, head.rankings, strict=True):
             out.append(

@@ -179,9 +179,11 @@ def test_identical_models_get_an_interval_around_zero(tmp_path: Path) -> None:
     (row,) = table.rows
     shown = str(row[list(table.header).index("95% CI")])
     assert shown.startswith("[-0.") and shown.endswith("]")  # the variants table shows it
+    from harness.present.metric_names import MetricWords
     from harness.present.report_views import variant_views
+    from harness.run.suite_boards import installed_suite_boards
 
-    (view,) = variant_views([comp], {})
+    (view,) = variant_views([comp], {}, MetricWords.of(installed_suite_boards()))
     assert view.deltas[0].ci == shown  # and the report's variant section
 
 

@@ -11,6 +11,7 @@ import pytest
 from harness.analysis import figure_data as fd
 from harness.analysis.leaderboard import build_boards
 from harness.core.metric_record import MetricRecord
+from harness.run.suite_boards import installed_suite_boards
 from harness.store.run_store import load_jobs
 from tests.present.synthetic import CORRUPTIONS, GROUP_LABELS, HOSTILE, write_synthetic_run
 
@@ -97,7 +98,7 @@ def test_throughput_panels_name_the_machine_and_unstable_timing() -> None:
 
 
 def test_pareto_front_leaves_out_caveated_points(results: Path) -> None:
-    (board,) = build_boards(results)
+    (board,) = build_boards(results, suite_boards=installed_suite_boards())
     views = {v.y_key: v for v in fd.pareto_figures(board)}
     robust = views["robust_acc[attack=linf_pgd/eps=0.1,norm=linf]"]
     assert robust.points["bound-model"].caveat == "upper bound"

@@ -13,6 +13,7 @@ from harness.analysis.leaderboard import build_boards
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.threat_model import ThreatModel
+from harness.run.suite_boards import installed_suite_boards
 from tests.present.synthetic import FAILED_MESSAGE, FORMULA, HOSTILE, write_synthetic_run
 
 MODELS = {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88, "bound-model": 0.85}
@@ -51,7 +52,7 @@ def test_caveats_in_words() -> None:
 
 
 def test_headline_columns_and_cells(results: Path) -> None:
-    (board,) = build_boards(results)
+    (board,) = build_boards(results, suite_boards=installed_suite_boards())
     head = headline_board(board, read_outcomes(results))
     assert [c.id for c in head.columns] == [
         "top1_acc",
@@ -74,7 +75,7 @@ def test_headline_columns_and_cells(results: Path) -> None:
 
 
 def test_upper_bounds_and_flags_are_never_best(results: Path) -> None:
-    (board,) = build_boards(results)
+    (board,) = build_boards(results, suite_boards=installed_suite_boards())
     head = headline_board(board, read_outcomes(results))
     col = [c.id for c in head.columns].index("robust_acc")
     cells = {r.model: r.cells[col] for r in head.rows}
@@ -94,7 +95,7 @@ def test_failed_job_reason_on_the_board(results: Path) -> None:
     failed = outcomes[("good-model", "digits", "fairness")]
     assert failed.status == JobStatus.FAILED
     assert failed.reason == FAILED_MESSAGE.splitlines()[0]  # one line, no traceback
-    (board,) = build_boards(results)
+    (board,) = build_boards(results, suite_boards=installed_suite_boards())
     head = headline_board(board, outcomes)
     col = [c.id for c in head.columns].index("worst_group_acc")
     cell = next(r.cells[col] for r in head.rows if r.model == "good-model")
@@ -102,7 +103,7 @@ def test_failed_job_reason_on_the_board(results: Path) -> None:
 
 
 def test_ties_are_shared_and_all_tied_is_said(results: Path) -> None:
-    (board,) = build_boards(results)
+    (board,) = build_boards(results, suite_boards=installed_suite_boards())
     head = headline_board(board, read_outcomes(results))
     ece = head.columns[1]  # every model has ECE 0.05 [0, 0.1]: nobody is ahead
     assert ece.all_tied and "MOVER from the 95% intervals" in ece.method
@@ -118,7 +119,7 @@ def test_comparison_says_how_the_board_decided(results: Path) -> None:
     from harness.analysis.model_comparison import board_families, compare_models
     from harness.store.run_store import load_jobs
 
-    (board,) = build_boards(results)
+    (board,) = build_boards(results, suite_boards=installed_suite_boards())
     head = headline_board(board, read_outcomes(results))
     comp = compare_models(load_jobs(results), task=board.task, a=FORMULA, b="bound-model")
     board_families(comp, [head])
@@ -144,7 +145,7 @@ def test_robust_columns_follow_the_stored_headline(tmp_path: Path) -> None:
     model the run did not attack has a column whose cells say so, with the budgets run."""
     root = tmp_path / "res"
     write_synthetic_run(root, models={"a": 0.9, "b": 0.5}, headline=(LINF_05, L2_05))
-    (board,) = build_boards(root)
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
     assert board.headline == (LINF_05, L2_05)
     head = headline_board(board, read_outcomes(root))
     robust = [c for c in head.columns if c.id == "robust_acc"]
@@ -173,7 +174,7 @@ def test_a_column_where_every_model_is_at_chance_says_so(tmp_path: Path) -> None
     write_synthetic_run(
         root, models={"a": 0.2, "b": 0.15}, headline=(ThreatModel(norm="linf", eps=0.1),)
     )
-    (board,) = build_boards(root)
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
     head = headline_board(board, read_outcomes(root))
     robust = next(c for c in head.columns if c.id == "robust_acc")
     clean = head.columns[0]

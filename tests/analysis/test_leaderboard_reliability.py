@@ -15,6 +15,7 @@ from harness.cli.main import main
 from harness.core.manifest import JobEntry, JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.present.leaderboard_view import render_csv, render_markdown, render_table
+from harness.run.suite_boards import installed_suite_boards
 from harness.store.run_store import RunStore
 from tests.present.synthetic import write_synthetic_run
 from tests.store.records import job_entry, job_record, run_manifest
@@ -52,7 +53,7 @@ def failed_run(tmp_path: Path) -> Path:
 def test_failed_job_reason_in_every_format(
     failed_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    boards = build_boards(failed_run)
+    boards = build_boards(failed_run, suite_boards=installed_suite_boards())
     key = "robust_acc[attack=linf_pgd/eps=0.1,norm=linf]"
     row = next(r for r in boards[0].rows if r.model == "m2")
     assert row.failed == {"adversarial": REASON}  # first line only
@@ -70,7 +71,7 @@ def test_failed_job_reason_in_every_format(
 def test_model_whose_only_job_failed_still_gets_a_row(tmp_path: Path) -> None:
     run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9})
     _with_failure(run, "broken", "accuracy", drop_completed=False)
-    board = build_boards(run)[0]
+    board = build_boards(run, suite_boards=installed_suite_boards())[0]
     broken = next(r for r in board.rows if r.model == "broken")
     assert broken.failure("top1_acc", board.column_suites) == REASON
     assert broken.rank is None and broken.position == len(board.rows)  # missing: last
@@ -78,7 +79,11 @@ def test_model_whose_only_job_failed_still_gets_a_row(tmp_path: Path) -> None:
 
 def test_flags_have_their_own_csv_column(tmp_path: Path) -> None:
     run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8}, flag_model="m1")
-    lines = list(csv.DictReader(io.StringIO(render_csv(build_boards(run)))))
+    lines = list(
+        csv.DictReader(
+            io.StringIO(render_csv(build_boards(run, suite_boards=installed_suite_boards())))
+        )
+    )
     key = "robust_acc[attack=linf_pgd/eps=0.1,norm=linf]"
     by_model = {r["model"]: r for r in lines}
     assert by_model["m1"][f"{key}_flags"] == "gradient_masking_suspected"
@@ -113,7 +118,7 @@ def test_flagged_and_upper_bound_robust_accuracy_rank_below_white_box(tmp_path: 
             "honest": (0.40, (), None),
         },
     )
-    board = build_boards(run)[0]
+    board = build_boards(run, suite_boards=installed_suite_boards())[0]
     order = [r.model for r in board.rows]
     ranks = {r.model: r.rank for r in board.rows}
     assert order[0] == "honest" and ranks["honest"] == 1

@@ -9,15 +9,16 @@ from typing import Any
 
 import pytest
 
-from harness.analysis import cross_model
 from harness.analysis.leaderboard import build_boards, recorded_resamples
 from harness.core.manifest import RunManifest
+from harness.run.suite_boards import installed_suite_boards
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.record_file import read_record
 from harness.store.run_store import RunStore
-from tests.analysis.test_cross_model import _board, _cell, _ones
+from harness.suites.shift.cross_model import columns as cross_model
 from tests.present.synthetic import write_synthetic_run
 from tests.store.records import run_manifest
+from tests.suites.shift.test_cross_model import _board, _cell, _ones
 
 
 def _manifest(spec: dict[str, Any]) -> RunManifest:
@@ -61,7 +62,7 @@ def test_board_passes_the_runs_resamples_to_the_cross_model_metrics(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(cross_model, "board_records", spy)
-    build_boards(tmp_path, ranks=False)
+    build_boards(tmp_path, ranks=False, suite_boards=installed_suite_boards())
     assert seen and set(seen) == {resamples if resamples is not None else DEFAULT_RESAMPLES}
 
 

@@ -13,6 +13,7 @@ from harness.analysis.leaderboard import build_boards
 from harness.analysis.pareto import pareto_front, standard_views
 from harness.cli.main import main
 from harness.present.leaderboard_view import render_csv, render_markdown
+from harness.run.suite_boards import installed_suite_boards
 from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run
 
 
@@ -34,7 +35,7 @@ def test_json_rows_have_ranks_and_method(results: Path, capsys: pytest.CaptureFi
 
 
 def test_markdown_table_survives_pipes_and_newlines(results: Path) -> None:
-    md = render_markdown(build_boards(results))
+    md = render_markdown(build_boards(results, suite_boards=installed_suite_boards()))
     table = [line for line in md.splitlines() if line.startswith("|")]
     widths = {len(line.replace("\\|", "").split("|")) for line in table}
     assert len(widths) == 1, widths  # every row has the same number of cells
@@ -42,7 +43,11 @@ def test_markdown_table_survives_pipes_and_newlines(results: Path) -> None:
 
 
 def test_csv_neutralises_formulas(results: Path) -> None:
-    rows = list(csv.reader(io.StringIO(render_csv(build_boards(results)))))
+    rows = list(
+        csv.reader(
+            io.StringIO(render_csv(build_boards(results, suite_boards=installed_suite_boards())))
+        )
+    )
     models = [r[3] for r in rows[1:]]
     assert "'" + FORMULA in models and FORMULA not in models
 
@@ -50,7 +55,7 @@ def test_csv_neutralises_formulas(results: Path) -> None:
 def test_pareto_front_and_views(results: Path) -> None:
     assert pareto_front({"a": (1, 1), "b": (2, 0.5), "c": (0.5, 0.5)}) == ["a", "b"]
     assert pareto_front({"a": (1, 1), "b": (2, 0.5)}, higher_x=False) == ["a"]
-    views = standard_views(build_boards(results)[0])
+    views = standard_views(build_boards(results, suite_boards=installed_suite_boards())[0])
     kinds = {v.x_key.split("[")[0] + "/" + v.y_key.split("[")[0] for v in views}
     assert kinds == {
         "throughput_samples_per_s/top1_acc",

@@ -15,6 +15,7 @@ from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
 from harness.core.threat_model import ThreatModel
 from harness.present.leaderboard_view import render_table
+from harness.run.suite_boards import installed_suite_boards
 from harness.store.run_store import load_jobs
 from tests.conftest import TINY_SPEC, save_weights
 from tests.fixture_models import linear_tabular
@@ -45,7 +46,7 @@ def test_the_leaderboard_and_the_gate_name_the_headline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6}, headline=(LINF_01,))
-    (board,) = build_boards(tmp_path / "res")
+    (board,) = build_boards(tmp_path / "res", suite_boards=installed_suite_boards())
     text = render_table([board], width=None)
     assert "headline threat model: L-inf 0.1 (robust accuracy there: " in text
     header = next(line for line in text.splitlines() if line.lstrip().startswith("#"))

@@ -13,6 +13,7 @@ from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
 from harness.config import protocols
 from harness.config.protocols import Protocol, ProtocolTask
+from harness.run.suite_boards import installed_suite_boards
 
 Spec = Callable[..., Path]
 
@@ -61,7 +62,7 @@ def test_protocol_numbers_get_a_board_of_their_own(
     assert len(keys) == 2  # same model, task data and suite config: only the protocol differs
     fingerprints = {r["task_summary"]["fingerprint"] for r in records}  # type: ignore[index]
     assert len(fingerprints) == 1
-    boards = build_boards(out)
+    boards = build_boards(out, suite_boards=installed_suite_boards())
     assert sorted(b.title for b in boards) == ["digits", "digits · protocol test-digits v1"]
     assert {b.protocol for b in boards} == {None, "test-digits v1"}
     assert all(len(b.rows) == 1 for b in boards)

@@ -10,8 +10,8 @@ import numpy as np
 
 from harness.core.manifest import JobEntry
 from harness.store.run_store import RunStore
-from tests.analysis.test_cross_model import _records_and_table
 from tests.store.records import job_entry, job_record, run_manifest, task_summary
+from tests.suites.shift.test_cross_model import _records_and_table
 
 TASK = "colours"
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from harness.cli.main import main
-from tests.analysis.test_cross_model import _ones
 from tests.present.shift_run import TASK, write_shift_run
 from tests.present.synthetic import FAILED_MESSAGE
+from tests.suites.shift.test_cross_model import _ones
 
 NOT_APPLY = f"OOD set 'diabetes' (tabular) does not apply to image task '{TASK}'"
 KEY = "effective_robustness[shifted=sh]"

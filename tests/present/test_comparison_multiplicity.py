@@ -10,6 +10,8 @@ from typing import Any
 
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
 from harness.present.comparison_view import CORRECTED, comparison_view
+from harness.present.metric_names import MetricWords
+from harness.run.suite_boards import installed_suite_boards
 
 
 def _diff(key: str, ci: tuple[float, float], p: float, p_holm: float) -> PairedDiff:
@@ -44,7 +46,7 @@ def test_unadjusted_and_adjusted_verdicts_are_told_apart() -> None:
             "accuracy", "class", "class 3", "clean", 40, 0.9, 0.8, 0.1, (0.01, 0.2), 0.03, 0.4
         )
     ]
-    view = comparison_view(comp)
+    view = comparison_view(comp, MetricWords.of(installed_suite_boards()))
     verdicts = [r.verdict for r in view.rows]
     assert verdicts == [CORRECTED, "no significant difference", "A better"]
     assert view.rows[0].p == "0.020" and view.rows[0].p_holm == "0.120"  # both shown

@@ -22,6 +22,7 @@ from harness.present.groups_view import render as groups_render
 from harness.present.leaderboard_view import render_markdown as leaderboard_markdown
 from harness.present.summary import check_site_url, summary_markdown
 from harness.present.variants_view import render as variants_render
+from harness.run.suite_boards import installed_suite_boards
 from tests.present.markdown_check import live_links, tags_and_text
 from tests.present.synthetic import write_synthetic_run
 
@@ -46,7 +47,7 @@ def _inert(markdown: str, *names: str) -> None:
 def hostile_boards(tmp_path_factory: pytest.TempPathFactory) -> list:
     root = tmp_path_factory.mktemp("md")
     write_synthetic_run(root / "res", models={LINK: 0.9, IMAGE: 0.8, HTML: 0.6}, flag_model=LINK)
-    return build_boards(root / "res")
+    return build_boards(root / "res", suite_boards=installed_suite_boards())
 
 
 def test_leaderboard_markdown(hostile_boards: list) -> None:

@@ -14,7 +14,10 @@ import pytest
 from benchmarks.bench_scale import add_model
 from harness.present import site
 from harness.present.page_cache import INDEX, PageCache
+from harness.run.suite_boards import installed_suite_boards
 from tests.analysis.pinned_outputs import SCALE_BASE
+
+BOARDS = installed_suite_boards()
 
 TEMPLATE = "models.html"  # a small page: a title, the navigation and links
 
@@ -92,7 +95,7 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
     site as one process; a model added draws and renders only its own."""
     monkeypatch.setattr(site, "_can_fork", lambda: False)
     serial = tmp_path / "serial"
-    site.build_site(SCALE_BASE, serial)
+    site.build_site(SCALE_BASE, serial, suite_boards=BOARDS)
     first = _files(serial)
     counts: list[tuple[int, int]] = []
     finish = site.PageCache.finish
@@ -102,14 +105,14 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
         finish(self)
 
     monkeypatch.setattr(site.PageCache, "finish", spy)
-    site.build_site(SCALE_BASE, serial)
+    site.build_site(SCALE_BASE, serial, suite_boards=BOARDS)
     assert _files(serial) == first
     assert counts[-1][1] == 12  # every model page kept
     if "fork" in site.multiprocessing.get_all_start_methods():
         monkeypatch.setattr(site, "_can_fork", lambda: True)
         monkeypatch.setattr(site, "_cores", lambda: 2)
         parallel = tmp_path / "parallel"
-        site.build_site(SCALE_BASE, parallel)
+        site.build_site(SCALE_BASE, parallel, suite_boards=BOARDS)
         assert _files(parallel) == first
     # one model added, as a run folder of its own: only its page is rendered (the other
     # pages' navigation and figures are unchanged), only its figure drawn
@@ -125,6 +128,6 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
 
     monkeypatch.setattr(site.FigureCache, "finish", figures_spy)
     monkeypatch.setattr(site, "_can_fork", lambda: False)
-    site.build_site(grown, serial)
+    site.build_site(grown, serial, suite_boards=BOARDS)
     assert counts[-1][1] == 12 and drawn == [1]
     assert (serial / site.model_page("m0012")).is_file()

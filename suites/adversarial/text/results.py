@@ -18,6 +18,7 @@ from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.seeding import derive_seed
 from harness.stats.intervals import WILSON_METHOD, wilson_ci
+from harness.suites.adversarial.board import TEXT_METRICS
 from harness.suites.adversarial.text.budget import (
     TextBudget,
     Threat,
@@ -27,18 +28,6 @@ from harness.suites.adversarial.text.budget import (
 from harness.suites.adversarial.text.sweep import TextSweep
 from harness.suites.adversarial.text.words import segment
 
-TEXT_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec(
-        name="attack_success_rate",
-        unit="fraction",
-        higher_is_better=False,
-        description="share of clean-correct texts the attacks broke within the budget",
-    ),
-    MetricSpec(name="mean_words_changed", unit="words", higher_is_better=True),
-    MetricSpec(name="mean_chars_changed", unit="characters", higher_is_better=True),
-    MetricSpec(name="mean_queries", unit="queries", higher_is_better=True),
-    MetricSpec(name="rejected_candidates", unit="count", higher_is_better=False),
-)
 BLACKBOX_TEXT_NOTE = (
     "black-box text attacks (class scores only): an upper bound on robust accuracy under this "
     "threat model"

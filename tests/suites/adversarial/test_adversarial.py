@@ -491,8 +491,9 @@ def test_run_announces_the_plan_and_the_board_says_how_many_budgets(
     assert budgets in plan
     assert "  adversarial: cost per model and task: up to" in plan
     from harness.analysis.leaderboard import build_boards
+    from harness.run.suite_boards import installed_suite_boards
 
-    (board,) = build_boards(tmp_path / "out", task="digits")
+    (board,) = build_boards(tmp_path / "out", task="digits", suite_boards=installed_suite_boards())
     notes = [n for n in board.notes if "budget(s) per model" in n]
     if note is None:
         assert notes == [], board.notes

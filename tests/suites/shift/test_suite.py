@@ -260,8 +260,9 @@ def test_cli_run_and_board_columns(write_spec, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["run", str(spec), "--out", str(out)]) == 0
     from harness.analysis.leaderboard import build_boards
+    from harness.run.suite_boards import installed_suite_boards
 
-    board = build_boards(out)[0]
+    board = build_boards(out, suite_boards=installed_suite_boards())[0]
     assert {"mce", "relative_mce", "effective_robustness[shifted=digits-shifted]"} <= set(
         board.columns
     )

@@ -16,7 +16,7 @@ applicable (they do nothing on the task) or did not run are left out and named.
 Intervals: percentile bootstrap over the sample ids, paired (the model and the baseline are
 resampled on the same ids: the clean rows', or on a published corrupted set without clean rows
 the cells' source ids), on the same draws for every model of the board
-(`harness.analysis.shift_resampling`). None where every draw is the same by construction (a
+(`shift_resampling`). None where every draw is the same by construction (a
 model without errors, or without degradation for relative mCE).
 """
 
@@ -29,8 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.analysis.shift_records import CI_METHOD, SUITE, ShiftBoardConfig, ShiftRecords
-from harness.analysis.shift_resampling import (
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import CLEAN
+from harness.suites.shift.cross_model.shift_records import (
+    CI_METHOD,
+    SUITE,
+    ShiftBoardConfig,
+    ShiftRecords,
+)
+from harness.suites.shift.cross_model.shift_resampling import (
     BoardContext,
     Interval,
     Outcomes,
@@ -39,8 +46,6 @@ from harness.analysis.shift_resampling import (
     resampled_means,
     sorted_ids,
 )
-from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import CLEAN
 
 MIN_DEGRADATION_SE = 3.0
 """Relative CE needs the baseline's degradation at least this many standard errors above 0."""

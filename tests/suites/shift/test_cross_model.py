@@ -7,15 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from harness.analysis import (
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
+from harness.suites.shift.cross_model import columns as cross_model
+from harness.suites.shift.cross_model import (
     corruption_error,
-    cross_model,
     effective_robustness,
     shift_records,
     shift_resampling,
 )
-from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import SampleTable
 
 
 def _rec(metric: str, value: float, condition: str = "clean") -> MetricRecord:

@@ -20,16 +20,21 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from harness.analysis.shift_records import CI_METHOD, SUITE, ShiftBoardConfig, ShiftRecords
-from harness.analysis.shift_resampling import (
+from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import CLEAN
+from harness.suites.shift.cross_model.shift_records import (
+    CI_METHOD,
+    SUITE,
+    ShiftBoardConfig,
+    ShiftRecords,
+)
+from harness.suites.shift.cross_model.shift_resampling import (
     BoardContext,
     Interval,
     bootstrap_interval_with_reason,
     resampled_means,
     sorted_ids,
 )
-from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import CLEAN
 
 MIN_TESTBED = 2
 """Models a line is fitted on (besides the scored one); the note names how many there were."""

@@ -1,14 +1,18 @@
 """The shift suite's columns of a board that need several of its models, and its notes.
 
+`board_columns` is the suite board's `cross_model` hook (`harness.core.suite_board`): the
+leaderboard hands it the suite's jobs on one board and merges the columns it returns.
+
 `board_records` gives every model of one board its mCE and relative mCE
-(`harness.analysis.corruption_error`) and its effective robustness on each shifted task
-(`harness.analysis.effective_robustness`), with paired bootstrap intervals on the same draws for
-every model (`harness.analysis.shift_resampling`). They use `resamples` draws: the leaderboard
+(`corruption_error`) and its effective robustness on each shifted task
+(`effective_robustness`), with paired bootstrap intervals on the same draws for
+every model (`shift_resampling`). They use `resamples` draws: the leaderboard
 passes the runs' recorded `bootstrap_resamples` (harness.analysis.leaderboard.recorded_resamples).
+
 Configured shifted tasks and OOD sets that gave the board's jobs no results (another modality,
 a published corrupted set) are named in a board note with the job's reason (`not_run_notes`).
 
-Inputs are the `shift` suite's records (`harness.analysis.shift_records`) and, for intervals,
+Inputs are the `shift` suite's records (`shift_records`) and, for intervals,
 its per-sample tables; nothing here needs torch.
 """
 
@@ -17,12 +21,39 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from harness.analysis.corruption_error import mce_records
-from harness.analysis.effective_robustness import effective_robustness_records
-from harness.analysis.shift_records import ShiftBoardConfig, ShiftRecords
-from harness.analysis.shift_resampling import BoardContext, OutcomeCache, TableSource
 from harness.core.metric_record import MetricRecord
+from harness.core.suite_board import CrossModelInputs
 from harness.stats.intervals import DEFAULT_RESAMPLES
+from harness.suites.shift.cross_model.corruption_error import mce_records
+from harness.suites.shift.cross_model.effective_robustness import effective_robustness_records
+from harness.suites.shift.cross_model.shift_records import (
+    ShiftBoardConfig,
+    ShiftRecords,
+    board_config,
+)
+from harness.suites.shift.cross_model.shift_resampling import (
+    BoardContext,
+    OutcomeCache,
+    TableSource,
+)
+
+
+def board_columns(inputs: CrossModelInputs) -> tuple[dict[str, list[MetricRecord]], list[str]]:
+    """The board's mCE, relative mCE and effective robustness per model (`board_records`, with
+    the board config of the jobs' suite configs), and its notes, those on configured inputs that
+    gave no results (`not_run_notes`) last."""
+    config = board_config(list(inputs.configs))
+    per_model, notes = board_records(
+        inputs.records,
+        baseline=config.mce_baseline,
+        config=config,
+        tables=inputs.tables,
+        variants=inputs.variants,
+        seed=inputs.seed,
+        resamples=inputs.resamples,
+    )
+    jobs = {m: (inputs.records[m], inputs.job_notes[m]) for m in inputs.records}
+    return per_model, notes + not_run_notes(inputs.task, config, jobs)
 
 
 def board_records(

@@ -1,0 +1,116 @@
+"""What the results side knows of a suite without importing it (or torch): `SuiteBoard`.
+
+A suite declares its board in a torch-free module of its own (`harness/suites/shift/board.py`,
+`harness/suites/accuracy_board.py`), registered like the suite itself: the built-ins in
+`harness.suites.BUILTIN_SUITE_BOARDS`, other packages through the entry-point group
+`harness.suite_boards`. The suite class declares the same specs (`Suite.metrics`), so the numbers
+a suite writes and the words the report shows them in come from one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from harness.core.errors import HarnessError
+from harness.core.metric_record import MetricRecord, MetricSpec
+from harness.core.sample_table import SampleTable
+
+FigureKind = Literal[
+    "group_records",
+    "group_table",
+    "corruption_curves",
+    "corruption_gallery",
+    "adversarial_gallery",
+    "text_examples",
+]
+"""The report's figures that a suite's results feed (`SuiteBoard.figures`), each drawn from data the
+suite stores, and only when they are there:
+
+- `group_records`: its records hold per-group metrics (`group_acc[group_by=...]`): accuracy per
+  group on the task and model pages (the fairness suite);
+- `group_table`: its per-sample table, read with the task's group columns, gives accuracy per
+  group where no suite recorded it (the accuracy suite);
+- `corruption_curves`: its per-sample table holds corruption cells: accuracy against severity on
+  the task page, per corruption and severity on the model page (the shift suite);
+- `corruption_gallery`, `adversarial_gallery`: the example images it stored (shift, adversarial);
+- `text_examples`: the text attacks' examples it stored (adversarial).
+"""
+FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
+
+
+TableSource = Callable[[], SampleTable | None]  # a loader of a job's per-sample table
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrossModelInputs:
+    """What a board holds of one suite, for columns that need several of its models: the suite's
+    jobs on the board (one task, one config), by model, in board order.
+
+    `configs`: the jobs' suite configs as stored; `tables`: loaders of their per-sample tables;
+    `variants`: the board's compressed variants; `seed`: the smallest of the jobs' seeds;
+    `resamples`: the bootstrap resamples the runs asked for (the largest; 0: no intervals).
+    """
+
+    task: str
+    records: Mapping[str, Sequence[MetricRecord]]
+    job_notes: Mapping[str, Sequence[str]]
+    configs: Sequence[Mapping[str, Any]]
+    tables: Mapping[str, TableSource]
+    variants: Collection[str]
+    seed: int
+    resamples: int
+
+
+# model -> the records of its cross-model columns, and the board notes
+CrossModelColumns = Callable[[CrossModelInputs], tuple[dict[str, list[MetricRecord]], list[str]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteBoard:
+    """A suite's metrics as boards and the report show them.
+
+    `metrics`: the specs the suite's records carry (`label` gives each one its words).
+    `derived`: metrics the boards compute from the suite's records across models (the shift
+    suite's mCE), declared here for their words.
+    `figures`: the report's figures its results feed (`FigureKind`).
+    `cross_model`: the columns the boards compute from several of its models (the shift suite's
+    mCE and effective robustness; their specs are `derived`), with notes; None: none.
+    """
+
+    suite: str
+    metrics: tuple[MetricSpec, ...]
+    derived: tuple[MetricSpec, ...] = ()
+    figures: tuple[FigureKind, ...] = ()
+    cross_model: CrossModelColumns | None = None
+
+
+def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
+    """Metric name -> label over the suites' boards (metrics without a label left out). Two
+    suites may declare one metric (`clean_acc`) only with the same label."""
+    labels: dict[str, str] = {}
+    said_by: dict[str, str] = {}
+    for board in boards:
+        for spec in (*board.metrics, *board.derived):
+            if not spec.label:
+                continue
+            if spec.name in labels and labels[spec.name] != spec.label:
+                raise HarnessError(
+                    f"suites {said_by[spec.name]!r} and {board.suite!r} label metric "
+                    f"{spec.name!r} differently ({labels[spec.name]!r}, {spec.label!r}); "
+                    "one metric name reads one way on every board"
+                )
+            labels[spec.name] = spec.label
+            said_by[spec.name] = board.suite
+    return labels
+
+
+def figure_kinds(boards: Iterable[SuiteBoard]) -> Mapping[str, frozenset[FigureKind]]:
+    """Suite name -> the report's figures its results feed."""
+    return {board.suite: frozenset(board.figures) for board in boards}
+
+
+def cross_model_columns(boards: Iterable[SuiteBoard]) -> Mapping[str, CrossModelColumns]:
+    """Suite name -> its cross-model columns, for the suites that have some."""
+    return {b.suite: b.cross_model for b in boards if b.cross_model is not None}

@@ -1,0 +1,47 @@
+"""The installed suites' boards, bound for the results side: the built-ins
+(`harness.suites.BUILTIN_SUITE_BOARDS`) and what other packages register through the entry-point
+group `harness.suite_boards`.
+
+A board (`harness.core.suite_board.SuiteBoard`) is torch-free: binding them imports no suite. The
+CLI and `harness.report` hand them to the report (harness.present never imports a plugin).
+"""
+
+from __future__ import annotations
+
+from harness.core.errors import HarnessError
+from harness.core.registry import Registry
+from harness.core.suite_board import FIGURE_KINDS, SuiteBoard
+from harness.suites import BUILTIN_SUITE_BOARDS
+
+
+def suite_board_registry() -> Registry:
+    return Registry("suite board", BUILTIN_SUITE_BOARDS, "harness.suite_boards")
+
+
+def installed_suite_boards() -> tuple[SuiteBoard, ...]:
+    """Every registered suite's board, in name order (entry points read now). A registration
+    that is not a `SuiteBoard`, is one of another suite or names a figure the report does not
+    draw is refused naming its target."""
+    registry = suite_board_registry()
+    boards = []
+    for name in registry.names():
+        target = registry.entry(name).target
+        board = registry.load(name)
+        if not isinstance(board, SuiteBoard):
+            raise HarnessError(
+                f"suite board {name!r} ({target}) is a {type(board).__name__}, not a "
+                "harness.core.suite_board.SuiteBoard"
+            )
+        if board.suite != name:
+            raise HarnessError(
+                f"suite board {name!r} ({target}) is the board of suite {board.suite!r}; "
+                "register it under its suite's name"
+            )
+        unknown = [kind for kind in board.figures if kind not in FIGURE_KINDS]
+        if unknown:
+            raise HarnessError(
+                f"suite board {name!r} ({target}) names figure(s) {', '.join(map(repr, unknown))}; "
+                f"the report draws {', '.join(FIGURE_KINDS)}"
+            )
+        boards.append(board)
+    return tuple(boards)
