@@ -159,7 +159,8 @@ def verdict_sentence(
     name = name or text
     label = text(v.label)
     if v.leader is None:
-        return f"{label}: no comparable numbers"
+        why = f" (left out: {text(v.left_out)})" if v.left_out else ""
+        return f"{label}: no comparable numbers{why}"
     if v.chance:
         out = f"{label}: {text(v.chance)}; highest {name(v.leader.text)} {text(v.value)}"
         if v.runner_up is not None and v.versus:
