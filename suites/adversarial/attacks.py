@@ -94,11 +94,6 @@ def _catalogue() -> dict[str, AttackInfo]:
     return entries
 
 
-def attack_catalogue() -> dict[str, AttackInfo]:
-    """Every attack the suite knows, by name (a fresh dict: no module-level mutable state)."""
-    return _catalogue()
-
-
 def resolve_attack(name: str) -> AttackInfo:
     catalogue = _catalogue()
     if name not in catalogue:

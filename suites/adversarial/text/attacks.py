@@ -133,9 +133,3 @@ class WordGreedy(TextAttack):
 
     def source(self, budget: TextBudget) -> CandidateSource:
         return self._words
-
-
-TEXT_ATTACK_CLASSES: dict[str, type[TextAttack]] = {
-    "char_greedy": CharGreedy,
-    "word_greedy": WordGreedy,
-}
