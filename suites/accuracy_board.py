@@ -3,6 +3,7 @@ reads it; `harness.core.suite_board`)."""
 
 from __future__ import annotations
 
+from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
 
@@ -38,4 +39,16 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(name="class_acc", unit="fraction", higher_is_better=True, label="class accuracy"),
 )
 
-BOARD = SuiteBoard(suite="accuracy", metrics=METRICS, figures=("group_table",))
+HEADLINE: tuple[HeadlineSpec, ...] = (
+    HeadlineSpec(
+        metrics=(HeadlineMetric(metric="top1_acc", label="clean accuracy", chance=True),),
+        facet="accuracy",
+        lead=True,
+    ),
+    HeadlineSpec(
+        metrics=(HeadlineMetric(metric="ece", label="calibration error (ECE)"),),
+        facet="calibration",
+    ),
+)
+
+BOARD = SuiteBoard(suite="accuracy", metrics=METRICS, figures=("group_table",), headline=HEADLINE)

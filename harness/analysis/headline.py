@@ -1,10 +1,13 @@
 """The headline board of a task: a few columns that say which model is best and how sure that is.
 
-From one comparable board (`harness.analysis.leaderboard`): clean accuracy, calibration error,
-worst-case robust accuracy at the task's headline threat model (one column per declared threat
-model, `Board.headline`; the largest budget run when the task declares none), mean corruption
-accuracy, worst-group accuracy and throughput on the main device, each cell a stored record with
-its interval and n. Accuracy columns know their chance level (the share of the most common class
+From one comparable board (`harness.analysis.leaderboard`), the columns the installed suites
+declare (`SuiteBoard.headline`, `harness.core.headline_spec`; `Board.headline_columns`, in facet
+order): today clean accuracy, calibration error, worst-case robust accuracy at the task's headline
+threat model (one column per declared threat model, `Board.headline`; the largest budget run when
+the task declares none), mean corruption accuracy, worst-group accuracy and throughput on the main
+device, each cell a stored record with its interval and n. The declaration says which metric makes
+a column and how each model's record is chosen (`HeadlinePick`); this module knows no suite by
+name. Accuracy columns know their chance level (the share of the most common class
 among the evaluated samples: what a constant prediction scores, which no attack can lower) and
 whether every ranked model is at or below it. Every
 column ranks the models with tie groups from paired tests on the same sample ids
@@ -21,6 +24,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -28,9 +32,12 @@ from harness.analysis import paired_tests
 from harness.analysis.caveats import Caveat, caveats, excluded
 from harness.analysis.leaderboard import Board
 from harness.core.errors import ResultsError
+from harness.core.headline_spec import HeadlineMetric, HeadlinePick
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
-from harness.core.threat_model import NORM_WORDS, ThreatModel, eps_text
+from harness.core.sample_table import CLEAN
+from harness.core.suite_board import SuiteHeadline
+from harness.core.threat_model import ThreatContext, ThreatModel
 from harness.store.record_file import read_record
 from harness.store.run_store import find_run_dirs
 
@@ -61,6 +68,8 @@ class HeadlineColumn:
     # why a model has no number in this column although its job completed
     not_measured: str = "not measured"
     chance: float | None = None  # accuracy columns: a constant prediction's score
+    chance_metric: bool = False  # an accuracy column: `chance` is looked up
+    lead: bool = False  # its verdict is shown above the board (`HeadlineSpec.lead`)
     at_chance: bool = False  # every ranked number is at or below `chance`
 
 
@@ -115,49 +124,80 @@ class HeadlineBoard:
 
 Chosen = dict[str, tuple[MetricRecord, str]]  # model -> (record in the column, detail)
 Picked = list[tuple[HeadlineColumn, Chosen]]
-Picker = Callable[[Board], Picked]
+Picker = Callable[[Board, SuiteHeadline], Picked]
 
 
-def _records(board: Board, metric: str) -> list[tuple[str, MetricRecord]]:
+def _records(board: Board, suite: str, metric: str) -> list[tuple[str, MetricRecord]]:
     return [
         (r.model, rec)
         for r in board.rows
         for key in board.columns
-        if (rec := r.cell(key)) is not None and rec.metric == metric
+        if (rec := r.cell(key)) is not None and rec.metric == metric and rec.suite == suite
     ]
 
 
-def _single(board: Board, metric: str, label: str, detail: str = "") -> Picked:
-    found = [(m, r) for m, r in _records(board, metric) if r.condition == "clean"]
-    if not found:
+def _first_metric(
+    board: Board, declared: SuiteHeadline, clean: bool = False
+) -> tuple[HeadlineMetric, list[tuple[str, MetricRecord]]] | None:
+    """The first of the column's metrics with records on the board (of the clean condition
+    only, with `clean`), and those records."""
+    for option in declared.spec.metrics:
+        found = _records(board, declared.suite, option.metric)
+        if clean:
+            found = [(m, r) for m, r in found if r.condition == CLEAN]
+        if found:
+            return option, found
+    return None
+
+
+def _column(
+    declared: SuiteHeadline, option: HeadlineMetric, first: MetricRecord, detail: str, **more: Any
+) -> HeadlineColumn:
+    return HeadlineColumn(
+        option.column_id,
+        more.pop("label", option.label),
+        detail,
+        first.unit,
+        first.higher_is_better,
+        first.suite,
+        lead=declared.spec.lead,
+        chance_metric=option.chance,
+        **more,
+    )
+
+
+def _words(declared: SuiteHeadline, record: MetricRecord) -> str:
+    words = declared.spec.words
+    return words(record.context) if words is not None else ""
+
+
+def _clean(board: Board, declared: SuiteHeadline) -> Picked:
+    """The clean condition's record of each model."""
+    held = _first_metric(board, declared, clean=True)
+    if held is None:
         return []
-    first = found[0][1]
-    col = HeadlineColumn(metric, label, detail, first.unit, first.higher_is_better, first.suite)
+    option, found = held
+    col = _column(declared, option, found[0][1], option.detail)
     return [(col, {m: (r, "") for m, r in found})]
 
 
-def _clean(board: Board) -> Picked:
-    return _single(board, "top1_acc", "clean accuracy")
-
-
-def _calibration(board: Board) -> Picked:
-    return _single(board, "ece", "calibration error (ECE)")
-
-
 def _eps(record: MetricRecord) -> float:
-    try:
-        return float(record.context.get("eps", "nan"))
-    except (TypeError, ValueError):
-        return float("nan")
+    return ThreatContext.of(record.context).eps
 
 
-def _robust_pool(board: Board) -> tuple[list[tuple[str, MetricRecord]], bool]:
-    """The robust accuracy records a headline column picks from: the per-sample worst case
-    over the attacks (the ensemble) when the suite ran one, else every attack's; and whether
-    they are the ensemble's."""
-    found = _records(board, "robust_acc")
-    ensemble = [(m, r) for m, r in found if r.condition.startswith("attack=ensemble")]
-    return (ensemble or found), bool(ensemble)
+def _robust_pool(
+    board: Board, declared: SuiteHeadline
+) -> tuple[HeadlineMetric, list[tuple[str, MetricRecord]], bool] | None:
+    """The records a threat-model column picks from: those of the preferred condition (the
+    adversarial suite's per-sample worst case over the attacks) when there are any, else every
+    record of the metric; and whether they are the preferred ones."""
+    held = _first_metric(board, declared)
+    if held is None:
+        return None
+    option, found = held
+    prefer = declared.spec.prefer
+    preferred = [(m, r) for m, r in found if prefer and r.condition.startswith(prefer)]
+    return option, (preferred or found), bool(preferred)
 
 
 def _at_threat(
@@ -169,14 +209,15 @@ def _at_threat(
     return [(m, r) for m, r in at if r.key == key]
 
 
-def _robust(board: Board) -> Picked:
-    """Robust accuracy (`_robust_pool`): one column per headline threat model of the task,
-    else the largest budget of the first norm (linf before l2), said so."""
-    pool, ensemble = _robust_pool(board)
-    if not pool:
+def _threat_model(board: Board, declared: SuiteHeadline) -> Picked:
+    """One column per headline threat model of the task, else the largest budget of the first
+    norm (linf before l2), said so."""
+    held = _robust_pool(board, declared)
+    if held is None:
         return []
+    option, pool, preferred = held
     first = pool[0][1]
-    what = "worst case over attacks" if ensemble else str(first.context.get("attack", "attack"))
+    what = declared.spec.preferred if preferred else _words(declared, first)
     if not board.headline:
         chosen = _main_budget(pool)
         if not chosen:
@@ -186,20 +227,16 @@ def _robust(board: Board) -> Picked:
             f"{what}, {_threat_words(top)}: the largest budget run (the task declares no "
             "headline threat model)"
         )
-        col = HeadlineColumn(
-            "robust_acc", "robust accuracy", detail, top.unit, top.higher_is_better, top.suite
-        )
-        return [(col, {m: (r, "") for m, r in chosen})]
+        return [(_column(declared, option, top, detail), {m: (r, "") for m, r in chosen})]
     run = sorted({_threat_words(r) for _m, r in pool})
     picked: Picked = []
     for threat in board.headline:
-        col = HeadlineColumn(
-            "robust_acc",
-            f"robust accuracy at {threat.label}",
+        col = _column(
+            declared,
+            option,
+            first,
             f"{what}; {threat.label} is the task's headline threat model",
-            first.unit,
-            first.higher_is_better,
-            first.suite,
+            label=f"{option.label} at {threat.label}",
             threat=threat,
             not_measured=f"not attacked at {threat.label} (budgets run: {', '.join(run)})",
         )
@@ -208,34 +245,35 @@ def _robust(board: Board) -> Picked:
 
 
 def headline_keys(board: Board) -> list[str]:
-    """The column keys of the board's headline robust accuracy, in the headline's order."""
-    pool, _ensemble = _robust_pool(board)
+    """The column keys of the board's headline threat-model columns (robust accuracy at the
+    task's headline threat models), in the headline's order."""
     keys: list[str] = []
-    for threat in board.headline:
-        at = _at_threat(pool, threat)
-        if at and at[0][1].key not in keys:
-            keys.append(at[0][1].key)
+    for declared in board.headline_columns:
+        held = _robust_pool(board, declared) if declared.spec.pick == "threat_model" else None
+        if held is None:
+            continue
+        for threat in board.headline:
+            at = _at_threat(held[1], threat)
+            if at and at[0][1].key not in keys:
+                keys.append(at[0][1].key)
     return keys
 
 
 def _threat_words(record: MetricRecord) -> str:
-    """`L-inf 0.1` for a robust accuracy record (its norm and eps)."""
-    norm = str(record.context.get("norm", ""))
-    eps = _eps(record)
-    words = NORM_WORDS.get(norm, norm)
-    return f"{words} {eps_text(eps)}" if not math.isnan(eps) else words
+    """`L-inf 0.1` for a record at a norm and budget."""
+    return ThreatContext.of(record.context).words
+
+
+def _norm(record: MetricRecord) -> str:
+    return ThreatContext.of(record.context).norm
 
 
 def _main_budget(found: list[tuple[str, MetricRecord]]) -> list[tuple[str, MetricRecord]]:
     """The records of one column: the first norm (linf first), its largest eps, one key."""
     if not found:
         return []
-    norms = sorted({str(r.context.get("norm", "")) for _m, r in found}, key=lambda n: n != "linf")
-    in_norm = [
-        (m, r)
-        for m, r in found
-        if str(r.context.get("norm", "")) == norms[0] and not math.isnan(_eps(r))
-    ]
+    norms = sorted({_norm(r) for _m, r in found}, key=lambda n: n != "linf")
+    in_norm = [(m, r) for m, r in found if _norm(r) == norms[0] and not math.isnan(_eps(r))]
     if not in_norm:
         return []
     eps = max(_eps(r) for _m, r in in_norm)
@@ -244,64 +282,48 @@ def _main_budget(found: list[tuple[str, MetricRecord]]) -> list[tuple[str, Metri
     return [(m, r) for m, r in at_eps if r.key == key]
 
 
-def _shift(board: Board) -> Picked:
-    return _single(board, "mean_corruption_acc", "mean corruption accuracy") or _single(
-        board, "mean_tabular_shift_acc", "mean accuracy under shift", "tabular perturbations"
-    )
-
-
-def _worst_group(board: Board) -> Picked:
-    """The lowest worst-group accuracy over the groupings of each model."""
-    found = _records(board, "worst_group_acc")
-    if not found:
+def _lowest(board: Board, declared: SuiteHeadline) -> Picked:
+    """Each model's lowest value over its records of the metric (e.g. over groupings)."""
+    held = _first_metric(board, declared)
+    if held is None:
         return []
+    option, found = held
     per_model: dict[str, tuple[MetricRecord, str]] = {}
-    groupings: list[str] = []
+    settings: list[str] = []
     for model, rec in found:
-        by = str(rec.context.get("group_by", ""))
-        if by and by not in groupings:
-            groupings.append(by)
-        held = per_model.get(model)
+        by = _words(declared, rec)
+        if by and by not in settings:
+            settings.append(by)
+        kept = per_model.get(model)
         if (
             rec.value is not None
-            and (held is None or held[0].value is None or rec.value < held[0].value)
-            or held is None
+            and (kept is None or kept[0].value is None or rec.value < kept[0].value)
+            or kept is None
         ):
             per_model[model] = (rec, f"by {by}" if by else "")
-    first = found[0][1]
-    col = HeadlineColumn(
-        "worst_group_acc",
-        "worst-group accuracy",
-        "lowest over " + ", ".join(groupings) if groupings else "",
-        first.unit,
-        first.higher_is_better,
-        first.suite,
-    )
-    return [(col, per_model)]
+    detail = "lowest over " + ", ".join(settings) if settings else ""
+    return [(_column(declared, option, found[0][1], detail), per_model)]
 
 
-def _throughput(board: Board) -> Picked:
-    """Throughput at the headline batch size on the first device of the board."""
-    found = _records(board, "throughput_samples_per_s")
-    if not found:
+def _first_setting(board: Board, declared: SuiteHeadline) -> Picked:
+    """The records of one setting (key): the first in sort order, accelerator keys first."""
+    held = _first_metric(board, declared)
+    if held is None:
         return []
+    option, found = held
     keys = sorted({r.key for _m, r in found}, key=lambda k: (k.count("cuda") == 0, k))
     chosen = [(m, r) for m, r in found if r.key == keys[0]]
-    ctx = chosen[0][1].context
-    where = str(ctx.get("device", ""))
-    if ctx.get("device_name"):
-        where += f" ({ctx['device_name']})"
-    detail = ", ".join(
-        x for x in (where, f"batch {ctx['batch_size']}" if "batch_size" in ctx else "") if x
-    )
     first = chosen[0][1]
-    col = HeadlineColumn(
-        "throughput", "throughput", detail, first.unit, first.higher_is_better, first.suite
-    )
+    col = _column(declared, option, first, _words(declared, first))
     return [(col, {m: (r, "") for m, r in chosen})]
 
 
-PICKERS: tuple[Picker, ...] = (_clean, _calibration, _robust, _shift, _worst_group, _throughput)
+PICKERS: Mapping[HeadlinePick, Picker] = {
+    "clean": _clean,
+    "threat_model": _threat_model,
+    "lowest": _lowest,
+    "first_setting": _first_setting,
+}
 
 
 def headline_board(
@@ -313,8 +335,8 @@ def headline_board(
     cells: dict[str, list[HeadlineCell]] = {r.model: [] for r in board.rows}
     verdicts: list[Verdict] = []
     rankings: list[paired_tests.Ranking] = []
-    for pick in PICKERS:
-        for column, chosen in pick(board):
+    for declared in board.headline_columns:
+        for column, chosen in PICKERS[declared.spec.pick](board, declared):
             ranking = _rank(board, chosen)
             rankings.append(ranking)
             ranks = ranking.ranks
@@ -370,9 +392,6 @@ def _rank(board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]) -> paire
         return paired_tests.Ranking(ranks={}, method=f"not ranked: {err}")
 
 
-CHANCE_METRICS = ("top1_acc", "robust_acc", "mean_corruption_acc", "mean_tabular_shift_acc")
-
-
 def _with_chance(
     board: Board,
     column: HeadlineColumn,
@@ -382,7 +401,7 @@ def _with_chance(
     """An accuracy column with its chance level (the most common class's share of the
     evaluated samples, read from a ranked model's table) and whether every ranked number is at
     or below it."""
-    if not ranks or not any(r.metric in CHANCE_METRICS for r, _d in chosen.values()):
+    if not ranks or not column.chance_metric:
         return column
     model = next(iter(ranks))
     record = chosen[model][0]

@@ -27,7 +27,9 @@ from harness.core.suite_board import (
     CrossModelColumns,
     CrossModelInputs,
     SuiteBoard,
+    SuiteHeadline,
     cross_model_columns,
+    headline_columns,
 )
 from harness.core.threat_model import Headline, headline_text
 from harness.stats.intervals import DEFAULT_RESAMPLES
@@ -142,6 +144,8 @@ class Board:
     # the threat model(s) the task's robust accuracy is headlined at, as its jobs stored them
     # (harness.core.threat_model; empty: none declared, or results of an older harness)
     headline: Headline = ()
+    # the headline columns the installed suites declare (`SuiteBoard.headline`), in headline order
+    headline_columns: tuple[SuiteHeadline, ...] = ()
 
 
 def _protocol(job: StoredJob) -> str:
@@ -187,6 +191,9 @@ def build_boards(
         gaps.refuse(root)
     hooks = cross_model_columns(suite_boards)
     boards = _boards(every, root, task, all_metrics, ranks, keep_tables, hooks)
+    declared = headline_columns(suite_boards)
+    for board in boards:
+        board.headline_columns = declared
     _mark_gaps(boards, gaps)
     return boards
 

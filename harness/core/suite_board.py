@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from harness.core.errors import HarnessError
+from harness.core.headline_spec import HEADLINE_FACETS, HeadlineSpec
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
 
@@ -77,6 +78,7 @@ class SuiteBoard:
     `figures`: the report's figures its results feed (`FigureKind`).
     `cross_model`: the columns the boards compute from several of its models (the shift suite's
     mCE and effective robustness; their specs are `derived`), with notes; None: none.
+    `headline`: its columns on a task's headline board (`harness.core.headline_spec`).
     """
 
     suite: str
@@ -84,6 +86,7 @@ class SuiteBoard:
     derived: tuple[MetricSpec, ...] = ()
     figures: tuple[FigureKind, ...] = ()
     cross_model: CrossModelColumns | None = None
+    headline: tuple[HeadlineSpec, ...] = ()
 
 
 def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
@@ -114,3 +117,18 @@ def figure_kinds(boards: Iterable[SuiteBoard]) -> Mapping[str, frozenset[FigureK
 def cross_model_columns(boards: Iterable[SuiteBoard]) -> Mapping[str, CrossModelColumns]:
     """Suite name -> its cross-model columns, for the suites that have some."""
     return {b.suite: b.cross_model for b in boards if b.cross_model is not None}
+
+
+@dataclass(frozen=True)
+class SuiteHeadline:
+    """A headline column as declared (`spec`) by `suite`."""
+
+    suite: str
+    spec: HeadlineSpec
+
+
+def headline_columns(boards: Iterable[SuiteBoard]) -> tuple[SuiteHeadline, ...]:
+    """The suites' headline columns in headline order: by facet (`HeadlineFacet`), then suite
+    name, then the order each suite declares them in."""
+    declared = [SuiteHeadline(b.suite, spec) for b in boards for spec in b.headline]
+    return tuple(sorted(declared, key=lambda h: (HEADLINE_FACETS.index(h.spec.facet), h.suite)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -45,14 +46,34 @@ class ThreatModel(BaseModel):
 
     def matches_context(self, context: Mapping[str, Any]) -> bool:
         """Whether a metric record's context (`norm`, `eps`) is this threat model."""
-        try:
-            eps = float(context.get("eps", "nan"))
-        except (TypeError, ValueError):
-            return False
-        return self.matches(str(context.get("norm", "")), eps)
+        threat = ThreatContext.of(context)
+        return self.matches(threat.norm, threat.eps)
 
 
 Headline = tuple[ThreatModel, ...]
+
+
+@dataclass(frozen=True)
+class ThreatContext:
+    """The norm and budget a metric record's context names (its `norm` and `eps`): "" and NaN
+    where it names none or an unreadable budget. The one parser of those two context keys."""
+
+    norm: str
+    eps: float
+
+    @classmethod
+    def of(cls, context: Mapping[str, Any]) -> ThreatContext:
+        try:
+            eps = float(context.get("eps", "nan"))
+        except (TypeError, ValueError):
+            eps = math.nan
+        return cls(str(context.get("norm", "")), eps)
+
+    @property
+    def words(self) -> str:
+        """`L-inf 0.1` (the norm alone without a budget)."""
+        words = NORM_WORDS.get(self.norm, self.norm)
+        return f"{words} {eps_text(self.eps)}" if not math.isnan(self.eps) else words
 
 
 def eps_text(eps: float) -> str:

@@ -19,8 +19,6 @@ from harness.present.cell_view import CellView, Footnotes, missing_cell, record_
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, job_anchor, model_page, task_page
 
-LEAD = ("top1_acc", "robust_acc")  # the verdicts shown above the board
-
 
 @dataclass(frozen=True)
 class ColumnHead:
@@ -88,8 +86,8 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
         n=f"n = {board.n}" if board.n is not None else "",
         columns=[_column(c) for c in head.columns],
         rows=rows,
-        verdicts=[_verdict(v) for v in head.verdicts if v.column.id in LEAD],
-        more_verdicts=[_verdict(v) for v in head.verdicts if v.column.id not in LEAD],
+        verdicts=[_verdict(v) for v in head.verdicts if v.column.lead],
+        more_verdicts=[_verdict(v) for v in head.verdicts if not v.column.lead],
         footnotes=notes.items,
         method=" / ".join(sorted(methods)),
     )

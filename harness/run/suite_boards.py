@@ -9,6 +9,7 @@ CLI and `harness.report` hand them to the report (harness.present never imports 
 from __future__ import annotations
 
 from harness.core.errors import HarnessError
+from harness.core.headline_spec import HEADLINE_FACETS, HEADLINE_PICKS
 from harness.core.registry import Registry
 from harness.core.suite_board import FIGURE_KINDS, SuiteBoard
 from harness.suites import BUILTIN_SUITE_BOARDS
@@ -43,5 +44,40 @@ def installed_suite_boards() -> tuple[SuiteBoard, ...]:
                 f"suite board {name!r} ({target}) names figure(s) {', '.join(map(repr, unknown))}; "
                 f"the report draws {', '.join(FIGURE_KINDS)}"
             )
+        _check_headline(name, target, board)
         boards.append(board)
+    _check_headline_ids(boards)
     return tuple(boards)
+
+
+def _check_headline(name: str, target: str, board: SuiteBoard) -> None:
+    """A board's headline columns name a known facet and pick rule and at least one metric."""
+    for spec in board.headline:
+        what = "/".join(m.column_id for m in spec.metrics)
+        if spec.facet not in HEADLINE_FACETS:
+            raise HarnessError(
+                f"suite board {name!r} ({target}): headline column {what!r} has facet "
+                f"{spec.facet!r}; the headline's facets are {', '.join(HEADLINE_FACETS)}"
+            )
+        if spec.pick not in HEADLINE_PICKS:
+            raise HarnessError(
+                f"suite board {name!r} ({target}): headline column {what!r} picks "
+                f"{spec.pick!r}; the headline picks {', '.join(HEADLINE_PICKS)}"
+            )
+        if not spec.metrics:
+            raise HarnessError(
+                f"suite board {name!r} ({target}): headline column {what!r} names no metric"
+            )
+
+
+def _check_headline_ids(boards: list[SuiteBoard]) -> None:
+    """One headline column id is declared once over every suite."""
+    said_by: dict[str, str] = {}
+    for board in boards:
+        for option in (m for spec in board.headline for m in spec.metrics):
+            if option.column_id in said_by:
+                raise HarnessError(
+                    f"suites {said_by[option.column_id]!r} and {board.suite!r} both declare "
+                    f"headline column {option.column_id!r}; give one of them another id"
+                )
+            said_by[option.column_id] = board.suite

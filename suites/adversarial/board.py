@@ -3,6 +3,10 @@ side reads it; `harness.core.suite_board`): those of image attacks and those of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
 
@@ -56,8 +60,40 @@ TEXT_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(name="rejected_candidates", unit="count", higher_is_better=False),
 )
 
+ENSEMBLE = "attack=ensemble"  # the conditions of the per-sample worst case over the attacks
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """What an image-attack record's context names beyond its norm and budget
+    (`harness.core.threat_model.ThreatContext`): the attack ("ensemble": the worst case over the
+    cascade). The one parser of it on the results side."""
+
+    attack: str
+
+    @classmethod
+    def of(cls, context: Mapping[str, object]) -> AttackContext:
+        return cls(str(context.get("attack", "attack")))
+
+
+def attack_words(context: Mapping[str, object]) -> str:
+    return AttackContext.of(context).attack
+
+
+# robust accuracy at the task's headline threat model(s), the worst case over attacks if run
+HEADLINE = HeadlineSpec(
+    metrics=(HeadlineMetric(metric="robust_acc", label="robust accuracy", chance=True),),
+    facet="robustness",
+    pick="threat_model",
+    lead=True,
+    words=attack_words,
+    prefer=ENSEMBLE,
+    preferred="worst case over attacks",
+)
+
 BOARD = SuiteBoard(
     suite="adversarial",
     metrics=(*METRICS, *TEXT_METRICS),
     figures=("adversarial_gallery", "text_examples"),
+    headline=(HEADLINE,),
 )

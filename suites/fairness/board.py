@@ -3,6 +3,10 @@ reads it; `harness.core.suite_board`): disparities between groups and each group
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
 
@@ -111,4 +115,34 @@ GROUP_METRICS: dict[str, MetricSpec] = {
 
 ALL_SPECS: tuple[MetricSpec, ...] = DISPARITY_SPECS + tuple(GROUP_METRICS.values())
 
-BOARD = SuiteBoard(suite="fairness", metrics=ALL_SPECS, figures=("group_records",))
+
+@dataclass(frozen=True)
+class GroupContext:
+    """What a fairness record's context names: the grouping (`group_by`, "" for none; columns
+    joined by "&" for an intersection) and, for a per-group metric, the group (None for a
+    disparity). The one parser of it on the results side."""
+
+    group_by: str
+    group: str | None
+
+    @classmethod
+    def of(cls, context: Mapping[str, object]) -> GroupContext:
+        group = context.get("group")
+        return cls(str(context.get("group_by", "")), None if group is None else str(group))
+
+
+def grouping_words(context: Mapping[str, object]) -> str:
+    return GroupContext.of(context).group_by
+
+
+# each model's lowest worst-group accuracy over its groupings
+HEADLINE = HeadlineSpec(
+    metrics=(HeadlineMetric(metric="worst_group_acc", label="worst-group accuracy"),),
+    facet="groups",
+    pick="lowest",
+    words=grouping_words,
+)
+
+BOARD = SuiteBoard(
+    suite="fairness", metrics=ALL_SPECS, figures=("group_records",), headline=(HEADLINE,)
+)

@@ -4,6 +4,7 @@ models (mCE, relative mCE, effective robustness: `cross_model/`)."""
 
 from __future__ import annotations
 
+from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
 from harness.suites.shift.cross_model.columns import board_columns
@@ -123,10 +124,25 @@ DERIVED: tuple[MetricSpec, ...] = (
     ),
 )
 
+# the mean over image corruptions, else over tabular perturbations
+HEADLINE = HeadlineSpec(
+    metrics=(
+        HeadlineMetric(metric="mean_corruption_acc", label="mean corruption accuracy", chance=True),
+        HeadlineMetric(
+            metric="mean_tabular_shift_acc",
+            label="mean accuracy under shift",
+            detail="tabular perturbations",
+            chance=True,
+        ),
+    ),
+    facet="shift",
+)
+
 BOARD = SuiteBoard(
     suite="shift",
     metrics=METRICS,
     derived=DERIVED,
     figures=("corruption_curves", "corruption_gallery"),
     cross_model=board_columns,
+    headline=(HEADLINE,),
 )

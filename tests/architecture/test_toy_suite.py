@@ -1,6 +1,7 @@
 """A suite added from outside, with no edit in the harness: defined here as a third-party package
 would ship it (a suite class, a torch-free board, entry points), it runs on a tiny task and its
-metric appears on the leaderboard and in the HTML report under the label its board declares."""
+metric appears on the leaderboard and in the HTML report under the label its board declares, and
+in the task's headline board as the column its board declares (ranked, with its chance level)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.analysis.headline import headline_board, read_outcomes
+from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
+from harness.run.suite_boards import installed_suite_boards
 
 BOARD = '''
 """The toy suite's board: torch-free, as the report reads it."""
+from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
 
@@ -25,7 +30,11 @@ TOP2 = MetricSpec(
     headline=True,
     label="top-2 accuracy of the toy suite",
 )
-BOARD = SuiteBoard(suite="toy", metrics=(TOP2,))
+HEADLINE = HeadlineSpec(
+    metrics=(HeadlineMetric(metric="toy_top2_acc", label="toy headline top-2", chance=True),),
+    facet="accuracy",
+)
+BOARD = SuiteBoard(suite="toy", metrics=(TOP2,), headline=(HEADLINE,))
 '''
 
 SUITE = '''
@@ -177,6 +186,18 @@ def test_a_suite_from_outside_reaches_the_board_and_the_report(
     assert {r["model"] for r in rows} == {"lin-a", "lin-b"}
     assert all(0.0 <= float(r["toy_top2_acc"]) <= 1.0 for r in rows)
 
+    (board,) = build_boards(out, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(out))
+    (column,) = [c for c in head.columns if c.suite == "toy"]
+    assert (column.id, column.label, column.higher_is_better) == (
+        "toy_top2_acc",
+        "toy headline top-2",
+        True,
+    )
+    assert column.chance is not None and 0.0 < column.chance < 1.0  # digits: ~0.1
+    (verdict,) = [v for v in head.verdicts if v.column.suite == "toy"]
+    assert verdict.ranked == 2 and verdict.best
+
     site = toy_plugin / "site"
     assert main(["report", str(out), "--out", str(site)]) == 0
     task_page = next(site.glob("task-tiny-digits*.html")).read_text()
@@ -184,3 +205,4 @@ def test_a_suite_from_outside_reaches_the_board_and_the_report(
     for page in (task_page, suite_page):
         assert "top-2 accuracy of the toy suite" in page  # the board's label
         assert "lin-a" in page and "lin-b" in page
+    assert "toy headline top-2" in task_page  # its headline column
