@@ -25,6 +25,7 @@ from harness.analysis import pareto
 from harness.analysis.caveats import caveats
 from harness.analysis.leaderboard import Board
 from harness.analysis.paired_forms import rows_cell_mean
+from harness.core.group_context import GroupContext
 from harness.core.group_order import value_order
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
@@ -100,12 +101,13 @@ def group_figures(
     found: dict[str, dict[str, dict[str, FigPoint]]] = defaultdict(lambda: defaultdict(dict))
     source: dict[str, str] = {}
     for model, records in per_model_records.items():
-        for by, value, point in _group_records(records):
+        for suite, by, value, point in _group_records(records):
             found[by][model][value] = point
-            source[by] = "fairness suite group_acc (bootstrap within groups)"
+            source[by] = f"{suite} suite group_acc (bootstrap within groups)"
+    from_records = set(source)
     for model, table in per_model_tables.items():
         for by, value, point in _group_table(table):
-            if not source.get(by, "").startswith("fairness"):
+            if by not in from_records:
                 source[by] = "clean accuracy per group from the per-sample table (Wilson)"
                 found[by][model][value] = point
     out = []
@@ -118,13 +120,17 @@ def group_figures(
     return out
 
 
-def _group_records(records: Sequence[MetricRecord]) -> list[tuple[str, str, FigPoint]]:
-    """(grouping, value, point) of the fairness suite's per-group accuracy records."""
+def _group_records(records: Sequence[MetricRecord]) -> list[tuple[str, str, str, FigPoint]]:
+    """(suite, grouping, value, point) of per-group accuracy records (`group_acc` with its
+    `GroupContext`: the fairness suite's)."""
     out = []
     for r in records:
-        by, value = r.context.get("group_by"), r.context.get("group")
-        if r.metric == "group_acc" and by is not None and value is not None and r.value is not None:
-            out.append((str(by), str(value), FigPoint(0.0, r.value, r.ci, _caveat(r), r.n)))
+        ctx = GroupContext.of(r.context)
+        if r.metric != "group_acc" or ctx.group_by is None or ctx.group is None:
+            continue
+        if r.value is not None:
+            point = FigPoint(0.0, r.value, r.ci, _caveat(r), r.n)
+            out.append((r.suite, ctx.group_by, ctx.group, point))
     return out
 
 

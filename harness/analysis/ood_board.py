@@ -14,7 +14,7 @@ and the score distributions behind the headline detector (no torch; renders noth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 
@@ -28,7 +28,6 @@ from harness.stats.detection import delong_paired
 from harness.stats.intervals import holm
 from harness.store.run_store import LoadedJob, StoredJob
 
-SUITE = "shift"
 METRICS = ("ood_auroc", "ood_fpr_at_95_tpr", "ood_aupr", "ood_aupr_out")
 SCORE_PREFIX = "score_"
 
@@ -89,11 +88,13 @@ class OODBoard:
     histograms: list[ScoreHistogram] = field(default_factory=list)
 
 
-def _latest(task: str, loaded: Sequence[LoadedJob]) -> dict[str, StoredJob]:
+def _latest(
+    task: str, loaded: Sequence[LoadedJob], suites: Collection[str]
+) -> dict[str, StoredJob]:
     latest: dict[str, StoredJob] = {}
     for _man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
         r = job.record
-        if r.task == task and r.suite == SUITE and job.status == JobStatus.COMPLETED:
+        if r.task == task and r.suite in suites and job.status == JobStatus.COMPLETED:
             latest[r.model] = job
     return latest
 
@@ -209,11 +210,13 @@ def _histogram(table: DetectorTable, frame: pd.DataFrame) -> ScoreHistogram | No
     return ScoreHistogram(table.model, table.headline, test.to_numpy(), sets)
 
 
-def ood_board(task: str, loaded: Sequence[LoadedJob]) -> OODBoard | None:
-    """The task's OOD board, or None when no completed shift job scored an OOD set."""
+def ood_board(task: str, loaded: Sequence[LoadedJob], suites: Collection[str]) -> OODBoard | None:
+    """The task's OOD board from the latest completed job of each model of the `suites` that
+    carry OOD detection results (`SuiteBoard.figures` with "ood_detection": the shift suite), or
+    None when none scored an OOD set."""
     board = OODBoard(task)
     frames: dict[str, pd.DataFrame] = {}
-    for model, job in sorted(_latest(task, loaded).items()):
+    for model, job in sorted(_latest(task, loaded, suites).items()):
         table = _table(model, job)
         if table is None or not table.sets:
             continue

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.stored_groups import with_clean_reference
+from harness.core.group_context import GroupContext
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.stats import calibration, detection
@@ -146,9 +147,9 @@ def _form(
     frame = table.frame
     if record.metric.startswith("ood_"):
         return _ood(record, frame)
-    if record.metric in _DISPARITIES and "group" not in record.context:
+    if record.metric in _DISPARITIES and GroupContext.of(record.context).group is None:
         return _disparity(record, frame, config or {})
-    if record.context.get("group") is not None or record.context.get("class") is not None:
+    if GroupContext.of(record.context).group is not None or record.context.get("class") is not None:
         return None  # a subset's number: compared through its interval
     if record.metric in _MEAN_OVER_CONDITIONS:
         mean = cell_means(record, table)
@@ -377,14 +378,14 @@ def _disparity(
     record: MetricRecord, frame: pd.DataFrame, config: Mapping[str, Any]
 ) -> Resampled | None:
     """A fairness disparity of one grouping, recomputed on resamples drawn within groups."""
-    group_by = record.context.get("group_by")
+    group_by = GroupContext.of(record.context).group_by
     if group_by is None:
         return None
     rows = with_clean_reference(frame, record.condition)
     needs_drop = record.metric in ("worst_group_acc_drop", "group_acc_drop_gap")
     if rows.empty or (needs_drop and CLEAN_CORRECT not in rows.columns):
         return None
-    grouping = str(group_by).split("&")
+    grouping = group_by.split("&")
     sf = pd.DataFrame({col: group_values(rows, col).to_numpy() for col in grouping})
     keys = sf.astype(str).agg("&".join, axis=1)
     levels = sorted(keys.unique())

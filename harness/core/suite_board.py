@@ -25,6 +25,7 @@ FigureKind = Literal[
     "corruption_gallery",
     "adversarial_gallery",
     "text_examples",
+    "ood_detection",
 ]
 """The report's figures that a suite's results feed (`SuiteBoard.figures`), each drawn from data the
 suite stores, and only when they are there:
@@ -36,7 +37,10 @@ suite stores, and only when they are there:
 - `corruption_curves`: its per-sample table holds corruption cells: accuracy against severity on
   the task page, per corruption and severity on the model page (the shift suite);
 - `corruption_gallery`, `adversarial_gallery`: the example images it stored (shift, adversarial);
-- `text_examples`: the text attacks' examples it stored (adversarial).
+- `text_examples`: the text attacks' examples it stored (adversarial);
+- `ood_detection`: its jobs scored OOD sets: `ood_*` records per detector (context `score`), the
+  `ood` artifact (detectors, headline detector, fit) and the detectors' score columns in its
+  per-sample table: the task page's OOD detection section (the shift suite).
 """
 FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
 

@@ -362,8 +362,10 @@ def _task_page(ctx: _Context, task: str) -> _Page:
 
 
 def _ood(ctx: _Context, task: str) -> OODView | None:
-    """The task's OOD detection section, when a shift job scored OOD sets."""
-    board = ood_board(task, ctx.loaded)
+    """The task's OOD detection section, when a job of a suite that declares OOD detection
+    results (`ood_detection`: the shift suite) scored OOD sets."""
+    suites = [suite for suite in ctx.kinds if feeds(ctx.kinds, suite, "ood_detection")]
+    board = ood_board(task, ctx.loaded, suites)
     return ood_view(board, ctx.folder) if board is not None else None
 
 

@@ -4,8 +4,8 @@ reads it; `harness.core.suite_board`): disparities between groups and each group
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from harness.core.group_context import GroupContext
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
@@ -116,23 +116,9 @@ GROUP_METRICS: dict[str, MetricSpec] = {
 ALL_SPECS: tuple[MetricSpec, ...] = DISPARITY_SPECS + tuple(GROUP_METRICS.values())
 
 
-@dataclass(frozen=True)
-class GroupContext:
-    """What a fairness record's context names: the grouping (`group_by`, "" for none; columns
-    joined by "&" for an intersection) and, for a per-group metric, the group (None for a
-    disparity). The one parser of it on the results side."""
-
-    group_by: str
-    group: str | None
-
-    @classmethod
-    def of(cls, context: Mapping[str, object]) -> GroupContext:
-        group = context.get("group")
-        return cls(str(context.get("group_by", "")), None if group is None else str(group))
-
-
 def grouping_words(context: Mapping[str, object]) -> str:
-    return GroupContext.of(context).group_by
+    """The grouping of a fairness record (`harness.core.group_context`)."""
+    return GroupContext.of(context).group_by or ""
 
 
 # each model's lowest worst-group accuracy over its groupings

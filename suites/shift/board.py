@@ -142,7 +142,7 @@ BOARD = SuiteBoard(
     suite="shift",
     metrics=METRICS,
     derived=DERIVED,
-    figures=("corruption_curves", "corruption_gallery"),
+    figures=("corruption_curves", "corruption_gallery", "ood_detection"),
     cross_model=board_columns,
     headline=(HEADLINE,),
 )
