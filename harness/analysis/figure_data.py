@@ -29,6 +29,7 @@ from harness.core.group_context import GroupContext
 from harness.core.group_order import value_order
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
+from harness.core.threat_model import ThreatContext
 from harness.store.run_store import StoredJob
 
 _CORRUPTION = re.compile(r"^corruption=(?P<name>[^/]+)/severity=(?P<sev>\d+)$")
@@ -197,13 +198,12 @@ def robust_series(per_model: Mapping[str, Sequence[MetricRecord]]) -> dict[str, 
         robust = [r for r in records if r.metric == "robust_acc" and r.value is not None]
         ensemble = [r for r in robust if r.condition.startswith("attack=ensemble")]
         for r in ensemble or robust:
-            try:
-                eps = float(r.context["eps"])
-            except (KeyError, TypeError, ValueError):
+            threat = ThreatContext.of(r.context)
+            if math.isnan(threat.eps):
                 continue
             name = model if ensemble else f"{model} ({r.context.get('attack', '?')})"
-            panel = str(r.context.get("norm", ""))
-            panels[panel][name].append(FigPoint(eps, float(r.value or 0.0), r.ci, _caveat(r), r.n))
+            point = FigPoint(threat.eps, float(r.value or 0.0), r.ci, _caveat(r), r.n)
+            panels[threat.norm][name].append(point)
     return {p: {k: sorted(v, key=lambda q: q.x) for k, v in s.items()} for p, s in panels.items()}
 
 
@@ -211,12 +211,12 @@ def attack_series(records: Sequence[MetricRecord]) -> dict[str, Series]:
     """One model's robust accuracy vs budget per norm (panel) and attack (series)."""
     panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        if r.metric != "robust_acc" or r.value is None or "eps" not in r.context:
+        threat = ThreatContext.of(r.context)
+        if r.metric != "robust_acc" or r.value is None or math.isnan(threat.eps):
             continue
         attack = "worst case (ensemble)" if r.condition.startswith("attack=ensemble") else None
         name = attack or str(r.context.get("attack", "?"))
-        panel = str(r.context.get("norm", ""))
-        panels[panel][name].append(FigPoint(float(r.context["eps"]), r.value, r.ci, _caveat(r)))
+        panels[threat.norm][name].append(FigPoint(threat.eps, r.value, r.ci, _caveat(r)))
     return {p: {k: sorted(v, key=lambda q: q.x) for k, v in s.items()} for p, s in panels.items()}
 
 
