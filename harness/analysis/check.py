@@ -37,6 +37,7 @@ from harness.analysis.paired_tests import p_or_one
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.timing_context import TimingContext
 from harness.stats import timing
 from harness.stats.intervals import holm
 from harness.stats.shared_draws import SharedDraws
@@ -355,8 +356,9 @@ def _unaccepted(policy: Policy, model: str, m: MetricRecord) -> list[str]:
 
 
 def _hardware(m: MetricRecord) -> str:
-    name, threads = m.context.get("device_name"), m.context.get("threads")
-    return f"{name}" + (f", {threads} thread(s)" if threads is not None else "")
+    timing = TimingContext.of(m.context)
+    threads = f", {timing.threads} thread(s)" if timing.threads is not None else ""
+    return f"{timing.device_name}{threads}"
 
 
 def _hardware_bound(m: MetricRecord) -> bool:

@@ -30,6 +30,7 @@ from harness.core.group_order import value_order
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
 from harness.core.threat_model import ThreatContext
+from harness.core.timing_context import TimingContext
 from harness.store.run_store import StoredJob
 
 _CORRUPTION = re.compile(r"^corruption=(?P<name>[^/]+)/severity=(?P<sev>\d+)$")
@@ -247,22 +248,13 @@ def throughput_panels(per_model: Mapping[str, Sequence[MetricRecord]]) -> list[T
     panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
     for model, records in per_model.items():
         for r in records:
-            ctx = r.context
-            if r.metric != "throughput_samples_per_s" or r.value is None or "batch_size" not in ctx:
+            if r.metric != "throughput_samples_per_s" or r.value is None:
                 continue
-            machine = " ".join(
-                str(x)
-                for x in (
-                    ctx.get("device", ""),
-                    f"({ctx['device_name']})" if ctx.get("device_name") else "",
-                    f"{ctx['threads']} threads" if ctx.get("threads") else "",
-                    ctx.get("precision", ""),
-                    ctx.get("variant", "") if ctx.get("variant") not in (None, "eager") else "",
-                )
-                if x
-            )
-            panels[machine][model].append(
-                FigPoint(float(ctx["batch_size"]), r.value, r.ci, _timing_caveat(r), r.n)
+            timing = TimingContext.of(r.context)
+            if timing.batch_size is None:
+                continue
+            panels[timing.machine][model].append(
+                FigPoint(float(timing.batch_size), r.value, r.ci, _timing_caveat(r), r.n)
             )
     return [
         TimingPanel(machine, {m: sorted(p, key=lambda q: q.x) for m, p in s.items()})

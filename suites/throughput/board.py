@@ -4,11 +4,11 @@ side reads it; `harness.core.suite_board`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
+from harness.core.timing_context import TimingContext
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -63,48 +63,8 @@ METRICS: tuple[MetricSpec, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class TimingContext:
-    """The setting a throughput record's context names (`suites/throughput/records.py`): device
-    type and name, batch size, precision, variant, copy mode and torch threads; "" (None for
-    numbers) where it names none. The one parser of it on the results side."""
-
-    device: str
-    device_name: str
-    batch_size: int | None
-    precision: str
-    variant: str
-    copy_mode: str
-    threads: int | None
-
-    @classmethod
-    def of(cls, context: Mapping[str, object]) -> TimingContext:
-        def text(key: str) -> str:
-            value = context.get(key)
-            return "" if value is None else str(value)
-
-        def number(key: str) -> int | None:
-            value = context.get(key)
-            return None if value is None else int(value)  # type: ignore[call-overload]
-
-        return cls(
-            device=text("device"),
-            device_name=text("device_name"),
-            batch_size=number("batch_size"),
-            precision=text("precision"),
-            variant=text("variant"),
-            copy_mode=text("copy_mode"),
-            threads=number("threads"),
-        )
-
-    @property
-    def where(self) -> str:
-        """`cpu (AMD EPYC)`: the device type and its name."""
-        return f"{self.device} ({self.device_name})" if self.device_name else self.device
-
-
 def setting_words(context: Mapping[str, object]) -> str:
-    """`cpu (AMD EPYC), batch 64`."""
+    """`cpu (AMD EPYC), batch 64` (`harness.core.timing_context`)."""
     timing = TimingContext.of(context)
     batch = f"batch {timing.batch_size}" if timing.batch_size is not None else ""
     return ", ".join(x for x in (timing.where, batch) if x)
