@@ -281,10 +281,12 @@ class ParetoFigure:
     y_higher: bool
     points: dict[str, ParetoPoint]
     front: list[str]
+    timing_x: bool = False  # x is a measured rate: log axis (`TradeOff.timing`)
 
 
 def pareto_figures(board: Board) -> list[ParetoFigure]:
-    """Accuracy vs throughput and clean vs each robust / corruption accuracy, with intervals; a
+    """The suites' trade-offs (`pareto.standard_views`: accuracy vs throughput, clean vs each
+    robust / corruption accuracy), with intervals; a
     point whose caveat excludes it is drawn but never on the front."""
     out = []
     for view in pareto.standard_views(board):
@@ -294,13 +296,17 @@ def pareto_figures(board: Board) -> list[ParetoFigure]:
             if xr is None or yr is None or xr.value is None or yr.value is None:
                 continue
             cav = _caveat(yr) or _caveat(xr)
-            if view.x_key.startswith("throughput"):
+            if view.timing_x:
                 cav = cav or _timing_caveat(xr)
             points[row.model] = ParetoPoint(xr.value, yr.value, xr.ci, yr.ci, cav)
         comparable = {m: (p.x, p.y) for m, p in points.items() if not p.caveat}
         x_higher, y_higher = board.units[view.x_key][1], board.units[view.y_key][1]
         front = pareto.pareto_front(comparable, higher_x=x_higher, higher_y=y_higher)
-        out.append(ParetoFigure(view.x_key, view.y_key, x_higher, y_higher, points, front))
+        out.append(
+            ParetoFigure(
+                view.x_key, view.y_key, x_higher, y_higher, points, front, timing_x=view.timing_x
+            )
+        )
     return out
 
 

@@ -28,8 +28,10 @@ from harness.core.suite_board import (
     CrossModelInputs,
     SuiteBoard,
     SuiteHeadline,
+    TradeOff,
     cross_model_columns,
     headline_columns,
+    trade_offs,
 )
 from harness.core.threat_model import Headline, headline_text
 from harness.stats.intervals import DEFAULT_RESAMPLES
@@ -146,6 +148,8 @@ class Board:
     headline: Headline = ()
     # the headline columns the installed suites declare (`SuiteBoard.headline`), in headline order
     headline_columns: tuple[SuiteHeadline, ...] = ()
+    # the trade-off figures the installed suites' metrics feed (`SuiteBoard.trade_offs`), in order
+    trade_offs: tuple[TradeOff, ...] = ()
 
 
 def _protocol(job: StoredJob) -> str:
@@ -191,9 +195,9 @@ def build_boards(
         gaps.refuse(root)
     hooks = cross_model_columns(suite_boards)
     boards = _boards(every, root, task, all_metrics, ranks, keep_tables, hooks)
-    declared = headline_columns(suite_boards)
+    declared, figures = headline_columns(suite_boards), trade_offs(suite_boards)
     for board in boards:
-        board.headline_columns = declared
+        board.headline_columns, board.trade_offs = declared, figures
     _mark_gaps(boards, gaps)
     return boards
 

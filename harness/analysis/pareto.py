@@ -1,4 +1,5 @@
-"""Pareto fronts over two metrics of a board: accuracy vs throughput, clean vs robust accuracy.
+"""Pareto fronts over two metrics of a board: the trade-offs the suites declare (accuracy vs
+throughput, clean vs robust accuracy, `SuiteBoard.trade_offs`).
 
 A model is on the front when no other model is at least as good on both metrics and strictly
 better on one (each metric in its own direction). No torch here.
@@ -7,7 +8,7 @@ better on one (each metric in its own direction). No torch here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.analysis.leaderboard import Board
 
@@ -20,6 +21,7 @@ class ParetoView:
     y_key: str
     points: dict[str, tuple[float, float]]
     front: list[str]
+    timing_x: bool = False  # x is a measured rate (`TradeOff.timing`): log axis, timing caveats
 
 
 def pareto_front(
@@ -55,10 +57,14 @@ def board_view(board: Board, x_key: str, y_key: str) -> ParetoView | None:
 
 
 def standard_views(board: Board) -> list[ParetoView]:
-    """Accuracy vs throughput and clean vs each robust-accuracy column, where both exist."""
-    acc = "top1_acc"
-    pairs = [(k, acc) for k in board.columns if k.startswith("throughput_samples_per_s")]
-    pairs += [(acc, k) for k in board.columns if k.startswith("robust_acc")]
-    pairs += [(acc, k) for k in board.columns if k.startswith("mean_corruption_acc")]
-    views = [board_view(board, x, y) for x, y in pairs]
-    return [v for v in views if v is not None]
+    """The trade-offs the suites declare (`Board.trade_offs`: accuracy vs throughput, clean vs
+    each robust-accuracy and corruption-accuracy column), where both columns exist."""
+    views = []
+    for t in board.trade_offs:
+        keys = [k for k in board.columns if k.partition("[")[0] == t.metric]
+        for key in keys:
+            x, y = (key, t.against) if t.axis == "x" else (t.against, key)
+            view = board_view(board, x, y)
+            if view is not None:
+                views.append(replace(view, timing_x=t.timing and t.axis == "x"))
+    return views

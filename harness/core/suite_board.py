@@ -68,6 +68,19 @@ class CrossModelInputs:
     resamples: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class TradeOff:
+    """A trade-off figure (a Pareto front) a suite's metric feeds: each board column of `metric`
+    drawn against the column `against` (e.g. clean accuracy, `top1_acc`), `metric` on the `axis`
+    axis. `timing`: `metric` is a measured rate (throughput), drawn on a log x axis (`axis` "x"),
+    a point with an unstable timing drawn hollow."""
+
+    metric: str
+    against: str
+    axis: Literal["x", "y"]
+    timing: bool = False
+
+
 # model -> the records of its cross-model columns, and the board notes
 CrossModelColumns = Callable[[CrossModelInputs], tuple[dict[str, list[MetricRecord]], list[str]]]
 
@@ -83,6 +96,7 @@ class SuiteBoard:
     `cross_model`: the columns the boards compute from several of its models (the shift suite's
     mCE and effective robustness; their specs are `derived`), with notes; None: none.
     `headline`: its columns on a task's headline board (`harness.core.headline_spec`).
+    `trade_offs`: the report's trade-off figures its metrics feed (`TradeOff`).
     """
 
     suite: str
@@ -91,6 +105,7 @@ class SuiteBoard:
     figures: tuple[FigureKind, ...] = ()
     cross_model: CrossModelColumns | None = None
     headline: tuple[HeadlineSpec, ...] = ()
+    trade_offs: tuple[TradeOff, ...] = ()
 
 
 def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
@@ -136,3 +151,10 @@ def headline_columns(boards: Iterable[SuiteBoard]) -> tuple[SuiteHeadline, ...]:
     name, then the order each suite declares them in."""
     declared = [SuiteHeadline(b.suite, spec) for b in boards for spec in b.headline]
     return tuple(sorted(declared, key=lambda h: (HEADLINE_FACETS.index(h.spec.facet), h.suite)))
+
+
+def trade_offs(boards: Iterable[SuiteBoard]) -> tuple[TradeOff, ...]:
+    """The suites' trade-off figures in report order: those with the suite's metric on the x
+    axis first, then on the y axis, each by suite name."""
+    declared = [(t.axis, b.suite, i, t) for b in boards for i, t in enumerate(b.trade_offs)]
+    return tuple(t for *_order, t in sorted(declared, key=lambda d: d[:3]))

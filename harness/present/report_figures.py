@@ -136,7 +136,7 @@ def _pareto_section(
                 styles=styles,
                 x_fraction=x_unit == "fraction",
                 y_fraction=y_unit == "fraction",
-                logx=view.x_key.startswith("throughput"),
+                logx=view.timing_x,
             )
             front = ", ".join(view.front) or "none"
             hollow = [m for m, p in view.points.items() if p.caveat]

@@ -45,6 +45,7 @@ def installed_suite_boards() -> tuple[SuiteBoard, ...]:
                 f"the report draws {', '.join(FIGURE_KINDS)}"
             )
         _check_headline(name, target, board)
+        _check_trade_offs(name, target, board)
         boards.append(board)
     _check_headline_ids(boards)
     return tuple(boards)
@@ -56,17 +57,28 @@ def _check_headline(name: str, target: str, board: SuiteBoard) -> None:
         what = "/".join(m.column_id for m in spec.metrics)
         if spec.facet not in HEADLINE_FACETS:
             raise HarnessError(
-                f"suite board {name!r} ({target}): headline column {what!r} has facet "
+                f"suite board {name!r} ({target}) declares headline column {what!r} with facet "
                 f"{spec.facet!r}; the headline's facets are {', '.join(HEADLINE_FACETS)}"
             )
         if spec.pick not in HEADLINE_PICKS:
             raise HarnessError(
-                f"suite board {name!r} ({target}): headline column {what!r} picks "
+                f"suite board {name!r} ({target}) declares headline column {what!r} picking "
                 f"{spec.pick!r}; the headline picks {', '.join(HEADLINE_PICKS)}"
             )
         if not spec.metrics:
             raise HarnessError(
-                f"suite board {name!r} ({target}): headline column {what!r} names no metric"
+                f"suite board {name!r} ({target}) declares a headline column with no metric"
+            )
+
+
+def _check_trade_offs(name: str, target: str, board: SuiteBoard) -> None:
+    """A trade-off puts its metric on the x or y axis; a timing goes on the (log) x axis."""
+    for t in board.trade_offs:
+        if t.axis not in ("x", "y") or (t.timing and t.axis != "x"):
+            raise HarnessError(
+                f"suite board {name!r} ({target}) declares a trade-off of {t.metric!r} on axis "
+                f"{t.axis!r}{' as a timing' if t.timing else ''}; a metric goes on 'x' or 'y', "
+                "a timing on 'x'"
             )
 
 

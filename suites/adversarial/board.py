@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
-from harness.core.suite_board import SuiteBoard
+from harness.core.suite_board import SuiteBoard, TradeOff
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -96,4 +96,5 @@ BOARD = SuiteBoard(
     metrics=(*METRICS, *TEXT_METRICS),
     figures=("adversarial_gallery", "text_examples"),
     headline=(HEADLINE,),
+    trade_offs=(TradeOff(metric="robust_acc", against="top1_acc", axis="y"),),
 )

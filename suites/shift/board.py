@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
-from harness.core.suite_board import SuiteBoard
+from harness.core.suite_board import SuiteBoard, TradeOff
 from harness.suites.shift.cross_model.columns import board_columns
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -145,4 +145,5 @@ BOARD = SuiteBoard(
     figures=("corruption_curves", "corruption_gallery", "ood_detection"),
     cross_model=board_columns,
     headline=(HEADLINE,),
+    trade_offs=(TradeOff(metric="mean_corruption_acc", against="top1_acc", axis="y"),),
 )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
-from harness.core.suite_board import SuiteBoard
+from harness.core.suite_board import SuiteBoard, TradeOff
 from harness.core.timing_context import TimingContext
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -80,4 +80,11 @@ HEADLINE = HeadlineSpec(
     words=setting_words,
 )
 
-BOARD = SuiteBoard(suite="throughput", metrics=METRICS, headline=(HEADLINE,))
+BOARD = SuiteBoard(
+    suite="throughput",
+    metrics=METRICS,
+    headline=(HEADLINE,),
+    trade_offs=(
+        TradeOff(metric="throughput_samples_per_s", against="top1_acc", axis="x", timing=True),
+    ),
+)

@@ -9,9 +9,17 @@ import sys
 import pytest
 
 from harness.core.errors import HarnessError
+from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.registry import load_target
-from harness.core.suite_board import FIGURE_KINDS, SuiteBoard, metric_labels
+from harness.core.suite_board import (
+    FIGURE_KINDS,
+    SuiteBoard,
+    TradeOff,
+    headline_columns,
+    metric_labels,
+    trade_offs,
+)
 from harness.run import suite_boards
 from harness.run.plugins import suite_registry
 from harness.suites import BUILTIN_SUITE_BOARDS, BUILTIN_SUITES
@@ -62,6 +70,29 @@ def test_one_metric_name_reads_one_way() -> None:
 
 BOARD = SuiteBoard(suite="toy", metrics=())
 DRAWS_A_PIE = SuiteBoard(suite="other", metrics=(), figures=("pie",))  # type: ignore[arg-type]
+TOP1 = HeadlineMetric(metric="top1_acc", label="clean accuracy")
+OWN_TOP1 = HeadlineMetric(metric="own_acc", label="own accuracy", id="top1_acc")
+ODD_FACET = SuiteBoard(
+    suite="other",
+    metrics=(),
+    headline=(HeadlineSpec(metrics=(OWN_TOP1,), facet="beauty"),),  # type: ignore[arg-type]
+)
+ODD_PICK = SuiteBoard(
+    suite="other",
+    metrics=(),
+    headline=(HeadlineSpec(metrics=(OWN_TOP1,), facet="accuracy", pick="best"),),  # type: ignore[arg-type]
+)
+NO_METRIC = SuiteBoard(
+    suite="other", metrics=(), headline=(HeadlineSpec(metrics=(), facet="accuracy"),)
+)
+TIMING_ON_Y = SuiteBoard(
+    suite="other",
+    metrics=(),
+    trade_offs=(TradeOff(metric="rate", against="top1_acc", axis="y", timing=True),),
+)
+TAKES_TOP1 = SuiteBoard(
+    suite="other", metrics=(), headline=(HeadlineSpec(metrics=(OWN_TOP1,), facet="accuracy"),)
+)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +103,23 @@ DRAWS_A_PIE = SuiteBoard(suite="other", metrics=(), figures=("pie",))  # type: i
         (
             "tests.architecture.test_suite_boards:DRAWS_A_PIE",
             "names figure\\(s\\) 'pie'; the report draws group_records, group_table",
+        ),
+        (
+            "tests.architecture.test_suite_boards:ODD_FACET",
+            "declares headline column 'top1_acc' with facet 'beauty'; the headline's facets are "
+            "accuracy",
+        ),
+        (
+            "tests.architecture.test_suite_boards:ODD_PICK",
+            "declares headline column 'top1_acc' picking 'best'; the headline picks clean",
+        ),
+        (
+            "tests.architecture.test_suite_boards:NO_METRIC",
+            "declares a headline column with no metric",
+        ),
+        (
+            "tests.architecture.test_suite_boards:TIMING_ON_Y",
+            "declares a trade-off of 'rate' on axis 'y' as a timing; a metric goes on 'x' or 'y'",
         ),
     ],
 )
@@ -86,3 +134,34 @@ def test_a_registration_that_is_not_the_suites_board_is_refused(
 def test_every_figure_the_report_draws_is_fed_by_a_builtin_suite() -> None:
     fed = {kind for board in suite_boards.installed_suite_boards() for kind in board.figures}
     assert fed == set(FIGURE_KINDS)
+
+
+def test_a_headline_column_id_is_declared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    target = "tests.architecture.test_suite_boards:TAKES_TOP1"
+    monkeypatch.setattr(
+        suite_boards, "BUILTIN_SUITE_BOARDS", {**BUILTIN_SUITE_BOARDS, "other": target}
+    )
+    with pytest.raises(
+        HarnessError, match="suites 'accuracy' and 'other' both declare headline column 'top1_acc'"
+    ):
+        suite_boards.installed_suite_boards()
+
+
+def test_headline_columns_and_trade_offs_are_ordered_by_declaration() -> None:
+    """Headline: by facet, then suite name, then declaration order; trade-offs: x axis first."""
+    spec = HeadlineSpec
+    late = SuiteBoard(
+        suite="a",
+        metrics=(),
+        headline=(spec(metrics=(TOP1,), facet="cost"), spec(metrics=(OWN_TOP1,), facet="cost")),
+        trade_offs=(TradeOff(metric="m", against="top1_acc", axis="y"),),
+    )
+    early = SuiteBoard(
+        suite="b",
+        metrics=(),
+        headline=(spec(metrics=(TOP1,), facet="accuracy"),),
+        trade_offs=(TradeOff(metric="t", against="top1_acc", axis="x", timing=True),),
+    )
+    order = [(h.suite, h.spec.metrics[0].metric) for h in headline_columns([late, early])]
+    assert order == [("b", "top1_acc"), ("a", "top1_acc"), ("a", "own_acc")]
+    assert [t.metric for t in trade_offs([late, early])] == ["t", "m"]
