@@ -1,6 +1,7 @@
 """Run a `harness` command in a child Python with torch (and everything that needs it) blocked
 from import: the results side (leaderboard, report, check, groups, variants) must work there.
-The suites' torch-free boards (`harness.core.suite_board`) pass: boards and the report read them."""
+The suites' torch-free boards (`harness.core.suite_board`) and the config models they declare pass:
+boards and the report read them."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ BLOCKER = textwrap.dedent(
 
     def board(name):
         # boards and the report read each suite's torch-free board: the suites' tables, a suite's
-        # package (its __init__ loads the suite class lazily), its board and its cross-model hook
+        # package (its __init__ loads the suite class lazily), its board, the config model its
+        # board declares and its cross-model hook (torch itself stays blocked)
         parts = name.split(".")
         return parts[:2] == ["harness", "suites"] and (
-            len(parts) <= 3 or parts[-1] == "board" or "cross_model" in parts[3:]
+            len(parts) <= 3 or parts[-1] in ("board", "config") or "cross_model" in parts[3:]
         )
 
     def blocked(name):

@@ -37,6 +37,7 @@ from harness.analysis.paired_tests import p_or_one
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.suite_board import SuiteConfigs, read_config
 from harness.core.timing_context import TimingContext
 from harness.stats import timing
 from harness.stats.intervals import holm
@@ -139,9 +140,15 @@ def _tolerance_text(rule: MetricRule) -> str:
 
 
 def run_check(
-    baseline: Path, current: Path, policy: Policy, *, policy_source: str = "(defaults)"
+    baseline: Path,
+    current: Path,
+    policy: Policy,
+    *,
+    policy_source: str = "(defaults)",
+    configs: SuiteConfigs,
 ) -> CheckReport:
-    """Compare `current` with `baseline` under `policy`."""
+    """Compare `current` with `baseline` under `policy` (`configs`: the installed suites' config
+    models, which stored configs are read back through; `harness.core.suite_board`)."""
     base = load_run(baseline, "baseline")
     # a run checked against itself is read once
     same = base.path.resolve() == _run_folder(current)
@@ -157,7 +164,7 @@ def run_check(
     shared = SharedDraws()  # every model's resamples of a column are the same draws
     for key in sorted(base.jobs):
         if key not in cur.failed:
-            rows += _check_job(key, base, cur, policy, pending, shared)
+            rows += _check_job(key, base, cur, policy, pending, shared, configs)
         for run in (base, cur):  # its tables are done with: what is kept is in the forms
             if key in run.jobs:
                 run.jobs[key].forget_table()
@@ -249,6 +256,7 @@ def _check_job(
     policy: Policy,
     pending: list[_Pending],
     shared: SharedDraws,
+    configs: SuiteConfigs,
 ) -> list[CheckRow]:
     """The rows of one baseline job; metric comparisons still to decide go to `pending`."""
     bjob = base.jobs[key]
@@ -259,7 +267,7 @@ def _check_job(
     if stop:
         return rows
     current_records = {m.key: m for m in cjob.metrics}
-    evidence = _EvidenceSource(base, cur, key)
+    evidence = _EvidenceSource(base, cur, key, configs)
     for bm in bjob.metrics:
         rule = _checked(policy, bm)
         if rule is None:
@@ -286,8 +294,8 @@ def _check_job(
 class _EvidenceSource:
     """Tables and artifacts of one job in both runs, read once and only when needed."""
 
-    def __init__(self, base: LoadedRun, cur: LoadedRun, key: JobKey) -> None:
-        self.base, self.cur, self.key = base, cur, key
+    def __init__(self, base: LoadedRun, cur: LoadedRun, key: JobKey, configs: SuiteConfigs) -> None:
+        self.base, self.cur, self.key, self.configs = base, cur, key, configs
 
     @functools.cached_property
     def tables(self) -> tuple[SampleTable | None, SampleTable | None]:
@@ -321,7 +329,8 @@ class _EvidenceSource:
         out: list[paired_tests.Evidence] = []
         for i, (run, record) in enumerate(((self.cur, cm), (self.base, bm))):
             table = self.tables[1 - i]
-            config = run.jobs[self.key].record.suite_config
+            job = run.jobs[self.key].record
+            config = read_config(self.configs, job.suite, job.suite_config)
             if i == 1 and self._same_inputs(bm, cm):
                 form = out[0].form
             else:

@@ -383,7 +383,7 @@ def _rank(board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]) -> paire
             continue
         _man, job = board.sources[(model, record.suite)]
         seeds.add(job.record.seed)
-        entries[model] = paired_tests.stored_evidence(record, job)
+        entries[model] = paired_tests.stored_evidence(record, job, configs=board.suite_configs)
     if not entries:
         return paired_tests.Ranking(ranks={}, method="no comparable numbers")
     try:

@@ -12,7 +12,7 @@ decision-based upper bound never stands above an unflagged white-box one
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,12 @@ from harness.core.suite_board import (
     CrossModelColumns,
     CrossModelInputs,
     SuiteBoard,
+    SuiteConfigs,
     SuiteHeadline,
     TradeOff,
     cross_model_columns,
     headline_columns,
+    suite_configs,
     trade_offs,
 )
 from harness.core.threat_model import Headline, headline_text
@@ -150,6 +152,8 @@ class Board:
     headline_columns: tuple[SuiteHeadline, ...] = ()
     # the trade-off figures the installed suites' metrics feed (`SuiteBoard.trade_offs`), in order
     trade_offs: tuple[TradeOff, ...] = ()
+    # the installed suites' config models: stored configs are read back through them
+    suite_configs: SuiteConfigs = field(default_factory=dict)
 
 
 def _protocol(job: StoredJob) -> str:
@@ -193,11 +197,7 @@ def build_boards(
         gaps = gaps.for_task(task)
     if not allow_partial:
         gaps.refuse(root)
-    hooks = cross_model_columns(suite_boards)
-    boards = _boards(every, root, task, all_metrics, ranks, keep_tables, hooks)
-    declared, figures = headline_columns(suite_boards), trade_offs(suite_boards)
-    for board in boards:
-        board.headline_columns, board.trade_offs = declared, figures
+    boards = _boards(every, root, task, all_metrics, ranks, keep_tables, suite_boards)
     _mark_gaps(boards, gaps)
     return boards
 
@@ -224,8 +224,11 @@ def _boards(
     all_metrics: bool,
     ranks: bool,
     keep_tables: bool,
-    hooks: Mapping[str, CrossModelColumns],
+    suite_boards: Sequence[SuiteBoard],
 ) -> list[Board]:
+    hooks = cross_model_columns(suite_boards)
+    declared = headline_columns(suite_boards), trade_offs(suite_boards)
+    configs = suite_configs(suite_boards)
     failures = failed_jobs(root)
     loaded = _completed(every, root, task, failures)
     by_task = _latest_by_task(loaded)
@@ -248,6 +251,8 @@ def _boards(
                 title += f" · protocol {protocol}"
             board_jobs = [*shared, *group_jobs]
             board = _make_board(title, task_name, fp, summary.n, board_jobs, all_metrics)
+            board.headline_columns, board.trade_offs = declared
+            board.suite_configs = configs
             board.protocol = protocol or None
             board.headline, headline_note = board_headline(board_jobs)
             if headline_note:
@@ -612,7 +617,7 @@ def _add_ranks(board: Board, keep_tables: bool = True) -> None:
             continue
         _man, job = board.sources[(row.model, record.suite)]
         seeds.add(job.record.seed)
-        entries[row.model] = paired_tests.stored_evidence(record, job)
+        entries[row.model] = paired_tests.stored_evidence(record, job, configs=board.suite_configs)
         if not keep_tables:  # the evidence keeps what the ranking needs
             job.forget_table()
     try:
@@ -632,7 +637,9 @@ def _add_variant_notes(board: Board, loaded: list[LoadedJob]) -> None:
     from harness.analysis.variant_deltas import board_notes, compare_variants
 
     first = board.columns[0]
-    compared = compare_variants(loaded, task=board.task, metrics={first})
+    compared = compare_variants(
+        loaded, task=board.task, metrics={first}, configs=board.suite_configs
+    )
     board.notes.extend(board_notes(compared, board.task, first))
 
 

@@ -39,6 +39,8 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.core.suite_board import SuiteConfigs, read_config
+from harness.core.suite_config import SuiteConfig
 from harness.stats import timing
 from harness.stats.intervals import holm
 from harness.store.run_store import LoadedJob, StoredJob
@@ -152,8 +154,11 @@ def _latest(loaded: list[LoadedJob], model: str, task: str) -> dict[tuple[str, .
     return out
 
 
-def compare_models(loaded: list[LoadedJob], *, task: str, a: str, b: str) -> ModelComparison:
-    """Pair the jobs of `a` and `b` on `task` and compare every metric and slice."""
+def compare_models(
+    loaded: list[LoadedJob], *, task: str, a: str, b: str, configs: SuiteConfigs
+) -> ModelComparison:
+    """Pair the jobs of `a` and `b` on `task` and compare every metric and slice (`configs`: the
+    installed suites' config models, `harness.core.suite_board.suite_configs`)."""
     jobs_a, jobs_b = _latest(loaded, a, task), _latest(loaded, b, task)
     comp = ModelComparison(task=task, a=a, b=b)
     if not jobs_a or not jobs_b:
@@ -167,7 +172,7 @@ def compare_models(loaded: list[LoadedJob], *, task: str, a: str, b: str) -> Mod
         (man, ja), (man_b, jb) = jobs_a[sig], jobs_b[sig]
         comp.sources[(a, ja.record.suite)] = (man, ja)
         comp.sources[(b, jb.record.suite)] = (man_b, jb)
-        _compare_jobs(comp, ja, jb)
+        _compare_jobs(comp, ja, jb, configs)
     if only:
         comp.notes.append(
             "not compared (run for one model only, or with another suite config): "
@@ -192,7 +197,7 @@ def _per_sample(
     record: MetricRecord,
     table: SampleTable | None,
     names: tuple[str, ...],
-    config: Mapping[str, object] | None = None,
+    config: SuiteConfig | None = None,
 ) -> paired_tests.Form | None:
     """The paired form of the record (per-sample values whose mean is the record's value, or a
     resampled whole-table statistic; both checked against the value), or None."""
@@ -221,7 +226,9 @@ def _per_sample(
     return found if abs(mean - record.value) <= 1e-6 else None  # not the record's own mean
 
 
-def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob) -> None:
+def _compare_jobs(
+    comp: ModelComparison, ja: StoredJob, jb: StoredJob, configs: SuiteConfigs
+) -> None:
     ta, tb = _table(ja), _table(jb)
     names = ja.record.task_summary.class_names
     records_b = {m.key: m for m in jb.metrics}
@@ -230,8 +237,8 @@ def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob) -> None:
         rb = records_b.get(ra.key)
         if rb is None:
             continue
-        ea = _evidence(ra, ja, ta, names)
-        eb = _evidence(rb, jb, tb, names)
+        ea = _evidence(ra, ja, ta, names, configs)
+        eb = _evidence(rb, jb, tb, names, configs)
         name = paired_tests.pair_name(ra.key, comp.a, comp.b)
         comp.diffs.append(_diff(ra, rb, ea, eb, seed=seed, name=name, names=names))
     if ta is not None and tb is not None:
@@ -245,12 +252,17 @@ def _compare_jobs(comp: ModelComparison, ja: StoredJob, jb: StoredJob) -> None:
 
 
 def _evidence(
-    record: MetricRecord, job: StoredJob, table: SampleTable | None, names: tuple[str, ...]
+    record: MetricRecord,
+    job: StoredJob,
+    table: SampleTable | None,
+    names: tuple[str, ...],
+    configs: SuiteConfigs,
 ) -> paired_tests.Evidence:
     rounds = None
     if record.metric in timing.ROUND_METRICS:
         rounds = timing.rounds_for(record.metric, record.context, job.artifacts())
-    form = _per_sample(record, table, names, job.record.suite_config)
+    config = read_config(configs, job.record.suite, job.record.suite_config)
+    form = _per_sample(record, table, names, config)
     return paired_tests.Evidence(record=record, form=form, rounds=rounds, seed=job.record.seed)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from harness.analysis.stored_groups import with_clean_reference
 from harness.core.group_context import GroupContext
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.suite_config import SuiteConfig
 from harness.stats import calibration, detection
 from harness.stats.group_statistics import CLEAN_CORRECT, Columns, disparity_values, group_stats
 from harness.stats.groups import group_values
@@ -123,12 +124,26 @@ class Resampled:
 Form = PerSample | Resampled
 
 
+@runtime_checkable
+class GroupOptions(Protocol):
+    """What a fairness disparity's paired form reads of its job's config (the fairness suite's
+    `FairnessConfig`, read back through its board: `harness.core.suite_board.read_config`)."""
+
+    @property
+    def positive_label(self) -> int: ...
+
+    @property
+    def ece_bins(self) -> int: ...
+
+
 def per_sample(
-    record: MetricRecord, table: SampleTable | None, config: Mapping[str, Any] | None = None
+    record: MetricRecord, table: SampleTable | None, config: SuiteConfig | None = None
 ) -> Form | None:
     """The paired form of `record` from its job's table (None when it has none).
 
-    `config` is the job's suite config (the fairness suite's positive label). A form whose
+    `config` is the job's suite config read through its suite's model (`read_config`): a
+    disparity's form needs its positive label and ECE bins (`GroupOptions`), and there is none
+    without them. A form whose
     value on the full table is not the record's value (the record was computed on other rows,
     e.g. a subset of the samples) is not used: None.
     """
@@ -141,14 +156,12 @@ def per_sample(
     return form if abs(value - record.value) <= 1e-6 * max(1.0, abs(record.value)) else None
 
 
-def _form(
-    record: MetricRecord, table: SampleTable, config: Mapping[str, Any] | None
-) -> Form | None:
+def _form(record: MetricRecord, table: SampleTable, config: SuiteConfig | None) -> Form | None:
     frame = table.frame
     if record.metric.startswith("ood_"):
         return _ood(record, frame)
     if record.metric in _DISPARITIES and GroupContext.of(record.context).group is None:
-        return _disparity(record, frame, config or {})
+        return _disparity(record, frame, config) if isinstance(config, GroupOptions) else None
     if GroupContext.of(record.context).group is not None or record.context.get("class") is not None:
         return None  # a subset's number: compared through its interval
     if record.metric in _MEAN_OVER_CONDITIONS:
@@ -374,9 +387,7 @@ def _gap(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
     return Resampled(ids=ids, strata=strata, statistic=statistic)
 
 
-def _disparity(
-    record: MetricRecord, frame: pd.DataFrame, config: Mapping[str, Any]
-) -> Resampled | None:
+def _disparity(record: MetricRecord, frame: pd.DataFrame, config: GroupOptions) -> Resampled | None:
     """A fairness disparity of one grouping, recomputed on resamples drawn within groups."""
     group_by = GroupContext.of(record.context).group_by
     if group_by is None:
@@ -390,12 +401,12 @@ def _disparity(
     keys = sf.astype(str).agg("&".join, axis=1)
     levels = sorted(keys.unique())
     codes = keys.map({v: i for i, v in enumerate(levels)}).to_numpy(np.int64)
-    c = Columns.of(rows, int(config.get("positive_label", 1)))
+    c = Columns.of(rows, config.positive_label)
     g, binary = (
         len(levels),
         record.metric in _BINARY_ONLY or bool(set(np.unique(c.label)) <= {0, 1}),
     )
-    bins = int(config.get("ece_bins", calibration.ECE_BINS))
+    bins = config.ece_bins
     metric = record.metric
 
     def statistic(idx: np.ndarray) -> np.ndarray:

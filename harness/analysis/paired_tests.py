@@ -55,6 +55,7 @@ from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import rng
+from harness.core.suite_board import SuiteConfigs, read_config
 from harness.stats import timing
 from harness.stats.calibration import resample_counts
 from harness.stats.intervals import (
@@ -545,15 +546,21 @@ def compare_records(
 
 
 def stored_evidence(
-    record: MetricRecord, job: StoredJob, table: SampleTable | None = None
+    record: MetricRecord,
+    job: StoredJob,
+    table: SampleTable | None = None,
+    *,
+    configs: SuiteConfigs,
 ) -> Evidence:
-    """What a stored record brings to a test: its paired form and its timing rounds."""
+    """What a stored record brings to a test: its paired form and its timing rounds (`configs`:
+    the installed suites' config models, which the job's stored config is read back through)."""
     if table is None and job.has_table:
         table = job.table()
     rounds = None
     if record.metric in timing.ROUND_METRICS:
         rounds = timing.rounds_for(record.metric, record.context, job.artifacts())
-    form = per_sample(record, table, job.record.suite_config)
+    config = read_config(configs, job.record.suite, job.record.suite_config)
+    form = per_sample(record, table, config)
     return Evidence(record=record, form=form, rounds=rounds, seed=job.record.seed)
 
 

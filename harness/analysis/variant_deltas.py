@@ -31,6 +31,7 @@ from harness.analysis import paired_tests
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.core.suite_board import SuiteConfigs
 from harness.stats.intervals import holm
 from harness.stats.timing import UNSTABLE
 from harness.store.completeness import Completeness
@@ -155,11 +156,16 @@ def _table(job: StoredJob) -> SampleTable | None:
 
 
 def compare_variants(
-    loaded: list[LoadedJob], *, task: str | None = None, metrics: Collection[str] | None = None
+    loaded: list[LoadedJob],
+    *,
+    task: str | None = None,
+    metrics: Collection[str] | None = None,
+    configs: SuiteConfigs,
 ) -> list[VariantComparison]:
     """Pair every variant job under the store with its parent's job and compare them.
     `metrics`: test only the metrics of these keys (a leaderboard's note reads its first
-    column's); the comparisons' status and slices are those of every metric."""
+    column's); the comparisons' status and slices are those of every metric. `configs`: the
+    installed suites' config models (`harness.core.suite_board.suite_configs`)."""
     latest: dict[tuple[str, str, tuple[str, str, str, str]], StoredJob] = {}
     seeds: dict[int, int] = {}
     for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
@@ -192,7 +198,7 @@ def compare_variants(
         pjob = latest.get((parent, task_name, sig))
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
-        if _compare_jobs(comp, job, pjob, seed=seeds[id(job)], metrics=metrics):
+        if _compare_jobs(comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs):
             paired.add((model, task_name))
     for key, comp in out.items():
         _finish(comp, paired=key in paired)
@@ -216,6 +222,7 @@ def _compare_jobs(
     *,
     seed: int,
     metrics: Collection[str] | None = None,
+    configs: SuiteConfigs,
 ) -> bool:
     """Add the deltas of the metrics both jobs report (of `metrics` only, when given) and the
     slices; whether any metric is reported by both."""
@@ -244,8 +251,8 @@ def _compare_jobs(
             )
             continue
         res = paired_tests.compare_records(
-            _evidence(vm, vjob, vtable),
-            _evidence(pm, pjob, ptable),
+            _evidence(vm, vjob, vtable, configs),
+            _evidence(pm, pjob, ptable, configs),
             seed=seed,
             name=f"variant/{comp.variant_model}/{vm.key}",
         )
@@ -300,7 +307,7 @@ def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
 
 
 def _evidence(
-    record: MetricRecord, job: StoredJob, table: SampleTable | None
+    record: MetricRecord, job: StoredJob, table: SampleTable | None, configs: SuiteConfigs
 ) -> paired_tests.Evidence:
     """The record's paired form (per-class accuracy: McNemar on the class's samples), rounds."""
     if record.metric == "class_acc" and "class" in record.context and table is not None:
@@ -314,7 +321,7 @@ def _evidence(
             )
         )
         return paired_tests.Evidence(record=record, form=form)
-    return paired_tests.stored_evidence(record, job, table)
+    return paired_tests.stored_evidence(record, job, table, configs=configs)
 
 
 def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[HarmSlice]:

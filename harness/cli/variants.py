@@ -42,7 +42,12 @@ def variants_command(args: argparse.Namespace) -> int:
         gaps = gaps.for_task(args.task)
     if not args.allow_partial:
         gaps.refuse(args.results)
-    comparisons = compare_variants(loaded, task=args.task)
+    from harness.core.suite_board import suite_configs
+    from harness.run.suite_boards import installed_suite_boards
+
+    comparisons = compare_variants(
+        loaded, task=args.task, configs=suite_configs(installed_suite_boards())
+    )
     mark_partial(comparisons, gaps)
     text = render(comparisons, args.format, width=output_width(args.width))
     sys.stdout.write(text.rstrip("\n") + "\n")

@@ -17,15 +17,16 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
-from pydantic import ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
+from harness.core.suite_config import SuiteConfig as SuiteConfig  # re-exported for suites
 from harness.core.task import Task
 from harness.core.threat_model import Headline
-from harness.core.validation import KnownKeys, format_validation_error
+from harness.core.validation import format_validation_error
 
 
 class ProgressCallback(Protocol):
@@ -68,12 +69,6 @@ class SuiteResult:
     notes: list[str] = field(default_factory=list)
     # numeric artifacts (e.g. adversarial examples, corruption galleries) -> arrays.npz
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-class SuiteConfig(KnownKeys):
-    """Base for suite configs: unknown keys are errors (naming the closest key)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Suite:

@@ -13,10 +13,13 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from pydantic import ValidationError
+
 from harness.core.errors import HarnessError
 from harness.core.headline_spec import HEADLINE_FACETS, HeadlineSpec
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
+from harness.core.suite_config import SuiteConfig
 
 FigureKind = Literal[
     "group_records",
@@ -97,6 +100,9 @@ class SuiteBoard:
     mCE and effective robustness; their specs are `derived`), with notes; None: none.
     `headline`: its columns on a task's headline board (`harness.core.headline_spec`).
     `trade_offs`: the report's trade-off figures its metrics feed (`TradeOff`).
+    `config`: its config model (torch-free), for the results side to read a stored config back
+    through (the fairness suite's positive label and ECE bins for its paired disparities);
+    None: nothing there reads its config.
     """
 
     suite: str
@@ -106,6 +112,7 @@ class SuiteBoard:
     cross_model: CrossModelColumns | None = None
     headline: tuple[HeadlineSpec, ...] = ()
     trade_offs: tuple[TradeOff, ...] = ()
+    config: type[SuiteConfig] | None = None
 
 
 def metric_labels(boards: Iterable[SuiteBoard]) -> dict[str, str]:
@@ -158,3 +165,26 @@ def trade_offs(boards: Iterable[SuiteBoard]) -> tuple[TradeOff, ...]:
     axis first, then on the y axis, each by suite name."""
     declared = [(t.axis, b.suite, i, t) for b in boards for i, t in enumerate(b.trade_offs)]
     return tuple(t for *_order, t in sorted(declared, key=lambda d: d[:3]))
+
+
+SuiteConfigs = Mapping[str, type[SuiteConfig]]  # suite name -> its config model
+
+
+def suite_configs(boards: Iterable[SuiteBoard]) -> SuiteConfigs:
+    """Suite name -> the config model its board declares, for the suites that declare one."""
+    return {b.suite: b.config for b in boards if b.config is not None}
+
+
+def read_config(
+    configs: SuiteConfigs, suite: str, stored: Mapping[str, Any] | None
+) -> SuiteConfig | None:
+    """A job's stored suite config read back through its suite's model (its defaults for keys
+    it lacks); None when the suite declares no model, or the stored config does not validate
+    (written by another version of the suite): then nothing is read from it."""
+    model = configs.get(suite)
+    if model is None or stored is None:
+        return None
+    try:
+        return model.model_validate(stored)
+    except ValidationError:
+        return None

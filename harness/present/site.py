@@ -38,7 +38,7 @@ from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
-from harness.core.suite_board import SuiteBoard, figure_kinds
+from harness.core.suite_board import SuiteBoard, SuiteConfigs, figure_kinds, suite_configs
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
@@ -107,6 +107,7 @@ class _Context:
     pages: PageCache
     words: MetricWords
     kinds: Kinds
+    configs: SuiteConfigs
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -162,6 +163,7 @@ def build_site(
         PageCache(out),
         MetricWords.of(suite_boards),
         figure_kinds(suite_boards),
+        suite_configs(suite_boards),
     )
     ctx.write("provenance.html", _provenance(ctx))
     for task in tasks:
@@ -354,7 +356,9 @@ def _task_page(ctx: _Context, task: str) -> _Page:
         ood=_ood(ctx, task),
         by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
         jobs=jobs,
-        variants=variant_views(compare_variants(ctx.loaded, task=task), _hrefs(boards), ctx.words),
+        variants=variant_views(
+            compare_variants(ctx.loaded, task=task, configs=ctx.configs), _hrefs(boards), ctx.words
+        ),
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],
@@ -451,7 +455,7 @@ def _models_page(ctx: _Context, models: list[str]) -> _Page:
 
 
 def _compare_page(ctx: _Context, task: str, a: str, b: str) -> _Page:
-    comp = compare_models(ctx.loaded, task=task, a=a, b=b)
+    comp = compare_models(ctx.loaded, task=task, a=a, b=b, configs=ctx.configs)
     board_families(comp, ctx.heads)
     return _Page.of(
         "compare.html",

@@ -13,6 +13,8 @@ import pandas as pd
 from harness.analysis.check import CheckReport, CheckRow, load_run, run_check
 from harness.analysis.check_headline import HeadlineCheck, headline_checks
 from harness.analysis.check_policy import load_policy
+from harness.core.suite_board import suite_configs
+from harness.run.suite_boards import installed_suite_boards
 
 _FIELDS = [f.name for f in fields(CheckRow) if f.name != "rule"]  # rule: in `reason`
 ROW_COLUMNS = (
@@ -74,7 +76,11 @@ def check(
     not raise: it is a failed verdict."""
     rules = load_policy(Path(policy) if policy is not None else None)
     report = run_check(
-        Path(baseline), Path(current), rules, policy_source=str(policy or "(defaults)")
+        Path(baseline),
+        Path(current),
+        rules,
+        policy_source=str(policy or "(defaults)"),
+        configs=suite_configs(installed_suite_boards()),
     )
     current_run = report.current_run or load_run(Path(current), "current")
     return GateResult(report=report, headline=headline_checks(report, current_run))

@@ -9,6 +9,7 @@ from harness.core.group_context import GroupContext
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import SuiteBoard
+from harness.suites.fairness.config import FairnessConfig
 
 DISPARITY_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -130,5 +131,9 @@ HEADLINE = HeadlineSpec(
 )
 
 BOARD = SuiteBoard(
-    suite="fairness", metrics=ALL_SPECS, figures=("group_records",), headline=(HEADLINE,)
+    suite="fairness",
+    metrics=ALL_SPECS,
+    figures=("group_records",),
+    headline=(HEADLINE,),
+    config=FairnessConfig,
 )

@@ -11,31 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from pydantic import Field
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
-from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
+from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import SOURCE_ID, Task
-from harness.stats.calibration import ECE_BINS
 from harness.stats.groups import INTERSECTION, Grouping, group_breakdown, grouping_name
 from harness.suites.accuracy import predict
 from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
 from harness.suites.fairness.board import BOARD
+from harness.suites.fairness.config import FairnessConfig
 from harness.suites.fairness.group_metrics import records_from_breakdown
-
-
-class FairnessConfig(SuiteConfig):
-    """`group_by`: columns, or lists of columns for intersections (default: the task's group
-    columns and their full intersection); `bins`: edges for continuous attributes."""
-
-    group_by: list[str | list[str]] | None = None
-    bins: dict[str, list[float]] = Field(default_factory=dict)
-    min_group_size: int = Field(default=20, ge=1)
-    bootstrap_resamples: int | None = Field(default=None, ge=0, le=100_000)
-    positive_label: int = Field(default=1, ge=0)
-    ece_bins: int = Field(default=ECE_BINS, ge=2, le=100)
 
 
 def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, ...]]:

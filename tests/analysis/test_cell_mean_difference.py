@@ -24,9 +24,13 @@ from harness.analysis.paired_forms import cell_mean_form, cell_means, per_sample
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.suite_board import suite_configs
+from harness.run.suite_boards import installed_suite_boards
 from harness.stats.intervals import cell_mean, cell_mean_difference, newcombe_paired
 from harness.store.run_store import StoredJob
 from tests.store.records import job_record, run_manifest, task_summary
+
+CONFIGS = suite_configs(installed_suite_boards())
 
 IMAGES, CELLS, REPS = 300, 15, 300
 SPREAD = np.linspace(-1.0, 1.0, CELLS)  # cell difficulty (fixed: the cells are not sampled)
@@ -161,11 +165,11 @@ def test_identical_models_get_an_interval_around_zero(tmp_path: Path) -> None:
         (MANIFEST, _shift_job(tmp_path / "a", "m", y)),
         (MANIFEST, _shift_job(tmp_path / "b", "m@fp16", y, {"parent": "m", "variant": "fp16"})),
     ]
-    (diff,) = compare_models(jobs, task="t", a="m", b="m@fp16").diffs
+    (diff,) = compare_models(jobs, task="t", a="m", b="m@fp16", configs=CONFIGS).diffs
     assert diff.diff == 0.0 and diff.ci is not None and diff.method.startswith("Newcombe")
     assert diff.ci[0] < -0.001 and diff.ci[1] > 0.001 and diff.ci[1] - diff.ci[0] < 0.02
     assert diff.better == "" and diff.p_value == 1.0
-    (comp,) = compare_variants(jobs)
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
     (delta,) = comp.deltas
     assert (
         delta.delta == 0.0 and delta.ci is not None and delta.ci[0] < -0.001 < 0.001 < delta.ci[1]
@@ -194,7 +198,7 @@ def test_a_clear_difference_is_still_found(tmp_path: Path) -> None:
         (MANIFEST, _shift_job(tmp_path / "a", "a", ya)),
         (MANIFEST, _shift_job(tmp_path / "b", "b", yb)),
     ]
-    (diff,) = compare_models(jobs, task="t", a="a", b="b").diffs
+    (diff,) = compare_models(jobs, task="t", a="a", b="b", configs=CONFIGS).diffs
     assert diff.ci is not None and diff.ci[0] > 0 and diff.better == "a"
 
 
@@ -221,7 +225,9 @@ def test_unequal_cells_pair_through_each_images_contribution(tmp_path: Path) -> 
     assert form_a.values.mean() == pytest.approx(rec_a.value)
     gap = (form_a.values - form_b.values).mean()  # type: ignore[union-attr]
     assert gap == pytest.approx((rec_a.value or 0.0) - (rec_b.value or 0.0))
-    (diff,) = compare_models([(MANIFEST, job_a), (MANIFEST, job_b)], task="t", a="a", b="b").diffs
+    (diff,) = compare_models(
+        [(MANIFEST, job_a), (MANIFEST, job_b)], task="t", a="a", b="b", configs=CONFIGS
+    ).diffs
     assert diff.method.startswith("Newcombe") and diff.ci == cell_mean_difference(mean_a, mean_b)
 
 

@@ -13,10 +13,14 @@ from safetensors.torch import save_file
 
 from harness.cli.main import main
 from harness.core.manifest import JobStatus
+from harness.core.suite_board import suite_configs
 from harness.data.builtin import digits_arrays
+from harness.run.suite_boards import installed_suite_boards
 from harness.store.run_store import RunStore
 from tests.fixture_models import linear_digits
 from tests.present.synthetic import write_synthetic_run
+
+CONFIGS = suite_configs(installed_suite_boards())
 
 SPEC = """\
 name: gate
@@ -269,7 +273,7 @@ def test_gate_prints_minimum_detectable_effects_and_never_calls_untested_signifi
 
     base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
     cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, seed=3)
-    report = run_check(base, cur, Policy())
+    report = run_check(base, cur, Policy(), configs=CONFIGS)
     assert any(
         line.startswith("top1_acc (exact McNemar") and "n=200" in line for line in report.power
     )

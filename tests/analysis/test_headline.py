@@ -12,9 +12,12 @@ from harness.analysis.headline import headline_board, majority_share, read_outco
 from harness.analysis.leaderboard import build_boards
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
+from harness.core.suite_board import suite_configs
 from harness.core.threat_model import ThreatModel
 from harness.run.suite_boards import installed_suite_boards
 from tests.present.synthetic import FAILED_MESSAGE, FORMULA, HOSTILE, write_synthetic_run
+
+CONFIGS = suite_configs(installed_suite_boards())
 
 MODELS = {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88, "bound-model": 0.85}
 
@@ -121,7 +124,9 @@ def test_comparison_says_how_the_board_decided(results: Path) -> None:
 
     (board,) = build_boards(results, suite_boards=installed_suite_boards())
     head = headline_board(board, read_outcomes(results))
-    comp = compare_models(load_jobs(results), task=board.task, a=FORMULA, b="bound-model")
+    comp = compare_models(
+        load_jobs(results), task=board.task, a=FORMULA, b="bound-model", configs=CONFIGS
+    )
     board_families(comp, [head])
     top1 = next(d for d in comp.diffs if d.key == "top1_acc")
     assert top1.board.startswith("headline board (clean accuracy)")

@@ -19,11 +19,15 @@ from harness.analysis.paired_tests import interval_z
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.suite_board import suite_configs
+from harness.run.suite_boards import installed_suite_boards
 from harness.stats.intervals import newcombe_paired
 from harness.store.run_store import StoredJob, load_jobs
 from harness.suites.accuracy import AccuracySuite
 from tests.present.synthetic import FORMULA, HOSTILE, write_synthetic_run
 from tests.store.records import job_record, run_manifest, task_summary
+
+CONFIGS = suite_configs(installed_suite_boards())
 
 # (n, P(both right), P(only A right), P(only B right), P(both wrong))
 CASES = [
@@ -89,7 +93,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> list:
 
 
 def test_compare_stored_models(loaded: list) -> None:
-    comp = compare_models(loaded, task="digits", a=FORMULA, b=HOSTILE)
+    comp = compare_models(loaded, task="digits", a=FORMULA, b=HOSTILE, configs=CONFIGS)
     by_key = {d.key: d for d in comp.diffs}
     top1 = by_key["top1_acc"]
     assert top1.method == "exact McNemar" and top1.n == 200 and top1.ci is not None
@@ -113,7 +117,7 @@ def test_compare_stored_models(loaded: list) -> None:
 
 
 def test_caveats_are_not_compared(loaded: list) -> None:
-    comp = compare_models(loaded, task="digits", a="bound-model", b="good-model")
+    comp = compare_models(loaded, task="digits", a="bound-model", b="good-model", configs=CONFIGS)
     robust = [d for d in comp.diffs if d.key.startswith("robust_acc")]
     assert robust and all(d.method == "not compared" and d.ci is None for d in robust)
     assert any("upper bound" in d.reason for d in robust)
@@ -123,7 +127,7 @@ def test_caveats_are_not_compared(loaded: list) -> None:
 
 def test_unknown_model_is_a_results_error(loaded: list) -> None:
     with pytest.raises(ResultsError, match="no completed results of model 'nope' on task"):
-        compare_models(loaded, task="digits", a="good-model", b="nope")
+        compare_models(loaded, task="digits", a="good-model", b="nope", configs=CONFIGS)
 
 
 def _accuracy_job(path: Path, model: str, labels: np.ndarray, correct: np.ndarray) -> StoredJob:
@@ -175,7 +179,7 @@ def test_one_family_per_verdict(tmp_path: Path) -> None:
         (manifest, _accuracy_job(tmp_path / "a", "a", labels, right_a)),
         (manifest, _accuracy_job(tmp_path / "b", "b", labels, right_b)),
     ]
-    comp = compare_models(jobs, task="t", a="a", b="b")
+    comp = compare_models(jobs, task="t", a="a", b="b", configs=CONFIGS)
     classes = [d for d in comp.diffs if d.key.startswith("class_acc") and d.p_value is not None]
     assert classes and all(d.family == SLICES_FAMILY for d in classes)
     assert all(d.family_size == comp.slices_tested for d in classes)

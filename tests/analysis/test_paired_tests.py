@@ -13,6 +13,7 @@ from harness.analysis import paired_tests
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.suites.fairness.config import FairnessConfig
 
 
 def _series(values: list[bool] | np.ndarray) -> pd.Series:
@@ -300,10 +301,12 @@ def test_fairness_disparity_has_a_paired_form_matching_its_record() -> None:
     )
     records = {r.metric: r for r in records_from_breakdown(breakdown, suite="fairness")}
     for metric in ("demographic_parity_difference", "equalized_odds_difference", "worst_group_acc"):
-        form = paired_tests.per_sample(records[metric], table, {"positive_label": 1})
+        form = paired_tests.per_sample(records[metric], table, FairnessConfig(positive_label=1))
         assert isinstance(form, paired_tests.Resampled), metric
         same = paired_tests.compare(form, form, seed=0, name=metric)
         assert same.diff == 0.0 and same.p_value == 1.0
+        # without the job's config (its positive label) a disparity has no paired form
+        assert paired_tests.per_sample(records[metric], table) is None
 
 
 def test_resampled_statistics_on_different_groupings_are_not_paired() -> None:

@@ -9,10 +9,14 @@ import numpy as np
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.core.suite_board import suite_configs
 from harness.present.variants_view import render
+from harness.run.suite_boards import installed_suite_boards
 from harness.stats.intervals import mcnemar_exact
 from harness.store.run_store import StoredJob
 from tests.store.records import job_record, run_manifest, task_summary
+
+CONFIGS = suite_configs(installed_suite_boards())
 
 MANIFEST = run_manifest("r1", [])
 
@@ -72,7 +76,7 @@ def test_planted_class_drop_is_located(tmp_path: Path) -> None:
             ),
         ),
     ]
-    (comp,) = compare_variants(jobs)
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
     top1 = comp.deltas[0]
     assert top1.test == "mcnemar_exact" and np.isclose(top1.delta, -13 / 500)
     assert np.isclose(top1.p_value, mcnemar_exact(0, 13))
