@@ -59,6 +59,10 @@ def scorer(adapter: ModelAdapter) -> ScoreFn:
         texts = list(texts)
         if len(texts) <= MIN_GROUP:
             return probabilities(texts)
+        # the batch's total first: None for a model that does not count (then no more calls);
+        # hf-text tokenizes the batch's new word pieces in this one call
+        if adapter.count_tokens(texts) is None:
+            return probabilities(texts)
         counts = [adapter.count_tokens([t]) for t in texts]
         if any(c is None for c in counts):
             return probabilities(texts)
