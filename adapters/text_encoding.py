@@ -147,6 +147,7 @@ class FastEncoder:
         self._pad = (pad_id, pad_type_id)
         self._pad_left = pad_left
         self._store: dict[str, list[int]] = {}
+        self._counted: dict[str, int] = {}  # the texts of the last batch counted
 
     @property
     def by_pieces(self) -> bool:
@@ -155,6 +156,7 @@ class FastEncoder:
     def clear(self) -> None:
         """Forget the pieces tokenized so far (a benchmark's runs start alike)."""
         self._store.clear()
+        self._counted = {}
 
     def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
         if self._layout is None:
@@ -170,16 +172,26 @@ class FastEncoder:
         return self._from_pieces(self._contents(texts))
 
     def counts(self, texts: list[str]) -> list[int]:
-        """Tokens the model reads per text (special tokens included, no padding)."""
+        """Tokens the model reads per text (special tokens included, no padding). The counts of
+        the last batch are kept: asking for its texts one at a time after it is a look-up (the
+        text attacks' scorer does, to batch texts by length)."""
         if self._layout is None:
             return [sum(e.attention_mask) for e in self._call(texts)]
-        extra = len(self._layout.prefix) + len(self._layout.suffix)
-        return [len(c) + extra for c in self._contents(texts)]
-
-    def _contents(self, texts: list[str]) -> list[list[int]]:
-        """Each text's tokens between the special tokens, cut to the room the model has."""
+        if len(texts) == 1 and texts[0] in self._counted:  # one text of the last batch counted
+            return [self._counted[texts[0]]]
         layout = self._layout
-        assert layout is not None
+        extra = len(layout.prefix) + len(layout.suffix)
+        split = self._split(texts)
+        store = self._store
+        counts = [
+            min(sum([len(store[p]) for p in pieces]), layout.room) + extra for pieces in split
+        ]
+        if len(texts) > 1:
+            self._counted = dict(zip(texts, counts, strict=True))
+        return counts
+
+    def _split(self, texts: list[str]) -> list[list[str]]:
+        """Each text's space-separated pieces, every one of them in the store."""
         store = self._store
         split = [t.split(" ") for t in texts]
         new = list(dict.fromkeys(p for pieces in split for p in pieces if p not in store))
@@ -189,6 +201,14 @@ class FastEncoder:
         if new:
             encoded = self._pieces.encode_batch(new, add_special_tokens=False)
             store.update(zip(new, (e.ids for e in encoded), strict=True))
+        return split
+
+    def _contents(self, texts: list[str]) -> list[list[int]]:
+        """Each text's tokens between the special tokens, cut to the room the model has."""
+        layout = self._layout
+        assert layout is not None
+        store = self._store
+        split = self._split(texts)
         out = []
         for pieces in split:
             ids: list[int] = []
