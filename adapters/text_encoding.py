@@ -146,7 +146,9 @@ class FastEncoder:
         self._layout = layout
         self._pad = (pad_id, pad_type_id)
         self._pad_left = pad_left
-        self._store: dict[str, list[int]] = {}
+        # piece -> token ids; tuples of ints leave the garbage collector's tracking at its next
+        # pass, so a large store does not make the full collections more frequent
+        self._store: dict[str, tuple[int, ...]] = {}
         self._counted: dict[str, int] = {}  # the texts of the last batch counted
 
     @property
@@ -200,7 +202,7 @@ class FastEncoder:
             new = list(dict.fromkeys(p for pieces in split for p in pieces))
         if new:
             encoded = self._pieces.encode_batch(new, add_special_tokens=False)
-            store.update(zip(new, (e.ids for e in encoded), strict=True))
+            store.update(zip(new, (tuple(e.ids) for e in encoded), strict=True))
         return split
 
     def _contents(self, texts: list[str]) -> list[list[int]]:
