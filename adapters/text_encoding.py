@@ -47,7 +47,7 @@ _SELF_TEST = (
     "The film's  best scene, naïve CAFÉ-style (2 hrs)!",
     "电影 好看 \t tab\nline [MASK] [SEP]x ok\x07",
 )
-MAX_PIECES = 1 << 18  # pieces kept; the store starts over past it
+MAX_PIECES = 1 << 16  # pieces kept (about 12 MB); the store starts over past it
 
 
 @dataclass(frozen=True)

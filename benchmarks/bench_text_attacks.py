@@ -2,17 +2,18 @@
 
 Model: the zoo's rt-bert; texts: a seeded, label-stratified set of rotten-tomatoes test texts it
 classifies correctly (`--set`; tests/suites/adversarial/text/reference_model.py). Two comparisons,
-ours as the suite runs them (`TextAttack.search_settings`: the attack's ranking and last-place
-tries, preset standard):
+ours as the suite runs them (`TextAttack.search_settings`: the attack's ranking, last-place tries
+and stages, preset standard):
 - character level: `char_greedy` (4 candidates per word) vs TextAttack's DeepWordBug recipe held to
   the same share of words and query budget;
 - word level: `word_greedy` vs TextFooler's greedy search (word importance by deletion) over the
   same candidate set (the model's embedding neighbours, computed before either side is timed),
   same budget.
 Default: timing. Per comparison the two sides run alternately (ours, TextAttack, ours, ...), each
-seeded 0 (every repeat does the same work), and the script prints success rates, model queries
-per successful attack (the clean text included on both sides; all queries / successful attacks,
-and the mean over the broken texts alone), and the wall-time and CPU-time ratios per repeat.
+seeded 0 (every repeat does the same work) and started alike (`cold`), and the script prints
+success rates, model queries per successful attack (the clean text included on both sides; all
+queries / successful attacks, and the mean over the broken texts alone), and the wall-time and
+CPU-time ratios per repeat.
 `--seeds K`: strength only, K seeds of each side (ours: sample seeds shifted by SEED_STRIDE;
 TextAttack: `random` and numpy seeded), texts broken per seed and queries per text broken.
 TextAttack attacks one text at a time (batching only one text's candidates); ours advances every
