@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from pydantic import BaseModel, Field
 
@@ -26,6 +25,7 @@ from harness.adapters.hf_source import (
     resolve_source,
     source_files,
 )
+from harness.adapters.text_encoding import fast_encoder
 from harness.core.adapter import (
     Capabilities,
     Features,
@@ -58,65 +58,6 @@ class HFTextConfig(HFSourceConfig):
         description="module whose input is the penultimate features (default: the classifier "
         "head's last nn.Linear, which reads the pooled hidden state)",
     )
-
-
-class FastEncoder:
-    """The tokenizer's call `tokenizer(texts, padding=True, truncation=True, max_length=...,
-    return_tensors="pt")` made straight on a private copy of its Rust backend: the same ids, type
-    ids and attention mask (tests/suites/adversarial/text/test_hf_text_encoding.py compares
-    them), without transformers' conversion through Python lists and the character offsets
-    nobody reads here. The text attacks tokenize tens of thousands of texts per job."""
-
-    def __init__(self, backend: Any, names: list[str]) -> None:
-        self._backend = backend
-        self._names = names
-        # tokenizers >= 0.20: no character offsets (unused here), the same ids otherwise
-        self._call = getattr(backend, "encode_batch_fast", backend.encode_batch)
-
-    def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        encodings = self._call(texts)
-        return {
-            name: torch.from_numpy(
-                np.asarray([getattr(e, _ENCODING_FIELDS[name]) for e in encodings], dtype=np.int64)
-            )
-            for name in self._names
-        }
-
-
-_ENCODING_FIELDS = {
-    "input_ids": "ids",
-    "token_type_ids": "type_ids",
-    "attention_mask": "attention_mask",
-}
-
-
-def fast_encoder(tokenizer: Any, max_length: int) -> FastEncoder | None:
-    """A `FastEncoder` for a fast (Rust-backed) tokenizer whose model reads only ids, type ids
-    and attention masks; None otherwise (the tokenizer's own call is used)."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    names = list(getattr(tokenizer, "model_input_names", []))
-    if not getattr(tokenizer, "is_fast", False) or backend is None:
-        return None
-    if "input_ids" not in names or not set(names) <= set(_ENCODING_FIELDS):
-        return None
-    from tokenizers import Tokenizer
-
-    copy = Tokenizer.from_str(backend.to_str())
-    # what transformers sets for padding=True (to the batch's longest) and truncation=True
-    copy.enable_truncation(
-        max_length=max_length,
-        stride=0,
-        strategy="longest_first",
-        direction=tokenizer.truncation_side,
-    )
-    copy.enable_padding(
-        direction=tokenizer.padding_side,
-        pad_id=tokenizer.pad_token_id,
-        pad_type_id=tokenizer.pad_token_type_id,
-        pad_token=tokenizer.pad_token,
-    )
-    copy.encode_special_tokens = bool(getattr(tokenizer, "split_special_tokens", False))
-    return FastEncoder(copy, names)
 
 
 class HFTextAdapter(AdapterBase):
@@ -225,11 +166,15 @@ class HFTextAdapter(AdapterBase):
             features_layer=config.features_layer,
         )
 
-    def _encode(self, inputs: torch.Tensor | list[str]) -> dict[str, torch.Tensor]:
+    def _texts(self, inputs: torch.Tensor | list[str]) -> list[str]:
         if isinstance(inputs, torch.Tensor) or not all(isinstance(t, str) for t in inputs):
             raise TypeError(f"model {self.name!r} takes a list of strings")
+        return list(inputs)
+
+    def _encode(self, inputs: torch.Tensor | list[str]) -> dict[str, torch.Tensor]:
+        inputs = self._texts(inputs)
         if self._fast is not None and inputs:
-            return self._fast(list(inputs))
+            return self._fast(inputs)
         return self._tokenizer(
             list(inputs),
             padding=True,
@@ -274,6 +219,8 @@ class HFTextAdapter(AdapterBase):
 
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""
+        if self._fast is not None and inputs:
+            return sum(self._fast.counts(self._texts(inputs)))
         return int(self._encode(inputs)["attention_mask"].sum())
 
     def word_vectors(self) -> WordVectors:

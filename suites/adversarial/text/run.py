@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError
@@ -28,6 +27,7 @@ from harness.suites.adversarial.text.results import (
     text_records,
     text_table,
 )
+from harness.suites.adversarial.text.scoring import scorer
 from harness.suites.adversarial.text.search import AcceptFn, CandidateSource
 from harness.suites.adversarial.text.similarity import SentenceSimilarity
 from harness.suites.adversarial.text.sources import (
@@ -43,16 +43,6 @@ NO_SIMILARITY_NOTE = (
     "no sentence-similarity model configured (suites.adversarial.text.similarity_model): edits "
     "are held by the budgets, stop words and protected tokens only"
 )
-
-
-def scorer(adapter: ModelAdapter) -> Any:
-    """Texts -> float64 class probabilities through the (checked) adapter."""
-
-    def score(texts: list[str]) -> np.ndarray:
-        logits = adapter.logits(list(texts))
-        return torch.softmax(logits.detach().double(), 1).cpu().numpy()
-
-    return score
 
 
 def _word_source(

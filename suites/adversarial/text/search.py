@@ -8,7 +8,7 @@ As in TextAttack's `GreedyWordSwapWIR` (the search of its DeepWordBug and TextFo
    lowers the true label's probability, and stop when the label changes, the budget of touched
    words is spent, the words run out or the query budget is spent.
 
-Three departures from TextAttack, each making the search stronger for the same budget:
+Four departures from TextAttack, each making the search stronger for the same budget:
 - "edit" ranking probes each word with a real candidate, so the ranking pass is also the first
   round of the attack: a probe that changes the label ends the search there (one word touched),
   and a word's probe is one of its candidates, scored already when its turn comes on the
@@ -20,14 +20,21 @@ Three departures from TextAttack, each making the search stronger for the same b
   for that last place.
 - A word's candidates are drawn once, from the original text (no word is edited twice, so they
   do not depend on the edits before them); words without any are neither probed nor tried.
+- With `stage` above 0, a word's candidates (and the "edit" ranking's probes) are scored in
+  rounds of `stage`, then twice, four times... as many new texts, and the rounds stop at the
+  first that changes the label: the candidates after it are never queried, and the best
+  candidate among those scored is kept. A round with a break ends the search either way, so
+  the same texts break, with the same words and characters changed, for fewer queries (the
+  adversarial text is the best break among the candidates scored, not among all).
 
-Unlike TextAttack, which attacks one sample at a time, every sample advances in lockstep: one
-ranking pass for all samples, then one round per word position, each round's candidates of every
-sample in shared batches of `batch_size`. Scores only (black-box): the model is a function from
-texts to probabilities. A query is one distinct text scored for one sample (a text scored twice
-for the same sample is cached, as TextAttack caches it); the clean text counts as one query.
-Random draws (character edits) come from one generator per sample seeded with the sample's seed,
-so a sample's search does not depend on the batch it is in.
+Unlike TextAttack, which attacks one sample at a time, every sample advances in lockstep: the
+ranking pass for all samples, then a round per word (or per stage of a word), each round's
+candidates of every sample in shared batches of `batch_size`. Scores only (black-box): the model
+is a function from texts to probabilities. A query is one distinct text scored for one sample (a
+text scored twice for the same sample is cached, as TextAttack caches it); the clean text counts
+as one query. Random draws (character edits) come from one generator per sample seeded with the
+sample's seed, so a sample's search does not depend on the batch it is in (beyond the last float
+bits of its scores, which the batch's padding can move).
 """
 
 from __future__ import annotations
@@ -62,6 +69,9 @@ class SearchSettings:
     unk_token: str = "[UNK]"
     batch_size: int = 256
     last_word_tries: int = 1  # words tried for the last place (1: TextAttack's greedy)
+    # new texts per sample scored in a word's first round (then twice as many each round) until
+    # one changes the label; 0: all of a word's candidates (and all ranking probes) at once
+    stage: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,12 @@ class _State:
     rejected: int = 0
     cache: dict[str, np.ndarray] = field(default_factory=dict)
     accepted: dict[str, bool] = field(default_factory=dict)  # the similarity check, per text
-    pending: tuple[int, list[str], list[str]] | None = None  # (index, words, texts)
+    pending: tuple[int, list[str], list[str]] | None = None  # (index, words, texts) to score
+    asked: int = 0  # texts in `pending` before the query budget cut it
+    size: int = 0  # new texts in the word's next round
+    queue: tuple[int, list[str], list[str]] | None = None  # this word's candidates left
+    # this word's candidates scored so far (words, texts)
+    tried: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
 
 
 def greedy_search(
@@ -129,10 +144,13 @@ def greedy_search(
         if not active:
             break
         for s in active:
-            _next_candidates(s, accept)
+            if s.queue is None:
+                _next_candidates(s, settings, accept)
+            _stage(s)
         _evaluate(score, [s for s in active if s.pending], settings)
         for s in active:
-            _step(s, settings)
+            if _word_scored(s):
+                _step(s, settings)
     return SearchOutcome(
         texts=[s.current.join() for s in states],
         queries=np.asarray([s.queries for s in states], dtype=np.int64),
@@ -202,11 +220,30 @@ def _rank(
     for s in states:
         if not s.done:
             probes[id(s)] = _probes(s, settings, accept)
-            s.pending = (-1, [], [t for _, t in probes[id(s)].values()])
-    ranked = [s for s in states if s.pending]
-    _evaluate(score, ranked, settings)
+    ranked = [s for s in states if id(s) in probes]
+    # "edit" probes are attacks: a stage whose probe changes the label ends the pass there
+    stage = settings.stage if settings.ranking == "edit" else 0
+    left = {id(s): [t for _, t in probes[id(s)].values()] for s in ranked}
+    passing = [s for s in ranked if left[id(s)]]
+    for s in passing:
+        s.size = stage
+    while passing:
+        for s in passing:
+            n = _cut(s, left[id(s)], s.size)
+            s.size *= 2
+            s.pending = (-1, [], left[id(s)][:n])
+            s.asked = n
+            left[id(s)] = left[id(s)][n:]
+        _evaluate(score, passing, settings)
+        over = set()
+        for s in passing:
+            assert s.pending is not None
+            texts = s.pending[2]
+            s.pending = None
+            if not left[id(s)] or len(texts) < s.asked or _flips(s, texts):
+                over.add(id(s))
+        passing = [s for s in passing if id(s) not in over]
     for s in ranked:
-        s.pending = None
         index = list(probes[id(s)])
         put = [w for w, _ in probes[id(s)].values()]
         texts = [t for _, t in probes[id(s)].values()]
@@ -231,9 +268,9 @@ def _rank(
             s.done = True
 
 
-def _next_candidates(s: _State, accept: AcceptFn | None) -> None:
+def _next_candidates(s: _State, settings: SearchSettings, accept: AcceptFn | None) -> None:
     """The candidates of the next word in `s.order` that has any left (or `s.done`)."""
-    s.pending = None
+    s.queue = None
     while s.pos < len(s.order):
         index = s.order[s.pos]
         s.pos += 1
@@ -244,9 +281,61 @@ def _next_candidates(s: _State, accept: AcceptFn | None) -> None:
         words = [w for w, k in zip(words, keep, strict=True) if k]
         texts = [t for t, k in zip(texts, keep, strict=True) if k]
         if texts:
-            s.pending = (index, words, texts)
+            s.queue = (index, words, texts)
+            s.tried = ([], [])
+            s.size = settings.stage
             return
     s.done = True
+
+
+def _stage(s: _State) -> None:
+    """The word's next round: its next `s.size` unscored candidates in `s.queue` (then twice
+    as many for the round after)."""
+    s.pending = None
+    if s.queue is None:
+        return
+    index, words, texts = s.queue
+    k = _cut(s, texts, s.size)
+    s.size *= 2
+    s.pending = (index, words[:k], texts[:k])
+    s.asked = k
+    s.queue = (index, words[k:], texts[k:])
+
+
+def _cut(s: _State, texts: list[str], size: int) -> int:
+    """How many of `texts` make the next round: up to `size` not yet scored (the scored ones
+    before and among them come free); all of them when `size` is 0."""
+    if size <= 0:
+        return len(texts)
+    new: set[str] = set()
+    for k, t in enumerate(texts):
+        if t not in s.cache and t not in new:
+            if len(new) == size:
+                return k
+            new.add(t)
+    return len(texts)
+
+
+def _flips(s: _State, texts: list[str]) -> bool:
+    return any(s.cache[t].argmax() != s.label for t in texts)
+
+
+def _word_scored(s: _State) -> bool:
+    """Whether the word's round is over: a scored candidate changed the label (the rest are
+    not scored), all are scored, or the query budget cut the stage; then `s.pending` holds the
+    word's scored candidates for `_step`."""
+    if s.pending is None or s.queue is None:
+        return False
+    index, words, texts = s.pending
+    tried_words, tried_texts = s.tried
+    tried_words += words
+    tried_texts += texts
+    if _flips(s, texts) or not s.queue[2] or len(texts) < s.asked:
+        s.pending = (index, tried_words, tried_texts)
+        s.queue = None
+        return True
+    s.pending = None
+    return False
 
 
 def _evaluate(score: ScoreFn, states: list[_State], settings: SearchSettings) -> None:

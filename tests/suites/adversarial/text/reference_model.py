@@ -12,7 +12,7 @@ import torch
 
 from harness.core.subsets import stratified_indices
 from harness.data.text_tasks import rotten_tomatoes_texts
-from harness.suites.adversarial.text.run import scorer
+from harness.suites.adversarial.text.scoring import scorer
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,45 @@ def test_a_probe_that_changes_the_label_ends_the_search_in_the_ranking_pass() ->
         assert other.found.tolist() == [True] and other.queries[0] > 3
 
 
+def test_staged_rounds_stop_at_the_first_break() -> None:
+    # stage 1: one probe, then two, four...; the first that breaks ends the pass
+    budget = TextBudget("char", 1.0, 1)
+    _, _, out = _search(["superb film"], budget, stage=1)
+    assert out.found.tolist() == [True] and out.queries.tolist() == [2]  # clean + superb's probe
+    _, _, out = _search(["film superb"], budget, stage=1)
+    assert out.found.tolist() == [True] and out.queries.tolist() == [3]  # film's, then superb's
+    # word rounds: no probe breaks "good and great" (clean + 2 probes); great's round keeps its
+    # best edit: all 3 other candidates (staged: 1, then 2); good's round on the edited text
+    # breaks it: all 4 candidates at once, or staged the first one alone
+    text = ["good and great"]
+    for stage, queries in ((0, 10), (1, 7)):
+        _, _, out = _search(text, budget, stage=stage)
+        assert out.found.tolist() == [True] and out.queries.tolist() == [queries]
+
+
+@pytest.mark.parametrize("edits", [1, 2])
+def test_staged_rounds_break_the_same_texts_with_fewer_queries(edits: int) -> None:
+    texts = [
+        *TEXTS,
+        "good great film, fine and superb",
+        "a dull, boring and awful film with one good scene",
+        "good good great",
+        "the superb cast and a great score",
+    ]
+    for share in (0.2, 0.5, 1.0):
+        budget = TextBudget("char", share, edits)
+        for tries in (1, 2):
+            _, _, all_at_once = _search(texts, budget, last_word_tries=tries)
+            _, _, staged = _search(texts, budget, last_word_tries=tries, stage=1)
+            assert staged.found.tolist() == all_at_once.found.tolist()
+            assert (staged.queries <= all_at_once.queries).all()
+            for a, b, t in zip(staged.texts, all_at_once.texts, texts, strict=True):
+                assert check_edit(t, a, budget, WordRules())[0].words == (
+                    check_edit(t, b, budget, WordRules())[0].words
+                )
+    assert (staged.queries < all_at_once.queries).any()
+
+
 def test_the_last_word_allowed_is_kept_only_when_it_changes_the_label() -> None:
     # three positive words, two may change: no edit breaks it. The first place keeps the best
     # edit of the most important word (superb); the last place keeps nothing and tries the next
@@ -208,8 +247,9 @@ def test_candidates_rejected_by_the_similarity_check_are_counted_once_and_never_
 def test_query_budget_is_respected_and_counts_the_clean_text() -> None:
     texts = ["the good great superb fine film was good and great"]
     for q in (2, 3, 5, 9):
-        _, _, out = _search(texts, TextBudget("char", 1.0, 1), queries=q)
-        assert out.queries[0] <= q
+        for stage in (0, 1, 3):
+            _, _, out = _search(texts, TextBudget("char", 1.0, 1), queries=q, stage=stage)
+            assert out.queries[0] <= q
 
 
 def test_a_sample_s_search_does_not_depend_on_its_batch() -> None:
