@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.core.detection_context import DetectionContext
 from harness.core.metric_record import MetricRecord
 
 CaveatKind = Literal["upper_bound", "unreliable", "undefined", "below_chance", "no_interval"]
@@ -99,7 +100,7 @@ def _below_chance(record: MetricRecord) -> list[Caveat]:
     """An OOD AUROC under 0.5: the score ranks the wrong way round on that set."""
     if record.metric not in _CHANCE_METRICS or record.value is None or record.value >= 0.5:
         return []
-    score = record.context.get("score")
+    score = DetectionContext.of(record.context).detector
     if (record.note or "").startswith("below chance"):  # the suite's own words, with medians
         return [Caveat("below_chance", f"AUROC {record.value:.2f}, {record.note}")]
     return [

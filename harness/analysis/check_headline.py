@@ -3,16 +3,21 @@
 `harness check` gates every headline metric; what a reviewer reads first is robust accuracy at
 the condition each task headlines (`TaskSummary.headline`, stored by the current run's jobs):
 the worst case over attacks (one attack when the suite ran no ensemble) at that norm and
-budget, one row per model, with clean accuracy beside it. Rows come from the gate's own report:
+budget, one row per model, with clean accuracy beside it. Which metrics those are, and which
+records are the worst case, the suites' boards declare (their lead headline columns,
+`SuiteBoard.headline`); this module names no suite. Rows come from the gate's own report:
 nothing is retested here. No torch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.analysis.check import CheckReport, CheckRow
 from harness.analysis.gate_runs import LoadedRun
+from harness.core.headline_spec import HeadlinePick
+from harness.core.suite_board import SuiteBoard, SuiteHeadline, headline_columns
 from harness.core.threat_model import ThreatModel
 
 
@@ -27,30 +32,44 @@ class HeadlineCheck:
     clean: list[CheckRow]
 
 
-def _headline_key(current: LoadedRun, task: str, threat: ThreatModel) -> str | None:
-    """The key of the task's robust accuracy at `threat` in the current run (the ensemble's
-    when there is one)."""
+def _lead(boards: Sequence[SuiteBoard], pick: HeadlinePick) -> list[SuiteHeadline]:
+    return [c for c in headline_columns(boards) if c.spec.lead and c.spec.pick == pick]
+
+
+def _headline_key(
+    current: LoadedRun, task: str, threat: ThreatModel, robust: Sequence[SuiteHeadline]
+) -> str | None:
+    """The key of the task's robust accuracy at `threat` in the current run (the preferred
+    record's, the worst case over attacks, when there is one)."""
+    metrics = {(c.suite, m.metric) for c in robust for m in c.spec.metrics}
+    prefixes = tuple(c.spec.prefer for c in robust if c.spec.prefer)
     found = [
         m
         for (_model, t, _suite), job in current.jobs.items()
         if t == task
         for m in job.metrics
-        if m.metric == "robust_acc" and threat.matches_context(m.context)
+        if (m.suite, m.metric) in metrics and threat.matches_context(m.context)
     ]
-    ensemble = sorted(m.key for m in found if m.condition.startswith("attack=ensemble"))
-    keys = ensemble or sorted(m.key for m in found)
+    preferred = sorted(m.key for m in found if prefixes and m.condition.startswith(prefixes))
+    keys = preferred or sorted(m.key for m in found)
     return keys[0] if keys else None
 
 
-def headline_checks(report: CheckReport, current: LoadedRun) -> list[HeadlineCheck]:
-    """Per task and headline threat model of the current run, the gate's rows there."""
+def headline_checks(
+    report: CheckReport, current: LoadedRun, boards: Sequence[SuiteBoard]
+) -> list[HeadlineCheck]:
+    """Per task and headline threat model of the current run, the gate's rows there. `boards`:
+    the installed suites' boards; their lead headline columns name the metrics (`threat_model`
+    picks: the robust column; `clean` picks: the clean column beside it)."""
+    robust = _lead(boards, "threat_model")
+    clean = {m.metric for c in _lead(boards, "clean") for m in c.spec.metrics}
     headlines: dict[str, tuple[ThreatModel, ...]] = {}
     for (_model, task, _suite), job in sorted(current.jobs.items()):
         headlines.setdefault(task, job.record.task_summary.headline)
     out: list[HeadlineCheck] = []
     for task, headline in sorted(headlines.items()):
         for threat in headline:
-            key = _headline_key(current, task, threat)
+            key = _headline_key(current, task, threat, robust)
             if key is None:
                 continue
             out.append(
@@ -59,7 +78,7 @@ def headline_checks(report: CheckReport, current: LoadedRun) -> list[HeadlineChe
                     threat=threat,
                     key=key,
                     robust=[r for r in report.rows if r.task == task and r.metric == key],
-                    clean=[r for r in report.rows if r.task == task and r.metric == "top1_acc"],
+                    clean=[r for r in report.rows if r.task == task and r.metric in clean],
                 )
             )
     return out

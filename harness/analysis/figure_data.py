@@ -29,6 +29,7 @@ from harness.core.group_context import GroupContext
 from harness.core.group_order import value_order
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
+from harness.core.suite_board import Curve
 from harness.core.threat_model import ThreatContext
 from harness.core.timing_context import TimingContext
 from harness.store.run_store import StoredJob
@@ -191,32 +192,43 @@ def _caveat(record: MetricRecord) -> str:
     return next((c.short for c in caveats(record) if c.excludes), "")
 
 
-def robust_series(per_model: Mapping[str, Sequence[MetricRecord]]) -> dict[str, Series]:
-    """Robust accuracy vs budget per norm (panel), per model (series): the per-sample worst case
-    over attacks when the suite stored it, else one series per model and attack."""
+def _preferred(curve: Curve, record: MetricRecord) -> bool:
+    return bool(curve.prefer) and record.condition.startswith(curve.prefer)
+
+
+def _words(curve: Curve, record: MetricRecord) -> str:
+    return curve.words(record.context) if curve.words else "?"
+
+
+def robust_series(
+    per_model: Mapping[str, Sequence[MetricRecord]], curve: Curve
+) -> dict[str, Series]:
+    """A `budget` curve's metric (robust accuracy) vs budget per norm (panel), per model
+    (series): the preferred records (the per-sample worst case over attacks) when the suite
+    stored them, else one series per model and `curve.words` (attack)."""
     panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
     for model, records in per_model.items():
-        robust = [r for r in records if r.metric == "robust_acc" and r.value is not None]
-        ensemble = [r for r in robust if r.condition.startswith("attack=ensemble")]
-        for r in ensemble or robust:
+        robust = [r for r in records if r.metric == curve.metric and r.value is not None]
+        preferred = [r for r in robust if _preferred(curve, r)]
+        for r in preferred or robust:
             threat = ThreatContext.of(r.context)
             if math.isnan(threat.eps):
                 continue
-            name = model if ensemble else f"{model} ({r.context.get('attack', '?')})"
+            name = model if preferred else f"{model} ({_words(curve, r)})"
             point = FigPoint(threat.eps, float(r.value or 0.0), r.ci, _caveat(r), r.n)
             panels[threat.norm][name].append(point)
     return {p: {k: sorted(v, key=lambda q: q.x) for k, v in s.items()} for p, s in panels.items()}
 
 
-def attack_series(records: Sequence[MetricRecord]) -> dict[str, Series]:
-    """One model's robust accuracy vs budget per norm (panel) and attack (series)."""
+def attack_series(records: Sequence[MetricRecord], curve: Curve) -> dict[str, Series]:
+    """One model's `budget` curve (robust accuracy) vs budget per norm (panel) and
+    `curve.words` (attack; series), the preferred records as `curve.preferred`."""
     panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
     for r in records:
         threat = ThreatContext.of(r.context)
-        if r.metric != "robust_acc" or r.value is None or math.isnan(threat.eps):
+        if r.metric != curve.metric or r.value is None or math.isnan(threat.eps):
             continue
-        attack = "worst case (ensemble)" if r.condition.startswith("attack=ensemble") else None
-        name = attack or str(r.context.get("attack", "?"))
+        name = curve.preferred if _preferred(curve, r) else _words(curve, r)
         panels[threat.norm][name].append(FigPoint(threat.eps, r.value, r.ci, _caveat(r)))
     return {p: {k: sorted(v, key=lambda q: q.x) for k, v in s.items()} for p, s in panels.items()}
 
@@ -243,12 +255,15 @@ def _timing_caveat(record: MetricRecord) -> str:
     return ""
 
 
-def throughput_panels(per_model: Mapping[str, Sequence[MetricRecord]]) -> list[TimingPanel]:
-    """Throughput vs batch size, one panel per (device, device name, precision, threads)."""
+def throughput_panels(
+    per_model: Mapping[str, Sequence[MetricRecord]], curve: Curve
+) -> list[TimingPanel]:
+    """A `batch_size` curve's metric (throughput) vs batch size, one panel per (device, device
+    name, precision, threads)."""
     panels: dict[str, Series] = defaultdict(lambda: defaultdict(list))
     for model, records in per_model.items():
         for r in records:
-            if r.metric != "throughput_samples_per_s" or r.value is None:
+            if r.metric != curve.metric or r.value is None:
                 continue
             timing = TimingContext.of(r.context)
             if timing.batch_size is None:

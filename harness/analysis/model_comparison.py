@@ -35,7 +35,9 @@ import pandas as pd
 from harness.analysis import paired_tests
 from harness.analysis.caveats import caveats
 from harness.analysis.headline import HeadlineBoard
+from harness.core.class_context import ClassContext
 from harness.core.errors import ResultsError
+from harness.core.group_context import GroupContext
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
@@ -186,8 +188,7 @@ def _table(job: StoredJob) -> SampleTable | None:
     return job.table() if job.has_table else None
 
 
-def _class_index(record: MetricRecord, names: tuple[str, ...]) -> int | None:
-    value = str(record.context["class"])
+def _class_index(value: str, names: tuple[str, ...]) -> int | None:
     if value in names:
         return names.index(value)
     return int(value) if value.lstrip("-").isdigit() else None
@@ -201,11 +202,12 @@ def _per_sample(
 ) -> paired_tests.Form | None:
     """The paired form of the record (per-sample values whose mean is the record's value, or a
     resampled whole-table statistic; both checked against the value), or None."""
-    if table is None or record.value is None or "group" in record.context:
+    if table is None or record.value is None or GroupContext.of(record.context).group is not None:
         return None
     found: paired_tests.Form | None
-    if record.metric == "class_acc" and "class" in record.context:
-        index = _class_index(record, names)
+    label = ClassContext.of(record.context).label
+    if record.metric == "class_acc" and label is not None:
+        index = _class_index(label, names)
         rows = table.condition(record.condition)
         rows = rows[rows["label"] == index] if index is not None else rows.iloc[0:0]
         found = (
@@ -279,9 +281,10 @@ def _slice_key(record: MetricRecord, test: str) -> tuple[str, str, str] | None:
     condition's slice."""
     if test != "mcnemar_exact":
         return None
-    if record.metric == "class_acc" and "class" in record.context:
-        return "class", f"class {record.context['class']}", record.condition
-    if record.condition != CLEAN and not record.context.get("group"):
+    label = ClassContext.of(record.context).label
+    if record.metric == "class_acc" and label is not None:
+        return "class", f"class {label}", record.condition
+    if record.condition != CLEAN and not GroupContext.of(record.context).group:
         return "condition", record.condition, record.condition
     return None
 

@@ -21,6 +21,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from harness.core.detection_context import DetectionContext, score_column
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
@@ -29,16 +30,6 @@ from harness.stats.intervals import holm
 from harness.store.run_store import LoadedJob, StoredJob
 
 METRICS = ("ood_auroc", "ood_fpr_at_95_tpr", "ood_aupr", "ood_aupr_out")
-SCORE_PREFIX = "score_"
-
-
-def score_column(detector: str) -> tuple[str, float]:
-    """The table column of a detector's score and its sign (higher = more in-distribution)."""
-    if detector == "neg_entropy":
-        return "entropy", -1.0
-    if detector in ("msp", "energy", "max_logit"):
-        return detector, 1.0
-    return SCORE_PREFIX + detector, 1.0
 
 
 @dataclass(frozen=True)
@@ -106,8 +97,9 @@ def _table(model: str, job: StoredJob) -> DetectorTable | None:
     cells: dict[tuple[str, str, str], MetricRecord] = {}
     sets: list[str] = []
     for r in job.metrics:
-        if r.metric in METRICS and r.condition and "score" in r.context:
-            cells[(str(r.context["score"]), r.condition, r.metric)] = r
+        detector = DetectionContext.of(r.context).detector
+        if r.metric in METRICS and r.condition and detector is not None:
+            cells[(detector, r.condition, r.metric)] = r
             if r.condition not in sets:
                 sets.append(r.condition)
     sets.sort(key=lambda c: (c.startswith("ood_mean="), c == "ood_mean=far"))

@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.stored_groups import with_clean_reference
+from harness.core.calibration_context import CalibrationContext
+from harness.core.class_context import ClassContext
+from harness.core.detection_context import DetectionContext, score_column
 from harness.core.group_context import GroupContext
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable
@@ -162,7 +165,10 @@ def _form(record: MetricRecord, table: SampleTable, config: SuiteConfig | None) 
         return _ood(record, frame)
     if record.metric in _DISPARITIES and GroupContext.of(record.context).group is None:
         return _disparity(record, frame, config) if isinstance(config, GroupOptions) else None
-    if GroupContext.of(record.context).group is not None or record.context.get("class") is not None:
+    if (
+        GroupContext.of(record.context).group is not None
+        or ClassContext.of(record.context).label is not None
+    ):
         return None  # a subset's number: compared through its interval
     if record.metric in _MEAN_OVER_CONDITIONS:
         mean = cell_means(record, table)
@@ -279,7 +285,7 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
         return None
     confidence = rows["confidence"].to_numpy(np.float64)
     k = int(max(labels.max(initial=0), predictions.max(initial=0))) + 1
-    bins = int(record.context.get("bins", calibration.ECE_BINS))
+    bins = CalibrationContext.of(record.context).bins or calibration.ECE_BINS
     metric = record.metric
 
     def statistic(idx: np.ndarray) -> np.ndarray:
@@ -317,14 +323,12 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
     the sets of a tag (`ood_mean=near` / `far`) is the mean of the metric over the sets whose
     rows carry that tag (`detection.OOD_TAG`), recomputed on the same resamples: the ID rows
     drawn once (every set is scored against them), each set within itself."""
-    score = record.context.get("score")
+    detector = DetectionContext.of(record.context).detector
     batch = detection.BATCH.get(record.metric)
-    # the shift suite stores the entropy; its score is minus that (higher = more in-distribution);
-    # detectors without a column of their own store `score_<name>` on clean and OOD rows
-    column, sign = ("entropy", -1.0) if score == "neg_entropy" else (score, 1.0)
-    if column is not None and column not in frame.columns:
-        column = f"score_{score}"
-    if score is None or batch is None or column not in frame.columns:
+    if detector is None or batch is None:
+        return None
+    column, sign = score_column(detector)
+    if column not in frame.columns:
         return None
     clean = frame[frame["condition"] == CLEAN]
     sets = _ood_sets(record.condition, frame)

@@ -580,8 +580,9 @@ def tier_of(record: MetricRecord) -> int:
 
 
 def is_upper_bound(record: MetricRecord) -> bool:
-    """A decision-based (black-box) robust accuracy: an upper bound, not a white-box number."""
-    return "upper bound" in (record.note or "") or record.context.get("bound") == "upper"
+    """A decision-based (black-box) robust accuracy: an upper bound, not a white-box number (the
+    suites say so in the record's note)."""
+    return "upper bound" in (record.note or "")
 
 
 def _step(

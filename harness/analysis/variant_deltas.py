@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis import paired_tests
+from harness.core.class_context import ClassContext
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
@@ -310,9 +311,10 @@ def _evidence(
     record: MetricRecord, job: StoredJob, table: SampleTable | None, configs: SuiteConfigs
 ) -> paired_tests.Evidence:
     """The record's paired form (per-class accuracy: McNemar on the class's samples), rounds."""
-    if record.metric == "class_acc" and "class" in record.context and table is not None:
+    label = ClassContext.of(record.context).label
+    if record.metric == "class_acc" and label is not None and table is not None:
         rows = table.condition(record.condition)
-        rows = rows[rows["label"].astype(str) == str(record.context["class"])]
+        rows = rows[rows["label"].astype(str) == label]
         form = (
             None
             if rows.empty

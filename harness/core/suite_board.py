@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from pydantic import ValidationError
 
 from harness.core.errors import HarnessError
-from harness.core.headline_spec import HEADLINE_FACETS, HeadlineSpec
+from harness.core.headline_spec import HEADLINE_FACETS, ContextWords, HeadlineSpec
 from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
 from harness.core.suite_config import SuiteConfig
@@ -84,6 +84,27 @@ class TradeOff:
     timing: bool = False
 
 
+CurveAxis = Literal["budget", "batch_size"]
+"""What a curve's x axis is, read from its records' contexts: `budget`, the perturbation budget
+(`ThreatContext`: eps along x, one panel per norm); `batch_size` (`TimingContext`: one panel per
+machine, precision and threads, both axes log scale)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Curve:
+    """A line figure a suite's metric feeds (`SuiteBoard.curves`): `metric` against `along`, per
+    model on the task page (`budget` also per `words` on the model page). `prefer`: the condition
+    prefix of the records drawn instead of the others when there are any (the worst case over
+    attacks), `preferred` their series name on the model page; `words`: another record's series
+    name there (its attack)."""
+
+    metric: str
+    along: CurveAxis
+    prefer: str = ""
+    preferred: str = ""
+    words: ContextWords | None = None
+
+
 # model -> the records of its cross-model columns, and the board notes
 CrossModelColumns = Callable[[CrossModelInputs], tuple[dict[str, list[MetricRecord]], list[str]]]
 
@@ -100,6 +121,7 @@ class SuiteBoard:
     mCE and effective robustness; their specs are `derived`), with notes; None: none.
     `headline`: its columns on a task's headline board (`harness.core.headline_spec`).
     `trade_offs`: the report's trade-off figures its metrics feed (`TradeOff`).
+    `curves`: the report's line figures its metrics feed (`Curve`).
     `config`: its config model (torch-free), for the results side to read a stored config back
     through (the fairness suite's positive label and ECE bins for its paired disparities);
     None: nothing there reads its config.
@@ -112,6 +134,7 @@ class SuiteBoard:
     cross_model: CrossModelColumns | None = None
     headline: tuple[HeadlineSpec, ...] = ()
     trade_offs: tuple[TradeOff, ...] = ()
+    curves: tuple[Curve, ...] = ()
     config: type[SuiteConfig] | None = None
 
 
@@ -165,6 +188,12 @@ def trade_offs(boards: Iterable[SuiteBoard]) -> tuple[TradeOff, ...]:
     axis first, then on the y axis, each by suite name."""
     declared = [(t.axis, b.suite, i, t) for b in boards for i, t in enumerate(b.trade_offs)]
     return tuple(t for *_order, t in sorted(declared, key=lambda d: d[:3]))
+
+
+def curves(boards: Iterable[SuiteBoard], along: CurveAxis) -> tuple[Curve, ...]:
+    """The suites' curves along `along`, by suite name then declaration order."""
+    ordered = sorted(boards, key=lambda b: b.suite)
+    return tuple(c for b in ordered for c in b.curves if c.along == along)
 
 
 SuiteConfigs = Mapping[str, type[SuiteConfig]]  # suite name -> its config model

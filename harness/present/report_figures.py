@@ -10,7 +10,7 @@ keeps one colour and marker across a task page's figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
-from harness.core.suite_board import FigureKind
+from harness.core.suite_board import Curve, FigureKind
 from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_text
 from harness.present import figures, galleries
 from harness.present.attack_names import attacks_summary
@@ -156,26 +156,38 @@ def _pareto_section(
 
 
 def _robust_section(
-    task: str, data: _TaskData, folder: FigureFolder, styles: Styles
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles, lines: Sequence[Curve]
 ) -> FigureSection:
     section = FigureSection("Adversarial robustness")
-    panels = fd.robust_series(data.records)
+    for i, curve in enumerate(c for c in lines if c.along == "budget"):
+        section.figures += _robust_figure(task, data, folder, styles, curve, _nth(i))
+    return section
+
+
+def _nth(i: int) -> str:
+    """A file name's suffix for the i-th curve of a kind ('' for the first)."""
+    return f"-{i}" if i else ""
+
+
+def _robust_figure(
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles, curve: Curve, nth: str
+) -> list[FigureView]:
+    panels = fd.robust_series(data.records, curve)
     path = figures.lines(
         panels,
-        folder.figdir / f"{slug(task)}-robust-eps.png",
+        folder.figdir / f"{slug(task)}-robust-eps{nth}.png",
         title=f"{task}: robust accuracy vs budget",
         xlabel="perturbation budget eps (input units)",
         ylabel="robust accuracy",
         styles=styles,
         unit_interval=True,
     )
-    section.figures += folder.view(
+    return folder.view(
         path,
         "Robust accuracy against the per-sample worst case over the attacks, per budget, with 95% "
         "intervals (one panel per norm). Hollow markers and dashed lines: upper bounds or "
         "flagged numbers, not comparable with the others.",
     )
-    return section
 
 
 def _shift_section(
@@ -225,13 +237,21 @@ def _coding(notes: dict[str, str], grouping: str) -> str:
 
 
 def _speed_section(
-    task: str, data: _TaskData, folder: FigureFolder, styles: Styles
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles, lines: Sequence[Curve]
 ) -> FigureSection:
     section = FigureSection("Speed")
-    panels = fd.throughput_panels(data.records)
+    for i, curve in enumerate(c for c in lines if c.along == "batch_size"):
+        section.figures += _speed_figure(task, data, folder, styles, curve, _nth(i))
+    return section
+
+
+def _speed_figure(
+    task: str, data: _TaskData, folder: FigureFolder, styles: Styles, curve: Curve, nth: str
+) -> list[FigureView]:
+    panels = fd.throughput_panels(data.records, curve)
     path = figures.lines(
         {f"measured on {p.machine}": p.series for p in panels},
-        folder.figdir / f"{slug(task)}-throughput.png",
+        folder.figdir / f"{slug(task)}-throughput{nth}.png",
         title=f"{task}: throughput vs batch size",
         xlabel="batch size",
         ylabel="samples/s (log scale)",
@@ -239,14 +259,13 @@ def _speed_section(
         logx=True,
         logy=True,
     )
-    section.figures += folder.view(
+    return folder.view(
         path,
         "Throughput per batch size with 95% intervals, one panel per machine (named in its "
         "title), precision and execution mode; compare only within a panel. Hollow markers and "
         "dashed lines: unstable timing (a reliability flag, or a 95% interval wider than "
         f"{fd.UNSTABLE_RELATIVE_WIDTH:.0%} of the estimate).",
     )
-    return section
 
 
 def _pictures_section(
@@ -269,16 +288,17 @@ def task_figures(
     folder: FigureFolder,
     words: MetricWords,
     kinds: Kinds,
+    lines: Sequence[Curve],
 ) -> list[FigureSection]:
     """The task page's figure sections (empty sections are left out)."""
     styles = Styles(r.model for b in boards for r in b.rows)
     data = _task_data(task, loaded, kinds)
     builders: list[Callable[[], FigureSection]] = [
         lambda: _pareto_section(task, boards, folder, styles, words),
-        lambda: _robust_section(task, data, folder, styles),
+        lambda: _robust_section(task, data, folder, styles, lines),
         lambda: _shift_section(task, data, folder, styles),
         lambda: _group_section(task, data, folder, styles),
-        lambda: _speed_section(task, data, folder, styles),
+        lambda: _speed_section(task, data, folder, styles, lines),
         lambda: _pictures_section(task, data, folder, kinds),
     ]
     return [s for s in (b() for b in builders) if s.figures]
@@ -353,7 +373,12 @@ def gallery_threat(ag: fd.AdversarialGallery, headline: Headline) -> str:
 
 
 def job_figures(
-    model: str, job: StoredJob, jtag: str, folder: FigureFolder, kinds: Kinds
+    model: str,
+    job: StoredJob,
+    jtag: str,
+    folder: FigureFolder,
+    kinds: Kinds,
+    lines: Sequence[Curve],
 ) -> list[FigureView]:
     """A job's reliability diagram, per-corruption accuracy, robust accuracy per attack,
     per-group accuracy and galleries."""
@@ -371,26 +396,8 @@ def job_figures(
             "Wilson intervals and the bin counts above the points; the dashed diagonal is perfect "
             "calibration.",
         )
-    attacks = fd.attack_series(job.metrics)
-    if attacks:
-        at, title = figdir / f"{jtag}-attacks.png", f"{model}: robust accuracy per attack"
-        out += folder.view(
-            folder.once(
-                at,
-                ({k: dict(v) for k, v in attacks.items()}, title),  # repr without factories
-                lambda: figures.lines(
-                    attacks,
-                    at,
-                    title=title,
-                    xlabel="perturbation budget eps",
-                    ylabel="robust accuracy",
-                    styles=Styles(),
-                    unit_interval=True,
-                ),
-            ),
-            "Robust accuracy per attack and budget with 95% intervals; the worst case is the "
-            "per-sample minimum over the attacks.",
-        )
+    for i, curve in enumerate(c for c in lines if c.along == "budget"):
+        out += _attack_figure(model, job.metrics, folder, jtag + _nth(i), curve)
     labels = r.task_summary.group_labels
     grouped_table = feeds(kinds, r.suite, "group_table") and job.has_table
     tables = {model: job.table()} if grouped_table else {}
@@ -427,3 +434,31 @@ def job_figures(
                 "Wilson intervals.",
             )
     return out + gallery_figures(model, job, jtag, folder, kinds)
+
+
+def _attack_figure(
+    model: str, records: Sequence[MetricRecord], folder: FigureFolder, jtag: str, curve: Curve
+) -> list[FigureView]:
+    figdir = folder.figdir
+    out: list[FigureView] = []
+    attacks = fd.attack_series(records, curve)
+    if attacks:
+        at, title = figdir / f"{jtag}-attacks.png", f"{model}: robust accuracy per attack"
+        out += folder.view(
+            folder.once(
+                at,
+                ({k: dict(v) for k, v in attacks.items()}, title),  # repr without factories
+                lambda: figures.lines(
+                    attacks,
+                    at,
+                    title=title,
+                    xlabel="perturbation budget eps",
+                    ylabel="robust accuracy",
+                    styles=Styles(),
+                    unit_interval=True,
+                ),
+            ),
+            "Robust accuracy per attack and budget with 95% intervals; the worst case is the "
+            "per-sample minimum over the attacks.",
+        )
+    return out

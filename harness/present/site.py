@@ -38,7 +38,13 @@ from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
-from harness.core.suite_board import SuiteBoard, SuiteConfigs, figure_kinds, suite_configs
+from harness.core.suite_board import (
+    Curve,
+    SuiteBoard,
+    SuiteConfigs,
+    figure_kinds,
+    suite_configs,
+)
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
@@ -108,6 +114,7 @@ class _Context:
     words: MetricWords
     kinds: Kinds
     configs: SuiteConfigs
+    lines: tuple[Curve, ...]  # the installed boards' curves (`SuiteBoard.curves`)
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -164,6 +171,7 @@ def build_site(
         MetricWords.of(suite_boards),
         figure_kinds(suite_boards),
         suite_configs(suite_boards),
+        tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
     )
     ctx.write("provenance.html", _provenance(ctx))
     for task in tasks:
@@ -352,7 +360,9 @@ def _task_page(ctx: _Context, task: str) -> _Page:
         title=f"Task {task}",
         nav=ctx.nav,
         heads=[headline_view(h) for h in ctx.heads if h.board.task == task],
-        sections=task_figures(task, boards, ctx.loaded, ctx.folder, ctx.words, ctx.kinds),
+        sections=task_figures(
+            task, boards, ctx.loaded, ctx.folder, ctx.words, ctx.kinds, ctx.lines
+        ),
         ood=_ood(ctx, task),
         by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
         jobs=jobs,
@@ -433,7 +443,7 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
         reason=r.reason or "",
         metrics=metrics,
         footnotes=footnotes,
-        figures=job_figures(model, job, job_tag(model, job), ctx.folder, ctx.kinds)
+        figures=job_figures(model, job, job_tag(model, job), ctx.folder, ctx.kinds, ctx.lines)
         if completed
         else [],
         text_examples=(

@@ -75,12 +75,13 @@ def check(
     compared, a bad policy) raises the HarnessError `harness check` prints; a regression does
     not raise: it is a failed verdict."""
     rules = load_policy(Path(policy) if policy is not None else None)
+    boards = installed_suite_boards()
     report = run_check(
         Path(baseline),
         Path(current),
         rules,
         policy_source=str(policy or "(defaults)"),
-        configs=suite_configs(installed_suite_boards()),
+        configs=suite_configs(boards),
     )
     current_run = report.current_run or load_run(Path(current), "current")
-    return GateResult(report=report, headline=headline_checks(report, current_run))
+    return GateResult(report=report, headline=headline_checks(report, current_run, boards))

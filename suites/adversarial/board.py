@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
-from harness.core.suite_board import SuiteBoard, TradeOff
+from harness.core.suite_board import Curve, SuiteBoard, TradeOff
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -97,4 +97,13 @@ BOARD = SuiteBoard(
     figures=("adversarial_gallery", "text_examples"),
     headline=(HEADLINE,),
     trade_offs=(TradeOff(metric="robust_acc", against="top1_acc", axis="y"),),
+    curves=(
+        Curve(
+            metric="robust_acc",
+            along="budget",
+            prefer=ENSEMBLE,
+            preferred="worst case (ensemble)",
+            words=attack_words,
+        ),
+    ),
 )

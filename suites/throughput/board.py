@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
-from harness.core.suite_board import SuiteBoard, TradeOff
+from harness.core.suite_board import Curve, SuiteBoard, TradeOff
 from harness.core.timing_context import TimingContext
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -87,4 +87,5 @@ BOARD = SuiteBoard(
     trade_offs=(
         TradeOff(metric="throughput_samples_per_s", against="top1_acc", axis="x", timing=True),
     ),
+    curves=(Curve(metric="throughput_samples_per_s", along="batch_size"),),
 )

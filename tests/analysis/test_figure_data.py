@@ -13,6 +13,8 @@ from harness.analysis.leaderboard import build_boards
 from harness.core.metric_record import MetricRecord
 from harness.run.suite_boards import installed_suite_boards
 from harness.store.run_store import load_jobs
+from harness.suites.adversarial.board import BOARD as ADVERSARIAL
+from harness.suites.throughput.board import BOARD as THROUGHPUT_BOARD
 from tests.present.synthetic import CORRUPTIONS, GROUP_LABELS, HOSTILE, write_synthetic_run
 
 
@@ -67,6 +69,10 @@ def test_severity_curve_has_intervals(results: Path) -> None:
     assert list(points) == list(CORRUPTIONS) and all(len(v) == 3 for v in points.values())
 
 
+(ROBUST,) = ADVERSARIAL.curves
+(THROUGHPUT,) = THROUGHPUT_BOARD.curves
+
+
 def test_robust_series_prefers_the_worst_case_and_marks_caveats() -> None:
     ens = {"attack": "ensemble", "norm": "linf"}
     records = [
@@ -74,10 +80,10 @@ def test_robust_series_prefers_the_worst_case_and_marks_caveats() -> None:
         _rec("robust_acc", 0.6, condition="attack=fgsm/eps=0.1", context={"attack": "fgsm", "norm": "linf", "eps": "0.1"}),
         _rec("robust_acc", 0.9, condition="attack=ensemble/norm=linf/eps=0.05", context={**ens, "eps": "0.05"}, note="an upper bound"),
     ]  # fmt: skip
-    panels = fd.robust_series({"m": records})
+    panels = fd.robust_series({"m": records}, ROBUST)
     (points,) = panels["linf"].values()
     assert [(p.x, p.caveat) for p in points] == [(0.05, "upper bound"), (0.1, "")]
-    per_attack = fd.attack_series(records)["linf"]
+    per_attack = fd.attack_series(records, ROBUST)["linf"]
     assert set(per_attack) == {"worst case (ensemble)", "fgsm"}
 
 
@@ -88,7 +94,7 @@ def test_throughput_panels_name_the_machine_and_unstable_timing() -> None:
         _rec("throughput_samples_per_s", 1000.0, unit="samples/s", context={**ctx, "batch_size": 64}, ci=(990.0, 1010.0)),
         _rec("throughput_samples_per_s", 900.0, unit="samples/s", context={**ctx, "batch_size": 8}, flags=("timing_unstable",)),
     ]  # fmt: skip
-    (panel,) = fd.throughput_panels({"m": records})
+    (panel,) = fd.throughput_panels({"m": records}, THROUGHPUT)
     assert panel.machine == "cpu (EPYC) 2 threads fp32"
     assert [(p.x, p.caveat) for p in panel.series["m"]] == [
         (1.0, "unstable timing"),

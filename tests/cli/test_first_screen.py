@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.analysis.check import load_run, run_check
+from harness.analysis.check_headline import headline_checks
+from harness.analysis.check_policy import load_policy
 from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
 from harness.core.threat_model import ThreatModel
@@ -60,6 +63,20 @@ def test_the_leaderboard_and_the_gate_name_the_headline(
     md = capsys.readouterr().out
     first = md.split("\n\n")[1]  # right under the verdict heading
     assert first.startswith("**headline of digits: robust accuracy at L-inf 0.1")
+
+
+def test_the_gate_headline_follows_the_boards_declarations(tmp_path: Path) -> None:
+    """The gate's headline rows come from the lead headline columns the boards declare: without
+    the adversarial board there is no robust row, with it the worst-case key and clean rows."""
+    run = write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6}, headline=(LINF_01,))
+    report = run_check(run, run, load_policy(None), configs={})
+    current = report.current_run or load_run(run, "current")
+    boards = installed_suite_boards()
+    (head,) = headline_checks(report, current, boards)
+    assert head.threat == LINF_01 and head.key.startswith("robust_acc")
+    assert head.robust and {r.metric for r in head.clean} == {"top1_acc"}
+    without = [b for b in boards if b.suite != "adversarial"]
+    assert headline_checks(report, current, without) == []
 
 
 def test_edited_group_labels_reach_the_report(

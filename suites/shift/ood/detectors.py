@@ -21,6 +21,7 @@ import torch
 from datasets.table import InMemoryTable
 
 from harness.core.adapter import FeaturesUnavailable, ModelAdapter, check_logits
+from harness.core.detection_context import SCORE_PREFIX, score_column
 from harness.core.errors import DatasetError
 from harness.core.subsets import stratified_indices
 from harness.core.suite import RunContext
@@ -32,18 +33,11 @@ from harness.suites.shift.ood import logit_detectors as ld
 from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs
 from harness.suites.shift.ood.odin import ODIN, odin_scores
 
-SCORE_PREFIX = "score_"
-"""Table column of a detector's score on clean and OOD rows (`score_knn`...); the four logit
-scores keep their own columns on every row (`msp`, `energy`, `max_logit`, `entropy`)."""
-
-_OWN_COLUMNS = {"msp": "msp", "energy": "energy", "max_logit": "max_logit"}
-
 
 def column_of(name: str) -> str:
-    """The table column holding a detector's score (`neg_entropy` is minus `entropy`)."""
-    if name == "neg_entropy":
-        return "entropy"
-    return _OWN_COLUMNS.get(name, SCORE_PREFIX + name)
+    """The table column holding a detector's score (`neg_entropy` is minus `entropy`): the
+    results side reads it back through the same `score_column`."""
+    return score_column(name)[0]
 
 
 def make(name: str, cfg: OODConfig, temperature: float) -> Detector:
