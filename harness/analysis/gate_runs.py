@@ -102,6 +102,21 @@ def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
     )
 
 
+def _device_hint(base_spec: Any, cur_spec: Any) -> str:
+    """What to do when only the devices differ: a CPU baseline does not gate a GPU run (other
+    kernels move logits in the last bits, so attacks and ties can land elsewhere)."""
+    if not (isinstance(base_spec, dict) and isinstance(cur_spec, dict)):
+        return ""
+    was, now = base_spec.get("device"), cur_spec.get("device")
+    if was == now:
+        return ""
+    return (
+        f"; numbers from different devices are not compared: make the baseline on {now!r} "
+        f"(harness run SPEC --device {now} --out DIR), or run the current on {was!r} "
+        f"(--device {was})"
+    )
+
+
 def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
     """Refuse runs of different specs, task data or suite configs, naming the difference."""
     if base.manifest.spec_hash != cur.manifest.spec_hash:
@@ -110,6 +125,7 @@ def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
             "baseline and current ran different specs: "
             + ("; ".join(diffs[:5]) if diffs else "spec hashes differ")
             + (f" (+{len(diffs) - 5} more)" if len(diffs) > 5 else "")
+            + _device_hint(base.manifest.spec, cur.manifest.spec)
         )
     base_fp = {k[1]: j.record.task_summary.fingerprint for k, j in base.jobs.items()}
     for key, job in cur.jobs.items():

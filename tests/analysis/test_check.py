@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from harness.core.manifest import JobStatus
 from harness.core.suite_board import suite_configs
 from harness.data.builtin import digits_arrays
 from harness.run.suite_boards import installed_suite_boards
+from harness.store.checksums import seal
 from harness.store.run_store import RunStore
 from tests.fixture_models import linear_digits
 from tests.present.synthetic import write_synthetic_run
@@ -137,6 +139,23 @@ def test_different_spec_is_refused_naming_the_difference(
     other = _run(tmp_path / "other", spec=SPEC.replace("limit: 240", "limit: 200"))
     assert check("--baseline", runs["base"], "--current", other) == 2
     assert "limit (240 vs 200)" in capsys.readouterr().err
+
+
+def test_a_baseline_from_another_device_is_refused_saying_what_to_do(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a run made on a GPU (the same spec with device: cuda), written without a GPU: its manifest
+    gpu = tmp_path / "gpu"
+    shutil.copytree(runs["same"], gpu)
+    manifest = json.loads((gpu / "manifest.json").read_text())
+    manifest["spec"]["device"] = "cuda"
+    manifest["spec_hash"] = "0" * len(manifest["spec_hash"])
+    (gpu / "manifest.json").write_text(json.dumps(seal(manifest)))
+    assert check("--baseline", runs["base"], "--current", gpu) == 2
+    err = capsys.readouterr().err
+    assert 'device ("cpu" vs "cuda")' in err
+    assert "make the baseline on 'cuda'" in err and "--device cpu" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_damaged_and_partial_results_exit_2(
