@@ -2,10 +2,14 @@
 
 Same model, same batch, same process, interleaved rounds (suite, hand loop, suite, ...), so
 machine-wide slowdowns hit both alike. Reports samples/s of each and the ratio (target: within
-5%), then the planted missing-sync check: a model that enqueues slow work and returns at once
-must be measured as slow. On CUDA that model calls `torch.cuda._sleep` (asynchronous GPU work);
-a naive perf_counter loop without synchronisation is shown beside it. On CPU the planted model
-sleeps (the only way to "enqueue" slow work there).
+5%); on CUDA also against the hand loop synchronised after every step, as timm's benchmark.py
+times (the suite's latencies are per call, so it synchronises per call too; a pipelined block
+of launches is faster where a call is a fraction of a millisecond). Then the planted
+missing-sync check: a model that enqueues slow work and returns at once must be measured as
+slow. On CUDA that model calls `torch.cuda._sleep` (asynchronous GPU work, its duration
+measured with CUDA events: the spin's clock differs between cards); a naive perf_counter loop
+without synchronisation is shown beside it. On CPU the planted model sleeps (the only way to
+"enqueue" slow work there).
 
     python benchmarks/bench_throughput.py [--device cpu|cuda] [--batch-size 256] [--width 1024]
                                           [--depth 4] [--iters 30] [--warmup 10] [--rounds 5]
@@ -57,8 +61,18 @@ class EnqueuesSlowWork(nn.Module):
         return self.head(x)
 
 
-def hand_loop(net: nn.Module, x: torch.Tensor, *, warmup: int, iters: int, precision: str) -> float:
-    """Minimal reference: warm-up, then one timed block of `iters` forwards; samples/s."""
+def hand_loop(
+    net: nn.Module,
+    x: torch.Tensor,
+    *,
+    warmup: int,
+    iters: int,
+    precision: str,
+    per_step_sync: bool = False,
+) -> float:
+    """Minimal reference: warm-up, then `iters` forwards; samples/s. Default: one timed block
+    (CUDA events around it, launches pipelined). `per_step_sync`: every step synchronised and
+    timed on its own, as timm's benchmark.py does (and the suite, whose latencies are per call)."""
     dtype = AUTOCAST_DTYPES.get(precision)
     dev = x.device
 
@@ -71,7 +85,15 @@ def hand_loop(net: nn.Module, x: torch.Tensor, *, warmup: int, iters: int, preci
 
     for _ in range(warmup):
         step()
-    if dev.type == "cuda":
+    if dev.type == "cuda" and per_step_sync:
+        torch.cuda.synchronize(dev)
+        seconds = 0.0
+        for _ in range(iters):
+            t0 = time.perf_counter()
+            step()
+            torch.cuda.synchronize(dev)
+            seconds += time.perf_counter() - t0
+    elif dev.type == "cuda":
         torch.cuda.synchronize(dev)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
@@ -86,6 +108,19 @@ def hand_loop(net: nn.Module, x: torch.Tensor, *, warmup: int, iters: int, preci
             step()
         seconds = time.perf_counter() - t0
     return x.shape[0] * iters / seconds
+
+
+def sleep_seconds(cycles: int, device: torch.device) -> float:
+    """How long `torch.cuda._sleep(cycles)` keeps this GPU busy: its clock is not the same on
+    every card (1.4 GHz gives 20 ms on some, 14 ms on an H200 at 1.98 GHz)."""
+    torch.cuda._sleep(cycles)
+    torch.cuda.synchronize(device)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    torch.cuda._sleep(cycles)
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3
 
 
 def naive_unsynced(net: nn.Module, x: torch.Tensor, iters: int) -> float:
@@ -141,21 +176,22 @@ def main() -> None:
         warmup_iters=args.warmup,
         timed_iters=args.iters,
     )
-    ours, ref = [], []
+    ours, ref, synced = [], [], []
     result: dict = {}
 
-    def reference() -> float:
-        return hand_loop(
-            adapter.module(), x_dev, warmup=args.warmup, iters=args.iters, precision=args.precision
-        )
+    def reference() -> None:
+        common = {"warmup": args.warmup, "iters": args.iters, "precision": args.precision}
+        ref.append(hand_loop(adapter.module(), x_dev, **common))
+        if device.type == "cuda":
+            synced.append(hand_loop(adapter.module(), x_dev, per_step_sync=True, **common))
 
     for i in range(args.rounds):  # alternate which side goes first, so order effects cancel
         if i % 2:
-            ref.append(reference())
+            reference()
         got, result = suite_throughput(adapter, x, config)
         ours.append(got)
         if not i % 2:
-            ref.append(reference())
+            reference()
     env = result["environment"]
     print(
         f"device: {env['device_name']} ({device.type}), torch {env['torch']}, threads {env['torch_threads']}"
@@ -171,6 +207,14 @@ def main() -> None:
     print(
         f"median ratio suite/hand-loop: {med:.3f} ({'within' if abs(med - 1) <= 0.05 else 'OUTSIDE'} 5%)"
     )
+    if synced:  # on a GPU: the same loop with every step synchronised (timm's benchmark.py)
+        med_sync = statistics.median(a / b for a, b in zip(ours, synced, strict=True))
+        pipelined = statistics.median(b / c for b, c in zip(synced, ref, strict=True))
+        print(
+            f"median ratio suite/hand-loop synchronised per step (timm's way): {med_sync:.3f} "
+            f"({'within' if abs(med_sync - 1) <= 0.05 else 'OUTSIDE'} 5%); the per-step sync "
+            f"itself costs the hand loop {100 * (1 - pipelined):.0f}% at this call size"
+        )
     fps = result["flops_per_sample"]
     peak = lookup_peak(device.type, env["device_name"], args.precision)
     achieved = fps * statistics.median(ours) / 1e12
@@ -194,8 +238,10 @@ def main() -> None:
     res = measure(slow, x, small)
     p50 = statistics.median(next(e for e in res["conditions"] if e["status"] == "ok")["times_s"])
     naive = naive_unsynced(slow.module(), x_dev, 5)
+    if device.type == "cuda":  # what the spin kernel really takes on this card
+        seconds = sleep_seconds(int(seconds * 1.4e9), device)
     print(
-        f"planted slow model ({seconds * 1e3:.0f} ms of enqueued work per call): suite p50 "
+        f"planted slow model ({seconds * 1e3:.1f} ms of enqueued work per call): suite p50 "
         f"{p50 * 1e3:.1f} ms -> {'measured as slow: OK' if p50 >= 0.8 * seconds else 'MISSED'}; "
         f"naive unsynchronised loop: {args.batch_size / naive * 1e3:.2f} ms per batch"
     )
