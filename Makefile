@@ -27,7 +27,7 @@ TEXTATTACK := textattack==0.3.11 OpenHowNet==2.0 language_tool_python==3.4.0 ber
 TEXTATTACK_DEPS := nltk lru-dict more-itertools terminaltables word2number editdistance jieba \
 	num2words pinyin Levenshtein lemminflect langdetect anytree psutil toml
 
-.PHONY: demo test test-slow install lint bench package-check clean
+.PHONY: test-gpu demo test test-slow install lint bench package-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow and not gpu and not network" --durations=20 \
 		--numprocesses $(TEST_WORKERS) --dist loadgroup
+
+# the GPU paths against the CPU (tests marked gpu: tests/gpu/ and the CUDA halves of other
+# tests); on a machine with CUDA, by hand: CI has no GPU. Without CUDA every one is skipped.
+test-gpu: $(STAMP)
+	$(BIN)/python -m pytest -q -m "gpu and not network" --durations=20
 
 lint: $(STAMP)
 	$(BIN)/ruff check harness suites adapters zoo tests benchmarks

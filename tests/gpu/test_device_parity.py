@@ -1,0 +1,109 @@
+"""The GPU paths against the CPU: the same model, samples and seeds on both devices.
+
+Each check runs once per device in `DEVICES`: on "cpu" it compares the CPU with itself (a second
+run, so determinism and the comparison code are tested in every default test run); on "cuda"
+(marker `gpu`, `make test-gpu` on a machine with CUDA) it compares CUDA with the CPU. Other
+kernels move logits and filtered pixels in their last float bits, so a decision at a tie may
+differ between devices: each check states what must be equal and what may move, and by how much.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import harness
+from harness.suites.shift.image_corruptions import CORRUPTIONS, corrupt
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=[
+            pytest.mark.gpu,
+            pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+        ],
+    ),
+]
+
+
+def _rows(model: str, task: str, suites: Any, device: str) -> Any:
+    result = harness.evaluate(
+        model, task=task, suites=suites, device=device, bootstrap_resamples=100, seed=3
+    )
+    return result, result.table.to_pandas().sort_values(["condition", "sample_id"])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_accuracy_suite_predictions_match_the_cpu(device: str) -> None:
+    cpu, cpu_rows = _rows("digits-cnn", "digits", ["accuracy"], "cpu")
+    got, rows = _rows("digits-cnn", "digits", ["accuracy"], device)
+    assert list(rows["sample_id"]) == list(cpu_rows["sample_id"])
+    # at most one decision of 719 may flip at a near-tie; confidences agree to float32 rounding
+    assert (rows["prediction"].to_numpy() != cpu_rows["prediction"].to_numpy()).sum() <= 1
+    np.testing.assert_allclose(rows["confidence"], cpu_rows["confidence"], atol=1e-4)
+    for metric in ("top1_acc", "ece", "brier"):
+        assert abs(got.metric(metric).value - cpu.metric(metric).value) <= 2e-3, metric
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_corruptions_on_the_device_match_the_cpu(device: str) -> None:
+    gen = torch.Generator().manual_seed(0)
+    # 8-bit levels, as decoded images hold (shot noise reads its exact tables there)
+    images = torch.randint(0, 256, (3, 3, 40, 40), generator=gen).float() / 255
+    seeds = torch.tensor([11, 12, 13], dtype=torch.int64)
+    for name in CORRUPTIONS:
+        ref = corrupt(images, name, 3, seeds)
+        out = corrupt(images.to(device), name, 3, seeds.to(device)).cpu()
+        assert out.shape == ref.shape and out.dtype == ref.dtype, name
+        diff = (out - ref).abs()
+        # random numbers are the same integers on both devices; filters and resampling may
+        # round differently, and a value at an 8-bit step may land one level away
+        assert float(diff.mean()) <= 1e-4, name
+        assert float(diff.max()) <= 1 / 255 + 1e-5, name
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_attacks_on_the_device_break_the_same_samples(device: str) -> None:
+    suites = {
+        "adversarial": {
+            "attacks": ["linf_apgd_ce", "linf_square"],
+            "params": {"linf_apgd_ce": {"steps": 10}, "linf_square": {"queries": 100}},
+            "epsilons": {"linf": [0.1]},
+            "max_samples": 48,
+            "checks": False,
+        }
+    }
+    cpu, cpu_rows = _rows("digits-cnn", "digits", suites, "cpu")
+    got, rows = _rows("digits-cnn", "digits", suites, device)
+    assert list(rows["sample_id"]) == list(cpu_rows["sample_id"])
+    assert list(rows["condition"]) == list(cpu_rows["condition"])
+    # per-sample seeds are device-independent: at most one of 48 samples may end differently
+    flips = (rows["correct"].to_numpy() != cpu_rows["correct"].to_numpy()).sum()
+    assert flips <= 1
+    flags = got.results["adversarial"].artifacts["flags"]
+    assert flags == cpu.results["adversarial"].artifacts["flags"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_ood_detectors_on_the_device_match_the_cpu(device: str) -> None:
+    suites = {
+        "shift": {
+            "corruptions": [],
+            "ood_sets": ["mnist-unseen"],
+            "max_samples": 200,
+            "ood": {"detectors": "all", "fit_samples": 200},
+        }
+    }
+    cpu, _ = _rows("mnist-seen-cnn", "mnist-seen", suites, "cpu")
+    got, _ = _rows("mnist-seen-cnn", "mnist-seen", suites, device)
+    ref = cpu.metrics_frame()
+    out = got.metrics_frame()
+    ref = ref[ref["metric"] == "ood_auroc"].set_index("key")["value"]
+    out = out[out["metric"] == "ood_auroc"].set_index("key")["value"]
+    assert list(out.index) == list(ref.index) and len(ref) >= 14
+    # every detector's AUROC over 400 pairs of samples: a near-tie may swap one pair's order
+    np.testing.assert_allclose(out.to_numpy(), ref.to_numpy(), atol=2e-3)
