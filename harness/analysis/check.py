@@ -34,6 +34,7 @@ from harness.analysis.check_policy import MetricRule, Policy
 from harness.analysis.flags import KNOWN_FLAGS
 from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, load_run
 from harness.analysis.paired_tests import p_or_one
+from harness.core.errors import ConfigError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
@@ -169,6 +170,7 @@ def run_check(
             if key in run.jobs:
                 run.jobs[key].forget_table()
     rows += _new_metric_rows(base, cur, policy)
+    _refuse_an_empty_gate(rows, base, policy, policy_source)
     tests = decide(pending)
     _say_still_flagged(rows)
     method = (
@@ -196,6 +198,34 @@ def run_check(
         notes=[f"policy: {policy_source}"],
         power=power_summary(pending, tests),
         current_run=cur,
+    )
+
+
+def _refuse_an_empty_gate(
+    rows: list[CheckRow], base: LoadedRun, policy: Policy, policy_source: str
+) -> None:
+    """A gate that checked no metric and found nothing wrong cannot vouch for the current run:
+    refuse it (exit 2) rather than print `PASS: 0 checks`."""
+    if any(r.metric != "(job)" or r.status == "fail" for r in rows):
+        return
+    candidates = [
+        m
+        for job in base.jobs.values()
+        for m in job.metrics
+        if m.headline
+        or policy.include == "all"
+        or m.key in policy.metrics
+        or m.metric in policy.metrics
+    ]
+    if candidates:
+        raise ConfigError(
+            f"policy {policy_source}: ignores every metric the gate would check "
+            f"({len(candidates)} in the baseline, e.g. {candidates[0].key}), so the gate would "
+            "pass without checking anything; leave at least one metric checked"
+        )
+    raise ResultsError(
+        f"baseline run {base.path} holds no metric the gate can check (its jobs failed or were "
+        "skipped), so the gate would pass without checking anything; make a new baseline"
     )
 
 
@@ -418,10 +448,30 @@ def _comparable(
     if bm.value is None or cm.value is None:
         if bm.value is not None:
             row.status, row.reason = "fail", f"undefined now ({cm.note or 'no value'})"
+        elif row.rule is not None and _floor_broken(row.rule, cm.value, cm.higher_is_better):
+            # a floor fails on the current value alone, with or without a baseline value
+            reason = _floor_reason(row.rule, cm.higher_is_better)
+            row.status, row.reason = "fail", f"{reason} (undefined in the baseline)"
         else:
             row.reason = "undefined in the baseline; not compared"
         return None
     return cm
+
+
+def _floor_broken(rule: MetricRule, value: float | None, higher_is_better: bool) -> bool:
+    """Whether `value` is on the wrong side of the rule's floor (a ceiling when lower is
+    better); an undefined value or a rule without a floor breaks none."""
+    if rule.floor is None or value is None:
+        return False
+    return value < rule.floor if higher_is_better else value > rule.floor
+
+
+def _floor_reason(rule: MetricRule, higher_is_better: bool) -> str:
+    return (
+        f"below the floor {rule.floor:g}"
+        if higher_is_better
+        else f"above the ceiling {rule.floor:g}"
+    )
 
 
 def _flag_reason(flags: list[str], had: list[str]) -> str:
@@ -449,8 +499,9 @@ def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[Ch
 
     In a job that both runs finished alike, such a metric fails: the gate cannot vouch for a
     number it has nothing to compare with (a baseline that lost a record, or a suite that now
-    reports more), unless the policy ignores it. In a job new to the current run, only a
-    flagged metric fails (the job itself is reported as new).
+    reports more), unless the policy ignores it. In a job new to the current run (or failed in
+    the baseline), only a flagged metric or a floor crossed fails (the job itself is reported
+    as new): a floor fails on the current value alone.
     """
     rows = []
     for key, job in sorted(cur.jobs.items()):
@@ -462,17 +513,21 @@ def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[Ch
         # measured on other hardware in the baseline: not gated, so its flag is not either
         elsewhere = {_without_hardware(m) for m in base_metrics if _hardware_bound(m)}
         for m in job.metrics:
-            if m.key in known or _checked(policy, m) is None:
+            rule = _checked(policy, m)
+            if m.key in known or rule is None:
                 continue
             if _hardware_bound(m) and _without_hardware(m) in elsewhere:
                 continue
             flags = _unaccepted(policy, key[0], m)
-            if bjob is None and not flags:
+            floor = _floor_broken(rule, m.value, m.higher_is_better)
+            if bjob is None and not flags and not floor:
                 continue
-            reason = "metric missing from the baseline" if bjob is not None else ""
+            reasons = ["metric missing from the baseline"] if bjob is not None else []
+            if floor:
+                reasons.append(f"{_floor_reason(rule, m.higher_is_better)} (new metric)")
             if flags:
-                flagged = f"reliability flag present: {', '.join(flags)} (new metric)"
-                reason = f"{reason}; {flagged}" if reason else flagged
+                reasons.append(f"reliability flag present: {', '.join(flags)} (new metric)")
+            reason = "; ".join(reasons)
             rows.append(
                 CheckRow(
                     *key,
@@ -507,9 +562,7 @@ def _compare(
     row.test, row.p_value = res.test, res.p_value
     delta = cm.value - bm.value
     worse = -delta if bm.higher_is_better else delta
-    floor_broken = rule.floor is not None and (
-        cm.value < rule.floor if bm.higher_is_better else cm.value > rule.floor
-    )
+    floor_broken = _floor_broken(rule, cm.value, bm.higher_is_better)
     return _Pending(
         row=row,
         result=res,
@@ -558,12 +611,7 @@ def _settle(p: _Pending) -> None:
     assert rule is not None and rule.alpha is not None
     significant = row.p_adjusted is not None and row.p_adjusted < rule.alpha
     if p.floor_broken:
-        row.status = "fail"
-        row.reason = (
-            f"below the floor {rule.floor:g}"
-            if row.higher_is_better
-            else f"above the ceiling {rule.floor:g}"
-        )
+        row.status, row.reason = "fail", _floor_reason(rule, row.higher_is_better)
     elif p.worse > 0 and significant and p.beyond:
         row.status = "fail"
         row.reason = f"significant regression beyond tolerance ({_tolerance_text(rule)})"

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli.arguments import add_width_argument, output_width
-from harness.cli.paths import append_output, input_file, input_folder, output_file, write_output
+from harness.cli.paths import (
+    PathArgumentError,
+    append_output,
+    input_file,
+    input_folder,
+    os_reason,
+    output_file,
+    write_output,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -39,6 +47,8 @@ def check_command(args: argparse.Namespace) -> int:
     for path, what in ((args.junit, "--junit"), (summary, "GITHUB_STEP_SUMMARY")):
         if path is not None:
             output_file(path, what)  # before the gate runs: a bad path is known at once
+    if args.junit:
+        _refuse_to_replace_other_files(args.junit)
     gate = check(baseline, current, policy=policy)
     report, headline = gate.report, gate.headline
     if args.format == "md":
@@ -52,3 +62,25 @@ def check_command(args: argparse.Namespace) -> int:
         markdown = render_markdown(report, headline=headline) + "\n"
         append_output(summary, markdown, "GITHUB_STEP_SUMMARY")
     return report.exit_code
+
+
+JUNIT_MARK = b"<testsuite"
+"""What every JUnit report holds near its start (harness.present.junit writes `<testsuite`)."""
+
+
+def _refuse_to_replace_other_files(path: Path) -> None:
+    """`--junit` replaces a JUnit report (a previous gate's) or an empty file, never another
+    file: a policy YAML or a results folder's manifest.json picked by tab completion would be
+    lost. One line naming the file; nothing is written."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise PathArgumentError(f"--junit {path}: cannot read it: {os_reason(err)}") from None
+    if head.strip() and JUNIT_MARK not in head:
+        raise PathArgumentError(
+            f"--junit {path} is a file that is not a JUnit report; it is left as it is: give "
+            "another file name, or remove it first to replace it"
+        )

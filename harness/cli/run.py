@@ -164,6 +164,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     spec_path = args.spec or quickstart_spec_path()
     output_folder(args.out, "--out", create=False)  # the runner makes it, under its lock
+    if args.report is not None:  # before the run, not after it
+        from harness.present.site_folder import refuse_foreign_folder
+
+        refuse_foreign_folder(args.report)
     plan = load_plan(args, spec_path)
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:

@@ -13,8 +13,10 @@ outcome, comma separated and sorted ("" when none), the same names as `MetricRec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +27,22 @@ REQUIRED_COLUMNS: dict[str, str] = {
     "prediction": "int64",
     "correct": "bool",
     "confidence": "float64",
+}
+# what a stored table's required columns must hold to be read (the writers cast to
+# REQUIRED_COLUMNS; a reader accepts any width of integer or float)
+REQUIRED_KINDS: dict[str, str] = {
+    "sample_id": "text",
+    "condition": "text",
+    "label": "integers",
+    "prediction": "integers",
+    "correct": "booleans",
+    "confidence": "numbers",
+}
+_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "text": lambda d: pd.api.types.is_string_dtype(d) or pd.api.types.is_object_dtype(d),
+    "integers": pd.api.types.is_integer_dtype,
+    "booleans": pd.api.types.is_bool_dtype,
+    "numbers": lambda d: pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d),
 }
 GROUP_PREFIX = "group:"
 CLEAN = "clean"
@@ -82,7 +100,17 @@ class SampleTable:
 
     @classmethod
     def read_parquet(cls, path: Path) -> SampleTable:
-        return cls(pd.read_parquet(path))
+        return cls(pd.read_parquet(path)).with_checked_types()
+
+    def with_checked_types(self) -> SampleTable:
+        """This table, when each required column has a type its readers compute with (a stored
+        table rewritten by another tool may hold `correct` as the strings "True"/"False": their
+        mean is no accuracy); else a ValueError naming the column."""
+        for col, kind in REQUIRED_KINDS.items():
+            dtype = self.frame[col].dtype
+            if not _KIND_CHECKS[kind](dtype):
+                raise ValueError(f"sample table column {col!r} holds {dtype} values, not {kind}")
+        return self
 
     def __len__(self) -> int:
         return len(self.frame)

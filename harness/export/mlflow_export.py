@@ -77,8 +77,6 @@ def export_mlflow(
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
         raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
-    from mlflow.exceptions import MlflowException
-
     counts = {"logged": 0, "kept": 0, "replaced": 0}
     with _quiet_mlflow():
         client, experiment_id = _experiment(client_type, uri, experiment)
@@ -93,7 +91,7 @@ def export_mlflow(
                     if site is not None:
                         client.log_artifacts(parent, str(site), artifact_path="report")
                     client.set_terminated(parent, _FINISHED)
-        except MlflowException as err:
+        except _store_errors() as err:
             raise TrackingError(
                 f"tracking URI {uri} refused the export after {counts['logged']} job run(s) "
                 f"(runs not marked FINISHED are logged again on the next export): "
@@ -202,8 +200,7 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
     """A client of `uri` and the id of experiment `name`, created when missing (its artifacts
     beside a SQLite store). The first request is the reachability probe: one try, no retries,
     one line if it fails."""
-    from mlflow.exceptions import MlflowException
-
+    _refuse_a_folder(uri)
     try:
         client = client_type(tracking_uri=uri)
         with _one_try():
@@ -217,8 +214,18 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
             return client, str(found.experiment_id)
         location = _artifact_location(uri)
         return client, str(client.create_experiment(name, artifact_location=location))
-    except MlflowException as err:
+    except _store_errors() as err:
         raise TrackingError(f"tracking URI {uri} cannot be used: {_first_line(err)}") from None
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """What a tracking store raises on a URI it cannot use: MLflow's errors, and SQLAlchemy's
+    for a SQLite URI naming a file that is no database or a folder that does not exist (MLflow
+    passes those through; SQLAlchemy comes with MLflow)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return MlflowException, SQLAlchemyError
 
 
 def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, tuple[str, str]]:
@@ -236,6 +243,18 @@ def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, tuple[
         token = page.token
         if not token:
             return out
+
+
+def _refuse_a_folder(uri: str) -> None:
+    """A SQLite URI naming a folder (`sqlite:///mlruns`, the old file store's folder) is refused
+    at once: MLflow would retry opening it for minutes before failing."""
+    prefix = "sqlite:///"
+    path = Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
+    if path is not None and path.is_dir():
+        raise TrackingError(
+            f"tracking URI {uri} cannot be used: {path} is a folder; name a database file in "
+            f"it (sqlite:///{path / DATABASE_FILE})"
+        )
 
 
 def _artifact_location(uri: str) -> str | None:

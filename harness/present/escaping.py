@@ -21,8 +21,13 @@ from typing import Any
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|")
 # C0 controls except tab, newline and carriage return, and DEL: dropped from HTML and Markdown
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# every control character a terminal acts on (C0, DEL, C1)
-_TERMINAL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# every control character a terminal acts on (C0, DEL, C1), and the invisible formatting
+# characters a terminal renders by: bidirectional overrides, embeddings, isolates and marks
+# (U+202E reverses the rest of a table row, numbers included) and zero-width characters (two
+# models that look the same), and the line and paragraph separators
+_TERMINAL_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
 _TERMINAL_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # Markdown: characters that make markup anywhere in a line (code, emphasis, links, strikethrough,
 # table cells); `_` only where it can open or close emphasis (not inside a word: `top1_acc` stays)
@@ -83,13 +88,15 @@ def csv_cell(value: Any) -> Any:
 
 
 def terminal_text(value: Any) -> str:
-    """Text for a terminal: control characters shown as escapes (`\\n`, `\\x1b`), never acted on."""
+    """Text for a terminal: control characters shown as escapes (`\\n`, `\\x1b`), never acted on;
+    invisible bidirectional and zero-width characters too (`\\u202e`, `\\u200b`)."""
     return _TERMINAL_CONTROL.sub(_terminal_escape, str(value))
 
 
 def _terminal_escape(match: re.Match[str]) -> str:
     char = match.group(0)
-    return _TERMINAL_NAMED.get(char) or f"\\x{ord(char):02x}"
+    code = ord(char)
+    return _TERMINAL_NAMED.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
 def slug(value: str) -> str:

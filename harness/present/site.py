@@ -77,6 +77,7 @@ from harness.present.report_views import (
     task_page,
     variant_views,
 )
+from harness.present.site_folder import refuse_foreign_folder, site_folder
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
 from harness.store import atomic, links
@@ -136,6 +137,7 @@ def build_site(
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
+    refuse_foreign_folder(out)  # at once: before the results are read
     loaded = load_jobs(results)
     boards = build_boards(
         results,
@@ -146,7 +148,7 @@ def build_site(
     )
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
-    out.mkdir(parents=True, exist_ok=True)
+    given, out = out, site_folder(out)  # `out` may be a link: the folder it names is written
     figdir = links.real_dir(out / "figures")  # never a link: figures are written inside it
     cache = FigureCache(figdir)
     pairs = _pairs(boards, heads, compare)
@@ -186,12 +188,12 @@ def build_site(
     for task, a, b in pairs:
         ctx.write(compare_page(task, a, b), _compare_page(ctx, task, a, b))
     ctx.write("index.html", _index(ctx, models=len(by_model)))
-    summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(out))
+    summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(given))
     _write(out / "summary.md", summary)
     cache.finish()
     ctx.pages.finish()
-    log.info("report written to %s", out)
-    return out / "index.html"
+    log.info("report written to %s", given)
+    return given / "index.html"
 
 
 def _model_pages(ctx: _Context, models: list[tuple[str, list[Loaded]]]) -> None:

@@ -129,7 +129,7 @@ class StoredJob:
             # table's read) and the reader's threads (a small table reads faster alone)
             with _parquet_file(path, data) as parquet:
                 arrow = parquet.read(use_threads=False)
-            return SampleTable(arrow.to_pandas())
+            return SampleTable(arrow.to_pandas()).with_checked_types()
         except (OSError, ValueError, pyarrow.ArrowException) as err:
             why = _one_line(err).replace("'<Buffer>'", f"'{path}'")  # as when read from the file
             raise ResultsError(

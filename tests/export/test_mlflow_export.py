@@ -152,6 +152,23 @@ def test_an_unusable_tracking_uri_is_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("where", ["not-a-database", "a-folder"])
+def test_a_sqlite_store_that_cannot_be_opened_is_one_line(
+    tmp_path: Path, results: Path, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SQLite URI naming a file that is no database (a CSV, a results file), or a folder: one
+    line naming the URI, the file left as it was; no SQLAlchemy traceback."""
+    store = tmp_path / "notes.csv"
+    store.write_text("model,accuracy\nm1,0.9\n")
+    path = store if where == "not-a-database" else tmp_path
+    uri = f"sqlite:///{path}"
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: tracking URI {uri} cannot be used:"), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert store.read_text() == "model,accuracy\nm1,0.9\n"
+
+
 def test_bad_results_are_refused_before_the_store_is_touched(
     tmp_path: Path, results: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,6 +3,8 @@ as formulas, terminal text cannot act on the terminal, HTML text is text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +12,8 @@ from hypothesis import strategies as st
 from harness.present.escaping import csv_cell, md_code, md_text, slug, strip_control, terminal_text
 from harness.present.templating import environment
 from tests.present.markdown_check import live_links, tags_and_text
+from tests.present.synthetic import write_synthetic_run
+from tests.reliability.hostile.corpus import cli
 
 # Markdown's special characters, whitespace and letters (no `@`: an e-mail address becomes a
 # mailto: link on GitHub whatever the escaping; see harness/present/escaping.py)
@@ -92,6 +96,24 @@ def test_terminal_text_shows_control_characters() -> None:
     assert terminal_text("line\nbreak\ttab\rcr") == "line\\nbreak\\ttab\\rcr"
     assert terminal_text("\x9b2J\x7f") == "\\x9b2J\\x7f"
     assert terminal_text("plain — text †1") == "plain — text †1"
+
+
+def test_terminal_text_shows_invisible_bidi_and_zero_width_characters() -> None:
+    """U+202E (right-to-left override) would show the rest of a table row reversed, numbers
+    included ('0.850' as '058.0'); a zero-width space makes two names look the same."""
+    assert terminal_text("m\u202e 0.850") == "m\\u202e 0.850"
+    assert terminal_text("digits-cnn\u200b") == "digits-cnn\\u200b"
+    for char in "\u061c\u200e\u200f\u2028\u2029\u202a\u2066\u2069\u2060\ufeff":
+        assert terminal_text(char) == f"\\u{ord(char):04x}"
+    assert terminal_text("ação, 数字, עברית") == "ação, 数字, עברית"  # visible text stays
+
+
+def test_leaderboard_rows_cannot_be_reordered_by_a_stored_name(tmp_path: Path) -> None:
+    write_synthetic_run(tmp_path / "results", models={"evil\u202e": 0.9, "good\u200b": 0.8})
+    code, text, err = cli("leaderboard", tmp_path / "results", "--width", "0")
+    assert code == 0, err
+    assert "\u202e" not in text and "\u200b" not in text
+    assert "evil\\u202e" in text and "good\\u200b" in text
 
 
 def test_html_is_escaped_and_control_characters_dropped() -> None:

@@ -160,6 +160,45 @@ def test_unreadable_sample_table_with_a_valid_checksum_is_one_line(
     assert _folder_digest(results) == before
 
 
+RETYPED = {  # a required column rewritten with the wrong type, and the type the refusal names
+    "correct": (lambda v: "True" if v else "False", "correct"),
+    "label": (float, "label"),
+    "confidence": (str, "confidence"),
+}
+
+
+@pytest.mark.parametrize("column", sorted(RETYPED))
+def test_a_sample_table_with_a_column_of_the_wrong_type_is_one_line(
+    results: Path, column: str
+) -> None:
+    """A table rewritten by another tool with `correct` as the strings "True"/"False" (or labels
+    as floats, confidences as text) and resealed: accuracies averaged over strings, and the
+    report crashed. Every reader refuses it, naming the file and the column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    job = _job(results)
+    table = job / "samples.parquet"
+    arrow = pq.read_table(table)
+    convert, named = RETYPED[column]
+    values = pa.array([convert(v) for v in arrow.column(column).to_pylist()])
+    pq.write_table(arrow.set_column(arrow.schema.get_field_index(column), column, values), table)
+    _reseal(job)
+    before = _folder_digest(results)
+    for args in (
+        ("leaderboard", results),
+        ("groups", results, "--by", "label"),
+        ("report", results, "--out", results.parent / "site"),
+        ("check", "--baseline", results, "--current", results),
+    ):
+        code, _, err = cli(*args)
+        lines = error_lines(err)
+        assert code == 2 and len(lines) == 1, (args[0], err)
+        assert str(table) in lines[0] and f"column {named!r}" in lines[0], lines[0]
+        assert "Traceback" not in err
+    assert _folder_digest(results) == before
+
+
 def test_variants_refuse_incomplete_results_as_the_leaderboard_does(results: Path) -> None:
     """A job folder gone (or a run's jobs/ replaced by a file) would drop a variant or its parent
     from `harness variants` silently: refused with one line, as by the leaderboard; with

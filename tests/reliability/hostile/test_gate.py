@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harness.store.checksums import seal
 from tests.present.synthetic import write_synthetic_run
 from tests.reliability.hostile.corpus import cli, edit_metrics, one_error_line
 
@@ -142,3 +143,59 @@ def test_a_percentile_bootstrap_interval_may_miss_its_estimate(
     edit_metrics(job, below)
     code, _out, err = cli("leaderboard", cur)
     assert code == 0, err
+
+
+def _fail_job_in_manifest(run: Path, job: str) -> None:
+    """Record the job as failed in the run's manifest, resealed (the job's folder stays)."""
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["jobs"]:
+        if entry["dir"] == job:
+            entry.update(status="failed", message="RuntimeError: out of memory", dir=None, key=None)
+    path.write_text(json.dumps(seal(manifest), indent=2, sort_keys=True))
+
+
+@pytest.mark.parametrize("baseline_has", ["undefined-value", "failed-job"])
+def test_a_floor_fails_on_the_current_value_when_the_baseline_has_none(
+    baseline_has: str, pristine: Path, tmp_path: Path
+) -> None:
+    """`A floor fails on the current value alone` (docs/ci-gate.md): also when the baseline's
+    value is undefined or its job failed, so that there is nothing to compare with."""
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    job = next((base / "jobs").glob("m1--*--accuracy--*"))
+    if baseline_has == "undefined-value":
+        edit_metrics(job, lambda records: [dict(records[0], value=None, ci=None), *records[1:]])
+    else:
+        _fail_job_in_manifest(base, job.name)
+    policy = tmp_path / "floor.yaml"
+    policy.write_text("metrics:\n  throughput_samples_per_s: {ignore: true}\n")
+    args = ["check", "--width", "0", "--baseline", base, "--current", cur, "--policy", policy]
+    code, out, err = cli(*args)
+    assert code == 0, (out, err)  # m1's top1_acc 0.85 is not compared, m2's is unchanged
+    policy.write_text(
+        "metrics:\n  throughput_samples_per_s: {ignore: true}\n  top1_acc: {floor: 0.95}\n"
+    )
+    code, out, err = cli(*args)
+    assert code == 1, (out, err)
+    rows = [line for line in out.splitlines() if line.startswith("FAIL") and "top1_acc" in line]
+    m1 = [row for row in rows if row.split()[1] == "m1"]
+    assert len(m1) == 1 and "below the floor 0.95" in m1[0], rows
+
+
+def test_a_gate_that_would_check_nothing_is_refused(pristine: Path, tmp_path: Path) -> None:
+    """`PASS: 0 checks` vouches for nothing: a policy that ignores every metric, or a baseline
+    whose every job failed, is unusable input (exit 2, one line saying why), not a pass."""
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    policy = tmp_path / "ignore-all.yaml"
+    policy.write_text("default: {ignore: true}\n")
+    code, _out, err = cli("check", "--baseline", base, "--current", cur, "--policy", policy)
+    line = one_error_line(err)
+    assert code == 2 and f"policy {policy}: ignores every metric" in line, line
+    policy.write_text("default: {ignore: true}\nmetrics:\n  top1_acc: {ignore: false}\n")
+    code, out, err = cli("check", "--baseline", base, "--current", cur, "--policy", policy)
+    assert code == 0 and "PASS: 2 checks" in out, (out, err)
+    for job in sorted((base / "jobs").iterdir()):
+        _fail_job_in_manifest(base, job.name)
+    code, _out, err = cli("check", "--baseline", base, "--current", cur)
+    line = one_error_line(err)
+    assert code == 2 and f"baseline run {base} holds no metric the gate can check" in line, line

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,12 +160,44 @@ def test_a_path_of_the_wrong_kind_is_one_line(
     assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
 
 
+PREVIOUS_REPORT = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="harness-check"/>\n'
+
+
+@pytest.mark.parametrize("other", ["policy", "manifest"])
+def test_junit_replaces_a_previous_report_but_never_another_file(
+    other: str, run_folder: Path, tmp_path: Path
+) -> None:
+    """`--junit` pointed (by tab completion) at the policy or at a results file is refused
+    before the gate runs, and the file is left whole; a previous JUnit report or an empty file
+    is replaced."""
+    results = tmp_path / "results"
+    shutil.copytree(run_folder, results)
+    policy = tmp_path / "gate.yaml"
+    policy.write_text("alpha: 0.05\n")
+    victim = policy if other == "policy" else results / "manifest.json"
+    before = victim.read_bytes()
+    args = ["check", "--baseline", results, "--current", results, "--policy", policy]
+    code, out, err = cli(*args, "--junit", victim)
+    line = one_error_line(err)
+    assert code == 2 and out == "", (out, err)
+    assert line == (
+        f"error: --junit {victim} is a file that is not a JUnit report; it is left as it is: "
+        "give another file name, or remove it first to replace it"
+    )
+    assert victim.read_bytes() == before
+    for previous in (PREVIOUS_REPORT, ""):
+        junit = tmp_path / "gate.xml"
+        junit.write_text(previous)
+        code, _out, err = cli(*args, "--junit", junit)
+        assert code in (0, 1) and "<testcase" in junit.read_text(), err
+
+
 @pytest.mark.parametrize("target", ["junit", "summary"])
 def test_a_full_disk_while_writing_is_one_line_and_keeps_the_old_file(
     target: str, run_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = tmp_path / "old.txt"
-    old.write_text("the previous report\n")
+    old.write_text(PREVIOUS_REPORT)
 
     def full(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -179,7 +212,7 @@ def test_a_full_disk_while_writing_is_one_line_and_keeps_the_old_file(
     code, _out, err = cli(*args)
     line = one_error_line(err)
     assert code == 2 and "No space left on device" in line and str(old) in line, line
-    assert old.read_text() == "the previous report\n"
+    assert old.read_text() == PREVIOUS_REPORT
 
 
 def test_a_write_the_checks_could_not_foresee_is_one_line(

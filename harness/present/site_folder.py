@@ -1,0 +1,66 @@
+"""The folder a report is written in (`--out`), checked before anything is written there.
+
+A report replaces its own pages and figures on every build (`index.html`, `summary.md`,
+`models.html`, `figures/`, ...). A folder that holds other files is somebody else's: a first
+report there would replace their `index.html` or `summary.md`. So a report is written only into
+a folder that is new or empty, or that a report wrote before: it holds the page index
+(`page-index.json`, harness/present/page_cache.py), which a first build writes before anything
+else, so that a build cut short is still known as a report's. Hidden entries (`.git`,
+`.nojekyll`) do not count: the report keeps no hidden name of its own.
+
+The folder itself may be a symbolic link (the user's own choice of `--out`): the site is written
+in the folder it points to. Nothing below it may be a link (harness/store/links.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from harness.core.errors import ResultsError
+from harness.present.page_cache import FORMAT, INDEX
+from harness.store import atomic, links
+
+SHOWN = 3  # entries named in the refusal
+
+
+def refuse_foreign_folder(out: Path) -> None:
+    """Raise the one-line ResultsError of a folder holding files that no report wrote; nothing
+    when `out` is missing, empty (hidden entries aside) or a report's."""
+    real = _followed(out)
+    if not real.is_dir() or (real / INDEX).is_file():
+        return
+    try:
+        own = sorted(entry.name for entry in os.scandir(real) if not entry.name.startswith("."))
+    except OSError as err:
+        raise ResultsError(
+            f"report folder {out}: cannot list it: {err.strerror or err}; choose another --out"
+        ) from None
+    if not own:
+        return
+    shown = ", ".join(own[:SHOWN]) + (f" and {len(own) - SHOWN} more" if len(own) > SHOWN else "")
+    raise ResultsError(
+        f"report folder {out} holds files that no report wrote ({shown}); a report replaces "
+        f"index.html, summary.md and its other pages, so it is written only into a new or empty "
+        f"folder or one a report wrote before (it holds {INDEX}): choose another --out"
+    )
+
+
+def site_folder(out: Path) -> Path:
+    """The folder to write the site in: `out`, or the folder it links to; created when missing,
+    refused when it holds files that no report wrote (`refuse_foreign_folder`), and marked as a
+    report's (an empty page index) before anything else is written in a new one."""
+    refuse_foreign_folder(out)
+    real = _followed(out)
+    real.mkdir(parents=True, exist_ok=True)
+    index = real / INDEX
+    if not index.is_file():
+        empty = {"format": FORMAT, "identity": "", "pages": {}}
+        atomic.write_text(index, json.dumps(empty, sort_keys=True), durable=False)
+    return real
+
+
+def _followed(out: Path) -> Path:
+    """`out`, or the path its symbolic link resolves to."""
+    return Path(os.path.realpath(out)) if links.is_link(out) else out
