@@ -289,7 +289,7 @@ def setting_value(key: str, value: Any) -> Any:
         raise SpecError(f"{key}: {err}") from None
 
 
-def names_value(key: str, value: Any) -> list[str] | None:
+def names_value(key: str, value: Any) -> list[Any] | None:
     """A list of names passed from Python (`run_spec(models=...)`): a string is one mistake
     away from a list of its letters, so it is refused naming the key."""
     if value is None:
@@ -298,7 +298,7 @@ def names_value(key: str, value: Any) -> list[str] | None:
         raise SpecError(
             f"{key}: got the string {value!r}; pass a list of names ({key}=[{value!r}])"
         )
-    return [str(v) for v in value]
+    return list(value)
 
 
 def flag_number(text: str, kind: type[int] | type[float], *, minimum: float) -> Any:

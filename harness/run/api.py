@@ -23,7 +23,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import torch
 
 from harness.config.planner import model_plan, task_plan
-from harness.config.spec import ModelSpec, setting_value
+from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
@@ -252,15 +252,16 @@ def evaluate(
     bootstrap_resamples = setting_value("bootstrap_resamples", bootstrap_resamples)
     configs = _suite_configs(suites)
     dev = resolve_device(device)
+    features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
         label_column=label_column,
-        feature_columns=tuple(feature_columns) if feature_columns is not None else None,
+        feature_columns=tuple(features) if features is not None else None,
     )
     options = DataOptions(
         name=name,
         bounds=bounds,
-        class_names=class_names,
+        class_names=names_value("class_names", class_names),
         num_classes=num_classes,
         groups=groups,
         columns=columns,

@@ -40,6 +40,14 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         dict(suites="accuracy"),
         r"^suites: got the string 'accuracy'; pass a list of suite names \(suites=\['accuracy'\]\)",
     ),
+    "feature columns as one string": (
+        dict(feature_columns="age"),
+        r"^feature_columns: got the string 'age'; pass a list of names \(feature_columns=\['age'\]\)$",
+    ),
+    "class names as one string": (
+        dict(class_names="ab"),
+        r"^class_names: got the string 'ab'; pass a list of names",
+    ),
     "suite settings not a mapping": (
         dict(suites={"accuracy": 3}),
         r"^suites\.accuracy: settings are a mapping of the suite's keys \(or None\), got 3$",
