@@ -151,6 +151,14 @@ CASES = {
         dict(task="digits", bounds=(0.0, 1.0)),
         r"^bounds: applies to data passed in memory",
     ),
+    "no classes": (
+        dict(data=(X, Y), num_classes=0),
+        r"^num_classes: a classifier has at least 2 classes \(got 0\)$",
+    ),
+    "one class": (
+        dict(data=(X, Y * 0), num_classes=1),
+        r"^num_classes: a classifier has at least 2 classes \(got 1\)$",
+    ),
     "class names that do not match": (
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
         r"^class_names: 2 names for num_classes=10",
