@@ -186,3 +186,20 @@ def test_a_bad_task_mapping_is_one_line() -> None:
     with pytest.raises(HarnessError) as err:
         harness.evaluate(linear_digits(), task={"name": "t", "modality": "image", "sourc": "x"})
     assert "\n" not in str(err.value) and str(err.value).startswith("task: ")
+
+
+def test_a_model_failing_on_a_table_hears_which_features_it_was_given() -> None:
+    """An `id` column left as a feature (the default: every column but the label) makes a
+    4-input model fail inside torch; the line lists the 5 features the task gives it."""
+    frame = pd.DataFrame(
+        {"id": range(10), "a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4, "label": [0, 1] * 5}
+    )
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_tabular(features=4), data=frame, device="cpu")
+    message = str(err.value)
+    assert "\n" not in message
+    assert re.search(
+        r"during its forward pass on task 'in-memory' \(which gives 5 features: id, a, b, c, d\): "
+        r"mat1 and mat2",
+        message,
+    ), message
