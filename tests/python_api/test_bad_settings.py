@@ -80,3 +80,11 @@ def test_run_spec_refuses_a_string_as_a_list_of_names(key: str, tmp_path: Path) 
         harness.run_spec(spec, out=tmp_path, **{key: "digits"})
     assert str(err.value).startswith(f"{key}: got the string 'digits'; pass a list"), err.value
     assert not (tmp_path / "runs").exists()
+
+
+def test_errors_can_be_caught_as_harness_harness_error() -> None:
+    """docs/python-api.md: bad input raises a `HarnessError`; a notebook catches it by the
+    package's own name."""
+    with pytest.raises(harness.HarnessError):
+        harness.evaluate(linear_digits(), data=(X, Y), device="cpu", limit=0)
+    assert harness.HarnessError is HarnessError
