@@ -133,6 +133,16 @@ CASES = {
         dict(data=(X[:, 0], Y)),
         r"^data: x has shape \[20, 8, 8\]; pass images as \(N, C, H, W\)",
     ),
+    "channels-last images": (
+        dict(data=(X.permute(0, 2, 3, 1), Y)),
+        r"^data: x has shape \[20, 8, 8, 1\]: images with the channels last \(N, H, W, C\); pass "
+        r"\(N, C, H, W\): x\.permute\(0, 3, 1, 2\)",
+    ),
+    "channels-last numpy images": (
+        dict(data=(np.repeat(X.permute(0, 2, 3, 1).numpy(), 3, axis=3), Y)),
+        r"^data: x has shape \[20, 8, 8, 3\]: images with the channels last .*numpy: "
+        r"x\.transpose\(0, 3, 1, 2\)",
+    ),
     "groups of the wrong length": (
         dict(data=(X, Y), groups=pd.DataFrame({"g": ["a"] * 19})),
         r"^groups: has 19 rows for 20 samples$",
