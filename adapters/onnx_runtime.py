@@ -329,11 +329,10 @@ class OnnxRuntimeAdapter(AdapterBase):
             what="the batch",
         )
         array = inputs.detach().cpu().numpy().astype(np.float32, copy=False)
-        step = len(array) if self.capabilities.batching else int(self._model_shape[0])
-        chunks = [  # a graph with a fixed batch dimension is fed in chunks of that size
-            self._session.run(names, {self._input_name: array[i : i + step]})
-            for i in range(0, len(array), max(1, step)) or [0]
-        ]
+        if self.capabilities.batching:
+            chunks = [self._session.run(names, {self._input_name: array})]
+        else:
+            chunks = self._fixed_batch_chunks(array, names, int(self._model_shape[0]))
         out = np.concatenate([zipmap_rows(c[0], model=self.name) for c in chunks])
         if out.ndim != 2 or out.shape[0] != len(array):
             raise ModelOutputError(
@@ -342,6 +341,23 @@ class OnnxRuntimeAdapter(AdapterBase):
             )
         rest = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(1, len(names))]
         return [out, *rest]
+
+    def _fixed_batch_chunks(
+        self, array: np.ndarray, names: list[str], step: int
+    ) -> list[list[Any]]:
+        """A graph with a fixed batch dimension (exported without a dynamic axis), fed in chunks
+        of that size; a short last chunk is padded by repeating its last row (a valid input) and
+        the padding's outputs are dropped."""
+        step = max(1, step)
+        chunks: list[list[Any]] = []
+        for i in range(0, len(array), step):
+            chunk = array[i : i + step]
+            short = step - len(chunk)
+            if short:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], short, axis=0)])
+            outputs = self._session.run(names, {self._input_name: chunk})
+            chunks.append([o[: step - short] for o in outputs])  # arrays or ZipMap lists
+        return chunks
 
     def _as_logits(self, out: np.ndarray) -> torch.Tensor:
         if self._outputs == "probabilities":

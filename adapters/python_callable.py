@@ -113,6 +113,7 @@ class CallableAdapter(AdapterBase):
             "factory": config.factory,
             "args": config.args,
             "outputs": config.outputs,
+            "input_format": config.input_format,  # numpy or torch: the callable may differ
             "source_sha256": _source_sha256(target),
         }
         return cls(name, fn, config=config, device=device, description=description)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.core.errors import HarnessError
 from harness.core.version import __version__
 
 __all__ = [
+    "HarnessError",
     "__version__",
     "check",
     "evaluate",

@@ -1,7 +1,9 @@
 """`accuracy` suite: clean accuracy and calibration, with intervals.
 
-Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier and, with
-more than five classes, top5_correct. Metrics: top-1/top-5/balanced accuracy, macro-F1, NLL, ECE
+Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier,
+probability_output (the model's output row already was a probability vector) and, with more than
+five classes, top5_correct. When every row was one (a model ending in a softmax), NLL, ECE and
+Brier carry the `probability_outputs` flag: they are those of softmax(probabilities). Metrics: top-1/top-5/balanced accuracy, macro-F1, NLL, ECE
 (15 equal-width bins, top-label), Brier score and per-class accuracy; reliability-diagram data
 goes into the artifacts.
 
@@ -25,12 +27,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 from pydantic import Field
 
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricRecord, spec_record
+from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
+from harness.core.probability_outputs import probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
@@ -59,10 +64,12 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
     ids: list[str] = []
     labels: list[torch.Tensor] = []
     probs: list[torch.Tensor] = []
+    given_probs: list[torch.Tensor] = []
     for batch in task.batches(ctx.batch_size):
         logits = adapter.logits(batch.inputs)
         check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
         probs.append(torch.softmax(logits.double(), dim=1).cpu())
+        given_probs.append(probability_rows(logits))
         labels.append(batch.labels)
         ids.extend(batch.sample_ids)
         if ctx.progress is not None:
@@ -71,6 +78,9 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
         "sample_id": np.asarray(ids, dtype=object),
         "label": torch.cat(labels).numpy() if labels else np.zeros(0, dtype=np.int64),
         "probs": torch.cat(probs).numpy() if probs else np.zeros((0, task.num_classes)),
+        "probability_output": (
+            torch.cat(given_probs).numpy() if given_probs else np.zeros(0, dtype=bool)
+        ),
     }
 
 
@@ -111,6 +121,7 @@ class AccuracySuite(Suite):
             "confidence": confidence,
             "nll": nll,
             "brier": brier,
+            "probability_output": out["probability_output"],
         }
         if k > 5:
             top5 = np.argsort(-probs, axis=1)[:, :5]
@@ -128,13 +139,15 @@ class AccuracySuite(Suite):
             resamples=ctx.bootstrap_resamples,
         )
         clean = table.condition(CLEAN)
-        artifacts = {
+        artifacts: dict[str, object] = {
             "reliability_diagram": calibration.reliability_diagram(
                 clean["confidence"].to_numpy(np.float64),
                 clean["correct"].to_numpy(bool),
                 self.config.ece_bins,
             )
         }
+        if gives_probabilities(clean):
+            artifacts["checks"] = [{"flag": PROBABILITY_FLAG, "description": PROBABILITY_REASON}]
         return SuiteResult(table=table, metrics=metrics, artifacts=artifacts)
 
     def metrics_from_table(
@@ -177,6 +190,7 @@ class AccuracySuite(Suite):
             stats, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
         )
         intervals = _intervals(labels, predictions, confidence, correct, k, bins, extras)
+        distorted = (PROBABILITY_FLAG,) if gives_probabilities(frame) else ()
         records: list[MetricRecord] = []
         for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1", "nll", "ece", "brier"):
             if name not in point:
@@ -193,6 +207,7 @@ class AccuracySuite(Suite):
                     ci_method=method if ci else None,
                     context={"bins": bins} if name == "ece" else {},
                     note=note,
+                    flags=distorted if name in CALIBRATION_METRICS else (),
                 )
             )
         for cls in range(k):
@@ -217,6 +232,19 @@ class AccuracySuite(Suite):
 
 
 Interval = tuple[float, float] | None
+
+CALIBRATION_METRICS = ("nll", "ece", "brier")  # computed from the softmax of the outputs
+PROBABILITY_REASON = (
+    "the model returns probabilities, not logits (a final softmax): NLL, ECE and Brier are those "
+    "of softmax(probabilities), a flattened confidence; return logits or log-probabilities"
+)
+
+
+def gives_probabilities(frame: pd.DataFrame) -> bool:
+    """Every row's model output was a probability vector (harness.core.probability_outputs).
+    Tables stored before the column existed have none: not flagged."""
+    column = frame.get("probability_output")
+    return column is not None and len(frame) > 0 and bool(column.to_numpy(bool).all())
 
 
 def _intervals(

@@ -84,8 +84,10 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path, plugins: Plug
         known = {*adapter_cls.config_model.model_fields, *ModelSpec.model_fields}
         given = {**entry.adapter_fields(), **{k: None for k in entry.model_fields_set}}
         err = with_key_suggestions(err, known, given) or err
+        where = f"models[{index}]({entry.name})"
         raise SpecError(
-            format_validation_error(err, prefix=f"models[{index}]({entry.name})")
+            format_validation_error(err, prefix=where)
+            + _default_adapter_note(entry, where, plugins)
         ) from None
     weights = getattr(config, "weights", None)
     if weights is not None:
@@ -104,6 +106,18 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path, plugins: Plug
                 "torch.load(weights_only=True)"
             )
     return ModelPlan(spec=entry, adapter_cls=adapter_cls, config=config, origin=origin)
+
+
+def _default_adapter_note(entry: ModelSpec, where: str, plugins: Plugins) -> str:
+    """An entry that names no adapter is read by the default one (torch): an ONNX or
+    scikit-learn entry that forgot `adapter:` then misses `factory` and has unknown keys."""
+    if "adapter" in entry.model_fields_set or "factory" in entry.adapter_fields():
+        return ""  # a torch entry (the default) with a typo: the typo is the one mistake
+    kinds = ", ".join(k for k in plugins.adapters.names() if k != ADAPTER_KIND)
+    return (
+        f"; {where} sets no adapter, so it was read as adapter: {entry.adapter} (the default); "
+        f"set its adapter ({kinds})"
+    )
 
 
 def _names_zoo_model(entry: ModelSpec, plugins: Plugins) -> bool:

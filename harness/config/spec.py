@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import types
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -273,6 +274,31 @@ def flag_value(model: type[BaseModel], key: str, text: str) -> Any:
     if get_origin(annotation) in (Union, types.UnionType):  # `int | None`: a flag has a value
         annotation = Union[tuple(a for a in get_args(annotation) if a is not type(None))]  # noqa: UP007
     return _checked_flag(_flag_scalar(text), Annotated[annotation, *field.metadata])
+
+
+def setting_value(key: str, value: Any) -> Any:
+    """A run setting passed from Python (`harness.evaluate(seed=...)`): `value` checked by spec
+    key `key`'s own type and range, exactly as in a spec (no true/false, no 1.5 for a whole
+    number). A SpecError names the key."""
+    field = RunSpec.model_fields[key]
+    if not isinstance(value, int | float | str) and hasattr(type(value), "__index__"):
+        value = operator.index(value)  # a count or seed computed with numpy (np.int64)
+    try:
+        return _checked_flag(value, Annotated[field.annotation, *field.metadata])
+    except ValueError as err:
+        raise SpecError(f"{key}: {err}") from None
+
+
+def names_value(key: str, value: Any) -> list[Any] | None:
+    """A list of names passed from Python (`run_spec(models=...)`): a string is one mistake
+    away from a list of its letters, so it is refused naming the key."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise SpecError(
+            f"{key}: got the string {value!r}; pass a list of names ({key}=[{value!r}])"
+        )
+    return list(value)
 
 
 def flag_number(text: str, kind: type[int] | type[float], *, minimum: float) -> Any:

@@ -210,6 +210,18 @@ def _trace(err: BaseException) -> str:
     return "".join(traceback.format_exception(err, limit=-TRACEBACK_FRAMES))
 
 
+def _features_given(task: Task, *, shown: int = 8) -> str:
+    """` (which gives 5 features: id, a, b, c, d)` for a table, so a model that fails on the
+    width of its input sees what it was given (an id column left among the features, say)."""
+    names = task.feature_names
+    if task.modality != "tabular" or not names:
+        return ""
+    listed = ", ".join(names[:shown]) + (
+        f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    )
+    return f" (which gives {len(names)} features: {listed})"
+
+
 def private_inputs(inputs: torch.Tensor | list[str]) -> torch.Tensor | list[str]:
     """A copy of a batch that nothing but the model's call will read: a model may write into it
     (in place, through `.data`, through a numpy view) without changing what the caller holds.
@@ -281,7 +293,8 @@ class CheckedAdapter(DelegatingAdapter):
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         own = private_inputs(inputs)
-        with calling_model(self.name, f"its forward pass on task {self.task.name!r}"):
+        during = f"its forward pass on task {self.task.name!r}{_features_given(self.task)}"
+        with calling_model(self.name, during):
             out: Any = self.adapter.logits(own)
         logits = check_forward_output(out, model=self.name)
         check_logits_shape(

@@ -149,8 +149,32 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         for file in source.files:
             check_table_file(file, f"task {spec.name!r}: {key} file {file}")
             if source.builder == "csv":
-                check_head(file, table_options(spec), f"task {spec.name!r}: {key} file {file}")
+                where = f"task {spec.name!r}: {key} file {file}"
+                columns = check_head(file, table_options(spec), where)
+                if columns is not None:
+                    check_named_columns(spec, columns, where)
     return source
+
+
+def check_named_columns(spec: TaskSpec, columns: list[str], where: str) -> None:
+    """Every column the task names by key is in the file's header (a recipe names the columns
+    of the table it builds, not of the raw file). The loader refuses the same at each job;
+    `harness validate` finds it from the first line."""
+    if spec.recipe is not None:
+        return
+    named: list[tuple[str, str | None]] = [
+        ("label_column", spec.label_column),
+        ("id_column", spec.id_column),
+        *(("group_columns", c) for c in spec.group_columns),
+    ]
+    if spec.modality == "tabular":
+        named += [("feature_columns", c) for c in spec.feature_columns or ()]
+    have = set(columns)
+    for key, column in named:
+        if column is not None and column not in have:
+            raise DatasetError(
+                f"{where} has no column {column!r} ({key}); its columns: {', '.join(columns)}"
+            )
 
 
 def table_options(spec: TaskSpec) -> TableOptions:

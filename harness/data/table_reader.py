@@ -469,19 +469,22 @@ def _line_of(file: Path, text: str) -> int | None:
     return None
 
 
-def check_head(file: Path, options: TableOptions, where: str) -> None:
+def check_head(file: Path, options: TableOptions, where: str) -> list[str] | None:
     """What the first line of a delimited file tells without parsing the rest (for `harness
     validate`): its encoding and delimiter, its header's names, and, for a headerless file, that
-    `column_names` names as many columns as it has."""
+    `column_names` names as many columns as it has. Returns the column names; None when the
+    header goes on past the first line (a quoted name holding a newline)."""
     layout = _sniff(file, options, where)
     fields = _header_fields(file, options, layout)
     if options.column_names is None:
         _check_header(fields, options, where)
-    elif len(fields) != len(options.column_names):
+        return None if _header_line(file, options).count('"') % 2 else fields
+    if len(fields) != len(options.column_names):
         raise DatasetError(
             f"{where}: its first line has {len(fields)} field(s) but column_names names "
             f"{len(options.column_names)}; name every column of the file, in order"
         )
+    return list(options.column_names)
 
 
 def _ascii(file: Path, options: TableOptions) -> bool:
@@ -499,12 +502,16 @@ def _ascii(file: Path, options: TableOptions) -> bool:
 
 def _header_fields(file: Path, options: TableOptions, layout: _Layout) -> list[str]:
     """The fields of the file's first line that is neither blank nor skipped."""
-    with file.open("r", encoding=options.encoding, errors="replace", newline="") as f:
-        lines = (line for line in f if line.strip() and not _skipped(line, options))
-        first = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
+    first = _header_line(file, options)
     if layout.delimiter == WHITESPACE:
         return first.split()
     return next(csv.reader([first], delimiter=layout.delimiter), [])
+
+
+def _header_line(file: Path, options: TableOptions) -> str:
+    with file.open("r", encoding=options.encoding, errors="replace", newline="") as f:
+        lines = (line for line in f if line.strip() and not _skipped(line, options))
+        return next(lines, "").lstrip("\ufeff").rstrip("\r\n")
 
 
 def _skipped(line: str, options: TableOptions) -> bool:

@@ -23,7 +23,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import torch
 
 from harness.config.planner import model_plan, task_plan
-from harness.config.spec import ModelSpec
+from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.errors import HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
@@ -246,16 +246,22 @@ def evaluate(
     `nn.Module` in results (default: its class name). docs/python-api.md.
     """
     base = base_dir or Path.cwd()
+    seed = setting_value("seed", seed)
+    batch_size = setting_value("batch_size", batch_size)
+    limit = setting_value("limit", limit)
+    bootstrap_resamples = setting_value("bootstrap_resamples", bootstrap_resamples)
+    configs = _suite_configs(suites)
     dev = resolve_device(device)
+    features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
         label_column=label_column,
-        feature_columns=tuple(feature_columns) if feature_columns is not None else None,
+        feature_columns=tuple(features) if features is not None else None,
     )
     options = DataOptions(
         name=name,
         bounds=bounds,
-        class_names=class_names,
+        class_names=names_value("class_names", class_names),
         num_classes=num_classes,
         groups=groups,
         columns=columns,
@@ -265,14 +271,14 @@ def evaluate(
     )
     with _module_state_kept(model):  # the adapter freezes the module: give it back as it was
         return _evaluate(
-            model, the_task, suites, dev, base, model_name, seed, batch_size, bootstrap_resamples
+            model, the_task, configs, dev, base, model_name, seed, batch_size, bootstrap_resamples
         )
 
 
 def _evaluate(
     model: Any,
     the_task: Task,
-    suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None],
+    configs: dict[str, Mapping[str, Any] | None],
     dev: torch.device,
     base: Path,
     model_name: str | None,
@@ -281,7 +287,6 @@ def _evaluate(
     bootstrap_resamples: int,
 ) -> EvaluationResult:
     adapter = _resolve_adapter(model, the_task, dev, base, model_name)
-    configs = dict(suites) if isinstance(suites, Mapping) else {name: None for name in suites}
     registry = suite_registry()
     ctx = RunContext(
         seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples
@@ -310,6 +315,26 @@ def _evaluate(
         finished=_now(),
     )
     return replace(out, provenance=provenance)
+
+
+def _suite_configs(
+    suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None],
+) -> dict[str, Mapping[str, Any] | None]:
+    """`suites=` as suite name -> settings; a string (iterated, it would be one suite per
+    letter) or settings that are not a mapping are refused naming the key."""
+    if isinstance(suites, str):
+        raise SpecError(
+            f"suites: got the string {suites!r}; pass a list of suite names "
+            f"(suites=[{suites!r}]) or a mapping of suite name to settings"
+        )
+    configs = dict(suites) if isinstance(suites, Mapping) else dict.fromkeys(suites)
+    for name, config in configs.items():
+        if config is not None and not isinstance(config, Mapping):
+            raise SpecError(
+                f"suites.{name}: settings are a mapping of the suite's keys (or None), "
+                f"got {config!r}"
+            )
+    return configs
 
 
 @contextlib.contextmanager

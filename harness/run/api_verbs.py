@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config.planner import build_plan
-from harness.config.spec import RunSpec, load_spec
+from harness.config.spec import RunSpec, load_spec, names_value
 from harness.core.errors import SpecError
 from harness.core.validation import format_validation_error
 from harness.run.plugins import installed_plugins
@@ -54,8 +54,8 @@ def run(
         loaded,
         base_dir=base,
         plugins=installed_plugins(),
-        models=list(models) if models is not None else None,
-        tasks=list(tasks) if tasks is not None else None,
-        suites=list(suites) if suites is not None else None,
+        models=names_value("models", models),
+        tasks=names_value("tasks", tasks),
+        suites=names_value("suites", suites),
     )
     return Runner(plan, out_dir=Path(out), fail_fast=fail_fast).run()

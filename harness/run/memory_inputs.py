@@ -112,7 +112,19 @@ def _inputs(x: Any) -> torch.Tensor:
             f"data: x has shape {list(tensor.shape)}; pass images as (N, C, H, W) (add the "
             "channel axis of grey images with x.unsqueeze(1)) or table rows as (N, features)"
         )
+    if _channels_last(tuple(tensor.shape)):
+        raise InMemoryDataError(
+            f"data: x has shape {list(tensor.shape)}: images with the channels last (N, H, W, "
+            "C); pass (N, C, H, W): x.permute(0, 3, 1, 2) (numpy: x.transpose(0, 3, 1, 2))"
+        )
     return tensor.to(device="cpu", dtype=torch.float32).contiguous()
+
+
+def _channels_last(shape: tuple[int, ...]) -> bool:
+    """(N, H, W, C) images: a grey or RGB last axis behind a second axis too long to be
+    channels. Read as (N, C, H, W) they would reach a flattening model in the wrong pixel order
+    without an error, and corruptions would treat rows as channels."""
+    return len(shape) == 4 and shape[1] > 4 and shape[3] in (1, 3)
 
 
 def _labels(y: Any, n: int) -> np.ndarray:

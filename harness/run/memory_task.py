@@ -122,6 +122,10 @@ def _label_space(
 ) -> tuple[int, tuple[str, ...]]:
     """The number of classes (num_classes, else len(class_names), else max label + 1) and the
     class names; every label must lie in [0, k)."""
+    if num_classes is not None and num_classes < 2:  # 0 would otherwise read as "not given"
+        raise InMemoryDataError(
+            f"num_classes: a classifier has at least 2 classes (got {num_classes})"
+        )
     names = None if class_names is None else tuple(str(c) for c in class_names)
     if names is not None and len(set(names)) != len(names):
         raise InMemoryDataError("class_names: holds a name twice")

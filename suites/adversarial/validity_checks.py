@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from scipy import stats
 
+from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
+from harness.core.probability_outputs import probability_rows
 from harness.suites.adversarial.forward import Forward, margin_loss
 
 ALPHA = 1e-3
@@ -38,7 +40,6 @@ GRADIENT_MISMATCH_RATE = 0.005  # samples whose gradient disagrees with finite d
 MISMATCH_TOLERANCE = 0.5  # |finite difference / gradient prediction - 1| above this: disagrees
 FINITE_DIFFERENCE_STEP = 0.01  # the step of the finite differences, as a fraction of eps
 NONDETERMINISM_ATOL = 1e-4
-PROBABILITY_ATOL = 1e-4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,14 +203,13 @@ def nondeterministic(
 
 def probability_outputs(logits: torch.Tensor) -> CheckResult:
     """Every output row is non-negative and sums to one: the model returns probabilities."""
-    out = logits.double().cpu()
-    rows = (out >= -PROBABILITY_ATOL).all(1) & ((out.sum(1) - 1).abs() <= PROBABILITY_ATOL)
-    raised = bool(len(out) > 0 and rows.all())
+    rows = probability_rows(logits)
+    raised = bool(len(rows) > 0 and rows.all())
     return CheckResult(
-        flag="probability_outputs",
+        flag=PROBABILITY_FLAG,
         raised=raised,
         bad=int(rows.sum()),
-        n=len(out),
+        n=len(rows),
         allowed_rate=None,
         p_value=None,
         description="outputs are probabilities, not logits (softmax saturates gradients)",

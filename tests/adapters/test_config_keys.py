@@ -68,6 +68,18 @@ def test_callable_input_format_picks_what_the_callable_receives(
     assert adapter.logits(torch.zeros(4, 3)).argmax(dim=1).tolist() == [kind] * 4
 
 
+def test_callable_input_format_is_part_of_the_identity() -> None:
+    """The same callable gives other outputs on numpy and torch batches (input_kind: class 0
+    or 1): a result cached under one input_format must not be served for the other."""
+    fields: dict[str, Any] = {"callable": "tests.adapters.callables:input_kind", "input_shape": [3]}
+    ids = {
+        fmt: build("callable", {**fields, "input_format": fmt}, Path(".")).identity()
+        for fmt in ("numpy", "torch")
+    }
+    assert ids["numpy"] != ids["torch"]
+    assert build("callable", fields, Path(".")).identity() == ids["numpy"]  # the default
+
+
 def test_hf_text_max_length_truncates_the_tokens(hf_text_dir: Path) -> None:
     texts = ["the movie was bad awful poor", "the movie was good great nice"]
     short = build("hf-text", {"path": str(hf_text_dir), "max_length": 4}, Path("."))

@@ -215,3 +215,30 @@ def test_bad_resize_says_what_the_key_takes(key: str, value: str, single: str) -
         source="s.yaml",
     )
     assert getattr(spec.tasks[0], key) == (24, 32)
+
+
+def test_a_model_entry_without_adapter_says_it_was_read_as_torch(tmp_path) -> None:
+    """`{name: m, path: m.onnx}` forgets `adapter:`; the torch adapter (the default) then
+    misses `factory` and refuses `path`; the line says why and what to set."""
+    import harness
+
+    spec: dict = {"tasks": ["digits"], "models": [{"name": "m", "path": "m.onnx"}]}
+    spec["suites"] = {"accuracy": {}}
+    with pytest.raises(SpecError) as info:
+        harness.run_spec(spec, out=tmp_path)
+    msg = str(info.value)
+    assert msg.startswith("models[0](m).factory: required key is missing; ")
+    assert msg.endswith(
+        "; models[0](m) sets no adapter, so it was read as adapter: torch (the default); set "
+        "its adapter (callable, hf-image, hf-text, onnx, sklearn, torch, torchscript)"
+    ), msg
+    # an entry that names its adapter gets no such note
+    spec["models"] = [{"name": "m", "adapter": "torch", "path": "m.onnx"}]
+    with pytest.raises(SpecError) as info:
+        harness.run_spec(spec, out=tmp_path)
+    assert "sets no adapter" not in str(info.value)
+    # nor does a torch entry (adapter left to its default) with a typo
+    spec["models"] = [{"name": "m", "factory": "a:b", "weigths": "w.safetensors"}]
+    with pytest.raises(SpecError) as info:
+        harness.run_spec(spec, out=tmp_path)
+    assert str(info.value) == "models[0](m).weigths: unknown key (did you mean 'weights'?)"

@@ -295,6 +295,36 @@ def test_validate_reads_the_first_line_of_delimited_files(tmp_path: Path) -> Non
     check(source="h.csv", column_names=["a", "b", "label"])
 
 
+def test_validate_finds_a_named_column_the_header_lacks(tmp_path: Path) -> None:
+    """A typo'd label, id, group or feature column is found by `harness validate` from the first
+    line, naming the key, instead of failing every job of the run at load."""
+    from harness.data.sources import check_task_source
+
+    def check(**kw: object) -> None:
+        fields = {"name": "t", "modality": "tabular", "source": "c.csv", **kw}
+        check_task_source(TaskSpec.model_validate(fields), tmp_path)
+
+    write(tmp_path, "c.csv", CSV)
+    write(tmp_path, "train.csv", CSV)
+    check(feature_columns=["a", "b"], group_columns=["colour"])
+    cases: dict[str, tuple[dict[str, object], str]] = {
+        "label_column": (dict(label_column="y"), "y"),
+        "group_columns": (dict(group_columns=["sex"]), "sex"),
+        "feature_columns": (dict(feature_columns=["a", "c"]), "c"),
+        "id_column": (dict(id_column="id"), "id"),
+    }
+    for key, (kw, missing) in cases.items():
+        with pytest.raises(DatasetError) as err:
+            check(**kw)
+        assert str(err.value) == (
+            f"task 't': source file {tmp_path / 'c.csv'} has no column {missing!r} ({key}); its "
+            "columns: a, b, colour, label"
+        )
+    with pytest.raises(DatasetError, match=r"train_source file .*train.csv has no column 'sex'"):
+        write(tmp_path, "c.csv", "a,b,colour,label,sex\n1,10,red,0,f\n")
+        check(train_source="train.csv", group_columns=["sex"])
+
+
 def test_streamed_blocks_keep_quoted_newlines_and_find_ragged_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -351,7 +381,7 @@ def test_named_features_read_only_their_columns_and_give_the_same_task(
     # a named column the header lacks: every column is read, and the message lists them all
     refused(
         tmp_path,
-        r"column 'size' not found .*available columns: a, b, colour, label, note, other",
+        r"has no column 'size' \(feature_columns\); its columns: a, b, colour, label, note, other",
         source="c.csv",
         feature_columns=["a", "size"],
     )

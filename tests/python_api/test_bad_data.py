@@ -133,6 +133,16 @@ CASES = {
         dict(data=(X[:, 0], Y)),
         r"^data: x has shape \[20, 8, 8\]; pass images as \(N, C, H, W\)",
     ),
+    "channels-last images": (
+        dict(data=(X.permute(0, 2, 3, 1), Y)),
+        r"^data: x has shape \[20, 8, 8, 1\]: images with the channels last \(N, H, W, C\); pass "
+        r"\(N, C, H, W\): x\.permute\(0, 3, 1, 2\)",
+    ),
+    "channels-last numpy images": (
+        dict(data=(np.repeat(X.permute(0, 2, 3, 1).numpy(), 3, axis=3), Y)),
+        r"^data: x has shape \[20, 8, 8, 3\]: images with the channels last .*numpy: "
+        r"x\.transpose\(0, 3, 1, 2\)",
+    ),
     "groups of the wrong length": (
         dict(data=(X, Y), groups=pd.DataFrame({"g": ["a"] * 19})),
         r"^groups: has 19 rows for 20 samples$",
@@ -150,6 +160,14 @@ CASES = {
     "in-memory setting with a named task": (
         dict(task="digits", bounds=(0.0, 1.0)),
         r"^bounds: applies to data passed in memory",
+    ),
+    "no classes": (
+        dict(data=(X, Y), num_classes=0),
+        r"^num_classes: a classifier has at least 2 classes \(got 0\)$",
+    ),
+    "one class": (
+        dict(data=(X, Y * 0), num_classes=1),
+        r"^num_classes: a classifier has at least 2 classes \(got 1\)$",
     ),
     "class names that do not match": (
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
@@ -178,3 +196,20 @@ def test_a_bad_task_mapping_is_one_line() -> None:
     with pytest.raises(HarnessError) as err:
         harness.evaluate(linear_digits(), task={"name": "t", "modality": "image", "sourc": "x"})
     assert "\n" not in str(err.value) and str(err.value).startswith("task: ")
+
+
+def test_a_model_failing_on_a_table_hears_which_features_it_was_given() -> None:
+    """An `id` column left as a feature (the default: every column but the label) makes a
+    4-input model fail inside torch; the line lists the 5 features the task gives it."""
+    frame = pd.DataFrame(
+        {"id": range(10), "a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4, "label": [0, 1] * 5}
+    )
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_tabular(features=4), data=frame, device="cpu")
+    message = str(err.value)
+    assert "\n" not in message
+    assert re.search(
+        r"during its forward pass on task 'in-memory' \(which gives 5 features: id, a, b, c, d\): "
+        r"mat1 and mat2",
+        message,
+    ), message

@@ -118,7 +118,9 @@ def test_a_shifted_task_that_cannot_be_read_fails_its_job_in_one_line(
 ) -> None:
     """Read for the job's key now, before the job runs: the same one-line failure as when the
     suite read it, no traceback, and the run goes on."""
-    (weights_dir / "moved.csv").write_text("not,a\n1,2\n")  # passes validate, fails to load
+    # its header names the label (validate reads the first line), but no image column: it
+    # passes validate and fails to load
+    (weights_dir / "moved.csv").write_text("not,label\n1,2\n")
     spec = weights_dir / "spec.yaml"
     spec.write_text(SPEC.format(name="bad").replace("./moved,", "./moved.csv,"))
     assert main(["validate", str(spec)]) == 0

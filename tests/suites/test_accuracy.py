@@ -107,3 +107,34 @@ def test_table_has_required_columns(result) -> None:
     assert list(frame["label"]) == list(labels)
     assert (frame["confidence"] == probs.max(1)).all()
     assert frame["condition"].eq("clean").all()
+
+
+def _run(module: torch.nn.Module) -> list[MetricRecord]:
+    task = digits().head(120)
+    adapter = TorchModuleAdapter.from_module(module, name="m", input_shape=(1, 8, 8))
+    ctx = RunContext(seed=0, batch_size=50, bootstrap_resamples=0)
+    return AccuracySuite({}).run(adapter, task, ctx).metrics
+
+
+def test_calibration_of_a_model_that_returns_probabilities_is_flagged() -> None:
+    """A module ending in a softmax hands the suite probabilities as logits: top-1 is right
+    (softmax keeps the order), but NLL, ECE and Brier are those of softmax(probabilities), a
+    flattened confidence (on digits: ECE 0.05 -> 0.68); they carry `probability_outputs`."""
+    logits = _run(linear_digits())
+    probs = _run(torch.nn.Sequential(linear_digits(), torch.nn.Softmax(dim=1)))
+    by_name = {m.metric: m for m in probs if not m.context.get("class")}
+    assert metric_value(logits, "top1_acc") == by_name["top1_acc"].value
+    for name in ("nll", "ece", "brier"):
+        assert by_name[name].flags == ("probability_outputs",), name
+        assert metric_value(logits, name) != by_name[name].value
+    for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1"):
+        assert by_name[name].flags == (), name
+    assert all(m.flags == () for m in logits)
+    # log-probabilities are logits: not flagged
+    log_probs = _run(torch.nn.Sequential(linear_digits(), torch.nn.LogSoftmax(dim=1)))
+    assert all(m.flags == () for m in log_probs)
+
+
+def metric_value(records: list[MetricRecord], name: str) -> float | None:
+    (m,) = [m for m in records if m.metric == name and not m.context.get("class")]
+    return m.value

@@ -1,0 +1,90 @@
+"""Bad run settings passed from Python (`harness.evaluate`, `harness.run_spec`): one
+`HarnessError` line naming the argument, as the same key in a spec or a flag on the command line
+is refused, never a ValueError or TypeError from deep inside a suite, and never a setting
+silently read as another (a string iterated as suite names, a fractional seed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import harness
+from harness.core.errors import HarnessError
+from tests.fixture_models import linear_digits
+
+X = torch.rand(20, 1, 8, 8)
+Y = torch.arange(20) % 10
+
+CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "limit 0": (dict(limit=0), r"^limit: .*greater than or equal to 1"),
+    "negative limit": (dict(limit=-3), r"^limit: .*greater than or equal to 1"),
+    "fractional limit": (dict(limit=0.5), r"^limit: expected a whole number \(got 0\.5\)$"),
+    "limit as text": (dict(limit="ten"), r"^limit: "),
+    "limit true": (dict(limit=True), r"^limit: expected a whole number, not true/false"),
+    "batch size 0": (dict(batch_size=0), r"^batch_size: .*greater than or equal to 1"),
+    "negative batch size": (dict(batch_size=-1), r"^batch_size: .*greater than or equal to 1"),
+    "fractional batch size": (dict(batch_size=1.5), r"^batch_size: expected a whole number"),
+    "negative seed": (dict(seed=-1), r"^seed: .*greater than or equal to 0"),
+    "fractional seed": (dict(seed=1.5), r"^seed: expected a whole number \(got 1\.5\)$"),
+    "huge seed": (dict(seed=2**70), r"^seed: .*less than"),
+    "negative resamples": (
+        dict(bootstrap_resamples=-1),
+        r"^bootstrap_resamples: .*greater than or equal to 0",
+    ),
+    "suites as one string": (
+        dict(suites="accuracy"),
+        r"^suites: got the string 'accuracy'; pass a list of suite names \(suites=\['accuracy'\]\)",
+    ),
+    "feature columns as one string": (
+        dict(feature_columns="age"),
+        r"^feature_columns: got the string 'age'; pass a list of names \(feature_columns=\['age'\]\)$",
+    ),
+    "class names as one string": (
+        dict(class_names="ab"),
+        r"^class_names: got the string 'ab'; pass a list of names",
+    ),
+    "suite settings not a mapping": (
+        dict(suites={"accuracy": 3}),
+        r"^suites\.accuracy: settings are a mapping of the suite's keys \(or None\), got 3$",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_bad_setting_is_one_line_naming_the_argument(case: str) -> None:
+    kwargs, pattern = CASES[case]
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), data=(X, Y), device="cpu", **kwargs)
+    message = str(err.value)
+    assert "\n" not in message and "validation error" not in message, message
+    assert re.search(pattern, message), message
+
+
+def test_numpy_integers_are_whole_numbers() -> None:
+    seed = np.random.default_rng(0).integers(0, 10)  # np.int64, as a notebook often has
+    result = harness.evaluate(
+        linear_digits(), data=(X, Y), device="cpu", seed=seed, limit=np.int64(10)
+    )
+    assert result.metric("top1_acc").n == 10
+
+
+@pytest.mark.parametrize("key", ["models", "tasks", "suites"])
+def test_run_spec_refuses_a_string_as_a_list_of_names(key: str, tmp_path: Path) -> None:
+    spec = {"tasks": ["digits"], "models": ["digits-mlp"], "suites": {"accuracy": {}}}
+    with pytest.raises(HarnessError) as err:
+        harness.run_spec(spec, out=tmp_path, **{key: "digits"})
+    assert str(err.value).startswith(f"{key}: got the string 'digits'; pass a list"), err.value
+    assert not (tmp_path / "runs").exists()
+
+
+def test_errors_can_be_caught_as_harness_harness_error() -> None:
+    """docs/python-api.md: bad input raises a `HarnessError`; a notebook catches it by the
+    package's own name."""
+    with pytest.raises(harness.HarnessError):
+        harness.evaluate(linear_digits(), data=(X, Y), device="cpu", limit=0)
+    assert harness.HarnessError is HarnessError
