@@ -485,6 +485,8 @@ def load_jobs(root: Path) -> list[LoadedJob]:
         for path in sorted(jobs_dir.iterdir()):
             if path.name.startswith(".") or not path.is_dir():
                 continue  # temp folders of interrupted writes are never results
+            if path.name not in listed and not (path / "job.json").exists():
+                continue  # not a job's folder (nothing the manifest lists, no job record)
             job = read_job(path)
             record = job.record
             if path.name not in listed and (record.model, record.task, record.suite) in named:

@@ -60,3 +60,12 @@ def test_jobs_of_an_earlier_invocation_with_other_filters_are_still_read(
     manifest["jobs"] = [first]
     (run / "manifest.json").write_text(json.dumps(seal(manifest)))
     assert len(load_jobs(tmp_path / "results")) == count
+
+
+def test_a_folder_that_holds_no_job_and_is_not_listed_is_not_a_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = write_synthetic_run(tmp_path / "results")
+    before = _leaderboard(tmp_path / "results", capsys)
+    (run / "jobs" / "notes").mkdir()
+    assert _leaderboard(tmp_path / "results", capsys) == before
