@@ -26,7 +26,7 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from harness.core.errors import ConfigError
 from harness.core.safe_yaml import read_yaml_file
@@ -79,6 +79,20 @@ class Policy(KnownKeys):
     # a flag the baseline had on the same model and metric: shown and tolerated, or failed
     baseline_flags: Literal["still_flagged", "fail"] = "fail"
 
+    @field_validator("metrics")
+    @classmethod
+    def _ignore_checks_nothing(cls, metrics: dict[str, MetricRule]) -> dict[str, MetricRule]:
+        """A metric's `ignore: true` beside a tolerance would drop the tolerance without a word
+        (in `default` they mean something: the tolerances of the metrics named on their own)."""
+        for name, rule in metrics.items():
+            given = sorted(rule.model_fields_set - {"ignore"})
+            if rule.ignore and given:
+                raise ValueError(
+                    f"{name} says ignore: true, which leaves it unchecked, so its "
+                    f"{', '.join(given)} would never apply; remove them or the ignore"
+                )
+        return metrics
+
     def accepts(self, model: str, flag: str) -> bool:
         """Whether the policy tolerates `flag` on `model`'s metrics."""
         return flag in self.accept_flags.get(model, ()) or flag in self.accept_flags.get(ANY, ())
@@ -110,6 +124,9 @@ class Policy(KnownKeys):
         if specific is None:
             return base.model_copy(update={"alpha": base.alpha or self.alpha})
         merged = {**base.model_dump(), **specific.model_dump(exclude_unset=True)}
+        # a metric named on its own is checked unless its own rule says ignore (a default
+        # `ignore: true` leaves out the metrics the policy does not name)
+        merged["ignore"] = specific.ignore
         if (
             "max_drop" in specific.model_fields_set
             or "max_drop_relative" in specific.model_fields_set

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from harness.core.errors import HarnessError
-from harness.store import atomic
+from harness.store import atomic, links
 
 
 class PathArgumentError(HarnessError):
@@ -137,8 +137,11 @@ def output_file(path: Path, what: str) -> Path:
 
 def write_output(path: Path, text: str, what: str) -> None:
     """Write `text` to `path` whole (temporary file + rename) or fail with one line; an
-    existing file is left as it was when the write fails."""
+    existing file is left as it was when the write fails. `path` may itself be a symbolic link
+    (the user's own choice): the file it points to is written."""
     output_file(path, what)
+    if links.is_link(path):
+        path = Path(os.path.realpath(path))
     try:
         atomic.write_text(path, text)
     except OSError as err:

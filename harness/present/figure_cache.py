@@ -56,18 +56,18 @@ class FigureCache:
         self.reused = 0
         self.drawn = 0
 
-    def _read(self) -> tuple[set[str], dict[str, dict[str, str]]]:
+    def _read(self) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
         """(every figure the previous index lists, those that may be reused: listed by the
         same drawing code)."""
         path = self.figdir / INDEX
         if links.is_link(path) or not path.is_file():
-            return set(), {}
+            return {}, {}
         try:
             raw: Any = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return set(), {}
+            return {}, {}
         if not (isinstance(raw, dict) and isinstance(raw.get("figures"), dict)):
-            return set(), {}  # damaged: every figure is redrawn
+            return {}, {}  # damaged: every figure is redrawn
         entries = {
             name: entry
             for name, entry in raw["figures"].items()
@@ -81,7 +81,7 @@ class FigureCache:
         same = raw.get("format") == FORMAT and raw.get("identity") == self.identity
         # another harness version: every figure is redrawn, and its figures this build does not
         # show are removed (`finish`)
-        return set(entries), entries if same else {}
+        return entries, entries if same else {}
 
     def figure(self, path: Path, shows: object, draw: Callable[[], Path | None]) -> Path | None:
         """The figure at `path` showing `shows` (its data and title: compared by their repr),
@@ -112,10 +112,16 @@ class FigureCache:
         self.reused += reused
 
     def finish(self) -> None:
-        """Remove the previous build's figures this one did not keep; write the index."""
-        for name in sorted(self.listed - self.kept.keys()):
+        """Remove the previous build's figures this one did not keep (only those still holding
+        the bytes the index lists: an index from elsewhere cannot name other files); write the
+        index."""
+        for name in sorted(self.listed.keys() - self.kept.keys()):
             stale = self.figdir / name
-            if stale.is_file() and not links.is_link(stale):
+            if (
+                stale.is_file()
+                and not links.is_link(stale)
+                and file_sha256(stale) == self.listed[name]["sha256"]
+            ):
                 links.remove_entry(stale)
         index = {"format": FORMAT, "identity": self.identity, "figures": self.kept}
         atomic.write_text(self.figdir / INDEX, json.dumps(index, sort_keys=True), durable=False)

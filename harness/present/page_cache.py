@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 INDEX = "page-index.json"
 FORMAT = 1
 _RENDERING_MODULES = ("templating.py", "escaping.py", "page_cache.py")
+_PAGE_SUFFIXES = (".html",)  # what the pages this cache writes are
 
 
 def rendering_identity() -> str:
@@ -60,17 +61,17 @@ class PageCache:
         self.reused = 0
         self.rendered = 0
 
-    def _read(self) -> tuple[set[str], dict[str, dict[str, str]]]:
+    def _read(self) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
         """(every page the previous index lists, those it lists as this identity's)."""
         path = self.out / INDEX
         if links.is_link(path) or not path.is_file():
-            return set(), {}
+            return {}, {}
         try:
             raw: Any = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return set(), {}
+            return {}, {}
         if not (isinstance(raw, dict) and isinstance(raw.get("pages"), dict)):
-            return set(), {}
+            return {}, {}
         entries = {
             name: entry
             for name, entry in raw["pages"].items()
@@ -83,7 +84,7 @@ class PageCache:
             and isinstance(entry.get("sha256"), str)
         }
         same = raw.get("format") == FORMAT and raw.get("identity") == self.identity
-        return set(entries), entries if same else {}
+        return entries, entries if same else {}
 
     def page(self, path: Path, template: str, *, reuse: bool = False, **context: Any) -> None:
         """Write `template` rendered with `context` at `path`; with `reuse`, keep the previous
@@ -117,10 +118,19 @@ class PageCache:
         self.reused += reused
 
     def finish(self) -> None:
-        """Remove the previous build's pages this one did not write; write the index."""
-        for name in sorted(self.listed - self.kept.keys()):
+        """Remove the previous build's pages this one did not write; write the index.
+
+        Only a page file still holding the bytes the index lists for it is removed: an index
+        restored from elsewhere (a CI cache) or edited can name other files of the folder, and
+        a file a user changed or put there under a page's name is not the report's to delete."""
+        for name in sorted(self.listed.keys() - self.kept.keys()):
             stale = self.out / name
-            if stale.is_file() and not links.is_link(stale):
+            if (
+                stale.suffix in _PAGE_SUFFIXES
+                and stale.is_file()
+                and not links.is_link(stale)
+                and file_sha256(stale) == self.listed[name]["sha256"]
+            ):
                 links.remove_entry(stale)
         index = {"format": FORMAT, "identity": self.identity, "pages": self.kept}
         atomic.write_text(self.out / INDEX, json.dumps(index, sort_keys=True), durable=False)

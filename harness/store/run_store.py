@@ -466,15 +466,30 @@ def find_run_dirs(root: Path) -> list[Path]:
 
 
 def load_jobs(root: Path) -> list[LoadedJob]:
-    """Every finished job under `root` with its run manifest; fails closed on damaged files."""
+    """Every finished job under `root` with its run manifest; fails closed on damaged files.
+
+    The manifest has the last word on the jobs its last invocation ran: for a model x task x
+    suite it lists, only the folder it lists is read, and none when it says the job failed (a
+    rerun after a suite's version moved writes a new folder beside the old one, whose numbers
+    would otherwise show as a second, stale board). A folder of a job the manifest does not name
+    at all was written by an earlier invocation with other filters (`--models`, `--tasks`,
+    `--suites` run into the same folder) and is read."""
     out: list[LoadedJob] = []
     for run_dir in find_run_dirs(root):
         manifest = read_record(run_dir / "manifest.json", RunManifest)
         jobs_dir = run_dir / "jobs"
         if not jobs_dir.is_dir():
             continue
+        named = {e.names for e in manifest.jobs}
+        listed = {e.dir for e in manifest.jobs if e.dir and e.status != JobStatus.FAILED}
         for path in sorted(jobs_dir.iterdir()):
             if path.name.startswith(".") or not path.is_dir():
                 continue  # temp folders of interrupted writes are never results
-            out.append((manifest, read_job(path)))
+            if path.name not in listed and not (path / "job.json").exists():
+                continue  # not a job's folder (nothing the manifest lists, no job record)
+            job = read_job(path)
+            record = job.record
+            if path.name not in listed and (record.model, record.task, record.suite) in named:
+                continue  # superseded by the job the manifest lists (or says failed)
+            out.append((manifest, job))
     return out

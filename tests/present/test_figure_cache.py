@@ -77,3 +77,15 @@ def test_figures_of_another_version_not_shown_now_are_removed(tmp_path: Path) ->
     _build(tmp_path, {"a.png": "A", "b.png": "B"}, identity="code-1")
     assert _build(tmp_path, {"a.png": "A"}, identity="code-2") == ["a.png"]
     assert not (tmp_path / "b.png").exists()
+
+
+def test_an_index_from_elsewhere_cannot_remove_other_files(tmp_path: Path) -> None:
+    _build(tmp_path, {"a.png": "A", "b.png": "B"})
+    (tmp_path / "b.png").write_text("replaced by hand")
+    (tmp_path / "notes.txt").write_text("mine")
+    index = json.loads((tmp_path / INDEX).read_text())
+    index["figures"]["notes.txt"] = {"key": "", "sha256": ""}
+    (tmp_path / INDEX).write_text(json.dumps(index))
+    _build(tmp_path, {"a.png": "A"})
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "b.png").read_text() == "replaced by hand"

@@ -78,6 +78,20 @@ def test_pages_no_longer_written_are_removed_also_from_another_version(tmp_path:
     assert outside.read_text() == "mine"
 
 
+def test_an_index_from_elsewhere_cannot_remove_other_files(tmp_path: Path) -> None:
+    # a page index restored from a CI cache, or edited, naming files of the folder that no
+    # build of this one wrote: a user's notes, and a page the user changed since
+    _build(tmp_path, {"model-a.html": "A", "model-b.html": "B"})
+    (tmp_path / "model-b.html").write_text("my edits")
+    (tmp_path / "notes.txt").write_text("mine")
+    index = json.loads((tmp_path / INDEX).read_text())
+    index["pages"]["notes.txt"] = {"key": "", "sha256": ""}
+    (tmp_path / INDEX).write_text(json.dumps(index))
+    _build(tmp_path, {"model-a.html": "A"})
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "model-b.html").read_text() == "my edits"
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes()

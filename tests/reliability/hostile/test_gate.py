@@ -199,3 +199,21 @@ def test_a_gate_that_would_check_nothing_is_refused(pristine: Path, tmp_path: Pa
     code, _out, err = cli("check", "--baseline", base, "--current", cur)
     line = one_error_line(err)
     assert code == 2 and f"baseline run {base} holds no metric the gate can check" in line, line
+
+
+def test_a_policy_rule_that_would_silently_do_nothing_is_refused_or_applied(
+    pristine: Path, tmp_path: Path
+) -> None:
+    """`ignore: true` beside a floor would drop the floor without a word: refused, naming the
+    metric. A metric named on its own under `default: {ignore: true}` is checked by its rule
+    (the default's ignore leaves out only the metrics the policy does not name)."""
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    policy = tmp_path / "gate.yaml"
+    policy.write_text("metrics:\n  top1_acc: {floor: 0.5, ignore: true}\n")
+    code, _out, err = cli("check", "--baseline", base, "--current", cur, "--policy", policy)
+    line = one_error_line(err)
+    assert code == 2 and "top1_acc says ignore: true" in line and "floor" in line, line
+    policy.write_text("default: {ignore: true}\nmetrics:\n  top1_acc: {floor: 0.99}\n")
+    args = ("check", "--baseline", base, "--current", cur, "--policy", policy, "--width", "0")
+    code, out, err = cli(*args)
+    assert code == 1 and "below the floor 0.99" in out, (out, err)

@@ -192,6 +192,23 @@ def test_junit_replaces_a_previous_report_but_never_another_file(
         assert code in (0, 1) and "<testcase" in junit.read_text(), err
 
 
+def test_junit_given_as_a_link_writes_the_file_it_points_to(
+    run_folder: Path, tmp_path: Path
+) -> None:
+    """A `--junit` path that is itself a link (the user's choice) writes where it points: the
+    gate's exit code is the gate's, not a refusal after its table was printed."""
+    target = tmp_path / "reports" / "gate.xml"
+    target.parent.mkdir()
+    target.write_text(PREVIOUS_REPORT)
+    link = tmp_path / "gate.xml"
+    link.symlink_to(target)
+    code, out, err = cli(
+        "check", "--baseline", run_folder, "--current", run_folder, "--junit", link
+    )
+    assert code in (0, 1), err
+    assert link.is_symlink() and "<testcase" in target.read_text()
+
+
 @pytest.mark.parametrize("target", ["junit", "summary"])
 def test_a_full_disk_while_writing_is_one_line_and_keeps_the_old_file(
     target: str, run_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
