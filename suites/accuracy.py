@@ -34,8 +34,9 @@ from pydantic import Field
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricRecord, spec_record
+from harness.core.probability_outputs import COLUMN as PROBABILITY_COLUMN
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
-from harness.core.probability_outputs import probability_rows
+from harness.core.probability_outputs import all_probabilities, probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
@@ -243,8 +244,7 @@ PROBABILITY_REASON = (
 def gives_probabilities(frame: pd.DataFrame) -> bool:
     """Every row's model output was a probability vector (harness.core.probability_outputs).
     Tables stored before the column existed have none: not flagged."""
-    column = frame.get("probability_output")
-    return column is not None and len(frame) > 0 and bool(column.to_numpy(bool).all())
+    return all_probabilities(frame.get(PROBABILITY_COLUMN))
 
 
 def _intervals(

@@ -32,7 +32,8 @@ FLAG_REASONS: dict[str, str] = {
     "insufficient_group_size": "a group is smaller than the suite's minimum group size",
     "insufficient_groups": "fewer than two groups with enough samples",
     "nondeterministic_forward": "repeated forward passes gave different outputs",
-    "probability_outputs": "the model outputs probabilities, not logits (gradients saturate)",
+    "probability_outputs": "the model outputs probabilities, not logits (what is computed "
+    "from them as logits is distorted: attack gradients, calibration, OOD scores)",
 }
 _CHANCE_METRICS = frozenset({"ood_auroc"})
 

@@ -1,8 +1,9 @@
 """`shift` suite: image corruptions, tabular/text perturbations, dataset shift and OOD detection.
 
 Conditions in the per-sample table: `clean` (with OOD-score columns `msp`, `energy`, `max_logit`,
-`entropy`, and the top logits for later scores), `corruption=<name>/severity=<s>` (on-the-fly, or a
-published corrupted set's rows), `tabular=<family>/severity=<s>`, `text=<family>/severity=<s>`,
+`entropy`, the top logits for later scores, and `probability_output`: whether the model's output
+was a probability vector), `corruption=<name>/severity=<s>` (on-the-fly, or a published corrupted
+set's rows), `tabular=<family>/severity=<s>`, `text=<family>/severity=<s>`,
 `shifted=<task>` (the shifted task's own sample ids) and `ood=<set>` (label -1: OOD samples have
 no label). All randomness derives from (run seed, sample id, family, severity) through
 `harness.core.seeding`. Metrics that need several models of a board (mCE, relative mCE, effective
@@ -35,6 +36,12 @@ from harness.suites.shift.ood.detectors import build_bank
 from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
 from harness.suites.shift.ood.sets import ood_set
 from harness.suites.shift.parts import Parts
+from harness.suites.shift.probability_outputs import (
+    check_entry,
+    distorted_detectors,
+    flag_records,
+    reason,
+)
 from harness.suites.shift.published import run_published
 from harness.suites.shift.shifted import shifted_task
 from harness.suites.shift.sources import TaskSources, ood_entries, shifted_entries
@@ -65,8 +72,11 @@ class ShiftSuite(Suite):
     # detectors beyond the logit scores (features, last layer, ODIN), AUPR-Out, near/far means
     # (the logit scores' numbers are unchanged). 11: each cell's accuracy gets Wilson's
     # interval, each family's corruption error (tabular / text: accuracy) the cell-mean interval
-    # over its severities (values unchanged; they had no interval).
-    version = "11"
+    # over its severities (values unchanged; they had no interval). 12: the clean rows record
+    # whether each output was a probability vector (`probability_output`); a model returning
+    # probabilities gets `probability_outputs` on the OOD numbers of the detectors that score
+    # its outputs (values unchanged).
+    version = "12"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
@@ -160,6 +170,7 @@ class ShiftSuite(Suite):
         parts.metrics += clean_metrics(clean_correct, ctx)
         parts.metrics += perturbation_metrics(task, cells, clean_correct, ctx, parts)
         temperature, load = cfg.energy_temperature, self._sources.load
+        distorted: list[str] = []  # detectors scoring a model's probabilities as logits
         for entry in shifted_entries(cfg, task):
             shifted_task(
                 adapter, task, entry, clean_correct, ctx, parts,
@@ -180,19 +191,27 @@ class ShiftSuite(Suite):
                 )  # fmt: skip
                 for entry in oods
             ]
-            parts.metrics += ood_records(
+            records = ood_records(
                 bank,
                 [s for s in scored if s is not None],
                 clean_rows,
                 ctx,
                 headline_of(bank, cfg.ood),
             )
+            distorted = distorted_detectors(bank, clean_rows)
+            parts.metrics += flag_records(records, distorted)
             parts.notes += ood_notes(bank, adapter)
+            if distorted:
+                parts.notes.append(
+                    f"OOD detection UNRELIABLE (probability_outputs): {reason(distorted)}"
+                )
         parts.notes += self._scope_notes(task, families, full_n)
         gallery = parts.gallery.pop("images", None)
         artifacts = self._artifacts(task, families, parts)
         if bank is not None:
             artifacts["ood"] = ood_artifact(bank, cfg.ood)
+            if distorted:
+                artifacts["checks"] = [check_entry(distorted)]
         return SuiteResult(
             table=SampleTable.concat(parts.tables),
             metrics=parts.metrics,

@@ -17,6 +17,8 @@ import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import DatasetError
+from harness.core.probability_outputs import COLUMN as PROBABILITY_COLUMN
+from harness.core.probability_outputs import probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext
 from harness.core.task import Task
@@ -150,7 +152,8 @@ def perturbation_cells(
     An image corruption that changes the inputs by less than `NOOP_MEAN_CHANGE` at every
     severity is not applicable to the task: its rows are dropped, and it is named in
     `parts.not_applicable`. With a `bank` of OOD detectors the clean rows also get each
-    detector's score column, from the same forward pass as their logits.
+    detector's score column, from the same forward pass as their logits. The clean rows also
+    record whether each output was a probability vector (`probability_output`).
     """
     sweep = Sweep(
         stats=perturbations.feature_stats(task) if task.modality == "tabular" else None,
@@ -170,6 +173,9 @@ def perturbation_cells(
         block = rows(
             batch.sample_ids, labels, logits, CLEAN, temperature=temperature, keep_logits=True
         )
+        # whether each output was a probability vector (a final softmax): the suite flags the
+        # numbers that distorts from these stored rows (`suites.shift.probability_outputs`)
+        extra[PROBABILITY_COLUMN] = probability_rows(logits).numpy()
         sweep.clean.append({**block, **extra})
         for f_index, family in enumerate(families):
             for s_index, severity in enumerate(cfg.severities, start=1):

@@ -66,6 +66,11 @@ class Detector:
     name: ClassVar[str]
     needs: ClassVar[Need] = "logits"
     fits: ClassVar[bool] = False  # needs in-distribution statistics (a train split)
+    scores_outputs: ClassVar[bool] = False
+    """Its score is a function of the model's outputs taken as logits (their softmax, logsumexp
+    or largest value): for a model that returns probabilities (a final softmax) it is a function
+    of softmax(probabilities), not the detector's, and its numbers carry the
+    `probability_outputs` flag (`suites.shift.probability_outputs`). Each detector says why."""
 
     def fit(self, data: FitData) -> list[str]:
         """Fit on in-distribution data; the notes say what was adjusted (none by default)."""

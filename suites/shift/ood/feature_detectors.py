@@ -11,6 +11,11 @@
 A covariance that is singular or nearly so (fewer samples than dimensions, constant or
 collinear features) cannot be inverted as it is: it is shrunk toward a scaled identity with the
 Ledoit-Wolf coefficient, and the fit's note says so (never a silent NaN).
+
+None scores the model's outputs (`scores_outputs` is False): the features are read before the
+last layer, so a final softmax does not reach them, and SHE takes only the outputs' argmax (its
+predicted class; the fit's correct samples), which a softmax keeps. A model that returns
+probabilities gets the same numbers from them as the same network returning logits.
 """
 
 from __future__ import annotations

@@ -27,6 +27,11 @@ from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs, ener
 class _HeadDetector(Detector):
     needs = "head"
     fits = True
+    # They score logits rebuilt from the features through the last layer, whose weight and bias
+    # the adapter hands out only when they reproduce the model's outputs (adapters/features.py):
+    # a model with a softmax after that layer gets none, and these detectors are left out with
+    # that reason, so they never score softmax outputs.
+    scores_outputs = False
 
     def take_head(self, data: FitData) -> Head:
         assert data.head is not None, "a head detector is only run with the last layer"

@@ -9,6 +9,11 @@
 
 The first four are the table's `msp`, `energy`, `max_logit` and `entropy` columns on every row
 (`suites.shift.ood.scores`); the detectors here give the same numbers for the OOD metrics.
+
+Every one scores the outputs alone, taken as logits (`scores_outputs`): for a model that returns
+probabilities, msp, neg_entropy and gen read softmax(probabilities), a flattened distribution,
+energy the logsumexp of probabilities, and max_logit is the top probability (MSP, not the largest
+logit), so their numbers are flagged.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from harness.suites.shift.ood.base import Detector, Outputs, energy
 
 class MSP(Detector):
     name: ClassVar[str] = "msp"
+    scores_outputs: ClassVar[bool] = True
 
     def score(self, out: Outputs) -> np.ndarray:
         return torch.softmax(out.logits, dim=1).max(dim=1).values.numpy()
@@ -30,6 +36,7 @@ class MSP(Detector):
 
 class Energy(Detector):
     name: ClassVar[str] = "energy"
+    scores_outputs: ClassVar[bool] = True
 
     def __init__(self, temperature: float = 1.0) -> None:
         self.temperature = temperature
@@ -40,6 +47,7 @@ class Energy(Detector):
 
 class MaxLogit(Detector):
     name: ClassVar[str] = "max_logit"
+    scores_outputs: ClassVar[bool] = True
 
     def score(self, out: Outputs) -> np.ndarray:
         return out.logits.max(dim=1).values.numpy()
@@ -47,6 +55,7 @@ class MaxLogit(Detector):
 
 class NegEntropy(Detector):
     name: ClassVar[str] = "neg_entropy"
+    scores_outputs: ClassVar[bool] = True
 
     def score(self, out: Outputs) -> np.ndarray:
         logp = torch.log_softmax(out.logits, dim=1)
@@ -55,6 +64,7 @@ class NegEntropy(Detector):
 
 class GEN(Detector):
     name: ClassVar[str] = "gen"
+    scores_outputs: ClassVar[bool] = True
 
     def __init__(self, gamma: float = 0.1, top: int = 100) -> None:
         self.gamma, self.top = gamma, top

@@ -58,6 +58,9 @@ class ODIN(Detector):
 
     name: ClassVar[str] = "odin"
     needs = "gradients"
+    # MSP at T of the module's own outputs, moved along the gradient of their cross-entropy: of
+    # softmax(probabilities / T) for a model that ends in a softmax
+    scores_outputs: ClassVar[bool] = True
 
     def score(self, out: Outputs) -> np.ndarray:
         raise TypeError("ODIN scores inputs (odin_scores), not outputs")
