@@ -87,7 +87,9 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
 
 class AccuracySuite(Suite):
     name = "accuracy"
-    version = "3"  # 2: Wilson intervals for proportions; 3: class-mean and ECE intervals
+    # 2: Wilson intervals for proportions; 3: class-mean and ECE intervals; 4: the per-sample
+    # probability_output column and the probability_outputs flag on NLL, ECE and Brier
+    version = "4"
     description = (
         "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     )
