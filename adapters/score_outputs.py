@@ -39,9 +39,16 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
     if outputs == "decision" and array.ndim == 1:
         array = np.stack([np.zeros_like(array), array], axis=1)
     if array.ndim != 2 or array.shape[0] != n:
+        labels = array.ndim == 1 and array.shape[0] == n
+        hint = (
+            ": one value per input looks like predicted labels or a single score; return one "
+            "score per class (e.g. predict_proba or decision_function, not predict)"
+            if labels
+            else ""
+        )
         raise ModelOutputError(
             f"model {model!r} returned {outputs} of shape {tuple(array.shape)} for {n} samples; "
-            "expected (batch, num_classes)"
+            f"expected (batch, num_classes){hint}"
         )
     if outputs == "probabilities":
         finite = np.isfinite(array).all()

@@ -251,9 +251,16 @@ def check_logits_shape(
         )
     if logits.ndim != 2:
         expected = f"({batch}, {num_classes})" if batch is not None else "(batch, num_classes)"
+        labels = logits.ndim == 1 and (batch is None or logits.shape[0] == batch)
+        hint = (
+            ": one value per input looks like predicted labels or a single score; return one "
+            "score per class (logits), e.g. the output before argmax"
+            if labels
+            else ""
+        )
         raise ModelOutputError(
             f"model {model!r} returned logits of shape {tuple(logits.shape)} on task {task!r}; "
-            f"expected {expected}"
+            f"expected {expected}{hint}"
         )
     if batch is not None and logits.shape[0] != batch:
         raise ModelOutputError(

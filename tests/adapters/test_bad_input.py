@@ -170,7 +170,7 @@ def test_callable_that_returns_the_wrong_shape() -> None:
     )
     with pytest.raises(
         ModelOutputError,
-        match=r"model 'bad-fn' returned logits of shape \(4,\) for 4 samples; expected \(batch, num_classes\)",
+        match=r"model 'bad-fn' returned logits of shape \(4,\) for 4 samples; expected \(batch, num_classes\): one value per input looks like predicted labels",
     ):
         adapter.logits(torch.zeros(4, 10))
     liar = build(
