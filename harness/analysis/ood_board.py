@@ -8,7 +8,9 @@ and the score distributions behind the headline detector (no torch; renders noth
   (`detection.delong_paired`): on each set, the headline detector against every other detector
   of the same model, and every two models on the headline detector (their rows matched by
   sample id). The p-values are Holm-adjusted over every comparison of the board, as the other
-  boards' paired tests are.
+  boards' paired tests are. A detector whose AUROC on the set carries a reliability flag (the
+  scores of a model returning probabilities) is not compared, as the model comparison leaves
+  flagged numbers out: the score columns the test reads do not carry the flag.
 - `ScoreHistogram`: the headline detector's scores on the test set and on each OOD set.
 """
 
@@ -21,6 +23,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from harness.analysis.caveats import caveats
 from harness.core.detection_context import DetectionContext, score_column
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
@@ -145,11 +148,22 @@ def _pair(
     return delong_paired(a, b)
 
 
+def _flagged(table: DetectorTable, detector: str, condition: str) -> bool:
+    """Whether the detector's AUROC on the set carries an excluding caveat (a reliability flag,
+    an upper bound): its scores are not compared."""
+    record = table.cells.get((detector, condition, "ood_auroc"))
+    return record is not None and any(
+        c.kind in ("upper_bound", "unreliable") for c in caveats(record)
+    )
+
+
 def _detector_pairs(table: DetectorTable, frame: pd.DataFrame) -> list[PairedDetection]:
     out = []
     for condition in (c for c in table.sets if c.startswith("ood=")):
         for other in table.detectors:
             if other == table.headline:
+                continue
+            if _flagged(table, table.headline, condition) or _flagged(table, other, condition):
                 continue
             got = _pair(frame, frame, condition, table.headline, other)
             if got is not None:
@@ -179,6 +193,8 @@ def _model_pairs(
         if detector != tb.headline:
             continue
         for condition in (c for c in ta.sets if c.startswith("ood=") and c in tb.sets):
+            if _flagged(ta, detector, condition) or _flagged(tb, detector, condition):
+                continue
             got = _pair(frames[ta.model], frames[tb.model], condition, detector, detector)
             if got is not None:
                 diff, ci, p = got

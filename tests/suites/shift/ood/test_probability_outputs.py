@@ -13,10 +13,12 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
+from harness.analysis.ood_board import ood_board
 from harness.cli.main import main
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext, SuiteResult
 from harness.data.builtin import digits
+from harness.store.run_store import load_jobs
 from harness.suites.shift import ShiftSuite
 
 FLAG = "probability_outputs"
@@ -189,3 +191,11 @@ def test_the_board_marks_the_flagged_detection_numbers_unreliable(
     flagged = sorted(bool(f[f.condition == "clean"]["probability_output"].all()) for f in shift)
     assert flagged == [False, True]
     assert np.all([f[f.condition != "clean"]["probability_output"].isna().all() for f in shift])
+    # the report's paired detection tests leave the flagged scores out: the honest model's
+    # detectors are compared, no pair touches the softmaxed model's flagged energy scores
+    board = ood_board("digits", load_jobs(tmp_path / "out"), {"shift"})
+    assert board is not None
+    pairs = {(c.kind, c.a, c.b, c.model) for c in board.comparisons}
+    assert ("detectors", "energy", "msp", "honest") in pairs, pairs
+    assert ("detectors", "energy", "knn", "honest") in pairs, pairs
+    assert not [c for c in board.comparisons if "softmaxed" in (c.a, c.b, c.model)], pairs
