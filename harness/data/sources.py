@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
@@ -148,12 +150,26 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
     if isinstance(source, TableSource):
         for file in source.files:
             check_table_file(file, f"task {spec.name!r}: {key} file {file}")
+            where = f"task {spec.name!r}: {key} file {file}"
+            columns: list[str] | None = None
             if source.builder == "csv":
-                where = f"task {spec.name!r}: {key} file {file}"
                 columns = check_head(file, table_options(spec), where)
-                if columns is not None:
-                    check_named_columns(spec, columns, where)
+            elif source.builder == "parquet":
+                columns = parquet_columns(file, where)
+            if columns is not None:
+                check_named_columns(spec, columns, where)
     return source
+
+
+def parquet_columns(file: Path, where: str) -> list[str]:
+    """The column names a Parquet file's footer declares (its schema; no row is read)."""
+    try:
+        return list(pq.read_schema(file).names)
+    except (OSError, pa.ArrowException) as err:
+        raise DatasetError(
+            f"{where}: cannot read its Parquet schema ({err}); replace it with the data saved "
+            "as Parquet"
+        ) from None
 
 
 def check_named_columns(spec: TaskSpec, columns: list[str], where: str) -> None:

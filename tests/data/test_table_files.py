@@ -325,6 +325,30 @@ def test_validate_finds_a_named_column_the_header_lacks(tmp_path: Path) -> None:
         check(train_source="train.csv", group_columns=["sex"])
 
 
+def test_validate_finds_a_named_column_a_parquet_file_lacks(tmp_path: Path) -> None:
+    """Parquet declares its columns in its footer: `harness validate` reads the schema (no row)
+    and names the key whose column is not there."""
+    import pandas as pd
+
+    from harness.data.sources import check_task_source
+
+    pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0], "label": [0, 1]}).to_parquet(
+        tmp_path / "t.parquet"
+    )
+
+    def check(**kw: object) -> None:
+        fields = {"name": "t", "modality": "tabular", "source": "t.parquet", **kw}
+        check_task_source(TaskSpec.model_validate(fields), tmp_path)
+
+    check(feature_columns=["a", "b"])
+    with pytest.raises(DatasetError) as err:
+        check(label_column="y")
+    assert str(err.value) == (
+        f"task 't': source file {tmp_path / 't.parquet'} has no column 'y' (label_column); its "
+        "columns: a, b, label"
+    )
+
+
 def test_streamed_blocks_keep_quoted_newlines_and_find_ragged_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

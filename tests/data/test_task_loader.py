@@ -100,7 +100,8 @@ def test_image_folder(tmp_path: Path) -> None:
 def test_missing_column_names_available_ones(tmp_path: Path, tabular_frame: pd.DataFrame) -> None:
     tabular_frame.to_parquet(tmp_path / "t.parquet")
     with pytest.raises(
-        DatasetError, match=r"column 'f3' not found .*available columns: f1, f2, label, region, uid"
+        DatasetError,
+        match=r"has no column 'f3' \(feature_columns\); its columns: f1, f2, label, region, uid",
     ):
         load_task(
             spec(
