@@ -141,7 +141,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             f"{', '.join(map(repr, list(given)[:4]))}; pass arrays as data=(x, y), or a task "
             "spec mapping of plain values as task="
         )
-    labeled, groups = read_data(given, options.columns, options.groups)
+    labeled, groups = read_data(given, options.columns, options.groups, options.class_names)
     return memory_task(
         labeled,
         name=options.name or "in-memory",

@@ -42,20 +42,26 @@ class Columns:
 
 
 def read_data(
-    data: Any, columns: Columns, groups: pd.DataFrame | Sequence[str] | None
+    data: Any,
+    columns: Columns,
+    groups: pd.DataFrame | Sequence[str] | None,
+    class_names: Sequence[str] | None = None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
-    """`data` as `Labeled`, and the group frame (`groups`, or the named columns of `data`)."""
+    """`data` as `Labeled`, and the group frame (`groups`, or the named columns of `data`).
+    Labels are class indices, or, with `class_names`, the names themselves (text labels), read
+    as their positions in it, as a spec's table task reads them."""
+    names = tuple(class_names) if class_names is not None else None
     if isinstance(data, pd.DataFrame):
-        return _frame(data, columns, groups)
+        return _frame(data, columns, groups, names)
     if isinstance(data, datasets.Dataset):
-        return _hub_dataset(data, columns, groups)
+        return _hub_dataset(data, columns, groups, names)
     named = _named_groups(groups, None)
     if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
-        return _pair(data[0], data[1]), named
+        return _pair(data[0], data[1], names), named
     if isinstance(data, DataLoader):
-        return _loader(data), named
+        return _loader(data, names), named
     if isinstance(data, Dataset):
-        return _loader(DataLoader(data, batch_size=_LOADER_BATCH)), named
+        return _loader(DataLoader(data, batch_size=_LOADER_BATCH), names), named
     what = type(data).__name__
     if isinstance(data, tuple | list):
         what = f"{what} of {len(data)} items"
@@ -81,12 +87,12 @@ def _named_groups(
     return frame[list(groups)].reset_index(drop=True)
 
 
-def _pair(x: Any, y: Any) -> Labeled:
+def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
     if isinstance(x, list | tuple) and x and all(isinstance(v, str) for v in x):
-        labels = _labels(y, len(x))
+        labels = _labels(y, len(x), names)
         return Labeled(inputs=list(x), labels=labels)
     inputs = _inputs(x)
-    return Labeled(inputs=inputs, labels=_labels(y, len(inputs)))
+    return Labeled(inputs=inputs, labels=_labels(y, len(inputs), names))
 
 
 def _inputs(x: Any) -> torch.Tensor:
@@ -127,8 +133,9 @@ def _channels_last(shape: tuple[int, ...]) -> bool:
     return len(shape) == 4 and shape[1] > 4 and shape[3] in (1, 3)
 
 
-def _labels(y: Any, n: int) -> np.ndarray:
-    """`y` as int64 class indices, one per sample; integral floats are accepted."""
+def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
+    """`y` as int64 class indices, one per sample; integral floats are accepted, and with
+    `names` (class_names=) labels that are those names, read as their positions."""
     if isinstance(y, torch.Tensor):
         values = y.detach().cpu().numpy()
     elif isinstance(y, pd.Series):
@@ -145,10 +152,13 @@ def _labels(y: Any, n: int) -> np.ndarray:
         )
     if len(values) != n:
         raise InMemoryDataError(f"data: x has {n:,} samples but y has {len(values):,} labels")
+    if names is not None and values.dtype.kind in "OUS":
+        return _named_labels(values, names)
     if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.number):
         raise InMemoryDataError(
-            f"data: labels are {values.dtype}, not integer class indices; map them to 0..K-1 "
-            "(and pass the names as class_names=)"
+            f"data: labels are {values.dtype}, not integer class indices; pass class_names= "
+            "(every class name, in class-index order) to read them as names, or map them to "
+            "0..K-1"
         )
     if not np.issubdtype(values.dtype, np.integer):
         whole = np.isfinite(values) & (values == np.round(values))
@@ -160,7 +170,24 @@ def _labels(y: Any, n: int) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def _loader(loader: DataLoader[Any]) -> Labeled:
+def _named_labels(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Text labels as the positions of their names in class_names; one not there is refused."""
+    index = {name: i for i, name in enumerate(names)}
+    out = np.empty(len(values), dtype=np.int64)
+    for row, value in enumerate(values):
+        position = index.get(value) if isinstance(value, str) else None
+        if position is None:
+            shown = str(value) if isinstance(value, str) else value  # not numpy's np.str_('x')
+            raise InMemoryDataError(
+                f"data: label {shown!r} (sample {row}) is not one of class_names "
+                f"({', '.join(map(repr, names[:10]))}{', ...' if len(names) > 10 else ''}); "
+                "name every class the labels use, in class-index order"
+            )
+        out[row] = position
+    return out
+
+
+def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     """Read a DataLoader of (x, y) batches once, in order, into one tensor (filled in place when
     the dataset's length is known, so only one copy of the data is held)."""
     if isinstance(loader.sampler, RandomSampler):
@@ -175,10 +202,10 @@ def _loader(loader: DataLoader[Any]) -> Labeled:
         x, y = _batch_pair(batch)
         if isinstance(x, list):
             texts.extend(x)
-            labels.append(_labels(y, len(x)))
+            labels.append(_labels(y, len(x), names))
             continue
         inputs = _inputs(x)
-        labels.append(_labels(y, len(inputs)))
+        labels.append(_labels(y, len(inputs), names))
         parts.append(inputs)
     if not labels:
         raise InMemoryDataError("data: the DataLoader yielded no batches")
@@ -208,7 +235,10 @@ def _batch_pair(batch: Any) -> tuple[Any, Any]:
 
 
 def _frame(
-    frame: pd.DataFrame, columns: Columns, groups: pd.DataFrame | Sequence[str] | None
+    frame: pd.DataFrame,
+    columns: Columns,
+    groups: pd.DataFrame | Sequence[str] | None,
+    names: tuple[str, ...] | None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A table: numeric feature columns (all but the label and group columns unless named)."""
     label = columns.label_column
@@ -233,14 +263,17 @@ def _frame(
                 "(one-hot or codes) or leave it out with feature_columns="
             )
     x = _inputs(frame[list(features)].to_numpy(dtype=np.float32))  # copied if read-only
-    y = _labels(frame[label], len(frame))
+    y = _labels(frame[label], len(frame), names)
     return Labeled(inputs=x, labels=y, feature_names=tuple(features), modality_hint="tabular"), (
         named
     )
 
 
 def _hub_dataset(
-    ds: datasets.Dataset, columns: Columns, groups: pd.DataFrame | Sequence[str] | None
+    ds: datasets.Dataset,
+    columns: Columns,
+    groups: pd.DataFrame | Sequence[str] | None,
+    names: tuple[str, ...] | None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A Hugging Face dataset: texts (a string column), images (an `Image` column, decoded to
     [0, 1] floats, channels first) or numeric arrays; labels from `label_column`."""
@@ -262,7 +295,7 @@ def _hub_dataset(
         named = _named_groups(groups, ds.select_columns(_in(groups, have)).to_pandas())
     else:
         named = groups
-    y = _labels(_column(ds, label), len(ds))
+    y = _labels(_column(ds, label), len(ds), names)
     feature = ds.features[source]
     if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         texts = ds.select_columns([source]).with_format("arrow")[0 : len(ds)].column(0)

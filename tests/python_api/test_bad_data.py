@@ -66,6 +66,11 @@ CASES = {
         dict(data=(X, np.array(["cat"] * 20))),
         r"^data: labels are <U3, not integer class indices",
     ),
+    "a label not among class_names": (
+        dict(data=(X, np.array(["cat"] * 19 + ["cow"])), class_names=["cat", "dog"]),
+        r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name "
+        r"every class the labels use, in class-index order$",
+    ),
     "one-hot labels": (
         dict(data=(X, torch.eye(10)[Y])),
         r"^data: labels have shape \[20, 10\]; pass one class index per sample",

@@ -115,6 +115,25 @@ def test_dataframe_is_a_table_with_named_features_and_groups() -> None:
     assert set(result.table.to_pandas()["group:sex"]) == {"m", "f"}
 
 
+def test_text_labels_are_read_by_class_names_as_a_spec_table_task_reads_them() -> None:
+    """Labels that are the class names (a frame's text column, a dataset's string column) are
+    their positions in class_names: the same task as the integer labels."""
+    x, y = diabetes_arrays("test")
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(x.shape[1])])
+    names = ["low", "high"]
+    by_index = harness.evaluate(
+        linear_tabular(), data=frame.assign(label=y), class_names=names, **FAST
+    )
+    named = frame.assign(label=np.array(names)[y])
+    by_name = harness.evaluate(linear_tabular(), data=named, class_names=names, **FAST)
+    assert by_name.task_fingerprint == by_index.task_fingerprint
+    assert _top1(by_name) == _top1(by_index)
+    texts = ["a good film", "bad", "good good", "dull and bad"]
+    ds = datasets.Dataset.from_dict({"text": texts, "label": ["pos", "neg", "pos", "neg"]})
+    again = harness.evaluate(KeywordText(), data=ds, class_names=["neg", "pos"], **FAST)
+    assert list(again.table.to_pandas()["label"]) == [1, 0, 1, 0]
+
+
 def test_texts_with_labels_and_text_datasets() -> None:
     texts = ["a good film", "bad", "good good", "dull and bad", "not good", "awful"]
     labels = [1, 0, 1, 0, 0, 0]
