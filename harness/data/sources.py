@@ -166,9 +166,10 @@ def parquet_columns(file: Path, where: str) -> list[str]:
     try:
         return list(pq.read_schema(file).names)
     except (OSError, pa.ArrowException) as err:
+        reason = " ".join(str(err).split())[:200] or type(err).__name__  # one short line
         raise DatasetError(
-            f"{where}: cannot read its Parquet schema ({err}); replace it with the data saved "
-            "as Parquet"
+            f"{where} is not a readable Parquet file ({reason}); replace it with the data saved "
+            "as Parquet, or give the file its real suffix (.csv, .json, .jsonl)"
         ) from None
 
 

@@ -208,7 +208,7 @@ class RunStore:
         except OSError as err:
             raise ResultsError(
                 f"cannot write results to {out_dir}: {err.strerror or err}; "
-                "choose another folder with --out"
+                "choose another results folder (--out; save(out=...) in Python)"
             ) from None
         store = cls(run_dir)
         store.created = created

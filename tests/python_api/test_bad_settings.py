@@ -88,3 +88,17 @@ def test_errors_can_be_caught_as_harness_harness_error() -> None:
     with pytest.raises(harness.HarnessError):
         harness.evaluate(linear_digits(), data=(X, Y), device="cpu", limit=0)
     assert harness.HarnessError is HarnessError
+
+
+def test_saving_into_a_file_names_the_python_argument(tmp_path) -> None:
+    import torch
+
+    import harness
+
+    x, y = torch.rand(20, 1, 8, 8), torch.arange(20) % 10
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    result = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(harness.HarnessError, match=r"afile: .*save\(out=\.\.\.\) in Python"):
+        result.save(tmp_path / "afile")
+    assert (tmp_path / "afile").read_text() == "mine"

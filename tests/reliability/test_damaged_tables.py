@@ -72,10 +72,10 @@ BAD_FILES = {  # name: (file name, writer, refused by validate, the line's words
         True,
         "d.parquet is not a Parquet file",
     ),
-    "parquet-damaged-footer": (
+    "parquet-damaged-footer": (  # validate reads the schema in the footer
         "d.parquet",
         _parquet_cut_in_the_middle,
-        False,
+        True,
         "d.parquet is not a readable Parquet file",
     ),
     "empty-parquet": ("d.parquet", lambda p: p.write_bytes(b""), True, "empty file (0 bytes)"),
