@@ -192,7 +192,9 @@ def test_bad_input(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Mon
         _check_note(case, tmp_path)
         return
     assert len(lines) == 1, err
-    assert case["expect"] in lines[0], lines[0]
+    # `expect` may list the lines a case can honestly end with (a race outside the harness)
+    expected = case["expect"] if isinstance(case["expect"], list) else [case["expect"]]
+    assert any(e in lines[0] for e in expected), lines[0]
     assert "\n" not in lines[0] and len(lines[0]) < 1000
     if case.get("finished"):
         _check_finished(tmp_path / "out")
