@@ -3,9 +3,9 @@
 Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier,
 probability_output (the model's output row already was a probability vector) and, with more than
 five classes, top5_correct. When every row was one (a model ending in a softmax), NLL, ECE and
-Brier carry the `probability_outputs` flag: they are those of softmax(probabilities). Metrics: top-1/top-5/balanced accuracy, macro-F1, NLL, ECE
-(15 equal-width bins, top-label), Brier score and per-class accuracy; reliability-diagram data
-goes into the artifacts.
+Brier carry the `probability_outputs` flag: they are those of softmax(probabilities). Metrics:
+top-1/top-5/balanced accuracy, macro-F1, NLL, ECE (15 equal-width bins, top-label), Brier score
+and per-class accuracy; reliability-diagram data goes into the artifacts.
 
 Intervals: proportions (top-1, top-5, per-class accuracy) get the Wilson score interval, so an
 all-correct sample is never [1, 1]; a class with fewer than MIN_DENOMINATOR samples gets a note.
@@ -79,7 +79,7 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
         "sample_id": np.asarray(ids, dtype=object),
         "label": torch.cat(labels).numpy() if labels else np.zeros(0, dtype=np.int64),
         "probs": torch.cat(probs).numpy() if probs else np.zeros((0, task.num_classes)),
-        "probability_output": (
+        PROBABILITY_COLUMN: (
             torch.cat(given_probs).numpy() if given_probs else np.zeros(0, dtype=bool)
         ),
     }
@@ -124,7 +124,7 @@ class AccuracySuite(Suite):
             "confidence": confidence,
             "nll": nll,
             "brier": brier,
-            "probability_output": out["probability_output"],
+            PROBABILITY_COLUMN: out[PROBABILITY_COLUMN],
         }
         if k > 5:
             top5 = np.argsort(-probs, axis=1)[:, :5]

@@ -208,15 +208,7 @@ def _refuse_an_empty_gate(
     refuse it (exit 2) rather than print `PASS: 0 checks`."""
     if any(r.metric != "(job)" or r.status == "fail" for r in rows):
         return
-    candidates = [
-        m
-        for job in base.jobs.values()
-        for m in job.metrics
-        if m.headline
-        or policy.include == "all"
-        or m.key in policy.metrics
-        or m.metric in policy.metrics
-    ]
+    candidates = [m for job in base.jobs.values() for m in job.metrics if _in_scope(policy, m)]
     if candidates:
         raise ConfigError(
             f"policy {policy_source}: ignores every metric the gate would check "
@@ -259,11 +251,17 @@ def _job_rows(base: LoadedRun, cur: LoadedRun) -> list[CheckRow]:
     return rows
 
 
+def _in_scope(policy: Policy, m: MetricRecord) -> bool:
+    """Whether the policy's selection takes the record: a headline metric, one it names, or
+    every metric with `include: all` (its rule may still ignore it)."""
+    named = m.key in policy.metrics or m.metric in policy.metrics
+    return m.headline or named or policy.include == "all"
+
+
 def _checked(policy: Policy, m: MetricRecord) -> MetricRule | None:
     """The rule of a record the gate checks (None: the policy leaves it out)."""
     rule = policy.rule_for(m.metric, m.key, m.unit)
-    named = m.key in policy.metrics or m.metric in policy.metrics
-    if rule.ignore or not (m.headline or named or policy.include == "all"):
+    if rule.ignore or not _in_scope(policy, m):
         return None
     return rule
 

@@ -48,7 +48,7 @@ from harness.data.npy_header import (
     decoded_chw,
     stored_channels_last,
 )
-from harness.data.table_reader import TableOptions, check_head
+from harness.data.table_reader import TableOptions, check_head, flat
 from harness.data.table_sources import (
     SPLIT_NAMES,
     TABLE_BUILDERS,
@@ -166,9 +166,8 @@ def parquet_columns(file: Path, where: str) -> list[str]:
     try:
         return list(pq.read_schema(file).names)
     except (OSError, pa.ArrowException) as err:
-        reason = " ".join(str(err).split())[:200] or type(err).__name__  # one short line
         raise DatasetError(
-            f"{where} is not a readable Parquet file ({reason}); replace it with the data saved "
+            f"{where} is not a readable Parquet file ({flat(str(err)) or type(err).__name__}); replace it with the data saved "
             "as Parquet, or give the file its real suffix (.csv, .json, .jsonl)"
         ) from None
 
@@ -176,7 +175,7 @@ def parquet_columns(file: Path, where: str) -> list[str]:
 def check_named_columns(spec: TaskSpec, columns: list[str], where: str) -> None:
     """Every column the task names by key is in the file's header (a recipe names the columns
     of the table it builds, not of the raw file). The loader refuses the same at each job;
-    `harness validate` finds it from the first line."""
+    `harness validate` finds it from a delimited file's first line or a Parquet file's schema."""
     if spec.recipe is not None:
         return
     named: list[tuple[str, str | None]] = [

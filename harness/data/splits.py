@@ -12,7 +12,6 @@ own exception.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from harness.core.errors import DatasetError
 from harness.data.hub_access import load_hub_dataset
 from harness.data.sources import HubSource, Source, table_options, train_source
 from harness.data.table_columns import Rows, arrow_dataset
-from harness.data.table_reader import read_table
+from harness.data.table_reader import flat, read_table
 from harness.data.table_sources import TABLE_FORMATS, TableSource
 from harness.data.task_spec import TaskSpec
 
@@ -39,7 +38,6 @@ _LOAD_ERRORS = (
 # what the packaged parquet builder raises besides `_LOAD_ERRORS`: pyarrow's I/O errors are
 # OSErrors
 _TABLE_ERRORS = (*_LOAD_ERRORS, OSError, StopIteration)
-_REASON_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -139,13 +137,7 @@ def _reason(err: BaseException) -> str:
     """The library's words, on one line and short: a file's bytes can end up in them."""
     if isinstance(err, StopIteration) or "corresponds to no data" in str(err):
         return "it holds no rows"
-    return _flat(str(err)) or type(err).__name__
-
-
-def _flat(text: str, limit: int = _REASON_CHARS) -> str:
-    """`text` on one line, at most `limit` characters."""
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return flat(str(err)) or type(err).__name__
 
 
 def _single(spec: TaskSpec, ds: object) -> datasets.Dataset:

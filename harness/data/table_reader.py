@@ -115,7 +115,7 @@ def read_table(files: Sequence[Path], options: TableOptions, where: str) -> Tabl
         joined = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
         raise DatasetError(
-            f"{where}: its {len(files)} files do not hold the same columns ({_flat(str(err))}); "
+            f"{where}: its {len(files)} files do not hold the same columns ({flat(str(err))}); "
             "give every file of a split the same columns"
         ) from None
     return TableRead(joined, tuple(files), tuple(starts))
@@ -147,7 +147,7 @@ def _guarded(read: Any, where: str, kind: str) -> pa.Table:
     except (pa.ArrowException, OSError, ValueError) as err:
         what = "file" if kind == "Parquet" else "table"
         raise DatasetError(
-            f"{where} is not a readable {kind} {what} ({_flat(str(err)) or type(err).__name__}); "
+            f"{where} is not a readable {kind} {what} ({flat(str(err)) or type(err).__name__}); "
             f"fix the file or replace it with the data saved as {kind}"
         ) from None
     assert isinstance(table, pa.Table)
@@ -165,7 +165,7 @@ def _read_json(file: Path, where: str) -> pa.Table:
             table = pa.Table.from_pylist(rows)
         except (ValueError, TypeError, pa.ArrowException) as err:
             raise DatasetError(
-                f"{where} is not a readable JSON table ({_flat(str(err))}); a JSON table is one "
+                f"{where} is not a readable JSON table ({flat(str(err))}); a JSON table is one "
                 "object per line (JSON lines) or one array of objects"
             ) from None
     if table.num_rows == 0:
@@ -409,7 +409,7 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     delimiter = declared or DELIMITED_SUFFIXES.get(file.suffix.lower()) or _guess(first)
     if declared is None and delimiter == "," and "," not in first and ";" in first:
         raise DatasetError(
-            f"{where}: its first line ({_flat(first, 80)!r}) holds ';' and no ',': the file is "
+            f"{where}: its first line ({flat(first, 80)!r}) holds ';' and no ',': the file is "
             "semicolon-separated; set delimiter: ';' on the task (a decimal comma such as 3,5 "
             "is then refused as not a number: convert those to 3.5)"
         )
@@ -439,7 +439,7 @@ def _single_spaced(file: Path) -> bytes:
 
 
 def _parse_error(file: Path, err: BaseException, where: str) -> DatasetError:
-    reason = _flat(str(err)) or type(err).__name__
+    reason = flat(str(err)) or type(err).__name__
     if isinstance(err, UnicodeDecodeError):
         reason = f"not {err.encoding} text: byte 0x{err.object[err.start]:02x}"
     return DatasetError(
@@ -455,7 +455,7 @@ def _ragged_error(file: Path, rows: list[Any], table: pa.Table, where: str) -> D
     more = f" ({len(rows)} such rows)" if len(rows) > 1 else ""
     return DatasetError(
         f"{where}: {at} has {first.actual_columns} field(s) where the header has "
-        f"{first.expected_columns}{more}: {_flat(first.text, 80)!r}; fix the file (quote "
+        f"{first.expected_columns}{more}: {flat(first.text, 80)!r}; fix the file (quote "
         "fields that hold the delimiter), or set delimiter: / column_names: on the task"
     )
 
@@ -563,12 +563,12 @@ def _check_text(table: pa.Table, where: str) -> None:
             except UnicodeDecodeError as err:
                 raise DatasetError(
                     f"{where}: column {name!r}, row {row + 1} is not UTF-8 text (byte "
-                    f"0x{value[err.start]:02x} in {_flat(repr(value), 60)}); save the file as "
+                    f"0x{value[err.start]:02x} in {flat(repr(value), 60)}); save the file as "
                     "UTF-8, or set encoding: on the task (latin-1, cp1252, ...)"
                 ) from None
 
 
-def _flat(text: str, limit: int = _REASON_CHARS) -> str:
+def flat(text: str, limit: int = _REASON_CHARS) -> str:
     """`text` on one line, printable, at most `limit` characters (a file's bytes can end up in
     it)."""
     text = re.sub(r"\s+", " ", text).strip()

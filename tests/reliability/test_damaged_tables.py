@@ -143,6 +143,7 @@ def _check(code: int, err: str, want_code: int, words: str) -> str:
     assert words in line, line
     assert not any(w in line for w in LIBRARY_WORDS), line
     assert "\n" not in line and len(line) < 1000
+    assert line.isprintable(), line  # a file's bytes in a library's words are not echoed raw
     return line
 
 
