@@ -160,6 +160,9 @@ def run_check(
     policy.verify_names(metric_names, keys, policy_source)
     seen_flags = {f for run in (base, cur) for m in run.records() for f in m.flags}
     policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
+    for m in base.records():
+        if _checked(policy, m) is not None:
+            policy.verify_range(m.metric, m.key, m.unit, m.higher_is_better, policy_source)
     rows = _job_rows(base, cur)
     pending: list[_Pending] = []
     shared = SharedDraws()  # every model's resamples of a column are the same draws

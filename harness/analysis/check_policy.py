@@ -136,6 +136,40 @@ class Policy(KnownKeys):
         merged["alpha"] = merged.get("alpha") or self.alpha
         return MetricRule(**merged)
 
+    def verify_range(
+        self, metric: str, key: str, unit: str, higher_is_better: bool, source: str
+    ) -> None:
+        """Refuse a tolerance a fraction (a value in [0, 1]) can never meet or never trip:
+        `floor: 85` (a percentage) or `max_drop: 2` (percentage points) on `top1_acc` would
+        make the gate fail every run, or pass every run without a word."""
+        if unit != "fraction":
+            return
+        specific_name = key if key in self.metrics else metric if metric in self.metrics else None
+        specific = self.metrics.get(specific_name) if specific_name else None
+        own = specific.model_fields_set if specific is not None else set()
+        if specific is not None and specific.ignore:
+            return
+        drop_own = bool(own & {"max_drop", "max_drop_relative"})
+        for field, given_here in (("floor", "floor" in own), ("max_drop", drop_own)):
+            rule = specific if given_here and specific is not None else self.default
+            value = getattr(rule, field)
+            where = f"metrics.{specific_name}" if given_here else "default"
+            if value is None:
+                continue
+            if field == "floor" and not 0 <= value <= 1:
+                fails = (value > 1) == higher_is_better
+                raise ConfigError(
+                    f"policy {source}: {where}.floor: {value:g} applies to {key}, a fraction in "
+                    f"[0, 1], so it would {'fail' if fails else 'pass'} every run; write a "
+                    f"fraction (85% is 0.85)"
+                )
+            if field == "max_drop" and value >= 1:
+                raise ConfigError(
+                    f"policy {source}: {where}.max_drop: {value:g} applies to {key}, a fraction "
+                    f"in [0, 1] that cannot drop by that much, so it would pass every run; write "
+                    f"the drop as a fraction (2 percentage points is 0.02)"
+                )
+
     def named(self) -> set[str]:
         return set(self.metrics)
 

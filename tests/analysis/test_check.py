@@ -116,11 +116,48 @@ def test_degraded_model_fails(
     assert "<failure" in junit.read_text()
 
 
+@pytest.mark.parametrize(
+    ("policy", "where", "says"),
+    [
+        ("metrics:\n  top1_acc: {floor: 85}\n", "metrics.top1_acc.floor: 85", "fail every run"),
+        ("metrics:\n  top1_acc: {floor: -0.1}\n", "metrics.top1_acc.floor", "pass every run"),
+        ("metrics:\n  top1_acc: {max_drop: 2}\n", "metrics.top1_acc.max_drop: 2", "0.02"),
+        ("default: {max_drop: 5}\n", "default.max_drop: 5", "pass every run"),
+        ("default: {floor: 90}\n", "default.floor: 90", "(85% is 0.85)"),
+    ],
+)
+def test_a_tolerance_a_fraction_cannot_meet_or_trip_is_refused(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    policy: str,
+    where: str,
+    says: str,
+) -> None:
+    """`floor: 85` or `max_drop: 2` on an accuracy (a percentage written for a fraction) would
+    make a gate that fails every run, or one that passes every run without a word."""
+    path = tmp_path / "pct.yaml"
+    path.write_text(policy)
+    assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert where in err and says in err and "a fraction in [0, 1]" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_relative_tolerance_and_a_drop_below_one_are_not_refused(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A relative drop of 2 (200%) and an absolute 0.99 are legal, if loose, tolerances."""
+    path = tmp_path / "ok.yaml"
+    path.write_text("default: {max_drop_relative: 2}\nmetrics:\n  top1_acc: {max_drop: 0.99}\n")
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 0
+
+
 def test_policy_tolerance_lets_a_drop_pass_and_unknown_metric_is_refused(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     loose = tmp_path / "loose.yaml"
-    loose.write_text("default: {max_drop: 1.0, max_drop_relative: 10}\n")
+    loose.write_text("default: {max_drop: 0.99, max_drop_relative: 10}\n")
     assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", loose) == 0
     floor = tmp_path / "floor.yaml"
     floor.write_text("metrics:\n  top1_acc: {floor: 0.99}\n")
