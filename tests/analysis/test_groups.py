@@ -141,6 +141,22 @@ def test_bad_group_columns() -> None:
         run(h, [("age",)])
 
 
+def test_intersection_names_that_two_groups_would_share_are_refused() -> None:
+    """Values holding the `&` that joins an intersection's values: ('x&y', 'u') and
+    ('x', 'y&u') would both be the group `x&y&u`, two groups' numbers under one name."""
+    f = small_frame().assign(
+        **{"group:a": ["x&y", "x&y", "x", "x", "x", "z", "z", "z"]},
+        **{"group:b": ["u", "u", "y&u", "y&u", "u", "v", "v", "v"]},
+    )
+    with pytest.raises(DatasetError, match=r"'a&b'.*both be named 'x&y&u'.*a='x&y', b='y&u'"):
+        run(f, [("a", "b")])
+    alone = run(f, [("a",), ("b",)])  # one column at a time, no name is shared
+    assert sorted(g.group for g in alone.groups) == ["u", "v", "x", "x&y", "y&u", "z"]
+    kept = f.assign(**{"group:b": ["u", "u", "u", "u", "u", "v", "v", "v"]})
+    names = [g.group for g in run(kept, [("a", "b")]).groups]
+    assert len(names) == len(set(names)) and "x&y&u" in names
+
+
 def robustness_table(seed: int = 0) -> pd.DataFrame:
     gen = np.random.default_rng(seed)
     n = 60
