@@ -34,5 +34,6 @@ KNOWN_FLAGS: dict[str, str] = {
     SMALL_DENOMINATOR: "a TPR or FPR rests on fewer positives or negatives than that minimum",
     # throughput
     "untimed_work": "the model enqueued work the per-call timer could not see",
+    "cached_outputs": "calls on inputs the model had not seen were far slower: a cache answered",
     UNSTABLE: "the timing rounds vary more than the allowed coefficient of variation",
 }
