@@ -425,13 +425,14 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
     rows: list[GroupRow] = []
     notes: list[str] = []
     insufficient: list[str] = []
+    empty: list[str] = []
     metrics = [k for k in comp.point if k != "n"]
     for i, label in enumerate(comp.labels):
         count = int(comp.point["n"][0, i])
         if 0 < count < comp.min_group_size:
             insufficient.append(label)
         if count == 0:
-            notes.append(f"{comp.name}: group {label} has no samples in condition {condition!r}")
+            empty.append(label)
         rows.append(
             GroupRow(
                 group_by=comp.name,
@@ -441,12 +442,25 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
                 metrics={k: _group_estimate(comp, k, i) for k in metrics},
             )
         )
+    if empty:  # one line per grouping: an intersection of many values is mostly empty
+        notes.append(
+            f"{comp.name}: {len(empty)} group(s) with no samples in condition {condition!r}: "
+            + _listed(empty)
+        )
     if insufficient:
         notes.append(
             f"{comp.name}: groups with fewer than {comp.min_group_size} samples (insufficient "
-            "data): " + ", ".join(insufficient)
+            "data): " + _listed(insufficient)
         )
     return rows, notes, insufficient
+
+
+_LISTED = 20  # groups a note names before it counts the rest
+
+
+def _listed(labels: list[str]) -> str:
+    more = len(labels) - _LISTED
+    return ", ".join(labels[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
 def _disparity_ci(comp: _Computed, metric: str) -> tuple[tuple[float, float] | None, str]:
