@@ -130,6 +130,10 @@ class FeatureTap:
                     f"outputs, not to the {logits.shape[1]} logits"
                 ),
             )
+        if not bool(torch.isfinite(logits).all()):  # the suites refuse them, naming the model
+            return Features(
+                logits=logits, features=features, head_note="the logits hold NaN or inf values"
+            )
         rebuilt = features.to(weight.device) @ weight.T + bias
         scale = float(logits.abs().max()) if logits.numel() else 1.0
         if not torch.allclose(

@@ -27,10 +27,13 @@ KNOWN_FLAGS: dict[str, str] = {
     "gradient_mismatch": "the input gradient disagrees with finite differences of the model",
     "decision_attack_failed": "the decision-based attack failed on some samples",
     "invalid_adversarials": "attack candidates were rejected by verification",
+    "scores_unchanged": "text attacks: no candidate edit moved the model's probabilities on too "
+    "many texts",
     # fairness
     INSUFFICIENT: "a group has fewer samples than the minimum group size",
     SMALL_DENOMINATOR: "a TPR or FPR rests on fewer positives or negatives than that minimum",
     # throughput
     "untimed_work": "the model enqueued work the per-call timer could not see",
+    "cached_outputs": "calls on inputs the model had not seen were far slower: a cache answered",
     UNSTABLE: "the timing rounds vary more than the allowed coefficient of variation",
 }

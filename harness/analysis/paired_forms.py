@@ -17,12 +17,11 @@ import itertools
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from harness.analysis.stored_groups import with_clean_reference
+from harness.analysis.stored_groups import GroupOptions, with_clean_reference
 from harness.core.calibration_context import CalibrationContext
 from harness.core.class_context import ClassContext
 from harness.core.detection_context import DetectionContext, score_column
@@ -125,18 +124,6 @@ class Resampled:
 
 
 Form = PerSample | Resampled
-
-
-@runtime_checkable
-class GroupOptions(Protocol):
-    """What a fairness disparity's paired form reads of its job's config (the fairness suite's
-    `FairnessConfig`, read back through its board: `harness.core.suite_board.read_config`)."""
-
-    @property
-    def positive_label(self) -> int: ...
-
-    @property
-    def ece_bins(self) -> int: ...
 
 
 def per_sample(

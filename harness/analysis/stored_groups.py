@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 from pandas.api.types import is_float_dtype
@@ -24,6 +24,8 @@ from pandas.api.types import is_float_dtype
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX
+from harness.core.suite_board import SuiteConfigs, read_config
+from harness.stats.calibration import ECE_BINS
 from harness.stats.group_statistics import CLEAN_CORRECT
 from harness.stats.groups import (
     INTERSECTION,
@@ -33,12 +35,26 @@ from harness.stats.groups import (
     Grouping,
     group_breakdown,
     group_columns_of,
+    positive_class_note,
 )
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.stats.shared_draws import SharedDraws
 from harness.store.run_store import LoadedJob, load_jobs
 
 Loaded = LoadedJob
+
+
+@runtime_checkable
+class GroupOptions(Protocol):
+    """What a group breakdown reads of a job's config (the fairness suite's `FairnessConfig`,
+    read back through its board: `harness.core.suite_board.read_config`): the positive class of
+    a binary task and the ECE's bins."""
+
+    @property
+    def positive_label(self) -> int: ...
+
+    @property
+    def ece_bins(self) -> int: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +69,9 @@ class GroupQuery:
     by: list[str] | None = None  # group columns, `a&b` for an intersection; None: each column
     min_group_size: int = 20
     resamples: int = DEFAULT_RESAMPLES
+    # the positive class of binary tasks; None: that of the run's fairness job on the task
+    # (its config's positive_label, `positive_labels`), else 1
+    positive_label: int | None = None
 
     @property
     def fully_named(self) -> bool:
@@ -176,9 +195,12 @@ def _job_rows(
     conditions: list[str],
     query: GroupQuery,
     shared: SharedDraws,
+    options: tuple[int, int],
 ) -> list[dict[str, Any]]:
-    """Long rows of one job's table broken down for each of `conditions`."""
+    """Long rows of one job's table broken down for each of `conditions` (`options`: the
+    positive class and the ECE's bins)."""
     manifest, job = loaded
+    positive_label, ece_bins = options
     declared = job.record.task_summary.group_labels
     rows: list[dict[str, Any]] = []
     for condition in conditions:
@@ -190,6 +212,8 @@ def _job_rows(
             condition=condition,
             min_group_size=query.min_group_size,
             resamples=query.resamples,
+            positive_label=positive_label,
+            ece_bins=ece_bins,
             shared=shared,
         )
         meta = {
@@ -202,6 +226,59 @@ def _job_rows(
             label = declared.get(str(row["group_by"]), {}).get(str(row["group"]))
             rows.append({**row, "label": label} if label else row)
     return rows
+
+
+def group_options(results: Path, configs: SuiteConfigs) -> dict[tuple[str, str], GroupOptions]:
+    """(run id, task) -> the config of the run's job on the task that declares group options
+    (the fairness suite's): `harness groups` counts selection rates, TPR and FPR with the
+    positive class that suite counted, and bins ECE as it did, whichever suite's table of the
+    run it breaks down."""
+    out: dict[tuple[str, str], GroupOptions] = {}
+    for manifest, job in load_jobs(results):
+        config = read_config(configs, job.record.suite, job.record.suite_config)
+        if isinstance(config, GroupOptions):
+            out.setdefault((manifest.run_id, job.record.task), config)
+    return out
+
+
+def _options(
+    loaded: Loaded, query: GroupQuery, options: dict[tuple[str, str], GroupOptions]
+) -> tuple[int, int, str]:
+    """A job's positive class, ECE bins, and where the positive class comes from, in words."""
+    manifest, job = loaded
+    found = options.get((manifest.run_id, job.record.task))
+    bins = found.ece_bins if found is not None else ECE_BINS
+    if query.positive_label is not None:
+        return query.positive_label, bins, "--positive-label"
+    if found is not None:
+        return found.positive_label, bins, "the fairness suite's positive_label in this run"
+    return 1, bins, "the default; --positive-label picks another"
+
+
+def positive_class_notes(
+    results: Path,
+    query: GroupQuery,
+    configs: SuiteConfigs,
+    *,
+    jobs: list[Loaded] | None = None,
+) -> dict[str, str]:
+    """`<task>` (with its run when runs differ) -> which class the binary task's selection
+    rates, TPR and FPR count as positive (`positive_class_note`)."""
+    options = group_options(results, configs)
+    notes: dict[tuple[str, str], str] = {}
+    for loaded in select_jobs(results, query) if jobs is None else jobs:
+        summary = loaded[1].record.task_summary
+        if summary.num_classes != 2:
+            continue
+        label, _bins, setting = _options(loaded, query, options)
+        notes[(summary.name, loaded[0].run_id)] = positive_class_note(
+            summary.class_names, label, setting
+        )
+    out: dict[str, str] = {}
+    for (task, run), note in notes.items():
+        same = {n for (t, _), n in notes.items() if t == task} == {note}
+        out[task if same else f"{task}, run {run}"] = note
+    return out
 
 
 def group_notes(
@@ -265,6 +342,7 @@ def stored_group_rows(
     on_skip: Callable[[str], None] | None = None,
     on_repeat: Callable[[str], None] | None = None,
     jobs: list[Loaded] | None = None,
+    configs: SuiteConfigs | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
@@ -303,9 +381,13 @@ def stored_group_rows(
         if on_repeat is not None:
             on_repeat(line)
     shared = SharedDraws()  # tables with the same groups draw the same resamples, once
+    options = group_options(results, configs) if configs else {}
     for loaded, _plan, by, conditions in kept:
         job = loaded[1]
-        rows += _job_rows(loaded, job.table().frame, by, conditions, query, shared)
+        positive, bins, _ = _options(loaded, query, options)
+        rows += _job_rows(
+            loaded, job.table().frame, by, conditions, query, shared, (positive, bins)
+        )
         job.forget_table()  # its rows are made: only they stay in memory
     if not rows and skipped:
         raise ResultsError(

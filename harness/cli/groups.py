@@ -10,6 +10,7 @@ from harness.cli.arguments import (
     add_results_argument,
     add_width_argument,
     csv_list,
+    non_negative_int,
     output_width,
     positive_int,
     spec_flag,
@@ -52,6 +53,12 @@ def add_parser(sub: Any) -> None:
         default=1000,
         help="bootstrap resamples (default 1000)",
     )
+    grp.add_argument(
+        "--positive-label",
+        type=non_negative_int,
+        help="binary tasks: the class selection rate, TPR and FPR count as positive (default: "
+        "the fairness suite's positive_label in the same run, else 1)",
+    )
     grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     add_width_argument(grp)
     grp.set_defaults(handler=groups_command)
@@ -62,13 +69,16 @@ def groups_command(args: argparse.Namespace) -> int:
     from harness.analysis.stored_groups import (
         GroupQuery,
         group_notes,
+        positive_class_notes,
         repeated_jobs,
         select_jobs,
         stored_group_rows,
     )
+    from harness.core.suite_board import suite_configs
     from harness.present.escaping import terminal_text
     from harness.present.groups_view import render
     from harness.present.tables import wrap
+    from harness.run.suite_boards import installed_suite_boards
 
     query = GroupQuery(
         task=args.task,
@@ -79,22 +89,34 @@ def groups_command(args: argparse.Namespace) -> int:
         by=args.by,
         min_group_size=args.min_group_size,
         resamples=args.resamples,
+        positive_label=args.positive_label,
     )
+    configs = suite_configs(installed_suite_boards())
     skipped: list[str] = []
     repeated: list[str] = []
     results = input_folder(args.results, "results folder")
     jobs = select_jobs(results, query)  # read once for the rows and the notes
     rows = stored_group_rows(
-        results, query, on_skip=skipped.append, on_repeat=repeated.append, jobs=jobs
+        results,
+        query,
+        on_skip=skipped.append,
+        on_repeat=repeated.append,
+        jobs=jobs,
+        configs=configs,
     )
     width = output_width(args.width)
     codings = group_notes(results, query, jobs=jobs)
+    positives = positive_class_notes(results, query, configs, jobs=jobs)
+    codings.update(positives)
     shown_text = render(rows, args.format, width=width, codings=codings)
     sys.stdout.write(shown_text.rstrip("\n") + "\n")
 
     def say(line: str) -> None:
         print(wrap(terminal_text(line), width), file=sys.stderr)
 
+    if args.format in ("csv", "json"):  # their rows have no notes: which class is positive
+        for task, note in sorted(positives.items()):
+            say(f"{task}: {note}")
     for label, runs in repeated_jobs(rows).items():
         say(
             f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "

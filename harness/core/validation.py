@@ -39,7 +39,7 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e and not whole:
             text = repr(e["input"])
             if f"got {text}" not in msg:  # a message that shows the value already says it once
-                hint = _closest_choice(e)
+                hint = _closest_choice(e) or _yaml_scalar_hint(e)
                 got = f" (got {text[:60]}{'...' if len(text) > 60 else ''}{hint})"
         parts.append(f"{path}: {msg}{got}")
     if limit is not None and len(parts) > limit:
@@ -55,6 +55,24 @@ def _closest_choice(error: Mapping[str, Any]) -> str:
     choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
     close = difflib.get_close_matches(error["input"], choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_TEXT_OR_MAPPING = ("string_type", "dict_type", "model_type")
+
+
+def _yaml_scalar_hint(error: Mapping[str, Any]) -> str:
+    """`; quote it` when YAML turned an unquoted name into a boolean or nothing (`name: no`,
+    `models: [off]`, `name: ~`) where text or a mapping was expected: the value shown is then
+    not what the user wrote."""
+    value = error["input"]
+    if error["type"] not in _TEXT_OR_MAPPING or not (isinstance(value, bool) or value is None):
+        return ""
+    read = (
+        "yes/no/on/off/true/false as true/false"
+        if isinstance(value, bool)
+        else "~ and null as null"
+    )
+    return f"; YAML reads unquoted {read}: quote a name to keep it as text"
 
 
 def _loc_part(part: object) -> str:

@@ -170,6 +170,27 @@ def grouping_name(grouping: Grouping) -> str:
     return INTERSECTION.join(grouping)
 
 
+def positive_class_note(
+    class_names: Sequence[str], positive_label: int, setting: str = "suites.fairness.positive_label"
+) -> str:
+    """Which class a binary task's selection rates, TPR and FPR count as positive, in words:
+    a reader cannot tell it from the numbers, and with labels such as {yes, no} either reading
+    is natural. The differences of demographic parity and equalized odds do not depend on it;
+    the ratios, equal opportunity and the per-group rates do."""
+    name = class_names[positive_label] if 0 <= positive_label < len(class_names) else None
+    shown = (
+        f"{positive_label} ({name!r})"
+        if name is not None and name != str(positive_label)
+        else str(positive_label)
+    )
+    return (
+        f"positive class: {shown} ({setting}); selection rate, TPR and FPR count predictions "
+        "and labels of this class as positive (the ratios, equal opportunity and the per-group "
+        "rates depend on this choice; the demographic parity and equalized odds differences do "
+        "not)"
+    )
+
+
 def group_columns_of(frame: pd.DataFrame) -> list[str]:
     """Names of the group columns a table carries (without the `group:` prefix)."""
     return [c[len(GROUP_PREFIX) :] for c in frame.columns if c.startswith(GROUP_PREFIX)]
@@ -281,7 +302,36 @@ def _group_codes(sf: pd.DataFrame, grouping: Grouping) -> tuple[list[tuple[str, 
     codes = np.zeros(len(sf), dtype=np.int64)
     for col, levels in zip(grouping, values, strict=True):
         codes = codes * len(levels) + pd.Index(levels).get_indexer(sf[col])
-    return list(itertools.product(*values)), codes
+    combos = list(itertools.product(*values))
+    _refuse_ambiguous_names(grouping, combos)
+    return combos, codes
+
+
+def _refuse_ambiguous_names(grouping: Grouping, combos: list[tuple[str, ...]]) -> None:
+    """Two groups of an intersection whose names would be the same (a value holding the `&`
+    that joins the values: ('x&y', 'z') and ('x', 'y&z') are both `x&y&z`) would report two
+    groups' numbers under one name; refused, naming the values."""
+    if len(grouping) < 2:
+        return
+    named: dict[str, tuple[str, ...]] = {}
+    for combo in combos:
+        name = INTERSECTION.join(combo)
+        if name in named:
+            joined = sorted(
+                {
+                    f"{column}={value!r}"
+                    for pair in (combo, named[name])
+                    for column, value in zip(grouping, pair, strict=True)
+                    if INTERSECTION in value
+                }
+            )
+            raise DatasetError(
+                f"intersection {grouping_name(grouping)!r}: the groups {named[name]} and {combo} "
+                f"would both be named {name!r}, because a value holds {INTERSECTION!r}, which "
+                f"joins an intersection's values ({', '.join(joined)}); rename those values "
+                "(or group by the columns one at a time)"
+            )
+        named[name] = combo
 
 
 def _compute(
@@ -375,13 +425,14 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
     rows: list[GroupRow] = []
     notes: list[str] = []
     insufficient: list[str] = []
+    empty: list[str] = []
     metrics = [k for k in comp.point if k != "n"]
     for i, label in enumerate(comp.labels):
         count = int(comp.point["n"][0, i])
         if 0 < count < comp.min_group_size:
             insufficient.append(label)
         if count == 0:
-            notes.append(f"{comp.name}: group {label} has no samples in condition {condition!r}")
+            empty.append(label)
         rows.append(
             GroupRow(
                 group_by=comp.name,
@@ -391,12 +442,25 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
                 metrics={k: _group_estimate(comp, k, i) for k in metrics},
             )
         )
+    if empty:  # one line per grouping: an intersection of many values is mostly empty
+        notes.append(
+            f"{comp.name}: {len(empty)} group(s) with no samples in condition {condition!r}: "
+            + _listed(empty)
+        )
     if insufficient:
         notes.append(
             f"{comp.name}: groups with fewer than {comp.min_group_size} samples (insufficient "
-            "data): " + ", ".join(insufficient)
+            "data): " + _listed(insufficient)
         )
     return rows, notes, insufficient
+
+
+_LISTED = 20  # groups a note names before it counts the rest
+
+
+def _listed(labels: list[str]) -> str:
+    more = len(labels) - _LISTED
+    return ", ".join(labels[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
 def _disparity_ci(comp: _Computed, metric: str) -> tuple[tuple[float, float] | None, str]:

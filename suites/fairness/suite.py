@@ -17,7 +17,13 @@ from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import SOURCE_ID, Task
-from harness.stats.groups import INTERSECTION, Grouping, group_breakdown, grouping_name
+from harness.stats.groups import (
+    INTERSECTION,
+    Grouping,
+    group_breakdown,
+    grouping_name,
+    positive_class_note,
+)
 from harness.suites.accuracy import predict
 from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
 from harness.suites.fairness.board import BOARD
@@ -156,6 +162,8 @@ class FairnessSuite(Suite):
             task, groups.columns, groups.bins, groups.labels, groups.groupings
         )
         notes = list(breakdown.notes)
+        if task.num_classes == 2:
+            notes.append(positive_class_note(task.class_names, cfg.positive_label))
         for name, absent in coverage.items():
             notes.append(
                 f"{name}: groups present in the training split but absent from the test split: "
@@ -165,6 +173,7 @@ class FairnessSuite(Suite):
             "groupings": [grouping_name(g) for g in groups.groupings],
             "bins": {binned_name(c): list(e) for c, e in groups.bins.items()},
             "min_group_size": cfg.min_group_size,
+            "positive_label": cfg.positive_label if task.num_classes == 2 else None,
             "absent_in_test": coverage,
             "breakdown": breakdown.to_dict(),
         }

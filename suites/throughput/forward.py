@@ -4,6 +4,11 @@ Torch-module adapters are timed on `adapter.module()` under `torch.inference_mod
 autocast for fp16/bf16, channels_last weights and inputs, or `torch.compile`. Other adapters are
 timed through `adapter.logits`. In copy mode `device` the batch is staged on the device first; in
 copy mode `host` it stays in (pinned) host memory and the copy is part of every timed call.
+
+Every timed call sees the same batch. After the rounds, `TimedForward.use_fresh` switches the
+same prepared callable (the same compiled module, the same layout) to inputs it has not seen
+(`fresh_batch`, other ones for each call), for the check that a model does not answer the
+repeated batch from a cache (`measure.FRESH_CALLS`).
 """
 
 from __future__ import annotations
@@ -27,33 +32,78 @@ def make_batch(samples: Samples, batch_size: int) -> Samples:
     return [samples[i % n] for i in range(batch_size)]
 
 
+FRESH_SCALE = 2.0**-20
+"""`fresh_batch` scales floating inputs by 1 + step x this: every non-zero value changes in its
+last bits and no value becomes subnormal (a step toward the next float would turn each 0 into
+a subnormal, and arithmetic on subnormals is several times slower on most CPUs)."""
+
+
+def fresh_batch(batch: Samples, step: int = 1) -> Samples:
+    """The batch as inputs the model has not seen, at the same cost for a model that computes;
+    each `step` (1, 2, ...) gives other inputs: floating tensors scaled by 1 + step x
+    `FRESH_SCALE`, other tensors with their rows rotated by `step`, texts with `step` trailing
+    spaces (which tokenizers drop)."""
+    if isinstance(batch, list):
+        return [t + " " * step for t in batch]
+    if batch.is_floating_point():
+        return batch * (1.0 + step * FRESH_SCALE)
+    return batch.roll(step, 0)
+
+
 def uses_module(adapter: ModelAdapter, samples: Samples) -> bool:
     """Whether the suite times `adapter.module()` (tensor inputs, torch module available)."""
     return bool(adapter.capabilities.gradients) and isinstance(samples, torch.Tensor)
 
 
+class TimedForward:
+    """One forward pass of the condition's batch per call; after `use_fresh`, of a fresh one.
+    `stage` puts a batch where the condition times it (layout, device or pinned host memory)."""
+
+    def __init__(
+        self,
+        call: Callable[[Samples], object],
+        batch: Samples,
+        stage: Callable[[Samples], Samples],
+    ) -> None:
+        self._call, self._stage, self._raw = call, stage, batch
+        self._batch = stage(batch)
+
+    def __call__(self) -> object:
+        return self._call(self._batch)
+
+    def use_fresh(self, step: int) -> None:
+        """From now on, call on `fresh_batch(batch, step)`, staged as the batch was."""
+        self._batch = self._raw  # the previous fresh batch is released first
+        self._batch = self._stage(fresh_batch(self._raw, step))
+
+
+def _staging(cond: Condition, device: torch.device) -> Callable[[Samples], Samples]:
+    def stage(batch: Samples) -> Samples:
+        if isinstance(batch, torch.Tensor):
+            if cond.variant == "channels_last":
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            if cond.copy_mode == "device":
+                batch = batch.to(device)
+            elif device.type == "cuda":
+                batch = batch.pin_memory()
+        return batch
+
+    return stage
+
+
 @contextlib.contextmanager
 def prepared_forward(
     adapter: ModelAdapter, batch: Samples, cond: Condition, device: torch.device
-) -> Iterator[Callable[[], object]]:
+) -> Iterator[TimedForward]:
     """Yield the timed callable; restores the module's memory format afterwards."""
-    if isinstance(batch, torch.Tensor):
-        if cond.variant == "channels_last":
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        if cond.copy_mode == "device":
-            batch = batch.to(device)
-        elif device.type == "cuda":
-            batch = batch.pin_memory()
+    stage = _staging(cond, device)
     if not uses_module(adapter, batch):
-        x_any = batch
 
-        def call_logits() -> object:
-            return adapter.logits(x_any)
+        def call_logits(x: Samples) -> object:
+            return adapter.logits(x)
 
-        yield call_logits
+        yield TimedForward(call_logits, batch, stage)
         return
-    assert isinstance(batch, torch.Tensor)
-    x = batch
     net = adapter.module()
     if cond.variant == "channels_last":
         net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack it
@@ -61,19 +111,20 @@ def prepared_forward(
         torch.compile(net) if cond.variant == "compile" else net
     )
     dtype = AUTOCAST_DTYPES.get(cond.precision)
-    stage = cond.copy_mode == "host"
+    host = cond.copy_mode == "host"
 
-    def call_module() -> object:
+    def call_module(x: Samples) -> object:
+        assert isinstance(x, torch.Tensor)
         autocast = (
             torch.autocast(device_type=device.type, dtype=dtype)
             if dtype is not None
             else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            return runner(x.to(device, non_blocking=True) if stage else x)
+            return runner(x.to(device, non_blocking=True) if host else x)
 
     try:
-        yield call_module
+        yield TimedForward(call_module, batch, stage)
     finally:
         if cond.variant == "channels_last":
             net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as above

@@ -23,14 +23,21 @@ from harness.core.adapter import ModelAdapter
 from harness.suites.throughput.conditions import Condition, skip_reason
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.flops import flops_per_sample
-from harness.suites.throughput.forward import Samples, make_batch, prepared_forward, uses_module
+from harness.suites.throughput.forward import (
+    Samples,
+    TimedForward,
+    make_batch,
+    prepared_forward,
+    uses_module,
+)
 from harness.suites.throughput.hardware import environment
 from harness.suites.throughput.memory import read_peak_mb, reset_peak
 from harness.suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
-SCHEMA = 2  # 2: round_times_s, execution
+SCHEMA = 3  # 2: round_times_s, execution; 3: fresh_times_s
 FLOP_SAMPLES = 4  # batch size of the single forward pass whose FLOPs are counted
+FRESH_CALLS = 5  # calls on inputs the model has not seen, after the rounds (timing.cached_outputs)
 
 
 def is_oom(err: BaseException) -> bool:
@@ -199,6 +206,7 @@ def _measure_one(
                 )
             )
         peak = read_peak_mb(device)
+        fresh = _fresh_times(fn, device, clock)  # after the peak: its inputs are not the model's
     return {
         "status": "ok",
         "reason": None,
@@ -206,6 +214,7 @@ def _measure_one(
         "times_s": [t for timing in rounds for t in timing.times_s],
         "round_times_s": [timing.times_s for timing in rounds],
         "wall_s": sum(timing.wall_s for timing in rounds),
+        "fresh_times_s": fresh,
         "timing_method": rounds[0].method,
         "execution": execution(adapter, batch),
         "peak_memory_mb": peak,
@@ -213,6 +222,16 @@ def _measure_one(
         "tokens_per_batch": tokens,
         "threads": torch.get_num_threads(),
     }
+
+
+def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], float]) -> list[float]:
+    """Seconds of `FRESH_CALLS` calls, each on inputs the model has not seen before (built
+    between the calls, untimed), for `timing.cached_outputs`."""
+    times: list[float] = []
+    for step in range(1, FRESH_CALLS + 1):
+        fn.use_fresh(step)
+        times += time_iterations(fn, warmup=0, iters=1, device=device, clock=clock).times_s
+    return times
 
 
 PER_SAMPLE = "one sample at a time"

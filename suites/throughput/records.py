@@ -25,7 +25,7 @@ from harness.stats.intervals import MEDIAN_METHOD, median_ci
 from harness.stats.timing import UNSTABLE, coefficient_of_variation, round_values
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.peaks import lookup_peak
-from harness.suites.throughput.timing import untimed_work
+from harness.suites.throughput.timing import CACHED, cached_outputs, untimed_work
 
 CI_METHOD = MEDIAN_METHOD.replace(", 95%", " over timing rounds, 95%")
 PERCENTILES = (50, 90, 99)
@@ -115,7 +115,7 @@ def build_records(
             e, context, is_headline, specs, suite, env, fps, config, seed, resamples
         )
         records += found
-        if any(UNSTABLE in r.flags for r in found):
+        if any(UNSTABLE in r.flags or CACHED in r.flags for r in found):
             notes.append(f"{label} at batch size {e['batch_size']}: {found[0].note}")
         if untimed_work(e["times_s"], e["wall_s"]):
             notes.append(
@@ -134,17 +134,31 @@ def _rounds(e: dict[str, Any]) -> list[list[float]]:
 def _timing_flags(
     e: dict[str, Any], per_round: dict[str, np.ndarray], max_cv: float
 ) -> tuple[tuple[str, ...], str | None]:
-    """untimed_work and unstable_timing, with a note saying how unstable."""
+    """untimed_work, cached_outputs and unstable_timing, with a note saying how unstable or
+    how much slower inputs the model had not seen were."""
     flags: tuple[str, ...] = ("untimed_work",) if untimed_work(e["times_s"], e["wall_s"]) else ()
+    fresh = e.get("fresh_times_s") or []
+    cached = cached_outputs(e["times_s"], fresh)
+    if cached:
+        flags += (CACHED,)
+    cached_note = (
+        f"calls on inputs the model had not seen took at least {1e3 * min(fresh):.3g} ms "
+        f"({len(fresh)} calls) against a median {1e3 * float(np.median(e['times_s'])):.3g} ms on "
+        "the repeated batch: the model answers a repeated input from a cache, so these timings "
+        f"are the cache's, not its forward pass ({CACHED})"
+        if cached
+        else None
+    )
     cvs = [cv for v in per_round.values() if (cv := coefficient_of_variation(v)) is not None]
     worst = max(cvs, default=None)
     if worst is not None and worst > max_cv:
         flags += (UNSTABLE,)
-        return flags, (
+        return flags, _join(
+            cached_note,
             f"timing unstable: the rounds vary by {worst:.0%} (coefficient of variation; limit "
-            f"{max_cv:.0%}); comparisons are inconclusive"
+            f"{max_cv:.0%}); comparisons are inconclusive",
         )
-    return flags, None
+    return flags, cached_note
 
 
 def _execution_note(e: dict[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -93,3 +94,23 @@ def untimed_work(
     stream): the numbers are then too optimistic and get a reliability flag.
     """
     return wall_s > sum(times_s) * (1 + tolerance) + slack_s
+
+
+CACHED = "cached_outputs"
+FRESH_RATIO = 3.0
+"""The quickest call on fresh inputs taking more than this many times the repeated batch's
+median call (plus `slack_s`) means the timed calls were answered from a cache."""
+
+
+def cached_outputs(
+    times_s: list[float], fresh_s: list[float], *, ratio: float = FRESH_RATIO, slack_s: float = 5e-5
+) -> bool:
+    """True when even the quickest call on inputs the model had not seen (`forward.fresh_batch`:
+    the same cost to a model that computes) takes far longer than the median timed call on the
+    repeated batch: the model answered the repeated batch from a cache, and the timings are the
+    cache's. The quickest, not the median: on a busy machine another process can delay a few of
+    the fresh calls (a 25 us call took 157 us in the median of 5 once), but a cache slows them
+    all."""
+    if not times_s or not fresh_s:
+        return False
+    return min(fresh_s) > ratio * float(np.median(times_s)) + slack_s

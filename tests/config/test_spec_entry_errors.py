@@ -242,3 +242,20 @@ def test_a_model_entry_without_adapter_says_it_was_read_as_torch(tmp_path) -> No
     with pytest.raises(SpecError) as info:
         harness.run_spec(spec, out=tmp_path)
     assert str(info.value) == "models[0](m).weigths: unknown key (did you mean 'weights'?)"
+
+
+def test_a_name_yaml_read_as_a_boolean_or_null_says_to_quote_it() -> None:
+    """`name: no` or `models: [off]` read as False: the line showed `got False`, a value the
+    user never wrote, with no word on why."""
+    quote = "YAML reads unquoted yes/no/on/off/true/false as true/false: quote a name"
+    msg = _error("name: no\ntasks: [digits]\nmodels: [off]\nsuites: {accuracy: {}}\n")
+    assert f"name: Input should be a valid string (got False; {quote}" in msg
+    assert (
+        f"models.0: Input should be a valid dictionary or instance of ModelSpec (got False; {quote}"
+        in msg
+    )
+    assert "~ and null as null: quote a name" in _error(
+        "name: ~\ntasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n"
+    )
+    numbers = _error("seed: yes\ntasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n")
+    assert "quote" not in numbers  # a number is not quoted: its own message says what it wants

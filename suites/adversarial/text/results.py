@@ -9,6 +9,7 @@ clean-correct ones, `mean_words_changed` and `mean_chars_changed` over the adver
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,12 +136,15 @@ def text_records(
     robust_spec: MetricSpec,
     invalid_spec: MetricSpec,
     preset: str,
+    flags: Mapping[Threat, tuple[str, ...]] | None = None,
 ) -> list[MetricRecord]:
-    """Every record of the text sweep (the clean record comes from the caller)."""
+    """Every record of the text sweep (the clean record comes from the caller); `flags`: the
+    reliability flags of each threat model's robust accuracy and attack success rate."""
     specs = {s.name: s for s in TEXT_METRICS}
     correct = sweep.correct
     records: list[MetricRecord] = []
     for cell in cells:
+        flagged = (flags or {}).get(cell.budget.threat, ())
         context: dict[str, Any] = {
             "threat": cell.budget.threat,
             "words": f"{cell.budget.words:.6g}",
@@ -157,6 +161,7 @@ def text_records(
             correct & ~cell.broken,
             sweep.n,
             note=BLACKBOX_TEXT_NOTE,
+            flags=flagged,
             **kw,
         )
         records.append(robust if cell.after is None else replace(robust, headline=False))
@@ -165,7 +170,12 @@ def text_records(
         broken = cell.broken & correct
         records.append(
             _proportion(
-                specs["attack_success_rate"], suite, broken[correct], int(correct.sum()), **kw
+                specs["attack_success_rate"],
+                suite,
+                broken[correct],
+                int(correct.sum()),
+                flags=flagged,
+                **kw,
             )
         )
         none = "no adversarial text at this budget"

@@ -20,6 +20,7 @@ from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
 from harness.suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
 from harness.suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
+from harness.suites.adversarial.text.flat_scores import flat_score_checks, flat_score_note
 from harness.suites.adversarial.text.inputs import check_texts, input_notes
 from harness.suites.adversarial.text.results import (
     text_cells,
@@ -126,6 +127,8 @@ def run_text(
     sim_fn: SimilarityFn | None = similarity
     run_text_sweep(score, sweep, attacks, ctx, similarity=sim_fn)
     cells = text_cells(sweep)
+    checks = flat_score_checks(sweep)
+    notes += [flat_score_note(t, c) for t, c in checks.items() if c.raised]
     records = text_records(
         sweep,
         cells,
@@ -133,6 +136,7 @@ def run_text(
         robust_spec=specs["robust_acc"],
         invalid_spec=specs["invalid_adversarials"],
         preset=preset,
+        flags={t: (c.flag,) for t, c in checks.items() if c.raised},
     )
     artifacts: dict[str, Any] = {
         "modality": "text",
@@ -140,6 +144,7 @@ def run_text(
         "text": plan.describe(),
         "text_examples": text_examples(sweep, cells, task.class_names, plan.examples, ctx.seed),
         "notes": notes,
+        "checks": {t: c.to_dict() for t, c in checks.items()},
         "seed": ctx.seed,
     }
     return SuiteResult(

@@ -74,15 +74,25 @@ class SearchSettings:
     stage: int = 0
 
 
+MOVED_ATOL = 1e-5
+"""A scored text `moved` the model when some class's log-probability differs from the clean
+text's by more than this (nats). Log-probabilities, not probabilities: a confident model's top
+probability barely moves (0.99995 against 0.99996) while the others move by percents; and above
+the last float bits a batch's padding can move (docs/text-attacks.md)."""
+
+
 @dataclass(frozen=True)
 class SearchOutcome:
     """Per sample: the best text found (the original when nothing helped), the queries spent,
-    whether the search saw the label change, and candidates rejected by a constraint."""
+    whether the search saw the label change, candidates rejected by a constraint, and whether
+    any text it scored moved the model's class log-probabilities (`MOVED_ATOL`; False when it
+    scored none): a search whose every text left them where they were had no signal."""
 
     texts: list[str]
     queries: np.ndarray
     found: np.ndarray
     rejected: np.ndarray
+    moved: np.ndarray
 
 
 @dataclass(eq=False)
@@ -156,7 +166,18 @@ def greedy_search(
         queries=np.asarray([s.queries for s in states], dtype=np.int64),
         found=np.asarray([s.found for s in states], dtype=bool),
         rejected=np.asarray([s.rejected for s in states], dtype=np.int64),
+        moved=np.asarray([_moved(s) for s in states], dtype=bool),
     )
+
+
+def _moved(s: _State) -> bool:
+    """Whether some text scored for the sample moved its class probabilities."""
+
+    def logs(p: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(p, 1e-300))
+
+    clean = logs(next(iter(s.cache.values())))  # the clean text's, scored first
+    return any(float(np.abs(logs(p) - clean).max()) > MOVED_ATOL for p in s.cache.values())
 
 
 def _draw(s: _State, source: CandidateSource, rules: WordRules) -> None:

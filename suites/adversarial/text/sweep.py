@@ -41,6 +41,8 @@ class TextOutcome:
     queries: np.ndarray  # model queries the search spent (0 where not attacked)
     invalid: dict[str, int] = field(default_factory=dict)  # rejected by the verifier, by rule
     rejected: int = 0  # candidates the search dropped for a constraint (never scored)
+    # attacked samples whose search scored some text that moved the model's probabilities
+    moved: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @classmethod
     def empty(cls, n: int) -> TextOutcome:
@@ -53,6 +55,7 @@ class TextOutcome:
             words=np.zeros(n, np.int64),
             chars=np.zeros(n, np.int64),
             queries=np.zeros(n, np.int64),
+            moved=np.zeros(n, bool),
         )
 
 
@@ -174,6 +177,7 @@ def _attack(
     out.chars[rows] = np.where(v.adversarial, v.chars, 0)
     out.queries[rows] = found.queries
     out.rejected += int(found.rejected.sum())
+    out.moved[rows] = found.moved
     reasons = dict(v.reasons)
     # the search saw the label change, the fresh forward pass did not (a nondeterministic model)
     lost = int((found.found & v.valid & ~v.adversarial).sum())

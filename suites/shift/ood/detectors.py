@@ -234,6 +234,23 @@ def _drop(bank: Bank, names: list[str], reason: str) -> None:
         bank.absent[name] = reason
 
 
+def unusable_features(z: torch.Tensor) -> str | None:
+    """Why fit features cannot be fitted on (None: they can): a NaN or inf value (a covariance,
+    a class mean or a neighbour bank of them is NaN: Mahalanobis failed with a LinAlgError,
+    KNN scored every input NaN), or values so large that a squared norm overflows float64 (the
+    covariance is inf, and KNN's normalised features all became 0: one score for every input)."""
+    finite = torch.isfinite(z)
+    if not bool(finite.all()):
+        rows = int((~finite).any(dim=1).sum())
+        return f"its features hold NaN or inf values on {rows} of the {len(z)} fit samples"
+    if not bool(torch.isfinite(z.square().sum(dim=1)).all()):
+        return (
+            f"its features on the fit samples reach {float(z.abs().max()):.3g}, where a "
+            "squared norm overflows float64"
+        )
+    return None
+
+
 def _fit_data(bank: Bank, adapter: ModelAdapter, task: Task, fit: Task, ctx: RunContext) -> FitData:
     """The fit subset's outputs; detectors whose needs the model cannot meet are dropped."""
     logits, features, labels = [], [], []
@@ -260,6 +277,7 @@ def _fit_data(bank: Bank, adapter: ModelAdapter, task: Task, fit: Task, ctx: Run
             head_note = out.head_note
         else:
             logits.append(adapter.logits(inputs).detach().double().cpu())
+        check_logits(logits[-1], num_classes=task.num_classes, model=adapter.name, task=fit.name)
         labels.append(batch.labels.to(torch.int64))
     y = torch.cat(labels)
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= task.num_classes):
@@ -271,6 +289,11 @@ def _fit_data(bank: Bank, adapter: ModelAdapter, task: Task, fit: Task, ctx: Run
         _drop(bank, [n for n, d in bank.detectors.items() if d.needs == "head"],
               f"model {adapter.name!r}: {head_note or 'no last layer'}")  # fmt: skip
     z = torch.cat(features) if features else None
+    why = None if z is None else unusable_features(z)
+    if why is not None:
+        needy = [n for n, d in bank.detectors.items() if d.needs in ("features", "head")]
+        _drop(bank, needy, f"model {adapter.name!r}: {why} ({fit.name!r})")
+        bank.use_features = False
     ids = fit.sample_ids
     bank.fit = {
         "n": len(ids),

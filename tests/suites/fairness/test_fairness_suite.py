@@ -176,3 +176,76 @@ def test_corruption_cells_and_source_ids_are_never_group_columns(tmp_path) -> No
         FairnessSuite({"group_by": ["region"]}).run(img, task, CTX)
     # without the added attribute the corruption set has no groups: a skip, not a breakdown
     assert "no group columns" in (FairnessSuite({}).skip_reason(img, cells) or "")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"group_by": []}, "group_by: is empty; leave group_by out"),
+        ({"group_by": [[]]}, r"group_by: '\[\]': an empty column name or intersection"),
+        ({"group_by": ["sex", ["sex", "sex"]]}, "'sex&sex' names a column twice"),
+        ({"group_by": ["sex", ["sex"]]}, "'sex' is the same grouping as 'sex', given twice"),
+        (
+            {"group_by": [["sex", "age_band"], ["age_band", "sex"]]},
+            "'age_band&sex' is the same grouping as 'sex&age_band'",
+        ),
+        ({"group_by": ["sex&age_band"]}, "would read as an intersection; write an intersection"),
+        ({"bins": {"age": [50, 10]}}, r"bins: age: bin edges must be at least two increasing"),
+    ],
+)
+def test_group_by_that_would_invent_or_repeat_groups_is_a_config_error(
+    config: dict, message: str
+) -> None:
+    """`[sex, sex]` as an intersection made the empty groups 1&2 and 2&1, a grouping given twice
+    recorded each number twice under one name, and `[[]]` failed the job with a ValueError."""
+    with pytest.raises(ConfigError, match=message):
+        FairnessSuite(config)
+
+
+def test_the_positive_class_is_stated_and_groups_counts_the_same_class(
+    tmp_path,  # noqa: ANN001
+    capsys,  # noqa: ANN001
+    task,  # noqa: ANN001
+) -> None:
+    """With positive_label 0 the suite's per-group rates count class 0; `harness groups` on the
+    same stored table counted class 1 (other selection rates, TPR and FPR under the same
+    names), and neither said which class was positive."""
+    from harness.store.run_store import RunStore
+    from tests.store.records import job_entry, job_record, run_manifest
+
+    suite = FairnessSuite({"group_by": ["sex"], "positive_label": 0})
+    result = suite.run(adapter(), task, CTX)
+    stated = [n for n in result.notes if n.startswith("positive class:")]
+    assert stated == [
+        "positive class: 0 ('progression<=median') (suites.fairness.positive_label); selection "
+        "rate, TPR and FPR count predictions and labels of this class as positive (the ratios, "
+        "equal opportunity and the per-group rates depend on this choice; the demographic "
+        "parity and equalized odds differences do not)"
+    ]
+    assert result.artifacts["positive_label"] == 0
+    store = RunStore.open_for_writing(tmp_path, "r1")
+    record = job_record(
+        "tab",
+        "fairness",
+        task="diabetes",
+        summary=task.summary(),
+        key="k" * 16,
+        suite_config=suite.config.model_dump(),
+    )
+    path = store.write_job(record=record, table=result.table, metrics=result.metrics, artifacts={})
+    store.write_manifest(run_manifest("r1", [job_entry(record, path.name)]))
+    args = ["groups", str(tmp_path), "--by", "sex", "--resamples", "0"]
+    assert main([*args, "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    out = pd.read_csv(__import__("io").StringIO(captured.out))
+    shown = out[out.metric == "selection_rate"].set_index("group")["value"].to_dict()
+    recorded = {
+        r.context["group"]: r.value for r in result.metrics if r.metric == "group_selection_rate"
+    }
+    assert shown == pytest.approx(recorded)
+    assert "diabetes: positive class: 0 ('progression<=median') (the fairness suite's" in (
+        captured.err.replace("\n", " ")
+    )
+    assert main([*args, "--positive-label", "1", "--width", "0"]) == 0
+    table = capsys.readouterr().out
+    assert "diabetes: positive class: 1 ('progression>median') (--positive-label)" in table

@@ -17,7 +17,7 @@ from harness.suites.throughput import ThroughputSuite
 from harness.suites.throughput.conditions import Condition
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.flops import flops_per_sample
-from harness.suites.throughput.forward import prepared_forward
+from harness.suites.throughput.forward import fresh_batch, prepared_forward
 from harness.suites.throughput.isolation import IsolationUnavailableError, measure_isolated
 from harness.suites.throughput.measure import measure
 from harness.suites.throughput.peaks import lookup_peak
@@ -25,6 +25,7 @@ from harness.suites.throughput.records import latency_percentiles_ms
 from harness.suites.throughput.timing import time_iterations, untimed_work
 from tests.fixture_models import linear_digits, linear_tabular
 from tests.suites.throughput.planted_models import (
+    CachingLinear,
     ClockedModel,
     OomAbove,
     SleepyLinear,
@@ -183,6 +184,32 @@ def test_sleeping_model_is_measured_as_slow() -> None:
 
 
 # -- OOM ------------------------------------------------------------------------------------------
+def test_a_model_that_caches_repeated_inputs_is_flagged() -> None:
+    """Every timed call sees the same batch, so a model that answers it from a cache was
+    measured at the cache's speed (1,300x its forward pass at batch 1, no flag); calls on
+    inputs it has not seen now expose it."""
+    config = ThroughputConfig(batch_sizes=[1, 4], **FAST)
+    got = _records(measure(tabular(CachingLinear(0.01)), samples(), config), config)
+    thr = got["throughput_samples_per_s"]
+    assert "cached_outputs" in thr.flags and "answers a repeated input from a cache" in thr.note
+    assert any("cached_outputs" in n for n in got["_notes"])
+    slow = _records(measure(tabular(SleepyLinear(0.01)), samples(), config), config)
+    assert "cached_outputs" not in slow["throughput_samples_per_s"].flags
+
+
+def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
+    x = torch.tensor([[0.0, 1e-3, 0.5, 1.0, -2.0]])
+    one, two = fresh_batch(x, 1), fresh_batch(x, 2)
+    nonzero = x != 0
+    assert (one[nonzero] != x[nonzero]).all() and (two[nonzero] != one[nonzero]).all()
+    assert torch.allclose(one, x, rtol=1e-5) and one[0, 0] == 0  # no subnormal from a 0
+    tiny = torch.finfo(torch.float32).tiny
+    assert not ((one != 0) & (one.abs() < tiny)).any()
+    assert fresh_batch(["a b", "c"], 2) == ["a b  ", "c  "]
+    ids = torch.tensor([[1, 2], [3, 4], [5, 6]])
+    assert fresh_batch(ids, 1).tolist() == [[5, 6], [1, 2], [3, 4]]
+
+
 def test_oom_is_a_result_not_a_crash() -> None:
     adapter = tabular(OomAbove(limit=4))
     config = ThroughputConfig(batch_sizes=[2, 4, 8, 16], **FAST)

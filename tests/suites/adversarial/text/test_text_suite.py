@@ -218,3 +218,33 @@ def test_sentence_similarity_rejects_candidates_below_the_minimum(csv: Path, enc
     assert not any("no sentence-similarity model" in n for n in strict.notes)
     with pytest.raises(ConfigError, match=r"similarity_model: cannot load encoder '.*nope'"):
         run(csv, {"similarity_model": str(csv.parent / "nope")})
+
+
+def test_a_model_whose_scores_never_move_is_flagged_not_called_robust(csv: Path) -> None:
+    """A model that ignores its input kept every correct text (robust accuracy = clean
+    accuracy, attack success 0) with nothing on the records to tell it from a robust model:
+    no text the search scored moved its probabilities. The planted bag-of-words model, whose
+    scores do move, is not flagged (test above: `checks` raised nothing)."""
+    out = evaluate(
+        {**MODEL, "callable": "tests.suites.adversarial.text.planted:constant_scores"},
+        task=task_spec(csv),
+        suites={"adversarial": {"preset": "fast", "text": {"attacks": ["char_greedy"]}}},
+        device="cpu",
+        bootstrap_resamples=0,
+        base_dir=csv.parent,
+    )
+    res = out.results["adversarial"]
+    robust = [r for r in res.metrics if r.metric in ("robust_acc", "attack_success_rate")]
+    assert robust and all(r.flags == ("scores_unchanged",) for r in robust)
+    check = res.artifacts["checks"]["char"]
+    assert check["raised"] and check["bad"] == check["n"] > 0
+    assert any(
+        n.startswith(
+            "char-level attacks: the model's class log-probabilities moved by at most 1e-05"
+        )
+        and f"on {check['n']} of the {check['n']} texts it searched" in n
+        for n in res.notes
+    )
+    moving = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    assert not any(c["raised"] for c in moving.artifacts["checks"].values())
+    assert not any(r.flags for r in moving.metrics if r.metric == "robust_acc")

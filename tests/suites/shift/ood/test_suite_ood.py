@@ -3,6 +3,8 @@ pass per batch; the fit subset; absent detectors with their reason; bad input as
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -232,3 +234,63 @@ def test_near_and_far_means_have_a_paired_form(result) -> None:  # noqa: ANN001
     }  # fmt: skip
     for r in means:  # per_sample returns a form only when it reproduces the record's value
         assert isinstance(per_sample(r, result.table), Resampled), r.key
+
+
+def _features_adapter(change):  # noqa: ANN001, ANN202
+    """The test net, its features passed through `change` (its logits as they are)."""
+    from dataclasses import replace
+
+    adapter = _adapter()
+    features = adapter.features
+
+    def changed(x):  # noqa: ANN001, ANN202
+        out = features(x)
+        return replace(out, features=change(out.features), weight=None, bias=None)
+
+    adapter.features = changed  # type: ignore[method-assign]
+    return adapter
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda z: torch.where(torch.arange(len(z))[:, None] % 7 == 0, torch.nan, z),
+            r"its features hold NaN or inf values on 29 of the 200 fit samples \('digits \(train\)'\)",
+        ),
+        (
+            lambda z: z.double() * 1e200,
+            r"its features on the fit samples reach \S+e\+200, where a squared norm overflows",
+        ),
+    ],
+)
+def test_fit_features_that_cannot_be_fitted_leave_the_feature_detectors_out(
+    change,
+    reason: str,  # noqa: ANN001
+) -> None:
+    """NaN features failed the job with a LinAlgError traceback from Mahalanobis' covariance
+    (KNN scored every input NaN); features whose squared norm overflows gave every input the same
+    KNN score (its normalised features all 0), an AUROC of 0.5 measured on nothing."""
+    config = {**CONFIG, "ood_sets": CONFIG["ood_sets"][:1]}
+    result = ShiftSuite(config).run(_features_adapter(change), digits(), RunContext(seed=0))
+    absent = result.artifacts["ood"]["absent"]
+    assert {"mahalanobis", "rmd", "knn", "she"} <= set(absent)
+    assert all(re.search(reason, absent[d]) for d in ("mahalanobis", "knn"))
+    scores = {r.context["score"] for r in result.metrics if r.metric == "ood_auroc"}
+    assert scores and not scores & {"mahalanobis", "rmd", "knn", "she"}
+
+
+def test_nan_logits_on_the_fit_samples_are_one_line() -> None:
+    from harness.core.errors import ModelOutputError
+
+    class NaNOnTrain(_Net):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = super().forward(x)
+            return out * torch.nan if len(x) > 80 else out  # the fit batches are larger
+
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    adapter = TorchModuleAdapter.from_module(NaNOnTrain(), name="nan", input_shape=(1, 8, 8))
+    config = {**CONFIG, "ood_sets": CONFIG["ood_sets"][:1]}
+    with pytest.raises(ModelOutputError, match=r"model 'nan' returned NaN or inf logits for 200"):
+        ShiftSuite(config).run(adapter, digits(), RunContext(seed=0))

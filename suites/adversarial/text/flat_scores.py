@@ -1,0 +1,55 @@
+"""Texts on which a text attack had no signal: every text its search scored left the model's
+class log-probabilities where the clean text had them (`search.MOVED_ATOL`).
+
+A model that ignores its input (or these edits: a wrapper that drops unknown words, a
+tokenizer that truncates before the edited words) or whose probabilities are saturated gives
+the greedy search nothing to rank or follow, and each such text then counts as robust. That is
+robust accuracy of a model whose outputs do not respond, not robustness the search probed, as
+a loss that never rises is for the gradient attacks (`validity_checks.loss_not_increasing`, the
+same allowed rate and one-sided binomial test). Per threat model, over the texts a search
+scored at least one candidate for, across every attack and budget; raised, it becomes the flag
+`scores_unchanged` on that threat's robust accuracy and attack success rate, with a note.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.suites.adversarial.text.budget import Threat
+from harness.suites.adversarial.text.search import MOVED_ATOL
+from harness.suites.adversarial.text.sweep import TextSweep
+from harness.suites.adversarial.validity_checks import LOSS_FLAT_RATE, CheckResult, binomial_check
+
+FLAG = "scores_unchanged"
+
+
+def flat_score_checks(sweep: TextSweep) -> dict[Threat, CheckResult]:
+    """Per threat model: texts whose every scored candidate left the probabilities unmoved,
+    out of the texts a search scored candidates for."""
+    out: dict[Threat, CheckResult] = {}
+    for threat, names in sweep.plan.attacks.items():
+        searched, moved = np.zeros(sweep.n, bool), np.zeros(sweep.n, bool)
+        for name in names:
+            for budget in sweep.plan.budgets[threat]:
+                o = sweep.outcomes[(name, budget)]
+                searched |= o.attacked & (o.queries > 1)
+                moved |= o.moved
+        out[threat] = binomial_check(
+            FLAG,
+            int((searched & ~moved).sum()),
+            int(searched.sum()),
+            LOSS_FLAT_RATE,
+            "the model's class probabilities did not move under any text the search scored",
+        )
+    return out
+
+
+def flat_score_note(threat: Threat, check: CheckResult) -> str:
+    """The job's note for a raised check."""
+    return (
+        f"{threat}-level attacks: the model's class log-probabilities moved by at most "
+        f"{MOVED_ATOL:g} under every text the search scored on {check.bad} of the {check.n} "
+        "texts it searched (a model that ignores these edits or its input, or whose "
+        "probabilities are saturated): the search had no signal there, and robust accuracy "
+        f"counts those texts as robust (flag {FLAG})"
+    )
