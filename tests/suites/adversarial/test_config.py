@@ -187,8 +187,8 @@ def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> 
     listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}})
     first, cost = listed.plan_summary({"digits": linf, "mnist": mnist})
     assert first.startswith("preset fast (") and "1 budget(s): linf 0.1 (from the spec)" in first
-    # APGD-CE 25 + APGD-T 25 x 3 MALT-ranked targets (one gradient pass per class to rank them)
-    assert "up to 100 gradient plus 1 per class for MALT's target ranking and" in cost
+    # APGD-CE 40 + APGD-T 40 x 2 MALT-ranked targets (one gradient pass per class to rank them)
+    assert "up to 120 gradient plus 1 per class for MALT's target ranking and" in cost
 
 
 def test_an_unknown_target_order_is_refused() -> None:

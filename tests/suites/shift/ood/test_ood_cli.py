@@ -79,7 +79,7 @@ def test_the_report_has_detector_tables_comparisons_and_histograms(results, tmp_
 
 def test_check_gates_a_detection_metric(results, tmp_path, capsys) -> None:
     key = "ood_auroc[ood=uniform_noise,score=knn]"
-    for floor, code in ((0.0, 0), (1.01, 1)):
+    for floor, code in ((0.0, 0), (1.0, 1)):  # knn's AUROC on noise is high, not perfect
         policy = tmp_path / f"policy-{floor}.yaml"
         policy.write_text(f'metrics:\n  "{key}": {{floor: {floor}}}\n')
         args = ["check", "--baseline", str(results), "--current", str(results)]
