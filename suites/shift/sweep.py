@@ -25,6 +25,7 @@ from harness.core.task import Task
 from harness.suites.shift import perturbations
 from harness.suites.shift.cache import CorruptionCache
 from harness.suites.shift.config import ShiftConfig
+from harness.suites.shift.image_corruptions import MIN_SIDE
 from harness.suites.shift.ood.detectors import Bank
 from harness.suites.shift.parts import Parts
 from harness.suites.shift.rows import as_tensor, join, predict, rows, step
@@ -110,14 +111,25 @@ def _empty_gallery(task: Task, families: list[str], cfg: ShiftConfig) -> np.ndar
 
 
 def check_evaluable(task: Task, families: list[str]) -> None:
-    """Refuse an empty task, and images the corruptions cannot take (1 or 3 channels)."""
+    """Refuse an empty task, and images the corruptions cannot take (1 or 3 channels, at least
+    `MIN_SIDE` pixels high and wide)."""
     if len(task) == 0:
         raise DatasetError(f"task {task.name!r} has no samples to evaluate")
-    if task.modality == "image" and families and task.input_shape[0] not in (1, 3):
+    if task.modality != "image" or not families:
+        return
+    if task.input_shape[0] not in (1, 3):
         raise DatasetError(
             f"task {task.name!r}: images have {task.input_shape[0]} channels (input shape "
             f"{tuple(task.input_shape)}); the shift suite's corruptions need 1 (grey) or 3 (RGB) "
             "channels — convert the images or set suites.shift.corruptions: []"
+        )
+    height, width = task.input_shape[1:3]
+    if min(height, width) < MIN_SIDE:
+        raise DatasetError(
+            f"task {task.name!r}: images are {height}x{width} pixels (input shape "
+            f"{tuple(task.input_shape)}); the shift suite's corruptions need at least "
+            f"{MIN_SIDE}x{MIN_SIDE} — declare resize on the task or set "
+            "suites.shift.corruptions: []"
         )
 
 

@@ -15,7 +15,7 @@ One module per family (`noise`, `blur`, `weather`, `digital`, with `jpeg`), the 
 the name -> implementation registry (`registry`) and the checked entry point (`apply.corrupt`).
 """
 
-from harness.suites.shift.image_corruptions.apply import corrupt, fits_out
+from harness.suites.shift.image_corruptions.apply import MIN_SIDE, corrupt, fits_out
 from harness.suites.shift.image_corruptions.params import Regime, resolve_params, resolve_regime
 from harness.suites.shift.image_corruptions.registry import (
     CORRUPTIONS,
@@ -25,6 +25,7 @@ from harness.suites.shift.image_corruptions.registry import (
 
 __all__ = [
     "CORRUPTIONS",
+    "MIN_SIDE",
     "SEVERITIES",
     "Regime",
     "UnknownCorruptionError",

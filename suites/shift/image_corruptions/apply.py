@@ -11,6 +11,9 @@ import torch
 from harness.suites.shift.image_corruptions.params import Regime, resolve_params
 from harness.suites.shift.image_corruptions.registry import IMPLEMENTATIONS, check_name_severity
 
+MIN_SIDE = 8
+"""The smallest height and width `corrupt` takes (the filters' and the CIFAR table's floor)."""
+
 
 def corrupt(
     images: torch.Tensor,
@@ -50,8 +53,10 @@ def corrupt(
         raise ValueError(
             f"images must have 1 or 3 channels (B, C, H, W), got shape {tuple(images.shape)}"
         )
-    if h < 8 or w < 8:
-        raise ValueError(f"images must be at least 8x8, got shape {tuple(images.shape)}")
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise ValueError(
+            f"images must be at least {MIN_SIDE}x{MIN_SIDE}, got shape {tuple(images.shape)}"
+        )
     if not images.dtype.is_floating_point:
         raise ValueError(f"images must be floating point in [0, 1], got dtype {images.dtype}")
     seeds = torch.as_tensor(seeds)

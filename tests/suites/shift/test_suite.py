@@ -193,6 +193,46 @@ def test_wrong_channel_count_and_ood_shape_are_clear_errors(task) -> None:
         suite.run(_adapter(task), task, RunContext())
 
 
+def test_images_too_small_to_corrupt_are_one_line_naming_the_task(task) -> None:
+    """4x4 images (a user's folder of thumbnails): the corruptions' 8x8 floor is a DatasetError
+    naming the task and what to declare, not the ValueError from inside `corrupt` (whose
+    traceback the runner logged)."""
+    import datasets
+
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.core.task import Task
+
+    gen = np.random.default_rng(0)
+    small = Task(
+        name="thumbs",
+        modality="image",
+        num_classes=2,
+        class_names=("a", "b"),
+        input_shape=(3, 4, 4),
+        bounds=(0.0, 1.0),
+        data=datasets.Dataset.from_dict(
+            {
+                "sample_id": [f"t-{i}" for i in range(12)],
+                "input": gen.random((12, 3, 4, 4)).astype(np.float32).tolist(),
+                "label": [i % 2 for i in range(12)],
+            }
+        ),
+    )
+    adapter = TorchModuleAdapter.from_module(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 2)),
+        name="thumb-net",
+        device=torch.device("cpu"),
+        bounds=(0.0, 1.0),
+        input_shape=(3, 4, 4),
+        modality="image",
+    )
+    with pytest.raises(DatasetError, match=r"task 'thumbs': images are 4x4 pixels.*at least 8x8"):
+        ShiftSuite({"corruptions": ["fog"]}).run(adapter, small, RunContext())
+    # without corruptions the rest of the suite still runs on such images
+    result = ShiftSuite({"corruptions": []}).run(adapter, small, RunContext())
+    assert any(r.metric == "clean_acc" for r in result.metrics)
+
+
 def test_an_inline_ood_set_or_shifted_task_of_another_shape_is_told_what_to_declare(
     tmp_path: Path,
 ) -> None:
