@@ -26,6 +26,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from harness.core.errors import DatasetError
+from harness.data.image_bounds import FULL_SCALE
 from harness.data.image_transform import ImageTransform
 from harness.data.npy_header import stored_channels_last
 
@@ -198,12 +199,13 @@ class ArrayLayout:
     stored_shape: tuple[int, ...]
     channels_last: bool
     scale: float
+    dtype: str = ""  # the stored numbers' type (uint8, float32...), for messages
 
     @classmethod
     def infer(cls, sample: np.ndarray) -> ArrayLayout:
         last = stored_channels_last(tuple(sample.shape))  # validate reads .npy headers with it
-        full = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(sample.dtype)
-        return cls(tuple(sample.shape), last, 1.0 / full if full else 1.0)
+        full = FULL_SCALE.get(sample.dtype)
+        return cls(tuple(sample.shape), last, 1.0 / full if full else 1.0, str(sample.dtype))
 
     def chw_shape(self) -> tuple[int, int, int]:
         shape = self.stored_shape
@@ -428,3 +430,13 @@ def array_layout(column: pa.ChunkedArray | pa.Array, task: str, where: str) -> A
 def transformed_shape(layout: ArrayLayout, transform: ImageTransform) -> tuple[int, int, int]:
     channels, height, width = layout.chw_shape()
     return (channels, *transform.output_size(height, width))
+
+
+def scaled_source(decoder: EncodedImages | ArrayImages | NpyRows) -> str | None:
+    """What a decoder scales to [0, 1] by its own full scale, in words (None: numbers stored as
+    they are, which must lie within the declared bounds)."""
+    if isinstance(decoder, EncodedImages):
+        return "encoded image files"
+    if decoder.layout.scale != 1.0:
+        return f"{decoder.layout.dtype} arrays"
+    return None

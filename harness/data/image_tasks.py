@@ -22,11 +22,13 @@ import numpy as np
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
 from harness.data.corruption_sets import folder_cells, npy_cells
+from harness.data.image_bounds import check_unit_bounds
 from harness.data.image_decoders import (
     ArrayImages,
     ImageSplit,
     array_layout,
     encoded_decoder,
+    scaled_source,
     transformed_shape,
 )
 from harness.data.image_folders import list_labeled, list_unlabeled
@@ -60,6 +62,9 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     # one class index for every split of an image folder (a class a split lacks keeps its index)
     classes = spec.class_names or class_folder_names([source, *(found[:1] if found else [])])
     split, raw = _split(spec, source, spec.split, transform, bounds, classes)
+    scaled = scaled_source(split.decoder)
+    if scaled is not None:
+        check_unit_bounds(spec.name, spec.bounds, scaled)
     if spec.input_shape and tuple(spec.input_shape) != split.shape:
         raise DatasetError(
             f"task {spec.name!r}: images decode to shape {list(split.shape)} but input_shape says "

@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
+from harness.data.image_bounds import FULL_SCALE, check_unit_bounds
 from harness.data.image_transform import ImageTransform
 from harness.data.npy_header import (
     NpyHeader,
@@ -147,6 +148,8 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         source = _folder_source(path, spec, split, where)
     if not isinstance(source, CORRUPTION_SOURCES):
         _no_corruption_filters(spec, str(path))
+    if isinstance(source, ImageFolderSource | FolderCorruptionSource):
+        check_unit_bounds(spec.name, spec.bounds, "encoded image files")
     if isinstance(source, TableSource):
         for file in source.files:
             check_table_file(file, f"task {spec.name!r}: {key} file {file}")
@@ -342,6 +345,8 @@ def _npy_source(
     for name, path in chosen:
         _check_corruption_name(name, _below(where, root, path))
     header = check_corruption_set(chosen, labels, where, len(SEVERITIES))  # headers only
+    if header.dtype in FULL_SCALE:
+        check_unit_bounds(spec.name, spec.bounds, f"{header.dtype} arrays")
     _check_npy_shape(spec, chosen[0][1], header)
     _check_npy_labels(labels, spec, where)
     return NpyCorruptionSource(chosen, labels)

@@ -196,6 +196,51 @@ def test_numeric_images_outside_bounds_or_ragged(tmp_path: Path) -> None:
         load(tmp_path, source="ragged2.parquet", input_column="x").all_inputs()
 
 
+def test_bounds_other_than_unit_are_refused_for_images_that_decode_to_unit(
+    tmp_path: Path,
+) -> None:
+    """Encoded files and uint8 / uint16 arrays decode to [0, 1] whatever the spec says; declared
+    `bounds: [0, 255]` (pixel values, a natural slip) made the shift suite map x / 255 into its
+    corruptions and back, which took a model that is right on every clean image to chance on
+    brightness and noise, unflagged. Refused: at validate for a folder (its layout says so), at
+    load for a table (its column's type does). Float arrays keep their declared bounds."""
+    from harness.data.sources import check_task_source
+
+    image_folder(tmp_path / "imgs", {"cat": 2, "dog": 2})
+    spec = TaskSpec.model_validate(
+        {"name": "t", "modality": "image", "source": "imgs", "bounds": [0, 255]}
+    )
+    with pytest.raises(DatasetError, match=r"bounds \[0.0, 255.0\] do not fit its images: encoded"):
+        check_task_source(spec, tmp_path)  # what harness validate runs
+    with pytest.raises(DatasetError, match=r"encoded image files decode to \[0, 1\]"):
+        load(tmp_path, source="imgs", bounds=[-1, 1])
+    assert load(tmp_path, source="imgs", bounds=[0, 1]).bounds == (0.0, 1.0)
+    pd.DataFrame(
+        {"img": [png_bytes(np.zeros((4, 4, 3), np.uint8))] * 2, "label": [0, 1]}
+    ).to_parquet(tmp_path / "enc.parquet")
+    with pytest.raises(DatasetError, match=r"encoded image files decode to \[0, 1\]"):
+        load(tmp_path, source="enc.parquet", input_column="img", bounds=[0, 255])
+    pixels = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    ds = datasets.Dataset.from_dict(
+        {"x": pixels, "label": [0, 1]},
+        features=datasets.Features(
+            {"x": datasets.Array3D((4, 4, 3), "uint8"), "label": datasets.Value("int64")}
+        ),
+    )
+    ds.to_parquet(tmp_path / "u8.parquet")
+    with pytest.raises(DatasetError, match=r"uint8 arrays decode to \[0, 1\]"):
+        load(tmp_path, source="u8.parquet", input_column="x", bounds=[0, 255])
+    floats = datasets.Dataset.from_dict(
+        {"x": (pixels / 255.0 * 2 - 1).astype(np.float32), "label": [0, 1]},
+        features=datasets.Features(
+            {"x": datasets.Array3D((4, 4, 3), "float32"), "label": datasets.Value("int64")}
+        ),
+    )
+    floats.to_parquet(tmp_path / "f32.parquet")
+    kept = load(tmp_path, source="f32.parquet", input_column="x", bounds=[-1, 1])
+    assert kept.bounds == (-1.0, 1.0) and float(kept.all_inputs().min()) == -1.0
+
+
 def test_undecodable_image_names_its_file_and_sample(tmp_path: Path) -> None:
     image_folder(tmp_path / "imgs", {"cat": 1})
     (tmp_path / "imgs" / "cat" / "broken.png").write_bytes(b"not a png")

@@ -53,6 +53,11 @@ def images_truncated_png(folder: Path, name: str) -> None:
     path.write_bytes(data[: len(data) - 30])
 
 
+def images_good(folder: Path, name: str) -> None:
+    """A sound `<class>/<image>` folder (for specs that misdescribe it)."""
+    _image_folder(folder / name)
+
+
 def images_empty_file(folder: Path, name: str) -> None:
     _image_folder(folder / name)
     (folder / name / "0" / "4.png").write_bytes(b"")
@@ -157,6 +162,7 @@ DATA_FILES: dict[str, Callable[[Path, str], None]] = {
         images_first_not_an_image,
         images_truncated_png,
         images_empty_file,
+        images_good,
         imagenet_c_damaged_image,
         cifar_c_truncated,
         cifar_c_empty_npy,
