@@ -39,6 +39,7 @@ from harness.data.sources import (
     ImageFolderSource,
     NpyCorruptionSource,
     Source,
+    check_class_order,
     class_folder_names,
     train_source,
 )
@@ -61,6 +62,8 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     found = train_source(spec, base_dir)
     # one class index for every split of an image folder (a class a split lacks keeps its index)
     classes = spec.class_names or class_folder_names([source, *(found[:1] if found else [])])
+    if spec.class_names is None:  # the union of the splits' folders: each split's was checked
+        check_class_order(classes, f"task {spec.name!r}: the class folders of {spec.source}")
     split, raw = _split(spec, source, spec.split, transform, bounds, classes)
     scaled = scaled_source(split.decoder)
     if scaled is not None:

@@ -277,3 +277,34 @@ def test_declared_class_names_must_name_every_class_folder(tmp_path: Path) -> No
     named = f"{cell}: class folder 'n02' is not in class_names"
     with pytest.raises(DatasetError, match=re.escape(named)):
         check_task_source(image_spec("inc", class_names=["n01"]), tmp_path)
+
+
+def test_class_folders_named_by_numbers_out_of_text_order_need_class_names(
+    tmp_path: Path,
+) -> None:
+    """ImageNet-V2's unpacked folder (which docs/tasks.md points to) names its class folders
+    0..999 by class index. In text order, which gives the indices, folder '10' was class 2: an
+    ImageNet model scored ~0.1% with no warning. Such folders need class_names (validate and
+    load refuse them); numbered folders whose text order is their numeric order do not."""
+    image_folder(tmp_path / "v2", {str(i): 1 for i in range(12)})
+    with pytest.raises(DatasetError, match=r"folder '10' would be class 2, not 10; declare class"):
+        check_task_source(image_spec("v2"), tmp_path)  # what harness validate runs
+    with pytest.raises(DatasetError, match=r"the class folders are numbers"):
+        load_task(image_spec("v2"), base_dir=tmp_path)
+    numeric = [str(i) for i in range(12)]
+    task = load_task(image_spec("v2", class_names=numeric), base_dir=tmp_path)
+    by_id = dict(zip(task.sample_ids, task.labels, strict=True))
+    assert by_id["10/0.png"] == 10 and by_id["2/0.png"] == 2
+    image_folder(tmp_path / "padded", {f"{i:02d}": 1 for i in range(12)})
+    assert load_task(image_spec("padded"), base_dir=tmp_path).class_names[10] == "10"
+    image_folder(tmp_path / "digits", {str(i): 1 for i in range(10)})
+    check_task_source(image_spec("digits"), tmp_path)
+    # the union of split folders gives the indices: each split alone may be in order
+    image_folder(tmp_path / "s" / "test", {"2": 1, "3": 1}, seed=1)
+    image_folder(tmp_path / "s" / "train", {"10": 1, "11": 1}, seed=2)
+    with pytest.raises(DatasetError, match=r"folder '10' would be class 0, not 2"):
+        load_task(image_spec("s", split="test", train_split="train"), base_dir=tmp_path)
+    # ImageNet-C cells read their class folders the same way
+    image_folder(tmp_path / "inc" / "fog" / "1", {str(i): 1 for i in range(11)}, size=(7, 7))
+    with pytest.raises(DatasetError, match=r"folder '10' would be class 2"):
+        check_task_source(image_spec("inc"), tmp_path)
