@@ -520,6 +520,34 @@ def test_shifted_gap_is_paired_when_the_ids_match(task) -> None:
     assert other.ci[0] < other.value < other.ci[1]
 
 
+def test_a_shifted_task_with_its_classes_in_another_order_is_refused(task) -> None:
+    """Only the number of classes was compared: the same task with its class names in another
+    order (a folder sorted by name beside a dataset's own order) was scored by index, shift_acc
+    0.0 for a model right on every clean sample. Refused; other names get a note instead (they
+    may be aligned by index, `car` beside `automobile`); index-only names are not compared."""
+    named = replace(task, class_names=tuple(f"c{i}" for i in range(10)))
+    order = replace(named, name="digits-renamed", class_names=("c1", "c0", *named.class_names[2:]))
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-renamed"]})
+    suite._sources.tasks["digits-renamed"] = order
+    with pytest.raises(
+        DatasetError,
+        match=r"'digits-renamed' has task 'digits'.s class names in another order \(class 0 is "
+        r"'c1' there, 'c0' here\)",
+    ):
+        suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
+    other = replace(named, name="digits-other", class_names=("zero", *named.class_names[1:]))
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-other"], "max_samples": 40})
+    suite._sources.tasks["digits-other"] = other
+    result = suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
+    assert any("names its classes differently" in n and "'zero' there" in n for n in result.notes)
+    # index names (a task without names) on either side: nothing to compare, no note
+    plain = replace(task, name="digits-plain")
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-plain"], "max_samples": 40})
+    suite._sources.tasks["digits-plain"] = plain
+    result = suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
+    assert not any("names its classes" in n for n in result.notes)
+
+
 def test_a_gap_where_every_pair_agrees_is_not_certain(task) -> None:
     """The shifted task is the clean task itself: every id gets the same prediction, so the gap
     is 0 on every pair. Its interval is Newcombe's paired score interval, which stays wide at
