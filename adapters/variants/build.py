@@ -54,8 +54,22 @@ def _layer_types(net: nn.Module) -> str:
 
 
 def build_variant(parent: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
-    """Apply `variant` to a copy of `parent` (an eval-mode float32 module)."""
-    net = copy.deepcopy(parent).eval()
+    """Apply `variant` to a copy of `parent` (an eval-mode float32 module). A module that cannot
+    be copied yields an `unavailable` reason; int8 and pruning first bake the copy's
+    parametrizations (weight norm, spectral norm) into plain weights (`_bake`)."""
+    try:
+        net = copy.deepcopy(parent).eval()
+    except RuntimeError as err:  # torch refuses to copy non-leaf tensors held as attributes
+        return BuiltVariant(
+            module=None,
+            gradients=False,
+            unavailable=(
+                f"variant {variant.name} works on a copy of {model!r}, which cannot be copied "
+                f"({str(err).split('.')[0]}); a layer wrapped by the old "
+                "torch.nn.utils.weight_norm does this: use "
+                "torch.nn.utils.parametrizations.weight_norm, or remove_weight_norm after training"
+            ),
+        )
     if variant.kind in CAST_DTYPES:
         dtype = CAST_DTYPES[variant.kind]
         return BuiltVariant(
@@ -66,9 +80,49 @@ def build_variant(parent: nn.Module, variant: Variant, *, model: str) -> BuiltVa
             ],
             details={"dtype": variant.kind},
         )
-    if variant.kind == "int8":
-        return _quantize(net, model=model)
-    return _prune(net, variant, model=model)
+    baked = _bake(net)
+    built = (
+        _quantize(net, model=model) if variant.kind == "int8" else _prune(net, variant, model=model)
+    )
+    if baked and built.module is not None:
+        built.notes.insert(
+            0,
+            f"parametrized weights baked into plain weights first (their values in eval mode): "
+            f"{', '.join(baked)}",
+        )
+        built.details["baked_parametrizations"] = baked
+    return built
+
+
+def _bake(net: nn.Module) -> list[str]:
+    """Replace every parametrization of `net` (a copy) by the plain tensor it computes.
+
+    `torch.nn.utils.parametrizations.weight_norm` / `spectral_norm` turn a layer's `weight` into
+    a property computed from other parameters: pruning then failed (`weight_orig` cannot hold the
+    computed tensor) and int8 skipped the layer (its class is no longer `nn.Linear`). In eval mode
+    the computed weight is fixed, so baking it keeps the network's function exactly.
+
+    Not `parametrize.remove_parametrizations`: it deletes the property from the layer's class,
+    which the copy shares with the parent (deepcopy keeps classes), so the parent's layer lost
+    its `weight`; and it registers the baked tensor as a buffer, which pruning cannot take. Here
+    only the copy's layer changes: it gets its plain class back (torch's parametrized class
+    subclasses it), loses its `parametrizations`, and holds each baked tensor as a parameter."""
+    from torch.nn.utils import parametrize
+
+    held = [(name, m) for name, m in net.named_modules() if parametrize.is_parametrized(m)]
+    baked: list[str] = []
+    with torch.no_grad():
+        for name, module in held:
+            parametrizations = module.parametrizations
+            values = {t: getattr(module, t).detach().clone() for t in parametrizations}
+            kinds = {t: ", ".join(type(p).__name__ for p in parametrizations[t]) for t in values}
+            module.__class__ = type(module).__bases__[0]
+            del module.parametrizations
+            for tensor, value in values.items():
+                module.register_parameter(tensor, nn.Parameter(value, requires_grad=False))
+                where = f"{name}.{tensor}" if name else tensor
+                baked.append(f"{where} ({kinds[tensor]})")
+    return baked
 
 
 def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:

@@ -167,13 +167,14 @@ def compare_variants(
     `metrics`: test only the metrics of these keys (a leaderboard's note reads its first
     column's); the comparisons' status and slices are those of every metric. `configs`: the
     installed suites' config models (`harness.core.suite_board.suite_configs`)."""
-    latest: dict[tuple[str, str, tuple[str, str, str, str]], StoredJob] = {}
+    runs: dict[tuple[str, str, tuple[str, str, str, str]], list[StoredJob]] = {}
     seeds: dict[int, int] = {}
     for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
         if task is not None and job.record.task != task:
             continue
-        latest[(job.record.model, job.record.task, _sig(job))] = job
+        runs.setdefault((job.record.model, job.record.task, _sig(job)), []).append(job)
         seeds[id(job)] = man.seed
+    latest = {key: jobs[-1] for key, jobs in runs.items()}
     out: dict[tuple[str, str], VariantComparison] = {}
     paired: set[tuple[str, str]] = set()  # comparisons with a metric both jobs report
     for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
@@ -196,7 +197,13 @@ def compare_variants(
             if desc.unavailable_reason:
                 comp.status, comp.reason = "skipped", desc.unavailable_reason
             continue
-        pjob = latest.get((parent, task_name, sig))
+        candidates = runs.get((parent, task_name, sig), [])
+        same = [p for p in candidates if not built_from_other(desc, p.record.model_description)]
+        pjob = same[-1] if same else None
+        if candidates and pjob is None and job.status == JobStatus.COMPLETED:
+            other = built_from_other(desc, candidates[-1].record.model_description)
+            comp.status, comp.reason = "parent differs", other
+            continue
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
         if _compare_jobs(comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs):
@@ -204,6 +211,26 @@ def compare_variants(
     for key, comp in out.items():
         _finish(comp, paired=key in paired)
     return list(out.values())
+
+
+def built_from_other(variant: ModelDescription, parent: ModelDescription) -> str:
+    """Why a variant job was not built from the model its parent's job ran ('' when it was, or
+    when the records cannot tell). A variant's description keeps its parent's content hashes
+    (`weights_sha256`, `state_sha256`: the parent's describe(), as the variant's own build saw
+    it); a parent job whose hashes differ ran other weights (retrained between two runs, a
+    `--models m@int8` run after the parent's, a factory that initialises at random), and
+    comparing the two would report the difference between two models as the cost of
+    compression."""
+    mine, theirs = variant.model_dump(), parent.model_dump()
+    for key in sorted(mine):
+        a, b = mine.get(key), theirs.get(key)
+        if key.endswith("sha256") and isinstance(a, str) and isinstance(b, str) and a != b:
+            return (
+                f"built from other weights than the job of parent {variant.parent!r} ({key} "
+                f"{a[:12]} here, {b[:12]} there): the parent changed between the runs, or its "
+                "factory is not deterministic; rerun the parent and its variants together"
+            )
+    return ""
 
 
 def mark_partial(comparisons: list[VariantComparison], gaps: Completeness) -> None:

@@ -101,3 +101,61 @@ def test_sizes_against_references() -> None:
     pruned = model_size(build_variant(net, _v("prune50"), model="m").module)
     weights = sum(m.weight.numel() for m in net if hasattr(m, "weight"))
     assert size.parameters - pruned.nonzero_parameters == round(0.5 * weights)
+
+
+def _normed(kind: str) -> nn.Module:
+    """`_net` with its Linear and Conv layers weight- or spectrally normalised (the new API)."""
+    from torch.nn.utils import parametrizations
+
+    wrap = {
+        "weight_norm": parametrizations.weight_norm,
+        "spectral_norm": parametrizations.spectral_norm,
+    }[kind]
+    net = _net()
+    for i in (0, 3, 5):
+        net[i] = wrap(net[i])
+    return net.eval()
+
+
+@pytest.mark.parametrize("kind", ["weight_norm", "spectral_norm"])
+def test_parametrized_layers_are_baked_before_pruning_and_int8(kind: str) -> None:
+    """Pruning a weight-normalised network failed the job with torch's TypeError and its
+    traceback ('cannot assign ... to parameter weight_orig'); int8 skipped it saying it had no
+    Linear layer. The copy's parametrized weights are now baked into plain ones first (their
+    eval-mode values), exactly, and the parent keeps its parametrizations."""
+    net = _normed(kind)
+    x = torch.rand(16, 1, 8, 8)
+    before = net(x).detach().clone()
+    kept = build_variant(net, _v({"prune": 0.0}), model="m")  # baking alone changes nothing
+    assert kept.module is not None and torch.equal(kept.module(x), before)
+    assert kept.details["baked_parametrizations"] == [
+        f"{i}.weight (_{''.join(w.title() for w in kind.split('_'))})" for i in (0, 3, 5)
+    ]
+    pruned = build_variant(net, _v("prune50"), model="m")
+    assert pruned.module is not None and "baked into plain weights" in pruned.notes[0]
+    weights = [m.weight for m in pruned.module if isinstance(m, nn.Linear | nn.Conv2d)]
+    assert (
+        abs(sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights) - 0.5)
+        < 0.01
+    )
+    quantized = build_variant(net, _v("int8"), model="m")
+    assert quantized.module is not None and quantized.details["quantized_layers"] == ["3", "5"]
+    assert torch.allclose(quantized.module(x), before, atol=0.05)
+    assert torch.equal(net(x), before)  # the parent is untouched
+    assert type(net[3]).__name__ == "ParametrizedLinear"
+
+
+def test_a_module_that_cannot_be_copied_is_unavailable_with_reason() -> None:
+    """The old `nn.utils.weight_norm` keeps a computed weight that deepcopy refuses: every
+    variant failed its job with a RuntimeError traceback; now a skip naming the cause."""
+    import warnings
+
+    net = _net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net[3] = nn.utils.weight_norm(net[3])
+    for variant in ("int8", "prune50", "fp16"):
+        built = build_variant(net, _v(variant), model="old-wn")
+        assert built.module is None and built.unavailable is not None
+        assert "'old-wn', which cannot be copied" in built.unavailable
+        assert "torch.nn.utils.parametrizations.weight_norm" in built.unavailable

@@ -22,7 +22,12 @@ MANIFEST = run_manifest("r1", [])
 
 
 def _job(
-    path: Path, model: str, correct: np.ndarray, labels: np.ndarray, lineage: dict
+    path: Path,
+    model: str,
+    correct: np.ndarray,
+    labels: np.ndarray,
+    lineage: dict,
+    finished: str = "x",
 ) -> StoredJob:
     path.mkdir()
     n = len(labels)
@@ -52,7 +57,7 @@ def _job(
         summary=task_summary("t", fingerprint="fp"),
         description=lineage,
         suite_config_hash="c",
-        finished="x",
+        finished=finished,
     )
     return StoredJob(path=path, record=record, metrics=[rec])
 
@@ -86,3 +91,32 @@ def test_planted_class_drop_is_located(tmp_path: Path) -> None:
     assert comp.slices_tested == 5 and worst.p_holm >= worst.p_value
     assert comp.size.size_ratio == 0.25
     assert "largest class drop: label=3" in render([comp], "table")
+
+
+def test_a_variant_built_from_other_weights_than_its_parent_job_is_not_compared(
+    tmp_path: Path,
+) -> None:
+    """Variant and parent were paired by name alone. A parent whose weights changed between two
+    runs (retrained, then `--models m@int8`), or a factory that initialises at random, gave a
+    variant of one model compared with another model: on /tmp/h4 (a random-init weight-norm
+    net) m@fp16 'gained' +0.08 top1 with class 5 going 0 -> 1.0, McNemar p = 0.002. The
+    variant's description keeps its parent's content hashes; a parent job with others is not
+    its parent: the newest one that matches is used, else the comparison says why not."""
+    labels = np.repeat(np.arange(5), 20)
+    ones = np.ones(100, dtype=bool)
+    lineage = {"parent": "m", "variant": "fp16", "state_sha256": "a" * 64}
+    old = _job(tmp_path / "p1", "m", ones, labels, {"state_sha256": "a" * 64}, finished="1")
+    new = _job(tmp_path / "p2", "m", ~ones, labels, {"state_sha256": "b" * 64}, finished="2")
+    variant = _job(tmp_path / "v", "m@fp16", ones, labels, lineage, finished="3")
+    (alone,) = compare_variants([(MANIFEST, new), (MANIFEST, variant)], configs=CONFIGS)
+    assert alone.status == "parent differs" and not alone.deltas
+    assert "state_sha256 aaaaaaaaaaaa here, bbbbbbbbbbbb there" in alone.reason
+    assert "parent differs: built from other weights" in render([alone], "table")
+    # the parent job the variant was built from is found among the runs, even when older
+    jobs = [(MANIFEST, old), (MANIFEST, new), (MANIFEST, variant)]
+    (matched,) = compare_variants(jobs, configs=CONFIGS)
+    assert matched.status == "compared" and matched.deltas[0].delta == 0.0
+    # records without hashes (other adapters) are compared as before
+    bare = _job(tmp_path / "p3", "m", ones, labels, {}, finished="4")
+    (plain,) = compare_variants([(MANIFEST, bare), (MANIFEST, variant)], configs=CONFIGS)
+    assert plain.status == "compared"
