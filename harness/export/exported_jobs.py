@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.analysis.caveats import is_upper_bound
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
@@ -16,6 +17,7 @@ from harness.store.completeness import completeness
 from harness.store.run_store import StoredJob, load_jobs
 
 KEY_LIMIT = 250  # MLflow's limit on a metric, parameter or tag key
+TAG_VALUE_LIMIT = 5000  # the smallest limit on a tag's value among MLflow's stores
 # Names that MLflow takes on every platform (its rule on Windows: no colon): anything else in a
 # metric's qualifiers (attack=..., group values, corruption names) becomes an underscore.
 _UNSAFE = re.compile(r"[^\w.\- ]")
@@ -85,8 +87,9 @@ class ExportedJob:
         return out
 
     def tags(self) -> dict[str, str]:
-        """Reliability flags per metric, undefined metrics, and the harness's own identity
-        tags (`harness.job_id` is how a re-export finds the run it logged before)."""
+        """Reliability flags per metric, undefined metrics, upper bounds (with their note), and
+        the harness's own identity tags (`harness.job_id` is how a re-export finds the run it
+        logged before)."""
         tags = {
             "harness.job_id": self.job_id,
             "harness.model": self.model,
@@ -96,15 +99,21 @@ class ExportedJob:
         }
         flagged: list[str] = []
         undefined: list[str] = []
+        bounds: list[str] = []
         for name, record in metric_names(self.job.metrics).items():
             if record.flags:
                 tags[f"flags.{name}"] = ", ".join(record.flags)  # name: safe, room left
                 flagged.append(name)
             if record.value is None:
                 undefined.append(name)
+            elif is_upper_bound(record):  # e.g. robust accuracy from a decision-based attack
+                tags[f"upper_bound.{name}"] = (record.note or "upper bound")[:TAG_VALUE_LIMIT]
+                bounds.append(name)
         tags["harness.flagged_metrics"] = ", ".join(flagged) or "none"
         if undefined:
             tags["harness.undefined_metrics"] = ", ".join(undefined)
+        if bounds:
+            tags["harness.upper_bound_metrics"] = ", ".join(bounds)
         return tags
 
 

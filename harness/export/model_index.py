@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.analysis.caveats import is_upper_bound
 from harness.core.errors import MissingDependencyError, ResultsError
+from harness.core.metric_record import MetricRecord
 from harness.export.exported_jobs import ExportedJob, exported_jobs
 from harness.store.atomic import write_text
 from harness.store.run_store import safe_component
@@ -82,6 +84,8 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
         if record.value is None or not (all_metrics or record.headline):
             continue
         qualifier = record.key[len(record.metric) :].strip("[]")
+        name = f"{record.metric} [{qualifier}]" if qualifier else record.metric
+        caveats = _caveats(record)
         out.append(
             EvalResult(
                 task_type=TASK_TYPES[summary.modality],
@@ -90,25 +94,41 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
                 dataset_name=job.task,
                 dataset_config=summary.fingerprint[:16],
                 metric_type=record.metric,
-                metric_name=f"{record.metric} [{qualifier}]" if qualifier else record.metric,
+                metric_name=f"{name} ({'; '.join(caveats)})" if caveats else name,
                 metric_value=record.value,
                 metric_config=qualifier or None,
-                metric_args=_metric_args(job, record.n, record.ci),
+                metric_args=_metric_args(job, record),
             )
         )
     return out
 
 
-def _metric_args(job: ExportedJob, n: int, ci: tuple[float, float] | None) -> dict[str, object]:
-    record = job.job.record
+def _caveats(record: MetricRecord) -> list[str]:
+    """What keeps the number out of comparisons, in words for the result's name: the hub shows
+    a model-index result's name and value, not its args, so a flagged robust accuracy or a
+    decision-based upper bound must say so there (the leaderboard marks the same numbers)."""
+    out = ["upper bound"] if is_upper_bound(record) else []
+    if record.flags:
+        out.append(f"flagged: {', '.join(record.flags)}")
+    return out
+
+
+def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
+    stored = job.job.record
     args: dict[str, object] = {
-        "n": n,
-        "suite": record.suite,
-        "suite_version": record.suite_version,
-        "harness_version": record.harness_version,
+        "n": record.n,
+        "suite": stored.suite,
+        "suite_version": stored.suite_version,
+        "harness_version": stored.harness_version,
     }
-    if ci is not None:
-        args["ci_low"], args["ci_high"] = ci
+    if record.ci is not None:
+        args["ci_low"], args["ci_high"] = record.ci
+    if record.flags:
+        args["flags"] = list(record.flags)
+    if is_upper_bound(record):
+        args["upper_bound"] = True
+    if record.note:
+        args["note"] = record.note
     if job.partial:
         args["partial_results"] = True
     return args

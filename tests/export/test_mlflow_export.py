@@ -196,3 +196,25 @@ def test_without_mlflow_the_extra_is_named(
         "error: harness export --to mlflow needs the optional package 'mlflow'; install it "
         "with: pip install 'robustness-harness[mlflow]'"
     )
+
+
+def test_upper_bounds_are_tagged_with_their_note(tmp_path: Path, tracking_uri: str) -> None:
+    """A robust accuracy from a decision-based attack (an upper bound, said only in the record's
+    note) was logged as a plain metric; it now gets the tag `upper_bound.<name>` with the note,
+    and the run `harness.upper_bound_metrics`."""
+    from tests.present.synthetic import UPPER_BOUND_NOTE, write_synthetic_run
+
+    write_synthetic_run(tmp_path / "res", models={"good-model": 0.9, "bb": 0.6}, extras=True)
+    export_mlflow(tmp_path / "res", tracking_uri=tracking_uri)
+    runs = _job_runs(tracking_uri)
+    bounded = _run_of(runs, "bb", "adversarial").data.tags
+    names = sorted(k[len("upper_bound.") :] for k in bounded if k.startswith("upper_bound."))
+    assert names == [
+        "robust_acc/attack_linf_pgd/eps_0.05/norm_linf",
+        "robust_acc/attack_linf_pgd/eps_0.1/norm_linf",
+    ]
+    assert {bounded[f"upper_bound.{n}"] for n in names} == {UPPER_BOUND_NOTE}
+    assert bounded["harness.upper_bound_metrics"] == ", ".join(names)
+    white_box = _run_of(runs, "good-model", "adversarial").data.tags
+    assert not any(k.startswith("upper_bound") for k in white_box)
+    assert "harness.upper_bound_metrics" not in white_box

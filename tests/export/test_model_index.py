@@ -139,3 +139,33 @@ def test_an_error_naming_a_hostile_model_is_one_line(
     assert _export(results, tmp_path / "cards") == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "\\n" in err and "\x1b" not in err
+
+
+def test_flagged_numbers_and_upper_bounds_say_so_in_the_card(tmp_path: Path) -> None:
+    """A card's result showed a robust accuracy flagged gradient_masking_suspected, or one that
+    a decision-based attack only bounds from above, as a plain number: neither the flag nor the
+    note reached the model-index, and the hub shows a result's name and value. Both now say so
+    in the name, and the args hold the flags, the upper bound and the record's note."""
+    from tests.present.synthetic import UPPER_BOUND_NOTE, write_synthetic_run
+
+    write_synthetic_run(
+        tmp_path / "res",
+        models={"good-model": 0.9, "bb": 0.6},
+        flag_model="good-model",
+        extras=True,
+    )
+    assert _export(tmp_path / "res", tmp_path / "cards") == 0
+    flagged = ModelCard.load(tmp_path / "cards" / "good-model" / "README.md").data.eval_results
+    by_config = {e.metric_config: e for e in flagged if e.metric_type == "robust_acc"}
+    masked = by_config["attack=linf_pgd/eps=0.1,norm=linf"]
+    assert masked.metric_name.endswith("(flagged: gradient_masking_suspected)")
+    assert masked.metric_args["flags"] == ["gradient_masking_suspected"]
+    clean = by_config["attack=linf_pgd/eps=0.05,norm=linf"]
+    assert "flagged" not in clean.metric_name and "flags" not in clean.metric_args
+    bounded = ModelCard.load(tmp_path / "cards" / "bb" / "README.md").data.eval_results
+    for e in (e for e in bounded if e.metric_type == "robust_acc"):
+        assert e.metric_name.endswith("(upper bound)")
+        assert e.metric_args["upper_bound"] is True and e.metric_args["note"] == UPPER_BOUND_NOTE
+    assert all(
+        "upper_bound" not in (e.metric_args or {}) for e in bounded if e.metric_type != "robust_acc"
+    )
