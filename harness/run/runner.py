@@ -54,6 +54,7 @@ from harness.run.executors.work import (
     build_adapter,
     job_facts,
     load_task,
+    this_host,
 )
 from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
 from harness.run.lock import RunLock, RunLockedError
@@ -131,6 +132,7 @@ class _PendingJob:
     threads: int | None = None
     tables: dict[int, SampleTable] = field(default_factory=dict)
     done: bool = False
+    hosts: set[str] = field(default_factory=set)  # where its units ran (UnitResult.host)
 
     def units(self) -> list[WorkUnit]:
         if self.shards is None:
@@ -575,10 +577,23 @@ class Runner:
         message = f"reused the results of run {record.run_id} from the result cache (same key)"
         return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, dirname)
 
-    def _remember(self, job: Job, key: str, path: Path) -> None:
+    def _remember(self, job: Job, key: str, path: Path, *, hosts: set[str]) -> None:
         """Store a job this run computed in the shared result cache; a cache that cannot be
-        written is logged once and left alone for the rest of the run (the results are kept)."""
+        written is logged once and left alone for the rest of the run (the results are kept).
+
+        Only a job computed on this machine: the cache key holds this machine's device (CPU or
+        GPU model, CPU count), so a job whose units ran on other Ray nodes (`hosts`) would be
+        served to a later run here as if measured here (another machine's timings, or another
+        GPU's last bits)."""
         if self.cache is None:
+            return
+        elsewhere = sorted(h for h in hosts if h != this_host())
+        if elsewhere:
+            log.info(
+                "%s: not stored in the result cache: computed on %s, not this machine",
+                job.label,
+                ", ".join(elsewhere),
+            )
             return
         try:
             self.cache.save(key=self._cache_key(job, key), job_dir=path)
@@ -598,6 +613,7 @@ class Runner:
         job = state.pending[got.unit.index]
         if job.done:
             return False  # a late shard of a job that already failed
+        job.hosts.add(got.host)
         if got.unit.shard is not None and self.events.unit_finished:
             self.events.unit_finished(job.index, len(self.plan.jobs), got)
         if got.result is None:
@@ -651,7 +667,7 @@ class Runner:
                 artifacts=result.artifacts,
                 arrays=result.arrays,
             )
-            self._remember(job.job, job.key, path)
+            self._remember(job.job, job.key, path, hosts=job.hosts)
             return JobOutcome(
                 job.job,
                 JobStatus.COMPLETED,

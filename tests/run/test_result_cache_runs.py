@@ -109,6 +109,29 @@ def test_another_harness_version_code_library_or_machine_misses(
     assert set(_statuses(_run(spec, tmp_path / "f")).values()) == {"cached"}
 
 
+def test_jobs_computed_on_another_machine_are_not_stored_under_this_ones(
+    spec: Path,
+    tmp_path: Path,
+    result_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The cache key holds the driver's machine (CPU or GPU model, CPU count), but on Ray a job's
+    units run on other nodes: their results were stored under the driver's machine and served
+    to a later local run here as if measured here (another node's timings). A unit that ran on
+    another host (`UnitResult.host`; simulated here) keeps its job out of the cache."""
+    from harness.run.executors import work
+
+    with monkeypatch.context() as patch:
+        patch.setattr(work, "this_host", lambda: "gpu-node-7", raising=False)
+        with caplog.at_level(logging.INFO, logger="harness.run.runner"):
+            assert set(_statuses(_run(spec, tmp_path / "a")).values()) == {"completed"}
+    assert _entries(result_cache) == 0
+    assert "not stored in the result cache: computed on gpu-node-7" in caplog.text
+    assert set(_statuses(_run(spec, tmp_path / "b")).values()) == {"completed"}  # a miss
+    assert _entries(result_cache) == 2  # computed here: stored
+
+
 def test_no_cache_in_the_command_the_spec_or_the_environment(
     spec: Path, tmp_path: Path, result_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

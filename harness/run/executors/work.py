@@ -37,6 +37,11 @@ from harness.run.model_adapter import build_model_adapter
 log = logging.getLogger(__name__)
 
 
+def this_host() -> str:
+    """The name of the machine a unit runs on (`UnitResult.host`), as the driver compares it."""
+    return socket.gethostname()
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorkUnit:
     """Job number `index` in the plan (1-based), whole (shard None) or one shard of it, and the
@@ -115,7 +120,7 @@ def _run_unit(
     ctx: RunContext,
 ) -> UnitResult:
     started = time.perf_counter()
-    host, pid = socket.gethostname(), os.getpid()
+    host, pid = this_host(), os.getpid()
     try:
         adapter, task = adapter_and_task()
         if unit.shard is not None:
