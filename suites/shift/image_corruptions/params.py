@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from harness.suites.shift.image_corruptions.filters import gaussian_kernel1d
 from harness.suites.shift.image_corruptions.registry import check_name_severity
 from harness.suites.shift.image_corruptions.tables import TABLES
 
@@ -147,10 +148,29 @@ def _jpeg_compression(c: Any, s: _Size) -> dict[str, Any]:
     return {"quality": int(c)}
 
 
+def blurred_noise_spread(sigma_ref: float, sigma: float, truncate: float = 4.0) -> float:
+    """The factor on a white-noise field's standard deviation that gives it, blurred with
+    `sigma`, the spread it has blurred with `sigma_ref` (1.0 when they are equal).
+
+    A 2-D Gaussian blur with 1-D weights `w` leaves white noise of standard deviation `std` with
+    `std * sum(w**2)` (the weights of the separable kernel are `w_i * w_j`); the field is
+    Gaussian, so equal spreads give equal distributions. Spatter thresholds such a field: with
+    its sigma scaled by the image size alone, the field of a 64 px image had half the reference's
+    spread and never reached the threshold (spatter changed nothing at severities 1, 4 and 5 from
+    48 to 127 px, at every severity but 3 at 96-127 px), while at 128 px it was 5x stronger than
+    at 224 px. With this factor the field keeps the published distribution, and its blobs scale
+    with the image."""
+    if sigma == sigma_ref:
+        return 1.0
+    ref = float((gaussian_kernel1d(sigma_ref, truncate) ** 2).sum())
+    new = float((gaussian_kernel1d(sigma, truncate) ** 2).sum())
+    return ref / new
+
+
 def _spatter(c: Any, s: _Size) -> dict[str, Any]:
     return {
         "loc": c[0],
-        "std": c[1],
+        "std": c[1] * blurred_noise_spread(c[2], c[2] * s.scale),
         "sigma": c[2] * s.scale,
         "threshold": c[3],
         "intensity": c[4],

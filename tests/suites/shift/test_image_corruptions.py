@@ -868,3 +868,43 @@ def test_bad_shapes_name_the_shape(shape: tuple[int, ...]) -> None:
 def test_bad_seeds() -> None:
     with pytest.raises(ValueError, match="seeds"):
         corrupt(torch.rand(2, 3, 8, 8), "fog", 1, torch.tensor([1], dtype=torch.int64))
+
+
+@pytest.mark.parametrize(("reference", "sizes"), [(32, (48, 64, 96, 127)), (224, (128, 160))])
+def test_spatter_keeps_its_strength_at_other_sizes(reference: int, sizes: tuple[int, ...]) -> None:
+    """Spatter thresholds a blurred noise field. With the blur's sigma scaled by the image size
+    alone, the field had less spread on larger images and never reached the threshold: from 48
+    to 127 px (CIFAR table) spatter changed the images by under 0.5/255 at severities 1, 4 and 5
+    (at 96-127 px at every severity but 3), so its rows were clean accuracy under spatter's name;
+    at 128 px (ImageNet table) it was 5x stronger than at 224. The field's noise is now scaled to
+    keep the published spread (`params.blurred_noise_spread`): every severity changes the images
+    at every size, within a small factor of the reference size's change."""
+    gen = torch.Generator().manual_seed(0)
+
+    def change(size: int, severity: int) -> float:
+        coarse = torch.rand(8, 3, 8, 8, generator=gen)
+        x = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear")
+        x = x.clamp(0, 1)
+        return float((corrupt(x, "spatter", severity, _seeds(8)) - x).abs().mean()) * 255
+
+    for severity in range(1, 6):
+        base = change(reference, severity)
+        for size in sizes:
+            got = change(size, severity)
+            assert got > 0.5, (size, severity, got)
+            assert 0.4 < got / base < 2.5, (size, severity, got, base)
+
+
+def test_blurred_noise_spread_keeps_the_blurred_fields_deviation() -> None:
+    from harness.suites.shift.image_corruptions.filters import gaussian
+    from harness.suites.shift.image_corruptions.params import blurred_noise_spread
+
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(8, 1, 256, 256, generator=gen, dtype=torch.float64)
+    inside = (..., slice(16, -16), slice(16, -16))  # away from the reflected borders
+    reference = float(gaussian(noise, 0.7)[inside].std())
+    for sigma in (0.175, 1.4, 2.8):
+        spread = blurred_noise_spread(0.7, sigma)
+        got = float(gaussian(noise * spread, sigma)[inside].std())
+        assert abs(got / reference - 1) < 0.03, (sigma, got, reference)
+    assert blurred_noise_spread(3.0, 3.0) == 1.0  # the reference size: the published field
