@@ -87,6 +87,7 @@ def perturbation_metrics(
     for family in families:
         of_family = {key: correct for key, correct in cells.items() if key[0] == family}
         for (f, s), correct in of_family.items():
+            faint = parts.faint.get((f, s))
             records.append(
                 record(
                     cell_metric,
@@ -95,6 +96,13 @@ def perturbation_metrics(
                     condition=f"{prefix}={f}/severity={s}",
                     ci=wilson_ci(float(correct.sum()), len(correct)),
                     ci_method=WILSON_METHOD,
+                    note=None
+                    if faint is None
+                    else (
+                        f"changes the inputs by {faint * 255:.3f}/255 on average at this "
+                        "severity on this task's image size (below 0.5/255): the model sees "
+                        "about its clean inputs, so this is about its clean accuracy"
+                    ),
                 )
             )
         records.append(family_record(task, family, of_family, parts, n))

@@ -251,6 +251,10 @@ class ShiftSuite(Suite):
             out["noop_rule"] = (
                 "not applicable: mean |corrupted - clean| below 0.5/255 at every severity"
             )
+            out["faint_cells"] = {
+                f"{name}/severity={severity}": {"mean_change_x255": round(change * 255, 4)}
+                for (name, severity), change in parts.faint.items()
+            }
         if parts.gallery:
             out["corruption_gallery"] = dict(parts.gallery)
         return out

@@ -343,6 +343,23 @@ def test_noop_corruptions_are_not_applicable_and_left_out(task) -> None:
     assert "defocus_blur" in result.artifacts["not_applicable"]
 
 
+def test_a_severity_that_barely_changes_the_inputs_says_so(task) -> None:
+    """On 8x8 digits (the quickstart's) motion blur changes the images at severity 5 but not at
+    severity 1 (0.01/255 on average), so its severity-1 accuracy was clean accuracy shown as
+    `motion_blur severity 1` with nothing said. The corruption stays (it is applicable), and
+    that cell's record says the model saw about its clean inputs."""
+    cfg = {"corruptions": ["motion_blur"], "severities": [1, 5], "max_samples": 40}
+    result = ShiftSuite(cfg).run(_adapter(task), task, RunContext(seed=1, bootstrap_resamples=0))
+    m = {r.key: r for r in result.metrics}
+    faint = m["corruption_acc[corruption=motion_blur/severity=1]"]
+    assert "on average at this severity" in (faint.note or "")
+    assert "about its clean accuracy" in (faint.note or "")
+    assert m["corruption_acc[corruption=motion_blur/severity=5]"].note is None
+    cells = result.artifacts["faint_cells"]
+    assert list(cells) == ["motion_blur/severity=1"]
+    assert cells["motion_blur/severity=1"]["mean_change_x255"] < 0.5
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("bounds", [(0.0, 1.0), (-1.0, 3.0)])
 def test_change_sum_in_chunks_is_the_one_shot_sum(task, monkeypatch, bounds, dtype) -> None:
