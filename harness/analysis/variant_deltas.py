@@ -291,7 +291,38 @@ def _compare_jobs(
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
+        same = identical_outputs(vtable.frame, ptable.frame)
+        if same and not any(n.startswith(IDENTICAL) for n in comp.notes):
+            comp.notes.insert(
+                0,
+                f"{IDENTICAL} on every one of the {same} rows compared ({suite} suite: the "
+                "same predictions and confidences to the last bit): the recipe did not change "
+                "what the model computes (is the compressed layer used in its forward pass?), "
+                "so every delta is 0 by construction, not a measured robustness to compression",
+            )
     return paired
+
+
+IDENTICAL = "the variant's outputs equal its parent's"
+
+
+def identical_outputs(vframe: pd.DataFrame, pframe: pd.DataFrame) -> int:
+    """The number of rows (condition x sample) both tables hold when the variant's predictions
+    and confidences equal the parent's on every one of them, else 0. Any real compression
+    (int8, pruning, fp16) moves a confidence in its last bits somewhere."""
+    columns = ["condition", "sample_id", "prediction", "confidence"]
+    if not all(c in vframe.columns and c in pframe.columns for c in columns):
+        return 0
+    keyed_v = vframe[columns].set_index(["condition", "sample_id"])
+    keyed_p = pframe[columns].set_index(["condition", "sample_id"])
+    common = keyed_v.index.intersection(keyed_p.index)
+    if common.empty:
+        return 0
+    v, p = keyed_v.loc[common], keyed_p.loc[common]
+    same = (v["prediction"].to_numpy() == p["prediction"].to_numpy()) & (
+        v["confidence"].to_numpy() == p["confidence"].to_numpy()
+    )
+    return len(common) if bool(same.all()) else 0
 
 
 def _delta(

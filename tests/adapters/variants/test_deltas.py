@@ -120,3 +120,23 @@ def test_a_variant_built_from_other_weights_than_its_parent_job_is_not_compared(
     bare = _job(tmp_path / "p3", "m", ones, labels, {}, finished="4")
     (plain,) = compare_variants([(MANIFEST, bare), (MANIFEST, variant)], configs=CONFIGS)
     assert plain.status == "compared"
+
+
+def test_a_variant_that_changed_nothing_says_so(tmp_path: Path) -> None:
+    """A recipe that does not reach the forward pass (int8 of a Linear layer the model never
+    calls, a pruned layer it does not use) gave a variant whose numbers equal its parent's: every
+    delta 0, read as 'compression costs nothing'. Outputs equal to the last bit on every row now
+    say so; a variant with one changed confidence does not get the note."""
+    labels = np.repeat(np.arange(5), 20)
+    ones = np.ones(100, dtype=bool)
+    lineage = {"parent": "m", "variant": "int8"}
+    parent = _job(tmp_path / "p", "m", ones, labels, {}, finished="1")
+    same = _job(tmp_path / "v", "m@int8", ones, labels, lineage, finished="2")
+    (comp,) = compare_variants([(MANIFEST, parent), (MANIFEST, same)], configs=CONFIGS)
+    assert comp.notes[0].startswith("the variant's outputs equal its parent's on every one of")
+    assert "100 rows" in comp.notes[0] and comp.deltas[0].delta == 0.0
+    frame = same.table().frame
+    frame.loc[7, "confidence"] = np.nextafter(0.9, 1.0)
+    SampleTable.build(frame.to_dict("list")).write_parquet(same.path / "samples.parquet")
+    (moved,) = compare_variants([(MANIFEST, parent), (MANIFEST, same)], configs=CONFIGS)
+    assert not any("outputs equal" in n for n in moved.notes)
