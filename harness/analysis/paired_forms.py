@@ -344,15 +344,51 @@ def _ood(record: MetricRecord, table: SampleTable) -> Resampled | None:
     scores = sign * np.concatenate([rows[column].to_numpy(np.float64) for rows in design.parts])
     # Integer codes give the same statistics through faster paths (NaN scores stay as they are:
     # their statistics are undefined, which the float paths report).
-    values = scores if np.isnan(scores).any() else detection.score_levels(scores)
+    coded = not np.isnan(scores).any()
+    values = detection.score_levels(scores) if coded else scores
     m, bounds = design.m, design.bounds
+    keyed = _keyed_aupr(record.metric, values, m, bounds) if coded else None
 
     def statistic(idx: np.ndarray) -> np.ndarray:
         ins = values[idx[:, :m]]
         parts = [batch(ins, values[idx[:, a:b]]) for a, b in itertools.pairwise(bounds)]
         return np.asarray(parts[0] if len(parts) == 1 else np.mean(parts, axis=0))
 
-    return Resampled(ids=design.ids, strata=design.strata, statistic=statistic)
+    return Resampled(ids=design.ids, strata=design.strata, statistic=keyed or statistic)
+
+
+def _keyed_aupr(metric: str, codes: np.ndarray, m: int, bounds: np.ndarray) -> Statistic | None:
+    """AUPR-In or AUPR-Out of OOD score codes (ID first, `m` of them; the sets between
+    `bounds`) from their sort keys (`detection.aupr_keys`), gathered once per resample: the
+    float64 `detection.BATCH` gives on the codes, without building each resample's keys from
+    its codes. None for another metric, or codes of more than 2**15 levels."""
+    is_id = np.arange(len(codes)) < m
+    if metric == "ood_aupr":
+        keys = detection.aupr_keys(codes, is_id)
+    elif metric == "ood_aupr_out":  # the reversed order, OOD positive
+        keys = detection.aupr_keys(codes.max() - codes, ~is_id)
+    else:
+        return None
+    if keys is None:
+        return None
+    sets = list(itertools.pairwise(bounds))
+
+    def positives(a: int, b: int) -> int:
+        return m if metric == "ood_aupr" else b - a
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        drawn = keys[idx]  # the ID columns, then each set's
+        if len(sets) == 1:
+            return detection.keyed_aupr(drawn, positives(*sets[0]))
+        parts = [
+            detection.keyed_aupr(
+                np.concatenate([drawn[:, :m], drawn[:, a:b]], axis=1), positives(a, b)
+            )
+            for a, b in sets
+        ]
+        return np.asarray(np.mean(parts, axis=0))
+
+    return statistic
 
 
 @dataclass(frozen=True)
