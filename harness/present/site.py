@@ -38,6 +38,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.suite_board import (
     Curve,
+    FigureKind,
     SuiteBoard,
     SuiteConfigs,
     figure_kinds,
@@ -197,11 +198,19 @@ def build_site(
     return given / "index.html"
 
 
+# the figures `gallery_figures` draws, for the jobs whose suites feed them
+_GALLERIES: tuple[FigureKind, ...] = ("corruption_gallery", "adversarial_gallery")
+
+
 def _galleries(ctx: _Context) -> None:
     """Every job's galleries, drawn once for the task and model pages that show them (in
     worker processes: harness.present.site_workers)."""
-    jobs = [(job.record.model, job) for _man, job in ctx.loaded]
-    jobs = [(m, job) for m, job in jobs if job.status == JobStatus.COMPLETED]
+    jobs = [
+        (job.record.model, job)
+        for _man, job in ctx.loaded
+        if job.status == JobStatus.COMPLETED
+        and any(feeds(ctx.kinds, job.record.suite, kind) for kind in _GALLERIES)
+    ]
 
     def draw(model: str, job: StoredJob) -> tuple[str, list[FigureView] | None]:
         jtag = job_tag(model, job)
