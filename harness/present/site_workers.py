@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def run_parts(
     global _FORKED
     _FORKED = _Parts(parts, figures, pages)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=keep_heap) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_start) as pool:
             done = pool.map(_run_part, range(len(parts)), chunksize=1)
     finally:
         _FORKED = None
@@ -95,6 +96,14 @@ def _run_part(i: int) -> tuple[object, _Share, _Share]:
         pages.reused - page_before[2],
     )
     return value, fig_share, page_share
+
+
+def _start() -> None:
+    """A worker's start: it ends when the pool ends it (SIGTERM's default action: a handler the
+    report's process inherited, an application's or Ray's, would keep it alive and the report
+    waiting for it), and it keeps its freed memory (`keep_heap`)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    keep_heap()
 
 
 _TRIM_THRESHOLD, _MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
