@@ -241,7 +241,10 @@ def _line(n: int, name: str, t: Timing, start: Timing, row: dict[str, Timing]) -
     )
     before = row.get(f"{name}_before")
     if before is not None:
-        cells += f" {before.wall:.2f} | {before.wall / t.wall:.1f} |"
+        cells += (
+            f" {before.wall:.2f} | {before.wall / t.wall:.2f} | {before.cpu:.2f} | "
+            f"{before.cpu / t.cpu:.2f} |"
+        )
     return cells
 
 
@@ -269,7 +272,11 @@ def main() -> None:
     print(
         "| N | command | wall (s) | (wall - start-up) / floor | CPU (s) | (CPU - start-up) / "
         "floor CPU | MiB above start-up | / data MiB |"
-        + (" before wall (s) | before / after |" if args.before else "")
+        + (
+            " before wall (s) | before / after | before CPU (s) | before / after CPU |"
+            if args.before
+            else ""
+        )
     )
     try:
         for n in (int(x) for x in args.models.split(",")):

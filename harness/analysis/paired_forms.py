@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,7 +149,7 @@ def per_sample(
 def _form(record: MetricRecord, table: SampleTable, config: SuiteConfig | None) -> Form | None:
     frame = table.frame
     if record.metric.startswith("ood_"):
-        return _ood(record, frame)
+        return _ood(record, table)
     if record.metric in _DISPARITIES and GroupContext.of(record.context).group is None:
         return _disparity(record, frame, config) if isinstance(config, GroupOptions) else None
     if (
@@ -168,7 +168,7 @@ def _form(record: MetricRecord, table: SampleTable, config: SuiteConfig | None) 
     return _plain(record, rows)
 
 
-_ROWS: dict[int, tuple[weakref.ref[SampleTable], dict[str, pd.DataFrame]]] = {}
+_ROWS: dict[int, tuple[weakref.ref[SampleTable], dict[Hashable, object]]] = {}
 
 
 def _forget(key: int) -> Callable[[weakref.ref[SampleTable]], None]:
@@ -180,19 +180,27 @@ def _forget(key: int) -> Callable[[weakref.ref[SampleTable]], None]:
     return gone
 
 
-def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
-    """The table's rows of `condition`, selected once per table and condition while the table
-    lives (a table's metrics of one condition read the same rows; treat them as read-only)."""
+def _derived(table: SampleTable) -> dict[Hashable, object]:
+    """What has been derived from `table` while it lives (its rows of a condition, the design
+    of its OOD sets; treat them as read-only)."""
     key = id(table)
     entry = _ROWS.get(key)
     if entry is None or entry[0]() is not table:
         entry = (weakref.ref(table, _forget(key)), {})
         _ROWS[key] = entry
-    cache = entry[1]
-    if condition not in cache:
+    return entry[1]
+
+
+def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
+    """The table's rows of `condition`, selected once per table and condition while the table
+    lives (a table's metrics of one condition read the same rows; treat them as read-only)."""
+    cache = _derived(table)
+    if ("rows", condition) not in cache:
         frame = table.frame
-        cache[condition] = frame[frame["condition"] == condition]
-    return cache[condition]
+        cache["rows", condition] = frame[frame["condition"] == condition]
+    rows = cache["rows", condition]
+    assert isinstance(rows, pd.DataFrame)
+    return rows
 
 
 def cell_means(record: MetricRecord, table: SampleTable | None) -> CellMean | None:
@@ -305,7 +313,7 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
     return Resampled(ids=ids, strata=strata, statistic=statistic, counted=counted)
 
 
-def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
+def _ood(record: MetricRecord, table: SampleTable) -> Resampled | None:
     """OOD detection metrics: ID (clean) and OOD scores, resampled within each set. A mean over
     the sets of a tag (`ood_mean=near` / `far`) is the mean of the metric over the sets whose
     rows carry that tag (`detection.OOD_TAG`), recomputed on the same resamples: the ID rows
@@ -315,18 +323,89 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
     if detector is None or batch is None:
         return None
     column, sign = score_column(detector)
-    if column not in frame.columns:
+    if column not in table.frame.columns:
         return None
-    clean = frame[frame["condition"] == CLEAN]
-    sets = _ood_sets(record.condition, frame)
-    if clean.empty or not sets:
+    design = _ood_design(table, record.condition)
+    if design is None:
         return None
-    scores = sign * np.concatenate(
-        [clean[column].to_numpy(np.float64)] + [s[column].to_numpy(np.float64) for s in sets]
-    )
+    scores = sign * np.concatenate([rows[column].to_numpy(np.float64) for rows in design.parts])
     # Integer codes give the same statistics through faster paths (NaN scores stay as they are:
     # their statistics are undefined, which the float paths report).
-    values = scores if np.isnan(scores).any() else detection.score_levels(scores)
+    coded = not np.isnan(scores).any()
+    values = detection.score_levels(scores) if coded else scores
+    m, bounds = design.m, design.bounds
+    keyed = _keyed_aupr(record.metric, values, m, bounds) if coded else None
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        ins = values[idx[:, :m]]
+        parts = [batch(ins, values[idx[:, a:b]]) for a, b in itertools.pairwise(bounds)]
+        return np.asarray(parts[0] if len(parts) == 1 else np.mean(parts, axis=0))
+
+    return Resampled(ids=design.ids, strata=design.strata, statistic=keyed or statistic)
+
+
+def _keyed_aupr(metric: str, codes: np.ndarray, m: int, bounds: np.ndarray) -> Statistic | None:
+    """AUPR-In or AUPR-Out of OOD score codes (ID first, `m` of them; the sets between
+    `bounds`) from their sort keys (`detection.aupr_keys`), gathered once per resample: the
+    float64 `detection.BATCH` gives on the codes, without building each resample's keys from
+    its codes. None for another metric, or codes of more than 2**15 levels."""
+    is_id = np.arange(len(codes)) < m
+    if metric == "ood_aupr":
+        keys = detection.aupr_keys(codes, is_id)
+    elif metric == "ood_aupr_out":  # the reversed order, OOD positive
+        keys = detection.aupr_keys(codes.max() - codes, ~is_id)
+    else:
+        return None
+    if keys is None:
+        return None
+    sets = list(itertools.pairwise(bounds))
+
+    def positives(a: int, b: int) -> int:
+        return m if metric == "ood_aupr" else b - a
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        drawn = keys[idx]  # the ID columns, then each set's
+        if len(sets) == 1:
+            return detection.keyed_aupr(drawn, positives(*sets[0]))
+        parts = [
+            detection.keyed_aupr(
+                np.concatenate([drawn[:, :m], drawn[:, a:b]], axis=1), positives(a, b)
+            )
+            for a, b in sets
+        ]
+        return np.asarray(np.mean(parts, axis=0))
+
+    return statistic
+
+
+@dataclass(frozen=True)
+class _OODDesign:
+    """The rows an OOD record of one condition reads, the same for every detector and metric:
+    the ID (clean) rows and each OOD set's (`parts`, ID first), their ids, strata (0 for ID, 1
+    and on for the sets), the sets' bounds in that order and the ID count `m`."""
+
+    parts: list[pd.DataFrame]
+    ids: pd.Index
+    strata: np.ndarray
+    bounds: np.ndarray
+    m: int
+
+
+def _ood_design(table: SampleTable, condition: str) -> _OODDesign | None:
+    """The design of a table's OOD records of `condition` (None: no ID or no OOD rows), built
+    once per table and condition while the table lives."""
+    cache = _derived(table)
+    if ("ood", condition) not in cache:
+        frame = table.frame
+        clean = condition_rows(table, CLEAN)
+        sets = _ood_sets(condition, frame)
+        cache["ood", condition] = None if clean.empty or not sets else _design(clean, sets)
+    design = cache["ood", condition]
+    assert design is None or isinstance(design, _OODDesign)
+    return design
+
+
+def _design(clean: pd.DataFrame, sets: list[pd.DataFrame]) -> _OODDesign:
     m = len(clean)
     # OOD sample ids may repeat ID ids (and each other's) in principle: qualify them by set;
     # two runs whose means read different sets are not paired (paired_resample says so)
@@ -337,14 +416,9 @@ def _ood(record: MetricRecord, frame: pd.DataFrame) -> Resampled | None:
         ids += [f"{ss['condition'].iat[0]}:{s}" for ss in sets for s in ss["sample_id"]]
     sizes = [len(s) for s in sets]
     strata = np.repeat(np.arange(len(sets) + 1, dtype=np.int64), [m, *sizes])
+    strata.flags.writeable = False  # shared by the table's OOD forms
     bounds = np.cumsum([m, *sizes])
-
-    def statistic(idx: np.ndarray) -> np.ndarray:
-        ins = values[idx[:, :m]]
-        parts = [batch(ins, values[idx[:, a:b]]) for a, b in itertools.pairwise(bounds)]
-        return np.asarray(parts[0] if len(parts) == 1 else np.mean(parts, axis=0))
-
-    return Resampled(ids=pd.Index(ids), strata=strata, statistic=statistic)
+    return _OODDesign([clean, *sets], pd.Index(ids), strata, bounds, m)
 
 
 def _ood_sets(condition: str, frame: pd.DataFrame) -> list[pd.DataFrame]:

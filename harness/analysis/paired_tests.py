@@ -286,11 +286,14 @@ def stratified_positions(strata: np.ndarray, *, resamples: int, seed: int, name:
     small = np.int32 if len(strata) < 2**31 else np.int64
     if len(codes) == 1:  # one stratum: the draws are the positions
         return gen.integers(0, len(strata), size=(resamples, len(strata)), dtype=small)
-    parts = []
-    for code in codes:
+    out = np.empty((resamples, len(strata)), dtype=np.int64)
+    start = 0
+    for code in codes:  # each stratum's positions in its own columns, drawn in code order
         members = np.flatnonzero(strata == code)
-        parts.append(members[gen.integers(0, len(members), size=(resamples, len(members)))])
-    return np.concatenate(parts, axis=1)
+        draws = gen.integers(0, len(members), size=(resamples, len(members)), dtype=small)
+        np.take(members, draws, out=out[:, start : start + len(members)])
+        start += len(members)
+    return out
 
 
 def paired_resample(
@@ -391,8 +394,9 @@ def _resampled(
         vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b))
         return va, vb
     idx = order[memo.draws(draws, positions)]
+    same = np.array_equal(to_b, np.arange(len(to_b)))  # B's rows in A's order: no remapping
     va = memo.values(a, key, lambda: a.test_statistic(idx))
-    vb = memo.values(b, key, lambda: b.test_statistic(to_b[idx]))
+    vb = memo.values(b, key, lambda: b.test_statistic(idx if same else to_b[idx]))
     return va, vb
 
 

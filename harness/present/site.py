@@ -20,12 +20,10 @@ it); figures are PNGs in `figures/`. No server, no CDN, no torch.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import sys
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.suite_board import (
     Curve,
+    FigureKind,
     SuiteBoard,
     SuiteConfigs,
     figure_kinds,
@@ -55,12 +54,14 @@ from harness.present.report_figures import (
     FigureFolder,
     Kinds,
     feeds,
+    gallery_figures,
     job_figures,
     job_tag,
     task_figures,
 )
 from harness.present.report_views import (
     BoardView,
+    FigureView,
     JobLine,
     Link,
     Loaded,
@@ -78,6 +79,7 @@ from harness.present.report_views import (
     variant_views,
 )
 from harness.present.site_folder import refuse_foreign_folder, site_folder
+from harness.present.site_workers import run_parts
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
 from harness.store import atomic, links
@@ -176,17 +178,17 @@ def build_site(
         tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
     )
     ctx.write("provenance.html", _provenance(ctx))
-    for task in tasks:
-        ctx.write(task_page(task), _task_page(ctx, task))
-    for suite in suites:
-        ctx.write(suite_page(suite), _suite_page(ctx, suite))
     by_model: dict[str, list[Loaded]] = defaultdict(list)
     for man, job in loaded:
         by_model[job.record.model].append((man, job))
-    _model_pages(ctx, sorted(by_model.items()))
+    for _man, job in loaded:  # read here: the workers parse no file the build parsed
+        if job.status == JobStatus.COMPLETED and job.has_table:
+            job.table()
+    _galleries(ctx)
+    _pages(ctx, tasks, sorted(by_model.items()))
+    for suite in suites:
+        ctx.write(suite_page(suite), _suite_page(ctx, suite))
     ctx.write("models.html", _models_page(ctx, sorted(by_model)))
-    for task, a, b in pairs:
-        ctx.write(compare_page(task, a, b), _compare_page(ctx, task, a, b))
     ctx.write("index.html", _index(ctx, models=len(by_model)))
     summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(given))
     _write(out / "summary.md", summary)
@@ -196,80 +198,53 @@ def build_site(
     return given / "index.html"
 
 
-def _model_pages(ctx: _Context, models: list[tuple[str, list[Loaded]]]) -> None:
-    """Every model's page with its figures: in worker processes (forked, so they start with
-    this build's boards and figure cache; matplotlib draws with Agg) over the cores this process
-    may use, each writing its share of the pages; the figures each one drew or kept go back to
-    this process's figure cache."""
-    workers = min(len(models), _cores()) if _can_fork() else 1
-    if workers < 2:
-        for model, jobs in models:
-            ctx.write(model_page(model), _model_page(ctx, model, jobs), reuse=True)
-        return
-    for _man, job in ctx.loaded:  # read here: the workers parse no file the build parsed
-        if job.status == JobStatus.COMPLETED and job.has_table:
-            job.table()
-    shares = [models[i::workers] for i in range(workers)]
-    global _FORKED
-    _FORKED = (ctx, shares)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = pool.map(_model_share, range(workers))
-    finally:
-        _FORKED = None
-    cache = ctx.folder.cache
-    for figures, pages in done:
-        if cache is not None:
-            cache.adopt(figures.kept, drawn=figures.made, reused=figures.reused)
-        ctx.pages.adopt(pages.kept, rendered=pages.made, reused=pages.reused)
+# the figures `gallery_figures` draws, for the jobs whose suites feed them
+_GALLERIES: tuple[FigureKind, ...] = ("corruption_gallery", "adversarial_gallery")
 
 
-_FORKED: tuple[_Context, list[list[tuple[str, list[Loaded]]]]] | None = None
+def _galleries(ctx: _Context) -> None:
+    """Every job's galleries, drawn once for the task and model pages that show them (in
+    worker processes: harness.present.site_workers)."""
+    jobs = [
+        (job.record.model, job)
+        for _man, job in ctx.loaded
+        if job.status == JobStatus.COMPLETED
+        and any(feeds(ctx.kinds, job.record.suite, kind) for kind in _GALLERIES)
+    ]
+
+    def draw(model: str, job: StoredJob) -> tuple[str, list[FigureView] | None]:
+        jtag = job_tag(model, job)
+        gallery_figures(model, job, jtag, ctx.folder, ctx.kinds)
+        return jtag, ctx.folder.drawn.get(jtag)
+
+    parts = [partial(draw, model, job) for model, job in jobs]
+    for jtag, views in run_parts(parts, ctx.folder.cache, ctx.pages):
+        if views is not None:
+            ctx.folder.drawn[jtag] = views
 
 
-@dataclass(frozen=True)
-class _Share:
-    """What a worker's pages added to a cache: entries, and how many it made and reused."""
+def _pages(ctx: _Context, tasks: list[str], models: list[tuple[str, list[Loaded]]]) -> None:
+    """The task, comparison and model pages with their figures, in worker processes
+    (harness.present.site_workers), the costliest first; a model's page is kept from the
+    previous build when unchanged (harness.present.page_cache)."""
 
-    kept: dict[str, dict[str, str]]
-    made: int
-    reused: int
+    def task(name: str) -> None:
+        ctx.write(task_page(name), _task_page(ctx, name))
 
+    def comparison(name: str, a: str, b: str) -> None:
+        ctx.write(compare_page(name, a, b), _compare_page(ctx, name, a, b))
 
-def _model_share(i: int) -> tuple[_Share, _Share]:
-    """In a worker: write share `i` of the model pages; the figures and pages kept for them."""
-    assert _FORKED is not None
-    ctx, shares = _FORKED
-    figures, pages = ctx.folder.cache, ctx.pages
-    fig_before = (set(figures.kept), figures.drawn, figures.reused) if figures else (set(), 0, 0)
-    page_before = (set(pages.kept), pages.rendered, pages.reused)
-    for model, jobs in shares[i]:
-        ctx.write(model_page(model), _model_page(ctx, model, jobs), reuse=True)
-    fig_share = _Share({}, 0, 0)
-    if figures is not None:
-        fig_share = _Share(
-            {k: v for k, v in figures.kept.items() if k not in fig_before[0]},
-            figures.drawn - fig_before[1],
-            figures.reused - fig_before[2],
-        )
-    page_share = _Share(
-        {k: v for k, v in pages.kept.items() if k not in page_before[0]},
-        pages.rendered - page_before[1],
-        pages.reused - page_before[2],
-    )
-    return fig_share, page_share
+    def model(name: str, jobs: list[Loaded]) -> None:
+        ctx.write(model_page(name), _model_page(ctx, name, jobs), reuse=True)
 
-
-def _cores() -> int:
-    """The CPUs this process may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-def _can_fork() -> bool:
-    """Forked workers (Linux): they start from this process's memory, without re-importing or
-    re-reading anything."""
-    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    # the costliest first, so that no worker is left with a long part at the end: a task's page
+    # (its variants' paired tests, its figures) costs more the more jobs ran on the task
+    done = Counter(j.record.task for _m, j in ctx.loaded if j.status == JobStatus.COMPLETED)
+    by_cost = sorted(tasks, key=lambda name: (-done[name], name))
+    parts: list[Callable[[], None]] = [partial(task, name) for name in by_cost]
+    parts += [partial(comparison, *pair) for pair in ctx.pairs]
+    parts += [partial(model, name, jobs) for name, jobs in models]
+    run_parts(parts, ctx.folder.cache, ctx.pages)
 
 
 def _write(path: Path, text: str) -> None:

@@ -182,21 +182,18 @@ def aupr_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
 
     On integer codes (`score_levels`) of fewer than 2**15 levels each row is sorted as 16-bit
     keys (level and label in one key: a radix sort) instead of an argsort of the scores; the
-    order within a level differs, which changes no step (a step is taken at a level's end)."""
+    order within a level differs, which changes no step (a step is taken at a level's end).
+    Both paths sum the same per-position gains in the same order, so they give the same float64.
+    """
     r, m = s_in.shape
     levels = _levels(s_in, s_out)
     if levels is not None and levels <= 1 << 15:
-        # Descending level, label in the low bit: key = 2 * (top - level) + is_ood.
-        keys = np.concatenate([2 * (levels - 1 - s_in), 2 * (levels - 1 - s_out) + 1], axis=1)
-        keys = np.sort(keys.astype(np.uint16), axis=1, kind="stable")
-        s = keys >> 1
-        y = (1 - (keys & 1)).astype(np.float64)
-    else:
-        both = np.concatenate([s_in, s_out], axis=1)
-        labels = np.concatenate([np.ones((r, m)), np.zeros(s_out.shape)], axis=1)
-        order = np.argsort(-both, axis=1, kind="stable")
-        s = np.take_along_axis(both, order, axis=1)
-        y = np.take_along_axis(labels, order, axis=1)
+        return _coded_aupr(s_in, s_out, levels)
+    both = np.concatenate([s_in, s_out], axis=1)
+    labels = np.concatenate([np.ones((r, m)), np.zeros(s_out.shape)], axis=1)
+    order = np.argsort(-both, axis=1, kind="stable")
+    s = np.take_along_axis(both, order, axis=1)
+    y = np.take_along_axis(labels, order, axis=1)
     tp = np.cumsum(y, axis=1)
     seen = np.arange(1, s.shape[1] + 1)
     last = np.ones(s.shape, dtype=bool)
@@ -205,6 +202,58 @@ def aupr_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
     before = np.maximum.accumulate(np.concatenate([np.zeros((r, 1)), ends[:, :-1]], axis=1), axis=1)
     gain = np.where(last, (tp - before) * tp / seen, 0.0)
     return np.asarray(gain.sum(axis=1) / m, dtype=np.float64)
+
+
+def _coded_aupr(s_in: np.ndarray, s_out: np.ndarray, levels: int) -> np.ndarray:
+    """`aupr_batch` on integer codes below 2**15 levels: the rows' keys (`aupr_keys`) built in
+    place, then `keyed_aupr`."""
+    r, m = s_in.shape
+    keys = np.empty((r, m + s_out.shape[1]), dtype=np.uint16)
+    top = 2 * (levels - 1)
+    np.subtract(top, 2 * s_in, out=keys[:, :m], casting="unsafe")
+    np.subtract(top + 1, 2 * s_out, out=keys[:, m:], casting="unsafe")
+    return keyed_aupr(keys, m)
+
+
+def aupr_keys(codes: np.ndarray, positive: np.ndarray) -> np.ndarray | None:
+    """16-bit sort keys of integer score codes (`score_levels`) for `keyed_aupr`: descending
+    code with the label in the low bit (0 for a positive: ranked first within its level), or
+    None for codes that are negative or span more than 2**15 levels. Keys of a resample are
+    these keys at its positions; any common offset gives the same AUPR."""
+    if codes.size == 0 or codes.min() < 0 or codes.max() >= 1 << 15:
+        return None
+    top = int(codes.max())
+    return np.asarray(2 * (top - codes) + np.logical_not(positive), dtype=np.uint16)
+
+
+def keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
+    """AUPR of every row of (R, N) sort keys (`aupr_keys`; sorted in place: the caller's
+    scratch) with `positives` positives per row, ties handled as in `aupr`.
+
+    Each row is sorted as 16-bit keys (a radix sort; the order within a level differs from a
+    sort of the scores, which changes no step: a step is taken at a level's end), and the gain
+    of each level's end (positives of the level x positives so far / samples so far) computed
+    at the ends only, in integers up to the one division. The gains are placed at their
+    positions in a row of zeros and summed as the float path of `aupr_batch` sums its row, so
+    the result is that path's float64."""
+    r, width = keys.shape
+    keys.sort(axis=1, kind="stable")
+    tp = np.cumsum((keys & 1) == 0, axis=1, dtype=np.int32)  # positives up to each position
+    level = keys >> 1
+    last = np.empty(keys.shape, dtype=bool)  # the last position of each level in its row
+    last[:, -1] = True
+    np.not_equal(level[:, :-1], level[:, 1:], out=last[:, :-1])
+    at = np.flatnonzero(last)  # row-major: each row's level ends in order
+    tp_end = tp.ravel()[at]
+    per_row = last.sum(axis=1)
+    before = np.empty_like(tp_end)  # positives up to the previous level's end (0 in a new row)
+    before[0] = 0
+    before[1:] = tp_end[:-1]
+    before[np.cumsum(per_row) - per_row] = 0
+    seen = at - np.repeat(np.arange(0, r * width, width), per_row) + 1
+    gain = np.zeros(r * width)
+    gain[at] = ((tp_end - before) * tp_end).astype(np.float64) / seen
+    return np.asarray(gain.reshape(r, width).sum(axis=1) / positives, dtype=np.float64)
 
 
 def fpr_batch(s_in: np.ndarray, s_out: np.ndarray, tpr: float = TPR_LEVEL) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -337,7 +338,7 @@ def test_detection_statistics_on_integer_codes_equal_the_float_paths() -> None:
 
     gen = np.random.default_rng(0)
     for trial in range(200):
-        m, n, r = (int(v) for v in gen.integers(2, 80, 3))
+        m, n, r = (int(v) for v in gen.integers(1, 80, 3))
         if trial % 2:  # rounded normals: some ties
             values = np.round(gen.normal(size=m + n) * 3, int(gen.integers(0, 3)))
         else:  # a few levels: many ties
@@ -350,6 +351,69 @@ def test_detection_statistics_on_integer_codes_equal_the_float_paths() -> None:
             on_scores = batch(values[idx[:, :m]], values[idx[:, m:]])
             on_codes = batch(codes[idx[:, :m]], codes[idx[:, m:]])
             assert np.array_equal(on_scores, on_codes), (name, trial)
+
+
+def test_ood_aupr_forms_equal_the_float_statistic_on_their_rows() -> None:
+    """The OOD AUPR-In and AUPR-Out forms gather each resample's sort keys at once
+    (`paired_forms._keyed_aupr`); every resample's value must be the float64 of
+    `detection.aupr_batch` on the raw scores of the same rows: one set, and a mean over three
+    tagged sets of different sizes, with ties and without."""
+    from harness.analysis import paired_forms
+    from harness.core.sample_table import CLEAN
+    from harness.stats import detection
+
+    gen = np.random.default_rng(3)
+    for trial in range(6):
+        sizes = {"ood=a": 40, "ood=b": 25, "ood=c": 60}
+        decimals = int(gen.integers(0, 3))
+        parts = [(CLEAN, "", np.round(gen.normal(0.0, 1.0, 50), decimals))]
+        parts += [
+            (c, "near", np.round(gen.normal(-1.0, 1.0, k), decimals)) for c, k in sizes.items()
+        ]
+        frame = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "sample_id": [f"{c}/{i}" for i in range(len(v))],
+                        "condition": c,
+                        detection.OOD_TAG: tag if c != CLEAN else None,
+                        "energy": v,
+                        "label": 0,
+                        "prediction": 0,
+                        "correct": True,
+                        "confidence": 1.0,
+                    }
+                )  # fmt: skip
+                for c, tag, v in parts
+            ],
+            ignore_index=True,
+        )
+        table = SampleTable(frame)
+        scores = {c: v for c, _t, v in parts}
+        for metric in ("ood_aupr", "ood_aupr_out"):
+            batch, scalar = (
+                (detection.aupr_batch, detection.aupr)
+                if metric == "ood_aupr"
+                else (detection.aupr_out_batch, detection.aupr_out)
+            )
+            for condition, sets in (("ood=b", ["ood=b"]), ("ood_mean=near", list(sizes))):
+                value = float(np.mean([scalar(scores[CLEAN], scores[c]) for c in sets]))
+                record = MetricRecord(
+                    suite="shift", metric=metric, value=value, unit="fraction",
+                    higher_is_better=True, n=1, condition=condition, context={"score": "energy"},
+                )  # fmt: skip
+                form = paired_forms.per_sample(record, table)
+                assert isinstance(form, paired_tests.Resampled), (metric, condition)
+                idx = paired_tests.stratified_positions(
+                    form.strata, resamples=300, seed=trial, name=metric
+                )
+                bounds = np.cumsum([50] + [sizes[c] for c in sets])
+                ins = scores[CLEAN][idx[:, :50]]
+                raw = np.concatenate([scores[CLEAN]] + [scores[c] for c in sets])
+                expected = [batch(ins, raw[idx[:, a:b]]) for a, b in itertools.pairwise(bounds)]
+                want = expected[0] if len(sets) == 1 else np.mean(expected, axis=0)
+                got = form.statistic(idx)
+                assert got.tobytes() == np.asarray(want).tobytes(), (trial, metric, condition)
 
 
 def test_condition_rows_are_selected_once_per_live_table() -> None:

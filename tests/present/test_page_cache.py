@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench_scale import add_model
-from harness.present import site
+from harness.present import site, site_workers
 from harness.present.page_cache import INDEX, PageCache
 from harness.run.suite_boards import installed_suite_boards
 from tests.analysis.pinned_outputs import SCALE_BASE
@@ -105,9 +105,9 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same results into the same folder: every model page and figure is kept and the
-    site is the same byte for byte; model pages written by two worker processes make the same
-    site as one process; a model added draws and renders only its own."""
-    monkeypatch.setattr(site, "_can_fork", lambda: False)
+    site is the same byte for byte; pages and figures written by two worker processes make the
+    same site as one process; a model added draws and renders only its own."""
+    monkeypatch.setattr(site_workers, "can_fork", lambda: False)
     serial = tmp_path / "serial"
     site.build_site(SCALE_BASE, serial, suite_boards=BOARDS)
     first = _files(serial)
@@ -122,9 +122,9 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
     site.build_site(SCALE_BASE, serial, suite_boards=BOARDS)
     assert _files(serial) == first
     assert counts[-1][1] == 12  # every model page kept
-    if "fork" in site.multiprocessing.get_all_start_methods():
-        monkeypatch.setattr(site, "_can_fork", lambda: True)
-        monkeypatch.setattr(site, "_cores", lambda: 2)
+    if "fork" in site_workers.multiprocessing.get_all_start_methods():
+        monkeypatch.setattr(site_workers, "can_fork", lambda: True)
+        monkeypatch.setattr(site_workers, "cores", lambda: 2)
         parallel = tmp_path / "parallel"
         site.build_site(SCALE_BASE, parallel, suite_boards=BOARDS)
         assert _files(parallel) == first
@@ -141,7 +141,7 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
         finish_figures(self)
 
     monkeypatch.setattr(site.FigureCache, "finish", figures_spy)
-    monkeypatch.setattr(site, "_can_fork", lambda: False)
+    monkeypatch.setattr(site_workers, "can_fork", lambda: False)
     site.build_site(grown, serial, suite_boards=BOARDS)
     assert counts[-1][1] == 12 and drawn == [1]
     assert (serial / site.model_page("m0012")).is_file()

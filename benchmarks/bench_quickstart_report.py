@@ -1,0 +1,79 @@
+"""The quickstart's report against its leaderboard: wall and CPU time, and the ratio.
+
+Each round runs `harness leaderboard FOLDER --format json` and `harness report FOLDER --out SITE`
+as a user does (fresh `python -P -m harness` processes, start-up included; CPU time includes the
+report's worker processes: `bench_scale.timed`). `--before DIR` runs the same two commands with
+another checkout's harness in each round, alternating with this one's, and checks that the two
+reports wrote the same site byte for byte (every page, index and PNG; both are built at the same
+path, which summary.md names). On a shared machine wall times move several-fold between runs:
+read the ratios within a round.
+
+Run (from the repository root):
+    python benchmarks/bench_quickstart_report.py [--rounds 3] [--before DIR] [--folder FOLDER]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.bench_scale import Timing, harness  # noqa: E402
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()
+    }
+
+
+def _round(folder: Path, work: Path, source: Path) -> tuple[Timing, Timing, dict[str, bytes]]:
+    """(leaderboard, report, the site's files) with the harness of `source`."""
+    board = harness("leaderboard", str(folder), "--format", "json", "--width", "0", source=source)
+    site = work / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    report = harness("report", str(folder), "--out", str(site), "--width", "0", source=source)
+    files = _files(site)
+    shutil.rmtree(site)
+    return board, report, files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", type=Path, default=None, help="another checkout to time")
+    parser.add_argument(
+        "--folder", type=Path, default=REPO / "results" / "baselines" / "quickstart"
+    )
+    args = parser.parse_args()
+    sources = [("this", REPO)] + ([("before", args.before.resolve())] if args.before else [])
+    print(
+        "| round | harness | leaderboard wall (s) | CPU (s) | report wall (s) | CPU (s) | "
+        "report / leaderboard wall | CPU |"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-quickstart-") as tmp:
+        for r in range(1, args.rounds + 1):
+            sites = []
+            for name, source in sources:
+                board, report, files = _round(args.folder.resolve(), Path(tmp), source)
+                sites.append(files)
+                print(
+                    f"| {r} | {name} | {board.wall:.2f} | {board.cpu:.2f} | {report.wall:.2f} | "
+                    f"{report.cpu:.2f} | {report.wall / board.wall:.1f} | "
+                    f"{report.cpu / board.cpu:.1f} |",
+                    flush=True,
+                )
+            if len(sites) == 2:
+                differ = sorted(k for k in sites[0].keys() | sites[1].keys()
+                                if sites[0].get(k) != sites[1].get(k))  # fmt: skip
+                print(f"round {r}: sites " + (f"DIFFER: {differ[:10]}" if differ else "identical"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Parts of a report built in worker processes: pages, and the figures they draw.
+
+A report's costly parts (a task's page with its figures and variant deltas, a comparison page
+with its paired tests, a model's page with its figures) depend only on the results read and the
+boards built before them, not on each other. `run_parts` hands them to worker processes, one per
+CPU core the report may use: forked on Linux, so each starts from this process's memory (the
+tables read, the boards, the figure and page caches) without reading or importing anything
+again, and matplotlib draws with its Agg backend in each. A worker takes the next part as soon as
+it is done with one (the costly parts first keeps the cores busy to the end); each part returns
+its value with the figures and pages it kept or drew, which go back to this process's caches.
+Where forking is not available the parts run here, in order. What a part writes does not depend
+on the process it ran in: the same site either way, byte for byte.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+from harness.present.figure_cache import FigureCache
+from harness.present.page_cache import PageCache
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What a part added to a cache: entries, and how many it made and reused."""
+
+    kept: dict[str, dict[str, str]]
+    made: int
+    reused: int
+
+
+@dataclass(frozen=True)
+class _Parts(Generic[T]):
+    """The parts of one `run_parts` call and the caches they write to (held for the workers)."""
+
+    parts: Sequence[Callable[[], T]]
+    figures: FigureCache | None
+    pages: PageCache
+
+
+_FORKED: _Parts[object] | None = None
+
+
+def run_parts(
+    parts: Sequence[Callable[[], T]], figures: FigureCache | None, pages: PageCache
+) -> list[T]:
+    """Each part's value, in order; the parts run in forked workers where there are cores for
+    more than one (module docstring), and what they kept or drew is adopted by `figures` and
+    `pages`."""
+    workers = min(len(parts), cores()) if can_fork() else 1
+    if workers < 2:
+        return [part() for part in parts]
+    global _FORKED
+    _FORKED = _Parts(parts, figures, pages)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_start) as pool:
+            done = pool.map(_run_part, range(len(parts)), chunksize=1)
+    finally:
+        _FORKED = None
+    out: list[T] = []
+    for value, figure_share, page_share in done:
+        if figures is not None:
+            figures.adopt(figure_share.kept, drawn=figure_share.made, reused=figure_share.reused)
+        pages.adopt(page_share.kept, rendered=page_share.made, reused=page_share.reused)
+        out.append(cast(T, value))  # what part i returned
+    return out
+
+
+def _run_part(i: int) -> tuple[object, _Share, _Share]:
+    """In a worker: part `i`, and the figures and pages it kept or drew."""
+    assert _FORKED is not None
+    figures, pages = _FORKED.figures, _FORKED.pages
+    fig_before = (set(figures.kept), figures.drawn, figures.reused) if figures else (set(), 0, 0)
+    page_before = (set(pages.kept), pages.rendered, pages.reused)
+    value = _FORKED.parts[i]()
+    fig_share = _Share({}, 0, 0)
+    if figures is not None:
+        fig_share = _Share(
+            {k: v for k, v in figures.kept.items() if k not in fig_before[0]},
+            figures.drawn - fig_before[1],
+            figures.reused - fig_before[2],
+        )
+    page_share = _Share(
+        {k: v for k, v in pages.kept.items() if k not in page_before[0]},
+        pages.rendered - page_before[1],
+        pages.reused - page_before[2],
+    )
+    return value, fig_share, page_share
+
+
+def _start() -> None:
+    """A worker's start: it ends when the pool ends it (SIGTERM's default action: a handler the
+    report's process inherited, an application's or Ray's, would keep it alive and the report
+    waiting for it), and it keeps its freed memory (`keep_heap`)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    keep_heap()
+
+
+_TRIM_THRESHOLD, _MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+_KEEP = 256 << 20  # freed memory up to this much stays in the process for the next arrays
+
+
+def keep_heap() -> None:
+    """In a worker: keep freed memory for reuse instead of returning it to the system at once.
+
+    A forked worker that computes resampled statistics allocates and frees arrays of a few MiB
+    hundreds of times; glibc returned each freed top of the heap to the system and the next
+    array faulted its pages in again (1.1 million page faults, 2.5 s of system time for one
+    comparison page of the quickstart, against 200 faults in the report's own process). Raising
+    the trim and mmap thresholds keeps those pages in the worker, which ends with the report.
+    Only where the C library has `mallopt` (glibc); a no-op elsewhere."""
+    name = ctypes.util.find_library("c")
+    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    if mallopt is not None:
+        mallopt(_TRIM_THRESHOLD, _KEEP)
+        mallopt(_MMAP_THRESHOLD, 64 << 20)
+
+
+def cores() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Forked workers (Linux): they start from this process's memory, without re-importing or
+    re-reading anything."""
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()

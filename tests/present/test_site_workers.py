@@ -1,0 +1,125 @@
+"""Parts of a report built in worker processes (harness.present.site_workers)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from harness.core.errors import ResultsError
+from harness.present import site_workers
+from harness.present.figure_cache import FigureCache
+from harness.present.page_cache import PageCache
+from harness.present.report_views import Nav
+
+FORKS = site_workers.can_fork()
+
+
+def _parts(
+    out: Path, figures: FigureCache, pages: PageCache
+) -> list[Callable[[], tuple[str, int]]]:
+    """Five parts, each writing a page and a figure, returning its name and process id."""
+
+    def part(i: int) -> tuple[str, int]:
+        page = out / f"page-{i}.html"
+        pages.page(page, "models.html", title=f"page {i}", nav=Nav(), models=[], comparisons=[])
+
+        def draw() -> Path:
+            path = out / "figures" / f"figure-{i}.png"
+            path.write_bytes(f"figure {i}".encode())
+            return path
+
+        figures.figure(out / "figures" / f"figure-{i}.png", ("shows", i), draw)
+        return f"part {i}", os.getpid()
+
+    return [partial(part, i) for i in range(5)]
+
+
+def _build(out: Path) -> tuple[list[tuple[str, int]], FigureCache, PageCache]:
+    (out / "figures").mkdir(parents=True)
+    figures, pages = FigureCache(out / "figures", identity="x"), PageCache(out, identity="y")
+    values = site_workers.run_parts(_parts(out, figures, pages), figures, pages)
+    return values, figures, pages
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_parts_in_workers_return_their_values_in_order_and_their_pages_and_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers: each part's value comes back in the parts' order; the pages and figures the
+    workers wrote are adopted by this process's caches, counted once each, as one process
+    would have them."""
+    monkeypatch.setattr(site_workers, "cores", lambda: 2)
+    values, figures, pages = _build(tmp_path / "parallel")
+    assert [v for v, _pid in values] == [f"part {i}" for i in range(5)]
+    assert os.getpid() not in {pid for _v, pid in values}  # drawn in the workers
+    monkeypatch.setattr(site_workers, "can_fork", lambda: False)
+    serial, serial_figures, serial_pages = _build(tmp_path / "serial")
+    assert {pid for _v, pid in serial} == {os.getpid()}
+    assert pages.kept == serial_pages.kept and len(pages.kept) == 5
+    assert (pages.rendered, pages.reused) == (5, 0)
+    assert figures.kept.keys() == serial_figures.kept.keys() and len(figures.kept) == 5
+    assert (figures.drawn, figures.reused) == (5, 0)
+    for name in pages.kept:
+        assert (tmp_path / "parallel" / name).read_bytes() == (
+            tmp_path / "serial" / name
+        ).read_bytes()
+
+
+def test_one_core_runs_the_parts_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(site_workers, "cores", lambda: 1)
+    values, figures, pages = _build(tmp_path)
+    assert {pid for _v, pid in values} == {os.getpid()}
+    assert len(pages.kept) == 5 and figures.drawn == 5
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_a_part_that_fails_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user error in a worker is raised here as itself (the CLI's one line), as it would be in
+    one process."""
+    monkeypatch.setattr(site_workers, "cores", lambda: 2)
+
+    def broken() -> None:
+        raise ResultsError("part 1: the per-sample tables cover different sample ids")
+
+    pages = PageCache(tmp_path, identity="y")
+    with pytest.raises(ResultsError, match="part 1: the per-sample tables"):
+        site_workers.run_parts([lambda: None, broken], None, pages)
+
+
+_IGNORING_SIGTERM = """
+import signal, tempfile
+from pathlib import Path
+signal.signal(signal.SIGTERM, lambda *_: None)  # as Ray, or an application, may install
+from harness.present import site_workers
+from harness.present.page_cache import PageCache
+site_workers.cores = lambda: 2
+with tempfile.TemporaryDirectory() as folder:
+    pages = PageCache(Path(folder), identity="y")
+    for _ in range(40):  # a worker left waiting when its pool ends: a few percent of pools
+        done = site_workers.run_parts([lambda: 1, lambda: 2, lambda: 3], None, pages)
+    print(done)
+"""
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_workers_end_with_their_pool_whatever_the_process_does_with_sigterm() -> None:
+    """A process that handles SIGTERM (Ray's workers and drivers do) forks workers that would
+    inherit the handler: a worker still waiting for work when the pool ends it stayed alive and
+    the report waited for it for ever (7% of pools of two workers, three parts). Each worker
+    restores the default action."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    done = subprocess.run(
+        [sys.executable, "-c", _IGNORING_SIGTERM],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[1, 2, 3]"
