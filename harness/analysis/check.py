@@ -161,8 +161,8 @@ def run_check(
     seen_flags = {f for run in (base, cur) for m in run.records() for f in m.flags}
     policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
     for m in base.records():
-        if _checked(policy, m) is not None:
-            policy.verify_range(m.metric, m.key, m.unit, m.higher_is_better, policy_source)
+        if (rule := _checked(policy, m)) is not None:
+            policy.verify_range(m, rule, policy_source)
     rows = _job_rows(base, cur)
     pending: list[_Pending] = []
     shared = SharedDraws()  # every model's resamples of a column are the same draws

@@ -29,6 +29,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from harness.core.errors import ConfigError
+from harness.core.metric_record import MetricRecord
 from harness.core.safe_yaml import read_yaml_file
 from harness.core.validation import KnownKeys, format_validation_error
 
@@ -136,39 +137,33 @@ class Policy(KnownKeys):
         merged["alpha"] = merged.get("alpha") or self.alpha
         return MetricRule(**merged)
 
-    def verify_range(
-        self, metric: str, key: str, unit: str, higher_is_better: bool, source: str
-    ) -> None:
+    def verify_range(self, m: MetricRecord, rule: MetricRule, source: str) -> None:
         """Refuse a tolerance a fraction (a value in [0, 1]) can never meet or never trip:
         `floor: 85` (a percentage) or `max_drop: 2` (percentage points) on `top1_acc` would
-        make the gate fail every run, or pass every run without a word."""
-        if unit != "fraction":
+        make the gate fail every run, or pass every run without a word. `rule`: the record's
+        effective rule (`rule_for`); the message names the key that gave the value."""
+        if m.unit != "fraction":
             return
-        specific_name = key if key in self.metrics else metric if metric in self.metrics else None
-        specific = self.metrics.get(specific_name) if specific_name else None
-        own = specific.model_fields_set if specific is not None else set()
-        if specific is not None and specific.ignore:
-            return
-        drop_own = bool(own & {"max_drop", "max_drop_relative"})
-        for field, given_here in (("floor", "floor" in own), ("max_drop", drop_own)):
-            rule = specific if given_here and specific is not None else self.default
-            value = getattr(rule, field)
-            where = f"metrics.{specific_name}" if given_here else "default"
-            if value is None:
-                continue
-            if field == "floor" and not 0 <= value <= 1:
-                fails = (value > 1) == higher_is_better
-                raise ConfigError(
-                    f"policy {source}: {where}.floor: {value:g} applies to {key}, a fraction in "
-                    f"[0, 1], so it would {'fail' if fails else 'pass'} every run; write a "
-                    f"fraction (85% is 0.85)"
-                )
-            if field == "max_drop" and value >= 1:
-                raise ConfigError(
-                    f"policy {source}: {where}.max_drop: {value:g} applies to {key}, a fraction "
-                    f"in [0, 1] that cannot drop by that much, so it would pass every run; write "
-                    f"the drop as a fraction (2 percentage points is 0.02)"
-                )
+        name = m.key if m.key in self.metrics else m.metric if m.metric in self.metrics else None
+        own = self.metrics[name].model_fields_set if name is not None else set()
+
+        def where(fields: set[str]) -> str:
+            return f"metrics.{name}" if own & fields else "default"
+
+        if rule.floor is not None and not 0 <= rule.floor <= 1:
+            fails = (rule.floor > 1) == m.higher_is_better
+            raise ConfigError(
+                f"policy {source}: {where({'floor'})}.floor: {rule.floor:g} applies to {m.key}, "
+                f"a fraction in [0, 1], so it would {'fail' if fails else 'pass'} every run; "
+                "write a fraction (85% is 0.85)"
+            )
+        if rule.max_drop is not None and rule.max_drop >= 1:
+            raise ConfigError(
+                f"policy {source}: {where({'max_drop', 'max_drop_relative'})}.max_drop: "
+                f"{rule.max_drop:g} applies to {m.key}, a fraction in [0, 1] that cannot drop by "
+                "that much, so it would pass every run; write the drop as a fraction (2 "
+                "percentage points is 0.02)"
+            )
 
     def named(self) -> set[str]:
         return set(self.metrics)
