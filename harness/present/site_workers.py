@@ -8,8 +8,10 @@ tables read, the boards, the figure and page caches) without reading or importin
 again, and matplotlib draws with its Agg backend in each. A worker takes the next part as soon as
 it is done with one (the costly parts first keeps the cores busy to the end); each part returns
 its value with the figures and pages it kept or drew, which go back to this process's caches.
-Where forking is not available the parts run here, in order. What a part writes does not depend
-on the process it ran in: the same site either way, byte for byte.
+Where forking is not available, or where this process runs other threads (a Ray driver's, an
+application's: a fork copies the locks they hold, and a worker could wait on one for ever), the
+parts run here, in order. What a part writes does not depend on the process it ran in: the same
+site either way, byte for byte.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import multiprocessing
+import multiprocessing.pool
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
@@ -57,13 +61,13 @@ def run_parts(
     """Each part's value, in order; the parts run in forked workers where there are cores for
     more than one (module docstring), and what they kept or drew is adopted by `figures` and
     `pages`."""
-    workers = min(len(parts), cores()) if can_fork() else 1
+    workers = min(len(parts), cores()) if can_fork() and threading.active_count() == 1 else 1
     if workers < 2:
         return [part() for part in parts]
     global _FORKED
     _FORKED = _Parts(parts, figures, pages)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_start) as pool:
+        with _pool(workers) as pool:
             done = pool.map(_run_part, range(len(parts)), chunksize=1)
     finally:
         _FORKED = None
@@ -74,6 +78,20 @@ def run_parts(
         pages.adopt(page_share.kept, rendered=page_share.made, reused=page_share.reused)
         out.append(cast(T, value))  # what part i returned
     return out
+
+
+def _pool(workers: int) -> multiprocessing.pool.Pool:
+    """Forked workers that end when the pool ends them (SIGTERM's default action), however this
+    process handles SIGTERM: a handler it installed (an application's, Ray's) would otherwise be
+    inherited and keep a worker alive, and the report waiting for it. SIGTERM is blocked while
+    the workers are forked, so one sent before a worker restored the default waits for it
+    (`_start`) instead of meeting the inherited handler; this process receives any it was sent
+    meanwhile once the workers exist."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return multiprocessing.get_context("fork").Pool(workers, initializer=_start)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _run_part(i: int) -> tuple[object, _Share, _Share]:
@@ -99,10 +117,10 @@ def _run_part(i: int) -> tuple[object, _Share, _Share]:
 
 
 def _start() -> None:
-    """A worker's start: it ends when the pool ends it (SIGTERM's default action: a handler the
-    report's process inherited, an application's or Ray's, would keep it alive and the report
-    waiting for it), and it keeps its freed memory (`keep_heap`)."""
+    """A worker's start: it ends when the pool ends it (SIGTERM's default action, then unblocked:
+    `_pool`), and it keeps its freed memory (`keep_heap`)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     keep_heap()
 
 

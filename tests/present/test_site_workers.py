@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -123,3 +124,55 @@ def test_workers_end_with_their_pool_whatever_the_process_does_with_sigterm() ->
         check=True,
     )
     assert done.stdout.strip() == "[1, 2, 3]"
+
+
+_LATE_WORKER = """
+import os, signal, tempfile, time
+from pathlib import Path
+signal.signal(signal.SIGTERM, lambda *_: None)  # as Ray, or an application, may install
+forks = []
+os.register_at_fork(before=lambda: forks.append(1))
+# The second worker is slow to start: the first does every part, and the pool ends before the
+# second ran its start (on a busy machine this happens by itself).
+os.register_at_fork(after_in_child=lambda: time.sleep(1.5) if len(forks) == 2 else None)
+from harness.present import site_workers
+from harness.present.page_cache import PageCache
+site_workers.cores = lambda: 2
+with tempfile.TemporaryDirectory() as folder:
+    print(site_workers.run_parts([lambda: 1, lambda: 2], None, PageCache(Path(folder), identity="y")))
+"""
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_a_worker_ended_before_its_start_ran_still_ends() -> None:
+    """The pool ended a worker that had not yet restored SIGTERM's default action: it ran the
+    inherited handler, then its start, then waited for work for ever, and the report with it
+    (a CI run timed out so). SIGTERM waits, blocked, until the worker's start."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    done = subprocess.run(
+        [sys.executable, "-c", _LATE_WORKER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[1, 2]"
+
+
+def test_a_process_running_other_threads_runs_the_parts_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork copies the locks other threads hold (a Ray driver runs dozens): with any other
+    thread alive the parts run in this process, with the same pages and figures."""
+    monkeypatch.setattr(site_workers, "cores", lambda: 2)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        values, figures, pages = _build(tmp_path)
+    finally:
+        stop.set()
+        other.join()
+    assert {pid for _v, pid in values} == {os.getpid()}
+    assert len(pages.kept) == 5 and figures.drawn == 5
