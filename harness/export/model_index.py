@@ -90,7 +90,7 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
             EvalResult(
                 task_type=TASK_TYPES[summary.modality],
                 task_name=f"{summary.modality} classification",
-                dataset_type=summary.source or job.task,
+                dataset_type=_dataset_type(summary.source) or job.task,
                 dataset_name=job.task,
                 dataset_config=summary.fingerprint[:16],
                 metric_type=record.metric,
@@ -101,6 +101,13 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
             )
         )
     return out
+
+
+def _dataset_type(source: str) -> str:
+    """A task's source as the hub reads a dataset's type: a hub task's dataset id without the
+    harness's `hf:` prefix (`hf:uoft-cs/cifar10` -> `uoft-cs/cifar10`, which the hub links to
+    the dataset), any other source as recorded."""
+    return source.removeprefix("hf:")
 
 
 def _caveats(record: MetricRecord) -> list[str]:

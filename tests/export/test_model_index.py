@@ -169,3 +169,15 @@ def test_flagged_numbers_and_upper_bounds_say_so_in_the_card(tmp_path: Path) -> 
     assert all(
         "upper_bound" not in (e.metric_args or {}) for e in bounded if e.metric_type != "robust_acc"
     )
+
+
+def test_a_hub_tasks_dataset_type_is_its_hub_id() -> None:
+    """The hub links a result to a dataset by its id: the harness's `hf:` prefix is not part of
+    it; a local or built-in source stays as recorded."""
+    from harness.export.model_index import _dataset_type
+
+    assert _dataset_type("hf:uoft-cs/cifar10") == "uoft-cs/cifar10"
+    assert _dataset_type("builtin:sklearn.datasets.load_digits") == (
+        "builtin:sklearn.datasets.load_digits"
+    )
+    assert _dataset_type("data/train.csv") == "data/train.csv"
