@@ -28,6 +28,7 @@ from harness.adapters.hf_source import (
     source_files,
 )
 from harness.core.adapter import InputSpec
+from harness.core.model_code import source_sha256
 from harness.core.task import Task
 
 
@@ -211,6 +212,8 @@ class HFImageAdapter(NetworkAdapter):
             "path": source,
             "revision": config.revision,
             "architecture": type(model).__name__,
+            # its code: transformers' (or remote) modeling files, hashed
+            "source_sha256": source_sha256([model]),
             "parameters": sum(p.numel() for p in model.parameters()),
             "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
             "labels": labels,

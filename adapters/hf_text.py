@@ -34,6 +34,7 @@ from harness.core.adapter import (
     WordVectors,
 )
 from harness.core.errors import ConfigError, ModelLoadError
+from harness.core.model_code import source_sha256
 from harness.core.task import Task
 
 _WORD_MARKS = ("\u0120", "\u2581")  # byte-level BPE's and SentencePiece's word-start marks
@@ -144,6 +145,8 @@ class HFTextAdapter(AdapterBase):
             "path": source,
             "revision": config.revision,
             "architecture": type(model).__name__,
+            # its code: transformers' (or remote) modeling and preprocessing files, hashed
+            "source_sha256": source_sha256([model, tokenizer]),
             "parameters": sum(p.numel() for p in model.parameters()),
             "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
             "labels": labels,

@@ -7,8 +7,6 @@ says. A factory form (`factory: true`) calls the target once with `args` to get 
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -19,6 +17,7 @@ from harness.adapters.base import AdapterBase
 from harness.adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError
+from harness.core.model_code import source_sha256
 from harness.core.registry import check_reference, load_target
 
 
@@ -36,17 +35,6 @@ class CallableConfig(BaseModel):
     input_shape: list[int] | None = None
     bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: Literal["image", "tabular", "text"] = "tabular"
-
-
-def _source_sha256(obj: Any) -> str | None:
-    """sha256 of the file defining the callable, so an edit changes the model identity."""
-    try:
-        source = inspect.getsourcefile(inspect.unwrap(obj) if callable(obj) else type(obj))
-    except TypeError:
-        return None
-    if source is None or not Path(source).is_file():
-        return None
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
 class CallableAdapter(AdapterBase):
@@ -114,7 +102,8 @@ class CallableAdapter(AdapterBase):
             "args": config.args,
             "outputs": config.outputs,
             "input_format": config.input_format,  # numpy or torch: the callable may differ
-            "source_sha256": _source_sha256(target),
+            # the files defining the callable (and what its factory returned): an edit misses
+            "source_sha256": source_sha256([target, fn] if config.factory else [target]),
         }
         return cls(name, fn, config=config, device=device, description=description)
 

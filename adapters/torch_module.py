@@ -19,6 +19,7 @@ from harness.adapters.model_files import resolve_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.model_calls import calling_model
+from harness.core.model_code import source_sha256
 from harness.core.registry import check_reference, load_target
 from harness.core.weights import fit_state_dict, load_state_dict
 
@@ -108,6 +109,9 @@ class TorchModuleAdapter(NetworkAdapter):
         }
         if notes:  # accepted, and said so in every job record (harness/core/weights.py)
             description["weights_notes"] = notes
+        code = source_sha256([load_target(config.factory), own])
+        if code is not None:  # an edit to the model's code changes its identity
+            description["source_sha256"] = code
         if config.features_layer is not None:  # the OOD detectors' features (identity too)
             description["features_layer"] = config.features_layer
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
@@ -146,6 +150,9 @@ class TorchModuleAdapter(NetworkAdapter):
             "weights_sha256": _state_sha256(module),
             "parameters": sum(p.numel() for p in module.parameters()),
         }
+        code = source_sha256([module])
+        if code is not None:  # the files defining its classes (harness/core/model_code.py)
+            description["source_sha256"] = code
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
         return cls(
             name, module, device=torch.device(device), input_spec=spec, description=description

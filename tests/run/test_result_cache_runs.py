@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,52 @@ def test_a_cache_that_cannot_be_written_never_fails_a_run(
     err = caplog.text
     assert err.count(f"result cache {blocked} cannot be written") == 1  # said once per run
     assert err.count(f"result cache {blocked} is unusable") == 1
+
+
+_USER_NET = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+def make():
+    return Net()
+"""
+
+
+def test_an_edit_to_a_models_code_misses(
+    tmp_path: Path, result_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A factory model whose `forward` changed and whose parameters did not kept its identity:
+    the cache served the old code's numbers. The files defining the factory and the network's
+    classes are in the identity (harness/core/model_code.py)."""
+    module = f"user_net_{tmp_path.name.replace('-', '_')}"
+    code = tmp_path / f"{module}.py"
+    code.write_text(_USER_NET)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"models:\n  - {{name: net, adapter: torch, factory: '{module}:make'}}\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nlimit: 200\n"
+    )
+
+    def top1(out: Path) -> float:
+        (job,) = [j for _, j in load_jobs(out)]
+        return next(m.value for m in job.metrics if m.metric == "top1_acc")
+
+    first = _run(spec, tmp_path / "a")
+    assert _statuses(first) == {"net": "completed"}
+    assert _statuses(_run(spec, tmp_path / "b")) == {"net": "cached"}
+    code.write_text(_USER_NET.replace("return self.fc(", "return -self.fc("))
+    monkeypatch.delitem(sys.modules, module)  # as a new process imports it
+    assert _statuses(_run(spec, tmp_path / "c")) == {"net": "completed"}
+    assert top1(tmp_path / "c") != top1(tmp_path / "a")
