@@ -175,3 +175,31 @@ class _Cast(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.dtype)
+
+
+def test_nll_of_very_confident_mistakes_is_not_capped() -> None:
+    """A wrong answer with a logit gap beyond ~745 has a label probability that underflows to 0
+    in float64; the NLL was clipped at -log(1e-300) = 690.8 per sample, so logits x1000 of a
+    digits model reported 39.1 where cross-entropy is 145.4. Now each sample's NLL is its
+    cross-entropy (torch's, from the logits) wherever the probability underflows."""
+    task = digits().head(120)
+    module = torch.nn.Sequential(linear_digits(), _Scale(1000.0))
+    adapter = TorchModuleAdapter.from_module(module, name="m", input_shape=(1, 8, 8))
+    ctx = RunContext(seed=0, batch_size=50, bootstrap_resamples=0)
+    res = AccuracySuite({}).run(adapter, task, ctx)
+    logits = adapter.logits(task.all_inputs()).double()
+    labels = torch.tensor(np.asarray(task.labels))
+    per_sample = torch.nn.functional.cross_entropy(logits, labels, reduction="none").numpy()
+    assert per_sample.max() > 1000  # some mistakes are far beyond the underflow
+    frame = res.table.to_pandas()
+    np.testing.assert_allclose(frame["nll"].to_numpy(), per_sample, rtol=1e-9, atol=1e-12)
+    assert metric(res, "nll").value == pytest.approx(per_sample.mean(), rel=1e-9)
+
+
+class _Scale(torch.nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
