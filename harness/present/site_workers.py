@@ -61,7 +61,7 @@ def run_parts(
     """Each part's value, in order; the parts run in forked workers where there are cores for
     more than one (module docstring), and what they kept or drew is adopted by `figures` and
     `pages`."""
-    workers = min(len(parts), cores()) if can_fork() and threading.active_count() == 1 else 1
+    workers = min(len(parts), cores()) if can_fork() and alone() else 1
     if workers < 2:
         return [part() for part in parts]
     global _FORKED
@@ -148,6 +148,12 @@ def cores() -> int:
     """The CPUs this process may run on."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def alone() -> bool:
+    """No thread runs here but this one (a fork copies the locks other threads hold: module
+    docstring)."""
+    return threading.active_count() == 1
 
 
 def can_fork() -> bool:

@@ -56,6 +56,7 @@ def test_parts_in_workers_return_their_values_in_order_and_their_pages_and_figur
     workers wrote are adopted by this process's caches, counted once each, as one process
     would have them."""
     monkeypatch.setattr(site_workers, "cores", lambda: 2)
+    monkeypatch.setattr(site_workers, "alone", lambda: True)  # this test process runs others
     values, figures, pages = _build(tmp_path / "parallel")
     assert [v for v, _pid in values] == [f"part {i}" for i in range(5)]
     assert os.getpid() not in {pid for _v, pid in values}  # drawn in the workers
@@ -84,6 +85,7 @@ def test_a_part_that_fails_fails_the_build(tmp_path: Path, monkeypatch: pytest.M
     """A user error in a worker is raised here as itself (the CLI's one line), as it would be in
     one process."""
     monkeypatch.setattr(site_workers, "cores", lambda: 2)
+    monkeypatch.setattr(site_workers, "alone", lambda: True)
 
     def broken() -> None:
         raise ResultsError("part 1: the per-sample tables cover different sample ids")
