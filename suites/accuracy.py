@@ -17,6 +17,9 @@ a seeded percentile bootstrap over samples when at least MIN_NLL_ERRORS samples 
 mean is carried by the unbounded losses of wrong samples; below that it gets no interval, with
 the reason in its note).
 
+NLL per sample is -log of the label's softmax probability, or, where that probability underflows
+float64 (a logit gap beyond ~690), the label's log-softmax: a confident mistake is never capped.
+
 Brier convention: the multi-class Brier score, summed over classes,
 ``sum_k (p_k - y_k)^2`` per sample (Brier 1950), in [0, 2]. For a binary task it is therefore
 twice sklearn's `brier_score_loss` (which scores the positive class only).
@@ -51,6 +54,9 @@ from harness.stats.intervals import (
 )
 from harness.suites.accuracy_board import BOARD
 
+MIN_PROBABILITY = 1e-300
+"""Below this a label's softmax probability has lost its digits (float64 underflow): its NLL is
+read from the log-softmax instead."""
 MIN_NLL_ERRORS = 20
 """Below this many wrong samples NLL gets no interval: its percentile bootstrap covered 0.04-0.91
 with 1-12 errors and 0.92-0.95 with 20 or more (docs/statistics.md)."""
@@ -65,11 +71,14 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
     ids: list[str] = []
     labels: list[torch.Tensor] = []
     probs: list[torch.Tensor] = []
+    label_log_probs: list[torch.Tensor] = []
     given_probs: list[torch.Tensor] = []
     for batch in task.batches(ctx.batch_size):
         logits = adapter.logits(batch.inputs)
         check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
         probs.append(torch.softmax(logits.double(), dim=1).cpu())
+        log_probs = torch.log_softmax(logits.double(), dim=1).cpu()
+        label_log_probs.append(log_probs.gather(1, batch.labels.long().cpu()[:, None])[:, 0])
         given_probs.append(probability_rows(logits))
         labels.append(batch.labels)
         ids.extend(batch.sample_ids)
@@ -79,6 +88,7 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
         "sample_id": np.asarray(ids, dtype=object),
         "label": torch.cat(labels).numpy() if labels else np.zeros(0, dtype=np.int64),
         "probs": torch.cat(probs).numpy() if probs else np.zeros((0, task.num_classes)),
+        "label_log_prob": torch.cat(label_log_probs).numpy() if probs else np.zeros(0),
         PROBABILITY_COLUMN: (
             torch.cat(given_probs).numpy() if given_probs else np.zeros(0, dtype=bool)
         ),
@@ -88,8 +98,9 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
 class AccuracySuite(Suite):
     name = "accuracy"
     # 2: Wilson intervals for proportions; 3: class-mean and ECE intervals; 4: the per-sample
-    # probability_output column and the probability_outputs flag on NLL, ECE and Brier
-    version = "4"
+    # probability_output column and the probability_outputs flag on NLL, ECE and Brier; 5: NLL of
+    # a sample whose label probability underflows is its log-softmax, not capped at 690.8
+    version = "5"
     description = (
         "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     )
@@ -111,7 +122,13 @@ class AccuracySuite(Suite):
         correct = prediction == labels
         confidence = probs.max(axis=1)
         label_prob = probs[np.arange(n), labels]
-        nll = -np.log(np.clip(label_prob, 1e-300, None))
+        # -log of the softmax, as before, except where the label's probability underflows (a
+        # logit gap beyond ~690): there the log-softmax, not a cap at -log(1e-300) = 690.8
+        nll = np.where(
+            label_prob >= MIN_PROBABILITY,
+            -np.log(np.clip(label_prob, MIN_PROBABILITY, None)),
+            -out["label_log_prob"],
+        )
         onehot = np.zeros_like(probs)
         onehot[np.arange(n), labels] = 1.0
         brier = ((probs - onehot) ** 2).sum(axis=1)

@@ -21,6 +21,7 @@ Holm-corrected together. Every tested metric states its minimum detectable effec
 from __future__ import annotations
 
 import functools
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -585,9 +586,19 @@ def decide(pending: list[_Pending]) -> int:
         assert rule is not None and rule.alpha is not None
         if p.result.tested:
             level = rule.alpha / max(1, len(tested))
-            p.row.mde = power.minimum_detectable(p.result, level, churn=p.row.churn)
+            mde = power.minimum_detectable(p.result, level, churn=p.row.churn)
+            p.row.mde = mde if mde is None or mde <= _room(p.row) else None
         _settle(p)
     return len(tested)
+
+
+def _room(row: CheckRow) -> float:
+    """How much worse the metric can get from the baseline: to 0 or 1 for a fraction (a class
+    accuracy of 1.0 on one sample had an MDE of 1.5, a change no fraction can make), else no
+    limit. An MDE beyond it is no MDE: no change is detectable."""
+    if row.unit != "fraction" or row.baseline is None:
+        return math.inf
+    return row.baseline if row.higher_is_better else 1.0 - row.baseline
 
 
 def _churns(tested: list[_Pending]) -> None:

@@ -187,6 +187,29 @@ def mcnemar_result(
     )
 
 
+def exchangeable_floor(n: int) -> float:
+    """The smallest two-sided p-value a test of n paired samples may claim: 2^(1 - n).
+
+    Under the null that A and B are exchangeable within each pair, the 2^n ways of swapping
+    them are equally likely, and the data and its mirror (every pair swapped) are 2 of them, so
+    an exact randomisation test never gets below 2^(1 - n) (0.5 for two pairs; at or above 0.05
+    up to 5). A resampling test knows no more than the samples it resamples: one sample has a
+    single resample and no spread, and two samples that both moved one way give every resample
+    that sign, which read as p = 0 or 1 / (R + 1). The paired tests claim no less than this."""
+    return 1.0 if n < 1 else min(1.0, 2.0 ** (1 - n))
+
+
+def _at_least_floor(
+    ci: tuple[float, float], p: float, n: int, alpha: float = ALPHA
+) -> tuple[tuple[float, float], float]:
+    """(interval, p) raised to `exchangeable_floor(n)`; where the floor reaches alpha, the
+    interval is widened to hold 0, so it still excludes 0 exactly when p < alpha."""
+    floor = exchangeable_floor(n)
+    if floor >= alpha:
+        ci = (min(ci[0], 0.0), max(ci[1], 0.0))
+    return ci, max(p, floor)
+
+
 def percentile_test(draws: np.ndarray, alpha: float = ALPHA) -> tuple[tuple[float, float], float]:
     """The percentile interval of bootstrap draws of a difference and the p-value read off it:
     p = (2 min(#draws <= 0, #draws >= 0) + 1) / (R + 1) (a Monte Carlo p-value never reaches 0
@@ -221,6 +244,7 @@ def paired_bootstrap(
     own = float(np.std(xb.astype(np.float64)) / np.sqrt(n)) if n else None
     if n < 2 or np.allclose(d, d[0]):
         p = 1.0 if n < 2 or observed == 0.0 else 0.0
+        ci, p = _at_least_floor((observed, observed), p, n)
         return PairedResult(
             test="paired_bootstrap",
             n=n,
@@ -229,7 +253,7 @@ def paired_bootstrap(
             detail="degenerate (constant differences)",
             se=0.0,
             spread=own,
-            ci=(observed, observed) if n else None,
+            ci=ci if n else None,
         )
 
     def draw() -> np.ndarray:
@@ -243,7 +267,7 @@ def paired_bootstrap(
     # over five severities), and whether a resample's mean is exactly 0 (a tie of the test)
     # depends on the order it is summed in
     means = d[idx].mean(axis=1)
-    ci, p = percentile_test(means)
+    ci, p = _at_least_floor(*percentile_test(means), n)
     return PairedResult(
         test="paired_bootstrap",
         n=n,
@@ -339,7 +363,7 @@ def paired_resample(
     if len(diffs) < 2:
         return _untested("none", n, observed, "undefined on the resamples")
     se = float(np.std(diffs, ddof=1))
-    ci, p = _normal_test(observed, se)
+    ci, p = _at_least_floor(*_normal_test(observed, se), n)
     return PairedResult(
         test="paired_resample",
         n=n,

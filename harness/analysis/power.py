@@ -20,7 +20,8 @@ alpha / number of tests, the level any single regression must reach when all oth
   statistic (as if the per-sample values of the two runs correlated at 0.5 at most): two runs
   that agree sample for sample measure a standard error of about 0 (a cell-mean difference:
   +-z/n_eff), which says nothing about the noise of a retrained model;
-- no test: no MDE (such a metric can only fail on a floor).
+- no test: no MDE (such a metric can only fail on a floor), and none for a resampling test on
+  too few pairs to reach alpha at all (`paired_tests.exchangeable_floor`: 2^(1 - n)).
 
 Detection rates at the printed MDE, by simulation through the gate's own decision:
 `benchmarks/interval_coverage.py --gate-power` and tests/analysis/test_gate_power.py.
@@ -36,9 +37,10 @@ from statistics import NormalDist
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.analysis.paired_tests import PairedResult
+from harness.analysis.paired_tests import PairedResult, exchangeable_floor
 
 POWER = 0.8
+RESAMPLING_TESTS = ("paired_bootstrap", "paired_resample")
 
 
 def multiplier(alpha: float, power: float = POWER) -> float:
@@ -252,6 +254,8 @@ def minimum_detectable(
         return None
     if result.test == "mcnemar_exact":
         return mcnemar_mde(result.n, assumed_churn(result, churn), alpha, power)
+    if result.test in RESAMPLING_TESTS and exchangeable_floor(result.n) >= alpha:
+        return None  # too few pairs: no change can reach alpha (`exchangeable_floor`)
     se = max(result.se or 0.0, result.spread or 0.0)
     if not se or not math.isfinite(se):
         return None

@@ -354,3 +354,19 @@ def test_no_torch_import() -> None:
     subprocess.run(
         [sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2]
     )
+
+
+def test_a_gate_on_a_handful_of_samples_claims_no_power(tmp_path: Path) -> None:
+    """On 5 samples nothing can be detected: no MDE anywhere (a class accuracy of 1.0 on one
+    sample was said to be caught when it changes by 1.5, more than any fraction can move), and
+    the gate passes an identical rerun without calling anything significant."""
+    from harness.analysis.check import run_check
+    from harness.analysis.check_policy import Policy
+
+    spec = SPEC.replace("limit: 240", "limit: 5")
+    base, cur = _run(tmp_path / "b", spec=spec), _run(tmp_path / "c", noise=1.5, spec=spec)
+    report = run_check(base, cur, Policy(include="all"), configs=CONFIGS)
+    assert {r.metric.split("[")[0] for r in report.rows} >= {"top1_acc", "ece", "class_acc"}
+    assert all(r.mde is None for r in report.rows), [(r.metric, r.mde) for r in report.rows]
+    assert all("says nothing" in line for line in report.power), report.power
+    assert all(r.status == "pass" for r in report.rows if r.test != "none")

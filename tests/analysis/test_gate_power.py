@@ -48,3 +48,19 @@ def test_detection_at_the_printed_mde_grid(n: int, accuracy: float, tests: int) 
     reps = 2000
     rate = detection_rate(n, accuracy, tests, mde, churn, reps)
     assert rate >= 0.8 - 2.5 * np.sqrt(0.16 / reps), rate
+
+
+def test_no_mde_where_too_few_pairs_can_reach_alpha() -> None:
+    """A resampling test of n pairs claims no p below 2^(1 - n): at Holm's first step over 3
+    tests (alpha 0.0167) 6 pairs cannot get there, so no change is detectable; the gate printed
+    a change of 0.24 in ECE as caught with 80% probability on 2 samples."""
+    from harness.analysis import paired_tests, power
+
+    for test in ("paired_bootstrap", "paired_resample"):
+        for n, expected in ((2, None), (6, None), (7, 0.1 * power.multiplier(0.05 / 3))):
+            res = paired_tests.PairedResult(
+                test=test, n=n, diff=0.0, p_value=1.0, detail="", se=0.1
+            )
+            assert power.minimum_detectable(res, 0.05 / 3) == (
+                None if expected is None else pytest.approx(expected)
+            ), (test, n)

@@ -445,3 +445,48 @@ def test_condition_rows_are_selected_once_per_live_table() -> None:
     del t, rows
     gc.collect()
     assert key not in paired_forms._ROWS
+
+
+def _resampled(values: np.ndarray) -> paired_tests.Resampled:
+    ids = pd.Index([f"s{i}" for i in range(len(values))])
+    return paired_tests.Resampled(
+        ids=ids,
+        strata=np.zeros(len(values), dtype=np.int64),
+        statistic=lambda idx: values[idx].mean(axis=1),
+    )
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_a_handful_of_samples_is_never_significant(n: int) -> None:
+    """n pairs that all moved the same way are 2 of the 2^n ways of swapping A and B within
+    the pairs: no test of exchangeable pairs gets below p = 2^(1 - n), and below 6 pairs never
+    below 0.05. The bootstrap said p = 0.005 for 2 samples (every resample of two positive
+    differences is positive), the resampled ECE p = 0 for one sample (a single resample, no
+    spread), and constant differences p = 0 at any n: a gate on a smoke subset (limit: 2)
+    failed on 'significant regressions' of Brier and ECE."""
+    a = np.linspace(0.5, 0.9, n)
+    b = a - np.linspace(0.2, 0.3, n)  # every sample worse, by different amounts
+    floor = 2.0 ** (1 - n)
+    for res in (
+        paired_tests.paired_bootstrap(_series(a), _series(b), seed=0, name="t"),
+        paired_tests.paired_bootstrap(_series(a), _series(a - 0.25), seed=0, name="t"),
+        paired_tests.paired_resample(_resampled(a), _resampled(b), seed=0, name="t"),
+    ):
+        assert res.p_value is not None and res.p_value >= floor, res
+        assert res.p_value >= 0.05 and res.ci is not None, res
+        assert res.ci[0] <= 0.0 <= res.ci[1], res  # the interval agrees with the verdict
+
+
+def test_the_floor_leaves_larger_samples_alone() -> None:
+    """From 6 pairs on the bound is below 0.05; a real shift on 300 pairs keeps its p-value
+    (2^-299 is far below the bootstrap's own 1 / (R + 1)) and constant differences on 12
+    pairs get the exact 2^-11 instead of 0."""
+    a = np.linspace(0.0, 1.0, 300)
+    noise = 0.05 * np.sin(40 * a)
+    res = paired_tests.paired_bootstrap(_series(a + 0.3), _series(a + noise), seed=1, name="t")
+    assert res.p_value == pytest.approx(1 / (paired_tests.RESAMPLES + 1))
+    six = paired_tests.paired_bootstrap(_series(a[:6] + 0.1), _series(a[:6]), seed=0, name="t")
+    assert six.p_value == pytest.approx(2.0**-5)
+    twelve = paired_tests.paired_bootstrap(_series(a[:12] + 0.1), _series(a[:12]), seed=0, name="t")
+    assert twelve.p_value == pytest.approx(2.0**-11)
+    assert twelve.ci == pytest.approx((0.1, 0.1))

@@ -138,3 +138,68 @@ def test_calibration_of_a_model_that_returns_probabilities_is_flagged() -> None:
 def metric_value(records: list[MetricRecord], name: str) -> float | None:
     (m,) = [m for m in records if m.metric == name and not m.context.get("class")]
     return m.value
+
+
+class _HalfSoftmax(torch.nn.Module):
+    """A half-precision model ending in a softmax (`model.half()`, AMP inference): its
+    probability rows sum to one only within the format's rounding (2.4e-4 for float16,
+    2.0e-3 for bfloat16 here), and the adapter hands them on as float32."""
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.inner(x).to(self.dtype), dim=1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_probabilities_are_flagged(dtype: torch.dtype) -> None:
+    """float16 / bfloat16 probabilities are probabilities too: their rows miss a sum of one by
+    the format's rounding, more than float32's tolerance, and went unflagged (ECE 0.68 shown
+    as a plain number where the model's own is 0.05)."""
+    records = _run(_HalfSoftmax(dtype))
+    by_name = {m.metric: m for m in records if not m.context.get("class")}
+    for name in ("nll", "ece", "brier"):
+        assert by_name[name].flags == ("probability_outputs",), name
+    # the same model's half-precision logits are not probabilities
+    logits = _run(torch.nn.Sequential(linear_digits(), _Cast(dtype)))
+    assert all(m.flags == () for m in logits)
+
+
+class _Cast(torch.nn.Module):
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.dtype)
+
+
+def test_nll_of_very_confident_mistakes_is_not_capped() -> None:
+    """A wrong answer with a logit gap beyond ~745 has a label probability that underflows to 0
+    in float64; the NLL was clipped at -log(1e-300) = 690.8 per sample, so logits x1000 of a
+    digits model reported 39.1 where cross-entropy is 145.4. Now each sample's NLL is its
+    cross-entropy (torch's, from the logits) wherever the probability underflows."""
+    task = digits().head(120)
+    module = torch.nn.Sequential(linear_digits(), _Scale(1000.0))
+    adapter = TorchModuleAdapter.from_module(module, name="m", input_shape=(1, 8, 8))
+    ctx = RunContext(seed=0, batch_size=50, bootstrap_resamples=0)
+    res = AccuracySuite({}).run(adapter, task, ctx)
+    logits = adapter.logits(task.all_inputs()).double()
+    labels = torch.tensor(np.asarray(task.labels))
+    per_sample = torch.nn.functional.cross_entropy(logits, labels, reduction="none").numpy()
+    assert per_sample.max() > 1000  # some mistakes are far beyond the underflow
+    frame = res.table.to_pandas()
+    np.testing.assert_allclose(frame["nll"].to_numpy(), per_sample, rtol=1e-9, atol=1e-12)
+    assert metric(res, "nll").value == pytest.approx(per_sample.mean(), rel=1e-9)
+
+
+class _Scale(torch.nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
