@@ -164,6 +164,13 @@ class FairnessSuite(Suite):
         notes = list(breakdown.notes)
         if task.num_classes == 2:
             notes.append(positive_class_note(task.class_names, cfg.positive_label))
+        elif "positive_label" in cfg.model_fields_set:  # set, and it changes nothing here
+            notes.append(
+                f"suites.fairness.positive_label ({cfg.positive_label}) applies to binary tasks "
+                f"only: task {task.name!r} has {task.num_classes} classes, so no selection rate, "
+                "TPR or FPR is computed and no class is counted as positive; the group metrics "
+                "are accuracy and calibration over every class"
+            )
         for name, absent in coverage.items():
             notes.append(
                 f"{name}: groups present in the training split but absent from the test split: "

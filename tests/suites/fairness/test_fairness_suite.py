@@ -249,3 +249,38 @@ def test_the_positive_class_is_stated_and_groups_counts_the_same_class(
     assert main([*args, "--positive-label", "1", "--width", "0"]) == 0
     table = capsys.readouterr().out
     assert "diabetes: positive class: 1 ('progression>median') (--positive-label)" in table
+
+
+def test_positive_label_on_a_multiclass_task_says_it_changes_nothing() -> None:
+    """`positive_label` counts a class only on binary tasks: set on a three-class task it was
+    silently ignored, and a reader expected one-vs-rest rates for that class."""
+    import numpy as np
+    import torch
+    from sklearn.datasets import load_iris
+
+    import harness
+
+    iris = load_iris(as_frame=True).frame
+    frame = iris.rename(columns={"target": "label"}).assign(
+        site=np.where(np.arange(len(iris)) % 2 == 0, "a", "b")
+    )
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+
+    def notes(config: dict[str, int]) -> list[str]:
+        result = harness.evaluate(
+            model,
+            data=frame,
+            groups=["site"],
+            name="iris",
+            suites={"fairness": {"group_by": ["site"], **config}},
+            device="cpu",
+        )
+        return list(result.results["fairness"].notes)
+
+    said = (
+        "suites.fairness.positive_label (2) applies to binary tasks only: task 'iris' has 3 "
+        "classes, so no selection rate, TPR or FPR is computed"
+    )
+    assert any(note.startswith(said) for note in notes({"positive_label": 2}))
+    assert not any("positive_label" in note for note in notes({}))
