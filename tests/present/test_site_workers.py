@@ -95,6 +95,21 @@ def test_a_part_that_fails_fails_the_build(tmp_path: Path, monkeypatch: pytest.M
         site_workers.run_parts([lambda: None, broken], None, pages)
 
 
+def _printed_by(script: str) -> str:
+    """What `script` prints, run in a fresh interpreter with this checkout's harness (a hung
+    report fails it after 60 s)."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
 _IGNORING_SIGTERM = """
 import signal, tempfile
 from pathlib import Path
@@ -116,16 +131,7 @@ def test_workers_end_with_their_pool_whatever_the_process_does_with_sigterm() ->
     inherit the handler: a worker still waiting for work when the pool ends it stayed alive and
     the report waited for it for ever (7% of pools of two workers, three parts). Each worker
     restores the default action."""
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    done = subprocess.run(
-        [sys.executable, "-c", _IGNORING_SIGTERM],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.strip() == "[1, 2, 3]"
+    assert _printed_by(_IGNORING_SIGTERM) == "[1, 2, 3]"
 
 
 _LATE_WORKER = """
@@ -150,16 +156,7 @@ def test_a_worker_ended_before_its_start_ran_still_ends() -> None:
     """The pool ended a worker that had not yet restored SIGTERM's default action: it ran the
     inherited handler, then its start, then waited for work for ever, and the report with it
     (a CI run timed out so). SIGTERM waits, blocked, until the worker's start."""
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    done = subprocess.run(
-        [sys.executable, "-c", _LATE_WORKER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.strip() == "[1, 2]"
+    assert _printed_by(_LATE_WORKER) == "[1, 2]"
 
 
 def test_a_process_running_other_threads_runs_the_parts_here(
