@@ -111,16 +111,12 @@ def test_changed_harness_version_reruns(folder: Path, monkeypatch: pytest.Monkey
 def test_changed_factory_initialisation_reruns(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The same factory code drawing other initial parameters (here torch's generator gives
+    other numbers): the model without weights reruns, the one whose weights replace them is
+    served. A change of the factory's code reruns both (tests/run/test_result_cache_runs.py)."""
     _run(folder)
-    import tests.fixture_models as fm
+    import torch
 
-    original = fm.linear_tabular
-
-    def changed(features: int = 10, classes: int = 2):  # noqa: ANN202 - same factory, new init
-        model = original(features, classes)
-        with __import__("torch").no_grad():
-            model.bias.add_(0.5)
-        return model
-
-    monkeypatch.setattr(fm, "linear_tabular", changed)
+    draw = torch.randn
+    monkeypatch.setattr(torch, "randn", lambda *args, **kw: draw(*args, **kw) + 0.5)
     assert _run(folder) == {"m": "cached", "init-only": "completed"}
