@@ -34,7 +34,7 @@ from harness.suites.adversarial.verification import verify
 
 log = logging.getLogger(__name__)
 
-THRESHOLDS: dict[str, float] = {
+THRESHOLDS: dict[str, float | tuple[float, ...]] = {
     "alpha": vc.ALPHA,
     "power": vc.POWER,
     "zero_grad_rate": vc.ZERO_GRAD_RATE,
@@ -45,7 +45,7 @@ THRESHOLDS: dict[str, float] = {
     "loss_flat_rate": vc.LOSS_FLAT_RATE,
     "gradient_mismatch_rate": vc.GRADIENT_MISMATCH_RATE,
     "gradient_mismatch_tolerance": vc.MISMATCH_TOLERANCE,
-    "finite_difference_step": vc.FINITE_DIFFERENCE_STEP,
+    "finite_difference_steps": vc.FINITE_DIFFERENCE_STEPS,
 }
 """The checks' test level, power and allowed rates, as the job's artifacts report them."""
 

@@ -76,12 +76,13 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model t
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 9: gradient_mismatch counts a sample only when it is off at 1%, 10% and 25% of eps
     # 8: preset fast runs APGD-CE and APGD-T for 40 steps (was 25), APGD-T on 2 targets (was 3);
     # 7: text attacks score texts in batches of like token length (float noise); the
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "8"
+    version = "9"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
