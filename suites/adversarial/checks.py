@@ -364,10 +364,19 @@ def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliabilit
         flags += ("invalid_adversarials",)
         notes += _invalid_notes(invalid, model)
     if sweep.eot_draws > 1:
+        single = sweep.single_pass_accuracy
+        clean = float(sweep.correct.mean()) if sweep.n else None
+        accuracies = (
+            f": clean accuracy {clean:.3f} averaged against {single:.3f} for one pass of the "
+            "model (as the accuracy suite scores it)"
+            if single is not None and clean is not None
+            else ""
+        )
         notes.append(
             f"the forward pass of {model!r} is nondeterministic: attacks and decisions used "
-            f"expectation over transformation ({sweep.eot_draws} draws); robust accuracy is the "
-            "EOT result"
+            f"expectation over transformation ({sweep.eot_draws} draws); clean and robust "
+            f"accuracy are those of the averaged classifier (argmax of the mean softmax)"
+            + accuracies
         )
     if flags:
         notes.append(f"robustness estimate UNRELIABLE for {model!r}: flags {list(flags)}")

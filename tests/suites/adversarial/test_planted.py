@@ -78,3 +78,22 @@ def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
     assert head.context["eot_draws"] == 8 and "EOT result" in head.note
     assert res.artifacts["eot_draws"] == 8
     assert any("expectation over transformation (8 draws)" in n for n in res.notes)
+
+
+def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task) -> None:
+    """The clean decisions of a randomised model are the averaged classifier's (mean softmax over
+    the EOT draws), far above one pass of the model (MC dropout 0.5 on the tests' MLP: 0.96
+    averaged against 0.68 for one pass on 200 digits): the clean_acc record and the clean rows
+    carry the flag, and the note gives one pass's accuracy, as the accuracy suite scores it."""
+    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0, "checks": False}
+    res, _ = _run(M.randomized_digits, task, config)
+    clean = next(m for m in res.metrics if m.metric == "clean_acc")
+    assert clean.flags == ("nondeterministic_forward",) and clean.context["eot_draws"] == 8
+    single = float(clean.note.split("was correct on ")[1].split(" ")[0])
+    assert single < clean.value - 0.05, (single, clean.value)  # noise of sd 1 on the logits
+    table = res.table.to_pandas()
+    assert set(table[table.condition == "clean"]["flags"]) == {"nondeterministic_forward"}
+    assert any(f"{single:.3f} for one pass" in n for n in res.notes)
+    honest, _ = _run(M.control_digits, task, {**CONFIG, "checks": False})
+    clean = next(m for m in honest.metrics if m.metric == "clean_acc")
+    assert clean.flags == () and clean.note is None
