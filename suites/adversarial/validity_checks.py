@@ -27,6 +27,7 @@ from scipy import stats
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
 from harness.core.probability_outputs import probability_rows
 from harness.suites.adversarial.forward import Forward, margin_loss
+from harness.suites.adversarial.pgd import loss_rose
 
 ALPHA = 1e-3
 POWER = 0.8  # for the minimum detectable rate each result states
@@ -324,7 +325,7 @@ def loss_not_increasing(
 ) -> CheckResult:
     """The PGD loss never rose above its starting value for too many samples."""
     n = int(correct.sum())
-    flat = ~(loss_best > loss_start + 1e-6)  # pgd.LOSS_RISE
+    flat = ~loss_rose(loss_best, loss_start)
     bad = int((correct.cpu() & flat.cpu()).sum())
     return binomial_check(
         "loss_not_increasing",

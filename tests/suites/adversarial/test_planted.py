@@ -4,7 +4,9 @@ the control's own robust accuracy under the same attacks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.data import builtin as builtin_tasks
@@ -97,3 +99,25 @@ def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(tas
     honest, _ = _run(M.control_digits, task, {**CONFIG, "checks": False})
     clean = next(m for m in honest.metrics if m.metric == "clean_acc")
     assert clean.flags == () and clean.note is None
+
+
+def test_a_confident_robust_model_is_not_flagged_for_a_flat_loss() -> None:
+    """A nearest-class-mean linear model with large logit margins (17 to 26 on the samples PGD
+    cannot break): the float32 cross-entropy of such a sample is 0 and its float64 one around
+    1e-10 to 1e-7, so a rise by an absolute 1e-6 never came and `loss_not_increasing` flagged 11
+    of 57 honest samples. The loss now rises relative to its start, in float64."""
+    x, y = builtin_tasks.digits_arrays("test")
+    x = np.asarray(x, np.float32).reshape(len(x), 64)[:60]
+    y = np.asarray(y)[:60]
+    means = torch.as_tensor(np.stack([x[y == c].mean(0) for c in range(10)])) * 10
+    model = torch.nn.Linear(64, 10)
+    with torch.no_grad():
+        model.weight.copy_(means)
+        model.bias.copy_(-0.05 * (means * means).sum(1))
+    config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res = evaluate(
+        model, data=(x, y), bounds=(0.0, 1.0), suites={"adversarial": config}, device="cpu"
+    ).results["adversarial"]
+    flat = next(c for c in res.artifacts["checks"] if c["flag"] == "loss_not_increasing")
+    assert flat["n"] > 50 and flat["bad"] <= 2 and not flat["raised"], flat
+    assert res.artifacts["flags"] == []
