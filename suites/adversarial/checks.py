@@ -137,11 +137,12 @@ def run_checks(
     inputs: torch.Tensor,
     input_shape: tuple[int, ...],
     noise_draws: int,
-    nondeterminism: vc.CheckResult,
+    probes: list[vc.CheckResult],
 ) -> list[vc.CheckResult]:
-    """Every check that applies to this model (`inputs`: the whole check subset's inputs)."""
+    """Every check that applies to this model (`inputs`: the whole check subset's inputs;
+    `probes`: the nondeterminism and batch-dependence probes run before the attacks)."""
     fwd = checks.target.fwd
-    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs.clone()))]
+    results = [*probes, vc.probability_outputs(fwd.adapter.logits(inputs.clone()))]
     if len(checks.x) == 0:  # no clean-correct sample in the check subset: nothing to attack
         log.info("adversarial checks for %s: no clean-correct sample to check", fwd.name)
         return results
@@ -377,6 +378,14 @@ def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliabilit
             f"expectation over transformation ({sweep.eot_draws} draws); clean and robust "
             f"accuracy are those of the averaged classifier (argmax of the mean softmax)"
             + accuracies
+        )
+    if "batch_dependent_forward" in flags:
+        notes.append(
+            f"the logits of {model!r} for an input change with the other inputs of its batch "
+            "(e.g. BatchNorm with batch statistics, track_running_stats=False): the clean pass, "
+            "the attacks and the verifications batch the samples differently (batch_size, which "
+            "samples are still unbroken), so clean and robust accuracy depend on that batching, "
+            "not on the model alone; evaluate it with running statistics"
         )
     if flags:
         notes.append(f"robustness estimate UNRELIABLE for {model!r}: flags {list(flags)}")

@@ -71,14 +71,14 @@ from harness.suites.adversarial.text.sources import synonyms_table
 
 __all__ = ["BLACKBOX_NOTE", "SEED_SCHEME", "AdversarialConfig", "AdversarialSuite"]
 
-PROBE_SAMPLES = 64  # inputs the nondeterminism probe passes through the model three times
+PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) probes use
 
 
 class AdversarialSuite(Suite):
     name = "adversarial"
     # 9: gradient_mismatch counts a sample only when it is off at 1%, 10% and 25% of eps;
     #    a randomised model's clean_acc and clean rows carry nondeterministic_forward;
-    #    loss_not_increasing reads a float64 loss and a relative rise
+    #    loss_not_increasing reads a float64 loss and a relative rise; batch_dependent_forward
     # 8: preset fast runs APGD-CE and APGD-T for 40 steps (was 25), APGD-T on 2 targets (was 3);
     # 7: text attacks score texts in batches of like token length (float noise); the
     #    character attack stops scoring a word's candidates at the first break;
@@ -168,6 +168,11 @@ class AdversarialSuite(Suite):
         probe = read_rows(task, check_rows[:PROBE_SAMPLES], device)
         nondeterminism = vc.nondeterministic(lambda x: adapter.logits(x.clone()), probe)
         draws = cfg.eot_draws if nondeterminism.raised else 1
+        # a randomised forward pass differs between any two batches: nothing to tell apart
+        batches = vc.batch_dependent(
+            lambda x: adapter.logits(x.clone()), probe[:0] if nondeterminism.raised else probe
+        )
+        probes = [nondeterminism, batches]
         module = adapter.module() if plan.white_box else None
         fwd = Forward(adapter=adapter, module=module, num_classes=task.num_classes, draws=draws)
         target = Target(
@@ -183,7 +188,7 @@ class AdversarialSuite(Suite):
         runner = run_sweep(target, task, plan, epsilons, ctx, settings)
         sweep, rows = runner.sweep, runner.rows
         cells = worst_cases(sweep, epsilons)
-        checks: list[vc.CheckResult] = [nondeterminism]
+        checks: list[vc.CheckResult] = probes
         if cfg.checks:
             runner.progress.stage(f"validity checks ({len(check_rows)} samples)")
             norm, eps = check_norm(plan, epsilons)
@@ -198,7 +203,7 @@ class AdversarialSuite(Suite):
                 inputs=inputs,
                 input_shape=task.input_shape,
                 noise_draws=cfg.noise_draws,
-                nondeterminism=nondeterminism,
+                probes=probes,
             )
         reliability = assess(checks, sweep, adapter.name)
         escalation = escalate(

@@ -235,6 +235,41 @@ def nondeterministic(
     )
 
 
+def batch_dependent(logits: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> CheckResult:
+    """An input's logits depend on the other inputs of its batch (BatchNorm with batch
+    statistics, `track_running_stats=False`, test-time normalisation of the batch).
+
+    The first half of `x` is passed twice at the same batch size: beside the second half, then
+    beside itself. Rows of a batch-independent network are computed alike whatever the other
+    rows hold (the same kernels at the same shape), so only a real dependence moves them; a
+    different batch size could change the kernels' float rounding instead.
+    """
+    half = len(x) // 2
+    if half == 0:
+        return _batch_result(0, 0)
+    first = x[:half]
+    beside_rest = logits(torch.cat([first, x[half : 2 * half]])).double().cpu()[:half]
+    beside_self = logits(torch.cat([first, first])).double().cpu()[:half]
+    scale = beside_rest.abs().amax(1).clamp_min(1.0)
+    differ = (beside_rest - beside_self).abs().amax(1) > NONDETERMINISM_ATOL * scale
+    return _batch_result(int(differ.sum()), half)
+
+
+def _batch_result(bad: int, n: int) -> CheckResult:
+    return CheckResult(
+        flag="batch_dependent_forward",
+        raised=bad > 0,
+        bad=bad,
+        n=n,
+        allowed_rate=None,
+        p_value=None,
+        description=(
+            "an input's logits change with the other inputs of its batch (e.g. BatchNorm with "
+            "batch statistics): every number depends on how the suite batches samples"
+        ),
+    )
+
+
 def probability_outputs(logits: torch.Tensor) -> CheckResult:
     """Every output row is non-negative and sums to one: the model returns probabilities."""
     rows = probability_rows(logits)

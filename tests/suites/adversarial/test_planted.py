@@ -121,3 +121,18 @@ def test_a_confident_robust_model_is_not_flagged_for_a_flat_loss() -> None:
     flat = next(c for c in res.artifacts["checks"] if c["flag"] == "loss_not_increasing")
     assert flat["n"] > 50 and flat["bad"] <= 2 and not flat["raised"], flat
     assert res.artifacts["flags"] == []
+
+
+def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
+    """An input's logits that move with the rest of its batch make every number depend on how
+    the suite batches samples: flagged (exact probe: the same rows at the same batch size beside
+    other rows), with a note naming the cause; the control and its twins are not."""
+    config = {**CONFIG, "escalation_rounds": 0}
+    res, head = _run(M.batch_centred_digits, task, config)
+    probe = next(c for c in res.artifacts["checks"] if c["flag"] == "batch_dependent_forward")
+    assert probe["raised"] and probe["bad"] == probe["n"] > 20, probe
+    assert "batch_dependent_forward" in head.flags
+    assert any("change with the other inputs of its batch" in n for n in res.notes)
+    control, _ = honest
+    probe = next(c for c in control.artifacts["checks"] if c["flag"] == "batch_dependent_forward")
+    assert not probe["raised"] and probe["n"] > 20
