@@ -158,12 +158,17 @@ def _restart(
         else:
             logits, _, grad = fwd.loss_grad(xa, cross_entropy(yr))
         loss = cross_entropy(yr)(logits.double()) if track_loss else None
-        new = (logits.argmax(1) != yr) & ~s.found[rows]
+        if fwd.eot:  # a noisy decision: keep ascending, keep the latest misclassified iterate
+            new = logits.argmax(1) != yr
+            leave = torch.zeros_like(new)
+        else:
+            new = (logits.argmax(1) != yr) & ~s.found[rows]
+            leave = new
         s.best[rows[new]] = xa[new]
         s.found[rows[new]] = True
-        # a sample leaves once broken; when tracking the loss, once its loss rose above the
-        # start (all the loss check needs to know about it)
-        drop = _rising(s, rows, loss) if track_loss else new
+        # a sample leaves once broken (a randomised model's: never); when tracking the loss,
+        # once its loss rose above the start (all the loss check needs to know about it)
+        drop = _rising(s, rows, loss) if track_loss else leave
         if grad is None:
             return
         if drop.any():
