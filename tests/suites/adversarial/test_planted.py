@@ -149,3 +149,24 @@ def test_randomised_model_samples_are_attacked_past_their_first_noisy_break() ->
     res, head = _run(M.randomized_digits, task, config)
     unbounded = next(c for c in res.artifacts["checks"] if c["flag"] == "unbounded_attack_fails")
     assert unbounded["bad"] == 0 and "unbounded_attack_fails" not in head.flags, unbounded
+
+
+def test_a_randomised_models_numbers_do_not_depend_on_what_ran_before(task) -> None:
+    """The model draws from torch's global generator; the suite seeds it per job (from the run
+    seed, the model and the task) and puts it back, so the same job gives the same numbers
+    whatever used the generator before, and leaves the caller's generator where it was."""
+    config = {**CONFIG, "eot_draws": 4, "escalation_rounds": 0, "checks": False}
+    model = TorchModuleAdapter.from_module(M.randomized_digits(), name="m", input_shape=(1, 8, 8))
+
+    def numbers():
+        out = evaluate(
+            model, task=task, suites={"adversarial": config}, device="cpu", bootstrap_resamples=0
+        )
+        table = out.results["adversarial"].table.to_pandas()
+        return table["prediction"].tolist(), table["correct"].tolist()
+
+    first = numbers()
+    torch.rand(12345)  # another job, another model
+    state = torch.random.get_rng_state()
+    assert numbers() == first
+    assert torch.equal(torch.random.get_rng_state(), state)
