@@ -32,6 +32,7 @@ FLAG_REASONS: dict[str, str] = {
     "insufficient_group_size": "a group is smaller than the suite's minimum group size",
     "insufficient_groups": "fewer than two groups with enough samples",
     "nondeterministic_forward": "repeated forward passes gave different outputs",
+    "batch_dependent_forward": "an input's outputs changed with the other inputs of its batch",
     "probability_outputs": "the model outputs probabilities, not logits (what is computed "
     "from them as logits is distorted: attack gradients, calibration, OOD scores)",
 }

@@ -16,6 +16,7 @@ KNOWN_FLAGS: dict[str, str] = {
     # adversarial (suites/adversarial: validity checks and attack outcomes)
     "zero_gradients": "input gradients are zero on too many samples",
     "nondeterministic_forward": "the forward pass is not deterministic",
+    "batch_dependent_forward": "an input's outputs depend on the other inputs of its batch",
     "probability_outputs": "the model returns probabilities, not logits",
     "unbounded_attack_fails": "an attack with an unbounded budget fails to break samples",
     "noise_beats_gradient": "random noise breaks samples the gradient attacks missed",

@@ -355,7 +355,10 @@ def _module_state_kept(model: Any) -> Iterator[None]:
         for name, m in model.named_modules():
             m.training = training.get(name, m.training)
         for name, p in model.named_parameters():
-            p.requires_grad_(grads.get(name, p.requires_grad))
+            # a parameter created under torch.inference_mode() takes requires_grad=True back
+            # only inside it
+            with torch.inference_mode(p.is_inference()):
+                p.requires_grad_(grads.get(name, p.requires_grad))
         if device is not None:
             model.to(device)
 

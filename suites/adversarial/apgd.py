@@ -149,7 +149,13 @@ class _Run:
         adv = x.clone()
         s = _State.start(self, xa)
         s.mark(found, adv)
-        s = s.keep(~s.hit)
+        # A randomised model's decision is noisy: a sample is not dropped at its first
+        # misclassified iterate (often barely across, and a fresh verification then calls it
+        # correct), it keeps ascending and keeps its latest misclassified iterate, as AutoAttack
+        # does for every sample.
+        drop = not self.fwd.eot
+        if drop:
+            s = s.keep(~s.hit)
         k = max(int(0.22 * self.steps), 1)
         k_min, k_decr = max(int(0.06 * self.steps), 1), max(int(0.03 * self.steps), 1)
         since = 0
@@ -162,7 +168,7 @@ class _Run:
             if since == k:
                 s.checkpoint(k, self.rho)
                 k, since = max(k - k_decr, k_min), 0
-            if s.hit.any():
+            if drop and s.hit.any():
                 s = s.keep(~s.hit)
         return found, adv[found]
 

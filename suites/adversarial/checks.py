@@ -34,7 +34,7 @@ from harness.suites.adversarial.verification import verify
 
 log = logging.getLogger(__name__)
 
-THRESHOLDS: dict[str, float] = {
+THRESHOLDS: dict[str, float | tuple[float, ...]] = {
     "alpha": vc.ALPHA,
     "power": vc.POWER,
     "zero_grad_rate": vc.ZERO_GRAD_RATE,
@@ -45,7 +45,7 @@ THRESHOLDS: dict[str, float] = {
     "loss_flat_rate": vc.LOSS_FLAT_RATE,
     "gradient_mismatch_rate": vc.GRADIENT_MISMATCH_RATE,
     "gradient_mismatch_tolerance": vc.MISMATCH_TOLERANCE,
-    "finite_difference_step": vc.FINITE_DIFFERENCE_STEP,
+    "finite_difference_steps": vc.FINITE_DIFFERENCE_STEPS,
 }
 """The checks' test level, power and allowed rates, as the job's artifacts report them."""
 
@@ -137,11 +137,12 @@ def run_checks(
     inputs: torch.Tensor,
     input_shape: tuple[int, ...],
     noise_draws: int,
-    nondeterminism: vc.CheckResult,
+    probes: list[vc.CheckResult],
 ) -> list[vc.CheckResult]:
-    """Every check that applies to this model (`inputs`: the whole check subset's inputs)."""
+    """Every check that applies to this model (`inputs`: the whole check subset's inputs;
+    `probes`: the nondeterminism and batch-dependence probes run before the attacks)."""
     fwd = checks.target.fwd
-    results = [nondeterminism, vc.probability_outputs(fwd.adapter.logits(inputs.clone()))]
+    results = [*probes, vc.probability_outputs(fwd.adapter.logits(inputs.clone()))]
     if len(checks.x) == 0:  # no clean-correct sample in the check subset: nothing to attack
         log.info("adversarial checks for %s: no clean-correct sample to check", fwd.name)
         return results
@@ -364,10 +365,27 @@ def assess(checks: list[vc.CheckResult], sweep: Sweep, model: str) -> Reliabilit
         flags += ("invalid_adversarials",)
         notes += _invalid_notes(invalid, model)
     if sweep.eot_draws > 1:
+        single = sweep.single_pass_accuracy
+        clean = float(sweep.correct.mean()) if sweep.n else None
+        accuracies = (
+            f": clean accuracy {clean:.3f} averaged against {single:.3f} for one pass of the "
+            "model (as the accuracy suite scores it)"
+            if single is not None and clean is not None
+            else ""
+        )
         notes.append(
             f"the forward pass of {model!r} is nondeterministic: attacks and decisions used "
-            f"expectation over transformation ({sweep.eot_draws} draws); robust accuracy is the "
-            "EOT result"
+            f"expectation over transformation ({sweep.eot_draws} draws); clean and robust "
+            f"accuracy are those of the averaged classifier (argmax of the mean softmax)"
+            + accuracies
+        )
+    if "batch_dependent_forward" in flags:
+        notes.append(
+            f"the logits of {model!r} for an input change with the other inputs of its batch "
+            "(e.g. BatchNorm with batch statistics, track_running_stats=False): the clean pass, "
+            "the attacks and the verifications batch the samples differently (batch_size, which "
+            "samples are still unbroken), so clean and robust accuracy depend on that batching, "
+            "not on the model alone; evaluate it with running statistics"
         )
     if flags:
         notes.append(f"robustness estimate UNRELIABLE for {model!r}: flags {list(flags)}")

@@ -156,6 +156,14 @@ def _calling(model: str, during: str) -> Iterator[None]:
     except ModelCallError as failure:
         cause = failure.__cause__
         text = str(cause).replace("in-place", "inplace") if cause is not None else ""
+        if "Inference tensors cannot be saved for backward" in text:
+            raise ModelCallError(
+                f"model {model!r} holds tensors created under torch.inference_mode() (its "
+                f"parameters or buffers), which autograd cannot differentiate through during "
+                f"{during}; build or load the model outside torch.inference_mode() "
+                "(torch.no_grad() is fine)",
+                detail=failure.detail,
+            ) from cause
         if "inplace operation" not in text:
             raise
         raise ModelCallError(

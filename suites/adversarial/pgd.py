@@ -21,7 +21,18 @@ from harness.suites.adversarial.forward import Forward, cross_entropy
 from harness.suites.adversarial.noise import start_noise
 from harness.suites.adversarial.projection import linf_box
 
-LOSS_RISE = 1e-6  # a loss above its start by more than this has risen (validity_checks)
+LOSS_RISE = 1e-6  # relative: a loss above its start by more than this share of it has risen
+
+
+def loss_rose(best: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """Where the tracked loss (float64 cross-entropy) rose above its start (validity_checks).
+
+    Relative, and in float64: a confidently correct sample (logit margin above ~17) has a float32
+    cross-entropy of exactly 0, and a float64 one far below any absolute threshold, at the start
+    and at every point of a PGD run that leaves it correct; such a loss still rises by orders of
+    magnitude on an honest model. A function that is constant around the input (a quantised or
+    detached input) gives the same logits, so the same loss, at every point: no rise."""
+    return best > start + LOSS_RISE * start.abs()
 
 
 def fgsm(
@@ -37,8 +48,10 @@ def fgsm(
 class PGDResult(AttackResult):
     """PGD's result plus the loss trace the `loss_not_increasing` check reads."""
 
-    loss_start: torch.Tensor | None  # (B,) loss at the first iterate of restart 0 (track_loss)
-    loss_best: torch.Tensor | None  # (B,) highest loss over all steps and restarts (track_loss)
+    # (B,) float64 cross-entropy at the first iterate of restart 0, and the highest over all steps
+    # and restarts (track_loss)
+    loss_start: torch.Tensor | None
+    loss_best: torch.Tensor | None
 
 
 def pgd(
@@ -71,7 +84,9 @@ def pgd(
         y=y,
         best=x.clone(),
         found=torch.zeros(n, dtype=torch.bool, device=x.device),
-        loss_best=torch.full((n,), -torch.inf, device=x.device) if track_loss else None,
+        loss_best=torch.full((n,), -torch.inf, dtype=torch.float64, device=x.device)
+        if track_loss
+        else None,
         lower=lower,
         upper=upper,
     )
@@ -140,15 +155,20 @@ def _restart(
         grad = None
         if t == steps:
             logits = fwd.logits(xa)
-            loss = cross_entropy(yr)(logits) if track_loss else None
         else:
-            logits, loss, grad = fwd.loss_grad(xa, cross_entropy(yr))
-        new = (logits.argmax(1) != yr) & ~s.found[rows]
+            logits, _, grad = fwd.loss_grad(xa, cross_entropy(yr))
+        loss = cross_entropy(yr)(logits.double()) if track_loss else None
+        if fwd.eot:  # a noisy decision: keep ascending, keep the latest misclassified iterate
+            new = logits.argmax(1) != yr
+            leave = torch.zeros_like(new)
+        else:
+            new = (logits.argmax(1) != yr) & ~s.found[rows]
+            leave = new
         s.best[rows[new]] = xa[new]
         s.found[rows[new]] = True
-        # a sample leaves once broken; when tracking the loss, once its loss rose above the
-        # start (all the loss check needs to know about it)
-        drop = _rising(s, rows, loss) if track_loss else new
+        # a sample leaves once broken (a randomised model's: never); when tracking the loss,
+        # once its loss rose above the start (all the loss check needs to know about it)
+        drop = _rising(s, rows, loss) if track_loss else leave
         if grad is None:
             return
         if drop.any():
@@ -171,7 +191,7 @@ def _rising(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> torc
     if s.loss_start is None:
         s.loss_start = loss.clone()
     s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))
-    return s.loss_best[rows] > s.loss_start[rows] + LOSS_RISE
+    return loss_rose(s.loss_best[rows], s.loss_start[rows])
 
 
 class Fgsm(Attack):

@@ -89,6 +89,9 @@ class Sweep:
     no_start: dict[str, int] = field(default_factory=dict)  # decision attack -> samples
     failed_attacks: dict[str, list[str]] = field(default_factory=dict)  # attack -> errors
     eot_draws: int = 1
+    # a randomised model: one pass's prediction on each clean input (the model as the accuracy
+    # suite scores it), beside the averaged classifier's `clean_prediction`; None otherwise
+    single_pass_prediction: np.ndarray | None = None
 
     @classmethod
     def empty(
@@ -123,6 +126,13 @@ class Sweep:
     def correct(self) -> np.ndarray:
         """Clean-correct samples: the only ones an attack can break."""
         return self.clean_prediction == self.labels
+
+    @property
+    def single_pass_accuracy(self) -> float | None:
+        """A randomised model's accuracy with one pass per clean input (None: deterministic)."""
+        if self.single_pass_prediction is None or self.n == 0:
+            return None
+        return float((self.single_pass_prediction == self.labels).mean())
 
     def not_attacked(self, norm: Norm) -> list[str]:
         """Clean-correct samples the norm's ensemble did not attack (black-box subsets)."""
@@ -246,10 +256,13 @@ def _clean_pass(
         check_logits(
             logits, num_classes=task.num_classes, model=target.adapter.name, task=task.name
         )
+        span = slice(start, start + len(x))
         if target.fwd.eot:
+            if sweep.single_pass_prediction is None:
+                sweep.single_pass_prediction = np.zeros(sweep.n, np.int64)
+            sweep.single_pass_prediction[span] = logits.argmax(1).cpu().numpy()
             logits = target.fwd.decide(x)
         probs = torch.softmax(logits.double(), 1).cpu()
-        span = slice(start, start + len(x))
         sweep.sample_ids.extend(batch.sample_ids)
         sweep.labels[span] = batch.labels.numpy()
         sweep.clean_prediction[span] = probs.argmax(1).numpy()

@@ -4,7 +4,8 @@ attacks outside the ensemble, then the ensemble's worst case per (norm, eps).
 Extra columns: `attack_success`, `perturbation_norm` (NaN where the sample was not broken),
 `broken_by` (the attack that broke it, else "") and `flags` (the job's reliability flags, comma
 separated, on every attacked row: a number computed from these rows is as unreliable as the job's
-record; "" on clean rows and when nothing was raised). Cascade and ensemble blocks hold the samples
+record; "" on clean rows and when nothing was raised, except `nondeterministic_forward` on the
+clean rows of a randomised model, whose clean decisions are the averaged classifier's). Cascade and ensemble blocks hold the samples
 the ensemble evaluated (every sample for white-box models); a block of an attack outside the
 ensemble (a minimisation attack on its subset) holds the samples that attack ran on, with that
 attack's own result.
@@ -36,7 +37,7 @@ def sample_table(sweep: Sweep, cells: list[WorstCase], flags: tuple[str, ...]) -
             "attack_success": np.zeros(n, bool),
             "perturbation_norm": np.zeros(n),
             "broken_by": np.full(n, "", dtype=object),
-            "flags": np.full(n, "", dtype=object),
+            "flags": np.full(n, _clean_flags(sweep), dtype=object),
         }
     ]
     by_condition = {c.condition: c for c in cells}
@@ -49,6 +50,11 @@ def sample_table(sweep: Sweep, cells: list[WorstCase], flags: tuple[str, ...]) -
             frames.append(_standalone_frame(sid, sweep, name, eps, flag_text))
     frames += [_cell_frame(sid, sweep, c, flag_text) for c in cells if c.after is None]
     return SampleTable.concat([SampleTable.build(f) for f in frames])
+
+
+def _clean_flags(sweep: Sweep) -> str:
+    """Clean rows of a randomised model hold the averaged classifier's decisions: flagged."""
+    return "nondeterministic_forward" if sweep.single_pass_prediction is not None else ""
 
 
 def _cell_frame(sid: np.ndarray, sweep: Sweep, cell: WorstCase, flags: str) -> dict[str, object]:

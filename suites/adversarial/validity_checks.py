@@ -27,6 +27,7 @@ from scipy import stats
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
 from harness.core.probability_outputs import probability_rows
 from harness.suites.adversarial.forward import Forward, margin_loss
+from harness.suites.adversarial.pgd import loss_rose
 
 ALPHA = 1e-3
 POWER = 0.8  # for the minimum detectable rate each result states
@@ -38,7 +39,8 @@ STRONGER_ONLY_RATE = 0.005  # samples only the 2x steps / 2x restarts attack bre
 LOSS_FLAT_RATE = 0.02  # samples whose attack loss never rose above its starting value
 GRADIENT_MISMATCH_RATE = 0.005  # samples whose gradient disagrees with finite differences
 MISMATCH_TOLERANCE = 0.5  # |finite difference / gradient prediction - 1| above this: disagrees
-FINITE_DIFFERENCE_STEP = 0.01  # the step of the finite differences, as a fraction of eps
+# the steps of the finite differences, as fractions of eps: a sample disagrees at all of them
+FINITE_DIFFERENCE_STEPS = (0.01, 0.1, 0.25)
 NONDETERMINISM_ATOL = 1e-4
 
 
@@ -136,21 +138,64 @@ def gradient_mismatch(
     *,
     eps: float,
     box: tuple[torch.Tensor | float, torch.Tensor | float],
+    steps: tuple[float, ...] = FINITE_DIFFERENCE_STEPS,
 ) -> CheckResult:
     """Samples whose input gradient disagrees with the forward pass itself (a wrong surrogate,
     a straight-through or BPDA-style estimator, shattered gradients).
 
     Along the gradient's own direction d (unit L2; coordinates that would leave the box left
-    out), the central finite difference of the logit margin with a step of 1% of eps must match
-    the gradient's prediction: on an honest network (piecewise linear for ReLU nets) their ratio
-    is 1 up to float error (measured: 1.00 on every digits sample of the zoo's models); a
-    gradient from another network, or one that ignores a quantisation, gives ratios near 0 or
-    below. The prediction uses the points as represented in the inputs' dtype (a step can round
-    away on raw-unit features); samples whose predicted change is lost in float error, or whose
-    gradient is zero (zero_gradients' business), are left out.
+    out), the central finite difference of the logit margin must match the gradient's
+    prediction: on an honest network (piecewise linear for ReLU nets) their ratio is 1 up to
+    float error (measured: 1.00 on every digits sample of the zoo's models); a gradient from
+    another network, or one that ignores a quantisation, gives ratios near 0 or below. A sample
+    counts only when it disagrees at every step of `steps` (fractions of eps; by default 1%,
+    then 10% and 25%): a float16 or bfloat16 forward pass rounds a 1% step away (its difference is
+    rounding noise), a wrong gradient stays wrong at every step. The prediction uses the points
+    as represented in the inputs' dtype (a step can round away on raw-unit features); samples
+    whose predicted change at the first step is lost in float error, or whose gradient is zero
+    (zero_gradients' business), are left out.
     """
     loss = margin_loss(y)
-    h = FINITE_DIFFERENCE_STEP * eps
+    at = loss(fwd.logits(x)).double()
+    usable = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    bad = usable
+    for i, step in enumerate(steps):
+        rows = torch.arange(len(x), device=x.device) if i == 0 else bad.nonzero().squeeze(1)
+        if len(rows) == 0:
+            break
+        predicted, change = _finite_difference(
+            fwd, x[rows], y[rows], grad[rows], h=step * eps, box=box
+        )
+        resolved = predicted > 1e-5 * (1 + at[rows].abs())  # a change float32 logits resolve
+        ratio = change / predicted.clamp_min(1e-300)
+        off = ~((ratio - 1).abs() <= MISMATCH_TOLERANCE)
+        if i == 0:
+            usable, bad = resolved, resolved & off
+        else:  # a larger step that resolves the change and agrees clears the sample
+            bad = bad.clone()
+            bad[rows] = ~resolved | off
+    return binomial_check(
+        "gradient_mismatch",
+        int(bad.sum()),
+        int(usable.sum()),
+        GRADIENT_MISMATCH_RATE,
+        "the input gradient disagrees with finite differences of the forward pass along it "
+        "(a gradient from another network or an estimator: gradient attacks are misled)",
+    )
+
+
+def _finite_difference(
+    fwd: Forward,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    grad: torch.Tensor,
+    *,
+    h: float,
+    box: tuple[torch.Tensor | float, torch.Tensor | float],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the gradient's predicted change of the logit margin, the central finite difference) over
+    a step of L2 length 2h along the gradient's direction, both float64."""
+    loss = margin_loss(y)
     g = grad.flatten(1)
     xf = x.flatten(1)
     low = torch.as_tensor(box[0], dtype=x.dtype, device=x.device).flatten()
@@ -160,20 +205,9 @@ def gradient_mismatch(
     d = torch.where(inside, d, torch.zeros_like(d))
     up_x, down_x = xf + h * d, xf - h * d
     predicted = (g.double() * (up_x.double() - down_x.double())).sum(1)
-    at = loss(fwd.logits(x)).double()
-    usable = predicted > 1e-5 * (1 + at.abs())  # a change float32 logits can resolve
     up = loss(fwd.logits(up_x.view_as(x))).double()
     down = loss(fwd.logits(down_x.view_as(x))).double()
-    ratio = (up - down) / predicted.clamp_min(1e-300)
-    bad = usable & ~((ratio - 1).abs() <= MISMATCH_TOLERANCE)
-    return binomial_check(
-        "gradient_mismatch",
-        int(bad.sum()),
-        int(usable.sum()),
-        GRADIENT_MISMATCH_RATE,
-        "the input gradient disagrees with finite differences of the forward pass along it "
-        "(a gradient from another network or an estimator: gradient attacks are misled)",
-    )
+    return predicted, up - down
 
 
 def nondeterministic(
@@ -197,6 +231,41 @@ def nondeterministic(
         description=(
             "repeated forward passes on the same input give different logits (the robust "
             "accuracy is then the expectation-over-transformation result)"
+        ),
+    )
+
+
+def batch_dependent(logits: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> CheckResult:
+    """An input's logits depend on the other inputs of its batch (BatchNorm with batch
+    statistics, `track_running_stats=False`, test-time normalisation of the batch).
+
+    The first half of `x` is passed twice at the same batch size: beside the second half, then
+    beside itself. Rows of a batch-independent network are computed alike whatever the other
+    rows hold (the same kernels at the same shape), so only a real dependence moves them; a
+    different batch size could change the kernels' float rounding instead.
+    """
+    half = len(x) // 2
+    if half == 0:
+        return _batch_result(0, 0)
+    first = x[:half]
+    beside_rest = logits(torch.cat([first, x[half : 2 * half]])).double().cpu()[:half]
+    beside_self = logits(torch.cat([first, first])).double().cpu()[:half]
+    scale = beside_rest.abs().amax(1).clamp_min(1.0)
+    differ = (beside_rest - beside_self).abs().amax(1) > NONDETERMINISM_ATOL * scale
+    return _batch_result(int(differ.sum()), half)
+
+
+def _batch_result(bad: int, n: int) -> CheckResult:
+    return CheckResult(
+        flag="batch_dependent_forward",
+        raised=bad > 0,
+        bad=bad,
+        n=n,
+        allowed_rate=None,
+        p_value=None,
+        description=(
+            "an input's logits change with the other inputs of its batch (e.g. BatchNorm with "
+            "batch statistics): every number depends on how the suite batches samples"
         ),
     )
 
@@ -291,7 +360,7 @@ def loss_not_increasing(
 ) -> CheckResult:
     """The PGD loss never rose above its starting value for too many samples."""
     n = int(correct.sum())
-    flat = ~(loss_best > loss_start + 1e-6)  # pgd.LOSS_RISE
+    flat = ~loss_rose(loss_best, loss_start)
     bad = int((correct.cpu() & flat.cpu()).sum())
     return binomial_check(
         "loss_not_increasing",

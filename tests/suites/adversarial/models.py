@@ -296,3 +296,19 @@ class _SomeRowsDetached(nn.Module):
 
 def some_rows_detached_digits() -> nn.Module:
     return _SomeRowsDetached()
+
+
+class _BatchCentred(nn.Module):
+    """The control on inputs re-centred halfway to their batch mean (test-time normalisation with
+    batch statistics): an input's logits depend on the other inputs of its batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x - 0.5 * (x.mean(0, keepdim=True) - 0.3))
+
+
+def batch_centred_digits() -> nn.Module:
+    return _BatchCentred()

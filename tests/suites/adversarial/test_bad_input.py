@@ -167,6 +167,24 @@ def test_an_in_place_edit_autograd_needs_is_one_line_naming_the_model_and_the_fi
     assert "make that step of its forward pass out of place" in message
 
 
+def test_a_model_built_under_inference_mode_is_one_line_and_given_back(digits) -> None:
+    """Parameters loaded under torch.inference_mode() are inference tensors: autograd cannot
+    differentiate through them (one line naming the model and the fix, not torch's advice to
+    clone), and evaluate() gives the module back as it was (it raised a bare RuntimeError while
+    restoring requires_grad, even after an accuracy job)."""
+    state = M.control_digits().state_dict()
+    with torch.inference_mode():
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+        model.load_state_dict(state)
+    assert next(model.parameters()).is_inference()
+    out = evaluate(model, task=digits, suites=["accuracy"], device="cpu", bootstrap_resamples=0)
+    assert out.results["accuracy"].metrics[0].value > 0.8
+    assert all(p.requires_grad for p in model.parameters())
+    with pytest.raises(ModelCallError, match=r"torch.inference_mode\(\).*outside torch"):
+        run(model, digits)
+    assert all(p.requires_grad for p in model.parameters())
+
+
 def test_a_gradient_for_some_samples_only_is_flagged_not_a_crash(digits) -> None:
     res = run(adapter(M.some_rows_detached_digits), digits, {**FAST, "escalation_rounds": 0})
     zero = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")

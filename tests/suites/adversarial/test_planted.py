@@ -4,7 +4,9 @@ the control's own robust accuracy under the same attacks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.data import builtin as builtin_tasks
@@ -78,3 +80,93 @@ def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
     assert head.context["eot_draws"] == 8 and "EOT result" in head.note
     assert res.artifacts["eot_draws"] == 8
     assert any("expectation over transformation (8 draws)" in n for n in res.notes)
+
+
+def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task) -> None:
+    """The clean decisions of a randomised model are the averaged classifier's (mean softmax over
+    the EOT draws), far above one pass of the model (MC dropout 0.5 on the tests' MLP: 0.96
+    averaged against 0.68 for one pass on 200 digits): the clean_acc record and the clean rows
+    carry the flag, and the note gives one pass's accuracy, as the accuracy suite scores it."""
+    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0, "checks": False}
+    res, _ = _run(M.randomized_digits, task, config)
+    clean = next(m for m in res.metrics if m.metric == "clean_acc")
+    assert clean.flags == ("nondeterministic_forward",) and clean.context["eot_draws"] == 8
+    single = float(clean.note.split("was correct on ")[1].split(" ")[0])
+    assert single < clean.value - 0.05, (single, clean.value)  # noise of sd 1 on the logits
+    table = res.table.to_pandas()
+    assert set(table[table.condition == "clean"]["flags"]) == {"nondeterministic_forward"}
+    assert any(f"{single:.3f} for one pass" in n for n in res.notes)
+    honest, _ = _run(M.control_digits, task, {**CONFIG, "checks": False})
+    clean = next(m for m in honest.metrics if m.metric == "clean_acc")
+    assert clean.flags == () and clean.note is None
+
+
+def test_a_confident_robust_model_is_not_flagged_for_a_flat_loss() -> None:
+    """A nearest-class-mean linear model with large logit margins (17 to 26 on the samples PGD
+    cannot break): the float32 cross-entropy of such a sample is 0 and its float64 one around
+    1e-10 to 1e-7, so a rise by an absolute 1e-6 never came and `loss_not_increasing` flagged 11
+    of 57 honest samples. The loss now rises relative to its start, in float64."""
+    x, y = builtin_tasks.digits_arrays("test")
+    x = np.asarray(x, np.float32).reshape(len(x), 64)[:60]
+    y = np.asarray(y)[:60]
+    means = torch.as_tensor(np.stack([x[y == c].mean(0) for c in range(10)])) * 10
+    model = torch.nn.Linear(64, 10)
+    with torch.no_grad():
+        model.weight.copy_(means)
+        model.bias.copy_(-0.05 * (means * means).sum(1))
+    config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res = evaluate(
+        model, data=(x, y), bounds=(0.0, 1.0), suites={"adversarial": config}, device="cpu"
+    ).results["adversarial"]
+    flat = next(c for c in res.artifacts["checks"] if c["flag"] == "loss_not_increasing")
+    assert flat["n"] > 50 and flat["bad"] <= 2 and not flat["raised"], flat
+    assert res.artifacts["flags"] == []
+
+
+def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
+    """An input's logits that move with the rest of its batch make every number depend on how
+    the suite batches samples: flagged (exact probe: the same rows at the same batch size beside
+    other rows), with a note naming the cause; the control and its twins are not."""
+    config = {**CONFIG, "escalation_rounds": 0}
+    res, head = _run(M.batch_centred_digits, task, config)
+    probe = next(c for c in res.artifacts["checks"] if c["flag"] == "batch_dependent_forward")
+    assert probe["raised"] and probe["bad"] == probe["n"] > 20, probe
+    assert "batch_dependent_forward" in head.flags
+    assert any("change with the other inputs of its batch" in n for n in res.notes)
+    control, _ = honest
+    probe = next(c for c in control.artifacts["checks"] if c["flag"] == "batch_dependent_forward")
+    assert not probe["raised"] and probe["n"] > 20
+
+
+def test_randomised_model_samples_are_attacked_past_their_first_noisy_break() -> None:
+    """A randomised model's decision is noisy: APGD and PGD stopped a sample at its first
+    misclassified iterate, which a fresh EOT verification then called correct about a third of
+    the time (APGD-CE on MC dropout 0.5: 110 of 178 confirmed), so the unbounded PGD of the
+    checks "failed" on 14 to 28 of about 80 samples, a flag the model did not earn. They now keep
+    ascending and keep their latest misclassified iterate: no unbounded failure."""
+    task = builtin_tasks.digits().head(100)
+    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}
+    res, head = _run(M.randomized_digits, task, config)
+    unbounded = next(c for c in res.artifacts["checks"] if c["flag"] == "unbounded_attack_fails")
+    assert unbounded["bad"] == 0 and "unbounded_attack_fails" not in head.flags, unbounded
+
+
+def test_a_randomised_models_numbers_do_not_depend_on_what_ran_before(task) -> None:
+    """The model draws from torch's global generator; the suite seeds it per job (from the run
+    seed, the model and the task) and puts it back, so the same job gives the same numbers
+    whatever used the generator before, and leaves the caller's generator where it was."""
+    config = {**CONFIG, "eot_draws": 4, "escalation_rounds": 0, "checks": False}
+    model = TorchModuleAdapter.from_module(M.randomized_digits(), name="m", input_shape=(1, 8, 8))
+
+    def numbers():
+        out = evaluate(
+            model, task=task, suites={"adversarial": config}, device="cpu", bootstrap_resamples=0
+        )
+        table = out.results["adversarial"].table.to_pandas()
+        return table["prediction"].tolist(), table["correct"].tolist()
+
+    first = numbers()
+    torch.rand(12345)  # another job, another model
+    state = torch.random.get_rng_state()
+    assert numbers() == first
+    assert torch.equal(torch.random.get_rng_state(), state)
