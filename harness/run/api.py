@@ -38,6 +38,7 @@ from harness.run.evaluation import Evaluation, Provenance
 from harness.run.memory_inputs import Columns, read_data
 from harness.run.memory_task import InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
+from harness.run.model_rng import seeded_global_rng
 from harness.run.plugins import installed_plugins, suite_registry
 
 
@@ -378,7 +379,8 @@ def _run_suite(
     if reason is not None:
         out.skipped[name] = reason
         return
-    result = suite.run(CheckedAdapter(adapter, task), task, ctx)  # one-line failures
+    with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
+        result = suite.run(CheckedAdapter(adapter, task), task, ctx)  # one-line failures
     out.results[name] = SuiteResult(
         table=result.table.with_groups(task.groups()) if result.table is not None else None,
         metrics=result.metrics,

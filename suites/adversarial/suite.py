@@ -29,7 +29,6 @@ from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
-from harness.core.seeding import derive_seed
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -81,7 +80,7 @@ class AdversarialSuite(Suite):
     #    a randomised model's clean_acc and clean rows carry nondeterministic_forward;
     #    loss_not_increasing reads a float64 loss and a relative rise; batch_dependent_forward;
     #    APGD and PGD attack a randomised model's samples past their first noisy break;
-    #    torch's global generator seeded per job (randomised models)
+    #    torch's global generator seeded per job (randomised models; harness/run/model_rng.py)
     # 8: preset fast runs APGD-CE and APGD-T for 40 steps (was 25), APGD-T on 2 targets (was 3);
     # 7: text attacks score texts in batches of like token length (float noise); the
     #    character attack stops scoring a word's candidates at the first break;
@@ -140,17 +139,6 @@ class AdversarialSuite(Suite):
         return None
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
-        # A randomised model draws from torch's global generator: seeded per job (and put back
-        # after), its numbers depend on the run seed, the model and the task, not on the jobs
-        # that ran before it in this process.
-        devices = [adapter.device] if adapter.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(
-                derive_seed(ctx.seed, self.name, "model-rng", adapter.name, task.name)
-            )
-            return self._run_job(adapter, task, ctx)
-
-    def _run_job(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         if task.modality == "text":
             return self._run_text(adapter, task, ctx)
         if not adapter.capabilities.gradients:

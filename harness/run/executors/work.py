@@ -33,6 +33,7 @@ from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
 from harness.run.model_adapter import build_model_adapter
+from harness.run.model_rng import seeded_global_rng
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ def _run_unit(
         checked = CheckedAdapter(adapter, task)
         if adapter.unavailable_reason is None:
             checked.probe()
-        result = suite.run(checked, task, ctx)
+        with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
+            result = suite.run(checked, task, ctx)
         return UnitResult(
             unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
         )
