@@ -2,7 +2,7 @@
 
 - `(x, y)`: torch tensors or numpy arrays (images `(N, C, H, W)`, tables `(N, F)`), or a list of
   strings with labels (text);
-- a torch `Dataset` or `DataLoader` yielding `(x, y)` pairs (read once, in order);
+- a torch `Dataset` or `DataLoader` yielding `(x, y)` pairs (read once, in order, every sample);
 - a Hugging Face `datasets.Dataset` with named input and label columns;
 - a pandas DataFrame with numeric feature columns and a label column (a table).
 
@@ -20,7 +20,14 @@ import datasets
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+)
 
 from harness.run.memory_task import InMemoryDataError, Labeled
 
@@ -190,11 +197,7 @@ def _named_labels(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     """Read a DataLoader of (x, y) batches once, in order, into one tensor (filled in place when
     the dataset's length is known, so only one copy of the data is held)."""
-    if isinstance(loader.sampler, RandomSampler):
-        raise InMemoryDataError(
-            "data: the DataLoader shuffles; evaluation needs a fixed order (shuffle=False), so "
-            "that sample ids and the task fingerprint mean the same rows every time"
-        )
+    _check_reads_all_in_order(loader)
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
@@ -213,6 +216,43 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     if texts:
         return Labeled(inputs=texts, labels=y_all)
     return Labeled(inputs=torch.cat(parts) if len(parts) > 1 else parts[0], labels=y_all)
+
+
+def _check_reads_all_in_order(loader: DataLoader[Any]) -> None:
+    """Refuse a loader over an indexed dataset that would not yield every sample once, in order:
+    a shuffling or custom sampler (sample ids would name other rows on each call, so two models
+    read from the "same" loader would be paired on different samples) or `drop_last` (the
+    samples of the last batch would be left out of every number without a word). An
+    `IterableDataset` is read in the order it yields."""
+    if isinstance(loader.dataset, IterableDataset):
+        return
+    sampler, batches = loader.sampler, loader.batch_sampler
+    custom: object = None
+    if not isinstance(sampler, SequentialSampler):
+        custom = sampler
+    elif batches is not None and type(batches) is not BatchSampler:
+        custom = batches
+    elif batches is not None and not isinstance(batches.sampler, SequentialSampler):
+        custom = batches.sampler
+    if isinstance(custom, RandomSampler):
+        raise InMemoryDataError(
+            "data: the DataLoader shuffles; evaluation needs a fixed order (shuffle=False), so "
+            "that sample ids and the task fingerprint mean the same rows every time"
+        )
+    if custom is not None:
+        raise InMemoryDataError(
+            f"data: the DataLoader draws its samples with a {type(custom).__name__}; evaluation "
+            "reads every sample once, in order: pass a DataLoader without sampler= or "
+            "batch_sampler= (a subset as torch.utils.data.Subset)"
+        )
+    if isinstance(batches, BatchSampler) and batches.drop_last:
+        size = len(loader.dataset)  # type: ignore[arg-type]
+        left = size % batches.batch_size if batches.batch_size else 0
+        if left:
+            raise InMemoryDataError(
+                f"data: the DataLoader drops its last incomplete batch (drop_last=True): "
+                f"{left:,} of {size:,} samples would not be evaluated; pass drop_last=False"
+            )
 
 
 def _batch_pair(batch: Any) -> tuple[Any, Any]:

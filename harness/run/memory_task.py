@@ -14,8 +14,10 @@ Every check names the argument at fault (`data`, `bounds`, `class_names`, `group
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsIndex, cast
 
 import numpy as np
 import pandas as pd
@@ -122,6 +124,7 @@ def _label_space(
 ) -> tuple[int, tuple[str, ...]]:
     """The number of classes (num_classes, else len(class_names), else max label + 1) and the
     class names; every label must lie in [0, k)."""
+    num_classes = _class_count(num_classes)
     if num_classes is not None and num_classes < 2:  # 0 would otherwise read as "not given"
         raise InMemoryDataError(
             f"num_classes: a classifier has at least 2 classes (got {num_classes})"
@@ -147,6 +150,20 @@ def _label_space(
             "data: every label is 0; pass num_classes= (a classifier has at least 2 classes)"
         )
     return k, names if names is not None else tuple(str(i) for i in range(k))
+
+
+def _class_count(num_classes: object) -> int | None:
+    """`num_classes` as an int: a whole number (numpy's too, or an integral float), not a bool,
+    a fraction or text."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, float | np.floating) and float(num_classes).is_integer():
+        return int(num_classes)
+    if isinstance(num_classes, bool | np.bool_) or not hasattr(type(num_classes), "__index__"):
+        raise InMemoryDataError(
+            f"num_classes: expected a whole number of classes (got {num_classes!r})"
+        )
+    return operator.index(cast(SupportsIndex, num_classes))
 
 
 def _group_columns(

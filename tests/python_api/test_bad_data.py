@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+)
 
 import harness
 from harness.core.errors import HarnessError
@@ -98,6 +106,33 @@ CASES = {
         dict(data=DataLoader(TensorDataset(X, Y), shuffle=True)),
         r"^data: the DataLoader shuffles; evaluation needs a fixed order",
     ),
+    "loader shuffling through its batch sampler": (
+        dict(
+            data=DataLoader(
+                TensorDataset(X, Y),
+                batch_sampler=BatchSampler(RandomSampler(TensorDataset(X, Y)), 4, False),
+            )
+        ),
+        r"^data: the DataLoader shuffles; evaluation needs a fixed order",
+    ),
+    "loader with a random subset sampler": (
+        dict(data=DataLoader(TensorDataset(X, Y), batch_size=4, sampler=SubsetRandomSampler([1]))),
+        r"^data: the DataLoader draws its samples with a SubsetRandomSampler; evaluation reads "
+        r"every sample once, in order",
+    ),
+    "loader drawing with replacement": (
+        dict(
+            data=DataLoader(
+                TensorDataset(X, Y), batch_size=4, sampler=WeightedRandomSampler([1.0] * 20, 20)
+            )
+        ),
+        r"^data: the DataLoader draws its samples with a WeightedRandomSampler",
+    ),
+    "loader dropping its last batch": (
+        dict(data=DataLoader(TensorDataset(X, Y), batch_size=8, drop_last=True)),
+        r"^data: the DataLoader drops its last incomplete batch \(drop_last=True\): 4 of 20 "
+        r"samples would not be evaluated; pass drop_last=False$",
+    ),
     "hf without the label column": (
         dict(data=datasets.Dataset.from_dict({"image": X.numpy(), "target": Y.numpy()})),
         r"^label_column: 'label' is not a column of the dataset \(columns: image, target\)$",
@@ -174,6 +209,14 @@ CASES = {
         dict(data=(X, Y * 0), num_classes=1),
         r"^num_classes: a classifier has at least 2 classes \(got 1\)$",
     ),
+    "a fractional number of classes": (
+        dict(data=(X, Y), num_classes=10.5),
+        r"^num_classes: expected a whole number of classes \(got 10\.5\)$",
+    ),
+    "a number of classes as text": (
+        dict(data=(X, Y), num_classes="10"),
+        r"^num_classes: expected a whole number of classes \(got '10'\)$",
+    ),
     "class names that do not match": (
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
         r"^class_names: 2 names for num_classes=10",
@@ -218,3 +261,20 @@ def test_a_model_failing_on_a_table_hears_which_features_it_was_given() -> None:
         r"mat1 and mat2",
         message,
     ), message
+
+
+def test_a_loader_that_drops_nothing_or_counts_whole_batches_is_read_whole() -> None:
+    whole = DataLoader(TensorDataset(X, Y), batch_size=5, drop_last=True)  # 20 = 4 x 5
+    ordered = DataLoader(TensorDataset(X, Y), batch_size=5, sampler=SequentialSampler(X))
+    plain = harness.evaluate(linear_digits(), data=(X, Y), device="cpu", bootstrap_resamples=0)
+    for loader in (whole, ordered):
+        got = harness.evaluate(linear_digits(), data=loader, device="cpu", bootstrap_resamples=0)
+        assert got.task_fingerprint == plain.task_fingerprint
+        assert got.metric("top1_acc").n == 20
+
+
+def test_a_whole_number_of_classes_may_come_from_numpy() -> None:
+    got = harness.evaluate(
+        linear_digits(), data=(X, Y), num_classes=np.int64(10), device="cpu", bootstrap_resamples=0
+    )
+    assert got.metric("top1_acc").n == 20
