@@ -41,6 +41,14 @@ from harness.run.model_adapter import build_model_adapter
 from harness.run.plugins import installed_plugins, suite_registry
 
 
+class UnknownMetricError(HarnessError, KeyError):
+    """`EvaluationResult.metric` of a key the result does not hold, or holds in several suites;
+    a `HarnessError` (one line) and a `KeyError` (a lookup that found nothing)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class EvaluationResult(Evaluation):
     """Per-suite results of one model on one task (the fields of `Evaluation`), with views of
@@ -77,11 +85,33 @@ class EvaluationResult(Evaluation):
             ]
         )
 
-    def metric(self, key: str) -> MetricRecord:
-        for m in self.metrics:
-            if m.key == key:
-                return m
-        raise KeyError(f"no metric {key!r}; have {sorted({m.key for m in self.metrics})[:20]}")
+    def metric(self, key: str, suite: str | None = None) -> MetricRecord:
+        """The record whose key (`metrics_frame()["key"]`) is `key`, of `suite` when given; a key
+        that several suites report (`clean_acc`: adversarial and shift, each on its own samples)
+        needs `suite=`."""
+        if suite is not None and suite not in self.results:
+            raise UnknownMetricError(
+                f"suite: no results of suite {suite!r}; have {', '.join(self.results) or 'none'}"
+            )
+        found = [
+            (name, m)
+            for name, r in self.results.items()
+            if suite in (None, name)
+            for m in r.metrics
+            if m.key == key
+        ]
+        if not found:
+            keys = sorted({m.key for m in self.metrics if suite in (None, m.suite)})
+            shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
+            where = f" in suite {suite!r}" if suite is not None else ""
+            raise UnknownMetricError(f"key: no metric {key!r}{where}; have {shown}")
+        suites = list(dict.fromkeys(name for name, _ in found))
+        if len(suites) > 1:
+            raise UnknownMetricError(
+                f"key: metric {key!r} is reported by suites {', '.join(suites)}; pick one with "
+                f"suite= (e.g. result.metric({key!r}, suite={suites[0]!r}))"
+            )
+        return found[0][1]
 
     @property
     def task_fingerprint(self) -> str:

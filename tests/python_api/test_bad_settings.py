@@ -102,3 +102,30 @@ def test_saving_into_a_file_names_the_python_argument(tmp_path) -> None:
     with pytest.raises(harness.HarnessError, match=r"afile: .*save\(out=\.\.\.\) in Python"):
         result.save(tmp_path / "afile")
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_metric_two_suites_report_needs_its_suite() -> None:
+    """`clean_acc` comes from adversarial (on its `max_samples`) and shift (on every sample):
+    the lookup must not hand back whichever came first."""
+    x, y = torch.rand(24, 1, 8, 8), torch.arange(24) % 10
+    result = harness.evaluate(
+        linear_digits(),
+        data=(x, y),
+        suites={"adversarial": {"max_samples": 12}, "shift": {}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    with pytest.raises(HarnessError) as err:
+        result.metric("clean_acc")
+    assert str(err.value) == (
+        "key: metric 'clean_acc' is reported by suites adversarial, shift; pick one with "
+        "suite= (e.g. result.metric('clean_acc', suite='adversarial'))"
+    )
+    assert result.metric("clean_acc", suite="adversarial").n == 12
+    assert result.metric("clean_acc", suite="shift").n == 24
+    with pytest.raises(KeyError) as missing:  # a HarnessError and a KeyError, one line
+        result.metric("top1_acc")
+    assert isinstance(missing.value, HarnessError)
+    assert re.match(r"^key: no metric 'top1_acc'; have ", str(missing.value)), str(missing.value)
+    with pytest.raises(HarnessError, match=r"^suite: no results of suite 'accuracy'; have "):
+        result.metric("clean_acc", suite="accuracy")
