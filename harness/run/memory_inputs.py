@@ -64,6 +64,8 @@ def read_data(
         return _hub_dataset(data, columns, groups, names)
     named = _named_groups(groups, None)
     if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
+        if isinstance(data[1], pd.Series):
+            _check_group_order(named, data[1].index, "y")
         return _pair(data[0], data[1], names), named
     if isinstance(data, DataLoader):
         return _loader(data, names), named
@@ -92,6 +94,19 @@ def _named_groups(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     return frame[list(groups)].reset_index(drop=True)
+
+
+def _check_group_order(groups: pd.DataFrame | None, index: pd.Index, what: str) -> None:
+    """Groups are matched to samples by position. A groups frame holding the same index labels
+    as the data in another order (sorted, or shuffled apart) would be matched to other rows
+    without a word, and every group metric computed on the wrong people: refuse it."""
+    if groups is None or len(groups) != len(index) or groups.index.equals(index):
+        return
+    if set(groups.index) == set(index):
+        raise InMemoryDataError(
+            f"groups: holds the index labels of {what} in another order, and groups are matched "
+            f"to samples by position; pass groups.loc[{what}.index] (or reset both indexes)"
+        )
 
 
 def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
@@ -288,6 +303,7 @@ def _frame(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     named = _named_groups(groups, frame)
+    _check_group_order(named if isinstance(groups, pd.DataFrame) else None, frame.index, "data")
     group_names = set() if groups is None or isinstance(groups, pd.DataFrame) else set(groups)
     features = columns.feature_columns or tuple(
         str(c) for c in frame.columns if c != label and c not in group_names

@@ -191,6 +191,21 @@ CASES = {
         dict(data=(X, Y), groups=pd.DataFrame({"g": ["a"] * 19 + [None]})),
         r"^groups: column 'g' has a missing value \(row 19\)",
     ),
+    "groups in another order than the frame": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2, 0.3], "label": [0, 1, 0]}, index=[7, 8, 9]),
+            groups=pd.DataFrame({"g": ["u", "v", "w"]}, index=[9, 8, 7]),
+        ),
+        r"^groups: holds the index labels of data in another order, and groups are matched to "
+        r"samples by position; pass groups\.loc\[data\.index\] \(or reset both indexes\)$",
+    ),
+    "groups in another order than the labels": (
+        dict(
+            data=(X, pd.Series(Y.numpy(), index=range(20))),
+            groups=pd.DataFrame({"g": ["u", "v"] * 10}, index=range(19, -1, -1)),
+        ),
+        r"^groups: holds the index labels of y in another order",
+    ),
     "group names without a frame": (
         dict(data=(X, Y), groups=["sex"]),
         r"^groups: got a list; pass a pandas DataFrame",
@@ -278,3 +293,17 @@ def test_a_whole_number_of_classes_may_come_from_numpy() -> None:
         linear_digits(), data=(X, Y), num_classes=np.int64(10), device="cpu", bootstrap_resamples=0
     )
     assert got.metric("top1_acc").n == 20
+
+
+def test_groups_with_their_own_index_are_matched_by_position() -> None:
+    """A groups frame whose index is not the data's (a RangeIndex beside labelled rows) is read
+    by position, as documented; only a reordering of the same labels is refused."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]}, index=[7, 8, 9, 6])
+    got = harness.evaluate(
+        linear_tabular(features=1),
+        data=frame,
+        groups=pd.DataFrame({"g": ["u", "v", "u", "v"]}),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert list(got.table.to_pandas()["group:g"]) == ["u", "v", "u", "v"]
