@@ -25,6 +25,7 @@ import torch
 from harness.config.planner import model_plan, task_plan
 from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
+from harness.core.arguments import path_argument
 from harness.core.errors import HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter
@@ -128,7 +129,7 @@ class EvaluationResult(Evaluation):
 
         if self.provenance is None:
             raise HarnessError("this result was not returned by harness.evaluate: nothing to save")
-        return write_run(self, self.provenance, Path(out))
+        return write_run(self, self.provenance, path_argument("out", out))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,7 +251,7 @@ def evaluate(
     data: Any = None,
     suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None] = ("accuracy",),
     seed: int = 0,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     batch_size: int = 256,
     limit: int | None = None,
     bootstrap_resamples: int = 1000,
@@ -281,7 +282,9 @@ def evaluate(
     limit = setting_value("limit", limit)
     bootstrap_resamples = setting_value("bootstrap_resamples", bootstrap_resamples)
     configs = _suite_configs(suites)
-    dev = resolve_device(device)
+    dev = resolve_device(_device_name(device))
+    name = _text_value("name", name)
+    model_name = _text_value("model_name", model_name)
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
@@ -352,6 +355,11 @@ def _suite_configs(
 ) -> dict[str, Mapping[str, Any] | None]:
     """`suites=` as suite name -> settings; a string (iterated, it would be one suite per
     letter) or settings that are not a mapping are refused naming the key."""
+    if suites is None or not isinstance(suites, Iterable):
+        raise SpecError(
+            f"suites: got {suites!r}; pass a list of suite names (suites=['accuracy']) or a "
+            "mapping of suite name to settings"
+        )
     if isinstance(suites, str):
         raise SpecError(
             f"suites: got the string {suites!r}; pass a list of suite names "
@@ -359,12 +367,34 @@ def _suite_configs(
         )
     configs = dict(suites) if isinstance(suites, Mapping) else dict.fromkeys(suites)
     for name, config in configs.items():
+        if not isinstance(name, str):
+            raise SpecError(f"suites: a suite name is text, got {name!r}")
         if config is not None and not isinstance(config, Mapping):
             raise SpecError(
                 f"suites.{name}: settings are a mapping of the suite's keys (or None), "
                 f"got {config!r}"
             )
     return configs
+
+
+def _device_name(device: object) -> str:
+    """`device=` as the name `resolve_device` reads: a string, or a `torch.device` (as a
+    training script holds it)."""
+    if isinstance(device, torch.device):
+        return str(device)
+    if not isinstance(device, str):
+        raise SpecError(
+            f"device: expected 'cpu', 'cuda', 'cuda:N' or 'auto' (or a torch.device), "
+            f"got {device!r}"
+        )
+    return device
+
+
+def _text_value(key: str, value: object) -> str | None:
+    """A name passed from Python (`name`, `model_name`): text, or None for the default."""
+    if value is not None and not isinstance(value, str):
+        raise SpecError(f"{key}: expected a string, got {type(value).__name__} {value!r}")
+    return value
 
 
 @contextlib.contextmanager

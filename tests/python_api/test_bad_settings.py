@@ -48,6 +48,16 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         dict(class_names="ab"),
         r"^class_names: got the string 'ab'; pass a list of names",
     ),
+    "suites none": (
+        dict(suites=None),
+        r"^suites: got None; pass a list of suite names \(suites=\['accuracy'\]\) or a mapping",
+    ),
+    "a suite name that is not text": (
+        dict(suites=[None]),
+        r"^suites: a suite name is text, got None$",
+    ),
+    "name not text": (dict(name=5), r"^name: expected a string, got int 5$"),
+    "model name not text": (dict(model_name=5), r"^model_name: expected a string, got int 5$"),
     "suite settings not a mapping": (
         dict(suites={"accuracy": 3}),
         r"^suites\.accuracy: settings are a mapping of the suite's keys \(or None\), got 3$",
@@ -129,3 +139,38 @@ def test_a_metric_two_suites_report_needs_its_suite() -> None:
     assert re.match(r"^key: no metric 'top1_acc'; have ", str(missing.value)), str(missing.value)
     with pytest.raises(HarnessError, match=r"^suite: no results of suite 'accuracy'; have "):
         result.metric("clean_acc", suite="accuracy")
+
+
+def test_device_takes_a_torch_device_and_refuses_other_objects() -> None:
+    """A training script holds `torch.device("cpu")`; `None` is one line naming `device`."""
+    got = harness.evaluate(
+        linear_digits(), data=(X, Y), device=torch.device("cpu"), bootstrap_resamples=0
+    )
+    assert got.provenance is not None and got.provenance.device == "cpu"
+    with pytest.raises(HarnessError, match=r"^device: expected 'cpu', 'cuda', 'cuda:N' or 'auto'"):
+        harness.evaluate(linear_digits(), data=(X, Y), device=None)
+
+
+def test_paths_from_python_refuse_objects_in_one_line(tmp_path: Path) -> None:
+    """A notebook passes the result itself where a folder is meant: one line that says to save
+    it first, not a TypeError from pathlib."""
+    result = harness.evaluate(linear_digits(), data=(X, Y), device="cpu", bootstrap_resamples=0)
+    folder = result.save(tmp_path / "results")
+    hint = r"got EvaluationResult; save the result first \(folder = result\.save\('results'\)\)"
+    calls = {
+        "results": lambda: harness.leaderboard(result),
+        "baseline": lambda: harness.check(result, folder),
+        "current": lambda: harness.check(folder, result),
+        "out": lambda: harness.report(folder, result),
+    }
+    for key, call in calls.items():
+        with pytest.raises(HarnessError, match=rf"^{key}: expected a path .*, {hint}"):
+            call()
+    with pytest.raises(
+        HarnessError, match=r"^policy: expected a path \(str or pathlib\.Path\), got dict$"
+    ):
+        harness.check(folder, folder, policy={"rules": []})
+    with pytest.raises(
+        HarnessError, match=r"^out: expected a path \(str or pathlib\.Path\), got NoneType$"
+    ):
+        result.save(None)  # type: ignore[arg-type]
