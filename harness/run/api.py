@@ -36,6 +36,7 @@ from harness.core.validation import format_validation_error
 from harness.data.task_spec import TaskSpec
 from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
+from harness.run.grad_mode import autograd_on
 from harness.run.memory_inputs import Columns, read_data
 from harness.run.memory_task import InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
@@ -302,7 +303,9 @@ def evaluate(
     the_task = _resolve_task(task, data, base, options).subset(
         limit, seed=seed, purpose="limit", per_source=True
     )
-    with _module_state_kept(model):  # the adapter freezes the module: give it back as it was
+    # the adapter freezes the module: give it back as it was; attacks need autograd even when
+    # the caller is inside torch.inference_mode() or no_grad()
+    with _module_state_kept(model), autograd_on():
         return _evaluate(
             model, the_task, configs, dev, base, model_name, seed, batch_size, bootstrap_resamples
         )
