@@ -26,7 +26,7 @@ from harness.config.planner import model_plan, task_plan
 from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.arguments import path_argument
-from harness.core.errors import HarnessError, SpecError
+from harness.core.errors import ClassCountError, HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter
 from harness.core.sample_table import SampleTable
@@ -151,7 +151,8 @@ class DataOptions:
         return set_ + (["columns"] if self.columns != Columns() else [])
 
 
-def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> Task:
+def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> tuple[Task, bool]:
+    """The task, and whether its number of classes was inferred from the largest label."""
     if data is not None and task is not None:
         raise InMemoryDataError("data: pass the data as data= or as task=, not both")
     if data is None and task is None:
@@ -165,7 +166,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
                 f"{options.given()[0]}: applies to data passed in memory (data=...), not to "
                 f"task={task if isinstance(task, str) else type(task).__name__!r}"
             )
-        return _named_task(task, base_dir)
+        return _named_task(task, base_dir), False
     given = data if data is not None else task
     if isinstance(given, Mapping):
         raise InMemoryDataError(
@@ -174,14 +175,19 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             "spec mapping of plain values as task="
         )
     labeled, groups = read_data(given, options.columns, options.groups, options.class_names)
-    return memory_task(
+    names = options.class_names
+    declared = labeled.class_names  # a ClassLabel's names count the classes the data lacks too
+    if names is None and declared is not None and options.num_classes in (None, len(declared)):
+        names = declared
+    built = memory_task(
         labeled,
         name=options.name or "in-memory",
         bounds=options.bounds,
-        class_names=options.class_names,
+        class_names=names,
         num_classes=options.num_classes,
         groups=groups,
     )
+    return built, names is None and options.num_classes is None
 
 
 def _holds_arrays(task: Any) -> bool:
@@ -300,15 +306,34 @@ def evaluate(
         groups=groups,
         columns=columns,
     )
-    the_task = _resolve_task(task, data, base, options).subset(
-        limit, seed=seed, purpose="limit", per_source=True
-    )
+    resolved, inferred = _resolve_task(task, data, base, options)
+    the_task = resolved.subset(limit, seed=seed, purpose="limit", per_source=True)
     # the adapter freezes the module: give it back as it was; attacks need autograd even when
     # the caller is inside torch.inference_mode() or no_grad()
-    with _module_state_kept(model), autograd_on():
-        return _evaluate(
-            model, the_task, configs, dev, base, model_name, seed, batch_size, bootstrap_resamples
-        )
+    try:
+        with _module_state_kept(model), autograd_on():
+            return _evaluate(
+                model,
+                the_task,
+                configs,
+                dev,
+                base,
+                model_name,
+                seed,
+                batch_size,
+                bootstrap_resamples,
+            )
+    except ClassCountError as err:
+        if not inferred or err.outputs <= err.expected:
+            raise
+        k = resolved.num_classes
+        raise ClassCountError(
+            f"num_classes: the model outputs {err.outputs} classes, but the labels of data "
+            f"go up to {k - 1} only, so {k} classes were inferred; pass "
+            f"num_classes={err.outputs} (or class_names=) when the data lacks the last classes",
+            outputs=err.outputs,
+            expected=err.expected,
+        ) from None
 
 
 def _evaluate(

@@ -332,7 +332,8 @@ def _hub_dataset(
     names: tuple[str, ...] | None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A Hugging Face dataset: texts (a string column), images (an `Image` column, decoded to
-    [0, 1] floats, channels first) or numeric arrays; labels from `label_column`."""
+    [0, 1] floats, channels first) or numeric arrays; labels from `label_column`, with the
+    class names of a `ClassLabel` column."""
     have = list(ds.column_names)
     label = columns.label_column
     if label not in have:
@@ -352,14 +353,17 @@ def _hub_dataset(
     else:
         named = groups
     y = _labels(_column(ds, label), len(ds), names)
+    kind = ds.features[label]
+    declared = tuple(map(str, kind.names)) if isinstance(kind, datasets.ClassLabel) else None
     feature = ds.features[source]
     if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         texts = ds.select_columns([source]).with_format("arrow")[0 : len(ds)].column(0)
-        return Labeled(inputs=[str(t) for t in texts.to_pylist()], labels=y), named
+        inputs = [str(t) for t in texts.to_pylist()]
+        return Labeled(inputs=inputs, labels=y, class_names=declared), named
     x = _column(ds, source)
     if isinstance(feature, datasets.Image):
         x = _images(x, source)
-    return Labeled(inputs=_inputs(x), labels=y), named
+    return Labeled(inputs=_inputs(x), labels=y, class_names=declared), named
 
 
 def _column(ds: datasets.Dataset, name: str) -> np.ndarray:

@@ -49,6 +49,7 @@ class Labeled:
     labels: np.ndarray
     feature_names: tuple[str, ...] = ()
     modality_hint: str | None = None  # "tabular" for a DataFrame, None: from the shape
+    class_names: tuple[str, ...] | None = None  # as the data declares them (a ClassLabel)
 
 
 def memory_task(
