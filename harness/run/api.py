@@ -38,7 +38,7 @@ from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
 from harness.run.grad_mode import autograd_on
 from harness.run.memory_inputs import Columns, read_data
-from harness.run.memory_task import InMemoryDataError, memory_task
+from harness.run.memory_task import MEMORY_SOURCE, InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
 from harness.run.plugins import installed_plugins, suite_registry
 
@@ -361,6 +361,11 @@ def _evaluate(
         clock = time.perf_counter()
         _run_suite(suite_name, suite, adapter, the_task, ctx, base, out)
         seconds[suite_name] = time.perf_counter() - clock
+    if the_task.source == MEMORY_SOURCE:
+        # hashed now, not when first read: the inputs are a view of the caller's tensor, which
+        # the next line of their script may change in place (the saved fingerprint and job keys
+        # would then describe data these results were not computed on)
+        _ = the_task.fingerprint
     provenance = Provenance(
         task=the_task,
         model_identity=adapter.identity(),

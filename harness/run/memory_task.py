@@ -31,6 +31,7 @@ from harness.data.table_columns import arrow_dataset
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
 _RESERVED = (SAMPLE_ID, "input", "label")
+MEMORY_SOURCE = "python:in-memory"  # the `source` of every task built here
 
 
 class InMemoryDataError(DatasetError):
@@ -83,7 +84,7 @@ def memory_task(
             bounds=None,
             data=arrow_dataset(pa.table(columns)),
             group_columns=group_columns,
-            source="python:in-memory",
+            source=MEMORY_SOURCE,
             description=f"{n:,} texts passed from Python",
         )
     x = data.inputs
@@ -103,7 +104,7 @@ def memory_task(
         group_columns=group_columns,
         feature_names=data.feature_names,
         feature_bounds=feature_bounds,
-        source="python:in-memory",
+        source=MEMORY_SOURCE,
         description=f"{n:,} samples of shape {list(shape)} passed from Python",
     )
 

@@ -210,3 +210,20 @@ def test_a_count_of_classes_inferred_short_of_the_model_says_to_pass_num_classes
         "classes were inferred; pass num_classes=10 (or class_names=) when the data lacks the "
         "last classes"
     )
+
+
+def test_changing_the_tensor_after_evaluate_does_not_change_what_is_saved(
+    digits_xy, tmp_path
+) -> None:
+    """The task is a view of the caller's tensor: a `x.mul_()` after `evaluate` (the next
+    preprocessing step of a script) must not reach the fingerprint and job keys saved later, or
+    boards would pair these results with other models' on data they were not computed on."""
+    x, y = digits_xy
+    x = x.clone()
+    result = harness.evaluate(linear_digits(), data=(x, y), **FAST)
+    x.mul_(0.5)
+    truth = harness.evaluate(linear_digits(), data=(digits_xy[0], y), **FAST)
+    assert result.task_fingerprint == truth.task_fingerprint
+    saved = result.save(tmp_path / "a")
+    again = truth.save(tmp_path / "b")
+    assert saved.name == again.name  # the run id hashes the task's fingerprint
