@@ -305,12 +305,19 @@ def _frame(
     named = _named_groups(groups, frame)
     _check_group_order(named if isinstance(groups, pd.DataFrame) else None, frame.index, "data")
     group_names = set() if groups is None or isinstance(groups, pd.DataFrame) else set(groups)
+    if columns.feature_columns is not None and not columns.feature_columns:
+        raise InMemoryDataError("feature_columns: empty; name the model's input columns")
     features = columns.feature_columns or tuple(
         str(c) for c in frame.columns if c != label and c not in group_names
     )
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise InMemoryDataError(f"feature_columns: {missing[0]!r} is not a column of data")
+    if label in features:  # the answer among the inputs: any accuracy it gives is a leak
+        raise InMemoryDataError(
+            f"feature_columns: {label!r} is the label column (label_column); leave it out of "
+            "the model's inputs"
+        )
     for column in features:
         dtype = frame[column].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):

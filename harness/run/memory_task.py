@@ -74,6 +74,10 @@ def memory_task(
     }
     group_columns = _group_columns(groups, n, columns)
     if isinstance(data.inputs, list):
+        if bounds is not None:
+            raise InMemoryDataError(
+                "bounds: applies to images and tables; texts have no input range"
+            )
         columns["input"] = pa.array(data.inputs, pa.string())
         return Task(
             name=name,

@@ -156,6 +156,22 @@ CASES = {
         dict(data=pd.DataFrame({"a": [0.1, 0.3], "b": [np.nan, 2.0], "label": [0, 1]})),
         r"^data: sample 0 has NaN or inf inputs$",
     ),
+    "frame with the label among the features": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2], "label": [0, 1]}),
+            feature_columns=["a", "label"],
+        ),
+        r"^feature_columns: 'label' is the label column \(label_column\); leave it out of the "
+        r"model's inputs$",
+    ),
+    "frame with no features named": (
+        dict(data=pd.DataFrame({"a": [0.1, 0.2], "label": [0, 1]}), feature_columns=[]),
+        r"^feature_columns: empty; name the model's input columns$",
+    ),
+    "bounds for texts": (
+        dict(data=(["a text", "another"], [0, 1]), bounds=(0.0, 1.0)),
+        r"^bounds: applies to images and tables; texts have no input range$",
+    ),
     "frame without the label": (
         dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
         r"^label_column: 'y' is not a column of data \(columns: a\)$",
