@@ -354,6 +354,10 @@ def _hub_dataset(
             f"input_column: {which} of the dataset; name its input column (columns: "
             f"{', '.join(have)})"
         )
+    if source == label:  # the answer as the input: any accuracy it gives is a leak
+        raise InMemoryDataError(
+            f"input_column: {source!r} is the label column (label_column); name the input column"
+        )
     named = None
     if groups is not None and not isinstance(groups, pd.DataFrame):
         named = _named_groups(groups, ds.select_columns(_in(groups, have)).to_pandas())

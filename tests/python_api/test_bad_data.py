@@ -144,6 +144,13 @@ CASES = {
         ),
         r"^input_column: 'pixels' is not a column of the dataset",
     ),
+    "hf with the label as the input": (
+        dict(
+            data=datasets.Dataset.from_dict({"x": X.numpy(), "label": Y.numpy()}),
+            input_column="label",
+        ),
+        r"^input_column: 'label' is the label column \(label_column\); name the input column$",
+    ),
     "frame with a text feature": (
         dict(data=_frame_with_text()),
         r"^data: feature column 'city' is (object|str), not numeric",
