@@ -12,7 +12,7 @@ Every refusal is one `InMemoryDataError` line naming the argument.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +216,7 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
-    for batch in loader:
+    for batch in _batches(loader):
         x, y = _batch_pair(batch)
         if isinstance(x, list):
             texts.extend(x)
@@ -231,6 +231,41 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     if texts:
         return Labeled(inputs=texts, labels=y_all)
     return Labeled(inputs=torch.cat(parts) if len(parts) > 1 else parts[0], labels=y_all)
+
+
+def _batches(loader: DataLoader[Any]) -> Iterator[Any]:
+    """The loader's batches; the dataset's or collate's own failure (an item that is a PIL image,
+    an index error in `__getitem__`) becomes one line naming `data`, its cause chained."""
+    if loader.batch_size is None and loader.batch_sampler is None:
+        raise InMemoryDataError(
+            "data: the DataLoader has batch_size=None (it yields single samples); give it a "
+            "batch size"
+        )
+    try:
+        batches = iter(loader)
+    except Exception as err:
+        raise _read_error(err) from err
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as err:
+            raise _read_error(err) from err
+        yield batch
+
+
+def _read_error(err: Exception) -> InMemoryDataError:
+    first = (str(err).strip().splitlines() or [""])[0][:200]
+    hint = ""
+    if isinstance(err, TypeError) and "collate" in str(err):
+        hint = (
+            "; the dataset's items must be tensors, arrays or numbers: give it a transform to "
+            "tensors (e.g. torchvision's ToTensor())"
+        )
+    return InMemoryDataError(
+        f"data: reading the DataLoader failed: {type(err).__name__}: {first}{hint}"
+    )
 
 
 def _check_reads_all_in_order(loader: DataLoader[Any]) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -35,6 +36,24 @@ class _Dicts(torch.utils.data.Dataset):  # type: ignore[type-arg]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"x": X[i], "y": Y[i]}
+
+
+class _Pictures(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Items as PIL images: a torchvision dataset without a transform."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> tuple[Image.Image, int]:
+        return Image.new("L", (8, 8)), i
+
+
+class _Failing(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        raise IndexError(f"no item {i}")
 
 
 def _nan() -> torch.Tensor:
@@ -132,6 +151,20 @@ CASES = {
         dict(data=DataLoader(TensorDataset(X, Y), batch_size=8, drop_last=True)),
         r"^data: the DataLoader drops its last incomplete batch \(drop_last=True\): 4 of 20 "
         r"samples would not be evaluated; pass drop_last=False$",
+    ),
+    "loader of PIL images": (
+        dict(data=DataLoader(_Pictures(), batch_size=2)),
+        r"^data: reading the DataLoader failed: TypeError: default_collate: .*; the dataset's "
+        r"items must be tensors, arrays or numbers: give it a transform to tensors",
+    ),
+    "a dataset that raises": (
+        dict(data=_Failing()),
+        r"^data: reading the DataLoader failed: IndexError: no item 0$",
+    ),
+    "loader without a batch size": (
+        dict(data=DataLoader(TensorDataset(X, Y), batch_size=None)),
+        r"^data: the DataLoader has batch_size=None \(it yields single samples\); give it a "
+        r"batch size$",
     ),
     "hf without the label column": (
         dict(data=datasets.Dataset.from_dict({"image": X.numpy(), "target": Y.numpy()})),
