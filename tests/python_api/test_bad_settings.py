@@ -174,3 +174,21 @@ def test_paths_from_python_refuse_objects_in_one_line(tmp_path: Path) -> None:
         HarnessError, match=r"^out: expected a path \(str or pathlib\.Path\), got NoneType$"
     ):
         result.save(None)  # type: ignore[arg-type]
+
+
+def test_saving_into_a_runs_or_run_folder_names_the_results_folder(tmp_path: Path) -> None:
+    """`save("results/runs")` nested the run in results/runs/runs/, where `harness leaderboard
+    results` never looks: the model was missing from the boards without a word."""
+    result = harness.evaluate(linear_digits(), data=(X, Y), device="cpu", bootstrap_resamples=0)
+    run = result.save(tmp_path / "results")
+    runs = tmp_path / "results" / "runs"
+    with pytest.raises(HarnessError) as err:
+        result.save(runs)
+    assert str(err.value) == (
+        f"out: {runs} holds run folders itself (a results folder's runs/); pass the results "
+        f"folder ({tmp_path / 'results'})"
+    )
+    with pytest.raises(HarnessError, match=r"^out: .* is a run folder; pass the results folder"):
+        result.save(run)
+    assert sorted(p.name for p in runs.iterdir()) == [run.name]
+    assert result.save(tmp_path / "results") == run  # the results folder itself: fine, again
