@@ -153,6 +153,7 @@ class TorchModuleAdapter(NetworkAdapter):
         code = source_sha256([module])
         if code is not None:  # the files defining its classes (harness/core/model_code.py)
             description["source_sha256"] = code
+        description["attributes_sha256"] = _attributes_sha256(module)
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
         return cls(
             name, module, device=torch.device(device), input_spec=spec, description=description
@@ -169,6 +170,41 @@ def _state_sha256(module: torch.nn.Module) -> str:
         h.update(str(t.dtype).encode())
         h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+_PLAIN = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _attributes_sha256(module: torch.nn.Module) -> str:
+    """sha256 of the plain values set on the module and its submodules (`self.temperature =
+    1.5`, a threshold, a tensor that is not a buffer): the forward pass reads them but the state
+    dict does not hold them, so a module changed only there kept its identity, and saving its
+    new results overwrote the old ones under the same run id. Private names (`_...`) and the
+    training flag are left out (evaluate sets and restores it)."""
+    h = hashlib.sha256()
+    for name, sub in module.named_modules():
+        for key, value in sorted(vars(sub).items()):
+            if key.startswith("_") or key == "training":
+                continue
+            text = _plain_text(value)
+            if text is not None:
+                h.update(f"{name}.{key}={text};".encode())
+    return h.hexdigest()
+
+
+def _plain_text(value: object) -> str | None:
+    """A stable text of a plain value (numbers, strings, their tuples and lists, tensors);
+    None for anything else (callables, modules, objects without a stable repr)."""
+    if isinstance(value, _PLAIN):
+        return repr(value)
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        digest = hashlib.sha256(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        return f"tensor({t.dtype},{list(t.shape)},{digest.hexdigest()})"
+    if isinstance(value, tuple | list):
+        parts = [_plain_text(v) for v in value]
+        return None if any(p is None for p in parts) else f"[{','.join(map(str, parts))}]"
+    return None
 
 
 def _factory_module(config: TorchModuleConfig, *, name: str) -> torch.nn.Module:

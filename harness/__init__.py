@@ -56,43 +56,53 @@ def run_spec(spec: Any, *, out: Any = "results", **options: Any) -> RunOutcome:
 def leaderboard(results: Any, **options: Any) -> pd.DataFrame:
     """`harness leaderboard` from Python: the boards of a results folder as one DataFrame; see
     `harness.run.api_boards.leaderboard` (reads results only: no torch)."""
+    from harness.core.arguments import path_argument
     from harness.run.api_boards import leaderboard as _leaderboard
 
-    return _leaderboard(results, **options)
+    return _leaderboard(path_argument("results", results), **options)
 
 
 def export_mlflow(results: Any, **options: Any) -> MlflowExport:
     """`harness export --to mlflow` from Python: each run and job of a results folder as MLflow
     runs; see `harness.export.mlflow_export.export_mlflow` (docs/export.md; no torch)."""
-    from pathlib import Path
-
+    from harness.core.arguments import path_argument
     from harness.export.mlflow_export import export_mlflow as _export
 
-    return _export(Path(results), **options)
+    return _export(path_argument("results", results), **options)
 
 
 def export_model_index(results: Any, out: Any, **options: Any) -> list[ModelCardFile]:
     """`harness export --to model-index` from Python: a model card per model under `out`; see
     `harness.export.model_index.export_model_index` (docs/export.md; no torch)."""
-    from pathlib import Path
-
+    from harness.core.arguments import path_argument
     from harness.export.model_index import export_model_index as _export
 
-    return _export(Path(results), Path(out), **options)
+    return _export(path_argument("results", results), path_argument("out", out), **options)
 
 
 def check(baseline: Any, current: Any, *, policy: Any = None) -> GateResult:
     """`harness check` from Python: the gate's verdict (`passed`, `exit_code`, `frame()`);
     see `harness.run.api_gate.check` (reads results only: no torch)."""
+    from harness.core.arguments import path_argument
     from harness.run.api_gate import check as _check
 
-    return _check(baseline, current, policy=policy)
+    return _check(
+        path_argument("baseline", baseline),
+        path_argument("current", current),
+        policy=path_argument("policy", policy) if policy is not None else None,
+    )
 
 
 def report(results: Any, out: Any, **options: Any) -> ReportSite:
     """`harness report` from Python: write the HTML site and summary into `out`; returns their
     paths; see `harness.present.api_report.report` (reads results only: no torch)."""
+    from harness.core.arguments import path_argument
     from harness.present.api_report import report as _report
     from harness.run.suite_boards import installed_suite_boards
 
-    return _report(results, out, suite_boards=installed_suite_boards(), **options)
+    return _report(
+        path_argument("results", results),
+        path_argument("out", out),
+        suite_boards=installed_suite_boards(),
+        **options,
+    )

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from pydantic import BaseModel
 
-from harness.core.errors import HarnessError, ModelOutputError
+from harness.core.errors import ClassCountError, HarnessError, ModelOutputError
 from harness.core.task import Task
 
 
@@ -268,9 +268,11 @@ def check_logits_shape(
             f"inputs on task {task!r}; a classifier returns one row per input"
         )
     if logits.shape[1] != num_classes:
-        raise ModelOutputError(
+        raise ClassCountError(
             f"model {model!r} outputs {logits.shape[1]} classes but task {task!r} has "
-            f"{num_classes}; pair the model with a task of the same label space"
+            f"{num_classes}; pair the model with a task of the same label space",
+            outputs=int(logits.shape[1]),
+            expected=num_classes,
         )
 
 

@@ -59,6 +59,15 @@ class ModelCallError(ModelOutputError):
         self.detail = detail
 
 
+class ClassCountError(ModelOutputError):
+    """A model's logits have another number of classes than the task (`outputs`, `expected`)."""
+
+    def __init__(self, message: str, *, outputs: int, expected: int) -> None:
+        super().__init__(message)
+        self.outputs = outputs
+        self.expected = expected
+
+
 class ConfigError(HarnessError):
     """A suite or adapter configuration is invalid."""
 

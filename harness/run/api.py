@@ -25,7 +25,8 @@ import torch
 from harness.config.planner import model_plan, task_plan
 from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
-from harness.core.errors import HarnessError, SpecError
+from harness.core.arguments import path_argument
+from harness.core.errors import ClassCountError, HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter
 from harness.core.sample_table import SampleTable
@@ -35,11 +36,20 @@ from harness.core.validation import format_validation_error
 from harness.data.task_spec import TaskSpec
 from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
+from harness.run.grad_mode import autograd_on
 from harness.run.memory_inputs import Columns, read_data
-from harness.run.memory_task import InMemoryDataError, memory_task
+from harness.run.memory_task import MEMORY_SOURCE, InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
 from harness.run.model_rng import seeded_global_rng
 from harness.run.plugins import installed_plugins, suite_registry
+
+
+class UnknownMetricError(HarnessError, KeyError):
+    """`EvaluationResult.metric` of a key the result does not hold, or holds in several suites;
+    a `HarnessError` (one line) and a `KeyError` (a lookup that found nothing)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,33 @@ class EvaluationResult(Evaluation):
             ]
         )
 
-    def metric(self, key: str) -> MetricRecord:
-        for m in self.metrics:
-            if m.key == key:
-                return m
-        raise KeyError(f"no metric {key!r}; have {sorted({m.key for m in self.metrics})[:20]}")
+    def metric(self, key: str, suite: str | None = None) -> MetricRecord:
+        """The record whose key (`metrics_frame()["key"]`) is `key`, of `suite` when given; a key
+        that several suites report (`clean_acc`: adversarial and shift, each on its own samples)
+        needs `suite=`."""
+        if suite is not None and suite not in self.results:
+            raise UnknownMetricError(
+                f"suite: no results of suite {suite!r}; have {', '.join(self.results) or 'none'}"
+            )
+        found = [
+            (name, m)
+            for name, r in self.results.items()
+            if suite in (None, name)
+            for m in r.metrics
+            if m.key == key
+        ]
+        if not found:
+            keys = sorted({m.key for m in self.metrics if suite in (None, m.suite)})
+            shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
+            where = f" in suite {suite!r}" if suite is not None else ""
+            raise UnknownMetricError(f"key: no metric {key!r}{where}; have {shown}")
+        suites = list(dict.fromkeys(name for name, _ in found))
+        if len(suites) > 1:
+            raise UnknownMetricError(
+                f"key: metric {key!r} is reported by suites {', '.join(suites)}; pick one with "
+                f"suite= (e.g. result.metric({key!r}, suite={suites[0]!r}))"
+            )
+        return found[0][1]
 
     @property
     def task_fingerprint(self) -> str:
@@ -99,7 +131,7 @@ class EvaluationResult(Evaluation):
 
         if self.provenance is None:
             raise HarnessError("this result was not returned by harness.evaluate: nothing to save")
-        return write_run(self, self.provenance, Path(out))
+        return write_run(self, self.provenance, path_argument("out", out))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +152,8 @@ class DataOptions:
         return set_ + (["columns"] if self.columns != Columns() else [])
 
 
-def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> Task:
+def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> tuple[Task, bool]:
+    """The task, and whether its number of classes was inferred from the largest label."""
     if data is not None and task is not None:
         raise InMemoryDataError("data: pass the data as data= or as task=, not both")
     if data is None and task is None:
@@ -134,7 +167,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
                 f"{options.given()[0]}: applies to data passed in memory (data=...), not to "
                 f"task={task if isinstance(task, str) else type(task).__name__!r}"
             )
-        return _named_task(task, base_dir)
+        return _named_task(task, base_dir), False
     given = data if data is not None else task
     if isinstance(given, Mapping):
         raise InMemoryDataError(
@@ -143,14 +176,19 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             "spec mapping of plain values as task="
         )
     labeled, groups = read_data(given, options.columns, options.groups, options.class_names)
-    return memory_task(
+    names = options.class_names
+    declared = labeled.class_names  # a ClassLabel's names count the classes the data lacks too
+    if names is None and declared is not None and options.num_classes in (None, len(declared)):
+        names = declared
+    built = memory_task(
         labeled,
         name=options.name or "in-memory",
         bounds=options.bounds,
-        class_names=options.class_names,
+        class_names=names,
         num_classes=options.num_classes,
         groups=groups,
     )
+    return built, names is None and options.num_classes is None
 
 
 def _holds_arrays(task: Any) -> bool:
@@ -221,7 +259,7 @@ def evaluate(
     data: Any = None,
     suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None] = ("accuracy",),
     seed: int = 0,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     batch_size: int = 256,
     limit: int | None = None,
     bootstrap_resamples: int = 1000,
@@ -252,7 +290,9 @@ def evaluate(
     limit = setting_value("limit", limit)
     bootstrap_resamples = setting_value("bootstrap_resamples", bootstrap_resamples)
     configs = _suite_configs(suites)
-    dev = resolve_device(device)
+    dev = resolve_device(_device_name(device))
+    name = _text_value("name", name)
+    model_name = _text_value("model_name", model_name)
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
@@ -267,13 +307,34 @@ def evaluate(
         groups=groups,
         columns=columns,
     )
-    the_task = _resolve_task(task, data, base, options).subset(
-        limit, seed=seed, purpose="limit", per_source=True
-    )
-    with _module_state_kept(model):  # the adapter freezes the module: give it back as it was
-        return _evaluate(
-            model, the_task, configs, dev, base, model_name, seed, batch_size, bootstrap_resamples
-        )
+    resolved, inferred = _resolve_task(task, data, base, options)
+    the_task = resolved.subset(limit, seed=seed, purpose="limit", per_source=True)
+    # the adapter freezes the module: give it back as it was; attacks need autograd even when
+    # the caller is inside torch.inference_mode() or no_grad()
+    try:
+        with _module_state_kept(model), autograd_on():
+            return _evaluate(
+                model,
+                the_task,
+                configs,
+                dev,
+                base,
+                model_name,
+                seed,
+                batch_size,
+                bootstrap_resamples,
+            )
+    except ClassCountError as err:
+        if not inferred or err.outputs <= err.expected:
+            raise
+        k = resolved.num_classes
+        raise ClassCountError(
+            f"num_classes: the model outputs {err.outputs} classes, but the labels of data "
+            f"go up to {k - 1} only, so {k} classes were inferred; pass "
+            f"num_classes={err.outputs} (or class_names=) when the data lacks the last classes",
+            outputs=err.outputs,
+            expected=err.expected,
+        ) from None
 
 
 def _evaluate(
@@ -301,6 +362,11 @@ def _evaluate(
         clock = time.perf_counter()
         _run_suite(suite_name, suite, adapter, the_task, ctx, base, out)
         seconds[suite_name] = time.perf_counter() - clock
+    if the_task.source == MEMORY_SOURCE:
+        # hashed now, not when first read: the inputs are a view of the caller's tensor, which
+        # the next line of their script may change in place (the saved fingerprint and job keys
+        # would then describe data these results were not computed on)
+        _ = the_task.fingerprint
     provenance = Provenance(
         task=the_task,
         model_identity=adapter.identity(),
@@ -323,6 +389,11 @@ def _suite_configs(
 ) -> dict[str, Mapping[str, Any] | None]:
     """`suites=` as suite name -> settings; a string (iterated, it would be one suite per
     letter) or settings that are not a mapping are refused naming the key."""
+    if suites is None or not isinstance(suites, Iterable):
+        raise SpecError(
+            f"suites: got {suites!r}; pass a list of suite names (suites=['accuracy']) or a "
+            "mapping of suite name to settings"
+        )
     if isinstance(suites, str):
         raise SpecError(
             f"suites: got the string {suites!r}; pass a list of suite names "
@@ -330,12 +401,34 @@ def _suite_configs(
         )
     configs = dict(suites) if isinstance(suites, Mapping) else dict.fromkeys(suites)
     for name, config in configs.items():
+        if not isinstance(name, str):
+            raise SpecError(f"suites: a suite name is text, got {name!r}")
         if config is not None and not isinstance(config, Mapping):
             raise SpecError(
                 f"suites.{name}: settings are a mapping of the suite's keys (or None), "
                 f"got {config!r}"
             )
     return configs
+
+
+def _device_name(device: object) -> str:
+    """`device=` as the name `resolve_device` reads: a string, or a `torch.device` (as a
+    training script holds it)."""
+    if isinstance(device, torch.device):
+        return str(device)
+    if not isinstance(device, str):
+        raise SpecError(
+            f"device: expected 'cpu', 'cuda', 'cuda:N' or 'auto' (or a torch.device), "
+            f"got {device!r}"
+        )
+    return device
+
+
+def _text_value(key: str, value: object) -> str | None:
+    """A name passed from Python (`name`, `model_name`): text, or None for the default."""
+    if value is not None and not isinstance(value, str):
+        raise SpecError(f"{key}: expected a string, got {type(value).__name__} {value!r}")
+    return value
 
 
 @contextlib.contextmanager

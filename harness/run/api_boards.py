@@ -21,7 +21,9 @@ def leaderboard(
 ) -> pd.DataFrame:
     """The boards of a results folder (or run folder) as one frame: `board`, `position`, `rank`,
     `model`, `task`, `task_fingerprint`, then per metric column its value, `_ci_low`,
-    `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set)."""
+    `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set), and last `notes`: the list
+    of the board's notes (a failed suite, a model shown from its latest run only, a subset...),
+    as the command prints them under the board."""
     boards = build_boards(
         Path(results),
         task=task,
@@ -39,7 +41,8 @@ def leaderboard(
                 ci = flat.pop(f"{column}_ci", None)
                 flat[f"{column}_ci_low"] = ci[0] if ci else None
                 flat[f"{column}_ci_high"] = ci[1] if ci else None
-            rows.append({"board": board.title, **flat})
+            rows.append({"board": board.title, **flat, "notes": list(board.notes)})
     first = ["board", "position", "rank", "model", "task", "task_fingerprint"]
     frame = pd.DataFrame(rows)
-    return frame[[c for c in first if c in frame] + [c for c in frame if c not in first]]
+    middle = [c for c in frame if c not in first and c != "notes"]
+    return frame[[c for c in first if c in frame] + middle + (["notes"] if rows else [])]

@@ -16,6 +16,7 @@ from harness.config.planner import build_plan
 from harness.config.spec import RunSpec, load_spec, names_value
 from harness.core.errors import SpecError
 from harness.core.validation import format_validation_error
+from harness.run.grad_mode import autograd_on
 from harness.run.plugins import installed_plugins
 from harness.run.runner import Runner, RunOutcome
 
@@ -58,4 +59,5 @@ def run(
         tasks=names_value("tasks", tasks),
         suites=names_value("suites", suites),
     )
-    return Runner(plan, out_dir=Path(out), fail_fast=fail_fast).run()
+    with autograd_on():  # gradient attacks, even when called inside torch.inference_mode()
+        return Runner(plan, out_dir=Path(out), fail_fast=fail_fast).run()

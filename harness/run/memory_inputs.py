@@ -2,7 +2,7 @@
 
 - `(x, y)`: torch tensors or numpy arrays (images `(N, C, H, W)`, tables `(N, F)`), or a list of
   strings with labels (text);
-- a torch `Dataset` or `DataLoader` yielding `(x, y)` pairs (read once, in order);
+- a torch `Dataset` or `DataLoader` yielding `(x, y)` pairs (read once, in order, every sample);
 - a Hugging Face `datasets.Dataset` with named input and label columns;
 - a pandas DataFrame with numeric feature columns and a label column (a table).
 
@@ -12,7 +12,7 @@ Every refusal is one `InMemoryDataError` line naming the argument.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,14 @@ import datasets
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+)
 
 from harness.run.memory_task import InMemoryDataError, Labeled
 
@@ -57,6 +64,8 @@ def read_data(
         return _hub_dataset(data, columns, groups, names)
     named = _named_groups(groups, None)
     if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
+        if isinstance(data[1], pd.Series):
+            _check_group_order(named, data[1].index, "y")
         return _pair(data[0], data[1], names), named
     if isinstance(data, DataLoader):
         return _loader(data, names), named
@@ -85,6 +94,19 @@ def _named_groups(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     return frame[list(groups)].reset_index(drop=True)
+
+
+def _check_group_order(groups: pd.DataFrame | None, index: pd.Index, what: str) -> None:
+    """Groups are matched to samples by position. A groups frame holding the same index labels
+    as the data in another order (sorted, or shuffled apart) would be matched to other rows
+    without a word, and every group metric computed on the wrong people: refuse it."""
+    if groups is None or len(groups) != len(index) or groups.index.equals(index):
+        return
+    if set(groups.index) == set(index):
+        raise InMemoryDataError(
+            f"groups: holds the index labels of {what} in another order, and groups are matched "
+            f"to samples by position; pass groups.loc[{what}.index] (or reset both indexes)"
+        )
 
 
 def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
@@ -190,15 +212,11 @@ def _named_labels(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     """Read a DataLoader of (x, y) batches once, in order, into one tensor (filled in place when
     the dataset's length is known, so only one copy of the data is held)."""
-    if isinstance(loader.sampler, RandomSampler):
-        raise InMemoryDataError(
-            "data: the DataLoader shuffles; evaluation needs a fixed order (shuffle=False), so "
-            "that sample ids and the task fingerprint mean the same rows every time"
-        )
+    _check_reads_all_in_order(loader)
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
-    for batch in loader:
+    for batch in _batches(loader):
         x, y = _batch_pair(batch)
         if isinstance(x, list):
             texts.extend(x)
@@ -213,6 +231,78 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     if texts:
         return Labeled(inputs=texts, labels=y_all)
     return Labeled(inputs=torch.cat(parts) if len(parts) > 1 else parts[0], labels=y_all)
+
+
+def _batches(loader: DataLoader[Any]) -> Iterator[Any]:
+    """The loader's batches; the dataset's or collate's own failure (an item that is a PIL image,
+    an index error in `__getitem__`) becomes one line naming `data`, its cause chained."""
+    if loader.batch_size is None and loader.batch_sampler is None:
+        raise InMemoryDataError(
+            "data: the DataLoader has batch_size=None (it yields single samples); give it a "
+            "batch size"
+        )
+    try:
+        batches = iter(loader)
+    except Exception as err:
+        raise _read_error(err) from err
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as err:
+            raise _read_error(err) from err
+        yield batch
+
+
+def _read_error(err: Exception) -> InMemoryDataError:
+    first = (str(err).strip().splitlines() or [""])[0][:200]
+    hint = ""
+    if isinstance(err, TypeError) and "collate" in str(err):
+        hint = (
+            "; the dataset's items must be tensors, arrays or numbers: give it a transform to "
+            "tensors (e.g. torchvision's ToTensor())"
+        )
+    return InMemoryDataError(
+        f"data: reading the DataLoader failed: {type(err).__name__}: {first}{hint}"
+    )
+
+
+def _check_reads_all_in_order(loader: DataLoader[Any]) -> None:
+    """Refuse a loader over an indexed dataset that would not yield every sample once, in order:
+    a shuffling or custom sampler (sample ids would name other rows on each call, so two models
+    read from the "same" loader would be paired on different samples) or `drop_last` (the
+    samples of the last batch would be left out of every number without a word). An
+    `IterableDataset` is read in the order it yields."""
+    if isinstance(loader.dataset, IterableDataset):
+        return
+    sampler, batches = loader.sampler, loader.batch_sampler
+    custom: object = None
+    if not isinstance(sampler, SequentialSampler):
+        custom = sampler
+    elif batches is not None and type(batches) is not BatchSampler:
+        custom = batches
+    elif batches is not None and not isinstance(batches.sampler, SequentialSampler):
+        custom = batches.sampler
+    if isinstance(custom, RandomSampler):
+        raise InMemoryDataError(
+            "data: the DataLoader shuffles; evaluation needs a fixed order (shuffle=False), so "
+            "that sample ids and the task fingerprint mean the same rows every time"
+        )
+    if custom is not None:
+        raise InMemoryDataError(
+            f"data: the DataLoader draws its samples with a {type(custom).__name__}; evaluation "
+            "reads every sample once, in order: pass a DataLoader without sampler= or "
+            "batch_sampler= (a subset as torch.utils.data.Subset)"
+        )
+    if isinstance(batches, BatchSampler) and batches.drop_last:
+        size = len(loader.dataset)  # type: ignore[arg-type]
+        left = size % batches.batch_size if batches.batch_size else 0
+        if left:
+            raise InMemoryDataError(
+                f"data: the DataLoader drops its last incomplete batch (drop_last=True): "
+                f"{left:,} of {size:,} samples would not be evaluated; pass drop_last=False"
+            )
 
 
 def _batch_pair(batch: Any) -> tuple[Any, Any]:
@@ -248,13 +338,21 @@ def _frame(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     named = _named_groups(groups, frame)
+    _check_group_order(named if isinstance(groups, pd.DataFrame) else None, frame.index, "data")
     group_names = set() if groups is None or isinstance(groups, pd.DataFrame) else set(groups)
+    if columns.feature_columns is not None and not columns.feature_columns:
+        raise InMemoryDataError("feature_columns: empty; name the model's input columns")
     features = columns.feature_columns or tuple(
         str(c) for c in frame.columns if c != label and c not in group_names
     )
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise InMemoryDataError(f"feature_columns: {missing[0]!r} is not a column of data")
+    if label in features:  # the answer among the inputs: any accuracy it gives is a leak
+        raise InMemoryDataError(
+            f"feature_columns: {label!r} is the label column (label_column); leave it out of "
+            "the model's inputs"
+        )
     for column in features:
         dtype = frame[column].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
@@ -276,7 +374,8 @@ def _hub_dataset(
     names: tuple[str, ...] | None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A Hugging Face dataset: texts (a string column), images (an `Image` column, decoded to
-    [0, 1] floats, channels first) or numeric arrays; labels from `label_column`."""
+    [0, 1] floats, channels first) or numeric arrays; labels from `label_column`, with the
+    class names of a `ClassLabel` column."""
     have = list(ds.column_names)
     label = columns.label_column
     if label not in have:
@@ -290,20 +389,27 @@ def _hub_dataset(
             f"input_column: {which} of the dataset; name its input column (columns: "
             f"{', '.join(have)})"
         )
+    if source == label:  # the answer as the input: any accuracy it gives is a leak
+        raise InMemoryDataError(
+            f"input_column: {source!r} is the label column (label_column); name the input column"
+        )
     named = None
     if groups is not None and not isinstance(groups, pd.DataFrame):
         named = _named_groups(groups, ds.select_columns(_in(groups, have)).to_pandas())
     else:
         named = groups
     y = _labels(_column(ds, label), len(ds), names)
+    kind = ds.features[label]
+    declared = tuple(map(str, kind.names)) if isinstance(kind, datasets.ClassLabel) else None
     feature = ds.features[source]
     if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         texts = ds.select_columns([source]).with_format("arrow")[0 : len(ds)].column(0)
-        return Labeled(inputs=[str(t) for t in texts.to_pylist()], labels=y), named
+        inputs = [str(t) for t in texts.to_pylist()]
+        return Labeled(inputs=inputs, labels=y, class_names=declared), named
     x = _column(ds, source)
     if isinstance(feature, datasets.Image):
         x = _images(x, source)
-    return Labeled(inputs=_inputs(x), labels=y), named
+    return Labeled(inputs=_inputs(x), labels=y, class_names=declared), named
 
 
 def _column(ds: datasets.Dataset, name: str) -> np.ndarray:

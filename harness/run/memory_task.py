@@ -14,8 +14,10 @@ Every check names the argument at fault (`data`, `bounds`, `class_names`, `group
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsIndex, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,7 @@ from harness.data.table_columns import arrow_dataset
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
 _RESERVED = (SAMPLE_ID, "input", "label")
+MEMORY_SOURCE = "python:in-memory"  # the `source` of every task built here
 
 
 class InMemoryDataError(DatasetError):
@@ -47,6 +50,7 @@ class Labeled:
     labels: np.ndarray
     feature_names: tuple[str, ...] = ()
     modality_hint: str | None = None  # "tabular" for a DataFrame, None: from the shape
+    class_names: tuple[str, ...] | None = None  # as the data declares them (a ClassLabel)
 
 
 def memory_task(
@@ -70,6 +74,10 @@ def memory_task(
     }
     group_columns = _group_columns(groups, n, columns)
     if isinstance(data.inputs, list):
+        if bounds is not None:
+            raise InMemoryDataError(
+                "bounds: applies to images and tables; texts have no input range"
+            )
         columns["input"] = pa.array(data.inputs, pa.string())
         return Task(
             name=name,
@@ -80,7 +88,7 @@ def memory_task(
             bounds=None,
             data=arrow_dataset(pa.table(columns)),
             group_columns=group_columns,
-            source="python:in-memory",
+            source=MEMORY_SOURCE,
             description=f"{n:,} texts passed from Python",
         )
     x = data.inputs
@@ -100,7 +108,7 @@ def memory_task(
         group_columns=group_columns,
         feature_names=data.feature_names,
         feature_bounds=feature_bounds,
-        source="python:in-memory",
+        source=MEMORY_SOURCE,
         description=f"{n:,} samples of shape {list(shape)} passed from Python",
     )
 
@@ -122,6 +130,7 @@ def _label_space(
 ) -> tuple[int, tuple[str, ...]]:
     """The number of classes (num_classes, else len(class_names), else max label + 1) and the
     class names; every label must lie in [0, k)."""
+    num_classes = _class_count(num_classes)
     if num_classes is not None and num_classes < 2:  # 0 would otherwise read as "not given"
         raise InMemoryDataError(
             f"num_classes: a classifier has at least 2 classes (got {num_classes})"
@@ -147,6 +156,20 @@ def _label_space(
             "data: every label is 0; pass num_classes= (a classifier has at least 2 classes)"
         )
     return k, names if names is not None else tuple(str(i) for i in range(k))
+
+
+def _class_count(num_classes: object) -> int | None:
+    """`num_classes` as an int: a whole number (numpy's too, or an integral float), not a bool,
+    a fraction or text."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, float | np.floating) and float(num_classes).is_integer():
+        return int(num_classes)
+    if isinstance(num_classes, bool | np.bool_) or not hasattr(type(num_classes), "__index__"):
+        raise InMemoryDataError(
+            f"num_classes: expected a whole number of classes (got {num_classes!r})"
+        )
+    return operator.index(cast(SupportsIndex, num_classes))
 
 
 def _group_columns(

@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from PIL import Image
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+)
 
 import harness
 from harness.core.errors import HarnessError
@@ -27,6 +36,24 @@ class _Dicts(torch.utils.data.Dataset):  # type: ignore[type-arg]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"x": X[i], "y": Y[i]}
+
+
+class _Pictures(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Items as PIL images: a torchvision dataset without a transform."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> tuple[Image.Image, int]:
+        return Image.new("L", (8, 8)), i
+
+
+class _Failing(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        raise IndexError(f"no item {i}")
 
 
 def _nan() -> torch.Tensor:
@@ -98,6 +125,47 @@ CASES = {
         dict(data=DataLoader(TensorDataset(X, Y), shuffle=True)),
         r"^data: the DataLoader shuffles; evaluation needs a fixed order",
     ),
+    "loader shuffling through its batch sampler": (
+        dict(
+            data=DataLoader(
+                TensorDataset(X, Y),
+                batch_sampler=BatchSampler(RandomSampler(TensorDataset(X, Y)), 4, False),
+            )
+        ),
+        r"^data: the DataLoader shuffles; evaluation needs a fixed order",
+    ),
+    "loader with a random subset sampler": (
+        dict(data=DataLoader(TensorDataset(X, Y), batch_size=4, sampler=SubsetRandomSampler([1]))),
+        r"^data: the DataLoader draws its samples with a SubsetRandomSampler; evaluation reads "
+        r"every sample once, in order",
+    ),
+    "loader drawing with replacement": (
+        dict(
+            data=DataLoader(
+                TensorDataset(X, Y), batch_size=4, sampler=WeightedRandomSampler([1.0] * 20, 20)
+            )
+        ),
+        r"^data: the DataLoader draws its samples with a WeightedRandomSampler",
+    ),
+    "loader dropping its last batch": (
+        dict(data=DataLoader(TensorDataset(X, Y), batch_size=8, drop_last=True)),
+        r"^data: the DataLoader drops its last incomplete batch \(drop_last=True\): 4 of 20 "
+        r"samples would not be evaluated; pass drop_last=False$",
+    ),
+    "loader of PIL images": (
+        dict(data=DataLoader(_Pictures(), batch_size=2)),
+        r"^data: reading the DataLoader failed: TypeError: default_collate: .*; the dataset's "
+        r"items must be tensors, arrays or numbers: give it a transform to tensors",
+    ),
+    "a dataset that raises": (
+        dict(data=_Failing()),
+        r"^data: reading the DataLoader failed: IndexError: no item 0$",
+    ),
+    "loader without a batch size": (
+        dict(data=DataLoader(TensorDataset(X, Y), batch_size=None)),
+        r"^data: the DataLoader has batch_size=None \(it yields single samples\); give it a "
+        r"batch size$",
+    ),
     "hf without the label column": (
         dict(data=datasets.Dataset.from_dict({"image": X.numpy(), "target": Y.numpy()})),
         r"^label_column: 'label' is not a column of the dataset \(columns: image, target\)$",
@@ -108,6 +176,13 @@ CASES = {
             input_column="pixels",
         ),
         r"^input_column: 'pixels' is not a column of the dataset",
+    ),
+    "hf with the label as the input": (
+        dict(
+            data=datasets.Dataset.from_dict({"x": X.numpy(), "label": Y.numpy()}),
+            input_column="label",
+        ),
+        r"^input_column: 'label' is the label column \(label_column\); name the input column$",
     ),
     "frame with a text feature": (
         dict(data=_frame_with_text()),
@@ -120,6 +195,22 @@ CASES = {
     "frame with NaN": (
         dict(data=pd.DataFrame({"a": [0.1, 0.3], "b": [np.nan, 2.0], "label": [0, 1]})),
         r"^data: sample 0 has NaN or inf inputs$",
+    ),
+    "frame with the label among the features": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2], "label": [0, 1]}),
+            feature_columns=["a", "label"],
+        ),
+        r"^feature_columns: 'label' is the label column \(label_column\); leave it out of the "
+        r"model's inputs$",
+    ),
+    "frame with no features named": (
+        dict(data=pd.DataFrame({"a": [0.1, 0.2], "label": [0, 1]}), feature_columns=[]),
+        r"^feature_columns: empty; name the model's input columns$",
+    ),
+    "bounds for texts": (
+        dict(data=(["a text", "another"], [0, 1]), bounds=(0.0, 1.0)),
+        r"^bounds: applies to images and tables; texts have no input range$",
     ),
     "frame without the label": (
         dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
@@ -156,6 +247,21 @@ CASES = {
         dict(data=(X, Y), groups=pd.DataFrame({"g": ["a"] * 19 + [None]})),
         r"^groups: column 'g' has a missing value \(row 19\)",
     ),
+    "groups in another order than the frame": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2, 0.3], "label": [0, 1, 0]}, index=[7, 8, 9]),
+            groups=pd.DataFrame({"g": ["u", "v", "w"]}, index=[9, 8, 7]),
+        ),
+        r"^groups: holds the index labels of data in another order, and groups are matched to "
+        r"samples by position; pass groups\.loc\[data\.index\] \(or reset both indexes\)$",
+    ),
+    "groups in another order than the labels": (
+        dict(
+            data=(X, pd.Series(Y.numpy(), index=range(20))),
+            groups=pd.DataFrame({"g": ["u", "v"] * 10}, index=range(19, -1, -1)),
+        ),
+        r"^groups: holds the index labels of y in another order",
+    ),
     "group names without a frame": (
         dict(data=(X, Y), groups=["sex"]),
         r"^groups: got a list; pass a pandas DataFrame",
@@ -173,6 +279,14 @@ CASES = {
     "one class": (
         dict(data=(X, Y * 0), num_classes=1),
         r"^num_classes: a classifier has at least 2 classes \(got 1\)$",
+    ),
+    "a fractional number of classes": (
+        dict(data=(X, Y), num_classes=10.5),
+        r"^num_classes: expected a whole number of classes \(got 10\.5\)$",
+    ),
+    "a number of classes as text": (
+        dict(data=(X, Y), num_classes="10"),
+        r"^num_classes: expected a whole number of classes \(got '10'\)$",
     ),
     "class names that do not match": (
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
@@ -218,3 +332,34 @@ def test_a_model_failing_on_a_table_hears_which_features_it_was_given() -> None:
         r"mat1 and mat2",
         message,
     ), message
+
+
+def test_a_loader_that_drops_nothing_or_counts_whole_batches_is_read_whole() -> None:
+    whole = DataLoader(TensorDataset(X, Y), batch_size=5, drop_last=True)  # 20 = 4 x 5
+    ordered = DataLoader(TensorDataset(X, Y), batch_size=5, sampler=SequentialSampler(X))
+    plain = harness.evaluate(linear_digits(), data=(X, Y), device="cpu", bootstrap_resamples=0)
+    for loader in (whole, ordered):
+        got = harness.evaluate(linear_digits(), data=loader, device="cpu", bootstrap_resamples=0)
+        assert got.task_fingerprint == plain.task_fingerprint
+        assert got.metric("top1_acc").n == 20
+
+
+def test_a_whole_number_of_classes_may_come_from_numpy() -> None:
+    got = harness.evaluate(
+        linear_digits(), data=(X, Y), num_classes=np.int64(10), device="cpu", bootstrap_resamples=0
+    )
+    assert got.metric("top1_acc").n == 20
+
+
+def test_groups_with_their_own_index_are_matched_by_position() -> None:
+    """A groups frame whose index is not the data's (a RangeIndex beside labelled rows) is read
+    by position, as documented; only a reordering of the same labels is refused."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]}, index=[7, 8, 9, 6])
+    got = harness.evaluate(
+        linear_tabular(features=1),
+        data=frame,
+        groups=pd.DataFrame({"g": ["u", "v", "u", "v"]}),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert list(got.table.to_pandas()["group:g"]) == ["u", "v", "u", "v"]

@@ -48,6 +48,16 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         dict(class_names="ab"),
         r"^class_names: got the string 'ab'; pass a list of names",
     ),
+    "suites none": (
+        dict(suites=None),
+        r"^suites: got None; pass a list of suite names \(suites=\['accuracy'\]\) or a mapping",
+    ),
+    "a suite name that is not text": (
+        dict(suites=[None]),
+        r"^suites: a suite name is text, got None$",
+    ),
+    "name not text": (dict(name=5), r"^name: expected a string, got int 5$"),
+    "model name not text": (dict(model_name=5), r"^model_name: expected a string, got int 5$"),
     "suite settings not a mapping": (
         dict(suites={"accuracy": 3}),
         r"^suites\.accuracy: settings are a mapping of the suite's keys \(or None\), got 3$",
@@ -102,3 +112,83 @@ def test_saving_into_a_file_names_the_python_argument(tmp_path) -> None:
     with pytest.raises(harness.HarnessError, match=r"afile: .*save\(out=\.\.\.\) in Python"):
         result.save(tmp_path / "afile")
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_metric_two_suites_report_needs_its_suite() -> None:
+    """`clean_acc` comes from adversarial (on its `max_samples`) and shift (on every sample):
+    the lookup must not hand back whichever came first."""
+    x, y = torch.rand(24, 1, 8, 8), torch.arange(24) % 10
+    result = harness.evaluate(
+        linear_digits(),
+        data=(x, y),
+        suites={"adversarial": {"max_samples": 12}, "shift": {}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    with pytest.raises(HarnessError) as err:
+        result.metric("clean_acc")
+    assert str(err.value) == (
+        "key: metric 'clean_acc' is reported by suites adversarial, shift; pick one with "
+        "suite= (e.g. result.metric('clean_acc', suite='adversarial'))"
+    )
+    assert result.metric("clean_acc", suite="adversarial").n == 12
+    assert result.metric("clean_acc", suite="shift").n == 24
+    with pytest.raises(KeyError) as missing:  # a HarnessError and a KeyError, one line
+        result.metric("top1_acc")
+    assert isinstance(missing.value, HarnessError)
+    assert re.match(r"^key: no metric 'top1_acc'; have ", str(missing.value)), str(missing.value)
+    with pytest.raises(HarnessError, match=r"^suite: no results of suite 'accuracy'; have "):
+        result.metric("clean_acc", suite="accuracy")
+
+
+def test_device_takes_a_torch_device_and_refuses_other_objects() -> None:
+    """A training script holds `torch.device("cpu")`; `None` is one line naming `device`."""
+    got = harness.evaluate(
+        linear_digits(), data=(X, Y), device=torch.device("cpu"), bootstrap_resamples=0
+    )
+    assert got.provenance is not None and got.provenance.device == "cpu"
+    with pytest.raises(HarnessError, match=r"^device: expected 'cpu', 'cuda', 'cuda:N' or 'auto'"):
+        harness.evaluate(linear_digits(), data=(X, Y), device=None)
+
+
+def test_paths_from_python_refuse_objects_in_one_line(tmp_path: Path) -> None:
+    """A notebook passes the result itself where a folder is meant: one line that says to save
+    it first, not a TypeError from pathlib."""
+    result = harness.evaluate(linear_digits(), data=(X, Y), device="cpu", bootstrap_resamples=0)
+    folder = result.save(tmp_path / "results")
+    hint = r"got EvaluationResult; save the result first \(folder = result\.save\('results'\)\)"
+    calls = {
+        "results": lambda: harness.leaderboard(result),
+        "baseline": lambda: harness.check(result, folder),
+        "current": lambda: harness.check(folder, result),
+        "out": lambda: harness.report(folder, result),
+    }
+    for key, call in calls.items():
+        with pytest.raises(HarnessError, match=rf"^{key}: expected a path .*, {hint}"):
+            call()
+    with pytest.raises(
+        HarnessError, match=r"^policy: expected a path \(str or pathlib\.Path\), got dict$"
+    ):
+        harness.check(folder, folder, policy={"rules": []})
+    with pytest.raises(
+        HarnessError, match=r"^out: expected a path \(str or pathlib\.Path\), got NoneType$"
+    ):
+        result.save(None)  # type: ignore[arg-type]
+
+
+def test_saving_into_a_runs_or_run_folder_names_the_results_folder(tmp_path: Path) -> None:
+    """`save("results/runs")` nested the run in results/runs/runs/, where `harness leaderboard
+    results` never looks: the model was missing from the boards without a word."""
+    result = harness.evaluate(linear_digits(), data=(X, Y), device="cpu", bootstrap_resamples=0)
+    run = result.save(tmp_path / "results")
+    runs = tmp_path / "results" / "runs"
+    with pytest.raises(HarnessError) as err:
+        result.save(runs)
+    assert str(err.value) == (
+        f"out: {runs} holds run folders itself (a results folder's runs/); pass the results "
+        f"folder ({tmp_path / 'results'})"
+    )
+    with pytest.raises(HarnessError, match=r"^out: .* is a run folder; pass the results folder"):
+        result.save(run)
+    assert sorted(p.name for p in runs.iterdir()) == [run.name]
+    assert result.save(tmp_path / "results") == run  # the results folder itself: fine, again

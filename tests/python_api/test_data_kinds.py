@@ -181,3 +181,49 @@ def test_the_module_comes_back_as_it_was(digits_xy) -> None:
     assert model.training and all(m.training for m in model.modules())
     assert [p.requires_grad for p in model.parameters()] == [False, True]
     torch.nn.functional.cross_entropy(model(x), y).backward()  # still trainable
+
+
+def test_a_class_label_column_gives_its_names_and_its_number_of_classes(digits_xy) -> None:
+    """A split that lacks the last class: the ClassLabel still says 10 classes (a count from the
+    largest label would say 9 and refuse the 10-logit model), and its names label the classes."""
+    x, y = digits_xy
+    keep = y < 9
+    names = [f"digit {i}" for i in range(10)]
+    hub = datasets.Dataset.from_dict({"image": x[keep].numpy(), "label": y[keep].numpy()})
+    hub = hub.cast_column("label", datasets.ClassLabel(names=names))
+    got = harness.evaluate(linear_digits(), data=hub, **FAST)
+    assert got.provenance is not None
+    assert got.provenance.task.num_classes == 10 and got.provenance.task.class_names == tuple(names)
+    plain = harness.evaluate(linear_digits(), data=(x[keep], y[keep]), num_classes=10, **FAST)
+    assert _top1(got) == _top1(plain)
+
+
+def test_a_count_of_classes_inferred_short_of_the_model_says_to_pass_num_classes(
+    digits_xy,
+) -> None:
+    x, y = digits_xy
+    keep = y < 9
+    with pytest.raises(harness.HarnessError) as err:
+        harness.evaluate(linear_digits(), data=(x[keep], y[keep]), **FAST)
+    assert str(err.value) == (
+        "num_classes: the model outputs 10 classes, but the labels of data go up to 8 only, so 9 "
+        "classes were inferred; pass num_classes=10 (or class_names=) when the data lacks the "
+        "last classes"
+    )
+
+
+def test_changing_the_tensor_after_evaluate_does_not_change_what_is_saved(
+    digits_xy, tmp_path
+) -> None:
+    """The task is a view of the caller's tensor: a `x.mul_()` after `evaluate` (the next
+    preprocessing step of a script) must not reach the fingerprint and job keys saved later, or
+    boards would pair these results with other models' on data they were not computed on."""
+    x, y = digits_xy
+    x = x.clone()
+    result = harness.evaluate(linear_digits(), data=(x, y), **FAST)
+    x.mul_(0.5)
+    truth = harness.evaluate(linear_digits(), data=(digits_xy[0], y), **FAST)
+    assert result.task_fingerprint == truth.task_fingerprint
+    saved = result.save(tmp_path / "a")
+    again = truth.save(tmp_path / "b")
+    assert saved.name == again.name  # the run id hashes the task's fingerprint

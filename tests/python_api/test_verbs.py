@@ -57,3 +57,21 @@ def test_leaderboard_needs_no_torch(tmp_path: Path) -> None:
         "assert len(frame) == 1 and 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_the_leaderboard_frame_carries_the_notes_of_its_board(tmp_path: Path) -> None:
+    """Two different modules under the same default name (`Sequential`) saved into one folder:
+    the board shows the latest and says so; the frame must say it too, as the CLI's CSV does."""
+    import torch
+
+    from tests.fixture_models import linear_digits
+
+    x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 10
+    for seed in (0, 1):
+        harness.evaluate(
+            linear_digits(seed), data=(x, y), device="cpu", bootstrap_resamples=0
+        ).save(tmp_path)
+    frame = harness.leaderboard(tmp_path)
+    assert len(frame) == 1 and frame.columns[-1] == "notes"
+    notes = frame.iloc[0]["notes"]
+    assert any("(the latest)" in n and "not shown" in n for n in notes), notes

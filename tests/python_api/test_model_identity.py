@@ -1,0 +1,55 @@
+"""An `nn.Module` passed to `harness.evaluate` is identified by everything its forward pass reads:
+parameters and buffers, its code, and the plain values set on it (a temperature)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import harness
+from harness.adapters.torch_module import TorchModuleAdapter
+from tests.fixture_models import linear_digits
+
+
+class _Tempered(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = linear_digits()
+        self.temperature = 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) / self.temperature
+
+
+def _identity(module: torch.nn.Module) -> str:
+    return TorchModuleAdapter.from_module(module, name="m").identity()
+
+
+def test_a_temperature_set_on_the_module_is_part_of_its_identity(tmp_path: Path) -> None:
+    """Calibrating by a plain attribute changes the outputs: the result must not overwrite the
+    uncalibrated one under the same run id when both are saved into one folder."""
+    x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 10
+    model = _Tempered()
+    before = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    model.temperature = 0.2
+    after = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert before.metric("ece").value != after.metric("ece").value
+    assert before.save(tmp_path) != after.save(tmp_path)
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_identity_reads_tensors_and_tuples_and_stays_put_otherwise() -> None:
+    model = _Tempered()
+    first = _identity(model)
+    assert _identity(model) == first  # stable
+    model.net.train()  # the training flag is evaluate's to set: not identity
+    assert _identity(model) == first
+    model.scale = torch.tensor([1.0, 2.0])  # a tensor that is not a buffer
+    with_tensor = _identity(model)
+    assert with_tensor != first
+    model.scale = torch.tensor([1.0, 3.0])
+    assert _identity(model) != with_tensor
+    model.scale = (0.5, 2)
+    assert _identity(model) not in (first, with_tensor)
+    assert _identity(_Tempered()) == first  # a fresh equal module: the same identity
