@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from harness.config.plan import job_key
-from harness.core.errors import ResultsError
 from harness.core.manifest import (
     SCHEMA_VERSION,
     Attempt,
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 
 def write_run(result: Evaluation, facts: Provenance, out: Path) -> Path:
     """Write `result` under `out/runs/<run_id>/` and return the run folder."""
-    _check_results_folder(out)
     task = facts.task
     summary = task.summary()  # computes the content fingerprint once
     spec = _spec(result, facts, task)
@@ -68,22 +66,6 @@ def write_run(result: Evaluation, facts: Provenance, out: Path) -> Path:
             shutil.rmtree(store.run_dir, ignore_errors=True)
         raise
     return store.run_dir
-
-
-def _check_results_folder(out: Path) -> None:
-    """`out` is a results folder: runs go to `out/runs/<run_id>`. A run folder or a `runs/`
-    folder given instead would nest the run where `harness leaderboard <results>` never looks
-    (the model silently missing from its boards): refused, naming the folder to pass."""
-    if (out / "manifest.json").is_file():
-        raise ResultsError(
-            f"out: {out} is a run folder; pass the results folder that holds it "
-            f"({out.parent.parent})"
-        )
-    if out.is_dir() and any((child / "manifest.json").is_file() for child in out.iterdir()):
-        raise ResultsError(
-            f"out: {out} holds run folders itself (a results folder's runs/); pass the results "
-            f"folder ({out.parent})"
-        )
 
 
 def _sha256(data: dict[str, Any]) -> str:

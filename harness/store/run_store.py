@@ -194,6 +194,7 @@ class RunStore:
         folder or anything inside it being one is refused before anything is read or written
         there (harness/store/links.py).
         """
+        check_results_folder(out_dir)
         run_dir = out_dir / "runs" / safe_component(run_id, RUN_FOLDER_LIMIT)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -446,6 +447,23 @@ def _one_line(err: BaseException) -> str:
     """An exception's message on one line, shortened (pyarrow's can span lines)."""
     text = " ".join(str(err).split()) or type(err).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def check_results_folder(out: Path) -> None:
+    """`out` is a results folder: runs go to `out/runs/<run_id>`. A run folder or a `runs/`
+    folder given instead would nest the run where `harness leaderboard <results>` never looks
+    (the model silently missing from its boards): refused, naming the folder to pass."""
+    where = "(--out; save(out=...) in Python)"
+    if (out / "manifest.json").is_file():
+        raise ResultsError(
+            f"{out} is a run folder, not a results folder; pass the results folder that holds "
+            f"it ({out.parent.parent}) {where}"
+        )
+    if out.is_dir() and any((child / "manifest.json").is_file() for child in out.iterdir()):
+        raise ResultsError(
+            f"{out} holds run folders itself (a results folder's runs/); pass the results "
+            f"folder ({out.parent}) {where}"
+        )
 
 
 def find_run_dirs(root: Path) -> list[Path]:

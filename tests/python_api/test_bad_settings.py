@@ -185,10 +185,10 @@ def test_saving_into_a_runs_or_run_folder_names_the_results_folder(tmp_path: Pat
     with pytest.raises(HarnessError) as err:
         result.save(runs)
     assert str(err.value) == (
-        f"out: {runs} holds run folders itself (a results folder's runs/); pass the results "
-        f"folder ({tmp_path / 'results'})"
+        f"{runs} holds run folders itself (a results folder's runs/); pass the results "
+        f"folder ({tmp_path / 'results'}) (--out; save(out=...) in Python)"
     )
-    with pytest.raises(HarnessError, match=r"^out: .* is a run folder; pass the results folder"):
+    with pytest.raises(HarnessError, match=r" is a run folder, not a results folder; pass the"):
         result.save(run)
     assert sorted(p.name for p in runs.iterdir()) == [run.name]
     assert result.save(tmp_path / "results") == run  # the results folder itself: fine, again

@@ -99,3 +99,23 @@ def test_read_only_results_folder(
     lines = error_lines(err)
     assert len(lines) == 1 and f"cannot write results to {out}" in lines[0]
     assert not list(out.rglob("*"))
+
+
+def test_a_runs_or_run_folder_as_out_is_refused_naming_the_results_folder(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
+    """`--out results/runs` (or a run folder) nested the new run where `harness leaderboard
+    results` never looks: refused in one line naming the results folder, nothing written."""
+    out = tmp_path / "results"
+    assert cli("run", tiny_spec, "--out", out)[0] == 0
+    (run,) = (out / "runs").iterdir()
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    for wrong, says in ((out / "runs", "holds run folders itself"), (run, "is a run folder")):
+        code, _, err = cli("run", tiny_spec, "--out", wrong)
+        assert code == 2
+        (line,) = error_lines(err)
+        assert (
+            says in line
+            and f"pass the results folder{' that holds it' if wrong == run else ''} ({out})" in line
+        )
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
