@@ -80,7 +80,7 @@ def resolve_device(name: str) -> torch.device:
         if not torch.cuda.is_available():
             raise DeviceError(
                 f"device {name!r} requested but CUDA is not available on this machine "
-                f"(torch {torch.__version__}); use --device cpu or auto"
+                f"(torch {torch.__version__}); use cpu or auto (--device, device: in a spec, device= in Python)"
             )
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():
