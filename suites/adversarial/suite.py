@@ -80,7 +80,8 @@ class AdversarialSuite(Suite):
     #    a randomised model's clean_acc and clean rows carry nondeterministic_forward;
     #    loss_not_increasing reads a float64 loss and a relative rise; batch_dependent_forward;
     #    APGD and PGD attack a randomised model's samples past their first noisy break;
-    #    torch's global generator seeded per job (randomised models; harness/run/model_rng.py)
+    #    torch's global generator seeded per job (randomised models; harness/run/model_rng.py);
+    #    the loss check's loss is log1p(sum exp(l_j - l_y)) (no float64 cancellation)
     # 8: preset fast runs APGD-CE and APGD-T for 40 steps (was 25), APGD-T on 2 targets (was 3);
     # 7: text attacks score texts in batches of like token length (float noise); the
     #    character attack stops scoring a word's candidates at the first break;

@@ -170,3 +170,34 @@ def test_a_randomised_models_numbers_do_not_depend_on_what_ran_before(task) -> N
     state = torch.random.get_rng_state()
     assert numbers() == first
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_a_two_class_model_with_wide_margins_is_not_flagged_for_a_flat_loss() -> None:
+    """Digits 0 and 1 under a nearest-class-mean linear model: margins of 35-50 on the samples
+    PGD cannot break, where logsumexp(l) - l_y rounds to exactly 0 even in float64, so 28 of 59
+    honest samples "never rose" and `loss_not_increasing` was raised (5 of 59 remain, below
+    the check's critical count). The check's loss is log1p(sum exp(l_j - l_y)), which keeps
+    such a loss positive."""
+    x, y = builtin_tasks.digits_arrays("test")
+    x = np.asarray(x, np.float32).reshape(len(x), 64)
+    y = np.asarray(y)
+    keep = y < 2
+    x, y = x[keep][:60], y[keep][:60]
+    means = torch.as_tensor(np.stack([x[y == c].mean(0) for c in range(2)])) * 10
+    model = torch.nn.Linear(64, 2)
+    with torch.no_grad():
+        model.weight.copy_(means)
+        model.bias.copy_(-0.05 * (means * means).sum(1))
+    config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "check_samples": 60}
+    res = evaluate(
+        model,
+        data=(x, y),
+        bounds=(0.0, 1.0),
+        num_classes=2,
+        suites={"adversarial": config},
+        device="cpu",
+        bootstrap_resamples=0,
+    ).results["adversarial"]
+    flat = next(c for c in res.artifacts["checks"] if c["flag"] == "loss_not_increasing")
+    assert flat["n"] > 50 and flat["bad"] < flat["critical"] and not flat["raised"], flat
+    assert "loss_not_increasing" not in res.artifacts["flags"]
