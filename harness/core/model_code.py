@@ -65,7 +65,7 @@ def _defining_objects(obj: Any) -> list[Any]:
     if callable(modules) and not inspect.isclass(obj):
         try:
             return [c for m in modules() for c in _classes(type(m))]
-        except TypeError:
+        except Exception:  # noqa: BLE001 - a `modules` that is not torch's: the class alone
             pass
     return _classes(type(obj))
 

@@ -92,3 +92,14 @@ def test_a_class_without_a_file_is_left_out() -> None:
     exec("class Typed(object):\n    pass\n", namespace)  # as in an interactive session
     sys.modules.pop("typed_in", None)
     assert defining_files([namespace["Typed"]]) == []
+
+
+def test_an_object_whose_modules_is_not_torchs_is_hashed_by_its_class() -> None:
+    """An object with its own `modules` method (any signature, any error) never breaks the
+    model's build: its class's file counts."""
+
+    class Odd:
+        def modules(self) -> list[object]:
+            raise RuntimeError("not a network")
+
+    assert defining_files([Odd()]) == [Path(__file__).resolve()]
