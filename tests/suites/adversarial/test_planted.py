@@ -101,19 +101,28 @@ def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(tas
     assert clean.flags == () and clean.note is None
 
 
+def _nearest_class_mean(classes: int) -> tuple[np.ndarray, np.ndarray, torch.nn.Module]:
+    """60 test digits of the first `classes` classes and a linear model scoring each class by
+    its (x10) mean image: an honest model with wide logit margins."""
+    x, y = builtin_tasks.digits_arrays("test")
+    x = np.asarray(x, np.float32).reshape(len(x), 64)
+    y = np.asarray(y)
+    keep = y < classes
+    x, y = x[keep][:60], y[keep][:60]
+    means = torch.as_tensor(np.stack([x[y == c].mean(0) for c in range(classes)])) * 10
+    model = torch.nn.Linear(64, classes)
+    with torch.no_grad():
+        model.weight.copy_(means)
+        model.bias.copy_(-0.05 * (means * means).sum(1))
+    return x, y, model
+
+
 def test_a_confident_robust_model_is_not_flagged_for_a_flat_loss() -> None:
     """A nearest-class-mean linear model with large logit margins (17 to 26 on the samples PGD
     cannot break): the float32 cross-entropy of such a sample is 0 and its float64 one around
     1e-10 to 1e-7, so a rise by an absolute 1e-6 never came and `loss_not_increasing` flagged 11
     of 57 honest samples. The loss now rises relative to its start, in float64."""
-    x, y = builtin_tasks.digits_arrays("test")
-    x = np.asarray(x, np.float32).reshape(len(x), 64)[:60]
-    y = np.asarray(y)[:60]
-    means = torch.as_tensor(np.stack([x[y == c].mean(0) for c in range(10)])) * 10
-    model = torch.nn.Linear(64, 10)
-    with torch.no_grad():
-        model.weight.copy_(means)
-        model.bias.copy_(-0.05 * (means * means).sum(1))
+    x, y, model = _nearest_class_mean(classes=10)
     config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
     res = evaluate(
         model, data=(x, y), bounds=(0.0, 1.0), suites={"adversarial": config}, device="cpu"
@@ -178,16 +187,7 @@ def test_a_two_class_model_with_wide_margins_is_not_flagged_for_a_flat_loss() ->
     honest samples "never rose" and `loss_not_increasing` was raised (5 of 59 remain, below
     the check's critical count). The check's loss is log1p(sum exp(l_j - l_y)), which keeps
     such a loss positive."""
-    x, y = builtin_tasks.digits_arrays("test")
-    x = np.asarray(x, np.float32).reshape(len(x), 64)
-    y = np.asarray(y)
-    keep = y < 2
-    x, y = x[keep][:60], y[keep][:60]
-    means = torch.as_tensor(np.stack([x[y == c].mean(0) for c in range(2)])) * 10
-    model = torch.nn.Linear(64, 2)
-    with torch.no_grad():
-        model.weight.copy_(means)
-        model.bias.copy_(-0.05 * (means * means).sum(1))
+    x, y, model = _nearest_class_mean(classes=2)
     config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "check_samples": 60}
     res = evaluate(
         model,
