@@ -61,6 +61,7 @@ def run_parts(
     """Each part's value, in order; the parts run in forked workers where there are cores for
     more than one (module docstring), and what they kept or drew is adopted by `figures` and
     `pages`."""
+    stop_tqdm_monitor()
     workers = min(len(parts), cores()) if can_fork() and alone() else 1
     if workers < 2:
         return [part() for part in parts]
@@ -148,6 +149,23 @@ def cores() -> int:
     """The CPUs this process may run on."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def stop_tqdm_monitor() -> None:
+    """Stop tqdm's monitor threads, if progress bars started any (`harness run --report`: the
+    run's bars, before its report). They only sleep between checks of stalled bars, but alive
+    they would keep the report's parts out of worker processes (`alone`); tqdm starts one again
+    with its next bar."""
+    monitor_module = sys.modules.get("tqdm._monitor")
+    monitor_class = getattr(monitor_module, "TMonitor", None)
+    if monitor_class is None:
+        return
+    for thread in threading.enumerate():
+        if isinstance(thread, monitor_class):
+            thread.exit()
+            bar = getattr(thread, "tqdm_cls", None)
+            if bar is not None and getattr(bar, "monitor", None) is thread:
+                bar.monitor = None
 
 
 def alone() -> bool:

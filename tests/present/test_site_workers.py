@@ -175,3 +175,23 @@ def test_a_process_running_other_threads_runs_the_parts_here(
         other.join()
     assert {pid for _v, pid in values} == {os.getpid()}
     assert len(pages.kept) == 5 and figures.drawn == 5
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_a_progress_bars_monitor_thread_does_not_keep_the_parts_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`harness run --report` drew tqdm bars before its report, and tqdm's monitor thread, alive
+    after them, made every report of such a run build its pages in one process."""
+    auto = pytest.importorskip("tqdm.auto")  # a subclass of tqdm's bar, as datasets draws
+    monkeypatch.setattr(site_workers, "cores", lambda: 2)
+    monkeypatch.setattr(auto.tqdm, "monitor_interval", 10)
+    with open(os.devnull, "w") as sink:
+        for _ in auto.tqdm(range(2), disable=False, file=sink):
+            pass
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    assert any(t.name == "tqdm_monitor" for t in others)  # the bar started it
+    if any(t.name != "tqdm_monitor" for t in others):
+        pytest.skip("this test process runs other threads too")
+    values, _figures, _pages = _build(tmp_path)
+    assert os.getpid() not in {pid for _v, pid in values}  # drawn in the workers
