@@ -1,9 +1,15 @@
 """`accuracy` suite: clean accuracy and calibration, with intervals.
 
 Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier,
-probability_output (the model's output row already was a probability vector) and, with more than
-five classes, top5_correct. When every row was one (a model ending in a softmax), NLL, ECE and
-Brier carry the `probability_outputs` flag: they are those of softmax(probabilities). Metrics:
+probability_output (the model's output row already was a probability vector), label_tied (the
+label shares the top score with another class, so the tie-break decides the sample) and, with
+more than five classes, top5_correct and label_tied_top5. When every row was a probability
+vector (a model ending in a softmax), NLL, ECE and Brier carry the `probability_outputs` flag:
+they are those of softmax(probabilities). Ties go to the lowest class index; when any sample is
+decided by a tie, top-1 (top-5) accuracy says so in its note with the range over every
+tie-break, and the numbers that rest on correctness (top-1, balanced accuracy, macro-F1, ECE,
+per-class accuracy; top-5) carry `tied_scores` when that range is wider than half their 95%
+interval (harness.stats.tie_breaks). Metrics:
 top-1/top-5/balanced accuracy, macro-F1, NLL, ECE (15 equal-width bins, top-label), Brier score
 and per-class accuracy; reliability-diagram data goes into the artifacts.
 
@@ -43,7 +49,7 @@ from harness.core.probability_outputs import all_probabilities, probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
-from harness.stats import calibration, class_mean_intervals
+from harness.stats import calibration, class_mean_intervals, tie_breaks
 from harness.stats.intervals import (
     BOUNDED_MEAN_METHOD,
     CI_METHOD,
@@ -99,8 +105,9 @@ class AccuracySuite(Suite):
     name = "accuracy"
     # 2: Wilson intervals for proportions; 3: class-mean and ECE intervals; 4: the per-sample
     # probability_output column and the probability_outputs flag on NLL, ECE and Brier; 5: NLL of
-    # a sample whose label probability underflows is its log-softmax, not capped at 690.8
-    version = "5"
+    # a sample whose label probability underflows is its log-softmax, not capped at 690.8; 6: the
+    # label_tied columns, a note on ties and the tied_scores flag
+    version = "6"
     description = (
         "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     )
@@ -142,10 +149,12 @@ class AccuracySuite(Suite):
             "nll": nll,
             "brier": brier,
             PROBABILITY_COLUMN: out[PROBABILITY_COLUMN],
+            tie_breaks.COLUMN: tie_breaks.decided_by_tie(probs, labels, 1),
         }
         if k > 5:
             top5 = np.argsort(-probs, axis=1)[:, :5]
             columns["top5_correct"] = (top5 == labels[:, None]).any(axis=1)
+            columns[tie_breaks.TOP5_COLUMN] = tie_breaks.decided_by_tie(probs, labels, 5)
         return self.result_from_table(SampleTable.build(columns), task, ctx)
 
     def result_from_table(self, table: SampleTable, task: Task, ctx: RunContext) -> SuiteResult:
@@ -211,11 +220,26 @@ class AccuracySuite(Suite):
         )
         intervals = _intervals(labels, predictions, confidence, correct, k, bins, extras)
         distorted = (PROBABILITY_FLAG,) if gives_probabilities(frame) else ()
+        tied = _tied(frame, tie_breaks.COLUMN, n)
+        top1_ties = tie_breaks.tie_range(correct, tied)
+        top1_tied = top1_ties.moves_more_than(intervals["top1_acc"][0])
         records: list[MetricRecord] = []
         for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1", "nll", "ece", "brier"):
             if name not in point:
                 continue
             ci, method, note = intervals.get(name) or (cis.get(name), CI_METHOD, None)
+            flags = distorted if name in CALIBRATION_METRICS else ()
+            if name in TIE_METRICS and top1_tied:
+                flags = (*flags, tie_breaks.FLAG)
+            if name == "top1_acc":
+                note = _joined(note, top1_ties.note("top-1"))
+            elif name == "top5_acc":
+                top5_ties = tie_breaks.tie_range(
+                    extras["top5_acc"] > 0, _tied(frame, tie_breaks.TOP5_COLUMN, n)
+                )
+                note = _joined(note, top5_ties.note("top-5"))
+                if top5_ties.moves_more_than(ci):
+                    flags = (*flags, tie_breaks.FLAG)
             records.append(
                 spec_record(
                     self.metric_spec(name),
@@ -227,7 +251,7 @@ class AccuracySuite(Suite):
                     ci_method=method if ci else None,
                     context={"bins": bins} if name == "ece" else {},
                     note=note,
-                    flags=distorted if name in CALIBRATION_METRICS else (),
+                    flags=flags,
                 )
             )
         for cls in range(k):
@@ -235,6 +259,7 @@ class AccuracySuite(Suite):
             share = proportion(
                 int(correct[mask].sum()), int(mask.sum()), what="samples of this class"
             )
+            class_ties = tie_breaks.tie_range(correct[mask], tied[mask])
             records.append(
                 spec_record(
                     self.metric_spec("class_acc"),
@@ -245,7 +270,8 @@ class AccuracySuite(Suite):
                     ci=share.ci,
                     ci_method=WILSON_METHOD if share.ci else None,
                     context={"class": class_names[cls] if cls < len(class_names) else str(cls)},
-                    note=share.note,
+                    note=_joined(share.note, class_ties.note("top-1")),
+                    flags=(tie_breaks.FLAG,) if class_ties.moves_more_than(share.ci) else (),
                 )
             )
         return records
@@ -254,10 +280,24 @@ class AccuracySuite(Suite):
 Interval = tuple[float, float] | None
 
 CALIBRATION_METRICS = ("nll", "ece", "brier")  # computed from the softmax of the outputs
+TIE_METRICS = ("top1_acc", "balanced_acc", "macro_f1", "ece")  # rest on top-1 correctness
 PROBABILITY_REASON = (
     "the model returns probabilities, not logits (a final softmax): NLL, ECE and Brier are those "
     "of softmax(probabilities), a flattened confidence; return logits or log-probabilities"
 )
+
+
+def _tied(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    """A stored tie column (harness.stats.tie_breaks); tables stored before it existed have
+    none: no sample counted as tied."""
+    if column not in frame.columns:
+        return np.zeros(n, dtype=bool)
+    return frame[column].to_numpy(bool)
+
+
+def _joined(*notes: str | None) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
 
 
 def gives_probabilities(frame: pd.DataFrame) -> bool:

@@ -33,6 +33,9 @@ FLAG_REASONS: dict[str, str] = {
     "insufficient_groups": "fewer than two groups with enough samples",
     "nondeterministic_forward": "repeated forward passes gave different outputs",
     "batch_dependent_forward": "an input's outputs changed with the other inputs of its batch",
+    "tied_scores": "the label ties another class at the top of the scores on enough samples that "
+    "the tie-break (ties go to the lowest class index) moves the number more than half its "
+    "interval",
     "probability_outputs": "the model outputs probabilities, not logits (what is computed "
     "from them as logits is distorted: attack gradients, calibration, OOD scores)",
 }

@@ -30,6 +30,9 @@ KNOWN_FLAGS: dict[str, str] = {
     "invalid_adversarials": "attack candidates were rejected by verification",
     "scores_unchanged": "text attacks: no candidate edit moved the model's probabilities on too "
     "many texts",
+    # accuracy (harness/stats/tie_breaks.py)
+    "tied_scores": "the tie-break at the top of the scores moves the number more than half its "
+    "interval",
     # fairness
     INSUFFICIENT: "a group has fewer samples than the minimum group size",
     SMALL_DENOMINATOR: "a TPR or FPR rests on fewer positives or negatives than that minimum",

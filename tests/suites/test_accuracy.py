@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -15,9 +17,10 @@ from sklearn.metrics import (
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.core.metric_record import MetricRecord
+from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext
 from harness.data.builtin import digits
-from harness.stats import calibration
+from harness.stats import calibration, tie_breaks
 from harness.suites.accuracy import AccuracySuite
 from tests.fixture_models import linear_digits
 
@@ -203,3 +206,92 @@ class _Scale(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.factor
+
+
+class _Constant(torch.nn.Module):
+    """Every class scores 0 on every input: every prediction is a tie."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(x), 10) * x.flatten(1)[:, :1]
+
+
+def test_a_constant_model_is_flagged_for_ties() -> None:
+    """A constant model's top-1 is the share of class 0 (argmax gives ties to the lowest
+    index): 0.0917 on these 120 digits, shown as a plain number before. Over every tie-break
+    it lies in [0, 1]; the note says so and the numbers that rest on correctness are flagged."""
+    by_name = {m.metric: m for m in _run(_Constant()) if not m.context.get("class")}
+    top1 = by_name["top1_acc"]
+    assert top1.note is not None and "120 of 120 samples tie" in top1.note
+    assert "lies in [0, 1]" in top1.note
+    for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1", "ece"):
+        assert tie_breaks.FLAG in by_name[name].flags, name
+    for name in ("nll", "brier"):  # the same whatever the tie-break
+        assert by_name[name].flags == (), name
+
+
+class _OneTie(torch.nn.Module):
+    """linear_digits, except that the first sample's label ties class 9 at the top."""
+
+    def __init__(self, first: torch.Tensor, label: int) -> None:
+        super().__init__()
+        self.inner = linear_digits()
+        self.first = first
+        self.label = label
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        hit = (x == self.first).flatten(1).all(1)
+        tied = torch.zeros(10)
+        tied[self.label] = tied[9] = 50.0
+        return torch.where(hit[:, None], tied, out)
+
+
+def test_one_tie_gets_a_note_and_no_flag() -> None:
+    """One tied sample of 120 moves top-1 by 1/120, well inside its interval: a note, no flag."""
+    task = digits().head(120)
+    first = task.all_inputs()[:1]
+    label = int(task.labels[0])
+    assert label != 9
+    records = _run(_OneTie(first, label))
+    top1 = next(m for m in records if m.metric == "top1_acc")
+    assert top1.note is not None and "1 of 120 samples tie" in top1.note
+    assert all(tie_breaks.FLAG not in m.flags for m in records)
+
+
+def test_tables_stored_without_the_tie_column_are_read_as_untied() -> None:
+    task = digits().head(120)
+    adapter = TorchModuleAdapter.from_module(_Constant(), name="m", input_shape=(1, 8, 8))
+    ctx = RunContext(seed=0, batch_size=50, bootstrap_resamples=0)
+    table = AccuracySuite({}).run(adapter, task, ctx).table
+    old = table.to_pandas().drop(columns=[tie_breaks.COLUMN, tie_breaks.TOP5_COLUMN])
+    records = AccuracySuite({}).metrics_from_table(
+        SampleTable(old),
+        num_classes=10,
+        class_names=tuple("0123456789"),
+        seed=0,
+        resamples=0,
+    )
+    assert all(tie_breaks.FLAG not in m.flags for m in records)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_decided_by_tie_against_every_tie_break(k: int) -> None:
+    """Brute force: with 4 classes, break ties by each of the 24 class orders in turn; a sample
+    is decided by the tie exactly when its top-k membership differs between some two orders,
+    and the accuracy range is the sum of per-sample extremes."""
+    rng = np.random.default_rng(k)
+    scores = rng.integers(0, 3, size=(400, 4)).astype(np.float64)  # coarse: many ties
+    labels = rng.integers(0, 4, size=400)
+    members = []
+    for order in itertools.permutations(range(4)):
+        priority = np.array(order)
+        ranked = np.lexsort((np.broadcast_to(priority, scores.shape), -scores), axis=1)
+        members.append((ranked[:, :k] == labels[:, None]).any(axis=1))
+    stacked = np.stack(members)
+    varies = stacked.any(axis=0) & ~stacked.all(axis=0)
+    decided = tie_breaks.decided_by_tie(scores, labels, k)
+    np.testing.assert_array_equal(decided, varies)
+    lowest_index_first = stacked[0]  # the identity order: numpy's argmax rule
+    found = tie_breaks.tie_range(lowest_index_first, decided)
+    assert found.low == stacked.all(axis=0).mean()
+    assert found.high == stacked.any(axis=0).mean()
