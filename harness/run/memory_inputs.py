@@ -110,11 +110,36 @@ def _check_group_order(groups: pd.DataFrame | None, index: pd.Index, what: str) 
 
 
 def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
-    if isinstance(x, list | tuple) and x and all(isinstance(v, str) for v in x):
-        labels = _labels(y, len(x), names)
-        return Labeled(inputs=list(x), labels=labels)
+    texts = _texts(x)
+    if texts is not None:
+        return Labeled(inputs=texts, labels=_labels(y, len(texts), names))
     inputs = _inputs(x)
     return Labeled(inputs=inputs, labels=_labels(y, len(inputs), names))
+
+
+def _texts(x: Any) -> list[str] | None:
+    """`x` as a list of texts when it holds only strings: a list or tuple, a pandas Series, or
+    a one-dimensional numpy array of strings (`np.array(texts)`, a column's `.to_numpy()`)."""
+    if isinstance(x, pd.Series):
+        x = x.to_numpy()
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1 or x.dtype.kind not in "UO" or len(x) == 0:
+            return None
+        values = x.tolist()
+    elif isinstance(x, list | tuple) and x:
+        values = list(x)
+    else:
+        return None
+    strings = [isinstance(v, str) for v in values]
+    if all(strings):
+        return values
+    if any(strings):
+        row = strings.index(False)
+        raise InMemoryDataError(
+            f"data: x holds texts and a {type(values[row]).__name__} (sample {row}); pass only "
+            "strings"
+        )
+    return None
 
 
 def _inputs(x: Any) -> torch.Tensor:
