@@ -153,7 +153,9 @@ def test_texts_with_labels_and_text_datasets() -> None:
         found = harness.evaluate(KeywordText(), data=(held, np.array(labels)), **FAST)
         assert found.task_fingerprint == result.task_fingerprint, type(held)
     with pytest.raises(harness.HarnessError, match=r"x holds texts and a NoneType \(sample 2\)"):
-        harness.evaluate(KeywordText(), data=(np.array([*texts[:2], None], dtype=object), [1, 0, 1]))
+        harness.evaluate(
+            KeywordText(), data=(np.array([*texts[:2], None], dtype=object), [1, 0, 1])
+        )
 
 
 def test_hf_image_column_is_decoded_channels_first() -> None:
