@@ -188,3 +188,33 @@ def test_changed_training_split_reruns_the_suites_that_read_it(folder: Path) -> 
         "shift": "completed",
         "fairness": "completed",
     }
+
+
+def test_changed_class_names_rerun(folder: Path) -> None:
+    """Class names are stored with a job (its per-class records, its task summary, which every
+    report and `harness groups` label classes by): renamed classes rerun the job instead of
+    showing the old names on the same numbers."""
+    spec = folder / "spec.yaml"
+    named = spec.read_text().replace("num_classes: 2", "class_names: [neg, pos]")
+    spec.write_text(named)
+    assert _run(folder) == {"m": "completed", "init-only": "completed"}
+    assert _run(folder) == {"m": "cached", "init-only": "cached"}
+    spec.write_text(named.replace("[neg, pos]", "[pos, neg]"))
+    # a new spec is a new run folder; its jobs would be copied from the other one by key
+    assert _run_latest(folder) == {"m": "completed", "init-only": "completed"}
+    for job in (folder / "out").glob("runs/*/jobs/m--*"):  # each run's job: its own names
+        names = json.loads((job / "job.json").read_text())["task_summary"]["class_names"]
+        records = json.loads((job / "metrics.json").read_text())
+        classes = [r["context"]["class"] for r in records if r["metric"] == "class_acc"]
+        assert classes == names, job.name
+
+
+def _run_latest(folder: Path) -> dict[str, str]:
+    """`_run` for a results folder holding several run folders: the newest manifest's jobs."""
+    code, _, err = cli("run", folder / "spec.yaml", "--out", folder / "out")
+    assert code == 0, err
+    newest = max(
+        (folder / "out").glob("runs/*/manifest.json"),
+        key=lambda p: json.loads(p.read_text())["created"],
+    )
+    return {j["model"]: j["status"] for j in json.loads(newest.read_text())["jobs"]}
