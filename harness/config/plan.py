@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,7 @@ def job_key(
     headline: Headline = (),
     group_labels: Mapping[str, Mapping[str, str]] | None = None,
     group_notes: Mapping[str, str] | None = None,
+    class_names: Sequence[str] = (),
 ) -> str:
     """Content key of a job's results: change any input and the cached result is not reused.
 
@@ -108,7 +109,10 @@ def job_key(
     the suite reads for this job (`Suite.input_fingerprints`: the shift suite's shifted tasks and
     OOD sets), whose config entry alone (in the suite config hash) does not change when their
     files are edited; a job with none keeps the key it had before they entered it.
-    `MODEL_ISOLATION` is in every key: results computed before model code got its own copy of
+    The task's `class_names` are in it (not in its fingerprint: a board compares the same data
+    whatever its classes are called) because a job stores them: its per-class records and its
+    task summary, which reports and `harness groups` name the classes by; a task without names
+    keeps its key. `MODEL_ISOLATION` is in every key: results computed before model code got its own copy of
     its inputs (a model editing its input in place could change another model's numbers) are
     never served by the job cache.
     """
@@ -135,4 +139,6 @@ def job_key(
         payload["group_labels"] = {k: dict(v) for k, v in group_labels.items()}
     if group_notes:
         payload["group_notes"] = dict(group_notes)
+    if class_names:
+        payload["class_names"] = list(class_names)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -152,8 +152,9 @@ class JobHeader(Record):
     protocol: ProtocolRef | None = None
     threads: int | None = None  # CPU threads the job ran with (never part of its key)
     # the fingerprints of the other tasks the suite read (the shift suite's shifted tasks and OOD
-    # sets: `Suite.input_fingerprints`), by setting and name; part of the job key. Absent when
-    # the suite read none, and in every job written before the field existed
+    # sets: `Suite.input_fingerprints`), by setting and name, and of the task's training split
+    # when it read that (`train_split`); part of the job key. Absent when the suite read none,
+    # and in every job written before the field existed
     input_fingerprints: dict[str, str] = Field(default_factory=dict)
 
     def finish(

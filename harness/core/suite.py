@@ -76,7 +76,7 @@ class Suite:
 
     Optional members have typed defaults here, so the harness reads them as attributes:
     `skip_reason` (None: applies everywhere), `input_fingerprints` (none: the suite reads no
-    task but the evaluated one) and sharding over samples (`shardable`, off, with
+    data but the evaluated task's evaluation split) and sharding over samples (`shardable`, off, with
     `result_from_table`; see docs/ray.md).
     """
 
@@ -138,8 +138,10 @@ class Suite:
         setting each comes from. The runner calls it on the driver before the job runs: the
         prints enter the job key (`job_key`) and the job's header, so editing those files reruns
         the job instead of reusing results computed from the old data. A failure to read them
-        fails the job like a failure in `run` (a HarnessError: its one-line message). None by
-        default: a suite that reads only `task` and its own config."""
+        fails the job like a failure in `run` (a HarnessError: its one-line message). A suite
+        that reads `task.train` names `task.train_fingerprint` here (as `TRAIN_SPLIT`): the
+        training split is not in `task.fingerprint`. None by default: a suite that reads only
+        `task`'s evaluation split and its own config."""
         return {}
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:

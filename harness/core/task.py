@@ -32,6 +32,8 @@ from harness.core.threat_model import Headline
 SAMPLE_ID = "sample_id"
 SOURCE_ID = "source_id"  # the id of the clean image a corrupted one was made from
 UNLABELED = -1  # the label of every row of an unlabeled task (an OOD set)
+# the name of `Task.train_fingerprint` among a job's input fingerprints (`Suite.input_fingerprints`)
+TRAIN_SPLIT = "train_split"
 _HASH_ROWS = 4096
 
 
@@ -133,19 +135,34 @@ class Task:
         """sha256 over sample ids, labels, inputs and group values: same content, same print.
 
         A streamed task hashes its source bytes and its decoder's description (decoding and
-        transform) instead of decoded inputs."""
+        transform) instead of decoded inputs. The training split is not in it (two tasks with
+        the same evaluation data are compared on one board): see `train_fingerprint`."""
+        return self._digest(self.data)
+
+    @cached_property
+    def train_fingerprint(self) -> str | None:
+        """The training split's print, hashed as `fingerprint` hashes the evaluation split
+        (None: the task has no training split). Not part of `fingerprint`: a suite that reads
+        `train` (the shift suite's feature spread and OOD detector fits, the fairness suite's
+        group coverage) names it in its `input_fingerprints`, so that an edited training split
+        reruns its jobs instead of serving numbers computed from the old one."""
+        return None if self.train is None else self._digest(self.train)
+
+    def _digest(self, split: datasets.Dataset) -> str:
         h = hashlib.sha256()
         h.update(f"{self.modality}|{self.num_classes}|{self.input_shape}|{self.bounds}".encode())
         if self.feature_bounds is not None:
             h.update(f"|features={self.feature_names}|{self.feature_bounds}".encode())
         if self.decoder is not None:
             h.update(f"|decoder={self.decoder.describe()}".encode())
-        extra = [c for c in (*self.cell_columns, SOURCE_ID) if c in self.data.column_names]
+        have = split.column_names
+        extra = [c for c in (*self.cell_columns, SOURCE_ID) if c in have]
         inputs = [] if self.decoder is not None else [self.input_column]
-        columns = [SAMPLE_ID, self.label_column, *inputs, *self.group_columns, *extra]
-        table = self.data.select_columns(columns).with_format("arrow")
-        sources = self.data.select_columns([self.input_column]).with_format("arrow")
-        for start in range(0, len(self.data), _HASH_ROWS):
+        wanted = [SAMPLE_ID, self.label_column, *inputs, *self.group_columns, *extra]
+        columns = [c for c in wanted if c in have]  # a training split may lack group columns
+        table = split.select_columns(columns).with_format("arrow")
+        sources = split.select_columns([self.input_column]).with_format("arrow")
+        for start in range(0, len(split), _HASH_ROWS):
             chunk = table[start : start + _HASH_ROWS]
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, chunk.schema) as writer:

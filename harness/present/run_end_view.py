@@ -4,11 +4,14 @@ Per task, the verdicts of its headline board (clean accuracy, and robust accurac
 headline threat model): the best model with its interval, the next one, and the paired test
 between the two. Then the skipped jobs, one line per distinct reason with its count, and the
 commands for the full boards and the report (or where the report was written). The full
-boards are `harness leaderboard <run folder>`; nothing here hides a number they show.
+boards are `harness leaderboard <run folder>`; nothing here hides a number they show. The run
+folder in those commands is quoted as a shell needs it (a folder with a space, `--out "my
+results"`, pastes back as one argument).
 """
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 
@@ -53,7 +56,7 @@ def run_end_text(
             lines.append(wrap("  " + sentence, width))
         lines.append("")
     lines += skipped_lines(skipped, width)
-    folder = terminal_text(run_dir)
+    folder = terminal_text(shlex.quote(run_dir))
     lines.append(wrap(f"full boards (every metric): harness leaderboard {folder}", width))
     if report is not None:
         lines.append(wrap(f"report: {terminal_text(report)}", width))

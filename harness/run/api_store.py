@@ -114,6 +114,7 @@ def _write_job(
         headline=summary.headline,
         group_labels=summary.group_labels,
         group_notes=summary.group_notes,
+        class_names=summary.class_names,
     )
     header = JobHeader(
         key=key,

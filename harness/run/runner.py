@@ -468,6 +468,7 @@ class Runner:
                 headline=facts.task_summary.headline,
                 group_labels=facts.task_summary.group_labels,
                 group_notes=facts.task_summary.group_notes,
+                class_names=facts.task_summary.class_names,
             )
             cached = self._cached(job, key, store)
             if cached is not None:

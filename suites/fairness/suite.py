@@ -16,7 +16,7 @@ from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
-from harness.core.task import SOURCE_ID, Task
+from harness.core.task import SOURCE_ID, TRAIN_SPLIT, Task
 from harness.stats.groups import (
     INTERSECTION,
     Grouping,
@@ -109,6 +109,13 @@ class FairnessSuite(Suite):
             else f"group_bins.{c} of task {task.name!r}"
             for c in self._bins(task)
         }
+
+    def input_fingerprints(self, task: Task) -> dict[str, str]:
+        """The training split's print: the groups it holds that the test split lacks are
+        reported (`_train_coverage`), so an edited training split reruns the job."""
+        if task.train_fingerprint is None:
+            return {}
+        return {TRAIN_SPLIT: task.train_fingerprint}
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         assert isinstance(self.config, FairnessConfig)

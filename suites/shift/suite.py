@@ -25,7 +25,7 @@ from harness.core.adapter import ModelAdapter
 from harness.core.sample_table import SampleTable
 from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
-from harness.core.task import Task
+from harness.core.task import TRAIN_SPLIT, Task
 from harness.suites.shift import perturbations, selection
 from harness.suites.shift.board import BOARD
 from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
@@ -139,8 +139,18 @@ class ShiftSuite(Suite):
 
     def input_fingerprints(self, task: Task) -> dict[str, str]:
         """The fingerprints of the shifted tasks and OOD sets a job on `task` reads
-        (`TaskSources.fingerprints`)."""
-        return self._sources.fingerprints(self.cfg, task)
+        (`TaskSources.fingerprints`), and of its training split when the job reads that: the
+        tabular perturbations are scaled by its features' spread, the OOD detectors fit on it."""
+        prints = self._sources.fingerprints(self.cfg, task)
+        if self._reads_train(task) and task.train_fingerprint is not None:
+            prints[TRAIN_SPLIT] = task.train_fingerprint
+        return prints
+
+    def _reads_train(self, task: Task) -> bool:
+        if selection.is_published(task):
+            return False
+        tabular = task.modality == "tabular" and bool(self._families(task))
+        return tabular or bool(ood_entries(self.cfg, task))
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         has_work = bool(self._families(task) and self.cfg.severities)

@@ -57,3 +57,12 @@ def test_a_changed_input_fingerprint_changes_the_key() -> None:
     assert more == job_key(
         **COMMON, input_fingerprints={"ood_sets/x": "c", "shifted_tasks/moved": "aaa"}
     )
+
+
+def test_class_names_move_the_key_and_none_keep_it() -> None:
+    """A job stores its task's class names (per-class records, the task summary): other names
+    are another key; a task without names keeps the key it had before names entered it."""
+    assert job_key(**COMMON, class_names=()) == OLD_KEY
+    named = job_key(**COMMON, class_names=("neg", "pos"))
+    swapped = job_key(**COMMON, class_names=("pos", "neg"))
+    assert len({OLD_KEY, named, swapped}) == 3

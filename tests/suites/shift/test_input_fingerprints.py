@@ -1,5 +1,7 @@
 """`ShiftSuite.input_fingerprints`: the prints of the shifted tasks and OOD sets a job on a task
-reads (they enter its job key, tests/run/test_job_cache_shift_inputs.py), and only those."""
+reads, and of its training split when the job reads that (they enter its job key,
+tests/run/test_job_cache_shift_inputs.py, tests/reliability/test_cache_safety.py), and only
+those."""
 
 from __future__ import annotations
 
@@ -59,11 +61,14 @@ def test_the_entries_of_the_task_and_nothing_else(task: Task, tmp_path: Path) ->
     assert prints == {
         "shifted_tasks/digits-shifted": digits_shifted().fingerprint,
         "ood_sets/blobs": suite._sources.load(_folder(tmp_path / "blobs", 9), "").fingerprint,
+        # the OOD detectors fit on the training split
+        "train_split": task.train_fingerprint,
     }  # a generated set is wholly in the config: no print
+    assert task.train_fingerprint not in (None, task.fingerprint)
     assert (
         ShiftSuite({"corruptions": [], "ood_sets": {"wine": [missing]}}).input_fingerprints(task)
         == {}
-    )
+    )  # no OOD set on digits, no perturbation: the training split is not read either
     assert AccuracySuite({}).input_fingerprints(task) == {}  # the base class: none
 
 
@@ -98,8 +103,8 @@ def test_edited_files_change_the_print_and_run_reuses_the_loaded_task(
 def test_a_name_given_twice_keeps_both_prints(task: Task, tmp_path: Path) -> None:
     one, two = _folder(tmp_path / "a" / "set", 10), _folder(tmp_path / "b" / "set", 20)
     prints = ShiftSuite({"corruptions": [], "ood_sets": [one, two]}).input_fingerprints(task)
-    assert list(prints) == ["ood_sets/set", "ood_sets/set#1"]
-    assert len(set(prints.values())) == 2
+    assert list(prints) == ["ood_sets/set", "ood_sets/set#1", "train_split"]
+    assert len(set(prints.values())) == 3
 
 
 def test_a_published_corrupted_set_reads_no_other_task(tmp_path: Path) -> None:
