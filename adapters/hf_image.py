@@ -1,7 +1,8 @@
 """Hugging Face image classifiers (`AutoModelForImageClassification`) as white-box adapters.
 
-The image processor's resize, centre crop and normalisation are folded into the adapter as torch
-ops, so suites feed raw images in [0, 1] of the task's shape and gradients flow from the logits
+The image processor's scale, resize, centre crop, channel order and normalisation are folded into
+the adapter as torch ops (`hf_image_preprocess`, checked against the processor when the model is
+built), so suites feed raw images in [0, 1] of the task's shape and gradients flow from the logits
 back to those raw pixels (attacks work in input space). Grayscale tasks are repeated to three
 channels when the model expects RGB.
 """
@@ -12,10 +13,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from pydantic import BaseModel, Field
 
 from harness.adapters.base import NetworkAdapter
+from harness.adapters.hf_image_preprocess import (
+    ImagePreprocess,
+    check_against_processor,
+    preprocess_from,
+)
 from harness.adapters.hf_source import (
     HFSourceConfig,
     check_labels,
@@ -44,51 +49,6 @@ class HFImageConfig(HFSourceConfig):
     )
 
 
-class ImagePreprocess(torch.nn.Module):
-    """Differentiable stand-in for the image processor: resize, centre crop, normalise."""
-
-    def __init__(
-        self,
-        *,
-        size: tuple[int, int] | None,
-        shortest_edge: int | None,
-        crop: tuple[int, int] | None,
-        mean: list[float] | None,
-        std: list[float] | None,
-        channels: int,
-    ) -> None:
-        super().__init__()
-        self.size = size
-        self.shortest_edge = shortest_edge
-        self.crop = crop
-        self.channels = channels
-        if mean is not None and std is not None:
-            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-            self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-        else:
-            self.mean = None
-            self.std = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] == 1 and self.channels == 3:
-            x = x.expand(-1, 3, -1, -1)
-        h, w = x.shape[-2:]
-        target = self.size
-        if target is None and self.shortest_edge is not None:
-            scale = self.shortest_edge / min(h, w)
-            target = (max(1, round(h * scale)), max(1, round(w * scale)))
-        if target is not None and tuple(target) != (h, w):
-            x = F.interpolate(x, size=target, mode="bilinear", align_corners=False, antialias=True)
-        if self.crop is not None:
-            ch, cw = self.crop
-            top = max(0, (x.shape[-2] - ch) // 2)
-            left = max(0, (x.shape[-1] - cw) // 2)
-            x = x[..., top : top + ch, left : left + cw]
-        if self.mean is not None:
-            x = (x - self.mean) / self.std
-        return x
-
-
 class _Classifier(torch.nn.Module):
     def __init__(
         self, model: torch.nn.Module, pre: ImagePreprocess, keep: list[int] | None
@@ -101,46 +61,6 @@ class _Classifier(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.model(pixel_values=self.pre(x)).logits
         return out[:, self.keep] if self.keep is not None else out
-
-
-def _hw(value: Any) -> tuple[tuple[int, int] | None, int | None]:
-    """(height, width) or shortest edge from a processor `size`/`crop_size` entry."""
-    if value is None:
-        return None, None
-    if isinstance(value, int):
-        return (value, value), None
-    if not isinstance(value, dict):
-        value = {k: getattr(value, k, None) for k in ("height", "width", "shortest_edge")}
-    if value.get("height") and value.get("width"):
-        return (int(value["height"]), int(value["width"])), None
-    if value.get("shortest_edge"):
-        return None, int(value["shortest_edge"])
-    return None, None
-
-
-def preprocess_from(processor: Any, channels: int) -> ImagePreprocess:
-    """Translate an image processor's settings (inputs already rescaled to [0, 1])."""
-    size, edge = (
-        _hw(getattr(processor, "size", None))
-        if getattr(processor, "do_resize", True)
-        else (None, None)
-    )
-    crop = None
-    if getattr(processor, "do_center_crop", False):
-        crop, _ = _hw(getattr(processor, "crop_size", None))
-    normalize = getattr(processor, "do_normalize", True)
-    mean = getattr(processor, "image_mean", None) if normalize else None
-    std = getattr(processor, "image_std", None) if normalize else None
-    if mean is not None and std is not None and not isinstance(mean, list | tuple):
-        mean, std = [float(mean)] * channels, [float(std)] * channels
-    return ImagePreprocess(
-        size=size,
-        shortest_edge=edge,
-        crop=crop,
-        mean=list(mean) if mean is not None else None,
-        std=list(std) if std is not None else None,
-        channels=channels,
-    )
 
 
 class HFImageAdapter(NetworkAdapter):
@@ -205,7 +125,13 @@ class HFImageAdapter(NetworkAdapter):
         channels = int(getattr(model.config, "num_channels", 3))
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)
-        network = _Classifier(model, preprocess_from(processor, channels), keep)
+        pre = preprocess_from(processor, channels)
+        shape = config.input_shape
+        probe = (shape[-2], shape[-1]) if shape and len(shape) == 3 else None
+        mismatch = (
+            check_against_processor(processor, pre, probe, name=name) if channels == 3 else None
+        )
+        network = _Classifier(model, pre, keep)
         files = source_files(local, model)
         description = {
             "adapter": cls.kind,
@@ -224,6 +150,11 @@ class HFImageAdapter(NetworkAdapter):
                 "shortest_edge": network.pre.shortest_edge,
                 "crop": network.pre.crop,
                 "channels": channels,
+                "interpolation": pre.mode,
+                "scale": pre.scale,
+                "flip_channels": pre.flip_channels,
+                # largest pixel difference from the processor on a probe image (of its range)
+                "processor_mismatch": None if mismatch is None else round(mismatch, 4),
             },
         }
         if config.features_layer is not None:

@@ -148,6 +148,13 @@ def label_indices(
     """Output columns to keep (in task order) when a label_map is given, else None."""
     if label_map is None:
         return None
+    repeated = sorted({lab for lab in label_map if label_map.count(lab) > 1})
+    if repeated:
+        raise ModelLoadError(
+            f"model {name!r}: label_map names {repeated[:5]} more than once; two task classes "
+            "would read the same model output (and tie on every sample): give one model label "
+            "per task class"
+        )
     index = {lab: i for i, lab in enumerate(model_labels)}
     missing = [lab for lab in label_map if lab not in index]
     if missing:

@@ -61,6 +61,24 @@ class HFTextConfig(HFSourceConfig):
     )
 
 
+def position_limit(model: torch.nn.Module) -> int:
+    """The longest token sequence the model's position embeddings index (no limit: 2**30).
+
+    A tokenizer saved without `model_max_length` (one built locally, many older checkpoints)
+    truncates only at the spec's `max_length`, and a longer sequence than the model has
+    positions fails its forward pass. RoBERTa-style embeddings count positions from
+    `padding_idx + 1`, so 514 embeddings hold 512 tokens."""
+    config = getattr(model, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int) or positions <= 0:
+        return 1 << 30
+    embeddings = getattr(getattr(model, "base_model", None), "embeddings", None)
+    table = getattr(embeddings, "position_embeddings", None)
+    if isinstance(table, torch.nn.Embedding) and table.padding_idx is not None:
+        return max(1, table.num_embeddings - table.padding_idx - 1)
+    return positions
+
+
 class HFTextAdapter(AdapterBase):
     """A transformers sequence classifier with its tokenizer: black-box, batched."""
 
@@ -139,7 +157,11 @@ class HFTextAdapter(AdapterBase):
             )
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)
-        limit = min(config.max_length, int(getattr(tokenizer, "model_max_length", 1 << 30)))
+        limit = min(
+            config.max_length,
+            int(getattr(tokenizer, "model_max_length", 1 << 30)),
+            position_limit(model),
+        )
         description = {
             "adapter": cls.kind,
             "path": source,

@@ -165,6 +165,28 @@ def chosen_input(session: Any, config: OnnxConfig, *, name: str, path: Path) -> 
     return chosen
 
 
+# graph input element types the harness feeds (task samples are real numbers), as numpy dtypes
+INPUT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+}
+
+
+def input_dtype(chosen: Any, *, name: str, path: Path) -> Any:
+    """The numpy dtype to feed the chosen input (a float16 export takes float16 arrays); an
+    integer, boolean or bfloat16 input is refused: casting real-valued samples to it would
+    change them (images in [0, 1] read as bytes, say)."""
+    kind = str(chosen.type)
+    if kind not in INPUT_TYPES:
+        raise ModelLoadError(
+            f"model {name!r}: ONNX input {chosen.name!r} of {path.name} takes {kind}; the "
+            "harness feeds the task's real-valued samples to a float, float16 or double input: "
+            "export the model with one"
+        )
+    return INPUT_TYPES[kind]
+
+
 def _is_score(output: Any) -> bool:
     """A float tensor or a ZipMap (sequence of class -> probability maps); not integer labels."""
     kind = str(output.type)
@@ -231,6 +253,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         *,
         device: torch.device,
         input_name: str,
+        input_dtype: Any,
         model_shape: list[Any],
         output_name: str,
         outputs: str,
@@ -250,6 +273,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         self._session = session
         self._input_name = input_name
+        self._input_dtype = input_dtype
         self._model_shape = model_shape
         self._output_name = output_name
         self._outputs = outputs
@@ -270,6 +294,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             ort, path, name=name, device=device, threads=config.threads, opset=opset
         )
         chosen = chosen_input(session, config, name=name, path=path)
+        dtype = input_dtype(chosen, name=name, path=path)
         output_name, outputs = chosen_output(session, config, name=name, path=path)
         features_output = _features_output(session, config, name=name, path=path)
         model_shape = list(chosen.shape)
@@ -282,6 +307,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             },
             "opset": opset,
             "input_name": chosen.name,
+            "input_type": str(chosen.type),
             "input_shape": [d if isinstance(d, int) else str(d) for d in model_shape],
             "output": output_name,
             "outputs": outputs,
@@ -300,6 +326,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             session,
             device=device,
             input_name=chosen.name,
+            input_dtype=dtype,
             model_shape=model_shape,
             output_name=output_name,
             outputs=outputs,
@@ -328,7 +355,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             input_name=self._input_name,
             what="the batch",
         )
-        array = inputs.detach().cpu().numpy().astype(np.float32, copy=False)
+        array = inputs.detach().cpu().numpy().astype(self._input_dtype, copy=False)
         if self.capabilities.batching:
             chunks = [self._session.run(names, {self._input_name: array})]
         else:

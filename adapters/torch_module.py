@@ -21,7 +21,12 @@ from harness.core.errors import ModelLoadError
 from harness.core.model_calls import calling_model
 from harness.core.model_code import source_sha256
 from harness.core.registry import check_reference, load_target
-from harness.core.weights import fit_state_dict, load_state_dict
+from harness.core.weights import (
+    fit_state_dict,
+    load_state_dict,
+    strip_wrapper_prefix,
+    untied_missing,
+)
 
 
 class Normalization(BaseModel):
@@ -248,8 +253,10 @@ def _load_weights(
     state, digest = load_state_dict(
         path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
     )
-    notes = fit_state_dict(net, state, path=path, model=name)
+    state, renamed = strip_wrapper_prefix(net, state)
+    notes = renamed + fit_state_dict(net, state, path=path, model=name)
     missing, unexpected = net.load_state_dict(state, strict=False)
+    missing = untied_missing(net, state, missing, path=path, model=name)
     if missing or unexpected:
         raise ModelLoadError(
             f"model {name!r}: weights {path} do not fit {config.factory!r} "

@@ -181,7 +181,15 @@ def load_state_dict(
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ModelLoadError(f"weights file {path} does not hold a state dict of tensors")
+        held = (
+            f"a dict with keys {[str(k)[:40] for k in list(obj)[:8]]}"
+            if isinstance(obj, dict)
+            else f"a {type(obj).__name__}"
+        )
+        raise ModelLoadError(
+            f"weights file {path} holds {held}, not a state dict of tensors (nor one under "
+            "'state_dict'); save model.state_dict()"
+        )
     return obj, digest
 
 
@@ -231,3 +239,64 @@ def _kind(dtype: torch.dtype) -> str:
 
 def _name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def strip_wrapper_prefix(
+    module: torch.nn.Module, state: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """The state dict without the one prefix a training wrapper put before every key, and a note.
+
+    `nn.DataParallel` and `DistributedDataParallel` save `module.<key>`, a Lightning module
+    `model.<key>`: when every key starts with the same `<name>.`, the module has no entry under
+    that name, and the stripped keys are all the module's own, the prefix is stripped (and said
+    so in the model's description); otherwise the keys are left for the caller to report.
+    """
+    heads = {key.split(".", 1)[0] for key in state}
+    if len(heads) != 1 or not all("." in key for key in state):
+        return state, []
+    prefix = f"{heads.pop()}."
+    own = module.state_dict()
+    if any(key.startswith(prefix) for key in own):
+        return state, []
+    stripped = {key.removeprefix(prefix): tensor for key, tensor in state.items()}
+    if not set(stripped) <= set(own):
+        return state, []
+    return stripped, [
+        f"weights keys carried the prefix {prefix!r} (a training wrapper's); stripped"
+    ]
+
+
+def tied_keys(module: torch.nn.Module) -> dict[str, tuple[str, ...]]:
+    """State-dict keys of each parameter or buffer the module holds under several names (tied
+    weights): key -> every key of the same tensor."""
+    names: dict[int, list[str]] = {}
+    for key, tensor in [
+        *module.named_parameters(remove_duplicate=False),
+        *module.named_buffers(remove_duplicate=False),
+    ]:
+        names.setdefault(id(tensor), []).append(key)
+    return {key: tuple(group) for group in names.values() if len(group) > 1 for key in group}
+
+
+def untied_missing(
+    module: torch.nn.Module,
+    state: dict[str, torch.Tensor],
+    missing: list[str],
+    *,
+    path: Path,
+    model: str,
+) -> list[str]:
+    """The missing keys that no loaded key fills: a tied tensor saved once (safetensors'
+    `save_model` keeps one name of each shared tensor) is loaded through its other name.
+    A file that gives tied names different values is refused (which one would win is the
+    order of loading)."""
+    tied = tied_keys(module)
+    for group in set(tied.values()):
+        given = [key for key in group if key in state]
+        for other in given[1:]:
+            if not torch.equal(state[given[0]], state[other]):
+                raise ModelLoadError(
+                    f"model {model!r}: weights {path}: {given[0]} and {other} are one tied tensor "
+                    "in the model but hold different values in the file"
+                )
+    return [key for key in missing if not any(k in state for k in tied.get(key, ()))]

@@ -70,6 +70,13 @@ def test_label_map_reorders_outputs(hf_text_dir: Path, text_csv: Path) -> None:
     flipped.check_task(swapped)  # an explicit label_map is the user's mapping
 
 
+def test_label_map_naming_a_model_label_twice_is_refused(hf_text_dir: Path) -> None:
+    """Two task classes reading one model output tie on every sample: the second class could
+    never be predicted, and its accuracy would read as the model's."""
+    with pytest.raises(ModelLoadError, match=r"label_map names \['neg'\] more than once"):
+        build("hf-text", {"path": str(hf_text_dir), "label_map": ["neg", "neg"]}, Path("."))
+
+
 def test_image_label_count_mismatch(hf_image_dir: Path) -> None:
     adapter = build("hf-image", {"path": str(hf_image_dir)}, Path("."))
     with pytest.raises(ModelOutputError, match=r"has 10 labels but task 'diabetes' has 2 classes"):
