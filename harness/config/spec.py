@@ -325,11 +325,19 @@ def _checked_flag(value: Any, annotation: Any) -> Any:
 
 
 def _refuse_duplicates(names: list[str], kind: str) -> None:
-    seen: set[str] = set()
+    """Names are unique, also ignoring case: a job's folder is named after its model and task,
+    and on a case-insensitive disk (macOS, Windows) `Model` and `model` would share one."""
+    seen: dict[str, str] = {}
     for name in names:
-        if name in seen:
+        if name in seen.values():
             raise ValueError(f"duplicate {kind} name {name!r}; {kind} names must be unique")
-        seen.add(name)
+        other = seen.get(name.casefold())
+        if other is not None:
+            raise ValueError(
+                f"{kind} names {other!r} and {name!r} differ only in case: their result folders "
+                "would be one on a case-insensitive disk (macOS, Windows); rename one"
+            )
+        seen[name.casefold()] = name
 
 
 def parse_spec_text(text: str, *, source: str) -> RunSpec:

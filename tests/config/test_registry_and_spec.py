@@ -52,6 +52,12 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
             "tasks: [digits, digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n",
             "duplicate task name 'digits'",
         ),
+        (  # one folder on a case-insensitive disk: the second model's jobs would replace the first's
+            "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+            "  - {name: Net, factory: 'harness.zoo.factories:digits_mlp'}\n"
+            "  - {name: net, factory: 'harness.zoo.factories:digits_mlp'}\n",
+            "model names 'Net' and 'net' differ only in case",
+        ),
         (
             BASE.replace("models: [digits-cnn]", "models: [{name: ../evil, factory: x:y}]"),
             "models.0.name",
