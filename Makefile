@@ -4,7 +4,7 @@
 #   make test   install with test dependencies (every adapter, Ray, linters), then run the tests
 # torch is pinned to a CPU build here (an unpinned torch pulls several GB of CUDA packages).
 # On another machine, point pip at the CPU wheels: make demo TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
-# Measured (README.md, "Two commands"): the demo install is 73 packages, 1.8 GB; the test install 196, 2.8 GB.
+# Measured (README.md, "Two commands"): the demo install is 73 packages, 1.8 GB; the test install 218, 2.9 GB.
 
 PYTHON ?= python3
 VENV ?= .venv
