@@ -24,6 +24,7 @@ from harness.adapters.hf_image_preprocess import (
 from harness.adapters.hf_source import (
     HFSourceConfig,
     check_labels,
+    check_single_label,
     import_transformers,
     label_indices,
     label_names,
@@ -123,6 +124,7 @@ class HFImageAdapter(NetworkAdapter):
             what="an image processor",
         )
         channels = int(getattr(model.config, "num_channels", 3))
+        check_single_label(model.config, name=name)
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)
         pre = preprocess_from(processor, channels)

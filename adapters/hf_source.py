@@ -137,6 +137,20 @@ def source_files(local: Path | None, loaded: Any) -> dict[str, str]:
     return folder_sha256(folder)
 
 
+def check_single_label(model_config: Any, *, name: str) -> None:
+    """Refuse a checkpoint trained for multi-label classification: its outputs are independent
+    per-class sigmoid scores, and every suite reads a classifier's outputs as single-label logits
+    (a softmax over classes): its NLL, ECE, Brier, attack losses and OOD scores would describe a
+    distribution the model never gives."""
+    if getattr(model_config, "problem_type", None) == "multi_label_classification":
+        raise ModelLoadError(
+            f"model {name!r}: config.problem_type is multi_label_classification (independent "
+            "sigmoid scores per class); the harness evaluates single-label classifiers, whose "
+            "outputs a softmax over classes reads: evaluate a single-label checkpoint, or wrap "
+            "the model as a `callable` that returns the log-probabilities of one class per input"
+        )
+
+
 def label_names(model_config: Any) -> list[str]:
     id2label = getattr(model_config, "id2label", None) or {}
     return [str(id2label[i]) for i in sorted(id2label, key=int)]

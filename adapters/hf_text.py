@@ -17,6 +17,7 @@ from harness.adapters.features import FeatureTap
 from harness.adapters.hf_source import (
     HFSourceConfig,
     check_labels,
+    check_single_label,
     import_transformers,
     label_indices,
     label_names,
@@ -155,6 +156,7 @@ class HFTextAdapter(AdapterBase):
                 f"model {name!r}: the tokenizer in {source!r} has no pad token, so texts of "
                 "different lengths cannot be batched; set tokenizer.pad_token and save it"
             )
+        check_single_label(model.config, name=name)
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)
         limit = min(
