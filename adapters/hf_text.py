@@ -26,6 +26,7 @@ from harness.adapters.hf_source import (
     resolve_source,
     source_files,
 )
+from harness.adapters.hf_text_padding import adopt_pad_token, check_padding
 from harness.adapters.text_encoding import fast_encoder
 from harness.core.adapter import (
     Capabilities,
@@ -157,6 +158,7 @@ class HFTextAdapter(AdapterBase):
                 "different lengths cannot be batched; set tokenizer.pad_token and save it"
             )
         check_single_label(model.config, name=name)
+        padding_notes = adopt_pad_token(model, tokenizer)
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)
         limit = min(
@@ -180,7 +182,9 @@ class HFTextAdapter(AdapterBase):
         }
         if config.features_layer is not None:
             description["features_layer"] = config.features_layer
-        return cls(
+        if padding_notes:
+            description["padding_notes"] = padding_notes
+        adapter = cls(
             name,
             model,
             tokenizer,
@@ -192,6 +196,15 @@ class HFTextAdapter(AdapterBase):
             description=description,
             features_layer=config.features_layer,
         )
+        if padding_notes:
+            check_padding(
+                adapter.logits,
+                name=name,
+                config_id=model.config.pad_token_id,
+                tokenizer_id=tokenizer.pad_token_id,
+                max_length=limit,
+            )
+        return adapter
 
     def _texts(self, inputs: torch.Tensor | list[str]) -> list[str]:
         if isinstance(inputs, torch.Tensor) or not all(isinstance(t, str) for t in inputs):

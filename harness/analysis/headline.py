@@ -38,6 +38,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
 from harness.core.suite_board import SuiteHeadline
 from harness.core.threat_model import ThreatContext, ThreatModel
+from harness.store.recency import invocation_time
 from harness.store.record_file import read_record
 from harness.store.run_store import find_run_dirs
 
@@ -474,7 +475,7 @@ def read_outcomes(root: Path) -> dict[JobKey, JobOutcome]:
     keeps the outcome of the run that computed it."""
     manifests = sorted(
         (read_record(d / "manifest.json", RunManifest) for d in find_run_dirs(root)),
-        key=lambda m: m.updated,
+        key=invocation_time,
     )
     out: dict[JobKey, JobOutcome] = {}
     for man in manifests:

@@ -38,6 +38,7 @@ from harness.core.suite_board import (
 from harness.core.threat_model import Headline, headline_text
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.completeness import Completeness, completeness
+from harness.store.recency import invocation_time, oldest_first
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
 
@@ -286,15 +287,15 @@ def board_headline(jobs: list[LoadedJob]) -> tuple[Headline, str | None]:
     """The headline threat model(s) the board's jobs stored with their task, and a note when
     they differ (a spec changed `headline:` between runs): the latest job's is used. Jobs of
     an older harness stored none and have no say."""
-    stored = sorted(
-        (j.record.finished or "", j.record.task_summary.headline)
-        for _man, j in jobs
+    stored = [
+        j.record.task_summary.headline
+        for _man, j in oldest_first(jobs)
         if "headline" in j.record.task_summary.model_fields_set
-    )
+    ]
     if not stored:
         return (), None
-    latest = stored[-1][1]
-    others = {headline_text(h) for _when, h in stored} - {headline_text(latest)}
+    latest = stored[-1]
+    others = {headline_text(h) for h in stored} - {headline_text(latest)}
     if not others:
         return latest, None
     return latest, (
@@ -326,6 +327,7 @@ def failed_jobs(root: Path) -> Failures:
     completed: dict[tuple[str, str, str], str] = {}
     for run_dir in find_run_dirs(root):
         manifest = read_record(run_dir / "manifest.json", RunManifest)
+        when = invocation_time(manifest)  # harness/store/recency.py: the rule of "the latest"
         for entry in manifest.jobs:
             if entry.status == JobStatus.FAILED:
                 line = (
@@ -333,11 +335,9 @@ def failed_jobs(root: Path) -> Failures:
                     if entry.message
                     else "failed"
                 )
-                failed[entry.names] = max(
-                    failed.get(entry.names, ("", "")), (manifest.updated, line)
-                )
+                failed[entry.names] = max(failed.get(entry.names, ("", "")), (when, line))
             elif entry.status in (JobStatus.COMPLETED, JobStatus.CACHED):
-                completed[entry.names] = max(completed.get(entry.names, ""), manifest.updated)
+                completed[entry.names] = max(completed.get(entry.names, ""), when)
     out: Failures = defaultdict(dict)
     for (model, task, suite), (when, line) in failed.items():
         if completed.get((model, task, suite), "") < when:
@@ -393,7 +393,7 @@ def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str, str], list[
     """The latest result per (task fingerprint, protocol, model, suite, signature), by (task,
     fingerprint, protocol): numbers of a protocol preset never share a board with others."""
     latest: dict[tuple[str, str, str, str, str], LoadedJob] = {}
-    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    for man, job in oldest_first(loaded):
         fp = job.record.task_summary.fingerprint
         key = (fp, _protocol(job), job.record.model, job.record.suite, _signature(job))
         latest[key] = (man, job)
@@ -407,7 +407,7 @@ def _shadowed_runs(loaded: list[LoadedJob]) -> dict[tuple[str, str, str, str], l
     """(fingerprint, model, suite, signature) -> run ids of older, different results that a
     board does not show (same key: a copy of the same result, not listed)."""
     keys: dict[tuple[str, str, str, str], dict[str, list[str]]] = defaultdict(dict)
-    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    for man, job in oldest_first(loaded):
         r = job.record
         slot = (r.task_summary.fingerprint, r.model, r.suite, _signature(job))
         runs = keys[slot].pop(r.key, [])  # re-insert: the key inserted last is the one shown

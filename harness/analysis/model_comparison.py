@@ -45,6 +45,7 @@ from harness.core.suite_board import SuiteConfigs, read_config
 from harness.core.suite_config import SuiteConfig
 from harness.stats import timing
 from harness.stats.intervals import holm
+from harness.store.recency import oldest_first
 from harness.store.run_store import LoadedJob, StoredJob
 
 Interval = tuple[float, float]
@@ -149,7 +150,7 @@ def _signature(job: StoredJob) -> tuple[str, str, str, str]:
 
 def _latest(loaded: list[LoadedJob], model: str, task: str) -> dict[tuple[str, ...], LoadedJob]:
     out: dict[tuple[str, ...], LoadedJob] = {}
-    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    for man, job in oldest_first(loaded):
         r = job.record
         if r.model == model and r.task == task and job.status == JobStatus.COMPLETED:
             out[_signature(job)] = (man, job)

@@ -30,6 +30,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
 from harness.stats.detection import delong_paired
 from harness.stats.intervals import holm
+from harness.store.recency import oldest_first
 from harness.store.run_store import LoadedJob, StoredJob
 
 METRICS = ("ood_auroc", "ood_fpr_at_95_tpr", "ood_aupr", "ood_aupr_out")
@@ -86,7 +87,7 @@ def _latest(
     task: str, loaded: Sequence[LoadedJob], suites: Collection[str]
 ) -> dict[str, StoredJob]:
     latest: dict[str, StoredJob] = {}
-    for _man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    for _man, job in oldest_first(loaded):
         r = job.record
         if r.task == task and r.suite in suites and job.status == JobStatus.COMPLETED:
             latest[r.model] = job

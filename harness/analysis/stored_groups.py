@@ -84,10 +84,13 @@ def _in_run(loaded: Loaded, run: str | None) -> bool:
     return run is None or run in (manifest.run_id, job.path.parent.parent.name)
 
 
-def select_jobs(results: Path, query: GroupQuery) -> list[Loaded]:
-    """Completed jobs with a per-sample table that match the query's run, task, model and suite."""
+def select_jobs(
+    results: Path, query: GroupQuery, *, loaded: list[Loaded] | None = None
+) -> list[Loaded]:
+    """Completed jobs with a per-sample table that match the query's run, task, model and suite
+    (`loaded`: what `load_jobs(results)` read, when the caller has it)."""
     wanted = {"task": query.task, "model": query.model, "suite": query.suite}
-    loaded = load_jobs(results)
+    loaded = load_jobs(results) if loaded is None else loaded
     found = [
         (m, j)
         for m, j in loaded

@@ -36,6 +36,7 @@ from harness.core.suite_board import SuiteConfigs
 from harness.stats.intervals import holm
 from harness.stats.timing import UNSTABLE
 from harness.store.completeness import Completeness
+from harness.store.recency import oldest_first
 from harness.store.run_store import LoadedJob, StoredJob
 
 SliceKind = Literal["class", "group", "condition"]
@@ -169,7 +170,7 @@ def compare_variants(
     installed suites' config models (`harness.core.suite_board.suite_configs`)."""
     runs: dict[tuple[str, str, tuple[str, str, str, str]], list[StoredJob]] = {}
     seeds: dict[int, int] = {}
-    for man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    for man, job in oldest_first(loaded):
         if task is not None and job.record.task != task:
             continue
         runs.setdefault((job.record.model, job.record.task, _sig(job)), []).append(job)

@@ -61,6 +61,11 @@ def add_parser(sub: Any) -> None:
     )
     grp.add_argument("--format", choices=["table", "md", "csv", "json"], default="table")
     add_width_argument(grp)
+    grp.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="break down incomplete results (unfinished runs, missing job folders), marked PARTIAL",
+    )
     grp.set_defaults(handler=groups_command)
 
 
@@ -75,10 +80,12 @@ def groups_command(args: argparse.Namespace) -> int:
         stored_group_rows,
     )
     from harness.core.suite_board import suite_configs
-    from harness.present.escaping import terminal_text
+    from harness.present.escaping import md_text, terminal_text
     from harness.present.groups_view import render
     from harness.present.tables import wrap
     from harness.run.suite_boards import installed_suite_boards
+    from harness.store.completeness import completeness
+    from harness.store.run_store import load_jobs
 
     query = GroupQuery(
         task=args.task,
@@ -95,7 +102,17 @@ def groups_command(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     repeated: list[str] = []
     results = input_folder(args.results, "results folder")
-    jobs = select_jobs(results, query)  # read once for the rows and the notes
+    loaded = load_jobs(results)
+    jobs = select_jobs(results, query, loaded=loaded)  # read once for the rows and the notes
+    # As the leaderboard: a run that did not finish, or a job folder gone, would leave groups or
+    # models out silently; refused unless --allow-partial, then said first.
+    gaps = completeness(results, loaded)
+    if query.task is not None:
+        gaps = gaps.for_task(query.task)
+    if query.run is not None:  # select_jobs kept that run's jobs only
+        gaps = gaps.for_run(jobs[0][1].path.parent.parent.name)
+    if not args.allow_partial:
+        gaps.refuse(results)
     rows = stored_group_rows(
         results,
         query,
@@ -109,10 +126,18 @@ def groups_command(args: argparse.Namespace) -> int:
     positives = positive_class_notes(results, query, configs, jobs=jobs)
     codings.update(positives)
     shown_text = render(rows, args.format, width=width, codings=codings)
+    partial = None if gaps.whole else f"PARTIAL results (with --allow-partial): {gaps.summary()}"
+    if partial is not None and args.format == "table":
+        sys.stdout.write(wrap(terminal_text(partial), width) + "\n\n")
+    elif partial is not None and args.format == "md":
+        sys.stdout.write(md_text(partial) + "\n\n")
     sys.stdout.write(shown_text.rstrip("\n") + "\n")
 
     def say(line: str) -> None:
         print(wrap(terminal_text(line), width), file=sys.stderr)
+
+    if partial is not None and args.format in ("csv", "json"):  # their rows have no notes
+        say(partial)
 
     if args.format in ("csv", "json"):  # their rows have no notes: which class is positive
         for task, note in sorted(positives.items()):

@@ -2,7 +2,8 @@
 
 User errors print one line (`error: ...`) and exit 2, and so do a command line argparse cannot
 read and a read or write the operating system refused; `--debug` shows the traceback. A run whose
-jobs failed exits 1 after finishing the others; an interrupted run exits 130.
+jobs failed exits 1 after finishing the others. SIGINT (Ctrl-C) and SIGTERM stop any command with
+one line and exit 130 or 143 (an interrupted run keeps its finished jobs).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from harness.cli.paths import os_reason
 from harness.cli.version import VersionAction, VersionRequested, version_text
 from harness.core.errors import HarnessError
 from harness.present.escaping import terminal_text
+from harness.run.interrupts import interruptible
 from harness.run.quiet import quiet_library_progress
 
 __all__ = ["build_parser", "main", "quickstart_spec_path"]
@@ -89,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # sets an environment variable only: no heavy import here
     quiet_library_progress()
     try:
-        code: int = args.handler(args)
+        with interruptible():  # SIGTERM as Ctrl-C in every command: one line, exit 143
+            code: int = args.handler(args)
         sys.stdout.flush()  # a reader that closed the pipe is seen here, not at exit
         return code
     except HarnessError as err:

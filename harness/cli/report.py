@@ -41,22 +41,35 @@ def add_parser(sub: Any) -> None:
     rep.set_defaults(handler=report_command)
 
 
+def interrupted_report(site: Path, signal_name: str) -> str:
+    """The one line of a report stopped by a signal: the site keeps its previous build."""
+    return (
+        f"error: report interrupted by {signal_name}; {site} keeps its previous build, whole "
+        "(the results are untouched: run the same command again to write the report)"
+    )
+
+
 def report_command(args: argparse.Namespace) -> int:
     from harness.present.api_report import report
     from harness.present.escaping import terminal_text
     from harness.present.tables import wrap
+    from harness.run.interrupts import exit_code_of, signal_of
     from harness.run.suite_boards import installed_suite_boards
 
     results = input_folder(args.results, "results folder")
     out = output_folder(args.out, "--out")
-    site = report(
-        results,
-        out,
-        suite_boards=installed_suite_boards(),
-        compare=args.compare,
-        site_url=args.site_url,
-        allow_partial=args.allow_partial,
-    )
+    try:  # SIGINT, and SIGTERM (harness/cli/main.py), raise KeyboardInterrupt
+        site = report(
+            results,
+            out,
+            suite_boards=installed_suite_boards(),
+            compare=args.compare,
+            site_url=args.site_url,
+            allow_partial=args.allow_partial,
+        )
+    except KeyboardInterrupt as exc:
+        print(terminal_text(interrupted_report(out, signal_of(exc))), file=sys.stderr)
+        return exit_code_of(signal_of(exc))
     line = f"report: {site.index} (summary for a pull request: {site.summary})"
     print(wrap(terminal_text(line), output_width(args.width)), file=sys.stderr)
     return 0

@@ -117,12 +117,14 @@ def _display(settings: ExecutionSpec, width: int | None) -> ProgressDisplay:
     )
 
 
-def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
+def _end(args: argparse.Namespace, outcome: RunOutcome) -> int | None:
     """The headline per task, skipped jobs once per reason, and where the rest is
-    (present/run_end_view.py); the report when --report asks for it."""
+    (present/run_end_view.py); the report when --report asks for it. Returns the exit code of
+    a report stopped by a signal (its one line said), else None."""
     from harness.analysis.headline import headline_board, read_outcomes
     from harness.analysis.leaderboard import build_boards
     from harness.core.manifest import JobStatus
+    from harness.present.escaping import terminal_text
     from harness.present.run_end_view import run_end_text
     from harness.run.suite_boards import installed_suite_boards
 
@@ -131,14 +133,20 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
         boards = build_boards(outcome.run_dir, allow_partial=True, suite_boards=suite_boards)
     except HarnessError as exc:
         print(f"(no leaderboard: {exc})", file=sys.stderr)
-        return
+        return None
     report = None
     if args.report is not None:
+        from harness.cli.report import interrupted_report
         from harness.present.site import build_site
+        from harness.run.interrupts import exit_code_of, signal_of
 
-        site = build_site(
-            outcome.run_dir, args.report, suite_boards=suite_boards, allow_partial=True
-        )
+        try:  # SIGINT, and SIGTERM (harness/cli/main.py), raise KeyboardInterrupt
+            site = build_site(
+                outcome.run_dir, args.report, suite_boards=suite_boards, allow_partial=True
+            )
+        except KeyboardInterrupt as exc:
+            print(terminal_text(interrupted_report(args.report, signal_of(exc))), file=sys.stderr)
+            return exit_code_of(signal_of(exc))
         report = str(site)
     outcomes = read_outcomes(outcome.run_dir)
     skipped = [(o.job.suite, o.message) for o in outcome.outcomes if o.status == JobStatus.SKIPPED]
@@ -150,6 +158,7 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> None:
         report=report,
     )
     print(text)
+    return None
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -192,7 +201,7 @@ def run_command(args: argparse.Namespace) -> int:
     with display.beside_logs():  # log records and warnings never land on the progress line
         outcome = runner.run()
     say(f"results: {outcome.run_dir}")
-    _end(args, outcome)
+    stopped = _end(args, outcome)  # the exit code of a report stopped by a signal
     # errors stay one line each, unwrapped: a script or a reader greps for them
     if outcome.interrupted:
         print(
@@ -207,4 +216,4 @@ def run_command(args: argparse.Namespace) -> int:
             f"{len(outcome.failed)} of {len(outcome.outcomes)} jobs failed; see "
             f"{outcome.run_dir / 'manifest.json'}"
         )
-    return outcome.exit_code
+    return outcome.exit_code if stopped is None else stopped

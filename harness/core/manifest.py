@@ -186,6 +186,7 @@ class JobRecord(JobHeader):
     shards: int | None = None  # the job ran as this many shards (docs/ray.md)
     # the results were computed by another run with the same key and reused (job cache)
     reused_from: str | None = None  # "<run_id>/<job folder>"
+    reused_at: str | None = None  # when the reused results were copied into this run (ISO, UTC)
     files: dict[str, str] = Field(default_factory=dict)  # file name -> sha256 (set by the store)
     schema_version: SchemaVersion = SCHEMA_VERSION
     checksum: str | None = None  # over the record's canonical JSON (harness.store.checksums)

@@ -20,6 +20,7 @@ from harness.core.errors import MissingDependencyError, ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.export.exported_jobs import ExportedJob, exported_jobs
 from harness.store.atomic import write_text
+from harness.store.recency import oldest_first
 from harness.store.run_store import safe_component
 
 if TYPE_CHECKING:
@@ -165,9 +166,11 @@ def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
 
 
 def _latest(jobs: list[ExportedJob]) -> list[ExportedJob]:
-    """One job per model x task x suite: the one of the most recently created run."""
+    """One job per model x task x suite: the latest recorded (harness/store/recency.py)."""
+    exported = {id(job.job): job for job in jobs}
     best: dict[tuple[str, str, str], ExportedJob] = {}
-    for job in sorted(jobs, key=lambda j: j.manifest.created):
+    for _man, stored in oldest_first((job.manifest, job.job) for job in jobs):
+        job = exported[id(stored)]
         best[(job.model, job.task, job.suite)] = job
     return list(best.values())
 

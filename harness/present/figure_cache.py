@@ -8,6 +8,11 @@ drawing code or file changed is never reused. The index (`figure-index.json` in 
 folder) is reused only when it is whole and was written by the same drawing code: otherwise every
 figure is redrawn. Figures the previous build listed and this one did not show are removed (also
 when another version drew them), so a site holds one build's figures, not a mix.
+
+A report draws into the figures folder of its staging folder (`build`,
+harness/present/site_publish.py): a kept figure is linked (or copied) there from the site's
+figures folder, and the figures no longer shown are removed from the site when the build is
+published (`remove_stale`). Without a staging folder figures are drawn in place.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.hashing import file_sha256
+from harness.present.site_publish import keep_file
 from harness.store import atomic, links
 
 log = logging.getLogger(__name__)
@@ -48,8 +54,11 @@ def drawing_identity() -> str:
 class FigureCache:
     """The figures of a site folder's previous build, and those this build keeps or draws."""
 
-    def __init__(self, figdir: Path, identity: str | None = None) -> None:
+    def __init__(
+        self, figdir: Path, identity: str | None = None, *, build: Path | None = None
+    ) -> None:
         self.figdir = figdir
+        self.build = figdir if build is None else build
         self.identity = identity or drawing_identity()
         self.listed, self.previous = self._read()
         self.kept: dict[str, dict[str, str]] = {}
@@ -84,17 +93,20 @@ class FigureCache:
         return entries, entries if same else {}
 
     def figure(self, path: Path, shows: object, draw: Callable[[], Path | None]) -> Path | None:
-        """The figure at `path` showing `shows` (its data and title: compared by their repr),
-        reused from the previous build when unchanged, else drawn by `draw`."""
+        """The figure at `path` (in the build's figures folder) showing `shows` (its data and
+        title: compared by their repr), reused from the previous build when unchanged, else
+        drawn by `draw`."""
         key = hashlib.sha256(f"{self.identity}\0{path.name}\0{shows!r}".encode()).hexdigest()
         old = self.previous.get(path.name)
+        live = self.figdir / path.name
         if (
             old is not None
             and old["key"] == key
-            and path.parent == self.figdir
-            and not links.is_link(path)
-            and path.is_file()
-            and file_sha256(path) == old["sha256"]
+            and path.parent == self.build
+            and not links.is_link(live)
+            and live.is_file()
+            and file_sha256(live) == old["sha256"]
+            and keep_file(live, path)
         ):
             self.kept[path.name] = old
             self.reused += 1
@@ -112,9 +124,18 @@ class FigureCache:
         self.reused += reused
 
     def finish(self) -> None:
-        """Remove the previous build's figures this one did not keep (only those still holding
-        the bytes the index lists: an index from elsewhere cannot name other files); write the
-        index."""
+        """Write the index in the build's figures folder; in place (no staging folder), also
+        remove the figures this build did not keep (`remove_stale`)."""
+        if self.build == self.figdir:
+            self.remove_stale()
+        index = {"format": FORMAT, "identity": self.identity, "figures": self.kept}
+        atomic.write_text(self.build / INDEX, json.dumps(index, sort_keys=True), durable=False)
+        log.info("figures: %d drawn, %d unchanged kept", self.drawn, self.reused)
+
+    def remove_stale(self) -> None:
+        """Remove the previous build's figures this one did not keep from the site's figures
+        folder (only those still holding the bytes the index lists: an index from elsewhere
+        cannot name other files)."""
         for name in sorted(self.listed.keys() - self.kept.keys()):
             stale = self.figdir / name
             if (
@@ -123,6 +144,3 @@ class FigureCache:
                 and file_sha256(stale) == self.listed[name]["sha256"]
             ):
                 links.remove_entry(stale)
-        index = {"format": FORMAT, "identity": self.identity, "figures": self.kept}
-        atomic.write_text(self.figdir / INDEX, json.dumps(index, sort_keys=True), durable=False)
-        log.info("figures: %d drawn, %d unchanged kept", self.drawn, self.reused)

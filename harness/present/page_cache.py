@@ -10,6 +10,12 @@ Other pages are rendered every build and only listed. The index (`page-index.jso
 folder) lists every page of the build with its key and sha256; pages the previous build listed
 and this one did not write are removed (also when the previous build was another version: its
 pages are rebuilt or removed, never mixed with this build's).
+
+A report builds its site in a staging folder (`build`, harness/present/site_publish.py) while the
+previous build stays whole in the site folder (`out`): a kept page is linked (or copied) from the
+site folder into the staging folder, and the pages the previous build listed and this one did not
+write are removed from the site folder when the build is published (`remove_stale`). Without a
+staging folder (`build` is `out`) pages are written in place.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.hashing import file_sha256
+from harness.present.site_publish import keep_file
 from harness.present.templating import render
 from harness.store import atomic, links
 
@@ -51,10 +58,14 @@ def rendering_identity() -> str:
 
 
 class PageCache:
-    """The pages of a site folder's previous build, and those this build keeps or renders."""
+    """The pages of a site folder's previous build, and those this build keeps or renders
+    (into `build`: the staging folder of the build, by default the site folder itself)."""
 
-    def __init__(self, out: Path, identity: str | None = None) -> None:
+    def __init__(
+        self, out: Path, identity: str | None = None, *, build: Path | None = None
+    ) -> None:
         self.out = out
+        self.build = out if build is None else build
         self.identity = identity or rendering_identity()
         self.listed, self.previous = self._read()
         self.kept: dict[str, dict[str, str]] = {}
@@ -87,21 +98,24 @@ class PageCache:
         return entries, entries if same else {}
 
     def page(self, path: Path, template: str, *, reuse: bool = False, **context: Any) -> None:
-        """Write `template` rendered with `context` at `path`; with `reuse`, keep the previous
-        build's page when its key (module docstring) and file are unchanged."""
+        """Write `template` rendered with `context` at `path` (in the build folder); with
+        `reuse`, keep the previous build's page when its key (module docstring) and file are
+        unchanged."""
         key = ""
         if reuse:
             shown = repr(sorted(context.items()))
             what = f"{self.identity}\0{path.name}\0{template}\0{shown}"
             key = hashlib.sha256(what.encode("utf-8", errors="surrogatepass")).hexdigest()
             old = self.previous.get(path.name)
+            live = self.out / path.name
             if (
                 old is not None
                 and old["key"] == key
-                and path.parent == self.out
-                and not links.is_link(path)
-                and path.is_file()
-                and file_sha256(path) == old["sha256"]
+                and path.parent == self.build
+                and not links.is_link(live)
+                and live.is_file()
+                and file_sha256(live) == old["sha256"]
+                and keep_file(live, path)
             ):
                 self.kept[path.name] = old
                 self.reused += 1
@@ -118,7 +132,16 @@ class PageCache:
         self.reused += reused
 
     def finish(self) -> None:
-        """Remove the previous build's pages this one did not write; write the index.
+        """Write the index in the build folder; in place (no staging folder), also remove the
+        previous build's pages this one did not write (`remove_stale`)."""
+        if self.build == self.out:
+            self.remove_stale()
+        index = {"format": FORMAT, "identity": self.identity, "pages": self.kept}
+        atomic.write_text(self.build / INDEX, json.dumps(index, sort_keys=True), durable=False)
+        log.info("pages: %d rendered, %d unchanged kept", self.rendered, self.reused)
+
+    def remove_stale(self) -> None:
+        """Remove from the site folder the previous build's pages this one did not write.
 
         Only a page file still holding the bytes the index lists for it is removed: an index
         restored from elsewhere (a CI cache) or edited can name other files of the folder, and
@@ -132,6 +155,3 @@ class PageCache:
                 and file_sha256(stale) == self.listed[name]["sha256"]
             ):
                 links.remove_entry(stale)
-        index = {"format": FORMAT, "identity": self.identity, "pages": self.kept}
-        atomic.write_text(self.out / INDEX, json.dumps(index, sort_keys=True), durable=False)
-        log.info("pages: %d rendered, %d unchanged kept", self.rendered, self.reused)

@@ -28,6 +28,7 @@ from harness.present.figure_cache import FigureCache
 from harness.present.figure_style import Styles, png_size
 from harness.present.metric_names import MetricWords
 from harness.present.report_views import FigureView, Loaded
+from harness.store.recency import oldest_first
 from harness.store.run_store import StoredJob
 
 Kinds = Mapping[str, frozenset[FigureKind]]  # suite -> the figures its results feed
@@ -96,7 +97,7 @@ class _TaskData:
 def _task_data(task: str, loaded: list[Loaded], kinds: Kinds) -> _TaskData:
     data = _TaskData()
     latest: dict[tuple[str, str], StoredJob] = {}
-    for _man, job in sorted(loaded, key=lambda mj: mj[1].record.finished or ""):
+    for _man, job in oldest_first(loaded):
         r = job.record
         if r.task == task and job.status == JobStatus.COMPLETED:
             latest[(r.model, r.suite)] = job

@@ -79,6 +79,7 @@ from harness.present.report_views import (
     variant_views,
 )
 from harness.present.site_folder import refuse_foreign_folder, site_folder
+from harness.present.site_publish import discard, publish, staging_folder
 from harness.present.site_workers import run_parts
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
@@ -150,38 +151,56 @@ def build_site(
     )
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
-    given, out = out, site_folder(out)  # `out` may be a link: the folder it names is written
-    figdir = links.real_dir(out / "figures")  # never a link: figures are written inside it
-    cache = FigureCache(figdir)
-    pairs = _pairs(boards, heads, compare)
-    tasks = sorted({b.task for b in boards})
-    suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
-    nav = Nav(
-        tasks=[Link(t, task_page(t)) for t in tasks],
-        suites=[Link(s, suite_page(s)) for s in suites],
-        comparisons=[Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs],
-    )
-    ctx = _Context(
-        results,
-        out,
-        loaded,
-        boards,
-        heads,
-        outcomes,
-        FigureFolder(out, figdir, cache=cache),
-        nav,
-        pairs,
-        PageCache(out),
-        MetricWords.of(suite_boards),
-        figure_kinds(suite_boards),
-        suite_configs(suite_boards),
-        tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
-    )
+    given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
+    links.real_dir(live / "figures")  # never a link: figures are published inside it
+    out = staging_folder(live)  # the build goes here; `live` keeps the previous one meanwhile
+    try:
+        figdir = out / "figures"
+        cache = FigureCache(live / "figures", build=figdir)
+        pairs = _pairs(boards, heads, compare)
+        tasks = sorted({b.task for b in boards})
+        suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
+        nav = Nav(
+            tasks=[Link(t, task_page(t)) for t in tasks],
+            suites=[Link(s, suite_page(s)) for s in suites],
+            comparisons=[Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs],
+        )
+        ctx = _Context(
+            results,
+            out,
+            loaded,
+            boards,
+            heads,
+            outcomes,
+            FigureFolder(out, figdir, cache=cache),
+            nav,
+            pairs,
+            PageCache(live, build=out),
+            MetricWords.of(suite_boards),
+            figure_kinds(suite_boards),
+            suite_configs(suite_boards),
+            tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
+        )
+        _write_pages(ctx, tasks, suites)
+        summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(given))
+        _write(out / "summary.md", summary)
+        cache.finish()
+        ctx.pages.finish()
+        publish(out, live, remove_stale=[ctx.pages.remove_stale, cache.remove_stale])
+    except BaseException:
+        discard(out)  # the site folder keeps the previous build, whole
+        raise
+    log.info("report written to %s", given)
+    return given / "index.html"
+
+
+def _write_pages(ctx: _Context, tasks: list[str], suites: list[str]) -> None:
+    """Every page of the site and its figures, into the build's (staging) folder."""
     ctx.write("provenance.html", _provenance(ctx))
     by_model: dict[str, list[Loaded]] = defaultdict(list)
-    for man, job in loaded:
+    for man, job in ctx.loaded:
         by_model[job.record.model].append((man, job))
-    for _man, job in loaded:  # read here: the workers parse no file the build parsed
+    for _man, job in ctx.loaded:  # read here: the workers parse no file the build parsed
         if job.status == JobStatus.COMPLETED and job.has_table:
             job.table()
     _galleries(ctx)
@@ -190,12 +209,6 @@ def build_site(
         ctx.write(suite_page(suite), _suite_page(ctx, suite))
     ctx.write("models.html", _models_page(ctx, sorted(by_model)))
     ctx.write("index.html", _index(ctx, models=len(by_model)))
-    summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(given))
-    _write(out / "summary.md", summary)
-    cache.finish()
-    ctx.pages.finish()
-    log.info("report written to %s", given)
-    return given / "index.html"
 
 
 # the figures `gallery_figures` draws, for the jobs whose suites feed them

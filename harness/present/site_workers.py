@@ -84,11 +84,13 @@ def run_parts(
 def _pool(workers: int) -> multiprocessing.pool.Pool:
     """Forked workers that end when the pool ends them (SIGTERM's default action), however this
     process handles SIGTERM: a handler it installed (an application's, Ray's) would otherwise be
-    inherited and keep a worker alive, and the report waiting for it. SIGTERM is blocked while
-    the workers are forked, so one sent before a worker restored the default waits for it
-    (`_start`) instead of meeting the inherited handler; this process receives any it was sent
-    meanwhile once the workers exist."""
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    inherited and keep a worker alive, and the report waiting for it. A worker ignores SIGINT:
+    Ctrl-C reaches every process of the terminal's group, and this process alone stops the
+    report (ending the pool); a worker's own KeyboardInterrupt would print a stray
+    `Process ForkPoolWorker-N:` traceback. Both are blocked while the workers are forked, so one
+    sent before a worker set them (`_start`) waits for it instead of meeting the inherited
+    handler; this process receives any it was sent meanwhile once the workers exist."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(_WORKER_SIGNALS))
     try:
         return multiprocessing.get_context("fork").Pool(workers, initializer=_start)
     finally:
@@ -117,11 +119,16 @@ def _run_part(i: int) -> tuple[object, _Share, _Share]:
     return value, fig_share, page_share
 
 
+_WORKER_SIGNALS = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.SIG_IGN}
+
+
 def _start() -> None:
-    """A worker's start: it ends when the pool ends it (SIGTERM's default action, then unblocked:
-    `_pool`), and it keeps its freed memory (`keep_heap`)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    """A worker's start: it ends when the pool ends it (SIGTERM's default action), leaves SIGINT
+    to the report's process (both then unblocked: `_pool`), and keeps its freed memory
+    (`keep_heap`)."""
+    for signum, action in _WORKER_SIGNALS.items():
+        signal.signal(signum, action)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_WORKER_SIGNALS))
     keep_heap()
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -37,10 +38,21 @@ class RunLockedError(ResultsError):
 class RunLock:
     """Context manager holding `run_dir/.lock` exclusively; `wait` blocks until it is free."""
 
-    def __init__(self, run_dir: Path, *, wait: bool = False, poll_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        wait: bool = False,
+        poll_s: float = 0.2,
+        on_failure: Callable[[], object] | None = None,
+    ) -> None:
         self.path = run_dir / LOCK_NAME
         self.wait = wait
         self.poll_s = poll_s
+        # run when the lock file cannot be created or written, before the lock (if taken) is
+        # released: a run removing the folder it just created must do it before another run
+        # waiting for the lock (--wait-lock) takes it and starts writing there
+        self.on_failure = on_failure
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
@@ -48,6 +60,8 @@ class RunLock:
             # never through a symbolic link: the holder truncates the file to write its pid
             fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
         except OSError as err:
+            if self.on_failure is not None:
+                self.on_failure()
             raise ResultsError(
                 f"cannot create lock file {self.path}: {err.strerror or err}"
             ) from None
@@ -78,6 +92,8 @@ class RunLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         except OSError as err:  # a full disk, a read-only remount: one line naming the folder
+            if self.on_failure is not None:
+                self.on_failure()
             self.__exit__(None, None, None)
             raise ResultsError(
                 f"cannot write the lock file of run folder {self.path.parent}: "

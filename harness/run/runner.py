@@ -57,7 +57,7 @@ from harness.run.executors.work import (
     this_host,
 )
 from harness.run.interrupts import SignalLatch, exit_code_of, interruptible, signal_of
-from harness.run.lock import RunLock, RunLockedError
+from harness.run.lock import RunLock
 from harness.run.progress import JobProgress, ProgressSnapshot
 from harness.run.quiet import quiet_library_progress
 from harness.run.threads import CpuBudget, choose_threads, cpu_budget, using_threads
@@ -305,19 +305,21 @@ class Runner:
         )
         run_id = run_id_for(self.plan)
         store = RunStore.open_for_writing(self.out_dir, run_id)
-        try:
-            with RunLock(store.run_dir, wait=self.wait_lock), interruptible() as latch:
-                store.remove_leftovers()  # holding the lock: what is left there is a dead run's
-                executor.start()
-                try:
-                    return self._run(executor, store, run_id, spec, latch)
-                finally:
-                    executor.close()
-        except RunLockedError:
-            raise  # the folder is another live run's
-        except HarnessError:
-            store.discard_if_unused()  # a new folder without results (disk full, no cluster)
-            raise
+        # A new folder without results (disk full, no cluster) is removed while the lock is
+        # still held: a run waiting for the lock (--wait-lock) could otherwise take it in
+        # between and have the files it just wrote removed.
+        with RunLock(store.run_dir, wait=self.wait_lock, on_failure=store.discard_if_unused):
+            try:
+                with interruptible() as latch:
+                    store.remove_leftovers()  # holding the lock: what is left is a dead run's
+                    executor.start()
+                    try:
+                        return self._run(executor, store, run_id, spec, latch)
+                    finally:
+                        executor.close()
+            except HarnessError:
+                store.discard_if_unused()
+                raise
 
     def _run(
         self,

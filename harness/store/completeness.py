@@ -2,9 +2,9 @@
 
 A job is missing when its run never finished it (the manifest says `running` or `interrupted`,
 or the run stopped at the first failure) or when the manifest lists its result but the job folder
-is gone (deleted by hand, a broken copy). Publishing readers (leaderboard, report) refuse a folder
-with missing jobs unless asked to publish it marked as partial; a job that is missing from one run
-but completed in another run under the same folder is covered.
+is gone (deleted by hand, a broken copy). Publishing readers (leaderboard, report, variants,
+groups, export) refuse a folder with missing jobs unless asked to publish it marked as partial; a
+job that is missing from one run but completed in another run under the same folder is covered.
 
 A job that failed in a run that finished is not missing: the run recorded how it ended, and the
 readers show it (the report in its cells and its list of failed jobs, the leaderboard in a note
@@ -72,6 +72,14 @@ class Completeness:
             tuple(m for m in self.missing if m.task == task),
             self.unfinished_runs,
             tuple(m for m in self.failed if m.task == task),
+        )
+
+    def for_run(self, folder: str) -> Completeness:
+        """The gaps of the run folder named `folder` (run folder names hold no spaces)."""
+        return Completeness(
+            tuple(m for m in self.missing if m.run == folder),
+            tuple(r for r in self.unfinished_runs if r.partition(" ")[0] == folder),
+            tuple(m for m in self.failed if m.run == folder),
         )
 
     def failed_note(self) -> str | None:

@@ -12,12 +12,14 @@ the run that computed them.
 A reused job is copied (not linked: run folders stay independent) into the new run folder under
 a temporary name and renamed into place, with its checksums verified on the way and no symlink
 followed (harness.store.nofollow); its job.json names this run and records where the results
-came from (`reused_from: <run_id>/<job folder>`). The shared result cache
-(harness.store.result_cache) copies its entries in through the same `copy_job`.
+came from (`reused_from: <run_id>/<job folder>`) and when it was copied (`reused_at`, which
+harness.store.recency reads). The shared result cache (harness.store.result_cache) copies its
+entries in through the same `copy_job`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -121,7 +123,11 @@ def copy_job(
                         f"results file {where / name} does not match its checksum (damaged, or "
                         "changed while it was being reused); rerun to compute the job afresh"
                     )
-            mine = record.replace(run_id=store.run_dir.name, reused_from=reused_from)
+            mine = record.replace(
+                run_id=store.run_dir.name,
+                reused_from=reused_from,
+                reused_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+            )
             nofollow.write_new(dst_fd, "job.json", record_text(mine).encode("utf-8"))
         finally:
             os.close(dst_fd)

@@ -179,8 +179,8 @@ def _finished_run(scene: Scene, name: str = "pub") -> tuple[Path, Path]:
 
 
 def deleted_job_folder(scene: Scene) -> Outcome:
-    """A job folder deleted by hand: leaderboard, report and variants refuse, naming the job;
-    with --allow-partial they publish, marked PARTIAL."""
+    """A job folder deleted by hand: leaderboard, report, variants and groups refuse, naming
+    the job; with --allow-partial they publish, marked PARTIAL."""
     out, run = _finished_run(scene)
     shutil.rmtree(next((run / "jobs").glob("a--*")))
     lb = _run("leaderboard", out, "--format", "md")
@@ -188,6 +188,12 @@ def deleted_job_folder(scene: Scene) -> Outcome:
     assert report.code == 2 and "a × digits × accuracy" in report.err
     variants = _run("variants", out)
     assert variants.code == 2 and "a × digits × accuracy" in variants.err
+    groups = _run("groups", out, "--by", "label")
+    assert groups.code == 2 and "a × digits × accuracy" in groups.err, groups
+    code, text, err = cli("groups", out, "--by", "label", "--allow-partial", "--width", "0")
+    assert code == 0 and text.startswith("PARTIAL results") and "a × digits × accuracy" in text
+    code, text, err = cli("groups", out, "--by", "label", "--format", "csv", "--allow-partial")
+    assert code == 0 and text.startswith("model,") and "PARTIAL results" in err
     code, text, _ = cli("variants", out, "--format", "json", "--allow-partial")
     assert code == 0, text
     assert not (scene.root / "site" / "index.html").exists()
@@ -214,6 +220,8 @@ def running_manifest(scene: Scene) -> Outcome:
     got = _run("leaderboard", out)
     assert f"run(s) not finished: {run.name} (status running)" in got.err
     assert _run("report", out, "--out", scene.root / "site").code == 2
+    groups = _run("groups", out, "--by", "label")
+    assert f"run(s) not finished: {run.name} (status running)" in groups.err
     assert _run("run", scene.spec("pub"), "--out", out).code == 0  # resume
     assert _run("leaderboard", out).code == 0
     return got

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -83,3 +84,40 @@ def test_lock_is_released_and_reentrant_across_processes(tmp_path: Path) -> None
 def test_unwritable_lock_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ResultsError, match="cannot create lock file"), RunLock(tmp_path / "x"):
         pass
+
+
+def test_a_failed_run_removes_its_new_folder_before_releasing_the_lock(
+    tiny_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that fails before storing a job removes the run folder it created, still holding
+    the lock: a `--wait-lock` run taking the lock in between would otherwise have the files it
+    just wrote there removed (the removal ran after the release)."""
+    from harness.cli.main import main
+    from harness.store.run_store import RunStore
+
+    def no_cluster(self: RunStore, *, dead_only: bool = False) -> list[Path]:
+        if dead_only:
+            return []
+        raise ResultsError("the cluster went away")  # inside the lock, before any job
+
+    seen: list[str] = []
+    discard = RunStore.discard_if_unused
+
+    def spy(self: RunStore) -> bool:
+        fd = os.open(self.run_dir / ".lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append("free")
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            seen.append("held")
+        finally:
+            os.close(fd)
+        return discard(self)
+
+    monkeypatch.setattr(RunStore, "remove_leftovers", no_cluster)
+    monkeypatch.setattr(RunStore, "discard_if_unused", spy)
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_spec), "--out", str(out)]) == 2
+    assert seen == ["held"]
+    assert list((out / "runs").iterdir()) == []
