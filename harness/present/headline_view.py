@@ -1,7 +1,8 @@
 """The headline board of a task as the index and the task page show it (plain values).
 
 A few columns, one model per row, every cell with its interval and n; stars mark the best
-comparable number of each column and every model tied with it (paired tests, Holm); upper
+comparable number of each column and every model tied with it (paired tests, Holm), except in a
+column where every model is at or below chance (none is good there, so none is "best"); upper
 bounds and flagged numbers are muted, badged and footnoted with their reason; a failed or
 skipped job shows its one-line reason. A verdict line per column names the best model and how
 sure that is.
@@ -28,6 +29,7 @@ class ColumnHead:
     direction: str  # the arrow in words
     method: str
     all_tied: bool
+    chance: str = ""  # 'all at or below chance (0.514); none starred' when that holds
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
     rows = []
     for row in head.rows:
         cells = [
-            _cell(head, row.model, cell, notes, star=not col.all_tied)
+            _cell(head, row.model, cell, notes, star=not col.all_tied and not col.at_chance)
             for cell, col in zip(row.cells, head.columns, strict=True)
         ]
         rows.append(HeadRow(Link(row.model, model_page(row.model)), cells))
@@ -95,7 +97,10 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
 
 def _column(c: HeadlineColumn) -> ColumnHead:
     arrow, words = ("↑", "higher is better") if c.higher_is_better else ("↓", "lower is better")
-    return ColumnHead(c.label, c.detail, arrow, words, c.method, c.all_tied)
+    chance = ""
+    if c.at_chance and c.chance is not None:  # no "best" where nobody beats a constant guess
+        chance = f"all at or below chance ({value_text(c.chance, c.unit)}); none starred"
+    return ColumnHead(c.label, c.detail, arrow, words, c.method, c.all_tied, chance)
 
 
 def _cell(
