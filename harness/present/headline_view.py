@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
-from harness.analysis.paired_tests import ALPHA, TEST_NAMES
+from harness.analysis.paired_tests import ALPHA
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
@@ -195,12 +195,16 @@ def _value(record: MetricRecord, unit: str) -> str:
 
 def versus_text(v: Verdict) -> str:
     """The paired test of the best against the next model in words: `+0.220, exact McNemar,
-    Holm-adjusted p < 0.001: significant` ('' when they were not tested against each other)."""
+    Holm-adjusted p < 0.001: significant`; `+0.003 in debiased ECE, paired resampling of the
+    debiased ECE, ...` where the test compared another statistic than the numbers shown ('' when
+    they were not tested against each other)."""
     if v.versus is None:
         return ""
     result = v.versus
     diff = signed_text(result.diff, v.column.unit)
-    test = TEST_NAMES.get(result.test, result.test)
+    if result.statistic:  # a difference of another statistic than the numbers shown
+        diff += f" in {result.statistic}"
+    test = result.method
     if not result.tested:
         return f"{diff}, {test}"
     p = v.versus_p if v.versus_p is not None else result.p_value

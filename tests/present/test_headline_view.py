@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from harness.analysis.headline import headline_board, read_outcomes
 from harness.analysis.leaderboard import build_boards
 from harness.core.threat_model import ThreatModel
-from harness.present.headline_view import Link, VerdictView, headline_view, verdict_sentence
+from harness.present.headline_view import (
+    Link,
+    VerdictView,
+    headline_view,
+    verdict_sentence,
+    versus_text,
+)
 from harness.present.summary import summary_markdown
 from harness.run.suite_boards import installed_suite_boards
 from tests.present.synthetic import write_synthetic_run
@@ -47,3 +54,22 @@ def test_a_column_at_or_below_chance_stars_no_model(tmp_path: Path) -> None:
     assert "all at or below chance (0." in summary
     clean = head.columns.index(next(c for c in head.columns if c.id == "top1_acc"))
     assert any(row.cells[clean].best for row in view.rows)  # other columns keep their stars
+
+
+def test_a_debiased_difference_says_so_in_the_verdict() -> None:
+    """ECE is ranked on its debiased form: two models shown at 0.009 and 0.009 differ by +0.003
+    in debiased ECE (quickstart digits). Unlabelled, '+0.003' contradicts the numbers shown."""
+    from harness.analysis.headline import HeadlineColumn, Verdict
+    from harness.analysis.paired_tests import PairedResult
+
+    column = HeadlineColumn("ece", "calibration error (ECE)", "", "fraction", False, "accuracy")
+    result = PairedResult(
+        "paired_resample", 719, 0.0034, 0.41, "x", ci=(-0.005, 0.012), statistic="debiased ECE"
+    )
+    verdict = Verdict(column, [], [], ranked=5, versus=result, versus_p=0.82)
+    assert versus_text(verdict) == (
+        "+0.003 in debiased ECE, paired resampling of the debiased ECE, Holm-adjusted p = 0.820: "
+        "not significant"
+    )
+    plain = replace(result, test="paired_bootstrap", statistic="")
+    assert versus_text(replace(verdict, versus=plain)).startswith("+0.003, paired bootstrap, ")
