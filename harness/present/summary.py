@@ -95,9 +95,11 @@ def summary_markdown(
     failed: Sequence[JobLine] = (),
     site_url: str | None = None,
     report: str = "",
+    source: str = "",
 ) -> str:
     """The headline boards as Markdown (★ best and statistically tied; caveats numbered).
-    `report` says where the report folder is when there is no `site_url` (e.g. its path)."""
+    `report` says where the report folder is when there is no `site_url` (e.g. its path);
+    `source` where the numbers come from (results folder, runs, harness versions)."""
     views = [headline_view(h) for h in sorted(heads, key=lambda h: -len(h.rows))]
     if site_url is not None:
         where = _link("Full report", "index.html", site_url) + (
@@ -121,6 +123,8 @@ def summary_markdown(
         "model is at or below chance. " + where,
         "",
     ]
+    if source:
+        parts += [md_text(source), ""]
     for view in views:
         parts += _board(view, site_url)
         parts.append("")
