@@ -35,7 +35,6 @@ from harness.analysis.ood_board import ood_board
 from harness.analysis.text_examples import text_examples
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.errors import ResultsError
-from harness.core.version import __version__
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.suite_board import (
     Curve,
@@ -45,6 +44,7 @@ from harness.core.suite_board import (
     figure_kinds,
     suite_configs,
 )
+from harness.core.version import __version__
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view

@@ -27,9 +27,7 @@ def _captions(root: Path, out: Path, suite: str) -> list[str]:
     return [f.caption for f in gallery_figures("a", job, job_tag("a", job), folder, kinds)]
 
 
-def test_captions_count_the_examples_drawn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_captions_count_the_examples_drawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "res"
     write_synthetic_run(root, models={"a": 0.9, "b": 0.6}, extras=True)  # 4 adversarial, 3 seeded
     monkeypatch.setattr(galleries, "ADVERSARIAL_ROWS", 2)
