@@ -94,7 +94,14 @@ def caveats(
         out.append(Caveat("undefined", record.note or "the metric is undefined here"))
     if is_upper_bound(record):
         out.append(Caveat("upper_bound", record.note or "an upper bound, not an estimate"))
-    out += [Caveat("unreliable", flag_reason(f, descriptions)) for f in record.flags]
+    # a flag with no words of its own is explained by the record's note (the suite's reason for
+    # it: 'timing unstable: the rounds vary by 19% ...'), once; an upper bound's note is its own
+    note = None if is_upper_bound(record) else record.note
+    for flag in record.flags:
+        reason = flag_reason(flag, descriptions)
+        if note and not (descriptions or {}).get(flag) and flag not in FLAG_REASONS:
+            reason, note = f"{reason}: {note}", None
+        out.append(Caveat("unreliable", reason))
     out += _below_chance(record)
     if record.value is not None and record.ci is None:
         out.append(Caveat("no_interval", _no_interval_reason(record.note or "")))

@@ -317,7 +317,7 @@ def _diff(
         base,
         diff=res.diff,
         ci=res.ci,
-        method=paired_tests.TEST_NAMES[res.test],
+        method=res.method,
         n=res.n,
         p_value=res.p_value,
         detail=res.detail,

@@ -134,10 +134,21 @@ class PairedResult:
     se: float | None = None
     spread: float | None = None
     ci: tuple[float, float] | None = None
+    # what `diff` is a difference of when it is not the stored number itself (paired
+    # resampling tests debiased ECE, whose difference is not that of the ECEs shown)
+    statistic: str = ""
 
     @property
     def tested(self) -> bool:
         return self.p_value is not None
+
+    @property
+    def method(self) -> str:
+        """The test in words, naming the statistic it compared when that is not the number
+        shown: 'paired resampling of the debiased ECE'."""
+        if self.statistic and self.test == "paired_resample":
+            return f"paired resampling of the {self.statistic}"
+        return TEST_NAMES.get(self.test, self.test)
 
 
 def _join(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -373,6 +384,7 @@ def paired_resample(
         se=se,
         spread=float(np.std(vb[ok], ddof=1)),
         ci=ci,
+        statistic="" if a.tested_name == "statistic" else a.tested_name,
     )
 
 

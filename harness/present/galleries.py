@@ -25,7 +25,8 @@ from harness.present.figure_style import DPI, label, save
 
 RIGHT, WRONG = "#0072B2", "#D55E00"
 CORRUPTIONS_PER_FIGURE = 10
-MAX_SAMPLES = 3
+MAX_SAMPLES = 3  # samples per severity in a corruption gallery
+ADVERSARIAL_ROWS = 6  # examples drawn of an adversarial gallery
 TILE = 72  # target tile size in pixels
 GAP = 6  # pixels between tiles
 CAPTION = 16  # pixels under a tile for its prediction
@@ -123,6 +124,16 @@ def _verdict(pred: int | None, truth: int | None, names: Sequence[str]) -> tuple
     return f"{_name(pred, names)} {'✓' if ok else '✗'}", RIGHT if ok else WRONG
 
 
+def corruption_samples(gallery: CorruptionGallery) -> int:
+    """How many of the gallery's samples a corruption gallery draws (per severity)."""
+    return min(MAX_SAMPLES, len(gallery.sample_ids))
+
+
+def adversarial_rows(gallery: AdversarialGallery) -> int:
+    """How many of the stored adversarial examples the gallery draws."""
+    return min(ADVERSARIAL_ROWS, len(gallery.clean))
+
+
 def corruption_gallery(
     gallery: CorruptionGallery,
     out: Path,
@@ -132,7 +143,7 @@ def corruption_gallery(
 ) -> list[Path]:
     """One figure per block of corruptions: rows = corruptions, columns = severities (clean
     first) x samples; under each image the model's prediction (✓ right, ✗ wrong)."""
-    k = min(MAX_SAMPLES, len(gallery.sample_ids))
+    k = corruption_samples(gallery)
     sevs = gallery.severities
     tile = _pixels(gallery.images[0, 0, 0], gallery.bounds).shape[:2]
     paths: list[Path] = []
@@ -167,12 +178,12 @@ def adversarial_gallery(
     model: str,
     class_names: Sequence[str],
     threat: str,
-    max_examples: int = 6,
+    max_examples: int | None = None,
 ) -> Path:
     """Rows of clean | perturbed | amplified perturbation, with labels, predictions and the
     attack that found each; `threat` names the threat model in words (`L-inf 0.1, the task's
     headline threat model`)."""
-    k = min(max_examples, len(gallery.clean))
+    k = adversarial_rows(gallery) if max_examples is None else min(max_examples, len(gallery.clean))
     width = (gallery.bounds[1] - gallery.bounds[0]) or 1.0
     delta = gallery.perturbed[:k].astype(np.float64) - gallery.clean[:k].astype(np.float64)
     biggest = float(np.abs(delta).max()) if delta.size else 0.0

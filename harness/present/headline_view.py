@@ -1,7 +1,8 @@
 """The headline board of a task as the index and the task page show it (plain values).
 
 A few columns, one model per row, every cell with its interval and n; stars mark the best
-comparable number of each column and every model tied with it (paired tests, Holm); upper
+comparable number of each column and every model tied with it (paired tests, Holm), except in a
+column where every model is at or below chance (none is good there, so none is "best"); upper
 bounds and flagged numbers are muted, badged and footnoted with their reason; a failed or
 skipped job shows its one-line reason. A verdict line per column names the best model and how
 sure that is.
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
-from harness.analysis.paired_tests import ALPHA, TEST_NAMES
+from harness.analysis.paired_tests import ALPHA
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
@@ -28,6 +29,7 @@ class ColumnHead:
     direction: str  # the arrow in words
     method: str
     all_tied: bool
+    chance: str = ""  # 'all at or below chance (0.514); none starred' when that holds
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
     rows = []
     for row in head.rows:
         cells = [
-            _cell(head, row.model, cell, notes, star=not col.all_tied)
+            _cell(head, row.model, cell, notes, star=not col.all_tied and not col.at_chance)
             for cell, col in zip(row.cells, head.columns, strict=True)
         ]
         rows.append(HeadRow(Link(row.model, model_page(row.model)), cells))
@@ -95,7 +97,10 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
 
 def _column(c: HeadlineColumn) -> ColumnHead:
     arrow, words = ("↑", "higher is better") if c.higher_is_better else ("↓", "lower is better")
-    return ColumnHead(c.label, c.detail, arrow, words, c.method, c.all_tied)
+    chance = ""
+    if c.at_chance and c.chance is not None:  # no "best" where nobody beats a constant guess
+        chance = f"all at or below chance ({value_text(c.chance, c.unit)}); none starred"
+    return ColumnHead(c.label, c.detail, arrow, words, c.method, c.all_tied, chance)
 
 
 def _cell(
@@ -190,12 +195,16 @@ def _value(record: MetricRecord, unit: str) -> str:
 
 def versus_text(v: Verdict) -> str:
     """The paired test of the best against the next model in words: `+0.220, exact McNemar,
-    Holm-adjusted p < 0.001: significant` ('' when they were not tested against each other)."""
+    Holm-adjusted p < 0.001: significant`; `+0.003 in debiased ECE, paired resampling of the
+    debiased ECE, ...` where the test compared another statistic than the numbers shown ('' when
+    they were not tested against each other)."""
     if v.versus is None:
         return ""
     result = v.versus
     diff = signed_text(result.diff, v.column.unit)
-    test = TEST_NAMES.get(result.test, result.test)
+    if result.statistic:  # a difference of another statistic than the numbers shown
+        diff += f" in {result.statistic}"
+    test = result.method
     if not result.tested:
         return f"{diff}, {test}"
     p = v.versus_p if v.versus_p is not None else result.p_value

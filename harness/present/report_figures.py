@@ -336,8 +336,9 @@ def _galleries(
         ):
             out += folder.view(
                 path,
-                f"{model}: {len(cg.sample_ids)} seeded test samples under each corruption at each "
-                "severity (clean first); under each image the model's prediction, ✓ right, ✗ wrong.",
+                f"{model}: {_of_stored(galleries.corruption_samples(cg), len(cg.sample_ids))}"
+                "seeded test samples under each corruption at each severity (clean first); under "
+                "each image the model's prediction, ✓ right, ✗ wrong.",
                 wide=True,
             )
     ag = fd.adversarial_gallery(job) if feeds(kinds, suite, "adversarial_gallery") else None
@@ -350,15 +351,21 @@ def _galleries(
             class_names=names,
             threat=threat,
         )
-        found = attacks_summary(ag.attacks)
+        shown = galleries.adversarial_rows(ag)
+        found = attacks_summary(ag.attacks[:shown])  # the rows drawn, as the figure's title
         out += folder.view(
             path,
-            f"{model}: stored adversarial examples at {threat}"
+            f"{model}: {_of_stored(shown, len(ag.clean))}adversarial examples at {threat}"
             + (f", found by {found}" if found else "")
             + ": clean image, perturbed image and the perturbation amplified to be visible, "
             "with the true label, both predictions and the attack that found it.",
         )
     return out
+
+
+def _of_stored(shown: int, stored: int) -> str:
+    """'6 of the 8 stored ' when the gallery draws fewer than were stored, else '8 stored '."""
+    return f"{shown} of the {stored} stored " if shown < stored else f"{stored} stored "
 
 
 def gallery_threat(ag: fd.AdversarialGallery, headline: Headline) -> str:

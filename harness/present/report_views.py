@@ -62,11 +62,13 @@ class Link:
 
 @dataclass(frozen=True)
 class Nav:
-    """The links at the top of every page."""
+    """The links at the top of every page, and where its numbers come from (`source`: the
+    results folder, its runs and the harness versions, shown at the foot of every page)."""
 
     tasks: list[Link] = field(default_factory=list)
     suites: list[Link] = field(default_factory=list)
     comparisons: list[Link] = field(default_factory=list)
+    source: str = ""
 
 
 @dataclass(frozen=True)

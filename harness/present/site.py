@@ -44,6 +44,7 @@ from harness.core.suite_board import (
     figure_kinds,
     suite_configs,
 )
+from harness.core.version import __version__
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
 from harness.present.headline_view import headline_view
@@ -87,6 +88,8 @@ from harness.store import atomic, links
 from harness.store.run_store import StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
+
+HARNESS_PACKAGE = "robustness-harness"  # the harness's name in a run manifest's `versions`
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ def build_site(
             tasks=[Link(t, task_page(t)) for t in tasks],
             suites=[Link(s, suite_page(s)) for s in suites],
             comparisons=[Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs],
+            source=source_line(results, loaded),
         )
         ctx = _Context(
             results,
@@ -182,7 +186,9 @@ def build_site(
             tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
         )
         _write_pages(ctx, tasks, suites)
-        summary = summary_markdown(heads, failed=_failed(ctx), site_url=site_url, report=str(given))
+        summary = summary_markdown(
+            heads, failed=_failed(ctx), site_url=site_url, report=str(given), source=nav.source
+        )
         _write(out / "summary.md", summary)
         cache.finish()
         ctx.pages.finish()
@@ -298,15 +304,25 @@ def _failed(ctx: _Context) -> list[JobLine]:
     ]
 
 
-def _runs_line(ctx: _Context) -> str:
+def _runs_line(loaded: Sequence[Loaded], *, version: bool = False) -> str:
+    """'run <id> (<date>, <device>)' per run (`version`: with the harness that ran it)."""
     runs: dict[str, RunManifest] = {}
-    for man, _job in ctx.loaded:
+    for man, _job in loaded:
         runs.setdefault(man.run_id, man)
     parts = []
     for run_id, man in sorted(runs.items()):
-        device = man.device.get("name") or man.device.get("type") or ""
-        parts.append(f"run {run_id} ({man.created[:10]}, {device})")
+        what = [man.created[:10], man.device.get("name") or man.device.get("type") or ""]
+        if version:
+            what.append(f"harness {man.versions.get(HARNESS_PACKAGE) or 'version not recorded'}")
+        parts.append(f"run {run_id} ({', '.join(w for w in what if w)})")
     return "; ".join(parts)
+
+
+def source_line(results: Path, loaded: Sequence[Loaded]) -> str:
+    """Where every page's numbers come from: 'Results folder <path>: run <id> (<date>, <device>,
+    harness <version>). Report written by harness <version>.'"""
+    runs = _runs_line(loaded, version=True) or "no runs"
+    return f"Results folder {results}: {runs}. Report written by harness {__version__}."
 
 
 def _index(ctx: _Context, *, models: int) -> _Page:
@@ -314,7 +330,10 @@ def _index(ctx: _Context, *, models: int) -> _Page:
         "index.html",
         title="Evaluation report",
         nav=ctx.nav,
-        lede=f"{_count(models, 'model')} on {_count(len(ctx.nav.tasks), 'task')} · {_runs_line(ctx)}",
+        lede=(
+            f"{_count(models, 'model')} on {_count(len(ctx.nav.tasks), 'task')} · "
+            + _runs_line(ctx.loaded)
+        ),
         # the board with the most models first: the comparison a reader came for
         heads=[headline_view(h) for h in sorted(ctx.heads, key=lambda h: -len(h.rows))],
         failed=_failed(ctx),

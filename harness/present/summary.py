@@ -74,7 +74,11 @@ def _board(h: HeadlineView, site_url: str | None) -> list[str]:
     for row in h.rows:
         cells = [md_text(row.model.text), *(_cell(c) for c in row.cells)]
         lines.append("| " + " | ".join(cells) + " |")
-    details = [f"{c.label}: {c.detail}" for c in h.columns if c.detail]
+    details = [
+        f"{c.label}: " + "; ".join(x for x in (c.detail, c.chance) if x)
+        for c in h.columns
+        if c.detail or c.chance
+    ]
     if details:
         lines += ["", "> " + md_text("; ".join(details))]
     lines += [f"> ({i}) {md_text(f)}" for i, f in enumerate(h.footnotes, start=1)]
@@ -91,9 +95,11 @@ def summary_markdown(
     failed: Sequence[JobLine] = (),
     site_url: str | None = None,
     report: str = "",
+    source: str = "",
 ) -> str:
     """The headline boards as Markdown (★ best and statistically tied; caveats numbered).
-    `report` says where the report folder is when there is no `site_url` (e.g. its path)."""
+    `report` says where the report folder is when there is no `site_url` (e.g. its path);
+    `source` where the numbers come from (results folder, runs, harness versions)."""
     views = [headline_view(h) for h in sorted(heads, key=lambda h: -len(h.rows))]
     if site_url is not None:
         where = _link("Full report", "index.html", site_url) + (
@@ -113,9 +119,12 @@ def summary_markdown(
         "different from the best (paired tests against the column's leader, Holm over that "
         "step's models; a comparison page adjusts over every metric of its pair and says so "
         "where the two verdicts differ). Upper bounds and unreliable numbers are in italics with a "
-        "numbered reason and are never starred. " + where,
+        "numbered reason and are never starred, and so is no number in a column where every "
+        "model is at or below chance. " + where,
         "",
     ]
+    if source:
+        parts += [md_text(source), ""]
     for view in views:
         parts += _board(view, site_url)
         parts.append("")

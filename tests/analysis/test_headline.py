@@ -45,6 +45,18 @@ def test_caveats_in_words() -> None:
     assert "robust accuracy may be overestimated" in caveats(flagged)[0].reason
     assert flag_reason("new_flag") == "new flag"
     assert flag_reason("x_y", {"x_y": "described by the suite"}) == "x y: described by the suite"
+    # a flag without words of its own is explained by the record's note, as on the leaderboard
+    timing = _rec(
+        "throughput_samples_per_s",
+        flags=("unstable_timing",),
+        note="timing unstable: the rounds vary by 19% (coefficient of variation; limit 10%)",
+    )
+    (unstable,) = caveats(timing)
+    assert unstable.reason == f"unstable timing: {timing.note}"
+    masked = _rec(flags=("gradient_masking_suspected",), note="preset fast (CI loops)")
+    assert caveats(masked)[0].reason.endswith("robust accuracy may be overestimated")
+    two = caveats(_rec(flags=("a_flag", "b_flag"), note="why"))
+    assert [c.reason for c in two] == ["a flag: why", "b flag"]  # the note once
     chance = _rec("ood_auroc", 0.34, ci=None, context={"score": "msp"}, note="no interval: x")
     kinds = [c.kind for c in caveats(chance)]
     assert kinds == ["below_chance", "no_interval"] and not excluded(chance)

@@ -490,3 +490,29 @@ def test_the_floor_leaves_larger_samples_alone() -> None:
     twelve = paired_tests.paired_bootstrap(_series(a[:12] + 0.1), _series(a[:12]), seed=0, name="t")
     assert twelve.p_value == pytest.approx(2.0**-11)
     assert twelve.ci == pytest.approx((0.1, 0.1))
+
+
+def test_a_resampled_test_of_another_statistic_names_it() -> None:
+    """ECE is tested debiased (`Resampled.tested`): the difference is one of debiased ECEs, which
+    can have the other sign than that of the ECEs shown, so the result says what it compared;
+    a statistic tested as shown names nothing."""
+    ids = pd.Index([f"s{i}" for i in range(40)])
+    values = np.linspace(0.0, 1.0, 40)
+    strata = np.zeros(40, dtype=int)
+
+    def form(shift: float, **kw: object) -> paired_tests.Resampled:
+        return paired_tests.Resampled(
+            ids=ids, strata=strata, statistic=lambda idx: values[idx].mean(axis=1) + shift, **kw
+        )
+
+    def debiased(shift: float) -> object:
+        return lambda idx: values[idx].mean(axis=1) - shift
+
+    a = form(0.1, tested=debiased(0.1), tested_name="debiased ECE")
+    b = form(0.0, tested=debiased(0.0), tested_name="debiased ECE")
+    res = paired_tests.compare(a, b, seed=0, name="ece")
+    assert res.test == "paired_resample" and res.diff == pytest.approx(-0.1)  # shown: +0.1
+    assert res.statistic == "debiased ECE"
+    assert res.method == "paired resampling of the debiased ECE"
+    plain = paired_tests.compare(form(0.1), form(0.0), seed=0, name="x")
+    assert plain.statistic == "" and plain.method == "paired resampling of the statistic"

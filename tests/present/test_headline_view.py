@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from harness.present.headline_view import Link, VerdictView, verdict_sentence
+from dataclasses import replace
+from pathlib import Path
+
+from harness.analysis.headline import headline_board, read_outcomes
+from harness.analysis.leaderboard import build_boards
+from harness.core.threat_model import ThreatModel
+from harness.present.headline_view import (
+    Link,
+    VerdictView,
+    headline_view,
+    verdict_sentence,
+    versus_text,
+)
+from harness.present.summary import summary_markdown
+from harness.run.suite_boards import installed_suite_boards
+from tests.present.synthetic import write_synthetic_run
 
 
 def test_no_comparable_number_says_what_was_left_out_and_why() -> None:
@@ -15,3 +30,46 @@ def test_no_comparable_number_says_what_was_left_out_and_why() -> None:
     assert verdict_sentence(bare) == "robust accuracy: no comparable numbers"
     best = VerdictView("clean accuracy", "", Link("a", "a.html"), "0.9", [], "tie", left)
     assert verdict_sentence(best).endswith(f". Left out: {left}")
+
+
+def test_a_column_at_or_below_chance_stars_no_model(tmp_path: Path) -> None:
+    """Every model's robust accuracy is at or below chance: the verdict says nobody is robust
+    there, so no cell may carry the ★ that reads "best in the column", and the column's header
+    (HTML and Markdown) says why none is starred."""
+    root = tmp_path / "res"
+    write_synthetic_run(
+        root, models={"a": 0.33, "b": 0.1}, headline=(ThreatModel(norm="linf", eps=0.1),)
+    )
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    at = next(i for i, c in enumerate(head.columns) if c.id == "robust_acc")
+    assert head.columns[at].at_chance  # 0.120 and 0.050, chance 0.140
+    assert head.rankings[at].ranks == {"a": 1, "b": 2}  # significantly apart, yet at chance
+    view = headline_view(head)
+    assert not any(row.cells[at].best for row in view.rows)
+    assert view.columns[at].chance.startswith("all at or below chance (0.")
+    summary = summary_markdown([head])
+    robust_row = [line for line in summary.splitlines() if line.startswith("| a |")][0]
+    assert "★" not in robust_row.split(" | ")[at + 1]
+    assert "all at or below chance (0." in summary
+    clean = head.columns.index(next(c for c in head.columns if c.id == "top1_acc"))
+    assert any(row.cells[clean].best for row in view.rows)  # other columns keep their stars
+
+
+def test_a_debiased_difference_says_so_in_the_verdict() -> None:
+    """ECE is ranked on its debiased form: two models shown at 0.009 and 0.009 differ by +0.003
+    in debiased ECE (quickstart digits). Unlabelled, '+0.003' contradicts the numbers shown."""
+    from harness.analysis.headline import HeadlineColumn, Verdict
+    from harness.analysis.paired_tests import PairedResult
+
+    column = HeadlineColumn("ece", "calibration error (ECE)", "", "fraction", False, "accuracy")
+    result = PairedResult(
+        "paired_resample", 719, 0.0034, 0.41, "x", ci=(-0.005, 0.012), statistic="debiased ECE"
+    )
+    verdict = Verdict(column, [], [], ranked=5, versus=result, versus_p=0.82)
+    assert versus_text(verdict) == (
+        "+0.003 in debiased ECE, paired resampling of the debiased ECE, Holm-adjusted p = 0.820: "
+        "not significant"
+    )
+    plain = replace(result, test="paired_bootstrap", statistic="")
+    assert versus_text(replace(verdict, versus=plain)).startswith("+0.003, paired bootstrap, ")

@@ -92,6 +92,22 @@ def test_every_number_links_to_provenance(site: Path) -> None:
             assert 'href="provenance.html#' in cell, (name, cell)
 
 
+def test_every_page_says_where_its_numbers_come_from(site: Path) -> None:
+    """A page saved, printed or linked on its own still names its results folder, its run (with
+    the harness that ran it) and the harness that wrote the report; so does summary.md."""
+    from harness.core.version import __version__
+
+    results = str(site.parent / "res")
+    for name, text in _pages(site).items():
+        (footer,) = re.findall(r"<footer>(.*?)</footer>", text, flags=re.S)
+        assert f"Results folder {results}: run synthetic-1 (" in footer, name
+        assert f"Report written by harness {__version__}." in footer, name
+        assert 'href="provenance.html"' in footer, name
+    summary = (site / "summary.md").read_text()
+    assert f"Report written by harness {__version__}." in summary and "synthetic-1" in summary
+    assert re.search(r"run synthetic-1 \([^)]*harness [^)]+\)", summary)
+
+
 def test_index_is_the_headline_board(site: Path) -> None:
     index = _pages(site)["index.html"]
     heads = re.findall(r"<th data-sortable[^>]*>(.*?)<", index)
