@@ -42,10 +42,16 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def hf_image_dir(model_dir: Path) -> Path:
     """A 10-class ViT (16x16 RGB input, 8x8 patches) with its image processor."""
+    return save_tiny_vit(model_dir / "vit")
+
+
+def save_tiny_vit(out: Path, **config: object) -> Path:
+    """A 10-class ViT (16x16 RGB input, 8x8 patches) with its image processor, saved to `out`;
+    `config` overrides ViTConfig fields (e.g. problem_type)."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
     torch.manual_seed(0)
-    config = ViTConfig(
+    vit = ViTConfig(
         image_size=16,
         patch_size=8,
         num_channels=3,
@@ -56,9 +62,9 @@ def hf_image_dir(model_dir: Path) -> Path:
         num_labels=10,
         id2label={i: str(i) for i in range(10)},
         label2id={str(i): i for i in range(10)},
+        **config,
     )
-    out = model_dir / "vit"
-    ViTForImageClassification(config).save_pretrained(out)
+    ViTForImageClassification(vit).save_pretrained(out)
     ViTImageProcessor(
         size={"height": 16, "width": 16}, image_mean=[0.5] * 3, image_std=[0.5] * 3
     ).save_pretrained(out)

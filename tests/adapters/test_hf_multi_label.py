@@ -15,40 +15,19 @@ import torch
 
 from harness.core.errors import ModelLoadError
 from tests.adapters.builders import build
+from tests.adapters.conftest import save_tiny_vit
 
 tf = pytest.importorskip("transformers")
 
 
-def _vit(folder: Path, problem_type: str | None) -> Path:
-    torch.manual_seed(0)
-    config = tf.ViTConfig(
-        image_size=16,
-        patch_size=8,
-        num_channels=3,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        num_labels=10,
-        id2label={i: str(i) for i in range(10)},
-        label2id={str(i): i for i in range(10)},
-        problem_type=problem_type,
-    )
-    tf.ViTForImageClassification(config).save_pretrained(folder)
-    tf.ViTImageProcessor(
-        size={"height": 16, "width": 16}, image_mean=[0.5] * 3, image_std=[0.5] * 3
-    ).save_pretrained(folder)
-    return folder
-
-
 def test_a_multi_label_image_checkpoint_is_refused(tmp_path: Path) -> None:
-    folder = _vit(tmp_path / "multi", "multi_label_classification")
+    folder = save_tiny_vit(tmp_path / "multi", problem_type="multi_label_classification")
     with pytest.raises(ModelLoadError, match="problem_type is multi_label_classification"):
         build("hf-image", {"path": str(folder)}, Path("."), name="m")
 
 
 def test_a_single_label_checkpoint_still_builds(tmp_path: Path) -> None:
-    folder = _vit(tmp_path / "single", "single_label_classification")
+    folder = save_tiny_vit(tmp_path / "single", problem_type="single_label_classification")
     adapter = build("hf-image", {"path": str(folder)}, Path("."), name="m")
     assert adapter.logits(torch.rand(2, 3, 16, 16)).shape == (2, 10)
 
