@@ -167,9 +167,11 @@ def lines(
     logx: bool = False,
     logy: bool = False,
     unit_interval: bool = False,
+    reference: tuple[float, str] | None = None,
 ) -> Path | None:
     """Lines with interval bars, one axis per panel (e.g. per norm or machine) and at most
-    eight series per axis (more go to further axes)."""
+    eight series per axis (more go to further axes); `reference`: a level drawn across every
+    axis as a dotted grey line, with its legend entry (e.g. chance)."""
     spec = _line_axes(panels, styles)
     if not spec:
         return None
@@ -180,6 +182,8 @@ def lines(
         xs = [p.x for p in points]
         for i, (name, pts) in enumerate(series.items()):
             _draw_series(ax, name, pts, local, _dodge(xs, len(series), i, logx))
+        if reference is not None:
+            ax.axhline(reference[0], color="0.45", linestyle=":", linewidth=1.2, label=reference[1])
         suffix = _unit_suffix(ax, points) if unit_interval else ""
         if logx:
             log_axis(ax, "x", base=2)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.analysis import figure_data as fd
+from harness.analysis.headline import majority_share
 from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import SampleTable
+from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite_board import Curve, FigureKind
 from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_text
 from harness.present import figures, galleries
@@ -174,6 +175,7 @@ def _robust_figure(
     task: str, data: _TaskData, folder: FigureFolder, styles: Styles, curve: Curve, nth: str
 ) -> list[FigureView]:
     panels = fd.robust_series(data.records, curve)
+    chance = _chance(data, curve.metric)
     path = figures.lines(
         panels,
         folder.figdir / f"{slug(task)}-robust-eps{nth}.png",
@@ -182,13 +184,34 @@ def _robust_figure(
         ylabel="robust accuracy",
         styles=styles,
         unit_interval=True,
+        reference=None if chance is None else (chance, f"chance ({chance:.3f})"),
     )
     return folder.view(
         path,
         "Robust accuracy against the per-sample worst case over the attacks, per budget, with 95% "
         "intervals (one panel per norm). Hollow markers and dashed lines: upper bounds or "
-        "flagged numbers, not comparable with the others.",
+        "flagged numbers, not comparable with the others."
+        + (
+            ""
+            if chance is None
+            else f" Dotted line: chance ({chance:.3f}), the share of the most common class among "
+            "the attacked samples: what always predicting that class scores, which no attack "
+            "can lower; a number at or below it is no robustness."
+        ),
     )
+
+
+def _chance(data: _TaskData, metric: str) -> float | None:
+    """The share of the most common class among the samples the jobs reporting `metric`
+    evaluated (harness.analysis.headline.majority_share), when every such job's table gives the
+    same share (models compared on the same samples); None without a stored table or when they
+    differ (no one chance level for the figure)."""
+    shares = {
+        majority_share(job.table().frame, CLEAN)
+        for _model, job in data.jobs
+        if job.has_table and any(m.metric == metric for m in job.metrics)
+    }
+    return shares.pop() if len(shares) == 1 else None
 
 
 def _shift_section(
