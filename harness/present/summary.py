@@ -118,7 +118,8 @@ def summary_markdown(
         "Each cell: estimate, 95% interval, n. ★: best in the column, or not significantly "
         "different from the best (paired tests against the column's leader, Holm over that "
         "step's models; a comparison page adjusts over every metric of its pair and says so "
-        "where the two verdicts differ). Upper bounds and unreliable numbers are in italics with a "
+        "where the two verdicts differ; for ECE the test compares debiased ECE, so two models "
+        "showing the same ECE can fall on either side). Upper bounds and unreliable numbers are in italics with a "
         "numbered reason and are never starred, and so is no number in a column where every "
         "model is at or below chance. " + where,
         "",
