@@ -325,6 +325,13 @@ def source_line(results: Path, loaded: Sequence[Loaded]) -> str:
     return f"Results folder {results}: {runs}. Report written by harness {__version__}."
 
 
+def model_source_line(jobs: Sequence[Loaded]) -> str:
+    """Where a model page's numbers come from: the runs of its own jobs, 'Numbers from run <id>
+    (<date>, <device>, harness <version>). Report written by harness <version>.'"""
+    runs = _runs_line(jobs, version=True) or "no runs"
+    return f"Numbers from {runs}. Report written by harness {__version__}."
+
+
 def _index(ctx: _Context, *, models: int) -> _Page:
     return _Page.of(
         "index.html",
@@ -428,7 +435,9 @@ def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> _Page:
     return _Page.of(
         "model.html",
         title=f"Model {model}",
-        nav=ctx.nav,
+        # its own runs only: a page kept between builds stays the same when another model's
+        # run is added to the folder (docs/report.md, the page cache)
+        nav=replace(ctx.nav, source=model_source_line(jobs)),
         jobs=[_model_job(ctx, model, man, job) for man, job in ordered],
     )
 
