@@ -80,7 +80,7 @@ from harness.present.report_views import (
     variant_views,
 )
 from harness.present.site_folder import refuse_foreign_folder, site_folder
-from harness.present.site_publish import discard, publish, staging_folder
+from harness.present.site_publish import discard, publish, site_lock, staging_folder
 from harness.present.site_workers import run_parts
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
@@ -155,47 +155,50 @@ def build_site(
     outcomes = read_outcomes(results)
     heads = [headline_board(b, outcomes) for b in boards]
     given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
-    links.real_dir(live / "figures")  # never a link: figures are published inside it
-    out = staging_folder(live)  # the build goes here; `live` keeps the previous one meanwhile
-    try:
-        figdir = out / "figures"
-        cache = FigureCache(live / "figures", build=figdir)
-        pairs = _pairs(boards, heads, compare)
-        tasks = sorted({b.task for b in boards})
-        suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
-        nav = Nav(
-            tasks=[Link(t, task_page(t)) for t in tasks],
-            suites=[Link(s, suite_page(s)) for s in suites],
-            comparisons=[Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs],
-            source=source_line(results, loaded),
-        )
-        ctx = _Context(
-            results,
-            out,
-            loaded,
-            boards,
-            heads,
-            outcomes,
-            FigureFolder(out, figdir, cache=cache),
-            nav,
-            pairs,
-            PageCache(live, build=out),
-            MetricWords.of(suite_boards),
-            figure_kinds(suite_boards),
-            suite_configs(suite_boards),
-            tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
-        )
-        _write_pages(ctx, tasks, suites)
-        summary = summary_markdown(
-            heads, failed=_failed(ctx), site_url=site_url, report=str(given), source=nav.source
-        )
-        _write(out / "summary.md", summary)
-        cache.finish()
-        ctx.pages.finish()
-        publish(out, live, remove_stale=[ctx.pages.remove_stale, cache.remove_stale])
-    except BaseException:
-        discard(out)  # the site folder keeps the previous build, whole
-        raise
+    with site_lock(live):  # a second report into this folder waits until this one is published
+        links.real_dir(live / "figures")  # never a link: figures are published inside it
+        out = staging_folder(live)  # the build goes here; `live` keeps the previous one meanwhile
+        try:
+            figdir = out / "figures"
+            cache = FigureCache(live / "figures", build=figdir)
+            pairs = _pairs(boards, heads, compare)
+            tasks = sorted({b.task for b in boards})
+            suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
+            nav = Nav(
+                tasks=[Link(t, task_page(t)) for t in tasks],
+                suites=[Link(s, suite_page(s)) for s in suites],
+                comparisons=[
+                    Link(f"{a} vs {b} on {t}", compare_page(t, a, b)) for t, a, b in pairs
+                ],
+                source=source_line(results, loaded),
+            )
+            ctx = _Context(
+                results,
+                out,
+                loaded,
+                boards,
+                heads,
+                outcomes,
+                FigureFolder(out, figdir, cache=cache),
+                nav,
+                pairs,
+                PageCache(live, build=out),
+                MetricWords.of(suite_boards),
+                figure_kinds(suite_boards),
+                suite_configs(suite_boards),
+                tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
+            )
+            _write_pages(ctx, tasks, suites)
+            summary = summary_markdown(
+                heads, failed=_failed(ctx), site_url=site_url, report=str(given), source=nav.source
+            )
+            _write(out / "summary.md", summary)
+            cache.finish()
+            ctx.pages.finish()
+            publish(out, live, remove_stale=[ctx.pages.remove_stale, cache.remove_stale])
+        except BaseException:
+            discard(out)  # the site folder keeps the previous build, whole
+            raise
     log.info("report written to %s", given)
     return given / "index.html"
 

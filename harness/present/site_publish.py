@@ -14,7 +14,9 @@ figures that this one no longer has are removed, then the two indexes and `index
 Every destination is checked for a symbolic link before the first rename. A build that fails or
 is interrupted before that removes its staging folder and leaves the site as it was; a build
 killed outright (SIGKILL) leaves its staging folder, which the next build into the folder
-removes. What a reader can still meet is the few milliseconds of renames (1.5 ms for the
+removes. Two reports into one site folder never interleave: a build holds the folder's lock
+(`site_lock`, the file `.report-lock`) from its staging folder to its publication, and a second
+build waits for it (saying who holds it) before it starts its own. What a reader can still meet is the few milliseconds of renames (1.5 ms for the
 quickstart's 121 files into a new folder, 5 ms over a previous build:
 `python benchmarks/bench_site_publish.py`), never a site of two builds left standing.
 """
@@ -30,10 +32,24 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from harness.store import links
+from harness.store.lock import FolderLock
 
 PREFIX = ".report-build-"
+LOCK = ".report-lock"
 FIGURES = "figures"
 LAST = ("figure-index.json", "page-index.json", "index.html")  # moved after the stale removal
+
+
+def site_lock(live: Path) -> FolderLock:
+    """The site folder's lock, held while a build is staged and published; waits when another
+    report holds it (a lock file that is a symbolic link is refused)."""
+    return FolderLock(
+        live,
+        name=LOCK,
+        what="report folder",
+        advice="wait for that report to finish or choose another --out",
+        wait=True,
+    )
 
 
 def staging_folder(live: Path) -> Path:

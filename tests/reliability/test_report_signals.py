@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from harness.cli.main import main
 from harness.present import site as site_module
 from harness.present.site_publish import PREFIX
 from harness.run.suite_boards import installed_suite_boards
+from harness.store import lock as lock_module
 from tests.conftest import TINY_SPEC
 from tests.reliability.conftest import start_child, wait_exit, wait_for
 
@@ -135,3 +137,45 @@ def test_a_failed_build_keeps_the_site_and_a_killed_builds_leftover_goes(
     (leftover / "index.html").write_text("half a build")
     site_module.build_site(second, site, suite_boards=boards)
     assert not leftover.exists() and _files(site) != before
+
+
+def test_a_second_report_into_the_folder_waits_until_the_first_is_published(
+    weights_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _results(weights_dir, tmp_path)
+    site, hold, log = tmp_path / "site", tmp_path / "hold", tmp_path / "report.log"
+    hold.touch()
+    pid = start_child(_report_child, second, site, hold, log)  # held inside its build
+    waiting: list[BaseException] = []
+
+    def other_report() -> None:
+        try:
+            site_module.build_site(first, site, suite_boards=installed_suite_boards())
+        except BaseException as err:  # surfaced by the assertion below
+            waiting.append(err)
+
+    said: list[str] = []  # what the waiting report logs (whatever logging other tests set up)
+    monkeypatch.setattr(
+        lock_module.log, "warning", lambda msg, *args: said.append(msg % args), raising=False
+    )
+    thread = threading.Thread(target=other_report)
+    try:
+        wait_for(lambda: Path(f"{hold}.reached").exists())
+        thread.start()
+        wait_for(lambda: any("waiting for the lock on report folder" in s for s in said))
+        # before the first build is published the second has not started its own: without the
+        # lock both staged at once and the one published last overwrote pages of the other
+        assert len(list(site.glob(f"{PREFIX}*"))) == 1
+        hold.unlink()
+        assert wait_exit(pid) == 0
+        thread.join(timeout=300)
+    finally:
+        hold.unlink(missing_ok=True)
+    assert not thread.is_alive() and not waiting
+    assert f"pid {pid} on " in said[0]  # the wait names who holds the folder
+    fresh = tmp_path / "fresh"
+    assert main(["report", str(first), "--out", str(fresh)]) == 0
+    summary = "summary.md"  # it names its folder
+    assert {k: v for k, v in _files(site).items() if k != summary} == {
+        k: v for k, v in _files(fresh).items() if k != summary
+    }

@@ -1,0 +1,143 @@
+"""An exclusive lock on a folder, so two harness processes never write one folder at once.
+
+`fcntl.flock` on a lock file in the folder: the kernel drops the lock when its holder exits,
+even on SIGKILL, so a crashed process never leaves a stale lock behind (the file stays; the lock
+does not). The holder writes its pid, host and start time into the file so a process refused
+(or kept waiting) can say who holds it. The lock file is opened with `O_NOFOLLOW`: a folder whose
+lock file is a symbolic link is refused (the holder truncates the file), never written through.
+
+Two folders use it: a run folder (`runs/<run_id>/.lock`, harness/run/lock.py: a second run into
+it is refused unless it asked to wait) and a report's site folder (`.report-lock`,
+harness/present/site.py: a second report into it waits for the first to be published).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from harness.core.errors import ResultsError
+from harness.store.links import open_no_follow
+
+log = logging.getLogger(__name__)
+
+
+class FolderLockedError(ResultsError):
+    """Another live process holds the folder's lock."""
+
+
+class FolderLock:
+    """Context manager holding `folder/name` exclusively; `wait` blocks until it is free.
+    `what` names the folder in messages ("run folder"); `advice` is what a refused process is
+    told to do."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        name: str,
+        what: str,
+        advice: str,
+        wait: bool = False,
+        poll_s: float = 0.2,
+        on_failure: Callable[[], object] | None = None,
+    ) -> None:
+        self.path = folder / name
+        self.what = what
+        self.advice = advice
+        self.wait = wait
+        self.poll_s = poll_s
+        # run when the lock file cannot be created or written, before the lock (if taken) is
+        # released: a run removing the folder it just created must do it before another run
+        # waiting for the lock (--wait-lock) takes it and starts writing there
+        self.on_failure = on_failure
+        self._fd: int | None = None
+
+    def __enter__(self) -> FolderLock:
+        try:
+            # never through a symbolic link: the holder truncates the file to write its pid
+            fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
+        except OSError as err:
+            if self.on_failure is not None:
+                self.on_failure()
+            raise ResultsError(
+                f"cannot create lock file {self.path}: {err.strerror or err}"
+            ) from None
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = describe_holder(self.path)
+                if not self.wait:
+                    os.close(fd)
+                    raise FolderLockedError(
+                        f"{self.what} {self.path.parent} is in use by {holder}; {self.advice}"
+                    ) from None
+                if not announced:
+                    log.warning(
+                        "waiting for the lock on %s %s held by %s",
+                        self.what,
+                        self.path.parent,
+                        holder,
+                    )
+                    announced = True
+                time.sleep(self.poll_s)
+        self._fd = fd
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        except OSError as err:  # a full disk, a read-only remount: one line naming the folder
+            if self.on_failure is not None:
+                self.on_failure()
+            self.__exit__(None, None, None)
+            raise ResultsError(
+                f"cannot write the lock file of {self.what} {self.path.parent}: "
+                f"{err.strerror or err}; free space or make the folder writable (or choose "
+                "another --out) and rerun — earlier results are untouched"
+            ) from None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):  # a full disk must not hide the run's own error
+                os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def describe_holder(path: Path) -> str:
+    """'pid N on HOST since T' from the lock file, or a generic phrase if it cannot be read."""
+    try:
+        fd = open_no_follow(path, os.O_RDONLY)
+        try:
+            text = os.read(fd, 4096)  # a pid, a host and a time: never a whole large file
+        finally:
+            os.close(fd)
+        info = json.loads(text or b"{}")
+    except (OSError, ValueError, ResultsError):
+        info = {}
+    if not isinstance(info, dict) or "pid" not in info:
+        return "another harness process"
+    return f"pid {info['pid']} on {info.get('host', '?')} since {info.get('started', '?')}"
