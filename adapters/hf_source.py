@@ -169,14 +169,30 @@ def label_indices(
             "would read the same model output (and tie on every sample): give one model label "
             "per task class"
         )
-    index = {lab: i for i, lab in enumerate(model_labels)}
-    missing = [lab for lab in label_map if lab not in index]
+    columns = [_label_column(lab, model_labels) for lab in label_map]
+    missing = [lab for lab, col in zip(label_map, columns, strict=True) if col is None]
     if missing:
         raise ModelLoadError(
             f"model {name!r}: label_map names {missing[:5]} that the model does not have; "
             f"model labels: {model_labels[:20]}"
         )
-    return [index[lab] for lab in label_map]
+    chosen = [c for c in columns if c is not None]
+    if len(set(chosen)) < len(chosen):
+        raise ModelLoadError(
+            f"model {name!r}: label_map names one model label twice in different case "
+            f"({label_map[:10]}); give one model label per task class"
+        )
+    return chosen
+
+
+def _label_column(label: str, model_labels: list[str]) -> int | None:
+    """The model output named `label`: exactly, else the one model label equal to it up to case
+    and surrounding spaces (as the id2label check compares); None when absent or ambiguous."""
+    exact = [i for i, lab in enumerate(model_labels) if lab == label]
+    if exact:
+        return exact[-1]
+    near = [i for i, lab in enumerate(model_labels) if lab.strip().lower() == label.strip().lower()]
+    return near[0] if len(near) == 1 else None
 
 
 def check_labels(

@@ -77,6 +77,19 @@ def test_label_map_naming_a_model_label_twice_is_refused(hf_text_dir: Path) -> N
         build("hf-text", {"path": str(hf_text_dir), "label_map": ["neg", "neg"]}, Path("."))
 
 
+def test_label_map_matches_model_labels_up_to_case_as_the_id2label_check_does(
+    hf_text_dir: Path,
+) -> None:
+    """id2label `neg`/`pos` matches task classes `NEG`/`POS`; label_map `[POS, NEG]` names the
+    same labels and must choose the same outputs (it was refused as labels the model lacks)."""
+    plain = build("hf-text", {"path": str(hf_text_dir)}, Path("."))
+    upper = build("hf-text", {"path": str(hf_text_dir), "label_map": ["POS", " Neg"]}, Path("."))
+    texts = ["the movie was good", "the movie was awful"]
+    assert torch.equal(plain.logits(texts).flip(1), upper.logits(texts))
+    with pytest.raises(ModelLoadError, match=r"names one model label twice in different case"):
+        build("hf-text", {"path": str(hf_text_dir), "label_map": ["neg", "NEG"]}, Path("."))
+
+
 def test_image_label_count_mismatch(hf_image_dir: Path) -> None:
     adapter = build("hf-image", {"path": str(hf_image_dir)}, Path("."))
     with pytest.raises(ModelOutputError, match=r"has 10 labels but task 'diabetes' has 2 classes"):
