@@ -441,7 +441,10 @@ def _module_state_kept(model: Any) -> Iterator[None]:
         return
     training = {name: m.training for name, m in model.named_modules()}
     grads = {name: p.requires_grad for name, p in model.named_parameters()}
-    first = next(iter(model.parameters()), None)
+    # a module of buffers only (a fixed filter bank, a lookup table) has no parameter to ask
+    first: torch.Tensor | None = next(iter(model.parameters()), None)
+    if first is None:
+        first = next(iter(model.buffers()), None)
     device = first.device if first is not None else None
     try:
         yield

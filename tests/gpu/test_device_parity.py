@@ -107,3 +107,26 @@ def test_ood_detectors_on_the_device_match_the_cpu(device: str) -> None:
     assert list(out.index) == list(ref.index) and len(ref) >= 14
     # every detector's AUROC over 400 pairs of samples: a near-tie may swap one pair's order
     np.testing.assert_allclose(out.to_numpy(), ref.to_numpy(), atol=2e-3)
+
+
+class _BufferOnly(torch.nn.Module):
+    """A linear read-out held as a buffer (a fixed filter bank): no parameter to ask its device."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer(
+            "weight", torch.randn(10, 64, generator=torch.Generator().manual_seed(0))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1) @ self.weight.T
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_module_of_buffers_only_comes_back_on_its_device(device: str) -> None:
+    from harness.data.builtin import digits_arrays
+
+    x, y = digits_arrays("test")
+    model = _BufferOnly()
+    harness.evaluate(model, data=(x[:64], y[:64]), suites=["accuracy"], device=device)
+    assert model.weight.device == torch.device("cpu")  # where the caller's training loop has it

@@ -236,3 +236,32 @@ def test_changing_the_tensor_after_evaluate_does_not_change_what_is_saved(
     saved = result.save(tmp_path / "a")
     again = truth.save(tmp_path / "b")
     assert saved.name == again.name  # the run id hashes the task's fingerprint
+
+
+def test_a_module_of_buffers_only_is_moved_back_to_its_device(digits_xy, monkeypatch) -> None:
+    """The device is restored from the first parameter or, lacking any, the first buffer: a
+    module of buffers only that `device="auto"` put on a GPU stayed there. On a GPU machine
+    tests/gpu checks the move itself; here, that a move back comes after the last forward."""
+    x, y = digits_xy
+    events: list[object] = []
+
+    class BufferOnly(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("weight", torch.zeros(10, 64))
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            events.append("forward")
+            return inputs.flatten(1) @ self.weight.T
+
+    model = BufferOnly()
+    to = torch.nn.Module.to
+
+    def spy(self: torch.nn.Module, *args: object, **kwargs: object) -> torch.nn.Module:
+        if self is model:
+            events.append(torch.device(args[0] if args else kwargs["device"]))  # type: ignore[arg-type]
+        return to(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch.nn.Module, "to", spy)
+    harness.evaluate(model, data=(x[:64], y[:64]), suites=["accuracy"], **FAST)
+    assert "forward" in events and events[-1] == torch.device("cpu")
