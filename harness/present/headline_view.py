@@ -75,10 +75,16 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
     board = head.board
     notes = Footnotes()
     rows = []
+    # a star says "best, or within noise of the best": it needs two ranked numbers to compare
+    ranked = [sum(r.cells[i].rank is not None for r in head.rows) for i in range(len(head.columns))]
+    starred = [
+        n > 1 and not c.all_tied and not c.at_chance
+        for n, c in zip(ranked, head.columns, strict=True)
+    ]
     for row in head.rows:
         cells = [
-            _cell(head, row.model, cell, notes, star=not col.all_tied and not col.at_chance)
-            for cell, col in zip(row.cells, head.columns, strict=True)
+            _cell(head, row.model, cell, notes, star=star)
+            for cell, star in zip(row.cells, starred, strict=True)
         ]
         rows.append(HeadRow(Link(row.model, model_page(row.model)), cells))
     methods = {c.method for c in head.columns if c.method}

@@ -56,6 +56,21 @@ def test_a_column_at_or_below_chance_stars_no_model(tmp_path: Path) -> None:
     assert any(row.cells[clean].best for row in view.rows)  # other columns keep their stars
 
 
+def test_a_one_model_board_stars_no_cell(tmp_path: Path) -> None:
+    """The ★ reads "best in the column, or not significantly different from the best": with one
+    ranked number there is nothing to compare, and a lone model starred in every column read as
+    a winner."""
+    root = tmp_path / "res"
+    write_synthetic_run(root, models={"a": 0.9}, headline=(ThreatModel(norm="linf", eps=0.1),))
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    assert any(r.ranks == {"a": 1} for r in head.rankings)  # ranked, alone
+    view = headline_view(head)
+    assert not any(cell.best for row in view.rows for cell in row.cells)
+    rows = [line for line in summary_markdown([head]).splitlines() if line.startswith("| a |")]
+    assert rows and not any("★" in line for line in rows)
+
+
 def test_a_debiased_difference_says_so_in_the_verdict() -> None:
     """ECE is ranked on its debiased form: two models shown at 0.009 and 0.009 differ by +0.003
     in debiased ECE (quickstart digits). Unlabelled, '+0.003' contradicts the numbers shown."""
