@@ -139,7 +139,8 @@ class Suite:
         prints enter the job key (`job_key`) and the job's header, so editing those files reruns
         the job instead of reusing results computed from the old data. A failure to read them
         fails the job like a failure in `run` (a HarnessError: its one-line message). A suite
-        that reads `task.train` names `task.train_fingerprint` here (as `TRAIN_SPLIT`): the
+        that reads `task.train` names `task.train_fingerprint` here (as `TRAIN_SPLIT`; or
+        `task.train_columns_fingerprint` of the columns it reads, when it reads no input): the
         training split is not in `task.fingerprint`. None by default: a suite that reads only
         `task`'s evaluation split and its own config."""
         return {}

@@ -148,6 +148,25 @@ class Task:
         reruns its jobs instead of serving numbers computed from the old one."""
         return None if self.train is None else self._digest(self.train)
 
+    def train_columns_fingerprint(self, columns: Sequence[str]) -> str | None:
+        """The print of the training split's sample ids and `columns` alone (those it has; None:
+        no training split), for a suite that reads those and never its inputs (the fairness
+        suite's group coverage): `train_fingerprint` hashes every input, a read of every
+        training image of an image-folder task on every run."""
+        if self.train is None:
+            return None
+        have = set(self.train.column_names)
+        named = [c for c in dict.fromkeys(columns) if c in have and c != SAMPLE_ID]
+        h = hashlib.sha256(f"{self.num_classes}|columns={[SAMPLE_ID, *named]}".encode())
+        table = self.train.select_columns([SAMPLE_ID, *named]).with_format("arrow")
+        for start in range(0, len(self.train), _HASH_ROWS):
+            sink = pa.BufferOutputStream()
+            chunk = table[start : start + _HASH_ROWS]
+            with pa.ipc.new_stream(sink, chunk.schema) as writer:
+                writer.write_table(chunk)
+            h.update(memoryview(sink.getvalue()))
+        return h.hexdigest()
+
     def _digest(self, split: datasets.Dataset) -> str:
         h = hashlib.sha256()
         h.update(f"{self.modality}|{self.num_classes}|{self.input_shape}|{self.bounds}".encode())

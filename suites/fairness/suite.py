@@ -111,11 +111,14 @@ class FairnessSuite(Suite):
         }
 
     def input_fingerprints(self, task: Task) -> dict[str, str]:
-        """The training split's print: the groups it holds that the test split lacks are
-        reported (`_train_coverage`), so an edited training split reruns the job."""
-        if task.train_fingerprint is None:
-            return {}
-        return {TRAIN_SPLIT: task.train_fingerprint}
+        """The print of the training split's group columns: the groups it holds that the test
+        split lacks are reported (`_train_coverage`), so an edit of them reruns the job. The
+        job reads no training input, so an edit of those alone does not (nor is every
+        training image read to hash it)."""
+        assert isinstance(self.config, FairnessConfig)
+        columns = sorted({c for g in requested_groupings(self.config, task) for c in g})
+        printed = task.train_columns_fingerprint(columns)
+        return {} if printed is None else {TRAIN_SPLIT: printed}
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         assert isinstance(self.config, FairnessConfig)

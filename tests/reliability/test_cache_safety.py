@@ -167,7 +167,8 @@ def test_changed_training_split_reruns_the_suites_that_read_it(folder: Path) -> 
     fairness suite reads its groups: an edit of the training split that keeps every feature's
     range (the evaluation split's fingerprint and the feature bounds stay the same) reruns both
     (they were served from the store, with the numbers of the old split); the accuracy job,
-    which does not read the split, is served."""
+    which does not read the split, is served, and so is the fairness job when only features
+    change."""
     rows = (folder / "rows.csv").read_text().splitlines()
     (folder / "rows.csv").write_text("\n".join([rows[0] + ",g"] + [r + ",a" for r in rows[1:]]))
     (folder / "train.csv").write_text(_train_rows(0.5))
@@ -187,6 +188,16 @@ def test_changed_training_split_reruns_the_suites_that_read_it(folder: Path) -> 
         "accuracy": "cached",
         "shift": "completed",
         "fairness": "completed",
+    }
+    # another spread, the same groups: the fairness job reads only the groups of the split (it
+    # is served, and its print did not read the inputs), the shift job reads the features
+    (folder / "train.csv").write_text(_train_rows(0.2, group="c"))
+    code, _, err = cli("run", folder / "spec.yaml", "--out", out)
+    assert code == 0, err
+    assert _suite_statuses(out) == {
+        "accuracy": "cached",
+        "shift": "completed",
+        "fairness": "cached",
     }
 
 
