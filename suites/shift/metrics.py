@@ -15,6 +15,7 @@ import numpy as np
 from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.stats import tie_breaks
 from harness.stats.intervals import (
     CELL_MEAN_METHOD,
     CI_METHOD,
@@ -49,10 +50,57 @@ def record(name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:
     )
 
 
-def clean_metrics(correct: np.ndarray, ctx: RunContext) -> list[MetricRecord]:
+def clean_metrics(
+    correct: np.ndarray, ctx: RunContext, tied: np.ndarray | None = None
+) -> list[MetricRecord]:
     c = correct.astype(np.float64)
     ci = wilson_ci(float(c.sum()), len(c))  # a proportion: Wilson (harness.stats.intervals)
-    return [record("clean_acc", float(c.mean()), len(c), ci=ci, ci_method=WILSON_METHOD)]
+    ties = _ties(correct, tied)
+    return [
+        record(
+            "clean_acc",
+            float(c.mean()),
+            len(c),
+            ci=ci,
+            ci_method=WILSON_METHOD,
+            note=ties.note("top-1"),
+            flags=_tie_flag(ties, ci),
+        )
+    ]
+
+
+def _ties(correct: np.ndarray, tied: np.ndarray | None) -> tie_breaks.TieRange:
+    """The accuracy range over argmax tie-breaks (none tied where the rows carry no column)."""
+    return tie_breaks.tie_range(correct, np.zeros(len(correct), bool) if tied is None else tied)
+
+
+def _tie_flag(ties: tie_breaks.TieRange, ci: tuple[float, float] | None) -> tuple[str, ...]:
+    return (tie_breaks.FLAG,) if ties.moves_more_than(ci) else ()
+
+
+def _mean_ties(ranges: list[tie_breaks.TieRange]) -> tie_breaks.TieRange:
+    """The range of a mean of cell accuracies: each cell at its own lowest, then highest."""
+    return tie_breaks.TieRange(
+        tied=sum(r.tied for r in ranges),
+        n=sum(r.n for r in ranges),
+        low=float(np.mean([r.low for r in ranges])),
+        high=float(np.mean([r.high for r in ranges])),
+    )
+
+
+def _mean_tie_note(ties: tie_breaks.TieRange, what: str) -> str | None:
+    if ties.tied == 0:
+        return None
+    return (
+        f"{ties.tied} of {ties.n} rows of its cells tie their label's score with another "
+        f"class's; ties go to the lowest class index, and over every tie-break {what} lies in "
+        f"[{ties.low:.4g}, {ties.high:.4g}]"
+    )
+
+
+def _joined(*notes: str | None) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
 
 
 def perturbation_metrics(
@@ -88,21 +136,27 @@ def perturbation_metrics(
         of_family = {key: correct for key, correct in cells.items() if key[0] == family}
         for (f, s), correct in of_family.items():
             faint = parts.faint.get((f, s))
+            ci = wilson_ci(float(correct.sum()), len(correct))
+            ties = _ties(correct, parts.tied.get((f, s)))
             records.append(
                 record(
                     cell_metric,
                     float(correct.mean()),
                     len(correct),
                     condition=f"{prefix}={f}/severity={s}",
-                    ci=wilson_ci(float(correct.sum()), len(correct)),
+                    ci=ci,
                     ci_method=WILSON_METHOD,
-                    note=None
-                    if faint is None
-                    else (
-                        f"changes the inputs by {faint * 255:.3f}/255 on average at this "
-                        "severity on this task's image size (below 0.5/255): the model sees "
-                        "about its clean inputs, so this is about its clean accuracy"
+                    note=_joined(
+                        None
+                        if faint is None
+                        else (
+                            f"changes the inputs by {faint * 255:.3f}/255 on average at this "
+                            "severity on this task's image size (below 0.5/255): the model "
+                            "sees about its clean inputs, so this is about its clean accuracy"
+                        ),
+                        ties.note("top-1"),
                     ),
+                    flags=_tie_flag(ties, ci),
                 )
             )
         records.append(family_record(task, family, of_family, parts, n))
@@ -140,6 +194,7 @@ def family_record(
     accuracy = float(np.mean([c.mean() for c in cells.values()]))
     mean, why = _cells_mean(cells, parts)
     ci = mean.ci if mean is not None else None
+    ties = _mean_ties([_ties(c, parts.tied.get(key)) for key, c in cells.items()])
     value = accuracy
     if task.modality == "image":
         value = 1.0 - accuracy
@@ -151,7 +206,8 @@ def family_record(
         condition=f"{prefix}={family}",
         ci=ci,
         ci_method=CELL_MEAN_METHOD,
-        note=why,
+        note=_joined(why, _mean_tie_note(ties, "its mean accuracy over the severities")),
+        flags=_tie_flag(ties, ci),  # an error's range is as wide as its accuracy's
     )
 
 
@@ -172,12 +228,23 @@ def mean_records(
     note = None
     if parts.not_applicable:
         note = "not applicable (left out): " + ", ".join(parts.not_applicable)
+    ties = _mean_ties([_ties(c, parts.tied.get(key)) for key, c in cells.items()])
+    tie_note = _mean_tie_note(ties, "the mean accuracy")
     mean, why = _cells_mean(cells, parts)
     if mean is None:
         # a published set without source ids and with unequal cells: no way to pair rows
         value = float(np.mean([c.mean() for c in cells.values()]))
         n = min(len(c) for c in cells.values())
-        return [record(mean_metric, value, n, note=f"{note}; {why}" if note else why)]
+        return [
+            record(
+                mean_metric,
+                value,
+                n,
+                note=_joined(note, why, tie_note),
+                flags=_tie_flag(ties, None),
+            )
+        ]
+    mean_flags = _tie_flag(ties, mean.ci)
     records = [
         record(
             mean_metric,
@@ -185,12 +252,15 @@ def mean_records(
             mean.clusters,
             ci=mean.ci,
             ci_method=CELL_MEAN_METHOD,
-            note=note,
+            note=_joined(note, tie_note),
+            flags=mean_flags,
         )
     ]
     if task.modality != "image" or clean_correct is None:
         return records
     drop, drop_ci = relative_drop(mean, clean_correct)
+    clean_ties = _ties(clean_correct, parts.clean_tied)
+    clean_flags = _tie_flag(clean_ties, wilson_ci(float(clean_correct.sum()), len(clean_correct)))
     records.append(
         record(
             "relative_corruption_drop",
@@ -198,7 +268,14 @@ def mean_records(
             mean.clusters,
             ci=drop_ci,
             ci_method=RATIO_METHOD,
-            note=note if drop is not None else "clean accuracy is 0",
+            note=_joined(
+                note if drop is not None else "clean accuracy is 0",
+                "it rests on accuracies the argmax tie-break decides (see the clean and mean "
+                "accuracy)"
+                if mean_flags or clean_flags
+                else None,
+            ),
+            flags=tuple(dict.fromkeys(mean_flags + clean_flags)),  # a ratio of the two
         )
     )
     return records
@@ -211,6 +288,8 @@ def shift_metrics(
     ctx: RunContext,
     *,
     paired: bool,
+    clean_tied: np.ndarray | None = None,
+    shifted_tied: np.ndarray | None = None,
 ) -> list[MetricRecord]:
     c = clean_correct.astype(np.float64)
     s = shifted_correct.astype(np.float64)
@@ -238,6 +317,23 @@ def shift_metrics(
         if paired
         else "unpaired: the shifted task has other sample ids"
     )
+    clean_ties = _ties(clean_correct, clean_tied)
+    shifted_ties = _ties(shifted_correct, shifted_tied)
+    # the gap over every tie-break of both sides: clean at its lowest and shifted at its
+    # highest, then the other way round
+    gap_ties = tie_breaks.TieRange(
+        tied=clean_ties.tied + shifted_ties.tied,
+        n=clean_ties.n + shifted_ties.n,
+        low=clean_ties.low - shifted_ties.high,
+        high=clean_ties.high - shifted_ties.low,
+    )
+    gap_note = None
+    if gap_ties.tied:
+        gap_note = (
+            f"{gap_ties.tied} clean or shifted rows tie their label's score with another "
+            f"class's; over every tie-break the gap lies in [{gap_ties.low:.4g}, "
+            f"{gap_ties.high:.4g}]"
+        )
     return [
         record(
             "shift_acc",
@@ -246,6 +342,8 @@ def shift_metrics(
             condition=condition,
             ci=acc_ci,
             ci_method=WILSON_METHOD,
+            note=shifted_ties.note("top-1"),
+            flags=_tie_flag(shifted_ties, acc_ci),
         ),  # fmt: skip
         record(
             "shift_acc_gap",
@@ -255,6 +353,7 @@ def shift_metrics(
             ci=gap_ci,
             ci_method=gap_method,
             context={"n_clean": len(c)},
-            note=f"clean minus shifted accuracy, {pairing}",
+            note=_joined(f"clean minus shifted accuracy, {pairing}", gap_note),
+            flags=_tie_flag(gap_ties, gap_ci),
         ),
     ]

@@ -25,6 +25,9 @@ class Parts:
     gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
     # a published set's cells: the source id of each row (cells pair by it, not by position)
     cell_ids: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    # each cell's rows whose correctness the argmax tie-break decides (harness.stats.tie_breaks)
+    tied: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    clean_tied: np.ndarray | None = None  # the same for the clean rows
     planned: int = 0  # samples to predict, counted once per condition (the progress total)
 
     def plan(self, ctx: RunContext, more: int) -> None:

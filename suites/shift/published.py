@@ -11,6 +11,7 @@ from harness.core.sample_table import SampleTable
 from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import SOURCE_ID, Task
+from harness.stats import tie_breaks
 from harness.suites.shift import selection
 from harness.suites.shift.config import ShiftConfig
 from harness.suites.shift.metrics import perturbation_metrics
@@ -54,6 +55,7 @@ def run_published(
         block = {k: take(v, at) for k, v in joined.items()}
         parts.tables.append(SampleTable.build(block))
         cells[(name, severity)] = block["correct"]
+        parts.tied[(name, severity)] = block[tie_breaks.COLUMN]
         if SOURCE_ID in task.data.column_names:  # else cells pair by position, if at all
             parts.cell_ids[(name, severity)] = block["sample_id"]  # the source ids
     parts.metrics += perturbation_metrics(task, cells, None, ctx, parts)

@@ -1,7 +1,8 @@
 """Rows of the shift suite's per-sample table: predictions of a batch, blocks joined in order.
 
-Every condition's rows are built here from logits: label, prediction, correct, confidence and the
-logit-based OOD score columns (`suites.shift.ood.scores`); `keep_logits` adds the top logits of
+Every condition's rows are built here from logits: label, prediction, correct, `label_tied` (the
+argmax tie-break decides whether the label is predicted: harness.stats.tie_breaks), confidence and
+the logit-based OOD score columns (`suites.shift.ood.scores`); `keep_logits` adds the top logits of
 the rows that OOD metrics compare (`clean` and `ood=<set>`). Inputs are streamed through the
 model in batches of the run's batch size (`predict`).
 """
@@ -17,6 +18,7 @@ import torch
 from harness.core.adapter import ModelAdapter, check_logits
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.stats import tie_breaks
 from harness.suites.shift.ood import scores
 
 
@@ -81,15 +83,21 @@ def rows(
     """One block of table rows; `keep_logits` adds the top logits (clean and OOD rows)."""
     probs = torch.softmax(logits, dim=1)
     prediction = probs.argmax(dim=1).numpy()
+    labels = np.asarray(labels, dtype=np.int64)
+    tied = np.zeros(len(labels), dtype=bool)  # unlabeled rows (OOD sets) tie nothing
+    known = labels >= 0
+    if known.any():
+        tied[known] = tie_breaks.decided_by_tie(probs.numpy()[known], labels[known], 1)
     conditions = (
         np.full(len(ids), condition, dtype=object) if isinstance(condition, str) else condition
     )
     out: dict[str, Any] = {
         "sample_id": np.asarray(list(ids), dtype=object),
         "condition": conditions,
-        "label": np.asarray(labels, dtype=np.int64),
+        "label": labels,
         "prediction": prediction,
         "correct": prediction == labels,
+        tie_breaks.COLUMN: tied,
         "confidence": probs.max(dim=1).values.numpy(),
         **scores.score_columns(logits, temperature),
     }

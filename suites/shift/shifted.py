@@ -13,6 +13,7 @@ from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.data.task_spec import TaskSpec
+from harness.stats import tie_breaks
 from harness.suites.shift import selection
 from harness.suites.shift.config import TaskEntry, entry_shape_advice
 from harness.suites.shift.metrics import shift_metrics
@@ -58,7 +59,15 @@ def shifted_task(
     parts.plan(ctx, len(other))
     out = task_rows(adapter, task, other, f"shifted={other.name}", ctx, temperature=temperature)
     parts.tables.append(SampleTable.build(out))
-    parts.metrics += shift_metrics(other.name, clean_correct, out["correct"], ctx, paired=paired)
+    parts.metrics += shift_metrics(
+        other.name,
+        clean_correct,
+        out["correct"],
+        ctx,
+        paired=paired,
+        clean_tied=parts.clean_tied,
+        shifted_tied=out[tie_breaks.COLUMN],
+    )
 
 
 def _generic(names: tuple[str, ...]) -> bool:

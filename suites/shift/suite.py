@@ -26,6 +26,7 @@ from harness.core.sample_table import SampleTable
 from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import TRAIN_SPLIT, Task
+from harness.stats import tie_breaks
 from harness.suites.shift import perturbations, selection
 from harness.suites.shift.board import BOARD
 from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
@@ -78,7 +79,7 @@ class ShiftSuite(Suite):
     # its outputs (values unchanged). 13: spatter's noise keeps the published spread at every
     # image size (it changed 48-127 px images by under 0.5/255 at most severities); spatter's
     # numbers move at sizes other than 32 and 224 px, and the means over corruptions with them.
-    version = "13"
+    version = "14"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
@@ -179,7 +180,8 @@ class ShiftSuite(Suite):
             adapter, task, families, ctx, parts, cfg=cfg, cache=self._cache, bank=bank
         )
         clean_correct = clean_rows["correct"]
-        parts.metrics += clean_metrics(clean_correct, ctx)
+        parts.clean_tied = clean_rows[tie_breaks.COLUMN]
+        parts.metrics += clean_metrics(clean_correct, ctx, parts.clean_tied)
         parts.metrics += perturbation_metrics(task, cells, clean_correct, ctx, parts)
         temperature, load = cfg.energy_temperature, self._sources.load
         distorted: list[str] = []  # detectors scoring a model's probabilities as logits

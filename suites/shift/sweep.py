@@ -22,6 +22,7 @@ from harness.core.probability_outputs import probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.stats import tie_breaks
 from harness.suites.shift import perturbations
 from harness.suites.shift.cache import CorruptionCache
 from harness.suites.shift.config import ShiftConfig
@@ -237,5 +238,6 @@ def _applicable_cells(
         for severity in cfg.severities:
             block = join(sweep.blocks[(family, severity)])
             cells[(family, severity)] = block["correct"]
+            parts.tied[(family, severity)] = block[tie_breaks.COLUMN]
             parts.tables.append(SampleTable.build(block))
     return cells

@@ -648,3 +648,67 @@ def test_ood_set_source_is_relative_to_the_spec_and_checked_at_validate(
     result = plan.suites["shift"].run(_adapter(task), task, RunContext(bootstrap_resamples=20))
     ood_rows = result.table.condition("ood=blobs")
     assert len(ood_rows) == 12 and (ood_rows.label == -1).all()
+
+
+class _Constant(torch.nn.Module):
+    """Every class scores 0 on every input: every prediction is a tie, and argmax gives it to
+    class 0 under every corruption alike."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(x), 10) * x.flatten(1)[:, :1]
+
+
+def _adapter_of(module: torch.nn.Module, task):
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    return TorchModuleAdapter.from_module(
+        module,
+        name="const",
+        device=torch.device("cpu"),
+        bounds=(0.0, 1.0),
+        input_shape=task.input_shape,
+        modality="image",
+    )
+
+
+def test_a_constant_model_is_flagged_for_ties_under_every_condition(task) -> None:
+    """A constant model scored the share of class 0 under every corruption, so its accuracy
+    read as unmoved by any of them (the accuracy suite flags its top-1; the shift suite showed
+    plain numbers). Every accuracy now says how many rows the tie-break decides and carries
+    `tied_scores`; the per-sample table has `label_tied`."""
+    from harness.stats import tie_breaks
+
+    result = ShiftSuite(CONFIG).run(
+        _adapter_of(_Constant(), task), task, RunContext(seed=3, bootstrap_resamples=50)
+    )
+    frame = result.table.frame
+    labelled = frame[frame["condition"] != "ood=uniform_noise"]
+    assert labelled[tie_breaks.COLUMN].all()
+    assert not frame.loc[frame["condition"] == "ood=uniform_noise", tie_breaks.COLUMN].any()
+    by_key = {(m.metric, m.condition): m for m in result.metrics}
+    clean = by_key[("clean_acc", "clean")]
+    assert clean.note is not None and "60 of 60 samples tie" in clean.note
+    for key in [
+        ("clean_acc", "clean"),
+        ("corruption_acc", "corruption=fog/severity=5"),
+        ("corruption_error", "corruption=gaussian_noise"),
+        ("mean_corruption_acc", "clean"),
+        ("relative_corruption_drop", "clean"),
+        ("shift_acc", "shifted=digits-shifted"),
+        ("shift_acc_gap", "shifted=digits-shifted"),
+    ]:
+        assert tie_breaks.FLAG in by_key[key].flags, key
+    assert "over every tie-break its mean accuracy over the severities lies in [0, 1]" in (
+        by_key[("corruption_error", "corruption=gaussian_noise")].note or ""
+    )
+
+
+def test_an_untied_model_gets_no_tie_note(task) -> None:
+    from harness.stats import tie_breaks
+
+    result = ShiftSuite(CONFIG).run(
+        _adapter(task), task, RunContext(seed=3, bootstrap_resamples=50)
+    )
+    assert not result.table.frame[tie_breaks.COLUMN].any()
+    assert all(tie_breaks.FLAG not in m.flags for m in result.metrics)
+    assert all("tie-break" not in (m.note or "") for m in result.metrics)
