@@ -33,6 +33,7 @@ from harness.adapters.hf_source import (
     resolve_source,
     source_files,
 )
+from harness.adapters.model_files import shown_path
 from harness.core.adapter import InputSpec
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
@@ -137,7 +138,7 @@ class HFImageAdapter(NetworkAdapter):
         files = source_files(local, model)
         description = {
             "adapter": cls.kind,
-            "path": source,
+            "path": source if local is None else shown_path(local, base_dir),
             "revision": config.revision,
             "architecture": type(model).__name__,
             # its code: transformers' (or remote) modeling files, hashed

@@ -27,6 +27,7 @@ from harness.adapters.hf_source import (
     source_files,
 )
 from harness.adapters.hf_text_padding import adopt_pad_token, check_padding
+from harness.adapters.model_files import shown_path
 from harness.adapters.text_encoding import fast_encoder
 from harness.core.adapter import (
     Capabilities,
@@ -168,7 +169,7 @@ class HFTextAdapter(AdapterBase):
         )
         description = {
             "adapter": cls.kind,
-            "path": source,
+            "path": source if local is None else shown_path(local, base_dir),
             "revision": config.revision,
             "architecture": type(model).__name__,
             # its code: transformers' (or remote) modeling and preprocessing files, hashed

@@ -6,6 +6,7 @@ File adapters (Hugging Face, ONNX, TorchScript, scikit-learn) record each file's
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from harness.core.errors import ModelLoadError
@@ -15,6 +16,25 @@ from harness.core.hashing import file_sha256
 def resolve_path(path: Path, base_dir: Path) -> Path:
     """A spec path relative to the spec's folder (absolute paths are kept)."""
     return path if path.is_absolute() else base_dir / path
+
+
+# the harness package's folder (this file is harness/adapters/model_files.py; not resolved
+# through links, as the zoo's weights are named through it)
+_PACKAGE = Path(os.path.abspath(__file__)).parents[1]
+
+
+def shown_path(path: Path, base_dir: Path) -> str:
+    """How a job record names a model file or folder: `<harness>/...` for one shipped inside
+    the harness (the zoo's weights), relative to the spec's folder when it lies there (as the
+    spec names it), else as given (an absolute path the spec chose). A results folder that is
+    shared or published names no folder of the machine that wrote it beyond what its spec
+    says; the file's identity is its sha256, recorded beside it."""
+    absolute = Path(os.path.abspath(path))
+    roots = ((_PACKAGE, "<harness>/"), (Path(os.path.abspath(base_dir)), ""))
+    for root, prefix in roots:
+        if absolute.is_relative_to(root):
+            return prefix + absolute.relative_to(root).as_posix()
+    return str(path)
 
 
 def require_file(path: Path, *, model: str, key: str = "path") -> Path:

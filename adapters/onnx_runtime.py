@@ -23,7 +23,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import AdapterBase
-from harness.adapters.model_files import checked_sha256, require_file, resolve_path
+from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, InputSpec
 from harness.core.errors import (
@@ -300,7 +300,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         model_shape = list(chosen.shape)
         description = {
             "adapter": cls.kind,
-            "path": str(path),
+            "path": shown_path(path, base_dir),
             "sha256": digest,
             "files_sha256": {
                 p.name: checked_sha256(p, expected=None, model=name) for p in data_files

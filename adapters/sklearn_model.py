@@ -17,7 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import AdapterBase
-from harness.adapters.model_files import checked_sha256, require_file, resolve_path
+from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.score_outputs import OutputKind, to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import (
@@ -148,7 +148,7 @@ class SklearnAdapter(AdapterBase):
         description = {
             "adapter": cls.kind,
             "format": fmt,
-            "path": str(path),
+            "path": shown_path(path, base_dir),
             "sha256": digest,
             "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
             "method": method,

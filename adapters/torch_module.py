@@ -15,7 +15,7 @@ import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters.base import NetworkAdapter
-from harness.adapters.model_files import resolve_path
+from harness.adapters.model_files import resolve_path, shown_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.model_calls import calling_model
@@ -105,7 +105,7 @@ class TorchModuleAdapter(NetworkAdapter):
             "adapter": cls.kind,
             "factory": config.factory,
             "factory_args": config.factory_args,
-            "weights": str(weights_path) if weights_path else None,
+            "weights": shown_path(weights_path, base_dir) if weights_path else None,
             "weights_sha256": digest,
             "state_sha256": _state_sha256(net),  # a factory's own init counts too (cache key)
             "parameters": n_params,

@@ -13,7 +13,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import NetworkAdapter
-from harness.adapters.model_files import checked_sha256, require_file, resolve_path
+from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.torch_module import Normalization, _Normalize
 from harness.core.adapter import Features, FeaturesUnavailable, InputSpec
 from harness.core.errors import ModelLoadError
@@ -91,7 +91,7 @@ class TorchScriptAdapter(NetworkAdapter):
         description = {
             "adapter": cls.kind,
             "format": fmt,
-            "path": str(path),
+            "path": shown_path(path, base_dir),
             "sha256": digest,
             "parameters": sum(p.numel() for p in program.parameters()),
             "normalize": config.normalize.model_dump() if config.normalize else None,

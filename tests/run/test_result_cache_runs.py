@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import harness
 from harness.cli.main import main
 from harness.run import runner
 from harness.store.result_cache import ResultCache
@@ -233,3 +234,21 @@ def test_an_edit_to_a_models_code_misses(
     monkeypatch.delitem(sys.modules, module)  # as a new process imports it
     assert _statuses(_run(spec, tmp_path / "c")) == {"net": "completed"}
     assert top1(tmp_path / "c") != top1(tmp_path / "a")
+
+
+def test_job_records_name_model_files_as_the_spec_does(tiny_spec: Path, tmp_path: Path) -> None:
+    """A results folder is shared and published: its job records named each model file by the
+    absolute path of the machine that wrote it (/home/<user>/...). They now name it relative to
+    the spec's folder, a zoo file inside `<harness>/`; the sha256 beside it is its identity."""
+    out = tmp_path / "res"
+    assert main(["run", str(tiny_spec), "--out", str(out)]) == 0
+    records = [json.loads(p.read_text()) for p in out.glob("runs/*/jobs/*/job.json")]
+    assert {r["model_description"]["weights"] for r in records} == {
+        "linear.safetensors",
+        "linear1.safetensors",
+    }
+    assert all(str(tmp_path) not in p.read_text() for p in out.glob("runs/*/jobs/*/job.json"))
+    zoo = harness.evaluate("digits-cnn", task="digits", suites=["accuracy"], limit=40, device="cpu")
+    assert zoo.provenance is not None
+    described = zoo.provenance.model_description
+    assert described["weights"] == "<harness>/zoo/weights/digits-cnn.safetensors"
