@@ -69,8 +69,12 @@ def record_cell(
     detail: str = "",
     found: tuple[Caveat, ...] | None = None,
     descriptions: dict[str, str] | None = None,
+    show_note: bool = False,
 ) -> CellView:
-    """The cell of a stored record; its caveats become badges with footnotes."""
+    """The cell of a stored record; its caveats become badges with footnotes. `show_note`: the
+    record's own note, when no caveat already says it, becomes a `note` badge too (a headline
+    cell says what the leaderboard's dagger says: `preset fast`, the cells left out of a mean,
+    the samples an argmax tie decides), not only its tooltip."""
     found = caveats(record, descriptions) if found is None else found
     badges = []
     ci = interval_text(record.ci, record.unit)
@@ -82,6 +86,8 @@ def record_cell(
             ci = f"why: [{notes.mark(c.reason)}]"
             continue
         badges.append(BadgeView(c.kind, c.short, notes.mark(c.reason)))
+    if show_note and record.note and not any(record.note in c.reason for c in found):
+        badges.append(BadgeView("note", "note", notes.mark(record.note)))
     muted = any(c.excludes for c in found)
     return CellView(
         text=value_text(record.value, record.unit),

@@ -117,7 +117,13 @@ def _cell(
     man, job = head.board.sources[(model, cell.record.suite)]
     href = "provenance.html#" + job_anchor(man, job)
     return record_cell(
-        cell.record, href, notes, best=star and cell.best, detail=cell.detail, found=cell.caveats
+        cell.record,
+        href,
+        notes,
+        best=star and cell.best,
+        detail=cell.detail,
+        found=cell.caveats,
+        show_note=True,
     )
 
 

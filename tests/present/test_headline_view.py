@@ -88,3 +88,23 @@ def test_a_debiased_difference_says_so_in_the_verdict() -> None:
     )
     plain = replace(result, test="paired_bootstrap", statistic="")
     assert versus_text(replace(verdict, versus=plain)).startswith("+0.003, paired bootstrap, ")
+
+
+def test_a_headline_cell_shows_its_records_note_once() -> None:
+    """The leaderboard daggers every record note; the report's headline cell kept it in a
+    tooltip, so a robust accuracy from `preset fast` (which may sit above AutoAttack's) read as
+    a plain number in the published report. A note no caveat already says is a `note` badge."""
+    from harness.analysis.caveats import caveats
+    from harness.present.cell_view import Footnotes, record_cell
+    from tests.present.synthetic import _rec
+
+    fast = "preset fast (CI loops): fewer iterations and queries than AutoAttack"
+    record = _rec("adversarial", "robust_acc", 0.6, note=fast)
+    notes = Footnotes()
+    cell = record_cell(record, "p.html", notes, show_note=True)
+    assert [(b.kind, b.text) for b in cell.badges] == [("note", "note")]
+    assert notes.items == [fast]
+    assert record_cell(record, "p.html", Footnotes()).badges == ()  # other tables: tooltip
+    bound = _rec("adversarial", "robust_acc", 0.6, note="black-box attacks only: an upper bound")
+    kinds = [b.kind for b in record_cell(bound, "p.html", Footnotes(), show_note=True).badges]
+    assert kinds == [c.kind for c in caveats(bound)] == ["upper_bound"]  # said once
