@@ -8,8 +8,9 @@ per-sample shape are checked against the spec and against every batch, with erro
 Which output holds the scores: `output: <name>` in the spec, else the only output, else the one
 score output (a float tensor or a ZipMap `seq(map)`; integer outputs are predicted labels, which
 skl2onnx puts first), preferring one named like `prob`. What it holds: `outputs: auto` (the
-default) reads probabilities from a ZipMap or an output named like `prob` (skl2onnx's
-`output_probability` / `probabilities`) and logits otherwise; `logits` or `probabilities` say so.
+default) reads probabilities from a ZipMap, an output named like `prob` (skl2onnx's
+`output_probability` / `probabilities`) or one the graph computes with a final Softmax (a network
+exported with its softmax), and logits otherwise; `logits` or `probabilities` say so.
 """
 
 from __future__ import annotations
@@ -193,7 +194,30 @@ def _is_score(output: Any) -> bool:
     return kind.startswith("seq(map(") or kind in ("tensor(float)", "tensor(double)")
 
 
-def chosen_output(session: Any, config: OnnxConfig, *, name: str, path: Path) -> tuple[str, str]:
+# operations that pass a tensor's values through unchanged (or only reshape or cast them)
+_PASS_THROUGH = frozenset({"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+
+
+def ends_in_softmax(graph_model: Any, output: str) -> bool:
+    """Whether the graph computes `output` with a final Softmax (through value-preserving
+    operations such as Identity, Cast or Reshape): a network exported with its softmax, whose
+    scores are probabilities whatever the output is called."""
+    producers = {out: node for node in graph_model.graph.node for out in node.output}
+    seen: set[str] = set()
+    while output in producers and output not in seen:
+        seen.add(output)
+        node = producers[output]
+        if node.op_type == "Softmax":
+            return True
+        if node.op_type not in _PASS_THROUGH or not node.input:
+            return False
+        output = node.input[0]
+    return False
+
+
+def chosen_output(
+    session: Any, config: OnnxConfig, *, name: str, path: Path, graph_model: Any = None
+) -> tuple[str, str]:
     """(output name, what it holds: logits or probabilities) per the module docstring."""
     outputs = session.get_outputs()
     described = [f"{o.name} ({o.type})" for o in outputs]
@@ -220,7 +244,9 @@ def chosen_output(session: Any, config: OnnxConfig, *, name: str, path: Path) ->
     kind = config.outputs
     if kind == "auto":
         zipmap = str(chosen.type).startswith("seq(map(")
-        kind = "probabilities" if zipmap or "prob" in chosen.name.lower() else "logits"
+        softmax = graph_model is not None and ends_in_softmax(graph_model, chosen.name)
+        prob_name = "prob" in chosen.name.lower()
+        kind = "probabilities" if zipmap or prob_name or softmax else "logits"
     return chosen.name, kind
 
 
@@ -295,7 +321,9 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         chosen = chosen_input(session, config, name=name, path=path)
         dtype = input_dtype(chosen, name=name, path=path)
-        output_name, outputs = chosen_output(session, config, name=name, path=path)
+        output_name, outputs = chosen_output(
+            session, config, name=name, path=path, graph_model=graph_model
+        )
         features_output = _features_output(session, config, name=name, path=path)
         model_shape = list(chosen.shape)
         description = {
