@@ -341,6 +341,7 @@ def build_plan(
         suite_cls = suite_reg.load(name)
         suite_objs[name] = suite_cls(spec.suites[name] or {})
         suite_objs[name].bind_spec_folder(base_dir)  # files its config names, checked here
+        suite_objs[name].bind_seed(spec.seed)  # the seed every job's RunContext gets
     task_names = [t if isinstance(t, str) else t.name for t in spec.tasks]
     for suite in suite_objs.values():
         suite.check_task_names(task_names)  # a setting keyed by task name names a real one

@@ -120,6 +120,11 @@ class Suite:
         suite whose config names files resolves them against it and checks them there, so a bad
         path fails validation rather than the run. Nothing to do by default."""
 
+    def bind_seed(self, seed: int) -> None:
+        """Called with the run's seed (the `RunContext.seed` its jobs get) before any job runs:
+        a suite whose `input_fingerprints` name only the rows a seeded choice reads (the shift
+        suite's OOD fit subset of the training split) keeps it. Nothing to do by default."""
+
     def check_task_names(self, task_names: Sequence[str]) -> None:
         """Called with the names of the spec's tasks before any job runs (and by `harness
         validate`): a suite whose config names tasks refuses a name the spec does not define

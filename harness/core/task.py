@@ -167,6 +167,19 @@ class Task:
             h.update(memoryview(sink.getvalue()))
         return h.hexdigest()
 
+    def train_rows_fingerprint(self, rows: Sequence[int] | np.ndarray) -> str | None:
+        """The print of what a suite reads when it chooses `rows` of the training split from
+        its ids and labels and reads only those rows' inputs (the shift suite's OOD detector
+        fit subset): the ids and labels of the whole split (they decide the choice) and the
+        chosen rows hashed as `train_fingerprint` hashes a split. None: no training split. An
+        image-folder task then reads the fit subset's images to key a job, not every training
+        image."""
+        keys = self.train_columns_fingerprint([self.label_column])
+        if keys is None or self.train is None:
+            return None
+        chosen = self._digest(self.train.select(list(rows)))
+        return hashlib.sha256(f"rows|{keys}|{chosen}".encode()).hexdigest()
+
     def _digest(self, split: datasets.Dataset) -> str:
         h = hashlib.sha256()
         h.update(f"{self.modality}|{self.num_classes}|{self.input_shape}|{self.bounds}".encode())

@@ -470,6 +470,7 @@ def _run_suite(
     out: EvaluationResult,
 ) -> None:
     suite.bind_spec_folder(base)
+    suite.bind_seed(ctx.seed)
     suite.check_task_names([task.name])
     reason = suite.skip_reason(adapter, task)
     if reason is not None:

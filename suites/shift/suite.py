@@ -33,7 +33,7 @@ from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
 from harness.suites.shift.config import GeneratedOOD, ShiftConfig, corruptions_for, refuse_unknown
 from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from harness.suites.shift.metrics import clean_metrics, perturbation_metrics
-from harness.suites.shift.ood.detectors import build_bank
+from harness.suites.shift.ood.detectors import build_bank, fit_rows
 from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
 from harness.suites.shift.ood.sets import ood_set
 from harness.suites.shift.parts import Parts
@@ -93,6 +93,7 @@ class ShiftSuite(Suite):
         # inputs do not depend on the model, and shifted / OOD tasks load once.
         self._cache = CorruptionCache()
         self._sources = TaskSources()
+        self._seed: int | None = None  # the run's seed (`bind_seed`)
 
     @property
     def cfg(self) -> ShiftConfig:
@@ -138,13 +139,26 @@ class ShiftSuite(Suite):
         for key, name in named:
             refuse_unknown(key, name, model_names, "a model of this spec", "models")
 
+    def bind_seed(self, seed: int) -> None:
+        self._seed = seed  # chooses the OOD fit subset, whose rows alone a job's key reads
+
     def input_fingerprints(self, task: Task) -> dict[str, str]:
         """The fingerprints of the shifted tasks and OOD sets a job on `task` reads
         (`TaskSources.fingerprints`), and of its training split when the job reads that: the
-        tabular perturbations are scaled by its features' spread, the OOD detectors fit on it."""
+        tabular perturbations are scaled by its features' spread (the whole split), the OOD
+        detectors fit on its seeded subset (the split's ids and labels, which choose it, and
+        the subset's rows: an image-folder task does not read every training image to key a
+        job; the whole split when no seed was bound)."""
         prints = self._sources.fingerprints(self.cfg, task)
-        if self._reads_train(task) and task.train_fingerprint is not None:
-            prints[TRAIN_SPLIT] = task.train_fingerprint
+        if not self._reads_train(task) or task.train is None:
+            return prints
+        if task.modality != "tabular" and self._seed is not None:
+            rows, _ids = fit_rows(task, self.cfg.ood.fit_samples, self._seed)
+            printed = task.train_rows_fingerprint(rows)
+        else:
+            printed = task.train_fingerprint
+        if printed is not None:
+            prints[TRAIN_SPLIT] = printed
         return prints
 
     def _reads_train(self, task: Task) -> bool:

@@ -167,18 +167,28 @@ def fit_task(task: Task, n: int, ctx: RunContext) -> Task | None:
     train = task.train
     table = train.data.table
     order = None if train._indices is None else train._indices.column(0)
-    keys = table.select([SAMPLE_ID, task.label_column])
-    if order is not None:  # the split is a selection of the table's rows: in its order
-        keys = keys.take(order)
-    ids = [str(v) for v in keys.column(SAMPLE_ID).to_pylist()]
-    labels = np.asarray(keys.column(task.label_column).to_numpy())
-    rows = stratified_indices(ids, labels, n, seed=ctx.seed, purpose="shift/ood-fit")
+    rows, ids = fit_rows(task, n, ctx.seed)
     if len(rows) == len(ids):
         data = train
     else:
         chosen = pa.array(rows, type=pa.int64())
         data = _taken(train, table, chosen if order is None else order.take(chosen), rows, ids)
     return replace(task, name=f"{task.name} (train)", data=data, train=None, limit=None)
+
+
+def fit_rows(task: Task, n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """The positions in the train split (which it must have) of the fit subset `fit_task`
+    takes, and every sample id of the split, in its order: chosen from the ids and labels alone
+    (read through Arrow, those two columns only)."""
+    assert task.train is not None
+    train = task.train
+    order = None if train._indices is None else train._indices.column(0)
+    keys = train.data.table.select([SAMPLE_ID, task.label_column])
+    if order is not None:  # the split is a selection of the table's rows: in its order
+        keys = keys.take(order)
+    ids = [str(v) for v in keys.column(SAMPLE_ID).to_pylist()]
+    labels = np.asarray(keys.column(task.label_column).to_numpy())
+    return stratified_indices(ids, labels, n, seed=seed, purpose="shift/ood-fit"), ids
 
 
 def _taken(

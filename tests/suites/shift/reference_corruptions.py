@@ -30,6 +30,9 @@ def load_reference() -> Any:
             return os.path.join(os.path.dirname(spec.origin), name)
 
         shim.resource_filename = resource_filename  # type: ignore[attr-defined]
+        # pytest's monkeypatch.syspath_prepend calls this whenever `pkg_resources` is imported:
+        # without it a later test of the same worker fails in its monkeypatch
+        shim.fixup_namespace_packages = lambda *_args, **_kwargs: None  # type: ignore[attr-defined]
         sys.modules["pkg_resources"] = shim
     module = importlib.import_module("imagecorruptions.corruptions")
     if getattr(module, "_harness_patched", False):

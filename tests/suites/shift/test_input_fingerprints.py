@@ -131,3 +131,61 @@ def test_a_published_corrupted_set_reads_no_other_task(tmp_path: Path) -> None:
     missing = TaskSpec(name="never", source=str(tmp_path / "absent"), modality="image")
     suite = ShiftSuite({"shifted_tasks": [missing], "ood_sets": [missing]})
     assert suite.input_fingerprints(published) == {}
+
+
+def test_an_ood_fit_keys_on_its_subset_not_every_training_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The detectors fit on a seeded stratified subset of the training split (`fit_samples`):
+    a job's key held the print of the whole split, so an image-folder task read every training
+    image (ImageNet's 1.28M) on each run, cached or not. It now holds the split's ids and labels
+    (they choose the subset) and the subset's images: an edit of an image outside the subset
+    keeps the key; an edit inside it, or of the labels, changes it."""
+    from PIL import Image
+
+    from harness.data.image_decoders import EncodedImages
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+    from harness.suites.shift.ood.detectors import fit_rows
+    from tests.data.layouts import image_folder
+
+    image_folder(tmp_path / "imgs" / "train", {"cat": 30, "dog": 30}, seed=1)
+    image_folder(tmp_path / "imgs" / "test", {"cat": 2, "dog": 2}, seed=2)
+    spec = TaskSpec(name="pets", source="imgs", modality="image", split="test", train_split="train")
+
+    def print_of(seed: int = 0) -> str:
+        suite = ShiftSuite(
+            {"corruptions": [], "ood_sets": [{"generated": "uniform_noise", "n": 8}],
+             "ood": {"fit_samples": 10}}
+        )  # fmt: skip
+        suite.bind_seed(seed)
+        return suite.input_fingerprints(load_task(spec, base_dir=tmp_path))["train_split"]
+
+    task = load_task(spec, base_dir=tmp_path)
+    assert task.train is not None
+    rows, ids = fit_rows(task, 10, 0)
+    chosen = {ids[int(r)] for r in rows}
+    outside = next(i for i in ids if i not in chosen)
+    inside = next(iter(sorted(chosen)))
+    read: list[int] = []
+    original = EncodedImages._bytes
+
+    def counted(self: EncodedImages, value: object) -> bytes:
+        read.append(1)
+        return original(self, value)
+
+    monkeypatch.setattr(EncodedImages, "_bytes", counted)
+    before = print_of()
+    # the fit subset's 10 images (and the 4 of the test split, loaded with the task), not 60
+    assert 10 <= len(read) <= 10 + 4, len(read)
+    assert print_of(seed=1) != before  # another seed chooses other rows
+
+    def repaint(name: str, value: int) -> None:
+        Image.fromarray(np.full((6, 5, 3), value, np.uint8)).save(
+            tmp_path / "imgs" / "train" / name
+        )
+
+    repaint(outside, 7)
+    assert print_of() == before  # never read by the fit: the key keeps, no image was hashed
+    repaint(inside, 7)
+    assert print_of() != before
