@@ -203,6 +203,9 @@ def test_a_two_class_model_with_wide_margins_is_not_flagged_for_a_flat_loss() ->
     assert "loss_not_increasing" not in res.artifacts["flags"]
 
 
+PARAMS = {"linf_square": {"queries": 1000}, "linf_fab_t": {}}  # Square: a quicker test
+
+
 @pytest.mark.parametrize(
     ("attack", "before"),
     [("linf_square", 0.60), ("linf_fab_t", 0.42)],
@@ -213,11 +216,13 @@ def test_square_and_fab_break_a_randomised_model_as_far_as_its_twin(task, attack
     the control's own number. Square compared each proposal with the luckiest draw of its best
     point so far and stopped a sample at its first noisy break: a fresh verification confirmed
     about 15% of its breaks, and it left 0.62 to 0.68 robust on 100 digits where the control
-    under the same attack is at 0.38. It now scores proposal and best point under the same draws
+    under the same attack is at 0.38 (5,000 queries). It now scores proposal and best point under the same draws
     of the model's noise and keeps attacking: 0.35 to 0.44. FAB-T stopped at its first noisy
     break, just past the boundary (42% confirmed): 0.45 to 0.48; now 0.37 to 0.43 (control
-    0.33). `before` separates the two on these 60 samples."""
-    config = {"attacks": [attack], "epsilons": {"linf": [0.1]}, "checks": False}
+    0.33). `before` separates the two on these 60 samples (Square at 1,000 queries: 0.65
+    before)."""
+    params = {attack: PARAMS[attack]}
+    config = {"attacks": [attack], "epsilons": {"linf": [0.1]}, "checks": False, "params": params}
     randomised = {**config, "eot_draws": 8, "escalation_rounds": 0}
     res, head = _run(M.randomized_digits, task, randomised)
     _, control = _run(M.control_digits, task, config)
