@@ -275,22 +275,29 @@ def _square_from_cascade(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> vc
             grad |= hit
     if checks.target.fwd.eot:
         suspect = np.flatnonzero(sq & ~grad & correct)
-        kept = sweep.outcomes[(squares[0], eps)].candidates
+        kept: dict[int, torch.Tensor] = {}
+        for e in _sweep_eps(sweep, squares[0], eps):  # the smaller eps first: the cascade's order
+            kept.update(sweep.outcomes[(squares[0], e)].candidates)
         sq[suspect] = _square_only(checks, sweep, suspect, kept)
     return vc.gradient_obfuscation(
         torch.as_tensor(sq), torch.as_tensor(grad), torch.as_tensor(correct)
     )
 
 
+def _sweep_eps(sweep: Sweep, attack: str, eps: float) -> list[float]:
+    """The budgets up to `eps` at which `attack` ran in the sweep, ascending."""
+    return sorted(e for a, e in sweep.outcomes if a == attack and e <= eps)
+
+
 def _square_only(
     checks: CheckSet, sweep: Sweep, rows: np.ndarray, candidates: dict[int, torch.Tensor]
 ) -> np.ndarray:
     """A randomised model: per task row of `rows` (Square broke it, no gradient attack did),
-        whether Square's candidate is called misclassified by each of `vc.CONFIRMATIONS` fresh
-        decisions (a row whose candidate was not kept keeps its verdict). Unconfirmed, Square on
-        the tests' logit-noise model "broke" 4 to 9 of about 80 samples the gradient attacks had
-        missed, against a threshold of 3; confirmed, none (MC dropout 0.5 on an MLP: 0 or 1 of about
-    90, where three confirmations still let 3 through once in four runs)."""
+    whether Square's candidate is called misclassified by each of `vc.CONFIRMATIONS` fresh
+    decisions (a row whose candidate was not kept keeps its verdict). Unconfirmed, Square on the
+    tests' logit-noise model "broke" 4 to 9 of about 80 samples the gradient attacks had missed,
+    against a threshold of 3; confirmed, none (MC dropout 0.5 on an MLP: none, where three
+    confirmations still let 3 of 90 through once in four runs)."""
     keep = np.ones(len(rows), bool)
     picked = [i for i, r in enumerate(rows) if int(r) in candidates]
     if not picked:

@@ -212,8 +212,8 @@ class SweepSettings:
     batch_size: int
     minimization_rows: np.ndarray
     examples: ExamplePool | None = None
-    # (norm, eps) whose candidates the outcomes keep (`Outcome.candidates`): a randomised
-    # model's check budget; None: none kept
+    # (norm, eps): the outcomes of that norm at that eps or a smaller one keep candidates
+    # (`Outcome.candidates`): a randomised model's check budget; None: none kept
     keep_candidates: tuple[Norm, float] | None = None
 
 
@@ -366,7 +366,8 @@ class SweepRunner:
                 cand = target.projected(x, cand, info.norm, eps)
                 v = self._verify(x, cand, batch.y, rows, info.norm, eps)
                 out.store(rows, v, v.norm.numpy())
-                if self.settings.keep_candidates == (info.norm, eps):
+                keep = self.settings.keep_candidates
+                if keep is not None and keep[0] == info.norm and eps <= keep[1]:
                     self._keep(info, rows, cand, v, out)
                 self._offer(info, eps, rows, x, cand, v)
             self.progress.advance(1 / chunks, 1.0)
