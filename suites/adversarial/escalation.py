@@ -65,6 +65,23 @@ SCALE = 0.25  # the scale the gradient is measured at: L-inf eps x SCALE per coo
 # forward pass is flat or jagged below that scale (quantised, shattered) still shows its slope
 
 
+def worst_case_passes(base_queries: int, rounds: int, draws: int) -> int:
+    """Forward passes the escalation spends on one sample that no round breaks, at one budget,
+    over `rounds` rounds (what `harness run` announces; round 1's transfer attack, 2 passes per
+    input feature, is left out): Square's queries, and every gradient of APGD-CE and APGD-T on
+    TARGETS targets measured with up to r x ESTIMATE_PASSES + 1 passes. With `draws` > 1 (a
+    randomised model's eot_draws) each pass of round r averages 2^r x draws passes and Square
+    scores two points per query (`Forward.paired_logits`)."""
+    queries = max(base_queries, MIN_QUERIES)
+    total = 0
+    for r in range(1, rounds + 1):
+        per_pass = draws * 2**r if draws > 1 else 1
+        square = r * queries * (2 if draws > 1 else 1) + 1
+        gradients = ESTIMATED_STEPS * (1 + TARGETS) * (r * ESTIMATE_PASSES + 1)
+        total += per_pass * (square + gradients)
+    return total
+
+
 @dataclass
 class Escalation:
     """What the escalation ran and found (the artifacts' `escalation` entry)."""

@@ -58,6 +58,23 @@ class Forward:
             x, self._module_once if self.module is not None else self._adapter_once
         )
 
+    def paired_logits(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`logits` of two batches of the same shape; for a randomised model under the same
+        draws of torch's global generator (common random numbers: the model's noise, a dropout
+        mask drawn from it, is the same for row i of `a` and of `b`), so that comparing the two
+        compares the inputs, not two draws. The draws are fresh each call (the seed comes from
+        the generator) and the generator goes on as if one batch had been scored."""
+        if not self.eot:
+            return self.logits(a), self.logits(b)
+        seed = int(torch.randint(0, 2**62, (1,)))
+        devices = [a.device] if a.device.type == "cuda" else []
+        out = []
+        for batch in (a, b):
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                out.append(self.logits(batch))
+        return out[0], out[1]
+
     def decide(self, x: torch.Tensor) -> torch.Tensor:
         """The adapter's own logits (clean pass, verification of every candidate); EOT-averaged."""
         return self._averaged(x, self._adapter_once)

@@ -19,6 +19,7 @@ from harness.suites.adversarial.config import (
     resolve_budgets,
     resolve_config,
 )
+from harness.suites.adversarial.escalation import worst_case_passes
 
 _CHOOSE = "set suites.adversarial.epsilons to choose"
 FROM_SPEC = "from the spec"
@@ -49,7 +50,8 @@ def plan_summary(cfg: AdversarialConfig, headlines: Mapping[str, Headline | None
         lines.append(prefix + _what_runs(resolved, origin))
         cost = _cost(cfg, resolved)
         if cost is not None:
-            lines.append(prefix + cost)
+            lines.append(prefix + cost[0])
+            lines.append(prefix + _escalation_cost(cfg, resolved, cost[1]))
     return lines
 
 
@@ -72,9 +74,12 @@ def _what_runs(resolved: ResolvedConfig, origin: str) -> str:
     )
 
 
-def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> str | None:
-    """The worst-case passes per sample, or None when an attack's cost is not fixed (a
-    decision-based attack runs until its own stopping rule)."""
+def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> tuple[str, int] | None:
+    """The worst-case passes per sample (the line, and the passes of a randomised model), or
+    None when an attack's cost is not fixed (a decision-based attack runs until its own
+    stopping rule)."""
+    draws = cfg.eot_draws
+    randomised = 0
     grad = fwd = 0
     for info in resolved.attacks:
         if info.kind != "fixed":
@@ -82,8 +87,11 @@ def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> str | None:
         passes = info.make(resolved.params[info.name]).worst_case_passes()
         if passes is None:
             continue
-        grad += passes[0] * len(resolved.epsilons[info.norm])
-        fwd += passes[1] * len(resolved.epsilons[info.norm])
+        budgets = len(resolved.epsilons[info.norm])
+        grad += passes[0] * budgets
+        fwd += passes[1] * budgets
+        paired = 2 if info.score_based else 1  # Square scores two points per query (EOT)
+        randomised += draws * (passes[0] + paired * passes[1]) * budgets
     malt = sum(
         len(resolved.epsilons[i.norm])
         for i in resolved.attacks
@@ -91,8 +99,31 @@ def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> str | None:
     )
     ranking = f" plus {malt} per class for MALT's target ranking" if malt else ""
     checks = f" plus validity checks on {cfg.check_samples} samples" if cfg.checks else ""
-    return (
+    line = (
         f"cost per model and task: up to {grad:,} gradient{ranking} and {fwd:,} forward passes "
         f"per sample that no attack breaks (over all budgets){checks}; samples broken early cost "
-        "less, and a masking flag adds escalation rounds"
+        "less, and a masking flag adds escalation rounds (next line)"
+    )
+    return line, randomised
+
+
+def _escalation_cost(cfg: AdversarialConfig, resolved: ResolvedConfig, randomised: int) -> str:
+    """What a masking flag and a randomised model add, in passes per sample left unbroken."""
+    rounds, draws = cfg.escalation_rounds, cfg.eot_draws
+    det = rand = 0
+    for norm, budgets in resolved.epsilons.items():
+        queries = int(resolved.params.get(f"{norm}_square", {}).get("queries", 0))
+        det += worst_case_passes(queries, rounds, 1) * len(budgets)
+        rand += worst_case_passes(queries, rounds, draws) * len(budgets)
+    model = (
+        f"a randomised model (nondeterministic forward pass) costs eot_draws ({draws}) passes "
+        f"for each pass above, two for each Square query: up to {randomised:,} passes"
+    )
+    if rounds == 0:
+        return f"escalation is off (escalation_rounds: 0); {model}"
+    return (
+        f"a masking flag adds up to {rounds} escalation round(s): up to {det:,} forward passes "
+        "per sample still unbroken (over all budgets; round 1's transfer attack adds 2 per input "
+        f"feature); {model}, and every pass of escalation round r averages 2^r x {draws}: up to "
+        f"{randomised + rand:,} passes per sample still unbroken, the escalation included"
     )

@@ -5,7 +5,11 @@ loss (true logit minus best other), a random vertical-stripe (L-inf) or tiled (L
 budget's boundary, then one random square window per query whose size follows the p schedule
 (p_init halved at queries 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000; with `rescale` the
 schedule is stretched to the query budget as if it were 10,000). A proposal is kept when it
-lowers the margin loss; a sample is done once misclassified.
+lowers the margin loss; a sample is done once misclassified. On a randomised model (EOT) a
+sample is not done at its first misclassified point, whose margin may be a lucky draw: it keeps
+querying, each proposal compared with the current best point under the same draws of the
+model's noise, until its best point was misclassified at SETTLED queries in a row (or the budget
+is spent), and returns the latest best point that was misclassified (as APGD and PGD do).
 
 Because it never looks at a gradient, Square is the harness's detector of gradient masking: what it
 breaks after every gradient attack failed is counted by the `gradient_obfuscation` check.
@@ -33,6 +37,7 @@ from harness.suites.adversarial.projection import linf_box
 
 _SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 _CHUNK = 64  # queries whose random numbers are drawn in one call
+SETTLED = 10  # randomised model: misclassified scores in a row after which a sample is done
 
 
 def p_selection(p_init: float, it: int, queries: int, rescale: bool) -> float:
@@ -74,14 +79,21 @@ def square(
     margin = run.margin(x_best, hot)
     loss = margin.clone()
     draws: torch.Tensor | None = None
+    noisy = fwd.eot  # a randomised model: every margin is a noisy estimate
+    streak = torch.zeros(n, dtype=torch.long, device=x.device)
     for i in range(queries):
         done = margin <= 0
         if done.any():
             found[rows[done]] = True
             adv[rows[done]] = x_best[done].reshape(-1, *x.shape[1:])
-            keep = ~done
-            rows, xv, x_best, margin, loss, low, high, hot = (
-                t[keep] for t in (rows, xv, x_best, margin, loss, low, high, hot)
+        # a sample leaves once misclassified; a randomised model's once its best point was
+        # misclassified under SETTLED fresh draws in a row (one may be a lucky draw)
+        streak = torch.where(done, streak + 1, 0)
+        leave = streak >= SETTLED if noisy else done
+        if leave.any():
+            keep = ~leave
+            rows, xv, x_best, margin, loss, low, high, hot, streak = (
+                t[keep] for t in (rows, xv, x_best, margin, loss, low, high, hot, streak)
             )
             if draws is not None:
                 draws = draws[keep]
@@ -92,6 +104,9 @@ def square(
         assert draws is not None
         p = p_selection(p_init, i, queries, rescale)
         x_new = run.propose(xv, x_best, p, draws[:, i % _CHUNK], low, high)
+        if noisy:
+            x_best, margin = run.noisy_step(x_new, x_best, hot)
+            continue
         m_new = run.margins(x_new, x_best, margin, hot)
         better = m_new < loss
         loss = torch.where(better, m_new, loss)
@@ -145,6 +160,22 @@ class _Square:
             out[changed] = self.margin(x_new[changed], hot[changed])
         return out
 
+    def noisy_step(
+        self, x_new: torch.Tensor, x_best: torch.Tensor, hot: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A randomised model's query: the proposal and the current best point get fresh
+        margins under the same draws of the model's randomness (`Forward.paired_logits`), and
+        the proposal is kept when its margin is the lower. Comparing against the best point's
+        margin from when it was kept would compare against the luckiest draw so far, which no
+        later proposal beats; two independent draws would compare mostly noise. Returns the new
+        best points and their margins."""
+        new_logits, best_logits = self.fwd.paired_logits(
+            x_new.reshape(len(x_new), *self.shape), x_best.reshape(len(x_best), *self.shape)
+        )
+        m_new, m_best = self.margin_of(new_logits, hot), self.margin_of(best_logits, hot)
+        take = m_new < m_best
+        return torch.where(take.view(-1, 1, 1, 1), x_new, x_best), torch.where(take, m_new, m_best)
+
     def true_class(self, y: torch.Tensor) -> torch.Tensor:
         """(B, classes) bool: each row's true class."""
         return torch.nn.functional.one_hot(y, self.fwd.num_classes).bool()
@@ -152,7 +183,10 @@ class _Square:
     def margin(self, xv: torch.Tensor, hot: torch.Tensor) -> torch.Tensor:
         """True logit minus the best other (<= 0: misclassified); NaN counts as +inf (`hot`:
         the rows' true classes, `true_class`)."""
-        logits = self.fwd.logits(xv.reshape(len(xv), *self.shape))
+        return self.margin_of(self.fwd.logits(xv.reshape(len(xv), *self.shape)), hot)
+
+    @staticmethod
+    def margin_of(logits: torch.Tensor, hot: torch.Tensor) -> torch.Tensor:
         true = logits.masked_fill(~hot, -torch.inf).amax(1)
         other = logits.masked_fill(hot, -torch.inf).amax(1)
         return torch.nan_to_num(true - other, nan=torch.inf)

@@ -76,6 +76,10 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 10: randomised models only: Square scores proposal and best point under the same draws
+    #     and keeps attacking past a noisy break; FAB-T too, its candidate moved to the budget's
+    #     edge; noise_beats_gradient, stronger_attack_lowers_acc and gradient_obfuscation count
+    #     an extra break only when five fresh verifications confirm it
     # 9: gradient_mismatch counts a sample only when it is off at 1%, 10% and 25% of eps;
     #    a randomised model's clean_acc and clean rows carry nondeterministic_forward;
     #    loss_not_increasing reads a float64 loss and a relative rise; batch_dependent_forward;
@@ -87,7 +91,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "9"
+    version = "10"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
@@ -187,6 +191,7 @@ class AdversarialSuite(Suite):
             batch_size=ctx.batch_size,
             minimization_rows=_draw(task, cfg.minimization_max_samples, ctx.seed, "minimization"),
             examples=pool,
+            keep_candidates=check_norm(plan, epsilons) if cfg.checks and fwd.eot else None,
         )
         runner = run_sweep(target, task, plan, epsilons, ctx, settings)
         sweep, rows = runner.sweep, runner.rows

@@ -50,6 +50,10 @@ class Outcome:
     confidence: np.ndarray
     norm: np.ndarray
     invalid: dict[str, int]
+    # a randomised model, at the checks' budget (`SweepSettings.keep_candidates`): a
+    # score-based attack's verified adversarial candidates by task row, which
+    # `gradient_obfuscation` decides again before it counts a break (checks._square_only)
+    candidates: dict[int, torch.Tensor] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, n: int) -> Outcome:
@@ -208,6 +212,9 @@ class SweepSettings:
     batch_size: int
     minimization_rows: np.ndarray
     examples: ExamplePool | None = None
+    # (norm, eps): the outcomes of that norm at that eps or a smaller one keep candidates
+    # (`Outcome.candidates`): a randomised model's check budget; None: none kept
+    keep_candidates: tuple[Norm, float] | None = None
 
 
 def run_sweep(
@@ -359,8 +366,20 @@ class SweepRunner:
                 cand = target.projected(x, cand, info.norm, eps)
                 v = self._verify(x, cand, batch.y, rows, info.norm, eps)
                 out.store(rows, v, v.norm.numpy())
+                keep = self.settings.keep_candidates
+                if keep is not None and keep[0] == info.norm and eps <= keep[1]:
+                    self._keep(info, rows, cand, v, out)
                 self._offer(info, eps, rows, x, cand, v)
             self.progress.advance(1 / chunks, 1.0)
+
+    @staticmethod
+    def _keep(
+        info: atk.AttackInfo, rows: np.ndarray, cand: torch.Tensor, v: Verified, out: Outcome
+    ) -> None:
+        """Keep a score-based attack's verified adversarial candidates."""
+        if info.score_based:
+            for i in np.flatnonzero(v.adversarial.numpy()):
+                out.candidates[int(rows[i])] = cand[int(i)].detach().cpu()
 
     def _batch(self, name: str, rows: np.ndarray, eps: float | None) -> AttackBatch:
         """The attack's view of task rows `rows`: inputs, labels, per-sample seeds (of `name`)."""

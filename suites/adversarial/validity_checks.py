@@ -42,6 +42,10 @@ MISMATCH_TOLERANCE = 0.5  # |finite difference / gradient prediction - 1| above 
 # the steps of the finite differences, as fractions of eps: a sample disagrees at all of them
 FINITE_DIFFERENCE_STEPS = (0.01, 0.1, 0.25)
 NONDETERMINISM_ATOL = 1e-4
+# A randomised model: a check sample counted because an extra attack (noise, the stronger attack)
+# broke it where the ensemble did not counts only when this many fresh verifications of its
+# candidate all call it misclassified (one verification is a coin flip near the boundary)
+CONFIRMATIONS = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -380,12 +384,17 @@ def noise_attack(
     eps: float,
     project: Callable[[torch.Tensor], torch.Tensor],
     draws: int,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per sample: did any of `draws` seeded random points in the eps ball get misclassified?
-    (`project` moves a point into the budget and the box, as every attack's candidates are.)"""
+    (`project` moves a point into the budget and the box, as every attack's candidates are.)
+    Returns that (CPU bool) and each sample's first misclassified point (x where none was)."""
     broken = torch.zeros(len(x), dtype=torch.bool)
+    first = x.clone()
     for d in range(draws):
         xn = project(x + eps * noise(d))
-        pred = classify(xn).cpu()
-        broken |= pred != y.cpu()
-    return broken
+        hit = (classify(xn).cpu() != y.cpu()) & ~broken
+        if hit.any():
+            rows = hit.nonzero().squeeze(1).to(x.device)
+            first[rows] = xn[rows]
+        broken |= hit
+    return broken, first

@@ -83,6 +83,16 @@ def randomized_digits() -> nn.Module:
     return nn.Sequential(control_digits(), _Noisy())
 
 
+def randomized_surrogate_digits() -> nn.Module:
+    """A randomised model whose gradient is masked: the wrong surrogate below, plus logit noise."""
+    return nn.Sequential(wrong_surrogate_digits(), _Noisy())
+
+
+def randomized_zero_grad_digits() -> nn.Module:
+    """A randomised model with a straight-through zero gradient, plus logit noise."""
+    return nn.Sequential(zero_grad_digits("dense"), _Noisy())
+
+
 def nan_off_grid_digits() -> nn.Module:
     return _NaNOffGrid(control_digits())
 

@@ -138,3 +138,45 @@ def test_the_sum_form_really_hands_back_an_expanded_gradient(data) -> None:
     assert 0 in grad.stride()
     with pytest.raises(RuntimeError):
         grad.sign_()
+
+
+def test_paired_logits_score_two_batches_under_the_same_draws(data) -> None:
+    """Square compares a proposal with its best point on a randomised model under the same draws
+    of the model's noise (common random numbers): the same inputs give the same logits in both
+    batches, fresh draws each call, and a deterministic model is scored as by `logits`."""
+    x, _, _ = data
+    from dataclasses import replace
+
+    noisy = replace(forward(M.randomized_digits()), draws=4)
+    a, b = noisy.paired_logits(x[:10], x[:10].clone())
+    assert torch.equal(a, b)
+    again, _ = noisy.paired_logits(x[:10], x[:10])
+    assert not torch.equal(a, again)  # fresh draws
+    plain = forward(M.control_digits())
+    p, q = plain.paired_logits(x[:10], x[10:20])
+    assert torch.equal(p, plain.logits(x[:10])) and torch.equal(q, plain.logits(x[10:20]))
+
+
+def test_fab_t_puts_a_randomised_models_candidates_on_the_budgets_edge(data) -> None:
+    """FAB's points lie just past the boundary, a coin flip for a randomised model's fresh
+    verification; on such a model FAB-T moves its latest break along its direction from the
+    clean input to the edge of the budget (L-inf: distance eps), deterministic models keep FAB's
+    own closest point."""
+    from dataclasses import replace
+
+    from harness.suites.adversarial.fab import FabSettings, fab_targeted
+
+    x, y, ids = data
+    x, y = x[:30], y[:30]
+    seeds = sample_seeds(0, ids[:30], "fab", device=CPU)
+    settings = FabSettings(steps=20, targets=3)
+    common = {"norm": "linf", "eps": 0.1, "bounds": (0.0, 1.0), "seeds": seeds}
+    noisy = replace(forward(M.randomized_digits()), draws=4)
+    adv = fab_targeted(noisy, x, y, settings=settings, **common)
+    moved = (adv != x).flatten(1).any(1)
+    dist = (adv - x).flatten(1).abs().amax(1)
+    assert moved.sum() > 10
+    assert torch.allclose(dist[moved], torch.full_like(dist[moved], 0.1), atol=1e-5)
+    plain = fab_targeted(forward(M.control_digits()), x, y, settings=settings, **common)
+    dist = (plain - x).flatten(1).abs().amax(1)
+    assert (dist[(plain != x).flatten(1).any(1)] < 0.1 - 1e-3).any()

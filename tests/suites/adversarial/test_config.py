@@ -167,7 +167,7 @@ def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> 
     mnist = (ThreatModel(norm="linf", eps=0.3),)
     suite = AdversarialSuite({})
     lines = suite.plan_summary({"digits": linf, "diabetes": linf, "mnist": mnist, "mine": ()})
-    assert len(lines) == 6  # what runs and its cost, per group of tasks with the same budgets
+    assert len(lines) == 9  # what runs, its cost, the escalation's, per group of tasks
     what, cost = lines[0], lines[1]
     assert what.startswith(
         "digits, diabetes: preset standard (linf_apgd_ce, linf_apgd_t, linf_fab_t, linf_square;"
@@ -175,20 +175,47 @@ def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> 
     assert "at 1 budget(s): linf 0.1 (the task's headline threat model; set suites." in what
     # APGD-CE 100 + APGD-T 900 + FAB-T 900 gradient passes at one budget
     assert cost.startswith("digits, diabetes: cost per model and task: up to 1,900 gradient and")
-    assert lines[2].startswith("mnist: preset standard") and "linf 0.3 (the task's" in lines[2]
-    assert lines[4].startswith("mine: preset standard (linf_apgd_ce")
+    assert lines[3].startswith("mnist: preset standard") and "linf 0.3 (the task's" in lines[3]
+    assert lines[6].startswith("mine: preset standard (linf_apgd_ce")
     assert (
         "at 4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default for a task without"
-        in (lines[4])
+        in (lines[6])
     )
-    assert "up to 7,600 gradient and" in lines[5]  # four budgets
+    assert "up to 7,600 gradient and" in lines[7]  # four budgets
     undeclared = suite.plan_summary({"plugin": None})
     assert "if its task object declares one, else the suite's default" in undeclared[0]
     listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}})
-    first, cost = listed.plan_summary({"digits": linf, "mnist": mnist})
+    first, cost, _ = listed.plan_summary({"digits": linf, "mnist": mnist})
     assert first.startswith("preset fast (") and "1 budget(s): linf 0.1 (from the spec)" in first
     # APGD-CE 40 + APGD-T 40 x 2 MALT-ranked targets (one gradient pass per class to rank them)
     assert "up to 120 gradient plus 1 per class for MALT's target ranking and" in cost
+
+
+def test_the_plan_summary_says_what_escalation_and_a_randomised_model_can_cost() -> None:
+    """A randomised model costs eot_draws passes per pass, and escalation round r averages
+    2^r x eot_draws: the standard preset's 7,802 passes per unbroken sample become up to 24
+    million; the line says so before the first job (hand count in the comments)."""
+    from harness.core.threat_model import ThreatModel
+    from harness.suites.adversarial.escalation import worst_case_passes
+
+    linf = (ThreatModel(norm="linf", eps=0.1),)
+    _, cost, escalation = AdversarialSuite({}).plan_summary({"digits": linf})
+    assert cost.endswith("a masking flag adds escalation rounds (next line)")
+    # deterministic, rounds 1-3 at one budget: Square r x 5,000 + 1 queries; 200 gradients
+    # (APGD-CE 50 steps, APGD-T 50 x 3 targets) of r x 128 + 1 passes each
+    det = sum(r * 5000 + 1 + 200 * (r * 128 + 1) for r in (1, 2, 3))
+    assert det == worst_case_passes(5000, 3, 1) == 184_203
+    # randomised: every pass of the cascade averaged over 20 draws, Square scoring two points
+    # per query: 20 x (1,900 + 901 + 2 x 5,001) = 256,060
+    cascade = 20 * (100 + 900 + 900 + 2 * 5001 + 901)
+    rand = sum(20 * 2**r * (2 * r * 5000 + 1 + 200 * (r * 128 + 1)) for r in (1, 2, 3))
+    assert f"up to {det:,} forward passes per sample still unbroken" in escalation
+    assert f"up to {cascade:,} passes" in escalation
+    assert f"up to {cascade + rand:,} passes per sample still unbroken" in escalation
+    assert cascade + rand > 3000 * (1900 + 5902)
+    off = AdversarialSuite({"escalation_rounds": 0, "eot_draws": 4}).plan_summary({"d": linf})
+    assert off[2].startswith("escalation is off (escalation_rounds: 0); a randomised model")
+    assert "costs eot_draws (4) passes" in off[2]
 
 
 def test_an_unknown_target_order_is_refused() -> None:

@@ -201,3 +201,57 @@ def test_a_two_class_model_with_wide_margins_is_not_flagged_for_a_flat_loss() ->
     flat = next(c for c in res.artifacts["checks"] if c["flag"] == "loss_not_increasing")
     assert flat["n"] > 50 and flat["bad"] < flat["critical"] and not flat["raised"], flat
     assert "loss_not_increasing" not in res.artifacts["flags"]
+
+
+PARAMS = {"linf_square": {"queries": 1000}, "linf_fab_t": {}}  # Square: a quicker test
+
+
+@pytest.mark.parametrize(
+    ("attack", "before"),
+    [("linf_square", 0.60), ("linf_fab_t", 0.42)],
+    ids=["square", "fab-t"],
+)
+def test_square_and_fab_break_a_randomised_model_as_far_as_its_twin(task, attack, before) -> None:
+    """Square and FAB-T on a randomised model (the control plus logit noise), alone, against
+    the control's own number. Square compared each proposal with the luckiest draw of its best
+    point so far and stopped a sample at its first noisy break: a fresh verification confirmed
+    about 15% of its breaks, and it left 0.62 to 0.68 robust on 100 digits where the control
+    under the same attack is at 0.38 (5,000 queries). It now scores proposal and best point under the same draws
+    of the model's noise and keeps attacking: 0.35 to 0.44. FAB-T stopped at its first noisy
+    break, just past the boundary (42% confirmed): 0.45 to 0.48; now 0.37 to 0.43 (control
+    0.33). `before` separates the two on these 60 samples (Square at 1,000 queries: 0.65
+    before)."""
+    params = {attack: PARAMS[attack]}
+    config = {"attacks": [attack], "epsilons": {"linf": [0.1]}, "checks": False, "params": params}
+    randomised = {**config, "eot_draws": 8, "escalation_rounds": 0}
+    res, head = _run(M.randomized_digits, task, randomised)
+    _, control = _run(M.control_digits, task, config)
+    assert "nondeterministic_forward" in head.flags
+    assert head.value < before, (head.value, control.value)
+    assert head.value <= control.value + 0.12, (head.value, control.value)
+
+
+def test_an_honest_randomised_model_raises_no_masking_flag() -> None:
+    """The extra attacks of the checks (random noise, the stronger attack, Square after the
+    gradient attacks) are verified by one noisy EOT decision, as the ensemble is: on the tests'
+    logit-noise model an attack no stronger than the ensemble "broke" 5 to 15 of about 80 check
+    samples the ensemble left (threshold 3 or 4) by luck of the draw, and the flags sent the
+    escalation down the masked-gradient route. A randomised model's extra break now counts only
+    when five fresh verifications confirm it."""
+    task = builtin_tasks.digits().head(100)
+    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}
+    res, head = _run(M.randomized_digits, task, config)
+    counts = {c["flag"]: (c["bad"], c["critical"]) for c in res.artifacts["checks"]}
+    assert head.flags == ("nondeterministic_forward",), counts
+
+
+def test_a_masked_randomised_model_is_still_flagged() -> None:
+    """A randomised model whose gradient misleads (the wrong surrogate plus logit noise): Square
+    still breaks samples every gradient attack missed, confirmed by fresh verifications (5 of 82,
+    threshold 3; 0 to 5 over four run seeds, where the honest twin has none), so `gradient_obfuscation` stands and the escalation runs."""
+    task = builtin_tasks.digits().head(100)
+    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}
+    res, head = _run(M.randomized_surrogate_digits, task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "gradient_obfuscation")
+    assert check["raised"], check
+    assert "gradient_obfuscation" in head.flags
