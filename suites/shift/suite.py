@@ -79,6 +79,9 @@ class ShiftSuite(Suite):
     # its outputs (values unchanged). 13: spatter's noise keeps the published spread at every
     # image size (it changed 48-127 px images by under 0.5/255 at most severities); spatter's
     # numbers move at sizes other than 32 and 224 px, and the means over corruptions with them.
+    # 14: rows record whether the argmax tie-break decides their correctness (`label_tied`);
+    # the accuracies note such rows and carry `tied_scores` when they move them more than half
+    # their interval (values unchanged).
     version = "14"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
