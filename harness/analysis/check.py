@@ -173,6 +173,7 @@ def run_check(
         for run in (base, cur):  # its tables are done with: what is kept is in the forms
             if key in run.jobs:
                 run.jobs[key].forget_table()
+        shared.forget_values()  # and the job's forms: no other job compares them
     rows += _new_metric_rows(base, cur, policy)
     _refuse_an_empty_gate(rows, base, policy, policy_source)
     tests = decide(pending)

@@ -35,3 +35,9 @@ class SharedDraws:
             self._held.append(form)
             self._values[slot] = make()
         return self._values[slot]
+
+    def forget_values(self) -> None:
+        """Drop every form's values (and the forms): a caller done with these forms (the gate
+        after each job; the draws are kept for the next)."""
+        self._values.clear()
+        self._held.clear()
