@@ -26,10 +26,17 @@ if str(REPO) not in sys.path:
 
 from benchmarks.bench_scale import Timing, harness  # noqa: E402
 
+RESAMPLED = ".resampled-values"  # harness.present.resampled_cache.NAME
+
 
 def _files(site: Path) -> dict[str, bytes]:
+    """The site's files (what a reader sees): its pages, figures and indexes, without the
+    resampled values a report keeps for the next build (harness/present/resampled_cache.py),
+    which a version before them does not write."""
     return {
-        str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()
+        str(p.relative_to(site)): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file() and p.name != RESAMPLED
     }
 
 

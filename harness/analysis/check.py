@@ -173,6 +173,7 @@ def run_check(
         for run in (base, cur):  # its tables are done with: what is kept is in the forms
             if key in run.jobs:
                 run.jobs[key].forget_table()
+        shared.forget_values()  # and the job's forms: no other job compares them
     rows += _new_metric_rows(base, cur, policy)
     _refuse_an_empty_gate(rows, base, policy, policy_source)
     tests = decide(pending)
@@ -258,16 +259,18 @@ def _job_rows(base: LoadedRun, cur: LoadedRun) -> list[CheckRow]:
 def _in_scope(policy: Policy, m: MetricRecord) -> bool:
     """Whether the policy's selection takes the record: a headline metric, one it names, or
     every metric with `include: all` (its rule may still ignore it)."""
-    named = m.key in policy.metrics or m.metric in policy.metrics
-    return m.headline or named or policy.include == "all"
+    if m.headline or policy.include == "all":
+        return True
+    return bool(policy.metrics) and (m.key in policy.metrics or m.metric in policy.metrics)
 
 
 def _checked(policy: Policy, m: MetricRecord) -> MetricRule | None:
-    """The rule of a record the gate checks (None: the policy leaves it out)."""
-    rule = policy.rule_for(m.metric, m.key, m.unit)
-    if rule.ignore or not _in_scope(policy, m):
+    """The rule of a record the gate checks (None: the policy leaves it out). The scope is
+    asked first: most records of a job are no headline metric, and their rule is not needed."""
+    if not _in_scope(policy, m):
         return None
-    return rule
+    rule = policy.rule_for(m.metric, m.key, m.unit)
+    return None if rule.ignore else rule
 
 
 def _status_rows(key: JobKey, bjob: StoredJob, cjob: StoredJob) -> tuple[list[CheckRow], bool]:

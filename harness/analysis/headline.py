@@ -38,6 +38,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
 from harness.core.suite_board import SuiteHeadline
 from harness.core.threat_model import ThreatContext, ThreatModel
+from harness.stats.shared_draws import ValueStore
 from harness.store.recency import invocation_time
 from harness.store.record_file import read_record
 from harness.store.run_store import find_run_dirs
@@ -328,9 +329,13 @@ PICKERS: Mapping[HeadlinePick, Picker] = {
 
 
 def headline_board(
-    board: Board, outcomes: Mapping[JobKey, JobOutcome] | None = None
+    board: Board,
+    outcomes: Mapping[JobKey, JobOutcome] | None = None,
+    *,
+    store: ValueStore | None = None,
 ) -> HeadlineBoard:
-    """The headline columns of `board` with tie-group ranks per column and verdicts."""
+    """The headline columns of `board` with tie-group ranks per column and verdicts. `store`:
+    resampled values kept from an earlier build (the report's; `SharedDraws.stored`)."""
     outcomes = outcomes or {}
     columns: list[HeadlineColumn] = []
     cells: dict[str, list[HeadlineCell]] = {r.model: [] for r in board.rows}
@@ -338,7 +343,7 @@ def headline_board(
     rankings: list[paired_tests.Ranking] = []
     for declared in board.headline_columns:
         for column, chosen in PICKERS[declared.spec.pick](board, declared):
-            ranking = _rank(board, chosen)
+            ranking = _rank(board, chosen, store)
             rankings.append(ranking)
             ranks = ranking.ranks
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
@@ -375,7 +380,9 @@ def _cell(
     )
 
 
-def _rank(board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]) -> paired_tests.Ranking:
+def _rank(
+    board: Board, chosen: Mapping[str, tuple[MetricRecord, str]], store: ValueStore | None
+) -> paired_tests.Ranking:
     """Tie-group ranks of the comparable numbers of a column (paired tests where possible)."""
     entries: dict[str, paired_tests.Evidence] = {}
     seeds: set[int] = set()
@@ -388,7 +395,7 @@ def _rank(board: Board, chosen: Mapping[str, tuple[MetricRecord, str]]) -> paire
     if not entries:
         return paired_tests.Ranking(ranks={}, method="no comparable numbers")
     try:
-        return paired_tests.rank_with_ties(entries, seed=min(seeds))
+        return paired_tests.rank_with_ties(entries, seed=min(seeds), store=store)
     except ResultsError as err:
         return paired_tests.Ranking(ranks={}, method=f"not ranked: {err}")
 

@@ -13,6 +13,7 @@ at all (harness.analysis.paired_tests). No torch here.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import weakref
 from collections.abc import Callable, Hashable
@@ -104,7 +105,10 @@ class Resampled:
     differ between models), `tested_name` what that is in words. `counted`, when the tested
     statistic is a function of sums over the drawn samples, computes it from how often each
     sample was drawn (one sparse product per resample matrix instead of a pass over every
-    draw; paired_tests uses it when both forms have one).
+    draw; paired_tests uses it when both forms have one). `fingerprint`, when set, is a digest
+    of everything `counted` computes from besides the draws (the statistic, its settings and
+    per-sample arrays, the strata): equal fingerprints, equal values on the same draws
+    (`SharedDraws.stored`).
     """
 
     ids: pd.Index
@@ -113,6 +117,7 @@ class Resampled:
     tested: Statistic | None = None
     tested_name: str = "statistic"
     counted: Counted | None = None
+    fingerprint: str | None = None
 
     @property
     def value(self) -> float:
@@ -306,11 +311,32 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
 
     ids = pd.Index(rows["sample_id"].to_numpy())
     strata = np.zeros(len(ids), dtype=np.int64)
+    arrays = (labels, predictions, confidence, strata)
+    fingerprint = _fingerprint(f"counted {metric} bins={bins} k={k}", arrays)
     if metric == "ece":
         return Resampled(
-            ids, strata, statistic, tested=debiased, tested_name="debiased ECE", counted=counted
+            ids,
+            strata,
+            statistic,
+            tested=debiased,
+            tested_name="debiased ECE",
+            counted=counted,
+            fingerprint=fingerprint,
         )
-    return Resampled(ids=ids, strata=strata, statistic=statistic, counted=counted)
+    return Resampled(
+        ids=ids, strata=strata, statistic=statistic, counted=counted, fingerprint=fingerprint
+    )
+
+
+def _fingerprint(what: str, arrays: tuple[np.ndarray, ...]) -> str:
+    """sha256 of a statistic's name and settings and of its per-sample arrays (dtype, shape
+    and bytes of each)."""
+    digest = hashlib.sha256(what.encode() + b"\0")
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}\0".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def _ood(record: MetricRecord, table: SampleTable) -> Resampled | None:

@@ -33,7 +33,7 @@ are Holm-corrected by the callers. No torch here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Literal
@@ -68,7 +68,7 @@ from harness.stats.intervals import (
     mover_difference,
     z_value,
 )
-from harness.stats.shared_draws import SharedDraws
+from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.stats.timing import UNSTABLE
 from harness.store.run_store import StoredJob
 
@@ -426,8 +426,8 @@ def _resampled(
         rank_b[to_b] = rank_a
         # only the counts are kept (the positions are drawn again if a form needs them)
         counts_t = memo.draws(("counts",) + draws, lambda: resample_counts(positions(), len(order)))
-        va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a))
-        vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b))
+        va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a, key, memo))
+        vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b, key, memo))
         return va, vb
     idx = order[memo.draws(draws, positions)]
     same = np.array_equal(to_b, np.arange(len(to_b)))  # B's rows in A's order: no remapping
@@ -436,9 +436,13 @@ def _resampled(
     return va, vb
 
 
-def _counted(form: Resampled, counts_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    assert form.counted is not None
-    return form.counted(counts_t, rows)
+def _counted(
+    form: Resampled, counts_t: np.ndarray, rows: np.ndarray, key: Hashable, memo: SharedDraws
+) -> np.ndarray:
+    """The form's counted statistic on the draws `key`, from `memo`'s store when it has it."""
+    counted = form.counted
+    assert counted is not None
+    return memo.stored(form.fingerprint, key, rows, lambda: counted(counts_t, rows))
 
 
 def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float]:
@@ -691,8 +695,15 @@ def _method(tests: set[TestName], alpha: float, tiers: bool) -> str:
     return text
 
 
-def rank_with_ties(entries: dict[str, Evidence], *, seed: int, alpha: float = ALPHA) -> Ranking:
-    """Rank models on one metric with tie groups, trustworthy numbers first (`tier_of`)."""
+def rank_with_ties(
+    entries: dict[str, Evidence],
+    *,
+    seed: int,
+    alpha: float = ALPHA,
+    store: ValueStore | None = None,
+) -> Ranking:
+    """Rank models on one metric with tie groups, trustworthy numbers first (`tier_of`).
+    `store`: resampled values kept from an earlier computation (`SharedDraws.stored`)."""
     valued = {m: e for m, e in entries.items() if e.record.value is not None}
     if not valued:
         return Ranking(ranks={}, method="no values to rank")
@@ -705,7 +716,7 @@ def rank_with_ties(entries: dict[str, Evidence], *, seed: int, alpha: float = AL
     comparisons: list[tuple[str, str, PairedResult, float | None]] = []
     remaining = list(order)
     outcomes = _outcome_matrix(valued)
-    shared = SharedDraws()
+    shared = SharedDraws(store)
     while remaining:
         leader = remaining[0]
         tier = tier_of(valued[leader].record)

@@ -231,13 +231,15 @@ def _job_rows(
     return rows
 
 
-def group_options(results: Path, configs: SuiteConfigs) -> dict[tuple[str, str], GroupOptions]:
+def group_options(
+    results: Path, configs: SuiteConfigs, *, folder_jobs: list[Loaded] | None = None
+) -> dict[tuple[str, str], GroupOptions]:
     """(run id, task) -> the config of the run's job on the task that declares group options
     (the fairness suite's): `harness groups` counts selection rates, TPR and FPR with the
     positive class that suite counted, and bins ECE as it did, whichever suite's table of the
-    run it breaks down."""
+    run it breaks down. `folder_jobs`: what `load_jobs(results)` read, when the caller has it."""
     out: dict[tuple[str, str], GroupOptions] = {}
-    for manifest, job in load_jobs(results):
+    for manifest, job in load_jobs(results) if folder_jobs is None else folder_jobs:
         config = read_config(configs, job.record.suite, job.record.suite_config)
         if isinstance(config, GroupOptions):
             out.setdefault((manifest.run_id, job.record.task), config)
@@ -264,10 +266,12 @@ def positive_class_notes(
     configs: SuiteConfigs,
     *,
     jobs: list[Loaded] | None = None,
+    folder_jobs: list[Loaded] | None = None,
 ) -> dict[str, str]:
     """`<task>` (with its run when runs differ) -> which class the binary task's selection
-    rates, TPR and FPR count as positive (`positive_class_note`)."""
-    options = group_options(results, configs)
+    rates, TPR and FPR count as positive (`positive_class_note`). `folder_jobs`:
+    what `load_jobs(results)` read, when the caller has it."""
+    options = group_options(results, configs, folder_jobs=folder_jobs)
     notes: dict[tuple[str, str], str] = {}
     for loaded in select_jobs(results, query) if jobs is None else jobs:
         summary = loaded[1].record.task_summary
@@ -346,6 +350,7 @@ def stored_group_rows(
     on_repeat: Callable[[str], None] | None = None,
     jobs: list[Loaded] | None = None,
     configs: SuiteConfigs | None = None,
+    folder_jobs: list[Loaded] | None = None,
 ) -> list[dict[str, Any]]:
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
@@ -384,7 +389,7 @@ def stored_group_rows(
         if on_repeat is not None:
             on_repeat(line)
     shared = SharedDraws()  # tables with the same groups draw the same resamples, once
-    options = group_options(results, configs) if configs else {}
+    options = group_options(results, configs, folder_jobs=folder_jobs) if configs else {}
     for loaded, _plan, by, conditions in kept:
         job = loaded[1]
         positive, bins, _ = _options(loaded, query, options)

@@ -120,10 +120,11 @@ def groups_command(args: argparse.Namespace) -> int:
         on_repeat=repeated.append,
         jobs=jobs,
         configs=configs,
+        folder_jobs=loaded,  # the folder is read once (its jobs, the notes, the positive classes)
     )
     width = output_width(args.width)
     codings = group_notes(results, query, jobs=jobs)
-    positives = positive_class_notes(results, query, configs, jobs=jobs)
+    positives = positive_class_notes(results, query, configs, jobs=jobs, folder_jobs=loaded)
     codings.update(positives)
     shown_text = render(rows, args.format, width=width, codings=codings)
     partial = None if gaps.whole else f"PARTIAL results (with --allow-partial): {gaps.summary()}"

@@ -79,6 +79,7 @@ from harness.present.report_views import (
     task_page,
     variant_views,
 )
+from harness.present.resampled_cache import ResampledCache
 from harness.present.site_folder import refuse_foreign_folder, site_folder
 from harness.present.site_publish import discard, publish, site_lock, staging_folder
 from harness.present.site_workers import run_parts
@@ -153,7 +154,8 @@ def build_site(
         suite_boards=suite_boards,
     )
     outcomes = read_outcomes(results)
-    heads = [headline_board(b, outcomes) for b in boards]
+    values = ResampledCache.read(out)  # the previous build's resampled values (or none)
+    heads = [headline_board(b, outcomes, store=values) for b in boards]
     given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
     with site_lock(live):  # a second report into this folder waits until this one is published
         links.real_dir(live / "figures")  # never a link: figures are published inside it
@@ -195,6 +197,7 @@ def build_site(
             _write(out / "summary.md", summary)
             cache.finish()
             ctx.pages.finish()
+            values.write(out)
             publish(out, live, remove_stale=[ctx.pages.remove_stale, cache.remove_stale])
         except BaseException:
             discard(out)  # the site folder keeps the previous build, whole

@@ -128,20 +128,46 @@ def _key_sums(
     `counted_sums` for the keys that occur (every other key sums to 0). The sparse matrix is
     built in compressed rows directly, each key's samples in increasing `rows`: the order the
     product accumulates them in, as a matrix built from (key, row) pairs has it."""
+    ((present, sums),) = _keyed_sums([(keys, values)], counts_t, rows)
+    return present, sums
+
+
+def _keyed_sums(
+    parts: list[tuple[np.ndarray, list[np.ndarray]]], counts_t: np.ndarray, rows: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`_key_sums` of each (keys, values) of `parts`, from one sparse product: the rows of
+    every part's matrix stacked (each row of a product is accumulated on its own, so every sum
+    is the one its part's own product gives, bit for bit).
+
+    The matrix is built in compressed columns, one column per row of `counts_t`: the product
+    reads each sample's draw counts once for all of its sums (a row-wise product reads them
+    once per sum, from memory when they are larger than the cache), and adds them to each sum
+    in increasing `rows`, the order a row-wise product adds them in."""
     order = np.argsort(rows, kind="stable")
     at = rows[order]
     if len(at) > 1 and not (at[1:] > at[:-1]).all():
-        return _key_sums_summed(keys, values, counts_t, rows)
-    present, compact = np.unique(keys[order], return_inverse=True)
-    by_key = order[np.argsort(compact, kind="stable")]  # by key, then by row
-    m, k = len(values), len(present)
-    indptr = np.zeros(m * k + 1, dtype=np.int64)
-    np.cumsum(np.tile(np.bincount(compact, minlength=k), m), out=indptr[1:])
-    data = np.concatenate([np.asarray(v, dtype=np.float64)[by_key] for v in values])
-    matrix = sparse.csr_matrix(
-        (data, np.tile(rows[by_key], m), indptr), shape=(m * k, counts_t.shape[0])
+        return [_key_sums_summed(keys, values, counts_t, rows) for keys, values in parts]
+    found, indices, data = [], [], []
+    start = 0
+    for keys, values in parts:
+        present, compact = np.unique(keys[order], return_inverse=True)
+        k = len(present)
+        for i, v in enumerate(values):
+            indices.append(compact + (start + i * k))
+            data.append(np.asarray(v, dtype=np.float64)[order])
+        found.append((present, start, start + len(values) * k))
+        start += len(values) * k
+    per_sample = len(indices)
+    per_column = np.zeros(counts_t.shape[0], dtype=np.int64)
+    per_column[at] = per_sample
+    indptr = np.zeros(counts_t.shape[0] + 1, dtype=np.int64)
+    np.cumsum(per_column, out=indptr[1:])
+    matrix = sparse.csc_matrix(
+        (np.stack(data, axis=1).ravel(), np.stack(indices, axis=1).ravel(), indptr),
+        shape=(start, counts_t.shape[0]),
     )
-    return present, np.asarray(matrix @ counts_t)
+    sums = np.asarray(matrix @ counts_t)
+    return [(present, sums[first:last]) for present, first, last in found]
 
 
 def _key_sums_summed(
@@ -237,14 +263,21 @@ def counted_debiased_ece(
     `debiased_ece` on the same draws in the last bits."""
     hit = np.asarray(correct, dtype=np.float64)
     gap = hit - confidence
-    present, sums = _key_sums(
-        confidence_bins(confidence, n_bins),
-        [np.ones(len(hit)), hit, confidence, gap * gap],
+    bins = confidence_bins(confidence, n_bins)
+    # the sums of confidences and squared gaps per bin, and one count per (bin, right or
+    # wrong): a bin's count and hits are sums of those counts (whole numbers: exact, the
+    # same values as their own sums), one pass over the draw counts fewer
+    (present, sums), (tallied, tallies) = _keyed_sums(
+        [(bins, [confidence, gap * gap]), (bins * 2 + (hit > 0), [np.ones(len(hit))])],
         counts_t,
         rows,
     )
     k = len(present)
-    count, hits, conf, squares = (sums[i * k : (i + 1) * k] for i in range(4))
+    conf, squares = sums[:k], sums[k:]
+    per_key = np.zeros((2 * n_bins, counts_t.shape[1]))
+    per_key[tallied] = tallies
+    hits = per_key[present * 2 + 1]
+    count = per_key[present * 2] + hits
     # bins x resamples, the bins that hold a sample only: an empty bin's term is 0
     share, gap_b, se = _gaps_of(count, hits, conf, squares, len(rows), z_value(alpha))
     terms = np.zeros((counts_t.shape[1], n_bins))

@@ -4,20 +4,37 @@ Every pair of models on a column draws the same resamples (`paired_tests.pair_na
 column, not the pair), in the sorted order of the sample ids, so a model's statistic on those
 resamples is the same array in every comparison it takes part in: a ranking computes it once
 per model instead of once per comparison (the same numbers: the same function on the same
-positions). Lives for one ranking; holds its forms so that their ids stay theirs. No torch here.
+positions). Lives for one ranking; holds its forms so that their ids stay theirs.
+
+A `ValueStore` keeps resampled values beyond one process (the report's, between builds into one
+site folder: harness/present/resampled_cache.py): `stored` looks a value up by a digest of
+everything it is computed from (the form's `fingerprint`: its statistic and per-sample arrays;
+the draws' key; the rows each sample reads) and computes and stores it when absent. No torch
+here.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable
+from typing import Protocol
 
 import numpy as np
+
+
+class ValueStore(Protocol):
+    """Resampled values by the digest of what they are computed from (`SharedDraws.stored`)."""
+
+    def get(self, digest: str) -> np.ndarray | None: ...
+
+    def put(self, digest: str, values: np.ndarray) -> None: ...
 
 
 class SharedDraws:
     """Draws by key, and each form's values by key (memoised for one ranking)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: ValueStore | None = None) -> None:
+        self._store = store
         self._draws: dict[Hashable, np.ndarray] = {}
         self._values: dict[tuple[int, Hashable], np.ndarray] = {}
         self._held: list[object] = []
@@ -35,3 +52,31 @@ class SharedDraws:
             self._held.append(form)
             self._values[slot] = make()
         return self._values[slot]
+
+    def forget_values(self) -> None:
+        """Drop every form's values (and the forms): a caller done with these forms (the gate
+        after each job; the draws are kept for the next)."""
+        self._values.clear()
+        self._held.clear()
+
+    def stored(
+        self,
+        fingerprint: str | None,
+        key: Hashable,
+        rows: np.ndarray,
+        make: Callable[[], np.ndarray],
+    ) -> np.ndarray:
+        """`make()`, or the store's value of the same computation: `fingerprint` names the
+        statistic and its per-sample inputs, `key` the draws (their seed, name and number; the
+        strata are the form's), `rows` the row of the draws each sample reads. Without a
+        store or a fingerprint, `make()`."""
+        if self._store is None or fingerprint is None:
+            return make()
+        digest = hashlib.sha256(
+            f"{fingerprint}\0{key!r}\0{rows.dtype.str}\0".encode() + rows.tobytes()
+        ).hexdigest()
+        found = self._store.get(digest)
+        if found is None:
+            found = make()
+            self._store.put(digest, found)
+        return found

@@ -67,7 +67,9 @@ def safe_component(name: str, limit: int = 60) -> str:
 class StoredJob:
     """A finished job as read back from disk. Its per-sample table is parsed once, when first
     asked for, and kept with the job (a report reads it for several boards, figures and
-    pages); callers treat it as read-only."""
+    pages); callers treat it as read-only. The table file's bytes are read (and their checksum
+    checked) by `read_job` and again when the table is parsed, not held in between: a folder's
+    jobs are read before any of their tables is needed."""
 
     path: Path
     record: JobRecord
@@ -75,9 +77,6 @@ class StoredJob:
     _parsed: dict[str, SampleTable] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # the table file's bytes as read_job read them to check them: parsed from these, the file
-    # is read once (dropped when parsed)
-    _raw: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def status(self) -> JobStatus:
@@ -101,8 +100,8 @@ class StoredJob:
         import pyarrow  # its errors are not all ValueErrors
 
         path = self.path / TABLE_FILE
-        data = self._raw.get(TABLE_FILE)
         try:
+            data = self._table_bytes()
             with _parquet_file(path, data) as parquet:
                 wanted = pick(list(parquet.schema_arrow.names))
                 return parquet.read(columns=wanted, use_threads=False).to_pandas()
@@ -116,14 +115,23 @@ class StoredJob:
     def forget_table(self) -> None:
         """Drop the parsed table (a caller done with it; `table()` would read it again)."""
         self._parsed.pop(TABLE_FILE, None)
-        self._raw.pop(TABLE_FILE, None)
+
+    def _table_bytes(self) -> bytes | None:
+        """The table file's bytes, their checksum checked against job.json again (what is
+        parsed is what was checked), or None for a file too large to hold or one job.json does
+        not list (parsed from the file, as `read_job` leaves it)."""
+        digest = self.record.files.get(TABLE_FILE)
+        if digest is None:
+            return None
+        path = self.path / TABLE_FILE
+        return _checked_bytes(path, digest, self.path / "job.json", hash_large=False)
 
     def _read_table(self) -> SampleTable:
         import pyarrow  # its errors are not all ValueErrors
 
         path = self.path / TABLE_FILE
-        data = self._raw.pop(TABLE_FILE, None)
         try:
+            data = self._table_bytes()
             # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
             # pandas' file handling, the dataset layer of pyarrow's read_table (a third of a small
             # table's read) and the reader's threads (a small table reads faster alone)
@@ -398,7 +406,7 @@ def read_job(path: Path) -> StoredJob:
     record_path = path / "job.json"
     record = read_record(record_path, JobRecord)
     listed = record.files
-    kept: dict[str, bytes] = {}
+    metrics_data: bytes | None = None
     if "metrics.json" not in listed:
         raise ResultsError(f"results file {record_path} is damaged: it lists no checksummed files")
     for fname, digest in listed.items():
@@ -410,37 +418,42 @@ def read_job(path: Path) -> StoredJob:
         fpath = path / fname
         if not fpath.is_file():
             raise ResultsError(f"results file {fpath} is missing (listed in {record_path})")
-        data = _read_small(fpath)
-        found = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(fpath)
-        if found != digest:
-            raise ResultsError(
-                f"results file {fpath} does not match its checksum in {record_path}; "
-                "it was modified or damaged — rerun the job"
-            )
-        if data is not None and fname in (TABLE_FILE, "metrics.json"):
-            kept[fname] = data  # the bytes just checked: parsed from them, not read again
+        data = _checked_bytes(fpath, digest, record_path)
+        if fname == "metrics.json":
+            metrics_data = data  # the bytes just checked: parsed from them, not read again
     metrics_path = path / "metrics.json"
     try:
-        metrics_data = kept.pop("metrics.json", None)
         raw = json.loads(metrics_path.read_text() if metrics_data is None else metrics_data)
     except (OSError, ValueError, RecursionError) as err:
         raise ResultsError(
             f"results file {metrics_path} is unreadable ({_one_line(err)}); it was damaged — "
             "rerun the job"
         ) from None
-    job = StoredJob(path=path, record=record, metrics=metric_records(raw, metrics_path))
-    job._raw.update(kept)
-    return job
+    return StoredJob(path=path, record=record, metrics=metric_records(raw, metrics_path))
 
 
 _HELD_BYTES = 16 << 20  # files up to this size are read whole to be checked, and parsed from that
 
 
-def _read_small(path: Path) -> bytes | None:
-    """The file's bytes when it is small enough to hold (`_HELD_BYTES`), else None."""
+def _checked_bytes(
+    path: Path, digest: str, record_path: Path, *, hash_large: bool = True
+) -> bytes | None:
+    """The file's bytes when it is small enough to hold (`_HELD_BYTES`), else None, after
+    checking its sha256 against `digest` (a larger file's is checked from the file unless
+    `hash_large` is False); a mismatch is a ResultsError naming the file and `record_path`."""
     if path.stat().st_size > _HELD_BYTES:
-        return None
-    return path.read_bytes()
+        if not hash_large:
+            return None
+        data, found = None, file_sha256(path)
+    else:
+        data = path.read_bytes()
+        found = hashlib.sha256(data).hexdigest()
+    if found != digest:
+        raise ResultsError(
+            f"results file {path} does not match its checksum in {record_path}; "
+            "it was modified or damaged — rerun the job"
+        )
+    return data
 
 
 def _one_line(err: BaseException) -> str:

@@ -22,6 +22,7 @@ import pytest
 from harness.analysis.model_comparison import compare_models
 from harness.analysis.paired_forms import cell_mean_form, cell_means, per_sample
 from harness.analysis.variant_deltas import compare_variants
+from harness.core.hashing import file_sha256
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.suite_board import suite_configs
@@ -153,7 +154,7 @@ def _shift_job(
         description=lineage or {},
         suite_config_hash="c",
         finished="x",
-        files={"samples.parquet": "0" * 64},
+        files={"samples.parquet": file_sha256(path / "samples.parquet")},
     )
     return StoredJob(path=path, record=record, metrics=[rec])
 

@@ -17,6 +17,7 @@ from harness.analysis.model_comparison import (
 )
 from harness.analysis.paired_tests import interval_z
 from harness.core.errors import ResultsError
+from harness.core.hashing import file_sha256
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.suite_board import suite_configs
@@ -162,7 +163,7 @@ def _accuracy_job(path: Path, model: str, labels: np.ndarray, correct: np.ndarra
         suite_version=suite.version,
         suite_config_hash="c",
         finished="x",
-        files={"samples.parquet": "0" * 64},
+        files={"samples.parquet": file_sha256(path / "samples.parquet")},
     )
     return StoredJob(path=path, record=record, metrics=records)
 

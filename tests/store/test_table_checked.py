@@ -1,5 +1,6 @@
-"""A job's per-sample table is read from disk once: read_job checks the file's bytes against
-job.json and the table is parsed from those bytes, once, and kept with the job."""
+"""A job's per-sample table is parsed from bytes checked against job.json: read_job checks the
+file, and the table, parsed when first asked for (once, kept with the job), is parsed from
+bytes read and checked again then (a folder's table bytes are not held between the two)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,25 @@ def test_the_table_parsed_is_the_one_checked(tmp_path: Path) -> None:
     copy = tmp_path / job_dir.name
     shutil.copytree(job_dir, copy)
     job = read_job(copy)
-    (copy / TABLE_FILE).write_bytes(b"replaced after the check")  # not read again
     table = job.table()
     assert len(table) == 100 and job.table() is table  # parsed once, kept
+    original = (copy / TABLE_FILE).read_bytes()
+    (copy / TABLE_FILE).write_bytes(b"replaced after the check")
+    assert job.table() is table  # kept: not read again
     job.forget_table()
-    with pytest.raises(ResultsError, match=r"results file .*samples\.parquet is unreadable"):
-        job.table()  # forgotten: read again, from the file as it is now
+    checksum = r"results file .*samples\.parquet does not match its checksum in .*job\.json"
+    with pytest.raises(ResultsError, match=checksum):
+        job.table()  # forgotten: read again, and checked again
+    with pytest.raises(ResultsError, match=checksum):
+        job.table_columns(lambda names: names)
+    runs = SCALE_BASE / "runs"
+    other = next(p for p in sorted(runs.glob(f"*/jobs/*/{TABLE_FILE}")) if p.parent != job_dir)
+    (copy / TABLE_FILE).write_bytes(other.read_bytes())  # another valid table: refused too
+    with pytest.raises(ResultsError, match=checksum):
+        job.table()
+    (copy / TABLE_FILE).write_bytes(original)
+    fresh = read_job(job_dir)
+    assert job.table().frame.equals(fresh.table().frame)  # the checked file again: read
 
 
 def test_the_table_read_is_pandas_read_parquet(tmp_path: Path) -> None:
