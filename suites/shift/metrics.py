@@ -53,20 +53,27 @@ def record(name: str, value: float | None, n: int, **kw: Any) -> MetricRecord:
 def clean_metrics(
     correct: np.ndarray, ctx: RunContext, tied: np.ndarray | None = None
 ) -> list[MetricRecord]:
-    c = correct.astype(np.float64)
-    ci = wilson_ci(float(c.sum()), len(c))  # a proportion: Wilson (harness.stats.intervals)
+    return [accuracy_record("clean_acc", correct, tied)]
+
+
+def accuracy_record(
+    name: str, correct: np.ndarray, tied: np.ndarray | None, *, note: str | None = None, **kw: Any
+) -> MetricRecord:
+    """An accuracy over `correct` rows with Wilson's interval (a proportion:
+    harness.stats.intervals), its argmax ties in its note (after `note`) and `tied_scores` when
+    they move it more than half that interval."""
+    ci = wilson_ci(float(correct.sum()), len(correct))
     ties = _ties(correct, tied)
-    return [
-        record(
-            "clean_acc",
-            float(c.mean()),
-            len(c),
-            ci=ci,
-            ci_method=WILSON_METHOD,
-            note=ties.note("top-1"),
-            flags=_tie_flag(ties, ci),
-        )
-    ]
+    return record(
+        name,
+        float(correct.astype(np.float64).mean()),
+        len(correct),
+        ci=ci,
+        ci_method=WILSON_METHOD,
+        note=_joined(note, ties.note("top-1")),
+        flags=_tie_flag(ties, ci),
+        **kw,
+    )
 
 
 def _ties(correct: np.ndarray, tied: np.ndarray | None) -> tie_breaks.TieRange:
@@ -136,27 +143,19 @@ def perturbation_metrics(
         of_family = {key: correct for key, correct in cells.items() if key[0] == family}
         for (f, s), correct in of_family.items():
             faint = parts.faint.get((f, s))
-            ci = wilson_ci(float(correct.sum()), len(correct))
-            ties = _ties(correct, parts.tied.get((f, s)))
             records.append(
-                record(
+                accuracy_record(
                     cell_metric,
-                    float(correct.mean()),
-                    len(correct),
+                    correct,
+                    parts.tied.get((f, s)),
                     condition=f"{prefix}={f}/severity={s}",
-                    ci=ci,
-                    ci_method=WILSON_METHOD,
-                    note=_joined(
-                        None
-                        if faint is None
-                        else (
-                            f"changes the inputs by {faint * 255:.3f}/255 on average at this "
-                            "severity on this task's image size (below 0.5/255): the model "
-                            "sees about its clean inputs, so this is about its clean accuracy"
-                        ),
-                        ties.note("top-1"),
+                    note=None
+                    if faint is None
+                    else (
+                        f"changes the inputs by {faint * 255:.3f}/255 on average at this "
+                        "severity on this task's image size (below 0.5/255): the model sees "
+                        "about its clean inputs, so this is about its clean accuracy"
                     ),
-                    flags=_tie_flag(ties, ci),
                 )
             )
         records.append(family_record(task, family, of_family, parts, n))
@@ -294,7 +293,6 @@ def shift_metrics(
     c = clean_correct.astype(np.float64)
     s = shifted_correct.astype(np.float64)
     condition = f"shifted={name}"
-    acc_ci = wilson_ci(float(s.sum()), len(s))
     # A difference of two proportions: Newcombe's score intervals, which never collapse to
     # [0, 0] when every sample agrees (a bootstrap of the differences did: 24 ids correct on
     # both sides gave a certain gap of 0). Paired when the ids are the same (Newcombe 1998b,
@@ -335,16 +333,7 @@ def shift_metrics(
             f"{gap_ties.high:.4g}]"
         )
     return [
-        record(
-            "shift_acc",
-            float(s.mean()),
-            len(s),
-            condition=condition,
-            ci=acc_ci,
-            ci_method=WILSON_METHOD,
-            note=shifted_ties.note("top-1"),
-            flags=_tie_flag(shifted_ties, acc_ci),
-        ),  # fmt: skip
+        accuracy_record("shift_acc", shifted_correct, shifted_tied, condition=condition),
         record(
             "shift_acc_gap",
             float(c.mean() - s.mean()),

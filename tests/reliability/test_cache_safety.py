@@ -180,21 +180,21 @@ def test_changed_training_split_reruns_the_suites_that_read_it(folder: Path) -> 
     code, _, err = cli("run", folder / "spec.yaml", "--out", out)
     assert set(_suite_statuses(out).values()) == {"cached"}, err
 
+    def rerun_with(train_rows: str) -> dict[str, str]:
+        (folder / "train.csv").write_text(train_rows)
+        code, _, err = cli("run", folder / "spec.yaml", "--out", out)
+        assert code == 0, err
+        return _suite_statuses(out)
+
     # the same feature ranges, another spread (shift) and a group the test split lacks (fairness)
-    (folder / "train.csv").write_text(_train_rows(0.1, group="c"))
-    code, _, err = cli("run", folder / "spec.yaml", "--out", out)
-    assert code == 0, err
-    assert _suite_statuses(out) == {
+    assert rerun_with(_train_rows(0.1, group="c")) == {
         "accuracy": "cached",
         "shift": "completed",
         "fairness": "completed",
     }
     # another spread, the same groups: the fairness job reads only the groups of the split (it
     # is served, and its print did not read the inputs), the shift job reads the features
-    (folder / "train.csv").write_text(_train_rows(0.2, group="c"))
-    code, _, err = cli("run", folder / "spec.yaml", "--out", out)
-    assert code == 0, err
-    assert _suite_statuses(out) == {
+    assert rerun_with(_train_rows(0.2, group="c")) == {
         "accuracy": "cached",
         "shift": "completed",
         "fairness": "cached",
