@@ -47,6 +47,7 @@ class TaskPlan:
     load: Callable[[], Task]
     origin: str
     headline: Headline | None = None
+    modality: str | None = None  # known without loading (catalogue, inline entry); else None
 
 
 @dataclass(frozen=True)

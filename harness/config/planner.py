@@ -37,7 +37,7 @@ from harness.core.validation import (
     with_key_suggestions,
 )
 from harness.core.weights import check_safetensors, is_safetensors
-from harness.data.catalogue import check_catalogued, task_registry
+from harness.data.catalogue import BUILTIN_INFO, check_catalogued, task_registry
 from harness.data.group_value_labels import GROUP_VALUE_LABELS
 from harness.data.headlines import HEADLINES
 from harness.data.hub_access import use_hub
@@ -198,7 +198,15 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
         if headline is None and origin == "builtin":
             headline = HEADLINES.get(entry)
         loaded = _with_labels(_with_headline(factory, headline), labels)
-        return TaskPlan(name=entry, load=loaded, origin=origin, headline=headline)
+        info = BUILTIN_INFO.get(entry) if origin == "builtin" else None
+        modality = info.modality if info is not None else getattr(factory, "modality", None)
+        return TaskPlan(
+            name=entry,
+            load=loaded,
+            origin=origin,
+            headline=headline,
+            modality=modality if isinstance(modality, str) else None,
+        )
 
     _not_shadowing(entry)
     if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
@@ -218,6 +226,7 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
         load=_with_headline(load, headline),
         origin=f"spec ({entry.source})",
         headline=headline,
+        modality=entry.modality,
     )
 
 
@@ -353,6 +362,8 @@ def build_plan(
     protocol = get_protocol(spec.protocol) if spec.protocol is not None else None
     if protocol is not None:
         task_plans = _protocol_task_plans(protocol, spec, task_plans, base_dir)
+    for suite in suite_objs.values():  # what `harness run` says before the first job
+        suite.bind_modalities({n: t.modality for n, t in task_plans.items()})
     all_plans = _expanded_model_plans(spec, base_dir, plugins)
     for suite in suite_objs.values():
         suite.check_model_names(list(all_plans))  # a setting naming a model names one of these

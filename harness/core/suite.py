@@ -125,6 +125,11 @@ class Suite:
         a suite whose `input_fingerprints` name only the rows a seeded choice reads (the shift
         suite's OOD fit subset of the training split) keeps it. Nothing to do by default."""
 
+    def bind_modalities(self, modalities: Mapping[str, str | None]) -> None:
+        """Called with the plan's tasks and their modality (None: known only once the task is
+        loaded) before any job runs: a suite whose `plan_summary` differs by modality (the
+        adversarial suite's text attacks) keeps it. Nothing to do by default."""
+
     def check_task_names(self, task_names: Sequence[str]) -> None:
         """Called with the names of the spec's tasks before any job runs (and by `harness
         validate`): a suite whose config names tasks refuses a name the spec does not define

@@ -9,7 +9,7 @@ that no attack breaks, over all budgets of a task, the worst case for one model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from harness.core.threat_model import Headline
 from harness.suites.adversarial.budgets import budgets_text, headline_budgets
@@ -20,6 +20,7 @@ from harness.suites.adversarial.config import (
     resolve_config,
 )
 from harness.suites.adversarial.escalation import worst_case_passes
+from harness.suites.adversarial.text.config import resolve_text
 
 _CHOOSE = "set suites.adversarial.epsilons to choose"
 FROM_SPEC = "from the spec"
@@ -31,28 +32,55 @@ TASK_DECIDES = (
 )
 
 
-def plan_summary(cfg: AdversarialConfig, headlines: Mapping[str, Headline | None]) -> list[str]:
-    """Two lines per group of tasks with the same budgets: what runs, and what it costs.
+def plan_summary(
+    cfg: AdversarialConfig,
+    headlines: Mapping[str, Headline | None],
+    text_tasks: Collection[str] = (),
+) -> list[str]:
+    """Two lines per group of tasks with the same budgets: what runs, and what it costs; one
+    line for the text tasks (`text_tasks`), which get the black-box text attacks instead.
 
     `headlines` maps each task of the plan to its headline threat model(s) (`()`: none; None:
     the task object says, when loaded)."""
     groups: dict[str, tuple[list[str], ResolvedConfig, str]] = {}
     for task, headline in headlines.items():
+        if task in text_tasks:
+            continue
         resolved, origin = _budgets_of(cfg, headline)
         key = f"{budgets_text(resolved.epsilons)} ({origin})"
         groups.setdefault(key, ([], resolved, origin))[0].append(task)
-    if not groups:  # no task: what the config says on its own
+    text = [t for t in headlines if t in text_tasks]
+    if not groups and not text:  # no task: what the config says on its own
         resolved, origin = _budgets_of(cfg, ())
         groups[""] = ([], resolved, origin)
+    several = len(groups) + bool(text) > 1
     lines: list[str] = []
+    if text:
+        lines.append((f"{', '.join(text)}: " if several else "") + _text_runs(cfg))
     for tasks, resolved, origin in groups.values():
-        prefix = f"{', '.join(tasks)}: " if len(groups) > 1 else ""
+        prefix = f"{', '.join(tasks)}: " if several else ""
         lines.append(prefix + _what_runs(resolved, origin))
         cost = _cost(cfg, resolved)
         if cost is not None:
             lines.append(prefix + cost[0])
             lines.append(prefix + _escalation_cost(cfg, resolved, cost[1]))
     return lines
+
+
+def _text_runs(cfg: AdversarialConfig) -> str:
+    """What a text task gets: the text attacks at their budgets, black-box (no gradient, no
+    norm ball), and the queries each text may spend (suites/adversarial/text)."""
+    plan = resolve_text(cfg.text, cfg.preset)
+    parts = [
+        f"{', '.join(names)} at {', '.join(b.label for b in plan.budgets[threat])}"
+        for threat, names in plan.attacks.items()
+        if names and threat in plan.budgets
+    ]
+    return (
+        f"text attacks, preset {cfg.preset} ({'; '.join(parts) or 'none'}; each on the texts "
+        f"still unbroken; black-box, class scores only): up to {plan.query_budget:,} queries "
+        "per text"
+    )
 
 
 def _budgets_of(cfg: AdversarialConfig, headline: Headline | None) -> tuple[ResolvedConfig, str]:

@@ -101,6 +101,7 @@ class AdversarialSuite(Suite):
         self.resolved = resolve_config(self.cfg)
         resolve_text(self.cfg.text, self.cfg.preset)  # text budgets refused at construction too
         self.base_dir: Path | None = None
+        self._text_tasks: set[str] = set()  # `bind_modalities`: their summary is the text attacks
 
     @property
     def config_hash(self) -> str:
@@ -123,10 +124,13 @@ class AdversarialSuite(Suite):
         assert isinstance(self.config, AdversarialConfig)
         return self.config
 
+    def bind_modalities(self, modalities: Mapping[str, str | None]) -> None:
+        self._text_tasks = {name for name, m in modalities.items() if m == "text"}
+
     def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
-        """The preset, its attacks, the budgets per task and the worst-case passes per sample
-        (plan_summary.py)."""
-        return plan_summary(self.cfg, headlines)
+        """The preset, its attacks, the budgets per task and the worst-case passes per sample;
+        the text attacks for text tasks (plan_summary.py)."""
+        return plan_summary(self.cfg, headlines, self._text_tasks)
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         if task.modality == "text":

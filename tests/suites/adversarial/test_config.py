@@ -191,6 +191,35 @@ def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> 
     assert "up to 120 gradient plus 1 per class for MALT's target ranking and" in cost
 
 
+def test_the_plan_summary_of_a_text_task_says_its_text_attacks(tmp_path) -> None:
+    """The text demo's first screen announced image attacks at L-inf and L2 budgets, MALT and
+    75M passes for a text model, which gets the black-box text attacks instead. The planner
+    tells the suite each task's modality, and a text task's line says what runs on it."""
+    from harness.config.planner import build_plan
+    from harness.config.spec import parse_spec_text
+    from harness.core.threat_model import ThreatModel
+    from harness.run.plugins import installed_plugins
+
+    spec = parse_spec_text(
+        "name: t\ntasks: [rotten-tomatoes, digits]\nmodels: [digits-mlp]\n"
+        "suites:\n  adversarial: {preset: fast}\n",
+        source="spec.yaml",
+    )
+    plan = build_plan(spec, base_dir=tmp_path, plugins=installed_plugins())
+    assert plan.tasks["rotten-tomatoes"].modality == "text"
+    assert plan.tasks["digits"].modality == "image"
+    lines = plan.suites["adversarial"].plan_summary(
+        {"rotten-tomatoes": (), "digits": (ThreatModel(norm="linf", eps=0.1),)}
+    )
+    assert lines[0] == (
+        "rotten-tomatoes: text attacks, preset fast (char_greedy at words=0.1/edits=1, "
+        "words=0.2/edits=1; word_greedy at words=0.1, words=0.2; each on the texts still "
+        "unbroken; black-box, class scores only): up to 300 queries per text"
+    )
+    assert lines[1].startswith("digits: preset fast (linf_apgd_ce") and len(lines) == 4
+    assert not any("rotten-tomatoes" in line for line in lines[1:])
+
+
 def test_the_plan_summary_says_what_escalation_and_a_randomised_model_can_cost() -> None:
     """A randomised model costs eot_draws passes per pass, and escalation round r averages
     2^r x eot_draws: the standard preset's 7,802 passes per unbroken sample become up to 24
