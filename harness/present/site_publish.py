@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from harness.store import links
+from harness.store.liveness import alive
 from harness.store.lock import FolderLock
 
 PREFIX = ".report-build-"
@@ -57,7 +58,7 @@ def staging_folder(live: Path) -> Path:
     (with its `figures/`); what builds that are no longer running left there is removed."""
     for entry in live.iterdir():
         pid = _pid(entry.name)
-        if pid is not None and (pid == os.getpid() or not _alive(pid)):
+        if pid is not None and (pid == os.getpid() or not alive(pid)):
             links.remove_entry(entry)  # a link is unlinked, never followed
     stage = live / f"{PREFIX}{os.getpid()}"
     stage.mkdir()
@@ -144,13 +145,3 @@ def _pid(name: str) -> int | None:
         return None
     digits = name[len(PREFIX) :]
     return int(digits) if digits.isdigit() else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True

@@ -59,6 +59,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobRecord, JobStatus
 from harness.store import nofollow
 from harness.store.job_cache import DamagedSource, copy_job
+from harness.store.liveness import alive
 from harness.store.record_file import parse_record
 from harness.store.run_store import RunStore, read_job
 
@@ -489,15 +490,7 @@ def _remove(shard_fd: int, key: str) -> None:
 
 def _abandoned(x: Leftover, now: float) -> bool:
     """A leftover whose writer is gone (or that is a day old: its pid may be another's now)."""
-    if now - x.modified > STALE_LEFTOVER_S:
-        return True
-    try:
-        os.kill(x.pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return now - x.modified > STALE_LEFTOVER_S or not alive(x.pid)
 
 
 def _size_and_time(dir_fd: int, name: str) -> tuple[int, float]:

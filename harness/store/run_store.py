@@ -35,6 +35,7 @@ from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManif
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store import atomic, links
+from harness.store.liveness import alive
 from harness.store.metric_file import metric_records
 from harness.store.record_file import read_record, record_text
 
@@ -250,7 +251,7 @@ class RunStore:
         removed = []
         for path in candidates:
             pid = _pid_in(path.name)
-            if pid == os.getpid() or (dead_only and (pid is None or _pid_alive(pid))):
+            if pid == os.getpid() or (dead_only and (pid is None or alive(pid))):
                 continue
             links.remove_entry(path)  # a link is unlinked, never followed
             removed.append(path)
@@ -389,16 +390,6 @@ def _pid_in(name: str) -> int | None:
     """The writer's pid in a leftover's name (None: a name without one)."""
     found = _PID_OF_FILE.search(name) or _PID_OF_DIR.search(name)
     return int(found.group(1)) if found else None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_job(path: Path) -> StoredJob:
