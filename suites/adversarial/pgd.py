@@ -17,7 +17,7 @@ import torch
 from harness.suites.adversarial.apgd import AttackResult
 from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from harness.suites.adversarial.budgets import Norm
-from harness.suites.adversarial.forward import Forward, cross_entropy
+from harness.suites.adversarial.forward import Forward, Loss, cross_entropy
 from harness.suites.adversarial.noise import start_noise
 from harness.suites.adversarial.projection import linf_box
 
@@ -44,6 +44,34 @@ def tracked_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor
     diff = z - z.gather(1, y[:, None])
     diff.scatter_(1, y[:, None], -torch.inf)
     return torch.log1p(torch.exp(diff).sum(1))
+
+
+# Below this, log(log1p(e^u)) is u to within e^u / 2 relative (1e-13): the loss check's objective
+# takes u itself there, where log1p(e^u) would underflow.
+_LOG_CE_LINEAR = -30.0
+
+
+def log_cross_entropy(y: torch.Tensor) -> Loss:
+    """The loss check's ascent objective: the log of `tracked_cross_entropy`, in float64.
+
+    A per-sample increasing function of the cross-entropy, so each sample's PGD step (the sign of
+    its gradient, or its normalised gradient) ascends the cross-entropy exactly as the
+    cross-entropy's own gradient would, but without its saturation: with u = logsumexp over
+    j != y of (l_j - l_y), its gradient in the logits is about softmax(l_j, j != y) - onehot(y),
+    where the float32 cross-entropy's is softmax(l) - onehot(y) with p_y - 1 rounding to 0 for a
+    confidently correct sample. That lost true-class term made the step lower the loss on
+    confident models with many classes (a 120-class linear model: 16 of 60 samples flat, and
+    `loss_not_increasing` raised against the model for the attack's rounding)."""
+
+    def loss(logits: torch.Tensor) -> torch.Tensor:
+        z = logits.double()
+        diff = z - z.gather(1, y[:, None])
+        u = torch.logsumexp(diff.scatter(1, y[:, None], -torch.inf), 1)
+        # the unused branch is clamped so that its gradient stays finite (where() passes it 0)
+        smooth = torch.log(torch.nn.functional.softplus(u.clamp_min(_LOG_CE_LINEAR)))
+        return torch.where(u < _LOG_CE_LINEAR, u, smooth)
+
+    return loss
 
 
 def fgsm(
@@ -85,7 +113,8 @@ def pgd(
     Every iterate (the start and each step) is classified by the forward pass that also gives the
     next gradient; the final iterate of a restart is classified without a gradient. With
     `track_loss` a sample runs until its loss rose above its start (what the `loss_not_increasing`
-    check reads), broken or not.
+    check reads), broken or not, ascending `log_cross_entropy` (the same steps as the
+    cross-entropy's, without its float32 saturation).
     """
     x, y = x.detach(), y.detach()
     n = len(x)
@@ -167,7 +196,8 @@ def _restart(
         if t == steps:
             logits = fwd.logits(xa)
         else:
-            logits, _, grad = fwd.loss_grad(xa, cross_entropy(yr))
+            objective = log_cross_entropy(yr) if track_loss else cross_entropy(yr)
+            logits, _, grad = fwd.loss_grad(xa, objective)
         loss = tracked_cross_entropy(logits, yr) if track_loss else None
         if fwd.eot:  # a noisy decision: keep ascending, keep the latest misclassified iterate
             new = logits.argmax(1) != yr

@@ -76,6 +76,8 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 11: the loss check's PGD ascends the log of the float64 cross-entropy (its steps, without
+    #     float32's saturation: 120-class confident models were flagged loss_not_increasing)
     # 10: randomised models only: Square scores proposal and best point under the same draws
     #     and keeps attacking past a noisy break; FAB-T too, its candidate moved to the budget's
     #     edge; noise_beats_gradient, stronger_attack_lowers_acc and gradient_obfuscation count
@@ -91,7 +93,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "10"
+    version = "11"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics

@@ -180,3 +180,35 @@ def test_fab_t_puts_a_randomised_models_candidates_on_the_budgets_edge(data) -> 
     plain = fab_targeted(forward(M.control_digits()), x, y, settings=settings, **common)
     dist = (plain - x).flatten(1).abs().amax(1)
     assert (dist[(plain != x).flatten(1).any(1)] < 0.1 - 1e-3).any()
+
+
+def test_the_loss_checks_objective_is_the_log_cross_entropy_without_its_saturation() -> None:
+    """`log_cross_entropy` is log(`tracked_cross_entropy`) and its logit gradient points where the
+    exact (float64) cross-entropy's does, per sample; at margins where the float32
+    cross-entropy's gradient has lost its true-class term, or is 0 altogether, it is finite and
+    keeps that term (-1 for the true class)."""
+    from harness.suites.adversarial.pgd import log_cross_entropy, tracked_cross_entropy
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 120, generator=gen, dtype=torch.float64) * 3
+    y = torch.tensor([0, 5, 17, 119, 60, 3])
+    logits[1, 5] += 40.0  # confidently correct: float32 softmax gives p_y - 1 == 0
+    logits[2, 17] += 800.0  # beyond float64's exp range
+    logits[3, 0] += 50.0  # misclassified
+    z = logits.float().requires_grad_(True)
+    value = log_cross_entropy(y)(z)
+    (grad,) = torch.autograd.grad(value.sum(), z)
+    assert torch.isfinite(value).all() and torch.isfinite(grad).all()
+    tracked = tracked_cross_entropy(z.detach(), y)
+    ok = tracked > 0
+    assert torch.allclose(value[ok], tracked[ok].log(), rtol=1e-12)
+    assert torch.equal(grad[torch.arange(6), y] < 0, torch.ones(6, dtype=torch.bool))
+    exact = z.detach().double().requires_grad_(True)
+    (reference,) = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(exact, y, reduction="sum"), exact
+    )
+    for i in (0, 3, 4, 5):  # the rows whose exact gradient float64 still holds
+        cosine = torch.nn.functional.cosine_similarity(grad[i].double(), reference[i], dim=0)
+        assert cosine > 1 - 1e-6, (i, cosine)
+    saturated = torch.softmax(z.detach()[1], 0) - torch.nn.functional.one_hot(y[1], 120)
+    assert saturated[5] == 0 and grad[1, 5] < -0.99  # float32 lost it; the objective keeps it

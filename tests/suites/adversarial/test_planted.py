@@ -132,6 +132,37 @@ def test_a_confident_robust_model_is_not_flagged_for_a_flat_loss() -> None:
     assert res.artifacts["flags"] == []
 
 
+def test_a_confident_model_with_many_classes_is_not_flagged_for_a_flat_loss() -> None:
+    """120 classes, each a random prototype image, and a linear model scoring each prototype
+    (x10): the float32 cross-entropy's gradient of a confidently correct sample loses its
+    true-class term (p_y - 1 rounds to 0), so PGD only raised the other logits, which raised the
+    true one more; the loss fell and `loss_not_increasing` flagged 16 of 60 honest samples. The
+    check's PGD now ascends the log of the float64 cross-entropy (the same direction, no
+    saturation)."""
+    rng = np.random.default_rng(0)
+    classes = 120
+    protos = rng.random((classes, 64)).astype(np.float32)
+    y = np.arange(60) % classes
+    x = np.clip(protos[y] + 0.05 * rng.standard_normal((60, 64)), 0, 1).astype(np.float32)
+    model = torch.nn.Linear(64, classes)
+    with torch.no_grad():
+        weight = torch.as_tensor(protos) * 10
+        model.weight.copy_(weight)
+        model.bias.copy_(-0.5 * (weight * torch.as_tensor(protos)).sum(1))
+    config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res = evaluate(
+        model,
+        data=(x, y),
+        bounds=(0.0, 1.0),
+        num_classes=classes,
+        suites={"adversarial": config},
+        device="cpu",
+    ).results["adversarial"]
+    flat = next(c for c in res.artifacts["checks"] if c["flag"] == "loss_not_increasing")
+    assert flat["n"] == 60 and flat["bad"] <= 1 and not flat["raised"], flat
+    assert res.artifacts["flags"] == []
+
+
 def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
     """An input's logits that move with the rest of its batch make every number depend on how
     the suite batches samples: flagged (exact probe: the same rows at the same batch size beside
