@@ -165,6 +165,53 @@ def small_budget_note(
     )
 
 
+MIXED_SCALE_FLOOR = 0.01  # a budget below 1% of a feature's spread leaves that feature as it is
+
+
+def mixed_scale_note(
+    task: Task, epsilons: Mapping[Norm, list[float]], units: EpsUnits
+) -> str | None:
+    """A board note when one budget in input units means opposite things for a tabular task's
+    features: a norm whose smallest eps is a standard deviation or more of the feature that
+    varies least, yet below 1% of the standard deviation of the feature that varies most. An
+    attack then spends the budget on the small-scale features (a fractal dimension of spread
+    0.003 moved by 17 of its standard deviations) while the large-scale ones (an area of spread
+    570) cannot move, so robust accuracy near 0 there shows the budget, not the model. The note
+    names both features, the norms and the fix (`eps_units: feature_range`). None otherwise."""
+    if task.modality != "tabular" or units != "input" or len(task) < 2:
+        return None
+    spread = task.all_inputs().reshape(len(task), -1).double().std(dim=0).numpy()
+    varying = np.flatnonzero(spread > 0)
+    if len(varying) < 2:
+        return None
+    least = int(varying[np.argmin(spread[varying])])
+    most = int(varying[np.argmax(spread[varying])])
+    low, high = float(spread[least]), float(spread[most])
+    mixed = {
+        norm: min(values)
+        for norm, values in sorted(epsilons.items())
+        if values and low <= min(values) < MIXED_SCALE_FLOOR * high
+    }
+    if not mixed:
+        return None
+
+    def named(i: int) -> str:
+        names = task.feature_names
+        return repr(names[i]) if len(names) == len(spread) else f"feature {i}"
+
+    moves = "; ".join(
+        f"{norm} {eps:g}: {eps / low:.3g} and {eps / high:.2%}" for norm, eps in mixed.items()
+    )
+    return settings_note(
+        f"budgets in input units mean different things for the features of task {task.name!r}, "
+        f"whose standard deviations run from {low:.3g} ({named(least)}) to {high:.4g} "
+        f"({named(most)}): the smallest eps can move the first by that many of its standard "
+        f"deviations and the second by that share of one ({moves}), so robust accuracy there "
+        "measures the budget on the small-scale features more than the model; give eps as a "
+        "share of each feature's range with suites.adversarial.eps_units: feature_range"
+    )
+
+
 def _as(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(a, dtype=like.dtype, device=like.device)
 

@@ -51,6 +51,7 @@ from harness.suites.adversarial.examples import ExamplePool
 from harness.suites.adversarial.feature_space import (
     FeatureSpace,
     feature_space,
+    mixed_scale_note,
     small_budget_note,
 )
 from harness.suites.adversarial.forward import Forward
@@ -78,6 +79,7 @@ class AdversarialSuite(Suite):
     name = "adversarial"
     # 11: the loss check's PGD ascends the log of the float64 cross-entropy (its steps, without
     #     float32's saturation: 120-class confident models were flagged loss_not_increasing)
+    #     and a tabular task whose features differ widely in spread gets a mixed-scale note
     # 10: randomised models only: Square scores proposal and best point under the same draws
     #     and keeps attacking past a noisy break; FAB-T too, its candidate moved to the budget's
     #     edge; noise_beats_gradient, stronger_attack_lowers_acc and gradient_obfuscation count
@@ -171,7 +173,14 @@ class AdversarialSuite(Suite):
         check_budgets(epsilons, bounds=bounds, input_shape=task.input_shape, task=task.name)
         full_n = len(task)
         task = _subset_task(task, cfg.max_samples, ctx.seed)
-        small_budgets = small_budget_note(task, epsilons, cfg.eps_units)
+        scale_notes = [
+            note
+            for note in (
+                small_budget_note(task, epsilons, cfg.eps_units),
+                mixed_scale_note(task, epsilons, cfg.eps_units),
+            )
+            if note is not None
+        ]
         if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
             task, adapter = space.task(task), space.adapter(adapter)
         plan = plan_attacks(resolved, cfg, adapter)
@@ -240,7 +249,7 @@ class AdversarialSuite(Suite):
         notes = [
             *([subset_note(n, full_n, f"max_samples={cfg.max_samples}")] if n < full_n else []),
             *_budgets_note(epsilons, task=task if cfg.epsilons is None else None),
-            *([small_budgets] if small_budgets else []),
+            *scale_notes,
             *plan.notes,
             *_preset_notes(plan),
             *sweep.start_notes(),

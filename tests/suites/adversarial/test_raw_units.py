@@ -151,6 +151,11 @@ def test_sklearn_models_on_raw_units_under_the_default_suite(
     (small,) = [n for n in result.notes if "small against task 'raw'" in n]
     assert re.search(r"linf 0\.1 is 0\.\d\d% of the median feature.s standard deviation", small)
     assert "eps_units: feature_range" in small and "l2" not in small
+    # and the L2 budgets (0.5, 1) can move 'score' (spread ~0.3) by standard deviations while
+    # 'income' (spread ~3e5) stays put: the board says that too, for l2 only
+    (mixed,) = [n for n in result.notes if "mean different things" in n]
+    assert re.search(r"\('score'\) to [\d.e+]+ \('income'\)", mixed), mixed
+    assert "(l2 0.5: " in mixed and "linf" not in mixed
 
 
 def test_small_budget_note_names_only_the_negligible_norms() -> None:
@@ -166,3 +171,38 @@ def test_small_budget_note_names_only_the_negligible_norms() -> None:
     assert "(linf 0.0004 is 0.22% of" in note and "l2" not in note
     assert small_budget_note(task, {"linf": [1e-4]}, "feature_range") is None
     assert small_budget_note(digits(), {"linf": [1e-6]}, "input") is None  # images: no
+
+
+def test_mixed_scale_note_on_real_features_of_very_different_spread(tmp_path: Path) -> None:
+    """scikit-learn's breast cancer table (its 30 features in their own units): standard
+    deviations from 0.0026 ('fractal dimension error') to 569 ('worst area'), so the default
+    budgets move the first by 19 to 378 standard deviations and the second by under 0.2% of one: the
+    note names both, every such norm and the fix; standardised features, eps as a share of each
+    feature's range, and budgets below the smallest spread get no note."""
+    from sklearn.datasets import load_breast_cancer
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+    from harness.suites.adversarial.feature_space import mixed_scale_note
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.to_csv(tmp_path / "cancer.csv", index=False)
+    spec = {"name": "cancer", "source": "cancer.csv", "modality": "tabular"}
+    task = load_task(TaskSpec(**spec, label_column="target"), base_dir=tmp_path)
+    budgets = {"linf": [0.05, 0.1], "l2": [0.5, 1.0]}
+    note = mixed_scale_note(task, budgets, "input")
+    assert note is not None and note.startswith("settings: "), note
+    # pandas: frame.std() gives 0.002646 and 569.357, so 0.5 / 0.002646 = 189 and 0.05 / 569 = 0.01%
+    assert "from 0.00265 ('fractal dimension error') to 569.4 ('worst area')" in note, note
+    assert "(l2 0.5: 189 and 0.09%; linf 0.05: 18.9 and 0.01%)" in note, note
+    assert "eps_units: feature_range" in note
+    assert mixed_scale_note(task, budgets, "feature_range") is None
+    assert mixed_scale_note(task, {"linf": [0.001]}, "input") is None  # below every spread
+
+    standard = frame.drop(columns="target")
+    standard = (standard - standard.mean()) / standard.std()
+    standard["target"] = frame["target"]
+    standard.to_csv(tmp_path / "standard.csv", index=False)
+    spec = {"name": "standard", "source": "standard.csv", "modality": "tabular"}
+    task = load_task(TaskSpec(**spec, label_column="target"), base_dir=tmp_path)
+    assert mixed_scale_note(task, budgets, "input") is None
