@@ -31,7 +31,7 @@ from harness.suites import counter_rng
 from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from harness.suites.adversarial.budgets import Norm
 from harness.suites.adversarial.forward import Forward, Loss, cross_entropy
-from harness.suites.adversarial.projection import linf_box
+from harness.suites.adversarial.projection import Box, clamp_into, linf_box
 from harness.suites.adversarial.targets import target_ranking
 
 APGDLoss = Literal["ce", "dlr_targeted"]
@@ -70,7 +70,7 @@ def apgd(
     *,
     norm: Norm,
     eps: float,
-    bounds: tuple[float, float],
+    bounds: Box,
     seeds: torch.Tensor,
     steps: int,
     restarts: int,
@@ -124,13 +124,13 @@ class _Run:
         *,
         norm: Norm,
         eps: float,
-        bounds: tuple[float, float],
+        bounds: Box,
         rho: float,
         steps: int,
     ) -> None:
         self.fwd, self.x, self.y, self.target = fwd, x, y, target
         self.norm, self.eps, self.rho, self.steps = norm, eps, rho, steps
-        self.lo, self.hi = bounds
+        self.bounds = bounds
         self.view = (-1,) + (1,) * (x.ndim - 1)
         box = linf_box(x, eps, bounds) if norm == "linf" else None
         self.lower: torch.Tensor | None = box[0] if box is not None else None
@@ -188,7 +188,7 @@ class _Run:
         delta = v - x
         dn = delta.flatten(1).norm(dim=1).view(self.view)
         scale = torch.clamp(self.eps / (dn + 1e-12), max=1.0)
-        return (x + delta * scale).clamp_(self.lo, self.hi)
+        return clamp_into(x + delta * scale, self.bounds)
 
 
 @dataclass(kw_only=True)
@@ -346,7 +346,7 @@ class ApgdCe(Attack):
             batch.y,
             norm=self.norm,  # type: ignore[arg-type]
             eps=eps,
-            bounds=batch.bounds,
+            bounds=batch.box,
             seeds=batch.seeds,
             steps=p["steps"],
             restarts=p["restarts"],

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.projection import Box
 
 AttackKind = Literal["fixed", "minimization", "decision"]
 """fixed: finds candidates within a given eps (the cascade); minimization: minimal-norm
@@ -43,6 +44,15 @@ class AttackBatch:
     batch_seed: int
     bounds: tuple[float, float]  # the input box (tensor inputs)
     clean_prediction: torch.Tensor  # the model's clean prediction (decision attacks' starts)
+    # Tabular tasks with per-feature ranges: each feature's own box (float64 tensors, within
+    # `bounds`). The model sees its inputs clipped into it, so an iterate outside it sits where
+    # the gradient is 0: the gradient attacks keep their iterates inside (`box`).
+    feature_box: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def box(self) -> Box:
+        """Where an attack's iterates must stay: each feature's box, else `bounds`."""
+        return self.feature_box if self.feature_box is not None else self.bounds
 
     def __len__(self) -> int:
         return len(self.y)

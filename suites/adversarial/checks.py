@@ -237,7 +237,7 @@ def _gradient_obfuscation(checks: CheckSet, sweep: Sweep, plan: AttackPlan) -> v
             checks.y[alive],
             norm=norm,
             eps=eps,
-            bounds=checks.target.bounds,
+            bounds=checks.target.attack_box,
             seeds=checks.seeds("check_square", eps)[alive],
             queries=params["queries"],
             p_init=params["p_init"],
@@ -322,8 +322,7 @@ def _gradient_checks(
     grad = vc.margin_gradient(fwd, x, y)
     results = [vc.zero_gradients(grad)]
     if not fwd.eot:  # a randomised forward pass makes finite differences noise
-        box = checks.target.box if checks.target.box is not None else bounds
-        results.append(vc.gradient_mismatch(fwd, x, y, grad, eps=eps, box=box))
+        results.append(vc.gradient_mismatch(fwd, x, y, grad, eps=eps, box=checks.target.attack_box))
     p = plan.params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
     base = pgd(
         fwd,
@@ -335,7 +334,7 @@ def _gradient_checks(
         rel_stepsize=p["rel_stepsize"],
         restarts=1,
         random_start=True,
-        bounds=bounds,
+        bounds=checks.target.attack_box,
         seeds=checks.seeds("check_pgd", eps),
         track_loss=True,
     )
@@ -354,7 +353,7 @@ def _gradient_checks(
         rel_stepsize=p["rel_stepsize"],
         restarts=1,
         random_start=False,
-        bounds=bounds,
+        bounds=checks.target.attack_box,
         seeds=checks.seeds("check_pgd_unbounded", big),
     )
     results.append(vc.unbounded_attack_fails(checks.broken(unbounded.adv, None), everyone))
@@ -380,7 +379,7 @@ def _stronger(checks: CheckSet, plan: AttackPlan) -> torch.Tensor:
             ya,
             norm=norm,
             eps=eps,
-            bounds=checks.target.bounds,
+            bounds=checks.target.attack_box,
             seeds=seeds,
             steps=2 * params["steps"],
             restarts=2 * params["restarts"],
@@ -400,7 +399,7 @@ def _stronger(checks: CheckSet, plan: AttackPlan) -> torch.Tensor:
             rel_stepsize=max(p["rel_stepsize"], 2.5),
             restarts=2 * max(1, p["restarts"]),
             random_start=True,
-            bounds=checks.target.bounds,
+            bounds=checks.target.attack_box,
             seeds=seeds,
         )
     cand[alive] = res.adv

@@ -19,7 +19,7 @@ from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, ten
 from harness.suites.adversarial.budgets import Norm
 from harness.suites.adversarial.forward import Forward, Loss, cross_entropy
 from harness.suites.adversarial.noise import start_noise
-from harness.suites.adversarial.projection import linf_box
+from harness.suites.adversarial.projection import Box, clamp_into, linf_box
 
 LOSS_RISE = 1e-6  # relative: a loss above its start by more than this share of it has risen
 
@@ -75,7 +75,7 @@ def log_cross_entropy(y: torch.Tensor) -> Loss:
 
 
 def fgsm(
-    fwd: Forward, x: torch.Tensor, y: torch.Tensor, *, eps: float, bounds: tuple[float, float]
+    fwd: Forward, x: torch.Tensor, y: torch.Tensor, *, eps: float, bounds: Box
 ) -> torch.Tensor:
     """One signed-gradient step of the cross-entropy (the candidate for every sample)."""
     _, _, grad = fwd.loss_grad(x, cross_entropy(y))
@@ -104,7 +104,7 @@ def pgd(
     rel_stepsize: float,
     restarts: int,
     random_start: bool,
-    bounds: tuple[float, float],
+    bounds: Box,
     seeds: torch.Tensor,
     track_loss: bool = False,
 ) -> PGDResult:
@@ -137,7 +137,7 @@ def pgd(
         x0 = x[rows]
         if random_start:
             noise = start_noise(tuple(x.shape[1:]), norm, seeds[rows], restart)
-            xa = (x0 + eps * noise).clamp_(*bounds)
+            xa = clamp_into(x0 + eps * noise, bounds)
             if norm == "linf":
                 xa = torch.clamp(xa, lower[rows], upper[rows])
         else:
@@ -182,7 +182,7 @@ def _restart(
     *,
     norm: Norm,
     eps: float,
-    bounds: tuple[float, float],
+    bounds: Box,
     steps: int,
     step: float,
     track_loss: bool,
@@ -223,7 +223,7 @@ def _restart(
             gnorm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
             delta = xa + step * grad / gnorm - x0
             dnorm = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
-            xa = (x0 + delta * torch.clamp(eps / dnorm, max=1.0)).clamp_(*bounds)
+            xa = clamp_into(x0 + delta * torch.clamp(eps / dnorm, max=1.0), bounds)
 
 
 def _rising(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> torch.Tensor:
@@ -255,7 +255,7 @@ class Fgsm(Attack):
 
     def run(self, model: Forward, batch: AttackBatch, eps: float | None) -> Proposal:
         assert eps is not None
-        return Proposal(x=fgsm(model, tensor_inputs(batch), batch.y, eps=eps, bounds=batch.bounds))
+        return Proposal(x=fgsm(model, tensor_inputs(batch), batch.y, eps=eps, bounds=batch.box))
 
 
 class Pgd(Attack):
@@ -285,7 +285,7 @@ class Pgd(Attack):
             rel_stepsize=p["rel_stepsize"],
             restarts=p["restarts"],
             random_start=p["random_start"],
-            bounds=batch.bounds,
+            bounds=batch.box,
             seeds=batch.seeds,
         )
         return Proposal(x=res.adv)

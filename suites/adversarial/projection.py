@@ -44,6 +44,26 @@ def linf_box(x: torch.Tensor, eps: float, bounds: Box) -> tuple[torch.Tensor, to
     return _within(x, low, eps), _within(x, high, eps)
 
 
+def clamp_into(v: torch.Tensor, bounds: Box) -> torch.Tensor:
+    """`v` clipped into the bounds (scalars, or per-feature tensors of any float dtype), in
+    `v`'s dtype; a tensor bound is rounded inwards first, so the result lies in the box."""
+    lo, hi = bounds
+    if not isinstance(lo, torch.Tensor) and not isinstance(hi, torch.Tensor):
+        return v.clamp(float(lo), float(hi))
+    return torch.clamp(v, _inwards(lo, v, up=True), _inwards(hi, v, up=False))
+
+
+def _inwards(bound: torch.Tensor | float, v: torch.Tensor, *, up: bool) -> torch.Tensor:
+    """A bound in `v`'s dtype and device, rounded up (a lower bound) or down (an upper one)."""
+    exact = torch.as_tensor(bound, device=v.device)
+    out = exact.to(v.dtype)
+    if exact.dtype == v.dtype:
+        return out
+    wrong = out.to(exact.dtype) < exact if up else out.to(exact.dtype) > exact
+    step = torch.full_like(out, torch.inf if up else -torch.inf)
+    return torch.where(wrong, torch.nextafter(out, step), out)
+
+
 def _within(x: torch.Tensor, out: torch.Tensor, eps: float) -> torch.Tensor:
     """`out` with every coordinate farther than eps from `x` (float64 inputs at large
     magnitudes: `x - eps` itself rounds away) moved one step towards `x`."""

@@ -33,7 +33,7 @@ from harness.suites.adversarial.apgd import AttackResult
 from harness.suites.adversarial.attack import Attack, AttackBatch, Proposal, tensor_inputs
 from harness.suites.adversarial.budgets import Norm
 from harness.suites.adversarial.forward import Forward
-from harness.suites.adversarial.projection import linf_box
+from harness.suites.adversarial.projection import Box, clamp_into, linf_box
 
 _SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 _CHUNK = 64  # queries whose random numbers are drawn in one call
@@ -55,7 +55,7 @@ def square(
     *,
     norm: Norm,
     eps: float,
-    bounds: tuple[float, float],
+    bounds: Box,
     seeds: torch.Tensor,
     queries: int,
     p_init: float = 0.8,
@@ -137,11 +137,11 @@ class _Square:
         *,
         norm: Norm,
         eps: float,
-        bounds: tuple[float, float],
+        bounds: Box,
         shape: tuple[int, ...],
     ) -> None:
         self.fwd, self.norm, self.eps, self.shape = fwd, norm, eps, shape
-        self.lo, self.hi = bounds
+        self.bounds = bounds
         self.c, self.h, self.w = _chw(shape)
         # per query: two window corners (4 numbers), an orientation and one sign per channel
         self.per_query = 5 + self.c
@@ -206,7 +206,7 @@ class _Square:
         tiled = pattern.repeat(th, tw)[: self.h, : self.w]
         signs = sign.repeat_interleave(sh, 2).repeat_interleave(sw, 3)[:, :, : self.h, : self.w]
         delta = tiled.view(1, 1, self.h, self.w) * signs
-        return (xv + self.eps * _unit_l2(delta)).clamp_(self.lo, self.hi)
+        return clamp_into(xv + self.eps * _unit_l2(delta), self.bounds)
 
     def _tile(self) -> tuple[int, int]:
         if self.h == 1:
@@ -297,7 +297,7 @@ class _Square:
         new = new / (1e-12 + new.norm(dim=2, keepdim=True)) * room.sqrt()
         flat = (delta * ~inside2).reshape(a, self.c, -1).scatter(2, idx, new)
         out = xv + self.eps * _unit_l2(flat.view_as(delta))
-        return out.clamp_(self.lo, self.hi)
+        return clamp_into(out, self.bounds)
 
     def _flat_index(self, top: torch.Tensor, left: torch.Tensor, sh: int, sw: int) -> torch.Tensor:
         r = torch.arange(sh, device=top.device).view(sh, 1)
@@ -364,7 +364,7 @@ class Square(Attack):
             batch.y,
             norm=self.norm,  # type: ignore[arg-type]
             eps=eps,
-            bounds=batch.bounds,
+            bounds=batch.box,
             seeds=batch.seeds,
             queries=p["queries"],
             p_init=p["p_init"],

@@ -80,6 +80,7 @@ class AdversarialSuite(Suite):
     # 11: the loss check's PGD ascends the log of the float64 cross-entropy (its steps, without
     #     float32's saturation: 120-class confident models were flagged loss_not_increasing)
     #     and a tabular task whose features differ widely in spread gets a mixed-scale note
+    #     and PGD, APGD and Square keep their iterates in each feature's box (tabular)
     # 10: randomised models only: Square scores proposal and best point under the same draws
     #     and keeps attacking past a noisy break; FAB-T too, its candidate moved to the budget's
     #     edge; noise_beats_gradient, stronger_attack_lowers_acc and gradient_obfuscation count

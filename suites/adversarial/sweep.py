@@ -35,7 +35,7 @@ from harness.suites.adversarial.examples import ExamplePool
 from harness.suites.adversarial.forward import Forward
 from harness.suites.adversarial.noise import attack_seeds, sample_seeds
 from harness.suites.adversarial.progress import StageProgress
-from harness.suites.adversarial.projection import into_budget
+from harness.suites.adversarial.projection import Box, into_budget
 from harness.suites.adversarial.rows import TaskRows
 from harness.suites.adversarial.verification import Verified, verify, within_budget
 
@@ -194,6 +194,12 @@ class Target:
         inputs' dtype (projection.py): what the verifier then checks, and the model sees."""
         box = self.box if self.box is not None else self.bounds
         return into_budget(x, candidate, norm=norm, eps=eps, bounds=box)
+
+    @property
+    def attack_box(self) -> Box:
+        """Where the gradient and score attacks keep their iterates: each feature's box, else
+        the bounds (the model sees its inputs clipped into the box, flat outside it)."""
+        return self.box if self.box is not None else self.bounds
 
     @property
     def adapter(self) -> ModelAdapter:
@@ -396,6 +402,7 @@ class SweepRunner:
             batch_seed=derive_seed(self.settings.seed, name, *ids),
             bounds=target.bounds,
             clean_prediction=self.clean_pred[rows].to(target.device),
+            feature_box=target.box,
         )
 
     # --- non-fixed attacks: once, on the subset, thresholded at every eps ---------------------
