@@ -204,7 +204,7 @@ def test_a_constant_binary_model_notes_and_flags_every_number() -> None:
     table = result.table.frame
     assert table["label_tied"].all()
     records = _records(result)
-    for (metric, group), record in records.items():
+    for (metric, _group), record in records.items():
         assert "tied_scores" in record.flags, metric
         assert record.note and "over every tie-break" in record.note, metric
     acc = records[("group_acc", "p")]
