@@ -28,12 +28,10 @@ import torch
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.core.threat_model import Headline, headline_budget
-from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import validity_checks as vc
 from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from harness.suites.adversarial.board import BOARD
@@ -76,6 +74,9 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 11: a sample whose clean label ties another class at the top (argmax's tie-break decides
+    #     it) is never robust, as a clean-misclassified one; clean_acc notes the tied samples
+    #     with its range over every tie-break and flags tied_scores (untied models as in 10)
     # 10: randomised models only: Square scores proposal and best point under the same draws
     #     and keeps attacking past a noisy break; FAB-T too, its candidate moved to the budget's
     #     edge; noise_beats_gradient, stronger_attack_lowers_acc and gradient_obfuscation count
@@ -91,7 +92,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "10"
+    version = "11"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
@@ -295,21 +296,7 @@ class AdversarialSuite(Suite):
             notes=notes,
         )
         assert result.table is not None
-        correct = result.table.frame.query("condition == 'clean'")["correct"].to_numpy()
-        clean = _clean_record(self.name, specs["clean_acc"], correct)
-        return replace(result, metrics=[clean, *result.metrics])
-
-
-def _clean_record(suite: str, spec: MetricSpec, correct: np.ndarray) -> MetricRecord:
-    ci = wilson_ci(float(correct.sum()), len(correct))
-    return spec_record(
-        spec,
-        suite=suite,
-        value=float(correct.mean()) if len(correct) else None,
-        n=len(correct),
-        ci=ci,
-        ci_method=WILSON_METHOD if ci else None,
-    )
+        return result
 
 
 TEXT_FAST_NOTE = (
