@@ -30,7 +30,7 @@ KNOWN_FLAGS: dict[str, str] = {
     "invalid_adversarials": "attack candidates were rejected by verification",
     "scores_unchanged": "text attacks: no candidate edit moved the model's probabilities on too "
     "many texts",
-    # accuracy and shift (harness/stats/tie_breaks.py)
+    # accuracy, shift, fairness and adversarial clean accuracy (harness/stats/tie_breaks.py)
     "tied_scores": "the tie-break at the top of the scores moves the number more than half its "
     "interval",
     # fairness

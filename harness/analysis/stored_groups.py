@@ -26,7 +26,7 @@ from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX
 from harness.core.suite_board import SuiteConfigs, read_config
 from harness.stats.calibration import ECE_BINS
-from harness.stats.group_statistics import CLEAN_CORRECT
+from harness.stats.group_statistics import CLEAN_CORRECT, CLEAN_TIED, TIED
 from harness.stats.groups import (
     INTERSECTION,
     LABEL_GROUP,
@@ -150,7 +150,8 @@ def _conditions(
 
 
 def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clean") -> pd.DataFrame:
-    """Rows of `condition` with a `clean_correct` column from the same samples' clean rows.
+    """Rows of `condition` with a `clean_correct` column from the same samples' clean rows (and
+    `clean_label_tied` from their `label_tied`, where the table has it).
 
     Samples without a clean row are dropped (paired comparison); the result is the input for a
     robustness breakdown (per-group accuracy drop, worst-group robustness gap).
@@ -158,8 +159,9 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     rows = table[table["condition"] == condition]
     if condition == clean or clean not in set(table["condition"].unique()):
         return rows
-    ref = table.loc[table["condition"] == clean, ["sample_id", "correct"]]
-    ref = ref.rename(columns={"correct": CLEAN_CORRECT})
+    kept = ["sample_id", "correct"] + ([TIED] if TIED in table.columns else [])
+    ref = table.loc[table["condition"] == clean, kept]
+    ref = ref.rename(columns={"correct": CLEAN_CORRECT, TIED: CLEAN_TIED})
     return rows.merge(ref, on="sample_id", how="inner")
 
 

@@ -19,10 +19,13 @@ import numpy as np
 import pandas as pd
 
 from harness.core.seeding import rng
+from harness.stats import tie_breaks
 from harness.stats.calibration import confidence_bins, counted_sums
 from harness.stats.group_intervals import Rate
 
 CLEAN_CORRECT = "clean_correct"  # optional column: the same sample's correctness when clean
+TIED = tie_breaks.COLUMN  # optional column: the argmax tie-break decides the row
+CLEAN_TIED = "clean_label_tied"  # optional column: the same for the sample's clean row
 
 
 class _RowKeys:
@@ -70,10 +73,18 @@ class Columns:
     confidence: np.ndarray
     clean_correct: np.ndarray | None
     positive: int
+    # rows whose label ties another class at the top (`label_tied`, harness.stats.tie_breaks),
+    # and the same for the sample's clean row (`clean_label_tied`); None where not stored
+    tied: np.ndarray | None = None
+    clean_tied: np.ndarray | None = None
 
     @classmethod
     def of(cls, frame: pd.DataFrame, positive: int) -> Columns:
         clean = frame[CLEAN_CORRECT].to_numpy(bool) if CLEAN_CORRECT in frame.columns else None
+
+        def optional(column: str) -> np.ndarray | None:
+            return frame[column].to_numpy(bool) if column in frame.columns else None
+
         return cls(
             label=frame["label"].to_numpy(np.int64),
             prediction=frame["prediction"].to_numpy(np.int64),
@@ -81,6 +92,8 @@ class Columns:
             confidence=frame["confidence"].to_numpy(np.float64),
             clean_correct=clean,
             positive=positive,
+            tied=optional(TIED),
+            clean_tied=optional(CLEAN_TIED) if clean is not None else None,
         )
 
 

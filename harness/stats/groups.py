@@ -58,6 +58,7 @@ from harness.stats.group_statistics import (
     point_values,
     stratified_indices,
 )
+from harness.stats.group_ties import Spans, disparity_moved, group_moved, metric_spans
 from harness.stats.intervals import DEFAULT_RESAMPLES, wilson_ci
 from harness.stats.shared_draws import SharedDraws
 
@@ -278,6 +279,8 @@ class _Computed:
     ece_cis: list[tuple[float, float] | None]  # each group's ECE interval (`ece_interval`)
     n: int
     min_group_size: int
+    # each metric's range over argmax tie-breaks per group; None when no row is tied
+    ties: dict[str, Spans] | None = None
 
     @property
     def active(self) -> np.ndarray:
@@ -368,6 +371,7 @@ def _compute(
         ece_cis=ece_intervals(c.confidence, c.correct, codes, g, options.ece_bins),
         n=len(frame),
         min_group_size=options.min_group_size,
+        ties=metric_spans(c, codes, g, binary=binary, nbins=options.ece_bins),
     )
 
 
@@ -391,6 +395,60 @@ def _bootstrap(
 
 
 def _group_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
+    """One group's metric, with its range over argmax tie-breaks in its note when a tied row
+    moves it (and `tied_scores` when that range is wider than half its interval)."""
+    est = _own_estimate(comp, metric, i)
+    spans = comp.ties.get(metric) if comp.ties else None
+    if spans is None or est.value is None:
+        return est
+    moved = group_moved(spans, i)
+    if metric == "acc_drop":  # a sample's clean and condition rows each tie on their own
+        moved = replace(moved, ties=replace(moved.ties, n=2 * moved.ties.n))
+    note = moved.note(f"its {_WORDS[metric]}", _ROWS_OF.get(metric, "rows"))
+    if note is None:
+        return est
+    return replace(est, note=_joined(est.note, note), flags=est.flags + moved.flags(est.ci))
+
+
+_WORDS = {
+    "acc": "accuracy",
+    "ece": "ECE",
+    "selection_rate": "selection rate",
+    "tpr": "TPR",
+    "fpr": "FPR",
+    "clean_acc": "clean accuracy",
+    "acc_drop": "accuracy drop",
+}
+_ROWS_OF = {
+    "tpr": "positive rows",
+    "fpr": "negative rows",
+    "acc_drop": "clean and condition rows",
+    "equal_opportunity_difference": "positive rows",
+    "worst_group_acc_drop": "clean and condition rows",
+    "group_acc_drop_gap": "clean and condition rows",
+}
+
+
+_DISPARITY_WORDS = {
+    "worst_group_acc": "worst-group accuracy",
+    "group_acc_gap": "accuracy gap",
+    "group_ece_gap": "ECE gap",
+    "demographic_parity_difference": "demographic parity difference",
+    "demographic_parity_ratio": "demographic parity ratio",
+    "equalized_odds_difference": "equalized odds difference",
+    "equalized_odds_ratio": "equalized odds ratio",
+    "equal_opportunity_difference": "equal opportunity difference",
+    "worst_group_acc_drop": "worst-group accuracy drop",
+    "group_acc_drop_gap": "gap in accuracy drops",
+}
+
+
+def _joined(*notes: str | None) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
+
+
+def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
     """One group's metric: Wilson for rates (with a small-denominator note), else bootstrap."""
     count = int(comp.point["n"][0, i])
     value = comp.point[metric][0, i]
@@ -508,16 +566,34 @@ def _disparity_rows(comp: _Computed, binary: bool, insufficient: list[str]) -> l
                 else None
             )
             est = Estimate(value=v, ci=ci, note=note, method=method if ci else None)
+        est = _disparity_ties(comp, metric, replace(est, flags=flags))
         out.append(
             Disparity(
                 group_by=comp.name,
                 metric=metric,
-                estimate=replace(est, flags=flags),
+                estimate=est,
                 n=comp.n,
                 insufficient_groups=tuple(insufficient),
             )
         )
     return out
+
+
+def _disparity_ties(comp: _Computed, metric: str, est: Estimate) -> Estimate:
+    """A disparity with its range over argmax tie-breaks in its note (also when undefined as
+    stored: another tie-break can define it) and `tied_scores` when that range is wider than
+    half its interval (or it has none and moves)."""
+    if comp.ties is None:
+        return est
+    moved = disparity_moved(comp.ties, metric, comp.active)
+    if moved is None:
+        return est
+    if metric in ("worst_group_acc_drop", "group_acc_drop_gap"):
+        moved = replace(moved, ties=replace(moved.ties, n=2 * moved.ties.n))
+    note = moved.note(f"the {_DISPARITY_WORDS[metric]}", _ROWS_OF.get(metric, "rows"))
+    if note is None:
+        return est
+    return replace(est, note=_joined(est.note, note), flags=est.flags + moved.flags(est.ci))
 
 
 def _uses_text(metric: str) -> str:

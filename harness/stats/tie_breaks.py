@@ -53,8 +53,9 @@ class TieRange:
         return self.high - self.low
 
     def moves_more_than(self, ci: tuple[float, float] | None) -> bool:
-        """Whether any tie-break could move the number by more than half its interval."""
-        if self.tied == 0:
+        """Whether any tie-break could move the number by more than half its interval (with no
+        interval: whether it moves at all)."""
+        if self.tied == 0 or not self.width > 0:
             return False
         if ci is None:
             return True

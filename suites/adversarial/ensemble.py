@@ -1,7 +1,9 @@
 """The per-sample worst case over a norm's attack ensemble (the cascade), cumulative over eps.
 
 For each norm, budgets are visited in ascending order and, within one eps, the ensemble's members
-in cascade order. A clean-correct sample counts as broken from the first (eps, attack) that broke
+in cascade order. A sample whose clean label ties another class at the top is never robust (the tie-break alone made
+it clean-correct), as a clean-misclassified one. A clean-correct sample counts as broken from the
+first (eps, attack) that broke
 it onwards, with that attack's prediction, confidence and perturbation norm, so the ensemble's
 robust accuracy is never above clean accuracy and never rises with eps. Only the samples the
 ensemble evaluated count (every sample for white-box models; the attacked subset for black-box
@@ -31,7 +33,7 @@ class WorstCase:
     eps: float
     after: str | None
     evaluated: np.ndarray  # bool: the sample counts in this cell
-    robust: np.ndarray  # bool: clean-correct and broken by no attack up to here
+    robust: np.ndarray  # bool: clean-correct (not by a tie-break) and broken by no attack here
     broken: np.ndarray  # bool: broken by some attack up to here
     prediction: np.ndarray
     confidence: np.ndarray
@@ -73,7 +75,7 @@ def _norm_cells(
             eps=eps,
             after=after,
             evaluated=evaluated,
-            robust=correct & ~hit,
+            robust=correct & ~hit & ~sweep.clean_tied,
             broken=hit.copy(),
             prediction=pred.copy(),
             confidence=conf.copy(),

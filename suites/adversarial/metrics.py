@@ -19,6 +19,7 @@ import numpy as np
 
 from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.suite import RunContext
+from harness.stats import tie_breaks
 from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import attacks as atk
 from harness.suites.adversarial.board import METRICS
@@ -81,13 +82,13 @@ def metric_records(
     records = [_clean_record(sweep, rc)]
     for cell in cells:
         if cell.after is None:
-            records.append(_cell_record(cell, rc, headline=True))
+            records.append(_cell_record(cell, sweep, rc, headline=True))
     members = {name for names in sweep.ensemble.values() for name in names}
     by_condition = {c.condition: c for c in cells}
     for (name, eps), outcome in sweep.outcomes.items():
         cond = attack_condition(name, eps)
         if name in members:
-            records.append(_cell_record(by_condition[cond], rc, headline=False))
+            records.append(_cell_record(by_condition[cond], sweep, rc, headline=False))
         else:
             records.append(_standalone_record(name, eps, outcome, sweep, rc))
         if outcome.invalid:
@@ -102,8 +103,46 @@ def metric_records(
 
 
 def _clean_record(sweep: Sweep, rc: RecordContext) -> MetricRecord:
-    """Clean accuracy; for a randomised model, of the averaged classifier the attacks face,
-    flagged, with one pass's accuracy (the model as the accuracy suite scores it) in the note."""
+    """Clean accuracy, with its range over argmax tie-breaks (`with_clean_ties`); for a
+    randomised model, of the averaged classifier the attacks face, flagged, with one pass's
+    accuracy (the model as the accuracy suite scores it) in the note."""
+    return with_clean_ties(_clean_accuracy(sweep, rc), sweep.correct, sweep.clean_tied)
+
+
+def with_clean_ties(record: MetricRecord, correct: np.ndarray, tied: np.ndarray) -> MetricRecord:
+    """A clean accuracy record with the samples whose label ties another class at the top in
+    its note, with the accuracy over every tie-break, and `tied_scores` when that range is wider
+    than half its interval (harness.stats.tie_breaks); unchanged when none ties."""
+    ties = tie_breaks.tie_range(correct, tied)
+    if ties.tied == 0:
+        return record
+    flags = (tie_breaks.FLAG,) if ties.moves_more_than(record.ci) else ()
+    return replace(
+        record,
+        note=_join(record.note, ties.note("top-1"), TIED_ROBUST_NOTE),
+        flags=tuple(dict.fromkeys(record.flags + flags)),
+    )
+
+
+TIED_ROBUST_NOTE = (
+    "robust accuracy counts these samples as not robust, as clean-misclassified ones: the "
+    "tie-break alone made them correct"
+)
+
+
+def _tied_note(sweep: Sweep, rows: np.ndarray) -> str | None:
+    """A robust accuracy's note on the samples it counts not robust for a tied clean label."""
+    tied = int((sweep.clean_tied & sweep.correct)[rows].sum())
+    if tied == 0:
+        return None
+    return (
+        f"{tied} of these {int(rows.sum())} samples count as not robust: their clean label ties "
+        "another class's score at the top, so only argmax's tie-break made them clean-correct "
+        "(see clean_acc)"
+    )
+
+
+def _clean_accuracy(sweep: Sweep, rc: RecordContext) -> MetricRecord:
     single = sweep.single_pass_accuracy
     if rc.eot_draws <= 1 or single is None:
         return _accuracy(rc.suite, "clean_acc", sweep.correct, "clean_acc", rc.ctx)
@@ -128,12 +167,14 @@ def eot_clean_note(draws: int, single: float) -> str:
     )
 
 
-def _cell_record(cell: WorstCase, rc: RecordContext, *, headline: bool) -> MetricRecord:
+def _cell_record(
+    cell: WorstCase, sweep: Sweep, rc: RecordContext, *, headline: bool
+) -> MetricRecord:
     e = cell.evaluated
     context = {"norm": cell.norm, "eps": eps_label(cell.eps)}
     if cell.after is not None:
         context["attack"] = cell.after
-    note = _join(rc.shared_note(), None if headline else CASCADE_NOTE)
+    note = _join(rc.shared_note(), None if headline else CASCADE_NOTE, _tied_note(sweep, e))
     rec = _accuracy(
         rc.suite,
         "robust_acc",
@@ -157,7 +198,7 @@ def _standalone_record(
     rec = _accuracy(
         rc.suite,
         "robust_acc",
-        sweep.correct[a] & ~o.broken[a],
+        sweep.surely_correct[a] & ~o.broken[a],
         cond,
         rc.ctx,
         condition=cond,
@@ -167,6 +208,7 @@ def _standalone_record(
             rc.shared_note(),
             f"this attack alone on a seeded stratified subset of {int(a.sum())}; not part of "
             "the ensemble",
+            _tied_note(sweep, a),
         ),
     )
     return replace(rec, headline=False)

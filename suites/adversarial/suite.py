@@ -28,12 +28,10 @@ import torch
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
-from harness.core.metric_record import MetricRecord, MetricSpec, spec_record
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.core.threat_model import Headline, headline_budget
-from harness.stats.intervals import WILSON_METHOD, wilson_ci
 from harness.suites.adversarial import validity_checks as vc
 from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from harness.suites.adversarial.board import BOARD
@@ -78,9 +76,12 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 class AdversarialSuite(Suite):
     name = "adversarial"
     # 11: the loss check's PGD ascends the log of the float64 cross-entropy (its steps, without
-    #     float32's saturation: 120-class confident models were flagged loss_not_increasing)
-    #     and a tabular task whose features differ widely in spread gets a mixed-scale note
-    #     and PGD, APGD and Square keep their iterates in each feature's box (tabular)
+    #     float32's saturation: 120-class confident models were flagged loss_not_increasing);
+    #     a tabular task whose features differ widely in spread gets a mixed-scale note; PGD,
+    #     APGD and Square keep their iterates in each feature's box (tabular); a sample whose
+    #     clean label ties another class at the top (argmax's tie-break decides it) is never
+    #     robust, as a clean-misclassified one; clean_acc notes the tied samples with its range
+    #     over every tie-break and flags tied_scores (untied models as in 10)
     # 10: randomised models only: Square scores proposal and best point under the same draws
     #     and keeps attacking past a noisy break; FAB-T too, its candidate moved to the budget's
     #     edge; noise_beats_gradient, stronger_attack_lowers_acc and gradient_obfuscation count
@@ -307,21 +308,7 @@ class AdversarialSuite(Suite):
             notes=notes,
         )
         assert result.table is not None
-        correct = result.table.frame.query("condition == 'clean'")["correct"].to_numpy()
-        clean = _clean_record(self.name, specs["clean_acc"], correct)
-        return replace(result, metrics=[clean, *result.metrics])
-
-
-def _clean_record(suite: str, spec: MetricSpec, correct: np.ndarray) -> MetricRecord:
-    ci = wilson_ci(float(correct.sum()), len(correct))
-    return spec_record(
-        spec,
-        suite=suite,
-        value=float(correct.mean()) if len(correct) else None,
-        n=len(correct),
-        ci=ci,
-        ci_method=WILSON_METHOD if ci else None,
-    )
+        return result
 
 
 TEXT_FAST_NOTE = (

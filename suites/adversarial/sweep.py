@@ -27,6 +27,7 @@ from harness.core.errors import DatasetError
 from harness.core.seeding import derive_seed
 from harness.core.suite import RunContext
 from harness.core.task import Task
+from harness.stats import tie_breaks
 from harness.suites.adversarial import attacks as atk
 from harness.suites.adversarial.attack import AttackBatch
 from harness.suites.adversarial.budgets import NORMS, Norm, eps_label
@@ -86,6 +87,9 @@ class Sweep:
     clean_prediction: np.ndarray
     clean_confidence: np.ndarray
     outcomes: dict[tuple[str, float], Outcome]  # (attack, eps), in plan then eps order
+    # clean label tied with another class at the top: argmax's tie-break alone decides whether
+    # the sample counts as clean-correct (harness.stats.tie_breaks); never robust
+    clean_tied: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     min_norms: dict[str, np.ndarray]  # per non-fixed attack; NaN where it did not run
     minimization_rows: np.ndarray  # the seeded stratified subset non-fixed attacks run on
     ensemble: dict[Norm, list[str]] = field(default_factory=dict)  # members, cascade order
@@ -118,6 +122,7 @@ class Sweep:
             clean_prediction=np.zeros(n, np.int64),
             clean_confidence=np.zeros(n, np.float64),
             outcomes=outcomes,
+            clean_tied=np.zeros(n, bool),
             min_norms=min_norms,
             minimization_rows=minimization_rows,
         )
@@ -130,6 +135,12 @@ class Sweep:
     def correct(self) -> np.ndarray:
         """Clean-correct samples: the only ones an attack can break."""
         return self.clean_prediction == self.labels
+
+    @property
+    def surely_correct(self) -> np.ndarray:
+        """Clean-correct under every tie-break: the samples that can count as robust (a clean
+        prediction the tie-break decides is no robust classification)."""
+        return self.correct & ~self.clean_tied
 
     @property
     def single_pass_accuracy(self) -> float | None:
@@ -280,6 +291,7 @@ def _clean_pass(
         sweep.labels[span] = batch.labels.numpy()
         sweep.clean_prediction[span] = probs.argmax(1).numpy()
         sweep.clean_confidence[span] = probs.amax(1).numpy()
+        sweep.clean_tied[span] = tie_breaks.decided_by_tie(probs.numpy(), sweep.labels[span], 1)
         start += len(x)
         progress.advance(len(x), len(task))
 

@@ -5,7 +5,9 @@ Extra columns: `attack_success`, `perturbation_norm` (NaN where the sample was n
 `broken_by` (the attack that broke it, else "") and `flags` (the job's reliability flags, comma
 separated, on every attacked row: a number computed from these rows is as unreliable as the job's
 record; "" on clean rows and when nothing was raised, except `nondeterministic_forward` on the
-clean rows of a randomised model, whose clean decisions are the averaged classifier's). Cascade and ensemble blocks hold the samples
+clean rows of a randomised model, whose clean decisions are the averaged classifier's). A sample
+whose clean label ties another class at the top has `correct` False on every attacked row (never
+robust: `Sweep.surely_correct`), as a clean-misclassified one. Cascade and ensemble blocks hold the samples
 the ensemble evaluated (every sample for white-box models); a block of an attack outside the
 ensemble (a minimisation attack on its subset) holds the samples that attack ran on, with that
 attack's own result.
@@ -83,7 +85,7 @@ def _standalone_frame(
         "condition": attack_condition(name, eps),
         "label": sweep.labels[a],
         "prediction": o.prediction[a],
-        "correct": sweep.correct[a] & ~o.broken[a],
+        "correct": sweep.surely_correct[a] & ~o.broken[a],
         "confidence": o.confidence[a],
         "attack_success": o.broken[a],
         "perturbation_norm": np.where(o.broken[a], o.norm[a], np.nan),

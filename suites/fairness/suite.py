@@ -17,6 +17,7 @@ from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import SOURCE_ID, TRAIN_SPLIT, Task
+from harness.stats import tie_breaks
 from harness.stats.groups import (
     INTERSECTION,
     Grouping,
@@ -69,7 +70,9 @@ class _Groups:
 
 
 def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTable:
-    """One clean prediction per sample."""
+    """One clean prediction per sample (argmax of the probabilities: ties go to the lowest class
+    index), and whether the tie-break decides it (`label_tied`, harness.stats.tie_breaks): the
+    group breakdown gives each number's range over every tie-break (harness.stats.group_ties)."""
     out = predict(adapter, task, ctx)
     probs = out["probs"]
     if len(probs) == 0:
@@ -83,6 +86,7 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
             "prediction": prediction,
             "correct": prediction == out["label"],
             "confidence": probs.max(axis=1),
+            tie_breaks.COLUMN: tie_breaks.decided_by_tie(probs, out["label"], 1),
         }
     )
 
@@ -90,8 +94,11 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
 class FairnessSuite(Suite):
     name = "fairness"
     # 2: Wilson group rates, disparity intervals that can contain 0, small_denominator;
-    # 3: per-group ECE by the bias-aware interval (harness.stats.calibration.ece_interval)
-    version = "3"
+    # 3: per-group ECE by the bias-aware interval (harness.stats.calibration.ece_interval);
+    # 4: the table's label_tied column; every group metric and disparity that a tied row moves
+    #    notes its range over the argmax tie-breaks and flags tied_scores when that range is
+    #    wider than half its interval (harness.stats.group_ties; untied models' numbers as in 3)
+    version = "4"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

@@ -128,6 +128,31 @@ def _mean(
     return spec_record(spec, suite=suite, value=float(np.mean(values)), n=len(values), **kw)
 
 
+def _tied_note(note: str, sweep: TextSweep) -> str:
+    """A robust accuracy's note, with the texts it counts not robust for a tied clean label."""
+    tied = int((sweep.clean_tied & sweep.correct).sum())
+    if tied == 0:
+        return note
+    return (
+        f"{note}; {tied} of these {sweep.n} texts count as not robust: their clean label ties "
+        "another class's score at the top, so only argmax's tie-break made them clean-correct "
+        "(see clean_acc)"
+    )
+
+
+def clean_text_record(suite: str, spec: MetricSpec, correct: np.ndarray) -> MetricRecord:
+    """Clean accuracy of the texts with its Wilson interval."""
+    ci = wilson_ci(float(correct.sum()), len(correct))
+    return spec_record(
+        spec,
+        suite=suite,
+        value=float(correct.mean()) if len(correct) else None,
+        n=len(correct),
+        ci=ci,
+        ci_method=WILSON_METHOD if ci else None,
+    )
+
+
 def text_records(
     sweep: TextSweep,
     cells: list[TextCell],
@@ -158,9 +183,9 @@ def text_records(
         robust = _proportion(
             robust_spec,
             suite,
-            correct & ~cell.broken,
+            sweep.surely_correct & ~cell.broken,
             sweep.n,
-            note=BLACKBOX_TEXT_NOTE,
+            note=_tied_note(BLACKBOX_TEXT_NOTE, sweep),
             flags=flagged,
             **kw,
         )
@@ -251,7 +276,7 @@ def text_table(sweep: TextSweep, cells: list[TextCell]) -> SampleTable:
                 "condition": c.condition,
                 "label": sweep.labels,
                 "prediction": c.prediction,
-                "correct": correct & ~broken,
+                "correct": sweep.surely_correct & ~broken,
                 "confidence": c.confidence,
                 "attack_success": broken,
                 "perturbation_norm": np.full(n, np.nan),

@@ -18,11 +18,13 @@ from harness.core.errors import ConfigError
 from harness.core.metric_record import MetricSpec
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
+from harness.suites.adversarial.metrics import with_clean_ties
 from harness.suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
 from harness.suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
 from harness.suites.adversarial.text.flat_scores import flat_score_checks, flat_score_note
 from harness.suites.adversarial.text.inputs import check_texts, input_notes
 from harness.suites.adversarial.text.results import (
+    clean_text_record,
     text_cells,
     text_examples,
     text_records,
@@ -129,15 +131,19 @@ def run_text(
     cells = text_cells(sweep)
     checks = flat_score_checks(sweep)
     notes += [flat_score_note(t, c) for t, c in checks.items() if c.raised]
-    records = text_records(
-        sweep,
-        cells,
-        suite=suite,
-        robust_spec=specs["robust_acc"],
-        invalid_spec=specs["invalid_adversarials"],
-        preset=preset,
-        flags={t: (c.flag,) for t, c in checks.items() if c.raised},
-    )
+    clean = clean_text_record(suite, specs["clean_acc"], sweep.correct)
+    records = [
+        with_clean_ties(clean, sweep.correct, sweep.clean_tied),
+        *text_records(
+            sweep,
+            cells,
+            suite=suite,
+            robust_spec=specs["robust_acc"],
+            invalid_spec=specs["invalid_adversarials"],
+            preset=preset,
+            flags={t: (c.flag,) for t, c in checks.items() if c.raised},
+        ),
+    ]
     artifacts: dict[str, Any] = {
         "modality": "text",
         "preset": preset,

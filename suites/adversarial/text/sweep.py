@@ -18,6 +18,7 @@ import numpy as np
 
 from harness.core.seeding import derive_seed
 from harness.core.suite import RunContext
+from harness.stats import tie_breaks
 from harness.suites.adversarial.progress import StageProgress
 from harness.suites.adversarial.text.attacks import TextAttack, TextBatch
 from harness.suites.adversarial.text.budget import TextBudget, Threat
@@ -77,6 +78,19 @@ class TextSweep:
     @property
     def correct(self) -> np.ndarray:
         return self.clean_prediction == self.labels
+
+    @property
+    def clean_tied(self) -> np.ndarray:
+        """The clean label ties another class at the top: argmax's tie-break alone decides
+        whether the text counts as clean-correct (harness.stats.tie_breaks)."""
+        if self.n == 0:
+            return np.zeros(0, bool)
+        return tie_breaks.decided_by_tie(self.clean_probs, self.labels, 1)
+
+    @property
+    def surely_correct(self) -> np.ndarray:
+        """Clean-correct under every tie-break: the texts that can count as robust."""
+        return self.correct & ~self.clean_tied
 
 
 def clean_pass(

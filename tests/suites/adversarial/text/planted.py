@@ -43,3 +43,8 @@ def bag_of_words_scores(texts: list[str]) -> np.ndarray:
 def constant_scores(texts: list[str]) -> np.ndarray:
     """A model that ignores its input: the same probabilities (class 1 likelier) for any text."""
     return np.tile(np.array([[0.3, 0.7]]), (len(texts), 1))
+
+
+def tied_scores(texts: list[str]) -> np.ndarray:
+    """A model whose two classes always tie: argmax gives every text class 0."""
+    return np.full((len(texts), 2), 0.5)

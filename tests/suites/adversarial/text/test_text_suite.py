@@ -248,3 +248,25 @@ def test_a_model_whose_scores_never_move_is_flagged_not_called_robust(csv: Path)
     moving = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
     assert not any(c["raised"] for c in moving.artifacts["checks"].values())
     assert not any(r.flags for r in moving.metrics if r.metric == "robust_acc")
+
+
+def test_a_model_whose_classes_tie_is_never_robust(csv: Path) -> None:
+    """Every text's two classes tie: argmax gave each class 0, so the negative texts counted as
+    clean-correct and then robust (no edit moved the scores), plain numbers."""
+    out = evaluate(
+        {**MODEL, "callable": "tests.suites.adversarial.text.planted:tied_scores"},
+        task=task_spec(csv),
+        suites={"adversarial": {"preset": "fast", "text": {"attacks": ["char_greedy"]}}},
+        device="cpu",
+        bootstrap_resamples=0,
+        base_dir=csv.parent,
+    )
+    res = out.results["adversarial"]
+    n = len(POSITIVE) + len(NEGATIVE) + 3
+    negatives = len(NEGATIVE) + 2
+    clean = next(r for r in res.metrics if r.metric == "clean_acc")
+    assert clean.value == pytest.approx(negatives / n)
+    assert "tied_scores" in clean.flags and f"{n} of {n} samples tie" in clean.note
+    robust = [r for r in res.metrics if r.metric == "robust_acc"]
+    assert robust and all(r.value == 0 for r in robust)
+    assert all(f"{negatives} of these {n} texts count as not robust" in r.note for r in robust)
