@@ -72,7 +72,7 @@ def missing_error(missing: Sequence[str], columns: TaskColumns) -> ConfigError:
             hints.append(f"for {name!r} did you mean {', '.join(map(repr, close))}?")
     return ConfigError(
         f"{GROUP_BY} names {', '.join(map(repr, missing))}, which task {columns.task!r} does "
-        f"not have; its group columns: {_listed(groups)}" + "".join(f"; {h}" for h in hints)
+        f"not have; its columns to group by: {_listed(groups)}" + "".join(f"; {h}" for h in hints)
     )
 
 

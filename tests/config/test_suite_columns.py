@@ -62,7 +62,7 @@ def test_a_group_by_typo_is_refused_by_validate_naming_key_task_column_and_match
     assert code == 2 and out == ""
     assert one_error_line(err) == (
         "error: suites.fairness.group_by names 'sexx', which task 'people' does not have; its "
-        "group columns: sex, race; for 'sexx' did you mean 'sex'?"
+        "columns to group by: sex, race; for 'sexx' did you mean 'sex'?"
     )
 
 
@@ -72,7 +72,7 @@ def test_a_file_column_that_is_not_a_group_column_is_named_as_such(tmp_path: Pat
     assert code == 2
     assert one_error_line(err) == (
         "error: suites.fairness.group_by names 'income', which task 'people' does not have; its "
-        f"group columns: sex, race; 'income' is a column of {tmp_path / 'people.parquet'} but "
+        f"columns to group by: sex, race; 'income' is a column of {tmp_path / 'people.parquet'} but "
         "not one of the task's group_columns: add it there to group by it"
     )
 
