@@ -21,6 +21,7 @@ from harness.config.spec import ModelSpec, RunSpec
 from harness.core.manifest import ProtocolRef
 from harness.core.suite import Suite
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline
 
 
@@ -48,6 +49,8 @@ class TaskPlan:
     origin: str
     headline: Headline | None = None
     modality: str | None = None  # known without loading (catalogue, inline entry); else None
+    # its columns and classes as known without loading it (the suites' column checks)
+    columns: TaskColumns | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Plan:
     suites: dict[str, Suite]
     jobs: list[Job]
     protocol: Protocol | None = None  # the protocol preset the spec runs under
+    # suite settings naming a column or label value that could not be checked without loading
+    # a task (Suite.check_task_columns), one line each: `harness validate` prints them
+    unchecked: tuple[str, ...] = ()
 
     def spec_hash(self) -> str:
         return self.spec.spec_hash()

@@ -30,6 +30,7 @@ from harness.core.errors import ModelLoadError, SpecError, UnknownNameError
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline
 from harness.core.validation import (
     format_validation_error,
@@ -42,6 +43,7 @@ from harness.data.group_value_labels import GROUP_VALUE_LABELS
 from harness.data.headlines import HEADLINES
 from harness.data.hub_access import use_hub
 from harness.data.sources import check_task_source
+from harness.data.task_columns import catalogue_task_columns, spec_task_columns
 from harness.data.task_spec import TaskSpec
 
 HUB_PREFIX = "hf:"  # `hf:<repo id>[@revision]`: a hub checkpoint as a zoo entry
@@ -206,15 +208,17 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
             origin=origin,
             headline=headline,
             modality=modality if isinstance(modality, str) else None,
+            columns=catalogue_task_columns(entry, factory, origin),
         )
 
     _not_shadowing(entry)
+    source = None
     if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
         from harness.data.recipe_files import recipe_files
 
         recipe_files(entry, base_dir)
-    else:
-        check_task_source(entry, base_dir)  # what `harness run` would refuse, without reading data
+    else:  # what `harness run` would refuse, without reading data
+        source = check_task_source(entry, base_dir)
 
     def load() -> Task:
         from harness.data.loader import load_task
@@ -227,6 +231,7 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
         origin=f"spec ({entry.source})",
         headline=headline,
         modality=entry.modality,
+        columns=spec_task_columns(entry, source, base_dir),
     )
 
 
@@ -380,6 +385,7 @@ def build_plan(
         _task_shapes(spec, list(task_plans)),
         [(job.model, job.task) for job in jobs],
     )
+    unchecked = _check_task_columns(suite_objs, task_plans, jobs)
     plan = Plan(
         spec=spec,
         base_dir=base_dir,
@@ -388,10 +394,30 @@ def build_plan(
         suites=suite_objs,
         jobs=jobs,
         protocol=protocol,
+        unchecked=unchecked,
     )
     if network_needs(plan):  # probe the hub once: unreachable means the cache only, at once
         use_hub()
     return plan
+
+
+def _check_task_columns(
+    suites: Mapping[str, Suite], tasks: Mapping[str, TaskPlan], jobs: list[Job]
+) -> tuple[str, ...]:
+    """Each suite's settings that name a column or a label value, checked against the columns
+    of the tasks it runs on (`Suite.check_task_columns`: a typo raises ConfigError before any
+    job); the lines of the settings it could not check."""
+    lines: list[str] = []
+    for name, suite in suites.items():
+        ran = {job.task for job in jobs if job.suite == name}
+        columns = {
+            t: plan.columns
+            or TaskColumns(task=t, columns=None, unknown=f"task {t!r} is known only once loaded")
+            for t, plan in tasks.items()
+            if t in ran
+        }
+        lines.extend(suite.check_task_columns(columns))
+    return tuple(lines)
 
 
 def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:
@@ -431,5 +457,6 @@ def _protocol_task_plans(
             load=load,
             origin=f"{plan.origin}, protocol {protocol.ref.label}",
             headline=plan.headline,
+            columns=plan.columns,
         )
     return out

@@ -25,6 +25,7 @@ from harness.core.metric_record import MetricRecord, MetricSpec
 from harness.core.sample_table import SampleTable
 from harness.core.suite_config import SuiteConfig as SuiteConfig  # re-exported for suites
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline
 from harness.core.validation import format_validation_error
 
@@ -141,6 +142,15 @@ class Suite:
         before any job runs (and by `harness validate`): a suite whose config names models
         refuses a name the spec does not define (raising ConfigError), so a typo fails
         validation instead of leaving a metric silently missing. Nothing to check by default."""
+
+    def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
+        """Called with the columns and class count of each task the suite runs on, as known
+        without loading it (`TaskColumns`), before any job runs (and by `harness validate`): a
+        suite whose settings name a column or a label value refuses one the task lacks (raising
+        ConfigError, one line naming the key, the task, the column and close matches). Returns
+        one line for each setting it could not check on a task whose columns or classes are
+        known only once loaded. Nothing to check by default."""
+        return []
 
     def input_fingerprints(self, task: Task) -> dict[str, str]:
         """The content fingerprints (`Task.fingerprint`) of the other data this suite reads when

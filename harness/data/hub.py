@@ -71,6 +71,8 @@ class HubTask:
     # sample ids are the row index (`sources.source_image_id`), the `source_id` of the published
     # corrupted set made from this split in this order (CIFAR-10-C, CIFAR-100-C), so rows pair
     row_index_ids: bool = False
+    # a published corruption set: its rows carry `corruption`, `severity` and `source_id`
+    corruption_cells: bool = False
 
     @property
     def modality(self) -> str:
@@ -413,6 +415,7 @@ CIFAR10_C = HubTask(
     name="cifar10-c",
     spec=_image("cifar10-c", "hf:YashP54/cifar10-c", split="test", num_classes=10),
     snapshot="YashP54/cifar10-c",
+    corruption_cells=True,
     access="public",
     size="19 corruptions x 5 severities x 10,000 images (950,000); about 2.9 GB of .npy files",
     card="https://huggingface.co/datasets/YashP54/cifar10-c",
@@ -430,6 +433,7 @@ CIFAR100_C = HubTask(
         "download CIFAR-100-C (Zenodo record 3555552) and unpack it so the folder holds "
         "<corruption>.npy and labels.npy"
     ),
+    corruption_cells=True,
     access="local files",
     size="19 corruptions x 5 severities x 10,000 images; 2.9 GB of .npy files",
     card="https://github.com/hendrycks/robustness (no loadable copy on the hub)",
@@ -499,6 +503,7 @@ IMAGENET_C = HubTask(
         "download ImageNet-C (Zenodo record 2235448) and unpack it so the folder holds "
         "<corruption>/<severity>/<wnid>/*.JPEG"
     ),
+    corruption_cells=True,
     access="local files",
     size="15 corruptions x 5 severities x 50,000 images; about 65 GB",
     card="https://github.com/hendrycks/robustness (on the hub only as one repo per cell)",

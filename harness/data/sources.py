@@ -259,10 +259,12 @@ def _sizing_key(spec: TaskSpec) -> str:
     return f"{key} {value if isinstance(value, int) else list(value or ())}"
 
 
-def check_task_source(spec: TaskSpec, base_dir: Path) -> None:
-    """Resolve every split a task reads, as `harness validate` does (no data is read)."""
-    resolve_source(spec, base_dir, split=spec.split)
+def check_task_source(spec: TaskSpec, base_dir: Path) -> Source:
+    """Resolve every split a task reads, as `harness validate` does (no data is read); returns
+    the evaluation split's source."""
+    source = resolve_source(spec, base_dir, split=spec.split)
     train_source(spec, base_dir)
+    return source
 
 
 def train_source(spec: TaskSpec, base_dir: Path) -> tuple[Source, str] | None:

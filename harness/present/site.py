@@ -130,6 +130,27 @@ class _Context:
         self.pages.page(self.out / name, page.template, reuse=reuse, **page.context)
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What a report reads of the results folder: its jobs, boards and job outcomes."""
+
+    loaded: list[Loaded]
+    boards: list[Board]
+    outcomes: dict[tuple[str, str, str], JobOutcome]
+
+    @classmethod
+    def of(cls, results: Path, suite_boards: Sequence[SuiteBoard], *, allow_partial: bool) -> _Read:
+        loaded = load_jobs(results)
+        boards = build_boards(
+            results,
+            allow_partial=allow_partial,
+            loaded=loaded,
+            keep_tables=True,
+            suite_boards=suite_boards,
+        )
+        return cls(loaded, boards, read_outcomes(results))
+
+
 def build_site(
     results: Path,
     out: Path,
@@ -145,19 +166,16 @@ def build_site(
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
     refuse_foreign_folder(out)  # at once: before the results are read
-    loaded = load_jobs(results)
-    boards = build_boards(
-        results,
-        allow_partial=allow_partial,
-        loaded=loaded,
-        keep_tables=True,
-        suite_boards=suite_boards,
-    )
-    outcomes = read_outcomes(results)
-    values = ResampledCache.read(out)  # the previous build's resampled values (or none)
-    heads = [headline_board(b, outcomes, store=values) for b in boards]
+    read = _Read.of(results, suite_boards, allow_partial=allow_partial)  # refusals come first
     given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
-    with site_lock(live):  # a second report into this folder waits until this one is published
+    # a second report into this folder waits until this one is published; one that waited
+    # reads the results again, as they are now (they may have changed while it waited)
+    with site_lock(live) as lock:
+        if lock.waited:
+            read = _Read.of(results, suite_boards, allow_partial=allow_partial)
+        loaded, boards, outcomes = read.loaded, read.boards, read.outcomes
+        values = ResampledCache.read(out)  # the previous build's resampled values (or none)
+        heads = [headline_board(b, outcomes, store=values) for b in boards]
         links.real_dir(live / "figures")  # never a link: figures are published inside it
         out = staging_folder(live)  # the build goes here; `live` keeps the previous one meanwhile
         try:

@@ -32,6 +32,7 @@ from harness.core.model_calls import CheckedAdapter
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.validation import format_validation_error
 from harness.data.task_spec import TaskSpec
 from harness.run.environment import resolve_device
@@ -356,6 +357,9 @@ def _evaluate(
     check_fits_task(adapter, the_task)
     started = _now()
     loaded = {n: registry.load(n)(config or {}) for n, config in configs.items()}
+    columns = {the_task.name: TaskColumns.of_task(the_task)}
+    for suite in loaded.values():  # a setting naming a column it lacks: before any model call
+        suite.check_task_columns(columns)
     out = EvaluationResult(model=adapter.name, task=the_task.name)
     seconds: dict[str, float] = {}
     for suite_name, suite in loaded.items():

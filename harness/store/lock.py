@@ -60,6 +60,9 @@ class FolderLock:
         # released: a run removing the folder it just created must do it before another run
         # waiting for the lock (--wait-lock) takes it and starts writing there
         self.on_failure = on_failure
+        # whether taking the lock had to wait for another holder: what the waiter read before
+        # may have changed meanwhile (a report re-reads its results then)
+        self.waited = False
         self._fd: int | None = None
 
     def __enter__(self) -> FolderLock:
@@ -84,6 +87,7 @@ class FolderLock:
                     raise FolderLockedError(
                         f"{self.what} {self.path.parent} is in use by {holder}; {self.advice}"
                     ) from None
+                self.waited = True
                 if not announced:
                     log.warning(
                         "waiting for the lock on %s %s held by %s",

@@ -16,7 +16,8 @@ from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
-from harness.core.task import SOURCE_ID, TRAIN_SPLIT, Task
+from harness.core.task import TRAIN_SPLIT, Task
+from harness.core.task_columns import TaskColumns
 from harness.stats import tie_breaks
 from harness.stats.groups import (
     INTERSECTION,
@@ -28,6 +29,11 @@ from harness.stats.groups import (
 from harness.suites.accuracy import predict
 from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
 from harness.suites.fairness.board import BOARD
+from harness.suites.fairness.columns import (
+    binary_label_error,
+    check_task_columns,
+    grouping_refusal,
+)
 from harness.suites.fairness.config import FairnessConfig
 from harness.suites.fairness.group_metrics import records_from_breakdown
 
@@ -36,27 +42,13 @@ def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, .
     """Groupings of raw column names: the config's, else each group column and their intersection.
 
     Corruption cell columns and `source_id` are never taken as sensitive attributes by default
-    (`binning.not_attributes`); naming one in `group_by` is refused by `skip_reason`."""
+    (`binning.not_attributes`); naming one in `group_by` is refused by `skip_reason`
+    (`columns.grouping_refusal`)."""
     if config.group_by is not None:
         return [(g,) if isinstance(g, str) else tuple(g) for g in config.group_by]
     skip = not_attributes(task)
     cols = tuple(c for c in task.group_columns if c not in skip)
     return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
-
-
-def _refuse_non_attributes(config: FairnessConfig, task: Task) -> None:
-    """`group_by` naming a cell column or `source_id` is a config error (they are not groups)."""
-    if config.group_by is None:
-        return
-    named = {c for g in requested_groupings(config, task) for c in g}
-    bad = sorted(named & (set(task.cell_columns) | {SOURCE_ID}))
-    if bad:
-        raise ConfigError(
-            f"suites.fairness.group_by names {', '.join(map(repr, bad))}, which on task "
-            f"{task.name!r} says which corruption cell (or clean image) a row comes from, not a "
-            "sensitive attribute; per-cell accuracy is the shift suite's job (docs/shift.md); "
-            f"group columns to use: {', '.join(data_columns(task)) or '(none)'}"
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,37 +119,24 @@ class FairnessSuite(Suite):
         printed = task.train_columns_fingerprint(columns)
         return {} if printed is None else {TRAIN_SPLIT: printed}
 
+    def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
+        """`group_by`, `bins` and `positive_label` against the planned tasks' columns
+        (`harness.suites.fairness.columns`)."""
+        assert isinstance(self.config, FairnessConfig)
+        return check_task_columns(self.config, tasks)
+
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         assert isinstance(self.config, FairnessConfig)
-        _refuse_non_attributes(self.config, task)
-        wanted = {c for g in requested_groupings(self.config, task) for c in g}
-        missing = sorted(wanted - set(task.data.column_names))
-        if not task.group_columns and not (wanted & set(task.data.column_names)):
-            # a task without sensitive attributes (e.g. digits beside diabetes in one spec)
-            return (
-                f"task {task.name!r} has no group columns (sensitive attributes); declare "
-                "group_columns on the task to evaluate fairness on it"
-            )
-        if self.config.group_by is not None and missing:  # a typo must not pass as a skip
-            raise ConfigError(
-                f"suites.fairness.group_by names {', '.join(map(repr, missing))}, which task "
-                f"{task.name!r} does not have; its group columns: {', '.join(task.group_columns) or '(none)'}"
-            )
-        if not wanted or not (wanted & set(task.data.column_names)):
-            return (
-                f"task {task.name!r} has no group columns (sensitive attributes); declare "
-                "group_columns on the task or set suites.fairness.group_by to its columns"
-            )
-        return None
+        outcome = grouping_refusal(self.config, TaskColumns.of_task(task))
+        if isinstance(outcome, ConfigError):
+            raise outcome
+        return outcome
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         assert isinstance(self.config, FairnessConfig)
         cfg = self.config
         if task.num_classes == 2 and cfg.positive_label > 1:
-            raise DatasetError(
-                f"suites.fairness.positive_label is {cfg.positive_label} but task "
-                f"{task.name!r} is binary (labels 0 and 1)"
-            )
+            raise binary_label_error(cfg.positive_label, task.name)
         groups = self._groups(task)
         table = _clean_table(adapter, task, ctx).with_groups(groups.labels)
         breakdown = group_breakdown(
