@@ -1,10 +1,11 @@
 """Hugging Face image classifiers (`AutoModelForImageClassification`) as white-box adapters.
 
-The image processor's scale, resize, centre crop, channel order and normalisation are folded into
-the adapter as torch ops (`hf_image_preprocess`, checked against the processor when the model is
-built), so suites feed raw images in [0, 1] of the task's shape and gradients flow from the logits
-back to those raw pixels (attacks work in input space). Grayscale tasks are repeated to three
-channels when the model expects RGB.
+The image processor's scale, resize, centre crop, channel order and normalisation (and the own
+rules of the ConvNeXt, LeViT, PoolFormer, Perceiver, MobileViT and EfficientNet processors) are
+folded into the adapter as torch ops (`hf_image_preprocess`, checked against the processor when the
+model is built), so suites feed raw images in [0, 1] of the task's shape and gradients flow from
+the logits back to those raw pixels (attacks work in input space). Grayscale tasks are repeated to
+three channels when the model expects RGB.
 """
 
 from __future__ import annotations
@@ -160,6 +161,11 @@ class HFImageAdapter(NetworkAdapter):
                 "processor_mismatch": None if mismatch is None else round(mismatch, 4),
             },
         }
+        # the later rules' settings, named only where set (older descriptions keep their identity)
+        if pre.offset is not None:
+            description["preprocess"]["offset"] = pre.offset
+        if pre.crop_first is not None:
+            description["preprocess"]["crop_before_resize"] = pre.crop_first
         if config.features_layer is not None:
             description["features_layer"] = config.features_layer
         spec = InputSpec(

@@ -4,21 +4,31 @@
 work in input space). `preprocess_from` translates the processor's settings: the pixel scale
 (a task value v is the byte 255·v, so the usual `rescale_factor` 1/255 leaves it as is; another
 factor, or `do_rescale: false`, which feeds bytes, is applied), the resize (`size` height/width,
-or shortest edge with the processor's rounding; ConvNeXt's `crop_pct`, the processor of ResNet
-and ConvNeXt checkpoints: resize to shortest_edge / crop_pct, then centre crop), its
-interpolation (bilinear, bicubic, nearest), the centre crop, RGB -> BGR
-(`do_flip_channel_order`, MobileViT) and the normalisation.
+or shortest edge with the processor's rounding), its interpolation (bilinear, bicubic, nearest),
+the centre crop (zero-padded where the crop is larger than the image, on the side the processor's
+backend pads), RGB -> BGR (`do_flip_channel_order`) and the normalisation; and the rules of the
+processors that do more than those settings say:
 
-A processor does things no setting here names (EfficientNet divides by the std twice, LeViT and
-PoolFormer resize by their own rules, remote code anything), so `check_against_processor` runs
-the real processor on a smooth probe image of the task's size and refuses the model, naming the
-processor and the difference, when the rebuilt ops do not give the same pixels: such a model would
-be scored on inputs it was never given.
+- ConvNeXt (ResNet and ConvNeXt checkpoints): resize to shortest_edge / crop_pct, then centre crop
+  shortest_edge (a plain square resize from shortest_edge 384 up);
+- LeViT: resize the shortest edge to int(256 / 224 · shortest_edge), then centre crop;
+- PoolFormer: resize by `size` / crop_pct (a shortest edge, or a square size's edge, becomes a
+  shortest edge), then centre crop;
+- Perceiver: centre crop (size / crop_size) · the image's shorter side first, then resize;
+- MobileViT: never normalises (its processor ignores `do_normalize`), flips RGB -> BGR;
+- EfficientNet: `rescale_offset` subtracts 1 after the rescale, and `include_top` divides by the
+  std a second time (folded here into one division by std²).
+
+A processor does things no rule here names (remote code anything), so `check_against_processor`
+runs the real processor on a smooth probe image of the task's size and refuses the model, naming
+the processor and the difference, when the rebuilt ops do not give the same pixels: such a model
+would be scored on inputs it was never given.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,15 +37,17 @@ import torch.nn.functional as F
 
 from harness.core.errors import ModelLoadError
 
-# PIL's resampling filter numbers (processor `resample`) -> torch interpolation mode
-_MODES = {0: "nearest-exact", 2: "bilinear", 3: "bicubic"}
+# PIL's resampling filter numbers (processor `resample`) -> torch interpolation mode; NEAREST is
+# Pillow's own rounding with the PIL backend, torch's nearest-exact with torchvision's
+_MODES = {0: "nearest-pil", 2: "bilinear", 3: "bicubic"}
 _CONVNEXT_FULL_RESIZE = 384  # ConvNeXt's processor warps to a square from this edge up
 PROBE_SHAPE = (48, 64)  # probe image height, width when the task's shape is not declared
 MATCH_TOLERANCE = 0.02  # of the processor output's range (about 5 grey levels)
 
 
 class ImagePreprocess(torch.nn.Module):
-    """Differentiable stand-in for the image processor: scale, resize, crop, flip, normalise."""
+    """Differentiable stand-in for the image processor: crop (Perceiver's, before the resize),
+    resize, centre crop, flip, scale (and offset), normalise."""
 
     mean: torch.Tensor | None
     std: torch.Tensor | None
@@ -52,6 +64,9 @@ class ImagePreprocess(torch.nn.Module):
         mode: str = "bilinear",
         scale: float | None = None,
         flip_channels: bool = False,
+        offset: float | None = None,
+        crop_first: tuple[float, float] | None = None,
+        pad_low_first: bool = True,
     ) -> None:
         super().__init__()
         self.size = size
@@ -61,6 +76,12 @@ class ImagePreprocess(torch.nn.Module):
         self.mode = mode
         self.scale = scale
         self.flip_channels = flip_channels
+        self.offset = offset
+        # before the resize, crop (ratio_h · m, ratio_w · m), m the image's shorter side
+        self.crop_first = crop_first
+        # a crop larger than the image pads it with zeros; an odd padding's extra row (column)
+        # goes first (numpy / PIL processors) or last (torchvision processors)
+        self.pad_low_first = pad_low_first
         if mean is not None and std is not None:
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
@@ -71,6 +92,10 @@ class ImagePreprocess(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] == 1 and self.channels == 3:
             x = x.expand(-1, 3, -1, -1)
+        if self.crop_first is not None:
+            shorter = min(x.shape[-2:])
+            ratio_h, ratio_w = self.crop_first
+            x = center_crop(x, (int(ratio_h * shorter), int(ratio_w * shorter)), self.pad_low_first)
         h, w = x.shape[-2:]
         target = self.size
         if target is None and self.shortest_edge is not None:
@@ -78,24 +103,58 @@ class ImagePreprocess(torch.nn.Module):
         if target is not None and tuple(target) != (h, w):
             x = _resize(x, target, self.mode)
         if self.crop is not None:
-            ch, cw = self.crop
-            top = max(0, (x.shape[-2] - ch) // 2)
-            left = max(0, (x.shape[-1] - cw) // 2)
-            x = x[..., top : top + ch, left : left + cw]
+            x = center_crop(x, self.crop, self.pad_low_first)
         if self.flip_channels:
             x = x.flip(1)
         if self.scale is not None:
             x = x * self.scale
+        if self.offset is not None:
+            x = x + self.offset
         if self.mean is not None and self.std is not None:
             x = (x - self.mean) / self.std
         return x
 
 
 def _resize(x: torch.Tensor, target: tuple[int, int], mode: str) -> torch.Tensor:
+    if mode == "nearest-pil":
+        rows = _pil_nearest_index(x.shape[-2], target[0]).to(x.device)
+        cols = _pil_nearest_index(x.shape[-1], target[1]).to(x.device)
+        return x.index_select(-2, rows).index_select(-1, cols)
     if mode == "nearest-exact":
         return F.interpolate(x, size=target, mode=mode)
     out = F.interpolate(x, size=target, mode=mode, align_corners=False, antialias=True)
     return out.clamp(0.0, 1.0) if mode == "bicubic" else out  # PIL rounds bicubic into bytes
+
+
+def _pil_nearest_index(size_in: int, size_out: int) -> torch.Tensor:
+    """Pillow's NEAREST source pixel for each output pixel (`ImagingScaleAffine`): a position
+    that starts at half a step (in / out) and adds the step, in doubles, truncated. Computing
+    (i + 1/2) · step instead (torch's nearest-exact) picks the other neighbour where the
+    position falls on a whole number (every 7th pixel from 256 to 224)."""
+    step = size_in / size_out
+    position = step * 0.5
+    index = []
+    for _ in range(size_out):
+        index.append(min(int(position), size_in - 1))
+        position += step
+    return torch.tensor(index, dtype=torch.long)
+
+
+def center_crop(x: torch.Tensor, crop: tuple[int, int], pad_low_first: bool) -> torch.Tensor:
+    """The centre (height, width) `crop` of `x`, as transformers' processors cut it: the top
+    (left) offset rounded down; an image smaller than the crop is first padded with zeros, the
+    odd row (column) on the top (left) when `pad_low_first` (numpy's `center_crop`), else on
+    the bottom (right) (torchvision's)."""
+    ch, cw = crop
+    h, w = x.shape[-2:]
+    if ch > h or cw > w:
+        dh, dw = max(ch - h, 0), max(cw - w, 0)
+        top = (dh + 1) // 2 if pad_low_first else dh // 2
+        left = (dw + 1) // 2 if pad_low_first else dw // 2
+        x = F.pad(x, (left, dw - left, top, dh - top))
+        h, w = x.shape[-2:]
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return x[..., top : top + ch, left : left + cw]
 
 
 def shortest_edge_size(h: int, w: int, edge: int) -> tuple[int, int]:
@@ -128,44 +187,112 @@ def _pixel_scale(processor: Any) -> float | None:
     return None if math.isclose(scale, 1.0, rel_tol=1e-6) else scale
 
 
-def _geometry(
-    processor: Any,
-) -> tuple[tuple[int, int] | None, int | None, tuple[int, int] | None]:
-    """(resize size, shortest edge, centre crop) of the processor."""
-    size, edge = (
-        _hw(getattr(processor, "size", None))
-        if getattr(processor, "do_resize", True)
-        else (None, None)
-    )
+def _family(processor: Any, name: str) -> bool:
+    """Whether the processor is transformers' `name` processor (any backend: `...Pil`, `...Fast`)."""
+    return type(processor).__name__.startswith(name)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Where the pixels come from: resize size or shortest edge, centre crop, and Perceiver's
+    crop before the resize."""
+
+    size: tuple[int, int] | None
+    edge: int | None
+    crop: tuple[int, int] | None
+    crop_first: tuple[float, float] | None = None
+
+
+def _geometry(processor: Any) -> _Geometry:
+    """The processor's resize, centre crop and their order, with its family's own rules."""
+    resize = getattr(processor, "do_resize", True)
+    size, edge = _hw(getattr(processor, "size", None)) if resize else (None, None)
     crop = None
     if getattr(processor, "do_center_crop", False):
         crop, _ = _hw(getattr(processor, "crop_size", None))
     crop_pct = getattr(processor, "crop_pct", None)
-    if type(processor).__name__.startswith("ConvNextImageProcessor") and edge is not None:
+    if _family(processor, "ConvNextImageProcessor") and edge is not None:
         if edge >= _CONVNEXT_FULL_RESIZE or not crop_pct:
-            return (edge, edge), None, crop
-        return None, int(edge / crop_pct), (edge, edge)
-    return size, edge, crop
+            return _Geometry((edge, edge), None, crop)
+        return _Geometry(None, int(edge / crop_pct), (edge, edge))
+    if _family(processor, "LevitImageProcessor") and edge is not None:
+        return _Geometry(None, int((256 / 224) * edge), crop)
+    if _family(processor, "PoolFormerImageProcessor") and resize and crop_pct is not None:
+        if edge is not None:
+            return _Geometry(None, int(edge / crop_pct), crop)
+        if size is not None and size[0] == size[1]:
+            return _Geometry(None, int(size[0] / crop_pct), crop)
+        if size is not None:
+            return _Geometry((int(size[0] / crop_pct), int(size[1] / crop_pct)), None, crop)
+    if _family(processor, "PerceiverImageProcessor") and crop is not None:
+        # the crop is (size / crop_size) of the shorter side, taken before the resize
+        target, _ = _hw(getattr(processor, "size", None))
+        if target is not None:
+            ratio = (target[0] / crop[0], target[1] / crop[1])
+            return _Geometry(size, edge, None, crop_first=ratio)
+    return _Geometry(size, edge, crop)
 
 
-def preprocess_from(processor: Any, channels: int) -> ImagePreprocess:
-    """Translate an image processor's settings (task images hold bytes / 255)."""
-    size, edge, crop = _geometry(processor)
+def _normalisation(processor: Any, channels: int) -> tuple[list[float] | None, list[float] | None]:
+    """(mean, std) the processor normalises with, None when it does not."""
     normalize = getattr(processor, "do_normalize", True)
+    if _family(processor, "MobileViTImageProcessor"):
+        normalize = False  # its preprocessing has no normalisation step
     mean = getattr(processor, "image_mean", None) if normalize else None
     std = getattr(processor, "image_std", None) if normalize else None
     if mean is not None and std is not None and not isinstance(mean, list | tuple):
         mean, std = [float(mean)] * channels, [float(std)] * channels
+    mean = [float(m) for m in mean] if mean is not None else None
+    std = [float(s) for s in std] if std is not None else None
+    if _family(processor, "EfficientNetImageProcessor") and getattr(
+        processor, "include_top", False
+    ):
+        # `include_top`: normalise again with mean 0 and the same std, even without do_normalize
+        top = getattr(processor, "image_std", None)
+        if top is None:
+            return mean, std
+        top = [float(top)] * channels if not isinstance(top, list | tuple) else list(top)
+        if mean is None or std is None:
+            return [0.0] * len(top), [float(s) for s in top]
+        return mean, [s * float(t) for s, t in zip(std, top, strict=True)]
+    return mean, std
+
+
+def _offset(processor: Any) -> float | None:
+    """EfficientNet's `rescale_offset`: the rescaled image minus one."""
+    offset = getattr(processor, "rescale_offset", False) and getattr(processor, "do_rescale", True)
+    return -1.0 if _family(processor, "EfficientNetImageProcessor") and offset else None
+
+
+def _resample(processor: Any) -> int:
+    """The processor's PIL filter number (0, NEAREST, is a setting, not a missing one)."""
+    resample = getattr(processor, "resample", None)
+    return 2 if resample is None else int(resample)
+
+
+def _mode(processor: Any) -> str:
+    mode = _MODES.get(_resample(processor), "bilinear")
+    torchvision = getattr(processor, "backend", "pil") == "torchvision"
+    return "nearest-exact" if mode == "nearest-pil" and torchvision else mode
+
+
+def preprocess_from(processor: Any, channels: int) -> ImagePreprocess:
+    """Translate an image processor's settings (task images hold bytes / 255)."""
+    geometry = _geometry(processor)
+    mean, std = _normalisation(processor, channels)
     return ImagePreprocess(
-        size=size,
-        shortest_edge=edge,
-        crop=crop,
-        mean=list(mean) if mean is not None else None,
-        std=list(std) if std is not None else None,
+        size=geometry.size,
+        shortest_edge=geometry.edge,
+        crop=geometry.crop,
+        mean=mean,
+        std=std,
         channels=channels,
-        mode=_MODES.get(int(getattr(processor, "resample", 2) or 2), "bilinear"),
+        mode=_mode(processor),
         scale=_pixel_scale(processor),
         flip_channels=bool(getattr(processor, "do_flip_channel_order", False)),
+        offset=_offset(processor),
+        crop_first=geometry.crop_first,
+        pad_low_first=getattr(processor, "backend", "pil") != "torchvision",
     )
 
 

@@ -4,8 +4,9 @@ Each case runs the real transformers processor on byte images and the adapter's 
 on the same images / 255, the task's [0, 1] form. Before these rules, a ConvNeXt processor (the one
 ResNet and ConvNeXt checkpoints ship with: resize to shortest_edge / crop_pct, then centre crop)
 was rebuilt as a plain resize (pixels off by 69% of their range on a 32x32 image), MobileViT's
-RGB -> BGR flip was dropped, and a processor the rebuild cannot follow (EfficientNet's second
-division by the std) was used anyway: the models were scored on inputs they never see.
+RGB -> BGR flip was dropped, and a processor the rebuild cannot follow (then EfficientNet's
+second division by the std, now Donut's thumbnail and padding) was used anyway: the models were
+scored on inputs they never see. The processors with their own rules: test_hf_image_processor_rules.
 """
 
 from __future__ import annotations
@@ -101,14 +102,15 @@ def _vit_with_processor(src: Path, tmp_path: Path, processor: Any) -> Path:
 
 
 def test_processor_the_rebuild_cannot_follow_is_refused(hf_image_dir: Path, tmp_path: Path) -> None:
-    """EfficientNet's processor divides by the std a second time (`include_top`)."""
+    """Donut's processor shrinks the image into `size` keeping its aspect ratio and pads the
+    rest (`do_thumbnail`, `do_pad`): no rule here does that."""
     folder = _vit_with_processor(
-        hf_image_dir, tmp_path, tf.EfficientNetImageProcessor(size={"height": 16, "width": 16})
+        hf_image_dir, tmp_path, tf.DonutImageProcessor(size={"height": 16, "width": 16})
     )
     with pytest.raises(ModelLoadError) as err:
-        build("hf-image", {"path": str(folder), "input_shape": [3, 16, 16]}, Path("."), name="m")
+        build("hf-image", {"path": str(folder), "input_shape": [3, 24, 40]}, Path("."), name="m")
     message = str(err.value)
-    assert "model 'm'" in message and "EfficientNetImageProcessor" in message
+    assert "model 'm'" in message and "DonutImageProcessor" in message
     assert "not supported" in message and "\n" not in message
 
 
