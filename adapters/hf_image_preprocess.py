@@ -38,8 +38,16 @@ import torch.nn.functional as F
 from harness.core.errors import ModelLoadError
 
 # PIL's resampling filter numbers (processor `resample`) -> torch interpolation mode; NEAREST is
-# Pillow's own rounding with the PIL backend, torch's nearest-exact with torchvision's
-_MODES = {0: "nearest-pil", 2: "bilinear", 3: "bicubic"}
+# Pillow's own rounding with the PIL backend, torch's nearest-exact with torchvision's; LANCZOS,
+# BOX and HAMMING are Pillow's own filters (`_PIL_FILTERS`), which torch does not have
+_MODES = {
+    0: "nearest-pil",
+    1: "lanczos-pil",
+    2: "bilinear",
+    3: "bicubic",
+    4: "box-pil",
+    5: "hamming-pil",
+}
 _CONVNEXT_FULL_RESIZE = 384  # ConvNeXt's processor warps to a square from this edge up
 PROBE_SHAPE = (48, 64)  # probe image height, width when the task's shape is not declared
 MATCH_TOLERANCE = 0.02  # of the processor output's range (about 5 grey levels)
@@ -122,8 +130,75 @@ def _resize(x: torch.Tensor, target: tuple[int, int], mode: str) -> torch.Tensor
         return x.index_select(-2, rows).index_select(-1, cols)
     if mode == "nearest-exact":
         return F.interpolate(x, size=target, mode=mode)
+    if mode in _PIL_FILTERS:
+        return _pil_resize(x, target, mode)
     out = F.interpolate(x, size=target, mode=mode, align_corners=False, antialias=True)
     return out.clamp(0.0, 1.0) if mode == "bicubic" else out  # PIL rounds bicubic into bytes
+
+
+def _box(x: float) -> float:
+    return 1.0 if -0.5 < x <= 0.5 else 0.0
+
+
+def _sinc(x: float) -> float:
+    return 1.0 if x == 0.0 else math.sin(math.pi * x) / (math.pi * x)
+
+
+def _hamming(x: float) -> float:
+    x = abs(x)
+    if x == 0.0:
+        return 1.0
+    if x >= 1.0:
+        return 0.0
+    # Pillow's constants are C floats (0.54f, 0.46f), not the doubles 0.54 and 0.46
+    return _sinc(x) * (float(np.float32(0.54)) + float(np.float32(0.46)) * math.cos(math.pi * x))
+
+
+def _lanczos(x: float) -> float:
+    return _sinc(x) * _sinc(x / 3.0) if -3.0 <= x < 3.0 else 0.0
+
+
+# Pillow's filters (libImaging/Resample.c): the function and its support
+_PIL_FILTERS = {
+    "box-pil": (_box, 0.5),
+    "hamming-pil": (_hamming, 1.0),
+    "lanczos-pil": (_lanczos, 3.0),
+}
+
+
+def _pil_weights(size_in: int, size_out: int, mode: str) -> torch.Tensor:
+    """Pillow's resampling weights (`precompute_coeffs`), (size_out, size_in) in float64: output
+    pixel i averages the input pixels within the filter's support (widened by the downscale
+    factor) around its centre (i + 1/2) · in / out, weighted by the filter and normalised."""
+    kernel, support = _PIL_FILTERS[mode]
+    scale = size_in / size_out
+    widen = max(scale, 1.0)
+    reach = support * widen
+    weights = np.zeros((size_out, size_in))
+    for i in range(size_out):
+        centre = (i + 0.5) * scale
+        first = max(int(centre - reach + 0.5), 0)
+        last = min(int(centre + reach + 0.5), size_in)
+        row = [kernel((j - centre + 0.5) / widen) for j in range(first, last)]
+        total = sum(row)
+        weights[i, first:last] = [w / total for w in row] if total != 0.0 else row
+    return torch.from_numpy(weights)
+
+
+def _pil_resize(x: torch.Tensor, target: tuple[int, int], mode: str) -> torch.Tensor:
+    """Pillow's separable resize with its own filter: the width first, then the height, each
+    pass only where the size changes; a filter with negative lobes (LANCZOS) is clipped into the
+    pixel range after each pass, as Pillow rounds each pass into bytes. Differentiable."""
+    clip = mode == "lanczos-pil"
+    if x.shape[-1] != target[1]:
+        cols = _pil_weights(x.shape[-1], target[1], mode).to(x.device, x.dtype)
+        x = x @ cols.T
+        x = x.clamp(0.0, 1.0) if clip else x
+    if x.shape[-2] != target[0]:
+        rows = _pil_weights(x.shape[-2], target[0], mode).to(x.device, x.dtype)
+        x = rows @ x
+        x = x.clamp(0.0, 1.0) if clip else x
+    return x
 
 
 def _pil_nearest_index(size_in: int, size_out: int) -> torch.Tensor:
@@ -273,6 +348,8 @@ def _resample(processor: Any) -> int:
 def _mode(processor: Any) -> str:
     mode = _MODES.get(_resample(processor), "bilinear")
     torchvision = getattr(processor, "backend", "pil") == "torchvision"
+    if torchvision and mode in _PIL_FILTERS:  # Pillow's filters are Pillow's; the check decides
+        return "bilinear"
     return "nearest-exact" if mode == "nearest-pil" and torchvision else mode
 
 
