@@ -5,7 +5,9 @@ Per set and detector: AUROC, AUPR-In (`ood_aupr`), AUPR-Out and FPR at 95% TPR, 
 interval (`harness.stats.detection`). Per tag and detector: the mean of each metric over the
 tagged sets (as OpenOOD reports near and far OOD), the AUROC's with DeLong's interval of the
 mean; the others have none (the note says so). A detector whose scores are not all finite gets
-no value, with a note naming how many samples, never a NaN.
+no value, with a note naming how many samples, never a NaN; so does one that gives every sample
+the same score up to rounding (`SAME_SCORE_RTOL`): it ranks nothing, and an AUROC would be drawn
+from round-off (energy of a model that returns log-probabilities is log(1) = 0 for every input).
 """
 
 from __future__ import annotations
@@ -46,8 +48,38 @@ def score_values(rows: dict[str, Any], detector: str) -> np.ndarray:
     return -values if detector == "neg_entropy" else values
 
 
+SAME_SCORE_RTOL = 1e-5
+"""Scores whose highest and lowest differ by at most this share of their largest magnitude (at
+least 1) are the same score up to rounding: float32 outputs carry about 7 significant digits, and
+the energy of log-probabilities (0 in exact arithmetic) spread over 4e-8 to 7e-8 on breast cancer
+through scikit-learn and callable adapters."""
+
+
 def _not_finite(s_in: np.ndarray, s_out: np.ndarray) -> int:
     return int((~np.isfinite(s_in)).sum() + (~np.isfinite(s_out)).sum())
+
+
+def same_score_note(detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str | None:
+    """Why a detector whose scores are all equal up to rounding has no value; None when they
+    vary."""
+    both = np.concatenate([s_in, s_out])
+    spread = float(both.max() - both.min())
+    largest = float(np.abs(both).max())
+    if spread > SAME_SCORE_RTOL * max(1.0, largest):
+        return None
+    note = (
+        f"{detector} gives every sample the same score up to rounding (highest minus lowest "
+        f"{spread:.2g} over {len(both)} samples), so it cannot rank test samples against OOD "
+        "ones: no value"
+    )
+    if detector == "energy" and largest <= SAME_SCORE_RTOL:
+        note += (
+            "; the model returns log-probabilities (a final log_softmax; scikit-learn, ONNX and "
+            "callable probabilities are handed on as log-probabilities), whose energy "
+            "logsumexp(log p) is 0 for every input: read msp, or set "
+            "suites.shift.ood.headline: msp"
+        )
+    return note
 
 
 def below_chance_note(name: str, detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str:
@@ -76,11 +108,13 @@ def set_metrics(
         s_in, s_out = score_values(clean_rows, detector), score_values(scored.rows, detector)
         context = {"score": detector}
         bad = _not_finite(s_in, s_out)
-        if bad or len(s_in) == 0 or len(s_out) == 0:
+        empty = len(s_in) == 0 or len(s_out) == 0
+        same = None if bad or empty else same_score_note(detector, s_in, s_out)
+        if bad or empty or same:
             why = (
                 f"{detector} gave a non-finite score for {bad} sample(s): no value"
                 if bad
-                else "an empty set: no value"
+                else same or "an empty set: no value"
             )
             records += [
                 record(m, None, n, condition=f"ood={name}", context=context, note=why)

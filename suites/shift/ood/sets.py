@@ -36,6 +36,18 @@ from harness.suites.shift.parts import Parts
 from harness.suites.shift.rows import join, rows, step
 
 
+def _noise_box(task: Task) -> tuple[float, float] | tuple[torch.Tensor, torch.Tensor]:
+    """Where generated noise lies: each feature's own range on a tabular task that has
+    per-feature ranges (`Task.feature_box()`, as the attacks' clip box and the tabular shifts
+    use), else the task's bounds ([0, 1] without any)."""
+    if task.modality == "tabular" and task.feature_bounds is not None:
+        box = task.feature_box()
+        assert box is not None, "a task with feature bounds has a box"
+        low, high = (torch.as_tensor(b, dtype=torch.float32) for b in box)
+        return low, high
+    return task.bounds if task.bounds is not None else (0.0, 1.0)
+
+
 def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batch]:
     """A generated noise set, one batch at a time (label -1)."""
     from harness.suites import counter_rng
@@ -45,7 +57,7 @@ def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batc
             f"suites.shift.ood_sets: generated noise sets are for image and tabular tasks, "
             f"not the {task.modality} task {task.name!r}; name an OOD task instead"
         )
-    low, high = task.bounds if task.bounds is not None else (0.0, 1.0)
+    low, high = _noise_box(task)
     shape = tuple(task.input_shape)
     for start in range(0, entry.n, step(ctx)):
         ids = [
@@ -56,7 +68,11 @@ def generated(entry: GeneratedOOD, task: Task, ctx: RunContext) -> Iterator[Batc
             x = low + (high - low) * counter_rng.uniform(seeds, shape, stream=21)
         else:
             x = (low + high) / 2 + (high - low) / 4 * counter_rng.normal(seeds, shape, stream=22)
-        yield Batch(ids, x.clamp(low, high), torch.full((len(ids),), UNLABELED))
+        if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
+            x = x.clamp(low, high)
+        else:
+            x = x.clamp(float(low), float(high))
+        yield Batch(ids, x, torch.full((len(ids),), UNLABELED))
 
 
 def _loaded(

@@ -67,8 +67,15 @@ def test_every_detector_on_every_set_and_tag(result) -> None:
     for detector in DEFAULT_DETECTORS:
         for condition in [*sets, "ood_mean=near", "ood_mean=far"]:
             record = auroc[(condition, detector)]
+            if detector == "she":
+                # this random network predicts only classes that have no correctly classified
+                # fit sample, which SHE scores 0: one score for every sample ranks nothing
+                assert record.value is None, condition
+                assert condition.startswith("ood_mean") or "the same score" in (record.note or "")
+                continue
             assert record.value is not None and 0 <= record.value <= 1, (condition, detector)
-        assert auroc[("ood=uniform_noise", detector)].ci is not None
+        if detector != "she":
+            assert auroc[("ood=uniform_noise", detector)].ci is not None
     far = [auroc[(s, "knn")].value for s in sets[:2]]
     assert auroc[("ood_mean=far", "knn")].value == pytest.approx(np.mean(far))
     assert auroc[("ood_mean=near", "knn")].value == auroc[("ood=digits-shifted", "knn")].value
