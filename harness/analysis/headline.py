@@ -229,7 +229,11 @@ def _threat_model(board: Board, declared: SuiteHeadline) -> Picked:
             f"{what}, {_threat_words(top)}: the largest budget run (the task declares no "
             "headline threat model)"
         )
-        return [(_column(declared, option, top, detail), {m: (r, "") for m, r in chosen})]
+        # the label names the budget, as a declared headline's does: the run's last lines and
+        # the summary show the label alone, and a task without a headline runs several budgets
+        label = f"{option.label} at {_threat_words(top)}"
+        column = _column(declared, option, top, detail, label=label)
+        return [(column, {m: (r, "") for m, r in chosen})]
     run = sorted({_threat_words(r) for _m, r in pool})
     picked: Picked = []
     for threat in board.headline:

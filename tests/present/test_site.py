@@ -120,7 +120,7 @@ def test_index_is_the_headline_board(site: Path) -> None:
         "model",
         "clean accuracy ↑",
         "calibration error (ECE) ↓",
-        "robust accuracy ↑",
+        "robust accuracy at L-inf 0.1 ↑",
         "mean corruption accuracy ↑",
         "worst-group accuracy ↑",
         "throughput ↑",
