@@ -226,8 +226,7 @@ def _threat_model(board: Board, declared: SuiteHeadline) -> Picked:
             return []
         top = chosen[0][1]
         detail = (
-            f"{what}, {_threat_words(top)}: the largest budget run (the task declares no "
-            "headline threat model)"
+            f"{what}; the largest budget run (the task declares no headline threat model)"
         )
         # the label names the budget, as a declared headline's does: the run's last lines and
         # the summary show the label alone, and a task without a headline runs several budgets

@@ -81,7 +81,7 @@ def test_headline_columns_and_cells(results: Path) -> None:
     # no headline threat model stored: the largest budget of the first norm, said so
     assert robust.threat is None and robust.label == "robust accuracy at L-inf 0.1"
     assert robust.detail == (
-        "linf_pgd, L-inf 0.1: the largest budget run (the task declares no headline threat model)"
+        "linf_pgd; the largest budget run (the task declares no headline threat model)"
     )
     assert [r.model for r in head.rows] == [r.model for r in board.rows]
     for row in head.rows:
