@@ -220,8 +220,9 @@ def check_labels(
             listed = list(task.class_names) if len(want) <= 20 else "the task's class names"
             hint = (
                 "the model has the task's class names in another order (an image folder's "
-                f"classes are its sorted folder names); set label_map: {listed} to pick the "
-                "model's outputs by name in task order"
+                f"classes are its folder names, sorted); set label_map: {listed} to pick the "
+                "model's outputs by name in task order, or give the task class_names in the "
+                "model's order"
             )
         raise ModelOutputError(
             f"model {name!r}: config.id2label {labels[:10]} does not match the classes of task "

@@ -225,9 +225,7 @@ def _threat_model(board: Board, declared: SuiteHeadline) -> Picked:
         if not chosen:
             return []
         top = chosen[0][1]
-        detail = (
-            f"{what}; the largest budget run (the task declares no headline threat model)"
-        )
+        detail = f"{what}; the largest budget run (the task declares no headline threat model)"
         # the label names the budget, as a declared headline's does: the run's last lines and
         # the summary show the label alone, and a task without a headline runs several budgets
         label = f"{option.label} at {_threat_words(top)}"

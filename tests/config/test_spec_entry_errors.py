@@ -270,4 +270,6 @@ def test_an_inline_ood_spec_takes_its_tag_beside_its_keys() -> None:
     assert flat == nested and type(flat.ood_sets[0]).__name__ == "TaggedOOD"
     with pytest.raises(ConfigError) as info:
         ShiftSuite({"ood_sets": [{**spec, "tag": "nearby"}]})
-    assert str(info.value).startswith("suites.shift.ood_sets.0.tag: Input should be 'near' or 'far'")
+    assert str(info.value).startswith(
+        "suites.shift.ood_sets.0.tag: Input should be 'near' or 'far'"
+    )
