@@ -213,8 +213,18 @@ def check_labels(
     norm = [lab.strip().lower() for lab in labels]
     want = [c.strip().lower() for c in task.class_names]
     if norm != want:
+        hint = "set label_map to the model label for each task class, in task order"
+        if sorted(norm) == sorted(want) and len(set(norm)) == len(norm):
+            # the same names in another order (an image folder's classes are its folder names
+            # in sorted order): label_map picks the model's outputs by name
+            listed = list(task.class_names) if len(want) <= 20 else "the task's class names"
+            hint = (
+                "the model has the task's class names in another order (an image folder's "
+                f"classes are its folder names, sorted); set label_map: {listed} to pick the "
+                "model's outputs by name in task order, or give the task class_names in the "
+                "model's order"
+            )
         raise ModelOutputError(
             f"model {name!r}: config.id2label {labels[:10]} does not match the classes of task "
-            f"{task.name!r} {list(task.class_names)[:10]}; set label_map to the model label "
-            "for each task class, in task order"
+            f"{task.name!r} {list(task.class_names)[:10]}; {hint}"
         )

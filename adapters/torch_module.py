@@ -15,6 +15,7 @@ import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters.base import NetworkAdapter
+from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import resolve_path, shown_path
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
@@ -95,6 +96,7 @@ class TorchModuleAdapter(NetworkAdapter):
         weights_path, digest, notes = _load_weights(net, config, name=name, base_dir=base_dir)
         shape = tuple(config.input_shape) if config.input_shape else None
         own = net  # layer names (features_layer) are the factory module's own
+        net = in_its_float_type(net)  # a float16 / float64 module takes float32 inputs
         if config.normalize is not None:
             ndim = len(shape) if shape else 3
             net = torch.nn.Sequential(
@@ -161,7 +163,12 @@ class TorchModuleAdapter(NetworkAdapter):
         description["attributes_sha256"] = _attributes_sha256(module)
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
         return cls(
-            name, module, device=torch.device(device), input_spec=spec, description=description
+            name,
+            in_its_float_type(module),  # a float16 / float64 module takes float32 inputs
+            device=torch.device(device),
+            input_spec=spec,
+            description=description,
+            features_root=module,
         )
 
 

@@ -18,23 +18,12 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from harness.adapters.model_dtype import CastInputs
 from harness.config.variants import Variant
 
 log = logging.getLogger(__name__)
 PRUNABLE: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 CAST_DTYPES: dict[str, torch.dtype] = {"fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-class CastInputs(nn.Module):
-    """Runs `inner` in a reduced precision: inputs cast in, float32 logits out."""
-
-    def __init__(self, inner: nn.Module, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.inner = inner
-        self.dtype = dtype
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(x.to(self.dtype)).float()
 
 
 @dataclass

@@ -9,6 +9,7 @@ the batch once broken. FGSM is one signed-gradient step of size eps from the cle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +108,7 @@ def pgd(
     bounds: Box,
     seeds: torch.Tensor,
     track_loss: bool = False,
+    objective: Callable[[torch.Tensor], Loss] | None = None,
 ) -> PGDResult:
     """Madry PGD with restarts, keeping the first adversarial iterate found for each sample.
 
@@ -114,7 +116,8 @@ def pgd(
     next gradient; the final iterate of a restart is classified without a gradient. With
     `track_loss` a sample runs until its loss rose above its start (what the `loss_not_increasing`
     check reads), broken or not, ascending `log_cross_entropy` (the same steps as the
-    cross-entropy's, without its float32 saturation).
+    cross-entropy's, without its float32 saturation). `objective` (labels -> loss) replaces the
+    cross-entropy as the ascent objective when given.
     """
     x, y = x.detach(), y.detach()
     n = len(x)
@@ -153,6 +156,7 @@ def pgd(
             steps=steps,
             step=rel_stepsize * eps / steps,
             track_loss=track_loss,
+            objective=objective,
         )
     return PGDResult(
         adv=state.best,
@@ -186,6 +190,7 @@ def _restart(
     steps: int,
     step: float,
     track_loss: bool,
+    objective: Callable[[torch.Tensor], Loss] | None = None,
 ) -> None:
     """One restart from `xa` for batch rows `rows`; samples leave once broken (unless tracking)."""
     view = (-1,) + (1,) * (xa.ndim - 1)
@@ -196,8 +201,8 @@ def _restart(
         if t == steps:
             logits = fwd.logits(xa)
         else:
-            objective = log_cross_entropy(yr) if track_loss else cross_entropy(yr)
-            logits, _, grad = fwd.loss_grad(xa, objective)
+            ascent = objective or (log_cross_entropy if track_loss else cross_entropy)
+            logits, _, grad = fwd.loss_grad(xa, ascent(yr))
         loss = tracked_cross_entropy(logits, yr) if track_loss else None
         if fwd.eot:  # a noisy decision: keep ascending, keep the latest misclassified iterate
             new = logits.argmax(1) != yr

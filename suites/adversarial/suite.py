@@ -75,6 +75,9 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 12: the unbounded-attack check's PGD ascends the unsaturated (log float64) cross-entropy:
+    #     an honest float16 / bfloat16 network's confident samples had no gradient there (their
+    #     float32 cross-entropy's rounds to 0 in its backward pass) and the check raised
     # 11: the loss check's PGD ascends the log of the float64 cross-entropy (its steps, without
     #     float32's saturation: 120-class confident models were flagged loss_not_increasing);
     #     a tabular task whose features differ widely in spread gets a mixed-scale note; PGD,
@@ -97,7 +100,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "11"
+    version = "12"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics

@@ -63,6 +63,11 @@ def _entry(value: Any, *, ood: bool) -> Any:
         raise ValueError(f"an entry is {kinds}")
     if ood and "task" in value:
         return TaggedOOD.model_validate(value)
+    if ood and "tag" in value and any(k in value for k in _TASK_LIKE):
+        # an inline task spec with its tag beside its keys (`{name, source, ..., tag: near}`):
+        # the tagged task it plainly means, `{task: {name, source, ...}, tag: near}`
+        spec = {k: v for k, v in value.items() if k != "tag"}
+        return TaggedOOD.model_validate({"task": spec, "tag": value["tag"]})
     if ood and _generated_like(value):
         return GeneratedOOD.model_validate(value)
     return TaskSpec.model_validate(value)

@@ -54,6 +54,17 @@ def test_label_mapping_that_does_not_match_the_task(hf_text_dir: Path, text_csv:
         ModelOutputError, match=r"config.id2label \['neg', 'pos'\] does not match .*set label_map"
     ):
         adapter.check_task(swapped)
+    # the same names in another order (an image folder's sorted folders): the hint is the
+    # label_map that picks them, and that label_map passes the check
+    with pytest.raises(ModelOutputError, match=r"another order .*set label_map: \['pos', 'neg'\]"):
+        adapter.check_task(swapped)
+    build("hf-text", {"path": str(hf_text_dir), "label_map": ["pos", "neg"]}, Path(".")).check_task(
+        swapped
+    )
+    other = task.__class__(**{**task.__dict__, "class_names": ("good", "bad")})
+    with pytest.raises(ModelOutputError) as info:
+        adapter.check_task(other)
+    assert "another order" not in str(info.value)
     with pytest.raises(
         ModelLoadError, match=r"label_map names \['positive'\] that the model does not have"
     ):

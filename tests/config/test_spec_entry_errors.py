@@ -259,3 +259,17 @@ def test_a_name_yaml_read_as_a_boolean_or_null_says_to_quote_it() -> None:
     )
     numbers = _error("seed: yes\ntasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n")
     assert "quote" not in numbers  # a number is not quoted: its own message says what it wants
+
+
+def test_an_inline_ood_spec_takes_its_tag_beside_its_keys() -> None:
+    """`{name, source, ..., tag: near}` is the tagged task it plainly means (it was refused as
+    `ood_sets.0.tag: unknown key (not allowed here)`, the docs' nested form being the only one)."""
+    spec = {"name": "o", "source": "x", "modality": "image", "label_column": None}
+    flat = ShiftSuite({"ood_sets": [{**spec, "tag": "near"}]}).config
+    nested = ShiftSuite({"ood_sets": [{"task": spec, "tag": "near"}]}).config
+    assert flat == nested and type(flat.ood_sets[0]).__name__ == "TaggedOOD"
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite({"ood_sets": [{**spec, "tag": "nearby"}]})
+    assert str(info.value).startswith(
+        "suites.shift.ood_sets.0.tag: Input should be 'near' or 'far'"
+    )

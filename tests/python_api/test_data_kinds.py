@@ -192,6 +192,25 @@ def test_the_module_comes_back_as_it_was(digits_xy) -> None:
     torch.nn.functional.cross_entropy(model(x), y).backward()  # still trainable
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_a_module_in_another_float_type_runs_in_it(digits_xy, dtype: torch.dtype) -> None:
+    """`model.double()` / `model.half()` passed as it is: the float32 inputs are cast to its type
+    (the first forward pass failed: "Input type (float) and bias type (double) should be the
+    same"); its predictions are its own, gradients reach the input, and it comes back as it was."""
+    x, y = digits_xy
+    model = linear_digits().to(dtype)
+    adversarial = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "check_samples": 8}
+    result = harness.evaluate(
+        model, data=(x, y), suites={"accuracy": {}, "adversarial": adversarial}, **FAST
+    )
+    own = model(x.to(dtype)).float().argmax(1)
+    rows = result.results["accuracy"].table.to_pandas()
+    assert rows["prediction"].tolist() == own.tolist()
+    robust = result.metric("robust_acc[attack=ensemble/norm=linf/eps=0.1]")
+    assert robust.value is not None and robust.value < _top1(result)  # FGSM found gradients
+    assert next(model.parameters()).dtype == dtype and model.training
+
+
 def test_a_class_label_column_gives_its_names_and_its_number_of_classes(digits_xy) -> None:
     """A split that lacks the last class: the ClassLabel still says 10 classes (a count from the
     largest label would say 9 and refuse the 10-logit model), and its names label the classes."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.data import builtin as builtin_tasks
@@ -165,3 +166,35 @@ def test_wrong_surrogate_zoo_cnn_reaches_autoattack_on_every_digit() -> None:
     assert measured and sum(r["broken"] for r in measured) >= 1, rounds
     last = max(r["round"] for r in rounds)
     assert last == 3 or sum(r["broken"] for r in rounds if r["round"] == last) == 0
+
+
+class _Sharpen(nn.Module):
+    """An honest network's logits times a constant: the same decisions, more confident."""
+
+    def __init__(self, inner: nn.Module, factor: float) -> None:
+        super().__init__()
+        self.inner, self.factor = inner, factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) * self.factor
+
+
+def test_float16_network_passes_the_unbounded_attack_check() -> None:
+    """An honest float16 network's confidently correct samples have a float32 cross-entropy of 0
+    whose gradient (~exp(-margin)) its float16 backward pass rounds to 0: the unbounded PGD
+    never moved them and `unbounded_attack_fails` was raised against the model (a digits CNN
+    trained by a user, in float16: 64 of 197 samples unbroken; here digits-cnn with its logits
+    doubled: 29 of 58), and the escalation then ran its finite-difference rounds. The check
+    ascends the unsaturated cross-entropy and breaks them all."""
+    task = builtin_tasks.digits().head(60)
+    config = {
+        "preset": "fast",
+        "epsilons": {"linf": [0.1]},
+        "check_samples": 60,
+        "escalation_rounds": 0,
+    }
+    model = _Cast(_Sharpen(M.zoo_network("digits-cnn"), 2.0), torch.float16)
+    res, head = _run(lambda: model, task, config)
+    unbounded = _check(res, "unbounded_attack_fails")
+    assert unbounded["n"] >= 55 and unbounded["bad"] == 0 and not unbounded["raised"], unbounded
+    assert head.flags == (), head.flags
