@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,16 @@ from harness.data.task_spec import TaskSpec
 from harness.run.plugins import adapter_registry
 
 CPU = torch.device("cpu")
+
+
+def with_processor(src: Path, tmp_path: Path, processor: Any) -> Path:
+    """A copy of the saved Hugging Face model folder `src` with `processor` as its image
+    processor (`tmp_path / "model"`)."""
+    folder = tmp_path / "model"
+    shutil.copytree(src, folder)
+    (folder / "preprocessor_config.json").unlink()
+    processor.save_pretrained(folder)
+    return folder
 
 
 def build(

@@ -11,7 +11,6 @@ scored on inputs they never see. The processors with their own rules: test_hf_im
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 import torch
 
 from harness.core.errors import ModelLoadError
-from tests.adapters.builders import build
+from tests.adapters.builders import build, with_processor
 
 tf = pytest.importorskip("transformers")
 pytest.importorskip("PIL")
@@ -93,18 +92,10 @@ def test_rebuilt_preprocessing_matches_the_processor(
     assert float((got - expected).abs().max()) <= 0.02 * spread
 
 
-def _vit_with_processor(src: Path, tmp_path: Path, processor: Any) -> Path:
-    folder = tmp_path / "model"
-    shutil.copytree(src, folder)
-    (folder / "preprocessor_config.json").unlink()
-    processor.save_pretrained(folder)
-    return folder
-
-
 def test_processor_the_rebuild_cannot_follow_is_refused(hf_image_dir: Path, tmp_path: Path) -> None:
     """Donut's processor shrinks the image into `size` keeping its aspect ratio and pads the
     rest (`do_thumbnail`, `do_pad`): no rule here does that."""
-    folder = _vit_with_processor(
+    folder = with_processor(
         hf_image_dir, tmp_path, tf.DonutImageProcessor(size={"height": 16, "width": 16})
     )
     with pytest.raises(ModelLoadError) as err:
@@ -119,7 +110,7 @@ def test_convnext_processor_model_scores_the_processors_pixels(
 ) -> None:
     """End to end: the adapter's logits are the model's logits on the processor's pixels."""
     proc = tf.ConvNextImageProcessor(size={"shortest_edge": 16}, crop_pct=0.5)
-    folder = _vit_with_processor(hf_image_dir, tmp_path, proc)
+    folder = with_processor(hf_image_dir, tmp_path, proc)
     adapter = build("hf-image", {"path": str(folder), "input_shape": [3, 32, 32]}, Path("."))
     images = _images(32, 32)
     model = tf.AutoModelForImageClassification.from_pretrained(folder).eval()

@@ -13,7 +13,6 @@ off by more than MATCH_TOLERANCE of their range, or of another shape).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from harness.adapters.hf_image_preprocess import (
     center_crop,
     preprocess_from,
 )
-from tests.adapters.builders import build
+from tests.adapters.builders import build, with_processor
 
 tf = pytest.importorskip("transformers")
 pytest.importorskip("PIL")
@@ -213,14 +212,6 @@ def test_gradients_reach_the_raw_pixels(kind: str) -> None:
     assert x.grad is not None and bool(x.grad.abs().sum() > 0)
 
 
-def _vit_with_processor(src: Path, tmp_path: Path, processor: Any) -> Path:
-    folder = tmp_path / "model"
-    shutil.copytree(src, folder)
-    (folder / "preprocessor_config.json").unlink()
-    processor.save_pretrained(folder)
-    return folder
-
-
 @pytest.mark.parametrize("kind", FAMILIES)
 def test_hf_image_model_with_the_processor_runs_the_accuracy_suite(
     kind: str, hf_image_dir: Path, tmp_path: Path
@@ -230,7 +221,7 @@ def test_hf_image_model_with_the_processor_runs_the_accuracy_suite(
     from harness import evaluate
 
     processor = _small(kind)
-    folder = _vit_with_processor(hf_image_dir, tmp_path, processor)
+    folder = with_processor(hf_image_dir, tmp_path, processor)
     spec = {"path": str(folder), "input_shape": [3, 20, 26]}
     adapter = build("hf-image", spec, Path("."))
     mismatch = adapter.describe()["preprocess"]["processor_mismatch"]

@@ -14,6 +14,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.core.errors import ConfigError
+from harness.core.suite import SuiteResult
 from harness.run.api import evaluate
 from harness.suites.adversarial.text.budget import TextBudget
 from harness.suites.adversarial.text.constraints import WordRules
@@ -220,20 +221,25 @@ def test_sentence_similarity_rejects_candidates_below_the_minimum(csv: Path, enc
         run(csv, {"similarity_model": str(csv.parent / "nope")})
 
 
-def test_a_model_whose_scores_never_move_is_flagged_not_called_robust(csv: Path) -> None:
-    """A model that ignores its input kept every correct text (robust accuracy = clean
-    accuracy, attack success 0) with nothing on the records to tell it from a robust model:
-    no text the search scored moved its probabilities. The planted bag-of-words model, whose
-    scores do move, is not flagged (test above: `checks` raised nothing)."""
+def _char_greedy(csv: Path, planted: str) -> SuiteResult:
+    """The fast preset's char-level attack on the planted callable `planted`."""
     out = evaluate(
-        {**MODEL, "callable": "tests.suites.adversarial.text.planted:constant_scores"},
+        {**MODEL, "callable": f"tests.suites.adversarial.text.planted:{planted}"},
         task=task_spec(csv),
         suites={"adversarial": {"preset": "fast", "text": {"attacks": ["char_greedy"]}}},
         device="cpu",
         bootstrap_resamples=0,
         base_dir=csv.parent,
     )
-    res = out.results["adversarial"]
+    return out.results["adversarial"]
+
+
+def test_a_model_whose_scores_never_move_is_flagged_not_called_robust(csv: Path) -> None:
+    """A model that ignores its input kept every correct text (robust accuracy = clean
+    accuracy, attack success 0) with nothing on the records to tell it from a robust model:
+    no text the search scored moved its probabilities. The planted bag-of-words model, whose
+    scores do move, is not flagged (test above: `checks` raised nothing)."""
+    res = _char_greedy(csv, "constant_scores")
     robust = [r for r in res.metrics if r.metric in ("robust_acc", "attack_success_rate")]
     assert robust and all(r.flags == ("scores_unchanged",) for r in robust)
     check = res.artifacts["checks"]["char"]
@@ -253,15 +259,7 @@ def test_a_model_whose_scores_never_move_is_flagged_not_called_robust(csv: Path)
 def test_a_model_whose_classes_tie_is_never_robust(csv: Path) -> None:
     """Every text's two classes tie: argmax gave each class 0, so the negative texts counted as
     clean-correct and then robust (no edit moved the scores), plain numbers."""
-    out = evaluate(
-        {**MODEL, "callable": "tests.suites.adversarial.text.planted:tied_scores"},
-        task=task_spec(csv),
-        suites={"adversarial": {"preset": "fast", "text": {"attacks": ["char_greedy"]}}},
-        device="cpu",
-        bootstrap_resamples=0,
-        base_dir=csv.parent,
-    )
-    res = out.results["adversarial"]
+    res = _char_greedy(csv, "tied_scores")
     n = len(POSITIVE) + len(NEGATIVE) + 3
     negatives = len(NEGATIVE) + 2
     clean = next(r for r in res.metrics if r.metric == "clean_acc")
