@@ -116,10 +116,26 @@ def measure(
         "schema": SCHEMA,
         "environment": env,
         "path": "module" if module_path else "logits",
+        "weights": weights_type(adapter) if module_path else None,
         "flops_per_sample": fps,
         "flops_note": None if fps is not None else "no torch matmul/conv ops were counted",
         "conditions": entries,
     }
+
+
+# torch float types a module can hold its weights in -> the precision names of the conditions
+_PRECISION_OF = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float64: "fp64"}
+
+
+def weights_type(adapter: ModelAdapter) -> str | None:
+    """The precision of the module's own weights when they are all of one float type other than
+    float32 (a user's `model.half()`: it then runs in that type whatever `precision` says, the
+    adapter casting its inputs); None for float32, mixed or no floating-point weights."""
+    types = {p.dtype for p in adapter.module().parameters() if p.is_floating_point()}
+    if len(types) != 1:
+        return None
+    (dtype,) = types
+    return _PRECISION_OF.get(dtype) if dtype != torch.float32 else None
 
 
 def _sweep(

@@ -68,6 +68,7 @@ def build_records(
     env = measurement["environment"]
     device, name = env["device_type"], env["device_name"]
     fps = measurement["flops_per_sample"]
+    weights = measurement.get("weights")
     headline = headline_condition(config, measurement["conditions"])
     records: list[MetricRecord] = []
     notes: list[str] = []
@@ -105,6 +106,8 @@ def build_records(
             "copy_mode": e["copy_mode"],
             "threads": e.get("threads", env["torch_threads"]),
         }
+        if weights is not None:  # the model's own weights run in another type than `precision`
+            context["weights"] = weights
         is_headline = (e["batch_size"], e["precision"], e["variant"], e["copy_mode"]) == headline
         if e["status"] != "ok":
             note = f"{e['status']}: {e['reason']}"
@@ -234,7 +237,11 @@ def _condition_records(
         flags=flags,
         note=None if achieved is not None else "FLOPs per sample unknown",
     )
-    peak = lookup_peak(env["device_type"], env["device_name"], e["precision"], config.peak_tflops)
+    # a model whose weights are float16 computes in float16 under fp32 autocast settings too
+    computed = context.get("weights") if e["precision"] == "fp32" else None
+    peak = lookup_peak(
+        env["device_type"], env["device_name"], computed or e["precision"], config.peak_tflops
+    )
     if achieved is None or peak.tflops is None:
         add("percent_of_peak", None, n, note="FLOPs unknown" if achieved is None else peak.source)
     else:

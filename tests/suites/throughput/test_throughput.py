@@ -472,3 +472,37 @@ def test_streamed_task_decodes_only_the_rows_batches_are_built_from(tmp_path: Pa
     suite = ThroughputSuite({"batch_sizes": [4], **FAST})
     result = suite.run(img, task, RunContext(seed=0, bootstrap_resamples=20))
     assert counter.rows == BASE_SAMPLES and result.metrics
+
+
+def test_a_model_in_its_own_float_type_is_measured_and_labelled_in_it() -> None:
+    """A `model.half()` runs in float16 (the adapter casts its inputs), whatever the condition's
+    `precision` (an autocast setting) says: its records said precision=fp32 and nothing else, a
+    float16 timing labelled float32, and its percent of peak was taken against the fp32 peak.
+    The context now names the weights' type and the peak is the one the model computes in; a
+    float32 model's records are as before (no `weights` key)."""
+    config = ThroughputConfig(batch_sizes=[4], **FAST)
+    half = tabular(torch.nn.Linear(10, 3).half())
+    result = measure(half, samples(), config)
+    assert result["weights"] == "fp16"
+    got = _records(result, config)
+    assert got["throughput_samples_per_s"].context["weights"] == "fp16"
+    assert got["throughput_samples_per_s"].context["precision"] == "fp32"
+    plain = measure(tabular(torch.nn.Linear(10, 3)), samples(), config)
+    assert plain["weights"] is None
+    assert "weights" not in _records(plain, config)["throughput_samples_per_s"].context
+
+    from harness.suites.throughput.records import build_records
+
+    on_gpu = {**result, "flops_per_sample": 60.0}
+    on_gpu["environment"] = {**result["environment"], "device_type": "cuda"}
+    on_gpu["environment"]["device_name"] = "NVIDIA H100 80GB HBM3"
+    records, _ = build_records(
+        suite="throughput",
+        specs={s.name: s for s in ThroughputSuite({"batch_sizes": [4]}).metrics},
+        measurement=on_gpu,
+        config=config,
+        seed=0,
+        resamples=200,
+    )
+    (peak,) = [r for r in records if r.metric == "percent_of_peak"]
+    assert "fp16" in (peak.note or "") and peak.context["weights"] == "fp16", peak.note
