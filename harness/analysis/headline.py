@@ -104,7 +104,9 @@ class Verdict:
 
     column: HeadlineColumn
     best: list[tuple[str, MetricRecord]]
-    excluded: list[tuple[str, str]]  # (model, caveat) left out although they would lead
+    # (model, caveat, its record) left out although they would lead: an upper bound, an
+    # unreliable number
+    excluded: list[tuple[str, str, MetricRecord]]
     ranked: int = 0  # how many comparable numbers the column ranked
     runner_up: tuple[str, MetricRecord] | None = None
     versus: paired_tests.PairedResult | None = None
@@ -453,7 +455,7 @@ def _verdict(
     order = sorted(ranks, key=lambda m: (ranks[m], (chosen[m][0].value or 0.0) * sign, m))
     best = [(m, chosen[m][0]) for m in order if ranks[m] == 1]
     leader = best[0][1].value if best else None
-    left_out: list[tuple[str, str]] = []
+    left_out: list[tuple[str, str, MetricRecord]] = []
     for model, (record, _d) in chosen.items():
         if model in ranks or record.value is None:
             continue
@@ -462,7 +464,7 @@ def _verdict(
         )
         if ahead:
             reason = next((c.short for c in caveats(record) if c.excludes), "not ranked")
-            left_out.append((model, reason))
+            left_out.append((model, reason, record))
     runner_up, versus, versus_p = None, None, None
     if len(order) > 1:
         runner_up = (order[1], chosen[order[1]][0])
@@ -472,7 +474,7 @@ def _verdict(
     return Verdict(
         column=column,
         best=best,
-        excluded=sorted(left_out),
+        excluded=sorted(left_out, key=lambda item: item[:2]),
         ranked=len(ranks),
         runner_up=runner_up,
         versus=versus,

@@ -129,7 +129,10 @@ def _cell(
 
 def _verdict(v: Verdict) -> VerdictView:
     unit = v.column.unit
-    left_out = "; ".join(f"{m}: {why}, not ranked" for m, why in v.excluded)
+    # the number itself, with its caveat: a board of one black-box model showed none at all
+    left_out = "; ".join(
+        f"{m} {_bare_value(r, unit)}: {why}, not ranked" for m, why, r in v.excluded
+    )
     if not v.best:
         return VerdictView(v.column.label, v.column.detail, None, "", [], "", left_out)
     model, top = v.best[0]
@@ -199,10 +202,14 @@ def verdict_sentence(
     return out
 
 
+def _bare_value(record: MetricRecord, unit: str) -> str:
+    """`0.047 [0.024, 0.091]`."""
+    return f"{value_text(record.value, unit)} {interval_text(record.ci, unit)}".strip()
+
+
 def _value(record: MetricRecord, unit: str) -> str:
     """`0.895 [0.845, 0.930], n=200`."""
-    text = f"{value_text(record.value, unit)} {interval_text(record.ci, unit)}".strip()
-    return f"{text}, n={record.n}"
+    return f"{_bare_value(record, unit)}, n={record.n}"
 
 
 def versus_text(v: Verdict) -> str:
