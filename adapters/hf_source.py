@@ -2,24 +2,28 @@
 
 Shared by the image and text adapters: the spec fields (`path`, `revision`, `trust_remote_code`,
 `label_map`), the safety rule that remote code needs an explicit opt-in *and* a pinned revision,
-the "folder has no config.json" check, file hashing, and the label check against a task.
+the "folder has no config.json" check, file hashing, and the label check against a task (at
+each job, and at plan time from a local folder's config.json: `check_planned_tasks`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.adapters.model_files import folder_sha256, resolve_path
-from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError
+from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError, SpecError
 from harness.core.model_calls import calling_model
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.weights import check_safetensors
 
 log = logging.getLogger(__name__)
@@ -200,31 +204,147 @@ def check_labels(
 ) -> None:
     """Refuse a model whose label names (or label_map) do not match the task's class names."""
     labels = label_map if label_map is not None else model_labels
-    if len(labels) != task.num_classes:
-        raise ModelOutputError(
-            f"model {name!r} has {len(labels)} labels but task {task.name!r} has "
-            f"{task.num_classes} classes; set label_map to choose the model labels in task order"
-        )
-    if label_map is not None:
-        return  # the user chose a model label for each task class, in task order
-    if all(_DEFAULT_LABEL.match(lab) for lab in labels):
+    if (
+        label_map is None
+        and len(labels) == task.num_classes
+        and all(_DEFAULT_LABEL.match(lab) for lab in labels)
+    ):
         log.warning("model %s has unnamed labels (LABEL_i); assuming task order", name)
-        return
-    norm = [lab.strip().lower() for lab in labels]
-    want = [c.strip().lower() for c in task.class_names]
-    if norm != want:
-        hint = "set label_map to the model label for each task class, in task order"
-        if sorted(norm) == sorted(want) and len(set(norm)) == len(norm):
-            # the same names in another order (an image folder's classes are its folder names
-            # in sorted order): label_map picks the model's outputs by name
-            listed = list(task.class_names) if len(want) <= 20 else "the task's class names"
-            hint = (
-                "the model has the task's class names in another order (an image folder's "
-                f"classes are its folder names, sorted); set label_map: {listed} to pick the "
-                "model's outputs by name in task order, or give the task class_names in the "
-                "model's order"
-            )
-        raise ModelOutputError(
-            f"model {name!r}: config.id2label {labels[:10]} does not match the classes of task "
-            f"{task.name!r} {list(task.class_names)[:10]}; {hint}"
+    mismatch = label_mismatch(
+        model_labels,
+        label_map,
+        num_classes=task.num_classes,
+        class_names=task.class_names,
+        model=name,
+        task=task.name,
+    )
+    if mismatch is not None:
+        raise ModelOutputError(mismatch)
+
+
+def label_mismatch(
+    model_labels: Sequence[str],
+    label_map: Sequence[str] | None,
+    *,
+    num_classes: int,
+    class_names: Sequence[str] | None,
+    model: str,
+    task: str,
+) -> str | None:
+    """Why a model with these label names (or label_map) cannot be scored on a task of
+    `num_classes` classes named `class_names` (None: only their count is known), or None.
+    The run's check (`check_labels`) and the plan's (`check_planned_tasks`) say the same."""
+    labels = label_map if label_map is not None else model_labels
+    if len(labels) != num_classes:
+        return (
+            f"model {model!r} has {len(labels)} labels but task {task!r} has "
+            f"{num_classes} classes; set label_map to choose the model labels in task order"
         )
+    if label_map is not None or class_names is None:
+        return None  # the user chose a model label for each task class, in task order
+    if all(_DEFAULT_LABEL.match(lab) for lab in labels):
+        return None  # unnamed labels (LABEL_i): task order assumed
+    norm = [lab.strip().lower() for lab in labels]
+    want = [c.strip().lower() for c in class_names]
+    if norm == want:
+        return None
+    hint = "set label_map to the model label for each task class, in task order"
+    if sorted(norm) == sorted(want) and len(set(norm)) == len(norm):
+        # the same names in another order (an image folder's classes are its folder names
+        # in sorted order): label_map picks the model's outputs by name
+        listed = list(class_names) if len(want) <= 20 else "the task's class names"
+        hint = (
+            "the model has the task's class names in another order (an image folder's "
+            f"classes are its folder names, sorted); set label_map: {listed} to pick the "
+            "model's outputs by name in task order, or give the task class_names in the "
+            "model's order"
+        )
+    return (
+        f"model {model!r}: config.id2label {list(labels)[:10]} does not match the classes of "
+        f"task {task!r} {list(class_names)[:10]}; {hint}"
+    )
+
+
+def check_planned_tasks(
+    config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
+) -> list[str]:
+    """The plan's check of a Hugging Face model against the tasks it runs on, before any job
+    (`harness validate`; `harness run` fails with the same line): a local model folder's
+    config.json (read as JSON: no weights, no code) gives its label names, which must fit each
+    task's classes where the plan knows them (`label_mismatch`), as well as its `label_map` and
+    `problem_type` (`label_indices`, `check_single_label`). Returns one line for what it could
+    not check: a hub model, remote code, a task whose classes only its data names."""
+    assert isinstance(config, HFSourceConfig)
+    labels, why = planned_labels(config, name=name, base_dir=base_dir)
+    if labels is None:
+        return [why] if why else []
+    label_indices(labels, config.label_map, name=name)
+    lines = []
+    for task, columns in tasks.items():
+        if columns.num_classes is None:
+            lines.append(
+                f"model {name!r}: its labels were not checked against task {task!r}: "
+                f"{columns.classes_unknown or 'its classes are known once loaded'}"
+            )
+            continue
+        names = columns.class_names if columns.class_names else None
+        mismatch = label_mismatch(
+            labels,
+            config.label_map,
+            num_classes=columns.num_classes,
+            class_names=names,
+            model=name,
+            task=task,
+        )
+        if mismatch is not None:
+            raise SpecError(mismatch)
+        named = config.label_map is None and not all(_DEFAULT_LABEL.match(x) for x in labels)
+        if names is None and named:
+            lines.append(
+                f"model {name!r}: its label names were not checked against task {task!r}, whose "
+                "class names only its data says (declare class_names on the task to have them "
+                "checked)"
+            )
+    return lines
+
+
+def planned_labels(
+    config: HFSourceConfig, *, name: str, base_dir: Path
+) -> tuple[list[str] | None, str]:
+    """The model's label names from its local folder's config.json (its `id2label`, in id
+    order; LABEL_0.. for a `num_labels` without names, as transformers names them), or None and
+    the line saying why they are read only when it loads. A local folder the run would refuse
+    (missing, a file, no config.json) is refused here the same way (ModelLoadError)."""
+    local = resolve_path(Path(config.path), base_dir)
+    if not local.exists() and _HUB_ID.match(config.path) and not config.path.startswith("."):
+        return None, (
+            f"model {name!r}: its labels are checked against the tasks' classes when it loads "
+            f"(a hub model, {config.path}: validate reads no network)"
+        )
+    _source, folder = resolve_source(config, name=name, base_dir=base_dir)
+    assert folder is not None
+    if config.trust_remote_code:
+        return None, (
+            f"model {name!r}: its labels are checked against the tasks' classes when it loads "
+            "(trust_remote_code: its own configuration code may set them)"
+        )
+    try:
+        raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, f"model {name!r}: its config.json is not readable JSON; the load says why"
+    if not isinstance(raw, dict):
+        return None, f"model {name!r}: its config.json is not a JSON object; the load says why"
+    check_single_label(SimpleNamespace(problem_type=raw.get("problem_type")), name=name)
+    id2label = raw.get("id2label")
+    if isinstance(id2label, dict) and id2label:
+        try:
+            return [str(id2label[k]) for k in sorted(id2label, key=int)], ""
+        except ValueError:
+            return None, f"model {name!r}: its config.json id2label has keys that are not ids"
+    count = raw.get("num_labels")
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        return [f"LABEL_{i}" for i in range(count)], ""
+    return None, (
+        f"model {name!r}: its config.json names no labels (id2label, num_labels); they are "
+        "checked when it loads"
+    )

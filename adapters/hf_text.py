@@ -6,6 +6,7 @@ False). It tokenises inside `logits(list[str])` and counts tokens for the throug
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from harness.adapters.features import FeatureTap
 from harness.adapters.hf_source import (
     HFSourceConfig,
     check_labels,
+    check_planned_tasks,
     check_single_label,
     import_transformers,
     label_indices,
@@ -39,6 +41,7 @@ from harness.core.adapter import (
 from harness.core.errors import ConfigError, ModelLoadError
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 
 _WORD_MARKS = ("\u0120", "\u2581")  # byte-level BPE's and SentencePiece's word-start marks
 
@@ -124,6 +127,14 @@ class HFTextAdapter(AdapterBase):
     @classmethod
     def code_uses(cls, config: BaseModel) -> list[str]:
         return remote_code_uses(config)
+
+    @classmethod
+    def check_task_columns(
+        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
+    ) -> list[str]:
+        """Its label names (a local folder's config.json) against each planned task's classes,
+        before any job (`check_planned_tasks`); the lines of what it could not check."""
+        return check_planned_tasks(config, name=name, base_dir=base_dir, tasks=tasks)
 
     @classmethod
     def build(

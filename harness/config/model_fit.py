@@ -7,7 +7,9 @@ their shape), catalogue hub tasks and inline tasks that declare `input_shape` or
 their transform (`transform`, or `center_crop` / `resize: [h, w]` with `channels`).
 
 Checked for each model/task pair of the plan, naming the model's key:
-- `input_shape` equals the task's input shape (the run's own rule: check_fits_task);
+- `input_shape` equals the task's input shape (the run's own rule: check_fits_task); where only
+  an image task's channels are known (declared `channels`, `transform: imagenet-eval`, an image
+  folder's first image's mode from its header), its first dimension equals them;
 - `normalize.mean` / `normalize.std` give one value or one per channel (the first dimension of
   the model's input_shape, else of the task's), and each other's count when neither is one;
 - `normalize` without `input_shape` treats inputs as images [C, H, W]: a task whose inputs are
@@ -84,9 +86,11 @@ def check_model_fits(
     models: Mapping[str, Any],
     task_shapes: Mapping[str, Shape | None],
     pairs: Sequence[tuple[str, str]],
+    task_channels: Mapping[str, tuple[int, str] | None] | None = None,
 ) -> None:
     """Refuse the first model/task pair whose declared inputs cannot fit (a SpecError naming
-    the model's key); `models` maps names to their validated adapter configs."""
+    the model's key); `models` maps names to their validated adapter configs, `task_channels`
+    an image task's channels and how they are known where its whole shape is not."""
     seen: set[tuple[str, str]] = set()
     for model, task in pairs:
         if (model, task) in seen:
@@ -112,7 +116,29 @@ def check_model_fits(
                 f"inputs are {list(given)}; fix input_shape, or list the tasks the model is "
                 "for (tasks: [...])"
             )
+        known = (task_channels or {}).get(task)
+        if own is not None and given is None and known is not None:
+            _check_channels(model, task, own, known)
         _check_normalize(model, task, getattr(config, "normalize", None), own, given)
+
+
+def _check_channels(model: str, task: str, own: Shape, known: tuple[int, str]) -> None:
+    """An image model's `input_shape` channels against the channels the task's images decode
+    to (the run refuses any other shape: check_fits_task)."""
+    channels, how = known
+    if len(own) != 3 or own[0] == channels:
+        return
+    decode = "grey" if own[0] == 1 else "RGB"
+    fix = (
+        f"declare channels: {own[0]} (decode as {decode}) on the task, or "
+        if own[0] in (1, 3)
+        else ""
+    )
+    raise SpecError(
+        f"model {model!r}: input_shape {list(own)} takes {own[0]} channel"
+        f"{'s' if own[0] != 1 else ''} but the images of task {task!r} have {channels} "
+        f"({how}); {fix}fix the model's input_shape"
+    )
 
 
 def _check_normalize(

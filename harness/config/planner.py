@@ -384,8 +384,12 @@ def build_plan(
         {name: mp.config for name, mp in model_plans.items()},
         _task_shapes(spec, list(task_plans)),
         [(job.model, job.task) for job in jobs],
+        {name: _channels(plan.columns) for name, plan in task_plans.items()},
     )
-    unchecked = _check_task_columns(suite_objs, task_plans, jobs)
+    unchecked = (
+        *_check_models_on_tasks(model_plans, task_plans, jobs, base_dir),
+        *_check_task_columns(suite_objs, task_plans, jobs),
+    )
     plan = Plan(
         spec=spec,
         base_dir=base_dir,
@@ -418,6 +422,36 @@ def _check_task_columns(
         }
         lines.extend(suite.check_task_columns(columns))
     return tuple(lines)
+
+
+def _channels(columns: TaskColumns | None) -> tuple[int, str] | None:
+    if columns is None or columns.channels is None:
+        return None
+    return columns.channels, columns.channels_from
+
+
+def _check_models_on_tasks(
+    models: Mapping[str, ModelPlan], tasks: Mapping[str, TaskPlan], jobs: list[Job], base_dir: Path
+) -> tuple[str, ...]:
+    """Each model against the tasks it runs on, through its adapter's optional classmethod
+    `check_task_columns(config, *, name, base_dir, tasks)` (a Hugging Face model's label names
+    against the tasks' classes: a mismatch every job would refuse raises SpecError before any
+    job); the lines of what it could not check."""
+    lines: list[str] = []
+    for name, model in models.items():
+        hook: Callable[..., list[str]] | None = getattr(
+            model.adapter_cls, "check_task_columns", None
+        )
+        if hook is None:
+            continue
+        ran = dict.fromkeys(job.task for job in jobs if job.model == name)
+        columns = {
+            t: tasks[t].columns
+            or TaskColumns(task=t, columns=None, unknown=f"task {t!r} is known only once loaded")
+            for t in ran
+        }
+        lines.extend(hook(model.config, name=name, base_dir=base_dir, tasks=columns))
+    return tuple(dict.fromkeys(lines))
 
 
 def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:

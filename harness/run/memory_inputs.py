@@ -114,7 +114,9 @@ def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
     if texts is not None:
         return Labeled(inputs=texts, labels=_labels(y, len(texts), names))
     inputs = _inputs(x)
-    return Labeled(inputs=inputs, labels=_labels(y, len(inputs), names))
+    return Labeled(
+        inputs=inputs, labels=_labels(y, len(inputs), names), integer_dtype=_integer_dtype(x)
+    )
 
 
 def _texts(x: Any) -> list[str] | None:
@@ -139,6 +141,15 @@ def _texts(x: Any) -> list[str] | None:
             f"data: x holds texts and a {type(values[row]).__name__} (sample {row}); pass only "
             "strings"
         )
+    return None
+
+
+def _integer_dtype(x: Any) -> str | None:
+    """The name of `x`'s dtype when it holds integers (uint8 images, say), else None."""
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.integer):
+        return str(x.dtype)
+    if isinstance(x, torch.Tensor) and not (x.is_floating_point() or x.is_complex()):
+        return None if x.dtype == torch.bool else str(x.dtype).removeprefix("torch.")
     return None
 
 

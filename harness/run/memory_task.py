@@ -51,6 +51,9 @@ class Labeled:
     feature_names: tuple[str, ...] = ()
     modality_hint: str | None = None  # "tabular" for a DataFrame, None: from the shape
     class_names: tuple[str, ...] | None = None  # as the data declares them (a ClassLabel)
+    # the dtype x was passed in, when it held integers (uint8 images): a value outside the
+    # bounds is then most likely a byte to scale, which the refusal says
+    integer_dtype: str | None = None
 
 
 def memory_task(
@@ -94,7 +97,7 @@ def memory_task(
     x = data.inputs
     tabular = data.modality_hint == "tabular" or x.dim() == 2
     box, feature_bounds = _bounds(x, bounds, tabular)
-    _check_values(x, box)
+    _check_values(x, box, data.integer_dtype if bounds is None else None)
     shape = tuple(int(s) for s in x.shape[1:])
     columns["input"] = _rows_view(x)
     return Task(
@@ -231,9 +234,11 @@ def _checked_bounds(bounds: object) -> tuple[float, float]:
     return low, high
 
 
-def _check_values(x: torch.Tensor, box: tuple[float, float]) -> None:
+def _check_values(x: torch.Tensor, box: tuple[float, float], integer_dtype: str | None) -> None:
     """Refuse NaN, inf and values outside `box`, naming the first sample: one pass of per-row
-    minima and maxima over chunks of rows (NaN fails both comparisons, inf the finite box)."""
+    minima and maxima over chunks of rows (NaN fails both comparisons, inf the finite box).
+    Integer inputs (`integer_dtype`, bounds not given) outside [0, 1] are most likely bytes: the
+    refusal says to scale them (`x.float() / 255`), as a task's uint8 .npy images are."""
     low, high = box
     for start in range(0, len(x), _CHECK_ROWS):
         chunk = x[start : start + _CHECK_ROWS].reshape(min(_CHECK_ROWS, len(x) - start), -1)
@@ -245,6 +250,19 @@ def _check_values(x: torch.Tensor, box: tuple[float, float]) -> None:
                 raise InMemoryDataError(f"data: sample {start + row} has NaN or inf inputs")
             raise InMemoryDataError(
                 f"data: sample {start + row} has inputs in [{float(lows[row]):g}, "
-                f"{float(highs[row]):g}], outside bounds [{low:g}, {high:g}]; pass the "
-                "model's input range as bounds=(low, high)"
+                f"{float(highs[row]):g}], outside bounds [{low:g}, {high:g}]; "
+                + _range_fix(integer_dtype, float(highs[row]))
             )
+
+
+def _range_fix(integer_dtype: str | None, high: float) -> str:
+    """What to do about inputs outside the bounds: scale integer images to [0, 1] (uint8 x:
+    `x.float() / 255`), else pass the model's input range."""
+    if integer_dtype is None:
+        return "pass the model's input range as bounds=(low, high)"
+    scale = "255" if high <= 255 else "their maximum"
+    return (
+        f"x holds {integer_dtype} values: scale images to [0, 1] with x.float() / {scale} (numpy: "
+        f"x.astype('float32') / {scale}), as a task's uint8 .npy images are, or pass the model's "
+        "input range as bounds=(low, high)"
+    )

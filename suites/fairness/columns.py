@@ -161,3 +161,43 @@ def _check_bins(config: FairnessConfig, runs_on: list[TaskColumns], *, complete:
                 f"{BINS}.{column}: {column!r} is not a column the suite groups by{hint}, so its "
                 f"edges would never be read; {where}: {_listed(grouped)}"
             )
+
+
+def named_label_error(name: str, tasks: Mapping[str, TaskColumns]) -> ConfigError:
+    """`positive_label` given as a class name: it is a class index (results store the index);
+    the line says which index the name has on the tasks whose class names the plan knows, or
+    their close matches, else how to find it."""
+    said: list[str] = []
+    indices: list[int] = []
+    for task, columns in tasks.items():
+        names = list(columns.class_names or ())
+        if not names:
+            continue
+        found = _class_index(name, names)
+        if found is not None:
+            indices.append(found)
+            said.append(f"{names[found]!r} is class {found} of task {task!r}")
+            continue
+        classes = ", ".join(f"{i} {c!r}" for i, c in enumerate(names[:20]))
+        close = _close(name, names)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        said.append(f"task {task!r} has no class {name!r} (its classes: {classes}){hint}")
+    if not said:
+        return ConfigError(
+            f"{POSITIVE_LABEL} is a class index (0 for a task's first class, in the order of its "
+            f"class_names or sorted class folders), not a class name ({name!r}); give the index "
+            "of the positive class"
+        )
+    fix = f"; give positive_label: {indices[0]}" if len(set(indices)) == 1 else ""
+    return ConfigError(
+        f"{POSITIVE_LABEL} is a class index, not a class name ({name!r}): {'; '.join(said)}{fix}"
+    )
+
+
+def _class_index(name: str, names: Sequence[str]) -> int | None:
+    """The index of the class called `name`: exactly, else the one equal up to case and
+    surrounding spaces; None when absent or ambiguous."""
+    if name in names:
+        return names.index(name)
+    near = [i for i, c in enumerate(names) if c.strip().lower() == name.strip().lower()]
+    return near[0] if len(near) == 1 else None

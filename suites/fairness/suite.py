@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -33,6 +34,7 @@ from harness.suites.fairness.columns import (
     binary_label_error,
     check_task_columns,
     grouping_refusal,
+    named_label_error,
 )
 from harness.suites.fairness.config import FairnessConfig
 from harness.suites.fairness.group_metrics import records_from_breakdown
@@ -95,6 +97,17 @@ class FairnessSuite(Suite):
     config_model = FairnessConfig
     metrics = BOARD.metrics
 
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        # `positive_label: malignant` (a class name where the key takes its index) is kept
+        # aside and refused with the index the name has once the tasks are known
+        # (check_task_columns); its pydantic error alone would say "a valid integer"
+        given = dict(config or {})
+        label = given.get("positive_label")
+        self.positive_name: str | None = None
+        if isinstance(label, str) and not label.strip().isdigit():
+            self.positive_name = given.pop("positive_label")
+        super().__init__(given)
+
     def _bins(self, task: Task) -> dict[str, Sequence[float]]:
         assert isinstance(self.config, FairnessConfig)
         return {**{k: list(v) for k, v in task.group_bins.items()}, **self.config.bins}
@@ -123,6 +136,8 @@ class FairnessSuite(Suite):
         """`group_by`, `bins` and `positive_label` against the planned tasks' columns
         (`harness.suites.fairness.columns`)."""
         assert isinstance(self.config, FairnessConfig)
+        if self.positive_name is not None:
+            raise named_label_error(self.positive_name, tasks)
         return check_task_columns(self.config, tasks)
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
@@ -135,6 +150,8 @@ class FairnessSuite(Suite):
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         assert isinstance(self.config, FairnessConfig)
         cfg = self.config
+        if self.positive_name is not None:
+            raise named_label_error(self.positive_name, {task.name: TaskColumns.of_task(task)})
         if task.num_classes == 2 and cfg.positive_label > 1:
             raise binary_label_error(cfg.positive_label, task.name)
         groups = self._groups(task)

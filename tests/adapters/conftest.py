@@ -47,10 +47,14 @@ def hf_image_dir(model_dir: Path) -> Path:
 
 def save_tiny_vit(out: Path, **config: object) -> Path:
     """A 10-class ViT (16x16 RGB input, 8x8 patches) with its image processor, saved to `out`;
-    `config` overrides ViTConfig fields (e.g. problem_type)."""
+    `config` overrides ViTConfig fields (e.g. problem_type, id2label)."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
     torch.manual_seed(0)
+    labels: dict[str, object] = {
+        "id2label": {i: str(i) for i in range(10)},
+        "label2id": {str(i): i for i in range(10)},
+    }
     vit = ViTConfig(
         image_size=16,
         patch_size=8,
@@ -60,9 +64,7 @@ def save_tiny_vit(out: Path, **config: object) -> Path:
         num_attention_heads=2,
         intermediate_size=32,
         num_labels=10,
-        id2label={i: str(i) for i in range(10)},
-        label2id={str(i): i for i in range(10)},
-        **config,
+        **{**labels, **config},
     )
     ViTForImageClassification(vit).save_pretrained(out)
     ViTImageProcessor(

@@ -256,3 +256,40 @@ def test_onnx_missing_file_fails_the_job_with_its_path(write_spec, tmp_path: Pat
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     assert "path: file not found:" in capsys.readouterr().err
     assert digits().num_classes == 10
+
+
+def test_validate_gives_the_line_a_job_gives_for_a_model_labelled_in_another_order(
+    tmp_path: Path,
+) -> None:
+    """A real saved ViT (id2label zero..nine) on class folders that sort eight, five, four...:
+    the plan's check (config.json read as JSON) and the job's (the loaded model against the
+    loaded task) refuse with the same line."""
+    import contextlib
+    import io
+
+    from PIL import Image
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+    from tests.adapters.conftest import save_tiny_vit
+
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    save_tiny_vit(tmp_path / "vit", id2label=dict(enumerate(words)), label2id={})
+    for i, word in enumerate(words):
+        (tmp_path / "words" / word).mkdir(parents=True)
+        Image.new("RGB", (16, 16), (i * 20, 0, 0)).save(tmp_path / "words" / word / "a.png")
+    adapter = build("hf-image", {"path": "vit"}, tmp_path, name="m")
+    spec = {"name": "words", "source": "words", "modality": "image"}
+    task = load_task(TaskSpec.model_validate(spec), base_dir=tmp_path)
+    with pytest.raises(ModelOutputError) as job:
+        adapter.check_task(task)
+    (tmp_path / "spec.yaml").write_text(
+        "models:\n  - {name: m, adapter: hf-image, path: vit}\n"
+        "tasks:\n  - {name: words, source: words, modality: image}\nsuites: {accuracy: {}}\n"
+    )
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["validate", str(tmp_path / "spec.yaml")])
+    assert code == 2
+    assert err.getvalue().strip() == f"error: {job.value}"
+    assert "set label_map: ['eight', 'five', 'four'" in err.getvalue()

@@ -86,6 +86,33 @@ def test_a_positive_label_a_binary_task_lacks_is_refused(tmp_path: Path) -> None
     )
 
 
+def test_a_positive_label_given_as_a_class_name_is_refused_with_its_index(
+    tmp_path: Path,
+) -> None:
+    """`positive_label: yes` (a class name; the key takes the class index the results store)
+    said only pydantic's "Input should be a valid integer"."""
+    classes = ", class_names: ['no', 'yes']"
+    spec = _spec(tmp_path, "{positive_label: 'Yes'}", task_keys=classes)
+    code, out, err = cli("validate", spec)
+    assert code == 2 and out == ""
+    assert one_error_line(err) == (
+        "error: suites.fairness.positive_label is a class index, not a class name ('Yes'): "
+        "'yes' is class 1 of task 'people'; give positive_label: 1"
+    )
+    spec = _spec(tmp_path, "{positive_label: yess}", task_keys=classes)
+    assert one_error_line(cli("validate", spec)[2]) == (
+        "error: suites.fairness.positive_label is a class index, not a class name ('yess'): "
+        "task 'people' has no class 'yess' (its classes: 0 'no', 1 'yes'); did you mean 'yes'?"
+    )
+    spec = _spec(tmp_path, "{positive_label: 'yes'}")  # classes only its labels say
+    assert one_error_line(cli("validate", spec)[2]) == (
+        "error: suites.fairness.positive_label is a class index (0 for a task's first class, in "
+        "the order of its class_names or sorted class folders), not a class name ('yes'); give "
+        "the index of the positive class"
+    )
+    assert cli("validate", _spec(tmp_path, "{positive_label: '1'}", task_keys=classes))[0] == 0
+
+
 def test_bins_of_a_column_the_suite_never_groups_by_are_refused(tmp_path: Path) -> None:
     spec = _spec(tmp_path, "{bins: {rase: [0, 1]}}")
     code, _out, err = cli("validate", spec)

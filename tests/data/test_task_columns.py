@@ -28,6 +28,7 @@ def test_the_catalogue_declares_each_built_in_task_as_it_loads(name: str) -> Non
     declared = catalogue_task_columns(name, factory, "builtin")
     loaded = TaskColumns.of_task(task)
     assert declared.num_classes == loaded.num_classes
+    assert declared.class_names == loaded.class_names
     assert declared.group_columns == loaded.group_columns
     assert set(declared.columns or ()) == set(loaded.columns or ())
 
@@ -57,3 +58,25 @@ def test_an_inline_task_has_the_columns_its_spec_and_schema_say(
     assert planned.attributes() == loaded.attributes() == ("g",)
     assert planned.source_columns == ("a", "g", "h", "y") and planned.source == str(path)
     assert planned.num_classes is None and "num_classes or class_names" in planned.classes_unknown
+    assert planned.class_names is None  # only the labels say
+
+
+@pytest.mark.parametrize(("mode", "channels"), [("L", 1), ("RGB", 3), ("I;16", 1), ("RGBA", 3)])
+def test_an_image_folder_has_the_class_names_and_channels_the_load_gives(
+    tmp_path: Path, mode: str, channels: int
+) -> None:
+    from PIL import Image
+
+    for name in ("b", "a", "c"):
+        (tmp_path / "f" / name).mkdir(parents=True)
+        Image.new(mode, (4, 4)).save(tmp_path / "f" / name / "x.png")
+    spec = TaskSpec.model_validate({"name": "f", "source": "f", "modality": "image"})
+    planned = spec_task_columns(spec, check_task_source(spec, tmp_path), tmp_path)
+    loaded = TaskColumns.of_task(load_task(spec, base_dir=tmp_path))
+    assert planned.class_names == loaded.class_names == ("a", "b", "c")
+    assert planned.channels == loaded.channels == channels
+    declared = spec.model_copy(update={"channels": 4 - channels, "class_names": ["c", "b", "a"]})
+    planned = spec_task_columns(declared, check_task_source(declared, tmp_path), tmp_path)
+    loaded = TaskColumns.of_task(load_task(declared, base_dir=tmp_path))
+    assert planned.class_names == loaded.class_names == ("c", "b", "a")
+    assert planned.channels == loaded.channels == 4 - channels

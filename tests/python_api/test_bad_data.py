@@ -108,6 +108,16 @@ CASES = {
         dict(data=(X * 255, Y)),
         r"^data: sample 0 has inputs in \[[0-9.e-]+, [0-9.]+\], outside bounds \[0, 1\]; pass",
     ),
+    "uint8 images": (
+        dict(data=((X * 255).to(torch.uint8), Y)),
+        r"^data: sample 0 has inputs in \[[0-9]+, [0-9]+\], outside bounds \[0, 1\]; x holds "
+        r"uint8 values: scale images to \[0, 1\] with x\.float\(\) / 255 \(numpy: "
+        r"x\.astype\('float32'\) / 255\)",
+    ),
+    "uint8 numpy images": (
+        dict(data=((X * 255).numpy().astype(np.uint8), Y.numpy())),
+        r"x holds uint8 values: scale images to \[0, 1\] with x\.float\(\) / 255",
+    ),
     "outside given bounds": (
         dict(data=(X, Y), bounds=(0.0, 0.5)),
         r"outside bounds \[0, 0\.5\]",

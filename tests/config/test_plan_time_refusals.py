@@ -1,0 +1,195 @@
+"""What every job of a model/task pair would fail on, refused when the plan is built: `harness
+validate` says it in one line and `harness run` fails before any job with the same line
+(exit 2, results already written untouched). Read without loading a model or a row: a table's
+label column type (a Parquet schema, a delimited file's first block), a local Hugging Face
+model's config.json, an image folder's class folders and its first image's header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.reliability.hostile.corpus import cli, one_error_line
+
+LINEAR = (
+    "  - {name: lin, factory: 'torch.nn:Linear', factory_args: {in_features: 2, out_features: 2}, "
+    "input_shape: [2]}\n"
+)
+
+
+def _reviews(tmp_path: Path, suffix: str, labels: list[str] | list[int]) -> Path:
+    frame = pd.DataFrame({"text": ["good", "bad", "fine", "awful"], "label": labels})
+    path = tmp_path / f"reviews.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def _text_spec(tmp_path: Path, data: Path, task_keys: str = "") -> Path:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: labels\ndevice: cpu\nmodels:\n"
+        "  - {name: words, adapter: callable, callable: 'builtins:len', modality: text}\n"
+        f"tasks:\n  - {{name: reviews, source: {data.name}, modality: text, "
+        f"input_column: text{task_keys}}}\n"
+        "suites:\n  accuracy: {}\n"
+    )
+    return spec
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_text_label_column_without_class_names_is_refused_by_validate(
+    tmp_path: Path, suffix: str
+) -> None:
+    data = _reviews(tmp_path, suffix, ["pos", "neg", "pos", "neg"])
+    code, out, err = cli("validate", _text_spec(tmp_path, data))
+    assert code == 2 and out == ""
+    example = " (e.g. 'pos')" if suffix == "csv" else ""
+    assert one_error_line(err) == (
+        f"error: task 'reviews': source file {data}: label column 'label' holds text{example}; "
+        "list the classes in class_names (class i is the model's output i) to map it to class ids"
+    )
+
+
+def test_text_labels_with_class_names_and_integer_labels_are_valid(tmp_path: Path) -> None:
+    data = _reviews(tmp_path, "csv", ["pos", "neg", "pos", "neg"])
+    code, _out, err = cli("validate", _text_spec(tmp_path, data, ", class_names: [neg, pos]"))
+    assert code == 0, err
+    data = _reviews(tmp_path, "parquet", [1, 0, 1, 0])
+    code, _out, err = cli("validate", _text_spec(tmp_path, data))
+    assert code == 0, err
+
+
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def _image_folder(root: Path, classes: list[str], mode: str = "L") -> Path:
+    from PIL import Image
+
+    for i, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for j in range(2):
+            Image.new(mode, (8, 8), color=(i * 20 + j) if mode == "L" else (i, j, 9)).save(
+                root / name / f"{j}.png"
+            )
+    return root
+
+
+def _hf_folder(root: Path, config: dict[str, object]) -> Path:
+    import json
+
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(json.dumps(config))  # no weights: validate reads none
+    return root
+
+
+def _hf_spec(tmp_path: Path, model_keys: str, task_keys: str = "") -> Path:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: hf\ndevice: cpu\nmodels:\n"
+        f"  - {{name: vit, adapter: hf-image, path: vit{model_keys}}}\n"
+        f"tasks:\n  - {{name: words, source: words, modality: image{task_keys}}}\n"
+        "suites:\n  accuracy: {}\n"
+    )
+    return spec
+
+
+def _id2label(names: list[str]) -> dict[str, object]:
+    return {"id2label": {str(i): n for i, n in enumerate(names)}}
+
+
+def test_an_hf_model_labelled_in_another_order_than_the_class_folders_is_refused(
+    tmp_path: Path,
+) -> None:
+    _image_folder(tmp_path / "words", WORDS)
+    _hf_folder(tmp_path / "vit", _id2label(WORDS))
+    spec = _hf_spec(tmp_path, "")
+    code, out, err = cli("validate", spec)
+    assert code == 2 and out == ""
+    folders = sorted(WORDS)
+    assert one_error_line(err) == (
+        f"error: model 'vit': config.id2label {WORDS} does not match the classes of task 'words' "
+        f"{folders}; the model has the task's class names in another order (an image folder's "
+        f"classes are its folder names, sorted); set label_map: {folders} to pick the model's "
+        "outputs by name in task order, or give the task class_names in the model's order"
+    )
+    # the fix it names is valid; so is class_names in the model's order
+    code, _out, err = cli("validate", _hf_spec(tmp_path, f", label_map: {folders}"))
+    assert code == 0, err
+    code, _out, err = cli("validate", _hf_spec(tmp_path, "", f", class_names: {WORDS}"))
+    assert code == 0, err
+
+
+def test_run_refuses_before_any_job_with_the_same_line_and_leaves_results_alone(
+    tmp_path: Path,
+) -> None:
+    _image_folder(tmp_path / "words", WORDS[:3])
+    _hf_folder(tmp_path / "vit", _id2label(["cat", "dog", "cow"]))
+    spec = _hf_spec(tmp_path, "")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "kept.txt").write_text("earlier results")
+    _code, _out, validated = cli("validate", spec)
+    code, out, err = cli("run", spec, "--out", results)
+    assert code == 2 and out == ""
+    assert one_error_line(err) == one_error_line(validated)
+    assert "config.id2label ['cat', 'dog', 'cow'] does not match" in err
+    assert [p.name for p in results.iterdir()] == ["kept.txt"]
+
+
+def test_a_label_count_that_differs_and_a_bad_label_map_are_refused(tmp_path: Path) -> None:
+    _image_folder(tmp_path / "words", WORDS[:3])
+    _hf_folder(tmp_path / "vit", {"num_labels": 5})
+    code, _out, err = cli("validate", _hf_spec(tmp_path, ""))
+    assert one_error_line(err) == (
+        "error: model 'vit' has 5 labels but task 'words' has 3 classes; set label_map to "
+        "choose the model labels in task order"
+    )
+    code, _out, err = cli("validate", _hf_spec(tmp_path, ", label_map: [LABEL_0, LABEL_9, x]"))
+    assert code == 2
+    assert "label_map names ['LABEL_9', 'x'] that the model does not have" in one_error_line(err)
+
+
+def test_unnamed_labels_and_a_hub_model_pass_and_the_hub_model_is_said_unchecked(
+    tmp_path: Path,
+) -> None:
+    _image_folder(tmp_path / "words", WORDS[:3])
+    _hf_folder(tmp_path / "vit", {"num_labels": 3})
+    code, out, err = cli("validate", _hf_spec(tmp_path, ""))
+    assert code == 0, err
+    assert "not checked" not in out and "checked against the tasks' classes when" not in out
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(spec.read_text().replace("path: vit", "path: someone/tiny-vit"))
+    code, out, err = cli("validate", spec)
+    assert code == 0, err
+    assert (
+        "model 'vit': its labels are checked against the tasks' classes when it loads (a hub "
+        "model, someone/tiny-vit: validate reads no network)" in " ".join(out.split())
+    )
+
+
+def test_an_rgb_folder_against_a_one_channel_input_shape_is_refused(tmp_path: Path) -> None:
+    _image_folder(tmp_path / "words", WORDS[:3], mode="RGB")
+    _hf_folder(tmp_path / "vit", _id2label(sorted(WORDS[:3])))
+    code, out, err = cli("validate", _hf_spec(tmp_path, ", input_shape: [1, 8, 8]"))
+    assert code == 2 and out == ""
+    first = tmp_path / "words" / "one" / "0.png"
+    assert one_error_line(err) == (
+        "error: model 'vit': input_shape [1, 8, 8] takes 1 channel but the images of task "
+        f"'words' have 3 (its first image {first} is RGB (PIL mode RGB)); declare channels: 1 "
+        "(decode as grey) on the task, or fix the model's input_shape"
+    )
+    # declared channels decide, as they decide the decoding
+    code, _out, err = cli(
+        "validate", _hf_spec(tmp_path, ", input_shape: [1, 8, 8]", ", channels: 1")
+    )
+    assert code == 0, err
+    code, _out, err = cli(
+        "validate", _hf_spec(tmp_path, ", input_shape: [3, 8, 8]", ", channels: 1")
+    )
+    assert code == 2
+    assert "takes 3 channels but the images of task 'words' have 1 (channels: 1)" in err
