@@ -147,17 +147,49 @@ def test_a_tolerance_a_fraction_cannot_meet_or_trip_is_refused(
 def test_a_relative_tolerance_and_a_drop_below_one_are_not_refused(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A relative drop of 2 (200%) and an absolute 0.99 are legal, if loose, tolerances."""
+    """A relative rise of 2 (200%) on a lower-is-better score and an absolute 0.99 are legal,
+    if loose, tolerances."""
     path = tmp_path / "ok.yaml"
-    path.write_text("default: {max_drop_relative: 2}\nmetrics:\n  top1_acc: {max_drop: 0.99}\n")
+    path.write_text(
+        "default: {max_drop_relative: 0.99}\nmetrics:\n  top1_acc: {max_drop: 0.99}\n"
+        "  brier: {max_drop_relative: 2}\n"
+    )
     assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "where"),
+    [
+        ("metrics:\n  top1_acc: {max_drop_relative: 5}\n", "metrics.top1_acc.max_drop_relative: 5"),
+        ("default: {max_drop_relative: 10}\n", "default.max_drop_relative: 10"),
+        (
+            "metrics:\n  top1_acc: {max_drop: 0.02, max_drop_relative: 1}\n",
+            "metrics.top1_acc.max_drop_relative: 1",
+        ),
+    ],
+)
+def test_a_relative_tolerance_a_higher_is_better_fraction_cannot_trip_is_refused(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    policy: str,
+    where: str,
+) -> None:
+    """`max_drop_relative: 5` meant as 5%: an accuracy cannot drop by more than all of its
+    baseline, so the rule never trips and the degraded model (top-1 0.9 -> ~0.6) passed."""
+    path = tmp_path / "rel.yaml"
+    path.write_text(policy)
+    assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert where in err and "would pass every run" in err and "cannot drop by more than" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_policy_tolerance_lets_a_drop_pass_and_unknown_metric_is_refused(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     loose = tmp_path / "loose.yaml"
-    loose.write_text("default: {max_drop: 0.99, max_drop_relative: 10}\n")
+    loose.write_text("default: {max_drop: 0.99}\n")
     assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", loose) == 0
     floor = tmp_path / "floor.yaml"
     floor.write_text("metrics:\n  top1_acc: {floor: 0.99}\n")
