@@ -46,12 +46,21 @@ from harness.stats.intervals import holm
 from harness.stats.shared_draws import SharedDraws
 from harness.store.run_store import TABLE_FILE, StoredJob, find_run_dirs
 
-__all__ = ["CheckReport", "CheckRow", "LoadedRun", "ensure_comparable", "load_run", "run_check"]
+__all__ = [
+    "JOB_ROW",
+    "CheckReport",
+    "CheckRow",
+    "LoadedRun",
+    "ensure_comparable",
+    "load_run",
+    "run_check",
+]
 
 Status = Literal["pass", "fail"]
 # Context keys that name the hardware a number was measured on (throughput: the CPU or GPU model
 # and the threads). Such a metric is gated only when both runs measured it on the same hardware.
 HARDWARE_CONTEXT = ("device_name", "threads")
+JOB_ROW = "(job)"  # the metric of a job-level row (a failed, missing, new or skipped job)
 
 
 @dataclass
@@ -211,7 +220,7 @@ def _refuse_an_empty_gate(
 ) -> None:
     """A gate that checked no metric and found nothing wrong cannot vouch for the current run:
     refuse it (exit 2) rather than print `PASS: 0 checks`."""
-    if any(r.metric != "(job)" or r.status == "fail" for r in rows):
+    if any(r.metric != JOB_ROW or r.status == "fail" for r in rows):
         return
     candidates = [m for job in base.jobs.values() for m in job.metrics if _in_scope(policy, m)]
     if candidates:
@@ -234,7 +243,7 @@ def _run_folder(root: Path) -> Path | None:
 
 def _job_row(key: JobKey, status: Status, reason: str) -> CheckRow:
     """A job-level finding (failed, missing, new, skipped) rather than a metric."""
-    return CheckRow(*key, metric="(job)", baseline=None, current=None, status=status, reason=reason)
+    return CheckRow(*key, metric=JOB_ROW, baseline=None, current=None, status=status, reason=reason)
 
 
 def _job_rows(base: LoadedRun, cur: LoadedRun) -> list[CheckRow]:
