@@ -86,6 +86,10 @@ class CheckRow:
     n: int = 0
     # flags the current metric carries that the baseline had on it too (tolerated, still shown)
     still_flagged: tuple[str, ...] = ()
+    # the test's 95% interval of the change (current - baseline) and what it is a change of
+    # when that is not the number shown (paired resampling tests the debiased ECE)
+    ci: tuple[float, float] | None = None
+    statistic: str = ""
 
     @property
     def delta(self) -> float | None:
@@ -574,6 +578,7 @@ def _compare(
     name = f"check/{row.task}/{bm.key}"
     res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
     row.test, row.p_value = res.test, res.p_value
+    row.ci, row.statistic = res.ci, res.statistic
     delta = cm.value - bm.value
     worse = -delta if bm.higher_is_better else delta
     floor_broken = _floor_broken(rule, cm.value, bm.higher_is_better)
@@ -638,7 +643,9 @@ def _settle(p: _Pending) -> None:
         row.status, row.reason = "fail", _floor_reason(rule, row.higher_is_better)
     elif p.worse > 0 and significant and p.beyond:
         row.status = "fail"
-        row.reason = f"significant regression beyond tolerance ({_tolerance_text(rule)})"
+        row.reason = (
+            f"significant regression beyond tolerance ({_tolerance_text(rule)})" + _change_text(row)
+        )
     elif not p.result.tested:
         row.reason = _untested_reason(p)
     elif p.worse > 0 and p.beyond:
@@ -654,6 +661,15 @@ def _settle(p: _Pending) -> None:
         row.reason = "improved" + (" (significant)" if significant else "")
     else:
         row.reason = "unchanged"
+
+
+def _change_text(row: CheckRow) -> str:
+    """The test's 95% interval of the change (current - baseline), for a failure."""
+    if row.ci is None:
+        return ""
+    what = f" in the {row.statistic}" if row.statistic else ""
+    low, high = row.ci
+    return f"; 95% interval of the change{what} [{low:+.3g}, {high:+.3g}]"
 
 
 def _untested_reason(p: _Pending) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,16 @@ def test_degraded_model_fails(
     out = capsys.readouterr().out
     assert "significant regression beyond tolerance" in out and "❌" in out
     assert "<failure" in junit.read_text()
+    # a failure names the test's 95% interval of the change: it holds the change, not 0
+    top1 = next(line for line in out.splitlines() if "| top1_acc |" in line)
+    cells = [c.strip() for c in top1.split("|")]
+    assert cells[1] == "FAIL" and cells[9] == "mcnemar_exact"
+    interval = r"95% interval of the change \\\[([-+][\d.e-]+), ([-+][\d.e-]+)\\\]"
+    match = re.search(interval, cells[12])  # Markdown escapes the brackets
+    assert match is not None, cells[12]
+    low, high = float(match[1]), float(match[2])
+    assert low <= float(cells[8]) <= high < 0
+    assert "95% interval of the change [" in junit.read_text()
 
 
 @pytest.mark.parametrize(
