@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from harness.analysis import paired_tests, power
@@ -709,8 +708,10 @@ def power_summary(pending: list[_Pending], tests: int) -> list[str]:
 
 
 def _span(values: list[float]) -> str:
-    low, high = min(values), max(values)
-    return _num(low) if np.isclose(low, high) else f"{_num(low)}-{_num(high)}"
+    """`low-high` as printed; one number when both print alike (0.04340 and 0.04344 read
+    `0.0434-0.0434` otherwise)."""
+    low, high = _num(min(values)), _num(max(values))
+    return low if low == high else f"{low}-{high}"
 
 
 def _churn_text(items: list[_Pending]) -> str:

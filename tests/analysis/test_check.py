@@ -413,3 +413,12 @@ def test_a_gate_on_a_handful_of_samples_claims_no_power(tmp_path: Path) -> None:
     assert all(r.mde is None for r in report.rows), [(r.metric, r.mde) for r in report.rows]
     assert all("says nothing" in line for line in report.power), report.power
     assert all(r.status == "pass" for r in report.rows if r.test != "none")
+
+
+def test_a_span_of_power_values_that_print_alike_is_one_number() -> None:
+    """Three columns' MDEs of 0.04340-0.04344 printed `a change of 0.0434-0.0434 fraction`."""
+    from harness.analysis.check import _span
+
+    assert _span([0.04340, 0.04344, 0.04341]) == "0.0434"
+    assert _span([0.0434, 0.0436]) == "0.0434-0.0436"
+    assert _span([0.5]) == "0.5"
