@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from harness.analysis import paired_tests, power
@@ -46,12 +45,21 @@ from harness.stats.intervals import holm
 from harness.stats.shared_draws import SharedDraws
 from harness.store.run_store import TABLE_FILE, StoredJob, find_run_dirs
 
-__all__ = ["CheckReport", "CheckRow", "LoadedRun", "ensure_comparable", "load_run", "run_check"]
+__all__ = [
+    "JOB_ROW",
+    "CheckReport",
+    "CheckRow",
+    "LoadedRun",
+    "ensure_comparable",
+    "load_run",
+    "run_check",
+]
 
 Status = Literal["pass", "fail"]
 # Context keys that name the hardware a number was measured on (throughput: the CPU or GPU model
 # and the threads). Such a metric is gated only when both runs measured it on the same hardware.
 HARDWARE_CONTEXT = ("device_name", "threads")
+JOB_ROW = "(job)"  # the metric of a job-level row (a failed, missing, new or skipped job)
 
 
 @dataclass
@@ -77,6 +85,10 @@ class CheckRow:
     n: int = 0
     # flags the current metric carries that the baseline had on it too (tolerated, still shown)
     still_flagged: tuple[str, ...] = ()
+    # the test's 95% interval of the change (current - baseline) and what it is a change of
+    # when that is not the number shown (paired resampling tests the debiased ECE)
+    ci: tuple[float, float] | None = None
+    statistic: str = ""
 
     @property
     def delta(self) -> float | None:
@@ -211,7 +223,7 @@ def _refuse_an_empty_gate(
 ) -> None:
     """A gate that checked no metric and found nothing wrong cannot vouch for the current run:
     refuse it (exit 2) rather than print `PASS: 0 checks`."""
-    if any(r.metric != "(job)" or r.status == "fail" for r in rows):
+    if any(r.metric != JOB_ROW or r.status == "fail" for r in rows):
         return
     candidates = [m for job in base.jobs.values() for m in job.metrics if _in_scope(policy, m)]
     if candidates:
@@ -234,7 +246,7 @@ def _run_folder(root: Path) -> Path | None:
 
 def _job_row(key: JobKey, status: Status, reason: str) -> CheckRow:
     """A job-level finding (failed, missing, new, skipped) rather than a metric."""
-    return CheckRow(*key, metric="(job)", baseline=None, current=None, status=status, reason=reason)
+    return CheckRow(*key, metric=JOB_ROW, baseline=None, current=None, status=status, reason=reason)
 
 
 def _job_rows(base: LoadedRun, cur: LoadedRun) -> list[CheckRow]:
@@ -565,6 +577,7 @@ def _compare(
     name = f"check/{row.task}/{bm.key}"
     res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
     row.test, row.p_value = res.test, res.p_value
+    row.ci, row.statistic = res.ci, res.statistic
     delta = cm.value - bm.value
     worse = -delta if bm.higher_is_better else delta
     floor_broken = _floor_broken(rule, cm.value, bm.higher_is_better)
@@ -629,7 +642,9 @@ def _settle(p: _Pending) -> None:
         row.status, row.reason = "fail", _floor_reason(rule, row.higher_is_better)
     elif p.worse > 0 and significant and p.beyond:
         row.status = "fail"
-        row.reason = f"significant regression beyond tolerance ({_tolerance_text(rule)})"
+        row.reason = (
+            f"significant regression beyond tolerance ({_tolerance_text(rule)})" + _change_text(row)
+        )
     elif not p.result.tested:
         row.reason = _untested_reason(p)
     elif p.worse > 0 and p.beyond:
@@ -645,6 +660,15 @@ def _settle(p: _Pending) -> None:
         row.reason = "improved" + (" (significant)" if significant else "")
     else:
         row.reason = "unchanged"
+
+
+def _change_text(row: CheckRow) -> str:
+    """The test's 95% interval of the change (current - baseline), for a failure."""
+    if row.ci is None:
+        return ""
+    what = f" in the {row.statistic}" if row.statistic else ""
+    low, high = row.ci
+    return f"; 95% interval of the change{what} [{low:+.3g}, {high:+.3g}]"
 
 
 def _untested_reason(p: _Pending) -> str:
@@ -684,8 +708,10 @@ def power_summary(pending: list[_Pending], tests: int) -> list[str]:
 
 
 def _span(values: list[float]) -> str:
-    low, high = min(values), max(values)
-    return _num(low) if np.isclose(low, high) else f"{_num(low)}-{_num(high)}"
+    """`low-high` as printed; one number when both print alike (0.04340 and 0.04344 read
+    `0.0434-0.0434` otherwise)."""
+    low, high = _num(min(values)), _num(max(values))
+    return low if low == high else f"{low}-{high}"
 
 
 def _churn_text(items: list[_Pending]) -> str:

@@ -12,9 +12,9 @@ nothing is retested here. No torch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.check import JOB_ROW, CheckReport, CheckRow
 from harness.analysis.gate_runs import LoadedRun
 from harness.core.headline_spec import HeadlinePick
 from harness.core.suite_board import SuiteBoard, SuiteHeadline, headline_columns
@@ -30,6 +30,14 @@ class HeadlineCheck:
     key: str  # the robust accuracy metric key checked
     robust: list[CheckRow]
     clean: list[CheckRow]
+    # job-level rows (failed, missing, skipped, new) of the suite the robust key comes from: a
+    # model without a robust row shows why there (a job that failed in either run)
+    jobs: list[CheckRow] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        """Every model the headline has a row for, in order."""
+        return sorted({r.model for r in (*self.robust, *self.clean, *self.jobs)})
 
 
 def _lead(boards: Sequence[SuiteBoard], pick: HeadlinePick) -> list[SuiteHeadline]:
@@ -38,9 +46,9 @@ def _lead(boards: Sequence[SuiteBoard], pick: HeadlinePick) -> list[SuiteHeadlin
 
 def _headline_key(
     current: LoadedRun, task: str, threat: ThreatModel, robust: Sequence[SuiteHeadline]
-) -> str | None:
+) -> tuple[str, str] | None:
     """The key of the task's robust accuracy at `threat` in the current run (the preferred
-    record's, the worst case over attacks, when there is one)."""
+    record's, the worst case over attacks, when there is one), and its suite."""
     metrics = {(c.suite, m.metric) for c in robust for m in c.spec.metrics}
     prefixes = tuple(c.spec.prefer for c in robust if c.spec.prefer)
     found = [
@@ -50,8 +58,10 @@ def _headline_key(
         for m in job.metrics
         if (m.suite, m.metric) in metrics and threat.matches_context(m.context)
     ]
-    preferred = sorted(m.key for m in found if prefixes and m.condition.startswith(prefixes))
-    keys = preferred or sorted(m.key for m in found)
+    preferred = sorted(
+        (m.key, m.suite) for m in found if prefixes and m.condition.startswith(prefixes)
+    )
+    keys = preferred or sorted((m.key, m.suite) for m in found)
     return keys[0] if keys else None
 
 
@@ -69,16 +79,22 @@ def headline_checks(
     out: list[HeadlineCheck] = []
     for task, headline in sorted(headlines.items()):
         for threat in headline:
-            key = _headline_key(current, task, threat, robust)
-            if key is None:
+            found = _headline_key(current, task, threat, robust)
+            if found is None:
                 continue
-            out.append(
-                HeadlineCheck(
-                    task=task,
-                    threat=threat,
-                    key=key,
-                    robust=[r for r in report.rows if r.task == task and r.metric == key],
-                    clean=[r for r in report.rows if r.task == task and r.metric in clean],
-                )
+            key, suite = found
+            check = HeadlineCheck(
+                task=task,
+                threat=threat,
+                key=key,
+                robust=[r for r in report.rows if r.task == task and r.metric == key],
+                clean=[r for r in report.rows if r.task == task and r.metric in clean],
+                jobs=[
+                    r
+                    for r in report.rows
+                    if r.task == task and r.suite == suite and r.metric == JOB_ROW
+                ],
             )
+            if check.models:
+                out.append(check)
     return out

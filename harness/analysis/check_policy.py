@@ -140,16 +140,27 @@ class Policy(KnownKeys):
     def verify_range(self, m: MetricRecord, rule: MetricRule, source: str) -> None:
         """Refuse a tolerance a fraction (a value in [0, 1]) can never meet or never trip:
         `floor: 85` (a percentage) or `max_drop: 2` (percentage points) on `top1_acc` would
-        make the gate fail every run, or pass every run without a word. `rule`: the record's
-        effective rule (`rule_for`); the message names the key that gave the value."""
-        if m.unit != "fraction":
-            return
+        make the gate fail every run, or pass every run without a word. So would
+        `max_drop_relative: 5` (5% written as a percentage) on a higher-is-better number that
+        cannot go below 0 (a fraction, a rate per second): it cannot drop by more than all of
+        its baseline. `rule`: the record's effective rule (`rule_for`); the message names the
+        key that gave the value."""
         name = m.key if m.key in self.metrics else m.metric if m.metric in self.metrics else None
         own = self.metrics[name].model_fields_set if name is not None else set()
 
         def where(fields: set[str]) -> str:
             return f"metrics.{name}" if own & fields else "default"
 
+        relative = rule.max_drop_relative
+        if relative is not None and relative >= 1 and m.higher_is_better and _non_negative(m):
+            raise ConfigError(
+                f"policy {source}: {where({'max_drop', 'max_drop_relative'})}.max_drop_relative: "
+                f"{relative:g} applies to {m.key}, a higher-is-better {m.unit} that cannot drop "
+                f"by more than all of its baseline (100%), so {relative:.0%} would pass every "
+                f"run; write the relative drop as a fraction ({relative:g}% is {relative / 100:g})"
+            )
+        if m.unit != "fraction":
+            return
         if rule.floor is not None and not 0 <= rule.floor <= 1:
             fails = (rule.floor > 1) == m.higher_is_better
             raise ConfigError(
@@ -179,6 +190,11 @@ class Policy(KnownKeys):
                     f"policy {source}: metrics.{name} names a metric the baseline does not contain"
                     f"{hint} (baseline metrics: {', '.join(sorted(metrics)) or '(none)'})"
                 )
+
+
+def _non_negative(m: MetricRecord) -> bool:
+    """Whether the record's unit cannot go below 0: a fraction, or a rate per second."""
+    return m.unit == "fraction" or m.unit.endswith("/s")
 
 
 def load_policy(path: Path | None) -> Policy:

@@ -88,13 +88,21 @@ def _headline_cells(r: CheckRow, metric: str) -> list[str]:
 
 
 def headline_table(check: HeadlineCheck) -> Table:
-    """One task's headline rows: per model, robust accuracy at the threat model, then clean."""
+    """One task's headline rows: per model, robust accuracy at the threat model, then clean.
+    A model without a robust row (its job failed in either run) shows its job's finding there."""
     rows = []
+    robust = {r.model: r for r in check.robust}
     clean = {r.model: r for r in check.clean}
-    for r in sorted(check.robust, key=lambda r: r.model):
-        rows.append(_headline_cells(r, f"robust accuracy at {check.threat.label}"))
-        if r.model in clean:
-            rows.append(_headline_cells(clean[r.model], "clean accuracy"))
+    jobs = {r.model: r for r in check.jobs}
+    what = f"robust accuracy at {check.threat.label}"
+    for model in check.models:
+        if model in robust:
+            rows.append(_headline_cells(robust[model], what))
+        elif model in jobs:
+            job = jobs[model]
+            rows.append([job.status.upper(), model, f"{what}: {job.reason}", "—", "—", "—", "—"])
+        if model in clean:
+            rows.append(_headline_cells(clean[model], "clean accuracy"))
     return Table(HEADLINE_HEADER, rows)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,16 @@ def test_degraded_model_fails(
     out = capsys.readouterr().out
     assert "significant regression beyond tolerance" in out and "❌" in out
     assert "<failure" in junit.read_text()
+    # a failure names the test's 95% interval of the change: it holds the change, not 0
+    top1 = next(line for line in out.splitlines() if "| top1_acc |" in line)
+    cells = [c.strip() for c in top1.split("|")]
+    assert cells[1] == "FAIL" and cells[9] == "mcnemar_exact"
+    interval = r"95% interval of the change \\\[([-+][\d.e-]+), ([-+][\d.e-]+)\\\]"
+    match = re.search(interval, cells[12])  # Markdown escapes the brackets
+    assert match is not None, cells[12]
+    low, high = float(match[1]), float(match[2])
+    assert low <= float(cells[8]) <= high < 0
+    assert "95% interval of the change [" in junit.read_text()
 
 
 @pytest.mark.parametrize(
@@ -147,17 +158,49 @@ def test_a_tolerance_a_fraction_cannot_meet_or_trip_is_refused(
 def test_a_relative_tolerance_and_a_drop_below_one_are_not_refused(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A relative drop of 2 (200%) and an absolute 0.99 are legal, if loose, tolerances."""
+    """A relative rise of 2 (200%) on a lower-is-better score and an absolute 0.99 are legal,
+    if loose, tolerances."""
     path = tmp_path / "ok.yaml"
-    path.write_text("default: {max_drop_relative: 2}\nmetrics:\n  top1_acc: {max_drop: 0.99}\n")
+    path.write_text(
+        "default: {max_drop_relative: 0.99}\nmetrics:\n  top1_acc: {max_drop: 0.99}\n"
+        "  brier: {max_drop_relative: 2}\n"
+    )
     assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "where"),
+    [
+        ("metrics:\n  top1_acc: {max_drop_relative: 5}\n", "metrics.top1_acc.max_drop_relative: 5"),
+        ("default: {max_drop_relative: 10}\n", "default.max_drop_relative: 10"),
+        (
+            "metrics:\n  top1_acc: {max_drop: 0.02, max_drop_relative: 1}\n",
+            "metrics.top1_acc.max_drop_relative: 1",
+        ),
+    ],
+)
+def test_a_relative_tolerance_a_higher_is_better_fraction_cannot_trip_is_refused(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    policy: str,
+    where: str,
+) -> None:
+    """`max_drop_relative: 5` meant as 5%: an accuracy cannot drop by more than all of its
+    baseline, so the rule never trips and the degraded model (top-1 0.9 -> ~0.6) passed."""
+    path = tmp_path / "rel.yaml"
+    path.write_text(policy)
+    assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert where in err and "would pass every run" in err and "cannot drop by more than" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_policy_tolerance_lets_a_drop_pass_and_unknown_metric_is_refused(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     loose = tmp_path / "loose.yaml"
-    loose.write_text("default: {max_drop: 0.99, max_drop_relative: 10}\n")
+    loose.write_text("default: {max_drop: 0.99}\n")
     assert check("--baseline", runs["base"], "--current", runs["bad"], "--policy", loose) == 0
     floor = tmp_path / "floor.yaml"
     floor.write_text("metrics:\n  top1_acc: {floor: 0.99}\n")
@@ -370,3 +413,12 @@ def test_a_gate_on_a_handful_of_samples_claims_no_power(tmp_path: Path) -> None:
     assert all(r.mde is None for r in report.rows), [(r.metric, r.mde) for r in report.rows]
     assert all("says nothing" in line for line in report.power), report.power
     assert all(r.status == "pass" for r in report.rows if r.test != "none")
+
+
+def test_a_span_of_power_values_that_print_alike_is_one_number() -> None:
+    """Three columns' MDEs of 0.04340-0.04344 printed `a change of 0.0434-0.0434 fraction`."""
+    from harness.analysis.check import _span
+
+    assert _span([0.04340, 0.04344, 0.04341]) == "0.0434"
+    assert _span([0.0434, 0.0436]) == "0.0434-0.0436"
+    assert _span([0.5]) == "0.5"

@@ -4,6 +4,7 @@ labels reaching the report after an edit (not stuck in a cached job)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +17,11 @@ from harness.analysis.check_headline import headline_checks
 from harness.analysis.check_policy import load_policy
 from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
+from harness.core.manifest import JobStatus
 from harness.core.threat_model import ThreatModel
 from harness.present.leaderboard_view import render_table
 from harness.run.suite_boards import installed_suite_boards
-from harness.store.run_store import load_jobs
+from harness.store.run_store import RunStore, load_jobs
 from tests.conftest import TINY_SPEC, save_weights
 from tests.fixture_models import linear_tabular
 from tests.present.synthetic import write_synthetic_run
@@ -77,6 +79,48 @@ def test_the_gate_headline_follows_the_boards_declarations(tmp_path: Path) -> No
     assert head.robust and {r.metric for r in head.clean} == {"top1_acc"}
     without = [b for b in boards if b.suite != "adversarial"]
     assert headline_checks(report, current, without) == []
+
+
+def _fail_job(run: Path, model: str, suite: str, copy_to: Path) -> Path:
+    """A copy of `run` whose `model` x `suite` job failed (as a run that crashed there)."""
+    shutil.copytree(run, copy_to)
+    store = RunStore(copy_to)
+    manifest = store.read_manifest()
+    assert manifest is not None
+    jobs = tuple(
+        e.replace(status=JobStatus.FAILED, message="RuntimeError: boom")
+        if e.names[0] == model and e.names[2] == suite
+        else e
+        for e in manifest.jobs
+    )
+    store.write_manifest(manifest.replace(jobs=jobs))
+    return copy_to
+
+
+def test_the_gate_headline_says_why_a_model_has_no_robust_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model whose adversarial job failed in one run has no robust-accuracy row to show: the
+    headline says why in its place (it printed an empty table when the only model's job had
+    failed in the baseline, and dropped the model without a word)."""
+    models = {"a": 0.9, "b": 0.6}
+    run = write_synthetic_run(tmp_path / "res", models=models, headline=(LINF_01,))
+    failed = _fail_job(run, "a", "adversarial", tmp_path / "failed")
+    assert main(["check", "--baseline", str(failed), "--current", str(run), "--width", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = lines[lines.index(next(x for x in lines if x.startswith("headline of digits"))) :]
+    rows = [[c.strip() for c in line.split("  ") if c.strip()][:3] for line in head[2:6]]
+    assert rows == [
+        ["PASS", "a", "robust accuracy at L-inf 0.1: job failed in the baseline; not compared"],
+        ["PASS", "a", "clean accuracy"],
+        ["PASS", "b", "robust accuracy at L-inf 0.1"],
+        ["PASS", "b", "clean accuracy"],
+    ]
+    assert head[6] == ""
+    assert main(["check", "--baseline", str(run), "--current", str(failed), "--format", "md"]) == 1
+    md = capsys.readouterr().out
+    assert "| FAIL | a | robust accuracy at L-inf 0.1: job failed in the current run: " in md
+    assert md.index("| FAIL | a | robust accuracy") < md.index("| PASS | a | clean accuracy")
 
 
 def test_edited_group_labels_reach_the_report(

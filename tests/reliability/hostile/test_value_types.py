@@ -213,12 +213,15 @@ POLICY_KEYS: dict[str, tuple[str, str]] = {
     "alpha": ("refused", "refused"),
     "default.alpha": ("refused", "refused"),
     # on a fraction metric (top1_acc), a floor outside [0, 1] fails or passes every run and a
-    # max_drop of 1 or more never trips: refused (harness.analysis.check_policy.verify_range)
+    # max_drop of 1 or more never trips, nor does a max_drop_relative of 1 or more on a
+    # higher-is-better fraction: refused (harness.analysis.check_policy.verify_range)
     "default.floor": ("refused", "refused"),
     "default.max_drop": ("refused", "refused"),
-    "default.max_drop_relative": ("accepted", "refused"),
+    "default.max_drop_relative": ("refused", "refused"),
     "metrics.top1_acc.floor": ("refused", "refused"),
     "metrics.top1_acc.max_drop": ("refused", "refused"),
+    "metrics.top1_acc.max_drop_relative": ("refused", "refused"),
+    "metrics.ece.max_drop_relative": ("accepted", "refused"),  # lower is better: may rise 3x
 }
 POLICY_CASES = [(key, kind) for key in POLICY_KEYS for kind in KINDS]
 
