@@ -346,6 +346,18 @@ def _streamed(
         raise
 
 
+def _first_block(data: Any) -> bytes:
+    """The file's first `STREAM_BLOCK` bytes cut to whole lines (a path, or an Arrow buffer
+    reader, read from its start)."""
+    if isinstance(data, pa.BufferReader):
+        data.seek(0)
+        head = data.read(STREAM_BLOCK)
+    else:
+        with Path(data).open("rb") as f:
+            head = f.read(STREAM_BLOCK)
+    return head[: head.rfind(b"\n") + 1] if len(head) == STREAM_BLOCK else head
+
+
 def _head_types(
     data: Any,
     read: pa_csv.ReadOptions,
@@ -355,14 +367,7 @@ def _head_types(
     """The column types Arrow infers from the file's first block (its whole lines), read into
     memory: a reader opened on the file for it kept 30 MB more at its peak. Nothing when the
     head does not parse alone (a quoted newline cut at the block's end): the reader infers."""
-    if isinstance(data, pa.BufferReader):
-        data.seek(0)
-        head = data.read(STREAM_BLOCK)
-    else:
-        with Path(data).open("rb") as f:
-            head = f.read(STREAM_BLOCK)
-    if len(head) == STREAM_BLOCK:
-        head = head[: head.rfind(b"\n") + 1]
+    head = _first_block(data)
     try:
         schema = pa_csv.read_csv(
             pa.BufferReader(head),
@@ -496,10 +501,7 @@ def head_column(file: Path, options: TableOptions, column: str, where: str) -> p
     layout = _sniff(file, options, where)
     if layout.delimiter == WHITESPACE:
         return None
-    with file.open("rb") as f:
-        head = f.read(STREAM_BLOCK)
-    if len(head) == STREAM_BLOCK:
-        head = head[: head.rfind(b"\n") + 1]
+    head = _first_block(file)
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(head),
