@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -166,6 +167,7 @@ _PIL_FILTERS = {
 }
 
 
+@lru_cache(maxsize=64)  # every forward pass (attacks: thousands) of one image size
 def _pil_weights(size_in: int, size_out: int, mode: str) -> torch.Tensor:
     """Pillow's resampling weights (`precompute_coeffs`), (size_out, size_in) in float64: output
     pixel i averages the input pixels within the filter's support (widened by the downscale
@@ -201,6 +203,7 @@ def _pil_resize(x: torch.Tensor, target: tuple[int, int], mode: str) -> torch.Te
     return x
 
 
+@lru_cache(maxsize=64)
 def _pil_nearest_index(size_in: int, size_out: int) -> torch.Tensor:
     """Pillow's NEAREST source pixel for each output pixel (`ImagingScaleAffine`): a position
     that starts at half a step (in / out) and adds the step, in doubles, truncated. Computing
