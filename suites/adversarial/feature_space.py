@@ -133,17 +133,31 @@ def feature_space(task: Task, units: EpsUnits) -> FeatureSpace | None:
 SMALL_BUDGET_SHARE = 0.01  # a budget below 1% of the typical feature's spread moves nothing
 
 
+def feature_spread(task: Task, units: EpsUnits) -> torch.Tensor | None:
+    """Each feature's standard deviation over the evaluated samples (float64), which the budget
+    notes below read; None where they do not apply (not tabular, eps not in input units, or
+    fewer than 2 samples)."""
+    if task.modality != "tabular" or units != "input" or len(task) < 2:
+        return None
+    return task.all_inputs().reshape(len(task), -1).double().std(dim=0)
+
+
 def small_budget_note(
-    task: Task, epsilons: Mapping[Norm, list[float]], units: EpsUnits
+    task: Task,
+    epsilons: Mapping[Norm, list[float]],
+    units: EpsUnits,
+    *,
+    spread: torch.Tensor | None = None,
 ) -> str | None:
     """A board note when a tabular task's budgets, in input units, are negligible against its
     features' spread: a norm whose largest eps is below 1% of the median standard deviation of
     the features that vary. Robust accuracy at such a budget sits at clean accuracy whatever the
     model (an L-inf budget of 0.1 on an income in dollars), which reads like robustness; the note
-    names the norms and the fix (`eps_units: feature_range`). None otherwise."""
-    if task.modality != "tabular" or units != "input" or len(task) < 2:
+    names the norms and the fix (`eps_units: feature_range`). None otherwise. `spread`:
+    `feature_spread(task, units)` when already computed."""
+    spread = feature_spread(task, units) if spread is None else spread
+    if spread is None:
         return None
-    spread = task.all_inputs().reshape(len(task), -1).double().std(dim=0)
     varying = spread[spread > 0]
     if len(varying) == 0:
         return None
@@ -169,7 +183,11 @@ MIXED_SCALE_FLOOR = 0.01  # a budget below 1% of a feature's spread leaves that 
 
 
 def mixed_scale_note(
-    task: Task, epsilons: Mapping[Norm, list[float]], units: EpsUnits
+    task: Task,
+    epsilons: Mapping[Norm, list[float]],
+    units: EpsUnits,
+    *,
+    spread: torch.Tensor | None = None,
 ) -> str | None:
     """A board note when one budget in input units means opposite things for a tabular task's
     features: a norm whose smallest eps is a standard deviation or more of the feature that
@@ -178,15 +196,16 @@ def mixed_scale_note(
     0.003 moved by 17 of its standard deviations) while the large-scale ones (an area of spread
     570) cannot move, so robust accuracy near 0 there shows the budget, not the model. The note
     names both features, the norms and the fix (`eps_units: feature_range`). None otherwise."""
-    if task.modality != "tabular" or units != "input" or len(task) < 2:
+    spread = feature_spread(task, units) if spread is None else spread
+    if spread is None:
         return None
-    spread = task.all_inputs().reshape(len(task), -1).double().std(dim=0).numpy()
-    varying = np.flatnonzero(spread > 0)
+    deviations = spread.numpy()
+    varying = np.flatnonzero(deviations > 0)
     if len(varying) < 2:
         return None
-    least = int(varying[np.argmin(spread[varying])])
-    most = int(varying[np.argmax(spread[varying])])
-    low, high = float(spread[least]), float(spread[most])
+    least = int(varying[np.argmin(deviations[varying])])
+    most = int(varying[np.argmax(deviations[varying])])
+    low, high = float(deviations[least]), float(deviations[most])
     mixed = {
         norm: min(values)
         for norm, values in sorted(epsilons.items())
@@ -197,7 +216,7 @@ def mixed_scale_note(
 
     def named(i: int) -> str:
         names = task.feature_names
-        return repr(names[i]) if len(names) == len(spread) else f"feature {i}"
+        return repr(names[i]) if len(names) == len(deviations) else f"feature {i}"
 
     moves = "; ".join(
         f"{norm} {eps:g}: {eps / low:.3g} and {eps / high:.2%}" for norm, eps in mixed.items()

@@ -49,6 +49,7 @@ from harness.suites.adversarial.examples import ExamplePool
 from harness.suites.adversarial.feature_space import (
     FeatureSpace,
     feature_space,
+    feature_spread,
     mixed_scale_note,
     small_budget_note,
 )
@@ -178,13 +179,14 @@ class AdversarialSuite(Suite):
         check_budgets(epsilons, bounds=bounds, input_shape=task.input_shape, task=task.name)
         full_n = len(task)
         task = _subset_task(task, cfg.max_samples, ctx.seed)
+        spread = feature_spread(task, cfg.eps_units)  # read once for both budget notes
         scale_notes = [
             note
             for note in (
-                small_budget_note(task, epsilons, cfg.eps_units),
-                mixed_scale_note(task, epsilons, cfg.eps_units),
+                small_budget_note(task, epsilons, cfg.eps_units, spread=spread),
+                mixed_scale_note(task, epsilons, cfg.eps_units, spread=spread),
             )
-            if note is not None
+            if spread is not None and note is not None
         ]
         if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
             task, adapter = space.task(task), space.adapter(adapter)
