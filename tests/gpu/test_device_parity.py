@@ -55,15 +55,21 @@ def test_corruptions_on_the_device_match_the_cpu(device: str) -> None:
     # 8-bit levels, as decoded images hold (shot noise reads its exact tables there)
     images = torch.randint(0, 256, (3, 3, 40, 40), generator=gen).float() / 255
     seeds = torch.tensor([11, 12, 13], dtype=torch.int64)
+    off: list[str] = []
     for name in CORRUPTIONS:
         ref = corrupt(images, name, 3, seeds)
         out = corrupt(images.to(device), name, 3, seeds.to(device)).cpu()
         assert out.shape == ref.shape and out.dtype == ref.dtype, name
         diff = (out - ref).abs()
+        if name == "jpeg_compression":  # libjpeg itself on every device: bit-identical
+            if not torch.equal(out, ref):
+                off.append(f"{name}: not bit-identical (max {float(diff.max()):.3g})")
+            continue
         # random numbers are the same integers on both devices; filters and resampling may
         # round differently, and a value at an 8-bit step may land one level away
-        assert float(diff.mean()) <= 1e-4, name
-        assert float(diff.max()) <= 1 / 255 + 1e-5, name
+        if float(diff.mean()) > 1e-4 or float(diff.max()) > 1 / 255 + 1e-5:
+            off.append(f"{name}: mean {float(diff.mean()):.3g}, max {float(diff.max()):.3g}")
+    assert not off, off
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -28,7 +28,7 @@ from harness.suites.shift.image_corruptions.blur import disk_kernel, motion_blur
 from harness.suites.shift.image_corruptions.digital import _nearest_taps, _pil_box_taps
 from harness.suites.shift.image_corruptions.digital import saturate as SATURATE
 from harness.suites.shift.image_corruptions.filters import take
-from harness.suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_libjpeg, jpeg_torch
+from harness.suites.shift.image_corruptions.jpeg import _PillowJpeg, jpeg_libjpeg
 
 from .reference_corruptions import load_reference
 
@@ -549,23 +549,17 @@ def _pil_jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("size", [32, 21])
-def test_jpeg_on_cpu_is_libjpeg_and_the_torch_emulation_is_close(size: int) -> None:
+def test_jpeg_is_libjpeg(size: int) -> None:
     images = [_smooth_rgb(size), _digit_rgb(7, 32)[:size, :size]]
     for severity in SEVERITIES:
         quality = resolve_params("jpeg_compression", severity, size, size)["quality"]
         ours = _to_numpy(corrupt(_to_tensor(images), "jpeg_compression", severity, _seeds(2)))
-        emulated = _to_numpy(jpeg_torch(_to_tensor(images), quality))
         for i, img in enumerate(images):
-            ref = _pil_jpeg(img, quality)
-            assert np.abs(ours[i] - ref).max() < 1e-6, (size, severity)
-            psnr = 10 * np.log10(1.0 / np.mean((emulated[i] - ref) ** 2))
-            assert psnr > 40.0, (size, severity, psnr)
+            assert np.abs(ours[i] - _pil_jpeg(img, quality)).max() < 1e-6, (size, severity)
     gray = _to_tensor([_smooth_rgb(size)])[:, :1]
     ref = _pil_jpeg((gray[0, 0].numpy() * 255).round().astype(np.uint8), 40)
     ours = corrupt(gray, "jpeg_compression", 5, _seeds(1))[0, 0].double().numpy()
     assert np.abs(ours - ref).max() < 1e-6
-    emulated = jpeg_torch(gray, 40)[0, 0].double().numpy()
-    assert 10 * np.log10(1.0 / np.mean((emulated - ref) ** 2)) > 40.0
 
 
 @pytest.mark.parametrize(("channels", "size"), [(3, 96), (3, 24), (1, 40)])
