@@ -50,6 +50,10 @@ def device_info(device: torch.device) -> dict[str, Any]:
             total_memory_mb=props.total_memory // (1 << 20),
             cuda=torch.version.cuda,
             cudnn=torch.backends.cudnn.version(),
+            # FP32 math mode: with TF32 (cuDNN's default for convolutions) confidences move by
+            # ~1e-4 against full FP32 (tests/gpu/test_device_parity.py), so it is recorded
+            cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+            float32_matmul_precision=torch.get_float32_matmul_precision(),
         )
     else:
         info["name"] = info["cpu"]

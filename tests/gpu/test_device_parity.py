@@ -38,13 +38,21 @@ def _rows(model: str, task: str, suites: Any, device: str) -> Any:
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_accuracy_suite_predictions_match_the_cpu(device: str) -> None:
+@pytest.mark.parametrize("tf32", [False, True])
+def test_accuracy_suite_predictions_match_the_cpu(
+    device: str, tf32: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In full FP32 the confidences agree to float32 rounding. With TF32 convolutions (cuDNN's
+    default on Ampere and later: 10-bit mantissas) they move by up to 1.7e-4 on digits-cnn (H100),
+    no decision flipped: the bound is 1e-3, and the run records the mode (`device_info`)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", tf32)
     cpu, cpu_rows = _rows("digits-cnn", "digits", ["accuracy"], "cpu")
     got, rows = _rows("digits-cnn", "digits", ["accuracy"], device)
     assert list(rows["sample_id"]) == list(cpu_rows["sample_id"])
-    # at most one decision of 719 may flip at a near-tie; confidences agree to float32 rounding
+    # at most one decision of 719 may flip at a near-tie
     assert (rows["prediction"].to_numpy() != cpu_rows["prediction"].to_numpy()).sum() <= 1
-    np.testing.assert_allclose(rows["confidence"], cpu_rows["confidence"], atol=1e-4)
+    atol = 1e-3 if tf32 and device == "cuda" else 1e-5
+    np.testing.assert_allclose(rows["confidence"], cpu_rows["confidence"], atol=atol)
     for metric in ("top1_acc", "ece", "brier"):
         assert abs(got.metric(metric).value - cpu.metric(metric).value) <= 2e-3, metric
 
