@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,39 +29,19 @@ def jpeg_compression(x: torch.Tensor, p: dict[str, Any], seeds: torch.Tensor) ->
 def jpeg_libjpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     """Each image rounded to 8 bits, saved as JPEG by Pillow (its defaults: 4:2:0 for RGB) and
     decoded again, as the reference does. Only the codec runs per image (`_PillowJpeg`), so a
-    sample's output does not depend on the batch. The batch is cut into one contiguous slice per
-    thread torch may use (`torch.get_num_threads()`; libjpeg and numpy's casts release the GIL),
-    each slice converted and coded by `_round_trip_slice`."""
+    sample's output does not depend on the batch; the conversions to and from 8 bits run on
+    groups of about `_CONVERT_VALUES` values (one 224 px image, 42 at 32 px), so that they work
+    in the caches. numpy does the two casts: its float32 -> uint8 cast is 6x torch's here, and
+    its uint8 / 255 is one pass (torch's is a cast, then a division)."""
     b, c, h, w = x.shape
     src = x.detach().to(torch.float32)
     out = torch.empty((b, c, h, w), dtype=torch.float32)
-    codec = _pillow_jpeg("L" if c == 1 else "RGB", quality)
-    slices = min(b, max(1, torch.get_num_threads()))
-    bounds = [b * k // slices for k in range(slices + 1)]
-    if slices == 1:
-        _round_trip_slice(src, out, codec)
-        return out.to(x.dtype)
-    with ThreadPoolExecutor(max_workers=slices) as pool:
-        jobs = [
-            pool.submit(_round_trip_slice, src[lo:hi], out[lo:hi], codec)
-            for lo, hi in itertools.pairwise(bounds)
-        ]
-        for job in jobs:
-            job.result()
-    return out.to(x.dtype)
-
-
-def _round_trip_slice(src: torch.Tensor, out: torch.Tensor, codec: _PillowJpeg) -> None:
-    """`jpeg_libjpeg` on a slice of the batch, into ``out`` (float32 on the CPU). The conversions
-    to and from 8 bits run on groups of about `_CONVERT_VALUES` values (one 224 px image, 42 at
-    32 px), so that they work in the caches. numpy does the two casts: its float32 -> uint8 cast
-    is 6x torch's here, and its uint8 / 255 is one pass (torch's is a cast, then a division)."""
-    b, c, h, w = src.shape
     out_np = out.numpy()
     group = max(1, _CONVERT_VALUES // (c * h * w))
     levels = torch.empty((min(group, b), c, h, w), dtype=torch.float32)
     levels_np = levels.numpy()
     planes = np.empty((min(group, b), c, h, w), dtype=np.uint8)
+    codec = _pillow_jpeg("L" if c == 1 else "RGB", quality)
     for start in range(0, b, group):
         n = min(group, b - start)
         torch.mul(src[start : start + n], 255.0, out=levels[:n]).clamp_(0.0, 255.0)
@@ -74,6 +52,7 @@ def _round_trip_slice(src: torch.Tensor, out: torch.Tensor, codec: _PillowJpeg) 
         for i in range(n):
             codec.round_trip(planes[i], planes[i])  # decoded over the source planes
         np.divide(planes[:n], _LEVELS, out=out_np[start : start + n])  # = j / 255 in float32
+    return out.to(x.dtype)
 
 
 _CONVERT_VALUES = 1 << 17
