@@ -37,7 +37,7 @@ from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
 from harness.core.suite_board import SuiteHeadline
-from harness.core.threat_model import ThreatContext, ThreatModel
+from harness.core.threat_model import TextThreatContext, ThreatContext, ThreatModel
 from harness.stats.shared_draws import ValueStore
 from harness.store.recency import invocation_time
 from harness.store.record_file import read_record
@@ -225,7 +225,7 @@ def _threat_model(board: Board, declared: SuiteHeadline) -> Picked:
     if not board.headline:
         chosen = _main_budget(pool)
         if not chosen:
-            return []
+            return _text_budgets(declared, option, pool, what)
         top = chosen[0][1]
         detail = (
             f"{what}, {_threat_words(top)}: the largest budget run (the task declares no "
@@ -249,6 +249,29 @@ def _threat_model(board: Board, declared: SuiteHeadline) -> Picked:
             not_measured=f"not attacked at {threat.label} (budgets run: {', '.join(run)})",
         )
         picked.append((col, {m: (r, "") for m, r in _at_threat(pool, threat)}))
+    return picked
+
+
+def _text_budgets(
+    declared: SuiteHeadline, option: HeadlineMetric, pool: list[tuple[str, MetricRecord]], what: str
+) -> Picked:
+    """A text task's columns: one per text threat model run (character edits, then word
+    substitutions), each at its largest budget (share of words, then edits per word)."""
+    by_threat: dict[str, list[tuple[TextThreatContext, str, MetricRecord]]] = {}
+    for model, rec in pool:
+        text = TextThreatContext.of(rec.context)
+        if text is not None:
+            by_threat.setdefault(text.threat, []).append((text, model, rec))
+    picked: Picked = []
+    for threat in sorted(by_threat):
+        found = by_threat[threat]
+        top = max(t for t, _m, _r in found)
+        key = min(r.key for t, _m, r in found if t == top)
+        chosen = {m: (r, "") for t, m, r in found if t == top and r.key == key}
+        first = next(iter(chosen.values()))[0]
+        detail = f"{what}, {top.label}: the largest budget run of this threat model"
+        column = _column(declared, option, first, detail, label=f"{option.label} under {top.label}")
+        picked.append((column, chosen))
     return picked
 
 

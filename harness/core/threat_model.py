@@ -76,6 +76,43 @@ class ThreatContext:
         return f"{words} {eps_text(self.eps)}" if not math.isnan(self.eps) else words
 
 
+TEXT_THREATS: dict[str, str] = {"char": "character edits", "word": "word substitutions"}
+
+
+@dataclass(frozen=True, order=True)
+class TextThreatContext:
+    """The text threat model and budget a metric record's context names: `threat` (char or
+    word), `words` (the share of a text's words that may change) and `edits` (per changed word,
+    char only). The one parser of those context keys on the results side."""
+
+    threat: str
+    words: float
+    edits: int
+
+    @classmethod
+    def of(cls, context: Mapping[str, Any]) -> TextThreatContext | None:
+        """None where the context names no text threat model or an unreadable budget."""
+        threat = str(context.get("threat", ""))
+        if threat not in TEXT_THREATS:
+            return None
+        try:
+            words = float(context.get("words", "nan"))
+            edits = int(context.get("edits", 1))
+        except (TypeError, ValueError):
+            return None
+        if not math.isfinite(words) or words <= 0:
+            return None
+        return cls(threat, words, edits)
+
+    @property
+    def label(self) -> str:
+        """`character edits to 20% of words (1 per word)`, `word substitutions of 10% of words`."""
+        share = f"{self.words * 100:.4g}% of words"
+        if self.threat == "char":
+            return f"{TEXT_THREATS['char']} to {share} ({self.edits} per word)"
+        return f"{TEXT_THREATS[self.threat]} of {share}"
+
+
 def eps_text(eps: float) -> str:
     """A budget as people write it: `0.3`, `0.5`, and `8/255` for pixel-level fractions."""
     short = f"{eps:.4g}"

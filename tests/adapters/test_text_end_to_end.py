@@ -89,8 +89,17 @@ def test_text_task_runs_end_to_end(
 ) -> None:  # noqa: ANN001
     spec = write_spec(tmp_path / "text.yaml", hf_text_dir, text_csv)
     code = main(["run", str(spec), "--out", str(tmp_path / "out")])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code in (0, 1), err
+    # the first screen has a line per text threat model at its largest budget: black-box, so an
+    # upper bound, shown with its number and never ranked
+    screen = " ".join(out.split())
+    for line in (
+        "robust accuracy under character edits to 20% of words (1 per word): no comparable",
+        "robust accuracy under word substitutions of 20% of words: no comparable",
+    ):
+        assert line in screen, out
+    assert "tiny-bert" in screen.split("character edits to 20% of words")[1]
     failed = [line for line in err.splitlines() if line.startswith("error: job")]
     assert failed == [] or all("tiny-bert × reviews × fairness" in f for f in failed), failed
     jobs = {(j.record.model, j.record.suite): (m, j) for m, j in load_jobs(tmp_path / "out")}

@@ -33,3 +33,28 @@ def test_calibration_context_keeps_only_a_positive_bin_count() -> None:
     assert CalibrationContext.of({"bins": "20"}).bins == 20
     for bad in ({}, {"bins": "many"}, {"bins": 0}, {"bins": None}):
         assert CalibrationContext.of(bad).bins is None
+
+
+def test_text_threat_context_reads_the_budget_and_orders_by_it() -> None:
+    from harness.core.threat_model import TextThreatContext
+
+    char = TextThreatContext.of({"threat": "char", "words": "0.2", "edits": 1, "preset": "fast"})
+    assert char == TextThreatContext("char", 0.2, 1)
+    assert char.label == "character edits to 20% of words (1 per word)"
+    word = TextThreatContext.of({"threat": "word", "words": "0.1"})
+    assert word is not None and word.label == "word substitutions of 10% of words"
+    # the largest budget: the share of words first, then the edits per word
+    budgets = [
+        TextThreatContext.of({"threat": "char", "words": w, "edits": e})
+        for w, e in (("0.1", 3), ("0.2", 1), ("0.2", 2), ("0.05", 9))
+    ]
+    assert max(b for b in budgets if b is not None) == TextThreatContext("char", 0.2, 2)
+    # not a text threat model, or an unreadable budget: None
+    for context in (
+        {"norm": "linf", "eps": 0.1},
+        {"threat": "pixel", "words": "0.1"},
+        {"threat": "word", "words": "many"},
+        {"threat": "word", "words": "nan"},
+        {"threat": "char", "words": "0.1", "edits": "x"},
+    ):
+        assert TextThreatContext.of(context) is None, context
