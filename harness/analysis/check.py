@@ -142,14 +142,17 @@ def _beyond(rule: MetricRule, worse: float, base: float) -> bool:
     return all(limits) if limits else worse > 0
 
 
-def _tolerance_text(rule: MetricRule) -> str:
+def _tolerance_text(rule: MetricRule, higher_is_better: bool) -> str:
+    """The rule's tolerances in the metric's worse direction: `drop ≤ 0.01, floor 0.9` where
+    higher is better, `rise ≤ 10%, ceiling 0.05` where lower is better (ECE, Brier)."""
+    worse = "drop" if higher_is_better else "rise"
     parts = []
     if rule.max_drop is not None:
-        parts.append(f"drop ≤ {rule.max_drop:g}")
+        parts.append(f"{worse} ≤ {rule.max_drop:g}")
     if rule.max_drop_relative is not None:
-        parts.append(f"drop ≤ {rule.max_drop_relative:.0%}")
+        parts.append(f"{worse} ≤ {rule.max_drop_relative:.0%}")
     if rule.floor is not None:
-        parts.append(f"floor {rule.floor:g}")
+        parts.append(f"{'floor' if higher_is_better else 'ceiling'} {rule.floor:g}")
     return ", ".join(parts)
 
 
@@ -643,7 +646,8 @@ def _settle(p: _Pending) -> None:
     elif p.worse > 0 and significant and p.beyond:
         row.status = "fail"
         row.reason = (
-            f"significant regression beyond tolerance ({_tolerance_text(rule)})" + _change_text(row)
+            f"significant regression beyond tolerance ({_tolerance_text(rule, row.higher_is_better)})"
+            + _change_text(row)
         )
     elif not p.result.tested:
         row.reason = _untested_reason(p)
@@ -653,7 +657,7 @@ def _settle(p: _Pending) -> None:
             f"alpha={rule.alpha:g})"
         )
     elif p.worse > 0:
-        row.reason = f"within tolerance ({_tolerance_text(rule)})" + (
+        row.reason = f"within tolerance ({_tolerance_text(rule, row.higher_is_better)})" + (
             " though significant" if significant else ""
         )
     elif p.worse < 0:
