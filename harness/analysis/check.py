@@ -107,8 +107,10 @@ class CheckReport:
     current: Path
     notes: list[str] = field(default_factory=list)
     power: list[str] = field(default_factory=list)  # per test family: what a pass can miss
-    # the current run as the gate read it (its headline rows are picked from it)
+    # the runs as the gate read them (the headline's rows are picked from the current one; the
+    # baseline names the headline's key where every current job of it failed)
     current_run: LoadedRun | None = field(default=None, repr=False, compare=False)
+    baseline_run: LoadedRun | None = field(default=None, repr=False, compare=False)
 
     @property
     def failures(self) -> list[CheckRow]:
@@ -218,6 +220,7 @@ def run_check(
         notes=[f"policy: {policy_source}"],
         power=power_summary(pending, tests),
         current_run=cur,
+        baseline_run=base,
     )
 
 

@@ -45,15 +45,15 @@ def _lead(boards: Sequence[SuiteBoard], pick: HeadlinePick) -> list[SuiteHeadlin
 
 
 def _headline_key(
-    current: LoadedRun, task: str, threat: ThreatModel, robust: Sequence[SuiteHeadline]
+    run: LoadedRun, task: str, threat: ThreatModel, robust: Sequence[SuiteHeadline]
 ) -> tuple[str, str] | None:
-    """The key of the task's robust accuracy at `threat` in the current run (the preferred
-    record's, the worst case over attacks, when there is one), and its suite."""
+    """The key of the task's robust accuracy at `threat` in `run` (the preferred record's, the
+    worst case over attacks, when there is one), and its suite."""
     metrics = {(c.suite, m.metric) for c in robust for m in c.spec.metrics}
     prefixes = tuple(c.spec.prefer for c in robust if c.spec.prefer)
     found = [
         m
-        for (_model, t, _suite), job in current.jobs.items()
+        for (_model, t, _suite), job in run.jobs.items()
         if t == task
         for m in job.metrics
         if (m.suite, m.metric) in metrics and threat.matches_context(m.context)
@@ -66,11 +66,16 @@ def _headline_key(
 
 
 def headline_checks(
-    report: CheckReport, current: LoadedRun, boards: Sequence[SuiteBoard]
+    report: CheckReport,
+    current: LoadedRun,
+    boards: Sequence[SuiteBoard],
+    baseline: LoadedRun | None = None,
 ) -> list[HeadlineCheck]:
     """Per task and headline threat model of the current run, the gate's rows there. `boards`:
     the installed suites' boards; their lead headline columns name the metrics (`threat_model`
-    picks: the robust column; `clean` picks: the clean column beside it)."""
+    picks: the robust column; `clean` picks: the clean column beside it). The robust key is
+    the current run's, else `baseline`'s (every current job of that suite failed: the
+    headline then shows why, per model)."""
     robust = _lead(boards, "threat_model")
     clean = {m.metric for c in _lead(boards, "clean") for m in c.spec.metrics}
     headlines: dict[str, tuple[ThreatModel, ...]] = {}
@@ -80,6 +85,8 @@ def headline_checks(
     for task, headline in sorted(headlines.items()):
         for threat in headline:
             found = _headline_key(current, task, threat, robust)
+            if found is None and baseline is not None:
+                found = _headline_key(baseline, task, threat, robust)
             if found is None:
                 continue
             key, suite = found

@@ -84,4 +84,5 @@ def check(
         configs=suite_configs(boards),
     )
     current_run = report.current_run or load_run(Path(current), "current")
-    return GateResult(report=report, headline=headline_checks(report, current_run, boards))
+    headline = headline_checks(report, current_run, boards, report.baseline_run)
+    return GateResult(report=report, headline=headline)

@@ -123,6 +123,20 @@ def test_the_gate_headline_says_why_a_model_has_no_robust_row(
     assert md.index("| FAIL | a | robust accuracy") < md.index("| PASS | a | clean accuracy")
 
 
+def test_the_gate_headline_stays_when_every_robust_job_failed_now(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When every model's adversarial job failed in the current run, the current run holds no
+    robust record to name the headline's key: the baseline's names it, and the headline shows
+    each model's failure (it was left out, so a reviewer read only the clean rows)."""
+    run = write_synthetic_run(tmp_path / "res", models={"a": 0.9}, headline=(LINF_01,))
+    failed = _fail_job(run, "a", "adversarial", tmp_path / "failed")
+    assert main(["check", "--baseline", str(run), "--current", str(failed), "--format", "md"]) == 1
+    md = capsys.readouterr().out
+    assert "**headline of digits: robust accuracy at L-inf 0.1" in md
+    assert "| FAIL | a | robust accuracy at L-inf 0.1: job failed in the current run: " in md
+
+
 def test_edited_group_labels_reach_the_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
