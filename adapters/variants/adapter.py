@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from harness.adapters.variants.size import model_size
 from harness.config.variants import Variant, parse_variant
 from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, ModelAdapter
 from harness.core.errors import ConfigError, ModelLoadError
+from harness.core.task_columns import TaskColumns
 
 # bump when a recipe changes what a variant is (part of the identity); 2: int8 per sample; 3:
 # parametrized weights baked before int8 and pruning (such variants were skipped or failed)
@@ -113,6 +115,20 @@ class VariantAdapter(AdapterBase):
         self._parent_identity = parent_identity
         self._network = network
         self._per_sample = per_sample
+
+    @classmethod
+    def check_task_columns(
+        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
+    ) -> list[str]:
+        """The parent adapter's plan-time check (a Hugging Face model's label names against
+        each task's classes), under the variant's name: a variant planned without its parent
+        (`harness run --models m@int8`) is checked as its parent would be."""
+        assert isinstance(config, VariantConfig)
+        hook = getattr(config.parent_adapter, "check_task_columns", None)
+        if hook is None:
+            return []
+        lines: list[str] = hook(config.parent_config, name=name, base_dir=base_dir, tasks=tasks)
+        return lines
 
     @classmethod
     def build(

@@ -124,6 +124,21 @@ def test_an_hf_model_labelled_in_another_order_than_the_class_folders_is_refused
     assert code == 0, err
 
 
+def test_a_variant_run_without_its_parent_is_checked_as_its_parent(tmp_path: Path) -> None:
+    """`--models vit@int8` plans the variant alone: its labels are checked as the parent's are
+    (the variant adapter had no check, so every job would have failed on the mismatch)."""
+    _image_folder(tmp_path / "words", WORDS[:3])
+    _hf_folder(tmp_path / "vit", _id2label(["cat", "dog", "cow"]))
+    spec = _hf_spec(tmp_path, ", variants: [int8]")
+    code, out, err = cli("run", spec, "--models", "vit@int8", "--out", tmp_path / "results")
+    assert code == 2 and out == ""
+    assert one_error_line(err).startswith(
+        "error: model 'vit@int8': config.id2label ['cat', 'dog', 'cow'] does not match the classes "
+        "of task 'words'"
+    )
+    assert not (tmp_path / "results").exists()
+
+
 def test_run_refuses_before_any_job_with_the_same_line_and_leaves_results_alone(
     tmp_path: Path,
 ) -> None:
