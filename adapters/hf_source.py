@@ -308,6 +308,21 @@ def check_planned_tasks(
     return lines
 
 
+def _cached_hub_config(config: HFSourceConfig) -> Path | None:
+    """A hub model's config.json in the local Hugging Face cache (`HF_HUB_CACHE`), at the
+    model's revision (default `main`): the file its load reads when offline, read here without
+    network. None when it is not cached or huggingface_hub is not installed."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        found = try_to_load_from_cache(config.path, "config.json", revision=config.revision)
+    except (ValueError, OSError):
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
 def planned_labels(
     config: HFSourceConfig, *, name: str, base_dir: Path
 ) -> tuple[list[str] | None, str]:
@@ -317,19 +332,24 @@ def planned_labels(
     (missing, a file, no config.json) is refused here the same way (ModelLoadError)."""
     local = resolve_path(Path(config.path), base_dir)
     if not local.exists() and _HUB_ID.match(config.path) and not config.path.startswith("."):
-        return None, (
-            f"model {name!r}: its labels are checked against the tasks' classes when it loads "
-            f"(a hub model, {config.path}: validate reads no network)"
-        )
-    _source, folder = resolve_source(config, name=name, base_dir=base_dir)
-    assert folder is not None
+        config_file = _cached_hub_config(config)
+        if config_file is None:
+            return None, (
+                f"model {name!r}: its labels are checked against the tasks' classes when it "
+                f"loads (a hub model, {config.path}, not in the local Hugging Face cache: "
+                "validate reads no network)"
+            )
+    else:
+        _source, folder = resolve_source(config, name=name, base_dir=base_dir)
+        assert folder is not None
+        config_file = folder / "config.json"
     if config.trust_remote_code:
         return None, (
             f"model {name!r}: its labels are checked against the tasks' classes when it loads "
             "(trust_remote_code: its own configuration code may set them)"
         )
     try:
-        raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        raw = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None, f"model {name!r}: its config.json is not readable JSON; the load says why"
     if not isinstance(raw, dict):

@@ -183,8 +183,38 @@ def test_unnamed_labels_and_a_hub_model_pass_and_the_hub_model_is_said_unchecked
     assert code == 0, err
     assert (
         "model 'vit': its labels are checked against the tasks' classes when it loads (a hub "
-        "model, someone/tiny-vit: validate reads no network)" in " ".join(out.split())
+        "model, someone/tiny-vit, not in the local Hugging Face cache: validate reads no network)"
+        in " ".join(out.split())
     )
+
+
+def test_a_hub_model_in_the_local_cache_is_checked_from_its_cached_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline users load hub models from the Hugging Face cache: its config.json (at the
+    model's revision) is read as a local folder's is, so a mismatch is refused before any job."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hub"
+    repo = cache / "models--someone--tiny-vit"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    _hf_folder(repo / "snapshots" / "abc123", _id2label(["cat", "dog", "cow"]))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    _image_folder(tmp_path / "words", WORDS[:3])
+    spec = _hf_spec(tmp_path, "")
+    spec.write_text(spec.read_text().replace("path: vit", "path: someone/tiny-vit"))
+    code, out, err = cli("validate", spec)
+    assert code == 2 and out == ""
+    assert one_error_line(err).startswith(
+        "error: model 'vit': config.id2label ['cat', 'dog', 'cow'] does not match the classes of "
+        "task 'words'"
+    )
+    # another revision is not in the cache: said unchecked, not checked against main's config
+    spec.write_text(spec.read_text().replace("someone/tiny-vit", "someone/tiny-vit, revision: v2"))
+    code, out, err = cli("validate", spec)
+    assert code == 0, err
+    assert "not in the local Hugging Face cache" in " ".join(out.split())
 
 
 def test_an_rgb_folder_against_a_one_channel_input_shape_is_refused(tmp_path: Path) -> None:
