@@ -7,6 +7,7 @@ its tasks (`harness.config.spec.RunSpec`). Every key is described in docs/tasks.
 from __future__ import annotations
 
 import codecs
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -289,5 +290,15 @@ class TaskSpec(StrictModel):
             raise ValueError(
                 f"group_labels names {', '.join(unknown)}, which is not in group_columns; "
                 "label the values of a declared group column"
+            )
+        # bins under a name no group column has would never be read: the column they were
+        # meant for is then grouped by each of its values
+        unbinned = sorted(set(self.group_bins) - set(self.group_columns))
+        if unbinned:
+            near = {c for u in unbinned for c in difflib.get_close_matches(u, self.group_columns)}
+            hint = f" (did you mean {', '.join(sorted(near))}?)" if near else ""
+            raise ValueError(
+                f"group_bins names {', '.join(unbinned)}, which is not in group_columns "
+                f"{self.group_columns}{hint}; bin a declared group column"
             )
         return self

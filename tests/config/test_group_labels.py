@@ -72,3 +72,19 @@ def test_catalogue_labels_fill_only_unlabelled_group_columns() -> None:
     adult = GROUP_VALUE_LABELS["adult"]["race"]
     assert adult["Amer-Indian-Eskimo"] == "American Indian or Eskimo"
     assert set(GROUP_VALUE_LABELS) == {"adult", "compas", "german-credit"}
+
+
+def test_bins_of_an_undeclared_column_are_a_spec_error() -> None:
+    """`group_bins: {agee: ...}` was never read: the `age` group column was then grouped by each
+    of its values (62 groups of a few rows), silently."""
+    with pytest.raises(
+        SpecError,
+        match=r"group_bins names agee, which is not in group_columns \['sex', 'age'\] "
+        r"\(did you mean age\?\); bin a declared group column",
+    ):
+        parse_spec_text(
+            "tasks: [{name: t, source: x.csv, modality: tabular, feature_columns: [a],\n"
+            "         group_columns: [sex, age], group_bins: {agee: [30, 50]}}]\n"
+            "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+            source="s.yaml",
+        )
