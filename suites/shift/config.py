@@ -215,6 +215,18 @@ class ShiftConfig(SuiteConfig):
             raise ValueError("a severity is listed twice")
         return v
 
+    @field_validator("ood", mode="before")
+    @classmethod
+    def _ood_form(cls, v: Any) -> Any:
+        """`ood` configures the detectors; a list there is most likely meant as `ood_sets`."""
+        if v is None or isinstance(v, dict | OODConfig):
+            return v
+        sets = " (OOD sets go under ood_sets)" if isinstance(v, list) else ""
+        raise ValueError(
+            "takes the OOD detectors' settings, a mapping such as {detectors: [energy, knn]}"
+            f"{sets}"
+        )
+
     @field_validator("corruptions", "tabular", "text", "mce_corruptions", mode="before")
     @classmethod
     def _family_form(cls, v: Any, info: Any) -> Any:

@@ -116,3 +116,16 @@ def test_in_a_run_each_setting_moves_its_own_score_column_only() -> None:
         assert not np.allclose(default[column], changed[column]), column
     for column in sorted(unmoved):
         np.testing.assert_array_equal(default[column], changed[column], err_msg=column)
+
+
+def test_a_list_of_sets_under_ood_points_to_ood_sets() -> None:
+    """`ood:` takes the detectors' settings; a list of OOD sets written there gets one sentence
+    saying where sets go (it was the validation library's 'a valid dictionary or instance of
+    OODConfig')."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        ShiftConfig.model_validate({"ood": [{"name": "x", "source": "x.csv"}]})
+    message = err.value.errors()[0]["msg"]
+    assert "a mapping such as {detectors: [energy, knn]} (OOD sets go under ood_sets)" in message
+    assert ShiftConfig.model_validate({"ood": {"knn_k": 3}}).ood.knn_k == 3
