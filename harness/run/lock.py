@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.store.lock import RUN_LOCK_NAME as LOCK_NAME
 from harness.store.lock import FolderLock, FolderLockedError
 
-LOCK_NAME = ".lock"
 RunLockedError = FolderLockedError  # another live process holds the run folder's lock
 
 

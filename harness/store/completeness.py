@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest, RunStatus
+from harness.store.lock import RUN_LOCK_NAME, holder_gone
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, find_run_dirs
 
@@ -126,12 +127,27 @@ def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
                 (failed if gap.failed else missing).append(gap)
         planned = _planned(manifest)
         if _unfinished(manifest) and not all(elsewhere(names) for names in planned):
-            unfinished.append(f"{run_dir.name} (status {manifest.status.value})")
+            unfinished.append(f"{run_dir.name} ({_status_words(run_dir, manifest)})")
     return Completeness(tuple(missing), tuple(unfinished), tuple(failed))
 
 
 def _unfinished(manifest: RunManifest) -> bool:
     return manifest.partial or manifest.status == RunStatus.STOPPED_FAIL_FAST
+
+
+def _gone(run_dir: Path, manifest: RunManifest) -> str | None:
+    """The process of a run whose manifest says `running` when it no longer exists."""
+    if manifest.status != RunStatus.RUNNING:
+        return None
+    return holder_gone(run_dir / RUN_LOCK_NAME)
+
+
+def _status_words(run_dir: Path, manifest: RunManifest) -> str:
+    """`status interrupted`; `status running, but its process pid N on HOST is gone (killed or
+    crashed)` for a run that can no longer finish on its own."""
+    gone = _gone(run_dir, manifest)
+    words = f"status {manifest.status.value}"
+    return f"{words}, but its process {gone} is gone (killed or crashed)" if gone else words
 
 
 def _planned(manifest: RunManifest) -> list[tuple[str, str, str]]:
@@ -152,7 +168,11 @@ def _run_gaps(
         if here in stored.get(names, set()) and (entry is None or entry.status != JobStatus.FAILED):
             continue  # a whole job folder (published just before a kill counts too)
         if entry is None:
-            why = f"not run: the run is {manifest.status.value}"
+            why = (
+                "not run: the run's process is gone"
+                if _gone(run_dir, manifest)
+                else f"not run: the run is {manifest.status.value}"
+            )
         elif entry.status == JobStatus.FAILED:
             first = (entry.message.splitlines() or [""])[0]
             gaps.append(MissingJob(run_dir.name, *names, why=f"failed: {first[:120]}", failed=True))

@@ -27,6 +27,7 @@ from types import TracebackType
 
 from harness.core.errors import ResultsError
 from harness.store.links import open_no_follow
+from harness.store.liveness import alive
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,12 @@ class FolderLock:
             self._fd = None
 
 
-def describe_holder(path: Path) -> str:
-    """'pid N on HOST since T' from the lock file, or a generic phrase if it cannot be read."""
+RUN_LOCK_NAME = ".lock"
+"""The lock file of a run folder (`runs/<run_id>/.lock`; harness/run/lock.py holds it)."""
+
+
+def _holder(path: Path) -> dict[str, object]:
+    """The pid, host and start time the lock file's last holder wrote ({} if unreadable)."""
     try:
         fd = open_no_follow(path, os.O_RDONLY)
         try:
@@ -141,7 +146,25 @@ def describe_holder(path: Path) -> str:
             os.close(fd)
         info = json.loads(text or b"{}")
     except (OSError, ValueError, ResultsError):
-        info = {}
-    if not isinstance(info, dict) or "pid" not in info:
+        return {}
+    return info if isinstance(info, dict) and "pid" in info else {}
+
+
+def describe_holder(path: Path) -> str:
+    """'pid N on HOST since T' from the lock file, or a generic phrase if it cannot be read."""
+    info = _holder(path)
+    if not info:
         return "another harness process"
     return f"pid {info['pid']} on {info.get('host', '?')} since {info.get('started', '?')}"
+
+
+def holder_gone(path: Path) -> str | None:
+    """'pid N on HOST' when the lock file's last holder was a process of this host that no
+    longer exists (a run killed with SIGKILL, or whose machine went down, leaves its manifest
+    saying `running`); None when it may still run (another host, a live pid) or is unknown.
+    Reads the file only: taking the lock, even for a moment, could refuse a run starting."""
+    info = _holder(path)
+    pid = info.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or info.get("host") != socket.gethostname():
+        return None
+    return None if alive(pid) else f"pid {pid} on {info['host']}"

@@ -227,6 +227,38 @@ def running_manifest(scene: Scene) -> Outcome:
     return got
 
 
+def killed_run(scene: Scene) -> Outcome:
+    """A run whose process was killed (SIGKILL: its manifest still says `running`, its lock file
+    names a pid of this host that no longer exists): the refusal says the process is gone, not
+    that the run is running; resuming it finishes it."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    out, run = _finished_run(scene)
+    from harness.core.manifest import RunManifest, RunStatus
+    from harness.store.record_file import read_record
+    from harness.store.run_store import RunStore
+
+    manifest = read_record(run / "manifest.json", RunManifest)
+    RunStore(run).write_manifest(manifest.replace(status=RunStatus.RUNNING, jobs=manifest.jobs[:1]))
+    shutil.rmtree(next((run / "jobs").glob("b--*")))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid of this host that no process has now
+    holder = {"pid": dead.pid, "host": socket.gethostname(), "started": "2026-01-01T00:00:00"}
+    (run / ".lock").write_text(json.dumps(holder))
+    got = _run("leaderboard", out)
+    assert (
+        f"run(s) not finished: {run.name} (status running, but its process pid {dead.pid} on "
+        f"{socket.gethostname()} is gone (killed or crashed))" in got.err
+    ), got.err
+    assert "b × digits × accuracy (not run: the run's process is gone)" in got.err, got.err
+    assert _run("run", scene.spec("pub"), "--out", out).code == 0  # resume
+    assert _run("leaderboard", out).code == 0
+    return got
+
+
 def failed_job_run(scene: Scene) -> Outcome:
     """A finished run with a failed job is published with the failure said, never hidden: the
     leaderboard notes it under the board (no [PARTIAL]: the run recorded how the job ended), the
@@ -484,6 +516,7 @@ SCENARIOS: dict[str, Scenario] = {
         disk_full_mid_run,
         deleted_job_folder,
         running_manifest,
+        killed_run,
         failed_job_run,
         long_name_collision,
         foreign_run_folder,
@@ -626,10 +659,16 @@ def hf_config_not_a_classifier(scene: Scene) -> Outcome:
 
 def hf_weights_missing(scene: Scene) -> Outcome:
     """config.json cached, no weights: the job fails with one line, the manifest finishes."""
-    got = _hub_run(scene, "hf:org/m", json.dumps({**VIT_CONFIG, "id2label": {"0": "a"}}))
+    got = _hub_run(scene, "hf:org/m", json.dumps({**VIT_CONFIG, "num_labels": 10}))
     (run,) = _runs(scene.root / "out")
     assert json.loads((run / "manifest.json").read_text())["status"] == "failed"
     return got
+
+
+def hf_cached_labels_mismatch(scene: Scene) -> Outcome:
+    """A cached hub model with one label against digits' ten classes: refused while planning,
+    from its cached config.json (every job would fail on it), leaving no run folder."""
+    return _hub_run(scene, "hf:org/m", json.dumps({**VIT_CONFIG, "id2label": {"0": "a"}}))
 
 
 def catalogue_download_not_set(scene: Scene) -> Outcome:
@@ -657,6 +696,7 @@ SCENARIOS.update(
             hf_config_a_list,
             hf_config_not_a_classifier,
             hf_weights_missing,
+            hf_cached_labels_mismatch,
         )
     }
 )
