@@ -165,6 +165,10 @@ def holder_gone(path: Path) -> str | None:
     Reads the file only: taking the lock, even for a moment, could refuse a run starting."""
     info = _holder(path)
     pid = info.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or info.get("host") != socket.gethostname():
+    if (
+        not isinstance(pid, int)
+        or isinstance(pid, bool)
+        or info.get("host") != socket.gethostname()
+    ):
         return None
     return None if alive(pid) else f"pid {pid} on {info['host']}"
