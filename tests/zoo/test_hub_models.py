@@ -141,8 +141,9 @@ def _image_task(folder: Path, names: list[str]) -> Path:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_harness_run_with_a_cached_hub_model_offline(tmp_path: Path) -> None:
     """`harness run --models hf:<id>` end to end with HF_HUB_OFFLINE=1: the model resolves from the
-    cache, its revision is pinned to the cached commit, and a task whose class names differ from
-    config.id2label fails with the label check's message while the matching task completes."""
+    cache, its revision is pinned to the cached commit; a task whose class names differ from
+    config.id2label is refused while planning, from the cached config.json, with the label
+    check's message, and the matching task runs."""
     cache = tmp_path / "hub"
     _fake_hub_cache(cache, "tiny-org/tiny-vit", labels=CLASSES)
     good = _image_task(tmp_path, CLASSES)
@@ -170,21 +171,30 @@ def test_harness_run_with_a_cached_hub_model_offline(tmp_path: Path) -> None:
         "OMP_NUM_THREADS": "1",
     }
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "harness", "run", str(spec), "--out", str(out)]
-        + ["--models", "hf:tiny-org/tiny-vit"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
+
+    def run(*more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "harness", "run", str(spec), "--out", str(out)]
+            + ["--models", "hf:tiny-org/tiny-vit", *more],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+            timeout=300,
+        )
+
+    # the cached config.json is read while planning: the task whose classes the model's labels
+    # do not match is refused before any job, and nothing is written
+    result = run()
+    assert result.returncode == 2, result.stdout + result.stderr
     assert "config.id2label" in result.stderr and "'bad'" in result.stderr
+    assert not (out / "runs").exists() or not any((out / "runs").iterdir())
+    result = run("--tasks", "good")
+    assert result.returncode == 0, result.stdout + result.stderr
     manifest = json.loads(next((out / "runs").iterdir()).joinpath("manifest.json").read_text())
     status = {j["task"]: j["status"] for j in manifest["jobs"]}
-    assert status == {"good": "completed", "bad": "failed"}
+    assert status == {"good": "completed"}
     assert {j["model"] for j in manifest["jobs"]} == {"tiny-org--tiny-vit"}
     (job_file,) = (out / "runs").glob("*/jobs/*/job.json")  # the completed job
     description = json.loads(job_file.read_text())["model_description"]
