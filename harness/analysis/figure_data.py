@@ -68,9 +68,12 @@ def wilson(k: int, n: int, z: float = 1.96) -> Interval | None:
 
 def group_accuracy(table: SampleTable) -> dict[str, dict[str, tuple[float, Interval | None]]]:
     """Clean accuracy per group value, per group column: {column: {value: (acc, wilson CI)}}."""
-    frame = table.condition("clean")
     out: dict[str, dict[str, tuple[float, Interval | None]]] = {}
-    for col in [c for c in frame.columns if c.startswith(GROUP_PREFIX)]:
+    columns = [c for c in table.frame.columns if c.startswith(GROUP_PREFIX)]
+    if not columns:  # no groups: the clean rows are not selected (a report asks of every job)
+        return out
+    frame = table.condition("clean")
+    for col in columns:
         if is_float_dtype(frame[col]):  # a continuous attribute: one bar per value
             continue
         per: dict[str, tuple[float, Interval | None]] = {}
@@ -139,9 +142,12 @@ def _group_records(records: Sequence[MetricRecord]) -> list[tuple[str, str, str,
 
 def _group_table(table: SampleTable) -> list[tuple[str, str, FigPoint]]:
     """(grouping, value, point) of clean accuracy per group of a per-sample table."""
+    out: list[tuple[str, str, FigPoint]] = []
+    per_group = group_accuracy(table)
+    if not per_group:
+        return out
     frame = table.condition("clean")
-    out = []
-    for by, per in group_accuracy(table).items():
+    for by, per in per_group.items():
         counts = frame[GROUP_PREFIX + by].astype(str).value_counts()
         for value, (acc, ci) in per.items():
             out.append((by, value, FigPoint(0.0, acc, ci, "", int(counts.get(value, 0)))))
