@@ -15,6 +15,7 @@ Run (from the repository root):
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -27,17 +28,25 @@ if str(REPO) not in sys.path:
 from benchmarks.bench_scale import Timing, harness  # noqa: E402
 
 RESAMPLED = ".resampled-values"  # harness.present.resampled_cache.NAME
+FIGURE_INDEX = "figure-index.json"  # harness.present.figure_cache.INDEX
 
 
 def _files(site: Path) -> dict[str, bytes]:
     """The site's files (what a reader sees): its pages, figures and indexes, without the
     resampled values a report keeps for the next build (harness/present/resampled_cache.py),
-    which a version before them does not write."""
-    return {
-        str(p.relative_to(site)): p.read_bytes()
-        for p in sorted(site.rglob("*"))
-        if p.is_file() and p.name != RESAMPLED
-    }
+    which a version before them does not write. The figure index is compared by the sha256 of
+    each figure it lists: its keys and identity hash the drawing code, so they differ between
+    two checkouts whose figure modules differ, whatever they drew."""
+    out = {}
+    for p in sorted(site.rglob("*")):
+        if p.is_file() and p.name != RESAMPLED:
+            data = p.read_bytes()
+            if p.name == FIGURE_INDEX:
+                listed = json.loads(data)["figures"]
+                data = json.dumps({k: v["sha256"] for k, v in listed.items()}, sort_keys=True)
+                data = data.encode()
+            out[str(p.relative_to(site))] = data
+    return out
 
 
 def _round(folder: Path, work: Path, source: Path) -> tuple[Timing, Timing, dict[str, bytes]]:
