@@ -35,7 +35,6 @@ from collections.abc import Callable
 from statistics import NormalDist
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from harness.analysis.paired_tests import PairedResult, exchangeable_floor
 
@@ -67,6 +66,8 @@ def mcnemar_power(n: int, churn: float, drop: float, alpha: float) -> float:
 def _critical(n: int, alpha: float) -> np.ndarray:
     """For each discordant count d in 0..n, the smallest count b with P(Bin(d, 1/2) >= b) <
     alpha / 2: the exact test rejects there."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     d = np.arange(n + 1)
     k = scipy_stats.binom.isf(alpha / 2.0, d, 0.5)
     return np.asarray(np.where(scipy_stats.binom.sf(k, d, 0.5) < alpha / 2.0, k + 1, k + 2))
@@ -77,6 +78,8 @@ def _windows(n: int, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     likely one's (the counts that carry the power): (row of each count, the counts, their
     probabilities), rows in order. Computed on a window around each mean (one call for all
     rows), widened to every count where the window's ends still carry weight."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     sd = np.sqrt(n * share * (1.0 - share))
     low = np.maximum(0, (n * share - 12.0 * sd).astype(np.int64) - 8)
     high = np.minimum(n, (n * share + 12.0 * sd).astype(np.int64) + 8)
@@ -102,6 +105,8 @@ def mcnemar_powers(n: int, churn: np.ndarray, drop: np.ndarray, alpha: float) ->
     """`mcnemar_power` for many (churn, drop) at once: the same numbers, bit for bit (each
     power is the same sum over the same discordant counts), with one call of each binomial
     function for all of them."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     churn, drop = np.asarray(churn, dtype=np.float64), np.asarray(drop, dtype=np.float64)
     out = np.zeros(len(churn))
     share = np.minimum(churn + drop, 1.0)

@@ -41,6 +41,7 @@ _COMPUTING_MODULES = (
     "analysis/paired_forms.py",
     "analysis/paired_tests.py",
     "stats/calibration.py",
+    "stats/distributions.py",
     "stats/detection.py",
     "stats/intervals.py",
     "stats/shared_draws.py",

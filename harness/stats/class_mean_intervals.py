@@ -33,7 +33,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as scipy_stats
 
 from harness.stats.intervals import ALPHA, wilson_ci, z_value
 
@@ -128,6 +127,8 @@ def _variance(c: np.ndarray, phi: np.ndarray) -> tuple[float, np.ndarray]:
 
 def _df_factor(per_row: np.ndarray, samples: np.ndarray, alpha: float) -> float:
     """(z / t_df)^2 with the Welch-Satterthwaite df of the per-class variance parts."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     used = samples > 0
     denom = float(np.sum(per_row[used] ** 2 / np.maximum(samples[used] - 1.0, 1.0)))
     total = float(per_row[used].sum())

@@ -30,8 +30,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
-from scipy import stats as scipy_stats
 
 from harness.stats.intervals import ALPHA, DEFAULT_RESAMPLES, wilson_bounds, z_value
 
@@ -160,6 +158,8 @@ def auroc_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
     On integer codes (`score_levels`) it counts each row's scores per level and sums the
     Mann-Whitney pairs directly; otherwise it ranks. Both sums are exact (integers and halves),
     so both give the same float64 result."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     r, m = s_in.shape
     n = s_out.shape[1]
     levels = _levels(s_in, s_out)
@@ -308,6 +308,8 @@ def _hanley_mcneil_variance(theta: float, m: int, n: int) -> float:
 
 def _score_interval(value: float, m: int, n: int, alpha: float) -> tuple[float, float]:
     """The AUROC values theta with |value - theta| <= z sqrt(V(theta)) (Newcombe 2006, method 5)."""
+    from scipy import optimize  # here, not at start-up (stats/distributions.py)
+
     z = z_value(alpha)
 
     def gap(theta: float) -> float:
@@ -334,6 +336,8 @@ def auroc_ci(
     The score interval's variance depends on the AUROC and the sizes only, so it cannot
     collapse; the hull covered 0.943-0.998 over AUROC 0.6-0.99 and 100-5,000 samples per set
     (benchmarks/interval_coverage.py), conservative near 1."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
     if m < 2 or n < 2:
@@ -389,6 +393,8 @@ def delong_paired(
     is that of the two sets of placements' differences (their covariance included): a normal
     interval and a two-sided p-value, or None for both when the variance is 0 (identical or
     perfectly separated scorings) or a set has fewer than 2 samples."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     a_in, a_out = scores(*a)
     b_in, b_out = scores(*b)
     if len(a_in) != len(b_in) or len(a_out) != len(b_out):
@@ -480,6 +486,8 @@ def aupr_ci(
     0.307 with a standard deviation of 0.001 at m = n = 30), and the interval around the AUPR
     alone covered 0.05-0.3; elsewhere the bias is far inside the interval and changes nothing.
     None with fewer than two samples in either set."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
     if m < 2 or n < 2:
@@ -529,6 +537,8 @@ def fpr_ci(
     resampling; a bootstrap of the ID set underestimated the threshold's variance with few ID
     samples (0.89 coverage with 100 ID and 1,000 OOD samples; 0.947-0.970 now,
     benchmarks/interval_coverage.py)."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     m, n = len(s_in), len(s_out)
     fpr = fpr_at_tpr(s_in, s_out, tpr)
     ordered = np.sort(s_in)[::-1]  # the threshold is the k-th largest ID score

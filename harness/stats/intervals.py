@@ -35,9 +35,9 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats as scipy_stats
 
 from harness.core.seeding import rng
+from harness.stats.distributions import beta_ppf, binom_cdf
 
 DEFAULT_RESAMPLES = 1000
 ALPHA = 0.05
@@ -159,10 +159,8 @@ def mcnemar_differences(
     d = b + c
     psi_lo, psi_hi = wilson_bounds(d, np.full(len(d), n), alpha=alpha)
     some, not_all = b > 0, b < d
-    pi_lo = np.where(some, scipy_stats.beta.ppf(alpha / 2, np.where(some, b, 1), d - b + 1), 0.0)
-    pi_hi = np.where(
-        not_all, scipy_stats.beta.ppf(1 - alpha / 2, b + 1, np.where(not_all, d - b, 1)), 1.0
-    )
+    pi_lo = np.where(some, beta_ppf(alpha / 2, np.where(some, b, 1), d - b + 1), 0.0)
+    pi_hi = np.where(not_all, beta_ppf(1 - alpha / 2, b + 1, np.where(not_all, d - b, 1)), 1.0)
     p = mcnemar_exacts(b, c) if p_values is None else p_values
     return [
         _mcnemar_bounds(
@@ -390,6 +388,8 @@ def _df_factor(influence: np.ndarray, alpha: float) -> float:
     the Welch-Satterthwaite df of the cluster-robust variance, (sum u^2)^2 / sum u^4 (about the
     number of images that carry the variance; at least 1). A few images holding every error give
     a few df and a wider interval, where their variance says little."""
+    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
+
     sq = influence**2
     df = max(1.0, float(np.sum(sq) ** 2 / np.sum(sq**2)))
     return (z_value(alpha) / float(scipy_stats.t.ppf(1.0 - alpha / 2.0, df))) ** 2
@@ -558,7 +558,7 @@ def mover_difference(
 @functools.cache
 def _median_cover(n: int) -> list[float]:
     """Coverage of (x(k), x(n-k+1)) for the median of n values, k = 1, 2, ..."""
-    return [1.0 - 2.0 * float(scipy_stats.binom.cdf(k - 1, n, 0.5)) for k in range(1, n // 2 + 2)]
+    return [1.0 - 2.0 * float(binom_cdf(k - 1, n, 0.5)) for k in range(1, n // 2 + 2)]
 
 
 def median_ci(values: ArrayLike, *, alpha: float = ALPHA) -> tuple[float, float] | None:
@@ -633,13 +633,13 @@ def mcnemar_exact(b: int, c: int) -> float:
     n = b + c
     if n == 0:
         return 1.0
-    return float(min(1.0, 2.0 * scipy_stats.binom.cdf(min(b, c), n, 0.5)))
+    return float(min(1.0, 2.0 * binom_cdf(min(b, c), n, 0.5)))
 
 
 def mcnemar_exacts(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """`mcnemar_exact` of many pairs of discordant counts in one call (equal bit for bit)."""
     n = b + c
-    p = np.minimum(1.0, 2.0 * scipy_stats.binom.cdf(np.minimum(b, c), np.maximum(n, 1), 0.5))
+    p = np.minimum(1.0, 2.0 * binom_cdf(np.minimum(b, c), np.maximum(n, 1), 0.5))
     return np.where(n == 0, 1.0, p)
 
 
