@@ -7,6 +7,7 @@ says. A factory form (`factory: true`) calls the target once with `args` to get 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -17,6 +18,7 @@ from harness.adapters.base import AdapterBase
 from harness.adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError
+from harness.core.hashing import file_sha256
 from harness.core.model_code import source_sha256
 from harness.core.registry import check_reference, load_target
 
@@ -82,6 +84,8 @@ class CallableAdapter(AdapterBase):
         assert isinstance(config, CallableConfig)
         target = load_target(config.callable)
         fn = target
+        # before the factory runs (it may change the working folder or the files)
+        arg_files = _named_files(config.args, base_dir) if config.factory else {}
         if config.factory:
             try:
                 fn = target(**config.args)
@@ -105,6 +109,8 @@ class CallableAdapter(AdapterBase):
             # the files defining the callable (and what its factory returned): an edit misses
             "source_sha256": source_sha256([target, fn] if config.factory else [target]),
         }
+        if arg_files:  # the files the factory's args name (its weights): new contents miss
+            description["args_files_sha256"] = arg_files
         return cls(name, fn, config=config, device=device, description=description)
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
@@ -117,3 +123,34 @@ class CallableAdapter(AdapterBase):
             n, batch = len(inputs), list(inputs)
         raw = self._fn(batch)
         return self.on_device(to_logits(raw, outputs=self._config.outputs, n=n, model=self.name))
+
+
+def _named_files(args: Any, base_dir: Path) -> dict[str, str]:
+    """sha256 of every file a factory arg names (a string, at any depth of lists and mappings,
+    that is the path of a regular file as the callable would open it: from the working folder,
+    else from the spec's folder), keyed by the arg's text. A factory that loads its weights
+    from a file then misses the cache when the file changes, not only when its name does.
+    Folders are not hashed (an arg such as "." would hash the whole project)."""
+    out: dict[str, str] = {}
+    for text in _strings(args):
+        if text in out or not text.strip() or "\0" in text:
+            continue
+        for path in (Path(text).expanduser(), base_dir / Path(text).expanduser()):
+            try:
+                if path.is_file():
+                    out[text] = file_sha256(path)
+                    break
+            except (OSError, ValueError):  # a name too long for a path, no permission, ...
+                continue
+    return dict(sorted(out.items()))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)

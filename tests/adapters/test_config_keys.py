@@ -125,3 +125,42 @@ def test_bounds_declare_the_input_box_and_the_plan_checks_them(
 
 def _yaml(value: Any) -> str:
     return str(value) if isinstance(value, list) else f"'{value}'"
+
+
+def test_callable_factory_args_naming_a_file_key_its_contents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A factory that loads its weights from a file an arg names: new weights in that file
+    must miss the cache (a stale number otherwise); the arg's text alone does not change."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)  # the callable opens the path as given, from the working folder
+    weights = tmp_path / "w.npy"
+    fields: dict[str, Any] = {
+        "callable": "tests.adapters.callables:weights_from_file",
+        "factory": True,
+        "args": {"path": "w.npy", "options": {"nested": ["w.npy"]}},
+        "input_shape": [10],
+    }
+    np.save(weights, np.ones((10, 2), dtype=np.float32))
+    first = build("callable", fields, tmp_path)
+    assert build("callable", fields, tmp_path).identity() == first.identity()  # stable
+    np.save(weights, np.zeros((10, 2), dtype=np.float32))
+    second = build("callable", fields, tmp_path)
+    assert second.identity() != first.identity()
+    assert second.describe()["args_files_sha256"] == {"w.npy": file_sha256(weights)}
+    # an absolute path is keyed as written; an arg that names no file adds nothing
+    absolute = {**fields, "args": {"path": str(weights), "mode": "fast"}}
+    keyed = build("callable", absolute, tmp_path).describe()["args_files_sha256"]
+    assert keyed == {str(weights): file_sha256(weights)}
+    plain = build(
+        "callable",
+        {
+            **fields,
+            "callable": "tests.adapters.callables:tabular_logits",
+            "factory": False,
+            "args": {},
+        },
+        tmp_path,
+    )
+    assert "args_files_sha256" not in plain.describe()
