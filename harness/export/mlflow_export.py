@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_EXPERIMENT = "harness"
 DATABASE_FILE = "mlflow.db"  # the default store: a SQLite file in the current folder
 JOB_ID_TAG = "harness.job_id"
+PARTIAL_TAG = "harness.partial"
 PARENT_TAG = "mlflow.parentRunId"
 _FINISHED = "FINISHED"
 _JOB_FILES = ("samples.parquet", "job.json", "metrics.json")
@@ -83,11 +84,17 @@ def export_mlflow(
         try:
             existing = _existing_runs(client, experiment_id)
             for run_id, run_jobs in _by_run(jobs).items():
-                parent = _parent_run(client, experiment_id, run_jobs[0], existing.get(run_id))
+                known = existing.get(run_id)
+                parent = _parent_run(client, experiment_id, run_jobs[0], known)
+                logged_before = counts["logged"]
                 for job in run_jobs:
                     found = existing.get(job.job_id)
                     _export_job(client, experiment_id, parent, job, found, counts)
-                if existing.get(run_id, ("", ""))[1] != _FINISHED:
+                if known is not None:  # a harness run exported before: resumed since?
+                    changed = _refresh_partial(client, known, run_jobs[0].partial)
+                    if changed or counts["logged"] > logged_before:
+                        _log_run_files(client, parent, run_jobs[0])
+                if existing.get(run_id, _NOT_FOUND).status != _FINISHED:
                     if site is not None:
                         client.log_artifacts(parent, str(site), artifact_path="report")
                     client.set_terminated(parent, _FINISHED)
@@ -111,14 +118,15 @@ def _export_job(
     experiment_id: str,
     parent: str,
     job: ExportedJob,
-    found: tuple[str, str] | None,
+    found: _Logged | None,
     counts: dict[str, int],
 ) -> None:
-    if found is not None and found[1] == _FINISHED:
+    if found is not None and found.status == _FINISHED:
         counts["kept"] += 1
+        _refresh_partial(client, found, job.partial)  # the run may have been resumed since
         return
     if found is not None:
-        client.delete_run(found[0])
+        client.delete_run(found.run_id)
         counts["replaced"] += 1
     _log_job(client, experiment_id, parent, job)
     counts["logged"] += 1
@@ -157,15 +165,15 @@ def _parent_run(
     client: MlflowClient,
     experiment_id: str,
     first: ExportedJob,
-    found: tuple[str, str] | None,
+    found: _Logged | None,
 ) -> str:
     """The MLflow run of a harness run: the one an earlier export created, else a new one."""
     from mlflow.entities import Param
 
     if found is not None:
-        return found[0]
+        return found.run_id
     manifest = first.manifest
-    tags = {JOB_ID_TAG: manifest.run_id, "harness.partial": str(first.partial).lower()}
+    tags = {JOB_ID_TAG: manifest.run_id, PARTIAL_TAG: str(first.partial).lower()}
     run = client.create_run(
         experiment_id,
         start_time=_millis(manifest.created),
@@ -182,11 +190,17 @@ def _parent_run(
         **{safe_key(f"version.{k}"): v or "not installed" for k, v in manifest.versions.items()},
     }
     client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
+    _log_run_files(client, str(run.info.run_id), first)
+    return str(run.info.run_id)
+
+
+def _log_run_files(client: MlflowClient, parent: str, first: ExportedJob) -> None:
+    """The harness run's spec and manifest (logged again, replacing the old copies, when the
+    run has gone on since an earlier export)."""
     run_dir = first.job.path.parent.parent
     for name in _RUN_FILES:
         if (run_dir / name).is_file():
-            client.log_artifact(run.info.run_id, str(run_dir / name))
-    return str(run.info.run_id)
+            client.log_artifact(parent, str(run_dir / name))
 
 
 def _by_run(jobs: list[ExportedJob]) -> dict[str, list[ExportedJob]]:
@@ -228,9 +242,30 @@ def _store_errors() -> tuple[type[Exception], ...]:
     return MlflowException, SQLAlchemyError
 
 
-def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, tuple[str, str]]:
-    """job id -> (MLflow run id, status) of the runs earlier exports logged (active ones)."""
-    out: dict[str, tuple[str, str]] = {}
+class _Logged(NamedTuple):
+    """A run an earlier export logged: its MLflow id, status and `harness.partial` tag."""
+
+    run_id: str
+    status: str
+    partial: str | None
+
+
+_NOT_FOUND = _Logged("", "", None)
+
+
+def _refresh_partial(client: MlflowClient, found: _Logged, partial: bool) -> bool:
+    """Set the run's `harness.partial` tag to what the results are now; whether it changed."""
+    value = "true" if partial else "false"
+    if found.partial == value:
+        return False
+    client.set_tag(found.run_id, PARTIAL_TAG, value)
+    return True
+
+
+def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, _Logged]:
+    """job id -> the run an earlier export logged for it (a FINISHED one when there are
+    several; active runs only)."""
+    out: dict[str, _Logged] = {}
     token: str | None = None
     while True:
         page = client.search_runs(
@@ -238,8 +273,9 @@ def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, tuple[
         )
         for run in page:
             job_id = run.data.tags.get(JOB_ID_TAG)
-            if job_id is not None and out.get(job_id, ("", ""))[1] != _FINISHED:
-                out[job_id] = (run.info.run_id, run.info.status)
+            if job_id is not None and out.get(job_id, _NOT_FOUND).status != _FINISHED:
+                partial = run.data.tags.get(PARTIAL_TAG)
+                out[job_id] = _Logged(run.info.run_id, run.info.status, partial)
         token = page.token
         if not token:
             return out

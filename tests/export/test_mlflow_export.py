@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -116,6 +117,32 @@ def test_an_interrupted_export_is_finished_by_the_next(
     assert done.replaced == 1 and done.kept + done.logged == 10
     runs = _job_runs(tracking_uri)
     assert len(runs) == 10 and {r.info.status for r in runs} == {"FINISHED"}
+
+
+def test_a_partial_export_is_marked_whole_once_the_run_is_finished(
+    results: Path, tmp_path: Path, tracking_uri: str
+) -> None:
+    """Exported with --allow-partial, then the run resumed and exported again: the runs kept
+    from the first export no longer say partial, and the harness run's manifest artifact is
+    the finished one (a stale `harness.partial: true` described complete results as partial)."""
+    job = next((results / "runs").glob("*/jobs/good-model--digits--accuracy--*"))
+    shutil.copytree(job, tmp_path / "aside")
+    shutil.rmtree(job)  # a job not written yet: incomplete results
+    first = export_mlflow(results, tracking_uri=tracking_uri, allow_partial=True)
+    assert first.logged == 9
+    runs = _job_runs(tracking_uri)
+    assert {r.data.tags["harness.partial"] for r in runs} == {"true"}
+    shutil.copytree(tmp_path / "aside", job)  # the resumed run wrote it
+    again = export_mlflow(results, tracking_uri=tracking_uri)
+    assert (again.logged, again.kept) == (1, 9)
+    runs = _job_runs(tracking_uri)
+    assert {r.data.tags["harness.partial"] for r in runs} == {"false"}
+    client = MlflowClient(tracking_uri=tracking_uri)
+    parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
+    assert parent.data.tags["harness.partial"] == "false"
+    logged = Path(client.download_artifacts(parent.info.run_id, "manifest.json", str(tmp_path)))
+    manifest = next((results / "runs").glob("*/manifest.json"))
+    assert logged.read_bytes() == manifest.read_bytes()
 
 
 @pytest.mark.slow  # two more exports (about 1.5 s each)
