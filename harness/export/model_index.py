@@ -144,11 +144,19 @@ def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
 
 def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
     """The card's text: the existing card with its model-index replaced, or a new card."""
+    import yaml
     from huggingface_hub import ModelCard, ModelCardData
 
     if path.is_file():
         try:
             card = ModelCard.load(path)
+        except yaml.YAMLError as err:  # huggingface_hub passes PyYAML's error through
+            where = getattr(err, "problem_mark", None)
+            at = f" (line {where.line + 1})" if where is not None else ""
+            raise ResultsError(
+                f"model card {path} cannot be read to update its model-index: its metadata "
+                f"is not valid YAML{at}; fix or move it"
+            ) from None
         except (OSError, ValueError) as err:
             raise ResultsError(
                 f"model card {path} cannot be read to update its model-index ({err}); "
@@ -157,6 +165,17 @@ def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
         card.data.model_name = model
         card.data.eval_results = evals
         return str(card)
+    if path.exists() or path.is_symlink():  # a folder, a dangling link: not a card to replace
+        what = (
+            "folder"
+            if path.is_dir()
+            else "link to nothing"
+            if path.is_symlink()
+            else "special file"
+        )
+        raise ResultsError(
+            f"model card {path} is a {what}, not a regular file; move it or pass another --out"
+        )
     data = ModelCardData(model_name=model, eval_results=evals)
     body = (
         f"# Evaluation results\n\nFrom {SOURCE_NAME} (`harness export --to "

@@ -131,6 +131,37 @@ def test_incomplete_results_need_allow_partial_and_are_marked_partial(
     assert "accuracy" not in {e.metric_args["suite"] for e in evals if e.metric_args}
 
 
+@pytest.mark.parametrize(
+    ("existing", "says"),
+    [
+        ("---\nfoo: [unclosed\n---\nmy text\n", "its metadata is not valid YAML"),
+        ("---\n- a list\n---\nmy text\n", "cannot be read"),
+        ("---\nmodel-index: 3\n---\nmy text\n", "cannot be read"),
+        (None, "is a folder, not a regular file"),
+    ],
+)
+def test_an_existing_card_that_cannot_be_updated_is_one_line_and_nothing_is_written(
+    results: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    existing: str | None,
+    says: str,
+) -> None:
+    out = tmp_path / "cards"
+    card = out / "good-model" / "README.md"
+    if existing is None:
+        card.mkdir(parents=True)  # a folder where the card goes
+    else:
+        card.parent.mkdir(parents=True)
+        card.write_text(existing)
+    assert _export(results, out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: model card {card} ") and says in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert existing is None or card.read_text() == existing  # left as it was
+    assert sorted(p.name for p in out.iterdir()) == ["good-model"]  # no other card written
+
+
 def test_an_error_naming_a_hostile_model_is_one_line(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
