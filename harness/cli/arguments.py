@@ -44,6 +44,16 @@ def text(value: str) -> str:
     return value
 
 
+def path_arg(value: str) -> Path:
+    """A path argument. Empty text is refused: `Path("")` is the current folder, so
+    `--out "$DIR"` with DIR unset would write results (or a report site) there unasked."""
+    if value == "":
+        raise argparse.ArgumentTypeError(
+            "empty path (an unset shell variable?); give a path, or . for the current folder"
+        )
+    return Path(value)
+
+
 def csv_list(value: str | None) -> list[str] | None:
     """`a,b,c` -> ["a", "b", "c"] (a comma-separated list of names)."""
     if value is None:
@@ -122,7 +132,11 @@ def output_width(value: int | None) -> int | None:
 def add_results_argument(parser: argparse.ArgumentParser) -> None:
     """The optional results folder positional of the read-only commands."""
     parser.add_argument(
-        "results", nargs="?", type=Path, default=DEFAULT_OUT, help="results folder or run folder"
+        "results",
+        nargs="?",
+        type=path_arg,
+        default=DEFAULT_OUT,
+        help="results folder or run folder",
     )
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.arguments import add_width_argument, output_width
+from harness.cli.arguments import add_width_argument, output_width, path_arg
 from harness.cli.paths import (
     PathArgumentError,
     append_output,
@@ -24,10 +24,10 @@ def add_parser(sub: Any) -> None:
     chk = sub.add_parser(
         "check", help="CI gate: fail on significant regressions against a baseline"
     )
-    chk.add_argument("--baseline", type=Path, required=True, help="baseline run folder")
-    chk.add_argument("--current", type=Path, required=True, help="current run folder")
-    chk.add_argument("--policy", type=Path, help="policy YAML (tolerances, floors, alpha)")
-    chk.add_argument("--junit", type=Path, help="also write JUnit XML here")
+    chk.add_argument("--baseline", type=path_arg, required=True, help="baseline run folder")
+    chk.add_argument("--current", type=path_arg, required=True, help="current run folder")
+    chk.add_argument("--policy", type=path_arg, help="policy YAML (tolerances, floors, alpha)")
+    chk.add_argument("--junit", type=path_arg, help="also write JUnit XML here")
     chk.add_argument("--format", choices=["table", "md"], default="table")
     add_width_argument(chk)
     chk.set_defaults(handler=check_command)

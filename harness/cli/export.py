@@ -12,6 +12,7 @@ from harness.cli.arguments import (
     add_results_argument,
     add_width_argument,
     output_width,
+    path_arg,
     text,
 )
 from harness.cli.paths import input_folder, output_folder
@@ -37,11 +38,11 @@ def add_parser(sub: Any) -> None:
     exp.add_argument("--experiment", type=text, help="MLflow experiment (default: harness)")
     exp.add_argument(
         "--report",
-        type=Path,
+        type=path_arg,
         help="report site to log with each run (default: RESULTS/report when it holds one)",
     )
     exp.add_argument(
-        "--out", type=Path, help="model-index: folder for the cards (<model>/README.md)"
+        "--out", type=path_arg, help="model-index: folder for the cards (<model>/README.md)"
     )
     exp.add_argument(
         "--all-metrics",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import (
@@ -11,6 +10,7 @@ from harness.cli.arguments import (
     csv_list,
     number_flag,
     output_width,
+    path_arg,
     spec_flag,
     text,
 )
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def add_parser(sub: Any) -> None:
     par = sub.add_parser("parity", help="check that two adapters of one model agree on a task")
-    par.add_argument("spec", type=Path, help="spec YAML defining both models and the task")
+    par.add_argument("spec", type=path_arg, help="spec YAML defining both models and the task")
     par.add_argument("--models", type=csv_list, required=True, help="exactly two models: a,b")
     par.add_argument("--task", type=text, required=True, help="the task to compare on")
     par.add_argument(

@@ -7,14 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.arguments import add_results_argument, add_width_argument, output_width, text
+from harness.cli.arguments import (
+    add_results_argument,
+    add_width_argument,
+    output_width,
+    path_arg,
+    text,
+)
 from harness.cli.paths import input_folder, output_folder
 
 
 def add_parser(sub: Any) -> None:
     rep = sub.add_parser("report", help="write a static HTML report site (and a Markdown summary)")
     add_results_argument(rep)
-    rep.add_argument("--out", type=Path, required=True, help="folder for the site (index.html)")
+    rep.add_argument("--out", type=path_arg, required=True, help="folder for the site (index.html)")
     rep.add_argument(
         "--allow-partial",
         action="store_true",

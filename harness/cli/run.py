@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import (
@@ -13,6 +12,7 @@ from harness.cli.arguments import (
     csv_list,
     duration,
     output_width,
+    path_arg,
     quickstart_spec_path,
     spec_flag,
     text,
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 def add_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="run a spec (no spec: the embedded quickstart)")
-    run.add_argument("spec", nargs="?", type=Path, help="spec YAML (default: the quickstart)")
+    run.add_argument("spec", nargs="?", type=path_arg, help="spec YAML (default: the quickstart)")
     run.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results)"
+        "--out", type=path_arg, default=DEFAULT_OUT, help="results folder (default: results)"
     )
     run.add_argument("--models", type=csv_list, help="only these models (comma-separated)")
     run.add_argument("--suites", type=csv_list, help="only these suites")
@@ -50,7 +50,7 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--protocol-ids",
-        type=Path,
+        type=path_arg,
         help="the file of image ids a protocol evaluates (e.g. RobustBench's ImageNet list)",
     )
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing job")
@@ -83,7 +83,7 @@ def add_parser(sub: Any) -> None:
     add_width_argument(run)
     run.add_argument(
         "--report",
-        type=Path,
+        type=path_arg,
         metavar="FOLDER",
         help="also write the HTML report (and summary.md) of this run into FOLDER",
     )

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cli.arguments import add_width_argument, output_width
+from harness.cli.arguments import add_width_argument, output_width, path_arg
 from harness.cli.plans import load_plan
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 def add_parser(sub: Any) -> None:
     val = sub.add_parser("validate", help="check a spec without running it")
-    val.add_argument("spec", type=Path)
+    val.add_argument("spec", type=path_arg)
     add_width_argument(val)
     val.set_defaults(handler=validate_command)
 

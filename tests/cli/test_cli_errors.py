@@ -210,6 +210,37 @@ def test_label_out_of_range(
     assert "label column 'label' has value 12 outside the class range 0..9" in err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{spec}", "--out", ""],
+        ["run", "{spec}", "--report", ""],
+        ["report", "{results}", "--out", ""],
+        ["export", "{results}", "--to", "model-index", "--out", ""],
+        ["leaderboard", ""],
+        ["validate", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    args: list[str],
+    tiny_spec: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--out "$DIR"` with DIR unset: Path("") is ".", so results or a report site would land in
+    the working folder unasked."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    filled = [a.format(spec=tiny_spec, results=tmp_path / "results") for a in args]
+    code, err = run_err(capsys, *filled)
+    assert code == 2
+    (line,) = error_lines(err)
+    assert "empty path" in line, line
+    assert list(work.iterdir()) == []  # nothing written where the command ran
+
+
 def test_unwritable_output_folder(
     tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
