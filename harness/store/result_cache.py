@@ -457,6 +457,12 @@ class ResultCache:
                         _remove(shard_fd, name)
                     else:
                         nofollow.remove_tree(shard_fd, name)
+                except OSError as err:  # a read-only mount, no permission: name what and why
+                    what = "entry" if entries else "unfinished write"
+                    raise ResultsError(
+                        f"result cache: cannot remove {what} {self.entries_dir / shard / name}: "
+                        f"{_why(err)}"
+                    ) from None
                 finally:
                     os.close(shard_fd)
         finally:

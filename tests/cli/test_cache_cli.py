@@ -98,3 +98,26 @@ def test_ages_and_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["cache", "prune", *args]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1  # one line, no usage block
+
+
+def test_a_prune_the_file_system_refuses_names_the_entry(
+    result_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cache on a read-only mount (or without write permission): one line naming the entry
+    and the reason, exit 2 (it said `error: Read-only file system: <bare key>`)."""
+    import errno
+
+    key = "ab" + "0" * 62
+    entry = result_cache / "v1" / "entries" / "ab" / key
+    entry.mkdir(parents=True)
+    (entry / "job.json").write_text("{not json")  # damaged: every prune removes it
+
+    def refuse(src: object, dst: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", src)
+
+    monkeypatch.setattr(os, "rename", refuse)
+    code, out, err = _out(capsys, "prune", "--all")
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line == (f"error: result cache: cannot remove entry {entry}: Read-only file system")
+    assert entry.is_dir()
