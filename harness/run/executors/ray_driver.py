@@ -24,7 +24,7 @@ from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
 from harness.core.suite import RunContext
 from harness.run.environment import resolve_device
-from harness.run.executors.ray_cluster import connect, import_ray
+from harness.run.executors.ray_cluster import cluster_address, connect, import_ray
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,32 @@ class RayDriver:
             source = connect(ray, self.execution)
             log.info("ray: using %s", source)
             self._owns_cluster = True
-        log.info("ray cluster resources: %s", ray.cluster_resources())
+        resources = ray.cluster_resources()
+        log.info("ray cluster resources: %s", resources)
+        if self._owns_cluster and cluster_address(self.execution)[0] is None:
+            self._check_fits(resources)
         self._plan_ref = ray.put(self.plan)
         self._task = ray.remote(execute_remote)
+
+    def _check_fits(self, resources: dict[str, float]) -> None:
+        """Refuse a unit the local cluster started for this run can never schedule (a GPU on a
+        machine without one, more CPUs than it has): Ray would keep it pending for ever, with
+        an autoscaler line every half minute. A cluster joined by address may add nodes."""
+        asked = self.execution.resources
+        for key, resource, need in (
+            ("cpus_per_job", "CPU", asked.cpus_per_job),
+            ("gpus_per_job", "GPU", self.num_gpus),
+        ):
+            has = float(resources.get(resource, 0.0))
+            if need <= has:
+                continue
+            default = resource == "GPU" and asked.gpus_per_job is None
+            why = " (the default for device: cuda)" if default else ""
+            raise HarnessError(
+                f"execution.resources.{key}: each job asks for {need:g} {resource}{why}, but "
+                f"the local Ray cluster started for this run has {has:g}, so no job could "
+                f"start; lower {key}, or pass --address of a cluster that has them"
+            )
 
     def session_dir(self) -> str | None:
         """Where Ray keeps this session's logs (best effort: an internal attribute)."""
@@ -178,6 +201,7 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
     try:
         driver.start()
     except HarnessError as err:
+        driver.close()  # the local cluster it may have started
         conn.send(("error", str(err)))
         return
     conn.send(("started", driver.session_dir()))

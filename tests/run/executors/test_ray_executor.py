@@ -279,3 +279,69 @@ def test_a_local_cluster_runs_its_workers_at_the_commands_priority(
         return os.nice(0)
 
     assert ray.get(niceness.remote()) == os.nice(0)  # the fixture starts it as connect() does
+
+
+@pytest.mark.parametrize(
+    ("resources", "device", "says"),
+    [
+        ({"gpus_per_job": 1}, "cpu", "execution.resources.gpus_per_job: each job asks for 1 GPU,"),
+        ({}, "cuda", "asks for 1 GPU (the default for device: cuda), but"),
+        ({"cpus_per_job": 4}, "cpu", "execution.resources.cpus_per_job: each job asks for 4 CPU,"),
+    ],
+)
+def test_a_unit_the_local_cluster_can_never_run_is_refused(
+    write_spec: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    resources: dict[str, float],
+    device: str,
+    says: str,
+) -> None:
+    """`gpus_per_job: 1` on a machine without a GPU (or more CPUs per job than it has): Ray kept
+    the units pending for ever, printing an autoscaler error every 35 s. The local cluster the
+    harness starts cannot grow, so the driver refuses at start, in one line, and shuts it down."""
+    from harness.core.errors import HarnessError
+    from harness.run.executors.ray_driver import RayDriver
+
+    class FakeRay:
+        def __init__(self) -> None:
+            self.up = False
+
+        def is_initialized(self) -> bool:
+            return self.up
+
+        def init(self, **kwargs: object) -> None:
+            self.up = True
+
+        def cluster_resources(self) -> dict[str, float]:
+            return {"CPU": 2.0, "memory": 1e9}
+
+        def shutdown(self) -> None:
+            self.up = False
+
+        def put(self, value: object) -> object:
+            return value
+
+        def remote(self, fn: object) -> object:
+            return fn
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    path = write_spec(SPEC)
+    plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
+    plan = build_plan(
+        plan.spec.model_copy(update={"device": device}),
+        base_dir=path.parent,
+        plugins=installed_plugins(),
+    )
+    execution = ExecutionSpec.model_validate({"executor": "ray", "resources": resources})
+    driver = RayDriver(FakeRay(), plan, execution)
+    with pytest.raises(HarnessError) as err:
+        driver.start()
+    message = str(err.value)
+    assert says in message and "the local Ray cluster started for this run has" in message
+    assert "\n" not in message
+    fits = ExecutionSpec.model_validate(
+        {"executor": "ray", "resources": {"cpus_per_job": 2, "gpus_per_job": 0}}
+    )
+    ray = FakeRay()
+    RayDriver(ray, plan, fits).start()  # what the cluster has: fine
+    assert ray.up
