@@ -29,6 +29,8 @@ from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+log = logging.getLogger(__name__)
+
 DEFAULT_EXPERIMENT = "harness"
 DATABASE_FILE = "mlflow.db"  # the default store: a SQLite file in the current folder
 JOB_ID_TAG = "harness.job_id"
@@ -79,7 +81,7 @@ def export_mlflow(
     if site is not None and not (site / "index.html").is_file():
         raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
     counts = {"logged": 0, "kept": 0, "replaced": 0}
-    with _quiet_mlflow():
+    with _one_export_at_a_time(uri, experiment), _quiet_mlflow():
         client, experiment_id = _experiment(client_type, uri, experiment)
         try:
             existing = _existing_runs(client, experiment_id)
@@ -342,6 +344,40 @@ def _one_try() -> Iterator[None]:
     finally:
         for name in added:
             os.environ.pop(name, None)
+
+
+@contextmanager
+def _one_export_at_a_time(uri: str, experiment: str) -> Iterator[None]:
+    """Exports into one experiment of one tracking store from this machine run one after the
+    other. Two at once each found the other's runs missing (or RUNNING, and deleted them as an
+    interrupted export's) and logged every job twice. A lock file in the temporary folder,
+    named by a digest of the URI and the experiment; exports from other machines are not
+    covered. Where no lock file can be opened the export goes on unguarded."""
+    import fcntl
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(f"{uri}\0{experiment}".encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"harness-mlflow-export-{digest}.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning(
+                "another harness export into MLflow experiment %r at %s is running; waiting "
+                "for it to finish",
+                experiment,
+                uri,
+            )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -145,6 +145,41 @@ def test_a_partial_export_is_marked_whole_once_the_run_is_finished(
     assert logged.read_bytes() == manifest.read_bytes()
 
 
+def test_two_exports_into_one_experiment_run_one_after_the_other(
+    results: Path, tracking_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two exports at once each logged every job (and one deleted the other's RUNNING runs as
+    an interrupted export's): the second now waits for the first and finds its runs there."""
+    import fcntl
+    import hashlib
+    import os
+    import tempfile
+    import threading
+
+    digest = hashlib.sha256(f"{tracking_uri}\0harness".encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"harness-mlflow-export-{digest}.lock"
+    fd = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # an export into "harness" in flight
+        other = export_mlflow(results, tracking_uri=tracking_uri, experiment="other")
+        assert other.logged == 10  # another experiment: not held up
+        done: list[object] = []
+        waiting = threading.Thread(
+            target=lambda: done.append(export_mlflow(results, tracking_uri=tracking_uri))
+        )
+        waiting.start()
+        waiting.join(2.0)
+        assert waiting.is_alive() and not done
+        assert "another harness export into MLflow experiment 'harness'" in caplog.text
+    finally:
+        os.close(fd)  # the first export ends
+    waiting.join(60)
+    assert len(done) == 1
+    again = export_mlflow(results, tracking_uri=tracking_uri)
+    assert (again.logged, again.kept) == (0, 10)
+    assert len(_job_runs(tracking_uri)) == 10  # each job once
+
+
 @pytest.mark.slow  # two more exports (about 1.5 s each)
 def test_the_report_site_is_logged_with_the_run(
     results: Path, tracking_uri: str, tmp_path: Path
