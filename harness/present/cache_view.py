@@ -37,7 +37,7 @@ def time_text(seconds: float) -> str:
 def _row(e: CacheEntry) -> list[str]:
     r = e.record
     if r is None:
-        name = f"(damaged: {e.problem})"
+        name = f"(damaged: {e.problem})" if e.newer is None else f"(newer harness: {e.newer})"
         return [e.key[:12], name[:80], "", "", "", "", size_text(e.size), time_text(e.last_used)]
     return [
         e.key[:12],
@@ -99,6 +99,7 @@ def entry_json(e: CacheEntry) -> dict[str, Any]:
         "size_bytes": e.size,
         "last_used": dt.datetime.fromtimestamp(e.last_used, dt.UTC).isoformat(),
         "damaged": e.problem,
+        "newer_harness": e.newer,
         "model": r.model if r else None,
         "task": r.task if r else None,
         "suite": r.suite if r else None,

@@ -69,13 +69,23 @@ def record_text(record: Record) -> str:
     return json.dumps(checksums.seal(record.to_json()), indent=2, sort_keys=True)
 
 
+class NewerSchemaError(ResultsError):
+    """A results file of a newer harness (its `schema_version` is above this one's): not
+    damaged, only unreadable here."""
+
+    def __init__(self, message: str, version: int) -> None:
+        super().__init__(message)
+        self.version = version
+
+
 def _refuse_newer(raw: Any, path: Path) -> None:
     """A layout newer than this harness knows is refused before its checksum is trusted."""
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        raise ResultsError(
+        raise NewerSchemaError(
             f"results file {path} has schema version {version}, newer than this harness reads "
-            f"(up to {SCHEMA_VERSION}); upgrade robustness-harness to read it"
+            f"(up to {SCHEMA_VERSION}); upgrade robustness-harness to read it",
+            version,
         )
 
 

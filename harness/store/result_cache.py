@@ -60,7 +60,7 @@ from harness.core.manifest import JobRecord, JobStatus
 from harness.store import nofollow
 from harness.store.job_cache import DamagedSource, copy_job
 from harness.store.liveness import alive
-from harness.store.record_file import parse_record
+from harness.store.record_file import NewerSchemaError, parse_record
 from harness.store.run_store import RunStore, read_job
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ class CacheEntry:
     last_used: float  # seconds since the epoch (the entry folder's modification time)
     record: JobRecord | None = None
     problem: str | None = None
+    newer: str | None = None  # written by a newer harness ("schema version N"): kept, unread
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,9 @@ class ResultCache:
             except DamagedSource as err:
                 self._discard(shard_fd, key, entry_fd, str(err))
                 return None
+            except NewerSchemaError:
+                log.info("result cache: entry %s was written by a newer harness; not read", key)
+                return None
             # another ResultsError of copy_job: the run folder could not be written (the run's)
             with contextlib.suppress(OSError):
                 os.utime(entry_fd)  # last used: now
@@ -402,6 +406,8 @@ class ResultCache:
             record = parse_record(text, self.entry_path(key) / "job.json", JobRecord)
         except OSError as err:
             return CacheEntry(key, size, used, problem=f"job.json unreadable: {_why(err)}")
+        except NewerSchemaError as err:
+            return CacheEntry(key, size, used, newer=f"schema version {err.version}")
         except ResultsError as err:
             return CacheEntry(key, size, used, problem=str(err))
         finally:
@@ -474,6 +480,8 @@ def _verified(path: Path, job_key: str, names: tuple[str, str, str]) -> JobRecor
     metric records): the results this job would compute, or DamagedSource."""
     try:
         record = read_job(path).record
+    except NewerSchemaError:
+        raise  # a newer harness's entry: a miss, left in place
     except ResultsError as err:
         raise DamagedSource(str(err)) from None
     if record.status != JobStatus.COMPLETED:

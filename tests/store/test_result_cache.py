@@ -279,3 +279,27 @@ def test_an_unreadable_cache_is_a_miss_said_once(
         cache.save(key=KEY, job_dir=finished_job(tmp_path / "a"))
     with pytest.raises(ResultsError, match="is unreadable"):
         cache.contents()
+
+
+def test_an_entry_of_a_newer_harness_is_kept_not_called_damaged(
+    cache: ResultCache, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two harness versions share one user cache (two virtual environments): an entry whose
+    job.json has a newer schema is not damaged. It was listed as damaged and removed by every
+    `prune` (and by a run that looked it up); now it is shown as a newer harness's, left alone
+    by a run and pruned only as any other entry (by age, size or --all)."""
+    import json
+
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)
+    entry = cache.entry_path(KEY)
+    raw = json.loads((entry / "job.json").read_text())
+    raw["schema_version"] = 99  # a layout this harness does not know (its checksum unchecked)
+    (entry / "job.json").write_text(json.dumps(raw))
+    (shown,) = cache.contents().entries
+    assert shown.problem is None and shown.record is None and shown.newer == "schema version 99"
+    assert cache.prune(unused_for=10**9).removed == []  # damaged entries always go: not this
+    with caplog.at_level(logging.WARNING, logger="harness.store.result_cache"):
+        assert restore(cache, tmp_path / "b") is None  # a miss
+    assert "damaged" not in caplog.text and entry.is_dir()
+    assert [e.key for e in cache.prune(everything=True).removed] == [KEY]
