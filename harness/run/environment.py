@@ -26,6 +26,24 @@ _PACKAGES = (
 )
 
 
+# Libraries that can move a number but are not among the versions a manifest records: scipy
+# (intervals and tests), Pillow (JPEG corruptions, image decoding), transformers and tokenizers
+# (hub models' preprocessing and tokenization), ONNX Runtime. The shared result cache keys its
+# entries by them too (harness/store/result_cache.py), so an upgrade misses.
+_CACHE_LIBRARIES = ("scipy", "pillow", "transformers", "tokenizers", "onnxruntime")
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of `_CACHE_LIBRARIES` (None: not installed), for the result cache's key."""
+    versions: dict[str, str | None] = {}
+    for name in _CACHE_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in ("robustness-harness", *_PACKAGES):

@@ -44,7 +44,13 @@ from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
 from harness.core.version import __version__
 from harness.run.code_identity import code_digest
-from harness.run.environment import device_info, git_sha, package_versions, resolve_device
+from harness.run.environment import (
+    device_info,
+    git_sha,
+    library_versions,
+    package_versions,
+    resolve_device,
+)
 from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import (
@@ -552,6 +558,7 @@ class Runner:
             self._cache_context = {
                 "code": code_digest(),
                 "packages": package_versions(),
+                "libraries": library_versions(),
                 "device": device,
             }
         return entry_key(
