@@ -36,6 +36,7 @@ def validate_command(args: argparse.Namespace) -> int:
         print(wrap(terminal_text(line), width))
 
     plan = load_plan(args, args.spec)
+    _executor_installed(plan)
     say(f"{args.spec}: valid — {len(plan.jobs)} jobs")
     for job in plan.jobs:
         say(f"  {job.label}")
@@ -53,6 +54,23 @@ def validate_command(args: argparse.Namespace) -> int:
     for use in uses:
         say(f"  {use.line()}")
     return 0
+
+
+def _executor_installed(plan: Plan) -> None:
+    """A spec asking for the Ray executor on a machine without Ray fails as `harness run` would
+    (without importing Ray: finding it is enough)."""
+    import importlib.util
+
+    from harness.core.errors import MissingDependencyError
+
+    execution = plan.spec.execution
+    if execution is not None and execution.executor == "ray":
+        try:
+            found = importlib.util.find_spec("ray") is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise MissingDependencyError("ray", "ray", "execution.executor: ray (distributed runs)")
 
 
 def _network(plan: Plan, say: Callable[[str], None]) -> None:

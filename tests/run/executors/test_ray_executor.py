@@ -62,6 +62,23 @@ def test_without_ray_the_cli_gives_an_install_hint(
     assert not (tmp_path / "runs").exists()
 
 
+def test_validate_says_a_ray_spec_needs_ray(
+    write_spec: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A spec with `execution: {executor: ray}` on a machine without Ray passed `harness
+    validate` and then failed at `harness run`: validate says what run would."""
+    path = write_spec(SPEC + "execution: {executor: ray}\n")
+    monkeypatch.setitem(sys.modules, "ray", None)  # not installed
+    assert main(["validate", str(path)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "error: execution.executor: ray (distributed runs) needs the optional package 'ray'; "
+        "install it with: pip install 'robustness-harness[ray]'"
+    )
+
+
 def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray(
     ray_cluster: object,
     write_spec: Callable[..., Path],
