@@ -184,17 +184,17 @@ def test_float16_network_passes_the_unbounded_attack_check() -> None:
     whose gradient (~exp(-margin)) its float16 backward pass rounds to 0: the unbounded PGD
     never moved them and `unbounded_attack_fails` was raised against the model (a digits CNN
     trained by a user, in float16: 64 of 197 samples unbroken; here digits-cnn with its logits
-    doubled: 29 of 58), and the escalation then ran its finite-difference rounds. The check
+    doubled: 29 of the 58 checked of 60 samples), and the escalation then ran its finite-difference rounds. The check
     ascends the unsaturated cross-entropy and breaks them all."""
-    task = builtin_tasks.digits().head(60)
+    task = builtin_tasks.digits().head(30)  # float16 on a CPU is slow: half the earlier 60
     config = {
         "preset": "fast",
         "epsilons": {"linf": [0.1]},
-        "check_samples": 60,
+        "check_samples": 30,
         "escalation_rounds": 0,
     }
     model = _Cast(_Sharpen(M.zoo_network("digits-cnn"), 2.0), torch.float16)
     res, head = _run(lambda: model, task, config)
     unbounded = _check(res, "unbounded_attack_fails")
-    assert unbounded["n"] >= 55 and unbounded["bad"] == 0 and not unbounded["raised"], unbounded
+    assert unbounded["n"] >= 27 and unbounded["bad"] == 0 and not unbounded["raised"], unbounded
     assert head.flags == (), head.flags
