@@ -88,6 +88,7 @@ def export_command(args: argparse.Namespace) -> int:
     )
     for card in cards:
         _say(args, f"{card.path}  ({card.results} result(s) for {card.model})")
+    _say_left_out(args, results)
     return 0
 
 
@@ -109,7 +110,23 @@ def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
         + f"; experiment {done.experiment!r} ({done.experiment_id}) at {done.tracking_uri}"
         + (f"; report {done.report}" if done.report else ""),
     )
+    _say_left_out(args, results)
     return 0
+
+
+def _say_left_out(args: argparse.Namespace, results: Path) -> None:
+    """The failed jobs the export left out (no number to export), one line: a failed model is
+    otherwise simply absent from the export."""
+    from harness.export.exported_jobs import failed_jobs
+
+    failed = failed_jobs(results)
+    if failed:
+        shown = "; ".join(m.describe() for m in failed[:SHOWN_FAILED])
+        more = f"; and {len(failed) - SHOWN_FAILED} more" if len(failed) > SHOWN_FAILED else ""
+        _say(args, f"left out: {len(failed)} failed job(s), not exported: {shown}{more}")
+
+
+SHOWN_FAILED = 5
 
 
 def _say(args: argparse.Namespace, line: str) -> None:

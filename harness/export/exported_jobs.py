@@ -13,7 +13,7 @@ from harness.analysis.caveats import is_upper_bound
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
-from harness.store.completeness import completeness
+from harness.store.completeness import MissingJob, completeness
 from harness.store.run_store import StoredJob, load_jobs
 
 KEY_LIMIT = 250  # MLflow's limit on a metric, parameter or tag key
@@ -148,6 +148,12 @@ def _with_digest(name: str, key: str) -> str:
     digest = hashlib.sha256(key.encode("utf-8", errors="surrogatepass")).hexdigest()[:10]
     room = KEY_LIMIT - len(".ci_high") - len("flags.") - len(digest) - 2
     return f"{name[:room]}--{digest}"
+
+
+def failed_jobs(root: Path) -> tuple[MissingJob, ...]:
+    """The jobs of finished runs under `root` that failed: an export leaves them out (it has
+    no number to export), and says so."""
+    return completeness(root, load_jobs(root)).failed
 
 
 def exported_jobs(root: Path, *, allow_partial: bool = False) -> list[ExportedJob]:

@@ -212,3 +212,20 @@ def test_a_hub_tasks_dataset_type_is_its_hub_id() -> None:
         "builtin:sklearn.datasets.load_digits"
     )
     assert _dataset_type("data/train.csv") == "data/train.csv"
+
+
+def test_failed_jobs_left_out_of_an_export_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed job has no number to export; the export said nothing of it, so a failed model
+    was simply absent from the cards (and from MLflow)."""
+    from tests.present.synthetic import write_synthetic_run
+
+    results = tmp_path / "res"
+    write_synthetic_run(results, models={"broken": 0.9, "fine": 0.8}, extras=True)
+    assert _export(results, tmp_path / "cards") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "left out: 1 failed job(s), not exported: broken × digits × fairness (failed: "
+        "RuntimeError: synthetic failure <b>bold</b>)" in out
+    ), out
