@@ -50,6 +50,11 @@ def _compare(args: argparse.Namespace) -> ParityReport:
 
     if len(args.models) != 2:
         raise SpecError(f"--models needs exactly two model names (a,b), got {len(args.models)}")
+    if args.models[0] == args.models[1]:
+        raise SpecError(
+            f"--models names {args.models[0]!r} twice; parity compares two different models "
+            "(a model compared with itself always passes)"
+        )
     args.tasks = [args.task]
     plan = load_plan(args, args.spec)
     device = resolve_device(plan.spec.device)

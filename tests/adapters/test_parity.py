@@ -65,6 +65,10 @@ def test_parity_cli_fails_for_a_different_model(
     assert "FAIL" in out and "disagreements:" in out
     assert main(["parity", str(spec), "--models", "torch", "--task", "digits"]) == 2
     assert "exactly two model names" in capsys.readouterr().err
+    # a model against itself always passes: a typo (a,a) is refused, not reported as PASS
+    assert main(["parity", str(spec), "--models", "onnx,onnx", "--task", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert "--models names 'onnx' twice; parity compares two different models" in err
 
 
 def test_parity_cli_atol_sets_the_tolerance(

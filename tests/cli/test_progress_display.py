@@ -134,6 +134,9 @@ def _bars_spec(write_spec: Callable[[str], Path], folder: Path) -> Path:
           - name: tab
             factory: tests.fixture_models:linear_digits
             input_shape: [1, 8, 8]
+          - name: tab2
+            factory: tests.fixture_models:linear_digits
+            input_shape: [1, 8, 8]
         suites:
           accuracy: {{}}
         """
@@ -156,7 +159,7 @@ def test_third_party_bars_are_silenced(
     spec = _bars_spec(write_spec, tmp_path)
     argv = {
         "run": ["run", str(spec), "--out", str(tmp_path / "out")],
-        "parity": ["parity", str(spec), "--models", "tab,tab", "--task", "local"],
+        "parity": ["parity", str(spec), "--models", "tab,tab2", "--task", "local"],
     }[command]
     assert main(argv) == 0
     err = capfd.readouterr().err
