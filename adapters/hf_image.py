@@ -10,7 +10,6 @@ three channels when the model expects RGB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,14 +24,13 @@ from harness.adapters.hf_image_preprocess import (
 )
 from harness.adapters.hf_source import (
     HFSourceConfig,
+    HFSourceHooks,
     check_labels,
-    check_planned_tasks,
     check_single_label,
     import_transformers,
     label_indices,
     label_names,
     load_pretrained,
-    remote_code_uses,
     resolve_source,
     source_files,
 )
@@ -40,7 +38,6 @@ from harness.adapters.model_files import shown_path
 from harness.core.adapter import InputSpec
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
-from harness.core.task_columns import TaskColumns
 
 
 class HFImageConfig(HFSourceConfig):
@@ -69,7 +66,7 @@ class _Classifier(torch.nn.Module):
         return out[:, self.keep] if self.keep is not None else out
 
 
-class HFImageAdapter(NetworkAdapter):
+class HFImageAdapter(HFSourceHooks, NetworkAdapter):
     """A transformers image classifier with its preprocessing inside: white-box, batched."""
 
     kind: ClassVar[str] = "hf-image"
@@ -101,18 +98,6 @@ class HFImageAdapter(NetworkAdapter):
         )
         self.model_labels = model_labels
         self._label_map = label_map
-
-    @classmethod
-    def code_uses(cls, config: BaseModel) -> list[str]:
-        return remote_code_uses(config)
-
-    @classmethod
-    def check_task_columns(
-        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
-    ) -> list[str]:
-        """Its label names (a local folder's config.json) against each planned task's classes,
-        before any job (`check_planned_tasks`); the lines of what it could not check."""
-        return check_planned_tasks(config, name=name, base_dir=base_dir, tasks=tasks)
 
     @classmethod
     def build(

@@ -265,6 +265,25 @@ def label_mismatch(
     )
 
 
+class HFSourceHooks:
+    """The plan-time class hooks the Hugging Face adapters (hf-image, hf-text) share, read from
+    their `HFSourceConfig`: the code a spec runs (`code_uses`) and the model's labels against the
+    planned tasks' classes (`check_task_columns`)."""
+
+    @classmethod
+    def code_uses(cls, config: BaseModel) -> list[str]:
+        return remote_code_uses(config)
+
+    @classmethod
+    def check_task_columns(
+        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
+    ) -> list[str]:
+        """Its label names (a local folder's or the hub cache's config.json) against each
+        planned task's classes, before any job (`check_planned_tasks`); the lines of what it
+        could not check."""
+        return check_planned_tasks(config, name=name, base_dir=base_dir, tasks=tasks)
+
+
 def check_planned_tasks(
     config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
 ) -> list[str]:

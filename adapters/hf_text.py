@@ -6,7 +6,6 @@ False). It tokenises inside `logits(list[str])` and counts tokens for the throug
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,14 +16,13 @@ from harness.adapters.base import AdapterBase, frozen
 from harness.adapters.features import FeatureTap
 from harness.adapters.hf_source import (
     HFSourceConfig,
+    HFSourceHooks,
     check_labels,
-    check_planned_tasks,
     check_single_label,
     import_transformers,
     label_indices,
     label_names,
     load_pretrained,
-    remote_code_uses,
     resolve_source,
     source_files,
 )
@@ -41,7 +39,6 @@ from harness.core.adapter import (
 from harness.core.errors import ConfigError, ModelLoadError
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
-from harness.core.task_columns import TaskColumns
 
 _WORD_MARKS = ("\u0120", "\u2581")  # byte-level BPE's and SentencePiece's word-start marks
 
@@ -85,7 +82,7 @@ def position_limit(model: torch.nn.Module) -> int:
     return positions
 
 
-class HFTextAdapter(AdapterBase):
+class HFTextAdapter(HFSourceHooks, AdapterBase):
     """A transformers sequence classifier with its tokenizer: black-box, batched."""
 
     kind: ClassVar[str] = "hf-text"
@@ -123,18 +120,6 @@ class HFTextAdapter(AdapterBase):
         self._tap: FeatureTap | None = None
         if features_layer is not None:  # a named layer that does not exist fails the build
             self._tap = FeatureTap(self._model, features_layer, model=name, keep=keep)
-
-    @classmethod
-    def code_uses(cls, config: BaseModel) -> list[str]:
-        return remote_code_uses(config)
-
-    @classmethod
-    def check_task_columns(
-        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
-    ) -> list[str]:
-        """Its label names (a local folder's config.json) against each planned task's classes,
-        before any job (`check_planned_tasks`); the lines of what it could not check."""
-        return check_planned_tasks(config, name=name, base_dir=base_dir, tasks=tasks)
 
     @classmethod
     def build(
