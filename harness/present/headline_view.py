@@ -129,10 +129,8 @@ def _cell(
 
 def _verdict(v: Verdict) -> VerdictView:
     unit = v.column.unit
-    # the number itself, with its caveat: a board of one black-box model showed none at all
-    left_out = "; ".join(
-        f"{m} {_bare_value(r, unit)}: {why}, not ranked" for m, why, r in v.excluded
-    )
+    # the number itself, with its n and caveat: a board of one black-box model showed none
+    left_out = "; ".join(f"{m} {_value(r, unit)}: {why}, not ranked" for m, why, r in v.excluded)
     if not v.best:
         return VerdictView(v.column.label, v.column.detail, None, "", [], "", left_out)
     model, top = v.best[0]

@@ -5,6 +5,7 @@ re-checked here: within budget, constraints held, label changed)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,8 @@ def test_text_task_runs_end_to_end(
         "robust accuracy under word substitutions of 20% of words: no comparable",
     ):
         assert line in screen, out
-    assert "tiny-bert" in screen.split("character edits to 20% of words")[1]
+    left_out = screen.split("character edits to 20% of words")[1].split("word substitutions")[0]
+    assert re.search(r"tiny-bert \d\.\d{3} \[[^]]+\], n=\d+: upper bound", left_out), out
     failed = [line for line in err.splitlines() if line.startswith("error: job")]
     assert failed == [] or all("tiny-bert × reviews × fairness" in f for f in failed), failed
     jobs = {(j.record.model, j.record.suite): (m, j) for m, j in load_jobs(tmp_path / "out")}

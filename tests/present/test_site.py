@@ -141,7 +141,9 @@ def test_upper_bounds_and_flags_are_distinct_and_never_best(site: Path) -> None:
     assert "gradient masking suspected: the attack may have failed" in index
     assert "Left out:" in index and "upper bound, not ranked" in index
     # the left-out number itself: a board of one black-box model showed no number at all
-    assert re.search(r"Left out: [^<]*? \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]: upper bound", index)
+    assert re.search(
+        r"Left out: [^<]*? \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\], n=\d+: upper bound", index
+    )
     task = next(t for n, t in _pages(site).items() if n.startswith("task-"))
     assert "upper bound" in task and UPPER_BOUND_NOTE in task
 
