@@ -375,15 +375,20 @@ def _frame(
         )
     named = _named_groups(groups, frame)
     _check_group_order(named if isinstance(groups, pd.DataFrame) else None, frame.index, "data")
-    group_names = set() if groups is None or isinstance(groups, pd.DataFrame) else set(groups)
+    group_names = [] if groups is None or isinstance(groups, pd.DataFrame) else list(groups)
     if columns.feature_columns is not None and not columns.feature_columns:
         raise InMemoryDataError("feature_columns: empty; name the model's input columns")
-    features = columns.feature_columns or tuple(
-        str(c) for c in frame.columns if c != label and c not in group_names
-    )
+    # the frame's own column labels (pd.DataFrame(array) labels its columns 0, 1, ...)
+    features = list(columns.feature_columns or ()) or [
+        c for c in frame.columns if c != label and c not in group_names
+    ]
     missing = [c for c in features if c not in frame.columns]
     if missing:
-        raise InMemoryDataError(f"feature_columns: {missing[0]!r} is not a column of data")
+        raise InMemoryDataError(
+            f"feature_columns: {missing[0]!r} is not a column of data "
+            f"(columns: {', '.join(map(repr, frame.columns))})"
+        )
+    _check_unique_columns(frame, [label, *group_names, *features])
     if label in features:  # the answer among the inputs: any accuracy it gives is a leak
         raise InMemoryDataError(
             f"feature_columns: {label!r} is the label column (label_column); leave it out of "
@@ -396,11 +401,34 @@ def _frame(
                 f"data: feature column {column!r} is {dtype}, not numeric; encode it as numbers "
                 "(one-hot or codes) or leave it out with feature_columns="
             )
-    x = _inputs(frame[list(features)].to_numpy(dtype=np.float32))  # copied if read-only
+    x = _inputs(frame[features].to_numpy(dtype=np.float32))  # copied if read-only
     y = _labels(frame[label], len(frame), names)
-    return Labeled(inputs=x, labels=y, feature_names=tuple(features), modality_hint="tabular"), (
+    feature_names = tuple(str(c) for c in features)
+    return Labeled(inputs=x, labels=y, feature_names=feature_names, modality_hint="tabular"), (
         named
     )
+
+
+def _check_unique_columns(frame: pd.DataFrame, used: Sequence[Any]) -> None:
+    """Each column read (label, groups, features) is one column, and the features' names
+    differ as text: a label repeated reads as a (N, 2) label array, a feature repeated as
+    two, and results name features by their text."""
+    counts = frame.columns.value_counts()
+    for column in dict.fromkeys(used):
+        if column in counts.index and counts[column] > 1:
+            raise InMemoryDataError(
+                f"data: column {column!r} appears {counts[column]} times; give each column "
+                "its own name (data.columns)"
+            )
+    seen: dict[str, Any] = {}
+    for column in dict.fromkeys(used):
+        text = str(column)
+        if text in seen and seen[text] != column:
+            raise InMemoryDataError(
+                f"data: columns {seen[text]!r} and {column!r} share the name {text!r} as text; "
+                "rename one (data.columns)"
+            )
+        seen[text] = column
 
 
 def _hub_dataset(

@@ -222,6 +222,28 @@ CASES = {
         dict(data=(["a text", "another"], [0, 1]), bounds=(0.0, 1.0)),
         r"^bounds: applies to images and tables; texts have no input range$",
     ),
+    "frame with a column twice": (
+        dict(data=pd.DataFrame([[0.1, 0.2, 0], [0.3, 0.4, 1]], columns=["a", "a", "label"])),
+        r"^data: column 'a' appears 2 times; give each column its own name \(data\.columns\)$",
+    ),
+    "frame with the label column twice": (
+        dict(
+            data=pd.DataFrame([[0.1, 0.2, 0, 0], [0.3, 0.4, 1, 1]], columns=["a", "b", "y", "y"]),
+            label_column="y",
+        ),
+        r"^data: column 'y' appears 2 times",
+    ),
+    "frame with columns named alike as text": (
+        dict(data=pd.DataFrame([[0.1, 0.2, 0], [0.3, 0.4, 1]], columns=[0, "0", "label"])),
+        r"^data: columns 0 and '0' share the name '0' as text; rename one",
+    ),
+    "frame without a named feature": (
+        dict(
+            data=pd.DataFrame({0: [0.1, 0.3], 1: [0.2, 0.4], "label": [0, 1]}),
+            feature_columns=["0", "1"],
+        ),
+        r"^feature_columns: '0' is not a column of data \(columns: 0, 1, 'label'\)$",
+    ),
     "frame without the label": (
         dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
         r"^label_column: 'y' is not a column of data \(columns: a\)$",
@@ -373,3 +395,17 @@ def test_groups_with_their_own_index_are_matched_by_position() -> None:
         bootstrap_resamples=0,
     )
     assert list(got.table.to_pandas()["group:g"]) == ["u", "v", "u", "v"]
+
+
+def test_a_frame_with_numbered_columns_is_read_as_its_array() -> None:
+    """`pd.DataFrame(x)` labels its columns 0, 1, ...: read by default or named by those
+    labels, the same task and numbers as the array itself."""
+    gen = np.random.default_rng(0)
+    x = gen.random((30, 2)).astype(np.float32)
+    y = np.arange(30) % 2
+    frame = pd.DataFrame(x).assign(label=y)
+    plain = harness.evaluate(linear_tabular(features=2), data=(x, y), device="cpu")
+    for kwargs in ({}, {"feature_columns": [0, 1]}):
+        got = harness.evaluate(linear_tabular(features=2), data=frame, device="cpu", **kwargs)
+        assert got.metric("top1_acc").value == plain.metric("top1_acc").value
+        assert got.metric("nll").value == plain.metric("nll").value
