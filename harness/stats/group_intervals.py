@@ -19,6 +19,11 @@ Disparities summarise several groups (largest minus smallest, smallest, largest,
 - gaps of bootstrap metrics (ECE, accuracy drop): the percentile interval of the resampled
   signed difference between the extreme pair, at the same Bonferroni level.
 
+Groups that tie at an extreme of the point estimate (two groups of 10/40 and 5/20) leave the
+pair undetermined: a gap's interval is then the union of the intervals of every pair of distinct
+groups the tie allows, so it neither compares a group with itself nor depends on the order of
+the group labels.
+
 tests/analysis/test_interval_coverage.py checks the coverage by seeded simulation.
 """
 
@@ -31,6 +36,7 @@ import numpy as np
 from harness.stats.intervals import ALPHA, newcombe_difference, wilson_bounds
 
 Interval = tuple[float, float]
+TIE_ATOL = 1e-12  # point values closer than this tie (module docstring)
 WILSON_GROUP_METHOD = "Wilson score interval, 95%"
 BOOTSTRAP_GROUP_METHOD = "percentile bootstrap within the group, 95%"
 GAP_METHOD = (
@@ -60,6 +66,22 @@ def extreme_pair(values: np.ndarray, active: np.ndarray) -> tuple[int, int]:
     return int(idx[int(np.argmax(v))]), int(idx[int(np.argmin(v))])
 
 
+def extreme_pairs(values: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(highest, lowest) indices of every pair of distinct active groups that are highest and
+    lowest by point value: one pair, or each pair that ties at an extreme allow (module
+    docstring); empty when fewer than two active groups have a value."""
+    idx = np.flatnonzero(active & ~np.isnan(values))
+    if len(idx) < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    v = values[idx]
+    # within float rounding: an ECE summed in another order differs in its last bits
+    top = idx[np.isclose(v, v.max(), rtol=0.0, atol=TIE_ATOL)]
+    bottom = idx[np.isclose(v, v.min(), rtol=0.0, atol=TIE_ATOL)]
+    his, los = np.repeat(top, len(bottom)), np.tile(bottom, len(top))
+    distinct = his != los
+    return his[distinct], los[distinct]
+
+
 def n_pairs(active: np.ndarray) -> int:
     k = int(active.sum())
     return k * (k - 1) // 2
@@ -72,13 +94,23 @@ def _point(rate: Rate) -> np.ndarray:
         )
 
 
-def _newcombe_pair(rate: Rate, hi: int, lo: int, alpha: float) -> Interval | None:
-    a, b = newcombe_difference(
-        rate.successes[hi], rate.trials[hi], rate.successes[lo], rate.trials[lo], alpha=alpha
-    )
-    if not (np.isfinite(a) and np.isfinite(b)):
+def _newcombe_pairs(rate: Rate, his: np.ndarray, los: np.ndarray, alpha: float) -> Interval | None:
+    """The union of the Newcombe intervals of the pairs (his[i], los[i])."""
+    if not len(his):
         return None
-    return float(a), float(b)
+    successes, trials = np.asarray(rate.successes), np.asarray(rate.trials)
+    a, b = newcombe_difference(
+        successes[his], trials[his], successes[los], trials[los], alpha=alpha
+    )
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None
+    return float(np.min(a)), float(np.max(b))
+
+
+def _union(intervals: list[Interval | None]) -> Interval | None:
+    if not intervals or any(i is None for i in intervals):
+        return None
+    return min(i[0] for i in intervals if i), max(i[1] for i in intervals if i)
 
 
 def rate_gap_ci(rate: Rate, active: np.ndarray, alpha: float = ALPHA) -> Interval | None:
@@ -87,8 +119,8 @@ def rate_gap_ci(rate: Rate, active: np.ndarray, alpha: float = ALPHA) -> Interva
     m = n_pairs(active)
     if not m:
         return None
-    hi, lo = extreme_pair(_point(rate), active)
-    return _newcombe_pair(rate, hi, lo, alpha / m)
+    his, los = extreme_pairs(_point(rate), active)
+    return _newcombe_pairs(rate, his, los, alpha / m)
 
 
 def two_rate_gap_ci(
@@ -101,10 +133,19 @@ def two_rate_gap_ci(
         return None
     gaps = []
     for rate in (first, second):
-        hi, lo = extreme_pair(_point(rate), active)
-        gaps.append((float(_point(rate)[hi] - _point(rate)[lo]), rate, hi, lo))
-    _gap, rate, hi, lo = max(gaps, key=lambda g: g[0])
-    return _newcombe_pair(rate, hi, lo, alpha / (2 * m))
+        point = _point(rate)
+        his, los = extreme_pairs(point, active)
+        if not len(his):
+            return None
+        gaps.append((float(point[his[0]] - point[los[0]]), rate, his, los))
+    largest = max(g[0] for g in gaps)  # both rates when their gaps tie
+    return _union(
+        [
+            _newcombe_pairs(rate, his, los, alpha / (2 * m))
+            for gap, rate, his, los in gaps
+            if gap == largest
+        ]
+    )
 
 
 def bootstrap_gap_ci(
@@ -115,13 +156,14 @@ def bootstrap_gap_ci(
     m = n_pairs(active)
     if not m:
         return None
-    hi, lo = extreme_pair(point, active)
-    d = boot[:, hi] - boot[:, lo]
-    d = d[np.isfinite(d)]
-    if len(d) == 0:
-        return None
-    a, b = np.quantile(d, [alpha / (2 * m), 1 - alpha / (2 * m)])
-    return float(a), float(b)
+    intervals: list[Interval | None] = []
+    for hi, lo in zip(*extreme_pairs(point, active), strict=True):
+        d = boot[:, hi] - boot[:, lo]
+        d = d[np.isfinite(d)]
+        if len(d):
+            a, b = np.quantile(d, [alpha / (2 * m), 1 - alpha / (2 * m)])
+            intervals.append((float(a), float(b)))
+    return _union(intervals)
 
 
 def _group_bounds(rate: Rate, active: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

@@ -92,7 +92,9 @@ class FairnessSuite(Suite):
     # 4: the table's label_tied column; every group metric and disparity that a tied row moves
     #    notes its range over the argmax tie-breaks and flags tied_scores when that range is
     #    wider than half its interval (harness.stats.group_ties; untied models' numbers as in 3)
-    version = "4"
+    # 5: a gap between groups tied at an extreme (10/40 and 5/20) gets the union of the pairs'
+    #    intervals, not the first group's against itself (harness.stats.group_intervals)
+    version = "5"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

@@ -328,3 +328,55 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
             assert got.keys() == want.keys()
             for name in want:
                 assert got[name].tobytes() == want[name].tobytes(), (grouping, name)
+
+
+def _tied_frame(first: str) -> pd.DataFrame:
+    """Groups of 40 and 20 with the same selection rate and accuracy (10/40 and 5/20)."""
+    groups = [first] * 40 + ["b"] * 20
+    prediction = [1] * 10 + [0] * 30 + [1] * 5 + [0] * 15
+    label = [1] * 20 + [0] * 20 + [1] * 10 + [0] * 10
+    f = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(60)],
+            "condition": "clean",
+            "label": label,
+            "prediction": prediction,
+            "confidence": 0.7,
+            "group:g": groups,
+        }
+    )
+    f["correct"] = f["label"] == f["prediction"]
+    return f
+
+
+def test_a_gap_between_tied_groups_compares_two_groups_whatever_their_names() -> None:
+    """Two groups tied in the point estimate: the gap's interval was the Newcombe interval of
+    the first group (by label order) against itself, so renaming a group moved it (+-0.186
+    with the group of 40 first, +-0.259 with the group of 20 first), narrower than the pair's
+    own. Now the union over the pairs the tie allows, the same for either order."""
+    from harness.stats.group_intervals import Rate, rate_gap_ci
+
+    active = np.ones(2, dtype=bool)
+    one = rate_gap_ci(Rate(np.array([10, 5]), np.array([40, 20])), active)
+    other = rate_gap_ci(Rate(np.array([5, 10]), np.array([20, 40])), active)
+    assert one == other
+    assert one is not None and one[1] > 0.24  # a pair of 40 and 20, not the 40 twice (0.186)
+    by_label = {}
+    for first in ("a", "c"):  # the group of 40 sorts before or after the group of 20
+        b = run(_tied_frame(first), [("g",)])
+        by_label[first] = {
+            m: disparity(b, "g", m).ci
+            for m in ("demographic_parity_difference", "group_acc_gap", "group_ece_gap")
+        }
+    for m, ci in by_label["a"].items():
+        assert ci == pytest.approx(by_label["c"][m], abs=1e-12), m
+        assert ci is not None and ci[0] == pytest.approx(-ci[1]), m  # either group may lead
+    assert by_label["a"]["demographic_parity_difference"] == pytest.approx(one)
+
+
+def test_a_bootstrap_gap_between_tied_groups_is_not_zero_wide() -> None:
+    from harness.stats.group_intervals import bootstrap_gap_ci
+
+    boot = np.random.default_rng(0).random((1000, 2))
+    ci = bootstrap_gap_ci(boot, np.array([0.1, 0.1]), np.ones(2, dtype=bool))
+    assert ci is not None and ci[0] < -0.5 and ci[1] > 0.5  # was (0.0, 0.0): a group minus itself
