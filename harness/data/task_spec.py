@@ -211,6 +211,7 @@ class TaskSpec(StrictModel):
             ) from None
         if self.column_names is not None and len(set(self.column_names)) != len(self.column_names):
             raise ValueError("column_names repeats a name; every column needs its own")
+        _refuse_repeats(self)
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":
             tabular_only.append("missing_rows")
@@ -302,3 +303,23 @@ class TaskSpec(StrictModel):
                 f"{self.group_columns}{hint}; bin a declared group column"
             )
         return self
+
+
+def _refuse_repeats(spec: TaskSpec) -> None:
+    """A list whose entries are positions (features, classes, categories, ordinal values) or
+    names (group columns) holds each once: a repeated feature is fed twice, a repeated one-hot
+    category is a feature that is always 0, a repeated ordinal value reads as its last
+    position (the others never used), a repeated class name makes two classes one."""
+    lists: list[tuple[str, list[str] | None, str]] = [
+        ("feature_columns", spec.feature_columns, "list each feature once"),
+        ("group_columns", spec.group_columns, "list each group column once"),
+        ("class_names", spec.class_names, "every class needs its own name"),
+    ]
+    lists += [(f"one_hot.{c}", v, "list each category once") for c, v in spec.one_hot.items()]
+    lists += [(f"ordinal.{c}", v, "list each value once") for c, v in spec.ordinal.items()]
+    for key, values, fix in lists:
+        seen: set[str] = set()
+        for value in values or ():
+            if value in seen:
+                raise ValueError(f"{key} names {value!r} twice; {fix}")
+            seen.add(value)

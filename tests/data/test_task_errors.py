@@ -133,3 +133,22 @@ def test_npy_headers_checked_before_any_data(tmp_path: Path) -> None:
     np.save(folder / "snow.npy", np.zeros((10, 4, 4), np.float32))
     with pytest.raises(DatasetError, match="one image shape and dtype"):
         load(tmp_path, source="c10c", modality="image")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("feature_columns", ["a", "b", "a"], r"feature_columns names 'a' twice; list each feature"),
+        ("group_columns", ["sex", "sex"], r"group_columns names 'sex' twice"),
+        ("class_names", ["x", "y", "x"], r"class_names names 'x' twice; every class needs its own"),
+        ("one_hot", {"c": ["red", "green", "red"]}, r"one_hot\.c names 'red' twice"),
+        ("ordinal", {"c": ["lo", "mid", "lo", "hi"]}, r"ordinal\.c names 'lo' twice"),
+    ],
+)
+def test_a_list_naming_an_entry_twice_is_refused(key: str, value: object, message: str) -> None:
+    """A repeated feature was fed to the model twice; a repeated ordinal value read as its last
+    position (0 never used); a repeated one-hot category was a feature always 0; a repeated
+    group column failed the job with pyarrow's traceback; class names could name two classes
+    alike (evaluate already refused that)."""
+    with pytest.raises(ValidationError, match=message):
+        TaskSpec.model_validate({"name": "t", "source": "x", "modality": "tabular", key: value})
