@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -309,16 +310,19 @@ def _refuse_repeats(spec: TaskSpec) -> None:
     """A list whose entries are positions (features, classes, categories, ordinal values) or
     names (group columns) holds each once: a repeated feature is fed twice, a repeated one-hot
     category is a feature that is always 0, a repeated ordinal value reads as its last
-    position (the others never used), a repeated class name makes two classes one."""
-    lists: list[tuple[str, list[str] | None, str]] = [
+    position (the others never used), a repeated class name makes two classes one, a repeated
+    corruption cell is loaded twice (its sample ids twice)."""
+    lists: list[tuple[str, Sequence[object] | None, str]] = [
         ("feature_columns", spec.feature_columns, "list each feature once"),
         ("group_columns", spec.group_columns, "list each group column once"),
         ("class_names", spec.class_names, "every class needs its own name"),
+        ("corruptions", spec.corruptions, "list each corruption once"),
+        ("severities", spec.severities, "list each severity once"),
     ]
     lists += [(f"one_hot.{c}", v, "list each category once") for c, v in spec.one_hot.items()]
     lists += [(f"ordinal.{c}", v, "list each value once") for c, v in spec.ordinal.items()]
     for key, values, fix in lists:
-        seen: set[str] = set()
+        seen: set[object] = set()
         for value in values or ():
             if value in seen:
                 raise ValueError(f"{key} names {value!r} twice; {fix}")

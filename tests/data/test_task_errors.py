@@ -143,12 +143,16 @@ def test_npy_headers_checked_before_any_data(tmp_path: Path) -> None:
         ("class_names", ["x", "y", "x"], r"class_names names 'x' twice; every class needs its own"),
         ("one_hot", {"c": ["red", "green", "red"]}, r"one_hot\.c names 'red' twice"),
         ("ordinal", {"c": ["lo", "mid", "lo", "hi"]}, r"ordinal\.c names 'lo' twice"),
+        ("corruptions", ["fog", "snow", "fog"], r"corruptions names 'fog' twice"),
+        ("severities", [3, 3], r"severities names 3 twice; list each severity once"),
     ],
 )
 def test_a_list_naming_an_entry_twice_is_refused(key: str, value: object, message: str) -> None:
     """A repeated feature was fed to the model twice; a repeated ordinal value read as its last
     position (0 never used); a repeated one-hot category was a feature always 0; a repeated
     group column failed the job with pyarrow's traceback; class names could name two classes
-    alike (evaluate already refused that)."""
+    alike (evaluate already refused that); severities [3, 3] loaded the cells twice and failed
+    with a ValueError on the duplicate sample ids."""
     with pytest.raises(ValidationError, match=message):
-        TaskSpec.model_validate({"name": "t", "source": "x", "modality": "tabular", key: value})
+        modality = "image" if key in ("corruptions", "severities") else "tabular"
+        TaskSpec.model_validate({"name": "t", "source": "x", "modality": modality, key: value})
