@@ -301,12 +301,19 @@ def _index_of(cells: Coded, name: str, known: Sequence[str], where: Where, key: 
     index, unknown = cells.positions(known)
     if len(unknown):
         row = int(unknown[0])
+        # class_names is one list for the label column; one_hot and ordinal list per column
+        listing = key if key == "class_names" else f"{key}.{name}"
+        position = (
+            "entry i is the model's output i"
+            if key == "class_names"
+            else "its position is the model's input order"
+        )
         raise DatasetError(
             f"task {where.task!r}: {where.cell(name, row)} reads "
-            f"{cells.values[cells.codes[row]]!r}, which {key}.{name} does not list "
+            f"{cells.values[cells.codes[row]]!r}, which {listing} does not list "
             f"({len(unknown):,} such cell(s) in {where.split}; listed: "
             f"{', '.join(map(repr, list(known)[:8]))}{', ...' if len(known) > 8 else ''}); add "
-            "it to the list (its position is the model's input order)"
+            f"it to the list ({position})"
         )
     return index
 

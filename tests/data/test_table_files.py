@@ -126,6 +126,17 @@ def test_ordinal_and_text_labels_named_by_class_names(tmp_path: Path) -> None:
         class_names=["no", "yes"],
         ordinal={"size": ["S", "M"]},
     )
+    # a label class_names lacks: the key is class_names (one list, not per column) and its
+    # entries are the model's outputs, not its inputs
+    refused(
+        tmp_path,
+        r"column 'y', row 2 of .*o.csv reads 'yes', which class_names does not list \(2 such "
+        r".*add it to the list \(entry i is the model's output i\)$",
+        source="o.csv",
+        label_column="y",
+        class_names=["no", "maybe"],
+        ordinal={"size": ["S", "M", "L"]},
+    )
 
 
 def test_bom_is_skipped_and_wide_encodings_need_encoding(tmp_path: Path) -> None:
