@@ -91,6 +91,8 @@ __all__ = [
     "compare_records",
 ]
 
+VALUE_TIE_ATOL = 1e-12  # two values this close tie (a leader's value shared: rank_with_ties)
+
 TestName = Literal[
     "mcnemar_exact",
     "cell_mean_newcombe",
@@ -717,19 +719,36 @@ def rank_with_ties(
     remaining = list(order)
     outcomes = _outcome_matrix(valued)
     shared = SharedDraws(store)
+    shared_lead = False
     while remaining:
         leader = remaining[0]
         tier = tier_of(valued[leader].record)
         rest = [m for m in remaining[1:] if tier_of(valued[m].record) == tier]
         group, done = _step(leader, rest, valued, seed, alpha, outcomes, shared)
         comparisons += done
+        # models whose value ties the leader's lead too: which of them sorts first by name
+        # must not decide whether a model is significantly worse than the best
+        co_leaders = [m for m in rest if _same_value(valued[m].record, valued[leader].record)]
+        others = [m for m in rest if m not in co_leaders]
+        for co_leader in co_leaders:
+            joined, done = _step(co_leader, others, valued, seed, alpha, outcomes, shared)
+            comparisons += done
+            shared_lead = shared_lead or bool(others)
+            group += [m for m in joined if m not in group]
         placed = len(ranks)
         ranks.update(dict.fromkeys(group, placed + 1))
         grouped = set(group)
         remaining = [m for m in remaining if m not in grouped]
     tests = {r.test for _l, _m, r, _p in comparisons}
-    return Ranking(
-        ranks=ranks,
-        method=_method(tests, alpha, any(tier_of(e.record) for e in valued.values())),
-        comparisons=comparisons,
-    )
+    method = _method(tests, alpha, any(tier_of(e.record) for e in valued.values()))
+    if shared_lead:
+        method += (
+            "; models tied at the leader's value each lead the group: a model joins it when it "
+            "is not significantly worse than any of them"
+        )
+    return Ranking(ranks=ranks, method=method, comparisons=comparisons)
+
+
+def _same_value(a: MetricRecord, b: MetricRecord) -> bool:
+    """Two values equal up to float rounding (the same accuracy from the same count)."""
+    return a.value is not None and b.value is not None and abs(a.value - b.value) <= VALUE_TIE_ATOL

@@ -88,6 +88,25 @@ def test_rank_tie_groups() -> None:
     assert "McNemar" in ranking.method and "Holm" in ranking.method
 
 
+def test_rank_tie_groups_do_not_depend_on_which_tied_leader_sorts_first() -> None:
+    """a and b both score 0.70; c (0.655) is right only where a is (McNemar p 8e-6 against a)
+    but independent of b (p 0.18). The leader was the first tied model by name: named a, c was
+    ranked 3; renamed z (b first), c was ranked 1 with the same numbers. Each tied model now
+    leads: c joins the group, whatever the names."""
+    n = 400
+    a = np.zeros(n, bool)
+    a[:280] = True
+    c = a.copy()
+    c[262:280] = False
+    b = np.random.default_rng(0).permutation(a)
+    for first in ("a", "z"):
+        values = {first: a, "b": b, "c": c}
+        entries = {name: _ev(_rec(float(x.mean())), x) for name, x in values.items()}
+        ranking = paired_tests.rank_with_ties(entries, seed=0)
+        assert ranking.ranks == {first: 1, "b": 1, "c": 1}, first
+        assert "models tied at the leader's value each lead the group" in ranking.method
+
+
 def test_interval_fallback_without_tables() -> None:
     entries = {
         "x": _ev(_rec(0.9, "worst_group_acc", (0.85, 0.95))),
