@@ -21,7 +21,7 @@ reported per kind with its n and p-value, even when the average barely moves. No
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -178,6 +178,7 @@ def compare_variants(
     latest = {key: jobs[-1] for key, jobs in runs.items()}
     out: dict[tuple[str, str], VariantComparison] = {}
     paired: set[tuple[str, str]] = set()  # comparisons with a metric both jobs report
+    unpaired: dict[tuple[str, str], str] = {}  # why no parent job matched, in words
     for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
         desc = job.record.model_description
         if desc.lineage is None:
@@ -199,6 +200,8 @@ def compare_variants(
                 comp.status, comp.reason = "skipped", desc.unavailable_reason
             continue
         candidates = runs.get((parent, task_name, sig), [])
+        if not candidates:
+            unpaired.setdefault((model, task_name), _why_no_parent(runs, parent, task_name, sig))
         same = [p for p in candidates if not built_from_other(desc, p.record.model_description)]
         pjob = same[-1] if same else None
         if candidates and pjob is None and job.status == JobStatus.COMPLETED:
@@ -210,8 +213,34 @@ def compare_variants(
         if _compare_jobs(comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs):
             paired.add((model, task_name))
     for key, comp in out.items():
-        _finish(comp, paired=key in paired)
+        _finish(comp, paired=key in paired, unpaired=unpaired.get(key))
     return list(out.values())
+
+
+def _why_no_parent(
+    runs: Mapping[tuple[str, str, tuple[str, str, str, str]], list[StoredJob]],
+    parent: str,
+    task: str,
+    sig: tuple[str, str, str, str],
+) -> str:
+    """Why no job of `parent` on `task` has the variant job's signature (`_sig`): the part
+    that differs, first the task's sample, then the suite, its version, its config."""
+    fingerprint, suite, version, _ = sig
+    theirs = [s for (model, name, s) in runs if model == parent and name == task]
+    where = f"of parent {parent!r} on task {task!r}"
+    if not theirs:
+        return f"no results {where}: run the parent and its variant together"
+    same_suite = [s for s in theirs if s[1] == suite]
+    if not same_suite:
+        return f"no {suite} results {where}"
+    if all(s[0] != fingerprint for s in same_suite):
+        return (
+            f"the {suite} results {where} are on other samples (another limit, split or "
+            "data): run the parent and its variant together"
+        )
+    if all(s[2] != version for s in same_suite if s[0] == fingerprint):
+        return f"the {suite} results {where} are from another version of the suite"
+    return f"the {suite} results {where} ran another suite config"
 
 
 def built_from_other(variant: ModelDescription, parent: ModelDescription) -> str:
@@ -427,7 +456,7 @@ def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[Harm
     return out
 
 
-def _finish(comp: VariantComparison, *, paired: bool) -> None:
+def _finish(comp: VariantComparison, *, paired: bool, unpaired: str | None = None) -> None:
     """Holm-adjust the family's p-values, keep the largest drop per slice kind (`paired`:
     whether the two jobs reported a metric in common)."""
     tested = [i for i, d in enumerate(comp.deltas) if d.p_value is not None]
@@ -447,7 +476,8 @@ def _finish(comp: VariantComparison, *, paired: bool) -> None:
     if comp.status == "compared" and not paired and not comp.reason:
         comp.status, comp.reason = (
             "no parent results",
-            f"no completed results of parent {comp.parent!r} with the same suite config",
+            unpaired
+            or f"no completed results of parent {comp.parent!r} on the same samples and suite config",
         )
 
 

@@ -11,6 +11,7 @@ other metadata: only its model-index is replaced, so a re-export rewrites the sa
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,8 +56,9 @@ def export_model_index(
     by_model: dict[str, list[EvalResult]] = {}
     for job in jobs:
         by_model.setdefault(job.model, []).extend(_eval_results(job, all_metrics=all_metrics))
+    folders = card_folders([model for model, evals in by_model.items() if evals])
     cards = {
-        model: (out / safe_component(model) / CARD_FILE, evals)
+        model: (out / folders[model] / CARD_FILE, evals)
         for model, evals in by_model.items()
         if evals
     }
@@ -74,6 +76,26 @@ def export_model_index(
         ModelCardFile(model=model, path=path, results=len(evals))
         for model, (path, evals) in cards.items()
     ]
+
+
+def card_folders(models: list[str]) -> dict[str, str]:
+    """Each model's card folder: its name made path-safe (`safe_component`), or, where two
+    names would share a folder on a case-insensitive file system (macOS, Windows: `Net` and
+    `net`), that name with a hash of the exact model name, so one card never overwrites
+    another's."""
+    names = {model: safe_component(model) for model in models}
+    folded: dict[str, int] = {}
+    for name in names.values():
+        folded[name.casefold()] = folded.get(name.casefold(), 0) + 1
+    return {
+        model: name if folded[name.casefold()] == 1 else _hashed(model, name)
+        for model, name in names.items()
+    }
+
+
+def _hashed(model: str, name: str) -> str:
+    digest = hashlib.sha256(model.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
+    return f"{name[:47]}~{digest}"
 
 
 def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:

@@ -191,6 +191,7 @@ class RunStore:
         self.run_dir = run_dir
         self.jobs_dir = run_dir / "jobs"
         self.created = False  # set by open_for_writing when it made the folder
+        self.made_parents: list[Path] = []  # `runs/` and the results folder, if it made them
 
     @classmethod
     def open_for_writing(cls, out_dir: Path, run_id: str) -> RunStore:
@@ -205,6 +206,7 @@ class RunStore:
         """
         check_results_folder(out_dir)
         run_dir = out_dir / "runs" / safe_component(run_id, RUN_FOLDER_LIMIT)
+        made_parents = [p for p in (run_dir.parent, out_dir) if not p.exists()]
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             links.real_dir(run_dir.parent)
@@ -222,6 +224,7 @@ class RunStore:
             ) from None
         store = cls(run_dir)
         store.created = created
+        store.made_parents = made_parents if created else []
         previous = store.read_manifest()
         if previous is not None and previous.run_id != run_id:
             raise ResultsError(
@@ -259,7 +262,9 @@ class RunStore:
 
     def discard_if_unused(self) -> bool:
         """After a run failed to write: remove the run folder if this process created it and no
-        job folder was published in it (its manifest, if any, holds no results). True if removed.
+        job folder was published in it (its manifest, if any, holds no results), then `runs/`
+        and the results folder if this run made them and they are empty (a refused run leaves
+        no empty folders behind). True if the run folder was removed.
         """
         if not self.created or not self.run_dir.is_dir():
             return False
@@ -267,6 +272,12 @@ class RunStore:
             return False
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self.created = False
+        for folder in self.made_parents:  # `runs/` first, then the results folder
+            try:
+                folder.rmdir()  # only when empty: another run's folder or a file keeps it
+            except OSError:
+                break
+        self.made_parents = []
         return True
 
     def job_dirname(self, model: str, task: str, suite: str, key: str) -> str:

@@ -219,12 +219,18 @@ class ShiftConfig(SuiteConfig):
     @classmethod
     def _ood_form(cls, v: Any) -> Any:
         """`ood` configures the detectors; a list there is most likely meant as `ood_sets`."""
-        if v is None or isinstance(v, dict | OODConfig):
+        if isinstance(v, dict | OODConfig):
             return v
         sets = " (OOD sets go under ood_sets)" if isinstance(v, list) else ""
+        empty = (
+            " (left empty or null: leave the key out for the default detectors; OOD detection "
+            "runs on the sets listed under ood_sets)"
+            if v is None
+            else ""
+        )
         raise ValueError(
             "takes the OOD detectors' settings, a mapping such as {detectors: [energy, knn]}"
-            f"{sets}"
+            f"{sets}{empty}"
         )
 
     @field_validator("corruptions", "tabular", "text", "mce_corruptions", mode="before")

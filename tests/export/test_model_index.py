@@ -229,3 +229,23 @@ def test_failed_jobs_left_out_of_an_export_are_named(
         "left out: 1 failed job(s), not exported: broken × digits × fairness (failed: "
         "RuntimeError: synthetic failure <b>bold</b>)" in out
     ), out
+
+
+def test_names_that_differ_only_in_case_get_cards_of_their_own(tmp_path: Path) -> None:
+    """`Net` and `net` wrote `Net/README.md` and `net/README.md`: one folder on macOS and
+    Windows, where the second card replaced the first and `Net`'s card showed `net`'s numbers.
+    Such names now get a hash of the exact name in their folder; other names keep theirs."""
+    from harness.export.model_index import card_folders
+    from tests.present.synthetic import write_synthetic_run
+
+    folders = card_folders(["Net", "net", "other"])
+    assert folders["other"] == "other"
+    assert folders["Net"].startswith("Net~") and folders["net"].startswith("net~")
+    assert folders["Net"].casefold() != folders["net"].casefold()
+    write_synthetic_run(tmp_path / "res", models={"Net": 0.9, "net": 0.6})
+    assert _export(tmp_path / "res", tmp_path / "cards") == 0
+    cards = {
+        ModelCard.load(p).data.model_name: p.parent.name
+        for p in (tmp_path / "cards").glob("*/README.md")
+    }
+    assert cards == {"Net": folders["Net"], "net": folders["net"]}

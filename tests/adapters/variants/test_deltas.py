@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from harness.analysis.variant_deltas import compare_variants
 from harness.core.metric_record import MetricRecord
@@ -28,6 +29,7 @@ def _job(
     labels: np.ndarray,
     lineage: dict,
     finished: str = "x",
+    **changes: str,
 ) -> StoredJob:
     path.mkdir()
     n = len(labels)
@@ -54,10 +56,11 @@ def _job(
         model,
         "accuracy",
         task="t",
-        summary=task_summary("t", fingerprint="fp"),
+        summary=task_summary("t", fingerprint=changes.pop("fingerprint", "fp")),
         description=lineage,
-        suite_config_hash="c",
+        suite_config_hash=changes.pop("suite_config_hash", "c"),
         finished=finished,
+        **changes,
     )
     return StoredJob(path=path, record=record, metrics=[rec])
 
@@ -140,3 +143,33 @@ def test_a_variant_that_changed_nothing_says_so(tmp_path: Path) -> None:
     SampleTable.build(frame.to_dict("list")).write_parquet(same.path / "samples.parquet")
     (moved,) = compare_variants([(MANIFEST, parent), (MANIFEST, same)], configs=CONFIGS)
     assert not any("outputs equal" in n for n in moved.notes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"fingerprint": "other"}, "are on other samples (another limit, split or data)"),
+        ({"suite_version": "2"}, "are from another version of the suite"),
+        ({"suite_config_hash": "d"}, "ran another suite config"),
+    ],
+)
+def test_a_variant_without_a_matching_parent_job_says_what_differs(
+    tmp_path: Path, changes: dict[str, str], reason: str
+) -> None:
+    """`harness variants` said "with the same suite config" whatever differed: a parent run
+    with another `limit` (another sample of the task) was blamed on the suite config."""
+    labels = np.repeat(np.arange(5), 20)
+    ones = np.ones(100, dtype=bool)
+    parent = _job(tmp_path / "p", "m", ones, labels, {})
+    lineage = {"parent": "m", "variant": "fp16"}
+    variant = _job(tmp_path / "v", "m@fp16", ones, labels, lineage, **changes)
+    (comp,) = compare_variants([(MANIFEST, parent), (MANIFEST, variant)], configs=CONFIGS)
+    assert comp.status == "no parent results"
+    assert comp.reason == f"the accuracy results of parent 'm' on task 't' {reason}" + (
+        ": run the parent and its variant together" if "samples" in reason else ""
+    )
+    (alone,) = compare_variants([(MANIFEST, variant)], configs=CONFIGS)
+    assert (
+        alone.reason
+        == "no results of parent 'm' on task 't': run the parent and its variant together"
+    )

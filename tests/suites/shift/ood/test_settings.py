@@ -129,3 +129,15 @@ def test_a_list_of_sets_under_ood_points_to_ood_sets() -> None:
     message = err.value.errors()[0]["msg"]
     assert "a mapping such as {detectors: [energy, knn]} (OOD sets go under ood_sets)" in message
     assert ShiftConfig.model_validate({"ood": {"knn_k": 3}}).ood.knn_k == 3
+
+
+def test_an_empty_ood_key_says_to_leave_it_out() -> None:
+    """`ood:` with nothing after it (YAML null) got the validation library's 'a valid dictionary
+    or instance of OODConfig'; it now says what the key takes and how to get the defaults."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        ShiftConfig.model_validate({"ood": None})
+    message = err.value.errors()[0]["msg"]
+    assert "takes the OOD detectors' settings" in message
+    assert "leave the key out for the default detectors" in message
