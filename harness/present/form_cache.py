@@ -88,6 +88,9 @@ class FormCache:
         self._ids = ids  # the found descriptions' sample-id lists
         self._data = data
         self._used: dict[str, Form] = {}
+        self._listed: dict[str, tuple[str, ...]] = {}  # key -> the used form's sample ids
+        self._read_ids: dict[int, tuple[str, ...]] = {}  # a found list of ids, checked
+        self._indexes: dict[tuple[Any, ...], pd.Index] = {}  # built from found ids
         self._names: dict[str, list[str]] = {}  # table checksum -> its column names, used
 
     @classmethod
@@ -115,7 +118,7 @@ class FormCache:
         form = self._used.get(key)
         if form is None and key in self._found:
             try:
-                form = _form(self._found[key], self._ids, self._data)
+                form = self._form(key)
             except (ValueError, KeyError, TypeError, IndexError, OverflowError) as err:
                 log.info("kept paired form %s not read back (%s): built again", key[:12], err)
                 form = None
@@ -142,8 +145,41 @@ class FormCache:
     def put(self, record: MetricRecord, job: StoredJob, form: Form) -> None:
         """Keep `form`, built from the job's table, when it is a kind the file holds."""
         key = self.key(record, job)
-        if key is not None and _keepable(form):
+        listed = _keepable(form) if key is not None else None
+        if key is not None and listed is not None:
             self._used[key] = form
+            self._listed[key] = listed
+
+    def _form(self, key: str) -> Form:
+        """The found form under `key` (`_form`), its sample ids noted for `write`."""
+        described = self._found[key]
+        at = int(described["ids"])
+        listed = self._read_ids.get(at)
+        if listed is None:
+            found = self._ids[at]
+            if not isinstance(found, list) or not all(type(v) is str for v in found):
+                raise ValueError("sample ids are not strings")
+            listed = self._read_ids[at] = tuple(found)
+        form = _form(described, listed, self._data, self._index)
+        self._listed[key] = listed
+        return form
+
+    def _index(self, listed: tuple[str, ...], kind: Any, name: Any) -> pd.Index:
+        """The index of sample ids `listed` built as `kind` says (`_index_kind`; None: as an
+        ECE's ids are), named `name`: built once per list, kind and name (an index is never
+        changed in place, so forms may share it)."""
+        memo = (id(listed), json.dumps(kind), json.dumps(name))
+        index = self._indexes.get(memo)
+        if index is None:
+            if kind is None or kind == ["object"]:
+                index = pd.Index(np.array(listed, dtype=object), name=name)
+            elif isinstance(kind, list) and len(kind) == 2 and kind[0] == "string":
+                dtype = pd.StringDtype(storage=str(kind[1]), na_value=pd.NA)
+                index = pd.Index(pd.array(list(listed), dtype=dtype), name=name)
+            else:
+                raise ValueError(f"unknown index {kind!r}")
+            self._indexes[memo] = index
+        return index
 
     def write(self, folder: Path) -> None:
         """Write the forms this build used into `folder` (the build's staging folder)."""
@@ -162,7 +198,7 @@ class FormCache:
             return [start, len(values)]
 
         for key, form in self._used.items():
-            listed = tuple(_ids_of(form))
+            listed = self._listed[key]
             if listed not in at_ids:
                 at_ids[listed] = len(ids)
                 ids.append(list(listed))
@@ -180,26 +216,27 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _keepable(form: Form) -> bool:
-    """A plain per-sample form or a whole-table classification form, of string sample ids in
-    an index this module rebuilds."""
+def _keepable(form: Form) -> tuple[str, ...] | None:
+    """The sample ids of a plain per-sample form or a whole-table classification form, of
+    string sample ids in an index this module rebuilds; None for a form not kept."""
     if isinstance(form, Resampled):
         # its ids are `pd.Index` of the rows' sample ids as an object array: rebuilt alike
-        return form.source is not None and _strings(form.ids)
+        return _strings(form.ids) if form.source is not None else None
     if type(form) is not PerSample or isinstance(form, CellMeans):
-        return False
+        return None
     index, values = form.values.index, form.values
-    return (
+    keepable = (
         _index_kind(index) is not None
         and values.dtype in (np.dtype(bool), np.dtype(np.float64))
         and (values.name is None or isinstance(values.name, str))
         and (index.name is None or isinstance(index.name, str))
-        and _strings(index)
     )
+    return _strings(index) if keepable else None
 
 
-def _strings(index: pd.Index) -> bool:
-    return all(type(v) is str for v in index)
+def _strings(index: pd.Index) -> tuple[str, ...] | None:
+    listed = tuple(index)
+    return listed if all(type(v) is str for v in listed) else None
 
 
 def _index_kind(index: pd.Index) -> list[Any] | None:
@@ -211,11 +248,6 @@ def _index_kind(index: pd.Index) -> list[Any] | None:
     if dtype == np.dtype("O"):
         return ["object"]
     return None
-
-
-def _ids_of(form: Form) -> list[str]:
-    index = form.ids if isinstance(form, Resampled) else form.values.index
-    return [str(v) for v in index]
 
 
 def _described(form: Form, ids: int, array: Any) -> dict[str, Any]:
@@ -254,11 +286,9 @@ def _array(at: list[int], dtype: str, data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype, count=n, offset=start).copy()
 
 
-def _form(described: dict[str, Any], ids: list[Any], data: bytes) -> Form:
-    """The form a description (`_described`) stands for, as built from the table."""
-    listed = ids[int(described["ids"])]
-    if not isinstance(listed, list) or not all(type(v) is str for v in listed):
-        raise ValueError("sample ids are not strings")
+def _form(described: dict[str, Any], listed: tuple[str, ...], data: bytes, index: Any) -> Form:
+    """The form a description (`_described`) stands for, as built from the table, of the
+    sample ids `listed` (`index(listed, kind, name)` builds their index)."""
     if described["kind"] == "whole_table":
         source = WholeTable(
             metric=str(described["metric"]),
@@ -271,23 +301,20 @@ def _form(described: dict[str, Any], ids: list[Any], data: bytes) -> Form:
             raise ValueError("arrays of different lengths")
         if len(listed) != len(source.labels):
             raise ValueError("sample ids and arrays of different lengths")
-        return classification_form(source, pd.Index(np.array(listed, dtype=object)))
+        return classification_form(source, index(listed, None, None))
     if described["kind"] != "per_sample":
         raise ValueError(f"unknown kind {described['kind']!r}")
     floats = described["dtype"] == "float64"
     values = _array(described["values"], "<f8" if floats else "u1", data)
     if len(values) != len(listed):
         raise ValueError("sample ids and values of different lengths")
-    kind = described["index"]
-    if kind == ["object"]:
-        index = pd.Index(np.array(listed, dtype=object), name=described["index_name"])
-    elif isinstance(kind, list) and len(kind) == 2 and kind[0] == "string":
-        dtype = pd.StringDtype(storage=str(kind[1]), na_value=pd.NA)
-        index = pd.Index(pd.array(listed, dtype=dtype), name=described["index_name"])
-    else:
-        raise ValueError(f"unknown index {kind!r}")
+    name = described["index_name"]
+    if not (name is None or isinstance(name, str)):
+        raise ValueError("an index name that is not a string")
     column = values.astype(np.float64) if floats else values.astype(bool)
-    series = pd.Series(column, index=index, name=described["name"])
+    series = pd.Series(
+        column, index=index(listed, described["index"], name), name=described["name"]
+    )
     return PerSample(values=series, binary=bool(described["binary"]))
 
 
