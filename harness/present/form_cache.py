@@ -235,7 +235,7 @@ def _keepable(form: Form) -> tuple[str, ...] | None:
 
 
 def _strings(index: pd.Index) -> tuple[str, ...] | None:
-    listed = tuple(index)
+    listed = tuple(index.tolist())  # (iterating an Arrow-backed index is 15x slower)
     return listed if all(type(v) is str for v in listed) else None
 
 
