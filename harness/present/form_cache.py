@@ -89,6 +89,7 @@ class FormCache:
         self._data = data
         self._used: dict[str, Form] = {}
         self._listed: dict[str, tuple[str, ...]] = {}  # key -> the used form's sample ids
+        self._lists: dict[tuple[str, ...], tuple[str, ...]] = {}  # one copy of each id list
         self._read_ids: dict[int, tuple[str, ...]] = {}  # a found list of ids, checked
         self._indexes: dict[tuple[Any, ...], pd.Index] = {}  # built from found ids
         self._names: dict[str, list[str]] = {}  # table checksum -> its column names, used
@@ -148,7 +149,8 @@ class FormCache:
         listed = _keepable(form) if key is not None else None
         if key is not None and listed is not None:
             self._used[key] = form
-            self._listed[key] = listed
+            # the forms of a board's tables list the same ids: one copy is held
+            self._listed[key] = self._lists.setdefault(listed, listed)
 
     def _form(self, key: str) -> Form:
         """The found form under `key` (`_form`), its sample ids noted for `write`."""
@@ -206,10 +208,13 @@ class FormCache:
         for table, names in self._names.items():
             entries.append(["names\0" + table, {"kind": "names", "names": names}])
         body = json.dumps({"ids": ids, "entries": entries}, separators=(",", ":")).encode()
-        rest = body + b"\n" + b"".join(chunks)
-        head = {"format": FORMAT, "identity": self.identity, "sha256": _sha(rest)}
+        rest = [body, b"\n", *chunks]
+        digest = hashlib.sha256()
+        for part in rest:
+            digest.update(part)
+        head = {"format": FORMAT, "identity": self.identity, "sha256": digest.hexdigest()}
         text = json.dumps(head, sort_keys=True, separators=(",", ":")).encode()
-        atomic.write_bytes(folder / NAME, text + b"\n" + rest, durable=False)
+        atomic.write_bytes(folder / NAME, b"".join([text, b"\n", *rest]), durable=False)
 
 
 def _sha(data: bytes) -> str:
