@@ -28,18 +28,20 @@ if str(REPO) not in sys.path:
 from benchmarks.bench_scale import Timing, harness  # noqa: E402
 
 RESAMPLED = ".resampled-values"  # harness.present.resampled_cache.NAME
+FORMS = ".paired-forms"  # harness.present.form_cache.NAME
 FIGURE_INDEX = "figure-index.json"  # harness.present.figure_cache.INDEX
 
 
 def _files(site: Path) -> dict[str, bytes]:
     """The site's files (what a reader sees): its pages, figures and indexes, without the
-    resampled values a report keeps for the next build (harness/present/resampled_cache.py),
-    which a version before them does not write. The figure index is compared by the sha256 of
+    resampled values and paired forms a report keeps for the next build
+    (harness/present/resampled_cache.py, form_cache.py), which a version before them does not
+    write. The figure index is compared by the sha256 of
     each figure it lists: its keys and identity hash the drawing code, so they differ between
     two checkouts whose figure modules differ, whatever they drew."""
     out = {}
     for p in sorted(site.rglob("*")):
-        if p.is_file() and p.name != RESAMPLED:
+        if p.is_file() and p.name not in (RESAMPLED, FORMS):
             data = p.read_bytes()
             if p.name == FIGURE_INDEX:
                 listed = json.loads(data)["figures"]

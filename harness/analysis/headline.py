@@ -362,9 +362,11 @@ def headline_board(
     outcomes: Mapping[JobKey, JobOutcome] | None = None,
     *,
     store: ValueStore | None = None,
+    forms: paired_tests.FormStore | None = None,
 ) -> HeadlineBoard:
     """The headline columns of `board` with tie-group ranks per column and verdicts. `store`:
-    resampled values kept from an earlier build (the report's; `SharedDraws.stored`)."""
+    resampled values kept from an earlier build (the report's; `SharedDraws.stored`); `forms`:
+    paired forms kept from one (`paired_tests.stored_evidence`)."""
     outcomes = outcomes or {}
     columns: list[HeadlineColumn] = []
     cells: dict[str, list[HeadlineCell]] = {r.model: [] for r in board.rows}
@@ -372,7 +374,7 @@ def headline_board(
     rankings: list[paired_tests.Ranking] = []
     for declared in board.headline_columns:
         for column, chosen in PICKERS[declared.spec.pick](board, declared):
-            ranking = _rank(board, chosen, store)
+            ranking = _rank(board, chosen, store, forms)
             rankings.append(ranking)
             ranks = ranking.ranks
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
@@ -410,7 +412,10 @@ def _cell(
 
 
 def _rank(
-    board: Board, chosen: Mapping[str, tuple[MetricRecord, str]], store: ValueStore | None
+    board: Board,
+    chosen: Mapping[str, tuple[MetricRecord, str]],
+    store: ValueStore | None,
+    forms: paired_tests.FormStore | None = None,
 ) -> paired_tests.Ranking:
     """Tie-group ranks of the comparable numbers of a column (paired tests where possible)."""
     entries: dict[str, paired_tests.Evidence] = {}
@@ -420,7 +425,9 @@ def _rank(
             continue
         _man, job = board.sources[(model, record.suite)]
         seeds.add(job.record.seed)
-        entries[model] = paired_tests.stored_evidence(record, job, configs=board.suite_configs)
+        entries[model] = paired_tests.stored_evidence(
+            record, job, configs=board.suite_configs, forms=forms
+        )
     if not entries:
         return paired_tests.Ranking(ranks={}, method="no comparable numbers")
     try:

@@ -177,13 +177,15 @@ def build_boards(
     loaded: list[LoadedJob] | None = None,
     keep_tables: bool = False,
     suite_boards: Sequence[SuiteBoard],
+    forms: paired_tests.FormStore | None = None,
 ) -> list[Board]:
     """Read every completed job under `root` and arrange comparable boards (`suite_boards`: the
     installed suites' boards, whose `cross_model` hooks add the columns that need several models
     of a board, e.g. the shift suite's mCE; `harness.run.suite_boards`; `loaded`: the
     jobs `load_jobs(root)` returns, when the caller has read them already; `keep_tables`: the
     per-sample tables the ranks read stay parsed with their jobs, for a caller that reads them
-    again, e.g. the report; otherwise only what the ranks keep stays in memory).
+    again, e.g. the report; otherwise only what the ranks keep stays in memory; `forms`: paired
+    forms kept from an earlier build, `paired_tests.stored_evidence`).
 
     With `ranks`, each board's first column is ranked with tie groups decided by paired tests on
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
@@ -198,7 +200,7 @@ def build_boards(
         gaps = gaps.for_task(task)
     if not allow_partial:
         gaps.refuse(root)
-    boards = _boards(every, root, task, all_metrics, ranks, keep_tables, suite_boards)
+    boards = _boards(every, root, task, all_metrics, ranks, keep_tables, suite_boards, forms)
     _mark_gaps(boards, gaps)
     return boards
 
@@ -226,6 +228,7 @@ def _boards(
     ranks: bool,
     keep_tables: bool,
     suite_boards: Sequence[SuiteBoard],
+    forms: paired_tests.FormStore | None = None,
 ) -> list[Board]:
     hooks = cross_model_columns(suite_boards)
     declared = headline_columns(suite_boards), trade_offs(suite_boards)
@@ -264,7 +267,7 @@ def _boards(
             _add_failures(board, failures.get(task_name, {}))
             _order(board)
             if ranks:
-                _add_ranks(board, keep_tables)
+                _add_ranks(board, keep_tables, forms)
             _add_variant_notes(board, board_jobs)
             board.notes.extend(_subset_notes(board_jobs))
             board.notes.extend(_ood_notes(board_jobs))
@@ -603,7 +606,9 @@ def _table_source(job: StoredJob) -> Callable[[], SampleTable | None]:
     return lambda: job.table() if job.has_table else None
 
 
-def _add_ranks(board: Board, keep_tables: bool = True) -> None:
+def _add_ranks(
+    board: Board, keep_tables: bool = True, forms: paired_tests.FormStore | None = None
+) -> None:
     """Rank rows on the board's first column with tie groups from paired tests (the tables
     parsed for it are dropped again unless `keep_tables`)."""
     if not board.columns:
@@ -617,7 +622,9 @@ def _add_ranks(board: Board, keep_tables: bool = True) -> None:
             continue
         _man, job = board.sources[(row.model, record.suite)]
         seeds.add(job.record.seed)
-        entries[row.model] = paired_tests.stored_evidence(record, job, configs=board.suite_configs)
+        entries[row.model] = paired_tests.stored_evidence(
+            record, job, configs=board.suite_configs, forms=forms
+        )
         if not keep_tables:  # the evidence keeps what the ranking needs
             job.forget_table()
     try:

@@ -118,6 +118,9 @@ class Resampled:
     tested_name: str = "statistic"
     counted: Counted | None = None
     fingerprint: str | None = None
+    # what a whole-table classification statistic is computed from (`classification_form`
+    # rebuilds the form from it: harness/present/form_cache.py keeps it between reports)
+    source: WholeTable | None = None
 
     @property
     def value(self) -> float:
@@ -284,9 +287,29 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
     if labels.min(initial=0) < 0 or predictions.min(initial=0) < 0:
         return None
     confidence = rows["confidence"].to_numpy(np.float64)
-    k = int(max(labels.max(initial=0), predictions.max(initial=0))) + 1
     bins = CalibrationContext.of(record.context).bins or calibration.ECE_BINS
-    metric = record.metric
+    source = WholeTable(record.metric, bins, labels, predictions, confidence)
+    return classification_form(source, pd.Index(rows["sample_id"].to_numpy()))
+
+
+@dataclass(frozen=True)
+class WholeTable:
+    """What a whole-table classification statistic (`_WHOLE_TABLE`) of one condition's rows is
+    computed from: the metric, its ECE bins, and each row's label, prediction and confidence."""
+
+    metric: str
+    bins: int
+    labels: np.ndarray  # int64
+    predictions: np.ndarray  # int64
+    confidence: np.ndarray  # float64
+
+
+def classification_form(source: WholeTable, ids: pd.Index) -> Resampled:
+    """The resampled form of ECE, balanced accuracy or macro-F1 from its `source` arrays, the
+    rows' sample ids `ids` in the same order."""
+    labels, predictions, confidence = source.labels, source.predictions, source.confidence
+    k = int(max(labels.max(initial=0), predictions.max(initial=0))) + 1
+    bins, metric = source.bins, source.metric
 
     def statistic(idx: np.ndarray) -> np.ndarray:
         if metric == "ece":
@@ -309,7 +332,6 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
             )
         return calibration.counted_macro_f1(labels, predictions, counts_t, at, k)
 
-    ids = pd.Index(rows["sample_id"].to_numpy())
     strata = np.zeros(len(ids), dtype=np.int64)
     arrays = (labels, predictions, confidence, strata)
     fingerprint = _fingerprint(f"counted {metric} bins={bins} k={k}", arrays)
@@ -322,9 +344,15 @@ def _classification(record: MetricRecord, rows: pd.DataFrame) -> Resampled | Non
             tested_name="debiased ECE",
             counted=counted,
             fingerprint=fingerprint,
+            source=source,
         )
     return Resampled(
-        ids=ids, strata=strata, statistic=statistic, counted=counted, fingerprint=fingerprint
+        ids=ids,
+        strata=strata,
+        statistic=statistic,
+        counted=counted,
+        fingerprint=fingerprint,
+        source=source,
     )
 
 

@@ -36,7 +36,7 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -591,22 +591,40 @@ def compare_records(
     return interval_z(ra, rb)
 
 
+class FormStore(Protocol):
+    """Paired forms of stored records kept beyond one process (the report's, between builds
+    into one site folder: harness/present/form_cache.py), looked up by the job's table checksum
+    and the record; `get` gives None for a form not kept."""
+
+    def get(self, record: MetricRecord, job: StoredJob) -> Form | None: ...
+
+    def put(self, record: MetricRecord, job: StoredJob, form: Form) -> None: ...
+
+
 def stored_evidence(
     record: MetricRecord,
     job: StoredJob,
     table: SampleTable | None = None,
     *,
     configs: SuiteConfigs,
+    forms: FormStore | None = None,
 ) -> Evidence:
     """What a stored record brings to a test: its paired form and its timing rounds (`configs`:
-    the installed suites' config models, which the job's stored config is read back through)."""
-    if table is None and job.has_table:
-        table = job.table()
+    the installed suites' config models, which the job's stored config is read back through).
+    `forms`: forms kept from an earlier build; the job's table is parsed only for a form not
+    kept there (and the form built is kept)."""
     rounds = None
     if record.metric in timing.ROUND_METRICS:
         rounds = timing.rounds_for(record.metric, record.context, job.artifacts())
     config = read_config(configs, job.record.suite, job.record.suite_config)
-    form = per_sample(record, table, config)
+    kept = forms if table is None else None  # a table handed in may not be the job's own
+    form = kept.get(record, job) if kept is not None else None
+    if form is None:
+        if table is None and job.has_table:
+            table = job.table()
+        form = per_sample(record, table, config)
+        if kept is not None and form is not None:
+            kept.put(record, job, form)
     return Evidence(record=record, form=form, rounds=rounds, seed=job.record.seed)
 
 

@@ -19,7 +19,7 @@ from harness.analysis.headline import majority_share
 from harness.analysis.leaderboard import Board
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
 from harness.core.suite_board import Curve, FigureKind
 from harness.core.threat_model import NORM_WORDS, Headline, eps_text, headline_text
 from harness.present import figures, galleries
@@ -52,6 +52,12 @@ class FigureFolder:
     figdir: Path
     drawn: dict[str, list[FigureView]] = field(default_factory=dict)
     cache: FigureCache | None = None
+    # the column names of a job's table (`FormCache.names`: kept between builds); None: read
+    # from the table's file
+    names: Callable[[StoredJob], list[str]] | None = None
+
+    def table_names(self, job: StoredJob) -> list[str]:
+        return job.table_names() if self.names is None else self.names(job)
 
     def once(self, path: Path, shows: object, draw: Callable[[], Path | None]) -> Path | None:
         """The figure at `path` showing `shows`, kept from the previous build when unchanged."""
@@ -95,7 +101,7 @@ class _TaskData:
     notes: dict[str, str] = field(default_factory=dict)  # undocumented codings, per column
 
 
-def _task_data(task: str, loaded: list[Loaded], kinds: Kinds) -> _TaskData:
+def _task_data(task: str, loaded: list[Loaded], kinds: Kinds, folder: FigureFolder) -> _TaskData:
     data = _TaskData()
     latest: dict[tuple[str, str], StoredJob] = {}
     for _man, job in oldest_first(loaded):
@@ -111,11 +117,10 @@ def _task_data(task: str, loaded: list[Loaded], kinds: Kinds) -> _TaskData:
             data.group_records[model] += job.metrics
         if not job.has_table:
             continue
-        table = job.table()
-        if feeds(kinds, suite, "group_table"):
-            data.accuracy_tables[model] = table
+        if _group_table(job, kinds, folder):
+            data.accuracy_tables[model] = job.table()
         if feeds(kinds, suite, "corruption_curves"):
-            curve = fd.severity_curve(table)
+            curve = fd.severity_curve(job.table())
             if curve:
                 data.severity[model] = curve
     return data
@@ -301,6 +306,34 @@ def _pictures_section(
     return section
 
 
+# figures drawn from a job's per-sample table (besides the group figures: `_group_table`)
+_FROM_TABLE: tuple[FigureKind, ...] = (
+    "corruption_curves",
+    "corruption_gallery",
+    "adversarial_gallery",
+    "ood_detection",
+)
+
+
+def _group_table(job: StoredJob, kinds: Kinds, folder: FigureFolder) -> bool:
+    """Whether the job's table feeds the group figures: its suite's results do and it has
+    group columns (a table without them adds no group to any figure, `fd.group_figures`: it is
+    not parsed for them)."""
+    return (
+        feeds(kinds, job.record.suite, "group_table")
+        and job.has_table
+        and any(c.startswith(GROUP_PREFIX) for c in folder.table_names(job))
+    )
+
+
+def reads_table(job: StoredJob, kinds: Kinds, folder: FigureFolder) -> bool:
+    """Whether the report's figures of this job read its per-sample table."""
+    suite = job.record.suite
+    return job.has_table and (
+        any(feeds(kinds, suite, kind) for kind in _FROM_TABLE) or _group_table(job, kinds, folder)
+    )
+
+
 def job_tag(model: str, job: StoredJob) -> str:
     return "job-" + slug(f"{job.record.run_id}/{job.path.name}")
 
@@ -316,7 +349,7 @@ def task_figures(
 ) -> list[FigureSection]:
     """The task page's figure sections (empty sections are left out)."""
     styles = Styles(r.model for b in boards for r in b.rows)
-    data = _task_data(task, loaded, kinds)
+    data = _task_data(task, loaded, kinds, folder)
     builders: list[Callable[[], FigureSection]] = [
         lambda: _pareto_section(task, boards, folder, styles, words),
         lambda: _robust_section(task, data, folder, styles, lines),
@@ -430,8 +463,7 @@ def job_figures(
     for i, curve in enumerate(c for c in lines if c.along == "budget"):
         out += _attack_figure(model, job.metrics, folder, jtag + _nth(i), curve)
     labels = r.task_summary.group_labels
-    grouped_table = feeds(kinds, r.suite, "group_table") and job.has_table
-    tables = {model: job.table()} if grouped_table else {}
+    tables = {model: job.table()} if _group_table(job, kinds, folder) else {}
     records = {model: job.metrics} if feeds(kinds, r.suite, "group_records") else {}
     for gf in fd.group_figures(records, tables, labels):
         out += folder.view(

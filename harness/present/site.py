@@ -47,6 +47,7 @@ from harness.core.suite_board import (
 from harness.core.version import __version__
 from harness.present.comparison_view import comparison_view
 from harness.present.figure_cache import FigureCache
+from harness.present.form_cache import FormCache
 from harness.present.headline_view import headline_view
 from harness.present.metric_names import MetricWords
 from harness.present.ood_view import OODView, ood_view
@@ -58,6 +59,7 @@ from harness.present.report_figures import (
     gallery_figures,
     job_figures,
     job_tag,
+    reads_table,
     task_figures,
 )
 from harness.present.report_views import (
@@ -139,7 +141,14 @@ class _Read:
     outcomes: dict[tuple[str, str, str], JobOutcome]
 
     @classmethod
-    def of(cls, results: Path, suite_boards: Sequence[SuiteBoard], *, allow_partial: bool) -> _Read:
+    def of(
+        cls,
+        results: Path,
+        suite_boards: Sequence[SuiteBoard],
+        *,
+        allow_partial: bool,
+        forms: FormCache | None = None,
+    ) -> _Read:
         loaded = load_jobs(results)
         boards = build_boards(
             results,
@@ -147,6 +156,7 @@ class _Read:
             loaded=loaded,
             keep_tables=True,
             suite_boards=suite_boards,
+            forms=forms,
         )
         return cls(loaded, boards, read_outcomes(results))
 
@@ -166,16 +176,19 @@ def build_site(
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL)."""
     refuse_foreign_folder(out)  # at once: before the results are read
-    read = _Read.of(results, suite_boards, allow_partial=allow_partial)  # refusals come first
+    forms = FormCache.read(out)  # the previous build's paired forms (or none)
+    # refusals come first
+    read = _Read.of(results, suite_boards, allow_partial=allow_partial, forms=forms)
     given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
     # a second report into this folder waits until this one is published; one that waited
     # reads the results again, as they are now (they may have changed while it waited)
     with site_lock(live) as lock:
-        if lock.waited:
-            read = _Read.of(results, suite_boards, allow_partial=allow_partial)
+        if lock.waited:  # the forms the build that held the lock kept, too
+            forms = FormCache.read(out)
+            read = _Read.of(results, suite_boards, allow_partial=allow_partial, forms=forms)
         loaded, boards, outcomes = read.loaded, read.boards, read.outcomes
         values = ResampledCache.read(out)  # the previous build's resampled values (or none)
-        heads = [headline_board(b, outcomes, store=values) for b in boards]
+        heads = [headline_board(b, outcomes, store=values, forms=forms) for b in boards]
         links.real_dir(live / "figures")  # never a link: figures are published inside it
         out = staging_folder(live)  # the build goes here; `live` keeps the previous one meanwhile
         try:
@@ -199,7 +212,7 @@ def build_site(
                 boards,
                 heads,
                 outcomes,
-                FigureFolder(out, figdir, cache=cache),
+                FigureFolder(out, figdir, cache=cache, names=forms.names),
                 nav,
                 pairs,
                 PageCache(live, build=out),
@@ -216,6 +229,7 @@ def build_site(
             cache.finish()
             ctx.pages.finish()
             values.write(out)
+            forms.write(out)
             publish(out, live, remove_stale=[ctx.pages.remove_stale, cache.remove_stale])
         except BaseException:
             discard(out)  # the site folder keeps the previous build, whole
@@ -231,7 +245,7 @@ def _write_pages(ctx: _Context, tasks: list[str], suites: list[str]) -> None:
     for man, job in ctx.loaded:
         by_model[job.record.model].append((man, job))
     for _man, job in ctx.loaded:  # read here: the workers parse no file the build parsed
-        if job.status == JobStatus.COMPLETED and job.has_table:
+        if job.status == JobStatus.COMPLETED and reads_table(job, ctx.kinds, ctx.folder):
             job.table()
     _galleries(ctx)
     _pages(ctx, tasks, sorted(by_model.items()))

@@ -7,8 +7,9 @@ a folder that is new or empty, or that a report wrote before: it holds the page 
 (`page-index.json`, harness/present/page_cache.py), which a first build writes before anything
 else, so that a build cut short is still known as a report's. Hidden entries (`.git`,
 `.nojekyll`) do not count; the report's own are its lock (`.report-lock`), its kept resampled
-values (`.resampled-values`, harness/present/resampled_cache.py) and, while it builds, its
-staging folder (harness/present/site_publish.py).
+values (`.resampled-values`, harness/present/resampled_cache.py), its kept paired forms
+(`.paired-forms`, harness/present/form_cache.py) and, while it builds, its staging folder
+(harness/present/site_publish.py).
 
 The folder itself may be a symbolic link (the user's own choice of `--out`): the site is written
 in the folder it points to. Nothing below it may be a link (harness/store/links.py).

@@ -113,6 +113,26 @@ class StoredJob:
                 "the job (or restore the file)"
             ) from None
 
+    def table_names(self) -> list[str]:
+        """The per-sample table's column names: the parsed table's, else read from the file's
+        schema alone (its checksum checked; no column is parsed). Unreadable: a ResultsError
+        naming the file."""
+        parsed = self._parsed.get(TABLE_FILE)
+        if parsed is not None:
+            return [str(c) for c in parsed.frame.columns]
+        import pyarrow  # its errors are not all ValueErrors
+
+        path = self.path / TABLE_FILE
+        try:
+            with _parquet_file(path, self._table_bytes()) as parquet:
+                return [str(c) for c in parquet.schema_arrow.names]
+        except (OSError, ValueError, pyarrow.ArrowException) as err:
+            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")
+            raise ResultsError(
+                f"results file {path} is unreadable ({why}); it was damaged — rerun "
+                "the job (or restore the file)"
+            ) from None
+
     def forget_table(self) -> None:
         """Drop the parsed table (a caller done with it; `table()` would read it again)."""
         self._parsed.pop(TABLE_FILE, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from benchmarks.bench_scale import add_model
 from harness.present import site, site_workers
 from harness.present.page_cache import INDEX, PageCache
 from harness.run.suite_boards import installed_suite_boards
+from harness.store.run_store import StoredJob
 from tests.analysis.pinned_outputs import SCALE_BASE
 
 BOARDS = installed_suite_boards()
@@ -142,6 +144,17 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
 
     monkeypatch.setattr(site.FigureCache, "finish", figures_spy)
     monkeypatch.setattr(site_workers, "can_fork", lambda: False)
+    parsed: list[str] = []
+    read_table = StoredJob._read_table
+
+    def table_spy(self: StoredJob) -> Any:
+        parsed.append(self.record.model)
+        return read_table(self)
+
+    monkeypatch.setattr(StoredJob, "_read_table", table_spy)
     site.build_site(grown, serial, suite_boards=BOARDS)
     assert counts[-1][1] == 12 and drawn == [1]
+    # the paired forms of the other models' tables are kept (harness/present/form_cache.py):
+    # parsed are the added model's table and the compared pair's (its page, a chance level)
+    assert "m0012" in parsed and len(set(parsed) - {"m0012"}) <= 2
     assert (serial / site.model_page("m0012")).is_file()
