@@ -199,8 +199,16 @@ def _group_columns(
             raise InMemoryDataError(
                 f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
             )
-        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(str)
+        if not pd.api.types.is_numeric_dtype(values.dtype):  # text, categories, mixed objects
+            # trimmed as a CSV's group cells are: "a" and "a " would be two groups that print
+            # alike in every table
+            values = values.astype(str).str.strip()
+            blank = (values == "").to_numpy()
+            if blank.any():
+                row = int(np.flatnonzero(blank)[0])
+                raise InMemoryDataError(
+                    f"groups: column {label!r} has an empty value (row {row}); fill or drop it"
+                )
         columns[label] = pa.array(values.to_numpy())
         names.append(label)
     return tuple(names)

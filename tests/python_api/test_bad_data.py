@@ -397,6 +397,31 @@ def test_groups_with_their_own_index_are_matched_by_position() -> None:
     assert list(got.table.to_pandas()["group:g"]) == ["u", "v", "u", "v"]
 
 
+def test_group_values_are_trimmed_as_a_csvs_are() -> None:
+    """ "a" and "a " were two groups from Python (one from a CSV) that print alike in every
+    table; text group values are now trimmed, and one that is blank is refused like a missing
+    one. A pandas string column is text too."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]})
+    for column in (["u", "u ", " v", "v"], pd.array(["u", "u ", " v", "v"], dtype="string")):
+        got = harness.evaluate(
+            linear_tabular(features=1),
+            data=frame,
+            groups=pd.DataFrame({"g": column}),
+            device="cpu",
+            bootstrap_resamples=0,
+        )
+        assert list(got.table.to_pandas()["group:g"]) == ["u", "u", "v", "v"]
+    with pytest.raises(
+        InMemoryDataError, match=r"^groups: column 'g' has an empty value \(row 2\)"
+    ):
+        harness.evaluate(
+            linear_tabular(features=1),
+            data=frame,
+            groups=pd.DataFrame({"g": ["u", "v", "  ", "v"]}),
+            device="cpu",
+        )
+
+
 def test_a_frame_with_numbered_columns_is_read_as_its_array() -> None:
     """`pd.DataFrame(x)` labels its columns 0, 1, ...: read by default or named by those
     labels, the same task and numbers as the array itself."""
