@@ -21,7 +21,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,20 +99,12 @@ class StoredJob:
         """Some columns of the per-sample table (`pick` chooses them from its column names),
         parsed on their own and not kept: what a caller needs before it reads the table (the
         conditions it holds, its group columns). Unreadable: a ResultsError naming the file."""
-        import pyarrow  # its errors are not all ValueErrors
-
         path = self.path / TABLE_FILE
-        try:
+        with _unreadable_table(path):
             data = self._table_bytes()
             with _parquet_file(path, data) as parquet:
                 wanted = pick(list(parquet.schema_arrow.names))
                 return parquet.read(columns=wanted, use_threads=False).to_pandas()
-        except (OSError, ValueError, pyarrow.ArrowException) as err:
-            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")
-            raise ResultsError(
-                f"results file {path} is unreadable ({why}); it was damaged — rerun "
-                "the job (or restore the file)"
-            ) from None
 
     def table_names(self) -> list[str]:
         """The per-sample table's column names: the parsed table's, else read from the file's
@@ -120,18 +113,9 @@ class StoredJob:
         parsed = self._parsed.get(TABLE_FILE)
         if parsed is not None:
             return [str(c) for c in parsed.frame.columns]
-        import pyarrow  # its errors are not all ValueErrors
-
         path = self.path / TABLE_FILE
-        try:
-            with _parquet_file(path, self._table_bytes()) as parquet:
-                return [str(c) for c in parquet.schema_arrow.names]
-        except (OSError, ValueError, pyarrow.ArrowException) as err:
-            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")
-            raise ResultsError(
-                f"results file {path} is unreadable ({why}); it was damaged — rerun "
-                "the job (or restore the file)"
-            ) from None
+        with _unreadable_table(path), _parquet_file(path, self._table_bytes()) as parquet:
+            return [str(c) for c in parquet.schema_arrow.names]
 
     def forget_table(self) -> None:
         """Drop the parsed table (a caller done with it; `table()` would read it again)."""
@@ -148,10 +132,8 @@ class StoredJob:
         return _checked_bytes(path, digest, self.path / "job.json", hash_large=False)
 
     def _read_table(self) -> SampleTable:
-        import pyarrow  # its errors are not all ValueErrors
-
         path = self.path / TABLE_FILE
-        try:
+        with _unreadable_table(path):
             data = self._table_bytes()
             # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
             # pandas' file handling, the dataset layer of pyarrow's read_table (a third of a small
@@ -159,12 +141,6 @@ class StoredJob:
             with _parquet_file(path, data) as parquet:
                 arrow = parquet.read(use_threads=False)
             return SampleTable(arrow.to_pandas()).with_checked_types()
-        except (OSError, ValueError, pyarrow.ArrowException) as err:
-            why = _one_line(err).replace("'<Buffer>'", f"'{path}'")  # as when read from the file
-            raise ResultsError(
-                f"results file {path} is unreadable ({why}); it was damaged — rerun "
-                "the job (or restore the file)"
-            ) from None
 
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"
@@ -190,6 +166,21 @@ class StoredJob:
                 return {name: npz[name] for name in npz.files}
         except (OSError, ValueError) as err:
             raise ResultsError(f"results file {path} is unreadable ({err})") from None
+
+
+@contextmanager
+def _unreadable_table(path: Path) -> Iterator[None]:
+    """A per-sample table that cannot be read or parsed: one ResultsError naming the file."""
+    import pyarrow  # its errors are not all ValueErrors
+
+    try:
+        yield
+    except (OSError, ValueError, pyarrow.ArrowException) as err:
+        why = _one_line(err).replace("'<Buffer>'", f"'{path}'")  # as when read from the file
+        raise ResultsError(
+            f"results file {path} is unreadable ({why}); it was damaged — rerun "
+            "the job (or restore the file)"
+        ) from None
 
 
 def _parquet_file(path: Path, data: bytes | None) -> Any:
