@@ -63,4 +63,18 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
                 f"probability vectors (max |row sum - 1| = {worst:.3g}); set outputs: logits"
             )
         array = np.log(np.clip(array, 1e-12, None))
-    return torch.from_numpy(array.astype(np.float32))
+    return torch.from_numpy(_float32(array, model))
+
+
+def _float32(array: np.ndarray, model: str) -> np.ndarray:
+    """`array` as float32, which every suite computes in; finite scores beyond its range
+    (|value| > 3.4e38, which the cast would turn into inf) are refused naming the largest."""
+    finite = np.isfinite(array)
+    largest = float(np.abs(array[finite]).max()) if finite.any() else 0.0
+    if largest > float(np.finfo(np.float32).max):
+        raise ModelOutputError(
+            f"model {model!r} returned scores up to {largest:.3g} in magnitude, beyond float32's "
+            "range (3.4e+38) that the suites compute in; return logits (e.g. subtract each "
+            "row's maximum) or scaled scores"
+        )
+    return array.astype(np.float32)

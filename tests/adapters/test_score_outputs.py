@@ -31,3 +31,18 @@ def test_float32_rows_off_by_as_much_are_still_refused() -> None:
     probs = np.full((4, 10), 0.1002, dtype=np.float32)
     with pytest.raises(ModelOutputError, match="rows are not probability vectors"):
         to_logits(probs, outputs="probabilities", n=4, model="m")
+
+
+def test_scores_beyond_float32_are_named_not_called_inf() -> None:
+    """A callable's float64 scores of 1e300 became inf in the float32 cast and were refused as
+    'returned NaN or inf logits', which the model had not. The refusal now names the size and
+    the range; scores within it pass through, inf from the model stays its own refusal."""
+    huge = np.zeros((3, 4))
+    huge[:, 0] = 1e300
+    with pytest.raises(ModelOutputError, match=r"^model 'm' returned scores up to 1e\+300 in"):
+        to_logits(huge, outputs="logits", n=3, model="m")
+    fine = np.full((3, 4), 3e38)
+    assert torch.isfinite(to_logits(fine, outputs="logits", n=3, model="m")).all()
+    inf = np.zeros((3, 4))
+    inf[0, 0] = np.inf
+    assert not torch.isfinite(to_logits(inf, outputs="logits", n=3, model="m")).all()
