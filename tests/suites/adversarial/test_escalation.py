@@ -59,6 +59,7 @@ def test_wrong_surrogate_is_flagged_and_escalated_to_the_honest_value(task) -> N
     assert all("gradient_mismatch" in f for f in rows["flags"])  # the flags stay on the number
 
 
+@pytest.mark.slow  # 100 samples of the full check (11 s); test_planted flags the same kind fast
 def test_masked_adversarially_trained_cnn_is_flagged_with_a_wide_margin() -> None:
     """digits-cnn-adv's forward pass with digits-cnn's gradient (both from the zoo)."""
     task = builtin_tasks.digits().head(100)
