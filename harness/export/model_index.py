@@ -12,6 +12,7 @@ other metadata: only its model-index is replaced, so a re-export rewrites the sa
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,9 +85,7 @@ def card_folders(models: list[str]) -> dict[str, str]:
     `net`), that name with a hash of the exact model name, so one card never overwrites
     another's."""
     names = {model: safe_component(model) for model in models}
-    folded: dict[str, int] = {}
-    for name in names.values():
-        folded[name.casefold()] = folded.get(name.casefold(), 0) + 1
+    folded = Counter(name.casefold() for name in names.values())
     return {
         model: name if folded[name.casefold()] == 1 else _hashed(model, name)
         for model, name in names.items()
