@@ -59,6 +59,7 @@ from harness.core.suite_board import SuiteConfigs, read_config
 from harness.stats import timing
 from harness.stats.calibration import resample_counts
 from harness.stats.intervals import (
+    VALUE_TIE_ATOL,
     CellMean,
     cell_mean_difference,
     cell_mean_difference_p,
@@ -90,8 +91,6 @@ __all__ = [
     "rank_with_ties",
     "compare_records",
 ]
-
-VALUE_TIE_ATOL = 1e-12  # two values this close tie (a leader's value shared: rank_with_ties)
 
 TestName = Literal[
     "mcnemar_exact",

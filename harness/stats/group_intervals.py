@@ -33,10 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.stats.intervals import ALPHA, newcombe_difference, wilson_bounds
+from harness.stats.intervals import ALPHA, VALUE_TIE_ATOL, newcombe_difference, wilson_bounds
 
 Interval = tuple[float, float]
-TIE_ATOL = 1e-12  # point values closer than this tie (module docstring)
 WILSON_GROUP_METHOD = "Wilson score interval, 95%"
 BOOTSTRAP_GROUP_METHOD = "percentile bootstrap within the group, 95%"
 GAP_METHOD = (
@@ -75,8 +74,8 @@ def extreme_pairs(values: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, n
         return np.empty(0, np.int64), np.empty(0, np.int64)
     v = values[idx]
     # within float rounding: an ECE summed in another order differs in its last bits
-    top = idx[np.isclose(v, v.max(), rtol=0.0, atol=TIE_ATOL)]
-    bottom = idx[np.isclose(v, v.min(), rtol=0.0, atol=TIE_ATOL)]
+    top = idx[np.isclose(v, v.max(), rtol=0.0, atol=VALUE_TIE_ATOL)]
+    bottom = idx[np.isclose(v, v.min(), rtol=0.0, atol=VALUE_TIE_ATOL)]
     his, los = np.repeat(top, len(bottom)), np.tile(bottom, len(top))
     distinct = his != los
     return his[distinct], los[distinct]

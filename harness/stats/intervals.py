@@ -41,6 +41,8 @@ from harness.stats.distributions import beta_ppf, binom_cdf
 
 DEFAULT_RESAMPLES = 1000
 ALPHA = 0.05
+VALUE_TIE_ATOL = 1e-12
+"""Two metric values closer than this are tied (group extremes, a leader's value shared)."""
 CI_METHOD = "percentile bootstrap over samples, 95%"
 WILSON_METHOD = "Wilson score interval, 95%"
 MEDIAN_METHOD = "order-statistic interval of the median (Hettmansperger-Sheather), 95%"
