@@ -222,18 +222,54 @@ def _at_least_floor(
     return ci, max(p, floor)
 
 
-def percentile_test(draws: np.ndarray, alpha: float = ALPHA) -> tuple[tuple[float, float], float]:
+def percentile_test(
+    draws: np.ndarray, alpha: float = ALPHA, *, n: int | None = None
+) -> tuple[tuple[float, float], float]:
     """The percentile interval of bootstrap draws of a difference and the p-value read off it:
     p = (2 min(#draws <= 0, #draws >= 0) + 1) / (R + 1) (a Monte Carlo p-value never reaches 0
     with finitely many draws), and the interval's ends are the order statistics k and R - 1 - k
     with k the largest count for which that p is below alpha, so p < alpha exactly when the
-    interval excludes 0."""
+    interval excludes 0.
+
+    `n`: the draws are bootstrap means of n samples, whose percentiles are too narrow at small
+    n (the bootstrap's spread is the plug-in sd / sqrt(n) and its tails the normal's, where the
+    mean of n values has s / sqrt(n) and Student's t on n - 1 df): Hesterberg's (2015) expanded
+    percentile interval takes the percentiles at the level alpha' with
+    z(1 - alpha'/2) = sqrt(n / (n - 1)) t(1 - alpha/2, n - 1), and the p-value is mapped alike
+    (`_t_calibrated`), so it is still below alpha exactly when the interval excludes 0. On
+    normal differences that is the paired t-test's p-value up to the draws' noise; the plain
+    percentile test rejected a true null in 0.125 of the data sets at n = 10 and 0.077 at 20."""
     r = len(draws)
     ordered = np.sort(draws)
-    k = min(r - 1, max(0, math.ceil((alpha * (r + 1) - 1.0) / 2.0) - 1))
+    level = alpha if n is None or n < 2 else _t_calibrated(alpha, n, inverse=True)
+    k = min(r - 1, math.ceil((level * (r + 1) - 1.0) / 2.0) - 1)
     below, above = int((draws <= 0).sum()), int((draws >= 0).sum())
     p = min(1.0, (2.0 * min(below, above) + 1.0) / (r + 1.0))
-    return (float(ordered[k]), float(ordered[r - 1 - k])), p
+    ends = (float(ordered[max(k, 0)]), float(ordered[r - 1 - max(k, 0)]))
+    if k < 0:  # too few draws for any p below the level: the interval holds 0
+        ends = (min(ends[0], 0.0), max(ends[1], 0.0))
+    if n is not None and n >= 2:
+        # p < alpha exactly when the plain p is below the interval's level (k is the largest
+        # count whose plain p is below it): the mapped p keeps that, whatever its rounding
+        mapped = _t_calibrated(p, n)
+        p = min(mapped, math.nextafter(alpha, 0.0)) if p < level else max(mapped, alpha)
+    return ends, p
+
+
+def _t_calibrated(p: float, n: int, *, inverse: bool = False) -> float:
+    """A two-sided normal p-value read as Student's t on n - 1 df at sqrt(n / (n - 1)) times
+    the normal quantile (`percentile_test`): 2 P(T > z(1 - p/2) sqrt((n - 1) / n)). `inverse`:
+    the normal p-value whose t reading is `p` (the percentile level of a 1 - p interval)."""
+    from scipy import special  # the t distribution's ufuncs (not scipy.stats: start-up)
+
+    if not 0.0 < p < 1.0:
+        return p
+    scale = math.sqrt(n / (n - 1.0))
+    normal = NormalDist()
+    if inverse:
+        t = float(special.stdtrit(n - 1, 1.0 - p / 2.0))
+        return 2.0 * normal.cdf(-scale * t)
+    return float(2.0 * special.stdtr(n - 1, -normal.inv_cdf(1.0 - p / 2.0) / scale))
 
 
 def paired_bootstrap(
@@ -279,7 +315,7 @@ def paired_bootstrap(
     # over five severities), and whether a resample's mean is exactly 0 (a tie of the test)
     # depends on the order it is summed in
     means = d[idx].mean(axis=1)
-    ci, p = _at_least_floor(*percentile_test(means), n)
+    ci, p = _at_least_floor(*percentile_test(means, n=n), n)
     return PairedResult(
         test="paired_bootstrap",
         n=n,

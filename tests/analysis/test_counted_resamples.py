@@ -108,7 +108,7 @@ def test_paired_bootstrap_is_draw_by_draw() -> None:
     d = a.to_numpy() - b.to_numpy()
     draws = paired_tests.rng(1, "paired-bootstrap", "m", n).integers(0, n, size=(400, n))
     means = d[draws].mean(axis=1)
-    ci, p = paired_tests.percentile_test(means)
+    ci, p = paired_tests.percentile_test(means, n=n)
     assert (got.p_value, got.ci, got.se) == (p, ci, float(np.std(means, ddof=1)))
 
 

@@ -16,6 +16,7 @@ from harness.stats.intervals import (
     mcnemar_exact,
     median_ci,
     newcombe_difference,
+    newcombe_paired,
     wilson_bounds,
     wilson_ci,
 )
@@ -69,3 +70,80 @@ def test_median_interval_is_an_order_statistic_interval_with_exact_coverage() ->
     x = np.arange(1.0, 12.0)  # n = 11
     lo, hi = median_ci(x, alpha=1 - (1 - 2 * stats.binom.cdf(1, 11, 0.5))) or (0.0, 0.0)
     assert (lo, hi) == pytest.approx((2.0, 10.0))
+
+
+def test_wilson_and_mcnemar_at_the_edges_match_the_references() -> None:
+    """n = 1, 2, 10^6, 10^9; k at 0 and n; levels other than 95%; discordant counts of 10^6."""
+    for alpha in (0.5, 0.2, 0.001):
+        for n in (1, 2, 10**6, 10**9):
+            k = np.array([0, 1, n - 1, n])
+            lo, hi = wilson_bounds(k, n, alpha=alpha)
+            ref_lo, ref_hi = proportion_confint(k, n, alpha=alpha, method="wilson")
+            assert np.allclose(lo, ref_lo, rtol=0, atol=1e-12)
+            assert np.allclose(hi, ref_hi, rtol=0, atol=1e-12)
+            assert (hi > lo).all() and (lo <= k / n).all() and (k / n <= hi).all()
+    for b, c in ((0, 10**6), (10**6, 10**6 + 3000), (500_000, 501_000)):
+        ref = sm_mcnemar([[0, b], [c, 0]], exact=True).pvalue
+        assert mcnemar_exact(b, c) == pytest.approx(ref, rel=1e-12, abs=1e-300)
+
+
+def test_newcombe_paired_reproduces_the_published_example() -> None:
+    """Newcombe (1998, Stat Med 17:2635), method 10 on 36 / 12 / 2 / 0: 0.0569 to 0.3404."""
+    lo, hi = newcombe_paired(36, 12, 2, 0) or (0.0, 0.0)
+    assert (round(lo, 4), round(hi, 4)) == (0.0569, 0.3404)
+
+
+def test_class_means_and_ece_match_sklearn_and_guo_with_absent_classes() -> None:
+    """Balanced accuracy, macro-F1 (classes absent from the labels, predicted-only classes)
+    and the binned ECE (Guo et al. 2017: 15 equal-width bins, confidences on the bin edges)."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    from harness.stats import calibration
+
+    gen = np.random.default_rng(4)
+    for _ in range(50):
+        n, k = int(gen.integers(1, 300)), int(gen.integers(2, 12))
+        labels = gen.integers(0, k, n)
+        predictions = np.where(gen.random(n) < 0.6, labels, gen.integers(0, k, n))
+        confidence = np.round(gen.random(n) * 15) / 15  # many on the bin edges
+        correct = labels == predictions
+        got = calibration.classification_stats(
+            labels, predictions, confidence, {}, np.arange(n)[None, :], k
+        )
+        assert got["balanced_acc"][0] == pytest.approx(balanced_accuracy_score(labels, predictions))
+        assert got["macro_f1"][0] == pytest.approx(
+            f1_score(labels, predictions, average="macro", zero_division=0)
+        )
+        edges = np.linspace(0.0, 1.0, 16)
+        ref = 0.0
+        for low, high in zip(edges[:-1], edges[1:], strict=True):
+            inside = ((confidence > low) | ((low == 0) & (confidence == 0))) & (confidence <= high)
+            if inside.any():
+                ref += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+        assert got["ece"][0] == pytest.approx(ref, abs=1e-12)
+
+
+def test_detection_metrics_match_sklearn_on_extreme_scores() -> None:
+    """All tied, one sample per set, two-valued, and scores near float64's ends."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from harness.stats import detection
+
+    gen = np.random.default_rng(5)
+    cases = [
+        (np.zeros(5), np.zeros(7)),
+        (np.array([1.0]), np.array([0.0])),
+        (gen.integers(0, 2, 40).astype(float), gen.integers(0, 2, 30).astype(float)),
+        (gen.normal(1, 1, 50) * 1e300, gen.normal(0, 1, 60) * 1e300),
+        (gen.normal(1, 1, 50) * 1e-300, gen.normal(0, 1, 60) * 1e-300),
+    ]
+    for s_in, s_out in cases:
+        y = np.r_[np.ones(len(s_in)), np.zeros(len(s_out))]
+        s = np.r_[s_in, s_out]
+        assert detection.auroc(s_in, s_out) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert detection.aupr(s_in, s_out) == pytest.approx(
+            average_precision_score(y, s), abs=1e-12
+        )
+        assert detection.aupr_out(s_in, s_out) == pytest.approx(
+            average_precision_score(1 - y, -s), abs=1e-12
+        )
