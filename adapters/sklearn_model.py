@@ -112,7 +112,12 @@ class SklearnAdapter(AdapterBase):
             name,
             device=device,
             input_spec=input_spec,
-            capabilities=Capabilities(gradients=False, batching=True, devices=("cpu",)),
+            capabilities=Capabilities(
+                gradients=False,
+                batching=True,
+                devices=("cpu",),
+                probabilities=method == "predict_proba",
+            ),
             description=description,
         )
         self._estimator = estimator

@@ -1,11 +1,14 @@
 """`accuracy` suite: clean accuracy and calibration, with intervals.
 
 Per-sample columns: prediction, correct, confidence (top-label probability), nll, brier,
-probability_output (the model's output row already was a probability vector), label_tied (the
+probability_output (the model's output row already was a probability vector), decision_score
+(the model's scores are decision margins: `Capabilities.probabilities` is False), label_tied (the
 label shares the top score with another class, so the tie-break decides the sample) and, with
 more than five classes, top5_correct and label_tied_top5. When every row was a probability
 vector (a model ending in a softmax), NLL, ECE and Brier carry the `probability_outputs` flag:
-they are those of softmax(probabilities). Ties go to the lowest class index; when any sample is
+they are those of softmax(probabilities); when every score was a decision margin (scikit-learn's
+decision_function), they carry `decision_scores`: softmax(margins) is not the model's
+probability. Ties go to the lowest class index; when any sample is
 decided by a tie, top-1 (top-5) accuracy says so in its note with the range over every
 tie-break, and the numbers that rest on correctness (top-1, balanced accuracy, macro-F1, ECE,
 per-class accuracy; top-5) carry `tied_scores` when that range is wider than half their 95%
@@ -98,6 +101,7 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
         PROBABILITY_COLUMN: (
             torch.cat(given_probs).numpy() if given_probs else np.zeros(0, dtype=bool)
         ),
+        DECISION_COLUMN: np.full(len(ids), not adapter.capabilities.probabilities),
     }
 
 
@@ -106,8 +110,9 @@ class AccuracySuite(Suite):
     # 2: Wilson intervals for proportions; 3: class-mean and ECE intervals; 4: the per-sample
     # probability_output column and the probability_outputs flag on NLL, ECE and Brier; 5: NLL of
     # a sample whose label probability underflows is its log-softmax, not capped at 690.8; 6: the
-    # label_tied columns, a note on ties and the tied_scores flag
-    version = "6"
+    # label_tied columns, a note on ties and the tied_scores flag; 7: the decision_score column
+    # and the decision_scores flag on NLL, ECE and Brier
+    version = "7"
     description = (
         "clean top-1/top-5/balanced accuracy, macro-F1, NLL, ECE, Brier, per-class accuracy"
     )
@@ -149,6 +154,7 @@ class AccuracySuite(Suite):
             "nll": nll,
             "brier": brier,
             PROBABILITY_COLUMN: out[PROBABILITY_COLUMN],
+            DECISION_COLUMN: out[DECISION_COLUMN],
             tie_breaks.COLUMN: tie_breaks.decided_by_tie(probs, labels, 1),
         }
         if k > 5:
@@ -175,8 +181,12 @@ class AccuracySuite(Suite):
                 self.config.ece_bins,
             )
         }
-        if gives_probabilities(clean):
-            artifacts["checks"] = [{"flag": PROBABILITY_FLAG, "description": PROBABILITY_REASON}]
+        checks = [
+            {"flag": flag, "description": CALIBRATION_REASONS[flag]}
+            for flag in calibration_flags(clean)
+        ]
+        if checks:
+            artifacts["checks"] = checks
         return SuiteResult(table=table, metrics=metrics, artifacts=artifacts)
 
     def metrics_from_table(
@@ -219,7 +229,7 @@ class AccuracySuite(Suite):
             stats, n, seed=seed, name=f"{self.name}/{condition}", resamples=resamples
         )
         intervals = _intervals(labels, predictions, confidence, correct, k, bins, extras)
-        distorted = (PROBABILITY_FLAG,) if gives_probabilities(frame) else ()
+        distorted = calibration_flags(frame)
         tied = _tied(frame, tie_breaks.COLUMN, n)
         top1_ties = tie_breaks.tie_range(correct, tied)
         top1_tied = top1_ties.moves_more_than(intervals["top1_acc"][0])
@@ -281,10 +291,19 @@ Interval = tuple[float, float] | None
 
 CALIBRATION_METRICS = ("nll", "ece", "brier")  # computed from the softmax of the outputs
 TIE_METRICS = ("top1_acc", "balanced_acc", "macro_f1", "ece")  # rest on top-1 correctness
-PROBABILITY_REASON = (
-    "the model returns probabilities, not logits (a final softmax): NLL, ECE and Brier are those "
-    "of softmax(probabilities), a flattened confidence; return logits or log-probabilities"
-)
+DECISION_FLAG = "decision_scores"
+DECISION_COLUMN = "decision_score"
+"""Per-sample column: the model's scores were decision margins (`Capabilities.probabilities` is
+False: scikit-learn's decision_function), not logits whose softmax is the model's probabilities."""
+CALIBRATION_REASONS = {
+    PROBABILITY_FLAG: "the model returns probabilities, not logits (a final softmax): NLL, ECE "
+    "and Brier are those of softmax(probabilities), a flattened confidence; return logits or "
+    "log-probabilities",
+    DECISION_FLAG: "the model's scores are decision margins (decision_function), not "
+    "probabilities: NLL, ECE and Brier are those of softmax(margins), a mapping the model does "
+    "not define; use an estimator with predict_proba (e.g. CalibratedClassifierCV) for "
+    "calibration numbers",
+}
 
 
 def _tied(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
@@ -298,6 +317,17 @@ def _tied(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
 def _joined(*notes: str | None) -> str | None:
     kept = [n for n in notes if n]
     return "; ".join(kept) if kept else None
+
+
+def calibration_flags(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The flags on NLL, ECE and Brier of one condition's rows: every output a probability
+    vector (`probability_outputs`), or every score a decision margin (`decision_scores`). Tables
+    stored before a column existed have none: not flagged."""
+    flags = (PROBABILITY_FLAG,) if gives_probabilities(frame) else ()
+    margins = frame.get(DECISION_COLUMN)
+    if margins is not None and len(margins) > 0 and bool(np.asarray(margins, dtype=bool).all()):
+        flags = (*flags, DECISION_FLAG)
+    return flags
 
 
 def gives_probabilities(frame: pd.DataFrame) -> bool:

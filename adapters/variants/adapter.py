@@ -105,6 +105,7 @@ class VariantAdapter(AdapterBase):
                 gradients=gradients,
                 batching=not per_sample,
                 devices=("cpu",) if variant.kind == "int8" else parent.capabilities.devices,
+                probabilities=parent.capabilities.probabilities,
             ),
             description=description,
         )

@@ -38,6 +38,9 @@ FLAG_REASONS: dict[str, str] = {
     "interval",
     "probability_outputs": "the model outputs probabilities, not logits (what is computed "
     "from them as logits is distorted: attack gradients, calibration, OOD scores)",
+    "decision_scores": "the model's scores are decision margins (decision_function), not "
+    "probabilities: NLL, ECE and Brier are those of softmax(margins), which the model does not "
+    "define",
 }
 _CHANCE_METRICS = frozenset({"ood_auroc"})
 

@@ -18,6 +18,8 @@ KNOWN_FLAGS: dict[str, str] = {
     "nondeterministic_forward": "the forward pass is not deterministic",
     "batch_dependent_forward": "an input's outputs depend on the other inputs of its batch",
     "probability_outputs": "the model returns probabilities, not logits",
+    "decision_scores": "the model's scores are decision margins, not probabilities (calibration "
+    "numbers are of their softmax)",
     "unbounded_attack_fails": "an attack with an unbounded budget fails to break samples",
     "noise_beats_gradient": "random noise breaks samples the gradient attacks missed",
     "noise_beats_attacks": "random noise breaks samples the black-box attacks missed (no gradients)",

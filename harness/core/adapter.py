@@ -37,6 +37,10 @@ class Capabilities:
     gradients: bool  # module() returns a differentiable torch module (white-box attacks)
     batching: bool = True
     devices: tuple[str, ...] = ("cpu",)
+    probabilities: bool = True
+    """The softmax of `logits` is the model's own class probabilities. False: the scores are
+    decision margins (scikit-learn's `decision_function`), whose softmax the model never defines;
+    the calibration numbers computed from it (NLL, ECE, Brier) carry the `decision_scores` flag."""
 
 
 @dataclass(frozen=True, kw_only=True)

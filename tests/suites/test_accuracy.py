@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -295,3 +296,61 @@ def test_decided_by_tie_against_every_tie_break(k: int) -> None:
     found = tie_breaks.tie_range(lowest_index_first, decided)
     assert found.low == stacked.all(axis=0).mean()
     assert found.high == stacked.any(axis=0).mean()
+
+
+def _sklearn_run(estimator: object, tmp_path: Path, method: str = "auto") -> list[MetricRecord]:
+    """`estimator` fitted on digits after the first 300, saved with joblib and read by the
+    sklearn adapter; the accuracy suite on the first 300."""
+    import joblib
+
+    from harness.adapters.sklearn_model import SklearnAdapter, SklearnConfig
+
+    task = digits()
+    x = task.all_inputs().reshape(len(task), -1).numpy()
+    y = np.asarray(task.labels)
+    estimator.fit(x[300:], y[300:])  # type: ignore[attr-defined]
+    joblib.dump(estimator, tmp_path / "model.joblib")
+    config = SklearnConfig(path=Path("model.joblib"), allow_pickle=True, method=method)  # type: ignore[arg-type]
+    adapter = SklearnAdapter.build(
+        name="sk", config=config, device=torch.device("cpu"), base_dir=tmp_path
+    )
+    ctx = RunContext(seed=0, batch_size=100, bootstrap_resamples=0)
+    return AccuracySuite({}).run(adapter, task.head(300), ctx).metrics
+
+
+def test_calibration_of_decision_margins_is_flagged(tmp_path: Path) -> None:
+    """A classifier read through decision_function (LinearSVC: no predict_proba) gives margins,
+    not logits: its NLL, ECE and Brier are those of softmax(margins), a probability the model
+    never states (here ECE 0.28 beside top-1 0.94; a logistic regression on the same data: 0.12),
+    and went out with intervals and no flag. They carry `decision_scores`; accuracy stays
+    unflagged. A logistic regression, read through predict_proba, is not flagged."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    svm = {m.metric: m for m in _sklearn_run(LinearSVC(), tmp_path) if not m.context.get("class")}
+    for name in ("nll", "ece", "brier"):
+        assert svm[name].flags == ("decision_scores",), name
+    for name in ("top1_acc", "top5_acc", "balanced_acc", "macro_f1"):
+        assert svm[name].flags == (), name
+    assert svm["top1_acc"].value is not None and svm["top1_acc"].value > 0.8
+    logistic = _sklearn_run(LogisticRegression(max_iter=2000), tmp_path)
+    assert all(m.flags == () for m in logistic)
+    # the choice is the adapter's reading, not the estimator: the same logistic model read
+    # through its decision_function is flagged (its softmax is not asked of the model)
+    margins = _sklearn_run(LogisticRegression(max_iter=2000), tmp_path, "decision_function")
+    assert {m.flags for m in margins if m.metric in ("nll", "ece", "brier")} == {
+        ("decision_scores",)
+    }
+
+
+def test_a_table_stored_before_the_decision_column_is_not_flagged(result) -> None:
+    res, _, _ = result
+    frame = res.table.to_pandas()
+    assert not frame["decision_score"].any()
+    old = SampleTable.build(
+        {c: frame[c].to_numpy() for c in frame.columns if c != "decision_score"}
+    )
+    records = AccuracySuite({}).metrics_from_table(
+        old, num_classes=10, class_names=tuple("0123456789"), seed=5, resamples=0
+    )
+    assert all("decision_scores" not in m.flags for m in records)
