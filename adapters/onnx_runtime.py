@@ -222,12 +222,12 @@ def ends_in_softmax(graph_model: Any, output: str) -> bool:
 _CLASS_LABEL_ATTRIBUTES = ("classlabels_strings", "classlabels_ints", "classlabels_int64s")
 
 
-def classifier_labels(graph_model: Any) -> list[tuple[str, list[int] | list[str]]]:
+def classifier_labels(graph_model: Any) -> list[tuple[str, list[int | str]]]:
     """(operator, labels) for each node of the graph that names its score columns' classes: a
     scikit-learn estimator converted by skl2onnx carries its `classes_` there, in column order."""
     from onnx import helper
 
-    found: list[tuple[str, list[int] | list[str]]] = []
+    found: list[tuple[str, list[int | str]]] = []
     for node in graph_model.graph.node:
         for attribute in node.attribute:
             if attribute.name not in _CLASS_LABEL_ATTRIBUTES:
@@ -242,7 +242,7 @@ def classifier_labels(graph_model: Any) -> list[tuple[str, list[int] | list[str]
 
 
 def check_class_labels(
-    labels: list[tuple[str, list[int] | list[str]]], task: Task, *, name: str, path: str
+    labels: list[tuple[str, list[int | str]]], task: Task, *, name: str, path: str
 ) -> None:
     """Refuse a graph whose classifier names its score columns other than as the task's classes:
     integer labels must be the class ids 0..k-1, text labels the task's class names in the
@@ -370,7 +370,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         input_spec: InputSpec,
         description: dict[str, Any],
         features_output: str | None = None,
-        class_labels: list[tuple[str, list[int] | list[str]]] | None = None,
+        class_labels: list[tuple[str, list[int | str]]] | None = None,
     ) -> None:
         batch_dim = model_shape[0] if model_shape else None
         super().__init__(
