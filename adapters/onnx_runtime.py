@@ -10,7 +10,9 @@ score output (a float tensor or a ZipMap `seq(map)`; integer outputs are predict
 skl2onnx puts first), preferring one named like `prob`. What it holds: `outputs: auto` (the
 default) reads probabilities from a ZipMap, an output named like `prob` (skl2onnx's
 `output_probability` / `probabilities`) or one the graph computes with a final Softmax (a network
-exported with its softmax), and logits otherwise; `logits` or `probabilities` say so.
+exported with its softmax), and logits otherwise; `logits` or `probabilities` say so. A graph
+ending in a Sigmoid (per-class scores) is refused under `auto`; a classifier node's class labels
+(skl2onnx's `classes_`) must be the task's class ids or names in the task's order.
 """
 
 from __future__ import annotations
@@ -215,6 +217,80 @@ def ends_in_softmax(graph_model: Any, output: str) -> bool:
     return False
 
 
+# attributes with which ai.onnx.ml classifiers (LinearClassifier, SVMClassifier,
+# TreeEnsembleClassifier, ZipMap...) name the classes of their score columns, in column order
+_CLASS_LABEL_ATTRIBUTES = ("classlabels_strings", "classlabels_ints", "classlabels_int64s")
+
+
+def classifier_labels(graph_model: Any) -> list[tuple[str, list[int | str]]]:
+    """(operator, labels) for each node of the graph that names its score columns' classes: a
+    scikit-learn estimator converted by skl2onnx carries its `classes_` there, in column order."""
+    from onnx import helper
+
+    found: list[tuple[str, list[int | str]]] = []
+    for node in graph_model.graph.node:
+        for attribute in node.attribute:
+            if attribute.name not in _CLASS_LABEL_ATTRIBUTES:
+                continue
+            values = helper.get_attribute_value(attribute)
+            labels = [
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else int(v) for v in values
+            ]
+            if labels:
+                found.append((node.op_type, labels))
+    return found
+
+
+def check_class_labels(
+    labels: list[tuple[str, list[int | str]]], task: Task, *, name: str, path: str
+) -> None:
+    """Refuse a graph whose classifier names its score columns other than as the task's classes:
+    integer labels must be the class ids 0..k-1, text labels the task's class names in the
+    task's order. A scikit-learn model fitted on text labels orders its columns by sorting them
+    (`classes_`), so `[high, low]` beside a task's `[low, high]` read every column as the other
+    class, silently (a 0.91 model scored 0.065)."""
+    for op, given in labels:
+        shown = given[:10]
+        if all(isinstance(v, int) for v in given):
+            if given != list(range(len(given))):
+                raise ModelOutputError(
+                    f"model {name!r}: the ONNX graph {path} ({op}) labels its score columns "
+                    f"{shown}, not the class ids 0..k-1 of task {task.name!r}; convert the "
+                    "estimator fitted on the task's integer labels"
+                )
+            continue
+        classes = list(task.class_names)
+        if [str(v) for v in given] == classes:
+            continue
+        order = (
+            "the task's class names in another order"
+            if sorted(map(str, given)) == sorted(classes)
+            else "not the task's class names"
+        )
+        raise ModelOutputError(
+            f"model {name!r}: the ONNX graph {path} ({op}) labels its score columns {shown}, "
+            f"{order} {classes[:10]} (task {task.name!r}); its columns would be read as the "
+            "wrong classes: convert the estimator fitted on the task's integer labels (0..k-1 in "
+            "the task's class order)"
+        )
+
+
+def ends_in_sigmoid(graph_model: Any, output: str) -> bool:
+    """Whether the graph computes `output` with a final Sigmoid (through value-preserving
+    operations): independent per-class scores, as a multi-label head gives."""
+    producers = {out: node for node in graph_model.graph.node for out in node.output}
+    seen: set[str] = set()
+    while output in producers and output not in seen:
+        seen.add(output)
+        node = producers[output]
+        if node.op_type == "Sigmoid":
+            return True
+        if node.op_type not in _PASS_THROUGH or not node.input:
+            return False
+        output = node.input[0]
+    return False
+
+
 def chosen_output(
     session: Any, config: OnnxConfig, *, name: str, path: Path, graph_model: Any = None
 ) -> tuple[str, str]:
@@ -242,6 +318,14 @@ def chosen_output(
                 "with the class scores"
             )
     kind = config.outputs
+    if kind == "auto" and graph_model is not None and ends_in_sigmoid(graph_model, chosen.name):
+        raise ModelLoadError(
+            f"model {name!r}: output {chosen.name!r} of {path.name} ends in a Sigmoid: "
+            "independent per-class scores (a multi-label head), not one distribution over the "
+            "classes, which every suite reads (softmax, NLL, ECE, attack losses); export the "
+            "graph without the final Sigmoid (its input is the logits), or set outputs: logits "
+            "to read the sigmoid scores as logits anyway"
+        )
     if kind == "auto":
         zipmap = str(chosen.type).startswith("seq(map(")
         softmax = graph_model is not None and ends_in_softmax(graph_model, chosen.name)
@@ -286,6 +370,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         input_spec: InputSpec,
         description: dict[str, Any],
         features_output: str | None = None,
+        class_labels: list[tuple[str, list[int | str]]] | None = None,
     ) -> None:
         batch_dim = model_shape[0] if model_shape else None
         super().__init__(
@@ -304,6 +389,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         self._output_name = output_name
         self._outputs = outputs
         self._features_output = features_output
+        self._class_labels = class_labels or []
 
     @classmethod
     def build(
@@ -361,10 +447,12 @@ class OnnxRuntimeAdapter(AdapterBase):
             input_spec=spec,
             description=description,
             features_output=features_output,
+            class_labels=classifier_labels(graph_model),
         )
 
     def check_task(self, task: Task) -> None:
-        """Refuse a task whose per-sample shape does not fit the graph's input."""
+        """Refuse a task whose per-sample shape does not fit the graph's input, or whose classes
+        the graph's classifier labels otherwise (`check_class_labels`)."""
         _check_shape(
             self._model_shape,
             task.input_shape,
@@ -372,6 +460,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             input_name=self._input_name,
             what=f"task {task.name!r}",
         )
+        check_class_labels(self._class_labels, task, name=self.name, path=self._description["path"])
 
     def _run(self, inputs: torch.Tensor | list[str], names: list[str]) -> list[np.ndarray]:
         """The graph's outputs `names` for a batch (the first the scores, as rows)."""

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, TypeAdapter, WrapValidator, field_validator
+from pydantic import Field, TypeAdapter, ValidationInfo, WrapValidator, field_validator
 
 from harness.core.adapter import image_shape_advice
 from harness.core.errors import ConfigError
@@ -133,7 +133,8 @@ class OODConfig(StrictModel):
     """OOD detectors and their settings (docs/shift.md, "OOD detection")."""
 
     detectors: list[str] | Literal["default", "all"] = "default"
-    headline: str = "energy"  # the detector whose score histograms the report draws
+    # the board's detector (and the report's histograms); checked against `detectors`
+    headline: str = Field(default="energy", validate_default=True)
     fit_samples: int = Field(default=1000, ge=2, le=1_000_000)
     knn_k: int = Field(default=50, ge=1)
     react_percentile: float = Field(default=90.0, gt=0, lt=100)
@@ -159,15 +160,29 @@ class OODConfig(StrictModel):
                 )
         if len(set(v)) != len(v):
             raise ValueError("a detector is listed twice")
+        if not v:
+            raise ValueError(
+                "names no detector, so no OOD set would be scored; list at least one, or use "
+                "'default' or 'all'"
+            )
         return v
 
     @field_validator("headline")
     @classmethod
-    def _headline(cls, v: str) -> str:
+    def _headline(cls, v: str, info: ValidationInfo) -> str:
         if v not in DETECTORS:
             close = difflib.get_close_matches(v, DETECTORS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{v!r} is not a detector{hint}")
+        # the board's OOD columns are the headline detector's: one that is not run left the
+        # board without any OOD number (the default energy beside `detectors: [msp]`)
+        detectors = info.data.get("detectors")
+        if isinstance(detectors, list) and v not in detectors:
+            raise ValueError(
+                f"{v!r} is not among the detectors run ({', '.join(detectors)}): the board shows "
+                "the headline detector's AUROCs, so it would show none; set headline: to one of "
+                "them (the default is energy), or add it to detectors"
+            )
         return v
 
     def chosen(self) -> list[str]:
@@ -213,6 +228,25 @@ class ShiftConfig(SuiteConfig):
             )
         if len(set(v)) != len(v):
             raise ValueError("a severity is listed twice")
+        return v
+
+    @field_validator("shifted_tasks", "ood_sets")
+    @classmethod
+    def _once_each(cls, v: Any, info: Any) -> Any:
+        """Each set is one condition (`shifted=<name>`, `ood=<name>`): a name listed twice (the
+        same task, or two generated sets of one kind) failed the job on duplicate rows."""
+        name = ood_name if info.field_name == "ood_sets" else _shifted_name
+        lists = v.items() if isinstance(v, dict) else [(None, v)]
+        for task, entries in lists:
+            names = [name(e) for e in entries]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                where = f"task {task!r}: " if task is not None else ""
+                prefix = "ood" if info.field_name == "ood_sets" else "shifted"
+                raise ValueError(
+                    f"{where}{twice[0]!r} is listed twice; each set is one condition "
+                    f"({prefix}={twice[0]}): list it once"
+                )
         return v
 
     @field_validator("ood", mode="before")
@@ -313,6 +347,10 @@ def entry_shape_advice(entry: TaskEntry | OODEntry, other: Task, task: Task, wha
     return image_shape_advice(
         other.input_shape, task.input_shape, task.modality, on=f"the {what}'s entry"
     )
+
+
+def _shifted_name(entry: TaskEntry) -> str:
+    return entry if isinstance(entry, str) else entry.name
 
 
 def ood_task(entry: OODEntry) -> str | TaskSpec | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.adapter import ModelAdapter
+from harness.core.errors import ConfigError
 from harness.core.sample_table import SampleTable
 from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
@@ -30,7 +31,14 @@ from harness.stats import tie_breaks
 from harness.suites.shift import perturbations, selection
 from harness.suites.shift.board import BOARD
 from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
-from harness.suites.shift.config import GeneratedOOD, ShiftConfig, corruptions_for, refuse_unknown
+from harness.suites.shift.config import (
+    GeneratedOOD,
+    ShiftConfig,
+    corruptions_for,
+    ood_name,
+    ood_task,
+    refuse_unknown,
+)
 from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from harness.suites.shift.metrics import clean_metrics, perturbation_metrics
 from harness.suites.shift.ood.detectors import build_bank, fit_rows
@@ -134,6 +142,17 @@ class ShiftSuite(Suite):
                 continue
             for name in value:
                 refuse_unknown(key, name, task_names, "a task of this run", "tasks")
+        for task in task_names:  # a task as its own OOD set: every sample both in and out
+            sets = self.cfg.ood_sets
+            entries = sets.get(task, []) if isinstance(sets, dict) else sets
+            if any(ood_task(e) is not None and ood_name(e) == task for e in entries):
+                per_task = isinstance(sets, dict)
+                raise ConfigError(
+                    f"suites.shift.ood_sets: task {task!r} is its own OOD set: every sample "
+                    "would count as in- and out-of-distribution, and its AUROC would be a coin "
+                    "flip; list another task"
+                    + ("" if per_task else " (or give ood_sets per task: {other-task: [...]})")
+                )
 
     def check_model_names(self, model_names: Sequence[str]) -> None:
         """`mce_baseline` and `effective_robustness_testbed` name models of the spec (or their

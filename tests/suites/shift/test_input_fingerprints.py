@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from harness.core.errors import ConfigError
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.data.builtin import digits, digits_shifted
@@ -100,11 +101,12 @@ def test_edited_files_change_the_print_and_run_reuses_the_loaded_task(
     assert {"shifted=moved", "shifted=digits-shifted"} <= set(result.table.frame.condition)
 
 
-def test_a_name_given_twice_keeps_both_prints(task: Task, tmp_path: Path) -> None:
+def test_a_name_given_twice_is_refused(tmp_path: Path) -> None:
+    """Two sets of one name would be one condition (`ood=set`): the job failed on duplicate
+    rows after its prints were taken; the settings refuse it now."""
     one, two = _folder(tmp_path / "a" / "set", 10), _folder(tmp_path / "b" / "set", 20)
-    prints = ShiftSuite({"corruptions": [], "ood_sets": [one, two]}).input_fingerprints(task)
-    assert list(prints) == ["ood_sets/set", "ood_sets/set#1", "train_split"]
-    assert len(set(prints.values())) == 3
+    with pytest.raises(ConfigError, match="'set' is listed twice"):
+        ShiftSuite({"corruptions": [], "ood_sets": [one, two]})
 
 
 def test_a_published_corrupted_set_reads_no_other_task(tmp_path: Path) -> None:

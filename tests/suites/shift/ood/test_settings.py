@@ -73,7 +73,9 @@ def test_odin_temperature_and_epsilon_configure_odin() -> None:
     task = SimpleNamespace(bounds=(0.0, 1.0))
 
     def bank_scores(ood: dict[str, Any]) -> np.ndarray:
-        cfg = ShiftConfig.model_validate({"ood": {"detectors": ["odin"], **ood}}).ood
+        cfg = ShiftConfig.model_validate(
+            {"ood": {"detectors": ["odin"], "headline": "odin", **ood}}
+        ).ood
         bank = Bank(detectors={"odin": make("odin", cfg, 1.0)}, odin=cfg)
         out = Outputs(logits=net(x).double())
         ctx = RunContext(batch_size=5)

@@ -1,0 +1,144 @@
+"""The onnx adapter reads which class each score column is, where the graph says it.
+
+A scikit-learn model converted by skl2onnx names its columns' classes on its classifier node
+(`classlabels_strings` / `classlabels_ints`: the estimator's `classes_`, sorted). A model fitted
+on text labels `low`/`high` has the columns `[high, low]`; on a task whose classes are `[low,
+high]` every column was read as the other class, silently (a 0.91 model scored 0.065). Its ZipMap
+twin was refused, as the sklearn adapter refuses `classes_` other than 0..k-1; the tensor output
+(`zipmap: False`) was not. A graph ending in a Sigmoid (independent per-class scores) was read as
+logits: NLL, ECE and Brier of softmax(sigmoid) with intervals and no flag.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from harness.adapters.onnx_runtime import check_class_labels
+from harness.core.errors import ModelLoadError, ModelOutputError
+from harness.core.suite import RunContext
+from harness.core.task import Task
+from harness.data.builtin import digits
+from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
+from harness.suites.accuracy import AccuracySuite
+from tests.adapters.builders import build
+from tests.fixture_models import linear_digits
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("skl2onnx")
+
+
+def _table(tmp_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)).astype(np.float32)
+    y = np.where(x[:, 0] + 0.3 * rng.normal(size=200) > 0, "high", "low")
+    lines = ["a,b,c,label", *(f"{r[0]},{r[1]},{r[2]},{t}" for r, t in zip(x, y, strict=True))]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    return x, y
+
+
+def _convert(tmp_path: Path, x: np.ndarray, y: np.ndarray, name: str) -> Path:
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(x, y)
+    graph = to_onnx(model, x[:1], options={id(model): {"zipmap": False}}, target_opset=17)
+    path = tmp_path / name
+    path.write_bytes(graph.SerializeToString())
+    return path
+
+
+def _task(tmp_path: Path, class_names: list[str]) -> Task:
+    spec = TaskSpec(
+        name="t",
+        source="t.csv",
+        modality="tabular",
+        label_column="label",
+        class_names=class_names,
+    )
+    return load_task(spec, base_dir=tmp_path)
+
+
+def _accuracy(adapter: Any, task: Task) -> float:
+    metrics = (
+        AccuracySuite({}).run(adapter, task, RunContext(seed=0, bootstrap_resamples=0)).metrics
+    )
+    return float(next(r.value for r in metrics if r.metric == "top1_acc"))
+
+
+def test_text_labels_in_another_order_than_the_tasks_are_refused(tmp_path: Path) -> None:
+    x, y = _table(tmp_path)
+    path = _convert(tmp_path, x, y, "m.onnx")
+    adapter = build("onnx", {"path": str(path), "modality": "tabular"}, tmp_path, name="m")
+    with pytest.raises(ModelOutputError) as err:
+        adapter.check_task(_task(tmp_path, ["low", "high"]))
+    assert str(err.value) == (
+        "model 'm': the ONNX graph m.onnx (LinearClassifier) labels its score columns "
+        "['high', 'low'], the task's class names in another order ['low', 'high'] (task 't'); "
+        "its columns would be read as the wrong classes: convert the estimator fitted on the "
+        "task's integer labels (0..k-1 in the task's class order)"
+    )
+    with pytest.raises(ModelOutputError, match=r"\['no', 'yes'\], not the task's class names"):
+        check_class_labels(
+            [("LinearClassifier", ["no", "yes"])],
+            _task(tmp_path, ["low", "high"]),
+            name="m",
+            path="m.onnx",
+        )
+
+
+def test_text_labels_in_the_tasks_order_are_read(tmp_path: Path) -> None:
+    x, y = _table(tmp_path)
+    adapter = build(
+        "onnx", {"path": str(_convert(tmp_path, x, y, "m.onnx")), "modality": "tabular"}, tmp_path
+    )
+    task = _task(tmp_path, ["high", "low"])
+    adapter.check_task(task)
+    assert _accuracy(adapter, task) > 0.85
+
+
+def test_integer_labels_other_than_the_class_ids_are_refused(tmp_path: Path) -> None:
+    x, y = _table(tmp_path)
+    path = _convert(tmp_path, x, np.where(y == "high", 2, 1), "m.onnx")
+    adapter = build("onnx", {"path": str(path), "modality": "tabular"}, tmp_path, name="m")
+    with pytest.raises(ModelOutputError, match=r"labels its score columns \[1, 2\], not the class"):
+        adapter.check_task(_task(tmp_path, ["low", "high"]))
+    ids = _convert(tmp_path, x, np.where(y == "high", 1, 0), "ids.onnx")
+    build("onnx", {"path": str(ids), "modality": "tabular"}, tmp_path).check_task(
+        _task(tmp_path, ["low", "high"])
+    )
+
+
+class _Sigmoid(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = linear_digits().eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x)).reshape(-1, 10)
+
+
+def test_a_final_sigmoid_is_refused_unless_outputs_says_logits(tmp_path: Path) -> None:
+    path = tmp_path / "sig.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Sigmoid(),
+            (torch.zeros(2, 1, 8, 8),),
+            str(path),
+            input_names=["pixels"],
+            output_names=["output"],
+            dynamic_axes={"pixels": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
+    with pytest.raises(ModelLoadError, match="output 'output' of sig.onnx ends in a Sigmoid"):
+        build("onnx", {"path": str(path)}, tmp_path, name="m")
+    adapter = build("onnx", {"path": str(path), "outputs": "logits"}, tmp_path)
+    adapter.check_task(digits())
