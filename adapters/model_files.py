@@ -38,9 +38,16 @@ def shown_path(path: Path, base_dir: Path) -> str:
 
 
 def require_file(path: Path, *, model: str, key: str = "path") -> Path:
-    if not path.is_file():
-        raise ModelLoadError(f"model {model!r}: {key}: file not found: {path}")
-    return path
+    """`path` when it is a file; otherwise one line saying what it is instead."""
+    if path.is_file():
+        return path
+    if path.is_dir():
+        what = "is a folder, not a model file"
+    elif path.is_symlink():
+        what = "is a link that leads to no file (broken, or a loop)"
+    else:
+        what = "file not found"
+    raise ModelLoadError(f"model {model!r}: {key}: {what}: {path}")
 
 
 def checked_sha256(path: Path, *, expected: str | None, model: str) -> str:

@@ -293,3 +293,20 @@ def test_validate_gives_the_line_a_job_gives_for_a_model_labelled_in_another_ord
     assert code == 2
     assert err.getvalue().strip() == f"error: {job.value}"
     assert "set label_map: ['eight', 'five', 'four'" in err.getvalue()
+
+
+def test_a_model_path_that_is_a_folder_or_a_link_loop_says_so(tmp_path: Path) -> None:
+    """`path:` naming a folder, or a symlink loop, was reported as "file not found", which sends
+    the user looking for a file that exists."""
+    from harness.adapters.model_files import require_file
+    from harness.core.errors import ModelLoadError
+
+    (tmp_path / "model.onnx").mkdir()
+    with pytest.raises(ModelLoadError, match="path: is a folder, not a model file: "):
+        require_file(tmp_path / "model.onnx", model="m")
+    loop = tmp_path / "loop.onnx"
+    loop.symlink_to(loop)
+    with pytest.raises(ModelLoadError, match="is a link that leads to no file"):
+        require_file(loop, model="m")
+    with pytest.raises(ModelLoadError, match="path: file not found: "):
+        require_file(tmp_path / "nowhere.onnx", model="m")
