@@ -31,6 +31,7 @@ from harness.core.manifest import (
     Attempt,
     JobEntry,
     JobHeader,
+    JobRecord,
     JobStatus,
     ModelDescription,
     PlannedJob,
@@ -540,7 +541,7 @@ class Runner:
         cached = store.completed(job.model, job.task, job.suite, key)
         if cached is not None:
             message = "results with the same key exist; skipped"
-            return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, cached.path.name)
+            return _reused(job, key, cached.record, message, cached.path.name)
         dirname = store.job_dirname(job.model, job.task, job.suite, key)
         source = job_cache.find_reusable(self.out_dir, store, dirname, key)
         if source is None:
@@ -548,7 +549,7 @@ class Runner:
         path = job_cache.adopt(store, source)
         origin = source.path.parent.parent.name
         message = f"reused the results of run {origin} (same key; not rerun)"
-        return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, path.name)
+        return _reused(job, key, source.record, message, path.name)
 
     # -- the result cache shared by every results folder (harness/store/result_cache.py) -----
     def _cache_key(self, job: Job, key: str) -> str:
@@ -585,7 +586,7 @@ class Runner:
         if record is None:
             return None
         message = f"reused the results of run {record.run_id} from the result cache (same key)"
-        return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, dirname)
+        return _reused(job, key, record, message, dirname)
 
     def _remember(self, job: Job, key: str, path: Path, *, hosts: set[str]) -> None:
         """Store a job this run computed in the shared result cache; a cache that cannot be
@@ -695,6 +696,16 @@ class Runner:
             raise
         except Exception as err:  # the runner is the one place that records per-job failures
             return _bug_outcome(job.job, err, job.started, job.key)
+
+
+def _reused(job: Job, key: str, record: JobRecord, message: str, dirname: str) -> JobOutcome:
+    """The outcome of a job whose stored result (this run's, another run's or the result
+    cache's) is reused: cached, or, when the stored job was skipped, skipped with its stored
+    reason, so a rerun's manifest, first screen and report still say why the suite did not
+    apply."""
+    if record.status == JobStatus.SKIPPED:
+        return JobOutcome(job, JobStatus.SKIPPED, 0.0, record.reason or message, key, dirname)
+    return JobOutcome(job, JobStatus.CACHED, 0.0, message, key, dirname)
 
 
 def _bug_outcome(job: Job, err: Exception, started: float, key: str | None) -> JobOutcome:

@@ -89,3 +89,50 @@ def test_killed_run_resumes_to_identical_results(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(a[model], b[model])
     # the killed writer's temp folder (if any) was cleaned up; no partial result remains
     assert not list(killed.glob("runs/*/jobs/.*"))
+
+
+def test_a_rerun_keeps_a_skipped_job_skipped_with_its_reason(
+    write_spec, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # noqa: ANN001
+    """A rerun into the same folder reuses every finished job. A job the suite skipped (fairness
+    on a task without group columns) came back as `cached` with the message "results with the
+    same key exist": the manifest lost the skip and its reason, and the first screen's
+    "skipped: fairness ... has no group columns" line was gone. It stays skipped, with its
+    stored reason, and is not rerun."""
+    import json
+
+    from harness.cli.main import main
+
+    spec = write_spec(TINY_SKIP)
+    out = tmp_path / "out"
+    for attempt in range(2):
+        assert main(["run", str(spec), "--out", str(out)]) == 0
+        text = capsys.readouterr().out
+        assert "skipped: fairness on 1 job: task 'digits' has no group columns" in text, attempt
+        (run_dir,) = (out / "runs").iterdir()
+        jobs = json.loads((run_dir / "manifest.json").read_text())["jobs"]
+        status = {j["suite"]: j["status"] for j in jobs}
+        assert status == {
+            "accuracy": "completed" if attempt == 0 else "cached",
+            "fairness": "skipped",
+        }
+        (fairness,) = [j for j in jobs if j["suite"] == "fairness"]
+        assert "has no group columns" in fairness["message"]
+        assert fairness["seconds"] == 0.0 or attempt == 0  # the rerun did not run it
+
+
+TINY_SKIP = """\
+name: skip
+device: cpu
+limit: 60
+bootstrap_resamples: 50
+tasks: [digits]
+models:
+  - name: lin
+    factory: tests.fixture_models:linear_digits
+    weights: linear.safetensors
+    input_shape: [1, 8, 8]
+suites:
+  accuracy: {}
+  fairness: {}
+"""
