@@ -135,7 +135,7 @@ def _rounds(e: dict[str, Any]) -> list[list[float]]:
 
 
 def _timing_flags(
-    e: dict[str, Any], per_round: dict[str, np.ndarray], max_cv: float
+    e: dict[str, Any], per_round: dict[str, np.ndarray], max_cv: float, rounds: list[list[float]]
 ) -> tuple[tuple[str, ...], str | None]:
     """untimed_work, cached_outputs and unstable_timing, with a note saying how unstable or
     how much slower inputs the model had not seen were."""
@@ -161,7 +161,31 @@ def _timing_flags(
             f"timing unstable: the rounds vary by {worst:.0%} (coefficient of variation; limit "
             f"{max_cv:.0%}); comparisons are inconclusive",
         )
+    halves = _half_round_spread(rounds, e["batch_size"]) if len(rounds) == 1 else None
+    if halves is not None and halves > max_cv:
+        flags += (UNSTABLE,)
+        return flags, _join(
+            cached_note,
+            f"timing unstable: one timing round, whose first and second halves differ by "
+            f"{halves:.0%} in throughput (coefficient of variation; limit {max_cv:.0%}): slow "
+            "first calls (warm-up) or interference; set rounds: 2 or more (6 give an interval)",
+        )
     return flags, cached_note
+
+
+def _half_round_spread(rounds: list[list[float]], batch_size: int) -> float | None:
+    """A single round's stability: the coefficient of variation of the throughput of its first
+    and second half of calls (None with fewer than two calls). Rounds give the spread that a
+    single round cannot; its halves catch what distorts its mean call time (a model slow on
+    its first calls with no warm-up, a burst of interference)."""
+    (times,) = rounds
+    if len(times) < 2:
+        return None
+    half = len(times) // 2
+    values = round_values(
+        "throughput_samples_per_s", [times[:half], times[half:]], batch_size=batch_size
+    )
+    return None if values is None else coefficient_of_variation(values)
 
 
 def _execution_note(e: dict[str, Any]) -> str | None:
@@ -200,7 +224,7 @@ def _condition_records(
         )
         is not None
     }
-    flags, unstable_note = _timing_flags(e, per_round, config.max_round_cv)
+    flags, unstable_note = _timing_flags(e, per_round, config.max_round_cv, rounds)
     note = _join(_execution_note(e), unstable_note)
     out: list[MetricRecord] = []
 

@@ -125,6 +125,22 @@ def test_steady_rounds_raise_no_flag() -> None:
     assert got["throughput_samples_per_s"].flags == ()
 
 
+def test_a_single_round_is_checked_by_its_halves() -> None:
+    """`rounds: 1` left no spread to check: a model slow on its first calls, timed without
+    warm-up, reported 20 samples/s beside a 0.026 ms median latency (about 150,000 samples/s),
+    with no interval and no flag. Now the round's two halves are compared: slow first calls
+    flag `unstable_timing`; steady calls do not."""
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=10, rounds=1)
+    slow_start = ClockedModel([0.0] + [1.0] * 3 + [0.00003] * 7)
+    got = _records(measure(tabular(slow_start), samples(), config, clock=slow_start.clock), config)
+    thr = got["throughput_samples_per_s"]
+    assert "unstable_timing" in thr.flags and "one timing round" in (thr.note or "")
+    assert "unstable_timing" in got["latency_p50_ms"].flags
+    steady = ClockedModel([0.0] + [0.010] * 10)
+    got = _records(measure(tabular(steady), samples(), config, clock=steady.clock), config)
+    assert got["throughput_samples_per_s"].flags == ()
+
+
 def test_max_round_cv_sets_the_limit_of_the_unstable_flag() -> None:
     # the outlier rounds of the test above vary by about 115% (latency): flagged under the
     # default 10% limit, not under a limit of 500%
