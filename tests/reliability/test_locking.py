@@ -48,7 +48,16 @@ def test_second_run_is_refused_then_waits(weights_dir: Path, tmp_path: Path) -> 
     assert assert_no_partial_files(out) == 6
     manifest = manifest_of(out)
     assert manifest["status"] == "completed"
-    assert {j["status"] for j in manifest["jobs"]} == {"cached"}  # the waiter found all done
+    # the waiter found all done: finished jobs cached, the fairness jobs on digits (no group
+    # columns) skipped as the first run skipped them, none run again
+    reused = {(j["task"], j["suite"]): j["status"] for j in manifest["jobs"]}
+    assert {
+        s for (task, suite), s in reused.items() if suite == "fairness" and task == "digits"
+    } == {"skipped"}
+    assert {
+        s for (task, suite), s in reused.items() if (task, suite) != ("digits", "fairness")
+    } == {"cached"}
+    assert all(j["seconds"] == 0.0 for j in manifest["jobs"])
     assert [a["status"] for a in manifest["attempts"]] == ["completed", "completed"]
 
 

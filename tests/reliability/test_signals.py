@@ -87,6 +87,12 @@ def test_signal_stops_run_and_records_it(
     assert wait_exit(pid) == 0
     final = manifest_of(out)
     assert final["status"] == "completed" and "interrupted_by" not in final
-    assert sum(j["status"] == "cached" for j in final["jobs"]) == kept
+    # the two kept jobs are reused, not rerun: slow-a's accuracy (cached) and its fairness on
+    # digits, which has no group columns (skipped again, with its reason)
+    reused = {(j["model"], j["suite"]): j for j in final["jobs"] if j["seconds"] == 0.0}
+    assert len(reused) == kept
+    assert reused[("slow-a", "accuracy")]["status"] == "cached"
+    assert reused[("slow-a", "fairness")]["status"] == "skipped"
+    assert "no group columns" in reused[("slow-a", "fairness")]["message"]
     assert [a["status"] for a in final["attempts"]] == ["interrupted", "completed"]
     assert len(load_jobs(out)) == 6
