@@ -200,21 +200,20 @@ def _is_score(output: Any) -> bool:
 _PASS_THROUGH = frozenset({"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze"})
 
 
-def ends_in_softmax(graph_model: Any, output: str) -> bool:
-    """Whether the graph computes `output` with a final Softmax (through value-preserving
-    operations such as Identity, Cast or Reshape): a network exported with its softmax, whose
-    scores are probabilities whatever the output is called."""
+def final_op(graph_model: Any, output: str) -> str | None:
+    """The operation that computes `output`, looking through value-preserving operations such
+    as Identity, Cast or Reshape (None: a graph input, or a loop). A final Softmax is a network
+    exported with its softmax (probabilities, whatever the output is called); a final Sigmoid
+    gives independent per-class scores, as a multi-label head does."""
     producers = {out: node for node in graph_model.graph.node for out in node.output}
     seen: set[str] = set()
     while output in producers and output not in seen:
         seen.add(output)
         node = producers[output]
-        if node.op_type == "Softmax":
-            return True
         if node.op_type not in _PASS_THROUGH or not node.input:
-            return False
+            return str(node.op_type)
         output = node.input[0]
-    return False
+    return None
 
 
 # attributes with which ai.onnx.ml classifiers (LinearClassifier, SVMClassifier,
@@ -275,22 +274,6 @@ def check_class_labels(
         )
 
 
-def ends_in_sigmoid(graph_model: Any, output: str) -> bool:
-    """Whether the graph computes `output` with a final Sigmoid (through value-preserving
-    operations): independent per-class scores, as a multi-label head gives."""
-    producers = {out: node for node in graph_model.graph.node for out in node.output}
-    seen: set[str] = set()
-    while output in producers and output not in seen:
-        seen.add(output)
-        node = producers[output]
-        if node.op_type == "Sigmoid":
-            return True
-        if node.op_type not in _PASS_THROUGH or not node.input:
-            return False
-        output = node.input[0]
-    return False
-
-
 def chosen_output(
     session: Any, config: OnnxConfig, *, name: str, path: Path, graph_model: Any = None
 ) -> tuple[str, str]:
@@ -318,7 +301,11 @@ def chosen_output(
                 "with the class scores"
             )
     kind = config.outputs
-    if kind == "auto" and graph_model is not None and ends_in_sigmoid(graph_model, chosen.name):
+    if (
+        kind == "auto"
+        and graph_model is not None
+        and final_op(graph_model, chosen.name) == "Sigmoid"
+    ):
         raise ModelLoadError(
             f"model {name!r}: output {chosen.name!r} of {path.name} ends in a Sigmoid: "
             "independent per-class scores (a multi-label head), not one distribution over the "
@@ -328,7 +315,7 @@ def chosen_output(
         )
     if kind == "auto":
         zipmap = str(chosen.type).startswith("seq(map(")
-        softmax = graph_model is not None and ends_in_softmax(graph_model, chosen.name)
+        softmax = graph_model is not None and final_op(graph_model, chosen.name) == "Softmax"
         prob_name = "prob" in chosen.name.lower()
         kind = "probabilities" if zipmap or prob_name or softmax else "logits"
     return chosen.name, kind
