@@ -44,11 +44,12 @@ import torch
 from pydantic import Field
 
 from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.calibration_flags import DECISION_COLUMN, DECISION_FLAG, calibration_flags
 from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.probability_outputs import COLUMN as PROBABILITY_COLUMN
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
-from harness.core.probability_outputs import all_probabilities, probability_rows
+from harness.core.probability_outputs import probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
@@ -291,10 +292,6 @@ Interval = tuple[float, float] | None
 
 CALIBRATION_METRICS = ("nll", "ece", "brier")  # computed from the softmax of the outputs
 TIE_METRICS = ("top1_acc", "balanced_acc", "macro_f1", "ece")  # rest on top-1 correctness
-DECISION_FLAG = "decision_scores"
-DECISION_COLUMN = "decision_score"
-"""Per-sample column: the model's scores were decision margins (`Capabilities.probabilities` is
-False: scikit-learn's decision_function), not logits whose softmax is the model's probabilities."""
 CALIBRATION_REASONS = {
     PROBABILITY_FLAG: "the model returns probabilities, not logits (a final softmax): NLL, ECE "
     "and Brier are those of softmax(probabilities), a flattened confidence; return logits or "
@@ -317,23 +314,6 @@ def _tied(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
 def _joined(*notes: str | None) -> str | None:
     kept = [n for n in notes if n]
     return "; ".join(kept) if kept else None
-
-
-def calibration_flags(frame: pd.DataFrame) -> tuple[str, ...]:
-    """The flags on NLL, ECE and Brier of one condition's rows: every output a probability
-    vector (`probability_outputs`), or every score a decision margin (`decision_scores`). Tables
-    stored before a column existed have none: not flagged."""
-    flags = (PROBABILITY_FLAG,) if gives_probabilities(frame) else ()
-    margins = frame.get(DECISION_COLUMN)
-    if margins is not None and len(margins) > 0 and bool(np.asarray(margins, dtype=bool).all()):
-        flags = (*flags, DECISION_FLAG)
-    return flags
-
-
-def gives_probabilities(frame: pd.DataFrame) -> bool:
-    """Every row's model output was a probability vector (harness.core.probability_outputs).
-    Tables stored before the column existed have none: not flagged."""
-    return all_probabilities(frame.get(PROBABILITY_COLUMN))
 
 
 def _intervals(

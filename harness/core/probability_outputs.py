@@ -15,15 +15,13 @@ store each row's answer in the per-sample column `COLUMN` and decide from the st
 
 from __future__ import annotations
 
-from collections.abc import Sized
-from typing import Any
-
-import numpy as np
 import torch
 
+from harness.core.calibration_flags import COLUMN as COLUMN
+from harness.core.calibration_flags import FLAG as FLAG
+from harness.core.calibration_flags import all_probabilities as all_probabilities
+
 PROBABILITY_ATOL = 1e-4
-FLAG = "probability_outputs"
-COLUMN = "probability_output"
 REDUCED_PRECISION: tuple[tuple[torch.dtype, float], ...] = (
     (torch.float16, 2.0**-11),
     (torch.bfloat16, 2.0**-8),
@@ -54,15 +52,3 @@ def probability_rows(logits: torch.Tensor) -> torch.Tensor:
     out = logits.detach().double().cpu()
     near_one = (out.sum(1) - 1).abs() <= sum_tolerance(logits)
     return (out >= -PROBABILITY_ATOL).all(1) & near_one
-
-
-def all_probabilities(column: Any) -> bool:
-    """Whether every stored row of a `COLUMN` column (numpy array or pandas Series) was a
-    probability vector; None (a table stored before the column existed), no rows, or a missing
-    value (a row of another condition, where the column is null): False."""
-    if column is None or not isinstance(column, Sized) or len(column) == 0:
-        return False
-    values = np.asarray(column)
-    if values.dtype == np.bool_:
-        return bool(values.all())
-    return all(v is True for v in values.tolist())  # null (NaN, None) is not True

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.core.calibration_flags import calibration_flags
 from harness.core.errors import DatasetError
 from harness.core.group_order import value_order
 from harness.core.sample_table import GROUP_PREFIX
@@ -674,6 +675,15 @@ def group_breakdown(
         groups += sorted(r, key=lambda g: order[g.group])  # bands by their numeric bounds
         disparities += d
         notes += n
+    distorted = calibration_flags(frame)
+    if distorted:  # the group ECEs and their gap are those of softmax(outputs) (accuracy's ECE)
+        groups = [_with_flags(g, "ece", distorted) for g in groups]
+        disparities = [
+            replace(d, estimate=replace(d.estimate, flags=d.estimate.flags + distorted))
+            if d.metric == "group_ece_gap"
+            else d
+            for d in disparities
+        ]
     return Breakdown(
         condition=condition,
         n=len(frame),
@@ -682,3 +692,11 @@ def group_breakdown(
         disparities=disparities,
         notes=notes,
     )
+
+
+def _with_flags(row: GroupRow, metric: str, flags: tuple[str, ...]) -> GroupRow:
+    """`row` with `flags` added to its `metric` (when it has that metric)."""
+    if metric not in row.metrics:
+        return row
+    est = row.metrics[metric]
+    return replace(row, metrics={**row.metrics, metric: replace(est, flags=est.flags + flags)})

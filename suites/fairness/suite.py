@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 
 from harness.core.adapter import ModelAdapter
+from harness.core.calibration_flags import COLUMN as PROBABILITY_COLUMN
+from harness.core.calibration_flags import DECISION_COLUMN
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
@@ -66,7 +68,9 @@ class _Groups:
 def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTable:
     """One clean prediction per sample (argmax of the probabilities: ties go to the lowest class
     index), and whether the tie-break decides it (`label_tied`, harness.stats.tie_breaks): the
-    group breakdown gives each number's range over every tie-break (harness.stats.group_ties)."""
+    group breakdown gives each number's range over every tie-break (harness.stats.group_ties).
+    Whether each output was a probability vector, and whether the scores are decision margins
+    (harness.core.probability_outputs), flag the group calibration numbers."""
     out = predict(adapter, task, ctx)
     probs = out["probs"]
     if len(probs) == 0:
@@ -81,6 +85,8 @@ def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTa
             "correct": prediction == out["label"],
             "confidence": probs.max(axis=1),
             tie_breaks.COLUMN: tie_breaks.decided_by_tie(probs, out["label"], 1),
+            PROBABILITY_COLUMN: out[PROBABILITY_COLUMN],
+            DECISION_COLUMN: out[DECISION_COLUMN],
         }
     )
 
@@ -94,7 +100,9 @@ class FairnessSuite(Suite):
     #    wider than half its interval (harness.stats.group_ties; untied models' numbers as in 3)
     # 5: a gap between groups tied at an extreme (10/40 and 5/20) gets the union of the pairs'
     #    intervals, not the first group's against itself (harness.stats.group_intervals)
-    version = "5"
+    # 6: the table's probability_output and decision_score columns; group ECE and its gap carry
+    #    probability_outputs / decision_scores as the accuracy suite's ECE does
+    version = "6"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

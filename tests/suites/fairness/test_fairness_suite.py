@@ -284,3 +284,26 @@ def test_positive_label_on_a_multiclass_task_says_it_changes_nothing() -> None:
     )
     assert any(note.startswith(said) for note in notes({"positive_label": 2}))
     assert not any("positive_label" in note for note in notes({}))
+
+
+def test_group_calibration_of_probability_outputs_is_flagged(task) -> None:  # noqa: ANN001
+    """A model ending in a softmax hands the suites probabilities as logits: the accuracy
+    suite's ECE carries `probability_outputs`, but each group's ECE and the ECE gap between
+    groups (the same softmax(probabilities)) went out unflagged. They carry it now; group
+    accuracies and rates (argmax only) do not."""
+    import torch
+
+    soft = TorchModuleAdapter.from_module(
+        torch.nn.Sequential(linear_tabular(), torch.nn.Softmax(dim=1)),
+        name="soft",
+        input_shape=(10,),
+    )
+    result = FairnessSuite({"group_by": ["sex"]}).run(soft, task, CTX)
+    flagged = {
+        (m.metric, m.context.get("group"))
+        for m in result.metrics
+        if "probability_outputs" in m.flags
+    }
+    assert flagged and {metric for metric, _ in flagged} == {"group_ece", "group_ece_gap"}
+    plain = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
+    assert not any("probability_outputs" in m.flags for m in plain.metrics)
