@@ -25,10 +25,10 @@ DECISION_COLUMN = "decision_score"
 False: scikit-learn's decision_function), not logits whose softmax is the model's probabilities."""
 
 
-def all_probabilities(column: Any) -> bool:
-    """Whether every stored row of a `COLUMN` column (numpy array or pandas Series) was a
-    probability vector; None (a table stored before the column existed), no rows, or a missing
-    value (a row of another condition, where the column is null): False."""
+def every_row_true(column: Any) -> bool:
+    """Whether every stored row of a per-sample boolean column (numpy array or pandas Series)
+    is True; None (a table stored before the column existed), no rows, or a missing value (a
+    row of another condition, where the column is null): False."""
     if column is None or not isinstance(column, Sized) or len(column) == 0:
         return False
     values = np.asarray(column)
@@ -37,12 +37,16 @@ def all_probabilities(column: Any) -> bool:
     return all(v is True for v in values.tolist())  # null (NaN, None) is not True
 
 
+def all_probabilities(column: Any) -> bool:
+    """Whether every stored row of a `COLUMN` column was a probability vector."""
+    return every_row_true(column)
+
+
 def calibration_flags(frame: Any) -> tuple[str, ...]:
     """The flags on the calibration numbers (NLL, ECE, Brier; per-group ECE) of a table's rows
     (a pandas DataFrame): every output a probability vector (`FLAG`), or every score a decision
     margin (`DECISION_FLAG`). Tables stored before a column existed have none: not flagged."""
-    flags = (FLAG,) if all_probabilities(frame.get(COLUMN)) else ()
-    margins = frame.get(DECISION_COLUMN)
-    if margins is not None and len(margins) > 0 and bool(np.asarray(margins, dtype=bool).all()):
+    flags = (FLAG,) if every_row_true(frame.get(COLUMN)) else ()
+    if every_row_true(frame.get(DECISION_COLUMN)):
         flags = (*flags, DECISION_FLAG)
     return flags

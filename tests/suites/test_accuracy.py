@@ -354,3 +354,16 @@ def test_a_table_stored_before_the_decision_column_is_not_flagged(result) -> Non
         old, num_classes=10, class_names=tuple("0123456789"), seed=5, resamples=0
     )
     assert all("decision_scores" not in m.flags for m in records)
+
+
+def test_calibration_flags_need_every_row_and_read_nulls_as_false() -> None:
+    """Both calibration columns are read alike: a null (a row another condition left empty) is
+    not True, so NaN in `decision_score` does not flag the rows as margins."""
+    import pandas as pd
+
+    from harness.core.calibration_flags import calibration_flags
+
+    assert calibration_flags(pd.DataFrame({"decision_score": [True, True]})) == ("decision_scores",)
+    assert calibration_flags(pd.DataFrame({"decision_score": [True, np.nan]})) == ()
+    assert calibration_flags(pd.DataFrame({"probability_output": [True, None]})) == ()
+    assert calibration_flags(pd.DataFrame({"label": [0]})) == ()
