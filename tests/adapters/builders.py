@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from harness.data.builtin import diabetes, digits
 from harness.data.loader import load_task
 from harness.data.task_spec import TaskSpec
 from harness.run.plugins import adapter_registry
+from tests.fixture_models import linear_digits
 
 CPU = torch.device("cpu")
 
@@ -121,3 +123,32 @@ def contract_cases(
             diabetes(),
         ),
     }
+
+
+class _DigitsHead(torch.nn.Module):
+    def __init__(self, last: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = linear_digits().eval().requires_grad_(False)
+        self.last = last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last(self.net(x)).reshape(-1, 10)
+
+
+def export_digits_head(tmp_path: Path, last: torch.nn.Module) -> Path:
+    """linear_digits followed by `last`, exported to ONNX (input `pixels`, dynamic batch; output
+    `output`) as `tmp_path / "<type of last>.onnx"`."""
+    path = tmp_path / f"{type(last).__name__}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _DigitsHead(last),
+            (torch.zeros(2, 1, 8, 8),),
+            str(path),
+            input_names=["pixels"],
+            output_names=["output"],
+            dynamic_axes={"pixels": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
+    return path

@@ -11,7 +11,6 @@ logits: NLL, ECE and Brier of softmax(sigmoid) with intervals and no flag.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,7 @@ from harness.data.builtin import digits
 from harness.data.loader import load_task
 from harness.data.task_spec import TaskSpec
 from harness.suites.accuracy import AccuracySuite
-from tests.adapters.builders import build
-from tests.fixture_models import linear_digits
+from tests.adapters.builders import build, export_digits_head
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")
@@ -115,30 +113,9 @@ def test_integer_labels_other_than_the_class_ids_are_refused(tmp_path: Path) -> 
     )
 
 
-class _Sigmoid(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = linear_digits().eval().requires_grad_(False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x)).reshape(-1, 10)
-
-
 def test_a_final_sigmoid_is_refused_unless_outputs_says_logits(tmp_path: Path) -> None:
-    path = tmp_path / "sig.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Sigmoid(),
-            (torch.zeros(2, 1, 8, 8),),
-            str(path),
-            input_names=["pixels"],
-            output_names=["output"],
-            dynamic_axes={"pixels": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
-    with pytest.raises(ModelLoadError, match="output 'output' of sig.onnx ends in a Sigmoid"):
+    path = export_digits_head(tmp_path, torch.nn.Sigmoid())  # linear_digits, then a Sigmoid
+    with pytest.raises(ModelLoadError, match="output 'output' of Sigmoid.onnx ends in a Sigmoid"):
         build("onnx", {"path": str(path)}, tmp_path, name="m")
     adapter = build("onnx", {"path": str(path), "outputs": "logits"}, tmp_path)
     adapter.check_task(digits())

@@ -9,7 +9,6 @@ the probabilities become log-probabilities: the same softmax as the network's lo
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
@@ -18,37 +17,10 @@ import torch
 from harness.core.suite import RunContext
 from harness.data.builtin import digits
 from harness.suites.accuracy import AccuracySuite
-from tests.adapters.builders import build
+from tests.adapters.builders import build, export_digits_head
 from tests.fixture_models import linear_digits
 
 pytest.importorskip("onnxruntime")
-
-
-class _Head(torch.nn.Module):
-    def __init__(self, last: torch.nn.Module) -> None:
-        super().__init__()
-        self.net = linear_digits().eval().requires_grad_(False)
-        self.last = last
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.last(self.net(x)).reshape(-1, 10)
-
-
-def _export(tmp_path: Path, last: torch.nn.Module) -> Path:
-    path = tmp_path / f"{type(last).__name__}.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Head(last),
-            (torch.zeros(2, 1, 8, 8),),
-            str(path),
-            input_names=["pixels"],
-            output_names=["output"],
-            dynamic_axes={"pixels": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
-    return path
 
 
 @pytest.mark.parametrize(
@@ -59,7 +31,9 @@ def test_a_final_softmax_is_read_as_probabilities(
     tmp_path: Path, last: torch.nn.Module, kind: str
 ) -> None:
     adapter = build(
-        "onnx", {"path": str(_export(tmp_path, last)), "input_shape": [1, 8, 8]}, Path(".")
+        "onnx",
+        {"path": str(export_digits_head(tmp_path, last)), "input_shape": [1, 8, 8]},
+        Path("."),
     )
     assert adapter.describe()["outputs"] == kind
     task = digits().head(120)
