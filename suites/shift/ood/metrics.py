@@ -82,6 +82,14 @@ def same_score_note(detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str |
     return note
 
 
+def few_samples_note(name: str, n_in: int, n_out: int) -> str:
+    """Why a value has no interval: an interval needs at least 2 samples on each side."""
+    return (
+        f"no interval: {n_in} test and {n_out} OOD sample(s) in {name!r}; an interval needs at "
+        "least 2 on each side (and a value from so few says little)"
+    )
+
+
 def below_chance_note(name: str, detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str:
     """Why an AUROC is under 0.5, in words and in the scores' own medians."""
     return (
@@ -127,11 +135,12 @@ def set_metrics(
         )  # fmt: skip
         for metric, fn in VALUES.items():
             value = fn(s_in, s_out)
-            note = None
-            if metric == "ood_auroc" and value < 0.5:
-                note = below_chance_note(name, detector, s_in, s_out)
-            rec = record(metric, value, n, condition=f"ood={name}", context=context, note=note)
             ci = cis[metric]
+            notes = [] if ci is not None else [few_samples_note(name, len(s_in), len(s_out))]
+            if metric == "ood_auroc" and value < 0.5:
+                notes.append(below_chance_note(name, detector, s_in, s_out))
+            note = "; ".join(notes) or None
+            rec = record(metric, value, n, condition=f"ood={name}", context=context, note=note)
             records.append(
                 replace(
                     rec,

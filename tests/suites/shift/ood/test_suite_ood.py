@@ -301,3 +301,18 @@ def test_nan_logits_on_the_fit_samples_are_one_line() -> None:
     config = {**CONFIG, "ood_sets": CONFIG["ood_sets"][:1]}
     with pytest.raises(ModelOutputError, match=r"model 'nan' returned NaN or inf logits for 200"):
         ShiftSuite(config).run(adapter, digits(), RunContext(seed=0))
+
+
+def test_a_value_without_interval_says_why(result) -> None:  # noqa: ANN001
+    """An OOD set of one sample (a loaded set can have one) has an AUROC, the share of test
+    samples ranked below it, but no interval: the record says so instead of a bare number."""
+    from harness.suites.shift.ood.metrics import ScoredSet, set_metrics
+
+    clean = {"sample_id": [f"t{i}" for i in range(5)], "msp": [0.9, 0.8, 0.7, 0.95, 0.6]}
+    one = ScoredSet("single", "far", {"sample_id": ["o0"], "msp": [0.65]})
+    records = set_metrics(one, clean, ["msp"], RunContext(seed=0), "msp")
+    auroc = next(r for r in records if r.metric == "ood_auroc")
+    assert auroc.value == pytest.approx(0.8) and auroc.ci is None
+    assert "no interval: 5 test and 1 OOD sample(s) in 'single'" in (auroc.note or "")
+    per_set = [r for (c, _), r in _records(result, "ood_auroc").items() if c.startswith("ood=")]
+    assert per_set and not any("no interval" in (r.note or "") for r in per_set)
