@@ -62,6 +62,8 @@ class AdapterBase(AdapterHooks):
     config_model: ClassVar[type[BaseModel]]
     # description keys that only say where the files are: left out of identity()
     location_keys: ClassVar[tuple[str, ...]] = ("path",)
+    # config fields that name a model file on this machine: checked at planning (`validate`)
+    model_file_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.core.errors import ModelLoadError
 from harness.core.hashing import file_sha256
+from harness.core.local_files import not_a_file
 
 
 def resolve_path(path: Path, base_dir: Path) -> Path:
@@ -39,14 +40,9 @@ def shown_path(path: Path, base_dir: Path) -> str:
 
 def require_file(path: Path, *, model: str, key: str = "path") -> Path:
     """`path` when it is a file; otherwise one line saying what it is instead."""
-    if path.is_file():
+    what = not_a_file(path)
+    if what is None:
         return path
-    if path.is_dir():
-        what = "is a folder, not a model file"
-    elif path.is_symlink():
-        what = "is a link that leads to no file (broken, or a loop)"
-    else:
-        what = "file not found"
     raise ModelLoadError(f"model {model!r}: {key}: {what}: {path}")
 
 

@@ -342,6 +342,7 @@ class OnnxRuntimeAdapter(AdapterBase):
     kind: ClassVar[str] = "onnx"
     config_model: ClassVar[type[BaseModel]] = OnnxConfig
     location_keys: ClassVar[tuple[str, ...]] = ("path", "providers")
+    model_file_keys: ClassVar[tuple[str, ...]] = ("path",)
 
     def __init__(
         self,

@@ -96,6 +96,7 @@ class SklearnAdapter(AdapterBase):
     """A fitted scikit-learn classifier: black-box, batched, CPU."""
 
     kind: ClassVar[str] = "sklearn"
+    model_file_keys: ClassVar[tuple[str, ...]] = ("path",)
     config_model: ClassVar[type[BaseModel]] = SklearnConfig
 
     def __init__(

@@ -69,6 +69,7 @@ class TorchScriptAdapter(NetworkAdapter):
     """A serialized torch program: white-box (gradients flow), batched, CPU or CUDA."""
 
     kind: ClassVar[str] = "torchscript"
+    model_file_keys: ClassVar[tuple[str, ...]] = ("path",)
     config_model: ClassVar[type[BaseModel]] = TorchScriptConfig
 
     @classmethod

@@ -27,6 +27,7 @@ from harness.config.variants import (
     variant_model_spec,
 )
 from harness.core.errors import ModelLoadError, SpecError, UnknownNameError
+from harness.core.local_files import not_a_file
 from harness.core.registry import Registry
 from harness.core.suite import Suite
 from harness.core.task import Task
@@ -91,6 +92,14 @@ def model_plan(entry: str | ModelSpec, index: int, base_dir: Path, plugins: Plug
             format_validation_error(err, prefix=where)
             + _default_adapter_note(entry, where, plugins)
         ) from None
+    for key in getattr(adapter_cls, "model_file_keys", ()):
+        value = getattr(config, key, None)
+        if value is None:
+            continue
+        path = Path(value) if Path(value).is_absolute() else base_dir / value
+        what = not_a_file(path)
+        if what is not None:
+            raise SpecError(f"models[{index}]({entry.name}).{key}: {what}: {path}")
     weights = getattr(config, "weights", None)
     if weights is not None:
         path = Path(weights) if Path(weights).is_absolute() else base_dir / weights

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from harness.cli.main import main
 from harness.core.errors import ModelLoadError, ModelOutputError, SpecError
-from harness.data.builtin import diabetes, digits
+from harness.data.builtin import diabetes
 from harness.run.plugins import adapter_registry
 from tests.adapters.builders import build, text_task
 
@@ -243,19 +243,29 @@ def test_unknown_spec_field_is_named(write_spec) -> None:  # noqa: ANN001 - fixt
         main(["--debug", "validate", str(spec)])
 
 
-def test_onnx_missing_file_fails_the_job_with_its_path(write_spec, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("adapter", ["onnx", "sklearn", "torchscript"])
+def test_a_missing_model_file_is_refused_by_validate_and_run(
+    adapter: str,
+    write_spec,
+    tmp_path: Path,
+    capsys,  # noqa: ANN001
+) -> None:
+    """`validate` said "valid" for a model file that does not exist, and the run then failed
+    every job of that model; both now refuse at planning, naming the key and the path."""
     spec = write_spec(
-        """\
+        f"""\
         device: cpu
         tasks: [digits]
         models:
-          - {name: m, adapter: onnx, path: nowhere.onnx}
-        suites: {accuracy: {}}
+          - {{name: m, adapter: {adapter}, path: nowhere.bin}}
+        suites: {{accuracy: {{}}}}
         """
     )
-    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
-    assert "path: file not found:" in capsys.readouterr().err
-    assert digits().num_classes == 10
+    for command in (["validate", str(spec)], ["run", str(spec), "--out", str(tmp_path / "out")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"error: models[0](m).path: file not found: {spec.parent / 'nowhere.bin'}"
+    assert not (tmp_path / "out").exists()
 
 
 def test_validate_gives_the_line_a_job_gives_for_a_model_labelled_in_another_order(

@@ -120,8 +120,9 @@ def test_plugin_task_and_suite_run(plugin_on_path: Path, tmp_path: Path, capsys)
     spec = tmp_path / "plugin.yaml"
     spec.write_text(
         "device: cpu\nbootstrap_resamples: 20\ntasks: [tiny-digits]\n"
-        "models: [{name: m, adapter: torchscript, path: missing.pt}]\nsuites: {echo-suite: {}}\n"
+        "models: [{name: m, adapter: torchscript, path: m.pt}]\nsuites: {echo-suite: {}}\n"
     )
+    (tmp_path / "m.pt").write_bytes(b"")  # validate checks the file is there, not what is in it
     assert main(["validate", str(spec)]) == 0
     assert "m × tiny-digits × echo-suite" in capsys.readouterr().out
 

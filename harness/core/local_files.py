@@ -1,0 +1,17 @@
+"""Why a path that should name a file on this machine does not (torch-free: planning and the
+adapters share the wording)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def not_a_file(path: Path) -> str | None:
+    """None when `path` is a file; otherwise what it is instead, in words."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "is a folder, not a model file"
+    if path.is_symlink():
+        return "is a link that leads to no file (broken, or a loop)"
+    return "file not found"
