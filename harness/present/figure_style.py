@@ -64,6 +64,13 @@ def label(text: object, limit: int = 48) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def plain_label(text: object, limit: int = 48) -> str:
+    """Untrusted text as one line of bounded length, for text drawn other than by matplotlib
+    (no mathtext to escape)."""
+    s = strip_control(text).replace("\n", " ").replace("\r", " ")
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
 def axis_label(text: object, width: int = 56) -> str:
     """An axis label wrapped to fit beside a small plot."""
     import textwrap

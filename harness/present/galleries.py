@@ -7,21 +7,33 @@ that found it, under a title naming the model, the threat model (norm and budget
 is the task's headline) and the attacks in words. Images are drawn pixel for pixel (nearest
 neighbour, enlarged by a whole factor) in the task's value bounds, as one mosaic per figure.
 Correct predictions are marked ✓, wrong ones ✗ (shape, not only colour).
+
+A mosaic is pixels and short labels, nothing matplotlib has to lay out: it is composed as one
+8-bit image and its labels are drawn with Pillow in matplotlib's own font and sizes (points at
+the figures' DPI), 4-5x cheaper than a matplotlib figure of the same picture, whose cost was its
+hundreds of text artists drawn twice for a tight box (0.5 against 0.11 s CPU for a
+10 x 12 gallery).
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
+from matplotlib.font_manager import FontProperties, findfont
+from PIL import Image, ImageDraw, ImageFont
 
 from harness.analysis.figure_data import AdversarialGallery, CorruptionGallery
 from harness.present.attack_names import attack_words, attacks_summary
-from harness.present.figure_style import DPI, label, save
+from harness.present.figure_style import DPI
+from harness.present.figure_style import plain_label as label
+from harness.store import atomic
 
 RIGHT, WRONG = "#0072B2", "#D55E00"
 CORRUPTIONS_PER_FIGURE = 10
@@ -95,20 +107,54 @@ class _Mosaic:
         self.texts.append((self.left - 8, y + self.tile[0] / 2, text, "#1f2328", "right", 8))
 
     def draw(self, path: Path, title: str) -> Path:
+        """The mosaic under its title as a PNG, written whole (harness/store/atomic.py): the
+        picture is as large as the mosaic and every label around it need (as matplotlib's tight
+        box was), with a margin of 0.08 inch."""
         h, w = self.canvas.shape[:2]
-        fig = plt.figure(figsize=(w / DPI, h / DPI + 0.45))
-        ax = fig.add_axes((0.0, 0.0, 1.0, h / (h + 0.45 * DPI)))
-        ax.imshow(self.canvas, interpolation="nearest")
-        ax.set_axis_off()
-        for x, y, text, colour, ha, size in self.texts:
-            va = (
-                "top"
-                if ha == "center" and y > self.head
-                else ("bottom" if ha == "center" else "center")
+        labels = [((w / 2, -4.0), title, "black", "md", "center", TITLE_POINTS)]
+        for x, y, text, colour, ha, points in self.texts:
+            vertical = "a" if ha == "center" and y > self.head else ("d" if ha == "center" else "m")
+            anchor = {"center": "m", "right": "r"}[ha] + vertical
+            labels.append(((x, y), text, colour, anchor, ha, points))
+        boxes = [
+            _measure().multiline_textbbox(xy, text, font=_font(pt), anchor=anchor, align=align)
+            for xy, text, _colour, anchor, align, pt in labels
+        ]
+        left = min(0.0, *(b[0] for b in boxes))
+        top = min(0.0, *(b[1] for b in boxes))
+        right = max(float(w), *(b[2] for b in boxes))
+        bottom = max(float(h), *(b[3] for b in boxes))
+        pad = round(0.08 * DPI)  # figure_style.save's pad_inches
+        dx, dy = pad - math.floor(left), pad - math.floor(top)
+        size = (math.ceil(right) + dx + pad, math.ceil(bottom) + dy + pad)
+        image = Image.new("RGB", size, "white")
+        pixels = np.round(np.clip(self.canvas, 0.0, 1.0) * 255.0).astype(np.uint8)
+        image.paste(Image.fromarray(pixels), (dx, dy))
+        pen = ImageDraw.Draw(image)
+        for (x, y), text, colour, anchor, align, points in labels:
+            pen.multiline_text(
+                (x + dx, y + dy), text, fill=colour, font=_font(points), anchor=anchor, align=align
             )
-            ax.text(x, y, text, color=colour, ha=ha, va=va, fontsize=size)
-        fig.suptitle(title, fontsize=9, y=0.995, va="top")
-        return save(fig, path)
+        png = io.BytesIO()
+        image.save(png, format="png")
+        atomic.write_bytes(path, png.getvalue(), durable=False)
+        return path
+
+
+TITLE_POINTS = 9
+
+
+@cache
+def _font(points: int) -> ImageFont.FreeTypeFont:
+    """matplotlib's sans-serif font at `points` points on a figure of DPI dots per inch."""
+    return ImageFont.truetype(
+        findfont(FontProperties(family=matplotlib.rcParams["font.family"])), points * DPI / 72
+    )
+
+
+@cache
+def _measure() -> ImageDraw.ImageDraw:
+    return ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
 
 def _name(index: int | None, names: Sequence[str]) -> str:
