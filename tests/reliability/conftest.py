@@ -61,6 +61,49 @@ suites:
 """
 
 
+# the MULTI_SPEC jobs (conftest.py), with models that stall on a file instead of sleeping:
+# slow-a finishes its accuracy job (the model-call probe of harness.core.model_calls, then 6
+# batches: 7 calls) and its fairness job (digits has no groups: a recorded skip); slow-b stalls at
+# its first call while `hold` exists.
+STALLING_SPEC = """\
+name: multi
+seed: 5
+device: cpu
+limit: 120
+batch_size: 20
+bootstrap_resamples: 100
+tasks: [digits, diabetes]
+models:
+  - name: slow-a
+    factory: tests.fixture_models:stalling_linear_digits
+    factory_args: {{hold: "{hold}", after: 7, seed: 0}}
+    input_shape: [1, 8, 8]
+    tasks: [digits]
+  - name: slow-b
+    factory: tests.fixture_models:stalling_linear_digits
+    factory_args: {{hold: "{hold}", after: 0, seed: 1}}
+    input_shape: [1, 8, 8]
+    tasks: [digits]
+  - name: tab
+    factory: tests.fixture_models:linear_tabular
+    weights: tab.safetensors
+    input_shape: [10]
+    tasks: [diabetes]
+suites:
+  accuracy: {{}}
+  fairness: {{min_group_size: 5}}
+"""
+
+
+def stalling_spec(weights_dir: Path, hold: Path) -> Path:
+    """The MULTI_SPEC jobs with models that stall while `hold` exists (created here): a run that
+    is provably inside its third job, whatever the machine's load (`<hold>.stalled` says so)."""
+    hold.touch()
+    path = weights_dir / "stalling.yaml"
+    path.write_text(textwrap.dedent(STALLING_SPEC.format(hold=hold)))
+    return path
+
+
 def multi_spec(weights_dir: Path, delay: float = 0.05) -> Path:
     path = weights_dir / "multi.yaml"
     path.write_text(textwrap.dedent(MULTI_SPEC.format(delay=delay)))

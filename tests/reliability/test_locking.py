@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,18 @@ from tests.reliability.conftest import (
     fork_run,
     manifest_of,
     multi_spec,
+    stalling_spec,
     wait_exit,
     wait_for,
 )
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open (Linux /proc)."""
+    fds = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        return any(os.path.realpath(fd) == os.path.realpath(path) for fd in fds.iterdir())
+    return False
 
 
 def _lock_held(out: Path) -> bool:
@@ -29,10 +40,14 @@ def _lock_held(out: Path) -> bool:
 
 
 def test_second_run_is_refused_then_waits(weights_dir: Path, tmp_path: Path) -> None:
-    spec = multi_spec(weights_dir, delay=0.5)  # ~6 s per digits job: the others meet the lock
+    # the first run holds the lock inside its third job until `hold` is removed: a busy machine
+    # cannot let it finish before the others arrive (it once did with a job slowed by sleeps)
+    hold = tmp_path / "hold"
+    spec = stalling_spec(weights_dir, hold)
     out = tmp_path / "out"
     first = fork_run(spec, out)
-    wait_for(lambda: _lock_held(out))
+    wait_for(lambda: Path(f"{hold}.stalled").exists())
+    assert _lock_held(out)
     holder = json.loads(next(out.glob("runs/*/.lock")).read_text())
     assert holder["pid"] == first and holder["host"] and holder["started"]
 
@@ -43,8 +58,13 @@ def test_second_run_is_refused_then_waits(weights_dir: Path, tmp_path: Path) -> 
     assert f"is in use by pid {first} on " in lines[0] and "--wait-lock" in lines[0]
 
     waiter = fork_run(spec, out, "--wait-lock")
+    # the waiter has the run's lock file open (its flock polls) while the first run holds it
+    wait_for(lambda: _has_open(waiter, next(out.glob("runs/*/.lock"))))
+    time.sleep(0.5)  # past its first flock attempt
+    hold.unlink()
     assert wait_exit(first) == 0
     assert wait_exit(waiter) == 0
+    assert "waiting for the lock on" in child_stderr(out, waiter)
     assert assert_no_partial_files(out) == 6
     manifest = manifest_of(out)
     assert manifest["status"] == "completed"

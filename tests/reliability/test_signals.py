@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -21,42 +20,10 @@ from tests.reliability.conftest import (
     child_stderr,
     fork_run,
     manifest_of,
+    stalling_spec,
     wait_exit,
     wait_for,
 )
-
-# the MULTI_SPEC jobs (conftest.py), with models that stall on a file instead of sleeping:
-# slow-a finishes its accuracy job (the model-call probe of harness.core.model_calls, then 6
-# batches: 7 calls) and its fairness job (digits has no groups: a recorded skip); slow-b stalls at
-# its first call while `hold` exists.
-STALLING_SPEC = """\
-name: multi
-seed: 5
-device: cpu
-limit: 120
-batch_size: 20
-bootstrap_resamples: 100
-tasks: [digits, diabetes]
-models:
-  - name: slow-a
-    factory: tests.fixture_models:stalling_linear_digits
-    factory_args: {{hold: "{hold}", after: 7, seed: 0}}
-    input_shape: [1, 8, 8]
-    tasks: [digits]
-  - name: slow-b
-    factory: tests.fixture_models:stalling_linear_digits
-    factory_args: {{hold: "{hold}", after: 0, seed: 1}}
-    input_shape: [1, 8, 8]
-    tasks: [digits]
-  - name: tab
-    factory: tests.fixture_models:linear_tabular
-    weights: tab.safetensors
-    input_shape: [10]
-    tasks: [diabetes]
-suites:
-  accuracy: {{}}
-  fairness: {{min_group_size: 5}}
-"""
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -64,9 +31,7 @@ def test_signal_stops_run_and_records_it(
     weights_dir: Path, tmp_path: Path, sig: signal.Signals, code: int
 ) -> None:
     hold = tmp_path / "hold"
-    hold.touch()
-    spec = weights_dir / "stalling.yaml"
-    spec.write_text(textwrap.dedent(STALLING_SPEC.format(hold=hold)))
+    spec = stalling_spec(weights_dir, hold)
     out = tmp_path / "out"
     pid = fork_run(spec, out)
     wait_for(lambda: Path(f"{hold}.stalled").exists())  # inside job 3 (slow-b x accuracy)
