@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from harness.analysis.figure_data import AdversarialGallery, CorruptionGallery
 from harness.present.attack_names import attack_words, attacks_summary
-from harness.present.figure_style import DPI
+from harness.present.figure_style import DPI, MUTED
 from harness.present.figure_style import plain_label as label
 from harness.store import atomic
 
@@ -210,6 +210,10 @@ def corruption_gallery(
                     mosaic.put(r, si * k + j, _pixels(gallery.images[ci, si, j], gallery.bounds))
                     pred = gallery.predictions.get((ci, si, j))
                     text, colour = _verdict(pred, gallery.labels[j], class_names)
+                    if (
+                        pred is None and sevs[si] != 0
+                    ):  # a cell the suite left out (its notes say why)
+                        text, colour = "not evaluated", MUTED
                     mosaic.under(r, si * k + j, text, colour)
         part = f" ({len(paths) + 1} of {len(blocks)})" if len(blocks) > 1 else ""
         path = out.with_name(f"{out.stem}-{len(paths)}{out.suffix}")
