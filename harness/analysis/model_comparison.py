@@ -40,7 +40,7 @@ from harness.core.errors import ResultsError
 from harness.core.group_context import GroupContext
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs, read_config
 from harness.core.suite_config import SuiteConfig
 from harness.stats import timing
@@ -354,6 +354,9 @@ def _slices(job: StoredJob, fa: pd.DataFrame, fb: pd.DataFrame) -> list[SliceDif
     groups = [c for c in fa.columns if c.startswith(GROUP_PREFIX)]
     for col in groups:
         frame[col] = va[col].to_numpy()
+    # an OOD set's rows have no label: every model is "wrong" on each, an accuracy of 0 that
+    # says nothing (their comparison is the OOD detection metrics')
+    frame = frame[frame["label"] != UNLABELED]
     suite = job.record.suite
     conditions = frame.index.get_level_values("condition")
     clean = frame[conditions == CLEAN]

@@ -31,7 +31,7 @@ from harness.analysis import paired_tests
 from harness.core.class_context import ClassContext
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import CLEAN, GROUP_PREFIX, SampleTable
+from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs
 from harness.stats.intervals import holm
 from harness.stats.timing import UNSTABLE
@@ -432,6 +432,7 @@ def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[Harm
     )
     for col in [c for c in pframe.columns if c.startswith(GROUP_PREFIX)]:
         frame[col] = p[col].to_numpy()
+    frame = frame[frame["label"] != UNLABELED]  # OOD rows: no label, no accuracy to compare
     conditions = frame.index.get_level_values("condition")
     out: list[HarmSlice] = []
 

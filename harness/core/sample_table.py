@@ -46,6 +46,7 @@ _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
 }
 GROUP_PREFIX = "group:"
 CLEAN = "clean"
+UNLABELED = -1  # the label of a row that has none (an OOD set's rows): never a class
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ import torch
 
 from harness.core.errors import DatasetError
 from harness.core.manifest import Modality, TaskSummary
+from harness.core.sample_table import UNLABELED as UNLABELED  # an unlabeled task's rows
 from harness.core.subsets import stratified_indices
 from harness.core.threat_model import Headline
 
 SAMPLE_ID = "sample_id"
 SOURCE_ID = "source_id"  # the id of the clean image a corrupted one was made from
-UNLABELED = -1  # the label of every row of an unlabeled task (an OOD set)
 # the name of `Task.train_fingerprint` among a job's input fingerprints (`Suite.input_fingerprints`)
 TRAIN_SPLIT = "train_split"
 _HASH_ROWS = 4096

@@ -204,3 +204,38 @@ def test_why_an_excluding_interval_is_not_a_verdict() -> None:
     assert d.excludes_zero and d.better == ""
     assert "not after Holm's correction over the 17 tests" in d.why
     assert replace(d, p_holm=0.01).better == "a" and replace(d, p_holm=0.01).why == ""
+
+
+def test_ood_rows_have_no_accuracy_slice() -> None:
+    """An OOD set's rows (label -1) made a condition slice `ood=noise` with accuracy 0 against 0,
+    "no significant difference", one more test in the slices' Holm family; neither a model
+    comparison nor a variant's deltas slice them now."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from harness.analysis import model_comparison, variant_deltas
+
+    rng = np.random.default_rng(0)
+    n = 60
+    frames = []
+    for seed in (1, 2):
+        right = np.random.default_rng(seed).random(n) < 0.8
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sample_id": [f"t{i}" for i in range(n)] + [f"o{i}" for i in range(n)],
+                    "condition": ["clean"] * n + ["ood=noise"] * n,
+                    "label": list(rng.integers(0, 2, n)) + [-1] * n,
+                    "correct": list(right) + [False] * n,
+                }
+            )
+        )
+    frames[1]["label"] = frames[0]["label"]
+    summary = SimpleNamespace(class_names=["a", "b"], group_labels={})
+    job = SimpleNamespace(record=SimpleNamespace(task_summary=summary, suite="shift"))
+    slices = model_comparison._slices(job, frames[0], frames[1])  # type: ignore[arg-type]
+    assert {s.kind for s in slices} == {"class"} and slices
+    assert not any("ood=" in s.condition for s in slices)
+    harms = variant_deltas._slices("shift", frames[0], frames[1])
+    assert harms and not any("ood=" in h.condition for h in harms)
