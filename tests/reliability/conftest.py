@@ -65,34 +65,11 @@ suites:
 # slow-a finishes its accuracy job (the model-call probe of harness.core.model_calls, then 6
 # batches: 7 calls) and its fairness job (digits has no groups: a recorded skip); slow-b stalls at
 # its first call while `hold` exists.
-STALLING_SPEC = """\
-name: multi
-seed: 5
-device: cpu
-limit: 120
-batch_size: 20
-bootstrap_resamples: 100
-tasks: [digits, diabetes]
-models:
-  - name: slow-a
-    factory: tests.fixture_models:stalling_linear_digits
-    factory_args: {{hold: "{hold}", after: 7, seed: 0}}
-    input_shape: [1, 8, 8]
-    tasks: [digits]
-  - name: slow-b
-    factory: tests.fixture_models:stalling_linear_digits
-    factory_args: {{hold: "{hold}", after: 0, seed: 1}}
-    input_shape: [1, 8, 8]
-    tasks: [digits]
-  - name: tab
-    factory: tests.fixture_models:linear_tabular
-    weights: tab.safetensors
-    input_shape: [10]
-    tasks: [diabetes]
-suites:
-  accuracy: {{}}
-  fairness: {{min_group_size: 5}}
-"""
+STALLING_SPEC = (
+    MULTI_SPEC.replace("slow_linear_digits", "stalling_linear_digits")
+    .replace("{{delay: {delay}, seed: 0}}", '{{hold: "{hold}", after: 7, seed: 0}}')
+    .replace("{{delay: {delay}, seed: 1}}", '{{hold: "{hold}", after: 0, seed: 1}}')
+)
 
 
 def stalling_spec(weights_dir: Path, hold: Path) -> Path:
