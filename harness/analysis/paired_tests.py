@@ -10,8 +10,9 @@ p < 0.05 and a verdict can never contradict its interval:
 - `cell_mean_newcombe`: means over cells of the same source images (mean corruption accuracy,
   the tabular / text shift means), Newcombe's square-and-add interval from the two cell-mean
   intervals (`intervals.cell_mean_difference`) and the p-value read off it;
-- `paired_bootstrap`: other per-sample means (NLL, Brier, per-family corruption error), a seeded
-  paired bootstrap of the mean difference: its percentile interval and the p-value read off it;
+- `paired_sign_flip`: other per-sample means (NLL, Brier, per-family corruption error), the
+  sign-flip randomisation test of the mean difference (exact up to 16 pairs, seeded random
+  flips above) and the interval of shifts it does not reject (`harness.stats.sign_flip`);
 - `paired_resample`: statistics of the whole table (ECE, balanced accuracy, macro-F1, fairness
   disparities, OOD AUROC/AUPR/FPR95), both runs recomputed on the SAME seeded resamples of the
   sample ids (drawn within groups, or within the ID and OOD sets); a normal interval with the
@@ -32,7 +33,6 @@ are Holm-corrected by the callers. No torch here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -56,7 +56,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import rng
 from harness.core.suite_board import SuiteConfigs, read_config
-from harness.stats import timing
+from harness.stats import sign_flip, timing
 from harness.stats.calibration import resample_counts
 from harness.stats.intervals import (
     VALUE_TIE_ATOL,
@@ -84,8 +84,8 @@ __all__ = [
     "Resampled",
     "compare",
     "mcnemar",
-    "paired_bootstrap",
     "paired_resample",
+    "paired_sign_flip",
     "pair_name",
     "per_sample",
     "rank_with_ties",
@@ -95,7 +95,7 @@ __all__ = [
 TestName = Literal[
     "mcnemar_exact",
     "cell_mean_newcombe",
-    "paired_bootstrap",
+    "paired_sign_flip",
     "paired_resample",
     "mann_whitney_rounds",
     "interval_z",
@@ -107,7 +107,7 @@ ALPHA = 0.05
 TEST_NAMES: dict[str, str] = {
     "mcnemar_exact": "exact McNemar",
     "cell_mean_newcombe": "Newcombe's interval of a difference of cell means",
-    "paired_bootstrap": "paired bootstrap",
+    "paired_sign_flip": "paired sign-flip test",
     "paired_resample": "paired resampling of the statistic",
     "mann_whitney_rounds": "Mann-Whitney on timing rounds",
     "interval_z": "MOVER from the 95% intervals, z-test read off it",
@@ -123,8 +123,8 @@ class PairedResult:
     p < 0.05 (module docstring).
 
     `se` is the standard error of the difference the test used; `spread` a test-specific scale
-    for power calculations (McNemar: the discordant fraction; bootstraps: the standard error of
-    B's own statistic). Both feed harness.analysis.power.
+    for power calculations (McNemar: the discordant fraction; the sign-flip test and paired
+    resampling: the standard error of B's own statistic). Both feed harness.analysis.power.
     """
 
     test: TestName
@@ -222,57 +222,7 @@ def _at_least_floor(
     return ci, max(p, floor)
 
 
-def percentile_test(
-    draws: np.ndarray, alpha: float = ALPHA, *, n: int | None = None
-) -> tuple[tuple[float, float], float]:
-    """The percentile interval of bootstrap draws of a difference and the p-value read off it:
-    p = (2 min(#draws <= 0, #draws >= 0) + 1) / (R + 1) (a Monte Carlo p-value never reaches 0
-    with finitely many draws), and the interval's ends are the order statistics k and R - 1 - k
-    with k the largest count for which that p is below alpha, so p < alpha exactly when the
-    interval excludes 0.
-
-    `n`: the draws are bootstrap means of n samples, whose percentiles are too narrow at small
-    n (the bootstrap's spread is the plug-in sd / sqrt(n) and its tails the normal's, where the
-    mean of n values has s / sqrt(n) and Student's t on n - 1 df): Hesterberg's (2015) expanded
-    percentile interval takes the percentiles at the level alpha' with
-    z(1 - alpha'/2) = sqrt(n / (n - 1)) t(1 - alpha/2, n - 1), and the p-value is mapped alike
-    (`_t_calibrated`), so it is still below alpha exactly when the interval excludes 0. On
-    normal differences that is the paired t-test's p-value up to the draws' noise; the plain
-    percentile test rejected a true null in 0.125 of the data sets at n = 10 and 0.077 at 20."""
-    r = len(draws)
-    ordered = np.sort(draws)
-    level = alpha if n is None or n < 2 else _t_calibrated(alpha, n, inverse=True)
-    k = min(r - 1, math.ceil((level * (r + 1) - 1.0) / 2.0) - 1)
-    below, above = int((draws <= 0).sum()), int((draws >= 0).sum())
-    p = min(1.0, (2.0 * min(below, above) + 1.0) / (r + 1.0))
-    ends = (float(ordered[max(k, 0)]), float(ordered[r - 1 - max(k, 0)]))
-    if k < 0:  # too few draws for any p below the level: the interval holds 0
-        ends = (min(ends[0], 0.0), max(ends[1], 0.0))
-    if n is not None and n >= 2:
-        # p < alpha exactly when the plain p is below the interval's level (k is the largest
-        # count whose plain p is below it): the mapped p keeps that, whatever its rounding
-        mapped = _t_calibrated(p, n)
-        p = min(mapped, math.nextafter(alpha, 0.0)) if p < level else max(mapped, alpha)
-    return ends, p
-
-
-def _t_calibrated(p: float, n: int, *, inverse: bool = False) -> float:
-    """A two-sided normal p-value read as Student's t on n - 1 df at sqrt(n / (n - 1)) times
-    the normal quantile (`percentile_test`): 2 P(T > z(1 - p/2) sqrt((n - 1) / n)). `inverse`:
-    the normal p-value whose t reading is `p` (the percentile level of a 1 - p interval)."""
-    from scipy import special  # the t distribution's ufuncs (not scipy.stats: start-up)
-
-    if not 0.0 < p < 1.0:
-        return p
-    scale = math.sqrt(n / (n - 1.0))
-    normal = NormalDist()
-    if inverse:
-        t = float(special.stdtrit(n - 1, 1.0 - p / 2.0))
-        return 2.0 * normal.cdf(-scale * t)
-    return float(2.0 * special.stdtr(n - 1, -normal.inv_cdf(1.0 - p / 2.0) / scale))
-
-
-def paired_bootstrap(
+def paired_sign_flip(
     a: pd.Series,
     b: pd.Series,
     *,
@@ -282,19 +232,21 @@ def paired_bootstrap(
     what: str = "comparison",
     shared: SharedDraws | None = None,
 ) -> PairedResult:
-    """Paired bootstrap of mean(A - B): its percentile interval and the p-value read off it
-    (`percentile_test`), from the same seeded draws (`shared`: draws kept for a ranking's other
-    comparisons)."""
+    """Sign-flip randomisation test of mean(A - B) and the interval that inverts it
+    (`harness.stats.sign_flip`): every flip up to `sign_flip.EXACT_MAX` pairs, else `resamples`
+    seeded random flips (`shared`: flips kept for a ranking's other comparisons). p < 0.05
+    exactly when the interval excludes 0."""
     xa, xb = _join(a, b, what)
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
     observed = float(d.mean()) if n else 0.0
     own = float(np.std(xb.astype(np.float64)) / np.sqrt(n)) if n else None
     if n < 2 or np.allclose(d, d[0]):
+        # the same difference on every pair: only the data and its mirror are as extreme
         p = 1.0 if n < 2 or observed == 0.0 else 0.0
         ci, p = _at_least_floor((observed, observed), p, n)
         return PairedResult(
-            test="paired_bootstrap",
+            test="paired_sign_flip",
             n=n,
             diff=observed,
             p_value=p,
@@ -303,26 +255,22 @@ def paired_bootstrap(
             spread=own,
             ci=ci if n else None,
         )
+    flips = None
+    if n > sign_flip.EXACT_MAX:
 
-    def draw() -> np.ndarray:
-        small = np.int32 if n < 2**31 else np.int64  # the same draws as int64, in half the memory
-        gen = rng(seed, "paired-bootstrap", name, n)
-        return gen.integers(0, n, size=(resamples, n), dtype=small)
+        def draw() -> sign_flip.Flips:
+            return sign_flip.random_flips(rng(seed, "paired-sign-flip", name, n), n, resamples)
 
-    key = ("paired-bootstrap", seed, name, n, resamples)
-    idx = draw() if shared is None else shared.draws(key, draw)
-    # draw by draw: per-sample differences are often multiples of a fraction (an error rate
-    # over five severities), and whether a resample's mean is exactly 0 (a tie of the test)
-    # depends on the order it is summed in
-    means = d[idx].mean(axis=1)
-    ci, p = _at_least_floor(*percentile_test(means, n=n), n)
+        key = ("paired-sign-flip", seed, name, n, resamples)
+        flips = draw() if shared is None else shared.draws(key, draw)
+    ci, p = _at_least_floor(*sign_flip.sign_flip_test(d, ALPHA, flips), n)
     return PairedResult(
-        test="paired_bootstrap",
+        test="paired_sign_flip",
         n=n,
         diff=observed,
         p_value=p,
-        detail=f"{resamples} paired resamples",
-        se=float(np.std(means, ddof=1)),
+        detail=(f"all {2**n} sign flips" if flips is None else f"{resamples} random sign flips"),
+        se=float(np.std(d, ddof=1) / np.sqrt(n)),
         spread=own,
         ci=ci,
     )
@@ -494,7 +442,7 @@ def _normal_test(observed: float, se: float) -> tuple[tuple[float, float], float
 def compare(
     a: Form, b: Form, *, seed: int, name: str, shared: SharedDraws | None = None
 ) -> PairedResult:
-    """McNemar for binary outcomes, Newcombe for means over cells, paired bootstrap for other
+    """McNemar for binary outcomes, Newcombe for means over cells, the sign-flip test for other
     means, paired resampling for whole-table statistics (`shared`: draws and resampled values
     kept across a ranking's comparisons)."""
     if isinstance(a, CellMeans) and isinstance(b, CellMeans):
@@ -503,7 +451,7 @@ def compare(
     if isinstance(a, PerSample) and isinstance(b, PerSample):
         if a.binary and b.binary:
             return mcnemar(a.values, b.values, what=name)
-        return paired_bootstrap(a.values, b.values, seed=seed, name=name, what=name, shared=shared)
+        return paired_sign_flip(a.values, b.values, seed=seed, name=name, what=name, shared=shared)
     if isinstance(a, Resampled) and isinstance(b, Resampled):
         return paired_resample(a, b, seed=seed, name=name, what=name, shared=shared)
     raise ResultsError(f"{name}: the two results store the metric in different forms")

@@ -39,7 +39,7 @@ import numpy as np
 from harness.analysis.paired_tests import PairedResult, exchangeable_floor
 
 POWER = 0.8
-RESAMPLING_TESTS = ("paired_bootstrap", "paired_resample")
+RESAMPLING_TESTS = ("paired_sign_flip", "paired_resample")
 
 
 def multiplier(alpha: float, power: float = POWER) -> float:

@@ -56,7 +56,7 @@ def test_no_mde_where_too_few_pairs_can_reach_alpha() -> None:
     a change of 0.24 in ECE as caught with 80% probability on 2 samples."""
     from harness.analysis import paired_tests, power
 
-    for test in ("paired_bootstrap", "paired_resample"):
+    for test in ("paired_sign_flip", "paired_resample"):
         for n, expected in ((2, None), (6, None), (7, 0.1 * power.multiplier(0.05 / 3))):
             res = paired_tests.PairedResult(
                 test=test, n=n, diff=0.0, p_value=1.0, detail="", se=0.1
