@@ -244,7 +244,7 @@ def paired_sign_flip(
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
     observed = float(d.mean()) if n else 0.0
-    own = float(np.std(xb.astype(np.float64)) / np.sqrt(n)) if n else None
+    own = float(np.std(xb.astype(np.float64), ddof=1) / np.sqrt(n)) if n > 1 else None
     if n < 2 or np.allclose(d, d[0]):
         # the same difference on every pair: only the data and its mirror are as extreme
         p = 1.0 if n < 2 or observed == 0.0 else 0.0
@@ -258,6 +258,7 @@ def paired_sign_flip(
             se=0.0,
             spread=own,
             ci=ci if n else None,
+            df=n - 1 if n > 1 else None,
         )
     flips = None
     if n > sign_flip.EXACT_MAX:
@@ -277,6 +278,7 @@ def paired_sign_flip(
         se=float(np.std(d, ddof=1) / np.sqrt(n)),
         spread=own,
         ci=ci,
+        df=n - 1,
     )
 
 
@@ -375,7 +377,7 @@ def paired_resample(
         p_value=p,
         detail=f"{int(ok.sum())} paired resamples of the {a.tested_name}",
         se=se,
-        spread=float(np.std(vb[ok], ddof=1)),
+        spread=float(np.std(vb[ok], ddof=1)) * small_sample_scale(n),
         ci=ci,
         statistic="" if a.tested_name == "statistic" else a.tested_name,
         df=n - 1,
