@@ -245,8 +245,9 @@ def paired_sign_flip(
     n = len(d)
     observed = float(d.mean()) if n else 0.0
     own = float(np.std(xb.astype(np.float64), ddof=1) / np.sqrt(n)) if n > 1 else None
-    if n < 2 or np.allclose(d, d[0]):
-        # the same difference on every pair: only the data and its mirror are as extreme
+    if n < 2 or bool(np.all(d == d[0])):
+        # the same difference on every pair: only the data and its mirror are as extreme (not
+        # merely close: float noise of 1e-9 around 0 was "constant" and p = 2^(1 - n))
         p = 1.0 if n < 2 or observed == 0.0 else 0.0
         ci, p = _at_least_floor((observed, observed), p, n)
         return PairedResult(

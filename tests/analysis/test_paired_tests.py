@@ -764,3 +764,20 @@ def test_paired_resampling_false_positive_rate_at_small_n() -> None:
             used += 1
         rates.append(rejected / used)
     assert max(rates) <= 0.07, rates
+
+
+def test_float_noise_between_two_runs_is_not_significant() -> None:
+    """A model against its own re-export: per-sample Brier scores equal up to float noise of
+    1e-9. The differences were taken as constant (np.allclose's absolute 1e-8) and the noise's
+    mean, 1e-11, as a significant change with p = 2^(1 - n) = 1e-60 on every data set; the
+    sign-flip test treats the noise as the noise it is (at most 0.1 of 200 data sets below
+    0.05; the SE of a 0.05 rate is 0.015)."""
+    gen = np.random.default_rng(27)
+    rejected = 0
+    for rep in range(200):
+        brier = gen.beta(1.0, 6.0, 200)
+        again = brier + gen.normal(0.0, 1e-9, 200)
+        res = paired_tests.paired_sign_flip(_series(again), _series(brier), seed=rep, name="t")
+        assert res.p_value is not None and res.detail != "degenerate (constant differences)"
+        rejected += res.p_value < 0.05
+    assert rejected / 200 <= 0.1, rejected
