@@ -216,7 +216,7 @@ def _harmless(gen: np.random.Generator, count: int) -> list[_Pending]:
     """Null metrics: uniform p-values (a harmless change), cheap standard errors."""
     out = []
     for p in gen.random(count):
-        res = paired_tests.PairedResult("paired_bootstrap", 100, 0.0, float(p), "null", se=0.01)
+        res = paired_tests.PairedResult("paired_sign_flip", 100, 0.0, float(p), "null", se=0.01)
         out.append(_pending(res, 0.5, 0.0))
     return out
 

@@ -10,7 +10,7 @@ the gate without a policy file (a policy's `baseline_flags` decides); the metric
 usual.
 
 Each metric gets the best test its stored results allow (harness.analysis.paired_tests): paired
-on the same sample ids where the per-sample tables allow it (exact McNemar, paired bootstrap,
+on the same sample ids where the per-sample tables allow it (exact McNemar, paired sign-flip,
 paired resampling of whole-table statistics such as ECE, fairness disparities and OOD AUROC),
 Mann-Whitney on timing rounds, an interval z-test for other numbers with intervals. A number
 without any of these gets NO test and is never called significant. All p-values of one gate are
@@ -199,7 +199,7 @@ def run_check(
         "a metric fails when it is worse by more than the tolerance AND the change is significant "
         f"after Holm's correction over the {tests} tests of this gate; each metric gets the best "
         "test its stored results allow: paired on the same sample ids (exact McNemar for "
-        "accuracies, paired bootstrap for per-sample means, paired resampling for ECE, fairness "
+        "accuracies, the sign-flip test for per-sample means, paired resampling for ECE, fairness "
         "disparities and OOD detection), Mann-Whitney on timing rounds, a z-test from the 95% "
         "intervals otherwise; a number with none of these gets no test and is never significant. "
         "A floor fails on the value alone. Missing jobs, metrics missing from either run, failed "

@@ -11,7 +11,7 @@ name. Accuracy columns know their chance level (the share of the most common cla
 among the evaluated samples: what a constant prediction scores, which no attack can lower) and
 whether every ranked model is at or below it. Every
 column ranks the models with tie groups from paired tests on the same sample ids
-(`paired_tests.rank_with_ties`: McNemar for accuracies, paired bootstrap or paired resampling
+(`paired_tests.rank_with_ties`: McNemar for accuracies, the sign-flip test or paired resampling
 for other per-sample and whole-table statistics, Mann-Whitney on timing rounds, a z-test from
 the intervals without per-sample data, no test and so a tie where none applies); numbers whose caveat excludes them (upper bounds, flagged, undefined) are left out of the
 ranking, so they are never marked best. Cells of a job that failed or was skipped carry its

@@ -4,7 +4,7 @@ they differ (classes, groups, conditions).
 Jobs pair when task data, suite, suite version and config agree. Every metric both report is
 compared with the test the leaderboard's tie groups and the CI gate use for it
 (`paired_tests.compare_records`): exact McNemar for accuracies, Newcombe's interval for means
-over cells, a paired bootstrap for other per-sample means, paired resampling for whole-table
+over cells, the paired sign-flip test for other per-sample means, paired resampling for whole-table
 statistics (ECE debiased), Mann-Whitney on timing rounds, MOVER from the two intervals for
 numbers without per-sample data. Each gives the 95% interval of A - B and its p-value from one
 procedure, so the interval excludes 0 exactly when p < 0.05. Numbers without an interval,

@@ -7,8 +7,8 @@ the metric, `cell_mean_form`, whose mean is the metric on equal and unequal cell
 metric that is a function of the whole table (ECE, balanced accuracy, macro-F1, fairness
 disparities, OOD detection metrics) has a `Resampled` form: a statistic that can be recomputed
 on bootstrap resamples of the sample ids, so both runs can be resampled with the SAME draws
-(a paired bootstrap). Metrics without either form are compared through their intervals, or not
-at all (harness.analysis.paired_tests). No torch here.
+(a paired bootstrap; per-sample forms get the sign-flip test). Metrics without either form are
+compared through their intervals, or not at all (harness.analysis.paired_tests). No torch here.
 """
 
 from __future__ import annotations

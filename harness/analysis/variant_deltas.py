@@ -3,7 +3,7 @@
 A variant job is paired with its parent's job on the same task data, suite, suite version and
 config. Every metric both report is compared with the best test its stored results allow
 (harness.analysis.paired_tests): exact McNemar on the per-sample `correct` column for
-accuracies, a seeded paired bootstrap for other per-sample means (NLL, Brier), paired
+accuracies, the paired sign-flip test for other per-sample means (NLL, Brier), paired
 resampling for whole-table statistics (ECE debiased, disparities, OOD detection),
 Mann-Whitney on the timing rounds for throughput and latency (inconclusive when the timing was
 unstable), MOVER from the intervals otherwise, and no test (p empty) for numbers without

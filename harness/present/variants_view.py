@@ -14,7 +14,7 @@ from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import Table, to_json, to_markdown, to_text, wrap
 
 LEGEND = (
-    "delta = variant - parent; tests: exact McNemar (accuracies), paired bootstrap (other "
+    "delta = variant - parent; tests: exact McNemar (accuracies), paired sign-flip (other "
     "per-sample means), paired resampling (ECE, disparities, OOD detection), Mann-Whitney on "
     "timing rounds (speed; inconclusive when the timing was unstable), z-test from the 95% "
     "intervals (other numbers with intervals), none (no test: p empty, never WORSE); "

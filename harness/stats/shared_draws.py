@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 import numpy as np
+
+Drawn = TypeVar("Drawn")
 
 
 class ValueStore(Protocol):
@@ -35,15 +37,16 @@ class SharedDraws:
 
     def __init__(self, store: ValueStore | None = None) -> None:
         self._store = store
-        self._draws: dict[Hashable, np.ndarray] = {}
+        self._draws: dict[Hashable, object] = {}
         self._values: dict[tuple[int, Hashable], np.ndarray] = {}
         self._held: list[object] = []
 
-    def draws(self, key: Hashable, make: Callable[[], np.ndarray]) -> np.ndarray:
-        """The draws stored under `key`, made once."""
+    def draws(self, key: Hashable, make: Callable[[], Drawn]) -> Drawn:
+        """The draws stored under `key`, made once (an array, or another form of draws such
+        as `sign_flip.Flips`)."""
         if key not in self._draws:
             self._draws[key] = make()
-        return self._draws[key]
+        return cast(Drawn, self._draws[key])
 
     def values(self, form: object, key: Hashable, make: Callable[[], np.ndarray]) -> np.ndarray:
         """`form`'s values stored under `key` (e.g. its statistic on a set of draws), made once."""

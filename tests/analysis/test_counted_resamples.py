@@ -1,7 +1,7 @@
 """Resampled statistics computed from how often each sample was drawn equal the same statistics
 computed draw by draw (harness.stats.calibration `counted_*`, used by paired tests on shared
-resamples): counts exactly, sums of confidences to the last bits. The paired bootstrap of a mean
-stays draw by draw."""
+resamples): counts exactly, sums of confidences to the last bits. The sign-flip test of a mean
+counts ties from exact sums."""
 
 from __future__ import annotations
 
@@ -95,21 +95,30 @@ def test_paired_resampling_reads_counts_for_the_rows_in_any_order() -> None:
     assert results[0].diff == results[1].diff
 
 
-def test_paired_bootstrap_is_draw_by_draw() -> None:
-    """The paired bootstrap's means are taken over each resample's draws (int32 draws, the
-    int64 ones): on differences in fifths, whether a resample's mean is exactly 0 depends on
-    the order of the sum, so the p-value is the draw-by-draw one bit for bit."""
+def test_random_sign_flips_count_ties_as_exact_sums_do() -> None:
+    """The sign-flip test's random flips on differences in fifths (an error rate over five
+    severities): whether a flip ties the observed mean (a subset summing to exactly 0) is what
+    integer sums of 5 d say, whatever the order of the float sums; the p-value is
+    (1 + flips at least as extreme) / (R + 1) counted that way, bit for bit."""
+    from harness.stats import sign_flip
+
     gen = np.random.default_rng(4)
     n = 400
     ids = pd.Index([f"s{i}" for i in range(n)])
     a = pd.Series(gen.integers(0, 6, size=n) / 5, index=ids)
     b = pd.Series(gen.integers(0, 6, size=n) / 5, index=ids)
-    got = paired_tests.paired_bootstrap(a, b, seed=1, name="m", resamples=400)
-    d = a.to_numpy() - b.to_numpy()
-    draws = paired_tests.rng(1, "paired-bootstrap", "m", n).integers(0, n, size=(400, n))
-    means = d[draws].mean(axis=1)
-    ci, p = paired_tests.percentile_test(means, n=n)
-    assert (got.p_value, got.ci, got.se) == (p, ci, float(np.std(means, ddof=1)))
+    got = paired_tests.paired_sign_flip(a, b, seed=1, name="m", resamples=400)
+    fifths = np.round((a.to_numpy() - b.to_numpy()) * 5).astype(np.int64)
+    flips = sign_flip.random_flips(paired_tests.rng(1, "paired-sign-flip", "m", n), n, 400)
+    mask = np.zeros((400, n), dtype=np.int64)
+    for j in range(n):  # pair j is bit 7 - j % 8 of byte j // 8
+        byte = flips.at[:, j // 8] - 256 * (j // 8)
+        mask[:, j] = (byte >> (7 - j % 8)) & 1
+    flipped = mask @ fifths
+    kept = fifths.sum() - flipped
+    extreme = int(np.sum(flipped * kept <= 0))
+    assert got.p_value == (1 + extreme) / 401
+    assert np.array_equal(mask.sum(axis=1), flips.sizes)
 
 
 def test_group_ece_intervals_and_counted_group_bootstrap() -> None:

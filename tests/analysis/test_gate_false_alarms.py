@@ -3,7 +3,7 @@
 A harmless change: the current model is as good as the baseline on every metric (same true
 per-sample accuracies, same mean losses), but its per-sample outcomes differ, as a retrained or
 recompiled model's do. Each repetition compares 50 metrics (30 accuracies by exact McNemar, 10
-per-sample means by paired bootstrap, 5 ECEs by paired resampling, 5 numbers that only have
+per-sample means by the sign-flip test, 5 ECEs by paired resampling, 5 numbers that only have
 intervals) with NO tolerance (any significant drop fails), decides them together (Holm), and
 counts a false alarm when any metric fails. The rate must stay at or below 0.05.
 """
@@ -66,7 +66,7 @@ def _one_gate(gen: np.random.Generator, rep: int) -> bool:
     for i in range(10):  # per-sample means (NLL-like): same distribution, new noise
         level = gen.gamma(2.0, 0.3, N)
         base, cur = level + gen.normal(0, 0.2, N), level + gen.normal(0, 0.2, N)
-        res = paired_tests.paired_bootstrap(
+        res = paired_tests.paired_sign_flip(
             _series(cur), _series(base), seed=rep, name=f"m{i}", resamples=200
         )
         pending.append(_pending(res, res.diff))  # lower is better

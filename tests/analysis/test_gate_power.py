@@ -56,7 +56,7 @@ def test_no_mde_where_too_few_pairs_can_reach_alpha() -> None:
     a change of 0.24 in ECE as caught with 80% probability on 2 samples."""
     from harness.analysis import paired_tests, power
 
-    for test in ("paired_bootstrap", "paired_resample"):
+    for test in ("paired_sign_flip", "paired_resample"):
         for n, expected in ((2, None), (6, None), (7, 0.1 * power.multiplier(0.05 / 3))):
             res = paired_tests.PairedResult(
                 test=test, n=n, diff=0.0, p_value=1.0, detail="", se=0.1
@@ -64,3 +64,47 @@ def test_no_mde_where_too_few_pairs_can_reach_alpha() -> None:
             assert power.minimum_detectable(res, 0.05 / 3) == (
                 None if expected is None else pytest.approx(expected)
             ), (test, n)
+
+
+def test_resampling_tests_detect_their_printed_mde() -> None:
+    """The sign-flip test and paired resampling at 10 pairs: a data set whose differences have
+    sample sd 1 gives the test's standard error and the MDE printed from it (Student t's
+    quantiles on 9 df); a true shift of that MDE on differences of sd 1 is then detected at
+    least 80% of the time (0.804 and 0.802 of 1,000 data sets; the simulation's SE is 0.013).
+    With the plug-in standard errors and z's quantiles the paired bootstrap printed 0.847 and
+    caught that shift 0.658 of the time, paired resampling printed 0.844 (1.00 is needed now
+    that its test is no longer anti-conservative)."""
+    import pandas as pd
+
+    from harness.analysis import paired_tests
+
+    n, alpha = 10, 0.05
+    ids = pd.Index([f"s{i}" for i in range(n)])
+
+    def mean_form(values: np.ndarray) -> paired_tests.Resampled:
+        strata = np.zeros(n, dtype=np.int64)
+        return paired_tests.Resampled(ids, strata, lambda idx: values[idx].mean(axis=1))
+
+    def result(test: str, d: np.ndarray, seed: int) -> paired_tests.PairedResult:
+        zero = np.zeros(n)
+        if test == "sign_flip":
+            return paired_tests.paired_sign_flip(
+                pd.Series(d, index=ids), pd.Series(zero, index=ids), seed=seed, name="t"
+            )
+        return paired_tests.paired_resample(mean_form(d), mean_form(zero), seed=seed, name="t")
+
+    gen = np.random.default_rng(41)
+    unit = gen.normal(size=n)
+    unit = (unit - unit.mean()) / unit.std(ddof=1)  # sample sd exactly 1
+    for test in ("sign_flip", "resample"):
+        printed = result(test, unit, 0)
+        mde = power.minimum_detectable(printed, alpha)
+        assert mde is not None and mde == pytest.approx(
+            power.multiplier(alpha, df=n - 1) / np.sqrt(n), rel=0.05
+        )
+        detected = 0
+        for rep in range(1000):
+            found = result(test, gen.normal(mde, 1.0, n), rep + 1)
+            assert found.p_value is not None
+            detected += found.p_value < alpha
+        assert detected / 1000 >= 0.8 - 3 * np.sqrt(0.16 / 1000), (test, mde, detected)

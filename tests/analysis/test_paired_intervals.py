@@ -86,11 +86,11 @@ def _series(x: np.ndarray) -> pd.Series:
     return pd.Series(x, index=[f"s{i}" for i in range(len(x))])
 
 
-def test_percentile_bootstrap_p_agrees_with_its_interval() -> None:
+def test_sign_flip_p_agrees_with_its_interval() -> None:
     gen = np.random.default_rng(4)
     for shift in np.linspace(0.0, 0.25, 30):
         base = gen.normal(0, 1, 80)
-        res = paired_tests.paired_bootstrap(
+        res = paired_tests.paired_sign_flip(
             _series(base + shift + gen.normal(0, 0.7, 80)), _series(base), seed=1, name="t"
         )
         assert res.p_value is not None and res.ci is not None

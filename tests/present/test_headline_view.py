@@ -86,8 +86,8 @@ def test_a_debiased_difference_says_so_in_the_verdict() -> None:
         "+0.003 in debiased ECE, paired resampling of the debiased ECE, Holm-adjusted p = 0.820: "
         "not significant"
     )
-    plain = replace(result, test="paired_bootstrap", statistic="")
-    assert versus_text(replace(verdict, versus=plain)).startswith("+0.003, paired bootstrap, ")
+    plain = replace(result, test="paired_sign_flip", statistic="")
+    assert versus_text(replace(verdict, versus=plain)).startswith("+0.003, paired sign-flip test, ")
 
 
 def test_a_headline_cell_shows_its_records_note_once() -> None:
