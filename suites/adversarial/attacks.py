@@ -11,8 +11,8 @@ its class, and its line here.
 from __future__ import annotations
 
 import difflib
-import math
 import importlib
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any

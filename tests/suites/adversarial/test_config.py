@@ -144,7 +144,11 @@ def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001
         ("linf_square", {"queries": -5}, r"linf_square\.queries: must be at least 1"),
         ("linf_square", {"p_init": 0}, r"linf_square\.p_init: must be more than 0"),
         ("linf_pgd", {"rel_stepsize": 0.0}, r"linf_pgd\.rel_stepsize: must be more than 0"),
-        ("linf_pgd", {"rel_stepsize": float("nan")}, r"linf_pgd\.rel_stepsize: expected a finite number"),
+        (
+            "linf_pgd",
+            {"rel_stepsize": float("nan")},
+            r"linf_pgd\.rel_stepsize: expected a finite number",
+        ),
         # silently truncated to 10 before
         ("linf_square", {"queries": 10.5}, r"linf_square\.queries: expected a whole number"),
         ("linf_square", {"queries": True}, r"linf_square\.queries: expected a whole number"),
