@@ -403,7 +403,8 @@ def _calibrated_two_groups(n_a: int, n_b: int, seed: int) -> pd.DataFrame:
 
 def test_ece_gap_interval_holds_zero_for_a_calibrated_model_with_a_small_group() -> None:
     """The percentile bootstrap of the groups' plain ECEs carried the small group's upward bias:
-    groups of 200 and 20 (20 is not flagged) excluded the true gap 0 in 87 of 100 seeded runs (benchmarks/ece_gap_coverage.py)."""
+    groups of 200 and 20 (20 is not flagged) excluded the true gap 0 in 87 of 100 seeded runs
+    (benchmarks/ece_gap_coverage.py)."""
     excluded = 0
     for seed in range(20):
         frame = _calibrated_two_groups(200, 20, seed)
