@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 from pandas.api.types import is_float_dtype
 
-from harness.core.errors import ResultsError
+from harness.core.errors import ConfigError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX
 from harness.core.suite_board import SuiteConfigs, read_config
@@ -256,6 +256,13 @@ def _options(
     found = options.get((manifest.run_id, job.record.task))
     bins = found.ece_bins if found is not None else ECE_BINS
     if query.positive_label is not None:
+        summary = job.record.task_summary
+        if summary.num_classes == 2 and query.positive_label > 1:
+            # class 5 of a binary task: every selection rate 0/n, demographic parity "perfect"
+            raise ConfigError(
+                f"--positive-label {query.positive_label} but task {summary.name!r} is binary "
+                "(labels 0 and 1): give 0 or 1, or --task a task of more classes"
+            )
         return query.positive_label, bins, "--positive-label"
     if found is not None:
         return found.positive_label, bins, "the fairness suite's positive_label in this run"

@@ -16,8 +16,13 @@ Disparities summarise several groups (largest minus smallest, smallest, largest,
 - worst (smallest) or largest group value: simultaneous per-group intervals at alpha / groups,
   giving [min lo, min hi] or [max lo, max hi] (at least 95%);
 - ratios min / max: simultaneous per-group intervals, [min lo / max hi, min hi / max lo];
-- gaps of bootstrap metrics (ECE, accuracy drop): the percentile interval of the resampled
-  signed difference between the extreme pair, at the same Bonferroni level.
+- the ECE gap: the signed gap between the extreme pair, MOVER (square-and-add) from each
+  group's bias-aware ECE interval (`calibration.ece_interval`) at the same Bonferroni level. A
+  percentile bootstrap of the plain ECEs carries each group's upward bias, which grows as a
+  group shrinks: for a calibrated model with groups of 200 and 20 it excluded the true gap 0 in
+  87 of 100 seeded runs (0 of 100 now), and a group of one resamples to one value;
+- gaps of the accuracy drop: the percentile interval of the resampled signed difference between
+  the extreme pair, at the same Bonferroni level.
 
 Groups that tie at an extreme of the point estimate (two groups of 10/40 and 5/20) leave the
 pair undetermined: a gap's interval is then the union of the intervals of every pair of distinct
@@ -29,11 +34,18 @@ tests/analysis/test_interval_coverage.py checks the coverage by seeded simulatio
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness.stats.intervals import ALPHA, VALUE_TIE_ATOL, newcombe_difference, wilson_bounds
+from harness.stats.intervals import (
+    ALPHA,
+    VALUE_TIE_ATOL,
+    mover_difference,
+    newcombe_difference,
+    wilson_bounds,
+)
 
 Interval = tuple[float, float]
 WILSON_GROUP_METHOD = "Wilson score interval, 95%"
@@ -42,6 +54,10 @@ GAP_METHOD = (
     "Newcombe interval of the signed gap between the extreme groups (Bonferroni over pairs), 95%"
 )
 EXTREME_METHOD = "simultaneous Wilson intervals of the groups (Bonferroni), 95%"
+ECE_GAP_METHOD = (
+    "MOVER interval of the signed ECE gap between the extreme groups from their bias-aware ECE "
+    "intervals (Bonferroni over pairs), 95%"
+)
 BOOTSTRAP_GAP_METHOD = (
     "percentile bootstrap of the signed gap between the extreme groups (Bonferroni over pairs), 95%"
 )
@@ -162,6 +178,29 @@ def bootstrap_gap_ci(
         if len(d):
             a, b = np.quantile(d, [alpha / (2 * m), 1 - alpha / (2 * m)])
             intervals.append((float(a), float(b)))
+    return _union(intervals)
+
+
+def ece_gap_ci(
+    values: np.ndarray,
+    intervals_at: Callable[[float], Sequence[Interval | None]],
+    active: np.ndarray,
+    alpha: float = ALPHA,
+) -> Interval | None:
+    """Interval of the signed ECE gap between the highest and the lowest group: MOVER from the
+    two groups' own ECE intervals (`intervals_at(level)`: every group's interval at that level;
+    disjoint samples, so independent), Bonferroni over pairs."""
+    m = n_pairs(active)
+    if not m:
+        return None
+    cis = intervals_at(alpha / m)
+    intervals: list[Interval | None] = []
+    for hi, lo in zip(*extreme_pairs(values, active), strict=True):
+        high, low = cis[hi], cis[lo]
+        if high is None or low is None:
+            intervals.append(None)
+            continue
+        intervals.append(mover_difference(float(values[hi]), high, float(values[lo]), low))
     return _union(intervals)
 
 

@@ -17,8 +17,9 @@ minimum carries `small_denominator`, and so does every disparity built on it.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,11 +39,13 @@ from harness.stats.calibration import (
 from harness.stats.group_intervals import (
     BOOTSTRAP_GAP_METHOD,
     BOOTSTRAP_GROUP_METHOD,
+    ECE_GAP_METHOD,
     EXTREME_METHOD,
     GAP_METHOD,
     WILSON_GROUP_METHOD,
     Rate,
     bootstrap_gap_ci,
+    ece_gap_ci,
     extreme_bootstrap_ci,
     extreme_rate_ci,
     rate_gap_ci,
@@ -278,6 +281,8 @@ class _Computed:
     rates: dict[str, Rate]
     boot: dict[str, np.ndarray]  # metric -> (R, G) for the bootstrapped metrics
     ece_cis: list[tuple[float, float] | None]  # each group's ECE interval (`ece_interval`)
+    # every group's ECE interval at another level (the ECE gap's Bonferroni level)
+    ece_cis_at: Callable[[float], list[tuple[float, float] | None]]
     n: int
     min_group_size: int
     # each metric's range over argmax tie-breaks per group; None when no row is tied
@@ -370,10 +375,24 @@ def _compute(
         rates=group_rates(c, codes, g, binary),
         boot=boot,
         ece_cis=ece_intervals(c.confidence, c.correct, codes, g, options.ece_bins),
+        ece_cis_at=functools.partial(
+            _ece_intervals_at, c.confidence, c.correct, codes, g, options.ece_bins
+        ),
         n=len(frame),
         min_group_size=options.min_group_size,
         ties=metric_spans(c, codes, g, binary=binary, nbins=options.ece_bins),
     )
+
+
+def _ece_intervals_at(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    codes: np.ndarray,
+    groups: int,
+    bins: int,
+    alpha: float,
+) -> list[tuple[float, float] | None]:
+    return ece_intervals(confidence, correct, codes, groups, bins, alpha=alpha)
 
 
 def _bootstrap(
@@ -540,6 +559,8 @@ def _disparity_ci(comp: _Computed, metric: str) -> tuple[tuple[float, float] | N
     }
     if metric in gap_of:
         return rate_gap_ci(rates[gap_of[metric]], active), GAP_METHOD
+    if metric == "group_ece_gap":  # from the groups' bias-aware intervals, not the bootstrap
+        return ece_gap_ci(comp.point["ece"][0], comp.ece_cis_at, active), ECE_GAP_METHOD
     if not boot:
         return None, ""
     if metric == "worst_group_acc_drop":

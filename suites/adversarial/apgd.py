@@ -312,6 +312,7 @@ class ApgdCe(Attack):
     """APGD on the cross-entropy loss."""
 
     family = "apgd_ce"
+    at_most = {"rho": 1.0}  # a share of the steps since the last checkpoint
     norms = ("linf", "l2")
     summary = "{norm} APGD on the cross-entropy loss (Croce & Hein 2020)"
 
@@ -363,6 +364,7 @@ class ApgdT(ApgdCe):
 
     family = "apgd_t"
     choices = {"target_order": ("logits", "malt")}
+    at_least = {"skip_targets": 0}
     summary = "{norm} APGD on the targeted DLR loss, top-k target classes (Croce & Hein 2020)"
 
     @classmethod

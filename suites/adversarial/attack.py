@@ -86,6 +86,10 @@ class Attack(ABC):
     score_based: ClassVar[bool] = False  # logits only, no gradients: the masking detector
     summary: ClassVar[str]  # one line; "{norm}" is replaced by "L-inf" / "L2"
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {}  # parameters with a closed set of values
+    # numeric parameters are at least 1 (counts) or more than 0 (other numbers); `at_least`
+    # gives a parameter another floor, `at_most` a ceiling (attacks.attack_params)
+    at_least: ClassVar[dict[str, float]] = {}
+    at_most: ClassVar[dict[str, float]] = {}
 
     def __init__(self, *, norm: str, params: dict[str, Any]) -> None:
         self.norm = norm

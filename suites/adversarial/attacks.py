@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -116,13 +117,14 @@ def attack_params(
                 f"{hint}; known: {known}"
             )
         default = params[name]
+        where = f"{key or f'suites.adversarial.params.{info.name}'}.{name}"
         try:
-            params[name] = bool(value) if isinstance(default, bool) else type(default)(value)
+            params[name] = _typed(value, default, where)
         except (TypeError, ValueError):
             raise ConfigError(
-                f"{key or f'suites.adversarial.params.{info.name}'}.{name}: expected a "
-                f"{type(default).__name__}, got {value!r}"
+                f"{where}: expected a {type(default).__name__}, got {value!r}"
             ) from None
+        _check_limits(info, name, params[name], where)
         allowed = info.cls.choices.get(name)
         if allowed is not None and params[name] not in allowed:
             raise ConfigError(
@@ -130,3 +132,47 @@ def attack_params(
                 f"one of {', '.join(map(str, allowed))}"
             )
     return params
+
+
+def _typed(value: Any, default: Any, where: str) -> Any:
+    """`value` as the type of the parameter's default. A switch takes true or false only
+    (`bool("false")` is True); a count takes a whole number only (`int(10.5)` was 10, and
+    `True` was 1)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        return number
+    return type(default)(value)
+
+
+def _check_limits(info: AttackInfo, name: str, value: Any, where: str) -> None:
+    """Refuse a number that makes the attack do no work or no sense: a count below 1 (no steps,
+    restarts, targets or queries: every sample the attack should have broken stays robust, and
+    the checks then blame the model's gradients), a step size, factor or fraction of 0 or less,
+    and one above its class's ceiling (`Attack.at_most`). `Attack.at_least` lowers a floor
+    where 0 means something (`skip_targets`, C&W's `confidence`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    low = info.cls.at_least.get(name)
+    if low is not None:
+        if value < low:
+            raise ConfigError(f"{where}: must be at least {low:g} (got {value:g})")
+    elif isinstance(value, int):
+        if value < 1:
+            raise ConfigError(f"{where}: must be at least 1 (got {value:g})")
+    elif value <= 0:
+        raise ConfigError(f"{where}: must be more than 0 (got {value:g})")
+    high = info.cls.at_most.get(name)
+    if high is not None and value > high:
+        raise ConfigError(f"{where}: must be at most {high:g} (got {value:g})")

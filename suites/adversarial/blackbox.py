@@ -144,6 +144,7 @@ class _Foolbox(Attack):
 
 class DeepFool(_Foolbox):
     family = "deepfool"
+    at_least = {"overshoot": 0.0}
     norms = ("linf", "l2")
     summary = "{norm} DeepFool (foolbox), minimal perturbation"
 
@@ -159,6 +160,7 @@ class DeepFool(_Foolbox):
 
 class CarliniWagner(_Foolbox):
     family = "cw"
+    at_least = {"confidence": 0.0}
     norms = ("l2",)
     summary = "Carlini-Wagner L2 (foolbox), minimal perturbation"
 

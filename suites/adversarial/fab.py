@@ -260,6 +260,8 @@ class FabT(Attack):
 
     family = "fab_t"
     choices = {"target_order": ("logits", "malt")}
+    at_least = {"alpha_max": 0.0}
+    at_most = {"alpha_max": 1.0, "beta": 1.0}
     norms = ("linf", "l2")
     summary = (
         "{norm} FAB-T, targeted fast adaptive boundary attack, top-k targets (Croce & Hein 2020)"

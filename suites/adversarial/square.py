@@ -343,6 +343,7 @@ class Square(Attack):
     """The Square attack: score-based, logits only (no gradients)."""
 
     family = "square"
+    at_most = {"p_init": 1.0}  # the share of the input the first window covers
     norms = ("linf", "l2")
     gradients = False
     score_based = True

@@ -102,7 +102,9 @@ class FairnessSuite(Suite):
     #    intervals, not the first group's against itself (harness.stats.group_intervals)
     # 6: the table's probability_output and decision_score columns; group ECE and its gap carry
     #    probability_outputs / decision_scores as the accuracy suite's ECE does
-    version = "6"
+    # 7: group_ece_gap's interval by MOVER from the groups' bias-aware ECE intervals, not the
+    #    percentile bootstrap of their plain ECEs (harness.stats.group_intervals.ece_gap_ci)
+    version = "7"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

@@ -76,3 +76,21 @@ def test_a_named_condition_and_what_was_left_out(
     assert "each condition is shown once per model and task" in err
     assert main(["groups", str(results), "--condition", "ood=uniform_noise"]) == 2
     assert "has no rows to break down" in capsys.readouterr().err
+
+
+def test_a_positive_label_the_binary_task_does_not_have_is_refused(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Class 5 of a binary task: every selection rate was 0/n and the demographic parity
+    difference 0.000, perfect parity, for a class that does not exist."""
+    capsys.readouterr()
+    assert main(["groups", str(results), "--positive-label", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "--positive-label 5 but task 'diabetes' is binary (labels 0 and 1)" in err
+    assert len(err.strip().splitlines()) == 1
+    # a task of more than two classes counts no positive class: nothing to refuse
+    assert (
+        main(["groups", str(results), "--task", "digits", "--by", "label", "--positive-label", "5"])
+        == 0
+    )
+    assert main(["groups", str(results), "--by", "sex", "--positive-label", "0"]) == 0

@@ -131,6 +131,51 @@ def test_config_errors_name_the_key(config, pattern) -> None:  # noqa: ANN001
         AdversarialSuite(config)
 
 
+@pytest.mark.parametrize(
+    ("attack", "params", "pattern"),
+    [
+        # an attack that does no work: its misses read as masked gradients of the model
+        ("linf_apgd_ce", {"steps": 0}, r"linf_apgd_ce\.steps: must be at least 1 \(got 0\)"),
+        ("linf_apgd_ce", {"steps": -4}, r"linf_apgd_ce\.steps: must be at least 1 \(got -4\)"),
+        ("linf_apgd_ce", {"restarts": 0}, r"linf_apgd_ce\.restarts: must be at least 1"),
+        ("linf_apgd_ce", {"rho": -3}, r"linf_apgd_ce\.rho: must be more than 0 \(got -3\)"),
+        ("linf_apgd_ce", {"rho": 2}, r"linf_apgd_ce\.rho: must be at most 1 \(got 2\)"),
+        ("linf_apgd_t", {"targets": 0}, r"linf_apgd_t\.targets: must be at least 1"),
+        ("linf_square", {"queries": -5}, r"linf_square\.queries: must be at least 1"),
+        ("linf_square", {"p_init": 0}, r"linf_square\.p_init: must be more than 0"),
+        ("linf_pgd", {"rel_stepsize": 0.0}, r"linf_pgd\.rel_stepsize: must be more than 0"),
+        (
+            "linf_pgd",
+            {"rel_stepsize": float("nan")},
+            r"linf_pgd\.rel_stepsize: expected a finite number",
+        ),
+        # silently truncated to 10 before
+        ("linf_square", {"queries": 10.5}, r"linf_square\.queries: expected a whole number"),
+        ("linf_square", {"queries": True}, r"linf_square\.queries: expected a whole number"),
+        # bool("false") is True
+        ("linf_pgd", {"random_start": "false"}, r"linf_pgd\.random_start: expected true or false"),
+    ],
+)
+def test_attack_parameters_out_of_range_are_refused(attack, params, pattern) -> None:  # noqa: ANN001
+    norm = attack.split("_")[0] if attack != "fgsm" else "linf"
+    cfg = {"attacks": [attack], "epsilons": {norm: [0.1]}, "params": {attack: params}}
+    with pytest.raises(ConfigError, match=rf"suites\.adversarial\.params\.{pattern}"):
+        AdversarialSuite(cfg)
+
+
+def test_attack_parameters_at_their_limits_are_kept() -> None:
+    cfg = {
+        "attacks": ["linf_apgd_t", "linf_square"],
+        "epsilons": {"linf": [0.1]},
+        "params": {
+            "linf_apgd_t": {"steps": 1, "targets": 1, "rho": 1, "skip_targets": 0},
+            "linf_square": {"queries": 1, "p_init": 1.0, "rescale": True},
+        },
+    }
+    params = resolve_config(AdversarialConfig(**cfg)).params
+    assert params["linf_apgd_t"]["rho"] == 1.0 and params["linf_square"]["queries"] == 1
+
+
 def test_default_budgets_follow_the_tasks_headline_threat_model() -> None:
     from dataclasses import replace
 
