@@ -112,7 +112,7 @@ def test_random_sign_flips_count_ties_as_exact_sums_do() -> None:
     flips = sign_flip.random_flips(paired_tests.rng(1, "paired-sign-flip", "m", n), n, 400)
     mask = np.zeros((400, n), dtype=np.int64)
     for j in range(n):  # pair j is bit 7 - j % 8 of byte j // 8
-        byte = flips.at[:, j // 8] - 256 * (j // 8)
+        byte = flips.packed[:, j // 8].astype(np.int64)
         mask[:, j] = (byte >> (7 - j % 8)) & 1
     flipped = mask @ fifths
     kept = fifths.sum() - flipped

@@ -130,3 +130,25 @@ def test_cell_mean_p_agrees_with_newcombe() -> None:
         ma, mb = cell_mean(list(a.T)), cell_mean(list(b.T))
         p = cell_mean_difference_p(ma, mb)
         assert _excludes(cell_mean_difference(ma, mb)) == (p < 0.05), drop
+
+
+def test_random_sign_flips_hold_one_byte_per_eight_pairs() -> None:
+    """2,000 flips of 100,000 pairs: the flips are kept packed (25 MB), not as int64 positions
+    (200 MB), and their sizes are counted without an int64 copy of them (another 200 MB): at
+    10^6 pairs the two were 4 GB."""
+    import tracemalloc
+
+    from harness.stats import sign_flip
+
+    n, m = 100_000, 2_000
+    d = np.random.default_rng(0).standard_t(3, size=n)
+    tracemalloc.start()
+    try:
+        flips = sign_flip.random_flips(np.random.default_rng(5), n, m)
+        ends, p = sign_flip.sign_flip_test(d, 0.05, flips)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert flips.packed.dtype == np.uint8 and flips.packed.shape == (m, n // 8)
+    assert peak < 100 * 2**20  # packed 25 MB + its byte counts 25 MB + the byte table 25 MB
+    assert ends[0] < d.mean() < ends[1] and 0 < p <= 1
