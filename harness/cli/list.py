@@ -81,6 +81,19 @@ def _definition(module: str, attr: str, depth: int = 0) -> ast.AST | None:
     return None
 
 
+def _class_string(node: ast.ClassDef, name: str) -> str | None:
+    """The string a class body assigns to `name` (`description = "..."`), if it does."""
+    for stmt in node.body:
+        if (
+            isinstance(stmt, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
+            return stmt.value.value
+    return None
+
+
 def describe_target(target: str) -> str:
     """The first line of a registered object's `description` or docstring, read statically."""
     module, _, attr = target.partition(":")
@@ -88,26 +101,45 @@ def describe_target(target: str) -> str:
     if node is None:
         return ""
     if isinstance(node, ast.ClassDef):
-        for stmt in node.body:
-            if (
-                isinstance(stmt, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "description" for t in stmt.targets)
-                and isinstance(stmt.value, ast.Constant)
-                and isinstance(stmt.value.value, str)
-            ):
-                return stmt.value.value
+        described = _class_string(node, "description")
+        if described is not None:
+            return described
     assert isinstance(node, ast.ClassDef | ast.FunctionDef)
     return ((ast.get_docstring(node) or "").strip().splitlines() or [""])[0]
 
 
-def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
-    from harness.run.plugins import adapter_registry, suite_registry
+def target_version(target: str) -> str:
+    """A registered suite class's `version` (what its jobs' keys and boards carry), read
+    statically; "" where the source does not say it as a string."""
+    module, _, attr = target.partition(":")
+    node = _definition(module, attr)
+    if not isinstance(node, ast.ClassDef):
+        return ""
+    return _class_string(node, "version") or ""
 
-    reg = suite_registry() if what == "suites" else adapter_registry()
+
+def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
+    from harness.run.plugins import adapter_registry
+
+    reg = adapter_registry()
     rows = []
     for name in reg.names():
         entry = reg.entry(name)
-        rows.append((name, what.rstrip("s"), entry.origin, describe_target(entry.target)))
+        rows.append((name, "adapter", entry.origin, describe_target(entry.target)))
+    return rows
+
+
+def _suite_rows() -> list[tuple[str, ...]]:
+    """Every registered suite with its version: a new version moves its numbers, so cached
+    jobs of an older one rerun and boards never mix the two."""
+    from harness.run.plugins import suite_registry
+
+    reg = suite_registry()
+    rows: list[tuple[str, ...]] = [("name", "version", "origin", "description")]
+    for name in reg.names():
+        entry = reg.entry(name)
+        version = target_version(entry.target) or "?"
+        rows.append((name, version, entry.origin, describe_target(entry.target)))
     return rows
 
 
@@ -190,6 +222,9 @@ def list_command(args: argparse.Namespace) -> int:
     if args.what in ("tasks", "protocols"):
         rows = _task_rows() if args.what == "tasks" else _protocol_rows()
         _print_table(rows, width, keep=5 if args.what == "tasks" else 1)
+        return 0
+    if args.what == "suites":
+        _print_table(_suite_rows(), width, keep=3)
         return 0
     found = _zoo_rows() if args.what == "models" else _registry_rows(args.what)
     _print_table([("name", "kind", "origin", "description"), *found], width, keep=3)

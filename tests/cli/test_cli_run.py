@@ -149,3 +149,19 @@ def test_zoo_model_mapping_with_tasks_only(tmp_path: Path) -> None:
         "suites: {accuracy: {}}\nbootstrap_resamples: 10\n"
     )
     assert run_cli("validate", spec) == 0
+
+
+def test_list_suites_shows_each_suite_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """The version a suite's jobs and boards carry (a new one reruns cached jobs), read from
+    the source without importing the suite, equals the class's own attribute."""
+    from harness.core.registry import load_target
+    from harness.run.plugins import suite_registry
+
+    assert run_cli("list", "suites", "--width", "0") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["name", "version", "origin"]
+    shown = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    reg = suite_registry()
+    assert set(shown) == set(reg.names())
+    for name in reg.names():
+        assert shown[name] == str(load_target(reg.entry(name).target).version)
