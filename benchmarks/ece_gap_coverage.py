@@ -23,27 +23,33 @@ GRID = [(100, 100, 0.0), (200, 20, 0.0), (500, 10, 0.0), (20, 20, 0.0), (200, 10
         (200, 100, 0.3), (500, 500, 0.1), (1000, 1000, 0.05)]  # fmt: skip
 
 
+def two_groups(rng: np.random.Generator, n_a: int, n_b: int, gap: float) -> pd.DataFrame:
+    """A binary model's per-sample rows in groups A (n_a) and B (n_b): calibrated in A
+    (accuracy = confidence), overconfident by `gap` in B; `gap` 0: calibrated everywhere."""
+    n = n_a + n_b
+    conf = rng.uniform(0.6, 1.0, n) if gap else rng.uniform(0.5, 1.0, n)
+    p = conf.copy()
+    p[n_a:] -= gap
+    correct = rng.random(n) < p
+    label = rng.integers(0, 2, n)
+    return pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "label": label,
+            "prediction": np.where(correct, label, 1 - label),
+            "correct": correct,
+            "confidence": conf,
+            "group:g": ["A"] * n_a + ["B"] * n_b,
+        }
+    )
+
+
 def case(n_a: int, n_b: int, gap: float, reps: int, resamples: int) -> str:
     rng = np.random.default_rng(1)
     where = {"bootstrap": [0, 0, 0], "mover": [0, 0, 0]}
     excludes = {"bootstrap": 0, "mover": 0}
     for r in range(reps):
-        n = n_a + n_b
-        conf = rng.uniform(0.6, 1.0, n) if gap else rng.uniform(0.5, 1.0, n)
-        p = conf.copy()
-        p[n_a:] -= gap
-        correct = rng.random(n) < p
-        label = rng.integers(0, 2, n)
-        frame = pd.DataFrame(
-            {
-                "sample_id": [f"s{i}" for i in range(n)],
-                "label": label,
-                "prediction": np.where(correct, label, 1 - label),
-                "correct": correct,
-                "confidence": conf,
-                "group:g": ["A"] * n_a + ["B"] * n_b,
-            }
-        )
+        frame = two_groups(rng, n_a, n_b, gap)
         options = G._Options(resamples=resamples)
         comp = G._compute(frame, ("g",), binary=True, seed=r, condition="clean", options=options)
         point = comp.point["ece"][0]

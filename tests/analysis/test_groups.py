@@ -384,21 +384,9 @@ def test_a_bootstrap_gap_between_tied_groups_is_not_zero_wide() -> None:
 
 def _calibrated_two_groups(n_a: int, n_b: int, seed: int) -> pd.DataFrame:
     """A calibrated binary model (accuracy = confidence in every group): no ECE gap."""
-    rng = np.random.default_rng(seed)
-    n = n_a + n_b
-    conf = rng.uniform(0.5, 1.0, n)
-    correct = rng.random(n) < conf
-    label = rng.integers(0, 2, n)
-    return pd.DataFrame(
-        {
-            "sample_id": [f"s{i}" for i in range(n)],
-            "label": label,
-            "prediction": np.where(correct, label, 1 - label),
-            "correct": correct,
-            "confidence": conf,
-            "group:g": ["A"] * n_a + ["B"] * n_b,
-        }
-    )
+    from benchmarks.ece_gap_coverage import two_groups
+
+    return two_groups(np.random.default_rng(seed), n_a, n_b, 0.0)
 
 
 def test_ece_gap_interval_holds_zero_for_a_calibrated_model_with_a_small_group() -> None:
