@@ -45,6 +45,7 @@ from harness.core.suite_board import SuiteConfigs, read_config
 from harness.core.suite_config import SuiteConfig
 from harness.stats import timing
 from harness.stats.intervals import holm
+from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.store.recency import oldest_first
 from harness.store.run_store import LoadedJob, StoredJob
 
@@ -158,10 +159,17 @@ def _latest(loaded: list[LoadedJob], model: str, task: str) -> dict[tuple[str, .
 
 
 def compare_models(
-    loaded: list[LoadedJob], *, task: str, a: str, b: str, configs: SuiteConfigs
+    loaded: list[LoadedJob],
+    *,
+    task: str,
+    a: str,
+    b: str,
+    configs: SuiteConfigs,
+    store: ValueStore | None = None,
 ) -> ModelComparison:
     """Pair the jobs of `a` and `b` on `task` and compare every metric and slice (`configs`: the
-    installed suites' config models, `harness.core.suite_board.suite_configs`)."""
+    installed suites' config models, `harness.core.suite_board.suite_configs`; `store`:
+    resampled values kept between reports, harness.present.resampled_cache)."""
     jobs_a, jobs_b = _latest(loaded, a, task), _latest(loaded, b, task)
     comp = ModelComparison(task=task, a=a, b=b)
     if not jobs_a or not jobs_b:
@@ -175,7 +183,7 @@ def compare_models(
         (man, ja), (man_b, jb) = jobs_a[sig], jobs_b[sig]
         comp.sources[(a, ja.record.suite)] = (man, ja)
         comp.sources[(b, jb.record.suite)] = (man_b, jb)
-        _compare_jobs(comp, ja, jb, configs)
+        _compare_jobs(comp, ja, jb, configs, store)
     if only:
         comp.notes.append(
             "not compared (run for one model only, or with another suite config): "
@@ -230,7 +238,11 @@ def _per_sample(
 
 
 def _compare_jobs(
-    comp: ModelComparison, ja: StoredJob, jb: StoredJob, configs: SuiteConfigs
+    comp: ModelComparison,
+    ja: StoredJob,
+    jb: StoredJob,
+    configs: SuiteConfigs,
+    store: ValueStore | None = None,
 ) -> None:
     ta, tb = _table(ja), _table(jb)
     names = ja.record.task_summary.class_names
@@ -243,7 +255,7 @@ def _compare_jobs(
         ea = _evidence(ra, ja, ta, names, configs)
         eb = _evidence(rb, jb, tb, names, configs)
         name = paired_tests.pair_name(ra.key, comp.a, comp.b)
-        comp.diffs.append(_diff(ra, rb, ea, eb, seed=seed, name=name, names=names))
+        comp.diffs.append(_diff(ra, rb, ea, eb, seed=seed, name=name, store=store))
     if ta is not None and tb is not None:
         blocked = {  # conditions whose numbers are upper bounds or flagged are not compared
             r.condition
@@ -298,7 +310,7 @@ def _diff(
     *,
     seed: int,
     name: str,
-    names: tuple[str, ...],
+    store: ValueStore | None = None,
 ) -> PairedDiff:
     base = _base(ra, rb)
     n = min(ra.n, rb.n)
@@ -308,7 +320,9 @@ def _diff(
     if base.diff is None:
         return replace(base, method="not compared", n=n, reason="undefined on one side")
     try:
-        res = paired_tests.compare_records(ea, eb, seed=seed, name=name)
+        res = paired_tests.compare_records(
+            ea, eb, seed=seed, name=name, shared=None if store is None else SharedDraws(store)
+        )
     except ResultsError as err:
         return replace(base, method="not compared", n=n, reason=str(err))
     if not res.tested:

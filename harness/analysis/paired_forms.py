@@ -106,9 +106,9 @@ class Resampled:
     statistic is a function of sums over the drawn samples, computes it from how often each
     sample was drawn (one sparse product per resample matrix instead of a pass over every
     draw; paired_tests uses it when both forms have one). `fingerprint`, when set, is a digest
-    of everything `counted` computes from besides the draws (the statistic, its settings and
-    per-sample arrays, the strata): equal fingerprints, equal values on the same draws
-    (`SharedDraws.stored`).
+    of everything the tested statistic (`counted`, where the form has it) computes from besides
+    the draws (the statistic, its settings and per-sample arrays, the strata): equal
+    fingerprints, equal values on the same draws (`SharedDraws.stored`).
     """
 
     ids: pd.Index
@@ -395,7 +395,18 @@ def _ood(record: MetricRecord, table: SampleTable) -> Resampled | None:
         parts = [batch(ins, values[idx[:, a:b]]) for a, b in itertools.pairwise(bounds)]
         return np.asarray(parts[0] if len(parts) == 1 else np.mean(parts, axis=0))
 
-    return Resampled(ids=design.ids, strata=design.strata, statistic=keyed or statistic)
+    # what the statistic computes from besides the positions drawn: the metric and its path,
+    # the scores (or their codes) in row order, the ID count and the sets' bounds
+    fingerprint = _fingerprint(
+        f"ood {record.metric} coded={coded} keyed={keyed is not None} m={m}",
+        (values, np.asarray(bounds, dtype=np.int64), design.strata),
+    )
+    return Resampled(
+        ids=design.ids,
+        strata=design.strata,
+        statistic=keyed or statistic,
+        fingerprint=fingerprint,
+    )
 
 
 def _keyed_aupr(metric: str, codes: np.ndarray, m: int, bounds: np.ndarray) -> Statistic | None:

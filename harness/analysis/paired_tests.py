@@ -33,6 +33,7 @@ are Holm-corrected by the callers. No torch here.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -364,21 +365,21 @@ def paired_resample(
     observed = float(va_full[0] - vb_full[0])
     if not np.isfinite(observed):
         return _untested("none", n, 0.0, "undefined on the full sample")
-    va, vb = _resampled(a, b, to_b, memo, seed=seed, name=name, resamples=resamples)
-    ok = np.isfinite(va) & np.isfinite(vb)
-    diffs = (va - vb)[ok]
-    if len(diffs) < 2:
+    count, sd_diff, sd_b = _resampled_spread(
+        a, b, to_b, memo, seed=seed, name=name, resamples=resamples
+    )
+    if count < 2:
         return _untested("none", n, observed, "undefined on the resamples")
-    se = float(np.std(diffs, ddof=1)) * small_sample_scale(n)
+    se = sd_diff * small_sample_scale(n)
     ci, p = _at_least_floor(*t_test(observed, se, n - 1), n)
     return PairedResult(
         test="paired_resample",
         n=n,
         diff=observed,
         p_value=p,
-        detail=f"{int(ok.sum())} paired resamples of the {a.tested_name}",
+        detail=f"{count} paired resamples of the {a.tested_name}",
         se=se,
-        spread=float(np.std(vb[ok], ddof=1)) * small_sample_scale(n),
+        spread=sd_b * small_sample_scale(n),
         ci=ci,
         statistic="" if a.tested_name == "statistic" else a.tested_name,
         df=n - 1,
@@ -431,6 +432,46 @@ def _resampled(
     va = memo.values(a, key, lambda: a.test_statistic(idx))
     vb = memo.values(b, key, lambda: b.test_statistic(idx if same else to_b[idx]))
     return va, vb
+
+
+def _resampled_spread(
+    a: Resampled,
+    b: Resampled,
+    to_b: np.ndarray,
+    memo: SharedDraws,
+    *,
+    seed: int,
+    name: str,
+    resamples: int,
+) -> tuple[int, float, float]:
+    """On the paired resamples (`_resampled`): how many give both statistics a finite value,
+    the sd (ddof 1) of A - B on those and B's own sd (NaN below 2). Forms without counted
+    sums but with fingerprints (OOD detection metrics: a sort per resample) keep these three
+    numbers in `memo`'s store under the digest of both fingerprints, the draws and each form's
+    rows of them: a report built again into its site folder does not resample a pair whose
+    inputs did not change (harness/present/resampled_cache.py), and keeps 24 bytes for it."""
+
+    def spread() -> np.ndarray:
+        va, vb = _resampled(a, b, to_b, memo, seed=seed, name=name, resamples=resamples)
+        ok = np.isfinite(va) & np.isfinite(vb)
+        if int(ok.sum()) < 2:
+            return np.array([float(ok.sum()), math.nan, math.nan])
+        return np.array(
+            [float(ok.sum()), float(np.std((va - vb)[ok], ddof=1)), float(np.std(vb[ok], ddof=1))]
+        )
+
+    counted = a.counted is not None and b.counted is not None  # per-model values are kept
+    if counted or a.fingerprint is None or b.fingerprint is None:
+        found = spread()
+    else:
+        order = memo.values(
+            a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable")
+        )
+        strata = hashlib.sha256(a.strata[order].tobytes()).hexdigest()
+        rows = np.concatenate([order, to_b[order]])  # each form's row of each sorted position
+        spot = ("paired-spread", seed, name, resamples, strata, b.fingerprint)
+        found = memo.stored(a.fingerprint, spot, rows, spread)
+    return int(found[0]), float(found[1]), float(found[2])
 
 
 def _counted(

@@ -34,6 +34,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs
 from harness.stats.intervals import holm
+from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.stats.timing import UNSTABLE
 from harness.store.completeness import Completeness
 from harness.store.recency import oldest_first
@@ -163,11 +164,13 @@ def compare_variants(
     task: str | None = None,
     metrics: Collection[str] | None = None,
     configs: SuiteConfigs,
+    store: ValueStore | None = None,
 ) -> list[VariantComparison]:
     """Pair every variant job under the store with its parent's job and compare them.
     `metrics`: test only the metrics of these keys (a leaderboard's note reads its first
     column's); the comparisons' status and slices are those of every metric. `configs`: the
-    installed suites' config models (`harness.core.suite_board.suite_configs`)."""
+    installed suites' config models (`harness.core.suite_board.suite_configs`). `store`:
+    resampled values kept between reports (harness.present.resampled_cache)."""
     runs: dict[tuple[str, str, tuple[str, str, str, str]], list[StoredJob]] = {}
     seeds: dict[int, int] = {}
     for man, job in oldest_first(loaded):
@@ -210,7 +213,9 @@ def compare_variants(
             continue
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
-        if _compare_jobs(comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs):
+        if _compare_jobs(
+            comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs, store=store
+        ):
             paired.add((model, task_name))
     for key, comp in out.items():
         _finish(comp, paired=key in paired, unpaired=unpaired.get(key))
@@ -281,6 +286,7 @@ def _compare_jobs(
     seed: int,
     metrics: Collection[str] | None = None,
     configs: SuiteConfigs,
+    store: ValueStore | None = None,
 ) -> bool:
     """Add the deltas of the metrics both jobs report (of `metrics` only, when given) and the
     slices; whether any metric is reported by both."""
@@ -313,6 +319,7 @@ def _compare_jobs(
             _evidence(pm, pjob, ptable, configs),
             seed=seed,
             name=f"variant/{comp.variant_model}/{vm.key}",
+            shared=None if store is None else SharedDraws(store),
         )
         row = _delta(suite, vm, pm, delta, res.test, res.n, res.p_value, res.detail)
         if res.test == "cell_mean_newcombe":

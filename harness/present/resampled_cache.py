@@ -107,6 +107,18 @@ class ResampledCache:
         if values.dtype == np.float64 and values.ndim == 1:  # what the file holds
             self._used[digest] = values
 
+    def used(self) -> set[str]:
+        """The digests of the values this build used so far."""
+        return set(self._used)
+
+    def since(self, before: set[str]) -> dict[str, np.ndarray]:
+        """The values used since `used()` gave `before` (what a report worker hands back)."""
+        return {d: v for d, v in self._used.items() if d not in before}
+
+    def adopt(self, values: dict[str, np.ndarray]) -> None:
+        """Values a report worker used (`since`), as if this process had used them."""
+        self._used.update(values)
+
     def write(self, folder: Path) -> None:
         """Write the values this build used into `folder` (the build's staging folder)."""
         data = b"".join(np.asarray(v, dtype="<f8").tobytes() for v in self._used.values())

@@ -125,6 +125,7 @@ class _Context:
     kinds: Kinds
     configs: SuiteConfigs
     lines: tuple[Curve, ...]  # the installed boards' curves (`SuiteBoard.curves`)
+    values: ResampledCache  # resampled values kept between builds (comparisons' and variants')
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -220,6 +221,7 @@ def build_site(
                 figure_kinds(suite_boards),
                 suite_configs(suite_boards),
                 tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
+                values,
             )
             _write_pages(ctx, tasks, suites)
             summary = summary_markdown(
@@ -275,7 +277,7 @@ def _galleries(ctx: _Context) -> None:
         return jtag, ctx.folder.drawn.get(jtag)
 
     parts = [partial(draw, model, job) for model, job in jobs]
-    for jtag, views in run_parts(parts, ctx.folder.cache, ctx.pages):
+    for jtag, views in run_parts(parts, ctx.folder.cache, ctx.pages, ctx.values):
         if views is not None:
             ctx.folder.drawn[jtag] = views
 
@@ -301,7 +303,7 @@ def _pages(ctx: _Context, tasks: list[str], models: list[tuple[str, list[Loaded]
     parts: list[Callable[[], None]] = [partial(task, name) for name in by_cost]
     parts += [partial(comparison, *pair) for pair in ctx.pairs]
     parts += [partial(model, name, jobs) for name, jobs in models]
-    run_parts(parts, ctx.folder.cache, ctx.pages)
+    run_parts(parts, ctx.folder.cache, ctx.pages, ctx.values)
 
 
 def _write(path: Path, text: str) -> None:
@@ -421,7 +423,9 @@ def _task_page(ctx: _Context, task: str) -> _Page:
         by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
         jobs=jobs,
         variants=variant_views(
-            compare_variants(ctx.loaded, task=task, configs=ctx.configs), _hrefs(boards), ctx.words
+            compare_variants(ctx.loaded, task=task, configs=ctx.configs, store=ctx.values),
+            _hrefs(boards),
+            ctx.words,
         ),
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
@@ -521,7 +525,7 @@ def _models_page(ctx: _Context, models: list[str]) -> _Page:
 
 
 def _compare_page(ctx: _Context, task: str, a: str, b: str) -> _Page:
-    comp = compare_models(ctx.loaded, task=task, a=a, b=b, configs=ctx.configs)
+    comp = compare_models(ctx.loaded, task=task, a=a, b=b, configs=ctx.configs, store=ctx.values)
     board_families(comp, ctx.heads)
     return _Page.of(
         "compare.html",

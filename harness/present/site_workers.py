@@ -28,8 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
+import numpy as np
+
 from harness.present.figure_cache import FigureCache
 from harness.present.page_cache import PageCache
+from harness.present.resampled_cache import ResampledCache
 
 T = TypeVar("T")
 
@@ -50,33 +53,39 @@ class _Parts(Generic[T]):
     parts: Sequence[Callable[[], T]]
     figures: FigureCache | None
     pages: PageCache
+    values: ResampledCache | None
 
 
 _FORKED: _Parts[object] | None = None
 
 
 def run_parts(
-    parts: Sequence[Callable[[], T]], figures: FigureCache | None, pages: PageCache
+    parts: Sequence[Callable[[], T]],
+    figures: FigureCache | None,
+    pages: PageCache,
+    values: ResampledCache | None = None,
 ) -> list[T]:
     """Each part's value, in order; the parts run in forked workers where there are cores for
-    more than one (module docstring), and what they kept or drew is adopted by `figures` and
-    `pages`."""
+    more than one (module docstring), and what they kept, drew or resampled is adopted by
+    `figures`, `pages` and `values`."""
     stop_tqdm_monitor()
     workers = min(len(parts), cores()) if can_fork() and alone() else 1
     if workers < 2:
         return [part() for part in parts]
     global _FORKED
-    _FORKED = _Parts(parts, figures, pages)
+    _FORKED = _Parts(parts, figures, pages, values)
     try:
         with _pool(workers) as pool:
             done = pool.map(_run_part, range(len(parts)), chunksize=1)
     finally:
         _FORKED = None
     out: list[T] = []
-    for value, figure_share, page_share in done:
+    for value, figure_share, page_share, resampled in done:
         if figures is not None:
             figures.adopt(figure_share.kept, drawn=figure_share.made, reused=figure_share.reused)
         pages.adopt(page_share.kept, rendered=page_share.made, reused=page_share.reused)
+        if values is not None:
+            values.adopt(resampled)
         out.append(cast(T, value))  # what part i returned
     return out
 
@@ -97,12 +106,14 @@ def _pool(workers: int) -> multiprocessing.pool.Pool:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
-def _run_part(i: int) -> tuple[object, _Share, _Share]:
-    """In a worker: part `i`, and the figures and pages it kept or drew."""
+def _run_part(i: int) -> tuple[object, _Share, _Share, dict[str, np.ndarray]]:
+    """In a worker: part `i`, the figures and pages it kept or drew, and the resampled values
+    it used."""
     assert _FORKED is not None
-    figures, pages = _FORKED.figures, _FORKED.pages
+    figures, pages, values = _FORKED.figures, _FORKED.pages, _FORKED.values
     fig_before = (set(figures.kept), figures.drawn, figures.reused) if figures else (set(), 0, 0)
     page_before = (set(pages.kept), pages.rendered, pages.reused)
+    values_before = values.used() if values is not None else set()
     value = _FORKED.parts[i]()
     fig_share = _Share({}, 0, 0)
     if figures is not None:
@@ -116,7 +127,8 @@ def _run_part(i: int) -> tuple[object, _Share, _Share]:
         pages.rendered - page_before[1],
         pages.reused - page_before[2],
     )
-    return value, fig_share, page_share
+    resampled = values.since(values_before) if values is not None else {}
+    return value, fig_share, page_share, resampled
 
 
 _WORKER_SIGNALS = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.SIG_IGN}

@@ -781,3 +781,64 @@ def test_float_noise_between_two_runs_is_not_significant() -> None:
         assert res.p_value is not None and res.detail != "degenerate (constant differences)"
         rejected += res.p_value < 0.05
     assert rejected / 200 <= 0.1, rejected
+
+
+class _DictStore:
+    """A value store in memory (the report's is harness/present/resampled_cache.py)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, np.ndarray] = {}
+
+    def get(self, digest: str) -> np.ndarray | None:
+        return self.values.get(digest)
+
+    def put(self, digest: str, values: np.ndarray) -> None:
+        self.values[digest] = values
+
+
+def _top_half_form(scores: np.ndarray, rows: list[int]) -> paired_tests.Resampled:
+    """A whole-table statistic without counted sums (as OOD detection metrics are): the mean of
+    the top half of the drawn scores, with the fingerprint of its data; `rows` hears how many
+    resamples each call computes."""
+    from harness.analysis.paired_forms import _fingerprint
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        rows.append(idx.shape[0])
+        drawn = np.sort(scores[idx], axis=1)
+        return np.asarray(drawn[:, drawn.shape[1] // 2 :].mean(axis=1))
+
+    strata = np.zeros(len(scores), dtype=np.int64)
+    return paired_tests.Resampled(
+        ids=pd.Index([f"s{i}" for i in range(len(scores))]),
+        strata=strata,
+        statistic=statistic,
+        fingerprint=_fingerprint("top half", (scores, strata)),
+    )
+
+
+def test_a_kept_paired_resample_is_the_one_computed_and_data_changes_miss_it() -> None:
+    """A report keeps the spread of each resampled pair without counted sums (OOD detection)
+    between builds: the kept numbers are those computed, a second build computes the two
+    full-sample values only, and another seed or one changed score on either side misses."""
+    from harness.stats.shared_draws import SharedDraws
+
+    gen = np.random.default_rng(3)
+    xa, xb = gen.normal(0, 1, 300), gen.normal(0.2, 1, 300)
+    rows: list[int] = []
+
+    def run(xa: np.ndarray, xb: np.ndarray, seed: int = 1, store: _DictStore | None = None):  # type: ignore[no-untyped-def]
+        a, b = _top_half_form(xa, rows), _top_half_form(xb, rows)
+        shared = None if store is None else SharedDraws(store)
+        return paired_tests.paired_resample(a, b, seed=seed, name="m", shared=shared)
+
+    fresh = run(xa, xb)
+    store = _DictStore()
+    assert run(xa, xb, store=store) == fresh and len(store.values) == 1
+    rows.clear()
+    assert run(xa, xb, store=store) == fresh
+    assert rows == [1, 1]  # the full samples only: no resampled matrix
+    for xa2, xb2, seed in ((xa, xb, 2), (np.r_[xa[:-1], 9.0], xb, 1), (xa, np.r_[xb[:-1], 9.0], 1)):
+        rows.clear()
+        run(xa2, xb2, seed, store)
+        assert max(rows) == paired_tests.RESAMPLES  # computed again
+    assert len(store.values) == 4

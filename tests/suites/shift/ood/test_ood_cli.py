@@ -86,3 +86,39 @@ def test_check_gates_a_detection_metric(results, tmp_path, capsys) -> None:
         assert main([*args, "--policy", str(policy)]) == code
         out = capsys.readouterr().out
         assert "score=knn" in out, out
+
+
+def test_a_report_built_again_does_not_resample_unchanged_detection_pairs(
+    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison page's and the variant's paired OOD tests (2,000 resamples of every
+    detector's AUROC, AUPR and FPR: most of a warm quickstart report) are kept in the site
+    folder between builds: a second build into the folder resamples none of them (only the
+    boards' rankings, which `harness leaderboard` resamples too) and writes the same pages."""
+    from harness.analysis import paired_tests
+    from harness.present import site_workers
+
+    monkeypatch.setattr(site_workers, "cores", lambda: 1)  # count the calls in this process
+    real, calls = paired_tests._resampled, []
+
+    def counting(a, b, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if a.counted is None:  # OOD detection metrics: no counted sums
+            calls.append(a.fingerprint)
+        return real(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(paired_tests, "_resampled", counting)
+    site = tmp_path / "site"
+    assert main(["report", str(results), "--out", str(site)]) == 0
+    first = len(calls)
+    assert first > 50 and None not in calls  # every detection form has a fingerprint
+    pages = {p.name: p.read_bytes() for p in site.glob("*.html")}
+    calls.clear()
+    assert main(["leaderboard", str(results)]) == 0
+    boards = len(calls)
+    assert boards < 10
+    calls.clear()
+    assert main(["report", str(results), "--out", str(site)]) == 0
+    assert len(calls) == boards
+    assert {p.name: p.read_bytes() for p in site.glob("*.html")} == pages
+    kept = site / ".resampled-values"
+    assert kept.stat().st_size < 200_000  # three numbers per pair, not 2,000 resamples
