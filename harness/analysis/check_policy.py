@@ -36,6 +36,11 @@ from harness.core.safe_yaml import read_yaml_file
 from harness.core.validation import KnownKeys, format_validation_error
 
 DEFAULT_ALPHA = 0.05
+MAX_ALPHA = 0.2
+"""The largest alpha a policy may set. Alpha is the share of harmless reruns whose noise a test
+calls significant: at 0.5 one metric in two would be "significant" on noise alone (Holm's
+correction over a gate of 50 harmless metrics let 16 of 100 gates fail at 0.5, 5 at 0.2, 0 at
+0.05; tests/analysis/test_gate_false_alarms.py's simulation)."""
 DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
 DEFAULT_MAX_DROP_RELATIVE = 0.10  # 10% for metrics in other units (ms, samples/s, nats...)
 ANY = "*"  # accept_flags key: every model
@@ -43,6 +48,16 @@ DROPS = {"max_drop", "max_drop_relative"}  # a metric naming either sets both (`
 # units of numbers on the scale of a probability (harness.present.number_format's fixed-point
 # units): a `default.max_drop` of 0.01 means about the same on each; not on ms, MiB, samples/s
 SCORE_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
+
+
+def _sane_alpha(alpha: float | None) -> float | None:
+    if alpha is not None and alpha > MAX_ALPHA:
+        share = f"{alpha:.0%} of" if alpha < 1 else "every one of"
+        raise ValueError(
+            f"at most {MAX_ALPHA:g}: at alpha {alpha:g} noise alone is called a significant "
+            f"change on {share} the harmless reruns of each metric (0.05 is usual, 0.01 strict)"
+        )
+    return alpha
 
 
 def _hint(name: str, known: set[str]) -> str:
@@ -62,7 +77,7 @@ class MetricRule(KnownKeys):
     max_drop_relative: float | None = Field(
         default=None, ge=0, description="tolerance as a fraction of the baseline"
     )
-    alpha: float | None = Field(default=None, gt=0, lt=1)
+    alpha: float | None = Field(default=None, gt=0)
     churn: float | None = Field(
         default=None,
         ge=0,
@@ -71,6 +86,8 @@ class MetricRule(KnownKeys):
         "power of McNemar's test; default: the baseline's error rate)",
     )
     ignore: bool = False
+
+    _alpha = field_validator("alpha")(_sane_alpha)
 
 
 class DefaultRule(MetricRule):
@@ -96,13 +113,15 @@ class Policy(KnownKeys):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    alpha: float = Field(default=DEFAULT_ALPHA, gt=0, lt=1)
+    alpha: float = Field(default=DEFAULT_ALPHA, gt=0)
     include: Literal["headline", "all"] = "headline"
     default: DefaultRule = DefaultRule()
     metrics: dict[str, MetricRule] = Field(default_factory=dict)
     accept_flags: dict[str, list[str]] = Field(default_factory=dict)
     # a flag the baseline had on the same model and metric: shown and tolerated, or failed
     baseline_flags: Literal["still_flagged", "fail"] = "fail"
+
+    _alpha = field_validator("alpha")(_sane_alpha)
 
     @field_validator("metrics")
     @classmethod

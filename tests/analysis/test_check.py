@@ -239,6 +239,34 @@ def test_an_absolute_default_drop_on_a_measured_unit_is_refused(
         assert check("--baseline", timed_run, "--current", timed_run, "--policy", path) == 0
 
 
+@pytest.mark.parametrize(
+    ("policy", "key"),
+    [
+        ("alpha: 0.5\n", "alpha"),
+        ("default: {alpha: 0.9}\n", "default.alpha"),
+        ("metrics:\n  top1_acc: {alpha: 0.25}\n", "metrics.top1_acc.alpha"),
+        ("alpha: 1\n", "alpha"),
+    ],
+)
+def test_an_alpha_that_calls_noise_significant_is_refused(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    policy: str,
+    key: str,
+) -> None:
+    """`alpha: 0.5` was accepted (the field allowed anything in (0, 1)): a gate that calls half
+    of the harmless reruns of each metric a significant change."""
+    path = tmp_path / "alpha.yaml"
+    path.write_text(policy)
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"policy file {path}: {key}: at most 0.2" in err and "0.05 is usual" in err, err
+    path.write_text(policy.replace(policy.split("alpha: ")[1].rstrip("}\n"), "0.2"))
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 0
+
+
 def test_policy_tolerance_lets_a_drop_pass_and_unknown_metric_is_refused(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
