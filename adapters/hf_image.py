@@ -26,6 +26,7 @@ from harness.adapters.hf_source import (
     HFSourceConfig,
     HFSourceHooks,
     check_labels,
+    check_loaded_label_maps,
     check_single_label,
     import_transformers,
     label_indices,
@@ -123,6 +124,7 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
         )
         channels = int(getattr(model.config, "num_channels", 3))
         check_single_label(model.config, name=name)
+        check_loaded_label_maps(model.config, name=name, source=source, local=local)
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)
         pre = preprocess_from(processor, channels)

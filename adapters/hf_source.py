@@ -160,6 +160,56 @@ def label_names(model_config: Any) -> list[str]:
     return [str(id2label[i]) for i in sorted(id2label, key=int)]
 
 
+def check_label_maps(id2label: Any, label2id: Any, *, name: str, source: str) -> None:
+    """Refuse a config whose `label2id` sends a label to another output than the one `id2label`
+    names it at (label2id {"cat": 0, "dog": 1} beside id2label {0: "dog", 1: "cat"}): which
+    output is "cat" decides every accuracy number, and the file says both. The harness reads
+    id2label; a label2id naming other labels (transformers' default LABEL_i, left behind when
+    only id2label was set) contradicts nothing and is left alone. `source`: the config file."""
+    if not isinstance(id2label, Mapping) or not isinstance(label2id, Mapping):
+        return
+    try:
+        at = {str(label): int(i) for i, label in id2label.items()}
+    except (TypeError, ValueError):
+        return  # ids that are no integers: planned_labels and the load say so
+    clashes = [
+        (str(label), i, at[str(label)])
+        for label, i in label2id.items()
+        if str(label) in at and _as_int(i) is not None and _as_int(i) != at[str(label)]
+    ]
+    if clashes:
+        label, given, named = clashes[0]
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        raise ModelLoadError(
+            f"model {name!r}: {source}: label2id gives {label!r} output {given} but id2label "
+            f"names output {named} {label!r}{more}; the two disagree on which output is which "
+            "class, so fix the checkpoint's config (the harness reads id2label)"
+        )
+
+
+def check_loaded_label_maps(
+    model_config: Any, *, name: str, source: str, local: Path | None
+) -> None:
+    """`check_label_maps` on a loaded model's config: its file, the local folder's
+    config.json, or the hub model's."""
+    where = str(local / "config.json") if local is not None else f"{source} config.json"
+    check_label_maps(
+        getattr(model_config, "id2label", None),
+        getattr(model_config, "label2id", None),
+        name=name,
+        source=where,
+    )
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def label_indices(
     model_labels: list[str], label_map: list[str] | None, *, name: str
 ) -> list[int] | None:
@@ -375,6 +425,7 @@ def planned_labels(
         return None, f"model {name!r}: its config.json is not a JSON object; the load says why"
     check_single_label(SimpleNamespace(problem_type=raw.get("problem_type")), name=name)
     id2label = raw.get("id2label")
+    check_label_maps(id2label, raw.get("label2id"), name=name, source=str(config_file))
     if isinstance(id2label, dict) and id2label:
         try:
             return [str(id2label[k]) for k in sorted(id2label, key=int)], ""

@@ -18,6 +18,7 @@ from harness.adapters.hf_source import (
     HFSourceConfig,
     HFSourceHooks,
     check_labels,
+    check_loaded_label_maps,
     check_single_label,
     import_transformers,
     label_indices,
@@ -155,6 +156,7 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
                 "different lengths cannot be batched; set tokenizer.pad_token and save it"
             )
         check_single_label(model.config, name=name)
+        check_loaded_label_maps(model.config, name=name, source=source, local=local)
         padding_notes = adopt_pad_token(model, tokenizer)
         labels = label_names(model.config)
         keep = label_indices(labels, config.label_map, name=name)

@@ -4,7 +4,9 @@ per model, the reliability flags it accepts.
 A rule is keyed by a metric name (applies to every column of that metric, e.g. all `robust_acc`
 budgets) or by an exact board key (`robust_acc[attack=linf_pgd,eps=0.1]`). Names that the
 baseline does not contain are refused, with close matches, so a typo cannot silently disable a
-check. Without a policy file the defaults below apply to every headline metric.
+check. Without a policy file the defaults below apply to every headline metric. `default` holds
+what means the same in every unit and direction: no `floor` (a ceiling on ECE, 0.8 ms on
+latency), and a `max_drop` only where it reaches numbers on a probability's scale.
 
 `accept_flags` maps a model name (or `"*"` for every model) to the flags the gate tolerates on
 its checked metrics: `{digits-mlp@int8: [decision_attack_failed]}`. Any other flag on a checked
@@ -34,9 +36,28 @@ from harness.core.safe_yaml import read_yaml_file
 from harness.core.validation import KnownKeys, format_validation_error
 
 DEFAULT_ALPHA = 0.05
+MAX_ALPHA = 0.2
+"""The largest alpha a policy may set. Alpha is the share of harmless reruns whose noise a test
+calls significant: at 0.5 one metric in two would be "significant" on noise alone (Holm's
+correction over a gate of 50 harmless metrics let 16 of 100 gates fail at 0.5, 5 at 0.2, 0 at
+0.05; tests/analysis/test_gate_false_alarms.py's simulation)."""
 DEFAULT_MAX_DROP_FRACTION = 0.01  # one percentage point for metrics in [0, 1]
 DEFAULT_MAX_DROP_RELATIVE = 0.10  # 10% for metrics in other units (ms, samples/s, nats...)
 ANY = "*"  # accept_flags key: every model
+DROPS = {"max_drop", "max_drop_relative"}  # a metric naming either sets both (`rule_for`)
+# units of numbers on the scale of a probability (harness.present.number_format's fixed-point
+# units): a `default.max_drop` of 0.01 means about the same on each; not on ms, MiB, samples/s
+SCORE_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
+
+
+def _sane_alpha(alpha: float | None) -> float | None:
+    if alpha is not None and alpha > MAX_ALPHA:
+        share = f"{alpha:.0%} of" if alpha < 1 else "every one of"
+        raise ValueError(
+            f"at most {MAX_ALPHA:g}: at alpha {alpha:g} noise alone is called a significant "
+            f"change on {share} the harmless reruns of each metric (0.05 is usual, 0.01 strict)"
+        )
+    return alpha
 
 
 def _hint(name: str, known: set[str]) -> str:
@@ -56,7 +77,7 @@ class MetricRule(KnownKeys):
     max_drop_relative: float | None = Field(
         default=None, ge=0, description="tolerance as a fraction of the baseline"
     )
-    alpha: float | None = Field(default=None, gt=0, lt=1)
+    alpha: float | None = Field(default=None, gt=0)
     churn: float | None = Field(
         default=None,
         ge=0,
@@ -66,19 +87,41 @@ class MetricRule(KnownKeys):
     )
     ignore: bool = False
 
+    _alpha = field_validator("alpha")(_sane_alpha)
+
+
+class DefaultRule(MetricRule):
+    """`default`: the rule of every metric without one of its own, whatever its unit and
+    direction. A floor there would be one number for all of them: a ceiling on ECE or latency,
+    0.8 samples/s on throughput. Floors go under `metrics.<name>`."""
+
+    @field_validator("floor")
+    @classmethod
+    def _no_floor(cls, floor: float | None) -> float | None:
+        if floor is not None:
+            raise ValueError(
+                "a floor here applies to every metric without a rule of its own, in that "
+                "metric's unit and direction (a ceiling on ECE or on latency in ms, a rate on "
+                "throughput); put floors under metrics.<name>, e.g. metrics: {top1_acc: "
+                f"{{floor: {floor:g}}}}}"
+            )
+        return floor
+
 
 class Policy(KnownKeys):
     """A gate policy (YAML). `include` picks the checked metrics: headline ones or all."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    alpha: float = Field(default=DEFAULT_ALPHA, gt=0, lt=1)
+    alpha: float = Field(default=DEFAULT_ALPHA, gt=0)
     include: Literal["headline", "all"] = "headline"
-    default: MetricRule = MetricRule()
+    default: DefaultRule = DefaultRule()
     metrics: dict[str, MetricRule] = Field(default_factory=dict)
     accept_flags: dict[str, list[str]] = Field(default_factory=dict)
     # a flag the baseline had on the same model and metric: shown and tolerated, or failed
     baseline_flags: Literal["still_flagged", "fail"] = "fail"
+
+    _alpha = field_validator("alpha")(_sane_alpha)
 
     @field_validator("metrics")
     @classmethod
@@ -151,6 +194,14 @@ class Policy(KnownKeys):
         def where(fields: set[str]) -> str:
             return f"metrics.{name}" if own & fields else "default"
 
+        if m.unit not in SCORE_UNITS and rule.max_drop is not None and not own & DROPS:
+            raise ConfigError(
+                f"policy {source}: default.max_drop: {rule.max_drop:g} applies to {m.key}, "
+                f"measured in {m.unit}, where it means {rule.max_drop:g} {m.unit} (an absolute "
+                "tolerance under default is one number in every checked metric's unit); give "
+                f"it a rule of its own under metrics.{m.metric} (or ignore: true), or use "
+                "default.max_drop_relative"
+            )
         relative = rule.max_drop_relative
         if relative is not None and relative >= 1 and m.higher_is_better and _non_negative(m):
             raise ConfigError(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, NoReturn
 
 from harness.core.errors import HarnessError
+from harness.core.user_code import add_user_folder
 
 DEFAULT_OUT = Path("results")
 DEFAULT_WIDTH = 100  # terminal output when stdout is not a terminal (logs, files)
@@ -141,7 +141,6 @@ def add_results_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def importable(folder: Path) -> None:
-    """Let `module:factory` references in a spec import modules from `folder` (like `python -m`)."""
-    entry = str(folder)
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
+    """Let `module:factory` references in a spec import modules from `folder` (like `python -m`),
+    for the command's time (`main` opens the scope: harness.core.user_code)."""
+    add_user_folder(folder)

@@ -28,10 +28,11 @@ from harness.cli import (
     variants,
 )
 from harness.cli import list as list_command
-from harness.cli.arguments import Parser, UsageError, importable, quickstart_spec_path
+from harness.cli.arguments import Parser, UsageError, quickstart_spec_path
 from harness.cli.paths import os_reason
 from harness.cli.version import VersionAction, VersionRequested, version_text
 from harness.core.errors import HarnessError
+from harness.core.user_code import user_code
 from harness.present.escaping import terminal_text
 from harness.run.interrupts import interruptible
 from harness.run.quiet import quiet_library_progress
@@ -73,7 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    importable(Path.cwd())
+    """Run one command; `sys.path` and the user's modules are as they were afterwards (a
+    process that calls `main` for several specs gets each spec's own `mymodel`)."""
+    with user_code(Path.cwd()):
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

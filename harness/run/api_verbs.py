@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from harness.config.planner import build_plan
 from harness.config.spec import RunSpec, load_spec, names_value
 from harness.core.errors import SpecError
+from harness.core.user_code import user_code
 from harness.core.validation import format_validation_error
 from harness.run.grad_mode import autograd_on
 from harness.run.plugins import installed_plugins
@@ -36,12 +36,12 @@ def run(
     the run folder. Jobs that fail are recorded, as in `harness run` (`outcome.failed`)."""
     from pydantic import ValidationError
 
+    folders: list[Path] = []
     if isinstance(spec, str | Path):
         path = Path(spec)
         loaded = load_spec(path)
         base = path.resolve().parent
-        if str(base) not in sys.path:  # its `module:factory` references, as `harness run` does
-            sys.path.append(str(base))
+        folders.append(base)  # its `module:factory` references, as `harness run` does
     else:
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         if isinstance(spec, RunSpec):
@@ -51,6 +51,21 @@ def run(
                 loaded = RunSpec.model_validate(dict(spec))
             except ValidationError as err:
                 raise SpecError(f"spec: {format_validation_error(err, prefix='')}") from None
+    # the spec's folder first on sys.path and its own modules, for this run only: a second
+    # spec's `mymodel` is never the first one's (harness.core.user_code)
+    with user_code(*folders):
+        return _run(loaded, base, out, models, tasks, suites, fail_fast)
+
+
+def _run(
+    loaded: RunSpec,
+    base: Path,
+    out: str | Path,
+    models: Sequence[str] | None,
+    tasks: Sequence[str] | None,
+    suites: Sequence[str] | None,
+    fail_fast: bool,
+) -> RunOutcome:
     plan = build_plan(
         loaded,
         base_dir=base,

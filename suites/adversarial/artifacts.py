@@ -63,12 +63,13 @@ def build_artifacts(
     seed: int,
     subsets: Subsets,
     examples: dict[str, Any],
+    num_classes: int,
 ) -> dict[str, Any]:
     return {
         "preset": plan.preset,
         "bounds": list(bounds),
         "epsilons": dict(epsilons),
-        "attacks": {i.name: _attack(i, plan, sweep, epsilons) for i in plan.infos},
+        "attacks": {i.name: _attack(i, plan, sweep, epsilons, num_classes) for i in plan.infos},
         "ensemble": {norm: list(names) for norm, names in sweep.ensemble.items()},
         "eot_draws": sweep.eot_draws,
         "seed": seed,
@@ -87,10 +88,16 @@ def build_artifacts(
 
 
 def _attack(
-    info: atk.AttackInfo, plan: AttackPlan, sweep: Sweep, epsilons: dict[Norm, list[float]]
+    info: atk.AttackInfo,
+    plan: AttackPlan,
+    sweep: Sweep,
+    epsilons: dict[Norm, list[float]],
+    num_classes: int,
 ) -> dict[str, Any]:
-    """One attack's entry: norm, kind, parameters, description and the samples it ran on."""
-    entry = {
+    """One attack's entry: norm, kind, parameters, description and the samples it ran on; a
+    targeted attack's `targets_run`, the target classes it ran per sample (`params.targets`
+    after the first `skip_targets`, at most the task's classes but the sample's own)."""
+    entry: dict[str, Any] = {
         "norm": info.norm,
         "kind": info.kind,
         "params": plan.params[info.name],
@@ -101,6 +108,10 @@ def _attack(
             for eps in epsilons[info.norm]
         },
     }
+    params = plan.params[info.name]
+    if "targets" in params:
+        skip = int(params.get("skip_targets", 0))
+        entry["targets_run"] = max(0, min(skip + int(params["targets"]), num_classes - 1) - skip)
     if info.kind == "decision":
         entry["starting_points"] = DECISION_STARTS
     return entry

@@ -10,6 +10,7 @@ a decision-based attack stands in for a norm that has no score-based (Square) at
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, UnknownNameError
 from harness.core.suite import SuiteConfig
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.suites.adversarial import attacks as atk
 from harness.suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
 from harness.suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
@@ -243,3 +245,38 @@ def _blackbox_attacks(
             params[info.name] = atk.attack_params(info, cfg.params.get(info.name))
             added.append(info.name)
     return infos, params, added
+
+
+TARGETED = "targets"
+"""The parameter of the targeted attacks (APGD-T, FAB-T): how many target classes each sample
+gets, its highest-scoring other classes. A task of k classes has k - 1 of them; a larger count
+runs those k - 1 (as AutoAttack runs `n_target_classes` = 9 on 10 classes)."""
+
+
+def check_targets(cfg: AdversarialConfig, tasks: Mapping[str, TaskColumns]) -> list[str]:
+    """Refuse a `targets` the spec sets above what every task it runs on has (k - 1 target
+    classes for k classes): `targets: 50` on digits and diabetes runs 9 and 1, and the job
+    recorded 50. Below that on some task, it runs that task's k - 1 (recorded in the job's
+    artifacts, `targets_run`). Returns a line per task whose class count only loading tells."""
+    unchecked: list[str] = []
+    for name, given in cfg.params.items():
+        targets = given.get(TARGETED) if isinstance(given, Mapping) else None
+        if not isinstance(targets, int) or isinstance(targets, bool):
+            continue
+        known = {t: c.num_classes for t, c in tasks.items() if c.num_classes is not None}
+        most = max((n - 1 for n in known.values()), default=None)
+        unknown = [c for c in tasks.values() if c.num_classes is None]
+        if most is not None and targets > most and not unknown:
+            having = ", ".join(f"{t!r} {n}" for t, n in sorted(known.items()))
+            raise ConfigError(
+                f"suites.adversarial.params.{name}.{TARGETED}: {targets} target classes, but "
+                f"a sample has only its task's other classes (classes: {having}), so at most "
+                f"{most} would run; write {most} or fewer"
+            )
+        if most is None or targets > most:
+            unchecked.extend(
+                f"suites.adversarial.params.{name}.{TARGETED}: not checked on task "
+                f"{c.task!r}: {c.classes_unknown}"
+                for c in unknown
+            )
+    return unchecked

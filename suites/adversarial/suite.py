@@ -31,6 +31,7 @@ from harness.core.errors import ConfigError
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline, headline_budget
 from harness.suites.adversarial import validity_checks as vc
 from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
@@ -40,6 +41,7 @@ from harness.suites.adversarial.checks import assess, check_norm, check_set, run
 from harness.suites.adversarial.config import (
     AdversarialConfig,
     AttackPlan,
+    check_targets,
     plan_attacks,
     resolve_config,
 )
@@ -141,6 +143,13 @@ class AdversarialSuite(Suite):
         """The preset, its attacks, the budgets per task and the worst-case passes per sample;
         the text attacks for text tasks (plan_summary.py)."""
         return plan_summary(self.cfg, headlines, self._text_tasks)
+
+    def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
+        """A `targets` above every task's classes but the sample's own (config.check_targets);
+        text tasks run the text attacks, which take no `params`."""
+        return check_targets(
+            self.cfg, {t: c for t, c in tasks.items() if t not in self._text_tasks}
+        )
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         if task.modality == "text":
@@ -279,6 +288,7 @@ class AdversarialSuite(Suite):
                 checks=(len(check_rows), n),
             ),
             examples=examples,
+            num_classes=task.num_classes,
         )
         artifacts["eps_units"] = cfg.eps_units
         artifacts["escalation"] = escalation.to_dict() if escalation is not None else None

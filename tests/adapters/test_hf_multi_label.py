@@ -41,3 +41,20 @@ def test_a_multi_label_text_checkpoint_is_refused(hf_text_dir: Path, tmp_path: P
     tf.AutoTokenizer.from_pretrained(hf_text_dir).save_pretrained(folder)
     with pytest.raises(ModelLoadError, match="problem_type is multi_label_classification"):
         build("hf-text", {"path": str(folder)}, Path("."), name="m")
+
+
+def test_a_checkpoint_whose_label2id_and_id2label_disagree_is_refused(tmp_path: Path) -> None:
+    """The same contradiction when the model loads (a hub model, or a run without validate):
+    one line naming the config file."""
+    ids = {i: str(i) for i in range(10)}
+    ids[0], ids[1] = "1", "0"
+    folder = save_tiny_vit(
+        tmp_path / "swapped", id2label=ids, label2id={str(i): i for i in range(10)}
+    )
+    with pytest.raises(ModelLoadError) as err:
+        build("hf-image", {"path": str(folder)}, Path("."), name="m")
+    assert str(err.value) == (
+        f"model 'm': {folder / 'config.json'}: label2id gives '0' output 0 but id2label names "
+        "output 1 '0' (and 1 more); the two disagree on which output is which class, so fix the "
+        "checkpoint's config (the harness reads id2label)"
+    )

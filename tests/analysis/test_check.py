@@ -134,7 +134,6 @@ def test_degraded_model_fails(
         ("metrics:\n  top1_acc: {floor: -0.1}\n", "metrics.top1_acc.floor", "pass every run"),
         ("metrics:\n  top1_acc: {max_drop: 2}\n", "metrics.top1_acc.max_drop: 2", "0.02"),
         ("default: {max_drop: 5}\n", "default.max_drop: 5", "pass every run"),
-        ("default: {floor: 90}\n", "default.floor: 90", "(85% is 0.85)"),
     ],
 )
 def test_a_tolerance_a_fraction_cannot_meet_or_trip_is_refused(
@@ -194,6 +193,78 @@ def test_a_relative_tolerance_a_higher_is_better_fraction_cannot_trip_is_refused
     err = capsys.readouterr().err
     assert where in err and "would pass every run" in err and "cannot drop by more than" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("floor", ["0.8", "90"])
+def test_a_floor_under_default_is_refused(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], floor: str
+) -> None:
+    """`default: {floor: 0.8}` applied to every metric without a rule: a ceiling of 0.8 on ECE
+    and Brier (which passes any calibration), on latency 0.8 ms, on peak memory 0.8 MiB (the
+    quickstart's baseline failed its own rerun: "above the ceiling 0.8" on 534 MiB)."""
+    path = tmp_path / "floor.yaml"
+    path.write_text(f"default: {{floor: {floor}}}\n")
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"policy file {path}: default.floor:" in err and "metrics.<name>" in err, err
+    assert f"(got {floor})" in err
+
+
+@pytest.fixture(scope="module")
+def timed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose headline has a throughput (samples/s) beside fractions."""
+    return write_synthetic_run(tmp_path_factory.mktemp("timed") / "r", models={"m1": 0.9})
+
+
+def test_an_absolute_default_drop_on_a_measured_unit_is_refused(
+    timed_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`default: {max_drop: 0.01}` (one accuracy point meant) gated throughput at a drop of
+    0.01 samples/s, without a word: the number means something else in every unit."""
+    path = tmp_path / "drop.yaml"
+    path.write_text("default: {max_drop: 0.01}\n")
+    assert check("--baseline", timed_run, "--current", timed_run, "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "default.max_drop: 0.01 applies to throughput_samples_per_s" in err
+    assert "0.01 samples/s" in err and "metrics.throughput_samples_per_s" in err
+    # the metric's own rule (a tolerance, or ignore) or a relative default is what to write
+    for fixed in (
+        "default: {max_drop: 0.01}\nmetrics:\n  throughput_samples_per_s: {max_drop_relative: 0.2}\n",
+        "default: {max_drop: 0.01}\nmetrics:\n  throughput_samples_per_s: {ignore: true}\n",
+        "default: {max_drop_relative: 0.2}\n",
+    ):
+        path.write_text(fixed)
+        assert check("--baseline", timed_run, "--current", timed_run, "--policy", path) == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "key"),
+    [
+        ("alpha: 0.5\n", "alpha"),
+        ("default: {alpha: 0.9}\n", "default.alpha"),
+        ("metrics:\n  top1_acc: {alpha: 0.25}\n", "metrics.top1_acc.alpha"),
+        ("alpha: 1\n", "alpha"),
+    ],
+)
+def test_an_alpha_that_calls_noise_significant_is_refused(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    policy: str,
+    key: str,
+) -> None:
+    """`alpha: 0.5` was accepted (the field allowed anything in (0, 1)): a gate that calls half
+    of the harmless reruns of each metric a significant change."""
+    path = tmp_path / "alpha.yaml"
+    path.write_text(policy)
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"policy file {path}: {key}: at most 0.2" in err and "0.05 is usual" in err, err
+    path.write_text(policy.replace(policy.split("alpha: ")[1].rstrip("}\n"), "0.2"))
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--policy", path) == 0
 
 
 def test_policy_tolerance_lets_a_drop_pass_and_unknown_metric_is_refused(

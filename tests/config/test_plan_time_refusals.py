@@ -124,6 +124,29 @@ def test_an_hf_model_labelled_in_another_order_than_the_class_folders_is_refused
     assert code == 0, err
 
 
+def test_an_hf_config_whose_label2id_and_id2label_disagree_is_refused(tmp_path: Path) -> None:
+    """label2id {"cat": 0, "dog": 1} beside id2label {0: "dog", 1: "cat"}: which output is
+    "cat" decides every accuracy number, and validate passed it without a word (a task whose
+    classes are unnamed checks only the count)."""
+    _image_folder(tmp_path / "words", ["cat", "dog"])
+    config = {"id2label": {"0": "dog", "1": "cat"}, "label2id": {"cat": 0, "dog": 1}}
+    _hf_folder(tmp_path / "vit", config)
+    spec = _hf_spec(tmp_path, ", label_map: [cat, dog]")
+    code, out, err = cli("validate", spec)
+    assert code == 2 and out == ""
+    assert one_error_line(err) == (
+        f"error: model 'vit': {tmp_path / 'vit' / 'config.json'}: label2id gives 'cat' output 0 "
+        "but id2label names output 1 'cat' (and 1 more); the two disagree on which output is "
+        "which class, so fix the checkpoint's config (the harness reads id2label)"
+    )
+    # transformers' default label2id (LABEL_i), left behind when only id2label was set, agrees
+    # with anything
+    _hf_folder(tmp_path / "vit2", {**config, "label2id": {"LABEL_0": 0, "LABEL_1": 1}})
+    spec.write_text(spec.read_text().replace("path: vit,", "path: vit2,"))
+    code, _out, err = cli("validate", spec)
+    assert code == 0, err
+
+
 def test_a_variant_run_without_its_parent_is_checked_as_its_parent(tmp_path: Path) -> None:
     """`--models vit@int8` plans the variant alone: its labels are checked as the parent's are
     (the variant adapter had no check, so every job would have failed on the mismatch)."""

@@ -251,7 +251,8 @@ def test_an_edit_to_a_models_code_misses(
     assert _statuses(first) == {"net": "completed"}
     assert _statuses(_run(spec, tmp_path / "b")) == {"net": "cached"}
     code.write_text(_USER_NET.replace("return self.fc(", "return -self.fc("))
-    monkeypatch.delitem(sys.modules, module)  # as a new process imports it
+    # each run imports the spec folder's modules afresh, as a new process does (user_code)
+    assert module not in sys.modules
     assert _statuses(_run(spec, tmp_path / "c")) == {"net": "completed"}
     assert top1(tmp_path / "c") != top1(tmp_path / "a")
 

@@ -195,3 +195,49 @@ def test_a_gradient_for_some_samples_only_is_flagged_not_a_crash(digits) -> None
 def test_an_unknown_preset_is_one_line(digits) -> None:
     with pytest.raises(ConfigError, match=r"unknown preset 'fastest'; did you mean 'fast'\?"):
         run(adapter(M.control_digits), digits, {"preset": "fastest"})
+
+
+TARGETS_SPEC = """\
+device: cpu
+limit: 40
+tasks: [{tasks}]
+models: [digits-mlp]
+suites:
+  adversarial:
+    attacks: [linf_apgd_t]
+    params: {{linf_apgd_t: {{targets: {targets}}}}}
+    epsilons: {{linf: [0.1]}}
+"""
+
+
+def test_more_targets_than_any_task_has_classes_is_refused_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`targets: 50` on digits (10 classes) and diabetes (2) ran 9 and 1 target classes and
+    the job recorded 50; `harness validate` said the spec was valid."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(TARGETS_SPEC.format(tasks="digits, diabetes", targets=50))
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "suites.adversarial.params.linf_apgd_t.targets: 50 target classes" in err
+    assert "'digits' 10" in err and "at most 9 would run" in err
+    spec.write_text(TARGETS_SPEC.format(tasks="digits, diabetes", targets=9))
+    assert main(["validate", str(spec)]) == 0  # 9 on digits, the k - 1 = 1 of diabetes
+
+
+def test_the_artifacts_record_the_targets_that_ran() -> None:
+    """A binary task runs 1 target class of the default 9 (an explicit 9 is refused there, as
+    above): the job says so."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.rand(24, 4, generator=gen), torch.arange(24) % 2
+    model = torch.nn.Linear(4, 2)
+    config = {
+        "attacks": ["linf_apgd_t"],
+        "params": {"linf_apgd_t": {"steps": 5}},
+        "epsilons": {"linf": [0.1]},
+        "checks": False,
+    }
+    result = run(model, (x, y), config, num_classes=2)
+    assert result.artifacts["attacks"]["linf_apgd_t"]["params"]["targets"] == 9
+    assert result.artifacts["attacks"]["linf_apgd_t"]["targets_run"] == 1

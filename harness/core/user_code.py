@@ -1,0 +1,143 @@
+"""The user's own modules of one spec: its folder first on `sys.path`, for that run only.
+
+A spec's `module:factory` references import the user's code from the spec's folder (as `python -m`
+would from the current one). In one Python process that runs several specs (a notebook calling
+`harness.run_spec`, a test session calling `main([...])`), leaving each folder on `sys.path` and
+its modules in `sys.modules` let the second spec's `mymodel:build` get the first spec's
+`mymodel`, already imported: the run reported the other model's numbers under this one's name,
+and the result cache stored them under the other code's hash.
+
+`user_code(folder)` puts the folder first on `sys.path` and sets aside, for the run, every module
+of a name the folder provides (`name.py`, a `name/` package) that was imported from somewhere
+else; on exit `sys.path` is what it was, the modules of those names the run imported are
+forgotten and the ones set aside are back. Modules already imported from the folder itself stay.
+`harness` itself is never set aside (a spec in a checkout of the harness).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+KEPT = frozenset({"harness"})
+"""Top-level names never set aside or forgotten, whatever folder provides them."""
+
+_scopes: list[_Scope] = []
+
+
+def _provided(folder: Path) -> set[str]:
+    """Top-level module names `folder` provides: `name.py` files and `name/` packages (a folder
+    without `__init__.py`, a `data/` or `datasets/`, is no module an installed one yields to)."""
+    names: set[str] = set()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return names
+    for entry in entries:
+        if not entry.name.removesuffix(".py").isidentifier():
+            continue
+        try:
+            if entry.suffix == ".py" and entry.is_file():
+                names.add(entry.stem)
+            elif (entry / "__init__.py").is_file():
+                names.add(entry.name)
+        except OSError:
+            continue
+    return names - KEPT
+
+
+def _installed(module: ModuleType) -> bool:
+    """Whether `module` is built in, or installed in the interpreter's own folders (stdlib,
+    site-packages): never set aside, as a second copy of a library (torch) cannot be loaded."""
+    where = getattr(module, "__file__", None)
+    if where is None:
+        return getattr(module, "__path__", None) is None  # a namespace package is a folder's
+    try:
+        place = Path(where).resolve()
+    except (OSError, ValueError):
+        return True
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return any(place.is_relative_to(Path(p).resolve()) for p in prefixes)
+
+
+def _top(name: str) -> str:
+    return name.partition(".")[0]
+
+
+def _within(module: ModuleType, folder: Path) -> bool:
+    """Whether `module` was imported from `folder` (a file of it, or a package path in it)."""
+    places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", None) or [])]
+    for place in places:
+        if place is None:
+            continue
+        try:
+            if Path(place).resolve().is_relative_to(folder):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+class _Scope:
+    def __init__(self) -> None:
+        self.path = list(sys.path)
+        self.folders: list[Path] = []
+        self.names: set[str] = set()
+        self.set_aside: dict[str, ModuleType] = {}
+        self.present: set[str] = set()
+
+    def add(self, folder: Path) -> None:
+        folder = folder.resolve()
+        entry = str(folder)
+        if entry in sys.path:
+            sys.path.remove(entry)
+        sys.path.insert(0, entry)
+        if folder in self.folders:
+            return
+        self.folders.append(folder)
+        new = _provided(folder) - self.names
+        self.names |= new
+        for key in [k for k in sys.modules if _top(k) in new]:
+            module = sys.modules[key]
+            if _within(module, folder) or _installed(sys.modules.get(_top(key), module)):
+                self.present.add(key)
+            else:
+                self.set_aside[key] = sys.modules.pop(key)
+        importlib.invalidate_caches()
+
+    def restore(self) -> None:
+        sys.path[:] = self.path
+        for key in [k for k in sys.modules if _top(k) in self.names and k not in self.present]:
+            del sys.modules[key]
+        sys.modules.update(self.set_aside)
+        importlib.invalidate_caches()
+
+
+@contextmanager
+def user_code(*folders: Path) -> Iterator[None]:
+    """Within: each folder first on `sys.path`, its modules the ones imported by their names;
+    `add_user_folder` adds more. On exit: `sys.path` and those names' modules as before."""
+    scope = _Scope()
+    _scopes.append(scope)
+    try:
+        for folder in reversed(folders):
+            scope.add(folder)
+        yield
+    finally:
+        _scopes.remove(scope)
+        scope.restore()
+
+
+def add_user_folder(folder: Path) -> None:
+    """Let `module:factory` references import modules from `folder`, first on `sys.path`: for
+    the innermost `user_code` scope's time when one is open, else for the process's."""
+    if _scopes:
+        _scopes[-1].add(folder)
+        return
+    entry = str(folder)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
