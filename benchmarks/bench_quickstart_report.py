@@ -20,7 +20,6 @@ Run (from the repository root):
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -38,21 +37,15 @@ FIGURE_INDEX = "figure-index.json"  # harness.present.figure_cache.INDEX
 
 
 def _files(site: Path) -> dict[str, bytes]:
-    """The site's files (what a reader sees): its pages, figures and indexes, without the
-    resampled values and paired forms a report keeps for the next build
-    (harness/present/resampled_cache.py, form_cache.py), which a version before them does not
-    write. The figure index is compared by the sha256 of
-    each figure it lists: its keys and identity hash the drawing code, so they differ between
-    two checkouts whose figure modules differ, whatever they drew."""
+    """The site's files (what a reader sees): its pages and figures, without what a report
+    keeps for the next build: the resampled values, paired forms
+    (harness/present/resampled_cache.py, form_cache.py) and the figure index, whose keys hash
+    the drawing code and which lists the figures the cache keeps (more of them in later
+    versions); every figure it lists is compared as a file."""
     out = {}
     for p in sorted(site.rglob("*")):
-        if p.is_file() and p.name not in (RESAMPLED, FORMS):
-            data = p.read_bytes()
-            if p.name == FIGURE_INDEX:
-                listed = json.loads(data)["figures"]
-                data = json.dumps({k: v["sha256"] for k, v in listed.items()}, sort_keys=True)
-                data = data.encode()
-            out[str(p.relative_to(site))] = data
+        if p.is_file() and p.name not in (RESAMPLED, FORMS, FIGURE_INDEX):
+            out[str(p.relative_to(site))] = p.read_bytes()
     return out
 
 

@@ -33,7 +33,13 @@ log = logging.getLogger(__name__)
 
 INDEX = "figure-index.json"
 FORMAT = 1
-_DRAWING_MODULES = ("figures.py", "figure_style.py", "galleries.py", "report_figures.py")
+_DRAWING_MODULES = (
+    "figures.py",
+    "figure_style.py",
+    "galleries.py",
+    "ood_view.py",
+    "report_figures.py",
+)
 
 
 def drawing_identity() -> str:

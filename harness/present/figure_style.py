@@ -99,6 +99,11 @@ class Styles:
         i = self._order.index(name)
         return SeriesStyle(PALETTE[i % len(PALETTE)], MARKERS[(i // len(PALETTE)) % len(MARKERS)])
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names given so far, in page order (each one's colour and marker follow)."""
+        return tuple(self._order)
+
     def order(self, names: Iterable[str]) -> list[str]:
         """Names in page order (first given first)."""
         names = list(names)

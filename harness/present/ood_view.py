@@ -5,7 +5,12 @@ scores (`harness.analysis.ood_board`)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
 
 from harness.analysis.ood_board import DetectorTable, OODBoard, PairedDetection
 from harness.present import figures
@@ -126,15 +131,24 @@ def _comparison(c: PairedDetection) -> ComparisonView:
     )
 
 
+def _scores_digest(scores: Any) -> str:
+    """The sha256 of scores as the histogram reads them (float64), with their count."""
+    values = np.ascontiguousarray(np.asarray(scores, dtype=np.float64))
+    return f"{values.size}:{hashlib.sha256(values.tobytes()).hexdigest()}"
+
+
 def ood_view(board: OODBoard, folder: FigureFolder) -> OODView:
     shown: list[FigureView] = []
     for h in board.histograms:
-        path = figures.score_histograms(
-            h.test,
-            h.sets,
-            folder.figdir / f"{slug(board.task)}-ood-{slug(h.model)}.png",
-            title=f"{h.model}: {h.detector}",
-            xlabel=f"{h.detector} score (higher = more in-distribution)",
+        target = folder.figdir / f"{slug(board.task)}-ood-{slug(h.model)}.png"
+        args = {
+            "title": f"{h.model}: {h.detector}",
+            "xlabel": f"{h.detector} score (higher = more in-distribution)",
+        }
+        # the scores by the sha256 of their float64 bytes (an array's repr elides its middle)
+        shows = (_scores_digest(h.test), {k: _scores_digest(v) for k, v in h.sets.items()}, args)
+        path = folder.once(
+            target, shows, partial(figures.score_histograms, h.test, h.sets, target, **args)
         )
         shown += folder.view(
             path,

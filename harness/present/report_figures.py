@@ -10,9 +10,11 @@ keeps one colour and marker across a task page's figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from harness.analysis import figure_data as fd
 from harness.analysis.headline import majority_share
@@ -134,16 +136,25 @@ def _pareto_section(
     for bi, board in enumerate(boards):
         for vi, view in enumerate(fd.pareto_figures(board)):
             x_unit, y_unit = board.units[view.x_key][0], board.units[view.y_key][0]
-            path = figures.pareto(
-                view,
-                folder.figdir / f"{tag}-pareto-{bi}-{vi}.png",
-                title=f"{task}: {words.short(view.y_key)} vs {words.short(view.x_key)}",
-                xlabel=words.readable(view.x_key),
-                ylabel=words.readable(view.y_key),
-                styles=styles,
-                x_fraction=x_unit == "fraction",
-                y_fraction=y_unit == "fraction",
-                logx=view.timing_x,
+            target = folder.figdir / f"{tag}-pareto-{bi}-{vi}.png"
+            title = f"{task}: {words.short(view.y_key)} vs {words.short(view.x_key)}"
+            xlabel, ylabel = words.readable(view.x_key), words.readable(view.y_key)
+            fractions = (x_unit == "fraction", y_unit == "fraction")
+            path = folder.once(
+                target,
+                (view, title, xlabel, ylabel, fractions, _page_styles(styles, view.points)),
+                partial(
+                    figures.pareto,
+                    view,
+                    target,
+                    title=title,
+                    xlabel=xlabel,
+                    ylabel=ylabel,
+                    styles=styles,
+                    x_fraction=fractions[0],
+                    y_fraction=fractions[1],
+                    logx=view.timing_x,
+                ),
             )
             front = ", ".join(view.front) or "none"
             hollow = [m for m, p in view.points.items() if p.caveat]
@@ -171,6 +182,32 @@ def _robust_section(
     return section
 
 
+def _page_styles(styles: Styles, names: Iterable[str]) -> tuple[str, ...]:
+    """The page's styles as a figure of series `names` draws with them, for the figure's cache
+    key: the names are given to `styles` first, as drawing the figure does, so a figure kept
+    from the previous build leaves the page's colours as drawing it would, and the key holds
+    every name whose colour and marker the figure can use."""
+    styles.order(names)
+    return styles.names
+
+
+def _lines(
+    folder: FigureFolder,
+    styles: Styles,
+    panels: Mapping[str, fd.Series],
+    path: Path,
+    **args: Any,
+) -> Path | None:
+    """`figures.lines` of a task page, kept from the previous build when what it shows (its
+    points, labels, options and the page's colours) is unchanged."""
+    names = [n for series in panels.values() for n, pts in series.items() if pts]
+    return folder.once(
+        path,
+        (panels, args, _page_styles(styles, names)),
+        partial(figures.lines, panels, path, styles=styles, **args),
+    )
+
+
 def _nth(i: int) -> str:
     """A file name's suffix for the i-th curve of a kind ('' for the first)."""
     return f"-{i}" if i else ""
@@ -181,13 +218,14 @@ def _robust_figure(
 ) -> list[FigureView]:
     panels = fd.robust_series(data.records, curve)
     chance = _chance(data, curve.metric)
-    path = figures.lines(
+    path = _lines(
+        folder,
+        styles,
         panels,
         folder.figdir / f"{slug(task)}-robust-eps{nth}.png",
         title=f"{task}: robust accuracy vs budget",
         xlabel="perturbation budget eps (input units)",
         ylabel="robust accuracy",
-        styles=styles,
         unit_interval=True,
         reference=None if chance is None else (chance, f"chance ({chance:.3f})"),
     )
@@ -223,13 +261,14 @@ def _shift_section(
     task: str, data: _TaskData, folder: FigureFolder, styles: Styles
 ) -> FigureSection:
     section = FigureSection("Distribution shift")
-    path = figures.lines(
+    path = _lines(
+        folder,
+        styles,
         {"": {m: pts for m, pts in data.severity.items()}},
         folder.figdir / f"{slug(task)}-severity.png",
         title=f"{task}: accuracy vs corruption severity",
         xlabel="corruption severity",
         ylabel="accuracy, mean over corruptions",
-        styles=styles,
         unit_interval=True,
     )
     section.figures += folder.view(
@@ -278,13 +317,14 @@ def _speed_figure(
     task: str, data: _TaskData, folder: FigureFolder, styles: Styles, curve: Curve, nth: str
 ) -> list[FigureView]:
     panels = fd.throughput_panels(data.records, curve)
-    path = figures.lines(
+    path = _lines(
+        folder,
+        styles,
         {f"measured on {p.machine}": p.series for p in panels},
         folder.figdir / f"{slug(task)}-throughput{nth}.png",
         title=f"{task}: throughput vs batch size",
         xlabel="batch size",
         ylabel="samples/s (log scale)",
-        styles=styles,
         logx=True,
         logy=True,
     )

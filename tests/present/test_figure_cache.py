@@ -7,6 +7,8 @@ import functools
 import json
 from pathlib import Path
 
+import pytest
+
 from harness.present.figure_cache import INDEX, FigureCache
 
 
@@ -89,3 +91,60 @@ def test_an_index_from_elsewhere_cannot_remove_other_files(tmp_path: Path) -> No
     _build(tmp_path, {"a.png": "A"})
     assert (tmp_path / "notes.txt").read_text() == "mine"
     assert (tmp_path / "b.png").read_text() == "replaced by hand"
+
+
+def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Task-page figures (trade-offs, robustness and throughput lines; OOD histograms:
+    tests/suites/shift/ood/test_ood_cli.py) are kept between builds like a model's own: a second report of the same results draws no
+    figure; after one model's results changed, the report built again into the same folder is
+    the site a report into a new folder builds, byte for byte (a kept figure never shows old
+    data or leaves another figure with other colours), and draws fewer figures than it."""
+    import shutil
+
+    from harness.cli.main import main
+    from harness.present import figures, site, site_workers
+    from tests.present.synthetic import write_synthetic_run
+
+    drawn: list[int] = []
+    finish = site.FigureCache.finish
+
+    def spy(self: site.FigureCache) -> None:
+        drawn.append(self.drawn)
+        finish(self)
+
+    monkeypatch.setattr(site.FigureCache, "finish", spy)
+    monkeypatch.setattr(site_workers, "cores", lambda: 1)  # count the draws in this process
+    task_draws: list[str] = []
+    for name in ("pareto", "lines", "score_histograms"):
+
+        def counted(
+            *args: object, _name: str = name, _real: object = getattr(figures, name), **kw: object
+        ) -> object:
+            task_draws.append(_name)
+            return _real(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(figures, name, counted)
+    results, kept, fresh = tmp_path / "results", tmp_path / "kept", tmp_path / "fresh"
+
+    def report(out: Path) -> dict[str, bytes]:
+        assert main(["report", str(results), "--out", str(out)]) == 0
+        return {
+            str(p.relative_to(out)): p.read_bytes()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "summary.md"  # the summary names its folder
+        }
+
+    write_synthetic_run(results, models={"a": 0.9, "b": 0.6, "c": 0.8}, extras=True)
+    first = report(kept)
+    assert drawn[-1] > 10 and {"pareto", "lines"} <= set(task_draws)
+    task_draws.clear()
+    assert report(kept) == first and drawn[-1] == 0 and task_draws == []
+    shutil.rmtree(results)  # model b's results change; a's and c's are the same
+    write_synthetic_run(results, models={"a": 0.9, "b": 0.7, "c": 0.8}, extras=True)
+    again = report(kept)
+    partly = drawn[-1]
+    assert again == report(fresh)
+    assert 0 < partly < drawn[-1]
+    assert again != first

@@ -92,11 +92,12 @@ def test_a_report_built_again_does_not_resample_unchanged_detection_pairs(
     results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The comparison page's and the variant's paired OOD tests (2,000 resamples of every
-    detector's AUROC, AUPR and FPR: most of a warm quickstart report) are kept in the site
-    folder between builds: a second build into the folder resamples none of them (only the
-    boards' rankings, which `harness leaderboard` resamples too) and writes the same pages."""
+    detector's AUROC, AUPR and FPR: most of a warm quickstart report) and the score histograms
+    are kept in the site folder between builds: a second build into the folder resamples none
+    of them (only the boards' rankings, which `harness leaderboard` resamples too), draws no
+    histogram and writes the same pages."""
     from harness.analysis import paired_tests
-    from harness.present import site_workers
+    from harness.present import figures, site_workers
 
     monkeypatch.setattr(site_workers, "cores", lambda: 1)  # count the calls in this process
     real, calls = paired_tests._resampled, []
@@ -107,18 +108,29 @@ def test_a_report_built_again_does_not_resample_unchanged_detection_pairs(
         return real(a, b, *args, **kwargs)
 
     monkeypatch.setattr(paired_tests, "_resampled", counting)
+    histograms: list[str] = []
+    draw = figures.score_histograms
+
+    def drawing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        histograms.append(kwargs["title"])
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(figures, "score_histograms", drawing)
     site = tmp_path / "site"
     assert main(["report", str(results), "--out", str(site)]) == 0
     first = len(calls)
     assert first > 50 and None not in calls  # every detection form has a fingerprint
+    assert len(histograms) == 3
     pages = {p.name: p.read_bytes() for p in site.glob("*.html")}
     calls.clear()
     assert main(["leaderboard", str(results)]) == 0
     boards = len(calls)
     assert boards < 10
     calls.clear()
+    histograms.clear()
     assert main(["report", str(results), "--out", str(site)]) == 0
     assert len(calls) == boards
+    assert histograms == []  # the score histograms are kept too
     assert {p.name: p.read_bytes() for p in site.glob("*.html")} == pages
     kept = site / ".resampled-values"
     assert kept.stat().st_size < 200_000  # three numbers per pair, not 2,000 resamples
