@@ -285,11 +285,13 @@ def _group_section(
 ) -> FigureSection:
     section = FigureSection("Groups")
     for gf in fd.group_figures(data.group_records, data.accuracy_tables, data.labels):
-        path = figures.group_figure(
-            gf,
-            folder.figdir / f"{slug(task)}-group-{slug(gf.grouping)}.png",
-            title=f"{task}: accuracy by {gf.grouping}",
-            styles=styles,
+        target = folder.figdir / f"{slug(task)}-group-{slug(gf.grouping)}.png"
+        title = f"{task}: accuracy by {gf.grouping}"
+        names = [n for n, per in gf.per_model.items() if any(v in per for v in gf.values)]
+        path = folder.once(
+            target,
+            (gf, title, _page_styles(styles, names)),
+            partial(figures.group_figure, gf, target, title=title, styles=styles),
         )
         section.figures += folder.view(
             path,
@@ -506,13 +508,16 @@ def job_figures(
     tables = {model: job.table()} if _group_table(job, kinds, folder) else {}
     records = {model: job.metrics} if feeds(kinds, r.suite, "group_records") else {}
     for gf in fd.group_figures(records, tables, labels):
+        target, title = (
+            figdir / f"{jtag}-group-{slug(gf.grouping)}.png",
+            f"{model}: accuracy by {gf.grouping}",
+        )
         out += folder.view(
-            figures.group_figure(
-                gf,
-                figdir / f"{jtag}-group-{slug(gf.grouping)}.png",
-                title=f"{model}: accuracy by {gf.grouping}",
-                styles=Styles([model]),
-            ),  # fmt: skip
+            folder.once(
+                target,
+                (gf, title),
+                partial(figures.group_figure, gf, target, title=title, styles=Styles([model])),
+            ),
             f"Accuracy per {gf.grouping} group with 95% intervals and n ({gf.source})."
             + _coding(r.task_summary.group_notes, gf.grouping),
         )
@@ -524,15 +529,24 @@ def job_figures(
                 for p in pts:
                     series[f"severity {p.x:g}"][corruption] = p
             order = sorted(series, key=lambda s: float(s.split()[-1]))
+            dots, title = (
+                figdir / f"{jtag}-corruptions.png",
+                f"{model}: accuracy per corruption and severity",
+            )
             out += folder.view(
-                figures.dot_rows(
-                    list(points),
-                    series,
-                    figdir / f"{jtag}-corruptions.png",
-                    title=f"{model}: accuracy per corruption and severity",
-                    xlabel="accuracy (95% Wilson interval)",
-                    styles=Styles(order),
-                ),  # fmt: skip
+                folder.once(
+                    dots,
+                    (list(points), dict(series), title, order),
+                    partial(
+                        figures.dot_rows,
+                        list(points),
+                        series,
+                        dots,
+                        title=title,
+                        xlabel="accuracy (95% Wilson interval)",
+                        styles=Styles(order),
+                    ),
+                ),
                 "Accuracy under each corruption (rows) at each severity (colours), with 95% "
                 "Wilson intervals.",
             )

@@ -117,7 +117,7 @@ def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
     monkeypatch.setattr(site.FigureCache, "finish", spy)
     monkeypatch.setattr(site_workers, "cores", lambda: 1)  # count the draws in this process
     task_draws: list[str] = []
-    for name in ("pareto", "lines", "score_histograms"):
+    for name in ("pareto", "lines", "dot_rows"):
 
         def counted(
             *args: object, _name: str = name, _real: object = getattr(figures, name), **kw: object
