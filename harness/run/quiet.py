@@ -97,7 +97,9 @@ def quiet_library_warnings() -> None:
     for message in KEPT_WARNINGS:  # checked before the filter above (inserted in front of it)
         warnings.filterwarnings("default", message=message)
     for name in THIRD_PARTY:
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logger = logging.getLogger(name)
+        if logger.level != logging.ERROR:  # setLevel clears every logger's cache, each call
+            logger.setLevel(logging.ERROR)
 
 
 class _ClearingFormatter(logging.Formatter):

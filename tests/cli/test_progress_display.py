@@ -256,6 +256,32 @@ def test_library_warnings_and_records_are_quiet_unless_verbose(
     assert logging.getLogger("harness").getEffectiveLevel() == logging.WARNING
 
 
+def test_quieting_again_leaves_the_logging_caches_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Logger.setLevel` clears the cache of every logger (thousands with torch and
+    transformers loaded); a run quiets the libraries once per job. Already at ERROR: no call."""
+    import logging
+
+    from harness.run import quiet
+
+    monkeypatch.setattr(logging.getLogger(), "level", logging.WARNING)
+    for name in quiet.THIRD_PARTY:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    calls: list[str] = []
+    real = logging.Logger.setLevel
+
+    def counted(self: logging.Logger, level: int | str) -> None:
+        calls.append(self.name)
+        real(self, level)
+
+    monkeypatch.setattr(logging.Logger, "setLevel", counted)
+    quiet.quiet_library_warnings()
+    assert sorted(calls) == sorted(quiet.THIRD_PARTY)
+    calls.clear()
+    quiet.quiet_library_warnings()
+    assert calls == []
+    assert all(logging.getLogger(n).level == logging.ERROR for n in quiet.THIRD_PARTY)
+
+
 def test_a_skip_reason_is_written_once() -> None:
     err = io.StringIO()
     display = ProgressDisplay(err, live=False, width=lambda: 200)

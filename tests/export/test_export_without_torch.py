@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from huggingface_hub import ModelCard
-from mlflow import MlflowClient
 
 from tests.torch_blocked import REPO, run_without_torch
 
@@ -16,6 +14,8 @@ BASELINE = REPO / "results" / "baselines" / "quickstart"
 
 @pytest.mark.slow  # the whole baseline into a new MLflow store, twice (15-35 s)
 def test_quickstart_baseline_to_mlflow_without_torch(tmp_path: Path) -> None:
+    from mlflow import MlflowClient  # here: every test is slow, the default run collects them
+
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_without_torch("export", str(BASELINE), "--to", "mlflow", "--tracking-uri", uri)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -31,6 +31,8 @@ def test_quickstart_baseline_to_mlflow_without_torch(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # a child process (a few seconds)
 def test_quickstart_baseline_to_model_index_without_torch(tmp_path: Path) -> None:
+    from huggingface_hub import ModelCard
+
     done = run_without_torch(
         "export", str(BASELINE), "--to", "model-index", "--out", str(tmp_path / "cards")
     )

@@ -5,11 +5,9 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from mlflow import MlflowClient
-from mlflow.entities import Run
-from mlflow.exceptions import MlflowException
 
 from harness.cli.main import main
 from harness.export.exported_jobs import metric_names
@@ -17,11 +15,21 @@ from harness.export.mlflow_export import export_mlflow
 from harness.store.run_store import load_jobs
 from tests.present.synthetic import HOSTILE
 
+if TYPE_CHECKING:  # mlflow is imported by the tests that use it: not at collection (~1 s a worker)
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
 SUITES = {"accuracy", "adversarial", "shift", "fairness", "throughput"}
 
 
+def _client(uri: str) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
 def _job_runs(uri: str) -> list[Run]:
-    client = MlflowClient(tracking_uri=uri)
+    client = _client(uri)
     experiment = client.get_experiment_by_name("harness")
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
@@ -74,7 +82,7 @@ def test_every_job_is_a_run_once_with_params_metrics_flags_and_table(
     assert run.data.tags[f"flags.{flagged}"] == "gradient_masking_suspected"
     assert run.data.tags["harness.flagged_metrics"] == flagged
     assert run.data.tags["harness.partial"] == "false"
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = _client(tracking_uri)
     files = {f.path for f in client.list_artifacts(run.info.run_id)}
     assert files == {"samples.parquet", "job.json", "metrics.json"}
     throughput = _run_of(runs, HOSTILE, "throughput")  # stores no per-sample table
@@ -98,6 +106,9 @@ def test_an_interrupted_export_is_finished_by_the_next(
 ) -> None:
     """A run whose logging failed is left FAILED (never FINISHED, so never looks complete),
     the command says so in one line, and the next export deletes and relogs it."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
     calls = {"n": 0}
     real = MlflowClient.log_artifact
 
@@ -137,7 +148,7 @@ def test_a_partial_export_is_marked_whole_once_the_run_is_finished(
     assert (again.logged, again.kept) == (1, 9)
     runs = _job_runs(tracking_uri)
     assert {r.data.tags["harness.partial"] for r in runs} == {"false"}
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = _client(tracking_uri)
     parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
     assert parent.data.tags["harness.partial"] == "false"
     logged = Path(client.download_artifacts(parent.info.run_id, "manifest.json", str(tmp_path)))
@@ -189,7 +200,7 @@ def test_the_report_site_is_logged_with_the_run(
     (site / "index.html").write_text("<html>report</html>")
     done = export_mlflow(results, tracking_uri=tracking_uri)
     assert done.report == site
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = _client(tracking_uri)
     parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
     assert [f.path for f in client.list_artifacts(parent_id, "report")] == ["report/index.html"]
     # a site elsewhere, named on the command line
@@ -200,7 +211,7 @@ def test_the_report_site_is_logged_with_the_run(
     args = ["export", str(results), "--to", "mlflow", "--tracking-uri", uri, "--report", str(other)]
     assert main(args) == 0
     parent_id = _job_runs(uri)[0].data.tags["mlflow.parentRunId"]
-    listed = MlflowClient(tracking_uri=uri).list_artifacts(parent_id, "report")
+    listed = _client(uri).list_artifacts(parent_id, "report")
     assert [f.path for f in listed] == ["report/index.html"]
 
 
