@@ -395,6 +395,13 @@ def _positions(a: pd.Index, b: pd.Index, what: str) -> np.ndarray:
     return np.asarray(b.get_indexer(a))
 
 
+def _sorted_order(form: Resampled, memo: SharedDraws) -> np.ndarray:
+    """The form's rows in the order of their sorted ids (what the draws index), kept in `memo`."""
+    return memo.values(
+        form, "order", lambda: np.argsort(form.ids.astype(str).to_numpy(), kind="stable")
+    )
+
+
 def _resampled(
     a: Resampled,
     b: Resampled,
@@ -408,7 +415,7 @@ def _resampled(
     """A's and B's tested statistic on the seeded resamples of the sorted ids. B's positions,
     to_b[A's], are B's own sorted-id positions drawn alike: each model's values are the same
     whichever model it is compared with, so `memo` keeps them per model."""
-    order = memo.values(a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable"))
+    order = _sorted_order(a, memo)
     strata = a.strata[order]
     draws = ("paired-resample", seed, name, resamples, strata.tobytes())
 
@@ -464,9 +471,7 @@ def _resampled_spread(
     if counted or a.fingerprint is None or b.fingerprint is None:
         found = spread()
     else:
-        order = memo.values(
-            a, "order", lambda: np.argsort(a.ids.astype(str).to_numpy(), kind="stable")
-        )
+        order = _sorted_order(a, memo)
         strata = hashlib.sha256(a.strata[order].tobytes()).hexdigest()
         rows = np.concatenate([order, to_b[order]])  # each form's row of each sorted position
         spot = ("paired-spread", seed, name, resamples, strata, b.fingerprint)
