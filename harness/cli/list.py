@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ def _source(module: str) -> Path | None:
     return None
 
 
+@functools.cache  # a suite's description and version are read from one parse
 def _definition(module: str, attr: str, depth: int = 0) -> ast.AST | None:
     """The class or function `attr` of `module`, from its source (following one re-export)."""
     path = _source(module)
@@ -118,7 +120,7 @@ def target_version(target: str) -> str:
     return _class_string(node, "version") or ""
 
 
-def _registry_rows(what: str) -> list[tuple[str, str, str, str]]:
+def _adapter_rows() -> list[tuple[str, str, str, str]]:
     from harness.run.plugins import adapter_registry
 
     reg = adapter_registry()
@@ -226,6 +228,6 @@ def list_command(args: argparse.Namespace) -> int:
     if args.what == "suites":
         _print_table(_suite_rows(), width, keep=3)
         return 0
-    found = _zoo_rows() if args.what == "models" else _registry_rows(args.what)
+    found = _zoo_rows() if args.what == "models" else _adapter_rows()
     _print_table([("name", "kind", "origin", "description"), *found], width, keep=3)
     return 0

@@ -536,7 +536,7 @@ def job_figures(
             out += folder.view(
                 folder.once(
                     dots,
-                    (list(points), dict(series), title, order),
+                    (points, title),  # the series and their order are made from these
                     partial(
                         figures.dot_rows,
                         list(points),
