@@ -38,7 +38,7 @@ from harness.data.task_spec import TaskSpec
 from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
 from harness.run.grad_mode import autograd_on
-from harness.run.memory_inputs import Columns, read_data
+from harness.run.memory_inputs import Columns, Groups, read_data
 from harness.run.memory_task import MEMORY_SOURCE, InMemoryDataError, memory_task
 from harness.run.model_adapter import build_model_adapter
 from harness.run.model_rng import seeded_global_rng
@@ -143,7 +143,7 @@ class DataOptions:
     bounds: tuple[float, float] | None = None
     class_names: Sequence[str] | None = None
     num_classes: int | None = None
-    groups: pd.DataFrame | Sequence[str] | None = None
+    groups: Groups = None
     columns: Columns = field(default_factory=Columns)
 
     def given(self) -> list[str]:
@@ -269,7 +269,7 @@ def evaluate(
     bounds: tuple[float, float] | None = None,
     class_names: Sequence[str] | None = None,
     num_classes: int | None = None,
-    groups: pd.DataFrame | Sequence[str] | None = None,
+    groups: Groups = None,
     input_column: str | None = None,
     label_column: str = "label",
     feature_columns: Sequence[str] | None = None,
@@ -281,8 +281,9 @@ def evaluate(
     `task`): `(x, y)` tensors or arrays, `(texts, labels)`, a torch Dataset or DataLoader of
     `(x, y)`, a `datasets.Dataset` (`input_column`, `label_column`) or a pandas DataFrame
     (`label_column`, `feature_columns`); with `name`, `bounds` (default [0, 1] for images, the
-    observed range for tables), `class_names`, `num_classes` and `groups` (a DataFrame of
-    sensitive attributes, one row per sample, or columns of `data`). `model_name` names an
+    observed range for tables), `class_names`, `num_classes` and `groups` (sensitive
+    attributes, one per sample: a DataFrame, a Series, a dict of named columns, a 1-D array or
+    tensor, or columns of `data`). `model_name` names an
     `nn.Module` in results (default: its class name). docs/python-api.md.
     """
     base = base_dir or Path.cwd()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import datasets
 import numpy as np
@@ -36,6 +36,12 @@ TAKES = (
     "of (x, y), a datasets.Dataset or a pandas DataFrame"
 )
 _LOADER_BATCH = 256
+# sensitive attributes: a frame, a Series, {name: column}, a 1-D array or tensor, or the names
+# of columns of the data
+Groups: TypeAlias = (
+    pd.DataFrame | pd.Series | Mapping[str, Any] | np.ndarray | torch.Tensor | Sequence[str] | None
+)
+GROUP = "group"  # the name of one attribute passed unnamed (an array, a tensor, a Series)
 _INPUT_NAMES = ("input", "image", "img", "pixel_values", "x", "features", "text", "sentence")
 
 
@@ -51,7 +57,7 @@ class Columns:
 def read_data(
     data: Any,
     columns: Columns,
-    groups: pd.DataFrame | Sequence[str] | None,
+    groups: Groups,
     class_names: Sequence[str] | None = None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """`data` as `Labeled`, and the group frame (`groups`, or the named columns of `data`).
@@ -64,7 +70,7 @@ def read_data(
         return _hub_dataset(data, columns, groups, names)
     named = _named_groups(groups, None)
     if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
-        if isinstance(data[1], pd.Series):
+        if isinstance(data[1], pd.Series) and _indexed(groups):
             _check_group_order(named, data[1].index, "y")
         return _pair(data[0], data[1], names), named
     if isinstance(data, DataLoader):
@@ -77,15 +83,23 @@ def read_data(
     raise InMemoryDataError(f"data: got a {what}; evaluate takes {TAKES}")
 
 
-def _named_groups(
-    groups: pd.DataFrame | Sequence[str] | None, frame: pd.DataFrame | None
-) -> pd.DataFrame | None:
+def _named_groups(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The sensitive attributes as a frame: `groups` itself, a Series or 1-D array/tensor as one
+    attribute (named by the Series, else `group`), a mapping of names to 1-D columns, or, with
+    a DataFrame or datasets.Dataset as data (`frame`: its columns), a list of its columns."""
     if groups is None or isinstance(groups, pd.DataFrame):
         return groups
+    if isinstance(groups, pd.Series):
+        return groups.to_frame(name=GROUP if groups.name is None else groups.name)
+    if isinstance(groups, Mapping):
+        return _group_mapping(groups)
+    if isinstance(groups, np.ndarray | torch.Tensor):
+        return pd.DataFrame({GROUP: _group_column(groups, GROUP)})
     if frame is None or isinstance(groups, str) or not isinstance(groups, Sequence):
         raise InMemoryDataError(
-            f"groups: got a {type(groups).__name__}; pass a pandas DataFrame of sensitive "
-            "attributes (or, with a DataFrame or datasets.Dataset as data, a list of its columns)"
+            f"groups: got a {type(groups).__name__}; pass a pandas DataFrame or Series of "
+            "sensitive attributes, a dict of named columns or a 1-D array (or, with a DataFrame "
+            "or datasets.Dataset as data, a list of its columns)"
         )
     missing = [g for g in groups if g not in frame.columns]
     if missing:
@@ -94,6 +108,69 @@ def _named_groups(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     return frame[list(groups)].reset_index(drop=True)
+
+
+def _column_names(groups: Groups) -> list[str]:
+    """The columns of the data that `groups` names (a list or tuple of names), else []."""
+    if isinstance(groups, list | tuple):
+        return list(groups)
+    return []
+
+
+def _indexed(groups: Groups) -> bool:
+    """Whether `groups` carries index labels of its own (a frame, a Series, a mapping of Series),
+    which may be checked against the data's; arrays, tensors and lists are read by position."""
+    if isinstance(groups, Mapping):
+        return bool(groups) and all(isinstance(v, pd.Series) for v in groups.values())
+    return isinstance(groups, pd.DataFrame | pd.Series)
+
+
+def _group_mapping(groups: Mapping[Any, Any]) -> pd.DataFrame:
+    """`{name: 1-D column}` as a frame, by position; Series that all share one index keep it
+    (so a reordering against the data is caught as for a frame)."""
+    if not groups:
+        raise InMemoryDataError("groups: an empty mapping; name at least one attribute")
+    columns: dict[str, np.ndarray] = {}
+    for key, values in groups.items():
+        if not isinstance(key, str) or not key:
+            raise InMemoryDataError(f"groups: key {key!r} is not a name; use text keys")
+        columns[key] = _group_column(values, key)
+    lengths = {key: len(values) for key, values in columns.items()}
+    first = next(iter(lengths))
+    for key, length in lengths.items():
+        if length != lengths[first]:
+            raise InMemoryDataError(
+                f"groups: {key!r} has {length:,} values where {first!r} has {lengths[first]:,}"
+            )
+    indexes = [v.index for v in groups.values() if isinstance(v, pd.Series)]
+    if any(not i.equals(indexes[0]) for i in indexes):
+        raise InMemoryDataError(
+            "groups: its Series have different indexes; align them (or pass .to_numpy() of "
+            "each, read by position)"
+        )
+    index = indexes[0] if indexes and len(indexes) == len(groups) else None
+    return pd.DataFrame(columns, index=index)
+
+
+def _group_column(values: Any, name: str) -> np.ndarray:
+    """One attribute's values (a Series, array, tensor or list), one per sample."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    elif isinstance(values, pd.Series):
+        values = values.to_numpy()
+    elif isinstance(values, list | tuple):
+        values = np.asarray(values, dtype=object)
+    if not isinstance(values, np.ndarray):
+        raise InMemoryDataError(
+            f"groups: {name!r} is a {type(values).__name__}; give one value per sample (a list, "
+            "array, tensor or Series)"
+        )
+    if values.ndim != 1:
+        raise InMemoryDataError(
+            f"groups: {name!r} has shape {values.shape}; give one value per sample (1-D), and "
+            "several attributes as a dict of named columns or a DataFrame"
+        )
+    return values
 
 
 def _check_group_order(groups: pd.DataFrame | None, index: pd.Index, what: str) -> None:
@@ -363,7 +440,7 @@ def _batch_pair(batch: Any) -> tuple[Any, Any]:
 def _frame(
     frame: pd.DataFrame,
     columns: Columns,
-    groups: pd.DataFrame | Sequence[str] | None,
+    groups: Groups,
     names: tuple[str, ...] | None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A table: numeric feature columns (all but the label and group columns unless named)."""
@@ -374,8 +451,8 @@ def _frame(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     named = _named_groups(groups, frame)
-    _check_group_order(named if isinstance(groups, pd.DataFrame) else None, frame.index, "data")
-    group_names = [] if groups is None or isinstance(groups, pd.DataFrame) else list(groups)
+    group_names = _column_names(groups)
+    _check_group_order(named if _indexed(groups) else None, frame.index, "data")
     if columns.feature_columns is not None and not columns.feature_columns:
         raise InMemoryDataError("feature_columns: empty; name the model's input columns")
     # the frame's own column labels (pd.DataFrame(array) labels its columns 0, 1, ...)
@@ -434,7 +511,7 @@ def _check_unique_columns(frame: pd.DataFrame, used: Sequence[Any]) -> None:
 def _hub_dataset(
     ds: datasets.Dataset,
     columns: Columns,
-    groups: pd.DataFrame | Sequence[str] | None,
+    groups: Groups,
     names: tuple[str, ...] | None,
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A Hugging Face dataset: texts (a string column), images (an `Image` column, decoded to
@@ -457,11 +534,11 @@ def _hub_dataset(
         raise InMemoryDataError(
             f"input_column: {source!r} is the label column (label_column); name the input column"
         )
-    named = None
-    if groups is not None and not isinstance(groups, pd.DataFrame):
-        named = _named_groups(groups, ds.select_columns(_in(groups, have)).to_pandas())
+    names_used = _column_names(groups)
+    if names_used:
+        named = _named_groups(groups, ds.select_columns(_in(names_used, have)).to_pandas())
     else:
-        named = groups
+        named = _named_groups(groups, None)
     y = _labels(_column(ds, label), len(ds), names)
     kind = ds.features[label]
     declared = tuple(map(str, kind.names)) if isinstance(kind, datasets.ClassLabel) else None

@@ -296,7 +296,38 @@ CASES = {
     ),
     "group names without a frame": (
         dict(data=(X, Y), groups=["sex"]),
-        r"^groups: got a list; pass a pandas DataFrame",
+        r"^groups: got a list; pass a pandas DataFrame or Series of sensitive attributes, a dict",
+    ),
+    "a Series in another order than the frame": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2, 0.3], "label": [0, 1, 0]}, index=[7, 8, 9]),
+            groups=pd.Series(["u", "v", "w"], index=[9, 8, 7], name="g"),
+        ),
+        r"^groups: holds the index labels of data in another order",
+    ),
+    "an attribute of the wrong length in a dict": (
+        dict(data=(X, Y), groups={"sex": ["a"] * 20, "age": np.zeros(19)}),
+        r"^groups: 'age' has 19 values where 'sex' has 20$",
+    ),
+    "a 2-D array of attributes": (
+        dict(data=(X, Y), groups=np.zeros((20, 2))),
+        r"^groups: 'group' has shape \(20, 2\); give one value per sample \(1-D\), and several "
+        r"attributes as a dict of named columns or a DataFrame$",
+    ),
+    "a dict keyed by numbers": (
+        dict(data=(X, Y), groups={0: ["a"] * 20}),
+        r"^groups: key 0 is not a name; use text keys$",
+    ),
+    "Series with different indexes in a dict": (
+        dict(
+            data=(X, Y),
+            groups={"a": pd.Series(["u"] * 20), "b": pd.Series(["v"] * 20, index=range(1, 21))},
+        ),
+        r"^groups: its Series have different indexes",
+    ),
+    "an attribute of the wrong length": (
+        dict(data=(X, Y), groups=torch.zeros(19)),
+        r"^groups: has 19 rows for 20 samples$",
     ),
     "both data and task": (dict(data=(X, Y), task="digits"), r"^data: pass the data as data="),
     "neither": (dict(), r"^task: evaluate needs task="),
@@ -395,6 +426,57 @@ def test_groups_with_their_own_index_are_matched_by_position() -> None:
         bootstrap_resamples=0,
     )
     assert list(got.table.to_pandas()["group:g"]) == ["u", "v", "u", "v"]
+
+
+def test_groups_may_be_passed_as_fairlearn_takes_sensitive_features() -> None:
+    """A Series, a dict of named columns, a 1-D array or tensor (fairlearn's
+    `sensitive_features` forms) give the same group columns as the DataFrame they stand for."""
+    sex = np.array(["f", "m"] * 10)
+    age = np.arange(20) % 3
+    frame = harness.evaluate(
+        linear_digits(),
+        data=(X, Y),
+        groups=pd.DataFrame({"sex": sex, "age": age}),
+        device="cpu",
+        bootstrap_resamples=0,
+    ).table.to_pandas()
+    kinds = {
+        "dict": {"sex": list(sex), "age": torch.tensor(age)},
+        "dict of Series": {"sex": pd.Series(sex), "age": pd.Series(age)},
+    }
+    for kind, groups in kinds.items():
+        got = harness.evaluate(
+            linear_digits(), data=(X, Y), groups=groups, device="cpu", bootstrap_resamples=0
+        ).table.to_pandas()
+        for column in ("group:sex", "group:age"):
+            assert list(got[column]) == list(frame[column]), kind
+    one = {
+        "Series": pd.Series(sex, name="sex"),
+        "unnamed Series": pd.Series(sex),
+        "array": sex,
+        "tensor": torch.tensor(age),
+    }
+    for kind, groups in one.items():
+        got = harness.evaluate(
+            linear_digits(), data=(X, Y), groups=groups, device="cpu", bootstrap_resamples=0
+        ).table.to_pandas()
+        column = "group:sex" if kind == "Series" else "group:group"
+        expected = age if kind == "tensor" else sex
+        assert list(got[column]) == list(expected), kind
+
+
+def test_an_array_of_groups_beside_a_shuffled_frame_is_read_by_position() -> None:
+    """An array has no index to check against the data's: a frame whose index is a permutation
+    of 0..n-1 (after `sample(frac=1)`) takes the array's values in its row order."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]}, index=[2, 0, 3, 1])
+    got = harness.evaluate(
+        linear_tabular(features=1),
+        data=frame,
+        groups=np.array(["u", "v", "w", "x"]),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert list(got.table.to_pandas()["group:group"]) == ["u", "v", "w", "x"]
 
 
 def test_group_values_are_trimmed_as_a_csvs_are() -> None:
