@@ -8,6 +8,8 @@ same explicit opt-in as the torch adapter. Outputs come from `predict_proba` (or
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -84,6 +86,39 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
         raise ModelLoadError(str(err)) from err
 
 
+def is_estimator(model: Any) -> bool:
+    """Whether `model` looks like a scikit-learn classifier (fitted or not): it has `fit` and
+    `predict_proba` or `decision_function` (pipelines and xgboost/lightgbm wrappers too)."""
+    scores = ("predict_proba", "decision_function")
+    return callable(getattr(model, "fit", None)) and any(
+        callable(getattr(model, m, None)) for m in scores
+    )
+
+
+def _checked_estimator(estimator: Any, method: str, *, name: str) -> tuple[str, int]:
+    """(the scoring method, the number of classes) of a fitted classifier whose classes are
+    the task's integer ids 0..k-1, or one line saying what is wrong."""
+    if method == "auto":
+        method = "predict_proba" if hasattr(estimator, "predict_proba") else "decision_function"
+    if not callable(getattr(estimator, method, None)):
+        raise ModelLoadError(
+            f"model {name!r}: {type(estimator).__name__} has no {method}(); "
+            "use a fitted classifier with predict_proba or decision_function"
+        )
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        raise ModelLoadError(
+            f"model {name!r}: {type(estimator).__name__} is not fitted (no classes_); fit it first"
+        )
+    classes = np.asarray(classes)
+    if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(len(classes))):
+        raise ModelLoadError(
+            f"model {name!r}: estimator classes_ {classes.tolist()[:10]} must be the integer "
+            "class ids 0..k-1 of the task; refit with the task's integer labels"
+        )
+    return method, len(classes)
+
+
 def _not_skops(path: Path, name: str, err: Exception) -> ModelLoadError:
     cause = (str(err).strip().splitlines() or [""])[0][:200]
     return ModelLoadError(
@@ -132,25 +167,7 @@ class SklearnAdapter(AdapterBase):
         path = require_file(resolve_path(config.path, base_dir), model=name)
         digest = checked_sha256(path, expected=config.sha256, model=name)
         estimator, fmt = load_estimator(path, config, name=name)
-        method = config.method
-        if method == "auto":
-            method = "predict_proba" if hasattr(estimator, "predict_proba") else "decision_function"
-        if not callable(getattr(estimator, method, None)):
-            raise ModelLoadError(
-                f"model {name!r}: {type(estimator).__name__} has no {method}(); "
-                "use a fitted classifier with predict_proba or decision_function"
-            )
-        classes = getattr(estimator, "classes_", None)
-        if classes is None:
-            raise ModelLoadError(
-                f"model {name!r}: {type(estimator).__name__} is not fitted (no classes_)"
-            )
-        classes = np.asarray(classes)
-        if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(len(classes))):
-            raise ModelLoadError(
-                f"model {name!r}: estimator classes_ {classes.tolist()[:10]} must be the integer "
-                "class ids 0..k-1 of the task; refit with the task's integer labels"
-            )
+        method, classes = _checked_estimator(estimator, config.method, name=name)
         description = {
             "adapter": cls.kind,
             "format": fmt,
@@ -158,7 +175,7 @@ class SklearnAdapter(AdapterBase):
             "sha256": digest,
             "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
             "method": method,
-            "classes": len(classes),
+            "classes": classes,
         }
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
@@ -167,6 +184,39 @@ class SklearnAdapter(AdapterBase):
         )
         return cls(
             name, estimator, method=method, device=device, input_spec=spec, description=description
+        )
+
+    @classmethod
+    def from_estimator(cls, estimator: Any, *, name: str) -> SklearnAdapter:
+        """Wrap a fitted classifier held in memory (Python API). Its identity is the sha256 of
+        the estimator pickled: the same fitted state, the same id; a refit that moves any
+        coefficient, a new one."""
+        method, classes = _checked_estimator(estimator, "auto", name=name)
+        try:
+            state = pickle.dumps(estimator, protocol=4)
+        except Exception as err:  # a lambda in a FunctionTransformer, an open handle, ...
+            raise ModelLoadError(
+                f"model {name!r}: the {type(estimator).__name__} cannot be pickled "
+                f"({type(err).__name__}: {str(err)[:120]}), so results cannot be told apart "
+                "from another fit's; save it with skops and pass {'adapter': 'sklearn', "
+                "'path': ...}"
+            ) from None
+        description = {
+            "adapter": cls.kind,
+            "format": "memory",
+            "estimator_sha256": hashlib.sha256(state).hexdigest(),
+            "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            "method": method,
+            "classes": classes,
+        }
+        spec = InputSpec(shape=None, bounds=None, modality="tabular")
+        return cls(
+            name,
+            estimator,
+            method=method,
+            device=torch.device("cpu"),
+            input_spec=spec,
+            description=description,
         )
 
     @classmethod

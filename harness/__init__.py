@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 def evaluate(
     model: Any, *, task: Any = None, data: Any = None, suites: Any = ("accuracy",), **options: Any
 ) -> EvaluationResult:
-    """Evaluate a model (nn.Module, adapter or zoo name) on a task or on data in memory; see
+    """Evaluate a model (nn.Module, fitted scikit-learn classifier, adapter or zoo name) on a task or on data in memory; see
     `harness.run.api.evaluate` (torch is imported on the first call, not with `harness`)."""
     from harness.run.api import evaluate as _evaluate
 

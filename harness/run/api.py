@@ -223,11 +223,13 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
 def _resolve_adapter(
     model: Any, task: Task, device: torch.device, base_dir: Path, name: str | None = None
 ) -> ModelAdapter:
+    from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
     from harness.adapters.torch_module import TorchModuleAdapter
 
-    if name is not None and not isinstance(model, torch.nn.Module):
+    if name is not None and not (isinstance(model, torch.nn.Module) or is_estimator(model)):
         raise HarnessError(
-            "model_name: names an nn.Module; a zoo model, spec or adapter has its own name"
+            "model_name: names an nn.Module or an estimator; a zoo model, spec or adapter has "
+            "its own name"
         )
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
@@ -244,10 +246,19 @@ def _resolve_adapter(
         entry = ModelSpec.model_validate(dict(model))
     elif isinstance(model, MinimalAdapter):
         return with_default_hooks(model)
+    elif is_estimator(model):
+        return SklearnAdapter.from_estimator(model, name=name or type(model).__name__)
     else:
+        hint = ""
+        if callable(model):
+            hint = (
+                "; a function goes in as a spec mapping {'adapter': 'callable', 'callable': "
+                "'module:function', 'outputs': 'probabilities' or 'logits'}"
+            )
         raise HarnessError(
-            f"cannot evaluate a {type(model).__name__}; pass an nn.Module, a model adapter, "
-            "a zoo model name or a model spec mapping"
+            f"cannot evaluate a {type(model).__name__}; pass an nn.Module, a fitted "
+            "scikit-learn classifier, a model adapter, a zoo model name or a model spec "
+            f"mapping{hint}"
         )
     plan = model_plan(entry, 0, base_dir, installed_plugins())
     return build_model_adapter(plan, device=device, base_dir=base_dir)
@@ -283,8 +294,9 @@ def evaluate(
     (`label_column`, `feature_columns`); with `name`, `bounds` (default [0, 1] for images, the
     observed range for tables), `class_names`, `num_classes` and `groups` (sensitive
     attributes, one per sample: a DataFrame, a Series, a dict of named columns, a 1-D array or
-    tensor, or columns of `data`). `model_name` names an
-    `nn.Module` in results (default: its class name). docs/python-api.md.
+    tensor, or columns of `data`). `model` is an `nn.Module`, a
+    fitted scikit-learn classifier, an adapter, a zoo name or a model spec mapping; `model_name`
+    names a module or estimator in results (default: its class name). docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)

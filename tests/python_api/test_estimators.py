@@ -1,0 +1,81 @@
+"""A fitted scikit-learn classifier held in memory goes straight into `harness.evaluate`, as an
+`nn.Module` does: scored as sklearn scores it, identified by its fitted state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.svm import LinearSVC
+
+import harness
+from harness.core.errors import HarnessError, ModelLoadError
+
+X, Y = load_breast_cancer(return_X_y=True)
+TRAIN, TEST = slice(0, 400), slice(400, None)
+FAST = dict(device="cpu", bootstrap_resamples=0)
+
+
+def _fitted(c: float = 1.0) -> object:
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
+    return model.fit(X[TRAIN], Y[TRAIN])
+
+
+def test_a_fitted_pipeline_is_scored_as_sklearn_scores_it() -> None:
+    model = _fitted()
+    got = harness.evaluate(model, data=(X[TEST], Y[TEST]), name="bc", **FAST)
+    proba = model.predict_proba(X[TEST])
+    assert got.metric("top1_acc").value == pytest.approx(
+        accuracy_score(Y[TEST], proba.argmax(1)), abs=1e-12
+    )
+    assert got.metric("nll").value == pytest.approx(log_loss(Y[TEST], proba), rel=1e-5)
+    assert got.metric("top1_acc").n == len(Y[TEST])
+
+
+def test_a_classifier_without_probabilities_is_scored_by_its_decision_function() -> None:
+    model = make_pipeline(StandardScaler(), LinearSVC()).fit(X[TRAIN], Y[TRAIN])
+    got = harness.evaluate(model, data=(X[TEST], Y[TEST]), name="bc", **FAST)
+    expected = accuracy_score(Y[TEST], model.predict(X[TEST]))
+    assert got.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_fitted_state_is_the_identity(tmp_path: Path) -> None:
+    """The same fitted state saves under one run id; a refit with another C is another model,
+    never written over the first one's results."""
+    data = (X[TEST], Y[TEST])
+    first = harness.evaluate(_fitted(), data=data, name="bc", model_name="lr", **FAST)
+    again = harness.evaluate(_fitted(), data=data, name="bc", model_name="lr", **FAST)
+    other = harness.evaluate(_fitted(0.01), data=data, name="bc", model_name="lr", **FAST)
+    assert first.save(tmp_path) == again.save(tmp_path)
+    assert other.save(tmp_path) != first.save(tmp_path)
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_estimators_that_cannot_be_scored_or_told_apart_are_refused_in_one_line() -> None:
+    data = (X[TEST], Y[TEST])
+    with pytest.raises(ModelLoadError, match=r"^model 'LogisticRegression': .* is not fitted"):
+        harness.evaluate(LogisticRegression(), data=data, **FAST)
+    unpicklable = make_pipeline(FunctionTransformer(lambda x: x), LogisticRegression(max_iter=5000))
+    unpicklable.fit(X[TRAIN], Y[TRAIN])
+    with pytest.raises(ModelLoadError, match=r"^model 'Pipeline': the Pipeline cannot be pickled"):
+        harness.evaluate(unpicklable, data=data, **FAST)
+    labels = np.array(["benign", "malignant"])[Y]
+    named = LogisticRegression(max_iter=5000).fit(X[TRAIN], labels[TRAIN])
+    with pytest.raises(ModelLoadError, match=r"classes_ \['benign', 'malignant'\] must be"):
+        harness.evaluate(named, data=data, **FAST)
+
+
+def test_a_function_is_refused_with_the_way_it_goes_in() -> None:
+    model = _fitted()
+    with pytest.raises(
+        HarnessError,
+        match=r"^cannot evaluate a function; .*fitted scikit-learn classifier.*'adapter': "
+        r"'callable'",
+    ):
+        harness.evaluate(lambda x: model.predict_proba(x), data=(X[TEST], Y[TEST]), **FAST)
