@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -27,9 +28,11 @@ from harness.core.errors import (
     ModelCallError,
     ModelLoadError,
     ModelOutputError,
+    SpecError,
 )
 from harness.core.model_calls import calling_model
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 
 
 class SklearnConfig(BaseModel):
@@ -45,13 +48,12 @@ class SklearnConfig(BaseModel):
     bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
 
 
-def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any, str]:
-    """(estimator, format): skops without code execution, else pickle only on opt-in."""
+def check_loadable(path: Path, config: SklearnConfig, *, name: str) -> None:
+    """Refuse, before anything is loaded, a file that `load_estimator` would refuse: a .skops
+    file that is no skops archive or holds types neither skops nor the spec's `trusted:` trusts
+    (read from its schema: no code runs), or a joblib/pickle file without `allow_pickle`."""
     if path.suffix == ".skops":
-        try:
-            import skops.io as sio  # type: ignore[import-untyped]
-        except ImportError:
-            raise MissingDependencyError("skops", "sklearn", "loading .skops models") from None
+        sio = _skops()
         if not zipfile.is_zipfile(path):
             raise ModelLoadError(
                 f"model {name!r}: {path} is not a skops file (not a zip archive; a pickle renamed "
@@ -67,16 +69,30 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
                 f"model {name!r}: {path.name} holds types skops does not trust: {untrusted[:5]}; "
                 "list them under `trusted:` in the model spec if you trust this file"
             )
-        try:
-            return sio.load(path, trusted=config.trusted or None), "skops"
-        except Exception as err:  # as above: a damaged or hand-made archive
-            raise _not_skops(path, name, err) from err
-    if not config.allow_pickle:
+    elif not config.allow_pickle:
         raise ModelLoadError(
             f"model {name!r}: {path} is a joblib/pickle file, and loading a pickle can run "
             "arbitrary code; save the estimator with skops (.skops), or set allow_pickle: true "
             "if you trust the file"
         )
+
+
+def _skops() -> Any:
+    try:
+        import skops.io as sio  # type: ignore[import-untyped]
+    except ImportError:
+        raise MissingDependencyError("skops", "sklearn", "loading .skops models") from None
+    return sio
+
+
+def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any, str]:
+    """(estimator, format): skops without code execution, else pickle only on opt-in."""
+    check_loadable(path, config, name=name)
+    if path.suffix == ".skops":
+        try:
+            return _skops().load(path, trusted=config.trusted or None), "skops"
+        except Exception as err:  # as in check_loadable: a damaged or hand-made archive
+            raise _not_skops(path, name, err) from err
     import joblib  # type: ignore[import-untyped]
 
     try:
@@ -225,6 +241,22 @@ class SklearnAdapter(AdapterBase):
         assert isinstance(config, SklearnConfig)
         if config.allow_pickle and config.path.suffix != ".skops":
             return [f"pickle {config.path} is unpickled (allow_pickle: true runs what it holds)"]
+        return []
+
+    @classmethod
+    def check_task_columns(
+        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
+    ) -> list[str]:
+        """Before any job (`harness validate`, and `harness run` with the same line): a model
+        file every job would refuse to load (`check_loadable`). A missing file is left to the
+        job, which names it."""
+        assert isinstance(config, SklearnConfig)
+        path = resolve_path(config.path, base_dir)
+        if path.is_file():
+            try:
+                check_loadable(path, config, name=name)
+            except ModelLoadError as err:
+                raise SpecError(str(err)) from None
         return []
 
     def check_task(self, task: Task) -> None:

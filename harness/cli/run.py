@@ -132,7 +132,12 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> int | None:
         suite_boards = installed_suite_boards()
         boards = build_boards(outcome.run_dir, allow_partial=True, suite_boards=suite_boards)
     except HarnessError as exc:
-        print(f"(no leaderboard: {exc})", file=sys.stderr)
+        done = (JobStatus.COMPLETED, JobStatus.CACHED)
+        reason = str(exc)
+        if outcome.failed and not any(o.status in done for o in outcome.outcomes):
+            # every failure gets its own error line below: not all of them again in this one
+            reason = "no job completed"
+        print(f"(no leaderboard: {reason})", file=sys.stderr)
         return None
     report = None
     if args.report is not None:

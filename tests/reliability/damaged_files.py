@@ -146,6 +146,16 @@ def truncated_skops(folder: Path, name: str) -> None:
     (folder / name).write_bytes(raw[: len(raw) // 2])
 
 
+def untrusted_skops(folder: Path, name: str) -> None:
+    """A whole skops file holding a type skops does not trust by default (a tree)."""
+    import skops.io as sio  # type: ignore[import-untyped]
+    from sklearn.tree import DecisionTreeClassifier
+
+    x = torch.rand(40, 10, generator=torch.Generator().manual_seed(0)).numpy()
+    est = DecisionTreeClassifier(random_state=0).fit(x, (x[:, 0] > 0.5).astype(int))
+    sio.dump(est, folder / name)
+
+
 def _hf_folder(folder: Path, name: str) -> Path:
     """A tiny ViT image classifier folder (config, processor, weights) for 8x8 digits."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
@@ -229,6 +239,7 @@ FILES: dict[str, Callable[[Path, str], None]] = {
         pickle_as_skops,
         zip_as_skops,
         truncated_skops,
+        untrusted_skops,
         hf_pickle_payload,
         hf_truncated_safetensors,
         hf_claims_40gb,

@@ -103,3 +103,19 @@ def test_a_run_fails_only_that_models_job_with_one_line(kind: str, tmp_path: Pat
     assert line.startswith("error: job odd × digits × accuracy failed: model 'odd' returned ")
     assert WORDS[kind] in line
     assert "1 of 2 jobs failed" in err
+
+
+def test_a_run_where_every_job_fails_says_each_reason_once(tmp_path: Path) -> None:
+    """With no job completed, the end of the run said "(no leaderboard: no completed jobs ...
+    (failed jobs: <every job's reason>))" on one very long line before the error lines that
+    say the same: now the error lines alone carry the reasons."""
+    spec = tmp_path / "spec.yaml"
+    text = textwrap.dedent(SPEC.format(kind="meta")).replace(
+        "  - {name: good, factory: 'tests.fixture_models:linear_digits', input_shape: [1, 8, 8]}\n",
+        "",
+    )
+    spec.write_text(text)
+    code, _out, err = cli("run", spec, "--out", tmp_path / "out")
+    assert code == 1 and "Traceback" not in err, err
+    assert "(no leaderboard: no job completed)" in err.splitlines(), err
+    assert err.count("model 'odd' returned ") == 2, err  # the job's progress line and its error
