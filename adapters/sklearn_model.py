@@ -46,6 +46,10 @@ class SklearnConfig(BaseModel):
     method: Literal["auto", "predict_proba", "decision_function"] = "auto"
     input_shape: list[int] | None = None
     bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
+    modality: Literal["tabular", "text"] = Field(
+        default="tabular",
+        description="tabular: numbers (images flattened); text: a pipeline that takes strings",
+    )
 
 
 def check_loadable(path: Path, config: SklearnConfig, *, name: str) -> None:
@@ -100,6 +104,11 @@ def load_estimator(path: Path, config: SklearnConfig, *, name: str) -> tuple[Any
             return joblib.load(path), "joblib"
     except ModelCallError as err:
         raise ModelLoadError(str(err)) from err
+
+
+def _text_spec() -> InputSpec:
+    """A pipeline that takes the texts themselves (a vectoriser first)."""
+    return InputSpec(shape=None, dtype="str", bounds=None, modality="text")
 
 
 def is_estimator(model: Any) -> bool:
@@ -193,20 +202,27 @@ class SklearnAdapter(AdapterBase):
             "method": method,
             "classes": classes,
         }
-        spec = InputSpec(
-            shape=tuple(config.input_shape) if config.input_shape else None,
-            bounds=config.bounds,
-            modality="tabular",
-        )
+        if config.modality == "text":
+            description["modality"] = "text"
+            if config.input_shape or config.bounds:
+                key = "input_shape" if config.input_shape else "bounds"
+                raise ModelLoadError(f"model {name!r}: {key} does not apply to modality: text")
+            spec = _text_spec()
+        else:
+            spec = InputSpec(
+                shape=tuple(config.input_shape) if config.input_shape else None,
+                bounds=config.bounds,
+                modality="tabular",
+            )
         return cls(
             name, estimator, method=method, device=device, input_spec=spec, description=description
         )
 
     @classmethod
-    def from_estimator(cls, estimator: Any, *, name: str) -> SklearnAdapter:
-        """Wrap a fitted classifier held in memory (Python API). Its identity is the sha256 of
-        the estimator pickled: the same fitted state, the same id; a refit that moves any
-        coefficient, a new one."""
+    def from_estimator(cls, estimator: Any, *, name: str, text: bool = False) -> SklearnAdapter:
+        """Wrap a fitted classifier held in memory (Python API; `text`: a pipeline that takes
+        strings, for a text task). Its identity is the sha256 of the estimator pickled: the
+        same fitted state, the same id; a refit that moves any coefficient, a new one."""
         method, classes = _checked_estimator(estimator, "auto", name=name)
         try:
             state = pickle.dumps(estimator, protocol=4)
@@ -225,7 +241,9 @@ class SklearnAdapter(AdapterBase):
             "method": method,
             "classes": classes,
         }
-        spec = InputSpec(shape=None, bounds=None, modality="tabular")
+        if text:
+            description["modality"] = "text"
+        spec = _text_spec() if text else InputSpec(shape=None, bounds=None, modality="tabular")
         return cls(
             name,
             estimator,
@@ -260,6 +278,14 @@ class SklearnAdapter(AdapterBase):
         return []
 
     def check_task(self, task: Task) -> None:
+        text = self.input_spec.modality == "text"
+        if text != (task.modality == "text"):
+            raise ModelOutputError(
+                f"model {self.name!r} takes texts; task {task.name!r} is {task.modality}"
+                if text
+                else f"model {self.name!r} takes numbers; task {task.name!r} is text: set "
+                "modality: text for a pipeline that takes the strings (a vectoriser first)"
+            )
         k = self._description["classes"]
         if k != task.num_classes:
             raise ModelOutputError(
@@ -267,8 +293,14 @@ class SklearnAdapter(AdapterBase):
             )
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
-        batch = self.tensor_inputs(inputs)
-        x = batch.detach().cpu().reshape(len(batch), -1).numpy()
+        x: Any
+        if self.input_spec.modality == "text":
+            if not isinstance(inputs, list):
+                raise TypeError(f"model {self.name!r} takes texts, got {type(inputs).__name__}")
+            x = list(inputs)
+        else:
+            batch = self.tensor_inputs(inputs)
+            x = batch.detach().cpu().reshape(len(batch), -1).numpy()
         raw = getattr(self._estimator, self._method)(x)
         kind: OutputKind = "probabilities" if self._method == "predict_proba" else "decision"
         return self.on_device(to_logits(raw, outputs=kind, n=len(x), model=self.name))

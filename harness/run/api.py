@@ -247,7 +247,9 @@ def _resolve_adapter(
     elif isinstance(model, MinimalAdapter):
         return with_default_hooks(model)
     elif is_estimator(model):
-        return SklearnAdapter.from_estimator(model, name=name or type(model).__name__)
+        return SklearnAdapter.from_estimator(
+            model, name=name or type(model).__name__, text=task.modality == "text"
+        )
     else:
         hint = ""
         if callable(model):
