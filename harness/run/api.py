@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -226,10 +227,13 @@ def _resolve_adapter(
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
     from harness.adapters.torch_module import TorchModuleAdapter
 
-    if name is not None and not (isinstance(model, torch.nn.Module) or is_estimator(model)):
+    file_entry = _model_file_entry(model, task, name)
+    if file_entry is not None:
+        model = file_entry
+    elif name is not None and not (isinstance(model, torch.nn.Module) or is_estimator(model)):
         raise HarnessError(
-            "model_name: names an nn.Module or an estimator; a zoo model, spec or adapter has "
-            "its own name"
+            "model_name: names an nn.Module, an estimator or a model file; a zoo model, spec or "
+            "adapter has its own name"
         )
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
@@ -264,6 +268,41 @@ def _resolve_adapter(
         )
     plan = model_plan(entry, 0, base_dir, installed_plugins())
     return build_model_adapter(plan, device=device, base_dir=base_dir)
+
+
+# model files a path alone describes: the adapter by the file's suffix
+_FILE_ADAPTERS = {".onnx": "onnx", ".skops": "sklearn"}
+
+
+def _model_file_entry(model: Any, task: Task, name: str | None) -> dict[str, Any] | None:
+    """A model spec mapping for `model` given as the path of an .onnx or .skops file (a str or
+    a Path), named `name` or the file's stem, reading the task's modality; None otherwise. A
+    pickle's path is refused: loading it runs code, which a path alone must not opt into."""
+    if not isinstance(model, str | os.PathLike):
+        return None
+    path = Path(model)
+    if path.suffix in (".joblib", ".pkl", ".pickle"):
+        raise HarnessError(
+            f"model: {path} is a pickle, and loading one runs whatever it holds; load it "
+            "yourself (joblib.load) and pass the estimator, or pass {'adapter': 'sklearn', "
+            "'path': ..., 'allow_pickle': True}"
+        )
+    adapter = _FILE_ADAPTERS.get(path.suffix)
+    if adapter is None:
+        if isinstance(model, str):
+            return None  # a zoo name
+        raise HarnessError(
+            f"model: {path} is not a model file evaluate reads by its path ("
+            f"{', '.join(_FILE_ADAPTERS)}); pass a model spec mapping naming its adapter"
+        )
+    entry: dict[str, Any] = {"name": name or path.stem, "adapter": adapter, "path": str(path)}
+    if adapter == "onnx":
+        if task.modality == "text":
+            raise HarnessError(f"model: {path} is an ONNX graph; task {task.name!r} is text")
+        entry["modality"] = task.modality
+    else:
+        entry["modality"] = "text" if task.modality == "text" else "tabular"
+    return entry
 
 
 def evaluate(
