@@ -37,7 +37,10 @@ class TaskColumns:
     folders, the catalogue; empty for a task whose classes are unnamed), else None.
     `channels`: an image task's input channels where known without decoding (declared
     `channels`, a transform that fixes them, an image folder's first image's header), with
-    `channels_from` saying how."""
+    `channels_from` saying how. `bounds` and `input_shape`: the range and per-sample shape of
+    its inputs where declared (a spec's `bounds:` / `input_shape:`, the catalogue's image
+    tasks), else None: the adversarial suite refuses a budget that spans the whole range
+    before any job."""
 
     task: str
     columns: tuple[str, ...] | None
@@ -53,6 +56,8 @@ class TaskColumns:
     class_names: tuple[str, ...] | None = None
     channels: int | None = None
     channels_from: str = ""
+    bounds: tuple[float, float] | None = None
+    input_shape: tuple[int, ...] | None = None
 
     def attributes(self) -> tuple[str, ...]:
         """The columns that can be sensitive attributes: not ids, inputs, labels, corruption
@@ -74,6 +79,8 @@ class TaskColumns:
         classes_unknown: str = "",
         class_names: tuple[str, ...] | None = None,
         channels: tuple[int, str] | None = None,
+        bounds: tuple[float, float] | None = None,
+        input_shape: tuple[int, ...] | None = None,
     ) -> TaskColumns:
         """The columns the loaders give a task: id, label, input, group and cell columns (and
         `source_id` beside cell columns), and any `other_columns` a catalogue task keeps."""
@@ -91,6 +98,8 @@ class TaskColumns:
             class_names=class_names,
             channels=channels[0] if channels is not None else None,
             channels_from=channels[1] if channels is not None else "",
+            bounds=bounds,
+            input_shape=input_shape,
         )
 
     @classmethod
@@ -108,4 +117,6 @@ class TaskColumns:
             channels=task.input_shape[0]
             if task.modality == "image" and len(task.input_shape) == 3
             else None,
+            bounds=None if task.bounds is None else (float(task.bounds[0]), float(task.bounds[1])),
+            input_shape=tuple(task.input_shape) if task.modality != "text" else None,
         )

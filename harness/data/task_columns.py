@@ -21,6 +21,7 @@ from harness.core.errors import DatasetError
 from harness.core.task_columns import TaskColumns
 from harness.data.catalogue import BUILTIN_INFO
 from harness.data.corruption_sets import CELL_COLUMNS
+from harness.data.image_bounds import UNIT_BOUNDS
 from harness.data.image_channels import folder_channels
 from harness.data.sources import (
     CORRUPTION_SOURCES,
@@ -65,6 +66,9 @@ def spec_task_columns(spec: TaskSpec, source: Source | None, base_dir: Path) -> 
         classes_unknown=why,
         class_names=_class_names(spec, source, base_dir, num_classes),
         channels=channels,
+        # images load into the declared bounds, else [0, 1] (image_tasks.load_image_task)
+        bounds=spec.bounds or (UNIT_BOUNDS if spec.modality == "image" else None),
+        input_shape=tuple(spec.input_shape) if spec.input_shape else None,
     )
 
 
@@ -85,6 +89,9 @@ def catalogue_task_columns(name: str, factory: object, origin: str) -> TaskColum
         other_columns=info.other_columns,
         num_classes=info.num_classes,
         class_names=info.class_names,
+        # the built-in image tasks hold [0, 1] pixels (tests/data/test_task_columns.py)
+        bounds=UNIT_BOUNDS if info.modality == "image" else None,
+        input_shape=info.input_shape if info.modality == "image" else None,
     )
 
 

@@ -8,11 +8,13 @@ would silently be zero and say nothing).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Literal
 
 from harness.core.errors import ConfigError
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline, eps_text
 
 Norm = Literal["linf", "l2"]
@@ -101,3 +103,21 @@ def check_budgets(
                     f"range of task {task!r} (bounds {list(bounds)}, largest {norm} distance "
                     f"{limit:.4g}); give epsilons in input units, e.g. 8/255 for images in [0, 1]"
                 )
+
+
+def check_planned_budgets(
+    epsilons: dict[Norm, list[float]] | None, tasks: Mapping[str, TaskColumns], *, units: str
+) -> None:
+    """Before any job: the spec's budgets (`epsilons`; None: the task's defaults, which fit)
+    against each task whose input bounds the plan knows (`TaskColumns.bounds`), as the job
+    would check them (`check_budgets`). L2 needs the task's input shape too; budgets in
+    feature-range units are checked by the job, against the features' own ranges."""
+    if epsilons is None or units != "input":
+        return
+    for name, columns in tasks.items():
+        if columns.bounds is None:
+            continue
+        known = {n: v for n, v in epsilons.items() if n == "linf" or columns.input_shape}
+        check_budgets(
+            known, bounds=columns.bounds, input_shape=columns.input_shape or (), task=name
+        )

@@ -36,7 +36,13 @@ from harness.core.threat_model import Headline, headline_budget
 from harness.suites.adversarial import validity_checks as vc
 from harness.suites.adversarial.artifacts import SEED_SCHEME, Subsets, build_artifacts
 from harness.suites.adversarial.board import BOARD
-from harness.suites.adversarial.budgets import NORMS, Norm, budgets_text, check_budgets
+from harness.suites.adversarial.budgets import (
+    NORMS,
+    Norm,
+    budgets_text,
+    check_budgets,
+    check_planned_budgets,
+)
 from harness.suites.adversarial.checks import assess, check_norm, check_set, run_checks
 from harness.suites.adversarial.config import (
     AdversarialConfig,
@@ -145,11 +151,14 @@ class AdversarialSuite(Suite):
         return plan_summary(self.cfg, headlines, self._text_tasks)
 
     def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
-        """A `targets` above every task's classes but the sample's own (config.check_targets);
-        text tasks run the text attacks, which take no `params`."""
-        return check_targets(
-            self.cfg, {t: c for t, c in tasks.items() if t not in self._text_tasks}
-        )
+        """Budgets the spec lists that span a task's whole input range, where its bounds are
+        declared (`check_planned_budgets`); a `targets` above every task's classes but the
+        sample's own (config.check_targets); text tasks run the text attacks, which take no
+        `params` and no epsilons."""
+        numeric = {t: c for t, c in tasks.items() if t not in self._text_tasks}
+        given = self.resolved.epsilons if self.cfg.epsilons is not None else None
+        check_planned_budgets(given, numeric, units=self.cfg.eps_units)
+        return check_targets(self.cfg, numeric)
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         if task.modality == "text":

@@ -31,6 +31,9 @@ def test_the_catalogue_declares_each_built_in_task_as_it_loads(name: str) -> Non
     assert declared.class_names == loaded.class_names
     assert declared.group_columns == loaded.group_columns
     assert set(declared.columns or ()) == set(loaded.columns or ())
+    if declared.bounds is not None:  # what the plan refuses budgets against is what loads
+        assert declared.bounds == loaded.bounds
+        assert declared.input_shape == loaded.input_shape
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
@@ -75,6 +78,7 @@ def test_an_image_folder_has_the_class_names_and_channels_the_load_gives(
     loaded = TaskColumns.of_task(load_task(spec, base_dir=tmp_path))
     assert planned.class_names == loaded.class_names == ("a", "b", "c")
     assert planned.channels == loaded.channels == channels
+    assert planned.bounds == loaded.bounds == (0.0, 1.0)
     declared = spec.model_copy(update={"channels": 4 - channels, "class_names": ["c", "b", "a"]})
     planned = spec_task_columns(declared, check_task_source(declared, tmp_path), tmp_path)
     loaded = TaskColumns.of_task(load_task(declared, base_dir=tmp_path))

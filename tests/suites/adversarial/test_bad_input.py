@@ -241,3 +241,36 @@ def test_the_artifacts_record_the_targets_that_ran() -> None:
     result = run(model, (x, y), config, num_classes=2)
     assert result.artifacts["attacks"]["linf_apgd_t"]["params"]["targets"] == 9
     assert result.artifacts["attacks"]["linf_apgd_t"]["targets_run"] == 1
+
+
+BUDGET_SPEC = """\
+device: cpu
+tasks: [{tasks}]
+models: [digits-mlp]
+suites:
+  adversarial: {{epsilons: {epsilons}{units}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("epsilons", "line"),
+    [
+        ("{linf: [1e6]}", "epsilons.linf: eps 1e+06 is at least the whole input range of task "),
+        ("{linf: [0.1], l2: [8]}", "epsilons.l2: eps 8 is at least the whole input range of task "),
+    ],
+)
+def test_a_budget_across_the_whole_input_range_is_refused_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], epsilons: str, line: str
+) -> None:
+    """`eps: 1e6` (a units mistake) passed validate and then failed every job with this line;
+    digits' bounds ([0, 1]) and shape (1x8x8: largest L2 distance 8) are known before any job."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(BUDGET_SPEC.format(tasks="digits", epsilons=epsilons, units=""))
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and line + "'digits'" in err, err
+    # budgets in feature-range units are the job's to check (against each feature's range)
+    spec.write_text(
+        BUDGET_SPEC.format(tasks="digits", epsilons=epsilons, units=", eps_units: feature_range")
+    )
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr().err
