@@ -8,8 +8,6 @@ same explicit opt-in as the torch adapter. Outputs come from `predict_proba` (or
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -221,11 +219,17 @@ class SklearnAdapter(AdapterBase):
     @classmethod
     def from_estimator(cls, estimator: Any, *, name: str, text: bool = False) -> SklearnAdapter:
         """Wrap a fitted classifier held in memory (Python API; `text`: a pipeline that takes
-        strings, for a text task). Its identity is the sha256 of the estimator pickled: the
-        same fitted state, the same id; a refit that moves any coefficient, a new one."""
+        strings, for a text task). Its identity is joblib's hash of the estimator (its pickle,
+        sets and dicts in canonical order): the same fitted state, the same id in any process;
+        a refit that moves any coefficient, a new one."""
         method, classes = _checked_estimator(estimator, "auto", name=name)
+        import joblib
+
         try:
-            state = pickle.dumps(estimator, protocol=4)
+            # joblib's hash pickles with sets and dicts in a canonical order: a plain pickle of
+            # a set of strings follows the process's string hashing, so the same fitted state
+            # read in two processes would save under two ids
+            digest = joblib.hash(estimator, hash_name="sha1")
         except Exception as err:  # a lambda in a FunctionTransformer, an open handle, ...
             raise ModelLoadError(
                 f"model {name!r}: the {type(estimator).__name__} cannot be pickled "
@@ -236,7 +240,7 @@ class SklearnAdapter(AdapterBase):
         description = {
             "adapter": cls.kind,
             "format": "memory",
-            "estimator_sha256": hashlib.sha256(state).hexdigest(),
+            "estimator_sha1": digest,  # joblib.hash of the fitted estimator
             "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
             "method": method,
             "classes": classes,

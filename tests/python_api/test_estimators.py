@@ -79,3 +79,34 @@ def test_a_function_is_refused_with_the_way_it_goes_in() -> None:
         r"'callable'",
     ):
         harness.evaluate(lambda x: model.predict_proba(x), data=(X[TEST], Y[TEST]), **FAST)
+
+
+_IDENTITY = """
+import numpy as np
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.pipeline import make_pipeline
+from sklearn.linear_model import LogisticRegression
+from harness.adapters.sklearn_model import SklearnAdapter
+x = np.array([["a"], ["b"], ["c"], ["a"]])
+model = make_pipeline(OneHotEncoder(), LogisticRegression()).fit(x, [0, 1, 1, 0])
+model.kept = {"alpha", "beta", "gamma", "delta", "epsilon"}  # a set of strings, as some hold
+print(SklearnAdapter.from_estimator(model, name="m").identity())
+"""
+
+
+@pytest.mark.slow  # three interpreters; the default run keeps the in-process identity test
+def test_the_identity_is_the_same_in_every_process() -> None:
+    """A plain pickle writes a set of strings in the process's hash order, so the same fitted
+    state read in two processes saved under two ids; joblib's hash orders them."""
+    import os
+    import subprocess
+    import sys
+
+    ids = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", _IDENTITY], env=env, capture_output=True, text=True, check=True
+        )
+        ids.add(out.stdout.strip())
+    assert len(ids) == 1, ids
