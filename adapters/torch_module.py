@@ -11,6 +11,7 @@ import inspect
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
+import numpy as np
 import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -205,17 +206,35 @@ def _attributes_sha256(module: torch.nn.Module) -> str:
 
 
 def _plain_text(value: object) -> str | None:
-    """A stable text of a plain value (numbers, strings, their tuples and lists, tensors);
-    None for anything else (callables, modules, objects without a stable repr)."""
+    """A stable text of a plain value (numbers, strings, tensors and numpy arrays, and their
+    tuples, lists, dicts and sets: a dict by its items and a set by its members, each in
+    sorted order, so the text is the same in every process); None for anything else
+    (callables, modules, objects without a stable repr)."""
     if isinstance(value, _PLAIN):
         return repr(value)
     if isinstance(value, torch.Tensor):
         t = value.detach().cpu().contiguous()
         digest = hashlib.sha256(t.reshape(-1).view(torch.uint8).numpy().tobytes())
         return f"tensor({t.dtype},{list(t.shape)},{digest.hexdigest()})"
+    if isinstance(value, np.generic) and value.dtype.kind in "biufc":  # np.int64(3)
+        return f"{value.dtype.str}:{value.item()!r}"
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        array = np.ascontiguousarray(value)
+        digest = hashlib.sha256(array.reshape(-1).view(np.uint8).tobytes())
+        return f"ndarray({array.dtype.str},{list(array.shape)},{digest.hexdigest()})"
     if isinstance(value, tuple | list):
         parts = [_plain_text(v) for v in value]
         return None if any(p is None for p in parts) else f"[{','.join(map(str, parts))}]"
+    if isinstance(value, dict):
+        items = [(_plain_text(k), _plain_text(v)) for k, v in value.items()]
+        if any(k is None or v is None for k, v in items):
+            return None
+        return "{" + ",".join(sorted(f"{k}:{v}" for k, v in items)) + "}"
+    if isinstance(value, set | frozenset):
+        members = [_plain_text(v) for v in value]
+        if any(m is None for m in members):
+            return None
+        return "set(" + ",".join(sorted(str(m) for m in members)) + ")"
     return None
 
 

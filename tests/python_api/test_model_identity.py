@@ -53,3 +53,30 @@ def test_identity_reads_tensors_and_tuples_and_stays_put_otherwise() -> None:
     model.scale = (0.5, 2)
     assert _identity(model) not in (first, with_tensor)
     assert _identity(_Tempered()) == first  # a fresh equal module: the same identity
+
+
+def test_identity_reads_arrays_dicts_and_sets_in_a_stable_order() -> None:
+    """Normalisation constants in a numpy array, a threshold per class in a dict, a set of
+    names: read by the forward pass, left out of the identity before (a module changed only
+    there overwrote its old results). Dicts and sets count by content, in sorted order."""
+    import numpy as np
+
+    model = _Tempered()
+    first = _identity(model)
+    seen = {first}
+    for value in (
+        np.array([0.5, 0.25]),
+        np.array([0.5, 0.3]),
+        {"cat": 0.5, "dog": 0.7},
+        {"cat": 0.5, "dog": 0.6},
+        {"a", "b"},
+        np.int64(3),
+    ):
+        model.extra = value
+        changed = _identity(model)
+        assert changed not in seen, value
+        seen.add(changed)
+    model.extra = {"dog": 0.6, "cat": 0.5}  # the same dict in another insertion order
+    other = _Tempered()
+    other.extra = {"cat": 0.5, "dog": 0.6}
+    assert _identity(model) == _identity(other)
