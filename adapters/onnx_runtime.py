@@ -18,6 +18,7 @@ ending in a Sigmoid (per-class scores) is refused under `auto`; a classifier nod
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal
 
@@ -35,8 +36,10 @@ from harness.core.errors import (
     MissingDependencyError,
     ModelLoadError,
     ModelOutputError,
+    SpecError,
 )
 from harness.core.task import Task
+from harness.core.task_columns import TaskColumns
 
 log = logging.getLogger(__name__)
 
@@ -438,6 +441,33 @@ class OnnxRuntimeAdapter(AdapterBase):
             class_labels=classifier_labels(graph_model),
         )
 
+    @classmethod
+    def check_task_columns(
+        cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
+    ) -> list[str]:
+        """Before any job (`harness validate`, and `harness run` with the same line): the
+        graph's input shape against each task's per-sample shape where the plan knows it (the
+        job's `check_task` refuses the same). The graph is read without weights from files of
+        up to `PLAN_READ_MAX` bytes; a larger one, a missing file or a graph the job would
+        refuse for another reason is left to the job."""
+        assert isinstance(config, OnnxConfig)
+        path = resolve_path(config.path, base_dir)
+        shaped = {t: c.input_shape for t, c in tasks.items() if c.input_shape is not None}
+        if not shaped or not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
+            return []
+        shape = _planned_input_shape(path, config.input_name)
+        if shape is None:
+            return []
+        input_name, dims = shape
+        for task, sample_shape in shaped.items():
+            try:
+                _check_shape(
+                    dims, sample_shape, name=name, input_name=input_name, what=f"task {task!r}"
+                )
+            except ModelOutputError as err:
+                raise SpecError(str(err)) from None
+        return []
+
     def check_task(self, task: Task) -> None:
         """Refuse a task whose per-sample shape does not fit the graph's input, or whose classes
         the graph's classifier labels otherwise (`check_class_labels`)."""
@@ -534,6 +564,31 @@ def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path)
             f"(its outputs: {', '.join(names)}){hint}"
         )
     return wanted
+
+
+PLAN_READ_MAX = 64 * 2**20  # the plan reads graphs up to this size for their input shape
+
+
+def _planned_input_shape(path: Path, input_name: str | None) -> tuple[str, list[Any]] | None:
+    """(name, dims) of the graph input that takes the samples, read from the graph alone: an
+    int per fixed dim, the dim's name (or "?") otherwise; None where the job must decide (an
+    unreadable graph, several inputs and no `input_name`, a name it does not have)."""
+    try:
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:  # an unreadable graph: the job's refusal names what is wrong
+        return None
+    weights = {t.name for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weights]
+    chosen = [i for i in inputs if i.name == input_name] if input_name else inputs
+    if len(chosen) != 1 or not chosen[0].type.HasField("tensor_type"):
+        return None
+    dims = [
+        d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+        for d in chosen[0].type.tensor_type.shape.dim
+    ]
+    return chosen[0].name, dims
 
 
 def _check_shape(

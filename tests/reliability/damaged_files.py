@@ -212,6 +212,22 @@ def onnx_garbage(folder: Path, name: str) -> None:
     (folder / name).write_bytes(bytes(range(256)) * 4)
 
 
+def onnx_8x8(folder: Path, name: str) -> None:
+    """A whole graph for 1x8x8 digits (a dynamic batch), to run on a task of another shape."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            linear_digits(),
+            (torch.rand(1, 1, 8, 8),),
+            folder / name,
+            input_names=["pixels"],
+            dynamic_axes={"pixels": {0: "batch"}},
+            dynamo=False,
+        )
+
+
 def torchscript_garbage(folder: Path, name: str) -> None:
     with zipfile.ZipFile(folder / name, "w") as z:
         z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
@@ -246,6 +262,7 @@ FILES: dict[str, Callable[[Path, str], None]] = {
         hf_broken_config,
         onnx_truncated,
         onnx_garbage,
+        onnx_8x8,
         torchscript_garbage,
     )
 }
