@@ -19,6 +19,7 @@ __all__ = [
     "evaluate",
     "export_mlflow",
     "export_model_index",
+    "groups",
     "leaderboard",
     "report",
     "run_spec",
@@ -51,6 +52,16 @@ def run_spec(spec: Any, *, out: Any = "results", **options: Any) -> RunOutcome:
     from harness.run.api_verbs import run
 
     return run(spec, out=out, **options)
+
+
+def groups(results: Any, **options: Any) -> pd.DataFrame:
+    """`harness groups` from Python: per-group metrics of a condition in a results folder's
+    stored tables as one DataFrame (notes in `.attrs["notes"]`); see
+    `harness.run.api_groups.groups` (reads results only: no torch)."""
+    from harness.core.arguments import path_argument
+    from harness.run.api_groups import groups as _groups
+
+    return _groups(path_argument("results", results), **options)
 
 
 def leaderboard(results: Any, **options: Any) -> pd.DataFrame:

@@ -71,21 +71,11 @@ def add_parser(sub: Any) -> None:
 
 def groups_command(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, numpy)."""
-    from harness.analysis.stored_groups import (
-        GroupQuery,
-        group_notes,
-        positive_class_notes,
-        repeated_jobs,
-        select_jobs,
-        stored_group_rows,
-    )
-    from harness.core.suite_board import suite_configs
+    from harness.analysis.stored_groups import GroupQuery
     from harness.present.escaping import md_text, terminal_text
     from harness.present.groups_view import render
     from harness.present.tables import wrap
-    from harness.run.suite_boards import installed_suite_boards
-    from harness.store.completeness import completeness
-    from harness.store.run_store import load_jobs
+    from harness.run.api_groups import breakdown
 
     query = GroupQuery(
         task=args.task,
@@ -98,36 +88,12 @@ def groups_command(args: argparse.Namespace) -> int:
         resamples=args.resamples,
         positive_label=args.positive_label,
     )
-    configs = suite_configs(installed_suite_boards())
-    skipped: list[str] = []
-    repeated: list[str] = []
     results = input_folder(args.results, "results folder")
-    loaded = load_jobs(results)
-    jobs = select_jobs(results, query, loaded=loaded)  # read once for the rows and the notes
-    # As the leaderboard: a run that did not finish, or a job folder gone, would leave groups or
-    # models out silently; refused unless --allow-partial, then said first.
-    gaps = completeness(results, loaded)
-    if query.task is not None:
-        gaps = gaps.for_task(query.task)
-    if query.run is not None:  # select_jobs kept that run's jobs only
-        gaps = gaps.for_run(jobs[0][1].path.parent.parent.name)
-    if not args.allow_partial:
-        gaps.refuse(results)
-    rows = stored_group_rows(
-        results,
-        query,
-        on_skip=skipped.append,
-        on_repeat=repeated.append,
-        jobs=jobs,
-        configs=configs,
-        folder_jobs=loaded,  # the folder is read once (its jobs, the notes, the positive classes)
-    )
+    found = breakdown(results, query, allow_partial=args.allow_partial)
     width = output_width(args.width)
-    codings = group_notes(results, query, jobs=jobs)
-    positives = positive_class_notes(results, query, configs, jobs=jobs, folder_jobs=loaded)
-    codings.update(positives)
-    shown_text = render(rows, args.format, width=width, codings=codings)
-    partial = None if gaps.whole else f"PARTIAL results (with --allow-partial): {gaps.summary()}"
+    codings = {**found.codings, **found.positives}
+    shown_text = render(found.rows, args.format, width=width, codings=codings)
+    partial = found.partial and found.partial.replace("(allow_partial)", "(with --allow-partial)")
     if partial is not None and args.format == "table":
         sys.stdout.write(wrap(terminal_text(partial), width) + "\n\n")
     elif partial is not None and args.format == "md":
@@ -141,24 +107,24 @@ def groups_command(args: argparse.Namespace) -> int:
         say(partial)
 
     if args.format in ("csv", "json"):  # their rows have no notes: which class is positive
-        for task, note in sorted(positives.items()):
+        for task, note in sorted(found.positives.items()):
             say(f"{task}: {note}")
-    for label, runs in repeated_jobs(rows).items():
+    for label, runs in found.runs.items():
         say(
             f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
             "apart by the run column (pick one with --run)"
         )
-    if skipped:
-        names = [m.split(":", 1)[0] for m in skipped]
+    if found.skipped:
+        names = [m.split(":", 1)[0] for m in found.skipped]
         shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
         say(
             f"left out {len(names)} table(s) without group columns ({shown}); "
             "--by label gives a by-class view"
         )
-    if repeated:
+    if found.repeats:
         say(
             f"each condition is shown once per model and task, from the table with the most "
-            f"samples of it ({len(repeated)} repeat(s) in other suites' tables left out; "
+            f"samples of it ({len(found.repeats)} repeat(s) in other suites' tables left out; "
             "--suite picks a table)"
         )
     return 0

@@ -75,3 +75,25 @@ def test_the_leaderboard_frame_carries_the_notes_of_its_board(tmp_path: Path) ->
     assert len(frame) == 1 and frame.columns[-1] == "notes"
     notes = frame.iloc[0]["notes"]
     assert any("(the latest)" in n and "not shown" in n for n in notes), notes
+
+
+def test_groups_gives_the_commands_rows_as_a_frame(tmp_path: Path, capsys) -> None:
+    """`harness.groups` is `harness groups --format json` as a DataFrame, with the notes the
+    command prints in `.attrs["notes"]`; bad arguments are one line naming them."""
+    import json
+
+    from harness.core.errors import ResultsError
+
+    harness.run_spec(SPEC, out=tmp_path / "results")
+    frame = harness.groups(tmp_path / "results", by="label", resamples=50)
+    capsys.readouterr()
+    assert main(["groups", str(tmp_path / "results"), "--by", "label", "--resamples", "50",
+                 "--format", "json"]) == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)
+    assert len(frame) == len(rows) > 0
+    assert frame.to_json(orient="records") == json.dumps(rows, separators=(",", ":"))
+    assert isinstance(frame.attrs["notes"], list)
+    with pytest.raises(ResultsError, match=r"^min_group_size: give a whole number of at least 1"):
+        harness.groups(tmp_path / "results", min_group_size=0)
+    with pytest.raises(ResultsError, match=r"^results folder .* does not exist"):
+        harness.groups(tmp_path / "nowhere")
