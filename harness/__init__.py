@@ -23,11 +23,13 @@ __all__ = [
     "leaderboard",
     "report",
     "run_spec",
+    "variants",
 ]
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.analysis.variant_deltas import VariantComparison
     from harness.export.mlflow_export import MlflowExport
     from harness.export.model_index import ModelCardFile
     from harness.present.api_report import ReportSite
@@ -117,3 +119,12 @@ def report(results: Any, out: Any, **options: Any) -> ReportSite:
         suite_boards=installed_suite_boards(),
         **options,
     )
+
+
+def variants(results: Any, **options: Any) -> list[VariantComparison]:
+    """`harness variants` from Python: each compressed variant against its parent, paired, as
+    typed records; see `harness.run.api_variants.variants` (reads results only: no torch)."""
+    from harness.core.arguments import path_argument
+    from harness.run.api_variants import variants as _variants
+
+    return _variants(path_argument("results", results), **options)

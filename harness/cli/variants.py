@@ -29,26 +29,11 @@ def add_parser(sub: Any) -> None:
 
 def variants_command(args: argparse.Namespace) -> int:
     """Each variant's change from its parent (torch-free; see docs/variants.md)."""
-    from harness.analysis.variant_deltas import compare_variants, mark_partial
     from harness.present.variants_view import render
-    from harness.store.completeness import completeness
-    from harness.store.run_store import load_jobs
+    from harness.run.api_variants import variants
 
-    loaded = load_jobs(input_folder(args.results, "results folder"))
-    # As the leaderboard: a run that did not finish, or a job folder gone, would drop a variant
-    # or its parent silently; refused unless --allow-partial, then said on every comparison.
-    gaps = completeness(args.results, loaded)
-    if args.task is not None:
-        gaps = gaps.for_task(args.task)
-    if not args.allow_partial:
-        gaps.refuse(args.results)
-    from harness.core.suite_board import suite_configs
-    from harness.run.suite_boards import installed_suite_boards
-
-    comparisons = compare_variants(
-        loaded, task=args.task, configs=suite_configs(installed_suite_boards())
-    )
-    mark_partial(comparisons, gaps)
+    results = input_folder(args.results, "results folder")
+    comparisons = variants(results, task=args.task, allow_partial=args.allow_partial)
     text = render(comparisons, args.format, width=output_width(args.width))
     sys.stdout.write(text.rstrip("\n") + "\n")
     return 0

@@ -97,3 +97,23 @@ def test_groups_gives_the_commands_rows_as_a_frame(tmp_path: Path, capsys) -> No
         harness.groups(tmp_path / "results", min_group_size=0)
     with pytest.raises(ResultsError, match=r"^results folder .* does not exist"):
         harness.groups(tmp_path / "nowhere")
+
+
+def test_variants_gives_the_commands_comparisons_as_records(tmp_path: Path, capsys) -> None:
+    import json
+
+    from harness.core.errors import ResultsError
+
+    spec = {**SPEC, "models": [{"name": "digits-mlp", "variants": ["fp16"]}]}
+    harness.run_spec(spec, out=tmp_path / "results")
+    comparisons = harness.variants(tmp_path / "results")
+    assert [(c.parent, c.variant, c.task) for c in comparisons] == [
+        ("digits-mlp", "fp16", "digits")
+    ]
+    assert any(d.metric == "top1_acc" for d in comparisons[0].deltas)
+    capsys.readouterr()
+    assert main(["variants", str(tmp_path / "results"), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert json.loads(json.dumps([c.to_dict() for c in comparisons], default=str)) == shown
+    with pytest.raises(ResultsError, match=r"^results folder .* does not exist"):
+        harness.variants(tmp_path / "nowhere")

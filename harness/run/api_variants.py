@@ -1,0 +1,41 @@
+"""`harness variants` as a Python function, `harness.variants`: each compressed variant (int8,
+fp16, pruned) against its parent, paired on the same samples, as typed records. Reads results
+only: no torch (like every reader of results). The CLI's `harness variants` calls it and only
+renders what it returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.analysis.variant_deltas import VariantComparison, compare_variants, mark_partial
+from harness.core.errors import ResultsError
+from harness.core.suite_board import suite_configs
+from harness.run.suite_boards import installed_suite_boards
+from harness.store.completeness import completeness
+from harness.store.run_store import load_jobs
+
+
+def variants(
+    results: str | Path, *, task: str | None = None, allow_partial: bool = False
+) -> list[VariantComparison]:
+    """Every variant on every task (or `task`) against its parent: sizes, each metric's delta
+    with its paired test (Holm-adjusted), and the slices where the harm concentrates (docs/
+    variants.md); `VariantComparison.to_dict()` is a comparison as `--format json` writes it.
+    As the leaderboard, a run that did not finish or a job folder gone would drop a variant or
+    its parent silently: refused (one ResultsError line) unless `allow_partial`, then noted
+    first on every comparison it touches."""
+    path = Path(results)
+    if not path.is_dir():
+        raise ResultsError(f"results folder {path} does not exist or is not a folder")
+    loaded = load_jobs(path)
+    gaps = completeness(path, loaded)
+    if task is not None:
+        gaps = gaps.for_task(task)
+    if not allow_partial:
+        gaps.refuse(path)
+    comparisons = compare_variants(
+        loaded, task=task, configs=suite_configs(installed_suite_boards())
+    )
+    mark_partial(comparisons, gaps)
+    return comparisons
