@@ -42,6 +42,7 @@ from statistics import NormalDist
 import numpy as np
 
 from harness.analysis.paired_tests import PairedResult, exchangeable_floor
+from harness.stats import distributions  # scipy.stats's binomial, without its import
 
 POWER = 0.8
 RESAMPLING_TESTS = ("paired_sign_flip", "paired_resample")
@@ -76,11 +77,9 @@ def mcnemar_power(n: int, churn: float, drop: float, alpha: float) -> float:
 def _critical(n: int, alpha: float) -> np.ndarray:
     """For each discordant count d in 0..n, the smallest count b with P(Bin(d, 1/2) >= b) <
     alpha / 2: the exact test rejects there."""
-    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
-
     d = np.arange(n + 1)
-    k = scipy_stats.binom.isf(alpha / 2.0, d, 0.5)
-    return np.asarray(np.where(scipy_stats.binom.sf(k, d, 0.5) < alpha / 2.0, k + 1, k + 2))
+    k = distributions.binom_isf(alpha / 2.0, d, 0.5)
+    return np.asarray(np.where(distributions.binom_sf(k, d, 0.5) < alpha / 2.0, k + 1, k + 2))
 
 
 def _windows(n: int, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,8 +87,6 @@ def _windows(n: int, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     likely one's (the counts that carry the power): (row of each count, the counts, their
     probabilities), rows in order. Computed on a window around each mean (one call for all
     rows), widened to every count where the window's ends still carry weight."""
-    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
-
     sd = np.sqrt(n * share * (1.0 - share))
     low = np.maximum(0, (n * share - 12.0 * sd).astype(np.int64) - 8)
     high = np.minimum(n, (n * share + 12.0 * sd).astype(np.int64) + 8)
@@ -98,7 +95,7 @@ def _windows(n: int, share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         row = np.repeat(np.arange(len(share)), sizes)
         starts = np.cumsum(sizes) - sizes
         d = low[row] + np.arange(len(row)) - starts[row]
-        weight = scipy_stats.binom.pmf(d, n, share[row])
+        weight = distributions.binom_pmf(d, n, share[row])
         top = np.maximum.reduceat(weight, starts)  # the mode is inside every window
         ends = np.r_[starts[1:], len(row)] - 1
         wide = ((low > 0) & (weight[starts] > 1e-13 * top)) | (
@@ -115,8 +112,6 @@ def mcnemar_powers(n: int, churn: np.ndarray, drop: np.ndarray, alpha: float) ->
     """`mcnemar_power` for many (churn, drop) at once: the same numbers, bit for bit (each
     power is the same sum over the same discordant counts), with one call of each binomial
     function for all of them."""
-    from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
-
     churn, drop = np.asarray(churn, dtype=np.float64), np.asarray(drop, dtype=np.float64)
     out = np.zeros(len(churn))
     share = np.minimum(churn + drop, 1.0)
@@ -127,8 +122,8 @@ def mcnemar_powers(n: int, churn: np.ndarray, drop: np.ndarray, alpha: float) ->
     row = live[at]
     crit = _critical(n, alpha)[d]
     q = (churn[row] / 2.0 + drop[row]) / share[row]
-    upper = scipy_stats.binom.sf(crit - 1, d, q)
-    lower = scipy_stats.binom.cdf(d - crit, d, q)
+    upper = distributions.binom_sf(crit - 1, d, q)
+    lower = distributions.binom_cdf(d - crit, d, q)
     terms = weight * np.where(crit <= d, upper + lower, 0.0)
     bounds = np.searchsorted(at, np.arange(len(live) + 1))
     for j, i in enumerate(live):

@@ -1,9 +1,10 @@
-"""The binomial CDF and the beta quantile as `scipy.stats` computes them, without importing it.
+"""The binomial distribution and the beta quantile as `scipy.stats` computes them, without importing it.
 
 Importing `scipy.stats` builds every one of its distributions (about 0.7 s of CPU, a third of a
 command's start-up); a leaderboard, a report and the gate need only the exact McNemar p-values
-(`binom.cdf`) and Clopper-Pearson's quantiles (`beta.ppf`) on their way. `scipy.stats` computes
-both with scipy.special's ufuncs (`_binom_cdf`, `_beta_ppf`), after checking the arguments: these
+(`binom.cdf`), Clopper-Pearson's quantiles (`beta.ppf`) and the gate's exact McNemar power
+(`binom.pmf`, `binom.sf`, `binom.isf`: harness/analysis/power.py) on their way. `scipy.stats`
+computes them with scipy.special's ufuncs (`_binom_cdf`, ...), after checking the arguments: these
 functions take the same steps on the arguments it accepts (the same float64, bit for bit:
 tests/analysis/test_distributions.py) and hand any other call, or a scipy without those ufuncs, to
 `scipy.stats` itself. Other statistics import `scipy.stats` where they are computed.
@@ -17,9 +18,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 try:
-    from scipy.special._ufuncs import _beta_ppf, _binom_cdf
+    from scipy.special._ufuncs import _beta_ppf, _binom_cdf, _binom_isf, _binom_pmf, _binom_sf
 except ImportError:  # another scipy: scipy.stats computes them
-    _beta_ppf = _binom_cdf = None
+    _beta_ppf = _binom_cdf = _binom_isf = _binom_pmf = _binom_sf = None
 
 
 def binom_cdf(k: ArrayLike, n: ArrayLike, p: ArrayLike) -> Any:
@@ -35,6 +36,60 @@ def binom_cdf(k: ArrayLike, n: ArrayLike, p: ArrayLike) -> Any:
     inside = (kb >= 0) & (kb < nb)
     if np.any(inside):
         output[inside] = np.clip(_binom_cdf(np.floor(kb[inside]), nb[inside], pb[inside]), 0, 1)
+    return output[()] if output.ndim == 0 else output
+
+
+def binom_sf(k: ArrayLike, n: ArrayLike, p: ArrayLike) -> Any:
+    """`scipy.stats.binom.sf(k, n, p)`: a float64 array, or a numpy float for scalars."""
+    ka, na, pa = (np.asarray(x) for x in (k, n, p))
+    if _binom_sf is None or not _plain(ka, na, pa) or not _binom_args(ka, na, pa):
+        from scipy import stats as scipy_stats
+
+        return scipy_stats.binom.sf(k, n, p)
+    kb, nb, pb = np.broadcast_arrays(ka, na, pa)
+    output = np.zeros(kb.shape, "d")
+    output[kb < 0] = 1.0  # before the support's start (at or past its end: 0)
+    inside = (kb >= 0) & (kb < nb)
+    if np.any(inside):
+        output[inside] = np.clip(_binom_sf(np.floor(kb[inside]), nb[inside], pb[inside]), 0, 1)
+    return output[()] if output.ndim == 0 else output
+
+
+def binom_pmf(k: ArrayLike, n: ArrayLike, p: ArrayLike) -> Any:
+    """`scipy.stats.binom.pmf(k, n, p)`: a float64 array, or a numpy float for scalars."""
+    ka, na, pa = (np.asarray(x) for x in (k, n, p))
+    if _binom_pmf is None or not _plain(ka, na, pa) or not _binom_args(ka, na, pa):
+        from scipy import stats as scipy_stats
+
+        return scipy_stats.binom.pmf(k, n, p)
+    kb, nb, pb = np.broadcast_arrays(ka, na, pa)
+    output = np.zeros(kb.shape, "d")
+    inside = (kb >= 0) & (kb <= nb) & (np.floor(kb) == kb)  # a whole count in the support
+    if np.any(inside):
+        output[inside] = np.clip(_binom_pmf(kb[inside], nb[inside], pb[inside]), 0, 1)
+    return output[()] if output.ndim == 0 else output
+
+
+def binom_isf(q: ArrayLike, n: ArrayLike, p: ArrayLike) -> Any:
+    """`scipy.stats.binom.isf(q, n, p)`: a float64 array, or a numpy float for scalars."""
+    qa, na, pa = (np.asarray(x) for x in (q, n, p))
+    if (
+        _binom_isf is None
+        or not _plain(qa, na, pa)
+        or not _binom_args(np.zeros(1), na, pa)
+        or not np.all((qa >= 0) & (qa <= 1))
+    ):
+        from scipy import stats as scipy_stats
+
+        return scipy_stats.binom.isf(q, n, p)
+    qb, nb, pb = np.broadcast_arrays(qa, na, pa)
+    output = np.zeros(qb.shape, "d")
+    output[qb == 1] = -1.0  # the support's start less one
+    ends = qb == 0
+    output[ends] = nb[ends]  # the support's end
+    inside = (qb > 0) & (qb < 1)
+    if np.any(inside):
+        output[inside] = _binom_isf(qb[inside], nb[inside], pb[inside]) + 0  # `+ loc`
     return output[()] if output.ndim == 0 else output
 
 

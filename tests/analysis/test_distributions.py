@@ -35,6 +35,29 @@ def test_binomial_cdf_is_scipy_stats_bit_for_bit() -> None:
     assert _same(distributions.binom_cdf(2.7, 9, 0.5), scipy_stats.binom.cdf(2.7, 9, 0.5))
 
 
+def test_binomial_sf_pmf_isf_are_scipy_stats_bit_for_bit() -> None:
+    gen = np.random.default_rng(2)
+    n = gen.integers(0, 2000, size=5000)
+    k = gen.integers(-3, n + 3)  # below, across and past the support
+    for p in (0.5, 0.0, 1.0, 0.37, gen.uniform(0, 1, size=5000)):
+        assert _same(distributions.binom_sf(k, n, p), scipy_stats.binom.sf(k, n, p))
+        assert _same(distributions.binom_sf(k - 0.5, n, p), scipy_stats.binom.sf(k - 0.5, n, p))
+        assert _same(distributions.binom_pmf(k, n, p), scipy_stats.binom.pmf(k, n, p))
+        assert _same(distributions.binom_pmf(k + 0.5, n, p), scipy_stats.binom.pmf(k + 0.5, n, p))
+    d = np.arange(720)  # the power's critical counts: every discordant count of 719 samples
+    for q in (0.025, 0.5 / 400, 1e-9, 0.0, 1.0, 0.5):
+        assert _same(distributions.binom_isf(q, d, 0.5), scipy_stats.binom.isf(q, d, 0.5))
+    qs = gen.uniform(0, 1, size=2000)
+    assert _same(
+        distributions.binom_isf(qs, n[:2000], 0.3), scipy_stats.binom.isf(qs, n[:2000], 0.3)
+    )
+    for k1, n1, p1 in [(0, 1, 0.5), (3, 10, 0.2), (10, 10, 0.9), (-1, 5, 0.5), (7, 0, 0.5)]:
+        for f in ("sf", "pmf"):
+            mine = getattr(distributions, f"binom_{f}")(k1, n1, p1)
+            assert _same(mine, getattr(scipy_stats.binom, f)(k1, n1, p1))
+    assert _same(distributions.binom_isf(0.05, 9, 0.5), scipy_stats.binom.isf(0.05, 9, 0.5))
+
+
 def test_beta_quantile_is_scipy_stats_bit_for_bit() -> None:
     gen = np.random.default_rng(1)
     d = gen.integers(1, 3000, size=5000)
@@ -60,6 +83,12 @@ def test_beta_quantile_is_scipy_stats_bit_for_bit() -> None:
         ("binom_cdf", (1, 5, 1.5)),
         ("binom_cdf", (np.array([1, 2], dtype=np.int32), 5, 0.5)),
         ("binom_cdf", (-np.inf, 5, 0.5)),
+        ("binom_sf", (np.array([1.0, np.nan]), 5, 0.5)),
+        ("binom_sf", (1, 5, -0.5)),
+        ("binom_pmf", (1, 5.5, 0.5)),
+        ("binom_pmf", (np.array([1, 2], dtype=np.int32), 5, 0.5)),
+        ("binom_isf", (1.5, 5, 0.5)),
+        ("binom_isf", (0.5, -1, 0.5)),
         ("beta_ppf", (np.array([0.0, 0.5, 1.0]), 2, 3)),
         ("beta_ppf", (0.5, 0, 3)),
         ("beta_ppf", (0.5, np.inf, 3)),
@@ -68,9 +97,8 @@ def test_beta_quantile_is_scipy_stats_bit_for_bit() -> None:
 )
 def test_other_arguments_go_to_scipy_stats(function: str, args: tuple[object, ...]) -> None:
     mine = getattr(distributions, function)(*args)
-    theirs = getattr(scipy_stats, function.split("_")[0]).__getattribute__(function.split("_")[1])(
-        *args
-    )
+    family, method = function.split("_")
+    theirs = getattr(getattr(scipy_stats, family), method)(*args)
     assert _same(mine, theirs)
 
 
@@ -82,3 +110,13 @@ def test_the_analysis_commands_start_without_scipy_stats() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_gates_power_search_runs_without_scipy_stats() -> None:
+    code = (
+        "import sys; from harness.analysis import power; "
+        "print(power.mcnemar_mdes(719, [0.05, 0.1, 0.3], 0.05 / 400)); "
+        "print(sorted(m for m in sys.modules if m in ('scipy.stats', 'scipy.optimize')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
