@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 from collections.abc import Callable
 from importlib.resources import files
@@ -80,11 +81,16 @@ def spec_flag(model: str, key: str) -> Callable[[str], Any]:
     return parse
 
 
+_PLAIN_INT = re.compile(r"0|[1-9][0-9]{0,8}")  # a plain decimal: the same int in YAML 1.1 and 1.2
+
+
 def number_flag(kind: type[int] | type[float], *, minimum: float) -> Callable[[str], Any]:
     """The type of a numeric flag that is not a spec key: a finite `kind` of at least
     `minimum`, read and checked as spec values are."""
 
     def parse(value: str) -> Any:
+        if kind is int and _PLAIN_INT.fullmatch(value) and int(value) >= minimum:
+            return int(value)  # what the spec's reading gives, without importing it
         from harness.config.spec import flag_number
 
         try:
