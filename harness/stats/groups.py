@@ -63,7 +63,7 @@ from harness.stats.group_statistics import (
     stratified_indices,
 )
 from harness.stats.group_ties import Spans, disparity_moved, group_moved, metric_spans
-from harness.stats.intervals import DEFAULT_RESAMPLES, wilson_ci
+from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.stats.shared_draws import SharedDraws
 
 LABEL_GROUP = "label"  # `--by label`: group by true class (robustness by class)
@@ -292,6 +292,12 @@ class _Computed:
     def active(self) -> np.ndarray:
         return self.point["n"][0] > 0
 
+    @functools.cached_property
+    def wilson(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each rate's Wilson bounds of every group, computed once (a group's are its own
+        `wilson_ci`'s, bit for bit: the same float64 operations element by element)."""
+        return {metric: rate.bounds() for metric, rate in self.rates.items()}
+
     def small_denominators(self, metric: str) -> list[str]:
         """Active groups whose `metric` rests on fewer than `min_group_size` trials."""
         rate = self.rates.get(metric)
@@ -494,7 +500,8 @@ def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
             f"{comp.min_group_size}): the rate is unreliable and its interval wide"
         )
         flags = (SMALL_DENOMINATOR,)
-    ci = wilson_ci(float(rate.successes[i]), trials)
+    low, high = comp.wilson[metric]
+    ci = (float(low[i]), float(high[i])) if trials > 0 else None  # `wilson_ci`'s
     return Estimate(value=float(value), ci=ci, note=note, flags=flags, method=WILSON_GROUP_METHOD)
 
 

@@ -406,3 +406,20 @@ def test_ece_gap_interval_holds_zero_for_a_calibrated_model_with_a_small_group()
         assert low <= gap.estimate.value <= high
         excluded += low > 0 or high < 0
     assert excluded <= 2  # at most 5% expected; the bootstrap: about 16 of 20
+
+
+def test_vectorised_wilson_bounds_are_each_groups_own_bit_for_bit() -> None:
+    """`harness groups` takes every group's Wilson interval from one vectorised call
+    (`_Computed.wilson`): the same float64s as each group's own `wilson_ci`."""
+    from harness.stats.group_intervals import Rate
+    from harness.stats.intervals import wilson_ci
+
+    gen = np.random.default_rng(3)
+    trials = np.r_[0, 1, 2, 5, gen.integers(1, 5000, size=3000)]
+    successes = np.minimum(trials, gen.integers(0, 5000, size=len(trials)))
+    successes[:4] = [0, 1, 0, 5]
+    low, high = Rate(successes=successes, trials=trials).bounds()
+    for i in range(len(trials)):
+        want = wilson_ci(float(successes[i]), int(trials[i]))
+        got = (float(low[i]), float(high[i])) if int(trials[i]) > 0 else None
+        assert got == want
