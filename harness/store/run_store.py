@@ -104,7 +104,7 @@ class StoredJob:
             data = self._table_bytes()
             with _parquet_file(path, data) as parquet:
                 wanted = pick(list(parquet.schema_arrow.names))
-                return parquet.read(columns=wanted, use_threads=False).to_pandas()
+                return parquet.read(columns=wanted, use_threads=False).to_pandas(use_threads=False)
 
     def table_names(self) -> list[str]:
         """The per-sample table's column names: the parsed table's, else read from the file's
@@ -140,7 +140,7 @@ class StoredJob:
             # table's read) and the reader's threads (a small table reads faster alone)
             with _parquet_file(path, data) as parquet:
                 arrow = parquet.read(use_threads=False)
-            return SampleTable(arrow.to_pandas()).with_checked_types()
+            return SampleTable(arrow.to_pandas(use_threads=False)).with_checked_types()
 
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"
