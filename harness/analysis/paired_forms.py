@@ -28,7 +28,7 @@ from harness.core.class_context import ClassContext
 from harness.core.detection_context import DetectionContext, score_column
 from harness.core.group_context import GroupContext
 from harness.core.metric_record import MetricRecord
-from harness.core.sample_table import CLEAN, SampleTable
+from harness.core.sample_table import CLEAN, SampleTable, condition_mask
 from harness.core.suite_config import SuiteConfig
 from harness.stats import calibration, detection
 from harness.stats.group_statistics import CLEAN_CORRECT, Columns, disparity_values, group_stats
@@ -205,7 +205,7 @@ def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
     cache = _derived(table)
     if ("rows", condition) not in cache:
         frame = table.frame
-        cache["rows", condition] = frame[frame["condition"] == condition]
+        cache["rows", condition] = frame[condition_mask(frame, condition)]
     rows = cache["rows", condition]
     assert isinstance(rows, pd.DataFrame)
     return rows

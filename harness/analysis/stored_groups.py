@@ -23,7 +23,7 @@ from pandas.api.types import is_float_dtype
 
 from harness.core.errors import ConfigError, ResultsError
 from harness.core.manifest import JobStatus
-from harness.core.sample_table import GROUP_PREFIX
+from harness.core.sample_table import GROUP_PREFIX, condition_mask
 from harness.core.suite_board import SuiteConfigs, read_config
 from harness.stats.calibration import ECE_BINS
 from harness.stats.group_statistics import CLEAN_CORRECT, CLEAN_TIED, TIED
@@ -156,7 +156,7 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     Samples without a clean row are dropped (paired comparison); the result is the input for a
     robustness breakdown (per-group accuracy drop, worst-group robustness gap).
     """
-    rows = table[table["condition"] == condition]
+    rows = table[condition_mask(table, condition)]
     if condition == clean or clean not in set(table["condition"].unique()):
         return rows
     kept = ["sample_id", "correct"] + ([TIED] if TIED in table.columns else [])

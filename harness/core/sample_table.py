@@ -49,6 +49,33 @@ CLEAN = "clean"
 UNLABELED = -1  # the label of a row that has none (an OOD set's rows): never a class
 
 
+def condition_mask(frame: pd.DataFrame, condition: str) -> Any:
+    """`frame["condition"] == condition`, as a numpy boolean array where the column is Arrow
+    text with no value missing (pyarrow's equality on the column, 0.1 ms for 719 rows where
+    pandas' comparison and the conversion of its Arrow booleans took 0.35 ms); else pandas'
+    comparison itself. Either selects the same rows (`frame[mask]`)."""
+    column = frame["condition"]
+    arrow = getattr(column.array, "_pa_array", None)
+    if isinstance(condition, str) and len(column) and _arrow_text(arrow):
+        import pyarrow.compute as pc
+
+        mask = pc.equal(arrow, condition).to_numpy(zero_copy_only=False)
+        if mask.dtype == bool and len(mask) == len(column):
+            return mask
+    return column == condition
+
+
+def _arrow_text(arrow: Any) -> bool:
+    """Whether `arrow` is an Arrow array of text with no value missing."""
+    import pyarrow as pa
+
+    return (
+        isinstance(arrow, pa.ChunkedArray)
+        and arrow.null_count == 0
+        and (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type))
+    )
+
+
 def _unique_ids(frame: pd.DataFrame) -> bool:
     """Whether the frame's one `sample_id` column holds each id once (one hash of one column,
     a fifth of the cost of checking the (sample_id, condition) pairs); False when it cannot
@@ -98,7 +125,7 @@ class SampleTable:
         return list(dict.fromkeys(self.frame["condition"]))
 
     def condition(self, name: str) -> pd.DataFrame:
-        return self.frame[self.frame["condition"] == name]
+        return self.frame[condition_mask(self.frame, name)]
 
     def with_groups(self, groups: pd.DataFrame) -> SampleTable:
         """Attach group columns (indexed by sample_id) as `group:<name>` columns."""

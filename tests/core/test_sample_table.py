@@ -3,10 +3,12 @@ line naming the key and a repeated row, whether or not the ids repeat across con
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from harness.core.sample_table import SampleTable
+from harness.core.sample_table import SampleTable, condition_mask
 
 
 def _frame(ids: list[str], conditions: list[str], **extra: list[str]) -> pd.DataFrame:
@@ -57,3 +59,40 @@ def test_a_repeated_key_is_refused_in_one_line(frame: pd.DataFrame, message: str
     with pytest.raises(ValueError) as err:
         SampleTable(frame)
     assert str(err.value) == message
+
+
+def _stored(frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
+    """`frame` written and read back as a stored table is (Arrow text columns)."""
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path, index=False)
+    return pd.read_parquet(path)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        ["clean", "clean", "blur", "clean"],
+        ["blur", "blur"],
+        ["clean", None, "clean"],  # a missing condition: pandas' comparison decides
+        [],
+    ],
+)
+@pytest.mark.parametrize("stored", [True, False])
+def test_condition_mask_selects_what_pandas_comparison_selects(
+    conditions: list[str], stored: bool, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame({"condition": conditions, "v": range(len(conditions))})
+    if stored:
+        frame = _stored(frame, tmp_path)
+    shuffled = frame.iloc[::-1]  # an index that is not 0..n-1
+    for table in (frame, shuffled):
+        for condition in ("clean", "blur", "other"):
+            try:
+                want = table[table["condition"] == condition]
+            except ValueError as err:  # pandas refuses a mask with missing values
+                with pytest.raises(ValueError, match=str(err)[:30]):
+                    table[condition_mask(table, condition)]
+                continue
+            got = table[condition_mask(table, condition)]
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            assert type(got.index) is type(want.index)
