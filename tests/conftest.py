@@ -58,6 +58,19 @@ def _sys_path_restored() -> Iterator[None]:
     sys.path[:] = saved
 
 
+@pytest.fixture
+def report_parts_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report built in the test runs its parts in this process, not in forked workers (one per
+    core: harness/present/site_workers.py). For tests of what a report writes where and prints,
+    not of how its parts run: forking a pool for a one-model synthetic run cost more CPU than the
+    parts (tests/present/test_site_folder.py: 14.3 -> 9.1 s). That workers build the same site,
+    byte for byte, is checked by tests/present/test_page_cache.py and test_site_workers.py, and
+    the shared synthetic site (tests/present/conftest.py) is built with workers."""
+    from harness.present import site_workers
+
+    monkeypatch.setattr(site_workers, "cores", lambda: 1)
+
+
 _CACHE_DIR = pytest.StashKey[str]()
 
 _OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HARNESS_HUB_UNREACHABLE")
