@@ -11,13 +11,21 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
-from safetensors.torch import save_file
+# Idle OpenMP threads sleep instead of spinning, set before torch loads its OpenMP runtime (which
+# reads it once) and inherited by every process the tests start. A test that runs torch on two
+# threads (bit identity across thread counts) on a machine whose cores are busy otherwise spun
+# through each parallel region's wait: tests/suites/shift/test_image_corruptions.py's 224 px case
+# took 10-11 s of wall and ~9 s of CPU under two busy loops, 1.5-3.6 s with the threads sleeping.
+# Only how idle threads wait changes, never how work is split: every number is the same.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from harness.core.hashing import file_sha256
-from tests.fixture_models import linear_digits, linear_tabular
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+
+from harness.core.hashing import file_sha256  # noqa: E402
+from tests.fixture_models import linear_digits, linear_tabular  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +56,19 @@ def _sys_path_restored() -> Iterator[None]:
     saved = list(sys.path)
     yield
     sys.path[:] = saved
+
+
+@pytest.fixture
+def report_parts_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report built in the test runs its parts in this process, not in forked workers (one per
+    core: harness/present/site_workers.py). For tests of what a report writes where and prints,
+    not of how its parts run: forking a pool for a one-model synthetic run cost more CPU than the
+    parts (tests/present/test_site_folder.py: 14.3 -> 9.1 s). That workers build the same site,
+    byte for byte, is checked by tests/present/test_page_cache.py and test_site_workers.py, and
+    the shared synthetic site (tests/present/conftest.py) is built with workers."""
+    from harness.present import site_workers
+
+    monkeypatch.setattr(site_workers, "cores", lambda: 1)
 
 
 _CACHE_DIR = pytest.StashKey[str]()

@@ -6,7 +6,7 @@ commands (which say `results/...`) work there exactly as they do in a checkout.
 
 Two folders: `demo_folder` (the default test run) runs the quickstart with a smaller adversarial
 configuration, `TEST_ADVERSARIAL`, because the quickstart's adversarial jobs are most of its cost,
-and a smaller shift configuration, `TEST_SHIFT`, because the boards of every command that reads
+fewer timed calls, `TEST_THROUGHPUT`, and a smaller shift configuration, `TEST_SHIFT`, because the boards of every command that reads
 the results compare the variants with their models on every OOD detector; `full_demo_folder`
 (tests marked slow, which CI runs) runs the quickstart exactly as `make demo` does, and is the one
 compared with the committed baseline.
@@ -47,12 +47,20 @@ resamples each detector's AUROC and AUPRs: the leaderboard on this run takes 5.9
 in the quickstart."""
 
 
+TEST_THROUGHPUT: dict[str, Any] = {"warmup_iters": 1, "timed_iters": 2}
+"""The quickstart's throughput suite in the default test run: the same batch sizes, rounds and
+conditions with fewer calls per round (the quickstart: 2 warm-up calls and 10 timed calls per
+round). The tests read which speed rows exist and how the gate treats them, never the speed (the
+committed baseline's gate, with its policy, runs on the full quickstart in the slow set)."""
+
+
 def quickstart_test_spec(folder: Path) -> Path:
-    """zoo/quickstart.yaml with `TEST_ADVERSARIAL` as its adversarial suite and `TEST_SHIFT`'s
-    settings in its shift suite, written to `folder`."""
+    """zoo/quickstart.yaml with `TEST_ADVERSARIAL` as its adversarial suite and `TEST_SHIFT`'s and
+    `TEST_THROUGHPUT`'s settings in its shift and throughput suites, written to `folder`."""
     spec = yaml.safe_load(QUICKSTART.read_text())
     spec["suites"]["adversarial"] = dict(TEST_ADVERSARIAL)
     spec["suites"]["shift"].update(TEST_SHIFT)
+    spec["suites"]["throughput"].update(TEST_THROUGHPUT)
     path = folder / "quickstart-tests.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path

@@ -330,14 +330,15 @@ def test_shift_settings_that_would_be_ignored_are_refused(
     assert not (path.parent / "r").exists()
 
 
-def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(write_spec: Spec) -> None:
-    """`harness validate spec.yaml | head -1`: no BrokenPipeError traceback, exit 141 (SIGPIPE)."""
-    path = write_spec(TINY_SPEC)
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly() -> None:
+    """`harness list tasks | head -1`: no BrokenPipeError traceback, exit 141 (SIGPIPE). Every
+    command's output goes through the same handler (harness/cli/main.py); `list` needs no torch
+    in the child (`validate` here cost 4 s of CPU for its imports)."""
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the command writes its first line
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "harness", "validate", str(path)],
+            [sys.executable, "-m", "harness", "list", "tasks"],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,

@@ -117,6 +117,7 @@ def test_every_subcommand_is_covered() -> None:
         assert "--width" in help_text, name
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("command", sorted(CASES))
 def test_every_line_fits(

@@ -72,6 +72,7 @@ def test_json_and_csv_carry_the_boards_notes(
     assert all(r["notes"].split("\n") == board_notes for r in read)
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_the_wrong_modality_ood_set_is_named_on_the_board_and_in_the_report(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -91,6 +92,7 @@ def test_the_wrong_modality_ood_set_is_named_on_the_board_and_in_the_report(
     assert "ood=diabetes" not in md and "ood=diabetes" not in page
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_undefined_effective_robustness_is_undefined_with_its_reason_everywhere(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

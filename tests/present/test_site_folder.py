@@ -13,6 +13,8 @@ from harness.present.page_cache import INDEX
 from tests.present.synthetic import write_synthetic_run
 from tests.reliability.hostile.corpus import cli, one_error_line
 
+pytestmark = pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -45,6 +45,7 @@ def test_check_refuses_what_the_command_refuses(tmp_path: Path, runs: tuple[Path
         harness.check(runs[0], tmp_path / "nowhere")
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_report_writes_the_site_and_says_where(runs: tuple[Path, Path], tmp_path: Path) -> None:
     site = harness.report(runs[0], tmp_path / "site")
     assert site.index == tmp_path / "site" / "index.html" and site.index.is_file()

@@ -111,6 +111,7 @@ def test_leaderboard_outputs_escape_values(hostile_run: Path) -> None:
     assert code == 0 and "\x1b" not in text
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_report_escapes_and_stays_in_its_folder(hostile_run: Path) -> None:
     site = hostile_run / "site"
     code, _, err = cli("report", hostile_run / "out", "--out", site)

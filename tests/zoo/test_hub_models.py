@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import torch
 
+from harness.cli.main import main
 from harness.config.planner import build_plan, with_selected_entries
 from harness.config.spec import parse_spec_text
 from harness.core.errors import ModelLoadError, SpecError
@@ -139,11 +140,28 @@ def _image_task(folder: Path, names: list[str]) -> Path:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_harness_run_with_a_cached_hub_model_offline(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "fresh_interpreter",
+    [
+        False,
+        # the same runs in a fresh `python -m harness` with the variables set before any import
+        # (two interpreters with torch and transformers: ~10 s of CPU): CI runs it (-m slow)
+        pytest.param(True, marks=pytest.mark.slow),
+    ],
+    ids=["in-process", "fresh-interpreter"],
+)
+def test_harness_run_with_a_cached_hub_model_offline(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fresh_interpreter: bool,
+) -> None:
     """`harness run --models hf:<id>` end to end with HF_HUB_OFFLINE=1: the model resolves from the
     cache, its revision is pinned to the cached commit; a task whose class names differ from
     config.id2label is refused while planning, from the cached config.json, with the label
-    check's message, and the matching task runs."""
+    check's message, and the matching task runs. In process, the hub library's settings (read
+    from the environment when it is first imported) are set as the variables would set them
+    (as tests/reliability/scenarios.py does for its hub cases)."""
     cache = tmp_path / "hub"
     _fake_hub_cache(cache, "tiny-org/tiny-vit", labels=CLASSES)
     good = _image_task(tmp_path, CLASSES)
@@ -172,10 +190,23 @@ def test_harness_run_with_a_cached_hub_model_offline(tmp_path: Path) -> None:
     }
     out = tmp_path / "out"
 
+    argv = ["run", str(spec), "--out", str(out), "--models", "hf:tiny-org/tiny-vit"]
+    if not fresh_interpreter:
+        import huggingface_hub.constants as constants
+
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+
     def run(*more: str) -> subprocess.CompletedProcess[str]:
+        if not fresh_interpreter:
+            capsys.readouterr()
+            code = main([*argv, *more])
+            got = capsys.readouterr()
+            return subprocess.CompletedProcess(argv, code, got.out, got.err)
         return subprocess.run(
-            [sys.executable, "-m", "harness", "run", str(spec), "--out", str(out)]
-            + ["--models", "hf:tiny-org/tiny-vit", *more],
+            [sys.executable, "-m", "harness", *argv, *more],
             capture_output=True,
             text=True,
             cwd=REPO,

@@ -79,6 +79,7 @@ def test_variants_command_and_leaderboard(
     assert "variant digits-mlp@int8 vs digits-mlp: top1_acc" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_report_has_variants_section(results: Path, tmp_path: Path) -> None:
     assert main(["report", str(results), "--out", str(tmp_path / "site")]) == 0
     page = next((tmp_path / "site").glob("task-*.html")).read_text()

@@ -403,7 +403,7 @@ def test_tabular_task_runs(digits) -> None:
 def test_cli_leaderboard_marks_flagged_model_unreliable(tmp_path: Path, capsys) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(
-        "name: adv\nseed: 0\ndevice: cpu\nlimit: 120\nbootstrap_resamples: 100\ntasks: [digits]\n"
+        "name: adv\nseed: 0\ndevice: cpu\nlimit: 40\nbootstrap_resamples: 100\ntasks: [digits]\n"
         "models:\n"
         "  - {name: control, factory: 'tests.suites.adversarial.models:control_digits', input_shape: [1, 8, 8]}\n"
         "  - {name: masked, factory: 'tests.suites.adversarial.models:quantized_digits', input_shape: [1, 8, 8]}\n"

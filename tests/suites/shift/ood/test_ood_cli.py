@@ -63,9 +63,45 @@ def test_the_board_shows_the_headline_detector_per_set_and_tag(results, capsys) 
     assert "shift: OOD detectors vim, react, ash, dice not run: model 'a@int8'" in out
 
 
-def test_the_report_has_detector_tables_comparisons_and_histograms(results, tmp_path) -> None:
-    site = tmp_path / "site"
-    assert main(["report", str(results), "--out", str(site)]) == 0
+class _Spies:
+    """What a report build resampled (the fingerprints of OOD detection forms) and drew (score
+    histograms), counted in this process."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from harness.analysis import paired_tests
+        from harness.present import figures, site_workers
+
+        self.calls: list[object] = []
+        self.histograms: list[str] = []
+        monkeypatch.setattr(site_workers, "cores", lambda: 1)  # count the calls in this process
+        real, draw = paired_tests._resampled, figures.score_histograms
+
+        def counting(a, b, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if a.counted is None:  # OOD detection metrics: no counted sums
+                self.calls.append(a.fingerprint)
+            return real(a, b, *args, **kwargs)
+
+        def drawing(*args, **kwargs):  # type: ignore[no-untyped-def]
+            self.histograms.append(kwargs["title"])
+            return draw(*args, **kwargs)
+
+        monkeypatch.setattr(paired_tests, "_resampled", counting)
+        monkeypatch.setattr(figures, "score_histograms", drawing)
+
+
+@pytest.fixture(scope="module")
+def first_report(results: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The report of `results` built once into a new folder (in this process, counted): the
+    tests below read it, and one builds it again."""
+    site = tmp_path_factory.mktemp("ood-cli-site") / "site"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        spies = _Spies(monkeypatch)
+        assert main(["report", str(results), "--out", str(site)]) == 0
+    return site, spies
+
+
+def test_the_report_has_detector_tables_comparisons_and_histograms(first_report) -> None:
+    site, _spies = first_report
     page = next(site.glob("task-digits-*.html")).read_text()
     assert "<h2>OOD detection</h2>" in page
     for detector in ("msp", "knn", "mahalanobis", "vim", "react", "ash", "dice", "she", "gen"):
@@ -89,48 +125,26 @@ def test_check_gates_a_detection_metric(results, tmp_path, capsys) -> None:
 
 
 def test_a_report_built_again_does_not_resample_unchanged_detection_pairs(
-    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    results: Path, first_report, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The comparison page's and the variant's paired OOD tests (2,000 resamples of every
     detector's AUROC, AUPR and FPR: most of a warm quickstart report) and the score histograms
     are kept in the site folder between builds: a second build into the folder resamples none
     of them (only the boards' rankings, which `harness leaderboard` resamples too), draws no
     histogram and writes the same pages."""
-    from harness.analysis import paired_tests
-    from harness.present import figures, site_workers
-
-    monkeypatch.setattr(site_workers, "cores", lambda: 1)  # count the calls in this process
-    real, calls = paired_tests._resampled, []
-
-    def counting(a, b, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if a.counted is None:  # OOD detection metrics: no counted sums
-            calls.append(a.fingerprint)
-        return real(a, b, *args, **kwargs)
-
-    monkeypatch.setattr(paired_tests, "_resampled", counting)
-    histograms: list[str] = []
-    draw = figures.score_histograms
-
-    def drawing(*args, **kwargs):  # type: ignore[no-untyped-def]
-        histograms.append(kwargs["title"])
-        return draw(*args, **kwargs)
-
-    monkeypatch.setattr(figures, "score_histograms", drawing)
-    site = tmp_path / "site"
-    assert main(["report", str(results), "--out", str(site)]) == 0
-    first = len(calls)
-    assert first > 50 and None not in calls  # every detection form has a fingerprint
-    assert len(histograms) == 3
+    site, spies = first_report
+    first = len(spies.calls)
+    assert first > 50 and None not in spies.calls  # every detection form has a fingerprint
+    assert len(spies.histograms) == 3
     pages = {p.name: p.read_bytes() for p in site.glob("*.html")}
-    calls.clear()
+    spies = _Spies(monkeypatch)
     assert main(["leaderboard", str(results)]) == 0
-    boards = len(calls)
+    boards = len(spies.calls)
     assert boards < 10
-    calls.clear()
-    histograms.clear()
+    spies.calls.clear()
     assert main(["report", str(results), "--out", str(site)]) == 0
-    assert len(calls) == boards
-    assert histograms == []  # the score histograms are kept too
+    assert len(spies.calls) == boards
+    assert spies.histograms == []  # the score histograms are kept too
     assert {p.name: p.read_bytes() for p in site.glob("*.html")} == pages
     kept = site / ".resampled-values"
     assert kept.stat().st_size < 200_000  # three numbers per pair, not 2,000 resamples
