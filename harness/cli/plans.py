@@ -37,11 +37,10 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     """The plan of `spec_path` with `--device/--limit/--seed/--threads/--job-timeout` and the
     model/task/suite filters (with `--protocol`, the protocol's spec with `--models`, read from
     the current folder)."""
-    from harness.config.planner import build_plan
     from harness.config.spec import RunSpec, load_spec
     from harness.core.errors import SpecError
-    from harness.run.plugins import installed_plugins
 
+    # the spec is read (and a bad key refused) before the planner's imports: torch, datasets
     if getattr(args, "protocol", None) is not None:
         if args.protocol_ids is not None:
             input_file(args.protocol_ids, "--protocol-ids file")
@@ -68,6 +67,9 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
             spec = RunSpec.model_validate({**spec.model_dump(exclude_unset=True), **overrides})
         except SpecError as err:  # an override of something the spec's protocol fixes
             raise SpecError(f"command line (--device/--limit/--seed): {err}") from None
+    from harness.config.planner import build_plan
+    from harness.run.plugins import installed_plugins
+
     return build_plan(
         spec,
         base_dir=spec_path.resolve().parent,

@@ -25,17 +25,17 @@ def add_parser(sub: Any) -> None:
 
 
 def validate_command(args: argparse.Namespace) -> int:
+    width = output_width(args.width)
+    plan = load_plan(args, args.spec)  # a bad key is refused before the planner's imports
+
     from harness.config.trust import code_uses
     from harness.present.escaping import terminal_text
     from harness.present.tables import wrap
     from harness.run.plugins import adapter_registry
 
-    width = output_width(args.width)
-
     def say(line: str) -> None:
         print(wrap(terminal_text(line), width))
 
-    plan = load_plan(args, args.spec)
     _executor_installed(plan)
     say(f"{args.spec}: valid — {len(plan.jobs)} jobs")
     for job in plan.jobs:

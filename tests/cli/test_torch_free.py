@@ -105,3 +105,23 @@ def test_list_imports_no_torch_nor_datasets(what: str) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert len(lines) >= 3 and all(len(ln.split()) >= 4 for ln in lines)  # name, kind, origin, doc
+
+
+def test_validate_refuses_a_bad_key_before_importing_torch(tmp_path: Path) -> None:
+    """A spec with an unreadable key (`timeout: .inf`) is refused by reading it, in one line:
+    `validate` imported the planner (torch, datasets: about 3 s of CPU) before reading the spec."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "tasks: [digits]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\ntimeout: .inf\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", HEAVY, "validate", str(spec)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines() == [
+        f"error: {spec}: timeout: expected a duration such as 90, 90s, 10m or 2h, got inf"
+    ]
