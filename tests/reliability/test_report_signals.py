@@ -90,7 +90,12 @@ def test_a_signal_leaves_the_previous_site_whole_and_says_one_line(
     try:
         wait_for(lambda: Path(f"{hold}.reached").exists())
         (os.killpg if group else os.kill)(pid, getattr(signal, sig))
-        assert wait_exit(pid) == code
+        try:
+            exit_code = wait_exit(pid)
+        except pytest.fail.Exception as err:  # the child's stack dump went to its log
+            tail = log.read_text(errors="replace")[-8000:] if log.exists() else "(no log)"
+            pytest.fail(f"{err}\n--- the report child's log (its stack):\n{tail}")
+        assert exit_code == code
     finally:
         hold.unlink(missing_ok=True)  # a worker left behind stops waiting
     lines = [ln for ln in log.read_text().splitlines() if ln.strip()]
