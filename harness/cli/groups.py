@@ -75,7 +75,7 @@ def groups_command(args: argparse.Namespace) -> int:
     from harness.present.escaping import md_text, terminal_text
     from harness.present.groups_view import render
     from harness.present.tables import wrap
-    from harness.run.api_groups import breakdown
+    from harness.run.api_groups import CLI_WORDS, breakdown
 
     query = GroupQuery(
         task=args.task,
@@ -109,22 +109,6 @@ def groups_command(args: argparse.Namespace) -> int:
     if args.format in ("csv", "json"):  # their rows have no notes: which class is positive
         for task, note in sorted(found.positives.items()):
             say(f"{task}: {note}")
-    for label, runs in found.runs.items():
-        say(
-            f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
-            "apart by the run column (pick one with --run)"
-        )
-    if found.skipped:
-        names = [m.split(":", 1)[0] for m in found.skipped]
-        shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
-        say(
-            f"left out {len(names)} table(s) without group columns ({shown}); "
-            "--by label gives a by-class view"
-        )
-    if found.repeats:
-        say(
-            f"each condition is shown once per model and task, from the table with the most "
-            f"samples of it ({len(found.repeats)} repeat(s) in other suites' tables left out; "
-            "--suite picks a table)"
-        )
+    for line in found.source_notes(CLI_WORDS):
+        say(line)
     return 0

@@ -44,27 +44,54 @@ class GroupBreakdown:
     runs: dict[str, list[str]]
     partial: str | None
 
-    def notes(self) -> list[str]:
-        """Every note of the breakdown, one line each, as the command prints them."""
+    def notes(self, words: NoteWords | None = None) -> list[str]:
+        """Every note of the breakdown, one line each: the partial folder's line, the codings
+        and positive classes, then `source_notes`."""
         lines = [self.partial] if self.partial else []
         notes = {**self.codings, **self.positives}
         lines += [f"{key}: {note}" for key, note in sorted(notes.items())]
-        lines += [
+        return lines + self.source_notes(words or PYTHON_WORDS)
+
+    def source_notes(self, words: NoteWords) -> list[str]:
+        """The notes on which tables the rows come from (runs kept apart, tables without group
+        columns, repeated conditions), naming the settings that change it in `words`."""
+        lines = [
             f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
-            "apart by the run column (pick one with run=)"
+            f"apart by the run column (pick one with {words.run})"
             for label, runs in self.runs.items()
         ]
         if self.skipped:
             names = [m.split(":", 1)[0] for m in self.skipped]
+            cap = words.names_shown or len(names)
+            shown = "; ".join(names[:cap]) + (
+                f"; and {len(names) - cap} more" if len(names) > cap else ""
+            )
             lines.append(
-                f"left out {len(names)} table(s) without group columns ({'; '.join(names)})"
+                f"left out {len(names)} table(s) without group columns ({shown}); "
+                f"{words.by_label} gives a by-class view"
             )
         if self.repeats:
             lines.append(
                 f"each condition is shown once per model and task, from the table with the most "
-                f"samples of it ({len(self.repeats)} repeat(s) in other suites' tables left out)"
+                f"samples of it ({len(self.repeats)} repeat(s) in other suites' tables left out; "
+                f"{words.suite} picks a table)"
             )
         return lines
+
+
+@dataclass(frozen=True)
+class NoteWords:
+    """How notes name the settings that act on them: `harness.groups`'s keyword arguments or
+    the CLI's flags; `names_shown`: how many left-out tables a note names (None: all)."""
+
+    run: str
+    by_label: str
+    suite: str
+    names_shown: int | None = None
+
+
+PYTHON_WORDS = NoteWords(run="run=", by_label="by='label'", suite="suite=")
+CLI_WORDS = NoteWords(run="--run", by_label="--by label", suite="--suite", names_shown=3)
 
 
 def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) -> GroupBreakdown:

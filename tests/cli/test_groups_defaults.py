@@ -94,3 +94,24 @@ def test_a_positive_label_the_binary_task_does_not_have_is_refused(
         == 0
     )
     assert main(["groups", str(results), "--by", "sex", "--positive-label", "0"]) == 0
+
+
+def test_python_notes_are_the_commands_in_its_own_words(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`harness.groups` and `harness groups` tell the same notes from one source; each names
+    the setting that acts on it in its own words (a keyword argument, a flag)."""
+    import harness
+
+    notes = harness.groups(results).attrs["notes"][-2:]  # after the codings and positive class
+    capsys.readouterr()
+    assert main(["groups", str(results), "--width", "1000"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    words = {"by='label'": "--by label", "suite=": "--suite"}
+    for note, line in zip(notes, err, strict=True):
+        for python, flag in words.items():
+            note = note.replace(python, flag)
+        assert note == line
+    assert "by='label' gives a by-class view" in notes[0]
+    assert "suite= picks a table" in notes[1]
