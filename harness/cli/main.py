@@ -98,8 +98,10 @@ def _main(argv: Sequence[str] | None) -> int:
     # sets an environment variable only: no heavy import here
     quiet_library_progress()
     try:
-        with interruptible():  # SIGTERM as Ctrl-C in every command: one line, exit 143
+        with interruptible() as latch:  # SIGTERM as Ctrl-C in every command: one line, exit 143
             code: int = args.handler(args)
+            if code == 0:  # it finished: a signal whose exception was lost still ends it
+                latch.check()  # as interrupted (harness.core.signals)
         sys.stdout.flush()  # a reader that closed the pipe is seen here, not at exit
         return code
     except HarnessError as err:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ from harness.core.adapter import (
     check_logits_shape,
 )
 from harness.core.errors import HarnessError, ModelCallError
+from harness.core.signals import signal_received
 from harness.core.task import Task
 
 PROBE_SAMPLES = 2  # inputs of the probe forward (CheckedAdapter.probe)
@@ -67,21 +67,6 @@ def calling_model(model: str, during: str) -> Iterator[None]:
         if isinstance(err, Exception) and out_of_memory(err):
             raise  # a condition suites handle (throughput's batch-size sweep), not a model bug
         raise model_failure(model, during, err) from err
-
-
-def signal_received() -> bool:
-    """Whether SIGINT or SIGTERM really reached this process during a run.
-
-    The runner's handler (harness/run/interrupts.py, `SignalLatch.handler`) records the signal
-    it caught on its latch (`signum`); the exception it raises can be swallowed or replaced by
-    the code it lands in (a finalizer, a C callback, a model's own `except BaseException`), the
-    record cannot. A KeyboardInterrupt that model code raises itself leaves no record.
-    """
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        latch = getattr(signal.getsignal(signum), "__self__", None)
-        if getattr(latch, "signum", None) is not None:
-            return True
-    return False
 
 
 def out_of_memory(err: BaseException) -> bool:

@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from harness.core.signals import stop_if_signalled
 from harness.store import links
 from harness.store.liveness import alive
 from harness.store.lock import FolderLock
@@ -101,6 +102,7 @@ def publish(stage: Path, live: Path, *, remove_stale: Sequence[Callable[[], None
     for i, (_src, dst) in enumerate([*moves, *final]):
         links.refuse_link(dst)
         _hold_old(dst, held / str(i))
+    stop_if_signalled()  # a signal whose exception was lost still stops the build unpublished
     with _signals_held():
         for src, dst in moves:
             os.replace(src, dst)

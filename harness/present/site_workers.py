@@ -30,6 +30,7 @@ from typing import Generic, TypeVar, cast
 
 import numpy as np
 
+from harness.core.signals import stop_if_signalled
 from harness.present.figure_cache import FigureCache
 from harness.present.page_cache import PageCache
 from harness.present.resampled_cache import ResampledCache
@@ -71,12 +72,16 @@ def run_parts(
     stop_tqdm_monitor()
     workers = min(len(parts), cores()) if can_fork() and alone() else 1
     if workers < 2:
-        return [part() for part in parts]
+        return [_checked(part) for part in parts]
     global _FORKED
     _FORKED = _Parts(parts, figures, pages, values)
     try:
         with _pool(workers) as pool:
-            done = pool.map(_run_part, range(len(parts)), chunksize=1)
+            pending = pool.map_async(_run_part, range(len(parts)), chunksize=1)
+            while not pending.ready():  # a signal stops the wait (`_WAIT_S`)
+                pending.wait(_WAIT_S)
+                stop_if_signalled()
+            done = pending.get()
     finally:
         _FORKED = None
     out: list[T] = []
@@ -88,6 +93,22 @@ def run_parts(
             values.adopt(resampled)
         out.append(cast(T, value))  # what part i returned
     return out
+
+
+_WAIT_S = 0.2
+"""How long the report waits for its workers at a time before it looks at the signal latch.
+
+A SIGTERM or SIGINT must stop the report while it waits: the handler's exception can be lost
+(`harness.core.signals`), and a wait that no signal wakes would last as long as the workers'
+parts (for ever, if a worker hangs). Between waits this process runs Python code, so the
+handler runs, and the latch is read."""
+
+
+def _checked(part: Callable[[], T]) -> T:
+    """One part here, then the signal latch (the parts' own code may have lost the exception)."""
+    value = part()
+    stop_if_signalled()
+    return value
 
 
 def _pool(workers: int) -> multiprocessing.pool.Pool:

@@ -9,10 +9,12 @@ being written is simply absent and reruns on resume. Handlers are restored on ex
 Python swallows an exception raised while it runs a finalizer (`__del__`, a weakref callback,
 garbage collection): a signal that lands there would be lost, and the run would go on and exit 0.
 So the handler also latches the signal (`SignalLatch`), and the runner checks the latch between
-jobs and once more before it finishes: a caught signal always ends the run as interrupted. The
+jobs and once more before it finishes: a caught signal always ends the run as interrupted (every
+command does the same at its end, and the report while it waits for its workers:
+`harness.core.signals`). The
 "Exception ignored in ..." traceback Python would print for it is left out (the run prints its
 one line), and the latch is what tells a real signal from a KeyboardInterrupt that model code
-raised itself (`harness.core.model_calls.signal_received`: only the latter is the model's
+raised itself (`harness.core.signals.signal_received`: only the latter is the model's
 failure).
 """
 

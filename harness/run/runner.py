@@ -39,8 +39,9 @@ from harness.core.manifest import (
     RunManifest,
     RunStatus,
 )
-from harness.core.model_calls import keeping_process_state, model_failure, signal_received
+from harness.core.model_calls import keeping_process_state, model_failure
 from harness.core.sample_table import SampleTable
+from harness.core.signals import signal_received
 from harness.core.suite import ProgressCallback, RunContext, SuiteResult
 from harness.core.task import Task
 from harness.core.version import __version__

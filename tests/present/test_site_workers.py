@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -17,6 +19,7 @@ from harness.present import site_workers
 from harness.present.figure_cache import FigureCache
 from harness.present.page_cache import PageCache
 from harness.present.report_views import Nav
+from harness.run.interrupts import Interrupted, SignalLatch
 
 FORKS = site_workers.can_fork()
 
@@ -195,3 +198,74 @@ def test_a_progress_bars_monitor_thread_does_not_keep_the_parts_here(
         pytest.skip("this test process runs other threads too")
     values, _figures, _pages = _build(tmp_path)
     assert os.getpid() not in {pid for _v, pid in values}  # drawn in the workers
+
+
+class _LostLatch(SignalLatch):
+    """A latch whose exception is lost: the handler ran inside a finalizer or a C callback,
+    which swallowed what it raised (harness.core.signals). The latch still holds the signal."""
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+
+_LOST_SIGNAL = """
+import os, signal, tempfile, time
+from pathlib import Path
+from harness.run.interrupts import Interrupted
+from tests.present.test_site_workers import _LostLatch
+latch = _LostLatch()
+signal.signal(signal.SIGTERM, latch.handler)
+from harness.present import site_workers
+from harness.present.page_cache import PageCache
+site_workers.cores = lambda: 2
+folder = Path(tempfile.mkdtemp())
+hold = folder / "hold"
+hold.touch()
+
+def held():  # in a worker: signal the report, then stay busy (20 s at most)
+    os.kill(os.getppid(), signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while hold.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return 1
+
+start = time.monotonic()
+try:
+    site_workers.run_parts([held, lambda: 2], None, PageCache(folder, identity="y"))
+    print("finished")
+except Interrupted as stopped:
+    print(stopped.signal_name, time.monotonic() - start < 10)
+finally:
+    hold.unlink()
+"""
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_a_signal_whose_exception_was_lost_stops_the_wait_for_the_workers() -> None:
+    """SIGTERM while the report waits for its workers, its exception lost: the report waited
+    until every part was done (for ever, if a part hangs), then went on and exited 0. It now
+    looks at the signal latch while it waits."""
+    assert _printed_by(_LOST_SIGNAL) == "SIGTERM True"
+
+
+def test_parts_run_here_stop_at_a_signal_whose_exception_was_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_workers, "cores", lambda: 1)
+    latch = _LostLatch()
+    previous = signal.signal(signal.SIGTERM, latch.handler)
+    ran: list[int] = []
+
+    def first() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        ran.append(1)
+
+    try:
+        with pytest.raises(Interrupted):
+            site_workers.run_parts(
+                [first, lambda: ran.append(2)], None, PageCache(tmp_path, identity="y")
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ran == [1]  # the second part did not start

@@ -21,16 +21,20 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
+from harness.cli import list as list_module
 from harness.cli.main import main
 from harness.present import site as site_module
+from harness.present import site_publish
 from harness.present.site_publish import PREFIX
+from harness.run.interrupts import SignalLatch
 from harness.run.suite_boards import installed_suite_boards
 from harness.store import lock as lock_module
 from tests.conftest import TINY_SPEC
-from tests.reliability.conftest import start_child, wait_exit, wait_for
+from tests.reliability.conftest import cli, start_child, wait_exit, wait_for
 
 
 def _results(weights_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
@@ -184,3 +188,49 @@ def test_a_second_report_into_the_folder_waits_until_the_first_is_published(
     assert {k: v for k, v in _files(site).items() if k != summary} == {
         k: v for k, v in _files(fresh).items() if k != summary
     }
+
+
+def _lose_its_exception(latch: SignalLatch, signum: int, frame: FrameType | None) -> None:
+    """The handler as it acts when its exception lands in a finalizer or a C callback, which
+    swallows it (harness.core.signals): the latch holds the signal, nothing is raised."""
+    if latch.signum is None:
+        latch.signum = signum
+
+
+def test_a_signal_whose_exception_was_lost_does_not_publish_the_build(
+    weights_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM in the last step before the renames, its exception lost: the report published
+    the new build and exited 0. It now stops before publishing, and the command says so."""
+    first, second = _results(weights_dir, tmp_path)
+    site = tmp_path / "site"
+    assert main(["report", str(first), "--out", str(site)]) == 0
+    before = _files(site)
+    monkeypatch.setattr(SignalLatch, "handler", _lose_its_exception)
+    hold_old = site_publish._hold_old
+
+    def signalled(dst: Path, held: Path) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        hold_old(dst, held)
+
+    monkeypatch.setattr(site_publish, "_hold_old", signalled)
+    code, _out, err = cli("report", second, "--out", site)
+    assert code == 143
+    assert err.startswith(f"error: report interrupted by SIGTERM; {site} keeps its previous")
+    assert _files(site) == before and not list(site.glob(f"{PREFIX}*"))
+
+
+def test_any_command_ends_as_interrupted_when_the_signals_exception_was_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A command that finished after a SIGTERM whose exception was lost exits 143, not 0."""
+    monkeypatch.setattr(SignalLatch, "handler", _lose_its_exception)
+    listing = list_module.list_command
+
+    def signalled(args: object) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return listing(args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(list_module, "list_command", signalled)
+    code, _out, err = cli("list", "suites")
+    assert (code, err) == (143, "error: interrupted by SIGTERM\n")

@@ -23,12 +23,8 @@ from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter, check_fits_task
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.manifest import TaskSummary
-from harness.core.model_calls import (
-    CheckedAdapter,
-    keeping_process_state,
-    out_of_memory,
-    signal_received,
-)
+from harness.core.model_calls import CheckedAdapter, keeping_process_state, out_of_memory
+from harness.core.signals import signal_received
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.run.executors.sharding import Shard
