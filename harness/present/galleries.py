@@ -17,6 +17,7 @@ hundreds of text artists drawn twice for a tight box (0.5 against 0.11 s CPU for
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from collections.abc import Sequence
@@ -180,6 +181,16 @@ def adversarial_rows(gallery: AdversarialGallery) -> int:
     return min(ADVERSARIAL_ROWS, len(gallery.clean))
 
 
+def corruption_parts(gallery: CorruptionGallery) -> int:
+    """How many figures the corruption gallery takes: one per block of corruptions."""
+    return math.ceil(len(gallery.corruptions) / CORRUPTIONS_PER_FIGURE)
+
+
+def part_path(out: Path, part: int) -> Path:
+    """The file of a corruption gallery's figure `part` (0-based) for the gallery at `out`."""
+    return out.with_name(f"{out.stem}-{part}{out.suffix}")
+
+
 def corruption_gallery(
     gallery: CorruptionGallery,
     out: Path,
@@ -187,38 +198,63 @@ def corruption_gallery(
     title: str,
     class_names: Sequence[str],
 ) -> list[Path]:
-    """One figure per block of corruptions: rows = corruptions, columns = severities (clean
-    first) x samples; under each image the model's prediction (✓ right, ✗ wrong)."""
+    """Every figure of the gallery (`corruption_part`), at `part_path(out, i)`."""
+    return [
+        corruption_part(gallery, i, out, title=title, class_names=class_names)
+        for i in range(corruption_parts(gallery))
+    ]
+
+
+def corruption_part(
+    gallery: CorruptionGallery,
+    part: int,
+    out: Path,
+    *,
+    title: str,
+    class_names: Sequence[str],
+) -> Path:
+    """Figure `part` of the gallery, one block of corruptions: rows = corruptions, columns =
+    severities (clean first) x samples; under each image the model's prediction (✓ right, ✗
+    wrong). Drawn at `part_path(out, part)`."""
     k = corruption_samples(gallery)
     sevs = gallery.severities
     tile = _pixels(gallery.images[0, 0, 0], gallery.bounds).shape[:2]
-    paths: list[Path] = []
-    blocks = range(0, len(gallery.corruptions), CORRUPTIONS_PER_FIGURE)
-    for start in blocks:
-        block = list(range(start, min(start + CORRUPTIONS_PER_FIGURE, len(gallery.corruptions))))
-        mosaic = _Mosaic(rows=len(block), cols=k * len(sevs), tile=(int(tile[0]), int(tile[1])))
-        for si, sev in enumerate(sevs):
+    parts = corruption_parts(gallery)
+    start = part * CORRUPTIONS_PER_FIGURE
+    block = list(range(start, min(start + CORRUPTIONS_PER_FIGURE, len(gallery.corruptions))))
+    mosaic = _Mosaic(rows=len(block), cols=k * len(sevs), tile=(int(tile[0]), int(tile[1])))
+    for si, sev in enumerate(sevs):
+        for j in range(k):
+            head = label(gallery.sample_ids[j], 12)
+            if j == k // 2:
+                head = ("clean" if sev == 0 else f"severity {sev}") + "\n" + head
+            mosaic.above(si * k + j, head)
+    for r, ci in enumerate(block):
+        mosaic.left_of(r, label(gallery.corruptions[ci], 22))
+        for si in range(len(sevs)):
             for j in range(k):
-                head = label(gallery.sample_ids[j], 12)
-                if j == k // 2:
-                    head = ("clean" if sev == 0 else f"severity {sev}") + "\n" + head
-                mosaic.above(si * k + j, head)
-        for r, ci in enumerate(block):
-            mosaic.left_of(r, label(gallery.corruptions[ci], 22))
-            for si in range(len(sevs)):
-                for j in range(k):
-                    mosaic.put(r, si * k + j, _pixels(gallery.images[ci, si, j], gallery.bounds))
-                    pred = gallery.predictions.get((ci, si, j))
-                    text, colour = _verdict(pred, gallery.labels[j], class_names)
-                    if (
-                        pred is None and sevs[si] != 0
-                    ):  # a cell the suite left out (its notes say why)
-                        text, colour = "not evaluated", MUTED
-                    mosaic.under(r, si * k + j, text, colour)
-        part = f" ({len(paths) + 1} of {len(blocks)})" if len(blocks) > 1 else ""
-        path = out.with_name(f"{out.stem}-{len(paths)}{out.suffix}")
-        paths.append(mosaic.draw(path, label(title + part, 120)))
-    return paths
+                mosaic.put(r, si * k + j, _pixels(gallery.images[ci, si, j], gallery.bounds))
+                pred = gallery.predictions.get((ci, si, j))
+                text, colour = _verdict(pred, gallery.labels[j], class_names)
+                if pred is None and sevs[si] != 0:  # a cell the suite left out (notes say why)
+                    text, colour = "not evaluated", MUTED
+                mosaic.under(r, si * k + j, text, colour)
+    suffix = f" ({part + 1} of {parts})" if parts > 1 else ""
+    return mosaic.draw(part_path(out, part), label(title + suffix, 120))
+
+
+def shows(gallery: CorruptionGallery | AdversarialGallery) -> tuple[object, ...]:
+    """What a gallery's figures show, for the figure cache (harness.present.figure_cache): every
+    field, the images by the sha256 of their bytes (an array's repr elides its middle)."""
+    fields: list[object] = []
+    for name, value in vars(gallery).items():
+        if isinstance(value, np.ndarray):
+            data = np.ascontiguousarray(value)
+            value = (str(data.dtype), data.shape, hashlib.sha256(data.tobytes()).hexdigest())
+        elif isinstance(value, dict):
+            value = sorted(value.items())
+        fields.append((name, value))
+    return tuple(fields)
 
 
 def adversarial_gallery(

@@ -426,28 +426,35 @@ def _galleries(
     out: list[FigureView] = []
     cg = fd.corruption_gallery(job) if feeds(kinds, suite, "corruption_gallery") else None
     if cg is not None:
-        for path in galleries.corruption_gallery(
-            cg,
-            folder.figdir / f"{jtag}-corruption-gallery.png",
-            title=f"{model} on {job.record.task}: seeded samples per corruption and severity",
-            class_names=names,
-        ):
-            out += folder.view(
-                path,
-                f"{model}: {_of_stored(galleries.corruption_samples(cg), len(cg.sample_ids))}"
-                "seeded test samples under each corruption at each severity (clean first); under "
-                "each image the model's prediction, ✓ right, ✗ wrong.",
-                wide=True,
+        base = folder.figdir / f"{jtag}-corruption-gallery.png"
+        title = f"{model} on {job.record.task}: seeded samples per corruption and severity"
+        caption = (
+            f"{model}: {_of_stored(galleries.corruption_samples(cg), len(cg.sample_ids))}"
+            "seeded test samples under each corruption at each severity (clean first); under "
+            "each image the model's prediction, ✓ right, ✗ wrong."
+        )
+        for part in range(galleries.corruption_parts(cg)):
+            path = folder.once(
+                galleries.part_path(base, part),
+                (galleries.shows(cg), title, names),
+                partial(galleries.corruption_part, cg, part, base, title=title, class_names=names),
             )
+            out += folder.view(path, caption, wide=True)
     ag = fd.adversarial_gallery(job) if feeds(kinds, suite, "adversarial_gallery") else None
     if ag is not None:
         threat = gallery_threat(ag, job.record.task_summary.headline)
-        path = galleries.adversarial_gallery(
-            ag,
-            folder.figdir / f"{jtag}-adversarial.png",
-            model=model,
-            class_names=names,
-            threat=threat,
+        target = folder.figdir / f"{jtag}-adversarial.png"
+        path = folder.once(
+            target,
+            (galleries.shows(ag), model, names, threat),
+            partial(
+                galleries.adversarial_gallery,
+                ag,
+                target,
+                model=model,
+                class_names=names,
+                threat=threat,
+            ),
         )
         shown = galleries.adversarial_rows(ag)
         found = attacks_summary(ag.attacks[:shown])  # the rows drawn, as the figure's title

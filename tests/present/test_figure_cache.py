@@ -104,7 +104,7 @@ def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
     import shutil
 
     from harness.cli.main import main
-    from harness.present import figures, site, site_workers
+    from harness.present import figures, galleries, site, site_workers
     from tests.present.synthetic import write_synthetic_run
 
     drawn: list[int] = []
@@ -126,6 +126,16 @@ def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
             return _real(*args, **kw)  # type: ignore[operator]
 
         monkeypatch.setattr(figures, name, counted)
+    gallery_draws: list[str] = []  # the galleries are kept too (they were drawn every build)
+    for name in ("corruption_part", "adversarial_gallery"):
+
+        def counted_gallery(
+            *args: object, _name: str = name, _real: object = getattr(galleries, name), **kw: object
+        ) -> object:
+            gallery_draws.append(_name)
+            return _real(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(galleries, name, counted_gallery)
     results, kept, fresh = tmp_path / "results", tmp_path / "kept", tmp_path / "fresh"
 
     def report(out: Path) -> dict[str, bytes]:
@@ -139,8 +149,10 @@ def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
     write_synthetic_run(results, models={"a": 0.9, "b": 0.6, "c": 0.8}, extras=True)
     first = report(kept)
     assert drawn[-1] > 10 and {"pareto", "lines"} <= set(task_draws)
+    assert {"corruption_part", "adversarial_gallery"} <= set(gallery_draws)
     task_draws.clear()
-    assert report(kept) == first and drawn[-1] == 0 and task_draws == []
+    gallery_draws.clear()
+    assert report(kept) == first and drawn[-1] == 0 and task_draws == gallery_draws == []
     shutil.rmtree(results)  # model b's results change; a's and c's are the same
     write_synthetic_run(results, models={"a": 0.9, "b": 0.7, "c": 0.8}, extras=True)
     again = report(kept)

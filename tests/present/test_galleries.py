@@ -59,3 +59,15 @@ def test_the_picture_holds_a_title_wider_than_the_mosaic(tmp_path: Path) -> None
     # a margin of white all round: no label cut at the edge
     assert pixels[:, :3].min() == 255 and pixels[:, -3:].min() == 255
     assert pixels[:3, :].min() == 255 and pixels[-3:, :].min() == 255
+
+
+def test_what_a_gallery_shows_covers_every_pixel(tmp_path: Path) -> None:
+    """The figure cache keys a gallery by `shows`: one pixel changed in the middle of the images
+    (where an array's repr writes `...`) is another figure, redrawn, never the old one kept."""
+    gallery = _gallery({(0, 0, 0): 3})
+    images = gallery.images.copy()
+    images[1, 0, 0, 0, 4, 4] += 0.25
+    other = CorruptionGallery(**{**vars(gallery), "images": images})
+    assert galleries.shows(other) != galleries.shows(gallery)
+    assert galleries.shows(_gallery({(0, 0, 0): 3})) == galleries.shows(gallery)
+    assert galleries.shows(_gallery({(0, 0, 0): 4})) != galleries.shows(gallery)
