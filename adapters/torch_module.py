@@ -16,6 +16,7 @@ import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters.base import NetworkAdapter
+from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import resolve_path, shown_path
 from harness.core.adapter import InputSpec
@@ -97,12 +98,10 @@ class TorchModuleAdapter(NetworkAdapter):
         weights_path, digest, notes = _load_weights(net, config, name=name, base_dir=base_dir)
         shape = tuple(config.input_shape) if config.input_shape else None
         own = net  # layer names (features_layer) are the factory module's own
-        net = in_its_float_type(net)  # a float16 / float64 module takes float32 inputs
-        if config.normalize is not None:
-            ndim = len(shape) if shape else 3
-            net = torch.nn.Sequential(
-                _Normalize(config.normalize.mean, config.normalize.std, ndim), net
-            )
+        # the identity hashes the state of the module as composed before LogitsField existed
+        # (its keys would take an "inner." prefix): the same weights keep their results
+        plain = _composed(own, config, shape)
+        net = _composed(LogitsField(own, model=name), config, shape)
         n_params = sum(p.numel() for p in net.parameters())
         description: dict[str, Any] = {
             "adapter": cls.kind,
@@ -110,7 +109,7 @@ class TorchModuleAdapter(NetworkAdapter):
             "factory_args": config.factory_args,
             "weights": shown_path(weights_path, base_dir) if weights_path else None,
             "weights_sha256": digest,
-            "state_sha256": _state_sha256(net),  # a factory's own init counts too (cache key)
+            "state_sha256": _state_sha256(plain),  # a factory's own init counts too (cache key)
             "parameters": n_params,
             "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
             "normalize": config.normalize.model_dump() if config.normalize else None,
@@ -163,14 +162,26 @@ class TorchModuleAdapter(NetworkAdapter):
             description["source_sha256"] = code
         description["attributes_sha256"] = _attributes_sha256(module)
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
+        # a float16 / float64 module takes float32 inputs; a ModelOutput gives its logits
         return cls(
             name,
-            in_its_float_type(module),  # a float16 / float64 module takes float32 inputs
+            in_its_float_type(LogitsField(module, model=name)),
             device=torch.device(device),
             input_spec=spec,
             description=description,
             features_root=module,
         )
+
+
+def _composed(
+    net: torch.nn.Module, config: TorchModuleConfig, shape: tuple[int, ...] | None
+) -> torch.nn.Module:
+    """`net` behind the cast to its float type and the spec's normalisation, if any."""
+    net = in_its_float_type(net)  # a float16 / float64 module takes float32 inputs
+    if config.normalize is None:
+        return net
+    ndim = len(shape) if shape else 3
+    return torch.nn.Sequential(_Normalize(config.normalize.mean, config.normalize.std, ndim), net)
 
 
 def _state_sha256(module: torch.nn.Module) -> str:

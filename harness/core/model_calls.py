@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -132,6 +132,30 @@ def check_forward_output(out: object, *, model: str) -> torch.Tensor:
     return out
 
 
+def logits_field(out: object, *, model: str) -> object:
+    """The logits tensor a forward pass returned inside a mapping or an object: a transformers
+    `ModelOutput`, a dict with key 'logits', a dataclass or any object with a `logits` attribute
+    (what `AutoModelForImageClassification` and its kin return). A tensor, or an output with no
+    `logits` at all, comes back as it is (`check_forward_output` refuses the latter, naming what
+    was found); a `logits` field that holds no tensor (None, a numpy array) is refused in one
+    line naming the model."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, Mapping) and "logits" in out:
+        found = out["logits"]
+    elif hasattr(out, "logits"):  # an object, or a ModelOutput whose logits is None
+        found = out.logits
+    else:
+        return out
+    if isinstance(found, torch.Tensor):
+        return found
+    kind = "a dict" if type(out) is dict else _a(type(out).__name__)
+    raise ModelCallError(
+        f"model {model!r} returned {kind} whose logits is {describe_value(found)}; its "
+        "'logits' field must hold the (batch, classes) logits tensor"
+    )
+
+
 def _tensor_kind(out: torch.Tensor) -> tuple[str, str] | None:
     """(what the tensor is, how to fix it) for a kind of tensor that is not logits; else None."""
     if out.is_nested:
@@ -169,10 +193,19 @@ def describe_value(value: object, *, depth: int = 0) -> str:
         items = ", ".join(describe_value(v, depth=1) for v in value[:3])
         more = ", ..." if len(value) > 3 else ""
         return f"a {kind} of {len(value)} ({items}{more})"
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict, or a subclass (a transformers ModelOutput)
         keys = [str(k)[:40] for k in list(value)[:5]]
-        return f"a dict with keys {keys}"
+        kind = "a dict" if type(value) is dict else _a(type(value).__name__)
+        return f"{kind} with keys {keys}"
+    if is_dataclass(value) and not isinstance(value, type):
+        names = [f.name for f in fields(value)][:5]
+        return f"{_a(type(value).__name__)} with fields {names}"
     return f"a {type(value).__name__}"
+
+
+def _a(name: str) -> str:
+    """`name` after its article: 'an ImageClassifierOutput', 'a Scores'."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _hint(value: object) -> str:

@@ -26,8 +26,10 @@ class _Misbehaving(nn.Module):
         out = self.inner(x)
         if self.how == "tuple":
             return out, out
-        if self.how == "dict":
+        if self.how == "dict":  # read on its 'logits' key (a transformers ModelOutput too)
             return {"logits": out}
+        if self.how == "dict-no-logits":
+            return {"scores": out}
         if self.how == "none":
             return None
         if self.how == "list":

@@ -311,7 +311,8 @@ def test_percent_of_peak_uses_the_override() -> None:
 
 # -- conditions -------------------------------------------------------------------------------------
 def test_conditions_keys_and_skips() -> None:
-    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    net = linear_digits()
+    adapter = TorchModuleAdapter.from_module(net, name="lin", input_shape=(1, 8, 8))
     suite = ThroughputSuite(
         {
             "batch_sizes": [2, 4],
@@ -343,7 +344,7 @@ def test_conditions_keys_and_skips() -> None:
         for m in heads
     )
     assert tput[0].context["device"] == "cpu" and tput[0].context["device_name"]
-    assert adapter.module()[1].weight.is_contiguous()  # channels_last was undone
+    assert net[1].weight.is_contiguous()  # channels_last was undone (the module the adapter runs)
 
 
 def test_channels_last_skipped_for_tabular_inputs() -> None:

@@ -1,0 +1,30 @@
+"""A torch model whose forward returns its logits inside a mapping or an object.
+
+A transformers classifier (`AutoModelForImageClassification`, `AutoModelForSequenceClassification`)
+returns a `ModelOutput`; other models return a dict with key 'logits' or a dataclass with a
+`logits` tensor. The torch adapter runs every module behind `LogitsField`, which hands on that
+field (`harness.core.model_calls.logits_field`), so suites, attacks included, see the (batch,
+classes) tensor and its gradients. A module that returns a tensor goes through untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from harness.core.model_calls import logits_field
+
+
+class LogitsField(nn.Module):
+    """Runs `inner` and returns the `logits` of what it returned (a tensor stays as it is)."""
+
+    def __init__(self, inner: nn.Module, *, model: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.model = model  # named in the refusal of a `logits` field that holds no tensor
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.inner(*args, **kwargs)
+        return out if isinstance(out, torch.Tensor) else logits_field(out, model=self.model)
