@@ -80,6 +80,14 @@ class AdapterBase(AdapterHooks):
         self.capabilities = capabilities
         self._description = description
 
+    @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        """Whether a model of this kind and `config` gives input gradients
+        (`capabilities.gradients`), known before it is built: `harness run` says which attacks
+        run on it before the first job (the adversarial suite's black-box fallback). None: only
+        the built adapter says (its jobs decide as they run)."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         return dict(self._description, device=str(self.device))
 
@@ -146,6 +154,10 @@ class NetworkAdapter(AdapterBase):
         self._tap: FeatureTap | None = None
         if features_layer is not None:  # a named layer that does not exist fails the build
             self._tap = FeatureTap(self._features_root, features_layer, model=name, keep=keep)
+
+    @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        return True  # Capabilities(gradients=True) in __init__
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         x = self.on_device(self.tensor_inputs(inputs))

@@ -123,6 +123,10 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             self._tap = FeatureTap(self._model, features_layer, model=name, keep=keep)
 
     @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        return False  # token ids: discrete inputs
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> HFTextAdapter:

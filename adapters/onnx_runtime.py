@@ -383,6 +383,10 @@ class OnnxRuntimeAdapter(AdapterBase):
         self._class_labels = class_labels or []
 
     @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        return False  # an ONNX graph: no autograd
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> OnnxRuntimeAdapter:

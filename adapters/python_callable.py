@@ -78,6 +78,10 @@ class CallableAdapter(AdapterBase):
         return [f"callable {config.callable} is imported and called"]
 
     @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        return False  # any callable: no autograd
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> CallableAdapter:

@@ -183,6 +183,10 @@ class SklearnAdapter(AdapterBase):
         self._method = method
 
     @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        return False  # an estimator: no autograd
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> SklearnAdapter:

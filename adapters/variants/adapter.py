@@ -132,6 +132,16 @@ class VariantAdapter(AdapterBase):
         return lines
 
     @classmethod
+    def planned_gradients(cls, config: BaseModel) -> bool | None:
+        """int8 loses gradients (dynamic quantized kernels); the other recipes keep the
+        parent's (None when the parent's are known only once built)."""
+        assert isinstance(config, VariantConfig)
+        if config.variant.get("kind") == "int8":
+            return False
+        hook = getattr(config.parent_adapter, "planned_gradients", None)
+        return hook(config.parent_config) if hook is not None else None
+
+    @classmethod
     def build(
         cls, *, name: str, config: BaseModel, device: torch.device, base_dir: Path
     ) -> VariantAdapter:

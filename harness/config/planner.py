@@ -384,6 +384,10 @@ def build_plan(
     chosen = _select(list(all_plans), models, "model")
     model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
     jobs = _jobs(model_plans, task_names, list(task_plans), list(suite_objs))
+    for name, suite in suite_objs.items():  # what `harness run` says runs on black-box models
+        suite.bind_model_gradients(
+            {j.model: planned_gradients(model_plans[j.model]) for j in jobs if j.suite == name}
+        )
     if not jobs:
         raise SpecError(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
@@ -412,6 +416,19 @@ def build_plan(
     if network_needs(plan):  # probe the hub once: unreachable means the cache only, at once
         use_hub()
     return plan
+
+
+def planned_gradients(plan: ModelPlan) -> bool | None:
+    """Whether the model gives input gradients, as its adapter class says before it is built
+    (`planned_gradients(config)`; None for an adapter that does not say)."""
+    hook = getattr(plan.adapter_cls, "planned_gradients", None)
+    if hook is None:
+        return None
+    try:
+        known = hook(plan.config)
+    except Exception:  # a plugin's hook: the jobs decide from the built adapter instead
+        return None
+    return known if isinstance(known, bool) else None
 
 
 def _check_task_columns(

@@ -205,7 +205,25 @@ def plan_attacks(
     resolved: ResolvedConfig, cfg: AdversarialConfig, adapter: ModelAdapter
 ) -> AttackPlan:
     """The attacks to run on this adapter (gradient-free ones only without gradients)."""
-    if adapter.capabilities.gradients:
+    return attack_plan(resolved, cfg, gradients=adapter.capabilities.gradients, model=adapter.name)
+
+
+def refused_without_gradients(resolved: ResolvedConfig, cfg: AdversarialConfig) -> list[str]:
+    """The attacks that need gradients when `allow_blackbox_fallback` is false: a model without
+    gradients is then skipped (`AdversarialSuite.skip_reason`) instead of getting
+    `attack_plan`'s gradient-free attacks; empty when it gets them."""
+    if cfg.allow_blackbox_fallback:
+        return []
+    return [i.name for i in resolved.attacks if i.gradients]
+
+
+def attack_plan(
+    resolved: ResolvedConfig, cfg: AdversarialConfig, *, gradients: bool, model: str
+) -> AttackPlan:
+    """The attacks that run on a model with or without gradients (`model` names it in the
+    note): the one decision behind both a job's attacks and what `harness run` announces for
+    black-box models before the first job (plan_summary.py)."""
+    if gradients:
         return AttackPlan(
             infos=resolved.attacks,
             params=resolved.params,
@@ -219,7 +237,7 @@ def plan_attacks(
     if replaced:
         kept = [i.name for i in infos if i.name not in added]
         notes = (
-            f"model {adapter.name!r} exposes no gradients: gradient attacks {replaced} did not "
+            f"model {model!r} exposes no gradients: gradient attacks {replaced} did not "
             f"run; black-box attacks {kept + added} did (robust accuracy is an upper bound)",
         )
     return AttackPlan(

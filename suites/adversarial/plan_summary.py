@@ -5,17 +5,25 @@ up front. The budgets are the spec's `epsilons` when it gives them; otherwise ea
 headline threat model (`default_budgets`), known from the plan without loading data. Tasks that
 get the same budgets share a line; the cost is counted in gradient and forward passes per sample
 that no attack breaks, over all budgets of a task, the worst case for one model.
+
+A model known to give no gradients before it is built (scikit-learn, ONNX, a callable: its
+adapter's `planned_gradients`) gets the gradient-free attacks `attack_plan` picks for it, the
+decision every job makes (config.py), so its lines say what runs on it and what that costs;
+when a spec mixes both kinds, each kind gets its own lines, named by its models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
 from harness.core.threat_model import Headline
 from harness.suites.adversarial.budgets import budgets_text, headline_budgets
 from harness.suites.adversarial.config import (
     AdversarialConfig,
     ResolvedConfig,
+    attack_plan,
+    refused_without_gradients,
     resolve_budgets,
     resolve_config,
 )
@@ -36,9 +44,13 @@ def plan_summary(
     cfg: AdversarialConfig,
     headlines: Mapping[str, Headline | None],
     text_tasks: Collection[str] = (),
+    gradients: Mapping[str, bool | None] | None = None,
 ) -> list[str]:
-    """Two lines per group of tasks with the same budgets: what runs, and what it costs; one
-    line for the text tasks (`text_tasks`), which get the black-box text attacks instead.
+    """Lines per group of tasks with the same budgets: what runs, what it costs and what the
+    escalation adds, for the models with gradients and for the black-box ones (`gradients`:
+    model -> whether it gives input gradients, None when only the built model says; such a
+    model is counted with the models that give them); one line for the text tasks
+    (`text_tasks`), which get the black-box text attacks instead.
 
     `headlines` maps each task of the plan to its headline threat model(s) (`()`: none; None:
     the task object says, when loaded)."""
@@ -57,13 +69,64 @@ def plan_summary(
     lines: list[str] = []
     if text:
         lines.append((f"{', '.join(text)}: " if several else "") + _text_runs(cfg))
+    kinds = _model_kinds(gradients or {})
     for tasks, resolved, origin in groups.values():
         prefix = f"{', '.join(tasks)}: " if several else ""
-        lines.append(prefix + _what_runs(resolved, origin))
-        cost = _cost(cfg, resolved)
-        if cost is not None:
-            lines.append(prefix + cost[0])
-            lines.append(prefix + _escalation_cost(cfg, resolved, cost[1]))
+        for label, white_box in kinds:
+            runs = _attack_lines(cfg, resolved, origin, white_box=white_box)
+            lines.extend(prefix + label + line for line in runs)
+    return lines
+
+
+def _model_kinds(gradients: Mapping[str, bool | None]) -> list[tuple[str, bool]]:
+    """(label, white-box) for each kind of model the plan holds: one unlabelled kind when no
+    model is known to be black-box (the lines read as they always have)."""
+    black = [m for m, g in gradients.items() if g is False]
+    if not black:
+        return [("", True)]
+    kinds = [(f"black-box models ({_names(black)}): ", False)]
+    white = [m for m, g in gradients.items() if g is not False]
+    if white:
+        known = all(gradients[m] for m in white)
+        label = "models with gradients" if known else "the other models"
+        kinds.insert(0, (f"{label} ({_names(white)}): ", True))
+    return kinds
+
+
+def _names(models: list[str], shown: int = 4) -> str:
+    more = f" and {len(models) - shown} more" if len(models) > shown else ""
+    return ", ".join(models[:shown]) + more
+
+
+def _attack_lines(
+    cfg: AdversarialConfig, resolved: ResolvedConfig, origin: str, *, white_box: bool
+) -> list[str]:
+    """What runs on a model of one kind, its cost and the escalation's (`attack_plan`: without
+    gradients, the gradient-free attacks and a decision-based stand-in; or the skip, when
+    `allow_blackbox_fallback` is false, as `AdversarialSuite.skip_reason` decides)."""
+    if white_box:
+        runs, dropped = resolved, ""
+    else:
+        refused = refused_without_gradients(resolve_config(cfg), cfg)
+        if refused:
+            return [
+                f"skipped: no gradients, and attacks {', '.join(refused)} need them "
+                "(suites.adversarial.allow_blackbox_fallback is false)"
+            ]
+        plan = attack_plan(resolved, cfg, gradients=False, model="")
+        runs = replace(resolved, attacks=plan.infos, params=plan.params)
+        gone = [i.name for i in resolved.attacks if i.gradients]
+        dropped = (
+            f"; no gradients: {', '.join(gone)} {'does' if len(gone) == 1 else 'do'} not run, "
+            "robust accuracy is an upper bound"
+            if gone
+            else ""
+        )
+    lines = [_what_runs(runs, origin) + dropped]
+    cost = _cost(cfg, runs)
+    if cost is not None:
+        lines.append(cost[0])
+        lines.append(_escalation_cost(cfg, runs, cost[1]))
     return lines
 
 
@@ -105,13 +168,17 @@ def _what_runs(resolved: ResolvedConfig, origin: str) -> str:
 def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> tuple[str, int] | None:
     """The worst-case passes per sample (the line, and the passes of a randomised model), or
     None when an attack's cost is not fixed (a decision-based attack runs until its own
-    stopping rule)."""
+    stopping rule) and the attacks hold no gradient ones: a black-box model's attacks are
+    counted whatever runs beside them (the open-ended ones named, not counted)."""
     draws = cfg.eot_draws
     randomised = 0
     grad = fwd = 0
+    open_ended = [i.name for i in resolved.attacks if i.kind != "fixed"]
+    if open_ended and any(i.gradients for i in resolved.attacks):
+        return None  # as before: a white-box list with a minimisation or decision attack
     for info in resolved.attacks:
         if info.kind != "fixed":
-            return None
+            continue
         passes = info.make(resolved.params[info.name]).worst_case_passes()
         if passes is None:
             continue
@@ -127,10 +194,21 @@ def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> tuple[str, int] |
     )
     ranking = f" plus {malt} per class for MALT's target ranking" if malt else ""
     checks = f" plus validity checks on {cfg.check_samples} samples" if cfg.checks else ""
+    stopping = (
+        f"the queries of {', '.join(open_ended)} (decision-based: "
+        f"{'its' if len(open_ended) == 1 else 'each its'} own stopping rule sets how many)"
+    )
+    if any(i.gradients for i in resolved.attacks):  # no open-ended attack among them
+        spent, stopping = f"up to {grad:,} gradient{ranking} and {fwd:,} forward passes", ""
+    elif fwd or not open_ended:  # a black-box model's: queries of its scores or decisions only
+        spent = f"up to {fwd:,} forward passes (no gradient passes)"
+        stopping = f", plus {stopping}" if open_ended else ""
+    else:
+        spent, stopping = stopping, ""
     line = (
-        f"cost per model and task: up to {grad:,} gradient{ranking} and {fwd:,} forward passes "
-        f"per sample that no attack breaks (over all budgets){checks}; samples broken early cost "
-        "less, and a masking flag adds escalation rounds (next line)"
+        f"cost per model and task: {spent} per sample that no attack breaks (over all "
+        f"budgets){stopping}{checks}; samples broken early cost less, and a masking flag adds "
+        "escalation rounds (next line)"
     )
     return line, randomised
 
@@ -143,9 +221,14 @@ def _escalation_cost(cfg: AdversarialConfig, resolved: ResolvedConfig, randomise
         queries = int(resolved.params.get(f"{norm}_square", {}).get("queries", 0))
         det += worst_case_passes(queries, rounds, 1) * len(budgets)
         rand += worst_case_passes(queries, rounds, draws) * len(budgets)
+    aside = (
+        " (the decision-based attacks' queries aside)"
+        if any(i.kind != "fixed" for i in resolved.attacks)
+        else ""
+    )
     model = (
         f"a randomised model (nondeterministic forward pass) costs eot_draws ({draws}) passes "
-        f"for each pass above, two for each Square query: up to {randomised:,} passes"
+        f"for each pass above, two for each Square query: up to {randomised:,} passes{aside}"
     )
     if rounds == 0:
         return f"escalation is off (escalation_rounds: 0); {model}"

@@ -49,6 +49,7 @@ from harness.suites.adversarial.config import (
     AttackPlan,
     check_targets,
     plan_attacks,
+    refused_without_gradients,
     resolve_config,
 )
 from harness.suites.adversarial.ensemble import WorstCase, worst_cases
@@ -120,6 +121,7 @@ class AdversarialSuite(Suite):
         resolve_text(self.cfg.text, self.cfg.preset)  # text budgets refused at construction too
         self.base_dir: Path | None = None
         self._text_tasks: set[str] = set()  # `bind_modalities`: their summary is the text attacks
+        self._gradients: dict[str, bool | None] = {}  # `bind_model_gradients`
 
     @property
     def config_hash(self) -> str:
@@ -145,10 +147,14 @@ class AdversarialSuite(Suite):
     def bind_modalities(self, modalities: Mapping[str, str | None]) -> None:
         self._text_tasks = {name for name, m in modalities.items() if m == "text"}
 
+    def bind_model_gradients(self, gradients: Mapping[str, bool | None]) -> None:
+        self._gradients = dict(gradients)
+
     def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
-        """The preset, its attacks, the budgets per task and the worst-case passes per sample;
-        the text attacks for text tasks (plan_summary.py)."""
-        return plan_summary(self.cfg, headlines, self._text_tasks)
+        """The preset, its attacks, the budgets per task and the worst-case passes per sample,
+        for models with gradients and for black-box ones; the text attacks for text tasks
+        (plan_summary.py)."""
+        return plan_summary(self.cfg, headlines, self._text_tasks, self._gradients)
 
     def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
         """Budgets the spec lists that span a task's whole input range, where its bounds are
@@ -165,8 +171,8 @@ class AdversarialSuite(Suite):
             return None  # black-box text attacks (suites/adversarial/text)
         if task.bounds is None:
             return f"task {task.name!r} has no input bounds; the adversarial suite needs them"
-        if not adapter.capabilities.gradients and not self.cfg.allow_blackbox_fallback:
-            grad = [i.name for i in self.resolved.attacks if i.gradients]
+        if not adapter.capabilities.gradients:
+            grad = refused_without_gradients(self.resolved, self.cfg)
             if grad:
                 return (
                     f"model {adapter.name!r} exposes no gradients, attacks {grad} need them and "

@@ -1,0 +1,108 @@
+"""What `harness run` announces for black-box models before the first job: the gradient-free
+attacks every job of theirs runs (`attack_plan`, the one decision) and the queries they cost,
+not the gradient attacks and passes of a white-box model; a spec that mixes both kinds gets the
+lines of each, named by their models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config.planner import build_plan
+from harness.config.spec import parse_spec_text
+from harness.run.plugins import installed_plugins
+
+sio = pytest.importorskip("skops.io")
+
+LR = "{name: lr, adapter: sklearn, path: lr.skops, modality: tabular}"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding lr.skops, a logistic regression fitted on the digits."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    path = tmp_path_factory.mktemp("spec")
+    digits = load_digits()
+    estimator = LogisticRegression(max_iter=200).fit(digits.data[:400] / 16, digits.target[:400])
+    sio.dump(estimator, path / "lr.skops")
+    return path
+
+
+def _summary(folder: Path, models: str, adversarial: str = "{}") -> list[str]:
+    spec = parse_spec_text(
+        f"name: t\ntasks: [digits]\nmodels: {models}\nsuites:\n  adversarial: {adversarial}\n",
+        source="spec.yaml",
+    )
+    plan = build_plan(spec, base_dir=folder, plugins=installed_plugins())
+    headlines = {n: t.headline for n, t in plan.tasks.items()}
+    return plan.suites["adversarial"].plan_summary(headlines)
+
+
+def test_a_black_box_spec_announces_its_gradient_free_attacks(folder: Path) -> None:
+    what, cost, escalation = _summary(folder, f"[{LR}]")
+    assert what == (
+        "black-box models (lr): preset standard (linf_square; each on the samples still "
+        "unbroken) at 1 budget(s): linf 0.1 (the task's headline threat model; set "
+        "suites.adversarial.epsilons to choose); no gradients: linf_apgd_ce, linf_apgd_t, "
+        "linf_fab_t do not run, robust accuracy is an upper bound"
+    )
+    # Square's 5,000 queries and its first scoring pass; no gradient passes
+    assert cost.startswith(
+        "black-box models (lr): cost per model and task: up to 5,001 forward passes (no "
+        "gradient passes) per sample that no attack breaks (over all budgets)"
+    )
+    assert "gradient and" not in cost and "1,900" not in cost
+    assert escalation.startswith("black-box models (lr): a masking flag adds up to 3")
+
+
+def test_a_mixed_spec_gets_the_lines_of_each_kind(folder: Path) -> None:
+    white = _summary(folder, "[digits-mlp]")
+    lines = _summary(folder, f"[digits-mlp, {LR}]")
+    assert lines[:3] == [f"models with gradients (digits-mlp): {line}" for line in white]
+    assert "1,900 gradient and 5,902 forward passes" in lines[1]
+    assert lines[3:] == _summary(folder, f"[{LR}]")
+
+
+def test_a_decision_based_stand_in_is_named_with_its_queries_uncounted(folder: Path) -> None:
+    custom = "{attacks: [linf_pgd], epsilons: {linf: [0.1]}}"
+    what, cost, _ = _summary(folder, f"[{LR}]", custom)
+    assert what.startswith("black-box models (lr): preset custom (linf_hopskipjump;")
+    assert what.endswith("no gradients: linf_pgd does not run, robust accuracy is an upper bound")
+    assert cost.startswith(
+        "black-box models (lr): cost per model and task: the queries of linf_hopskipjump "
+        "(decision-based: its own stopping rule sets how many) per sample"
+    )
+
+
+def test_without_the_fallback_black_box_models_are_announced_as_skipped(folder: Path) -> None:
+    lines = _summary(folder, f"[digits-mlp, {LR}]", "{allow_blackbox_fallback: false}")
+    assert lines[-1].startswith(
+        "black-box models (lr): skipped: no gradients, and attacks linf_apgd_ce, linf_apgd_t, "
+    )
+    assert lines[-1].endswith("(suites.adversarial.allow_blackbox_fallback is false)")
+    assert len(lines) == 4 and lines[0].startswith("models with gradients (digits-mlp): ")
+
+
+def test_what_is_announced_is_what_the_job_runs(folder: Path) -> None:
+    """The job of the black-box model records robust accuracy under the announced attacks."""
+    import re
+
+    import harness
+
+    settings = {"preset": "fast", "check_samples": 4, "escalation_rounds": 0, "max_samples": 6}
+    (what, *_) = _summary(folder, f"[{LR}]", str(settings).replace("'", ""))
+    announced = re.search(r"preset fast \(([^;]*);", what)
+    assert announced is not None and announced.group(1) == "linf_square"
+    result = harness.evaluate(
+        folder / "lr.skops",
+        task="digits",
+        limit=12,
+        device="cpu",
+        bootstrap_resamples=0,
+        suites={"adversarial": settings},
+    )
+    ran = {re.sub(r"^robust_acc\[attack=([^/]*)/.*", r"\1", m.key) for m in result.metrics}
+    assert {a for a in ran if not a.startswith(("ensemble", "clean"))} == {"linf_square"}
