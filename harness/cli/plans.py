@@ -27,10 +27,26 @@ def protocol_spec(args: argparse.Namespace) -> RunSpec:
         )
     if not args.models:
         raise SpecError(f"--protocol {args.protocol}: name the models to evaluate with --models")
-    raw: dict[str, object] = {"protocol": args.protocol, "models": list(args.models)}
+    raw: dict[str, object] = {"protocol": args.protocol, "models": model_arguments(args.models)}
     if args.protocol_ids is not None:
         raw["protocol_sample_ids"] = str(args.protocol_ids.resolve())
     return RunSpec.model_validate(raw)
+
+
+def model_arguments(models: list[str] | None) -> list[str] | None:
+    """`--models` with each model file's path (./m.onnx, ./m.skops) made absolute from the
+    current folder, where the user typed it (a spec's relative paths resolve from the spec's
+    folder); a pickle's path is refused, as `harness.evaluate` refuses it."""
+    if models is None:
+        return None
+    from harness.config.model_file_entry import model_file_entry
+
+    return [
+        str(Path(m).resolve())
+        if not m.startswith("hf:") and model_file_entry(m, key="--models") is not None
+        else m
+        for m in models
+    ]
 
 
 def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
@@ -74,7 +90,7 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
         spec,
         base_dir=spec_path.resolve().parent,
         plugins=installed_plugins(),
-        models=getattr(args, "models", None),
+        models=model_arguments(getattr(args, "models", None)),
         tasks=getattr(args, "tasks", None),
         suites=getattr(args, "suites", None),
     )

@@ -33,7 +33,12 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--out", type=path_arg, default=DEFAULT_OUT, help="results folder (default: results)"
     )
-    run.add_argument("--models", type=csv_list, help="only these models (comma-separated)")
+    run.add_argument(
+        "--models",
+        type=csv_list,
+        help="only these models (comma-separated); a zoo name, hf:<id> or a ./m.onnx or "
+        "./m.skops path the spec lacks is added",
+    )
     run.add_argument("--suites", type=csv_list, help="only these suites")
     run.add_argument("--tasks", type=csv_list, help="only these tasks")
     run.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the spec's device")

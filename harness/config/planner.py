@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.config.model_file_entry import model_file_entry
 from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
 from harness.config.network import network_needs
 from harness.config.plan import Job, ModelPlan, Plan, TaskPlan
@@ -59,14 +60,24 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
     return [n for n in names if n in wanted]
 
 
-def model_plan(entry: str | ModelSpec, index: int, base_dir: Path, plugins: Plugins) -> ModelPlan:
-    """A zoo name, a `hf:` hub reference or a spec's model entry (`models[index]`), its adapter
-    config validated."""
+def model_plan(
+    entry: str | ModelSpec,
+    index: int,
+    base_dir: Path,
+    plugins: Plugins,
+    modality: str | None = None,
+) -> ModelPlan:
+    """A zoo name, a `hf:` hub reference, the path of an .onnx or .skops file (read with the
+    tasks' `modality`, when they share one) or a spec's model entry (`models[index]`), its
+    adapter config validated."""
     adapters = plugins.adapters
     origin = "spec"
+    file = _file_entry(entry, modality=modality, key=f"models[{index}]")
     if isinstance(entry, str) and entry.startswith(HUB_PREFIX):
         entry = ModelSpec.model_validate(plugins.hub_model_spec(entry))
         origin = "hub"
+    elif file is not None:
+        entry = ModelSpec.model_validate(file)
     elif isinstance(entry, str):
         zoo = plugins.zoo_models()
         if entry not in zoo:
@@ -145,11 +156,25 @@ def _model_name(entry: str | ModelSpec, plugins: Plugins) -> str:
         return entry.name
     if entry.startswith(HUB_PREFIX):
         return plugins.hub_model_name(entry)
-    return entry
+    file = _file_entry(entry, key="models")
+    return str(file["name"]) if file is not None else entry
 
 
-def _expanded_model_plans(spec: RunSpec, base_dir: Path, plugins: Plugins) -> dict[str, ModelPlan]:
-    """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`)."""
+def _file_entry(
+    entry: str | ModelSpec, *, modality: str | None = None, key: str
+) -> dict[str, Any] | None:
+    """The model entry of a model file's path (`--models ./m.onnx`), as `harness.evaluate`
+    reads one (model_file_entry.py); None for a zoo name, a `hf:` reference or a spec entry."""
+    if not isinstance(entry, str) or entry.startswith(HUB_PREFIX):
+        return None
+    return model_file_entry(entry, modality=modality, key=key)
+
+
+def _expanded_model_plans(
+    spec: RunSpec, base_dir: Path, plugins: Plugins, modality: str | None = None
+) -> dict[str, ModelPlan]:
+    """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`);
+    a model file's path is read with `modality`, the tasks' when they share one."""
     names = [_model_name(m, plugins) for m in spec.models]
     expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
     located: dict[str, tuple[int, int]] = {}
@@ -169,7 +194,7 @@ def _expanded_model_plans(spec: RunSpec, base_dir: Path, plugins: Plugins) -> di
     check_collisions(names, located)
     plans: dict[str, ModelPlan] = {}
     for i, entry, variants in expanded:
-        parent = model_plan(entry, i, base_dir, plugins)
+        parent = model_plan(entry, i, base_dir, plugins, modality)
         plans[parent.spec.name] = parent
         for name, recipe in variants:
             plans[name] = _variant_plan(parent, name, recipe, plugins.adapters)
@@ -304,7 +329,13 @@ def _jobs(
 
 
 def _catalogued_model(name: str, plugins: Plugins) -> bool:
-    return name.startswith(HUB_PREFIX) or name in plugins.zoo_models()
+    """A model `--models` adds to a spec that does not list it: a `hf:` reference, a zoo name
+    or a model file's path."""
+    return (
+        name.startswith(HUB_PREFIX)
+        or name in plugins.zoo_models()
+        or _file_entry(name, key="--models") is not None
+    )
 
 
 def _unlisted(
@@ -378,7 +409,9 @@ def build_plan(
         task_plans = _protocol_task_plans(protocol, spec, task_plans, base_dir)
     for suite in suite_objs.values():  # what `harness run` says before the first job
         suite.bind_modalities({n: t.modality for n, t in task_plans.items()})
-    all_plans = _expanded_model_plans(spec, base_dir, plugins)
+    modalities = {t.modality for t in task_plans.values()}
+    shared = next(iter(modalities)) if len(modalities) == 1 else None
+    all_plans = _expanded_model_plans(spec, base_dir, plugins, shared)
     for suite in suite_objs.values():
         suite.check_model_names(list(all_plans))  # a setting naming a model names one of these
     chosen = _select(list(all_plans), models, "model")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import torch
 
+from harness.config.model_file_entry import model_file_entry
 from harness.config.planner import model_plan, task_plan
 from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
@@ -270,39 +270,20 @@ def _resolve_adapter(
     return build_model_adapter(plan, device=device, base_dir=base_dir)
 
 
-# model files a path alone describes: the adapter by the file's suffix
-_FILE_ADAPTERS = {".onnx": "onnx", ".skops": "sklearn"}
-
-
 def _model_file_entry(model: Any, task: Task, name: str | None) -> dict[str, Any] | None:
     """A model spec mapping for `model` given as the path of an .onnx or .skops file (a str or
-    a Path), named `name` or the file's stem, reading the task's modality; None otherwise. A
-    pickle's path is refused: loading it runs code, which a path alone must not opt into."""
-    if not isinstance(model, str | os.PathLike):
-        return None
-    path = Path(model)
-    if path.suffix in (".joblib", ".pkl", ".pickle"):
-        raise HarnessError(
-            f"model: {path} is a pickle, and loading one runs whatever it holds; load it "
-            "yourself (joblib.load) and pass the estimator, or pass {'adapter': 'sklearn', "
-            "'path': ..., 'allow_pickle': True}"
-        )
-    adapter = _FILE_ADAPTERS.get(path.suffix)
-    if adapter is None:
-        if isinstance(model, str):
-            return None  # a zoo name
-        raise HarnessError(
-            f"model: {path} is not a model file evaluate reads by its path ("
-            f"{', '.join(_FILE_ADAPTERS)}); pass a model spec mapping naming its adapter"
-        )
-    entry: dict[str, Any] = {"name": name or path.stem, "adapter": adapter, "path": str(path)}
-    if adapter == "onnx":
-        if task.modality == "text":
-            raise HarnessError(f"model: {path} is an ONNX graph; task {task.name!r} is text")
-        entry["modality"] = task.modality
-    else:
-        entry["modality"] = "text" if task.modality == "text" else "tabular"
-    return entry
+    a Path), named `name` or the file's stem, reading the task's modality; None otherwise
+    (harness/config/model_file_entry.py)."""
+    return model_file_entry(
+        model,
+        name=name,
+        modality=task.modality,
+        task=task.name,
+        pickle_advice=(
+            "load it yourself (joblib.load) and pass the estimator, or pass {'adapter': "
+            "'sklearn', 'path': ..., 'allow_pickle': True}"
+        ),
+    )
 
 
 def evaluate(

@@ -145,3 +145,86 @@ def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
     assert "imagenet-val" in line and "network, gated; your id list" in line
     line = next(x for x in out.splitlines() if x.startswith("robustbench-cifar10-corruptions"))
     assert "cifar10-c" in line and "accuracy" in line and "network" in line
+
+
+@pytest.fixture
+def model_files(tmp_path: Path) -> Path:
+    """A folder holding lr.skops (a logistic regression on the digits) and linear.onnx (the
+    seeded linear digits model)."""
+    import warnings
+
+    import skops.io as sio  # type: ignore[import-untyped]
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.fixture_models import linear_digits
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    digits = load_digits()
+    lr = LogisticRegression(max_iter=200).fit(digits.data[:400] / 16, digits.target[:400])
+    sio.dump(lr, folder / "lr.skops")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            linear_digits(),
+            (torch.rand(1, 1, 8, 8),),
+            folder / "linear.onnx",
+            input_names=["x"],
+            dynamic_axes={"x": {0: "batch"}},
+            dynamo=False,
+        )
+    return folder
+
+
+def test_cli_protocol_reads_model_files_by_their_path(
+    model_files: Path,
+    digits_protocol: Protocol,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--models ./m.onnx,./m.skops` as `harness.evaluate` reads a path: the adapter by the
+    suffix, the model named by the file's stem."""
+    monkeypatch.chdir(model_files)
+    out = model_files.parent / "out"
+    args = ["run", "--protocol", "test-digits", "--out", str(out), "--width", "0"]
+    assert main([*args, "--models", "./lr.skops,./linear.onnx"]) == 0, capsys.readouterr().err
+    records = {str(r["model"]): r for r in jobs(out)}
+    assert sorted(records) == ["linear", "lr"]
+    assert records["lr"]["model_description"]["adapter"] == "sklearn"  # type: ignore[index]
+    assert records["linear"]["model_description"]["adapter"] == "onnx"  # type: ignore[index]
+    assert all(r["protocol"] == {"name": "test-digits", "version": 1} for r in records.values())
+
+
+def test_cli_models_adds_a_model_file_to_a_spec_from_the_current_folder(
+    model_files: Path,
+    write_spec: Spec,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path typed on the command line is read from the current folder, not the spec's."""
+    spec = write_spec(PLAIN)
+    assert spec.parent != model_files
+    monkeypatch.chdir(model_files)
+    out = model_files.parent / "out"
+    code = main(["run", str(spec), "--models", "lr.skops", "--out", str(out), "--limit", "40"])
+    assert code == 0, capsys.readouterr().err
+    (record,) = jobs(out)
+    assert record["model"] == "lr"
+
+
+@pytest.mark.parametrize("name", ["m.joblib", "m.pkl"])
+def test_cli_models_refuses_a_pickle_path(
+    name: str,
+    digits_protocol: Protocol,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    (tmp_path / name).write_bytes(b"not read")
+    args = ["run", "--protocol", "test-digits", "--models", str(tmp_path / name)]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: --models: {tmp_path / name} is a pickle, and loading")
+    assert not (tmp_path / "out").exists()
