@@ -20,11 +20,21 @@ from harness.core.model_calls import logits_field
 class LogitsField(nn.Module):
     """Runs `inner` and returns the `logits` of what it returned (a tensor stays as it is)."""
 
+    _run: nn.Module  # `inner`, kept in the instance dict too
+
     def __init__(self, inner: nn.Module, *, model: str) -> None:
         super().__init__()
         self.inner = inner
         self.model = model  # named in the refusal of a `logits` field that holds no tensor
+        object.__setattr__(self, "_run", inner)  # the same module, read without nn.Module's lookup
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        out = self.inner(*args, **kwargs)
+        out = self._run(*args, **kwargs)
         return out if isinstance(out, torch.Tensor) else logits_field(out, model=self.model)
+
+    # Called as a plain function, without `nn.Module.__call__`'s hook dispatch (no hook is ever
+    # registered on this layer: the harness hooks the model's own layers) and with the inner
+    # module read from the instance's dict: as an ordinary layer this pass-through cost 2-5 us a
+    # call, 4-5% of a small model's forward on a GPU (H200: 50-90 us a call), which the
+    # throughput suite would time as the model's.
+    __call__ = forward
