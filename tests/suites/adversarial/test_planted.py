@@ -82,7 +82,7 @@ def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
     assert any("expectation over transformation (8 draws)" in n for n in res.notes)
 
 
-def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task) -> None:
+def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task, honest) -> None:
     """The clean decisions of a randomised model are the averaged classifier's (mean softmax over
     the EOT draws), far above one pass of the model (MC dropout 0.5 on the tests' MLP: 0.96
     averaged against 0.68 for one pass on 200 digits): the clean_acc record and the clean rows
@@ -96,8 +96,8 @@ def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(tas
     table = res.table.to_pandas()
     assert set(table[table.condition == "clean"]["flags"]) == {"nondeterministic_forward"}
     assert any(f"{single:.3f} for one pass" in n for n in res.notes)
-    honest, _ = _run(M.control_digits, task, {**CONFIG, "checks": False})
-    clean = next(m for m in honest.metrics if m.metric == "clean_acc")
+    control, _ = honest  # the checks raise nothing on it (test_an_ordinary_model_raises_no_flag)
+    clean = next(m for m in control.metrics if m.metric == "clean_acc")
     assert clean.flags == () and clean.note is None
 
 
@@ -178,15 +178,21 @@ def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
     assert not probe["raised"] and probe["n"] > 20
 
 
-def test_randomised_model_samples_are_attacked_past_their_first_noisy_break() -> None:
+@pytest.fixture(scope="module")
+def randomised_100():
+    """The logit-noise model on 100 digits with the checks (EOT 8, no escalation): read by the
+    two tests below, each about a different check of the same run (one run, ~2.5 s CPU)."""
+    task = builtin_tasks.digits().head(100)
+    return _run(M.randomized_digits, task, {**CONFIG, "eot_draws": 8, "escalation_rounds": 0})
+
+
+def test_randomised_model_samples_are_attacked_past_their_first_noisy_break(randomised_100) -> None:
     """A randomised model's decision is noisy: APGD and PGD stopped a sample at its first
     misclassified iterate, which a fresh EOT verification then called correct about a third of
     the time (APGD-CE on MC dropout 0.5: 110 of 178 confirmed), so the unbounded PGD of the
     checks "failed" on 14 to 28 of about 80 samples, a flag the model did not earn. They now keep
     ascending and keep their latest misclassified iterate: no unbounded failure."""
-    task = builtin_tasks.digits().head(100)
-    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}
-    res, head = _run(M.randomized_digits, task, config)
+    res, head = randomised_100
     unbounded = next(c for c in res.artifacts["checks"] if c["flag"] == "unbounded_attack_fails")
     assert unbounded["bad"] == 0 and "unbounded_attack_fails" not in head.flags, unbounded
 
@@ -262,16 +268,14 @@ def test_square_and_fab_break_a_randomised_model_as_far_as_its_twin(task, attack
     assert head.value <= control.value + 0.12, (head.value, control.value)
 
 
-def test_an_honest_randomised_model_raises_no_masking_flag() -> None:
+def test_an_honest_randomised_model_raises_no_masking_flag(randomised_100) -> None:
     """The extra attacks of the checks (random noise, the stronger attack, Square after the
     gradient attacks) are verified by one noisy EOT decision, as the ensemble is: on the tests'
     logit-noise model an attack no stronger than the ensemble "broke" 5 to 15 of about 80 check
     samples the ensemble left (threshold 3 or 4) by luck of the draw, and the flags sent the
     escalation down the masked-gradient route. A randomised model's extra break now counts only
     when five fresh verifications confirm it."""
-    task = builtin_tasks.digits().head(100)
-    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}
-    res, head = _run(M.randomized_digits, task, config)
+    res, head = randomised_100
     counts = {c["flag"]: (c["bad"], c["critical"]) for c in res.artifacts["checks"]}
     assert head.flags == ("nondeterministic_forward",), counts
 
