@@ -26,7 +26,8 @@ def _latch() -> _Latch | None:
     """The installed handler's latch, if it caught a signal."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         latch = getattr(signal.getsignal(signum), "__self__", None)
-        if getattr(latch, "signum", None) is not None:
+        # a latch, not any handler's object that happens to have a `signum` (an application's)
+        if getattr(latch, "signum", None) is not None and callable(getattr(latch, "check", None)):
             return latch  # type: ignore[no-any-return]
     return None
 
