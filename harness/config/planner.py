@@ -418,9 +418,11 @@ def build_plan(
     model_plans = {name: mp for name, mp in all_plans.items() if name in chosen}
     jobs = _jobs(model_plans, task_names, list(task_plans), list(suite_objs))
     for name, suite in suite_objs.items():  # what `harness run` says runs on black-box models
-        suite.bind_model_gradients(
-            {j.model: planned_gradients(model_plans[j.model]) for j in jobs if j.suite == name}
-        )
+        paired: dict[str, dict[str, bool | None]] = {}
+        for j in jobs:
+            if j.suite == name:
+                paired.setdefault(j.task, {})[j.model] = planned_gradients(model_plans[j.model])
+        suite.bind_model_gradients(paired)
     if not jobs:
         raise SpecError(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "

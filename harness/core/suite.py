@@ -131,12 +131,12 @@ class Suite:
         loaded) before any job runs: a suite whose `plan_summary` differs by modality (the
         adversarial suite's text attacks) keeps it. Nothing to do by default."""
 
-    def bind_model_gradients(self, gradients: Mapping[str, bool | None]) -> None:
-        """Called with the plan's models that run this suite and whether each gives input
-        gradients, as known before it is built (the adapter class's `planned_gradients`; None:
-        only the built model says) before any job runs: a suite whose `plan_summary` differs
-        for black-box models (the adversarial suite's gradient-free attacks) keeps it. Nothing
-        to do by default."""
+    def bind_model_gradients(self, gradients: Mapping[str, Mapping[str, bool | None]]) -> None:
+        """Called before any job runs with the plan's tasks that run this suite, each with the
+        models it pairs with and whether each gives input gradients, as known before it is
+        built (the adapter class's `planned_gradients`; None: only the built model says): a
+        suite whose `plan_summary` differs for black-box models (the adversarial suite's
+        gradient-free attacks) keeps it. Nothing to do by default."""
 
     def check_task_names(self, task_names: Sequence[str]) -> None:
         """Called with the names of the spec's tasks before any job runs (and by `harness

@@ -15,7 +15,7 @@ when a spec mixes both kinds, each kind gets its own lines, named by its models.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from harness.core.threat_model import Headline
 from harness.suites.adversarial.budgets import budgets_text, headline_budgets
@@ -44,38 +44,54 @@ def plan_summary(
     cfg: AdversarialConfig,
     headlines: Mapping[str, Headline | None],
     text_tasks: Collection[str] = (),
-    gradients: Mapping[str, bool | None] | None = None,
+    gradients: Mapping[str, Mapping[str, bool | None]] | None = None,
 ) -> list[str]:
-    """Lines per group of tasks with the same budgets: what runs, what it costs and what the
-    escalation adds, for the models with gradients and for the black-box ones (`gradients`:
-    model -> whether it gives input gradients, None when only the built model says; such a
-    model is counted with the models that give them); one line for the text tasks
-    (`text_tasks`), which get the black-box text attacks instead.
+    """Lines per group of tasks with the same budgets and the same models: what runs, what it
+    costs and what the escalation adds, for the models with gradients and for the black-box
+    ones; one line for the text tasks (`text_tasks`), which get the black-box text attacks
+    instead.
 
     `headlines` maps each task of the plan to its headline threat model(s) (`()`: none; None:
-    the task object says, when loaded)."""
-    groups: dict[str, tuple[list[str], ResolvedConfig, str]] = {}
+    the task object says, when loaded). `gradients` maps each task that runs the suite to its
+    models and whether each gives input gradients (None when only the built model says; such a
+    model is counted with the models that give them); a task it leaves out runs no job of the
+    suite and gets no line. Without it (None), every task is summarised for models with
+    gradients."""
+    if gradients is not None:
+        headlines = {t: h for t, h in headlines.items() if t in gradients}
+    groups: dict[tuple[str, tuple[tuple[str, bool], ...]], _Group] = {}
     for task, headline in headlines.items():
         if task in text_tasks:
             continue
         resolved, origin = _budgets_of(cfg, headline)
-        key = f"{budgets_text(resolved.epsilons)} ({origin})"
-        groups.setdefault(key, ([], resolved, origin))[0].append(task)
+        kinds = tuple(_model_kinds(gradients[task] if gradients is not None else {}))
+        key = (f"{budgets_text(resolved.epsilons)} ({origin})", kinds)
+        groups.setdefault(key, _Group([], resolved, origin, kinds)).tasks.append(task)
     text = [t for t in headlines if t in text_tasks]
     if not groups and not text:  # no task: what the config says on its own
         resolved, origin = _budgets_of(cfg, ())
-        groups[""] = ([], resolved, origin)
+        groups[("", ())] = _Group([], resolved, origin, tuple(_model_kinds({})))
     several = len(groups) + bool(text) > 1
     lines: list[str] = []
     if text:
         lines.append((f"{', '.join(text)}: " if several else "") + _text_runs(cfg))
-    kinds = _model_kinds(gradients or {})
-    for tasks, resolved, origin in groups.values():
-        prefix = f"{', '.join(tasks)}: " if several else ""
-        for label, white_box in kinds:
-            runs = _attack_lines(cfg, resolved, origin, white_box=white_box)
+    for group in groups.values():
+        prefix = f"{', '.join(group.tasks)}: " if several else ""
+        for label, white_box in group.kinds:
+            runs = _attack_lines(cfg, group.resolved, group.origin, white_box=white_box)
             lines.extend(prefix + label + line for line in runs)
     return lines
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Tasks summarised together: the same budgets (`resolved`, from `origin`) and the same
+    kinds of model (`_model_kinds`)."""
+
+    tasks: list[str]
+    resolved: ResolvedConfig
+    origin: str
+    kinds: tuple[tuple[str, bool], ...]
 
 
 def _model_kinds(gradients: Mapping[str, bool | None]) -> list[tuple[str, bool]]:
@@ -107,7 +123,7 @@ def _attack_lines(
     if white_box:
         runs, dropped = resolved, ""
     else:
-        refused = refused_without_gradients(resolve_config(cfg), cfg)
+        refused = refused_without_gradients(resolved, cfg)
         if refused:
             return [
                 f"skipped: no gradients, and attacks {', '.join(refused)} need them "

@@ -47,6 +47,7 @@ from harness.suites.adversarial.checks import assess, check_norm, check_set, run
 from harness.suites.adversarial.config import (
     AdversarialConfig,
     AttackPlan,
+    ResolvedConfig,
     check_targets,
     plan_attacks,
     refused_without_gradients,
@@ -121,7 +122,8 @@ class AdversarialSuite(Suite):
         resolve_text(self.cfg.text, self.cfg.preset)  # text budgets refused at construction too
         self.base_dir: Path | None = None
         self._text_tasks: set[str] = set()  # `bind_modalities`: their summary is the text attacks
-        self._gradients: dict[str, bool | None] = {}  # `bind_model_gradients`
+        # `bind_model_gradients`: task -> its models -> whether each gives gradients
+        self._gradients: dict[str, dict[str, bool | None]] | None = None  # None: not bound
 
     @property
     def config_hash(self) -> str:
@@ -147,8 +149,8 @@ class AdversarialSuite(Suite):
     def bind_modalities(self, modalities: Mapping[str, str | None]) -> None:
         self._text_tasks = {name for name, m in modalities.items() if m == "text"}
 
-    def bind_model_gradients(self, gradients: Mapping[str, bool | None]) -> None:
-        self._gradients = dict(gradients)
+    def bind_model_gradients(self, gradients: Mapping[str, Mapping[str, bool | None]]) -> None:
+        self._gradients = {task: dict(models) for task, models in gradients.items()}
 
     def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
         """The preset, its attacks, the budgets per task and the worst-case passes per sample,
@@ -172,7 +174,7 @@ class AdversarialSuite(Suite):
         if task.bounds is None:
             return f"task {task.name!r} has no input bounds; the adversarial suite needs them"
         if not adapter.capabilities.gradients:
-            grad = refused_without_gradients(self.resolved, self.cfg)
+            grad = refused_without_gradients(self._resolved_for(task), self.cfg)
             if grad:
                 return (
                     f"model {adapter.name!r} exposes no gradients, attacks {grad} need them and "
@@ -180,6 +182,11 @@ class AdversarialSuite(Suite):
                     "choose gradient-free attacks (linf_square, l2_square, l2_hopskipjump...)"
                 )
         return None
+
+    def _resolved_for(self, task: Task) -> ResolvedConfig:
+        """The attacks and budgets a task gets: the spec's epsilons, else its headline threat
+        model's (what its jobs run and what a skip names)."""
+        return resolve_config(self.cfg, task) if self.cfg.epsilons is None else self.resolved
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         if task.modality == "text":
@@ -192,7 +199,7 @@ class AdversarialSuite(Suite):
 
     def _run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:
         cfg = self.cfg
-        resolved = resolve_config(cfg, task) if cfg.epsilons is None else self.resolved
+        resolved = self._resolved_for(task)
         epsilons = resolved.epsilons
         if task.bounds is None:
             raise ConfigError(

@@ -246,7 +246,7 @@ def test_the_plan_summary_of_a_text_task_says_its_text_attacks(tmp_path) -> None
     from harness.run.plugins import installed_plugins
 
     spec = parse_spec_text(
-        "name: t\ntasks: [rotten-tomatoes, digits]\nmodels: [digits-mlp]\n"
+        "name: t\ntasks: [rotten-tomatoes, digits]\nmodels: [digits-mlp, rt-bert]\n"
         "suites:\n  adversarial: {preset: fast}\n",
         source="spec.yaml",
     )

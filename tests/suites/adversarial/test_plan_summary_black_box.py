@@ -106,3 +106,50 @@ def test_what_is_announced_is_what_the_job_runs(folder: Path) -> None:
     )
     ran = {re.sub(r"^robust_acc\[attack=([^/]*)/.*", r"\1", m.key) for m in result.metrics}
     assert {a for a in ran if not a.startswith(("ensemble", "clean"))} == {"linf_square"}
+
+
+def test_a_model_limited_to_some_tasks_is_announced_on_those_only(folder: Path) -> None:
+    """lr runs on digits only: mnist's lines name no black-box model, and a task that pairs
+    with no model of the suite gets no line."""
+    limited = "{name: lr, adapter: sklearn, path: lr.skops, modality: tabular, tasks: [digits]}"
+    spec = parse_spec_text(
+        "name: t\ntasks: [digits, mnist]\n"
+        f"models: [digits-mlp, mnist-cnn, {limited}]\nsuites:\n  adversarial: {{}}\n",
+        source="spec.yaml",
+    )
+    plan = build_plan(spec, base_dir=folder, plugins=installed_plugins())
+    lines = plan.suites["adversarial"].plan_summary({n: t.headline for n, t in plan.tasks.items()})
+    digits = [line for line in lines if line.startswith("digits: ")]
+    mnist = [line for line in lines if line.startswith("mnist: ")]
+    assert len(digits) == 6 and len(mnist) == 3 and len(lines) == 9
+    assert any("black-box models (lr)" in line for line in digits)
+    assert not any("lr" in line.split(":")[1] for line in mnist)
+    assert mnist[0].startswith("mnist: preset standard (linf_apgd_ce, ")
+
+    only_digits = parse_spec_text(
+        "name: t\ntasks: [digits, mnist]\nmodels: [digits-mlp]\nsuites:\n  adversarial: {}\n",
+        source="spec.yaml",
+    )
+    plan = build_plan(only_digits, base_dir=folder, plugins=installed_plugins())
+    lines = plan.suites["adversarial"].plan_summary({n: t.headline for n, t in plan.tasks.items()})
+    assert len(lines) == 3 and not any("mnist" in line for line in lines)
+
+
+def test_the_skip_names_the_gradient_attacks_of_the_task_s_own_threat_model(folder: Path) -> None:
+    """digits' headline threat model is L-inf only: neither the announced skip nor the job's
+    skip reason names the L2 attacks the suite's spec-wide default would hold."""
+    import harness
+
+    (line,) = _summary(folder, f"[{LR}]", "{allow_blackbox_fallback: false}")
+    assert "linf_fab_t need them" in line and "l2_" not in line
+    result = harness.evaluate(
+        folder / "lr.skops",
+        task="digits",
+        limit=12,
+        device="cpu",
+        bootstrap_resamples=0,
+        suites={"adversarial": {"allow_blackbox_fallback": False}},
+    )
+    reason = result.skipped["adversarial"]
+    assert "['linf_apgd_ce', 'linf_apgd_t', 'linf_fab_t'] need them" in reason
+    assert "l2_apgd" not in reason
