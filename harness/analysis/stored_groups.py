@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 from pandas.api.types import is_float_dtype
 
+from harness.analysis.setting_words import CLI_WORDS, SettingWords
 from harness.core.errors import ConfigError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX, condition_mask
@@ -72,6 +73,7 @@ class GroupQuery:
     # the positive class of binary tasks; None: that of the run's fairness job on the task
     # (its config's positive_label, `positive_labels`), else 1
     positive_label: int | None = None
+    words: SettingWords = CLI_WORDS  # how errors and notes name these options
 
     @property
     def fully_named(self) -> bool:
@@ -99,7 +101,7 @@ def select_jobs(
     if query.run is not None and not any(_in_run(x, query.run) for x in loaded):
         runs = sorted({m.run_id for m, _ in loaded})
         raise ResultsError(
-            f"--run {query.run}: no run of that id under {results}; its runs: "
+            f"{query.words('run', query.run)}: no run of that id under {results}; its runs: "
             f"{', '.join(runs) or '(none)'}"
         )
     jobs = [
@@ -112,7 +114,7 @@ def select_jobs(
     if not jobs:
         have = sorted({f"{j.record.model} x {j.record.task} x {j.record.suite}" for _, j in found})
         raise ResultsError(
-            f"no stored per-sample tables under {results} match {', '.join(f'--{k} {v}' for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}"
+            f"no stored per-sample tables under {results} match {', '.join(query.words(k, v) for k, v in wanted.items() if v) or 'the filters'}; available: {'; '.join(have) or '(none)'}"
         )
     return jobs
 
@@ -255,18 +257,20 @@ def _options(
     manifest, job = loaded
     found = options.get((manifest.run_id, job.record.task))
     bins = found.ece_bins if found is not None else ECE_BINS
+    words = query.words
     if query.positive_label is not None:
         summary = job.record.task_summary
         if summary.num_classes == 2 and query.positive_label > 1:
             # class 5 of a binary task: every selection rate 0/n, demographic parity "perfect"
             raise ConfigError(
-                f"--positive-label {query.positive_label} but task {summary.name!r} is binary "
-                "(labels 0 and 1): give 0 or 1, or --task a task of more classes"
+                f"{words('positive_label', query.positive_label)} but task {summary.name!r} is "
+                f"binary (labels 0 and 1): give 0 or 1, or pick a task of more classes with "
+                f"{words('task')}"
             )
-        return query.positive_label, bins, "--positive-label"
+        return query.positive_label, bins, words("positive_label", query.positive_label)
     if found is not None:
         return found.positive_label, bins, "the fairness suite's positive_label in this run"
-    return 1, bins, "the default; --positive-label picks another"
+    return 1, bins, f"the default; {words('positive_label')} picks another"
 
 
 def positive_class_notes(
@@ -383,7 +387,8 @@ def stored_group_rows(
         if not by:
             if on_skip is not None:
                 on_skip(
-                    f"{label}: skipped (its table has no group columns; pass --by label for a by-class view)"
+                    f"{label}: skipped (its table has no group columns; pass "
+                    f"{query.words('by', 'label')} for a by-class view)"
                 )
             continue
         conditions = _conditions(label, table, by, query)
@@ -392,7 +397,7 @@ def stored_group_rows(
             continue
         planned.append(((manifest, job), table, by, conditions))
     if query.by:
-        _check_by_columns(query.by, stored)
+        _check_by_columns(query.by, stored, query.words)
     kept, repeated = once_per_condition(planned)
     for line in repeated:
         if on_repeat is not None:
@@ -414,12 +419,13 @@ def stored_group_rows(
         )
     if not rows:
         raise ResultsError(
-            "no group breakdown to show: no selected table has group columns; pass --by"
+            "no group breakdown to show: no selected table has group columns; pass "
+            f"{query.words('by')}"
         )
     return rows
 
 
-def _check_by_columns(by: list[str], stored: dict[str, set[bool]]) -> None:
+def _check_by_columns(by: list[str], stored: dict[str, set[bool]], words: SettingWords) -> None:
     """One line naming a `--by` column that no selected table can group by: one none stores
     (with the stored group columns and the nearest), or one every table stores as continuous
     values (with its binned columns, e.g. the fairness suite's `age_bin` for `age`)."""
@@ -431,22 +437,22 @@ def _check_by_columns(by: list[str], stored: dict[str, set[bool]]) -> None:
             if column in stored:  # continuous in every table that has it
                 binned = [c for c in categorical if c.startswith(column)]
                 hint = (
-                    f"; its binned form is stored: --by {binned[0]}"
+                    f"; its binned form is stored: {words('by', binned[0])}"
                     if binned
                     else "; bin it (the fairness suite's `bins: {"
                     + column
                     + ": [edges...]}` or the task's group_bins) and group by the binned column"
                 )
                 raise ResultsError(
-                    f"--by {column}: group column {column!r} holds continuous values in every "
+                    f"{words('by', column)}: group column {column!r} holds continuous values in every "
                     f"selected table{hint}"
                 )
             names = sorted(stored)
             near = [c for c in names if c.startswith(column) or column.startswith(c)]
             near += difflib.get_close_matches(column, names, n=1)
-            hint = f"; did you mean --by {near[0]}?" if near else ""
+            hint = f"; did you mean {words('by', near[0])}?" if near else ""
             raise ResultsError(
-                f"--by {column}: no selected table stores group column {column!r}; its group "
+                f"{words('by', column)}: no selected table stores group column {column!r}; its group "
                 f"columns: {', '.join(names) or '(none)'}, and {LABEL_GROUP} (by true "
                 f"class){hint}"
             )

@@ -71,11 +71,12 @@ def add_parser(sub: Any) -> None:
 
 def groups_command(args: argparse.Namespace) -> int:
     """Per-group metrics of any condition in stored tables; torch-free (pandas, numpy)."""
+    from harness.analysis.setting_words import CLI_WORDS
     from harness.analysis.stored_groups import GroupQuery
     from harness.present.escaping import md_text, terminal_text
     from harness.present.groups_view import render
     from harness.present.tables import wrap
-    from harness.run.api_groups import CLI_WORDS, breakdown
+    from harness.run.api_groups import breakdown
 
     query = GroupQuery(
         task=args.task,
@@ -87,6 +88,7 @@ def groups_command(args: argparse.Namespace) -> int:
         min_group_size=args.min_group_size,
         resamples=args.resamples,
         positive_label=args.positive_label,
+        words=CLI_WORDS,
     )
     results = input_folder(args.results, "results folder")
     found = breakdown(results, query, allow_partial=args.allow_partial)

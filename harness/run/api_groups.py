@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.setting_words import PYTHON_WORDS, SettingWords
 from harness.analysis.stored_groups import (
     GroupQuery,
     group_notes,
@@ -44,20 +45,20 @@ class GroupBreakdown:
     runs: dict[str, list[str]]
     partial: str | None
 
-    def notes(self, words: NoteWords | None = None) -> list[str]:
+    def notes(self, words: SettingWords = PYTHON_WORDS) -> list[str]:
         """Every note of the breakdown, one line each: the partial folder's line, the codings
         and positive classes, then `source_notes`."""
         lines = [self.partial] if self.partial else []
         notes = {**self.codings, **self.positives}
         lines += [f"{key}: {note}" for key, note in sorted(notes.items())]
-        return lines + self.source_notes(words or PYTHON_WORDS)
+        return lines + self.source_notes(words)
 
-    def source_notes(self, words: NoteWords) -> list[str]:
+    def source_notes(self, words: SettingWords) -> list[str]:
         """The notes on which tables the rows come from (runs kept apart, tables without group
         columns, repeated conditions), naming the settings that change it in `words`."""
         lines = [
             f"{label}: {len(runs)} runs in this folder ({', '.join(runs)}); their rows are kept "
-            f"apart by the run column (pick one with {words.run})"
+            f"apart by the run column (pick one with {words('run')})"
             for label, runs in self.runs.items()
         ]
         if self.skipped:
@@ -68,30 +69,15 @@ class GroupBreakdown:
             )
             lines.append(
                 f"left out {len(names)} table(s) without group columns ({shown}); "
-                f"{words.by_label} gives a by-class view"
+                f"{words('by', 'label')} gives a by-class view"
             )
         if self.repeats:
             lines.append(
                 f"each condition is shown once per model and task, from the table with the most "
                 f"samples of it ({len(self.repeats)} repeat(s) in other suites' tables left out; "
-                f"{words.suite} picks a table)"
+                f"{words('suite')} picks a table)"
             )
         return lines
-
-
-@dataclass(frozen=True)
-class NoteWords:
-    """How notes name the settings that act on them: `harness.groups`'s keyword arguments or
-    the CLI's flags; `names_shown`: how many left-out tables a note names (None: all)."""
-
-    run: str
-    by_label: str
-    suite: str
-    names_shown: int | None = None
-
-
-PYTHON_WORDS = NoteWords(run="run=", by_label="by='label'", suite="suite=")
-CLI_WORDS = NoteWords(run="--run", by_label="--by label", suite="--suite", names_shown=3)
 
 
 def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) -> GroupBreakdown:
@@ -167,6 +153,7 @@ def groups(
         positive_label=(
             None if positive_label is None else _count("positive_label", positive_label, least=0)
         ),
+        words=PYTHON_WORDS,
     )
     found = breakdown(path, query, allow_partial=allow_partial)
     frame = pd.DataFrame(found.rows)

@@ -97,6 +97,16 @@ def test_groups_gives_the_commands_rows_as_a_frame(tmp_path: Path, capsys) -> No
         harness.groups(tmp_path / "results", min_group_size=0)
     with pytest.raises(ResultsError, match=r"^results folder .* does not exist"):
         harness.groups(tmp_path / "nowhere")
+    # errors and notes name keyword arguments, not the command's flags
+    with pytest.raises(ResultsError, match=r"^by='sx': no selected table stores group column"):
+        harness.groups(tmp_path / "results", by="sx")
+    with pytest.raises(ResultsError, match=r"^run='zz': no run of that id under "):
+        harness.groups(tmp_path / "results", run="zz")
+    with pytest.raises(ResultsError, match=r"match model='zz'; available: digits-mlp x "):
+        harness.groups(tmp_path / "results", model="zz")
+    with pytest.raises(ResultsError, match=r"has group columns; pass by=$"):
+        harness.groups(tmp_path / "results")
+    assert not any("--" in n for n in frame.attrs["notes"]), frame.attrs["notes"]
 
 
 def test_variants_gives_the_commands_comparisons_as_records(tmp_path: Path, capsys) -> None:

@@ -248,7 +248,7 @@ def test_the_positive_class_is_stated_and_groups_counts_the_same_class(
     )
     assert main([*args, "--positive-label", "1", "--width", "0"]) == 0
     table = capsys.readouterr().out
-    assert "diabetes: positive class: 1 ('progression>median') (--positive-label)" in table
+    assert "diabetes: positive class: 1 ('progression>median') (--positive-label 1)" in table
 
 
 def test_positive_label_on_a_multiclass_task_says_it_changes_nothing() -> None:
