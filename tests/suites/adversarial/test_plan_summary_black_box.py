@@ -11,6 +11,7 @@ import pytest
 
 from harness.config.planner import build_plan
 from harness.config.spec import parse_spec_text
+from harness.run.api import EvaluationResult
 from harness.run.plugins import installed_plugins
 
 sio = pytest.importorskip("skops.io")
@@ -39,6 +40,20 @@ def _summary(folder: Path, models: str, adversarial: str = "{}") -> list[str]:
     plan = build_plan(spec, base_dir=folder, plugins=installed_plugins())
     headlines = {n: t.headline for n, t in plan.tasks.items()}
     return plan.suites["adversarial"].plan_summary(headlines)
+
+
+def _evaluate_lr(folder: Path, settings: dict[str, object]) -> EvaluationResult:
+    """lr's adversarial job on 12 digits images (what a job of the plan records)."""
+    import harness
+
+    return harness.evaluate(
+        folder / "lr.skops",
+        task="digits",
+        limit=12,
+        device="cpu",
+        bootstrap_resamples=0,
+        suites={"adversarial": settings},
+    )
 
 
 def test_a_black_box_spec_announces_its_gradient_free_attacks(folder: Path) -> None:
@@ -90,20 +105,11 @@ def test_what_is_announced_is_what_the_job_runs(folder: Path) -> None:
     """The job of the black-box model records robust accuracy under the announced attacks."""
     import re
 
-    import harness
-
     settings = {"preset": "fast", "check_samples": 4, "escalation_rounds": 0, "max_samples": 6}
     (what, *_) = _summary(folder, f"[{LR}]", str(settings).replace("'", ""))
     announced = re.search(r"preset fast \(([^;]*);", what)
     assert announced is not None and announced.group(1) == "linf_square"
-    result = harness.evaluate(
-        folder / "lr.skops",
-        task="digits",
-        limit=12,
-        device="cpu",
-        bootstrap_resamples=0,
-        suites={"adversarial": settings},
-    )
+    result = _evaluate_lr(folder, settings)
     ran = {re.sub(r"^robust_acc\[attack=([^/]*)/.*", r"\1", m.key) for m in result.metrics}
     assert {a for a in ran if not a.startswith(("ensemble", "clean"))} == {"linf_square"}
 
@@ -138,18 +144,9 @@ def test_a_model_limited_to_some_tasks_is_announced_on_those_only(folder: Path) 
 def test_the_skip_names_the_gradient_attacks_of_the_task_s_own_threat_model(folder: Path) -> None:
     """digits' headline threat model is L-inf only: neither the announced skip nor the job's
     skip reason names the L2 attacks the suite's spec-wide default would hold."""
-    import harness
-
     (line,) = _summary(folder, f"[{LR}]", "{allow_blackbox_fallback: false}")
     assert "linf_fab_t need them" in line and "l2_" not in line
-    result = harness.evaluate(
-        folder / "lr.skops",
-        task="digits",
-        limit=12,
-        device="cpu",
-        bootstrap_resamples=0,
-        suites={"adversarial": {"allow_blackbox_fallback": False}},
-    )
+    result = _evaluate_lr(folder, {"allow_blackbox_fallback": False})
     reason = result.skipped["adversarial"]
     assert "['linf_apgd_ce', 'linf_apgd_t', 'linf_fab_t'] need them" in reason
     assert "l2_apgd" not in reason
