@@ -1,7 +1,9 @@
 """TorchScript (`.pt`, `torch.jit.load`) and torch.export (`.pt2`, `torch.export.load`) files.
 
 Both formats carry their own graph, so no factory code is needed. Gradients flow through both, so
-the adapter is white-box; normalisation can be added in the spec like the torch adapter's.
+the adapter is white-box; normalisation can be added in the spec like the torch adapter's. A
+program whose forward returns its logits in a dict or an object's `logits` field is read on that
+field (`LogitsField`), as the torch adapter does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import NetworkAdapter
+from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.torch_module import Normalization, _Normalize
 from harness.core.adapter import Features, FeaturesUnavailable, InputSpec
@@ -88,7 +91,9 @@ class TorchScriptAdapter(NetworkAdapter):
             pre = _Normalize(
                 config.normalize.mean, config.normalize.std, len(shape) if shape else 3
             )
-        network = _Frozen(program, pre)
+        # a program that returns a dict or an object with a `logits` field (a scripted or
+        # exported transformers model) is read on that field, as the torch adapter reads it
+        network = LogitsField(_Frozen(program, pre), model=name)
         description = {
             "adapter": cls.kind,
             "format": fmt,
