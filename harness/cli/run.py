@@ -195,9 +195,8 @@ def run_command(args: argparse.Namespace) -> int:
         f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × "
         f"{len(plan.suites)} suites) from {origin}"
     )
-    for suite in plan.suites.values():
-        for line in suite.plan_summary({n: t.headline for n, t in plan.tasks.items()}):
-            say(f"  {suite.name}: {line}")
+    for line in plan.suite_summaries():
+        say(f"  {line}")
     settings = execution(args, plan.spec)
     display = _display(settings, width)
     runner = Runner(

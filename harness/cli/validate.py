@@ -40,6 +40,8 @@ def validate_command(args: argparse.Namespace) -> int:
     say(f"{args.spec}: valid — {len(plan.jobs)} jobs")
     for job in plan.jobs:
         say(f"  {job.label}")
+    for line in plan.suite_summaries():  # what `harness run` prints before its first job
+        say(line)
     for line in plan.unchecked:  # settings naming columns that only loading a task can check
         say(line)
     _network(plan, say)

@@ -82,6 +82,17 @@ class Plan:
     def spec_hash(self) -> str:
         return self.spec.spec_hash()
 
+    def suite_summaries(self) -> list[str]:
+        """What each suite will run and its worst-case cost, one line each, prefixed by the
+        suite's name (`Suite.plan_summary`): `harness run` prints them before the first job and
+        `harness validate` after the jobs."""
+        headlines = {name: task.headline for name, task in self.tasks.items()}
+        return [
+            f"{suite.name}: {line}"
+            for suite in self.suites.values()
+            for line in suite.plan_summary(headlines)
+        ]
+
 
 # How model code is kept from changing what other jobs see (harness/core/model_calls.py); bump it
 # when a fix there means results computed before it may be wrong. 1: every forward reads its own

@@ -80,6 +80,23 @@ def test_validate_lists_jobs(tiny_spec: Path, capsys: pytest.CaptureFixture[str]
     assert "valid — 2 jobs" in out and "lin-b × digits × accuracy" in out
 
 
+def test_validate_says_what_the_adversarial_suite_will_run_and_cost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lines `harness run` prints before its first job (what each task gets, its
+    worst-case cost): a user checking a costly spec sees them without starting it."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: t\ntasks: [digits]\nmodels: [digits-mlp]\n"
+        "suites: {accuracy: {}, adversarial: {preset: fast}}\n"
+    )
+    assert run_cli("validate", spec, "--width", "0") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[3].startswith("adversarial: preset fast (linf_apgd_ce, linf_apgd_t, linf_square;")
+    assert out[4].startswith("adversarial: cost per model and task: up to 120 gradient ")
+    assert out[5].startswith("adversarial: a masking flag adds up to 3 escalation round(s)")
+
+
 def test_filters_select_models(tiny_spec: Path, tmp_path: Path) -> None:
     assert run_cli("run", tiny_spec, "--out", tmp_path, "--models", "lin-b", "--limit", "50") == 0
     assert set(tables(tmp_path)) == {"lin-b/accuracy"}
