@@ -17,6 +17,7 @@ from harness.analysis.check import CheckReport, CheckRow
 from harness.analysis.check_headline import HeadlineCheck
 from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import INDENT, Table, fit_text, to_markdown, to_text, wrap
+from harness.stats.intervals import ALPHA, below_alpha_text
 
 
 def number(v: float | None) -> str:
@@ -28,7 +29,10 @@ def number(v: float | None) -> str:
 def p_text(row: CheckRow) -> str:
     """The row's p-value as printed: Holm-adjusted when it was a paired test."""
     p = row.p_adjusted if row.p_adjusted is not None else row.p_value
-    return "—" if p is None else f"{p:.3g}"
+    if p is None:
+        return "—"
+    alpha = row.rule.alpha if row.rule is not None and row.rule.alpha is not None else ALPHA
+    return below_alpha_text(p, f"{p:.3g}", alpha)
 
 
 def _cells(r: CheckRow) -> list[str]:

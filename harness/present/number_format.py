@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from harness.stats.intervals import ALPHA, below_alpha_text
+
 _LARGE_UNITS = frozenset({"samples/s", "FLOP", "TFLOP/s"})
 _FIXED_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
 
@@ -52,7 +54,8 @@ def signed_text(value: float | None, unit: str = "") -> str:
     return f"+{text}" if value > 0 and text.strip("0.") else text
 
 
-def p_text(p: float | None) -> str:
+def p_text(p: float | None, alpha: float = ALPHA) -> str:
+    """A p-value to three decimals ("< 0.001" below that); one below alpha stays below it."""
     if p is None:
         return "—"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < 0.001 else below_alpha_text(p, f"{p:.3f}", alpha)

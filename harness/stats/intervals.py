@@ -645,6 +645,19 @@ def mcnemar_exacts(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(n == 0, 1.0, p)
 
 
+def below_alpha_text(p: float, text: str, alpha: float) -> str:
+    """`text` (p as rounded), or, where rounding carried a p below alpha up to alpha, p with the
+    significant digits that keep it below: "0.0496", not "0.050" beside a "significant" verdict
+    (the paired t-test's p sits just below alpha where its interval excludes 0 by a hair)."""
+    if not p < alpha or float(text) < alpha:
+        return text
+    for digits in range(3, 7):
+        more = f"{p:.{digits}g}"
+        if float(more) < alpha:
+            return more
+    return f"< {alpha:g}"
+
+
 def holm(pvalues: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (same order as given)."""
     m = len(pvalues)

@@ -20,3 +20,33 @@ def test_differences_and_p_values() -> None:
     assert signed_text(0.00001, "fraction") == "0.000"  # rounds to zero: no sign
     assert signed_text(-0.03, "fraction") == "-0.030"
     assert p_text(0.0001) == "< 0.001" and p_text(0.25) == "0.250" and p_text(None) == "—"
+
+
+def test_a_p_value_below_alpha_never_prints_as_alpha() -> None:
+    """Rounded to three decimals, p = 0.0496 read "0.050" beside "significant" (p < 0.05); the
+    paired t-test's p is set just below 0.05 where its interval excludes 0 by a hair. A p below
+    alpha gets the digits that keep it below; a p at or above alpha rounds as before."""
+    assert p_text(0.0496) == "0.0496"
+    assert p_text(0.04999) == "0.04999"
+    assert p_text(0.049999999999999996) == "< 0.05"
+    assert p_text(0.0504) == "0.050" and p_text(0.05) == "0.050" and p_text(0.0494) == "0.049"
+    assert p_text(0.00996, alpha=0.01) == "0.00996"
+    assert p_text(0.0096, alpha=0.01) == "0.0096"
+
+
+def test_the_gate_prints_a_p_below_its_alpha_below_it() -> None:
+    """The gate's table wrote p (adj) = 0.04996 as "0.05" on a failing row at alpha 0.05."""
+    from harness.analysis.check import CheckRow
+    from harness.analysis.check_policy import MetricRule
+    from harness.present.check_view import p_text as gate_p_text
+
+    def row(p: float, alpha: float = 0.05) -> CheckRow:
+        return CheckRow(
+            "m", "t", "accuracy", "top1_acc", 0.9, 0.8, "fail", "", p_adjusted=p,
+            rule=MetricRule(alpha=alpha),
+        )  # fmt: skip
+
+    assert gate_p_text(row(0.04996)) == "0.04996"
+    assert gate_p_text(row(0.0123)) == "0.0123" and gate_p_text(row(0.05)) == "0.05"
+    assert gate_p_text(row(0.009996, alpha=0.01)) == "0.009996"
+    assert gate_p_text(row(3e-7)) == "3e-07"
