@@ -50,3 +50,4 @@ def test_the_gate_prints_a_p_below_its_alpha_below_it() -> None:
     assert gate_p_text(row(0.0123)) == "0.0123" and gate_p_text(row(0.05)) == "0.05"
     assert gate_p_text(row(0.009996, alpha=0.01)) == "0.009996"
     assert gate_p_text(row(3e-7)) == "3e-07"
+    assert gate_p_text(row(0.0)) == "< 1e-300"  # mcnemar_exact(2000, 0) underflows: not "0"
