@@ -40,10 +40,15 @@ def _si(value: float) -> str:
 
 
 def interval_text(ci: tuple[float, float] | None, unit: str = "") -> str:
-    """`[low, high]` in the value's style ('' without an interval)."""
+    """`[low, high]` in the value's style ('' without an interval); an interval that excludes 0
+    writes an end that rounds to 0.000 to two significant digits ("[0.0004, 0.012]")."""
     if ci is None:
         return ""
-    return f"[{value_text(ci[0], unit)}, {value_text(ci[1], unit)}]"
+    low, high = value_text(ci[0], unit), value_text(ci[1], unit)
+    if ci[0] > 0 or ci[1] < 0:  # excludes 0: an end that rounds to 0 would seem to hold it
+        low = f"{ci[0]:.2g}" if low == "0.000" else low
+        high = f"{ci[1]:.2g}" if high == "0.000" else high
+    return f"[{low}, {high}]"
 
 
 def signed_text(value: float | None, unit: str = "") -> str:

@@ -51,3 +51,13 @@ def test_the_gate_prints_a_p_below_its_alpha_below_it() -> None:
     assert gate_p_text(row(0.009996, alpha=0.01)) == "0.009996"
     assert gate_p_text(row(3e-7)) == "3e-07"
     assert gate_p_text(row(0.0)) == "< 1e-300"  # mcnemar_exact(2000, 0) underflows: not "0"
+
+
+def test_an_interval_that_excludes_zero_never_prints_an_end_as_zero() -> None:
+    """McNemar's interval of a difference on 50,000 samples can start at 0.0004: it printed
+    "[0.000, 0.012]" beside "A better", the same text as an interval that holds 0."""
+    assert interval_text((0.0004, 0.0123), "difference") == "[0.0004, 0.012]"
+    assert interval_text((-0.0213, -0.00004), "fraction") == "[-0.021, -4e-05]"
+    assert interval_text((-0.0004, 0.0123), "difference") == "[0.000, 0.012]"  # holds 0
+    assert interval_text((0.0, 0.0123), "difference") == "[0.000, 0.012]"
+    assert interval_text((0.9812, 0.9934), "fraction") == "[0.981, 0.993]"
