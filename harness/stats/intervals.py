@@ -394,7 +394,11 @@ def _df_factor(influence: np.ndarray, alpha: float) -> float:
 
     sq = influence**2
     df = max(1.0, float(np.sum(sq) ** 2 / np.sum(sq**2)))
-    return (z_value(alpha) / float(scipy_stats.t.ppf(1.0 - alpha / 2.0, df))) ** 2
+    t = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, df))
+    if not t > 0:  # a hair above the median scipy's quantile is 0 at 4 and 6 df (the p-value's
+        # probes near alpha = 1): the ratio's limit there, the densities' at 0, squared
+        return (float(scipy_stats.t.pdf(0.0, df)) / NormalDist().pdf(0.0)) ** 2
+    return (z_value(alpha) / t) ** 2
 
 
 def mover_ratio(

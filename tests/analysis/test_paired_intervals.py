@@ -174,3 +174,21 @@ def test_mann_whitney_with_tied_rounds_agrees_with_its_interval() -> None:
         exact = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue
         assert p >= exact - 1e-12, (a, b)
         assert (ci is not None and _excludes(ci)) == (p < 0.05), (a, b, p, ci)
+
+
+def test_cell_mean_p_where_scipys_t_quantile_loses_its_digits() -> None:
+    """scipy's t quantile a hair above the median is exactly 0 at 4 and 6 degrees of freedom
+    (t.ppf(0.5 + 5e-10, 4) == 0.0), and the p-value's first probe (alpha = 1 - 1e-9) divided by
+    it: two models with these outcomes over two cells of 8 images (4 images carry the variance
+    alike: 4 df) stopped `harness check` and the boards with a ZeroDivisionError."""
+    right = np.array([1, 1, 0, 0, 1, 1, 1, 1], dtype=np.float64)
+    wrong = np.array([1, 1, 0, 0, 0, 0, 0, 0], dtype=np.float64)
+    a, b = cell_mean([right, wrong]), cell_mean([right.copy(), wrong.copy()])
+    assert cell_mean_difference_p(a, b) == 1.0
+    res = paired_tests.cell_mean_test(a, b, n=8)
+    assert res.p_value == 1.0 and res.ci is not None and res.ci[0] < 0 < res.ci[1]
+    six = np.array([1, 1, 1, 0, 0, 0] + [1] * 6, dtype=np.float64)
+    other = np.array([1, 1, 1, 0, 0, 0] + [0] * 6, dtype=np.float64)
+    shifted = np.array([1, 1, 1, 0, 0, 0] + [0] * 5 + [1], dtype=np.float64)
+    p = cell_mean_difference_p(cell_mean([six, other]), cell_mean([six, shifted]))
+    assert 0.0 < p <= 1.0
