@@ -26,16 +26,11 @@ def number(v: float | None) -> str:
     return f"{v:.4g}" if abs(v) >= 1000 else f"{v:.4f}"
 
 
-TINY_P = 1e-300
-
-
 def p_text(row: CheckRow) -> str:
     """The row's p-value as printed: Holm-adjusted when it was a paired test."""
     p = row.p_adjusted if row.p_adjusted is not None else row.p_value
     if p is None:
         return "—"
-    if p < TINY_P:  # an exact p of 2000 against 0 discordant pairs underflows to 0.0
-        return f"< {TINY_P:g}"
     alpha = row.rule.alpha if row.rule is not None and row.rule.alpha is not None else ALPHA
     return below_alpha_text(p, f"{p:.3g}", alpha)
 

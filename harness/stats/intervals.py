@@ -649,10 +649,18 @@ def mcnemar_exacts(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(n == 0, 1.0, p)
 
 
+TINY_P = 1e-300
+"""Below this a p-value has lost its digits (an exact McNemar p of 2,000 against 0 discordant
+pairs is 0.0 in float64): it is written "< 1e-300", never as 0."""
+
+
 def below_alpha_text(p: float, text: str, alpha: float) -> str:
     """`text` (p as rounded), or, where rounding carried a p below alpha up to alpha, p with the
     significant digits that keep it below: "0.0496", not "0.050" beside a "significant" verdict
-    (the paired t-test's p sits just below alpha where its interval excludes 0 by a hair)."""
+    (the paired t-test's p sits just below alpha where its interval excludes 0 by a hair).
+    A p below `TINY_P` (0 included) is "< 1e-300"."""
+    if p < TINY_P:
+        return f"< {TINY_P:g}"
     if not p < alpha or float(text) < alpha:
         return text
     for digits in range(3, 7):

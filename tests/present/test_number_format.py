@@ -31,6 +31,7 @@ def test_a_p_value_below_alpha_never_prints_as_alpha() -> None:
     assert p_text(0.049999999999999996) == "< 0.05"
     assert p_text(0.0504) == "0.050" and p_text(0.05) == "0.050" and p_text(0.0494) == "0.049"
     assert p_text(0.00996, alpha=0.01) == "0.00996"
+    assert p_text(0.0) == "< 0.001"
     assert p_text(0.0096, alpha=0.01) == "0.0096"
 
 
@@ -61,3 +62,12 @@ def test_an_interval_that_excludes_zero_never_prints_an_end_as_zero() -> None:
     assert interval_text((-0.0004, 0.0123), "difference") == "[0.000, 0.012]"  # holds 0
     assert interval_text((0.0, 0.0123), "difference") == "[0.000, 0.012]"
     assert interval_text((0.9812, 0.9934), "fraction") == "[0.981, 0.993]"
+
+
+def test_a_p_value_that_underflowed_never_prints_as_zero() -> None:
+    """mcnemar_exact(2000, 0) is 0.0 in float64: `harness variants` printed "p=0.000", the
+    comparison notes "p=0"."""
+    from harness.present.variants_view import _p as variants_p
+
+    assert variants_p(0.0) == "< 1e-300" and variants_p(2e-5) == "2e-05"
+    assert variants_p(0.0496) == "0.0496" and variants_p(0.5) == "0.500"
