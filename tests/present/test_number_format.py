@@ -65,9 +65,9 @@ def test_an_interval_that_excludes_zero_never_prints_an_end_as_zero() -> None:
 
 
 def test_a_p_value_that_underflowed_never_prints_as_zero() -> None:
-    """mcnemar_exact(2000, 0) is 0.0 in float64: `harness variants` printed "p=0.000", the
-    comparison notes "p=0"."""
-    from harness.present.variants_view import _p as variants_p
+    """mcnemar_exact(2000, 0) is 0.0 in float64: `harness variants` and the leaderboard's
+    variant notes printed "p=0.000", the comparison notes "p=0"."""
+    from harness.analysis.variant_deltas import format_p as variants_p
 
     assert variants_p(0.0) == "< 1e-300" and variants_p(2e-5) == "2e-05"
     assert variants_p(0.0496) == "0.0496" and variants_p(0.5) == "0.500"
