@@ -446,7 +446,9 @@ def relative_drop(
     `mean.ids`). The mean's interval is its Wilson interval at the effective n, the clean
     accuracy's its Wilson interval, and rho the correlation of their influences over the shared
     images (0 where one of them does not vary: every image right, say), so an all-correct model
-    gets an interval around 0 as wide as 300 images allow, not [0, 0].
+    gets an interval around 0 as wide as 300 images allow, not [0, 0]; where the two move
+    together on every image (no change under any corruption: rho = 1, and an interval of no
+    width), rho takes the continuity adjustment of `cell_mean_difference`.
     """
     c = np.asarray(clean, dtype=np.float64).ravel()
     if len(c) == 0 or not c.mean() > 0 or mean.ci is None:
@@ -457,10 +459,18 @@ def relative_drop(
     assert ci2 is not None
     if clean_ids is None and len(c) == mean.clusters:
         clean_ids = mean.ids  # the same images in the same order
-    rho = 0.0
+    rho, clean_mean = 0.0, None
     if clean_ids is not None:  # the clean accuracy as a mean over one cell: its influences
-        rho = influence_correlation(mean, cell_mean([c], [clean_ids], alpha=alpha))
+        clean_mean = cell_mean([c], [clean_ids], alpha=alpha)
+        rho = influence_correlation(mean, clean_mean)
     ratio = mover_ratio(mean.value, mean.ci, theta2, ci2, rho)
+    if ratio is not None and clean_mean is not None and not ratio[1] - ratio[0] > 1e-9:
+        # every image right under every corruption exactly where it is right when clean: rho = 1
+        # and the interval [0, 0] (inverted by float noise on 2 images); as the difference of
+        # two such means (`cell_mean_difference`), the cross product loses 1 / (2 n_a n_b)
+        shrink = 1.0 / (2.0 * mean.n_eff * clean_mean.n_eff)
+        rho = influence_correlation(mean, clean_mean, shrink=shrink)
+        ratio = mover_ratio(mean.value, mean.ci, theta2, ci2, rho)
     if ratio is None:
         return value, None
     return value, (1.0 - ratio[1], 1.0 - ratio[0])
