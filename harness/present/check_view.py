@@ -35,8 +35,17 @@ def p_text(row: CheckRow) -> str:
     return below_alpha_text(p, f"{p:.3g}", alpha)
 
 
+def delta_text(delta: float | None) -> str:
+    """A change to four decimals; one that rounds to 0 but is not 0 keeps two significant
+    digits (a significant regression of 0.00004 on a million samples read "-0.0000")."""
+    if delta is None:
+        return "—"
+    text = f"{delta:+.4f}"
+    return f"{delta:+.2g}" if delta != 0 and text in ("+0.0000", "-0.0000") else text
+
+
 def _cells(r: CheckRow) -> list[str]:
-    delta = "—" if r.delta is None else f"{r.delta:+.4f}"
+    delta = delta_text(r.delta)
     return [
         r.status.upper(),
         r.model,
@@ -79,7 +88,7 @@ HEADLINE_HEADER = ["status", "model", "metric", "baseline", "current", "delta", 
 
 
 def _headline_cells(r: CheckRow, metric: str) -> list[str]:
-    delta = "—" if r.delta is None else f"{r.delta:+.4f}"
+    delta = delta_text(r.delta)
     return [
         r.status.upper(),
         r.model,

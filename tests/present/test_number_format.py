@@ -71,3 +71,13 @@ def test_a_p_value_that_underflowed_never_prints_as_zero() -> None:
 
     assert variants_p(0.0) == "< 1e-300" and variants_p(2e-5) == "2e-05"
     assert variants_p(0.0496) == "0.0496" and variants_p(0.5) == "0.500"
+
+
+def test_the_gate_never_prints_a_change_as_zero_when_it_is_not() -> None:
+    """A significant regression of 0.00004 (a million samples, `max_drop: 0`) read "-0.0000"
+    beside FAIL; an unchanged metric still reads "+0.0000"."""
+    from harness.present.check_view import delta_text
+
+    assert delta_text(-0.00004) == "-4e-05" and delta_text(0.00001) == "+1e-05"
+    assert delta_text(0.0) == "+0.0000" and delta_text(-0.0123) == "-0.0123"
+    assert delta_text(None) == "—"
