@@ -159,7 +159,7 @@ class AccuracySuite(Suite):
             tie_breaks.COLUMN: tie_breaks.decided_by_tie(probs, labels, 1),
         }
         if k > 5:
-            top5 = np.argsort(-probs, axis=1)[:, :5]
+            top5 = np.argsort(-probs, axis=1, kind="stable")[:, :5]  # ties: lowest index
             columns["top5_correct"] = (top5 == labels[:, None]).any(axis=1)
             columns[tie_breaks.TOP5_COLUMN] = tie_breaks.decided_by_tie(probs, labels, 5)
         return self.result_from_table(SampleTable.build(columns), task, ctx)

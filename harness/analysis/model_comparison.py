@@ -44,7 +44,7 @@ from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTabl
 from harness.core.suite_board import SuiteConfigs, read_config
 from harness.core.suite_config import SuiteConfig
 from harness.stats import timing
-from harness.stats.intervals import holm
+from harness.stats.intervals import below_alpha_text, holm
 from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.store.recency import oldest_first
 from harness.store.run_store import LoadedJob, StoredJob
@@ -53,6 +53,11 @@ Interval = tuple[float, float]
 SliceKind = Literal["class", "group", "condition"]
 ALPHA = 0.05
 MIN_SLICE = 10  # smaller slices are not compared
+
+
+def _p3(p: float | None) -> str:
+    """A p-value to three significant digits; one below ALPHA stays below it."""
+    return "—" if p is None else below_alpha_text(p, f"{p:.3g}", ALPHA)
 
 
 METRICS_FAMILY = "the comparison's metrics"
@@ -101,9 +106,9 @@ class PairedDiff:
         if not self.excludes_zero or self.better or self.p_holm is None:
             return ""
         return (
-            f"the 95% interval excludes 0 (p={self.p_value:.3g}), but not after Holm's "
+            f"the 95% interval excludes 0 (p={_p3(self.p_value)}), but not after Holm's "
             f"correction over the {self.family_size} tests of {self.family} "
-            f"(adjusted p={self.p_holm:.3g})"
+            f"(adjusted p={_p3(self.p_holm)})"
         )
 
 
@@ -466,12 +471,12 @@ def _step_text(ranking: paired_tests.Ranking, label: str, d: PairedDiff, a: str,
     text = (
         f"headline board ({label}): {'apart' if board_apart else 'tied'}, Holm over the {size} "
         f"models tested against the step's leader {leader} (adjusted p="
-        + ("—" if p_adj is None else f"{p_adj:.3g}")
+        + ("—" if p_adj is None else _p3(p_adj))
         + ")"
     )
     if board_apart != bool(d.better):
         text += (
-            f"; the same p-value ({d.p_value:.3g}) is adjusted over {size} tests there and over "
+            f"; the same p-value ({_p3(d.p_value)}) is adjusted over {size} tests there and over "
             f"{d.family_size} here ({d.family}), so the two verdicts differ"
         )
     return text

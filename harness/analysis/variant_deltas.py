@@ -33,7 +33,7 @@ from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs
-from harness.stats.intervals import holm
+from harness.stats.intervals import below_alpha_text, holm
 from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.stats.timing import UNSTABLE
 from harness.store.completeness import Completeness
@@ -500,6 +500,12 @@ def format_value(value: float | None) -> str:
     )
 
 
+def format_p(p: float | None) -> str:
+    """A p-value as `format_value` writes it, except that one below alpha never prints as alpha
+    and one that underflowed never as 0 (`intervals.below_alpha_text`)."""
+    return "—" if p is None else below_alpha_text(p, format_value(p), ALPHA)
+
+
 def board_notes(comparisons: list[VariantComparison], task: str, metric: str) -> list[str]:
     """Short leaderboard notes: each variant's change on the board's first column."""
     notes = []
@@ -515,13 +521,13 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         size = f", size {c.size.size_ratio:.2f}x" if c.size.size_ratio else ""
         worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
         harm = (
-            f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_value(worst.p_value)})"
+            f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_p(worst.p_value)})"
             if worst
             else ""
         )
         ci = f"95% CI [{format_value(d.ci[0])}, {format_value(d.ci[1])}], " if d.ci else ""
         notes.append(
             f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{format_value(d.delta)} "
-            f"({ci}{d.test} p={format_value(d.p_value)}){size}{harm}"
+            f"({ci}{d.test} p={format_p(d.p_value)}){size}{harm}"
         )
     return notes

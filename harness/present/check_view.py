@@ -17,6 +17,7 @@ from harness.analysis.check import CheckReport, CheckRow
 from harness.analysis.check_headline import HeadlineCheck
 from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import INDENT, Table, fit_text, to_markdown, to_text, wrap
+from harness.stats.intervals import ALPHA, below_alpha_text
 
 
 def number(v: float | None) -> str:
@@ -28,11 +29,23 @@ def number(v: float | None) -> str:
 def p_text(row: CheckRow) -> str:
     """The row's p-value as printed: Holm-adjusted when it was a paired test."""
     p = row.p_adjusted if row.p_adjusted is not None else row.p_value
-    return "—" if p is None else f"{p:.3g}"
+    if p is None:
+        return "—"
+    alpha = row.rule.alpha if row.rule is not None and row.rule.alpha is not None else ALPHA
+    return below_alpha_text(p, f"{p:.3g}", alpha)
+
+
+def delta_text(delta: float | None) -> str:
+    """A change to four decimals; one that rounds to 0 but is not 0 keeps two significant
+    digits (a significant regression of 0.00004 on a million samples read "-0.0000")."""
+    if delta is None:
+        return "—"
+    text = f"{delta:+.4f}"
+    return f"{delta:+.2g}" if delta != 0 and text in ("+0.0000", "-0.0000") else text
 
 
 def _cells(r: CheckRow) -> list[str]:
-    delta = "—" if r.delta is None else f"{r.delta:+.4f}"
+    delta = delta_text(r.delta)
     return [
         r.status.upper(),
         r.model,
@@ -75,7 +88,7 @@ HEADLINE_HEADER = ["status", "model", "metric", "baseline", "current", "delta", 
 
 
 def _headline_cells(r: CheckRow, metric: str) -> list[str]:
-    delta = "—" if r.delta is None else f"{r.delta:+.4f}"
+    delta = delta_text(r.delta)
     return [
         r.status.upper(),
         r.model,

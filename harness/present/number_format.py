@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from harness.stats.intervals import ALPHA, below_alpha_text
+
 _LARGE_UNITS = frozenset({"samples/s", "FLOP", "TFLOP/s"})
 _FIXED_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
 
@@ -38,10 +40,15 @@ def _si(value: float) -> str:
 
 
 def interval_text(ci: tuple[float, float] | None, unit: str = "") -> str:
-    """`[low, high]` in the value's style ('' without an interval)."""
+    """`[low, high]` in the value's style ('' without an interval); an interval that excludes 0
+    writes an end that rounds to 0.000 to two significant digits ("[0.0004, 0.012]")."""
     if ci is None:
         return ""
-    return f"[{value_text(ci[0], unit)}, {value_text(ci[1], unit)}]"
+    low, high = value_text(ci[0], unit), value_text(ci[1], unit)
+    if ci[0] > 0 or ci[1] < 0:  # excludes 0: an end that rounds to 0 would seem to hold it
+        low = f"{ci[0]:.2g}" if low == "0.000" else low
+        high = f"{ci[1]:.2g}" if high == "0.000" else high
+    return f"[{low}, {high}]"
 
 
 def signed_text(value: float | None, unit: str = "") -> str:
@@ -52,7 +59,8 @@ def signed_text(value: float | None, unit: str = "") -> str:
     return f"+{text}" if value > 0 and text.strip("0.") else text
 
 
-def p_text(p: float | None) -> str:
+def p_text(p: float | None, alpha: float = ALPHA) -> str:
+    """A p-value to three decimals ("< 0.001" below that); one below alpha stays below it."""
     if p is None:
         return "—"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < 0.001 else below_alpha_text(p, f"{p:.3f}", alpha)

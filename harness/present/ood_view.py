@@ -19,6 +19,7 @@ from harness.present.escaping import slug
 from harness.present.number_format import interval_text, value_text
 from harness.present.report_figures import FigureFolder
 from harness.present.report_views import FigureView, model_page
+from harness.stats.intervals import ALPHA, below_alpha_text
 
 _SHORT = {"ood_fpr_at_95_tpr": "FPR@95", "ood_aupr": "AUPR-In", "ood_aupr_out": "AUPR-Out"}
 
@@ -114,7 +115,7 @@ def _table_view(table: DetectorTable) -> DetectorTableView:
 def _p(value: float | None) -> str:
     if value is None:
         return "—"
-    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+    return "<0.0001" if value < 1e-4 else below_alpha_text(value, f"{value:.4f}", ALPHA)
 
 
 def _comparison(c: PairedDetection) -> ComparisonView:

@@ -394,7 +394,11 @@ def _df_factor(influence: np.ndarray, alpha: float) -> float:
 
     sq = influence**2
     df = max(1.0, float(np.sum(sq) ** 2 / np.sum(sq**2)))
-    return (z_value(alpha) / float(scipy_stats.t.ppf(1.0 - alpha / 2.0, df))) ** 2
+    t = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, df))
+    if not t > 0:  # a hair above the median scipy's quantile is 0 at 4 and 6 df (the p-value's
+        # probes near alpha = 1): the ratio's limit there, the densities' at 0, squared
+        return (float(scipy_stats.t.pdf(0.0, df)) / NormalDist().pdf(0.0)) ** 2
+    return (z_value(alpha) / t) ** 2
 
 
 def mover_ratio(
@@ -442,7 +446,9 @@ def relative_drop(
     `mean.ids`). The mean's interval is its Wilson interval at the effective n, the clean
     accuracy's its Wilson interval, and rho the correlation of their influences over the shared
     images (0 where one of them does not vary: every image right, say), so an all-correct model
-    gets an interval around 0 as wide as 300 images allow, not [0, 0].
+    gets an interval around 0 as wide as 300 images allow, not [0, 0]; where the two move
+    together on every image (no change under any corruption: rho = 1, and an interval of no
+    width), rho takes the continuity adjustment of `cell_mean_difference`.
     """
     c = np.asarray(clean, dtype=np.float64).ravel()
     if len(c) == 0 or not c.mean() > 0 or mean.ci is None:
@@ -453,10 +459,18 @@ def relative_drop(
     assert ci2 is not None
     if clean_ids is None and len(c) == mean.clusters:
         clean_ids = mean.ids  # the same images in the same order
-    rho = 0.0
+    rho, clean_mean = 0.0, None
     if clean_ids is not None:  # the clean accuracy as a mean over one cell: its influences
-        rho = influence_correlation(mean, cell_mean([c], [clean_ids], alpha=alpha))
+        clean_mean = cell_mean([c], [clean_ids], alpha=alpha)
+        rho = influence_correlation(mean, clean_mean)
     ratio = mover_ratio(mean.value, mean.ci, theta2, ci2, rho)
+    if ratio is not None and clean_mean is not None and not ratio[1] - ratio[0] > 1e-9:
+        # every image right under every corruption exactly where it is right when clean: rho = 1
+        # and the interval [0, 0] (inverted by float noise on 2 images); as the difference of
+        # two such means (`cell_mean_difference`), the cross product loses 1 / (2 n_a n_b)
+        shrink = 1.0 / (2.0 * mean.n_eff * clean_mean.n_eff)
+        rho = influence_correlation(mean, clean_mean, shrink=shrink)
+        ratio = mover_ratio(mean.value, mean.ci, theta2, ci2, rho)
     if ratio is None:
         return value, None
     return value, (1.0 - ratio[1], 1.0 - ratio[0])
@@ -643,6 +657,27 @@ def mcnemar_exacts(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     n = b + c
     p = np.minimum(1.0, 2.0 * binom_cdf(np.minimum(b, c), np.maximum(n, 1), 0.5))
     return np.where(n == 0, 1.0, p)
+
+
+TINY_P = 1e-300
+"""Below this a p-value has lost its digits (an exact McNemar p of 2,000 against 0 discordant
+pairs is 0.0 in float64): it is written "< 1e-300", never as 0."""
+
+
+def below_alpha_text(p: float, text: str, alpha: float) -> str:
+    """`text` (p as rounded), or, where rounding carried a p below alpha up to alpha, p with the
+    significant digits that keep it below: "0.0496", not "0.050" beside a "significant" verdict
+    (the paired t-test's p sits just below alpha where its interval excludes 0 by a hair).
+    A p below `TINY_P` (0 included) is "< 1e-300"."""
+    if p < TINY_P:
+        return f"< {TINY_P:g}"
+    if not p < alpha or float(text) < alpha:
+        return text
+    for digits in range(3, 7):
+        more = f"{p:.{digits}g}"
+        if float(more) < alpha:
+            return more
+    return f"< {alpha:g}"
 
 
 def holm(pvalues: list[float]) -> list[float]:

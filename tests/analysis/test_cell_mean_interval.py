@@ -17,6 +17,7 @@ import pytest
 from harness.stats.intervals import (
     bootstrap_joint,
     cell_mean,
+    influence_correlation,
     mover_ratio,
     relative_drop,
     wilson_ci,
@@ -185,6 +186,27 @@ def test_relative_drop_of_an_all_right_model_is_not_zero_width() -> None:
     assert ci[0] < -0.005 and ci[1] > 0.005 and ci[1] - ci[0] < 0.05
     # no clean accuracy: no drop
     assert relative_drop(cell_mean(list(y.T)), np.zeros(IMAGES)) == (None, None)
+
+
+def test_relative_drop_without_any_change_is_not_zero_width() -> None:
+    """Every image right under every corruption exactly where it is right when clean (rho = 1):
+    the MOVER interval was [0, 0] on 50 images, and on 2 images inverted by float noise,
+    (4.4e-16, -2.2e-16). With the continuity adjustment of `cell_mean_difference` it holds 0
+    and has the width those images allow."""
+    for m in (2, 50, 300):
+        clean = np.r_[np.ones(m // 2), np.zeros(m - m // 2)]
+        value, ci = relative_drop(cell_mean([clean.copy() for _ in range(3)]), clean)
+        assert value == 0.0 and ci is not None
+        assert ci[0] < -0.005 and ci[1] > 0.005, (m, ci)
+    # a real drop keeps its interval bit for bit (the adjustment is for no width only)
+    gen = np.random.default_rng(2)
+    clean = gen.random(300) < 0.9
+    y = clean[:, None] & (gen.random((300, 5)) < 0.9)
+    mean = cell_mean(list(y.T.astype(np.float64)))
+    rho = influence_correlation(mean, cell_mean([clean.astype(np.float64)], [mean.ids]))
+    ratio = mover_ratio(mean.value, mean.ci, clean.mean(), wilson_ci(clean.sum(), 300), rho)
+    assert ratio is not None
+    assert relative_drop(mean, clean)[1] == (1.0 - ratio[1], 1.0 - ratio[0])
 
 
 def test_mover_ratio_of_equal_estimates_brackets_one() -> None:

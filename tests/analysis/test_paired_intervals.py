@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from benchmarks.coverage_cases import paired_outcomes
 from harness.analysis import paired_tests
@@ -152,3 +153,42 @@ def test_random_sign_flips_hold_one_byte_per_eight_pairs() -> None:
     assert flips.packed.dtype == np.uint8 and flips.packed.shape == (m, n // 8)
     assert peak < 100 * 2**20  # packed 25 MB + its byte counts 25 MB + the byte table 25 MB
     assert ends[0] < d.mean() < ends[1] and 0 < p <= 1
+
+
+def test_mann_whitney_with_tied_rounds_agrees_with_its_interval() -> None:
+    """Tied rounds (CUDA events time in steps of about half a microsecond; a model timed twice
+    for the gate): a tie between the two runs counts against a difference, so the p-value is
+    never below scipy's exact one (which rounds the tied half towards the null) and the
+    Hodges-Lehmann interval touches 0 exactly when p >= 0.05. Before: [0, 1] against [3, 1]
+    gave p = 1/3 (scipy 2/3), and 60 data sets printed an interval ending at 0 beside p < 0.05."""
+    gen = np.random.default_rng(7)
+    found = mann_whitney([0.0, 1.0], [3.0, 1.0])
+    assert found is not None and found[0] >= stats.mannwhitneyu([0, 1], [3, 1]).pvalue
+    for _ in range(400):
+        m, n = gen.integers(2, 9, 2)
+        a = np.round(gen.normal(0, 1, m))
+        b = np.round(gen.normal(gen.choice([0.0, 1.0, 2.0]), 1, n))
+        found = mann_whitney(a, b)
+        assert found is not None
+        p, ci = found
+        exact = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue
+        assert p >= exact - 1e-12, (a, b)
+        assert (ci is not None and _excludes(ci)) == (p < 0.05), (a, b, p, ci)
+
+
+def test_cell_mean_p_where_scipys_t_quantile_loses_its_digits() -> None:
+    """scipy's t quantile a hair above the median is exactly 0 at 4 and 6 degrees of freedom
+    (t.ppf(0.5 + 5e-10, 4) == 0.0), and the p-value's first probe (alpha = 1 - 1e-9) divided by
+    it: two models with these outcomes over two cells of 8 images (4 images carry the variance
+    alike: 4 df) stopped `harness check` and the boards with a ZeroDivisionError."""
+    right = np.array([1, 1, 0, 0, 1, 1, 1, 1], dtype=np.float64)
+    wrong = np.array([1, 1, 0, 0, 0, 0, 0, 0], dtype=np.float64)
+    a, b = cell_mean([right, wrong]), cell_mean([right.copy(), wrong.copy()])
+    assert cell_mean_difference_p(a, b) == 1.0
+    res = paired_tests.cell_mean_test(a, b, n=8)
+    assert res.p_value == 1.0 and res.ci is not None and res.ci[0] < 0 < res.ci[1]
+    six = np.array([1, 1, 1, 0, 0, 0] + [1] * 6, dtype=np.float64)
+    other = np.array([1, 1, 1, 0, 0, 0] + [0] * 6, dtype=np.float64)
+    shifted = np.array([1, 1, 1, 0, 0, 0] + [0] * 5 + [1], dtype=np.float64)
+    p = cell_mean_difference_p(cell_mean([six, other]), cell_mean([six, shifted]))
+    assert 0.0 < p <= 1.0

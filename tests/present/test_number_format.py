@@ -20,3 +20,64 @@ def test_differences_and_p_values() -> None:
     assert signed_text(0.00001, "fraction") == "0.000"  # rounds to zero: no sign
     assert signed_text(-0.03, "fraction") == "-0.030"
     assert p_text(0.0001) == "< 0.001" and p_text(0.25) == "0.250" and p_text(None) == "—"
+
+
+def test_a_p_value_below_alpha_never_prints_as_alpha() -> None:
+    """Rounded to three decimals, p = 0.0496 read "0.050" beside "significant" (p < 0.05); the
+    paired t-test's p is set just below 0.05 where its interval excludes 0 by a hair. A p below
+    alpha gets the digits that keep it below; a p at or above alpha rounds as before."""
+    assert p_text(0.0496) == "0.0496"
+    assert p_text(0.04999) == "0.04999"
+    assert p_text(0.049999999999999996) == "< 0.05"
+    assert p_text(0.0504) == "0.050" and p_text(0.05) == "0.050" and p_text(0.0494) == "0.049"
+    assert p_text(0.00996, alpha=0.01) == "0.00996"
+    assert p_text(0.0) == "< 0.001"
+    assert p_text(0.0096, alpha=0.01) == "0.0096"
+
+
+def test_the_gate_prints_a_p_below_its_alpha_below_it() -> None:
+    """The gate's table wrote p (adj) = 0.04996 as "0.05" on a failing row at alpha 0.05."""
+    from harness.analysis.check import CheckRow
+    from harness.analysis.check_policy import MetricRule
+    from harness.present.check_view import p_text as gate_p_text
+
+    def row(p: float, alpha: float = 0.05) -> CheckRow:
+        return CheckRow(
+            "m", "t", "accuracy", "top1_acc", 0.9, 0.8, "fail", "", p_adjusted=p,
+            rule=MetricRule(alpha=alpha),
+        )  # fmt: skip
+
+    assert gate_p_text(row(0.04996)) == "0.04996"
+    assert gate_p_text(row(0.0123)) == "0.0123" and gate_p_text(row(0.05)) == "0.05"
+    assert gate_p_text(row(0.009996, alpha=0.01)) == "0.009996"
+    assert gate_p_text(row(3e-7)) == "3e-07"
+    assert gate_p_text(row(0.0)) == "< 1e-300"  # mcnemar_exact(2000, 0) underflows: not "0"
+
+
+def test_an_interval_that_excludes_zero_never_prints_an_end_as_zero() -> None:
+    """McNemar's interval of a difference on 50,000 samples can start at 0.0004: it printed
+    "[0.000, 0.012]" beside "A better", the same text as an interval that holds 0."""
+    assert interval_text((0.0004, 0.0123), "difference") == "[0.0004, 0.012]"
+    assert interval_text((-0.0213, -0.00004), "fraction") == "[-0.021, -4e-05]"
+    assert interval_text((-0.0004, 0.0123), "difference") == "[0.000, 0.012]"  # holds 0
+    assert interval_text((0.0, 0.0123), "difference") == "[0.000, 0.012]"
+    assert interval_text((0.9812, 0.9934), "fraction") == "[0.981, 0.993]"
+
+
+def test_a_p_value_that_underflowed_never_prints_as_zero() -> None:
+    """mcnemar_exact(2000, 0) is 0.0 in float64: `harness variants` and the leaderboard's
+    variant notes printed "p=0.000", the comparison notes "p=0"."""
+    from harness.analysis.variant_deltas import format_p as variants_p
+
+    assert variants_p(0.0) == "< 1e-300" and variants_p(2e-5) == "2e-05"
+    assert variants_p(0.0496) == "0.0496" and variants_p(0.5) == "0.500"
+
+
+def test_the_gate_never_prints_a_change_as_zero_when_it_is_not() -> None:
+    """A significant regression of 0.00004 (a million samples, `max_drop: 0`) read "-0.0000"
+    beside FAIL; an unchanged metric still reads "+0.0000"."""
+    from harness.present.check_view import delta_text
+
+    assert delta_text(-0.00004) == "-4e-05" and delta_text(0.00001) == "+1e-05"
+    assert delta_text(0.0) == "+0.0000" and delta_text(-0.0123) == "-0.0123"
+    assert delta_text(None) == "—"

@@ -367,3 +367,34 @@ def test_calibration_flags_need_every_row_and_read_nulls_as_false() -> None:
     assert calibration_flags(pd.DataFrame({"decision_score": [True, np.nan]})) == ()
     assert calibration_flags(pd.DataFrame({"probability_output": [True, None]})) == ()
     assert calibration_flags(pd.DataFrame({"label": [0]})) == ()
+
+
+def test_top5_ties_go_to_the_lowest_class_index_with_many_classes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The note says ties go to the lowest class index; numpy's default argsort keeps that only
+    up to 16 classes (insertion sort). With 20 classes this row put class 10 in the top five
+    before class 4 (both score 0.8): a label of 4 counted wrong where the rule says right."""
+    from types import SimpleNamespace
+
+    import harness.suites.accuracy as accuracy
+
+    row = [0.6, 0.3, 0.0, 0.0, 0.8, 0.9, 0.6, 0.7, 0.5, 0.9]
+    row += [0.8, 0.0, 0.9, 0.0, 0.7, 0.2, 0.9, 0.5, 0.3, 0.4]
+    logits = torch.tensor([row] * 4, dtype=torch.float64)
+    labels = np.array([4, 4, 5, 10])
+    out = {
+        "sample_id": np.array([f"s{i}" for i in range(4)], dtype=object),
+        "label": labels,
+        "probs": torch.softmax(logits, 1).numpy(),
+        "label_log_prob": torch.log_softmax(logits, 1).numpy()[np.arange(4), labels],
+        "probability_output": np.zeros(4, dtype=bool),
+        "decision_score": np.zeros(4, dtype=bool),
+    }
+    monkeypatch.setattr(accuracy, "predict", lambda *args, **kwargs: out)
+    task = SimpleNamespace(num_classes=20, class_names=tuple(map(str, range(20))), name="t20")
+    ctx = RunContext(seed=0, batch_size=4, bootstrap_resamples=50)
+    res = AccuracySuite({}).run(None, task, ctx)  # type: ignore[arg-type]
+    frame = res.table.to_pandas()
+    assert frame["top5_correct"].tolist() == [True, True, True, False]
+    assert frame[tie_breaks.TOP5_COLUMN].tolist() == [True, True, False, True]
