@@ -145,3 +145,16 @@ def test_summary_says_what_the_page_says_under_columns_and_in_cells() -> None:
     under = next(line for line in text.splitlines() if line.startswith("> "))
     assert "clean accuracy: no significant differences" in under
     assert "worst-group accuracy: lowest over sex, age_band; no significant differences" in under
+
+
+def test_clean_accuracy_at_chance_does_not_speak_of_attacks() -> None:
+    """A clean accuracy at or below chance (diabetes at --limit 5: both models 0.600 = the
+    majority share) said chance was what "no attack can lower": nothing attacks clean data."""
+    from harness.analysis.headline import HeadlineColumn
+    from harness.present.headline_view import chance_text
+
+    clean = HeadlineColumn("top1_acc", "clean accuracy", "", "fraction", True, "accuracy")
+    clean = replace(clean, chance=0.6, at_chance=True, chance_metric=True)
+    assert chance_text(clean).endswith("what always predicting the most common class scores)")
+    robust = replace(clean, id="robust_acc", threat=ThreatModel(norm="linf", eps=0.1))
+    assert chance_text(robust).endswith("which no attack can lower)")
