@@ -500,6 +500,15 @@ def format_value(value: float | None) -> str:
     )
 
 
+def format_p(p: float | None) -> str:
+    """A p-value in variant notes and tables: as `format_value`, but one that underflowed to 0
+    (an exact McNemar p of 2 * 0.5^1100 for 1,100 discordant samples one way) is below 1e-300,
+    not 0: a test never gives certainty."""
+    if p is not None and p <= 0.0:
+        return "< 1e-300"
+    return format_value(p)
+
+
 def board_notes(comparisons: list[VariantComparison], task: str, metric: str) -> list[str]:
     """Short leaderboard notes: each variant's change on the board's first column."""
     notes = []
@@ -515,13 +524,13 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         size = f", size {c.size.size_ratio:.2f}x" if c.size.size_ratio else ""
         worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
         harm = (
-            f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_value(worst.p_value)})"
+            f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_p(worst.p_value)})"
             if worst
             else ""
         )
         ci = f"95% CI [{format_value(d.ci[0])}, {format_value(d.ci[1])}], " if d.ci else ""
         notes.append(
             f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{format_value(d.delta)} "
-            f"({ci}{d.test} p={format_value(d.p_value)}){size}{harm}"
+            f"({ci}{d.test} p={format_p(d.p_value)}){size}{harm}"
         )
     return notes

@@ -28,6 +28,8 @@ def number(v: float | None) -> str:
 def p_text(row: CheckRow) -> str:
     """The row's p-value as printed: Holm-adjusted when it was a paired test."""
     p = row.p_adjusted if row.p_adjusted is not None else row.p_value
+    if p is not None and p <= 0.0:  # underflowed (exact McNemar beyond ~1,074 discordant)
+        return "< 1e-300"
     return "—" if p is None else f"{p:.3g}"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from harness.analysis.variant_deltas import VariantComparison, format_value
+from harness.analysis.variant_deltas import VariantComparison, format_p, format_value
 from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import Table, to_json, to_markdown, to_text, wrap
 
@@ -44,7 +44,7 @@ def harm_line(c: VariantComparison) -> list[str]:
             continue
         lines.append(
             f"largest {kind} drop: {s.slice} [{s.suite}, {s.condition}] {format_value(s.parent_acc)} -> {format_value(s.variant_acc)} "
-            f"(drop {format_value(s.drop)}, n={s.n}, McNemar p={format_value(s.p_value)}, Holm p={format_value(s.p_holm)} over {c.slices_tested} slices)"
+            f"(drop {format_value(s.drop)}, n={s.n}, McNemar p={format_p(s.p_value)}, Holm p={format_p(s.p_holm)} over {c.slices_tested} slices)"
         )
     return lines
 
@@ -61,8 +61,8 @@ def _delta_rows(c: VariantComparison) -> list[dict[str, str]]:
             "95% CI": f"[{format_value(d.ci[0])}, {format_value(d.ci[1])}]" if d.ci else "",
             "test": d.test,
             "n": str(d.n),
-            "p": format_value(d.p_value),
-            "p_holm": format_value(d.p_holm),
+            "p": format_p(d.p_value),
+            "p_holm": format_p(d.p_holm),
             "verdict": "WORSE"
             if d.significant_harm
             else ("INCONCLUSIVE" if d.test == "inconclusive" else ""),
