@@ -502,8 +502,12 @@ def score_histograms(
         # one filled outline per histogram (`stairs`), not one rectangle artist per bin (`hist`):
         # the same picture at 0.6x the figure's CPU
         for values, name_shown in ((test, "test (ID)"), (sets[name], label(name))):
-            density, edges = np.histogram(np.asarray(values, float), bins=bins, density=True)
-            ax.stairs(density, edges, fill=True, alpha=0.55, label=name_shown)
+            scores = np.asarray(values, float)
+            drawn = scores[np.isfinite(scores)]
+            density, edges = np.histogram(drawn, bins=bins, density=True)
+            # each histogram's n: densities hide how many scores a shape stands on
+            n = f"n={drawn.size}" + (f" of {scores.size}" if drawn.size < scores.size else "")
+            ax.stairs(density, edges, fill=True, alpha=0.55, label=f"{name_shown}, {n}")
         ax.set_title(label(f"{title} — {name}", 80))
         ax.set_xlabel(axis_label(xlabel))
         ax.set_ylabel("density")

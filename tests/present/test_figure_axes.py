@@ -86,3 +86,19 @@ def test_a_log_axis_over_decades_labels_only_its_decades() -> None:
     labels = _labels(ax)
     plt.close(fig)
     assert labels == ["100k", "1M"]
+
+
+def test_score_histograms_state_each_n(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Densities of 719 test scores and 300 OOD scores look alike whatever the n: the legend
+    says each histogram's n (and how many scores were not finite)."""
+    kept: list[Any] = []
+    monkeypatch.setattr(figures, "save", lambda fig, path, **_: kept.append(fig) or path)
+    test = [float(i % 7) for i in range(719)]
+    noise = [float(i % 3) for i in range(298)] + [float("inf"), float("nan")]
+    figures.score_histograms(
+        test, {"uniform_noise": noise}, tmp_path / "h.png", title="m", xlabel="s"
+    )
+    (fig,) = kept
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert legend == ["test (ID), n=719", "uniform_noise, n=298 of 300"]
