@@ -332,8 +332,38 @@ def _lowest(board: Board, declared: SuiteHeadline) -> Picked:
             or kept is None
         ):
             per_model[model] = (rec, f"by {by}" if by else "")
+    for model, (rec, words) in per_model.items():
+        worst = _worst_groups(board, model, rec)
+        if worst:
+            per_model[model] = (rec, f"{words}, {worst}" if words else worst)
     detail = "lowest over " + ", ".join(settings) if settings else ""
     return [(_column(declared, option, found[0][1], detail), per_model)]
+
+
+def _worst_groups(board: Board, model: str, rec: MetricRecord) -> str:
+    """'group under 40 (n=49)': which group a worst-group number is of (its declared label,
+    else its value), and that group's n. The
+    record's n counts every group's samples (177 on diabetes), but the value is one group's
+    (34 of 49): beside n=177, an interval of +-0.13 read as if from every sample."""
+    if not rec.metric.startswith("worst_") or rec.value is None:
+        return ""
+    source = board.sources.get((model, rec.suite))
+    if source is None:
+        return ""
+    per_group = rec.metric.removeprefix("worst_")
+    groups = [
+        m
+        for m in source[1].metrics
+        if m.metric == per_group
+        and m.condition == rec.condition
+        and m.value is not None
+        and "group" in m.context
+        and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
+        and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
+    ]
+    labels = source[1].record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
+    named = [f"{labels.get(str(m.context['group']), m.context['group'])} (n={m.n})" for m in groups]
+    return ("group " if len(named) == 1 else "groups ") + ", ".join(named) if named else ""
 
 
 def _first_setting(board: Board, declared: SuiteHeadline) -> Picked:

@@ -9,6 +9,7 @@ each paired with its own marker so that series differ without colour too. A frac
 from __future__ import annotations
 
 import io
+import math
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator  # noqa: E402
 
 from harness.present.escaping import strip_control  # noqa: E402
 from harness.store import atomic  # noqa: E402
@@ -162,13 +163,38 @@ def _si(value: float, _pos: object = None) -> str:
     return f"{value:g}"
 
 
+class _MinorLabels(Formatter):
+    """Minor tick labels of a log axis, only while its view holds fewer than two major ticks: a
+    range inside one decade (throughputs of 877k to 3.5M) showed one label or none, and no value
+    could be read off the axis. Over a wider range, only 2, 3 and 5 of each decade."""
+
+    def __init__(self, base: float) -> None:
+        self.base = base
+
+    def __call__(self, x: float, pos: object = None) -> str:
+        if self.axis is None or x <= 0:
+            return ""
+        lo, hi = sorted(float(v) for v in self.axis.get_view_interval())
+        if lo <= 0:
+            return ""
+        step = math.log(self.base)
+        first = math.ceil(math.log(lo) / step - 1e-9)
+        if math.floor(math.log(hi) / step + 1e-9) - first + 1 >= 2:  # majors are labelled
+            return ""
+        mantissa = x / self.base ** math.floor(math.log(x) / step + 1e-9)
+        if hi / lo > 3 and round(mantissa) not in (2, 3, 5):
+            return ""
+        return _si(x)
+
+
 def log_axis(ax: Axes, axis: str = "x", base: float = 10) -> None:
-    """A log axis with readable tick labels (1, 10, 100, 1k, 10k...; no minor labels)."""
+    """A log axis with readable tick labels (1, 10, 100, 1k, 10k...; minor ticks labelled only
+    where fewer than two major ones are in view, `_MinorLabels`)."""
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=base)
     target.set_major_locator(LogLocator(base=base))
     target.set_major_formatter(FuncFormatter(_si))
-    target.set_minor_formatter(NullFormatter())
+    target.set_minor_formatter(_MinorLabels(base))
 
 
 def errors(

@@ -253,15 +253,28 @@ def _dodge(xs: Sequence[float], k: int, i: int, log: bool) -> Callable[[float], 
     if log:
         return lambda x: x * 1.06**offset
     values = sorted(set(xs))
-    gap = min((b - a for a, b in zip(values, values[1:], strict=False)), default=1.0) or 1.0
+    # one measured x (a single budget): a step of 1.0 spread the series over 0.06-0.14 around
+    # eps 0.1, and the axis labelled those positions as if each model had its own budget
+    alone = abs(values[0]) or 1.0
+    gap = min((b - a for a, b in zip(values, values[1:], strict=False)), default=alone) or 1.0
     return lambda x: x + offset * 0.08 * gap
 
 
 def _ticks(ax: Any, xs: Sequence[float], log: bool) -> None:
-    """Ticks at the measured x values when there are few (severities, budgets, batch sizes)."""
+    """Ticks at the measured x values when there are few (severities, budgets, batch sizes);
+    a single one is the only tick, on a log axis too (its locator may find none near it), so
+    the series dodged around it read as measured at it."""
     values = sorted(set(xs))
     if not log and 1 < len(values) <= 8:
         ax.set_xticks(values, [f"{v:g}" for v in values])
+    elif len(values) == 1:
+        v = values[0]
+        ax.set_xticks(values, [f"{v:g}"])
+        ax.set_xticks([], minor=True)
+        if log and v > 0:
+            ax.set_xlim(v / 1.1, v * 1.1)  # the dodge is within 3%
+        elif not log and v != 0:
+            ax.set_xlim(v - 0.1 * abs(v), v + 0.1 * abs(v))  # the dodge is within 4%
 
 
 def _line_axes(panels: Mapping[str, Series], styles: Styles) -> list[tuple[str, Series]]:
@@ -489,8 +502,12 @@ def score_histograms(
         # one filled outline per histogram (`stairs`), not one rectangle artist per bin (`hist`):
         # the same picture at 0.6x the figure's CPU
         for values, name_shown in ((test, "test (ID)"), (sets[name], label(name))):
-            density, edges = np.histogram(np.asarray(values, float), bins=bins, density=True)
-            ax.stairs(density, edges, fill=True, alpha=0.55, label=name_shown)
+            scores = np.asarray(values, float)
+            drawn = scores[np.isfinite(scores)]
+            density, edges = np.histogram(drawn, bins=bins, density=True)
+            # each histogram's n: densities hide how many scores a shape stands on
+            n = f"n={drawn.size}" + (f" of {scores.size}" if drawn.size < scores.size else "")
+            ax.stairs(density, edges, fill=True, alpha=0.55, label=f"{name_shown}, {n}")
         ax.set_title(label(f"{title} — {name}", 80))
         ax.set_xlabel(axis_label(xlabel))
         ax.set_ylabel("density")

@@ -239,7 +239,10 @@ def chance_text(column: HeadlineColumn) -> str:
     """'every model is at or below chance (...)' for a column where that holds, else ''."""
     if not column.at_chance or column.chance is None:
         return ""
+    # only an attack's column may say no attack lowers chance: clean or shifted data is not attacked
+    attacked = column.threat is not None or column.id.startswith("robust")
     return (
         f"every model is at or below chance ({value_text(column.chance, column.unit)}: what always "
-        "predicting the most common class scores, which no attack can lower)"
+        "predicting the most common class scores"
+        + (", which no attack can lower)" if attacked else ")")
     )

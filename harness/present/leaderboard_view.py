@@ -1,6 +1,7 @@
 """Leaderboards as the CLI prints them: terminal table, Markdown, CSV and JSON.
 
-Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, `BELOW CHANCE` on an OOD
+Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a
+number that only bounds the truth from above (`caveats.is_upper_bound`), `BELOW CHANCE` on an OOD
 AUROC under 0.5 (its meaning in a footnote), footnote marks (†1...) for records that carry a note,
 and `FAILED: <reason>` where the suite's job failed; qualifiers shared by every column of a metric
 move to a `measured at:` legend line. The headline robust accuracy column (the task's headline
@@ -51,7 +52,12 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
         text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
     if m.flags:
         text += " UNRELIABLE(" + ",".join(m.flags) + ")"
-    if any(c.kind == "below_chance" for c in caveats(m)):
+    kinds = {c.kind for c in caveats(m)}
+    if "upper_bound" in kinds:
+        # not comparable with the column's white-box numbers: said on the number, not only in
+        # its footnote, as a flag is
+        text += " UPPER BOUND"
+    if "below_chance" in kinds:
         text += " BELOW CHANCE"
     return text
 

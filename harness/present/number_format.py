@@ -33,10 +33,15 @@ def value_text(value: float | None, unit: str = "") -> str:
 
 
 def _si(value: float) -> str:
-    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:.3g}"
+    """Three significant digits, trailing zeros kept (1.00M, 12.0k: as precise as 1.07M), and
+    the suffix chosen after rounding (999,950 is 1.00M, not 1e+03k)."""
+    rounded = float(f"{value:.3g}")
+    if rounded == 0:
+        return "0"
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if abs(rounded) >= factor or factor == 1.0:
+            return f"{rounded / factor:#.3g}".rstrip(".") + suffix
+    raise AssertionError("unreachable")
 
 
 def interval_text(ci: tuple[float, float] | None, unit: str = "") -> str:

@@ -19,6 +19,7 @@ from harness.core.errors import ConfigError
 from harness.present.cell_view import CellView
 from harness.present.escaping import md_code, md_text
 from harness.present.headline_view import (
+    ColumnHead,
     HeadlineView,
     VerdictView,
     headline_view,
@@ -57,11 +58,20 @@ def _cell(c: CellView) -> str:
         value = f"_{md_text(c.text)}_"
     badges = "".join(f" {md_text(b.text)} ({b.note})" for b in c.badges)
     ci = f" {md_text(c.ci)}" if c.ci else ""
-    return f"{value}{badges}{ci} {md_text(c.n)}"
+    # what the number is of, as the page's cell says it (the worst group's grouping: models'
+    # worst groups can come from different groupings)
+    detail = f" {md_text(c.detail)}" if c.detail else ""
+    return f"{value}{badges}{ci} {md_text(c.n)}{detail}"
 
 
 def _verdict(v: VerdictView) -> str:
     return verdict_sentence(v, text=md_text, name=lambda n: f"**{md_text(n)}**")
+
+
+def _column_verdict(c: ColumnHead) -> str:
+    """What the page's header says under a column with no star: at or below chance, or no
+    significant differences (else a column without a star reads as if stars were left out)."""
+    return c.chance or ("no significant differences" if c.all_tied else "")
 
 
 def _board(h: HeadlineView, site_url: str | None) -> list[str]:
@@ -75,9 +85,9 @@ def _board(h: HeadlineView, site_url: str | None) -> list[str]:
         cells = [md_text(row.model.text), *(_cell(c) for c in row.cells)]
         lines.append("| " + " | ".join(cells) + " |")
     details = [
-        f"{c.label}: " + "; ".join(x for x in (c.detail, c.chance) if x)
+        f"{c.label}: " + "; ".join(x for x in (c.detail, _column_verdict(c)) if x)
         for c in h.columns
-        if c.detail or c.chance
+        if c.detail or _column_verdict(c)
     ]
     if details:
         lines += ["", "> " + md_text("; ".join(details))]

@@ -214,3 +214,37 @@ def test_majority_share_counts_each_sample_once() -> None:
     assert majority_share(frame, "clean") == pytest.approx(2 / 3)
     assert majority_share(frame, "missing") == pytest.approx(2 / 3)  # every sample
     assert majority_share(frame.assign(label=-1), "clean") is None  # unlabeled
+
+
+def test_a_worst_group_cell_names_its_group_and_that_groups_n(tmp_path: Path) -> None:
+    """worst_group_acc's n counts every group's samples (177 on diabetes) while its value is one
+    group's (34 of 49): the cell names the group and its n, beside the grouping."""
+    from harness.store.run_store import RunStore
+    from tests.store.records import job_entry, job_record, run_manifest
+
+    store = RunStore.open_for_writing(tmp_path / "res", "fair-1")
+    entries = []
+    for model, worst in (("a", "<40"), ("b", "60+")):
+        sizes = {"<40": 49, "60+": 34}
+        accs = {g: (0.6 if g == worst else 0.8) for g in sizes}
+
+        def rec(metric: str, value: float, n: int, **context: str) -> MetricRecord:
+            return MetricRecord(
+                suite="fairness", metric=metric, value=value, unit="fraction",
+                higher_is_better=True, n=n, ci=(value - 0.1, value + 0.1), condition="clean",
+                headline=metric == "worst_group_acc", context=dict(context),
+            )  # fmt: skip
+
+        metrics = [rec("worst_group_acc", 0.6, 83, group_by="age_band")]
+        metrics += [
+            rec("group_acc", accs[g], n, group_by="age_band", group=g) for g, n in sizes.items()
+        ]
+        record = job_record(model, "fairness", run_id="fair-1")
+        path = store.write_job(record=record, table=None, metrics=metrics, artifacts={})
+        entries.append(job_entry(record, path.name))
+    store.write_manifest(run_manifest("fair-1", entries))
+    (board,) = build_boards(tmp_path / "res", suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(tmp_path / "res"))
+    at = next(i for i, c in enumerate(head.columns) if c.id == "worst_group_acc")
+    details = {row.model: row.cells[at].detail for row in head.rows}
+    assert details == {"a": "by age_band, group <40 (n=49)", "b": "by age_band, group 60+ (n=34)"}

@@ -126,3 +126,16 @@ def test_flagged_and_upper_bound_robust_accuracy_rank_below_white_box(tmp_path: 
     assert ranks["blackbox"] is not None and ranks["blackbox"] > 1
     assert "UNRELIABLE(gradient_masking_suspected)" in render_table([board])
     assert "upper bounds are ranked after" in board.rank_method
+
+
+def test_upper_bound_is_said_on_the_number_in_table_and_markdown(tmp_path: Path) -> None:
+    # 0.90 from a decision-based attack sits in the column beside white-box numbers: the cell
+    # says it is an upper bound, as a flagged cell says UNRELIABLE, not only a footnote mark
+    bound = "decision-based attack (the model exposes no gradients): an upper bound"
+    run = _robust_run(tmp_path / "res", {"blackbox": (0.90, (), bound), "honest": (0.40, (), None)})
+    board = build_boards(run, suite_boards=installed_suite_boards())[0]
+    for text in (render_table([board], width=400), render_markdown([board])):
+        line = next(x for x in text.splitlines() if "blackbox" in x and "0.900" in x)
+        assert "UPPER BOUND" in line
+        honest = next(x for x in text.splitlines() if "honest" in x and "0.400" in x)
+        assert "UPPER BOUND" not in honest

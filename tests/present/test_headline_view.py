@@ -108,3 +108,53 @@ def test_a_headline_cell_shows_its_records_note_once() -> None:
     bound = _rec("adversarial", "robust_acc", 0.6, note="black-box attacks only: an upper bound")
     kinds = [b.kind for b in record_cell(bound, "p.html", Footnotes(), show_note=True).badges]
     assert kinds == [c.kind for c in caveats(bound)] == ["upper_bound"]  # said once
+
+
+def test_summary_says_what_the_page_says_under_columns_and_in_cells() -> None:
+    """summary.md's board says what the index's board says: the grouping a worst-group number is
+    of (quickstart diabetes: one model's worst group is by age_band, the other's by sex), and
+    "no significant differences" under a column that stars nobody because nobody is ahead (a
+    column without a star read as if stars had been left out)."""
+    from harness.present.cell_view import CellView
+    from harness.present.headline_view import ColumnHead, HeadlineView, HeadRow
+    from harness.present.summary import _board
+
+    def cell(text: str, detail: str = "") -> CellView:
+        return CellView(text, "[0.5, 0.8]", "n=177", "p.html#j", "", text, detail=detail)
+
+    view = HeadlineView(
+        task=Link("diabetes", "task-diabetes.html"),
+        title="diabetes",
+        n="n = 177",
+        columns=[
+            ColumnHead("clean accuracy", "", "↑", "higher is better", "mcnemar", True),
+            ColumnHead("worst-group accuracy", "lowest over sex, age_band", "↑", "", "mover", True),
+        ],
+        rows=[
+            HeadRow(Link("mlp", "m.html"), [cell("0.729"), cell("0.694", "by age_band")]),
+            HeadRow(Link("logreg", "l.html"), [cell("0.712"), cell("0.688", "by sex")]),
+        ],
+        verdicts=[],
+        more_verdicts=[],
+        footnotes=[],
+        method="",
+    )
+    text = "\n".join(_board(view, None))
+    assert "| 0.694 \\[0.5, 0.8\\] n=177 by age_band |" in text
+    assert "| 0.688 \\[0.5, 0.8\\] n=177 by sex |" in text
+    under = next(line for line in text.splitlines() if line.startswith("> "))
+    assert "clean accuracy: no significant differences" in under
+    assert "worst-group accuracy: lowest over sex, age_band; no significant differences" in under
+
+
+def test_clean_accuracy_at_chance_does_not_speak_of_attacks() -> None:
+    """A clean accuracy at or below chance (diabetes at --limit 5: both models 0.600 = the
+    majority share) said chance was what "no attack can lower": nothing attacks clean data."""
+    from harness.analysis.headline import HeadlineColumn
+    from harness.present.headline_view import chance_text
+
+    clean = HeadlineColumn("top1_acc", "clean accuracy", "", "fraction", True, "accuracy")
+    clean = replace(clean, chance=0.6, at_chance=True, chance_metric=True)
+    assert chance_text(clean).endswith("what always predicting the most common class scores)")
+    robust = replace(clean, id="robust_acc", threat=ThreatModel(norm="linf", eps=0.1))
+    assert chance_text(robust).endswith("which no attack can lower)")

@@ -81,3 +81,15 @@ def test_the_gate_never_prints_a_change_as_zero_when_it_is_not() -> None:
     assert delta_text(-0.00004) == "-4e-05" and delta_text(0.00001) == "+1e-05"
     assert delta_text(0.0) == "+0.0000" and delta_text(-0.0123) == "-0.0123"
     assert delta_text(None) == "—"
+
+
+def test_large_values_keep_three_significant_digits() -> None:
+    # the suffix is chosen after rounding: 999,950 samples/s is 1.00M, not "1e+03k"
+    assert value_text(999_950.0, "samples/s") == "1.00M"
+    assert value_text(999.96, "samples/s") == "1.00k"
+    assert value_text(999_600_000.0, "FLOP") == "1.00G"
+    # trailing zeros are digits: 1,000,670 beside [877k, 1.07M] is 1.00M, not "1M"
+    assert value_text(1_000_670.0, "samples/s") == "1.00M"
+    assert interval_text((11958.0, 12418.0), "samples/s") == "[12.0k, 12.4k]"
+    assert value_text(120_000.0, "samples/s") == "120k" and value_text(30_000.0, "") == "30.0k"
+    assert value_text(0.0, "samples/s") == "0" and value_text(-1500.0, "samples/s") == "-1.50k"
