@@ -33,7 +33,13 @@ def odin_inputs(
         leaf = x.detach().clone().requires_grad_(True)
         logits = module(leaf) / temperature
         loss = F.cross_entropy(logits, logits.argmax(dim=1))
-        (gradient,) = torch.autograd.grad(loss, leaf)
+        # outputs that do not depend on the input (a model that ignores it) have no gradient
+        # there: nothing moves, and the score is the MSP at T of the outputs
+        (gradient,) = (
+            torch.autograd.grad(loss, leaf, allow_unused=True) if loss.requires_grad else (None,)
+        )
+    if gradient is None:
+        return x.detach().clamp(low, high) if bounds is not None else x.detach()
     moved = x.detach() - epsilon * (high - low) * gradient.sign()
     return moved.clamp(low, high) if bounds is not None else moved
 
