@@ -8,6 +8,7 @@ runs the character-level attacks only, with a note saying how to give a word sou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from harness.suites.adversarial.text.results import (
     text_table,
 )
 from harness.suites.adversarial.text.scoring import scorer
-from harness.suites.adversarial.text.search import AcceptFn, CandidateSource
+from harness.suites.adversarial.text.search import AcceptFn, CandidateSource, ScoreFn
 from harness.suites.adversarial.text.similarity import SentenceSimilarity
 from harness.suites.adversarial.text.sources import (
     EmbeddingNeighbours,
@@ -41,6 +42,9 @@ from harness.suites.adversarial.text.sources import (
 )
 from harness.suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
 from harness.suites.adversarial.text.verify import SimilarityFn
+from harness.suites.adversarial.validity_checks import NONDETERMINISM_ATOL, CheckResult
+
+NONDETERMINISTIC = "nondeterministic_forward"
 
 NO_SIMILARITY_NOTE = (
     "no sentence-similarity model configured (suites.adversarial.text.similarity_model): edits "
@@ -73,6 +77,35 @@ def _truncated(adapter: ModelAdapter, texts: list[str]) -> tuple[int, object]:
     return sum(1 for c in counts if c is not None and c >= limit), limit
 
 
+def repeat_check(
+    score: ScoreFn, texts: list[str], probs: np.ndarray, batch_size: int
+) -> CheckResult:
+    """The clean texts scored a second time, in the same batches: a text whose class
+    probabilities moved by more than `NONDETERMINISM_ATOL` (a randomised model, dropout left on)
+    makes every search follow noise, and the re-check's "another label" can be a redraw."""
+    again, _pred, _conf = clean_pass(score, texts, np.zeros(len(texts), np.int64), batch_size)
+    bad = int((np.abs(again - probs).max(axis=1) > NONDETERMINISM_ATOL).sum()) if len(texts) else 0
+    return CheckResult(
+        flag=NONDETERMINISTIC,
+        raised=bad > 0,
+        bad=bad,
+        n=len(texts),
+        allowed_rate=None,
+        p_value=None,
+        description="the same text scored twice gave different class probabilities",
+    )
+
+
+def repeat_note(model: str, check: CheckResult) -> str:
+    return (
+        f"model {model!r} gave {check.bad} of {check.n} clean texts other class probabilities "
+        f"when they were scored twice (by more than {NONDETERMINISM_ATOL:g}): a randomised "
+        "model or dropout left on; the attacks followed noise and a text counted as broken may "
+        "be a redraw, so clean and robust accuracy and attack success are not the model's "
+        f"(flag {NONDETERMINISTIC})"
+    )
+
+
 def run_text(
     *,
     suite: str,
@@ -93,6 +126,9 @@ def run_text(
     labels = np.concatenate([b.labels.numpy() for b in batches]) if batches else np.zeros(0, int)
     score = scorer(adapter)
     probs, pred, conf = clean_pass(score, texts, labels, ctx.batch_size)
+    repeat = repeat_check(score, texts, probs, ctx.batch_size)
+    if repeat.raised:
+        notes.append(repeat_note(adapter.name, repeat))
     sweep = TextSweep(
         sample_ids=ids,
         labels=labels.astype(np.int64),
@@ -131,9 +167,15 @@ def run_text(
     cells = text_cells(sweep)
     checks = flat_score_checks(sweep)
     notes += [flat_score_note(t, c) for t, c in checks.items() if c.raised]
-    clean = clean_text_record(suite, specs["clean_acc"], sweep.correct)
+    clean = with_clean_ties(
+        clean_text_record(suite, specs["clean_acc"], sweep.correct), sweep.correct, sweep.clean_tied
+    )
+    flags = {t: (c.flag,) for t, c in checks.items() if c.raised}
+    if repeat.raised:
+        clean = replace(clean, flags=(*clean.flags, NONDETERMINISTIC))
+        flags = {t: (*flags.get(t, ()), NONDETERMINISTIC) for t in plan.attacks}
     records = [
-        with_clean_ties(clean, sweep.correct, sweep.clean_tied),
+        clean,
         *text_records(
             sweep,
             cells,
@@ -141,7 +183,7 @@ def run_text(
             robust_spec=specs["robust_acc"],
             invalid_spec=specs["invalid_adversarials"],
             preset=preset,
-            flags={t: (c.flag,) for t, c in checks.items() if c.raised},
+            flags=flags,
         ),
     ]
     artifacts: dict[str, Any] = {
@@ -150,7 +192,7 @@ def run_text(
         "text": plan.describe(),
         "text_examples": text_examples(sweep, cells, task.class_names, plan.examples, ctx.seed),
         "notes": notes,
-        "checks": {t: c.to_dict() for t, c in checks.items()},
+        "checks": {**{t: c.to_dict() for t, c in checks.items()}, "forward": repeat.to_dict()},
         "seed": ctx.seed,
     }
     return SuiteResult(
@@ -159,8 +201,6 @@ def run_text(
 
 
 def _without_word(plan: TextPlan) -> TextPlan:
-    from dataclasses import replace
-
     return replace(
         plan,
         attacks={t: a for t, a in plan.attacks.items() if t != "word"},

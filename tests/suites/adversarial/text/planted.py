@@ -48,3 +48,12 @@ def constant_scores(texts: list[str]) -> np.ndarray:
 def tied_scores(texts: list[str]) -> np.ndarray:
     """A model whose two classes always tie: argmax gives every text class 0."""
     return np.full((len(texts), 2), 0.5)
+
+
+_DRAWS = np.random.default_rng(0)
+
+
+def random_scores(texts: list[str]) -> np.ndarray:
+    """A randomised model: new probabilities on every call, whatever the text."""
+    p = _DRAWS.random(len(texts))
+    return np.stack([1.0 - p, p], axis=1)

@@ -270,3 +270,22 @@ def test_a_model_whose_classes_tie_is_never_robust(csv: Path) -> None:
     assert all(
         f"{negatives} of these {n} texts count as not robust" in (r.note or "") for r in robust
     )
+
+
+def test_a_randomised_model_is_flagged_not_scored_as_robust(csv: Path) -> None:
+    """A model whose scores change from call to call (a randomised defence, dropout left on)
+    got clean accuracy, robust accuracy 0.271 and attack success rate with no flag: its
+    "adversarial" texts are redraws that happened to land on another label. The clean texts are
+    scored twice; scores that differ flag every record and a note says so."""
+    res = _char_greedy(csv, "random_scores")
+    rates = [
+        r for r in res.metrics if r.metric in ("clean_acc", "robust_acc", "attack_success_rate")
+    ]
+    assert {r.metric for r in rates} == {"clean_acc", "robust_acc", "attack_success_rate"}
+    assert all("nondeterministic_forward" in r.flags for r in rates)
+    check = res.artifacts["checks"]["forward"]
+    assert check["raised"] and check["bad"] == check["n"] > 0
+    assert any("scored twice" in n and "nondeterministic_forward" in n for n in res.notes)
+    steady = _char_greedy(csv, "bag_of_words_scores")
+    assert not steady.artifacts["checks"]["forward"]["raised"]
+    assert not any("nondeterministic_forward" in r.flags for r in steady.metrics)
