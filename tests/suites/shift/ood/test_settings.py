@@ -143,3 +143,18 @@ def test_an_empty_ood_key_says_to_leave_it_out() -> None:
     message = err.value.errors()[0]["msg"]
     assert "takes the OOD detectors' settings" in message
     assert "leave the key out for the default detectors" in message
+
+
+@pytest.mark.parametrize("eps", [1.0, 2.0, 14.0])
+def test_an_odin_epsilon_of_the_whole_range_is_refused(eps: float) -> None:
+    """`odin_epsilon` is a share of the input range: at 1 or more every input value is pushed to
+    a bound, so ODIN scores the signs of the gradient, not the input (2 gave AUROC 0.217 on
+    uniform noise, below chance, with nothing saying the setting was the cause; 14 is 0.0014
+    with the decimal point lost)."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        ShiftConfig.model_validate({"ood": {"odin_epsilon": eps}})
+    message = err.value.errors()[0]["msg"]
+    assert "share of the input range" in message
+    assert ShiftConfig.model_validate({"ood": {"odin_epsilon": 0.5}}).ood.odin_epsilon == 0.5
