@@ -133,6 +133,13 @@ def ood_set(
     name = ood_name(entry)
     condition = f"ood={name}"
     if isinstance(entry, GeneratedOOD):
+        if task.modality not in ("image", "tabular"):  # a list entry meant for other tasks
+            parts.notes.append(
+                f"OOD set {name!r} (generated noise) does not apply to {task.modality} task "
+                f"{task.name!r}: generated noise sets are for image and tabular tasks; name an "
+                "OOD task instead"
+            )
+            return None
         batches: Iterator[Batch] = generated(entry, task, ctx)
     else:
         other = _loaded(entry, task, ctx, parts, max_samples, load)
