@@ -22,7 +22,7 @@ from datasets.table import InMemoryTable
 
 from harness.core.adapter import FeaturesUnavailable, ModelAdapter, check_logits
 from harness.core.detection_context import SCORE_PREFIX, score_column
-from harness.core.errors import DatasetError
+from harness.core.errors import DatasetError, ModelOutputError
 from harness.core.subsets import stratified_indices
 from harness.core.suite import RunContext
 from harness.core.task import SAMPLE_ID, Task
@@ -95,9 +95,15 @@ class Bank:
                 features.append(out.features.detach().double().cpu())
             else:
                 chunk_logits = adapter.logits(chunk)
-            check_logits(
-                chunk_logits, num_classes=task.num_classes, model=adapter.name, task=task.name
-            )
+            try:
+                check_logits(
+                    chunk_logits, num_classes=task.num_classes, model=adapter.name, task=task.name
+                )
+            except ModelOutputError as err:
+                if stage.startswith("ood="):  # the OOD set's inputs, not the task's
+                    where = f"OOD set {stage.removeprefix('ood=')!r} (task {task.name!r})"
+                    err.args = (str(err).replace(f"task {task.name!r}", where, 1),)
+                raise
             logits.append(chunk_logits.detach().double().cpu())
             if ctx.progress is not None:
                 ctx.progress(len(chunk), stage)
