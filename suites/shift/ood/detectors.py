@@ -31,7 +31,7 @@ from harness.suites.shift.ood import feature_detectors as fd
 from harness.suites.shift.ood import head_detectors as hd
 from harness.suites.shift.ood import logit_detectors as ld
 from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs
-from harness.suites.shift.ood.odin import ODIN, odin_scores
+from harness.suites.shift.ood.odin import ODIN, Bounds, odin_scores
 
 
 def column_of(name: str) -> str:
@@ -139,11 +139,24 @@ class Bank:
                 inputs[start : start + ctx.batch_size].to(adapter.device),
                 temperature=self.odin.odin_temperature,
                 epsilon=self.odin.odin_epsilon,
-                bounds=task.bounds,
+                bounds=odin_box(task),
             )
             for start in range(0, len(inputs), ctx.batch_size)
         ]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def odin_box(task: Task) -> Bounds | None:
+    """The range ODIN's epsilon is a share of and its inputs are kept in: each feature's own on
+    a tabular task with per-feature ranges (`Task.feature_box()`, as the attacks' clip box), else
+    the task's bounds. The global box stepped a feature of range 0.01 by 14% of it at the
+    default epsilon when another feature spanned 0..1."""
+    if getattr(task, "feature_bounds", None) is not None:
+        box = task.feature_box()
+        assert box is not None, "a task with feature bounds has a box"
+        low, high = (torch.as_tensor(b, dtype=torch.float32) for b in box)
+        return low, high
+    return task.bounds
 
 
 def _absent_reasons(

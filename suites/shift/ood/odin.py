@@ -17,6 +17,9 @@ import torch.nn.functional as F
 
 from harness.suites.shift.ood.base import Detector, Outputs
 
+Bounds = tuple[float, float] | tuple[torch.Tensor, torch.Tensor]
+"""The input range: one (low, high) for every value, or per-feature tensors of the input shape."""
+
 
 def odin_inputs(
     module: torch.nn.Module,
@@ -24,11 +27,14 @@ def odin_inputs(
     *,
     temperature: float,
     epsilon: float,
-    bounds: tuple[float, float] | None,
+    bounds: Bounds | None,
 ) -> torch.Tensor:
-    """`x` moved by epsilon (times the bounds' width) against the gradient sign of the
-    cross-entropy of its prediction at `temperature`, clamped to the bounds."""
+    """`x` moved by epsilon (times the bounds' width: each feature's own with per-feature
+    bounds) against the gradient sign of the cross-entropy of its prediction at `temperature`,
+    clamped to the bounds."""
     low, high = bounds if bounds is not None else (0.0, 1.0)
+    if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
+        low, high = low.to(x.device, x.dtype), high.to(x.device, x.dtype)
     with torch.inference_mode(False), torch.enable_grad():
         leaf = x.detach().clone().requires_grad_(True)
         logits = module(leaf) / temperature
@@ -50,7 +56,7 @@ def odin_scores(
     *,
     temperature: float,
     epsilon: float,
-    bounds: tuple[float, float] | None,
+    bounds: Bounds | None,
 ) -> np.ndarray:
     """ODIN's score (higher = more in-distribution) of a batch of raw inputs."""
     moved = odin_inputs(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)
