@@ -44,10 +44,14 @@ def odin_inputs(
         (gradient,) = (
             torch.autograd.grad(loss, leaf, allow_unused=True) if loss.requires_grad else (None,)
         )
-    if gradient is None:
-        return x.detach().clamp(low, high) if bounds is not None else x.detach()
-    moved = x.detach() - epsilon * (high - low) * gradient.sign()
-    return moved.clamp(low, high) if bounds is not None else moved
+    moved = (
+        x.detach() if gradient is None else x.detach() - epsilon * (high - low) * gradient.sign()
+    )
+    if bounds is None:
+        return moved
+    if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
+        return moved.clamp(low, high)
+    return moved.clamp(float(low), float(high))
 
 
 def odin_scores(
