@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.adapter import ModelAdapter
-from harness.core.errors import ConfigError
+from harness.core.errors import ConfigError, ModelOutputError
 from harness.core.metric_record import MetricSpec
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
@@ -106,6 +106,21 @@ def repeat_note(model: str, check: CheckResult) -> str:
     )
 
 
+def non_finite_notes(model: str, sweep: TextSweep) -> list[str]:
+    """What a model that failed on attack texts (NaN or inf scores) did to the search."""
+    searched = sum(o.non_finite for o in sweep.outcomes.values())
+    rechecked = sum(o.invalid.get("non_finite_logits", 0) for o in sweep.outcomes.values())
+    if not searched and not rechecked:
+        return []
+    return [
+        f"model {model!r} returned NaN or inf class scores for {searched} text(s) the search "
+        f"scored and {rechecked} adversarial text(s) re-checked: the search read those as the "
+        "clean text and the re-check rejected them (non_finite_logits), so they were never "
+        "counted as successes; robust accuracy counts such a text as robust, though the model "
+        "gives it no prediction"
+    ]
+
+
 def run_text(
     *,
     suite: str,
@@ -126,6 +141,12 @@ def run_text(
     labels = np.concatenate([b.labels.numpy() for b in batches]) if batches else np.zeros(0, int)
     score = scorer(adapter)
     probs, pred, conf = clean_pass(score, texts, labels, ctx.batch_size)
+    bad = int((~np.isfinite(probs).all(axis=1)).sum()) if len(probs) else 0
+    if bad:
+        raise ModelOutputError(
+            f"model {adapter.name!r} returned NaN or inf class scores for {bad} text(s) of task "
+            f"{task.name!r}"
+        )
     repeat = repeat_check(score, texts, probs, ctx.batch_size)
     if repeat.raised:
         notes.append(repeat_note(adapter.name, repeat))
@@ -165,6 +186,7 @@ def run_text(
     sim_fn: SimilarityFn | None = similarity
     run_text_sweep(score, sweep, attacks, ctx, similarity=sim_fn)
     cells = text_cells(sweep)
+    notes += non_finite_notes(adapter.name, sweep)
     checks = flat_score_checks(sweep)
     notes += [flat_score_note(t, c) for t, c in checks.items() if c.raised]
     clean = with_clean_ties(

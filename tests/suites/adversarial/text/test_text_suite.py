@@ -289,3 +289,26 @@ def test_a_randomised_model_is_flagged_not_scored_as_robust(csv: Path) -> None:
     steady = _char_greedy(csv, "bag_of_words_scores")
     assert not steady.artifacts["checks"]["forward"]["raised"]
     assert not any("nondeterministic_forward" in r.flags for r in steady.metrics)
+
+
+def test_nan_scores_on_attack_texts_are_never_successes(csv: Path) -> None:
+    """A model whose scores are NaN on every edited text: argmax read NaN as class 0, so every
+    positive text counted as broken, and the job then failed writing a NaN confidence ("Out of
+    range float values are not JSON compliant", a traceback). Such texts are scored as the
+    clean text in the search, rejected by the re-check (`non_finite_logits`), and a note counts
+    them."""
+    res = _char_greedy(csv, "nan_on_unknown_words")
+    robust = [r for r in res.metrics if r.metric == "robust_acc"]
+    clean = next(r for r in res.metrics if r.metric == "clean_acc")
+    assert robust and all(r.value == clean.value for r in robust)
+    assert any(
+        "returned NaN or inf class scores for" in n and "never counted as successes" in n
+        for n in res.notes
+    ), res.notes
+
+
+def test_nan_scores_on_the_clean_texts_fail_the_job_in_one_line(csv: Path) -> None:
+    from harness.core.errors import ModelOutputError
+
+    with pytest.raises(ModelOutputError, match=r"model 'bow' returned NaN or inf class scores"):
+        _char_greedy(csv, "nan_everywhere")
