@@ -312,3 +312,16 @@ def test_nan_scores_on_the_clean_texts_fail_the_job_in_one_line(csv: Path) -> No
 
     with pytest.raises(ModelOutputError, match=r"model 'bow' returned NaN or inf class scores"):
         _char_greedy(csv, "nan_everywhere")
+
+
+def test_the_similarity_encoder_truncates_at_its_positions(encoder: Path) -> None:
+    """The encoder's tokenizer was saved without `model_max_length`, so `truncation=True` cut
+    nothing, and a text longer than its 32 positions failed the job: "The expanded size of the
+    tensor (82) must match the existing size (32)" with a traceback."""
+    import torch
+
+    from harness.suites.adversarial.text.similarity import SentenceSimilarity
+
+    sim = SentenceSimilarity(str(encoder), device=torch.device("cpu"))
+    long = " ".join(["a good film"] * 30)
+    assert sim([long], [long.replace("good", "bad", 1)]).shape == (1,)
