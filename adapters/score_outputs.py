@@ -52,12 +52,14 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
             f"expected (batch, num_classes){hint}"
         )
     if outputs == "probabilities":
-        finite = np.isfinite(array).all()
-        sums = array.sum(axis=1)
+        # a row with NaN or inf goes on as it is (the model failed on that input): the suites'
+        # finiteness checks name it (a failed job, a rejected attack candidate)
+        rows = array[np.isfinite(array).all(axis=1)]
+        sums = rows.sum(axis=1)
         # half-precision rows (float16, bfloat16) sum to one only within their rounding
-        allowed = sum_tolerance(torch.from_numpy(array), PROB_TOLERANCE).numpy() if finite else 0
-        if not finite or array.min() < -PROB_TOLERANCE or (np.abs(sums - 1) > allowed).any():
-            worst = float(np.abs(sums - 1).max()) if finite else float("nan")
+        allowed = sum_tolerance(torch.from_numpy(rows), PROB_TOLERANCE).numpy() if len(rows) else 0
+        if len(rows) and (rows.min() < -PROB_TOLERANCE or (np.abs(sums - 1) > allowed).any()):
+            worst = float(np.abs(sums - 1).max())
             raise ModelOutputError(
                 f"model {model!r} declares outputs: probabilities but its rows are not "
                 f"probability vectors (max |row sum - 1| = {worst:.3g}); set outputs: logits"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.analysis.flags import KNOWN_FLAGS
 from harness.core.detection_context import DetectionContext
 from harness.core.metric_record import MetricRecord
 
@@ -72,15 +73,19 @@ def is_upper_bound(record: MetricRecord) -> bool:
 
 
 def flag_reason(flag: str, descriptions: Mapping[str, str] | None = None) -> str:
-    """A reliability flag in words: the suite's own description when it stored one."""
-    text = (descriptions or {}).get(flag) or FLAG_REASONS.get(flag)
+    """A reliability flag in words: the suite's own description when it stored one, else the
+    catalogue's (`FLAG_REASONS`, then every built-in flag's line in `flags.KNOWN_FLAGS`)."""
+    text = (descriptions or {}).get(flag) or FLAG_REASONS.get(flag) or KNOWN_FLAGS.get(flag)
     return f"{flag.replace('_', ' ')}: {text}" if text else flag.replace("_", " ")
 
 
 def check_descriptions(artifacts: Mapping[str, Any]) -> dict[str, str]:
-    """Flag descriptions from a job's artifacts (the adversarial suite's `checks` list)."""
+    """Flag descriptions from a job's artifacts (the adversarial suite's `checks`: a list, or
+    for text attacks a mapping of threat model to check)."""
     checks = artifacts.get("checks")
     out: dict[str, str] = {}
+    if isinstance(checks, dict):
+        checks = list(checks.values())
     if isinstance(checks, list):
         for c in checks:
             if isinstance(c, dict) and isinstance(c.get("flag"), str):
@@ -101,9 +106,10 @@ def caveats(
     # it: 'timing unstable: the rounds vary by 19% ...'), once; an upper bound's note is its own
     note = None if is_upper_bound(record) else record.note
     for flag in record.flags:
-        reason = flag_reason(flag, descriptions)
         if note and not (descriptions or {}).get(flag) and flag not in FLAG_REASONS:
-            reason, note = f"{reason}: {note}", None
+            reason, note = f"{flag.replace('_', ' ')}: {note}", None
+        else:
+            reason = flag_reason(flag, descriptions)
         out.append(Caveat("unreliable", reason))
     out += _below_chance(record)
     if record.value is not None and record.ci is None:

@@ -505,6 +505,20 @@ def majority_share(frame: pd.DataFrame, condition: str) -> float | None:
     return float(labels.value_counts().iloc[0] / len(labels))
 
 
+def left_out_reason(record: MetricRecord) -> str:
+    """Every reason a number is kept out of a verdict, e.g. `upper bound and
+    UNRELIABLE(scores_unchanged)`: the first alone hid a flag behind the upper bound that every
+    black-box attack's number is."""
+    shorts = []
+    for c in caveats(record):
+        if not c.excludes:
+            continue
+        short = f"UNRELIABLE({', '.join(record.flags)})" if c.kind == "unreliable" else c.short
+        if short not in shorts:
+            shorts.append(short)
+    return " and ".join(shorts) or "not ranked"
+
+
 def _verdict(
     column: HeadlineColumn,
     chosen: Mapping[str, tuple[MetricRecord, str]],
@@ -523,7 +537,7 @@ def _verdict(
             record.value > leader if column.higher_is_better else record.value < leader
         )
         if ahead:
-            reason = next((c.short for c in caveats(record) if c.excludes), "not ranked")
+            reason = left_out_reason(record)
             left_out.append((model, reason, record))
     runner_up, versus, versus_p = None, None, None
     if len(order) > 1:

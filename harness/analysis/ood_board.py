@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.caveats import caveats
+from harness.core.board_notes import CAVEAT_NOTE_START
 from harness.core.detection_context import DetectionContext, score_column
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
@@ -47,6 +48,9 @@ class DetectorTable:
     absent: dict[str, str]
     headline: str
     fit: dict[str, object]
+    # what the fit changed (a shrunk covariance, knn's k capped, classes without fit samples) and
+    # the job's notes on its OOD sets (one labelled with the task's classes)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,14 @@ def _table(model: str, job: StoredJob) -> DetectorTable | None:
         absent={str(k): str(v) for k, v in dict(artifact.get("absent", {})).items()},
         headline=str(artifact.get("headline", "energy")),
         fit=dict(artifact.get("fit", {})),
+        notes=[str(n) for n in artifact.get("fit_notes", [])]
+        + [_set_note(n) for n in job.record.notes if _set_note(n).startswith("OOD set ")],
     )
+
+
+def _set_note(note: str) -> str:
+    """A job note without its board marker (`caveat: `)."""
+    return note.removeprefix(CAVEAT_NOTE_START)
 
 
 def _scores(frame: pd.DataFrame, condition: str, detector: str) -> pd.Series | None:

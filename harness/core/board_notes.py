@@ -2,8 +2,10 @@
 
 A board's n is the task's and its columns are conditions, so what a suite did that a reader cannot
 see from them goes into a job note that the board repeats (once per suite, naming the models when
-they differ): a seeded subset (`subsets.subset_note`) and, for suites that run several budgets or
-settings per model, what those are (`settings_note`). Notes of other kinds stay in the job.
+they differ): a seeded subset (`subsets.subset_note`), for suites that run several budgets or
+settings per model, what those are (`settings_note`), and what makes the board's numbers mean
+less than they seem to (`caveat_note`: an OOD set labelled with the task's own classes). Notes of
+other kinds stay in the job.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from harness.core.subsets import is_subset_note
 
 SETTINGS_NOTE_START = "settings: "
+CAVEAT_NOTE_START = "caveat: "
 
 
 def settings_note(text: str) -> str:
@@ -18,6 +21,15 @@ def settings_note(text: str) -> str:
     return f"{SETTINGS_NOTE_START}{text}"
 
 
+def caveat_note(text: str) -> str:
+    """A job note the board shows: `caveat: <text>` (why its numbers may mean less)."""
+    return f"{CAVEAT_NOTE_START}{text}"
+
+
 def is_board_note(note: str) -> bool:
-    """Whether a board repeats this job note (a subset note or a settings note)."""
-    return is_subset_note(note) or note.startswith(SETTINGS_NOTE_START)
+    """Whether a board repeats this job note (a subset, settings or caveat note)."""
+    return (
+        is_subset_note(note)
+        or note.startswith(SETTINGS_NOTE_START)
+        or note.startswith(CAVEAT_NOTE_START)
+    )

@@ -40,6 +40,7 @@ class DetectorTableView:
     absent: list[str]
     fit: str
     footnotes: list[str]
+    notes: list[str]
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def _table_view(table: DetectorTable) -> DetectorTableView:
         absent=[f"{name}: {why}" for name, why in table.absent.items()],
         fit=fit_text,
         footnotes=list(notes.items),
+        notes=list(table.notes),
     )
 
 

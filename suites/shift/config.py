@@ -185,6 +185,17 @@ class OODConfig(StrictModel):
             )
         return v
 
+    @field_validator("odin_epsilon")
+    @classmethod
+    def _epsilon(cls, v: float) -> float:
+        if v >= 1:
+            raise ValueError(
+                f"is a share of the input range (the default 0.0014); at {v:g} every input value "
+                "moves to a bound of the range, so ODIN would score the signs of the gradient, "
+                "not the input: give a share below 1"
+            )
+        return v
+
     def chosen(self) -> list[str]:
         if self.detectors == "default":
             return list(DEFAULT_DETECTORS)

@@ -46,3 +46,15 @@ def test_scores_beyond_float32_are_named_not_called_inf() -> None:
     inf = np.zeros((3, 4))
     inf[0, 0] = np.inf
     assert not torch.isfinite(to_logits(inf, outputs="logits", n=3, model="m")).all()
+
+
+def test_nan_rows_of_probabilities_go_on_as_nan() -> None:
+    """A NaN row among declared probabilities was refused as 'not probability vectors (max |row
+    sum - 1| = nan); set outputs: logits', advice that is wrong: the model failed on that input.
+    The row goes on as NaN, which the suites' own finiteness checks name (a failed job on the
+    test set, a rejected candidate in an attack); the other rows are checked as before."""
+    probs = np.array([[0.2, 0.8], [np.nan, np.nan], [0.5, 0.5]])
+    out = to_logits(probs, outputs="probabilities", n=3, model="m")
+    assert torch.isnan(out[1]).all() and torch.isfinite(out[[0, 2]]).all()
+    with pytest.raises(ModelOutputError, match="rows are not probability vectors"):
+        to_logits(np.array([[0.2, 0.9], [np.nan, np.nan]]), outputs="probabilities", n=2, model="m")

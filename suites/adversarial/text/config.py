@@ -157,6 +157,19 @@ def _attacks(cfg: TextConfig, budgets: dict[Threat, list[TextBudget]]) -> dict[T
     return {t: a for t, a in attacks.items() if a}
 
 
+def _local_or_hub(source: str | None, base_dir: Path | None) -> str | None:
+    """A similarity model folder relative to the spec's folder (as `synonyms_file` and a model's
+    `path` are), when it is there or written as a path (`./`, `../`, `~`); else a hub id."""
+    if source is None:
+        return None
+    local = Path(source).expanduser()
+    if not local.is_absolute() and base_dir is not None:
+        local = base_dir / local
+    if local.exists() or source.startswith((".", "/", "~")):
+        return str(local)
+    return source
+
+
 def resolve_text(cfg: TextConfig, preset: str, base_dir: Path | None = None) -> TextPlan:
     """The checked plan of `cfg` under `preset` (`custom` uses `standard`'s search settings)."""
     budgets = _budgets(cfg)
@@ -189,7 +202,7 @@ def resolve_text(cfg: TextConfig, preset: str, base_dir: Path | None = None) -> 
         word_source=cfg.word_source,
         synonyms_file=synonyms,
         min_cosine=cfg.min_cosine,
-        similarity_model=cfg.similarity_model,
+        similarity_model=_local_or_hub(cfg.similarity_model, base_dir),
         min_similarity=cfg.min_similarity,
         examples=cfg.examples,
     )

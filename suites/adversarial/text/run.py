@@ -8,13 +8,14 @@ runs the character-level attacks only, with a note saying how to give a word sou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.core.adapter import ModelAdapter
-from harness.core.errors import ConfigError
+from harness.core.errors import ConfigError, ModelOutputError
 from harness.core.metric_record import MetricSpec
 from harness.core.suite import RunContext, SuiteResult
 from harness.core.task import Task
@@ -31,7 +32,7 @@ from harness.suites.adversarial.text.results import (
     text_table,
 )
 from harness.suites.adversarial.text.scoring import scorer
-from harness.suites.adversarial.text.search import AcceptFn, CandidateSource
+from harness.suites.adversarial.text.search import AcceptFn, CandidateSource, ScoreFn
 from harness.suites.adversarial.text.similarity import SentenceSimilarity
 from harness.suites.adversarial.text.sources import (
     EmbeddingNeighbours,
@@ -41,6 +42,9 @@ from harness.suites.adversarial.text.sources import (
 )
 from harness.suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
 from harness.suites.adversarial.text.verify import SimilarityFn
+from harness.suites.adversarial.validity_checks import NONDETERMINISM_ATOL, CheckResult
+
+NONDETERMINISTIC = "nondeterministic_forward"
 
 NO_SIMILARITY_NOTE = (
     "no sentence-similarity model configured (suites.adversarial.text.similarity_model): edits "
@@ -73,6 +77,50 @@ def _truncated(adapter: ModelAdapter, texts: list[str]) -> tuple[int, object]:
     return sum(1 for c in counts if c is not None and c >= limit), limit
 
 
+def repeat_check(
+    score: ScoreFn, texts: list[str], probs: np.ndarray, batch_size: int
+) -> CheckResult:
+    """The clean texts scored a second time, in the same batches: a text whose class
+    probabilities moved by more than `NONDETERMINISM_ATOL` (a randomised model, dropout left on)
+    makes every search follow noise, and the re-check's "another label" can be a redraw."""
+    again, _pred, _conf = clean_pass(score, texts, np.zeros(len(texts), np.int64), batch_size)
+    bad = int((np.abs(again - probs).max(axis=1) > NONDETERMINISM_ATOL).sum()) if len(texts) else 0
+    return CheckResult(
+        flag=NONDETERMINISTIC,
+        raised=bad > 0,
+        bad=bad,
+        n=len(texts),
+        allowed_rate=None,
+        p_value=None,
+        description="the same text scored twice gave different class probabilities",
+    )
+
+
+def repeat_note(model: str, check: CheckResult) -> str:
+    return (
+        f"model {model!r} gave {check.bad} of {check.n} clean texts other class probabilities "
+        f"when they were scored twice (by more than {NONDETERMINISM_ATOL:g}): a randomised "
+        "model or dropout left on; the attacks followed noise and a text counted as broken may "
+        "be a redraw, so clean and robust accuracy and attack success are not the model's "
+        f"(flag {NONDETERMINISTIC})"
+    )
+
+
+def non_finite_notes(model: str, sweep: TextSweep) -> list[str]:
+    """What a model that failed on attack texts (NaN or inf scores) did to the search."""
+    searched = sum(o.non_finite for o in sweep.outcomes.values())
+    rechecked = sum(o.invalid.get("non_finite_logits", 0) for o in sweep.outcomes.values())
+    if not searched and not rechecked:
+        return []
+    return [
+        f"model {model!r} returned NaN or inf class scores for {searched} text(s) the search "
+        f"scored and {rechecked} adversarial text(s) re-checked: the search read those as the "
+        "clean text and the re-check rejected them (non_finite_logits), so they were never "
+        "counted as successes; robust accuracy counts such a text as robust, though the model "
+        "gives it no prediction"
+    ]
+
+
 def run_text(
     *,
     suite: str,
@@ -93,6 +141,15 @@ def run_text(
     labels = np.concatenate([b.labels.numpy() for b in batches]) if batches else np.zeros(0, int)
     score = scorer(adapter)
     probs, pred, conf = clean_pass(score, texts, labels, ctx.batch_size)
+    bad = int((~np.isfinite(probs).all(axis=1)).sum()) if len(probs) else 0
+    if bad:
+        raise ModelOutputError(
+            f"model {adapter.name!r} returned NaN or inf class scores for {bad} text(s) of task "
+            f"{task.name!r}"
+        )
+    repeat = repeat_check(score, texts, probs, ctx.batch_size)
+    if repeat.raised:
+        notes.append(repeat_note(adapter.name, repeat))
     sweep = TextSweep(
         sample_ids=ids,
         labels=labels.astype(np.int64),
@@ -129,11 +186,18 @@ def run_text(
     sim_fn: SimilarityFn | None = similarity
     run_text_sweep(score, sweep, attacks, ctx, similarity=sim_fn)
     cells = text_cells(sweep)
+    notes += non_finite_notes(adapter.name, sweep)
     checks = flat_score_checks(sweep)
     notes += [flat_score_note(t, c) for t, c in checks.items() if c.raised]
-    clean = clean_text_record(suite, specs["clean_acc"], sweep.correct)
+    clean = with_clean_ties(
+        clean_text_record(suite, specs["clean_acc"], sweep.correct), sweep.correct, sweep.clean_tied
+    )
+    flags = {t: (c.flag,) for t, c in checks.items() if c.raised}
+    if repeat.raised:
+        clean = replace(clean, flags=(*clean.flags, NONDETERMINISTIC))
+        flags = {t: (*flags.get(t, ()), NONDETERMINISTIC) for t in plan.attacks}
     records = [
-        with_clean_ties(clean, sweep.correct, sweep.clean_tied),
+        clean,
         *text_records(
             sweep,
             cells,
@@ -141,7 +205,7 @@ def run_text(
             robust_spec=specs["robust_acc"],
             invalid_spec=specs["invalid_adversarials"],
             preset=preset,
-            flags={t: (c.flag,) for t, c in checks.items() if c.raised},
+            flags=flags,
         ),
     ]
     artifacts: dict[str, Any] = {
@@ -150,7 +214,7 @@ def run_text(
         "text": plan.describe(),
         "text_examples": text_examples(sweep, cells, task.class_names, plan.examples, ctx.seed),
         "notes": notes,
-        "checks": {t: c.to_dict() for t, c in checks.items()},
+        "checks": {**{t: c.to_dict() for t, c in checks.items()}, "forward": repeat.to_dict()},
         "seed": ctx.seed,
     }
     return SuiteResult(
@@ -159,8 +223,6 @@ def run_text(
 
 
 def _without_word(plan: TextPlan) -> TextPlan:
-    from dataclasses import replace
-
     return replace(
         plan,
         attacks={t: a for t, a in plan.attacks.items() if t != "word"},

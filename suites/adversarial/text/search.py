@@ -93,6 +93,8 @@ class SearchOutcome:
     found: np.ndarray
     rejected: np.ndarray
     moved: np.ndarray
+    # per sample: candidate texts the model gave NaN or inf scores (scored as the clean text)
+    non_finite: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @dataclass(eq=False)
@@ -112,6 +114,7 @@ class _State:
     found: bool = False
     done: bool = False
     rejected: int = 0
+    non_finite: int = 0  # texts the model gave NaN or inf scores
     cache: dict[str, np.ndarray] = field(default_factory=dict)
     accepted: dict[str, bool] = field(default_factory=dict)  # the similarity check, per text
     pending: tuple[int, list[str], list[str]] | None = None  # (index, words, texts) to score
@@ -167,6 +170,7 @@ def greedy_search(
         found=np.asarray([s.found for s in states], dtype=bool),
         rejected=np.asarray([s.rejected for s in states], dtype=np.int64),
         moved=np.asarray([_moved(s) for s in states], dtype=bool),
+        non_finite=np.asarray([s.non_finite for s in states], dtype=np.int64),
     )
 
 
@@ -391,7 +395,11 @@ def _evaluate(score: ScoreFn, states: list[_State], settings: SearchSettings) ->
         scored.update(zip(chunk, probs, strict=True))
     for s, new in fresh:
         for t in new:
-            s.cache[t] = scored[t]
+            p = scored[t]
+            if not np.isfinite(p).all():  # the model failed on it: no signal, never a success
+                s.non_finite += 1
+                p = next(iter(s.cache.values()))  # the clean text's scores, cached first
+            s.cache[t] = p
 
 
 def _step(s: _State, settings: SearchSettings) -> None:

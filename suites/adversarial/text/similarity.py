@@ -17,6 +17,18 @@ import torch
 from harness.core.errors import ConfigError
 
 
+def _positions(model: Any) -> int:
+    """The longest token sequence the encoder's position embeddings index (2**30: no limit);
+    RoBERTa-style embeddings count from `padding_idx + 1`."""
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if not isinstance(positions, int) or positions <= 0:
+        return 1 << 30
+    table = getattr(getattr(model, "embeddings", None), "position_embeddings", None)
+    if isinstance(table, torch.nn.Embedding) and table.padding_idx is not None:
+        return max(1, table.num_embeddings - table.padding_idx - 1)
+    return positions
+
+
 class SentenceSimilarity:
     """Cosine similarity of mean-pooled sentence embeddings of one encoder."""
 
@@ -38,6 +50,10 @@ class SentenceSimilarity:
                 f"offline ({first}); save one with save_pretrained() and give its folder"
             ) from None
         self._model = model.eval().to(device)
+        # a tokenizer saved without model_max_length truncates nothing: cut at the positions
+        # the encoder has, as the hf-text adapter does (`hf_text.position_limit`)
+        limit = int(getattr(self._tok, "model_max_length", 1 << 30) or 1 << 30)
+        self._max_length = min(limit, _positions(self._model))
         self._device = device
         self._batch = batch_size
 
@@ -45,7 +61,13 @@ class SentenceSimilarity:
         out = []
         for start in range(0, len(texts), self._batch):
             chunk = list(texts[start : start + self._batch])
-            enc = self._tok(chunk, padding=True, truncation=True, return_tensors="pt")
+            enc = self._tok(
+                chunk,
+                padding=True,
+                truncation=True,
+                max_length=self._max_length,
+                return_tensors="pt",
+            )
             enc = {k: v.to(self._device) for k, v in enc.items()}
             with torch.inference_mode():
                 hidden = self._model(**enc).last_hidden_state.float()

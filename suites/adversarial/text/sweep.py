@@ -44,6 +44,7 @@ class TextOutcome:
     rejected: int = 0  # candidates the search dropped for a constraint (never scored)
     # attacked samples whose search scored some text that moved the model's probabilities
     moved: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    non_finite: int = 0  # candidate texts the search got NaN or inf scores for
 
     @classmethod
     def empty(cls, n: int) -> TextOutcome:
@@ -192,6 +193,7 @@ def _attack(
     out.queries[rows] = found.queries
     out.rejected += int(found.rejected.sum())
     out.moved[rows] = found.moved
+    out.non_finite += int(found.non_finite.sum())
     reasons = dict(v.reasons)
     # the search saw the label change, the fresh forward pass did not (a nondeterministic model)
     lost = int((found.found & v.valid & ~v.adversarial).sum())

@@ -111,8 +111,12 @@ def verify_texts(
     for start in range(0, len(idx), batch_size):
         rows = idx[start : start + batch_size]
         probs = np.asarray(score([candidates[i] for i in rows]), dtype=np.float64)
-        prediction[rows] = probs.argmax(1)
-        confidence[rows] = probs.max(1)
+        finite = np.isfinite(probs).all(axis=1)  # NaN or inf: rejected, never a success
+        if not finite.all():
+            valid[rows[~finite]] = False
+            reasons["non_finite_logits"] += int((~finite).sum())
+        prediction[rows[finite]] = probs[finite].argmax(1)
+        confidence[rows[finite]] = probs[finite].max(1)
     words[~valid], chars[~valid] = 0, 0
     adversarial = valid & (prediction != np.asarray(labels))
     return VerifiedTexts(

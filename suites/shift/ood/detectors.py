@@ -22,7 +22,7 @@ from datasets.table import InMemoryTable
 
 from harness.core.adapter import FeaturesUnavailable, ModelAdapter, check_logits
 from harness.core.detection_context import SCORE_PREFIX, score_column
-from harness.core.errors import DatasetError
+from harness.core.errors import DatasetError, ModelOutputError
 from harness.core.subsets import stratified_indices
 from harness.core.suite import RunContext
 from harness.core.task import SAMPLE_ID, Task
@@ -31,7 +31,7 @@ from harness.suites.shift.ood import feature_detectors as fd
 from harness.suites.shift.ood import head_detectors as hd
 from harness.suites.shift.ood import logit_detectors as ld
 from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs
-from harness.suites.shift.ood.odin import ODIN, odin_scores
+from harness.suites.shift.ood.odin import ODIN, Bounds, odin_scores
 
 
 def column_of(name: str) -> str:
@@ -95,9 +95,15 @@ class Bank:
                 features.append(out.features.detach().double().cpu())
             else:
                 chunk_logits = adapter.logits(chunk)
-            check_logits(
-                chunk_logits, num_classes=task.num_classes, model=adapter.name, task=task.name
-            )
+            try:
+                check_logits(
+                    chunk_logits, num_classes=task.num_classes, model=adapter.name, task=task.name
+                )
+            except ModelOutputError as err:
+                if stage.startswith("ood="):  # the OOD set's inputs, not the task's
+                    where = f"OOD set {stage.removeprefix('ood=')!r} (task {task.name!r})"
+                    err.args = (str(err).replace(f"task {task.name!r}", where, 1),)
+                raise
             logits.append(chunk_logits.detach().double().cpu())
             if ctx.progress is not None:
                 ctx.progress(len(chunk), stage)
@@ -133,11 +139,24 @@ class Bank:
                 inputs[start : start + ctx.batch_size].to(adapter.device),
                 temperature=self.odin.odin_temperature,
                 epsilon=self.odin.odin_epsilon,
-                bounds=task.bounds,
+                bounds=odin_box(task),
             )
             for start in range(0, len(inputs), ctx.batch_size)
         ]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def odin_box(task: Task) -> Bounds | None:
+    """The range ODIN's epsilon is a share of and its inputs are kept in: each feature's own on
+    a tabular task with per-feature ranges (`Task.feature_box()`, as the attacks' clip box), else
+    the task's bounds. The global box stepped a feature of range 0.01 by 14% of it at the
+    default epsilon when another feature spanned 0..1."""
+    if getattr(task, "feature_bounds", None) is not None:
+        box = task.feature_box()
+        assert box is not None, "a task with feature bounds has a box"
+        low, high = (torch.as_tensor(b, dtype=torch.float32) for b in box)
+        return low, high
+    return task.bounds
 
 
 def _absent_reasons(
@@ -224,7 +243,8 @@ def build_bank(
         return bank
     fit = fit_task(task, cfg.fit_samples, ctx)
     if fit is None:
-        _drop(bank, fitting, f"task {task.name!r} has no train split to fit on")
+        _drop(bank, fitting, f"task {task.name!r} has no train split to fit on (a task "
+              "spec names one with train_split: or train_source:, docs/tasks.md)")  # fmt: skip
         return bank
     if len(fit) < 2:
         _drop(bank, fitting, f"the train split of {task.name!r} has {len(fit)} sample(s); "

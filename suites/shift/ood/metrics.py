@@ -206,6 +206,11 @@ def _mean_records(
         if metric == "ood_auroc":
             s_in = score_values(clean_rows, detector)
             ci = detection.mean_auroc_ci(s_in, [score_values(s.rows, detector) for s in members])
+            if ci is None:
+                note += (
+                    "; no interval: the test set or a set has fewer than 2 samples (and a value "
+                    "from so few says little)"
+                )
         rec = record(
             metric,
             float(np.mean([v for v in values if v is not None])),

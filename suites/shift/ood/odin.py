@@ -17,6 +17,9 @@ import torch.nn.functional as F
 
 from harness.suites.shift.ood.base import Detector, Outputs
 
+Bounds = tuple[float, float] | tuple[torch.Tensor, torch.Tensor]
+"""The input range: one (low, high) for every value, or per-feature tensors of the input shape."""
+
 
 def odin_inputs(
     module: torch.nn.Module,
@@ -24,18 +27,31 @@ def odin_inputs(
     *,
     temperature: float,
     epsilon: float,
-    bounds: tuple[float, float] | None,
+    bounds: Bounds | None,
 ) -> torch.Tensor:
-    """`x` moved by epsilon (times the bounds' width) against the gradient sign of the
-    cross-entropy of its prediction at `temperature`, clamped to the bounds."""
+    """`x` moved by epsilon (times the bounds' width: each feature's own with per-feature
+    bounds) against the gradient sign of the cross-entropy of its prediction at `temperature`,
+    clamped to the bounds."""
     low, high = bounds if bounds is not None else (0.0, 1.0)
+    if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
+        low, high = low.to(x.device, x.dtype), high.to(x.device, x.dtype)
     with torch.inference_mode(False), torch.enable_grad():
         leaf = x.detach().clone().requires_grad_(True)
         logits = module(leaf) / temperature
         loss = F.cross_entropy(logits, logits.argmax(dim=1))
-        (gradient,) = torch.autograd.grad(loss, leaf)
-    moved = x.detach() - epsilon * (high - low) * gradient.sign()
-    return moved.clamp(low, high) if bounds is not None else moved
+        # outputs that do not depend on the input (a model that ignores it) have no gradient
+        # there: nothing moves, and the score is the MSP at T of the outputs
+        (gradient,) = (
+            torch.autograd.grad(loss, leaf, allow_unused=True) if loss.requires_grad else (None,)
+        )
+    moved = (
+        x.detach() if gradient is None else x.detach() - epsilon * (high - low) * gradient.sign()
+    )
+    if bounds is None:
+        return moved
+    if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
+        return moved.clamp(low, high)
+    return moved.clamp(float(low), float(high))
 
 
 def odin_scores(
@@ -44,7 +60,7 @@ def odin_scores(
     *,
     temperature: float,
     epsilon: float,
-    bounds: tuple[float, float] | None,
+    bounds: Bounds | None,
 ) -> np.ndarray:
     """ODIN's score (higher = more in-distribution) of a batch of raw inputs."""
     moved = odin_inputs(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)

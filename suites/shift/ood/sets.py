@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from harness.core.adapter import ModelAdapter
+from harness.core.board_notes import caveat_note
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import sample_seeds
@@ -103,10 +104,12 @@ def _loaded(
     shared = sorted(set(whole.class_names) & set(task.class_names)) if whole.labeled else []
     if shared:
         listed = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
-        parts.notes.append(
-            f"OOD set {name!r} is labelled with {len(shared)} of task {task.name!r}'s classes "
-            f"({listed}): its samples may be in-distribution, yet every one counts as OOD in "
-            "the detection metrics (use a set of other classes, or an unlabelled one)"
+        parts.notes.append(  # on the board: its AUROC counts in-distribution samples as OOD
+            caveat_note(
+                f"OOD set {name!r} is labelled with {len(shared)} of task {task.name!r}'s classes "
+                f"({listed}): its samples may be in-distribution, yet every one counts as OOD in "
+                "the detection metrics (use a set of other classes, or an unlabelled one)"
+            )
         )
     other = whole.subset(max_samples, seed=ctx.seed, purpose="shift/ood")
     parts.plan(ctx, len(other))
@@ -130,6 +133,13 @@ def ood_set(
     name = ood_name(entry)
     condition = f"ood={name}"
     if isinstance(entry, GeneratedOOD):
+        if task.modality not in ("image", "tabular"):  # a list entry meant for other tasks
+            parts.notes.append(
+                f"OOD set {name!r} (generated noise) does not apply to {task.modality} task "
+                f"{task.name!r}: generated noise sets are for image and tabular tasks; name an "
+                "OOD task instead"
+            )
+            return None
         batches: Iterator[Batch] = generated(entry, task, ctx)
     else:
         other = _loaded(entry, task, ctx, parts, max_samples, load)

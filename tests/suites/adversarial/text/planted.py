@@ -48,3 +48,30 @@ def constant_scores(texts: list[str]) -> np.ndarray:
 def tied_scores(texts: list[str]) -> np.ndarray:
     """A model whose two classes always tie: argmax gives every text class 0."""
     return np.full((len(texts), 2), 0.5)
+
+
+_DRAWS = np.random.default_rng(0)
+
+
+def random_scores(texts: list[str]) -> np.ndarray:
+    """A randomised model: new probabilities on every call, whatever the text."""
+    p = _DRAWS.random(len(texts))
+    return np.stack([1.0 - p, p], axis=1)
+
+
+_KNOWN = set(WEIGHTS) | {"a", "film", "the", "cast", "was", "and", "acting", "movie", "plot", "is"}
+_KNOWN |= {"but", "ok"}
+
+
+def nan_on_unknown_words(texts: list[str]) -> np.ndarray:
+    """The bag-of-words model, NaN for any text holding a word it does not know (every
+    character edit makes one): a model that fails on the attack's texts."""
+    out = bag_of_words_scores(texts)
+    for i, text in enumerate(texts):
+        if any(w.lower() not in _KNOWN for w in _WORD.findall(text)):
+            out[i] = np.nan
+    return out
+
+
+def nan_everywhere(texts: list[str]) -> np.ndarray:
+    return np.full((len(texts), 2), np.nan)

@@ -310,3 +310,19 @@ def test_bad_inputs_are_a_line_or_a_note() -> None:
     assert "1 text(s) hold control characters" in text
     assert "2 correctly classified text(s) have no word" in text
     assert "maximum length (64 tokens)" in text
+
+
+def test_a_similarity_model_folder_is_read_from_the_spec_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`similarity_model: ./encoder` beside the spec was looked up from the current folder, and
+    from anywhere else failed as a hub id ("Repo id must use alphanumeric chars ... './encoder'"),
+    while `synonyms_file` and a model's `path` are read from the spec's folder. A hub id stays
+    a hub id."""
+    (tmp_path / "encoder").mkdir()
+    for given in ("./encoder", "encoder"):
+        cfg = TextConfig.model_validate({"similarity_model": given})
+        assert resolve_text(cfg, "fast", tmp_path).similarity_model == str(tmp_path / "encoder")
+    missing = TextConfig.model_validate({"similarity_model": "./gone"})
+    assert resolve_text(missing, "fast", tmp_path).similarity_model == str(tmp_path / "gone")
+    hub = TextConfig.model_validate({"similarity_model": "sentence-transformers/all-MiniLM-L6-v2"})
+    plan = resolve_text(hub, "fast", tmp_path)
+    assert plan.similarity_model == "sentence-transformers/all-MiniLM-L6-v2"

@@ -270,3 +270,58 @@ def test_a_model_whose_classes_tie_is_never_robust(csv: Path) -> None:
     assert all(
         f"{negatives} of these {n} texts count as not robust" in (r.note or "") for r in robust
     )
+
+
+def test_a_randomised_model_is_flagged_not_scored_as_robust(csv: Path) -> None:
+    """A model whose scores change from call to call (a randomised defence, dropout left on)
+    got clean accuracy, robust accuracy 0.271 and attack success rate with no flag: its
+    "adversarial" texts are redraws that happened to land on another label. The clean texts are
+    scored twice; scores that differ flag every record and a note says so."""
+    res = _char_greedy(csv, "random_scores")
+    rates = [
+        r for r in res.metrics if r.metric in ("clean_acc", "robust_acc", "attack_success_rate")
+    ]
+    assert {r.metric for r in rates} == {"clean_acc", "robust_acc", "attack_success_rate"}
+    assert all("nondeterministic_forward" in r.flags for r in rates)
+    check = res.artifacts["checks"]["forward"]
+    assert check["raised"] and check["bad"] == check["n"] > 0
+    assert any("scored twice" in n and "nondeterministic_forward" in n for n in res.notes)
+    steady = _char_greedy(csv, "bag_of_words_scores")
+    assert not steady.artifacts["checks"]["forward"]["raised"]
+    assert not any("nondeterministic_forward" in r.flags for r in steady.metrics)
+
+
+def test_nan_scores_on_attack_texts_are_never_successes(csv: Path) -> None:
+    """A model whose scores are NaN on every edited text: argmax read NaN as class 0, so every
+    positive text counted as broken, and the job then failed writing a NaN confidence ("Out of
+    range float values are not JSON compliant", a traceback). Such texts are scored as the
+    clean text in the search, rejected by the re-check (`non_finite_logits`), and a note counts
+    them."""
+    res = _char_greedy(csv, "nan_on_unknown_words")
+    robust = [r for r in res.metrics if r.metric == "robust_acc"]
+    clean = next(r for r in res.metrics if r.metric == "clean_acc")
+    assert robust and all(r.value == clean.value for r in robust)
+    assert any(
+        "returned NaN or inf class scores for" in n and "never counted as successes" in n
+        for n in res.notes
+    ), res.notes
+
+
+def test_nan_scores_on_the_clean_texts_fail_the_job_in_one_line(csv: Path) -> None:
+    from harness.core.errors import ModelOutputError
+
+    with pytest.raises(ModelOutputError, match=r"model 'bow' returned NaN or inf class scores"):
+        _char_greedy(csv, "nan_everywhere")
+
+
+def test_the_similarity_encoder_truncates_at_its_positions(encoder: Path) -> None:
+    """The encoder's tokenizer was saved without `model_max_length`, so `truncation=True` cut
+    nothing, and a text longer than its 32 positions failed the job: "The expanded size of the
+    tensor (82) must match the existing size (32)" with a traceback."""
+    import torch
+
+    from harness.suites.adversarial.text.similarity import SentenceSimilarity
+
+    sim = SentenceSimilarity(str(encoder), device=torch.device("cpu"))
+    long = " ".join(["a good film"] * 30)
+    assert sim([long], [long.replace("good", "bad", 1)]).shape == (1,)

@@ -148,3 +148,25 @@ def test_a_report_built_again_does_not_resample_unchanged_detection_pairs(
     assert {p.name: p.read_bytes() for p in site.glob("*.html")} == pages
     kept = site / ".resampled-values"
     assert kept.stat().st_size < 200_000  # three numbers per pair, not 2,000 resamples
+
+
+def test_the_board_says_an_ood_set_holds_the_tasks_classes(results, capsys) -> None:
+    """`digits-shifted` holds the digits' own classes: its AUROC (0.771 on a small run) counts
+    in-distribution images as OOD. The job's note said so, but no board or report showed it."""
+    assert main(["leaderboard", str(results), "--width", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "OOD set 'digits-shifted' is labelled with 10 of task 'digits''s classes" in out
+
+
+def test_the_report_shows_the_fit_notes_and_the_set_notes(results, first_report) -> None:
+    """What the fit changed (a shrunk covariance and its rank, knn's k capped, SHE classes
+    without a correct sample) was only in the job's files: the detector table says it now."""
+    import html
+    import json
+
+    site, _spies = first_report
+    page = html.unescape(next(site.glob("task-digits-*.html")).read_text())
+    job = next(p for p in results.glob("runs/*/jobs/b--digits--shift--*") if p.is_dir())
+    fit_notes = json.loads((job / "artifacts.json").read_text())["ood"]["fit_notes"]
+    assert fit_notes and all(n in page for n in fit_notes), fit_notes
+    assert "OOD set 'digits-shifted' is labelled with 10 of task 'digits''s classes" in page

@@ -143,3 +143,51 @@ def test_an_empty_ood_key_says_to_leave_it_out() -> None:
     message = err.value.errors()[0]["msg"]
     assert "takes the OOD detectors' settings" in message
     assert "leave the key out for the default detectors" in message
+
+
+@pytest.mark.parametrize("eps", [1.0, 2.0, 14.0])
+def test_an_odin_epsilon_of_the_whole_range_is_refused(eps: float) -> None:
+    """`odin_epsilon` is a share of the input range: at 1 or more every input value is pushed to
+    a bound, so ODIN scores the signs of the gradient, not the input (2 gave AUROC 0.217 on
+    uniform noise, below chance, with nothing saying the setting was the cause; 14 is 0.0014
+    with the decimal point lost)."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        ShiftConfig.model_validate({"ood": {"odin_epsilon": eps}})
+    message = err.value.errors()[0]["msg"]
+    assert "share of the input range" in message
+    assert ShiftConfig.model_validate({"ood": {"odin_epsilon": 0.5}}).ood.odin_epsilon == 0.5
+
+
+def test_odin_steps_each_tabular_feature_by_a_share_of_its_own_range() -> None:
+    """`odin_epsilon` is a share of the input range: on a tabular task whose features have their
+    own ranges (`feature_bounds`) ODIN stepped every feature by a share of the global box and
+    clamped it there, so a feature of range 0.01 moved by 14% of its range (and could leave it)."""
+    from dataclasses import replace
+
+    from harness.data.builtin import diabetes
+    from harness.suites.shift.ood.detectors import odin_box
+    from harness.suites.shift.ood.odin import odin_inputs
+
+    task = diabetes()
+    ranges = ((0.0, 0.01),) + ((0.0, 1.0),) * (task.input_shape[0] - 1)
+    task = replace(task, feature_bounds=ranges)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(task.input_shape[0], 2))
+    x = torch.rand(8, task.input_shape[0]) * 0.5 + 0.25
+    x[:, 0] = 0.005
+    moved = odin_inputs(net, x, temperature=1000.0, epsilon=0.1, bounds=odin_box(task))
+    step = (moved - x).abs()
+    assert torch.allclose(step[:, 0], torch.full((8,), 0.1 * 0.01), atol=1e-7)
+    assert torch.allclose(step[:, 1:], torch.full_like(step[:, 1:], 0.1), atol=1e-6)
+    assert bool((moved[:, 0] >= 0).all() and (moved[:, 0] <= 0.01).all())
+    adapter = SimpleNamespace(module=lambda: net, device=torch.device("cpu"))
+    cfg = ShiftConfig.model_validate(
+        {"ood": {"detectors": ["odin"], "headline": "odin", "odin_epsilon": 0.1}}
+    ).ood
+    bank = Bank(detectors={"odin": make("odin", cfg, 1.0)}, odin=cfg)
+    got = bank.scores(adapter, task, x, Outputs(logits=net(x).double()), RunContext(batch_size=5))  # type: ignore[arg-type]
+    direct = odin_scores(net, x, temperature=1000.0, epsilon=0.1, bounds=odin_box(task))
+    # batches of 5 against one of 8: float32 rounding of the products only
+    np.testing.assert_allclose(got[column_of("odin")], direct, rtol=1e-9)
