@@ -86,6 +86,10 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 13: text attacks score the clean texts twice and flag nondeterministic_forward on a model
+    #     whose scores change between calls; a NaN score row on an attack text leaves it
+    #     unbroken (counted in a note); similarity_model read from the spec's folder and long
+    #     texts truncated (image and tabular numbers unchanged)
     # 12: the unbounded-attack check's PGD ascends the unsaturated (log float64) cross-entropy:
     #     an honest float16 / bfloat16 network's confident samples had no gradient there (their
     #     float32 cross-entropy's rounds to 0 in its backward pass) and the check raised
@@ -111,7 +115,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "12"
+    version = "13"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
