@@ -16,13 +16,13 @@ def test_an_underflowed_mcnemar_p_is_not_printed_as_zero() -> None:
     p = mcnemar_exact(0, 1100)
     assert p == 0.0
     assert format_p(p) == "< 1e-300"
-    row: Any = SimpleNamespace(p_adjusted=None, p_value=p)
+    row: Any = SimpleNamespace(p_adjusted=None, p_value=p, rule=None)
     assert check_p_text(row) == "< 1e-300"
-    row = SimpleNamespace(p_adjusted=0.0, p_value=0.0)
+    row = SimpleNamespace(p_adjusted=0.0, p_value=0.0, rule=None)
     assert check_p_text(row) == "< 1e-300"
 
 
 def test_other_p_values_read_as_before() -> None:
     assert format_p(mcnemar_exact(0, 500)) == "6.11e-151"
     assert format_p(0.5) == "0.500" and format_p(None) == "—"
-    assert check_p_text(SimpleNamespace(p_adjusted=0.0123, p_value=0.004)) == "0.0123"
+    assert check_p_text(SimpleNamespace(p_adjusted=0.0123, p_value=0.004, rule=None)) == "0.0123"
