@@ -168,18 +168,22 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
 
 
 def long_rows(meta: dict[str, Any], breakdown: Breakdown) -> list[dict[str, Any]]:
-    """One row per number (group metric or disparity), tagged with `meta` (model, task, suite)."""
+    """One row per number (group metric or disparity), tagged with `meta` (model, task, suite):
+    `n` is the count the number is of (a TPR's: the group's positive labels), `group_n` the
+    group's size (a disparity's: the samples across its groups)."""
     rows: list[dict[str, Any]] = []
     base = {**meta, "condition": breakdown.condition}
     for g in breakdown.groups:
         for name, est in g.metrics.items():
             rows.append(
-                {**base, "group_by": g.group_by, "group": g.group, "metric": name, "n": g.n}
+                {**base, "group_by": g.group_by, "group": g.group, "metric": name}
+                | {"n": g.count(name), "group_n": g.n}
                 | _value_fields(est, ",".join(g.flags(name)))
             )
     for d in breakdown.disparities:
         rows.append(
-            {**base, "group_by": d.group_by, "group": "*", "metric": d.metric, "n": d.n}
+            {**base, "group_by": d.group_by, "group": "*", "metric": d.metric}
+            | {"n": d.n, "group_n": d.n}
             | _value_fields(d.estimate, ",".join(d.estimate.flags))
         )
     return rows

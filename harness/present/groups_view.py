@@ -24,18 +24,14 @@ from harness.core.group_order import value_order
 from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import Table, fit_text, to_csv, to_markdown, wrap
 
-KEYS = ("model", "task", "suite", "run", "condition", "group_by", "group", "label", "n")
+# one line per group: its size is the line's n (a TPR's own count is in its row's `n`)
+KEYS = ("model", "task", "suite", "run", "condition", "group_by", "group", "label", "group_n")
 HEADING = ("model", "task", "suite", "condition", "group_by")
 ACROSS = "*"  # the group of a disparity (a number across the groups)
 
 
 def _cell(r: pd.Series) -> str:
-    if r["value"] is None or pd.isna(r["value"]):
-        return "undefined"
-    text = f"{r['value']:.3f}"
-    if r["ci_lo"] is not None and not pd.isna(r["ci_lo"]):
-        text += f" [{r['ci_lo']:.3f}, {r['ci_hi']:.3f}]"
-    return text + (" UNRELIABLE" if r["flag"] else "")
+    return _row_cell(r.to_dict())
 
 
 def wide_table(rows: list[dict[str, Any]]) -> Table:
@@ -49,7 +45,7 @@ def wide_table(rows: list[dict[str, Any]]) -> Table:
         index=keys, columns="metric", values="cell", aggfunc="first", sort=False
     ).reset_index()
     wide.columns.name = None
-    wide = wide.fillna("")
+    wide = wide.rename(columns={"group_n": "n"}).fillna("")
     return Table([str(c) for c in wide.columns], [list(r) for r in wide.itertuples(index=False)])
 
 
@@ -67,6 +63,8 @@ def _row_cell(r: Mapping[str, Any]) -> str:
     text = f"{value:.3f}"
     if low is not None and not pd.isna(low):
         text += f" [{low:.3f}, {r['ci_hi']:.3f}]"
+    if r.get("n") != r.get("group_n"):  # a rate of part of the group (TPR: its positives)
+        text += f" (n={r['n']})"
     return text + (" UNRELIABLE" if r["flag"] else "")
 
 
@@ -100,7 +98,8 @@ def _terminal(rows: list[dict[str, Any]], width: int | None) -> list[str]:
             label = next((str(x) for r in mine if isinstance(x := r.get("label"), str) and x), "")
             cells = {r["metric"]: _row_cell(r) for r in mine}
             shown = f"{value} ({label})" if label and label != value else value
-            table_rows.append([shown, int(mine[0]["n"]), *(cells.get(m, "") for m in metrics)])
+            size = int(mine[0]["group_n"])
+            table_rows.append([shown, size, *(cells.get(m, "") for m in metrics)])
         if table_rows:
             table = Table(["group", "n", *metrics], table_rows)
             out.append(fit_text(table, width, keep=2, align="left", gap=2, wrap_last=False))

@@ -84,6 +84,9 @@ class Estimate:
     note: str | None = None
     flags: tuple[str, ...] = ()
     method: str | None = None
+    # the count a rate is of where it is not the group's size (TPR: the group's positive
+    # labels; FPR: its negative labels); None: the group's size (`GroupRow.n`)
+    n: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +98,12 @@ class GroupRow:
     n: int
     insufficient: bool
     metrics: dict[str, Estimate]
+
+    def count(self, metric: str) -> int:
+        """The n of one metric: the count its rate is of (TPR: positive labels; FPR: negative
+        labels), else the group's size."""
+        own = self.metrics[metric].n
+        return self.n if own is None else own
 
     def flags(self, metric: str) -> tuple[str, ...]:
         """Reliability flags of one metric: a small group, then the metric's own (denominator)."""
@@ -156,6 +165,7 @@ class Breakdown:
                     "insufficient": g.insufficient,
                     "metrics": {
                         k: {
+                            "n": g.count(k),
                             "value": e.value,
                             "ci": list(e.ci) if e.ci else None,
                             "note": e.note,
@@ -502,7 +512,14 @@ def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
         flags = (SMALL_DENOMINATOR,)
     low, high = comp.wilson[metric]
     ci = (float(low[i]), float(high[i])) if trials > 0 else None  # `wilson_ci`'s
-    return Estimate(value=float(value), ci=ci, note=note, flags=flags, method=WILSON_GROUP_METHOD)
+    return Estimate(
+        value=float(value),
+        ci=ci,
+        note=note,
+        flags=flags,
+        method=WILSON_GROUP_METHOD,
+        n=trials if metric in _DENOMINATOR_NAMES else None,
+    )
 
 
 def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[str], list[str]]:

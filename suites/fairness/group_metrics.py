@@ -41,7 +41,7 @@ def records_from_breakdown(breakdown: Breakdown, *, suite: str) -> list[MetricRe
                     GROUP_METRICS[key],
                     suite=suite,
                     value=est.value,
-                    n=g.n,
+                    n=g.count(key),
                     condition=breakdown.condition,
                     ci=est.ci,
                     ci_method=est.method if est.ci else None,

@@ -104,7 +104,10 @@ class FairnessSuite(Suite):
     #    probability_outputs / decision_scores as the accuracy suite's ECE does
     # 7: group_ece_gap's interval by MOVER from the groups' bias-aware ECE intervals, not the
     #    percentile bootstrap of their plain ECEs (harness.stats.group_intervals.ece_gap_ci)
-    version = "7"
+    # 8: group_tpr and group_fpr records carry the count their rate is of (the group's positive
+    #    or negative labels) as n, not the group's size; the breakdown artifact gives each
+    #    metric its n (values and intervals unchanged)
+    version = "8"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

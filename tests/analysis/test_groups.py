@@ -423,3 +423,32 @@ def test_vectorised_wilson_bounds_are_each_groups_own_bit_for_bit() -> None:
         want = wilson_ci(float(successes[i]), int(trials[i]))
         got = (float(low[i]), float(high[i])) if int(trials[i]) > 0 else None
         assert got == want
+
+
+def test_a_rate_of_part_of_a_group_says_its_own_n() -> None:
+    """Group x of `a` holds 3 samples, 1 of them with a positive label: its TPR is 1 of 1 and
+    its FPR 1 of 2 (Wilson intervals on 1 and 2). They were stored and shown with n = 3, as if
+    each were a rate over the whole group; the group's own size stays the row's n."""
+    from harness.analysis.stored_groups import long_rows
+    from harness.present.groups_view import render
+    from harness.suites.fairness.group_metrics import records_from_breakdown
+
+    b = run(small_frame(), [("a",)], resamples=0)
+    x = next(g for g in b.groups if g.group == "x")
+    assert (x.n, x.count("tpr"), x.count("fpr"), x.count("acc")) == (3, 1, 2, 3)
+    stored = b.to_dict()["groups"][0]["metrics"]
+    assert (stored["tpr"]["n"], stored["fpr"]["n"], stored["acc"]["n"]) == (1, 2, 3)
+    records = {
+        (r.metric, r.context.get("group")): r.n for r in records_from_breakdown(b, suite="fairness")
+    }
+    assert records[("group_tpr", "x")] == 1 and records[("group_fpr", "x")] == 2
+    assert records[("group_acc", "x")] == 3
+    rows = long_rows({"model": "m", "task": "t", "suite": "fairness"}, b)
+    tpr = next(r for r in rows if r["group"] == "x" and r["metric"] == "tpr")
+    assert (tpr["n"], tpr["group_n"]) == (1, 3)
+    table = render(rows, "table", width=None, codings={}).splitlines()
+    md = render(rows, "md", width=None, codings={}).splitlines()
+    line = next(s for s in table if s.startswith("x "))
+    assert line.split()[:2] == ["x", "3"] and "(n=1)" in line and "(n=2)" in line, line
+    line = next(s for s in md if "| x |" in s)
+    assert "| x | 3 |" in line and "(n=1)" in line and "(n=2)" in line, line
