@@ -111,8 +111,11 @@ def test_groups_gives_the_commands_rows_as_a_frame(tmp_path: Path, capsys) -> No
 
 def test_variants_gives_the_commands_comparisons_as_records(tmp_path: Path, capsys) -> None:
     import json
+    import re
 
+    from harness.analysis.variant_deltas import board_notes
     from harness.core.errors import ResultsError
+    from harness.stats.intervals import mcnemar_difference
 
     spec = {**SPEC, "models": [{"name": "digits-mlp", "variants": ["fp16"]}]}
     harness.run_spec(spec, out=tmp_path / "results")
@@ -121,6 +124,17 @@ def test_variants_gives_the_commands_comparisons_as_records(tmp_path: Path, caps
         ("digits-mlp", "fp16", "digits")
     ]
     assert any(d.metric == "top1_acc" for d in comparisons[0].deltas)
+    # each delta whose paired test is of the delta itself carries the interval that test
+    # inverts (only means over cells had one); ECE's test is of the debiased ECE: none
+    rows = {d.metric: d for d in comparisons[0].deltas}
+    for name in ("top1_acc", "nll", "brier", "class_acc[class=3]"):
+        d = rows[name]
+        assert d.ci is not None and d.delta is not None, d
+        assert d.ci[0] - 1e-12 <= d.delta <= d.ci[1] + 1e-12, d
+    only_a, only_b = map(int, re.findall(r"(\d+) right only", rows["top1_acc"].detail))
+    assert rows["top1_acc"].ci == mcnemar_difference(only_a, only_b, rows["top1_acc"].n)
+    assert rows["ece"].test == "paired_resample" and rows["ece"].ci is None
+    assert all("95% CI [" in n for n in board_notes(comparisons, "digits", "top1_acc"))
     capsys.readouterr()
     assert main(["variants", str(tmp_path / "results"), "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
