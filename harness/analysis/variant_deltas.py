@@ -326,8 +326,10 @@ def _compare_jobs(
         row = _delta(suite, vm, pm, delta, res.test, res.n, res.p_value, res.detail)
         if res.test == "cell_mean_newcombe":
             row = _with_cell_interval(row, res.ci)
-        elif res.ci is not None and _same_difference(res.diff, delta):
-            row = replace(row, ci=res.ci)  # the interval that inverts the row's test
+        elif res.ci is not None and not res.statistic:
+            # the interval that inverts the row's test, where the test is of the delta itself
+            # (ECE's paired resamples test the debiased ECE: `statistic` names it)
+            row = replace(row, ci=res.ci)
         comp.deltas.append(row)
     if vtable is not None and ptable is not None:
         for s in _slices(suite, vtable.frame, ptable.frame):
@@ -381,13 +383,6 @@ def _delta(
         suite, vm.key, vm.unit, vm.higher_is_better, pm.value, vm.value, delta, test, n, p_value,
         detail=detail,
     )  # fmt: skip
-
-
-def _same_difference(tested: float, delta: float) -> bool:
-    """Whether a test's difference is the row's delta (up to the order of float sums): a test
-    of another quantity (ECE's paired resamples test the debiased ECE, named in the row's
-    detail) gives an interval of that quantity, which is not shown beside the delta."""
-    return abs(tested - delta) <= 1e-9 * max(1.0, abs(delta))
 
 
 def _with_cell_interval(row: MetricDelta, ci: tuple[float, float] | None) -> MetricDelta:
