@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from harness.analysis import paired_tests
 from harness.analysis.check import CheckRow, _Pending, decide
@@ -87,6 +88,7 @@ def _one_gate(gen: np.random.Generator, rep: int) -> bool:
     return any(p.row.status == "fail" for p in pending)
 
 
+@pytest.mark.slow  # a seeded simulation of 1,000s of gate runs (make test-slow; CI runs it)
 def test_false_alarm_rate_on_harmless_changes_is_at_most_five_percent() -> None:
     gen = np.random.default_rng(2024)
     reps = 200

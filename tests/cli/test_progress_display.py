@@ -166,6 +166,7 @@ def test_third_party_bars_are_silenced(
     assert "split" not in err and "it/s" not in err and "examples/s" not in err
 
 
+@pytest.mark.slow  # a run in a fresh process (make test-slow; CI runs it)
 def test_verbose_keeps_third_party_bars(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
     """`--verbose` leaves datasets' bars alone (a fresh process: bars are process-wide state)."""
     spec = _bars_spec(write_spec, tmp_path)

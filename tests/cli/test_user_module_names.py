@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 # The user's model: a fixed linear map of the digits' pixels, which imports the user's own
@@ -103,6 +105,7 @@ def test_a_users_adapters_suites_and_zoo_stay_theirs(tmp_path: Path) -> None:
     assert len(list((project / "out" / "runs").glob("*/jobs/users-own--digits--accuracy--*"))) == 1
 
 
+@pytest.mark.slow  # installs a distribution, runs in a fresh process (make test-slow; CI runs it)
 def test_an_installed_adapters_distribution_does_not_break_the_harness(tmp_path: Path) -> None:
     # AdapterHub installs a top-level package named `adapters`; here a folder on the path
     site = tmp_path / "site-packages"

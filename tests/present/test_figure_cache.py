@@ -93,6 +93,7 @@ def test_an_index_from_elsewhere_cannot_remove_other_files(tmp_path: Path) -> No
     assert (tmp_path / "b.png").read_text() == "replaced by hand"
 
 
+@pytest.mark.slow  # builds three reports (make test-slow; CI runs it)
 def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,8 @@ import logging
 import threading
 from pathlib import Path
 
+import pytest
+
 from harness.present.api_report import report
 from harness.present.site_folder import site_folder
 from harness.present.site_publish import site_lock
@@ -27,6 +29,7 @@ class _Announced(logging.Handler):
             self.event.set()
 
 
+@pytest.mark.slow  # waits on another report's lock (make test-slow; CI runs it)
 def test_a_report_that_waited_publishes_the_results_written_while_it_waited(
     tmp_path: Path,
 ) -> None:

@@ -164,7 +164,8 @@ def _command(case: dict[str, Any], folder: Path, spec: Path) -> list[str | Path]
 
 
 def _params() -> list[Any]:
-    """The cases; those that need a real Ray cluster each are marked slow (`-m slow`)."""
+    """The cases; those that need a real Ray cluster or kill a run in a fresh process are marked
+    slow (`-m slow`)."""
     return [
         pytest.param(c, id=c["id"], marks=[pytest.mark.slow] if c.get("slow") else [])
         for c in _cases()

@@ -199,6 +199,7 @@ def test_a_sample_table_with_a_column_of_the_wrong_type_is_one_line(
     assert _folder_digest(results) == before
 
 
+@pytest.mark.slow  # runs and damages a variant folder (make test-slow; CI runs it)
 def test_variants_refuse_incomplete_results_as_the_leaderboard_does(results: Path) -> None:
     """A job folder gone (or a run's jobs/ replaced by a file) would drop a variant or its parent
     from `harness variants` silently: refused with one line, as by the leaderboard; with

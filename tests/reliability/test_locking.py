@@ -39,6 +39,7 @@ def _lock_held(out: Path) -> bool:
     return bool(locks) and bool(locks[0].read_text())
 
 
+@pytest.mark.slow  # waits on another process's lock (make test-slow; CI runs it)
 def test_second_run_is_refused_then_waits(weights_dir: Path, tmp_path: Path) -> None:
     # the first run holds the lock inside its third job until `hold` is removed: a busy machine
     # cannot let it finish before the others arrive (it once did with a job slowed by sleeps)
@@ -81,6 +82,7 @@ def test_second_run_is_refused_then_waits(weights_dir: Path, tmp_path: Path) -> 
     assert [a["status"] for a in manifest["attempts"]] == ["completed", "completed"]
 
 
+@pytest.mark.slow  # runs in several processes (make test-slow; CI runs it)
 def test_different_runs_share_a_results_root(weights_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     a = fork_run(multi_spec(weights_dir, delay=0.05), out)

@@ -80,6 +80,7 @@ def _report_child(results: Path, site: Path, hold: Path, log: Path) -> int:
         sys.stderr.flush()
 
 
+@pytest.mark.slow  # signals a report in a fresh process (make test-slow; CI runs it)
 @pytest.mark.parametrize(("sig", "code", "group"), [("SIGTERM", 143, False), ("SIGINT", 130, True)])
 def test_a_signal_leaves_the_previous_site_whole_and_says_one_line(
     weights_dir: Path, tmp_path: Path, sig: str, code: int, group: bool
@@ -148,6 +149,7 @@ def test_a_failed_build_keeps_the_site_and_a_killed_builds_leftover_goes(
     assert not leftover.exists() and _files(site) != before
 
 
+@pytest.mark.slow  # waits on another report's lock (make test-slow; CI runs it)
 def test_a_second_report_into_the_folder_waits_until_the_first_is_published(
     weights_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

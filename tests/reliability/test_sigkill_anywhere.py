@@ -89,6 +89,7 @@ def _sigkill_campaign(weights_dir: Path, tmp_path: Path, points: int, seed: int)
             pd.testing.assert_frame_equal(g_frame, frame, check_exact=True)
 
 
+@pytest.mark.slow  # kills runs at random points (make test-slow; CI runs it)
 def test_sigkill_at_random_points(weights_dir: Path, tmp_path: Path) -> None:
     """Four kills in the default run (20 s for eight); the slow run makes forty."""
     _sigkill_campaign(weights_dir, tmp_path, points=4, seed=20240611)

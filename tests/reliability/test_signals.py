@@ -26,6 +26,7 @@ from tests.reliability.conftest import (
 )
 
 
+@pytest.mark.slow  # signals a run in a fresh process (make test-slow; CI runs it)
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_stops_run_and_records_it(
     weights_dir: Path, tmp_path: Path, sig: signal.Signals, code: int

@@ -92,6 +92,7 @@ def test_without_a_time_limit_the_driver_loads_it_once_for_every_job(
     assert loads["moved"] == 1  # the key's load; both jobs' `run` reuse it
 
 
+@pytest.mark.slow  # a worker process per job (make test-slow; CI runs it)
 def test_with_a_time_limit_the_worker_alone_loads_it_once(spec: Path, tmp_path: Path) -> None:
     """Counted from the suite's log line, which the driver and the worker (a forkserver child,
     out of reach of monkeypatch) both write to the command's stderr with -v."""

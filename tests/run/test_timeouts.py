@@ -38,6 +38,7 @@ suites:
 """
 
 
+@pytest.mark.slow  # waits out job time limits (make test-slow; CI runs it)
 def test_hung_and_dying_jobs_fail_alone_and_the_run_goes_on(
     write_spec: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -32,6 +32,7 @@ suites:
 """.replace("HOSTILE", HOSTILE)
 
 
+@pytest.mark.slow  # waits out a 20 s job time limit (make test-slow; CI runs it)
 def test_a_factory_that_never_returns_fails_its_jobs_within_the_limit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

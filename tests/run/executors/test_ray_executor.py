@@ -150,6 +150,7 @@ def test_cpu_request_follows_the_spec(write_spec: Callable[..., Path], tmp_path:
         assert task.asked["num_cpus"] == cpus and task.asked["threads"] == threads
 
 
+@pytest.mark.slow  # a Ray run beside a local one (make test-slow; CI runs it)
 def test_ray_run_equals_local_run_with_shard_progress(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -215,6 +216,7 @@ def test_a_worker_killed_mid_job_is_retried_and_the_run_completes(
     assert [j.name.startswith(".") for j in jobs] == [False]  # one whole job folder, no temp left
 
 
+@pytest.mark.slow  # Ray retries a dying worker (make test-slow; CI runs it)
 def test_a_worker_that_keeps_dying_fails_its_job_and_the_run_goes_on(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -36,6 +36,7 @@ def _check(res, flag: str) -> dict:
     return next(c for c in res.artifacts["checks"] if c["flag"] == flag)
 
 
+@pytest.mark.slow  # escalation to transfer attacks (make test-slow; CI runs it)
 def test_wrong_surrogate_is_flagged_and_escalated_to_the_honest_value(task) -> None:
     """Forward of the linear control, gradient of another linear model with its classes rolled:
     gradient attacks walk the wrong way. The finite-difference check flags it on nearly every
@@ -142,6 +143,7 @@ def test_randomised_model_with_escalation_off_keeps_its_flag(task) -> None:
     assert any("escalation is off (escalation_rounds: 0)" in n for n in res.notes)
 
 
+@pytest.mark.slow  # escalation to more draws (make test-slow; CI runs it)
 def test_randomised_model_escalates_with_more_draws(task) -> None:
     config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "eot_draws": 2}
     res, head = _run(M.randomized_digits, task, config)

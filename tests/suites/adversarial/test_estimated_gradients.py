@@ -5,6 +5,7 @@ when the model hands out another network's gradient."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
@@ -85,6 +86,7 @@ def test_one_estimate_serves_every_loss_at_the_same_point() -> None:
     assert sum(calls) > first
 
 
+@pytest.mark.slow  # APGD-T on estimated gradients (make test-slow; CI runs it)
 def test_apgd_t_on_measured_gradients_beats_a_wrong_surrogate() -> None:
     """digits-cnn's forward pass with digits-mlp's gradient: APGD-T on the model's own gradient
     walks the wrong way, on the measured one it breaks what it breaks on the honest network."""

@@ -243,6 +243,7 @@ def test_a_two_class_model_with_wide_margins_is_not_flagged_for_a_flat_loss() ->
 PARAMS = {"linf_square": {"queries": 1000}, "linf_fab_t": {}}  # Square: a quicker test
 
 
+@pytest.mark.slow  # escalated attacks on a randomised model (make test-slow; CI runs it)
 @pytest.mark.parametrize(
     ("attack", "before"),
     [("linf_square", 0.60), ("linf_fab_t", 0.42)],

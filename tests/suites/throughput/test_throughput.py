@@ -410,6 +410,7 @@ def test_config_errors_name_the_key(config: dict, needle: str) -> None:
 
 
 # -- isolation --------------------------------------------------------------------------------------
+@pytest.mark.slow  # a throughput run in a fresh process (make test-slow; CI runs it)
 def test_subprocess_returns_the_same_json_structure() -> None:
     adapter = tabular(linear_tabular())
     config = ThroughputConfig(batch_sizes=[2, 4], **FAST)

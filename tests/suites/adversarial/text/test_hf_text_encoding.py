@@ -140,6 +140,7 @@ def test_wordpiece_of_the_zoo_text_model() -> None:
     np.testing.assert_array_equal(fast.numpy(), adapter.logits(texts).numpy())
 
 
+@pytest.mark.slow  # every Rotten Tomatoes text (make test-slow; CI runs it)
 def test_the_zoo_model_s_pieces_on_every_rotten_tomatoes_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -105,6 +105,7 @@ def test_char_attack_at_least_matches_deepwordbug(ta: Any, ref: Reference) -> No
     _at_least_as_strong(ours, _theirs(ta, attack, ref))
 
 
+@pytest.mark.slow  # TextFooler's search beside ours (make test-slow; CI runs it)
 def test_word_attack_at_least_matches_textfooler_search_on_the_same_candidates(
     ta: Any, ref: Reference
 ) -> None:
