@@ -88,6 +88,14 @@ class AdapterBase(AdapterHooks):
         the built adapter says (its jobs decide as they run)."""
         return None
 
+    @classmethod
+    def planned_word_vectors(cls, config: BaseModel) -> bool | None:
+        """Whether a model of this kind and `config` gives input embeddings (`word_vectors()`,
+        the word attacks' default substitute source), known before it is built: False for a
+        kind that keeps the default hook (none); None for one that overrides it (only the
+        built adapter says). `harness validate` refuses a text attack the model cannot run."""
+        return False if cls.word_vectors is AdapterHooks.word_vectors else None
+
     def describe(self) -> dict[str, Any]:
         return dict(self._description, device=str(self.device))
 

@@ -123,6 +123,10 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             self._tap = FeatureTap(self._model, features_layer, model=name, keep=keep)
 
     @classmethod
+    def planned_word_vectors(cls, config: BaseModel) -> bool | None:
+        return True  # `word_vectors()`: the input-embedding rows of whole-word tokens
+
+    @classmethod
     def planned_gradients(cls, config: BaseModel) -> bool | None:
         return False  # token ids: discrete inputs
 

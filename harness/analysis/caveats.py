@@ -8,6 +8,7 @@ this module classifies records and renders nothing. No torch here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -102,11 +103,18 @@ def caveats(
         out.append(Caveat("undefined", record.note or "the metric is undefined here"))
     if is_upper_bound(record):
         out.append(Caveat("upper_bound", record.note or "an upper bound, not an estimate"))
-    # a flag with no words of its own is explained by the record's note (the suite's reason for
-    # it: 'timing unstable: the rounds vary by 19% ...'), once; an upper bound's note is its own
+    # A flag the record's note names is explained by that part of the note, in the suite's words
+    # and with its numbers ('timing unstable: the rounds vary by 19% ...'), said once; otherwise
+    # a flag with no words of its own takes the whole note, once. An upper bound's note is its
+    # own.
     note = None if is_upper_bound(record) else record.note
+    named = {f: part for f in record.flags if note and (part := _named_in(note, f))}
+    if named:
+        note = None  # the note is the reason of the flags it names, not of the others
     for flag in record.flags:
-        if note and not (descriptions or {}).get(flag) and flag not in FLAG_REASONS:
+        if flag in named:
+            reason = named[flag]
+        elif note and not (descriptions or {}).get(flag) and flag not in FLAG_REASONS:
             reason, note = f"{flag.replace('_', ' ')}: {note}", None
         else:
             reason = flag_reason(flag, descriptions)
@@ -115,6 +123,23 @@ def caveats(
     if record.value is not None and record.ci is None:
         out.append(Caveat("no_interval", _no_interval_reason(record.note or "")))
     return tuple(out)
+
+
+def _named_in(note: str, flag: str) -> str | None:
+    """The part of a note that states a flag's reason: from where the flag's words open a clause
+    ('timing unstable: ...' for `unstable_timing`, at the start or after '; ') to the note's
+    end, as is; or the clause that ends naming the flag ('... a cache answered
+    (cached_outputs)'), after the flag's words. None when the note does not name it."""
+    words = flag.split("_")
+    orders = "|".join(re.escape(" ".join(o)) for o in (words, words[::-1]))
+    opened = re.search(rf"(?:^|(?<=; ))(?:{orders}):", note, flags=re.IGNORECASE)
+    if opened is not None:
+        return note[opened.start() :]
+    end = note.find(f"({flag})")
+    if end < 0:
+        return None
+    clause = note[: end + len(flag) + 2].rsplit("; ", 1)[-1]
+    return f"{flag.replace('_', ' ')}: {clause}"
 
 
 def _below_chance(record: MetricRecord) -> list[Caveat]:

@@ -641,7 +641,7 @@ def compare_records(
     if a.seed is not None and b.seed is not None:
         seed = min(a.seed, b.seed)
     if UNSTABLE in ra.flags or UNSTABLE in rb.flags:
-        return _untested("inconclusive", n, diff, "timing unstable (unstable_timing): not tested")
+        return _untested("inconclusive", n, diff, "timing unstable (unstable_timing)")
     if _pairable(a.form, b.form):
         assert a.form is not None and b.form is not None
         return compare(a.form, b.form, seed=seed, name=name, shared=shared)

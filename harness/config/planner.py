@@ -419,10 +419,15 @@ def build_plan(
     jobs = _jobs(model_plans, task_names, list(task_plans), list(suite_objs))
     for name, suite in suite_objs.items():  # what `harness run` says runs on black-box models
         paired: dict[str, dict[str, bool | None]] = {}
+        embedded: dict[str, dict[str, bool | None]] = {}
         for j in jobs:
             if j.suite == name:
                 paired.setdefault(j.task, {})[j.model] = planned_gradients(model_plans[j.model])
+                embedded.setdefault(j.task, {})[j.model] = planned_word_vectors(
+                    model_plans[j.model]
+                )
         suite.bind_model_gradients(paired)
+        suite.check_model_word_vectors(embedded)  # a text attack no job could run: refused
     if not jobs:
         raise SpecError(
             "the spec (after --models/--tasks/--suites filters) pairs no model with a task; "
@@ -457,6 +462,19 @@ def planned_gradients(plan: ModelPlan) -> bool | None:
     """Whether the model gives input gradients, as its adapter class says before it is built
     (`planned_gradients(config)`; None for an adapter that does not say)."""
     hook = getattr(plan.adapter_cls, "planned_gradients", None)
+    if hook is None:
+        return None
+    try:
+        known = hook(plan.config)
+    except Exception:  # a plugin's hook: the jobs decide from the built adapter instead
+        return None
+    return known if isinstance(known, bool) else None
+
+
+def planned_word_vectors(plan: ModelPlan) -> bool | None:
+    """Whether the model gives input embeddings (`word_vectors()`), as its adapter class says
+    before it is built (`planned_word_vectors(config)`; None for an adapter that does not say)."""
+    hook = getattr(plan.adapter_cls, "planned_word_vectors", None)
     if hook is None:
         return None
     try:

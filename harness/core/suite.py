@@ -138,6 +138,16 @@ class Suite:
         suite whose `plan_summary` differs for black-box models (the adversarial suite's
         gradient-free attacks) keeps it. Nothing to do by default."""
 
+    def check_model_word_vectors(
+        self, word_vectors: Mapping[str, Mapping[str, bool | None]]
+    ) -> None:
+        """Called before any job runs (and by `harness validate`) with the plan's tasks that
+        run this suite, each with the models it pairs with and whether each gives input
+        embeddings, as known before it is built (the adapter class's `planned_word_vectors`;
+        None: only the built model says): a suite whose attacks need them (the adversarial
+        suite's `word_greedy` with `word_source: embedding`) refuses a pairing no job could run
+        (raising ConfigError). Nothing to check by default."""
+
     def check_task_names(self, task_names: Sequence[str]) -> None:
         """Called with the names of the spec's tasks before any job runs (and by `harness
         validate`): a suite whose config names tasks refuses a name the spec does not define

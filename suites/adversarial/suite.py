@@ -77,7 +77,7 @@ from harness.suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from harness.suites.adversarial.table import sample_table
 from harness.suites.adversarial.text.config import TextConfig, resolve_text
 from harness.suites.adversarial.text.run import run_text
-from harness.suites.adversarial.text.sources import synonyms_table
+from harness.suites.adversarial.text.sources import no_word_vectors, synonyms_table
 
 __all__ = ["BLACKBOX_NOTE", "SEED_SCHEME", "AdversarialConfig", "AdversarialSuite"]
 
@@ -155,6 +155,22 @@ class AdversarialSuite(Suite):
 
     def bind_model_gradients(self, gradients: Mapping[str, Mapping[str, bool | None]]) -> None:
         self._gradients = {task: dict(models) for task, models in gradients.items()}
+
+    def check_model_word_vectors(
+        self, word_vectors: Mapping[str, Mapping[str, bool | None]]
+    ) -> None:
+        """Text attacks that are all word attacks with `word_source: embedding` cannot run on a
+        model without input embeddings (a `callable`, an ONNX graph): every such job would fail
+        once the model is loaded, so the spec is refused now, in one line naming the model."""
+        plan = resolve_text(self.cfg.text, self.cfg.preset, self.base_dir)
+        if "char" in plan.attacks or plan.word_source != "embedding":
+            return  # the char attacks run alone (with a note), or a synonyms file is the source
+        for task, models in word_vectors.items():
+            if task not in self._text_tasks:
+                continue
+            for model, known in models.items():
+                if known is False:
+                    raise no_word_vectors(model, plan.attacks.get("word", []))
 
     def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
         """The preset, its attacks, the budgets per task and the worst-case passes per sample,

@@ -259,7 +259,8 @@ def _condition_records(
         achieved,
         n,
         flags=flags,
-        note=None if achieved is not None else "FLOPs per sample unknown",
+        # from the median throughput: as unstable as it, and the note says by how much
+        note=_join(None if achieved is not None else "FLOPs per sample unknown", unstable_note),
     )
     # a model whose weights are float16 computes in float16 under fp32 autocast settings too
     computed = context.get("weights") if e["precision"] == "fp32" else None
@@ -274,6 +275,6 @@ def _condition_records(
             100.0 * achieved / peak.tflops,
             n,
             flags=flags,
-            note=f"peak {peak.tflops:g} TFLOP/s ({peak.source})",
+            note=_join(f"peak {peak.tflops:g} TFLOP/s ({peak.source})", unstable_note),
         )
     return out

@@ -91,4 +91,5 @@ def test_relative_mce_without_any_degradation_has_no_zero_width_interval() -> No
     rel = _cell(records, "m", "relative_mce")
     assert rel.value == 0.0 and rel.ci is None
     assert "no interval" in (rel.note or "") and "no degradation" in (rel.note or "")
-    assert _cell(records, "b", "relative_mce").ci is not None  # the baseline itself: exactly 1
+    own = _cell(records, "b", "relative_mce")  # the baseline itself: 1 by definition
+    assert own.value == 1.0 and own.ci is None and "1 by definition" in (own.note or "")

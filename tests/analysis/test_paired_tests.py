@@ -842,3 +842,22 @@ def test_a_kept_paired_resample_is_the_one_computed_and_data_changes_miss_it() -
         run(xa2, xb2, seed, store)
         assert max(rows) == paired_tests.RESAMPLES  # computed again
     assert len(store.values) == 4
+
+
+def test_an_unstable_timing_is_not_tested_and_says_so_once() -> None:
+    """The gate's row read "unchanged; not tested: timing unstable (unstable_timing): not
+    tested"; the detail names the reason only, its reader says it was not tested."""
+    rec = MetricRecord(
+        suite="throughput",
+        metric="throughput_samples_per_s",
+        value=100.0,
+        unit="samples/s",
+        higher_is_better=True,
+        n=6,
+        ci=(90.0, 110.0),
+        flags=("unstable_timing",),
+    )
+    ev = paired_tests.Evidence(rec)
+    res = paired_tests.compare_records(ev, ev, seed=0, name="t")
+    assert res.test == "inconclusive" and not res.tested
+    assert res.detail == "timing unstable (unstable_timing)"

@@ -172,6 +172,8 @@ def run_text(
         words, why = _word_source(plan, adapter)
         if words is None:
             if "char" not in plan.attacks:
+                if plan.word_source == "embedding":
+                    raise no_word_vectors(adapter.name, plan.attacks["word"])
                 raise ConfigError(f"suites.adversarial.text.{why}")
             notes.append(f"word-level attacks did not run: {why}")
             plan = _without_word(plan)

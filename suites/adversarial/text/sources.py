@@ -13,6 +13,7 @@ A source that cannot be had is one line saying which and how to provide it (`Con
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,8 +119,16 @@ def synonyms_table(path: Path, *, key: str) -> dict[str, list[str]]:
     return {k.lower(): list(v) for k, v in raw.items()}
 
 
-def no_word_vectors(model: str) -> ConfigError:
-    """The line for `word_source: embedding` on a model without an input-embedding matrix."""
+def no_word_vectors(model: str, attacks: Sequence[str] = ()) -> ConfigError:
+    """The line for `word_source: embedding` on a model without an input-embedding matrix; with
+    `attacks`, the word attacks that were all the spec asked for, so nothing could run."""
+    if attacks:
+        return ConfigError(
+            f"suites.adversarial.text.attacks: {', '.join(attacks)} cannot run on model "
+            f"{model!r}: word_source 'embedding' needs the input-embedding matrix of the model, "
+            "which its adapter does not expose (hf-text models do); give word_source: synonyms "
+            "with synonyms_file: <JSON word -> substitutes>, or add char_greedy to attacks"
+        )
     return ConfigError(
         f"suites.adversarial.text.word_source: 'embedding' needs the input-embedding matrix of "
         f"model {model!r}, which its adapter does not expose (hf-text models do); give "

@@ -17,7 +17,9 @@ Intervals: percentile bootstrap over the sample ids, paired (the model and the b
 resampled on the same ids: the clean rows', or on a published corrupted set without clean rows
 the cells' source ids), on the same draws for every model of the board
 (`shift_resampling`). None where every draw is the same by construction (a
-model without errors, or without degradation for relative mCE).
+model without errors, or without degradation for relative mCE), and none for the baseline itself,
+whose (relative) mCE is 1 by definition: the note says so (a [1, 1] interval would read as an
+estimate of zero width).
 """
 
 from __future__ import annotations
@@ -272,7 +274,9 @@ def _mce_record(
     defined = [v for c in scope.used if (v := ce.get(c)) is not None]
     pair, why = errors
     ci = None
-    if pair is not None:
+    if model == baseline:
+        why = _by_definition(baseline, "mCE")
+    elif pair is not None:
         ci, why = _mce_interval(model, baseline, pair, scope, ctx)
     note = f"mCE {where}" + (f"; {why}" if why else "")
     return _record("mce", sum(defined) / len(defined), recs.n, note, ci=ci)
@@ -313,7 +317,7 @@ def _mce_interval(
 ) -> tuple[Interval | None, str | None]:
     """Paired percentile interval of mCE, or None with the reason it would mislead."""
     f, b = pair
-    if model != baseline and not f.cells.any():
+    if not f.cells.any():
         return None, (
             f"no interval: {model!r} makes no errors in any cell of the set, which a bootstrap "
             "over sample ids cannot vary (every resample gives 0)"
@@ -387,9 +391,11 @@ def _relative_mce(
         )
     value, _ = mean_defined(rel)
     ci, why = None, ""
-    if pair is not None and value is not None:
+    if model == baseline:
+        why = f"; {_by_definition(baseline, 'relative mCE')}"
+    elif pair is not None and value is not None:
         groups = [len(v) for v in scope.used.values()]
-        if model != baseline and _no_degradation(pair[0], groups):
+        if _no_degradation(pair[0], groups):
             why = (
                 f"; no interval: {model!r} has no degradation on any sample (summed over the "
                 "severities of each corruption, its errors equal its clean error sample by "
@@ -399,6 +405,14 @@ def _relative_mce(
             name = f"shift/relative_mce/{baseline}"
             ci = _relative_interval(pair[0], pair[1], groups, ctx, name)
     return _record("relative_mce", value, recs.n, f"relative mCE {where}{why}", ci=ci)
+
+
+def _by_definition(baseline: str, what: str) -> str:
+    """The note of the baseline's own (relative) mCE: exactly 1, which no interval describes."""
+    return (
+        f"no interval: {baseline!r} is the baseline, so its {what} is 1 by definition (its "
+        "errors divided by its own), exact rather than estimated"
+    )
 
 
 def _no_degradation(f: _Errors, groups: list[int]) -> bool:

@@ -186,7 +186,10 @@ def test_mce_interval_is_paired_and_covers_the_value() -> None:
         resamples=300,
     )
     mce = {m: next(r for r in rs if r.metric == "mce") for m, rs in records.items()}
-    assert mce["base"].ci == pytest.approx((1.0, 1.0))  # the baseline against itself
+    for metric in ("mce", "relative_mce"):  # the baseline against itself: 1 by definition
+        own = next(r for r in records["base"] if r.metric == metric)
+        assert own.value == 1.0 and own.ci is None and own.ci_method is None
+        assert "1 by definition" in (own.note or "") and "no interval" in (own.note or "")
     lo, hi = mce["good"].ci
     assert lo < mce["good"].value < hi < 1.0 and "paired" in (mce["good"].ci_method or "")
     assert "severities 1, 3" in (mce["good"].note or "")
@@ -387,7 +390,8 @@ def test_mce_of_a_model_without_errors_has_no_zero_width_interval() -> None:
     records, _ = _board({"base": base, "m": perfect}, baseline="base")
     mce = _cell(records, "m", "mce")
     assert mce.value == 0.0 and mce.ci is None and "no interval" in (mce.note or "")
-    assert _cell(records, "base", "mce").ci == pytest.approx((1.0, 1.0))  # itself: exactly 1
+    own = _cell(records, "base", "mce")  # itself: exactly 1, by definition, not a [1, 1]
+    assert own.value == 1.0 and own.ci is None and "1 by definition" in (own.note or "")
 
 
 def test_mce_configuration_that_selects_nothing_says_so_in_plain_words() -> None:

@@ -118,6 +118,56 @@ def test_rounds_give_a_median_with_its_interval_on_a_fake_clock() -> None:
     assert any("timing unstable" in n for n in got["_notes"])
 
 
+def test_an_unstable_timing_says_once_what_varies_and_by_how_much() -> None:
+    """The report's footnote read "unstable timing: timing unstable: the rounds vary by 13% ...":
+    the flag's words, then the note's own. achieved TFLOP/s carried the flag with no note (its
+    footnote said no number) and percent of peak with the peak's note ("unstable timing: peak
+    ... TFLOP/s"). Now every flagged record says it once, with the coefficient of variation."""
+    from harness.analysis.caveats import caveats
+
+    durations = [0.0] + [d for r in (10, 11, 12, 13, 14, 15, 90) for d in (r / 1e3, r / 1e3)]
+    model = ClockedModel(durations)
+    config = ThroughputConfig(
+        batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=7, peak_tflops={"fp32": 1.0}
+    )
+    result = measure(tabular(model), samples(), config, clock=model.clock)
+    result["flops_per_sample"] = 1000  # a known FLOP count: achieved TFLOP/s and % of peak
+    got = _records(result, config)
+    flagged = [r for k, r in got.items() if k != "_notes" and "unstable_timing" in r.flags]
+    assert {r.metric for r in flagged} >= {"achieved_tflops", "percent_of_peak"}
+    for record in flagged:
+        (reason,) = [c.reason for c in caveats(record) if c.kind == "unreliable"]
+        assert reason.lower().count("unstable") == 1, reason
+        assert "the rounds vary by" in reason and "coefficient of variation" in reason, reason
+    assert "peak 1 TFLOP/s" in (got["percent_of_peak"].note or "")
+
+
+def test_a_second_flag_does_not_take_the_unstable_timing_note() -> None:
+    from harness.analysis.caveats import caveats
+    from harness.core.metric_record import MetricRecord
+
+    note = (
+        "timing unstable: the rounds vary by 13% (coefficient of variation; limit 10%); "
+        "comparisons are inconclusive"
+    )
+    record = MetricRecord(
+        suite="throughput",
+        metric="throughput_samples_per_s",
+        value=100.0,
+        unit="samples/s",
+        higher_is_better=True,
+        n=6,
+        ci=(90.0, 110.0),
+        note=note,
+        flags=("untimed_work", "unstable_timing"),
+    )
+    reasons = [c.reason for c in caveats(record) if c.kind == "unreliable"]
+    assert reasons == [
+        "untimed work: the model enqueued work the per-call timer could not see",
+        note,
+    ]
+
+
 def test_steady_rounds_raise_no_flag() -> None:
     model = ClockedModel([0.0] + [0.010] * 12)
     config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=6)

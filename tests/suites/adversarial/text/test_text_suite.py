@@ -170,6 +170,35 @@ def test_bad_text_config_is_one_line_and_exit_2(
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
 
 
+def test_validate_refuses_a_word_attack_the_model_cannot_run(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`attacks: [word_greedy]` on a callable model (no input embeddings) and no synonyms file:
+    validate said "valid" and every job then failed at run time. Now validate refuses it in one
+    line naming the model, the attack and the two ways out; with a synonyms file, or with
+    char_greedy beside it (the word attack is then left out with a note), it is valid."""
+    spec = tmp_path / "spec.yaml"
+    (tmp_path / "subs.json").write_text(json.dumps(SYNONYMS))
+
+    def validate(text: str) -> tuple[int, list[str]]:
+        spec.write_text(
+            f"name: t\ntasks:\n  - {json.dumps(task_spec(csv))}\nmodels:\n"
+            f"  - {json.dumps(MODEL)}\nsuites:\n  adversarial: {{preset: fast, text: {text}}}\n"
+        )
+        code = main(["validate", str(spec)])
+        return code, capsys.readouterr().err.strip().splitlines()
+
+    code, err = validate("{attacks: [word_greedy], char: null}")
+    assert code == 2 and len(err) == 1, err
+    assert "'bow'" in err[0] and "word_greedy" in err[0] and "synonyms_file" in err[0], err
+    assert "char_greedy" in err[0], err
+    assert (
+        validate("{attacks: [word_greedy], word_source: synonyms, synonyms_file: subs.json}")[0]
+        == 0
+    )
+    assert validate("{attacks: [char_greedy, word_greedy]}")[0] == 0
+
+
 def test_texts_that_are_not_utf8_stop_with_one_line(tmp_path: Path) -> None:
     from harness.core.errors import DatasetError
     from harness.suites.adversarial.text.inputs import check_texts
