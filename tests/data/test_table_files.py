@@ -446,3 +446,11 @@ def test_ascii_check_reads_every_piece(tmp_path: Path) -> None:
     assert _ascii(clean, options) and _ascii(exact, options)
     assert not _ascii(late, options)
     assert not _ascii(clean, TableOptions(encoding="utf-16"))  # only UTF-8 is checked so
+
+
+def test_a_fractional_label_is_named_as_written(tmp_path: Path) -> None:
+    """The refusal quotes the cell as the file holds it (`1.5`), not numpy's repr of it
+    (`np.float64(1.5)`)."""
+    write(tmp_path, "f.csv", "a,label\n1,0\n2,1.0\n3,1.5\n")
+    message = refused(tmp_path, r"must hold integer class ids; row 3 of ", source="f.csv")
+    assert message.endswith("f.csv reads 1.5"), message
