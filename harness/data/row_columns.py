@@ -219,6 +219,15 @@ def label_space(
             f"outside the class range 0..{k - 1}"
         )
     present = np.flatnonzero(np.bincount(labels, minlength=k)) if len(labels) else labels
+    if not declared and len(present) > 1 and present[0] > 0:
+        # counted from 0, a 1-based column (UCI's wine 1-3, Statlog's 1/2) gets a phantom,
+        # empty class 0: "model outputs 3 classes but task has 4", or a class no sample holds
+        raise DatasetError(
+            f"task {spec.name!r}: label column {spec.label_column!r} holds no class 0 (its "
+            f"labels run {int(present[0])}..{int(present[-1])}); class ids start at 0 (class i "
+            "is the model's output i): subtract 1 from a 1-based label column, or declare "
+            "num_classes / class_names if this split merely lacks class 0"
+        )
     if len(present) == 1 and declared:
         log.warning(
             "task %r: label column %r holds a single class (%s) in all %d rows",

@@ -454,3 +454,20 @@ def test_a_fractional_label_is_named_as_written(tmp_path: Path) -> None:
     write(tmp_path, "f.csv", "a,label\n1,0\n2,1.0\n3,1.5\n")
     message = refused(tmp_path, r"must hold integer class ids; row 3 of ", source="f.csv")
     assert message.endswith("f.csv reads 1.5"), message
+
+
+def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Path) -> None:
+    """Classes are counted from 0, so a 1-based label column (UCI's wine: 1, 2, 3; Statlog's
+    german.data: 1, 2) made an extra, empty class 0: a 3-output model was refused as having
+    'outputs 3 classes but task has 4', and a 4-output one scored a phantom class in macro-F1.
+    Refused naming the labels' range; a declared label space keeps a split that merely lacks
+    class 0."""
+    write(tmp_path, "w.csv", "a,label\n1,1\n2,2\n3,3\n4,1\n")
+    refused(
+        tmp_path,
+        r"^task 't': label column 'label' holds no class 0 \(its labels run 1\.\.3\); class "
+        r"ids start at 0 .*subtract 1 .*num_classes",
+        source="w.csv",
+    )
+    task = load(tmp_path, source="w.csv", num_classes=4)
+    assert task.num_classes == 4
