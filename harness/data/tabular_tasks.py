@@ -35,7 +35,7 @@ from harness.data.row_columns import (
     label_space,
     read_row_columns,
 )
-from harness.data.sources import Source
+from harness.data.sources import PANDAS_INDEX, Source, check_feature_order
 from harness.data.splits import Split, read_split_rows, read_train_rows
 from harness.data.table_columns import (
     Coded,
@@ -54,7 +54,6 @@ from harness.data.table_columns import (
 from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
-_PANDAS_INDEX = "__index_level_"
 
 
 def feature_names(ds: Rows, spec: TaskSpec) -> list[str]:
@@ -64,7 +63,7 @@ def feature_names(ds: Rows, spec: TaskSpec) -> list[str]:
     if spec.input_column:
         return [spec.input_column]
     skip = {spec.label_column, spec.id_column, *spec.group_columns}
-    names = [c for c in ds.column_names if c not in skip and not c.startswith(_PANDAS_INDEX)]
+    names = [c for c in ds.column_names if c not in skip and not c.startswith(PANDAS_INDEX)]
     if not names:
         raise DatasetError(
             f"task {spec.name!r}: no feature columns left beside the label, id and group "
@@ -337,30 +336,6 @@ def _warn_constant(spec: TaskSpec, names: list[str], low: np.ndarray, high: np.n
         )
 
 
-def _check_same_order(spec: TaskSpec, names: list[str], train_names: list[str]) -> None:
-    """Default features follow the evaluation file's header; a training file holding the same
-    columns in another order would be reordered to it, and a model fitted on that file would
-    get its features shuffled (iris: 0.02 for 0.96) without a word."""
-    if train_names == names or set(train_names) != set(names):
-        return  # the same order, or a column one split lacks (refused where it is read)
-    train = (
-        f"train_source {spec.train_source}"
-        if spec.train_source
-        else f"train_split {spec.train_split!r}"
-    )
-    raise DatasetError(
-        f"task {spec.name!r}: {train} holds the feature columns in another order "
-        f"({_names(train_names)}) than source {spec.source} ({_names(names)}); a model fitted "
-        "on one file would get the other's order: list feature_columns in the order the "
-        "model takes"
-    )
-
-
-def _names(names: list[str], most: int = 8) -> str:
-    shown = ", ".join(repr(name) for name in names[:most])
-    return shown + (", ..." if len(names) > most else "")
-
-
 def load_tabular_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     """A tabular task: the evaluation split, the training split when given, feature bounds."""
     raw = read_split_rows(spec, source, spec.split)
@@ -374,7 +349,7 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
     where = f"split {spec.split!r}"
     names = feature_names(raw.data, spec)
     if train_raw is not None:
-        _check_same_order(spec, names, feature_names(train_raw.data, spec))
+        check_feature_order(spec, names, feature_names(train_raw.data, spec))
     splits = [raw.data] + ([train_raw.data] if train_raw is not None else [])
     encoding = Encoding.of(spec, names, splits)
     test = read_tabular_split(spec, raw, encoding, where, f"{where} of {spec.source}")

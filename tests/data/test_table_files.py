@@ -471,3 +471,28 @@ def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Pat
     )
     task = load(tmp_path, source="w.csv", num_classes=4)
     assert task.num_classes == 4
+
+
+def test_validate_finds_train_and_test_headers_in_other_orders(tmp_path: Path) -> None:
+    """The load refuses default features that the training file orders differently from the
+    evaluation file; `harness validate` finds it from the two headers (CSV and Parquet)."""
+    from harness.data.sources import check_task_source
+
+    def check(**kw: object) -> None:
+        fields = {"name": "t", "modality": "tabular", "source": "e.csv", **kw}
+        check_task_source(TaskSpec.model_validate(fields), tmp_path)
+
+    write(tmp_path, "e.csv", "b,a,label,sex\n1,2,0,f\n2,1,1,m\n")
+    write(tmp_path, "train.csv", "a,b,label,sex\n1,2,0,f\n2,1,1,m\n")
+    pd.DataFrame({"a": [1.0], "label": [0], "b": [2.0], "sex": ["f"]}).to_parquet(
+        tmp_path / "train.parquet"
+    )
+    for train in ("train.csv", "train.parquet"):
+        with pytest.raises(
+            DatasetError,
+            match=r"^task 't': train_source train\.(csv|parquet) holds the feature columns in "
+            r"another order \('a', 'b'\) than source e\.csv \('b', 'a'\)",
+        ):
+            check(train_source=train, group_columns=["sex"])
+        check(train_source=train, group_columns=["sex"], feature_columns=["a", "b"])
+    check(train_source="e.csv", group_columns=["sex"])
