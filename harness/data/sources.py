@@ -51,7 +51,13 @@ from harness.data.npy_header import (
     decoded_chw,
     stored_channels_last,
 )
-from harness.data.table_reader import TableOptions, check_head, flat, head_column
+from harness.data.table_reader import (
+    TableOptions,
+    check_head,
+    flat,
+    head_column,
+    spaced_name,
+)
 from harness.data.table_sources import (
     SPLIT_NAMES,
     TABLE_BUILDERS,
@@ -224,6 +230,7 @@ def check_named_columns(spec: TaskSpec, columns: list[str], where: str) -> None:
         if column is not None and column not in have:
             raise DatasetError(
                 f"{where} has no column {column!r} ({key}); its columns: {', '.join(columns)}"
+                f"{spaced_name(column, columns)}"
             )
 
 

@@ -496,3 +496,17 @@ def test_validate_finds_train_and_test_headers_in_other_orders(tmp_path: Path) -
             check(train_source=train, group_columns=["sex"])
         check(train_source=train, group_columns=["sex"], feature_columns=["a", "b"])
     check(train_source="e.csv", group_columns=["sex"])
+
+
+def test_a_column_named_with_spaces_in_the_header_is_pointed_out(tmp_path: Path) -> None:
+    """`a, b, label` (a space after each comma, as UCI's files have) names ' label', which the
+    refusal listed as `its columns: a,  b,  label`: the name asked for seemed to be there. The
+    line now says which header name it is, quoted."""
+    from harness.data.sources import check_task_source
+
+    write(tmp_path, "s.csv", "a, b, label\n1,2,0\n2,1,1\n")
+    spec = TaskSpec.model_validate({"name": "t", "modality": "tabular", "source": "s.csv"})
+    hint = r"; the header names it ' label' \(with spaces\): name the column as written"
+    with pytest.raises(DatasetError, match=r"has no column 'label' \(label_column\).*" + hint):
+        check_task_source(spec, tmp_path)
+    refused(tmp_path, r"has no column 'label' .*" + hint, source="s.csv")
