@@ -196,6 +196,14 @@ def _expanded_model_plans(
     for i, entry, variants in expanded:
         parent = model_plan(entry, i, base_dir, plugins, modality)
         plans[parent.spec.name] = parent
+        if variants and planned_gradients(parent) is False:
+            # the variant adapter compresses the parent's module, which an adapter without
+            # gradients does not give: every job would be skipped while validate listed it
+            raise SpecError(
+                f"models[{i}]({parent.spec.name}).variants[0]: variant "
+                f"{variants[0][0].partition('@')[2]} compresses a torch module, and adapter "
+                f"{parent.spec.adapter!r} gives none; remove variants from this model"
+            )
         for name, recipe in variants:
             plans[name] = _variant_plan(parent, name, recipe, plugins.adapters)
     return plans
