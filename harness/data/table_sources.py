@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.errors import DatasetError
+from harness.core.hashing import file_sha256
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
 TABLE_BUILDERS: dict[str, str] = {
@@ -142,6 +143,7 @@ def table_source(folder: Path, split: str, where: str) -> TableSource:
     splits = {f: split_of(f, folder) for f in files}
     named = sorted({s for s in splits.values() if s is not None})
     if not named:
+        _no_copies(files, split, where)
         return TableSource(tuple(files), builder)  # one split, whatever its name
     loose = [f.name for f, s in splits.items() if s is None]
     if loose:
@@ -153,4 +155,25 @@ def table_source(folder: Path, split: str, where: str) -> TableSource:
         raise DatasetError(
             f"{where} has no split {split!r} (splits: {', '.join(named)}); set split: to one of them"
         )
-    return TableSource(tuple(f for f, s in splits.items() if s == split), builder)
+    chosen = [f for f, s in splits.items() if s == split]
+    _no_copies(chosen, split, where)
+    return TableSource(tuple(chosen), builder)
+
+
+def _no_copies(files: list[Path], split: str, where: str) -> None:
+    """Two files of one split with the same bytes (`test.csv` and its copy `test_backup.csv`,
+    which the split's name rule also reads) would put every row in the split twice: n doubled
+    and intervals as narrow as twice the data gives. Only files of equal size are hashed."""
+    by_size: dict[int, list[Path]] = {}
+    for file in files:
+        by_size.setdefault(file.stat().st_size, []).append(file)
+    for same in by_size.values():
+        seen: dict[str, Path] = {}
+        for file in same if len(same) > 1 else ():
+            digest = file_sha256(file)
+            if digest in seen:
+                raise DatasetError(
+                    f"{where}: its files {seen[digest].name} and {file.name} of split {split!r} "
+                    "hold the same bytes, so every row would be read twice; remove the copy"
+                )
+            seen[digest] = file

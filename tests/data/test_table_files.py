@@ -510,3 +510,27 @@ def test_a_column_named_with_spaces_in_the_header_is_pointed_out(tmp_path: Path)
     with pytest.raises(DatasetError, match=r"has no column 'label' \(label_column\).*" + hint):
         check_task_source(spec, tmp_path)
     refused(tmp_path, r"has no column 'label' .*" + hint, source="s.csv")
+
+
+def test_a_split_holding_two_copies_of_one_file_is_refused(tmp_path: Path) -> None:
+    """A folder's split is every file whose name starts with it, so `test_backup.csv` (a copy of
+    `test.csv`) joined the test split: every row was evaluated twice (iris: n=100 for 50 rows,
+    intervals as if the sample were twice as large). Files of one split with the same bytes
+    are refused, naming both; different files of a split are read as before."""
+    from harness.data.sources import check_task_source
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder, "train.csv", "a,label\n1,0\n2,1\n")
+    write(folder, "test.csv", "a,label\n3,0\n4,1\n")
+    write(folder, "test_backup.csv", "a,label\n3,0\n4,1\n")
+    match = (
+        r"^task 't': source .*data: its files test\.csv and test_backup\.csv of split 'test' "
+        r"hold the same bytes, so every row would be read twice; remove the copy"
+    )
+    spec = TaskSpec.model_validate({"name": "t", "modality": "tabular", "source": "data"})
+    with pytest.raises(DatasetError, match=match):
+        check_task_source(spec, tmp_path)
+    refused(tmp_path, match, source="data")
+    write(folder, "test_backup.csv", "a,label\n5,0\n6,1\n")  # a second part: both read
+    assert len(load(tmp_path, source="data")) == 4
