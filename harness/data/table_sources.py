@@ -96,16 +96,22 @@ def check_table_file(file: Path, where: str) -> None:
         )
 
 
-def table_files(folder: Path) -> list[Path]:
-    """Table files directly in `folder`, in `folder/data` and in `folder/<split>/`."""
+def _all_tables(folder: Path) -> list[Path]:
+    """Table files of every format directly in `folder`, in `folder/data` and in
+    `folder/<split>/`."""
     places = [folder, folder / "data", *(folder / s for s in SPLIT_NAMES)]
-    found = [
+    return [
         f
         for place in places
         if place.is_dir()
         for f in sorted(place.iterdir())
         if f.is_file() and f.suffix in TABLE_BUILDERS and not f.name.startswith(".")
     ]
+
+
+def table_files(folder: Path) -> list[Path]:
+    """Table files directly in `folder`, in `folder/data` and in `folder/<split>/`."""
+    found = _all_tables(folder)
     for suffixes in FOLDER_TABLE_SUFFIXES:  # one format, parquet first
         chosen = [f for f in found if f.suffix in suffixes]
         if chosen:
@@ -145,6 +151,7 @@ def table_source(folder: Path, split: str, where: str) -> TableSource:
     if not named:
         _no_copies(files, split, where)
         return TableSource(tuple(files), builder)  # one split, whatever its name
+    _one_format(folder, files, where)
     loose = [f.name for f, s in splits.items() if s is None]
     if loose:
         raise DatasetError(
@@ -158,6 +165,24 @@ def table_source(folder: Path, split: str, where: str) -> TableSource:
     chosen = [f for f, s in splits.items() if s == split]
     _no_copies(chosen, split, where)
     return TableSource(tuple(chosen), builder)
+
+
+def _one_format(folder: Path, chosen: list[Path], where: str) -> None:
+    """Split files of another format than the one read (a stale `test.parquet` beside fresh
+    `train.csv` and `test.csv`) would be left out without a word, or hide the fresh ones."""
+    others = [f for f in _all_tables(folder) if f not in chosen and split_of(f, folder) is not None]
+    if not others:
+        return
+    by_suffix: dict[str, list[str]] = {}
+    for file in [*chosen, *others]:
+        by_suffix.setdefault(file.suffix, []).append(file.name)
+    listed = "; ".join(
+        f"{suffix}: {', '.join(sorted(names))}" for suffix, names in by_suffix.items()
+    )
+    raise DatasetError(
+        f"{where} holds split files in two formats ({listed}); a folder is read in one format "
+        "(Parquet first), so the others would be left out: keep one format"
+    )
 
 
 def _no_copies(files: list[Path], split: str, where: str) -> None:

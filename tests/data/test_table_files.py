@@ -534,3 +534,21 @@ def test_a_split_holding_two_copies_of_one_file_is_refused(tmp_path: Path) -> No
     refused(tmp_path, match, source="data")
     write(folder, "test_backup.csv", "a,label\n5,0\n6,1\n")  # a second part: both read
     assert len(load(tmp_path, source="data")) == 4
+
+
+def test_split_files_in_two_formats_are_refused(tmp_path: Path) -> None:
+    """A folder is read in one format, Parquet first: a stale `test.parquet` beside fresh
+    `train.csv` and `test.csv` hid the CSV files without a word (here: "has no split 'train'",
+    with train.csv in the folder; with a train.parquet too, the stale rows were evaluated)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder, "train.csv", "a,label\n1,0\n2,1\n")
+    write(folder, "test.csv", "a,label\n3,0\n4,1\n")
+    pd.DataFrame({"a": [9.0, 8.0], "label": [0, 1]}).to_parquet(folder / "test.parquet")
+    refused(
+        tmp_path,
+        r"^task 't': source .*data holds split files in two formats \(.parquet: test.parquet; "
+        r"\.csv: test\.csv, train\.csv\); a folder is read in one format \(Parquet first\), so "
+        r"the others would be left out: keep one format",
+        source="data",
+    )
