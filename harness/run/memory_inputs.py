@@ -476,6 +476,11 @@ def _frame(
             f"(columns: {', '.join(map(repr, frame.columns))})"
         )
     _check_unique_columns(frame, [label, *group_names, *features])
+    repeated = next((c for i, c in enumerate(features) if c in features[:i]), None)
+    if repeated is not None:  # a spec refuses the same; here the model got one column twice
+        raise InMemoryDataError(
+            f"feature_columns: names {repeated!r} twice; name each input column once"
+        )
     if label in features:  # the answer among the inputs: any accuracy it gives is a leak
         raise InMemoryDataError(
             f"feature_columns: {label!r} is the label column (label_column); leave it out of "

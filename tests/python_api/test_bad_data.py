@@ -225,6 +225,13 @@ CASES = {
         r"^feature_columns: 'label' is the label column \(label_column\); leave it out of the "
         r"model's inputs$",
     ),
+    "frame with a feature named twice": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2], "b": [0.3, 0.4], "label": [0, 1]}),
+            feature_columns=["a", "a"],
+        ),
+        r"^feature_columns: names 'a' twice; name each input column once$",
+    ),
     "frame with no features named": (
         dict(data=pd.DataFrame({"a": [0.1, 0.2], "label": [0, 1]}), feature_columns=[]),
         r"^feature_columns: empty; name the model's input columns$",
