@@ -13,7 +13,7 @@ samples of it (`--suite` picks another). Torch-free (pandas, numpy).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -235,8 +235,19 @@ def _job_rows(
         }
         for row in long_rows(meta, breakdown):
             label = declared.get(str(row["group_by"]), {}).get(str(row["group"]))
+            if label is None and row["group_by"] == LABEL_GROUP:
+                label = _class_name(str(row["group"]), job.record.task_summary.class_names)
             rows.append({**row, "label": label} if label else row)
     return rows
+
+
+def _class_name(group: str, class_names: Sequence[str] | None) -> str | None:
+    """The name of class `group` (an index) when the task names its classes otherwise than by
+    their indices (the boards' `class_acc[class=setosa]`), else None."""
+    if not class_names or not group.isdigit() or int(group) >= len(class_names):
+        return None
+    name = str(class_names[int(group)])
+    return None if name == group else name
 
 
 def group_options(

@@ -196,6 +196,14 @@ def _expanded_model_plans(
     for i, entry, variants in expanded:
         parent = model_plan(entry, i, base_dir, plugins, modality)
         plans[parent.spec.name] = parent
+        if variants and planned_gradients(parent) is False:
+            # the variant adapter compresses the parent's module, which an adapter without
+            # gradients does not give: every job would be skipped while validate listed it
+            raise SpecError(
+                f"models[{i}]({parent.spec.name}).variants[0]: variant "
+                f"{variants[0][0].partition('@')[2]} compresses a torch module, and adapter "
+                f"{parent.spec.adapter!r} gives none; remove variants from this model"
+            )
         for name, recipe in variants:
             plans[name] = _variant_plan(parent, name, recipe, plugins.adapters)
     return plans
@@ -315,17 +323,29 @@ def _jobs(
     jobs: list[Job] = []
     for model_name, mp in models.items():
         wanted = mp.spec.tasks
-        for t in wanted or []:
-            if t not in task_names:
-                raise SpecError(
-                    f"model {model_name!r} lists task {t!r}, which this spec does not define "
-                    f"(tasks: {', '.join(task_names)})"
-                )
+        absent = [t for t in wanted or [] if t not in task_names]
+        if absent and _from_zoo(mp.origin):
+            # a zoo entry's (or a variant's parent's) own tasks: not a list the spec wrote
+            raise SpecError(
+                f"model {model_name!r} ({mp.origin}) runs only on task(s) {', '.join(wanted or [])}"
+                f" (its tasks:), which this spec does not define (tasks: "
+                f"{', '.join(task_names)}); add them to the spec's tasks, or leave the model out"
+            )
+        for t in absent:
+            raise SpecError(
+                f"model {model_name!r} lists task {t!r}, which this spec does not define "
+                f"(tasks: {', '.join(task_names)})"
+            )
         for task_name in tasks:
             if wanted is not None and task_name not in wanted:
                 continue
             jobs.extend(Job(model=model_name, task=task_name, suite=s) for s in suites)
     return jobs
+
+
+def _from_zoo(origin: str) -> bool:
+    """Whether a model plan's entry (and so its `tasks`) is a zoo model's, not the spec's."""
+    return origin == "zoo" or origin.startswith("zoo,") or origin.endswith("(zoo)")
 
 
 def _catalogued_model(name: str, plugins: Plugins) -> bool:

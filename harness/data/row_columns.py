@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, UNLABELED
 from harness.data.table_columns import Rows, Where, arrow_column, categories, class_ids
+from harness.data.table_reader import spaced_name
 from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def check_columns(
             raise DatasetError(
                 f"task {spec.name!r}: column {col!r} not found in {where}; "
                 f"available columns: {', '.join(ds.column_names)}"
+                f"{spaced_name(col, list(ds.column_names))}"
             )
 
 
@@ -219,6 +221,15 @@ def label_space(
             f"outside the class range 0..{k - 1}"
         )
     present = np.flatnonzero(np.bincount(labels, minlength=k)) if len(labels) else labels
+    if not declared and len(present) > 1 and present[0] > 0:
+        # counted from 0, a 1-based column (UCI's wine 1-3, Statlog's 1/2) gets a phantom,
+        # empty class 0: "model outputs 3 classes but task has 4", or a class no sample holds
+        raise DatasetError(
+            f"task {spec.name!r}: label column {spec.label_column!r} holds no class 0 (its "
+            f"labels run {int(present[0])}..{int(present[-1])}); class ids start at 0 (class i "
+            "is the model's output i): subtract 1 from a 1-based label column, or declare "
+            "num_classes / class_names if this split merely lacks class 0"
+        )
     if len(present) == 1 and declared:
         log.warning(
             "task %r: label column %r holds a single class (%s) in all %d rows",

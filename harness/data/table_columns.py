@@ -360,7 +360,7 @@ def class_ids(
             row = int(broken[0])
             raise DatasetError(
                 f"task {where.task!r}: label column {name!r} must hold integer class ids; "
-                f"{where.locate(row)} reads {values[row]!r}"
+                f"{where.locate(row)} reads {values[row].item()!r}"
             )
         return values.astype(np.int64)
     raise DatasetError(

@@ -51,6 +51,19 @@ import pyarrow.parquet as pq
 
 from harness.core.errors import DatasetError
 
+
+def spaced_name(name: str, columns: list[str]) -> str:
+    """A hint for a column `name` that the header holds only with spaces around it (`a, b,
+    label` names ' label'), where a plain list of the columns seems to hold it; else ""."""
+    spaced = [c for c in columns if c != name and c.strip() == name.strip()]
+    if not spaced:
+        return ""
+    return (
+        f"; the header names it {spaced[0]!r} (with spaces): name the column as written, or "
+        "remove the spaces from the header"
+    )
+
+
 DEFAULT_MISSING: tuple[str, ...] = ("", "?")
 WHITESPACE = "whitespace"
 DELIMITED_SUFFIXES: dict[str, str | None] = {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.errors import DatasetError
+from harness.core.hashing import file_sha256
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "test", "validation", "valid", "val", "dev", "eval")
 TABLE_BUILDERS: dict[str, str] = {
@@ -95,16 +96,22 @@ def check_table_file(file: Path, where: str) -> None:
         )
 
 
-def table_files(folder: Path) -> list[Path]:
-    """Table files directly in `folder`, in `folder/data` and in `folder/<split>/`."""
+def _all_tables(folder: Path) -> list[Path]:
+    """Table files of every format directly in `folder`, in `folder/data` and in
+    `folder/<split>/`."""
     places = [folder, folder / "data", *(folder / s for s in SPLIT_NAMES)]
-    found = [
+    return [
         f
         for place in places
         if place.is_dir()
         for f in sorted(place.iterdir())
         if f.is_file() and f.suffix in TABLE_BUILDERS and not f.name.startswith(".")
     ]
+
+
+def table_files(folder: Path) -> list[Path]:
+    """Table files directly in `folder`, in `folder/data` and in `folder/<split>/`."""
+    found = _all_tables(folder)
     for suffixes in FOLDER_TABLE_SUFFIXES:  # one format, parquet first
         chosen = [f for f in found if f.suffix in suffixes]
         if chosen:
@@ -142,7 +149,9 @@ def table_source(folder: Path, split: str, where: str) -> TableSource:
     splits = {f: split_of(f, folder) for f in files}
     named = sorted({s for s in splits.values() if s is not None})
     if not named:
+        _no_copies(files, split, where)
         return TableSource(tuple(files), builder)  # one split, whatever its name
+    _one_format(folder, files, where)
     loose = [f.name for f, s in splits.items() if s is None]
     if loose:
         raise DatasetError(
@@ -153,4 +162,43 @@ def table_source(folder: Path, split: str, where: str) -> TableSource:
         raise DatasetError(
             f"{where} has no split {split!r} (splits: {', '.join(named)}); set split: to one of them"
         )
-    return TableSource(tuple(f for f, s in splits.items() if s == split), builder)
+    chosen = [f for f, s in splits.items() if s == split]
+    _no_copies(chosen, split, where)
+    return TableSource(tuple(chosen), builder)
+
+
+def _one_format(folder: Path, chosen: list[Path], where: str) -> None:
+    """Split files of another format than the one read (a stale `test.parquet` beside fresh
+    `train.csv` and `test.csv`) would be left out without a word, or hide the fresh ones."""
+    others = [f for f in _all_tables(folder) if f not in chosen and split_of(f, folder) is not None]
+    if not others:
+        return
+    by_suffix: dict[str, list[str]] = {}
+    for file in [*chosen, *others]:
+        by_suffix.setdefault(file.suffix, []).append(file.name)
+    listed = "; ".join(
+        f"{suffix}: {', '.join(sorted(names))}" for suffix, names in by_suffix.items()
+    )
+    raise DatasetError(
+        f"{where} holds split files in two formats ({listed}); a folder is read in one format "
+        "(Parquet first), so the others would be left out: keep one format"
+    )
+
+
+def _no_copies(files: list[Path], split: str, where: str) -> None:
+    """Two files of one split with the same bytes (`test.csv` and its copy `test_backup.csv`,
+    which the split's name rule also reads) would put every row in the split twice: n doubled
+    and intervals as narrow as twice the data gives. Only files of equal size are hashed."""
+    by_size: dict[int, list[Path]] = {}
+    for file in files:
+        by_size.setdefault(file.stat().st_size, []).append(file)
+    for same in by_size.values():
+        seen: dict[str, Path] = {}
+        for file in same if len(same) > 1 else ():
+            digest = file_sha256(file)
+            if digest in seen:
+                raise DatasetError(
+                    f"{where}: its files {seen[digest].name} and {file.name} of split {split!r} "
+                    "hold the same bytes, so every row would be read twice; remove the copy"
+                )
+            seen[digest] = file

@@ -35,7 +35,7 @@ from harness.data.row_columns import (
     label_space,
     read_row_columns,
 )
-from harness.data.sources import Source
+from harness.data.sources import PANDAS_INDEX, Source, check_feature_order
 from harness.data.splits import Split, read_split_rows, read_train_rows
 from harness.data.table_columns import (
     Coded,
@@ -54,7 +54,6 @@ from harness.data.table_columns import (
 from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
-_PANDAS_INDEX = "__index_level_"
 
 
 def feature_names(ds: Rows, spec: TaskSpec) -> list[str]:
@@ -64,7 +63,7 @@ def feature_names(ds: Rows, spec: TaskSpec) -> list[str]:
     if spec.input_column:
         return [spec.input_column]
     skip = {spec.label_column, spec.id_column, *spec.group_columns}
-    names = [c for c in ds.column_names if c not in skip and not c.startswith(_PANDAS_INDEX)]
+    names = [c for c in ds.column_names if c not in skip and not c.startswith(PANDAS_INDEX)]
     if not names:
         raise DatasetError(
             f"task {spec.name!r}: no feature columns left beside the label, id and group "
@@ -349,6 +348,8 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
     tables)."""
     where = f"split {spec.split!r}"
     names = feature_names(raw.data, spec)
+    if train_raw is not None:
+        check_feature_order(spec, names, feature_names(train_raw.data, spec))
     splits = [raw.data] + ([train_raw.data] if train_raw is not None else [])
     encoding = Encoding.of(spec, names, splits)
     test = read_tabular_split(spec, raw, encoding, where, f"{where} of {spec.source}")

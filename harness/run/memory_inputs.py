@@ -243,6 +243,11 @@ def _inputs(x: Any) -> torch.Tensor:
         if x.is_complex():
             raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
         tensor = x.detach()
+    elif isinstance(x, pd.DataFrame):
+        raise InMemoryDataError(
+            "data: x is a DataFrame; pass the frame itself as data= with the labels as one of "
+            "its columns (data=x.assign(label=y)), which keeps its column names, or x.to_numpy()"
+        )
     else:
         raise InMemoryDataError(
             f"data: x is a {type(x).__name__}; pass a torch tensor or numpy array (or a list of "
@@ -289,7 +294,12 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
         raise InMemoryDataError(f"data: x has {n:,} samples but y has {len(values):,} labels")
     if names is not None and values.dtype.kind in "OUS":
         return _named_labels(values, names)
-    if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.number):
+    if values.dtype == np.bool_:
+        raise InMemoryDataError(
+            "data: labels are true/false values; pass them as 0/1 class indices "
+            "(y.astype(int), torch: y.long()): False is class 0, True class 1"
+        )
+    if not np.issubdtype(values.dtype, np.number):
         raise InMemoryDataError(
             f"data: labels are {values.dtype}, not integer class indices; pass class_names= "
             "(every class name, in class-index order) to read them as names, or map them to "
@@ -466,6 +476,11 @@ def _frame(
             f"(columns: {', '.join(map(repr, frame.columns))})"
         )
     _check_unique_columns(frame, [label, *group_names, *features])
+    repeated = next((c for i, c in enumerate(features) if c in features[:i]), None)
+    if repeated is not None:  # a spec refuses the same; here the model got one column twice
+        raise InMemoryDataError(
+            f"feature_columns: names {repeated!r} twice; name each input column once"
+        )
     if label in features:  # the answer among the inputs: any accuracy it gives is a leak
         raise InMemoryDataError(
             f"feature_columns: {label!r} is the label column (label_column); leave it out of "

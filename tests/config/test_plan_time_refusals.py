@@ -261,3 +261,35 @@ def test_an_rgb_folder_against_a_one_channel_input_shape_is_refused(tmp_path: Pa
     )
     assert code == 2
     assert "takes 3 channels but the images of task 'words' have 1 (channels: 1)" in err
+
+
+def test_variants_of_a_model_that_has_no_torch_module_are_refused(tmp_path: Path) -> None:
+    """A variant compresses a torch module; of a callable (or an estimator, an ONNX graph) every
+    job was skipped at run time while `harness validate` listed them as jobs it would run and
+    `harness run` exited 0. Refused before any job, naming the entry and its adapter."""
+    data = _reviews(tmp_path, "csv", [1, 0, 1, 0])
+    spec = _text_spec(tmp_path, data)
+    spec.write_text(
+        spec.read_text().replace("modality: text}", "modality: text, variants: [int8]}", 1)
+    )
+    code, _out, err = cli("validate", spec)
+    assert code == 2, err
+    assert one_error_line(err) == (
+        "error: models[0](words).variants[0]: variant int8 compresses a torch module, and "
+        "adapter 'callable' gives none; remove variants from this model"
+    )
+
+
+def test_a_zoo_model_without_its_tasks_names_where_its_tasks_come_from(tmp_path: Path) -> None:
+    """`models: [digits-mlp]` beside an own task: the zoo entry's `tasks: [digits]` was reported
+    as 'model lists task digits', a list the spec never wrote."""
+    data = _reviews(tmp_path, "csv", [1, 0, 1, 0])
+    spec = _text_spec(tmp_path, data)
+    spec.write_text(spec.read_text().replace("models:\n", "models:\n  - digits-mlp\n", 1))
+    code, _out, err = cli("validate", spec)
+    assert code == 2, err
+    assert one_error_line(err) == (
+        "error: model 'digits-mlp' (zoo) runs only on task(s) digits (its tasks:), which this "
+        "spec does not define (tasks: reviews); add them to the spec's tasks, or leave the "
+        "model out"
+    )

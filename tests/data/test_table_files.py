@@ -446,3 +446,109 @@ def test_ascii_check_reads_every_piece(tmp_path: Path) -> None:
     assert _ascii(clean, options) and _ascii(exact, options)
     assert not _ascii(late, options)
     assert not _ascii(clean, TableOptions(encoding="utf-16"))  # only UTF-8 is checked so
+
+
+def test_a_fractional_label_is_named_as_written(tmp_path: Path) -> None:
+    """The refusal quotes the cell as the file holds it (`1.5`), not numpy's repr of it
+    (`np.float64(1.5)`)."""
+    write(tmp_path, "f.csv", "a,label\n1,0\n2,1.0\n3,1.5\n")
+    message = refused(tmp_path, r"must hold integer class ids; row 3 of ", source="f.csv")
+    assert message.endswith("f.csv reads 1.5"), message
+
+
+def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Path) -> None:
+    """Classes are counted from 0, so a 1-based label column (UCI's wine: 1, 2, 3; Statlog's
+    german.data: 1, 2) made an extra, empty class 0: a 3-output model was refused as having
+    'outputs 3 classes but task has 4', and a 4-output one scored a phantom class in macro-F1.
+    Refused naming the labels' range; a declared label space keeps a split that merely lacks
+    class 0."""
+    write(tmp_path, "w.csv", "a,label\n1,1\n2,2\n3,3\n4,1\n")
+    refused(
+        tmp_path,
+        r"^task 't': label column 'label' holds no class 0 \(its labels run 1\.\.3\); class "
+        r"ids start at 0 .*subtract 1 .*num_classes",
+        source="w.csv",
+    )
+    task = load(tmp_path, source="w.csv", num_classes=4)
+    assert task.num_classes == 4
+
+
+def test_validate_finds_train_and_test_headers_in_other_orders(tmp_path: Path) -> None:
+    """The load refuses default features that the training file orders differently from the
+    evaluation file; `harness validate` finds it from the two headers (CSV and Parquet)."""
+    from harness.data.sources import check_task_source
+
+    def check(**kw: object) -> None:
+        fields = {"name": "t", "modality": "tabular", "source": "e.csv", **kw}
+        check_task_source(TaskSpec.model_validate(fields), tmp_path)
+
+    write(tmp_path, "e.csv", "b,a,label,sex\n1,2,0,f\n2,1,1,m\n")
+    write(tmp_path, "train.csv", "a,b,label,sex\n1,2,0,f\n2,1,1,m\n")
+    pd.DataFrame({"a": [1.0], "label": [0], "b": [2.0], "sex": ["f"]}).to_parquet(
+        tmp_path / "train.parquet"
+    )
+    for train in ("train.csv", "train.parquet"):
+        with pytest.raises(
+            DatasetError,
+            match=r"^task 't': train_source train\.(csv|parquet) holds the feature columns in "
+            r"another order \('a', 'b'\) than source e\.csv \('b', 'a'\)",
+        ):
+            check(train_source=train, group_columns=["sex"])
+        check(train_source=train, group_columns=["sex"], feature_columns=["a", "b"])
+    check(train_source="e.csv", group_columns=["sex"])
+
+
+def test_a_column_named_with_spaces_in_the_header_is_pointed_out(tmp_path: Path) -> None:
+    """`a, b, label` (a space after each comma, as UCI's files have) names ' label', which the
+    refusal listed as `its columns: a,  b,  label`: the name asked for seemed to be there. The
+    line now says which header name it is, quoted."""
+    from harness.data.sources import check_task_source
+
+    write(tmp_path, "s.csv", "a, b, label\n1,2,0\n2,1,1\n")
+    spec = TaskSpec.model_validate({"name": "t", "modality": "tabular", "source": "s.csv"})
+    hint = r"; the header names it ' label' \(with spaces\): name the column as written"
+    with pytest.raises(DatasetError, match=r"has no column 'label' \(label_column\).*" + hint):
+        check_task_source(spec, tmp_path)
+    refused(tmp_path, r"has no column 'label' .*" + hint, source="s.csv")
+
+
+def test_a_split_holding_two_copies_of_one_file_is_refused(tmp_path: Path) -> None:
+    """A folder's split is every file whose name starts with it, so `test_backup.csv` (a copy of
+    `test.csv`) joined the test split: every row was evaluated twice (iris: n=100 for 50 rows,
+    intervals as if the sample were twice as large). Files of one split with the same bytes
+    are refused, naming both; different files of a split are read as before."""
+    from harness.data.sources import check_task_source
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder, "train.csv", "a,label\n1,0\n2,1\n")
+    write(folder, "test.csv", "a,label\n3,0\n4,1\n")
+    write(folder, "test_backup.csv", "a,label\n3,0\n4,1\n")
+    match = (
+        r"^task 't': source .*data: its files test\.csv and test_backup\.csv of split 'test' "
+        r"hold the same bytes, so every row would be read twice; remove the copy"
+    )
+    spec = TaskSpec.model_validate({"name": "t", "modality": "tabular", "source": "data"})
+    with pytest.raises(DatasetError, match=match):
+        check_task_source(spec, tmp_path)
+    refused(tmp_path, match, source="data")
+    write(folder, "test_backup.csv", "a,label\n5,0\n6,1\n")  # a second part: both read
+    assert len(load(tmp_path, source="data")) == 4
+
+
+def test_split_files_in_two_formats_are_refused(tmp_path: Path) -> None:
+    """A folder is read in one format, Parquet first: a stale `test.parquet` beside fresh
+    `train.csv` and `test.csv` hid the CSV files without a word (here: "has no split 'train'",
+    with train.csv in the folder; with a train.parquet too, the stale rows were evaluated)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder, "train.csv", "a,label\n1,0\n2,1\n")
+    write(folder, "test.csv", "a,label\n3,0\n4,1\n")
+    pd.DataFrame({"a": [9.0, 8.0], "label": [0, 1]}).to_parquet(folder / "test.parquet")
+    refused(
+        tmp_path,
+        r"^task 't': source .*data holds split files in two formats \(.parquet: test.parquet; "
+        r"\.csv: test\.csv, train\.csv\); a folder is read in one format \(Parquet first\), so "
+        r"the others would be left out: keep one format",
+        source="data",
+    )

@@ -54,8 +54,8 @@ def test_hub_style_data_folder_and_unsplit_folder(tmp_path: Path) -> None:
     found = resolve_source(spec(name="t", source="hub", modality="tabular"), tmp_path, split="test")
     assert isinstance(found, TableSource) and len(found.files) == 1
     (tmp_path / "parts").mkdir()
-    frame().to_parquet(tmp_path / "parts" / "part-0.parquet")
-    frame().to_parquet(tmp_path / "parts" / "part-1.parquet")
+    frame(seed=1).to_parquet(tmp_path / "parts" / "part-0.parquet")
+    frame(seed=2).to_parquet(tmp_path / "parts" / "part-1.parquet")  # two parts, not two copies
     anyname = resolve_source(
         spec(name="t", source="parts", modality="tabular"), tmp_path, split="whatever"
     )

@@ -98,6 +98,17 @@ CASES = {
         r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name "
         r"every class the labels use, in class-index order$",
     ),
+    "a DataFrame as x": (
+        dict(data=(pd.DataFrame(X.reshape(20, -1).numpy()), Y)),
+        r"^data: x is a DataFrame; pass the frame itself as data= with the labels as one of "
+        r"its columns \(data=x\.assign\(label=y\)\), which keeps its column names, or "
+        r"x\.to_numpy\(\)$",
+    ),
+    "true/false labels named by class_names": (
+        dict(data=(X, (Y > 4).numpy()), class_names=["small", "large"]),
+        r"^data: labels are true/false values; pass them as 0/1 class indices "
+        r"\(y\.astype\(int\), torch: y\.long\(\)\): False is class 0, True class 1$",
+    ),
     "one-hot labels": (
         dict(data=(X, torch.eye(10)[Y])),
         r"^data: labels have shape \[20, 10\]; pass one class index per sample",
@@ -213,6 +224,13 @@ CASES = {
         ),
         r"^feature_columns: 'label' is the label column \(label_column\); leave it out of the "
         r"model's inputs$",
+    ),
+    "frame with a feature named twice": (
+        dict(
+            data=pd.DataFrame({"a": [0.1, 0.2], "b": [0.3, 0.4], "label": [0, 1]}),
+            feature_columns=["a", "a"],
+        ),
+        r"^feature_columns: names 'a' twice; name each input column once$",
     ),
     "frame with no features named": (
         dict(data=pd.DataFrame({"a": [0.1, 0.2], "label": [0, 1]}), feature_columns=[]),

@@ -141,3 +141,23 @@ def test_variants_gives_the_commands_comparisons_as_records(tmp_path: Path, caps
     assert json.loads(json.dumps([c.to_dict() for c in comparisons], default=str)) == shown
     with pytest.raises(ResultsError, match=r"^results folder .* does not exist"):
         harness.variants(tmp_path / "nowhere")
+
+
+def test_groups_by_label_name_each_class_by_its_class_name(tmp_path: Path) -> None:
+    """`--by label` groups by class index; the boards call the same classes by their names
+    (`class_acc[class=setosa]`), so each row carries its class name in `label`, as a declared
+    group label is carried (a class whose name is its index, as digits' are, gets none)."""
+    import torch
+
+    from tests.fixture_models import linear_digits
+
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    x, y = torch.rand(40, 1, 8, 8), torch.arange(40) % 10
+    harness.evaluate(
+        linear_digits(0), data=(x, y), class_names=words, device="cpu", bootstrap_resamples=0
+    ).save(tmp_path)
+    frame = harness.groups(tmp_path, by="label", resamples=20)
+    groups = frame[frame["group"] != "*"]
+    assert dict(zip(groups["group"], groups["label"], strict=True)) == {
+        str(i): word for i, word in enumerate(words)
+    }
