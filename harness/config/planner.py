@@ -481,25 +481,24 @@ def build_plan(
 def planned_gradients(plan: ModelPlan) -> bool | None:
     """Whether the model gives input gradients, as its adapter class says before it is built
     (`planned_gradients(config)`; None for an adapter that does not say)."""
-    hook = getattr(plan.adapter_cls, "planned_gradients", None)
-    if hook is None:
-        return None
-    try:
-        known = hook(plan.config)
-    except Exception:  # a plugin's hook: the jobs decide from the built adapter instead
-        return None
-    return known if isinstance(known, bool) else None
+    return _adapter_says(plan, "planned_gradients")
 
 
 def planned_word_vectors(plan: ModelPlan) -> bool | None:
     """Whether the model gives input embeddings (`word_vectors()`), as its adapter class says
     before it is built (`planned_word_vectors(config)`; None for an adapter that does not say)."""
-    hook = getattr(plan.adapter_cls, "planned_word_vectors", None)
+    return _adapter_says(plan, "planned_word_vectors")
+
+
+def _adapter_says(plan: ModelPlan, hook_name: str) -> bool | None:
+    """The adapter class's `hook_name(config)` answer; None where it has no such hook, the hook
+    fails (a plugin's: the jobs decide from the built adapter instead) or answers no bool."""
+    hook = getattr(plan.adapter_cls, hook_name, None)
     if hook is None:
         return None
     try:
         known = hook(plan.config)
-    except Exception:  # a plugin's hook: the jobs decide from the built adapter instead
+    except Exception:
         return None
     return known if isinstance(known, bool) else None
 
