@@ -253,7 +253,7 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
             columns=catalogue_task_columns(entry, factory, origin),
         )
 
-    _not_shadowing(entry)
+    not_shadowing(entry)
     source = None
     if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
         from harness.data.recipe_files import recipe_files
@@ -305,7 +305,7 @@ def _with_headline(load: Callable[[], Task], headline: Headline | None) -> Calla
     return lambda: replace(load(), headline=declared)
 
 
-def _not_shadowing(entry: TaskSpec) -> None:
+def not_shadowing(entry: TaskSpec) -> None:
     """An inline task named like a catalogue task replaces it only when it says so."""
     if entry.name in task_registry() and not entry.override:
         raise SpecError(
