@@ -240,8 +240,12 @@ def paired_sign_flip(
     """Sign-flip randomisation test of mean(A - B) and the interval that inverts it
     (`harness.stats.sign_flip`): every flip up to `sign_flip.EXACT_MAX` pairs, else `resamples`
     seeded random flips (`shared`: flips kept for a ranking's other comparisons). p < 0.05
-    exactly when the interval excludes 0."""
+    exactly when the interval excludes 0. The pairs are taken in the order of their sorted
+    sample ids, so the random signs (and the p-value) do not depend on how either table stores
+    its rows."""
     xa, xb = _join(a, b, what)
+    order = np.argsort(a.index.astype(str).to_numpy(), kind="stable")
+    xa, xb = xa[order], xb[order]
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
     observed = float(d.mean()) if n else 0.0

@@ -33,6 +33,9 @@ class ModelPlan:
     adapter_cls: Any
     config: BaseModel
     origin: str  # "zoo" or "spec"
+    # its `tasks` are a zoo entry's (`{name: digits-mlp, variants: [...]}` too), not a list the
+    # spec wrote: a spec without them says so (planner._jobs)
+    zoo_tasks: bool = False
 
 
 @dataclass(frozen=True)

@@ -176,11 +176,13 @@ def _expanded_model_plans(
     """Every model of the spec, each followed by its compressed variants (`<name>@<variant>`);
     a model file's path is read with `modality`, the tasks' when they share one."""
     names = [_model_name(m, plugins) for m in spec.models]
-    expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]]]] = []
+    expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]], bool]] = []
     located: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(spec.models):
         variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
+        zoo_tasks = False
         if isinstance(entry, ModelSpec) and _names_zoo_model(entry, plugins):
+            zoo_tasks = "tasks" not in entry.model_fields_set
             # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
             extra: dict[str, Any] = {
                 k: getattr(entry, k)
@@ -189,12 +191,14 @@ def _expanded_model_plans(
             }
             zoo_entry = {"name": entry.name, **plugins.zoo_models()[entry.name], **extra}
             entry = ModelSpec.model_validate(zoo_entry)
-        expanded.append((i, entry, variants))
+        expanded.append((i, entry, variants, zoo_tasks))
         located.update({name: (i, j) for j, (name, _r) in enumerate(variants)})
     check_collisions(names, located)
     plans: dict[str, ModelPlan] = {}
-    for i, entry, variants in expanded:
+    for i, entry, variants, zoo_tasks in expanded:
         parent = model_plan(entry, i, base_dir, plugins, modality)
+        if zoo_tasks:  # the zoo entry's tasks; its origin (stored with each job) stays "spec"
+            parent = replace(parent, zoo_tasks=True)
         plans[parent.spec.name] = parent
         if variants and planned_gradients(parent) is False:
             # the variant adapter compresses the parent's module, which an adapter without
@@ -227,6 +231,7 @@ def _variant_plan(
         adapter_cls=variant_cls,
         config=config,
         origin=f"variant of {parent.spec.name} ({parent.origin})",
+        zoo_tasks=parent.zoo_tasks,
     )
 
 
@@ -253,7 +258,7 @@ def task_plan(entry: str | TaskSpec, base_dir: Path, headline: Headline | None =
             columns=catalogue_task_columns(entry, factory, origin),
         )
 
-    _not_shadowing(entry)
+    not_shadowing(entry)
     source = None
     if entry.recipe is not None:  # a catalogue recipe on local files: files and layout
         from harness.data.recipe_files import recipe_files
@@ -305,7 +310,7 @@ def _with_headline(load: Callable[[], Task], headline: Headline | None) -> Calla
     return lambda: replace(load(), headline=declared)
 
 
-def _not_shadowing(entry: TaskSpec) -> None:
+def not_shadowing(entry: TaskSpec) -> None:
     """An inline task named like a catalogue task replaces it only when it says so."""
     if entry.name in task_registry() and not entry.override:
         raise SpecError(
@@ -324,10 +329,11 @@ def _jobs(
     for model_name, mp in models.items():
         wanted = mp.spec.tasks
         absent = [t for t in wanted or [] if t not in task_names]
-        if absent and _from_zoo(mp.origin):
+        if absent and (mp.zoo_tasks or _from_zoo(mp.origin)):
             # a zoo entry's (or a variant's parent's) own tasks: not a list the spec wrote
             raise SpecError(
-                f"model {model_name!r} ({mp.origin}) runs only on task(s) {', '.join(wanted or [])}"
+                f"model {model_name!r} ({_zoo_label(mp)}) runs only on task(s) "
+                f"{', '.join(wanted or [])}"
                 f" (its tasks:), which this spec does not define (tasks: "
                 f"{', '.join(task_names)}); add them to the spec's tasks, or leave the model out"
             )
@@ -341,6 +347,16 @@ def _jobs(
                 continue
             jobs.extend(Job(model=model_name, task=task_name, suite=s) for s in suites)
     return jobs
+
+
+def _zoo_label(mp: ModelPlan) -> str:
+    """Where a model whose tasks are a zoo entry's comes from, in its refusal: its origin, or
+    for a spec entry naming a zoo model (`{name: digits-mlp, variants: [...]}`) the zoo."""
+    if _from_zoo(mp.origin):
+        return mp.origin
+    if mp.origin.endswith("(spec)"):  # a variant of such an entry
+        return mp.origin.removesuffix("(spec)") + "(zoo)"
+    return "zoo"
 
 
 def _from_zoo(origin: str) -> bool:

@@ -3,7 +3,7 @@
 
 The card is built with huggingface_hub's card classes (`ModelCardData`, `EvalResult`,
 `ModelCard`): one evaluation result per metric, naming the task (its kind, from the task's
-modality), the dataset (the task's name, its source and fingerprint) and the metric (its name,
+modality), the dataset (the task's name, its source without a local path, and fingerprint) and the metric (its name,
 value, the condition it was measured under, and as arguments its suite, sample size and
 interval). huggingface_hub groups the results by task and dataset. A card that is already there keeps its text and
 other metadata: only its model-index is replaced, so a re-export rewrites the same file.
@@ -12,6 +12,7 @@ other metadata: only its model-index is replaced, so a re-export rewrites the sa
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +129,14 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
 def _dataset_type(source: str) -> str:
     """A task's source as the hub reads a dataset's type: a hub task's dataset id without the
     harness's `hf:` prefix (`hf:uoft-cs/cifar10` -> `uoft-cs/cifar10`, which the hub links to
-    the dataset), any other source as recorded."""
-    return source.removeprefix("hf:")
+    the dataset), a built-in or in-memory source as recorded, and a local file or folder by
+    its name alone: a published card must not carry the path (`/home/<user>/...`) it was
+    read from."""
+    if source.startswith("hf:"):
+        return source.removeprefix("hf:")
+    if source.startswith(("builtin:", "python:")):
+        return source
+    return re.split(r"[\\/]", source.rstrip("\\/"))[-1] or source
 
 
 def _caveats(record: MetricRecord) -> list[str]:

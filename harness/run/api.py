@@ -23,7 +23,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import torch
 
 from harness.config.model_file_entry import model_file_entry
-from harness.config.planner import model_plan, task_plan
+from harness.config.planner import model_plan, not_shadowing, task_plan
 from harness.config.spec import ModelSpec, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.arguments import path_argument
@@ -177,6 +177,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             f"{', '.join(map(repr, list(given)[:4]))}; pass arrays as data=(x, y), or a task "
             "spec mapping of plain values as task="
         )
+    _not_a_catalogue_name(options.name)
     labeled, groups = read_data(given, options.columns, options.groups, options.class_names)
     names = options.class_names
     declared = labeled.class_names  # a ClassLabel's names count the classes the data lacks too
@@ -191,6 +192,20 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
         groups=groups,
     )
     return built, names is None and options.num_classes is None
+
+
+def _not_a_catalogue_name(name: str | None) -> None:
+    """`name=` for data in memory: a catalogue task's name would put a second board of that
+    name beside the catalogue task's (a spec refuses it without override: true; data in
+    memory never replaces the catalogue task, so there is no override here)."""
+    from harness.data.catalogue import task_registry
+
+    if name is not None and name in task_registry():
+        raise InMemoryDataError(
+            f"name: {name!r} is a catalogue task's name; boards would show your data as a "
+            f"second {name!r} task beside the catalogue's; pass another name "
+            f"(e.g. name={name + '-own'!r})"
+        )
 
 
 def _holds_arrays(task: Any) -> bool:
@@ -212,6 +227,7 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
         spec = TaskSpec.model_validate(dict(task))
     except ValidationError as err:
         raise SpecError(f"task: {format_validation_error(err, prefix='', limit=3)}") from None
+    not_shadowing(spec)
     loaded = load_task(spec, base_dir=base_dir)
     if not loaded.labeled:
         raise HarnessError(

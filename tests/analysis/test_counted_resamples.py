@@ -109,6 +109,7 @@ def test_random_sign_flips_count_ties_as_exact_sums_do() -> None:
     b = pd.Series(gen.integers(0, 6, size=n) / 5, index=ids)
     got = paired_tests.paired_sign_flip(a, b, seed=1, name="m", resamples=400)
     fifths = np.round((a.to_numpy() - b.to_numpy()) * 5).astype(np.int64)
+    fifths = fifths[np.argsort(ids.astype(str).to_numpy(), kind="stable")]  # pairs by sample id
     flips = sign_flip.random_flips(paired_tests.rng(1, "paired-sign-flip", "m", n), n, 400)
     mask = np.zeros((400, n), dtype=np.int64)
     for j in range(n):  # pair j is bit 7 - j % 8 of byte j // 8

@@ -861,3 +861,21 @@ def test_an_unstable_timing_is_not_tested_and_says_so_once() -> None:
     res = paired_tests.compare_records(ev, ev, seed=0, name="t")
     assert res.test == "inconclusive" and not res.tested
     assert res.detail == "timing unstable (unstable_timing)"
+
+
+def test_paired_sign_flip_does_not_depend_on_the_stored_row_order() -> None:
+    """The random signs are drawn over the pairs ordered by sample id: the same two runs whose
+    tables store their rows in another order give the identical p-value for the same seed
+    (they drew their signs in model A's row order, and the p-value moved)."""
+    gen = np.random.default_rng(3)
+    n = 200  # above sign_flip.EXACT_MAX: seeded random flips
+    ids = [f"s{i:04d}" for i in range(n)]
+    a = pd.Series(gen.normal(0.05, 1.0, n), index=pd.Index(ids, name="sample_id"))
+    b = pd.Series(gen.normal(0.0, 1.0, n), index=pd.Index(ids, name="sample_id"))
+    first = paired_tests.paired_sign_flip(a, b, seed=7, name="t")
+    assert first.detail.endswith("random sign flips")
+    for rep in range(3):
+        order = np.random.default_rng(rep).permutation(n)
+        again = paired_tests.paired_sign_flip(a.iloc[order], b.iloc[order[::-1]], seed=7, name="t")
+        assert again.p_value == first.p_value
+        assert again.ci == first.ci

@@ -293,3 +293,32 @@ def test_a_zoo_model_without_its_tasks_names_where_its_tasks_come_from(tmp_path:
         "spec does not define (tasks: reviews); add them to the spec's tasks, or leave the "
         "model out"
     )
+
+
+def test_a_zoo_model_with_variants_without_its_tasks_names_where_its_tasks_come_from(
+    tmp_path: Path,
+) -> None:
+    """`{name: digits-mlp, variants: [int8]}` is the zoo model with variants: its tasks are the
+    zoo entry's, as for the plain name, not a list the spec wrote (it got "model 'digits-mlp'
+    lists task 'digits'"). An entry that writes its own tasks: keeps that line."""
+    data = _reviews(tmp_path, "csv", [1, 0, 1, 0])
+    spec = _text_spec(tmp_path, data)
+    text = spec.read_text()
+    spec.write_text(
+        text.replace("models:\n", "models:\n  - {name: digits-mlp, variants: [int8]}\n", 1)
+    )
+    code, _out, err = cli("validate", spec)
+    assert code == 2, err
+    assert one_error_line(err) == (
+        "error: model 'digits-mlp' (zoo) runs only on task(s) digits (its tasks:), which this "
+        "spec does not define (tasks: reviews); add them to the spec's tasks, or leave the "
+        "model out"
+    )
+    own = "models:\n  - {name: digits-mlp, tasks: [digits], variants: [int8]}\n"
+    spec.write_text(text.replace("models:\n", own, 1))
+    code, _out, err = cli("validate", spec)
+    assert code == 2, err
+    assert one_error_line(err) == (
+        "error: model 'digits-mlp' lists task 'digits', which this spec does not define "
+        "(tasks: reviews)"
+    )

@@ -204,14 +204,31 @@ def test_flagged_numbers_and_upper_bounds_say_so_in_the_card(tmp_path: Path) -> 
 
 def test_a_hub_tasks_dataset_type_is_its_hub_id() -> None:
     """The hub links a result to a dataset by its id: the harness's `hf:` prefix is not part of
-    it; a local or built-in source stays as recorded."""
+    it; a built-in or in-memory source stays as recorded."""
     from harness.export.model_index import _dataset_type
 
     assert _dataset_type("hf:uoft-cs/cifar10") == "uoft-cs/cifar10"
     assert _dataset_type("builtin:sklearn.datasets.load_digits") == (
         "builtin:sklearn.datasets.load_digits"
     )
-    assert _dataset_type("data/train.csv") == "data/train.csv"
+    assert _dataset_type("python:in-memory") == "python:in-memory"
+
+
+@pytest.mark.parametrize(
+    ("source", "published"),
+    [
+        ("/home/user/private/claims_2024.csv", "claims_2024.csv"),
+        ("data/train.csv", "train.csv"),
+        ("~/data/folder/", "folder"),
+        ("C:\\Users\\ana\\data\\train.parquet", "train.parquet"),
+    ],
+)
+def test_a_local_source_publishes_its_file_name_not_its_path(source: str, published: str) -> None:
+    """A card is published: a task's local path (/home/<user>/...) is not part of it; the
+    file or folder name identifies the dataset."""
+    from harness.export.model_index import _dataset_type
+
+    assert _dataset_type(source) == published
 
 
 def test_failed_jobs_left_out_of_an_export_are_named(

@@ -192,3 +192,27 @@ def test_saving_into_a_runs_or_run_folder_names_the_results_folder(tmp_path: Pat
         result.save(run)
     assert sorted(p.name for p in runs.iterdir()) == [run.name]
     assert result.save(tmp_path / "results") == run  # the results folder itself: fine, again
+
+
+def test_a_catalogue_task_name_for_data_in_memory_is_refused(tmp_path: Path) -> None:
+    """A spec refuses an inline task named like a catalogue task unless it says override: true;
+    `name="digits"` on the caller's own data made a second "digits" board beside the
+    catalogue's (same name, other fingerprint) and is refused the same way, before any run."""
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), data=(X, Y), device="cpu", name="digits")
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert message.startswith("name: 'digits' is a catalogue task's name"), message
+    assert "another name" in message, message
+
+
+def test_a_task_mapping_named_like_a_catalogue_task_needs_override(tmp_path: Path) -> None:
+    """A task spec mapping as task= follows the spec's rule: refused without override: true,
+    before its source is read."""
+    entry = {"name": "digits", "modality": "tabular", "source": str(tmp_path / "absent.csv")}
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), task=entry, device="cpu")
+    assert str(err.value).startswith("task 'digits': an inline task with a catalogue"), err.value
+    with pytest.raises(HarnessError) as err:  # with override: on to reading the (absent) file
+        harness.evaluate(linear_digits(), task={**entry, "override": True}, device="cpu")
+    assert "catalogue" not in str(err.value), err.value
