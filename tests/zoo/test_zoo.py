@@ -180,8 +180,14 @@ def test_training_reproduces_committed_hashes() -> None:
         cwd=Path(__file__).resolve().parents[2],
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    # NOT_CHECKED (3): every model this CPU can reproduce matched; the rest need kernels it lacks
+    assert result.returncode in (0, 3), result.stdout + result.stderr
     assert "all match" in result.stdout
+    matched = [line.split()[0] for line in result.stdout.splitlines() if "[match]" in line]
+    assert {"digits-mlp", "digits-cnn", "digits-cnn-adv", "diabetes-logreg"} <= set(matched)
+    if result.returncode == 3:
+        assert "NOT CHECKED: trained with avx512 kernels" in result.stdout
+        pytest.skip("this CPU lacks AVX512: the mnist models were not checked (zoo/README.md)")
 
 
 def test_text_model_folder_is_verified_file_by_file(
