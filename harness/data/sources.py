@@ -160,13 +160,9 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         check_unit_bounds(spec.name, spec.bounds, "encoded image files")
     if isinstance(source, TableSource):
         for file in source.files:
-            check_table_file(file, f"task {spec.name!r}: {key} file {file}")
             where = f"task {spec.name!r}: {key} file {file}"
-            columns: list[str] | None = None
-            if source.builder == "csv":
-                columns = check_head(file, table_options(spec), where)
-            elif source.builder == "parquet":
-                columns = parquet_columns(file, where)
+            check_table_file(file, where)
+            columns = _header_columns(spec, source.builder, file, where)
             if columns is not None:
                 check_named_columns(spec, columns, where)
                 check_label_type(spec, file, source.builder, where)
@@ -321,12 +317,7 @@ def _default_features(spec: TaskSpec, source: Source) -> list[str] | None:
     if not isinstance(source, TableSource) or not source.files:
         return None
     file = source.files[0]
-    where = f"task {spec.name!r}: file {file}"
-    columns: list[str] | None = None
-    if source.builder == "csv":
-        columns = check_head(file, table_options(spec), where)
-    elif source.builder == "parquet":
-        columns = parquet_columns(file, where)
+    columns = _header_columns(spec, source.builder, file, f"task {spec.name!r}: file {file}")
     if columns is None:
         return None
     skip = {spec.label_column, spec.id_column, *spec.group_columns}
@@ -853,3 +844,13 @@ def _same_classes(where: str, names: list[str], first: tuple[Path, list[str]]) -
         f"({detail}); every corruption/severity cell needs the same class folders, since labels "
         "are their sorted names: restore the missing folders or remove the extra ones"
     )
+
+
+def _header_columns(spec: TaskSpec, builder: str, file: Path, where: str) -> list[str] | None:
+    """A table file's column names from its header (a CSV's first line, a Parquet schema), read
+    without parsing the rows; None for another format."""
+    if builder == "csv":
+        return check_head(file, table_options(spec), where)
+    if builder == "parquet":
+        return parquet_columns(file, where)
+    return None
