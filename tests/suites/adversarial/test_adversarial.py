@@ -252,7 +252,9 @@ def test_parameters_are_frozen_during_attacks_and_restored(digits) -> None:
     )
     a = adapter(lambda: net, "thawed")
     a.module().requires_grad_(True)  # an adapter that hands out a trainable module
-    run(a, digits.head(20), {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.1]}})
+    # the suite freezes around all it runs, the escalation included (off: it is not the point)
+    config = {"attacks": ["fgsm", "linf_pgd"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    run(a, digits.head(20), config)
     assert seen and not any(seen)
     assert all(p.requires_grad and p.grad is None for p in net.parameters())
 
@@ -323,6 +325,7 @@ def test_weak_attack_config_is_caught_by_the_stronger_attack_check(digits) -> No
         "attacks": ["linf_pgd"],
         "epsilons": {"linf": [0.1]},
         "params": {"linf_pgd": {"steps": 1, "rel_stepsize": 0.2, "random_start": False}},
+        "escalation_rounds": 0,  # the flag is the point here
     }
     res = run(adapter(M.control_digits), digits, weak).results["adversarial"]
     assert checks(res)["stronger_attack_lowers_acc"]

@@ -47,22 +47,28 @@ def test_an_ordinary_model_raises_no_flag(honest) -> None:
 
 
 @pytest.mark.parametrize(
-    ("factory", "expected"),
+    ("factory", "expected", "rounds"),
     [
-        (lambda: M.zero_grad_digits("dense"), {"zero_gradients", "gradient_obfuscation"}),
-        (lambda: M.zero_grad_digits("sum"), {"zero_gradients", "gradient_obfuscation"}),
-        (M.wrong_surrogate_digits, {"gradient_obfuscation"}),
-        (M.quantized_digits, {"zero_gradients"}),
+        (lambda: M.zero_grad_digits("dense"), {"zero_gradients", "gradient_obfuscation"}, 0),
+        (lambda: M.zero_grad_digits("sum"), {"zero_gradients", "gradient_obfuscation"}, 3),
+        (M.wrong_surrogate_digits, {"gradient_obfuscation"}, 0),
+        (M.quantized_digits, {"zero_gradients"}, 3),
     ],
     ids=["straight-through-dense", "straight-through-sum", "wrong-surrogate", "quantized"],
 )
-def test_masked_gradients_are_flagged(task, honest, factory, expected) -> None:
-    res, head = _run(factory, task)
+def test_masked_gradients_are_flagged(task, honest, factory, expected, rounds) -> None:
+    """The flags, per board and per sample, with the escalation the flags start (`rounds` 3,
+    the default) or without it (0: the dense straight-through and the wrong surrogate escalate
+    for 10-20x the cost of their checks; the sum variant escalates the same way here, and
+    test_escalation.py's slow tests escalate the wrong surrogate to its honest value)."""
+    res, head = _run(factory, task, {**CONFIG, "escalation_rounds": rounds})
     assert expected <= set(head.flags), (head.flags, res.artifacts["checks"])
     table = res.table.to_pandas()
     rows = table[table.condition == "attack=ensemble/norm=linf/eps=0.1"]
     assert all(set(expected) <= set(f.split(",")) for f in rows["flags"])  # per-sample flags
     assert any("UNRELIABLE" in n for n in res.notes)
+    assert res.artifacts["escalation"]["max_rounds"] == rounds
+    assert (len(res.artifacts["escalation"]["rounds"]) > 0) == (rounds > 0)
 
 
 def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
