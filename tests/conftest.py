@@ -111,7 +111,8 @@ SHARED_FIXTURES = {
 }
 """Session fixtures too costly to build once per worker. `make test` runs the tests on pytest-xdist
 workers with `--dist loadgroup`; every test that uses one of these fixtures joins its group, and a
-group runs on one worker, so each fixture is built once per test run, as in a serial run."""
+group runs on one worker, so each fixture is built once per test run, as in a serial run. The
+tests of a module with a module-scoped fixture join that module's group the same way."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
@@ -125,8 +126,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             groups.add("ray")
         if len(groups) > 1:
             raise pytest.UsageError(f"{item.nodeid} joins two xdist groups: {sorted(groups)}")
+        if not groups and _uses_a_module_fixture(item):
+            groups.add(f"module:{item.path.relative_to(item.config.rootpath)}")
         for group in groups:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    """Whether the test reads a fixture built once per module (a run, a report, a trained
+    model): xdist's `loadgroup` would otherwise send the module's tests to both workers and
+    build it twice (tests/suites/shift/ood/test_ood_cli.py's run and report: 17-18 s each on
+    a busy machine). Such a module's tests run on one worker, as in a serial run."""
+    info = getattr(item, "_fixtureinfo", None)  # pytest's record of the test's fixtures
+    if info is None:
+        return False
+    return any(
+        defs and defs[-1].scope == "module"
+        for name, defs in info.name2fixturedefs.items()
+        if name in item.fixturenames
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
