@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -320,13 +320,19 @@ class _Computed:
 _BOOTSTRAPPED = ("ece", "acc_drop")
 
 
-def _group_codes(sf: pd.DataFrame, grouping: Grouping) -> tuple[list[tuple[str, ...]], np.ndarray]:
-    """Every combination of the grouping's values (each column's values sorted, the first
-    column slowest) and each sample's combination index."""
-    values = [sorted(sf[col].unique()) for col in grouping]
-    codes = np.zeros(len(sf), dtype=np.int64)
-    for col, levels in zip(grouping, values, strict=True):
-        codes = codes * len(levels) + pd.Index(levels).get_indexer(sf[col])
+def _group_codes(
+    columns: Mapping[str, np.ndarray], grouping: Grouping
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """Every combination of the grouping's values (each column's string values sorted, the
+    first column slowest) and each sample's combination index. `columns`: each grouping
+    column's values as text (`group_values`), one per sample."""
+    values: list[list[str]] = []
+    codes = np.zeros(len(columns[grouping[0]]), dtype=np.int64)
+    for col in grouping:
+        # np.unique sorts Python strings as sorted() does; inverse: each value's level
+        levels, inverse = np.unique(columns[col], return_inverse=True)
+        values.append([str(v) for v in levels])
+        codes = codes * len(levels) + inverse.reshape(-1)
     combos = list(itertools.product(*values))
     _refuse_ambiguous_names(grouping, combos)
     return combos, codes
@@ -371,9 +377,9 @@ def _compute(
     """Point values (each group's own samples, as fairlearn computes them, checked against the
     vectorised counts), counts and resamples."""
     name = grouping_name(grouping)
-    sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
+    text = {col: group_values(frame, col).to_numpy() for col in grouping}
     c = Columns.of(frame, options.positive_label)
-    combos, codes = _group_codes(sf, grouping)
+    combos, codes = _group_codes(text, grouping)
     g = len(combos)
     point = point_values(c, codes, g, binary, options.ece_bins)
     # the vectorised statistic must agree with the point values on the full sample

@@ -321,13 +321,31 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     for frame in frames:
         binary = frame["label"].max() <= 1
         for grouping in [("a",), ("b",), ("a", "b"), ("label",)]:
-            sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
-            combos, codes = _group_codes(sf, grouping)
+            text = {col: group_values(frame, col).to_numpy() for col in grouping}
+            combos, codes = _group_codes(text, grouping)
             got = point_values(Columns.of(frame, 1), codes, len(combos), binary, 15)
             want = _fairlearn_by_group(frame, grouping, binary)
             assert got.keys() == want.keys()
             for name in want:
                 assert got[name].tobytes() == want[name].tobytes(), (grouping, name)
+
+
+def test_group_codes_sort_values_as_text_first_column_slowest() -> None:
+    """Levels sorted as strings ('10' before '9'), every combination of an intersection listed
+    (empty ones too), the first column slowest, and each sample's index into that list."""
+    from harness.stats.groups import _group_codes
+
+    text = {
+        "a": np.array(["9", "10", "x", "10", "9"], dtype=object),
+        "b": np.array(["q", "p", "p", "p", "q"], dtype=object),
+    }
+    combos, codes = _group_codes(text, ("a",))
+    assert combos == [("10",), ("9",), ("x",)]
+    assert codes.tolist() == [1, 0, 2, 0, 1]
+    combos, codes = _group_codes(text, ("a", "b"))
+    assert combos == [("10", "p"), ("10", "q"), ("9", "p"), ("9", "q"), ("x", "p"), ("x", "q")]
+    assert codes.tolist() == [3, 0, 4, 0, 3]
+    assert codes.dtype == np.int64
 
 
 def _tied_frame(first: str) -> pd.DataFrame:
