@@ -213,6 +213,21 @@ def group_columns_of(frame: pd.DataFrame) -> list[str]:
 
 def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
     """The string values of group `name` (or the true class for `label`); clear error if bad."""
+    return _group_column(frame, name).astype(str)
+
+
+def group_text(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """`group_values` as a numpy array of text: integers (the true class, an integer group
+    column) formatted by numpy, the digits `str` writes, without a pandas text column."""
+    values = _group_column(frame, name)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        return values.to_numpy().astype(str)
+    return values.astype(str).to_numpy()
+
+
+def _group_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The column of group `name` (or the true class for `label`), refused with one clear line
+    when missing, incomplete or continuous."""
     col = GROUP_PREFIX + name
     if col in frame.columns:
         values = frame[col]
@@ -236,7 +251,7 @@ def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
             f"group column {name!r} holds continuous values; bin it first (fairness suite "
             f"config `bins: {{{name}: [edges...]}}` or the task's group_bins)"
         )
-    return values.astype(str)
+    return values
 
 
 _UNDEFINED_NOTES = {
@@ -377,7 +392,7 @@ def _compute(
     """Point values (each group's own samples, as fairlearn computes them, checked against the
     vectorised counts), counts and resamples."""
     name = grouping_name(grouping)
-    text = {col: group_values(frame, col).to_numpy() for col in grouping}
+    text = {col: group_text(frame, col) for col in grouping}
     c = Columns.of(frame, options.positive_label)
     combos, codes = _group_codes(text, grouping)
     g = len(combos)

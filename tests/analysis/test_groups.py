@@ -312,7 +312,7 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     MetricFrame by_group exactly: binary and multiclass, an intersection with empty
     combinations, groups without positives, and the clean-reference columns."""
     from harness.stats.group_statistics import Columns, point_values
-    from harness.stats.groups import _group_codes, group_values
+    from harness.stats.groups import _group_codes, group_text, group_values
 
     frames = [_random_frame(300, seed, 2), _random_frame(97, seed + 10, 5), small_frame()]
     clean = _random_frame(300, seed, 2)
@@ -321,7 +321,10 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     for frame in frames:
         binary = frame["label"].max() <= 1
         for grouping in [("a",), ("b",), ("a", "b"), ("label",)]:
-            text = {col: group_values(frame, col).to_numpy() for col in grouping}
+            text = {col: group_text(frame, col) for col in grouping}
+            assert all(  # the same text as group_values, integer columns included
+                text[col].tolist() == group_values(frame, col).tolist() for col in grouping
+            )
             combos, codes = _group_codes(text, grouping)
             got = point_values(Columns.of(frame, 1), codes, len(combos), binary, 15)
             want = _fairlearn_by_group(frame, grouping, binary)
