@@ -244,7 +244,7 @@ def paired_sign_flip(
     sample ids, so the random signs (and the p-value) do not depend on how either table stores
     its rows."""
     xa, xb = _join(a, b, what)
-    order = np.argsort(a.index.astype(str).to_numpy(), kind="stable")
+    order = id_order(a.index)
     xa, xb = xa[order], xb[order]
     d = xa.astype(np.float64) - xb.astype(np.float64)
     n = len(d)
@@ -399,11 +399,23 @@ def _positions(a: pd.Index, b: pd.Index, what: str) -> np.ndarray:
     return np.asarray(b.get_indexer(a))
 
 
+def id_order(ids: pd.Index) -> np.ndarray:
+    """The positions of `ids` in the order of the sorted ids as text, equal ids in their order:
+    `np.argsort(ids.astype(str).to_numpy(), kind="stable")`. Ids held as Arrow text without
+    missing values are sorted by Arrow (a stable sort of their UTF-8 bytes, which order as
+    Python orders the strings, by code point; 3-4x faster than sorting Python strings)."""
+    dtype = ids.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and not ids.hasnans:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return np.asarray(pc.sort_indices(pa.array(ids.array)), dtype=np.intp)
+    return np.argsort(ids.astype(str).to_numpy(), kind="stable")
+
+
 def _sorted_order(form: Resampled, memo: SharedDraws) -> np.ndarray:
     """The form's rows in the order of their sorted ids (what the draws index), kept in `memo`."""
-    return memo.values(
-        form, "order", lambda: np.argsort(form.ids.astype(str).to_numpy(), kind="stable")
-    )
+    return memo.values(form, "order", lambda: id_order(form.ids))
 
 
 def _resampled(

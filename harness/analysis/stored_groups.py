@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import is_float_dtype
 
 from harness.analysis.setting_words import CLI_WORDS, SettingWords
@@ -40,7 +42,7 @@ from harness.stats.groups import (
 )
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.stats.shared_draws import SharedDraws
-from harness.store.run_store import LoadedJob, load_jobs
+from harness.store.run_store import LoadedJob, StoredJob, load_jobs
 
 Loaded = LoadedJob
 
@@ -130,13 +132,45 @@ def groupings(table: pd.DataFrame, by: list[str] | None) -> list[Grouping]:
     ]
 
 
+@dataclass(frozen=True)
+class TablePlan:
+    """What the plan of a breakdown reads of a table before the table itself: its group
+    columns (as the whole table parses them) and each of its conditions with its number of
+    rows, in the order of first appearance."""
+
+    groups: pd.DataFrame
+    conditions: dict[str, int]
+
+
+def table_plan(job: StoredJob) -> TablePlan:
+    """The plan's columns of the job's table, read from Arrow: the condition column is counted
+    there (pandas' `unique()` and `value_counts()` of it, without building a frame), the group
+    columns are parsed into pandas (their dtypes decide what is continuous)."""
+    arrow = job.arrow_columns(_plan_columns)
+    group_names = [n for n in arrow.column_names if n.startswith(GROUP_PREFIX)]
+    groups = arrow.select(group_names).to_pandas(use_threads=False) if group_names else None
+    column = arrow.column("condition")
+    if column.null_count == 0 and (
+        pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ):
+        counted = pc.value_counts(column)  # in the order of first appearance, as unique()
+        names = counted.field("values").to_pylist()
+        conditions = dict(zip(names, counted.field("counts").to_pylist(), strict=True))
+    else:  # a column of other values: as pandas reads and names them
+        values = arrow.select(["condition"]).to_pandas(use_threads=False)["condition"]
+        per = values.value_counts()
+        conditions = {str(c): int(per.get(str(c), 0)) for c in values.unique()}
+    return TablePlan(groups=pd.DataFrame() if groups is None else groups, conditions=conditions)
+
+
 def _conditions(
-    label: str, table: pd.DataFrame, by: list[Grouping], query: GroupQuery
+    label: str, plan: TablePlan, by: list[Grouping], query: GroupQuery
 ) -> list[str] | str:
     """The conditions to break down, or (a string) why this table does not take part."""
-    conditions = [str(c) for c in table["condition"].unique()]  # in the order of appearance
+    conditions = list(plan.conditions)  # in the order of appearance
     if query.condition is None:
         return conditions
+    table = plan.groups
     missing_cols = {
         c for g in by for c in g if c != LABEL_GROUP and f"group:{c}" not in table.columns
     }
@@ -329,7 +363,7 @@ def group_notes(
     }
 
 
-Planned = tuple[Loaded, pd.DataFrame, list[Grouping], list[str]]
+Planned = tuple[Loaded, TablePlan, list[Grouping], list[str]]
 
 
 def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]]:
@@ -344,16 +378,15 @@ def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]
 
     best: dict[Key, tuple[int, int]] = {}
     counts: list[dict[str, int]] = []
-    for i, (loaded, table, _by, conditions) in enumerate(planned):
-        per = table["condition"].value_counts()
-        counts.append({c: int(per.get(c, 0)) for c in conditions})
+    for i, (loaded, plan, _by, conditions) in enumerate(planned):
+        counts.append({c: plan.conditions[c] for c in conditions})
         for c in conditions:
             k = key(loaded, c)
             if k not in best or counts[i][c] > best[k][0]:
                 best[k] = (counts[i][c], i)
     kept: list[Planned] = []
     dropped: list[str] = []
-    for i, (loaded, table, by, conditions) in enumerate(planned):
+    for i, (loaded, plan, by, conditions) in enumerate(planned):
         job = loaded[1]
         mine = [c for c in conditions if best[key(loaded, c)][1] == i]
         for c in conditions:
@@ -366,7 +399,7 @@ def once_per_condition(planned: list[Planned]) -> tuple[list[Planned], list[str]
                     f"(n={n_best})"
                 )
         if mine:
-            kept.append((loaded, table, by, mine))
+            kept.append((loaded, plan, by, mine))
     return kept, dropped
 
 
@@ -393,11 +426,11 @@ def stored_group_rows(
     stored: dict[str, set[bool]] = {}  # each group column of the selected tables: continuous?
     for manifest, job in select_jobs(results, query) if jobs is None else jobs:
         # what the plan needs (conditions, group columns); the tables are read one by one below
-        table = job.table_columns(_plan_columns)
-        for column in group_columns_of(table):
-            continuous = is_float_dtype(table[f"{GROUP_PREFIX}{column}"])
+        plan = table_plan(job)
+        for column in group_columns_of(plan.groups):
+            continuous = is_float_dtype(plan.groups[f"{GROUP_PREFIX}{column}"])
             stored.setdefault(column, set()).add(bool(continuous))
-        by = groupings(table, query.by)
+        by = groupings(plan.groups, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
             if on_skip is not None:
@@ -406,11 +439,11 @@ def stored_group_rows(
                     f"{query.words('by', 'label')} for a by-class view)"
                 )
             continue
-        conditions = _conditions(label, table, by, query)
+        conditions = _conditions(label, plan, by, query)
         if isinstance(conditions, str):
             skipped.append(conditions)
             continue
-        planned.append(((manifest, job), table, by, conditions))
+        planned.append(((manifest, job), plan, by, conditions))
     if query.by:
         _check_by_columns(query.by, stored, query.words)
     kept, repeated = once_per_condition(planned)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -213,6 +213,21 @@ def group_columns_of(frame: pd.DataFrame) -> list[str]:
 
 def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
     """The string values of group `name` (or the true class for `label`); clear error if bad."""
+    return _group_column(frame, name).astype(str)
+
+
+def group_text(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """`group_values` as a numpy array of text: integers (the true class, an integer group
+    column) formatted by numpy, the digits `str` writes, without a pandas text column."""
+    values = _group_column(frame, name)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        return values.to_numpy().astype(str)
+    return values.astype(str).to_numpy()
+
+
+def _group_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The column of group `name` (or the true class for `label`), refused with one clear line
+    when missing, incomplete or continuous."""
     col = GROUP_PREFIX + name
     if col in frame.columns:
         values = frame[col]
@@ -236,7 +251,7 @@ def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
             f"group column {name!r} holds continuous values; bin it first (fairness suite "
             f"config `bins: {{{name}: [edges...]}}` or the task's group_bins)"
         )
-    return values.astype(str)
+    return values
 
 
 _UNDEFINED_NOTES = {
@@ -320,13 +335,19 @@ class _Computed:
 _BOOTSTRAPPED = ("ece", "acc_drop")
 
 
-def _group_codes(sf: pd.DataFrame, grouping: Grouping) -> tuple[list[tuple[str, ...]], np.ndarray]:
-    """Every combination of the grouping's values (each column's values sorted, the first
-    column slowest) and each sample's combination index."""
-    values = [sorted(sf[col].unique()) for col in grouping]
-    codes = np.zeros(len(sf), dtype=np.int64)
-    for col, levels in zip(grouping, values, strict=True):
-        codes = codes * len(levels) + pd.Index(levels).get_indexer(sf[col])
+def _group_codes(
+    columns: Mapping[str, np.ndarray], grouping: Grouping
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """Every combination of the grouping's values (each column's string values sorted, the
+    first column slowest) and each sample's combination index. `columns`: each grouping
+    column's values as text (`group_values`), one per sample."""
+    values: list[list[str]] = []
+    codes = np.zeros(len(columns[grouping[0]]), dtype=np.int64)
+    for col in grouping:
+        # np.unique sorts Python strings as sorted() does; inverse: each value's level
+        levels, inverse = np.unique(columns[col], return_inverse=True)
+        values.append([str(v) for v in levels])
+        codes = codes * len(levels) + inverse.reshape(-1)
     combos = list(itertools.product(*values))
     _refuse_ambiguous_names(grouping, combos)
     return combos, codes
@@ -371,9 +392,9 @@ def _compute(
     """Point values (each group's own samples, as fairlearn computes them, checked against the
     vectorised counts), counts and resamples."""
     name = grouping_name(grouping)
-    sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
+    text = {col: group_text(frame, col) for col in grouping}
     c = Columns.of(frame, options.positive_label)
-    combos, codes = _group_codes(sf, grouping)
+    combos, codes = _group_codes(text, grouping)
     g = len(combos)
     point = point_values(c, codes, g, binary, options.ece_bins)
     # the vectorised statistic must agree with the point values on the full sample

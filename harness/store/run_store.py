@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ from harness.store import atomic, links
 from harness.store.liveness import alive
 from harness.store.metric_file import metric_records
 from harness.store.record_file import read_record, record_text
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLE_FILE = "samples.parquet"
 ARRAYS_FILE = "arrays.npz"  # numeric artifacts (adversarial examples, image galleries)
@@ -101,10 +104,18 @@ class StoredJob:
         conditions it holds, its group columns). Unreadable: a ResultsError naming the file."""
         path = self.path / TABLE_FILE
         with _unreadable_table(path):
+            return self.arrow_columns(pick).to_pandas(use_threads=False)
+
+    def arrow_columns(self, pick: Callable[[list[str]], list[str]]) -> pa.Table:
+        """`table_columns` as read, before pandas: an Arrow table (with the file's pandas
+        metadata, so `to_pandas` gives `table_columns`' frame). Unreadable: a ResultsError
+        naming the file."""
+        path = self.path / TABLE_FILE
+        with _unreadable_table(path):
             data = self._table_bytes()
             with _parquet_file(path, data) as parquet:
                 wanted = pick(list(parquet.schema_arrow.names))
-                return parquet.read(columns=wanted, use_threads=False).to_pandas(use_threads=False)
+                return parquet.read(columns=wanted, use_threads=False)
 
     def table_names(self) -> list[str]:
         """The per-sample table's column names: the parsed table's, else read from the file's

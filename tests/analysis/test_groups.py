@@ -312,7 +312,7 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     MetricFrame by_group exactly: binary and multiclass, an intersection with empty
     combinations, groups without positives, and the clean-reference columns."""
     from harness.stats.group_statistics import Columns, point_values
-    from harness.stats.groups import _group_codes, group_values
+    from harness.stats.groups import _group_codes, group_text, group_values
 
     frames = [_random_frame(300, seed, 2), _random_frame(97, seed + 10, 5), small_frame()]
     clean = _random_frame(300, seed, 2)
@@ -321,13 +321,34 @@ def test_point_values_are_fairlearn_metricframe_bit_for_bit(seed: int) -> None:
     for frame in frames:
         binary = frame["label"].max() <= 1
         for grouping in [("a",), ("b",), ("a", "b"), ("label",)]:
-            sf = pd.DataFrame({col: group_values(frame, col).to_numpy() for col in grouping})
-            combos, codes = _group_codes(sf, grouping)
+            text = {col: group_text(frame, col) for col in grouping}
+            assert all(  # the same text as group_values, integer columns included
+                text[col].tolist() == group_values(frame, col).tolist() for col in grouping
+            )
+            combos, codes = _group_codes(text, grouping)
             got = point_values(Columns.of(frame, 1), codes, len(combos), binary, 15)
             want = _fairlearn_by_group(frame, grouping, binary)
             assert got.keys() == want.keys()
             for name in want:
                 assert got[name].tobytes() == want[name].tobytes(), (grouping, name)
+
+
+def test_group_codes_sort_values_as_text_first_column_slowest() -> None:
+    """Levels sorted as strings ('10' before '9'), every combination of an intersection listed
+    (empty ones too), the first column slowest, and each sample's index into that list."""
+    from harness.stats.groups import _group_codes
+
+    text = {
+        "a": np.array(["9", "10", "x", "10", "9"], dtype=object),
+        "b": np.array(["q", "p", "p", "p", "q"], dtype=object),
+    }
+    combos, codes = _group_codes(text, ("a",))
+    assert combos == [("10",), ("9",), ("x",)]
+    assert codes.tolist() == [1, 0, 2, 0, 1]
+    combos, codes = _group_codes(text, ("a", "b"))
+    assert combos == [("10", "p"), ("10", "q"), ("9", "p"), ("9", "q"), ("x", "p"), ("x", "q")]
+    assert codes.tolist() == [3, 0, 4, 0, 3]
+    assert codes.dtype == np.int64
 
 
 def _tied_frame(first: str) -> pd.DataFrame:

@@ -879,3 +879,21 @@ def test_paired_sign_flip_does_not_depend_on_the_stored_row_order() -> None:
         again = paired_tests.paired_sign_flip(a.iloc[order], b.iloc[order[::-1]], seed=7, name="t")
         assert again.p_value == first.p_value
         assert again.ci == first.ci
+
+
+@pytest.mark.parametrize("storage", ["pyarrow", "python", None])
+def test_id_order_is_the_stable_sort_of_the_ids_as_text(storage: str | None) -> None:
+    """Arrow-held ids are ordered as numpy's stable argsort of the Python strings: by code point
+    (upper case first, accents and characters past the BMP after ASCII, a prefix first), equal
+    ids in their order; other indexes (text, numbers) take numpy's path."""
+    from harness.analysis.paired_tests import id_order
+
+    texts = ["b", "a\x00", "a", "Z", "é", "e", "😀", "ab", "a", "b10", "b9", "", "\uffff"]
+    order = np.random.default_rng(0).permutation(len(texts) * 3) % len(texts)
+    values = [texts[i] for i in order]
+    ids = pd.Index(values, dtype=None if storage is None else pd.StringDtype(storage))
+    want = np.argsort(np.asarray(values, dtype=object), kind="stable")
+    got = id_order(ids)
+    assert got.tolist() == want.tolist() and got.dtype == want.dtype
+    numbers = pd.Index([3, 12, 40, 3])  # sorted as text: "12", "3", "3", "40"
+    assert id_order(numbers).tolist() == [1, 0, 3, 2]
