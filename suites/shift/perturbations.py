@@ -70,7 +70,8 @@ def check(
 
 DISCRETE_MAX_VALUES = 10
 """A feature whose training values are all whole numbers, at most this many distinct ones, is
-categorical (one-hot, binary, an integer code): `gaussian_noise` leaves it alone."""
+categorical (one-hot, binary, an integer code): `gaussian_noise` leaves it alone, as it does
+the features a task spec declares categorical (`Task.categorical_features`)."""
 
 
 class FeatureStats(NamedTuple):
@@ -93,12 +94,25 @@ def _continuous(x: np.ndarray) -> np.ndarray:
     return ~(whole & few)
 
 
+def _declared(task: Task, width: int) -> np.ndarray:
+    """The features the task declares categorical (`Task.categorical_features`), by name."""
+    names = task.feature_names
+    if not task.categorical_features or len(names) != width:
+        return np.zeros(width, dtype=bool)
+    return np.isin(np.asarray(names, dtype=object), list(task.categorical_features))
+
+
+def _continuous_of(task: Task, x: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(_continuous(x) & ~_declared(task, x.shape[1]))
+
+
 def continuous_features(task: Task) -> torch.Tensor:
-    """Which features of a tabular task are continuous (bool per feature): not every training
-    value (evaluation split if none) a whole number with at most `DISCRETE_MAX_VALUES` distinct
-    values. One-hot and binary columns (0/1), ordinal and integer codes are categorical: noise
-    would give them values a model never sees (sex = 0.37)."""
-    return torch.as_tensor(_continuous(_training_matrix(task)))
+    """Which features of a tabular task are continuous (bool per feature): not declared
+    categorical by the task spec (`one_hot`, `ordinal`: `Task.categorical_features`), and not
+    every training value (evaluation split if none) a whole number with at most
+    `DISCRETE_MAX_VALUES` distinct values. One-hot and binary columns (0/1), ordinal and integer
+    codes are categorical: noise would give them values a model never sees (sex = 0.37)."""
+    return _continuous_of(task, _training_matrix(task))
 
 
 def feature_stats(task: Task) -> FeatureStats:
@@ -108,7 +122,7 @@ def feature_stats(task: Task) -> FeatureStats:
     return FeatureStats(
         torch.as_tensor(x.mean(axis=0), dtype=torch.float32),
         torch.as_tensor(x.std(axis=0), dtype=torch.float32),
-        torch.as_tensor(_continuous(x)),
+        _continuous_of(task, x),
     )
 
 

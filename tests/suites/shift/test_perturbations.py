@@ -176,3 +176,35 @@ def test_few_distinct_integers_are_categorical_whatever_the_declared_box(tab) ->
         out = perturbations.apply(x, "gaussian_noise", 3, seeds, t)
         assert torch.equal(out[:, 1:3], x[:, 1:3]) and torch.equal(out[:, 4], x[:, 4])
         assert bool((out[:, [0, 3]] != x[:, [0, 3]]).all())
+
+
+def test_a_declared_ordinal_is_categorical_whatever_its_number_of_levels(tmp_path) -> None:
+    """The data rule alone takes an integer code with more than 10 values for a continuous
+    feature; a task spec's `ordinal` (and `one_hot`) columns are categorical by declaration."""
+    import pandas as pd
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+
+    levels = [f"L{i:02d}" for i in range(15)]
+    rng = np.random.default_rng(0)
+    n = 300
+    pd.DataFrame(
+        {
+            "grade": rng.choice(levels, n),
+            "colour": rng.choice(["red", "blue"], n),
+            "score": rng.normal(size=n),
+            "label": rng.integers(0, 2, n),
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
+    spec = {"name": "graded", "modality": "tabular", "source": "t.csv"}
+    spec.update(ordinal={"grade": levels}, one_hot={"colour": ["red", "blue"]})
+    task = load_task(TaskSpec.model_validate(spec), base_dir=tmp_path)
+    assert task.feature_names == ("grade", "colour=red", "colour=blue", "score")
+    assert task.categorical_features == ("grade", "colour=red", "colour=blue")
+    assert perturbations.continuous_features(task).tolist() == [False, False, False, True]
+    x = task.all_inputs()
+    seeds = sample_seeds(0, task.sample_ids, "gaussian_noise", 5)
+    out = perturbations.apply(x, "gaussian_noise", 5, seeds, task)
+    assert torch.equal(out[:, :3], x[:, :3])
+    assert float((out[:, 3] != x[:, 3]).float().mean()) > 0.9  # (a few clipped at a bound)
