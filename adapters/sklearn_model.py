@@ -118,9 +118,13 @@ def is_estimator(model: Any) -> bool:
     )
 
 
-def _checked_estimator(estimator: Any, method: str, *, name: str) -> tuple[str, int]:
-    """(the scoring method, the number of classes) of a fitted classifier whose classes are
-    the task's integer ids 0..k-1, or one line saying what is wrong."""
+def _checked_estimator(
+    estimator: Any, method: str, *, name: str
+) -> tuple[str, int, list[str] | None]:
+    """(the scoring method, the number of classes, the class names when `classes_` are
+    strings) of a fitted classifier whose classes are the task's integer ids 0..k-1 or names
+    (matched to the task's `class_names` in `check_task`), or one line saying what is
+    wrong."""
     if method == "auto":
         method = "predict_proba" if hasattr(estimator, "predict_proba") else "decision_function"
     if not callable(getattr(estimator, method, None)):
@@ -134,12 +138,16 @@ def _checked_estimator(estimator: Any, method: str, *, name: str) -> tuple[str, 
             f"model {name!r}: {type(estimator).__name__} is not fitted (no classes_); fit it first"
         )
     classes = np.asarray(classes)
+    if classes.dtype.kind in "OUS" and all(isinstance(c, str) for c in classes.tolist()):
+        named = [str(c) for c in classes.tolist()]
+        if len(set(named)) == len(named):
+            return method, len(named), named
     if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(len(classes))):
         raise ModelLoadError(
             f"model {name!r}: estimator classes_ {classes.tolist()[:10]} must be the integer "
-            "class ids 0..k-1 of the task; refit with the task's integer labels"
+            "class ids 0..k-1 of the task, or its class names; refit with the task's labels"
         )
-    return method, len(classes)
+    return method, len(classes), None
 
 
 def _listed(names: list[str], most: int = 8) -> str:
@@ -186,6 +194,8 @@ class SklearnAdapter(AdapterBase):
         )
         self._estimator = estimator
         self._method = method
+        # the estimator's output column of each task class, when its classes_ are names
+        self._order: np.ndarray | None = None
 
     @classmethod
     def planned_gradients(cls, config: BaseModel) -> bool | None:
@@ -199,8 +209,8 @@ class SklearnAdapter(AdapterBase):
         path = require_file(resolve_path(config.path, base_dir), model=name)
         digest = checked_sha256(path, expected=config.sha256, model=name)
         estimator, fmt = load_estimator(path, config, name=name)
-        method, classes = _checked_estimator(estimator, config.method, name=name)
-        description = {
+        method, classes, class_names = _checked_estimator(estimator, config.method, name=name)
+        description: dict[str, Any] = {
             "adapter": cls.kind,
             "format": fmt,
             "path": shown_path(path, base_dir),
@@ -209,6 +219,8 @@ class SklearnAdapter(AdapterBase):
             "method": method,
             "classes": classes,
         }
+        if class_names is not None:  # matched to the task's class names by name
+            description["class_names"] = class_names
         if config.modality == "text":
             description["modality"] = "text"
             if config.input_shape or config.bounds:
@@ -231,7 +243,7 @@ class SklearnAdapter(AdapterBase):
         strings, for a text task). Its identity is joblib's hash of the estimator (its pickle,
         sets and dicts in canonical order): the same fitted state, the same id in any process;
         a refit that moves any coefficient, a new one."""
-        method, classes = _checked_estimator(estimator, "auto", name=name)
+        method, classes, class_names = _checked_estimator(estimator, "auto", name=name)
         import joblib
 
         try:
@@ -254,6 +266,8 @@ class SklearnAdapter(AdapterBase):
             "method": method,
             "classes": classes,
         }
+        if class_names is not None:  # matched to the task's class names by name
+            description["class_names"] = class_names
         if text:
             description["modality"] = "text"
         spec = _text_spec() if text else InputSpec(shape=None, bounds=None, modality="tabular")
@@ -299,6 +313,9 @@ class SklearnAdapter(AdapterBase):
                 else f"model {self.name!r} takes numbers; task {task.name!r} is text: set "
                 "modality: text for a pipeline that takes the strings (a vectoriser first)"
             )
+        named = self._description.get("class_names")
+        if named is not None:
+            self._order = self._name_order(list(named), task)
         k = self._description["classes"]
         if k != task.num_classes:
             raise ModelOutputError(
@@ -306,6 +323,27 @@ class SklearnAdapter(AdapterBase):
             )
         if not text:
             self._check_column_order(task)
+
+    def _name_order(self, named: list[str], task: Task) -> np.ndarray:
+        """The estimator's output column of each of the task's classes, matched by name (its
+        string `classes_` are sorted; the task's class names may come in any order); one line
+        naming the names that differ when they are not the same set."""
+        theirs = [str(c) for c in task.class_names]
+        if sorted(named) != sorted(theirs):
+            extra = [c for c in named if c not in theirs]
+            missing = [c for c in theirs if c not in named]
+            parts = []
+            if extra:
+                parts.append(f"not a class of the task: {', '.join(map(repr, extra[:5]))}")
+            if missing:
+                parts.append(f"unknown to the model: {', '.join(map(repr, missing[:5]))}")
+            raise ModelOutputError(
+                f"model {self.name!r} knows the classes {_listed(named)} but task "
+                f"{task.name!r} names its classes {_listed(theirs)} ({'; '.join(parts)}); "
+                "fit the model on the task's class names or its class ids 0..k-1"
+            )
+        column = {c: i for i, c in enumerate(named)}
+        return np.array([column[c] for c in theirs], dtype=np.int64)
 
     def _check_column_order(self, task: Task) -> None:
         """An estimator fitted on a DataFrame knows its columns (`feature_names_in_`), but it
@@ -335,5 +373,18 @@ class SklearnAdapter(AdapterBase):
             batch = self.tensor_inputs(inputs)
             x = batch.detach().cpu().reshape(len(batch), -1).numpy()
         raw = getattr(self._estimator, self._method)(x)
+        if self._order is not None:
+            raw = self._in_task_order(np.asarray(raw))
         kind: OutputKind = "probabilities" if self._method == "predict_proba" else "decision"
         return self.on_device(to_logits(raw, outputs=kind, n=len(x), model=self.name))
+
+    def _in_task_order(self, raw: np.ndarray) -> np.ndarray:
+        """Scores of string-named classes in the task's class order: columns reordered; a
+        binary decision function (one score, for the second class) negated when the task
+        names the classes the other way round."""
+        assert self._order is not None
+        if raw.ndim == 2 and raw.shape[1] == len(self._order):
+            return raw[:, self._order]
+        if raw.ndim == 1 and self._order.tolist() == [1, 0]:
+            return -raw
+        return raw

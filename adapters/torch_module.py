@@ -96,6 +96,7 @@ class TorchModuleAdapter(NetworkAdapter):
         assert isinstance(config, TorchModuleConfig)
         net = _factory_module(config, name=name)
         weights_path, digest, notes = _load_weights(net, config, name=name, base_dir=base_dir)
+        _refuse_meta(net, name)
         shape = tuple(config.input_shape) if config.input_shape else None
         own = net  # layer names (features_layer) are the factory module's own
         # the identity hashes the state of the module as composed before LogitsField existed
@@ -150,6 +151,7 @@ class TorchModuleAdapter(NetworkAdapter):
         modality: str = "image",
     ) -> TorchModuleAdapter:
         """Wrap an in-memory module (Python API); its identity hashes the current parameters."""
+        _refuse_meta(module, name)
         description: dict[str, Any] = {
             "adapter": cls.kind,
             "factory": f"{type(module).__module__}.{type(module).__qualname__}",
@@ -182,6 +184,19 @@ def _composed(
         return net
     ndim = len(shape) if shape else 3
     return torch.nn.Sequential(_Normalize(config.normalize.mean, config.normalize.std, ndim), net)
+
+
+def _refuse_meta(module: torch.nn.Module, name: str) -> None:
+    """Refuse a module with a parameter or buffer on the meta device (made under
+    `torch.device("meta")` or an empty-weights context): it has shapes but no values."""
+    for key, tensor in module.state_dict(keep_vars=True).items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_meta:
+            kind = "parameter" if isinstance(tensor, torch.nn.Parameter) else "buffer"
+            raise ModelLoadError(
+                f"model {name!r}: {kind} {key!r} is on the meta device (a shape without "
+                "values); load its weights first (module.to_empty(device='cpu') then "
+                "load_state_dict, or load_state_dict(state, assign=True))"
+            )
 
 
 def _state_sha256(module: torch.nn.Module) -> str:

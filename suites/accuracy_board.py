@@ -46,7 +46,7 @@ HEADLINE: tuple[HeadlineSpec, ...] = (
         lead=True,
     ),
     HeadlineSpec(
-        metrics=(HeadlineMetric(metric="ece", label="calibration error (ECE)"),),
+        metrics=(HeadlineMetric(metric="ece", label="calibration error (ECE)", skill=True),),
         facet="calibration",
     ),
 )

@@ -17,15 +17,20 @@ from harness.analysis.flags import KNOWN_FLAGS
 from harness.core.detection_context import DetectionContext
 from harness.core.metric_record import MetricRecord
 
-CaveatKind = Literal["upper_bound", "unreliable", "undefined", "below_chance", "no_interval"]
-# kinds that keep a number out of "best" marks, tie groups and Pareto fronts
-EXCLUDING: frozenset[str] = frozenset({"upper_bound", "unreliable", "undefined"})
+CaveatKind = Literal[
+    "upper_bound", "unreliable", "undefined", "below_chance", "no_interval", "at_chance"
+]
+# kinds that keep a number out of "best" marks, tie groups and Pareto fronts; `at_chance`: a
+# calibration number of a model whose clean accuracy is at or below chance (the headline board
+# adds it: a constant guess is well calibrated, which is no merit)
+EXCLUDING: frozenset[str] = frozenset({"upper_bound", "unreliable", "undefined", "at_chance"})
 SHORT: dict[str, str] = {
     "upper_bound": "upper bound",
     "unreliable": "unreliable",
     "undefined": "undefined",
     "below_chance": "below chance",
     "no_interval": "no interval",
+    "at_chance": "model at chance",
 }
 # Reliability flags raised by the built-in suites, in words (others are shown by name).
 FLAG_REASONS: dict[str, str] = {

@@ -71,6 +71,7 @@ class HeadlineColumn:
     not_measured: str = "not measured"
     chance: float | None = None  # accuracy columns: a constant prediction's score
     chance_metric: bool = False  # an accuracy column: `chance` is looked up
+    skill: bool = False  # ranks only models whose clean accuracy is above chance (ECE)
     lead: bool = False  # its verdict is shown above the board (`HeadlineSpec.lead`)
     at_chance: bool = False  # every ranked number is at or below `chance`
 
@@ -166,6 +167,7 @@ def _column(
         first.suite,
         lead=declared.spec.lead,
         chance_metric=option.chance,
+        skill=option.skill,
         **more,
     )
 
@@ -402,24 +404,49 @@ def headline_board(
     cells: dict[str, list[HeadlineCell]] = {r.model: [] for r in board.rows}
     verdicts: list[Verdict] = []
     rankings: list[paired_tests.Ranking] = []
+    at_chance: dict[str, Caveat] = {}  # models whose clean accuracy is at or below chance
     for declared in board.headline_columns:
         for column, chosen in PICKERS[declared.spec.pick](board, declared):
-            ranking = _rank(board, chosen, store, forms)
+            unskilled = {m: at_chance[m] for m in chosen if column.skill and m in at_chance}
+            ranked = {m: held for m, held in chosen.items() if m not in unskilled}
+            ranking = _rank(board, ranked, store, forms)
             rankings.append(ranking)
             ranks = ranking.ranks
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
             column = replace(column, method=ranking.method, all_tied=tied)
             column = _with_chance(board, column, chosen, ranks)
+            if not at_chance and declared.spec.facet == "accuracy" and column.chance is not None:
+                at_chance = _models_at_chance(column, chosen)
             columns.append(column)
             for row in board.rows:
-                cells[row.model].append(
-                    _cell(board, column, row.model, chosen.get(row.model), ranks, outcomes)
-                )
-            verdicts.append(_verdict(column, chosen, ranking))
+                cell = _cell(board, column, row.model, chosen.get(row.model), ranks, outcomes)
+                if row.model in unskilled:
+                    cell = replace(cell, caveats=(unskilled[row.model], *cell.caveats))
+                cells[row.model].append(cell)
+            verdicts.append(_verdict(column, chosen, ranking, unskilled))
     rows = [HeadlineRow(r.model, cells[r.model]) for r in board.rows]
     return HeadlineBoard(
         board=board, columns=columns, rows=rows, verdicts=verdicts, rankings=rankings
     )
+
+
+def _models_at_chance(
+    column: HeadlineColumn, chosen: Mapping[str, tuple[MetricRecord, str]]
+) -> dict[str, Caveat]:
+    """The models whose number in a clean accuracy column is at or below its chance level, with
+    the caveat their `skill` numbers (calibration) carry."""
+    chance = column.chance
+    assert chance is not None
+    out = {}
+    for model, (record, _detail) in chosen.items():
+        if record.value is not None and record.value <= chance + 1e-12:
+            out[model] = Caveat(
+                "at_chance",
+                f"this model's {column.label} {record.value:.3f} is at or below chance "
+                f"({chance:.3f}, the most common class's share): a constant guess can be "
+                "well calibrated, so this number is no merit; not ranked",
+            )
+    return out
 
 
 def _cell(
@@ -523,8 +550,10 @@ def _verdict(
     column: HeadlineColumn,
     chosen: Mapping[str, tuple[MetricRecord, str]],
     ranking: paired_tests.Ranking,
+    unskilled: Mapping[str, Caveat] | None = None,
 ) -> Verdict:
     ranks = ranking.ranks
+    unskilled = unskilled or {}
     sign = -1 if column.higher_is_better else 1
     order = sorted(ranks, key=lambda m: (ranks[m], (chosen[m][0].value or 0.0) * sign, m))
     best = [(m, chosen[m][0]) for m in order if ranks[m] == 1]
@@ -537,7 +566,7 @@ def _verdict(
             record.value > leader if column.higher_is_better else record.value < leader
         )
         if ahead:
-            reason = left_out_reason(record)
+            reason = unskilled[model].short if model in unskilled else left_out_reason(record)
             left_out.append((model, reason, record))
     runner_up, versus, versus_p = None, None, None
     if len(order) > 1:

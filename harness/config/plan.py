@@ -36,6 +36,9 @@ class ModelPlan:
     # its `tasks` are a zoo entry's (`{name: digits-mlp, variants: [...]}` too), not a list the
     # spec wrote: a spec without them says so (planner._jobs)
     zoo_tasks: bool = False
+    # a spec entry naming a zoo model with its own `tasks:` (the zoo model, narrowed): origin
+    # "zoo", but its tasks are a list the spec wrote (planner._jobs)
+    narrowed: bool = False
 
 
 @dataclass(frozen=True)

@@ -178,10 +178,12 @@ def _expanded_model_plans(
     names = [_model_name(m, plugins) for m in spec.models]
     expanded: list[tuple[int, str | ModelSpec, list[tuple[str, dict[str, Any]]], bool]] = []
     located: dict[str, tuple[int, int]] = {}
+    named_zoo: dict[int, bool] = {}
     for i, entry in enumerate(spec.models):
         variants = variant_entries(entry, i) if isinstance(entry, ModelSpec) else []
         zoo_tasks = False
-        if isinstance(entry, ModelSpec) and _names_zoo_model(entry, plugins):
+        named_zoo[i] = isinstance(entry, ModelSpec) and _names_zoo_model(entry, plugins)
+        if isinstance(entry, ModelSpec) and named_zoo[i]:
             zoo_tasks = "tasks" not in entry.model_fields_set
             # `{name: digits-cnn, tasks: [...], variants: [...]}`: the zoo model, narrowed
             extra: dict[str, Any] = {
@@ -197,8 +199,8 @@ def _expanded_model_plans(
     plans: dict[str, ModelPlan] = {}
     for i, entry, variants, zoo_tasks in expanded:
         parent = model_plan(entry, i, base_dir, plugins, modality)
-        if zoo_tasks:  # the zoo entry's tasks; its origin (stored with each job) stays "spec"
-            parent = replace(parent, zoo_tasks=True)
+        if named_zoo[i]:  # the zoo model (stored with each job as model_origin: zoo)
+            parent = replace(parent, origin="zoo", zoo_tasks=zoo_tasks, narrowed=not zoo_tasks)
         plans[parent.spec.name] = parent
         if variants and planned_gradients(parent) is False:
             # the variant adapter compresses the parent's module, which an adapter without
@@ -232,6 +234,7 @@ def _variant_plan(
         config=config,
         origin=f"variant of {parent.spec.name} ({parent.origin})",
         zoo_tasks=parent.zoo_tasks,
+        narrowed=parent.narrowed,
     )
 
 
@@ -329,7 +332,7 @@ def _jobs(
     for model_name, mp in models.items():
         wanted = mp.spec.tasks
         absent = [t for t in wanted or [] if t not in task_names]
-        if absent and (mp.zoo_tasks or _from_zoo(mp.origin)):
+        if absent and not mp.narrowed and (mp.zoo_tasks or _from_zoo(mp.origin)):
             # a zoo entry's (or a variant's parent's) own tasks: not a list the spec wrote
             raise SpecError(
                 f"model {model_name!r} ({_zoo_label(mp)}) runs only on task(s) "

@@ -46,12 +46,17 @@ class HeadlineMetric:
     `id`: the id of the column it makes (unique over the suites' headlines; default: the metric's
     name). `chance`: the metric is an accuracy, shown with its chance level (what a constant prediction
     scores on the evaluated samples) and flagged when every ranked number is at or below it.
+    `skill`: a constant prediction can score well on the metric (the ECE of a model that always
+    says the class shares is about 0), so it is no merit without skill: the column ranks (and
+    stars) only models whose clean accuracy on the board is above chance; the others' numbers
+    stay shown, muted, with the reason.
     """
 
     metric: str
     label: str
     detail: str = ""
     chance: bool = False
+    skill: bool = False
     id: str = ""
 
     @property

@@ -109,6 +109,9 @@ class Task:
     decoder: InputDecoder | None = None
     feature_names: tuple[str, ...] = ()
     feature_bounds: tuple[tuple[float, float], ...] | None = None
+    # features a task spec declares categorical (`one_hot` columns' `<column>=<category>`,
+    # `ordinal` columns): perturbations leave them as they are (docs/shift.md)
+    categorical_features: tuple[str, ...] = ()
     cell_columns: tuple[str, ...] = ()
     labeled: bool = True
     # group column -> why its values cannot be used (an empty cell...): the jobs that read that

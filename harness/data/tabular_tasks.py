@@ -383,5 +383,6 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
         description=f"{spec.source} split {spec.split}",
         feature_names=tuple(labels),
         feature_bounds=per_feature,
+        categorical_features=tuple(n for n in labels if n in encoding.fixed_bounds()),
         labeled=spec.label_column is not None,
     )

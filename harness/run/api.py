@@ -208,6 +208,50 @@ def _not_a_catalogue_name(name: str | None) -> None:
         )
 
 
+def _not_shadowing_the_catalogue(task: Task, base_dir: Path) -> None:
+    """A `Task` object named like a catalogue task must hold the catalogue task's rows (all of
+    them, or a subset: `head`, `subset`); with other data it would be a second board of that
+    name beside the catalogue's, so it is refused, as `name=` is for data in memory."""
+    from harness.data.catalogue import task_registry
+
+    if task.name not in task_registry():
+        return
+    clash = (
+        f"task: a Task named {task.name!r} (a catalogue task's name) holds other data than the "
+        f"catalogue's {task.name!r}"
+    )
+    rename = (
+        f"boards would show it as a second {task.name!r} task beside the catalogue's; rename it "
+        f"(dataclasses.replace(task, name={task.name + '-own'!r}))"
+    )
+    try:
+        catalogue = task_plan(task.name, base_dir).load()
+    except HarnessError as err:
+        raise InMemoryDataError(
+            f"task: a Task named {task.name!r} (a catalogue task's name), and the catalogue's "
+            f"{task.name!r} could not be loaded to compare ({err}); {rename}"
+        ) from None
+    if not _rows_of(task, catalogue):
+        raise InMemoryDataError(
+            f"{clash} (fingerprint {task.fingerprint[:12]}, the catalogue's "
+            f"{catalogue.fingerprint[:12]}); {rename}"
+        )
+
+
+def _rows_of(task: Task, catalogue: Task) -> bool:
+    """Whether `task` is the catalogue task or a subset of its rows (same content per row)."""
+    if task.fingerprint == catalogue.fingerprint:
+        return True
+    if len(task) >= len(catalogue):
+        return False
+    position = {sid: i for i, sid in enumerate(catalogue.sample_ids)}
+    if any(sid not in position for sid in task.sample_ids):
+        return False
+    rows = [position[sid] for sid in task.sample_ids]
+    picked = replace(catalogue, data=catalogue.data.select(rows), limit=task.limit)
+    return picked.fingerprint == task.fingerprint
+
+
 def _holds_arrays(task: Any) -> bool:
     return isinstance(task, Mapping) and any(
         isinstance(v, torch.Tensor | np.ndarray | pd.DataFrame | pd.Series) for v in task.values()
@@ -216,6 +260,7 @@ def _holds_arrays(task: Any) -> bool:
 
 def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     if isinstance(task, Task):
+        _not_shadowing_the_catalogue(task, base_dir)
         return task
     if isinstance(task, str):  # a catalogue task, with its declared headline threat model
         return task_plan(task, base_dir).load()

@@ -240,6 +240,7 @@ def _inputs(x: Any) -> torch.Tensor:
             raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
         tensor = torch.from_numpy(x if x.flags.writeable else x.copy())
     elif isinstance(x, torch.Tensor):
+        _not_meta(x, "x")
         if x.is_complex():
             raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
         tensor = x.detach()
@@ -266,6 +267,15 @@ def _inputs(x: Any) -> torch.Tensor:
     return tensor.to(device="cpu", dtype=torch.float32).contiguous()
 
 
+def _not_meta(tensor: torch.Tensor, which: str) -> None:
+    """Refuse a tensor on the meta device: it has a shape but no values to read."""
+    if tensor.is_meta:
+        raise InMemoryDataError(
+            f"data: {which} is a tensor on the meta device (a shape without values); pass the "
+            f"tensor with its values, on the CPU or a GPU ({which}.device is meta)"
+        )
+
+
 def _channels_last(shape: tuple[int, ...]) -> bool:
     """(N, H, W, C) images: a grey or RGB last axis behind a second axis too long to be
     channels. Read as (N, C, H, W) they would reach a flattening model in the wrong pixel order
@@ -277,6 +287,7 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
     """`y` as int64 class indices, one per sample; integral floats are accepted, and with
     `names` (class_names=) labels that are those names, read as their positions."""
     if isinstance(y, torch.Tensor):
+        _not_meta(y, "y")
         values = y.detach().cpu().numpy()
     elif isinstance(y, pd.Series):
         values = y.to_numpy()

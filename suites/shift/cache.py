@@ -51,7 +51,7 @@ class CorruptionCache:
         ctx: RunContext,
         batch: Batch,
         start: int,
-        stats: tuple[torch.Tensor, torch.Tensor] | None,
+        stats: perturbations.FeatureStats | None,
     ) -> torch.Tensor | list[str]:
         """A batch's perturbed inputs, from the cache when another model made them."""
         key = (task.fingerprint, family, severity, ctx.seed, start, len(batch))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -67,13 +68,61 @@ def check(
         raise ConfigError(f"{where}: severity must be an integer in 1..5, got {severity!r}")
 
 
-def feature_stats(task: Task) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-feature mean and std of a tabular task's training split (evaluation split if none)."""
+DISCRETE_MAX_VALUES = 10
+"""A feature whose training values are all whole numbers, at most this many distinct ones, is
+categorical (one-hot, binary, an integer code): `gaussian_noise` leaves it alone, as it does
+the features a task spec declares categorical (`Task.categorical_features`)."""
+
+
+class FeatureStats(NamedTuple):
+    """Per-feature training statistics of a tabular task (`feature_stats`)."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    continuous: torch.Tensor  # bool: the features noise may perturb (`continuous_features`)
+
+
+def _training_matrix(task: Task) -> np.ndarray:
     split = task.train if task.train is not None else task.data
     x = np.asarray(split.with_format("numpy")[task.input_column], dtype=np.float64)
-    x = x.reshape(len(x), -1)
-    return torch.as_tensor(x.mean(axis=0), dtype=torch.float32), torch.as_tensor(
-        x.std(axis=0), dtype=torch.float32
+    return x.reshape(len(x), -1)
+
+
+def _continuous(x: np.ndarray) -> np.ndarray:
+    whole = np.all(x == np.round(x), axis=0)
+    few = np.array([len(np.unique(x[:, j])) <= DISCRETE_MAX_VALUES for j in range(x.shape[1])])
+    return ~(whole & few)
+
+
+def _declared(task: Task, width: int) -> np.ndarray:
+    """The features the task declares categorical (`Task.categorical_features`), by name."""
+    names = task.feature_names
+    if not task.categorical_features or len(names) != width:
+        return np.zeros(width, dtype=bool)
+    return np.isin(np.asarray(names, dtype=object), list(task.categorical_features))
+
+
+def _continuous_of(task: Task, x: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(_continuous(x) & ~_declared(task, x.shape[1]))
+
+
+def continuous_features(task: Task) -> torch.Tensor:
+    """Which features of a tabular task are continuous (bool per feature): not declared
+    categorical by the task spec (`one_hot`, `ordinal`: `Task.categorical_features`), and not
+    every training value (evaluation split if none) a whole number with at most
+    `DISCRETE_MAX_VALUES` distinct values. One-hot and binary columns (0/1), ordinal and integer
+    codes are categorical: noise would give them values a model never sees (sex = 0.37)."""
+    return _continuous_of(task, _training_matrix(task))
+
+
+def feature_stats(task: Task) -> FeatureStats:
+    """Per-feature mean and std of a tabular task's training split (evaluation split if none),
+    and which features are continuous (`continuous_features`)."""
+    x = _training_matrix(task)
+    return FeatureStats(
+        torch.as_tensor(x.mean(axis=0), dtype=torch.float32),
+        torch.as_tensor(x.std(axis=0), dtype=torch.float32),
+        _continuous_of(task, x),
     )
 
 
@@ -117,12 +166,12 @@ def apply(
     seeds: torch.Tensor | np.ndarray,
     task: Task,
     *,
-    stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+    stats: FeatureStats | None = None,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor | list[str]:
     """Perturb a batch of `task`'s inputs with family `name` at `severity`.
 
-    `stats` (tabular only) are the training (mean, std) from `feature_stats`, computed when
+    `stats` (tabular only) are the training statistics from `feature_stats`, computed when
     omitted. `out` (images only): a recycled buffer of the inputs' shape to write the result into
     (`image_corruptions.corrupt`). Returns a new tensor (images, tabular) or list of strings
     (text).
@@ -139,10 +188,16 @@ def apply(
         return _corrupt_in_bounds(inputs, name, int(severity), seeds_t, task.bounds, out)
     if task.modality == "tabular":
         assert isinstance(inputs, torch.Tensor)
-        mean, std = stats if stats is not None else feature_stats(task)
+        fs = stats if stats is not None else feature_stats(task)
         if name == "gaussian_noise":
             return tabular_shifts.gaussian_noise(
-                inputs, int(severity), seeds_t, std=std, bounds=task.bounds, box=_declared_box(task)
+                inputs,
+                int(severity),
+                seeds_t,
+                std=fs.std,
+                bounds=task.bounds,
+                box=_declared_box(task),
+                continuous=fs.continuous,
             )
-        return tabular_shifts.feature_dropout(inputs, int(severity), seeds_t, mean=mean)
+        return tabular_shifts.feature_dropout(inputs, int(severity), seeds_t, mean=fs.mean)
     return text_perturbations.perturb_text(list(inputs), name, int(severity), seeds_t.tolist())

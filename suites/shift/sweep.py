@@ -46,7 +46,7 @@ took 5.5 ms a cell inside the suite at 256 x 32 px, this 1.9 ms)."""
 class Sweep:
     """What the streamed perturbation sweep accumulates over the batches."""
 
-    stats: tuple[torch.Tensor, torch.Tensor] | None  # tabular training (mean, std)
+    stats: perturbations.FeatureStats | None  # tabular training statistics
     gallery: np.ndarray | None  # task rows shown in the corruption gallery
     clean: list[dict[str, Any]] = field(default_factory=list)  # clean row blocks
     blocks: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)

@@ -6,7 +6,9 @@
   `Task.feature_box()`), scale_j is instead ``(high_j - low_j) / sqrt(12)`` (the spread of a
   feature uniform over its declared range, so the noise follows what the task says a feature may
   take rather than what one split happens to hold) and the result is clipped to each feature's
-  own (low_j, high_j).
+  own (low_j, high_j). Categorical features (one-hot, binary, integer codes:
+  `perturbations.continuous_features`) are left as they are: noise would give them values a
+  model never sees (sex = 0.37).
 - `feature_dropout`: each feature of each sample goes missing with probability p_s and is imputed
   with its training mean (models cannot take NaN, so a missing value is what a mean-imputing
   pipeline would feed them).
@@ -42,16 +44,22 @@ def gaussian_noise(
     std: torch.Tensor,
     bounds: tuple[float, float] | None,
     box: tuple[torch.Tensor, torch.Tensor] | None = None,
+    continuous: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Feature noise scaled by each feature's training std, clipped to `bounds`; with a declared
-    per-feature `box` (low, high), scaled by `box_scale` and clipped to the box instead."""
+    per-feature `box` (low, high), scaled by `box_scale` and clipped to the box instead. Only
+    the `continuous` features (bool per feature; all when None) change."""
     noise = counter_rng.normal(seeds.to(x.device), tuple(x.shape[1:]), stream=11)
     if box is not None:
         low, high = (b.to(x.device, x.dtype) for b in box)
         out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * box_scale(low, high))
-        return torch.minimum(torch.maximum(out, low), high)
-    out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * std.to(x.device, x.dtype))
-    return out.clamp(*bounds) if bounds is not None else out
+        out = torch.minimum(torch.maximum(out, low), high)
+    else:
+        out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * std.to(x.device, x.dtype))
+        out = out.clamp(*bounds) if bounds is not None else out
+    if continuous is None:
+        return out
+    return torch.where(continuous.to(x.device).reshape(x.shape[1:]), out, x)
 
 
 def feature_dropout(

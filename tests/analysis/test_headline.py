@@ -250,3 +250,27 @@ def test_a_worst_group_cell_names_its_group_and_that_groups_n(tmp_path: Path) ->
     at = next(i for i, c in enumerate(head.columns) if c.id == "worst_group_acc")
     details = {row.model: row.cells[at].detail for row in head.rows}
     assert details == {"a": "by age_band, group <40 (n=49)", "b": "by age_band, group 60+ (n=34)"}
+
+
+def test_a_model_at_chance_is_never_best_on_calibration(tmp_path: Path) -> None:
+    """A constant guess (confidence 0.1, accuracy about 0.1 on ten classes) has an ECE near 0:
+    no merit. Ranked only among models above chance; its cell and the verdict say why."""
+    root = tmp_path / "res"
+    write_synthetic_run(
+        root, models={"good": 0.9, "guess": 0.1, "fair": 0.7}, confidence={"guess": 0.1}
+    )
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    clean = head.columns[0]
+    at = next(i for i, c in enumerate(head.columns) if c.id == "ece")
+    cells = {row.model: row.cells for row in head.rows}
+    assert clean.chance is not None and cells["guess"][0].record.value <= clean.chance
+    guess = cells["guess"][at]
+    assert guess.record is not None and guess.record.value < 0.05  # the smallest ECE
+    assert guess.rank is None and not guess.best
+    (caveat,) = [c for c in guess.caveats if c.kind == "at_chance"]
+    assert caveat.excludes and "chance" in caveat.reason and "clean accuracy" in caveat.reason
+    assert cells["good"][at].rank is not None and cells["fair"][at].rank is not None
+    verdict = head.verdicts[at]
+    assert [m for m, _ in verdict.best] != ["guess"] and verdict.ranked == 2
+    assert [(m, why) for m, why, _ in verdict.excluded] == [("guess", "model at chance")]

@@ -322,3 +322,27 @@ def test_a_zoo_model_with_variants_without_its_tasks_names_where_its_tasks_come_
         "error: model 'digits-mlp' lists task 'digits', which this spec does not define "
         "(tasks: reviews)"
     )
+
+
+def test_a_zoo_model_in_the_variants_form_is_recorded_as_from_the_zoo(tmp_path: Path) -> None:
+    """`{name: digits-mlp, variants: [int8]}` is the zoo model (its factory, weights and tasks);
+    its plan's origin, stored as each job's `model_origin`, said "spec". The same entry with its
+    own tasks: is still the zoo model, narrowed."""
+    from harness.config.planner import build_plan
+    from harness.config.spec import parse_spec_text
+    from harness.config.trust import code_uses
+    from harness.run.plugins import installed_plugins
+
+    for entry in ("{name: digits-mlp, variants: [int8]}", "{name: digits-mlp, tasks: [digits]}"):
+        spec = parse_spec_text(
+            f"name: origins\ndevice: cpu\nmodels:\n  - {entry}\n  - digits-cnn\n"
+            "tasks: [digits]\nsuites:\n  accuracy: {}\n",
+            source="spec.yaml",
+        )
+        plan = build_plan(spec, base_dir=tmp_path, plugins=installed_plugins())
+        assert plan.models["digits-mlp"].origin == "zoo", entry
+        assert plan.models["digits-cnn"].origin == "zoo"
+        if "variants" in entry:
+            assert plan.models["digits-mlp@int8"].origin == "variant of digits-mlp (zoo)"
+        # the harness's own zoo code is not the spec's code (validate listed its factory)
+        assert code_uses(plan, installed_plugins().adapters) == [], entry

@@ -118,7 +118,12 @@ def adversarial_arrays(rng: np.random.Generator, k: int = 4) -> dict[str, np.nda
     }
 
 
-def _table(rng: np.random.Generator, p_correct: dict[str, float], n: int = 200) -> SampleTable:
+def _table(
+    rng: np.random.Generator,
+    p_correct: dict[str, float],
+    n: int = 200,
+    confidence: float | None = None,
+) -> SampleTable:
     cols: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -139,7 +144,8 @@ def _table(rng: np.random.Generator, p_correct: dict[str, float], n: int = 200) 
         cols["label"] += labels.tolist()
         cols["prediction"] += np.where(correct, labels, (labels + 1) % 10).tolist()
         cols["correct"] += correct.tolist()
-        cols["confidence"] += rng.uniform(0.3, 1.0, n).tolist()
+        drawn = rng.uniform(0.3, 1.0, n)
+        cols["confidence"] += (drawn if confidence is None else np.full(n, confidence)).tolist()
         cols["group:sex"] += [("1" if i % 2 else HOSTILE) for i in range(n)]
     return SampleTable.build(cols)
 
@@ -154,10 +160,13 @@ def write_synthetic_run(
     extras: bool = False,
     variants: dict[str, str] | None = None,
     headline: Headline | None = None,
+    confidence: dict[str, float] | None = None,
 ) -> Path:
     """A run with two or more models x five suites; returns the run folder. `variants` maps a
     model to its parent (a compressed variant, docs/variants.md); `headline` is stored with the
-    task summary (none stored when None, as by an older harness)."""
+    task summary (none stored when None, as by an older harness); `confidence`: models whose
+    clean confidence is this constant (their ECE, one bin, is |confidence - accuracy|)."""
+    confidence = confidence or {}
     variants = variants or {}
     models = models or {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88}
     store = RunStore.open_for_writing(out, run_id)
@@ -169,7 +178,7 @@ def write_synthetic_run(
         jobs: list[
             tuple[str, SampleTable | None, list[MetricRecord], dict[str, Any], dict[str, Any]]
         ] = []
-        table = _table(rng, {"clean": acc})
+        table = _table(rng, {"clean": acc}, confidence=confidence.get(model))
         bins = [
             {
                 "bin_lower": b / 5,
@@ -181,11 +190,15 @@ def write_synthetic_run(
             for b in range(5)
         ]
         clean_acc = float(table.frame["correct"].mean())
+        ece = abs(confidence[model] - clean_acc) if model in confidence else 0.05
         jobs.append(
             (
                 "accuracy",
                 table,
-                [_rec("accuracy", "top1_acc", clean_acc), _rec("accuracy", "ece", 0.05, hib=False)],
+                [
+                    _rec("accuracy", "top1_acc", clean_acc),
+                    _rec("accuracy", "ece", ece, hib=False),
+                ],
                 {"reliability_diagram": bins},
                 {},
             )

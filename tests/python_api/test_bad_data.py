@@ -369,6 +369,14 @@ CASES = {
         dict(data=(X, Y), num_classes="10"),
         r"^num_classes: expected a whole number of classes \(got '10'\)$",
     ),
+    "inputs on the meta device": (
+        dict(data=(X.to("meta"), Y)),
+        r"^data: x is a tensor on the meta device \(a shape without values\); pass",
+    ),
+    "labels on the meta device": (
+        dict(data=(X, Y.to("meta"))),
+        r"^data: y is a tensor on the meta device \(a shape without values\); pass",
+    ),
     "class names that do not match": (
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
         r"^class_names: 2 names for num_classes=10",
@@ -534,3 +542,15 @@ def test_a_frame_with_numbered_columns_is_read_as_its_array() -> None:
         got = harness.evaluate(linear_tabular(features=2), data=frame, device="cpu", **kwargs)
         assert got.metric("top1_acc").value == plain.metric("top1_acc").value
         assert got.metric("nll").value == plain.metric("nll").value
+
+
+def test_a_model_with_meta_parameters_is_one_line_naming_it() -> None:
+    model = linear_digits().to("meta")
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(model, data=(X, Y), device="cpu", name="mine", bootstrap_resamples=0)
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert re.search(
+        r"^model 'Sequential': parameter '1\.weight' is on the meta device .*load_state_dict",
+        message,
+    ), message

@@ -216,3 +216,32 @@ def test_a_task_mapping_named_like_a_catalogue_task_needs_override(tmp_path: Pat
     with pytest.raises(HarnessError) as err:  # with override: on to reading the (absent) file
         harness.evaluate(linear_digits(), task={**entry, "override": True}, device="cpu")
     assert "catalogue" not in str(err.value), err.value
+
+
+def test_a_task_object_with_a_catalogue_name_and_other_data_is_refused() -> None:
+    """A `Task` named 'digits' whose rows are not the catalogue's digits made a second 'digits'
+    board beside the catalogue's without a word, as name='digits' did; refused the same way.
+    The catalogue's own Task, or a subset of its rows, is the catalogue task: accepted."""
+    from dataclasses import replace
+
+    from harness.data.builtin import digits
+
+    catalogue = digits()
+    other = replace(catalogue, data=catalogue.data.select(range(40)).map(_brighter))
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), task=other, device="cpu", bootstrap_resamples=0)
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert message.startswith(
+        "task: a Task named 'digits' (a catalogue task's name) holds other data than the "
+        "catalogue's 'digits'"
+    ), message
+    assert "name='digits-own'" in message, message
+    fast = dict(device="cpu", bootstrap_resamples=0)
+    assert harness.evaluate(linear_digits(), task=catalogue.head(30), **fast).metrics
+    renamed = replace(other, name="digits-own")
+    assert harness.evaluate(linear_digits(), task=renamed, **fast).metrics
+
+
+def _brighter(row: dict[str, Any]) -> dict[str, Any]:
+    return {"input": (np.asarray(row["input"]) * 0.5).tolist()}

@@ -67,7 +67,11 @@ def test_estimators_that_cannot_be_scored_or_told_apart_are_refused_in_one_line(
         harness.evaluate(unpicklable, data=data, **FAST)
     labels = np.array(["benign", "malignant"])[Y]
     named = LogisticRegression(max_iter=5000).fit(X[TRAIN], labels[TRAIN])
-    with pytest.raises(ModelLoadError, match=r"classes_ \['benign', 'malignant'\] must be"):
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'LogisticRegression' knows the classes \['benign', 'malignant'\] but task "
+        r"'in-memory' names its classes \['0', '1'\]",
+    ):
         harness.evaluate(named, data=data, **FAST)
 
 
@@ -136,3 +140,57 @@ def test_an_estimator_fitted_on_named_columns_is_refused_on_them_in_another_orde
     expected = accuracy_score(test["target"], model.predict(test[features]))
     assert got.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)
     assert expected > 0.8
+
+
+def test_string_classes_that_are_the_tasks_class_names_are_mapped_by_name() -> None:
+    """An estimator fitted on iris' species names (classes_ sorted: setosa, versicolor,
+    virginica) scores a task whose class_names are the same names in another order: its
+    probability columns are reordered to the task's classes, not refused or misread."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    names = iris.target_names[iris.target]  # species names as strings
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(names))
+    train, test = order[:100], order[100:]
+    model = LogisticRegression(max_iter=5000).fit(iris.data[train], names[train])
+    assert list(model.classes_) == ["setosa", "versicolor", "virginica"]
+    task_order = ["virginica", "setosa", "versicolor"]
+    got = harness.evaluate(
+        model, data=(iris.data[test], names[test]), class_names=task_order, name="iris", **FAST
+    )
+    proba = model.predict_proba(iris.data[test])
+    expected = accuracy_score(names[test], model.predict(iris.data[test]))
+    assert expected > 0.9
+    assert got.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)
+    assert got.metric("nll").value == pytest.approx(log_loss(names[test], proba), rel=1e-5)
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'LogisticRegression' knows the classes \['setosa', 'versicolor', "
+        r"'virginica'\] but task 'iris' names its classes \['virginica', 'setosa', 'versicolour'\]"
+        r".*not a class of the task: 'versicolor'.*",
+    ):
+        harness.evaluate(
+            model,
+            data=(iris.data[test], iris.target[test]),
+            class_names=["virginica", "setosa", "versicolour"],
+            name="iris",
+            **FAST,
+        )
+
+
+def test_a_binary_decision_function_follows_the_tasks_order_of_names() -> None:
+    """LinearSVC on names scores the second of its sorted classes ('malignant'); a task naming
+    'malignant' first gets the score negated, so the predictions stay sklearn's."""
+    labels = np.array(["benign", "malignant"])[Y]
+    model = make_pipeline(StandardScaler(), LinearSVC()).fit(X[TRAIN], labels[TRAIN])
+    got = harness.evaluate(
+        model,
+        data=(X[TEST], labels[TEST]),
+        class_names=["malignant", "benign"],
+        name="bc",
+        **FAST,
+    )
+    expected = accuracy_score(labels[TEST], model.predict(X[TEST]))
+    assert expected > 0.8
+    assert got.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)

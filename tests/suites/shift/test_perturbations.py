@@ -21,22 +21,24 @@ def test_tabular_noise_is_scaled_by_training_std_and_deterministic(tab) -> None:
     x = torch.full((4000, 10), 0.5)
     ids = [f"s{i}" for i in range(4000)]
     seeds = sample_seeds(0, ids, "gaussian_noise", 2)
-    mean, std = perturbations.feature_stats(tab)
+    _, std, continuous = perturbations.feature_stats(tab)
     out = perturbations.apply(x, "gaussian_noise", 2, seeds, tab)
     assert torch.equal(out, perturbations.apply(x, "gaussian_noise", 2, seeds, tab))
     alone = perturbations.apply(x[7:8], "gaussian_noise", 2, seeds[7:8], tab)
     assert torch.equal(alone[0], out[7])
-    # std of (x + noise) per feature ~ 0.2 * training std (clipping at [0, 1] is rare at 0.5)
+    # std of (x + noise) per feature ~ 0.2 * training std (clipping at [0, 1] is rare at 0.5);
+    # the categorical feature (sex, 0/1) is left alone
     measured = (out - x).std(dim=0)
-    assert torch.allclose(measured, 0.2 * std, rtol=0.08)
+    assert torch.allclose(measured, torch.where(continuous, 0.2 * std, 0.0), rtol=0.08)
+    assert continuous.tolist() == [True, False, *[True] * 8]
     assert out.min() >= 0 and out.max() <= 1
 
 
 def test_tabular_noise_follows_declared_feature_bounds(tab) -> None:
     from dataclasses import replace
 
-    # Feature 0 may take [0.4, 0.6], feature 1 [0, 1]; the rest keep the task's box.
-    pairs = [(0.4, 0.6), (0.0, 1.0), *[(0.0, 1.0)] * 8]
+    # Feature 0 may take [0.4, 0.6], feature 2 [0, 1]; the rest keep the task's box.
+    pairs = [(0.4, 0.6), (0.0, 1.0), (0.0, 1.0), *[(0.0, 1.0)] * 7]
     boxed = replace(tab, feature_bounds=tuple(pairs))
     x = torch.full((4000, 10), 0.5)
     seeds = sample_seeds(0, [f"s{i}" for i in range(4000)], "gaussian_noise", 1)
@@ -44,7 +46,7 @@ def test_tabular_noise_follows_declared_feature_bounds(tab) -> None:
     assert float(out[:, 0].min()) >= 0.4 and float(out[:, 0].max()) <= 0.6
     # Scale: 0.1 x (high - low) / sqrt(12), whatever the training std; clipping is rare here.
     measured = (out - x).std(dim=0)
-    assert measured[1] == pytest.approx(0.1 / np.sqrt(12), rel=0.05)
+    assert measured[2] == pytest.approx(0.1 / np.sqrt(12), rel=0.05)
     assert measured[0] == pytest.approx(0.1 * 0.2 / np.sqrt(12), rel=0.05)
     plain = perturbations.apply(x, "gaussian_noise", 1, seeds, tab)
     assert not torch.equal(plain, out)  # without declared bounds: the training std
@@ -53,7 +55,7 @@ def test_tabular_noise_follows_declared_feature_bounds(tab) -> None:
 def test_feature_dropout_imputes_training_mean_at_graded_rates(tab) -> None:
     x = torch.full((5000, 10), -1.0)
     seeds = sample_seeds(1, [str(i) for i in range(5000)], "feature_dropout", 1)
-    mean, _ = perturbations.feature_stats(tab)
+    mean = perturbations.feature_stats(tab).mean
     rates = []
     for sev in (1, 3, 5):
         out = perturbations.apply(x, "feature_dropout", sev, seeds, tab)
@@ -130,3 +132,79 @@ def test_image_apply_maps_bounds_exactly_and_leaves_inputs_alone(bounds) -> None
     assert torch.equal(out, expected)
     assert torch.equal(x, before)
     assert out.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+
+
+def test_tabular_noise_leaves_categorical_features_alone(tab) -> None:
+    # diabetes feature 1 is sex, 0/1 after scaling: noise must not make it 0.37.
+    x = tab.all_inputs()
+    assert set(x[:, 1].tolist()) == {0.0, 1.0}
+    seeds = sample_seeds(0, tab.sample_ids, "gaussian_noise", 5)
+    out = perturbations.apply(x, "gaussian_noise", 5, seeds, tab)
+    assert torch.equal(out[:, 1], x[:, 1])
+    assert bool((out[:, [0, *range(2, 10)]] != x[:, [0, *range(2, 10)]]).any(dim=0).all())
+    assert perturbations.continuous_features(tab).tolist() == [True, False, *[True] * 8]
+
+
+def test_few_distinct_integers_are_categorical_whatever_the_declared_box(tab) -> None:
+    from dataclasses import replace
+
+    import datasets
+
+    rng = np.random.default_rng(0)
+    n = 200
+    cols = np.stack(
+        [
+            rng.normal(size=n),  # continuous
+            rng.integers(0, 2, n),  # binary
+            rng.integers(0, 7, n),  # an integer code with 7 values
+            rng.integers(0, 80, n),  # integers with many values (an age): continuous
+            np.full(n, 3.0),  # a constant
+        ],
+        axis=1,
+    ).astype(np.float32)
+    ds = datasets.Dataset.from_dict({"input": cols.tolist()})
+    task = replace(tab, train=ds, input_shape=(5,), feature_bounds=None, bounds=None)
+    assert perturbations.continuous_features(task).tolist() == [True, False, False, True, False]
+    boxed = replace(
+        task,
+        bounds=(-9.0, 80.0),
+        feature_bounds=((-9.0, 9.0), (0.0, 1.0), (0.0, 6.0), (0.0, 80.0), (3.0, 3.0)),
+    )
+    x = torch.as_tensor(cols)
+    seeds = sample_seeds(0, [str(i) for i in range(n)], "gaussian_noise", 3)
+    for t in (task, boxed):
+        out = perturbations.apply(x, "gaussian_noise", 3, seeds, t)
+        assert torch.equal(out[:, 1:3], x[:, 1:3]) and torch.equal(out[:, 4], x[:, 4])
+        assert bool((out[:, [0, 3]] != x[:, [0, 3]]).all())
+
+
+def test_a_declared_ordinal_is_categorical_whatever_its_number_of_levels(tmp_path) -> None:
+    """The data rule alone takes an integer code with more than 10 values for a continuous
+    feature; a task spec's `ordinal` (and `one_hot`) columns are categorical by declaration."""
+    import pandas as pd
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+
+    levels = [f"L{i:02d}" for i in range(15)]
+    rng = np.random.default_rng(0)
+    n = 300
+    pd.DataFrame(
+        {
+            "grade": rng.choice(levels, n),
+            "colour": rng.choice(["red", "blue"], n),
+            "score": rng.normal(size=n),
+            "label": rng.integers(0, 2, n),
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
+    spec = {"name": "graded", "modality": "tabular", "source": "t.csv"}
+    spec.update(ordinal={"grade": levels}, one_hot={"colour": ["red", "blue"]})
+    task = load_task(TaskSpec.model_validate(spec), base_dir=tmp_path)
+    assert task.feature_names == ("grade", "colour=red", "colour=blue", "score")
+    assert task.categorical_features == ("grade", "colour=red", "colour=blue")
+    assert perturbations.continuous_features(task).tolist() == [False, False, False, True]
+    x = task.all_inputs()
+    seeds = sample_seeds(0, task.sample_ids, "gaussian_noise", 5)
+    out = perturbations.apply(x, "gaussian_noise", 5, seeds, task)
+    assert torch.equal(out[:, :3], x[:, :3])
+    assert float((out[:, 3] != x[:, 3]).float().mean()) > 0.9  # (a few clipped at a bound)
