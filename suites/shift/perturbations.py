@@ -70,8 +70,9 @@ def check(
 
 DISCRETE_MAX_VALUES = 10
 """A feature whose training values are all whole numbers, at most this many distinct ones, is
-categorical (one-hot, binary, an integer code): `gaussian_noise` leaves it alone, as it does
-the features a task spec declares categorical (`Task.categorical_features`)."""
+categorical (one-hot, binary, an integer code), as is one with at most two values of any kind
+(a standardised binary column): `gaussian_noise` leaves it alone, as it does the features a
+task spec declares categorical (`Task.categorical_features`)."""
 
 
 class FeatureStats(NamedTuple):
@@ -90,8 +91,9 @@ def _training_matrix(task: Task) -> np.ndarray:
 
 def _continuous(x: np.ndarray) -> np.ndarray:
     whole = np.all(x == np.round(x), axis=0)
-    few = np.array([len(np.unique(x[:, j])) <= DISCRETE_MAX_VALUES for j in range(x.shape[1])])
-    return ~(whole & few)
+    levels = np.array([len(np.unique(x[:, j])) for j in range(x.shape[1])])
+    binary = levels <= 2  # two values, whatever they are (a standardised 0/1 column)
+    return ~((whole & (levels <= DISCRETE_MAX_VALUES)) | binary)
 
 
 def _declared(task: Task, width: int) -> np.ndarray:
@@ -108,9 +110,9 @@ def _continuous_of(task: Task, x: np.ndarray) -> torch.Tensor:
 
 def continuous_features(task: Task) -> torch.Tensor:
     """Which features of a tabular task are continuous (bool per feature): not declared
-    categorical by the task spec (`one_hot`, `ordinal`: `Task.categorical_features`), and not
+    categorical by the task spec (`one_hot`, `ordinal`: `Task.categorical_features`), not
     every training value (evaluation split if none) a whole number with at most
-    `DISCRETE_MAX_VALUES` distinct values. One-hot and binary columns (0/1), ordinal and integer
+    `DISCRETE_MAX_VALUES` distinct values, and more than two distinct values. One-hot and binary columns (0/1), ordinal and integer
     codes are categorical: noise would give them values a model never sees (sex = 0.37)."""
     return _continuous_of(task, _training_matrix(task))
 

@@ -159,22 +159,25 @@ def test_few_distinct_integers_are_categorical_whatever_the_declared_box(tab) ->
             rng.integers(0, 7, n),  # an integer code with 7 values
             rng.integers(0, 80, n),  # integers with many values (an age): continuous
             np.full(n, 3.0),  # a constant
+            rng.integers(0, 2, n) * 2.1 - 0.95,  # a standardised binary column
         ],
         axis=1,
     ).astype(np.float32)
     ds = datasets.Dataset.from_dict({"input": cols.tolist()})
-    task = replace(tab, train=ds, input_shape=(5,), feature_bounds=None, bounds=None)
-    assert perturbations.continuous_features(task).tolist() == [True, False, False, True, False]
+    task = replace(tab, train=ds, input_shape=(6,), feature_bounds=None, bounds=None)
+    assert perturbations.continuous_features(task).tolist() == [
+        True, False, False, True, False, False
+    ]  # fmt: skip
     boxed = replace(
         task,
         bounds=(-9.0, 80.0),
-        feature_bounds=((-9.0, 9.0), (0.0, 1.0), (0.0, 6.0), (0.0, 80.0), (3.0, 3.0)),
+        feature_bounds=((-9.0, 9.0), (0.0, 1.0), (0.0, 6.0), (0.0, 80.0), (3.0, 3.0), (-1, 1.2)),
     )
     x = torch.as_tensor(cols)
     seeds = sample_seeds(0, [str(i) for i in range(n)], "gaussian_noise", 3)
     for t in (task, boxed):
         out = perturbations.apply(x, "gaussian_noise", 3, seeds, t)
-        assert torch.equal(out[:, 1:3], x[:, 1:3]) and torch.equal(out[:, 4], x[:, 4])
+        assert torch.equal(out[:, 1:3], x[:, 1:3]) and torch.equal(out[:, 4:], x[:, 4:])
         assert bool((out[:, [0, 3]] != x[:, [0, 3]]).all())
 
 
