@@ -379,7 +379,7 @@ def test_text_task_is_attacked_not_skipped(digits) -> None:
 
 
 def test_inputs_outside_bounds_are_refused_before_attacking(digits) -> None:
-    narrow = replace(digits, bounds=(0.0, 0.5))
+    narrow = replace(digits, name="digits-narrow", bounds=(0.0, 0.5))
     with pytest.raises(DatasetError, match=r"outside the declared bounds \[0.0, 0.5\]"):
         run(
             adapter(M.control_digits),

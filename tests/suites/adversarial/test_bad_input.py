@@ -67,7 +67,7 @@ def test_nan_under_perturbation_is_flagged_not_counted_with_the_presets(digits) 
 def test_max_samples_is_a_stratified_subset_with_the_same_ids_for_every_model() -> None:
     task = builtin_tasks.digits()
     order = np.argsort(task.labels, kind="stable")  # a task sorted by class
-    by_class = replace(task, data=task.data.select(order.tolist()))
+    by_class = replace(task, name="digits-by-class", data=task.data.select(order.tolist()))
     config = {**FAST, "max_samples": 30, "checks": False}
     a = run(adapter(M.control_digits), by_class, config).table.to_pandas()
     b = run(adapter(M.saturated_digits), by_class, config).table.to_pandas()
@@ -99,7 +99,7 @@ def test_decision_attack_works_in_the_models_own_bounds() -> None:
     task = builtin_tasks.diabetes()
     scale = 4254.0
     wide = task.data.map(lambda r: {"input": [v * scale for v in r["input"]]})
-    task = replace(task, data=wide, bounds=(0.0, scale)).head(40)
+    task = replace(task, name="diabetes-wide", data=wide, bounds=(0.0, scale)).head(40)
     model = M.control_diabetes(scale)
     a = _NoGrad(
         TorchModuleAdapter.from_module(

@@ -60,7 +60,8 @@ def pair() -> tuple[Task, Task]:
     table = table.set_column(
         table.column_names.index(stored.input_column), stored.input_column, pa.array(index)
     )
-    streamed = replace(stored, data=arrow_dataset(table), decoder=RowIndexDecoder(images.flip(0)))
+    data, decoder = arrow_dataset(table), RowIndexDecoder(images.flip(0))
+    streamed = replace(stored, name="digits-streamed", data=data, decoder=decoder)
     return stored, streamed
 
 

@@ -46,6 +46,7 @@ def task() -> Task:
     box = tuple((float(lo), float(hi)) for lo, hi in zip(x.min(0), x.max(0), strict=True))
     return replace(
         base,
+        name="diabetes-stretched",  # not the catalogue's diabetes: other data
         data=data,
         bounds=(0.0, AGE),
         feature_names=tuple(f"f{i}" for i in range(10)),
