@@ -12,7 +12,8 @@ default) reads probabilities from a ZipMap, an output named like `prob` (skl2onn
 `output_probability` / `probabilities`) or one the graph computes with a final Softmax (a network
 exported with its softmax), and logits otherwise; `logits` or `probabilities` say so. A graph
 ending in a Sigmoid (per-class scores) is refused under `auto`; a classifier node's class labels
-(skl2onnx's `classes_`) must be the task's class ids or names in the task's order.
+(skl2onnx's `classes_`) must be the task's class ids, or its class names in any order (the
+columns are then put in the task's order by name).
 """
 
 from __future__ import annotations
@@ -245,12 +246,15 @@ def classifier_labels(graph_model: Any) -> list[tuple[str, list[int | str]]]:
 
 def check_class_labels(
     labels: list[tuple[str, list[int | str]]], task: Task, *, name: str, path: str
-) -> None:
-    """Refuse a graph whose classifier names its score columns other than as the task's classes:
-    integer labels must be the class ids 0..k-1, text labels the task's class names in the
-    task's order. A scikit-learn model fitted on text labels orders its columns by sorting them
-    (`classes_`), so `[high, low]` beside a task's `[low, high]` read every column as the other
-    class, silently (a 0.91 model scored 0.065)."""
+) -> list[str] | None:
+    """The graph's text class labels in score-column order, when its classifier names its
+    columns by the task's class names (in any order: `OnnxRuntimeAdapter` puts the columns in
+    the task's order by name, as the sklearn adapter does with string `classes_`); None for
+    integer labels or none. Refused: integer labels other than the class ids 0..k-1, text
+    labels that are not the task's class names. A scikit-learn model fitted on text labels
+    orders its columns by sorting them (`classes_`), so `[high, low]` beside a task's `[low,
+    high]` was read as the other class each, silently (a 0.91 model scored 0.065)."""
+    text: list[str] | None = None
     for op, given in labels:
         shown = given[:10]
         if all(isinstance(v, int) for v in given):
@@ -262,19 +266,17 @@ def check_class_labels(
                 )
             continue
         classes = list(task.class_names)
-        if [str(v) for v in given] == classes:
+        named = [str(v) for v in given]
+        if sorted(named) == sorted(classes) and len(set(named)) == len(named):
+            text = named if text is None else text
             continue
-        order = (
-            "the task's class names in another order"
-            if sorted(map(str, given)) == sorted(classes)
-            else "not the task's class names"
-        )
         raise ModelOutputError(
             f"model {name!r}: the ONNX graph {path} ({op}) labels its score columns {shown}, "
-            f"{order} {classes[:10]} (task {task.name!r}); its columns would be read as the "
-            "wrong classes: convert the estimator fitted on the task's integer labels (0..k-1 in "
-            "the task's class order)"
+            f"not the task's class names {classes[:10]} (task {task.name!r}); convert the "
+            "estimator fitted on the task's class names or its integer labels (0..k-1 in the "
+            "task's class order)"
         )
+    return text
 
 
 def chosen_output(
@@ -324,17 +326,22 @@ def chosen_output(
     return chosen.name, kind
 
 
-def zipmap_rows(rows: Any, *, model: str) -> np.ndarray:
-    """skl2onnx's ZipMap output (one {class id: probability} map per sample) as an array."""
+def zipmap_rows(rows: Any, *, model: str, labels: list[str] | None = None) -> np.ndarray:
+    """skl2onnx's ZipMap output (one {class: probability} map per sample) as an array: columns
+    in class id order, or in the order of the graph's text `labels` (`check_class_labels`)
+    for maps keyed by class names."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         return np.asarray(rows)
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
-    keys = sorted(rows[0])
-    if keys != list(range(len(keys))):
+    keys = sorted(rows[0], key=str)
+    if labels is not None and sorted(map(str, keys)) == sorted(labels):
+        keys = list(labels)
+    elif keys != list(range(len(keys))):
         raise ModelOutputError(
             f"model {model!r}: the ONNX graph's probability maps are keyed {keys[:10]}, not the "
-            "class ids 0..k-1; convert the estimator fitted on the task's integer labels"
+            "class ids 0..k-1 or the task's class names; convert the estimator fitted on the "
+            "task's class names or its integer labels"
         )
     return np.asarray([[r[k] for k in keys] for r in rows], dtype=np.float32)
 
@@ -381,6 +388,9 @@ class OnnxRuntimeAdapter(AdapterBase):
         self._outputs = outputs
         self._features_output = features_output
         self._class_labels = class_labels or []
+        # text class labels (score-column order) and each task class's column, by name
+        self._text_labels: list[str] | None = None
+        self._order: np.ndarray | None = None
 
     @classmethod
     def planned_gradients(cls, config: BaseModel) -> bool | None:
@@ -482,7 +492,13 @@ class OnnxRuntimeAdapter(AdapterBase):
             input_name=self._input_name,
             what=f"task {task.name!r}",
         )
-        check_class_labels(self._class_labels, task, name=self.name, path=self._description["path"])
+        text = check_class_labels(
+            self._class_labels, task, name=self.name, path=self._description["path"]
+        )
+        self._text_labels = text
+        if text is not None:
+            column = {c: i for i, c in enumerate(text)}
+            self._order = np.array([column[str(c)] for c in task.class_names], dtype=np.int64)
 
     def _run(self, inputs: torch.Tensor | list[str], names: list[str]) -> list[np.ndarray]:
         """The graph's outputs `names` for a batch (the first the scores, as rows)."""
@@ -499,7 +515,11 @@ class OnnxRuntimeAdapter(AdapterBase):
             chunks = [self._session.run(names, {self._input_name: array})]
         else:
             chunks = self._fixed_batch_chunks(array, names, int(self._model_shape[0]))
-        out = np.concatenate([zipmap_rows(c[0], model=self.name) for c in chunks])
+        out = np.concatenate(
+            [zipmap_rows(c[0], model=self.name, labels=self._text_labels) for c in chunks]
+        )
+        if self._order is not None and out.ndim == 2 and out.shape[1] == len(self._order):
+            out = out[:, self._order]  # the task's class order (text labels matched by name)
         if out.ndim != 2 or out.shape[0] != len(array):
             raise ModelOutputError(
                 f"model {self.name!r}: the ONNX graph's output {self._output_name!r} has shape "

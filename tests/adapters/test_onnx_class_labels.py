@@ -4,8 +4,9 @@ A scikit-learn model converted by skl2onnx names its columns' classes on its cla
 (`classlabels_strings` / `classlabels_ints`: the estimator's `classes_`, sorted). A model fitted
 on text labels `low`/`high` has the columns `[high, low]`; on a task whose classes are `[low,
 high]` every column was read as the other class, silently (a 0.91 model scored 0.065). Its ZipMap
-twin was refused, as the sklearn adapter refuses `classes_` other than 0..k-1; the tensor output
-(`zipmap: False`) was not. A graph ending in a Sigmoid (independent per-class scores) was read as
+twin was refused, even in the task's order; the tensor output (`zipmap: False`) was not. Text
+labels are now matched to the task's class names by name, as the sklearn adapter matches string
+`classes_`. A graph ending in a Sigmoid (independent per-class scores) was read as
 logits: NLL, ECE and Brier of softmax(sigmoid) with intervals and no flag.
 """
 
@@ -41,12 +42,14 @@ def _table(tmp_path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _convert(tmp_path: Path, x: np.ndarray, y: np.ndarray, name: str) -> Path:
+def _convert(
+    tmp_path: Path, x: np.ndarray, y: np.ndarray, name: str, *, zipmap: bool = False
+) -> Path:
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression().fit(x, y)
-    graph = to_onnx(model, x[:1], options={id(model): {"zipmap": False}}, target_opset=17)
+    graph = to_onnx(model, x[:1], options={id(model): {"zipmap": zipmap}}, target_opset=17)
     path = tmp_path / name
     path.write_bytes(graph.SerializeToString())
     return path
@@ -70,35 +73,42 @@ def _accuracy(adapter: Any, task: Task) -> float:
     return float(next(r.value for r in metrics if r.metric == "top1_acc"))
 
 
-def test_text_labels_in_another_order_than_the_tasks_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("zipmap", [False, True])
+def test_text_labels_are_read_by_name_in_either_order(tmp_path: Path, zipmap: bool) -> None:
+    """skl2onnx's default conversion (a ZipMap keyed by the class names) was refused even in
+    the task's order ("probability maps are keyed ['high', 'low'], not the class ids"), and
+    either output in another order than the task's: the names say which column is which, as
+    the sklearn adapter reads an estimator's string `classes_`."""
     x, y = _table(tmp_path)
-    path = _convert(tmp_path, x, y, "m.onnx")
-    adapter = build("onnx", {"path": str(path), "modality": "tabular"}, tmp_path, name="m")
+    path = _convert(tmp_path, x, y, "m.onnx", zipmap=zipmap)
+    truth = np.where(y == "high", 0, 1)  # the task [high, low]: high is class 0
+    accuracies = {}
+    for names in (["high", "low"], ["low", "high"]):
+        adapter = build("onnx", {"path": str(path), "modality": "tabular"}, tmp_path, name="m")
+        task = _task(tmp_path, names)
+        adapter.check_task(task)
+        scores = adapter.logits(torch.as_tensor(x)).numpy()
+        expected = truth if names[0] == "high" else 1 - truth
+        accuracies[names[0]] = float(np.mean(scores.argmax(axis=1) == expected))
+        assert _accuracy(adapter, task) == pytest.approx(accuracies[names[0]])
+    assert accuracies["high"] == accuracies["low"] > 0.85
+
+
+def test_text_labels_other_than_the_tasks_class_names_are_refused(tmp_path: Path) -> None:
+    _table(tmp_path)
     with pytest.raises(ModelOutputError) as err:
-        adapter.check_task(_task(tmp_path, ["low", "high"]))
-    assert str(err.value) == (
-        "model 'm': the ONNX graph m.onnx (LinearClassifier) labels its score columns "
-        "['high', 'low'], the task's class names in another order ['low', 'high'] (task 't'); "
-        "its columns would be read as the wrong classes: convert the estimator fitted on the "
-        "task's integer labels (0..k-1 in the task's class order)"
-    )
-    with pytest.raises(ModelOutputError, match=r"\['no', 'yes'\], not the task's class names"):
         check_class_labels(
-            [("LinearClassifier", ["no", "yes"])],
+            [("LinearClassifier", ["high", "mid"])],
             _task(tmp_path, ["low", "high"]),
             name="m",
             path="m.onnx",
         )
-
-
-def test_text_labels_in_the_tasks_order_are_read(tmp_path: Path) -> None:
-    x, y = _table(tmp_path)
-    adapter = build(
-        "onnx", {"path": str(_convert(tmp_path, x, y, "m.onnx")), "modality": "tabular"}, tmp_path
+    assert str(err.value) == (
+        "model 'm': the ONNX graph m.onnx (LinearClassifier) labels its score columns "
+        "['high', 'mid'], not the task's class names ['low', 'high'] (task 't'); convert the "
+        "estimator fitted on the task's class names or its integer labels (0..k-1 in the "
+        "task's class order)"
     )
-    task = _task(tmp_path, ["high", "low"])
-    adapter.check_task(task)
-    assert _accuracy(adapter, task) > 0.85
 
 
 def test_integer_labels_other_than_the_class_ids_are_refused(tmp_path: Path) -> None:
