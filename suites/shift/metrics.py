@@ -136,6 +136,16 @@ def perturbation_metrics(
         )
         for name, change in parts.not_applicable.items()
     ]
+    records += [
+        record(
+            cell_metric,
+            None,
+            n,
+            condition=f"{prefix}={name}",
+            note=f"not applicable: {why}; it changes no input, so it is left out of every mean",
+        )
+        for name, why in parts.unchanged.items()
+    ]
     if not cells:
         return records
     families = list(dict.fromkeys(f for f, _ in cells))
@@ -225,8 +235,8 @@ def mean_records(
     the source id of each row (`parts.cell_ids`), so cells of unequal size get the same
     estimator and interval (the mean of the cells' accuracies)."""
     note = None
-    if parts.not_applicable:
-        note = "not applicable (left out): " + ", ".join(parts.not_applicable)
+    if parts.not_applicable or parts.unchanged:
+        note = "not applicable (left out): " + ", ".join([*parts.not_applicable, *parts.unchanged])
     ties = _mean_ties([_ties(c, parts.tied.get(key)) for key, c in cells.items()])
     tie_note = _mean_tie_note(ties, "the mean accuracy")
     mean, why = _cells_mean(cells, parts)

@@ -20,6 +20,8 @@ class Parts:
     metrics: list[MetricRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     not_applicable: dict[str, float] = field(default_factory=dict)  # corruption -> max mean change
+    # a tabular or text family that changes no input of the task -> why (no continuous feature)
+    unchanged: dict[str, str] = field(default_factory=dict)
     # cells of an applicable corruption that change the inputs by less than the no-op threshold
     faint: dict[tuple[str, int], float] = field(default_factory=dict)  # cell -> mean change
     gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)

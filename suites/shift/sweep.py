@@ -218,14 +218,34 @@ def perturbation_cells(
     return clean, cells
 
 
+def _unchanged(task: Task, family: str, sweep: Sweep) -> str | None:
+    """Why a tabular family leaves every input as it is (None: it does not): gaussian_noise on
+    a task none of whose features is continuous (`perturbations.continuous_features`). Its
+    cells would be the clean accuracy under the noise's name."""
+    if task.modality != "tabular" or family != "gaussian_noise" or sweep.stats is None:
+        return None
+    if bool(sweep.stats.continuous.any()):
+        return None
+    return (
+        f"every feature of task {task.name!r} is categorical (declared one_hot/ordinal, whole "
+        f"numbers with at most {perturbations.DISCRETE_MAX_VALUES} values, or at most two "
+        "values: docs/shift.md), and noise leaves categorical features as they are"
+    )
+
+
 def _applicable_cells(
     task: Task, families: list[str], sweep: Sweep, parts: Parts, cfg: ShiftConfig
 ) -> dict[tuple[str, int], np.ndarray]:
     """Each applicable cell's per-sample correctness (its rows added to `parts.tables`); an
-    image corruption below `NOOP_MEAN_CHANGE` at every severity goes to `not_applicable`."""
+    image corruption below `NOOP_MEAN_CHANGE` at every severity goes to `not_applicable`, a
+    tabular family that changes no input (`_unchanged`) to `unchanged`."""
     values = max(len(task) * int(np.prod(task.input_shape)), 1)
     cells: dict[tuple[str, int], np.ndarray] = {}
     for family in families:
+        why = _unchanged(task, family, sweep)
+        if why is not None:
+            parts.unchanged[family] = why
+            continue
         if task.modality == "image":
             changes = {s: sweep.change[(family, s)] / values for s in cfg.severities}
             if max(changes.values()) < NOOP_MEAN_CHANGE:

@@ -712,3 +712,40 @@ def test_an_untied_model_gets_no_tie_note(task) -> None:
     assert not result.table.frame[tie_breaks.COLUMN].any()
     assert all(tie_breaks.FLAG not in m.flags for m in result.metrics)
     assert all("tie-break" not in (m.note or "") for m in result.metrics)
+
+
+def test_tabular_noise_on_a_task_without_continuous_features_is_not_applicable() -> None:
+    """A task whose features are all categorical (one-hot, binary, codes): gaussian_noise
+    leaves every input as it is, so its cells were the clean accuracy under the noise's name,
+    with no note, and counted in mean_tabular_shift_acc (a table of 0/1 columns looked robust
+    to noise). It is now left out, with a record saying why."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.data.builtin import diabetes
+    from tests.fixture_models import linear_tabular
+
+    tab = diabetes()
+    names = tuple(f"code{j}" for j in range(tab.input_shape[0]))
+    coded = replace(tab, feature_names=names, categorical_features=names)
+    adapter = TorchModuleAdapter.from_module(
+        linear_tabular(),
+        name="lt",
+        device=torch.device("cpu"),
+        bounds=(0.0, 1.0),
+        input_shape=tab.input_shape,
+        modality="tabular",
+    )
+    res = ShiftSuite({"severities": [2, 4]}).run(adapter, coded, RunContext(bootstrap_resamples=20))
+    assert set(res.table.conditions()) == {
+        "clean",
+        "tabular=feature_dropout/severity=2",
+        "tabular=feature_dropout/severity=4",
+    }
+    noise = [r for r in res.metrics if r.condition == "tabular=gaussian_noise"]
+    assert len(noise) == 1 and noise[0].value is None
+    assert noise[0].note is not None and noise[0].note.startswith(
+        "not applicable: every feature of task 'diabetes' is categorical"
+    )
+    mean = next(r for r in res.metrics if r.metric == "mean_tabular_shift_acc")
+    dropout = [r.value for r in res.metrics if r.condition.startswith("tabular=feature_dropout/")]
+    assert mean.value == pytest.approx(np.mean(dropout))
+    assert mean.note is not None and "not applicable (left out): gaussian_noise" in mean.note
