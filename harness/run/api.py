@@ -222,7 +222,8 @@ def _not_shadowing_the_catalogue(task: Task, base_dir: Path) -> None:
     )
     rename = (
         f"boards would show it as a second {task.name!r} task beside the catalogue's; rename it "
-        f"(dataclasses.replace(task, name={task.name + '-own'!r}))"
+        f"(dataclasses.replace(task, name={task.name + '-own'!r})), or, for a task loaded from "
+        "a spec entry, pass that mapping with 'override': True to stand in for the catalogue's"
     )
     try:
         catalogue = task_plan(task.name, base_dir).load()
@@ -239,15 +240,20 @@ def _not_shadowing_the_catalogue(task: Task, base_dir: Path) -> None:
 
 
 def _rows_of(task: Task, catalogue: Task) -> bool:
-    """Whether `task` is the catalogue task or a subset of its rows (same content per row)."""
-    if task.fingerprint == catalogue.fingerprint:
-        return True
-    if len(task) >= len(catalogue):
+    """Whether `task` holds catalogue rows only (same content per row): the catalogue task, a
+    subset of its rows (`head`, `subset`) or its rows in another order. Only the rows `task`
+    holds are hashed: `head(100)` of a catalogue task of 950,000 images reads 100 of them."""
+    if len(task) > len(catalogue):
+        return False
+    ids = task.sample_ids
+    if len(set(ids)) != len(ids):
         return False
     position = {sid: i for i, sid in enumerate(catalogue.sample_ids)}
-    if any(sid not in position for sid in task.sample_ids):
+    if any(sid not in position for sid in ids):
         return False
-    rows = [position[sid] for sid in task.sample_ids]
+    rows = [position[sid] for sid in ids]
+    if rows == list(range(len(catalogue))):
+        return task.fingerprint == catalogue.fingerprint
     picked = replace(catalogue, data=catalogue.data.select(rows), limit=task.limit)
     return picked.fingerprint == task.fingerprint
 

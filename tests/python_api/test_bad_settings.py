@@ -245,3 +245,29 @@ def test_a_task_object_with_a_catalogue_name_and_other_data_is_refused() -> None
 
 def _brighter(row: dict[str, Any]) -> dict[str, Any]:
     return {"input": (np.asarray(row["input"]) * 0.5).tolist()}
+
+
+def test_a_part_of_a_catalogue_task_is_compared_on_its_own_rows(monkeypatch) -> None:
+    """`head(n)` of a catalogue task hashed the whole catalogue task to compare (its fingerprint
+    first): on cifar10-c or imagenet-val a quick `head(100)` read every image. Only the rows
+    the Task holds are hashed now. The catalogue's rows in another order are its rows too (they
+    were refused as 'other data')."""
+    from dataclasses import replace
+
+    from harness.core.task import Task
+    from harness.data.builtin import digits
+
+    catalogue = digits()
+    hashed: list[int] = []
+    digest = Task._digest
+
+    def counted(self: Task, split: Any) -> str:
+        hashed.append(len(split))
+        return digest(self, split)
+
+    monkeypatch.setattr(Task, "_digest", counted)
+    fast = dict(device="cpu", bootstrap_resamples=0)
+    assert harness.evaluate(linear_digits(), task=catalogue.head(30), **fast).metrics
+    assert len(catalogue) not in hashed, hashed
+    shuffled = replace(catalogue, data=catalogue.data.shuffle(seed=1))
+    assert harness.evaluate(linear_digits(), task=shuffled, **fast).metrics
