@@ -337,10 +337,16 @@ class SklearnAdapter(AdapterBase):
                 parts.append(f"not a class of the task: {', '.join(map(repr, extra[:5]))}")
             if missing:
                 parts.append(f"unknown to the model: {', '.join(map(repr, missing[:5]))}")
+            todo = "fit the model on the task's class names or its class ids 0..k-1"
+            if theirs == [str(i) for i in range(len(theirs))]:  # ids, no names declared
+                todo = (
+                    "the task has no class names (its labels are the ids 0..k-1): declare them "
+                    "in the order of its label ids (class_names=[...] for data in memory, "
+                    "class_names: in a task spec), or fit the model on the class ids"
+                )
             raise ModelOutputError(
                 f"model {self.name!r} knows the classes {_listed(named)} but task "
-                f"{task.name!r} names its classes {_listed(theirs)} ({'; '.join(parts)}); "
-                "fit the model on the task's class names or its class ids 0..k-1"
+                f"{task.name!r} names its classes {_listed(theirs)} ({'; '.join(parts)}); {todo}"
             )
         column = {c: i for i, c in enumerate(named)}
         return np.array([column[c] for c in theirs], dtype=np.int64)

@@ -74,7 +74,10 @@ def test_estimators_that_cannot_be_scored_or_told_apart_are_refused_in_one_line(
     with pytest.raises(
         HarnessError,
         match=r"^model 'LogisticRegression' knows the classes \['benign', 'malignant'\] but task "
-        r"'in-memory' names its classes \['0', '1'\]",
+        r"'in-memory' names its classes \['0', '1'\] .*; the task has no class names \(its "
+        r"labels are the ids 0\.\.k-1\): declare them in the order of its label ids "
+        r"\(class_names=\[\.\.\.\] for data in memory, class_names: in a task spec\), or "
+        r"fit the model on the class ids$",
     ):
         harness.evaluate(named, data=data, **FAST)
 
