@@ -75,6 +75,11 @@ categorical (one-hot, binary, an integer code), as is one with at most two value
 task spec declares categorical (`Task.categorical_features`)."""
 
 
+CATEGORICAL_KEY = "categorical_features"
+"""The name, among a shift job's input fingerprints, of the print of the features a tabular
+task declares categorical (`ShiftSuite.input_fingerprints`)."""
+
+
 class FeatureStats(NamedTuple):
     """Per-feature training statistics of a tabular task (`feature_stats`)."""
 

@@ -17,6 +17,8 @@ sets, metrics), `metrics` (records) and `published` (a published corrupted set's
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -182,6 +184,9 @@ class ShiftSuite(Suite):
         the subset's rows: an image-folder task does not read every training image to key a
         job; the whole split when no seed was bound)."""
         prints = self._sources.fingerprints(self.cfg, task)
+        declared = self._declared_categorical(task)
+        if declared is not None:
+            prints[perturbations.CATEGORICAL_KEY] = declared
         if not self._reads_train(task) or task.train is None:
             return prints
         if task.modality != "tabular" and self._seed is not None:
@@ -192,6 +197,19 @@ class ShiftSuite(Suite):
         if printed is not None:
             prints[TRAIN_SPLIT] = printed
         return prints
+
+    def _declared_categorical(self, task: Task) -> str | None:
+        """The print of the features a tabular task's spec declares categorical (one_hot,
+        ordinal: `Task.categorical_features`) when gaussian noise runs on it: they decide which
+        features it leaves alone, and the same data under another declaration has the same
+        fingerprint. None when it declares none (the key stays what it was) or noise does not
+        run."""
+        if task.modality != "tabular" or not task.categorical_features or not self.cfg.severities:
+            return None
+        if "gaussian_noise" not in self._families(task):
+            return None
+        named = json.dumps([list(task.feature_names), list(task.categorical_features)])
+        return hashlib.sha256(named.encode()).hexdigest()
 
     def _reads_train(self, task: Task) -> bool:
         if selection.is_published(task):

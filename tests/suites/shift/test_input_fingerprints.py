@@ -191,3 +191,34 @@ def test_an_ood_fit_keys_on_its_subset_not_every_training_image(
     assert print_of() == before  # never read by the fit: the key keeps, no image was hashed
     repaint(inside, 7)
     assert print_of() != before
+
+
+def test_declared_categorical_features_key_the_tabular_noise() -> None:
+    """A spec's one_hot / ordinal declaration decides which features gaussian_noise leaves
+    alone (Task.categorical_features), but it was in no job key: declaring `ordinal: {grade:
+    ["0", ..., "14"]}` on a column already coded 0..14 gives the same data and fingerprint,
+    and `harness run` reused the noised-grade result (0.775 where the declared task scores
+    0.800). The declaration now keys the job when noise runs; a task declaring none keeps
+    its key."""
+    from dataclasses import replace
+
+    from harness.data.builtin import diabetes
+
+    tab = diabetes()
+    names = tuple(f"f{j}" for j in range(tab.input_shape[0]))
+    plain = replace(tab, feature_names=names)
+    coded = replace(plain, categorical_features=("f3",))
+    suite = ShiftSuite({"severities": [1]})
+    assert "categorical_features" not in suite.input_fingerprints(plain)
+    declared = suite.input_fingerprints(coded)
+    assert (
+        declared["categorical_features"]
+        != suite.input_fingerprints(replace(plain, categorical_features=("f4",)))[
+            "categorical_features"
+        ]
+    )
+    assert {k: v for k, v in declared.items() if k != "categorical_features"} == (
+        suite.input_fingerprints(plain)
+    )
+    dropout_only = ShiftSuite({"severities": [1], "tabular": ["feature_dropout"]})
+    assert "categorical_features" not in dropout_only.input_fingerprints(coded)
