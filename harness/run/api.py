@@ -314,7 +314,12 @@ def _resolve_adapter(
     if isinstance(model, str):
         entry: str | ModelSpec = model  # a zoo name; model_plan refuses unknown names
     elif isinstance(model, Mapping):
-        entry = ModelSpec.model_validate(dict(model))
+        from pydantic import ValidationError
+
+        try:
+            entry = ModelSpec.model_validate(dict(model))
+        except ValidationError as err:
+            raise SpecError(f"model: {format_validation_error(err, prefix='', limit=3)}") from None
     elif isinstance(model, MinimalAdapter):
         return with_default_hooks(model)
     elif is_estimator(model):

@@ -271,3 +271,16 @@ def test_a_part_of_a_catalogue_task_is_compared_on_its_own_rows(monkeypatch) -> 
     assert len(catalogue) not in hashed, hashed
     shuffled = replace(catalogue, data=catalogue.data.shuffle(seed=1))
     assert harness.evaluate(linear_digits(), task=shuffled, **fast).metrics
+
+
+def test_a_model_spec_mapping_with_a_bad_key_is_one_line() -> None:
+    """model={'adapter': 'callable', ...} without a name raised pydantic's ValidationError (a
+    traceback of four lines) where a task mapping gives one HarnessError line."""
+    from harness.core.errors import SpecError
+
+    entry = {"adapter": "callable", "callable": "numpy:zeros", "outputs": "probabilities"}
+    with pytest.raises(SpecError) as err:
+        harness.evaluate(entry, task="digits", device="cpu", bootstrap_resamples=0)
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert message.startswith("model: name"), message
