@@ -284,3 +284,26 @@ def test_a_model_spec_mapping_with_a_bad_key_is_one_line() -> None:
     message = str(err.value)
     assert "\n" not in message, message
     assert message.startswith("model: name"), message
+
+
+def test_the_catalogue_task_is_compared_once_per_process(monkeypatch) -> None:
+    """Every evaluate(task=<the catalogue's own Task>) reloaded the catalogue task and hashed it
+    whole to compare: a loop over models on imagenet-val (50,000 streamed images) read every
+    image once more per model. A Task found to be the catalogue's is remembered by its print."""
+    from harness.core.task import Task
+    from harness.data.builtin import digits
+
+    catalogue = digits()
+    hashed: list[int] = []
+    digest = Task._digest
+
+    def counted(self: Task, split: Any) -> str:
+        hashed.append(len(split))
+        return digest(self, split)
+
+    monkeypatch.setattr(Task, "_digest", counted)
+    fast = dict(device="cpu", bootstrap_resamples=0)
+    assert harness.evaluate(linear_digits(), task=catalogue, **fast).metrics
+    first = len(hashed)
+    assert harness.evaluate(linear_digits(seed=1), task=catalogue, **fast).metrics
+    assert hashed[first:] == [], hashed
