@@ -138,6 +138,8 @@ def _checked_estimator(
             f"model {name!r}: {type(estimator).__name__} is not fitted (no classes_); fit it first"
         )
     classes = np.asarray(classes)
+    if method == "decision_function" and len(classes) > 2:
+        _not_one_vs_one(estimator, name=name)
     if classes.dtype.kind in "OUS" and all(isinstance(c, str) for c in classes.tolist()):
         named = [str(c) for c in classes.tolist()]
         if len(set(named)) == len(named):
@@ -148,6 +150,21 @@ def _checked_estimator(
             "class ids 0..k-1 of the task, or its class names; refit with the task's labels"
         )
     return method, len(classes), None
+
+
+def _not_one_vs_one(estimator: Any, *, name: str) -> None:
+    """Refuse a multiclass SVC / NuSVC (alone or last in a Pipeline) whose decision function
+    scores class pairs (`decision_function_shape='ovo'`: 0v1, 0v2, 1v2, ...), not classes: on
+    three classes the pairs fit the (n, 3) shape and were read as class scores (iris 0.187 for
+    a 0.973 model)."""
+    final = getattr(estimator, "_final_estimator", estimator)  # a Pipeline's last step
+    final = getattr(final, "best_estimator_", final)  # a fitted search's best model
+    if getattr(final, "decision_function_shape", None) == "ovo":
+        raise ModelLoadError(
+            f"model {name!r}: {type(final).__name__} has decision_function_shape='ovo', whose "
+            "decision_function scores pairs of classes, not classes; refit it with "
+            "decision_function_shape='ovr' (the default) or probability=True"
+        )
 
 
 def _listed(names: list[str], most: int = 8) -> str:
