@@ -144,7 +144,8 @@ def _checked_estimator(
         named = [str(c) for c in classes.tolist()]
         if len(set(named)) == len(named):
             return method, len(named), named
-    if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(len(classes))):
+    # ids 0..k-1 stored as floats (fitted on a pandas Int64 column or float labels) are the ids
+    if classes.dtype.kind not in "iuf" or not np.array_equal(classes, np.arange(len(classes))):
         raise ModelLoadError(
             f"model {name!r}: estimator classes_ {classes.tolist()[:10]} must be the integer "
             "class ids 0..k-1 of the task, or its class names; refit with the task's labels"

@@ -226,3 +226,24 @@ def test_one_vs_one_decision_scores_are_refused() -> None:
     assert got.metric("top1_acc").value == pytest.approx(accuracy_score(y, ovr.predict(x)))
     binary = SVC(decision_function_shape="ovo").fit(x[y < 2], y[y < 2])  # one score: no pairs
     assert harness.evaluate(binary, data=(x[y < 2], y[y < 2]), **FAST).metric("top1_acc").value
+
+
+def test_class_ids_stored_as_floats_are_the_class_ids() -> None:
+    """An estimator fitted on a pandas nullable Int64 label column (or float labels 0.0, 1.0,
+    2.0) has float `classes_` [0.0, 1.0, 2.0]: they were refused as 'must be the integer class
+    ids 0..k-1 ... refit with the task's labels', though they are those ids and those labels.
+    Whole-number floats 0..k-1 are read as the ids; other values are still refused."""
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    x, y = load_iris(return_X_y=True)
+    for labels in (pd.Series(y, dtype="Int64"), y.astype(float)):
+        model = LogisticRegression(max_iter=1000).fit(x, labels)
+        assert model.classes_.dtype.kind == "f"
+        got = harness.evaluate(model, data=(x, y), **FAST)
+        assert got.metric("top1_acc").value == pytest.approx(
+            accuracy_score(y, model.predict(x).astype(int))
+        )
+    shifted = LogisticRegression(max_iter=1000).fit(x, y + 1.0)
+    with pytest.raises(ModelLoadError, match=r"classes_ \[1\.0, 2\.0, 3\.0\] must be"):
+        harness.evaluate(shifted, data=(x, y), **FAST)
