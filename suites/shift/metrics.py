@@ -147,6 +147,13 @@ def perturbation_metrics(
         for name, why in parts.unchanged.items()
     ]
     if not cells:
+        left_out = [*parts.not_applicable, *parts.unchanged]
+        if left_out:  # the board's mean column says why it has no number
+            note = (
+                f"not applicable (left out): {', '.join(left_out)}; no perturbation applies to "
+                "this task, so there is no mean"
+            )
+            records.append(record(mean_metric, None, n, note=note))
         return records
     families = list(dict.fromkeys(f for f, _ in cells))
     for family in families:

@@ -749,3 +749,32 @@ def test_tabular_noise_on_a_task_without_continuous_features_is_not_applicable()
     dropout = [r.value for r in res.metrics if r.condition.startswith("tabular=feature_dropout/")]
     assert mean.value == pytest.approx(np.mean(dropout))
     assert mean.note is not None and "not applicable (left out): gaussian_noise" in mean.note
+
+
+def test_a_mean_with_every_perturbation_left_out_says_so() -> None:
+    """gaussian_noise alone on a task without a continuous feature: no cell, and there was no
+    mean record either, so the board showed a model row with no column and no word. The mean
+    is now an undefined record naming what was left out."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.data.builtin import diabetes
+    from tests.fixture_models import linear_tabular
+
+    tab = diabetes()
+    names = tuple(f"code{j}" for j in range(tab.input_shape[0]))
+    coded = replace(tab, feature_names=names, categorical_features=names)
+    adapter = TorchModuleAdapter.from_module(
+        linear_tabular(),
+        name="lt",
+        device=torch.device("cpu"),
+        bounds=(0.0, 1.0),
+        input_shape=tab.input_shape,
+        modality="tabular",
+    )
+    suite = ShiftSuite({"severities": [2], "tabular": ["gaussian_noise"]})
+    res = suite.run(adapter, coded, RunContext(bootstrap_resamples=20))
+    mean = next(r for r in res.metrics if r.metric == "mean_tabular_shift_acc")
+    assert mean.value is None
+    assert mean.note == (
+        "not applicable (left out): gaussian_noise; no perturbation applies to this task, so "
+        "there is no mean"
+    )
