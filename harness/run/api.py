@@ -214,7 +214,7 @@ def _not_shadowing_the_catalogue(task: Task, base_dir: Path) -> None:
     name beside the catalogue's, so it is refused, as `name=` is for data in memory."""
     from harness.data.catalogue import task_registry
 
-    if task.name not in task_registry() or (task.name, task.fingerprint) in _CATALOGUE_ROWS:
+    if task.name not in task_registry() or _remembered(task) in _CATALOGUE_ROWS:
         return
     clash = (
         f"task: a Task named {task.name!r} (a catalogue task's name) holds other data than the "
@@ -237,13 +237,27 @@ def _not_shadowing_the_catalogue(task: Task, base_dir: Path) -> None:
             f"{clash} (fingerprint {task.fingerprint[:12]}, the catalogue's "
             f"{catalogue.fingerprint[:12]}); {rename}"
         )
-    _CATALOGUE_ROWS.add((task.name, task.fingerprint))
+    # the fingerprint leaves the training split out; the shift suite's noise scale and OOD
+    # detectors and the fairness suite's coverage read it: another one gives other numbers
+    ours, theirs = task.train_fingerprint, catalogue.train_fingerprint
+    if ours != theirs:
+        raise InMemoryDataError(
+            f"task: a Task named {task.name!r} (a catalogue task's name) holds another training "
+            f"split than the catalogue's {task.name!r} (train fingerprint "
+            f"{(ours or 'none')[:12]}, the catalogue's {(theirs or 'none')[:12]}): suites that "
+            f"read it (shift, fairness) would score it otherwise; {rename}"
+        )
+    _CATALOGUE_ROWS.add(_remembered(task))
 
 
-_CATALOGUE_ROWS: set[tuple[str, str]] = set()
-"""(name, fingerprint) of the Task objects found to hold catalogue rows in this process: the
-next evaluate of the same task (a loop over models) neither reloads nor rehashes the catalogue
-task (imagenet-val: 50,000 streamed images read per comparison)."""
+_CATALOGUE_ROWS: set[tuple[str, str, str | None]] = set()
+"""(name, fingerprint, train fingerprint) of the Tasks found to hold catalogue rows in this
+process: the next evaluate of the same task (a loop over models) neither reloads nor rehashes
+the catalogue task (imagenet-val: 50,000 streamed images read per comparison)."""
+
+
+def _remembered(task: Task) -> tuple[str, str, str | None]:
+    return task.name, task.fingerprint, task.train_fingerprint
 
 
 def _rows_of(task: Task, catalogue: Task) -> bool:
