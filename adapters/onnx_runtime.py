@@ -270,11 +270,19 @@ def check_class_labels(
         if sorted(named) == sorted(classes) and len(set(named)) == len(named):
             text = named if text is None else text
             continue
+        todo = (
+            "convert the estimator fitted on the task's class names or its integer labels "
+            "(0..k-1 in the task's class order)"
+        )
+        if classes == [str(i) for i in range(len(classes))]:  # ids, no names declared
+            todo = (
+                "the task has no class names (its labels are the ids 0..k-1): declare them in "
+                "the order of its label ids (class_names=[...] for data in memory, class_names: "
+                "in a task spec), or convert the estimator fitted on the class ids"
+            )
         raise ModelOutputError(
             f"model {name!r}: the ONNX graph {path} ({op}) labels its score columns {shown}, "
-            f"not the task's class names {classes[:10]} (task {task.name!r}); convert the "
-            "estimator fitted on the task's class names or its integer labels (0..k-1 in the "
-            "task's class order)"
+            f"not the task's class names {classes[:10]} (task {task.name!r}); {todo}"
         )
     return text
 

@@ -129,3 +129,26 @@ def test_a_final_sigmoid_is_refused_unless_outputs_says_logits(tmp_path: Path) -
         build("onnx", {"path": str(path)}, tmp_path, name="m")
     adapter = build("onnx", {"path": str(path), "outputs": "logits"}, tmp_path)
     adapter.check_task(digits())
+
+
+def test_text_labels_beside_a_task_without_class_names_say_to_declare_them(
+    tmp_path: Path,
+) -> None:
+    """A task without class names (labels 0..k-1, names '0', '1') beside a graph labelled
+    ['high', 'low']: the line said to convert the estimator, where declaring the task's
+    class_names in the order of its label ids is the one-line fix (as the sklearn adapter says)."""
+    x, y = _table(tmp_path)
+    ids = np.where(y == "high", 0, 1)
+    lines = ["a,b,c,label", *(f"{r[0]},{r[1]},{r[2]},{t}" for r, t in zip(x, ids, strict=True))]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    task = load_task(
+        TaskSpec(name="t", source="t.csv", modality="tabular", label_column="label"),
+        base_dir=tmp_path,
+    )
+    with pytest.raises(ModelOutputError) as err:
+        check_class_labels([("LinearClassifier", ["high", "low"])], task, name="m", path="m.onnx")
+    assert str(err.value).endswith(
+        "(task 't'); the task has no class names (its labels are the ids 0..k-1): declare them "
+        "in the order of its label ids (class_names=[...] for data in memory, class_names: in "
+        "a task spec), or convert the estimator fitted on the class ids"
+    ), err.value
