@@ -28,6 +28,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import AdapterBase
+from harness.adapters.class_labels import declare_names_advice, has_only_ids
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, Features, FeaturesUnavailable, InputSpec
@@ -274,12 +275,8 @@ def check_class_labels(
             "convert the estimator fitted on the task's class names or its integer labels "
             "(0..k-1 in the task's class order)"
         )
-        if classes == [str(i) for i in range(len(classes))]:  # ids, no names declared
-            todo = (
-                "the task has no class names (its labels are the ids 0..k-1): declare them in "
-                "the order of its label ids (class_names=[...] for data in memory, class_names: "
-                "in a task spec), or convert the estimator fitted on the class ids"
-            )
+        if has_only_ids(classes):
+            todo = declare_names_advice("convert the estimator fitted on the class ids")
         raise ModelOutputError(
             f"model {name!r}: the ONNX graph {path} ({op}) labels its score columns {shown}, "
             f"not the task's class names {classes[:10]} (task {task.name!r}); {todo}"

@@ -18,6 +18,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import AdapterBase
+from harness.adapters.class_labels import declare_names_advice, has_only_ids
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.score_outputs import OutputKind, to_logits
 from harness.core.adapter import Capabilities, InputSpec
@@ -356,12 +357,8 @@ class SklearnAdapter(AdapterBase):
             if missing:
                 parts.append(f"unknown to the model: {', '.join(map(repr, missing[:5]))}")
             todo = "fit the model on the task's class names or its class ids 0..k-1"
-            if theirs == [str(i) for i in range(len(theirs))]:  # ids, no names declared
-                todo = (
-                    "the task has no class names (its labels are the ids 0..k-1): declare them "
-                    "in the order of its label ids (class_names=[...] for data in memory, "
-                    "class_names: in a task spec), or fit the model on the class ids"
-                )
+            if has_only_ids(theirs):
+                todo = declare_names_advice("fit the model on the class ids")
             raise ModelOutputError(
                 f"model {self.name!r} knows the classes {_listed(named)} but task "
                 f"{task.name!r} names its classes {_listed(theirs)} ({'; '.join(parts)}); {todo}"
