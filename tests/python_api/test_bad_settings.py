@@ -247,17 +247,10 @@ def _brighter(row: dict[str, Any]) -> dict[str, Any]:
     return {"input": (np.asarray(row["input"]) * 0.5).tolist()}
 
 
-def test_a_part_of_a_catalogue_task_is_compared_on_its_own_rows(monkeypatch) -> None:
-    """`head(n)` of a catalogue task hashed the whole catalogue task to compare (its fingerprint
-    first): on cifar10-c or imagenet-val a quick `head(100)` read every image. Only the rows
-    the Task holds are hashed now. The catalogue's rows in another order are its rows too (they
-    were refused as 'other data')."""
-    from dataclasses import replace
-
+def _count_hashed_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the splits `Task` hashes from now on (a list that fills as they are)."""
     from harness.core.task import Task
-    from harness.data.builtin import digits
 
-    catalogue = digits()
     hashed: list[int] = []
     digest = Task._digest
 
@@ -266,6 +259,20 @@ def test_a_part_of_a_catalogue_task_is_compared_on_its_own_rows(monkeypatch) -> 
         return digest(self, split)
 
     monkeypatch.setattr(Task, "_digest", counted)
+    return hashed
+
+
+def test_a_part_of_a_catalogue_task_is_compared_on_its_own_rows(monkeypatch) -> None:
+    """`head(n)` of a catalogue task hashed the whole catalogue task to compare (its fingerprint
+    first): on cifar10-c or imagenet-val a quick `head(100)` read every image. Only the rows
+    the Task holds are hashed now. The catalogue's rows in another order are its rows too (they
+    were refused as 'other data')."""
+    from dataclasses import replace
+
+    from harness.data.builtin import digits
+
+    catalogue = digits()
+    hashed = _count_hashed_rows(monkeypatch)
     fast = dict(device="cpu", bootstrap_resamples=0)
     assert harness.evaluate(linear_digits(), task=catalogue.head(30), **fast).metrics
     assert len(catalogue) not in hashed, hashed
@@ -290,18 +297,10 @@ def test_the_catalogue_task_is_compared_once_per_process(monkeypatch) -> None:
     """Every evaluate(task=<the catalogue's own Task>) reloaded the catalogue task and hashed it
     whole to compare: a loop over models on imagenet-val (50,000 streamed images) read every
     image once more per model. A Task found to be the catalogue's is remembered by its print."""
-    from harness.core.task import Task
     from harness.data.builtin import digits
 
     catalogue = digits()
-    hashed: list[int] = []
-    digest = Task._digest
-
-    def counted(self: Task, split: Any) -> str:
-        hashed.append(len(split))
-        return digest(self, split)
-
-    monkeypatch.setattr(Task, "_digest", counted)
+    hashed = _count_hashed_rows(monkeypatch)
     fast = dict(device="cpu", bootstrap_resamples=0)
     assert harness.evaluate(linear_digits(), task=catalogue, **fast).metrics
     first = len(hashed)

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.suite import RunContext
+from harness.core.task import Task
 from harness.data.builtin import digits, digits_shifted
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
@@ -714,12 +716,8 @@ def test_an_untied_model_gets_no_tie_note(task) -> None:
     assert all("tie-break" not in (m.note or "") for m in result.metrics)
 
 
-def test_tabular_noise_on_a_task_without_continuous_features_is_not_applicable() -> None:
-    """A task whose features are all categorical (one-hot, binary, codes): gaussian_noise
-    leaves every input as it is, so its cells were the clean accuracy under the noise's name,
-    with no note, and counted in mean_tabular_shift_acc (a table of 0/1 columns looked robust
-    to noise). It is now left out, with a record saying why."""
-    from harness.adapters.torch_module import TorchModuleAdapter
+def _all_categorical_diabetes() -> tuple[Task, TorchModuleAdapter]:
+    """Diabetes with every feature declared categorical, and a linear model for it."""
     from harness.data.builtin import diabetes
     from tests.fixture_models import linear_tabular
 
@@ -734,6 +732,15 @@ def test_tabular_noise_on_a_task_without_continuous_features_is_not_applicable()
         input_shape=tab.input_shape,
         modality="tabular",
     )
+    return coded, adapter
+
+
+def test_tabular_noise_on_a_task_without_continuous_features_is_not_applicable() -> None:
+    """A task whose features are all categorical (one-hot, binary, codes): gaussian_noise
+    leaves every input as it is, so its cells were the clean accuracy under the noise's name,
+    with no note, and counted in mean_tabular_shift_acc (a table of 0/1 columns looked robust
+    to noise). It is now left out, with a record saying why."""
+    coded, adapter = _all_categorical_diabetes()
     res = ShiftSuite({"severities": [2, 4]}).run(adapter, coded, RunContext(bootstrap_resamples=20))
     assert set(res.table.conditions()) == {
         "clean",
@@ -755,21 +762,7 @@ def test_a_mean_with_every_perturbation_left_out_says_so() -> None:
     """gaussian_noise alone on a task without a continuous feature: no cell, and there was no
     mean record either, so the board showed a model row with no column and no word. The mean
     is now an undefined record naming what was left out."""
-    from harness.adapters.torch_module import TorchModuleAdapter
-    from harness.data.builtin import diabetes
-    from tests.fixture_models import linear_tabular
-
-    tab = diabetes()
-    names = tuple(f"code{j}" for j in range(tab.input_shape[0]))
-    coded = replace(tab, feature_names=names, categorical_features=names)
-    adapter = TorchModuleAdapter.from_module(
-        linear_tabular(),
-        name="lt",
-        device=torch.device("cpu"),
-        bounds=(0.0, 1.0),
-        input_shape=tab.input_shape,
-        modality="tabular",
-    )
+    coded, adapter = _all_categorical_diabetes()
     suite = ShiftSuite({"severities": [2], "tabular": ["gaussian_noise"]})
     res = suite.run(adapter, coded, RunContext(bootstrap_resamples=20))
     mean = next(r for r in res.metrics if r.metric == "mean_tabular_shift_acc")
