@@ -308,7 +308,7 @@ def _hanley_mcneil_variance(theta: float, m: int, n: int) -> float:
 
 
 def _score_interval(
-    value: float, m: int, ns: list[int], alpha: float, set_values: list[float] | None = None
+    value: float, m: int, ns: list[int], set_values: list[float], alpha: float
 ) -> tuple[float, float]:
     """The AUROC values theta with |value - theta| <= z sqrt(V(theta)) (Newcombe 2006, method
     5): V Hanley-McNeil's variance for one OOD set of size ns[0], `_mean_variance` for the mean
@@ -320,7 +320,6 @@ def _score_interval(
     def variance(theta: float) -> float:
         if len(ns) == 1:
             return _hanley_mcneil_variance(theta, m, ns[0])
-        assert set_values is not None
         return _mean_variance(theta - value, set_values, m, ns)
 
     def gap(theta: float) -> float:
@@ -371,7 +370,7 @@ def _placement_interval(
     var_outs = [float(np.var(b, ddof=1)) / (len(b) * j * j) for b in v01s]
     variance = var_in + sum(var_outs)
     set_values = [float(b.mean()) for b in v01s]  # each set's AUROC
-    score_lo, score_hi = _score_interval(value, m, [len(b) for b in v01s], alpha, set_values)
+    score_lo, score_hi = _score_interval(value, m, [len(b) for b in v01s], set_values, alpha)
     if not (0.0 < value < 1.0 and variance > 0.0):
         return score_lo, score_hi
     spread = var_in**2 / _rare_event_df(v10)
