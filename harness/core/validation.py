@@ -24,7 +24,7 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
     `limit` keeps the first problems only and says how many more there were.
     """
     parts = []
-    for e in err.errors():
+    for e in _entries_together(err.errors()):
         path = ".".join(_loc_part(p) for p in (prefix, *e["loc"]) if p != "")
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
@@ -47,6 +47,41 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
     return "; ".join(parts)
 
 
+def _entries_together(errors: list[Any]) -> list[Any]:
+    """The errors with those of several entries of one list that say the same thing folded into
+    one: `size.0,1,4: Input should be a valid string (got 1, 2, 5)`, not one problem per entry."""
+    out: list[Any] = []
+    folded: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for e in errors:
+        loc = e["loc"]
+        if not loc or not isinstance(loc[-1], int) or "input" not in e:
+            out.append(e)
+            continue
+        key = (loc[:-1], e["type"], e["msg"])
+        if key not in folded:
+            folded[key] = {**e, "entries": [loc[-1]], "inputs": [e["input"]]}
+            out.append(folded[key])
+        else:
+            folded[key]["entries"].append(loc[-1])
+            folded[key]["inputs"].append(e["input"])
+    for e in out:
+        if len(e.get("entries", ())) > 1:
+            e["loc"] = (*e["loc"][:-1], _Entries(",".join(map(str, e["entries"]))))
+            e["input"] = _Listed(e["inputs"])
+    return out
+
+
+class _Entries(str):
+    """The positions of folded list entries (`0,1,4`), written as they are in the path."""
+
+
+class _Listed(list[Any]):
+    """The values of folded entries, shown as `1, 2, 5` (not as a list)."""
+
+    def __repr__(self) -> str:
+        return ", ".join(map(repr, self))
+
+
 def _closest_choice(error: Mapping[str, Any]) -> str:
     """`; did you mean 'x'?` for a string close to one of a closed set's values (a Literal or
     an Enum: `generated: gaussian_nois`, `modality: imag`); else nothing."""
@@ -64,9 +99,11 @@ def _yaml_scalar_hint(error: Mapping[str, Any]) -> str:
     """`; quote it` when YAML turned an unquoted name into a boolean or nothing (`name: no`,
     `models: [off]`, `name: ~`) where text or a mapping was expected: the value shown is then
     not what the user wrote."""
-    value = error["input"]
-    if error["type"] not in _TEXT_OR_MAPPING or not (isinstance(value, bool) or value is None):
+    values = error["input"] if isinstance(error["input"], _Listed) else [error["input"]]
+    scalars = [v for v in values if isinstance(v, bool) or v is None]
+    if error["type"] not in _TEXT_OR_MAPPING or not scalars:
         return ""
+    value = scalars[0]
     read = (
         "yes/no/on/off/true/false as true/false"
         if isinstance(value, bool)
@@ -79,6 +116,8 @@ def _loc_part(part: object) -> str:
     """A key as written when it is plain; else its repr, so a hostile key (newline, control
     characters, markup) cannot break the one-line error or the terminal."""
     text = str(part)
+    if isinstance(part, _Entries):
+        return text
     return text if re.fullmatch(r"[\w.@+()\[\]-]+", text, flags=re.ASCII) else repr(text)
 
 

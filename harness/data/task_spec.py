@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -234,6 +235,19 @@ class TaskSpec(StrictModel):
             raise ValueError("layout is the layout of a recipe's files; set recipe: as well")
         return self
 
+    @field_validator("one_hot", "ordinal", mode="before")
+    @classmethod
+    def _values_as_written(cls, value: Any) -> Any:
+        """YAML reads `ordinal: {size: [1, 2, 3]}` as numbers; a table's cells are matched as
+        the text they read (`table_columns.coded`: a whole number as `1`, not `1.0`), so a
+        number is taken as that text. true/false stay refused (YAML's reading of yes/no)."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            column: [_cell_text(v) for v in values] if isinstance(values, list) else values
+            for column, values in value.items()
+        }
+
     @field_validator("resize", "center_crop", mode="before")
     @classmethod
     def _sizes(cls, value: Any, info: ValidationInfo) -> Any:
@@ -327,3 +341,13 @@ def _refuse_repeats(spec: TaskSpec) -> None:
             if value in seen:
                 raise ValueError(f"{key} names {value!r} twice; {fix}")
             seen.add(value)
+
+
+def _cell_text(value: Any) -> Any:
+    """A listed number as a table's cell reads it (`1`, `1.0` -> '1'; `2.5` -> '2.5'); other
+    values as they are (text kept, true/false and the rest left to the type check)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -273,3 +273,24 @@ def test_an_inline_ood_spec_takes_its_tag_beside_its_keys() -> None:
     assert str(info.value).startswith(
         "suites.shift.ood_sets.0.tag: Input should be 'near' or 'far'"
     )
+
+
+def test_entries_of_one_list_with_one_mistake_say_it_once() -> None:
+    """Five unquoted yes/no entries gave five copies of the same message in the line."""
+    msg = _error(
+        "tasks: [{name: t, source: ./x.csv, modality: tabular, "
+        "ordinal: {size: [yes, S, no, M, ~]}}]\nmodels: [digits-mlp]\nsuites: {accuracy: {}}\n"
+    )
+    assert msg == (
+        "s.yaml: tasks.0.ordinal.size.0,2,4: Input should be a valid string (got True, False, "
+        "None; YAML reads unquoted yes/no/on/off/true/false as true/false: quote a name to keep "
+        "it as text)"
+    )
+    # the same mistake of different values: every value shown, in order
+    mixed = _error(
+        "tasks: [{name: t, source: ./x.csv, modality: tabular, feature_columns: [a, 3, [1]]}]\n"
+        "models: [digits-mlp]\nsuites: {accuracy: {}}\n"
+    )
+    assert mixed == (
+        "s.yaml: tasks.0.feature_columns.1,2: Input should be a valid string (got 3, [1])"
+    )

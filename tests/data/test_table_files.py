@@ -139,6 +139,27 @@ def test_ordinal_and_text_labels_named_by_class_names(tmp_path: Path) -> None:
     )
 
 
+def test_numbers_listed_unquoted_match_the_cells_they_name(tmp_path: Path) -> None:
+    """YAML reads `ordinal: {grade: [1, 2, 3]}` as numbers; they were refused with one
+    "should be a valid string" per entry. A listed number is the text its cell reads."""
+    write(tmp_path, "g.csv", "grade,score,y\n1,0.5,0\n3,1.5,1\n2,2.5,0\n3,0.5,1\n")
+    task = load(
+        tmp_path,
+        source="g.csv",
+        label_column="y",
+        ordinal={"grade": [1, 2, 3.0]},
+        one_hot={"score": [0.5, 1.5, 2.5]},
+    )
+    assert task.all_inputs().numpy().tolist() == [
+        [0, 1, 0, 0],
+        [2, 0, 1, 0],
+        [1, 0, 0, 1],
+        [2, 1, 0, 0],
+    ]
+    quoted = load(tmp_path, source="g.csv", label_column="y", ordinal={"grade": ["1", "2", "3"]})
+    assert quoted.all_inputs().numpy()[:, 0].tolist() == [0, 2, 1, 2]
+
+
 def test_bom_is_skipped_and_wide_encodings_need_encoding(tmp_path: Path) -> None:
     write(tmp_path, "bom.csv", b"\xef\xbb\xbf" + CSV.encode())
     assert load(tmp_path, source="bom.csv", feature_columns=["a"]).labels.tolist() == [0, 1, 0, 1]
