@@ -433,19 +433,32 @@ def headline_board(
 def _models_at_chance(
     column: HeadlineColumn, chosen: Mapping[str, tuple[MetricRecord, str]]
 ) -> dict[str, Caveat]:
-    """The models whose number in a clean accuracy column is at or below its chance level, with
-    the caveat their `skill` numbers (calibration) carry."""
+    """The models whose number in a clean accuracy column is not shown above its chance level
+    (the number, or its interval's low end, at or below chance), with the caveat their `skill`
+    numbers (calibration) carry: a model whose accuracy chance could have given may be a
+    constant guess, and a constant guess can be well calibrated."""
     chance = column.chance
     assert chance is not None
     out = {}
     for model, (record, _detail) in chosen.items():
-        if record.value is not None and record.value <= chance + 1e-12:
-            out[model] = Caveat(
-                "at_chance",
-                f"this model's {column.label} {record.value:.3f} is at or below chance "
-                f"({chance:.3f}, the most common class's share): a constant guess can be "
-                "well calibrated, so this number is no merit; not ranked",
+        if record.value is None:
+            continue
+        share = f"{chance:.3f}, the most common class's share"
+        if record.value <= chance + 1e-12:
+            where = f"{record.value:.3f} is at or below chance ({share})"
+        elif record.ci is not None and record.ci[0] <= chance + 1e-12:
+            low, high = record.ci
+            where = (
+                f"{record.value:.3f} [{low:.3f}, {high:.3f}] is not shown above chance (its 95% "
+                f"interval reaches {share})"
             )
+        else:
+            continue
+        out[model] = Caveat(
+            "at_chance",
+            f"this model's {column.label} {where}: a constant guess can be well calibrated, so "
+            "this number is no merit; not ranked",
+        )
     return out
 
 

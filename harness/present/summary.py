@@ -131,7 +131,8 @@ def summary_markdown(
         "where the two verdicts differ; for ECE the test compares debiased ECE, so two models "
         "showing the same ECE can fall on either side). Upper bounds and unreliable numbers are in italics with a "
         "numbered reason and are never starred, and so is no number in a column where every "
-        "model is at or below chance or that has one ranked number. " + where,
+        "model is at or below chance or that has one ranked number, nor the calibration error "
+        "of a model whose clean accuracy is not shown above chance. " + where,
         "",
     ]
     if source:

@@ -274,3 +274,28 @@ def test_a_model_at_chance_is_never_best_on_calibration(tmp_path: Path) -> None:
     verdict = head.verdicts[at]
     assert [m for m, _ in verdict.best] != ["guess"] and verdict.ranked == 2
     assert [(m, why) for m, why, _ in verdict.excluded] == [("guess", "model at chance")]
+
+
+def test_a_model_not_shown_above_chance_is_not_ranked_on_calibration(tmp_path: Path) -> None:
+    """Clean accuracy 0.150 [0.100, 0.200] against chance 0.125: above chance by its point
+    estimate only, so its small ECE was ranked (and could be starred). Its interval reaches
+    chance: it is left out, and the caveat shows the interval."""
+    root = tmp_path / "res"
+    write_synthetic_run(
+        root, models={"good": 0.9, "barely": 0.12, "fair": 0.7}, confidence={"barely": 0.15}
+    )
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    chance = head.columns[0].chance
+    at = next(i for i, c in enumerate(head.columns) if c.id == "ece")
+    cells = {row.model: row.cells for row in head.rows}
+    clean = cells["barely"][0].record
+    assert chance is not None and clean is not None and clean.ci is not None
+    assert clean.value is not None and clean.ci[0] < chance < clean.value
+    barely = cells["barely"][at]
+    assert barely.rank is None and not barely.best
+    (caveat,) = [c for c in barely.caveats if c.kind == "at_chance"]
+    assert "0.150 [0.100, 0.200] is not shown above chance" in caveat.reason
+    assert f"reaches {chance:.3f}" in caveat.reason
+    assert [(m, why) for m, why, _ in head.verdicts[at].excluded] == [("barely", "model at chance")]
+    assert cells["fair"][at].rank is not None and cells["good"][at].rank is not None
