@@ -222,7 +222,7 @@ def save(fig: Any, path: Path, *, tight: bool = True, keep: bool = False) -> Pat
     symbolic link at `path` (harness/store/atomic.py). `keep`: the figure stays open (it is
     drawn again with other data)."""
     image = io.BytesIO()
-    box: dict[str, Any] = {"bbox_inches": tight_box(fig)} if tight else {}
+    box: dict[str, Any] = {"bbox_inches": tight_box(fig), "pad_inches": PAD_INCHES} if tight else {}
     fig.savefig(image, format="png", dpi=DPI, **box)
     if not keep:
         plt.close(fig)
@@ -239,10 +239,14 @@ def tight_box(fig: Any) -> Any:
     disabled) before it measures the tight box, for layout engines, and once to render it; a
     figure without a layout engine (every report figure: `tight_layout` is applied once, not
     as an engine) is measured the same without that first draw, and savefig given the box
-    draws it once. The same box, so the same PNG bytes (tests/present/test_figure_style.py)."""
+    draws it once. The same box, so the same PNG bytes (tests/present/test_figure_style.py).
+    "tight" (savefig measures) for a figure with a layout engine or a canvas that cannot
+    render (one made without pyplot)."""
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is None or fig.get_layout_engine() is not None:
+        return "tight"
     with _at_dpi(fig, DPI):
-        renderer = fig.canvas.get_renderer()
-        return fig.get_tightbbox(renderer).padded(PAD_INCHES, PAD_INCHES)
+        return fig.get_tightbbox(get_renderer()).padded(PAD_INCHES, PAD_INCHES)
 
 
 class _at_dpi:

@@ -51,9 +51,9 @@ def test_save_writes_the_tight_savefig_bytes(
     """The same bytes as savefig's own tight box, with the figure drawn once (savefig drew it
     twice: once to measure, with drawing disabled, once to render), and the figure's own dpi
     left as it was."""
+    expected = _tight(make())  # another figure: savefig's drawing stays in the figure it drew
     fig = make()
     dpi = fig.dpi
-    expected = _tight(fig)
     draws = 0
     draw = Figure.draw
 
@@ -74,13 +74,12 @@ def test_report_figures_keep_their_bytes(tmp_path: Path, monkeypatch: pytest.Mon
     """A report figure (`figures.lines`: panels, dodged series, legends outside) saved by `save`
     is the PNG savefig's tight box gives."""
     expected: list[bytes] = []
-    save = figure_style.save
 
-    def both(fig: Any, path: Path, **kw: Any) -> Path:
+    def measured_by_savefig(fig: Any, path: Path, **_: Any) -> Path:
         expected.append(_tight(fig))
-        return save(fig, path, **kw)
+        plt.close(fig)
+        return path
 
-    monkeypatch.setattr(figures, "save", both)
     names = ["a", "b", "c"]
     panels = {
         "linf": {n: [FigPoint(e, 0.9 - e - i / 10, (0.7 - e, 0.95 - e), "", 60)
@@ -88,9 +87,45 @@ def test_report_figures_keep_their_bytes(tmp_path: Path, monkeypatch: pytest.Mon
         "l2": {n: [FigPoint(e, 0.8 - e / 2, None, "upper bound", 60) for e in (0.5, 1.0)]
                for n in names},
     }  # fmt: skip
-    out = figures.lines(
-        panels, tmp_path / "f.png", title="t", xlabel="eps", ylabel="robust accuracy",
-        styles=figures.Styles(names), unit_interval=True,
-    )  # fmt: skip
+
+    def draw() -> Path | None:
+        return figures.lines(
+            panels, tmp_path / "f.png", title="t", xlabel="eps", ylabel="robust accuracy",
+            styles=figures.Styles(names), unit_interval=True,
+        )  # fmt: skip
+
+    with monkeypatch.context() as patched:
+        patched.setattr(figures, "save", measured_by_savefig)
+        draw()
+    out = draw()  # a new figure, saved by figure_style.save
     assert out is not None
     assert expected and out.read_bytes() == expected[0]
+
+
+def test_a_figure_without_an_agg_canvas_is_saved_as_savefig_would(tmp_path: Path) -> None:
+    """A figure made without pyplot (its canvas cannot render) is measured by savefig itself:
+    the same bytes."""
+    fig = Figure(figsize=(3.0, 2.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [1, 0], label="a line")
+    legend_outside(ax)
+    expected = _tight(fig)
+    figure_style.save(fig, tmp_path / "f.png", keep=True)
+    assert (tmp_path / "f.png").read_bytes() == expected
+
+
+def test_a_figure_with_a_layout_engine_is_saved_as_savefig_would(tmp_path: Path) -> None:
+    """savefig's first drawing runs a layout engine (constrained layout) before it measures:
+    such a figure is left to savefig."""
+
+    def made() -> Any:  # a fresh figure each time: savefig's layout stays in the figure
+        fig, axes = plt.subplots(1, 2, figsize=(4.0, 2.0), layout="constrained")
+        for ax in axes:
+            ax.set_title("a title long enough to need the layout")
+            ax.set_ylabel("accuracy")
+        return fig
+
+    expected = _tight(made())
+    figure_style.save(made(), tmp_path / "f.png")
+    assert (tmp_path / "f.png").read_bytes() == expected
+    plt.close("all")
