@@ -12,6 +12,11 @@ read the ratios within a round.
 changed: what a CI job that reports into a kept folder does), times it against the first build
 and checks that it wrote the same site.
 
+At the end: per harness, the median over rounds of the report's time over the leaderboard's
+(cold, and warm with `--warm`: issue 44 asks for the cold one at most 3x), and with `--before`
+the median of this checkout's time over the other's within each round (CPU: what the report
+costs whatever else runs beside it; wall: what a user waits).
+
 Run (from the repository root):
     python benchmarks/bench_quickstart_report.py [--rounds 3] [--before DIR] [--folder FOLDER]
         [--warm]
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -83,13 +89,16 @@ def main() -> None:
         "report / leaderboard wall | CPU |"
         + (" again CPU (s) | again / report CPU |" if args.warm else "")
     )
+    runs: dict[str, list[tuple[Timing, Timing, Timing | None]]] = {n: [] for n, _s in sources}
     with tempfile.TemporaryDirectory(prefix="bench-quickstart-") as tmp:
         for r in range(1, args.rounds + 1):
             sites = []
-            for name, source in sources:
+            # the two checkouts take turns going first: neither always meets a cold file cache
+            for name, source in sources if r % 2 else sources[::-1]:
                 board, report, again, files = _round(
                     args.folder.resolve(), Path(tmp), source, warm=args.warm
                 )
+                runs[name].append((board, report, again))
                 sites.append(files)
                 extra = (
                     "" if again is None else f" {again.cpu:.2f} | {again.cpu / report.cpu:.2f} |"
@@ -104,6 +113,36 @@ def main() -> None:
                 differ = sorted(k for k in sites[0].keys() | sites[1].keys()
                                 if sites[0].get(k) != sites[1].get(k))  # fmt: skip
                 print(f"round {r}: sites " + (f"DIFFER: {differ[:10]}" if differ else "identical"))
+    _summary(runs)
+
+
+def _summary(runs: dict[str, list[tuple[Timing, Timing, Timing | None]]]) -> None:
+    """Medians over the rounds: report over leaderboard per harness, this over before."""
+
+    def med(values: list[float]) -> str:
+        return f"{statistics.median(values):.2f}"
+
+    for name, rows in runs.items():
+        line = (
+            f"{name}: report / leaderboard, median: wall {med([r.wall / b.wall for b, r, _ in rows])}"
+            f" CPU {med([r.cpu / b.cpu for b, r, _ in rows])}"
+        )
+        warm = [(b, a) for b, _r, a in rows if a is not None]
+        if warm:
+            line += (
+                f"; warm report / leaderboard: wall {med([a.wall / b.wall for b, a in warm])}"
+                f" CPU {med([a.cpu / b.cpu for b, a in warm])}"
+            )
+        print(line)
+    if "before" in runs:
+        pairs = list(zip(runs["this"], runs["before"], strict=True))
+        print(
+            "this / before, median: report wall "
+            f"{med([t[1].wall / b[1].wall for t, b in pairs])} CPU "
+            f"{med([t[1].cpu / b[1].cpu for t, b in pairs])}; leaderboard wall "
+            f"{med([t[0].wall / b[0].wall for t, b in pairs])} CPU "
+            f"{med([t[0].cpu / b[0].cpu for t, b in pairs])}"
+        )
 
 
 if __name__ == "__main__":

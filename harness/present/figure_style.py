@@ -222,12 +222,44 @@ def save(fig: Any, path: Path, *, tight: bool = True, keep: bool = False) -> Pat
     symbolic link at `path` (harness/store/atomic.py). `keep`: the figure stays open (it is
     drawn again with other data)."""
     image = io.BytesIO()
-    box: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.08} if tight else {}
+    box: dict[str, Any] = {"bbox_inches": tight_box(fig), "pad_inches": PAD_INCHES} if tight else {}
     fig.savefig(image, format="png", dpi=DPI, **box)
     if not keep:
         plt.close(fig)
     atomic.write_bytes(path, image.getvalue(), durable=False)
     return path
+
+
+PAD_INCHES = 0.08  # around a figure's tight box
+
+
+def tight_box(fig: Any) -> Any:
+    """The box `savefig(bbox_inches="tight", pad_inches=PAD_INCHES)` crops the figure to at
+    DPI, measured without drawing the figure: savefig draws a figure once (with drawing
+    disabled) before it measures the tight box, for layout engines, and once to render it; a
+    figure without a layout engine (every report figure: `tight_layout` is applied once, not
+    as an engine) is measured the same without that first draw, and savefig given the box
+    draws it once. The same box, so the same PNG bytes (tests/present/test_figure_style.py).
+    "tight" (savefig measures) for a figure with a layout engine or a canvas that cannot
+    render (one made without pyplot)."""
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is None or fig.get_layout_engine() is not None:
+        return "tight"
+    with _at_dpi(fig, DPI):
+        return fig.get_tightbbox(get_renderer()).padded(PAD_INCHES, PAD_INCHES)
+
+
+class _at_dpi:
+    """The figure at `dpi` within the block (as savefig sets it), its own dpi after."""
+
+    def __init__(self, fig: Any, dpi: float) -> None:
+        self.fig, self.dpi, self.old = fig, dpi, fig.dpi
+
+    def __enter__(self) -> None:
+        self.fig.dpi = self.dpi
+
+    def __exit__(self, *exc: object) -> None:
+        self.fig.dpi = self.old
 
 
 def note(fig: Any, text: str) -> None:
