@@ -258,9 +258,10 @@ def _is_text(kind: pa.DataType) -> bool:
 
 
 def _whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A float column whose values are all whole as integers (so `1` reads `1`, not `1.0`)."""
+    """A float column whose values are all whole as integers (so `1` reads `1`, not `1.0`); one
+    with a value beyond int64 (1e20) or infinite stays floats (Arrow writes `1e+20`, `inf`)."""
     if pa.types.is_floating(column.type):
-        whole = pc.equal(pc.round(column), column)
+        whole = pc.and_(pc.equal(pc.round(column), column), pc.less(pc.abs(column), float(1 << 63)))
         if bool(pc.all(pc.or_kleene(whole, pc.is_null(column))).as_py()):
             return column.cast(pa.int64())
     return column

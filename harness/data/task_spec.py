@@ -66,6 +66,7 @@ LATER_TASK_KEYS: dict[str, Any] = {
     "override": False,
 }
 MAX_SIZE = 1 << 15
+INT64 = 1 << 63  # whole numbers in -INT64..INT64-1 are read as integers (`table_columns`)
 MAX_CLASSES = 1_000_000  # ImageNet-21k has 21,841; more is a typo that would size every array
 Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 
@@ -344,10 +345,22 @@ def _refuse_repeats(spec: TaskSpec) -> None:
 
 
 def _cell_text(value: Any) -> Any:
-    """A listed number as a table's cell reads it (`1`, `1.0` -> '1'; `2.5` -> '2.5'); other
-    values as they are (text kept, true/false and the rest left to the type check)."""
+    """A listed number as a table's cell reads it (`1`, `1.0` -> '1'; `2.5` -> '2.5'; `0.00001`
+    -> '0.00001'; `1.0e20` -> '1e+20': Arrow's text of the float, as `table_columns.coded`
+    writes a cell); other values as they are (text kept, true/false, NaN, infinities and
+    numbers beyond a float left to the type check)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, int) and -INT64 <= value < INT64:
+        return str(value)
+    try:
+        number = float(value)
+    except OverflowError:
         return value
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if not math.isfinite(number):
+        return value
+    if number.is_integer() and -INT64 <= number < INT64:
+        return str(int(number))
+    import pyarrow as pa  # only for a listed fraction or a very large number
+
+    return pa.array([number], pa.float64()).cast(pa.string())[0].as_py()

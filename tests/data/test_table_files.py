@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from harness.core.errors import DatasetError
+from harness.core.validation import format_validation_error
 from harness.data.loader import load_task
 from harness.data.task_spec import TaskSpec
 
@@ -158,6 +160,44 @@ def test_numbers_listed_unquoted_match_the_cells_they_name(tmp_path: Path) -> No
     ]
     quoted = load(tmp_path, source="g.csv", label_column="y", ordinal={"grade": ["1", "2", "3"]})
     assert quoted.all_inputs().numpy()[:, 0].tolist() == [0, 2, 1, 2]
+
+
+def test_listed_floats_read_as_their_cells_write_them(tmp_path: Path) -> None:
+    """A listed float is the text its cell reads: `0.00001` was taken as '1e-05' and
+    `123456789012.5` as '123456789012.5' where the cells read '0.00001' and
+    '1.234567890125e+11', so the column was refused as holding values its list names."""
+    write(tmp_path, "f.csv", "a,b,y\n0.00001,123456789012.5,0\n0.5,2.5,1\n")
+    task = load(
+        tmp_path,
+        source="f.csv",
+        label_column="y",
+        ordinal={"a": [0.5, 0.00001]},
+        one_hot={"b": [2.5, 123456789012.5]},
+    )
+    assert task.all_inputs().numpy().tolist() == [[1, 0, 1], [0, 1, 0]]
+
+
+def test_whole_numbers_beyond_int64_are_read_as_numbers_not_a_traceback(tmp_path: Path) -> None:
+    """A category column of whole numbers beyond int64 (1e20) or infinite was cast to int64:
+    Arrow's "Float value ... was truncated" traceback instead of the cells' text."""
+    write(tmp_path, "w.csv", "a,b,y\n1e20,inf,0\n2,3,1\n")
+    task = load(
+        tmp_path, source="w.csv", label_column="y", ordinal={"a": [2, 1.0e20]}, one_hot={"b": None}
+    )
+    assert task.feature_names == ("a", "b=3", "b=inf")
+    assert task.all_inputs().numpy().tolist() == [[1, 0, 1], [0, 1, 0]]
+
+
+def test_listed_number_too_large_for_a_float_is_refused_in_one_line() -> None:
+    """A whole number beyond a float's range in a list raised OverflowError from the spec
+    check (a traceback from `harness validate`)."""
+    with pytest.raises(ValidationError) as err:
+        TaskSpec.model_validate(
+            {"name": "t", "modality": "tabular", "source": "x.csv", "ordinal": {"a": [10**400]}}
+        )
+    message = format_validation_error(err.value, prefix="tasks.0")
+    assert message.startswith("tasks.0.ordinal.a.0: ")
+    assert "\n" not in message
 
 
 def test_bom_is_skipped_and_wide_encodings_need_encoding(tmp_path: Path) -> None:
