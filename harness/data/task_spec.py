@@ -215,6 +215,7 @@ class TaskSpec(StrictModel):
         if self.column_names is not None and len(set(self.column_names)) != len(self.column_names):
             raise ValueError("column_names repeats a name; every column needs its own")
         _refuse_repeats(self)
+        _refuse_empty_lists(self)
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":
             tabular_only.append("missing_rows")
@@ -342,6 +343,30 @@ def _refuse_repeats(spec: TaskSpec) -> None:
             if value in seen:
                 raise ValueError(f"{key} names {value!r} twice; {fix}")
             seen.add(value)
+
+
+def _refuse_empty_lists(spec: TaskSpec) -> None:
+    """Lists the spec alone shows cannot describe the task (each refused by the run, job by
+    job, while `harness validate` called the spec valid): a one-hot or ordinal list without an
+    entry (every cell then unlisted), one class name, a class count its names contradict."""
+    for key, values in [*spec.one_hot.items(), *spec.ordinal.items()]:
+        if values is not None and not values:
+            if key in spec.one_hot:
+                raise ValueError(
+                    f"one_hot.{key} lists no category; list them, or null for the sorted values "
+                    "found in the splits"
+                )
+            raise ValueError(f"ordinal.{key} lists no value; list them in order")
+    names = spec.class_names
+    if names is not None and len(names) == 1:
+        raise ValueError(
+            f"class_names lists 1 class; a classifier needs at least 2 (got {names!r})"
+        )
+    if names and spec.num_classes is not None and spec.num_classes != len(names):
+        raise ValueError(
+            f"num_classes is {spec.num_classes} but class_names lists {len(names)} classes; "
+            "drop num_classes or make them agree"
+        )
 
 
 def _cell_text(value: Any) -> Any:

@@ -73,7 +73,7 @@ CASES: list[tuple[str, Damage, dict[str, object], str]] = [
     (
         "class-not-declared",
         _nothing,
-        {"class_names": ["n01"]},
+        {"class_names": ["n01", "n09"]},
         "source {inc}/fog/1: class folder 'n02' is not in class_names",
     ),
     (

@@ -156,3 +156,25 @@ def test_a_list_naming_an_entry_twice_is_refused(key: str, value: object, messag
     with pytest.raises(ValidationError, match=message):
         modality = "image" if key in ("corruptions", "severities") else "tabular"
         TaskSpec.model_validate({"name": "t", "source": "x", "modality": modality, key: value})
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"one_hot": {"c": []}}, r"one_hot\.c lists no category; list them, or null for"),
+        ({"ordinal": {"c": []}}, r"ordinal\.c lists no value; list them in order"),
+        ({"class_names": ["x"]}, r"class_names lists 1 class; a classifier needs at least 2"),
+        (
+            {"num_classes": 2, "class_names": ["p", "q", "r"]},
+            r"num_classes is 2 but class_names lists 3 classes; drop num_classes or make",
+        ),
+    ],
+)
+def test_lists_that_cannot_describe_a_task_are_refused_by_the_spec_check(
+    keys: dict[str, object], message: str
+) -> None:
+    """`harness validate` called these valid; the run then failed each job ("reads '1', which
+    one_hot.c does not list (listed: )", "value 1 outside the class range 0..0", "num_classes
+    2 but 3 class names"). The spec alone says they are wrong."""
+    with pytest.raises(ValidationError, match=message):
+        TaskSpec.model_validate({"name": "t", "source": "x", "modality": "tabular", **keys})
