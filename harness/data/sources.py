@@ -221,6 +221,8 @@ def check_named_columns(spec: TaskSpec, columns: list[str], where: str) -> None:
     ]
     if spec.modality == "tabular":
         named += [("feature_columns", c) for c in spec.feature_columns or ()]
+        named += [(f"one_hot.{c}", c) for c in spec.one_hot]
+        named += [(f"ordinal.{c}", c) for c in spec.ordinal]
     have = set(columns)
     for key, column in named:
         if column is not None and column not in have:

@@ -384,6 +384,9 @@ def test_validate_finds_a_named_column_the_header_lacks(tmp_path: Path) -> None:
         "group_columns": (dict(group_columns=["sex"]), "sex"),
         "feature_columns": (dict(feature_columns=["a", "c"]), "c"),
         "id_column": (dict(id_column="id"), "id"),
+        # `harness validate` called these valid; each job then failed at load
+        "one_hot.size": (dict(one_hot={"size": None}), "size"),
+        "ordinal.grade": (dict(ordinal={"grade": ["lo", "hi"]}), "grade"),
     }
     for key, (kw, missing) in cases.items():
         with pytest.raises(DatasetError) as err:
