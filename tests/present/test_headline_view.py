@@ -158,3 +158,19 @@ def test_clean_accuracy_at_chance_does_not_speak_of_attacks() -> None:
     assert chance_text(clean).endswith("what always predicting the most common class scores)")
     robust = replace(clean, id="robust_acc", threat=ThreatModel(norm="linf", eps=0.1))
     assert chance_text(robust).endswith("which no attack can lower)")
+
+
+def test_the_page_legend_names_every_reason_a_cell_is_not_starred(tmp_path: Path) -> None:
+    """summary.md's legend said the calibration error of a model at chance is never starred;
+    index.html's legend, above the same board, did not, so an unstarred lowest ECE there read
+    as a tie or an oversight."""
+    from harness.present.api_report import report
+
+    root = tmp_path / "res"
+    write_synthetic_run(root, models={"a": 0.9})
+    written = report(root, tmp_path / "site", suite_boards=installed_suite_boards())
+    legend_html = (tmp_path / "site" / "index.html").read_text().split('class="legend"')[1]
+    legend_html = legend_html.split("</p>")[0]
+    rule = "calibration error of a model whose clean accuracy is not shown above chance"
+    assert rule in legend_html
+    assert rule in written.summary.read_text()
