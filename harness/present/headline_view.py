@@ -142,6 +142,7 @@ def _verdict(v: Verdict) -> VerdictView:
         tie = "significantly ahead of every other ranked model"
     else:
         tie = "the only comparable number"
+    tie += _near_chance(v.column, top)
     leader = Link(model, model_page(model))
     runner_up, runner_value = None, ""
     if v.runner_up is not None:
@@ -233,6 +234,21 @@ def versus_text(v: Verdict) -> str:
 def _p(p: float | None) -> str:
     text = p_text(p)
     return text if text.startswith("<") else f"= {text}"
+
+
+def _near_chance(column: HeadlineColumn, top: MetricRecord) -> str:
+    """'; its 95% interval reaches chance (...)' for a best number above chance whose interval
+    is not (a lone weak model read 'best weak 0.550 [0.441, 0.654] — the only comparable
+    number' against chance 0.512), else ''."""
+    chance = column.chance
+    if chance is None or column.at_chance or top.ci is None or top.value is None:
+        return ""
+    if not column.higher_is_better or top.ci[0] > chance + 1e-12:
+        return ""
+    return (
+        f"; its 95% interval reaches chance ({value_text(chance, column.unit)}: what always "
+        "predicting the most common class scores)"
+    )
 
 
 def chance_text(column: HeadlineColumn) -> str:

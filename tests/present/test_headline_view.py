@@ -174,3 +174,25 @@ def test_the_page_legend_names_every_reason_a_cell_is_not_starred(tmp_path: Path
     rule = "calibration error of a model whose clean accuracy is not shown above chance"
     assert rule in legend_html
     assert rule in written.summary.read_text()
+
+
+def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> None:
+    """A lone weak model read 'clean accuracy: best barely 0.150 [0.100, 0.200] — the only
+    comparable number' against chance 0.125, with no word that chance could have given it
+    (its calibration cell already says its accuracy is not shown above chance)."""
+    root = tmp_path / "res"
+    write_synthetic_run(root, models={"barely": 0.15})
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    view = headline_view(head)
+    (clean,) = [v for v in view.verdicts if v.label == "clean accuracy"]
+    sentence = verdict_sentence(clean)
+    assert sentence.startswith("clean accuracy: best barely 0.150 [0.100, 0.200]")
+    assert "the only comparable number; its 95% interval reaches chance (0.125" in sentence
+    assert "its 95% interval reaches chance (0.125" in summary_markdown([head])
+    # a best number clear of chance says nothing of it
+    strong = tmp_path / "strong"
+    write_synthetic_run(strong, models={"good": 0.9})
+    (board,) = build_boards(strong, suite_boards=installed_suite_boards())
+    view = headline_view(headline_board(board, read_outcomes(strong)))
+    assert all("chance" not in verdict_sentence(v) for v in view.verdicts)
