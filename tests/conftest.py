@@ -18,6 +18,12 @@ from pathlib import Path
 # took 10-11 s of wall and ~9 s of CPU under two busy loops, 1.5-3.6 s with the threads sleeping.
 # Only how idle threads wait changes, never how work is split: every number is the same.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# numpy's and scipy's OpenBLAS start one thread per core and spin them while they wait, and the
+# tests call BLAS outside any job (a job sets its own limits: harness/run/threads.py): fitting
+# scikit-learn's LogisticRegression on the 1,797 digits took 5-7 s of CPU with two OpenBLAS
+# threads on a 2-core machine running two test workers, 0.14 s with one. One thread per worker
+# (two workers use both cores); set before numpy loads OpenBLAS, inherited by the tests' children.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -75,6 +75,25 @@ def test_using_threads_restores_the_setting() -> None:
         torch.set_num_threads(before)
 
 
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_the_tests_run_blas_on_one_thread_and_a_job_still_sets_its_count() -> None:
+    """tests/conftest.py starts OpenBLAS on one thread per test worker (two spinning threads per
+    worker on two cores cost 5-7 s of CPU for one LogisticRegression fit); a job's count still
+    reaches BLAS, so the runs below compare tables across counts in BLAS too."""
+    import numpy as np
+
+    np.ones((64, 64)) @ np.ones((64, 64))  # OpenBLAS loaded and used
+    assert _blas_threads() == {1}
+    with using_threads(2):
+        assert _blas_threads() == {2}
+    assert _blas_threads() == {1}
+
+
 SPEC = """
 name: threads
 device: cpu
