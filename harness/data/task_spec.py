@@ -319,6 +319,14 @@ class TaskSpec(StrictModel):
                 f"group_bins names {', '.join(unbinned)}, which is not in group_columns "
                 f"{self.group_columns}{hint}; bin a declared group column"
             )
+        # checked here, so `harness validate` refuses them (the fairness suite refused them
+        # job by job), as it does the suite's own `bins`
+        for column, edges in self.group_bins.items():
+            if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+                raise ValueError(
+                    f"group_bins.{column}: bin edges must be at least two increasing numbers "
+                    f"(got {edges})"
+                )
         return self
 
 

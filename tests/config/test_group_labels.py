@@ -88,3 +88,18 @@ def test_bins_of_an_undeclared_column_are_a_spec_error() -> None:
             "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
             source="s.yaml",
         )
+
+
+@pytest.mark.parametrize("edges", ["[50, 30]", "[30, 30, 60]", "[30]"])
+def test_task_bins_that_do_not_increase_are_a_spec_error(edges: str) -> None:
+    """`group_bins: {age: [50, 30]}` passed `harness validate`; the fairness suite then refused
+    it in every job. The spec check refuses it, as it does the suite's own `bins`."""
+    with pytest.raises(
+        SpecError, match=r"group_bins\.age: bin edges must be at least two increasing numbers"
+    ):
+        parse_spec_text(
+            "tasks: [{name: t, source: x.csv, modality: tabular, feature_columns: [a],\n"
+            f"         group_columns: [sex, age], group_bins: {{age: {edges}}}}}]\n"
+            "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+            source="s.yaml",
+        )
