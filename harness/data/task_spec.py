@@ -250,6 +250,20 @@ class TaskSpec(StrictModel):
             for column, values in value.items()
         }
 
+    @field_validator("group_labels", mode="before")
+    @classmethod
+    def _group_values_as_written(cls, value: Any) -> Any:
+        """`group_labels: {sex: {1: male, 2: female}}`: YAML reads the values as numbers; a
+        group value is its cell's text, so a number names that text (as in `one_hot`)."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            column: {_cell_text(k): v for k, v in labels.items()}
+            if isinstance(labels, dict)
+            else labels
+            for column, labels in value.items()
+        }
+
     @field_validator("resize", "center_crop", mode="before")
     @classmethod
     def _sizes(cls, value: Any, info: ValidationInfo) -> Any:

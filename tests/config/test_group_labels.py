@@ -103,3 +103,28 @@ def test_task_bins_that_do_not_increase_are_a_spec_error(edges: str) -> None:
             "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
             source="s.yaml",
         )
+
+
+def test_numbers_as_group_values_name_the_cells_they_read(tmp_path: Path) -> None:
+    """`group_labels: {region: {1: North, 2: South}}` was refused (YAML reads the keys as
+    numbers, one error per key); a number names the group value its cells read, as in
+    `one_hot`, and the labels reach the summary under those values."""
+    gen = np.random.default_rng(0)
+    pd.DataFrame(
+        {
+            "f1": gen.random(20),
+            "label": gen.integers(0, 2, 20),
+            "region": gen.choice([1, 2], 20),
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
+    spec = parse_spec_text(
+        "tasks:\n"
+        "  - {name: t, source: t.csv, split: train, modality: tabular,\n"
+        "     feature_columns: [f1], group_columns: [region],\n"
+        "     group_labels: {region: {2: South, 1.0: North}}}\n"
+        "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+        source="s.yaml",
+    )
+    task = load_task(spec.tasks[0], base_dir=tmp_path)  # type: ignore[arg-type]
+    assert task.summary().group_labels == {"region": {"2": "South", "1": "North"}}
+    assert set(task.groups()["region"].astype(str)) == {"1", "2"}
