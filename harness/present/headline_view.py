@@ -56,6 +56,7 @@ class VerdictView:
     runner_up_value: str = ""
     versus: str = ""  # '+0.220, exact McNemar, Holm-adjusted p < 0.001: significant'
     chance: str = ""  # 'every model is at or below chance (0.110: ...)'
+    near_chance: str = ""  # '; its 95% interval reaches chance (0.512: ...)' for the leader
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,6 @@ def _verdict(v: Verdict) -> VerdictView:
         tie = "significantly ahead of every other ranked model"
     else:
         tie = "the only comparable number"
-    tie += _near_chance(v.column, top)
     leader = Link(model, model_page(model))
     runner_up, runner_value = None, ""
     if v.runner_up is not None:
@@ -162,6 +162,7 @@ def _verdict(v: Verdict) -> VerdictView:
         runner_up_value=runner_value,
         versus=versus_text(v),
         chance=chance_text(v.column),
+        near_chance=_near_chance(v.column, top),
     )
 
 
@@ -187,10 +188,13 @@ def verdict_sentence(
         names = ", ".join(name(t.text) for t in [v.leader, *v.tied])
         return (
             f"{label}: no clear best — {names} are within noise of each other "
-            f"({text(v.leader.text)} {text(v.value)})"
+            f"({text(v.leader.text)} {text(v.value)}{text(v.near_chance)})"
         )
     tied = f", with {', '.join(name(t.text) for t in v.tied)}" if v.tied else ""
-    out = f"{label}: best {name(v.leader.text)} {text(v.value)}{tied} — {text(v.tie)}"
+    out = (
+        f"{label}: best {name(v.leader.text)} {text(v.value)}{tied} — {text(v.tie)}"
+        f"{text(v.near_chance)}"
+    )
     if v.runner_up is not None and v.versus:
         out += (
             f"; next {name(v.runner_up.text)} {text(v.runner_up_value)}, "

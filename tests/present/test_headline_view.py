@@ -190,6 +190,20 @@ def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> 
     assert sentence.startswith("clean accuracy: best barely 0.150 [0.100, 0.200]")
     assert "the only comparable number; its 95% interval reaches chance (0.125" in sentence
     assert "its 95% interval reaches chance (0.125" in summary_markdown([head])
+    from harness.present.api_report import report
+
+    report(root, tmp_path / "site", suite_boards=installed_suite_boards())
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "the only comparable number; its 95% interval reaches chance (0.125" in page
+    # two weak models within noise of each other: the sentence says it of the leader too
+    pair = tmp_path / "pair"
+    write_synthetic_run(pair, models={"barely": 0.15, "also": 0.16})
+    (board,) = build_boards(pair, suite_boards=installed_suite_boards())
+    view = headline_view(headline_board(board, read_outcomes(pair)))
+    (clean,) = [v for v in view.verdicts if v.label == "clean accuracy"]
+    assert clean.all_tied
+    assert "within noise of each other" in verdict_sentence(clean)
+    assert "; its 95% interval reaches chance (0.1" in verdict_sentence(clean)
     # a best number clear of chance says nothing of it
     strong = tmp_path / "strong"
     write_synthetic_run(strong, models={"good": 0.9})
