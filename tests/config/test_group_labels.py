@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,28 +11,39 @@ import pytest
 
 from harness.config.spec import parse_spec_text
 from harness.core.errors import SpecError
+from harness.core.task import Task
 from harness.data.builtin import DIABETES_GROUP_LABELS, diabetes
 from harness.data.loader import load_task
 
 
-def test_spec_labels_reach_the_summary(tmp_path: Path) -> None:
+def _labelled_task(folder: Path, regions: list[Any], file: str, labels: str) -> Task:
+    """A 20-row table of one feature and a `region` group column drawn from `regions`, written
+    to `file` (Parquet or CSV), loaded through a spec whose task has `group_labels: {labels}`."""
     gen = np.random.default_rng(0)
-    pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "f1": gen.random(20),
             "label": gen.integers(0, 2, 20),
-            "region": gen.choice(["n", "s"], 20),
+            "region": gen.choice(regions, 20),
         }
-    ).to_parquet(tmp_path / "t.parquet")
+    )
+    if file.endswith(".csv"):
+        frame.to_csv(folder / file, index=False)
+    else:
+        frame.to_parquet(folder / file)
     spec = parse_spec_text(
         "tasks:\n"
-        "  - {name: t, source: t.parquet, split: train, modality: tabular,\n"
+        f"  - {{name: t, source: {file}, split: train, modality: tabular,\n"
         "     feature_columns: [f1], group_columns: [region],\n"
-        "     group_labels: {region: {s: South, n: North}}}\n"
+        f"     group_labels: {{region: {labels}}}}}\n"
         "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
         source="s.yaml",
     )
-    task = load_task(spec.tasks[0], base_dir=tmp_path)  # type: ignore[arg-type]
+    return load_task(spec.tasks[0], base_dir=folder)  # type: ignore[arg-type]
+
+
+def test_spec_labels_reach_the_summary(tmp_path: Path) -> None:
+    task = _labelled_task(tmp_path, ["n", "s"], "t.parquet", "{s: South, n: North}")
     summary = task.summary()
     assert summary.group_labels == {"region": {"s": "South", "n": "North"}}
     assert list(summary.group_labels["region"]) == ["s", "n"]  # the declared order is kept
@@ -109,22 +121,6 @@ def test_numbers_as_group_values_name_the_cells_they_read(tmp_path: Path) -> Non
     """`group_labels: {region: {1: North, 2: South}}` was refused (YAML reads the keys as
     numbers, one error per key); a number names the group value its cells read, as in
     `one_hot`, and the labels reach the summary under those values."""
-    gen = np.random.default_rng(0)
-    pd.DataFrame(
-        {
-            "f1": gen.random(20),
-            "label": gen.integers(0, 2, 20),
-            "region": gen.choice([1, 2], 20),
-        }
-    ).to_csv(tmp_path / "t.csv", index=False)
-    spec = parse_spec_text(
-        "tasks:\n"
-        "  - {name: t, source: t.csv, split: train, modality: tabular,\n"
-        "     feature_columns: [f1], group_columns: [region],\n"
-        "     group_labels: {region: {2: South, 1.0: North}}}\n"
-        "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
-        source="s.yaml",
-    )
-    task = load_task(spec.tasks[0], base_dir=tmp_path)  # type: ignore[arg-type]
+    task = _labelled_task(tmp_path, [1, 2], "t.csv", "{2: South, 1.0: North}")
     assert task.summary().group_labels == {"region": {"2": "South", "1": "North"}}
     assert set(task.groups()["region"].astype(str)) == {"1", "2"}
