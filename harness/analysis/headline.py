@@ -444,9 +444,9 @@ def _models_at_chance(
         if record.value is None:
             continue
         share = f"{chance:.3f}, the most common class's share"
-        if record.value <= chance + 1e-12:
+        if at_or_below(record.value, chance):
             where = f"{record.value:.3f} is at or below chance ({share})"
-        elif record.ci is not None and record.ci[0] <= chance + 1e-12:
+        elif record.ci is not None and at_or_below(record.ci[0], chance):
             low, high = record.ci
             where = (
                 f"{record.value:.3f} [{low:.3f}, {high:.3f}] is not shown above chance (its 95% "
@@ -526,8 +526,14 @@ def _with_chance(
     if chance is None:
         return column
     values = [chosen[m][0].value for m in ranks]
-    at = all(v is not None and v <= chance + 1e-12 for v in values)
+    at = all(v is not None and at_or_below(v, chance) for v in values)
     return replace(column, chance=chance, at_chance=at)
+
+
+def at_or_below(value: float, chance: float) -> bool:
+    """Whether a number (or an interval's low end) is at or below a chance level, within the
+    rounding of the shares both are computed from."""
+    return value <= chance + 1e-12
 
 
 def majority_share(frame: pd.DataFrame, condition: str) -> float | None:

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from datasets.table import InMemoryTable
 
 from harness.core.errors import DatasetError
+from harness.data.task_spec import INT64
 
 log = logging.getLogger(__name__)
 UNPARSABLE_LIMIT = 0.01  # above this share of present cells, a "numeric" column is refused
@@ -261,7 +262,7 @@ def _whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A float column whose values are all whole as integers (so `1` reads `1`, not `1.0`); one
     with a value beyond int64 (1e20) or infinite stays floats (Arrow writes `1e+20`, `inf`)."""
     if pa.types.is_floating(column.type):
-        whole = pc.and_(pc.equal(pc.round(column), column), pc.less(pc.abs(column), float(1 << 63)))
+        whole = pc.and_(pc.equal(pc.round(column), column), pc.less(pc.abs(column), float(INT64)))
         if bool(pc.all(pc.or_kleene(whole, pc.is_null(column))).as_py()):
             return column.cast(pa.int64())
     return column

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.core.bin_edges import edges_problem
 from harness.core.input_types import loose_value
 from harness.core.validation import NAME_PATTERN, StrictModel
 
@@ -336,11 +337,9 @@ class TaskSpec(StrictModel):
         # checked here, so `harness validate` refuses them (the fairness suite refused them
         # job by job), as it does the suite's own `bins`
         for column, edges in self.group_bins.items():
-            if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-                raise ValueError(
-                    f"group_bins.{column}: bin edges must be at least two increasing numbers "
-                    f"(got {edges})"
-                )
+            problem = edges_problem(f"group_bins.{column}", edges)
+            if problem:
+                raise ValueError(problem)
         return self
 
 

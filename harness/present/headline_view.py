@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.analysis.headline import HeadlineBoard, HeadlineCell, HeadlineColumn, Verdict
+from harness.analysis.headline import (
+    HeadlineBoard,
+    HeadlineCell,
+    HeadlineColumn,
+    Verdict,
+    at_or_below,
+)
 from harness.analysis.paired_tests import ALPHA
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
@@ -247,7 +253,7 @@ def _near_chance(column: HeadlineColumn, top: MetricRecord) -> str:
     chance = column.chance
     if chance is None or column.at_chance or top.ci is None or top.value is None:
         return ""
-    if not column.higher_is_better or top.ci[0] > chance + 1e-12:
+    if not column.higher_is_better or not at_or_below(top.ci[0], chance):
         return ""
     return (
         f"; its 95% interval reaches chance ({value_text(chance, column.unit)}: what always "

@@ -12,6 +12,7 @@ import datasets
 import numpy as np
 import pandas as pd
 
+from harness.core.bin_edges import edges_problem
 from harness.core.errors import ConfigError, DatasetError
 from harness.core.task import SAMPLE_ID, SOURCE_ID, Task
 
@@ -59,11 +60,10 @@ def bin_values(
     """Labels `[lo, hi)` of the bins holding each value; values outside the edges are an error
     naming the column, `where` (the split) and `key` (the setting that gave the edges)."""
     key = key or f"suites.fairness.bins.{column}"
+    problem = edges_problem(key, edges)
+    if problem:
+        raise ConfigError(problem)
     edges_arr = np.asarray(edges, dtype=np.float64)
-    if len(edges_arr) < 2 or np.any(np.diff(edges_arr) <= 0):
-        raise ConfigError(
-            f"{key}: bin edges must be at least two increasing numbers (got {list(edges)})"
-        )
     pos = np.searchsorted(edges_arr, values, side="right") - 1
     outside = (pos < 0) | (pos >= len(edges_arr) - 1)
     if outside.any():

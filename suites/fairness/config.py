@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from harness.core.bin_edges import edges_problem
 from harness.core.suite_config import SuiteConfig
 from harness.stats.calibration import ECE_BINS
 from harness.stats.groups import INTERSECTION
@@ -59,8 +60,7 @@ class FairnessConfig(SuiteConfig):
         """Bin edges are two or more increasing numbers (checked here, so `harness validate`
         refuses them, not the job)."""
         for column, edges in v.items():
-            if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-                raise ValueError(
-                    f"{column}: bin edges must be at least two increasing numbers (got {edges})"
-                )
+            problem = edges_problem(column, edges)
+            if problem:
+                raise ValueError(problem)
         return v
