@@ -31,6 +31,7 @@ import pandas as pd
 from harness.analysis import paired_tests
 from harness.analysis.caveats import Caveat, caveats, excluded
 from harness.analysis.leaderboard import Board
+from harness.core.board_notes import board_note_text
 from harness.core.errors import ResultsError
 from harness.core.headline_spec import HeadlineMetric, HeadlinePick
 from harness.core.manifest import JobStatus, RunManifest
@@ -74,6 +75,9 @@ class HeadlineColumn:
     skill: bool = False  # ranks only models whose clean accuracy is above chance (ECE)
     lead: bool = False  # its verdict is shown above the board (`HeadlineSpec.lead`)
     at_chance: bool = False  # every ranked number is at or below `chance`
+    # job notes that say the column's numbers mean less than they seem (`HeadlineSpec.caveats`),
+    # without their board-note prefix, each naming its models when not every model's job says it
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -413,7 +417,12 @@ def headline_board(
             rankings.append(ranking)
             ranks = ranking.ranks
             tied = len(ranks) > 1 and set(ranks.values()) == {1}
-            column = replace(column, method=ranking.method, all_tied=tied)
+            column = replace(
+                column,
+                method=ranking.method,
+                all_tied=tied,
+                caveats=_job_caveats(board, declared.spec.caveats, column.suite, chosen),
+            )
             column = _with_chance(board, column, chosen, ranks)
             if not at_chance and declared.spec.facet == "accuracy" and column.chance is not None:
                 at_chance = _models_at_chance(column, chosen)
@@ -427,6 +436,26 @@ def headline_board(
     rows = [HeadlineRow(r.model, cells[r.model]) for r in board.rows]
     return HeadlineBoard(
         board=board, columns=columns, rows=rows, verdicts=verdicts, rankings=rankings
+    )
+
+
+def _job_caveats(
+    board: Board, starts: tuple[str, ...], suite: str, chosen: Mapping[str, object]
+) -> tuple[str, ...]:
+    """The notes of the column's jobs (the chosen models' jobs of `suite`) that begin with one
+    of `starts`, without their board-note prefix, in the order met; a note that not every
+    chosen model's job carries names the models whose do."""
+    if not starts:
+        return ()
+    saying: dict[str, list[str]] = {}
+    for model in sorted(chosen):
+        source = board.sources.get((model, suite))
+        for note in source[1].record.notes if source is not None else ():
+            if note.startswith(starts):
+                saying.setdefault(board_note_text(note), []).append(model)
+    return tuple(
+        text if len(models) == len(chosen) else f"{text} ({', '.join(models)})"
+        for text, models in saying.items()
     )
 
 

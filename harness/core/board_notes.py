@@ -33,3 +33,11 @@ def is_board_note(note: str) -> bool:
         or note.startswith(SETTINGS_NOTE_START)
         or note.startswith(CAVEAT_NOTE_START)
     )
+
+
+def board_note_text(note: str) -> str:
+    """A settings or caveat note's text without its prefix (other notes as they are)."""
+    for start in (SETTINGS_NOTE_START, CAVEAT_NOTE_START):
+        if note.startswith(start):
+            return note.removeprefix(start)
+    return note

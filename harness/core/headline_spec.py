@@ -72,7 +72,11 @@ class HeadlineSpec:
     (`HeadlinePick`); `facet`: where it sits (`HeadlineFacet`); `lead`: its verdict is shown above
     the board (clean and robust accuracy); `words`: a record's setting in words (`lowest`,
     `first_setting`, and `threat_model` for the attack when not `prefer`'s); `prefer` and
-    `preferred`: `threat_model`'s preferred records (condition prefix) and their words.
+    `preferred`: `threat_model`'s preferred records (condition prefix) and their words;
+    `caveats`: how those of the suite's job notes begin that say the column's numbers mean less
+    than they seem (a budget that cannot move the features, or that moves some by many standard
+    deviations): the headline shows each such note of a job in the column with its verdict, as
+    the board shows it among its notes.
     """
 
     metrics: tuple[HeadlineMetric, ...]
@@ -82,3 +86,4 @@ class HeadlineSpec:
     words: ContextWords | None = None
     prefer: str = ""
     preferred: str = ""
+    caveats: tuple[str, ...] = ()

@@ -63,6 +63,8 @@ class VerdictView:
     versus: str = ""  # '+0.220, exact McNemar, Holm-adjusted p < 0.001: significant'
     chance: str = ""  # 'every model is at or below chance (0.110: ...)'
     near_chance: str = ""  # '; its 95% interval reaches chance (0.512: ...)' for the leader
+    # why the column's numbers may mean less than they seem (`HeadlineColumn.caveats`)
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,9 @@ def _verdict(v: Verdict) -> VerdictView:
     # the number itself, with its n and caveat: a board of one black-box model showed none
     left_out = "; ".join(f"{m} {_value(r, unit)}: {why}, not ranked" for m, why, r in v.excluded)
     if not v.best:
-        return VerdictView(v.column.label, v.column.detail, None, "", [], "", left_out)
+        return VerdictView(
+            v.column.label, v.column.detail, None, "", [], "", left_out, caveats=v.column.caveats
+        )
     model, top = v.best[0]
     value = _value(top, unit)
     tied = [Link(m, model_page(m)) for m, _r in v.best[1:]]
@@ -169,6 +173,7 @@ def _verdict(v: Verdict) -> VerdictView:
         versus=versus_text(v),
         chance=chance_text(v.column),
         near_chance=_near_chance(v.column, top),
+        caveats=v.column.caveats,
     )
 
 
@@ -179,8 +184,14 @@ def verdict_sentence(
     name: Callable[[str], str] | None = None,
 ) -> str:
     """A verdict in words, for Markdown and the terminal: `text` escapes plain text for the
-    format, `name` writes a model's name (default: as text)."""
-    name = name or text
+    format, `name` writes a model's name (default: as text); the column's caveats follow it."""
+    caveats = "".join(f". Caveat: {text(c)}" for c in v.caveats)
+    return _verdict_words(v, text=text, name=name or text) + caveats
+
+
+def _verdict_words(
+    v: VerdictView, *, text: Callable[[str], str], name: Callable[[str], str]
+) -> str:
     label = text(v.label)
     if v.leader is None:
         why = f" (left out: {text(v.left_out)})" if v.left_out else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from harness.core.board_notes import settings_note
 from harness.core.headline_spec import HeadlineMetric, HeadlineSpec
 from harness.core.metric_record import MetricSpec
 from harness.core.suite_board import Curve, SuiteBoard, TradeOff
@@ -80,6 +81,11 @@ def attack_words(context: Mapping[str, object]) -> str:
     return AttackContext.of(context).attack
 
 
+# How the notes begin of budgets in input units that a tabular task's features make meaningless
+# (`feature_space.small_budget_note`, `mixed_scale_note`): caveats on robust accuracy.
+SMALL_BUDGETS = "budgets in input units are small against"
+MIXED_SCALES = "budgets in input units mean different things"
+
 # robust accuracy at the task's headline threat model(s), the worst case over attacks if run
 HEADLINE = HeadlineSpec(
     metrics=(HeadlineMetric(metric="robust_acc", label="robust accuracy", chance=True),),
@@ -89,6 +95,7 @@ HEADLINE = HeadlineSpec(
     words=attack_words,
     prefer=ENSEMBLE,
     preferred="worst case over attacks",
+    caveats=(settings_note(SMALL_BUDGETS), settings_note(MIXED_SCALES)),
 )
 
 BOARD = SuiteBoard(

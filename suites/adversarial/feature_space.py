@@ -35,6 +35,7 @@ from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAda
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
 from harness.core.task import Task
+from harness.suites.adversarial.board import MIXED_SCALES, SMALL_BUDGETS
 from harness.suites.adversarial.budgets import Norm
 
 EpsUnits = Literal["input", "feature_range"]
@@ -171,7 +172,7 @@ def small_budget_note(
         return None
     shares = ", ".join(f"{norm} {eps:g} is {eps / typical:.2%}" for norm, eps in small.items())
     return settings_note(
-        f"budgets in input units are small against task {task.name!r}'s features: the largest "
+        f"{SMALL_BUDGETS} task {task.name!r}'s features: the largest "
         f"eps ({shares} of the median feature's standard deviation, {typical:.4g}) can barely "
         "move a feature, so robust accuracy near clean accuracy there does not show robustness; "
         "give eps as a share of each feature's range with suites.adversarial.eps_units: "
@@ -222,7 +223,7 @@ def mixed_scale_note(
         f"{norm} {eps:g}: {eps / low:.3g} and {eps / high:.2%}" for norm, eps in mixed.items()
     )
     return settings_note(
-        f"budgets in input units mean different things for the features of task {task.name!r}, "
+        f"{MIXED_SCALES} for the features of task {task.name!r}, "
         f"whose standard deviations run from {low:.3g} ({named(least)}) to {high:.4g} "
         f"({named(most)}): the smallest eps can move the first by that many of its standard "
         f"deviations and the second by that share of one ({moves}), so robust accuracy there "

@@ -79,6 +79,7 @@ def _record(
     extras: bool = False,
     parent: str | None = None,
     headline: Headline | None = None,
+    notes: tuple[str, ...] = (),
 ) -> JobRecord:
     summary = task_summary("digits", fingerprint=FINGERPRINT)
     if headline is not None:
@@ -90,7 +91,9 @@ def _record(
     description: dict[str, Any] = {"weights_sha256": "a" * 64}
     if parent is not None:
         description.update(parent=parent, variant=model.rpartition("@")[2], gradients=True)
-    return job_record(model, suite, run_id=run_id, summary=summary, description=description)
+    return job_record(
+        model, suite, run_id=run_id, summary=summary, description=description, notes=notes
+    )
 
 
 def gallery_arrays(rng: np.random.Generator, k: int = 3) -> dict[str, np.ndarray]:
@@ -161,12 +164,15 @@ def write_synthetic_run(
     variants: dict[str, str] | None = None,
     headline: Headline | None = None,
     confidence: dict[str, float] | None = None,
+    notes: dict[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> Path:
     """A run with two or more models x five suites; returns the run folder. `variants` maps a
     model to its parent (a compressed variant, docs/variants.md); `headline` is stored with the
     task summary (none stored when None, as by an older harness); `confidence`: models whose
-    clean confidence is this constant (their ECE, one bin, is |confidence - accuracy|)."""
+    clean confidence is this constant (their ECE, one bin, is |confidence - accuracy|);
+    `notes`: the job notes of (model, suite)."""
     confidence = confidence or {}
+    notes = notes or {}
     variants = variants or {}
     models = models or {"good-model": 0.9, HOSTILE: 0.6, FORMULA: 0.88}
     store = RunStore.open_for_writing(out, run_id)
@@ -295,7 +301,13 @@ def write_synthetic_run(
         jobs.append(("throughput", None, thr, {}, {}))
         for suite, tab, metrics, artifacts, arrays in jobs:
             rec = _record(
-                model, suite, run_id, extras=extras, parent=variants.get(model), headline=headline
+                model,
+                suite,
+                run_id,
+                extras=extras,
+                parent=variants.get(model),
+                headline=headline,
+                notes=notes.get((model, suite), ()),
             )
             path = store.write_job(
                 record=rec, table=tab, metrics=metrics, artifacts=artifacts, arrays=arrays

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.analysis.headline import headline_board, read_outcomes
 from harness.analysis.leaderboard import build_boards
+from harness.core.board_notes import settings_note
 from harness.core.threat_model import ThreatModel
 from harness.present.headline_view import (
     Link,
@@ -15,8 +16,10 @@ from harness.present.headline_view import (
     verdict_sentence,
     versus_text,
 )
+from harness.present.run_end_view import run_end_text
 from harness.present.summary import summary_markdown
 from harness.run.suite_boards import installed_suite_boards
+from harness.suites.adversarial.board import MIXED_SCALES, SMALL_BUDGETS
 from tests.present.synthetic import write_synthetic_run
 
 
@@ -210,3 +213,54 @@ def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> 
     (board,) = build_boards(strong, suite_boards=installed_suite_boards())
     view = headline_view(headline_board(board, read_outcomes(strong)))
     assert all("chance" not in verdict_sentence(v) for v in view.verdicts)
+
+
+def test_a_budget_the_features_make_meaningless_is_said_with_the_robust_verdict(
+    tmp_path: Path,
+) -> None:
+    """A tabular task in raw units (breast cancer: feature spreads from 0.003 to 600) made every
+    model's robust accuracy at the default budgets a measure of the budget, and the adversarial
+    job said so in a note the leaderboard showed; the first screen, summary.md and index.html
+    ranked the numbers without a word of it. The suite's caveat notes now follow the robust
+    verdict (naming the models whose jobs carry one when not all do); its other notes, and
+    notes of other suites, do not."""
+    mixed = settings_note(f"{MIXED_SCALES} for the features of task 'digits', use feature_range")
+    small = settings_note(f"{SMALL_BUDGETS} task 'digits''s features: the largest eps is tiny")
+    root = tmp_path / "res"
+    write_synthetic_run(
+        root,
+        models={"a": 0.9, "b": 0.8},
+        notes={
+            ("a", "adversarial"): (mixed, small, settings_note("4 budget(s) per model")),
+            ("b", "adversarial"): (mixed,),
+            ("a", "shift"): (settings_note(f"{MIXED_SCALES} of something else"),),
+        },
+    )
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    view = headline_view(head)
+    (robust,) = [v for v in view.verdicts if v.label.startswith("robust accuracy")]
+    expected = (
+        f"{MIXED_SCALES} for the features of task 'digits', use feature_range",
+        f"{SMALL_BUDGETS} task 'digits''s features: the largest eps is tiny (a)",
+    )
+    assert robust.caveats == expected
+    sentence = verdict_sentence(robust)
+    assert sentence.endswith(f". Caveat: {expected[0]}. Caveat: {expected[1]}"), sentence
+    others = [v for v in [*view.verdicts, *view.more_verdicts] if v is not robust]
+    assert others and all(not v.caveats and "Caveat" not in verdict_sentence(v) for v in others)
+    assert "4 budget(s)" not in sentence
+    run_end = run_end_text([head], run_dir=str(root), width=None)
+    assert f"Caveat: {expected[0]}" in run_end
+    assert f"Caveat: {expected[1]}" in summary_markdown([head])
+    from harness.present.api_report import report
+
+    report(root, tmp_path / "site", suite_boards=installed_suite_boards())
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "Caveat: budgets in input units mean different things for the features of task" in page
+    # without such notes, no caveat
+    plain = tmp_path / "plain"
+    write_synthetic_run(plain, models={"a": 0.9, "b": 0.8})
+    (board,) = build_boards(plain, suite_boards=installed_suite_boards())
+    view = headline_view(headline_board(board, read_outcomes(plain)))
+    assert all("Caveat" not in verdict_sentence(v) for v in view.verdicts)

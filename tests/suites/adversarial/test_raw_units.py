@@ -156,6 +156,11 @@ def test_sklearn_models_on_raw_units_under_the_default_suite(
     (mixed,) = [n for n in result.notes if "mean different things" in n]
     assert re.search(r"\('score'\) to [\d.e+]+ \('income'\)", mixed), mixed
     assert "(l2 0.5: " in mixed and "linf" not in mixed
+    # both are caveats on robust accuracy: the headline shows them with its verdict
+    from harness.suites.adversarial.board import HEADLINE
+
+    assert small.startswith(HEADLINE.caveats) and mixed.startswith(HEADLINE.caveats)
+    assert not any(n.startswith(HEADLINE.caveats) for n in result.notes if n not in (small, mixed))
 
 
 def test_small_budget_note_names_only_the_negligible_norms() -> None:
