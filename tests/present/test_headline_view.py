@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from harness.analysis.headline import headline_board, read_outcomes
 from harness.analysis.leaderboard import build_boards
 from harness.core.board_notes import settings_note
 from harness.core.threat_model import ThreatModel
 from harness.present.headline_view import (
+    HeadlineView,
     Link,
     VerdictView,
     headline_view,
@@ -179,6 +181,21 @@ def test_the_page_legend_names_every_reason_a_cell_is_not_starred(tmp_path: Path
     assert rule in written.summary.read_text()
 
 
+def _synthetic_view(root: Path, **run: Any) -> HeadlineView:
+    """The headline view of a synthetic run written to `root` (`write_synthetic_run(**run)`)."""
+    write_synthetic_run(root, **run)
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    return headline_view(headline_board(board, read_outcomes(root)))
+
+
+def _index_page(root: Path, site: Path) -> str:
+    """The index.html of the report of `root` written to `site`."""
+    from harness.present.api_report import report
+
+    report(root, site, suite_boards=installed_suite_boards())
+    return (site / "index.html").read_text()
+
+
 def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> None:
     """A lone weak model read 'clean accuracy: best barely 0.150 [0.100, 0.200] — the only
     comparable number' against chance 0.125, with no word that chance could have given it
@@ -193,25 +210,16 @@ def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> 
     assert sentence.startswith("clean accuracy: best barely 0.150 [0.100, 0.200]")
     assert "the only comparable number; its 95% interval reaches chance (0.125" in sentence
     assert "its 95% interval reaches chance (0.125" in summary_markdown([head])
-    from harness.present.api_report import report
-
-    report(root, tmp_path / "site", suite_boards=installed_suite_boards())
-    page = (tmp_path / "site" / "index.html").read_text()
+    page = _index_page(root, tmp_path / "site")
     assert "the only comparable number; its 95% interval reaches chance (0.125" in page
     # two weak models within noise of each other: the sentence says it of the leader too
-    pair = tmp_path / "pair"
-    write_synthetic_run(pair, models={"barely": 0.15, "also": 0.16})
-    (board,) = build_boards(pair, suite_boards=installed_suite_boards())
-    view = headline_view(headline_board(board, read_outcomes(pair)))
+    view = _synthetic_view(tmp_path / "pair", models={"barely": 0.15, "also": 0.16})
     (clean,) = [v for v in view.verdicts if v.label == "clean accuracy"]
     assert clean.all_tied
     assert "within noise of each other" in verdict_sentence(clean)
     assert "; its 95% interval reaches chance (0.1" in verdict_sentence(clean)
     # a best number clear of chance says nothing of it
-    strong = tmp_path / "strong"
-    write_synthetic_run(strong, models={"good": 0.9})
-    (board,) = build_boards(strong, suite_boards=installed_suite_boards())
-    view = headline_view(headline_board(board, read_outcomes(strong)))
+    view = _synthetic_view(tmp_path / "strong", models={"good": 0.9})
     assert all("chance" not in verdict_sentence(v) for v in view.verdicts)
 
 
@@ -253,14 +261,8 @@ def test_a_budget_the_features_make_meaningless_is_said_with_the_robust_verdict(
     run_end = run_end_text([head], run_dir=str(root), width=None)
     assert f"Caveat: {expected[0]}" in run_end
     assert f"Caveat: {expected[1]}" in summary_markdown([head])
-    from harness.present.api_report import report
-
-    report(root, tmp_path / "site", suite_boards=installed_suite_boards())
-    page = (tmp_path / "site" / "index.html").read_text()
+    page = _index_page(root, tmp_path / "site")
     assert "Caveat: budgets in input units mean different things for the features of task" in page
     # without such notes, no caveat
-    plain = tmp_path / "plain"
-    write_synthetic_run(plain, models={"a": 0.9, "b": 0.8})
-    (board,) = build_boards(plain, suite_boards=installed_suite_boards())
-    view = headline_view(headline_board(board, read_outcomes(plain)))
+    view = _synthetic_view(tmp_path / "plain", models={"a": 0.9, "b": 0.8})
     assert all("Caveat" not in verdict_sentence(v) for v in view.verdicts)
