@@ -7,6 +7,7 @@ black-box path, or to skip with a stated reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,7 +294,18 @@ def check_logits(
         bad = int((~torch.isfinite(logits)).any(dim=1).sum())
         raise ModelOutputError(
             f"model {model!r} returned NaN or inf logits for {bad} sample(s) of task {task!r}"
+            + _non_finite_hint(logits)
         )
+
+
+def _non_finite_hint(logits: torch.Tensor) -> str:
+    """What the non-finite values are and where they usually come from."""
+    if not logits.isnan().any() and not (logits == math.inf).any():
+        return (
+            ": only -inf, as log(softmax(z)) gives where a probability underflows to 0; return "
+            "the logits z or log_softmax(z)"
+        )
+    return ": NaN or +inf, from an overflow or 0/0 inside the model or from NaN weights"
 
 
 def check_fits_task(adapter: ModelAdapter, task: Task) -> None:

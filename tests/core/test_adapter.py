@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from harness.core.adapter import (
     ModelAdapter,
     WithDefaultHooks,
     check_fits_task,
+    check_logits,
     with_default_hooks,
 )
 from harness.core.errors import ModelOutputError
@@ -165,3 +167,22 @@ def test_a_model_declaring_a_narrower_input_box_than_the_task_is_refused() -> No
         check_fits_task(
             TorchModuleAdapter.from_module(linear_digits(), name="m", bounds=fits), task
         )
+
+
+def test_non_finite_logits_say_what_kind_and_the_likely_fix() -> None:
+    """A model returning log(softmax(z)) (a log of probabilities that underflow to 0) was refused
+    with 'returned NaN or inf logits for 40 sample(s)', naming neither the -inf nor the fix."""
+    logits = torch.zeros(4, 3)
+    logits[1, 2] = -math.inf
+    logits[3, 0] = -math.inf
+    with pytest.raises(ModelOutputError) as raised:
+        check_logits(logits, num_classes=3, model="m", task="t")
+    message = str(raised.value)
+    assert message.startswith("model 'm' returned NaN or inf logits for 2 sample(s) of task 't'")
+    assert "only -inf" in message and "log_softmax" in message
+    logits[0, 0] = math.nan
+    with pytest.raises(ModelOutputError) as raised:
+        check_logits(logits, num_classes=3, model="m", task="t")
+    message = str(raised.value)
+    assert "for 3 sample(s)" in message and "-inf" not in message and "log_softmax" not in message
+    assert "NaN" in message and "overflow" in message
