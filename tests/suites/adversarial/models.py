@@ -83,6 +83,19 @@ def randomized_digits() -> nn.Module:
     return nn.Sequential(control_digits(), _Noisy())
 
 
+class _RandomizedDiscretization(nn.Module):
+    """Uniform noise of +-1/40, then rounding to 16 levels (randomised discretisation, Zhang and
+    Liang 2019): the digits' clean pixels lie on the 1/16 grid, which the noise never moves off,
+    so the model is deterministic on clean inputs and random only on perturbed ones."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.round((x + (torch.rand_like(x) * 2 - 1) / 40) * 16) / 16
+
+
+def randomized_off_grid_digits() -> nn.Module:
+    return nn.Sequential(_RandomizedDiscretization(), control_digits())
+
+
 def randomized_surrogate_digits() -> nn.Module:
     """A randomised model whose gradient is masked: the wrong surrogate below, plus logit noise."""
     return nn.Sequential(wrong_surrogate_digits(), _Noisy())

@@ -88,6 +88,20 @@ def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
     assert any("expectation over transformation (8 draws)" in n for n in res.notes)
 
 
+def test_a_model_random_only_off_its_clean_inputs_is_found_randomised(task) -> None:
+    """Randomised discretisation is deterministic on the digits' clean 1/16 grid and random on
+    any perturbed input: a probe of the clean inputs alone took it for deterministic, so every
+    decision was one noisy pass (a lucky draw counted as a break) and no record said the model
+    was randomised. The probe now also passes random points of the budget around them."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "checks": False, "eot_draws": 2}
+    res, head = _run(M.randomized_off_grid_digits, task, {**config, "escalation_rounds": 0})
+    probe = next(c for c in res.artifacts["checks"] if c["flag"] == "nondeterministic_forward")
+    assert probe["raised"], probe
+    assert "nondeterministic_forward" in head.flags and head.context["eot_draws"] == 2
+    clean = next(m for m in res.metrics if m.metric == "clean_acc")
+    assert clean.flags == ("nondeterministic_forward",)
+
+
 def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task, honest) -> None:
     """The clean decisions of a randomised model are the averaged classifier's (mean softmax over
     the EOT draws), far above one pass of the model (MC dropout 0.5 on the tests' MLP: 0.96
