@@ -305,6 +305,32 @@ def breaks_autograd_digits() -> nn.Module:
     return _BreaksAutograd()
 
 
+class _NaNBackward(torch.autograd.Function):
+    """Identity forward, NaN backward (an estimator that divides by zero)."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: ANN001, ANN205
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        return torch.full_like(grad, float("nan"))
+
+
+def nan_gradient_digits() -> nn.Module:
+    """The control's honest forward pass with an input gradient that is NaN everywhere."""
+    return _NaNInput(control_digits())
+
+
+class _NaNInput(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(_NaNBackward.apply(x))
+
+
 class _SomeRowsDetached(nn.Module):
     """The input gradient is zero for every other sample (the output ignores their input)."""
 

@@ -71,6 +71,20 @@ def test_masked_gradients_are_flagged(task, honest, factory, expected, rounds) -
     assert (len(res.artifacts["escalation"]["rounds"]) > 0) == (rounds > 0)
 
 
+def test_a_nan_gradient_is_named_in_the_zero_gradients_check(task) -> None:
+    """The attacks read a NaN or inf input gradient as zero, so `zero_gradients` counts it; its
+    description said only "exactly zero", which sent a user looking for a detached input when
+    the model's backward pass returned NaN. It now says how many were not finite."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res, head = _run(M.nan_gradient_digits, task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")
+    assert check["raised"] and check["bad"] == check["n"], check
+    assert f"NaN or inf, which the attacks read as zero: {check['n']} of " in check["description"]
+    res, _ = _run(lambda: M.zero_grad_digits("dense"), task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")
+    assert check["raised"] and "NaN" not in check["description"], check
+
+
 def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
     """Scaled logits starve the cross-entropy gradient; the scale-invariant targeted DLR loss of
     APGD-T (and Square's margin) still break the model as far as its honest twin."""
