@@ -171,6 +171,26 @@ def wrong_surrogate_digits() -> nn.Module:
     return _Surrogate(control_digits(), other)
 
 
+class _GridHonestSurrogate(nn.Module):
+    """The control's forward pass; its own gradient on the digits' clean 1/16 pixel grid, the
+    rotated surrogate's off it: honest where a check at the clean inputs looks, misleading
+    wherever an attack steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.true, self.other = control_digits(), wrong_surrogate_digits().gradient_net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        true = self.true(x)
+        on = ((x * 16 - torch.round(x * 16)).abs() <= 1e-4).flatten(1).all(1)[:, None]
+        fake = torch.where(on, true, self.other(x))
+        return true.detach() + fake - fake.detach()
+
+
+def grid_honest_surrogate_digits() -> nn.Module:
+    return _GridHonestSurrogate()
+
+
 def saturated_digits() -> nn.Module:
     """Logits scaled by 1000: float32 cross-entropy gradients vanish on confident samples."""
     return nn.Sequential(control_digits(), _Scale(1000.0))

@@ -85,6 +85,20 @@ def test_a_nan_gradient_is_named_in_the_zero_gradients_check(task) -> None:
     assert check["raised"] and "NaN" not in check["description"], check
 
 
+def test_a_gradient_honest_only_at_the_clean_inputs_is_a_mismatch(task, honest) -> None:
+    """A surrogate gradient that is the model's own on the clean inputs and another network's
+    anywhere else: gradient_mismatch, measured at the clean inputs alone, counted 0 of 55 (the
+    zoo's digits-cnn so masked: 0 of 294 there, 280 of 294 at random points of the budget).
+    It is now measured at a seeded random point of the budget around each sample too."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res, _ = _run(M.grid_honest_surrogate_digits, task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "gradient_mismatch")
+    assert check["raised"], check
+    control, _ = honest
+    check = next(c for c in control.artifacts["checks"] if c["flag"] == "gradient_mismatch")
+    assert not check["raised"] and check["bad"] == 0, check
+
+
 def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
     """Scaled logits starve the cross-entropy gradient; the scale-invariant targeted DLR loss of
     APGD-T (and Square's margin) still break the model as far as its honest twin."""
