@@ -68,9 +68,9 @@ class EstimatedForward(Forward):
         return str(self._last.get("method", ""))
 
     def loss_grad(
-        self, x: torch.Tensor, loss: Loss
+        self, x: torch.Tensor, loss: Loss, *, finite: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = x.detach()
+        x = x.detach()  # measured from finite logits: always finite
         logits, jac = self._estimate(x)
         z = logits.detach().clone().requires_grad_(True)
         with torch.enable_grad():

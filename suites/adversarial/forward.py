@@ -118,19 +118,20 @@ class Forward:
         return out if out.dtype == torch.float32 else out.float()
 
     def loss_grad(
-        self, x: torch.Tensor, loss: Loss
+        self, x: torch.Tensor, loss: Loss, *, finite: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(decision logits, loss, input gradient of the loss) at `x`, all detached.
 
         Under EOT the gradient and the loss are means over `draws` passes and the logits are the
-        log mean softmax. The gradient is finite (NaN/inf read as 0), contiguous and owned.
+        log mean softmax. The gradient is finite (NaN/inf read as 0; `finite=False` keeps them,
+        for the checks to count), contiguous and owned.
         """
         assert self.module is not None, "gradients need a white-box model"
         grads: torch.Tensor | None = None
         losses: torch.Tensor | None = None
         probs: torch.Tensor | None = None
         for _ in range(self.draws):
-            logits, value, grad = self._loss_grad_once(x, loss)
+            logits, value, grad = self._loss_grad_once(x, loss, finite)
             grads = grad if grads is None else grads + grad
             losses = value if losses is None else losses + value
             if self.eot:
@@ -144,7 +145,7 @@ class Forward:
         return (probs / self.draws).log().float(), losses / self.draws, grads / self.draws
 
     def _loss_grad_once(
-        self, x: torch.Tensor, loss: Loss
+        self, x: torch.Tensor, loss: Loss, finite: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         assert self.module is not None
         xa = x.detach().clone().requires_grad_(True)
@@ -160,7 +161,9 @@ class Forward:
             grad = torch.zeros_like(x)
         # Out of place on purpose: autograd may hand back an expanded view (stride 0) or a
         # non-contiguous tensor, which in-place ops such as sign_() refuse.
-        grad = torch.nan_to_num(grad.detach().to(x.dtype), nan=0.0, posinf=0.0, neginf=0.0)
+        grad = grad.detach().to(x.dtype)
+        if finite:
+            grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
         return logits.detach(), value.detach(), grad.contiguous()
 
 

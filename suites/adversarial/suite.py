@@ -27,7 +27,7 @@ import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
-from harness.core.errors import ConfigError
+from harness.core.errors import ConfigError, ModelOutputError
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -71,7 +71,9 @@ from harness.suites.adversarial.metrics import (
     RecordContext,
     metric_records,
 )
+from harness.suites.adversarial.noise import sample_seeds, start_noise
 from harness.suites.adversarial.plan_summary import plan_summary
+from harness.suites.adversarial.projection import into_budget
 from harness.suites.adversarial.rows import read_rows
 from harness.suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from harness.suites.adversarial.table import sample_table
@@ -246,7 +248,10 @@ class AdversarialSuite(Suite):
         check_rows = _draw(task, cfg.check_samples, ctx.seed, "checks")
         device = adapter.device
         probe = read_rows(task, check_rows[:PROBE_SAMPLES], device)
-        nondeterminism = vc.nondeterministic(lambda x: adapter.logits(x.clone()), probe)
+        moved = _moved_probe(
+            task, check_rows[:PROBE_SAMPLES], probe, plan, epsilons, ctx.seed, space, bounds
+        )
+        nondeterminism = _probed(adapter, probe, moved)
         draws = cfg.eot_draws if nondeterminism.raised else 1
         # a randomised forward pass differs between any two batches: nothing to tell apart
         batches = vc.batch_dependent(
@@ -395,6 +400,52 @@ def _draw(task: Task, n: int | None, seed: int, purpose: str) -> np.ndarray:
     return stratified_indices(
         task.sample_ids, task.labels, n, seed=seed, purpose=f"adversarial/{purpose}"
     )
+
+
+def _moved_probe(
+    task: Task,
+    rows: np.ndarray,
+    probe: torch.Tensor,
+    plan: AttackPlan,
+    epsilons: dict[Norm, list[float]],
+    seed: int,
+    space: FeatureSpace | None,
+    bounds: tuple[float, float],
+) -> torch.Tensor:
+    """A random point of the checks' budget around each probe input, in the box: the
+    nondeterminism probe passes these too, since a model can be deterministic on its clean
+    inputs and random on perturbed ones (randomised discretisation on digits' 1/16 grid: uniform
+    noise below half a level, then rounding, never moves a clean pixel off its level)."""
+    if not plan.infos or len(probe) == 0:
+        return probe[:0]
+    norm, eps = check_norm(plan, epsilons)
+    all_ids = task.sample_ids
+    ids = [str(all_ids[int(r)]) for r in rows]
+    seeds = sample_seeds(seed, ids, "nondeterminism-probe", device=probe.device)
+    noise = start_noise(tuple(probe.shape[1:]), norm, seeds).to(probe.device, probe.dtype)
+    box = space.attack_box(probe.device) if space is not None else bounds
+    return into_budget(probe, probe + eps * noise, norm=norm, eps=eps, bounds=box)
+
+
+def _probed(adapter: ModelAdapter, probe: torch.Tensor, moved: torch.Tensor) -> vc.CheckResult:
+    """The nondeterminism probe on the clean probe inputs and on the points around them (one
+    count over both); a model that fails on the moved points is named with where it failed."""
+    clean = vc.nondeterministic(lambda x: adapter.logits(x.clone()), probe)
+    if len(moved) == 0:
+        return clean
+    try:
+        around = vc.nondeterministic(lambda x: adapter.logits(x.clone()), moved)
+    except ModelOutputError as err:  # one line still, with the place it failed
+        err.args = (f"{err}{_MOVED_PROBE}", *err.args[1:])
+        raise
+    bad = clean.bad + around.bad
+    return replace(clean, raised=bad > 0, bad=bad, n=clean.n + around.n)
+
+
+_MOVED_PROBE = (
+    " (on perturbed inputs under adversarial attack: random points of the budget around clean "
+    "inputs, where the suite probes the model for randomness before the attacks)"
+)
 
 
 def _subset_task(task: Task, n: int | None, seed: int) -> Task:

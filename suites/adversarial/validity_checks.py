@@ -112,26 +112,33 @@ def min_detectable_rate(
     return round(hi, 4)
 
 
-def margin_gradient(fwd: Forward, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def margin_gradient(
+    fwd: Forward, x: torch.Tensor, y: torch.Tensor, *, finite: bool = True
+) -> torch.Tensor:
     """The input gradient of the logit margin (best other logit minus true logit).
 
     The margin is used instead of the cross-entropy so that a confidently correct float32
     softmax cannot produce a zero gradient on an honest model. A gradient autograd does not
-    return at all (the output ignores the input) counts as zero.
+    return at all (the output ignores the input) counts as zero; NaN and inf are read as zero,
+    as the attacks read them, unless `finite` is False.
     """
-    return fwd.loss_grad(x, margin_loss(y))[2]
+    return fwd.loss_grad(x, margin_loss(y), finite=finite)[2]
 
 
 def zero_gradients(grad: torch.Tensor) -> CheckResult:
-    """Samples whose logit-margin gradient w.r.t. the input is exactly zero (masked gradients)."""
-    zero = (grad.flatten(1) == 0).all(dim=1).cpu()
-    return binomial_check(
-        "zero_gradients",
-        int(zero.sum()),
-        len(grad),
-        ZERO_GRAD_RATE,
-        "input gradient of the logit margin is exactly zero",
-    )
+    """Samples whose logit-margin gradient w.r.t. the input is exactly zero (masked gradients)
+    once NaN and inf are read as zero, as the attacks read them; the description says how many
+    of them were not finite (a backward pass that divides by zero, not a detached input)."""
+    flat = grad.flatten(1)
+    zero = (torch.nan_to_num(flat, nan=0.0, posinf=0.0, neginf=0.0) == 0).all(dim=1).cpu()
+    nonfinite = int((zero & (~torch.isfinite(flat)).any(dim=1).cpu()).sum())
+    description = "input gradient of the logit margin is exactly zero"
+    if nonfinite:
+        description += (
+            f", or not finite (NaN or inf, which the attacks read as zero: {nonfinite} of "
+            "the samples counted)"
+        )
+    return binomial_check("zero_gradients", int(zero.sum()), len(grad), ZERO_GRAD_RATE, description)
 
 
 def gradient_mismatch(

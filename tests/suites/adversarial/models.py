@@ -83,6 +83,19 @@ def randomized_digits() -> nn.Module:
     return nn.Sequential(control_digits(), _Noisy())
 
 
+class _RandomizedDiscretization(nn.Module):
+    """Uniform noise of +-1/40, then rounding to 16 levels (randomised discretisation, Zhang and
+    Liang 2019): the digits' clean pixels lie on the 1/16 grid, which the noise never moves off,
+    so the model is deterministic on clean inputs and random only on perturbed ones."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.round((x + (torch.rand_like(x) * 2 - 1) / 40) * 16) / 16
+
+
+def randomized_off_grid_digits() -> nn.Module:
+    return nn.Sequential(_RandomizedDiscretization(), control_digits())
+
+
 def randomized_surrogate_digits() -> nn.Module:
     """A randomised model whose gradient is masked: the wrong surrogate below, plus logit noise."""
     return nn.Sequential(wrong_surrogate_digits(), _Noisy())
@@ -156,6 +169,26 @@ def wrong_surrogate_digits() -> nn.Module:
         other[1].weight.copy_(other[1].weight.roll(1, dims=0))
         other[1].bias.copy_(other[1].bias.roll(1, dims=0))
     return _Surrogate(control_digits(), other)
+
+
+class _GridHonestSurrogate(nn.Module):
+    """The control's forward pass; its own gradient on the digits' clean 1/16 pixel grid, the
+    rotated surrogate's off it: honest where a check at the clean inputs looks, misleading
+    wherever an attack steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.true, self.other = control_digits(), wrong_surrogate_digits().gradient_net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        true = self.true(x)
+        on = ((x * 16 - torch.round(x * 16)).abs() <= 1e-4).flatten(1).all(1)[:, None]
+        fake = torch.where(on, true, self.other(x))
+        return true.detach() + fake - fake.detach()
+
+
+def grid_honest_surrogate_digits() -> nn.Module:
+    return _GridHonestSurrogate()
 
 
 def saturated_digits() -> nn.Module:
@@ -290,6 +323,32 @@ class _BreaksAutograd(nn.Module):
 
 def breaks_autograd_digits() -> nn.Module:
     return _BreaksAutograd()
+
+
+class _NaNBackward(torch.autograd.Function):
+    """Identity forward, NaN backward (an estimator that divides by zero)."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: ANN001, ANN205
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        return torch.full_like(grad, float("nan"))
+
+
+def nan_gradient_digits() -> nn.Module:
+    """The control's honest forward pass with an input gradient that is NaN everywhere."""
+    return _NaNInput(control_digits())
+
+
+class _NaNInput(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(_NaNBackward.apply(x))
 
 
 class _SomeRowsDetached(nn.Module):

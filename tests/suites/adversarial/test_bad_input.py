@@ -53,8 +53,8 @@ def test_logits_of_the_wrong_shape_under_attack_stop_with_one_line(digits) -> No
         run(adapter(M.wrong_shape_digits, "shifty"), digits)
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("model 'shifty' returned logits of shape (")
-    assert "perturbed inputs under adversarial attack; expected (" in message
+    assert message.startswith("model 'shifty' returned ")
+    assert "perturbed inputs under adversarial attack" in message  # the randomness probe's
 
 
 def test_nan_under_perturbation_is_flagged_not_counted_with_the_presets(digits) -> None:

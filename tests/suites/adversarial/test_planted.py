@@ -71,6 +71,34 @@ def test_masked_gradients_are_flagged(task, honest, factory, expected, rounds) -
     assert (len(res.artifacts["escalation"]["rounds"]) > 0) == (rounds > 0)
 
 
+def test_a_nan_gradient_is_named_in_the_zero_gradients_check(task) -> None:
+    """The attacks read a NaN or inf input gradient as zero, so `zero_gradients` counts it; its
+    description said only "exactly zero", which sent a user looking for a detached input when
+    the model's backward pass returned NaN. It now says how many were not finite."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res, head = _run(M.nan_gradient_digits, task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")
+    assert check["raised"] and check["bad"] == check["n"], check
+    assert f"NaN or inf, which the attacks read as zero: {check['n']} of " in check["description"]
+    res, _ = _run(lambda: M.zero_grad_digits("dense"), task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")
+    assert check["raised"] and "NaN" not in check["description"], check
+
+
+def test_a_gradient_honest_only_at_the_clean_inputs_is_a_mismatch(task, honest) -> None:
+    """A surrogate gradient that is the model's own on the clean inputs and another network's
+    anywhere else: gradient_mismatch, measured at the clean inputs alone, counted 0 of 55 (the
+    zoo's digits-cnn so masked: 0 of 294 there, 280 of 294 at random points of the budget).
+    It is now measured at a seeded random point of the budget around each sample too."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res, _ = _run(M.grid_honest_surrogate_digits, task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "gradient_mismatch")
+    assert check["raised"], check
+    control, _ = honest
+    check = next(c for c in control.artifacts["checks"] if c["flag"] == "gradient_mismatch")
+    assert not check["raised"] and check["bad"] == 0, check
+
+
 def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
     """Scaled logits starve the cross-entropy gradient; the scale-invariant targeted DLR loss of
     APGD-T (and Square's margin) still break the model as far as its honest twin."""
@@ -86,6 +114,20 @@ def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
     assert head.context["eot_draws"] == 8 and "EOT result" in head.note
     assert res.artifacts["eot_draws"] == 8
     assert any("expectation over transformation (8 draws)" in n for n in res.notes)
+
+
+def test_a_model_random_only_off_its_clean_inputs_is_found_randomised(task) -> None:
+    """Randomised discretisation is deterministic on the digits' clean 1/16 grid and random on
+    any perturbed input: a probe of the clean inputs alone took it for deterministic, so every
+    decision was one noisy pass (a lucky draw counted as a break) and no record said the model
+    was randomised. The probe now also passes random points of the budget around them."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "checks": False, "eot_draws": 2}
+    res, head = _run(M.randomized_off_grid_digits, task, {**config, "escalation_rounds": 0})
+    probe = next(c for c in res.artifacts["checks"] if c["flag"] == "nondeterministic_forward")
+    assert probe["raised"], probe
+    assert "nondeterministic_forward" in head.flags and head.context["eot_draws"] == 2
+    clean = next(m for m in res.metrics if m.metric == "clean_acc")
+    assert clean.flags == ("nondeterministic_forward",)
 
 
 def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task, honest) -> None:
