@@ -88,6 +88,12 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 14: the randomness probe also passes a seeded random point of the checks' budget around
+    #     each probe sample (its n 64 -> 128): a model random only off its clean inputs gets
+    #     EOT and nondeterministic_forward; gradient_mismatch is measured at the check samples
+    #     and a random point of the budget around each (its n doubles): a gradient honest only
+    #     at the clean inputs is a mismatch; zero_gradients says when it counts NaN or inf
+    #     gradients (numbers of deterministic, honestly differentiable models unchanged)
     # 13: text attacks score the clean texts twice and flag nondeterministic_forward on a model
     #     whose scores change between calls; a NaN score row on an attack text leaves it
     #     unbroken (counted in a note); similarity_model read from the spec's folder and long
@@ -117,7 +123,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "13"
+    version = "14"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
