@@ -111,16 +111,23 @@ def nan_off_grid_digits() -> nn.Module:
 
 
 # --- planted models for issue 15: gradients that mislead, crash or vanish ------------------------
-class _ZeroGrad(torch.autograd.Function):
-    """Identity forward, zero backward (a straight-through estimator gone wrong)."""
+def _identity_with_backward(fill: float) -> type[torch.autograd.Function]:
+    """An identity forward whose backward hands back `fill` everywhere."""
 
-    @staticmethod
-    def forward(ctx, x):  # noqa: ANN001, ANN205
-        return x.view_as(x)
+    class _Identity(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):  # noqa: ANN001, ANN205
+            return x.view_as(x)
 
-    @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
-        return torch.zeros_like(grad)
+        @staticmethod
+        def backward(ctx, grad):  # noqa: ANN001, ANN205
+            return torch.full_like(grad, fill)
+
+    return _Identity
+
+
+# Identity forward, zero backward (a straight-through estimator gone wrong).
+_ZeroGrad = _identity_with_backward(0.0)
 
 
 class _Detached(nn.Module):
@@ -325,16 +332,8 @@ def breaks_autograd_digits() -> nn.Module:
     return _BreaksAutograd()
 
 
-class _NaNBackward(torch.autograd.Function):
-    """Identity forward, NaN backward (an estimator that divides by zero)."""
-
-    @staticmethod
-    def forward(ctx, x):  # noqa: ANN001, ANN205
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
-        return torch.full_like(grad, float("nan"))
+# Identity forward, NaN backward (an estimator that divides by zero).
+_NaNBackward = _identity_with_backward(float("nan"))
 
 
 def nan_gradient_digits() -> nn.Module:
