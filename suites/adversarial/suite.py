@@ -90,7 +90,8 @@ class AdversarialSuite(Suite):
     name = "adversarial"
     # 14: the randomness probe also passes a seeded random point of the checks' budget around
     #     each probe sample (its n 64 -> 128): a model random only off its clean inputs gets
-    #     EOT and nondeterministic_forward; gradient_mismatch is measured at the check samples
+    #     EOT and nondeterministic_forward (those passes leave torch's generator as they found
+    #     it: other randomised models draw as in 13); gradient_mismatch is measured at the check samples
     #     and a random point of the budget around each (its n doubles): a gradient honest only
     #     at the clean inputs is a mismatch; zero_gradients says when it counts NaN or inf
     #     gradients (numbers of deterministic, honestly differentiable models unchanged)
@@ -435,12 +436,16 @@ def _moved_probe(
 
 def _probed(adapter: ModelAdapter, probe: torch.Tensor, moved: torch.Tensor) -> vc.CheckResult:
     """The nondeterminism probe on the clean probe inputs and on the points around them (one
-    count over both); a model that fails on the moved points is named with where it failed."""
+    count over both); a model that fails on the moved points is named with where it failed.
+    The passes on the moved points leave torch's global generator where they found it: a
+    randomised model's draws in the attacks are those it had before these passes existed."""
     clean = vc.nondeterministic(lambda x: adapter.logits(x.clone()), probe)
     if len(moved) == 0:
         return clean
+    devices = [moved.device] if moved.device.type == "cuda" else []
     try:
-        around = vc.nondeterministic(lambda x: adapter.logits(x.clone()), moved)
+        with torch.random.fork_rng(devices=devices):
+            around = vc.nondeterministic(lambda x: adapter.logits(x.clone()), moved)
     except ModelOutputError as err:  # one line still, with the place it failed
         err.args = (f"{err}{_MOVED_PROBE}", *err.args[1:])
         raise

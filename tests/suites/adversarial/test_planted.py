@@ -130,6 +130,31 @@ def test_a_model_random_only_off_its_clean_inputs_is_found_randomised(task) -> N
     assert clean.flags == ("nondeterministic_forward",)
 
 
+class _Noisy:
+    """A randomised model as the probe sees it: logits plus torch's global noise."""
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1)[:, :3] + torch.rand(len(x), 3)
+
+
+def test_the_moved_probe_leaves_torchs_generator_where_it_found_it() -> None:
+    """The probe's passes on random points around the clean inputs drew from torch's global
+    generator, which a randomised model's noise comes from: every later draw of the attacks
+    moved, and a randomised model's numbers with them (FAB-T on the tests' noisy control: 0.433
+    where it had been under 0.42). The passes now leave the generator as they found it."""
+    from harness.suites.adversarial.suite import _probed
+
+    probe = torch.rand(8, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    model = _Noisy()
+    torch.manual_seed(0)
+    alone = _probed(model, probe, probe[:0])  # type: ignore[arg-type]
+    after_clean = torch.get_rng_state()
+    torch.manual_seed(0)
+    both = _probed(model, probe, (probe + 0.01).clamp(0, 1))  # type: ignore[arg-type]
+    assert torch.equal(torch.get_rng_state(), after_clean)
+    assert alone.raised and both.raised and both.n == 2 * alone.n
+
+
 def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task, honest) -> None:
     """The clean decisions of a randomised model are the averaged classifier's (mean softmax over
     the EOT draws), far above one pass of the model (MC dropout 0.5 on the tests' MLP: 0.96
