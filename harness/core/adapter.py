@@ -7,7 +7,6 @@ black-box path, or to skip with a stated reason.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,7 +299,7 @@ def check_logits(
 
 def _non_finite_hint(logits: torch.Tensor) -> str:
     """What the non-finite values are and where they usually come from."""
-    if not logits.isnan().any() and not (logits == math.inf).any():
+    if not logits.isnan().any() and not torch.isposinf(logits).any():
         return (
             ": only -inf, as log(softmax(z)) gives where a probability underflows to 0; return "
             "the logits z or log_softmax(z)"

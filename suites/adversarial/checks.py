@@ -26,9 +26,8 @@ from harness.suites.adversarial.apgd import apgd
 from harness.suites.adversarial.budgets import Norm, eps_label, max_budget
 from harness.suites.adversarial.config import AttackPlan
 from harness.suites.adversarial.ensemble import WorstCase
-from harness.suites.adversarial.noise import sample_seeds, start_noise
+from harness.suites.adversarial.noise import random_point, sample_seeds, start_noise
 from harness.suites.adversarial.pgd import log_cross_entropy, pgd
-from harness.suites.adversarial.projection import into_budget
 from harness.suites.adversarial.square import square
 from harness.suites.adversarial.sweep import Sweep, Target
 from harness.suites.adversarial.verification import verify
@@ -373,14 +372,8 @@ def _mismatch(checks: CheckSet, grad: torch.Tensor) -> vc.CheckResult:
     another network's wherever an attack steps (the zoo's digits-cnn so masked: 0 of 294 off at
     the clean inputs, 280 of 294 at the random points; honest networks 0 at both)."""
     fwd, x, y, box = checks.target.fwd, checks.x, checks.y, checks.target.attack_box
-    noise = start_noise(tuple(x.shape[1:]), checks.norm, checks.seeds("check_moved", checks.eps))
-    moved = into_budget(
-        x,
-        x + checks.eps * noise.to(x.device, x.dtype),
-        norm=checks.norm,
-        eps=checks.eps,
-        bounds=box,
-    )
+    seeds = checks.seeds("check_moved", checks.eps)
+    moved = random_point(x, seeds, norm=checks.norm, eps=checks.eps, bounds=box)
     moved_grad = vc.margin_gradient(fwd, moved, y)
     return vc.gradient_mismatch(
         fwd,

@@ -15,6 +15,7 @@ import torch
 from harness.core.seeding import derive_seed
 from harness.suites import counter_rng
 from harness.suites.adversarial.budgets import Norm, eps_label
+from harness.suites.adversarial.projection import Box, into_budget
 
 
 def sample_seeds(
@@ -45,3 +46,12 @@ def start_noise(
     r = counter_rng.uniform(seeds, (1,), stream + (1 << 20)) ** (1.0 / d)
     unit = g / g.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (unit * r).reshape(n, *shape)
+
+
+def random_point(
+    x: torch.Tensor, seeds: torch.Tensor, *, norm: Norm, eps: float, bounds: Box
+) -> torch.Tensor:
+    """A seeded random point of the `norm` ball of radius eps around each input, in the box
+    (`start_noise`, projected: `into_budget`)."""
+    noise = start_noise(tuple(x.shape[1:]), norm, seeds).to(x.device, x.dtype)
+    return into_budget(x, x + eps * noise, norm=norm, eps=eps, bounds=bounds)

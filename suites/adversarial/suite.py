@@ -71,9 +71,8 @@ from harness.suites.adversarial.metrics import (
     RecordContext,
     metric_records,
 )
-from harness.suites.adversarial.noise import sample_seeds, start_noise
+from harness.suites.adversarial.noise import random_point, sample_seeds
 from harness.suites.adversarial.plan_summary import plan_summary
-from harness.suites.adversarial.projection import into_budget
 from harness.suites.adversarial.rows import read_rows
 from harness.suites.adversarial.sweep import SweepSettings, Target, run_sweep
 from harness.suites.adversarial.table import sample_table
@@ -91,10 +90,10 @@ class AdversarialSuite(Suite):
     # 14: the randomness probe also passes a seeded random point of the checks' budget around
     #     each probe sample (its n 64 -> 128): a model random only off its clean inputs gets
     #     EOT and nondeterministic_forward (those passes leave torch's generator as they found
-    #     it: other randomised models draw as in 13); gradient_mismatch is measured at the check samples
-    #     and a random point of the budget around each (its n doubles): a gradient honest only
-    #     at the clean inputs is a mismatch; zero_gradients says when it counts NaN or inf
-    #     gradients (numbers of deterministic, honestly differentiable models unchanged)
+    #     it: other randomised models draw as in 13); gradient_mismatch is measured at the check
+    #     samples and a random point of the budget around each (its n doubles): a gradient
+    #     honest only at the clean inputs is a mismatch; zero_gradients says when it counts NaN
+    #     or inf gradients (numbers of deterministic, honestly differentiable models unchanged)
     # 13: text attacks score the clean texts twice and flag nondeterministic_forward on a model
     #     whose scores change between calls; a NaN score row on an attack text leaves it
     #     unbroken (counted in a note); similarity_model read from the spec's folder and long
@@ -429,9 +428,8 @@ def _moved_probe(
     all_ids = task.sample_ids
     ids = [str(all_ids[int(r)]) for r in rows]
     seeds = sample_seeds(seed, ids, "nondeterminism-probe", device=probe.device)
-    noise = start_noise(tuple(probe.shape[1:]), norm, seeds).to(probe.device, probe.dtype)
     box = space.attack_box(probe.device) if space is not None else bounds
-    return into_budget(probe, probe + eps * noise, norm=norm, eps=eps, bounds=box)
+    return random_point(probe, seeds, norm=norm, eps=eps, bounds=box)
 
 
 def _probed(adapter: ModelAdapter, probe: torch.Tensor, moved: torch.Tensor) -> vc.CheckResult:
