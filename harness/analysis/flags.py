@@ -15,6 +15,7 @@ from harness.stats.timing import UNSTABLE
 KNOWN_FLAGS: dict[str, str] = {
     # adversarial (suites/adversarial: validity checks and attack outcomes)
     "zero_gradients": "input gradients are zero on too many samples",
+    "nonfinite_gradients": "input gradients have NaN or inf coordinates on too many samples",
     "nondeterministic_forward": "the forward pass is not deterministic",
     "batch_dependent_forward": "an input's outputs depend on the other inputs of its batch",
     "probability_outputs": "the model returns probabilities, not logits",

@@ -320,7 +320,7 @@ def _gradient_checks(
     norm, eps, bounds = checks.norm, checks.eps, checks.target.bounds
     everyone = torch.ones(len(x), dtype=torch.bool)
     raw = vc.margin_gradient(fwd, x, y, finite=False)
-    results = [vc.zero_gradients(raw)]
+    results = [vc.zero_gradients(raw), vc.nonfinite_gradients(raw)]
     grad = torch.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)  # as the attacks read it
     if not fwd.eot:  # a randomised forward pass makes finite differences noise
         results.append(_mismatch(checks, grad))

@@ -47,6 +47,7 @@ MASKING_FLAGS: tuple[str, ...] = (
     "gradient_obfuscation",
     "gradient_mismatch",
     "zero_gradients",
+    "nonfinite_gradients",
     "loss_not_increasing",
     "stronger_attack_lowers_acc",
     "noise_beats_gradient",

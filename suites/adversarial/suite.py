@@ -87,6 +87,9 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 15: nonfinite_gradients: a NaN or inf coordinate in the input gradient (a backward pass NaN
+    #     at some inputs only) is a masking flag and escalates (numbers of models with finite
+    #     gradients unchanged)
     # 14: the randomness probe also passes a seeded random point of the checks' budget around
     #     each probe sample (its n 64 -> 128): a model random only off its clean inputs gets
     #     EOT and nondeterministic_forward (those passes leave torch's generator as they found
@@ -123,7 +126,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "14"
+    version = "15"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics

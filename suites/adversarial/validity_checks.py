@@ -32,6 +32,7 @@ from harness.suites.adversarial.pgd import loss_rose
 ALPHA = 1e-3
 POWER = 0.8  # for the minimum detectable rate each result states
 ZERO_GRAD_RATE = 0.002  # samples whose input gradient is exactly zero
+NONFINITE_GRAD_RATE = 0.002  # samples with a NaN or inf coordinate in their input gradient
 UNBOUNDED_FAIL_RATE = 0.002  # samples an unbounded attack fails to break
 NOISE_ONLY_RATE = 0.002  # samples random noise breaks but the attack ensemble does not
 SQUARE_ONLY_RATE = 0.002  # samples Square breaks after every gradient attack failed
@@ -139,6 +140,27 @@ def zero_gradients(grad: torch.Tensor) -> CheckResult:
             "the samples counted)"
         )
     return binomial_check("zero_gradients", int(zero.sum()), len(grad), ZERO_GRAD_RATE, description)
+
+
+def nonfinite_gradients(grad: torch.Tensor) -> CheckResult:
+    """Samples with a NaN or inf coordinate in their logit-margin input gradient. The attacks
+    read those coordinates as zero, so they never move them: a backward pass that is NaN at
+    some inputs only (sqrt(x) ** 2 at the zero pixels) masks part of the input while the rest of
+    the gradient is honest, which neither zero_gradients (the whole gradient zero) nor
+    gradient_mismatch (along the finite coordinates) sees. An honestly differentiable model's
+    gradient is finite everywhere."""
+    flat = grad.flatten(1)
+    bad = (~torch.isfinite(flat)).any(dim=1).cpu()
+    coords = int((~torch.isfinite(flat)).sum())
+    description = "input gradient of the logit margin has NaN or inf coordinates"
+    if coords:
+        description += (
+            f" ({coords} coordinates in all; the attacks read them as zero and never move "
+            "those inputs)"
+        )
+    return binomial_check(
+        "nonfinite_gradients", int(bad.sum()), len(grad), NONFINITE_GRAD_RATE, description
+    )
 
 
 def gradient_mismatch(

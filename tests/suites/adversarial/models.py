@@ -350,6 +350,23 @@ class _NaNInput(nn.Module):
         return self.inner(_NaNBackward.apply(x))
 
 
+class _SqrtSquared(nn.Module):
+    """The control on sqrt(x) ** 2: the same function, but the backward pass of sqrt at 0 is
+    inf, so every zero pixel's input gradient is NaN (0 x inf) and the others are honest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(torch.sqrt(x) ** 2)
+
+
+def partly_nan_gradient_digits() -> nn.Module:
+    """The control's forward pass with NaN input gradients at the zero pixels only."""
+    return _SqrtSquared()
+
+
 class _SomeRowsDetached(nn.Module):
     """The input gradient is zero for every other sample (the output ignores their input)."""
 

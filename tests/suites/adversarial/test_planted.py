@@ -85,6 +85,23 @@ def test_a_nan_gradient_is_named_in_the_zero_gradients_check(task) -> None:
     assert check["raised"] and "NaN" not in check["description"], check
 
 
+def test_a_gradient_nan_in_some_coordinates_is_flagged(task, honest) -> None:
+    """sqrt(x) ** 2 is the control's function, but its input gradient is NaN at every zero
+    pixel, which the attacks read as zero: they cannot move those pixels. zero_gradients (the
+    whole gradient zero) and gradient_mismatch (along the finite coordinates, honest) counted
+    none of it; nonfinite_gradients names it (and escalates: it is a masking flag)."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res, head = _run(M.partly_nan_gradient_digits, task, config)
+    check = next(c for c in res.artifacts["checks"] if c["flag"] == "nonfinite_gradients")
+    assert check["raised"] and check["bad"] == check["n"], check
+    assert "nonfinite_gradients" in head.flags
+    zero = next(c for c in res.artifacts["checks"] if c["flag"] == "zero_gradients")
+    assert zero["bad"] == 0, zero  # the finite coordinates are honest
+    control, _ = honest
+    check = next(c for c in control.artifacts["checks"] if c["flag"] == "nonfinite_gradients")
+    assert not check["raised"] and check["bad"] == 0, check
+
+
 def test_a_gradient_honest_only_at_the_clean_inputs_is_a_mismatch(task, honest) -> None:
     """A surrogate gradient that is the model's own on the clean inputs and another network's
     anywhere else: gradient_mismatch, measured at the clean inputs alone, counted 0 of 55 (the
