@@ -9,7 +9,10 @@ holds distributions (`*.dist-info`, `*.egg-info`) with the same modification tim
 upgrading or removing a distribution adds or removes such a folder, which changes its folder's
 time; prepending a plugin's folder changes the entries), and the same `sys.meta_path` finders.
 An entry that holds no distribution (a spec's folder: `harness run` puts it on the path, and the
-run writes into it) counts only by its name until one appears in it. A process therefore sees a
+run writes into it) does not count until one appears in it: it changes no answer, and a process
+that runs many specs (a test session, a notebook) put a new folder on the path for each and read
+everything again each time (a new folder per test in tests/reliability/test_bad_input_catalogue.py:
+177 reads for 216 tests, about 7% of its CPU time). A process therefore sees a
 plugin installed while it runs, as `importlib.metadata` does; an entry_points.txt edited in place
 inside an existing `.dist-info` folder is seen by the next process.
 """
@@ -37,7 +40,7 @@ _holds: dict[str, tuple[int, bool]] = {}  # entry -> (its time when listed, hold
 
 def _entry_state(entry: str) -> tuple[str, int | None]:
     """(entry, its modification time), or (entry, None) for a folder without distributions
-    (missing: (entry, None) too)."""
+    (missing: (entry, None) too), which `_path_state` leaves out."""
     path = os.path.abspath(entry or ".")
     try:
         mtime = os.stat(path).st_mtime_ns
@@ -60,7 +63,7 @@ def _entry_state(entry: str) -> tuple[str, int | None]:
 
 
 def _path_state() -> _State:
-    entries = tuple(_entry_state(p) for p in sys.path)
+    entries = tuple(s for s in map(_entry_state, sys.path) if s[1] is not None)
     return entries, tuple(id(finder) for finder in sys.meta_path)
 
 

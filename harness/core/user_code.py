@@ -101,7 +101,9 @@ class _Scope:
         self.folders.append(folder)
         new = _provided(folder) - self.names
         self.names |= new
-        for key in [k for k in sys.modules if _top(k) in new]:
+        # a spec's folder mostly provides no module: nothing in `sys.modules` (thousands of
+        # entries once torch and transformers are in) to look through, here or on restore
+        for key in [k for k in sys.modules if _top(k) in new] if new else []:
             module = sys.modules[key]
             if _within(module, folder) or _installed(sys.modules.get(_top(key), module)):
                 self.present.add(key)
@@ -111,8 +113,9 @@ class _Scope:
 
     def restore(self) -> None:
         sys.path[:] = self.path
-        for key in [k for k in sys.modules if _top(k) in self.names and k not in self.present]:
-            del sys.modules[key]
+        if self.names:
+            for key in [k for k in sys.modules if _top(k) in self.names and k not in self.present]:
+                del sys.modules[key]
         sys.modules.update(self.set_aside)
         importlib.invalidate_caches()
 

@@ -92,3 +92,26 @@ def test_writing_into_a_folder_without_distributions_keeps_what_was_read(
     _dist(tmp_path, "harness-installed-late", "1.0", {"late": "mod:late"})
     assert _names() == ["late"]  # a distribution that appears in it is seen
     assert len(calls) == 1
+
+
+def test_a_folder_without_distributions_joining_the_path_keeps_what_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each `harness run` in a process puts its spec's folder on the path (a test session: a new
+    folder per test); a folder that holds no distribution changes no answer, so nothing is read
+    again, and a distribution that appears in it later is still seen."""
+    assert _names() == []
+    calls: list[object] = []
+    real_eps = importlib.metadata.entry_points
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda **kw: calls.append(kw) or real_eps(**kw)
+    )
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "spec.yaml").write_text("")
+        monkeypatch.syspath_prepend(str(tmp_path / name))
+        assert _names() == []
+    assert calls == []
+    _dist(tmp_path / "two", "harness-installed-later", "1.0", {"later": "mod:later"})
+    assert _names() == ["later"]
+    assert len(calls) == 1

@@ -110,3 +110,21 @@ def test_user_code_keeps_modules_already_from_the_folder_and_the_harness(tmp_pat
         assert helper.X == 1
         assert sys.modules["harness"] is own
     assert "helper" not in sys.modules and sys.modules["harness"] is own
+
+
+def test_a_folder_without_modules_looks_through_no_loaded_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec's folder mostly holds only the spec and data: entering and leaving it then reads
+    no name in `sys.modules` (thousands once torch is in; every in-process run paid for it)."""
+    from harness.core import user_code as module
+
+    (tmp_path / "spec.yaml").write_text("")
+    (tmp_path / "data").mkdir()
+    looked: list[str] = []
+    real_top = module._top
+    monkeypatch.setattr(module, "_top", lambda name: looked.append(name) or real_top(name))
+    path_before = list(sys.path)
+    with user_code(tmp_path):
+        assert sys.path[0] == str(tmp_path.resolve())
+    assert looked == [] and sys.path == path_before
