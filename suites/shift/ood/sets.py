@@ -8,6 +8,7 @@ kinds of the same classes), but a note says its samples may be in-distribution.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -116,6 +117,23 @@ def _loaded(
     return other
 
 
+def _input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
+    """One key per input, equal for equal inputs (the text itself, a digest of a tensor row)."""
+    if not isinstance(inputs, torch.Tensor):
+        return [str(t) for t in inputs]
+    x = inputs.detach().cpu().contiguous()
+    return [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in x]
+
+
+def repeated_note(name: str, n: int, distinct: int) -> str:
+    """Why the detection intervals of an OOD set whose inputs repeat are too narrow."""
+    return (
+        f"OOD set {name!r} holds {n} samples but {distinct} distinct inputs: every copy counts "
+        f"as a sample in its detection metrics, so their intervals are too narrow (they assume "
+        f"{n} independent samples); drop the copies from the set"
+    )
+
+
 def ood_set(
     adapter: ModelAdapter,
     task: Task,
@@ -147,7 +165,9 @@ def ood_set(
             return None
         batches = other.batches(step(ctx))
     blocks: list[dict[str, Any]] = []
+    seen: set[bytes | str] = set()
     for b in batches:
+        seen.update(_input_keys(b.inputs))
         out = bank.outputs(adapter, task, b.inputs, ctx, condition)
         block = rows(
             b.sample_ids,
@@ -161,6 +181,8 @@ def ood_set(
     if not blocks:
         raise DatasetError(f"suites.shift.ood_sets: OOD set {name!r} has no samples")
     scored = join(blocks)
+    if len(seen) < len(scored["sample_id"]):
+        parts.notes.append(caveat_note(repeated_note(name, len(scored["sample_id"]), len(seen))))
     scored["label"] = np.full(len(scored["sample_id"]), UNLABELED, dtype=np.int64)
     scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
     # the set's tag on its rows: paired comparisons of the near / far means find their sets
