@@ -117,7 +117,7 @@ def _loaded(
     return other
 
 
-def _input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
+def input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
     """One key per input, equal for equal inputs (the text itself, a digest of a tensor row)."""
     if not isinstance(inputs, torch.Tensor):
         return [str(t) for t in inputs]
@@ -145,9 +145,11 @@ def ood_set(
     temperature: float,
     max_samples: int | None,
     load: Callable[[TaskEntry, str], Task],
+    test_keys: Callable[[], set[bytes | str]] | None = None,
 ) -> ScoredSet | None:
     """The rows of a generated or loaded OOD set (label -1), scored in batches by the model and
-    every detector; None when the set does not apply to the task's modality."""
+    every detector; None when the set does not apply to the task's modality. `test_keys`: the
+    keys of the task's test inputs (`input_keys`), read when a loaded set needs them."""
     name = ood_name(entry)
     condition = f"ood={name}"
     if isinstance(entry, GeneratedOOD):
@@ -165,9 +167,9 @@ def ood_set(
             return None
         batches = other.batches(step(ctx))
     blocks: list[dict[str, Any]] = []
-    seen: set[bytes | str] = set()
+    keys: list[bytes | str] = []
     for b in batches:
-        seen.update(_input_keys(b.inputs))
+        keys += input_keys(b.inputs)
         out = bank.outputs(adapter, task, b.inputs, ctx, condition)
         block = rows(
             b.sample_ids,
@@ -181,8 +183,21 @@ def ood_set(
     if not blocks:
         raise DatasetError(f"suites.shift.ood_sets: OOD set {name!r} has no samples")
     scored = join(blocks)
-    if len(seen) < len(scored["sample_id"]):
-        parts.notes.append(caveat_note(repeated_note(name, len(scored["sample_id"]), len(seen))))
+    distinct = set(keys)
+    if len(distinct) < len(keys):
+        parts.notes.append(caveat_note(repeated_note(name, len(keys), len(distinct))))
+    if test_keys is not None and not isinstance(entry, GeneratedOOD):
+        known = test_keys()
+        shared = sum(1 for k in keys if k in known)
+        if shared:
+            parts.notes.append(
+                caveat_note(
+                    f"OOD set {name!r} holds {shared} of task {task.name!r}'s test inputs (of "
+                    f"its {len(keys)} samples): they are in-distribution by construction, yet "
+                    "each counts as OOD in the detection metrics, which it pulls toward 0.5 "
+                    "(remove them from the set)"
+                )
+            )
     scored["label"] = np.full(len(scored["sample_id"]), UNLABELED, dtype=np.int64)
     scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
     # the set's tag on its rows: paired comparisons of the near / far means find their sets

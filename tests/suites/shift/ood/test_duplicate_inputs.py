@@ -53,3 +53,18 @@ def test_an_ood_set_of_repeated_inputs_says_how_many_are_distinct(tmp_path: Path
     assert len(said) == 1 and "OOD set 'rep' holds 60 samples but 10 distinct inputs" in said[0]
     assert "too narrow" in said[0]
     assert not [n for n in _run(tmp_path, distinct) if "distinct inputs" in n]
+
+
+def test_an_ood_set_holding_the_test_inputs_says_so(tmp_path: Path) -> None:
+    """An OOD file that holds the task's own test inputs (the test CSV without its label column,
+    under another name) got AUROC 0.5 with no word of why: every one of its samples is
+    in-distribution by construction, yet counts as OOD."""
+    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
+    cols = ["a", "b", "c", "d"]
+    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
+    fresh = pd.DataFrame(np.random.default_rng(5).uniform(0, 1, (20, 4)), columns=cols)
+    notes = _run(tmp_path, pd.concat([test.iloc[:30], fresh], ignore_index=True))
+    said = [n for n in notes if "test inputs" in n]
+    assert len(said) == 1, notes
+    assert "OOD set 'rep' holds 30 of task 't''s test inputs (of its 50 samples)" in said[0]
+    assert not [n for n in _run(tmp_path, fresh) if "test inputs" in n]
