@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from harness.core.adapter import Features
+from harness.core.adapter import Features, FeaturesUnavailable
 from harness.core.errors import ConfigError, ModelCallError
 
 HEAD_RTOL = 1e-4
@@ -81,6 +81,7 @@ class FeatureTap:
         keep: list[int] | None = None,
     ) -> None:
         self.model = model
+        self.named = layer is not None  # named by the spec, not the default last nn.Linear
         self.layer = resolve_layer(network, layer, model=model)
         self._module = dict(network.named_modules())[self.layer]
         self._keep = keep  # the label subset the adapter keeps of the logits (label_map)
@@ -99,6 +100,12 @@ class FeatureTap:
             logits = forward()
         finally:
             handle.remove()
+        if len(seen) != 1 and not self.named:  # the default guessed wrong: no features
+            raise FeaturesUnavailable(
+                f"layer {self.layer!r} (the last nn.Linear) ran {len(seen)} times in one "
+                "forward pass, so its input is not the penultimate features; set "
+                "features_layer to the module that reads them"
+            )
         if len(seen) != 1:
             raise ModelCallError(
                 f"model {self.model!r}: layer {self.layer!r} ran {len(seen)} times in one forward "

@@ -148,9 +148,12 @@ def _named_in(note: str, flag: str) -> str | None:
 
 
 def _below_chance(record: MetricRecord) -> list[Caveat]:
-    """An OOD AUROC under 0.5: the score ranks the wrong way round on that set."""
+    """An OOD AUROC under 0.5 whose interval lies below 0.5 (or that has none): the score ranks
+    the wrong way round on that set."""
     if record.metric not in _CHANCE_METRICS or record.value is None or record.value >= 0.5:
         return []
+    if record.ci is not None and record.ci[0] <= 0.5 <= record.ci[1]:
+        return []  # within chance: the interval does not say it ranks the wrong way round
     score = DetectionContext.of(record.context).detector
     if (record.note or "").startswith("below chance"):  # the suite's own words, with medians
         return [Caveat("below_chance", f"AUROC {record.value:.2f}, {record.note}")]

@@ -347,8 +347,10 @@ class CheckedAdapter(DelegatingAdapter):
             )
         return out  # type: ignore[no-any-return]
 
-    def probe(self) -> None:
-        """One checked forward on the task's first inputs, before the suite runs.
+    def probe(self, batch_size: int = PROBE_SAMPLES) -> None:
+        """One checked forward on the task's first inputs, before the suite runs (at most
+        `batch_size` of them: the run's batch size, so a model that takes one input per call
+        runs with `batch_size: 1`).
 
         Suites that time or attack `module()` call the network directly; the probe makes a model
         that returns the wrong thing (or raises, or exits) fail its job here with one line,
@@ -357,7 +359,7 @@ class CheckedAdapter(DelegatingAdapter):
         """
         if len(self.task) == 0:
             return
-        batch = next(self.task.batches(PROBE_SAMPLES))
+        batch = next(self.task.batches(max(1, min(PROBE_SAMPLES, batch_size))))
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             self.logits(batch.inputs)

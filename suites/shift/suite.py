@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTI
 from harness.suites.shift.metrics import clean_metrics, perturbation_metrics
 from harness.suites.shift.ood.detectors import build_bank, fit_rows
 from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
-from harness.suites.shift.ood.sets import ood_set
+from harness.suites.shift.ood.sets import input_keys, ood_set
 from harness.suites.shift.parts import Parts
 from harness.suites.shift.probability_outputs import (
     check_entry,
@@ -54,6 +54,7 @@ from harness.suites.shift.probability_outputs import (
     reason,
 )
 from harness.suites.shift.published import run_published
+from harness.suites.shift.rows import step
 from harness.suites.shift.shifted import shifted_task
 from harness.suites.shift.sources import TaskSources, ood_entries, shifted_entries
 from harness.suites.shift.sweep import check_evaluable, perturbation_cells
@@ -257,6 +258,7 @@ class ShiftSuite(Suite):
                 temperature=temperature, max_samples=cfg.max_samples, load=load,
             )  # fmt: skip
         if bank is not None:
+            test_keys = _test_keys(task, ctx)
             scored = [
                 ood_set(
                     adapter,
@@ -268,6 +270,7 @@ class ShiftSuite(Suite):
                     temperature=temperature,
                     max_samples=cfg.max_samples,
                     load=load,
+                    test_keys=test_keys,
                 )  # fmt: skip
                 for entry in oods
             ]
@@ -336,3 +339,16 @@ class ShiftSuite(Suite):
         if parts.gallery:
             out["corruption_gallery"] = dict(parts.gallery)
         return out
+
+
+def _test_keys(task: Task, ctx: RunContext) -> Callable[[], set[bytes | str]]:
+    """The keys of the task's test inputs (`input_keys`), read once, when first asked for (a
+    loaded OOD set checks which of its inputs are the task's own)."""
+    known: list[set[bytes | str]] = []
+
+    def keys() -> set[bytes | str]:
+        if not known:
+            known.append({k for b in task.batches(step(ctx)) for k in input_keys(b.inputs)})
+        return known[0]
+
+    return keys

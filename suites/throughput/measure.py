@@ -68,6 +68,23 @@ def _threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
+def _count_flops(adapter: ModelAdapter, samples: Samples, device: torch.device) -> float | None:
+    """FLOPs per sample from a batch of `FLOP_SAMPLES` (or one sample, for a model that fails on
+    that batch: its smaller batch sizes are still measured; a model that fails on one sample
+    fails here)."""
+    k = min(FLOP_SAMPLES, len(samples))
+    for size in dict.fromkeys((k, 1)):
+        cond = Condition(batch_size=size, precision="fp32", variant="eager", copy_mode="device")
+        try:
+            with prepared_forward(adapter, make_batch(samples, size), cond, device) as fn:
+                return flops_per_sample(fn, size)
+        except Exception:
+            if size == 1:
+                raise
+            _release(device)
+    return None
+
+
 def measure(
     adapter: ModelAdapter,
     samples: Samples,
@@ -81,10 +98,7 @@ def measure(
     ndim = samples.ndim - 1 if isinstance(samples, torch.Tensor) else None
     with _threads(config.cpu_threads):
         env = environment(device)
-        k = min(FLOP_SAMPLES, len(samples))
-        flop_cond = Condition(batch_size=k, precision="fp32", variant="eager", copy_mode="device")
-        with prepared_forward(adapter, make_batch(samples, k), flop_cond, device) as fn:
-            fps = flops_per_sample(fn, k)
+        fps = _count_flops(adapter, samples, device)
         entries: list[dict[str, Any]] = []
         for precision in config.precisions:
             for variant in config.variants:
@@ -151,6 +165,7 @@ def _sweep(
     """One (precision, variant, copy mode) over the batch sizes; stops growing at OOM."""
     entries: list[dict[str, Any]] = []
     oom_at: int | None = None
+    failed_at: int | None = None
     auto = config.batch_sizes == "auto"
     for b in batch_sizes(config, device):
         cond = Condition(batch_size=b, precision=precision, variant=variant, copy_mode=copy_mode)
@@ -164,9 +179,14 @@ def _sweep(
                 }
             )
             continue
+        if failed_at is not None:
+            entries.append(
+                {**base, "status": "error", "reason": f"not run: batch size {failed_at} failed"}
+            )
+            continue
         try:
             entries.append({**base, **_measure_one(adapter, samples, cond, config, device, clock)})
-        except Exception as err:  # OOM and compile failures become results; others propagate
+        except Exception as err:  # OOM, compile and larger-batch failures become results
             if is_oom(err):
                 log.info("out of memory at %s: %s", cond.label, err)
                 entries.append(
@@ -190,6 +210,20 @@ def _sweep(
                     }
                 )
                 break
+            if any(e["status"] == "ok" for e in entries):
+                # a model that runs smaller batches only: keep them, name the size that failed
+                first = str(err).splitlines()[0][:200] if str(err) else ""
+                entries.append(
+                    {
+                        **base,
+                        "status": "error",
+                        "reason": f"the model failed at batch size {b}: "
+                        f"{type(err).__name__}: {first}",
+                    }
+                )
+                failed_at = b
+                _release(device)
+                continue
             raise
     return entries
 

@@ -83,6 +83,37 @@ def test_a_named_layer_and_the_default_last_linear() -> None:
     assert "not a linear layer" in (named.head_note or "")
 
 
+class _WithAuxHead(_Net):
+    def __init__(self) -> None:
+        super().__init__()
+        self.aux = nn.Linear(12, 3)  # registered last, never called (a leftover head)
+
+
+def test_a_default_last_linear_that_never_runs_leaves_the_features_out() -> None:
+    """The default features layer (the last nn.Linear registered) was an auxiliary head the
+    forward never calls: the whole shift job failed ("model 'm': layer 'aux' ran 0 times in
+    one forward pass") though features_layer was never set. The features are now unavailable
+    with that reason (the feature detectors are left out with it); a layer the spec names
+    still fails the model in one line."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.core.errors import ModelCallError
+
+    net = _WithAuxHead()
+    x = torch.rand(3, 1, 8, 8)
+    with pytest.raises(FeaturesUnavailable, match=r"'aux' \(the last nn.Linear\) ran 0 times"):
+        TorchModuleAdapter.from_module(net, name="m").features(x)
+    named = TorchModuleAdapter(
+        "m",
+        net,
+        device=torch.device("cpu"),
+        input_spec=TorchModuleAdapter.from_module(net, name="m").input_spec,
+        description={},
+        features_layer="aux",
+    )
+    with pytest.raises(ModelCallError, match="layer 'aux' ran 0 times"):
+        named.features(x)
+
+
 def test_logits_made_after_the_layer_get_no_weight() -> None:
     from harness.adapters.torch_module import TorchModuleAdapter
 

@@ -125,7 +125,7 @@ def _run_unit(
             ctx = replace(ctx, bootstrap_resamples=0)
         checked = CheckedAdapter(adapter, task)
         if adapter.unavailable_reason is None:
-            checked.probe()
+            checked.probe(ctx.batch_size)
         with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
             result = suite.run(checked, task, ctx)
         return UnitResult(

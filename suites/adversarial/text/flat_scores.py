@@ -53,3 +53,30 @@ def flat_score_note(threat: Threat, check: CheckResult) -> str:
         "probabilities are saturated): the search had no signal there, and robust accuracy "
         f"counts those texts as robust (flag {FLAG})"
     )
+
+
+def no_candidate_counts(sweep: TextSweep) -> dict[Threat, tuple[int, int]]:
+    """Per threat model: (texts the attacks had no candidate for at any budget, texts attacked
+    that have a word the attacks may change). A text the word source has no substitute for
+    counts as robust without a single text tried, so robust accuracy there says how much of
+    the task the source covers, not how robust the model is."""
+    out: dict[Threat, tuple[int, int]] = {}
+    for threat, names in sweep.plan.attacks.items():
+        none, tried = np.zeros(sweep.n, bool), np.zeros(sweep.n, bool)
+        for name in names:
+            for budget in sweep.plan.budgets[threat]:
+                o = sweep.outcomes[(name, budget)]
+                none |= o.attacked & o.no_candidates
+                tried |= o.attacked & ~o.no_candidates & (o.queries > 1)
+        none &= ~tried
+        out[threat] = (int(none.sum()), int((none | tried).sum()))
+    return out
+
+
+def no_candidate_note(threat: Threat, bad: int, n: int) -> str:
+    """The note on a threat model's records and the job when some texts got no candidate."""
+    return (
+        f"{bad} of the {n} texts attacked got no candidate: the {threat}-level attack has no "
+        "substitute for any word of theirs it may change, so nothing was tried on them and "
+        "they count as robust (give a word source that covers the task's words)"
+    )

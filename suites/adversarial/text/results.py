@@ -162,14 +162,17 @@ def text_records(
     invalid_spec: MetricSpec,
     preset: str,
     flags: Mapping[Threat, tuple[str, ...]] | None = None,
+    threat_notes: Mapping[Threat, str] | None = None,
 ) -> list[MetricRecord]:
     """Every record of the text sweep (the clean record comes from the caller); `flags`: the
-    reliability flags of each threat model's robust accuracy and attack success rate."""
+    reliability flags of each threat model's robust accuracy and attack success rate;
+    `threat_notes`: a note added to both (texts the attacks had no candidate for)."""
     specs = {s.name: s for s in TEXT_METRICS}
     correct = sweep.correct
     records: list[MetricRecord] = []
     for cell in cells:
         flagged = (flags or {}).get(cell.budget.threat, ())
+        extra = (threat_notes or {}).get(cell.budget.threat)
         context: dict[str, Any] = {
             "threat": cell.budget.threat,
             "words": f"{cell.budget.words:.6g}",
@@ -185,7 +188,7 @@ def text_records(
             suite,
             sweep.surely_correct & ~cell.broken,
             sweep.n,
-            note=_tied_note(BLACKBOX_TEXT_NOTE, sweep),
+            note="; ".join(n for n in (_tied_note(BLACKBOX_TEXT_NOTE, sweep), extra) if n),
             flags=flagged,
             **kw,
         )
@@ -199,6 +202,7 @@ def text_records(
                 suite,
                 broken[correct],
                 int(correct.sum()),
+                note=extra,
                 flags=flagged,
                 **kw,
             )

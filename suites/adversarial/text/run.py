@@ -22,7 +22,12 @@ from harness.core.task import Task
 from harness.suites.adversarial.metrics import with_clean_ties
 from harness.suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
 from harness.suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
-from harness.suites.adversarial.text.flat_scores import flat_score_checks, flat_score_note
+from harness.suites.adversarial.text.flat_scores import (
+    flat_score_checks,
+    flat_score_note,
+    no_candidate_counts,
+    no_candidate_note,
+)
 from harness.suites.adversarial.text.inputs import check_texts, input_notes
 from harness.suites.adversarial.text.results import (
     clean_text_record,
@@ -191,6 +196,10 @@ def run_text(
     notes += non_finite_notes(adapter.name, sweep)
     checks = flat_score_checks(sweep)
     notes += [flat_score_note(t, c) for t, c in checks.items() if c.raised]
+    sourceless = {
+        t: no_candidate_note(t, bad, n) for t, (bad, n) in no_candidate_counts(sweep).items() if bad
+    }
+    notes += [f"{t}-level attacks: {note}" for t, note in sourceless.items()]
     clean = with_clean_ties(
         clean_text_record(suite, specs["clean_acc"], sweep.correct), sweep.correct, sweep.clean_tied
     )
@@ -208,6 +217,7 @@ def run_text(
             invalid_spec=specs["invalid_adversarials"],
             preset=preset,
             flags=flags,
+            threat_notes=sourceless,
         ),
     ]
     artifacts: dict[str, Any] = {

@@ -95,6 +95,9 @@ class SearchOutcome:
     moved: np.ndarray
     # per sample: candidate texts the model gave NaN or inf scores (scored as the clean text)
     non_finite: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # per sample: it has a word the budget and rules let change, and the source gave none of
+    # those words a substitute (the search had nothing to try)
+    no_candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 @dataclass(eq=False)
@@ -115,6 +118,7 @@ class _State:
     done: bool = False
     rejected: int = 0
     non_finite: int = 0  # texts the model gave NaN or inf scores
+    no_candidates: bool = False  # editable words, none with a substitute
     cache: dict[str, np.ndarray] = field(default_factory=dict)
     accepted: dict[str, bool] = field(default_factory=dict)  # the similarity check, per text
     pending: tuple[int, list[str], list[str]] | None = None  # (index, words, texts) to score
@@ -171,6 +175,7 @@ def greedy_search(
         rejected=np.asarray([s.rejected for s in states], dtype=np.int64),
         moved=np.asarray([_moved(s) for s in states], dtype=bool),
         non_finite=np.asarray([s.non_finite for s in states], dtype=np.int64),
+        no_candidates=np.asarray([s.no_candidates for s in states], dtype=bool),
     )
 
 
@@ -188,10 +193,12 @@ def _draw(s: _State, source: CandidateSource, rules: WordRules) -> None:
     """The candidates of every word that may change, drawn in text order from the sample's
     generator (`s.done` when there is no such word or the budget allows none)."""
     if s.max_touched > 0:
-        for i in np.flatnonzero(rules.editable(s.original)).tolist():
+        editable = np.flatnonzero(rules.editable(s.original)).tolist()
+        for i in editable:
             words = source(s.original, i, s.gen)
             if words:
                 s.candidates[i] = words
+        s.no_candidates = bool(editable) and not s.candidates
     s.done = not s.candidates
 
 

@@ -45,6 +45,9 @@ class TextOutcome:
     # attacked samples whose search scored some text that moved the model's probabilities
     moved: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     non_finite: int = 0  # candidate texts the search got NaN or inf scores for
+    # attacked samples with a word the attack may change, none of which the source had a
+    # substitute for (nothing was tried)
+    no_candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @classmethod
     def empty(cls, n: int) -> TextOutcome:
@@ -58,6 +61,7 @@ class TextOutcome:
             chars=np.zeros(n, np.int64),
             queries=np.zeros(n, np.int64),
             moved=np.zeros(n, bool),
+            no_candidates=np.zeros(n, bool),
         )
 
 
@@ -193,6 +197,7 @@ def _attack(
     out.queries[rows] = found.queries
     out.rejected += int(found.rejected.sum())
     out.moved[rows] = found.moved
+    out.no_candidates[rows] = found.no_candidates
     out.non_finite += int(found.non_finite.sum())
     reasons = dict(v.reasons)
     # the search saw the label change, the fresh forward pass did not (a nondeterministic model)

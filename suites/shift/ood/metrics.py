@@ -100,6 +100,23 @@ def below_chance_note(name: str, detector: str, s_in: np.ndarray, s_out: np.ndar
     )
 
 
+def at_chance_note(
+    name: str,
+    detector: str,
+    value: float,
+    ci: tuple[float, float],
+    s_in: np.ndarray,
+    s_out: np.ndarray,
+) -> str:
+    """Why an AUROC under 0.5 whose interval holds 0.5 is not called below chance."""
+    return (
+        f"at chance: AUROC {value:.3f} is under 0.5, but its interval [{ci[0]:.3f}, "
+        f"{ci[1]:.3f}] holds 0.5: {detector} cannot tell OOD set {name!r} from the test set "
+        f"(median score {float(np.median(s_out)):.4g} against the test set's "
+        f"{float(np.median(s_in)):.4g}; higher = more in-distribution)"
+    )
+
+
 def set_metrics(
     scored: ScoredSet,
     clean_rows: dict[str, Any],
@@ -138,7 +155,10 @@ def set_metrics(
             ci = cis[metric]
             notes = [] if ci is not None else [few_samples_note(name, len(s_in), len(s_out))]
             if metric == "ood_auroc" and value < 0.5:
-                notes.append(below_chance_note(name, detector, s_in, s_out))
+                if ci is not None and ci[0] <= 0.5 <= ci[1]:
+                    notes.append(at_chance_note(name, detector, value, ci, s_in, s_out))
+                else:
+                    notes.append(below_chance_note(name, detector, s_in, s_out))
             note = "; ".join(notes) or None
             rec = record(metric, value, n, condition=f"ood={name}", context=context, note=note)
             records.append(

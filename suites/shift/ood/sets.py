@@ -8,6 +8,7 @@ kinds of the same classes), but a note says its samples may be in-distribution.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -116,6 +117,23 @@ def _loaded(
     return other
 
 
+def input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
+    """One key per input, equal for equal inputs (the text itself, a digest of a tensor row)."""
+    if not isinstance(inputs, torch.Tensor):
+        return [str(t) for t in inputs]
+    x = inputs.detach().cpu().contiguous()
+    return [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in x]
+
+
+def repeated_note(name: str, n: int, distinct: int) -> str:
+    """Why the detection intervals of an OOD set whose inputs repeat are too narrow."""
+    return (
+        f"OOD set {name!r} holds {n} samples but {distinct} distinct inputs: every copy counts "
+        f"as a sample in its detection metrics, so their intervals are too narrow (they assume "
+        f"{n} independent samples); drop the copies from the set"
+    )
+
+
 def ood_set(
     adapter: ModelAdapter,
     task: Task,
@@ -127,9 +145,11 @@ def ood_set(
     temperature: float,
     max_samples: int | None,
     load: Callable[[TaskEntry, str], Task],
+    test_keys: Callable[[], set[bytes | str]] | None = None,
 ) -> ScoredSet | None:
     """The rows of a generated or loaded OOD set (label -1), scored in batches by the model and
-    every detector; None when the set does not apply to the task's modality."""
+    every detector; None when the set does not apply to the task's modality. `test_keys`: the
+    keys of the task's test inputs (`input_keys`), read when a loaded set needs them."""
     name = ood_name(entry)
     condition = f"ood={name}"
     if isinstance(entry, GeneratedOOD):
@@ -147,7 +167,9 @@ def ood_set(
             return None
         batches = other.batches(step(ctx))
     blocks: list[dict[str, Any]] = []
+    keys: list[bytes | str] = []
     for b in batches:
+        keys += input_keys(b.inputs)
         out = bank.outputs(adapter, task, b.inputs, ctx, condition)
         block = rows(
             b.sample_ids,
@@ -161,6 +183,21 @@ def ood_set(
     if not blocks:
         raise DatasetError(f"suites.shift.ood_sets: OOD set {name!r} has no samples")
     scored = join(blocks)
+    distinct = set(keys)
+    if len(distinct) < len(keys):
+        parts.notes.append(caveat_note(repeated_note(name, len(keys), len(distinct))))
+    if test_keys is not None and not isinstance(entry, GeneratedOOD):
+        known = test_keys()
+        shared = sum(1 for k in keys if k in known)
+        if shared:
+            parts.notes.append(
+                caveat_note(
+                    f"OOD set {name!r} holds {shared} of task {task.name!r}'s test inputs (of "
+                    f"its {len(keys)} samples): they are in-distribution by construction, yet "
+                    "each counts as OOD in the detection metrics, which it pulls toward 0.5 "
+                    "(remove them from the set)"
+                )
+            )
     scored["label"] = np.full(len(scored["sample_id"]), UNLABELED, dtype=np.int64)
     scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
     # the set's tag on its rows: paired comparisons of the near / far means find their sets

@@ -38,6 +38,21 @@ class OomAbove(nn.Module):
         return self.linear(x)
 
 
+class FailsAbove(nn.Module):
+    """Raises a RuntimeError for batches larger than `limit` (a model that takes one sample, or
+    a few, at a time)."""
+
+    def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.limit = limit
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > self.limit:
+            raise RuntimeError(f"takes at most {self.limit} samples per call")
+        return self.linear(x)
+
+
 class ClockedModel(nn.Module):
     """Advances a fake clock by the next scheduled duration on each call, and counts calls."""
 
@@ -98,3 +113,9 @@ class CachingLinear(nn.Module):
             time.sleep(self.seconds)
             self.seen[key] = self.linear(x)
         return self.seen[key]
+
+
+def one_at_a_time_digits() -> nn.Module:
+    """A digits model (flatten + linear) that takes one image per call (a factory)."""
+    model = FailsAbove(limit=1, features=64, classes=10)
+    return nn.Sequential(nn.Flatten(), model)

@@ -27,6 +27,7 @@ from tests.fixture_models import linear_digits, linear_tabular
 from tests.suites.throughput.planted_models import (
     CachingLinear,
     ClockedModel,
+    FailsAbove,
     OomAbove,
     SleepyLinear,
     WordCountAdapter,
@@ -283,6 +284,23 @@ def test_oom_is_a_result_not_a_crash() -> None:
     assert by_status(result) == [(2, "ok"), (4, "ok"), (8, "oom"), (16, "oom")]
     assert "fake out of memory" in result["conditions"][2]["reason"]
     assert "not run" in result["conditions"][3]["reason"]
+
+
+def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
+    """A model that raises on batches above 2 failed the whole job ("model 'b1' raised
+    RuntimeError during its forward pass ...: this model takes one sample at a time"): the
+    batch sizes it ran were lost and the line named no batch size. The failing size is now an
+    `error` condition naming it, the larger ones are not run; a model that fails at its first
+    batch size still fails the job."""
+    config = ThroughputConfig(batch_sizes=[1, 2, 4, 8], **FAST)
+    result = measure(tabular(FailsAbove(limit=2)), samples(), config)
+    assert by_status(result) == [(1, "ok"), (2, "ok"), (4, "error"), (8, "error")]
+    assert result["conditions"][2]["reason"] == (
+        "the model failed at batch size 4: RuntimeError: takes at most 2 samples per call"
+    )
+    assert result["conditions"][3]["reason"] == "not run: batch size 4 failed"
+    with pytest.raises(RuntimeError, match="takes at most 0 samples"):
+        measure(tabular(FailsAbove(limit=0)), samples(), config)
 
 
 def test_auto_sweep_stops_at_oom_and_at_the_cap() -> None:

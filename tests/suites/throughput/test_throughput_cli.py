@@ -61,3 +61,32 @@ def test_bad_batch_size_in_a_spec_names_the_key(
     spec = write_spec(SPEC.format(device="cpu").replace("[2, 8]", "[0, 8]"))
     assert main(["validate", str(spec)]) == 2
     assert "suites.throughput.batch_sizes" in capsys.readouterr().err
+
+
+def test_a_model_that_takes_one_sample_per_call_runs_at_batch_size_one(
+    write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`batch_size: 1` for a model that takes one sample per call: every job failed anyway
+    ("model 'one' raised RuntimeError during its forward pass on task 'digits': ..."), because
+    the check forward before each suite sent 2 inputs, and the throughput suite lost its batch-1
+    numbers to the failure at batch size 4. Now both jobs complete: batch 1 measured, batch 4 an
+    `error` condition that names it."""
+    spec = write_spec(
+        SPEC.format(device="cpu")
+        .replace("limit: 40", "limit: 40\nbatch_size: 1")
+        .replace(
+            "factory: tests.fixture_models:linear_digits",
+            "factory: tests.suites.throughput.planted_models:one_at_a_time_digits",
+        )  # fmt: skip
+        .replace("    weights: linear.safetensors\n", "")
+        .replace("[2, 8]", "[1, 4]")
+        .replace("suites:\n", "suites:\n  accuracy: {}\n")
+    )
+    out = spec.parent / "results-one"
+    assert main(["run", str(spec), "--out", str(out)]) == 0, capsys.readouterr()
+    jobs = [job for _, job in load_jobs(out)]
+    assert len(jobs) == 2 and {j.status for j in jobs} == {"completed"}
+    (tput,) = [j for j in jobs if j.record.suite == "throughput"]
+    conditions = tput.artifacts()["measurement"]["conditions"]
+    assert [(c["batch_size"], c["status"]) for c in conditions] == [(1, "ok"), (4, "error")]
+    assert conditions[1]["reason"].startswith("the model failed at batch size 4: RuntimeError")

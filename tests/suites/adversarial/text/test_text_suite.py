@@ -354,3 +354,26 @@ def test_the_similarity_encoder_truncates_at_its_positions(encoder: Path) -> Non
     sim = SentenceSimilarity(str(encoder), device=torch.device("cpu"))
     long = " ".join(["a good film"] * 30)
     assert sim([long], [long.replace("good", "bad", 1)]).shape == (1,)
+
+
+def test_a_word_source_with_no_substitute_for_any_text_says_so(csv: Path) -> None:
+    """A synonyms file that holds none of the task's words gave the word-level attack nothing to
+    try on any text: robust accuracy equal to clean accuracy and attack success 0, with no flag
+    and no note, read as a model robust to word substitutions. Each record of that threat model
+    and the job's notes now count the texts that got no candidate."""
+    (csv.parent / "elsewhere.json").write_text(json.dumps({"zebra": ["horse"]}))
+    res = run(csv, {"attacks": ["word_greedy"], "word_source": "synonyms",
+                    "synonyms_file": "elsewhere.json"})  # fmt: skip
+    clean = next(r for r in res.metrics if r.metric == "clean_acc")
+    robust = [r for r in res.metrics if r.metric == "robust_acc"]
+    assert robust and all(r.value == clean.value for r in robust)
+    correct = round(clean.value * clean.n)
+    frozen = 2  # the empty text and "the 1999 and the 2000": no editable word (noted apart)
+    said = f"{correct - frozen} of the {correct - frozen} texts attacked got no candidate"
+    assert all(said in (r.note or "") for r in robust)
+    assert any(n.startswith("word-level attacks: " + said) for n in res.notes)
+    with_subs = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    covered = [r for r in with_subs.metrics if r.metric == "robust_acc"]
+    for r in covered:  # "a fine, fine movie": no word of it in subs.json; no char-level note
+        word = "threat=word" in r.condition
+        assert ("1 of the 11 texts attacked got no candidate" in (r.note or "")) == word

@@ -28,3 +28,28 @@ def test_below_chance_is_said_in_words() -> None:
     assert "looks more in-distribution than the test set" in caveat.reason
     others = [r for r in records if r.metric != "ood_auroc"]
     assert all(r.note is None and not r.headline for r in others)
+
+
+def test_an_auroc_under_half_whose_interval_holds_half_is_not_called_below_chance() -> None:
+    """An OOD set of 30 test-like inputs repeated 10 times got Mahalanobis AUROC 0.497 [0.450,
+    0.543] with the note 'below chance: ... looks more in-distribution than the test set' and
+    the report's caveat 'worse than a coin flip': a claim its own interval does not support.
+    Such a record now says the score cannot tell the set from the test set, and has no
+    below-chance caveat."""
+    gen = np.random.default_rng(1)
+    clean = {"sample_id": np.arange(200).astype(str), "msp": gen.normal(0.0, 1.0, 200)}
+    same = {"sample_id": np.arange(200).astype(str), "msp": gen.normal(0.1, 1.0, 200)}
+    records = set_metrics(
+        ScoredSet("lookalike", "near", same), clean, ["msp"], RunContext(seed=0), "msp"
+    )
+    auroc = next(r for r in records if r.metric == "ood_auroc")
+    assert auroc.value is not None and auroc.value < 0.5
+    assert auroc.ci is not None and auroc.ci[0] < 0.5 < auroc.ci[1]
+    note = auroc.note or ""
+    assert not note.startswith("below chance")
+    assert note.startswith(
+        f"at chance: AUROC {auroc.value:.3f} is under 0.5, but its interval "
+        f"[{auroc.ci[0]:.3f}, {auroc.ci[1]:.3f}] holds 0.5: msp cannot tell OOD set "
+        "'lookalike' from the test set"
+    )
+    assert not [c for c in caveats(auroc) if c.kind == "below_chance"]

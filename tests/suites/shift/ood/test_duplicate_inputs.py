@@ -1,0 +1,70 @@
+"""An OOD set whose inputs repeat: every copy counts as a sample in the detection metrics, so
+their intervals are those of a set as large as the file, not of its distinct inputs. A note
+(on the board) says how many inputs are distinct."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from harness.adapters.torch_module import TorchModuleAdapter
+from harness.core.suite import RunContext
+from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
+from harness.suites.shift import ShiftSuite
+
+
+def _run(tmp_path: Path, ood: pd.DataFrame) -> list[str]:
+    gen = np.random.default_rng(0)
+    cols = ["a", "b", "c", "d"]
+    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
+    test["label"] = [0, 1] * 30
+    test.to_csv(tmp_path / "test.csv", index=False)
+    ood.to_csv(tmp_path / "ood.csv", index=False)
+    task = load_task(
+        TaskSpec.model_validate(
+            {"name": "t", "source": str(tmp_path / "test.csv"), "modality": "tabular",
+             "label_column": "label"}
+        ),
+        base_dir=tmp_path,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    adapter = TorchModuleAdapter.from_module(
+        torch.nn.Linear(4, 2), name="lin", input_shape=(4,), modality="tabular"
+    )
+    config = {
+        "tabular": [],
+        "ood_sets": [{"name": "rep", "source": str(tmp_path / "ood.csv"),
+                      "modality": "tabular", "label_column": None}],
+        "ood": {"detectors": ["msp"], "headline": "msp"},
+    }  # fmt: skip
+    result = ShiftSuite(config).run(adapter, task, RunContext(seed=0, bootstrap_resamples=0))
+    return result.notes
+
+
+def test_an_ood_set_of_repeated_inputs_says_how_many_are_distinct(tmp_path: Path) -> None:
+    gen = np.random.default_rng(1)
+    distinct = pd.DataFrame(gen.uniform(0, 1, (10, 4)), columns=["a", "b", "c", "d"])
+    notes = _run(tmp_path, pd.concat([distinct] * 6, ignore_index=True))
+    said = [n for n in notes if "distinct inputs" in n]
+    assert len(said) == 1 and "OOD set 'rep' holds 60 samples but 10 distinct inputs" in said[0]
+    assert "too narrow" in said[0]
+    assert not [n for n in _run(tmp_path, distinct) if "distinct inputs" in n]
+
+
+def test_an_ood_set_holding_the_test_inputs_says_so(tmp_path: Path) -> None:
+    """An OOD file that holds the task's own test inputs (the test CSV without its label column,
+    under another name) got AUROC 0.5 with no word of why: every one of its samples is
+    in-distribution by construction, yet counts as OOD."""
+    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
+    cols = ["a", "b", "c", "d"]
+    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
+    fresh = pd.DataFrame(np.random.default_rng(5).uniform(0, 1, (20, 4)), columns=cols)
+    notes = _run(tmp_path, pd.concat([test.iloc[:30], fresh], ignore_index=True))
+    said = [n for n in notes if "test inputs" in n]
+    assert len(said) == 1, notes
+    assert "OOD set 'rep' holds 30 of task 't''s test inputs (of its 50 samples)" in said[0]
+    assert not [n for n in _run(tmp_path, fresh) if "test inputs" in n]
