@@ -89,7 +89,7 @@ class AdversarialSuite(Suite):
     name = "adversarial"
     # 15: nonfinite_gradients: a NaN or inf coordinate in the input gradient (a backward pass NaN
     #     at some inputs only) is a masking flag and escalates (numbers of models with finite
-    #     gradients unchanged)
+    #     gradients unchanged); text attacks count the texts they had no candidate for (notes)
     # 14: the randomness probe also passes a seeded random point of the checks' budget around
     #     each probe sample (its n 64 -> 128): a model random only off its clean inputs gets
     #     EOT and nondeterministic_forward (those passes leave torch's generator as they found

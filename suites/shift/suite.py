@@ -105,7 +105,10 @@ class ShiftSuite(Suite):
     # most 10 values) as they are; the near / far mean AUROC's interval is built as one set's
     # 18: tabular gaussian_noise on a task with no continuous feature is not applicable (left
     # out of the mean, which is undefined with a reason when nothing applies)
-    version = "18"
+    # 19: an OOD AUROC under 0.5 whose interval holds 0.5 is at chance, not below it; notes on
+    #     an OOD set whose inputs repeat or hold the task's test inputs; feature detectors left
+    #     out with a note when the default features layer never runs (numbers unchanged)
+    version = "19"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
