@@ -9,7 +9,9 @@ kinds of the same classes), but a note says its samples may be in-distribution.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,12 +127,28 @@ def input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
     return [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in x]
 
 
-def repeated_note(name: str, n: int, distinct: int) -> str:
-    """Why the detection intervals of an OOD set whose inputs repeat are too narrow."""
+NARROWER = 1.05  # a note when repeated inputs make the intervals at least this much too narrow
+
+
+def repeated_note(name: str, keys: Sequence[bytes | str]) -> str | None:
+    """Why the detection intervals of an OOD set whose inputs repeat are too narrow, or None
+    when the copies are too few to matter. The intervals assume n independent samples; with
+    input i present c_i times they rest on Kish's effective size n^2 / sum(c_i^2), so they are
+    sqrt(n / effective) too narrow (6 copies of every input: 2.4x; one input drawn twice among
+    300, as in a set of random crops: 0.3%, no note below NARROWER)."""
+    n = len(keys)
+    counts = Counter(keys)
+    if n == 0 or len(counts) == n:
+        return None
+    effective = n * n / sum(c * c for c in counts.values())
+    narrower = math.sqrt(n / effective)
+    if narrower < NARROWER:
+        return None
     return (
-        f"OOD set {name!r} holds {n} samples but {distinct} distinct inputs: every copy counts "
-        f"as a sample in its detection metrics, so their intervals are too narrow (they assume "
-        f"{n} independent samples); drop the copies from the set"
+        f"OOD set {name!r} holds {n} samples but {len(counts)} distinct inputs: every copy "
+        f"counts as a sample in its detection metrics, whose intervals assume {n} independent "
+        f"samples where the copies leave an effective {effective:.0f}, so they are about "
+        f"{narrower:.1f}x too narrow; drop the copies from the set"
     )
 
 
@@ -183,9 +201,9 @@ def ood_set(
     if not blocks:
         raise DatasetError(f"suites.shift.ood_sets: OOD set {name!r} has no samples")
     scored = join(blocks)
-    distinct = set(keys)
-    if len(distinct) < len(keys):
-        parts.notes.append(caveat_note(repeated_note(name, len(keys), len(distinct))))
+    repeated = repeated_note(name, keys)
+    if repeated is not None:
+        parts.notes.append(caveat_note(repeated))
     if test_keys is not None and not isinstance(entry, GeneratedOOD):
         known = test_keys()
         shared = sum(1 for k in keys if k in known)

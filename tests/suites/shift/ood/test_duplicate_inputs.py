@@ -51,8 +51,23 @@ def test_an_ood_set_of_repeated_inputs_says_how_many_are_distinct(tmp_path: Path
     notes = _run(tmp_path, pd.concat([distinct] * 6, ignore_index=True))
     said = [n for n in notes if "distinct inputs" in n]
     assert len(said) == 1 and "OOD set 'rep' holds 60 samples but 10 distinct inputs" in said[0]
-    assert "too narrow" in said[0]
+    assert "about 2.4x too narrow" in said[0]  # sqrt(60 / 10): 6 copies of each input
     assert not [n for n in _run(tmp_path, distinct) if "distinct inputs" in n]
+
+
+def test_a_copy_too_few_to_move_the_intervals_gets_no_note(tmp_path: Path) -> None:
+    """One input drawn twice among 60 makes the intervals 1.6% too narrow (Kish's effective
+    size 58.1 of 60): the quickstart's own natural-patches set (random crops, one drawn twice
+    among 300: 0.3%) was told to drop its copies. The note now needs intervals at least 5% too
+    narrow; 54 distinct inputs of which 6 twice is 9.5% (effective size 50)."""
+    gen = np.random.default_rng(1)
+    rows = pd.DataFrame(gen.uniform(0, 1, (59, 4)), columns=["a", "b", "c", "d"])
+    once = pd.concat([rows, rows.iloc[:1]], ignore_index=True)
+    assert not [n for n in _run(tmp_path, once) if "distinct inputs" in n]
+    six = pd.concat([rows.iloc[:54], rows.iloc[:6]], ignore_index=True)
+    said = [n for n in _run(tmp_path, six) if "distinct inputs" in n]
+    assert len(said) == 1 and "60 samples but 54 distinct inputs" in said[0], said
+    assert "about 1.1x too narrow" in said[0]
 
 
 def test_an_ood_set_holding_the_test_inputs_says_so(tmp_path: Path) -> None:
