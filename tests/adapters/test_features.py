@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
@@ -14,6 +15,9 @@ from harness.core.adapter import FeaturesUnavailable
 from harness.core.errors import ConfigError
 from harness.core.model_calls import CheckedAdapter
 from tests.adapters.builders import build, contract_cases
+
+if TYPE_CHECKING:
+    from harness.adapters.torch_module import TorchModuleAdapter
 
 WITH_FEATURES = ("torch", "variant", "hf-image", "hf-text")
 WITHOUT = ("onnx", "torchscript", "sklearn", "callable")
@@ -62,6 +66,20 @@ class _Scaled(_Net):
         return 2.0 * self.fc(self.body(x))  # something after the last layer
 
 
+def _with_layer(net: nn.Module, layer: str) -> TorchModuleAdapter:
+    """The torch adapter of `net` named "m" with `features_layer` set to `layer`."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    return TorchModuleAdapter(
+        "m",
+        net,
+        device=torch.device("cpu"),
+        input_spec=TorchModuleAdapter.from_module(net, name="m").input_spec,
+        description={},
+        features_layer=layer,
+    )
+
+
 def test_a_named_layer_and_the_default_last_linear() -> None:
     from harness.adapters.torch_module import TorchModuleAdapter
 
@@ -71,14 +89,7 @@ def test_a_named_layer_and_the_default_last_linear() -> None:
     default = TorchModuleAdapter.from_module(net, name="m").features(x)
     assert torch.allclose(default.features, net.body(x))
     assert default.weight is not None and torch.equal(default.weight, net.fc.weight)
-    named = TorchModuleAdapter(
-        "m",
-        net,
-        device=torch.device("cpu"),
-        input_spec=TorchModuleAdapter.from_module(net, name="m").input_spec,
-        description={},
-        features_layer="body.2",  # the ReLU: its input is the pre-activation
-    ).features(x)
+    named = _with_layer(net, "body.2").features(x)  # the ReLU: its input is the pre-activation
     assert torch.allclose(named.features, net.body[:2](x)) and named.weight is None
     assert "not a linear layer" in (named.head_note or "")
 
@@ -102,14 +113,7 @@ def test_a_default_last_linear_that_never_runs_leaves_the_features_out() -> None
     x = torch.rand(3, 1, 8, 8)
     with pytest.raises(FeaturesUnavailable, match=r"'aux' \(the last nn.Linear\) ran 0 times"):
         TorchModuleAdapter.from_module(net, name="m").features(x)
-    named = TorchModuleAdapter(
-        "m",
-        net,
-        device=torch.device("cpu"),
-        input_spec=TorchModuleAdapter.from_module(net, name="m").input_spec,
-        description={},
-        features_layer="aux",
-    )
+    named = _with_layer(net, "aux")
     with pytest.raises(ModelCallError, match="layer 'aux' ran 0 times"):
         named.features(x)
 

@@ -24,8 +24,11 @@ class SleepyLinear(nn.Module):
         return self.linear(x)
 
 
-class OomAbove(nn.Module):
-    """Raises torch.OutOfMemoryError for batches larger than `limit` (a fake OOM)."""
+class _RaisesAbove(nn.Module):
+    """A linear model that raises `error` for batches larger than `limit`."""
+
+    error: type[Exception] = RuntimeError
+    message = "batch {batch} > {limit}"
 
     def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
         super().__init__()
@@ -34,23 +37,22 @@ class OomAbove(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] > self.limit:
-            raise torch.OutOfMemoryError(f"fake out of memory: batch {x.shape[0]} > {self.limit}")
+            raise self.error(self.message.format(batch=x.shape[0], limit=self.limit))
         return self.linear(x)
 
 
-class FailsAbove(nn.Module):
+class OomAbove(_RaisesAbove):
+    """Raises torch.OutOfMemoryError for batches larger than `limit` (a fake OOM)."""
+
+    error = torch.OutOfMemoryError
+    message = "fake out of memory: batch {batch} > {limit}"
+
+
+class FailsAbove(_RaisesAbove):
     """Raises a RuntimeError for batches larger than `limit` (a model that takes one sample, or
     a few, at a time)."""
 
-    def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
-        super().__init__()
-        self.limit = limit
-        self.linear = nn.Linear(features, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[0] > self.limit:
-            raise RuntimeError(f"takes at most {self.limit} samples per call")
-        return self.linear(x)
+    message = "takes at most {limit} samples per call"
 
 
 class ClockedModel(nn.Module):
