@@ -321,7 +321,11 @@ def feature_bounds(
 
 
 def _warn_constant(spec: TaskSpec, names: list[str], low: np.ndarray, high: np.ndarray) -> None:
-    """A feature with one value in every row of every split carries nothing and cannot move."""
+    """A feature with one value in every row of every split carries nothing and cannot move.
+    Not said of an unlabelled table: an OOD set, which models only score (never learn from,
+    never attack), so its constant columns cost nothing."""
+    if spec.label_column is None:
+        return
     same = np.flatnonzero(low == high)
     if len(same):
         shown = ", ".join(f"{names[j]!r} ({low[j]:g})" for j in same[:5])

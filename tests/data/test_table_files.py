@@ -287,6 +287,9 @@ def test_a_constant_column_is_reported_and_one_class_refused(
     task = load(tmp_path, source="k.csv")
     assert task.feature_bounds[1] == (5.0, 5.0)
     assert any("'b' (5) hold one value in every row" in r.getMessage() for r in caplog.records)
+    caplog.clear()  # an unlabelled table is an OOD set: scored, never trained on or attacked
+    load(tmp_path, source="k.csv", label_column=None)
+    assert not any("hold one value" in r.getMessage() for r in caplog.records)
     write(tmp_path, "one.csv", "a,label\n1,0\n2,0\n3,0\n")
     refused(
         tmp_path, r"label column 'label' holds a single class \(0\) in all 3 rows", source="one.csv"
