@@ -311,7 +311,10 @@ class CheckedAdapter(DelegatingAdapter):
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         own = private_inputs(inputs)
-        during = f"its forward pass on task {self.task.name!r}{_features_given(self.task)}"
+        during = (
+            f"its forward pass on task {self.task.name!r}{_features_given(self.task)} on a "
+            f"batch of {len(inputs)} input{'s' if len(inputs) != 1 else ''}"
+        )  # the size: a model that fails on large batches only needs a smaller batch_size
         with calling_model(self.name, during):
             out: Any = self.adapter.logits(own)
         logits = check_forward_output(out, model=self.name)

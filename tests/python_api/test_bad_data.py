@@ -417,7 +417,8 @@ def test_a_model_failing_on_a_table_hears_which_features_it_was_given() -> None:
     message = str(err.value)
     assert "\n" not in message
     assert re.search(
-        r"during its forward pass on task 'in-memory' \(which gives 5 features: id, a, b, c, d\): "
+        r"during its forward pass on task 'in-memory' \(which gives 5 features: id, a, b, c, d\) "
+        r"on a batch of 10 inputs: "
         r"mat1 and mat2",
         message,
     ), message

@@ -227,3 +227,24 @@ suites:
     assert [j["status"] for j in manifest["jobs"]] == ["completed"] * 3
     assert len(list((run_dir / "jobs").iterdir())) == 3
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_forward_pass_failure_names_the_batch_size() -> None:
+    """A model that takes a few inputs per call failed with "model 'few' raised RuntimeError
+    during its forward pass on task 'digits': takes at most 2 samples per call", which left
+    the user to guess that the run's batch size was the cause. The line now says how many
+    inputs the failing call had."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.core.errors import ModelCallError
+    from tests.suites.throughput.planted_models import FailsAbove
+
+    task = digits().subset(20, seed=0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), FailsAbove(limit=2, features=64, classes=10))
+    checked = CheckedAdapter(TorchModuleAdapter.from_module(net, name="few"), task)
+    assert checked.logits(_batch(task)[:2]).shape == (2, 10)
+    with pytest.raises(ModelCallError) as err:
+        checked.logits(_batch(task))
+    assert str(err.value) == (
+        "model 'few' raised RuntimeError during its forward pass on task 'digits' on a batch of "
+        "16 inputs: takes at most 2 samples per call"
+    )
