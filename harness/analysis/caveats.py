@@ -16,6 +16,7 @@ from typing import Any, Literal
 from harness.analysis.flags import KNOWN_FLAGS
 from harness.core.detection_context import DetectionContext
 from harness.core.metric_record import MetricRecord
+from harness.stats.detection import holds_chance
 
 CaveatKind = Literal[
     "upper_bound", "unreliable", "undefined", "below_chance", "no_interval", "at_chance"
@@ -152,8 +153,8 @@ def _below_chance(record: MetricRecord) -> list[Caveat]:
     the wrong way round on that set."""
     if record.metric not in _CHANCE_METRICS or record.value is None or record.value >= 0.5:
         return []
-    if record.ci is not None and record.ci[0] <= 0.5 <= record.ci[1]:
-        return []  # within chance: the interval does not say it ranks the wrong way round
+    if holds_chance(record.ci):
+        return []  # at chance: the interval does not say it ranks the wrong way round
     score = DetectionContext.of(record.context).detector
     if (record.note or "").startswith("below chance"):  # the suite's own words, with medians
         return [Caveat("below_chance", f"AUROC {record.value:.2f}, {record.note}")]

@@ -28,6 +28,7 @@ paired tests of the gate use them (harness.analysis.paired_tests).
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 import numpy as np
 
@@ -58,6 +59,12 @@ METHODS = {
     "ood_aupr_out": AUPR_OUT_METHOD,
     "ood_fpr_at_95_tpr": FPR_METHOD,
 }
+
+
+def holds_chance(ci: tuple[float, float] | None) -> TypeGuard[tuple[float, float]]:
+    """Whether an AUROC's interval holds 0.5: one under 0.5 is then at chance (the score cannot
+    tell the OOD set from the test set), not below it (ranking the wrong way round)."""
+    return ci is not None and ci[0] <= 0.5 <= ci[1]
 
 
 def scores(scores_in: np.ndarray, scores_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -149,9 +149,9 @@ def nonfinite_gradients(grad: torch.Tensor) -> CheckResult:
     the gradient is honest, which neither zero_gradients (the whole gradient zero) nor
     gradient_mismatch (along the finite coordinates) sees. An honestly differentiable model's
     gradient is finite everywhere."""
-    flat = grad.flatten(1)
-    bad = (~torch.isfinite(flat)).any(dim=1).cpu()
-    coords = int((~torch.isfinite(flat)).sum())
+    nonfinite = ~torch.isfinite(grad.flatten(1))
+    bad = nonfinite.any(dim=1).cpu()
+    coords = int(nonfinite.sum())
     description = "input gradient of the logit margin has NaN or inf coordinates"
     if coords:
         description += (

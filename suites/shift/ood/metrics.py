@@ -155,7 +155,7 @@ def set_metrics(
             ci = cis[metric]
             notes = [] if ci is not None else [few_samples_note(name, len(s_in), len(s_out))]
             if metric == "ood_auroc" and value < 0.5:
-                if ci is not None and ci[0] <= 0.5 <= ci[1]:
+                if detection.holds_chance(ci):
                     notes.append(at_chance_note(name, detector, value, ci, s_in, s_out))
                 else:
                     notes.append(below_chance_note(name, detector, s_in, s_out))
