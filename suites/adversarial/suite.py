@@ -87,6 +87,8 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 16: text attacks count the texts left unbroken whose search the query budget stopped with
+    #     candidates untried (notes; image and tabular numbers unchanged)
     # 15: nonfinite_gradients: a NaN or inf coordinate in the input gradient (a backward pass NaN
     #     at some inputs only) is a masking flag and escalates (numbers of models with finite
     #     gradients unchanged); text attacks count the texts they had no candidate for (notes)
@@ -126,7 +128,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "15"
+    version = "16"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics

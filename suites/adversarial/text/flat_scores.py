@@ -80,3 +80,32 @@ def no_candidate_note(threat: Threat, bad: int, n: int) -> str:
         "substitute for any word of theirs it may change, so nothing was tried on them and "
         "they count as robust (give a word source that covers the task's words)"
     )
+
+
+def budget_cut_counts(sweep: TextSweep) -> dict[Threat, tuple[int, int]]:
+    """Per threat model: (texts left unbroken whose search some attack's query budget stopped
+    with candidates untried, texts attacked and left unbroken). Such a text counts as robust
+    though the search never finished on it, so robust accuracy there is an upper bound that a
+    larger budget may lower."""
+    out: dict[Threat, tuple[int, int]] = {}
+    for threat, names in sweep.plan.attacks.items():
+        cut, attacked, broken = (np.zeros(sweep.n, bool) for _ in range(3))
+        for name in names:
+            for budget in sweep.plan.budgets[threat]:
+                o = sweep.outcomes[(name, budget)]
+                cut |= o.attacked & o.cut & ~o.broken
+                attacked |= o.attacked
+                broken |= o.attacked & o.broken
+        left = attacked & ~broken
+        out[threat] = (int((cut & left).sum()), int(left.sum()))
+    return out
+
+
+def budget_cut_note(threat: Threat, bad: int, n: int, query_budget: int) -> str:
+    """The note on a threat model's records and the job when the budget stopped some texts."""
+    return (
+        f"{bad} of the {n} texts left unbroken stopped at the query budget ({query_budget} "
+        f"model queries per text) with candidates untried: the {threat}-level search did not "
+        "finish on them and they count as robust, so robust accuracy is an upper bound that a "
+        "larger query_budget may lower (preset standard: 2000)"
+    )

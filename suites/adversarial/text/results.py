@@ -166,7 +166,8 @@ def text_records(
 ) -> list[MetricRecord]:
     """Every record of the text sweep (the clean record comes from the caller); `flags`: the
     reliability flags of each threat model's robust accuracy and attack success rate;
-    `threat_notes`: a note added to both (texts the attacks had no candidate for)."""
+    `threat_notes`: a note added to both (texts the attacks had no candidate for, texts the
+    query budget stopped)."""
     specs = {s.name: s for s in TEXT_METRICS}
     correct = sweep.correct
     records: list[MetricRecord] = []

@@ -23,6 +23,8 @@ from harness.suites.adversarial.metrics import with_clean_ties
 from harness.suites.adversarial.text.attacks import CharGreedy, TextAttack, WordGreedy
 from harness.suites.adversarial.text.config import TextConfig, TextPlan, resolve_text
 from harness.suites.adversarial.text.flat_scores import (
+    budget_cut_counts,
+    budget_cut_note,
     flat_score_checks,
     flat_score_note,
     no_candidate_counts,
@@ -199,7 +201,17 @@ def run_text(
     sourceless = {
         t: no_candidate_note(t, bad, n) for t, (bad, n) in no_candidate_counts(sweep).items() if bad
     }
+    stopped = {
+        t: budget_cut_note(t, bad, n, plan.query_budget)
+        for t, (bad, n) in budget_cut_counts(sweep).items()
+        if bad
+    }
+    threat_notes = {
+        t: "; ".join(n for n in (sourceless.get(t), stopped.get(t)) if n)
+        for t in {**sourceless, **stopped}
+    }
     notes += [f"{t}-level attacks: {note}" for t, note in sourceless.items()]
+    notes += [f"{t}-level attacks: {note}" for t, note in stopped.items()]
     clean = with_clean_ties(
         clean_text_record(suite, specs["clean_acc"], sweep.correct), sweep.correct, sweep.clean_tied
     )
@@ -217,7 +229,7 @@ def run_text(
             invalid_spec=specs["invalid_adversarials"],
             preset=preset,
             flags=flags,
-            threat_notes=sourceless,
+            threat_notes=threat_notes,
         ),
     ]
     artifacts: dict[str, Any] = {

@@ -98,6 +98,8 @@ class SearchOutcome:
     # per sample: it has a word the budget and rules let change, and the source gave none of
     # those words a substitute (the search had nothing to try)
     no_candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # per sample: the query budget stopped the search, unbroken, with candidates left to score
+    cut: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 @dataclass(eq=False)
@@ -119,6 +121,7 @@ class _State:
     rejected: int = 0
     non_finite: int = 0  # texts the model gave NaN or inf scores
     no_candidates: bool = False  # editable words, none with a substitute
+    cut: bool = False  # the query budget stopped the search with candidates left to score
     cache: dict[str, np.ndarray] = field(default_factory=dict)
     accepted: dict[str, bool] = field(default_factory=dict)  # the similarity check, per text
     pending: tuple[int, list[str], list[str]] | None = None  # (index, words, texts) to score
@@ -176,6 +179,7 @@ def greedy_search(
         moved=np.asarray([_moved(s) for s in states], dtype=bool),
         non_finite=np.asarray([s.non_finite for s in states], dtype=np.int64),
         no_candidates=np.asarray([s.no_candidates for s in states], dtype=bool),
+        cut=np.asarray([s.cut and not s.found for s in states], dtype=bool),
     )
 
 
@@ -297,6 +301,7 @@ def _rank(
                 s.touched = 1
                 s.found = s.done = True
         if not s.order or s.queries >= settings.query_budget:
+            s.cut |= bool(s.order) and not s.found  # ranked words left, no query to try them
             s.done = True
 
 
@@ -384,6 +389,7 @@ def _evaluate(score: ScoreFn, states: list[_State], settings: SearchSettings) ->
         for k, t in enumerate(texts):
             if t not in s.cache and t not in new:
                 if room <= 0:
+                    s.cut = True  # a text the budget leaves unscored
                     continue
                 room -= 1
                 todo[t] = None
@@ -435,4 +441,6 @@ def _step(s: _State, settings: SearchSettings) -> None:
         s.last_tries += 1
         s.done = s.last_tries >= settings.last_word_tries
     if s.touched >= s.max_touched or s.queries >= settings.query_budget:
+        # words left to try when only the budget ends the search
+        s.cut |= not s.done and s.touched < s.max_touched and s.pos < len(s.order)
         s.done = True

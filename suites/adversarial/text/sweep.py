@@ -48,6 +48,8 @@ class TextOutcome:
     # attacked samples with a word the attack may change, none of which the source had a
     # substitute for (nothing was tried)
     no_candidates: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # attacked samples whose search the query budget stopped with candidates left untried
+    cut: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @classmethod
     def empty(cls, n: int) -> TextOutcome:
@@ -62,6 +64,7 @@ class TextOutcome:
             queries=np.zeros(n, np.int64),
             moved=np.zeros(n, bool),
             no_candidates=np.zeros(n, bool),
+            cut=np.zeros(n, bool),
         )
 
 
@@ -198,6 +201,7 @@ def _attack(
     out.rejected += int(found.rejected.sum())
     out.moved[rows] = found.moved
     out.no_candidates[rows] = found.no_candidates
+    out.cut[rows] = found.cut
     out.non_finite += int(found.non_finite.sum())
     reasons = dict(v.reasons)
     # the search saw the label change, the fresh forward pass did not (a nondeterministic model)

@@ -377,3 +377,26 @@ def test_a_word_source_with_no_substitute_for_any_text_says_so(csv: Path) -> Non
     for r in covered:  # "a fine, fine movie": no word of it in subs.json; no char-level note
         word = "threat=word" in r.condition
         assert ("1 of the 11 texts attacked got no candidate" in (r.note or "")) == word
+
+
+def test_texts_the_query_budget_stopped_are_counted(csv: Path) -> None:
+    """A text whose search ran out of queries with candidates left untried counted as robust
+    with no word of it: with `query_budget: 3` most searches stop after their first words, and
+    the robust accuracy read as the model's. Each record of that threat model and the job's
+    notes now count the texts left unbroken that the budget stopped."""
+    tight = run(csv, {"attacks": ["word_greedy"], "word_source": "synonyms",
+                      "synonyms_file": "subs.json", "query_budget": 3})  # fmt: skip
+    robust = [r for r in tight.metrics if r.metric == "robust_acc"]
+    said = [n for n in tight.notes if "stopped at the query budget (3 model queries" in n]
+    assert len(said) == 1 and said[0].startswith("word-level attacks: ")
+    bad, n = (int(w) for w in said[0].split()[2:6:3])  # "word-level attacks: K of the N texts"
+    assert 1 <= bad <= n
+    unbroken = round(min(r.value for r in robust) * robust[0].n)
+    assert n == unbroken  # every text left unbroken, the budget-stopped among them
+    assert all(said[0].removeprefix("word-level attacks: ") in (r.note or "") for r in robust)
+    roomy = run(csv, {"attacks": ["word_greedy"], "word_source": "synonyms",
+                      "synonyms_file": "subs.json"})  # fmt: skip
+    assert not any("query budget" in n for n in roomy.notes)
+    assert not any("query budget" in (r.note or "") for r in roomy.metrics)
+    loose = [r.value for r in roomy.metrics if r.metric == "robust_acc"]
+    assert min(loose) < min(r.value for r in robust)  # the stopped texts hid breaks
