@@ -320,10 +320,14 @@ def _gradient_checks(
     norm, eps, bounds = checks.norm, checks.eps, checks.target.bounds
     everyone = torch.ones(len(x), dtype=torch.bool)
     raw = vc.margin_gradient(fwd, x, y, finite=False)
-    results = [vc.zero_gradients(raw), vc.nonfinite_gradients(raw)]
-    grad = torch.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)  # as the attacks read it
-    if not fwd.eot:  # a randomised forward pass makes finite differences noise
-        results.append(_mismatch(checks, grad))
+    results = [vc.zero_gradients(raw)]
+    if fwd.eot:  # a randomised forward pass makes finite differences noise (and the gradient
+        # at more points would draw more of its randomness: its attacks' numbers would move)
+        results.append(vc.nonfinite_gradients(raw))
+    else:
+        moved, moved_raw = _moved_gradient(checks)
+        both = torch.cat([raw, moved_raw])
+        results += [vc.nonfinite_gradients(both), _mismatch(checks, both, moved)]
     p = plan.params.get(f"{norm}_pgd") or atk.attack_params(atk.resolve_attack(f"{norm}_pgd"), None)
     base = pgd(
         fwd,
@@ -366,22 +370,31 @@ def _gradient_checks(
     return results
 
 
-def _mismatch(checks: CheckSet, grad: torch.Tensor) -> vc.CheckResult:
-    """gradient_mismatch at the check samples and at a seeded random point of the budget around
-    each (one count over both): a gradient can be the model's own at its clean inputs and
-    another network's wherever an attack steps (the zoo's digits-cnn so masked: 0 of 294 off at
-    the clean inputs, 280 of 294 at the random points; honest networks 0 at both)."""
+def _moved_gradient(checks: CheckSet) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random point of the budget around each check sample and the margin gradient
+    there, NaN and inf kept. A gradient can be honest at the clean inputs and not wherever an
+    attack steps: another network's (the zoo's digits-cnn so masked: gradient_mismatch 0 of 294
+    at the clean inputs, 280 of 294 at these points), or NaN at some coordinates (a backward
+    pass finite on the clean pixel grid only: nonfinite_gradients 0 of 60 there, 60 of 60
+    here); the checks count both sets of points."""
     fwd, x, y, box = checks.target.fwd, checks.x, checks.y, checks.target.attack_box
     seeds = checks.seeds("check_moved", checks.eps)
     moved = random_point(x, seeds, norm=checks.norm, eps=checks.eps, bounds=box)
-    moved_grad = vc.margin_gradient(fwd, moved, y)
+    return moved, vc.margin_gradient(fwd, moved, y, finite=False)
+
+
+def _mismatch(checks: CheckSet, raw: torch.Tensor, moved: torch.Tensor) -> vc.CheckResult:
+    """gradient_mismatch at the check samples and at the random points `moved` around them (one
+    count over both; `raw`: the gradients at both, in that order, read as the attacks read
+    them)."""
+    x, y = checks.x, checks.y
     return vc.gradient_mismatch(
-        fwd,
+        checks.target.fwd,
         torch.cat([x, moved]),
         torch.cat([y, y]),
-        torch.cat([grad, moved_grad]),
+        torch.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0),
         eps=checks.eps,
-        box=box,
+        box=checks.target.attack_box,
     )
 
 

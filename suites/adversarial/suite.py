@@ -88,7 +88,10 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 class AdversarialSuite(Suite):
     name = "adversarial"
     # 16: text attacks count the texts left unbroken whose search the query budget stopped with
-    #     candidates untried (notes; image and tabular numbers unchanged)
+    #     candidates untried (notes); nonfinite_gradients is also counted at the random point of
+    #     the budget around each check sample that gradient_mismatch uses (its n doubles; not
+    #     for randomised models): a gradient NaN only off the clean inputs is flagged (numbers
+    #     of models with finite gradients unchanged)
     # 15: nonfinite_gradients: a NaN or inf coordinate in the input gradient (a backward pass NaN
     #     at some inputs only) is a masking flag and escalates (numbers of models with finite
     #     gradients unchanged); text attacks count the texts they had no candidate for (notes)

@@ -367,6 +367,37 @@ def partly_nan_gradient_digits() -> nn.Module:
     return _SqrtSquared()
 
 
+class _NaNGradientOffGrid(torch.autograd.Function):
+    """Identity forward; the backward pass is NaN at the bright pixels (above 0.5) that are off
+    the digits' clean 1/16 grid and honest everywhere else."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: ANN001, ANN205
+        ctx.save_for_backward(x)
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        (x,) = ctx.saved_tensors
+        off = (x * 16 - torch.round(x * 16)).abs() > 1e-4
+        return torch.where(off & (x > 0.5), torch.full_like(grad, float("nan")), grad)
+
+
+class _NaNGradientOffGridInput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = control_digits()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(_NaNGradientOffGrid.apply(x))
+
+
+def nan_off_grid_gradient_digits() -> nn.Module:
+    """The control's forward pass; its input gradient is finite at the clean inputs and NaN at
+    the bright pixels of any point an attack steps to (off the clean grid)."""
+    return _NaNGradientOffGridInput()
+
+
 class _SomeRowsDetached(nn.Module):
     """The input gradient is zero for every other sample (the output ignores their input)."""
 

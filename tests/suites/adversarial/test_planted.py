@@ -102,6 +102,23 @@ def test_a_gradient_nan_in_some_coordinates_is_flagged(task, honest) -> None:
     assert not check["raised"] and check["bad"] == 0, check
 
 
+def test_a_gradient_nan_only_off_the_clean_inputs_is_flagged(task, honest) -> None:
+    """A backward pass that is finite at the clean inputs and NaN at some coordinates wherever
+    an attack steps: nonfinite_gradients, measured at the clean inputs alone, counted 0 of 60,
+    and nothing else named it. It is now measured at the seeded random point of the budget
+    around each sample too (one count over both, as gradient_mismatch)."""
+    config = {"attacks": ["fgsm"], "epsilons": {"linf": [0.1]}, "escalation_rounds": 0}
+    res, head = _run(M.nan_off_grid_gradient_digits, task, config)
+    checks = {c["flag"]: c for c in res.artifacts["checks"]}
+    check, clean = checks["nonfinite_gradients"], checks["zero_gradients"]["n"]
+    assert check["raised"] and check["n"] == 2 * clean, check  # the clean inputs, the points
+    assert check["bad"] == clean, check  # every random point has a bright pixel off the grid
+    assert "nonfinite_gradients" in head.flags
+    control, _ = honest
+    check = next(c for c in control.artifacts["checks"] if c["flag"] == "nonfinite_gradients")
+    assert not check["raised"] and check["bad"] == 0 and check["n"] == 2 * clean, check
+
+
 def test_a_gradient_honest_only_at_the_clean_inputs_is_a_mismatch(task, honest) -> None:
     """A surrogate gradient that is the model's own on the clean inputs and another network's
     anywhere else: gradient_mismatch, measured at the clean inputs alone, counted 0 of 55 (the
