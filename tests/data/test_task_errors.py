@@ -159,6 +159,25 @@ def test_a_list_naming_an_entry_twice_is_refused(key: str, value: object, messag
 
 
 @pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (["sex", "age", "sex&age"], r"group_columns: 'sex&age' has '&' in its name, which names"),
+        (["sex", " "], r"group_columns: an empty column name"),
+    ],
+)
+def test_a_group_column_that_would_read_as_an_intersection_is_refused(
+    columns: list[str], message: str
+) -> None:
+    """A group column named `sex&age` was reported as `worst_group_acc[group_by=sex&age]`,
+    the name the intersection of `sex` and `age` gets (and `harness groups --by sex&age`
+    showed the intersection): two different numbers under one name."""
+    with pytest.raises(ValidationError, match=message):
+        TaskSpec.model_validate(
+            {"name": "t", "source": "x", "modality": "tabular", "group_columns": columns}
+        )
+
+
+@pytest.mark.parametrize(
     ("keys", "message"),
     [
         ({"one_hot": {"c": []}}, r"one_hot\.c lists no category; list them, or null for"),

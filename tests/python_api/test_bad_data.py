@@ -332,6 +332,15 @@ CASES = {
         r"^groups: 'group' has shape \(20, 2\); give one value per sample \(1-D\), and several "
         r"attributes as a dict of named columns or a DataFrame$",
     ),
+    "an attribute named with '&'": (
+        dict(data=(X, Y), groups={"sex": ["a"] * 20, "age": ["b"] * 20, "sex&age": ["c"] * 20}),
+        r"^groups: column 'sex&age' has '&' in its name, which names an intersection of group "
+        r"columns \(sex&age is sex x age\); rename it$",
+    ),
+    "an attribute with no name": (
+        dict(data=(X, Y), groups=pd.Series(["a"] * 20, name="")),
+        r"^groups: a column has an empty name; name each attribute$",
+    ),
     "a dict keyed by numbers": (
         dict(data=(X, Y), groups={0: ["a"] * 20}),
         r"^groups: key 0 is not a name; use text keys$",
