@@ -21,7 +21,8 @@ def group_column_problem(name: str) -> str | None:
     """Why `name` cannot name a group column (sensitive attribute), or None. Results name an
     intersection by joining its columns with '&' (`sex&age` is sex x age), so a column named
     `sex&age` would report its numbers under the intersection's name; an empty name leaves
-    the grouping unnamed (`worst_group_acc[group_by=]`)."""
+    the grouping unnamed (`worst_group_acc[group_by=]`); `harness groups --by a,b` reads a
+    column named `a,b` as the columns `a` and `b`."""
     if not name.strip():
         return "an empty column name; name each group column"
     if "&" in name:
@@ -29,6 +30,8 @@ def group_column_problem(name: str) -> str | None:
             f"{name!r} has '&' in its name, which names an intersection of group columns "
             f"({name} is {' x '.join(name.split('&'))}); rename it"
         )
+    if "," in name:
+        return f"{name!r} has ',' in its name, which separates group columns in harness groups --by; rename it"
     return None
 
 

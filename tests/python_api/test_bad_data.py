@@ -337,6 +337,11 @@ CASES = {
         r"^groups: column 'sex&age' has '&' in its name, which names an intersection of group "
         r"columns \(sex&age is sex x age\); rename it$",
     ),
+    "an attribute named with ','": (
+        dict(data=(X, Y), groups={"a,b": ["a"] * 20}),
+        r"^groups: column 'a,b' has ',' in its name, which separates group columns in "
+        r"harness groups --by; rename it$",
+    ),
     "an attribute with no name": (
         dict(data=(X, Y), groups=pd.Series(["a"] * 20, name="")),
         r"^groups: a column has an empty name; name each attribute$",
