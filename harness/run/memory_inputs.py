@@ -84,6 +84,21 @@ def read_data(
 
 
 def _named_groups(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The sensitive attributes as a frame (`_group_frame`), each column named once: a column
+    named twice made every later step see a frame where it expects one column (pandas' "truth
+    value of a Series is ambiguous")."""
+    named = _group_frame(groups, frame)
+    if named is not None:
+        labels = [str(c) for c in named.columns]
+        repeated = next((c for i, c in enumerate(labels) if c in labels[:i]), None)
+        if repeated is not None:
+            raise InMemoryDataError(
+                f"groups: names column {repeated!r} twice; name each attribute once"
+            )
+    return named
+
+
+def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """The sensitive attributes as a frame: `groups` itself, a Series or 1-D array/tensor as one
     attribute (named by the Series, else `group`), a mapping of names to 1-D columns, or, with
     a DataFrame or datasets.Dataset as data (`frame`: its columns), a list of its columns."""

@@ -342,6 +342,14 @@ CASES = {
         r"^groups: column 'a,b' has ',' in its name, which separates group columns in "
         r"harness groups --by; rename it$",
     ),
+    "a group column named twice": (
+        dict(data=_frame_with_text(), groups=["city", "city"], feature_columns=["a"]),
+        r"^groups: names column 'city' twice; name each attribute once$",
+    ),
+    "a groups frame with a column twice": (
+        dict(data=(X, Y), groups=pd.DataFrame([["u", "v"]] * 20, columns=["g", "g"])),
+        r"^groups: names column 'g' twice; name each attribute once$",
+    ),
     "an attribute with no name": (
         dict(data=(X, Y), groups=pd.Series(["a"] * 20, name="")),
         r"^groups: a column has an empty name; name each attribute$",
