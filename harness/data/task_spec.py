@@ -221,6 +221,11 @@ class TaskSpec(StrictModel):
             problem = group_column_problem(column)
             if problem:
                 raise ValueError(f"group_columns: {problem}")
+            if column == self.label_column:  # read as text groups, the labels broke every job
+                raise ValueError(
+                    f"group_columns: {column!r} is the label column (label_column); per-class "
+                    "results are harness groups --by label, so leave it out of group_columns"
+                )
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":
             tabular_only.append("missing_rows")
