@@ -68,6 +68,14 @@ def _inf() -> np.ndarray:
     return x
 
 
+def _masked(values: np.ndarray, at: tuple[int, ...]) -> np.ma.MaskedArray:
+    """`values` with one entry marked missing (numpy's masked array: the value underneath
+    is still there, and np.asarray reads it)."""
+    mask = np.zeros(values.shape, dtype=bool)
+    mask[at] = True
+    return np.ma.masked_array(values, mask=mask)
+
+
 def _frame_with_text() -> pd.DataFrame:
     return pd.DataFrame({"a": [0.1, 0.2], "city": ["x", "y"], "label": [0, 1]})
 
@@ -341,6 +349,19 @@ CASES = {
         dict(data=(X, Y), groups={"a,b": ["a"] * 20}),
         r"^groups: column 'a,b' has ',' in its name, which separates group columns in "
         r"harness groups --by; rename it$",
+    ),
+    "a sparse tensor": (
+        dict(data=(X.to_sparse(), Y)),
+        r"^data: x is a sparse tensor \(torch\.sparse_coo\); pass x\.to_dense\(\)$",
+    ),
+    "inputs with a masked value": (
+        dict(data=(_masked(X.numpy(), (3, 0, 1, 1)), Y)),
+        r"^data: x is a masked array with 1 masked value \(sample 3\); fill or drop them "
+        r"\(x\.filled\(value\), or leave those samples out\)$",
+    ),
+    "labels with a masked value": (
+        dict(data=(X, _masked(Y.numpy(), (4,)))),
+        r"^data: y is a masked array with 1 masked value \(sample 4\); fill or drop them ",
     ),
     "a group column named twice": (
         dict(data=_frame_with_text(), groups=["city", "city"], feature_columns=["a"]),
