@@ -376,11 +376,17 @@ def _named_labels(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
             shown = str(value) if isinstance(value, str) else value  # not numpy's np.str_('x')
             raise InMemoryDataError(
                 f"data: label {shown!r} (sample {row}) is not one of class_names "
-                f"({', '.join(map(repr, names[:10]))}{', ...' if len(names) > 10 else ''}); "
+                f"({', '.join(repr(_plain(n)) for n in names[:10])}"
+                f"{', ...' if len(names) > 10 else ''}); "
                 "name every class the labels use, in class-index order"
             )
         out[row] = position
     return out
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (np.str_('x') shown as 'x')."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:

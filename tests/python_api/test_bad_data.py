@@ -106,6 +106,13 @@ CASES = {
         r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name "
         r"every class the labels use, in class-index order$",
     ),
+    "a label not among class_names taken from numpy": (
+        dict(
+            data=(X, np.array(["cat"] * 19 + ["cow"])),
+            class_names=list(np.array(["cat", "dog"])),  # np.str_ items, shown as plain text
+        ),
+        r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name ",
+    ),
     "a DataFrame as x": (
         dict(data=(pd.DataFrame(X.reshape(20, -1).numpy()), Y)),
         r"^data: x is a DataFrame; pass the frame itself as data= with the labels as one of "
