@@ -88,6 +88,16 @@ def export_command(args: argparse.Namespace) -> int:
     )
     for card in cards:
         _say(args, f"{card.path}  ({card.results} result(s) for {card.model})")
+    # a model-index entry needs a value: say which numbers a card leaves out (a card showing
+    # worst_group_acc alone read as if the disparities were never measured)
+    undefined = [f"{card.model} × {item}" for card in cards for item in card.undefined]
+    if undefined:
+        shown = "; ".join(undefined[:SHOWN_FAILED])
+        more = (
+            f"; and {len(undefined) - SHOWN_FAILED} more" if len(undefined) > SHOWN_FAILED else ""
+        )
+        what = "metric(s)" if args.all_metrics else "headline metric(s)"
+        _say(args, f"left out: {len(undefined)} {what} without a value: {shown}{more}")
     _say_left_out(args, results)
     return 0
 

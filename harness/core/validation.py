@@ -17,6 +17,24 @@ UNKNOWN_KEY = "unknown key (not allowed here)"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
 
 
+def group_column_problem(name: str) -> str | None:
+    """Why `name` cannot name a group column (sensitive attribute), or None. Results name an
+    intersection by joining its columns with '&' (`sex&age` is sex x age), so a column named
+    `sex&age` would report its numbers under the intersection's name; an empty name leaves
+    the grouping unnamed (`worst_group_acc[group_by=]`); `harness groups --by a,b` reads a
+    column named `a,b` as the columns `a` and `b`."""
+    if not name.strip():
+        return "an empty column name; name each group column"
+    if "&" in name:
+        return (
+            f"{name!r} has '&' in its name, which names an intersection of group columns "
+            f"({name} is {' x '.join(name.split('&'))}); rename it"
+        )
+    if "," in name:
+        return f"{name!r} has ',' in its name, which separates group columns in harness groups --by; rename it"
+    return None
+
+
 def format_validation_error(err: ValidationError, *, prefix: str, limit: int | None = None) -> str:
     """One line per problem: `prefix.key.path: message (got value)`; joined with '; '. A check
     of a whole mapping (a model validator: `bounds must be [low, high]...`) says its own value.

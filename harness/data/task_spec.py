@@ -23,7 +23,7 @@ from pydantic import (
 
 from harness.core.bin_edges import edges_problem
 from harness.core.input_types import loose_value
-from harness.core.validation import NAME_PATTERN, StrictModel
+from harness.core.validation import NAME_PATTERN, StrictModel, group_column_problem
 
 ImageTransformName = Literal["imagenet-eval"]
 DEFAULT_MISSING: tuple[str, ...] = ("", "?")
@@ -217,6 +217,15 @@ class TaskSpec(StrictModel):
             raise ValueError("column_names repeats a name; every column needs its own")
         _refuse_repeats(self)
         _refuse_empty_lists(self)
+        for column in self.group_columns:
+            problem = group_column_problem(column)
+            if problem:
+                raise ValueError(f"group_columns: {problem}")
+            if column == self.label_column:  # read as text groups, the labels broke every job
+                raise ValueError(
+                    f"group_columns: {column!r} is the label column (label_column); per-class "
+                    "results are harness groups --by label, so leave it out of group_columns"
+                )
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":
             tabular_only.append("missing_rows")

@@ -121,14 +121,33 @@ def metric_names(records: list[MetricRecord]) -> dict[str, MetricRecord]:
     """Each record under a name a tracker accepts: its board key with the qualifiers as path
     parts (`robust_acc[attack=linf_pgd/eps=0.1,norm=linf]` ->
     `robust_acc/attack_linf_pgd/eps_0.1/norm_linf`); two keys that would meet on one name keep
-    them apart with a digest of the full key."""
+    them apart with a digest of the full key. Of those, a key that needed no cleaning (group
+    `a_` beside `a!`, both `group_a_`) keeps the plain name, whatever the records' order; the
+    others carry the digest (the first in order took it: `group_a_` named a!'s number)."""
+    plain = [_plain_name(record.key) for record in records]
+    owner: dict[str, int] = {}  # plain name -> the record that keeps it
+    for i, name in enumerate(plain):
+        if name not in owner or (
+            _needs_no_cleaning(records[i].key) and not _needs_no_cleaning(records[owner[name]].key)
+        ):
+            owner[name] = i
     out: dict[str, MetricRecord] = {}
-    for record in records:
-        name = _plain_name(record.key)
-        if name in out or len(name) > KEY_LIMIT - len(".ci_high") - len("flags."):
+    for i, (name, record) in enumerate(zip(plain, records, strict=True)):
+        if owner[name] != i or len(name) > KEY_LIMIT - len(".ci_high") - len("flags."):
             name = _with_digest(name, record.key)
         out[name] = record
     return out
+
+
+def _needs_no_cleaning(key: str) -> bool:
+    """Whether `key`'s metric, qualifier names and values reach its plain name unchanged."""
+    metric, _, qualifiers = key.partition("[")
+    parts = [metric] + [q for q in re.split(r"[,/]", qualifiers.rstrip("]")) if q]
+    texts = [text for part in parts for text in part.split("=", 1)]
+    return all(
+        not _UNSAFE.search(text) and text == text.strip(" ") and text not in (".", "..")
+        for text in texts
+    )
 
 
 def safe_key(text: str) -> str:

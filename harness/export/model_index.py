@@ -40,11 +40,14 @@ SOURCE_NAME = "robustness-harness"
 
 @dataclass(frozen=True)
 class ModelCardFile:
-    """One written card: the model, its file and how many evaluation results it holds."""
+    """One written card: the model, its file and how many evaluation results it holds;
+    `undefined`: the metrics it would hold that have no value (a model-index entry needs one),
+    each as `task × suite: name (note)`, so the caller can say what the card leaves out."""
 
     model: str
     path: Path
     results: int
+    undefined: tuple[str, ...] = ()
 
 
 def export_model_index(
@@ -56,8 +59,15 @@ def export_model_index(
     _check_installed()
     jobs = _latest(exported_jobs(results, allow_partial=allow_partial))
     by_model: dict[str, list[EvalResult]] = {}
+    undefined: dict[str, list[str]] = {}
     for job in jobs:
         by_model.setdefault(job.model, []).extend(_eval_results(job, all_metrics=all_metrics))
+        undefined.setdefault(job.model, []).extend(
+            f"{job.task} × {job.suite}: {_shown_name(record)}"
+            + (f" ({record.note})" if record.note else "")
+            for record in job.job.metrics
+            if record.value is None and (all_metrics or record.headline)
+        )
     folders = card_folders([model for model, evals in by_model.items() if evals])
     cards = {
         model: (out / folders[model] / CARD_FILE, evals)
@@ -75,7 +85,7 @@ def export_model_index(
     for model, text in texts.items():
         write_text(cards[model][0], text)
     return [
-        ModelCardFile(model=model, path=path, results=len(evals))
+        ModelCardFile(model=model, path=path, results=len(evals), undefined=tuple(undefined[model]))
         for model, (path, evals) in cards.items()
     ]
 
@@ -107,7 +117,7 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
         if record.value is None or not (all_metrics or record.headline):
             continue
         qualifier = record.key[len(record.metric) :].strip("[]")
-        name = f"{record.metric} [{qualifier}]" if qualifier else record.metric
+        name = _shown_name(record)
         caveats = _caveats(record)
         out.append(
             EvalResult(
@@ -124,6 +134,12 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
             )
         )
     return out
+
+
+def _shown_name(record: MetricRecord) -> str:
+    """The metric's name with its condition, as a card names it (`robust_acc [eps=0.1]`)."""
+    qualifier = record.key[len(record.metric) :].strip("[]")
+    return f"{record.metric} [{qualifier}]" if qualifier else record.metric
 
 
 def _dataset_type(source: str) -> str:

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,9 @@ class EvaluationResult(Evaluation):
 
     def metrics_frame(self) -> pd.DataFrame:
         """One row per metric record: its fields, the interval's bounds as `ci_low` and
-        `ci_high` (None without an interval) and the record's `key`."""
+        `ci_high` (None without an interval) and the record's `key`. Without records (every
+        suite skipped) the frame has the same columns and no row."""
+        columns = [f.name for f in fields(MetricRecord)] + ["ci_low", "ci_high", "key"]
         return pd.DataFrame(
             [
                 {
@@ -87,7 +89,8 @@ class EvaluationResult(Evaluation):
                     "key": m.key,
                 }
                 for m in self.metrics
-            ]
+            ],
+            columns=columns,
         )
 
     def metric(self, key: str, suite: str | None = None) -> MetricRecord:

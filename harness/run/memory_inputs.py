@@ -84,6 +84,21 @@ def read_data(
 
 
 def _named_groups(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The sensitive attributes as a frame (`_group_frame`), each column named once: a column
+    named twice made every later step see a frame where it expects one column (pandas' "truth
+    value of a Series is ambiguous")."""
+    named = _group_frame(groups, frame)
+    if named is not None:
+        labels = [str(c) for c in named.columns]
+        repeated = next((c for i, c in enumerate(labels) if c in labels[:i]), None)
+        if repeated is not None:
+            raise InMemoryDataError(
+                f"groups: names column {repeated!r} twice; name each attribute once"
+            )
+    return named
+
+
+def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """The sensitive attributes as a frame: `groups` itself, a Series or 1-D array/tensor as one
     attribute (named by the Series, else `group`), a mapping of names to 1-D columns, or, with
     a DataFrame or datasets.Dataset as data (`frame`: its columns), a list of its columns."""
@@ -233,6 +248,7 @@ def _integer_dtype(x: Any) -> str | None:
 def _inputs(x: Any) -> torch.Tensor:
     """A float32 CPU tensor of images (N, C, H, W) or table rows (N, F), the caller's own when it
     is one already (no copy)."""
+    _refuse_masked(x, "x")
     if isinstance(x, np.ndarray):
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
             raise InMemoryDataError(f"data: x holds {x.dtype} values; pass numbers")
@@ -241,6 +257,11 @@ def _inputs(x: Any) -> torch.Tensor:
         tensor = torch.from_numpy(x if x.flags.writeable else x.copy())
     elif isinstance(x, torch.Tensor):
         _not_meta(x, "x")
+        if x.layout != torch.strided:  # torch's own error named nothing ("memory format")
+            layout = str(x.layout).removeprefix("torch.")
+            raise InMemoryDataError(
+                f"data: x is a sparse tensor (torch.{layout}); pass x.to_dense()"
+            )
         if x.is_complex():
             raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
         tensor = x.detach()
@@ -267,6 +288,24 @@ def _inputs(x: Any) -> torch.Tensor:
     return tensor.to(device="cpu", dtype=torch.float32).contiguous()
 
 
+def _refuse_masked(values: Any, which: str) -> None:
+    """Refuse a numpy masked array with masked entries: they mark values as missing, but the
+    values underneath are what np.asarray and torch read, so they were scored as data."""
+    if not isinstance(values, np.ma.MaskedArray):
+        return
+    mask = np.ma.getmaskarray(values)
+    if not mask.any():
+        return
+    count = int(mask.sum())
+    rows = mask.reshape(len(mask), -1).any(axis=1) if mask.ndim > 1 else mask
+    first = int(np.flatnonzero(rows)[0])
+    raise InMemoryDataError(
+        f"data: {which} is a masked array with {count:,} masked value"
+        f"{'' if count == 1 else 's'} (sample {first}); fill or drop them "
+        f"({which}.filled(value), or leave those samples out)"
+    )
+
+
 def _not_meta(tensor: torch.Tensor, which: str) -> None:
     """Refuse a tensor on the meta device: it has a shape but no values to read."""
     if tensor.is_meta:
@@ -286,6 +325,7 @@ def _channels_last(shape: tuple[int, ...]) -> bool:
 def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
     """`y` as int64 class indices, one per sample; integral floats are accepted, and with
     `names` (class_names=) labels that are those names, read as their positions."""
+    _refuse_masked(y, "y")
     if isinstance(y, torch.Tensor):
         _not_meta(y, "y")
         values = y.detach().cpu().numpy()
@@ -336,11 +376,17 @@ def _named_labels(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
             shown = str(value) if isinstance(value, str) else value  # not numpy's np.str_('x')
             raise InMemoryDataError(
                 f"data: label {shown!r} (sample {row}) is not one of class_names "
-                f"({', '.join(map(repr, names[:10]))}{', ...' if len(names) > 10 else ''}); "
+                f"({', '.join(repr(_plain(n)) for n in names[:10])}"
+                f"{', ...' if len(names) > 10 else ''}); "
                 "name every class the labels use, in class-index order"
             )
         out[row] = position
     return out
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (np.str_('x') shown as 'x')."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:

@@ -26,6 +26,7 @@ import torch
 
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
+from harness.core.validation import group_column_problem
 from harness.data.table_columns import arrow_dataset
 
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
@@ -193,6 +194,11 @@ def _group_columns(
         label = str(column)
         if label in _RESERVED:
             raise InMemoryDataError(f"groups: column {label!r} uses a reserved name; rename it")
+        if not label.strip():
+            raise InMemoryDataError("groups: a column has an empty name; name each attribute")
+        problem = group_column_problem(label)
+        if problem:
+            raise InMemoryDataError(f"groups: column {problem}")
         values = groups[column]
         if values.isna().any():
             row = int(np.flatnonzero(values.isna().to_numpy())[0])

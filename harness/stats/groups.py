@@ -548,12 +548,14 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
     rows: list[GroupRow] = []
     notes: list[str] = []
     insufficient: list[str] = []
+    small: list[str] = []  # as the note lists them: each with its size
     empty: list[str] = []
     metrics = [k for k in comp.point if k != "n"]
     for i, label in enumerate(comp.labels):
         count = int(comp.point["n"][0, i])
         if 0 < count < comp.min_group_size:
             insufficient.append(label)
+            small.append(f"{label} ({_counted(count, 'sample', 'samples')})")
         if count == 0:
             empty.append(label)
         rows.append(
@@ -573,12 +575,36 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
     if insufficient:
         notes.append(
             f"{comp.name}: groups with fewer than {comp.min_group_size} samples (insufficient "
-            "data): " + _listed(insufficient)
+            "data): " + _listed(small)
         )
     return rows, notes, insufficient
 
 
 _LISTED = 20  # groups a note names before it counts the rest
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _small_groups(comp: _Computed, metric: str) -> list[str]:
+    """The groups whose rates `metric` rests on have too few trials, each with those counts
+    (a group coded 0 listed bare read as "none": `...: 0`)."""
+    rates = _USES.get(metric, ())
+    small = {g for rate in rates for g in comp.small_denominators(rate)}
+    shown = []
+    for i, label in enumerate(comp.labels):
+        if label not in small:
+            continue
+        counts = [
+            _counted(
+                int(comp.rates[r].trials[i]), _DENOMINATOR_NAMES[r][:-1], _DENOMINATOR_NAMES[r]
+            )
+            for r in rates
+            if r in comp.rates
+        ]
+        shown.append((label, f"{label} ({', '.join(counts)})"))
+    return [text for _, text in sorted(shown)]
 
 
 def _listed(labels: list[str]) -> str:
@@ -620,7 +646,7 @@ def _disparity_rows(comp: _Computed, binary: bool, insufficient: list[str]) -> l
     out: list[Disparity] = []
     for metric, value in disparity_values(comp.point, binary).items():
         v = float(value[0])
-        small = sorted({g for rate in _USES.get(metric, ()) for g in comp.small_denominators(rate)})
+        small = _small_groups(comp, metric)
         flags = ((INSUFFICIENT,) if insufficient else ()) + ((SMALL_DENOMINATOR,) if small else ())
         if not np.isfinite(v):
             est = Estimate(value=None, note=_disparity_note(metric, comp.point, comp.labels))

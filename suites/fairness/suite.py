@@ -199,9 +199,16 @@ class FairnessSuite(Suite):
                 "TPR or FPR is computed and no class is counted as positive; the group metrics "
                 "are accuracy and calibration over every class"
             )
+        # a limited run sees a sample of the test split: a group it missed may be in the split
+        where = (
+            "the test split"
+            if task.limit is None
+            else f"the {len(task.data):,} test samples evaluated (limit {task.limit:,}; the "
+            "test split may hold them)"
+        )
         for name, absent in coverage.items():
             notes.append(
-                f"{name}: groups present in the training split but absent from the test split: "
+                f"{name}: groups present in the training split but absent from {where}: "
                 + ", ".join(absent)
             )
         artifacts = {

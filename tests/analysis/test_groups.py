@@ -473,3 +473,18 @@ def test_a_rate_of_part_of_a_group_says_its_own_n() -> None:
     assert line.split()[:2] == ["x", "3"] and "(n=1)" in line and "(n=2)" in line, line
     line = next(s for s in md if "| x |" in s)
     assert "| x | 3 |" in line and "(n=1)" in line and "(n=2)" in line, line
+
+
+def test_notes_on_small_groups_give_each_group_its_count() -> None:
+    """A group coded 0 was listed as `groups with fewer than 20 positive labels or negative
+    labels: 0`, which reads as "no such group" while the flag says there is one; each listed
+    group now carries the count that makes it small."""
+    f = small_frame()
+    f["group:c"] = [0, 0, 0, 1, 1, 1, 1, 1]
+    b = group_breakdown(f, [("c",)], num_classes=2, seed=0, condition="clean", min_group_size=4)
+    # group 0: labels 1, 0, 1 (3 samples: 2 positive, 1 negative); group 1: 2 positive, 3 negative
+    assert disparity(b, "c", "equalized_odds_difference").note == (
+        "groups with fewer than 4 positive labels or negative labels: 0 (2 positive labels, "
+        "1 negative label), 1 (2 positive labels, 3 negative labels)"
+    )
+    assert "c: groups with fewer than 4 samples (insufficient data): 0 (3 samples)" in b.notes

@@ -159,6 +159,33 @@ def test_a_list_naming_an_entry_twice_is_refused(key: str, value: object, messag
 
 
 @pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (["sex", "age", "sex&age"], r"group_columns: 'sex&age' has '&' in its name, which names"),
+        (["sex", " "], r"group_columns: an empty column name"),
+        (["sex", "a,b"], r"group_columns: 'a,b' has ',' in its name, which separates group"),
+        (
+            ["sex", "label"],
+            r"group_columns: 'label' is the label column \(label_column\); per-class",
+        ),
+    ],
+)
+def test_a_group_column_that_would_read_as_an_intersection_is_refused(
+    columns: list[str], message: str
+) -> None:
+    """A group column named `sex&age` was reported as `worst_group_acc[group_by=sex&age]`,
+    the name the intersection of `sex` and `age` gets (and `harness groups --by sex&age`
+    showed the intersection): two different numbers under one name. A column named `a,b`
+    ran, but `harness groups --by a,b` read it as columns `a` and `b` and could not show it.
+    The label column as a group column passed validate and failed every job that read the task
+    with "AttributeError: 'list' object has no attribute 'to'"."""
+    with pytest.raises(ValidationError, match=message):
+        TaskSpec.model_validate(
+            {"name": "t", "source": "x", "modality": "tabular", "group_columns": columns}
+        )
+
+
+@pytest.mark.parametrize(
     ("keys", "message"),
     [
         ({"one_hot": {"c": []}}, r"one_hot\.c lists no category; list them, or null for"),

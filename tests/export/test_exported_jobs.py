@@ -20,6 +20,20 @@ def _rec(metric: str, **context: object) -> MetricRecord:
     )
 
 
+def test_a_name_that_needs_no_cleaning_is_its_own_records() -> None:
+    """Groups `a!` and `a_` both clean to `group_a_`: the first in order (`a!`) took the plain
+    name `group_acc/group_a_` and the group really called `a_` got a digest, so a chart of
+    `group_acc/group_a_` showed a!'s accuracy beside other runs' a_. The record whose key
+    needs no cleaning keeps the plain name, whatever the order; the others get digests."""
+    for records in (
+        [_rec("group_acc", group="a!"), _rec("group_acc", group="a_")],
+        [_rec("group_acc", group="a_"), _rec("group_acc", group="a!")],
+    ):
+        names = metric_names(records)
+        assert names["group_acc/group_a_"].context["group"] == "a_"
+        assert len(names) == 2
+
+
 def test_names_are_the_board_key_as_a_path_and_stay_apart() -> None:
     records = [
         _rec("top1_acc"),

@@ -266,3 +266,38 @@ def test_names_that_differ_only_in_case_get_cards_of_their_own(tmp_path: Path) -
         for p in (tmp_path / "cards").glob("*/README.md")
     }
     assert cards == {"Net": folders["Net"], "net": folders["net"]}
+
+
+def test_an_undefined_headline_metric_is_named_not_dropped_in_silence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fairness by a column holding one group: the demographic parity and equalized odds
+    differences are undefined (no value). The card left them out and the command said
+    nothing, so a published card showed worst_group_acc alone as if the rest were never
+    measured; the command now names what it left out and why."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    import harness
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int)
+    result = harness.evaluate(
+        LogisticRegression().fit(x, y),
+        data=(x, y),
+        groups=np.array(["one"] * 60),
+        name="one-group",
+        model_name="lr",
+        suites=["fairness"],
+        device="cpu",
+        bootstrap_resamples=20,
+    )
+    result.save(tmp_path / "res")
+    assert _export(tmp_path / "res", tmp_path / "cards") == 0
+    out = capsys.readouterr().out.replace("\n    ", " ")
+    assert (
+        "left out: 2 headline metric(s) without a value: lr × one-group × fairness: "
+        "demographic_parity_difference [group_by=group] (undefined: fewer than two non-empty "
+        "groups (1))" in out
+    )

@@ -68,6 +68,14 @@ def _inf() -> np.ndarray:
     return x
 
 
+def _masked(values: np.ndarray, at: tuple[int, ...]) -> np.ma.MaskedArray:
+    """`values` with one entry marked missing (numpy's masked array: the value underneath
+    is still there, and np.asarray reads it)."""
+    mask = np.zeros(values.shape, dtype=bool)
+    mask[at] = True
+    return np.ma.masked_array(values, mask=mask)
+
+
 def _frame_with_text() -> pd.DataFrame:
     return pd.DataFrame({"a": [0.1, 0.2], "city": ["x", "y"], "label": [0, 1]})
 
@@ -97,6 +105,13 @@ CASES = {
         dict(data=(X, np.array(["cat"] * 19 + ["cow"])), class_names=["cat", "dog"]),
         r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name "
         r"every class the labels use, in class-index order$",
+    ),
+    "a label not among class_names taken from numpy": (
+        dict(
+            data=(X, np.array(["cat"] * 19 + ["cow"])),
+            class_names=list(np.array(["cat", "dog"])),  # np.str_ items, shown as plain text
+        ),
+        r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name ",
     ),
     "a DataFrame as x": (
         dict(data=(pd.DataFrame(X.reshape(20, -1).numpy()), Y)),
@@ -331,6 +346,41 @@ CASES = {
         dict(data=(X, Y), groups=np.zeros((20, 2))),
         r"^groups: 'group' has shape \(20, 2\); give one value per sample \(1-D\), and several "
         r"attributes as a dict of named columns or a DataFrame$",
+    ),
+    "an attribute named with '&'": (
+        dict(data=(X, Y), groups={"sex": ["a"] * 20, "age": ["b"] * 20, "sex&age": ["c"] * 20}),
+        r"^groups: column 'sex&age' has '&' in its name, which names an intersection of group "
+        r"columns \(sex&age is sex x age\); rename it$",
+    ),
+    "an attribute named with ','": (
+        dict(data=(X, Y), groups={"a,b": ["a"] * 20}),
+        r"^groups: column 'a,b' has ',' in its name, which separates group columns in "
+        r"harness groups --by; rename it$",
+    ),
+    "a sparse tensor": (
+        dict(data=(X.to_sparse(), Y)),
+        r"^data: x is a sparse tensor \(torch\.sparse_coo\); pass x\.to_dense\(\)$",
+    ),
+    "inputs with a masked value": (
+        dict(data=(_masked(X.numpy(), (3, 0, 1, 1)), Y)),
+        r"^data: x is a masked array with 1 masked value \(sample 3\); fill or drop them "
+        r"\(x\.filled\(value\), or leave those samples out\)$",
+    ),
+    "labels with a masked value": (
+        dict(data=(X, _masked(Y.numpy(), (4,)))),
+        r"^data: y is a masked array with 1 masked value \(sample 4\); fill or drop them ",
+    ),
+    "a group column named twice": (
+        dict(data=_frame_with_text(), groups=["city", "city"], feature_columns=["a"]),
+        r"^groups: names column 'city' twice; name each attribute once$",
+    ),
+    "a groups frame with a column twice": (
+        dict(data=(X, Y), groups=pd.DataFrame([["u", "v"]] * 20, columns=["g", "g"])),
+        r"^groups: names column 'g' twice; name each attribute once$",
+    ),
+    "an attribute with no name": (
+        dict(data=(X, Y), groups=pd.Series(["a"] * 20, name="")),
+        r"^groups: a column has an empty name; name each attribute$",
     ),
     "a dict keyed by numbers": (
         dict(data=(X, Y), groups={0: ["a"] * 20}),

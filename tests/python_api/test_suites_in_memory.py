@@ -91,6 +91,18 @@ def test_skipped_suite_is_saved_as_skipped(images, tmp_path: Path) -> None:
     assert statuses == ["completed", "skipped"]
 
 
+def test_a_result_without_records_has_the_frame_columns(images) -> None:
+    """Every suite skipped (fairness without groups): metrics_frame() was a frame without
+    columns, so `frame[frame["suite"] == "fairness"]` raised KeyError: 'suite' in the
+    caller's code instead of selecting no row."""
+    x, y, _ = images
+    result = harness.evaluate(linear_digits(), data=(x, y), suites=["fairness"], **FAST)
+    frame = result.metrics_frame()
+    assert frame.empty
+    assert {"suite", "metric", "value", "ci_low", "ci_high", "n", "key"} <= set(frame.columns)
+    assert frame[frame["suite"] == "fairness"].empty
+
+
 def test_a_save_that_fails_leaves_no_run(images, tmp_path: Path, monkeypatch) -> None:
     from harness.core.errors import ResultsError
     from harness.store.run_store import RunStore

@@ -90,6 +90,23 @@ def test_group_absent_from_test_is_reported(task) -> None:  # noqa: ANN001
     assert any("absent from the test split: <40" in n for n in result.notes)
 
 
+def test_a_group_left_out_by_the_limit_is_not_called_absent_from_the_test_split(
+    task,  # noqa: ANN001
+) -> None:
+    """With a limit on a task whose test split holds every group, the groups the sample
+    missed were reported as "present in the training split but absent from the test split",
+    a false statement about the user's data: they are absent from the evaluated sample."""
+    small = task.subset(6, seed=0)  # misses the 40-49 band
+    result = FairnessSuite({"group_by": ["age_band"]}).run(adapter(), small, CTX)
+    absent = result.artifacts["absent_in_test"].get("age_band")
+    assert absent == ["40-49"]
+    assert not any("absent from the test split" in n for n in result.notes)
+    assert any(
+        "absent from the 6 test samples evaluated (limit 6; the test split may hold them)" in n
+        for n in result.notes
+    )
+
+
 def test_cli_groups_on_a_stored_run(tmp_path, capsys, task) -> None:  # noqa: ANN001
     from harness.store.run_store import RunStore
     from tests.store.records import job_entry, job_record, run_manifest
