@@ -1,7 +1,9 @@
 """Intervals of per-group metrics and of the between-group disparities built from them.
 
 Per group: rates (accuracy, selection rate, TPR, FPR) get the Wilson score interval of their own
-count and denominator; ECE and the accuracy drop get a percentile bootstrap within the group.
+count and denominator; ECE gets the bias-aware interval of the group's own samples
+(`calibration.ece_interval`, no resampling) and the accuracy drop a percentile bootstrap within
+the group.
 
 Disparities summarise several groups (largest minus smallest, smallest, largest, ratio):
 

@@ -107,7 +107,10 @@ class FairnessSuite(Suite):
     # 8: group_tpr and group_fpr records carry the count their rate is of (the group's positive
     #    or negative labels) as n, not the group's size; the breakdown artifact gives each
     #    metric its n (values and intervals unchanged)
-    version = "8"
+    # 9: notes name each small group with its counts (a group coded 0 read as "...: 0") and
+    #    call groups a `limit` sample missed absent from the sample, not from the test split
+    #    (notes only; no value or flag changed)
+    version = "9"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics
