@@ -130,8 +130,26 @@ def group_labels(
         elif is_continuous(dataset, col):
             raise ConfigError(
                 f"group column {col!r} is continuous; give bin edges in suites.fairness.bins.{col} "
-                "(or declare group_bins on the task)"
+                "(or declare group_bins on the task)" + _whole_values_hint(values)
             )
         else:
             out[col] = values.astype(str)
     return out
+
+
+WHOLE_VALUES_HINT_MAX = 20  # distinct values up to which a float column's whole values are listed
+
+
+def _whole_values_hint(values: pd.Series) -> str:
+    """For a float column holding a few whole numbers only (a 0/1 indicator that pandas wrote
+    as floats after a missing value): those values and how to group by each of them."""
+    distinct = np.unique(values.to_numpy(np.float64))
+    if len(distinct) > WHOLE_VALUES_HINT_MAX or not np.all(np.isfinite(distinct)):
+        return ""
+    if not np.all(distinct == np.round(distinct)):
+        return ""
+    listed = ", ".join(f"{v:.0f}" for v in distinct)
+    return (
+        f"; it holds {len(distinct)} distinct whole values ({listed}): write them as integers "
+        "or text to group by each value"
+    )

@@ -71,6 +71,16 @@ def test_missing_column_nan_and_unbinned(task) -> None:  # noqa: ANN001
         ConfigError, match=r"'age' is continuous; give bin edges in suites.fairness.bins.age"
     ):
         FairnessSuite({"group_by": ["age"]}).run(adapter(), no_bins, CTX)
+    # a 0/1 indicator stored as floats (pandas writes one so after a missing value) is still
+    # refused as continuous, with the values it holds and the way to group by them
+    flags = [float(i % 2) for i in range(len(task))]
+    indicator = replace(task, data=task.data.add_column("smoker", flags), group_bins={})
+    with pytest.raises(
+        ConfigError,
+        match=r"'smoker' is continuous; .* it holds 2 distinct whole values \(0, 1\): write "
+        r"them as integers or text to group by each value",
+    ):
+        FairnessSuite({"group_by": ["smoker"]}).run(adapter(), indicator, CTX)
     sex = list(task.data["sex"])
     sex[5] = None
     holey = replace(task, data=task.data.remove_columns("sex").add_column("sex", sex))
