@@ -66,7 +66,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=20 --numprocesses $(TEST_WORKERS) --dist loadgroup
 
 # the tests marked slow (the quickstart as it ships and the gate against its committed baseline,
-# the zoo's training, the Ray, signal, lock, time-limit and SIGKILL tests); CI runs them after `make test`
+# the zoo's training, the full statistical simulations, the Ray, signal, lock, time-limit and
+# SIGKILL tests); CI runs them after `make test`
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow and not gpu and not network" --durations=20 \
 		--numprocesses $(TEST_WORKERS) --dist loadgroup

@@ -28,10 +28,14 @@ def test_the_issue_case_is_no_longer_optimistic() -> None:
     assert power.mcnemar_power(300, churn, mde, 0.05 / 6) >= 0.8  # exact power at the MDE
 
 
+@pytest.mark.parametrize(
+    "reps", [pytest.param(300, id="quick"), pytest.param(1200, id="full", marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize(("n", "accuracy", "tests"), [(300, 0.96, 6), (1000, 0.98, 98)])
-def test_detection_at_the_printed_mde(n: int, accuracy: float, tests: int) -> None:
+def test_detection_at_the_printed_mde(n: int, accuracy: float, tests: int, reps: int) -> None:
+    """1,200 simulated runs in the slow set, 300 in the default run: an MDE printed 15% too
+    small (a true drop of 0.85 MDE) was caught 0.66 and 0.64 of 300 times, below the bound."""
     mde, churn = printed_mde(n, accuracy, tests)
-    reps = 1200
     rate = detection_rate(n, accuracy, tests, mde, churn, reps)
     # the exact power at the MDE is 0.80; the simulation's own error is sqrt(0.16 / reps)
     assert rate >= 0.8 - 2.5 * np.sqrt(0.16 / reps), rate
