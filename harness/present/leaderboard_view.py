@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from harness.analysis.caveats import caveats
-from harness.analysis.headline import headline_keys
+from harness.analysis.headline import headline_keys, worst_group_words
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
@@ -108,6 +108,10 @@ def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
             notes = [m.note] if m.note else []
             if any(k.kind == "below_chance" for k in caveats(m)):
                 notes.append(BELOW_CHANCE)
+            source = board.sources.get((r.model, m.suite))
+            if source is not None and (group := worst_group_words(source[1], m)):
+                # the board's n counts every group; the value and interval are one group's
+                notes.append(f"measured on the worst {group}, not on all of the board's n samples")
             for note in notes:
                 numbers.setdefault(note, len(numbers) + 1)
                 marks[(r.model, c)] = marks.get((r.model, c), "") + f" †{numbers[note]}"

@@ -36,3 +36,16 @@ def test_every_page_names_the_worst_group_and_its_n() -> None:
     views, _notes = metric_views(job.metrics, "#", {}, words, job=job)
     (worst,) = [v for v in views if v.key == KEY]
     assert "group under 40 (n=49)" in worst.cell.detail
+
+
+def test_the_leaderboard_names_the_worst_group_and_its_n() -> None:
+    """`harness leaderboard`: the diabetes board's header says n=177 and its worst-group cells
+    showed "0.694 [0.555, 0.828]" with no word that the number is 49 samples' (under 40)."""
+    from harness.present.leaderboard_view import footnotes
+
+    boards = installed_suite_boards()
+    (board,) = [b for b in build_boards(QUICKSTART, suite_boards=boards) if b.task == "diabetes"]
+    marks, notes = footnotes(board)
+    mark = marks[("diabetes-mlp", KEY)].split()
+    said = [n for n in notes if n.split(" ", 1)[0] in mark]
+    assert any("group under 40 (n=49)" in n for n in said), said
