@@ -1,6 +1,6 @@
 """Leaderboards as the CLI prints them: terminal table, Markdown, CSV and JSON.
 
-Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a
+Cells show `estimate [95% CI]` (`estimate (no interval)` where none was computed), reliability flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a
 number that only bounds the truth from above (`caveats.is_upper_bound`), `BELOW CHANCE` on an OOD
 AUROC under 0.5 (its meaning in a footnote), footnote marks (†1...) for records that carry a note,
 and `FAILED: <reason>` where the suite's job failed; qualifiers shared by every column of a metric
@@ -50,6 +50,8 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
     text = _num(m.value)
     if m.ci:
         text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
+    else:  # the legend reads "estimate [95% CI]": a missing interval is said, not left out
+        text += " (no interval)"
     if m.flags:
         text += " UNRELIABLE(" + ",".join(m.flags) + ")"
     kinds = {c.kind for c in caveats(m)}

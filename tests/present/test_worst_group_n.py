@@ -49,3 +49,20 @@ def test_the_leaderboard_names_the_worst_group_and_its_n() -> None:
     mark = marks[("diabetes-mlp", KEY)].split()
     said = [n for n in notes if n.split(" ", 1)[0] in mark]
     assert any("group under 40 (n=49)" in n for n in said), said
+
+
+def test_a_leaderboard_number_without_an_interval_says_so() -> None:
+    """The legend says "values: estimate [95% CI]"; peak memory (no interval is computed)
+    printed "664.6 †4", its footnote only naming the measure (peak RSS), so the number read
+    as one whose interval had been dropped. It now says "(no interval)"."""
+    from harness.present.leaderboard_view import board_table
+
+    boards = installed_suite_boards()
+    (board,) = [b for b in build_boards(QUICKSTART, suite_boards=boards) if b.task == "diabetes"]
+    table = board_table(board)
+    key = next(c for c in board.columns if c.startswith("peak_memory_mb"))
+    at = table.header.index(key)
+    cell = str(table.rows[0][at])
+    assert cell.startswith("664.6 (no interval)"), cell
+    top1 = str(table.rows[0][table.header.index("top1_acc")])
+    assert "no interval" not in top1
