@@ -127,7 +127,10 @@ def caveats(
         out.append(Caveat("unreliable", reason))
     out += _below_chance(record)
     if record.value is not None and record.ci is None:
-        out.append(Caveat("no_interval", _no_interval_reason(record.note or "")))
+        # a note spent as a flag's or the bound's reason is not why the interval is missing
+        whole = record.note or ""
+        why = whole if note is None and "interval" in whole.lower() else note
+        out.append(Caveat("no_interval", _no_interval_reason(why or "")))
     return tuple(out)
 
 

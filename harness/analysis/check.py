@@ -703,13 +703,22 @@ def power_summary(pending: list[_Pending], tests: int) -> list[str]:
                 "about a change in it (only floors apply)"
             )
             continue
-        ns = sorted({p.result.n for p in items})
+        # the span holds only for the columns that have an MDE: count the others, and give
+        # n and churn of those it holds for
+        measured = [p for p in items if p.row.mde is not None]
+        ns = sorted({p.result.n for p in measured})
         n_text = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
+        blind = len(items) - len(measured)
+        if blind:
+            columns += (
+                f"; {blind} of them have no MDE: a pass says nothing about a change in them"
+                f" (see the mde column), the other {len(mdes)}"
+            )
         lines.append(
             f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}, {n_text}): a change of "
             f"{_span(mdes)} {unit} or more is caught with {power.POWER:.0%} probability at "
             f"alpha/{max(1, tests)} (Holm's first step); smaller ones often pass"
-            + _churn_text(items)
+            + _churn_text(measured)
         )
     return lines
 

@@ -42,7 +42,7 @@ from harness.core.threat_model import TextThreatContext, ThreatContext, ThreatMo
 from harness.stats.shared_draws import ValueStore
 from harness.store.recency import invocation_time
 from harness.store.record_file import read_record
-from harness.store.run_store import find_run_dirs
+from harness.store.run_store import StoredJob, find_run_dirs
 
 JobKey = tuple[str, str, str]  # (model, task, suite)
 
@@ -347,19 +347,21 @@ def _lowest(board: Board, declared: SuiteHeadline) -> Picked:
 
 
 def _worst_groups(board: Board, model: str, rec: MetricRecord) -> str:
-    """'group under 40 (n=49)': which group a worst-group number is of (its declared label,
-    else its value), and that group's n. The
-    record's n counts every group's samples (177 on diabetes), but the value is one group's
-    (34 of 49): beside n=177, an interval of +-0.13 read as if from every sample."""
-    if not rec.metric.startswith("worst_") or rec.value is None:
-        return ""
     source = board.sources.get((model, rec.suite))
-    if source is None:
+    return worst_group_words(source[1], rec) if source is not None else ""
+
+
+def worst_group_words(job: StoredJob, rec: MetricRecord) -> str:
+    """'group under 40 (n=49)': which group a worst-group number of `job` is of (its declared
+    label, else its value), and that group's n. The record's n counts every group's samples
+    (177 on diabetes), but the value is one group's (34 of 49): beside n=177, an interval of
+    +-0.13 read as if from every sample. Empty for any other record."""
+    if not rec.metric.startswith("worst_") or rec.value is None:
         return ""
     per_group = rec.metric.removeprefix("worst_")
     groups = [
         m
-        for m in source[1].metrics
+        for m in job.metrics
         if m.metric == per_group
         and m.condition == rec.condition
         and m.value is not None
@@ -367,7 +369,7 @@ def _worst_groups(board: Board, model: str, rec: MetricRecord) -> str:
         and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
         and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
     ]
-    labels = source[1].record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
+    labels = job.record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
     named = [f"{labels.get(str(m.context['group']), m.context['group'])} (n={m.n})" for m in groups]
     return ("group " if len(named) == 1 else "groups ") + ", ".join(named) if named else ""
 

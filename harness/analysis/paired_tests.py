@@ -773,15 +773,23 @@ def _outcome_matrix(entries: dict[str, Evidence]) -> OutcomeMatrix:
     )
 
 
-def _method(tests: set[TestName], alpha: float, tiers: bool) -> str:
-    used = ", ".join(TEST_NAMES[t] for t in sorted(tests)) or "no test needed"
-    text = (
-        "rank with tie groups: the best remaining model leads a group; every other remaining "
-        f"model is tested against it on the same sample ids ({used}), Holm-corrected within the "
-        f"step, alpha={alpha}; models not significantly worse than the leader join its group "
-        "(untested comparisons join it too); a group's rank is 1 + the number of models in "
-        "better groups"
-    )
+def _method(tests: set[TestName], alpha: float, tiers: bool, models: int) -> str:
+    if not tests:
+        # nothing was compared: say so rather than describe tests that never ran
+        text = (
+            "rank without a test: one number to rank, none to compare it with"
+            if models == 1
+            else "rank without a test: no two numbers of the same kind to compare"
+        )
+    else:
+        used = ", ".join(TEST_NAMES[t] for t in sorted(tests))
+        text = (
+            "rank with tie groups: the best remaining model leads a group; every other "
+            f"remaining model is tested against it on the same sample ids ({used}), "
+            f"Holm-corrected within the step, alpha={alpha}; models not significantly worse "
+            "than the leader join its group (untested comparisons join it too); a group's rank "
+            "is 1 + the number of models in better groups"
+        )
     if tiers:
         text += (
             "; flagged numbers (UNRELIABLE) and decision-based upper bounds are ranked after "
@@ -833,7 +841,7 @@ def rank_with_ties(
         grouped = set(group)
         remaining = [m for m in remaining if m not in grouped]
     tests = {r.test for _l, _m, r, _p in comparisons}
-    method = _method(tests, alpha, any(tier_of(e.record) for e in valued.values()))
+    method = _method(tests, alpha, any(tier_of(e.record) for e in valued.values()), len(valued))
     if shared_lead:
         method += (
             "; models tied at the leader's value each lead the group: a model joins it when it "

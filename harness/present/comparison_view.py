@@ -71,6 +71,8 @@ class ComparisonView:
     notes: list[str]
     # how many differences the Holm correction took back (their unadjusted interval excludes 0)
     corrected: int = 0
+    # significant slices past the SHOWN_SLICES largest: in the collapsed table, counted aloud
+    more_significant: int = 0
 
 
 CORRECTED = "not significant after Holm's correction (the unadjusted interval excludes 0)"
@@ -195,4 +197,5 @@ def comparison_view(comp: ModelComparison, words: MetricWords) -> ComparisonView
         metrics_tested=comp.metrics_tested,
         notes=comp.notes,
         corrected=corrected,
+        more_significant=sum(1 for s in more if s.verdict_class),
     )

@@ -1,6 +1,6 @@
 """Leaderboards as the CLI prints them: terminal table, Markdown, CSV and JSON.
 
-Cells show `estimate [95% CI]`, reliability flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a
+Cells show `estimate [95% CI]` (`estimate (no interval)` where none was computed), reliability flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a
 number that only bounds the truth from above (`caveats.is_upper_bound`), `BELOW CHANCE` on an OOD
 AUROC under 0.5 (its meaning in a footnote), footnote marks (†1...) for records that carry a note,
 and `FAILED: <reason>` where the suite's job failed; qualifiers shared by every column of a metric
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from harness.analysis.caveats import caveats
-from harness.analysis.headline import headline_keys
+from harness.analysis.headline import headline_keys, worst_group_words
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
@@ -50,6 +50,8 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
     text = _num(m.value)
     if m.ci:
         text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
+    else:  # the legend reads "estimate [95% CI]": a missing interval is said, not left out
+        text += " (no interval)"
     if m.flags:
         text += " UNRELIABLE(" + ",".join(m.flags) + ")"
     kinds = {c.kind for c in caveats(m)}
@@ -108,6 +110,10 @@ def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
             notes = [m.note] if m.note else []
             if any(k.kind == "below_chance" for k in caveats(m)):
                 notes.append(BELOW_CHANCE)
+            source = board.sources.get((r.model, m.suite))
+            if source is not None and (group := worst_group_words(source[1], m)):
+                # the board's n counts every group; the value and interval are one group's
+                notes.append(f"measured on the worst {group}, not on all of the board's n samples")
             for note in notes:
                 numbers.setdefault(note, len(numbers) + 1)
                 marks[(r.model, c)] = marks.get((r.model, c), "") + f" †{numbers[note]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.analysis.headline import worst_group_words
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.analysis.text_examples import TextExample
 from harness.analysis.variant_deltas import VariantComparison
@@ -166,7 +167,8 @@ def _board_cell(
         return missing_cell(f"failed: {failure}" if failure else "not measured", notes)
     man, job = board.sources[(row.model, record.suite)]
     best = ranked and key == board.rank_metric and row.rank == 1
-    return record_cell(record, provenance_href(man, job), notes, best=best)
+    detail = worst_group_words(job, record)
+    return record_cell(record, provenance_href(man, job), notes, best=best, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -381,14 +383,21 @@ class ModelJobView:
 
 
 def metric_views(
-    records: list[MetricRecord], href: str, descriptions: dict[str, str], words: MetricWords
+    records: list[MetricRecord],
+    href: str,
+    descriptions: dict[str, str],
+    words: MetricWords,
+    *,
+    job: StoredJob | None = None,
 ) -> tuple[list[MetricView], list[str]]:
-    """Every record of a job as a cell (with caveats in words), and the footnotes."""
+    """Every record of a job as a cell (with caveats in words), and the footnotes; `job`: the
+    stored job the records are of (a worst-group cell names its group and that group's n)."""
     notes = Footnotes()
     views = []
     for r in records:
         _metric, quals = split_key(r.key)
-        cell = record_cell(r, href, notes, descriptions=descriptions)
+        detail = worst_group_words(job, r) if job is not None else ""
+        cell = record_cell(r, href, notes, descriptions=descriptions, detail=detail)
         detail = " · ".join(qualifier_words(quals))
         views.append(MetricView(r.key, words.short(r.key), detail, cell, r.unit))
     return views, notes.items

@@ -15,11 +15,26 @@ import shlex
 from collections import Counter
 from collections.abc import Sequence
 
-from harness.analysis.headline import HeadlineBoard
+from harness.analysis.headline import HeadlineBoard, Verdict
 from harness.core.threat_model import headline_text
 from harness.present.escaping import terminal_text
 from harness.present.headline_view import headline_view, verdict_sentence
 from harness.present.tables import wrap
+
+
+def _notes(verdict: Verdict) -> list[str]:
+    """The notes of the numbers a verdict names (how they were measured: `preset fast ...`),
+    each once, naming its models when not every named number carries it: the tables show
+    them beside each number, the run end has no table."""
+    named = [*verdict.best, *([verdict.runner_up] if verdict.runner_up else [])]
+    saying: dict[str, list[str]] = {}
+    for model, record in named:
+        if record.note:
+            saying.setdefault(record.note, []).append(model)
+    return [
+        note if len(models) == len(named) else f"{note} ({', '.join(models)})"
+        for note, models in saying.items()
+    ]
 
 
 def skipped_lines(skipped: Sequence[tuple[str, str]], width: int | None) -> list[str]:
@@ -51,9 +66,11 @@ def run_end_text(
         if head.board.headline:
             title += f" · headline threat model {headline_text(head.board.headline)}"
         lines.append(wrap(terminal_text(title), width))
-        for verdict in view.verdicts:
+        lead = [v for v in head.verdicts if v.column.lead]
+        for verdict, analysed in zip(view.verdicts, lead, strict=True):
             sentence = verdict_sentence(verdict, text=terminal_text)
             lines.append(wrap("  " + sentence, width))
+            lines += [wrap(f"    note: {terminal_text(n)}", width) for n in _notes(analysed)]
         lines.append("")
     lines += skipped_lines(skipped, width)
     folder = terminal_text(shlex.quote(run_dir))

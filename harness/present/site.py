@@ -489,7 +489,7 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
     href = provenance_href(man, job)
     completed = job.status == JobStatus.COMPLETED
     metrics, footnotes = (
-        metric_views(job.metrics, href, check_descriptions(job.artifacts()), ctx.words)
+        metric_views(job.metrics, href, check_descriptions(job.artifacts()), ctx.words, job=job)
         if completed
         else ([], [])
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.analysis.headline import worst_group_words
 from harness.analysis.leaderboard import Board
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
@@ -42,14 +43,18 @@ def _suite_table(board: Board, suite: str, words: MetricWords) -> SuiteTable:
     models = [r.model for r in board.rows if (r.model, suite) in board.sources]
     records: dict[str, dict[str, MetricRecord]] = {}
     hrefs: dict[str, str] = {}
+    details: dict[tuple[str, str], str] = {}  # (model, key): a worst-group cell's group and n
     keys: list[str] = []
     for model in models:
         man, job = board.sources[(model, suite)]
         hrefs[model] = provenance_href(man, job)
         records[model] = {m.key: m for m in job.metrics}
         keys += [m.key for m in job.metrics if m.key not in keys]
+        for m in job.metrics:
+            if words_of := worst_group_words(job, m):
+                details[(model, m.key)] = words_of
     notes = Footnotes()
-    rows = [_suite_row(key, models, records, hrefs, notes, words) for key in keys]
+    rows = [_suite_row(key, models, records, hrefs, notes, words, details) for key in keys]
     return SuiteTable(
         title=board.title,
         task=Link(board.task, task_page(board.task)),
@@ -67,11 +72,12 @@ def _suite_row(
     hrefs: dict[str, str],
     notes: Footnotes,
     words: MetricWords,
+    details: dict[tuple[str, str], str],
 ) -> SuiteRow:
     first = next(records[m][key] for m in models if key in records[m])
     _metric, quals = split_key(key)
     cells = [
-        record_cell(records[m][key], hrefs[m], notes)
+        record_cell(records[m][key], hrefs[m], notes, detail=details.get((m, key), ""))
         if key in records[m]
         else missing_cell("not measured", notes)
         for m in models

@@ -457,6 +457,25 @@ def test_gate_prints_minimum_detectable_effects_and_never_calls_untested_signifi
             assert row.status == "pass" and "not tested" in row.reason
 
 
+def test_power_line_counts_the_columns_it_says_nothing_about() -> None:
+    """The quickstart baseline against itself: 30 robust_acc columns, 10 of them with no MDE
+    (robust accuracy 0.000 at L-inf 0.3 cannot drop; diabetes-logreg's 0.164 at 0.1 sits
+    closer to 0 than its MDE). The power line read "robust_acc (exact McNemar, 30 column(s),
+    n=177-200): a change of 0.107-0.291 ... or more is caught with 80% probability", as if it
+    held for all 30; it now says which share of them a pass tells nothing about."""
+    from harness.analysis.check import run_check
+    from harness.analysis.check_policy import Policy
+
+    quickstart = Path(__file__).resolve().parents[2] / "results" / "baselines" / "quickstart"
+    report = run_check(quickstart, quickstart, Policy(), configs=CONFIGS)
+    rows = [r for r in report.rows if r.metric.startswith("robust_acc[")]
+    no_mde = sum(r.mde is None for r in rows)
+    assert len(rows) == 30 and no_mde == 10
+    (line,) = [p for p in report.power if p.startswith("robust_acc (exact McNemar")]
+    assert "30 column(s)" in line
+    assert f"{no_mde} of them have no MDE: a pass says nothing about a change in them" in line
+
+
 def test_no_torch_import() -> None:
     modules = (
         "harness.analysis.leaderboard, harness.analysis.check, harness.analysis.pareto, "

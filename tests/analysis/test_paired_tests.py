@@ -134,6 +134,25 @@ def test_no_interval_and_no_table_is_no_test_never_significant() -> None:
     assert ranking.ranks == {"x": 1, "y": 1} and "no test" in ranking.method
 
 
+def test_a_ranking_with_nothing_to_compare_claims_no_test() -> None:
+    """One model with a number (mnist-seen in the quickstart baseline): its method read "every
+    other remaining model is tested against it on the same sample ids (no test needed),
+    Holm-corrected", a procedure that never ran. It now says that no test was run and why."""
+    rng = np.random.default_rng(1)
+    alone = paired_tests.rank_with_ties({"x": _ev(_rec(0.9), rng.random(50) < 0.9)}, seed=0)
+    assert alone.ranks == {"x": 1} and not alone.comparisons
+    assert "tested against" not in alone.method and "Holm" not in alone.method
+    assert "one number to rank, none to compare it with" in alone.method
+    flagged = replace(_rec(0.99, ci=(0.97, 1.0)), flags=("gradient_masking_suspected",))
+    tiers = paired_tests.rank_with_ties(
+        {"flagged": _ev(flagged), "honest": _ev(_rec(0.4, ci=(0.35, 0.45)))}, seed=0
+    )
+    assert tiers.ranks == {"honest": 1, "flagged": 2} and not tiers.comparisons
+    assert "tested against" not in tiers.method
+    assert "no two numbers of the same kind to compare" in tiers.method
+    assert "upper bounds are ranked after" in tiers.method
+
+
 def test_flagged_and_upper_bound_numbers_never_rank_above_trustworthy_ones() -> None:
     flagged = replace(_rec(0.99, ci=(0.97, 1.0)), flags=("gradient_masking_suspected",))
     bound = replace(_rec(0.95, ci=(0.93, 0.97)), note="decision-based attack: an upper bound")

@@ -55,3 +55,38 @@ def test_unadjusted_and_adjusted_verdicts_are_told_apart() -> None:
     assert "not significant after Holm's correction on 1" in view.summary
     assert "no significant difference on 1," in view.summary
     assert view.rows[1].metric == "class accuracy" and view.rows[1].key == "class_acc[class=3]"
+
+
+def test_significant_slices_past_the_shown_ones_are_counted() -> None:
+    """digits-cnn-adv vs digits-cnn in the quickstart: 13 slices differ significantly after
+    Holm; the table of "largest significant differences" shows 12, and the 13th (zoom_blur at
+    severity 3, Holm p 0.008) sat in "The other 62 slices" with nothing saying so."""
+    from harness.present.comparison_view import SHOWN_SLICES
+
+    job: Any = SimpleNamespace(path=Path("jobs/x"))
+    man: Any = SimpleNamespace(run_id="r")
+    comp = ModelComparison(task="digits", a="A", b="B")
+    comp.sources = {("A", "accuracy"): (man, job), ("B", "accuracy"): (man, job)}
+    significant = [
+        SliceDiff(
+            "accuracy",
+            "class",
+            f"class {i}",
+            "clean",
+            300,
+            0.9,
+            0.8,
+            0.1,
+            (0.05, 0.15),
+            0.0001,
+            0.001,
+        )
+        for i in range(SHOWN_SLICES + 1)
+    ]
+    plain = SliceDiff(
+        "accuracy", "class", "class x", "clean", 300, 0.9, 0.9, 0.0, (-0.05, 0.05), 1.0, 1.0
+    )
+    comp.slices = [*significant, plain]
+    view = comparison_view(comp, MetricWords.of(installed_suite_boards()))
+    assert len(view.top_slices) == SHOWN_SLICES and len(view.more_slices) == 2
+    assert view.more_significant == 1

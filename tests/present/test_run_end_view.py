@@ -26,3 +26,28 @@ def test_a_plain_run_folder_is_printed_as_it_is() -> None:
     folder = "results/runs/quick-1a2b3c4d5e6f"
     text = run_end_text([], run_dir=folder, width=None)
     assert f"harness leaderboard {folder}\n" in text
+
+
+def test_a_verdict_keeps_the_conditions_its_numbers_were_measured_under() -> None:
+    """The quickstart baseline's run end: "robust accuracy at L-inf 0.1: best digits-cnn-adv
+    0.885 [0.833, 0.922], n=200 ..." with no word that the attacks ran at preset fast (fewer
+    iterations than AutoAttack, robust accuracy may sit above preset standard's), which every
+    table shows as the number's note; the run end has no table, so the verdict lost it."""
+    from pathlib import Path
+
+    from harness.analysis.headline import headline_board, read_outcomes
+    from harness.analysis.leaderboard import build_boards
+    from harness.run.suite_boards import installed_suite_boards
+
+    root = Path(__file__).resolve().parents[2] / "results" / "baselines" / "quickstart"
+    outcomes = read_outcomes(root)
+    heads = [
+        headline_board(b, outcomes)
+        for b in build_boards(root, suite_boards=installed_suite_boards())
+        if b.task == "digits"
+    ]
+    lines = run_end_text(heads, run_dir=str(root), width=None).splitlines()
+    at = next(i for i, line in enumerate(lines) if "robust accuracy at L-inf 0.1: best" in line)
+    assert lines[at + 1].startswith("    note: preset fast (CI loops)")
+    clean = next(i for i, line in enumerate(lines) if "clean accuracy: best" in line)
+    assert not lines[clean + 1].startswith("    note:")  # clean accuracy has no note

@@ -169,6 +169,34 @@ def test_a_second_flag_does_not_take_the_unstable_timing_note() -> None:
     ]
 
 
+def test_no_interval_is_not_blamed_on_the_unstable_timing() -> None:
+    """A latency percentile never has an interval. On an unstably timed model (diabetes-logreg
+    in the quickstart baseline) its "no interval" footnote read "no interval was computed for
+    this number (timing unstable: the rounds vary by 12% ...)", blaming the instability, which
+    its own "unreliable" footnote already states; a steady model's read no reason at all."""
+    from harness.analysis.caveats import caveats
+    from harness.core.metric_record import MetricRecord
+
+    note = (
+        "timing unstable: the rounds vary by 12% (coefficient of variation; limit 10%); "
+        "comparisons are inconclusive"
+    )
+    record = MetricRecord(
+        suite="throughput",
+        metric="latency_p90_ms",
+        value=0.019,
+        unit="ms",
+        higher_is_better=False,
+        n=60,
+        ci=None,
+        note=note,
+        flags=("unstable_timing",),
+    )
+    got = {c.kind: c.reason for c in caveats(record)}
+    assert got["unreliable"] == note
+    assert got["no_interval"] == "no interval was computed for this number"
+
+
 def test_steady_rounds_raise_no_flag() -> None:
     model = ClockedModel([0.0] + [0.010] * 12)
     config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=6)
