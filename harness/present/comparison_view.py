@@ -8,6 +8,7 @@ the correction for testing many metrics (or slices) at once, and the page explai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
@@ -111,15 +112,30 @@ def _href(comp: ModelComparison, model: str, suite: str) -> str:
     return provenance_href(man, job)
 
 
+def _labelled(quals: list[str], labels: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """A key's qualifiers with its group's value replaced by the task's label for it (`group=<40`
+    -> `group=under 40` when `age_band` declares one), as the other pages name groups."""
+    parts = dict(q.partition("=")[::2] for part in quals for q in part.split("/") if q)
+    by, group = parts.get("group_by"), parts.get("group")
+    label = labels.get(by or "", {}).get(group or "")
+    if label is None:
+        return quals
+    return [
+        "/".join(f"group={label}" if q == f"group={group}" else q for q in part.split("/"))
+        for part in quals
+    ]
+
+
 def _row(d: PairedDiff, comp: ModelComparison, words: MetricWords) -> DiffRow:
     a, b = comp.a, comp.b
     verdict, css = _verdict(d, a, b)
     _metric, quals = split_key(d.key)
+    _man, job = comp.sources[(a, d.suite)]
     return DiffRow(
         suite=d.suite,
         key=d.key,
         metric=words.short(d.key),
-        detail=" · ".join(qualifier_words(quals)),
+        detail=" · ".join(qualifier_words(_labelled(quals, job.record.task_summary.group_labels))),
         a=value_text(d.a, d.unit),
         b=value_text(d.b, d.unit),
         a_href=_href(comp, a, d.suite),

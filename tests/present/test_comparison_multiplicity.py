@@ -4,6 +4,7 @@ it apart in the summary."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,8 @@ from harness.analysis.model_comparison import ModelComparison, PairedDiff, Slice
 from harness.present.comparison_view import CORRECTED, comparison_view
 from harness.present.metric_names import MetricWords
 from harness.run.suite_boards import installed_suite_boards
+
+UNGROUPED = SimpleNamespace(task_summary=SimpleNamespace(group_labels={}))
 
 
 def _diff(key: str, ci: tuple[float, float], p: float, p_holm: float) -> PairedDiff:
@@ -32,7 +35,7 @@ def _diff(key: str, ci: tuple[float, float], p: float, p_holm: float) -> PairedD
 
 
 def test_unadjusted_and_adjusted_verdicts_are_told_apart() -> None:
-    job: Any = SimpleNamespace(path=Path("jobs/x"))
+    job: Any = SimpleNamespace(path=Path("jobs/x"), record=UNGROUPED)
     man: Any = SimpleNamespace(run_id="r")
     comp = ModelComparison(task="digits", a="A", b="B")
     comp.sources = {("A", "accuracy"): (man, job), ("B", "accuracy"): (man, job)}
@@ -63,7 +66,7 @@ def test_significant_slices_past_the_shown_ones_are_counted() -> None:
     severity 3, Holm p 0.008) sat in "The other 62 slices" with nothing saying so."""
     from harness.present.comparison_view import SHOWN_SLICES
 
-    job: Any = SimpleNamespace(path=Path("jobs/x"))
+    job: Any = SimpleNamespace(path=Path("jobs/x"), record=UNGROUPED)
     man: Any = SimpleNamespace(run_id="r")
     comp = ModelComparison(task="digits", a="A", b="B")
     comp.sources = {("A", "accuracy"): (man, job), ("B", "accuracy"): (man, job)}
@@ -90,3 +93,21 @@ def test_significant_slices_past_the_shown_ones_are_counted() -> None:
     view = comparison_view(comp, MetricWords.of(installed_suite_boards()))
     assert len(view.top_slices) == SHOWN_SLICES and len(view.more_slices) == 2
     assert view.more_significant == 1
+
+
+def test_group_rows_name_groups_by_their_labels() -> None:
+    """The comparison page named a group by its raw value ("group accuracy · by age_band · group
+    <40") where the index, the task and model pages say "under 40" (the task's declared label)."""
+    summary = SimpleNamespace(group_labels={"age_band": {"<40": "under 40"}})
+    job: Any = SimpleNamespace(path=Path("jobs/x"), record=SimpleNamespace(task_summary=summary))
+    man: Any = SimpleNamespace(run_id="r")
+    comp = ModelComparison(task="diabetes", a="A", b="B")
+    comp.sources = {("A", "fairness"): (man, job), ("B", "fairness"): (man, job)}
+    comp.diffs = [
+        replace(_diff(key, (-0.1, 0.1), 0.5, 0.9), suite="fairness")
+        for key in ("group_acc[group=<40,group_by=age_band]", "group_acc[group=1,group_by=sex]")
+    ]
+    view = comparison_view(comp, MetricWords.of(installed_suite_boards()))
+    assert view.rows[0].detail == "by age_band · group under 40", view.rows[0].detail
+    assert view.rows[1].detail == "by sex · group 1"  # no label declared: the value
+    assert view.rows[0].key == "group_acc[group=<40,group_by=age_band]"  # keys stay raw
