@@ -44,8 +44,18 @@ def delta_text(delta: float | None) -> str:
     return f"{delta:+.2g}" if delta != 0 and text in ("+0.0000", "-0.0000") else text
 
 
-def _cells(r: CheckRow) -> list[str]:
+def change_text(r: CheckRow) -> str:
+    """The change with the test's 95% interval of it: `+0.0000 [-0.0183, +0.0183]`, or
+    `(debiased ECE: [...])` when the interval is of another statistic than the number shown."""
     delta = delta_text(r.delta)
+    if r.ci is None or r.delta is None:
+        return delta
+    interval = f"[{delta_text(r.ci[0])}, {delta_text(r.ci[1])}]"
+    return f"{delta} ({r.statistic}: {interval})" if r.statistic else f"{delta} {interval}"
+
+
+def _cells(r: CheckRow) -> list[str]:
+    delta = change_text(r)
     return [
         r.status.upper(),
         r.model,
@@ -70,7 +80,7 @@ HEADER = [
     "metric",
     "baseline",
     "current",
-    "delta",
+    "delta [95% CI]",
     "test",
     "p (adj)",
     "mde",
@@ -84,11 +94,19 @@ def still_flagged_text(report: CheckReport) -> str:
     return f" ({n} still flagged, as in the baseline)" if n else ""
 
 
-HEADLINE_HEADER = ["status", "model", "metric", "baseline", "current", "delta", "p (adj)"]
+HEADLINE_HEADER = [
+    "status",
+    "model",
+    "metric",
+    "baseline",
+    "current",
+    "delta [95% CI]",
+    "p (adj)",
+]
 
 
 def _headline_cells(r: CheckRow, metric: str) -> list[str]:
-    delta = delta_text(r.delta)
+    delta = change_text(r)
     return [
         r.status.upper(),
         r.model,

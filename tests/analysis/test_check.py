@@ -123,7 +123,7 @@ def test_degraded_model_fails(
     match = re.search(interval, cells[12])  # Markdown escapes the brackets
     assert match is not None, cells[12]
     low, high = float(match[1]), float(match[2])
-    assert low <= float(cells[8]) <= high < 0
+    assert low <= float(cells[8].split()[0]) <= high < 0  # the delta, then its interval
     assert "95% interval of the change [" in junit.read_text()
 
 

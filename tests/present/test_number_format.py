@@ -93,3 +93,24 @@ def test_large_values_keep_three_significant_digits() -> None:
     assert interval_text((11958.0, 12418.0), "samples/s") == "[12.0k, 12.4k]"
     assert value_text(120_000.0, "samples/s") == "120k" and value_text(30_000.0, "") == "30.0k"
     assert value_text(0.0, "samples/s") == "0" and value_text(-1500.0, "samples/s") == "-1.50k"
+
+
+def test_the_gate_shows_each_change_with_its_interval() -> None:
+    """The gate's tables printed a change as "+0.0000" with its p-value and no interval (only a
+    failure's reason gave one): a pass on 60 samples read like a pass on 60,000. The delta cell
+    now carries the test's 95% interval of the change, and says which statistic it is of when
+    that is not the number shown (the debiased ECE)."""
+    from harness.analysis.check import CheckRow
+    from harness.present.check_view import HEADER, HEADLINE_HEADER, _cells, _headline_cells
+
+    row = CheckRow("m", "digits", "accuracy", "top1_acc", 0.9, 0.9, "pass", "unchanged")
+    row.ci = (-0.0183, 0.0183)
+    at = HEADER.index("delta [95% CI]")
+    assert _cells(row)[at] == "+0.0000 [-0.0183, +0.0183]"
+    assert _headline_cells(row, "clean accuracy")[HEADLINE_HEADER.index("delta [95% CI]")] == (
+        "+0.0000 [-0.0183, +0.0183]"
+    )
+    row.statistic = "debiased ECE"
+    assert _cells(row)[at] == "+0.0000 (debiased ECE: [-0.0183, +0.0183])"
+    row.ci = None
+    assert _cells(row)[at] == "+0.0000"
