@@ -31,7 +31,10 @@ def group_column_problem(name: str) -> str | None:
             f"({name} is {' x '.join(name.split('&'))}); rename it"
         )
     if "," in name:
-        return f"{name!r} has ',' in its name, which separates group columns in harness groups --by; rename it"
+        return (
+            f"{name!r} has ',' in its name, which separates group columns in harness groups "
+            "--by; rename it"
+        )
     return None
 
 

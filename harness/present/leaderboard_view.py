@@ -1,9 +1,10 @@
 """Leaderboards as the CLI prints them: terminal table, Markdown, CSV and JSON.
 
-Cells show `estimate [95% CI]` (`estimate (no interval)` where none was computed), reliability flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a
-number that only bounds the truth from above (`caveats.is_upper_bound`), `BELOW CHANCE` on an OOD
-AUROC under 0.5 (its meaning in a footnote), footnote marks (†1...) for records that carry a note,
-and `FAILED: <reason>` where the suite's job failed; qualifiers shared by every column of a metric
+Cells show `estimate [95% CI]` (`estimate (no interval)` where none was computed), reliability
+flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a number that only bounds the truth from above
+(`caveats.is_upper_bound`), `BELOW CHANCE` on an OOD AUROC under 0.5 (its meaning in a
+footnote), footnote marks (†1...) for records that carry a note, and `FAILED: <reason>` where
+the suite's job failed; qualifiers shared by every column of a metric
 move to a `measured at:` legend line. The headline robust accuracy column (the task's headline
 threat model, `Board.headline`) comes right after the first column and is named under the title;
 the rank column says which column it ranks on and is shown once, not in every column block. CSV and JSON carry the

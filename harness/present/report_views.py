@@ -396,8 +396,8 @@ def metric_views(
     views = []
     for r in records:
         _metric, quals = split_key(r.key)
-        detail = worst_group_words(job, r) if job is not None else ""
-        cell = record_cell(r, href, notes, descriptions=descriptions, detail=detail)
+        group = worst_group_words(job, r) if job is not None else ""
+        cell = record_cell(r, href, notes, descriptions=descriptions, detail=group)
         detail = " · ".join(qualifier_words(quals))
         views.append(MetricView(r.key, words.short(r.key), detail, cell, r.unit))
     return views, notes.items

@@ -375,7 +375,7 @@ def _moved_gradient(checks: CheckSet) -> tuple[torch.Tensor, torch.Tensor]:
     there, NaN and inf kept. A gradient can be honest at the clean inputs and not wherever an
     attack steps: another network's (the zoo's digits-cnn so masked: gradient_mismatch 0 of 294
     at the clean inputs, 280 of 294 at these points), or NaN at some coordinates (a backward
-    pass finite on the clean pixel grid only: nonfinite_gradients 0 of 60 there, 60 of 60
+    pass finite on the clean pixel grid only: nonfinite_gradients 0 of 55 there, 55 of 55
     here); the checks count both sets of points."""
     fwd, x, y, box = checks.target.fwd, checks.x, checks.y, checks.target.attack_box
     seeds = checks.seeds("check_moved", checks.eps)

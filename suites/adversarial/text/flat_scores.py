@@ -13,27 +13,34 @@ scored at least one candidate for, across every attack and budget; raised, it be
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from harness.suites.adversarial.text.budget import Threat
 from harness.suites.adversarial.text.search import MOVED_ATOL
-from harness.suites.adversarial.text.sweep import TextSweep
+from harness.suites.adversarial.text.sweep import TextOutcome, TextSweep
 from harness.suites.adversarial.validity_checks import LOSS_FLAT_RATE, CheckResult, binomial_check
 
 FLAG = "scores_unchanged"
+
+
+def _outcomes(sweep: TextSweep, threat: Threat) -> Iterator[TextOutcome]:
+    """Every (attack, budget) outcome of one threat model."""
+    for name in sweep.plan.attacks[threat]:
+        for budget in sweep.plan.budgets[threat]:
+            yield sweep.outcomes[(name, budget)]
 
 
 def flat_score_checks(sweep: TextSweep) -> dict[Threat, CheckResult]:
     """Per threat model: texts whose every scored candidate left the probabilities unmoved,
     out of the texts a search scored candidates for."""
     out: dict[Threat, CheckResult] = {}
-    for threat, names in sweep.plan.attacks.items():
+    for threat in sweep.plan.attacks:
         searched, moved = np.zeros(sweep.n, bool), np.zeros(sweep.n, bool)
-        for name in names:
-            for budget in sweep.plan.budgets[threat]:
-                o = sweep.outcomes[(name, budget)]
-                searched |= o.attacked & (o.queries > 1)
-                moved |= o.moved
+        for o in _outcomes(sweep, threat):
+            searched |= o.attacked & (o.queries > 1)
+            moved |= o.moved
         out[threat] = binomial_check(
             FLAG,
             int((searched & ~moved).sum()),
@@ -61,13 +68,11 @@ def no_candidate_counts(sweep: TextSweep) -> dict[Threat, tuple[int, int]]:
     counts as robust without a single text tried, so robust accuracy there says how much of
     the task the source covers, not how robust the model is."""
     out: dict[Threat, tuple[int, int]] = {}
-    for threat, names in sweep.plan.attacks.items():
+    for threat in sweep.plan.attacks:
         none, tried = np.zeros(sweep.n, bool), np.zeros(sweep.n, bool)
-        for name in names:
-            for budget in sweep.plan.budgets[threat]:
-                o = sweep.outcomes[(name, budget)]
-                none |= o.attacked & o.no_candidates
-                tried |= o.attacked & ~o.no_candidates & (o.queries > 1)
+        for o in _outcomes(sweep, threat):
+            none |= o.attacked & o.no_candidates
+            tried |= o.attacked & ~o.no_candidates & (o.queries > 1)
         none &= ~tried
         out[threat] = (int(none.sum()), int((none | tried).sum()))
     return out
@@ -88,14 +93,12 @@ def budget_cut_counts(sweep: TextSweep) -> dict[Threat, tuple[int, int]]:
     though the search never finished on it, so robust accuracy there is an upper bound that a
     larger budget may lower."""
     out: dict[Threat, tuple[int, int]] = {}
-    for threat, names in sweep.plan.attacks.items():
+    for threat in sweep.plan.attacks:
         cut, attacked, broken = (np.zeros(sweep.n, bool) for _ in range(3))
-        for name in names:
-            for budget in sweep.plan.budgets[threat]:
-                o = sweep.outcomes[(name, budget)]
-                cut |= o.attacked & o.cut & ~o.broken
-                attacked |= o.attacked
-                broken |= o.attacked & o.broken
+        for o in _outcomes(sweep, threat):
+            cut |= o.attacked & o.cut & ~o.broken
+            attacked |= o.attacked
+            broken |= o.attacked & o.broken
         left = attacked & ~broken
         out[threat] = (int((cut & left).sum()), int(left.sum()))
     return out
