@@ -80,7 +80,10 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     if found is not None:
         train_src, train_split = found
         key = "train_source" if spec.train_source else "source"
-        train = _split(spec, train_src, train_split, transform, bounds, classes, key)[0].data
+        train_part, _ = _split(
+            spec, train_src, train_split, transform, bounds, classes, key, train=True
+        )
+        train = train_part.data
     described = split.description or f"{spec.source} split {spec.split}"
     return Task(
         name=spec.name,
@@ -111,10 +114,13 @@ def _split(
     bounds: tuple[float, float],
     classes: list[str] | None,
     key: str = "source",
+    *,
+    train: bool = False,
 ) -> tuple[ImageSplit, datasets.Dataset | None]:
     """The split and, for tables, the raw dataset (its label feature names the classes).
     `classes` index an image folder's class folders (declared, or shared by its splits); `key`
-    is the spec key the source came from (`source` or `train_source`)."""
+    is the spec key the source came from (`source` or `train_source`); `train`: the training
+    split (which may lack group columns)."""
     where = f"split {split!r}"
     if isinstance(source, ImageFolderSource):
         return _folder_split(spec, source, transform, where, classes), None
@@ -124,7 +130,8 @@ def _split(
         return folder_cells(spec, source, transform, _channels(spec)), None
     rows = read_split_rows(spec, source, split, key)
     files_dir = source.files[0].parent if isinstance(source, TableSource) else None
-    return _table_split(spec, rows, transform, bounds, where, files_dir), rows.dataset()
+    split_rows = _table_split(spec, rows, transform, bounds, where, files_dir, train=train)
+    return split_rows, rows.dataset()
 
 
 def _folder_split(
@@ -202,10 +209,12 @@ def _table_split(
     bounds: tuple[float, float],
     where: str,
     files_dir: Path | None,
+    *,
+    train: bool = False,
 ) -> ImageSplit:
     raw = split.dataset()
     column = _image_column(raw, spec, where)
-    rows = read_row_columns(raw, spec, where, split.locate)
+    rows = read_row_columns(raw, spec, where, split.locate, train=train)
     feature = raw.features[column]
     inputs = raw.select_columns([column])
     if isinstance(feature, datasets.Image):

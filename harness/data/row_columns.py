@@ -88,10 +88,17 @@ def read_row_columns(
     spec: TaskSpec,
     where: str,
     locate: Callable[[int], str] = _row_number,
+    *,
+    train: bool = False,
 ) -> RowColumns:
     """Ids, labels and groups of a loaded split (inputs are read elsewhere); `locate` names a
-    row in messages (`row 17 of <file>`)."""
-    needed = [c for c in (spec.label_column, spec.id_column) if c] + list(spec.group_columns)
+    row in messages (`row 17 of <file>`). A training split (`train`) is read without the group
+    columns it lacks: sensitive attributes are often collected for the evaluation data alone,
+    and groups are read from the evaluation split (the fairness suite compares the training
+    split's groups with them only where it has them)."""
+    have = set(ds.column_names)
+    groups = [c for c in spec.group_columns if not train or c in have]
+    needed = [c for c in (spec.label_column, spec.id_column) if c] + groups
     check_columns(ds, spec, needed, where)
     if len(ds) == 0:
         raise DatasetError(f"task {spec.name!r}: {where} is empty (0 rows)")
@@ -103,7 +110,7 @@ def read_row_columns(
         column = arrow_column(ds, spec.label_column)
         labels = class_ids(column, spec.label_column, spec.class_names, spec.missing_values, at)
     out = RowColumns(ids=ids, labels=labels)
-    for col in spec.group_columns:
+    for col in groups:
         _read_group(arrow_column(ds, col), spec, col, at, out)
     return out
 

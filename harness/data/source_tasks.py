@@ -46,13 +46,15 @@ def load_source_task(spec: TaskSpec, *, base_dir: Path) -> Task:
     return _load_text_task(spec, source, base_dir)
 
 
-def _text_split(split: Split, spec: TaskSpec, where: str) -> tuple[datasets.Dataset, RowColumns]:
+def _text_split(
+    split: Split, spec: TaskSpec, where: str, *, train: bool = False
+) -> tuple[datasets.Dataset, RowColumns]:
     """The rows of a text split and its texts, read as whole Arrow columns; a missing text is
-    refused with its row."""
+    refused with its row. A training split may lack group columns (`read_row_columns`)."""
     assert spec.input_column is not None
     raw = split.dataset()
     check_columns(raw, spec, [spec.input_column], where)
-    rows = read_row_columns(raw, spec, where, split.locate)
+    rows = read_row_columns(raw, spec, where, split.locate, train=train)
     texts = arrow_column(raw, spec.input_column)
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.string())
@@ -77,7 +79,11 @@ def _load_text_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     data, rows = _text_split(raw, spec, f"split {spec.split!r}")
     k, names = label_space(raw.data, spec, rows.labels)
     train_raw = read_train_rows(spec, base_dir)
-    train = None if train_raw is None else _text_split(train_raw, spec, "the training split")[0]
+    train = (
+        None
+        if train_raw is None
+        else _text_split(train_raw, spec, "the training split", train=True)[0]
+    )
     return Task(
         name=spec.name,
         modality="text",

@@ -164,7 +164,7 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
             check_table_file(file, where)
             columns = _header_columns(spec, source.builder, file, where)
             if columns is not None:
-                check_named_columns(spec, columns, where)
+                check_named_columns(spec, columns, where, train=train)
                 check_label_type(spec, file, source.builder, where)
     return source
 
@@ -208,16 +208,19 @@ def parquet_columns(file: Path, where: str) -> list[str]:
         ) from None
 
 
-def check_named_columns(spec: TaskSpec, columns: list[str], where: str) -> None:
+def check_named_columns(
+    spec: TaskSpec, columns: list[str], where: str, *, train: bool = False
+) -> None:
     """Every column the task names by key is in the file's header (a recipe names the columns
     of the table it builds, not of the raw file). The loader refuses the same at each job;
-    `harness validate` finds it from a delimited file's first line or a Parquet file's schema."""
+    `harness validate` finds it from a delimited file's first line or a Parquet file's schema.
+    A training split may lack group columns (`row_columns.read_row_columns`)."""
     if spec.recipe is not None:
         return
     named: list[tuple[str, str | None]] = [
         ("label_column", spec.label_column),
         ("id_column", spec.id_column),
-        *(("group_columns", c) for c in spec.group_columns),
+        *(("group_columns", c) for c in spec.group_columns if not train),
     ]
     if spec.modality == "tabular":
         named += [("feature_columns", c) for c in spec.feature_columns or ()]
@@ -366,7 +369,7 @@ def train_source(spec: TaskSpec, base_dir: Path) -> tuple[Source, str] | None:
                 f"task {spec.name!r}: train_split {spec.train_split!r} names a split of {path}, "
                 "which holds a single split; give the training data with train_source: <path>"
             )
-    return resolve_source(spec, base_dir, split=spec.train_split), spec.train_split
+    return resolve_source(spec, base_dir, split=spec.train_split, train=True), spec.train_split
 
 
 def _named_splits(path: Path, spec: TaskSpec) -> list[str]:

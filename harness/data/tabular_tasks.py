@@ -191,7 +191,13 @@ class TabularSplit:
 
 
 def read_tabular_split(
-    spec: TaskSpec, split: Split, encoding: Encoding, where: str, file_where: str
+    spec: TaskSpec,
+    split: Split,
+    encoding: Encoding,
+    where: str,
+    file_where: str,
+    *,
+    train: bool = False,
 ) -> TabularSplit:
     """Rows and features of one split: missing rows refused or dropped, every value finite."""
     check_columns(split.data, spec, list(encoding.columns), where)
@@ -205,7 +211,7 @@ def read_tabular_split(
     else:
         filled, labels = encoding.matrix(split.data, at, tally), encoding.labels()
         matrix, low, high = filled.matrix, filled.low, filled.high
-    rows = read_row_columns(split.data, spec, where, split.locate)
+    rows = read_row_columns(split.data, spec, where, split.locate, train=train)
     consequence = "one-hot features encode a missing cell as all zeros"
     # a NaN or inf anywhere makes its column's min or max so
     clean = bool(np.isfinite(low).all() and np.isfinite(high).all())
@@ -363,7 +369,7 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
     labels = encoding.labels() if not spec.input_column else None
     if train_raw is not None:
         train_where = f"the training split ({spec.train_source or spec.train_split})"
-        part = read_tabular_split(spec, train_raw, encoding, train_where, train_where)
+        part = read_tabular_split(spec, train_raw, encoding, train_where, train_where, train=True)
         train = _dataset(part.rows, part.matrix)
         parts.insert(0, part)
     if labels is None:

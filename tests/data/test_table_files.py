@@ -398,9 +398,13 @@ def test_validate_finds_a_named_column_the_header_lacks(tmp_path: Path) -> None:
             f"task 't': source file {tmp_path / 'c.csv'} has no column {missing!r} ({key}); its "
             "columns: a, b, colour, label"
         )
-    with pytest.raises(DatasetError, match=r"train_source file .*train.csv has no column 'sex'"):
-        write(tmp_path, "c.csv", "a,b,colour,label,sex\n1,10,red,0,f\n")
-        check(train_source="train.csv", group_columns=["sex"])
+    # a training file may lack the group columns (sensitive attributes kept for the evaluation
+    # data alone); it needs the label like any split
+    write(tmp_path, "c.csv", "a,b,colour,label,sex\n1,10,red,0,f\n")
+    check(train_source="train.csv", group_columns=["sex"])
+    with pytest.raises(DatasetError, match=r"train_source file .*train.csv has no column 'y'"):
+        write(tmp_path, "c.csv", "a,b,colour,y,sex\n1,10,red,0,f\n")
+        check(train_source="train.csv", label_column="y", group_columns=["sex"])
 
 
 def test_validate_finds_a_named_column_a_parquet_file_lacks(tmp_path: Path) -> None:
@@ -619,3 +623,25 @@ def test_split_files_in_two_formats_are_refused(tmp_path: Path) -> None:
         r"the others would be left out: keep one format",
         source="data",
     )
+
+
+def test_a_text_training_file_without_the_group_columns_is_read(tmp_path: Path) -> None:
+    """As for tabular tasks (tests/data/test_tabular_tasks.py): the evaluation file carries the
+    sensitive attribute, the training file does not."""
+    write(tmp_path, "test.csv", "text,label,lang\ngood film,1,en\nbad film,0,fr\nfine,1,en\n")
+    write(tmp_path, "train.csv", "text,label\nawful,0\ngreat,1\n")
+    task = load_task(
+        TaskSpec.model_validate(
+            {
+                "name": "t",
+                "modality": "text",
+                "source": "test.csv",
+                "train_source": "train.csv",
+                "input_column": "text",
+                "group_columns": ["lang"],
+            }
+        ),
+        base_dir=tmp_path,
+    )
+    assert task.train is not None and "lang" not in task.train.column_names
+    assert list(task.groups()["lang"]) == ["en", "fr", "en"]

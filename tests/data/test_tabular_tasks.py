@@ -135,3 +135,34 @@ def test_train_and_test_files_holding_the_features_in_other_orders_are_refused(
     task = load(tmp_path, **common, group_columns=["sex"], feature_columns=["age", "income"])
     assert task.feature_names == ("age", "income")
     np.testing.assert_allclose(task.all_inputs().numpy()[:, 0], test["age"], rtol=1e-6)
+
+
+def test_a_training_file_without_the_group_columns_is_read(tmp_path: Path) -> None:
+    """Sensitive attributes are often collected for the audit only: the evaluation file has
+    them, the training file does not. Group columns are read from the evaluation split (the
+    fairness suite's groups); a training split lacking one is read without it, the same
+    features in the same order, not refused."""
+    train, test = frame(40, 1), frame(12, 2)
+    train.drop(columns="sex").to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "eval.csv", index=False)
+    task = load(
+        tmp_path,
+        source="eval.csv",
+        train_source="train.csv",
+        id_column="uid",
+        group_columns=["sex"],
+    )
+    assert task.train is not None and len(task.train) == 40
+    assert "sex" not in task.train.column_names and task.feature_names == ("age", "income")
+    assert list(task.groups()["sex"]) == list(test["sex"])
+    # the evaluation split still needs them
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.drop(columns="sex").to_csv(tmp_path / "eval.csv", index=False)
+    with pytest.raises(DatasetError, match=r"eval\.csv has no column 'sex' \(group_columns\)"):
+        load(
+            tmp_path,
+            source="eval.csv",
+            train_source="train.csv",
+            id_column="uid",
+            group_columns=["sex"],
+        )
