@@ -21,7 +21,7 @@ reason. Analysis only: renders nothing, no torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -565,6 +565,27 @@ def at_or_below(value: float, chance: float) -> bool:
     """Whether a number (or an interval's low end) is at or below a chance level, within the
     rounding of the shares both are computed from."""
     return value <= chance + 1e-12
+
+
+def starred(ranks: Iterable[int | None], *, at_chance: bool = False) -> bool:
+    """Whether a column marks its rank-1 numbers with a star: the ONE rule of every board of the
+    report (headline boards, the task page's per-suite boards, the Markdown summary; its words:
+    `harness.present.cell_view.STAR_RULE`). `ranks`: the tie-group ranks of the column's
+    comparable numbers (None: not ranked). No star with fewer than two ranked numbers (nothing to
+    be best against), where every ranked number shares rank 1 (none is significantly apart: no
+    best), or where every ranked number is at or below chance (`at_chance`)."""
+    ranked = [r for r in ranks if r is not None]
+    return len(ranked) > 1 and any(r != 1 for r in ranked) and not at_chance
+
+
+def rank_column_at_chance(head: HeadlineBoard) -> bool:
+    """Whether the headline column of the board's rank metric has every ranked number at or
+    below chance (False when no headline column shows that metric)."""
+    key = head.board.rank_metric
+    for i, column in enumerate(head.columns):
+        if any((record := r.cells[i].record) is not None and record.key == key for r in head.rows):
+            return column.at_chance
+    return False
 
 
 def majority_share(frame: pd.DataFrame, condition: str) -> float | None:

@@ -13,6 +13,17 @@ from harness.analysis.caveats import Caveat, caveats
 from harness.core.metric_record import MetricRecord
 from harness.present.number_format import interval_text, value_text
 
+STAR_RULE = (
+    "★: best in the column, or not significantly different from the best (paired tests on the "
+    "same samples, Holm; for ECE the test compares debiased ECE, so two models showing the same "
+    "ECE can fall on either side); no ★ in a column with fewer than two ranked numbers, where "
+    "no number is significantly apart from the others (no best to mark), or where every model "
+    "is at or below chance, nor on the calibration error of a model whose clean accuracy is not "
+    "shown above chance; upper bounds and unreliable numbers are never ranked or starred."
+)
+"""The one rule the report's stars follow (`harness.analysis.headline.starred`), in words: the
+legend of every page and summary that shows a ★."""
+
 
 @dataclass
 class Footnotes:
