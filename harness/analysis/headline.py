@@ -30,7 +30,7 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.analysis.caveats import Caveat, caveats, excluded
-from harness.analysis.leaderboard import Board
+from harness.analysis.leaderboard import Board, worst_groups
 from harness.core.board_notes import board_note_text
 from harness.core.errors import ResultsError
 from harness.core.headline_spec import HeadlineMetric, HeadlinePick
@@ -353,24 +353,11 @@ def _worst_groups(board: Board, model: str, rec: MetricRecord) -> str:
 
 def worst_group_words(job: StoredJob, rec: MetricRecord) -> str:
     """'group under 40 (n=49)': which group a worst-group number of `job` is of (its declared
-    label, else its value), and that group's n. The record's n counts every group's samples
-    (177 on diabetes), but the value is one group's (34 of 49): beside n=177, an interval of
-    +-0.13 read as if from every sample. Empty for any other record."""
-    if not rec.metric.startswith("worst_") or rec.value is None:
-        return ""
-    per_group = rec.metric.removeprefix("worst_")
-    groups = [
-        m
-        for m in job.metrics
-        if m.metric == per_group
-        and m.condition == rec.condition
-        and m.value is not None
-        and "group" in m.context
-        and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
-        and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
-    ]
-    labels = job.record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
-    named = [f"{labels.get(str(m.context['group']), m.context['group'])} (n={m.n})" for m in groups]
+    label, else its value), and that group's n (`leaderboard.worst_groups`). The record's n
+    counts every group's samples (177 on diabetes), but the value is one group's (34 of 49):
+    beside n=177, an interval of +-0.13 read as if from every sample. Empty for any other
+    record."""
+    named = [f"{g.group} (n={g.n})" for g in worst_groups(job, rec)]
     return ("group " if len(named) == 1 else "groups ") + ", ".join(named) if named else ""
 
 
