@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.analysis.caveats import Caveat, caveats
+from harness.analysis.leaderboard import is_worst_group
 from harness.core.metric_record import MetricRecord
 from harness.present.number_format import interval_text, value_text
 
@@ -103,7 +104,9 @@ def record_cell(
     return CellView(
         text=value_text(record.value, record.unit),
         ci=ci,
-        n=f"n={record.n}",
+        # a worst-group number is one group's: its record's n counts every group (the cell's
+        # detail names the group and its own n, as the leaderboard's `_n` and footnote do)
+        n=f"n={record.n}" + (" in all groups" if is_worst_group(record) else ""),
         href=href,
         title=_title(record),
         sort="" if record.value is None else repr(float(record.value)),

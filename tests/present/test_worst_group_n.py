@@ -25,17 +25,21 @@ def test_every_page_names_the_worst_group_and_its_n() -> None:
     view = board_view(board, words)
     at = board.columns.index(KEY)
     row = next(r for r in view.rows if r.model.text == "diabetes-mlp")
-    assert row.cells[at].n == "n=177" and "group under 40 (n=49)" in row.cells[at].detail
+    # the n beside the interval says it is every group's (it read "n=177" as if the interval's)
+    assert row.cells[at].n == "n=177 in all groups"
+    assert "group under 40 (n=49)" in row.cells[at].detail
 
     table = _suite_table(board, "fairness", words)
     suite_row = next(r for r in table.rows if r.key == KEY)
     model_at = [m.text for m in table.models].index("diabetes-mlp")
     assert "group under 40 (n=49)" in suite_row.cells[model_at].detail
+    assert suite_row.cells[model_at].n == "n=177 in all groups"
 
     _man, job = board.sources[("diabetes-mlp", "fairness")]
     views, _notes = metric_views(job.metrics, "#", {}, words, job=job)
     (worst,) = [v for v in views if v.key == KEY]
     assert "group under 40 (n=49)" in worst.cell.detail
+    assert worst.cell.n == "n=177 in all groups"
 
 
 def test_the_leaderboard_names_the_worst_group_and_its_n() -> None:
