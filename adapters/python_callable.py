@@ -7,17 +7,26 @@ says. A factory form (`factory: true`) calls the target once with `args` to get 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import hashlib
+import inspect
+import pickle
+import sys
+import sysconfig
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from harness.adapters.base import AdapterBase
 from harness.adapters.score_outputs import to_logits
 from harness.core.adapter import Capabilities, InputSpec
-from harness.core.errors import ModelLoadError
+from harness.core.errors import ModelLoadError, ModelOutputError
 from harness.core.hashing import file_sha256
 from harness.core.model_code import source_sha256
 from harness.core.registry import check_reference, load_target
@@ -70,6 +79,9 @@ class CallableAdapter(AdapterBase):
         )
         self._fn = fn
         self._config = config
+        # a bare function held in memory (`CallableModel` without outputs): taken as logits,
+        # and a batch that looks like probabilities is refused
+        self._undeclared = False
 
     @classmethod
     def code_uses(cls, config: BaseModel) -> list[str]:
@@ -126,7 +138,28 @@ class CallableAdapter(AdapterBase):
         else:
             n, batch = len(inputs), list(inputs)
         raw = self._fn(batch)
+        if self._undeclared:
+            _refuse_probabilities(raw, self.name)
         return self.on_device(to_logits(raw, outputs=self._config.outputs, n=n, model=self.name))
+
+
+def _refuse_probabilities(raw: Any, model: str) -> None:
+    """A bare function's output is read as logits: refuse rows that are probability vectors
+    (softmax of them keeps the argmax but not the calibration, so ECE, NLL and Brier would be
+    wrong without a sign)."""
+    try:
+        array = np.asarray(raw.detach().cpu() if isinstance(raw, torch.Tensor) else raw, float)
+    except (TypeError, ValueError):
+        return  # to_logits names what is wrong with it
+    if array.ndim != 2 or array.size == 0 or not np.isfinite(array).all():
+        return
+    if array.min() >= 0 and array.max() <= 1 and np.allclose(array.sum(axis=1), 1, atol=1e-4):
+        raise ModelOutputError(
+            f"model {model!r}: the function returned rows that are probability vectors, and a "
+            "function passed as it is is read as returning logits; say which: "
+            "harness.evaluate(harness.callable_model(fn, outputs='probabilities'), ...) (or "
+            "outputs='logits')"
+        )
 
 
 def _named_files(args: Any, base_dir: Path) -> dict[str, str]:
@@ -158,3 +191,179 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _strings(item)
+
+
+@dataclass(frozen=True)
+class CallableModel:
+    """A Python callable held in memory, for `harness.evaluate` (`harness.callable_model`):
+    what the `callable` adapter needs to know that a bare function cannot say. `outputs` None:
+    a bare function, taken to return logits; a batch whose rows look like probability vectors
+    (every score in [0, 1], each row summing to 1) is then refused, since read as logits it
+    would give the right accuracy but wrong ECE, NLL and Brier score."""
+
+    fn: Callable[..., Any]
+    outputs: Literal["probabilities", "logits"] | None = None
+    input_format: Literal["numpy", "torch"] = "numpy"
+    name: str | None = None
+
+    def adapter(
+        self,
+        *,
+        modality: Literal["image", "tabular", "text"],
+        bounds: tuple[float, float] | None,
+        input_shape: tuple[int, ...] | None,
+        device: torch.device,
+    ) -> CallableAdapter:
+        """The `callable` adapter of `fn` on a task of `modality`: the same input spec, output
+        checks and black-box capabilities as a spec's `adapter: callable`; identified by the
+        function's code and by what it refers to (`callable_fingerprint`)."""
+        reference = _reference(self.fn)
+        name = self.name or _short_name(self.fn)
+        config = CallableConfig.model_construct(
+            callable=reference,
+            factory=False,
+            args={},
+            outputs=self.outputs or "logits",
+            input_format=self.input_format,
+            input_shape=list(input_shape) if input_shape else None,
+            bounds=bounds,
+            modality=modality,
+        )
+        description = {
+            "adapter": CallableAdapter.kind,
+            "callable": reference,
+            "in_memory": True,
+            "outputs": self.outputs or "logits (undeclared)",
+            "input_format": self.input_format,
+            "callable_sha256": callable_fingerprint(self.fn, name),
+        }
+        adapter = CallableAdapter(
+            name, self.fn, config=config, device=device, description=description
+        )
+        adapter._undeclared = self.outputs is None
+        return adapter
+
+
+def _library_code(fn: types.FunctionType) -> bool:
+    """A function of an installed package or the standard library (numpy, scikit-learn, torch,
+    the harness): named, not followed into its globals. User code (a script, a notebook, the
+    project's own modules) is followed."""
+    top = (fn.__module__ or "").split(".")[0]
+    if top in ("torch", "harness", "numpy", "builtins"):
+        return True
+    module = sys.modules.get(fn.__module__ or "")
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return False  # __main__ of an interactive session, a notebook
+    path = Path(file).resolve()
+    if "site-packages" in path.parts or "dist-packages" in path.parts:
+        return True
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    return path.is_relative_to(stdlib)
+
+
+def _short_name(fn: Any) -> str:
+    """A function's own name (`predict`, `<lambda>`); a callable object's class name."""
+    if isinstance(fn, functools.partial):
+        return _short_name(fn.func)
+    if inspect.isfunction(fn) or inspect.ismethod(fn):
+        return str(fn.__name__)
+    return type(fn).__name__
+
+
+def _reference(fn: Any) -> str:
+    """`module:qualname` of a function, or of a callable object's class."""
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn)
+    module = getattr(target, "__module__", None) or "?"
+    return f"{module}:{getattr(target, '__qualname__', type(fn).__name__)}"
+
+
+def callable_fingerprint(fn: Any, name: str) -> str:
+    """sha256 of what decides a callable's outputs: its code (bytecode and constants, nested
+    functions too), defaults, closure cells and the globals its code names, the callable
+    object's state. Arrays, tensors and modules are hashed by their values; other objects by
+    their pickle. A refit model or new weights in a global or closure is another model, never
+    saved over the first one's results (as an estimator's fitted state is its identity). What
+    cannot be pickled is refused in one line: its results could not be told apart."""
+    h = hashlib.sha256()
+    seen: set[int] = set()
+
+    def feed(obj: Any, where: str) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+            h.update(repr(obj).encode())
+        elif isinstance(obj, types.ModuleType):
+            h.update(f"module {obj.__name__}".encode())
+        elif isinstance(obj, functools.partial):
+            feed(obj.func, where)
+            feed(obj.args, where)
+            feed(obj.keywords, where)
+        elif inspect.ismethod(obj):
+            feed(obj.__func__, where)
+            feed(obj.__self__, where)
+        elif inspect.isfunction(obj) and _library_code(obj):
+            h.update(f"{obj.__module__}.{obj.__qualname__}".encode())  # its version decides
+        elif inspect.isfunction(obj):
+            hash_function(obj)
+        elif inspect.isclass(obj) or inspect.isbuiltin(obj) or inspect.isroutine(obj):
+            h.update(f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                feed(item, where)
+        elif isinstance(obj, dict):
+            for key, item in obj.items():
+                feed(key, where)
+                feed(item, where)
+        elif isinstance(obj, np.ndarray):
+            h.update(f"{obj.dtype}{obj.shape}".encode() + np.ascontiguousarray(obj).tobytes())
+        elif isinstance(obj, torch.Tensor):
+            feed(obj.detach().cpu().numpy() if obj.dtype != torch.bfloat16 else obj.float(), where)
+        elif isinstance(obj, torch.nn.Module):
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
+            for key, tensor in obj.state_dict().items():
+                feed(key, where)
+                feed(tensor, where)
+        else:
+            try:
+                h.update(pickle.dumps(obj, protocol=4))
+            except Exception as err:  # noqa: BLE001 - any pickling failure: refused in one line
+                raise ModelLoadError(
+                    f"model {name!r}: {where} is a {type(obj).__name__} that cannot be pickled "
+                    f"({type(err).__name__}), so results of this callable could not be told "
+                    "apart from another version's; make it importable and pass a spec mapping "
+                    "{'adapter': 'callable', 'callable': 'module:function', 'outputs': ...}, "
+                    "or write an adapter (docs/adapters.md)"
+                ) from None
+
+    def code(c: types.CodeType, scope: dict[str, Any], qualname: str) -> None:
+        h.update(c.co_code)
+        for const in c.co_consts:
+            if isinstance(const, types.CodeType):
+                code(const, scope, qualname)
+            else:
+                h.update(repr(const).encode())
+        for global_name in c.co_names:
+            h.update(global_name.encode())
+            if global_name in scope:
+                feed(scope[global_name], f"{global_name} (used by {qualname.rpartition('.')[2]})")
+
+    def hash_function(f: types.FunctionType) -> None:
+        h.update(f"{f.__module__}.{f.__qualname__}".encode())
+        code(f.__code__, f.__globals__, f.__qualname__)
+        feed(f.__defaults__, f"a default of {f.__qualname__}")
+        feed(f.__kwdefaults__, f"a default of {f.__qualname__}")
+        for var, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=False):
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # an empty cell (a name assigned later)
+                continue
+            feed(contents, f"{var} (used by {f.__name__})")
+
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or isinstance(fn, functools.partial):
+        feed(fn, name)
+    else:  # a callable object: its class's __call__ and its own state
+        feed(type(fn).__call__, name)
+        feed(fn, f"the {type(fn).__name__} object")
+    return h.hexdigest()

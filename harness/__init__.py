@@ -15,6 +15,7 @@ from harness.core.version import __version__
 __all__ = [
     "HarnessError",
     "__version__",
+    "callable_model",
     "check",
     "evaluate",
     "export_mlflow",
@@ -29,6 +30,7 @@ __all__ = [
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.adapters.python_callable import CallableModel
     from harness.analysis.variant_deltas import VariantComparison
     from harness.export.mlflow_export import MlflowExport
     from harness.export.model_index import ModelCardFile
@@ -41,11 +43,31 @@ if TYPE_CHECKING:
 def evaluate(
     model: Any, *, task: Any = None, data: Any = None, suites: Any = ("accuracy",), **options: Any
 ) -> EvaluationResult:
-    """Evaluate a model (nn.Module, fitted scikit-learn classifier, adapter or zoo name) on a task or on data in memory; see
+    """Evaluate a model (nn.Module, fitted scikit-learn classifier, function, adapter or zoo name) on a task or on data in memory; see
     `harness.run.api.evaluate` (torch is imported on the first call, not with `harness`)."""
     from harness.run.api import evaluate as _evaluate
 
     return _evaluate(model, task=task, data=data, suites=suites, **options)
+
+
+def callable_model(
+    fn: Any, *, outputs: str, input_format: str = "numpy", name: str | None = None
+) -> CallableModel:
+    """A function (or callable object) for `harness.evaluate`, saying what a bare one cannot:
+    `outputs` 'logits' or 'probabilities', `input_format` 'numpy' (a float32 array; lists of
+    strings for text) or 'torch' (a CPU tensor), `name` (default: the function's). Scored by
+    the `callable` adapter, as a spec's `adapter: callable` is (docs/python-api.md)."""
+    from harness.adapters.python_callable import CallableModel
+
+    if not callable(fn):
+        raise HarnessError(f"callable_model: fn is a {type(fn).__name__}, not a callable")
+    if outputs not in ("logits", "probabilities"):
+        raise HarnessError(f"callable_model: outputs {outputs!r}; use 'logits' or 'probabilities'")
+    if input_format not in ("numpy", "torch"):
+        raise HarnessError(f"callable_model: input_format {input_format!r}; use 'numpy' or 'torch'")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise HarnessError("callable_model: name must be a non-empty string")
+    return CallableModel(fn, outputs, input_format, name)  # type: ignore[arg-type]
 
 
 def run_spec(spec: Any, *, out: Any = "results", **options: Any) -> RunOutcome:

@@ -47,6 +47,7 @@ from harness.store.run_store import TABLE_FILE, StoredJob, find_run_dirs
 
 __all__ = [
     "JOB_ROW",
+    "P_HOLM",
     "CheckReport",
     "CheckRow",
     "LoadedRun",
@@ -60,6 +61,9 @@ Status = Literal["pass", "fail"]
 # and the threads). Such a metric is gated only when both runs measured it on the same hardware.
 HARDWARE_CONTEXT = ("device_name", "threads")
 JOB_ROW = "(job)"  # the metric of a job-level row (a failed, missing, new or skipped job)
+P_HOLM = "p_holm"
+"""What every output of the gate calls the p-value it shows: Holm-adjusted over all the gate's
+tests, never the test's own (a bare `p=` read as the unadjusted p-value)."""
 
 
 @dataclass
@@ -197,7 +201,8 @@ def run_check(
     _say_still_flagged(rows)
     method = (
         "a metric fails when it is worse by more than the tolerance AND the change is significant "
-        f"after Holm's correction over the {tests} tests of this gate; each metric gets the best "
+        f"after Holm's correction over the {tests} tests of this gate ({P_HOLM}: the p-value so "
+        "adjusted, compared with alpha); each metric gets the best "
         "test its stored results allow: paired on the same sample ids (exact McNemar for "
         "accuracies, the sign-flip test for per-sample means, paired resampling for ECE, fairness "
         "disparities and OOD detection), Mann-Whitney on timing rounds, a z-test from the 95% "
@@ -656,7 +661,7 @@ def _settle(p: _Pending) -> None:
         row.reason = _untested_reason(p)
     elif p.worse > 0 and p.beyond:
         row.reason = (
-            f"worse beyond tolerance but not significant (p={row.p_adjusted:.3g}, "
+            f"worse beyond tolerance but not significant ({P_HOLM}={row.p_adjusted:.3g}, "
             f"alpha={rule.alpha:g})"
         )
     elif p.worse > 0:

@@ -21,7 +21,7 @@ reason. Analysis only: renders nothing, no torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.analysis.caveats import Caveat, caveats, excluded
-from harness.analysis.leaderboard import Board
+from harness.analysis.leaderboard import Board, worst_groups
 from harness.core.board_notes import board_note_text
 from harness.core.errors import ResultsError
 from harness.core.headline_spec import HeadlineMetric, HeadlinePick
@@ -353,24 +353,11 @@ def _worst_groups(board: Board, model: str, rec: MetricRecord) -> str:
 
 def worst_group_words(job: StoredJob, rec: MetricRecord) -> str:
     """'group under 40 (n=49)': which group a worst-group number of `job` is of (its declared
-    label, else its value), and that group's n. The record's n counts every group's samples
-    (177 on diabetes), but the value is one group's (34 of 49): beside n=177, an interval of
-    +-0.13 read as if from every sample. Empty for any other record."""
-    if not rec.metric.startswith("worst_") or rec.value is None:
-        return ""
-    per_group = rec.metric.removeprefix("worst_")
-    groups = [
-        m
-        for m in job.metrics
-        if m.metric == per_group
-        and m.condition == rec.condition
-        and m.value is not None
-        and "group" in m.context
-        and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
-        and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
-    ]
-    labels = job.record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
-    named = [f"{labels.get(str(m.context['group']), m.context['group'])} (n={m.n})" for m in groups]
+    label, else its value), and that group's n (`leaderboard.worst_groups`). The record's n
+    counts every group's samples (177 on diabetes), but the value is one group's (34 of 49):
+    beside n=177, an interval of +-0.13 read as if from every sample. Empty for any other
+    record."""
+    named = [f"{g.group} (n={g.n})" for g in worst_groups(job, rec)]
     return ("group " if len(named) == 1 else "groups ") + ", ".join(named) if named else ""
 
 
@@ -565,6 +552,27 @@ def at_or_below(value: float, chance: float) -> bool:
     """Whether a number (or an interval's low end) is at or below a chance level, within the
     rounding of the shares both are computed from."""
     return value <= chance + 1e-12
+
+
+def starred(ranks: Iterable[int | None], *, at_chance: bool = False) -> bool:
+    """Whether a column marks its rank-1 numbers with a star: the ONE rule of every board of the
+    report (headline boards, the task page's per-suite boards, the Markdown summary; its words:
+    `harness.present.cell_view.STAR_RULE`). `ranks`: the tie-group ranks of the column's
+    comparable numbers (None: not ranked). No star with fewer than two ranked numbers (nothing to
+    be best against), where every ranked number shares rank 1 (none is significantly apart: no
+    best), or where every ranked number is at or below chance (`at_chance`)."""
+    ranked = [r for r in ranks if r is not None]
+    return len(ranked) > 1 and any(r != 1 for r in ranked) and not at_chance
+
+
+def rank_column_at_chance(head: HeadlineBoard) -> bool:
+    """Whether the headline column of the board's rank metric has every ranked number at or
+    below chance (False when no headline column shows that metric)."""
+    key = head.board.rank_metric
+    for i, column in enumerate(head.columns):
+        if any((record := r.cells[i].record) is not None and record.key == key for r in head.rows):
+            return column.at_chance
+    return False
 
 
 def majority_share(frame: pd.DataFrame, condition: str) -> float | None:

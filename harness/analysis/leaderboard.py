@@ -11,8 +11,9 @@ decision-based upper bound never stands above an unflagged white-box one
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,17 @@ class BoardRow:
         return self.failed.get(column_suites.get(key, ""))
 
     def to_dict(
-        self, *, ranked: bool, column_suites: dict[str, str] | None = None
+        self,
+        *,
+        ranked: bool,
+        column_suites: dict[str, str] | None = None,
+        worst: Mapping[str, list[WorstGroup]] | None = None,
     ) -> dict[str, Any]:
         """The machine-readable row: metric columns flat (`key`, `key_ci`, `key_n`, `key_flags`,
-        `key_note`); a column whose job failed has `key` None and `key_failed` (the reason)."""
+        `key_note`); a column whose job failed has `key` None and `key_failed` (the reason).
+        A worst-group column (`worst`: its worst groups, `Board.worst_groups`) has `key_n` the
+        worst group's n (the count its value is of), `key_worst_groups` ([{group, n}]) and
+        `key_n_all_groups` (the record's n: every group's samples)."""
         out: dict[str, Any] = {
             "model": self.model,
             "task": self.task,
@@ -95,12 +103,13 @@ class BoardRow:
         }
         if self.parent is not None and self.variant is not None:
             out.update(parent=self.parent, variant=self.variant)
+        worst = worst or {}
         for key in self.cells:
-            _flatten(out, key, self.cell(key))
+            _flatten(out, key, self.cell(key), worst.get(key))
         out["position"] = self.position
         for key in self.cross_model:
             if key not in self.cells:
-                _flatten(out, key, self.cross_model[key])
+                _flatten(out, key, self.cross_model[key], None)
         for key in column_suites or {}:
             reason = self.failure(key, column_suites or {})
             if reason is not None:
@@ -113,14 +122,60 @@ class BoardRow:
         return out
 
 
-def _flatten(out: dict[str, Any], key: str, m: MetricRecord | None) -> None:
+def _flatten(
+    out: dict[str, Any], key: str, m: MetricRecord | None, worst: list[WorstGroup] | None
+) -> None:
     assert m is not None
     out[key] = m.value
     out[f"{key}_ci"] = list(m.ci) if m.ci else None
     out[f"{key}_n"] = m.n
+    if is_worst_group(m):
+        # the value is one group's: its n is that group's (the smallest of tied worst groups;
+        # None when the per-group records do not say), every group's samples under their name
+        out[f"{key}_n"] = min(g.n for g in worst) if worst else None
+        out[f"{key}_n_all_groups"] = m.n
+        out[f"{key}_worst_groups"] = [{"group": g.group, "n": g.n} for g in worst or []]
     if m.note:
         out[f"{key}_note"] = m.note
     out[f"{key}_flags"] = list(m.flags)
+
+
+@dataclass(frozen=True)
+class WorstGroup:
+    """A group a worst-group number is of: its declared label (else its value) and its n."""
+
+    group: str
+    n: int
+
+
+def is_worst_group(rec: MetricRecord) -> bool:
+    """A number that is one group's (`worst_group_acc`, `worst_group_acc_drop`)."""
+    return rec.metric.startswith("worst_")
+
+
+def worst_groups(job: StoredJob, rec: MetricRecord) -> list[WorstGroup]:
+    """The group(s) a worst-group number of `job` is of, each with its n: the per-group records
+    of the same grouping whose value is the number (several when groups tie). The record's n
+    counts every group's samples (177 on diabetes), the value one group's (34 of 49). Empty for
+    any other record, or when the job stores no matching per-group record."""
+    if not is_worst_group(rec) or rec.value is None:
+        return []
+    per_group = rec.metric.removeprefix("worst_")
+    groups = [
+        m
+        for m in job.metrics
+        if m.metric == per_group
+        and m.condition == rec.condition
+        and m.value is not None
+        and "group" in m.context
+        and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
+        and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
+    ]
+    labels = job.record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
+    return [
+        WorstGroup(str(labels.get(str(m.context["group"]), m.context["group"])), m.n)
+        for m in groups
+    ]
 
 
 @dataclass
@@ -155,6 +210,24 @@ class Board:
     trade_offs: tuple[TradeOff, ...] = ()
     # the installed suites' config models: stored configs are read back through them
     suite_configs: SuiteConfigs = field(default_factory=dict)
+
+    def worst_groups(self, row: BoardRow) -> dict[str, list[WorstGroup]]:
+        """The row's worst-group cells: key -> the group(s) its number is of, with their n."""
+        out = {}
+        for key in row.cells:
+            rec = row.cell(key)
+            source = self.sources.get((row.model, rec.suite)) if rec is not None else None
+            if rec is not None and source is not None and is_worst_group(rec):
+                out[key] = worst_groups(source[1], rec)
+        return out
+
+    def row_dict(self, row: BoardRow) -> dict[str, Any]:
+        """`row.to_dict` with this board's ranks, failed columns and worst groups."""
+        return row.to_dict(
+            ranked=self.rank_metric is not None,
+            column_suites=self.column_suites,
+            worst=self.worst_groups(row),
+        )
 
 
 def _protocol(job: StoredJob) -> str:

@@ -10,8 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.analysis.caveats import Caveat, caveats
+from harness.analysis.leaderboard import is_worst_group
 from harness.core.metric_record import MetricRecord
 from harness.present.number_format import interval_text, value_text
+
+STAR_RULE = (
+    "★: best in the column, or not significantly different from the best (paired tests on the "
+    "same samples, Holm; for ECE the test compares debiased ECE, so two models showing the same "
+    "ECE can fall on either side); no ★ in a column with fewer than two ranked numbers, where "
+    "no number is significantly apart from the others (no best to mark), or where every model "
+    "is at or below chance, nor on the calibration error of a model whose clean accuracy is not "
+    "shown above chance; upper bounds and unreliable numbers are never ranked or starred."
+)
+"""The one rule the report's stars follow (`harness.analysis.headline.starred`), in words: the
+legend of every page and summary that shows a ★."""
 
 
 @dataclass
@@ -92,7 +104,9 @@ def record_cell(
     return CellView(
         text=value_text(record.value, record.unit),
         ci=ci,
-        n=f"n={record.n}",
+        # a worst-group number is one group's: its record's n counts every group (the cell's
+        # detail names the group and its own n, as the leaderboard's `_n` and footnote do)
+        n=f"n={record.n}" + (" in all groups" if is_worst_group(record) else ""),
         href=href,
         title=_title(record),
         sort="" if record.value is None else repr(float(record.value)),

@@ -1,7 +1,7 @@
 """The gate's report as the CLI prints it: a terminal table, or Markdown for a pull request.
 
-One row per checked item (status, the numbers, the test, the adjusted p-value, the minimum
-detectable change and the reason), then the headline (each task's robust accuracy at its
+One row per checked item (status, the numbers, the test, the Holm-adjusted p-value `p_holm`, the
+minimum detectable change and the reason), then the headline (each task's robust accuracy at its
 headline threat model, and clean accuracy, per model), the verdict, what a pass can miss per
 test family (minimum detectable effects), and the method. The Markdown summary starts with the
 headline. Where the table is wider than the terminal, each check is one wrapped line under its
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.check import P_HOLM, CheckReport, CheckRow
 from harness.analysis.check_headline import HeadlineCheck
 from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import INDENT, Table, fit_text, to_markdown, to_text, wrap
@@ -27,7 +27,7 @@ def number(v: float | None) -> str:
 
 
 def p_text(row: CheckRow) -> str:
-    """The row's p-value as printed: Holm-adjusted when it was a paired test."""
+    """The row's p-value as printed: Holm-adjusted over every test of the gate (`P_HOLM`)."""
     p = row.p_adjusted if row.p_adjusted is not None else row.p_value
     if p is None:
         return "—"
@@ -82,7 +82,7 @@ HEADER = [
     "current",
     "delta [95% CI]",
     "test",
-    "p (adj)",
+    P_HOLM,
     "mde",
     "reason",
 ]
@@ -101,7 +101,7 @@ HEADLINE_HEADER = [
     "baseline",
     "current",
     "delta [95% CI]",
-    "p (adj)",
+    P_HOLM,
 ]
 
 
@@ -156,7 +156,7 @@ def _check_lines(rows: Sequence[CheckRow], width: int) -> list[str]:
             cells = _cells(r)
             line = (
                 f"{INDENT}{cells[0]:<5} {r.suite}: {r.metric}  {cells[5]} -> {cells[6]} "
-                f"({cells[7]}), {cells[8]} p={cells[9]}, mde {cells[10]}: {r.reason}"
+                f"({cells[7]}), {cells[8]} {P_HOLM}={cells[9]}, mde {cells[10]}: {r.reason}"
             )
             out.append(wrap(terminal_text(line), width, indent=INDENT * 2))
     return out

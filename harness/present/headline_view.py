@@ -19,6 +19,7 @@ from harness.analysis.headline import (
     HeadlineColumn,
     Verdict,
     at_or_below,
+    starred,
 )
 from harness.analysis.paired_tests import ALPHA
 from harness.core.metric_record import MetricRecord
@@ -84,16 +85,15 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
     board = head.board
     notes = Footnotes()
     rows = []
-    # a star says "best, or within noise of the best": it needs two ranked numbers to compare
-    ranked = [sum(r.cells[i].rank is not None for r in head.rows) for i in range(len(head.columns))]
-    starred = [
-        n > 1 and not c.all_tied and not c.at_chance
-        for n, c in zip(ranked, head.columns, strict=True)
+    # a star says "best, or within noise of the best" (`headline.starred`: the report's one rule)
+    stars = [
+        starred([r.cells[i].rank for r in head.rows], at_chance=c.at_chance)
+        for i, c in enumerate(head.columns)
     ]
     for row in head.rows:
         cells = [
             _cell(head, row.model, cell, notes, star=star)
-            for cell, star in zip(row.cells, starred, strict=True)
+            for cell, star in zip(row.cells, stars, strict=True)
         ]
         rows.append(HeadRow(Link(row.model, model_page(row.model)), cells))
     methods = {c.method for c in head.columns if c.method}

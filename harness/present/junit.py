@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from harness.analysis.check import CheckReport
+from harness.analysis.check import P_HOLM, CheckReport
 from harness.present.check_view import number, p_text
 from harness.present.escaping import strip_control
 
@@ -36,7 +36,7 @@ def render_junit(report: CheckReport) -> str:
         )
         text = (
             f"baseline {number(r.baseline)}, current {number(r.current)}, "
-            f"test {r.test or '-'}, p {p_text(r)}: {r.reason}"
+            f"test {r.test or '-'}, {P_HOLM} {p_text(r)}: {r.reason}"
         )
         if r.status == "fail":
             inner = ET.SubElement(case, "failure", {"message": strip_control(r.reason)})

@@ -234,6 +234,8 @@ def render_markdown(boards: list[Board]) -> str:
 
 
 _CSV_SUFFIXES = ("", "_ci_low", "_ci_high", "_n", "_flags", "_note", "_failed")
+# a worst-group column's: `_n` is the worst group's n, these name it and count every group
+_CSV_WORST = ("_worst_groups", "_n_all_groups")
 
 
 def render_csv(boards: list[Board]) -> str:
@@ -243,20 +245,24 @@ def render_csv(boards: list[Board]) -> str:
     keys: list[str] = []
     for b in boards:
         for c in b.columns:
-            for k in (c + suffix for suffix in _CSV_SUFFIXES):
+            suffixes = _CSV_SUFFIXES + (_CSV_WORST if c.startswith("worst_") else ())
+            for k in (c + suffix for suffix in suffixes):
                 if k not in keys:
                     keys.append(k)
     header = ["board", "position", "rank", "model", "task", "task_fingerprint", *keys, "notes"]
     rows = []
     for b in boards:
         for r in b.rows:
-            flat = r.to_dict(ranked=b.rank_metric is not None, column_suites=b.column_suites)
+            flat = b.row_dict(r)
             for c in b.columns:
                 ci = flat.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
                 flags = flat.get(f"{c}_flags")
                 flat[f"{c}_flags"] = ";".join(flags) if flags else None
+                if groups := flat.get(f"{c}_worst_groups"):
+                    named = [f"{g['group']} (n={g['n']})" for g in groups]
+                    flat[f"{c}_worst_groups"] = ";".join(named)
             rows.append(
                 [
                     b.title,
@@ -286,7 +292,7 @@ def render_json(boards: list[Board]) -> str:
                     "suites": b.suites,
                     "rank_method": b.rank_method,
                     **({"protocol": b.protocol} if b.protocol is not None else {}),
-                    **r.to_dict(ranked=b.rank_metric is not None, column_suites=b.column_suites),
+                    **b.row_dict(r),
                     "notes": list(b.notes),
                 }
             )

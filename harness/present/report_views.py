@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.analysis.headline import worst_group_words
+from harness.analysis.caveats import excluded
+from harness.analysis.headline import starred, worst_group_words
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.analysis.text_examples import TextExample
 from harness.analysis.variant_deltas import VariantComparison
@@ -126,14 +127,23 @@ def column_view(key: str, label: str, unit: str, higher: bool, words: MetricWord
     )
 
 
-def board_view(board: Board, words: MetricWords, columns: list[str] | None = None) -> BoardView:
+def board_view(
+    board: Board,
+    words: MetricWords,
+    columns: list[str] | None = None,
+    *,
+    at_chance: bool = False,
+) -> BoardView:
     """A board (or some of its columns): short column labels, shared qualifiers in a legend,
-    cells with intervals, n and caveats in words; stars on the rank-1 models of the rank column."""
+    cells with intervals, n and caveats in words; stars on the rank-1 models of the rank column
+    by the headline boards' rule (`headline.starred`; `at_chance`: every ranked number of the
+    rank column is at or below chance, as its headline column found)."""
     keys = board.columns if columns is None else [c for c in board.columns if c in columns]
     labels, legend = column_labels(keys)
     ranked = board.rank_metric is not None and board.rank_metric in keys
     notes = Footnotes()
-    rows = [_board_row(board, r, keys, notes, ranked=ranked) for r in board.rows]
+    star = ranked and starred(_comparable_ranks(board), at_chance=at_chance)
+    rows = [_board_row(board, r, keys, notes, ranked=ranked, star=star) for r in board.rows]
     return BoardView(
         title=board.title,
         n=f"n = {board.n}" if board.n is not None else "",
@@ -149,24 +159,33 @@ def board_view(board: Board, words: MetricWords, columns: list[str] | None = Non
     )
 
 
+def _comparable_ranks(board: Board) -> list[int | None]:
+    """The rank column's ranks of the numbers a headline column would rank: those no caveat
+    excludes (a flagged number is ranked on the board, in a tier after every clean one)."""
+    key = board.rank_metric
+    records = [board.records.get((r.model, key)) if key else None for r in board.rows]
+    return [
+        r.rank if record is not None and not excluded(record) else None
+        for r, record in zip(board.rows, records, strict=True)
+    ]
+
+
 def _board_row(
-    board: Board, r: BoardRow, keys: list[str], notes: Footnotes, *, ranked: bool
+    board: Board, r: BoardRow, keys: list[str], notes: Footnotes, *, ranked: bool, star: bool
 ) -> BoardRowView:
-    cells = [_board_cell(board, r, key, notes, ranked=ranked) for key in keys]
+    cells = [_board_cell(board, r, key, notes, star=star) for key in keys]
     rank = str(r.rank or "—") if ranked else ""
     return BoardRowView(rank, str(r.rank or ""), Link(r.model, model_page(r.model)), cells)
 
 
-def _board_cell(
-    board: Board, row: BoardRow, key: str, notes: Footnotes, *, ranked: bool
-) -> CellView:
+def _board_cell(board: Board, row: BoardRow, key: str, notes: Footnotes, *, star: bool) -> CellView:
     record = board.records.get((row.model, key))
     if record is None:
         # a failed job is not "not measured": the leaderboard says FAILED with the reason
         failure = row.failure(key, board.column_suites)
         return missing_cell(f"failed: {failure}" if failure else "not measured", notes)
     man, job = board.sources[(row.model, record.suite)]
-    best = ranked and key == board.rank_metric and row.rank == 1
+    best = star and key == board.rank_metric and row.rank == 1
     detail = worst_group_words(job, record)
     return record_cell(record, provenance_href(man, job), notes, best=best, detail=detail)
 

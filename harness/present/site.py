@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.caveats import check_descriptions
-from harness.analysis.headline import HeadlineBoard, JobOutcome, headline_board, read_outcomes
+from harness.analysis.headline import (
+    HeadlineBoard,
+    JobOutcome,
+    headline_board,
+    rank_column_at_chance,
+    read_outcomes,
+)
 from harness.analysis.leaderboard import Board, build_boards
 from harness.analysis.model_comparison import board_families, compare_models
 from harness.analysis.ood_board import ood_board
@@ -420,7 +426,11 @@ def _task_page(ctx: _Context, task: str) -> _Page:
             task, boards, ctx.loaded, ctx.folder, ctx.words, ctx.kinds, ctx.lines
         ),
         ood=_ood(ctx, task),
-        by_suite=[tables for b in boards if (tables := _suite_boards(b, ctx.words))],
+        by_suite=[
+            tables
+            for h in ctx.heads
+            if h.board.task == task and (tables := _suite_boards(h, ctx.words))
+        ],
         jobs=jobs,
         variants=variant_views(
             compare_variants(ctx.loaded, task=task, configs=ctx.configs, store=ctx.values),
@@ -441,14 +451,22 @@ def _ood(ctx: _Context, task: str) -> OODView | None:
     return ood_view(board, ctx.folder) if board is not None else None
 
 
-def _suite_boards(board: Board, words: MetricWords) -> list[tuple[str, BoardView]]:
-    """The board's headline columns split by suite, one table each."""
+def _suite_boards(head: HeadlineBoard, words: MetricWords) -> list[tuple[str, BoardView]]:
+    """The board's headline columns split by suite, one table each (starred as its headline
+    board is: `headline.starred`)."""
+    board, at_chance = head.board, rank_column_at_chance(head)
     tables = []
     for suite in sorted(board.suites):
         keys = [k for k in board.columns if _suite_of(board, k) == suite]
         if keys:
             tables.append(
-                (suite, replace(board_view(board, words, keys), suite_href=suite_page(suite)))
+                (
+                    suite,
+                    replace(
+                        board_view(board, words, keys, at_chance=at_chance),
+                        suite_href=suite_page(suite),
+                    ),
+                )
             )
     return tables
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from harness.analysis.headline import HeadlineBoard
 from harness.core.errors import ConfigError
-from harness.present.cell_view import CellView
+from harness.present.cell_view import STAR_RULE, CellView
 from harness.present.escaping import md_code, md_text
 from harness.present.headline_view import (
     ColumnHead,
@@ -125,14 +125,10 @@ def summary_markdown(
     parts = [
         "## Evaluation results",
         "",
-        "Each cell: estimate, 95% interval, n. ★: best in the column, or not significantly "
-        "different from the best (paired tests against the column's leader, Holm over that "
-        "step's models; a comparison page adjusts over every metric of its pair and says so "
-        "where the two verdicts differ; for ECE the test compares debiased ECE, so two models "
-        "showing the same ECE can fall on either side). Upper bounds and unreliable numbers are in italics with a "
-        "numbered reason and are never starred, and so is no number in a column where every "
-        "model is at or below chance or that has one ranked number, nor the calibration error "
-        "of a model whose clean accuracy is not shown above chance. " + where,
+        f"Each cell: estimate, 95% interval, n. {STAR_RULE} Holm is over each step's models "
+        "against the column's leader; a comparison page adjusts over every metric of its pair "
+        "and says so where the two verdicts differ. Upper bounds and unreliable numbers are in "
+        "italics with a numbered reason. " + where,
         "",
     ]
     if source:

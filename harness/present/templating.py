@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from harness.present.cell_view import STAR_RULE
 from harness.present.escaping import strip_control
 
 
@@ -24,7 +25,7 @@ def _finalize(value: Any) -> Any:
 @cache
 def environment() -> Environment:
     """The report's template environment (built once; it holds no state between renders)."""
-    return Environment(
+    env = Environment(
         loader=PackageLoader("harness.present", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -33,6 +34,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["star_rule"] = STAR_RULE  # the legend of every page with a ★
+    return env
 
 
 def render(template: str, **context: Any) -> str:

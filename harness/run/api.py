@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -315,16 +316,28 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
 def _resolve_adapter(
     model: Any, task: Task, device: torch.device, base_dir: Path, name: str | None = None
 ) -> ModelAdapter:
+    from harness.adapters.python_callable import CallableModel
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
     from harness.adapters.torch_module import TorchModuleAdapter
 
     file_entry = _model_file_entry(model, task, name)
     if file_entry is not None:
         model = file_entry
+    elif _is_function(model):  # a bare function or callable object: read as returning logits
+        model = CallableModel(model, name=name)
+    elif isinstance(model, CallableModel) and name is not None:
+        model = replace(model, name=name)
     elif name is not None and not (isinstance(model, torch.nn.Module) or is_estimator(model)):
         raise HarnessError(
-            "model_name: names an nn.Module, an estimator or a model file; a zoo model, spec or "
-            "adapter has its own name"
+            "model_name: names an nn.Module, an estimator, a function or a model file; a zoo "
+            "model, spec or adapter has its own name"
+        )
+    if isinstance(model, CallableModel):
+        return model.adapter(
+            modality=task.modality,
+            bounds=None if task.modality == "text" else task.bounds,
+            input_shape=task.input_shape,
+            device=device,
         )
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
@@ -351,19 +364,25 @@ def _resolve_adapter(
             model, name=name or type(model).__name__, text=task.modality == "text"
         )
     else:
-        hint = ""
-        if callable(model):
-            hint = (
-                "; a function goes in as a spec mapping {'adapter': 'callable', 'callable': "
-                "'module:function', 'outputs': 'probabilities' or 'logits'}"
-            )
         raise HarnessError(
             f"cannot evaluate a {type(model).__name__}; pass an nn.Module, a fitted "
-            "scikit-learn classifier, a model adapter, a zoo model name or a model spec "
-            f"mapping{hint}"
+            "scikit-learn classifier, a function or callable object (logits out; "
+            "harness.callable_model(fn, outputs=...) to say more), a model adapter, a zoo model "
+            "name or a model spec mapping"
         )
     plan = model_plan(entry, 0, base_dir, installed_plugins())
     return build_model_adapter(plan, device=device, base_dir=base_dir)
+
+
+def _is_function(model: Any) -> bool:
+    """A bare callable the `callable` adapter takes: a function, method, partial or callable
+    object that is no class, module, estimator, adapter or other model the API knows."""
+    from harness.adapters.python_callable import CallableModel
+    from harness.adapters.sklearn_model import is_estimator
+
+    if not callable(model) or inspect.isclass(model) or isinstance(model, CallableModel):
+        return False
+    return not (isinstance(model, (torch.nn.Module, MinimalAdapter)) or is_estimator(model))
 
 
 def _model_file_entry(model: Any, task: Task, name: str | None) -> dict[str, Any] | None:
@@ -624,8 +643,14 @@ def _run_suite(
 
 def _origin(model: Any) -> str:
     """Where the model came from, in the job record (`model_origin`)."""
+    from harness.adapters.python_callable import CallableModel
+
     if isinstance(model, str):
         return f"zoo:{model}"
+    if isinstance(model, CallableModel):
+        model = model.fn
+    if inspect.isfunction(model):
+        return f"python:{model.__module__}.{model.__qualname__}"
     return f"python:{type(model).__module__}.{type(model).__qualname__}"
 
 

@@ -25,17 +25,21 @@ def test_every_page_names_the_worst_group_and_its_n() -> None:
     view = board_view(board, words)
     at = board.columns.index(KEY)
     row = next(r for r in view.rows if r.model.text == "diabetes-mlp")
-    assert row.cells[at].n == "n=177" and "group under 40 (n=49)" in row.cells[at].detail
+    # the n beside the interval says it is every group's (it read "n=177" as if the interval's)
+    assert row.cells[at].n == "n=177 in all groups"
+    assert "group under 40 (n=49)" in row.cells[at].detail
 
     table = _suite_table(board, "fairness", words)
     suite_row = next(r for r in table.rows if r.key == KEY)
     model_at = [m.text for m in table.models].index("diabetes-mlp")
     assert "group under 40 (n=49)" in suite_row.cells[model_at].detail
+    assert suite_row.cells[model_at].n == "n=177 in all groups"
 
     _man, job = board.sources[("diabetes-mlp", "fairness")]
     views, _notes = metric_views(job.metrics, "#", {}, words, job=job)
     (worst,) = [v for v in views if v.key == KEY]
     assert "group under 40 (n=49)" in worst.cell.detail
+    assert worst.cell.n == "n=177 in all groups"
 
 
 def test_the_leaderboard_names_the_worst_group_and_its_n() -> None:
@@ -66,3 +70,27 @@ def test_a_leaderboard_number_without_an_interval_says_so() -> None:
     assert cell.startswith("664.6 (no interval)"), cell
     top1 = str(table.rows[0][table.header.index("top1_acc")])
     assert "no interval" not in top1
+
+
+def test_the_leaderboard_json_and_csv_carry_the_worst_groups_own_n() -> None:
+    """`harness leaderboard --format json` gave a worst-group column `_n` 177 (every group's
+    samples) beside the value and interval of one group of 49, with no field naming that group
+    or its n, while the Markdown footnote said "the worst group under 40 (n=49)"."""
+    import csv
+    import io
+    import json
+
+    from harness.present.leaderboard_view import render_csv, render_json
+
+    boards = installed_suite_boards()
+    diabetes = [b for b in build_boards(QUICKSTART, suite_boards=boards) if b.task == "diabetes"]
+    (row,) = [r for r in json.loads(render_json(diabetes)) if r["model"] == "diabetes-mlp"]
+    assert row[f"{KEY}_n"] == 49
+    assert row[f"{KEY}_n_all_groups"] == 177
+    assert row[f"{KEY}_worst_groups"] == [{"group": "under 40", "n": 49}]
+    assert row["top1_acc_n"] == 177 and "top1_acc_n_all_groups" not in row
+
+    (line,) = [r for r in csv.DictReader(io.StringIO(render_csv(diabetes)))
+               if r["model"] == "diabetes-mlp"]  # fmt: skip
+    assert line[f"{KEY}_n"] == "49" and line[f"{KEY}_n_all_groups"] == "177"
+    assert line[f"{KEY}_worst_groups"] == "under 40 (n=49)"

@@ -82,14 +82,20 @@ def test_estimators_that_cannot_be_scored_or_told_apart_are_refused_in_one_line(
         harness.evaluate(named, data=data, **FAST)
 
 
-def test_a_function_is_refused_with_the_way_it_goes_in() -> None:
+def test_a_function_returning_probabilities_is_refused_with_the_way_it_goes_in() -> None:
+    """A function goes in as it is, read as returning logits (tests/python_api/
+    test_functions.py); one returning probabilities is refused with the wrapper that says so."""
     model = _fitted()
     with pytest.raises(
         HarnessError,
-        match=r"^cannot evaluate a function; .*fitted scikit-learn classifier.*'adapter': "
-        r"'callable'",
+        match=r"^model '<lambda>': the function returned rows that are probability vectors.*"
+        r"harness\.callable_model\(fn, outputs='probabilities'\)",
     ):
         harness.evaluate(lambda x: model.predict_proba(x), data=(X[TEST], Y[TEST]), **FAST)
+    wrapped = harness.callable_model(model.predict_proba, outputs="probabilities")
+    got = harness.evaluate(wrapped, data=(X[TEST], Y[TEST]), **FAST)
+    expected = accuracy_score(Y[TEST], model.predict(X[TEST]))
+    assert got.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)
 
 
 _IDENTITY = """
