@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.analysis.caveats import is_upper_bound
+from harness.analysis.leaderboard import is_worst_group, worst_groups
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
@@ -76,15 +77,27 @@ class ExportedJob:
 
     def metrics(self) -> dict[str, float]:
         """Every defined metric value with its interval bounds and sample size, by the names
-        of `metric_names` (suffixes `.ci_low`, `.ci_high`, `.n`)."""
+        of `metric_names` (suffixes `.ci_low`, `.ci_high`, `.n`; a worst-group number also
+        `.n_all_groups`: `sizes`)."""
         out: dict[str, float] = {}
         for name, record in metric_names(self.job.metrics).items():
             if record.value is not None:
                 out[name] = float(record.value)
             if record.ci is not None:
                 out[f"{name}.ci_low"], out[f"{name}.ci_high"] = map(float, record.ci)
-            out[f"{name}.n"] = float(record.n)
+            out.update({f"{name}.{k}": float(v) for k, v in self.sizes(record).items()})
         return out
+
+    def sizes(self, record: MetricRecord) -> dict[str, int]:
+        """The sample size a record's value is of, as the leaderboard gives it: `n`, and for a
+        worst-group number (one group's value and interval, its record's n every group's)
+        the worst group's n (the smallest of tied worst groups; left out when the job stores
+        no per-group record of it) with every group's as `n_all_groups`."""
+        if not is_worst_group(record):
+            return {"n": record.n}
+        groups = worst_groups(self.job, record)
+        own = {"n": min(g.n for g in groups)} if groups else {}
+        return {**own, "n_all_groups": record.n}
 
     def tags(self) -> dict[str, str]:
         """Reliability flags per metric, undefined metrics, upper bounds (with their note), and

@@ -168,7 +168,7 @@ def _caveats(record: MetricRecord) -> list[str]:
 def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
     stored = job.job.record
     args: dict[str, object] = {
-        "n": record.n,
+        **job.sizes(record),
         "suite": stored.suite,
         "suite_version": stored.suite_version,
         "harness_version": stored.harness_version,

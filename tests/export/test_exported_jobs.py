@@ -51,3 +51,31 @@ def test_names_are_the_board_key_as_a_path_and_stay_apart() -> None:
     for name in names:  # MLflow's rule on every platform, and no path tricks
         assert re.fullmatch(r"[/\w.\- ]+", name)
         assert all(part not in ("", ".", "..") for part in name.split("/"))
+
+
+def test_a_worst_group_number_is_exported_with_its_groups_n() -> None:
+    """The leaderboard gives a worst-group column the worst group's n (49 under 40 on diabetes)
+    and keeps every group's (177) under its own name; MLflow's `<name>.n` and the model card's
+    `n` gave 177 beside the value and interval of those 49 samples."""
+    from pathlib import Path
+
+    from harness.export.exported_jobs import exported_jobs
+    from harness.export.model_index import _metric_args
+
+    quickstart = Path(__file__).resolve().parents[2] / "results" / "baselines" / "quickstart"
+    (job,) = [
+        j for j in exported_jobs(quickstart) if j.model == "diabetes-mlp" and j.suite == "fairness"
+    ]
+    names = metric_names(job.job.metrics)
+    (name,) = [
+        k
+        for k, r in names.items()
+        if r.metric == "worst_group_acc" and r.context.get("group_by") == "age_band"
+    ]
+    metrics = job.metrics()
+    assert metrics[f"{name}.n"] == 49 and metrics[f"{name}.n_all_groups"] == 177
+    args = _metric_args(job, names[name])
+    assert args["n"] == 49 and args["n_all_groups"] == 177
+    (other,) = [k for k, r in names.items() if r.metric == "demographic_parity_difference"
+                and r.context.get("group_by") == "age_band"]  # fmt: skip
+    assert metrics[f"{other}.n"] == 177 and f"{other}.n_all_groups" not in metrics
