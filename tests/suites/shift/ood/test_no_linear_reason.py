@@ -1,0 +1,38 @@
+"""A torch module without an nn.Linear layer (a 1x1-convolution head) gets the logit detectors
+only, and the reason names the model once: it read "model 'conv': model 'conv': the network
+has no nn.Linear layer ..." on the board."""
+
+from __future__ import annotations
+
+import torch
+
+from harness.core.suite import RunContext
+from harness.data.builtin import digits
+from harness.suites.shift import ShiftSuite
+
+
+class _ConvHead(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = torch.nn.Conv2d(1, 8, 3, padding=1)
+        self.head = torch.nn.Conv2d(8, 10, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x))).mean(dim=(2, 3))
+
+
+def test_no_linear_layer_reason_names_the_model_once() -> None:
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    adapter = TorchModuleAdapter.from_module(_ConvHead(), name="conv", input_shape=(1, 8, 8))
+    config = {
+        "corruptions": [],
+        "max_samples": 30,
+        "ood_sets": [{"generated": "uniform_noise", "n": 10}],
+        "ood": {"fit_samples": 20, "detectors": ["energy", "knn"]},
+    }
+    result = ShiftSuite(config).run(adapter, digits(), RunContext(seed=0))
+    reason = result.artifacts["ood"]["absent"]["knn"]
+    assert "no nn.Linear layer" in reason
+    assert reason.count("model 'conv'") == 1, reason
