@@ -400,3 +400,14 @@ def test_texts_the_query_budget_stopped_are_counted(csv: Path) -> None:
     assert not any("query budget" in (r.note or "") for r in roomy.metrics)
     loose = [r.value for r in roomy.metrics if r.metric == "robust_acc"]
     assert min(loose) < min(r.value for r in robust)  # the stopped texts hid breaks
+
+
+def test_unattackable_texts_that_tie_are_not_said_to_count_as_robust(csv: Path) -> None:
+    """The empty text and "the 1999 and the 2000" (label 0) have no word to edit; when their
+    classes tie they are clean-correct by argmax's tie-break only and count as not robust, yet
+    a job note said "2 correctly classified text(s) have no word an attack may change ...: they
+    count as robust" beside the records' "count as not robust"."""
+    tied = _char_greedy(csv, "tied_scores")
+    assert not [n for n in tied.notes if "have no word an attack may change" in n], tied.notes
+    plain = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    assert any("2 correctly classified text(s) have no word" in n for n in plain.notes)
