@@ -44,7 +44,13 @@ from harness.suites.shift.config import (
 from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from harness.suites.shift.metrics import clean_metrics, perturbation_metrics
 from harness.suites.shift.ood.detectors import build_bank, fit_rows
-from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
+from harness.suites.shift.ood.report import (
+    headline_note,
+    headline_of,
+    ood_artifact,
+    ood_notes,
+    ood_records,
+)
 from harness.suites.shift.ood.sets import input_keys, ood_set
 from harness.suites.shift.parts import Parts
 from harness.suites.shift.probability_outputs import (
@@ -288,6 +294,9 @@ class ShiftSuite(Suite):
             distorted = distorted_detectors(bank, clean_rows)
             parts.metrics += flag_records(records, distorted)
             parts.notes += ood_notes(bank, adapter)
+            fallback = headline_note(bank, cfg.ood)
+            if fallback is not None:
+                parts.notes.append(fallback)
             if distorted:
                 parts.notes.append(
                     f"OOD detection UNRELIABLE (probability_outputs): {reason(distorted)}"
