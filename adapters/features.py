@@ -125,8 +125,25 @@ class FeatureTap:
                 f"model {self.model!r}: layer {self.layer!r} ran {len(seen)} times in one forward "
                 "pass; name a layer that runs once per input as features_layer"
             )
+        if not self.named:
+            self._check_default(logits)
         features = seen[0].reshape(seen[0].shape[0], -1).float()
         return self._with_head(logits, features, head_tolerance(seen[0].dtype))
+
+    def _check_default(self, logits: torch.Tensor) -> None:
+        """The default layer must be the classifier: one mapping to the logits' count. An
+        input embedding (the last nn.Linear of a network whose classifier is a convolution)
+        handed its input, the raw inputs, to Mahalanobis and KNN as penultimate features."""
+        pair = _weight_bias(self._module)
+        outputs = None if pair is None else pair[0].shape[0]
+        if self._keep is not None or outputs is None or logits.ndim != 2:
+            return
+        if outputs != logits.shape[1]:
+            raise FeaturesUnavailable(
+                f"layer {self.layer!r} (the last nn.Linear) maps to {outputs} outputs, not to "
+                f"the {logits.shape[1]} logits, so it is not the classifier and its input is "
+                "not the penultimate features; set features_layer to the module that reads them"
+            )
 
     def _with_head(
         self, logits: torch.Tensor, features: torch.Tensor, rtol: float = HEAD_RTOL

@@ -215,3 +215,31 @@ def test_a_half_precision_last_layer_rebuilds_its_logits(dtype: torch.dtype) -> 
 
     scaled = TorchModuleAdapter.from_module(_HalfScaled(dtype), name="m").features(x)
     assert scaled.weight is None and "something runs after it" in (scaled.head_note or "")
+
+
+class _EmbedThenConv(nn.Module):
+    """The last nn.Linear embeds the input; a 1x1 convolution is the classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = nn.Linear(64, 32)
+        self.head = nn.Conv1d(32, 10, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.embed(x.flatten(1)))[:, :, None])[:, :, 0]
+
+
+def test_a_default_layer_that_is_not_the_classifier_gives_no_features() -> None:
+    """The default (the last nn.Linear) was an input embedding mapping 64 pixels to 32 outputs,
+    not to the 10 logits: Mahalanobis and KNN ran on the raw pixels as if they were the
+    penultimate features, and only ViM's absence hinted at it. The features are now unavailable
+    with the reason; naming the layer still reads it."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    x = torch.rand(3, 1, 8, 8)
+    with pytest.raises(FeaturesUnavailable, match=r"'embed' \(the last nn.Linear\) maps to 32 "
+                       r"outputs, not to the 10 logits"):  # fmt: skip
+        TorchModuleAdapter.from_module(_EmbedThenConv(), name="m").features(x)
+    named = _with_layer(_EmbedThenConv(), "head").features(x)
+    assert named.features.shape == (3, 32)
