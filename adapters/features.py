@@ -22,6 +22,20 @@ HEAD_RTOL = 1e-4
 """Relative tolerance (of the logits' scale) within which the tapped layer's weight and bias must
 reproduce the logits to be handed out: float32 matmuls in another order differ by ~1e-6."""
 
+HALF_ULPS = 2.0
+"""A layer run in float16 or bfloat16 rounds its output to that format: its logits are matched
+within HALF_ULPS machine epsilons of their scale instead (float16: 2e-3, bfloat16: 1.6e-2; the
+largest seen on the 32-10 last layer of a 64-32-10 network was 0.37 and 0.38 of one epsilon). A float16 layer's weight was
+otherwise held back as if something ran after it."""
+
+
+def head_tolerance(dtype: torch.dtype) -> float:
+    """The share of the logits' scale within which a layer computing in `dtype` must rebuild
+    them (HEAD_RTOL, or HALF_ULPS epsilons of a half-precision format)."""
+    if dtype in (torch.float16, torch.bfloat16):
+        return max(HEAD_RTOL, HALF_ULPS * torch.finfo(dtype).eps)
+    return HEAD_RTOL
+
 
 def _is_linear(module: torch.nn.Module) -> bool:
     if isinstance(module, torch.nn.Linear):
@@ -111,10 +125,29 @@ class FeatureTap:
                 f"model {self.model!r}: layer {self.layer!r} ran {len(seen)} times in one forward "
                 "pass; name a layer that runs once per input as features_layer"
             )
+        if not self.named:
+            self._check_default(logits)
         features = seen[0].reshape(seen[0].shape[0], -1).float()
-        return self._with_head(logits, features)
+        return self._with_head(logits, features, head_tolerance(seen[0].dtype))
 
-    def _with_head(self, logits: torch.Tensor, features: torch.Tensor) -> Features:
+    def _check_default(self, logits: torch.Tensor) -> None:
+        """The default layer must be the classifier: one mapping to the logits' count. An
+        input embedding (the last nn.Linear of a network whose classifier is a convolution)
+        handed its input, the raw inputs, to Mahalanobis and KNN as penultimate features."""
+        pair = _weight_bias(self._module)
+        outputs = None if pair is None else pair[0].shape[0]
+        if self._keep is not None or outputs is None or logits.ndim != 2:
+            return
+        if outputs != logits.shape[1]:
+            raise FeaturesUnavailable(
+                f"layer {self.layer!r} (the last nn.Linear) maps to {outputs} outputs, not to "
+                f"the {logits.shape[1]} logits, so it is not the classifier and its input is "
+                "not the penultimate features; set features_layer to the module that reads them"
+            )
+
+    def _with_head(
+        self, logits: torch.Tensor, features: torch.Tensor, rtol: float = HEAD_RTOL
+    ) -> Features:
         pair = _weight_bias(self._module)
         if pair is None:
             return Features(
@@ -144,7 +177,7 @@ class FeatureTap:
         rebuilt = features.to(weight.device) @ weight.T + bias
         scale = float(logits.abs().max()) if logits.numel() else 1.0
         if not torch.allclose(
-            rebuilt.to(logits.device), logits, rtol=0.0, atol=HEAD_RTOL * max(scale, 1.0)
+            rebuilt.to(logits.device), logits, rtol=0.0, atol=rtol * max(scale, 1.0)
         ):
             return Features(
                 logits=logits,

@@ -24,7 +24,7 @@ from harness.core.task_columns import TaskColumns
 from harness.suites.adversarial import attacks as atk
 from harness.suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
 from harness.suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
-from harness.suites.adversarial.text.config import TextConfig
+from harness.suites.adversarial.text.config import ATTACK_THREATS, TextConfig
 
 
 class AdversarialConfig(SuiteConfig):
@@ -173,6 +173,11 @@ def resolve_attacks(
         try:
             info = atk.resolve_attack(name)
         except UnknownNameError as err:
+            if name in ATTACK_THREATS:  # a text attack listed with the image ones
+                raise ConfigError(
+                    f"suites.adversarial.attacks: {name!r} is a text attack: list it under "
+                    "suites.adversarial.text.attacks (which applies to text tasks)"
+                ) from None
             raise ConfigError(f"suites.adversarial.attacks: {err}") from None
         if not epsilons.get(info.norm):
             raise ConfigError(

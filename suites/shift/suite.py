@@ -44,7 +44,13 @@ from harness.suites.shift.config import (
 from harness.suites.shift.image_corruptions import CORRUPTIONS as IMAGE_CORRUPTIONS
 from harness.suites.shift.metrics import clean_metrics, perturbation_metrics
 from harness.suites.shift.ood.detectors import build_bank, fit_rows
-from harness.suites.shift.ood.report import headline_of, ood_artifact, ood_notes, ood_records
+from harness.suites.shift.ood.report import (
+    headline_note,
+    headline_of,
+    ood_artifact,
+    ood_notes,
+    ood_records,
+)
 from harness.suites.shift.ood.sets import input_keys, ood_set
 from harness.suites.shift.parts import Parts
 from harness.suites.shift.probability_outputs import (
@@ -237,7 +243,7 @@ class ShiftSuite(Suite):
         if selection.is_published(task):
             reads_others = bool(shifted_entries(cfg, task) or ood_entries(cfg, task))
             return run_published(adapter, task, ctx, cfg, reads_others=reads_others)
-        full_n = len(task)
+        full_n, whole = len(task), task
         task = task.subset(cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
         families = self._families(task)
         check_evaluable(task, families)
@@ -261,7 +267,8 @@ class ShiftSuite(Suite):
                 temperature=temperature, max_samples=cfg.max_samples, load=load,
             )  # fmt: skip
         if bank is not None:
-            test_keys = _test_keys(task, ctx)
+            # the whole test split: its inputs outside the evaluated subset are ID all the same
+            test_keys = _test_keys(whole, ctx)
             scored = [
                 ood_set(
                     adapter,
@@ -287,6 +294,9 @@ class ShiftSuite(Suite):
             distorted = distorted_detectors(bank, clean_rows)
             parts.metrics += flag_records(records, distorted)
             parts.notes += ood_notes(bank, adapter)
+            fallback = headline_note(bank, cfg.ood)
+            if fallback is not None:
+                parts.notes.append(fallback)
             if distorted:
                 parts.notes.append(
                     f"OOD detection UNRELIABLE (probability_outputs): {reason(distorted)}"
@@ -346,7 +356,9 @@ class ShiftSuite(Suite):
 
 def _test_keys(task: Task, ctx: RunContext) -> Callable[[], set[bytes | str]]:
     """The keys of the task's test inputs (`input_keys`), read once, when first asked for (a
-    loaded OOD set checks which of its inputs are the task's own)."""
+    loaded OOD set checks which of its inputs are the task's own). `task` is the whole test
+    split, not the `max_samples` subset: an OOD set of 50 test images was said to hold the 3
+    of them that were among the 80 evaluated."""
     known: list[set[bytes | str]] = []
 
     def keys() -> set[bytes | str]:

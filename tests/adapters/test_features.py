@@ -182,3 +182,64 @@ def test_onnx_features_output_is_read_in_the_same_run(tmp_path: Path) -> None:
         out.logits, logits, atol=1e-5
     )
     assert out.weight is None and out.head_note
+
+
+class _Half(nn.Module):
+    """A network run wholly in float16 / bfloat16 (inputs cast inside)."""
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.inner = _Net().to(dtype)
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.to(self.dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_half_precision_last_layer_rebuilds_its_logits(dtype: torch.dtype) -> None:
+    """A last layer run in float16 or bfloat16 rounds its output to that format (here up to
+    3.7e-4 and 3.0e-3 of the logits' scale), over the float32 tolerance: its weight was held
+    back with "the logits are not layer 'fc''s output (something runs after it)", which is
+    false, and ViM, ReAct, ASH and DICE did not run. A scale after such a layer still fails."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    x = torch.rand(64, 1, 8, 8) * 4
+    out = TorchModuleAdapter.from_module(_Half(dtype), name="m").features(x)
+    assert out.weight is not None, out.head_note
+
+    class _HalfScaled(_Half):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 1.1 * super().forward(x)
+
+    scaled = TorchModuleAdapter.from_module(_HalfScaled(dtype), name="m").features(x)
+    assert scaled.weight is None and "something runs after it" in (scaled.head_note or "")
+
+
+class _EmbedThenConv(nn.Module):
+    """The last nn.Linear embeds the input; a 1x1 convolution is the classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = nn.Linear(64, 32)
+        self.head = nn.Conv1d(32, 10, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.embed(x.flatten(1)))[:, :, None])[:, :, 0]
+
+
+def test_a_default_layer_that_is_not_the_classifier_gives_no_features() -> None:
+    """The default (the last nn.Linear) was an input embedding mapping 64 pixels to 32 outputs,
+    not to the 10 logits: Mahalanobis and KNN ran on the raw pixels as if they were the
+    penultimate features, and only ViM's absence hinted at it. The features are now unavailable
+    with the reason; naming the layer still reads it."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    x = torch.rand(3, 1, 8, 8)
+    with pytest.raises(FeaturesUnavailable, match=r"'embed' \(the last nn.Linear\) maps to 32 "
+                       r"outputs, not to the 10 logits"):  # fmt: skip
+        TorchModuleAdapter.from_module(_EmbedThenConv(), name="m").features(x)
+    named = _with_layer(_EmbedThenConv(), "head").features(x)
+    assert named.features.shape == (3, 32)

@@ -139,6 +139,11 @@ def _attacks(cfg: TextConfig, budgets: dict[Threat, list[TextBudget]]) -> dict[T
     attacks: dict[Threat, list[str]] = {t: [] for t in THREATS}
     for name in cfg.attacks:
         threat = ATTACK_THREATS.get(name)
+        if threat is None and _is_image_attack(name):
+            raise ConfigError(
+                f"{KEY}.attacks: {name!r} is an image and tabular attack: list it under "
+                "suites.adversarial.attacks (text tasks take char_greedy, word_greedy)"
+            )
         if threat is None:
             close = difflib.get_close_matches(name, list(ATTACK_THREATS), n=1, cutoff=0.4)
             hint = f"did you mean {close[0]!r}? " if close else ""
@@ -155,6 +160,19 @@ def _attacks(cfg: TextConfig, budgets: dict[Threat, list[TextBudget]]) -> dict[T
     if not any(attacks.values()):
         raise ConfigError(f"{KEY}.attacks: give at least one text attack")
     return {t: a for t, a in attacks.items() if a}
+
+
+def _is_image_attack(name: str) -> bool:
+    """Whether `name` is an image and tabular attack (the catalogue is imported when asked:
+    it loads every attack class)."""
+    from harness.core.errors import UnknownNameError
+    from harness.suites.adversarial.attacks import resolve_attack
+
+    try:
+        resolve_attack(name)
+    except UnknownNameError:
+        return False
+    return True
 
 
 def _local_or_hub(source: str | None, base_dir: Path | None) -> str | None:

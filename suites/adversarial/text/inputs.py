@@ -45,7 +45,8 @@ def _has_control(text: str) -> bool:
 def input_notes(
     texts: Sequence[str], correct: np.ndarray, rules: WordRules, truncated: int, max_length: object
 ) -> list[str]:
-    """Notes on texts attacked as they are (control characters, nothing to edit, truncated)."""
+    """Notes on texts attacked as they are (control characters, nothing to edit, truncated).
+    `correct`: clean-correct under every tie-break (a tied text counts as not robust)."""
     notes = []
     control = sum(_has_control(t) for t in texts)
     if control:

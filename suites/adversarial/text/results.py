@@ -123,8 +123,8 @@ def _proportion(spec: MetricSpec, suite: str, hits: np.ndarray, n: int, **kw: An
 def _mean(
     spec: MetricSpec, suite: str, values: np.ndarray, none_note: str, **kw: Any
 ) -> MetricRecord:
-    if len(values) == 0:
-        return spec_record(spec, suite=suite, value=None, n=0, note=none_note, **kw)
+    if len(values) == 0:  # `none_note` says why there is no value (it replaces a `note`)
+        return spec_record(spec, suite=suite, value=None, n=0, **{**kw, "note": none_note})
     return spec_record(spec, suite=suite, value=float(np.mean(values)), n=len(values), **kw)
 
 

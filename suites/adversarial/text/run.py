@@ -191,7 +191,8 @@ def run_text(
                     plan, accept=accept, batch_size=ctx.batch_size, words=words
                 )
     truncated, limit = _truncated(adapter, texts)
-    notes += input_notes(texts, sweep.correct, plan.rules, truncated, limit)
+    # only texts correct under every tie-break count as robust when nothing can be edited
+    notes += input_notes(texts, sweep.surely_correct, plan.rules, truncated, limit)
     sim_fn: SimilarityFn | None = similarity
     run_text_sweep(score, sweep, attacks, ctx, similarity=sim_fn)
     cells = text_cells(sweep)

@@ -297,7 +297,8 @@ def _fit_data(bank: Bank, adapter: ModelAdapter, task: Task, fit: Task, ctx: Run
                 out = adapter.features(inputs)
             except FeaturesUnavailable as err:
                 needy = [n for n, d in bank.detectors.items() if d.needs in ("features", "head")]
-                _drop(bank, needy, f"model {adapter.name!r}: {err}")
+                said = str(err).removeprefix(f"model {adapter.name!r}: ")  # named once
+                _drop(bank, needy, f"model {adapter.name!r}: {said}")
                 bank.use_features = False
                 return _fit_data(bank, adapter, task, fit, ctx)
             logits.append(out.logits.detach().double().cpu())

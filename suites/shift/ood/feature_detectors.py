@@ -160,7 +160,26 @@ class KNN(Detector):
         if self.k > self.bank.size:
             k, self.k = self.k, self.bank.size
             return [f"knn: k = {k} is more than the {self.bank.size} fit samples; k = {self.k}"]
-        return []
+        return self._class_note(data)
+
+    def _class_note(self, data: FitData) -> list[str]:
+        """A note when k exceeds the fit samples of a class: an input of that class then finds
+        its k-th neighbour in another class, which can rank test samples as less
+        in-distribution than OOD ones (mnist-seen, 33 fit samples a class, k = 50: AUROC 0.06
+        on uniform noise, where k = 5 gave 0.94)."""
+        counts = torch.bincount(data.labels, minlength=data.num_classes)
+        present = [c for c in range(data.num_classes) if int(counts[c]) > 0]
+        if not present:
+            return []
+        smallest = min(present, key=lambda c: int(counts[c]))
+        if self.k <= int(counts[smallest]):
+            return []
+        return [
+            f"knn: k = {self.k} is more than the {int(counts[smallest])} fit samples of class "
+            f"{smallest}: an input of that class finds its k-th neighbour in another class, "
+            "which can rank test samples as less in-distribution than OOD ones (raise "
+            "fit_samples, or lower knn_k)"
+        ]
 
     def score(self, out: Outputs) -> np.ndarray:
         queries = normalised(self.features_of(out)).float()

@@ -141,10 +141,9 @@ def set_metrics(
                 if bad
                 else same or "an empty set: no value"
             )
-            records += [
-                record(m, None, n, condition=f"ood={name}", context=context, note=why)
-                for m in VALUES
-            ]
+            for m in VALUES:  # only the headline detector's AUROC is a headline number
+                rec = record(m, None, n, condition=f"ood={name}", context=context, note=why)
+                records.append(replace(rec, headline=rec.headline and detector == headline))
             continue
         cis = detection.detection_cis(
             s_in, s_out, seed=ctx.seed, name=f"shift/{name}/{detector}",

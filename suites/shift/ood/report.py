@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.core.adapter import ModelAdapter
+from harness.core.board_notes import caveat_note
 from harness.core.metric_record import MetricRecord
 from harness.core.suite import RunContext
 from harness.suites.shift.config import OODConfig
@@ -28,8 +29,27 @@ def ood_records(
 
 
 def headline_of(bank: Bank, cfg: OODConfig) -> str:
-    """The configured headline detector when it ran, else energy (every model has it)."""
-    return cfg.headline if cfg.headline in bank.detectors else "energy"
+    """The configured headline detector when it ran, else energy when it ran, else the first
+    detector that ran (`detectors: [knn, msp], headline: knn` on a model without features fell
+    back to energy, which was not configured: no headline record, an empty board row)."""
+    if cfg.headline in bank.detectors:
+        return cfg.headline
+    if "energy" in bank.detectors:
+        return "energy"
+    return next(iter(bank.detectors), cfg.headline)
+
+
+def headline_note(bank: Bank, cfg: OODConfig) -> str | None:
+    """A board note when the configured headline detector did not run (None when it did, or
+    when no detector ran)."""
+    shown = headline_of(bank, cfg)
+    if shown == cfg.headline:
+        return None
+    return caveat_note(
+        f"OOD headline detector {cfg.headline} did not run "
+        f"({bank.absent.get(cfg.headline, 'not among the detectors that ran')}): the board "
+        f"shows {shown}"
+    )
 
 
 def ood_notes(bank: Bank, adapter: ModelAdapter) -> list[str]:

@@ -295,3 +295,20 @@ def test_the_plan_summary_says_what_escalation_and_a_randomised_model_can_cost()
 def test_an_unknown_target_order_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"params\.linf_apgd_t\.target_order: 'best' is not one"):
         AdversarialSuite({"preset": "fast", "params": {"linf_apgd_t": {"target_order": "best"}}})
+
+
+def test_an_attack_of_the_other_kind_says_where_it_goes() -> None:
+    """A text attack listed with the image attacks (a text task's spec, `attacks:
+    [char_greedy]`) was "unknown attack 'char_greedy'; known attacks: fgsm, ...", and an image
+    attack under `text.attacks` "unknown text attack 'linf_pgd'": both exist, under the other
+    key."""
+    from harness.suites.adversarial.text.config import TextConfig, resolve_text
+
+    cfg = AdversarialConfig.model_validate({"attacks": ["char_greedy"]})
+    with pytest.raises(ConfigError, match=r"'char_greedy' is a text attack: list it under "
+                       r"suites\.adversarial\.text\.attacks"):  # fmt: skip
+        resolve_config(cfg)
+    text = TextConfig.model_validate({"attacks": ["linf_pgd"]})
+    with pytest.raises(ConfigError, match=r"'linf_pgd' is an image and tabular attack: list it "
+                       r"under suites\.adversarial\.attacks"):  # fmt: skip
+        resolve_text(text, "standard")

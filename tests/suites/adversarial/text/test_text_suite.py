@@ -400,3 +400,31 @@ def test_texts_the_query_budget_stopped_are_counted(csv: Path) -> None:
     assert not any("query budget" in (r.note or "") for r in roomy.metrics)
     loose = [r.value for r in roomy.metrics if r.metric == "robust_acc"]
     assert min(loose) < min(r.value for r in robust)  # the stopped texts hid breaks
+
+
+def test_unattackable_texts_that_tie_are_not_said_to_count_as_robust(csv: Path) -> None:
+    """The empty text and "the 1999 and the 2000" (label 0) have no word to edit; when their
+    classes tie they are clean-correct by argmax's tie-break only and count as not robust, yet
+    a job note said "2 correctly classified text(s) have no word an attack may change ...: they
+    count as robust" beside the records' "count as not robust"."""
+    tied = _char_greedy(csv, "tied_scores")
+    assert not [n for n in tied.notes if "have no word an attack may change" in n], tied.notes
+    plain = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    assert any("2 correctly classified text(s) have no word" in n for n in plain.notes)
+
+
+def test_a_model_that_gets_every_text_wrong_has_records_not_a_crash(tmp_path: Path) -> None:
+    """With no clean-correct text, mean_queries (an empty mean with its own note) failed the
+    job: "TypeError: spec_record() got multiple values for keyword argument 'note'"."""
+    csv = tmp_path / "reviews.csv"
+    texts = POSITIVE[:3] + NEGATIVE[:3]
+    pd.DataFrame({"text": texts, "label": [0] * 3 + [1] * 3}).to_csv(csv, index=False)
+    (tmp_path / "subs.json").write_text(json.dumps(SYNONYMS))
+    res = run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    clean = next(r for r in res.metrics if r.metric == "clean_acc")
+    assert clean.value == 0
+    queries = [r for r in res.metrics if r.metric == "mean_queries"]
+    assert queries and all(r.value is None and r.n == 0 for r in queries)
+    assert all(r.note == "no correctly classified text to attack" for r in queries)
+    robust = [r for r in res.metrics if r.metric == "robust_acc"]
+    assert robust and all(r.value == 0 and r.n == 6 for r in robust)

@@ -17,7 +17,7 @@ from harness.data.task_spec import TaskSpec
 from harness.suites.shift import ShiftSuite
 
 
-def _run(tmp_path: Path, ood: pd.DataFrame) -> list[str]:
+def _run(tmp_path: Path, ood: pd.DataFrame, max_samples: int | None = None) -> list[str]:
     gen = np.random.default_rng(0)
     cols = ["a", "b", "c", "d"]
     test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
@@ -40,6 +40,7 @@ def _run(tmp_path: Path, ood: pd.DataFrame) -> list[str]:
         "ood_sets": [{"name": "rep", "source": str(tmp_path / "ood.csv"),
                       "modality": "tabular", "label_column": None}],
         "ood": {"detectors": ["msp"], "headline": "msp"},
+        "max_samples": max_samples,
     }  # fmt: skip
     result = ShiftSuite(config).run(adapter, task, RunContext(seed=0, bootstrap_resamples=0))
     return result.notes
@@ -83,3 +84,15 @@ def test_an_ood_set_holding_the_test_inputs_says_so(tmp_path: Path) -> None:
     assert len(said) == 1, notes
     assert "OOD set 'rep' holds 30 of task 't''s test inputs (of its 50 samples)" in said[0]
     assert not [n for n in _run(tmp_path, fresh) if "test inputs" in n]
+
+
+def test_test_inputs_outside_the_evaluated_subset_count_too(tmp_path: Path) -> None:
+    """With max_samples the test set is a subset, but an OOD set holding inputs of the test
+    split outside it holds in-distribution samples all the same: an OOD parquet of 50 digits
+    test images was said to hold 3 of them (those among the 80 evaluated)."""
+    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
+    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=["a", "b", "c", "d"])
+    notes = _run(tmp_path, test.iloc[:30], max_samples=10)  # the OOD set is cut to 10 too
+    said = [n for n in notes if "test inputs" in n]
+    assert len(said) == 1, notes
+    assert "OOD set 'rep' holds 10 of task 't''s test inputs (of its 10 samples)" in said[0]
