@@ -183,3 +183,61 @@ def test_a_module_and_tensors_held_on_the_device_go_in_as_they_are(device: str) 
     assert list(got.index) == list(ref.index) and len(ref) >= 20
     numbers = [k for k in ref.index if isinstance(ref[k], float) and not np.isnan(ref[k])]
     np.testing.assert_allclose(got[numbers].astype(float), ref[numbers].astype(float), atol=0.01)
+
+
+class _InHalf(torch.nn.Module):
+    """A digits MLP run wholly in a half format (its inputs cast inside), as a model served in
+    float16 or bfloat16 is."""
+
+    def __init__(self, net: torch.nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.net, self.dtype = net.to(dtype), dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.to(self.dtype))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_half_precision_models_last_layer_detectors_run_on_the_device(
+    device: str, dtype: torch.dtype
+) -> None:
+    """ViM, ReAct, ASH and DICE read the last layer's weight, which is handed out only when
+    features @ W.T + b rebuild the logits within the layer's rounding. In float16 or bfloat16 a
+    GEMM on the device may accumulate and round otherwise than on the CPU: the detectors must
+    run on both, and agree on the ranking."""
+    from harness.data.builtin import digits_arrays
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)
+    )
+    train_x, train_y = (torch.as_tensor(a) for a in digits_arrays("train"))
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(40):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(train_x), train_y).backward()
+        optimizer.step()
+    suites = {
+        "shift": {
+            "corruptions": [],
+            "ood_sets": [{"generated": "uniform_noise", "n": 100}],
+            "max_samples": 100,
+            "ood": {
+                "detectors": ["energy", "vim", "react", "ash", "dice"],
+                "fit_samples": 200,
+            },
+        }
+    }
+    aurocs = {}
+    for where in ("cpu", device):
+        model = _InHalf(net, dtype)
+        result = harness.evaluate(model, task="digits", suites=suites, device=where, seed=2)
+        frame = result.metrics_frame()
+        frame = frame[frame["metric"] == "ood_auroc"].set_index("key")["value"]
+        aurocs[where] = frame
+    ref, got = aurocs["cpu"], aurocs[device]
+    ran = [k for k in ref.index if "score=" in k and not np.isnan(ref[k])]
+    assert {k.split("score=")[1].rstrip("]") for k in ran} >= {"vim", "react", "ash", "dice"}
+    assert list(got.index) == list(ref.index)
+    np.testing.assert_allclose(got[ran].astype(float), ref[ran].astype(float), atol=0.02)
