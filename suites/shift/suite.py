@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from harness.suites.shift.ood.report import (
     ood_notes,
     ood_records,
 )
-from harness.suites.shift.ood.sets import input_keys, ood_set
+from harness.suites.shift.ood.sets import TestInputs, ood_set
 from harness.suites.shift.parts import Parts
 from harness.suites.shift.probability_outputs import (
     check_entry,
@@ -60,7 +60,6 @@ from harness.suites.shift.probability_outputs import (
     reason,
 )
 from harness.suites.shift.published import run_published
-from harness.suites.shift.rows import step
 from harness.suites.shift.shifted import shifted_task
 from harness.suites.shift.sources import TaskSources, ood_entries, shifted_entries
 from harness.suites.shift.sweep import check_evaluable, perturbation_cells
@@ -267,8 +266,7 @@ class ShiftSuite(Suite):
                 temperature=temperature, max_samples=cfg.max_samples, load=load,
             )  # fmt: skip
         if bank is not None:
-            # the whole test split: its inputs outside the evaluated subset are ID all the same
-            test_keys = _test_keys(whole, ctx)
+            test_inputs = TestInputs(whole, task, ctx)
             scored = [
                 ood_set(
                     adapter,
@@ -280,7 +278,7 @@ class ShiftSuite(Suite):
                     temperature=temperature,
                     max_samples=cfg.max_samples,
                     load=load,
-                    test_keys=test_keys,
+                    test_inputs=test_inputs,
                 )  # fmt: skip
                 for entry in oods
             ]
@@ -352,18 +350,3 @@ class ShiftSuite(Suite):
         if parts.gallery:
             out["corruption_gallery"] = dict(parts.gallery)
         return out
-
-
-def _test_keys(task: Task, ctx: RunContext) -> Callable[[], set[bytes | str]]:
-    """The keys of the task's test inputs (`input_keys`), read once, when first asked for (a
-    loaded OOD set checks which of its inputs are the task's own). `task` is the whole test
-    split, not the `max_samples` subset: an OOD set of 50 test images was said to hold the 3
-    of them that were among the 80 evaluated."""
-    known: list[set[bytes | str]] = []
-
-    def keys() -> set[bytes | str]:
-        if not known:
-            known.append({k for b in task.batches(step(ctx)) for k in input_keys(b.inputs)})
-        return known[0]
-
-    return keys

@@ -129,6 +129,42 @@ def input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
 
 NARROWER = 1.05  # a note when repeated inputs make the intervals at least this much too narrow
 
+WHOLE_SPLIT_KEYS = 20_000
+"""Up to this many test samples, a loaded OOD set is compared with the whole test split; above
+it (ImageNet's 50,000 validation images: minutes of decoding for a note) with the evaluated
+`max_samples` subset alone, and the note says so."""
+
+
+class TestInputs:
+    """The keys (`input_keys`) of the task's test inputs that a loaded OOD set is compared
+    with, read once, when a set first asks: the whole test split (its inputs outside the
+    evaluated subset are in-distribution all the same: an OOD set of 50 test images was said to
+    hold the 3 of them among the 80 evaluated) up to `WHOLE_SPLIT_KEYS` samples, else the
+    evaluated subset."""
+
+    def __init__(self, whole: Task, evaluated: Task, ctx: RunContext) -> None:
+        self.evaluated_only = len(whole) > WHOLE_SPLIT_KEYS and len(evaluated) < len(whole)
+        self.task = evaluated if self.evaluated_only else whole
+        self.whole_n = len(whole)
+        self._ctx = ctx
+        self._keys: set[bytes | str] | None = None
+
+    def keys(self) -> set[bytes | str]:
+        if self._keys is None:
+            batches = self.task.batches(step(self._ctx))
+            self._keys = {k for b in batches for k in input_keys(b.inputs)}
+        return self._keys
+
+    def which(self, task: str) -> str:
+        """Whose inputs the keys are, for the note."""
+        if not self.evaluated_only:
+            return f"task {task!r}'s test inputs"
+        return (
+            f"the {len(self.task):,} evaluated test inputs of task {task!r} (its other "
+            f"{self.whole_n - len(self.task):,} not compared: a test split over "
+            f"{WHOLE_SPLIT_KEYS:,} samples is not read whole for this note)"
+        )
+
 
 def repeated_note(name: str, keys: Sequence[bytes | str]) -> str | None:
     """Why the detection intervals of an OOD set whose inputs repeat are too narrow, or None
@@ -163,11 +199,11 @@ def ood_set(
     temperature: float,
     max_samples: int | None,
     load: Callable[[TaskEntry, str], Task],
-    test_keys: Callable[[], set[bytes | str]] | None = None,
+    test_inputs: TestInputs | None = None,
 ) -> ScoredSet | None:
     """The rows of a generated or loaded OOD set (label -1), scored in batches by the model and
-    every detector; None when the set does not apply to the task's modality. `test_keys`: the
-    keys of the task's test inputs (`input_keys`), read when a loaded set needs them."""
+    every detector; None when the set does not apply to the task's modality. `test_inputs`:
+    the task's test inputs a loaded set is compared with, read when one needs them."""
     name = ood_name(entry)
     condition = f"ood={name}"
     if isinstance(entry, GeneratedOOD):
@@ -204,13 +240,13 @@ def ood_set(
     repeated = repeated_note(name, keys)
     if repeated is not None:
         parts.notes.append(caveat_note(repeated))
-    if test_keys is not None and not isinstance(entry, GeneratedOOD):
-        known = test_keys()
+    if test_inputs is not None and not isinstance(entry, GeneratedOOD):
+        known = test_inputs.keys()
         shared = sum(1 for k in keys if k in known)
         if shared:
             parts.notes.append(
                 caveat_note(
-                    f"OOD set {name!r} holds {shared} of task {task.name!r}'s test inputs (of "
+                    f"OOD set {name!r} holds {shared} of {test_inputs.which(task.name)} (of "
                     f"its {len(keys)} samples): they are in-distribution by construction, yet "
                     "each counts as OOD in the detection metrics, which it pulls toward 0.5 "
                     "(remove them from the set)"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
@@ -96,3 +97,26 @@ def test_test_inputs_outside_the_evaluated_subset_count_too(tmp_path: Path) -> N
     said = [n for n in notes if "test inputs" in n]
     assert len(said) == 1, notes
     assert "OOD set 'rep' holds 10 of task 't''s test inputs (of its 10 samples)" in said[0]
+
+
+def test_a_test_split_over_the_cap_is_compared_where_it_was_evaluated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading every input of a large test split for this note (ImageNet's 50,000 validation
+    images: minutes of decoding) costs more than a `max_samples` run itself: over
+    `WHOLE_SPLIT_KEYS` samples the OOD set is compared with the evaluated subset, and the note
+    says that the others were not compared."""
+    from harness.suites.shift.ood import sets
+
+    monkeypatch.setattr(sets, "WHOLE_SPLIT_KEYS", 40)
+    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
+    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=["a", "b", "c", "d"])
+    notes = _run(tmp_path, test, max_samples=20)  # 20 of the 60 evaluated; the set cut to 20
+    (said,) = [n for n in notes if "test inputs" in n]
+    assert (
+        "holds 3 of the 20 evaluated test inputs of task 't' (its other 40 not compared: a "
+        "test split over 40 samples is not read whole for this note) (of its 20 samples)"
+    ) in said
+    monkeypatch.setattr(sets, "WHOLE_SPLIT_KEYS", 60)  # the whole split: every one is found
+    (whole,) = [n for n in _run(tmp_path, test, max_samples=20) if "test inputs" in n]
+    assert "OOD set 'rep' holds 20 of task 't''s test inputs (of its 20 samples)" in whole
