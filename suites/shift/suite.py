@@ -113,7 +113,12 @@ class ShiftSuite(Suite):
     # 19: an OOD AUROC under 0.5 whose interval holds 0.5 is at chance, not below it; notes on
     #     an OOD set whose inputs repeat or hold the task's test inputs; feature detectors left
     #     out with a note when the default features layer never runs (numbers unchanged)
-    version = "19"
+    # 20: float16 / bfloat16 models keep ViM, ReAct, ASH and DICE; a last nn.Linear that is
+    #     an input embedding gives no features (Mahalanobis, KNN ran on raw inputs); a labelled
+    #     OOD set with more classes than the task is scored; a headline detector that did not
+    #     run falls back to one that did; notes on test inputs in a set (whole split up to
+    #     20,000), KNN's k over a class's fit samples (quickstart numbers unchanged)
+    version = "20"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
