@@ -145,13 +145,8 @@ def test_a_training_file_without_the_group_columns_is_read(tmp_path: Path) -> No
     train, test = frame(40, 1), frame(12, 2)
     train.drop(columns="sex").to_csv(tmp_path / "train.csv", index=False)
     test.to_csv(tmp_path / "eval.csv", index=False)
-    task = load(
-        tmp_path,
-        source="eval.csv",
-        train_source="train.csv",
-        id_column="uid",
-        group_columns=["sex"],
-    )
+    spec = {"source": "eval.csv", "train_source": "train.csv", "group_columns": ["sex"]}
+    task = load(tmp_path, id_column="uid", **spec)
     assert task.train is not None and len(task.train) == 40
     assert "sex" not in task.train.column_names and task.feature_names == ("age", "income")
     assert list(task.groups()["sex"]) == list(test["sex"])
@@ -159,10 +154,4 @@ def test_a_training_file_without_the_group_columns_is_read(tmp_path: Path) -> No
     train.to_csv(tmp_path / "train.csv", index=False)
     test.drop(columns="sex").to_csv(tmp_path / "eval.csv", index=False)
     with pytest.raises(DatasetError, match=r"eval\.csv has no column 'sex' \(group_columns\)"):
-        load(
-            tmp_path,
-            source="eval.csv",
-            train_source="train.csv",
-            id_column="uid",
-            group_columns=["sex"],
-        )
+        load(tmp_path, id_column="uid", **spec)
