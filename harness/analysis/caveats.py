@@ -158,8 +158,11 @@ def _below_chance(record: MetricRecord) -> list[Caveat]:
         return []
     if holds_chance(record.ci):
         return []  # at chance: the interval does not say it ranks the wrong way round
+    note = record.note or ""
+    if record.ci is None and note.startswith("no interval") and "below chance" not in note:
+        return []  # too few samples (or distinct inputs) for the suite to give a verdict
     score = DetectionContext.of(record.context).detector
-    if (record.note or "").startswith("below chance"):  # the suite's own words, with medians
+    if note.startswith("below chance"):  # the suite's own words, with medians
         return [Caveat("below_chance", f"AUROC {record.value:.2f}, {record.note}")]
     return [
         Caveat(

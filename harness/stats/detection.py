@@ -28,6 +28,7 @@ paired tests of the gate use them (harness.analysis.paired_tests).
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from typing import TypeGuard
 
 import numpy as np
@@ -65,6 +66,41 @@ def holds_chance(ci: tuple[float, float] | None) -> TypeGuard[tuple[float, float
     """Whether an AUROC's interval holds 0.5: one under 0.5 is then at chance (the score cannot
     tell the OOD set from the test set), not below it (ranking the wrong way round)."""
     return ci is not None and ci[0] <= 0.5 <= ci[1]
+
+
+def cluster_codes(keys: Sequence[Hashable]) -> np.ndarray:
+    """Integer codes of a set's clusters (equal keys, equal codes: the copies of one input)."""
+    index: dict[Hashable, int] = {}
+    return np.asarray([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
+
+
+def kish_size(codes: np.ndarray) -> float:
+    """Kish's effective size n^2 / sum(c_i^2) of a set whose cluster i holds c_i samples."""
+    counts = np.bincount(codes).astype(np.float64)
+    return float(len(codes)) ** 2 / float((counts**2).sum())
+
+
+def _cluster_totals(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each cluster's sum of the values' deviations from their mean (a cluster's influence)."""
+    return np.bincount(codes, weights=values - values.mean())
+
+
+def _clustered_variance(values: np.ndarray, codes: np.ndarray) -> float:
+    """The cluster-robust variance of the mean of `values` over K clusters,
+    K / (K - 1) * sum_c (sum_{i in c} (v_i - mean))^2 / n^2 (Obuchowski 1997): with every
+    cluster a single sample, var(values, ddof=1) / n."""
+    totals = _cluster_totals(values, codes)
+    k, n = len(totals), len(values)
+    return k / (k - 1) * float((totals**2).sum()) / (n * n)
+
+
+def _clustered_jackknife(leave_out: np.ndarray, codes: np.ndarray) -> float:
+    """The jackknife variance over clusters, linearised: each cluster's influence the sum of its
+    samples' leave-one-out influences, (n - 1)^2 / n^2 * K / (K - 1) * sum_c (sum_{i in c}
+    (theta_(i) - mean))^2; with every cluster a single sample, `_jackknife_variance`."""
+    totals = _cluster_totals(leave_out, codes)
+    k, n = len(totals), len(leave_out)
+    return (n - 1) ** 2 / (n * n) * k / (k - 1) * float((totals**2).sum())
 
 
 def scores(scores_in: np.ndarray, scores_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -302,7 +338,7 @@ def _logit_interval(value: float, variance: float, quantile: float) -> tuple[flo
     return 1.0 / (1.0 + math.exp(-(centre - half))), 1.0 / (1.0 + math.exp(-(centre + half)))
 
 
-def _hanley_mcneil_variance(theta: float, m: int, n: int) -> float:
+def _hanley_mcneil_variance(theta: float, m: int, n: float) -> float:
     """Variance of the AUROC at `theta` under Hanley & McNeil's exponential approximation, with
     Newcombe's (2006) N* = (m + n) / 2 - 1 for both sample sizes."""
     big = (m + n) / 2.0 - 1.0
@@ -315,7 +351,7 @@ def _hanley_mcneil_variance(theta: float, m: int, n: int) -> float:
 
 
 def _score_interval(
-    value: float, m: int, ns: list[int], set_values: list[float], alpha: float
+    value: float, m: int, ns: list[float], set_values: list[float], alpha: float
 ) -> tuple[float, float]:
     """The AUROC values theta with |value - theta| <= z sqrt(V(theta)) (Newcombe 2006, method
     5): V Hanley-McNeil's variance for one OOD set of size ns[0], `_mean_variance` for the mean
@@ -339,7 +375,7 @@ def _score_interval(
     return float(lo), float(hi)
 
 
-def _mean_variance(shift: float, set_values: list[float], m: int, ns: list[int]) -> float:
+def _mean_variance(shift: float, set_values: list[float], m: int, ns: list[float]) -> float:
     """Hanley-McNeil's variance (with Newcombe's N*) of the mean AUROC over J sets scored against
     the same m ID samples, each set's AUROC moved by `shift` (into [0, 1]), each weighted 1 / J:
     the sets' OOD terms at their own AUROCs (independent samples); the ID term that of the
@@ -361,14 +397,17 @@ def _mean_variance(shift: float, set_values: list[float], m: int, ns: list[int])
 
 
 def _placement_interval(
-    v10: np.ndarray, v01s: list[np.ndarray], alpha: float
+    v10: np.ndarray, v01s: list[np.ndarray], alpha: float, clusters: np.ndarray | None = None
 ) -> tuple[float, float]:
     """The hull of DeLong's logit-scale interval (Student t, rare-event df) and the score
     interval, for the mean AUROC over J OOD sets scored against one ID set: `v10` the ID
     samples' placements averaged over the sets, `v01s` each set's OOD placements. One set (J = 1)
     is `auroc_ci`'s interval; the mean over several has the same construction, so it covers
     where the one-set interval does (DeLong's normal interval alone, which the mean used,
-    covered 0.87 for one set at AUROC 0.99 with 5,000 ID and 100 OOD samples)."""
+    covered 0.87 for one set at AUROC 0.99 with 5,000 ID and 100 OOD samples). `clusters`
+    (one set): the OOD samples' cluster codes, for a set whose inputs repeat: the OOD variance
+    is then the clustered one (Obuchowski 1997), its degrees of freedom those of the clusters'
+    influences, and the score interval's OOD size Kish's effective size."""
     from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
 
     m, j = len(v10), len(v01s)
@@ -377,11 +416,18 @@ def _placement_interval(
     var_outs = [float(np.var(b, ddof=1)) / (len(b) * j * j) for b in v01s]
     variance = var_in + sum(var_outs)
     set_values = [float(b.mean()) for b in v01s]  # each set's AUROC
-    score_lo, score_hi = _score_interval(value, m, [len(b) for b in v01s], set_values, alpha)
+    sizes: list[float] = [float(len(b)) for b in v01s]
+    influences = list(v01s)
+    if clusters is not None:
+        var_outs = [_clustered_variance(v01s[0], clusters)]
+        variance = var_in + var_outs[0]
+        sizes = [kish_size(clusters)]
+        influences = [_cluster_totals(v01s[0], clusters)]
+    score_lo, score_hi = _score_interval(value, m, sizes, set_values, alpha)
     if not (0.0 < value < 1.0 and variance > 0.0):
         return score_lo, score_hi
     spread = var_in**2 / _rare_event_df(v10)
-    spread += sum(v**2 / _rare_event_df(b) for v, b in zip(var_outs, v01s, strict=True))
+    spread += sum(v**2 / _rare_event_df(b) for v, b in zip(var_outs, influences, strict=True))
     df = variance**2 / spread
     quantile = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
     lo, hi = _logit_interval(value, variance, quantile)
@@ -389,7 +435,11 @@ def _placement_interval(
 
 
 def auroc_ci(
-    scores_in: np.ndarray, scores_out: np.ndarray, *, alpha: float = ALPHA
+    scores_in: np.ndarray,
+    scores_out: np.ndarray,
+    *,
+    alpha: float = ALPHA,
+    clusters: np.ndarray | None = None,
 ) -> tuple[float, float] | None:
     """95% interval of the AUROC: the hull of DeLong's on the logit scale with a Student t
     quantile (Welch-Satterthwaite over the two sets, each set's degrees of freedom from the
@@ -401,12 +451,19 @@ def auroc_ci(
     interval covered 0.86 at AUROC 0.99 with 5,000 ID and 100 OOD samples, the t version 0.90.
     The score interval's variance depends on the AUROC and the sizes only, so it cannot
     collapse; the hull covered 0.943-0.998 over AUROC 0.6-0.99 and 100-5,000 samples per set
-    (benchmarks/interval_coverage.py), conservative near 1."""
+    (benchmarks/interval_coverage.py), conservative near 1.
+
+    `clusters`: the OOD samples' cluster codes (`cluster_codes`) when its inputs repeat; the
+    interval is then built over the clusters (None with fewer than 2)."""
     s_in, s_out = scores(scores_in, scores_out)
-    if len(s_in) < 2 or len(s_out) < 2:
+    if len(s_in) < 2 or len(s_out) < 2 or _too_few_clusters(clusters):
         return None
     v10, v01 = placements(s_in, s_out)
-    return _placement_interval(v10, [v01], alpha)
+    return _placement_interval(v10, [v01], alpha, clusters)
+
+
+def _too_few_clusters(clusters: np.ndarray | None) -> bool:
+    return clusters is not None and len(np.unique(clusters)) < 2
 
 
 def mean_auroc_ci(
@@ -519,7 +576,12 @@ def _rare_event_df(leave_out: np.ndarray) -> float:
 
 
 def aupr_ci(
-    scores_in: np.ndarray, scores_out: np.ndarray, *, alpha: float = ALPHA
+    scores_in: np.ndarray,
+    scores_out: np.ndarray,
+    *,
+    alpha: float = ALPHA,
+    clusters_in: np.ndarray | None = None,
+    clusters_out: np.ndarray | None = None,
 ) -> tuple[float, float] | None:
     """95% AUPR interval: the two-sample jackknife variance on the logit scale, with a Student t
     quantile (Welch-Satterthwaite over the two sets). The ID side has m - 1 degrees of freedom.
@@ -534,16 +596,29 @@ def aupr_ci(
     worse than chance the sample AUPR's bias exceeds its spread (0.316 against a population's
     0.307 with a standard deviation of 0.001 at m = n = 30), and the interval around the AUPR
     alone covered 0.05-0.3; elsewhere the bias is far inside the interval and changes nothing.
-    None with fewer than two samples in either set."""
+    None with fewer than two samples in either set.
+
+    `clusters_in` / `clusters_out`: a set's cluster codes when its inputs repeat; its jackknife
+    is then over the clusters (linearised: `_clustered_jackknife`), its degrees of freedom
+    those of the clusters, and the Wilson interval's size Kish's effective size (None with
+    fewer than 2 clusters)."""
     from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
 
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
-    if m < 2 or n < 2:
+    if m < 2 or n < 2 or _too_few_clusters(clusters_in) or _too_few_clusters(clusters_out):
         return None
     value = aupr(s_in, s_out)
     without_in, without_out = aupr_leave_one_out(s_in, s_out)
     var_in, var_out = _jackknife_variance(without_in), _jackknife_variance(without_out)
+    df_in, influence_out, m_wilson = m - 1.0, without_out, float(m)
+    if clusters_in is not None:
+        var_in = _clustered_jackknife(without_in, clusters_in)
+        df_in = len(np.unique(clusters_in)) - 1.0
+        m_wilson = kish_size(clusters_in)
+    if clusters_out is not None:
+        var_out = _clustered_jackknife(without_out, clusters_out)
+        influence_out = _cluster_totals(without_out, clusters_out)
     variance = var_in + var_out
     # The jackknife's estimate of the AUPR's small-sample bias (the AUPR of m and n samples is not
     # the population's: a detector worse than chance cannot score below its floor
@@ -557,10 +632,12 @@ def aupr_ci(
     spread = max(float(np.ptp(without_in)), float(np.ptp(without_out)))
     intervals: list[tuple[float, float]]
     if not (0.0 < value < 1.0 and variance > 0.0 and spread > 1e-12):
-        bounds = [wilson_bounds(centre * m, m, alpha=alpha) for centre in (value, corrected)]
+        bounds = [
+            wilson_bounds(centre * m_wilson, m_wilson, alpha=alpha) for centre in (value, corrected)
+        ]
         intervals = [(float(lo), float(hi)) for lo, hi in bounds]
     else:
-        df = variance**2 / (var_in**2 / (m - 1) + var_out**2 / _rare_event_df(without_out))
+        df = variance**2 / (var_in**2 / df_in + var_out**2 / _rare_event_df(influence_out))
         quantile = float(scipy_stats.t.ppf(1.0 - alpha / 2.0, max(df, 1.0)))
         intervals = [_logit_interval(centre, variance, quantile) for centre in (value, corrected)]
     return min(lo for lo, _ in intervals), max(hi for _, hi in intervals)
@@ -577,6 +654,7 @@ def fpr_ci(
     *,
     tpr: float = TPR_LEVEL,
     alpha: float = ALPHA,
+    clusters: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """FPR-at-TPR interval: the Wilson interval of the OOD acceptance rate with a design effect
     for the estimated threshold. The threshold is an order statistic of the ID scores; the
@@ -585,10 +663,13 @@ def fpr_ci(
     alone: that spread / (2 z) is its standard deviation. Distribution-free and without
     resampling; a bootstrap of the ID set underestimated the threshold's variance with few ID
     samples (0.89 coverage with 100 ID and 1,000 OOD samples; 0.947-0.970 now,
-    benchmarks/interval_coverage.py)."""
+    benchmarks/interval_coverage.py). `clusters`: the OOD samples' cluster codes when its inputs
+    repeat; the binomial count is then Kish's effective size (copies of one input are accepted
+    or rejected together)."""
     from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
 
-    m, n = len(s_in), len(s_out)
+    m, n_all = len(s_in), len(s_out)
+    n: float = float(n_all) if clusters is None else kish_size(clusters)
     fpr = fpr_at_tpr(s_in, s_out, tpr)
     ordered = np.sort(s_in)[::-1]  # the threshold is the k-th largest ID score
     lo_rank = max(1, int(scipy_stats.binom.ppf(alpha / 2.0, m, tpr)) - FPR_RANK_MARGIN)
@@ -612,18 +693,26 @@ def detection_cis(
     resamples: int = DEFAULT_RESAMPLES,
     tpr: float = TPR_LEVEL,
     alpha: float = ALPHA,
+    clusters: Sequence[Hashable] | None = None,
 ) -> dict[str, tuple[float, float] | None]:
     """Intervals of ood_auroc, ood_aupr, ood_aupr_out and ood_fpr_at_95_tpr (None: too few
-    samples). `seed`, `name` and `resamples` are kept for callers: no interval resamples."""
+    samples). `seed`, `name` and `resamples` are kept for callers: no interval resamples.
+    `clusters`: one key per OOD sample, equal for copies of one input, for a set whose inputs
+    repeat: every interval is then built over the distinct inputs (clustered DeLong, a
+    jackknife over clusters, Kish's effective size), and a set of fewer than 2 distinct inputs
+    gets none; None (the default) treats every OOD sample as independent."""
     s_in, s_out = scores(scores_in, scores_out)
     m, n = len(s_in), len(s_out)
+    codes = None if clusters is None else cluster_codes(clusters)
+    if codes is not None and len(codes) != n:
+        raise ValueError(f"{len(codes)} cluster keys for {n} OOD scores")
     out: dict[str, tuple[float, float] | None] = {
-        "ood_auroc": auroc_ci(s_in, s_out, alpha=alpha),
-        "ood_aupr": aupr_ci(s_in, s_out, alpha=alpha),
-        "ood_aupr_out": aupr_ci(-s_out, -s_in, alpha=alpha),
+        "ood_auroc": auroc_ci(s_in, s_out, alpha=alpha, clusters=codes),
+        "ood_aupr": aupr_ci(s_in, s_out, alpha=alpha, clusters_out=codes),
+        "ood_aupr_out": aupr_ci(-s_out, -s_in, alpha=alpha, clusters_in=codes),
         "ood_fpr_at_95_tpr": None,
     }
-    if m < 2 or n < 2:
+    if m < 2 or n < 2 or _too_few_clusters(codes):
         return out
-    out["ood_fpr_at_95_tpr"] = fpr_ci(s_in, s_out, tpr=tpr, alpha=alpha)
+    out["ood_fpr_at_95_tpr"] = fpr_ci(s_in, s_out, tpr=tpr, alpha=alpha, clusters=codes)
     return out

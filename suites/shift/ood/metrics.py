@@ -12,6 +12,7 @@ from round-off (energy of a model that returns log-probabilities is log(1) = 0 f
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,11 +35,15 @@ VALUES = {
 
 @dataclass(frozen=True)
 class ScoredSet:
-    """An OOD set's rows as the metrics need them: name, tag (near, far or None), columns."""
+    """An OOD set's rows as the metrics need them: name, tag (near, far or None), columns;
+    `clusters`, for a set whose inputs repeat enough to matter (`sets.repeated_note`), one key
+    per row, equal for copies of one input: its intervals are then built over the distinct
+    inputs. None: every row an independent sample."""
 
     name: str
     tag: str | None
     rows: dict[str, Any]
+    clusters: tuple[Hashable, ...] | None = None
 
 
 def score_values(rows: dict[str, Any], detector: str) -> np.ndarray:
@@ -87,6 +92,15 @@ def few_samples_note(name: str, n_in: int, n_out: int) -> str:
     return (
         f"no interval: {n_in} test and {n_out} OOD sample(s) in {name!r}; an interval needs at "
         "least 2 on each side (and a value from so few says little)"
+    )
+
+
+def few_inputs_note(name: str, n_in: int, n_out: int, distinct: int) -> str:
+    """Why a value of a set of copies of fewer than 2 distinct inputs has no interval."""
+    return (
+        f"no interval: {n_in} test and {n_out} OOD sample(s) in {name!r}, copies of {distinct} "
+        "distinct input(s); an interval needs at least 2 distinct inputs on each side (and a "
+        "value from so few says little)"
     )
 
 
@@ -147,13 +161,20 @@ def set_metrics(
             continue
         cis = detection.detection_cis(
             s_in, s_out, seed=ctx.seed, name=f"shift/{name}/{detector}",
-            resamples=ctx.bootstrap_resamples,
+            resamples=ctx.bootstrap_resamples, clusters=scored.clusters,
         )  # fmt: skip
+        distinct = len(set(scored.clusters)) if scored.clusters is not None else len(s_out)
+        few = (
+            few_samples_note(name, len(s_in), len(s_out))
+            if len(s_in) < 2 or len(s_out) < 2 or scored.clusters is None
+            else few_inputs_note(name, len(s_in), len(s_out), distinct)
+        )
         for metric, fn in VALUES.items():
             value = fn(s_in, s_out)
             ci = cis[metric]
-            notes = [] if ci is not None else [few_samples_note(name, len(s_in), len(s_out))]
-            if metric == "ood_auroc" and value < 0.5:
+            notes = [] if ci is not None else [few]
+            # copies of one input decide no chance verdict: they are one sample, not twenty
+            if metric == "ood_auroc" and value < 0.5 and (ci is not None or distinct >= 2):
                 if detection.holds_chance(ci):
                     notes.append(at_chance_note(name, detector, value, ci, s_in, s_out))
                 else:

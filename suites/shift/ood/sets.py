@@ -127,7 +127,7 @@ def input_keys(inputs: torch.Tensor | list[str]) -> list[bytes | str]:
     return [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in x]
 
 
-NARROWER = 1.05  # a note when repeated inputs make the intervals at least this much too narrow
+NARROWER = 1.05  # copies matter (a note, intervals over the distinct inputs) from this much
 
 WHOLE_SPLIT_KEYS = 20_000
 """Up to this many test samples, a loaded OOD set is compared with the whole test split; above
@@ -167,11 +167,13 @@ class TestInputs:
 
 
 def repeated_note(name: str, keys: Sequence[bytes | str]) -> str | None:
-    """Why the detection intervals of an OOD set whose inputs repeat are too narrow, or None
-    when the copies are too few to matter. The intervals assume n independent samples; with
-    input i present c_i times they rest on Kish's effective size n^2 / sum(c_i^2), so they are
+    """What the copies of an OOD set whose inputs repeat do to its numbers, or None when they
+    are too few to matter. Intervals that assumed n independent samples would rest on Kish's
+    effective size n^2 / sum(c_i^2) with input i present c_i times, so they would be
     sqrt(n / effective) too narrow (6 copies of every input: 2.4x; one input drawn twice among
-    300, as in a set of random crops: 0.3%, no note below NARROWER)."""
+    300, as in a set of random crops: 0.3%, no note below NARROWER). A set with the note gets
+    its detection intervals built over its distinct inputs (`ScoredSet.clusters`); the paired
+    comparisons and the near / far means still count every copy."""
     n = len(keys)
     counts = Counter(keys)
     if n == 0 or len(counts) == n:
@@ -182,9 +184,12 @@ def repeated_note(name: str, keys: Sequence[bytes | str]) -> str | None:
         return None
     return (
         f"OOD set {name!r} holds {n} samples but {len(counts)} distinct inputs: every copy "
-        f"counts as a sample in its detection metrics, whose intervals assume {n} independent "
-        f"samples where the copies leave an effective {effective:.0f}, so they are about "
-        f"{narrower:.1f}x too narrow; drop the copies from the set"
+        f"counts in its detection values, and their intervals are built over the "
+        f"{len(counts)} distinct inputs (an effective {effective:.0f} samples; counted as {n} "
+        f"independent samples they would be {narrower:.1f}x too narrow), but paired "
+        "comparisons of detectors or models on this set and the near / far means still count "
+        "every copy as a sample, so their intervals and p-values are too confident; drop the "
+        "copies from the set"
     )
 
 
@@ -240,6 +245,8 @@ def ood_set(
     repeated = repeated_note(name, keys)
     if repeated is not None:
         parts.notes.append(caveat_note(repeated))
+    # only copies that move the intervals change them: a set without the note keeps its numbers
+    clusters = tuple(keys) if repeated is not None else None
     if test_inputs is not None and not isinstance(entry, GeneratedOOD):
         known = test_inputs.keys()
         shared = sum(1 for k in keys if k in known)
@@ -257,4 +264,4 @@ def ood_set(
     # the set's tag on its rows: paired comparisons of the near / far means find their sets
     scored[OOD_TAG] = np.full(len(scored["sample_id"]), ood_tag(entry) or "", dtype=object)
     parts.tables.append(SampleTable.build(scored))
-    return ScoredSet(name=name, tag=ood_tag(entry), rows=scored)
+    return ScoredSet(name=name, tag=ood_tag(entry), rows=scored, clusters=clusters)
