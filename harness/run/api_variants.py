@@ -35,6 +35,12 @@ def variants(
     if not path.is_dir():
         raise ResultsError(f"results folder {path} does not exist or is not a folder")
     loaded = load_jobs(path)
+    tasks = sorted({job.record.task for _, job in loaded})
+    if task is not None and task not in tasks:  # a typo read "no variant results" (exit 0)
+        raise ResultsError(
+            f"no results for task {task!r} under {path}; tasks with results: "
+            f"{', '.join(tasks) or '(none)'}"
+        )
     gaps = completeness(path, loaded)
     if task is not None:
         gaps = gaps.for_task(task)

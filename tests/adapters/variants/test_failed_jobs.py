@@ -49,3 +49,11 @@ def test_a_failed_parent_or_variant_is_named(
     assert main(["variants", str(results)]) == 0
     out = capsys.readouterr().out
     assert "p16@fp16 vs p16 on digits" in out and "failed:" in out
+
+
+def test_a_task_without_results_is_named(results: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--task digts` (a typo) read "no variant results (add `variants:` to a model...)", exit 0."""
+    capsys.readouterr()
+    assert main(["variants", str(results), "--task", "digts"]) == 2
+    err = capsys.readouterr().err
+    assert "no results for task 'digts'" in err and "tasks with results: digits" in err
