@@ -21,7 +21,7 @@ reported per kind with its n and p-value, even when the average barely moves. No
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -137,7 +137,7 @@ class VariantComparison:
     variant: str
     task: str
     size: VariantSize
-    status: str = "compared"  # or "skipped" / "no parent results"
+    status: str = "compared"  # or "skipped" / "no parent results" / "failed" / "parent failed"
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     deltas: list[MetricDelta] = field(default_factory=list)
@@ -268,6 +268,37 @@ def built_from_other(variant: ModelDescription, parent: ModelDescription) -> str
                 "factory is not deterministic; rerun the parent and its variants together"
             )
     return ""
+
+
+def mark_failed(
+    comparisons: list[VariantComparison],
+    gaps: Completeness,
+    lineage: Callable[[str], tuple[str, str] | None],
+) -> None:
+    """Say each failed job (in a finished run) of a variant or its parent on the comparison it
+    touches, as the leaderboard's note does: a failed variant job otherwise left no comparison
+    at all, and a failed parent read as never run. `lineage(model)`: (parent, variant) of a
+    variant model's name, else None."""
+    by_key = {(c.variant_model, c.task): c for c in comparisons}
+    for gap in gaps.failed:
+        said = f"{gap.label} in run {gap.run} {gap.why}"
+        line = lineage(gap.model)
+        if line is not None and (gap.model, gap.task) not in by_key:
+            size = VariantSize(None, None, None, None, None, None, None, None)
+            comp = VariantComparison(gap.model, *line, gap.task, size, "failed", said)
+            comparisons.append(comp)
+            by_key[(gap.model, gap.task)] = comp
+            continue
+        for comp in comparisons:
+            if comp.task != gap.task or gap.model not in (comp.variant_model, comp.parent):
+                continue
+            role = "parent" if gap.model == comp.parent else "variant"
+            if role == "parent" and comp.status == "no parent results":
+                comp.status, comp.reason = "parent failed", said
+            elif comp.status == "failed" and role == "variant":
+                comp.reason = f"{comp.reason}; {said}"
+            else:
+                comp.notes.insert(0, f"{role} job {said}: its metrics are not compared")
 
 
 def mark_partial(comparisons: list[VariantComparison], gaps: Completeness) -> None:

@@ -44,7 +44,7 @@ def read_id_file(path: Path, protocol: Protocol) -> list[str]:
     if path.stat().st_size > MAX_ID_FILE_BYTES:
         raise SpecError(f"protocol_sample_ids: {path} is larger than {MAX_ID_FILE_BYTES} bytes")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not an image
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(f"protocol_sample_ids: cannot read {path}: {err}") from None
     stems = ["/".join(_name(line)) for line in lines if line.strip()]

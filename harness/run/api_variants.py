@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.analysis.variant_deltas import VariantComparison, compare_variants, mark_partial
-from harness.core.errors import ResultsError
+from harness.analysis.variant_deltas import (
+    VariantComparison,
+    compare_variants,
+    mark_failed,
+    mark_partial,
+)
+from harness.config.variants import SEPARATOR, parse_variant
+from harness.core.errors import HarnessError, ResultsError
 from harness.core.suite_board import suite_configs
 from harness.run.suite_boards import installed_suite_boards
 from harness.store.completeness import completeness
@@ -29,6 +35,12 @@ def variants(
     if not path.is_dir():
         raise ResultsError(f"results folder {path} does not exist or is not a folder")
     loaded = load_jobs(path)
+    tasks = sorted({job.record.task for _, job in loaded})
+    if task is not None and task not in tasks:  # a typo read "no variant results" (exit 0)
+        raise ResultsError(
+            f"no results for task {task!r} under {path}; tasks with results: "
+            f"{', '.join(tasks) or '(none)'}"
+        )
     gaps = completeness(path, loaded)
     if task is not None:
         gaps = gaps.for_task(task)
@@ -37,5 +49,18 @@ def variants(
     comparisons = compare_variants(
         loaded, task=task, configs=suite_configs(installed_suite_boards())
     )
+    mark_failed(comparisons, gaps, _lineage)
     mark_partial(comparisons, gaps)
     return comparisons
+
+
+def _lineage(model: str) -> tuple[str, str] | None:
+    """(parent, variant) when `model` is named as a variant (`<parent>@<variant>`), else None:
+    a failed job left no description that says so."""
+    parent, sep, name = model.rpartition(SEPARATOR)
+    if not sep or not parent:
+        return None
+    try:
+        return parent, parse_variant(name, where=model).name
+    except HarnessError:
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from harness.core.suite import SuiteConfig
 from harness.stats.timing import DEFAULT_MAX_CV
@@ -69,6 +69,17 @@ class ThroughputConfig(SuiteConfig):
                 raise ValueError(f"batch sizes must be >= 1 (got {bad})")
             if len(set(v)) != len(v):
                 raise ValueError("batch sizes must not repeat")
+        return v
+
+    @field_validator("max_batch_size")
+    @classmethod
+    def _caps_auto(cls, v: int | None, info: ValidationInfo) -> int | None:
+        sizes = info.data.get("batch_sizes")
+        if v is not None and isinstance(sizes, list):
+            raise ValueError(
+                f"caps `batch_sizes: auto` only; the listed batch sizes {sizes} are measured as "
+                "given: drop max_batch_size, or list only the sizes to measure"
+            )
         return v
 
     @field_validator("peak_tflops")

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from harness.core.adapter import ModelAdapter
-from harness.core.errors import DatasetError
+from harness.core.errors import DatasetError, SpecError
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.suites.throughput.board import BOARD
@@ -73,6 +73,7 @@ class ThroughputSuite(Suite):
         if result is None:
             result = measure(adapter, samples, self.config)
             result["isolation"] = "inprocess"
+        _refuse_nothing_measured(result)
         specs = {s.name: s for s in self.metrics}
         records, more = build_records(
             suite=self.name,
@@ -84,4 +85,20 @@ class ThroughputSuite(Suite):
         )
         return SuiteResult(
             table=None, metrics=records, artifacts={"measurement": result}, notes=notes + more
+        )
+
+
+def _refuse_nothing_measured(measurement: dict[str, Any]) -> None:
+    """A config every condition of which is skipped here (`precisions: [fp16]` on a CPU) would
+    complete the job with no timing at all, its only trace a note: fail it naming the key."""
+    conditions = measurement.get("conditions") or []
+    if conditions and all(c.get("status") == "skipped" for c in conditions):
+        reasons = dict.fromkeys(
+            f"precision={c['precision']}/variant={c['variant']}/copy_mode={c['copy_mode']}: "
+            f"{c['reason']}"
+            for c in conditions
+        )
+        raise SpecError(
+            "suites.throughput: nothing to measure on this device and model, every condition is "
+            f"skipped ({'; '.join(reasons)}); set precisions/variants/copy_modes to one that runs here"
         )

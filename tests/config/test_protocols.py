@@ -204,3 +204,13 @@ def test_spec_hash_without_a_protocol_is_unchanged_and_with_one_differs() -> Non
     under = spec(protocol="robustbench-cifar10-linf")
     same = spec(tasks=under.tasks, suites=under.suites, name=under.name)
     assert under.spec_hash() != same.spec_hash()
+
+
+def test_an_id_list_saved_with_a_byte_order_mark_reads_its_first_image(tmp_path: Path) -> None:
+    """A list saved by a Windows editor starts with U+FEFF: it had stayed on the first image's
+    name, which no row matched, so the job stopped after loading ImageNet with one image missing."""
+    protocol = get_protocol("robustbench-imagenet-linf")
+    ids = tmp_path / "ids.txt"
+    lines = [f"n0/ILSVRC2012_val_{i:08d}.JPEG" for i in range(5000)]
+    ids.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())
+    assert read_id_file(ids, protocol)[0] == "n0/ILSVRC2012_val_00000000"

@@ -498,6 +498,8 @@ def test_text_adapter_reports_tokens_per_second() -> None:
         ({"timed_iters": 1}, "suites.throughput.timed_iters"),
         ({"peak_tflops": {"fp32": -1}}, "suites.throughput.peak_tflops"),
         ({"batch_size": [1]}, "unknown key"),
+        # a cap that caps nothing: [1, 8, 64] ran as listed, the headline at 64 (the cap was 4)
+        ({"batch_sizes": [1, 8, 64], "max_batch_size": 4}, "suites.throughput.max_batch_size"),
     ],
 )
 def test_config_errors_name_the_key(config: dict, needle: str) -> None:

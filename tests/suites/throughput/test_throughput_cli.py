@@ -90,3 +90,22 @@ def test_a_model_that_takes_one_sample_per_call_runs_at_batch_size_one(
     conditions = tput.artifacts()["measurement"]["conditions"]
     assert [(c["batch_size"], c["status"]) for c in conditions] == [(1, "ok"), (4, "error")]
     assert conditions[1]["reason"].startswith("the model failed at batch size 4: RuntimeError")
+
+
+def test_a_config_with_nothing_measurable_here_fails_naming_the_key(
+    write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`precisions: [fp16]` on a CPU skips every condition: the job had completed with no
+    timing at all, its only trace a note in job.json (exit 0, nothing on the board)."""
+    if torch.cuda.is_available():
+        pytest.skip("fp16 runs on CUDA")
+    text = SPEC.format(device="cpu").replace(
+        "timed_iters: 3}", "timed_iters: 3, precisions: [fp16]}"
+    )
+    spec = write_spec(text)
+    out = spec.parent / "results"
+    assert main(["run", str(spec), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "suites.throughput: nothing to measure" in err
+    assert "fp16 autocast on CPU is emulated" in err
+    assert "Traceback" not in err
