@@ -191,10 +191,11 @@ def run_command(args: argparse.Namespace) -> int:
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:
         origin += f", protocol {plan.protocol.ref.label}"
-    say(
-        f"harness: {len(plan.jobs)} jobs ({len(plan.models)} models × {len(plan.tasks)} tasks × "
-        f"{len(plan.suites)} suites) from {origin}"
+    counts = (
+        f"{_count(len(plan.jobs), 'job')} ({_count(len(plan.models), 'model')} × "
+        f"{_count(len(plan.tasks), 'task')} × {_count(len(plan.suites), 'suite')})"
     )
+    say(f"harness: {counts} from {origin}")
     for line in plan.suite_summaries():
         say(f"  {line}")
     settings = execution(args, plan.spec)
@@ -226,3 +227,8 @@ def run_command(args: argparse.Namespace) -> int:
             f"{outcome.run_dir / 'manifest.json'}"
         )
     return outcome.exit_code if stopped is None else stopped
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 job`, `2 jobs`: the plan line of a one-model, one-task spec read "1 jobs (1 models ...)"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

@@ -182,3 +182,13 @@ def test_list_suites_shows_each_suite_version(capsys: pytest.CaptureFixture[str]
     assert set(shown) == set(reg.names())
     for name in reg.names():
         assert shown[name] == str(load_target(reg.entry(name).target).version)
+
+
+def test_the_plan_line_counts_in_words(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-model spec's run began "harness: 1 jobs (1 models × 1 tasks × 1 suites)"."""
+    assert run_cli("run", tiny_spec, "--out", tmp_path / "one", "--models", "lin-a") == 0
+    assert "harness: 1 job (1 model × 1 task × 1 suite) from" in capsys.readouterr().err
+    assert run_cli("run", tiny_spec, "--out", tmp_path / "two") == 0
+    assert "harness: 2 jobs (2 models × 1 task × 1 suite) from" in capsys.readouterr().err
