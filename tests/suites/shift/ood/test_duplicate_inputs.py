@@ -9,42 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from harness.adapters.torch_module import TorchModuleAdapter
-from harness.core.suite import RunContext
-from harness.data.loader import load_task
-from harness.data.task_spec import TaskSpec
-from harness.suites.shift import ShiftSuite
+from tests.suites.shift.ood.tabular_ood import run_with_ood_set, task_rows
 
 
 def _run(tmp_path: Path, ood: pd.DataFrame, max_samples: int | None = None) -> list[str]:
-    gen = np.random.default_rng(0)
-    cols = ["a", "b", "c", "d"]
-    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
-    test["label"] = [0, 1] * 30
-    test.to_csv(tmp_path / "test.csv", index=False)
-    ood.to_csv(tmp_path / "ood.csv", index=False)
-    task = load_task(
-        TaskSpec.model_validate(
-            {"name": "t", "source": str(tmp_path / "test.csv"), "modality": "tabular",
-             "label_column": "label"}
-        ),
-        base_dir=tmp_path,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    adapter = TorchModuleAdapter.from_module(
-        torch.nn.Linear(4, 2), name="lin", input_shape=(4,), modality="tabular"
-    )
-    config = {
-        "tabular": [],
-        "ood_sets": [{"name": "rep", "source": str(tmp_path / "ood.csv"),
-                      "modality": "tabular", "label_column": None}],
-        "ood": {"detectors": ["msp"], "headline": "msp"},
-        "max_samples": max_samples,
-    }  # fmt: skip
-    result = ShiftSuite(config).run(adapter, task, RunContext(seed=0, bootstrap_resamples=0))
-    return result.notes
+    return run_with_ood_set(tmp_path, ood, max_samples).notes
 
 
 def test_an_ood_set_of_repeated_inputs_says_how_many_are_distinct(tmp_path: Path) -> None:
@@ -78,9 +48,8 @@ def test_an_ood_set_holding_the_test_inputs_says_so(tmp_path: Path) -> None:
     """An OOD file that holds the task's own test inputs (the test CSV without its label column,
     under another name) got AUROC 0.5 with no word of why: every one of its samples is
     in-distribution by construction, yet counts as OOD."""
-    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
     cols = ["a", "b", "c", "d"]
-    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
+    test = task_rows()
     fresh = pd.DataFrame(np.random.default_rng(5).uniform(0, 1, (20, 4)), columns=cols)
     notes = _run(tmp_path, pd.concat([test.iloc[:30], fresh], ignore_index=True))
     said = [n for n in notes if "test inputs" in n]
@@ -93,8 +62,7 @@ def test_test_inputs_outside_the_evaluated_subset_count_too(tmp_path: Path) -> N
     """With max_samples the test set is a subset, but an OOD set holding inputs of the test
     split outside it holds in-distribution samples all the same: an OOD parquet of 50 digits
     test images was said to hold 3 of them (those among the 80 evaluated)."""
-    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
-    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=["a", "b", "c", "d"])
+    test = task_rows()
     notes = _run(tmp_path, test.iloc[:30], max_samples=10)  # the OOD set is cut to 10 too
     said = [n for n in notes if "test inputs" in n]
     assert len(said) == 1, notes
@@ -111,8 +79,7 @@ def test_a_test_split_over_the_cap_is_compared_where_it_was_evaluated(
     from harness.suites.shift.ood import sets
 
     monkeypatch.setattr(sets, "WHOLE_SPLIT_KEYS", 40)
-    gen = np.random.default_rng(0)  # the same draw as the test rows of `_run`
-    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=["a", "b", "c", "d"])
+    test = task_rows()
     notes = _run(tmp_path, test, max_samples=20)  # 20 of the 60 evaluated; the set cut to 20
     (said,) = [n for n in notes if "test inputs" in n]
     assert (

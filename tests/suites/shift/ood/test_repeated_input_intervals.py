@@ -12,17 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from scipy import stats
 
-from harness.adapters.torch_module import TorchModuleAdapter
 from harness.analysis.caveats import caveats
 from harness.core.suite import RunContext
-from harness.data.loader import load_task
-from harness.data.task_spec import TaskSpec
 from harness.stats import detection
-from harness.suites.shift import ShiftSuite
 from harness.suites.shift.ood.metrics import ScoredSet, set_metrics
+from tests.suites.shift.ood.tabular_ood import run_with_ood_set
 
 
 def test_copies_of_one_input_get_no_interval_and_no_chance_verdict() -> None:
@@ -100,30 +96,7 @@ def _run(tmp_path: Path, ood: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> 
         return original(*args, **kwargs)
 
     monkeypatch.setattr(detection, "detection_cis", spy)
-    gen = np.random.default_rng(0)
-    cols = ["a", "b", "c", "d"]
-    test = pd.DataFrame(gen.uniform(0, 1, (60, 4)), columns=cols)
-    test["label"] = [0, 1] * 30
-    test.to_csv(tmp_path / "test.csv", index=False)
-    ood.to_csv(tmp_path / "ood.csv", index=False)
-    task = load_task(
-        TaskSpec.model_validate(
-            {"name": "t", "source": str(tmp_path / "test.csv"), "modality": "tabular",
-             "label_column": "label"}
-        ),
-        base_dir=tmp_path,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    adapter = TorchModuleAdapter.from_module(
-        torch.nn.Linear(4, 2), name="lin", input_shape=(4,), modality="tabular"
-    )
-    config = {
-        "tabular": [],
-        "ood_sets": [{"name": "rep", "source": str(tmp_path / "ood.csv"),
-                      "modality": "tabular", "label_column": None}],
-        "ood": {"detectors": ["msp"], "headline": "msp"},
-    }  # fmt: skip
-    ShiftSuite(config).run(adapter, task, RunContext(seed=0, bootstrap_resamples=0))
+    run_with_ood_set(tmp_path, ood)
     return seen
 
 
