@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -142,6 +142,18 @@ def _loc_part(part: object) -> str:
     return text if re.fullmatch(r"[\w.@+()\[\]-]+", text, flags=re.ASCII) else repr(text)
 
 
+def closest_key(key: str, known: Sequence[str]) -> str | None:
+    """The key of `known` a mistyped `key` most likely meant: the closest spelling (a typo,
+    `severites`), else the one key that holds `key` as a whole part (`args` for
+    `factory_args`, `layer` for `features_layer`: a key given without its qualifier). None
+    when nothing is close, or several keys hold that part."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    holding = [k for k in known if key in k.split("_")[1:]]
+    return holding[0] if len(holding) == 1 else None
+
+
 def with_key_suggestions(
     err: ValidationError, known: Iterable[str], data: Any
 ) -> ValidationError | None:
@@ -158,9 +170,9 @@ def with_key_suggestions(
     free = sorted(set(known) - {str(k) for k in data})  # a key already given is no suggestion
     suggested: dict[str, str] = {}
     for e in unknown:
-        close = difflib.get_close_matches(str(e["loc"][0]), free, n=1, cutoff=0.6)
-        if close:
-            suggested[str(e["loc"][0])] = close[0]
+        close = closest_key(str(e["loc"][0]), free)
+        if close is not None:
+            suggested[str(e["loc"][0])] = close
     meant = set(suggested.values())
     details: list[InitErrorDetails] = []
     for e in errors:

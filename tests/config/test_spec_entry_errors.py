@@ -294,3 +294,21 @@ def test_entries_of_one_list_with_one_mistake_say_it_once() -> None:
     assert mixed == (
         "s.yaml: tasks.0.feature_columns.1,2: Input should be a valid string (got 3, [1])"
     )
+
+
+def test_a_key_given_without_its_qualifier_names_the_full_key(tmp_path) -> None:
+    """`args:` on a torch model (for `factory_args`) read "unknown key (not allowed here)":
+    difflib's ratio of `args` to `factory_args` is 0.5, under the cutoff. A key that is one
+    whole part of exactly one key the entry takes is that key without its qualifier."""
+    import harness
+
+    spec: dict = {"tasks": ["digits"], "suites": {"accuracy": {}}}
+    spec["models"] = [{"name": "m", "factory": "a:b", "args": {"width": 8}}]
+    with pytest.raises(SpecError) as info:
+        harness.run_spec(spec, out=tmp_path)
+    assert str(info.value) == "models[0](m).args: unknown key (did you mean 'factory_args'?)"
+    # a part that several keys share suggests none of them
+    from harness.core.validation import closest_key
+
+    assert closest_key("path", ["weights_path", "config_path"]) is None
+    assert closest_key("severites", ["severities"]) == "severities"
