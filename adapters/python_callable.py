@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from harness.adapters.base import AdapterBase
 from harness.adapters.score_outputs import to_logits
+from harness.adapters.torch_module import module_sha256, tensor_bytes
 from harness.core.adapter import Capabilities, InputSpec
 from harness.core.errors import ModelLoadError, ModelOutputError
 from harness.core.hashing import file_sha256
@@ -319,12 +320,9 @@ def callable_fingerprint(fn: Any, name: str) -> str:
         elif isinstance(obj, np.ndarray):
             h.update(f"{obj.dtype}{obj.shape}".encode() + np.ascontiguousarray(obj).tobytes())
         elif isinstance(obj, torch.Tensor):
-            feed(obj.detach().cpu().numpy() if obj.dtype != torch.bfloat16 else obj.float(), where)
-        elif isinstance(obj, torch.nn.Module):
-            h.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
-            for key, tensor in obj.state_dict().items():
-                feed(key, where)
-                feed(tensor, where)
+            h.update(f"{tuple(obj.shape)}".encode() + tensor_bytes(obj))
+        elif isinstance(obj, torch.nn.Module):  # as `from_module` identifies one
+            h.update(module_sha256(obj).encode())
         else:
             try:
                 h.update(pickle.dumps(obj, protocol=4))

@@ -202,13 +202,29 @@ def _refuse_meta(module: torch.nn.Module, name: str) -> None:
 def _state_sha256(module: torch.nn.Module) -> str:
     """sha256 of every parameter and buffer: same numbers, same id, wherever they came from."""
     h = hashlib.sha256()
-    for key, tensor in sorted(module.state_dict().items()):
+    for key, value in sorted(module.state_dict().items()):
         h.update(key.encode())
-        t = tensor.detach().cpu()
-        t = t.int_repr() if t.is_quantized else t
-        h.update(str(t.dtype).encode())
-        h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        # a dynamic int8 Linear keeps its (weight, bias) as one tuple entry, plus its dtype
+        for item in value if isinstance(value, tuple | list) else (value,):
+            h.update(tensor_bytes(item) if isinstance(item, torch.Tensor) else repr(item).encode())
     return h.hexdigest()
+
+
+def tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """A tensor's dtype and values as bytes, for a digest (a quantized tensor's integer values;
+    bfloat16 and the other types numpy lacks byte for byte). The shape is not in them: the
+    state digest's keys name each tensor, and its bytes are the job keys' since they began."""
+    t = tensor.detach().cpu()
+    t = t.int_repr() if t.is_quantized else t
+    return str(t.dtype).encode() + t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+
+
+def module_sha256(module: torch.nn.Module) -> str:
+    """What identifies a module held in memory (`from_module`): its class, parameters and
+    buffers, and the plain attributes its forward pass may read."""
+    kind = f"{type(module).__module__}.{type(module).__qualname__}"
+    parts = (kind, _state_sha256(module), _attributes_sha256(module))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 _PLAIN = (bool, int, float, complex, str, bytes, type(None))

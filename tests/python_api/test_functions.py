@@ -78,3 +78,25 @@ def test_a_function_whose_results_cannot_be_told_apart_is_refused_in_one_line() 
         ModelLoadError, match=r"^model 'locked': lock \(used by .*locked\) is a lock"
     ):
         harness.evaluate(locked, data=(X, Y), **FAST)
+
+
+def test_a_module_a_function_uses_is_identified_as_the_module_adapter_identifies_it() -> None:
+    """A module reached from a function's globals or closure is hashed as `from_module` hashes a
+    module held in memory: its parameters and buffers (quantized ones too: `.numpy()` of a
+    qint8 tensor raised) and the plain attributes its forward reads (a temperature set on it
+    kept the function's identity, and saving new results overwrote the old ones)."""
+    from harness.adapters.python_callable import callable_fingerprint
+
+    def using(module: torch.nn.Module) -> object:
+        def fn(x: np.ndarray) -> np.ndarray:
+            return module(torch.as_tensor(x)).detach().numpy()
+
+        return fn
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    quantized = torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, torch.qint8)
+    assert callable_fingerprint(using(quantized), "q")  # hashed, not refused nor raised
+    before = callable_fingerprint(using(net), "n")
+    net.temperature = 2.0  # a plain attribute: not in the state dict
+    assert callable_fingerprint(using(net), "n") != before
