@@ -147,6 +147,7 @@ class NetworkAdapter(AdapterBase):
         features_layer: str | None = None,
         features_root: torch.nn.Module | None = None,
         keep: list[int] | None = None,
+        binary_logit: bool = False,
     ) -> None:
         super().__init__(
             name,
@@ -159,9 +160,10 @@ class NetworkAdapter(AdapterBase):
         self._features_layer = features_layer
         self._features_root = features_root if features_root is not None else network
         self._keep = keep
+        self._binary = binary_logit  # `outputs: binary_logit` (harness/adapters/binary_logit.py)
         self._tap: FeatureTap | None = None
         if features_layer is not None:  # a named layer that does not exist fails the build
-            self._tap = FeatureTap(self._features_root, features_layer, model=name, keep=keep)
+            self._tap = self._new_tap(features_layer)
 
     @classmethod
     def planned_gradients(cls, config: BaseModel) -> bool | None:
@@ -180,10 +182,15 @@ class NetworkAdapter(AdapterBase):
     def _feature_tap(self) -> FeatureTap:
         if self._tap is None:
             try:
-                self._tap = FeatureTap(self._features_root, None, model=self.name, keep=self._keep)
+                self._tap = self._new_tap(None)
             except ConfigError as err:  # no linear layer and none named: no features
                 raise FeaturesUnavailable(str(err)) from None
         return self._tap
+
+    def _new_tap(self, layer: str | None) -> FeatureTap:
+        return FeatureTap(
+            self._features_root, layer, model=self.name, keep=self._keep, binary=self._binary
+        )
 
     @property
     def features_path(self) -> str | None:

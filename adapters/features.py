@@ -93,12 +93,15 @@ class FeatureTap:
         *,
         model: str,
         keep: list[int] | None = None,
+        binary: bool = False,
     ) -> None:
         self.model = model
         self.named = layer is not None  # named by the spec, not the default last nn.Linear
         self.layer = resolve_layer(network, layer, model=model)
         self._module = dict(network.named_modules())[self.layer]
         self._keep = keep  # the label subset the adapter keeps of the logits (label_map)
+        # `outputs: binary_logit`: the layer makes one logit z, the adapter the pair (0, z)
+        self._binary = binary
 
     def run(self, forward: Callable[[], torch.Tensor]) -> Features:
         """Run `forward` (which returns float logits) with the hook on; features and, when they
@@ -138,10 +141,12 @@ class FeatureTap:
         outputs = None if pair is None else pair[0].shape[0]
         if self._keep is not None or outputs is None or logits.ndim != 2:
             return
-        if outputs != logits.shape[1]:
+        expected = 1 if self._binary else logits.shape[1]
+        if outputs != expected:
+            what = "the one logit" if self._binary else f"the {logits.shape[1]} logits"
             raise FeaturesUnavailable(
                 f"layer {self.layer!r} (the last nn.Linear) maps to {outputs} outputs, not to "
-                f"the {logits.shape[1]} logits, so it is not the classifier and its input is "
+                f"{what}, so it is not the classifier and its input is "
                 "not the penultimate features; set features_layer to the module that reads them"
             )
 
@@ -156,6 +161,11 @@ class FeatureTap:
                 head_note=f"layer {self.layer!r} is not a linear layer: no weight and bias",
             )
         weight, bias = pair
+        if self._binary and weight.shape[0] == 1:  # z's row, under the 0 logit's row of zeros
+            if bias is None:
+                bias = torch.zeros(1, dtype=weight.dtype, device=weight.device)
+            weight = torch.cat([torch.zeros_like(weight), weight])
+            bias = torch.cat([torch.zeros_like(bias), bias])
         if self._keep is not None:
             weight = weight[self._keep]
             bias = None if bias is None else bias[self._keep]

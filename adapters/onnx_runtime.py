@@ -10,7 +10,8 @@ score output (a float tensor or a ZipMap `seq(map)`; integer outputs are predict
 skl2onnx puts first), preferring one named like `prob`. What it holds: `outputs: auto` (the
 default) reads probabilities from a ZipMap, an output named like `prob` (skl2onnx's
 `output_probability` / `probabilities`) or one the graph computes with a final Softmax (a network
-exported with its softmax), and logits otherwise; `logits` or `probabilities` say so. A graph
+exported with its softmax), and logits otherwise; `logits` or `probabilities` say so, and
+`binary_logit` reads one logit per input (shape (N,) or (N, 1)) as the pair (0, z). A graph
 ending in a Sigmoid (per-class scores) is refused under `auto`; a classifier node's class labels
 (skl2onnx's `classes_`) must be the task's class ids, or its class names in any order (the
 columns are then put in the task's order by name).
@@ -57,7 +58,7 @@ class OnnxConfig(BaseModel):
     bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: Literal["image", "tabular"] = "image"
     output: str | None = Field(default=None, description="graph output with the scores (checked)")
-    outputs: Literal["auto", "logits", "probabilities"] = "auto"
+    outputs: Literal["auto", "logits", "probabilities", "binary_logit"] = "auto"
     features_output: str | None = Field(
         default=None, description="graph output with the penultimate features (OOD detectors)"
     )
@@ -554,6 +555,10 @@ class OnnxRuntimeAdapter(AdapterBase):
         if self._outputs == "probabilities":
             return self.on_device(
                 to_logits(out, outputs="probabilities", n=len(out), model=self.name)
+            )
+        if self._outputs == "binary_logit":  # one logit per input: the pair (0, z)
+            return self.on_device(
+                to_logits(out, outputs="binary_logit", n=len(out), model=self.name)
             )
         return self.on_device(torch.from_numpy(out.astype(np.float32)))
 

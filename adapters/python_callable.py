@@ -42,7 +42,7 @@ class CallableConfig(BaseModel):
     )
     factory: bool = Field(default=False, description="call the target with `args` to get it")
     args: dict[str, Any] = Field(default_factory=dict)
-    outputs: Literal["probabilities", "logits"] = "logits"
+    outputs: Literal["probabilities", "logits", "binary_logit"] = "logits"
     input_format: Literal["numpy", "torch"] = "numpy"
     input_shape: list[int] | None = None
     bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
@@ -203,7 +203,7 @@ class CallableModel:
     would give the right accuracy but wrong ECE, NLL and Brier score."""
 
     fn: Callable[..., Any]
-    outputs: Literal["probabilities", "logits"] | None = None
+    outputs: Literal["probabilities", "logits", "binary_logit"] | None = None
     input_format: Literal["numpy", "torch"] = "numpy"
     name: str | None = None
 

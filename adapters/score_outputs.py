@@ -1,7 +1,8 @@
 """Turn what a black-box model returns (probabilities, logits, decision scores) into logits.
 
 Suites take the softmax of `logits`, so probabilities become log-probabilities (same softmax) and a
-binary decision score d becomes the logit pair (0, d) (softmax = sigmoid(d)). Shapes and values are
+binary decision score d, or the one logit z of a binary model (`binary_logit`: shape (N,) or
+(N, 1)), becomes the logit pair (0, d) (softmax = sigmoid(d)). Shapes and values are
 checked here, so a callable that returns the wrong shape fails with one clear line.
 """
 
@@ -12,11 +13,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from harness.adapters.binary_logit import logit_pair
 from harness.core.errors import ModelOutputError
 from harness.core.model_calls import check_forward_output
 from harness.core.probability_outputs import sum_tolerance
 
-OutputKind = Literal["logits", "probabilities", "decision"]
+OutputKind = Literal["logits", "probabilities", "decision", "binary_logit"]
 PROB_TOLERANCE = 1e-3
 
 
@@ -39,6 +41,9 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
         ) from err
     if outputs == "decision" and array.ndim == 1:
         array = np.stack([np.zeros_like(array), array], axis=1)
+    if outputs == "binary_logit":
+        pair = logit_pair(torch.from_numpy(array), model=model)  # one line for another shape
+        array = pair.numpy()
     if array.ndim != 2 or array.shape[0] != n:
         labels = array.ndim == 1 and array.shape[0] == n
         hint = (

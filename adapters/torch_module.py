@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters.base import NetworkAdapter
+from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit
 from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import resolve_path, shown_path
@@ -66,6 +67,11 @@ class TorchModuleConfig(BaseModel):
         default=None,
         description="module whose input is the penultimate features (default: the last nn.Linear)",
     )
+    outputs: Literal["logits", "binary_logit"] = Field(
+        default="logits",
+        description="logits: one score per class; binary_logit: one logit per input, that of "
+        "the second class (a BCEWithLogitsLoss model), read as the pair (0, z)",
+    )
 
 
 class _Normalize(torch.nn.Module):
@@ -102,7 +108,7 @@ class TorchModuleAdapter(NetworkAdapter):
         # the identity hashes the state of the module as composed before LogitsField existed
         # (its keys would take an "inner." prefix): the same weights keep their results
         plain = _composed(own, config, shape)
-        net = _composed(LogitsField(own, model=name), config, shape)
+        net = _composed(_outputs(LogitsField(own, model=name), config.outputs, name), config, shape)
         n_params = sum(p.numel() for p in net.parameters())
         description: dict[str, Any] = {
             "adapter": cls.kind,
@@ -122,6 +128,8 @@ class TorchModuleAdapter(NetworkAdapter):
             description["source_sha256"] = code
         if config.features_layer is not None:  # the OOD detectors' features (identity too)
             description["features_layer"] = config.features_layer
+        if config.outputs != "logits":  # what the scores are (identity; the default as before)
+            description["outputs"] = config.outputs
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(
             name,
@@ -131,6 +139,7 @@ class TorchModuleAdapter(NetworkAdapter):
             description=description,
             features_layer=config.features_layer,
             features_root=own,
+            binary_logit=config.outputs == BINARY_LOGIT,
         )
 
     @classmethod
@@ -149,8 +158,10 @@ class TorchModuleAdapter(NetworkAdapter):
         bounds: tuple[float, float] | None = None,
         input_shape: tuple[int, ...] | None = None,
         modality: str = "image",
+        outputs: str = "logits",
     ) -> TorchModuleAdapter:
-        """Wrap an in-memory module (Python API); its identity hashes the current parameters."""
+        """Wrap an in-memory module (Python API); its identity hashes the current parameters.
+        `outputs`: 'logits' (one score per class) or 'binary_logit' (one logit per input)."""
         _refuse_meta(module, name)
         description: dict[str, Any] = {
             "adapter": cls.kind,
@@ -163,16 +174,24 @@ class TorchModuleAdapter(NetworkAdapter):
         if code is not None:  # the files defining its classes (harness/core/model_code.py)
             description["source_sha256"] = code
         description["attributes_sha256"] = _attributes_sha256(module)
+        if outputs != "logits":
+            description["outputs"] = outputs
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
         # a float16 / float64 module takes float32 inputs; a ModelOutput gives its logits
         return cls(
             name,
-            in_its_float_type(LogitsField(module, model=name)),
+            in_its_float_type(_outputs(LogitsField(module, model=name), outputs, name)),
             device=torch.device(device),
             input_spec=spec,
             description=description,
             features_root=module,
+            binary_logit=outputs == BINARY_LOGIT,
         )
+
+
+def _outputs(net: torch.nn.Module, outputs: str, name: str) -> torch.nn.Module:
+    """`net` behind `BinaryLogit` when it returns one logit per input (`outputs`)."""
+    return BinaryLogit(net, model=name) if outputs == BINARY_LOGIT else net
 
 
 def _composed(

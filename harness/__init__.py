@@ -54,15 +54,18 @@ def callable_model(
     fn: Any, *, outputs: str, input_format: str = "numpy", name: str | None = None
 ) -> CallableModel:
     """A function (or callable object) for `harness.evaluate`, saying what a bare one cannot:
-    `outputs` 'logits' or 'probabilities', `input_format` 'numpy' (a float32 array; lists of
+    `outputs` 'logits', 'probabilities' or 'binary_logit' (one logit per input, that of the
+    second class: read as the pair (0, z)), `input_format` 'numpy' (a float32 array; lists of
     strings for text) or 'torch' (a CPU tensor), `name` (default: the function's). Scored by
     the `callable` adapter, as a spec's `adapter: callable` is (docs/python-api.md)."""
     from harness.adapters.python_callable import CallableModel
 
     if not callable(fn):
         raise HarnessError(f"callable_model: fn is a {type(fn).__name__}, not a callable")
-    if outputs not in ("logits", "probabilities"):
-        raise HarnessError(f"callable_model: outputs {outputs!r}; use 'logits' or 'probabilities'")
+    if outputs not in ("logits", "probabilities", "binary_logit"):
+        raise HarnessError(
+            f"callable_model: outputs {outputs!r}; use 'logits', 'probabilities' or 'binary_logit'"
+        )
     if input_format not in ("numpy", "torch"):
         raise HarnessError(f"callable_model: input_format {input_format!r}; use 'numpy' or 'torch'")
     if name is not None and (not isinstance(name, str) or not name.strip()):

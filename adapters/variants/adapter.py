@@ -17,6 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from harness.adapters.base import AdapterBase, frozen
+from harness.adapters.binary_logit import BINARY_LOGIT
 from harness.adapters.features import FeatureTap
 from harness.adapters.variants.build import build_variant
 from harness.adapters.variants.size import model_size
@@ -112,6 +113,7 @@ class VariantAdapter(AdapterBase):
         self.variant = variant
         self.unavailable_reason = unavailable
         self._features_path = getattr(parent, "features_path", None)
+        self._binary = base.get("outputs") == BINARY_LOGIT  # the parent's one logit per input
         self._tap: FeatureTap | None = None
         self._parent_identity = parent_identity
         self._network = network
@@ -170,7 +172,9 @@ class VariantAdapter(AdapterBase):
         network = self._available()
         if self._tap is None:
             try:
-                self._tap = FeatureTap(network, self._features_path, model=self.name)
+                self._tap = FeatureTap(
+                    network, self._features_path, model=self.name, binary=self._binary
+                )
             except ConfigError as err:
                 raise FeaturesUnavailable(str(err)) from None
         tap = self._tap

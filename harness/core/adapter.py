@@ -271,6 +271,14 @@ def check_logits_shape(
             f"model {model!r} returned {logits.shape[0]} rows of logits for a batch of {batch} "
             f"inputs on task {task!r}; a classifier returns one row per input"
         )
+    if logits.shape[1] == 1 and num_classes == 2:
+        raise ClassCountError(
+            f"model {model!r} returns one score per input on the two-class task {task!r}; if "
+            "it is the logit of the second class (a model trained with BCEWithLogitsLoss), "
+            "declare outputs: binary_logit (harness.evaluate(..., outputs='binary_logit'))",
+            outputs=1,
+            expected=2,
+        )
     if logits.shape[1] != num_classes:
         raise ClassCountError(
             f"model {model!r} outputs {logits.shape[1]} classes but task {task!r} has "

@@ -314,7 +314,12 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
 
 
 def _resolve_adapter(
-    model: Any, task: Task, device: torch.device, base_dir: Path, name: str | None = None
+    model: Any,
+    task: Task,
+    device: torch.device,
+    base_dir: Path,
+    name: str | None = None,
+    outputs: str = "logits",
 ) -> ModelAdapter:
     from harness.adapters.python_callable import CallableModel
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
@@ -347,6 +352,7 @@ def _resolve_adapter(
             bounds=task.bounds or (0.0, 1.0),
             input_shape=task.input_shape,
             modality=task.modality,
+            outputs=outputs,
         )
     if isinstance(model, str):
         entry: str | ModelSpec = model  # a zoo name; model_plan refuses unknown names
@@ -372,6 +378,26 @@ def _resolve_adapter(
         )
     plan = model_plan(entry, 0, base_dir, installed_plugins())
     return build_model_adapter(plan, device=device, base_dir=base_dir)
+
+
+MODULE_OUTPUTS = ("logits", "binary_logit")
+
+
+def _check_outputs(model: Any, outputs: str) -> None:
+    """`outputs` is one an `nn.Module` can declare, and `model` is one (anything else says
+    what it returns its own way)."""
+    if outputs == "logits":
+        return
+    if outputs not in MODULE_OUTPUTS:
+        raise HarnessError(
+            f"outputs: {outputs!r} is not one of {', '.join(map(repr, MODULE_OUTPUTS))}"
+        )
+    if not isinstance(model, torch.nn.Module):
+        raise HarnessError(
+            f"outputs: applies to an nn.Module, not to a {type(model).__name__}; declare a "
+            "function's outputs with harness.callable_model(fn, outputs=...), a model spec's "
+            "with its own `outputs:` key"
+        )
 
 
 def _is_function(model: Any) -> bool:
@@ -422,6 +448,7 @@ def evaluate(
     label_column: str = "label",
     feature_columns: Sequence[str] | None = None,
     model_name: str | None = None,
+    outputs: str = "logits",
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -433,7 +460,9 @@ def evaluate(
     attributes, one per sample: a DataFrame, a Series, a dict of named columns, a 1-D array or
     tensor, or columns of `data`). `model` is an `nn.Module`, a
     fitted scikit-learn classifier, an adapter, a zoo name or a model spec mapping; `model_name`
-    names a module or estimator in results (default: its class name). docs/python-api.md.
+    names a module or estimator in results (default: its class name); `outputs` says what an
+    `nn.Module` returns: 'logits' (one score per class) or 'binary_logit' (one logit per input,
+    that of the second class, as a `BCEWithLogitsLoss` model gives it). docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)
@@ -444,6 +473,7 @@ def evaluate(
     dev = resolve_device(_device_name(device))
     name = _text_value("name", name)
     model_name = _text_value("model_name", model_name)
+    _check_outputs(model, outputs)
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
@@ -474,6 +504,7 @@ def evaluate(
                 seed,
                 batch_size,
                 bootstrap_resamples,
+                outputs,
             )
     except ClassCountError as err:
         if not inferred or err.outputs <= err.expected:
@@ -498,8 +529,9 @@ def _evaluate(
     seed: int,
     batch_size: int,
     bootstrap_resamples: int,
+    outputs: str,
 ) -> EvaluationResult:
-    adapter = _resolve_adapter(model, the_task, dev, base, model_name)
+    adapter = _resolve_adapter(model, the_task, dev, base, model_name, outputs)
     registry = suite_registry()
     ctx = RunContext(
         seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples

@@ -1,0 +1,44 @@
+"""A binary classifier with one output per input: the logit z of the second class.
+
+A model trained with `BCEWithLogitsLoss` returns one score per input, shape (N, 1) or (N,),
+where every suite reads one score per class. Declared with `outputs: binary_logit`, the torch
+adapter runs it behind `BinaryLogit`, which returns the pair (0, z): its softmax is (1 -
+sigmoid(z), sigmoid(z)), the model's own probabilities, and the attacks' gradients flow through
+z. The black-box adapters (`callable`, `onnx`) read the same declaration in
+`harness.adapters.score_outputs.to_logits`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from harness.core.errors import ModelOutputError
+
+BINARY_LOGIT = "binary_logit"
+
+
+def logit_pair(z: torch.Tensor, *, model: str) -> torch.Tensor:
+    """(N, 2) logits (0, z) of one score per input, given as (N,) or (N, 1); any other shape is
+    one line naming the model."""
+    if z.ndim == 2 and z.shape[1] == 1:
+        z = z[:, 0]
+    if z.ndim != 1:
+        raise ModelOutputError(
+            f"model {model!r} declares outputs: {BINARY_LOGIT} (one logit per input) but "
+            f"returned scores of shape {tuple(z.shape)}; return shape (batch,) or (batch, 1), "
+            "or remove outputs: to read one score per class"
+        )
+    return torch.stack([torch.zeros_like(z), z], dim=1)
+
+
+class BinaryLogit(nn.Module):
+    """Runs `inner` and returns (0, z) of its one logit per input (module docstring)."""
+
+    def __init__(self, inner: nn.Module, *, model: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return logit_pair(self.inner(x), model=self.model)

@@ -1,0 +1,256 @@
+"""A binary classifier with one output per input (the logit of the second class, as a model
+trained with `BCEWithLogitsLoss` gives it) declared with `outputs: binary_logit`: its logits are
+the pair (0, z), whose softmax is sigmoid(z), the model's own probability. Every suite reads it
+as the two-class model it is: gradients through the pair, the penultimate features with a last
+layer that rebuilds both logits, calibration without the decision-margin flag. Undeclared, the
+refusal says how to declare it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer
+from torch import nn
+
+import harness
+from harness.adapters.score_outputs import to_logits
+from harness.core.errors import ClassCountError, HarnessError, ModelOutputError
+from tests.adapters.builders import build
+
+
+def one_logit_net(squeeze: bool = False, width: int = 1) -> nn.Module:
+    """A seeded 30-16-1 network (30 features in), its output (N, 1), or (N,) when `squeeze`."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, width))
+    return nn.Sequential(net, nn.Flatten(0)) if squeeze else net
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor]:
+    d = load_breast_cancer()
+    x = (d.data - d.data.mean(0)) / d.data.std(0)
+    x = (x - x.min(0)) / (x.max(0) - x.min(0))  # within [0, 1] per feature
+    return torch.tensor(x, dtype=torch.float32), torch.tensor(d.target)
+
+
+def _trained() -> nn.Module:
+    x, y = _data()
+    net = one_logit_net()
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(150):
+        opt.zero_grad()
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            net(x[:400]).squeeze(1), y[:400].float()
+        )
+        loss.backward()
+        opt.step()
+    return net
+
+
+def test_an_undeclared_one_output_model_is_told_how_to_declare_it() -> None:
+    x, y = _data()
+    with pytest.raises(ClassCountError, match="outputs: binary_logit"):
+        harness.evaluate(one_logit_net(), data=(x, y), name="bc", device="cpu")
+
+
+def test_evaluate_reads_one_logit_as_the_second_class_and_its_sigmoid() -> None:
+    x, y = _data()
+    net = _trained()
+    result = harness.evaluate(
+        net, data=(x[400:], y[400:]), name="bc", device="cpu", outputs="binary_logit"
+    )
+    with torch.no_grad():
+        z = net(x[400:]).squeeze(1).double()
+    p1 = torch.sigmoid(z).numpy()
+    labels = y[400:].numpy()
+    assert result.metric("top1_acc").value == pytest.approx(float(((p1 > 0.5) == labels).mean()))
+    p_true = np.where(labels == 1, p1, 1 - p1)
+    assert result.metric("nll").value == pytest.approx(float(-np.log(p_true).mean()), rel=1e-4)
+    brier = float((((p1 - labels) ** 2) * 2).mean())  # both classes' squared errors
+    assert result.metric("brier").value == pytest.approx(brier, rel=1e-4)
+    # sigmoid(z) is the model's own probability: no decision-margin flag on calibration
+    assert "decision_scores" not in result.metric("ece").flags
+
+
+def test_outputs_is_refused_for_what_it_does_not_apply_to() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _data()
+    estimator = LogisticRegression().fit(x.numpy(), y.numpy())
+    with pytest.raises(HarnessError, match="outputs"):
+        harness.evaluate(estimator, data=(x, y), name="bc", device="cpu", outputs="binary_logit")
+    with pytest.raises(HarnessError, match="outputs"):
+        harness.evaluate(one_logit_net(), data=(x, y), name="bc", device="cpu", outputs="logit")
+
+
+@pytest.mark.parametrize("squeeze", [False, True])
+def test_the_spec_adapter_gives_the_pair_its_gradients_and_a_head_that_rebuilds_it(
+    tmp_path: Path, squeeze: bool
+) -> None:
+    fields = {
+        "factory": "tests.adapters.test_binary_logit:one_logit_net",
+        "factory_args": {"squeeze": squeeze},
+        "input_shape": [30],
+        "modality": "tabular",
+        "outputs": "binary_logit",
+    }
+    adapter = build("torch", fields, tmp_path, name="bc")
+    x = torch.rand(6, 30)
+    with torch.no_grad():
+        z = one_logit_net()(x).reshape(-1)
+    logits = adapter.logits(x)
+    torch.testing.assert_close(logits, torch.stack([torch.zeros_like(z), z], 1))
+    x.requires_grad_(True)
+    (grad,) = torch.autograd.grad(adapter.module()(x)[:, 1].sum(), x)
+    assert grad.abs().sum() > 0
+    out = adapter.features(x.detach())
+    assert out.features.shape == (6, 16)
+    assert out.weight is not None and out.bias is not None and out.weight.shape == (2, 16)
+    torch.testing.assert_close(out.features @ out.weight.T + out.bias, logits, atol=1e-5, rtol=0)
+
+
+def test_declared_outputs_are_part_of_the_identity_and_the_default_is_as_before(
+    tmp_path: Path,
+) -> None:
+    base = {"factory": "tests.adapters.test_binary_logit:one_logit_net", "input_shape": [30]}
+    plain = build("torch", {**base, "factory_args": {"width": 2}}, tmp_path, name="bc")
+    declared = build("torch", {**base, "outputs": "binary_logit"}, tmp_path, name="bc")
+    assert "outputs" not in plain.describe()
+    assert declared.describe()["outputs"] == "binary_logit"
+    assert declared.identity() != build("torch", base, tmp_path, name="bc").identity()
+
+
+def test_a_declared_binary_logit_model_with_more_outputs_is_one_line(tmp_path: Path) -> None:
+    fields = {
+        "factory": "tests.adapters.test_binary_logit:one_logit_net",
+        "factory_args": {"width": 3},
+        "input_shape": [30],
+        "outputs": "binary_logit",
+    }
+    adapter = build("torch", fields, tmp_path, name="bc")
+    with pytest.raises(ModelOutputError, match=r"'bc'.*binary_logit.*\(4, 3\)"):
+        adapter.logits(torch.rand(4, 30))
+
+
+@pytest.mark.parametrize("shape", [(5,), (5, 1)])
+def test_black_box_scores_read_as_one_logit(shape: tuple[int, ...]) -> None:
+    z = np.linspace(-2, 2, 5).reshape(shape)
+    logits = to_logits(z, outputs="binary_logit", n=5, model="m")
+    torch.testing.assert_close(
+        logits, torch.tensor(np.stack([np.zeros(5), z.reshape(-1)], 1), dtype=torch.float32)
+    )
+    with pytest.raises(ModelOutputError, match="binary_logit"):
+        to_logits(np.zeros((5, 2)), outputs="binary_logit", n=5, model="m")
+
+
+def test_callable_model_takes_binary_logit() -> None:
+    x, y = _data()
+    net = _trained()
+
+    def fn(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net(torch.from_numpy(batch)).numpy()
+
+    result = harness.evaluate(
+        harness.callable_model(fn, outputs="binary_logit"), data=(x[400:], y[400:]), name="bc"
+    )
+    direct = harness.evaluate(net, data=(x[400:], y[400:]), name="bc", outputs="binary_logit")
+    assert result.metric("top1_acc").value == direct.metric("top1_acc").value
+    assert result.metric("ece").value == pytest.approx(direct.metric("ece").value, abs=1e-6)
+
+
+def test_a_spec_runs_a_binary_logit_model_through_the_cli_with_every_detector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`harness run` with `outputs: binary_logit`: accuracy as the sigmoid reads it, and the
+    feature and last-layer OOD detectors (ViM, ReAct, ASH, DICE) available, not left out."""
+    import json
+
+    import pandas as pd
+    from safetensors.torch import save_file
+
+    from harness.cli.main import main
+
+    x, y = _data()
+    frame = pd.DataFrame(x.numpy(), columns=[f"f{i}" for i in range(30)]).assign(label=y.numpy())
+    frame.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[400:].to_csv(tmp_path / "test.csv", index=False)
+    net = _trained()
+    save_file(net.state_dict(), tmp_path / "bc.safetensors")
+    (tmp_path / "spec.yaml").write_text(
+        "tasks:\n"
+        "  - {name: bc, source: test.csv, modality: tabular, label_column: label,"
+        " train_source: train.csv}\n"
+        "models:\n"
+        "  - {name: bc-net, adapter: torch, factory: 'tests.adapters.test_binary_logit:"
+        "one_logit_net', weights: bc.safetensors, input_shape: [30], modality: tabular,"
+        " outputs: binary_logit}\n"
+        "suites:\n"
+        "  accuracy: {}\n"
+        "  shift: {tabular: [], ood_sets: [{generated: uniform_noise, n: 100}],"
+        " ood: {detectors: [energy, mahalanobis, vim, react, ash, dice]}}\n"
+    )
+    out = tmp_path / "results"
+    assert main(["run", str(tmp_path / "spec.yaml"), "--out", str(out), "--no-cache"]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", str(out), "--format", "json", "--all-metrics"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    with torch.no_grad():
+        z = net(x[400:]).squeeze(1)
+    assert row["top1_acc"] == pytest.approx(float(((z > 0).long() == y[400:]).float().mean()))
+    assert row["ece_flags"] == []  # sigmoid(z) is the model's probability
+    for detector in ("mahalanobis", "vim", "react", "ash", "dice"):
+        value = row[f"ood_auroc[ood=uniform_noise,score={detector}]"]
+        assert value is not None and 0.0 <= value <= 1.0, detector
+
+
+@pytest.mark.parametrize("kind", ["fp16", "int8"])
+def test_a_variant_of_a_binary_logit_model_keeps_its_features(tmp_path: Path, kind: str) -> None:
+    from harness.adapters.variants.adapter import VariantAdapter
+    from harness.config.variants import parse_variant
+
+    fields = {
+        "factory": "tests.adapters.test_binary_logit:one_logit_net",
+        "input_shape": [30],
+        "outputs": "binary_logit",
+    }
+    parent = build("torch", fields, tmp_path, name="bc")
+    variant = VariantAdapter(
+        f"bc@{kind}", parent, parse_variant(kind, where="test"), device=torch.device("cpu")
+    )
+    x = torch.rand(4, 30)
+    out = variant.features(x)
+    assert out.logits.shape == (4, 2) and bool((out.logits[:, 0] == 0).all())
+    assert out.features.shape == (4, 16)
+    if kind == "fp16":  # the int8 layer's weight is not the float computation (a note instead)
+        assert out.weight is not None and out.weight.shape == (2, 16)
+
+
+def test_an_onnx_graph_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path) -> None:
+    import warnings
+
+    pytest.importorskip("onnxruntime")
+    net = one_logit_net().eval()
+    path = tmp_path / "bc.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            (torch.zeros(2, 30),),
+            str(path),
+            input_names=["x"],
+            output_names=["logit"],
+            dynamic_axes={"x": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
+    fields = {"path": str(path), "input_shape": [30], "modality": "tabular"}
+    adapter = build("onnx", {**fields, "outputs": "binary_logit"}, tmp_path, name="bc")
+    x = torch.rand(5, 30)
+    with torch.no_grad():
+        z = net(x)[:, 0]
+    torch.testing.assert_close(adapter.logits(x), torch.stack([torch.zeros(5), z], 1))
+    undeclared = build("onnx", fields, tmp_path, name="bc")
+    assert undeclared.logits(x).shape == (5, 1)  # refused by the suites' shape check (above)
