@@ -3,7 +3,8 @@
 Both formats carry their own graph, so no factory code is needed. Gradients flow through both, so
 the adapter is white-box; normalisation can be added in the spec like the torch adapter's. A
 program whose forward returns its logits in a dict or an object's `logits` field is read on that
-field (`LogitsField`), as the torch adapter does.
+field (`LogitsField`), as the torch adapter does; `outputs: binary_logit` reads one logit per
+input as the pair (0, z) (`harness.adapters.binary_logit`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import NetworkAdapter
+from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit
 from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.torch_module import Normalization, _Normalize
@@ -33,6 +35,10 @@ class TorchScriptConfig(BaseModel):
     input_shape: list[int] | None = None
     bounds: tuple[float, float] | None = None  # the inputs it takes; None: the task's
     modality: Literal["image", "tabular"] = "image"
+    outputs: Literal["logits", "binary_logit"] = Field(
+        default="logits",
+        description="logits: one score per class; binary_logit: one logit per input (0, z)",
+    )
 
 
 def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, str]:
@@ -93,7 +99,9 @@ class TorchScriptAdapter(NetworkAdapter):
             )
         # a program that returns a dict or an object with a `logits` field (a scripted or
         # exported transformers model) is read on that field, as the torch adapter reads it
-        network = LogitsField(_Frozen(program, pre), model=name)
+        network: torch.nn.Module = LogitsField(_Frozen(program, pre), model=name)
+        if config.outputs == BINARY_LOGIT:  # one logit per input: the pair (0, z)
+            network = BinaryLogit(network, model=name)
         description = {
             "adapter": cls.kind,
             "format": fmt,
@@ -102,6 +110,8 @@ class TorchScriptAdapter(NetworkAdapter):
             "parameters": sum(p.numel() for p in program.parameters()),
             "normalize": config.normalize.model_dump() if config.normalize else None,
         }
+        if config.outputs != "logits":  # part of the identity; the default as before
+            description["outputs"] = config.outputs
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, network, device=device, input_spec=spec, description=description)
 

@@ -254,3 +254,16 @@ def test_an_onnx_graph_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path
     torch.testing.assert_close(adapter.logits(x), torch.stack([torch.zeros(5), z], 1))
     undeclared = build("onnx", fields, tmp_path, name="bc")
     assert undeclared.logits(x).shape == (5, 1)  # refused by the suites' shape check (above)
+
+
+def test_a_torchscript_program_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path) -> None:
+    net = one_logit_net().eval()
+    torch.jit.save(torch.jit.script(net), str(tmp_path / "bc.pt"))
+    fields = {"path": "bc.pt", "input_shape": [30], "modality": "tabular"}
+    adapter = build("torchscript", {**fields, "outputs": "binary_logit"}, tmp_path, name="bc")
+    x = torch.rand(5, 30)
+    with torch.no_grad():
+        z = net(x)[:, 0]
+    torch.testing.assert_close(adapter.logits(x), torch.stack([torch.zeros(5), z], 1))
+    assert adapter.describe()["outputs"] == "binary_logit"
+    assert "outputs" not in build("torchscript", fields, tmp_path, name="bc").describe()
