@@ -6,6 +6,8 @@ False). It tokenises inside `logits(list[str])` and counts tokens for the throug
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,6 +32,7 @@ from harness.adapters.hf_source import (
 from harness.adapters.hf_text_padding import adopt_pad_token, check_padding
 from harness.adapters.model_files import shown_path
 from harness.adapters.text_encoding import fast_encoder
+from harness.adapters.torch_module import state_sha256
 from harness.core.adapter import (
     Capabilities,
     Features,
@@ -63,6 +66,25 @@ class HFTextConfig(HFSourceConfig):
         description="module whose input is the penultimate features (default: the classifier "
         "head's last nn.Linear, which reads the pooled hidden state)",
     )
+
+
+def tokenizer_sha256(tokenizer: Any) -> str:
+    """sha256 of what decides a tokenizer's ids: a fast tokenizer's whole serialised pipeline
+    (vocabulary, normaliser, pre-tokeniser, post-processor), else its vocabulary; and its
+    settings (special tokens, padding side, maximum length)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    pipeline = backend.to_str() if backend is not None else ""
+    vocab = "" if pipeline else json.dumps(sorted(tokenizer.get_vocab().items()))
+    settings = {
+        "class": type(tokenizer).__name__,
+        "special": {k: str(v) for k, v in sorted(tokenizer.special_tokens_map.items())},
+        "padding_side": getattr(tokenizer, "padding_side", None),
+        "truncation_side": getattr(tokenizer, "truncation_side", None),
+        "model_max_length": str(getattr(tokenizer, "model_max_length", None)),
+        "lowercase": str(getattr(tokenizer, "do_lower_case", None)),
+    }
+    text = "\0".join([pipeline, vocab, json.dumps(settings, sort_keys=True)])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def position_limit(model: torch.nn.Module) -> int:
@@ -165,30 +187,115 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             )
         check_single_label(model.config, name=name)
         check_loaded_label_maps(model.config, name=name, source=source, local=local)
+        origin = {
+            "path": source if local is None else shown_path(local, base_dir),
+            "revision": config.revision,
+            "files_sha256": source_files(local, model),
+        }
+        return cls._assemble(
+            name,
+            model,
+            tokenizer,
+            origin,
+            device=device,
+            max_length=config.max_length,
+            label_map=config.label_map,
+            features_layer=config.features_layer,
+        )
+
+    @classmethod
+    def from_objects(
+        cls,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str,
+        device: torch.device | str = "cpu",
+        max_length: int = 256,
+        label_map: list[str] | None = None,
+    ) -> HFTextAdapter:
+        """A transformers sequence classifier and its tokenizer held in memory (Python API:
+        `harness.evaluate(model, tokenizer=...)`). Its identity hashes the weights, the
+        config and the tokenizer's vocabulary and settings, as a saved folder's hashes its
+        files; checked as a loaded one is (pad token, single label, label maps)."""
+        if not callable(tokenizer) or not hasattr(tokenizer, "pad_token"):
+            raise ModelLoadError(
+                f"model {name!r}: tokenizer is a {type(tokenizer).__name__}, not a transformers "
+                "tokenizer (AutoTokenizer.from_pretrained(...))"
+            )
+        if getattr(model, "config", None) is None or not hasattr(model.config, "id2label"):
+            raise ModelLoadError(
+                f"model {name!r}: a tokenizer was given, but {type(model).__name__} is not a "
+                "transformers sequence classifier (no config with id2label)"
+            )
+        if tokenizer.pad_token is None:
+            raise ModelLoadError(
+                f"model {name!r}: its tokenizer has no pad token, so texts of different "
+                "lengths cannot be batched; set tokenizer.pad_token (e.g. to its eos_token)"
+            )
+        check_single_label(model.config, name=name)
+        check_loaded_label_maps(model.config, name=name, source="the model's", local=None)
+        origin: dict[str, Any] = {
+            "path": None,
+            "revision": None,
+            "files_sha256": {},
+            "weights_sha256": state_sha256(model),
+            "config_sha256": hashlib.sha256(model.config.to_json_string().encode()).hexdigest(),
+            "tokenizer_sha256": tokenizer_sha256(tokenizer),
+        }
+        return cls._assemble(
+            name,
+            model,
+            tokenizer,
+            origin,
+            device=torch.device(device),
+            max_length=max_length,
+            label_map=label_map,
+            features_layer=None,
+        )
+
+    @classmethod
+    def _assemble(
+        cls,
+        name: str,
+        model: Any,
+        tokenizer: Any,
+        origin: dict[str, Any],
+        *,
+        device: torch.device,
+        max_length: int,
+        label_map: list[str] | None,
+        features_layer: str | None,
+    ) -> HFTextAdapter:
+        """The adapter of a loaded model and tokenizer; `origin`: where they came from (path,
+        revision, file hashes, or the hashes of objects held in memory)."""
         padding_notes = adopt_pad_token(model, tokenizer)
         labels = label_names(model.config)
-        keep = label_indices(labels, config.label_map, name=name)
+        keep = label_indices(labels, label_map, name=name)
         limit = min(
-            config.max_length,
+            max_length,
             int(getattr(tokenizer, "model_max_length", 1 << 30)),
             position_limit(model),
         )
         description = {
             "adapter": cls.kind,
-            "path": source if local is None else shown_path(local, base_dir),
-            "revision": config.revision,
+            "path": origin["path"],
+            "revision": origin["revision"],
             "architecture": type(model).__name__,
             # its code: transformers' (or remote) modeling and preprocessing files, hashed
             "source_sha256": source_sha256([model, tokenizer]),
             "parameters": sum(p.numel() for p in model.parameters()),
             "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
             "labels": labels,
-            "label_map": config.label_map,
+            "label_map": label_map,
             "max_length": limit,
-            "files_sha256": source_files(local, model),
+            "files_sha256": origin["files_sha256"],
         }
-        if config.features_layer is not None:
-            description["features_layer"] = config.features_layer
+        for key in ("weights_sha256", "config_sha256", "tokenizer_sha256"):  # held in memory
+            if key in origin:
+                description[key] = origin[key]
+        if features_layer is not None:
+            description["features_layer"] = features_layer
         if padding_notes:
             description["padding_notes"] = padding_notes
         adapter = cls(
@@ -198,10 +305,10 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             device=device,
             max_length=limit,
             model_labels=labels,
-            label_map=config.label_map,
+            label_map=label_map,
             keep=keep,
             description=description,
-            features_layer=config.features_layer,
+            features_layer=features_layer,
         )
         if padding_notes:
             check_padding(

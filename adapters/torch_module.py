@@ -116,7 +116,7 @@ class TorchModuleAdapter(NetworkAdapter):
             "factory_args": config.factory_args,
             "weights": shown_path(weights_path, base_dir) if weights_path else None,
             "weights_sha256": digest,
-            "state_sha256": _state_sha256(plain),  # a factory's own init counts too (cache key)
+            "state_sha256": state_sha256(plain),  # a factory's own init counts too (cache key)
             "parameters": n_params,
             "dtype": str(next(net.parameters()).dtype).removeprefix("torch.") if n_params else None,
             "normalize": config.normalize.model_dump() if config.normalize else None,
@@ -167,7 +167,7 @@ class TorchModuleAdapter(NetworkAdapter):
             "adapter": cls.kind,
             "factory": f"{type(module).__module__}.{type(module).__qualname__}",
             "weights": None,
-            "weights_sha256": _state_sha256(module),
+            "weights_sha256": state_sha256(module),
             "parameters": sum(p.numel() for p in module.parameters()),
         }
         code = source_sha256([module])
@@ -218,7 +218,7 @@ def _refuse_meta(module: torch.nn.Module, name: str) -> None:
             )
 
 
-def _state_sha256(module: torch.nn.Module) -> str:
+def state_sha256(module: torch.nn.Module) -> str:
     """sha256 of every parameter and buffer: same numbers, same id, wherever they came from."""
     h = hashlib.sha256()
     for key, value in sorted(module.state_dict().items()):
@@ -242,7 +242,7 @@ def module_sha256(module: torch.nn.Module) -> str:
     """What identifies a module held in memory (`from_module`): its class, parameters and
     buffers, and the plain attributes its forward pass may read."""
     kind = f"{type(module).__module__}.{type(module).__qualname__}"
-    parts = (kind, _state_sha256(module), _attributes_sha256(module))
+    parts = (kind, state_sha256(module), _attributes_sha256(module))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -320,6 +320,7 @@ def _resolve_adapter(
     base_dir: Path,
     name: str | None = None,
     outputs: str = "logits",
+    tokenizer: Any = None,
 ) -> ModelAdapter:
     from harness.adapters.python_callable import CallableModel
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
@@ -344,6 +345,18 @@ def _resolve_adapter(
             input_shape=task.input_shape,
             device=device,
         )
+    if tokenizer is not None and task.modality != "text":
+        raise HarnessError(
+            f"tokenizer: task {task.name!r} is {task.modality}, not text; a tokenizer goes with "
+            "a text classifier on texts"
+        )
+    if isinstance(model, torch.nn.Module) and task.modality == "text":
+        if outputs != "logits":
+            raise HarnessError(
+                f"outputs: {outputs!r} applies to a module that takes tensors; a transformers "
+                "text classifier gives one score per class"
+            )
+        return _text_module(model, tokenizer, device, name or type(model).__name__)
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
             model,
@@ -381,6 +394,23 @@ def _resolve_adapter(
 
 
 MODULE_OUTPUTS = ("logits", "binary_logit")
+
+
+def _text_module(
+    model: torch.nn.Module, tokenizer: Any, device: torch.device, name: str
+) -> ModelAdapter:
+    """A transformers sequence classifier held in memory with its tokenizer (the `hf-text`
+    adapter's `from_objects`); an nn.Module on texts without one is refused in one line."""
+    if tokenizer is None:
+        raise HarnessError(
+            f"model {name!r} is an nn.Module and the data are texts: pass its tokenizer "
+            "(harness.evaluate(model, tokenizer=tokenizer, ...)) for a transformers sequence "
+            "classifier, or a function that takes a list of strings "
+            "(harness.callable_model(fn, outputs=...))"
+        )
+    from harness.adapters.hf_text import HFTextAdapter
+
+    return HFTextAdapter.from_objects(model, tokenizer, name=name, device=device)
 
 
 def _check_outputs(model: Any, outputs: str) -> None:
@@ -449,6 +479,7 @@ def evaluate(
     feature_columns: Sequence[str] | None = None,
     model_name: str | None = None,
     outputs: str = "logits",
+    tokenizer: Any = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -462,7 +493,9 @@ def evaluate(
     fitted scikit-learn classifier, an adapter, a zoo name or a model spec mapping; `model_name`
     names a module or estimator in results (default: its class name); `outputs` says what an
     `nn.Module` returns: 'logits' (one score per class) or 'binary_logit' (one logit per input,
-    that of the second class, as a `BCEWithLogitsLoss` model gives it). docs/python-api.md.
+    that of the second class, as a `BCEWithLogitsLoss` model gives it); `tokenizer` is the
+    tokenizer of a transformers sequence classifier held in memory, for texts.
+    docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)
@@ -474,6 +507,11 @@ def evaluate(
     name = _text_value("name", name)
     model_name = _text_value("model_name", model_name)
     _check_outputs(model, outputs)
+    if tokenizer is not None and not isinstance(model, torch.nn.Module):
+        raise HarnessError(
+            f"tokenizer: goes with a transformers sequence classifier (an nn.Module), not with "
+            f"a {type(model).__name__}"
+        )
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
@@ -505,6 +543,7 @@ def evaluate(
                 batch_size,
                 bootstrap_resamples,
                 outputs,
+                tokenizer,
             )
     except ClassCountError as err:
         if not inferred or err.outputs <= err.expected:
@@ -530,8 +569,9 @@ def _evaluate(
     batch_size: int,
     bootstrap_resamples: int,
     outputs: str,
+    tokenizer: Any,
 ) -> EvaluationResult:
-    adapter = _resolve_adapter(model, the_task, dev, base, model_name, outputs)
+    adapter = _resolve_adapter(model, the_task, dev, base, model_name, outputs, tokenizer)
     registry = suite_registry()
     ctx = RunContext(
         seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples
@@ -632,9 +672,14 @@ def _module_state_kept(model: Any) -> Iterator[None]:
     if first is None:
         first = next(iter(model.buffers()), None)
     device = first.device if first is not None else None
+    # a transformers config without a pad id gets the tokenizer's (hf_text_padding): undone
+    config = getattr(model, "config", None)
+    pad = getattr(config, "pad_token_id", None) if config is not None else None
     try:
         yield
     finally:
+        if config is not None and hasattr(config, "pad_token_id"):
+            config.pad_token_id = pad
         for name, m in model.named_modules():
             m.training = training.get(name, m.training)
         for name, p in model.named_parameters():
