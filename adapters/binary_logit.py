@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness.core.errors import ModelOutputError
+from harness.core.errors import ModelLoadError, ModelOutputError
 
 BINARY_LOGIT = "binary_logit"
 
@@ -30,6 +30,28 @@ def logit_pair(z: torch.Tensor, *, model: str) -> torch.Tensor:
             "or remove outputs: to read one score per class"
         )
     return torch.stack([torch.zeros_like(z), z], dim=1)
+
+
+def final_sigmoid(net: nn.Module) -> str | None:
+    """The name of an `nn.Sigmoid` that ends `net` as a chain of `nn.Sequential` (the last
+    element, descending into a last element that is itself one), else None: its output is a
+    probability, which read as a logit would put every input in the second class."""
+    name, module = "", net
+    while isinstance(module, nn.Sequential) and len(module) > 0:
+        last = str(len(module) - 1)
+        name, module = f"{name}.{last}" if name else last, module[len(module) - 1]
+    return name if isinstance(module, nn.Sigmoid) else None
+
+
+def refuse_final_sigmoid(net: nn.Module, *, model: str) -> None:
+    """A network declared `outputs: binary_logit` that ends in an `nn.Sigmoid`: one line."""
+    name = final_sigmoid(net)
+    if name is not None:
+        raise ModelLoadError(
+            f"model {model!r} declares outputs: {BINARY_LOGIT} but ends in nn.Sigmoid "
+            f"({name!r}): it returns a probability, which read as a logit puts every input in "
+            "the second class; evaluate the network without its final Sigmoid (the logit)"
+        )
 
 
 class BinaryLogit(nn.Module):

@@ -324,6 +324,16 @@ def chosen_output(
             "graph without the final Sigmoid (its input is the logits), or set outputs: logits "
             "to read the sigmoid scores as logits anyway"
         )
+    if (
+        kind == "binary_logit"
+        and graph_model is not None
+        and final_op(graph_model, chosen.name) == "Sigmoid"
+    ):
+        raise ModelLoadError(
+            f"model {name!r}: output {chosen.name!r} of {path.name} ends in a Sigmoid: a "
+            "probability, which outputs: binary_logit would read as a logit (putting every "
+            "input in the second class); export the graph without the final Sigmoid"
+        )
     if kind == "auto":
         zipmap = str(chosen.type).startswith("seq(map(")
         softmax = graph_model is not None and final_op(graph_model, chosen.name) == "Softmax"

@@ -16,7 +16,7 @@ import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters.base import NetworkAdapter
-from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit
+from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit, refuse_final_sigmoid
 from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import resolve_path, shown_path
@@ -189,9 +189,13 @@ class TorchModuleAdapter(NetworkAdapter):
         )
 
 
-def _outputs(net: torch.nn.Module, outputs: str, name: str) -> torch.nn.Module:
-    """`net` behind `BinaryLogit` when it returns one logit per input (`outputs`)."""
-    return BinaryLogit(net, model=name) if outputs == BINARY_LOGIT else net
+def _outputs(net: LogitsField, outputs: str, name: str) -> torch.nn.Module:
+    """`net` behind `BinaryLogit` when it returns one logit per input (`outputs`; a network
+    that ends in `nn.Sigmoid` returns a probability and is refused)."""
+    if outputs != BINARY_LOGIT:
+        return net
+    refuse_final_sigmoid(net.inner, model=name)
+    return BinaryLogit(net, model=name)
 
 
 def _composed(

@@ -275,7 +275,8 @@ def check_logits_shape(
         raise ClassCountError(
             f"model {model!r} returns one score per input on the two-class task {task!r}; if "
             "it is the logit of the second class (a model trained with BCEWithLogitsLoss), "
-            "declare outputs: binary_logit (harness.evaluate(..., outputs='binary_logit'))",
+            "declare outputs: binary_logit (harness.evaluate(..., outputs='binary_logit')); if "
+            "it is a probability (a final Sigmoid), evaluate the logit before the Sigmoid",
             outputs=1,
             expected=2,
         )

@@ -17,7 +17,7 @@ from torch import nn
 
 import harness
 from harness.adapters.score_outputs import to_logits
-from harness.core.errors import ClassCountError, HarnessError, ModelOutputError
+from harness.core.errors import ClassCountError, HarnessError, ModelLoadError, ModelOutputError
 from tests.adapters.builders import build
 
 
@@ -267,3 +267,47 @@ def test_a_torchscript_program_with_one_logit_per_input_reads_as_the_pair(tmp_pa
     torch.testing.assert_close(adapter.logits(x), torch.stack([torch.zeros(5), z], 1))
     assert adapter.describe()["outputs"] == "binary_logit"
     assert "outputs" not in build("torchscript", fields, tmp_path, name="bc").describe()
+
+
+def sigmoid_net() -> nn.Module:
+    """one_logit_net with a final Sigmoid (inside a nested Sequential): a probability out."""
+    return nn.Sequential(nn.Sequential(one_logit_net(), nn.Sigmoid()))
+
+
+def test_a_network_ending_in_a_sigmoid_is_refused_not_read_as_a_logit(tmp_path: Path) -> None:
+    """Read as a logit, a probability p > 0 puts every input in the second class: accuracy
+    would be the share of that class."""
+    x, y = _data()
+    with pytest.raises(ModelLoadError, match=r"ends in nn.Sigmoid \('0.1'\)"):
+        harness.evaluate(sigmoid_net(), data=(x, y), name="bc", outputs="binary_logit")
+    fields = {
+        "factory": "tests.adapters.test_binary_logit:sigmoid_net",
+        "input_shape": [30],
+        "outputs": "binary_logit",
+    }
+    with pytest.raises(ModelLoadError, match="without its final Sigmoid"):
+        build("torch", fields, tmp_path, name="bc")
+    with pytest.raises(ClassCountError, match="a final Sigmoid"):  # undeclared: both readings
+        harness.evaluate(sigmoid_net(), data=(x, y), name="bc")
+
+
+def test_an_onnx_graph_ending_in_a_sigmoid_is_refused_as_binary_logit(tmp_path: Path) -> None:
+    import warnings
+
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / "p.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            sigmoid_net().eval(),
+            (torch.zeros(2, 30),),
+            str(path),
+            input_names=["x"],
+            output_names=["p"],
+            dynamic_axes={"x": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
+    fields = {"path": str(path), "input_shape": [30], "outputs": "binary_logit"}
+    with pytest.raises(ModelLoadError, match="ends in a Sigmoid"):
+        build("onnx", fields, tmp_path, name="bc")
