@@ -9,21 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from harness.core.byte_sizes import size_text
 from harness.present.escaping import terminal_text
 from harness.present.tables import Table, fit_text, to_json, wrap
 from harness.store.result_cache import CacheContents, CacheEntry, PruneResult
 
 HEADER = ["key", "model", "task", "suite", "harness", "computed by run", "size", "last used"]
-
-
-def size_text(n: int) -> str:
-    """Bytes in decimal units, three significant digits (`85.2 kB`, `1.20 GB`)."""
-    if n < 1000:
-        return f"{n} B"
-    for factor, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if n >= factor:
-            return f"{n / factor:.3g} {unit}"
-    raise AssertionError("unreachable")
 
 
 def count_text(n: int, one: str, many: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from harness.core.adapter import ModelAdapter
+from harness.core.byte_sizes import size_text
 from harness.suites.throughput.conditions import Condition, skip_reason
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.flops import flops_per_sample
@@ -31,13 +32,14 @@ from harness.suites.throughput.forward import (
     uses_module,
 )
 from harness.suites.throughput.hardware import environment
-from harness.suites.throughput.memory import read_peak_mb, reset_peak
+from harness.suites.throughput.memory import available_host_bytes, read_peak_mb, reset_peak
 from harness.suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
 SCHEMA = 3  # 2: round_times_s, execution; 3: fresh_times_s
 FLOP_SAMPLES = 4  # batch size of the single forward pass whose FLOPs are counted
 FRESH_CALLS = 5  # calls on inputs the model has not seen, after the rounds (timing.cached_outputs)
+INPUT_COPIES = 2  # a batch's inputs held at once: the batch and a fresh or staged copy of it
 
 
 def is_oom(err: BaseException) -> bool:
@@ -184,6 +186,13 @@ def _sweep(
                 {**base, "status": "error", "reason": f"not run: batch size {failed_at} failed"}
             )
             continue
+        short = _host_memory_short(samples, b)
+        if short is not None:
+            entries.append({**base, "status": "oom", "reason": short})
+            oom_at = b
+            if auto:
+                break
+            continue
         try:
             entries.append({**base, **_measure_one(adapter, samples, cond, config, device, clock)})
         except Exception as err:  # OOM, compile and larger-batch failures become results
@@ -226,6 +235,24 @@ def _sweep(
                 continue
             raise
     return entries
+
+
+def _host_memory_short(samples: Samples, batch_size: int) -> str | None:
+    """Why a batch is not built, when its inputs alone (`INPUT_COPIES` of them) need more host
+    memory than is available: allocated anyway, the kernel may hand the pages out and its OOM
+    killer end the run (and what else runs beside it) once they are touched. None otherwise,
+    and for inputs that are not a host tensor."""
+    if not isinstance(samples, torch.Tensor) or samples.device.type != "cpu" or not len(samples):
+        return None
+    available = available_host_bytes()
+    per_sample = samples[0].numel() * samples.element_size()
+    need = INPUT_COPIES * batch_size * per_sample
+    if available is None or need <= available:
+        return None
+    return (
+        f"not run: batch size {batch_size} needs {size_text(need)} of host memory for its "
+        f"inputs alone, and {size_text(available)} are available"
+    )
 
 
 def _release(device: torch.device) -> None:

@@ -4,7 +4,8 @@ CUDA: `torch.cuda.max_memory_allocated` after `reset_peak_memory_stats` (tensors
 allocator handed out: weights, inputs, activations). CPU: the process's peak resident set size.
 On Linux the peak (VmHWM) is reset before each condition by writing 5 to /proc/self/clear_refs;
 where that is not possible it is the process-lifetime peak from `resource.getrusage`, and the
-method string says so.
+method string says so. `available_host_bytes` is what the kernel says could still be allocated
+(MemAvailable), checked before a batch is built in host memory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 MB = float(1 << 20)
 _STATUS = Path("/proc/self/status")
+_MEMINFO = Path("/proc/meminfo")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
@@ -52,3 +54,15 @@ def _vm_hwm_kb() -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     raise ValueError("no VmHWM line in /proc/self/status")
+
+
+def available_host_bytes() -> int | None:
+    """The host memory the kernel could still hand out without swapping (MemAvailable of
+    /proc/meminfo), or None where it does not say (not Linux)."""
+    try:
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

@@ -314,6 +314,26 @@ def test_oom_is_a_result_not_a_crash() -> None:
     assert "not run" in result["conditions"][3]["reason"]
 
 
+def test_a_batch_larger_than_the_free_host_memory_is_not_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`batch_sizes: [100000000]` (a typo) built its inputs in host memory (25 GB for 64
+    float32 features): on Linux the allocation can succeed and the kernel's OOM killer then
+    ends the run, and whatever else runs beside it, with no line. A batch whose inputs alone
+    need more than the memory available is recorded as `oom` without being built."""
+    from harness.suites.throughput import measure as measure_module
+
+    monkeypatch.setattr(measure_module, "available_host_bytes", lambda: 2_000)
+    config = ThroughputConfig(batch_sizes=[2, 4, 64, 128], **FAST)
+    result = measure(tabular(linear_tabular()), samples(), config)
+    # 10 float32 features: 40 bytes a sample, twice (the batch and a fresh copy): 4 needs 320
+    assert by_status(result) == [(2, "ok"), (4, "ok"), (64, "oom"), (128, "oom")]
+    reason = result["conditions"][2]["reason"]
+    assert reason.startswith("not run: batch size 64 needs 5.12 kB of host memory for its inputs")
+    assert "2 kB are available" in reason
+    assert result["conditions"][3]["reason"] == "not run: batch size 64 already ran out of memory"
+
+
 def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
     """A model that raises on batches above 2 failed the whole job ("model 'b1' raised
     RuntimeError during its forward pass ...: this model takes one sample at a time"): the
