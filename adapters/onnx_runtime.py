@@ -312,11 +312,8 @@ def chosen_output(
                 "with the class scores"
             )
     kind = config.outputs
-    if (
-        kind == "auto"
-        and graph_model is not None
-        and final_op(graph_model, chosen.name) == "Sigmoid"
-    ):
+    sigmoid = graph_model is not None and final_op(graph_model, chosen.name) == "Sigmoid"
+    if sigmoid and kind == "auto":
         raise ModelLoadError(
             f"model {name!r}: output {chosen.name!r} of {path.name} ends in a Sigmoid: "
             "independent per-class scores (a multi-label head), not one distribution over the "
@@ -324,11 +321,7 @@ def chosen_output(
             "graph without the final Sigmoid (its input is the logits), or set outputs: logits "
             "to read the sigmoid scores as logits anyway"
         )
-    if (
-        kind == "binary_logit"
-        and graph_model is not None
-        and final_op(graph_model, chosen.name) == "Sigmoid"
-    ):
+    if sigmoid and kind == "binary_logit":
         raise ModelLoadError(
             f"model {name!r}: output {chosen.name!r} of {path.name} ends in a Sigmoid: a "
             "probability, which outputs: binary_logit would read as a logit (putting every "

@@ -135,20 +135,28 @@ class _DigitsHead(torch.nn.Module):
         return self.last(self.net(x)).reshape(-1, 10)
 
 
-def export_digits_head(tmp_path: Path, last: torch.nn.Module) -> Path:
-    """linear_digits followed by `last`, exported to ONNX (input `pixels`, dynamic batch; output
-    `output`) as `tmp_path / "<type of last>.onnx"`."""
-    path = tmp_path / f"{type(last).__name__}.onnx"
+def export_onnx(
+    module: torch.nn.Module, example: torch.Tensor, path: Path, *, names: tuple[str, str]
+) -> Path:
+    """`module` exported to ONNX at `path` from an example batch: (input, output) `names`, a
+    dynamic batch dimension, opset 17, TorchScript exporter."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _DigitsHead(last),
-            (torch.zeros(2, 1, 8, 8),),
+            module,
+            (example,),
             str(path),
-            input_names=["pixels"],
-            output_names=["output"],
-            dynamic_axes={"pixels": {0: "batch"}},
+            input_names=[names[0]],
+            output_names=[names[1]],
+            dynamic_axes={names[0]: {0: "batch"}},
             dynamo=False,
             opset_version=17,
         )
     return path
+
+
+def export_digits_head(tmp_path: Path, last: torch.nn.Module) -> Path:
+    """linear_digits followed by `last`, exported to ONNX (input `pixels`, dynamic batch; output
+    `output`) as `tmp_path / "<type of last>.onnx"`."""
+    path = tmp_path / f"{type(last).__name__}.onnx"
+    return export_onnx(_DigitsHead(last), torch.zeros(2, 1, 8, 8), path, names=("pixels", "output"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 import torch
 
 from harness.data.builtin import diabetes_arrays
+from tests.adapters.builders import export_onnx
 from tests.fixture_models import linear_digits
 
 WORDS = [
@@ -156,20 +156,9 @@ def text_csv(model_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def onnx_path(model_dir: Path) -> Path:
     """linear_digits exported with a dynamic batch dimension (input name `pixels`)."""
-    path = model_dir / "digits.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            digits_net(),
-            (torch.rand(2, 1, 8, 8),),
-            str(path),
-            input_names=["pixels"],
-            output_names=["logits"],
-            dynamic_axes={"pixels": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
-    return path
+    return export_onnx(
+        digits_net(), torch.rand(2, 1, 8, 8), model_dir / "digits.onnx", names=("pixels", "logits")
+    )
 
 
 @pytest.fixture(scope="session")

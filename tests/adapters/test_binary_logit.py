@@ -18,7 +18,7 @@ from torch import nn
 import harness
 from harness.adapters.score_outputs import to_logits
 from harness.core.errors import ClassCountError, HarnessError, ModelLoadError, ModelOutputError
-from tests.adapters.builders import build
+from tests.adapters.builders import build, export_onnx
 
 
 def one_logit_net(squeeze: bool = False, width: int = 1) -> nn.Module:
@@ -229,23 +229,9 @@ def test_a_variant_of_a_binary_logit_model_keeps_its_features(tmp_path: Path, ki
 
 
 def test_an_onnx_graph_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path) -> None:
-    import warnings
-
     pytest.importorskip("onnxruntime")
     net = one_logit_net().eval()
-    path = tmp_path / "bc.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (torch.zeros(2, 30),),
-            str(path),
-            input_names=["x"],
-            output_names=["logit"],
-            dynamic_axes={"x": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
+    path = export_onnx(net, torch.zeros(2, 30), tmp_path / "bc.onnx", names=("x", "logit"))
     fields = {"path": str(path), "input_shape": [30], "modality": "tabular"}
     adapter = build("onnx", {**fields, "outputs": "binary_logit"}, tmp_path, name="bc")
     x = torch.rand(5, 30)
@@ -292,22 +278,10 @@ def test_a_network_ending_in_a_sigmoid_is_refused_not_read_as_a_logit(tmp_path: 
 
 
 def test_an_onnx_graph_ending_in_a_sigmoid_is_refused_as_binary_logit(tmp_path: Path) -> None:
-    import warnings
-
     pytest.importorskip("onnxruntime")
-    path = tmp_path / "p.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            sigmoid_net().eval(),
-            (torch.zeros(2, 30),),
-            str(path),
-            input_names=["x"],
-            output_names=["p"],
-            dynamic_axes={"x": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
+    path = export_onnx(
+        sigmoid_net().eval(), torch.zeros(2, 30), tmp_path / "p.onnx", names=("x", "p")
+    )
     fields = {"path": str(path), "input_shape": [30], "outputs": "binary_logit"}
     with pytest.raises(ModelLoadError, match="ends in a Sigmoid"):
         build("onnx", fields, tmp_path, name="bc")
