@@ -321,6 +321,7 @@ def _resolve_adapter(
     name: str | None = None,
     outputs: str = "logits",
     tokenizer: Any = None,
+    label_map: Sequence[str] | None = None,
 ) -> ModelAdapter:
     from harness.adapters.python_callable import CallableModel
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
@@ -356,7 +357,7 @@ def _resolve_adapter(
                 f"outputs: {outputs!r} applies to a module that takes tensors; a transformers "
                 "text classifier gives one score per class"
             )
-        return _text_module(model, tokenizer, device, name or type(model).__name__)
+        return _text_module(model, tokenizer, device, name or type(model).__name__, label_map)
     if isinstance(model, torch.nn.Module):
         return TorchModuleAdapter.from_module(
             model,
@@ -397,7 +398,11 @@ MODULE_OUTPUTS = ("logits", "binary_logit")
 
 
 def _text_module(
-    model: torch.nn.Module, tokenizer: Any, device: torch.device, name: str
+    model: torch.nn.Module,
+    tokenizer: Any,
+    device: torch.device,
+    name: str,
+    label_map: Sequence[str] | None,
 ) -> ModelAdapter:
     """A transformers sequence classifier held in memory with its tokenizer (the `hf-text`
     adapter's `from_objects`); an nn.Module on texts without one is refused in one line."""
@@ -410,7 +415,13 @@ def _text_module(
         )
     from harness.adapters.hf_text import HFTextAdapter
 
-    return HFTextAdapter.from_objects(model, tokenizer, name=name, device=device)
+    return HFTextAdapter.from_objects(
+        model,
+        tokenizer,
+        name=name,
+        device=device,
+        label_map=list(label_map) if label_map is not None else None,
+    )
 
 
 def _check_outputs(model: Any, outputs: str) -> None:
@@ -480,6 +491,7 @@ def evaluate(
     model_name: str | None = None,
     outputs: str = "logits",
     tokenizer: Any = None,
+    label_map: Sequence[str] | None = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -494,8 +506,8 @@ def evaluate(
     names a module or estimator in results (default: its class name); `outputs` says what an
     `nn.Module` returns: 'logits' (one score per class) or 'binary_logit' (one logit per input,
     that of the second class, as a `BCEWithLogitsLoss` model gives it); `tokenizer` is the
-    tokenizer of a transformers sequence classifier held in memory, for texts.
-    docs/python-api.md.
+    tokenizer of a transformers sequence classifier held in memory, for texts (`label_map`:
+    its label for each task class, in task order, as the spec's key). docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)
@@ -512,6 +524,12 @@ def evaluate(
             f"tokenizer: goes with a transformers sequence classifier (an nn.Module), not with "
             f"a {type(model).__name__}"
         )
+    if label_map is not None and tokenizer is None:
+        raise HarnessError(
+            "label_map: goes with a text classifier passed with its tokenizer; a model spec "
+            "mapping takes its own `label_map:`"
+        )
+    label_map = names_value("label_map", label_map)
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
@@ -544,6 +562,7 @@ def evaluate(
                 bootstrap_resamples,
                 outputs,
                 tokenizer,
+                label_map,
             )
     except ClassCountError as err:
         if not inferred or err.outputs <= err.expected:
@@ -570,8 +589,11 @@ def _evaluate(
     bootstrap_resamples: int,
     outputs: str,
     tokenizer: Any,
+    label_map: Sequence[str] | None,
 ) -> EvaluationResult:
-    adapter = _resolve_adapter(model, the_task, dev, base, model_name, outputs, tokenizer)
+    adapter = _resolve_adapter(
+        model, the_task, dev, base, model_name, outputs, tokenizer, label_map
+    )
     registry = suite_registry()
     ctx = RunContext(
         seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples

@@ -94,3 +94,25 @@ def test_what_does_not_fit_is_one_line(hf_text_dir: Path, text_csv: Path) -> Non
     tokenizer.pad_token = None
     with pytest.raises(ModelLoadError, match="has no pad token"):
         harness.evaluate(model, tokenizer=tokenizer, **data)
+
+
+def test_label_map_picks_the_model_labels_for_the_task_classes(
+    hf_text_dir: Path, text_csv: Path
+) -> None:
+    """The refusal of labels that do not match says `set label_map`: the Python caller can."""
+    model, tokenizer = _objects(hf_text_dir)
+    texts, labels = _data(text_csv)
+    data = {"data": (texts, labels), "name": "r", "device": "cpu"}
+    with pytest.raises(HarnessError, match="set label_map"):
+        harness.evaluate(model, tokenizer=tokenizer, class_names=["bad", "good"], **data)
+    mapped = harness.evaluate(
+        model, tokenizer=tokenizer, class_names=["bad", "good"], label_map=["neg", "pos"], **data
+    )
+    plain = harness.evaluate(model, tokenizer=tokenizer, class_names=["neg", "pos"], **data)
+    assert mapped.metric("top1_acc").value == plain.metric("top1_acc").value
+    swapped = harness.evaluate(
+        model, tokenizer=tokenizer, class_names=["bad", "good"], label_map=["pos", "neg"], **data
+    )
+    assert swapped.metric("top1_acc").value == pytest.approx(1 - plain.metric("top1_acc").value)
+    with pytest.raises(HarnessError, match="label_map: goes with"):
+        harness.evaluate(model, label_map=["neg", "pos"], class_names=["neg", "pos"], **data)
