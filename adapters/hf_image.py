@@ -10,6 +10,8 @@ three channels when the model expects RGB.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,7 +38,9 @@ from harness.adapters.hf_source import (
     source_files,
 )
 from harness.adapters.model_files import shown_path
+from harness.adapters.torch_module import state_sha256
 from harness.core.adapter import InputSpec
+from harness.core.errors import ModelLoadError
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
 
@@ -122,31 +126,112 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
             name=name,
             what="an image processor",
         )
-        channels = int(getattr(model.config, "num_channels", 3))
         check_single_label(model.config, name=name)
         check_loaded_label_maps(model.config, name=name, source=source, local=local)
+        origin = {
+            "path": source if local is None else shown_path(local, base_dir),
+            "revision": config.revision,
+            "files_sha256": source_files(local, model),
+        }
+        return cls._assemble(
+            name,
+            model,
+            processor,
+            origin,
+            device=device,
+            input_shape=config.input_shape,
+            bounds=config.bounds,
+            label_map=config.label_map,
+            features_layer=config.features_layer,
+        )
+
+    @classmethod
+    def from_objects(
+        cls,
+        model: Any,
+        processor: Any,
+        *,
+        name: str,
+        device: torch.device | str = "cpu",
+        input_shape: list[int] | None = None,
+        label_map: list[str] | None = None,
+    ) -> HFImageAdapter:
+        """A transformers image classifier and its image processor held in memory (Python API:
+        `harness.evaluate(model, image_processor=...)`): the processor rebuilt in front of the
+        model as a saved folder's is, the same checks; its identity hashes the weights, the
+        config and the processor's settings in place of the folder's files."""
+        if not hasattr(processor, "to_dict") or not callable(processor):
+            raise ModelLoadError(
+                f"model {name!r}: image_processor is a {type(processor).__name__}, not a "
+                "transformers image processor (AutoImageProcessor.from_pretrained(...))"
+            )
+        if getattr(model, "config", None) is None or not hasattr(model.config, "id2label"):
+            raise ModelLoadError(
+                f"model {name!r}: an image processor was given, but {type(model).__name__} is "
+                "not a transformers image classifier (no config with id2label)"
+            )
+        check_single_label(model.config, name=name)
+        check_loaded_label_maps(model.config, name=name, source="the model's", local=None)
+        origin: dict[str, Any] = {
+            "path": None,
+            "revision": None,
+            "files_sha256": {},
+            "weights_sha256": state_sha256(model),
+            "config_sha256": hashlib.sha256(model.config.to_json_string().encode()).hexdigest(),
+            "processor_sha256": hashlib.sha256(
+                json.dumps(processor.to_dict(), sort_keys=True, default=str).encode()
+            ).hexdigest(),
+        }
+        return cls._assemble(
+            name,
+            model,
+            processor,
+            origin,
+            device=torch.device(device),
+            input_shape=input_shape,
+            bounds=(0.0, 1.0),
+            label_map=label_map,
+            features_layer=None,
+        )
+
+    @classmethod
+    def _assemble(
+        cls,
+        name: str,
+        model: Any,
+        processor: Any,
+        origin: dict[str, Any],
+        *,
+        device: torch.device,
+        input_shape: list[int] | None,
+        bounds: tuple[float, float],
+        label_map: list[str] | None,
+        features_layer: str | None,
+    ) -> HFImageAdapter:
+        """The adapter of a loaded model and image processor; `origin`: where they came from
+        (path, revision, file hashes, or the hashes of objects held in memory)."""
+        channels = int(getattr(model.config, "num_channels", 3))
         labels = label_names(model.config)
-        keep = label_indices(labels, config.label_map, name=name)
+        keep = label_indices(labels, label_map, name=name)
         pre = preprocess_from(processor, channels)
-        shape = config.input_shape
+        shape = input_shape
         probe = (shape[-2], shape[-1]) if shape and len(shape) == 3 else None
         mismatch = (
             check_against_processor(processor, pre, probe, name=name) if channels == 3 else None
         )
         network = _Classifier(model, pre, keep)
-        files = source_files(local, model)
         description = {
             "adapter": cls.kind,
-            "path": source if local is None else shown_path(local, base_dir),
-            "revision": config.revision,
+            "path": origin["path"],
+            "revision": origin["revision"],
             "architecture": type(model).__name__,
             # its code: transformers' (or remote) modeling files, hashed
             "source_sha256": source_sha256([model]),
             "parameters": sum(p.numel() for p in model.parameters()),
             "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
             "labels": labels,
-            "label_map": config.label_map,
-            "files_sha256": files,
+            "label_map": label_map,
+            "files_sha256": origin["files_sha256"],
             "preprocess": {
                 "size": network.pre.size,
                 "shortest_edge": network.pre.shortest_edge,
@@ -164,11 +249,14 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
             description["preprocess"]["offset"] = pre.offset
         if pre.crop_first is not None:
             description["preprocess"]["crop_before_resize"] = pre.crop_first
-        if config.features_layer is not None:
-            description["features_layer"] = config.features_layer
+        for key in ("weights_sha256", "config_sha256", "processor_sha256"):  # held in memory
+            if key in origin:
+                description[key] = origin[key]
+        if features_layer is not None:
+            description["features_layer"] = features_layer
         spec = InputSpec(
-            shape=tuple(config.input_shape) if config.input_shape else None,
-            bounds=config.bounds,
+            shape=tuple(input_shape) if input_shape else None,
+            bounds=bounds,
             modality="image",
         )
         return cls(
@@ -177,9 +265,9 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
             device=device,
             input_spec=spec,
             model_labels=labels,
-            label_map=config.label_map,
+            label_map=label_map,
             description=description,
-            features_layer=config.features_layer,
+            features_layer=features_layer,
             keep=keep,
         )
 

@@ -313,19 +313,27 @@ def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     return loaded
 
 
+@dataclass(frozen=True)
+class ModuleOptions:
+    """What the caller said about an `nn.Module`: what it returns (`outputs`), or the
+    tokenizer or image processor of a transformers classifier with its `label_map`."""
+
+    outputs: str = "logits"
+    tokenizer: Any = None
+    image_processor: Any = None
+    label_map: Sequence[str] | None = None
+
+
 def _resolve_adapter(
     model: Any,
     task: Task,
     device: torch.device,
     base_dir: Path,
     name: str | None = None,
-    outputs: str = "logits",
-    tokenizer: Any = None,
-    label_map: Sequence[str] | None = None,
+    options: ModuleOptions = ModuleOptions(),
 ) -> ModelAdapter:
     from harness.adapters.python_callable import CallableModel
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
-    from harness.adapters.torch_module import TorchModuleAdapter
 
     file_entry = _model_file_entry(model, task, name)
     if file_entry is not None:
@@ -346,28 +354,8 @@ def _resolve_adapter(
             input_shape=task.input_shape,
             device=device,
         )
-    if tokenizer is not None and task.modality != "text":
-        raise HarnessError(
-            f"tokenizer: task {task.name!r} is {task.modality}, not text; a tokenizer goes with "
-            "a text classifier on texts"
-        )
-    if isinstance(model, torch.nn.Module) and task.modality == "text":
-        if outputs != "logits":
-            raise HarnessError(
-                f"outputs: {outputs!r} applies to a module that takes tensors; a transformers "
-                "text classifier gives one score per class"
-            )
-        return _text_module(model, tokenizer, device, name or type(model).__name__, label_map)
     if isinstance(model, torch.nn.Module):
-        return TorchModuleAdapter.from_module(
-            model,
-            name=name or type(model).__name__,
-            device=device,
-            bounds=task.bounds or (0.0, 1.0),
-            input_shape=task.input_shape,
-            modality=task.modality,
-            outputs=outputs,
-        )
+        return _module_adapter(model, task, device, name or type(model).__name__, options)
     if isinstance(model, str):
         entry: str | ModelSpec = model  # a zoo name; model_plan refuses unknown names
     elif isinstance(model, Mapping):
@@ -395,6 +383,66 @@ def _resolve_adapter(
 
 
 MODULE_OUTPUTS = ("logits", "binary_logit")
+
+
+def _module_adapter(
+    model: torch.nn.Module, task: Task, device: torch.device, name: str, options: ModuleOptions
+) -> ModelAdapter:
+    """The adapter of an `nn.Module`: a transformers classifier with its image processor
+    (`hf-image`) or, on texts, its tokenizer (`hf-text`), else the torch adapter."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    if options.tokenizer is not None and task.modality != "text":
+        raise HarnessError(
+            f"tokenizer: task {task.name!r} is {task.modality}, not text; a tokenizer goes with "
+            "a text classifier on texts"
+        )
+    processed = options.image_processor is not None or task.modality == "text"
+    if processed and options.outputs != "logits":
+        raise HarnessError(
+            f"outputs: {options.outputs!r} applies to a module that takes tensors and returns "
+            "its own scores; a transformers classifier gives one score per class"
+        )
+    if options.image_processor is not None:
+        return _image_module(model, options.image_processor, task, device, name, options.label_map)
+    if task.modality == "text":
+        return _text_module(model, options.tokenizer, device, name, options.label_map)
+    return TorchModuleAdapter.from_module(
+        model,
+        name=name,
+        device=device,
+        bounds=task.bounds or (0.0, 1.0),
+        input_shape=task.input_shape,
+        modality=task.modality,
+        outputs=options.outputs,
+    )
+
+
+def _image_module(
+    model: Any,
+    processor: Any,
+    task: Task,
+    device: torch.device,
+    name: str,
+    label_map: Sequence[str] | None,
+) -> ModelAdapter:
+    """A transformers image classifier held in memory with its image processor (the
+    `hf-image` adapter's `from_objects`), on an image task."""
+    if task.modality != "image":
+        raise HarnessError(
+            f"image_processor: task {task.name!r} is {task.modality}, not images; an image "
+            "processor goes with an image classifier on images"
+        )
+    from harness.adapters.hf_image import HFImageAdapter
+
+    return HFImageAdapter.from_objects(
+        model,
+        processor,
+        name=name,
+        device=device,
+        input_shape=list(task.input_shape) if task.input_shape else None,
+        label_map=list(label_map) if label_map is not None else None,
+    )
 
 
 def _text_module(
@@ -492,6 +540,7 @@ def evaluate(
     outputs: str = "logits",
     tokenizer: Any = None,
     label_map: Sequence[str] | None = None,
+    image_processor: Any = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -506,8 +555,10 @@ def evaluate(
     names a module or estimator in results (default: its class name); `outputs` says what an
     `nn.Module` returns: 'logits' (one score per class) or 'binary_logit' (one logit per input,
     that of the second class, as a `BCEWithLogitsLoss` model gives it); `tokenizer` is the
-    tokenizer of a transformers sequence classifier held in memory, for texts (`label_map`:
-    its label for each task class, in task order, as the spec's key). docs/python-api.md.
+    tokenizer of a transformers sequence classifier held in memory, for texts, and
+    `image_processor` the image processor of a transformers image classifier, for images
+    (`label_map`: the model's label for each task class, in task order, as the spec's key).
+    docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)
@@ -524,10 +575,17 @@ def evaluate(
             f"tokenizer: goes with a transformers sequence classifier (an nn.Module), not with "
             f"a {type(model).__name__}"
         )
-    if label_map is not None and tokenizer is None:
+    if tokenizer is not None and image_processor is not None:
+        raise HarnessError("tokenizer, image_processor: pass one (a text or an image model)")
+    if image_processor is not None and not isinstance(model, torch.nn.Module):
         raise HarnessError(
-            "label_map: goes with a text classifier passed with its tokenizer; a model spec "
-            "mapping takes its own `label_map:`"
+            f"image_processor: goes with a transformers image classifier (an nn.Module), not "
+            f"with a {type(model).__name__}"
+        )
+    if label_map is not None and tokenizer is None and image_processor is None:
+        raise HarnessError(
+            "label_map: goes with a model passed with its tokenizer or image processor; a "
+            "model spec mapping takes its own `label_map:`"
         )
     label_map = names_value("label_map", label_map)
     features = names_value("feature_columns", feature_columns)
@@ -563,6 +621,7 @@ def evaluate(
                 outputs,
                 tokenizer,
                 label_map,
+                image_processor,
             )
     except ClassCountError as err:
         if not inferred or err.outputs <= err.expected:
@@ -590,10 +649,10 @@ def _evaluate(
     outputs: str,
     tokenizer: Any,
     label_map: Sequence[str] | None,
+    image_processor: Any,
 ) -> EvaluationResult:
-    adapter = _resolve_adapter(
-        model, the_task, dev, base, model_name, outputs, tokenizer, label_map
-    )
+    options = ModuleOptions(outputs, tokenizer, image_processor, label_map)
+    adapter = _resolve_adapter(model, the_task, dev, base, model_name, options)
     registry = suite_registry()
     ctx = RunContext(
         seed=seed, device=dev, batch_size=batch_size, bootstrap_resamples=bootstrap_resamples
