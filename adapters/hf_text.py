@@ -38,6 +38,7 @@ from harness.core.adapter import (
     Features,
     FeaturesUnavailable,
     InputSpec,
+    Truncation,
     WordVectors,
 )
 from harness.core.errors import ConfigError, ModelLoadError
@@ -370,6 +371,17 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
 
         tap = self._tap
         return tap.run(lambda: self.infer(forward))
+
+    def truncation(self, inputs: list[str]) -> Truncation:
+        """How many of these texts are longer than the tokens the model reads (`max_length`,
+        the tokenizer's and the positions' limits): their tokens counted without truncation,
+        special tokens included, as the model would read them whole."""
+        texts = self._texts(inputs)
+        if not texts:
+            return Truncation(count=0, total=0, limit=self._max_length)
+        ids = self._tokenizer(texts, truncation=False, padding=False)["input_ids"]
+        count = sum(1 for row in ids if len(row) > self._max_length)
+        return Truncation(count=count, total=len(texts), limit=self._max_length)
 
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""

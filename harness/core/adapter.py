@@ -115,7 +115,9 @@ class ModelAdapter(MinimalAdapter, Protocol):
     model reads, for tokens/s; None when it does not count), `features(inputs)` (the logits and
     the penultimate features of one forward pass, `Features`; raises `FeaturesUnavailable` with
     the reason when the model has none: the default), `word_vectors()` (a text model's
-    whole-word input embeddings, for word-substitution attacks; None when it has none).
+    whole-word input embeddings, for word-substitution attacks; None when it has none),
+    `truncation(texts)` (how many of these texts the model reads only in part, cut at its
+    length limit: `Truncation`; None when it does not say).
     """
 
     @property
@@ -129,6 +131,8 @@ class ModelAdapter(MinimalAdapter, Protocol):
 
     def word_vectors(self) -> WordVectors | None: ...
 
+    def truncation(self, inputs: list[str]) -> Truncation | None: ...
+
 
 OPTIONAL_HOOKS: tuple[str, ...] = (
     "unavailable_reason",
@@ -136,7 +140,31 @@ OPTIONAL_HOOKS: tuple[str, ...] = (
     "count_tokens",
     "features",
     "word_vectors",
+    "truncation",
 )
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """Of `total` texts, `count` are longer than the `limit` (in `unit`s) the model reads: it
+    sees their first `limit` only, so every number on them is that of the cut text."""
+
+    count: int
+    total: int
+    limit: int
+    unit: str = "tokens"
+
+    def note(self, model: str) -> str | None:
+        """The job note that says so (None when no text is cut)."""
+        if self.count == 0:
+            return None
+        share = self.count / self.total if self.total else 0.0
+        return (
+            f"{self.count} of {self.total} texts ({share:.0%}) are longer than the "
+            f"{self.limit} {self.unit} model {model!r} reads and are truncated: its numbers "
+            f"on them are those of their first {self.limit} {self.unit} (max_length)"
+        )
+
 
 NO_FEATURES = (
     "its adapter gives no penultimate features (torch modules, Hugging Face image/text models "
@@ -163,6 +191,10 @@ class AdapterHooks:
 
     def word_vectors(self) -> WordVectors | None:
         """No input embeddings: word attacks need another substitute source."""
+        return None
+
+    def truncation(self, inputs: list[str]) -> Truncation | None:
+        """Nothing said about truncation (the model reads what it reads)."""
         return None
 
 
@@ -219,6 +251,8 @@ class WithDefaultHooks(DelegatingAdapter):
             self.features = own["features"]  # type: ignore[method-assign]
         if "word_vectors" in own:
             self.word_vectors = own["word_vectors"]  # type: ignore[method-assign]
+        if "truncation" in own:
+            self.truncation = own["truncation"]  # type: ignore[method-assign]
 
 
 def with_default_hooks(adapter: MinimalAdapter) -> ModelAdapter:

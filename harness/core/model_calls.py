@@ -21,7 +21,7 @@ import os
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,11 +31,13 @@ from harness.core.adapter import (
     DelegatingAdapter,
     Features,
     ModelAdapter,
+    Truncation,
     WordVectors,
     check_logits_shape,
 )
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.signals import signal_received
+from harness.core.suite import SuiteResult
 from harness.core.task import Task
 
 PROBE_SAMPLES = 2  # inputs of the probe forward (CheckedAdapter.probe)
@@ -373,5 +375,25 @@ class CheckedAdapter(DelegatingAdapter):
     def count_tokens(self, inputs: list[str]) -> int | None:
         return self.adapter.count_tokens(inputs)
 
+    def truncation(self, inputs: list[str]) -> Truncation | None:
+        return self.adapter.truncation(inputs)
+
+    def input_notes(self) -> list[str]:
+        """What the job's notes say about how the model reads the task's inputs: the texts
+        it truncates (`truncation`), on a text task; none otherwise."""
+        if self.task.modality != "text" or len(self.task) == 0:
+            return []
+        texts = [t for batch in self.task.batches(1024) for t in batch.inputs]
+        cut = self.adapter.truncation(texts)
+        note = cut.note(self.name) if cut is not None else None
+        return [note] if note else []
+
     def word_vectors(self) -> WordVectors | None:
         return self.adapter.word_vectors()
+
+
+def with_input_notes(result: SuiteResult, checked: CheckedAdapter) -> SuiteResult:
+    """`result` with the notes on how its model read the task's inputs (`input_notes`: the
+    texts it truncated), which every suite's job on those inputs carries."""
+    notes = [n for n in checked.input_notes() if n not in result.notes]
+    return replace(result, notes=[*result.notes, *notes]) if notes else result

@@ -30,7 +30,7 @@ from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, 
 from harness.core.arguments import path_argument
 from harness.core.errors import ClassCountError, HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
-from harness.core.model_calls import CheckedAdapter
+from harness.core.model_calls import CheckedAdapter, with_input_notes
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -788,8 +788,10 @@ def _run_suite(
     if reason is not None:
         out.skipped[name] = reason
         return
+    checked = CheckedAdapter(adapter, task)
     with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
-        result = suite.run(CheckedAdapter(adapter, task), task, ctx)  # one-line failures
+        result = suite.run(checked, task, ctx)  # one-line failures
+    result = with_input_notes(result, checked)
     out.results[name] = SuiteResult(
         table=result.table.with_groups(task.groups()) if result.table is not None else None,
         metrics=result.metrics,

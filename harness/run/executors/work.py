@@ -23,7 +23,12 @@ from harness.config.plan import Job, Plan
 from harness.core.adapter import ModelAdapter, check_fits_task
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.manifest import TaskSummary
-from harness.core.model_calls import CheckedAdapter, keeping_process_state, out_of_memory
+from harness.core.model_calls import (
+    CheckedAdapter,
+    keeping_process_state,
+    out_of_memory,
+    with_input_notes,
+)
 from harness.core.signals import signal_received
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -128,6 +133,7 @@ def _run_unit(
             checked.probe(ctx.batch_size)
         with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
             result = suite.run(checked, task, ctx)
+        result = with_input_notes(result, checked)
         return UnitResult(
             unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
         )

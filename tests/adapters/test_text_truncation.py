@@ -1,0 +1,67 @@
+"""A text model reads at most so many tokens (hf-text: `max_length`, the tokenizer's and the
+position embeddings' limits); longer texts are cut, and every number on them is that of the cut
+text. Each job on a text task says how many texts its model truncated, from `harness run` and
+from `harness.evaluate`; nothing is said where none is cut."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import harness
+
+pytest.importorskip("transformers")
+
+LONG = " ".join(["the movie was good"] * 12)  # 48 words: past the tiny BERT's 32 positions
+
+
+def _texts() -> tuple[list[str], list[int]]:
+    return ["the movie was good", "the plot was bad", LONG, LONG.replace("good", "bad")], [
+        1,
+        0,
+        1,
+        0,
+    ]
+
+
+def test_evaluate_says_how_many_texts_were_cut(hf_text_dir: Path) -> None:
+    model = {"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}
+    texts, labels = _texts()
+    result = harness.evaluate(
+        model, data=(texts, labels), class_names=["neg", "pos"], name="reviews-own", device="cpu"
+    )
+    (note,) = [n for n in result.results["accuracy"].notes if "truncated" in n]
+    assert note.startswith("2 of 4 texts (50%) are longer than the 32 tokens model 'bert' reads")
+    short = harness.evaluate(
+        model, data=(texts[:2], labels[:2]), class_names=["neg", "pos"], name="r", device="cpu"
+    )
+    assert not any("truncated" in n for n in short.results["accuracy"].notes)
+
+
+def test_a_run_records_the_note_on_every_text_job(hf_text_dir: Path, tmp_path: Path) -> None:
+    texts, labels = _texts()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    spec = {
+        "tasks": [
+            {
+                "name": "reviews",
+                "source": "reviews.csv",
+                "modality": "text",
+                "input_column": "text",
+                "label_column": "label",
+                "class_names": ["neg", "pos"],
+            }
+        ],
+        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
+        "suites": {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    outcome = harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    assert len(outcome.outcomes) == 2 and not outcome.failed
+    for job in outcome.outcomes:  # the manifest's message, and the job record's notes
+        assert "2 of 4 texts (50%) are longer than the 32 tokens" in job.message
+        record = json.loads((outcome.run_dir / "jobs" / str(job.path) / "job.json").read_text())
+        assert any("are truncated" in note for note in record["notes"])
