@@ -139,3 +139,35 @@ def test_upper_bound_is_said_on_the_number_in_table_and_markdown(tmp_path: Path)
         assert "UPPER BOUND" in line
         honest = next(x for x in text.splitlines() if "honest" in x and "0.400" in x)
         assert "UPPER BOUND" not in honest
+
+
+def test_a_metric_two_suites_report_keeps_both_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The adversarial suite's clean_acc (on its attacked subset) and the shift suite's (on its
+    own subset) are different numbers with one key: `--all-metrics` showed only the last job's,
+    under a column a reader takes for the attacked subset's (quickstart: mnist-cnn-adv 0.973
+    n=300 shown, the attacked subset's 0.995 n=200 gone)."""
+    from tests.present.synthetic import _rec
+
+    more = {
+        ("m1", "adversarial"): [_rec("adversarial", "clean_acc", 0.995, headline=False)],
+        ("m1", "shift"): [_rec("shift", "clean_acc", 0.973, n=300, headline=False)],
+    }
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8}, more=more)
+    assert main(["leaderboard", str(run), "--all-metrics", "--format", "json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["model"] == "m1")
+    assert "clean_acc" not in row
+    assert (row["clean_acc[suite=adversarial]"], row["clean_acc[suite=adversarial]_n"]) == (
+        0.995,
+        200,
+    )
+    assert (row["clean_acc[suite=shift]"], row["clean_acc[suite=shift]_n"]) == (0.973, 300)
+    boards = build_boards(run, all_metrics=True, suite_boards=installed_suite_boards())
+    assert boards[0].column_suites["clean_acc[suite=shift]"] == "shift"
+    lines = list(csv.DictReader(io.StringIO(render_csv(boards))))
+    m1 = next(r for r in lines if r["model"] == "m1")
+    assert m1["clean_acc[suite=adversarial]"] == "0.995" and m1["clean_acc[suite=shift]"] == "0.973"
+    text = render_markdown(boards)
+    assert "clean_acc\\[suite=adversarial\\]" in text and "clean_acc\\[suite=shift\\]" in text
+    assert "0.995 \\[" in text and "0.973 \\[" in text
