@@ -24,6 +24,7 @@ from harness.analysis.headline import headline_keys, worst_group_words
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
+from harness.present.number_format import edge_text, interval_ends
 from harness.present.tables import Table, fit_text, to_csv, to_json, to_markdown, wrap
 
 BELOW_CHANCE = (
@@ -49,8 +50,10 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
     if m.value is None:
         return "undefined"
     text = _num(m.value)
+    text = edge_text(m.value, text, m.unit)  # as the report: 0.99998 is not "1.000"
     if m.ci:
-        text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
+        low, high = interval_ends(m.ci, _num(m.ci[0]), _num(m.ci[1]))
+        text += f" [{low}, {high}]"
     else:  # the legend reads "estimate [95% CI]": a missing interval is said, not left out
         text += " (no interval)"
     if m.flags:

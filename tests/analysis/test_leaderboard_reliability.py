@@ -171,3 +171,25 @@ def test_a_metric_two_suites_report_keeps_both_in_every_format(
     text = render_markdown(boards)
     assert "clean_acc\\[suite=adversarial\\]" in text and "clean_acc\\[suite=shift\\]" in text
     assert "0.995 \\[" in text and "0.973 \\[" in text
+
+
+def test_the_leaderboard_writes_edges_of_fractions_and_intervals_as_the_report(
+    tmp_path: Path,
+) -> None:
+    """The leaderboard wrote an OOD AUROC of 0.99998 as "1.000" and an FPR@95 interval that
+    excludes 0, [0.00047, 0.023], as "[0.000, 0.023]" (quickstart digits-cnn); the report wrote
+    "[0.00047, 0.023]". Both now follow harness.present.number_format."""
+    from tests.present.synthetic import _rec
+
+    more = {
+        ("m1", "accuracy"): [
+            _rec("accuracy", "auroc_like", 0.9999777777777777, ci=(0.9935, 0.99999992)),
+            _rec("accuracy", "fpr_like", 0.0033333, hib=False, ci=(0.00047201, 0.0231384)),
+            _rec("accuracy", "tflops_like", 4.86e-05, unit="TFLOP/s", ci=(4e-05, 5e-05)),
+        ]
+    }
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8}, more=more)
+    text = render_table(build_boards(run, suite_boards=installed_suite_boards()))
+    assert "0.99998 [0.994, 1.000]" in text and "0.003 [0.00047, 0.023]" in text
+    assert "1.000 [0.994" not in text and "[0.000, 0.023]" not in text
+    assert "4.9e-05 [4e-05, 5e-05]" in text

@@ -114,3 +114,17 @@ def test_the_gate_shows_each_change_with_its_interval() -> None:
     assert _cells(row)[at] == "+0.0000 (debiased ECE: [-0.0183, +0.0183])"
     row.ci = None
     assert _cells(row)[at] == "+0.0000"
+
+
+def test_a_fraction_between_0_and_1_never_reads_as_none_or_all() -> None:
+    """Quickstart: digits-mlp's OOD AUROC 0.99998 read "1.000" (a perfect detector) in the
+    report and the leaderboard; a robust accuracy of 1 in 2,500 would read "0.000"."""
+    assert value_text(0.9999777777777777, "fraction") == "0.99998"
+    assert value_text(0.9996, "fraction") == "0.9996" and value_text(0.99949, "fraction") == "0.999"
+    assert value_text(0.99999999, "fraction") == "0.999999"
+    assert (
+        value_text(0.0004, "fraction") == "0.0004" and value_text(4.9e-05, "fraction") == "4.9e-05"
+    )
+    assert value_text(1.0, "fraction") == "1.000" and value_text(0.0, "fraction") == "0.000"
+    assert value_text(0.0004, "difference") == "0.000"  # a difference near 0 is not an edge
+    assert interval_text((0.9935, 0.99999992), "fraction") == "[0.994, 1.000]"
