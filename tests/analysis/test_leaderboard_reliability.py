@@ -193,3 +193,18 @@ def test_the_leaderboard_writes_edges_of_fractions_and_intervals_as_the_report(
     assert "0.99998 [0.994, 1.000]" in text and "0.003 [0.00047, 0.023]" in text
     assert "1.000 [0.994" not in text and "[0.000, 0.023]" not in text
     assert "4.9e-05 [4e-05, 5e-05]" in text
+
+
+def test_every_text_form_says_which_way_is_better(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The terminal table said "ece (fraction, lower is better)"; the Markdown and the JSON
+    said nothing, so a reader (or a script sorting a column) took every column as higher-better."""
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8})
+    boards = build_boards(run, suite_boards=installed_suite_boards())
+    assert "ece (fraction, lower is better)" in render_table(boards)
+    assert "ece (fraction, lower is better)" in render_markdown(boards)
+    assert main(["leaderboard", str(run), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["units"]["ece"] == {"unit": "fraction", "higher_is_better": False}
+    assert row["units"]["top1_acc"] == {"unit": "fraction", "higher_is_better": True}
