@@ -128,3 +128,20 @@ def test_a_fraction_between_0_and_1_never_reads_as_none_or_all() -> None:
     assert value_text(1.0, "fraction") == "1.000" and value_text(0.0, "fraction") == "0.000"
     assert value_text(0.0004, "difference") == "0.000"  # a difference near 0 is not an edge
     assert interval_text((0.9935, 0.99999992), "fraction") == "[0.994, 1.000]"
+
+
+def test_a_change_past_the_tolerance_never_prints_as_the_tolerance() -> None:
+    """The gate printed a drop of 8 of 797 samples, -0.010038, as "-0.0100" beside "worse beyond
+    tolerance (drop ≤ 0.01)": a change that reads as exactly the tolerance, said to be past it."""
+    from harness.analysis.check import CheckRow
+    from harness.analysis.check_policy import MetricRule
+    from harness.present.check_view import change_text
+
+    def row(base: float, cur: float, reason: str) -> CheckRow:
+        return CheckRow("m", "t", "adversarial", "robust_acc", base, cur, "fail", reason,
+                        rule=MetricRule(max_drop=0.01, alpha=0.05))  # fmt: skip
+
+    beyond = "significant regression beyond tolerance (drop ≤ 0.01)"
+    assert change_text(row(0.489335, 0.479297, beyond)) == "-0.01004"
+    assert change_text(row(0.489335, 0.469297, beyond)) == "-0.0200"  # clearly past: as before
+    assert change_text(row(0.489335, 0.479335, "within tolerance (drop ≤ 0.01)")) == "-0.0100"
