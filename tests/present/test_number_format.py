@@ -145,3 +145,14 @@ def test_a_change_past_the_tolerance_never_prints_as_the_tolerance() -> None:
     assert change_text(row(0.489335, 0.479297, beyond)) == "-0.01004"
     assert change_text(row(0.489335, 0.469297, beyond)) == "-0.0200"  # clearly past: as before
     assert change_text(row(0.489335, 0.479335, "within tolerance (drop ≤ 0.01)")) == "-0.0100"
+
+
+def test_harness_groups_writes_a_rate_between_0_and_1_as_the_report() -> None:
+    """`harness groups`: digits-cnn's ECE on class 0, 0.00028, read "0.000" (perfectly
+    calibrated); the report and leaderboard now write such a fraction "0.00028"."""
+    from harness.present.groups_view import _row_cell
+
+    row = {"metric": "ece", "value": 0.000284881, "ci_lo": 0.0, "ci_hi": 0.037, "n": 71,
+           "group_n": 71, "flag": ""}  # fmt: skip
+    assert _row_cell(row) == "0.00028 [0.000, 0.037]"
+    assert _row_cell({**row, "metric": "group_acc_gap"}).startswith("0.000 [")  # a difference
