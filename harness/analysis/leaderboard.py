@@ -565,6 +565,18 @@ def _config_groups(
     return split_suites, groups
 
 
+def _shared_keys(jobs: list[LoadedJob], all_metrics: bool) -> set[str]:
+    """Keys that more than one suite reports on the board (the adversarial and shift suites'
+    `clean_acc`, each on its own subset): the board qualifies them `[suite=...]`, so neither
+    suite's number hides the other's under a column that seems to be one number."""
+    suites_of: dict[str, set[str]] = defaultdict(set)
+    for _man, job in jobs:
+        for m in job.metrics:
+            if m.headline or all_metrics:
+                suites_of[m.key].add(m.suite)
+    return {key for key, suites in suites_of.items() if len(suites) > 1}
+
+
 def _make_board(
     title: str, task: str, fp: str, n: int | None, jobs: list[LoadedJob], all_metrics: bool
 ) -> Board:
@@ -574,6 +586,7 @@ def _make_board(
     suites: dict[str, str] = {}
     records: dict[tuple[str, str], MetricRecord] = {}
     column_suites: dict[str, str] = {}
+    shared = _shared_keys(jobs, all_metrics)
     for _man, job in jobs:
         model = job.record.model
         suites[job.record.suite] = _signature(job)
@@ -584,6 +597,8 @@ def _make_board(
         for m in job.metrics:
             if not (m.headline or all_metrics):
                 continue
+            if m.key in shared:  # two suites' numbers under one key: a column each
+                m = replace(m, context={**m.context, "suite": m.suite})
             if m.key not in units:
                 columns.append(m.key)
                 units[m.key] = (m.unit, m.higher_is_better)

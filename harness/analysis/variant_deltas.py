@@ -558,7 +558,10 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         size = f", size {c.size.size_ratio:.2f}x" if c.size.size_ratio else ""
         worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
         harm = (
-            f"; largest slice drop {worst.slice} {format_value(worst.drop)} (n={worst.n}, p={format_p(worst.p_value)})"
+            # the largest of many drops: its Holm p says whether it is more than the pick
+            f"; largest slice drop {worst.slice} [{worst.suite}, {worst.condition}] "
+            f"{format_value(worst.drop)} (n={worst.n}, McNemar p={format_p(worst.p_value)}, "
+            f"Holm p={format_p(worst.p_holm)} over {c.slices_tested} slices)"
             if worst
             else ""
         )

@@ -44,10 +44,24 @@ def delta_text(delta: float | None) -> str:
     return f"{delta:+.2g}" if delta != 0 and text in ("+0.0000", "-0.0000") else text
 
 
+def _past_tolerance_text(r: CheckRow, text: str) -> str:
+    """A change beyond the tolerance that reads as the tolerance itself ("-0.0100" beside
+    "beyond tolerance (drop ≤ 0.01)") gets the digits that show it past it ("-0.01004")."""
+    if r.delta is None or r.rule is None or r.rule.max_drop is None:
+        return text
+    if "beyond tolerance" not in r.reason or abs(float(text)) != round(r.rule.max_drop, 4):
+        return text
+    for digits in range(5, 10):
+        longer = f"{r.delta:+.{digits}f}"
+        if abs(float(longer)) != round(r.rule.max_drop, digits):
+            return longer
+    return text
+
+
 def change_text(r: CheckRow) -> str:
     """The change with the test's 95% interval of it: `+0.0000 [-0.0183, +0.0183]`, or
     `(debiased ECE: [...])` when the interval is of another statistic than the number shown."""
-    delta = delta_text(r.delta)
+    delta = _past_tolerance_text(r, delta_text(r.delta))
     if r.ci is None or r.delta is None:
         return delta
     interval = f"[{delta_text(r.ci[0])}, {delta_text(r.ci[1])}]"

@@ -22,6 +22,7 @@ import pandas as pd
 from harness.analysis.stored_groups import repeated_jobs
 from harness.core.group_order import value_order
 from harness.present.escaping import md_text, terminal_text
+from harness.present.number_format import edge_text
 from harness.present.tables import Table, fit_text, to_csv, to_markdown, wrap
 
 # one line per group: its size is the line's n (a TPR's own count is in its row's `n`)
@@ -55,12 +56,20 @@ def _heading(key: tuple[Any, ...]) -> str:
     return f"{model} · {task} · {condition} (from the {suite} table{of_run}) · by {group_by}"
 
 
+# per-group rates and the worst group's accuracy: fractions (gaps and differences are not)
+_FRACTIONS = frozenset(
+    {"acc", "ece", "selection_rate", "tpr", "fpr", "clean_acc", "worst_group_acc"}
+)
+
+
 def _row_cell(r: Mapping[str, Any]) -> str:
     """`_cell` of a long row as it is (a dict: None where the frame has NaN)."""
     value, low = r["value"], r["ci_lo"]
     if value is None or pd.isna(value):
         return "undefined"
     text = f"{value:.3f}"
+    if r.get("metric") in _FRACTIONS:  # as the report and leaderboard: 0.00028 is not "0.000"
+        text = edge_text(value, text, "fraction")
     if low is not None and not pd.isna(low):
         text += f" [{low:.3f}, {r['ci_hi']:.3f}]"
     if r.get("n") != r.get("group_n"):  # a rate of part of the group (TPR: its positives)

@@ -115,7 +115,14 @@ def _column(c: HeadlineColumn) -> ColumnHead:
     chance = ""
     if c.at_chance and c.chance is not None:  # no "best" where nobody beats a constant guess
         chance = f"all at or below chance ({value_text(c.chance, c.unit)}); none starred"
-    return ColumnHead(c.label, c.detail, arrow, words, c.method, c.all_tied, chance)
+    detail = c.detail
+    if c.unit not in _UNITLESS:  # 31.7k of what: "samples/s, cpu (AMD EPYC), batch 64"
+        detail = ", ".join(x for x in (c.unit, c.detail) if x)
+    return ColumnHead(c.label, detail, arrow, words, c.method, c.all_tied, chance)
+
+
+# units a headline column's number needs no word for (fractions, scores, ratios, differences)
+_UNITLESS = frozenset({"", "fraction", "score", "ratio", "difference"})
 
 
 def _cell(

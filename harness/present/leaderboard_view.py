@@ -18,12 +18,14 @@ Tables are written by `harness.present.tables`.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from harness.analysis.caveats import caveats
 from harness.analysis.headline import headline_keys, worst_group_words
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
+from harness.present.number_format import edge_text, interval_ends
 from harness.present.tables import Table, fit_text, to_csv, to_json, to_markdown, wrap
 
 BELOW_CHANCE = (
@@ -49,8 +51,10 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
     if m.value is None:
         return "undefined"
     text = _num(m.value)
+    text = edge_text(m.value, text, m.unit)  # as the report: 0.99998 is not "1.000"
     if m.ci:
-        text += f" [{_num(m.ci[0])}, {_num(m.ci[1])}]"
+        low, high = interval_ends(m.ci, _num(m.ci[0]), _num(m.ci[1]))
+        text += f" [{low}, {high}]"
     else:  # the legend reads "estimate [95% CI]": a missing interval is said, not left out
         text += " (no interval)"
     if m.flags:
@@ -194,13 +198,7 @@ def render_table(boards: list[Board], *, width: int | None = None) -> str:
         if headline:
             parts.append(wrap(terminal_text(headline), width))
         parts.append(fit_text(board_table(b, labels), width, keep=2))
-        lines = [
-            "values: estimate [95% CI]; units and direction: "
-            + ", ".join(
-                f"{labels[c]} ({u}, {'higher' if h else 'lower'} is better)"
-                for c, (u, h) in b.units.items()
-            )
-        ]
+        lines = [f"values: estimate [95% CI]; {units_line(b, labels)}"]
         lines.extend(f"measured at: {line}" for line in legend)
         lines.extend(footnotes(b)[1])
         if b.rank_method:
@@ -209,6 +207,20 @@ def render_table(boards: list[Board], *, width: int | None = None) -> str:
         parts.extend(wrap(terminal_text(line), width) for line in lines)
         parts.append("")
     return "\n".join(parts)
+
+
+def units_line(board: Board, labels: dict[str, str]) -> str:
+    """Each column's unit and direction (ECE, Brier, latency: lower is better), as every text
+    form of the board says it."""
+    return "units and direction: " + ", ".join(
+        f"{labels[c]} ({u}, {'higher' if h else 'lower'} is better)"
+        for c, (u, h) in board.units.items()
+    )
+
+
+def units_of(board: Board) -> dict[str, dict[str, Any]]:
+    """Column key -> {unit, higher_is_better}: the JSON's `units`."""
+    return {c: {"unit": u, "higher_is_better": h} for c, (u, h) in board.units.items()}
 
 
 def render_markdown(boards: list[Board]) -> str:
@@ -224,6 +236,7 @@ def render_markdown(boards: list[Board]) -> str:
         if headline:
             parts.append(f"{md_text(headline)}\n")
         parts.append(to_markdown(board_table(b, labels)))
+        parts.append(f"\n> {md_text(units_line(b, labels))}")
         parts.extend(f"\n> measured at: {md_text(line)}" for line in legend)
         parts.extend(f"\n> {md_text(line)}" for line in notes)
         if b.rank_method:
@@ -291,6 +304,7 @@ def render_json(boards: list[Board]) -> str:
                     "n": b.n,
                     "suites": b.suites,
                     "rank_method": b.rank_method,
+                    "units": units_of(b),
                     **({"protocol": b.protocol} if b.protocol is not None else {}),
                     **b.row_dict(r),
                     "notes": list(b.notes),

@@ -15,7 +15,32 @@ _FIXED_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
 
 
 def value_text(value: float | None, unit: str = "") -> str:
-    """A value as a table cell shows it (`undefined` when there is none)."""
+    """A value as a table cell shows it (`undefined` when there is none). A fraction strictly
+    between 0 and 1 never reads as 0.000 or 1.000 (none, all): an OOD AUROC of 0.99998 is
+    "0.99998", a robust accuracy of 0.0004 is "0.0004"."""
+    text = _plain_text(value, unit)
+    return text if value is None else edge_text(value, text, unit)
+
+
+def edge_text(value: float, text: str, unit: str) -> str:
+    """`text` (`value` to three decimals) with the digits that keep a fraction strictly between
+    0 and 1 off 0.000 and 1.000, and a small nonzero rate, time or size off 0.000 (a fixed-unit
+    number near 0, a difference, keeps 0.000); any other text unchanged."""
+    if unit != "fraction":
+        small = unit not in _FIXED_UNITS and value != 0 and text in ("0.000", "-0.000")
+        return f"{value:.2g}" if small else text
+    if text == "1.000" and value < 1:
+        for digits in range(4, 7):
+            longer = f"{value:.{digits}f}"
+            if not longer.startswith("1"):
+                return longer
+        return f"{math.floor(value * 1e6) / 1e6:.6f}"
+    if text == "0.000" and value > 0:
+        return f"{value:.2g}"
+    return text
+
+
+def _plain_text(value: float | None, unit: str = "") -> str:
     if value is None or not math.isfinite(value):
         return "undefined"
     if unit in _LARGE_UNITS or abs(value) >= 10_000:
@@ -49,18 +74,24 @@ def interval_text(ci: tuple[float, float] | None, unit: str = "") -> str:
     writes an end that rounds to 0.000 to two significant digits ("[0.0004, 0.012]")."""
     if ci is None:
         return ""
-    low, high = value_text(ci[0], unit), value_text(ci[1], unit)
-    if ci[0] > 0 or ci[1] < 0:  # excludes 0: an end that rounds to 0 would seem to hold it
-        low = f"{ci[0]:.2g}" if low == "0.000" else low
-        high = f"{ci[1]:.2g}" if high == "0.000" else high
+    low, high = interval_ends(ci, _plain_text(ci[0], unit), _plain_text(ci[1], unit))
     return f"[{low}, {high}]"
+
+
+def interval_ends(ci: tuple[float, float], low: str, high: str) -> tuple[str, str]:
+    """The ends as written (`low`, `high`), but where the interval excludes 0 an end written
+    as 0.000 gets two significant digits: it would seem to hold 0."""
+    if ci[0] > 0 or ci[1] < 0:
+        low = f"{ci[0]:.2g}" if low in ("0.000", "-0.000") else low
+        high = f"{ci[1]:.2g}" if high in ("0.000", "-0.000") else high
+    return low, high
 
 
 def signed_text(value: float | None, unit: str = "") -> str:
     """A difference with its sign (+0.012, -0.030, 0.000)."""
     if value is None:
         return "undefined"
-    text = value_text(value, unit)
+    text = _plain_text(value, unit)
     return f"+{text}" if value > 0 and text.strip("0.") else text
 
 

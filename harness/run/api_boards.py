@@ -34,9 +34,7 @@ def leaderboard(
     rows = []
     for board in boards:
         for row in board.rows:
-            flat = row.to_dict(
-                ranked=board.rank_metric is not None, column_suites=board.column_suites
-            )
+            flat = board.row_dict(row)  # as the command's JSON: a worst group's own n
             for column in board.columns:
                 ci = flat.pop(f"{column}_ci", None)
                 flat[f"{column}_ci_low"] = ci[0] if ci else None

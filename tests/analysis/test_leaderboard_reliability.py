@@ -139,3 +139,72 @@ def test_upper_bound_is_said_on_the_number_in_table_and_markdown(tmp_path: Path)
         assert "UPPER BOUND" in line
         honest = next(x for x in text.splitlines() if "honest" in x and "0.400" in x)
         assert "UPPER BOUND" not in honest
+
+
+def test_a_metric_two_suites_report_keeps_both_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The adversarial suite's clean_acc (on its attacked subset) and the shift suite's (on its
+    own subset) are different numbers with one key: `--all-metrics` showed only the last job's,
+    under a column a reader takes for the attacked subset's (quickstart: mnist-cnn-adv 0.973
+    n=300 shown, the attacked subset's 0.995 n=200 gone)."""
+    from tests.present.synthetic import _rec
+
+    more = {
+        ("m1", "adversarial"): [_rec("adversarial", "clean_acc", 0.995, headline=False)],
+        ("m1", "shift"): [_rec("shift", "clean_acc", 0.973, n=300, headline=False)],
+    }
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8}, more=more)
+    assert main(["leaderboard", str(run), "--all-metrics", "--format", "json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["model"] == "m1")
+    assert "clean_acc" not in row
+    assert (row["clean_acc[suite=adversarial]"], row["clean_acc[suite=adversarial]_n"]) == (
+        0.995,
+        200,
+    )
+    assert (row["clean_acc[suite=shift]"], row["clean_acc[suite=shift]_n"]) == (0.973, 300)
+    boards = build_boards(run, all_metrics=True, suite_boards=installed_suite_boards())
+    assert boards[0].column_suites["clean_acc[suite=shift]"] == "shift"
+    lines = list(csv.DictReader(io.StringIO(render_csv(boards))))
+    m1 = next(r for r in lines if r["model"] == "m1")
+    assert m1["clean_acc[suite=adversarial]"] == "0.995" and m1["clean_acc[suite=shift]"] == "0.973"
+    text = render_markdown(boards)
+    assert "clean_acc\\[suite=adversarial\\]" in text and "clean_acc\\[suite=shift\\]" in text
+    assert "0.995 \\[" in text and "0.973 \\[" in text
+
+
+def test_the_leaderboard_writes_edges_of_fractions_and_intervals_as_the_report(
+    tmp_path: Path,
+) -> None:
+    """The leaderboard wrote an OOD AUROC of 0.99998 as "1.000" and an FPR@95 interval that
+    excludes 0, [0.00047, 0.023], as "[0.000, 0.023]" (quickstart digits-cnn); the report wrote
+    "[0.00047, 0.023]". Both now follow harness.present.number_format."""
+    from tests.present.synthetic import _rec
+
+    more = {
+        ("m1", "accuracy"): [
+            _rec("accuracy", "auroc_like", 0.9999777777777777, ci=(0.9935, 0.99999992)),
+            _rec("accuracy", "fpr_like", 0.0033333, hib=False, ci=(0.00047201, 0.0231384)),
+            _rec("accuracy", "tflops_like", 4.86e-05, unit="TFLOP/s", ci=(4e-05, 5e-05)),
+        ]
+    }
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8}, more=more)
+    text = render_table(build_boards(run, suite_boards=installed_suite_boards()))
+    assert "0.99998 [0.994, 1.000]" in text and "0.003 [0.00047, 0.023]" in text
+    assert "1.000 [0.994" not in text and "[0.000, 0.023]" not in text
+    assert "4.9e-05 [4e-05, 5e-05]" in text
+
+
+def test_every_text_form_says_which_way_is_better(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The terminal table said "ece (fraction, lower is better)"; the Markdown and the JSON
+    said nothing, so a reader (or a script sorting a column) took every column as higher-better."""
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8})
+    boards = build_boards(run, suite_boards=installed_suite_boards())
+    assert "ece (fraction, lower is better)" in render_table(boards)
+    assert "ece (fraction, lower is better)" in render_markdown(boards)
+    assert main(["leaderboard", str(run), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["units"]["ece"] == {"unit": "fraction", "higher_is_better": False}
+    assert row["units"]["top1_acc"] == {"unit": "fraction", "higher_is_better": True}

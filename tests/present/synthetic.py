@@ -165,12 +165,14 @@ def write_synthetic_run(
     headline: Headline | None = None,
     confidence: dict[str, float] | None = None,
     notes: dict[tuple[str, str], tuple[str, ...]] | None = None,
+    more: dict[tuple[str, str], list[MetricRecord]] | None = None,
 ) -> Path:
     """A run with two or more models x five suites; returns the run folder. `variants` maps a
     model to its parent (a compressed variant, docs/variants.md); `headline` is stored with the
     task summary (none stored when None, as by an older harness); `confidence`: models whose
     clean confidence is this constant (their ECE, one bin, is |confidence - accuracy|);
-    `notes`: the job notes of (model, suite)."""
+    `notes`: the job notes of (model, suite); `more`: further metrics of (model, suite)."""
+    more = more or {}
     confidence = confidence or {}
     notes = notes or {}
     variants = variants or {}
@@ -300,6 +302,7 @@ def write_synthetic_run(
         ]
         jobs.append(("throughput", None, thr, {}, {}))
         for suite, tab, metrics, artifacts, arrays in jobs:
+            metrics = [*metrics, *more.get((model, suite), [])]
             rec = _record(
                 model,
                 suite,

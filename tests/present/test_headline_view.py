@@ -266,3 +266,18 @@ def test_a_budget_the_features_make_meaningless_is_said_with_the_robust_verdict(
     # without such notes, no caveat
     view = _synthetic_view(tmp_path / "plain", models={"a": 0.9, "b": 0.8})
     assert all("Caveat" not in verdict_sentence(v) for v in view.verdicts)
+
+
+def test_a_headline_column_with_a_unit_names_it(tmp_path: Path) -> None:
+    """The report's index and summary.md showed throughput as "31.7k" and "1.00M" under
+    "throughput ↑ / cpu (AMD EPYC), batch 64": no word that these are samples per second (the
+    leaderboard's column is throughput_samples_per_s, its legend says samples/s)."""
+    root = tmp_path / "res"
+    write_synthetic_run(root, models={"a": 0.9, "b": 0.8})
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    view = headline_view(head)
+    by_label = {c.label: c for c in view.columns}
+    assert by_label["throughput"].detail.startswith("samples/s, ")
+    assert "throughput: samples/s, " in summary_markdown([head])
+    assert not by_label["clean accuracy"].detail.startswith("fraction")  # no unit for fractions

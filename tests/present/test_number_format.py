@@ -114,3 +114,45 @@ def test_the_gate_shows_each_change_with_its_interval() -> None:
     assert _cells(row)[at] == "+0.0000 (debiased ECE: [-0.0183, +0.0183])"
     row.ci = None
     assert _cells(row)[at] == "+0.0000"
+
+
+def test_a_fraction_between_0_and_1_never_reads_as_none_or_all() -> None:
+    """Quickstart: digits-mlp's OOD AUROC 0.99998 read "1.000" (a perfect detector) in the
+    report and the leaderboard; a robust accuracy of 1 in 2,500 would read "0.000"."""
+    assert value_text(0.9999777777777777, "fraction") == "0.99998"
+    assert value_text(0.9996, "fraction") == "0.9996" and value_text(0.99949, "fraction") == "0.999"
+    assert value_text(0.99999999, "fraction") == "0.999999"
+    assert (
+        value_text(0.0004, "fraction") == "0.0004" and value_text(4.9e-05, "fraction") == "4.9e-05"
+    )
+    assert value_text(1.0, "fraction") == "1.000" and value_text(0.0, "fraction") == "0.000"
+    assert value_text(0.0004, "difference") == "0.000"  # a difference near 0 is not an edge
+    assert interval_text((0.9935, 0.99999992), "fraction") == "[0.994, 1.000]"
+
+
+def test_a_change_past_the_tolerance_never_prints_as_the_tolerance() -> None:
+    """The gate printed a drop of 8 of 797 samples, -0.010038, as "-0.0100" beside "worse beyond
+    tolerance (drop ≤ 0.01)": a change that reads as exactly the tolerance, said to be past it."""
+    from harness.analysis.check import CheckRow
+    from harness.analysis.check_policy import MetricRule
+    from harness.present.check_view import change_text
+
+    def row(base: float, cur: float, reason: str) -> CheckRow:
+        return CheckRow("m", "t", "adversarial", "robust_acc", base, cur, "fail", reason,
+                        rule=MetricRule(max_drop=0.01, alpha=0.05))  # fmt: skip
+
+    beyond = "significant regression beyond tolerance (drop ≤ 0.01)"
+    assert change_text(row(0.489335, 0.479297, beyond)) == "-0.01004"
+    assert change_text(row(0.489335, 0.469297, beyond)) == "-0.0200"  # clearly past: as before
+    assert change_text(row(0.489335, 0.479335, "within tolerance (drop ≤ 0.01)")) == "-0.0100"
+
+
+def test_harness_groups_writes_a_rate_between_0_and_1_as_the_report() -> None:
+    """`harness groups`: digits-cnn's ECE on class 0, 0.00028, read "0.000" (perfectly
+    calibrated); the report and leaderboard now write such a fraction "0.00028"."""
+    from harness.present.groups_view import _row_cell
+
+    row = {"metric": "ece", "value": 0.000284881, "ci_lo": 0.0, "ci_hi": 0.037, "n": 71,
+           "group_n": 71, "flag": ""}  # fmt: skip
+    assert _row_cell(row) == "0.00028 [0.000, 0.037]"
+    assert _row_cell({**row, "metric": "group_acc_gap"}).startswith("0.000 [")  # a difference

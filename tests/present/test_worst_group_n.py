@@ -94,3 +94,14 @@ def test_the_leaderboard_json_and_csv_carry_the_worst_groups_own_n() -> None:
                if r["model"] == "diabetes-mlp"]  # fmt: skip
     assert line[f"{KEY}_n"] == "49" and line[f"{KEY}_n_all_groups"] == "177"
     assert line[f"{KEY}_worst_groups"] == "under 40 (n=49)"
+
+
+def test_the_python_leaderboard_gives_the_worst_groups_n_as_the_command() -> None:
+    """`harness.leaderboard()` built its rows without the board's worst groups: `_n` was None
+    and `_worst_groups` [] where `harness leaderboard --format json` says 49 (under 40)."""
+    import harness
+
+    frame = harness.leaderboard(QUICKSTART, task="diabetes")
+    row = frame[frame["model"] == "diabetes-mlp"].iloc[0]
+    assert row[f"{KEY}_n"] == 49 and row[f"{KEY}_n_all_groups"] == 177
+    assert row[f"{KEY}_worst_groups"] == [{"group": "under 40", "n": 49}]

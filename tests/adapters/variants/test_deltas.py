@@ -173,3 +173,27 @@ def test_a_variant_without_a_matching_parent_job_says_what_differs(
         alone.reason
         == "no results of parent 'm' on task 't': run the parent and its variant together"
     )
+
+
+def test_the_leaderboard_note_gives_the_worst_slice_its_holm_p_and_where_it_is() -> None:
+    """The worst of many slices is picked for its drop: the leaderboard's note printed only its
+    unadjusted McNemar p (`p=0.010` reads as a significant harm when Holm over 40 slices says
+    1.000) and not the suite and condition of the slice (quickstart: `label=2 0.050 (n=20)`,
+    the adversarial suite's 200-sample subset, where the digits test set has ~72 of each)."""
+    from harness.analysis.variant_deltas import (
+        HarmSlice,
+        MetricDelta,
+        VariantComparison,
+        VariantSize,
+        board_notes,
+    )
+
+    size = VariantSize(None, None, None, None, None, None, None, None)
+    delta = MetricDelta("accuracy", "top1_acc", "fraction", True, 0.9, 0.89, -0.01,
+                        "mcnemar_exact", 719, 0.5, 1.0, ci=(-0.02, 0.005))  # fmt: skip
+    harm = HarmSlice("adversarial", "class", "label=2", "clean", 20, 1.0, 0.7, 0.3, 0.01, 1.0)
+    comp = VariantComparison("m@int8", "m", "int8", "digits", size, deltas=[delta],
+                             worst={"class": harm}, slices_tested=40)  # fmt: skip
+    (note,) = board_notes([comp], "digits", "top1_acc")
+    assert "largest slice drop label=2 [adversarial, clean] 0.300" in note, note
+    assert "n=20, McNemar p=0.010, Holm p=1.000 over 40 slices" in note, note
