@@ -206,9 +206,9 @@ def _group_columns(
                 f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
             )
         if not pd.api.types.is_numeric_dtype(values.dtype):  # text, categories, mixed objects
-            # trimmed as a CSV's group cells are: "a" and "a " would be two groups that print
-            # alike in every table
-            values = values.astype(str).str.strip()
+            # trimmed and composed (NFC) as a CSV's group cells are: "a" and "a ", or "café"
+            # composed and decomposed, would be two groups that print alike in every table
+            values = values.astype(str).str.strip().str.normalize("NFC")
             blank = (values == "").to_numpy()
             if blank.any():
                 row = int(np.flatnonzero(blank)[0])

@@ -333,6 +333,17 @@ def test_an_empty_group_cell_fails_only_the_group_readers(tmp_path: Path) -> Non
         task.check_groups(["sex"])
 
 
+def test_group_values_written_in_two_unicode_forms_are_one_group(tmp_path: Path) -> None:
+    """'café' written composed (U+00E9) and decomposed (e + U+0301) printed alike but were two
+    groups of the fairness suite (two rows named café in every table): group values are read
+    in Unicode's composed form (NFC), as they are trimmed."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    rows = f"a,city,label\n1,{composed},0\n2,{decomposed},1\n3,x,0\n4, {decomposed},1\n"
+    write(tmp_path, "u.csv", rows)
+    task = load(tmp_path, source="u.csv", feature_columns=["a"], group_columns=["city"])
+    assert list(task.groups()["city"]) == [composed, composed, "x", composed]
+
+
 def test_numbers_beyond_float32_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "big.csv", "a,label\n1,0\n1e39,1\n")
     refused(tmp_path, r"'a' in split 'test' holds an infinite value .*row 2 of", source="big.csv")

@@ -581,6 +581,24 @@ def test_group_values_are_trimmed_as_a_csvs_are() -> None:
         )
 
 
+def test_group_values_in_two_unicode_forms_are_one_group() -> None:
+    """'café' composed and decomposed printed alike but were two groups; they are one, in the
+    composed form (NFC), as a CSV task's are."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]})
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    got = harness.evaluate(
+        linear_tabular(features=1),
+        data=frame,
+        groups={"city": [composed, decomposed, "x", decomposed]},
+        suites={"fairness": {}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert list(got.table.to_pandas()["group:city"]) == [composed, composed, "x", composed]
+    sizes = {r.context["group"]: r.n for r in got.metrics if r.metric == "group_acc"}
+    assert sizes == {composed: 3, "x": 1}
+
+
 def test_a_frame_with_numbered_columns_is_read_as_its_array() -> None:
     """`pd.DataFrame(x)` labels its columns 0, 1, ...: read by default or named by those
     labels, the same task and numbers as the array itself."""
