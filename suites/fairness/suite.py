@@ -30,7 +30,13 @@ from harness.stats.groups import (
     positive_class_note,
 )
 from harness.suites.accuracy import predict
-from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
+from harness.suites.fairness.binning import (
+    bin_labels,
+    binned_name,
+    data_columns,
+    group_labels,
+    not_attributes,
+)
 from harness.suites.fairness.board import BOARD
 from harness.suites.fairness.columns import (
     binary_label_error,
@@ -63,6 +69,7 @@ class _Groups:
     bins: dict[str, Sequence[float]]
     labels: pd.DataFrame
     groupings: list[Grouping]
+    empty_bins: dict[str, list[str]]  # per binned column: its bins that hold no sample
 
 
 def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTable:
@@ -214,6 +221,15 @@ class FairnessSuite(Suite):
                 f"{name}: groups present in the training split but absent from {where}: "
                 + ", ".join(absent)
             )
+        keys = self._bins_keys(task)
+        for column, empty in groups.empty_bins.items():
+            # a declared bin that holds no sample is in no group metric: say so, as an empty
+            # intersection is listed, rather than report fewer groups than were declared
+            notes.append(
+                f"{binned_name(column)}: bins of {keys[column]} that hold no sample of {where}: "
+                + ", ".join(empty)
+                + "; every group metric, worst group and gap is over the other bins"
+            )
         artifacts = {
             "groupings": [grouping_name(g) for g in groups.groupings],
             "bins": {binned_name(c): list(e) for c, e in groups.bins.items()},
@@ -247,7 +263,15 @@ class FairnessSuite(Suite):
         )
         rename = {c: binned_name(c) if c in bins else c for c in columns}
         groupings: list[Grouping] = [tuple(rename[c] for c in g) for g in raw_groupings]
-        return _Groups(columns=columns, bins=bins, labels=labels, groupings=groupings)
+        empty_bins: dict[str, list[str]] = {}
+        for c, edges in bins.items():
+            present = set(labels[rename[c]])
+            empty = [b for b in bin_labels(list(edges)) if b not in present]
+            if empty:
+                empty_bins[c] = empty
+        return _Groups(
+            columns=columns, bins=bins, labels=labels, groupings=groupings, empty_bins=empty_bins
+        )
 
     def _train_coverage(
         self,

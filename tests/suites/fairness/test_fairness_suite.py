@@ -100,6 +100,24 @@ def test_group_absent_from_test_is_reported(task) -> None:  # noqa: ANN001
     assert any("absent from the test split: <40" in n for n in result.notes)
 
 
+def test_a_bin_without_samples_is_reported(task) -> None:  # noqa: ANN001
+    """Edges [0, 10, 40, ...] on ages 19-69: the bin [0, 10) holds no sample, and it vanished
+    without a word (three age groups reported where four were declared, the worst group taken
+    over the three); an empty intersection is listed as a group of 0. Its note names it."""
+    edges = [0, 10, 40, 50, 60, 200]
+    result = FairnessSuite({"group_by": ["age"], "bins": {"age": edges}}).run(adapter(), task, CTX)
+    groups = {r.context["group"] for r in result.metrics if r.metric == "group_acc"}
+    assert "[0, 10)" not in groups and len(groups) == 4
+    assert result.artifacts["absent_in_test"] == {}
+    assert any(
+        n.startswith(
+            "age_bin: bins of suites.fairness.bins.age that hold no sample of the test "
+            "split: [0, 10)"
+        )
+        for n in result.notes
+    ), result.notes
+
+
 def test_a_group_left_out_by_the_limit_is_not_called_absent_from_the_test_split(
     task,  # noqa: ANN001
 ) -> None:
