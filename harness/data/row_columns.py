@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, UNLABELED
 from harness.data.table_columns import Rows, Where, arrow_column, categories, class_ids
-from harness.data.table_reader import spaced_name
+from harness.data.table_reader import missing_column_hint
 from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def check_columns(
             raise DatasetError(
                 f"task {spec.name!r}: column {col!r} not found in {where}; "
                 f"available columns: {', '.join(ds.column_names)}"
-                f"{spaced_name(col, list(ds.column_names))}"
+                f"{missing_column_hint(col, list(ds.column_names))}"
             )
 
 

@@ -594,6 +594,27 @@ def test_a_column_named_with_spaces_in_the_header_is_pointed_out(tmp_path: Path)
     refused(tmp_path, r"has no column 'label' .*" + hint, source="s.csv")
 
 
+def test_a_misspelt_column_gets_its_close_match(tmp_path: Path) -> None:
+    """`group_columns: [Sex]` on a file whose header says `sex` listed every column without
+    the suggestion `suites.fairness.group_by` gives; on a wide file the name was lost in the
+    list. `harness validate` and the loader now add the close match."""
+    from harness.data.sources import check_task_source
+
+    write(tmp_path, "g.csv", "a,sex,race,label\n1,f,x,0\n2,m,y,1\n")
+    fields = {"name": "t", "modality": "tabular", "source": "g.csv", "feature_columns": ["a"]}
+    spec = TaskSpec.model_validate({**fields, "group_columns": ["Sex"]})
+    hint = r"has no column 'Sex' \(group_columns\); its columns: a, sex, race, label; did you mean 'sex'\?$"
+    with pytest.raises(DatasetError, match=hint):
+        check_task_source(spec, tmp_path)
+    write(tmp_path, "g.parquet", b"")
+    pd.read_csv(tmp_path / "g.csv").to_parquet(tmp_path / "g.parquet")
+    with pytest.raises(DatasetError, match=r"did you mean 'race'\?$"):
+        load(tmp_path, **{**fields, "source": "g.parquet", "group_columns": ["rase"]})
+    spec = TaskSpec.model_validate({**fields, "group_columns": ["zzz"]})
+    with pytest.raises(DatasetError, match=r"its columns: a, sex, race, label$"):
+        check_task_source(spec, tmp_path)
+
+
 def test_a_split_holding_two_copies_of_one_file_is_refused(tmp_path: Path) -> None:
     """A folder's split is every file whose name starts with it, so `test_backup.csv` (a copy of
     `test.csv`) joined the test split: every row was evaluated twice (iris: n=100 for 50 rows,
