@@ -61,6 +61,31 @@ def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, .
     return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
 
 
+# values that R, pandas and spreadsheets write for a missing cell (pandas' `astype(str)` turns
+# NaN and None into "nan" and "None"): read as text they become a group of their own
+MISSING_LIKE = frozenset(
+    {"NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "None", "none", "null", "NULL", "<NA>", "#N/A"}
+)
+
+
+def missing_like_notes(labels: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """A note per group column holding a value that usually marks a missing cell (`NA`, `nan`):
+    it is reported as a group beside the real ones, which the user may not know."""
+    notes = []
+    for column in columns:
+        counts = labels[column].value_counts()
+        found = [(v, int(counts[v])) for v in counts.index if v in MISSING_LIKE]
+        if found:
+            listed = ", ".join(f"{v!r} ({n:,} samples)" for v, n in found)
+            notes.append(
+                f"group column {column!r} holds {listed}, a common marker of a missing value "
+                "(R writes NA, pandas' astype(str) writes nan): it is reported as a group of its "
+                "own; if it means missing, drop or fill those rows (a spec task: list it in "
+                "missing_values to have it refused)"
+            )
+    return notes
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Groups:
     """Raw group columns, their bin edges, each sample's (binned) group labels, the groupings."""
@@ -200,6 +225,9 @@ class FairnessSuite(Suite):
             task, groups.columns, groups.bins, groups.labels, groups.groupings
         )
         notes = list(breakdown.notes)
+        notes += missing_like_notes(
+            groups.labels, [c for c in groups.columns if c not in groups.bins]
+        )
         if task.num_classes == 2:
             notes.append(positive_class_note(task.class_names, cfg.positive_label))
         elif "positive_label" in cfg.model_fields_set:  # set, and it changes nothing here
