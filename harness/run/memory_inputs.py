@@ -12,6 +12,7 @@ Every refusal is one `InMemoryDataError` line naming the argument.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -118,9 +119,14 @@ def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | N
         )
     missing = [g for g in groups if g not in frame.columns]
     if missing:
+        names = [str(c) for c in frame.columns]
+        asked = str(missing[0])
+        close = [c for c in names if c.casefold() == asked.casefold()]
+        close += [c for c in difflib.get_close_matches(asked, names, n=3) if c not in close]
+        hint = f"; did you mean {', '.join(map(repr, close[:3]))}?" if close else ""
         raise InMemoryDataError(
             f"groups: column {missing[0]!r} is not a column of data "
-            f"(columns: {', '.join(map(str, frame.columns))})"
+            f"(columns: {', '.join(names)}){hint}"
         )
     return frame[list(groups)].reset_index(drop=True)
 

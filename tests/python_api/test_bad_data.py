@@ -277,6 +277,16 @@ CASES = {
         ),
         r"^feature_columns: '0' is not a column of data \(columns: 0, 1, 'label'\)$",
     ),
+    "frame with a misspelt group column": (
+        dict(
+            data=pd.DataFrame(
+                {"a": [0.1, 0.3], "b": [0.2, 0.4], "sex": ["f", "m"], "label": [0, 1]}
+            ),
+            groups=["Sex"],
+        ),
+        r"^groups: column 'Sex' is not a column of data \(columns: a, b, sex, label\); "
+        r"did you mean 'sex'\?$",
+    ),
     "frame without the label": (
         dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
         r"^label_column: 'y' is not a column of data \(columns: a\)$",
