@@ -7,6 +7,8 @@ and intersections. The same breakdown of any other condition comes from `harness
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +62,8 @@ def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, .
     cols = tuple(c for c in task.group_columns if c not in skip)
     return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
 
+
+GROUP_BINS = "group_bins"  # the name of the task's bin edges among the job's input prints
 
 # values that R, pandas and spreadsheets write for a missing cell (pandas' `astype(str)` turns
 # NaN and None into "nan" and "None"): read as text they become a group of their own
@@ -176,11 +180,24 @@ class FairnessSuite(Suite):
         """The print of the training split's group columns: the groups it holds that the test
         split lacks are reported (`_train_coverage`), so an edit of them reruns the job. The
         job reads no training input, so an edit of those alone does not (nor is every
-        training image read to hash it)."""
+        training image read to hash it). And the task's `group_bins` of the columns it bins
+        (`group_bins`; the suite's own `bins` are in its config hash): they are in no task
+        fingerprint, so an edit of the edges alone reused the job grouped by the old edges."""
         assert isinstance(self.config, FairnessConfig)
         columns = sorted({c for g in requested_groupings(self.config, task) for c in g})
+        out: dict[str, str] = {}
         printed = task.train_columns_fingerprint(columns)
-        return {} if printed is None else {TRAIN_SPLIT: printed}
+        if printed is not None:
+            out[TRAIN_SPLIT] = printed
+        edges = {
+            c: [float(e) for e in task.group_bins[c]]
+            for c in columns
+            if c in task.group_bins and c not in self.config.bins
+        }
+        if edges:  # none (a task without bins, or none grouped by): the key it had before
+            text = json.dumps(edges, sort_keys=True).encode()
+            out[GROUP_BINS] = hashlib.sha256(text).hexdigest()
+        return out
 
     def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
         """`group_by`, `bins` and `positive_label` against the planned tasks' columns
