@@ -344,6 +344,28 @@ def test_group_values_written_in_two_unicode_forms_are_one_group(tmp_path: Path)
     assert list(task.groups()["city"]) == [composed, composed, "x", composed]
 
 
+def test_a_nested_group_column_fails_only_the_group_readers_naming_it(tmp_path: Path) -> None:
+    """A Parquet group column of lists failed the task's every job (accuracy included) with
+    a traceback and pyarrow's "Unsupported cast from list<element: int64> to utf8", naming no
+    column. It is now a problem of that column alone, as an empty cell is."""
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "tags": [[1], [1, 2], [3], [1]]})
+    frame.assign(label=[0, 1, 0, 1]).to_parquet(tmp_path / "n.parquet")
+    task = load(tmp_path, source="n.parquet", feature_columns=["a"], group_columns=["tags"])
+    assert len(task) == 4
+    with pytest.raises(
+        DatasetError,
+        match=r"^task 't': group column 'tags' holds list<.*> values in split 'test'; a group "
+        r"column holds one value per row",
+    ):
+        task.check_groups(["tags"])
+    frame.assign(label=[0, 1, 0, 1], tags=[b"a", b"\xff\xfe", b"a", b"b"]).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    task = load(tmp_path, source="b.parquet", feature_columns=["a"], group_columns=["tags"])
+    with pytest.raises(DatasetError, match=r"group column 'tags' \(binary\) in split 'test' does"):
+        task.check_groups(["tags"])
+
+
 def test_numbers_beyond_float32_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "big.csv", "a,label\n1,0\n1e39,1\n")
     refused(tmp_path, r"'a' in split 'test' holds an infinite value .*row 2 of", source="big.csv")
