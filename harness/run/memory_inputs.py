@@ -620,15 +620,26 @@ def _hub_dataset(
     y = _labels(_column(ds, label), len(ds), names)
     kind = ds.features[label]
     declared = tuple(map(str, kind.names)) if isinstance(kind, datasets.ClassLabel) else None
+    # a ClassLabel group column holds codes (0, 1) whose names the dataset declares: they are
+    # shown beside the codes, as the label column's names name the classes
+    group_labels = {
+        c: {str(i): str(v) for i, v in enumerate(ds.features[c].names)}
+        for c in names_used
+        if c in ds.features and isinstance(ds.features[c], datasets.ClassLabel)
+    }
     feature = ds.features[source]
     if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         texts = ds.select_columns([source]).with_format("arrow")[0 : len(ds)].column(0)
         inputs = [str(t) for t in texts.to_pylist()]
-        return Labeled(inputs=inputs, labels=y, class_names=declared), named
+        return Labeled(
+            inputs=inputs, labels=y, class_names=declared, group_labels=group_labels
+        ), named
     x = _column(ds, source)
     if isinstance(feature, datasets.Image):
         x = _images(x, source)
-    return Labeled(inputs=_inputs(x), labels=y, class_names=declared), named
+    return Labeled(
+        inputs=_inputs(x), labels=y, class_names=declared, group_labels=group_labels
+    ), named
 
 
 def _column(ds: datasets.Dataset, name: str) -> np.ndarray:
