@@ -66,9 +66,10 @@ def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, .
 GROUP_BINS = "group_bins"  # the name of the task's bin edges among the job's input prints
 
 # values that R, pandas and spreadsheets write for a missing cell (pandas' `astype(str)` turns
-# NaN and None into "nan" and "None"): read as text they become a group of their own
+# NaN and None into "nan" and "None"): read as text they become a group of their own. Words a
+# real category may be (`none` smokers, `na` a region code) are left out
 MISSING_LIKE = frozenset(
-    {"NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "None", "none", "null", "NULL", "<NA>", "#N/A"}
+    {"NA", "N/A", "n/a", "NaN", "nan", "NAN", "None", "null", "NULL", "<NA>", "#N/A"}
 )
 
 
