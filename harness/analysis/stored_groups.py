@@ -487,9 +487,13 @@ def _check_by_columns(by: list[str], stored: dict[str, set[bool]], words: Settin
                 hint = (
                     f"; its binned form is stored: {words('by', binned[0])}"
                     if binned
-                    else "; bin it (the fairness suite's `bins: {"
-                    + column
-                    + ": [edges...]}` or the task's group_bins) and group by the binned column"
+                    # bin edges (the task's group_bins, the fairness suite's bins) reach the
+                    # fairness suite's table alone: saying "bin it" sent a task with
+                    # group_bins in a circle
+                    else f"; only the fairness suite's table stores it binned (by its bins or "
+                    f"the task's group_bins: {words('by', column + '_bin')}); the other "
+                    "suites' tables keep the values: to break them down by it, add a banded "
+                    f"copy of {column!r} to the data and the task's group_columns"
                 )
                 raise ResultsError(
                     f"{words('by', column)}: group column {column!r} holds continuous values in every "

@@ -153,7 +153,8 @@ class JobHeader(Record):
     threads: int | None = None  # CPU threads the job ran with (never part of its key)
     # the fingerprints of the other tasks the suite read (the shift suite's shifted tasks and OOD
     # sets: `Suite.input_fingerprints`), by setting and name, and of the task's training split
-    # when it read that (`train_split`); part of the job key. Absent when the suite read none,
+    # when it read that (`train_split`), and of the task's bin edges the fairness suite applies
+    # (`group_bins`); part of the job key. Absent when the suite read none,
     # and in every job written before the field existed
     input_fingerprints: dict[str, str] = Field(default_factory=dict)
 

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, UNLABELED
 from harness.data.table_columns import Rows, Where, arrow_column, categories, class_ids
-from harness.data.table_reader import spaced_name
+from harness.data.table_reader import missing_column_hint
 from harness.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def check_columns(
             raise DatasetError(
                 f"task {spec.name!r}: column {col!r} not found in {where}; "
                 f"available columns: {', '.join(ds.column_names)}"
-                f"{spaced_name(col, list(ds.column_names))}"
+                f"{missing_column_hint(col, list(ds.column_names))}"
             )
 
 
@@ -177,13 +177,32 @@ def _read_group(
     group_bins) so the fairness suite can bin them; anything else is text. Empty cells are a
     problem of this column (see the module docstring), not of the task."""
     kind = column.type
+    unreadable = (
+        f"task {spec.name!r}: group column {col!r} holds {kind} values in {at.split}"
+        if pa.types.is_nested(kind)  # lists, structs, maps: no one value to group a row by
+        else None
+    )
     numeric = pa.types.is_floating(kind) or (pa.types.is_integer(kind) and col in spec.group_bins)
     if numeric:
         values = column.cast(pa.float64()).combine_chunks()
         empty = pc.or_kleene(pc.is_null(values), pc.is_nan(values)).fill_null(True)
-    else:
-        values = categories(column, spec.missing_values)
-        empty = pc.is_null(values)
+    elif unreadable is None:
+        try:
+            values = categories(column, spec.missing_values)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:  # bytes that are not UTF-8
+            unreadable = (
+                f"task {spec.name!r}: group column {col!r} ({kind}) in {at.split} does not read "
+                f"as text ({str(err).splitlines()[0]})"
+            )
+        else:
+            empty = pc.is_null(values)
+    if unreadable is not None:
+        out.groups[col] = pa.nulls(len(column), pa.string())
+        out.group_problems[col] = (
+            f"{unreadable}; a group column holds one value per row (text, a number, a date): "
+            "name a column of those in group_columns"
+        )
+        return
     count = int(pc.sum(empty).as_py() or 0)
     out.groups[col] = values
     if count:

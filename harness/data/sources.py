@@ -56,7 +56,7 @@ from harness.data.table_reader import (
     check_head,
     flat,
     head_column,
-    spaced_name,
+    missing_column_hint,
 )
 from harness.data.table_sources import (
     SPLIT_NAMES,
@@ -231,7 +231,7 @@ def check_named_columns(
         if column is not None and column not in have:
             raise DatasetError(
                 f"{where} has no column {column!r} ({key}); its columns: {', '.join(columns)}"
-                f"{spaced_name(column, columns)}"
+                f"{missing_column_hint(column, columns)}"
             )
 
 

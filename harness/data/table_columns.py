@@ -19,6 +19,7 @@ that reports them.
 from __future__ import annotations
 
 import logging
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -277,8 +278,12 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def categories(column: pa.ChunkedArray, markers: Sequence[str]) -> pa.Array:
-    """A category column as trimmed text, missing-value markers null (see `coded`)."""
-    return coded(column, markers).text()
+    """A category column as trimmed text in Unicode's composed form (NFC), missing-value
+    markers null (see `coded`): `café` written composed and decomposed prints alike, so it is
+    one value, not two groups named alike in every table."""
+    cells = coded(column, markers)
+    values = [unicodedata.normalize("NFC", v) for v in cells.values]
+    return Coded(cells.codes, values).text()
 
 
 def one_hot_index(

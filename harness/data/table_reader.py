@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import csv
+import difflib
 import json
 import mmap
 import re
@@ -52,16 +53,21 @@ import pyarrow.parquet as pq
 from harness.core.errors import DatasetError
 
 
-def spaced_name(name: str, columns: list[str]) -> str:
-    """A hint for a column `name` that the header holds only with spaces around it (`a, b,
-    label` names ' label'), where a plain list of the columns seems to hold it; else ""."""
+def missing_column_hint(name: str, columns: list[str]) -> str:
+    """A hint for a column `name` the header lacks: the header name it holds with spaces around
+    it (`a, b, label` names ' label', where a plain list of the columns seems to hold it), else
+    its close matches (`Sex` for `sex`, case first), else ""."""
     spaced = [c for c in columns if c != name and c.strip() == name.strip()]
-    if not spaced:
-        return ""
-    return (
-        f"; the header names it {spaced[0]!r} (with spaces): name the column as written, or "
-        "remove the spaces from the header"
-    )
+    if spaced:
+        return (
+            f"; the header names it {spaced[0]!r} (with spaces): name the column as written, or "
+            "remove the spaces from the header"
+        )
+    close = [c for c in columns if c.casefold() == name.casefold()]
+    close += [
+        c for c in difflib.get_close_matches(name, columns, n=3, cutoff=0.6) if c not in close
+    ]
+    return f"; did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
 
 
 DEFAULT_MISSING: tuple[str, ...] = ("", "?")

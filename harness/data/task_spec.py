@@ -329,9 +329,11 @@ class TaskSpec(StrictModel):
     def _group_labels(self) -> TaskSpec:
         unknown = sorted(set(self.group_labels) - set(self.group_columns))
         if unknown:
+            near = {c for u in unknown for c in difflib.get_close_matches(u, self.group_columns)}
+            hint = f" (did you mean {', '.join(sorted(near))}?)" if near else ""
             raise ValueError(
-                f"group_labels names {', '.join(unknown)}, which is not in group_columns; "
-                "label the values of a declared group column"
+                f"group_labels names {', '.join(unknown)}, which is not in group_columns "
+                f"{self.group_columns}{hint}; label the values of a declared group column"
             )
         # bins under a name no group column has would never be read: the column they were
         # meant for is then grouped by each of its values

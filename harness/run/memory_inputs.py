@@ -12,6 +12,7 @@ Every refusal is one `InMemoryDataError` line naming the argument.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -118,9 +119,14 @@ def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | N
         )
     missing = [g for g in groups if g not in frame.columns]
     if missing:
+        names = [str(c) for c in frame.columns]
+        asked = str(missing[0])
+        close = [c for c in names if c.casefold() == asked.casefold()]
+        close += [c for c in difflib.get_close_matches(asked, names, n=3) if c not in close]
+        hint = f"; did you mean {', '.join(map(repr, close[:3]))}?" if close else ""
         raise InMemoryDataError(
             f"groups: column {missing[0]!r} is not a column of data "
-            f"(columns: {', '.join(map(str, frame.columns))})"
+            f"(columns: {', '.join(names)}){hint}"
         )
     return frame[list(groups)].reset_index(drop=True)
 
@@ -614,15 +620,26 @@ def _hub_dataset(
     y = _labels(_column(ds, label), len(ds), names)
     kind = ds.features[label]
     declared = tuple(map(str, kind.names)) if isinstance(kind, datasets.ClassLabel) else None
+    # a ClassLabel group column holds codes (0, 1) whose names the dataset declares: they are
+    # shown beside the codes, as the label column's names name the classes
+    group_labels = {
+        c: {str(i): str(v) for i, v in enumerate(ds.features[c].names)}
+        for c in names_used
+        if c in ds.features and isinstance(ds.features[c], datasets.ClassLabel)
+    }
     feature = ds.features[source]
     if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         texts = ds.select_columns([source]).with_format("arrow")[0 : len(ds)].column(0)
         inputs = [str(t) for t in texts.to_pylist()]
-        return Labeled(inputs=inputs, labels=y, class_names=declared), named
+        return Labeled(
+            inputs=inputs, labels=y, class_names=declared, group_labels=group_labels
+        ), named
     x = _column(ds, source)
     if isinstance(feature, datasets.Image):
         x = _images(x, source)
-    return Labeled(inputs=_inputs(x), labels=y, class_names=declared), named
+    return Labeled(
+        inputs=_inputs(x), labels=y, class_names=declared, group_labels=group_labels
+    ), named
 
 
 def _column(ds: datasets.Dataset, name: str) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import SupportsIndex, cast
 
 import numpy as np
@@ -52,6 +52,9 @@ class Labeled:
     feature_names: tuple[str, ...] = ()
     modality_hint: str | None = None  # "tabular" for a DataFrame, None: from the shape
     class_names: tuple[str, ...] | None = None  # as the data declares them (a ClassLabel)
+    # readable names of group values the data declares (a ClassLabel group column's names by
+    # their codes): shown beside the codes, as a spec task's group_labels are
+    group_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     # the dtype x was passed in, when it held integers (uint8 images): a value outside the
     # bounds is then most likely a byte to scale, which the refusal says
     integer_dtype: str | None = None
@@ -92,6 +95,7 @@ def memory_task(
             bounds=None,
             data=arrow_dataset(pa.table(columns)),
             group_columns=group_columns,
+            group_labels=_declared_labels(data, group_columns),
             source=MEMORY_SOURCE,
             description=f"{n:,} texts passed from Python",
         )
@@ -110,6 +114,7 @@ def memory_task(
         bounds=box,
         data=arrow_dataset(pa.table(columns)),
         group_columns=group_columns,
+        group_labels=_declared_labels(data, group_columns),
         feature_names=data.feature_names,
         feature_bounds=feature_bounds,
         source=MEMORY_SOURCE,
@@ -176,6 +181,12 @@ def _class_count(num_classes: object) -> int | None:
     return operator.index(cast(SupportsIndex, num_classes))
 
 
+def _declared_labels(data: Labeled, group_columns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The data's declared names of the group values (`Labeled.group_labels`) of the group
+    columns the task keeps."""
+    return {c: dict(v) for c, v in data.group_labels.items() if c in group_columns}
+
+
 def _group_columns(
     groups: pd.DataFrame | None, n: int, columns: dict[str, pa.Array]
 ) -> tuple[str, ...]:
@@ -206,9 +217,9 @@ def _group_columns(
                 f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
             )
         if not pd.api.types.is_numeric_dtype(values.dtype):  # text, categories, mixed objects
-            # trimmed as a CSV's group cells are: "a" and "a " would be two groups that print
-            # alike in every table
-            values = values.astype(str).str.strip()
+            # trimmed and composed (NFC) as a CSV's group cells are: "a" and "a ", or "café"
+            # composed and decomposed, would be two groups that print alike in every table
+            values = values.astype(str).str.strip().str.normalize("NFC")
             blank = (values == "").to_numpy()
             if blank.any():
                 row = int(np.flatnonzero(blank)[0])

@@ -7,6 +7,8 @@ and intersections. The same breakdown of any other condition comes from `harness
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +32,13 @@ from harness.stats.groups import (
     positive_class_note,
 )
 from harness.suites.accuracy import predict
-from harness.suites.fairness.binning import binned_name, data_columns, group_labels, not_attributes
+from harness.suites.fairness.binning import (
+    bin_labels,
+    binned_name,
+    data_columns,
+    group_labels,
+    not_attributes,
+)
 from harness.suites.fairness.board import BOARD
 from harness.suites.fairness.columns import (
     binary_label_error,
@@ -55,6 +63,34 @@ def requested_groupings(config: FairnessConfig, task: Task) -> list[tuple[str, .
     return [(c,) for c in cols] + ([cols] if len(cols) > 1 else [])
 
 
+GROUP_BINS = "group_bins"  # the name of the task's bin edges among the job's input prints
+
+# values that R, pandas and spreadsheets write for a missing cell (pandas' `astype(str)` turns
+# NaN and None into "nan" and "None"): read as text they become a group of their own. Words a
+# real category may be (`none` smokers, `na` a region code) are left out
+MISSING_LIKE = frozenset(
+    {"NA", "N/A", "n/a", "NaN", "nan", "NAN", "None", "null", "NULL", "<NA>", "#N/A"}
+)
+
+
+def missing_like_notes(labels: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """A note per group column holding a value that usually marks a missing cell (`NA`, `nan`):
+    it is reported as a group beside the real ones, which the user may not know."""
+    notes = []
+    for column in columns:
+        counts = labels[column].value_counts()
+        found = [(v, int(counts[v])) for v in counts.index if v in MISSING_LIKE]
+        if found:
+            listed = ", ".join(f"{v!r} ({n:,} samples)" for v, n in found)
+            notes.append(
+                f"group column {column!r} holds {listed}, a common marker of a missing value "
+                "(R writes NA, pandas' astype(str) writes nan): it is reported as a group of its "
+                "own; if it means missing, drop or fill those rows (a spec task: list it in "
+                "missing_values to have it refused)"
+            )
+    return notes
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Groups:
     """Raw group columns, their bin edges, each sample's (binned) group labels, the groupings."""
@@ -63,6 +99,7 @@ class _Groups:
     bins: dict[str, Sequence[float]]
     labels: pd.DataFrame
     groupings: list[Grouping]
+    empty_bins: dict[str, list[str]]  # per binned column: its bins that hold no sample
 
 
 def _clean_table(adapter: ModelAdapter, task: Task, ctx: RunContext) -> SampleTable:
@@ -144,11 +181,24 @@ class FairnessSuite(Suite):
         """The print of the training split's group columns: the groups it holds that the test
         split lacks are reported (`_train_coverage`), so an edit of them reruns the job. The
         job reads no training input, so an edit of those alone does not (nor is every
-        training image read to hash it)."""
+        training image read to hash it). And the task's `group_bins` of the columns it bins
+        (`group_bins`; the suite's own `bins` are in its config hash): they are in no task
+        fingerprint, so an edit of the edges alone reused the job grouped by the old edges."""
         assert isinstance(self.config, FairnessConfig)
         columns = sorted({c for g in requested_groupings(self.config, task) for c in g})
+        out: dict[str, str] = {}
         printed = task.train_columns_fingerprint(columns)
-        return {} if printed is None else {TRAIN_SPLIT: printed}
+        if printed is not None:
+            out[TRAIN_SPLIT] = printed
+        edges = {
+            c: [float(e) for e in task.group_bins[c]]
+            for c in columns
+            if c in task.group_bins and c not in self.config.bins
+        }
+        if edges:  # none (a task without bins, or none grouped by): the key it had before
+            text = json.dumps(edges, sort_keys=True).encode()
+            out[GROUP_BINS] = hashlib.sha256(text).hexdigest()
+        return out
 
     def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
         """`group_by`, `bins` and `positive_label` against the planned tasks' columns
@@ -193,6 +243,9 @@ class FairnessSuite(Suite):
             task, groups.columns, groups.bins, groups.labels, groups.groupings
         )
         notes = list(breakdown.notes)
+        notes += missing_like_notes(
+            groups.labels, [c for c in groups.columns if c not in groups.bins]
+        )
         if task.num_classes == 2:
             notes.append(positive_class_note(task.class_names, cfg.positive_label))
         elif "positive_label" in cfg.model_fields_set:  # set, and it changes nothing here
@@ -213,6 +266,15 @@ class FairnessSuite(Suite):
             notes.append(
                 f"{name}: groups present in the training split but absent from {where}: "
                 + ", ".join(absent)
+            )
+        keys = self._bins_keys(task)
+        for column, empty in groups.empty_bins.items():
+            # a declared bin that holds no sample is in no group metric: say so, as an empty
+            # intersection is listed, rather than report fewer groups than were declared
+            notes.append(
+                f"{binned_name(column)}: bins of {keys[column]} that hold no sample of {where}: "
+                + ", ".join(empty)
+                + "; every group metric, worst group and gap is over the other bins"
             )
         artifacts = {
             "groupings": [grouping_name(g) for g in groups.groupings],
@@ -247,7 +309,15 @@ class FairnessSuite(Suite):
         )
         rename = {c: binned_name(c) if c in bins else c for c in columns}
         groupings: list[Grouping] = [tuple(rename[c] for c in g) for g in raw_groupings]
-        return _Groups(columns=columns, bins=bins, labels=labels, groupings=groupings)
+        empty_bins: dict[str, list[str]] = {}
+        for c, edges in bins.items():
+            present = set(labels[rename[c]])
+            empty = [b for b in bin_labels(list(edges)) if b not in present]
+            if empty:
+                empty_bins[c] = empty
+        return _Groups(
+            columns=columns, bins=bins, labels=labels, groupings=groupings, empty_bins=empty_bins
+        )
 
     def _train_coverage(
         self,

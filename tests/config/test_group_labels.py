@@ -124,3 +124,19 @@ def test_numbers_as_group_values_name_the_cells_they_read(tmp_path: Path) -> Non
     task = _labelled_task(tmp_path, [1, 2], "t.csv", "{2: South, 1.0: North}")
     assert task.summary().group_labels == {"region": {"2": "South", "1": "North"}}
     assert set(task.groups()["region"].astype(str)) == {"1", "2"}
+
+
+def test_labels_of_a_misspelt_column_name_the_group_column_meant() -> None:
+    """`group_labels: {sexx: ...}` was refused without the close match that `group_bins`
+    gives for the same typo."""
+    with pytest.raises(
+        SpecError,
+        match=r"group_labels names sexx, which is not in group_columns \['sex'\] "
+        r"\(did you mean sex\?\); label",
+    ):
+        parse_spec_text(
+            "tasks: [{name: t, source: x.csv, modality: tabular, feature_columns: [a],\n"
+            "         group_columns: [sex], group_labels: {sexx: {F: female}}}]\n"
+            "models: [digits-mlp]\nsuites: {accuracy: {}}\n",
+            source="s.yaml",
+        )

@@ -333,6 +333,39 @@ def test_an_empty_group_cell_fails_only_the_group_readers(tmp_path: Path) -> Non
         task.check_groups(["sex"])
 
 
+def test_group_values_written_in_two_unicode_forms_are_one_group(tmp_path: Path) -> None:
+    """'café' written composed (U+00E9) and decomposed (e + U+0301) printed alike but were two
+    groups of the fairness suite (two rows named café in every table): group values are read
+    in Unicode's composed form (NFC), as they are trimmed."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    rows = f"a,city,label\n1,{composed},0\n2,{decomposed},1\n3,x,0\n4, {decomposed},1\n"
+    write(tmp_path, "u.csv", rows)
+    task = load(tmp_path, source="u.csv", feature_columns=["a"], group_columns=["city"])
+    assert list(task.groups()["city"]) == [composed, composed, "x", composed]
+
+
+def test_a_nested_group_column_fails_only_the_group_readers_naming_it(tmp_path: Path) -> None:
+    """A Parquet group column of lists failed the task's every job (accuracy included) with
+    a traceback and pyarrow's "Unsupported cast from list<element: int64> to utf8", naming no
+    column. It is now a problem of that column alone, as an empty cell is."""
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "tags": [[1], [1, 2], [3], [1]]})
+    frame.assign(label=[0, 1, 0, 1]).to_parquet(tmp_path / "n.parquet")
+    task = load(tmp_path, source="n.parquet", feature_columns=["a"], group_columns=["tags"])
+    assert len(task) == 4
+    with pytest.raises(
+        DatasetError,
+        match=r"^task 't': group column 'tags' holds list<.*> values in split 'test'; a group "
+        r"column holds one value per row",
+    ):
+        task.check_groups(["tags"])
+    frame.assign(label=[0, 1, 0, 1], tags=[b"a", b"\xff\xfe", b"a", b"b"]).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    task = load(tmp_path, source="b.parquet", feature_columns=["a"], group_columns=["tags"])
+    with pytest.raises(DatasetError, match=r"group column 'tags' \(binary\) in split 'test' does"):
+        task.check_groups(["tags"])
+
+
 def test_numbers_beyond_float32_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "big.csv", "a,label\n1,0\n1e39,1\n")
     refused(tmp_path, r"'a' in split 'test' holds an infinite value .*row 2 of", source="big.csv")
@@ -581,6 +614,27 @@ def test_a_column_named_with_spaces_in_the_header_is_pointed_out(tmp_path: Path)
     with pytest.raises(DatasetError, match=r"has no column 'label' \(label_column\).*" + hint):
         check_task_source(spec, tmp_path)
     refused(tmp_path, r"has no column 'label' .*" + hint, source="s.csv")
+
+
+def test_a_misspelt_column_gets_its_close_match(tmp_path: Path) -> None:
+    """`group_columns: [Sex]` on a file whose header says `sex` listed every column without
+    the suggestion `suites.fairness.group_by` gives; on a wide file the name was lost in the
+    list. `harness validate` and the loader now add the close match."""
+    from harness.data.sources import check_task_source
+
+    write(tmp_path, "g.csv", "a,sex,race,label\n1,f,x,0\n2,m,y,1\n")
+    fields = {"name": "t", "modality": "tabular", "source": "g.csv", "feature_columns": ["a"]}
+    spec = TaskSpec.model_validate({**fields, "group_columns": ["Sex"]})
+    hint = r"has no column 'Sex' \(group_columns\); its columns: a, sex, race, label; did you mean 'sex'\?$"
+    with pytest.raises(DatasetError, match=hint):
+        check_task_source(spec, tmp_path)
+    write(tmp_path, "g.parquet", b"")
+    pd.read_csv(tmp_path / "g.csv").to_parquet(tmp_path / "g.parquet")
+    with pytest.raises(DatasetError, match=r"did you mean 'race'\?$"):
+        load(tmp_path, **{**fields, "source": "g.parquet", "group_columns": ["rase"]})
+    spec = TaskSpec.model_validate({**fields, "group_columns": ["zzz"]})
+    with pytest.raises(DatasetError, match=r"its columns: a, sex, race, label$"):
+        check_task_source(spec, tmp_path)
 
 
 def test_a_split_holding_two_copies_of_one_file_is_refused(tmp_path: Path) -> None:

@@ -277,6 +277,16 @@ CASES = {
         ),
         r"^feature_columns: '0' is not a column of data \(columns: 0, 1, 'label'\)$",
     ),
+    "frame with a misspelt group column": (
+        dict(
+            data=pd.DataFrame(
+                {"a": [0.1, 0.3], "b": [0.2, 0.4], "sex": ["f", "m"], "label": [0, 1]}
+            ),
+            groups=["Sex"],
+        ),
+        r"^groups: column 'Sex' is not a column of data \(columns: a, b, sex, label\); "
+        r"did you mean 'sex'\?$",
+    ),
     "frame without the label": (
         dict(data=pd.DataFrame({"a": [0.1]}), label_column="y"),
         r"^label_column: 'y' is not a column of data \(columns: a\)$",
@@ -579,6 +589,24 @@ def test_group_values_are_trimmed_as_a_csvs_are() -> None:
             groups=pd.DataFrame({"g": ["u", "v", "  ", "v"]}),
             device="cpu",
         )
+
+
+def test_group_values_in_two_unicode_forms_are_one_group() -> None:
+    """'café' composed and decomposed printed alike but were two groups; they are one, in the
+    composed form (NFC), as a CSV task's are."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]})
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    got = harness.evaluate(
+        linear_tabular(features=1),
+        data=frame,
+        groups={"city": [composed, decomposed, "x", decomposed]},
+        suites={"fairness": {}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert list(got.table.to_pandas()["group:city"]) == [composed, composed, "x", composed]
+    sizes = {r.context["group"]: r.n for r in got.metrics if r.metric == "group_acc"}
+    assert sizes == {composed: 3, "x": 1}
 
 
 def test_a_frame_with_numbered_columns_is_read_as_its_array() -> None:

@@ -115,6 +115,39 @@ def test_dataframe_is_a_table_with_named_features_and_groups() -> None:
     assert set(result.table.to_pandas()["group:sex"]) == {"m", "f"}
 
 
+def test_a_classlabel_group_column_shows_its_declared_names(tmp_path, capsys) -> None:  # noqa: ANN001
+    """A Hugging Face dataset's `ClassLabel` group column holds codes: the groups were "0" and
+    "1" everywhere, the names the dataset declares for them (female, male) dropped, while the
+    label column's ClassLabel names the classes. They are the task's group labels now, shown
+    beside the codes (the values, and so the fingerprint, stay the codes)."""
+    from harness.cli.main import main
+
+    x, y = diabetes_arrays("test")
+    codes = (x[:, 1] > 0).astype(int)
+    features = datasets.Features(
+        {
+            "features": datasets.Sequence(datasets.Value("float32")),
+            "label": datasets.ClassLabel(names=["low", "high"]),
+            "sex": datasets.ClassLabel(names=["female", "male"]),
+        }
+    )
+    ds = datasets.Dataset.from_dict(
+        {"features": x.tolist(), "label": y.tolist(), "sex": codes.tolist()}, features=features
+    )
+    result = harness.evaluate(
+        linear_tabular(), data=ds, groups=["sex"], name="hf-groups", suites=["fairness"], **FAST
+    )
+    assert result.provenance.task.group_labels == {"sex": {"0": "female", "1": "male"}}
+    assert set(map(str, result.table.to_pandas()["group:sex"])) == {"0", "1"}
+    plain = harness.evaluate(linear_tabular(), data=(x, y), groups={"sex": codes}, **FAST)
+    assert plain.task_fingerprint == result.task_fingerprint
+    result.save(tmp_path / "results")
+    capsys.readouterr()
+    assert main(["groups", str(tmp_path / "results"), "--resamples", "0", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "female" in out and "male" in out, out
+
+
 def test_text_labels_are_read_by_class_names_as_a_spec_table_task_reads_them() -> None:
     """Labels that are the class names (a frame's text column, a dataset's string column) are
     their positions in class_names: the same task as the integer labels."""

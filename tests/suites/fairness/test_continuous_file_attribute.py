@@ -82,7 +82,11 @@ def test_cli_groups_default_leaves_out_continuous_columns(
     assert set(rows["group_by"]) == {"grp"}
     assert main(["groups", str(out), "--by", "age"]) == 2  # named explicitly: needs bins
     err = capsys.readouterr().err
-    assert "'age' holds continuous values in every selected table; bin it" in err, err
+    assert "'age' holds continuous values in every selected table" in err, err
+    # the task declares group_bins: "bin it (... or the task's group_bins)" sent the user in a
+    # circle; only the fairness suite's table holds the binned column, the others the values
+    assert "bin it" not in err and "only the fairness suite's table stores it binned" in err, err
+    assert "--by age_bin" in err and "add a banded copy of 'age'" in err, err
     # with the fairness suite's table beside it, the line names the binned column
     spec.write_text(spec.read_text().replace("accuracy: {}", "fairness: {group_by: [age]}"))
     assert main(["run", str(spec), "--out", str(out)]) == 0
@@ -196,3 +200,52 @@ def test_group_bins_on_a_text_column_is_refused_naming_it(tmp_path: Path) -> Non
         "is not numeric (10 of 20 values are not numbers, e.g. 'young'); bin edges apply to "
         "numeric columns only"
     )
+
+
+def test_edited_group_bins_rerun_the_fairness_job(
+    int_ages: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The task's group_bins were in no job key: editing them (the spec's only change) reused
+    the cached fairness job, whose groups were those of the old edges ([0, 50) and [50, 100)
+    reported for edges [0, 40, 100]). The edges of the binned columns it groups by are now in
+    the fairness job's key; a task whose binned columns are not grouped keeps its key."""
+    from dataclasses import replace
+
+    from harness.suites.fairness import FairnessSuite
+
+    sio = pytest.importorskip("skops.io")
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.read_csv(int_ages)
+    fitted = LogisticRegression().fit(frame[["f0", "f1"]].to_numpy(np.float32), frame["label"])
+    sio.dump(fitted, tmp_path / "lr.skops")  # fixed weights: the second run may reuse the first
+    spec = tmp_path / "spec.yaml"
+    task = f"{{name: ints, source: {int_ages}, modality: tabular, feature_columns: [f0, f1], "
+    task += "group_columns: [age], group_bins: {age: [EDGES]}, bounds: [0, 1]}"
+    body = (
+        "name: bins\ndevice: cpu\nbootstrap_resamples: 0\ntasks:\n  - " + task + "\nmodels:\n"
+        f"  - {{name: lr, adapter: sklearn, path: {tmp_path / 'lr.skops'}}}\n"
+        "suites:\n  fairness: {group_by: [age]}\n"
+    )
+    out = tmp_path / "results"
+    groups, seen = [], set()
+    for edges in ("0, 50, 100", "0, 40, 100"):
+        spec.write_text(body.replace("EDGES", edges))
+        assert main(["run", str(spec), "--out", str(out)]) == 0
+        (run,) = {p.name for p in (out / "runs").iterdir()} - seen
+        seen.add(run)
+        capsys.readouterr()
+        assert main(["groups", str(out), "--run", run, "--format", "csv", "--resamples", "0"]) == 0
+        rows = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+        groups.append(sorted(set(rows["group"]) - {"*"}))
+    assert groups[1] == ["[0, 40)", "[40, 100)"], groups
+    # the key holds the edges of grouped binned columns only (the quickstart groups by none)
+    fair = FairnessSuite({"group_by": ["age"]})
+    base = load_task(
+        TaskSpec.model_validate(_int_task(int_ages, [0, 40, 100])), base_dir=int_ages.parent
+    )
+    a = fair.input_fingerprints(base)
+    b = fair.input_fingerprints(replace(base, group_bins={"age": (0.0, 50.0, 100.0)}))
+    assert a.get("group_bins") and a["group_bins"] != b["group_bins"]
+    overridden = FairnessSuite({"group_by": ["age"], "bins": {"age": [0, 100]}})
+    assert "group_bins" not in overridden.input_fingerprints(base)

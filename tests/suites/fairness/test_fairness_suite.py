@@ -100,6 +100,38 @@ def test_group_absent_from_test_is_reported(task) -> None:  # noqa: ANN001
     assert any("absent from the test split: <40" in n for n in result.notes)
 
 
+def test_a_bin_without_samples_is_reported(task) -> None:  # noqa: ANN001
+    """Edges [0, 10, 40, ...] on ages 19-69: the bin [0, 10) holds no sample, and it vanished
+    without a word (three age groups reported where four were declared, the worst group taken
+    over the three); an empty intersection is listed as a group of 0. Its note names it."""
+    edges = [0, 10, 40, 50, 60, 200]
+    result = FairnessSuite({"group_by": ["age"], "bins": {"age": edges}}).run(adapter(), task, CTX)
+    groups = {r.context["group"] for r in result.metrics if r.metric == "group_acc"}
+    assert "[0, 10)" not in groups and len(groups) == 4
+    assert result.artifacts["absent_in_test"] == {}
+    assert any(
+        n.startswith(
+            "age_bin: bins of suites.fairness.bins.age that hold no sample of the test "
+            "split: [0, 10)"
+        )
+        for n in result.notes
+    ), result.notes
+
+
+def test_a_group_named_like_a_missing_value_is_pointed_out(task) -> None:  # noqa: ANN001
+    """R writes a missing cell as NA, and pandas' `astype(str)` turns NaN into "nan": either
+    became a group of its own, reported beside the real groups without a word (a CSV's "NA"
+    cells are text unless missing_values lists them). The notes now say which group it is."""
+    sex = ["nan" if i % 10 == 0 else v for i, v in enumerate(task.data["sex"])]
+    t = replace(task, data=task.data.remove_columns("sex").add_column("sex", sex))
+    result = FairnessSuite({"group_by": ["sex", ["sex", "age_band"]]}).run(adapter(), t, CTX)
+    assert "nan" in {r.context["group"] for r in result.metrics if r.metric == "group_acc"}
+    said = [n for n in result.notes if "a common marker of a missing value" in n]
+    assert len(said) == 1 and said[0].startswith("group column 'sex' holds 'nan' (18 samples)")
+    clean = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
+    assert not any("missing value" in n for n in clean.notes)
+
+
 def test_a_group_left_out_by_the_limit_is_not_called_absent_from_the_test_split(
     task,  # noqa: ANN001
 ) -> None:
