@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from harness.core.adapter import MinimalAdapter, ModelAdapter, with_default_hooks
+from harness.core.adapter import MinimalAdapter, ModelAdapter, Truncation, with_default_hooks
 from harness.core.errors import HarnessError
 from harness.core.task import Task
 
@@ -75,7 +75,7 @@ def _check_hooks(adapter: ModelAdapter) -> None:
         raise _fail(adapter, f"unavailable_reason must be None or a str, got {reason!r}")
     if reason is not None:
         raise _fail(adapter, f"is unavailable ({reason}); check an adapter that can run")
-    for hook in (adapter.check_task, adapter.count_tokens):
+    for hook in (adapter.check_task, adapter.count_tokens, adapter.truncation):
         if not callable(hook):
             raise _fail(adapter, f"{hook!r} is not a method; optional hooks must be callable")
 
@@ -173,6 +173,15 @@ def check_adapter(adapter: MinimalAdapter, task: Task, *, samples: int = 8) -> C
             raise _fail(
                 adapter,
                 f"count_tokens() returned {tokens!r} for {n} texts; expected None or an int >= {n}",
+            )
+        cut = adapter.truncation(batch.inputs)
+        if cut is not None and (
+            not isinstance(cut, Truncation) or cut.total != n or not 0 <= cut.count <= n
+        ):
+            raise _fail(
+                adapter,
+                f"truncation() returned {cut!r} for {n} texts; expected None or a Truncation "
+                f"with total {n} and a count between 0 and {n}",
             )
     else:
         assert isinstance(batch.inputs, torch.Tensor)

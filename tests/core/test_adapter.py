@@ -14,6 +14,7 @@ from harness.core.adapter import (
     InputSpec,
     MinimalAdapter,
     ModelAdapter,
+    Truncation,
     WithDefaultHooks,
     check_fits_task,
     check_logits,
@@ -186,3 +187,50 @@ def test_non_finite_logits_say_what_kind_and_the_likely_fix() -> None:
     message = str(raised.value)
     assert "for 3 sample(s)" in message and "-inf" not in message and "log_softmax" not in message
     assert "NaN" in message and "overflow" in message
+
+
+class _TextMinimal:
+    """A text model's required members (scores by text length) with a `truncation` hook of
+    its own that miscounts when `total_off` is set."""
+
+    name = "text-minimal"
+    input_spec = InputSpec(shape=None, dtype="str", modality="text")
+    capabilities = Capabilities(gradients=False)
+    device = torch.device("cpu")
+
+    def __init__(self, total_off: int = 0) -> None:
+        self.total_off = total_off
+
+    def logits(self, inputs: Any) -> torch.Tensor:
+        lengths = torch.tensor([float(len(t)) for t in inputs])
+        return torch.stack([-lengths / 10, lengths / 10], dim=1)
+
+    def module(self) -> torch.nn.Module:
+        raise NotImplementedError("black-box")
+
+    def describe(self) -> dict[str, Any]:
+        return {"adapter": "text-minimal"}
+
+    def identity(self) -> str:
+        return "text-minimal-identity"
+
+    def truncation(self, inputs: list[str]) -> Truncation:
+        cut = sum(len(t.split()) > 3 for t in inputs)
+        return Truncation(count=cut, total=len(inputs) + self.total_off, limit=3, unit="words")
+
+
+def test_check_adapter_checks_a_plugins_truncation_hook(tmp_path: Any) -> None:
+    import pandas as pd
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+
+    texts = ["a b", "a b c d e", "x y", "p q r s t u"] * 3
+    pd.DataFrame({"text": texts, "label": [0, 1] * 6}).to_csv(tmp_path / "t.csv", index=False)
+    spec = TaskSpec(
+        name="t", source="t.csv", modality="text", input_column="text", label_column="label"
+    )
+    task = load_task(spec, base_dir=tmp_path)
+    check_adapter(_TextMinimal(), task)
+    with pytest.raises(AdapterContractError, match=r"truncation\(\) returned"):
+        check_adapter(_TextMinimal(total_off=1), task)
