@@ -224,12 +224,27 @@ def _mean_records(
     n = len(clean_rows["sample_id"]) + sum(len(s.rows["sample_id"]) for s in members)
     out = []
     for metric in VALUES:
-        values = [
-            r.value
+        own = [
+            r
             for r in per_set
             if r.metric == metric and r.condition in conditions and r.context["score"] == detector
         ]
+        values = [r.value for r in own]
         note = f"mean over the {tag} OOD sets ({names})"
+        if len(own) == 1 and len(members) == 1 and own[0].value is not None:
+            # one set: the mean is that set's number, with its interval and method
+            (alone,) = own
+            said = f"{note}: the set's own value" + (" and interval" if alone.ci else "")
+            rec = record(
+                metric,
+                alone.value,
+                n,
+                condition=f"ood_mean={tag}",
+                context={"score": detector},
+                note=f"{said}; {alone.note}" if alone.note else said,
+            )
+            out.append(replace(rec, ci=alone.ci, ci_method=alone.ci_method))
+            continue
         if len(values) < len(members) or any(v is None for v in values):
             out.append(
                 record(
