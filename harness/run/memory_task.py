@@ -216,7 +216,11 @@ def _group_columns(
             raise InMemoryDataError(
                 f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
             )
-        if not pd.api.types.is_numeric_dtype(values.dtype):  # text, categories, mixed objects
+        if pd.api.types.is_bool_dtype(values.dtype):
+            # named as a CSV or Parquet file's boolean column is (Arrow's text of a boolean),
+            # so the same data's groups line up between a spec run and this one
+            values = values.map({True: "true", False: "false"})
+        elif not pd.api.types.is_numeric_dtype(values.dtype):  # text, categories, mixed objects
             # trimmed and composed (NFC) as a CSV's group cells are: "a" and "a ", or "café"
             # composed and decomposed, would be two groups that print alike in every table
             values = values.astype(str).str.strip().str.normalize("NFC")

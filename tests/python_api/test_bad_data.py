@@ -609,6 +609,30 @@ def test_group_values_in_two_unicode_forms_are_one_group() -> None:
     assert sizes == {composed: 3, "x": 1}
 
 
+def test_boolean_groups_are_named_as_a_files_are(tmp_path) -> None:  # noqa: ANN001
+    """A boolean attribute was `True` / `False` from Python and `true` / `false` from a CSV or
+    Parquet file (Arrow's text of a boolean): the per-group records of the same data did not
+    line up between a `harness.evaluate` run and a spec run. Both now read `true` / `false`."""
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]})
+    flag = np.array([True, False, True, True])
+    options = {"suites": {"fairness": {}}, "device": "cpu", "bootstrap_resamples": 0}
+    held = harness.evaluate(
+        linear_tabular(features=1), data=frame, groups={"flag": flag}, **options
+    )
+    frame.assign(flag=flag).to_csv(tmp_path / "t.csv", index=False)
+    task = {
+        "name": "t-file",
+        "source": str(tmp_path / "t.csv"),
+        "modality": "tabular",
+        "label_column": "label",
+        "group_columns": ["flag"],
+    }
+    filed = harness.evaluate(linear_tabular(features=1), task=task, **options)
+    for got in (held, filed):
+        sizes = {r.context["group"]: r.n for r in got.metrics if r.metric == "group_acc"}
+        assert sizes == {"true": 3, "false": 1}
+
+
 def test_a_frame_with_numbered_columns_is_read_as_its_array() -> None:
     """`pd.DataFrame(x)` labels its columns 0, 1, ...: read by default or named by those
     labels, the same task and numbers as the array itself."""
