@@ -267,6 +267,7 @@ class FairnessSuite(Suite):
                 f"{name}: groups present in the training split but absent from {where}: "
                 + ", ".join(absent)
             )
+        notes += unused_label_notes(task.group_labels, groups.labels, groups.columns, groups.bins)
         keys = self._bins_keys(task)
         for column, empty in groups.empty_bins.items():
             # a declared bin that holds no sample is in no group metric: say so, as an empty
@@ -349,3 +350,41 @@ class FairnessSuite(Suite):
             if absent:
                 out[grouping_name(grouping)] = absent
         return out
+
+
+LISTED_VALUES = 12  # a column's values listed in full up to this many, in a group_labels note
+
+
+def unused_label_notes(
+    declared: Mapping[str, Mapping[str, str]],
+    labels: pd.DataFrame,
+    columns: Sequence[str],
+    bins: Mapping[str, Sequence[float]],
+) -> list[str]:
+    """Notes on the task's `group_labels` that label nothing: for each (unbinned) grouped
+    column, the labels whose value the column holds in another case or spacing (a typo), or
+    all of them when none names a value the column holds (the mapping was written for other
+    codes). A label for a value merely absent from the samples evaluated is not a mistake."""
+    notes = []
+    for column in columns:
+        mapping = declared.get(column)
+        if not mapping or column in bins or column not in labels.columns:
+            continue
+        held = sorted(set(labels[column]))
+        folded = {v.strip().casefold(): v for v in held}
+        unused = [k for k in mapping if k not in held]
+        near = {k: folded[k.strip().casefold()] for k in unused if k.strip().casefold() in folded}
+        if near:
+            named = ", ".join(f"{k!r} (the column holds {v!r})" for k, v in near.items())
+        elif unused and len(unused) == len(mapping):
+            named = ", ".join(repr(k) for k in unused)
+        else:
+            continue
+        shown = ", ".join(repr(v) for v in held[:LISTED_VALUES])
+        more = f", ... ({len(held)} in all)" if len(held) > LISTED_VALUES else ""
+        notes.append(
+            f"group_labels.{column}: {named} name no value of group column {column!r} (its "
+            f"values: {shown}{more}), so they label nothing; a label names a value exactly as "
+            "the column holds it"
+        )
+    return notes

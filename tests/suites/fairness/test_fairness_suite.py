@@ -118,6 +118,29 @@ def test_a_bin_without_samples_is_reported(task) -> None:  # noqa: ANN001
     ), result.notes
 
 
+def test_group_labels_that_name_no_value_are_pointed_out(task) -> None:  # noqa: ANN001
+    """`group_labels: {sex: {f: female, m: male}}` on cells 1 / 2 (or `F` / `M`) labelled
+    nothing, silently: the boards showed the raw codes as if no labels had been declared. A
+    column whose labels name none of its values, or a label whose value is there in another
+    case or spacing, is named in the notes with the values the column holds."""
+    labels = {**task.group_labels, "sex": {"f": "female", "m": "male"}}
+    t = replace(task, group_labels=labels)
+    result = FairnessSuite({"group_by": ["sex", "age_band"]}).run(adapter(), t, CTX)
+    said = [n for n in result.notes if n.startswith("group_labels")]
+    assert said == [
+        "group_labels.sex: 'f', 'm' name no value of group column 'sex' (its values: '1', '2'), "
+        "so they label nothing; a label names a value exactly as the column holds it"
+    ], result.notes
+    upper = replace(task, data=task.data.map(lambda r: {"sex": "F" if r["sex"] == "1" else "M"}))
+    near = FairnessSuite({"group_by": ["sex"]}).run(
+        adapter(), replace(upper, group_labels=labels), CTX
+    )
+    (note,) = [n for n in near.notes if n.startswith("group_labels")]
+    assert "'f' (the column holds 'F')" in note and "'m' (the column holds 'M')" in note
+    clean = FairnessSuite({"group_by": ["sex", "age_band"]}).run(adapter(), task, CTX)
+    assert not any(n.startswith("group_labels") for n in clean.notes)
+
+
 def test_a_group_named_like_a_missing_value_is_pointed_out(task) -> None:  # noqa: ANN001
     """R writes a missing cell as NA, and pandas' `astype(str)` turns NaN into "nan": either
     became a group of its own, reported beside the real groups without a word (a CSV's "NA"
