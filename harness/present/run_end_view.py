@@ -67,6 +67,16 @@ def run_end_text(
             title += f" · headline threat model {headline_text(head.board.headline)}"
         lines.append(wrap(terminal_text(title), width))
         lead = [v for v in head.verdicts if v.column.lead]
+        if not lead:  # no suite that gives a headline number ran: say so, not a bare title
+            ran = ", ".join(sorted(head.board.suites)) or "none"
+            lines.append(
+                wrap(
+                    "  no headline number: clean accuracy comes from the accuracy suite and "
+                    "robust accuracy from the adversarial suite, and neither ran on this task; "
+                    f"this run's numbers ({terminal_text(ran)}) are on the full boards",
+                    width,
+                )
+            )
         for verdict, analysed in zip(view.verdicts, lead, strict=True):
             sentence = verdict_sentence(verdict, text=terminal_text)
             lines.append(wrap("  " + sentence, width))

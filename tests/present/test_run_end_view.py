@@ -51,3 +51,30 @@ def test_a_verdict_keeps_the_conditions_its_numbers_were_measured_under() -> Non
     assert lines[at + 1].startswith("    note: preset fast (CI loops)")
     clean = next(i for i, line in enumerate(lines) if "clean accuracy: best" in line)
     assert not lines[clean + 1].startswith("    note:")  # clean accuracy has no note
+
+
+def test_a_task_without_a_headline_number_says_where_its_numbers_are(tmp_path) -> None:  # noqa: ANN001
+    """A fairness-only (or throughput-only) run ended with the task's title and nothing under
+    it: `diabetes (n = 89)`, as if the run had measured nothing. It now says which suites give
+    the headline and that this run's numbers are on the full boards."""
+    from harness.analysis.headline import headline_board, read_outcomes
+    from harness.analysis.leaderboard import build_boards
+    from harness.cli.main import main
+    from harness.run.suite_boards import installed_suite_boards
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("tasks: [diabetes]\nmodels: [diabetes-logreg]\nsuites: {fairness: {}}\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "r"), "--limit", "120"]) == 0
+    root = tmp_path / "r"
+    outcomes = read_outcomes(root)
+    heads = [
+        headline_board(b, outcomes)
+        for b in build_boards(root, suite_boards=installed_suite_boards())
+    ]
+    lines = run_end_text(heads, run_dir=str(root), width=None).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("diabetes"))
+    assert lines[title + 1] == (
+        "  no headline number: clean accuracy comes from the accuracy suite and robust "
+        "accuracy from the adversarial suite, and neither ran on this task; this run's "
+        "numbers (fairness) are on the full boards"
+    )
