@@ -309,6 +309,40 @@ def test_a_baseline_from_another_device_is_refused_saying_what_to_do(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_refused_gate_replaces_the_previous_junit_report_and_says_so(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A gate that cannot compare (exit 2) must not leave the last gate's all-passed JUnit
+    report in place: CI publishes that file whatever the exit code, and showed the stale passes
+    as this run's tests. The report holds one error naming the reason; the step summary too."""
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    junit = tmp_path / "gate.xml"
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--junit", junit) == 0
+    assert 'failures="0"' in junit.read_text()
+    capsys.readouterr()
+    seed = tmp_path / "seed"
+    shutil.copytree(runs["same"], seed)
+    manifest = json.loads((seed / "manifest.json").read_text())
+    manifest["spec"]["seed"] = 6
+    manifest["spec_hash"] = "0" * len(manifest["spec_hash"])
+    (seed / "manifest.json").write_text(json.dumps(seal(manifest)))
+    assert check("--baseline", runs["base"], "--current", seed, "--junit", junit) == 2
+    err = capsys.readouterr().err
+    assert "seed (5 vs 6)" in err and len(err.strip().splitlines()) == 1
+    report = junit.read_text()
+    assert "<testcase" in report and 'errors="1"' in report and "<error" in report
+    assert "seed (5 vs 6)" in report and "top1_acc" not in report
+    text = summary.read_text()
+    assert "could not compare" in text and "seed (5 vs 6)" in text
+    # a current folder that is missing altogether (the run step crashed) is the same refusal
+    assert check("--baseline", runs["base"], "--current", tmp_path / "none", "--junit", junit) == 2
+    assert "does not exist" in junit.read_text()
+
+
 def test_damaged_and_partial_results_exit_2(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
