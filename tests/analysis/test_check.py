@@ -449,6 +449,44 @@ def test_a_policy_file_fails_a_flag_the_baseline_had_unless_accepted_or_told_not
     assert "baseline_flags" in capsys.readouterr().err
 
 
+def test_a_policy_may_name_a_board_column_of_one_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where two suites report one metric on a board, the leaderboard names the columns
+    `clean_acc[suite=adversarial]` and `clean_acc[suite=shift]`. A policy copying that column
+    name was refused as naming no metric of the baseline, so no rule could reach one suite's
+    number alone; now it gates exactly that suite's metric."""
+    from harness.core.metric_record import MetricRecord
+
+    def clean(suite: str, value: float) -> MetricRecord:
+        return MetricRecord(
+            suite=suite,
+            metric="clean_acc",
+            value=value,
+            unit="fraction",
+            higher_is_better=True,
+            n=200,
+            ci=(value - 0.05, value + 0.05),
+            ci_method="Wilson score interval, 95%",
+        )
+
+    def run(folder: str, shift: float) -> Path:
+        more = {
+            ("m1", "adversarial"): [clean("adversarial", 0.9)],
+            ("m1", "shift"): [clean("shift", shift)],
+        }
+        return write_synthetic_run(tmp_path / folder, models={"m1": 0.9, "m2": 0.8}, more=more)
+
+    base, cur = run("b", 0.9), run("c", 0.7)
+    policy = tmp_path / "gate.yaml"
+    policy.write_text('metrics:\n  "clean_acc[suite=shift]": {floor: 0.8}\n')
+    assert check("--baseline", base, "--current", cur, "--policy", policy) == 1
+    out = capsys.readouterr().out
+    rows = [r for r in map(str.split, out.splitlines()) if r[4:5] == ["clean_acc"]]
+    assert [(r[0], r[1], r[3]) for r in rows] == [("FAIL", "m1", "shift")], out
+    assert "below the floor 0.8" in out
+
+
 @pytest.mark.parametrize(
     ("policy", "message"),
     [
