@@ -343,6 +343,24 @@ def test_a_refused_gate_replaces_the_previous_junit_report_and_says_so(
     assert "does not exist" in junit.read_text()
 
 
+def test_a_run_made_in_two_invocations_with_other_filters_is_read_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`harness run spec --models m2` after `--models m1` into one folder: the manifest lists
+    the last invocation's jobs only, m1's folders stay in the run (the leaderboard reads them).
+    The gate said `job missing from the current run` for m1 and failed a run that was whole."""
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
+    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8})
+    path = cur / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["jobs"] = [e for e in manifest["jobs"] if e["model"] != "m1"]
+    path.write_text(json.dumps(seal(manifest)))
+    assert check("--baseline", base, "--current", cur) == 0
+    out = capsys.readouterr().out
+    assert "job missing" not in out
+    assert re.search(r"PASS +m1 +digits +accuracy +top1_acc", out), out
+
+
 def test_damaged_and_partial_results_exit_2(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
