@@ -222,11 +222,24 @@ def run_check(
         method=method,
         baseline=base.path,
         current=cur.path,
-        notes=[f"policy: {policy_source}"],
+        notes=[f"policy: {policy_source}", *_version_notes(base, cur)],
         power=power_summary(pending, tests),
         current_run=cur,
         baseline_run=base,
     )
+
+
+def _version_notes(base: LoadedRun, cur: LoadedRun) -> list[str]:
+    """Which harness wrote each run, when they differ: the runs are compared (ensure_comparable
+    held: same spec, data, suite versions and configs), but a baseline from an older harness
+    should not pass without a word."""
+    was, now = base.manifest.harness_version, cur.manifest.harness_version
+    if was == now:
+        return []
+    return [
+        f"baseline written by harness {was}, current by {now}: compared, since the spec, the "
+        "task data and every suite's version and config agree"
+    ]
 
 
 def _refuse_an_empty_gate(

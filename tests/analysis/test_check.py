@@ -361,6 +361,24 @@ def test_a_run_made_in_two_invocations_with_other_filters_is_read_whole(
     assert re.search(r"PASS +m1 +digits +accuracy +top1_acc", out), out
 
 
+def test_a_baseline_from_another_harness_version_is_compared_and_says_so(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A baseline written months ago by an older harness: compared (suite versions and configs
+    agree), and the gate says which harness wrote each run instead of passing without a word."""
+    old = tmp_path / "old"
+    shutil.copytree(runs["base"], old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["harness_version"] = "0.0.9"
+    (old / "manifest.json").write_text(json.dumps(seal(manifest)))
+    now = json.loads((runs["same"] / "manifest.json").read_text())["harness_version"]
+    assert check("--baseline", old, "--current", runs["same"]) == 0
+    assert check("--baseline", old, "--current", runs["same"], "--format", "md") == 0
+    out = capsys.readouterr().out
+    note = f"baseline written by harness 0.0.9, current by {now}"
+    assert out.count(note) == 2, out
+
+
 def test_damaged_and_partial_results_exit_2(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
