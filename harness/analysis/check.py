@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -178,7 +178,7 @@ def run_check(
     cur = base if same else load_run(current, "current")
     ensure_comparable(base, cur)
     metric_names = {m.metric for j in base.jobs.values() for m in j.metrics}
-    keys = {m.key for j in base.jobs.values() for m in j.metrics}
+    keys = {k for j in base.jobs.values() for m in j.metrics for k in (m.key, suite_column(m))}
     policy.verify_names(metric_names, keys, policy_source)
     seen_flags = {f for run in (base, cur) for m in run.records() for f in m.flags}
     policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
@@ -222,11 +222,24 @@ def run_check(
         method=method,
         baseline=base.path,
         current=cur.path,
-        notes=[f"policy: {policy_source}"],
+        notes=[f"policy: {policy_source}", *_version_notes(base, cur)],
         power=power_summary(pending, tests),
         current_run=cur,
         baseline_run=base,
     )
+
+
+def _version_notes(base: LoadedRun, cur: LoadedRun) -> list[str]:
+    """Which harness wrote each run, when they differ: the runs are compared (ensure_comparable
+    held: same spec, data, suite versions and configs), but a baseline from an older harness
+    should not pass without a word."""
+    was, now = base.manifest.harness_version, cur.manifest.harness_version
+    if was == now:
+        return []
+    return [
+        f"baseline written by harness {was}, current by {now}: compared, since the spec, the "
+        "task data and every suite's version and config agree"
+    ]
 
 
 def _refuse_an_empty_gate(
@@ -284,7 +297,16 @@ def _in_scope(policy: Policy, m: MetricRecord) -> bool:
     every metric with `include: all` (its rule may still ignore it)."""
     if m.headline or policy.include == "all":
         return True
-    return bool(policy.metrics) and (m.key in policy.metrics or m.metric in policy.metrics)
+    return bool(policy.metrics) and any(
+        name in policy.metrics for name in (m.key, m.metric, suite_column(m))
+    )
+
+
+def suite_column(m: MetricRecord) -> str:
+    """The record's board column qualified by its suite, as a leaderboard names a metric that
+    two suites report on one board (`clean_acc[suite=adversarial]`, `clean_acc[suite=shift]`):
+    a policy may name it to reach that suite's number alone."""
+    return replace(m, context={**m.context, "suite": m.suite}).key
 
 
 def _checked(policy: Policy, m: MetricRecord) -> MetricRule | None:
@@ -292,7 +314,7 @@ def _checked(policy: Policy, m: MetricRecord) -> MetricRule | None:
     asked first: most records of a job are no headline metric, and their rule is not needed."""
     if not _in_scope(policy, m):
         return None
-    rule = policy.rule_for(m.metric, m.key, m.unit)
+    rule = policy.rule_for(m.metric, m.key, m.unit, suite_column(m))
     return None if rule.ignore else rule
 
 

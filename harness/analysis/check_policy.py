@@ -156,15 +156,20 @@ class Policy(KnownKeys):
                         f"{flag!r}{_hint(flag, flags)} (known flags: {', '.join(sorted(flags))})"
                     )
 
-    def rule_for(self, metric: str, key: str, unit: str) -> MetricRule:
-        """The effective rule of a column: exact key, else metric name, else defaults."""
+    def rule_for(self, metric: str, key: str, unit: str, column: str = "") -> MetricRule:
+        """The effective rule of a column: its board column (`column`: the key qualified by its
+        suite, `clean_acc[suite=shift]`), else exact key, else metric name, else defaults."""
         base = self.default
         if base.max_drop is None and base.max_drop_relative is None:
             if unit == "fraction":
                 base = base.model_copy(update={"max_drop": DEFAULT_MAX_DROP_FRACTION})
             else:
                 base = base.model_copy(update={"max_drop_relative": DEFAULT_MAX_DROP_RELATIVE})
-        specific = self.metrics.get(key) or self.metrics.get(metric)
+        specific = (
+            (self.metrics.get(column) if column else None)
+            or self.metrics.get(key)
+            or self.metrics.get(metric)
+        )
         if specific is None:
             return base.model_copy(update={"alpha": base.alpha or self.alpha})
         merged = {**base.model_dump(), **specific.model_dump(exclude_unset=True)}

@@ -12,6 +12,7 @@ from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.store.recency import unlisted_time
 from harness.store.run_store import RunStore, StoredJob, find_run_dirs, read_job
 
 JobKey = tuple[str, str, str]  # model, task, suite
@@ -76,7 +77,32 @@ def load_run(root: Path, what: str) -> LoadedRun:
                 f"but {folder / 'job.json'} is missing"
             )
         jobs[key] = read_job(folder)
+    jobs.update(_earlier_invocations(run_dir, manifest))
     return LoadedRun(path=run_dir, manifest=manifest, jobs=jobs, failed=failed)
+
+
+def _earlier_invocations(run_dir: Path, manifest: RunManifest) -> dict[JobKey, StoredJob]:
+    """Jobs of the run folder that its manifest does not name: an earlier invocation of the same
+    spec with other filters (`--models`, `--tasks`, `--suites`) wrote them, and each invocation
+    rewrites the manifest's job list. They belong to the run as the leaderboard reads it
+    (`load_jobs`); of several folders of one job, the latest recorded (`recency`)."""
+    named = {e.names for e in manifest.jobs}
+    listed = {e.dir for e in manifest.jobs if e.dir}
+    jobs_dir = run_dir / "jobs"
+    found: dict[JobKey, tuple[str, StoredJob]] = {}
+    if not jobs_dir.is_dir():
+        return {}
+    for path in sorted(jobs_dir.iterdir()):
+        if path.name in listed or path.name.startswith(".") or not path.is_dir():
+            continue  # read above, or a temporary folder of an interrupted write
+        if not (path / "job.json").exists():
+            continue  # not a job's folder
+        job = read_job(path)
+        key = (job.record.model, job.record.task, job.record.suite)
+        when = unlisted_time(job.record)
+        if key not in named and (key not in found or found[key][0] <= when):
+            found[key] = (when, job)
+    return {key: job for key, (_, job) in found.items()}
 
 
 def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:

@@ -458,7 +458,13 @@ def _add_failures(board: Board, failures: dict[tuple[str, str], str]) -> None:
     for (model, suite), reason in sorted(failures.items()):
         row = rows.get(model) or BoardRow(model, board.task, board.task_fingerprint)
         if any(rec.suite == suite for rec in row.cells.values()):
-            continue  # this config board holds a completed result of that suite
+            # this board holds a completed result of that suite, from an earlier run than the
+            # failure (failed_jobs drops a failure that a run at least as recent completed)
+            board.notes.append(
+                f"{model}: suite {suite} failed in the latest run that ran it ({reason}); its "
+                "numbers here are from an earlier run"
+            )
+            continue
         rows[model] = replace(row, failed={**row.failed, suite: reason})
         if suite not in board.column_suites.values():
             board.notes.append(f"{model}: suite {suite} failed: {reason}")

@@ -18,6 +18,7 @@ from harness.cli.paths import (
     output_file,
     write_output,
 )
+from harness.core.errors import HarnessError
 
 
 def add_parser(sub: Any) -> None:
@@ -38,9 +39,6 @@ def check_command(args: argparse.Namespace) -> int:
     from harness.present.junit import render_junit
     from harness.run.api_gate import check
 
-    baseline = input_folder(args.baseline, "--baseline")
-    current = input_folder(args.current, "--current")
-    policy = input_file(args.policy, "policy file") if args.policy else None
     summary = (
         Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
     )
@@ -49,7 +47,14 @@ def check_command(args: argparse.Namespace) -> int:
             output_file(path, what)  # before the gate runs: a bad path is known at once
     if args.junit:
         _refuse_to_replace_other_files(args.junit)
-    gate = check(baseline, current, policy=policy)
+    try:
+        baseline = input_folder(args.baseline, "--baseline")
+        current = input_folder(args.current, "--current")
+        policy = input_file(args.policy, "policy file") if args.policy else None
+        gate = check(baseline, current, policy=policy)
+    except HarnessError as err:
+        _record_refusal(str(err), args.junit, summary)
+        raise
     report, headline = gate.report, gate.headline
     if args.format == "md":
         text = render_markdown(report, headline=headline)
@@ -62,6 +67,22 @@ def check_command(args: argparse.Namespace) -> int:
         markdown = render_markdown(report, headline=headline) + "\n"
         append_output(summary, markdown, "GITHUB_STEP_SUMMARY")
     return report.exit_code
+
+
+def _record_refusal(message: str, junit: Path | None, summary: Path | None) -> None:
+    """A gate that cannot compare the runs (exit 2) says so in its JUnit report and the step
+    summary: the previous gate's report would otherwise be published as this run's tests. The
+    refusal's own line is what the user sees; a write that fails here does not replace it."""
+    from harness.present.check_view import render_markdown_error
+    from harness.present.junit import render_junit_error
+
+    try:
+        if junit is not None:
+            write_output(junit, render_junit_error(message), "--junit")
+        if summary is not None:
+            append_output(summary, render_markdown_error(message) + "\n", "GITHUB_STEP_SUMMARY")
+    except HarnessError:
+        pass
 
 
 JUNIT_MARK = b"<testsuite"

@@ -210,6 +210,11 @@ def wrap_table(table: Table, width: int | None) -> str:
     return fit_text(table, width, keep=2, align="left", gap=2)
 
 
+def render_markdown_error(message: str) -> str:
+    """The step summary of a gate that could not compare the runs (exit 2)."""
+    return f"## ⛔ harness check: could not compare\n\n{md_text(message)}\n"
+
+
 def render_markdown(report: CheckReport, *, headline: Sequence[HeadlineCheck] = ()) -> str:
     """Markdown for a pull-request comment or the GitHub step summary (cells escaped): the
     headline of each task first, then every check."""

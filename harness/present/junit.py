@@ -50,3 +50,21 @@ def render_junit(report: CheckReport) -> str:
         suite.text = "\n"
     body = ET.tostring(suite, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def render_junit_error(message: str) -> str:
+    """JUnit XML for a gate that could not compare (unusable input, exit 2): one testcase with
+    an <error> naming why. It replaces the previous gate's report, which CI would otherwise
+    publish (whatever the exit code) as this run's results."""
+    suite = ET.Element(
+        "testsuite", {"name": "harness-check", "tests": "1", "failures": "0", "errors": "1"}
+    )
+    suite.text = "\n  "
+    case = ET.SubElement(
+        suite, "testcase", {"classname": "harness.check", "name": "compare baseline and current"}
+    )
+    error = ET.SubElement(case, "error", {"message": strip_control(message)})
+    error.text = strip_control(f"the gate could not compare the runs: {message}")
+    case.tail = "\n"
+    body = ET.tostring(suite, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

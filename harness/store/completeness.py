@@ -4,7 +4,10 @@ A job is missing when its run never finished it (the manifest says `running` or 
 or the run stopped at the first failure) or when the manifest lists its result but the job folder
 is gone (deleted by hand, a broken copy). Publishing readers (leaderboard, report, variants,
 groups, export) refuse a folder with missing jobs unless asked to publish it marked as partial; a
-job that is missing from one run but completed in another run under the same folder is covered.
+job that is missing from one run but completed in another run under the same folder is covered
+when that result was recorded at least as recently as the run that misses it (so the boards,
+which show the latest result, would show it anyway): an older result does not cover a gap in a
+newer run, or the boards would show the older number as the current one.
 
 A job that failed in a run that finished is not missing: the run recorded how it ended, and the
 readers show it (the report in its cells and its list of failed jobs, the leaderboard in a note
@@ -19,6 +22,7 @@ from pathlib import Path
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest, RunStatus
 from harness.store.lock import RUN_LOCK_NAME, holder_gone
+from harness.store.recency import invocation_time, recorded_times
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, find_run_dirs
 
@@ -109,22 +113,31 @@ def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
     is listed unless another run stored the same model x task x suite.
     """
     stored: dict[tuple[str, str, str], set[Path]] = {}
-    for _, job in loaded:
+    latest: dict[tuple[tuple[str, str, str], Path], str] = {}  # when each run recorded the job
+    for (_, job), when in recorded_times(loaded):
         names = (job.record.model, job.record.task, job.record.suite)
-        stored.setdefault(names, set()).add(job.path.parent.parent.resolve())
+        run = job.path.parent.parent.resolve()
+        stored.setdefault(names, set()).add(run)
+        latest[(names, run)] = max(latest.get((names, run), ""), when)
     missing: list[MissingJob] = []
     failed: list[MissingJob] = []
     unfinished: list[str] = []
     for run_dir in find_run_dirs(root):
         manifest = read_record(run_dir / "manifest.json", RunManifest)
         here = run_dir.resolve()
+        since = invocation_time(manifest)
 
-        def elsewhere(names: tuple[str, str, str], here: Path = here) -> bool:
-            return bool(stored.get(names, set()) - {here})
+        def elsewhere(names: tuple[str, str, str], here: Path = here, since: str = since) -> bool:
+            """Another run recorded the job, no earlier than this run's last invocation."""
+            return any(latest[(names, run)] >= since for run in stored.get(names, set()) - {here})
 
         for gap in _run_gaps(run_dir, manifest, stored):
-            if not elsewhere((gap.model, gap.task, gap.suite)):
-                (failed if gap.failed else missing).append(gap)
+            names = (gap.model, gap.task, gap.suite)
+            if gap.failed:  # a board shows any completed result of it (with a note when older)
+                if not stored.get(names, set()) - {here}:
+                    failed.append(gap)
+            elif not elsewhere(names):
+                missing.append(gap)
         planned = _planned(manifest)
         if _unfinished(manifest) and not all(elsewhere(names) for names in planned):
             unfinished.append(f"{run_dir.name} ({_status_words(run_dir, manifest)})")

@@ -45,9 +45,8 @@ def unlisted_time(record: JobRecord) -> str:
     return record.reused_at or record.finished or record.started
 
 
-def oldest_first(loaded: Iterable[LoadedJob]) -> list[LoadedJob]:
-    """The jobs from the earliest recorded to the latest: for each (model, task, suite, ...)
-    slot, the last job of the list is the one to show."""
+def recorded_times(loaded: Iterable[LoadedJob]) -> list[tuple[LoadedJob, str]]:
+    """Each job with the time the rule above gives it: when it was recorded."""
     listed: dict[int, tuple[str, frozenset[str]]] = {}
 
     def when(item: LoadedJob) -> str:
@@ -57,4 +56,10 @@ def oldest_first(loaded: Iterable[LoadedJob]) -> list[LoadedJob]:
         started, folders = listed[id(manifest)]
         return started if job.path.name in folders else unlisted_time(job.record)
 
-    return sorted(loaded, key=when)
+    return [(item, when(item)) for item in loaded]
+
+
+def oldest_first(loaded: Iterable[LoadedJob]) -> list[LoadedJob]:
+    """The jobs from the earliest recorded to the latest: for each (model, task, suite, ...)
+    slot, the last job of the list is the one to show."""
+    return [item for item, _ in sorted(recorded_times(loaded), key=lambda pair: pair[1])]

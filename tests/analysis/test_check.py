@@ -309,6 +309,76 @@ def test_a_baseline_from_another_device_is_refused_saying_what_to_do(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_refused_gate_replaces_the_previous_junit_report_and_says_so(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A gate that cannot compare (exit 2) must not leave the last gate's all-passed JUnit
+    report in place: CI publishes that file whatever the exit code, and showed the stale passes
+    as this run's tests. The report holds one error naming the reason; the step summary too."""
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    junit = tmp_path / "gate.xml"
+    assert check("--baseline", runs["base"], "--current", runs["same"], "--junit", junit) == 0
+    assert 'failures="0"' in junit.read_text()
+    capsys.readouterr()
+    seed = tmp_path / "seed"
+    shutil.copytree(runs["same"], seed)
+    manifest = json.loads((seed / "manifest.json").read_text())
+    manifest["spec"]["seed"] = 6
+    manifest["spec_hash"] = "0" * len(manifest["spec_hash"])
+    (seed / "manifest.json").write_text(json.dumps(seal(manifest)))
+    assert check("--baseline", runs["base"], "--current", seed, "--junit", junit) == 2
+    err = capsys.readouterr().err
+    assert "seed (5 vs 6)" in err and len(err.strip().splitlines()) == 1
+    report = junit.read_text()
+    assert "<testcase" in report and 'errors="1"' in report and "<error" in report
+    assert "seed (5 vs 6)" in report and "top1_acc" not in report
+    text = summary.read_text()
+    assert "could not compare" in text and "seed (5 vs 6)" in text
+    # a current folder that is missing altogether (the run step crashed) is the same refusal
+    assert check("--baseline", runs["base"], "--current", tmp_path / "none", "--junit", junit) == 2
+    assert "does not exist" in junit.read_text()
+
+
+def test_a_run_made_in_two_invocations_with_other_filters_is_read_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`harness run spec --models m2` after `--models m1` into one folder: the manifest lists
+    the last invocation's jobs only, m1's folders stay in the run (the leaderboard reads them).
+    The gate said `job missing from the current run` for m1 and failed a run that was whole."""
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
+    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8})
+    path = cur / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["jobs"] = [e for e in manifest["jobs"] if e["model"] != "m1"]
+    path.write_text(json.dumps(seal(manifest)))
+    assert check("--baseline", base, "--current", cur) == 0
+    out = capsys.readouterr().out
+    assert "job missing" not in out
+    assert re.search(r"PASS +m1 +digits +accuracy +top1_acc", out), out
+
+
+def test_a_baseline_from_another_harness_version_is_compared_and_says_so(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A baseline written months ago by an older harness: compared (suite versions and configs
+    agree), and the gate says which harness wrote each run instead of passing without a word."""
+    old = tmp_path / "old"
+    shutil.copytree(runs["base"], old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["harness_version"] = "0.0.9"
+    (old / "manifest.json").write_text(json.dumps(seal(manifest)))
+    now = json.loads((runs["same"] / "manifest.json").read_text())["harness_version"]
+    assert check("--baseline", old, "--current", runs["same"]) == 0
+    assert check("--baseline", old, "--current", runs["same"], "--format", "md") == 0
+    out = capsys.readouterr().out
+    note = f"baseline written by harness 0.0.9, current by {now}"
+    assert out.count(note) == 2, out
+
+
 def test_damaged_and_partial_results_exit_2(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -413,6 +483,44 @@ def test_a_policy_file_fails_a_flag_the_baseline_had_unless_accepted_or_told_not
     wrong.write_text("baseline_flags: ignore\n")
     assert check("--baseline", base, "--current", cur, "--policy", wrong) == 2
     assert "baseline_flags" in capsys.readouterr().err
+
+
+def test_a_policy_may_name_a_board_column_of_one_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where two suites report one metric on a board, the leaderboard names the columns
+    `clean_acc[suite=adversarial]` and `clean_acc[suite=shift]`. A policy copying that column
+    name was refused as naming no metric of the baseline, so no rule could reach one suite's
+    number alone; now it gates exactly that suite's metric."""
+    from harness.core.metric_record import MetricRecord
+
+    def clean(suite: str, value: float) -> MetricRecord:
+        return MetricRecord(
+            suite=suite,
+            metric="clean_acc",
+            value=value,
+            unit="fraction",
+            higher_is_better=True,
+            n=200,
+            ci=(value - 0.05, value + 0.05),
+            ci_method="Wilson score interval, 95%",
+        )
+
+    def run(folder: str, shift: float) -> Path:
+        more = {
+            ("m1", "adversarial"): [clean("adversarial", 0.9)],
+            ("m1", "shift"): [clean("shift", shift)],
+        }
+        return write_synthetic_run(tmp_path / folder, models={"m1": 0.9, "m2": 0.8}, more=more)
+
+    base, cur = run("b", 0.9), run("c", 0.7)
+    policy = tmp_path / "gate.yaml"
+    policy.write_text('metrics:\n  "clean_acc[suite=shift]": {floor: 0.8}\n')
+    assert check("--baseline", base, "--current", cur, "--policy", policy) == 1
+    out = capsys.readouterr().out
+    rows = [r for r in map(str.split, out.splitlines()) if r[4:5] == ["clean_acc"]]
+    assert [(r[0], r[1], r[3]) for r in rows] == [("FAIL", "m1", "shift")], out
+    assert "below the floor 0.8" in out
 
 
 @pytest.mark.parametrize(

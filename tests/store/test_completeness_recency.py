@@ -1,0 +1,73 @@
+"""A gap in the latest run is not covered by an older run's result of the same job: the boards
+would show the older number as the current one (the recency rule, harness/store/recency.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from harness.core.manifest import RunManifest
+from harness.store.checksums import seal
+from harness.store.completeness import completeness
+from harness.store.record_file import read_record
+from harness.store.run_store import load_jobs
+from tests.present.synthetic import write_synthetic_run
+from tests.reliability.hostile.corpus import cli, one_error_line
+
+
+def _later(run: Path) -> Path:
+    """The run as made a month after the synthetic runs' fixed time."""
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["created"] = "2026-02-01T00:00:00+00:00"
+    for attempt in manifest.get("attempts") or []:
+        attempt["started"] = "2026-02-01T00:00:00+00:00"
+    path.write_text(json.dumps(seal(manifest)))
+    return run
+
+
+def _job_folder(run: Path, model: str, suite: str) -> Path:
+    manifest = read_record(run / "manifest.json", RunManifest)
+    entry = next(e for e in manifest.jobs if e.names[0] == model and e.names[2] == suite)
+    return run / "jobs" / (entry.dir or "")
+
+
+def test_a_job_deleted_from_the_latest_run_is_missing_though_an_older_run_has_it(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "results"
+    write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
+    new = _later(write_synthetic_run(root, run_id="new-2", models={"m1": 0.5, "m2": 0.8}))
+    shutil.rmtree(_job_folder(new, "m1", "accuracy"))
+    gaps = completeness(root, load_jobs(root))
+    assert [(m.run, m.model, m.suite) for m in gaps.missing] == [("new-2", "m1", "accuracy")]
+    code, out, err = cli("leaderboard", root, "--width", "0")
+    assert code == 2 and out == "", out
+    assert "m1 × digits × accuracy (its job folder" in one_error_line(err)
+    code, out, _ = cli("leaderboard", root, "--allow-partial", "--width", "0")
+    assert code == 0 and "PARTIAL" in out
+
+
+def test_a_job_deleted_from_an_older_run_is_covered_by_the_latest(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    old = write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
+    _later(write_synthetic_run(root, run_id="new-2", models={"m1": 0.5, "m2": 0.8}))
+    shutil.rmtree(_job_folder(old, "m1", "accuracy"))
+    assert completeness(root, load_jobs(root)).whole
+
+
+def test_a_board_showing_an_older_result_of_a_job_that_failed_since_says_so(
+    tmp_path: Path,
+) -> None:
+    """m1's fairness job completed in an earlier run and failed in the latest one: the board
+    shows the earlier numbers (nothing newer exists) and says they are not the latest run's."""
+    root = tmp_path / "results"
+    write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
+    _later(write_synthetic_run(root, run_id="new-2", models={"m1": 0.9, "m2": 0.8}, extras=True))
+    code, out, err = cli("leaderboard", root, "--format", "json")
+    assert code == 0, err
+    assert (
+        "m1: suite fairness failed in the latest run that ran it (RuntimeError: synthetic "
+        "failure <b>bold</b>); its numbers here are from an earlier run"
+    ) in json.loads(out)[0]["notes"]
