@@ -242,6 +242,20 @@ def test_an_onnx_graph_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path
     assert undeclared.logits(x).shape == (5, 1)  # refused by the suites' shape check (above)
 
 
+def test_an_onnx_graph_with_a_flat_logit_output_reads_as_the_pair(tmp_path: Path) -> None:
+    """Shape (batch,) is one of the two documented shapes: it was refused as 'expected (batch,
+    classes)' before the declaration was read."""
+    pytest.importorskip("onnxruntime")
+    net = one_logit_net(squeeze=True).eval()
+    path = export_onnx(net, torch.zeros(2, 30), tmp_path / "bc.onnx", names=("x", "logit"))
+    fields = {"path": str(path), "input_shape": [30], "modality": "tabular"}
+    adapter = build("onnx", {**fields, "outputs": "binary_logit"}, tmp_path, name="bc")
+    x = torch.rand(5, 30)
+    with torch.no_grad():
+        z = net(x)
+    torch.testing.assert_close(adapter.logits(x), torch.stack([torch.zeros(5), z], 1))
+
+
 def test_a_torchscript_program_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path) -> None:
     net = one_logit_net().eval()
     torch.jit.save(torch.jit.script(net), str(tmp_path / "bc.pt"))
