@@ -65,3 +65,34 @@ def test_a_run_records_the_note_on_every_text_job(hf_text_dir: Path, tmp_path: P
         assert "2 of 4 texts (50%) are longer than the 32 tokens" in job.message
         record = json.loads((outcome.run_dir / "jobs" / str(job.path) / "job.json").read_text())
         assert any("are truncated" in note for note in record["notes"])
+
+
+def test_a_sharded_job_keeps_the_note_on_the_whole_task(hf_text_dir: Path, tmp_path: Path) -> None:
+    """A sharded job's result is recomputed from its shards' tables, which carry no notes: the
+    note was dropped (and would have counted one shard's texts)."""
+    texts, labels = _texts()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    spec = {
+        "batch_size": 1,
+        "execution": {"shards": 2},
+        "tasks": [
+            {
+                "name": "reviews",
+                "source": "reviews.csv",
+                "modality": "text",
+                "input_column": "text",
+                "label_column": "label",
+                "class_names": ["neg", "pos"],
+            }
+        ],
+        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
+        "suites": {"accuracy": {}},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    outcome = harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    (job,) = outcome.outcomes
+    record = json.loads((outcome.run_dir / "jobs" / str(job.path) / "job.json").read_text())
+    assert record["shards"] == 2
+    (note,) = [n for n in record["notes"] if "truncated" in n]
+    assert note.startswith("2 of 4 texts (50%) are longer than the 32 tokens")
+    assert note in job.message
