@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from pydantic import BaseModel
 
+from harness.core.board_notes import TRUNCATION_MARK
 from harness.core.errors import ClassCountError, HarnessError, ModelOutputError
 from harness.core.task import Task
 
@@ -161,7 +162,7 @@ class Truncation:
         share = self.count / self.total if self.total else 0.0
         return (
             f"{self.count} of {self.total} texts ({share:.0%}) are longer than the "
-            f"{self.limit} {self.unit} model {model!r} reads and are truncated: its numbers "
+            f"{self.limit} {self.unit} model {model!r}{TRUNCATION_MARK}its numbers "
             f"on them are those of their first {self.limit} {self.unit} (max_length)"
         )
 

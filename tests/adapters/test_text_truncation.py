@@ -96,3 +96,29 @@ def test_a_sharded_job_keeps_the_note_on_the_whole_task(hf_text_dir: Path, tmp_p
     (note,) = [n for n in record["notes"] if "truncated" in n]
     assert note.startswith("2 of 4 texts (50%) are longer than the 32 tokens")
     assert note in job.message
+
+
+def test_the_board_shows_the_note_once_per_model(hf_text_dir: Path, tmp_path: Path) -> None:
+    """The note qualifies every number on the board: the leaderboard (and so the report)
+    repeats it, once for the model, not once per suite."""
+    texts, labels = _texts()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    spec = {
+        "tasks": [
+            {
+                "name": "reviews",
+                "source": "reviews.csv",
+                "modality": "text",
+                "input_column": "text",
+                "label_column": "label",
+                "class_names": ["neg", "pos"],
+            }
+        ],
+        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
+        "suites": {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    board = harness.leaderboard(tmp_path / "results")
+    notes = [n for n in board["notes"].iloc[0] if "truncated" in n]
+    assert len(notes) == 1 and "2 of 4 texts (50%) are longer than the 32 tokens" in notes[0]
