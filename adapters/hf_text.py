@@ -381,7 +381,8 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             return Truncation(count=0, total=0, limit=self._max_length)
         ids = self._tokenizer(texts, truncation=False, padding=False)["input_ids"]
         count = sum(1 for row in ids if len(row) > self._max_length)
-        return Truncation(count=count, total=len(texts), limit=self._max_length)
+        kept = "last" if getattr(self._tokenizer, "truncation_side", "right") == "left" else "first"
+        return Truncation(count=count, total=len(texts), limit=self._max_length, kept=kept)
 
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""

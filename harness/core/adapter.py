@@ -148,12 +148,14 @@ OPTIONAL_HOOKS: tuple[str, ...] = (
 @dataclass(frozen=True)
 class Truncation:
     """Of `total` texts, `count` are longer than the `limit` (in `unit`s) the model reads: it
-    sees their first `limit` only, so every number on them is that of the cut text."""
+    sees their first `limit` only (`kept`: 'last' where it cuts on the left and keeps their
+    end), so every number on them is that of the cut text."""
 
     count: int
     total: int
     limit: int
     unit: str = "tokens"
+    kept: str = "first"
 
     def note(self, model: str) -> str | None:
         """The job note that says so (None when no text is cut)."""
@@ -163,7 +165,7 @@ class Truncation:
         return (
             f"{self.count} of {self.total} texts ({share:.0%}) are longer than the "
             f"{self.limit} {self.unit} model {model!r}{TRUNCATION_MARK}its numbers "
-            f"on them are those of their first {self.limit} {self.unit} (max_length)"
+            f"on them are those of their {self.kept} {self.limit} {self.unit} (max_length)"
         )
 
 

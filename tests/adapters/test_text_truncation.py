@@ -122,3 +122,20 @@ def test_the_board_shows_the_note_once_per_model(hf_text_dir: Path, tmp_path: Pa
     board = harness.leaderboard(tmp_path / "results")
     notes = [n for n in board["notes"].iloc[0] if "truncated" in n]
     assert len(notes) == 1 and "2 of 4 texts (50%) are longer than the 32 tokens" in notes[0]
+
+
+def test_a_tokenizer_that_cuts_on_the_left_is_said_to_keep_the_last_tokens(
+    hf_text_dir: Path,
+) -> None:
+    """truncation_side='left' keeps a long text's end (the adapter reads it so, as the
+    tokenizer's own call does): the note said 'their first 32 tokens'."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.adapters.hf_text import HFTextAdapter
+
+    model = AutoModelForSequenceClassification.from_pretrained(hf_text_dir)
+    tokenizer = AutoTokenizer.from_pretrained(hf_text_dir)
+    tokenizer.truncation_side = "left"
+    texts, _ = _texts()
+    note = HFTextAdapter.from_objects(model, tokenizer, name="bert").truncation(texts).note("bert")
+    assert note is not None and note.endswith("those of their last 32 tokens (max_length)")
