@@ -377,6 +377,14 @@ def check_fits_task(adapter: ModelAdapter, task: Task) -> None:
             )
         )
     _check_bounds(adapter.name, spec.bounds, task)
+    if adapter.describe().get("outputs") == "binary_logit" and task.num_classes != 2:
+        raise ClassCountError(
+            f"model {adapter.name!r} declares outputs: binary_logit (one logit per input: two "
+            f"classes) but task {task.name!r} has {task.num_classes}; binary_logit is for "
+            "two-class tasks, and a model of more classes returns one score per class",
+            outputs=2,
+            expected=task.num_classes,
+        )
     adapter.check_task(task)
 
 

@@ -74,6 +74,16 @@ def test_evaluate_reads_one_logit_as_the_second_class_and_its_sigmoid() -> None:
     assert "decision_scores" not in result.metric("ece").flags
 
 
+def test_a_binary_logit_model_on_a_task_of_three_classes_says_why() -> None:
+    """The pair (0, z) made the refusal say 'outputs 2 classes', of a model with one output,
+    and advise another label space: the declaration is what does not fit."""
+    x, y = _data()
+    y3 = y.clone()
+    y3[:50] = 2
+    with pytest.raises(ClassCountError, match=r"declares outputs: binary_logit.*'bc' has 3"):
+        harness.evaluate(one_logit_net(), data=(x, y3), name="bc", outputs="binary_logit")
+
+
 def test_outputs_is_refused_for_what_it_does_not_apply_to() -> None:
     from sklearn.linear_model import LogisticRegression
 
