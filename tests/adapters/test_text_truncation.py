@@ -139,3 +139,23 @@ def test_a_tokenizer_that_cuts_on_the_left_is_said_to_keep_the_last_tokens(
     texts, _ = _texts()
     note = HFTextAdapter.from_objects(model, tokenizer, name="bert").truncation(texts).note("bert")
     assert note is not None and note.endswith("those of their last 32 tokens (max_length)")
+
+
+def test_counting_the_tokens_does_not_warn_of_indexing_errors(hf_text_dir: Path) -> None:
+    """The count tokenises without truncation, which made transformers log 'Token indices
+    sequence length is longer than the specified maximum ... will result in indexing errors'
+    (from harness.evaluate, untrue: the model reads the cut texts) and mark the user's
+    tokenizer as warned, silencing that warning on their own calls."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.adapters.hf_text import HFTextAdapter
+
+    model = AutoModelForSequenceClassification.from_pretrained(hf_text_dir)
+    tokenizer = AutoTokenizer.from_pretrained(hf_text_dir)
+    tokenizer.model_max_length = 8
+    texts, _ = _texts()
+    cut = HFTextAdapter.from_objects(model, tokenizer, name="bert").truncation(texts)
+    assert cut.count == 2 and cut.limit == 8
+    assert not tokenizer.deprecation_warnings.get(
+        "sequence-length-is-longer-than-the-specified-maximum"
+    )
