@@ -155,6 +155,17 @@ def test_black_box_scores_read_as_one_logit(shape: tuple[int, ...]) -> None:
         to_logits(np.zeros((5, 2)), outputs="binary_logit", n=5, model="m")
 
 
+def test_predicted_labels_declared_binary_logit_are_refused() -> None:
+    """A function returning predict()'s 0/1 read as logits: the accuracy of the labels, and
+    probabilities 0.5 and 0.73 for NLL, ECE and Brier (the labels' numbers as calibration)."""
+    with pytest.raises(ModelOutputError, match=r"integers \(int64\).*predicted labels"):
+        to_logits(np.array([0, 1, 1]), outputs="binary_logit", n=3, model="m")
+    with pytest.raises(ModelOutputError, match="predicted labels"):
+        to_logits(torch.tensor([[0], [1]]), outputs="binary_logit", n=2, model="m")
+    with pytest.raises(ModelOutputError, match="predicted labels"):
+        to_logits([0, 1], outputs="binary_logit", n=2, model="m")
+
+
 def test_callable_model_takes_binary_logit() -> None:
     x, y = _data()
     net = _trained()
