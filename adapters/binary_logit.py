@@ -32,14 +32,22 @@ def logit_pair(z: torch.Tensor, *, model: str) -> torch.Tensor:
     return torch.stack([torch.zeros_like(z), z], dim=1)
 
 
+VALUE_KEEPING = (nn.Flatten, nn.Unflatten, nn.Identity, nn.Dropout)
+"""Modules that reshape or pass values on (a Dropout, in eval mode): a Sigmoid before them
+still ends the network."""
+
+
 def final_sigmoid(net: nn.Module) -> str | None:
     """The name of an `nn.Sigmoid` that ends `net` as a chain of `nn.Sequential` (the last
-    element, descending into a last element that is itself one), else None: its output is a
-    probability, which read as a logit would put every input in the second class."""
+    element, descending into a last element that is itself one; trailing `VALUE_KEEPING`
+    modules skipped), else None: its output is a probability, which read as a logit would put
+    every input in the second class."""
     name, module = "", net
     while isinstance(module, nn.Sequential) and len(module) > 0:
-        last = str(len(module) - 1)
-        name, module = f"{name}.{last}" if name else last, module[len(module) - 1]
+        i = len(module) - 1
+        while i > 0 and isinstance(module[i], VALUE_KEEPING):
+            i -= 1
+        name, module = f"{name}.{i}" if name else str(i), module[i]
     return name if isinstance(module, nn.Sigmoid) else None
 
 

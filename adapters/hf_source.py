@@ -285,6 +285,12 @@ def label_mismatch(
     `num_classes` classes named `class_names` (None: only their count is known), or None.
     The run's check (`check_labels`) and the plan's (`check_planned_tasks`) say the same."""
     labels = label_map if label_map is not None else model_labels
+    if label_map is not None and len(label_map) != num_classes:
+        return (
+            f"model {model!r}: label_map names {len(label_map)} model "
+            f"label{'' if len(label_map) == 1 else 's'} but task {task!r} has {num_classes} "
+            "classes; give one model label per task class, in task order"
+        )
     if len(labels) != num_classes:
         return (
             f"model {model!r} has {len(labels)} labels but task {task!r} has "

@@ -379,9 +379,12 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
         texts = self._texts(inputs)
         if not texts:
             return Truncation(count=0, total=0, limit=self._max_length)
-        ids = self._tokenizer(texts, truncation=False, padding=False)["input_ids"]
+        # verbose=False: no 'longer than the maximum ... indexing errors' warning (the model
+        # reads the cut texts), and the user's tokenizer is not marked as having warned
+        ids = self._tokenizer(texts, truncation=False, padding=False, verbose=False)["input_ids"]
         count = sum(1 for row in ids if len(row) > self._max_length)
-        return Truncation(count=count, total=len(texts), limit=self._max_length)
+        kept = "last" if getattr(self._tokenizer, "truncation_side", "right") == "left" else "first"
+        return Truncation(count=count, total=len(texts), limit=self._max_length, kept=kept)
 
     def count_tokens(self, inputs: list[str]) -> int:
         """Tokens the model actually reads for these texts (after truncation, without padding)."""

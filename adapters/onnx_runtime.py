@@ -529,7 +529,8 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         if self._order is not None and out.ndim == 2 and out.shape[1] == len(self._order):
             out = out[:, self._order]  # the task's class order (text labels matched by name)
-        if out.ndim != 2 or out.shape[0] != len(array):
+        flat = out.ndim == 1 and self._outputs == "binary_logit"  # (batch,): one logit each
+        if (out.ndim != 2 and not flat) or out.shape[0] != len(array):
             raise ModelOutputError(
                 f"model {self.name!r}: the ONNX graph's output {self._output_name!r} has shape "
                 f"{tuple(out.shape)} for {len(array)} samples; expected (batch, classes)"

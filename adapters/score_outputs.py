@@ -24,6 +24,8 @@ PROB_TOLERANCE = 1e-3
 
 def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Tensor:
     """(n, classes) float32 logits from a model's raw output for `n` samples."""
+    if outputs == "binary_logit":
+        _refuse_labels(raw, model=model)
     if isinstance(raw, torch.Tensor):  # a sparse, meta, bool... tensor: one line naming the model
         raw = check_forward_output(raw, model=model).detach().cpu().to(torch.float64).numpy()
     kind = getattr(getattr(raw, "dtype", None), "kind", None)  # numpy arrays and scalars
@@ -71,6 +73,30 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
             )
         array = np.log(np.clip(array, 1e-12, None))
     return torch.from_numpy(_float32(array, model))
+
+
+def _refuse_labels(raw: Any, *, model: str) -> None:
+    """Integers declared one logit per input are predicted labels (predict's 0/1), whose
+    reading as logits (0.5 and 0.73) would score as probabilities: one line."""
+    if isinstance(raw, torch.Tensor):
+        integer = not raw.dtype.is_floating_point and not raw.dtype.is_complex
+        dtype = str(raw.dtype).removeprefix("torch.")
+    else:
+        array = raw if isinstance(raw, np.ndarray) else None
+        if array is None and isinstance(raw, (list, tuple)):
+            try:
+                array = np.asarray(raw)
+            except (TypeError, ValueError):
+                return  # the conversion below says what it is
+        if array is None:
+            return
+        integer, dtype = array.dtype.kind in ("i", "u"), str(array.dtype)
+    if integer and dtype != "bool":  # true/false values have their own line
+        raise ModelOutputError(
+            f"model {model!r} declares outputs: binary_logit but returned integers ({dtype}): "
+            "predicted labels, not a logit; return the score before the threshold (e.g. "
+            "decision_function or the logit of the second class)"
+        )
 
 
 def _float32(array: np.ndarray, model: str) -> np.ndarray:

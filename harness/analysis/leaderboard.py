@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis import paired_tests
-from harness.core.board_notes import is_board_note
+from harness.core.board_notes import is_board_note, is_truncation_note
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
@@ -344,6 +344,7 @@ def _boards(
             _add_variant_notes(board, board_jobs)
             board.notes.extend(_subset_notes(board_jobs))
             board.notes.extend(_ood_notes(board_jobs))
+            board.notes.extend(_truncation_notes(board_jobs))
             board.notes.extend(_shadow_notes(board_jobs, shadowed))
             if split_suites:
                 board.notes.append(
@@ -530,6 +531,17 @@ def _ood_notes(jobs: list[LoadedJob]) -> list[str]:
         for note in job.record.notes:
             if note.startswith(OOD_ABSENT_PREFIX):
                 seen.setdefault(f"{job.record.suite}: {note}", None)
+    return list(seen)
+
+
+def _truncation_notes(jobs: list[LoadedJob]) -> list[str]:
+    """How many texts each model truncated (`Truncation.note`, naming its model): every suite's
+    job on the task says the same, so the board says it once."""
+    seen: dict[str, None] = {}
+    for _man, job in jobs:
+        for note in job.record.notes:
+            if is_truncation_note(note):
+                seen.setdefault(note, None)
     return list(seen)
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from pydantic import BaseModel
 
+from harness.core.board_notes import TRUNCATION_MARK
 from harness.core.errors import ClassCountError, HarnessError, ModelOutputError
 from harness.core.task import Task
 
@@ -147,12 +148,14 @@ OPTIONAL_HOOKS: tuple[str, ...] = (
 @dataclass(frozen=True)
 class Truncation:
     """Of `total` texts, `count` are longer than the `limit` (in `unit`s) the model reads: it
-    sees their first `limit` only, so every number on them is that of the cut text."""
+    sees their first `limit` only (`kept`: 'last' where it cuts on the left and keeps their
+    end), so every number on them is that of the cut text."""
 
     count: int
     total: int
     limit: int
     unit: str = "tokens"
+    kept: str = "first"
 
     def note(self, model: str) -> str | None:
         """The job note that says so (None when no text is cut)."""
@@ -161,8 +164,8 @@ class Truncation:
         share = self.count / self.total if self.total else 0.0
         return (
             f"{self.count} of {self.total} texts ({share:.0%}) are longer than the "
-            f"{self.limit} {self.unit} model {model!r} reads and are truncated: its numbers "
-            f"on them are those of their first {self.limit} {self.unit} (max_length)"
+            f"{self.limit} {self.unit} model {model!r}{TRUNCATION_MARK}its numbers "
+            f"on them are those of their {self.kept} {self.limit} {self.unit} (max_length)"
         )
 
 
@@ -374,6 +377,14 @@ def check_fits_task(adapter: ModelAdapter, task: Task) -> None:
             )
         )
     _check_bounds(adapter.name, spec.bounds, task)
+    if adapter.describe().get("outputs") == "binary_logit" and task.num_classes != 2:
+        raise ClassCountError(
+            f"model {adapter.name!r} declares outputs: binary_logit (one logit per input: two "
+            f"classes) but task {task.name!r} has {task.num_classes}; binary_logit is for "
+            "two-class tasks, and a model of more classes returns one score per class",
+            outputs=2,
+            expected=task.num_classes,
+        )
     adapter.check_task(task)
 
 

@@ -4,8 +4,8 @@ A board's n is the task's and its columns are conditions, so what a suite did th
 see from them goes into a job note that the board repeats (once per suite, naming the models when
 they differ): a seeded subset (`subsets.subset_note`), for suites that run several budgets or
 settings per model, what those are (`settings_note`), and what makes the board's numbers mean
-less than they seem to (`caveat_note`: an OOD set labelled with the task's own classes). Notes of
-other kinds stay in the job.
+less than they seem to (`caveat_note`: an OOD set labelled with the task's own classes); the texts a model truncated
+(`is_truncation_note`) once per model. Notes of other kinds stay in the job.
 """
 
 from __future__ import annotations
@@ -41,3 +41,12 @@ def board_note_text(note: str) -> str:
         if note.startswith(start):
             return note.removeprefix(start)
     return note
+
+
+TRUNCATION_MARK = " reads and are truncated: "
+"""What every truncation note (`Truncation.note`) holds: the boards find it by this."""
+
+
+def is_truncation_note(note: str) -> bool:
+    """Whether a job note is a `Truncation.note` (the leaderboard repeats it, once per model)."""
+    return TRUNCATION_MARK in note

@@ -588,6 +588,12 @@ def evaluate(
             "model spec mapping takes its own `label_map:`"
         )
     label_map = names_value("label_map", label_map)
+    odd = [v for v in label_map or [] if not isinstance(v, str)]
+    if odd:
+        raise HarnessError(
+            f"label_map: the model's label (a name, as in its config's id2label) for each task "
+            f"class; got {odd[0]!r} ({type(odd[0]).__name__})"
+        )
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,

@@ -139,6 +139,7 @@ class _PendingJob:
     shards: list[Shard] | None
     threads: int | None = None
     tables: dict[int, SampleTable] = field(default_factory=dict)
+    input_notes: list[str] = field(default_factory=list)  # the shards' (UnitResult.input_notes)
     done: bool = False
     hosts: set[str] = field(default_factory=set)  # where its units ran (UnitResult.host)
 
@@ -646,6 +647,7 @@ class Runner:
         if got.unit.shard is not None:
             assert got.result.table is not None, "a shardable suite returns a table"
             job.tables[got.unit.shard.index] = got.result.table
+            job.input_notes += [n for n in got.input_notes if n not in job.input_notes]
             if len(job.tables) < got.unit.shard.count:
                 return False
         job.done = True
@@ -662,6 +664,8 @@ class Runner:
                 # so a sharded job's numbers equal the whole job's to the last bit
                 with using_threads(job.threads):
                     result = merge_result(suite, job.tables, task, self._context())
+                notes = [n for n in job.input_notes if n not in result.notes]
+                result = replace(result, notes=[*result.notes, *notes])
             table = result.table.with_groups(task.groups()) if result.table is not None else None
             seconds = time.perf_counter() - job.started
             record = job.header.finish(

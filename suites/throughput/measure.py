@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -241,11 +242,17 @@ def _host_memory_short(samples: Samples, batch_size: int) -> str | None:
     """Why a batch is not built, when its inputs alone (`INPUT_COPIES` of them) need more host
     memory than is available: allocated anyway, the kernel may hand the pages out and its OOM
     killer end the run (and what else runs beside it) once they are touched. None otherwise,
-    and for inputs that are not a host tensor."""
-    if not isinstance(samples, torch.Tensor) or samples.device.type != "cpu" or not len(samples):
+    and for inputs on a device. Texts count their strings' mean size (the fresh copy makes new
+    strings) and the batch list's reference to each."""
+    if not len(samples):
         return None
+    if isinstance(samples, torch.Tensor):
+        if samples.device.type != "cpu":
+            return None
+        per_sample = samples[0].numel() * samples.element_size()
+    else:
+        per_sample = sum(sys.getsizeof(t) for t in samples) // len(samples) + 8
     available = available_host_bytes()
-    per_sample = samples[0].numel() * samples.element_size()
     need = INPUT_COPIES * batch_size * per_sample
     if available is None or need <= available:
         return None

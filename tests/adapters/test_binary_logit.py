@@ -74,6 +74,16 @@ def test_evaluate_reads_one_logit_as_the_second_class_and_its_sigmoid() -> None:
     assert "decision_scores" not in result.metric("ece").flags
 
 
+def test_a_binary_logit_model_on_a_task_of_three_classes_says_why() -> None:
+    """The pair (0, z) made the refusal say 'outputs 2 classes', of a model with one output,
+    and advise another label space: the declaration is what does not fit."""
+    x, y = _data()
+    y3 = y.clone()
+    y3[:50] = 2
+    with pytest.raises(ClassCountError, match=r"declares outputs: binary_logit.*'bc' has 3"):
+        harness.evaluate(one_logit_net(), data=(x, y3), name="bc", outputs="binary_logit")
+
+
 def test_outputs_is_refused_for_what_it_does_not_apply_to() -> None:
     from sklearn.linear_model import LogisticRegression
 
@@ -143,6 +153,17 @@ def test_black_box_scores_read_as_one_logit(shape: tuple[int, ...]) -> None:
     )
     with pytest.raises(ModelOutputError, match="binary_logit"):
         to_logits(np.zeros((5, 2)), outputs="binary_logit", n=5, model="m")
+
+
+def test_predicted_labels_declared_binary_logit_are_refused() -> None:
+    """A function returning predict()'s 0/1 read as logits: the accuracy of the labels, and
+    probabilities 0.5 and 0.73 for NLL, ECE and Brier (the labels' numbers as calibration)."""
+    with pytest.raises(ModelOutputError, match=r"integers \(int64\).*predicted labels"):
+        to_logits(np.array([0, 1, 1]), outputs="binary_logit", n=3, model="m")
+    with pytest.raises(ModelOutputError, match="predicted labels"):
+        to_logits(torch.tensor([[0], [1]]), outputs="binary_logit", n=2, model="m")
+    with pytest.raises(ModelOutputError, match="predicted labels"):
+        to_logits([0, 1], outputs="binary_logit", n=2, model="m")
 
 
 def test_callable_model_takes_binary_logit() -> None:
@@ -242,6 +263,20 @@ def test_an_onnx_graph_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path
     assert undeclared.logits(x).shape == (5, 1)  # refused by the suites' shape check (above)
 
 
+def test_an_onnx_graph_with_a_flat_logit_output_reads_as_the_pair(tmp_path: Path) -> None:
+    """Shape (batch,) is one of the two documented shapes: it was refused as 'expected (batch,
+    classes)' before the declaration was read."""
+    pytest.importorskip("onnxruntime")
+    net = one_logit_net(squeeze=True).eval()
+    path = export_onnx(net, torch.zeros(2, 30), tmp_path / "bc.onnx", names=("x", "logit"))
+    fields = {"path": str(path), "input_shape": [30], "modality": "tabular"}
+    adapter = build("onnx", {**fields, "outputs": "binary_logit"}, tmp_path, name="bc")
+    x = torch.rand(5, 30)
+    with torch.no_grad():
+        z = net(x)
+    torch.testing.assert_close(adapter.logits(x), torch.stack([torch.zeros(5), z], 1))
+
+
 def test_a_torchscript_program_with_one_logit_per_input_reads_as_the_pair(tmp_path: Path) -> None:
     net = one_logit_net().eval()
     torch.jit.save(torch.jit.script(net), str(tmp_path / "bc.pt"))
@@ -275,6 +310,17 @@ def test_a_network_ending_in_a_sigmoid_is_refused_not_read_as_a_logit(tmp_path: 
         build("torch", fields, tmp_path, name="bc")
     with pytest.raises(ClassCountError, match="a final Sigmoid"):  # undeclared: both readings
         harness.evaluate(sigmoid_net(), data=(x, y), name="bc")
+
+
+def test_a_sigmoid_followed_by_a_flatten_is_refused_too() -> None:
+    """nn.Flatten(0) after the Sigmoid (the (batch,) shape the docs allow) hid it: read as a
+    logit, the probability put every input in the second class (accuracy 0.627 on breast
+    cancer, that class's share)."""
+    x, y = _data()
+    for tail in (nn.Flatten(0), nn.Dropout(0.1), nn.Identity()):
+        net = nn.Sequential(one_logit_net(), nn.Sigmoid(), tail)
+        with pytest.raises(ModelLoadError, match=r"ends in nn.Sigmoid \('1'\)"):
+            harness.evaluate(net, data=(x, y), name="bc", outputs="binary_logit")
 
 
 def test_an_onnx_graph_ending_in_a_sigmoid_is_refused_as_binary_logit(tmp_path: Path) -> None:

@@ -116,3 +116,16 @@ def test_label_map_picks_the_model_labels_for_the_task_classes(
     assert swapped.metric("top1_acc").value == pytest.approx(1 - plain.metric("top1_acc").value)
     with pytest.raises(HarnessError, match="label_map: goes with"):
         harness.evaluate(model, label_map=["neg", "pos"], class_names=["neg", "pos"], **data)
+
+
+def test_a_label_map_that_does_not_fit_is_named(hf_text_dir: Path, text_csv: Path) -> None:
+    """A one-entry label_map was reported as a model with 1 label ('has 1 labels but task has 2
+    classes; set label_map'), of a two-label model given a label_map; label ids in place of
+    names raised AttributeError ('int' object has no attribute 'strip')."""
+    model, tokenizer = _objects(hf_text_dir)
+    texts, labels = _data(text_csv)
+    data = {"data": (texts, labels), "name": "r", "class_names": ["neg", "pos"], "device": "cpu"}
+    with pytest.raises(HarnessError, match=r"label_map names 1 model label but task 'r' has 2"):
+        harness.evaluate(model, tokenizer=tokenizer, label_map=["neg"], **data)
+    with pytest.raises(HarnessError, match=r"label_map: .*0 \(int\)"):
+        harness.evaluate(model, tokenizer=tokenizer, label_map=[0, 1], **data)

@@ -65,3 +65,97 @@ def test_a_run_records_the_note_on_every_text_job(hf_text_dir: Path, tmp_path: P
         assert "2 of 4 texts (50%) are longer than the 32 tokens" in job.message
         record = json.loads((outcome.run_dir / "jobs" / str(job.path) / "job.json").read_text())
         assert any("are truncated" in note for note in record["notes"])
+
+
+def test_a_sharded_job_keeps_the_note_on_the_whole_task(hf_text_dir: Path, tmp_path: Path) -> None:
+    """A sharded job's result is recomputed from its shards' tables, which carry no notes: the
+    note was dropped (and would have counted one shard's texts)."""
+    texts, labels = _texts()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    spec = {
+        "batch_size": 1,
+        "execution": {"shards": 2},
+        "tasks": [
+            {
+                "name": "reviews",
+                "source": "reviews.csv",
+                "modality": "text",
+                "input_column": "text",
+                "label_column": "label",
+                "class_names": ["neg", "pos"],
+            }
+        ],
+        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
+        "suites": {"accuracy": {}},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    outcome = harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    (job,) = outcome.outcomes
+    record = json.loads((outcome.run_dir / "jobs" / str(job.path) / "job.json").read_text())
+    assert record["shards"] == 2
+    (note,) = [n for n in record["notes"] if "truncated" in n]
+    assert note.startswith("2 of 4 texts (50%) are longer than the 32 tokens")
+    assert note in job.message
+
+
+def test_the_board_shows_the_note_once_per_model(hf_text_dir: Path, tmp_path: Path) -> None:
+    """The note qualifies every number on the board: the leaderboard (and so the report)
+    repeats it, once for the model, not once per suite."""
+    texts, labels = _texts()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    spec = {
+        "tasks": [
+            {
+                "name": "reviews",
+                "source": "reviews.csv",
+                "modality": "text",
+                "input_column": "text",
+                "label_column": "label",
+                "class_names": ["neg", "pos"],
+            }
+        ],
+        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
+        "suites": {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    board = harness.leaderboard(tmp_path / "results")
+    notes = [n for n in board["notes"].iloc[0] if "truncated" in n]
+    assert len(notes) == 1 and "2 of 4 texts (50%) are longer than the 32 tokens" in notes[0]
+
+
+def test_a_tokenizer_that_cuts_on_the_left_is_said_to_keep_the_last_tokens(
+    hf_text_dir: Path,
+) -> None:
+    """truncation_side='left' keeps a long text's end (the adapter reads it so, as the
+    tokenizer's own call does): the note said 'their first 32 tokens'."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.adapters.hf_text import HFTextAdapter
+
+    model = AutoModelForSequenceClassification.from_pretrained(hf_text_dir)
+    tokenizer = AutoTokenizer.from_pretrained(hf_text_dir)
+    tokenizer.truncation_side = "left"
+    texts, _ = _texts()
+    note = HFTextAdapter.from_objects(model, tokenizer, name="bert").truncation(texts).note("bert")
+    assert note is not None and note.endswith("those of their last 32 tokens (max_length)")
+
+
+def test_counting_the_tokens_does_not_warn_of_indexing_errors(hf_text_dir: Path) -> None:
+    """The count tokenises without truncation, which made transformers log 'Token indices
+    sequence length is longer than the specified maximum ... will result in indexing errors'
+    (from harness.evaluate, untrue: the model reads the cut texts) and mark the user's
+    tokenizer as warned, silencing that warning on their own calls."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.adapters.hf_text import HFTextAdapter
+
+    model = AutoModelForSequenceClassification.from_pretrained(hf_text_dir)
+    tokenizer = AutoTokenizer.from_pretrained(hf_text_dir)
+    tokenizer.model_max_length = 8
+    texts, _ = _texts()
+    cut = HFTextAdapter.from_objects(model, tokenizer, name="bert").truncation(texts)
+    assert cut.count == 2 and cut.limit == 8
+    assert not tokenizer.deprecation_warnings.get(
+        "sequence-length-is-longer-than-the-specified-maximum"
+    )

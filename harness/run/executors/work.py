@@ -70,6 +70,9 @@ class UnitResult:
     detail: str | None = None  # traceback of an unexpected error (a bug)
     host: str = ""
     pid: int = 0
+    # how the model read the whole task's inputs (`CheckedAdapter.input_notes`), from a job's
+    # first shard: the merge recomputes the result from the tables, which carry no notes
+    input_notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -125,7 +128,10 @@ def _run_unit(
     host, pid = this_host(), os.getpid()
     try:
         adapter, task = adapter_and_task()
+        whole_notes: tuple[str, ...] = ()
         if unit.shard is not None:
+            if unit.shard.index == 0:  # the note counts the whole task's texts, once per job
+                whole_notes = tuple(CheckedAdapter(adapter, task).input_notes())
             task = unit.shard.apply(task)
             ctx = replace(ctx, bootstrap_resamples=0)
         checked = CheckedAdapter(adapter, task)
@@ -133,9 +139,15 @@ def _run_unit(
             checked.probe(ctx.batch_size)
         with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
             result = suite.run(checked, task, ctx)
-        result = with_input_notes(result, checked)
+        if unit.shard is None:
+            result = with_input_notes(result, checked)
         return UnitResult(
-            unit=unit, result=result, seconds=time.perf_counter() - started, host=host, pid=pid
+            unit=unit,
+            result=result,
+            seconds=time.perf_counter() - started,
+            host=host,
+            pid=pid,
+            input_notes=whole_notes,
         )
     except BaseException as err:  # noqa: BLE001 - failure_of re-raises real signals
         failure = failure_of(err, unit.label)

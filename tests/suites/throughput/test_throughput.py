@@ -334,6 +334,22 @@ def test_a_batch_larger_than_the_free_host_memory_is_not_built(
     assert result["conditions"][3]["reason"] == "not run: batch size 64 already ran out of memory"
 
 
+def test_a_text_batch_larger_than_the_free_host_memory_is_not_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A text batch is a list of the task's strings, and its fresh copy new strings of the
+    same length: batch_sizes: [100000000] on IMDB reviews would build some 200 GB of them.
+    The check skipped every input that was not a tensor."""
+    from harness.suites.throughput import measure as measure_module
+
+    monkeypatch.setattr(measure_module, "available_host_bytes", lambda: 20_000)
+    config = ThroughputConfig(batch_sizes=[2, 1000], **FAST)
+    texts = ["the movie was " + "good " * 40] * 3
+    result = measure(WordCountAdapter(), texts, config)
+    assert by_status(result) == [(2, "ok"), (1000, "oom")]
+    assert result["conditions"][1]["reason"].startswith("not run: batch size 1000 needs ")
+
+
 def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
     """A model that raises on batches above 2 failed the whole job ("model 'b1' raised
     RuntimeError during its forward pass ...: this model takes one sample at a time"): the
