@@ -35,6 +35,7 @@ from harness.core.adapter import (
     WordVectors,
     check_logits_shape,
 )
+from harness.core.board_notes import caveat_note
 from harness.core.errors import HarnessError, ModelCallError
 from harness.core.signals import signal_received
 from harness.core.suite import SuiteResult
@@ -292,6 +293,10 @@ def keeping_process_state() -> Iterator[None]:
         state.restore()
 
 
+BINARY_LOOK = 256
+"""Samples whose scores `CheckedAdapter` looks at for a `binary_logit` model's note."""
+
+
 class CheckedAdapter(DelegatingAdapter):
     """An adapter whose every `logits` call is a checked call into model code, on one task.
 
@@ -379,14 +384,43 @@ class CheckedAdapter(DelegatingAdapter):
         return self.adapter.truncation(inputs)
 
     def input_notes(self) -> list[str]:
-        """What the job's notes say about how the model reads the task's inputs: the texts
-        it truncates (`truncation`), on a text task; none otherwise."""
-        if self.task.modality != "text" or len(self.task) == 0:
+        """What the job's notes say about how the model reads the task's inputs and what it
+        returns: the texts it truncates (`truncation`), on a text task; the scores of a model
+        declared `outputs: binary_logit` that all look like probabilities."""
+        if len(self.task) == 0:
             return []
-        texts = [t for batch in self.task.batches(1024) for t in batch.inputs]
-        cut = self.adapter.truncation(texts)
-        note = cut.note(self.name) if cut is not None else None
-        return [note] if note else []
+        notes = []
+        if self.task.modality == "text":
+            texts = [t for batch in self.task.batches(1024) for t in batch.inputs]
+            cut = self.adapter.truncation(texts)
+            note = cut.note(self.name) if cut is not None else None
+            notes += [note] if note else []
+        if self.adapter.describe().get("outputs") == "binary_logit":
+            notes += self._probability_like_logits()
+        return notes
+
+    def _probability_like_logits(self) -> list[str]:
+        """A note when every one logit z of a `binary_logit` model on the task's first
+        `BINARY_LOOK` samples lies in [0, 1]: a sigmoid applied inside its forward (which no
+        module structure shows) returns such scores, read as logits they put every input in
+        the second class. A model whose logits leave [0, 1] is not called out; one this
+        uncertain on every sample is rare, and the note only says what to check."""
+        batch = next(self.task.batches(min(BINARY_LOOK, len(self.task))))
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            pair = self.logits(batch.inputs)
+        z = (pair[:, 1] - pair[:, 0]).detach().float().cpu()
+        z = z[torch.isfinite(z)]
+        if len(z) < 2 or bool(((z < 0) | (z > 1)).any()):
+            return []
+        return [  # a caveat: the boards repeat it beside the numbers it qualifies
+            caveat_note(
+                f"every score of model {self.name!r} on the first {len(batch.inputs)} samples "
+                f"of task {self.task.name!r} lies in [0, 1], as a probability's does: declared "
+                "outputs: binary_logit, its scores are read as logits, and a sigmoid applied "
+                "inside its forward would put every input in the second class; return the logit"
+            )
+        ]
 
     def word_vectors(self) -> WordVectors | None:
         return self.adapter.word_vectors()

@@ -331,3 +331,32 @@ def test_an_onnx_graph_ending_in_a_sigmoid_is_refused_as_binary_logit(tmp_path: 
     fields = {"path": str(path), "input_shape": [30], "outputs": "binary_logit"}
     with pytest.raises(ModelLoadError, match="ends in a Sigmoid"):
         build("onnx", fields, tmp_path, name="bc")
+
+
+class _SigmoidInside(nn.Module):
+    """one_logit_net whose forward applies a sigmoid itself (no nn.Sigmoid to be seen)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x))
+
+
+def test_scores_that_all_look_like_probabilities_are_noted() -> None:
+    """A sigmoid applied inside forward() cannot be seen in the module's structure: declared
+    binary_logit, its probabilities were read as logits, every input went to the second class
+    and the accuracy was that class's share, with no word. Every job of such a model now notes
+    that all its scores on the task's first samples lie in [0, 1], as probabilities' do; a
+    model whose logits leave [0, 1] gets no such note."""
+    x, y = _data()
+    suspect = harness.evaluate(
+        _SigmoidInside(_trained()), data=(x[400:], y[400:]), name="bc", outputs="binary_logit"
+    )
+    (note,) = [n for n in suspect.results["accuracy"].notes if "lies in [0, 1]" in n]
+    assert note.startswith("caveat: every score of model '_SigmoidInside' on the first 169")
+    honest = harness.evaluate(
+        _trained(), data=(x[400:], y[400:]), name="bc", outputs="binary_logit"
+    )
+    assert not any("lies in [0, 1]" in n for n in honest.results["accuracy"].notes)
