@@ -322,6 +322,7 @@ class ModuleOptions:
     tokenizer: Any = None
     image_processor: Any = None
     label_map: Sequence[str] | None = None
+    max_length: int | None = None  # a text classifier's token limit (hf-text's `max_length`)
 
 
 def _resolve_adapter(
@@ -406,7 +407,7 @@ def _module_adapter(
     if options.image_processor is not None:
         return _image_module(model, options.image_processor, task, device, name, options.label_map)
     if task.modality == "text":
-        return _text_module(model, options.tokenizer, device, name, options.label_map)
+        return _text_module(model, options.tokenizer, device, name, options)
     return TorchModuleAdapter.from_module(
         model,
         name=name,
@@ -446,11 +447,7 @@ def _image_module(
 
 
 def _text_module(
-    model: torch.nn.Module,
-    tokenizer: Any,
-    device: torch.device,
-    name: str,
-    label_map: Sequence[str] | None,
+    model: torch.nn.Module, tokenizer: Any, device: torch.device, name: str, options: ModuleOptions
 ) -> ModelAdapter:
     """A transformers sequence classifier held in memory with its tokenizer (the `hf-text`
     adapter's `from_objects`); an nn.Module on texts without one is refused in one line."""
@@ -463,13 +460,40 @@ def _text_module(
         )
     from harness.adapters.hf_text import HFTextAdapter
 
+    label_map = options.label_map
     return HFTextAdapter.from_objects(
         model,
         tokenizer,
         name=name,
         device=device,
         label_map=list(label_map) if label_map is not None else None,
+        **({"max_length": options.max_length} if options.max_length is not None else {}),
     )
+
+
+MAX_LENGTH = (1, 1 << 16)  # the hf-text adapter's `max_length` range (HFTextConfig)
+
+
+def _max_length(value: Any, tokenizer: Any) -> int | None:
+    """`max_length` for a text classifier passed with its tokenizer: a whole number of tokens
+    in the hf-text adapter's range, or a one-line refusal."""
+    if value is None:
+        return None
+    if tokenizer is None:
+        raise HarnessError(
+            "max_length: goes with a text classifier passed with its tokenizer; a model spec "
+            "mapping takes its own `max_length:`"
+        )
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (MAX_LENGTH[0] <= value <= MAX_LENGTH[1])
+    ):
+        raise HarnessError(
+            f"max_length: {value!r} is not a whole number of tokens from {MAX_LENGTH[0]} to "
+            f"{MAX_LENGTH[1]}"
+        )
+    return value
 
 
 def _check_outputs(model: Any, outputs: str) -> None:
@@ -541,6 +565,7 @@ def evaluate(
     tokenizer: Any = None,
     label_map: Sequence[str] | None = None,
     image_processor: Any = None,
+    max_length: int | None = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -555,7 +580,8 @@ def evaluate(
     names a module or estimator in results (default: its class name); `outputs` says what an
     `nn.Module` returns: 'logits' (one score per class) or 'binary_logit' (one logit per input,
     that of the second class, as a `BCEWithLogitsLoss` model gives it); `tokenizer` is the
-    tokenizer of a transformers sequence classifier held in memory, for texts, and
+    tokenizer of a transformers sequence classifier held in memory, for texts (`max_length`:
+    the most tokens it reads of each, default 256, as the spec's key), and
     `image_processor` the image processor of a transformers image classifier, for images
     (`label_map`: the model's label for each task class, in task order, as the spec's key).
     docs/python-api.md.
@@ -594,6 +620,9 @@ def evaluate(
             f"label_map: the model's label (a name, as in its config's id2label) for each task "
             f"class; got {odd[0]!r} ({type(odd[0]).__name__})"
         )
+    module_options = ModuleOptions(
+        outputs, tokenizer, image_processor, label_map, _max_length(max_length, tokenizer)
+    )
     features = names_value("feature_columns", feature_columns)
     columns = Columns(
         input_column=input_column,
@@ -624,10 +653,7 @@ def evaluate(
                 seed,
                 batch_size,
                 bootstrap_resamples,
-                outputs,
-                tokenizer,
-                label_map,
-                image_processor,
+                module_options,
             )
     except ClassCountError as err:
         if not inferred or err.outputs <= err.expected:
@@ -652,12 +678,8 @@ def _evaluate(
     seed: int,
     batch_size: int,
     bootstrap_resamples: int,
-    outputs: str,
-    tokenizer: Any,
-    label_map: Sequence[str] | None,
-    image_processor: Any,
+    options: ModuleOptions,
 ) -> EvaluationResult:
-    options = ModuleOptions(outputs, tokenizer, image_processor, label_map)
     adapter = _resolve_adapter(model, the_task, dev, base, model_name, options)
     registry = suite_registry()
     ctx = RunContext(

@@ -159,3 +159,22 @@ def test_counting_the_tokens_does_not_warn_of_indexing_errors(hf_text_dir: Path)
     assert not tokenizer.deprecation_warnings.get(
         "sequence-length-is-longer-than-the-specified-maximum"
     )
+
+
+def test_evaluate_takes_the_in_memory_models_max_length(hf_text_dir: Path) -> None:
+    """A text model passed with its tokenizer was cut at 256 tokens (or its own limits) with no
+    way to read less or more from `harness.evaluate`; `max_length=` sets it, as the spec key."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(hf_text_dir)
+    tokenizer = AutoTokenizer.from_pretrained(hf_text_dir)
+    texts, labels = _texts()
+    options = {"data": (texts, labels), "class_names": ["neg", "pos"], "name": "r"}
+    short = harness.evaluate(model, tokenizer=tokenizer, max_length=5, **options)
+    (note,) = [n for n in short.results["accuracy"].notes if "truncated" in n]
+    assert note.startswith("4 of 4 texts (100%) are longer than the 5 tokens")
+    for bad in (0, 2.5, True, 1 << 17):
+        with pytest.raises(harness.HarnessError, match="max_length: "):
+            harness.evaluate(model, tokenizer=tokenizer, max_length=bad, **options)
+    with pytest.raises(harness.HarnessError, match="max_length: goes with"):
+        harness.evaluate(model, max_length=64, **options)
