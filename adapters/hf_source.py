@@ -291,6 +291,14 @@ def label_mismatch(
             f"label{'' if len(label_map) == 1 else 's'} but task {task!r} has {num_classes} "
             "classes; give one model label per task class, in task order"
         )
+    if len(labels) == 1 and num_classes > 1:  # label_map cannot make one output several
+        return (
+            f"model {model!r} has one output (config num_labels 1: a regression head, or one "
+            f"logit per input) but task {task!r} has {num_classes} classes; the harness "
+            "evaluates classifiers with one output per class: fine-tune with num_labels "
+            f"{num_classes}, or export the model and declare outputs: binary_logit on a torch, "
+            "onnx or callable entry for one logit"
+        )
     if len(labels) != num_classes:
         return (
             f"model {model!r} has {len(labels)} labels but task {task!r} has "

@@ -129,3 +129,20 @@ def test_a_label_map_that_does_not_fit_is_named(hf_text_dir: Path, text_csv: Pat
         harness.evaluate(model, tokenizer=tokenizer, label_map=["neg"], **data)
     with pytest.raises(HarnessError, match=r"label_map: .*0 \(int\)"):
         harness.evaluate(model, tokenizer=tokenizer, label_map=[0, 1], **data)
+
+
+def test_a_one_output_model_is_told_what_label_map_cannot_do(hf_text_dir: Path) -> None:
+    """A sequence classifier with num_labels 1 (a regression head, or one logit) was told to
+    `set label_map`, which cannot turn one output into two classes."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(hf_text_dir)
+    config.num_labels = 1  # id2label {0: LABEL_0}
+    model = AutoModelForSequenceClassification.from_config(config)
+    tokenizer = AutoTokenizer.from_pretrained(hf_text_dir)
+    texts = ["the movie was good", "the plot was bad"] * 4
+    with pytest.raises(HarnessError, match="has one output .*num_labels 2") as caught:
+        harness.evaluate(
+            model, tokenizer=tokenizer, data=(texts, [1, 0] * 4), class_names=["neg", "pos"]
+        )
+    assert "set label_map" not in str(caught.value)
