@@ -28,17 +28,15 @@ from harness.adapters.hf_source import (
     HFSourceConfig,
     HFSourceHooks,
     check_labels,
-    check_loaded_label_maps,
-    check_single_label,
+    held_origin,
     import_transformers,
     label_indices,
     label_names,
     load_pretrained,
+    loaded_origin,
     resolve_source,
-    source_files,
 )
 from harness.adapters.model_files import shown_path
-from harness.adapters.torch_module import state_sha256
 from harness.core.adapter import InputSpec
 from harness.core.errors import ModelLoadError
 from harness.core.model_code import source_sha256
@@ -126,13 +124,10 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
             name=name,
             what="an image processor",
         )
-        check_single_label(model.config, name=name)
-        check_loaded_label_maps(model.config, name=name, source=source, local=local)
-        origin = {
-            "path": source if local is None else shown_path(local, base_dir),
-            "revision": config.revision,
-            "files_sha256": source_files(local, model),
-        }
+        shown = source if local is None else shown_path(local, base_dir)
+        origin = loaded_origin(
+            model, name=name, source=source, local=local, shown=shown, revision=config.revision
+        )
         return cls._assemble(
             name,
             model,
@@ -165,23 +160,14 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
                 f"model {name!r}: image_processor is a {type(processor).__name__}, not a "
                 "transformers image processor (AutoImageProcessor.from_pretrained(...))"
             )
-        if getattr(model, "config", None) is None or not hasattr(model.config, "id2label"):
-            raise ModelLoadError(
-                f"model {name!r}: an image processor was given, but {type(model).__name__} is "
-                "not a transformers image classifier (no config with id2label)"
-            )
-        check_single_label(model.config, name=name)
-        check_loaded_label_maps(model.config, name=name, source="the model's", local=None)
-        origin: dict[str, Any] = {
-            "path": None,
-            "revision": None,
-            "files_sha256": {},
-            "weights_sha256": state_sha256(model),
-            "config_sha256": hashlib.sha256(model.config.to_json_string().encode()).hexdigest(),
-            "processor_sha256": hashlib.sha256(
-                json.dumps(processor.to_dict(), sort_keys=True, default=str).encode()
-            ).hexdigest(),
-        }
+        settings = json.dumps(processor.to_dict(), sort_keys=True, default=str)
+        origin = held_origin(
+            model,
+            name=name,
+            given="an image processor",
+            kind="image classifier",
+            processor_sha256=hashlib.sha256(settings.encode()).hexdigest(),
+        )
         return cls._assemble(
             name,
             model,

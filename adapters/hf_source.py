@@ -8,6 +8,7 @@ each job, and at plan time from a local folder's config.json: `check_planned_tas
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -139,6 +140,40 @@ def source_files(local: Path | None, loaded: Any) -> dict[str, str]:
     if folder is None:
         return {}
     return folder_sha256(folder)
+
+
+def loaded_origin(
+    model: Any, *, name: str, source: str, local: Path | None, shown: str, revision: str | None
+) -> dict[str, Any]:
+    """Where a model loaded by `from_pretrained` came from (`path` as shown, `revision`, its
+    files' sha256), once its config passed `check_single_label` and the label-map check."""
+    check_single_label(model.config, name=name)
+    check_loaded_label_maps(model.config, name=name, source=source, local=local)
+    return {"path": shown, "revision": revision, "files_sha256": source_files(local, model)}
+
+
+def held_origin(model: Any, *, name: str, given: str, kind: str, **digests: str) -> dict[str, Any]:
+    """What identifies a transformers classifier held in memory in place of its files: its
+    weights' and config's sha256 and the `digests` of what came with it (a tokenizer's, an
+    image processor's), once it is one (`given` names what was passed with it, `kind` what it
+    must be) and its config passed the checks a loaded one's does."""
+    from harness.adapters.torch_module import state_sha256
+
+    if getattr(model, "config", None) is None or not hasattr(model.config, "id2label"):
+        raise ModelLoadError(
+            f"model {name!r}: {given} was given, but {type(model).__name__} is not a "
+            f"transformers {kind} (no config with id2label)"
+        )
+    check_single_label(model.config, name=name)
+    check_loaded_label_maps(model.config, name=name, source="the model's", local=None)
+    return {
+        "path": None,
+        "revision": None,
+        "files_sha256": {},
+        "weights_sha256": state_sha256(model),
+        "config_sha256": hashlib.sha256(model.config.to_json_string().encode()).hexdigest(),
+        **digests,
+    }
 
 
 def check_single_label(model_config: Any, *, name: str) -> None:

@@ -20,19 +20,17 @@ from harness.adapters.hf_source import (
     HFSourceConfig,
     HFSourceHooks,
     check_labels,
-    check_loaded_label_maps,
-    check_single_label,
+    held_origin,
     import_transformers,
     label_indices,
     label_names,
     load_pretrained,
+    loaded_origin,
     resolve_source,
-    source_files,
 )
 from harness.adapters.hf_text_padding import adopt_pad_token, check_padding
 from harness.adapters.model_files import shown_path
 from harness.adapters.text_encoding import fast_encoder
-from harness.adapters.torch_module import state_sha256
 from harness.core.adapter import (
     Capabilities,
     Features,
@@ -186,13 +184,10 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
                 f"model {name!r}: the tokenizer in {source!r} has no pad token, so texts of "
                 "different lengths cannot be batched; set tokenizer.pad_token and save it"
             )
-        check_single_label(model.config, name=name)
-        check_loaded_label_maps(model.config, name=name, source=source, local=local)
-        origin = {
-            "path": source if local is None else shown_path(local, base_dir),
-            "revision": config.revision,
-            "files_sha256": source_files(local, model),
-        }
+        shown = source if local is None else shown_path(local, base_dir)
+        origin = loaded_origin(
+            model, name=name, source=source, local=local, shown=shown, revision=config.revision
+        )
         return cls._assemble(
             name,
             model,
@@ -224,26 +219,18 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
                 f"model {name!r}: tokenizer is a {type(tokenizer).__name__}, not a transformers "
                 "tokenizer (AutoTokenizer.from_pretrained(...))"
             )
-        if getattr(model, "config", None) is None or not hasattr(model.config, "id2label"):
-            raise ModelLoadError(
-                f"model {name!r}: a tokenizer was given, but {type(model).__name__} is not a "
-                "transformers sequence classifier (no config with id2label)"
-            )
         if tokenizer.pad_token is None:
             raise ModelLoadError(
                 f"model {name!r}: its tokenizer has no pad token, so texts of different "
                 "lengths cannot be batched; set tokenizer.pad_token (e.g. to its eos_token)"
             )
-        check_single_label(model.config, name=name)
-        check_loaded_label_maps(model.config, name=name, source="the model's", local=None)
-        origin: dict[str, Any] = {
-            "path": None,
-            "revision": None,
-            "files_sha256": {},
-            "weights_sha256": state_sha256(model),
-            "config_sha256": hashlib.sha256(model.config.to_json_string().encode()).hexdigest(),
-            "tokenizer_sha256": tokenizer_sha256(tokenizer),
-        }
+        origin = held_origin(
+            model,
+            name=name,
+            given="a tokenizer",
+            kind="sequence classifier",
+            tokenizer_sha256=tokenizer_sha256(tokenizer),
+        )
         return cls._assemble(
             name,
             model,
