@@ -27,6 +27,30 @@ def _texts() -> tuple[list[str], list[int]]:
     ]
 
 
+def _run_reviews(hf_text_dir: Path, tmp_path: Path, suites: dict, **settings: object):  # noqa: ANN202
+    """`harness.run_spec` of the tiny BERT on the four reviews (`_texts`) written as a CSV task,
+    with `suites` and run `settings`; its outcome."""
+    texts, labels = _texts()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    spec = {
+        **settings,
+        "tasks": [
+            {
+                "name": "reviews",
+                "source": "reviews.csv",
+                "modality": "text",
+                "input_column": "text",
+                "label_column": "label",
+                "class_names": ["neg", "pos"],
+            }
+        ],
+        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
+        "suites": suites,
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    return harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+
+
 def test_evaluate_says_how_many_texts_were_cut(hf_text_dir: Path) -> None:
     model = {"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}
     texts, labels = _texts()
@@ -42,24 +66,8 @@ def test_evaluate_says_how_many_texts_were_cut(hf_text_dir: Path) -> None:
 
 
 def test_a_run_records_the_note_on_every_text_job(hf_text_dir: Path, tmp_path: Path) -> None:
-    texts, labels = _texts()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
-    spec = {
-        "tasks": [
-            {
-                "name": "reviews",
-                "source": "reviews.csv",
-                "modality": "text",
-                "input_column": "text",
-                "label_column": "label",
-                "class_names": ["neg", "pos"],
-            }
-        ],
-        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
-        "suites": {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}},
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    outcome = harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    suites = {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}}
+    outcome = _run_reviews(hf_text_dir, tmp_path, suites)
     assert len(outcome.outcomes) == 2 and not outcome.failed
     for job in outcome.outcomes:  # the manifest's message, and the job record's notes
         assert "2 of 4 texts (50%) are longer than the 32 tokens" in job.message
@@ -70,26 +78,8 @@ def test_a_run_records_the_note_on_every_text_job(hf_text_dir: Path, tmp_path: P
 def test_a_sharded_job_keeps_the_note_on_the_whole_task(hf_text_dir: Path, tmp_path: Path) -> None:
     """A sharded job's result is recomputed from its shards' tables, which carry no notes: the
     note was dropped (and would have counted one shard's texts)."""
-    texts, labels = _texts()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
-    spec = {
-        "batch_size": 1,
-        "execution": {"shards": 2},
-        "tasks": [
-            {
-                "name": "reviews",
-                "source": "reviews.csv",
-                "modality": "text",
-                "input_column": "text",
-                "label_column": "label",
-                "class_names": ["neg", "pos"],
-            }
-        ],
-        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
-        "suites": {"accuracy": {}},
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    outcome = harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    settings = {"batch_size": 1, "execution": {"shards": 2}}
+    outcome = _run_reviews(hf_text_dir, tmp_path, {"accuracy": {}}, **settings)
     (job,) = outcome.outcomes
     record = json.loads((outcome.run_dir / "jobs" / str(job.path) / "job.json").read_text())
     assert record["shards"] == 2
@@ -101,24 +91,9 @@ def test_a_sharded_job_keeps_the_note_on_the_whole_task(hf_text_dir: Path, tmp_p
 def test_the_board_shows_the_note_once_per_model(hf_text_dir: Path, tmp_path: Path) -> None:
     """The note qualifies every number on the board: the leaderboard (and so the report)
     repeats it, once for the model, not once per suite."""
-    texts, labels = _texts()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
-    spec = {
-        "tasks": [
-            {
-                "name": "reviews",
-                "source": "reviews.csv",
-                "modality": "text",
-                "input_column": "text",
-                "label_column": "label",
-                "class_names": ["neg", "pos"],
-            }
-        ],
-        "models": [{"name": "bert", "adapter": "hf-text", "path": str(hf_text_dir)}],
-        "suites": {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}},
-    }
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    harness.run_spec(tmp_path / "spec.json", out=tmp_path / "results")
+    _run_reviews(
+        hf_text_dir, tmp_path, {"accuracy": {}, "shift": {"text": ["typo"], "ood_sets": []}}
+    )
     board = harness.leaderboard(tmp_path / "results")
     notes = [n for n in board["notes"].iloc[0] if "truncated" in n]
     assert len(notes) == 1 and "2 of 4 texts (50%) are longer than the 32 tokens" in notes[0]
