@@ -395,7 +395,8 @@ class CheckedAdapter(DelegatingAdapter):
             cut = self.adapter.truncation(texts)
             note = cut.note(self.name) if cut is not None else None
             notes += [note] if note else []
-        if self.adapter.describe().get("outputs") == "binary_logit":
+        declared = self.adapter.describe().get("outputs") == "binary_logit"
+        if declared and self.adapter.unavailable_reason is None:  # a skipped job runs nothing
             notes += self._probability_like_logits()
         return notes
 

@@ -360,3 +360,23 @@ def test_scores_that_all_look_like_probabilities_are_noted() -> None:
         _trained(), data=(x[400:], y[400:]), name="bc", outputs="binary_logit"
     )
     assert not any("lies in [0, 1]" in n for n in honest.results["accuracy"].notes)
+
+
+def test_an_unavailable_binary_logit_model_is_not_run_for_the_note() -> None:
+    """The caveat's forward pass is not asked of a model whose jobs are skipped (an unavailable
+    variant carries its parent's `outputs`): it would fail a job that runs nothing."""
+    from harness.core.model_calls import CheckedAdapter
+    from harness.data.builtin import diabetes
+
+    class _Unavailable:
+        name = "gone"
+        unavailable_reason = "needs a GPU"
+
+        def describe(self) -> dict[str, str]:
+            return {"outputs": "binary_logit"}
+
+        def logits(self, inputs: object) -> torch.Tensor:
+            raise AssertionError("an unavailable model was run")
+
+    checked = CheckedAdapter(_Unavailable(), diabetes())  # type: ignore[arg-type]
+    assert checked.input_notes() == []
