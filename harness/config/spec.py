@@ -280,7 +280,12 @@ def setting_value(key: str, value: Any) -> Any:
     """A run setting passed from Python (`harness.evaluate(seed=...)`): `value` checked by spec
     key `key`'s own type and range, exactly as in a spec (no true/false, no 1.5 for a whole
     number). A SpecError names the key."""
-    field = RunSpec.model_fields[key]
+    return field_value(RunSpec, key, value)
+
+
+def field_value(model: type[BaseModel], key: str, value: Any) -> Any:
+    """`setting_value` for a key of another spec model (an adapter's `max_length`)."""
+    field = model.model_fields[key]
     if not isinstance(value, int | float | str) and hasattr(type(value), "__index__"):
         value = operator.index(value)  # a count or seed computed with numpy (np.int64)
     try:

@@ -21,7 +21,7 @@ import os
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -430,5 +430,4 @@ class CheckedAdapter(DelegatingAdapter):
 def with_input_notes(result: SuiteResult, checked: CheckedAdapter) -> SuiteResult:
     """`result` with the notes on how its model read the task's inputs (`input_notes`: the
     texts it truncated), which every suite's job on those inputs carries."""
-    notes = [n for n in checked.input_notes() if n not in result.notes]
-    return replace(result, notes=[*result.notes, *notes]) if notes else result
+    return result.with_notes(checked.input_notes())

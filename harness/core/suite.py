@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -70,6 +70,11 @@ class SuiteResult:
     notes: list[str] = field(default_factory=list)
     # numeric artifacts (e.g. adversarial examples, corruption galleries) -> arrays.npz
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def with_notes(self, notes: Sequence[str]) -> SuiteResult:
+        """This result with `notes` added after its own, each once."""
+        added = [n for n in dict.fromkeys(notes) if n not in self.notes]
+        return replace(self, notes=[*self.notes, *added]) if added else self
 
 
 class Suite:

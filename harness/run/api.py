@@ -25,7 +25,7 @@ import torch
 
 from harness.config.model_file_entry import model_file_entry
 from harness.config.planner import model_plan, not_shadowing, task_plan
-from harness.config.spec import ModelSpec, names_value, setting_value
+from harness.config.spec import ModelSpec, field_value, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.arguments import path_argument
 from harness.core.errors import ClassCountError, HarnessError, SpecError
@@ -471,46 +471,57 @@ def _text_module(
     )
 
 
-MAX_LENGTH = (1, 1 << 16)  # the hf-text adapter's `max_length` range (HFTextConfig)
-
-
-def _max_length(value: Any, tokenizer: Any) -> int | None:
-    """`max_length` for a text classifier passed with its tokenizer: a whole number of tokens
-    in the hf-text adapter's range, or a one-line refusal."""
-    if value is None:
-        return None
-    if tokenizer is None:
+def _module_options(model: Any, given: ModuleOptions) -> ModuleOptions:
+    """`given` checked against `model` and each other, each refused in one line naming its
+    argument: `outputs` one an `nn.Module` declares, on an `nn.Module` (a function declares
+    its own with `harness.callable_model`); a tokenizer or an image processor (one of them)
+    with an `nn.Module`; `label_map` with one of them; `max_length` with a tokenizer, checked
+    as the hf-text spec key. `label_map` comes back as a list of names."""
+    module = isinstance(model, torch.nn.Module)
+    if given.outputs != "logits" and given.outputs not in MODULE_OUTPUTS:
         raise HarnessError(
-            "max_length: goes with a text classifier passed with its tokenizer; a model spec "
-            "mapping takes its own `max_length:`"
+            f"outputs: {given.outputs!r} is not one of {', '.join(map(repr, MODULE_OUTPUTS))}"
         )
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not (MAX_LENGTH[0] <= value <= MAX_LENGTH[1])
-    ):
-        raise HarnessError(
-            f"max_length: {value!r} is not a whole number of tokens from {MAX_LENGTH[0]} to "
-            f"{MAX_LENGTH[1]}"
-        )
-    return value
-
-
-def _check_outputs(model: Any, outputs: str) -> None:
-    """`outputs` is one an `nn.Module` can declare, and `model` is one (anything else says
-    what it returns its own way)."""
-    if outputs == "logits":
-        return
-    if outputs not in MODULE_OUTPUTS:
-        raise HarnessError(
-            f"outputs: {outputs!r} is not one of {', '.join(map(repr, MODULE_OUTPUTS))}"
-        )
-    if not isinstance(model, torch.nn.Module):
+    if given.outputs != "logits" and not module:
         raise HarnessError(
             f"outputs: applies to an nn.Module, not to a {type(model).__name__}; declare a "
             "function's outputs with harness.callable_model(fn, outputs=...), a model spec's "
             "with its own `outputs:` key"
         )
+    if given.tokenizer is not None and given.image_processor is not None:
+        raise HarnessError("tokenizer, image_processor: pass one (a text or an image model)")
+    for key, what, kind in (
+        ("tokenizer", given.tokenizer, "sequence"),
+        ("image_processor", given.image_processor, "image"),
+    ):
+        if what is not None and not module:
+            raise HarnessError(
+                f"{key}: goes with a transformers {kind} classifier (an nn.Module), not with "
+                f"a {type(model).__name__}"
+            )
+    if given.label_map is not None and given.tokenizer is None and given.image_processor is None:
+        raise HarnessError(
+            "label_map: goes with a model passed with its tokenizer or image processor; a "
+            "model spec mapping takes its own `label_map:`"
+        )
+    label_map = names_value("label_map", given.label_map)
+    odd = [v for v in label_map or [] if not isinstance(v, str)]
+    if odd:
+        raise HarnessError(
+            f"label_map: the model's label (a name, as in its config's id2label) for each task "
+            f"class; got {odd[0]!r} ({type(odd[0]).__name__})"
+        )
+    max_length = given.max_length
+    if max_length is not None:
+        if given.tokenizer is None:
+            raise HarnessError(
+                "max_length: goes with a text classifier passed with its tokenizer; a model "
+                "spec mapping takes its own `max_length:`"
+            )
+        from harness.adapters.hf_text import HFTextConfig
+
+        max_length = field_value(HFTextConfig, "max_length", max_length)
+    return replace(given, label_map=label_map, max_length=max_length)
 
 
 def _is_function(model: Any) -> bool:
@@ -595,33 +606,8 @@ def evaluate(
     dev = resolve_device(_device_name(device))
     name = _text_value("name", name)
     model_name = _text_value("model_name", model_name)
-    _check_outputs(model, outputs)
-    if tokenizer is not None and not isinstance(model, torch.nn.Module):
-        raise HarnessError(
-            f"tokenizer: goes with a transformers sequence classifier (an nn.Module), not with "
-            f"a {type(model).__name__}"
-        )
-    if tokenizer is not None and image_processor is not None:
-        raise HarnessError("tokenizer, image_processor: pass one (a text or an image model)")
-    if image_processor is not None and not isinstance(model, torch.nn.Module):
-        raise HarnessError(
-            f"image_processor: goes with a transformers image classifier (an nn.Module), not "
-            f"with a {type(model).__name__}"
-        )
-    if label_map is not None and tokenizer is None and image_processor is None:
-        raise HarnessError(
-            "label_map: goes with a model passed with its tokenizer or image processor; a "
-            "model spec mapping takes its own `label_map:`"
-        )
-    label_map = names_value("label_map", label_map)
-    odd = [v for v in label_map or [] if not isinstance(v, str)]
-    if odd:
-        raise HarnessError(
-            f"label_map: the model's label (a name, as in its config's id2label) for each task "
-            f"class; got {odd[0]!r} ({type(odd[0]).__name__})"
-        )
-    module_options = ModuleOptions(
-        outputs, tokenizer, image_processor, label_map, _max_length(max_length, tokenizer)
+    module_options = _module_options(
+        model, ModuleOptions(outputs, tokenizer, image_processor, label_map, max_length)
     )
     features = names_value("feature_columns", feature_columns)
     columns = Columns(

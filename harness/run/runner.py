@@ -647,7 +647,7 @@ class Runner:
         if got.unit.shard is not None:
             assert got.result.table is not None, "a shardable suite returns a table"
             job.tables[got.unit.shard.index] = got.result.table
-            job.input_notes += [n for n in got.input_notes if n not in job.input_notes]
+            job.input_notes += got.input_notes  # the first shard's (with_notes keeps each once)
             if len(job.tables) < got.unit.shard.count:
                 return False
         job.done = True
@@ -664,8 +664,7 @@ class Runner:
                 # so a sharded job's numbers equal the whole job's to the last bit
                 with using_threads(job.threads):
                     result = merge_result(suite, job.tables, task, self._context())
-                notes = [n for n in job.input_notes if n not in result.notes]
-                result = replace(result, notes=[*result.notes, *notes])
+                result = result.with_notes(job.input_notes)
             table = result.table.with_groups(task.groups()) if result.table is not None else None
             seconds = time.perf_counter() - job.started
             record = job.header.finish(
