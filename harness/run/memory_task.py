@@ -14,6 +14,7 @@ Every check names the argument at fault (`data`, `bounds`, `class_names`, `group
 
 from __future__ import annotations
 
+import numbers as numbers_abc
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -216,6 +217,7 @@ def _group_columns(
             raise InMemoryDataError(
                 f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
             )
+        values = _numbers_as_numbers(values, label)
         if pd.api.types.is_bool_dtype(values.dtype):
             # named as a CSV or Parquet file's boolean column is (Arrow's text of a boolean),
             # so the same data's groups line up between a spec run and this one
@@ -233,6 +235,31 @@ def _group_columns(
         columns[label] = pa.array(values.to_numpy())
         names.append(label)
     return tuple(names)
+
+
+def _numbers_as_numbers(values: pd.Series, label: str) -> pd.Series:
+    """A column of Python objects that are all numbers (a list such as `[1, 1.0, 2]`) as the
+    numpy array of those numbers, so it meets the rules a numeric array or a file's column
+    meets: by each value's `str`, `1` and `1.0` were two groups (one to fairlearn, which groups
+    equal numbers together), and fractions were categories where a float array is refused as
+    continuous. Booleans mixed with numbers are refused: pandas groups `True` with `1`, a file
+    reads them as two texts."""
+    if values.dtype != object or len(values) == 0:
+        return values
+    kinds = [isinstance(v, bool | np.bool_) for v in values]
+    numbers = [
+        not kind and isinstance(v, numbers_abc.Real) for kind, v in zip(kinds, values, strict=True)
+    ]
+    if all(numbers):
+        # numpy's promotion, as the array of these numbers: ints stay ints, any float makes floats
+        return pd.Series(np.asarray(values.tolist()), index=values.index, name=values.name)
+    if any(kinds) and any(numbers):
+        row = next(i for i, n in enumerate(numbers) if n)
+        raise InMemoryDataError(
+            f"groups: column {label!r} mixes true/false values and numbers (row {row}: "
+            f"{values.iloc[row]!r}); give one kind of value"
+        )
+    return values
 
 
 def _bounds(

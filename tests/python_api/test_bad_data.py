@@ -657,3 +657,24 @@ def test_a_model_with_meta_parameters_is_one_line_naming_it() -> None:
         r"^model 'Sequential': parameter '1\.weight' is on the meta device .*load_state_dict",
         message,
     ), message
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ([1, 1.0, 2, 1, np.int64(2), 2.0], "2 distinct whole values"),
+        ([0.5, 1, 1.5, 2, 0.5, 1], "continuous"),
+        ([True, 1, False, 0, True, 1], "true/false values and numbers"),
+    ],
+    ids=["ints-and-whole-floats", "fractions", "booleans-and-numbers"],
+)
+def test_a_list_of_numbers_is_refused_as_its_numeric_column_is(values, words) -> None:  # noqa: ANN001
+    """A Python list of numbers was grouped by each value's `str`: `1` and `1.0` were two groups
+    (one to fairlearn's MetricFrame: pandas groups equal numbers together), fractions were
+    categories, where the same values in a float array (or a file's float column) are refused
+    as continuous with what to do; booleans mixed with numbers (one group to pandas, two texts
+    to a file) were `True` and `1`. Each is now refused in one line."""
+    frame = pd.DataFrame({"a": np.linspace(0.1, 0.6, 6), "label": [0, 1, 0, 1, 0, 1]})
+    options = {"suites": {"fairness": {}}, "device": "cpu", "bootstrap_resamples": 0}
+    with pytest.raises(HarnessError, match=words):
+        harness.evaluate(linear_tabular(features=1), data=frame, groups={"k": values}, **options)
