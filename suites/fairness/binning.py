@@ -46,7 +46,9 @@ def bin_labels(edges: Sequence[float]) -> list[str]:
 
 
 def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    """An edge exactly: a whole number as an integer, else the shortest text that reads back as
+    it (`%g` kept 6 digits, so close edges gave two bins one label and merged their groups)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def bin_values(

@@ -147,7 +147,9 @@ class FairnessSuite(Suite):
     # 9: notes name each small group with its counts (a group coded 0 read as "...: 0") and
     #    call groups a `limit` sample missed absent from the sample, not from the test split
     #    (notes only; no value or flag changed)
-    version = "9"
+    # 10: bin labels print their edges exactly (binning._fmt): edges alike in 6 significant
+    #    digits gave two bins one label, and their samples one group
+    version = "10"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

@@ -249,3 +249,22 @@ def test_edited_group_bins_rerun_the_fairness_job(
     assert a.get("group_bins") and a["group_bins"] != b["group_bins"]
     overridden = FairnessSuite({"group_by": ["age"], "bins": {"age": [0, 100]}})
     assert "group_bins" not in overridden.input_fingerprints(base)
+
+
+def test_bin_labels_name_each_bin_apart_and_exactly() -> None:
+    """Edges printed with 6 significant digits (`%g`) gave bins the same label when edges
+    agreed in those digits (every bin of [1.0000001, 1.0000002, 1.0000003] read `[1, 1)`, so
+    their samples merged into one group) and rounded large edges (`1.23457e+06`). A label now
+    prints each edge exactly (the shortest text that reads back as it)."""
+    from harness.suites.fairness.binning import bin_labels, bin_values
+
+    close = [1.0000001, 1.0000002, 1.0000003]
+    assert len(set(bin_labels(close))) == 2
+    assert bin_labels([0, 1234567.5, 2e6, 2.5e6]) == [
+        "[0, 1234567.5)",
+        "[1234567.5, 2000000)",
+        "[2000000, 2500000)",
+    ]
+    assert bin_labels([0, 0.1, 0.1000001]) == ["[0, 0.1)", "[0.1, 0.1000001)"]
+    values = np.array([1.00000015, 1.00000025])
+    assert len(set(bin_values(values, close, column="x"))) == 2
