@@ -24,11 +24,18 @@ from harness.core.group_order import value_order
 from harness.present.escaping import md_text, terminal_text
 from harness.present.number_format import edge_text
 from harness.present.tables import Table, fit_text, to_csv, to_markdown, wrap
+from harness.stats.groups import GROUP_METRICS
 
 # one line per group: its size is the line's n (a TPR's own count is in its row's `n`)
 KEYS = ("model", "task", "suite", "run", "condition", "group_by", "group", "label", "group_n")
 HEADING = ("model", "task", "suite", "condition", "group_by")
 ACROSS = "*"  # the group of a disparity (a number across the groups)
+
+
+def _across(row: Mapping[str, Any]) -> bool:
+    """A disparity's row: the group `*` and a number across the groups. A group of the data
+    named `*` (a star rating: `*`, `**`, `***`) has rows of group numbers, shown as a group."""
+    return str(row["group"]) == ACROSS and row["metric"] not in GROUP_METRICS
 
 
 def _cell(r: pd.Series) -> str:
@@ -96,7 +103,7 @@ def _terminal(rows: list[dict[str, Any]], width: int | None) -> list[str]:
     out: list[str] = []
     for key, block in _blocks(rows, heading).items():
         out.append(wrap(terminal_text(_heading(key)), width))
-        groups = [r for r in block if str(r["group"]) != ACROSS]
+        groups = [r for r in block if not _across(r)]
         metrics = list(dict.fromkeys(r["metric"] for r in groups))
         by_value: dict[str, list[dict[str, Any]]] = {}
         for r in groups:
@@ -112,7 +119,7 @@ def _terminal(rows: list[dict[str, Any]], width: int | None) -> list[str]:
         if table_rows:
             table = Table(["group", "n", *metrics], table_rows)
             out.append(fit_text(table, width, keep=2, align="left", gap=2, wrap_last=False))
-        across = [r for r in block if str(r["group"]) == ACROSS]
+        across = [r for r in block if _across(r)]
         if across:
             parts = [f"{r['metric']} {_row_cell(r)}" for r in across]
             out.append(wrap(terminal_text("across groups: " + "; ".join(parts)), width))

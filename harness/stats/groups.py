@@ -476,6 +476,9 @@ _WORDS = {
     "clean_acc": "clean accuracy",
     "acc_drop": "accuracy drop",
 }
+GROUP_METRICS = frozenset(_WORDS)
+"""The numbers of one group (`harness groups` rows named by the group); the others are numbers
+across the groups (disparities), whose rows carry the group `*`."""
 _ROWS_OF = {
     "tpr": "positive rows",
     "fpr": "negative rows",
