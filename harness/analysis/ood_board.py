@@ -7,7 +7,8 @@ and the score distributions behind the headline detector (no torch; renders noth
 - `PairedDetection`: AUROC differences on the same samples by DeLong's paired test
   (`detection.delong_paired`): on each set, the headline detector against every other detector
   of the same model, and every two models on the headline detector (their rows matched by
-  sample id). The p-values are Holm-adjusted over every comparison of the board, as the other
+  sample id); on a set whose inputs repeat, over its distinct inputs (the copies of one input
+  one cluster, `detection.OOD_INPUT`). The p-values are Holm-adjusted over every comparison of the board, as the other
   boards' paired tests are. A detector whose AUROC on the set carries a reliability flag (the
   scores of a model returning probabilities) is not compared, as the model comparison leaves
   flagged numbers out: the score columns the test reads do not carry the flag.
@@ -29,7 +30,7 @@ from harness.core.detection_context import DetectionContext, score_column
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN
-from harness.stats.detection import delong_paired
+from harness.stats.detection import OOD_INPUT, cluster_codes, delong_paired
 from harness.stats.intervals import holm
 from harness.store.recency import oldest_first
 from harness.store.run_store import LoadedJob, StoredJob
@@ -157,7 +158,19 @@ def _pair(
     b = (b_in[ids_in].to_numpy(), b_out[ids_out].to_numpy())
     if not all(np.isfinite(x).all() for x in (*a, *b)):
         return None
-    return delong_paired(a, b)
+    return delong_paired(a, b, clusters=_inputs(frame_a, condition, ids_out))
+
+
+def _inputs(frame: pd.DataFrame, condition: str, ids: pd.Index) -> np.ndarray | None:
+    """The cluster codes of a set whose inputs repeat (`detection.OOD_INPUT`: copies of one
+    input one cluster) for the rows `ids`, or None for a set without copies."""
+    if OOD_INPUT not in frame.columns:
+        return None
+    rows = frame[frame["condition"] == condition]
+    codes = pd.Series(rows[OOD_INPUT].to_numpy(), index=rows["sample_id"].to_numpy())[ids]
+    if codes.isna().any():
+        return None
+    return cluster_codes(codes.astype(np.int64).tolist())
 
 
 def _flagged(table: DetectorTable, detector: str, condition: str) -> bool:

@@ -397,7 +397,7 @@ def _ood(record: MetricRecord, table: SampleTable) -> Resampled | None:
     if column not in table.frame.columns:
         return None
     design = _ood_design(table, record.condition)
-    if design is None:
+    if design is None or design.repeated:
         return None
     scores = sign * np.concatenate([rows[column].to_numpy(np.float64) for rows in design.parts])
     # Integer codes give the same statistics through faster paths (NaN scores stay as they are:
@@ -471,6 +471,10 @@ class _OODDesign:
     strata: np.ndarray
     bounds: np.ndarray
     m: int
+    # a set whose inputs repeat (`detection.OOD_INPUT`): resampling its rows would count every
+    # copy as a sample, so its records get no paired form (compared through their intervals,
+    # which are built over the distinct inputs)
+    repeated: bool = False
 
 
 def _ood_design(table: SampleTable, condition: str) -> _OODDesign | None:
@@ -500,7 +504,10 @@ def _design(clean: pd.DataFrame, sets: list[pd.DataFrame]) -> _OODDesign:
     strata = np.repeat(np.arange(len(sets) + 1, dtype=np.int64), [m, *sizes])
     strata.flags.writeable = False  # shared by the table's OOD forms
     bounds = np.cumsum([m, *sizes])
-    return _OODDesign([clean, *sets], pd.Index(ids), strata, bounds, m)
+    repeated = any(
+        detection.OOD_INPUT in s.columns and s[detection.OOD_INPUT].notna().any() for s in sets
+    )
+    return _OODDesign([clean, *sets], pd.Index(ids), strata, bounds, m, repeated)
 
 
 def _ood_sets(condition: str, frame: pd.DataFrame) -> list[pd.DataFrame]:

@@ -316,6 +316,11 @@ def aupr_out_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
     return aupr_batch(-s_out, -s_in)
 
 
+OOD_INPUT = "ood_input"
+"""Sample-table column of the rows of an OOD set whose inputs repeat (`repeated_note` in the
+shift suite): each row's input, an integer code equal for the copies of one input (absent, or
+missing, for a set without copies). Paired tests on such a set work over its distinct inputs."""
+
 OOD_TAG = "ood_tag"
 """Sample-table column of OOD rows: their set's tag (`near`, `far`, or empty for an untagged
 set); the means over a tag (condition `MEAN_PREFIX` + tag) are paired through it."""
@@ -397,7 +402,10 @@ def _mean_variance(shift: float, set_values: list[float], m: int, ns: list[float
 
 
 def _placement_interval(
-    v10: np.ndarray, v01s: list[np.ndarray], alpha: float, clusters: np.ndarray | None = None
+    v10: np.ndarray,
+    v01s: list[np.ndarray],
+    alpha: float,
+    clusters: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[float, float]:
     """The hull of DeLong's logit-scale interval (Student t, rare-event df) and the score
     interval, for the mean AUROC over J OOD sets scored against one ID set: `v10` the ID
@@ -405,9 +413,10 @@ def _placement_interval(
     is `auroc_ci`'s interval; the mean over several has the same construction, so it covers
     where the one-set interval does (DeLong's normal interval alone, which the mean used,
     covered 0.87 for one set at AUROC 0.99 with 5,000 ID and 100 OOD samples). `clusters`
-    (one set): the OOD samples' cluster codes, for a set whose inputs repeat: the OOD variance
-    is then the clustered one (Obuchowski 1997), its degrees of freedom those of the clusters'
-    influences, and the score interval's OOD size Kish's effective size."""
+    (per set, None for a set without copies): the OOD samples' cluster codes, for a set whose
+    inputs repeat: its OOD variance is then the clustered one (Obuchowski 1997), its degrees of
+    freedom those of the clusters' influences, and its size in the score interval Kish's
+    effective size."""
     from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
 
     m, j = len(v10), len(v01s)
@@ -418,11 +427,12 @@ def _placement_interval(
     set_values = [float(b.mean()) for b in v01s]  # each set's AUROC
     sizes: list[float] = [float(len(b)) for b in v01s]
     influences = list(v01s)
-    if clusters is not None:
-        var_outs = [_clustered_variance(v01s[0], clusters)]
-        variance = var_in + var_outs[0]
-        sizes = [kish_size(clusters)]
-        influences = [_cluster_totals(v01s[0], clusters)]
+    for i, codes in enumerate(clusters or []):
+        if codes is not None:
+            var_outs[i] = _clustered_variance(v01s[i], codes) / (j * j)
+            sizes[i] = kish_size(codes)
+            influences[i] = _cluster_totals(v01s[i], codes)
+    variance = var_in + sum(var_outs)
     score_lo, score_hi = _score_interval(value, m, sizes, set_values, alpha)
     if not (0.0 < value < 1.0 and variance > 0.0):
         return score_lo, score_hi
@@ -459,7 +469,7 @@ def auroc_ci(
     if len(s_in) < 2 or len(s_out) < 2 or _too_few_clusters(clusters):
         return None
     v10, v01 = placements(s_in, s_out)
-    return _placement_interval(v10, [v01], alpha, clusters)
+    return _placement_interval(v10, [v01], alpha, [clusters])
 
 
 def _too_few_clusters(clusters: np.ndarray | None) -> bool:
@@ -467,17 +477,26 @@ def _too_few_clusters(clusters: np.ndarray | None) -> bool:
 
 
 def mean_auroc_ci(
-    scores_in: np.ndarray, sets_out: list[np.ndarray], *, alpha: float = ALPHA
+    scores_in: np.ndarray,
+    sets_out: list[np.ndarray],
+    *,
+    alpha: float = ALPHA,
+    clusters: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[float, float] | None:
     """95% interval of the mean AUROC over OOD sets scored against one ID set: `auroc_ci`'s
     construction (`_placement_interval`) with each ID sample's placements averaged over the
     sets (they share the ID samples) and each set's OOD placements weighted 1 / J; for one set,
-    `auroc_ci`'s interval. None when the ID set or a set has fewer than 2 samples."""
+    `auroc_ci`'s interval. `clusters`: per set, its samples' cluster codes when its inputs
+    repeat (else None): that set's term is then built over its distinct inputs, as `auroc_ci`
+    builds it. None when the ID set or a set has fewer than 2 samples (or distinct inputs)."""
     if not sets_out:
         return None
+    codes = list(clusters) if clusters is not None else [None] * len(sets_out)
+    if len(codes) != len(sets_out):
+        raise ValueError(f"{len(codes)} cluster codings for {len(sets_out)} OOD sets")
     s_in = scores(scores_in, sets_out[0])[0]
     m, j = len(s_in), len(sets_out)
-    if m < 2 or any(len(o) < 2 for o in sets_out):
+    if m < 2 or any(len(o) < 2 for o in sets_out) or any(map(_too_few_clusters, codes)):
         return None
     v10 = np.zeros(m)
     v01s = []
@@ -485,7 +504,7 @@ def mean_auroc_ci(
         a, b = placements(s_in, scores(s_in, s_out)[1])
         v10 += a / j
         v01s.append(b)
-    return _placement_interval(v10, v01s, alpha)
+    return _placement_interval(v10, v01s, alpha, codes)
 
 
 def delong_paired(
@@ -493,12 +512,16 @@ def delong_paired(
     b: tuple[np.ndarray, np.ndarray],
     *,
     alpha: float = ALPHA,
+    clusters: np.ndarray | None = None,
 ) -> tuple[float, tuple[float, float] | None, float | None]:
     """AUROC(a) - AUROC(b) for two scorings of the SAME samples ((ID scores, OOD scores), rows
     aligned): DeLong, DeLong & Clarke-Pearson's (1988) paired test. The difference's variance
     is that of the two sets of placements' differences (their covariance included): a normal
     interval and a two-sided p-value, or None for both when the variance is 0 (identical or
-    perfectly separated scorings) or a set has fewer than 2 samples."""
+    perfectly separated scorings) or a set has fewer than 2 samples. `clusters`: the OOD
+    samples' cluster codes when the set's inputs repeat: the OOD term is then the clustered
+    variance over its distinct inputs (Obuchowski 1997), as `auroc_ci` builds it (with fewer
+    than 2 distinct inputs, no interval and no p-value)."""
     from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
 
     a_in, a_out = scores(*a)
@@ -509,9 +532,16 @@ def delong_paired(
     b10, b01 = placements(b_in, b_out)
     diff = float(a10.mean() - b10.mean())
     m, n = len(a_in), len(a_out)
-    if m < 2 or n < 2:
+    if clusters is not None and len(clusters) != n:
+        raise ValueError(f"{len(clusters)} cluster codes for {n} OOD scores")
+    if m < 2 or n < 2 or _too_few_clusters(clusters):
         return diff, None, None
-    variance = float(np.var(a10 - b10, ddof=1)) / m + float(np.var(a01 - b01, ddof=1)) / n
+    var_out = (
+        float(np.var(a01 - b01, ddof=1)) / n
+        if clusters is None
+        else _clustered_variance(a01 - b01, clusters)
+    )
+    variance = float(np.var(a10 - b10, ddof=1)) / m + var_out
     if variance <= 0.0:
         return diff, None, None
     sd = math.sqrt(variance)

@@ -120,7 +120,9 @@ class ShiftSuite(Suite):
     #     20,000), KNN's k over a class's fit samples (quickstart numbers unchanged)
     # 21: a near / far mean over one set carries that set's interval (and method) for every
     #     metric: AUPR-In, AUPR-Out and FPR@95 had none, the AUROC the mean's DeLong
-    version = "21"
+    # 22: a set whose inputs repeat: its rows carry their input (`ood_input`), the near / far
+    #     mean AUROC's interval counts it over its inputs, and its note says how it is compared
+    version = "22"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"

@@ -130,3 +130,36 @@ def test_auroc_and_fpr_intervals_cover_at_unbalanced_sizes(m: int, n: int, auc: 
     # is conservative near 1 by design (the hull with the score interval)
     assert 0.92 <= auroc_hits / reps <= 1.0
     assert 0.92 <= fpr_hits / reps <= 0.99
+
+
+def test_the_boards_paired_test_on_a_set_of_copies_works_over_its_inputs() -> None:
+    """The task page's DeLong test of two detectors on a set whose rows carry their input
+    (`ood_input`: 12 inputs, 5 copies each) is the clustered one, equal to the test on the 12
+    inputs alone; a set without the column is tested row by row as before."""
+    import pandas as pd
+
+    from harness.analysis.ood_board import _pair
+
+    gen = np.random.default_rng(2)
+    msp_in, energy_in = gen.uniform(0.5, 1.0, 40), gen.normal(3.0, 1.0, 40)
+    msp_out, energy_out = gen.uniform(0.3, 0.9, 12), gen.normal(2.0, 1.0, 12)
+    clean = pd.DataFrame(
+        {"sample_id": [f"t{i}" for i in range(40)], "condition": "clean",
+         "msp": msp_in, "energy": energy_in}
+    )  # fmt: skip
+    ood = pd.DataFrame(
+        {"sample_id": [f"o{i}" for i in range(60)], "condition": "ood=rep",
+         "msp": np.repeat(msp_out, 5), "energy": np.repeat(energy_out, 5),
+         detection.OOD_INPUT: np.repeat(np.arange(12), 5)}
+    )  # fmt: skip
+    frame = pd.concat([clean, ood], ignore_index=True)
+    got = _pair(frame, frame, "ood=rep", "msp", "energy")
+    alone = detection.delong_paired((msp_in, msp_out), (energy_in, energy_out))
+    assert got is not None and got[1] is not None and alone[1] is not None
+    assert got[0] == pytest.approx(alone[0]) and got[2] == pytest.approx(alone[2])
+    assert got[1] == pytest.approx(alone[1])
+    rows = _pair(frame.drop(columns=[detection.OOD_INPUT]), frame, "ood=rep", "msp", "energy")
+    naive = detection.delong_paired(
+        (msp_in, np.repeat(msp_out, 5)), (energy_in, np.repeat(energy_out, 5))
+    )
+    assert rows == naive

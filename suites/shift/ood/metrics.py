@@ -260,11 +260,15 @@ def _mean_records(
         ci = None
         if metric == "ood_auroc":
             s_in = score_values(clean_rows, detector)
-            ci = detection.mean_auroc_ci(s_in, [score_values(s.rows, detector) for s in members])
+            ci = detection.mean_auroc_ci(
+                s_in,
+                [score_values(s.rows, detector) for s in members],
+                clusters=[_codes(s) for s in members],
+            )
             if ci is None:
                 note += (
-                    "; no interval: the test set or a set has fewer than 2 samples (and a value "
-                    "from so few says little)"
+                    "; no interval: the test set or a set has fewer than 2 samples or distinct "
+                    "inputs (and a value from so few says little)"
                 )
         rec = record(
             metric,
@@ -278,3 +282,8 @@ def _mean_records(
         )
         out.append(replace(rec, ci=ci, ci_method=MEAN_AUROC_METHOD if ci else None))
     return out
+
+
+def _codes(scored: ScoredSet) -> np.ndarray | None:
+    """A set's cluster codes (its copies of one input one cluster), or None without copies."""
+    return None if scored.clusters is None else detection.cluster_codes(scored.clusters)

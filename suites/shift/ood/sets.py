@@ -24,7 +24,7 @@ from harness.core.sample_table import SampleTable
 from harness.core.seeding import sample_seeds
 from harness.core.suite import RunContext
 from harness.core.task import UNLABELED, Batch, Task
-from harness.stats.detection import OOD_TAG
+from harness.stats.detection import OOD_INPUT, OOD_TAG, cluster_codes
 from harness.suites.shift.config import (
     GeneratedOOD,
     OODEntry,
@@ -172,8 +172,10 @@ def repeated_note(name: str, keys: Sequence[bytes | str]) -> str | None:
     effective size n^2 / sum(c_i^2) with input i present c_i times, so they would be
     sqrt(n / effective) too narrow (6 copies of every input: 2.4x; one input drawn twice among
     300, as in a set of random crops: 0.3%, no note below NARROWER). A set with the note gets
-    its detection intervals built over its distinct inputs (`ScoredSet.clusters`); the paired
-    comparisons and the near / far means still count every copy."""
+    its detection intervals, the near / far mean AUROC's interval and the task page's paired
+    AUROC tests built over its distinct inputs (`ScoredSet.clusters`, the rows'
+    `detection.OOD_INPUT`); other comparisons of models on the set go through those intervals
+    (unpaired: resampling its rows would count every copy)."""
     n = len(keys)
     counts = Counter(keys)
     if n == 0 or len(counts) == n:
@@ -184,12 +186,12 @@ def repeated_note(name: str, keys: Sequence[bytes | str]) -> str | None:
         return None
     return (
         f"OOD set {name!r} holds {n} samples but {len(counts)} distinct inputs: every copy "
-        f"counts in its detection values, and their intervals are built over the "
+        f"counts in its detection values, while their intervals, the near / far mean AUROC's "
+        f"and the paired AUROC tests between detectors and models are built over the "
         f"{len(counts)} distinct inputs (an effective {effective:.0f} samples; counted as {n} "
-        f"independent samples they would be {narrower:.1f}x too narrow), but paired "
-        "comparisons of detectors or models on this set and the near / far means still count "
-        "every copy as a sample, so their intervals and p-values are too confident; drop the "
-        "copies from the set"
+        f"independent samples they would be {narrower:.1f}x too narrow); other comparisons "
+        "of models on this set go through their intervals (unpaired, so they find fewer "
+        "differences); drop the copies from the set"
     )
 
 
@@ -263,5 +265,7 @@ def ood_set(
     scored["correct"] = np.zeros(len(scored["sample_id"]), dtype=bool)
     # the set's tag on its rows: paired comparisons of the near / far means find their sets
     scored[OOD_TAG] = np.full(len(scored["sample_id"]), ood_tag(entry) or "", dtype=object)
+    if clusters is not None:  # which rows are copies of one input: paired tests use its inputs
+        scored[OOD_INPUT] = cluster_codes(clusters)
     parts.tables.append(SampleTable.build(scored))
     return ScoredSet(name=name, tag=ood_tag(entry), rows=scored, clusters=clusters)

@@ -25,7 +25,8 @@ def test_an_ood_set_of_repeated_inputs_says_how_many_are_distinct(tmp_path: Path
     assert len(said) == 1 and "OOD set 'rep' holds 60 samples but 10 distinct inputs" in said[0]
     assert "built over the 10 distinct inputs" in said[0]
     assert "2.4x too narrow" in said[0]  # sqrt(60 / 10): 6 copies of each input
-    assert "paired comparisons" in said[0]  # which still count every copy
+    assert "paired AUROC tests between detectors and models are built over" in said[0]
+    assert "other comparisons of models on this set go through their intervals" in said[0]
     assert not [n for n in _run(tmp_path, distinct) if "distinct inputs" in n]
 
 
@@ -89,3 +90,28 @@ def test_a_test_split_over_the_cap_is_compared_where_it_was_evaluated(
     monkeypatch.setattr(sets, "WHOLE_SPLIT_KEYS", 60)  # the whole split: every one is found
     (whole,) = [n for n in _run(tmp_path, test, max_samples=20) if "test inputs" in n]
     assert "OOD set 'rep' holds 20 of task 't''s test inputs (of its 20 samples)" in whole
+
+
+def test_the_rows_of_a_set_of_copies_carry_their_input_and_get_no_resampled_form(
+    tmp_path: Path,
+) -> None:
+    """Paired resampling of a set's rows counted every copy as a sample (p-values too small
+    by far). The rows of a set whose inputs repeat now carry their input's code
+    (`ood_input`), and its records get no resampled form: two models are compared through
+    their intervals (built over the distinct inputs). A set without copies keeps its form."""
+    from harness.analysis import paired_forms
+    from harness.stats.detection import OOD_INPUT
+
+    gen = np.random.default_rng(1)
+    distinct = pd.DataFrame(gen.uniform(0, 1, (10, 4)), columns=["a", "b", "c", "d"])
+    for ood, repeated in ((pd.concat([distinct] * 6, ignore_index=True), True), (distinct, False)):
+        result = run_with_ood_set(tmp_path, ood)
+        table = result.table
+        assert table is not None
+        rows = table.frame[table.frame["condition"] == "ood=rep"]
+        assert (OOD_INPUT in rows.columns) == repeated
+        if repeated:
+            assert rows[OOD_INPUT].nunique() == 10 and len(rows) == 60
+        record = next(r for r in result.metrics if r.metric == "ood_auroc")
+        form = paired_forms.per_sample(record, table)
+        assert (form is None) == repeated
