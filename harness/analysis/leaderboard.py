@@ -210,6 +210,9 @@ class Board:
     trade_offs: tuple[TradeOff, ...] = ()
     # the installed suites' config models: stored configs are read back through them
     suite_configs: SuiteConfigs = field(default_factory=dict)
+    # (model, key) -> (chance level, at or below it) of its accuracy cells, once looked up
+    # (`harness.analysis.headline.chance_cells`; None: not yet)
+    chance: dict[tuple[str, str], tuple[float, bool]] | None = field(default=None, repr=False)
 
     def worst_groups(self, row: BoardRow) -> dict[str, list[WorstGroup]]:
         """The row's worst-group cells: key -> the group(s) its number is of, with their n."""
