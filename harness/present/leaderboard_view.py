@@ -264,6 +264,9 @@ def render_markdown(boards: list[Board]) -> str:
 
 
 _CSV_SUFFIXES = ("", "_ci_low", "_ci_high", "_n", "_flags", "_note", "_failed")
+# every column's unit and direction (`Board.units`), as the Markdown's `units and direction:` line
+# and the JSON's `units` say them: columns of their own, so a CSV reader still reads one table
+_CSV_UNITS = ("_unit", "_higher_is_better")
 # a worst-group column's: `_n` is the worst group's n, these name it and count every group
 _CSV_WORST = ("_worst_groups", "_n_all_groups")
 # an accuracy column with a chance level (`headline.chance_metrics`): the level, and whether the
@@ -291,13 +294,15 @@ def _has_chance(board: Board, key: str) -> bool:
 
 def render_csv(boards: list[Board]) -> str:
     """One line per (board, model); per column its value, interval, n, flags (`;`-joined),
-    note and failure reason; last, the board's notes (`notes`, one per line of the cell, the same
+    note and failure reason, unit and direction (`_unit`, `_higher_is_better`: the same on every
+    row of the board); last, the board's notes (`notes`, one per line of the cell, the same
     on every row of the board)."""
     keys: list[str] = []
     for b in boards:
         for c in b.columns:
             suffixes = _CSV_SUFFIXES + (_CSV_WORST if c.startswith("worst_") else ())
             suffixes += _CSV_CHANCE if _has_chance(b, c) else ()
+            suffixes += _CSV_UNITS
             for k in (c + suffix for suffix in suffixes):
                 if k not in keys:
                     keys.append(k)
@@ -307,6 +312,7 @@ def render_csv(boards: list[Board]) -> str:
         for r in b.rows:
             flat = {**b.row_dict(r), **chance_fields(b, r)}
             for c in b.columns:
+                flat[f"{c}_unit"], flat[f"{c}_higher_is_better"] = b.units[c]
                 ci = flat.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
