@@ -210,6 +210,9 @@ class Board:
     trade_offs: tuple[TradeOff, ...] = ()
     # the installed suites' config models: stored configs are read back through them
     suite_configs: SuiteConfigs = field(default_factory=dict)
+    # the notes that say a cell's numbers are an earlier run's, since the latest run that ran
+    # its job failed (also in `notes`): what every summary of the board must carry too
+    earlier: list[str] = field(default_factory=list)
     # (model, key) -> (chance level, at or below it) of its accuracy cells, once looked up
     # (`harness.analysis.headline.chance_cells`; None: not yet)
     chance: dict[tuple[str, str], tuple[float, bool]] | None = field(default=None, repr=False)
@@ -464,10 +467,12 @@ def _add_failures(board: Board, failures: dict[tuple[str, str], str]) -> None:
         if any(rec.suite == suite for rec in row.cells.values()):
             # this board holds a completed result of that suite, from an earlier run than the
             # failure (failed_jobs drops a failure that a run at least as recent completed)
-            board.notes.append(
+            note = (
                 f"{model}: suite {suite} failed in the latest run that ran it ({reason}); its "
                 "numbers here are from an earlier run"
             )
+            board.notes.append(note)
+            board.earlier.append(note)
             continue
         rows[model] = replace(row, failed={**row.failed, suite: reason})
         if suite not in board.column_suites.values():
