@@ -625,6 +625,17 @@ def chance_cells(board: Board) -> dict[tuple[str, str], tuple[float, bool]]:
     return out
 
 
+def chance_fields(board: Board, model: str) -> dict[str, Any]:
+    """`<key>_chance` and `<key>_at_or_below_chance` of the model's cells that have a chance
+    level: what the table's `AT OR BELOW CHANCE` says, for JSON, CSV and `harness.leaderboard`."""
+    out: dict[str, Any] = {}
+    for (owner, key), (level, at) in chance_cells(board).items():
+        if owner == model:
+            out[f"{key}_chance"] = level
+            out[f"{key}_at_or_below_chance"] = at
+    return out
+
+
 def majority_share(frame: pd.DataFrame, condition: str) -> float | None:
     """The share of the most common label among the samples of `condition` (every sample
     when the table has no rows of it); None without labels."""

@@ -23,7 +23,13 @@ from collections import defaultdict
 from typing import Any
 
 from harness.analysis.caveats import caveats
-from harness.analysis.headline import chance_cells, chance_metrics, headline_keys, worst_group_words
+from harness.analysis.headline import (
+    chance_cells,
+    chance_fields,
+    chance_metrics,
+    headline_keys,
+    worst_group_words,
+)
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
@@ -274,17 +280,6 @@ _CSV_WORST = ("_worst_groups", "_n_all_groups")
 _CSV_CHANCE = ("_chance", "_at_or_below_chance")
 
 
-def chance_fields(board: Board, row: BoardRow) -> dict[str, Any]:
-    """`<key>_chance` and `<key>_at_or_below_chance` of the row's cells that have a chance
-    level: what the table's `AT OR BELOW CHANCE` says, for JSON and CSV."""
-    out: dict[str, Any] = {}
-    for (model, key), (level, at) in chance_cells(board).items():
-        if model == row.model:
-            out[f"{key}_chance"] = level
-            out[f"{key}_at_or_below_chance"] = at
-    return out
-
-
 def _has_chance(board: Board, key: str) -> bool:
     return any(
         (rec := r.cell(key)) is not None and (rec.suite, rec.metric) in chance_metrics(board)
@@ -310,7 +305,7 @@ def render_csv(boards: list[Board]) -> str:
     rows = []
     for b in boards:
         for r in b.rows:
-            flat = {**b.row_dict(r), **chance_fields(b, r)}
+            flat = {**b.row_dict(r), **chance_fields(b, r.model)}
             for c in b.columns:
                 flat[f"{c}_unit"], flat[f"{c}_higher_is_better"] = b.units[c]
                 ci = flat.get(f"{c}_ci")
@@ -352,7 +347,7 @@ def render_json(boards: list[Board]) -> str:
                     "units": units_of(b),
                     **({"protocol": b.protocol} if b.protocol is not None else {}),
                     **b.row_dict(r),
-                    **chance_fields(b, r),
+                    **chance_fields(b, r.model),
                     "notes": list(b.notes),
                 }
             )

@@ -57,6 +57,11 @@ def test_every_format_marks_the_cells_the_report_calls_at_chance(tmp_path: Path)
     assert [float(r[f"{ROBUST}_chance"]) for r in lines] == [r[f"{ROBUST}_chance"] for r in records]
     assert "ece_chance" not in lines[0]  # only accuracies have a chance level
 
+    import harness
+
+    frame = harness.leaderboard(root)  # the Python API's frame says it as the JSON does
+    assert frame[f"{ROBUST}_at_or_below_chance"].tolist() == [True, True]
+
 
 def test_numbers_above_chance_carry_no_mark(tmp_path: Path) -> None:
     root = tmp_path / "res"
