@@ -601,12 +601,14 @@ def chance_cells(board: Board) -> dict[tuple[str, str], tuple[float, bool]]:
     """(model, column key) -> (chance level, whether the number is at or below it) for every
     cell of a metric with a chance level (`chance_metrics`) whose job stored the labels to find
     it: the rule of the headline columns (`chance_level`, `at_or_below`), cell by cell, so the
-    leaderboard marks the numbers the report and the run's end call at or below chance. Read
-    once per board (each job's label columns, not its whole table) and kept on it."""
+    leaderboard marks the numbers the report and the run's end call at or below chance. The
+    level is read from a job's label columns (not its whole table) once per (suite, seed,
+    condition, n): on one board (one task fingerprint, one config per suite) those draw the same
+    samples, so a board of 1,000 models reads one table's labels, not 1,000. Kept on the board."""
     if board.chance is not None:
         return board.chance
     wanted = chance_metrics(board)
-    levels: dict[tuple[Path, str], float | None] = {}
+    levels: dict[tuple[str, int, str, int], float | None] = {}
     out: dict[tuple[str, str], tuple[float, bool]] = {}
     for (model, key), record in board.records.items():
         if record.value is None or (record.suite, record.metric) not in wanted:
@@ -615,7 +617,7 @@ def chance_cells(board: Board) -> dict[tuple[str, str], tuple[float, bool]]:
         if source is None:
             continue
         job = source[1]
-        where = (job.path, record.condition)
+        where = (record.suite, job.record.seed, record.condition, record.n)
         if where not in levels:
             levels[where] = chance_level(job, record.condition)
         chance = levels[where]
