@@ -20,6 +20,7 @@ Holm-corrected together. Every tested metric states its minimum detectable effec
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 from collections import defaultdict
@@ -196,6 +197,7 @@ def run_check(
                 run.jobs[key].forget_table()
         shared.forget_values()  # and the job's forms: no other job compares them
     rows += _new_metric_rows(base, cur, policy)
+    renames = _rename_hints(rows)
     _refuse_an_empty_gate(rows, base, policy, policy_source)
     tests = decide(pending)
     _say_still_flagged(rows)
@@ -222,7 +224,7 @@ def run_check(
         method=method,
         baseline=base.path,
         current=cur.path,
-        notes=[f"policy: {policy_source}", *_version_notes(base, cur)],
+        notes=[f"policy: {policy_source}", *_version_notes(base, cur), *renames],
         power=power_summary(pending, tests),
         current_run=cur,
         baseline_run=base,
@@ -486,7 +488,7 @@ def _comparable(
     """The current record when it can be compared; else None with the row's verdict set."""
     if cm is None:
         if not _hardware_twin(row, bm, current):
-            row.status, row.reason = "fail", "metric missing from the current run"
+            row.status, row.reason = "fail", VANISHED
         return None
     row.current = cm.value
     flags = _unaccepted(policy, row.model, cm)
@@ -544,6 +546,41 @@ def _say_still_flagged(rows: list[CheckRow]) -> None:
             row.reason = f"still flagged: {flags} (as in the baseline); {row.reason}"
 
 
+VANISHED = "metric missing from the current run"
+NEW = "metric missing from the baseline"
+
+
+def _rename_hints(rows: list[CheckRow]) -> list[str]:
+    """A metric of a job that vanished and a new one of the same job with a close name (difflib,
+    as the policy's "did you mean"): probably one metric renamed between the runs. Both rows
+    still fail (the gate cannot vouch for a number it has nothing to compare with); each reason
+    names the other, and the gate's notes get one hint line per pair."""
+    vanished: dict[tuple[str, str, str], list[CheckRow]] = defaultdict(list)
+    new: dict[tuple[str, str, str], list[CheckRow]] = defaultdict(list)
+    for row in rows:
+        job = (row.model, row.task, row.suite)
+        if row.status == "fail" and row.reason == VANISHED:
+            vanished[job].append(row)
+        elif row.status == "fail" and row.reason.startswith(NEW):
+            new[job].append(row)
+    hints = []
+    for job, gone in sorted(vanished.items()):
+        fresh = {r.metric: r for r in new.get(job, [])}
+        for old in gone:
+            close = difflib.get_close_matches(old.metric, sorted(fresh), n=1)
+            if not close:
+                continue
+            now = fresh.pop(close[0])
+            old.reason += f"; probably renamed: {now.metric} is new in the current run"
+            now.reason += f"; probably renamed: {old.metric} vanished from the current run"
+            hints.append(
+                f"hint: {' × '.join(job)}: {old.metric} (baseline) and {now.metric} (current) "
+                "are probably one metric renamed; both fail until the baseline is made again "
+                "with the new name"
+            )
+    return hints
+
+
 def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[CheckRow]:
     """Checked metrics of the current run that the baseline lacks.
 
@@ -572,7 +609,7 @@ def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[Ch
             floor = _floor_broken(rule, m.value, m.higher_is_better)
             if bjob is None and not flags and not floor:
                 continue
-            reasons = ["metric missing from the baseline"] if bjob is not None else []
+            reasons = [NEW] if bjob is not None else []
             if floor:
                 reasons.append(f"{_floor_reason(rule, m.higher_is_better)} (new metric)")
             if flags:

@@ -538,9 +538,7 @@ def _with_chance(
     model = next(iter(ranks))
     record = chosen[model][0]
     _man, job = board.sources[(model, record.suite)]
-    if not job.has_table:
-        return column
-    chance = majority_share(job.table().frame, record.condition)
+    chance = chance_level(job, record.condition)
     if chance is None:
         return column
     values = [chosen[m][0].value for m in ranks]
@@ -573,6 +571,71 @@ def rank_column_at_chance(head: HeadlineBoard) -> bool:
         if any((record := r.cells[i].record) is not None and record.key == key for r in head.rows):
             return column.at_chance
     return False
+
+
+def chance_level(job: StoredJob, condition: str) -> float | None:
+    """The chance level of an accuracy number of `job` under `condition`: the share of the
+    most common class among the samples it evaluated (`majority_share`), what always predicting
+    that class scores and no attack can lower; None without a per-sample table or labels."""
+    if not job.has_table:
+        return None
+    frame = job.table_columns(lambda names: [c for c in _CHANCE_COLUMNS if c in names])
+    return majority_share(frame, condition)
+
+
+_CHANCE_COLUMNS = ("sample_id", "condition", "label")
+
+
+def chance_metrics(board: Board) -> set[tuple[str, str]]:
+    """The (suite, metric) pairs whose numbers have a chance level: the accuracy metrics the
+    installed suites' headline columns declare (`HeadlineMetric.chance`)."""
+    return {
+        (declared.suite, option.metric)
+        for declared in board.headline_columns
+        for option in declared.spec.metrics
+        if option.chance
+    }
+
+
+def chance_cells(board: Board) -> dict[tuple[str, str], tuple[float, bool]]:
+    """(model, column key) -> (chance level, whether the number is at or below it) for every
+    cell of a metric with a chance level (`chance_metrics`) whose job stored the labels to find
+    it: the rule of the headline columns (`chance_level`, `at_or_below`), cell by cell, so the
+    leaderboard marks the numbers the report and the run's end call at or below chance. The
+    level is read from a job's label columns (not its whole table) once per (suite, seed,
+    condition, n): on one board (one task fingerprint, one config per suite) those draw the same
+    samples, so a board of 1,000 models reads one table's labels, not 1,000. Kept on the board."""
+    if board.chance is not None:
+        return board.chance
+    wanted = chance_metrics(board)
+    levels: dict[tuple[str, int, str, int], float | None] = {}
+    out: dict[tuple[str, str], tuple[float, bool]] = {}
+    for (model, key), record in board.records.items():
+        if record.value is None or (record.suite, record.metric) not in wanted:
+            continue
+        source = board.sources.get((model, record.suite))
+        if source is None:
+            continue
+        job = source[1]
+        where = (record.suite, job.record.seed, record.condition, record.n)
+        if where not in levels:
+            levels[where] = chance_level(job, record.condition)
+        chance = levels[where]
+        if chance is not None:
+            out[(model, key)] = (chance, at_or_below(record.value, chance))
+    board.chance = out
+    return out
+
+
+def chance_fields(board: Board, model: str) -> dict[str, Any]:
+    """`<key>_chance` and `<key>_at_or_below_chance` of the model's cells that have a chance
+    level: what the table's `AT OR BELOW CHANCE` says, for JSON, CSV and `harness.leaderboard`."""
+    out: dict[str, Any] = {}
+    for (owner, key), (level, at) in chance_cells(board).items():
+        if owner == model:
+            out[f"{key}_chance"] = level
+            out[f"{key}_at_or_below_chance"] = at
+    return out
 
 
 def majority_share(frame: pd.DataFrame, condition: str) -> float | None:

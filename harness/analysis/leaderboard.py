@@ -39,7 +39,7 @@ from harness.core.suite_board import (
 from harness.core.threat_model import Headline, headline_text
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.store.completeness import Completeness, completeness
-from harness.store.recency import invocation_time, oldest_first
+from harness.store.recency import invocation_time, oldest_first, recorded_times
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
 
@@ -210,6 +210,12 @@ class Board:
     trade_offs: tuple[TradeOff, ...] = ()
     # the installed suites' config models: stored configs are read back through them
     suite_configs: SuiteConfigs = field(default_factory=dict)
+    # the notes that say a cell's numbers are an earlier run's, since the latest run that ran
+    # its job failed (also in `notes`): what every summary of the board must carry too
+    earlier: list[str] = field(default_factory=list)
+    # (model, key) -> (chance level, at or below it) of its accuracy cells, once looked up
+    # (`harness.analysis.headline.chance_cells`; None: not yet)
+    chance: dict[tuple[str, str], tuple[float, bool]] | None = field(default=None, repr=False)
 
     def worst_groups(self, row: BoardRow) -> dict[str, list[WorstGroup]]:
         """The row's worst-group cells: key -> the group(s) its number is of, with their n."""
@@ -313,6 +319,7 @@ def _boards(
     fingerprints_per_name: dict[str, set[str]] = defaultdict(set)
     for name, fp, _protocol_label in by_task:
         fingerprints_per_name[name].add(fp)
+    latest_data = _latest_data(by_task)
     boards: list[Board] = []
     for (task_name, fp, protocol), task_jobs in sorted(by_task.items()):
         split_suites, groups = _config_groups(task_jobs)
@@ -352,10 +359,7 @@ def _boards(
                     "each config has its own board"
                 )
             if len(fingerprints_per_name[task_name]) > 1:
-                board.notes.append(
-                    f"task {task_name} appears with {len(fingerprints_per_name[task_name])} different "
-                    "data fingerprints (e.g. --limit); they are not compared"
-                )
+                board.notes.append(_data_split_note(task_name, fp, by_task, latest_data))
             boards.append(board)
     return boards
 
@@ -461,10 +465,12 @@ def _add_failures(board: Board, failures: dict[tuple[str, str], str]) -> None:
         if any(rec.suite == suite for rec in row.cells.values()):
             # this board holds a completed result of that suite, from an earlier run than the
             # failure (failed_jobs drops a failure that a run at least as recent completed)
-            board.notes.append(
+            note = (
                 f"{model}: suite {suite} failed in the latest run that ran it ({reason}); its "
                 "numbers here are from an earlier run"
             )
+            board.notes.append(note)
+            board.earlier.append(note)
             continue
         rows[model] = replace(row, failed={**row.failed, suite: reason})
         if suite not in board.column_suites.values():
@@ -543,6 +549,51 @@ def _truncation_notes(jobs: list[LoadedJob]) -> list[str]:
             if is_truncation_note(note):
                 seen.setdefault(note, None)
     return list(seen)
+
+
+def _latest_data(by_task: Mapping[tuple[str, str, str], list[LoadedJob]]) -> dict[str, str]:
+    """Task name -> the data fingerprint of its most recently recorded job (the recency rule
+    of the boards, harness/store/recency.py): which of a task's boards split by data (a
+    `--limit`, changed data) holds its latest results."""
+    newest: dict[str, tuple[str, str]] = {}
+    for (name, fp, _protocol), jobs in by_task.items():
+        when = max(t for _item, t in recorded_times(jobs))
+        if name not in newest or when > newest[name][0]:
+            newest[name] = (when, fp)
+    return {name: fp for name, (_when, fp) in newest.items()}
+
+
+def _data_text(fp: str, jobs: list[LoadedJob]) -> str:
+    """`data e0cc16e3, limit 60`: a fingerprint as the boards' titles shorten it, with the
+    sample its jobs drew (`limit`) when they drew one."""
+    summary = jobs[0][1].record.task_summary
+    limit = f", limit {summary.limit}" if summary.limit is not None else ""
+    return f"data {fp[:8]}{limit}"
+
+
+def _data_split_note(
+    task: str,
+    fp: str,
+    by_task: Mapping[tuple[str, str, str], list[LoadedJob]],
+    latest: Mapping[str, str],
+) -> str:
+    """The note of a board whose task has results on other data too: each data fingerprint
+    (with its limit), and whether this board or which other one holds the latest results."""
+    data = {
+        f: _data_text(f, jobs) for (name, f, _p), jobs in sorted(by_task.items()) if name == task
+    }
+    newest = latest.get(task)
+    where = (
+        "this board holds its latest results"
+        if newest == fp
+        else f"an earlier board: the latest results are on the board of {data[newest]}"
+        if newest is not None
+        else ""
+    )
+    return (
+        f"task {task} appears with {len(data)} different data fingerprints "
+        f"({'; '.join(data.values())}); they are not compared" + (f"; {where}" if where else "")
+    )
 
 
 def _shadow_notes(

@@ -195,9 +195,6 @@ def run_command(args: argparse.Namespace) -> int:
         f"{_count(len(plan.jobs), 'job')} ({_count(len(plan.models), 'model')} × "
         f"{_count(len(plan.tasks), 'task')} × {_count(len(plan.suites), 'suite')})"
     )
-    say(f"harness: {counts} from {origin}")
-    for line in plan.suite_summaries():
-        say(f"  {line}")
     settings = execution(args, plan.spec)
     display = _display(settings, width)
     runner = Runner(
@@ -208,8 +205,14 @@ def run_command(args: argparse.Namespace) -> int:
         execution=settings,
         wait_lock=args.wait_lock,
     )
-    with display.beside_logs():  # log records and warnings never land on the progress line
-        outcome = runner.run()
+    # the run folder first: one another process holds is refused before the plan and its cost
+    # are printed, which read as a run that started
+    with runner.claim():
+        say(f"harness: {counts} from {origin}")
+        for line in plan.suite_summaries():
+            say(f"  {line}")
+        with display.beside_logs():  # log records and warnings never land on the progress line
+            outcome = runner.run()
     say(f"results: {outcome.run_dir}")
     stopped = _end(args, outcome)  # the exit code of a report stopped by a signal
     # errors stay one line each, unwrapped: a script or a reader greps for them

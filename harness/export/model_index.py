@@ -172,6 +172,10 @@ def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
         "suite": stored.suite,
         "suite_version": stored.suite_version,
         "harness_version": stored.harness_version,
+        # what the number is in and which way is better (ECE, Brier, latency: lower), as the
+        # leaderboard's Markdown and JSON say it
+        "unit": record.unit,
+        "higher_is_better": record.higher_is_better,
     }
     if record.ci is not None:
         args["ci_low"], args["ci_high"] = record.ci

@@ -11,7 +11,7 @@ sure that is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.analysis.headline import (
     HeadlineBoard,
@@ -79,6 +79,8 @@ class HeadlineView:
     more_verdicts: list[VerdictView]  # the other columns (collapsed)
     footnotes: list[str]
     method: str
+    # the board's notes on numbers from an earlier run than the latest (`Board.earlier`)
+    earlier: list[str] = field(default_factory=list)
 
 
 def headline_view(head: HeadlineBoard) -> HeadlineView:
@@ -107,6 +109,7 @@ def headline_view(head: HeadlineBoard) -> HeadlineView:
         more_verdicts=[_verdict(v) for v in head.verdicts if not v.column.lead],
         footnotes=notes.items,
         method=" / ".join(sorted(methods)),
+        earlier=list(board.earlier),
     )
 
 

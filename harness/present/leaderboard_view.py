@@ -3,7 +3,9 @@
 Cells show `estimate [95% CI]` (`estimate (no interval)` where none was computed), reliability
 flags as `UNRELIABLE(flag)`, `UPPER BOUND` on a number that only bounds the truth from above
 (`caveats.is_upper_bound`), `BELOW CHANCE` on an OOD AUROC under 0.5 (its meaning in a
-footnote), footnote marks (†1...) for records that carry a note, and `FAILED: <reason>` where
+footnote), `AT OR BELOW CHANCE` on an accuracy no better than always predicting the most common
+class (the report's and the run end's rule, `headline.chance_cells`; the chance level in a
+footnote; JSON and CSV: `<key>_chance` and `<key>_at_or_below_chance`), footnote marks (†1...) for records that carry a note, and `FAILED: <reason>` where
 the suite's job failed; qualifiers shared by every column of a metric
 move to a `measured at:` legend line. The headline robust accuracy column (the task's headline
 threat model, `Board.headline`) comes right after the first column and is named under the title;
@@ -21,7 +23,13 @@ from collections import defaultdict
 from typing import Any
 
 from harness.analysis.caveats import caveats
-from harness.analysis.headline import headline_keys, worst_group_words
+from harness.analysis.headline import (
+    chance_cells,
+    chance_fields,
+    chance_metrics,
+    headline_keys,
+    worst_group_words,
+)
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
@@ -43,7 +51,15 @@ def _num(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
+def at_chance_note(chance: float) -> str:
+    """The footnote of a cell at or below chance, in the report's words."""
+    return (
+        f"at or below chance ({_num(chance)}: what always predicting the most common class of "
+        "the evaluated samples scores)"
+    )
+
+
+def _fmt(row: BoardRow, key: str, column_suites: dict[str, str], at_chance: bool = False) -> str:
     m = row.cell(key)
     if m is None:
         failure = row.failure(key, column_suites)
@@ -66,6 +82,8 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str]) -> str:
         text += " UPPER BOUND"
     if "below_chance" in kinds:
         text += " BELOW CHANCE"
+    if at_chance:  # no better than a constant guess: said on the number, as the report does
+        text += " AT OR BELOW CHANCE"
     return text
 
 
@@ -107,6 +125,7 @@ def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
     numbered notes."""
     numbers: dict[str, int] = {}
     marks: dict[tuple[str, str], str] = {}
+    chance = chance_cells(board)
     for r in board.rows:
         for c in board.columns:
             m = r.cell(c)
@@ -115,6 +134,9 @@ def footnotes(board: Board) -> tuple[dict[tuple[str, str], str], list[str]]:
             notes = [m.note] if m.note else []
             if any(k.kind == "below_chance" for k in caveats(m)):
                 notes.append(BELOW_CHANCE)
+            level, at = chance.get((r.model, c), (0.0, False))
+            if at:
+                notes.append(at_chance_note(level))
             source = board.sources.get((r.model, m.suite))
             if source is not None and (group := worst_group_words(source[1], m)):
                 # the board's n counts every group; the value and interval are one group's
@@ -154,7 +176,8 @@ def rank_header(board: Board, labels: dict[str, str]) -> str:
 
 
 def _cell(board: Board, row: BoardRow, key: str, marks: dict[tuple[str, str], str]) -> str:
-    return _fmt(row, key, board.column_suites) + marks.get((row.model, key), "")
+    at = chance_cells(board).get((row.model, key), (0.0, False))[1]
+    return _fmt(row, key, board.column_suites, at) + marks.get((row.model, key), "")
 
 
 def board_table(board: Board, labels: dict[str, str] | None = None) -> Table:
@@ -247,18 +270,34 @@ def render_markdown(boards: list[Board]) -> str:
 
 
 _CSV_SUFFIXES = ("", "_ci_low", "_ci_high", "_n", "_flags", "_note", "_failed")
+# every column's unit and direction (`Board.units`), as the Markdown's `units and direction:` line
+# and the JSON's `units` say them: columns of their own, so a CSV reader still reads one table
+_CSV_UNITS = ("_unit", "_higher_is_better")
 # a worst-group column's: `_n` is the worst group's n, these name it and count every group
 _CSV_WORST = ("_worst_groups", "_n_all_groups")
+# an accuracy column with a chance level (`headline.chance_metrics`): the level, and whether the
+# number is at or below it
+_CSV_CHANCE = ("_chance", "_at_or_below_chance")
+
+
+def _has_chance(board: Board, key: str) -> bool:
+    return any(
+        (rec := r.cell(key)) is not None and (rec.suite, rec.metric) in chance_metrics(board)
+        for r in board.rows
+    )
 
 
 def render_csv(boards: list[Board]) -> str:
     """One line per (board, model); per column its value, interval, n, flags (`;`-joined),
-    note and failure reason; last, the board's notes (`notes`, one per line of the cell, the same
+    note and failure reason, unit and direction (`_unit`, `_higher_is_better`: the same on every
+    row of the board); last, the board's notes (`notes`, one per line of the cell, the same
     on every row of the board)."""
     keys: list[str] = []
     for b in boards:
         for c in b.columns:
             suffixes = _CSV_SUFFIXES + (_CSV_WORST if c.startswith("worst_") else ())
+            suffixes += _CSV_CHANCE if _has_chance(b, c) else ()
+            suffixes += _CSV_UNITS
             for k in (c + suffix for suffix in suffixes):
                 if k not in keys:
                     keys.append(k)
@@ -266,8 +305,9 @@ def render_csv(boards: list[Board]) -> str:
     rows = []
     for b in boards:
         for r in b.rows:
-            flat = b.row_dict(r)
+            flat = {**b.row_dict(r), **chance_fields(b, r.model)}
             for c in b.columns:
+                flat[f"{c}_unit"], flat[f"{c}_higher_is_better"] = b.units[c]
                 ci = flat.get(f"{c}_ci")
                 flat[f"{c}_ci_low"] = ci[0] if ci else None
                 flat[f"{c}_ci_high"] = ci[1] if ci else None
@@ -307,6 +347,7 @@ def render_json(boards: list[Board]) -> str:
                     "units": units_of(b),
                     **({"protocol": b.protocol} if b.protocol is not None else {}),
                     **b.row_dict(r),
+                    **chance_fields(b, r.model),
                     "notes": list(b.notes),
                 }
             )

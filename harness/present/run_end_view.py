@@ -81,6 +81,7 @@ def run_end_text(
             sentence = verdict_sentence(verdict, text=terminal_text)
             lines.append(wrap("  " + sentence, width))
             lines += [wrap(f"    note: {terminal_text(n)}", width) for n in _notes(analysed)]
+        lines += [wrap(f"  note: {terminal_text(n)}", width) for n in view.earlier]
         lines.append("")
     lines += skipped_lines(skipped, width)
     folder = terminal_text(shlex.quote(run_dir))

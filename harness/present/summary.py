@@ -92,6 +92,8 @@ def _board(h: HeadlineView, site_url: str | None) -> list[str]:
     if details:
         lines += ["", "> " + md_text("; ".join(details))]
     lines += [f"> ({i}) {md_text(f)}" for i, f in enumerate(h.footnotes, start=1)]
+    # a failed newest job whose earlier numbers stand in: the boards say so, and so must this
+    lines += [f"> note: {md_text(n)}" for n in h.earlier]
     lines += [
         "",
         _link(f"{h.task.text}: figures, pictures and every metric", h.task.href, site_url),

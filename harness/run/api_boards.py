@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.analysis.headline import chance_fields
 from harness.analysis.leaderboard import build_boards
 from harness.run.suite_boards import installed_suite_boards
 
@@ -21,7 +22,8 @@ def leaderboard(
 ) -> pd.DataFrame:
     """The boards of a results folder (or run folder) as one frame: `board`, `position`, `rank`,
     `model`, `task`, `task_fingerprint`, then per metric column its value, `_ci_low`,
-    `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set), and last `notes`: the list
+    `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set; an accuracy's `_chance` and
+    `_at_or_below_chance`, as the command's JSON), and last `notes`: the list
     of the board's notes (a failed suite, a model shown from its latest run only, a subset...),
     as the command prints them under the board."""
     boards = build_boards(
@@ -34,7 +36,8 @@ def leaderboard(
     rows = []
     for board in boards:
         for row in board.rows:
-            flat = board.row_dict(row)  # as the command's JSON: a worst group's own n
+            # as the command's JSON: a worst group's own n, an accuracy's chance level
+            flat = {**board.row_dict(row), **chance_fields(board, row.model)}
             for column in board.columns:
                 ci = flat.pop(f"{column}_ci", None)
                 flat[f"{column}_ci_low"] = ci[0] if ci else None

@@ -10,12 +10,13 @@ and every job computed here is stored in that cache.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,8 @@ class Runner:
         self._cache_context: dict[str, Any] | None = None
         self._adapters: dict[str, ModelAdapter | HarnessError] = {}
         self._tasks: dict[str, Task | HarnessError] = {}
+        # the run folder's id and store while `claim()` holds its lock
+        self._claimed: tuple[str, RunStore] | None = None
 
     def _cpu_budget(self) -> CpuBudget:
         """The CPUs one job may use: this process's (local), or the job's Ray CPU request."""
@@ -312,12 +315,7 @@ class Runner:
             timeout=self.timeout,
             progress_for=self._progress_for,
         )
-        run_id = run_id_for(self.plan)
-        store = RunStore.open_for_writing(self.out_dir, run_id)
-        # A new folder without results (disk full, no cluster) is removed while the lock is
-        # still held: a run waiting for the lock (--wait-lock) could otherwise take it in
-        # between and have the files it just wrote removed.
-        with RunLock(store.run_dir, wait=self.wait_lock, on_failure=store.discard_if_unused):
+        with self.claim() as (run_id, store):
             try:
                 with interruptible() as latch:
                     store.remove_leftovers()  # holding the lock: what is left is a dead run's
@@ -329,6 +327,30 @@ class Runner:
             except HarnessError:
                 store.discard_if_unused()
                 raise
+
+    @contextlib.contextmanager
+    def claim(self) -> Iterator[tuple[str, RunStore]]:
+        """Hold the run folder (made if new) under its lock for the block: a folder another
+        process holds is refused here, at once (or waited for, `wait_lock`). `harness run`
+        claims it before it prints its plan, so a refused run prints nothing that reads as a
+        start; `run()` inside a claim runs under it, else claims the folder itself."""
+        if self._claimed is not None:
+            yield self._claimed
+            return
+        run_id = run_id_for(self.plan)
+        store = RunStore.open_for_writing(self.out_dir, run_id)
+        # A new folder without results (disk full, no cluster) is removed while the lock is
+        # still held: a run waiting for the lock (--wait-lock) could otherwise take it in
+        # between and have the files it just wrote removed.
+        with RunLock(store.run_dir, wait=self.wait_lock, on_failure=store.discard_if_unused):
+            self._claimed = (run_id, store)
+            try:
+                yield self._claimed
+            except (HarnessError, KeyboardInterrupt):  # refused, or stopped before its jobs
+                store.discard_if_unused()
+                raise
+            finally:
+                self._claimed = None
 
     def _run(
         self,

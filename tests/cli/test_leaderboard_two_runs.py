@@ -98,3 +98,27 @@ def _brier(capsys: pytest.CaptureFixture[str], out: Path, model: str) -> float:
     assert main(["leaderboard", str(out), "--format", "json"]) == 0
     (row,) = [r for r in json.loads(capsys.readouterr().out) if r["model"] == model]
     return float(row["brier"])  # untrained models: accuracies can tie, Brier scores do not
+
+
+def test_boards_split_by_limit_say_which_holds_the_latest_results(
+    weights_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same spec run with --limit 120, then --limit 60: two boards of digits (other data
+    fingerprints), ordered by fingerprint, and neither said which one the newest run wrote."""
+    out = tmp_path / "out"
+    spec = weights_dir / "a.yaml"
+    spec.write_text(TINY_SPEC)
+    for limit in ("120", "60"):
+        assert main(["run", str(spec), "--out", str(out), "--limit", limit]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", str(out), "--format", "json"]) == 0
+    notes = {row["board"]: row["notes"] for row in json.loads(capsys.readouterr().out)}
+    assert len(notes) == 2
+    (latest,) = [b for b in notes if "n=60" in b]
+    (earlier,) = [b for b in notes if "n=120" in b]
+    split = [n for n in notes[latest] if "different data fingerprints" in n]
+    assert split and ", limit 60" in split[0] and ", limit 120" in split[0], split
+    assert split[0].endswith("this board holds its latest results"), split
+    (other,) = [n for n in notes[earlier] if "different data fingerprints" in n]
+    assert "an earlier board: the latest results are on the board of data " in other, other
+    assert other.endswith(", limit 60"), other

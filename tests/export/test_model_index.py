@@ -53,6 +53,11 @@ def test_cards_hold_every_headline_metric_read_back_by_huggingface_hub(
             assert e.metric_args["n"] == record.n
         if record.ci is not None:
             assert (e.metric_args["ci_low"], e.metric_args["ci_high"]) == pytest.approx(record.ci)
+        # what the number is in and which way is better (an ECE of 0.02 is good, an accuracy
+        # of 0.02 is not): the card said neither
+        assert e.metric_args["unit"] == record.unit
+        assert e.metric_args["higher_is_better"] is record.higher_is_better
+    assert {e.metric_args["higher_is_better"] for e in evals} == {True, False}
 
 
 def test_all_metrics_adds_the_rest(results: Path, tmp_path: Path) -> None:

@@ -152,3 +152,28 @@ def test_a_failed_run_removes_its_new_folder_before_releasing_the_lock(
     assert main(["run", str(tiny_spec), "--out", str(out)]) == 2
     assert seen == ["held"]
     assert not out.exists()  # the run folder, `runs/` and `out`, all made by this run
+
+
+def test_a_run_into_a_held_folder_is_refused_before_it_prints_its_plan(
+    tiny_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process holds the run folder: `harness run` printed its plan and worst-case cost
+    (`harness: 2 jobs ...`, `  accuracy: ...`) and only then refused, so the log read as a run
+    that started. It refuses first, with its one line."""
+    import argparse
+
+    from harness.cli.main import main
+    from harness.cli.plans import load_plan
+    from harness.run.runner import run_id_for
+
+    out = tmp_path / "out"
+    run_dir = out / "runs" / run_id_for(load_plan(argparse.Namespace(), tiny_spec))
+    run_dir.mkdir(parents=True)
+    capsys.readouterr()
+    with RunLock(run_dir):
+        assert main(["run", str(tiny_spec), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert lines and lines[0].startswith("error: run folder ") and "is in use by" in lines[0], lines
+    assert not any(ln.startswith("harness: ") for ln in lines), lines
+    assert captured.out == ""

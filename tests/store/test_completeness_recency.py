@@ -71,3 +71,27 @@ def test_a_board_showing_an_older_result_of_a_job_that_failed_since_says_so(
         "m1: suite fairness failed in the latest run that ran it (RuntimeError: synthetic "
         "failure <b>bold</b>); its numbers here are from an earlier run"
     ) in json.loads(out)[0]["notes"]
+
+
+def test_the_summary_says_which_numbers_are_from_an_earlier_run(tmp_path: Path) -> None:
+    """The boards say when a failed newest job leaves an earlier run's numbers standing; the PR
+    summary (`summary.md`) and the run's end showed those numbers without the word."""
+    from harness.analysis.headline import headline_board, read_outcomes
+    from harness.analysis.leaderboard import build_boards
+    from harness.present.headline_view import headline_view
+    from harness.present.run_end_view import run_end_text
+    from harness.present.summary import summary_markdown
+    from harness.run.suite_boards import installed_suite_boards
+
+    root = tmp_path / "results"
+    write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
+    _later(write_synthetic_run(root, run_id="new-2", models={"m1": 0.9, "m2": 0.8}, extras=True))
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    said = "m1: suite fairness failed in the latest run that ran it"
+    assert said in "\n".join(headline_view(head).earlier)
+    summary = summary_markdown([head])
+    line = next(ln for ln in summary.splitlines() if said in ln)
+    assert line.startswith("> note: ") and line.endswith("its numbers here are from an earlier run")
+    end = run_end_text([head], run_dir=str(root), width=None)
+    assert said in end and "from an earlier run" in end

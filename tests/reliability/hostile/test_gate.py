@@ -217,3 +217,37 @@ def test_a_policy_rule_that_would_silently_do_nothing_is_refused_or_applied(
     args = ("check", "--baseline", base, "--current", cur, "--policy", policy, "--width", "0")
     code, out, err = cli(*args)
     assert code == 1 and "below the floor 0.99" in out, (out, err)
+
+
+def _renamed(old: str, new: str) -> Any:
+    return lambda records: [{**r, "metric": new} if r["metric"] == old else r for r in records]
+
+
+def test_a_renamed_metric_fails_both_ways_with_a_hint_that_it_is_one_rename(
+    pristine: Path, tmp_path: Path
+) -> None:
+    """`top1_acc` renamed `top1_accuracy` in the current run: the gate failed the vanished and
+    the new metric as two unrelated findings. It still fails both (never a pass on a vanished
+    metric), and says they are probably one rename."""
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    job = next(j for j, k in _headline(cur) if k == "top1_acc")
+    edit_metrics(cur / "jobs" / job, _renamed("top1_acc", "top1_accuracy"))
+    code, out, err = cli("check", "--width", "0", "--baseline", base, "--current", cur)
+    assert code == 1, (out, err)
+    rows = [line for line in out.splitlines() if line.startswith("FAIL") and "m1" in line]
+    gone = next(line for line in rows if "top1_acc " in line and "missing from the current" in line)
+    assert "probably renamed: top1_accuracy is new in the current run" in gone, gone
+    new = next(line for line in rows if "missing from the baseline" in line)
+    assert "probably renamed: top1_acc vanished from the current run" in new, new
+    hint = "hint: m1 × digits × accuracy: top1_acc (baseline) and top1_accuracy (current) are"
+    assert hint in out, out
+    code, md, _ = cli("check", "--format", "md", "--baseline", base, "--current", cur)
+    assert code == 1 and hint in md
+
+
+def test_an_unrelated_new_metric_gets_no_rename_hint(pristine: Path, tmp_path: Path) -> None:
+    base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
+    job = next(j for j, k in _headline(cur) if k == "top1_acc")
+    edit_metrics(cur / "jobs" / job, _renamed("top1_acc", "latency_spread"))
+    code, out, _ = cli("check", "--width", "0", "--baseline", base, "--current", cur)
+    assert code == 1 and "missing from the baseline" in out and "renamed" not in out, out
