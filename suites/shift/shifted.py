@@ -78,24 +78,36 @@ def _generic(names: tuple[str, ...]) -> bool:
 def class_name_check(whole: Task, task: Task, entry: TaskEntry) -> str:
     """A shifted task's labels are read as the evaluated task's class indices. The same class
     names in another order (a folder sorted by name beside a hub dataset's own order) would
-    score every sample against another class: refused, with what to declare. Other names
-    (`car` beside `automobile`) may still be aligned by index: a note says so (returned; ""
-    when the names agree, or either task has only index names)."""
+    score every sample against another class: refused, with what to declare; so is a name both
+    hold at different indices (a sorted folder spelling `car` for `automobile` moves `bird`).
+    Other names at the same indices (`car` beside `automobile`) may still be aligned by index: a
+    note says so (returned; "" when the names agree, or either task has only index names)."""
     mine, theirs = tuple(task.class_names), tuple(whole.class_names)
     if mine == theirs or _generic(mine) or _generic(theirs):
         return ""
     first = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
+    declare = (
+        f"; declare class_names on its entry in task {task.name!r}'s order"
+        if isinstance(entry, TaskSpec)
+        else ""
+    )
     if sorted(mine) == sorted(theirs):
-        declare = (
-            f"; declare class_names on its entry in task {task.name!r}'s order"
-            if isinstance(entry, TaskSpec)
-            else ""
-        )
         raise DatasetError(
             f"suites.shift.shifted_tasks: task {whole.name!r} has task {task.name!r}'s class "
             f"names in another order (class {first} is {theirs[first]!r} there, {mine[first]!r} "
             f"here), and labels are compared by index: every sample of those classes would be "
             f"scored against another class{declare}"
+        )
+    here = {name: i for i, name in enumerate(mine)}
+    moved = next(((i, n) for i, n in enumerate(theirs) if here.get(n, i) != i), None)
+    if moved is not None:
+        # A name both hold at other indices (a sorted folder spelling one class differently
+        # moves the classes between): those samples would be scored against another class.
+        at, name = moved
+        raise DatasetError(
+            f"suites.shift.shifted_tasks: task {whole.name!r} holds class {name!r} at index {at}, "
+            f"task {task.name!r} at index {here[name]}; labels are compared by index, so every "
+            f"sample of that class would be scored against another class{declare}"
         )
     return (
         f"shifted task {whole.name!r} names its classes differently from task {task.name!r} "

@@ -567,6 +567,23 @@ def test_a_shifted_task_with_its_classes_in_another_order_is_refused(task) -> No
     assert not any("names its classes" in n for n in result.notes)
 
 
+def test_a_shifted_task_whose_shared_class_moved_is_refused(task) -> None:
+    """A folder sorted by name that spells one class differently (`car` for `automobile`) moves
+    the classes sorted between the two: only a note said the names differ, and every sample of
+    the moved classes was scored against another class. A name both tasks hold at different
+    indices is refused."""
+    named = replace(task, class_names=tuple(f"c{i}" for i in range(10)))
+    moved = replace(named, name="digits-moved", class_names=("c1", "zero", *named.class_names[2:]))
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-moved"], "max_samples": 40})
+    suite._sources.tasks["digits-moved"] = moved
+    with pytest.raises(
+        DatasetError,
+        match=r"task 'digits-moved' holds class 'c1' at index 0, task 'digits' at index 1; "
+        r"labels are compared by index",
+    ):
+        suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
+
+
 def test_a_gap_where_every_pair_agrees_is_not_certain(task) -> None:
     """The shifted task is the clean task itself: every id gets the same prediction, so the gap
     is 0 on every pair. Its interval is Newcombe's paired score interval, which stays wide at
