@@ -86,6 +86,8 @@ class FeatureStats(NamedTuple):
     mean: torch.Tensor
     std: torch.Tensor
     continuous: torch.Tensor  # bool: the features noise may perturb (`continuous_features`)
+    fill: torch.Tensor  # what `feature_dropout` imputes (`imputed_values`)
+    group: torch.Tensor  # int64: the feature whose draw decides each one's dropout (`groups`)
 
 
 def _training_matrix(task: Task) -> np.ndarray:
@@ -122,14 +124,53 @@ def continuous_features(task: Task) -> torch.Tensor:
     return _continuous_of(task, _training_matrix(task))
 
 
+def groups(task: Task, width: int) -> np.ndarray:
+    """For each feature, the index of the first feature of its one-hot column (the features
+    `<column>=<category>` a task spec's `one_hot` declares: `Task.categorical_features`), else
+    its own index: one draw decides whether a one-hot column goes missing, as the column it
+    encodes would."""
+    out = np.arange(width)
+    names = task.feature_names
+    if not task.categorical_features or len(names) != width:
+        return out
+    declared = set(task.categorical_features)
+    first: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in declared and "=" in name:
+            out[j] = first.setdefault(name.split("=", 1)[0], j)
+    return out
+
+
+def imputed_values(x: np.ndarray, continuous: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """What a missing feature is imputed with: the training mean of a continuous feature; the
+    most frequent training value of a categorical one (a code, a binary column: the mean would
+    feed the model sex = 0.37, a value it never sees), and for a one-hot column the one-hot
+    vector of its most frequent category."""
+    fill = x.mean(axis=0)
+    sizes = np.bincount(group, minlength=len(group))
+    for j in np.flatnonzero(~continuous & (sizes[group] == 1)):
+        values, counts = np.unique(x[:, j], return_counts=True)
+        fill[j] = values[np.argmax(counts)]
+    for head in np.flatnonzero(sizes > 1):
+        members = np.flatnonzero(group == head)
+        fill[members] = 0.0
+        fill[members[np.argmax(x[:, members].sum(axis=0))]] = 1.0
+    return fill
+
+
 def feature_stats(task: Task) -> FeatureStats:
     """Per-feature mean and std of a tabular task's training split (evaluation split if none),
-    and which features are continuous (`continuous_features`)."""
+    which features are continuous (`continuous_features`), what `feature_dropout` imputes
+    (`imputed_values`) and the one-hot columns that go missing together (`groups`)."""
     x = _training_matrix(task)
+    continuous = _continuous_of(task, x)
+    group = groups(task, x.shape[1])
     return FeatureStats(
         torch.as_tensor(x.mean(axis=0), dtype=torch.float32),
         torch.as_tensor(x.std(axis=0), dtype=torch.float32),
-        _continuous_of(task, x),
+        continuous,
+        torch.as_tensor(imputed_values(x, continuous.numpy(), group), dtype=torch.float32),
+        torch.as_tensor(group, dtype=torch.int64),
     )
 
 
@@ -206,5 +247,7 @@ def apply(
                 box=_declared_box(task),
                 continuous=fs.continuous,
             )
-        return tabular_shifts.feature_dropout(inputs, int(severity), seeds_t, mean=fs.mean)
+        return tabular_shifts.feature_dropout(
+            inputs, int(severity), seeds_t, fill=fs.fill, group=fs.group
+        )
     return text_perturbations.perturb_text(list(inputs), name, int(severity), seeds_t.tolist())

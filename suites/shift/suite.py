@@ -220,13 +220,13 @@ class ShiftSuite(Suite):
 
     def _declared_categorical(self, task: Task) -> str | None:
         """The print of the features a tabular task's spec declares categorical (one_hot,
-        ordinal: `Task.categorical_features`) when gaussian noise runs on it: they decide which
-        features it leaves alone, and the same data under another declaration has the same
-        fingerprint. None when it declares none (the key stays what it was) or noise does not
-        run."""
+        ordinal: `Task.categorical_features`) when a tabular family runs on it: they decide
+        which features gaussian noise leaves alone and what feature dropout imputes, and the
+        same data under another declaration has the same fingerprint. None when it declares
+        none (the key stays what it was) or no tabular family runs."""
         if task.modality != "tabular" or not task.categorical_features or not self.cfg.severities:
             return None
-        if "gaussian_noise" not in self._families(task):
+        if not self._families(task):
             return None
         named = json.dumps([list(task.feature_names), list(task.categorical_features)])
         return hashlib.sha256(named.encode()).hexdigest()

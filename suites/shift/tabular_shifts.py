@@ -11,7 +11,9 @@
   model never sees (sex = 0.37).
 - `feature_dropout`: each feature of each sample goes missing with probability p_s and is imputed
   with its training mean (models cannot take NaN, so a missing value is what a mean-imputing
-  pipeline would feed them).
+  pipeline would feed them); a categorical feature with its most frequent training value, and
+  a one-hot column goes missing whole, imputed with its most frequent category (what a
+  most-frequent imputer before the encoding feeds a model; the mean would be sex = 0.37).
 
 Both use training statistics (the evaluation split stands in when a task has no train split;
 the suite notes it). Randomness comes from `suites.counter_rng` keyed by the per-sample seeds.
@@ -63,9 +65,20 @@ def gaussian_noise(
 
 
 def feature_dropout(
-    x: torch.Tensor, severity: int, seeds: torch.Tensor, *, mean: torch.Tensor
+    x: torch.Tensor,
+    severity: int,
+    seeds: torch.Tensor,
+    *,
+    fill: torch.Tensor,
+    group: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Missing features (probability p_s each) imputed with the training mean."""
+    """Missing features (probability p_s each) imputed with `fill` (`perturbations.
+    imputed_values`: the training mean, the most frequent value of a categorical feature).
+    `group` (int64 per feature; None: each its own): the feature whose draw decides each one's,
+    so a one-hot column goes missing whole."""
     u = counter_rng.uniform(seeds.to(x.device), tuple(x.shape[1:]), stream=12)
     missing = u < DROPOUT_PROB[severity - 1]
-    return torch.where(missing, mean.to(x.device, x.dtype).expand_as(x), x)
+    if group is not None:
+        flat = missing.reshape(len(x), -1)
+        missing = flat[:, group.to(x.device)].reshape(missing.shape)
+    return torch.where(missing, fill.to(x.device, x.dtype).reshape(x.shape[1:]).expand_as(x), x)

@@ -21,7 +21,8 @@ def test_tabular_noise_is_scaled_by_training_std_and_deterministic(tab) -> None:
     x = torch.full((4000, 10), 0.5)
     ids = [f"s{i}" for i in range(4000)]
     seeds = sample_seeds(0, ids, "gaussian_noise", 2)
-    _, std, continuous = perturbations.feature_stats(tab)
+    stats = perturbations.feature_stats(tab)
+    std, continuous = stats.std, stats.continuous
     out = perturbations.apply(x, "gaussian_noise", 2, seeds, tab)
     assert torch.equal(out, perturbations.apply(x, "gaussian_noise", 2, seeds, tab))
     alone = perturbations.apply(x[7:8], "gaussian_noise", 2, seeds[7:8], tab)
@@ -55,14 +56,64 @@ def test_tabular_noise_follows_declared_feature_bounds(tab) -> None:
 def test_feature_dropout_imputes_training_mean_at_graded_rates(tab) -> None:
     x = torch.full((5000, 10), -1.0)
     seeds = sample_seeds(1, [str(i) for i in range(5000)], "feature_dropout", 1)
-    mean = perturbations.feature_stats(tab).mean
+    stats = perturbations.feature_stats(tab)
+    # continuous features take the training mean, the binary `sex` its most frequent value
+    assert torch.equal(stats.fill[stats.continuous], stats.mean[stats.continuous])
+    assert float(stats.fill[1]) in (0.0, 1.0)
     rates = []
     for sev in (1, 3, 5):
         out = perturbations.apply(x, "feature_dropout", sev, seeds, tab)
         missing = out != -1.0
-        assert torch.equal(out[missing], mean.expand_as(out)[missing])
+        assert torch.equal(out[missing], stats.fill.expand_as(out)[missing])
         rates.append(missing.float().mean().item())
     assert rates == pytest.approx([0.1, 0.3, 0.5], abs=0.01)
+
+
+def test_feature_dropout_imputes_categorical_features_with_values_they_take(tmp_path) -> None:
+    """Dropout imputed every feature with its training mean: a one-hot feature got 0.30, an
+    integer code (children 0..5) 2.54, values a model never sees (the reason noise leaves them
+    alone), and a one-hot column's features went missing one by one (blue = 1 beside red =
+    0.33). A categorical feature now takes its most frequent value, and a one-hot column goes
+    missing whole, imputed with its most frequent category."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 400), ("test", 300)):
+        pd.DataFrame(
+            {
+                "age": rng.normal(50, 10, n).round(2),
+                "kids": rng.integers(0, 6, n),
+                "color": rng.choice(["red", "green", "blue"], n, p=[0.2, 0.5, 0.3]),
+                "label": rng.integers(0, 2, n),
+            }
+        ).to_csv(tmp_path / f"{split}.csv", index=False)
+    spec = TaskSpec(
+        name="tab",
+        source="test.csv",
+        train_source="train.csv",
+        modality="tabular",
+        one_hot={"color": None},
+    )
+    task = load_task(spec, base_dir=Path(tmp_path))
+    assert task.feature_names == ("age", "kids", "color=blue", "color=green", "color=red")
+    x = torch.as_tensor(np.asarray(task.data.with_format("numpy")["input"]), dtype=torch.float32)
+    seeds = sample_seeds(0, list(task.sample_ids), "feature_dropout", 5)
+    out = perturbations.apply(x, "feature_dropout", 5, seeds, task)
+    kids = set(np.unique(x[:, 1].numpy()))
+    assert set(np.unique(out[:, 1].numpy())) <= kids  # whole codes only
+    onehot = out[:, 2:]
+    assert set(np.unique(onehot.numpy())) <= {0.0, 1.0}
+    assert torch.equal(onehot.sum(dim=1), torch.ones(len(out)))  # one category per row
+    moved = (onehot != x[:, 2:]).any(dim=1)
+    assert moved.any() and torch.equal(
+        onehot[moved & (x[:, 3] == 0)][:, 1], torch.ones(int((moved & (x[:, 3] == 0)).sum()))
+    )  # the most frequent category, green
+    assert not torch.equal(out[:, 0], x[:, 0])  # continuous features still go missing
 
 
 def test_text_perturbations_deterministic_and_graded() -> None:
