@@ -51,6 +51,7 @@ class Sweep:
     clean: list[dict[str, Any]] = field(default_factory=list)  # clean row blocks
     blocks: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     change: dict[tuple[str, int], float] = field(default_factory=dict)  # sum |x - clean|, [0, 1]
+    changed_texts: dict[tuple[str, int], int] = field(default_factory=dict)  # texts it changed
 
     def add_change(
         self,
@@ -61,6 +62,9 @@ class Sweep:
     ) -> None:
         if task.modality == "image":
             self.change[cell] = self.change.get(cell, 0.0) + change_sum(clean, x, task)
+        elif task.modality == "text":
+            changed = sum(a != b for a, b in zip(clean, x, strict=True))
+            self.changed_texts[cell] = self.changed_texts.get(cell, 0) + changed
 
 
 def prefix(task: Task) -> str:
@@ -219,9 +223,24 @@ def perturbation_cells(
 
 
 def _unchanged(task: Task, family: str, sweep: Sweep) -> str | None:
-    """Why a tabular family leaves every input as it is (None: it does not): gaussian_noise on
-    a task none of whose features is continuous (`perturbations.continuous_features`). Its
-    cells would be the clean accuracy under the noise's name."""
+    """Why a tabular or text family leaves every input as it is (None: it does not):
+    gaussian_noise on a task none of whose features is continuous
+    (`perturbations.continuous_features`); a text family that changed no text at any severity
+    (casing on a script without letter case, word dropout on texts of one word or without
+    spaces, as Chinese or Japanese is written). Its cells would be the clean accuracy under the
+    family's name."""
+    if task.modality == "text":
+        counts = [n for (f, _), n in sweep.changed_texts.items() if f == family]
+        if not counts or any(counts):
+            return None
+        return (
+            f"no text of task {task.name!r} changes at any severity ({family} needs "
+            + {
+                "casing": "letters with an upper and lower case",
+                "word_dropout": "texts of two or more words separated by spaces",
+            }.get(family, "letters")
+            + ")"
+        )
     if task.modality != "tabular" or family != "gaussian_noise" or sweep.stats is None:
         return None
     if bool(sweep.stats.continuous.any()):

@@ -1,0 +1,53 @@
+"""A text family that changes no text of a task (casing and word dropout on Chinese, which has
+no letter case and no spaces between words) reported the clean accuracy under its name and
+averaged it into `mean_text_shift_acc`: text_shift_acc 1.0 at every severity, the mean 0.998
+where typos alone gave 0.994. It is not applicable, left out of the mean with a note, as a
+tabular family that changes no input is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.run.api import evaluate
+
+
+def test_a_text_family_that_changes_no_text_is_not_applicable(tmp_path: Path) -> None:
+    texts = ["这部电影很好看我很喜欢", "这部电影很无聊不推荐"] * 10
+    labels = [1, 0] * 10
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "r.csv", index=False)
+    task = {
+        "name": "reviews-zh",
+        "source": str(tmp_path / "r.csv"),
+        "split": "test",
+        "modality": "text",
+        "input_column": "text",
+        "label_column": "label",
+        "class_names": ["neg", "pos"],
+    }
+    model = {
+        "name": "bow",
+        "adapter": "callable",
+        "callable": "tests.suites.adversarial.text.planted:bag_of_words_scores",
+        "outputs": "probabilities",
+        "modality": "text",
+    }
+    out = evaluate(
+        model,
+        task=task,
+        suites={"shift": {"text": ["typo", "casing"], "severities": [1, 5]}},
+        device="cpu",
+        bootstrap_resamples=0,
+        base_dir=tmp_path,
+    )
+    res = out.results["shift"]
+    casing = next(r for r in res.metrics if r.condition == "text=casing")
+    assert casing.value is None and "no text of task" in (casing.note or ""), casing.note
+    assert not any(r.condition.startswith("text=casing/") for r in res.metrics)
+    frame = res.table.frame
+    assert not frame.condition.str.startswith("text=casing").any()
+    mean = next(r for r in res.metrics if r.metric == "mean_text_shift_acc")
+    typo = [r.value for r in res.metrics if r.condition.startswith("text=typo/")]
+    assert mean.value == sum(typo) / len(typo)
+    assert "casing" in (mean.note or "")
