@@ -426,4 +426,6 @@ def image_shape_advice(
         if (h, w) == (224, 224):
             how = f"transform: imagenet-eval, or {how}"
         fixes.append(f"a transform giving {h} x {w} ({how})")
+    if not fixes:
+        return ""
     return f"; declare {' and '.join(fixes)} on {on}" + (f", or {otherwise}" if otherwise else "")

@@ -47,7 +47,11 @@ def shifted_task(
             f"suites.shift.shifted_tasks: task {whole.name!r} has input shape {tuple(whole.input_shape)} "
             f"and {whole.num_classes} classes, but task {task.name!r} has {tuple(task.input_shape)} and "
             f"{task.num_classes}; a shifted task needs the same input shape and label space"
-            + entry_shape_advice(entry, whole, task, "shifted task")
+            + (
+                entry_shape_advice(entry, whole, task, "shifted task")
+                if tuple(whole.input_shape) != tuple(task.input_shape)
+                else class_advice(entry, task)
+            )
         )
     note = class_name_check(whole, task, entry)
     if note:
@@ -67,6 +71,18 @@ def shifted_task(
         paired=paired,
         clean_tied=parts.clean_tied,
         shifted_tied=out[tie_breaks.COLUMN],
+    )
+
+
+def class_advice(entry: TaskEntry, task: Task) -> str:
+    """What to declare on a shifted task's entry (a task spec) whose label space differs from
+    the task's (a folder holding some of its classes): the task's classes, in its order."""
+    if not isinstance(entry, TaskSpec):
+        return ""  # a catalogue task's classes are fixed; nothing to declare on a name
+    names = "" if _generic(tuple(task.class_names)) else f"class_names: {list(task.class_names)}, "
+    return (
+        f"; declare the task's classes on the shifted task's entry ({names}in task "
+        f"{task.name!r}'s order, or num_classes: {task.num_classes})"
     )
 
 

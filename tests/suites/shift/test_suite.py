@@ -278,6 +278,19 @@ def test_an_inline_ood_set_or_shifted_task_of_another_shape_is_told_what_to_decl
             "8 x 8 (resize: [8, 8], or resize: N with center_crop: 8) on the shifted task's entry",
         ),
     ]
+    # the same shape and fewer classes (a folder holding some of the task's): the advice was
+    # an empty "; declare  on the shifted task's entry"
+    image_folder(tmp_path / "some", {"a": 3}, size=(8, 8))
+    cases.append(
+        (
+            "shifted_tasks",
+            {"channels": 3},
+            "some",
+            "has input shape (3, 8, 8) and 1 classes, but task 't' has (3, 8, 8) and 2; a shifted "
+            "task needs the same input shape and label space; declare the task's classes on the "
+            "shifted task's entry (class_names: ['a', 'b'], in task 't''s order, or num_classes: 2)",
+        )
+    )
     for key, extra, folder, expect in cases:
         entry = {"name": "o", "source": folder, "modality": "image", **extra}
         suite = ShiftSuite({"corruptions": [], key: [entry]})
