@@ -62,7 +62,7 @@ from harness.suites.shift.probability_outputs import (
 from harness.suites.shift.published import run_published
 from harness.suites.shift.shifted import shifted_task
 from harness.suites.shift.sources import TaskSources, ood_entries, shifted_entries
-from harness.suites.shift.sweep import check_evaluable, perturbation_cells
+from harness.suites.shift.sweep import check_evaluable, negative_bounds_note, perturbation_cells
 
 __all__ = ["BENCHMARK_CORRUPTIONS", "ShiftConfig", "ShiftSuite"]
 
@@ -256,6 +256,9 @@ class ShiftSuite(Suite):
         families = self._families(task)
         check_evaluable(task, families)
         parts = Parts(tables=[])
+        bounds_note = negative_bounds_note(task, families if cfg.severities else [])
+        if bounds_note is not None:
+            parts.notes.append(bounds_note)
         generated = sum(e.n for e in ood_entries(cfg, task) if isinstance(e, GeneratedOOD))
         parts.plan(ctx, len(task) * (1 + len(families) * len(cfg.severities)) + generated)
         oods = ood_entries(cfg, task)
