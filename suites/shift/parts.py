@@ -31,6 +31,8 @@ class Parts:
     tied: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     clean_tied: np.ndarray | None = None  # the same for the clean rows
     planned: int = 0  # samples to predict, counted once per condition (the progress total)
+    # the first clean inputs, for the batch-dependence probe (`batch_dependence.dependent_rows`)
+    probe: Any = None
 
     def plan(self, ctx: RunContext, more: int) -> None:
         """Add `more` samples of work (a loaded shifted or OOD set) to the progress total."""

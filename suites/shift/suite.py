@@ -30,7 +30,7 @@ from harness.core.subsets import subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import TRAIN_SPLIT, Task
 from harness.stats import tie_breaks
-from harness.suites.shift import perturbations, selection
+from harness.suites.shift import batch_dependence, perturbations, selection
 from harness.suites.shift.board import BOARD
 from harness.suites.shift.cache import CACHE_BYTES, CorruptionCache
 from harness.suites.shift.config import (
@@ -314,10 +314,19 @@ class ShiftSuite(Suite):
         parts.notes += self._scope_notes(task, families, full_n)
         gallery = parts.gallery.pop("images", None)
         artifacts = self._artifacts(task, families, parts)
+        checks: list[dict[str, str]] = []
         if bank is not None:
             artifacts["ood"] = ood_artifact(bank, cfg.ood)
             if distorted:
-                artifacts["checks"] = [check_entry(distorted)]
+                checks.append(check_entry(distorted))
+        bad, probed = batch_dependence.dependent_rows(adapter, parts.probe)
+        if bad:
+            why = batch_dependence.reason(adapter.name, bad, probed)
+            parts.metrics = batch_dependence.flag_all(parts.metrics)
+            parts.notes.append(f"shift numbers UNRELIABLE ({batch_dependence.FLAG}): {why}")
+            checks.append({"flag": batch_dependence.FLAG, "description": why})
+        if checks:
+            artifacts["checks"] = checks
         return SuiteResult(
             table=SampleTable.concat(parts.tables),
             metrics=parts.metrics,

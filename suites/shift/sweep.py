@@ -23,7 +23,7 @@ from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.stats import tie_breaks
-from harness.suites.shift import perturbations
+from harness.suites.shift import batch_dependence, perturbations
 from harness.suites.shift.cache import CorruptionCache
 from harness.suites.shift.config import ShiftConfig
 from harness.suites.shift.image_corruptions import MIN_SIDE
@@ -199,6 +199,9 @@ def perturbation_cells(
     start = 0
     for batch in task.batches(step(ctx)):
         labels = batch.labels.numpy()
+        if parts.probe is None:  # the batch-dependence probe's inputs, from this read
+            first = batch.inputs[: batch_dependence.PROBE_SAMPLES]
+            parts.probe = first.clone() if isinstance(first, torch.Tensor) else list(first)
         if bank is None:
             logits = predict(adapter, task, batch.inputs, ctx, CLEAN)
             extra: dict[str, np.ndarray] = {}
