@@ -109,6 +109,10 @@ class Task:
     decoder: InputDecoder | None = None
     feature_names: tuple[str, ...] = ()
     feature_bounds: tuple[tuple[float, float], ...] | None = None
+    # per feature (in `feature_names` order): whether its bounds are only the range the data
+    # takes (nothing declared them); () when every feature's bounds are declared. The shift
+    # suite's tabular noise follows a declared range and the training std otherwise
+    observed_bounds: tuple[bool, ...] = ()
     # features a task spec declares categorical (`one_hot` columns' `<column>=<category>`,
     # `ordinal` columns): perturbations leave them as they are (docs/shift.md)
     categorical_features: tuple[str, ...] = ()

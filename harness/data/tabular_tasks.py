@@ -375,6 +375,10 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
     if labels is None:
         labels = [f"{spec.input_column}[{j}]" for j in range(test.matrix.shape[1])]
     bounds, per_feature = feature_bounds(spec, labels, parts, encoding.fixed_bounds())
+    fixed = encoding.fixed_bounds()
+    observed = tuple(
+        spec.bounds is None and n not in spec.feature_bounds and n not in fixed for n in labels
+    )
     log.info("task %s: bounds %s over %d features", spec.name, bounds, len(labels))
     return Task(
         name=spec.name,
@@ -393,6 +397,7 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
         description=f"{spec.source} split {spec.split}",
         feature_names=tuple(labels),
         feature_bounds=per_feature,
+        observed_bounds=observed if any(observed) else (),
         categorical_features=tuple(n for n in labels if n in encoding.fixed_bounds()),
         labeled=spec.label_column is not None,
     )

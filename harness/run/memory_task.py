@@ -118,6 +118,8 @@ def memory_task(
         group_labels=_declared_labels(data, group_columns),
         feature_names=data.feature_names,
         feature_bounds=feature_bounds,
+        # a table's per-feature bounds are the data's range when no `bounds` were given
+        observed_bounds=(True,) * len(feature_bounds) if feature_bounds is not None else (),
         source=MEMORY_SOURCE,
         description=f"{n:,} samples of shape {list(shape)} passed from Python",
     )

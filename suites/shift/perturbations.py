@@ -80,6 +80,11 @@ CATEGORICAL_KEY = "categorical_features"
 task declares categorical (`ShiftSuite.input_fingerprints`)."""
 
 
+OBSERVED_KEY = "observed_bounds"
+"""The name, among a shift job's input fingerprints, of the print of which features' bounds are
+only the data's range (`Task.observed_bounds`): gaussian_noise scales those by the training std."""
+
+
 class FeatureStats(NamedTuple):
     """Per-feature training statistics of a tabular task (`feature_stats`)."""
 
@@ -246,6 +251,7 @@ def apply(
                 bounds=task.bounds,
                 box=_declared_box(task),
                 continuous=fs.continuous,
+                observed=torch.tensor(task.observed_bounds) if task.observed_bounds else None,
             )
         return tabular_shifts.feature_dropout(
             inputs, int(severity), seeds_t, fill=fs.fill, group=fs.group

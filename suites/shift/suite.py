@@ -207,6 +207,11 @@ class ShiftSuite(Suite):
         declared = self._declared_categorical(task)
         if declared is not None:
             prints[perturbations.CATEGORICAL_KEY] = declared
+        if task.observed_bounds and "gaussian_noise" in self._families(task):
+            # which features' ranges are declared decides the noise's scale, and a range
+            # declared as the data's own gives the same task fingerprint
+            named = json.dumps([list(task.feature_names), list(task.observed_bounds)])
+            prints[perturbations.OBSERVED_KEY] = hashlib.sha256(named.encode()).hexdigest()
         if not self._reads_train(task) or task.train is None:
             return prints
         if task.modality != "tabular" and self._seed is not None:

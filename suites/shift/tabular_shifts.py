@@ -47,14 +47,22 @@ def gaussian_noise(
     bounds: tuple[float, float] | None,
     box: tuple[torch.Tensor, torch.Tensor] | None = None,
     continuous: torch.Tensor | None = None,
+    observed: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Feature noise scaled by each feature's training std, clipped to `bounds`; with a declared
-    per-feature `box` (low, high), scaled by `box_scale` and clipped to the box instead. Only
-    the `continuous` features (bool per feature; all when None) change."""
+    """Feature noise scaled by each feature's training std, clipped to `bounds`; with a
+    per-feature `box` (low, high), scaled by `box_scale` and clipped to the box instead, except
+    the `observed` features (bool per feature; None: none), whose box is only the range the
+    data takes: they keep the training std (a range grows with the sample and with one
+    outlier) and are clipped to it. Only the `continuous` features (bool per feature; all when
+    None) change."""
     noise = counter_rng.normal(seeds.to(x.device), tuple(x.shape[1:]), stream=11)
     if box is not None:
         low, high = (b.to(x.device, x.dtype) for b in box)
-        out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * box_scale(low, high))
+        scale = box_scale(low, high)
+        if observed is not None:
+            trained = std.to(x.device, x.dtype).reshape(scale.shape)
+            scale = torch.where(observed.to(x.device).reshape(scale.shape), trained, scale)
+        out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * scale)
         out = torch.minimum(torch.maximum(out, low), high)
     else:
         out = x + noise.to(x.dtype) * (NOISE_SCALE[severity - 1] * std.to(x.device, x.dtype))

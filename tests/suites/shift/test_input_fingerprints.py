@@ -223,3 +223,31 @@ def test_declared_categorical_features_key_the_tabular_noise() -> None:
     # feature_dropout imputes declared categorical features with their most frequent value
     dropout_only = ShiftSuite({"severities": [1], "tabular": ["feature_dropout"]})
     assert "categorical_features" in dropout_only.input_fingerprints(coded)
+
+
+def test_which_feature_ranges_are_declared_keys_the_tabular_noise() -> None:
+    """Declaring a feature's range as the data's own range gives the same task fingerprint, yet
+    gaussian_noise then scales it by the range instead of the training std: the declaration
+    keys the job when noise runs."""
+    from dataclasses import replace
+
+    from harness.data.builtin import diabetes
+
+    tab = diabetes()
+    width = tab.input_shape[0]
+    named = replace(
+        tab,
+        feature_names=tuple(f"f{j}" for j in range(width)),
+        feature_bounds=((0.0, 1.0),) * width,
+    )
+    observed = replace(named, observed_bounds=(True,) * width)
+    suite = ShiftSuite({"severities": [1]})
+    assert "observed_bounds" not in suite.input_fingerprints(named)
+    assert "observed_bounds" in suite.input_fingerprints(observed)
+    partly = replace(named, observed_bounds=(False, *(True,) * (width - 1)))
+    assert (
+        suite.input_fingerprints(partly)["observed_bounds"]
+        != suite.input_fingerprints(observed)["observed_bounds"]
+    )
+    dropout_only = ShiftSuite({"severities": [1], "tabular": ["feature_dropout"]})
+    assert "observed_bounds" not in dropout_only.input_fingerprints(observed)

@@ -262,3 +262,40 @@ def test_a_declared_ordinal_is_categorical_whatever_its_number_of_levels(tmp_pat
     out = perturbations.apply(x, "gaussian_noise", 5, seeds, task)
     assert torch.equal(out[:, :3], x[:, :3])
     assert float((out[:, 3] != x[:, 3]).float().mean()) > 0.9  # (a few clipped at a bound)
+
+
+def test_tabular_noise_on_a_loaded_task_follows_the_training_std_unless_declared(tmp_path) -> None:
+    """A table task's per-feature bounds are the data's range when none are declared, and the
+    noise took them as declared: scaled by range / sqrt(12), 1.9x the documented 0.1 x training
+    std on a normal feature of 600 rows (a range grows with the sample, and one outlier sets it).
+    Only a declared range (`feature_bounds`, `bounds`) scales the noise; the others keep the
+    training std, all clipped to their own bounds."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from harness.data.loader import load_task
+    from harness.data.task_spec import TaskSpec
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4000), ("test", 2000)):
+        pd.DataFrame(
+            {
+                "a": rng.normal(50, 5, n),
+                "b": rng.normal(0, 1, n),
+                "label": rng.integers(0, 2, n),
+            }
+        ).to_csv(tmp_path / f"{split}.csv", index=False)
+    common = {"source": "test.csv", "train_source": "train.csv", "modality": "tabular"}
+    plain = load_task(TaskSpec(name="t", **common), base_dir=Path(tmp_path))
+    boxed = load_task(
+        TaskSpec(name="t", feature_bounds={"a": [0, 100]}, **common), base_dir=Path(tmp_path)
+    )
+    x = torch.as_tensor(np.asarray(plain.data.with_format("numpy")["input"]), dtype=torch.float32)
+    seeds = sample_seeds(0, list(plain.sample_ids), "gaussian_noise", 1)
+    std = perturbations.feature_stats(plain).std
+    moved = (perturbations.apply(x, "gaussian_noise", 1, seeds, plain) - x).std(dim=0)
+    assert moved.tolist() == pytest.approx((0.1 * std).tolist(), rel=0.06)
+    declared = (perturbations.apply(x, "gaussian_noise", 1, seeds, boxed) - x).std(dim=0)
+    assert float(declared[0]) == pytest.approx(0.1 * 100 / np.sqrt(12), rel=0.06)
+    assert float(declared[1]) == pytest.approx(0.1 * float(std[1]), rel=0.06)
