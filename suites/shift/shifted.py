@@ -49,6 +49,7 @@ def shifted_task(
             f"{task.num_classes}; a shifted task needs the same input shape and label space"
             + (
                 entry_shape_advice(entry, whole, task, "shifted task")
+                + feature_advice(entry, whole, task)
                 if tuple(whole.input_shape) != tuple(task.input_shape)
                 else class_advice(entry, task)
             )
@@ -75,6 +76,35 @@ def shifted_task(
         clean_tied=parts.clean_tied,
         shifted_tied=out[tie_breaks.COLUMN],
     )
+
+
+def feature_advice(entry: TaskEntry, whole: Task, task: Task) -> str:
+    """Which features a shifted table lacks or adds beside the task's (a `one_hot: {column:
+    null}` column whose shifted file lacks a category has one feature fewer), and for a one-hot
+    column the categories to declare on its entry. "" when either names no features."""
+    mine, theirs = tuple(task.feature_names), tuple(whole.feature_names)
+    if task.modality != "tabular" or not mine or not theirs:
+        return ""
+    lacks = [n for n in mine if n not in theirs]
+    adds = [n for n in theirs if n not in mine]
+    if not lacks and not adds:
+        return ""
+    said = []
+    if lacks:
+        said.append(f"lacks {', '.join(map(repr, lacks[:5]))}" + (" ..." if len(lacks) > 5 else ""))
+    if adds:
+        said.append(f"adds {', '.join(map(repr, adds[:5]))}" + (" ..." if len(adds) > 5 else ""))
+    out = f"; task {whole.name!r} {' and '.join(said)} beside task {task.name!r}'s features"
+    columns = sorted({n.split("=", 1)[0] for n in (*lacks, *adds) if "=" in n})
+    onehot = {
+        c: [n.split("=", 1)[1] for n in mine if n.startswith(f"{c}=")]
+        for c in columns
+        if any(n.startswith(f"{c}=") for n in mine)
+    }
+    if onehot and isinstance(entry, TaskSpec):
+        listed = ", ".join(f"{c}: [{', '.join(v)}]" for c, v in onehot.items())
+        out += f"; declare the task's categories on its entry (one_hot: {{{listed}}})"
+    return out
 
 
 def class_advice(entry: TaskEntry, task: Task) -> str:

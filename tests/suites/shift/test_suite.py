@@ -829,3 +829,26 @@ def test_a_shifted_table_with_the_features_in_another_order_is_refused() -> None
     suite._sources.tasks["diabetes-renamed"] = renamed
     result = suite.run(adapter, named, RunContext(seed=0, bootstrap_resamples=0))
     assert any("names its features differently" in n and "'age' there" in n for n in result.notes)
+
+
+def test_a_shifted_table_lacking_a_category_is_told_what_to_declare() -> None:
+    """`one_hot: {color: null}` takes the categories each task's files hold: a shifted file
+    without `green` has one feature fewer, and the refusal said only the two shapes. It names
+    the features it lacks and the categories to declare on its entry."""
+    from harness.data.builtin import diabetes
+    from harness.data.task_spec import TaskSpec
+    from harness.suites.shift.shifted import feature_advice
+
+    tab = diabetes()
+    mine = ("age", "color=blue", "color=green", "color=red")
+    task = replace(tab, name="t", feature_names=mine)
+    shifted = replace(tab, name="s", feature_names=("age", "color=blue", "color=red"))
+    entry = TaskSpec(name="s", source="s.csv", modality="tabular", one_hot={"color": None})
+    assert feature_advice(entry, shifted, task) == (
+        "; task 's' lacks 'color=green' beside task 't''s features; declare the task's "
+        "categories on its entry (one_hot: {color: [blue, green, red]})"
+    )
+    assert (
+        feature_advice("s", shifted, task)
+        == "; task 's' lacks 'color=green' beside task 't''s features"
+    )
