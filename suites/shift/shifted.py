@@ -78,7 +78,7 @@ def shifted_task(
     )
 
 
-def feature_advice(entry: TaskEntry, whole: Task, task: Task) -> str:
+def feature_advice(entry: TaskEntry, whole: Task, task: Task, *, what: str = "task") -> str:
     """Which features a shifted table lacks or adds beside the task's (a `one_hot: {column:
     null}` column whose shifted file lacks a category has one feature fewer), and for a one-hot
     column the categories to declare on its entry. "" when either names no features."""
@@ -94,7 +94,7 @@ def feature_advice(entry: TaskEntry, whole: Task, task: Task) -> str:
         said.append(f"lacks {', '.join(map(repr, lacks[:5]))}" + (" ..." if len(lacks) > 5 else ""))
     if adds:
         said.append(f"adds {', '.join(map(repr, adds[:5]))}" + (" ..." if len(adds) > 5 else ""))
-    out = f"; task {whole.name!r} {' and '.join(said)} beside task {task.name!r}'s features"
+    out = f"; {what} {whole.name!r} {' and '.join(said)} beside task {task.name!r}'s features"
     columns = sorted({n.split("=", 1)[0] for n in (*lacks, *adds) if "=" in n})
     onehot = {
         c: [n.split("=", 1)[1] for n in mine if n.startswith(f"{c}=")]
@@ -119,7 +119,9 @@ def class_advice(entry: TaskEntry, task: Task) -> str:
     )
 
 
-def feature_name_check(whole: Task, task: Task, entry: TaskEntry) -> str:
+def feature_name_check(
+    whole: Task, task: Task, entry: TaskEntry, *, key: str = "shifted_tasks", what: str = "task"
+) -> str:
     """A shifted table's features are fed to the model by position. A table holding the task's
     features in another order (a file written with its columns reordered) fed every sample's
     values to the wrong inputs: shift_acc 0.535 for the task's own rows, reported as a shift
@@ -138,13 +140,14 @@ def feature_name_check(whole: Task, task: Task, entry: TaskEntry) -> str:
             else ""
         )
         raise DatasetError(
-            f"suites.shift.shifted_tasks: task {whole.name!r} holds feature {name!r} at position "
+            f"suites.shift.{key}: {what} {whole.name!r} holds feature {name!r} at position "
             f"{at}, task {task.name!r} at position {here[name]}; features are fed to the model by "
             f"position, so every sample would be read with its values in the wrong inputs{declare}"
         )
     first = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
     return (
-        f"shifted task {whole.name!r} names its features differently from task {task.name!r} "
+        f"{'shifted task' if what == 'task' else what} {whole.name!r} names its features "
+        f"differently from task {task.name!r} "
         f"(feature {first}: {theirs[first]!r} there, {mine[first]!r} here); its features are fed "
         "to the model by position"
     )

@@ -38,6 +38,7 @@ from harness.suites.shift.ood.detectors import Bank
 from harness.suites.shift.ood.metrics import ScoredSet
 from harness.suites.shift.parts import Parts
 from harness.suites.shift.rows import join, rows, step
+from harness.suites.shift.shifted import feature_advice, feature_name_check
 
 
 def _noise_box(task: Task) -> tuple[float, float] | tuple[torch.Tensor, torch.Tensor]:
@@ -103,7 +104,12 @@ def _loaded(
             f"but task {task.name!r} has input shape {tuple(task.input_shape)}; the model can "
             "only score inputs of its task's shape"
             + entry_shape_advice(inner, whole, task, "OOD set")
+            + feature_advice(inner, whole, task, what="OOD set")
         )
+    # a table's features are fed by position: the same columns in another order are refused
+    renamed = feature_name_check(whole, task, inner, key="ood_sets", what="OOD set")
+    if renamed:
+        parts.notes.append(renamed)
     shared = sorted(set(whole.class_names) & set(task.class_names)) if whole.labeled else []
     if shared:
         listed = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")

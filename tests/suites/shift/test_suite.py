@@ -852,3 +852,27 @@ def test_a_shifted_table_lacking_a_category_is_told_what_to_declare() -> None:
         feature_advice("s", shifted, task)
         == "; task 's' lacks 'color=green' beside task 't''s features"
     )
+
+
+def test_a_tabular_ood_set_with_the_features_in_another_order_is_refused() -> None:
+    """An OOD table with the task's columns in another order was scored with its values in the
+    wrong inputs (its detection numbers are those of scrambled rows). Refused as for a
+    shifted table."""
+    from harness.data.builtin import diabetes
+
+    tab = diabetes()
+    names = tuple(f"f{j}" for j in range(tab.input_shape[0]))
+    named = replace(tab, feature_names=names)
+    model = torch.nn.Sequential(torch.nn.Linear(len(names), 2))
+    adapter = TorchModuleAdapter.from_module(model, name="m", input_shape=(len(names),))
+    moved = replace(
+        named, name="diabetes-moved", feature_names=(names[1], names[0], *names[2:]), labeled=False
+    )
+    cfg = {"tabular": [], "ood_sets": ["diabetes-moved"], "max_samples": 40}
+    suite = ShiftSuite(cfg)
+    suite._sources.tasks["diabetes-moved"] = moved
+    with pytest.raises(
+        DatasetError,
+        match=r"suites.shift.ood_sets: OOD set 'diabetes-moved' holds feature 'f1' at position 0",
+    ):
+        suite.run(adapter, named, RunContext(seed=0, bootstrap_resamples=0))
