@@ -37,6 +37,14 @@ def shifted_task(
     apply to this task's modality). When it holds the evaluated sample ids, the very same
     ids are evaluated and the gap is paired."""
     whole = load(entry, "suites.shift.shifted_tasks")
+    if whole.name == task.name:
+        # a list applies to every task, the shifted one too: scored against itself its gap is
+        # 0 by construction (the same rows twice), which reads as a model unmoved by the shift
+        parts.notes.append(
+            f"shifted task {whole.name!r} is the evaluated task itself: no shift to measure, "
+            "left out (give shifted_tasks per task to list it for the other tasks only)"
+        )
+        return
     if whole.modality != task.modality:
         parts.notes.append(
             f"shifted task {whole.name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"

@@ -876,3 +876,14 @@ def test_a_tabular_ood_set_with_the_features_in_another_order_is_refused() -> No
         match=r"suites.shift.ood_sets: OOD set 'diabetes-moved' holds feature 'f1' at position 0",
     ):
         suite.run(adapter, named, RunContext(seed=0, bootstrap_resamples=0))
+
+
+def test_a_task_listed_as_its_own_shifted_task_is_left_out() -> None:
+    """A `shifted_tasks` list applies to every task of its modality, so a run evaluating
+    digits-shifted too scored it against itself: shift_acc = clean_acc and a gap of 0.0 with a
+    'paired' note, which reads as a model the shift does not move. Left out with a note."""
+    task = digits()
+    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits"], "max_samples": 50})
+    result = suite.run(_adapter(task), task, RunContext(seed=0, bootstrap_resamples=0))
+    assert not any(r.metric in ("shift_acc", "shift_acc_gap") for r in result.metrics)
+    assert any("'digits' is the evaluated task itself" in n for n in result.notes)
