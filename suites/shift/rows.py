@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from harness.core.adapter import ModelAdapter, check_logits
+from harness.core.errors import ModelOutputError
+from harness.core.sample_table import CLEAN
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.stats import tie_breaks
@@ -64,7 +66,13 @@ def predict(
         if isinstance(chunk, torch.Tensor):
             chunk = chunk.to(adapter.device)
         logits = adapter.logits(chunk)
-        check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
+        try:
+            check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
+        except ModelOutputError as err:
+            if type(err) is not ModelOutputError or stage == CLEAN:
+                raise
+            # NaN under a corruption only: say which, or it reads as a fault on the clean inputs
+            raise ModelOutputError(f"{err} (under condition {stage})") from None
         out.append(logits.detach().double().cpu())
         if ctx.progress is not None:
             ctx.progress(len(chunk), stage)
