@@ -32,6 +32,7 @@ Layouts (docs/tasks.md):
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ IMAGE_SUFFIXES = frozenset(
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 SEVERITY_FOLDERS: tuple[str, ...] = tuple(str(s) for s in SEVERITIES)
 LABELS_NPY = "labels.npy"
+SAVED_DICT = "dataset_dict.json"  # datasets' save_to_disk: a DatasetDict's list of splits
+SAVED_STATE = "state.json"  # datasets' save_to_disk: one Dataset's Arrow files
 PUBLISHED_CORRUPTIONS: tuple[str, ...] = CORRUPTION_NAMES
 """The 19 corruptions of the published sets (CIFAR-10-C, CIFAR-100-C, ImageNet-C and its 4
 extras), in ImageNet-C order: the only names a `<corruption>.npy` file or a `<corruption>/` folder
@@ -131,7 +134,24 @@ class FolderCorruptionSource:
     images: Mapping[str, tuple[str, ...]]
 
 
-Source = HubSource | TableSource | ImageFolderSource | NpyCorruptionSource | FolderCorruptionSource
+@dataclass(frozen=True)
+class SavedDatasetSource:
+    """A folder written by datasets' `save_to_disk`, read with `datasets.load_from_disk`: one
+    `Dataset` (`state.json` beside its Arrow files; it is the split, whatever its name) or a
+    `DatasetDict` (`dataset_dict.json` naming its `splits`, a folder each)."""
+
+    root: Path
+    splits: tuple[str, ...] = ()  # a DatasetDict's splits; empty for one Dataset
+
+
+Source = (
+    HubSource
+    | TableSource
+    | ImageFolderSource
+    | NpyCorruptionSource
+    | FolderCorruptionSource
+    | SavedDatasetSource
+)
 CORRUPTION_SOURCES = (NpyCorruptionSource, FolderCorruptionSource)
 
 
@@ -144,7 +164,10 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         check_declared_shape(spec)
     if text.startswith("hf:"):
         _no_corruption_filters(spec, text)
-        return HubSource(text[3:])
+        local = Path(text[3:]).expanduser()
+        local = local if local.is_absolute() else base_dir / local
+        saved = saved_dataset(local, split, f"task {spec.name!r}: {key} {text}")
+        return saved if saved is not None else HubSource(text[3:])
     path = Path(text).expanduser()
     path = path if path.is_absolute() else base_dir / path
     where = f"task {spec.name!r}: {key} {path}"
@@ -373,6 +396,8 @@ def train_source(spec: TaskSpec, base_dir: Path) -> tuple[Source, str] | None:
 
 
 def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
+    if (path / SAVED_DICT).is_file():
+        return ["(a DatasetDict)"]  # its splits are checked when the split is resolved
     if spec.modality == "image" and _has_images(path):
         names = [d.name for d in _subdirs(path)]
         return names if names and all(n in SPLIT_NAMES for n in names) else []
@@ -405,7 +430,35 @@ def _file_source(path: Path, spec: TaskSpec, where: str) -> Source:
     )
 
 
+def saved_dataset(path: Path, split: str, where: str) -> SavedDatasetSource | None:
+    """`path` as a folder `save_to_disk` wrote, or None when it is not one. A DatasetDict's
+    split must be one of its `splits`."""
+    if not path.is_dir():
+        return None
+    listing = path / SAVED_DICT
+    if listing.is_file():
+        try:
+            splits = tuple(str(name) for name in json.loads(listing.read_text())["splits"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise DatasetError(
+                f"{where}: {SAVED_DICT} does not list the splits save_to_disk wrote ({err}); "
+                "save the DatasetDict again"
+            ) from None
+        if split not in splits:
+            raise DatasetError(
+                f"{where} holds the splits {', '.join(splits)} (a DatasetDict saved by "
+                f"datasets' save_to_disk), not {split!r}; set split (or train_split) to one of them"
+            )
+        return SavedDatasetSource(path, splits)
+    if (path / SAVED_STATE).is_file() and (path / "dataset_info.json").is_file():
+        return SavedDatasetSource(path)
+    return None
+
+
 def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source:
+    saved = saved_dataset(path, split, where)
+    if saved is not None:
+        return saved
     if (path / LABELS_NPY).is_file() and spec.modality == "image":
         files = sorted(p for p in path.glob("*.npy") if p.name != LABELS_NPY)
         if not files:
