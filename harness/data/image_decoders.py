@@ -377,6 +377,7 @@ class ImageSplit:
     cell_columns: tuple[str, ...] = ()
     description: str = ""
     group_problems: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how the split was read (files left out), for every job
 
 
 def encoded_decoder(

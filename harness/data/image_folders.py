@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError
 from harness.core.task import UNLABELED
-from harness.data.sources import class_images, is_image
+from harness.data.sources import IMAGE_SUFFIXES, class_images, is_image
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class FolderListing:
     paths: list[str]
     labels: np.ndarray
     class_names: tuple[str, ...]
+    left_out: tuple[str, ...] = ()  # `<class>/<file>` of the files not read as images
 
     def with_classes(self, names: list[str] | None, where: str) -> FolderListing:
         """Labels as indices into the declared class names (a folder holding some classes of a
@@ -42,13 +44,29 @@ class FolderListing:
                 f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
             )
         index = np.asarray([names.index(c) for c in self.class_names], dtype=np.int64)
-        return FolderListing(self.paths, index[self.labels], tuple(names))
+        return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out)
+
+    def notes(self, where: str) -> tuple[str, ...]:
+        """A note counting the files left out, naming a few (none when every file is read)."""
+        if not self.left_out:
+            return ()
+        shown = ", ".join(self.left_out[:3]) + (", ..." if len(self.left_out) > 3 else "")
+        return (  # a caveat: the boards show it beside the numbers
+            caveat_note(
+                f"{where}: {len(self.left_out)} file(s) in its class folders are not read as images "
+                f"(their suffix is not one of {', '.join(sorted(IMAGE_SUFFIXES))}): {shown}; "
+                f"{len(self.paths)} images are evaluated; convert them to PNG or JPEG to include "
+                "them"
+            ),
+        )
 
 
 def list_labeled(root: Path, where: str) -> FolderListing:
     """Every image of `<class>/<image>` under `root`, class by class."""
-    listed = class_images(root, where)  # one listing per class folder
-    return labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+    left_out: list[str] = []
+    listed = class_images(root, where, left_out)  # one listing per class folder
+    listing = labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+    return FolderListing(listing.paths, listing.labels, listing.class_names, tuple(left_out))
 
 
 def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> FolderListing:

@@ -729,11 +729,15 @@ def check_class_folders(root: Path, where: str) -> list[Path]:
     return list(class_images(root, where))
 
 
-def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
+def class_images(
+    root: Path, where: str, left_out: list[str] | None = None
+) -> dict[Path, tuple[str, ...]]:
     """The class folders of a labeled `<class>/<image>` folder, sorted, each with the sorted names
     of the images in it: one directory listing per class folder, no image opened, no file
     stat'ed (`root` itself is listed once, for its folders and its loose images). A class folder
-    holding folders, or images outside class folders, is refused."""
+    holding folders, images outside class folders, or a link to a missing image is refused.
+    `left_out` collects `<class>/<file>` of every file not read as an image (a suffix not in
+    `IMAGE_SUFFIXES`), hidden files (`.DS_Store`, macOS `._` copies) aside."""
     with os.scandir(root) as entries:
         here = list(entries)
     subs = _folders_of(here)
@@ -751,7 +755,22 @@ def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
         nested = [e.name for e in items if e.is_dir() and not e.name.startswith((".", "_"))]
         if nested:
             raise nested_folder_error(where, folder.name, nested[0])
+        dangling = [
+            e.name for e in items if is_image(e.name) and e.is_symlink() and not e.is_file()
+        ]
+        if dangling:
+            raise DatasetError(
+                f"{where}: {folder.name}/{dangling[0]} is a link to a missing file "
+                f"({len(dangling)} such link(s) in class folder {folder.name!r}); restore its "
+                "target or remove the link"
+            )
         listed[folder] = tuple(e.name for e in items if e.is_file() and is_image(e.name))
+        if left_out is not None:
+            left_out.extend(
+                f"{folder.name}/{e.name}"
+                for e in items
+                if e.is_file() and not e.name.startswith(".") and not is_image(e.name)
+            )
     return listed
 
 

@@ -810,7 +810,7 @@ def _run_suite(
         table=result.table.with_groups(task.groups()) if result.table is not None else None,
         metrics=result.metrics,
         artifacts=result.artifacts,
-        notes=result.notes,
+        notes=[*result.notes, *task.load_notes],
         arrays=result.arrays,
     )
 
