@@ -55,3 +55,17 @@ def test_a_link_to_a_missing_image_is_refused(
         tmp_path, f"{{name: t, source: {tmp_path / 'set'}, modality: image}}", capsys
     )
     assert "dog/9.png" in line and "missing" in line
+
+
+def test_a_class_count_mismatch_names_the_task_classes_and_the_empty_ones(tmp_path: Path) -> None:
+    """An empty class folder (or one only the training split holds) adds a class: "outputs 3
+    classes but task 't' has 4" left the user counting three folders."""
+    image_folder(tmp_path / "set", {"cat": 2, "dog": 2, "fox": 2}, size=(2, 2))
+    (tmp_path / "set" / "bird").mkdir()
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    task = {"name": "t", "source": str(tmp_path / "set"), "modality": "image"}
+    with pytest.raises(harness.HarnessError) as err:
+        harness.evaluate(model, task=task, suites=["accuracy"], device="cpu", bootstrap_resamples=0)
+    text = str(err.value)
+    assert "outputs 3 classes but task 't' has 4 (bird, cat, dog, fox;" in text
+    assert "no sample of class bird" in text
