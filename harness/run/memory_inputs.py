@@ -405,12 +405,14 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
+    integer: str | None = None  # uint8 images: the refusal of values past 1 says to scale them
     for batch in _batches(loader):
         x, y = _batch_pair(batch)
         if isinstance(x, list):
             texts.extend(x)
             labels.append(_labels(y, len(x), names))
             continue
+        integer = integer or _integer_dtype(x)
         inputs = _inputs(x)
         labels.append(_labels(y, len(inputs), names))
         parts.append(inputs)
@@ -419,7 +421,8 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     y_all = np.concatenate(labels)
     if texts:
         return Labeled(inputs=texts, labels=y_all)
-    return Labeled(inputs=torch.cat(parts) if len(parts) > 1 else parts[0], labels=y_all)
+    inputs = torch.cat(parts) if len(parts) > 1 else parts[0]
+    return Labeled(inputs=inputs, labels=y_all, integer_dtype=integer)
 
 
 def _batches(loader: DataLoader[Any]) -> Iterator[Any]:
