@@ -20,7 +20,7 @@ import numpy as np
 from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError
 from harness.core.task import UNLABELED
-from harness.data.sources import IMAGE_SUFFIXES, class_images, is_image
+from harness.data.sources import IMAGE_SUFFIXES, class_images, class_name, is_image
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,14 @@ class FolderListing:
         larger label space keeps the right indices); unchanged when none are declared."""
         if names is None or not self.class_names:
             return self
-        unknown = [c for c in self.class_names if c not in names]
+        declared = [class_name(n) for n in names]
+        unknown = [c for c in self.class_names if c not in declared]
         if unknown:
             raise DatasetError(
                 f"{where}: class folder {unknown[0]!r} is not in class_names "
                 f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
             )
-        index = np.asarray([names.index(c) for c in self.class_names], dtype=np.int64)
+        index = np.asarray([declared.index(c) for c in self.class_names], dtype=np.int64)
         return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out)
 
     def notes(self, where: str) -> tuple[str, ...]:
@@ -77,7 +78,8 @@ def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> Folder
     labels = [index for index, names in enumerate(by_class.values()) for _ in names]
     if not paths:
         raise DatasetError(f"{where}: the class folders hold no images (png, jpg, ...)")
-    return FolderListing(paths, np.asarray(labels, dtype=np.int64), tuple(by_class))
+    names = tuple(class_name(c) for c in by_class)  # the folders' names, paths keep them as stored
+    return FolderListing(paths, np.asarray(labels, dtype=np.int64), names)
 
 
 def list_unlabeled(root: Path, where: str) -> FolderListing:

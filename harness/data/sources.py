@@ -34,6 +34,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -688,7 +689,8 @@ def _check_declared_classes(spec: TaskSpec, folders: list[Path], where: str) -> 
     if spec.class_names is None:
         check_class_order([d.name for d in folders], where)
         return
-    unknown = [d.name for d in folders if d.name not in spec.class_names]
+    declared = {class_name(n) for n in spec.class_names}
+    unknown = [d.name for d in folders if class_name(d.name) not in declared]
     if unknown:
         raise DatasetError(
             f"{where}: class folder {unknown[0]!r} is not in class_names "
@@ -749,7 +751,14 @@ def class_images(
             "<class>/<image>: set label_column: null to use the images unlabeled (an OOD set)"
         )
     listed: dict[Path, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
     for folder in subs:
+        other = seen.setdefault(class_name(folder.name), folder.name)
+        if other != folder.name:
+            raise DatasetError(
+                f"{where}: class folders {other!r} and {folder.name!r} are the same name in two "
+                f"Unicode forms ({ascii(other)}, {ascii(folder.name)}); merge them into one folder"
+            )
         with os.scandir(folder) as entries:
             items = sorted(entries, key=lambda e: e.name)
         nested = [e.name for e in items if e.is_dir() and not e.name.startswith((".", "_"))]
@@ -774,17 +783,23 @@ def class_images(
     return listed
 
 
+def class_name(folder: str) -> str:
+    """The class a class folder names: its name in Unicode's composed form (NFC), so `café`
+    made on macOS (`e` + U+0301) and typed elsewhere (U+00E9), which print alike, are one class."""
+    return unicodedata.normalize("NFC", folder)
+
+
 def class_folder_names(sources: list[Source]) -> list[str]:
     """The class index every split of a labeled image folder shares: the sorted union of the
     class folders of all its split folders (and of `train_source`'s), so a class one split lacks
-    keeps its index in the others."""
+    keeps its index in the others (names in NFC: `class_name`)."""
     roots = {
         root
         for source in sources
         if isinstance(source, ImageFolderSource) and source.labeled
         for root in (source.split_roots or (source.root,))
     }
-    return sorted({d.name for root in roots for d in _subdirs(root)})
+    return sorted({class_name(d.name) for root in roots for d in _subdirs(root)})
 
 
 def nested_folder_error(where: str, cls: str, inner: str) -> DatasetError:
