@@ -401,7 +401,7 @@ def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
         return ["(a DatasetDict)"]  # its splits are checked when the split is resolved
     if spec.modality == "image" and _has_images(path):
         names = [d.name for d in _subdirs(path)]
-        return names if names and all(n in SPLIT_NAMES for n in names) else []
+        return names if names and all(n.lower() in SPLIT_NAMES for n in names) else []
     return sorted({s for s in (split_of(f, path) for f in table_files(path)) if s is not None})
 
 
@@ -656,9 +656,10 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
         return _folder_corruptions(root, [(d.name, d) for d in corruptions], spec, where)
     if _holds_severities(root):
         return _folder_corruptions(root, [(root.name, root)], spec, where)
-    splits = [d for d in subs if d.name in SPLIT_NAMES]
+    splits = [d for d in subs if d.name.lower() in SPLIT_NAMES]  # `Test/` is a split folder
     if splits and len(splits) == len(subs):
-        if split not in [d.name for d in subs]:
+        chosen = _split_folder(subs, split)
+        if chosen is None:
             raise DatasetError(
                 f"{where} has no split {split!r} (splits: {', '.join(d.name for d in subs)}); "
                 "set split: to one of them"
@@ -666,9 +667,9 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
         labeled = spec.label_column is not None
         if labeled:
             _check_declared_classes(
-                spec, check_class_folders(root / split, f"{where}/{split}"), where
+                spec, check_class_folders(chosen, f"{where}/{chosen.name}"), where
             )
-        return ImageFolderSource(root / split, labeled, tuple(subs))
+        return ImageFolderSource(chosen, labeled, tuple(subs))
     split_like = [d for d in splits if _subdirs(d)]  # a split folder holds class folders
     if split_like:
         others = [d.name for d in subs if d not in splits]
@@ -681,6 +682,16 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
     if labeled:
         _check_declared_classes(spec, check_class_folders(root, where), where)
     return ImageFolderSource(root, labeled)
+
+
+def _split_folder(folders: list[Path], split: str) -> Path | None:
+    """The split folder `split` names: the folder of that name, else the one that differs only
+    in case (`Test/` for the default `test`)."""
+    exact = [d for d in folders if d.name == split]
+    if exact:
+        return exact[0]
+    folded = [d for d in folders if d.name.lower() == split.lower()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def _check_declared_classes(spec: TaskSpec, folders: list[Path], where: str) -> None:
