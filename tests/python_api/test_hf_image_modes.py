@@ -70,3 +70,15 @@ def test_an_image_column_decodes_as_the_files_of_a_spec_task(tmp_path: Path, kin
     inputs = result.provenance.task.all_inputs()
     assert tuple(inputs.shape) == (6, channels, height, width)
     assert torch.allclose(inputs, torch.from_numpy(np.stack(expected)).float(), atol=1e-6)
+
+
+def test_a_dataset_dict_or_stream_says_to_pass_one_split(tmp_path: Path) -> None:
+    files = [str(_save("rgba", i, tmp_path / f"{i}")[0]) for i in range(3)]
+    ds = datasets.Dataset.from_dict({"image": files, "label": [0, 1, 2]})
+    ds = ds.cast_column("image", datasets.Image())
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(72, 3))
+    both = datasets.DatasetDict({"test": ds, "train": ds})
+    with pytest.raises(harness.HarnessError, match=r"^data: got a DatasetDict of the splits "):
+        harness.evaluate(model, data=both, **FAST)
+    with pytest.raises(harness.HarnessError, match=r"^data: got a datasets IterableDataset"):
+        harness.evaluate(model, data=ds.to_iterable_dataset(), **FAST)
