@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError
 from harness.core.task import UNLABELED
-from harness.data.sources import class_images, is_image
+from harness.data.sources import IMAGE_SUFFIXES, class_images, class_name, is_image
 
 
 @dataclass(frozen=True)
@@ -29,26 +30,44 @@ class FolderListing:
     paths: list[str]
     labels: np.ndarray
     class_names: tuple[str, ...]
+    left_out: tuple[str, ...] = ()  # `<class>/<file>` of the files not read as images
 
     def with_classes(self, names: list[str] | None, where: str) -> FolderListing:
         """Labels as indices into the declared class names (a folder holding some classes of a
         larger label space keeps the right indices); unchanged when none are declared."""
         if names is None or not self.class_names:
             return self
-        unknown = [c for c in self.class_names if c not in names]
+        declared = [class_name(n) for n in names]
+        unknown = [c for c in self.class_names if c not in declared]
         if unknown:
             raise DatasetError(
                 f"{where}: class folder {unknown[0]!r} is not in class_names "
                 f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
             )
-        index = np.asarray([names.index(c) for c in self.class_names], dtype=np.int64)
-        return FolderListing(self.paths, index[self.labels], tuple(names))
+        index = np.asarray([declared.index(c) for c in self.class_names], dtype=np.int64)
+        return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out)
+
+    def notes(self, where: str) -> tuple[str, ...]:
+        """A note counting the files left out, naming a few (none when every file is read)."""
+        if not self.left_out:
+            return ()
+        shown = ", ".join(self.left_out[:3]) + (", ..." if len(self.left_out) > 3 else "")
+        return (  # a caveat: the boards show it beside the numbers
+            caveat_note(
+                f"{where}: {len(self.left_out)} file(s) in its class folders are not read as images "
+                f"(their suffix is not one of {', '.join(sorted(IMAGE_SUFFIXES))}): {shown}; "
+                f"{len(self.paths)} images are evaluated; convert them to PNG or JPEG to include "
+                "them"
+            ),
+        )
 
 
 def list_labeled(root: Path, where: str) -> FolderListing:
     """Every image of `<class>/<image>` under `root`, class by class."""
-    listed = class_images(root, where)  # one listing per class folder
-    return labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+    left_out: list[str] = []
+    listed = class_images(root, where, left_out)  # one listing per class folder
+    listing = labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+    return FolderListing(listing.paths, listing.labels, listing.class_names, tuple(left_out))
 
 
 def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> FolderListing:
@@ -59,7 +78,8 @@ def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> Folder
     labels = [index for index, names in enumerate(by_class.values()) for _ in names]
     if not paths:
         raise DatasetError(f"{where}: the class folders hold no images (png, jpg, ...)")
-    return FolderListing(paths, np.asarray(labels, dtype=np.int64), tuple(by_class))
+    names = tuple(class_name(c) for c in by_class)  # the folders' names, paths keep them as stored
+    return FolderListing(paths, np.asarray(labels, dtype=np.int64), names)
 
 
 def list_unlabeled(root: Path, where: str) -> FolderListing:
