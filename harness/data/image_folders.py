@@ -52,12 +52,13 @@ class FolderListing:
         if not self.left_out:
             return ()
         shown = ", ".join(self.left_out[:3]) + (", ..." if len(self.left_out) > 3 else "")
+        held = "in its class folders" if self.class_names else "in it"
         return (  # a caveat: the boards show it beside the numbers
             caveat_note(
-                f"{where}: {len(self.left_out)} file(s) in its class folders are not read as images "
+                f"{where}: {len(self.left_out)} file(s) {held} are not read as images "
                 f"(their suffix is not one of {', '.join(sorted(IMAGE_SUFFIXES))}): {shown}; "
-                f"{len(self.paths)} images are evaluated; convert them to PNG or JPEG to include "
-                "them"
+                f"only its {len(self.paths)} images are read; convert them to PNG or JPEG to "
+                "include them"
             ),
         )
 
@@ -83,12 +84,18 @@ def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> Folder
 
 
 def list_unlabeled(root: Path, where: str) -> FolderListing:
-    """Every image anywhere below `root` (an unlabeled set: label -1)."""
+    """Every image anywhere below `root` (an unlabeled set: label -1), and the files below it
+    not read as images (`left_out`, hidden files aside, as `class_images` counts them)."""
     paths: list[str] = []
+    left_out: list[str] = []
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         rel = Path(current).relative_to(root)
         paths.extend((rel / f).as_posix() for f in sorted(files) if is_image(f))
+        left_out.extend(
+            (rel / f).as_posix() for f in sorted(files) if not f.startswith(".") and not is_image(f)
+        )
     if not paths:
         raise DatasetError(f"{where} holds no images (png, jpg, ...)")
-    return FolderListing(paths, np.full(len(paths), UNLABELED, dtype=np.int64), ())
+    unlabeled = np.full(len(paths), UNLABELED, dtype=np.int64)
+    return FolderListing(paths, unlabeled, (), tuple(left_out))

@@ -37,6 +37,7 @@ def shifted_task(
     apply to this task's modality). When it holds the evaluated sample ids, the very same
     ids are evaluated and the gap is paired."""
     whole = load(entry, "suites.shift.shifted_tasks")
+    parts.notes.extend(whole.load_notes)  # how the task was read (files of a folder left out)
     if whole.modality != task.modality:
         parts.notes.append(
             f"shifted task {whole.name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"

@@ -69,3 +69,28 @@ def test_a_class_count_mismatch_names_the_task_classes_and_the_empty_ones(tmp_pa
     text = str(err.value)
     assert "outputs 3 classes but task 't' has 4 (bird, cat, dog, fox;" in text
     assert "no sample of class bird" in text
+
+
+def test_an_unlabeled_folder_counts_its_files_not_read_too(tmp_path: Path) -> None:
+    """An unlabeled image folder (an OOD set) skipped its `.heic` files without a word, as
+    class folders did: its note now counts them, in the set's job as in the task's."""
+    image_folder(tmp_path / "set", {"cat": 3, "dog": 3}, size=(2, 2))
+    image_folder(tmp_path / "ood", {"a": 2, "b": 2}, size=(2, 2))
+    (tmp_path / "ood" / "a" / "IMG_0002.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
+    (tmp_path / "ood" / "cover.avif").write_bytes(b"\0\0\0\x1cftypavif")
+    (tmp_path / "ood" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    spec = TaskSpec.model_validate(
+        {"name": "o", "source": "ood", "modality": "image", "label_column": None}
+    )
+    (note,) = load_task(spec, base_dir=tmp_path).load_notes
+    assert "2 file(s) in it are not read as images" in note and "only its 4 images" in note
+    assert "a/IMG_0002.HEIC" in note and "cover.avif" in note and "DS_Store" not in note
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2))
+    task = {"name": "t", "source": str(tmp_path / "set"), "modality": "image"}
+    ood = {"name": "o", "source": str(tmp_path / "ood"), "modality": "image", "label_column": None}
+    shift = {"corruptions": [], "ood_sets": [ood], "ood": {"detectors": ["msp"], "headline": "msp"}}
+    result = harness.evaluate(
+        model, task=task, suites={"shift": shift}, device="cpu", bootstrap_resamples=0
+    )
+    notes = result.results["shift"].notes
+    assert any("IMG_0002.HEIC" in n and "not read as images" in n for n in notes), notes
