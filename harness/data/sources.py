@@ -401,7 +401,7 @@ def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
         return ["(a DatasetDict)"]  # its splits are checked when the split is resolved
     if spec.modality == "image" and _has_images(path):
         names = [d.name for d in _subdirs(path)]
-        return names if names and all(n.lower() in SPLIT_NAMES for n in names) else []
+        return names if names and all(_split_key(n) in SPLIT_NAMES for n in names) else []
     return sorted({s for s in (split_of(f, path) for f in table_files(path)) if s is not None})
 
 
@@ -656,7 +656,7 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
         return _folder_corruptions(root, [(d.name, d) for d in corruptions], spec, where)
     if _holds_severities(root):
         return _folder_corruptions(root, [(root.name, root)], spec, where)
-    splits = [d for d in subs if d.name.lower() in SPLIT_NAMES]  # `Test/` is a split folder
+    splits = [d for d in subs if _split_key(d.name) in SPLIT_NAMES]  # `Test/`, `Testing/` too
     if splits and len(splits) == len(subs):
         chosen = _split_folder(subs, split)
         if chosen is None:
@@ -684,13 +684,24 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
     return ImageFolderSource(root, labeled)
 
 
+_FOLDER_SPLITS = {"training": "train", "testing": "test"}
+"""Split folder names downloaded image sets use for the usual splits (`Training/`, `Testing/`)."""
+
+
+def _split_key(name: str) -> str:
+    """The split a split folder's name stands for: its name in lower case, `training` and
+    `testing` read as `train` and `test`."""
+    folded = name.lower()
+    return _FOLDER_SPLITS.get(folded, folded)
+
+
 def _split_folder(folders: list[Path], split: str) -> Path | None:
     """The split folder `split` names: the folder of that name, else the one that differs only
-    in case (`Test/` for the default `test`)."""
+    in case (`Test/` for the default `test`) or names it in full (`Testing/`)."""
     exact = [d for d in folders if d.name == split]
     if exact:
         return exact[0]
-    folded = [d for d in folders if d.name.lower() == split.lower()]
+    folded = [d for d in folders if _split_key(d.name) == _split_key(split)]
     return folded[0] if len(folded) == 1 else None
 
 
