@@ -85,6 +85,14 @@ class _Normalize(torch.nn.Module):
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = self.mean.shape[1]
+        if values != 1 and x.ndim > 1 and x.shape[1] != values:
+            # broadcasting would make 3 channels of a grey image: an RGB set scored as grey
+            raise ValueError(
+                f"normalize has {values} values per channel but the inputs have {x.shape[1]} "
+                f"channel(s); declare channels: {values} on the task (how its images decode) "
+                "or give normalize one value per input channel"
+            )
         return (x - self.mean) / self.std
 
 

@@ -227,6 +227,10 @@ class Board:
                 out[key] = worst_groups(source[1], rec)
         return out
 
+    def unit_fields(self) -> dict[str, dict[str, Any]]:
+        """Column key -> {unit, higher_is_better}: the `units` of the JSON and the Python frame."""
+        return {c: {"unit": u, "higher_is_better": h} for c, (u, h) in self.units.items()}
+
     def row_dict(self, row: BoardRow) -> dict[str, Any]:
         """`row.to_dict` with this board's ranks, failed columns and worst groups."""
         return row.to_dict(

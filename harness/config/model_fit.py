@@ -119,7 +119,7 @@ def check_model_fits(
         known = (task_channels or {}).get(task)
         if own is not None and given is None and known is not None:
             _check_channels(model, task, own, known)
-        _check_normalize(model, task, getattr(config, "normalize", None), own, given)
+        _check_normalize(model, task, getattr(config, "normalize", None), own, given, known)
 
 
 def _check_channels(model: str, task: str, own: Shape, known: tuple[int, str]) -> None:
@@ -142,7 +142,12 @@ def _check_channels(model: str, task: str, own: Shape, known: tuple[int, str]) -
 
 
 def _check_normalize(
-    model: str, task: str, normalize: Any, own: Shape | None, given: Shape | None
+    model: str,
+    task: str,
+    normalize: Any,
+    own: Shape | None,
+    given: Shape | None,
+    known: tuple[int, str] | None = None,
 ) -> None:
     if normalize is None:
         return
@@ -171,8 +176,33 @@ def _check_normalize(
                 f"{task!r} have {channels} channel{'s' if channels != 1 else ''} "
                 f"({list(shape or ())}); give 1 value" + (f" or {channels}" if channels > 1 else "")
             )
+    if shape is None and known is not None:  # an image folder: its first image's channels
+        _check_normalize_channels(model, task, counts, known)
     if 1 not in counts.values() and counts["mean"] != counts["std"]:
         raise SpecError(
             f"model {model!r}: normalize.mean has {counts['mean']} values and normalize.std "
             f"{counts['std']}; give both one per channel"
+        )
+
+
+def _check_normalize_channels(
+    model: str, task: str, counts: Mapping[str, int], known: tuple[int, str]
+) -> None:
+    """`normalize` against the channels an image task's images decode to, where its whole
+    shape is not known (no input_shape): 3 values on grey images would broadcast the one
+    channel to three, and the model would score an RGB set decoded as grey without a word."""
+    channels, how = known
+    for key, count in counts.items():
+        if count in (1, channels):
+            continue
+        fix = (
+            f"declare channels: {count} (decode as {'RGB' if count == 3 else 'grey'}) on the "
+            "task, or "
+            if count in (1, 3)
+            else ""
+        )
+        raise SpecError(
+            f"model {model!r}: normalize.{key} has {count} values but the images of task "
+            f"{task!r} have {channels} channel{'s' if channels != 1 else ''} ({how}); {fix}give "
+            "normalize 1 value" + (f" or {channels}" if channels > 1 else "")
         )

@@ -53,7 +53,11 @@ def network_needs(plan: Plan) -> list[NetworkNeed]:
                 from harness.data.hub import HUB_TASKS
 
                 needs.extend(_hub_task(HUB_TASKS[entry], f"task {entry}{protocol}"))
-        elif entry.name in plan.tasks and entry.source.startswith("hf:"):
+        elif (
+            entry.name in plan.tasks
+            and entry.source.startswith("hf:")
+            and not _local(entry.source[3:], plan.base_dir)  # a local folder datasets reads
+        ):
             needs.append(_dataset(entry.source[3:], entry.subset, f"task {entry.name}"))
     for name, model in plan.models.items():
         path = getattr(model.config, "path", None)

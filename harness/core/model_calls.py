@@ -36,7 +36,7 @@ from harness.core.adapter import (
     check_logits_shape,
 )
 from harness.core.board_notes import caveat_note
-from harness.core.errors import HarnessError, ModelCallError
+from harness.core.errors import ClassCountError, HarnessError, ModelCallError
 from harness.core.signals import signal_received
 from harness.core.suite import SuiteResult
 from harness.core.task import Task
@@ -325,14 +325,20 @@ class CheckedAdapter(DelegatingAdapter):
         with calling_model(self.name, during):
             out: Any = self.adapter.logits(own)
         logits = check_forward_output(out, model=self.name)
-        check_logits_shape(
-            logits,
-            num_classes=self.task.num_classes,
-            model=self.name,
-            task=self.task.name,
-            batch=len(inputs),
-        )
+        self._check_shape(logits, len(inputs))
         return logits
+
+    def _check_shape(self, logits: torch.Tensor, batch: int) -> None:
+        try:
+            check_logits_shape(
+                logits,
+                num_classes=self.task.num_classes,
+                model=self.name,
+                task=self.task.name,
+                batch=batch,
+            )
+        except ClassCountError as err:
+            raise with_label_space(err, self.task) from None
 
     def features(self, inputs: torch.Tensor | list[str]) -> Features:
         """The model's `features` hook as a checked call on inputs of its own (a copy: nothing
@@ -342,13 +348,7 @@ class CheckedAdapter(DelegatingAdapter):
         with calling_model(self.name, f"its forward pass with features on task {self.task.name!r}"):
             out: Any = self.adapter.features(own)
         logits = check_forward_output(out.logits, model=self.name)
-        check_logits_shape(
-            logits,
-            num_classes=self.task.num_classes,
-            model=self.name,
-            task=self.task.name,
-            batch=len(inputs),
-        )
+        self._check_shape(logits, len(inputs))
         feats = check_forward_output(out.features, model=self.name)
         if feats.ndim != 2 or feats.shape[0] != len(inputs):
             raise ModelCallError(
@@ -431,3 +431,29 @@ def with_input_notes(result: SuiteResult, checked: CheckedAdapter) -> SuiteResul
     """`result` with the notes on how its model read the task's inputs (`input_notes`: the
     texts it truncated), which every suite's job on those inputs carries."""
     return result.with_notes(checked.input_notes())
+
+
+def with_label_space(err: ClassCountError, task: Task) -> ClassCountError:
+    """A class-count mismatch that names the task's classes (up to 12) and those no sample of
+    the split holds: an empty class folder, or one only the training split holds, adds a class
+    the user may not count ("outputs 3 classes but task 't' has 4")."""
+    said = f"has {err.expected}; "
+    text = str(err)
+    if said not in text or not task.class_names or len(task.class_names) != err.expected:
+        return err
+    names = list(task.class_names)
+    shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+    labels = task.data.with_format("arrow")[0 : len(task.data)].column(task.label_column)
+    counts = np.bincount(
+        np.asarray(labels.to_numpy(zero_copy_only=False), dtype=np.int64).clip(min=0),
+        minlength=len(names),
+    )
+    empty = [names[i] for i in np.flatnonzero(counts[: len(names)] == 0)]
+    if empty:
+        more = f" and {len(empty) - 3} more" if len(empty) > 3 else ""
+        shown += f"; no sample of class {', '.join(empty[:3])}{more} in this split"
+    return ClassCountError(
+        text.replace(said, f"has {err.expected} ({shown}); ", 1),
+        outputs=err.outputs,
+        expected=err.expected,
+    )

@@ -121,6 +121,8 @@ class Task:
     # group column -> why its values cannot be used (an empty cell...): the jobs that read that
     # column fail with this line, the others run (`groups()` leaves the column out)
     group_problems: dict[str, str] = field(default_factory=dict)
+    # how the data was read, for every job's notes: files of an image folder left out (counted)
+    load_notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Group and cell columns must be columns of the data (a plugin's task could name one

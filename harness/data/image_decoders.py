@@ -185,7 +185,20 @@ class EncodedImages:
         try:
             return path.read_bytes()
         except OSError as err:
-            raise DatasetError(f"task {self.task!r}: cannot read image {path} ({err})") from None
+            hint = ""
+            if "\\" in value and not path.exists():  # a table written on Windows
+                posix = Path(value.replace("\\", "/"))
+                posix = (
+                    posix if self.root is None or posix.is_absolute() else Path(self.root) / posix
+                )
+                if posix.exists():
+                    hint = (
+                        "; its path is written with Windows separators (\\): write the table's "
+                        f"paths with / ({value.replace(chr(92), '/')!r})"
+                    )
+            raise DatasetError(
+                f"task {self.task!r}: cannot read image {path} ({err}){hint}"
+            ) from None
 
 
 # ----------------------------------------------------------------------------- numeric arrays
@@ -377,6 +390,7 @@ class ImageSplit:
     cell_columns: tuple[str, ...] = ()
     description: str = ""
     group_problems: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how the split was read (files left out), for every job
 
 
 def encoded_decoder(

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError
 from harness.core.task import UNLABELED
-from harness.data.sources import class_images, is_image
+from harness.data.sources import IMAGE_SUFFIXES, class_images, class_name, is_image
 
 
 @dataclass(frozen=True)
@@ -29,26 +30,45 @@ class FolderListing:
     paths: list[str]
     labels: np.ndarray
     class_names: tuple[str, ...]
+    left_out: tuple[str, ...] = ()  # `<class>/<file>` of the files not read as images
 
     def with_classes(self, names: list[str] | None, where: str) -> FolderListing:
         """Labels as indices into the declared class names (a folder holding some classes of a
         larger label space keeps the right indices); unchanged when none are declared."""
         if names is None or not self.class_names:
             return self
-        unknown = [c for c in self.class_names if c not in names]
+        declared = [class_name(n) for n in names]
+        unknown = [c for c in self.class_names if c not in declared]
         if unknown:
             raise DatasetError(
                 f"{where}: class folder {unknown[0]!r} is not in class_names "
                 f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
             )
-        index = np.asarray([names.index(c) for c in self.class_names], dtype=np.int64)
-        return FolderListing(self.paths, index[self.labels], tuple(names))
+        index = np.asarray([declared.index(c) for c in self.class_names], dtype=np.int64)
+        return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out)
+
+    def notes(self, where: str) -> tuple[str, ...]:
+        """A note counting the files left out, naming a few (none when every file is read)."""
+        if not self.left_out:
+            return ()
+        shown = ", ".join(self.left_out[:3]) + (", ..." if len(self.left_out) > 3 else "")
+        held = "in its class folders" if self.class_names else "in it"
+        return (  # a caveat: the boards show it beside the numbers
+            caveat_note(
+                f"{where}: {len(self.left_out)} file(s) {held} are not read as images "
+                f"(their suffix is not one of {', '.join(sorted(IMAGE_SUFFIXES))}): {shown}; "
+                f"only its {len(self.paths)} images are read; convert them to PNG or JPEG to "
+                "include them"
+            ),
+        )
 
 
 def list_labeled(root: Path, where: str) -> FolderListing:
     """Every image of `<class>/<image>` under `root`, class by class."""
-    listed = class_images(root, where)  # one listing per class folder
-    return labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+    left_out: list[str] = []
+    listed = class_images(root, where, left_out)  # one listing per class folder
+    listing = labeled_listing({folder.name: names for folder, names in listed.items()}, where)
+    return FolderListing(listing.paths, listing.labels, listing.class_names, tuple(left_out))
 
 
 def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> FolderListing:
@@ -59,16 +79,23 @@ def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> Folder
     labels = [index for index, names in enumerate(by_class.values()) for _ in names]
     if not paths:
         raise DatasetError(f"{where}: the class folders hold no images (png, jpg, ...)")
-    return FolderListing(paths, np.asarray(labels, dtype=np.int64), tuple(by_class))
+    names = tuple(class_name(c) for c in by_class)  # the folders' names, paths keep them as stored
+    return FolderListing(paths, np.asarray(labels, dtype=np.int64), names)
 
 
 def list_unlabeled(root: Path, where: str) -> FolderListing:
-    """Every image anywhere below `root` (an unlabeled set: label -1)."""
+    """Every image anywhere below `root` (an unlabeled set: label -1), and the files below it
+    not read as images (`left_out`, hidden files aside, as `class_images` counts them)."""
     paths: list[str] = []
+    left_out: list[str] = []
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         rel = Path(current).relative_to(root)
         paths.extend((rel / f).as_posix() for f in sorted(files) if is_image(f))
+        left_out.extend(
+            (rel / f).as_posix() for f in sorted(files) if not f.startswith(".") and not is_image(f)
+        )
     if not paths:
         raise DatasetError(f"{where} holds no images (png, jpg, ...)")
-    return FolderListing(paths, np.full(len(paths), UNLABELED, dtype=np.int64), ())
+    unlabeled = np.full(len(paths), UNLABELED, dtype=np.int64)
+    return FolderListing(paths, unlabeled, (), tuple(left_out))

@@ -103,6 +103,7 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
         cell_columns=split.cell_columns,
         group_problems=dict(split.group_problems),
         labeled=spec.label_column is not None,
+        load_notes=split.notes,
     )
 
 
@@ -166,7 +167,8 @@ def _folder_split(
             }
         ),
     )
-    return ImageSplit(data, decoder, decoder.shape, listing.class_names)
+    notes = listing.notes(f"task {spec.name!r}: {source.root}")
+    return ImageSplit(data, decoder, decoder.shape, listing.class_names, notes=notes)
 
 
 def _is_encoded(feature: Any) -> bool:

@@ -32,7 +32,9 @@ Layouts (docs/tasks.md):
 from __future__ import annotations
 
 import difflib
+import json
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +77,8 @@ IMAGE_SUFFIXES = frozenset(
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 SEVERITY_FOLDERS: tuple[str, ...] = tuple(str(s) for s in SEVERITIES)
 LABELS_NPY = "labels.npy"
+SAVED_DICT = "dataset_dict.json"  # datasets' save_to_disk: a DatasetDict's list of splits
+SAVED_STATE = "state.json"  # datasets' save_to_disk: one Dataset's Arrow files
 PUBLISHED_CORRUPTIONS: tuple[str, ...] = CORRUPTION_NAMES
 """The 19 corruptions of the published sets (CIFAR-10-C, CIFAR-100-C, ImageNet-C and its 4
 extras), in ImageNet-C order: the only names a `<corruption>.npy` file or a `<corruption>/` folder
@@ -131,7 +135,24 @@ class FolderCorruptionSource:
     images: Mapping[str, tuple[str, ...]]
 
 
-Source = HubSource | TableSource | ImageFolderSource | NpyCorruptionSource | FolderCorruptionSource
+@dataclass(frozen=True)
+class SavedDatasetSource:
+    """A folder written by datasets' `save_to_disk`, read with `datasets.load_from_disk`: one
+    `Dataset` (`state.json` beside its Arrow files; it is the split, whatever its name) or a
+    `DatasetDict` (`dataset_dict.json` naming its `splits`, a folder each)."""
+
+    root: Path
+    splits: tuple[str, ...] = ()  # a DatasetDict's splits; empty for one Dataset
+
+
+Source = (
+    HubSource
+    | TableSource
+    | ImageFolderSource
+    | NpyCorruptionSource
+    | FolderCorruptionSource
+    | SavedDatasetSource
+)
 CORRUPTION_SOURCES = (NpyCorruptionSource, FolderCorruptionSource)
 
 
@@ -144,7 +165,10 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
         check_declared_shape(spec)
     if text.startswith("hf:"):
         _no_corruption_filters(spec, text)
-        return HubSource(text[3:])
+        local = Path(text[3:]).expanduser()
+        local = local if local.is_absolute() else base_dir / local
+        saved = saved_dataset(local, split, f"task {spec.name!r}: {key} {text}")
+        return saved if saved is not None else HubSource(text[3:])
     path = Path(text).expanduser()
     path = path if path.is_absolute() else base_dir / path
     where = f"task {spec.name!r}: {key} {path}"
@@ -373,9 +397,11 @@ def train_source(spec: TaskSpec, base_dir: Path) -> tuple[Source, str] | None:
 
 
 def _named_splits(path: Path, spec: TaskSpec) -> list[str]:
+    if (path / SAVED_DICT).is_file():
+        return ["(a DatasetDict)"]  # its splits are checked when the split is resolved
     if spec.modality == "image" and _has_images(path):
         names = [d.name for d in _subdirs(path)]
-        return names if names and all(n in SPLIT_NAMES for n in names) else []
+        return names if names and all(_split_key(n) in SPLIT_NAMES for n in names) else []
     return sorted({s for s in (split_of(f, path) for f in table_files(path)) if s is not None})
 
 
@@ -405,7 +431,35 @@ def _file_source(path: Path, spec: TaskSpec, where: str) -> Source:
     )
 
 
+def saved_dataset(path: Path, split: str, where: str) -> SavedDatasetSource | None:
+    """`path` as a folder `save_to_disk` wrote, or None when it is not one. A DatasetDict's
+    split must be one of its `splits`."""
+    if not path.is_dir():
+        return None
+    listing = path / SAVED_DICT
+    if listing.is_file():
+        try:
+            splits = tuple(str(name) for name in json.loads(listing.read_text())["splits"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise DatasetError(
+                f"{where}: {SAVED_DICT} does not list the splits save_to_disk wrote ({err}); "
+                "save the DatasetDict again"
+            ) from None
+        if split not in splits:
+            raise DatasetError(
+                f"{where} holds the splits {', '.join(splits)} (a DatasetDict saved by "
+                f"datasets' save_to_disk), not {split!r}; set split (or train_split) to one of them"
+            )
+        return SavedDatasetSource(path, splits)
+    if (path / SAVED_STATE).is_file() and (path / "dataset_info.json").is_file():
+        return SavedDatasetSource(path)
+    return None
+
+
 def _folder_source(path: Path, spec: TaskSpec, split: str, where: str) -> Source:
+    saved = saved_dataset(path, split, where)
+    if saved is not None:
+        return saved
     if (path / LABELS_NPY).is_file() and spec.modality == "image":
         files = sorted(p for p in path.glob("*.npy") if p.name != LABELS_NPY)
         if not files:
@@ -602,9 +656,10 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
         return _folder_corruptions(root, [(d.name, d) for d in corruptions], spec, where)
     if _holds_severities(root):
         return _folder_corruptions(root, [(root.name, root)], spec, where)
-    splits = [d for d in subs if d.name in SPLIT_NAMES]
+    splits = [d for d in subs if _split_key(d.name) in SPLIT_NAMES]  # `Test/`, `Testing/` too
     if splits and len(splits) == len(subs):
-        if split not in [d.name for d in subs]:
+        chosen = _split_folder(subs, split)
+        if chosen is None:
             raise DatasetError(
                 f"{where} has no split {split!r} (splits: {', '.join(d.name for d in subs)}); "
                 "set split: to one of them"
@@ -612,9 +667,9 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
         labeled = spec.label_column is not None
         if labeled:
             _check_declared_classes(
-                spec, check_class_folders(root / split, f"{where}/{split}"), where
+                spec, check_class_folders(chosen, f"{where}/{chosen.name}"), where
             )
-        return ImageFolderSource(root / split, labeled, tuple(subs))
+        return ImageFolderSource(chosen, labeled, tuple(subs))
     split_like = [d for d in splits if _subdirs(d)]  # a split folder holds class folders
     if split_like:
         others = [d.name for d in subs if d not in splits]
@@ -629,13 +684,35 @@ def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
     return ImageFolderSource(root, labeled)
 
 
+_FOLDER_SPLITS = {"training": "train", "testing": "test"}
+"""Split folder names downloaded image sets use for the usual splits (`Training/`, `Testing/`)."""
+
+
+def _split_key(name: str) -> str:
+    """The split a split folder's name stands for: its name in lower case, `training` and
+    `testing` read as `train` and `test`."""
+    folded = name.lower()
+    return _FOLDER_SPLITS.get(folded, folded)
+
+
+def _split_folder(folders: list[Path], split: str) -> Path | None:
+    """The split folder `split` names: the folder of that name, else the one that differs only
+    in case (`Test/` for the default `test`) or names it in full (`Testing/`)."""
+    exact = [d for d in folders if d.name == split]
+    if exact:
+        return exact[0]
+    folded = [d for d in folders if _split_key(d.name) == _split_key(split)]
+    return folded[0] if len(folded) == 1 else None
+
+
 def _check_declared_classes(spec: TaskSpec, folders: list[Path], where: str) -> None:
     """Declared `class_names` name every class folder (they fix each folder's index); without
     them, the folders' names must give one order (`check_class_order`)."""
     if spec.class_names is None:
         check_class_order([d.name for d in folders], where)
         return
-    unknown = [d.name for d in folders if d.name not in spec.class_names]
+    declared = {class_name(n) for n in spec.class_names}
+    unknown = [d.name for d in folders if class_name(d.name) not in declared]
     if unknown:
         raise DatasetError(
             f"{where}: class folder {unknown[0]!r} is not in class_names "
@@ -676,11 +753,15 @@ def check_class_folders(root: Path, where: str) -> list[Path]:
     return list(class_images(root, where))
 
 
-def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
+def class_images(
+    root: Path, where: str, left_out: list[str] | None = None
+) -> dict[Path, tuple[str, ...]]:
     """The class folders of a labeled `<class>/<image>` folder, sorted, each with the sorted names
     of the images in it: one directory listing per class folder, no image opened, no file
     stat'ed (`root` itself is listed once, for its folders and its loose images). A class folder
-    holding folders, or images outside class folders, is refused."""
+    holding folders, images outside class folders, or a link to a missing image is refused.
+    `left_out` collects `<class>/<file>` of every file not read as an image (a suffix not in
+    `IMAGE_SUFFIXES`), hidden files (`.DS_Store`, macOS `._` copies) aside."""
     with os.scandir(root) as entries:
         here = list(entries)
     subs = _folders_of(here)
@@ -692,27 +773,55 @@ def class_images(root: Path, where: str) -> dict[Path, tuple[str, ...]]:
             "<class>/<image>: set label_column: null to use the images unlabeled (an OOD set)"
         )
     listed: dict[Path, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
     for folder in subs:
+        other = seen.setdefault(class_name(folder.name), folder.name)
+        if other != folder.name:
+            raise DatasetError(
+                f"{where}: class folders {other!r} and {folder.name!r} are the same name in two "
+                f"Unicode forms ({ascii(other)}, {ascii(folder.name)}); merge them into one folder"
+            )
         with os.scandir(folder) as entries:
             items = sorted(entries, key=lambda e: e.name)
         nested = [e.name for e in items if e.is_dir() and not e.name.startswith((".", "_"))]
         if nested:
             raise nested_folder_error(where, folder.name, nested[0])
+        dangling = [
+            e.name for e in items if is_image(e.name) and e.is_symlink() and not e.is_file()
+        ]
+        if dangling:
+            raise DatasetError(
+                f"{where}: {folder.name}/{dangling[0]} is a link to a missing file "
+                f"({len(dangling)} such link(s) in class folder {folder.name!r}); restore its "
+                "target or remove the link"
+            )
         listed[folder] = tuple(e.name for e in items if e.is_file() and is_image(e.name))
+        if left_out is not None:
+            left_out.extend(
+                f"{folder.name}/{e.name}"
+                for e in items
+                if e.is_file() and not e.name.startswith(".") and not is_image(e.name)
+            )
     return listed
+
+
+def class_name(folder: str) -> str:
+    """The class a class folder names: its name in Unicode's composed form (NFC), so `café`
+    made on macOS (`e` + U+0301) and typed elsewhere (U+00E9), which print alike, are one class."""
+    return unicodedata.normalize("NFC", folder)
 
 
 def class_folder_names(sources: list[Source]) -> list[str]:
     """The class index every split of a labeled image folder shares: the sorted union of the
     class folders of all its split folders (and of `train_source`'s), so a class one split lacks
-    keeps its index in the others."""
+    keeps its index in the others (names in NFC: `class_name`)."""
     roots = {
         root
         for source in sources
         if isinstance(source, ImageFolderSource) and source.labeled
         for root in (source.split_roots or (source.root,))
     }
-    return sorted({d.name for root in roots for d in _subdirs(root)})
+    return sorted({class_name(d.name) for root in roots for d in _subdirs(root)})
 
 
 def nested_folder_error(where: str, cls: str, inner: str) -> DatasetError:

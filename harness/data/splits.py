@@ -22,7 +22,13 @@ import pyarrow.parquet as pq
 
 from harness.core.errors import DatasetError
 from harness.data.hub_access import load_hub_dataset
-from harness.data.sources import HubSource, Source, table_options, train_source
+from harness.data.sources import (
+    HubSource,
+    SavedDatasetSource,
+    Source,
+    table_options,
+    train_source,
+)
 from harness.data.table_columns import Rows, arrow_dataset
 from harness.data.table_reader import flat, read_table
 from harness.data.table_sources import TABLE_FORMATS, TableSource
@@ -69,6 +75,8 @@ def read_split_rows(spec: TaskSpec, source: Source, split: str, key: str = "sour
     if isinstance(source, HubSource):
         data = load_hub_dataset(spec, source.dataset, split)
         return Split(_single(spec, data), _row)
+    if isinstance(source, SavedDatasetSource):
+        return Split(_saved(spec, source, split, key), _row)
     assert isinstance(source, TableSource), source  # image layouts resolve for image tasks only
     if spec.modality == "image" and source.builder == "parquet":
         return Split(_packaged_parquet(spec, source, split, key), _row)
@@ -138,6 +146,18 @@ def _reason(err: BaseException) -> str:
     if isinstance(err, StopIteration) or "corresponds to no data" in str(err):
         return "it holds no rows"
     return flat(str(err)) or type(err).__name__
+
+
+def _saved(spec: TaskSpec, source: SavedDatasetSource, split: str, key: str) -> datasets.Dataset:
+    """One split of a folder `save_to_disk` wrote (memory-mapped Arrow files)."""
+    try:
+        ds = datasets.load_from_disk(str(source.root))
+    except (*_LOAD_ERRORS, OSError) as err:
+        raise DatasetError(
+            f"task {spec.name!r}: {key} {source.root} (saved by datasets' save_to_disk) cannot "
+            f"be read by datasets.load_from_disk ({_reason(err)}); save the dataset again"
+        ) from err
+    return _single(spec, ds[split] if isinstance(ds, datasets.DatasetDict) else ds)
 
 
 def _single(spec: TaskSpec, ds: object) -> datasets.Dataset:

@@ -29,6 +29,7 @@ from harness.data.sources import (
     HubSource,
     ImageFolderSource,
     NpyCorruptionSource,
+    SavedDatasetSource,
     Source,
     class_folder_names,
     parquet_columns,
@@ -161,7 +162,9 @@ def _class_names(
     `class_names`, else an image folder's class folders, else "0", "1", ... for a declared
     `num_classes`; None where the data may name them (a hub dataset's or a Parquet file's
     `ClassLabel`) or the labels alone say, and for corruption sets."""
-    if isinstance(source, HubSource | NpyCorruptionSource | FolderCorruptionSource):
+    if isinstance(
+        source, HubSource | SavedDatasetSource | NpyCorruptionSource | FolderCorruptionSource
+    ):
         return None
     if isinstance(source, TableSource) and any(
         _names_features(file) for file in source.files if source.builder == "parquet"

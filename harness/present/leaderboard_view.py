@@ -243,7 +243,7 @@ def units_line(board: Board, labels: dict[str, str]) -> str:
 
 def units_of(board: Board) -> dict[str, dict[str, Any]]:
     """Column key -> {unit, higher_is_better}: the JSON's `units`."""
-    return {c: {"unit": u, "higher_is_better": h} for c, (u, h) in board.units.items()}
+    return board.unit_fields()
 
 
 def render_markdown(boards: list[Board]) -> str:

@@ -158,6 +158,25 @@ class DataOptions:
         return set_ + (["columns"] if self.columns != Columns() else [])
 
 
+def _refuse_split_sets(given: Any, key: str) -> None:
+    """A datasets `DatasetDict` (several splits) or `IterableDataset` (a stream) in one line
+    saying what evaluate takes: one split, as a `Dataset`. The generic lines ("got a dict of
+    'test', 'train'", the DataLoader's collate error on PIL images) did not say it."""
+    import datasets
+
+    if isinstance(given, datasets.DatasetDict):
+        splits = list(given)
+        raise InMemoryDataError(
+            f"{key}: got a DatasetDict of the splits {', '.join(map(repr, splits))}; pass the "
+            f"split to evaluate: {key}=ds[{splits[0] if len(splits) == 1 else 'test'!r}]"
+        )
+    if isinstance(given, datasets.IterableDataset):
+        raise InMemoryDataError(
+            f"{key}: got a datasets IterableDataset (a stream); pass a Dataset (load it without "
+            "streaming=True, or save it as Parquet and evaluate it as a spec task)"
+        )
+
+
 def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> tuple[Task, bool]:
     """The task, and whether its number of classes was inferred from the largest label."""
     if data is not None and task is not None:
@@ -175,6 +194,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             )
         return _named_task(task, base_dir), False
     given = data if data is not None else task
+    _refuse_split_sets(given, "data" if data is not None else "task")
     if isinstance(given, Mapping):
         raise InMemoryDataError(
             f"{'data' if data is not None else 'task'}: got a dict of "
@@ -810,7 +830,7 @@ def _run_suite(
         table=result.table.with_groups(task.groups()) if result.table is not None else None,
         metrics=result.metrics,
         artifacts=result.artifacts,
-        notes=result.notes,
+        notes=[*result.notes, *task.load_notes],
         arrays=result.arrays,
     )
 

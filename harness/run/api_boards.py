@@ -25,7 +25,8 @@ def leaderboard(
     `_ci_high`, `_n` (and `_flags`, `_note`, `_failed` where set; an accuracy's `_chance` and
     `_at_or_below_chance`, as the command's JSON), and last `notes`: the list
     of the board's notes (a failed suite, a model shown from its latest run only, a subset...),
-    as the command prints them under the board."""
+    as the command prints them under the board. `frame.attrs["units"]`: each metric column's
+    unit and direction (`{"unit": "fraction", "higher_is_better": True}`), the JSON's `units`."""
     boards = build_boards(
         Path(results),
         task=task,
@@ -46,4 +47,8 @@ def leaderboard(
     first = ["board", "position", "rank", "model", "task", "task_fingerprint"]
     frame = pd.DataFrame(rows)
     middle = [c for c in frame if c not in first and c != "notes"]
-    return frame[[c for c in first if c in frame] + middle + (["notes"] if rows else [])]
+    frame = frame[[c for c in first if c in frame] + middle + (["notes"] if rows else [])]
+    # each metric's unit and direction, as the command's JSON `units` (an ECE of 0.02 is not an
+    # accuracy of 0.02): {column: {"unit": ..., "higher_is_better": ...}}
+    frame.attrs["units"] = {k: v for board in boards for k, v in board.unit_fields().items()}
+    return frame

@@ -30,6 +30,9 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
+from harness.core.errors import DatasetError
+from harness.data.image_decoders import encoded_decoder
+from harness.data.image_transform import ImageTransform
 from harness.run.memory_task import InMemoryDataError, Labeled
 
 TAKES = (
@@ -402,12 +405,14 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
+    integer: str | None = None  # uint8 images: the refusal of values past 1 says to scale them
     for batch in _batches(loader):
         x, y = _batch_pair(batch)
         if isinstance(x, list):
             texts.extend(x)
             labels.append(_labels(y, len(x), names))
             continue
+        integer = integer or _integer_dtype(x)
         inputs = _inputs(x)
         labels.append(_labels(y, len(inputs), names))
         parts.append(inputs)
@@ -416,7 +421,8 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     y_all = np.concatenate(labels)
     if texts:
         return Labeled(inputs=texts, labels=y_all)
-    return Labeled(inputs=torch.cat(parts) if len(parts) > 1 else parts[0], labels=y_all)
+    inputs = torch.cat(parts) if len(parts) > 1 else parts[0]
+    return Labeled(inputs=inputs, labels=y_all, integer_dtype=integer)
 
 
 def _batches(loader: DataLoader[Any]) -> Iterator[Any]:
@@ -634,9 +640,7 @@ def _hub_dataset(
         return Labeled(
             inputs=inputs, labels=y, class_names=declared, group_labels=group_labels
         ), named
-    x = _column(ds, source)
-    if isinstance(feature, datasets.Image):
-        x = _images(x, source)
+    x = _encoded_images(ds, source) if isinstance(feature, datasets.Image) else _column(ds, source)
     return Labeled(
         inputs=_inputs(x), labels=y, class_names=declared, group_labels=group_labels
     ), named
@@ -657,13 +661,25 @@ def _in(groups: Sequence[str], have: list[str]) -> list[str]:
     return list(groups)
 
 
-def _images(x: np.ndarray, column: str) -> np.ndarray:
-    """Decoded images (N, H, W[, C]) as float32 (N, C, H, W) in [0, 1]."""
-    if x.dtype == object or x.ndim not in (3, 4):
-        raise InMemoryDataError(
-            f"input_column: the images of {column!r} differ in size or mode; resize them to one "
-            "shape first (or pass the tensors as data=(x, y))"
-        )
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
-    chw = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
-    return (chw.astype(np.float32) / np.float32(scale)).astype(np.float32, copy=False)
+def _encoded_images(ds: datasets.Dataset, column: str) -> np.ndarray:
+    """An `Image` column as float32 (N, C, H, W) in [0, 1], decoded from its stored bytes as
+    `harness run` decodes image files (`encoded_decoder`: the first image's mode for the set, RGB
+    or grey; 16-bit grey by 65535; EXIF orientation not applied). datasets' own decoder would
+    give the same files other inputs: palette indices, alpha or CMYK's K as a fourth channel,
+    16-bit values unscaled, photos rotated by their EXIF tag."""
+    stored = ds.select_columns([column]).cast_column(column, datasets.Image(decode=False))
+    values = stored.with_format("arrow")[0 : len(ds)].column(0)
+    ids = [f"row {i}" for i in range(len(ds))]
+    if not ids:
+        raise InMemoryDataError(f"input_column: {column!r} holds no images")
+    try:
+        decoder = encoded_decoder("in-memory", values[0].as_py(), ids[0], ImageTransform(), None)
+        return decoder.decode(values, ids).numpy()
+    except DatasetError as err:
+        text = str(err).removeprefix("task 'in-memory': ")
+        if "decodes to shape" in text:
+            text = (
+                f"the images of {column!r} differ in size ({text.split('; ')[0]}); resize them "
+                "to one shape first (or pass the tensors as data=(x, y))"
+            )
+        raise InMemoryDataError(f"input_column: {text}") from None

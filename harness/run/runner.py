@@ -694,7 +694,7 @@ class Runner:
                 seconds=seconds,
                 finished=_now(),
                 # a group column left out of the table says why (harness groups shows it)
-                notes=[*result.notes, *task.group_problems.values()],
+                notes=[*result.notes, *task.group_problems.values(), *task.load_notes],
                 shards=len(job.shards) if job.shards is not None else None,
             )
             path = store.write_job(

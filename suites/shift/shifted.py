@@ -45,6 +45,7 @@ def shifted_task(
             "left out (give shifted_tasks per task to list it for the other tasks only)"
         )
         return
+    parts.notes.extend(whole.load_notes)  # how the task was read (files of a folder left out)
     if whole.modality != task.modality:
         parts.notes.append(
             f"shifted task {whole.name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"

@@ -121,7 +121,9 @@ class ShiftSuite(Suite):
     # 21: a near / far mean over one set carries that set's interval (and method) for every
     #     metric: AUPR-In, AUPR-Out and FPR@95 had none, the AUROC the mean's DeLong
     # 22: a set whose inputs repeat: its rows carry their input (`ood_input`), the near / far
-    #     mean AUROC's interval counts it over its inputs, and its note says how it is compared
+    #     mean AUROC's interval counts it over its inputs, and its note says how it is compared;
+    #     an OOD set or shifted task read from a folder holding files that are not images says
+    #     so in a note (notes only)
     version = "22"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "

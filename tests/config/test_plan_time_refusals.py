@@ -346,3 +346,44 @@ def test_a_zoo_model_in_the_variants_form_is_recorded_as_from_the_zoo(tmp_path: 
             assert plan.models["digits-mlp@int8"].origin == "variant of digits-mlp (zoo)"
         # the harness's own zoo code is not the spec's code (validate listed its factory)
         assert code_uses(plan, installed_plugins().adapters) == [], entry
+
+
+def test_a_three_channel_normalize_on_a_grey_folder_without_input_shape_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A folder whose first image is grey decodes every image grey; a model with a 3-value
+    normalize and no input_shape broadcast the grey channel to three ((x - mean) / std) and ran:
+    an RGB data set scored as grey, exit 0, no word."""
+    _image_folder(tmp_path / "words", WORDS[:3], mode="L")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "tasks: [{name: words, source: words, modality: image}]\n"
+        "models:\n"
+        "  - {name: net, adapter: torch, factory: 'torch.nn:Identity', "
+        "normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}\n"
+        "suites: {accuracy: {}}\n"
+    )
+    code, out, err = cli("validate", spec)
+    assert code == 2 and out == ""
+    first = tmp_path / "words" / "one" / "0.png"
+    assert one_error_line(err) == (
+        "error: model 'net': normalize.mean has 3 values but the images of task 'words' have 1 "
+        f"channel (its first image {first} is grey (PIL mode L)); declare channels: 3 (decode "
+        "as RGB) on the task, or give normalize 1 value"
+    )
+
+
+def test_a_three_channel_normalize_refuses_grey_inputs_when_it_runs() -> None:
+    """Where the plan cannot know the channels (a table of encoded images), the normalisation
+    refuses inputs of another channel count instead of broadcasting them."""
+    import torch
+
+    from harness.adapters.torch_module import _Normalize
+
+    norm = _Normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25], 3)
+    with pytest.raises(
+        ValueError, match="normalize has 3 values per channel but the inputs have 1"
+    ):
+        norm(torch.zeros(2, 1, 4, 4))
+    assert norm(torch.zeros(2, 3, 4, 4)).shape == (2, 3, 4, 4)
+    assert _Normalize([0.5], [0.25], 3)(torch.zeros(2, 1, 4, 4)).shape == (2, 1, 4, 4)

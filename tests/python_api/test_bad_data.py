@@ -144,6 +144,10 @@ CASES = {
         dict(data=((X * 255).numpy().astype(np.uint8), Y.numpy())),
         r"x holds uint8 values: scale images to \[0, 1\] with x\.float\(\) / 255",
     ),
+    "uint8 images from a Dataset": (
+        dict(data=TensorDataset((X * 255).to(torch.uint8), Y)),
+        r"x holds uint8 values: scale images to \[0, 1\] with x\.float\(\) / 255",
+    ),
     "outside given bounds": (
         dict(data=(X, Y), bounds=(0.0, 0.5)),
         r"outside bounds \[0, 0\.5\]",

@@ -75,6 +75,9 @@ def test_the_leaderboard_frame_carries_the_notes_of_its_board(tmp_path: Path) ->
     assert len(frame) == 1 and frame.columns[-1] == "notes"
     notes = frame.iloc[0]["notes"]
     assert any("(the latest)" in n and "not shown" in n for n in notes), notes
+    # which way each number is better, as the JSON's `units` (an ECE is not an accuracy)
+    assert frame.attrs["units"]["top1_acc"] == {"unit": "fraction", "higher_is_better": True}
+    assert frame.attrs["units"]["ece"] == {"unit": "fraction", "higher_is_better": False}
 
 
 def test_groups_gives_the_commands_rows_as_a_frame(tmp_path: Path, capsys) -> None:

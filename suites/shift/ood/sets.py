@@ -93,6 +93,7 @@ def _loaded(
     inner = ood_task(entry)
     assert inner is not None
     whole = load(inner, "suites.shift.ood_sets")
+    parts.notes.extend(whole.load_notes)  # how the set was read (files of a folder left out)
     if whole.modality != task.modality:
         parts.notes.append(
             f"OOD set {name!r} ({whole.modality}) does not apply to {task.modality} task {task.name!r}"

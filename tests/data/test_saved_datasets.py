@@ -1,0 +1,75 @@
+"""A folder written by datasets' `save_to_disk` (a `Dataset`, or a `DatasetDict` of splits) is a
+task source, plain or as `hf:<folder>`: it was read as a folder of JSON tables (its
+`dataset_info.json`: "set input_column ... columns: citation, description, ..."), refused as
+"mixes split files with dataset_dict.json", or as `hf:` called unreachable and not cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from PIL import Image
+
+from harness.core.errors import DatasetError
+from harness.data.loader import load_task
+from harness.data.sources import check_task_source
+from harness.data.task_spec import TaskSpec
+
+
+def _dataset(seed: int, rows: int = 6) -> tuple[datasets.Dataset, np.ndarray]:
+    pixels = np.random.default_rng(seed).integers(0, 256, (rows, 4, 5, 3), dtype=np.uint8)
+    ds = datasets.Dataset.from_dict(
+        {"image": [Image.fromarray(p) for p in pixels], "label": [i % 3 for i in range(rows)]},
+        features=datasets.Features(
+            {"image": datasets.Image(), "label": datasets.ClassLabel(names=["a", "b", "c"])}
+        ),
+    )
+    return ds, pixels.transpose(0, 3, 1, 2) / 255.0
+
+
+def _spec(**kw: object) -> TaskSpec:
+    return TaskSpec.model_validate({"name": "t", "modality": "image", **kw})
+
+
+@pytest.mark.parametrize("prefix", ["", "hf:"])
+def test_a_saved_dataset_loads_with_its_class_names(tmp_path: Path, prefix: str) -> None:
+    ds, pixels = _dataset(0)
+    ds.save_to_disk(str(tmp_path / "saved"))
+    spec = _spec(source=f"{prefix}saved")
+    check_task_source(spec, tmp_path)
+    task = load_task(spec, base_dir=tmp_path)
+    assert task.class_names == ("a", "b", "c") and len(task.data) == 6
+    np.testing.assert_allclose(task.all_inputs().numpy(), pixels, atol=1e-7)
+
+
+def test_a_saved_dataset_dict_gives_its_splits(tmp_path: Path) -> None:
+    test, pixels = _dataset(1)
+    train, _ = _dataset(2, rows=9)
+    datasets.DatasetDict({"test": test, "train": train}).save_to_disk(str(tmp_path / "dd"))
+    task = load_task(_spec(source="dd", train_split="train"), base_dir=tmp_path)
+    assert len(task.data) == 6 and task.train is not None and len(task.train) == 9
+    np.testing.assert_allclose(task.all_inputs().numpy(), pixels, atol=1e-7)
+    with pytest.raises(DatasetError, match=r"holds the splits test, train .*not 'validation'"):
+        check_task_source(_spec(source="dd", split="validation"), tmp_path)
+
+
+def test_validate_reads_a_saved_dataset_as_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli.main import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _dataset(3)[0].save_to_disk(str(tmp_path / "saved"))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "tasks:\n"
+        "  - {name: a, source: 'hf:saved', modality: image}\n"
+        "  - {name: b, source: saved, modality: image}\n"
+        "models:\n"
+        "  - {name: m, adapter: torch, factory: 'torch.nn:Identity', input_shape: [3, 4, 5]}\n"
+        "suites: {accuracy: {}}\n"
+    )
+    assert main(["validate", str(spec), "--width", "0"]) == 0
+    assert "network: none needed" in capsys.readouterr().out

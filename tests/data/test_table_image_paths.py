@@ -1,0 +1,25 @@
+"""A table of image paths written on Windows (`images\\cat\\0.png`) names files that exist once
+its separators are `/`: the refusal says so, instead of a bare "No such file or directory"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.core.errors import DatasetError
+from harness.data.loader import load_task
+from harness.data.task_spec import TaskSpec
+from tests.data.layouts import image_folder
+
+
+def test_windows_separators_in_a_path_column_are_named(tmp_path: Path) -> None:
+    image_folder(tmp_path / "images", {"cat": 2, "dog": 2}, size=(2, 2))
+    paths = ["images\\cat\\0.png", "images\\cat\\1.png", "images\\dog\\0.png", "images\\dog\\1.png"]
+    pd.DataFrame({"path": paths, "label": [0, 0, 1, 1]}).to_csv(tmp_path / "t.csv", index=False)
+    spec = TaskSpec.model_validate(
+        {"name": "t", "modality": "image", "source": "t.csv", "input_column": "path"}
+    )
+    with pytest.raises(DatasetError, match=r"Windows separators .*'images/cat/0\.png'"):
+        load_task(spec, base_dir=tmp_path).all_inputs()
