@@ -124,7 +124,11 @@ class ShiftSuite(Suite):
     #     mean AUROC's interval counts it over its inputs, and its note says how it is compared;
     #     an OOD set or shifted task read from a folder holding files that are not images says
     #     so in a note (notes only)
-    version = "22"
+    # 23: feature_dropout imputes a categorical feature with its most frequent training value
+    #     (a one-hot column drops out whole); tabular noise scales by the training std where no
+    #     range was declared; `batch_dependent_forward` on a model whose outputs depend on its
+    #     batch; text families that change no text left out; notes on negative image bounds
+    version = "23"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
