@@ -55,6 +55,11 @@ def uses_module(adapter: ModelAdapter, samples: Samples) -> bool:
     return bool(adapter.capabilities.gradients) and isinstance(samples, torch.Tensor)
 
 
+FRESH_GAP_BYTES = 4096
+"""Bytes between the fresh batches in their shared buffer (`TimedForward.use_fresh`): each one
+starts at another address, aligned as a page is."""
+
+
 class TimedForward:
     """One forward pass of the condition's batch per call; after `use_fresh`, of a fresh one.
     `stage` puts a batch where the condition times it (layout, device or pinned host memory)."""
@@ -67,14 +72,50 @@ class TimedForward:
     ) -> None:
         self._call, self._stage, self._raw = call, stage, batch
         self._batch = stage(batch)
+        self._kept: list[Samples] = []
+        self._slots: list[torch.Tensor] = []
 
     def __call__(self) -> object:
         return self._call(self._batch)
 
     def use_fresh(self, step: int) -> None:
-        """From now on, call on `fresh_batch(batch, step)`, staged as the batch was."""
-        self._batch = self._raw  # the previous fresh batch is released first
-        self._batch = self._stage(fresh_batch(self._raw, step))
+        """From now on, call on `fresh_batch(batch, step)`, staged as the batch was.
+
+        Every fresh batch is kept until the check ends, each at its own address (slots of one
+        shared buffer, `FRESH_GAP_BYTES` apart, made while the timed batch is alive): released,
+        the next one got the same `id` and data address, and a model memoising by either
+        answered it from its cache (4 of 5 fresh calls)."""
+        staged, raw = self._batch, self._raw
+        if not isinstance(raw, torch.Tensor) or not isinstance(staged, torch.Tensor):
+            self._batch = raw  # the staged batch is released first
+            self._batch = self._stage(fresh_batch(raw, step))
+            self._kept.append(self._batch)
+            return
+        if not self._slots:  # made while the staged batch lives: another id and address
+            gap = -(-FRESH_GAP_BYTES // staged.element_size())
+            buffer = torch.empty(
+                staged.numel() + gap * FRESH_SLOTS,
+                dtype=staged.dtype,
+                device=staged.device,
+                pin_memory=staged.is_pinned(),
+            )
+            self._slots = [
+                buffer.as_strided(staged.shape, staged.stride(), storage_offset=gap * k)
+                for k in range(FRESH_SLOTS)
+            ]
+        del staged
+        self._batch = raw  # the staged batch is released
+        slot = self._slots[step % FRESH_SLOTS]
+        if raw.is_floating_point():  # fresh_batch's values, without a second host copy
+            slot.copy_(raw)
+            slot.mul_(1.0 + step * FRESH_SCALE)
+        else:
+            slot.copy_(raw.roll(step, 0))  # fresh_batch of a tensor that is not floating
+        self._batch = slot
+
+
+FRESH_SLOTS = 8
+"""Slots of the fresh buffer: at least the fresh calls the check makes (`measure.FRESH_CALLS`)."""
 
 
 def _staging(cond: Condition, device: torch.device) -> Callable[[Samples], Samples]:

@@ -28,6 +28,7 @@ from tests.suites.throughput.planted_models import (
     CachingLinear,
     ClockedModel,
     FailsAbove,
+    IdentityCachingLinear,
     OomAbove,
     SleepyLinear,
     WordCountAdapter,
@@ -290,6 +291,41 @@ def test_a_model_that_caches_repeated_inputs_is_flagged() -> None:
     assert any("cached_outputs" in n for n in got["_notes"])
     slow = _records(measure(tabular(SleepyLinear(0.01)), samples(), config), config)
     assert "cached_outputs" not in slow["throughput_samples_per_s"].flags
+
+
+@pytest.mark.parametrize("key", ["id", "data_ptr"])
+@pytest.mark.parametrize("layout", ["eager", "channels_last"])
+def test_every_fresh_call_is_an_input_no_cache_has_seen(key: str, layout: str) -> None:
+    """A model memoising by `id(x)` or `x.data_ptr()` escaped `cached_outputs`: each fresh
+    batch was released before the next was built, so the next one got the same id and
+    address, and 4 of the 5 fresh calls hit the cache (measured: 5.26 ms, then 0.024 ms and
+    less, against a 0.004 ms median; the quickest decides). Every fresh call must now miss."""
+    from harness.suites.throughput.measure import FRESH_CALLS
+
+    model = IdentityCachingLinear(key, features=64)
+    adapter = TorchModuleAdapter.from_module(model, name="m", input_shape=(1, 8, 8))
+    config = ThroughputConfig(batch_sizes=[64], variants=[layout], **FAST)  # type: ignore[list-item]
+    x = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    (entry,) = measure(adapter, x, config)["conditions"]
+    assert len(entry["fresh_times_s"]) == FRESH_CALLS
+    (
+        *_,
+        timed,
+    ) = model.keys[:-FRESH_CALLS]
+    fresh = model.keys[-FRESH_CALLS:]
+    assert len(set(fresh)) == FRESH_CALLS and timed not in fresh
+
+
+def test_one_quick_fresh_call_does_not_hide_a_cache() -> None:
+    """One fresh batch that takes the id or address of an input the memo saw before is
+    answered from its cache; the rule took the quickest fresh call, so that one hid it."""
+    from harness.suites.throughput.timing import cached_outputs
+
+    timed = [4e-6] * 10
+    assert cached_outputs(timed, [5.3e-3, 5.3e-3, 3.1e-5, 5.3e-3, 5.3e-3])
+    assert not cached_outputs(timed, [5.3e-3, 5.3e-3, 4e-6, 5.3e-3, 4e-6])  # two: not a cache
+    assert not cached_outputs(timed, [1.6e-4, 5e-6, 5e-6, 5e-6, 5e-6])  # one delayed call
+    assert cached_outputs(timed, [5.3e-3])
 
 
 def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
