@@ -115,7 +115,17 @@ def build_records(
             add("throughput_samples_per_s", None, 0, context, is_headline, note=note)
             continue
         found = _condition_records(
-            e, context, is_headline, specs, suite, env, fps, config, seed, resamples
+            e,
+            context,
+            is_headline,
+            specs,
+            suite,
+            env,
+            fps,
+            config,
+            seed,
+            resamples,
+            measurement.get("weights_mb"),
         )
         records += found
         if any(UNSTABLE in r.flags or CACHED in r.flags for r in found):
@@ -188,6 +198,34 @@ def _half_round_spread(rounds: list[list[float]], batch_size: int) -> float | No
     return None if values is None else coefficient_of_variation(values)
 
 
+def _mib(value: float) -> str:
+    return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def memory_note(e: dict[str, Any], weights_mb: float | None) -> str:
+    """What `peak_memory_mb` measured, and what of it was there before the condition: on CPU
+    the whole process's peak RSS, which holds the interpreter, the harness and every model the
+    run built before (the same tiny model read 502 MiB run first, 693 MiB after one holding
+    200 MB)."""
+    method = str(e.get("memory_method") or "")
+    resident = e.get("resident_mb")
+    parts = [method]
+    if resident is not None and "RSS" in method:
+        parts.append(
+            f"not this model's own memory: {resident:.0f} MiB were resident when the condition "
+            "started (the interpreter, libraries, the harness, this model and every model and "
+            "task this process built before it)"
+        )
+    elif resident is not None:
+        parts.append(
+            f"{_mib(resident)} MiB were allocated when the condition started (its weights and "
+            "anything else this process holds on the device)"
+        )
+    if weights_mb is not None:
+        parts.append(f"its parameters and buffers hold {_mib(weights_mb)} MiB")
+    return "; ".join(p for p in parts if p)
+
+
 def _execution_note(e: dict[str, Any]) -> str | None:
     text = e.get("execution") or ""
     if text.startswith("one sample at a time"):
@@ -211,6 +249,7 @@ def _condition_records(
     config: ThroughputConfig,
     seed: int,
     resamples: int,
+    weights_mb: float | None = None,
 ) -> list[MetricRecord]:
     rounds = _rounds(e)
     n, b = len(rounds), e["batch_size"]
@@ -250,7 +289,7 @@ def _condition_records(
     calls = len(e["times_s"])
     add("latency_p90_ms", pct[90], calls, flags=flags, note=note)
     add("latency_p99_ms", pct[99], calls, flags=flags, note=note)
-    add("peak_memory_mb", e["peak_memory_mb"], 1, note=e["memory_method"])
+    add("peak_memory_mb", e["peak_memory_mb"], 1, note=memory_note(e, weights_mb))
     if "throughput_tokens_per_s" in per_round:
         add("throughput_tokens_per_s", count=n, **median_of("throughput_tokens_per_s"))
     achieved = fps * throughput["value"] / 1e12 if fps is not None else None

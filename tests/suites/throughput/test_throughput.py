@@ -328,6 +328,24 @@ def test_one_quick_fresh_call_does_not_hide_a_cache() -> None:
     assert cached_outputs(timed, [5.3e-3])
 
 
+def test_cpu_peak_memory_says_what_was_resident_before_and_the_weights() -> None:
+    """CPU peak_memory_mb is the whole process's peak RSS, and the runner keeps every model it
+    built: the same tiny Linear read 502.5 MiB run first and 693.0 MiB run after a model
+    holding 200 MB, beside that model's 692.1, with a note naming only the measure. The note
+    now gives what was resident when the condition started and the model's own weights."""
+    model = torch.nn.Linear(10, 2)  # 22 float32 values: 88 bytes
+    model.register_buffer("blob", torch.zeros(1 << 18))  # 1 MiB
+    config = ThroughputConfig(batch_sizes=[4], **FAST)
+    result = measure(tabular(model), samples(), config)
+    (entry,) = result["conditions"]
+    assert entry["resident_mb"] > 0
+    assert result["weights_mb"] == pytest.approx((88 + (1 << 20)) / (1 << 20))
+    note = _records(result, config)["peak_memory_mb"].note or ""
+    assert "not this model's own memory" in note
+    assert f"{entry['resident_mb']:.0f} MiB were resident when the condition started" in note
+    assert "its parameters and buffers hold 1.0 MiB" in note
+
+
 def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
     x = torch.tensor([[0.0, 1e-3, 0.5, 1.0, -2.0]])
     one, two = fresh_batch(x, 1), fresh_batch(x, 2)
