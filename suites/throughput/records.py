@@ -226,10 +226,21 @@ def memory_note(e: dict[str, Any], weights_mb: float | None) -> str:
     return "; ".join(p for p in parts if p)
 
 
+LOGITS_NOTE = (
+    "timed through adapter.logits: the adapter's input conversion and output handling are "
+    "part of every call, not only the model's forward pass as for a torch module"
+)
+
+
 def _execution_note(e: dict[str, Any]) -> str | None:
+    """How the calls ran, where a board could read them as a torch forward pass: one sample at
+    a time, or through `adapter.logits` (a model without a torch module: callable,
+    scikit-learn, ONNX, text)."""
     text = e.get("execution") or ""
     if text.startswith("one sample at a time"):
-        return f"batch of {e['batch_size']} inputs executed {text}"
+        return f"batch of {e['batch_size']} inputs executed {text}; {LOGITS_NOTE}"
+    if "adapter.logits" in text:
+        return LOGITS_NOTE
     return None
 
 
