@@ -198,6 +198,19 @@ def _half_round_spread(rounds: list[list[float]], batch_size: int) -> float | No
     return None if values is None else coefficient_of_variation(values)
 
 
+def _tail_note(p: int, calls: int) -> str | None:
+    """Whether percentile `p` of `calls` lies between the two slowest calls (linear
+    interpolation: fewer than (200 - p) / (100 - p) calls, 101 for p99), where it reads the
+    slowest call rather than a 1-in-(100 - p) latency."""
+    need = -(-(200 - p) // (100 - p))
+    if calls >= need:
+        return None
+    return (
+        f"p{p} of {calls} calls lies between the two slowest calls (interpolated), not a tail "
+        f"latency; {need} or more timed calls (timed_iters x rounds) resolve it"
+    )
+
+
 def _mib(value: float) -> str:
     return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
 
@@ -298,8 +311,8 @@ def _condition_records(
     add("latency_p50_ms", count=n, **median_of("latency_p50_ms"))
     pct = latency_percentiles_ms(e["times_s"])
     calls = len(e["times_s"])
-    add("latency_p90_ms", pct[90], calls, flags=flags, note=note)
-    add("latency_p99_ms", pct[99], calls, flags=flags, note=note)
+    add("latency_p90_ms", pct[90], calls, flags=flags, note=_join(_tail_note(90, calls), note))
+    add("latency_p99_ms", pct[99], calls, flags=flags, note=_join(_tail_note(99, calls), note))
     add("peak_memory_mb", e["peak_memory_mb"], 1, note=memory_note(e, weights_mb))
     if "throughput_tokens_per_s" in per_round:
         add("throughput_tokens_per_s", count=n, **median_of("throughput_tokens_per_s"))

@@ -279,6 +279,22 @@ def test_a_model_timed_through_logits_says_so() -> None:
     assert "adapter.logits" not in (module["throughput_samples_per_s"].note or "")
 
 
+def test_a_tail_percentile_of_few_calls_says_it_is_the_slowest_calls() -> None:
+    """p99 of the quickstart's 60 timed calls (p90 of fewer than 11) is interpolated between
+    the two slowest calls: the slowest call read as a 1-in-100 latency, with no word of how
+    many calls it came from."""
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=10, rounds=1)
+    model = ClockedModel([0.0] + [0.01] * 10)
+    got = _records(measure(tabular(model), samples(), config, clock=model.clock), config)
+    p99, p90 = got["latency_p99_ms"].note or "", got["latency_p90_ms"].note or ""
+    assert "p99 of 10 calls lies between the two slowest" in p99
+    assert "p90 of 10 calls lies between the two slowest" in p90
+    many = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=101, rounds=1)
+    model = ClockedModel([0.0] + [0.01] * 101)
+    got = _records(measure(tabular(model), samples(), many, clock=model.clock), many)
+    assert "two slowest" not in (got["latency_p99_ms"].note or "")
+
+
 def test_missing_sync_is_detected_from_the_wall_clock() -> None:
     assert untimed_work([0.001] * 10, 0.5)
     assert not untimed_work([0.05] * 10, 0.51)
