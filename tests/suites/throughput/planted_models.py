@@ -139,6 +139,19 @@ class IdentityCachingLinear(nn.Module):
         return self.seen[key]
 
 
+class BoundsCheckingLinear(nn.Module):
+    """Refuses inputs outside [0, 1], as a model that validates its declared bounds does."""
+
+    def __init__(self, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.min() < 0 or x.max() > 1:
+            raise ValueError(f"inputs must lie in [0, 1], got max {x.max().item()!r}")
+        return self.linear(x)
+
+
 def one_at_a_time_digits() -> nn.Module:
     """A digits model (flatten + linear) that takes one image per call (a factory)."""
     model = FailsAbove(limit=1, features=64, classes=10)

@@ -25,6 +25,7 @@ from harness.suites.throughput.records import latency_percentiles_ms
 from harness.suites.throughput.timing import time_iterations, untimed_work
 from tests.fixture_models import linear_digits, linear_tabular
 from tests.suites.throughput.planted_models import (
+    BoundsCheckingLinear,
     CachingLinear,
     ClockedModel,
     FailsAbove,
@@ -373,6 +374,28 @@ def test_cpu_peak_memory_says_what_was_resident_before_and_the_weights() -> None
     assert "not this model's own memory" in note
     assert f"{entry['resident_mb']:.0f} MiB were resident when the condition started" in note
     assert "its parameters and buffers hold 1.0 MiB" in note
+
+
+def test_fresh_inputs_stay_within_the_batchs_range() -> None:
+    """The fresh inputs scaled every value by 1 + k x 2^-20, so a pixel at the task's upper
+    bound 1.0 became 1.000001: a model that validates its declared bounds [0, 1] failed the
+    throughput job with a traceback (`ValueError: inputs must lie in [0, 1], got max
+    1.0000009536743164`), though suites promise inputs within the task's bounds."""
+    from harness.suites.throughput.measure import FRESH_CALLS
+
+    x = torch.tensor([[0.0, 0.5, 1.0] * 3 + [0.25]] * 4)
+    for k in range(1, FRESH_CALLS + 1):
+        fresh = fresh_batch(x, k)
+        assert isinstance(fresh, torch.Tensor)
+        assert fresh.min() >= 0 and fresh.max() <= 1
+        assert (fresh[:, 1] != x[:, 1]).all()  # still new inputs
+    gaps = torch.tensor([[float("nan"), 1.0, float("inf"), -2.0]])
+    fresh = fresh_batch(gaps, 3)
+    assert isinstance(fresh, torch.Tensor) and fresh[0, 0].isnan() and fresh[0, 2] == float("inf")
+    assert -2.0 <= fresh[0, 3] < -1.99999 and 0.99999 < fresh[0, 1] < 1.0
+    config = ThroughputConfig(batch_sizes=[2, 4], variants=["eager"], **FAST)
+    result = measure(tabular(BoundsCheckingLinear()), x, config)
+    assert [len(e["fresh_times_s"]) for e in result["conditions"]] == [FRESH_CALLS] * 2
 
 
 def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
