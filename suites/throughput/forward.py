@@ -43,13 +43,26 @@ x this, a pixel at 1.0 became 1.000001, and a model checking its bounds [0, 1] f
 def fresh_batch(batch: Samples, step: int = 1) -> Samples:
     """The batch as inputs the model has not seen, at the same cost for a model that computes;
     each `step` (1, 2, ...) gives other inputs: floating tensors scaled by 1 - step x
-    `FRESH_SCALE` within the batch's range (`fresh_range`), other tensors with their rows rotated by `step`, texts with `step` trailing
-    spaces (which tokenizers drop)."""
+    `FRESH_SCALE` within the batch's range (`fresh_range`), other tensors with their rows
+    rotated by `step`, texts with their words rotated by `step` and `step` trailing spaces
+    (`fresh_text`)."""
     if isinstance(batch, list):
-        return [t + " " * step for t in batch]
+        return [fresh_text(t, step) for t in batch]
     if batch.is_floating_point():
         return (batch * fresh_factor(step)).clamp_(*fresh_range(batch))
     return batch.roll(step, 0)
+
+
+def fresh_text(text: str, step: int) -> str:
+    """The text's words rotated by `step` (the same words: the same tokens to compute, in
+    another order), then `step` trailing spaces (a text of one word differs by them alone).
+    Trailing spaces alone, which tokenizers drop, left a cache keyed on the tokens (a server's
+    response or prefix cache) answering every fresh call."""
+    words = text.split()
+    if len(words) > 1:
+        turn = step % len(words)
+        text = " ".join(words[turn:] + words[:turn])
+    return text + " " * step
 
 
 def fresh_factor(step: int) -> float:

@@ -99,6 +99,22 @@ class WordCountAdapter:
         return "words"
 
 
+class TokenCachingAdapter(WordCountAdapter):
+    """Answers a batch from a cache keyed by its tokens (whitespace-separated words), as a
+    server's response or prefix cache keyed on token ids does; counts the batches it computed."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[tuple[str, ...], ...], torch.Tensor] = {}
+        self.misses = 0
+
+    def logits(self, inputs: Any) -> torch.Tensor:
+        key = tuple(tuple(s.split()) for s in inputs)
+        if key not in self.seen:
+            self.misses += 1
+            self.seen[key] = super().logits(inputs)
+        return self.seen[key]
+
+
 class CachingLinear(nn.Module):
     """Sleeps `seconds` on an input it has not seen, answers a repeated input from a cache: a
     model (or a remote endpoint with a response cache) that is fast only on repeated inputs."""

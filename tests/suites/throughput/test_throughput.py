@@ -32,6 +32,7 @@ from tests.suites.throughput.planted_models import (
     IdentityCachingLinear,
     OomAbove,
     SleepyLinear,
+    TokenCachingAdapter,
     WordCountAdapter,
 )
 
@@ -398,6 +399,23 @@ def test_fresh_inputs_stay_within_the_batchs_range() -> None:
     assert [len(e["fresh_times_s"]) for e in result["conditions"]] == [FRESH_CALLS] * 2
 
 
+def test_fresh_texts_are_new_tokens() -> None:
+    """Fresh texts were the texts plus trailing spaces, which tokenizers drop: a cache keyed on
+    the tokens (a server's response or prefix cache) answered every fresh call and escaped
+    `cached_outputs`. Each fresh text now has its words rotated (the same words, so the same
+    tokens to compute), and every fresh batch misses such a cache."""
+    from harness.suites.throughput.measure import FRESH_CALLS
+
+    texts = ["the movie was really very good", "a dull and long film that never ends", "fine"]
+    model = TokenCachingAdapter()
+    config = ThroughputConfig(batch_sizes=[3], **FAST)
+    (entry,) = measure(model, texts, config)["conditions"]
+    assert len(entry["fresh_times_s"]) == FRESH_CALLS
+    assert model.misses == 1 + FRESH_CALLS  # the timed batch (the FLOP count is a torch one)
+    assert fresh_batch(["a b c", "d"], 1) == ["b c a ", "d "]
+    assert sorted(fresh_batch(["a b c"], 2)[0].split()) == ["a", "b", "c"]
+
+
 def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
     x = torch.tensor([[0.0, 1e-3, 0.5, 1.0, -2.0]])
     one, two = fresh_batch(x, 1), fresh_batch(x, 2)
@@ -406,7 +424,7 @@ def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
     assert torch.allclose(one, x, rtol=1e-5) and one[0, 0] == 0  # no subnormal from a 0
     tiny = torch.finfo(torch.float32).tiny
     assert not ((one != 0) & (one.abs() < tiny)).any()
-    assert fresh_batch(["a b", "c"], 2) == ["a b  ", "c  "]
+    assert fresh_batch(["a b", "c"], 2) == ["a b  ", "c  "]  # 2 words rotated by 2
     ids = torch.tensor([[1, 2], [3, 4], [5, 6]])
     assert fresh_batch(ids, 1).tolist() == [[5, 6], [1, 2], [3, 4]]
 
