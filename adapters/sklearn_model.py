@@ -182,6 +182,20 @@ def _not_skops(path: Path, name: str, err: Exception) -> ModelLoadError:
     )
 
 
+def parallel_params(estimator: Any) -> list[str]:
+    """The estimator's `n_jobs` parameters (a pipeline's steps' too: `step__n_jobs`) that ask
+    for parallel work (not None or 1)."""
+    try:
+        params = estimator.get_params(deep=True)
+    except Exception:  # not a scikit-learn estimator's get_params
+        return []
+    return [
+        key
+        for key, value in params.items()
+        if (key == "n_jobs" or key.endswith("__n_jobs")) and value not in (None, 1)
+    ]
+
+
 class SklearnAdapter(AdapterBase):
     """A fitted scikit-learn classifier: black-box, batched, CPU."""
 
@@ -213,6 +227,9 @@ class SklearnAdapter(AdapterBase):
         )
         self._estimator = estimator
         self._method = method
+        # `n_jobs` set to run in parallel: it follows the job's thread count (`_follow_threads`)
+        self._parallel = parallel_params(estimator)
+        self._jobs: int | None = None
         # the estimator's output column of each task class, when its classes_ are names
         self._order: np.ndarray | None = None
 
@@ -386,6 +403,7 @@ class SklearnAdapter(AdapterBase):
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         x: Any
+        self._follow_threads()
         if self.input_spec.modality == "text":
             if not isinstance(inputs, list):
                 raise TypeError(f"model {self.name!r} takes texts, got {type(inputs).__name__}")
@@ -398,6 +416,19 @@ class SklearnAdapter(AdapterBase):
             raw = self._in_task_order(np.asarray(raw))
         kind: OutputKind = "probabilities" if self._method == "predict_proba" else "decision"
         return self.on_device(to_logits(raw, outputs=kind, n=len(x), model=self.name))
+
+    def _follow_threads(self) -> None:
+        """Run a parallel estimator (`n_jobs=-1`, at any depth of a pipeline) with the job's
+        thread count (torch's intra-op threads: `harness run`'s choice, the throughput suite's
+        cpu_threads): threadpoolctl does not reach joblib's workers, so a forest saved with
+        n_jobs=-1 predicted on every core beside a job given one thread."""
+        want = torch.get_num_threads()
+        if self._parallel and want != self._jobs:
+            try:
+                self._estimator.set_params(**dict.fromkeys(self._parallel, want))
+            except (ValueError, TypeError):  # a wrapper that lists n_jobs but cannot set it
+                self._parallel = []
+            self._jobs = want
 
     def _in_task_order(self, raw: np.ndarray) -> np.ndarray:
         """Scores of string-named classes in the task's class order: columns reordered; a

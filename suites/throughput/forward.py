@@ -33,26 +33,62 @@ def make_batch(samples: Samples, batch_size: int) -> Samples:
 
 
 FRESH_SCALE = 2.0**-20
-"""`fresh_batch` scales floating inputs by 1 + step x this: every non-zero value changes in its
+"""`fresh_batch` scales floating inputs by 1 - step x this: every non-zero value changes in its
 last bits and no value becomes subnormal (a step toward the next float would turn each 0 into
-a subnormal, and arithmetic on subnormals is several times slower on most CPUs)."""
+a subnormal, and arithmetic on subnormals is several times slower on most CPUs). Toward zero,
+then clamped to the batch's own range, so no value leaves the task's bounds (scaled by 1 + step
+x this, a pixel at 1.0 became 1.000001, and a model checking its bounds [0, 1] failed)."""
 
 
 def fresh_batch(batch: Samples, step: int = 1) -> Samples:
     """The batch as inputs the model has not seen, at the same cost for a model that computes;
-    each `step` (1, 2, ...) gives other inputs: floating tensors scaled by 1 + step x
-    `FRESH_SCALE`, other tensors with their rows rotated by `step`, texts with `step` trailing
-    spaces (which tokenizers drop)."""
+    each `step` (1, 2, ...) gives other inputs: floating tensors scaled by 1 - step x
+    `FRESH_SCALE` within the batch's range (`fresh_range`), other tensors with their rows
+    rotated by `step`, texts with their words rotated by `step` and `step` trailing spaces
+    (`fresh_text`)."""
     if isinstance(batch, list):
-        return [t + " " * step for t in batch]
+        return [fresh_text(t, step) for t in batch]
     if batch.is_floating_point():
-        return batch * (1.0 + step * FRESH_SCALE)
+        return (batch * fresh_factor(step)).clamp_(*fresh_range(batch))
     return batch.roll(step, 0)
+
+
+def fresh_text(text: str, step: int) -> str:
+    """The text's words rotated by `step` (the same words: the same tokens to compute, in
+    another order), then `step` trailing spaces (a text of one word differs by them alone).
+    Trailing spaces alone, which tokenizers drop, left a cache keyed on the tokens (a server's
+    response or prefix cache) answering every fresh call."""
+    words = text.split()
+    if len(words) > 1:
+        turn = step % len(words)
+        text = " ".join(words[turn:] + words[:turn])
+    return text + " " * step
+
+
+def fresh_factor(step: int) -> float:
+    return 1.0 - step * FRESH_SCALE
+
+
+def fresh_range(batch: torch.Tensor) -> tuple[float, float]:
+    """The batch's smallest and largest value that is not NaN (a missing value stays NaN, an
+    infinite one infinite): fresh values are kept within them. Read in chunks of rows, so no
+    copy of a large batch is made."""
+    low, high = float("inf"), float("-inf")
+    for chunk in batch.reshape(len(batch), -1).split(1024) if batch.dim() else [batch]:
+        values = chunk[~chunk.isnan()]
+        if values.numel():
+            low, high = min(low, float(values.amin())), max(high, float(values.amax()))
+    return (low, high) if low <= high else (0.0, 0.0)
 
 
 def uses_module(adapter: ModelAdapter, samples: Samples) -> bool:
     """Whether the suite times `adapter.module()` (tensor inputs, torch module available)."""
     return bool(adapter.capabilities.gradients) and isinstance(samples, torch.Tensor)
+
+
+FRESH_GAP_BYTES = 4096
+"""Bytes between the fresh batches in their shared buffer (`TimedForward.use_fresh`): each one
+starts at another address, aligned as a page is."""
 
 
 class TimedForward:
@@ -67,14 +103,52 @@ class TimedForward:
     ) -> None:
         self._call, self._stage, self._raw = call, stage, batch
         self._batch = stage(batch)
+        self._kept: list[Samples] = []
+        self._slots: list[torch.Tensor] = []
+        self._range = (0.0, 0.0)
 
     def __call__(self) -> object:
         return self._call(self._batch)
 
     def use_fresh(self, step: int) -> None:
-        """From now on, call on `fresh_batch(batch, step)`, staged as the batch was."""
-        self._batch = self._raw  # the previous fresh batch is released first
-        self._batch = self._stage(fresh_batch(self._raw, step))
+        """From now on, call on `fresh_batch(batch, step)`, staged as the batch was.
+
+        Every fresh batch is kept until the check ends, each at its own address (slots of one
+        shared buffer, `FRESH_GAP_BYTES` apart, made while the timed batch is alive): released,
+        the next one got the same `id` and data address, and a model memoising by either
+        answered it from its cache (4 of 5 fresh calls)."""
+        staged, raw = self._batch, self._raw
+        if not isinstance(raw, torch.Tensor) or not isinstance(staged, torch.Tensor):
+            self._batch = raw  # the staged batch is released first
+            self._batch = self._stage(fresh_batch(raw, step))
+            self._kept.append(self._batch)
+            return
+        if not self._slots:  # made while the staged batch lives: another id and address
+            gap = -(-FRESH_GAP_BYTES // staged.element_size())
+            buffer = torch.empty(
+                staged.numel() + gap * FRESH_SLOTS,
+                dtype=staged.dtype,
+                device=staged.device,
+                pin_memory=staged.is_pinned(),
+            )
+            self._slots = [
+                buffer.as_strided(staged.shape, staged.stride(), storage_offset=gap * k)
+                for k in range(FRESH_SLOTS)
+            ]
+            self._range = fresh_range(raw) if raw.is_floating_point() else (0.0, 0.0)
+        del staged
+        self._batch = raw  # the staged batch is released
+        slot = self._slots[step % FRESH_SLOTS]
+        if raw.is_floating_point():  # fresh_batch's values, without a second host copy
+            slot.copy_(raw)
+            slot.mul_(fresh_factor(step)).clamp_(*self._range)
+        else:
+            slot.copy_(raw.roll(step, 0))  # fresh_batch of a tensor that is not floating
+        self._batch = slot
+
+
+FRESH_SLOTS = 8
+"""Slots of the fresh buffer: at least the fresh calls the check makes (`measure.FRESH_CALLS`)."""
 
 
 def _staging(cond: Condition, device: torch.device) -> Callable[[Samples], Samples]:

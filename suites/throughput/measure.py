@@ -33,7 +33,13 @@ from harness.suites.throughput.forward import (
     uses_module,
 )
 from harness.suites.throughput.hardware import environment
-from harness.suites.throughput.memory import available_host_bytes, read_peak_mb, reset_peak
+from harness.suites.throughput.memory import (
+    MB,
+    available_host_bytes,
+    read_peak_mb,
+    reset_peak,
+    resident_mb,
+)
 from harness.suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
@@ -134,6 +140,7 @@ def measure(
         "environment": env,
         "path": "module" if module_path else "logits",
         "weights": weights_type(adapter) if module_path else None,
+        "weights_mb": weights_mb(adapter) if module_path else None,
         "flops_per_sample": fps,
         "flops_note": None if fps is not None else "no torch matmul/conv ops were counted",
         "conditions": entries,
@@ -153,6 +160,13 @@ def weights_type(adapter: ModelAdapter) -> str | None:
         return None
     (dtype,) = types
     return _PRECISION_OF.get(dtype) if dtype != torch.float32 else None
+
+
+def weights_mb(adapter: ModelAdapter) -> float:
+    """MiB of the module's parameters and buffers (each tensor once)."""
+    module = adapter.module()
+    tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    return sum(t.numel() * t.element_size() for t in tensors.values()) / MB
 
 
 def _sweep(
@@ -281,6 +295,7 @@ def _measure_one(
     tokens = int(counted) if counted is not None else None
     with prepared_forward(adapter, batch, cond, device) as fn:
         memory_method = reset_peak(device)
+        resident = resident_mb(device)
         rounds = []
         for r in range(config.rounds):
             warmup = config.warmup_iters if r == 0 else 0
@@ -303,6 +318,7 @@ def _measure_one(
         "execution": execution(adapter, batch),
         "peak_memory_mb": peak,
         "memory_method": memory_method,
+        "resident_mb": resident,
         "tokens_per_batch": tokens,
         "threads": torch.get_num_threads(),
     }

@@ -50,10 +50,25 @@ def read_peak_mb(device: torch.device) -> float:
 
 
 def _vm_hwm_kb() -> int:
+    return _status_kb("VmHWM:")
+
+
+def _status_kb(field: str) -> int:
     for line in _STATUS.read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1])
-    raise ValueError("no VmHWM line in /proc/self/status")
+    raise ValueError(f"no {field} line in /proc/self/status")
+
+
+def resident_mb(device: torch.device) -> float | None:
+    """What the peak starts from, in MiB: on CUDA the memory allocated now, on CPU the process's
+    resident set now (VmRSS; None where it cannot be read). Read right after `reset_peak`."""
+    if device.type == "cuda":
+        return torch.cuda.memory_allocated(device) / MB
+    try:
+        return _status_kb("VmRSS:") * 1024 / MB
+    except (OSError, ValueError):
+        return None
 
 
 def available_host_bytes() -> int | None:

@@ -25,7 +25,7 @@ from harness.stats.intervals import MEDIAN_METHOD, median_ci
 from harness.stats.timing import UNSTABLE, coefficient_of_variation, round_values
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.peaks import lookup_peak
-from harness.suites.throughput.timing import CACHED, cached_outputs, untimed_work
+from harness.suites.throughput.timing import CACHED, cached_outputs, fresh_floor_s, untimed_work
 
 CI_METHOD = MEDIAN_METHOD.replace(", 95%", " over timing rounds, 95%")
 PERCENTILES = (50, 90, 99)
@@ -115,7 +115,17 @@ def build_records(
             add("throughput_samples_per_s", None, 0, context, is_headline, note=note)
             continue
         found = _condition_records(
-            e, context, is_headline, specs, suite, env, fps, config, seed, resamples
+            e,
+            context,
+            is_headline,
+            specs,
+            suite,
+            env,
+            fps,
+            config,
+            seed,
+            resamples,
+            measurement.get("weights_mb"),
         )
         records += found
         if any(UNSTABLE in r.flags or CACHED in r.flags for r in found):
@@ -145,8 +155,8 @@ def _timing_flags(
     if cached:
         flags += (CACHED,)
     cached_note = (
-        f"calls on inputs the model had not seen took at least {1e3 * min(fresh):.3g} ms "
-        f"({len(fresh)} calls) against a median {1e3 * float(np.median(e['times_s'])):.3g} ms on "
+        f"calls on inputs the model had not seen took {1e3 * fresh_floor_s(fresh):.3g} ms "
+        f"or more (all but the quickest of {len(fresh)} calls) against a median {1e3 * float(np.median(e['times_s'])):.3g} ms on "
         "the repeated batch: the model answers a repeated input from a cache, so these timings "
         f"are the cache's, not its forward pass ({CACHED})"
         if cached
@@ -188,10 +198,62 @@ def _half_round_spread(rounds: list[list[float]], batch_size: int) -> float | No
     return None if values is None else coefficient_of_variation(values)
 
 
+def _tail_note(p: int, calls: int) -> str | None:
+    """Whether percentile `p` of `calls` lies between the two slowest calls (linear
+    interpolation: fewer than (200 - p) / (100 - p) calls, 101 for p99), where it reads the
+    slowest call rather than a 1-in-(100 - p) latency."""
+    need = -(-(200 - p) // (100 - p))
+    if calls >= need:
+        return None
+    return (
+        f"p{p} of {calls} calls lies between the two slowest calls (interpolated), not a tail "
+        f"latency; {need} or more timed calls (timed_iters x rounds) resolve it"
+    )
+
+
+def _mib(value: float) -> str:
+    return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def memory_note(e: dict[str, Any], weights_mb: float | None) -> str:
+    """What `peak_memory_mb` measured, and what of it was there before the condition: on CPU
+    the whole process's peak RSS, which holds the interpreter, the harness and every model the
+    run built before (the same tiny model read 502 MiB run first, 693 MiB after one holding
+    200 MB)."""
+    method = str(e.get("memory_method") or "")
+    resident = e.get("resident_mb")
+    parts = [method]
+    if resident is not None and "RSS" in method:
+        parts.append(
+            f"not this model's own memory: {resident:.0f} MiB were resident when the condition "
+            "started (the interpreter, libraries, the harness, this model and every model and "
+            "task this process built before it)"
+        )
+    elif resident is not None:
+        parts.append(
+            f"{_mib(resident)} MiB were allocated when the condition started (its weights and "
+            "anything else this process holds on the device)"
+        )
+    if weights_mb is not None:
+        parts.append(f"its parameters and buffers hold {_mib(weights_mb)} MiB")
+    return "; ".join(p for p in parts if p)
+
+
+LOGITS_NOTE = (
+    "timed through adapter.logits: the adapter's input conversion and output handling are "
+    "part of every call, not only the model's forward pass as for a torch module"
+)
+
+
 def _execution_note(e: dict[str, Any]) -> str | None:
+    """How the calls ran, where a board could read them as a torch forward pass: one sample at
+    a time, or through `adapter.logits` (a model without a torch module: callable,
+    scikit-learn, ONNX, text)."""
     text = e.get("execution") or ""
     if text.startswith("one sample at a time"):
-        return f"batch of {e['batch_size']} inputs executed {text}"
+        return f"batch of {e['batch_size']} inputs executed {text}; {LOGITS_NOTE}"
+    if "adapter.logits" in text:
+        return LOGITS_NOTE
     return None
 
 
@@ -211,6 +273,7 @@ def _condition_records(
     config: ThroughputConfig,
     seed: int,
     resamples: int,
+    weights_mb: float | None = None,
 ) -> list[MetricRecord]:
     rounds = _rounds(e)
     n, b = len(rounds), e["batch_size"]
@@ -248,9 +311,9 @@ def _condition_records(
     add("latency_p50_ms", count=n, **median_of("latency_p50_ms"))
     pct = latency_percentiles_ms(e["times_s"])
     calls = len(e["times_s"])
-    add("latency_p90_ms", pct[90], calls, flags=flags, note=note)
-    add("latency_p99_ms", pct[99], calls, flags=flags, note=note)
-    add("peak_memory_mb", e["peak_memory_mb"], 1, note=e["memory_method"])
+    add("latency_p90_ms", pct[90], calls, flags=flags, note=_join(_tail_note(90, calls), note))
+    add("latency_p99_ms", pct[99], calls, flags=flags, note=_join(_tail_note(99, calls), note))
+    add("peak_memory_mb", e["peak_memory_mb"], 1, note=memory_note(e, weights_mb))
     if "throughput_tokens_per_s" in per_round:
         add("throughput_tokens_per_s", count=n, **median_of("throughput_tokens_per_s"))
     achieved = fps * throughput["value"] / 1e12 if fps is not None else None

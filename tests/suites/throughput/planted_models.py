@@ -99,6 +99,22 @@ class WordCountAdapter:
         return "words"
 
 
+class TokenCachingAdapter(WordCountAdapter):
+    """Answers a batch from a cache keyed by its tokens (whitespace-separated words), as a
+    server's response or prefix cache keyed on token ids does; counts the batches it computed."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[tuple[str, ...], ...], torch.Tensor] = {}
+        self.misses = 0
+
+    def logits(self, inputs: Any) -> torch.Tensor:
+        key = tuple(tuple(s.split()) for s in inputs)
+        if key not in self.seen:
+            self.misses += 1
+            self.seen[key] = super().logits(inputs)
+        return self.seen[key]
+
+
 class CachingLinear(nn.Module):
     """Sleeps `seconds` on an input it has not seen, answers a repeated input from a cache: a
     model (or a remote endpoint with a response cache) that is fast only on repeated inputs."""
@@ -115,6 +131,41 @@ class CachingLinear(nn.Module):
             time.sleep(self.seconds)
             self.seen[key] = self.linear(x)
         return self.seen[key]
+
+
+class IdentityCachingLinear(nn.Module):
+    """Answers an input from a cache keyed by its identity (`id(x)` or `x.data_ptr()`) without
+    holding the input: a naive memo, and one a released input's successor (the same id or
+    address) hits. Counts the calls it computed (`misses`) instead of sleeping."""
+
+    def __init__(self, key: str = "id", features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.key = key
+        self.linear = nn.Linear(features, classes)
+        self.seen: dict[int, torch.Tensor] = {}
+        self.misses = 0
+        self.keys: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        key = id(x) if self.key == "id" else x.data_ptr()
+        self.keys.append(key)
+        if key not in self.seen:
+            self.misses += 1
+            self.seen[key] = self.linear(x.flatten(1))
+        return self.seen[key]
+
+
+class BoundsCheckingLinear(nn.Module):
+    """Refuses inputs outside [0, 1], as a model that validates its declared bounds does."""
+
+    def __init__(self, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.min() < 0 or x.max() > 1:
+            raise ValueError(f"inputs must lie in [0, 1], got max {x.max().item()!r}")
+        return self.linear(x)
 
 
 def one_at_a_time_digits() -> nn.Module:

@@ -25,11 +25,14 @@ from harness.suites.throughput.records import latency_percentiles_ms
 from harness.suites.throughput.timing import time_iterations, untimed_work
 from tests.fixture_models import linear_digits, linear_tabular
 from tests.suites.throughput.planted_models import (
+    BoundsCheckingLinear,
     CachingLinear,
     ClockedModel,
     FailsAbove,
+    IdentityCachingLinear,
     OomAbove,
     SleepyLinear,
+    TokenCachingAdapter,
     WordCountAdapter,
 )
 
@@ -265,6 +268,35 @@ def test_per_sample_adapter_says_how_it_was_executed() -> None:
     assert batched["conditions"][0]["execution"].startswith("batched")
 
 
+def test_a_model_timed_through_logits_says_so() -> None:
+    """A model without a torch module (callable, scikit-learn, ONNX) is timed through
+    `adapter.logits`, its input conversion and output checks included, and shared the column
+    with torch modules timed on their bare forward pass: the same nn.Linear as a numpy callable
+    read 0.046 ms against 0.0125 ms as a torch model at batch 1, and nothing said why."""
+    config = ThroughputConfig(batch_sizes=[2], **FAST)
+    got = _records(measure(WordCountAdapter(), ["a b", "c d e"], config), config)
+    for metric in ("throughput_samples_per_s", "latency_p50_ms", "latency_p99_ms"):
+        assert "timed through adapter.logits" in (got[metric].note or ""), metric
+    module = _records(measure(tabular(linear_tabular()), samples(), config), config)
+    assert "adapter.logits" not in (module["throughput_samples_per_s"].note or "")
+
+
+def test_a_tail_percentile_of_few_calls_says_it_is_the_slowest_calls() -> None:
+    """p99 of the quickstart's 60 timed calls (p90 of fewer than 11) is interpolated between
+    the two slowest calls: the slowest call read as a 1-in-100 latency, with no word of how
+    many calls it came from."""
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=10, rounds=1)
+    model = ClockedModel([0.0] + [0.01] * 10)
+    got = _records(measure(tabular(model), samples(), config, clock=model.clock), config)
+    p99, p90 = got["latency_p99_ms"].note or "", got["latency_p90_ms"].note or ""
+    assert "p99 of 10 calls lies between the two slowest" in p99
+    assert "p90 of 10 calls lies between the two slowest" in p90
+    many = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=101, rounds=1)
+    model = ClockedModel([0.0] + [0.01] * 101)
+    got = _records(measure(tabular(model), samples(), many, clock=model.clock), many)
+    assert "two slowest" not in (got["latency_p99_ms"].note or "")
+
+
 def test_missing_sync_is_detected_from_the_wall_clock() -> None:
     assert untimed_work([0.001] * 10, 0.5)
     assert not untimed_work([0.05] * 10, 0.51)
@@ -292,6 +324,98 @@ def test_a_model_that_caches_repeated_inputs_is_flagged() -> None:
     assert "cached_outputs" not in slow["throughput_samples_per_s"].flags
 
 
+@pytest.mark.parametrize("key", ["id", "data_ptr"])
+@pytest.mark.parametrize("layout", ["eager", "channels_last"])
+def test_every_fresh_call_is_an_input_no_cache_has_seen(key: str, layout: str) -> None:
+    """A model memoising by `id(x)` or `x.data_ptr()` escaped `cached_outputs`: each fresh
+    batch was released before the next was built, so the next one got the same id and
+    address, and 4 of the 5 fresh calls hit the cache (measured: 5.26 ms, then 0.024 ms and
+    less, against a 0.004 ms median; the quickest decides). Every fresh call must now miss."""
+    from harness.suites.throughput.measure import FRESH_CALLS
+
+    model = IdentityCachingLinear(key, features=64)
+    adapter = TorchModuleAdapter.from_module(model, name="m", input_shape=(1, 8, 8))
+    config = ThroughputConfig(batch_sizes=[64], variants=[layout], **FAST)  # type: ignore[list-item]
+    x = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    (entry,) = measure(adapter, x, config)["conditions"]
+    assert len(entry["fresh_times_s"]) == FRESH_CALLS
+    (
+        *_,
+        timed,
+    ) = model.keys[:-FRESH_CALLS]
+    fresh = model.keys[-FRESH_CALLS:]
+    assert len(set(fresh)) == FRESH_CALLS and timed not in fresh
+
+
+def test_one_quick_fresh_call_does_not_hide_a_cache() -> None:
+    """One fresh batch that takes the id or address of an input the memo saw before is
+    answered from its cache; the rule took the quickest fresh call, so that one hid it."""
+    from harness.suites.throughput.timing import cached_outputs
+
+    timed = [4e-6] * 10
+    assert cached_outputs(timed, [5.3e-3, 5.3e-3, 3.1e-5, 5.3e-3, 5.3e-3])
+    assert not cached_outputs(timed, [5.3e-3, 5.3e-3, 4e-6, 5.3e-3, 4e-6])  # two: not a cache
+    assert not cached_outputs(timed, [1.6e-4, 5e-6, 5e-6, 5e-6, 5e-6])  # one delayed call
+    assert cached_outputs(timed, [5.3e-3])
+
+
+def test_cpu_peak_memory_says_what_was_resident_before_and_the_weights() -> None:
+    """CPU peak_memory_mb is the whole process's peak RSS, and the runner keeps every model it
+    built: the same tiny Linear read 502.5 MiB run first and 693.0 MiB run after a model
+    holding 200 MB, beside that model's 692.1, with a note naming only the measure. The note
+    now gives what was resident when the condition started and the model's own weights."""
+    model = torch.nn.Linear(10, 2)  # 22 float32 values: 88 bytes
+    model.register_buffer("blob", torch.zeros(1 << 18))  # 1 MiB
+    config = ThroughputConfig(batch_sizes=[4], **FAST)
+    result = measure(tabular(model), samples(), config)
+    (entry,) = result["conditions"]
+    assert entry["resident_mb"] > 0
+    assert result["weights_mb"] == pytest.approx((88 + (1 << 20)) / (1 << 20))
+    note = _records(result, config)["peak_memory_mb"].note or ""
+    assert "not this model's own memory" in note
+    assert f"{entry['resident_mb']:.0f} MiB were resident when the condition started" in note
+    assert "its parameters and buffers hold 1.0 MiB" in note
+
+
+def test_fresh_inputs_stay_within_the_batchs_range() -> None:
+    """The fresh inputs scaled every value by 1 + k x 2^-20, so a pixel at the task's upper
+    bound 1.0 became 1.000001: a model that validates its declared bounds [0, 1] failed the
+    throughput job with a traceback (`ValueError: inputs must lie in [0, 1], got max
+    1.0000009536743164`), though suites promise inputs within the task's bounds."""
+    from harness.suites.throughput.measure import FRESH_CALLS
+
+    x = torch.tensor([[0.0, 0.5, 1.0] * 3 + [0.25]] * 4)
+    for k in range(1, FRESH_CALLS + 1):
+        fresh = fresh_batch(x, k)
+        assert isinstance(fresh, torch.Tensor)
+        assert fresh.min() >= 0 and fresh.max() <= 1
+        assert (fresh[:, 1] != x[:, 1]).all()  # still new inputs
+    gaps = torch.tensor([[float("nan"), 1.0, float("inf"), -2.0]])
+    fresh = fresh_batch(gaps, 3)
+    assert isinstance(fresh, torch.Tensor) and fresh[0, 0].isnan() and fresh[0, 2] == float("inf")
+    assert -2.0 <= fresh[0, 3] < -1.99999 and 0.99999 < fresh[0, 1] < 1.0
+    config = ThroughputConfig(batch_sizes=[2, 4], variants=["eager"], **FAST)
+    result = measure(tabular(BoundsCheckingLinear()), x, config)
+    assert [len(e["fresh_times_s"]) for e in result["conditions"]] == [FRESH_CALLS] * 2
+
+
+def test_fresh_texts_are_new_tokens() -> None:
+    """Fresh texts were the texts plus trailing spaces, which tokenizers drop: a cache keyed on
+    the tokens (a server's response or prefix cache) answered every fresh call and escaped
+    `cached_outputs`. Each fresh text now has its words rotated (the same words, so the same
+    tokens to compute), and every fresh batch misses such a cache."""
+    from harness.suites.throughput.measure import FRESH_CALLS
+
+    texts = ["the movie was really very good", "a dull and long film that never ends", "fine"]
+    model = TokenCachingAdapter()
+    config = ThroughputConfig(batch_sizes=[3], **FAST)
+    (entry,) = measure(model, texts, config)["conditions"]
+    assert len(entry["fresh_times_s"]) == FRESH_CALLS
+    assert model.misses == 1 + FRESH_CALLS  # the timed batch (the FLOP count is a torch one)
+    assert fresh_batch(["a b c", "d"], 1) == ["b c a ", "d "]
+    assert sorted(fresh_batch(["a b c"], 2)[0].split()) == ["a", "b", "c"]
+
+
 def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
     x = torch.tensor([[0.0, 1e-3, 0.5, 1.0, -2.0]])
     one, two = fresh_batch(x, 1), fresh_batch(x, 2)
@@ -300,7 +424,7 @@ def test_fresh_batches_are_new_inputs_of_the_same_cost() -> None:
     assert torch.allclose(one, x, rtol=1e-5) and one[0, 0] == 0  # no subnormal from a 0
     tiny = torch.finfo(torch.float32).tiny
     assert not ((one != 0) & (one.abs() < tiny)).any()
-    assert fresh_batch(["a b", "c"], 2) == ["a b  ", "c  "]
+    assert fresh_batch(["a b", "c"], 2) == ["a b  ", "c  "]  # 2 words rotated by 2
     ids = torch.tensor([[1, 2], [3, 4], [5, 6]])
     assert fresh_batch(ids, 1).tolist() == [[5, 6], [1, 2], [3, 4]]
 

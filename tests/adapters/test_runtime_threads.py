@@ -1,0 +1,69 @@
+"""Runtimes outside torch follow the job's thread count, as torch's and BLAS's pools do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tests.adapters.builders import build
+
+
+def _session_threads(adapter: object) -> int:
+    session = adapter._session  # type: ignore[attr-defined]
+    return int(session.get_session_options().intra_op_num_threads)
+
+
+def test_an_onnx_session_runs_with_the_jobs_threads(onnx_path: Path) -> None:
+    """A session opened without `threads:` took ONNX Runtime's default pool (the machine's
+    physical cores) while `harness run` gave the job one thread and the throughput records said
+    `threads=1`: the same graph read 90,278 samples/s at the default and 172,594 with
+    `threads: 1` on a busy 2-core machine, in one column labelled threads=1. It now runs with
+    the job's count (torch's intra-op threads), and `threads:` still wins."""
+    old = torch.get_num_threads()
+    x = torch.rand(3, 1, 8, 8)
+    try:
+        adapter = build("onnx", {"path": str(onnx_path), "input_shape": [1, 8, 8]}, Path("."))
+        for n in (1, 2, 1):
+            torch.set_num_threads(n)
+            adapter.logits(x)
+            assert _session_threads(adapter) == n
+        fixed = build(
+            "onnx", {"path": str(onnx_path), "input_shape": [1, 8, 8], "threads": 3}, Path(".")
+        )
+        torch.set_num_threads(1)
+        fixed.logits(x)
+        assert _session_threads(fixed) == 3
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_a_parallel_sklearn_estimator_runs_with_the_jobs_threads(tmp_path: Path) -> None:
+    """A random forest saved with `n_jobs=-1` predicted on every core through joblib threads
+    (threadpoolctl does not reach them: 7 threads seen under threadpool_limits(1)) while the
+    job had one thread and the throughput records said threads=1. Its `n_jobs` (at any depth
+    of a pipeline) now follows the job's count; an estimator left at n_jobs=None is untouched."""
+    import joblib
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = torch.rand(40, 10, generator=torch.Generator().manual_seed(0))
+    y = (x[:, 0] > 0.5).long().numpy()
+    forest = RandomForestClassifier(n_estimators=3, n_jobs=-1, random_state=0)
+    joblib.dump(make_pipeline(StandardScaler(), forest).fit(x.numpy(), y), tmp_path / "rf.joblib")
+    joblib.dump(LogisticRegression().fit(x.numpy(), y), tmp_path / "lr.joblib")
+    fields = {"allow_pickle": True, "input_shape": [10], "modality": "tabular"}
+    old = torch.get_num_threads()
+    try:
+        rf = build("sklearn", {"path": str(tmp_path / "rf.joblib"), **fields}, Path("."))
+        lr = build("sklearn", {"path": str(tmp_path / "lr.joblib"), **fields}, Path("."))
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            rf.logits(x)
+            lr.logits(x)
+            assert rf._estimator.get_params()["randomforestclassifier__n_jobs"] == n  # type: ignore[attr-defined]
+            assert lr._estimator.n_jobs is None  # type: ignore[attr-defined]
+    finally:
+        torch.set_num_threads(old)
