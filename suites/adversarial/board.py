@@ -85,6 +85,9 @@ def attack_words(context: Mapping[str, object]) -> str:
 # (`feature_space.small_budget_note`, `mixed_scale_note`): caveats on robust accuracy.
 SMALL_BUDGETS = "budgets in input units are small against"
 MIXED_SCALES = "budgets in input units mean different things"
+# How the note begins of a tabular task whose categorical or whole-number features the attacks
+# move to values no row can hold (`feature_space.unrealisable_note`): a caveat on robust accuracy.
+UNREALISABLE = "the attacks move features continuously"
 
 # robust accuracy at the task's headline threat model(s), the worst case over attacks if run
 HEADLINE = HeadlineSpec(
@@ -95,7 +98,11 @@ HEADLINE = HeadlineSpec(
     words=attack_words,
     prefer=ENSEMBLE,
     preferred="worst case over attacks",
-    caveats=(settings_note(SMALL_BUDGETS), settings_note(MIXED_SCALES)),
+    caveats=(
+        settings_note(SMALL_BUDGETS),
+        settings_note(MIXED_SCALES),
+        settings_note(UNREALISABLE),
+    ),
 )
 
 BOARD = SuiteBoard(

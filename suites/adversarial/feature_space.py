@@ -35,7 +35,7 @@ from harness.core.adapter import AdapterHooks, Capabilities, InputSpec, ModelAda
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError
 from harness.core.task import Task
-from harness.suites.adversarial.board import MIXED_SCALES, SMALL_BUDGETS
+from harness.suites.adversarial.board import MIXED_SCALES, SMALL_BUDGETS, UNREALISABLE
 from harness.suites.adversarial.budgets import Norm
 
 EpsUnits = Literal["input", "feature_range"]
@@ -229,6 +229,48 @@ def mixed_scale_note(
         f"deviations and the second by that share of one ({moves}), so robust accuracy there "
         "measures the budget on the small-scale features more than the model; give eps as a "
         "share of each feature's range with suites.adversarial.eps_units: feature_range"
+    )
+
+
+def unrealisable_note(task: Task, x: torch.Tensor | None = None) -> str | None:
+    """A board note when the attacks can move a tabular task's features to values no real row
+    holds: its categorical features (`Task.categorical_features`: one-hot and ordinal codes, which
+    an attack sets to 0.3 of a category or two categories at once) and the features that vary and
+    hold whole numbers in every evaluated row (a count moved to 3.2). Every attack treats each
+    feature as continuous within its box, so robust accuracy counts such inputs as adversarial and
+    can sit below robust accuracy over inputs a real row could have. None when there are none
+    (constant features cannot move: their box pins them). `x`: the evaluated inputs (default
+    `task.all_inputs()`)."""
+    if task.modality != "tabular" or len(task) == 0:
+        return None
+    names = task.feature_names
+    x = (task.all_inputs() if x is None else x).reshape(len(task), -1).double()
+    if len(names) != x.shape[1]:
+        return None
+    categorical = set(task.categorical_features)
+    varies = (x.max(dim=0).values > x.min(dim=0).values).tolist()
+    whole = (x == x.round()).all(dim=0).tolist()
+    cats = [n for n, v in zip(names, varies, strict=True) if n in categorical and v]
+    ints = [
+        n for n, v, w in zip(names, varies, whole, strict=True) if n not in categorical and v and w
+    ]
+    if not cats and not ints:
+        return None
+
+    def listed(kind: str, found: list[str]) -> str:
+        shown = ", ".join(repr(n) for n in found[:4])
+        more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+        return f"{len(found)} {kind} ({shown}{more})"
+
+    kinds = [
+        *([listed("categorical feature(s)", cats)] if cats else []),
+        *([listed("whole-number feature(s)", ints)] if ints else []),
+    ]
+    return settings_note(
+        f"{UNREALISABLE} within each feature's range, so on task {task.name!r} they can set "
+        f"{' and '.join(kinds)} to values no row holds (a fraction of a category, two categories "
+        "at once, a fractional count); robust accuracy counts such inputs as adversarial and can "
+        "sit below robust accuracy over inputs a real row could have"
     )
 
 

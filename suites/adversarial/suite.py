@@ -62,6 +62,7 @@ from harness.suites.adversarial.feature_space import (
     feature_spread,
     mixed_scale_note,
     small_budget_note,
+    unrealisable_note,
 )
 from harness.suites.adversarial.forward import Forward
 from harness.suites.adversarial.frozen import frozen_parameters
@@ -255,6 +256,9 @@ class AdversarialSuite(Suite):
             )
             if spread is not None and note is not None
         ]
+        realisable = unrealisable_note(task)
+        if realisable is not None:
+            scale_notes.append(realisable)
         if space is not None:  # per-feature ranges: the attacks work in `space` (feature_space.py)
             task, adapter = space.task(task), space.adapter(adapter)
         plan = plan_attacks(resolved, cfg, adapter)
