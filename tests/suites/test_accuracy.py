@@ -425,3 +425,26 @@ def test_nll_says_when_a_label_probability_of_zero_was_floored() -> None:
         num_classes=3,
     )
     assert "infinite" not in (fine.metric("nll").note or "")
+
+
+def test_a_declared_probability_on_a_bin_edge_stays_in_its_bin() -> None:
+    # 0.6 = 9/15 belongs to bin (8/15, 9/15]; read back through float32 log-probabilities it is
+    # 0.600000004 and fell into (9/15, 10/15] with the 0.65s: ECE 0.125 instead of 0.225
+    import harness
+
+    probs = np.array([[0.6, 0.4], [0.6, 0.4], [0.65, 0.35], [0.65, 0.35]])
+    x = np.arange(4, dtype=np.float32)[:, None]
+    model = harness.callable_model(
+        lambda v: probs[v[:, 0].astype(int)], outputs="probabilities", name="edge"
+    )
+    got = harness.evaluate(
+        model, data=(x, np.array([0, 1, 0, 0])), device="cpu", bootstrap_resamples=0, name="toy"
+    )
+    by_hand = (abs(0.5 - 0.6) * 2 + abs(1.0 - 0.65) * 2) / 4
+    assert got.metric("ece").value == pytest.approx(by_hand, abs=1e-6)
+    assert calibration.confidence_bins(np.array([0.6 + 4e-9, 0.6 + 1e-3, 1.0, 0.0])).tolist() == [
+        8,
+        9,
+        14,
+        0,
+    ]
