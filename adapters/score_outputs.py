@@ -16,7 +16,7 @@ import torch
 from harness.adapters.binary_logit import logit_pair
 from harness.core.errors import ModelOutputError
 from harness.core.model_calls import check_forward_output
-from harness.core.probability_outputs import sum_tolerance
+from harness.core.probability_outputs import PROBABILITY_FLOOR, sum_tolerance
 
 OutputKind = Literal["logits", "probabilities", "decision", "binary_logit"]
 PROB_TOLERANCE = 1e-3
@@ -71,7 +71,7 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
                 f"model {model!r} declares outputs: probabilities but its rows are not "
                 f"probability vectors (max |row sum - 1| = {worst:.3g}); set outputs: logits"
             )
-        array = np.log(np.clip(array, 1e-12, None))
+        array = np.log(np.clip(array, PROBABILITY_FLOOR, None))
     return torch.from_numpy(_float32(array, model))
 
 

@@ -49,7 +49,7 @@ from harness.core.errors import DatasetError
 from harness.core.metric_record import MetricRecord, spec_record
 from harness.core.probability_outputs import COLUMN as PROBABILITY_COLUMN
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
-from harness.core.probability_outputs import probability_rows
+from harness.core.probability_outputs import PROBABILITY_FLOOR, probability_rows
 from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteConfig, SuiteResult
 from harness.core.task import Task
@@ -245,6 +245,8 @@ class AccuracySuite(Suite):
                 flags = (*flags, tie_breaks.FLAG)
             if name == "top1_acc":
                 note = _joined(note, top1_ties.note("top-1"))
+            elif name == "nll":
+                note = _joined(note, _floored_note(extras["nll"]))
             elif name == "top5_acc":
                 top5_ties = tie_breaks.tie_range(
                     extras["top5_acc"] > 0, _tied(frame, tie_breaks.TOP5_COLUMN, n)
@@ -310,6 +312,24 @@ def _tied(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
     if column not in frame.columns:
         return np.zeros(n, dtype=bool)
     return frame[column].to_numpy(bool)
+
+
+FLOORED_NLL = -float(np.log(PROBABILITY_FLOOR))  # 27.63: a declared probability of 0
+
+
+def _floored_note(nll: np.ndarray) -> str | None:
+    """Samples whose NLL is that of a label probability of exactly 0 raised to
+    PROBABILITY_FLOOR before the logarithm (within float32's rounding of its log): their own NLL
+    is infinite, so the mean is a floor, not the model's NLL."""
+    floored = int((np.abs(nll - FLOORED_NLL) <= 1e-4).sum())
+    if not floored:
+        return None
+    return (
+        f"{floored} sample(s) score NLL {FLOORED_NLL:.2f}, as a probability of exactly 0 for the "
+        f"label does once raised to {PROBABILITY_FLOOR:g} before the logarithm: where the model "
+        "gave 0, its own NLL is infinite and this mean is a lower bound (scikit-learn's log_loss "
+        "clips at 2.2e-16: 36.04 per such sample)"
+    )
 
 
 def _joined(*notes: str | None) -> str | None:

@@ -22,6 +22,10 @@ from harness.core.calibration_flags import FLAG as FLAG
 from harness.core.calibration_flags import all_probabilities as all_probabilities
 
 PROBABILITY_ATOL = 1e-4
+PROBABILITY_FLOOR = 1e-12
+"""A declared probability of exactly 0 (a decision tree's) is raised to this before the logarithm
+(adapters' score_outputs): a label given 0 counts NLL -log(1e-12) = 27.63, where the model's own
+NLL is infinite; the accuracy suite's NLL note counts such samples."""
 REDUCED_PRECISION: tuple[tuple[torch.dtype, float], ...] = (
     (torch.float16, 2.0**-11),
     (torch.bfloat16, 2.0**-8),

@@ -113,7 +113,13 @@ class EvaluationResult(Evaluation):
             keys = sorted({m.key for m in self.metrics if suite in (None, m.suite)})
             shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
             where = f" in suite {suite!r}" if suite is not None else ""
-            raise UnknownMetricError(f"key: no metric {key!r}{where}; have {shown}")
+            why = (
+                " (top-5 accuracy is reported only on tasks of more than 5 classes: with 5 or "
+                "fewer every label is in the top 5)"
+                if key == "top5_acc" and "accuracy" in self.results
+                else ""
+            )
+            raise UnknownMetricError(f"key: no metric {key!r}{where}{why}; have {shown}")
         suites = list(dict.fromkeys(name for name, _ in found))
         if len(suites) > 1:
             raise UnknownMetricError(

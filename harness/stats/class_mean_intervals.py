@@ -17,7 +17,8 @@ Wilson's score interval at an effective sample size, as a proportion of n_eff in
 - times Korn & Graubard's (z / t_df)^2 with a Welch-Satterthwaite df over the classes (few
   samples in the classes that carry the variance: a wider interval).
 
-Macro-F1 follows scikit-learn's label set (classes with samples or predictions). A class that is
+Macro-F1 follows scikit-learn's label set (classes with samples or predictions; the note names a
+class with neither, which is left out). A class that is
 predicted but has no samples scores F1 = 0 in the sample although its population F1 may be
 anything: the upper bound allows 1 for each such class (1/K each) and the record says so.
 Balanced accuracy averages the classes that have samples (scikit-learn's definition); a class
@@ -182,16 +183,26 @@ def _note(c: np.ndarray, metric: ClassMetric, present: np.ndarray) -> str | None
             + ", ".join(map(str, missing[:10]))
             + (" ..." if len(missing) > 10 else "")
         )
+    parts: list[str] = []
+    unseen = np.flatnonzero(~present)
+    if len(unseen):  # scikit-learn's default label set; labels=range(k) would count them as 0
+        parts.append(
+            f"over the {int(present.sum())} of {k} classes with samples or predictions "
+            "(scikit-learn's f1_score(average='macro') label set); class(es) "
+            + ", ".join(map(str, unseen[:10]))
+            + (" ..." if len(unseen) > 10 else "")
+            + " have neither and are left out"
+        )
     orphans = np.flatnonzero(present & (rows == 0))
-    if not len(orphans):
-        return None
-    return (
-        f"{len(orphans)} class(es) predicted but without samples ("
-        + ", ".join(map(str, orphans[:10]))
-        + (" ..." if len(orphans) > 10 else "")
-        + "): F1 0 here, unknown in the population; the interval's upper end allows up to 1 for "
-        "each"
-    )
+    if len(orphans):
+        parts.append(
+            f"{len(orphans)} class(es) predicted but without samples ("
+            + ", ".join(map(str, orphans[:10]))
+            + (" ..." if len(orphans) > 10 else "")
+            + "): F1 0 here, unknown in the population; the interval's upper end allows up to 1 "
+            "for each"
+        )
+    return "; ".join(parts) if parts else None
 
 
 def balanced_accuracy(

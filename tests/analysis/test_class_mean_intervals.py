@@ -76,6 +76,16 @@ def test_class_without_samples_is_named() -> None:
     assert f1.ci is not None and f1.ci[1] == 1.0  # the class's population F1 may be up to 1
 
 
+def test_macro_f1_says_it_leaves_out_a_class_never_seen() -> None:
+    # class 2 has neither samples nor predictions: scikit-learn's default label set leaves it
+    # out (0.667), labels=[0, 1, 2] counts it as F1 0 (0.444); the record must say which
+    y, p = np.array([0, 1, 0, 1, 1, 0]), np.array([0, 1, 0, 0, 1, 0])
+    f1 = macro_f1(y, p, 3)
+    assert f1.value == pytest.approx(f1_score(y, p, average="macro"))
+    assert f1.classes == 2
+    assert f1.note is not None and "2 of 3 classes" in f1.note and "class(es) 2" in f1.note
+
+
 def test_confusion_matrix_grows_to_the_labels_seen() -> None:
     assert confusion_matrix([0, 3], [3, 3], 2).shape == (4, 4)
 

@@ -100,3 +100,9 @@ def test_a_module_a_function_uses_is_identified_as_the_module_adapter_identifies
     before = callable_fingerprint(using(net), "n")
     net.temperature = 2.0  # a plain attribute: not in the state dict
     assert callable_fingerprint(using(net), "n") != before
+
+
+def test_top5_on_a_task_of_few_classes_says_why_it_is_absent() -> None:
+    got = harness.evaluate(linear, data=(X, Y), **FAST)  # 3 classes: every label is in the top 5
+    with pytest.raises(HarnessError, match="more than 5 classes"):
+        got.metric("top5_acc")

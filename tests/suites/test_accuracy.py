@@ -398,3 +398,53 @@ def test_top5_ties_go_to_the_lowest_class_index_with_many_classes(
     frame = res.table.to_pandas()
     assert frame["top5_correct"].tolist() == [True, True, True, False]
     assert frame[tie_breaks.TOP5_COLUMN].tolist() == [True, True, False, True]
+
+
+def test_nll_says_when_a_label_probability_of_zero_was_floored() -> None:
+    # a probability of exactly 0 for the label is raised to 1e-12 before the logarithm: that
+    # sample counts NLL 27.63 where the model's own NLL is infinite; the record must say so
+    import harness
+
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.5, 0.5, 0.0], [0.2, 0.2, 0.6]])
+    x = np.arange(4, dtype=np.float32)[:, None]
+    model = harness.callable_model(
+        lambda v: probs[v[:, 0].astype(int)], outputs="probabilities", name="zero"
+    )
+    got = harness.evaluate(
+        model, data=(x, np.array([0, 1, 2, 2])), device="cpu", bootstrap_resamples=0, name="toy"
+    )
+    nll = got.metric("nll")
+    assert nll.value == pytest.approx((-np.log([0.7, 0.8, 1e-12, 0.6])).mean(), rel=1e-6)
+    assert nll.note is not None and "1 sample(s)" in nll.note and "infinite" in nll.note
+    fine = harness.evaluate(
+        model,
+        data=(x[:2], np.array([0, 1])),
+        device="cpu",
+        bootstrap_resamples=0,
+        name="toy2",
+        num_classes=3,
+    )
+    assert "infinite" not in (fine.metric("nll").note or "")
+
+
+def test_a_declared_probability_on_a_bin_edge_stays_in_its_bin() -> None:
+    # 0.6 = 9/15 belongs to bin (8/15, 9/15]; read back through float32 log-probabilities it is
+    # 0.600000004 and fell into (9/15, 10/15] with the 0.65s: ECE 0.125 instead of 0.225
+    import harness
+
+    probs = np.array([[0.6, 0.4], [0.6, 0.4], [0.65, 0.35], [0.65, 0.35]])
+    x = np.arange(4, dtype=np.float32)[:, None]
+    model = harness.callable_model(
+        lambda v: probs[v[:, 0].astype(int)], outputs="probabilities", name="edge"
+    )
+    got = harness.evaluate(
+        model, data=(x, np.array([0, 1, 0, 0])), device="cpu", bootstrap_resamples=0, name="toy"
+    )
+    by_hand = (abs(0.5 - 0.6) * 2 + abs(1.0 - 0.65) * 2) / 4
+    assert got.metric("ece").value == pytest.approx(by_hand, abs=1e-6)
+    assert calibration.confidence_bins(np.array([0.6 + 4e-9, 0.6 + 1e-3, 1.0, 0.0])).tolist() == [
+        8,
+        9,
+        14,
+        0,
+    ]
