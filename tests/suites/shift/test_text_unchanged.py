@@ -8,33 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from harness.run.api import evaluate
+from tests.suites.shift.text_reviews import BOW, reviews_task
 
 
 def test_a_text_family_that_changes_no_text_is_not_applicable(tmp_path: Path) -> None:
     texts = ["这部电影很好看我很喜欢", "这部电影很无聊不推荐"] * 10
     labels = [1, 0] * 10
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "r.csv", index=False)
-    task = {
-        "name": "reviews-zh",
-        "source": str(tmp_path / "r.csv"),
-        "split": "test",
-        "modality": "text",
-        "input_column": "text",
-        "label_column": "label",
-        "class_names": ["neg", "pos"],
-    }
-    model = {
-        "name": "bow",
-        "adapter": "callable",
-        "callable": "tests.suites.adversarial.text.planted:bag_of_words_scores",
-        "outputs": "probabilities",
-        "modality": "text",
-    }
+    task = reviews_task(tmp_path, "reviews-zh", texts, labels)
     out = evaluate(
-        model,
+        BOW,
         task=task,
         suites={"shift": {"text": ["typo", "casing"], "severities": [1, 5]}},
         device="cpu",

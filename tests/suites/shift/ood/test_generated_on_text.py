@@ -6,33 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from harness.run.api import evaluate
+from tests.suites.shift.text_reviews import BOW, reviews_task
 
 
 def test_generated_noise_in_a_list_is_a_note_on_a_text_task(tmp_path: Path) -> None:
     texts = ["a good film", "great", "a bad film", "awful and boring"] * 5
     labels = [1, 1, 0, 0] * 5
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "r.csv", index=False)
-    task = {
-        "name": "reviews",
-        "source": str(tmp_path / "r.csv"),
-        "split": "test",
-        "modality": "text",
-        "input_column": "text",
-        "label_column": "label",
-        "class_names": ["neg", "pos"],
-    }
-    model = {
-        "name": "bow",
-        "adapter": "callable",
-        "callable": "tests.suites.adversarial.text.planted:bag_of_words_scores",
-        "outputs": "probabilities",
-        "modality": "text",
-    }
+    task = reviews_task(tmp_path, "reviews", texts, labels)
     out = evaluate(
-        model,
+        BOW,
         task=task,
         suites={
             "shift": {
