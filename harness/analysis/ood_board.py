@@ -8,8 +8,8 @@ and the score distributions behind the headline detector (no torch; renders noth
   (`detection.delong_paired`): on each set, the headline detector against every other detector
   of the same model, and every two models on the headline detector (their rows matched by
   sample id); on a set whose inputs repeat, over its distinct inputs (the copies of one input
-  one cluster, `detection.OOD_INPUT`). The p-values are Holm-adjusted over every comparison of the board, as the other
-  boards' paired tests are. A detector whose AUROC on the set carries a reliability flag (the
+  one cluster, `detection.OOD_INPUT`). The p-values are Holm-adjusted over every comparison of
+  the board, as the other boards' paired tests are. A detector whose AUROC on the set carries a reliability flag (the
   scores of a model returning probabilities) is not compared, as the model comparison leaves
   flagged numbers out: the score columns the test reads do not carry the flag.
 - `ScoreHistogram`: the headline detector's scores on the test set and on each OOD set.

@@ -14,7 +14,7 @@ Every check names the argument at fault (`data`, `bounds`, `class_names`, `group
 
 from __future__ import annotations
 
-import numbers as numbers_abc
+import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -248,15 +248,15 @@ def _numbers_as_numbers(values: pd.Series, label: str) -> pd.Series:
     reads them as two texts."""
     if values.dtype != object or len(values) == 0:
         return values
-    kinds = [isinstance(v, bool | np.bool_) for v in values]
-    numbers = [
-        not kind and isinstance(v, numbers_abc.Real) for kind, v in zip(kinds, values, strict=True)
+    is_bool = [isinstance(v, bool | np.bool_) for v in values]
+    is_number = [
+        not b and isinstance(v, numbers.Real) for b, v in zip(is_bool, values, strict=True)
     ]
-    if all(numbers):
+    if all(is_number):
         # numpy's promotion, as the array of these numbers: ints stay ints, any float makes floats
         return pd.Series(np.asarray(values.tolist()), index=values.index, name=values.name)
-    if any(kinds) and any(numbers):
-        row = next(i for i, n in enumerate(numbers) if n)
+    if any(is_bool) and any(is_number):
+        row = is_number.index(True)
         raise InMemoryDataError(
             f"groups: column {label!r} mixes true/false values and numbers (row {row}: "
             f"{values.iloc[row]!r}); give one kind of value"

@@ -423,7 +423,6 @@ def _placement_interval(
     value = float(v10.mean())
     var_in = float(np.var(v10, ddof=1) / m)
     var_outs = [float(np.var(b, ddof=1)) / (len(b) * j * j) for b in v01s]
-    variance = var_in + sum(var_outs)
     set_values = [float(b.mean()) for b in v01s]  # each set's AUROC
     sizes: list[float] = [float(len(b)) for b in v01s]
     influences = list(v01s)
