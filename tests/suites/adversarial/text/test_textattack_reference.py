@@ -16,6 +16,7 @@ Skipped, with the reason, when textattack is not installed (textattack_setup.py)
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
@@ -34,6 +35,9 @@ from tests.suites.adversarial.text.reference_model import Reference, reference
 
 N_TEXTS = 30
 STANDARD = TEXT_PRESETS["standard"]
+
+
+_PROBE = logging.getLogger("harness.tests.textattack_probe")
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +99,19 @@ def _at_least_as_strong(
         q.sum() / hit.sum(),
         their_q.sum() / their_hit.sum(),
     )
+
+
+def test_importing_textattack_leaves_our_loggers_enabled(ta: Any) -> None:
+    """TextAttack's import disables every logger that exists (`dictConfig` with
+    `disable_existing_loggers` on): ours must come back, or later tests' `caplog` sees nothing.
+    `_PROBE` was created when this module was collected, before the fixture imported it."""
+    assert not _PROBE.disabled
+    disabled = [
+        name
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and logger.disabled and name.startswith("harness")
+    ]
+    assert disabled == []
 
 
 def test_char_attack_at_least_matches_deepwordbug(ta: Any, ref: Reference) -> None:

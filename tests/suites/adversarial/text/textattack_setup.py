@@ -9,6 +9,9 @@ compare with):
 - `flair` (part-of-speech and NER tagging; its install pulls gensim and boto3 and its taggers are
   downloads) is imported at module level but only used by POS/NER constraints: a stand-in module
   that raises when used takes its place when flair is not installed;
+- its import configures logging with `disable_existing_loggers` left on, which silences every
+  logger already created in the process (ours included, so later tests' `caplog` saw nothing):
+  the loggers enabled before the import are enabled again after it;
 - TextFooler's counter-fitted embeddings and Universal Sentence Encoder (downloads) are not used:
   the word-level comparison gives TextAttack our candidate set through a `WordSwap` subclass.
 Install (Makefile, `make install`): pip install --no-deps textattack==0.3.11 plus the few
@@ -17,6 +20,7 @@ packages its imports need (listed in the Makefile).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import types
@@ -79,8 +83,15 @@ def import_textattack(folder: Path) -> Any | None:
     import nltk
 
     nltk.data.path.insert(0, str(folder / "nltk_data"))
+    enabled = [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.disabled
+    ]
     import textattack
 
+    for logger in enabled:  # its dictConfig disabled every logger that existed
+        logger.disabled = False
     return textattack
 
 
