@@ -95,3 +95,22 @@ def test_the_summary_says_which_numbers_are_from_an_earlier_run(tmp_path: Path) 
     assert line.startswith("> note: ") and line.endswith("its numbers here are from an earlier run")
     end = run_end_text([head], run_dir=str(root), width=None)
     assert said in end and "from an earlier run" in end
+
+
+def test_the_reports_front_page_says_which_numbers_are_from_an_earlier_run(
+    tmp_path: Path,
+) -> None:
+    """index.html shows the headline boards but none of their notes: an earlier run's numbers
+    stood there as the latest run's. The task page says it once (its board notes)."""
+    root = tmp_path / "results"
+    write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
+    _later(write_synthetic_run(root, run_id="new-2", models={"m1": 0.9, "m2": 0.8}, extras=True))
+    site = tmp_path / "site"
+    code, _, err = cli("report", root, "--out", site)
+    assert code == 0, err
+    said = "m1: suite fairness failed in the latest run that ran it"
+    index = (site / "index.html").read_text()
+    assert said in index and "its numbers here are from an earlier run" in index
+    (task_page,) = [p for p in site.glob("task-*.html")] or [None]
+    assert task_page is not None
+    assert task_page.read_text().count(said) == 1
