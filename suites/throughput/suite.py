@@ -8,11 +8,13 @@ environment and every condition's status go into the artifacts.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
 
 from harness.core.adapter import ModelAdapter
+from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError, SpecError
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -63,7 +65,7 @@ class ThroughputSuite(Suite):
         if len(task) == 0:
             raise DatasetError(f"task {task.name!r} has no samples to build batches from")
         samples = base_samples(task, seed=ctx.seed)
-        notes: list[str] = []
+        notes: list[str] = _oversubscribed(self.config.cpu_threads, adapter.device)
         result: dict[str, Any] | None = None
         if self.isolated(adapter.device):
             try:
@@ -88,6 +90,29 @@ class ThroughputSuite(Suite):
         return SuiteResult(
             table=None, metrics=records, artifacts={"measurement": result}, notes=notes + more
         )
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask), else the machine's CPU count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _oversubscribed(threads: int | None, device: torch.device) -> list[str]:
+    """A note when `cpu_threads` asks for more threads than the cores this process may use:
+    the timing then measures threads sharing cores, not what that many cores would give."""
+    cores = usable_cores()
+    if threads is None or device.type != "cpu" or threads <= cores:
+        return []
+    return [
+        caveat_note(
+            f"cpu_threads {threads} is above the {cores} CPU core(s) this process may use: the timing "
+            f"measures {threads} threads sharing {cores} core(s) (oversubscribed), not what "
+            f"{threads} cores would give; set suites.throughput.cpu_threads to at most {cores}"
+        )
+    ]
 
 
 def _refuse_nothing_measured(measurement: dict[str, Any]) -> None:

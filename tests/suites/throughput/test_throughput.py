@@ -250,6 +250,27 @@ def test_cpu_threads_sets_torch_threads_while_measuring_and_restores_them() -> N
         torch.set_num_threads(before)
 
 
+def test_cpu_threads_above_the_usable_cores_are_said_in_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """timm's benchmark habit of asking for more threads than the machine has measures threads
+    sharing cores (oversubscribed): the job says so, naming the key and both counts."""
+    import harness.suites.throughput.suite as throughput_suite
+
+    monkeypatch.setattr(throughput_suite, "usable_cores", lambda: 2)
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    for threads, said in ((3, True), (2, False), (None, False)):
+        suite = ThroughputSuite({"batch_sizes": [2], "cpu_threads": threads, **FAST})
+        out = suite.run(adapter, digits().head(8), RunContext(bootstrap_resamples=20))
+        notes = [n for n in out.notes if "cpu_threads" in n]
+        assert bool(notes) == said, (threads, out.notes)
+    assert notes == [] and said is False
+    suite = ThroughputSuite({"batch_sizes": [2], "cpu_threads": 3, **FAST})
+    out = suite.run(adapter, digits().head(8), RunContext(bootstrap_resamples=20))
+    (note,) = [n for n in out.notes if "cpu_threads" in n]
+    assert "cpu_threads 3" in note and "2 CPU core(s)" in note and "oversubscribed" in note
+
+
 def test_per_sample_adapter_says_how_it_was_executed() -> None:
     """An adapter that does not batch (the int8 variant) is not labelled as batched."""
     from harness.core.adapter import Capabilities
