@@ -248,6 +248,17 @@ class AccuracySuite(Suite):
                 flags = (*flags, tie_breaks.FLAG)
             if name == "top1_acc":
                 note = _joined(note, top1_ties.note("top-1"))
+            elif name == "balanced_acc":
+                ties = tie_breaks.balanced_tie_range(correct, tied, labels, k)
+                note = _joined(note, ties.note("top-1", "balanced accuracy"))
+            elif name == "macro_f1" and top1_ties.tied:
+                best = tie_breaks.best_macro_f1(labels, predictions, tied, k)
+                note = _joined(
+                    note,
+                    f"{top1_ties.tied} of {n} samples tie their label's score with another "
+                    "class's (top-1); ties go to the lowest class index; broken toward the "
+                    f"label, macro-F1 would be {best:.4g}",
+                )
             elif name == "nll":
                 note = _joined(note, _floored_note(extras["nll"]))
             elif name == "top5_acc":

@@ -61,13 +61,15 @@ class TieRange:
             return True
         return self.width > (ci[1] - ci[0]) / 2
 
-    def note(self, what: str) -> str | None:
+    def note(self, what: str, metric: str | None = None) -> str | None:
+        """`what`: the ties' kind (top-1, top-5); `metric`: the number's name (default: the
+        `what` accuracy)."""
         if self.tied == 0:
             return None
         return (
             f"{self.tied} of {self.n} samples tie their label's score with another class's "
             f"({what}); ties go to the lowest class index, and over every tie-break the "
-            f"{what} accuracy lies in [{self.low:.4g}, {self.high:.4g}]"
+            f"{metric or what + ' accuracy'} lies in [{self.low:.4g}, {self.high:.4g}]"
         )
 
 
@@ -85,3 +87,34 @@ def tie_range(correct: np.ndarray, tied: np.ndarray) -> TieRange:
         low=(hits - tied_hits) / n,
         high=(hits + tied_misses) / n,
     )
+
+
+def balanced_tie_range(
+    correct: np.ndarray, tied: np.ndarray, labels: np.ndarray, k: int
+) -> TieRange:
+    """Balanced accuracy's range over tie-breaks: each class's recall over its own samples, every
+    tied sample counted wrong, then right (a per-sample choice, so both ends are reached);
+    averaged over the classes present, as `calibration.classification_stats` does."""
+    n = len(correct)
+    counts = np.bincount(labels, minlength=k)
+    present = counts > 0
+    if n == 0 or not present.any():
+        return TieRange(tied=0, n=0, low=0.0, high=0.0)
+    hits = np.bincount(labels, weights=correct, minlength=k)
+    tied_hits = np.bincount(labels, weights=tied & correct, minlength=k)
+    tied_misses = np.bincount(labels, weights=tied & ~correct, minlength=k)
+    low = ((hits - tied_hits)[present] / counts[present]).mean()
+    high = ((hits + tied_misses)[present] / counts[present]).mean()
+    return TieRange(tied=int(tied.sum()), n=n, low=float(low), high=float(high))
+
+
+def best_macro_f1(labels: np.ndarray, predictions: np.ndarray, tied: np.ndarray, k: int) -> float:
+    """Macro-F1 with every tie broken toward the label: its highest value over tie-breaks (a
+    tied sample predicted right adds a true positive to its class and takes a false positive
+    from another, and a class predicted only through wrong ties leaves the average). F1 is
+    averaged over the classes in the labels or the predictions, as scikit-learn's is."""
+    best = np.where(tied, labels, predictions)
+    tp = np.bincount(labels[best == labels], minlength=k).astype(np.float64)
+    denom = np.bincount(labels, minlength=k) + np.bincount(best, minlength=k)
+    present = denom > 0
+    return float((2 * tp[present] / denom[present]).mean())

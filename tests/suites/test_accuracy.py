@@ -298,6 +298,45 @@ def test_decided_by_tie_against_every_tie_break(k: int) -> None:
     assert found.high == stacked.any(axis=0).mean()
 
 
+def test_balanced_accuracy_and_macro_f1_ranges_over_every_per_sample_tie_break() -> None:
+    """Brute force against scikit-learn: 8 samples whose label ties one other class, each broken
+    either way (256 tie-breaks). Balanced accuracy's range and macro-F1's highest value (every
+    tie broken toward the label) are what the notes give."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 4, size=40)
+    predictions = np.where(rng.random(40) < 0.6, labels, rng.integers(0, 4, size=40))
+    tied = np.zeros(40, dtype=bool)
+    tied[rng.choice(40, size=8, replace=False)] = True
+    rivals = (labels + 1 + rng.integers(0, 3, size=40)) % 4  # the other class in each tie
+    idx = np.flatnonzero(tied)
+    predictions[idx] = np.minimum(labels[idx], rivals[idx])  # argmax: the lowest index wins
+    balanced, macro = [], []
+    for choice in itertools.product((False, True), repeat=len(idx)):
+        p = predictions.copy()
+        p[idx] = np.where(choice, labels[idx], rivals[idx])
+        balanced.append(balanced_accuracy_score(labels, p))
+        macro.append(f1_score(labels, p, average="macro"))
+    correct = predictions == labels
+    found = tie_breaks.balanced_tie_range(correct, tied, labels, 4)
+    assert found.low == pytest.approx(min(balanced), abs=1e-12)
+    assert found.high == pytest.approx(max(balanced), abs=1e-12)
+    assert tie_breaks.best_macro_f1(labels, predictions, tied, 4) == pytest.approx(
+        max(macro), abs=1e-12
+    )
+
+
+def test_a_constant_models_balanced_accuracy_and_macro_f1_notes_say_what_ties_move() -> None:
+    """They carry tied_scores like top-1, and now say by how much: balanced accuracy over every
+    tie-break lies in [0, 1]; macro-F1 with every tie broken toward the label is 1."""
+    by_name = {m.metric: m for m in _run(_Constant()) if not m.context.get("class")}
+    balanced = by_name["balanced_acc"].note
+    assert balanced is not None and "balanced accuracy lies in [0, 1]" in balanced
+    macro = by_name["macro_f1"].note
+    assert macro is not None and "broken toward the label, macro-F1 would be 1" in macro
+
+
 def _sklearn_run(estimator: object, tmp_path: Path, method: str = "auto") -> list[MetricRecord]:
     """`estimator` fitted on digits after the first 300, saved with joblib and read by the
     sklearn adapter; the accuracy suite on the first 300."""
