@@ -23,7 +23,12 @@ from pydantic import (
 
 from harness.core.bin_edges import edges_problem
 from harness.core.input_types import loose_value
-from harness.core.validation import NAME_PATTERN, StrictModel, group_column_problem
+from harness.core.validation import (
+    NAME_PATTERN,
+    RESERVED_COLUMNS,
+    StrictModel,
+    group_column_problem,
+)
 
 ImageTransformName = Literal["imagenet-eval"]
 DEFAULT_MISSING: tuple[str, ...] = ("", "?")
@@ -225,6 +230,12 @@ class TaskSpec(StrictModel):
                 raise ValueError(
                     f"group_columns: {column!r} is the label column (label_column); per-class "
                     "results are harness groups --by label, so leave it out of group_columns"
+                )
+            if column in RESERVED_COLUMNS:  # it replaced the labels, ids or inputs
+                raise ValueError(
+                    f"group_columns: {column!r} is the name of a column the harness keeps every "
+                    f"task's rows in ({', '.join(RESERVED_COLUMNS)}); rename that column of "
+                    "your data"
                 )
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":

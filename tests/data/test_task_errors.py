@@ -185,6 +185,29 @@ def test_a_group_column_that_would_read_as_an_intersection_is_refused(
         )
 
 
+@pytest.mark.parametrize("modality", ["tabular", "text", "image"])
+@pytest.mark.parametrize("column", ["label", "sample_id", "input"])
+def test_a_group_column_named_like_the_harness_own_columns_is_refused(
+    column: str, modality: str
+) -> None:
+    """The loaders keep each task's rows as sample_id, label and input, and put the group
+    columns beside them. With label_column: target, a CSV group column `label` replaced the
+    labels (tabular: every job failed with "AttributeError: 'list' object has no attribute
+    'to'"; text: silently dropped, the fairness job skipped as "no group columns"), `sample_id`
+    replaced the sample ids (accuracy failed on duplicate ids, fairness completed on the group
+    values as ids) and `input` failed every job on a schema mismatch (probe38)."""
+    with pytest.raises(ValidationError, match=rf"group_columns: {column!r} is the name of a col"):
+        TaskSpec.model_validate(
+            {
+                "name": "t",
+                "source": "x.csv",
+                "modality": modality,
+                "label_column": "target",
+                "group_columns": ["sex", column],
+            }
+        )
+
+
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
