@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
+from harness.core.group_order import group_names
 from harness.present.leaderboard_view import split_key, split_qualifiers
 from harness.present.metric_names import MetricWords, qualifier_words
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
@@ -117,9 +118,10 @@ def _labelled(quals: list[str], labels: Mapping[str, Mapping[str, str]]) -> list
     -> `group=under 40` when `age_band` declares one), as the other pages name groups."""
     parts = dict(q.partition("=")[::2] for part in quals for q in split_qualifiers(part, "/") if q)
     by, group = parts.get("group_by"), parts.get("group")
-    label = labels.get(by or "", {}).get(group or "")
-    if label is None:
+    declared = labels.get(by or "", {})
+    if group is None or group not in declared:
         return quals
+    label = group_names([*declared, group], declared)[group]
     return [
         "/".join(
             f"group={label}" if q == f"group={group}" else q for q in split_qualifiers(part, "/")
