@@ -106,7 +106,8 @@ def split_qualifiers(text: str, sep: str) -> list[str]:
     start `name=`, or repeats a name already read to its right (a key names each once), is part
     of the value on its left: `group=[40, 50),group_by=age_bin` has the group `[40, 50)`,
     `group=a,group_by=g,group_by=g` the group `a,group_by=g`, and `group=Asian/Pacific Islander`
-    the one group. A value that reads as a qualifier of a new name still splits there."""
+    the one group; the first piece always starts a qualifier, so `class=x,class=y` is the class
+    `x,class=y`. A value that reads as a qualifier of a new name still splits there."""
     out: list[str] = []
     seen: set[str] = set()
     pending: list[str] = []  # pieces (right to left) of the value of a qualifier further left
@@ -118,8 +119,16 @@ def split_qualifiers(text: str, sep: str) -> list[str]:
         seen.add(name.group(0))
         out.append(sep.join([piece, *reversed(pending)]))
         pending = []
-    if pending:  # no qualifier to its left: the text before the first `name=` as it is
-        out.append(sep.join(reversed(pending)))
+    if pending:
+        # a key's first piece always starts a qualifier: one that repeats the name of the
+        # qualifier after it starts that qualifier (class `x,class=y`); else it stands alone
+        first = _QUALIFIER_NAME.match(pending[-1])
+        after = _QUALIFIER_NAME.match(out[-1]) if out else None
+        text = sep.join(reversed(pending))
+        if first and after and first.group(0) == after.group(0):
+            out[-1] = f"{text}{sep}{out[-1]}"
+        else:
+            out.append(text)
     return out[::-1]
 
 

@@ -51,3 +51,12 @@ def test_plain_keys_split_as_before() -> None:
         "worst case over attacks",
         "L-inf 0.1",
     ]
+
+
+def test_a_class_name_with_a_comma_keeps_its_whole_name() -> None:
+    """The first qualifier of a key is always a real one: class `x,class=y` read as class `y`."""
+    key = "class_acc[class=x,class=y]"
+    assert split_key(key) == ("class_acc", ["class=x,class=y"])
+    assert qualifier_words(split_key(key)[1]) == ["class x,class=y"]
+    labels, _legend = column_labels([key, "class_acc[class=y]"])
+    assert labels[key] != labels["class_acc[class=y]"]
