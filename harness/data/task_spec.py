@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -386,6 +387,18 @@ def _refuse_repeats(spec: TaskSpec) -> None:
             if value in seen:
                 raise ValueError(f"{key} names {value!r} twice; {fix}")
             seen.add(value)
+        texts = [v for v in values or () if isinstance(v, str)]
+        composed = [unicodedata.normalize("NFC", v) for v in texts]
+        if len(set(composed)) < len(composed):  # `café` composed and decomposed print alike
+            twice, form = next(
+                (v, c)
+                for v, c in zip(texts, composed, strict=True)
+                if composed.count(c) > 1 and v != c
+            )
+            raise ValueError(
+                f"{key} names {form!r} twice (written two ways that print alike: "
+                f"{ascii(twice)} is Unicode's decomposed form of {ascii(form)}); {fix}"
+            )
 
 
 def _refuse_empty_lists(spec: TaskSpec) -> None:

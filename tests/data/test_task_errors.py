@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +184,24 @@ def test_a_group_column_that_would_read_as_an_intersection_is_refused(
         TaskSpec.model_validate(
             {"name": "t", "source": "x", "modality": "tabular", "group_columns": columns}
         )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("class_names", ["cafe\u0301", "caf\u00e9"]),
+        ("group_columns", ["r\u00e9gion", "re\u0301gion"]),
+        ("feature_columns", ["\u00c5", "A\u030a"]),
+    ],
+)
+def test_names_that_differ_only_in_unicode_composition_are_refused(key: str, value: list) -> None:
+    """class_names ['cafe\u0301', 'caf\u00e9'] ran: two classes that printed as `café` in every
+    board, report and CSV (`class_acc[class=café]` twice), told apart by nothing (probe38)."""
+    composed = unicodedata.normalize("NFC", value[0])
+    with pytest.raises(
+        ValidationError, match=rf"{key} names {composed!r} twice \(written two ways"
+    ):
+        TaskSpec.model_validate({"name": "t", "source": "x.csv", "modality": "tabular", key: value})
 
 
 @pytest.mark.parametrize("modality", ["tabular", "text", "image"])

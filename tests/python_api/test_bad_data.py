@@ -445,6 +445,10 @@ CASES = {
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
         r"^class_names: 2 names for num_classes=10",
     ),
+    "class names that print alike": (  # café composed and decomposed (probe38)
+        dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
+        r"^class_names: holds 'café' twice \(written two ways that print alike",
+    ),
 }
 
 
