@@ -27,12 +27,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # (U+202E reverses the rest of a table row, numbers included) and zero-width characters (two
 # models that look the same), and the line and paragraph separators
 _TERMINAL_CONTROL = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufffe\uffff]"
 )
 # the invisible formatting characters among them: shown as escapes in every format (HTML,
 # Markdown, figures, JUnit too), since U+202E draws `evil (n=50)` as `(05=n) live` in a figure
-# label or reverses the rest of a report's note, and `good\u200b` looks like `good`
-_INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+# label or reverses the rest of a report's note, and `good\u200b` looks like `good`; with the
+# noncharacters U+FFFE and U+FFFF, which XML 1.0 forbids (a JUnit report holding one does not parse)
+_INVISIBLE = re.compile(
+    r"[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufffe\uffff]"
+)
 _TERMINAL_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # Markdown: characters that make markup anywhere in a line (code, emphasis, links, strikethrough,
 # table cells); `_` only where it can open or close emphasis (not inside a word: `top1_acc` stays)

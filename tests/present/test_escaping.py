@@ -4,13 +4,17 @@ as formulas, terminal text cannot act on the terminal, HTML text is text."""
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.check_policy import MetricRule
 from harness.present.escaping import csv_cell, md_code, md_text, slug, strip_control, terminal_text
 from harness.present.figure_style import axis_label, label, plain_label
+from harness.present.junit import render_junit
 from harness.present.templating import environment
 from tests.present.markdown_check import live_links, tags_and_text
 from tests.present.synthetic import write_synthetic_run
@@ -168,3 +172,21 @@ def test_the_report_and_markdown_board_show_invisible_characters(tmp_path: Path)
         assert "\u202e" not in text and "\u200b" not in text, page.name
     summary = (tmp_path / "site" / "summary.md").read_text(encoding="utf-8")
     assert "\u202e" not in summary and "\u200b" not in summary
+
+
+def test_the_junit_report_parses_whatever_the_names_hold() -> None:
+    """A group value `x\\uffff` (XML 1.0 forbids U+FFFE and U+FFFF) made `harness check --junit`
+    write a file no XML parser reads ("not well-formed (invalid token)"): CI lost the gate's
+    report (probe38)."""
+    key = "group_acc[group=x\uffff,group_by=g]"
+    row = CheckRow(
+        "m\ufffe", "t", "fairness", key, 0.9, 0.5, "fail", "regression y\uffff",
+        test="interval_z", p_value=0.001, p_adjusted=0.01, rule=MetricRule(alpha=0.05),
+    )  # fmt: skip
+    report = CheckReport(rows=[row], method="m", baseline=Path("b"), current=Path("c"))
+    case = ET.fromstring(render_junit(report).split("\n", 1)[1]).find("testcase")
+    assert case is not None
+    assert case.get("name") == "fairness: group_acc[group=x\\uffff,group_by=g]"
+    assert case.get("classname") == "harness.t.m\\ufffe"
+    assert strip_control("x\uffff") == "x\\uffff" and md_text("\ufffe") == "\\\\ufffe"
+    assert terminal_text("x\uffff") == "x\\uffff"
