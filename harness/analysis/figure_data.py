@@ -26,7 +26,7 @@ from harness.analysis.caveats import caveats
 from harness.analysis.leaderboard import Board
 from harness.analysis.paired_forms import rows_cell_mean
 from harness.core.group_context import GroupContext
-from harness.core.group_order import value_order
+from harness.core.group_order import group_names, value_order
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import GROUP_PREFIX, SampleTable
 from harness.core.suite_board import Curve
@@ -121,7 +121,7 @@ def group_figures(
         per_model = {m: dict(v) for m, v in sorted(found[by].items())}
         declared = labels.get(by, {})
         values = value_order({v for per in per_model.values() for v in per}, list(declared))
-        shown = {v: str(declared.get(v, v)) for v in values}
+        shown = group_names(values, declared)
         out.append(GroupFigure(by, values, shown, per_model, source[by]))
     return out
 

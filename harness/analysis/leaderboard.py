@@ -21,6 +21,7 @@ from typing import Any
 from harness.analysis import paired_tests
 from harness.core.board_notes import is_board_note, is_truncation_note
 from harness.core.errors import ResultsError
+from harness.core.group_order import group_names
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
@@ -172,10 +173,15 @@ def worst_groups(job: StoredJob, rec: MetricRecord) -> list[WorstGroup]:
         and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
     ]
     labels = job.record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
-    return [
-        WorstGroup(str(labels.get(str(m.context["group"]), m.context["group"])), m.n)
-        for m in groups
+    values = [
+        str(m.context["group"])
+        for m in job.metrics
+        if m.metric == per_group
+        and m.condition == rec.condition
+        and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
     ]
+    names = group_names(values, labels)
+    return [WorstGroup(names[str(m.context["group"])], m.n) for m in groups]
 
 
 @dataclass

@@ -38,6 +38,7 @@ from harness.analysis.headline import HeadlineBoard
 from harness.core.class_context import ClassContext
 from harness.core.errors import ResultsError
 from harness.core.group_context import GroupContext
+from harness.core.group_order import group_names
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
@@ -387,8 +388,9 @@ def _slices(job: StoredJob, fa: pd.DataFrame, fb: pd.DataFrame) -> list[SliceDif
     for col in groups:
         by = col[len(GROUP_PREFIX) :]
         readable: Mapping[str, str] = summary.group_labels.get(by, {})
+        value_names = group_names([str(v) for v in clean[col].dropna().unique()], readable)
         for value, rows in clean.groupby(col, dropna=True, observed=True):
-            shown = readable.get(str(value), str(value))
+            shown = value_names[str(value)]
             out.append(_slice_diff(suite, "group", f"{by}: {shown}", CLEAN, rows))
     for cond in sorted(set(conditions) - {CLEAN}):
         out.append(_slice_diff(suite, "condition", str(cond), str(cond), frame[conditions == cond]))

@@ -10,7 +10,8 @@ stored summaries keep their keys sorted), then as text. No torch.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -35,3 +36,13 @@ def value_order(values: Iterable[str], declared: Sequence[str] = ()) -> list[str
         return (2, 0.0, value)
 
     return sorted(set(values), key=key)
+
+
+def group_names(values: Iterable[str], declared: Mapping[str, str]) -> dict[str, str]:
+    """Each group value's name as shown: its declared label (`group_labels`), else itself. A
+    name shown for more than one value (two values labelled alike, or a label that is another
+    value's own name) keeps the value beside it, `same (a)`, so distinct groups never read
+    alike in a figure, a note or a comparison."""
+    shown = {v: str(declared.get(v, v)) for v in dict.fromkeys(values)}
+    count = Counter(shown.values())
+    return {v: s if count[s] == 1 or s == v else f"{s} ({v})" for v, s in shown.items()}

@@ -15,6 +15,9 @@ from harness.core.input_types import loose_values, not_kind
 UNKNOWN_KEY = "unknown key (not allowed here)"
 # the names a spec gives its tasks, models, run and protocol (they name folders and files)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
+# the columns every loaded task keeps its rows in (`harness.core.task.SAMPLE_ID`, the labels, the
+# inputs); a group column of the same name would replace them
+RESERVED_COLUMNS = ("sample_id", "label", "input")
 
 
 def group_column_problem(name: str) -> str | None:

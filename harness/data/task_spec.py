@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,12 @@ from pydantic import (
 
 from harness.core.bin_edges import edges_problem
 from harness.core.input_types import loose_value
-from harness.core.validation import NAME_PATTERN, StrictModel, group_column_problem
+from harness.core.validation import (
+    NAME_PATTERN,
+    RESERVED_COLUMNS,
+    StrictModel,
+    group_column_problem,
+)
 
 ImageTransformName = Literal["imagenet-eval"]
 DEFAULT_MISSING: tuple[str, ...] = ("", "?")
@@ -226,6 +232,12 @@ class TaskSpec(StrictModel):
                     f"group_columns: {column!r} is the label column (label_column); per-class "
                     "results are harness groups --by label, so leave it out of group_columns"
                 )
+            if column in RESERVED_COLUMNS:  # it replaced the labels, ids or inputs
+                raise ValueError(
+                    f"group_columns: {column!r} is the name of a column the harness keeps every "
+                    f"task's rows in ({', '.join(RESERVED_COLUMNS)}); rename that column of "
+                    "your data"
+                )
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":
             tabular_only.append("missing_rows")
@@ -375,6 +387,18 @@ def _refuse_repeats(spec: TaskSpec) -> None:
             if value in seen:
                 raise ValueError(f"{key} names {value!r} twice; {fix}")
             seen.add(value)
+        texts = [v for v in values or () if isinstance(v, str)]
+        composed = [unicodedata.normalize("NFC", v) for v in texts]
+        if len(set(composed)) < len(composed):  # `café` composed and decomposed print alike
+            twice, form = next(
+                (v, c)
+                for v, c in zip(texts, composed, strict=True)
+                if composed.count(c) > 1 and v != c
+            )
+            raise ValueError(
+                f"{key} names {form!r} twice (written two ways that print alike: "
+                f"{ascii(twice)} is Unicode's decomposed form of {ascii(form)}); {fix}"
+            )
 
 
 def _refuse_empty_lists(spec: TaskSpec) -> None:

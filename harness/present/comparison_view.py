@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.analysis.model_comparison import ModelComparison, PairedDiff, SliceDiff
-from harness.present.leaderboard_view import split_key
+from harness.core.group_order import group_names
+from harness.present.leaderboard_view import split_key, split_qualifiers
 from harness.present.metric_names import MetricWords, qualifier_words
 from harness.present.number_format import interval_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, model_page, provenance_href, task_page
@@ -115,13 +116,16 @@ def _href(comp: ModelComparison, model: str, suite: str) -> str:
 def _labelled(quals: list[str], labels: Mapping[str, Mapping[str, str]]) -> list[str]:
     """A key's qualifiers with its group's value replaced by the task's label for it (`group=<40`
     -> `group=under 40` when `age_band` declares one), as the other pages name groups."""
-    parts = dict(q.partition("=")[::2] for part in quals for q in part.split("/") if q)
+    parts = dict(q.partition("=")[::2] for part in quals for q in split_qualifiers(part, "/") if q)
     by, group = parts.get("group_by"), parts.get("group")
-    label = labels.get(by or "", {}).get(group or "")
-    if label is None:
+    declared = labels.get(by or "", {})
+    if group is None or group not in declared:
         return quals
+    label = group_names([*declared, group], declared)[group]
     return [
-        "/".join(f"group={label}" if q == f"group={group}" else q for q in part.split("/"))
+        "/".join(
+            f"group={label}" if q == f"group={group}" else q for q in split_qualifiers(part, "/")
+        )
         for part in quals
     ]
 

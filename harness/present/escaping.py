@@ -4,7 +4,8 @@ Everything that came from a spec, a dataset or a results file is untrusted (mode
 metadata, group values, notes). Per format:
 
 - HTML: Jinja2 autoescape does the escaping; `strip_control` (the environment's `finalize`)
-  drops control characters first (`harness.present.templating`).
+  drops control characters first (`harness.present.templating`) and shows the invisible
+  bidirectional and zero-width characters as escapes (`\\u202e`), as every format does.
 - Markdown: `md_text` makes one inert line: a `|` or newline cannot break a table, HTML stays
   text, and no link, image, emphasis or URL autolink (`https://`, `www.`) can render.
 - CSV: `csv_cell` neutralises spreadsheet formulas (OWASP: prefix with a single quote).
@@ -26,7 +27,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # (U+202E reverses the rest of a table row, numbers included) and zero-width characters (two
 # models that look the same), and the line and paragraph separators
 _TERMINAL_CONTROL = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufffe\uffff]"
+)
+# the invisible formatting characters among them: shown as escapes in every format (HTML,
+# Markdown, figures, JUnit too), since U+202E draws `evil (n=50)` as `(05=n) live` in a figure
+# label or reverses the rest of a report's note, and `good\u200b` looks like `good`; with the
+# noncharacters U+FFFE and U+FFFF, which XML 1.0 forbids (a JUnit report holding one does not parse)
+_INVISIBLE = re.compile(
+    r"[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufffe\uffff]"
 )
 _TERMINAL_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # Markdown: characters that make markup anywhere in a line (code, emphasis, links, strikethrough,
@@ -43,8 +51,10 @@ _MD_WWW = re.compile(r"(?i)(?<![a-z0-9])(www)\.")
 
 
 def strip_control(value: Any) -> str:
-    """The text of `value` without control characters (tab and newlines kept)."""
-    return _CONTROL.sub("", str(value))
+    """The text of `value` without control characters (tab and newlines kept), its invisible
+    bidirectional and zero-width characters shown as escapes (`\\u202e`, `\\u200b`) as the
+    terminal shows them."""
+    return _INVISIBLE.sub(_terminal_escape, _CONTROL.sub("", str(value)))
 
 
 def md_text(value: Any) -> str:

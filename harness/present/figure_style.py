@@ -60,9 +60,11 @@ plt.rcParams.update(
 
 
 def label(text: object, limit: int = 48) -> str:
-    """Untrusted text as a plain matplotlib label (no mathtext, one line, bounded length)."""
+    """Untrusted text as a plain matplotlib label (no mathtext, one line, bounded length). A
+    leading `_` gets a space before it: matplotlib leaves such labels out of every legend."""
     s = strip_control(text).replace("\n", " ").replace("\r", " ").replace("$", r"\$")
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    s = s if len(s) <= limit else s[: limit - 1] + "…"
+    return " " + s if s.startswith("_") else s
 
 
 def plain_label(text: object, limit: int = 48) -> str:

@@ -19,6 +19,7 @@ Tables are written by `harness.present.tables`.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -88,11 +89,47 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str], at_chance: bool
 
 
 def split_key(key: str) -> tuple[str, list[str]]:
-    """`metric[q1,q2]` -> ("metric", ["q1", "q2"])."""
+    """`metric[q1,q2]` -> ("metric", ["q1", "q2"]); a group value holding a comma stays whole
+    (`split_qualifiers`)."""
     if key.endswith("]") and "[" in key:
         metric, _, rest = key.partition("[")
-        return metric, [q for q in rest[:-1].split(",") if q]
+        return metric, [q for q in split_qualifiers(rest[:-1], ",") if q]
     return key, []
+
+
+_QUALIFIER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?==)")
+
+
+def split_qualifiers(text: str, sep: str) -> list[str]:
+    """`text` split at `sep` into `name=value` qualifiers. Values come from data (group values,
+    bin labels) and may hold `sep`, so the pieces are read from the right: a piece that does not
+    start `name=`, or repeats a name already read to its right (a key names each once), is part
+    of the value on its left: `group=[40, 50),group_by=age_bin` has the group `[40, 50)`,
+    `group=a,group_by=g,group_by=g` the group `a,group_by=g`, and `group=Asian/Pacific Islander`
+    the one group; the first piece always starts a qualifier, so `class=x,class=y` is the class
+    `x,class=y`. A value that reads as a qualifier of a new name still splits there."""
+    out: list[str] = []
+    seen: set[str] = set()
+    pending: list[str] = []  # pieces (right to left) of the value of a qualifier further left
+    for piece in reversed(text.split(sep)):
+        name = _QUALIFIER_NAME.match(piece)
+        if name is None or name.group(0) in seen:
+            pending.append(piece)
+            continue
+        seen.add(name.group(0))
+        out.append(sep.join([piece, *reversed(pending)]))
+        pending = []
+    if pending:
+        # a key's first piece always starts a qualifier: one that repeats the name of the
+        # qualifier after it starts that qualifier (class `x,class=y`); else it stands alone
+        first = _QUALIFIER_NAME.match(pending[-1])
+        after = _QUALIFIER_NAME.match(out[-1]) if out else None
+        text = sep.join(reversed(pending))
+        if first and after and first.group(0) == after.group(0):
+            out[-1] = f"{text}{sep}{out[-1]}"
+        else:
+            out.append(text)
+    return out[::-1]
 
 
 def column_labels(columns: list[str]) -> tuple[dict[str, str], list[str]]:

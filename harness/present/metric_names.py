@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from harness.core.suite_board import SuiteBoard, metric_labels
 from harness.core.threat_model import NORM_WORDS, eps_text
 from harness.present.attack_names import attack_words
-from harness.present.leaderboard_view import split_key
+from harness.present.leaderboard_view import split_key, split_qualifiers
 
 # qualifiers that describe the machine or the run, not the quantity
 _QUIET = ("device=", "device_name=", "threads=", "copy_mode=", "variant=eager", "precision=fp32")
@@ -36,7 +36,7 @@ class MetricWords:
         metric, quals = split_key(key)
         parts = []
         for part in quals:
-            for q in part.split("/"):
+            for q in split_qualifiers(part, "/"):
                 if not q or q.startswith(_QUIET) or q == "attack=ensemble":
                     continue
                 name, _, value = q.partition("=")
@@ -55,7 +55,7 @@ class MetricWords:
 def qualifier_words(quals: list[str]) -> list[str]:
     """A key's qualifiers in words: `group_by=sex` -> `by sex`, `attack=ensemble/norm=linf/
     eps=0.1` -> `worst case over attacks`, `L-inf 0.1`, `attack=linf_apgd_ce` -> `APGD-CE`."""
-    parts = dict(q.partition("=")[::2] for part in quals for q in part.split("/") if q)
+    parts = dict(q.partition("=")[::2] for part in quals for q in split_qualifiers(part, "/") if q)
     out: list[str] = []
     attack = parts.pop("attack", None)
     if attack is not None:

@@ -775,6 +775,15 @@ def _text_value(key: str, value: object) -> str | None:
     """A name passed from Python (`name`, `model_name`): text, or None for the default."""
     if value is not None and not isinstance(value, str):
         raise SpecError(f"{key}: expected a string, got {type(value).__name__} {value!r}")
+    if value and not value.strip():  # an empty string is the default name; a blank one is not
+        what = "model" if key == "model_name" else "task"
+        raise SpecError(f"{key}: {value!r} is blank; name the {what} (or leave {key} out)")
+    lone = next((c for c in value or "" if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if lone is not None:  # no file, table or report can hold it (UTF-8 cannot encode it)
+        raise SpecError(
+            f"{key}: {value!r} holds a lone surrogate (U+{ord(lone):04X}), which no results "
+            "file can hold; pass the name as valid Unicode text"
+        )
     return value
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import SupportsIndex, cast
@@ -27,12 +28,12 @@ import torch
 
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
-from harness.core.validation import group_column_problem
+from harness.core.validation import RESERVED_COLUMNS, group_column_problem
 from harness.data.table_columns import arrow_dataset
 
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
-_RESERVED = (SAMPLE_ID, "input", "label")
+_RESERVED = RESERVED_COLUMNS  # sample_id, label, input
 MEMORY_SOURCE = "python:in-memory"  # the `source` of every task built here
 
 
@@ -150,6 +151,13 @@ def _label_space(
     names = None if class_names is None else tuple(str(c) for c in class_names)
     if names is not None and len(set(names)) != len(names):
         raise InMemoryDataError("class_names: holds a name twice")
+    composed = [unicodedata.normalize("NFC", n) for n in names or ()]
+    if len(set(composed)) != len(composed):  # `café` composed and decomposed print alike
+        twice = next(c for c in composed if composed.count(c) > 1)
+        raise InMemoryDataError(
+            f"class_names: holds {twice!r} twice (written two ways that print alike: Unicode's "
+            "composed and decomposed forms); give each class its own name"
+        )
     if num_classes is not None and names is not None and len(names) != num_classes:
         raise InMemoryDataError(
             f"class_names: {len(names)} names for num_classes={num_classes}; give one per class"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,47 @@ def test_a_group_column_that_would_read_as_an_intersection_is_refused(
     with pytest.raises(ValidationError, match=message):
         TaskSpec.model_validate(
             {"name": "t", "source": "x", "modality": "tabular", "group_columns": columns}
+        )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("class_names", ["cafe\u0301", "caf\u00e9"]),
+        ("group_columns", ["r\u00e9gion", "re\u0301gion"]),
+        ("feature_columns", ["\u00c5", "A\u030a"]),
+    ],
+)
+def test_names_that_differ_only_in_unicode_composition_are_refused(key: str, value: list) -> None:
+    """class_names ['cafe\u0301', 'caf\u00e9'] ran: two classes that printed as `café` in every
+    board, report and CSV (`class_acc[class=café]` twice), told apart by nothing (probe38)."""
+    composed = unicodedata.normalize("NFC", value[0])
+    with pytest.raises(
+        ValidationError, match=rf"{key} names {composed!r} twice \(written two ways"
+    ):
+        TaskSpec.model_validate({"name": "t", "source": "x.csv", "modality": "tabular", key: value})
+
+
+@pytest.mark.parametrize("modality", ["tabular", "text", "image"])
+@pytest.mark.parametrize("column", ["label", "sample_id", "input"])
+def test_a_group_column_named_like_the_harness_own_columns_is_refused(
+    column: str, modality: str
+) -> None:
+    """The loaders keep each task's rows as sample_id, label and input, and put the group
+    columns beside them. With label_column: target, a CSV group column `label` replaced the
+    labels (tabular: every job failed with "AttributeError: 'list' object has no attribute
+    'to'"; text: silently dropped, the fairness job skipped as "no group columns"), `sample_id`
+    replaced the sample ids (accuracy failed on duplicate ids, fairness completed on the group
+    values as ids) and `input` failed every job on a schema mismatch (probe38)."""
+    with pytest.raises(ValidationError, match=rf"group_columns: {column!r} is the name of a col"):
+        TaskSpec.model_validate(
+            {
+                "name": "t",
+                "source": "x.csv",
+                "modality": modality,
+                "label_column": "target",
+                "group_columns": ["sex", column],
+            }
         )
 
 

@@ -4,12 +4,17 @@ as formulas, terminal text cannot act on the terminal, HTML text is text."""
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.analysis.check import CheckReport, CheckRow
+from harness.analysis.check_policy import MetricRule
 from harness.present.escaping import csv_cell, md_code, md_text, slug, strip_control, terminal_text
+from harness.present.figure_style import axis_label, label, plain_label
+from harness.present.junit import render_junit
 from harness.present.templating import environment
 from tests.present.markdown_check import live_links, tags_and_text
 from tests.present.synthetic import write_synthetic_run
@@ -128,3 +133,60 @@ def test_html_is_escaped_and_control_characters_dropped() -> None:
 def test_slug_is_file_safe_and_distinct() -> None:
     a, b = slug("../../etc/passwd"), slug("..-..-etc-passwd")
     assert a != b and "/" not in a and not a.startswith(".")
+
+
+@pytest.mark.parametrize(
+    "char", list("\u202e\u202a\u2066\u2069\u200b\u200d\u200f\u2060\ufeff\u061c")
+)
+def test_html_markdown_and_figures_show_invisible_characters_as_the_terminal_does(
+    char: str,
+) -> None:
+    """A group value `\\u202eevil` drew `(05=n) live` for `evil (n=50)` in the per-group figure
+    (the override reversed the label, count included) and reversed the rest of a report note;
+    `good\\u200b` and `good` were two groups that looked the same in HTML, Markdown and figures,
+    while the terminal showed `good\\u200b`."""
+    shown = f"\\u{ord(char):04x}"
+    name = f"evil{char} (n=50)"
+    assert strip_control(name) == f"evil{shown} (n=50)"
+    assert md_text(name) == f"evil{shown.replace(chr(92), chr(92) * 2)} (n=50)"
+    html = environment().from_string("<td>{{ v }}</td>").render(v=name)
+    assert char not in html and shown in html
+    for draw in (label, plain_label, axis_label):
+        assert char not in draw(name) and shown in draw(name).replace("\\\\", "\\")
+
+
+def test_visible_right_to_left_text_is_left_as_it_is() -> None:
+    for text in ("עברית", "العربية", "ação 数字", "👍🏽"):
+        assert strip_control(text) == text
+
+
+def test_the_report_and_markdown_board_show_invisible_characters(tmp_path: Path) -> None:
+    write_synthetic_run(tmp_path / "results", models={"evil\u202e": 0.9, "good\u200b": 0.8})
+    code, md, err = cli("leaderboard", tmp_path / "results", "--format", "md")
+    assert code == 0, err
+    assert "\u202e" not in md and "\u200b" not in md
+    code, _out, err = cli("report", tmp_path / "results", "--out", tmp_path / "site")
+    assert code == 0, err
+    for page in (tmp_path / "site").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "\u202e" not in text and "\u200b" not in text, page.name
+    summary = (tmp_path / "site" / "summary.md").read_text(encoding="utf-8")
+    assert "\u202e" not in summary and "\u200b" not in summary
+
+
+def test_the_junit_report_parses_whatever_the_names_hold() -> None:
+    """A group value `x\\uffff` (XML 1.0 forbids U+FFFE and U+FFFF) made `harness check --junit`
+    write a file no XML parser reads ("not well-formed (invalid token)"): CI lost the gate's
+    report (probe38)."""
+    key = "group_acc[group=x\uffff,group_by=g]"
+    row = CheckRow(
+        "m\ufffe", "t", "fairness", key, 0.9, 0.5, "fail", "regression y\uffff",
+        test="interval_z", p_value=0.001, p_adjusted=0.01, rule=MetricRule(alpha=0.05),
+    )  # fmt: skip
+    report = CheckReport(rows=[row], method="m", baseline=Path("b"), current=Path("c"))
+    case = ET.fromstring(render_junit(report).split("\n", 1)[1]).find("testcase")
+    assert case is not None
+    assert case.get("name") == "fairness: group_acc[group=x\\uffff,group_by=g]"
+    assert case.get("classname") == "harness.t.m\\ufffe"
+    assert strip_control("x\uffff") == "x\\uffff" and md_text("\ufffe") == "\\\\ufffe"
+    assert terminal_text("x\uffff") == "x\\uffff"

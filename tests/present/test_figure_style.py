@@ -129,3 +129,15 @@ def test_a_figure_with_a_layout_engine_is_saved_as_savefig_would(tmp_path: Path)
     figure_style.save(made(), tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes() == expected
     plt.close("all")
+
+
+def test_a_series_named_with_a_leading_underscore_keeps_its_legend_entry() -> None:
+    """matplotlib leaves labels that start with `_` out of a legend: a model the Python API
+    named `_hidden` was drawn (an orange series) with no legend entry saying whose it was."""
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label=figure_style.label("_hidden"))
+    ax.plot([0, 1], [1, 0], label=figure_style.label("shown"))
+    legend_outside(ax)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    assert [t.strip() for t in texts] == ["_hidden", "shown"]

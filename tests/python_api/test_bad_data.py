@@ -445,6 +445,10 @@ CASES = {
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
         r"^class_names: 2 names for num_classes=10",
     ),
+    "class names that print alike": (  # café composed and decomposed (probe38)
+        dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
+        r"^class_names: holds 'café' twice \(written two ways that print alike",
+    ),
 }
 
 
@@ -682,3 +686,20 @@ def test_a_list_of_numbers_is_refused_as_its_numeric_column_is(values, words) ->
     options = {"suites": {"fairness": {}}, "device": "cpu", "bootstrap_resamples": 0}
     with pytest.raises(HarnessError, match=words):
         harness.evaluate(linear_tabular(features=1), data=frame, groups={"k": values}, **options)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("model_name", "m\ud800", r"^model_name: 'm\\ud800' holds a lone surrogate \(U\+D800\)"),
+        ("name", "t\udfff", r"^name: 't\\udfff' holds a lone surrogate \(U\+DFFF\)"),
+        ("model_name", "  ", r"^model_name: '  ' is blank; name the model"),
+        ("name", "\t", r"^name: '\\t' is blank; name the task"),
+    ],
+)
+def test_a_name_no_output_can_hold_is_one_line(key: str, value: str, message: str) -> None:
+    """model_name='m\\ud800' failed deep in the seeding with "UnicodeEncodeError: 'utf-8' codec
+    can't encode character"; a blank model name ran and showed as an empty cell (probe38)."""
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), data=(X, Y), device="cpu", **{key: value})
+    assert re.search(message, str(err.value)), str(err.value)
