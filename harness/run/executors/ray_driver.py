@@ -10,8 +10,8 @@ task from it (weights and data must be readable on every node) and runs the unit
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import signal
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -22,6 +22,7 @@ import torch
 from harness.config.plan import Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
+from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
 from harness.run.environment import resolve_device
 from harness.run.executors.ray_cluster import cluster_address, connect, import_ray
@@ -192,7 +193,7 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
     session dir) or ("error", one line), then ("done", pickled UnitResult) per finished unit.
     SIGINT is ignored: the parent stops the child (it is the one that handles Ctrl-C).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_ctrl_c()
     sys.path[:] = path  # the parent's, with the spec's folder (model factories import from it)
     ray = import_ray()
     plan, execution, timeout, level = ray.cloudpickle.loads(payload)
@@ -202,10 +203,12 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
         driver.start()
     except HarnessError as err:
         driver.close()  # the local cluster it may have started
-        conn.send(("error", str(err)))
+        with contextlib.suppress(OSError):  # the parent may be gone (Ctrl-C): nobody to tell
+            conn.send(("error", str(err)))
         return
-    conn.send(("started", driver.session_dir()))
     try:
+        # the parent stops waiting for "started" on Ctrl-C: the send meets a closed pipe
+        conn.send(("started", driver.session_dir()))
         _serve(conn, driver)
     except (EOFError, OSError):
         pass  # the parent is gone: stop
