@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +26,7 @@ from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
 from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
+from harness.core.user_code import user_code
 from harness.run.environment import resolve_device
 from harness.run.executors.ray_cluster import cluster_address, connect, import_ray
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
@@ -40,13 +43,25 @@ def gpus_per_job(plan: Plan, execution: ExecutionSpec) -> float:
 
 
 def execute_remote(
-    plan: Plan, unit: WorkUnit, threads: int, timeout: float | None = None
+    plan: Plan,
+    unit: WorkUnit,
+    threads: int,
+    timeout: float | None = None,
+    folders: tuple[str, ...] = (),
 ) -> UnitResult:
     """Body of the Ray task: build the adapter and task on the worker and run the unit.
 
     With a `timeout`, the unit runs in a child process of the Ray worker that is killed when the
     job runs over (harness/run/executors/isolated.py); the limit counts from the task's start.
+    `folders`: the user's folders `module:factory` references import from (the spec's and the
+    driver's working folder, as in a local run), for the unit's time; a Ray worker is started
+    by the cluster, with neither on its path.
     """
+    with user_code(*(Path(folder) for folder in folders)):
+        return _execute(plan, unit, threads, timeout)
+
+
+def _execute(plan: Plan, unit: WorkUnit, threads: int, timeout: float | None) -> UnitResult:
     threads = unit.threads or threads
     if timeout is not None:
         import time
@@ -96,6 +111,8 @@ class RayDriver:
         self._owns_cluster = False
         self._plan_ref: Any = None
         self._task: Any = None
+        # where the driver imports user code from: the spec's folder, then the working folder
+        self._folders = (str(plan.base_dir), os.getcwd())
 
     def start(self) -> None:
         ray = self.ray
@@ -145,7 +162,7 @@ class RayDriver:
             max_retries=self.execution.max_retries,
             retry_exceptions=False,
             name=unit.label[:200],
-        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout)
+        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout, self._folders)
         self._pending[ref] = unit
 
     def pending(self) -> int:
