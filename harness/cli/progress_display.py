@@ -181,6 +181,18 @@ class ProgressDisplay:
             self._write(self._fit(f"[{i}/{total}] {o.job.label}: {tail}") + "\n")
         self._open = False
 
+    def stopped(self, tail: str) -> None:
+        """The run stopped inside a job (a signal, an error): end the job's open plain line or
+        its live line with `tail`, so the run's next line (`results: ...`, `error: ...`) starts
+        a line of its own. Nothing when no job line is open."""
+        if self._open:
+            whole = self._fit(f"{self._prefix} {tail}")
+            self._write(whole[len(self._prefix) :] + "\n")
+        elif self.live and self._line:
+            self._write("\r\x1b[K" + self._fit(f"{self._line} {tail}") + "\n")
+        self._open = False
+        self._line = ""
+
     def _fit(self, line: str) -> str:
         """A whole line wrapped to the width (continuation lines indented)."""
         return wrap(line, max(20, self.width()))

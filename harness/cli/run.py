@@ -212,7 +212,13 @@ def run_command(args: argparse.Namespace) -> int:
         for line in plan.suite_summaries():
             say(f"  {line}")
         with display.beside_logs():  # log records and warnings never land on the progress line
-            outcome = runner.run()
+            try:
+                outcome = runner.run()
+            except BaseException:
+                display.stopped("stopped")  # its error line starts a line of its own
+                raise
+        if outcome.interrupted:
+            display.stopped("interrupted")
     say(f"results: {outcome.run_dir}")
     stopped = _end(args, outcome)  # the exit code of a report stopped by a signal
     # errors stay one line each, unwrapped: a script or a reader greps for them

@@ -12,7 +12,9 @@ runner (the layers below it stay below it).
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 from typing import Protocol
 
 
@@ -44,3 +46,35 @@ def stop_if_signalled() -> None:
     latch = _latch()
     if latch is not None:
         latch.check()
+
+
+@contextlib.contextmanager
+def ctrl_c_held_from_children() -> Iterator[None]:
+    """Block SIGINT in this thread while it starts a child process (fork + exec), so the child
+    starts with SIGINT blocked: a Ctrl-C in the terminal reaches the whole process group, and a
+    child still importing torch, before it ignores SIGINT, printed a KeyboardInterrupt traceback
+    (the time-limit workers' fork server died of it). The child keeps the signal pending until
+    it ignores it, which discards it; the parent handles Ctrl-C and stops its children. This
+    process gets a SIGINT that arrived meanwhile when the block ends (nothing is lost). The
+    same as multiprocessing's own resource tracker does. A no-op where there are no masks."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    # the tracker (every multiprocessing child but a fork's uses it) unblocks SIGINT outright
+    # once it has started, which would undo the block here: start it first
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def ignore_ctrl_c() -> None:
+    """In a child started under `ctrl_c_held_from_children`: ignore SIGINT from now on (its
+    parent handles Ctrl-C) and unblock it, so processes it starts in turn see it as usual."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -1,9 +1,11 @@
 """Whether the runs under a results folder are whole: which planned jobs have no stored result.
 
 A job is missing when its run never finished it (the manifest says `running` or `interrupted`,
-or the run stopped at the first failure) or when the manifest lists its result but the job folder
-is gone (deleted by hand, a broken copy). Publishing readers (leaderboard, report, variants,
-groups, export) refuse a folder with missing jobs unless asked to publish it marked as partial; a
+or the run stopped at the first failure), when the manifest lists its result but the job folder
+is gone (deleted by hand, a broken copy), or when a rerun into the same folder stopped before
+it: the folder an earlier invocation wrote was not checked by the latest one, whose key for the
+job may differ (edited weights or code), so it does not stand in for its result. Publishing
+readers (leaderboard, report, variants, groups, export) refuse a folder with missing jobs unless asked to publish it marked as partial; a
 job that is missing from one run but completed in another run under the same folder is covered
 when that result was recorded at least as recently as the run that misses it (so the boards,
 which show the latest result, would show it anyway): an older result does not cover a gap in a
@@ -131,7 +133,10 @@ def completeness(root: Path, loaded: list[LoadedJob]) -> Completeness:
             """Another run recorded the job, no earlier than this run's last invocation."""
             return any(latest[(names, run)] >= since for run in stored.get(names, set()) - {here})
 
-        for gap in _run_gaps(run_dir, manifest, stored):
+        here_since = {
+            names: when for (names, run), when in latest.items() if run == here
+        }  # when this run recorded each job it stores
+        for gap in _run_gaps(run_dir, manifest, stored, here_since, since):
             names = (gap.model, gap.task, gap.suite)
             if gap.failed:  # a board shows any completed result of it (with a note when older)
                 if not stored.get(names, set()) - {here}:
@@ -170,22 +175,36 @@ def _planned(manifest: RunManifest) -> list[tuple[str, str, str]]:
 
 
 def _run_gaps(
-    run_dir: Path, manifest: RunManifest, stored: dict[tuple[str, str, str], set[Path]]
+    run_dir: Path,
+    manifest: RunManifest,
+    stored: dict[tuple[str, str, str], set[Path]],
+    recorded: dict[tuple[str, str, str], str],
+    since: str,
 ) -> list[MissingJob]:
-    """The run's planned jobs without a stored result in this run, and why."""
+    """The run's planned jobs without a stored result in this run, and why. `recorded`: when
+    this run recorded each job it stores; `since`: when its last invocation started."""
     entries = {e.names: e for e in manifest.jobs}
     here = run_dir.resolve()
     gaps = []
     for names in _planned(manifest):
         entry = entries.get(names)
+        stopped = (
+            "the run's process is gone"
+            if _gone(run_dir, manifest)
+            else f"the run is {manifest.status.value}"
+        )
         if here in stored.get(names, set()) and (entry is None or entry.status != JobStatus.FAILED):
+            if entry is None and _unfinished(manifest) and recorded.get(names, "") < since:
+                # an earlier invocation's folder, which the latest one (a rerun, perhaps with
+                # edited weights or code: new job keys) never checked: not its result
+                why = (
+                    f"not rerun before the run stopped ({stopped}); the stored result is an "
+                    "earlier invocation's"
+                )
+                gaps.append(MissingJob(run_dir.name, *names, why=why))
             continue  # a whole job folder (published just before a kill counts too)
         if entry is None:
-            why = (
-                "not run: the run's process is gone"
-                if _gone(run_dir, manifest)
-                else f"not run: the run is {manifest.status.value}"
-            )
+            why = f"not run: {stopped}"
         elif entry.status == JobStatus.FAILED:
             first = (entry.message.splitlines() or [""])[0]
             gaps.append(MissingJob(run_dir.name, *names, why=f"failed: {first[:120]}", failed=True))

@@ -247,7 +247,14 @@ class RunStore:
         store = cls(run_dir)
         store.created = created
         store.made_parents = made_parents if created else []
-        previous = store.read_manifest()
+        try:
+            previous = store.read_manifest()
+        except ResultsError as err:  # a rerun cannot mend it (nor "rerun the run"): say what does
+            damage = str(err).split(" — ", 1)[0]
+            raise ResultsError(
+                f"{damage}; delete it (or restore it) and rerun: the run's whole job folders are "
+                "checked by their keys and reused (or choose another --out)"
+            ) from None
         if previous is not None and previous.run_id != run_id:
             raise ResultsError(
                 f"run folder {run_dir} holds run {previous.run_id!r}, not {run_id!r}; "

@@ -307,3 +307,47 @@ def test_plain_lines_wrap_to_the_width() -> None:
     lines = err.getvalue().splitlines()
     assert len(lines) > 1 and max(len(line) for line in lines) <= 60
     assert lines[0].startswith("[1/1] digits-cnn × digits × adversarial ... FAILED: x")
+
+
+def test_a_run_stopped_inside_a_job_ends_its_open_line_first() -> None:
+    """Interrupted (or stopped by an error) inside a job, the run's next line (`results: ...`,
+    `error: ...`) was written onto the open `[2/6] job ...` line: `[3/6] b × digits × accuracy
+    ...error: cannot write results file ...`, an error line that `grep '^error:'` missed."""
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=False, width=lambda: 200)
+    display.started(1, 2, JOB)
+    display.stopped("interrupted")
+    display.stopped("interrupted")  # once only
+    assert err.getvalue() == f"[1/2] {JOB.label} ... interrupted\n"
+    live = io.StringIO()
+    display = ProgressDisplay(live, live=True, width=lambda: 200)
+    display.started(1, 2, JOB)
+    display.stopped("stopped")
+    assert live.getvalue().endswith(f"\r\x1b[K[1/2] {JOB.label} … stopped\n")
+    finished = io.StringIO()
+    display = ProgressDisplay(finished, live=False, width=lambda: 200)
+    display.started(1, 2, JOB)
+    display.finished(1, 2, JobOutcome(job=JOB, status="completed", seconds=1.0))
+    display.stopped("interrupted")  # nothing open: nothing written
+    assert finished.getvalue() == f"[1/2] {JOB.label} ... done in 1.0 s\n"
+
+
+def test_an_error_that_stops_a_run_inside_a_job_is_a_line_of_its_own(
+    tiny_spec: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.core.errors import HarnessError
+    from harness.run.runner import Runner
+
+    def run_out(self: Runner) -> None:  # a manifest write that fails inside the first job
+        assert self.events.job_started is not None
+        self.events.job_started(1, 2, JOB)
+        raise HarnessError("cannot write results file out/manifest.json: File too large")
+
+    monkeypatch.setattr(Runner, "run", run_out)
+    assert main(["run", str(tiny_spec), "--out", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert f"[1/2] {JOB.label} ... stopped" in lines
+    assert "error: cannot write results file out/manifest.json: File too large" in lines

@@ -114,3 +114,35 @@ def test_the_reports_front_page_says_which_numbers_are_from_an_earlier_run(
     (task_page,) = [p for p in site.glob("task-*.html")] or [None]
     assert task_page is not None
     assert task_page.read_text().count(said) == 1
+
+
+def test_a_killed_rerun_names_the_jobs_it_did_not_reach_though_folders_of_them_exist(
+    tmp_path: Path,
+) -> None:
+    """A rerun of the same spec into the same folder (a model's code edited, so new job keys)
+    killed after its first job: the folders of the other jobs are the earlier invocation's,
+    never checked by this one (their key may have changed). The readers said only "run not
+    finished" and, with --allow-partial, showed a row that mixed the new accuracy with the
+    old code's other numbers without naming which were not rerun."""
+    root = tmp_path / "results"
+    run = write_synthetic_run(root, run_id="same-1", models={"m1": 0.9, "m2": 0.8})
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    rerun = "2026-02-01T00:00:00+00:00"  # after every job folder was written
+    manifest["attempts"] = [*manifest.get("attempts", []), {"executor": "local", "started": rerun}]
+    manifest["status"] = "interrupted"
+    manifest["interrupted_by"] = "SIGKILL"
+    manifest["planned"] = [{k: e[k] for k in ("model", "task", "suite")} for e in manifest["jobs"]]
+    first = next(e for e in manifest["jobs"] if e["model"] == "m2" and e["suite"] == "accuracy")
+    manifest["jobs"] = [first]  # the one job the rerun reached (cached: same key)
+    path.write_text(json.dumps(seal(manifest)))
+    gaps = completeness(root, load_jobs(root))
+    named = {(m.model, m.suite) for m in gaps.missing}
+    planned = {(p["model"], p["suite"]) for p in manifest["planned"]}
+    assert named == planned - {("m2", "accuracy")}
+    assert all("the stored result is an earlier invocation's" in m.why for m in gaps.missing), (
+        gaps.missing
+    )
+    code, out, err = cli("leaderboard", root, "--width", "0")
+    assert code == 2 and out == "", out
+    assert "m1 × digits × accuracy (not rerun before the run stopped" in one_error_line(err)

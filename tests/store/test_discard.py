@@ -37,3 +37,21 @@ def test_a_run_with_a_published_job_is_not_discarded(tmp_path: Path) -> None:
     (store.jobs_dir / "m--t--accuracy--0123456789ab").mkdir()
     assert not store.discard_if_unused()
     assert store.run_dir.is_dir()
+
+
+def test_a_run_into_a_folder_with_a_damaged_manifest_says_how_to_go_on(tmp_path: Path) -> None:
+    """`harness run` into its own run folder whose manifest.json was cut or edited said only
+    "it was damaged": the run cannot fix it by rerunning, and deleting the manifest is what
+    lets a rerun reuse the whole job folders (their keys are checked, not the manifest's)."""
+    import pytest
+
+    from harness.core.errors import ResultsError
+
+    store = RunStore.open_for_writing(tmp_path, "r1")
+    (store.run_dir / "manifest.json").write_text('{"run_id": "r1", ')
+    with pytest.raises(ResultsError) as refused:
+        RunStore.open_for_writing(tmp_path, "r1")
+    line = str(refused.value)
+    assert "manifest.json is not valid JSON" in line
+    assert "delete it (or restore it) and rerun" in line and "choose another --out" in line
+    assert (store.run_dir / "manifest.json").exists()  # refused, untouched

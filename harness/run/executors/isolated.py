@@ -19,6 +19,7 @@ each result back; see docs/throughput.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -28,12 +29,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from harness.config.plan import Job, Plan
 from harness.config.spec import RunSpec
+from harness.core.signals import ctrl_c_held_from_children, ignore_ctrl_c
 from harness.core.suite import ProgressCallback
 from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
@@ -91,7 +94,13 @@ def worker_context(setup: WorkerSetup) -> Any:
 
 def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     """The worker process: rebuild the plan, then run units until told to stop (None)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us
+    ignore_ctrl_c()  # Ctrl-C reaches the driver, which stops us
+    # the driver gone (Ctrl-C, a kill) ends the worker quietly: nobody to answer or tell
+    with contextlib.suppress(EOFError, BrokenPipeError, ConnectionResetError):
+        _serve_driver(conn, setup)
+
+
+def _serve_driver(conn: Connection, setup: WorkerSetup) -> None:
     sys.path[:] = setup.sys_path
     os.chdir(setup.cwd)
     from tqdm.std import TqdmDefaultWriteLock
@@ -220,7 +229,15 @@ class WorkerPool:
             process = self._context.Process(
                 target=worker_main, args=(child, self.setup), name="harness-worker", daemon=True
             )
-            process.start()
+            if self._context.get_start_method() == "forkserver":
+                # the server imports torch for seconds (this process waits in start() for it,
+                # with Ctrl-C as usual); it must not take a Ctrl-C meant for this process
+                with ctrl_c_held_from_children():
+                    forkserver.ensure_running()
+                process.start()
+            else:
+                with ctrl_c_held_from_children():
+                    process.start()
             child.close()
             self.starts += 1
             self._launching = (process, parent)

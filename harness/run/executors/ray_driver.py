@@ -10,11 +10,13 @@ task from it (weights and data must be readable on every node) and runs the unit
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import signal
+import os
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +24,9 @@ import torch
 from harness.config.plan import Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
+from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
+from harness.core.user_code import user_code
 from harness.run.environment import resolve_device
 from harness.run.executors.ray_cluster import cluster_address, connect, import_ray
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
@@ -39,13 +43,25 @@ def gpus_per_job(plan: Plan, execution: ExecutionSpec) -> float:
 
 
 def execute_remote(
-    plan: Plan, unit: WorkUnit, threads: int, timeout: float | None = None
+    plan: Plan,
+    unit: WorkUnit,
+    threads: int,
+    timeout: float | None = None,
+    folders: tuple[str, ...] = (),
 ) -> UnitResult:
     """Body of the Ray task: build the adapter and task on the worker and run the unit.
 
     With a `timeout`, the unit runs in a child process of the Ray worker that is killed when the
     job runs over (harness/run/executors/isolated.py); the limit counts from the task's start.
+    `folders`: the user's folders `module:factory` references import from (the spec's and the
+    driver's working folder, as in a local run), for the unit's time; a Ray worker is started
+    by the cluster, with neither on its path.
     """
+    with user_code(*(Path(folder) for folder in folders)):
+        return _execute(plan, unit, threads, timeout)
+
+
+def _execute(plan: Plan, unit: WorkUnit, threads: int, timeout: float | None) -> UnitResult:
     threads = unit.threads or threads
     if timeout is not None:
         import time
@@ -95,6 +111,8 @@ class RayDriver:
         self._owns_cluster = False
         self._plan_ref: Any = None
         self._task: Any = None
+        # where the driver imports user code from: the spec's folder, then the working folder
+        self._folders = (str(plan.base_dir), os.getcwd())
 
     def start(self) -> None:
         ray = self.ray
@@ -144,7 +162,7 @@ class RayDriver:
             max_retries=self.execution.max_retries,
             retry_exceptions=False,
             name=unit.label[:200],
-        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout)
+        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout, self._folders)
         self._pending[ref] = unit
 
     def pending(self) -> int:
@@ -192,7 +210,7 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
     session dir) or ("error", one line), then ("done", pickled UnitResult) per finished unit.
     SIGINT is ignored: the parent stops the child (it is the one that handles Ctrl-C).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_ctrl_c()
     sys.path[:] = path  # the parent's, with the spec's folder (model factories import from it)
     ray = import_ray()
     plan, execution, timeout, level = ray.cloudpickle.loads(payload)
@@ -202,10 +220,12 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
         driver.start()
     except HarnessError as err:
         driver.close()  # the local cluster it may have started
-        conn.send(("error", str(err)))
+        with contextlib.suppress(OSError):  # the parent may be gone (Ctrl-C): nobody to tell
+            conn.send(("error", str(err)))
         return
-    conn.send(("started", driver.session_dir()))
     try:
+        # the parent stops waiting for "started" on Ctrl-C: the send meets a closed pipe
+        conn.send(("started", driver.session_dir()))
         _serve(conn, driver)
     except (EOFError, OSError):
         pass  # the parent is gone: stop

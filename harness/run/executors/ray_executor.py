@@ -22,6 +22,7 @@ from typing import Any
 from harness.config.plan import Job, Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
+from harness.core.signals import ctrl_c_held_from_children
 from harness.run.executors.ray_cluster import (
     check_cluster,
     check_reachable,
@@ -84,7 +85,8 @@ class RayExecutor:
             args=(child, list(sys.path), payload),
             name="harness-ray-driver",
         )
-        self._proc.start()
+        with ctrl_c_held_from_children():  # it imports torch and Ray: Ctrl-C is ours to handle
+            self._proc.start()
         child.close()
         self._conn = parent
         kind, arg = self._receive_start()

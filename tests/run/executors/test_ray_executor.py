@@ -132,7 +132,7 @@ def test_cpu_request_follows_the_spec(write_spec: Callable[..., Path], tmp_path:
             self.asked.update(options)
             return self
 
-        def remote(self, plan_ref: object, unit: object, threads: int, timeout: object) -> str:
+        def remote(self, plan_ref: object, unit: object, threads: int, *rest: object) -> str:
             self.asked["threads"] = threads
             return "ref"
 
@@ -365,3 +365,35 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
     ray = FakeRay()
     RayDriver(ray, plan, fits).start()  # what the cluster has: fine
     assert ray.up
+
+
+SPEC_FOLDER_MODEL = """\
+import numpy as np
+
+
+def predict(x):
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, :10]
+    e = np.exp(x - x.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+"""
+
+
+def test_a_model_from_the_spec_folder_runs_on_ray_workers(
+    ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`module:callable` references import from the spec's folder (README), in a local run and
+    in the Ray driver; the Ray workers, started elsewhere, could not: every job of such a model
+    failed with `cannot import module 'p37_spec_folder_model'`."""
+    from harness.core.user_code import user_code
+
+    spec = write_spec(
+        "name: folder-model\ndevice: cpu\nlimit: 40\nbootstrap_resamples: 0\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+        "  - {name: here, adapter: callable, callable: 'p37_spec_folder_model:predict', "
+        "outputs: probabilities, input_format: numpy}\n",
+        name="folder.yaml",
+    )
+    (spec.parent / "p37_spec_folder_model.py").write_text(SPEC_FOLDER_MODEL)
+    with user_code(spec.parent):  # as `harness run` does for the spec's folder
+        outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray"))
+    assert outcome.exit_code == 0, [o.message for o in outcome.failed]
