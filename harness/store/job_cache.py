@@ -29,6 +29,7 @@ from harness.core.manifest import JobRecord
 from harness.store import atomic, links, nofollow
 from harness.store.record_file import record_text
 from harness.store.run_store import RunStore, StoredJob, read_job
+from harness.store.write_advice import write_advice
 
 
 def find_reusable(results_dir: Path, store: RunStore, dirname: str, key: str) -> StoredJob | None:
@@ -141,8 +142,8 @@ def copy_job(
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ResultsError(
-            f"cannot copy reused results into {final}: {err.strerror or err}; free space or "
-            "choose another --out"
+            f"cannot copy reused results into {final}: {err.strerror or err}; "
+            f"{write_advice(err)} or choose another --out"
         ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

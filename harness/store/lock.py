@@ -28,6 +28,7 @@ from types import TracebackType
 from harness.core.errors import ResultsError
 from harness.store.links import open_no_follow
 from harness.store.liveness import alive
+from harness.store.write_advice import write_advice
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,8 @@ class FolderLock:
             self.__exit__(None, None, None)
             raise ResultsError(
                 f"cannot write the lock file of {self.what} {self.path.parent}: "
-                f"{err.strerror or err}; free space or make the folder writable (or choose "
-                "another --out) and rerun — earlier results are untouched"
+                f"{err.strerror or err}; {write_advice(err)} (or choose another --out) and "
+                "rerun — earlier results are untouched"
             ) from None
         return self
 

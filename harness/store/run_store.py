@@ -39,6 +39,7 @@ from harness.store import atomic, links
 from harness.store.liveness import alive
 from harness.store.metric_file import metric_records
 from harness.store.record_file import read_record, record_text
+from harness.store.write_advice import write_advice
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -421,8 +422,8 @@ def _write_error(path: Path, err: OSError) -> ResultsError:
     """One line naming the file a storage failure (read-only, disk full) hit."""
     where = err.filename or path
     return ResultsError(
-        f"cannot write results file {where}: {err.strerror or err}; free space or make the folder "
-        "writable (or choose another --out) and rerun — finished jobs are kept"
+        f"cannot write results file {where}: {err.strerror or err}; {write_advice(err)} (or "
+        "choose another --out) and rerun — finished jobs are kept"
     )
 
 
