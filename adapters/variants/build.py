@@ -132,6 +132,12 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
             if isinstance(m, PRUNABLE) and type(m) is not nn.Linear
         }
     )
+    # quantize_dynamic's kernels take float32 weights and inputs: a parent held in fp16/bf16
+    # (run behind CastInputs, which would feed the quantized layers half inputs) is quantized
+    # from its weights in float32 (exact for half types) and then runs in float32
+    held = sorted({str(p.dtype) for p in net.parameters() if p.dtype != torch.float32})
+    if held:
+        net = net.float()
     with warnings.catch_warnings():
         # torch 2.13 warns that eager-mode quantization moves to torchao; it still works here
         warnings.simplefilter("ignore", category=DeprecationWarning)
@@ -142,6 +148,11 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
         "quantized Linear layers pass no gradient to the input: gradient-based suites use their "
         "black-box paths",
     ]
+    if held:
+        notes.append(
+            f"the parent's {', '.join(t.removeprefix('torch.') for t in held)} weights were cast "
+            "to float32 before quantization; the variant runs in float32"
+        )
     if others:
         notes.append(
             f"{', '.join(others)} layers stay float32 (dynamic quantization does not support them)"

@@ -159,3 +159,23 @@ def test_a_module_that_cannot_be_copied_is_unavailable_with_reason() -> None:
         assert built.module is None and built.unavailable is not None
         assert "'old-wn', which cannot be copied" in built.unavailable
         assert "torch.nn.utils.parametrizations.weight_norm" in built.unavailable
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_int8_of_a_half_precision_parent_runs_in_float32(dtype: torch.dtype) -> None:
+    """A parent held in fp16/bf16 (run behind CastInputs) has its int8 copy quantized from
+    float32 weights (exact): it used to quantize half Linear layers behind a cast that fed them
+    half inputs, and every job failed ("expected scalar type Float but found Half")."""
+    from harness.adapters.model_dtype import in_its_float_type
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    parent = in_its_float_type(net.to(dtype).eval())
+    built = build_variant(parent, _v("int8"), model="m")
+    assert built.module is not None
+    x = torch.rand(3, 1, 8, 8)
+    out = built.module(x)
+    assert out.dtype == torch.float32 and out.shape == (3, 10)
+    assert torch.allclose(out, parent(x), atol=0.05)
+    assert any("cast to float32" in n for n in built.notes)
+    assert next(iter(parent.parameters())).dtype == dtype  # the parent is untouched
