@@ -179,3 +179,43 @@ def test_int8_of_a_half_precision_parent_runs_in_float32(dtype: torch.dtype) -> 
     assert torch.allclose(out, parent(x), atol=0.05)
     assert any("cast to float32" in n for n in built.notes)
     assert next(iter(parent.parameters())).dtype == dtype  # the parent is untouched
+
+
+class _OwnLinear(nn.Module):
+    """A layer that holds its weight itself (F.linear), which neither recipe touches."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_out, n_in) * 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.w)
+
+
+class _LeftoverHead(nn.Module):
+    """Custom layers in the forward pass; the one nn.Linear is a leftover never called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.f, self.g = _OwnLinear(64, 16), _OwnLinear(16, 10)
+        self.unused = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.g(torch.relu(self.f(x.flatten(1))))
+
+
+@pytest.mark.parametrize("kind", ["int8", "prune50"])
+def test_compressed_layers_outside_the_forward_pass_are_said(kind: str) -> None:
+    """int8 of this net quantized only `unused`: the variant computes what the parent does, but
+    int8 runs one sample at a time, so its outputs differ from the parent's batched ones in the
+    last bits and `harness variants` never said the recipe did nothing. A probe forward pass at
+    build time says so, and the weight layers the recipe cannot touch are named."""
+    built = build_variant(_LeftoverHead().eval(), _v(kind), model="m", input_shape=(1, 8, 8))
+    assert built.module is not None
+    text = " | ".join(built.notes)
+    assert "none of the 1 compressed layer(s) ran" in text and "unused" in text
+    assert "f, g (_OwnLinear)" in text
+    assert built.details["layers_not_run"] == ["unused"]
+    used = build_variant(_net(), _v(kind), model="m", input_shape=(1, 8, 8))
+    assert not any("ran in" in n for n in used.notes) and "layers_not_run" not in used.details
