@@ -215,6 +215,11 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
     held = sorted({str(p.dtype) for p in net.parameters() if p.dtype != torch.float32})
     if held:
         net = net.float()
+    tied: dict[int, list[str]] = {}
+    for name, m in net.named_modules():
+        if type(m) is nn.Linear:
+            tied.setdefault(id(m.weight), []).append(name)
+    shared = [names for names in tied.values() if len(names) > 1]
     with warnings.catch_warnings():
         # torch 2.13 warns that eager-mode quantization moves to torchao; it still works here
         warnings.simplefilter("ignore", category=DeprecationWarning)
@@ -225,6 +230,11 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
         "quantized Linear layers pass no gradient to the input: gradient-based suites use their "
         "black-box paths",
     ]
+    for names in shared:
+        notes.append(
+            f"Linear layers {', '.join(names)} shared one weight: each is quantized and stored "
+            "separately (the tie is lost, the parameter count grows)"
+        )
     if held:
         notes.append(
             f"the parent's {', '.join(t.removeprefix('torch.') for t in held)} weights were cast "
@@ -266,7 +276,8 @@ def _prune(net: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
                 prune.l1_unstructured(m, "weight", amount=variant.sparsity)
         for _, m in layers:
             prune.remove(m, "weight")  # make the mask permanent: plain weights with zeros
-    weights = [m.get_parameter("weight") for _, m in layers]
+    # a weight shared by several layers (tied weights) counts once
+    weights = list({id(w): w for w in (m.get_parameter("weight") for _, m in layers)}.values())
     zeros = sum(int((w == 0).sum()) for w in weights)
     total = sum(w.numel() for w in weights)
     return BuiltVariant(

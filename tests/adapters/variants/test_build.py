@@ -219,3 +219,30 @@ def test_compressed_layers_outside_the_forward_pass_are_said(kind: str) -> None:
     assert built.details["layers_not_run"] == ["unused"]
     used = build_variant(_net(), _v(kind), model="m", input_shape=(1, 8, 8))
     assert not any("ran in" in n for n in used.notes) and "layers_not_run" not in used.details
+
+
+def _tied() -> nn.Module:
+    """Two Linear layers sharing one weight (tied weights)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)
+    )
+    net[2].weight = net[0].weight
+    return net.eval()
+
+
+def test_a_tied_weight_is_sized_and_counted_once() -> None:
+    """The parent's size held a shared weight twice (its state dict has both names; safetensors
+    files store it once, as `save_model` does), while its parameter count held it once: the
+    int8 variant read 0.57x of an inflated parent. Pruning's note counted it twice too."""
+    net = _tied()
+    untied = _tied()
+    untied[2].weight = nn.Parameter(untied[0].weight.detach().clone())
+    shared_bytes = 32 * 32 * 4
+    assert model_size(untied).bytes - model_size(net).bytes >= shared_bytes
+    assert model_size(net).parameters == sum(p.numel() for p in net.parameters())
+    pruned = build_variant(net, _v("prune50"), model="m")
+    unique = 32 * 32 + 32 * 3
+    assert f"of {unique} weights are zero" in pruned.notes[0]
+    int8 = build_variant(net, _v("int8"), model="m")
+    assert any("0, 2" in n and "shared" in n for n in int8.notes)
