@@ -29,10 +29,12 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.core.class_context import ClassContext
+from harness.core.group_context import GroupContext
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs
+from harness.stats.groups import INTERSECTION
 from harness.stats.intervals import below_alpha_text, holm
 from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.stats.timing import UNSTABLE
@@ -442,7 +444,8 @@ def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
 def _evidence(
     record: MetricRecord, job: StoredJob, table: SampleTable | None, configs: SuiteConfigs
 ) -> paired_tests.Evidence:
-    """The record's paired form (per-class accuracy: McNemar on the class's samples), rounds."""
+    """The record's paired form (per-class and per-group accuracy: McNemar on the class's or
+    group's samples), rounds."""
     label = ClassContext.of(record.context).label
     if record.metric == "class_acc" and label is not None and table is not None:
         rows = table.condition(record.condition)
@@ -455,7 +458,26 @@ def _evidence(
             )
         )
         return paired_tests.Evidence(record=record, form=form)
+    group = GroupContext.of(record.context)
+    if record.metric == "group_acc" and group.group is not None and group.group_by and table:
+        rows = table.condition(record.condition)
+        columns = [GROUP_PREFIX + c for c in group.group_by.split(INTERSECTION)]
+        if all(c in rows.columns for c in columns):
+            names = rows[columns].astype(str).agg(INTERSECTION.join, axis=1)
+            rows = rows[names == group.group]
+            return paired_tests.Evidence(record=record, form=_accuracy_form(record, rows))
     return paired_tests.stored_evidence(record, job, table, configs=configs)
+
+
+def _accuracy_form(record: MetricRecord, rows: pd.DataFrame) -> paired_tests.PerSample | None:
+    """`correct` on a group's rows, when its mean is the record's value (else None: the record
+    was computed on other rows, and is compared through its interval)."""
+    if rows.empty or record.value is None:
+        return None
+    values = rows.set_index("sample_id")["correct"].astype(bool)
+    if abs(float(values.mean()) - record.value) > 1e-6 * max(1.0, abs(record.value)):
+        return None
+    return paired_tests.PerSample(values=values, binary=True)
 
 
 def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[HarmSlice]:

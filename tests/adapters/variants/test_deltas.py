@@ -197,3 +197,68 @@ def test_the_leaderboard_note_gives_the_worst_slice_its_holm_p_and_where_it_is()
     (note,) = board_notes([comp], "digits", "top1_acc")
     assert "largest slice drop label=2 [adversarial, clean] 0.300" in note, note
     assert "n=20, McNemar p=0.010, Holm p=1.000 over 40 slices" in note, note
+
+
+def _group_job(path: Path, model: str, correct: np.ndarray, sex: np.ndarray, lineage: dict):  # noqa: ANN202
+    path.mkdir()
+    n = len(sex)
+    labels = np.zeros(n, dtype=int)
+    SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": ["clean"] * n,
+            "label": labels,
+            "prediction": np.where(correct, 0, 1),
+            "correct": correct,
+            "confidence": np.full(n, 0.9),
+            "group:sex": sex,
+        }
+    ).write_parquet(path / "samples.parquet")
+    recs = [
+        MetricRecord(
+            suite="fairness",
+            metric="group_acc",
+            value=float(correct[sex == g].mean()),
+            unit="fraction",
+            higher_is_better=True,
+            n=int((sex == g).sum()),
+            condition="clean",
+            ci=(0.5, 1.0),
+            ci_method="wilson",
+            context={"group_by": "sex", "group": g},
+        )
+        for g in ("F", "M")
+    ]
+    record = job_record(
+        model, "fairness", task="t", summary=task_summary("t"), description=lineage, finished="x"
+    )
+    return StoredJob(path=path, record=record, metrics=recs)
+
+
+def test_a_group_accuracy_is_compared_paired_on_the_groups_rows(tmp_path: Path) -> None:
+    """A group's accuracy is a mean of `correct` over the group's rows, which parent and
+    variant share: exact McNemar on them, as per-class accuracy. It was compared through the
+    two records' intervals as if unpaired ("interval_z"), which drops the pairing's power."""
+    sex = np.repeat(np.array(["F", "M"]), 100)
+    parent = np.ones(200, dtype=bool)
+    variant = parent.copy()
+    variant[:12] = False  # 12 of the 100 F rows
+    jobs = [
+        (MANIFEST, _group_job(tmp_path / "p", "m", parent, sex, {})),
+        (
+            MANIFEST,
+            _group_job(
+                tmp_path / "v",
+                "m@int8",
+                variant,
+                sex,
+                {"parent": "m", "variant": "int8", "size_bytes": 50, "parent_size_bytes": 200},
+            ),
+        ),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    rows = {d.metric: d for d in comp.deltas}
+    f = rows["group_acc[group=F,group_by=sex]"]
+    assert f.test == "mcnemar_exact" and np.isclose(f.p_value, mcnemar_exact(0, 12))
+    assert f.ci is not None and f.ci[1] < 0
+    assert rows["group_acc[group=M,group_by=sex]"].test == "mcnemar_exact"
