@@ -376,10 +376,35 @@ def _compare_jobs(
                 "what the model computes (is the compressed layer used in its forward pass?), "
                 "so every delta is 0 by construction, not a measured robustness to compression",
             )
+        one = constant_prediction(vtable.frame, ptable.frame)
+        if one is not None and not any(n.startswith(CONSTANT) for n in comp.notes):
+            comp.notes.insert(0, one)
     return paired
 
 
 IDENTICAL = "the variant's outputs equal its parent's"
+CONSTANT = "the variant predicts one class"
+
+
+def constant_prediction(vframe: pd.DataFrame, pframe: pd.DataFrame) -> str | None:
+    """A note when the variant predicts one class on every clean labelled row and its parent
+    does not: compression collapsed it, so its disparities (demographic parity, equalized odds)
+    and per-group selection rates are equal across groups by construction, not a fairer model."""
+    if "prediction" not in vframe.columns or "prediction" not in pframe.columns:
+        return None
+
+    def clean(frame: pd.DataFrame) -> pd.Series:
+        rows = frame[(frame["condition"].astype(str) == CLEAN) & (frame["label"] != UNLABELED)]
+        return rows["prediction"].astype(str)
+
+    v, p = clean(vframe), clean(pframe)
+    if len(v) < 2 or v.nunique() != 1 or p.nunique() < 2:
+        return None
+    return (
+        f"{CONSTANT} ({v.iloc[0]!r}) on every one of the {len(v)} clean rows (its parent "
+        f"predicts {p.nunique()}): compression collapsed it to a constant, whose disparities and "
+        "per-group selection rates are 0 by construction, not a fairer model"
+    )
 
 
 def identical_outputs(vframe: pd.DataFrame, pframe: pd.DataFrame) -> int:

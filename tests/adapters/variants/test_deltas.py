@@ -262,3 +262,27 @@ def test_a_group_accuracy_is_compared_paired_on_the_groups_rows(tmp_path: Path) 
     assert f.test == "mcnemar_exact" and np.isclose(f.p_value, mcnemar_exact(0, 12))
     assert f.ci is not None and f.ci[1] < 0
     assert rows["group_acc[group=M,group_by=sex]"].test == "mcnemar_exact"
+
+
+def test_a_variant_that_predicts_one_class_everywhere_says_so(tmp_path: Path) -> None:
+    """prune90 of diabetes-mlp predicts one class on every row: its demographic parity
+    difference fell from 0.306 to 0.000 (p=0.02) and read as a fairer model. A constant
+    predictor's disparities are 0 by construction: the comparison's first note says so."""
+    sex = np.repeat(np.array(["F", "M"]), 100)
+    parent = np.ones(200, dtype=bool)
+    parent[::7] = False  # predicts class 1 on those rows
+    variant = np.ones(200, dtype=bool)  # class 0 everywhere
+    lineage = {"parent": "m", "variant": "prune90", "size_bytes": 50, "parent_size_bytes": 50}
+    jobs = [
+        (MANIFEST, _group_job(tmp_path / "p", "m", parent, sex, {})),
+        (MANIFEST, _group_job(tmp_path / "v", "m@prune90", variant, sex, lineage)),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    assert comp.notes[0].startswith("the variant predicts one class ('0') on every one of the 200")
+    assert "by construction" in comp.notes[0]
+    (same,) = compare_variants(
+        [(MANIFEST, _group_job(tmp_path / "p2", "m", parent, sex, {})),
+         (MANIFEST, _group_job(tmp_path / "v2", "m@prune90", parent, sex, lineage))],
+        configs=CONFIGS,
+    )  # fmt: skip
+    assert not any("one class" in n for n in same.notes)
