@@ -329,11 +329,16 @@ def _compare_jobs(
     vtable, ptable = _table(vjob), _table(pjob)
     parent_records = {m.key: m for m in pjob.metrics}
     paired = False
+    # conditions whose two numbers were measured differently (an upper bound against a
+    # white-box attack): their rows are not a harm slice either
+    unlike: set[str] = set()
     for vm in vjob.metrics:
         pm = parent_records.get(vm.key)
         if pm is None:
             continue
         paired = True
+        if _measured_differently(vm, pm):
+            unlike.add(vm.condition)  # whichever metrics are shown (the leaderboard's one)
         if metrics is not None and vm.key not in metrics:
             continue
         delta = None if vm.value is None or pm.value is None else vm.value - pm.value
@@ -365,7 +370,7 @@ def _compare_jobs(
             row = replace(row, ci=res.ci)
         comp.deltas.append(row)
     if vtable is not None and ptable is not None:
-        for s in _slices(suite, vtable.frame, ptable.frame):
+        for s in _slices(suite, vtable.frame, ptable.frame, skip=unlike):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
         same = identical_outputs(vtable.frame, ptable.frame)
         if same and not any(n.startswith(IDENTICAL) for n in comp.notes):
@@ -451,6 +456,15 @@ def _with_cell_interval(row: MetricDelta, ci: tuple[float, float] | None) -> Met
     return replace(row, ci=ci, detail=f"{row.detail}; {text}" if row.detail else text)
 
 
+MEASURED_DIFFERENTLY = "measured differently"
+
+
+def _measured_differently(variant: MetricRecord, parent: MetricRecord) -> bool:
+    """One number a decision-based upper bound, the other a white-box attack's."""
+    notes = (variant.note or "", parent.note or "")
+    return notes[0] != notes[1] and "upper bound" in notes[0] + notes[1]
+
+
 def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
     """Why two numbers must not be tested against each other ('' when they may).
 
@@ -459,10 +473,10 @@ def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
     flagged = sorted((set(variant.flags) | set(parent.flags)) - {UNSTABLE})
     if flagged:
         return f"reliability flags raised ({', '.join(flagged)}): not compared"
-    if (variant.note or "") != (parent.note or "") and "upper bound" in (
-        (variant.note or "") + (parent.note or "")
-    ):
-        return "measured differently (decision-based upper bound vs white-box attack): not compared"
+    if _measured_differently(variant, parent):
+        return (
+            f"{MEASURED_DIFFERENTLY} (decision-based upper bound vs white-box attack): not compared"
+        )
     return ""
 
 
@@ -505,8 +519,11 @@ def _accuracy_form(record: MetricRecord, rows: pd.DataFrame) -> paired_tests.Per
     return paired_tests.PerSample(values=values, binary=True)
 
 
-def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[HarmSlice]:
-    """Paired accuracy drop on every class and group (clean rows) and every other condition."""
+def _slices(
+    suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame, *, skip: Collection[str] = ()
+) -> list[HarmSlice]:
+    """Paired accuracy drop on every class and group (clean rows) and every other condition
+    (but those of `skip`: measured differently for the two models)."""
     keyed_v = vframe.set_index(["condition", "sample_id"])
     keyed_p = pframe.set_index(["condition", "sample_id"])
     common = keyed_v.index.intersection(keyed_p.index)
@@ -543,7 +560,7 @@ def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[Harm
     for col in [c for c in frame.columns if c.startswith(GROUP_PREFIX)]:
         for value, rows in clean.groupby(col, dropna=True, observed=True):
             add("group", f"{col[len(GROUP_PREFIX) :]}={value}", CLEAN, rows)
-    for cond in sorted(set(conditions) - {CLEAN}):
+    for cond in sorted(set(conditions) - {CLEAN} - set(skip)):
         add("condition", str(cond), str(cond), frame[conditions == cond])
     return out
 

@@ -286,3 +286,57 @@ def test_a_variant_that_predicts_one_class_everywhere_says_so(tmp_path: Path) ->
         configs=CONFIGS,
     )  # fmt: skip
     assert not any("one class" in n for n in same.notes)
+
+
+def _attacked_job(path: Path, model: str, robust: np.ndarray, note: str | None, lineage: dict):  # noqa: ANN202
+    path.mkdir()
+    n = len(robust)
+    attack = "attack=ensemble/norm=linf/eps=0.1"
+    labels = np.zeros(2 * n, dtype=int)
+    correct = np.concatenate([np.ones(n, dtype=bool), robust])
+    SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)] * 2,
+            "condition": ["clean"] * n + [attack] * n,
+            "label": labels,
+            "prediction": np.where(correct, 0, 1),
+            "correct": correct,
+            "confidence": np.full(2 * n, 0.9),
+        }
+    ).write_parquet(path / "samples.parquet")
+    rec = MetricRecord(
+        suite="adversarial",
+        metric="robust_acc",
+        value=float(robust.mean()),
+        unit="fraction",
+        higher_is_better=True,
+        n=n,
+        condition=attack,
+        context={"attack": "ensemble", "norm": "linf", "eps": 0.1},
+        note=note,
+    )
+    record = job_record(
+        model, "adversarial", task="t", summary=task_summary("t"), description=lineage, finished="x"
+    )
+    return StoredJob(path=path, record=record, metrics=[rec])
+
+
+def test_an_upper_bound_attack_is_not_a_slice_against_the_white_box_one(tmp_path: Path) -> None:
+    """An int8 variant's attack condition holds a decision-based attack (an upper bound), the
+    parent's the white-box one: their robust accuracies are 'not compared', yet the condition
+    was still a harm slice, McNemar-tested row by row and printed as the 'largest condition
+    drop' (0.600 -> 0.600, drop 0.000 on digits-mlp@int8: no robustness cost, read off two
+    different attacks)."""
+    parent = np.arange(100) % 2 == 0
+    variant = parent.copy()
+    variant[:20] = False  # the upper bound below the white-box number: a different attack
+    lineage = {"parent": "m", "variant": "int8", "size_bytes": 50, "parent_size_bytes": 200}
+    bound = "decision-based attack: an upper bound on robust accuracy"
+    jobs = [
+        (MANIFEST, _attacked_job(tmp_path / "p", "m", parent, None, {})),
+        (MANIFEST, _attacked_job(tmp_path / "v", "m@int8", variant, bound, lineage)),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    (row,) = comp.deltas
+    assert row.test == "not compared"
+    assert "condition" not in comp.worst and comp.slices_tested == 1  # the clean class slice
