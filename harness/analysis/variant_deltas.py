@@ -333,7 +333,7 @@ def _compare_jobs(
     # white-box attack): their rows are not a harm slice either
     unlike: set[str] = set()
     for vm in vjob.metrics:
-        pm = parent_records.get(vm.key)
+        pm = parent_records.get(vm.key) or _float_parent(vm, parent_records)
         if pm is None:
             continue
         paired = True
@@ -457,6 +457,22 @@ def _with_cell_interval(row: MetricDelta, ci: tuple[float, float] | None) -> Met
 
 
 MEASURED_DIFFERENTLY = "measured differently"
+# a throughput number of a model whose weights are another float type than `precision`
+# (an fp16/bf16 variant) carries `weights` in its context, keeping it off float32 columns
+_WEIGHTS = "weights"
+_OWN_PEAK = frozenset({"percent_of_peak"})  # taken against that type's peak: not comparable
+
+
+def _float_parent(
+    variant: MetricRecord, parent_records: Mapping[str, MetricRecord]
+) -> MetricRecord | None:
+    """The parent's record of a variant's throughput number keyed by its `weights` type: the
+    same condition on the parent's float32 weights, the comparison an fp16/bf16 variant is for
+    (exact keys left every timing of such a variant uncompared, without a word)."""
+    if _WEIGHTS not in variant.context or variant.metric in _OWN_PEAK:
+        return None
+    context = {k: v for k, v in variant.context.items() if k != _WEIGHTS}
+    return parent_records.get(replace(variant, context=context).key)
 
 
 def _measured_differently(variant: MetricRecord, parent: MetricRecord) -> bool:

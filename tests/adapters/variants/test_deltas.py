@@ -340,3 +340,47 @@ def test_an_upper_bound_attack_is_not_a_slice_against_the_white_box_one(tmp_path
     (row,) = comp.deltas
     assert row.test == "not compared"
     assert "condition" not in comp.worst and comp.slices_tested == 1  # the clean class slice
+
+
+def _speed_job(path: Path, model: str, value: float, weights: str | None, lineage: dict):  # noqa: ANN202
+    path.mkdir()
+    context: dict = {"device": "cpu", "device_name": "x", "batch_size": 64, "precision": "fp32"}
+    if weights:
+        context["weights"] = weights
+    recs = [
+        MetricRecord(
+            suite="throughput",
+            metric=metric,
+            value=v,
+            unit="u",
+            higher_is_better=metric == "throughput_samples_per_s",
+            n=6,
+            condition="clean",
+            ci=(0.9 * v, 1.1 * v),
+            ci_method="bootstrap",
+            context=context,
+        )
+        for metric, v in (("throughput_samples_per_s", value), ("percent_of_peak", 10.0))
+    ]
+    record = job_record(
+        model, "throughput", task="t", summary=task_summary("t"), description=lineage, finished="x"
+    )
+    return StoredJob(path=path, record=record, metrics=recs)
+
+
+def test_a_half_variants_speed_is_compared_with_its_float_parents(tmp_path: Path) -> None:
+    """The throughput suite keys an fp16 model's numbers with `weights=fp16`, so that they never
+    share a board column with float32 models'. The variant comparison matched keys exactly, so
+    an fp16 variant's speed was never compared with its parent's: `harness variants` showed
+    only flops_per_sample for digits-mlp@fp16, without a word. Percent of peak stays apart (its
+    peak is another precision's)."""
+    lineage = {"parent": "m", "variant": "fp16", "size_bytes": 50, "parent_size_bytes": 100}
+    jobs = [
+        (MANIFEST, _speed_job(tmp_path / "p", "m", 1000.0, None, {})),
+        (MANIFEST, _speed_job(tmp_path / "v", "m@fp16", 500.0, "fp16", lineage)),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    assert comp.status == "compared", comp.reason
+    (row,) = comp.deltas
+    assert row.metric.startswith("throughput_samples_per_s[") and "weights=fp16" in row.metric
+    assert (row.parent_value, row.variant_value, row.delta) == (1000.0, 500.0, -500.0)
