@@ -149,14 +149,16 @@ def _not_run(built: BuiltVariant, touched: list[str], input_shape: tuple[int, ..
     if len(idle) == len(touched):
         built.notes.insert(
             0,
-            f"none of the {len(touched)} compressed layer(s) ran in a probe forward pass "
-            f"({', '.join(idle)}): the variant computes what its parent computes, so its deltas "
-            "are 0 up to float rounding, not a measured robustness to compression",
+            f"none of the {len(touched)} compressed layer(s) ran in a probe forward pass of a "
+            f"zero input ({', '.join(idle)}): unless other inputs take another path through the "
+            "network, the variant computes what its parent computes, so its deltas are 0 up to "
+            "float rounding, not a measured robustness to compression",
         )
     elif idle:
         built.notes.insert(
             0,
-            f"compressed layer(s) that did not run in a probe forward pass: {', '.join(idle)}",
+            f"compressed layer(s) that did not run in a probe forward pass of a zero input: "
+            f"{', '.join(idle)}",
         )
 
 

@@ -246,3 +246,21 @@ def test_a_tied_weight_is_sized_and_counted_once() -> None:
     assert f"of {unique} weights are zero" in pruned.notes[0]
     int8 = build_variant(net, _v("int8"), model="m")
     assert any("0, 2" in n and "shared" in n for n in int8.notes)
+
+
+class _SpareHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.spare = _net(), nn.Linear(4, 4)  # `spare` is never called
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def test_a_compressed_layer_left_out_of_the_forward_pass_is_named() -> None:
+    """Some compressed layers run, one does not: the note names the one that does not."""
+    built = build_variant(_SpareHead().eval(), _v("int8"), model="m", input_shape=(1, 8, 8))
+    assert built.notes[0] == (
+        "compressed layer(s) that did not run in a probe forward pass of a zero input: spare"
+    )
+    assert built.details["layers_not_run"] == ["spare"]
