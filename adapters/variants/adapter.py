@@ -63,7 +63,9 @@ class VariantAdapter(AdapterBase):
             )
             gradients, notes, details = False, [], {}
         else:
-            built = build_variant(net.cpu(), variant, model=parent.name)
+            built = build_variant(
+                net.cpu(), variant, model=parent.name, input_shape=parent.input_spec.shape
+            )
             net.to(parent.device)
             unavailable = built.unavailable
             gradients, notes, details = built.gradients, built.notes, built.details

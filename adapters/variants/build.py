@@ -42,10 +42,18 @@ def _layer_types(net: nn.Module) -> str:
     return ", ".join(names) or "(none)"
 
 
-def build_variant(parent: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
+def build_variant(
+    parent: nn.Module,
+    variant: Variant,
+    *,
+    model: str,
+    input_shape: tuple[int, ...] | None = None,
+) -> BuiltVariant:
     """Apply `variant` to a copy of `parent` (an eval-mode float32 module). A module that cannot
     be copied yields an `unavailable` reason; int8 and pruning first bake the copy's
-    parametrizations (weight norm, spectral norm) into plain weights (`_bake`)."""
+    parametrizations (weight norm, spectral norm) into plain weights (`_bake`). With the
+    per-sample `input_shape`, int8 and pruning run one probe forward pass to name the compressed
+    layers that the forward pass never calls (`_not_run`)."""
     try:
         net = copy.deepcopy(parent).eval()
     except RuntimeError as err:  # torch refuses to copy non-leaf tensors held as attributes
@@ -80,7 +88,78 @@ def build_variant(parent: nn.Module, variant: Variant, *, model: str) -> BuiltVa
             f"{', '.join(baked)}",
         )
         built.details["baked_parametrizations"] = baked
+    if built.module is not None:
+        touched = _touched(built)
+        untouched = _untouched_weights(built.module, touched)
+        if untouched:
+            built.notes.append(
+                f"layers holding weight matrices that {variant.name} does not compress (they stay "
+                f"as in the parent): {untouched}"
+            )
+        if input_shape is not None:
+            _not_run(built, touched, input_shape)
     return built
+
+
+def _touched(built: BuiltVariant) -> list[str]:
+    layers = built.details.get("quantized_layers", built.details.get("pruned_layers", []))
+    assert isinstance(layers, list)
+    return [str(name) for name in layers]
+
+
+def _untouched_weights(net: nn.Module, touched: list[str]) -> str:
+    """Layers (not Linear/Conv, which the notes cover) holding a weight matrix of their own that
+    the recipe left alone, by type: a custom layer calling `F.linear` on its own parameter."""
+    by_type: dict[str, list[str]] = {}
+    for name, m in net.named_modules():
+        if name in touched or isinstance(m, PRUNABLE) or not name:
+            continue
+        if any(p.dim() >= 2 for p in m.parameters(recurse=False)):
+            by_type.setdefault(type(m).__name__, []).append(name)
+    return "; ".join(f"{', '.join(names)} ({kind})" for kind, names in sorted(by_type.items()))
+
+
+def _not_run(built: BuiltVariant, touched: list[str], input_shape: tuple[int, ...]) -> None:
+    """One forward pass of a zero input: which compressed layers did it call? A recipe whose
+    layers never run leaves the network's function as it was, and with int8's per-sample
+    evaluation the outputs still differ from the parent's batched ones in their last bits, so
+    the results alone cannot show it. A network that fails on zeros is not judged."""
+    assert built.module is not None
+    if not touched:
+        return
+    modules = dict(built.module.named_modules())
+    ran: set[str] = set()
+    hooks = [
+        modules[name].register_forward_hook(lambda *_, n=name: ran.add(n))
+        for name in touched
+        if name in modules
+    ]
+    try:
+        with torch.no_grad():
+            built.module(torch.zeros(1, *input_shape))
+    except Exception as err:  # noqa: BLE001 - the probe is advisory; the jobs will say more
+        log.debug("probe forward pass of the variant failed: %s", err)
+        return
+    finally:
+        for hook in hooks:
+            hook.remove()
+    idle = [name for name in touched if name not in ran]
+    if idle:
+        built.details["layers_not_run"] = idle
+    if len(idle) == len(touched):
+        built.notes.insert(
+            0,
+            f"none of the {len(touched)} compressed layer(s) ran in a probe forward pass of a "
+            f"zero input ({', '.join(idle)}): unless other inputs take another path through the "
+            "network, the variant computes what its parent computes, so its deltas are 0 up to "
+            "float rounding, not a measured robustness to compression",
+        )
+    elif idle:
+        built.notes.insert(
+            0,
+            f"compressed layer(s) that did not run in a probe forward pass of a zero input: "
+            f"{', '.join(idle)}",
+        )
 
 
 def _bake(net: nn.Module) -> list[str]:
@@ -132,6 +211,17 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
             if isinstance(m, PRUNABLE) and type(m) is not nn.Linear
         }
     )
+    # quantize_dynamic's kernels take float32 weights and inputs: a parent held in fp16/bf16
+    # (run behind CastInputs, which would feed the quantized layers half inputs) is quantized
+    # from its weights in float32 (exact for half types) and then runs in float32
+    held = sorted({str(p.dtype) for p in net.parameters() if p.dtype != torch.float32})
+    if held:
+        net = net.float()
+    tied: dict[int, list[str]] = {}
+    for name, m in net.named_modules():
+        if type(m) is nn.Linear:
+            tied.setdefault(id(m.weight), []).append(name)
+    shared = [names for names in tied.values() if len(names) > 1]
     with warnings.catch_warnings():
         # torch 2.13 warns that eager-mode quantization moves to torchao; it still works here
         warnings.simplefilter("ignore", category=DeprecationWarning)
@@ -142,6 +232,16 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
         "quantized Linear layers pass no gradient to the input: gradient-based suites use their "
         "black-box paths",
     ]
+    for names in shared:
+        notes.append(
+            f"Linear layers {', '.join(names)} shared one weight: each is quantized and stored "
+            "separately (the tie is lost, the parameter count grows)"
+        )
+    if held:
+        notes.append(
+            f"the parent's {', '.join(t.removeprefix('torch.') for t in held)} weights were cast "
+            "to float32 before quantization; the variant runs in float32"
+        )
     if others:
         notes.append(
             f"{', '.join(others)} layers stay float32 (dynamic quantization does not support them)"
@@ -178,7 +278,8 @@ def _prune(net: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
                 prune.l1_unstructured(m, "weight", amount=variant.sparsity)
         for _, m in layers:
             prune.remove(m, "weight")  # make the mask permanent: plain weights with zeros
-    weights = [m.get_parameter("weight") for _, m in layers]
+    # a weight shared by several layers (tied weights) counts once
+    weights = list({id(w): w for w in (m.get_parameter("weight") for _, m in layers)}.values())
     zeros = sum(int((w == 0).sum()) for w in weights)
     total = sum(w.numel() for w in weights)
     return BuiltVariant(

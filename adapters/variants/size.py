@@ -46,6 +46,20 @@ def _quantized_weights(net: nn.Module) -> list[torch.Tensor]:
     return out
 
 
+def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`state` with one name per shared tensor (tied weights): a state dict names a shared
+    tensor once per module, a safetensors file (`save_model`) and `torch.save` store it once."""
+    seen: set[tuple[object, ...]] = set()
+    out: dict[str, torch.Tensor] = {}
+    for name, t in state.items():
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride())
+        if t.numel() and key in seen:
+            continue
+        seen.add(key)
+        out[name] = t
+    return out
+
+
 def model_size(net: nn.Module) -> ModelSize:
     """Serialized weight bytes plus parameter and nonzero counts of `net`."""
     tensors = [p.detach() for p in net.parameters()]
@@ -56,7 +70,7 @@ def model_size(net: nn.Module) -> ModelSize:
         torch.save(state, buf)
         size, fmt = len(buf.getbuffer()), "torch.save"
     else:
-        plain = {k: v.detach().contiguous().clone() for k, v in state.items()}
+        plain = {k: v.detach().contiguous().clone() for k, v in _unshared(state).items()}
         size, fmt = len(safetensors_save(plain)), "safetensors"
     tensors += quantized
     return ModelSize(

@@ -29,10 +29,12 @@ import pandas as pd
 
 from harness.analysis import paired_tests
 from harness.core.class_context import ClassContext
+from harness.core.group_context import GroupContext
 from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs
+from harness.stats.groups import INTERSECTION
 from harness.stats.intervals import below_alpha_text, holm
 from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.stats.timing import UNSTABLE
@@ -327,11 +329,16 @@ def _compare_jobs(
     vtable, ptable = _table(vjob), _table(pjob)
     parent_records = {m.key: m for m in pjob.metrics}
     paired = False
+    # conditions whose two numbers were measured differently (an upper bound against a
+    # white-box attack): their rows are not a harm slice either
+    unlike: set[str] = set()
     for vm in vjob.metrics:
-        pm = parent_records.get(vm.key)
+        pm = parent_records.get(vm.key) or _float_parent(vm, parent_records)
         if pm is None:
             continue
         paired = True
+        if _measured_differently(vm, pm):
+            unlike.add(vm.condition)  # whichever metrics are shown (the leaderboard's one)
         if metrics is not None and vm.key not in metrics:
             continue
         delta = None if vm.value is None or pm.value is None else vm.value - pm.value
@@ -363,7 +370,7 @@ def _compare_jobs(
             row = replace(row, ci=res.ci)
         comp.deltas.append(row)
     if vtable is not None and ptable is not None:
-        for s in _slices(suite, vtable.frame, ptable.frame):
+        for s in _slices(suite, vtable.frame, ptable.frame, skip=unlike):
             comp.worst.setdefault(f"_all/{s.kind}/{s.suite}/{s.condition}/{s.slice}", s)
         same = identical_outputs(vtable.frame, ptable.frame)
         if same and not any(n.startswith(IDENTICAL) for n in comp.notes):
@@ -374,10 +381,35 @@ def _compare_jobs(
                 "what the model computes (is the compressed layer used in its forward pass?), "
                 "so every delta is 0 by construction, not a measured robustness to compression",
             )
+        one = constant_prediction(vtable.frame, ptable.frame)
+        if one is not None and not any(n.startswith(CONSTANT) for n in comp.notes):
+            comp.notes.insert(0, one)
     return paired
 
 
 IDENTICAL = "the variant's outputs equal its parent's"
+CONSTANT = "the variant predicts one class"
+
+
+def constant_prediction(vframe: pd.DataFrame, pframe: pd.DataFrame) -> str | None:
+    """A note when the variant predicts one class on every clean labelled row and its parent
+    does not: compression collapsed it, so its disparities (demographic parity, equalized odds)
+    and per-group selection rates are equal across groups by construction, not a fairer model."""
+    if "prediction" not in vframe.columns or "prediction" not in pframe.columns:
+        return None
+
+    def clean(frame: pd.DataFrame) -> pd.Series:
+        rows = frame[(frame["condition"].astype(str) == CLEAN) & (frame["label"] != UNLABELED)]
+        return rows["prediction"].astype(str)
+
+    v, p = clean(vframe), clean(pframe)
+    if len(v) < 2 or v.nunique() != 1 or p.nunique() < 2:
+        return None
+    return (
+        f"{CONSTANT} ({v.iloc[0]!r}) on every one of the {len(v)} clean rows (its parent "
+        f"predicts {p.nunique()}): compression collapsed it to a constant, whose disparities and "
+        "per-group selection rates are 0 by construction, not a fairer model"
+    )
 
 
 def identical_outputs(vframe: pd.DataFrame, pframe: pd.DataFrame) -> int:
@@ -424,6 +456,31 @@ def _with_cell_interval(row: MetricDelta, ci: tuple[float, float] | None) -> Met
     return replace(row, ci=ci, detail=f"{row.detail}; {text}" if row.detail else text)
 
 
+MEASURED_DIFFERENTLY = "measured differently"
+# a throughput number of a model whose weights are another float type than `precision`
+# (an fp16/bf16 variant) carries `weights` in its context, keeping it off float32 columns
+_WEIGHTS = "weights"
+_OWN_PEAK = frozenset({"percent_of_peak"})  # taken against that type's peak: not comparable
+
+
+def _float_parent(
+    variant: MetricRecord, parent_records: Mapping[str, MetricRecord]
+) -> MetricRecord | None:
+    """The parent's record of a variant's throughput number keyed by its `weights` type: the
+    same condition on the parent's float32 weights, the comparison an fp16/bf16 variant is for
+    (exact keys left every timing of such a variant uncompared, without a word)."""
+    if _WEIGHTS not in variant.context or variant.metric in _OWN_PEAK:
+        return None
+    context = {k: v for k, v in variant.context.items() if k != _WEIGHTS}
+    return parent_records.get(replace(variant, context=context).key)
+
+
+def _measured_differently(variant: MetricRecord, parent: MetricRecord) -> bool:
+    """One number a decision-based upper bound, the other a white-box attack's."""
+    notes = (variant.note or "", parent.note or "")
+    return notes[0] != notes[1] and "upper bound" in notes[0] + notes[1]
+
+
 def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
     """Why two numbers must not be tested against each other ('' when they may).
 
@@ -432,17 +489,18 @@ def _not_comparable(variant: MetricRecord, parent: MetricRecord) -> str:
     flagged = sorted((set(variant.flags) | set(parent.flags)) - {UNSTABLE})
     if flagged:
         return f"reliability flags raised ({', '.join(flagged)}): not compared"
-    if (variant.note or "") != (parent.note or "") and "upper bound" in (
-        (variant.note or "") + (parent.note or "")
-    ):
-        return "measured differently (decision-based upper bound vs white-box attack): not compared"
+    if _measured_differently(variant, parent):
+        return (
+            f"{MEASURED_DIFFERENTLY} (decision-based upper bound vs white-box attack): not compared"
+        )
     return ""
 
 
 def _evidence(
     record: MetricRecord, job: StoredJob, table: SampleTable | None, configs: SuiteConfigs
 ) -> paired_tests.Evidence:
-    """The record's paired form (per-class accuracy: McNemar on the class's samples), rounds."""
+    """The record's paired form (per-class and per-group accuracy: McNemar on the class's or
+    group's samples), rounds."""
     label = ClassContext.of(record.context).label
     if record.metric == "class_acc" and label is not None and table is not None:
         rows = table.condition(record.condition)
@@ -455,11 +513,33 @@ def _evidence(
             )
         )
         return paired_tests.Evidence(record=record, form=form)
+    group = GroupContext.of(record.context)
+    if record.metric == "group_acc" and group.group is not None and group.group_by and table:
+        rows = table.condition(record.condition)
+        columns = [GROUP_PREFIX + c for c in group.group_by.split(INTERSECTION)]
+        if all(c in rows.columns for c in columns):
+            names = rows[columns].astype(str).agg(INTERSECTION.join, axis=1)
+            rows = rows[names == group.group]
+            return paired_tests.Evidence(record=record, form=_accuracy_form(record, rows))
     return paired_tests.stored_evidence(record, job, table, configs=configs)
 
 
-def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[HarmSlice]:
-    """Paired accuracy drop on every class and group (clean rows) and every other condition."""
+def _accuracy_form(record: MetricRecord, rows: pd.DataFrame) -> paired_tests.PerSample | None:
+    """`correct` on a group's rows, when its mean is the record's value (else None: the record
+    was computed on other rows, and is compared through its interval)."""
+    if rows.empty or record.value is None:
+        return None
+    values = rows.set_index("sample_id")["correct"].astype(bool)
+    if abs(float(values.mean()) - record.value) > 1e-6 * max(1.0, abs(record.value)):
+        return None
+    return paired_tests.PerSample(values=values, binary=True)
+
+
+def _slices(
+    suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame, *, skip: Collection[str] = ()
+) -> list[HarmSlice]:
+    """Paired accuracy drop on every class and group (clean rows) and every other condition
+    (but those of `skip`: measured differently for the two models)."""
     keyed_v = vframe.set_index(["condition", "sample_id"])
     keyed_p = pframe.set_index(["condition", "sample_id"])
     common = keyed_v.index.intersection(keyed_p.index)
@@ -496,7 +576,7 @@ def _slices(suite: str, vframe: pd.DataFrame, pframe: pd.DataFrame) -> list[Harm
     for col in [c for c in frame.columns if c.startswith(GROUP_PREFIX)]:
         for value, rows in clean.groupby(col, dropna=True, observed=True):
             add("group", f"{col[len(GROUP_PREFIX) :]}={value}", CLEAN, rows)
-    for cond in sorted(set(conditions) - {CLEAN}):
+    for cond in sorted(set(conditions) - {CLEAN} - set(skip)):
         add("condition", str(cond), str(cond), frame[conditions == cond])
     return out
 

@@ -98,6 +98,24 @@ def parse_variant(entry: Any, *, where: str) -> Variant:
     )
 
 
+def _refuse_fraction_as_percent(raw: Any, variant: Variant, where: str) -> None:
+    """`prune0.5` in a spec: a name takes a percent (0.5% of the weights), a mapping a fraction
+    (`{prune: 0.5}`: half), so a name below 1 percent most likely means a fraction. Refused,
+    naming both spellings (the mapping keeps tiny sparsities expressible)."""
+    if not isinstance(raw, str) or variant.sparsity is None:
+        return
+    pct = variant.sparsity * 100
+    if not 0 < pct < 1:
+        return
+    layer = variant.scope == "layer"
+    suffix, scope = ("-layer", ", scope: layer") if layer else ("", "")
+    raise SpecError(
+        f"{where}: {raw!r} prunes {pct:g}% of the weights (a name takes a percent, a mapping "
+        f"a fraction): write prune{pct * 100:g}{suffix} for {pct * 100:g}%, or "
+        f"{{prune: {variant.sparsity:g}{scope}}} if {pct:g}% is meant"
+    )
+
+
 def variant_entries(entry: ModelSpec, index: int) -> list[tuple[str, dict[str, Any]]]:
     """(model name, recipe) for each of a model entry's variants, in spec order."""
     out: list[tuple[str, dict[str, Any]]] = []
@@ -105,6 +123,7 @@ def variant_entries(entry: ModelSpec, index: int) -> list[tuple[str, dict[str, A
     for j, raw in enumerate(entry.variants):
         where = f"models[{index}]({entry.name}).variants[{j}]"
         variant = parse_variant(raw, where=where)
+        _refuse_fraction_as_percent(raw, variant, where)
         name = variant.model_name(entry.name)
         if name in seen:
             raise SpecError(

@@ -387,3 +387,21 @@ def test_a_three_channel_normalize_refuses_grey_inputs_when_it_runs() -> None:
         norm(torch.zeros(2, 1, 4, 4))
     assert norm(torch.zeros(2, 3, 4, 4)).shape == (2, 3, 4, 4)
     assert _Normalize([0.5], [0.25], 3)(torch.zeros(2, 1, 4, 4)).shape == (2, 1, 4, 4)
+
+
+@pytest.mark.parametrize("name", ["prune0.5", "prune0.9-layer"])
+def test_a_prune_name_below_one_percent_is_refused_as_ambiguous(tmp_path: Path, name: str) -> None:
+    """A name takes a percent, a mapping a fraction: `prune0.5` ran at sparsity 0.005 (0.5% of
+    weights) as `digits-mlp@prune0.5`, where `{prune: 0.5}` prunes half. Refused in a spec,
+    naming both ways to write what was meant."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"name: v\ntasks: [digits]\nmodels:\n  - {{name: digits-mlp, variants: [{name}]}}\n"
+        "suites:\n  accuracy: {}\n"
+    )
+    code, _out, err = cli("validate", spec)
+    assert code == 2, err
+    line = one_error_line(err)
+    assert line.startswith(f"error: models[0](digits-mlp).variants[0]: {name!r} prunes ")
+    pct = name.removeprefix("prune").split("-")[0]
+    assert f"prune{round(float(pct) * 100)}" in line and f"{{prune: {float(pct) / 100:g}" in line

@@ -159,3 +159,108 @@ def test_a_module_that_cannot_be_copied_is_unavailable_with_reason() -> None:
         assert built.module is None and built.unavailable is not None
         assert "'old-wn', which cannot be copied" in built.unavailable
         assert "torch.nn.utils.parametrizations.weight_norm" in built.unavailable
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_int8_of_a_half_precision_parent_runs_in_float32(dtype: torch.dtype) -> None:
+    """A parent held in fp16/bf16 (run behind CastInputs) has its int8 copy quantized from
+    float32 weights (exact): it used to quantize half Linear layers behind a cast that fed them
+    half inputs, and every job failed ("expected scalar type Float but found Half")."""
+    from harness.adapters.model_dtype import in_its_float_type
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    parent = in_its_float_type(net.to(dtype).eval())
+    built = build_variant(parent, _v("int8"), model="m")
+    assert built.module is not None
+    x = torch.rand(3, 1, 8, 8)
+    out = built.module(x)
+    assert out.dtype == torch.float32 and out.shape == (3, 10)
+    assert torch.allclose(out, parent(x), atol=0.05)
+    assert any("cast to float32" in n for n in built.notes)
+    assert next(iter(parent.parameters())).dtype == dtype  # the parent is untouched
+
+
+class _OwnLinear(nn.Module):
+    """A layer that holds its weight itself (F.linear), which neither recipe touches."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_out, n_in) * 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.w)
+
+
+class _LeftoverHead(nn.Module):
+    """Custom layers in the forward pass; the one nn.Linear is a leftover never called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.f, self.g = _OwnLinear(64, 16), _OwnLinear(16, 10)
+        self.unused = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.g(torch.relu(self.f(x.flatten(1))))
+
+
+@pytest.mark.parametrize("kind", ["int8", "prune50"])
+def test_compressed_layers_outside_the_forward_pass_are_said(kind: str) -> None:
+    """int8 of this net quantized only `unused`: the variant computes what the parent does, but
+    int8 runs one sample at a time, so its outputs differ from the parent's batched ones in the
+    last bits and `harness variants` never said the recipe did nothing. A probe forward pass at
+    build time says so, and the weight layers the recipe cannot touch are named."""
+    built = build_variant(_LeftoverHead().eval(), _v(kind), model="m", input_shape=(1, 8, 8))
+    assert built.module is not None
+    text = " | ".join(built.notes)
+    assert "none of the 1 compressed layer(s) ran" in text and "unused" in text
+    assert "f, g (_OwnLinear)" in text
+    assert built.details["layers_not_run"] == ["unused"]
+    used = build_variant(_net(), _v(kind), model="m", input_shape=(1, 8, 8))
+    assert not any("ran in" in n for n in used.notes) and "layers_not_run" not in used.details
+
+
+def _tied() -> nn.Module:
+    """Two Linear layers sharing one weight (tied weights)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)
+    )
+    net[2].weight = net[0].weight
+    return net.eval()
+
+
+def test_a_tied_weight_is_sized_and_counted_once() -> None:
+    """The parent's size held a shared weight twice (its state dict has both names; safetensors
+    files store it once, as `save_model` does), while its parameter count held it once: the
+    int8 variant read 0.57x of an inflated parent. Pruning's note counted it twice too."""
+    net = _tied()
+    untied = _tied()
+    untied[2].weight = nn.Parameter(untied[0].weight.detach().clone())
+    shared_bytes = 32 * 32 * 4
+    assert model_size(untied).bytes - model_size(net).bytes >= shared_bytes
+    assert model_size(net).parameters == sum(p.numel() for p in net.parameters())
+    pruned = build_variant(net, _v("prune50"), model="m")
+    unique = 32 * 32 + 32 * 3
+    assert f"of {unique} weights are zero" in pruned.notes[0]
+    int8 = build_variant(net, _v("int8"), model="m")
+    assert any("0, 2" in n and "shared" in n for n in int8.notes)
+
+
+class _SpareHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.spare = _net(), nn.Linear(4, 4)  # `spare` is never called
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def test_a_compressed_layer_left_out_of_the_forward_pass_is_named() -> None:
+    """Some compressed layers run, one does not: the note names the one that does not."""
+    built = build_variant(_SpareHead().eval(), _v("int8"), model="m", input_shape=(1, 8, 8))
+    assert built.notes[0] == (
+        "compressed layer(s) that did not run in a probe forward pass of a zero input: spare"
+    )
+    assert built.details["layers_not_run"] == ["spare"]

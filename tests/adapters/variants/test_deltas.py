@@ -197,3 +197,190 @@ def test_the_leaderboard_note_gives_the_worst_slice_its_holm_p_and_where_it_is()
     (note,) = board_notes([comp], "digits", "top1_acc")
     assert "largest slice drop label=2 [adversarial, clean] 0.300" in note, note
     assert "n=20, McNemar p=0.010, Holm p=1.000 over 40 slices" in note, note
+
+
+def _group_job(path: Path, model: str, correct: np.ndarray, sex: np.ndarray, lineage: dict):  # noqa: ANN202
+    path.mkdir()
+    n = len(sex)
+    labels = np.zeros(n, dtype=int)
+    SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": ["clean"] * n,
+            "label": labels,
+            "prediction": np.where(correct, 0, 1),
+            "correct": correct,
+            "confidence": np.full(n, 0.9),
+            "group:sex": sex,
+        }
+    ).write_parquet(path / "samples.parquet")
+    recs = [
+        MetricRecord(
+            suite="fairness",
+            metric="group_acc",
+            value=float(correct[sex == g].mean()),
+            unit="fraction",
+            higher_is_better=True,
+            n=int((sex == g).sum()),
+            condition="clean",
+            ci=(0.5, 1.0),
+            ci_method="wilson",
+            context={"group_by": "sex", "group": g},
+        )
+        for g in ("F", "M")
+    ]
+    record = job_record(
+        model, "fairness", task="t", summary=task_summary("t"), description=lineage, finished="x"
+    )
+    return StoredJob(path=path, record=record, metrics=recs)
+
+
+def test_a_group_accuracy_is_compared_paired_on_the_groups_rows(tmp_path: Path) -> None:
+    """A group's accuracy is a mean of `correct` over the group's rows, which parent and
+    variant share: exact McNemar on them, as per-class accuracy. It was compared through the
+    two records' intervals as if unpaired ("interval_z"), which drops the pairing's power."""
+    sex = np.repeat(np.array(["F", "M"]), 100)
+    parent = np.ones(200, dtype=bool)
+    variant = parent.copy()
+    variant[:12] = False  # 12 of the 100 F rows
+    jobs = [
+        (MANIFEST, _group_job(tmp_path / "p", "m", parent, sex, {})),
+        (
+            MANIFEST,
+            _group_job(
+                tmp_path / "v",
+                "m@int8",
+                variant,
+                sex,
+                {"parent": "m", "variant": "int8", "size_bytes": 50, "parent_size_bytes": 200},
+            ),
+        ),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    rows = {d.metric: d for d in comp.deltas}
+    f = rows["group_acc[group=F,group_by=sex]"]
+    assert f.test == "mcnemar_exact" and np.isclose(f.p_value, mcnemar_exact(0, 12))
+    assert f.ci is not None and f.ci[1] < 0
+    assert rows["group_acc[group=M,group_by=sex]"].test == "mcnemar_exact"
+
+
+def test_a_variant_that_predicts_one_class_everywhere_says_so(tmp_path: Path) -> None:
+    """prune90 of diabetes-mlp predicts one class on every row: its demographic parity
+    difference fell from 0.306 to 0.000 (p=0.02) and read as a fairer model. A constant
+    predictor's disparities are 0 by construction: the comparison's first note says so."""
+    sex = np.repeat(np.array(["F", "M"]), 100)
+    parent = np.ones(200, dtype=bool)
+    parent[::7] = False  # predicts class 1 on those rows
+    variant = np.ones(200, dtype=bool)  # class 0 everywhere
+    lineage = {"parent": "m", "variant": "prune90", "size_bytes": 50, "parent_size_bytes": 50}
+    jobs = [
+        (MANIFEST, _group_job(tmp_path / "p", "m", parent, sex, {})),
+        (MANIFEST, _group_job(tmp_path / "v", "m@prune90", variant, sex, lineage)),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    assert comp.notes[0].startswith("the variant predicts one class ('0') on every one of the 200")
+    assert "by construction" in comp.notes[0]
+    (same,) = compare_variants(
+        [(MANIFEST, _group_job(tmp_path / "p2", "m", parent, sex, {})),
+         (MANIFEST, _group_job(tmp_path / "v2", "m@prune90", parent, sex, lineage))],
+        configs=CONFIGS,
+    )  # fmt: skip
+    assert not any("one class" in n for n in same.notes)
+
+
+def _attacked_job(path: Path, model: str, robust: np.ndarray, note: str | None, lineage: dict):  # noqa: ANN202
+    path.mkdir()
+    n = len(robust)
+    attack = "attack=ensemble/norm=linf/eps=0.1"
+    labels = np.zeros(2 * n, dtype=int)
+    correct = np.concatenate([np.ones(n, dtype=bool), robust])
+    SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)] * 2,
+            "condition": ["clean"] * n + [attack] * n,
+            "label": labels,
+            "prediction": np.where(correct, 0, 1),
+            "correct": correct,
+            "confidence": np.full(2 * n, 0.9),
+        }
+    ).write_parquet(path / "samples.parquet")
+    rec = MetricRecord(
+        suite="adversarial",
+        metric="robust_acc",
+        value=float(robust.mean()),
+        unit="fraction",
+        higher_is_better=True,
+        n=n,
+        condition=attack,
+        context={"attack": "ensemble", "norm": "linf", "eps": 0.1},
+        note=note,
+    )
+    record = job_record(
+        model, "adversarial", task="t", summary=task_summary("t"), description=lineage, finished="x"
+    )
+    return StoredJob(path=path, record=record, metrics=[rec])
+
+
+def test_an_upper_bound_attack_is_not_a_slice_against_the_white_box_one(tmp_path: Path) -> None:
+    """An int8 variant's attack condition holds a decision-based attack (an upper bound), the
+    parent's the white-box one: their robust accuracies are 'not compared', yet the condition
+    was still a harm slice, McNemar-tested row by row and printed as the 'largest condition
+    drop' (0.600 -> 0.600, drop 0.000 on digits-mlp@int8: no robustness cost, read off two
+    different attacks)."""
+    parent = np.arange(100) % 2 == 0
+    variant = parent.copy()
+    variant[:20] = False  # the upper bound below the white-box number: a different attack
+    lineage = {"parent": "m", "variant": "int8", "size_bytes": 50, "parent_size_bytes": 200}
+    bound = "decision-based attack: an upper bound on robust accuracy"
+    jobs = [
+        (MANIFEST, _attacked_job(tmp_path / "p", "m", parent, None, {})),
+        (MANIFEST, _attacked_job(tmp_path / "v", "m@int8", variant, bound, lineage)),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    (row,) = comp.deltas
+    assert row.test == "not compared"
+    assert "condition" not in comp.worst and comp.slices_tested == 1  # the clean class slice
+
+
+def _speed_job(path: Path, model: str, value: float, weights: str | None, lineage: dict):  # noqa: ANN202
+    path.mkdir()
+    context: dict = {"device": "cpu", "device_name": "x", "batch_size": 64, "precision": "fp32"}
+    if weights:
+        context["weights"] = weights
+    recs = [
+        MetricRecord(
+            suite="throughput",
+            metric=metric,
+            value=v,
+            unit="u",
+            higher_is_better=metric == "throughput_samples_per_s",
+            n=6,
+            condition="clean",
+            ci=(0.9 * v, 1.1 * v),
+            ci_method="bootstrap",
+            context=context,
+        )
+        for metric, v in (("throughput_samples_per_s", value), ("percent_of_peak", 10.0))
+    ]
+    record = job_record(
+        model, "throughput", task="t", summary=task_summary("t"), description=lineage, finished="x"
+    )
+    return StoredJob(path=path, record=record, metrics=recs)
+
+
+def test_a_half_variants_speed_is_compared_with_its_float_parents(tmp_path: Path) -> None:
+    """The throughput suite keys an fp16 model's numbers with `weights=fp16`, so that they never
+    share a board column with float32 models'. The variant comparison matched keys exactly, so
+    an fp16 variant's speed was never compared with its parent's: `harness variants` showed
+    only flops_per_sample for digits-mlp@fp16, without a word. Percent of peak stays apart (its
+    peak is another precision's)."""
+    lineage = {"parent": "m", "variant": "fp16", "size_bytes": 50, "parent_size_bytes": 100}
+    jobs = [
+        (MANIFEST, _speed_job(tmp_path / "p", "m", 1000.0, None, {})),
+        (MANIFEST, _speed_job(tmp_path / "v", "m@fp16", 500.0, "fp16", lineage)),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    assert comp.status == "compared", comp.reason
+    (row,) = comp.deltas
+    assert row.metric.startswith("throughput_samples_per_s[") and "weights=fp16" in row.metric
+    assert (row.parent_value, row.variant_value, row.delta) == (1000.0, 500.0, -500.0)
