@@ -2,8 +2,9 @@
 
 A word is frozen when it is a stop word (English function words: changing them rarely changes the
 meaning a person reads, but often the model's output), when it matches the protected pattern
-(numbers by default; entities by a user pattern) or when it is shorter than `min_length`
-letters. Every edit is checked against the same rules again by the verifier, so a candidate that
+(numbers by default; entities by a user pattern), when it is shorter than `min_length`
+letters, or when it is part of HTML markup (a tag such as `<br />`, a comment, a character
+entity such as `&amp;`: letters no reader sees as a word, which IMDB-style texts hold). Every edit is checked against the same rules again by the verifier, so a candidate that
 breaks one is rejected and counted, never scored.
 """
 
@@ -35,6 +36,25 @@ _STOP_WORD_TEXT = """
 """
 STOP_WORDS: frozenset[str] = frozenset(_STOP_WORD_TEXT.split())
 DEFAULT_PROTECTED = r"\d"  # words holding a digit: numbers, years, prices
+# HTML markup: comments, tags (a letter or "/" after "<", so "a < b" is no tag), entities
+MARKUP = re.compile(
+    r"<!--.*?-->|</?[A-Za-z][^<>]*>|&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);", re.S
+)
+
+
+def markup_words(words: Words) -> np.ndarray:
+    """Boolean mask of the words of `words` that lie in HTML markup (`MARKUP`)."""
+    mask = np.zeros(len(words), dtype=bool)
+    text = words.join()
+    if "<" not in text and "&" not in text:
+        return mask
+    spans = [m.span() for m in MARKUP.finditer(text)]
+    pos = 0
+    for i, (gap, word) in enumerate(zip(words.gaps, words.words, strict=False)):
+        start = pos + len(gap)
+        pos = start + len(word)
+        mask[i] = any(s < pos and start < e for s, e in spans)
+    return mask
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,9 +75,18 @@ class WordRules:
             return "short"
         return None
 
+    def frozen_reasons(self, words: Words) -> list[str | None]:
+        """Why each word of `words` may not change: `frozen_reason`, or "markup" for a word
+        inside an HTML tag, comment or entity (None: it may change)."""
+        markup = markup_words(words)
+        return [
+            self.frozen_reason(w) or ("markup" if m else None)
+            for w, m in zip(words.words, markup, strict=True)
+        ]
+
     def editable(self, words: Words) -> np.ndarray:
         """Boolean mask of the words of `words` an attack may change."""
-        return np.asarray([self.frozen_reason(w) is None for w in words.words], dtype=bool)
+        return np.asarray([r is None for r in self.frozen_reasons(words)], dtype=bool)
 
 
 def protected_pattern(pattern: str | None, *, key: str) -> re.Pattern[str] | None:

@@ -62,7 +62,7 @@ def input_notes(
     if frozen:
         notes.append(
             f"{frozen} correctly classified text(s) have no word an attack may change (empty, "
-            "punctuation, numbers or stop words only): not attackable under these constraints, "
+            "punctuation, numbers, stop words or HTML markup only): not attackable under these constraints, "
             "they count as robust"
         )
     if truncated:

@@ -2,8 +2,8 @@
 
 `check_edit` aligns a candidate with its original word by word and refuses it, naming the rule it
 breaks, when the words or the gaps between them changed (a split, merged, added or dropped word),
-more words were touched than the budget allows, a touched word was a stop word, a protected token
-or too short, a character edit went over the edits per word, or a substitute is not one word.
+more words were touched than the budget allows, a touched word was a stop word, a protected token,
+too short or HTML markup, a character edit went over the edits per word, or a substitute is not one word.
 `verify_texts` then runs the candidates that pass through a fresh forward pass of the model: a
 candidate counts as adversarial only when that pass predicts another label than the true one.
 """
@@ -44,8 +44,9 @@ def check_edit(
     size = EditSize(len(touched), int(sum(dists)))
     if len(touched) > budget.max_words(len(a)):
         return size, "over_word_budget"
+    frozen = rules.frozen_reasons(a)
     for i, dist in zip(touched, dists, strict=True):
-        reason = rules.frozen_reason(a.words[i])
+        reason = frozen[i]
         if reason is not None:
             return size, reason
         if not is_word(b.words[i]):

@@ -117,6 +117,24 @@ def test_word_rules() -> None:
     assert list(rules.editable(segment("the film was good"))) == [False, True, False, True]
 
 
+def test_words_inside_html_markup_are_frozen() -> None:
+    # IMDB reviews hold "<br /><br />", rotten-tomatoes "&amp;": a tag's or an entity's letters
+    # are markup, not words a reader sees; "<p>" -> "<rp>" broke a text before
+    rules = WordRules()
+    text = '<p>a <b class="x">great</b> film</p><br />Tom &amp; Jerry &#39;s <!-- old note -->'
+    words = segment(text)
+    editable = dict(zip(words.words, rules.editable(words).tolist(), strict=False))
+    assert [w for w, ok in editable.items() if ok] == ["great", "film", "Tom", "Jerry"]
+    assert rules.frozen_reasons(words)[0] == "markup"
+    # a comparison is not a tag, an ampersand without its ";" not an entity
+    assert rules.editable(segment("cats < dogs, birds > fish, Procter&Gamble")).all()
+    budget = TextBudget("char", 0.5, 1)
+    _, reason = check_edit("<p>a great film</p>", "<rp>a great film</p>", budget, rules)
+    assert reason == "markup"
+    _, reason = check_edit("good &amp; fun", "good &map; fun", budget, rules)
+    assert reason == "markup"
+
+
 def _search(  # noqa: ANN202
     texts: list[str],
     budget: TextBudget,
