@@ -160,13 +160,16 @@ def perturbation_metrics(
         of_family = {key: correct for key, correct in cells.items() if key[0] == family}
         for (f, s), correct in of_family.items():
             faint = parts.faint.get((f, s))
+            few = parts.few_changed.get((f, s))
             records.append(
                 accuracy_record(
                     cell_metric,
                     correct,
                     parts.tied.get((f, s)),
                     condition=f"{prefix}={f}/severity={s}",
-                    note=None
+                    note=_few_changed_note(f, few)
+                    if few is not None
+                    else None
                     if faint is None
                     else (
                         f"changes the inputs by {faint * 255:.3f}/255 on average at this "
@@ -178,6 +181,34 @@ def perturbation_metrics(
         records.append(family_record(task, family, of_family, parts, n))
     records += mean_records(task, cells, clean_correct, ctx, mean_metric, parts)
     return records
+
+
+def _few_changed_note(family: str, few: tuple[int, int]) -> str:
+    """A text cell's note when its family changed fewer than half of the texts."""
+    changed, n = few
+    return (
+        f"{family} changed only {changed} of {n} texts at this severity (fewer than half): "
+        "the others are scored as they are, so this is mostly their clean accuracy"
+    )
+
+
+def _few_changed_mean_note(parts: Parts) -> str | None:
+    """The mean's note naming the families with cells that changed fewer than half the texts."""
+    if not parts.few_changed:
+        return None
+    most: dict[str, tuple[int, int]] = {}
+    for (family, _), (changed, n) in parts.few_changed.items():
+        if family not in most or changed > most[family][0]:
+            most[family] = (changed, n)
+    listed = "; ".join(
+        f"{family} at {sum(f == family for f, _ in parts.few_changed)} severities, at most "
+        f"{changed} of {n} texts"
+        for family, (changed, n) in most.items()
+    )
+    return (
+        f"some families changed fewer than half of the texts ({listed}): those cells are "
+        "mostly the clean accuracy, which this mean includes"
+    )
 
 
 def _cells_mean(
@@ -222,7 +253,13 @@ def family_record(
         condition=f"{prefix}={family}",
         ci=ci,
         ci_method=CELL_MEAN_METHOD,
-        note=_joined(why, _mean_tie_note(ties, "its mean accuracy over the severities")),
+        note=_joined(
+            why,
+            _mean_tie_note(ties, "its mean accuracy over the severities"),
+            "some of its severities changed fewer than half of the texts (see their cells)"
+            if any(key in parts.few_changed for key in cells)
+            else None,
+        ),
         flags=_tie_flag(ties, ci),  # an error's range is as wide as its accuracy's
     )
 
@@ -244,6 +281,7 @@ def mean_records(
     note = None
     if parts.not_applicable or parts.unchanged:
         note = "not applicable (left out): " + ", ".join([*parts.not_applicable, *parts.unchanged])
+    note = _joined(note, _few_changed_mean_note(parts))
     ties = _mean_ties([_ties(c, parts.tied.get(key)) for key, c in cells.items()])
     tie_note = _mean_tie_note(ties, "the mean accuracy")
     mean, why = _cells_mean(cells, parts)

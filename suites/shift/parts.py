@@ -24,6 +24,8 @@ class Parts:
     unchanged: dict[str, str] = field(default_factory=dict)
     # cells of an applicable corruption that change the inputs by less than the no-op threshold
     faint: dict[tuple[str, int], float] = field(default_factory=dict)  # cell -> mean change
+    # text cells that changed fewer than half of the texts -> (texts changed, texts)
+    few_changed: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     gallery: dict[str, Any] = field(default_factory=dict)  # artifact, and "images" (the array)
     # a published set's cells: the source id of each row (cells pair by it, not by position)
     cell_ids: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)

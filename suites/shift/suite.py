@@ -379,6 +379,11 @@ class ShiftSuite(Suite):
                 f"{name}/severity={severity}": {"mean_change_x255": round(change * 255, 4)}
                 for (name, severity), change in parts.faint.items()
             }
+        if parts.few_changed:
+            out["few_texts_changed"] = {
+                f"{name}/severity={severity}": {"changed": changed, "texts": n}
+                for (name, severity), (changed, n) in parts.few_changed.items()
+            }
         if parts.gallery:
             out["corruption_gallery"] = dict(parts.gallery)
         return out
