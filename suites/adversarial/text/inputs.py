@@ -2,13 +2,14 @@
 
 A text that cannot be encoded as UTF-8 (a lone surrogate, left by a file read with
 `errors="surrogateescape"`) is refused with one line naming the sample; control characters,
-texts with no word an attack may change (empty, punctuation or stop words only) and texts the
-model truncates are attacked as they are and named in a note.
+texts with no word an attack may change (empty, punctuation or stop words only), texts that
+repeat another one and texts the model truncates are attacked as they are and named in a note.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,7 +46,8 @@ def _has_control(text: str) -> bool:
 def input_notes(
     texts: Sequence[str], correct: np.ndarray, rules: WordRules, truncated: int, max_length: object
 ) -> list[str]:
-    """Notes on texts attacked as they are (control characters, nothing to edit, truncated).
+    """Notes on texts attacked as they are (control characters, nothing to edit, repeated,
+    truncated).
     `correct`: clean-correct under every tie-break (a tied text counts as not robust)."""
     notes = []
     control = sum(_has_control(t) for t in texts)
@@ -64,6 +66,15 @@ def input_notes(
             f"{frozen} correctly classified text(s) have no word an attack may change (empty, "
             "punctuation, numbers, stop words or HTML markup only): not attackable under these constraints, "
             "they count as robust"
+        )
+    counts = Counter(texts)
+    repeats = sum(c - 1 for c in counts.values() if c > 1)
+    if repeats:
+        held = sum(c > 1 for c in counts.values())
+        notes.append(
+            f"{repeats} of the {len(texts)} texts attacked repeat another one ({held} texts held "
+            "more than once): each copy is attacked with its own seed and counted, and the "
+            "intervals treat the copies as independent texts"
         )
     if truncated:
         notes.append(

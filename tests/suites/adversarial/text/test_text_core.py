@@ -330,6 +330,15 @@ def test_bad_inputs_are_a_line_or_a_note() -> None:
     assert "maximum length (64 tokens)" in text
 
 
+def test_repeated_texts_are_counted_in_a_note() -> None:
+    # a review CSV holding copies: each copy is attacked (with its own seed) and counted, and
+    # nothing said so; 2 copies of "good film" and 3 of "bad film" are 3 repeats of 2 texts
+    texts = ["good film", "bad film", "good film", "bad film", "bad film", "fine plot"]
+    text = " ".join(input_notes(texts, np.ones(6, bool), WordRules(), 0, 64))
+    assert "3 of the 6 texts attacked repeat another one (2 texts held more than once)" in text
+    assert "repeat" not in " ".join(input_notes(texts[:2], np.ones(2, bool), WordRules(), 0, 64))
+
+
 def test_a_similarity_model_folder_is_read_from_the_spec_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`similarity_model: ./encoder` beside the spec was looked up from the current folder, and
     from anywhere else failed as a hub id ("Repo id must use alphanumeric chars ... './encoder'"),
