@@ -8,6 +8,7 @@ repeat another one and texts the model truncates are attacked as they are and na
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -43,6 +44,14 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text)
 
 
+# scripts written without spaces between words (Thai, Lao, Tibetan, Myanmar, Khmer, Japanese
+# kana, CJK ideographs): a run of their letters is one "word" here
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
+
+
 def input_notes(
     texts: Sequence[str], correct: np.ndarray, rules: WordRules, truncated: int, max_length: object
 ) -> list[str]:
@@ -66,6 +75,13 @@ def input_notes(
             f"{frozen} correctly classified text(s) have no word an attack may change (empty, "
             "punctuation, numbers, stop words or HTML markup only): not attackable under these constraints, "
             "they count as robust"
+        )
+    unspaced = sum(_UNSPACED.search(t) is not None for t in texts)
+    if unspaced:
+        notes.append(
+            f"{unspaced} text(s) hold a script written without spaces between words (Chinese, "
+            "Japanese, Thai...): a word is a run of letters, so a whole unspaced run counts as one "
+            "word for the share of words and the edits per word"
         )
     counts = Counter(texts)
     repeats = sum(c - 1 for c in counts.values() if c > 1)

@@ -339,6 +339,23 @@ def test_repeated_texts_are_counted_in_a_note() -> None:
     assert "repeat" not in " ".join(input_notes(texts[:2], np.ones(2, bool), WordRules(), 0, 64))
 
 
+def test_texts_without_spaces_between_words_are_noted() -> None:
+    # "很好看的电影我非常喜欢" is one word (a run of letters): a share of 10% of words and 1 edit
+    # per word allow one character edit in the whole review, whatever its length, while the
+    # headline reads "character edits to 10% of words"
+    texts = [
+        "很好看的电影我非常喜欢",
+        "这部电影太糟糕了 but fine",
+        "good film",
+        "映画はとても良かった",
+    ]
+    text = " ".join(input_notes(texts, np.ones(4, bool), WordRules(), 0, 64))
+    assert "3 text(s) hold a script written without spaces between words" in text
+    assert "spaces" not in " ".join(
+        input_notes(["good film"], np.ones(1, bool), WordRules(), 0, 64)
+    )
+
+
 def test_a_similarity_model_folder_is_read_from_the_spec_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`similarity_model: ./encoder` beside the spec was looked up from the current folder, and
     from anywhere else failed as a hub id ("Repo id must use alphanumeric chars ... './encoder'"),
