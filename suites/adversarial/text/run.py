@@ -46,6 +46,7 @@ from harness.suites.adversarial.text.sources import (
     Substitutes,
     no_word_vectors,
     synonyms_table,
+    unusable_synonyms_note,
 )
 from harness.suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
 from harness.suites.adversarial.text.verify import SimilarityFn
@@ -186,6 +187,10 @@ def run_text(
             plan = _without_word(plan)
             sweep.plan = plan
         else:
+            if isinstance(words, Substitutes) and plan.synonyms_file is not None:
+                unusable = unusable_synonyms_note(words.table, plan.synonyms_file)
+                if unusable is not None:
+                    notes.append(unusable)
             for name in plan.attacks["word"]:
                 attacks[name] = WordGreedy(
                     plan, accept=accept, batch_size=ctx.batch_size, words=words

@@ -119,6 +119,26 @@ def synonyms_table(path: Path, *, key: str) -> dict[str, list[str]]:
     return {k.lower(): list(v) for k, v in raw.items()}
 
 
+def unusable_synonyms_note(table: dict[str, list[str]], path: Path) -> str | None:
+    """The note counting a synonyms file's entries that are not one word ("very good",
+    "look_at"): the attacks replace one word by one word, so they are never used."""
+    keys = [k for k in table if not is_word(k)]
+    subs = [s for k, v in table.items() if is_word(k) for s in v if not is_word(s)]
+    if not keys and not subs:
+        return None
+    total = sum(len(v) for k, v in table.items() if is_word(k))
+    parts = []
+    if subs:
+        parts.append(f"{len(subs)} of its {total} substitutes (e.g. {subs[0]!r})")
+    if keys:
+        parts.append(f"{len(keys)} of its {len(table)} words (e.g. {keys[0]!r})")
+    return (
+        f"synonyms file {path.name}: {' and '.join(parts)} are not one word (a run of letters "
+        "or digits, inner apostrophes and hyphens allowed) and are never used: the word-level "
+        "attack replaces one word by one word"
+    )
+
+
 def no_word_vectors(model: str, attacks: Sequence[str] = ()) -> ConfigError:
     """The line for `word_source: embedding` on a model without an input-embedding matrix; with
     `attacks`, the word attacks that were all the spec asked for, so nothing could run."""

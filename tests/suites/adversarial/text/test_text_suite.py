@@ -428,3 +428,20 @@ def test_a_model_that_gets_every_text_wrong_has_records_not_a_crash(tmp_path: Pa
     assert all(r.note == "no correctly classified text to attack" for r in queries)
     robust = [r for r in res.metrics if r.metric == "robust_acc"]
     assert robust and all(r.value == 0 and r.n == 6 for r in robust)
+
+
+def test_synonyms_that_are_not_one_word_are_counted(csv: Path) -> None:
+    """A synonyms file exported with phrases ("very good", WordNet's "look_at") had those
+    entries dropped without a word: the job said only that texts got no candidate, as if the
+    file missed their vocabulary. The job's notes now count the entries never used."""
+    table = {"good": ["very good", "fine"], "great": ["top_notch"], "bad rap": ["slander"]}
+    (csv.parent / "phrases.json").write_text(json.dumps(table))
+    res = run(csv, {"attacks": ["word_greedy"], "word_source": "synonyms",
+                    "synonyms_file": "phrases.json"})  # fmt: skip
+    said = [n for n in res.notes if n.startswith("synonyms file phrases.json:")]
+    assert len(said) == 1, res.notes
+    assert "2 of its 3 substitutes (e.g. 'very good')" in said[0]
+    assert "1 of its 3 words (e.g. 'bad rap')" in said[0]
+    clean = run(csv, {"attacks": ["word_greedy"], "word_source": "synonyms",
+                      "synonyms_file": "subs.json"})  # fmt: skip
+    assert not any(n.startswith("synonyms file") for n in clean.notes)
