@@ -95,6 +95,8 @@ def input_notes(
     if truncated:
         notes.append(
             f"{truncated} text(s) reach the model's maximum length ({max_length} tokens) and are "
-            "truncated by the model: edits past that length cannot change its prediction"
+            "truncated by the model: edits past that length cannot change its prediction, and "
+            "the share of words is taken over the whole text, so more of the words the model "
+            "reads may change"
         )
     return notes

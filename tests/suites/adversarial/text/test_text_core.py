@@ -328,6 +328,9 @@ def test_bad_inputs_are_a_line_or_a_note() -> None:
     assert "1 text(s) hold control characters" in text
     assert "2 correctly classified text(s) have no word" in text
     assert "maximum length (64 tokens)" in text
+    # the share of words is over the whole text, not the part the model reads: "great" and 400
+    # more words cut at 16 tokens allow 41 edits at 10% of words, every word the model reads
+    assert "the share of words is taken over the whole text" in text
 
 
 def test_repeated_texts_are_counted_in_a_note() -> None:
