@@ -129,6 +129,19 @@ class VariantSize:
             del out["size_ratio"]
         return out
 
+    def ratio_text(self, parent: str = "") -> str:
+        """'size 0.26x' (`parent`: words after the ratio, e.g. " the parent's"), and where the
+        variant holds fewer nonzero parameters than its parent, their share: a pruned model
+        stored dense keeps its size ('size 1.00x; nonzero parameters 0.50x'), which alone read
+        as a pruning that did nothing. '' without a size ratio."""
+        if not self.size_ratio:
+            return ""
+        text = f"size {self.size_ratio:.2f}x{parent}"
+        nonzero, before = self.nonzero_parameters, self.parent_nonzero_parameters
+        if nonzero is not None and before and nonzero < before:
+            text += f"; nonzero parameters {nonzero / before:.2f}x{parent}"
+        return text
+
 
 @dataclass
 class VariantComparison:
@@ -635,7 +648,7 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         d = next((d for d in c.deltas if d.metric == metric), None)
         if d is None:
             continue
-        size = f", size {c.size.size_ratio:.2f}x" if c.size.size_ratio else ""
+        size = f", {c.size.ratio_text()}" if c.size.size_ratio else ""
         worst = c.worst.get("class") or c.worst.get("group") or c.worst.get("condition")
         harm = (
             # the largest of many drops: its Holm p says whether it is more than the pick

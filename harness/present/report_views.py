@@ -312,7 +312,8 @@ def _variant_headline(c: VariantComparison, words: MetricWords) -> str:
         return f"{c.status}: {c.reason}"
     worse = [d for d in c.deltas if d.significant_harm]
     tested = sum(d.p_holm is not None for d in c.deltas)
-    size = f"; size {c.size.size_ratio:.2f}x the parent's" if c.size.size_ratio else ""
+    ratio = c.size.ratio_text(" the parent's")
+    size = f"; {ratio}" if ratio else ""
     what = (
         f"significantly worse on {len(worse)} of {tested} tested metrics"
         f" ({'; '.join(words.readable(d.metric) for d in worse[:3])}{'; ...' if len(worse) > 3 else ''})"

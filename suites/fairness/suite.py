@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from harness.core.adapter import ModelAdapter
+from harness.core.board_notes import caveat_note
 from harness.core.calibration_flags import COLUMN as PROBABILITY_COLUMN
 from harness.core.calibration_flags import DECISION_COLUMN
 from harness.core.errors import ConfigError, DatasetError
@@ -71,6 +72,27 @@ GROUP_BINS = "group_bins"  # the name of the task's bin edges among the job's in
 MISSING_LIKE = frozenset(
     {"NA", "N/A", "n/a", "NaN", "nan", "NAN", "None", "null", "NULL", "<NA>", "#N/A"}
 )
+
+
+def one_class_notes(predictions: pd.Series, class_names: Sequence[str]) -> list[str]:
+    """A board caveat when a binary task's model predicts one class on every row: its selection
+    rate, TPR and FPR are then equal in every group by construction (0 or 1), so demographic
+    parity and equalized odds read as perfectly fair (difference 0, as fairlearn computes them)
+    while they say nothing about fairness."""
+    values = predictions.unique()
+    if len(predictions) == 0 or len(values) != 1:
+        return []
+    cls = int(values[0])
+    name = class_names[cls] if 0 <= cls < len(class_names) else None
+    shown = f"{cls} ({name!r})" if name is not None and name != str(cls) else str(cls)
+    return [
+        caveat_note(
+            f"the model predicts class {shown} on every one of the {len(predictions):,} samples: "
+            "its selection rate, TPR and FPR are the same in every group by construction, so "
+            "demographic parity and equalized odds read as perfectly fair (difference 0) and say "
+            "nothing about fairness; compare the groups' accuracy and error rates instead"
+        )
+    ]
 
 
 def missing_like_notes(labels: pd.DataFrame, columns: Sequence[str]) -> list[str]:
@@ -251,6 +273,7 @@ class FairnessSuite(Suite):
         )
         if task.num_classes == 2:
             notes.append(positive_class_note(task.class_names, cfg.positive_label))
+            notes += one_class_notes(table.condition(CLEAN)["prediction"], task.class_names)
         elif "positive_label" in cfg.model_fields_set:  # set, and it changes nothing here
             notes.append(
                 f"suites.fairness.positive_label ({cfg.positive_label}) applies to binary tasks "

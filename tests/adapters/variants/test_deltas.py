@@ -384,3 +384,29 @@ def test_a_half_variants_speed_is_compared_with_its_float_parents(tmp_path: Path
     (row,) = comp.deltas
     assert row.metric.startswith("throughput_samples_per_s[") and "weights=fp16" in row.metric
     assert (row.parent_value, row.variant_value, row.delta) == (1000.0, 500.0, -500.0)
+
+
+def test_a_pruned_variant_stored_dense_says_its_nonzero_share_beside_its_size() -> None:
+    """A pruned model is stored dense: 'size 1.00x' alone read as a pruning that did nothing.
+    The leaderboard note and the report headline give the nonzero parameters' share too."""
+    from harness.analysis.variant_deltas import VariantSize
+
+    def size(nonzero: int, parent_nonzero: int, ratio: float | None = 1.0) -> VariantSize:
+        return VariantSize(
+            size_bytes=400,
+            parent_size_bytes=400,
+            size_format="safetensors",
+            parameters=100,
+            parent_parameters=100,
+            nonzero_parameters=nonzero,
+            parent_nonzero_parameters=parent_nonzero,
+            gradients=True,
+            size_ratio=ratio,
+        )
+
+    assert size(50, 100).ratio_text() == "size 1.00x; nonzero parameters 0.50x"
+    assert size(50, 100).ratio_text(" the parent's") == (
+        "size 1.00x the parent's; nonzero parameters 0.50x the parent's"
+    )
+    assert size(100, 100).ratio_text() == "size 1.00x"  # nothing pruned: nothing more said
+    assert size(50, 100, ratio=None).ratio_text() == ""

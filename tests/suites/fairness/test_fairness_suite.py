@@ -389,3 +389,38 @@ def test_group_calibration_of_probability_outputs_is_flagged(task) -> None:  # n
     assert flagged and {metric for metric, _ in flagged} == {"group_ece", "group_ece_gap"}
     plain = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
     assert not any("probability_outputs" in m.flags for m in plain.metrics)
+
+
+class _OneClass(__import__("torch").nn.Module):
+    """Predicts class `cls` on every row (a model collapsed by pruning, or a trivial baseline)."""
+
+    def __init__(self, cls: int) -> None:
+        super().__init__()
+        self.cls = cls
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        import torch
+
+        out = torch.zeros(len(x), 2) + 0.0 * x[:, :1]
+        out[:, self.cls] = 1.0
+        return out
+
+
+@pytest.mark.parametrize("cls", [0, 1])
+def test_a_model_predicting_one_class_everywhere_is_not_called_fair(task, cls: int) -> None:  # noqa: ANN001
+    """Its selection rate, TPR and FPR are equal in every group by construction, so demographic
+    parity and equalized odds read 0 (perfectly fair) while saying nothing about fairness; the
+    board now carries a caveat that says so (fairlearn gives the same 0s)."""
+    from harness.core.board_notes import is_board_note
+
+    model = TorchModuleAdapter.from_module(
+        _OneClass(cls), name="flat", bounds=(0.0, 1.0), input_shape=(10,)
+    )
+    result = FairnessSuite({"group_by": ["sex"]}).run(model, task, CTX)
+    dp = next(r for r in result.metrics if r.metric == "demographic_parity_difference")
+    assert dp.value == 0.0
+    (said,) = [n for n in result.notes if "on every one of the" in n]
+    assert is_board_note(said)
+    assert f"predicts class {cls} (" in said and "demographic parity" in said
+    result = FairnessSuite({"group_by": ["sex"]}).run(adapter(), task, CTX)
+    assert not [n for n in result.notes if "on every one of the" in n]
