@@ -88,6 +88,9 @@ PROBE_SAMPLES = 64  # inputs the nondeterminism (three passes) and batch (two) p
 
 class AdversarialSuite(Suite):
     name = "adversarial"
+    # 18: text attacks freeze words inside HTML markup (tags, comments, entities): a text broken
+    #     only through its markup counts as robust (moves numbers on texts holding markup); notes
+    #     on repeated texts, texts without spaces and a truncated text's word share
     # 17: a tabular job names the categorical and whole-number features its attacks move to
     #     values no row can hold (a settings note and headline caveat; numbers unchanged)
     # 16: text attacks count the texts left unbroken whose search the query budget stopped with
@@ -134,7 +137,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "17"
+    version = "18"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
