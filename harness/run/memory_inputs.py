@@ -263,7 +263,7 @@ def _inputs(x: Any) -> torch.Tensor:
             raise InMemoryDataError(f"data: x holds {x.dtype} values; pass numbers")
         if np.iscomplexobj(x):
             raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
-        tensor = torch.from_numpy(x if x.flags.writeable else x.copy())
+        tensor = torch.from_numpy(x if _shareable(x) else _native_copy(x))
     elif isinstance(x, torch.Tensor):
         _not_meta(x, "x")
         if x.layout != torch.strided:  # torch's own error named nothing ("memory format")
@@ -295,6 +295,18 @@ def _inputs(x: Any) -> torch.Tensor:
             "C); pass (N, C, H, W): x.permute(0, 3, 1, 2) (numpy: x.transpose(0, 3, 1, 2))"
         )
     return tensor.to(device="cpu", dtype=torch.float32).contiguous()
+
+
+def _shareable(x: np.ndarray) -> bool:
+    """Whether torch can read `x` in place: writeable, native byte order, no negative stride
+    (torch.from_numpy refuses the last two with a traceback of its own)."""
+    return x.flags.writeable and x.dtype.isnative and all(s >= 0 for s in x.strides)
+
+
+def _native_copy(x: np.ndarray) -> np.ndarray:
+    """`x`'s values in a new array torch can read: native byte order, laid out C-contiguous
+    (`x[::-1]`, np.flip, an array read big-endian from a file, a read-only memmap)."""
+    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
 
 
 def _refuse_masked(values: Any, which: str) -> None:

@@ -703,3 +703,28 @@ def test_a_name_no_output_can_hold_is_one_line(key: str, value: str, message: st
     with pytest.raises(HarnessError) as err:
         harness.evaluate(linear_digits(), data=(X, Y), device="cpu", **{key: value})
     assert re.search(message, str(err.value)), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        pytest.param(lambda a: a[::-1], id="reversed (negative strides)"),
+        pytest.param(lambda a: a.astype(a.dtype.newbyteorder(">")), id="big-endian"),
+        pytest.param(lambda a: np.flip(a, axis=3).astype(">f8"), id="both"),
+    ],
+)
+def test_numpy_inputs_torch_cannot_share_are_read_as_a_copy(view) -> None:  # noqa: ANN001
+    """torch.from_numpy refuses arrays with negative strides (`x[::-1]`, np.flip) or a
+    non-native byte order (read from a big-endian file): a traceback from inside torch. They
+    are ordinary arrays; the harness reads them as their values, as it reads a read-only one."""
+    x = view(X.numpy())
+    y = Y.numpy()[::-1]
+    expected = harness.evaluate(
+        linear_digits(),
+        data=(np.ascontiguousarray(x, dtype=np.float32), y.copy()),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    result = harness.evaluate(linear_digits(), data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert result.task_fingerprint == expected.task_fingerprint
+    assert result.metric("top1_acc").value == expected.metric("top1_acc").value
