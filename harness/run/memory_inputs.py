@@ -371,6 +371,8 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
             "data: labels are true/false values; pass them as 0/1 class indices "
             "(y.astype(int), torch: y.long()): False is class 0, True class 1"
         )
+    if values.dtype.kind == "c":  # astype(int64) keeps the real part without a word
+        raise InMemoryDataError("data: labels are complex numbers; pass integer class indices")
     if not np.issubdtype(values.dtype, np.number):
         raise InMemoryDataError(
             f"data: labels are {values.dtype}, not integer class indices; pass class_names= "
@@ -384,6 +386,15 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
             raise InMemoryDataError(
                 f"data: label {values[row].item()!r} (sample {row}) is not an integer class index"
             )
+    # past int64, astype wraps round (1e20 -> -2**63, uint64 2**64-1 -> -1): the refusal of
+    # the range would name a value the caller never passed
+    huge = np.abs(values) >= 2**53 if values.dtype.kind == "f" else values > np.iinfo(np.int64).max
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
+        raise InMemoryDataError(
+            f"data: label {values[row].item()!r} (sample {row}) is not a class index "
+            "(labels are 0..K-1)"
+        )
     return values.astype(np.int64)
 
 

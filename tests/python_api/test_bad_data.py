@@ -728,3 +728,37 @@ def test_numpy_inputs_torch_cannot_share_are_read_as_a_copy(view) -> None:  # no
     result = harness.evaluate(linear_digits(), data=(x, y), device="cpu", bootstrap_resamples=0)
     assert result.task_fingerprint == expected.task_fingerprint
     assert result.metric("top1_acc").value == expected.metric("top1_acc").value
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        pytest.param(
+            (Y + 1j * (Y % 2)).numpy(),
+            r"^data: labels are complex numbers; pass integer class indices$",
+            id="complex numpy",
+        ),
+        pytest.param(
+            Y.to(torch.complex64),
+            r"^data: labels are complex numbers; pass integer class indices$",
+            id="complex tensor",
+        ),
+        pytest.param(
+            torch.where(Y == 3, 1e20, Y.double()),
+            r"^data: label 1e\+20 \(sample 3\) is not a class index \(labels are 0\.\.K-1\)$",
+            id="a float past int64",
+        ),
+        pytest.param(
+            np.where(Y.numpy() == 3, np.uint64(2**64 - 1), Y.numpy().astype(np.uint64)),
+            r"^data: label 18446744073709551615 \(sample 3\) is not a class index",
+            id="a uint64 past int64",
+        ),
+    ],
+)
+def test_labels_no_class_index_can_hold_are_refused_as_given(labels, message) -> None:  # noqa: ANN001
+    """Complex labels were cast to their real part without a word (1+1j read as class 1);
+    a float or uint64 label past int64 wrapped round and was refused as another value
+    (1e20 as -9223372036854775808, 2**64-1 as -1)."""
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=(X, labels), device="cpu", bootstrap_resamples=0)
+    assert re.search(message, str(err.value)), str(err.value)
