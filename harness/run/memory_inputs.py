@@ -43,7 +43,14 @@ _LOADER_BATCH = 256
 # sensitive attributes: a frame, a Series, {name: column}, a 1-D array or tensor, or the names
 # of columns of the data
 Groups: TypeAlias = (
-    pd.DataFrame | pd.Series | Mapping[str, Any] | np.ndarray | torch.Tensor | Sequence[str] | None
+    pd.DataFrame
+    | pd.Series
+    | Mapping[str, Any]
+    | np.ndarray
+    | torch.Tensor
+    | pd.api.extensions.ExtensionArray
+    | Sequence[str]
+    | None
 )
 GROUP = "group"  # the name of one attribute passed unnamed (an array, a tensor, a Series)
 _INPUT_NAMES = ("input", "image", "img", "pixel_values", "x", "features", "text", "sentence")
@@ -112,7 +119,7 @@ def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | N
         return groups.to_frame(name=GROUP if groups.name is None else groups.name)
     if isinstance(groups, Mapping):
         return _group_mapping(groups)
-    if isinstance(groups, np.ndarray | torch.Tensor):
+    if isinstance(groups, np.ndarray | torch.Tensor | pd.api.extensions.ExtensionArray):
         return pd.DataFrame({GROUP: _group_column(groups, GROUP)})
     if frame is None or isinstance(groups, str) or not isinstance(groups, Sequence):
         raise InMemoryDataError(
@@ -182,6 +189,8 @@ def _group_column(values: Any, name: str) -> np.ndarray:
         values = values.detach().cpu().numpy()
     elif isinstance(values, pd.Series):
         values = values.to_numpy()
+    elif isinstance(values, pd.api.extensions.ExtensionArray):  # pd.array, pd.Categorical
+        values = pd.Series(values).to_numpy()  # as the Series holding it is read
     elif isinstance(values, list | tuple):
         values = np.asarray(values, dtype=object)
     if not isinstance(values, np.ndarray):

@@ -762,3 +762,40 @@ def test_labels_no_class_index_can_hold_are_refused_as_given(labels, message) ->
     with pytest.raises(InMemoryDataError) as err:
         harness.evaluate(linear_digits(), data=(X, labels), device="cpu", bootstrap_resamples=0)
     assert re.search(message, str(err.value)), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pytest.param(pd.array(["f", "m"] * 10, dtype="string"), id="StringArray"),
+        pytest.param(pd.array([1, 2] * 10, dtype="Int64"), id="IntegerArray"),
+        pytest.param(pd.Categorical(["f", "m"] * 10), id="Categorical"),
+        pytest.param(pd.array([True, False] * 10, dtype="boolean"), id="BooleanArray"),
+    ],
+)
+def test_a_pandas_array_of_groups_is_read_as_its_series(column) -> None:  # noqa: ANN001
+    """A pandas array (`pd.array(...)`, `pd.Categorical`, a column's `.array`) is one value per
+    sample, as fairlearn reads it; it was refused as "is a IntegerArray; give one value per
+    sample". Alone or in a dict, it gives the groups its Series gives."""
+    expected = harness.evaluate(
+        linear_digits(),
+        data=(X, Y),
+        groups=pd.Series(column, name="group"),
+        device="cpu",
+        bootstrap_resamples=0,
+    ).table.to_pandas()["group:group"]
+    for groups in (column, {"group": column}):
+        got = harness.evaluate(
+            linear_digits(), data=(X, Y), groups=groups, device="cpu", bootstrap_resamples=0
+        ).table.to_pandas()["group:group"]
+        assert list(got) == list(expected)
+
+
+def test_a_pandas_array_of_groups_with_a_missing_value_is_refused_naming_it() -> None:
+    with pytest.raises(InMemoryDataError, match=r"^groups: column 'g' has a missing value \(row"):
+        harness.evaluate(
+            linear_digits(),
+            data=(X, Y),
+            groups={"g": pd.array([1, 2] * 9 + [1, None], dtype="Int64")},
+            device="cpu",
+        )
