@@ -263,9 +263,10 @@ def _integer_dtype(x: Any) -> str | None:
     return None
 
 
-def _inputs(x: Any) -> torch.Tensor:
+def _inputs(x: Any, features: Sequence[str] | None = None) -> torch.Tensor:
     """A float32 CPU tensor of images (N, C, H, W) or table rows (N, F), the caller's own when it
-    is one already (no copy)."""
+    is one already (no copy). Values float32 cannot hold (`_check_float32`) are refused, naming
+    the feature (`features`: a frame's column names) or the position in x."""
     _refuse_masked(x, "x")
     if isinstance(x, np.ndarray):
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
@@ -303,7 +304,66 @@ def _inputs(x: Any) -> torch.Tensor:
             f"data: x has shape {list(tensor.shape)}: images with the channels last (N, H, W, "
             "C); pass (N, C, H, W): x.permute(0, 3, 1, 2) (numpy: x.transpose(0, 3, 1, 2))"
         )
-    return tensor.to(device="cpu", dtype=torch.float32).contiguous()
+    source = tensor.to(device="cpu")
+    out = source.to(dtype=torch.float32).contiguous()
+    if source.dtype in _WIDER_THAN_FLOAT32:
+        _check_float32(source.to(torch.float64), out, features)
+    return out
+
+
+# dtypes whose values float32 may not hold exactly (float64 fractions, integers past 2**24)
+_WIDER_THAN_FLOAT32 = (torch.float64, torch.int32, torch.int64, torch.uint32, torch.uint64)
+_FLOAT32_ROUNDING = 1e-3  # of a feature's span: rounding past it merges values the data tells apart
+
+
+def _check_float32(source: torch.Tensor, out: torch.Tensor, features: Sequence[str] | None) -> None:
+    """Inputs are read as float32. Refuse what that cast loses: a finite value past float32's
+    range (read as inf, then refused as if the caller had passed inf), and a feature whose
+    values float32 rounds by more than 1/1000 of their span (epoch seconds near 1.7e9 round in
+    steps of 128: a float64 model reading them scored 0.51 against its own 1.0)."""
+    n = source.shape[0]
+    wide, narrow = source.reshape(n, -1), out.reshape(n, -1).to(torch.float64)
+    finite = torch.isfinite(wide)
+    lost = finite & ~torch.isfinite(narrow)
+    if lost.any():
+        row = int(torch.nonzero(lost.any(1))[0])
+        column = int(torch.nonzero(lost[row])[0])
+        raise InMemoryDataError(
+            f"data: {_position(column, source.shape, features)} holds "
+            f"{wide[row, column].item():.3g} (sample {row}), past float32's range (+-3.4e+38) "
+            "that inputs are read in; rescale it"
+        )
+    low = torch.where(finite, wide, torch.inf).amin(0)
+    high = torch.where(finite, wide, -torch.inf).amax(0)
+    span = high - low
+    error = torch.where(finite, (wide - narrow).abs(), 0.0).amax(0)
+    size = torch.maximum(low.abs(), high.abs())
+    # rounded by more than 1/1000 of the span, a span past float64's own noise (0.1 + 0.2 and
+    # 0.3 differ by 5.6e-17: one value to any model), and distinct values merged
+    suspect = (span > 1e-12 * size) & (error > _FLOAT32_ROUNDING * span)
+    merged = [
+        int(c)
+        for c in torch.nonzero(suspect).flatten().tolist()
+        if torch.unique(narrow[:, c]).numel() < torch.unique(wide[:, c]).numel()
+    ]
+    if merged:
+        column = merged[0]
+        near = size[column].item()
+        step = float(np.spacing(np.float32(near)))
+        raise InMemoryDataError(
+            f"data: {_position(column, source.shape, features)} holds values near {near:.2g} "
+            f"that span {span[column].item():.3g}; inputs are read as float32, which rounds "
+            f"them there in steps of {step:.3g}, so values the data tells apart would be read "
+            "as one: subtract an offset or rescale that feature first"
+        )
+
+
+def _position(column: int, shape: torch.Size, features: Sequence[str] | None) -> str:
+    """A flattened input column named as the caller knows it: a frame's feature, `x[:, j]`."""
+    if features is not None:
+        return f"feature {features[column]!r}"
+    index = np.unravel_index(column, tuple(shape[1:]))
+    return f"x[:, {', '.join(str(int(i)) for i in index)}]"
 
 
 def _shareable(x: np.ndarray) -> bool:
@@ -594,12 +654,26 @@ def _frame(
                 f"data: feature column {column!r} is {dtype}, not numeric; encode it as numbers "
                 "(one-hot or codes) or leave it out with feature_columns="
             )
-    x = _inputs(frame[features].to_numpy(dtype=np.float32))  # copied if read-only
-    y = _labels(frame[label], len(frame), names)
-    feature_names = tuple(str(c) for c in features)
-    return Labeled(inputs=x, labels=y, feature_names=feature_names, modality_hint="tabular"), (
-        named
+    # float64 when a column holds values float32 may round (checked in _inputs), else float32
+    wide = any(_wider_than_float32(frame[c].dtype) for c in features)
+    x = _inputs(
+        frame[features].to_numpy(dtype=np.float64 if wide else np.float32), _feature_names(features)
     )
+    y = _labels(frame[label], len(frame), names)
+    return Labeled(
+        inputs=x, labels=y, feature_names=_feature_names(features), modality_hint="tabular"
+    ), named
+
+
+def _feature_names(features: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(str(c) for c in features)
+
+
+def _wider_than_float32(dtype: Any) -> bool:
+    """Whether a frame column's dtype may hold values float32 rounds (float64, int32/64, their
+    nullable forms); bool, small integers and float32/16 are exact."""
+    kind = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    return kind.kind in "iuf" and kind.itemsize > (2 if kind.kind in "iu" else 4)
 
 
 def _check_unique_columns(frame: pd.DataFrame, used: Sequence[Any]) -> None:

@@ -799,3 +799,72 @@ def test_a_pandas_array_of_groups_with_a_missing_value_is_refused_naming_it() ->
             groups={"g": pd.array([1, 2] * 9 + [1, None], dtype="Int64")},
             device="cpu",
         )
+
+
+def _timestamps() -> tuple[np.ndarray, np.ndarray]:
+    """A float64 feature of epoch seconds whose parity is the label: float32 rounds 1.7e9 in
+    steps of 128, so the +1 that tells the classes apart is gone once read as float32."""
+    labels = np.arange(40) % 2
+    return np.c_[1.7e9 + labels, np.linspace(0, 1, 40)], labels
+
+
+class _Parity(torch.nn.Module):
+    """A float64 model that reads the timestamp's +1 (it scores 1.0 on `_timestamps` in
+    float64)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x[:, :1] - 1.7e9 - 0.5) * self.scale
+        return torch.cat([-z, z], 1)
+
+
+@pytest.mark.parametrize("kind", ["array", "tensor", "frame"])
+def test_inputs_float32_cannot_tell_apart_are_refused(kind: str) -> None:
+    """Inputs are read as float32. A float64 feature whose values differ by less than float32's
+    step at their size (epoch seconds, ids) lost its information in that cast: the float64
+    model scored 0.5 instead of its 1.0, without a word."""
+    x, y = _timestamps()
+    data: object = {
+        "array": (x, y),
+        "tensor": (torch.tensor(x), torch.tensor(y)),
+        "frame": pd.DataFrame({"when": x[:, 0], "b": x[:, 1], "label": y}),
+    }[kind]
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(_Parity(), data=data, device="cpu", bootstrap_resamples=0)
+    message = str(err.value)
+    which = "feature 'when'" if kind == "frame" else "x[:, 0]"
+    assert message.startswith(f"data: {which} holds values near 1.7e+09 that span 1"), message
+    assert "float32" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("kind", ["array", "frame"])
+def test_inputs_past_float32s_range_are_refused_as_such(kind: str) -> None:
+    """A finite float64 value past float32's largest (3.4e38) became inf in the cast and was
+    refused as "sample 2 has NaN or inf inputs", though the caller has no inf."""
+    x = np.c_[np.where(np.arange(20) == 2, 1e39, 1.0), np.linspace(0, 1, 20)]
+    y = np.arange(20) % 2
+    data = (x, y) if kind == "array" else pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "label": y})
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_tabular(features=2), data=data, device="cpu")
+    which = "feature 'a'" if kind == "frame" else "x[:, 0]"
+    assert str(err.value).startswith(
+        f"data: {which} holds 1e+39 (sample 2), past float32's range"
+    ), str(err.value)
+
+
+def test_float64_inputs_float32_keeps_apart_are_read() -> None:
+    """Ordinary float64 data (sums that differ in the 16th digit, values in [0, 1]) is read as
+    float32 as before."""
+    x = np.c_[np.full(20, 0.1 + 0.2), np.linspace(0, 1, 20), np.full(20, 0.3)]
+    x[::2, 0] = 0.3
+    x[3, 2] += 1e-6  # a nearly constant feature: rounded, but its two values stay apart
+    result = harness.evaluate(
+        linear_tabular(features=3),
+        data=(x, np.arange(20) % 2),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert result.metric("top1_acc").n == 20
