@@ -868,3 +868,22 @@ def test_float64_inputs_float32_keeps_apart_are_read() -> None:
         bootstrap_resamples=0,
     )
     assert result.metric("top1_acc").n == 20
+
+
+def test_class_names_that_contradict_a_class_label_column_are_refused() -> None:
+    """A ClassLabel label column names its classes. class_names= in another order (or other
+    names) replaced them without a word: class 0, 'zero' in the dataset, was reported as
+    'nine'. The same names are accepted."""
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    hub = datasets.Dataset.from_dict({"x": X.numpy(), "label": Y.numpy()})
+    hub = hub.cast_column("label", datasets.ClassLabel(names=names))
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=hub, class_names=names[::-1], device="cpu")
+    assert str(err.value).startswith(
+        "class_names: 'nine', 'eight', 'seven', ... differ from the names the label column "
+        "'label' declares (a ClassLabel: 'zero', 'one', 'two', ...)"
+    ), str(err.value)
+    same = harness.evaluate(
+        linear_digits(), data=hub, class_names=names, device="cpu", bootstrap_resamples=0
+    )
+    assert same.provenance is not None and same.provenance.task.class_names == tuple(names)
