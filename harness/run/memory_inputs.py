@@ -80,6 +80,7 @@ def read_data(
     if isinstance(data, datasets.Dataset):
         return _hub_dataset(data, columns, groups, names)
     named = _named_groups(groups, None)
+    _refuse_samples(data)
     if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
         if isinstance(data[1], pd.Series) and _indexed(groups):
             _check_group_order(named, data[1].index, "y")
@@ -92,6 +93,30 @@ def read_data(
     if isinstance(data, tuple | list):
         what = f"{what} of {len(data)} items"
     raise InMemoryDataError(f"data: got a {what}; evaluate takes {TAKES}")
+
+
+def _refuse_samples(data: Any) -> None:
+    """Refuse a list of (x, y) samples (a Dataset's items, collected): one of two would be read
+    as the pair (x, y) and refused in words about an x the caller never passed."""
+    if not isinstance(data, tuple | list) or not data:
+        return
+    first = data[0]
+    if not (isinstance(first, tuple | list) and len(first) == 2):
+        return
+    label = first[1]
+    if isinstance(label, torch.Tensor):
+        scalar = label.dim() == 0
+    else:
+        scalar = isinstance(label, int | float | np.number) and not isinstance(label, bool)
+    if not scalar:
+        return
+    texts = isinstance(first[0], str)
+    xs = "[x for x, _ in samples]" if texts else "torch.stack([x for x, _ in samples])"
+    raise InMemoryDataError(
+        f"data: a {type(data).__name__} of {len(data):,} (x, y) samples; pass the inputs and "
+        f"the labels apart: data=({xs}, [y for _, y in samples]), or the samples as a torch "
+        "Dataset"
+    )
 
 
 def _named_groups(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:

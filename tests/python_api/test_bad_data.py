@@ -887,3 +887,23 @@ def test_class_names_that_contradict_a_class_label_column_are_refused() -> None:
         linear_digits(), data=hub, class_names=names, device="cpu", bootstrap_resamples=0
     )
     assert same.provenance is not None and same.provenance.task.class_names == tuple(names)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        pytest.param([(X[0], Y[0]), (X[1], Y[1])], id="two image samples"),
+        pytest.param([(X[i], int(Y[i])) for i in range(5)], id="five image samples"),
+        pytest.param([("good", 1), ("bad", 0)], id="two text samples"),
+    ],
+)
+def test_a_list_of_samples_is_refused_as_one(samples) -> None:  # noqa: ANN001
+    """A list of (x, y) samples (what a Dataset's items look like) of two was read as the pair
+    (x, y) and refused as "x is a tuple" or "x holds texts and a int": words about an x the
+    caller never passed. It is now named as what it is, with how to pass it."""
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=samples, device="cpu")
+    assert str(err.value).startswith(
+        f"data: a {type(samples).__name__} of {len(samples)} (x, y) samples; pass the inputs "
+        "and the labels apart"
+    ), str(err.value)
