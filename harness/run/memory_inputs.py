@@ -523,14 +523,21 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
     integer: str | None = None  # uint8 images: the refusal of values past 1 says to scale them
-    for batch in _batches(loader):
+    for number, batch in enumerate(_batches(loader)):
         x, y = _batch_pair(batch)
+        _same_kind(number, isinstance(x, list), bool(texts))
         if isinstance(x, list):
             texts.extend(x)
             labels.append(_labels(y, len(x), names))
             continue
         integer = integer or _integer_dtype(x)
         inputs = _inputs(x)
+        if parts and inputs.shape[1:] != parts[0].shape[1:]:  # an IterableDataset's later items
+            raise InMemoryDataError(
+                f"data: the DataLoader's batch {number} holds samples of shape "
+                f"{list(inputs.shape[1:])} where its first batch's are "
+                f"{list(parts[0].shape[1:])}; every sample needs one shape"
+            )
         labels.append(_labels(y, len(inputs), names))
         parts.append(inputs)
     if not labels:
@@ -540,6 +547,17 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
         return Labeled(inputs=texts, labels=y_all)
     inputs = torch.cat(parts) if len(parts) > 1 else parts[0]
     return Labeled(inputs=inputs, labels=y_all, integer_dtype=integer)
+
+
+def _same_kind(number: int, texts: bool, texts_before: bool) -> None:
+    """Refuse a loader whose batches change between texts and tensors (an IterableDataset):
+    the texts and the tensors were each taken for the whole data."""
+    if number and texts != texts_before:
+        now, first = ("texts", "tensors") if texts else ("tensors", "texts")
+        raise InMemoryDataError(
+            f"data: the DataLoader's batch {number} holds {now} where its first batch held "
+            f"{first}; yield one kind of input"
+        )
 
 
 def _batches(loader: DataLoader[Any]) -> Iterator[Any]:

@@ -907,3 +907,46 @@ def test_a_list_of_samples_is_refused_as_one(samples) -> None:  # noqa: ANN001
         f"data: a {type(samples).__name__} of {len(samples)} (x, y) samples; pass the inputs "
         "and the labels apart"
     ), str(err.value)
+
+
+class _Stream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+    """Ten samples, the last five unlike the first five (`late`)."""
+
+    def __init__(self, late: object) -> None:
+        self.late = late
+
+    def __iter__(self):  # noqa: ANN204
+        for i in range(10):
+            yield (X[i] if i < 5 else self.late), int(Y[i])
+
+
+@pytest.mark.parametrize(
+    ("late", "message"),
+    [
+        pytest.param(
+            torch.zeros(64),
+            r"^data: the DataLoader's batch 1 holds samples of shape \[64\] where its first "
+            r"batch's are \[1, 8, 8\]; every sample needs one shape$",
+            id="another rank",
+        ),
+        pytest.param(
+            torch.zeros(1, 10, 10),
+            r"^data: the DataLoader's batch 1 holds samples of shape \[1, 10, 10\] where its first "
+            r"batch's are \[1, 8, 8\]",
+            id="another size",
+        ),
+        pytest.param(
+            "a text",
+            r"^data: the DataLoader's batch 1 holds texts where its first batch held tensors; "
+            r"yield one kind of input$",
+            id="texts after tensors",
+        ),
+    ],
+)
+def test_a_loader_whose_batches_disagree_is_one_line(late, message) -> None:  # noqa: ANN001
+    """An IterableDataset whose later batches differ from its first in shape or kind failed
+    with torch.cat's RuntimeError or pyarrow's ArrowInvalid traceback."""
+    loader = DataLoader(_Stream(late), batch_size=5)
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=loader, device="cpu")
+    assert re.search(message, str(err.value)), str(err.value)
