@@ -314,6 +314,12 @@ def _inputs(x: Any, features: Sequence[str] | None = None) -> torch.Tensor:
             "data: x is a DataFrame; pass the frame itself as data= with the labels as one of "
             "its columns (data=x.assign(label=y)), which keeps its column names, or x.to_numpy()"
         )
+    elif _pictures(x):
+        raise InMemoryDataError(
+            f"data: x is a {type(x).__name__} of PIL images; pass them as one (N, C, H, W) float "
+            "tensor in [0, 1] (one size and mode: torch.stack of torchvision's to_tensor), or as "
+            "a datasets.Dataset with an Image column, decoded as harness run decodes files"
+        )
     else:
         raise InMemoryDataError(
             f"data: x is a {type(x).__name__}; pass a torch tensor or numpy array (or a list of "
@@ -389,6 +395,13 @@ def _position(column: int, shape: torch.Size, features: Sequence[str] | None) ->
         return f"feature {features[column]!r}"
     index = np.unravel_index(column, tuple(shape[1:]))
     return f"x[:, {', '.join(str(int(i)) for i in index)}]"
+
+
+def _pictures(x: Any) -> bool:
+    """Whether `x` is a list or tuple of PIL images."""
+    from PIL import Image
+
+    return isinstance(x, list | tuple) and bool(x) and isinstance(x[0], Image.Image)
 
 
 def _shareable(x: np.ndarray) -> bool:

@@ -950,3 +950,14 @@ def test_a_loader_whose_batches_disagree_is_one_line(late, message) -> None:  # 
     with pytest.raises(InMemoryDataError) as err:
         harness.evaluate(linear_digits(), data=loader, device="cpu")
     assert re.search(message, str(err.value)), str(err.value)
+
+
+def test_a_list_of_pil_images_says_how_to_pass_them() -> None:
+    """A list of PIL images (mixed sizes and modes, as a folder gives them) was refused as
+    "x is a list; pass a torch tensor", with no word on how to get one from images."""
+    images = [Image.new("L", (8, 8)), Image.new("RGB", (10, 12))]
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=(images, [0, 1]), device="cpu")
+    assert str(err.value).startswith(
+        "data: x is a list of PIL images; pass them as one (N, C, H, W) float tensor in [0, 1]"
+    ), str(err.value)
