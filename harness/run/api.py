@@ -211,6 +211,13 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
     labeled, groups = read_data(given, options.columns, options.groups, options.class_names)
     names = options.class_names
     declared = labeled.class_names  # a ClassLabel's names count the classes the data lacks too
+    if names is not None and declared is not None and tuple(names) != declared:
+        # class_names would rename the dataset's own classes (class 0 'zero' shown as 'nine')
+        raise InMemoryDataError(
+            f"class_names: {_first_names(names)} differ from the names the label column "
+            f"{options.columns.label_column!r} declares (a ClassLabel: {_first_names(declared)}); "
+            "leave class_names out to use them, or cast the column to the names you mean"
+        )
     if names is None and declared is not None and options.num_classes in (None, len(declared)):
         names = declared
     built = memory_task(
@@ -222,6 +229,11 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
         groups=groups,
     )
     return built, names is None and options.num_classes is None
+
+
+def _first_names(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(str(n)) for n in list(names)[:3])
+    return f"{shown}, ..." if len(names) > 3 else shown
 
 
 def _not_a_catalogue_name(name: str | None) -> None:

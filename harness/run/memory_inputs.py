@@ -43,7 +43,14 @@ _LOADER_BATCH = 256
 # sensitive attributes: a frame, a Series, {name: column}, a 1-D array or tensor, or the names
 # of columns of the data
 Groups: TypeAlias = (
-    pd.DataFrame | pd.Series | Mapping[str, Any] | np.ndarray | torch.Tensor | Sequence[str] | None
+    pd.DataFrame
+    | pd.Series
+    | Mapping[str, Any]
+    | np.ndarray
+    | torch.Tensor
+    | pd.api.extensions.ExtensionArray
+    | Sequence[str]
+    | None
 )
 GROUP = "group"  # the name of one attribute passed unnamed (an array, a tensor, a Series)
 _INPUT_NAMES = ("input", "image", "img", "pixel_values", "x", "features", "text", "sentence")
@@ -73,6 +80,7 @@ def read_data(
     if isinstance(data, datasets.Dataset):
         return _hub_dataset(data, columns, groups, names)
     named = _named_groups(groups, None)
+    _refuse_samples(data)
     if isinstance(data, tuple | list) and len(data) == 2 and not isinstance(data[0], str):
         if isinstance(data[1], pd.Series) and _indexed(groups):
             _check_group_order(named, data[1].index, "y")
@@ -85,6 +93,30 @@ def read_data(
     if isinstance(data, tuple | list):
         what = f"{what} of {len(data)} items"
     raise InMemoryDataError(f"data: got a {what}; evaluate takes {TAKES}")
+
+
+def _refuse_samples(data: Any) -> None:
+    """Refuse a list of (x, y) samples (a Dataset's items, collected): one of two would be read
+    as the pair (x, y) and refused in words about an x the caller never passed."""
+    if not isinstance(data, tuple | list) or not data:
+        return
+    first = data[0]
+    if not (isinstance(first, tuple | list) and len(first) == 2):
+        return
+    label = first[1]
+    if isinstance(label, torch.Tensor):
+        scalar = label.dim() == 0
+    else:
+        scalar = isinstance(label, int | float | np.number) and not isinstance(label, bool)
+    if not scalar:
+        return
+    texts = isinstance(first[0], str)
+    xs = "[x for x, _ in samples]" if texts else "torch.stack([x for x, _ in samples])"
+    raise InMemoryDataError(
+        f"data: a {type(data).__name__} of {len(data):,} (x, y) samples; pass the inputs and "
+        f"the labels apart: data=({xs}, [y for _, y in samples]), or the samples as a torch "
+        "Dataset"
+    )
 
 
 def _named_groups(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -112,7 +144,7 @@ def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | N
         return groups.to_frame(name=GROUP if groups.name is None else groups.name)
     if isinstance(groups, Mapping):
         return _group_mapping(groups)
-    if isinstance(groups, np.ndarray | torch.Tensor):
+    if isinstance(groups, np.ndarray | torch.Tensor | pd.api.extensions.ExtensionArray):
         return pd.DataFrame({GROUP: _group_column(groups, GROUP)})
     if frame is None or isinstance(groups, str) or not isinstance(groups, Sequence):
         raise InMemoryDataError(
@@ -182,6 +214,8 @@ def _group_column(values: Any, name: str) -> np.ndarray:
         values = values.detach().cpu().numpy()
     elif isinstance(values, pd.Series):
         values = values.to_numpy()
+    elif isinstance(values, pd.api.extensions.ExtensionArray):  # pd.array, pd.Categorical
+        values = pd.Series(values).to_numpy()  # as the Series holding it is read
     elif isinstance(values, list | tuple):
         values = np.asarray(values, dtype=object)
     if not isinstance(values, np.ndarray):
@@ -254,16 +288,17 @@ def _integer_dtype(x: Any) -> str | None:
     return None
 
 
-def _inputs(x: Any) -> torch.Tensor:
+def _inputs(x: Any, features: Sequence[str] | None = None) -> torch.Tensor:
     """A float32 CPU tensor of images (N, C, H, W) or table rows (N, F), the caller's own when it
-    is one already (no copy)."""
+    is one already (no copy). Values float32 cannot hold (`_check_float32`) are refused, naming
+    the feature (`features`: a frame's column names) or the position in x."""
     _refuse_masked(x, "x")
     if isinstance(x, np.ndarray):
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
             raise InMemoryDataError(f"data: x holds {x.dtype} values; pass numbers")
         if np.iscomplexobj(x):
             raise InMemoryDataError("data: x holds complex numbers; pass real numbers")
-        tensor = torch.from_numpy(x if x.flags.writeable else x.copy())
+        tensor = torch.from_numpy(x if _shareable(x) else _native_copy(x))
     elif isinstance(x, torch.Tensor):
         _not_meta(x, "x")
         if x.layout != torch.strided:  # torch's own error named nothing ("memory format")
@@ -278,6 +313,12 @@ def _inputs(x: Any) -> torch.Tensor:
         raise InMemoryDataError(
             "data: x is a DataFrame; pass the frame itself as data= with the labels as one of "
             "its columns (data=x.assign(label=y)), which keeps its column names, or x.to_numpy()"
+        )
+    elif _pictures(x):
+        raise InMemoryDataError(
+            f"data: x is a {type(x).__name__} of PIL images; pass them as one (N, C, H, W) float "
+            "tensor in [0, 1] (one size and mode: torch.stack of torchvision's to_tensor), or as "
+            "a datasets.Dataset with an Image column, decoded as harness run decodes files"
         )
     else:
         raise InMemoryDataError(
@@ -294,7 +335,85 @@ def _inputs(x: Any) -> torch.Tensor:
             f"data: x has shape {list(tensor.shape)}: images with the channels last (N, H, W, "
             "C); pass (N, C, H, W): x.permute(0, 3, 1, 2) (numpy: x.transpose(0, 3, 1, 2))"
         )
-    return tensor.to(device="cpu", dtype=torch.float32).contiguous()
+    source = tensor.to(device="cpu")
+    out = source.to(dtype=torch.float32).contiguous()
+    if source.dtype in _WIDER_THAN_FLOAT32:
+        _check_float32(source.to(torch.float64), out, features)
+    return out
+
+
+# dtypes whose values float32 may not hold exactly (float64 fractions, integers past 2**24)
+_WIDER_THAN_FLOAT32 = (torch.float64, torch.int32, torch.int64, torch.uint32, torch.uint64)
+_FLOAT32_ROUNDING = 1e-3  # of a feature's span: rounding past it merges values the data tells apart
+
+
+def _check_float32(source: torch.Tensor, out: torch.Tensor, features: Sequence[str] | None) -> None:
+    """Inputs are read as float32. Refuse what that cast loses: a finite value past float32's
+    range (read as inf, then refused as if the caller had passed inf), and a feature whose
+    values float32 rounds by more than 1/1000 of their span (epoch seconds near 1.7e9 round in
+    steps of 128: a float64 model reading them scored 0.51 against its own 1.0)."""
+    n = source.shape[0]
+    wide, narrow = source.reshape(n, -1), out.reshape(n, -1).to(torch.float64)
+    finite = torch.isfinite(wide)
+    lost = finite & ~torch.isfinite(narrow)
+    if lost.any():
+        row = int(torch.nonzero(lost.any(1))[0])
+        column = int(torch.nonzero(lost[row])[0])
+        raise InMemoryDataError(
+            f"data: {_position(column, source.shape, features)} holds "
+            f"{wide[row, column].item():.3g} (sample {row}), past float32's range (+-3.4e+38) "
+            "that inputs are read in; rescale it"
+        )
+    low = torch.where(finite, wide, torch.inf).amin(0)
+    high = torch.where(finite, wide, -torch.inf).amax(0)
+    span = high - low
+    error = torch.where(finite, (wide - narrow).abs(), 0.0).amax(0)
+    size = torch.maximum(low.abs(), high.abs())
+    # rounded by more than 1/1000 of the span, a span past float64's own noise (0.1 + 0.2 and
+    # 0.3 differ by 5.6e-17: one value to any model), and distinct values merged
+    suspect = (span > 1e-12 * size) & (error > _FLOAT32_ROUNDING * span)
+    merged = [
+        int(c)
+        for c in torch.nonzero(suspect).flatten().tolist()
+        if torch.unique(narrow[:, c]).numel() < torch.unique(wide[:, c]).numel()
+    ]
+    if merged:
+        column = merged[0]
+        near = size[column].item()
+        step = float(np.spacing(np.float32(near)))
+        raise InMemoryDataError(
+            f"data: {_position(column, source.shape, features)} holds values near {near:.2g} "
+            f"that span {span[column].item():.3g}; inputs are read as float32, which rounds "
+            f"them there in steps of {step:.3g}, so values the data tells apart would be read "
+            "as one: subtract an offset or rescale that feature first"
+        )
+
+
+def _position(column: int, shape: torch.Size, features: Sequence[str] | None) -> str:
+    """A flattened input column named as the caller knows it: a frame's feature, `x[:, j]`."""
+    if features is not None:
+        return f"feature {features[column]!r}"
+    index = np.unravel_index(column, tuple(shape[1:]))
+    return f"x[:, {', '.join(str(int(i)) for i in index)}]"
+
+
+def _pictures(x: Any) -> bool:
+    """Whether `x` is a list or tuple of PIL images."""
+    from PIL import Image
+
+    return isinstance(x, list | tuple) and bool(x) and isinstance(x[0], Image.Image)
+
+
+def _shareable(x: np.ndarray) -> bool:
+    """Whether torch can read `x` in place: writeable, native byte order, no negative stride
+    (torch.from_numpy refuses the last two with a traceback of its own)."""
+    return x.flags.writeable and x.dtype.isnative and all(s >= 0 for s in x.strides)
+
+
+def _native_copy(x: np.ndarray) -> np.ndarray:
+    """`x`'s values in a new array torch can read: native byte order, laid out C-contiguous
+    (`x[::-1]`, np.flip, an array read big-endian from a file, a read-only memmap)."""
+    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
 
 
 def _refuse_masked(values: Any, which: str) -> None:
@@ -359,6 +478,8 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
             "data: labels are true/false values; pass them as 0/1 class indices "
             "(y.astype(int), torch: y.long()): False is class 0, True class 1"
         )
+    if values.dtype.kind == "c":  # astype(int64) keeps the real part without a word
+        raise InMemoryDataError("data: labels are complex numbers; pass integer class indices")
     if not np.issubdtype(values.dtype, np.number):
         raise InMemoryDataError(
             f"data: labels are {values.dtype}, not integer class indices; pass class_names= "
@@ -372,6 +493,15 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
             raise InMemoryDataError(
                 f"data: label {values[row].item()!r} (sample {row}) is not an integer class index"
             )
+    # past int64, astype wraps round (1e20 -> -2**63, uint64 2**64-1 -> -1): the refusal of
+    # the range would name a value the caller never passed
+    huge = np.abs(values) >= 2**53 if values.dtype.kind == "f" else values > np.iinfo(np.int64).max
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
+        raise InMemoryDataError(
+            f"data: label {values[row].item()!r} (sample {row}) is not a class index "
+            "(labels are 0..K-1)"
+        )
     return values.astype(np.int64)
 
 
@@ -406,14 +536,21 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
     integer: str | None = None  # uint8 images: the refusal of values past 1 says to scale them
-    for batch in _batches(loader):
+    for number, batch in enumerate(_batches(loader)):
         x, y = _batch_pair(batch)
+        _same_kind(number, isinstance(x, list), bool(texts))
         if isinstance(x, list):
             texts.extend(x)
             labels.append(_labels(y, len(x), names))
             continue
         integer = integer or _integer_dtype(x)
         inputs = _inputs(x)
+        if parts and inputs.shape[1:] != parts[0].shape[1:]:  # an IterableDataset's later items
+            raise InMemoryDataError(
+                f"data: the DataLoader's batch {number} holds samples of shape "
+                f"{list(inputs.shape[1:])} where its first batch's are "
+                f"{list(parts[0].shape[1:])}; every sample needs one shape"
+            )
         labels.append(_labels(y, len(inputs), names))
         parts.append(inputs)
     if not labels:
@@ -423,6 +560,17 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
         return Labeled(inputs=texts, labels=y_all)
     inputs = torch.cat(parts) if len(parts) > 1 else parts[0]
     return Labeled(inputs=inputs, labels=y_all, integer_dtype=integer)
+
+
+def _same_kind(number: int, texts: bool, texts_before: bool) -> None:
+    """Refuse a loader whose batches change between texts and tensors (an IterableDataset):
+    the texts and the tensors were each taken for the whole data."""
+    if number and texts != texts_before:
+        now, first = ("texts", "tensors") if texts else ("tensors", "texts")
+        raise InMemoryDataError(
+            f"data: the DataLoader's batch {number} holds {now} where its first batch held "
+            f"{first}; yield one kind of input"
+        )
 
 
 def _batches(loader: DataLoader[Any]) -> Iterator[Any]:
@@ -562,12 +710,26 @@ def _frame(
                 f"data: feature column {column!r} is {dtype}, not numeric; encode it as numbers "
                 "(one-hot or codes) or leave it out with feature_columns="
             )
-    x = _inputs(frame[features].to_numpy(dtype=np.float32))  # copied if read-only
-    y = _labels(frame[label], len(frame), names)
-    feature_names = tuple(str(c) for c in features)
-    return Labeled(inputs=x, labels=y, feature_names=feature_names, modality_hint="tabular"), (
-        named
+    # float64 when a column holds values float32 may round (checked in _inputs), else float32
+    wide = any(_wider_than_float32(frame[c].dtype) for c in features)
+    x = _inputs(
+        frame[features].to_numpy(dtype=np.float64 if wide else np.float32), _feature_names(features)
     )
+    y = _labels(frame[label], len(frame), names)
+    return Labeled(
+        inputs=x, labels=y, feature_names=_feature_names(features), modality_hint="tabular"
+    ), named
+
+
+def _feature_names(features: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(str(c) for c in features)
+
+
+def _wider_than_float32(dtype: Any) -> bool:
+    """Whether a frame column's dtype may hold values float32 rounds (float64, int32/64, their
+    nullable forms); bool, small integers and float32/16 are exact."""
+    kind = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    return kind.kind in "iuf" and kind.itemsize > (2 if kind.kind in "iu" else 4)
 
 
 def _check_unique_columns(frame: pd.DataFrame, used: Sequence[Any]) -> None:

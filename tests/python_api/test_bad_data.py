@@ -703,3 +703,261 @@ def test_a_name_no_output_can_hold_is_one_line(key: str, value: str, message: st
     with pytest.raises(HarnessError) as err:
         harness.evaluate(linear_digits(), data=(X, Y), device="cpu", **{key: value})
     assert re.search(message, str(err.value)), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        pytest.param(lambda a: a[::-1], id="reversed (negative strides)"),
+        pytest.param(lambda a: a.astype(a.dtype.newbyteorder(">")), id="big-endian"),
+        pytest.param(lambda a: np.flip(a, axis=3).astype(">f8"), id="both"),
+    ],
+)
+def test_numpy_inputs_torch_cannot_share_are_read_as_a_copy(view) -> None:  # noqa: ANN001
+    """torch.from_numpy refuses arrays with negative strides (`x[::-1]`, np.flip) or a
+    non-native byte order (read from a big-endian file): a traceback from inside torch. They
+    are ordinary arrays; the harness reads them as their values, as it reads a read-only one."""
+    x = view(X.numpy())
+    y = Y.numpy()[::-1]
+    expected = harness.evaluate(
+        linear_digits(),
+        data=(np.ascontiguousarray(x, dtype=np.float32), y.copy()),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    result = harness.evaluate(linear_digits(), data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert result.task_fingerprint == expected.task_fingerprint
+    assert result.metric("top1_acc").value == expected.metric("top1_acc").value
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        pytest.param(
+            (Y + 1j * (Y % 2)).numpy(),
+            r"^data: labels are complex numbers; pass integer class indices$",
+            id="complex numpy",
+        ),
+        pytest.param(
+            Y.to(torch.complex64),
+            r"^data: labels are complex numbers; pass integer class indices$",
+            id="complex tensor",
+        ),
+        pytest.param(
+            torch.where(Y == 3, 1e20, Y.double()),
+            r"^data: label 1e\+20 \(sample 3\) is not a class index \(labels are 0\.\.K-1\)$",
+            id="a float past int64",
+        ),
+        pytest.param(
+            np.where(Y.numpy() == 3, np.uint64(2**64 - 1), Y.numpy().astype(np.uint64)),
+            r"^data: label 18446744073709551615 \(sample 3\) is not a class index",
+            id="a uint64 past int64",
+        ),
+    ],
+)
+def test_labels_no_class_index_can_hold_are_refused_as_given(labels, message) -> None:  # noqa: ANN001
+    """Complex labels were cast to their real part without a word (1+1j read as class 1);
+    a float or uint64 label past int64 wrapped round and was refused as another value
+    (1e20 as -9223372036854775808, 2**64-1 as -1)."""
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=(X, labels), device="cpu", bootstrap_resamples=0)
+    assert re.search(message, str(err.value)), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pytest.param(pd.array(["f", "m"] * 10, dtype="string"), id="StringArray"),
+        pytest.param(pd.array([1, 2] * 10, dtype="Int64"), id="IntegerArray"),
+        pytest.param(pd.Categorical(["f", "m"] * 10), id="Categorical"),
+        pytest.param(pd.array([True, False] * 10, dtype="boolean"), id="BooleanArray"),
+    ],
+)
+def test_a_pandas_array_of_groups_is_read_as_its_series(column) -> None:  # noqa: ANN001
+    """A pandas array (`pd.array(...)`, `pd.Categorical`, a column's `.array`) is one value per
+    sample, as fairlearn reads it; it was refused as "is a IntegerArray; give one value per
+    sample". Alone or in a dict, it gives the groups its Series gives."""
+    expected = harness.evaluate(
+        linear_digits(),
+        data=(X, Y),
+        groups=pd.Series(column, name="group"),
+        device="cpu",
+        bootstrap_resamples=0,
+    ).table.to_pandas()["group:group"]
+    for groups in (column, {"group": column}):
+        got = harness.evaluate(
+            linear_digits(), data=(X, Y), groups=groups, device="cpu", bootstrap_resamples=0
+        ).table.to_pandas()["group:group"]
+        assert list(got) == list(expected)
+
+
+def test_a_pandas_array_of_groups_with_a_missing_value_is_refused_naming_it() -> None:
+    with pytest.raises(InMemoryDataError, match=r"^groups: column 'g' has a missing value \(row"):
+        harness.evaluate(
+            linear_digits(),
+            data=(X, Y),
+            groups={"g": pd.array([1, 2] * 9 + [1, None], dtype="Int64")},
+            device="cpu",
+        )
+
+
+def _timestamps() -> tuple[np.ndarray, np.ndarray]:
+    """A float64 feature of epoch seconds whose parity is the label: float32 rounds 1.7e9 in
+    steps of 128, so the +1 that tells the classes apart is gone once read as float32."""
+    labels = np.arange(40) % 2
+    return np.c_[1.7e9 + labels, np.linspace(0, 1, 40)], labels
+
+
+class _Parity(torch.nn.Module):
+    """A float64 model that reads the timestamp's +1 (it scores 1.0 on `_timestamps` in
+    float64)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x[:, :1] - 1.7e9 - 0.5) * self.scale
+        return torch.cat([-z, z], 1)
+
+
+@pytest.mark.parametrize("kind", ["array", "tensor", "frame"])
+def test_inputs_float32_cannot_tell_apart_are_refused(kind: str) -> None:
+    """Inputs are read as float32. A float64 feature whose values differ by less than float32's
+    step at their size (epoch seconds, ids) lost its information in that cast: the float64
+    model scored 0.5 instead of its 1.0, without a word."""
+    x, y = _timestamps()
+    data: object = {
+        "array": (x, y),
+        "tensor": (torch.tensor(x), torch.tensor(y)),
+        "frame": pd.DataFrame({"when": x[:, 0], "b": x[:, 1], "label": y}),
+    }[kind]
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(_Parity(), data=data, device="cpu", bootstrap_resamples=0)
+    message = str(err.value)
+    which = "feature 'when'" if kind == "frame" else "x[:, 0]"
+    assert message.startswith(f"data: {which} holds values near 1.7e+09 that span 1"), message
+    assert "float32" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("kind", ["array", "frame"])
+def test_inputs_past_float32s_range_are_refused_as_such(kind: str) -> None:
+    """A finite float64 value past float32's largest (3.4e38) became inf in the cast and was
+    refused as "sample 2 has NaN or inf inputs", though the caller has no inf."""
+    x = np.c_[np.where(np.arange(20) == 2, 1e39, 1.0), np.linspace(0, 1, 20)]
+    y = np.arange(20) % 2
+    data = (x, y) if kind == "array" else pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "label": y})
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_tabular(features=2), data=data, device="cpu")
+    which = "feature 'a'" if kind == "frame" else "x[:, 0]"
+    assert str(err.value).startswith(
+        f"data: {which} holds 1e+39 (sample 2), past float32's range"
+    ), str(err.value)
+
+
+def test_float64_inputs_float32_keeps_apart_are_read() -> None:
+    """Ordinary float64 data (sums that differ in the 16th digit, values in [0, 1]) is read as
+    float32 as before."""
+    x = np.c_[np.full(20, 0.1 + 0.2), np.linspace(0, 1, 20), np.full(20, 0.3)]
+    x[::2, 0] = 0.3
+    x[3, 2] += 1e-6  # a nearly constant feature: rounded, but its two values stay apart
+    result = harness.evaluate(
+        linear_tabular(features=3),
+        data=(x, np.arange(20) % 2),
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    assert result.metric("top1_acc").n == 20
+
+
+def test_class_names_that_contradict_a_class_label_column_are_refused() -> None:
+    """A ClassLabel label column names its classes. class_names= in another order (or other
+    names) replaced them without a word: class 0, 'zero' in the dataset, was reported as
+    'nine'. The same names are accepted."""
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    hub = datasets.Dataset.from_dict({"x": X.numpy(), "label": Y.numpy()})
+    hub = hub.cast_column("label", datasets.ClassLabel(names=names))
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=hub, class_names=names[::-1], device="cpu")
+    assert str(err.value).startswith(
+        "class_names: 'nine', 'eight', 'seven', ... differ from the names the label column "
+        "'label' declares (a ClassLabel: 'zero', 'one', 'two', ...)"
+    ), str(err.value)
+    same = harness.evaluate(
+        linear_digits(), data=hub, class_names=names, device="cpu", bootstrap_resamples=0
+    )
+    assert same.provenance is not None and same.provenance.task.class_names == tuple(names)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        pytest.param([(X[0], Y[0]), (X[1], Y[1])], id="two image samples"),
+        pytest.param([(X[i], int(Y[i])) for i in range(5)], id="five image samples"),
+        pytest.param([("good", 1), ("bad", 0)], id="two text samples"),
+    ],
+)
+def test_a_list_of_samples_is_refused_as_one(samples) -> None:  # noqa: ANN001
+    """A list of (x, y) samples (what a Dataset's items look like) of two was read as the pair
+    (x, y) and refused as "x is a tuple" or "x holds texts and a int": words about an x the
+    caller never passed. It is now named as what it is, with how to pass it."""
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=samples, device="cpu")
+    assert str(err.value).startswith(
+        f"data: a {type(samples).__name__} of {len(samples)} (x, y) samples; pass the inputs "
+        "and the labels apart"
+    ), str(err.value)
+
+
+class _Stream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+    """Ten samples, the last five unlike the first five (`late`)."""
+
+    def __init__(self, late: object) -> None:
+        self.late = late
+
+    def __iter__(self):  # noqa: ANN204
+        for i in range(10):
+            yield (X[i] if i < 5 else self.late), int(Y[i])
+
+
+@pytest.mark.parametrize(
+    ("late", "message"),
+    [
+        pytest.param(
+            torch.zeros(64),
+            r"^data: the DataLoader's batch 1 holds samples of shape \[64\] where its first "
+            r"batch's are \[1, 8, 8\]; every sample needs one shape$",
+            id="another rank",
+        ),
+        pytest.param(
+            torch.zeros(1, 10, 10),
+            r"^data: the DataLoader's batch 1 holds samples of shape \[1, 10, 10\] where its first "
+            r"batch's are \[1, 8, 8\]",
+            id="another size",
+        ),
+        pytest.param(
+            "a text",
+            r"^data: the DataLoader's batch 1 holds texts where its first batch held tensors; "
+            r"yield one kind of input$",
+            id="texts after tensors",
+        ),
+    ],
+)
+def test_a_loader_whose_batches_disagree_is_one_line(late, message) -> None:  # noqa: ANN001
+    """An IterableDataset whose later batches differ from its first in shape or kind failed
+    with torch.cat's RuntimeError or pyarrow's ArrowInvalid traceback."""
+    loader = DataLoader(_Stream(late), batch_size=5)
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=loader, device="cpu")
+    assert re.search(message, str(err.value)), str(err.value)
+
+
+def test_a_list_of_pil_images_says_how_to_pass_them() -> None:
+    """A list of PIL images (mixed sizes and modes, as a folder gives them) was refused as
+    "x is a list; pass a torch tensor", with no word on how to get one from images."""
+    images = [Image.new("L", (8, 8)), Image.new("RGB", (10, 12))]
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=(images, [0, 1]), device="cpu")
+    assert str(err.value).startswith(
+        "data: x is a list of PIL images; pass them as one (N, C, H, W) float tensor in [0, 1]"
+    ), str(err.value)
