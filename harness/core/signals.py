@@ -72,6 +72,11 @@ def ctrl_c_held_from_children() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+FORK_SERVER_HELD_ENV = "HARNESS_FORK_SERVER_HELD"
+"""Set while the harness starts its workers' fork server with SIGINT blocked: the server's last
+preload module (`harness.run.executors.server_ready`) then unblocks it."""
+
+
 def ignore_ctrl_c() -> None:
     """In a child started under `ctrl_c_held_from_children`: ignore SIGINT from now on (its
     parent handles Ctrl-C) and unblock it, so processes it starts in turn see it as usual."""

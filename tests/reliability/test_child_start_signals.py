@@ -54,6 +54,30 @@ pool.close()
 print("worker started")
 """
 
+# In a fresh interpreter: start the time-limit workers' fork server as a run does, then a
+# child of other code through the same fork server (multiprocessing has one per process).
+OTHER_CHILD = """
+import multiprocessing, sys
+from pathlib import Path
+
+from harness.config.planner import build_plan
+from harness.config.spec import load_spec
+from harness.run.executors.isolated import WorkerPool, WorkerSetup
+from harness.run.plugins import installed_plugins
+from tests.reliability.signal_mask_child import exit_by_sigint_mask
+
+spec = Path(sys.argv[1])
+plan = build_plan(load_spec(spec), base_dir=spec.parent, plugins=installed_plugins())
+pool = WorkerPool(WorkerSetup.of(plan))
+pool.launch()
+pool.ensure_started()
+other = multiprocessing.get_context("forkserver").Process(target=exit_by_sigint_mask)
+other.start()
+other.join()
+pool.close()
+print("other child's SIGINT blocked:", other.exitcode == 1)
+"""
+
 SPEC = """\
 name: child-start
 device: cpu
@@ -86,6 +110,21 @@ def test_ctrl_c_while_the_worker_fork_server_imports_is_not_its_traceback(
     done = _run(FORK_SERVER, str(spec), hold=tmp_path / "hold")
     assert "KeyboardInterrupt" not in done.stderr, done.stderr
     assert done.returncode == 0 and "worker started" in done.stdout, done.stderr
+
+
+@pytest.mark.slow  # ~7 s: a fresh interpreter imports torch and starts a fork server
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_children_of_the_workers_fork_server_still_take_ctrl_c(tmp_path: Path) -> None:
+    """The fork server starts with SIGINT blocked, and every process forked from it inherits
+    its mask: children that other code in the same process starts through multiprocessing's
+    one fork server (a user's, the tests' own report children) never saw a Ctrl-C, and a
+    `harness report` so started hung in CI waiting for its workers. The server unblocks SIGINT
+    once its imports are done (`harness.run.executors.server_ready`)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    done = _run(OTHER_CHILD, str(spec), hold=tmp_path / "hold")
+    assert done.returncode == 0, done.stderr
+    assert "other child's SIGINT blocked: False" in done.stdout, done.stdout + done.stderr
 
 
 class _StartedDriver:

@@ -27,7 +27,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
@@ -36,7 +36,11 @@ from typing import Any
 
 from harness.config.plan import Job, Plan
 from harness.config.spec import RunSpec
-from harness.core.signals import ctrl_c_held_from_children, ignore_ctrl_c
+from harness.core.signals import (
+    FORK_SERVER_HELD_ENV,
+    ctrl_c_held_from_children,
+    ignore_ctrl_c,
+)
 from harness.core.suite import ProgressCallback
 from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
@@ -86,10 +90,27 @@ def worker_context(setup: WorkerSetup) -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(
-            [__name__, "harness.run.executors.work", "datasets", *setup.preload]
+            [
+                __name__,
+                "harness.run.executors.work",
+                "datasets",
+                *setup.preload,
+                "harness.run.executors.server_ready",  # last: SIGINT unblocked again
+            ]
         )
         return context
     return multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def _release_in_server() -> Iterator[None]:
+    """Ask a fork server started now to unblock SIGINT once its imports are done
+    (`server_ready`): its children, ours and other code's, inherit its signal mask."""
+    os.environ[FORK_SERVER_HELD_ENV] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(FORK_SERVER_HELD_ENV, None)
 
 
 def worker_main(conn: Connection, setup: WorkerSetup) -> None:
@@ -232,7 +253,7 @@ class WorkerPool:
             if self._context.get_start_method() == "forkserver":
                 # the server imports torch for seconds (this process waits in start() for it,
                 # with Ctrl-C as usual); it must not take a Ctrl-C meant for this process
-                with ctrl_c_held_from_children():
+                with ctrl_c_held_from_children(), _release_in_server():
                     forkserver.ensure_running()
                 process.start()
             else:
