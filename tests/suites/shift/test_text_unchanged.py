@@ -8,23 +8,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.core.suite import SuiteResult
 from harness.run.api import evaluate
 from tests.suites.shift.text_reviews import BOW, reviews_task
 
 
-def test_a_text_family_that_changes_no_text_is_not_applicable(tmp_path: Path) -> None:
-    texts = ["这部电影很好看我很喜欢", "这部电影很无聊不推荐"] * 10
-    labels = [1, 0] * 10
-    task = reviews_task(tmp_path, "reviews-zh", texts, labels)
+def _typo_and_casing(task: object, base_dir: Path) -> SuiteResult:
+    """The shift suite's typo and casing families at severities 1 and 5 on `task`."""
     out = evaluate(
         BOW,
         task=task,
         suites={"shift": {"text": ["typo", "casing"], "severities": [1, 5]}},
         device="cpu",
         bootstrap_resamples=0,
-        base_dir=tmp_path,
+        base_dir=base_dir,
     )
-    res = out.results["shift"]
+    return out.results["shift"]
+
+
+def test_a_text_family_that_changes_no_text_is_not_applicable(tmp_path: Path) -> None:
+    texts = ["这部电影很好看我很喜欢", "这部电影很无聊不推荐"] * 10
+    labels = [1, 0] * 10
+    task = reviews_task(tmp_path, "reviews-zh", texts, labels)
+    res = _typo_and_casing(task, tmp_path)
     casing = next(r for r in res.metrics if r.condition == "text=casing")
     assert casing.value is None and "no text of task" in (casing.note or ""), casing.note
     assert not any(r.condition.startswith("text=casing/") for r in res.metrics)
@@ -43,15 +49,7 @@ def test_a_text_family_that_changes_few_texts_says_so(tmp_path: Path) -> None:
     texts = ["这部电影很好看我很喜欢", "这部电影很无聊不推荐"] * 9 + ["a good film", "a bad film"]
     labels = [1, 0] * 10
     task = reviews_task(tmp_path, "reviews-mixed", texts, labels)
-    out = evaluate(
-        BOW,
-        task=task,
-        suites={"shift": {"text": ["typo", "casing"], "severities": [1, 5]}},
-        device="cpu",
-        bootstrap_resamples=0,
-        base_dir=tmp_path,
-    )
-    res = out.results["shift"]
+    res = _typo_and_casing(task, tmp_path)
     cells = [r for r in res.metrics if r.condition.startswith("text=casing/")]
     assert cells and all("of 20 texts" in (r.note or "") for r in cells), [r.note for r in cells]
     mean = next(r for r in res.metrics if r.metric == "mean_text_shift_acc")
