@@ -1,8 +1,9 @@
 """The machine a number is measured on: its CPU model, named by the run's environment record
-(`harness.run.environment`) and by the throughput suite's."""
+(`harness.run.environment`) and by the throughput suite's, and the CPUs this process may use."""
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -15,3 +16,11 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def affinity_count() -> int:
+    """CPUs this process may run on (its affinity mask), else the machine's CPU count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)

@@ -21,11 +21,12 @@ scikit-learn use.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.core.machine import affinity_count
 
 SMALL_MODEL_PARAMETERS = 1_000_000
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -50,14 +51,6 @@ class ThreadChoice:
 
     threads: int
     reason: str
-
-
-def affinity_count() -> int:
-    """CPUs this process may run on (its affinity mask), else the machine's CPU count."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _read(path: Path) -> str | None:

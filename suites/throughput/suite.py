@@ -8,7 +8,6 @@ environment and every condition's status go into the artifacts.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
@@ -16,6 +15,7 @@ import torch
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError, SpecError
+from harness.core.machine import affinity_count
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
 from harness.suites.throughput.board import BOARD
@@ -92,18 +92,10 @@ class ThroughputSuite(Suite):
         )
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask), else the machine's CPU count."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _oversubscribed(threads: int | None, device: torch.device) -> list[str]:
     """A note when `cpu_threads` asks for more threads than the cores this process may use:
     the timing then measures threads sharing cores, not what that many cores would give."""
-    cores = usable_cores()
+    cores = affinity_count()
     if threads is None or device.type != "cpu" or threads <= cores:
         return []
     return [

@@ -257,7 +257,7 @@ def test_cpu_threads_above_the_usable_cores_are_said_in_a_note(
     sharing cores (oversubscribed): the job says so, naming the key and both counts."""
     import harness.suites.throughput.suite as throughput_suite
 
-    monkeypatch.setattr(throughput_suite, "usable_cores", lambda: 2)
+    monkeypatch.setattr(throughput_suite, "affinity_count", lambda: 2)
     adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
     for threads, said in ((3, True), (2, False), (None, False)):
         suite = ThroughputSuite({"batch_sizes": [2], "cpu_threads": threads, **FAST})
