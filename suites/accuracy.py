@@ -253,12 +253,7 @@ class AccuracySuite(Suite):
                 note = _joined(note, ties.note("top-1", "balanced accuracy"))
             elif name == "macro_f1" and top1_ties.tied:
                 best = tie_breaks.best_macro_f1(labels, predictions, tied, k)
-                note = _joined(
-                    note,
-                    f"{top1_ties.tied} of {n} samples tie their label's score with another "
-                    "class's (top-1); ties go to the lowest class index; broken toward the "
-                    f"label, macro-F1 would be {best:.4g}",
-                )
+                note = _joined(note, top1_ties.best_note("top-1", "macro-F1", best))
             elif name == "nll":
                 note = _joined(note, _floored_note(extras["nll"]))
             elif name == "top5_acc":

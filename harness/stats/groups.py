@@ -185,6 +185,12 @@ def grouping_name(grouping: Grouping) -> str:
     return INTERSECTION.join(grouping)
 
 
+def class_shown(class_names: Sequence[str], cls: int) -> str:
+    """A class index with its name where the name says more: `1 ('yes')`, or `1`."""
+    name = class_names[cls] if 0 <= cls < len(class_names) else None
+    return f"{cls} ({name!r})" if name is not None and name != str(cls) else str(cls)
+
+
 def positive_class_note(
     class_names: Sequence[str], positive_label: int, setting: str = "suites.fairness.positive_label"
 ) -> str:
@@ -192,14 +198,8 @@ def positive_class_note(
     a reader cannot tell it from the numbers, and with labels such as {yes, no} either reading
     is natural. The differences of demographic parity and equalized odds do not depend on it;
     the ratios, equal opportunity and the per-group rates do."""
-    name = class_names[positive_label] if 0 <= positive_label < len(class_names) else None
-    shown = (
-        f"{positive_label} ({name!r})"
-        if name is not None and name != str(positive_label)
-        else str(positive_label)
-    )
     return (
-        f"positive class: {shown} ({setting}); selection rate, TPR and FPR count predictions "
+        f"positive class: {class_shown(class_names, positive_label)} ({setting}); selection rate, TPR and FPR count predictions "
         "and labels of this class as positive (the ratios, equal opportunity and the per-group "
         "rates depend on this choice; the demographic parity and equalized odds differences do "
         "not)"

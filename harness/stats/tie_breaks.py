@@ -67,9 +67,21 @@ class TieRange:
         if self.tied == 0:
             return None
         return (
-            f"{self.tied} of {self.n} samples tie their label's score with another class's "
-            f"({what}); ties go to the lowest class index, and over every tie-break the "
+            f"{self._tied_words(what)}, and over every tie-break the "
             f"{metric or what + ' accuracy'} lies in [{self.low:.4g}, {self.high:.4g}]"
+        )
+
+    def best_note(self, what: str, metric: str, best: float) -> str | None:
+        """The note of a number whose range is not given, only its value with every tie broken
+        toward the label (`best`: its highest)."""
+        if self.tied == 0:
+            return None
+        return f"{self._tied_words(what)}; broken toward the label, {metric} would be {best:.4g}"
+
+    def _tied_words(self, what: str) -> str:
+        return (
+            f"{self.tied} of {self.n} samples tie their label's score with another class's "
+            f"({what}); ties go to the lowest class index"
         )
 
 

@@ -28,6 +28,7 @@ from harness.stats import tie_breaks
 from harness.stats.groups import (
     INTERSECTION,
     Grouping,
+    class_shown,
     group_breakdown,
     grouping_name,
     positive_class_note,
@@ -82,12 +83,9 @@ def one_class_notes(predictions: pd.Series, class_names: Sequence[str]) -> list[
     values = predictions.unique()
     if len(predictions) == 0 or len(values) != 1:
         return []
-    cls = int(values[0])
-    name = class_names[cls] if 0 <= cls < len(class_names) else None
-    shown = f"{cls} ({name!r})" if name is not None and name != str(cls) else str(cls)
     return [
         caveat_note(
-            f"the model predicts class {shown} on every one of the {len(predictions):,} samples: "
+            f"the model predicts class {class_shown(class_names, int(values[0]))} on every one of the {len(predictions):,} samples: "
             "its selection rate, TPR and FPR are the same in every group by construction, so "
             "demographic parity and equalized odds read as perfectly fair (difference 0) and say "
             "nothing about fairness; compare the groups' accuracy and error rates instead"
