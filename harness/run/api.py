@@ -218,7 +218,15 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             f"{options.columns.label_column!r} declares (a ClassLabel: {_first_names(declared)}); "
             "leave class_names out to use them, or cast the column to the names you mean"
         )
-    if names is None and declared is not None and options.num_classes in (None, len(declared)):
+    if declared is not None and options.num_classes not in (None, len(declared)):
+        # the names would be dropped and the count taken from num_classes without a word
+        raise InMemoryDataError(
+            f"num_classes: {options.num_classes} differs from the {len(declared)} classes the "
+            f"label column {options.columns.label_column!r} declares (a ClassLabel: "
+            f"{_first_names(declared)}); leave num_classes out to use them, or cast the column "
+            "to the classes you mean"
+        )
+    if names is None and declared is not None:
         names = declared
     built = memory_task(
         labeled,

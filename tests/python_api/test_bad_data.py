@@ -889,6 +889,26 @@ def test_class_names_that_contradict_a_class_label_column_are_refused() -> None:
     assert same.provenance is not None and same.provenance.task.class_names == tuple(names)
 
 
+@pytest.mark.parametrize("num_classes", [9, 12])
+def test_num_classes_that_contradict_a_class_label_column_are_refused(num_classes: int) -> None:
+    """A ClassLabel label column counts its classes. A num_classes of another count dropped the
+    column's names and took the count without a word (12 classes of which 2 never exist, or a
+    task of 9 classes holding label 9). The declared count is accepted and keeps the names."""
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    hub = datasets.Dataset.from_dict({"x": X.numpy(), "label": Y.numpy()})
+    hub = hub.cast_column("label", datasets.ClassLabel(names=names))
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), data=hub, num_classes=num_classes, device="cpu")
+    assert str(err.value).startswith(
+        f"num_classes: {num_classes} differs from the 10 classes the label column 'label' "
+        "declares (a ClassLabel: 'zero', 'one', 'two', ...)"
+    ), str(err.value)
+    same = harness.evaluate(
+        linear_digits(), data=hub, num_classes=10, device="cpu", bootstrap_resamples=0
+    )
+    assert same.provenance is not None and same.provenance.task.class_names == tuple(names)
+
+
 @pytest.mark.parametrize(
     "samples",
     [
