@@ -490,6 +490,11 @@ def _labels(y: Any, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
         whole = np.isfinite(values) & (values == np.round(values))
         if not whole.all():
             row = int(np.flatnonzero(~whole)[0])
+            if np.isnan(values[row]):  # pandas' NA and None read as NaN here
+                raise InMemoryDataError(
+                    f"data: label of sample {row} is missing (NaN, None or NA); every "
+                    "sample needs its class index"
+                )
             raise InMemoryDataError(
                 f"data: label {values[row].item()!r} (sample {row}) is not an integer class index"
             )

@@ -97,6 +97,10 @@ CASES = {
         dict(data=(X, Y.float() + 0.5)),
         r"^data: label 0\.5 \(sample 0\) is not an integer class index$",
     ),
+    "a missing label": (
+        dict(data=(X, np.where(np.arange(20) == 4, np.nan, Y.numpy()))),
+        r"^data: label of sample 4 is missing \(NaN, None or NA\); every sample needs its class index$",
+    ),
     "string labels": (
         dict(data=(X, np.array(["cat"] * 20))),
         r"^data: labels are <U3, not integer class indices",
