@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, UNLABELED
+from harness.core.value_text import quoted
 from harness.data.table_columns import Rows, Where, arrow_column, categories, class_ids
 from harness.data.table_reader import missing_column_hint
 from harness.data.task_spec import TaskSpec
@@ -140,7 +141,7 @@ def _ids(ds: Rows, spec: TaskSpec, at: Where) -> pa.Array:
         rows = np.flatnonzero(pc.equal(ids, value).to_numpy(zero_copy_only=False))[:2]
         raise DatasetError(
             f"task {spec.name!r}: id column {spec.id_column!r} has duplicate ids in {at.split} "
-            f"({len(repeated):,} repeated; {value!r} at {at.locate(int(rows[0]))} and "
+            f"({len(repeated):,} repeated; {quoted(value)} at {at.locate(int(rows[0]))} and "
             f"{at.locate(int(rows[1]))}); ids must be unique"
         )
     return ids

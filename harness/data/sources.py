@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 from harness.core.corruption_names import CORRUPTION_NAMES
 from harness.core.errors import DatasetError
+from harness.core.value_text import quoted
 from harness.data.image_bounds import FULL_SCALE, check_unit_bounds
 from harness.data.image_transform import ImageTransform
 from harness.data.npy_header import (
@@ -211,7 +212,7 @@ def check_label_type(spec: TaskSpec, file: Path, builder: str, where: str) -> No
             return
         kind = head.type
         first = next((v for v in head.slice(0, 5).to_pylist() if v is not None), None)
-        example = f" (e.g. {first!r})" if first is not None else ""
+        example = f" (e.g. {quoted(first)})" if first is not None else ""
     else:
         return
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
@@ -227,8 +228,9 @@ def parquet_columns(file: Path, where: str) -> list[str]:
         return list(pq.read_schema(file).names)
     except (OSError, pa.ArrowException) as err:
         raise DatasetError(
-            f"{where} is not a readable Parquet file ({flat(str(err)) or type(err).__name__}); replace it with the data saved "
-            "as Parquet, or give the file its real suffix (.csv, .json, .jsonl)"
+            f"{where} is not a readable Parquet file ({flat(str(err)) or type(err).__name__}); "
+            "replace it with the data saved as Parquet, or give the file its real suffix (.csv, "
+            ".json, .jsonl)"
         ) from None
 
 

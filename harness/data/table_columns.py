@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from datasets.table import InMemoryTable
 
 from harness.core.errors import DatasetError
+from harness.core.value_text import quoted
 from harness.data.task_spec import INT64
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def _parsed(
             raise DatasetError(
                 f"task {where.task!r}: column {name!r} in {where.split} is not numeric ({count:,} "
                 f"of its {present:,} cells, {share:.1%}, are not numbers; first at "
-                f"{where.locate(row)}: {first!r}); encode it (one_hot, ordinal), name it in "
+                f"{where.locate(row)}: {quoted(first)}); encode it (one_hot, ordinal), name it in "
                 "group_columns, or list feature_columns without it (or add a marker such as "
                 "'n/a' to missing_values if those cells mean missing)"
             )
@@ -317,10 +318,10 @@ def _index_of(cells: Coded, name: str, known: Sequence[str], where: Where, key: 
         )
         raise DatasetError(
             f"task {where.task!r}: {where.cell(name, row)} reads "
-            f"{cells.values[cells.codes[row]]!r}, which {listing} does not list "
+            f"{quoted(cells.values[cells.codes[row]])}, which {listing} does not list "
             f"({len(unknown):,} such cell(s) in {where.split}; listed: "
-            f"{', '.join(map(repr, list(known)[:8]))}{', ...' if len(known) > 8 else ''}); add "
-            f"it to the list ({position})"
+            f"{', '.join(quoted(k, 40) for k in list(known)[:8])}"
+            f"{', ...' if len(known) > 8 else ''}); add it to the list ({position})"
         )
     return index
 
@@ -348,8 +349,9 @@ def class_ids(
         if not class_names:
             first = next((v for v in column.slice(0, 5).to_pylist() if v is not None), None)
             raise DatasetError(
-                f"task {where.task!r}: label column {name!r} holds text (e.g. {first!r}); list the "
-                "classes in class_names (class i is the model's output i) to map it to class ids"
+                f"task {where.task!r}: label column {name!r} holds text (e.g. {quoted(first)}); "
+                "list the classes in class_names (class i is the model's output i) to map it to "
+                "class ids"
             )
         cells = coded(column, markers)
         missing = np.flatnonzero(cells.codes < 0)

@@ -7,6 +7,7 @@ never with a library's traceback and never as a silently wrong matrix.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -699,3 +700,38 @@ def test_a_text_training_file_without_the_group_columns_is_read(tmp_path: Path) 
     )
     assert task.train is not None and "lang" not in task.train.column_names
     assert list(task.groups()["lang"]) == ["en", "fr", "en"]
+
+
+LONG = "A" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "says"),
+    [
+        (f"a,y\n1,{LONG}\n2,no\n", {"label_column": "y"}, "label column 'y' holds text (e.g. "),
+        (
+            f"a,y\n1,1\n2,0\n3,1\n{LONG},0\n",
+            {"label_column": "y", "feature_columns": ["a"]},
+            "column 'a' in ",
+        ),
+        (
+            f"id,a,y\n{LONG},1,0\n{LONG},2,1\n",
+            {"label_column": "y", "id_column": "id"},
+            "id column 'id' has duplicate ids",
+        ),
+        (
+            f"a,y\n1,yes\n2,{LONG}\n",
+            {"label_column": "y", "class_names": ["no", "yes"]},
+            "which class_names does not list",
+        ),
+    ],
+    ids=["label text", "feature text", "duplicate id", "unlisted label"],
+)
+def test_a_long_cell_is_quoted_cut_with_its_length(
+    tmp_path: Path, text: str, kw: dict[str, object], says: str
+) -> None:
+    """A 10,000-character cell was quoted whole in the one-line error that names it (10,181
+    characters, unreadable); it is cut and says its length."""
+    write(tmp_path, "d.csv", text)
+    message = refused(tmp_path, re.escape(says), source="d.csv", **kw)
+    assert "(10,000 characters)" in message and len(message) < 600, message
