@@ -31,6 +31,7 @@ from torch.utils.data import (
 )
 
 from harness.core.errors import DatasetError
+from harness.core.value_text import quoted
 from harness.data.image_decoders import encoded_decoder
 from harness.data.image_transform import ImageTransform
 from harness.run.memory_task import InMemoryDataError, Labeled
@@ -519,8 +520,8 @@ def _named_labels(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
         if position is None:
             shown = str(value) if isinstance(value, str) else value  # not numpy's np.str_('x')
             raise InMemoryDataError(
-                f"data: label {shown!r} (sample {row}) is not one of class_names "
-                f"({', '.join(repr(_plain(n)) for n in names[:10])}"
+                f"data: label {quoted(shown)} (sample {row}) is not one of class_names "
+                f"({', '.join(quoted(_plain(n), 40) for n in names[:10])}"
                 f"{', ...' if len(names) > 10 else ''}); "
                 "name every class the labels use, in class-index order"
             )

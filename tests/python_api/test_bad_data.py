@@ -117,6 +117,11 @@ CASES = {
         ),
         r"^data: label 'cow' \(sample 19\) is not one of class_names \('cat', 'dog'\); name ",
     ),
+    "a long label not among class_names": (
+        dict(data=(X, np.array(["cat"] * 19 + ["c" * 5000])), class_names=["cat", "dog"]),
+        r"^data: label 'c{79}\.\.\. \(5,000 characters\) \(sample 19\) is not one of "
+        r"class_names \('cat', 'dog'\)",
+    ),
     "a DataFrame as x": (
         dict(data=(pd.DataFrame(X.reshape(20, -1).numpy()), Y)),
         r"^data: x is a DataFrame; pass the frame itself as data= with the labels as one of "
