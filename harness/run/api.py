@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import inspect
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -803,6 +804,13 @@ def _text_value(key: str, value: object) -> str | None:
         raise SpecError(
             f"{key}: {value!r} holds a lone surrogate (U+{ord(lone):04X}), which no results "
             "file can hold; pass the name as valid Unicode text"
+        )
+    control = next((c for c in value or "" if unicodedata.category(c) == "Cc"), None)
+    if control is not None:  # a line break reads as a space in Markdown: 'T\nx' as 'T x'
+        raise SpecError(
+            f"{key}: {value!r} holds a control character (U+{ord(control):04X}), which tables, "
+            "headings and file names cannot show as itself; pass the name on one line of "
+            "printable text"
         )
     return value
 

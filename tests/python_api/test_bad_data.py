@@ -704,11 +704,14 @@ def test_a_list_of_numbers_is_refused_as_its_numeric_column_is(values, words) ->
         ("name", "t\udfff", r"^name: 't\\udfff' holds a lone surrogate \(U\+DFFF\)"),
         ("model_name", "  ", r"^model_name: '  ' is blank; name the model"),
         ("name", "\t", r"^name: '\\t' is blank; name the task"),
+        ("name", "T\nx", r"^name: 'T\\nx' holds a control character \(U\+000A\)"),
+        ("model_name", "m\x1b[31m", r"^model_name: 'm\\x1b\[31m' holds a control character"),
     ],
 )
 def test_a_name_no_output_can_hold_is_one_line(key: str, value: str, message: str) -> None:
     """model_name='m\\ud800' failed deep in the seeding with "UnicodeEncodeError: 'utf-8' codec
-    can't encode character"; a blank model name ran and showed as an empty cell (probe38)."""
+    can't encode character"; a blank model name ran and showed as an empty cell (probe38); a
+    task named 'T\\nx' read 'T x' in Markdown headings and cells, as a task named 'T x' does."""
     with pytest.raises(HarnessError) as err:
         harness.evaluate(linear_digits(), data=(X, Y), device="cpu", **{key: value})
     assert re.search(message, str(err.value)), str(err.value)
