@@ -66,6 +66,9 @@ class MetricDelta:
     # 95% interval of the delta (not Holm-adjusted): the one its paired test inverts, where
     # the test is of the delta itself (not ECE's: of the debiased ECE)
     ci: tuple[float, float] | None = None
+    # the parent's key where it is not `metric`: an fp16/bf16 variant's timing (keyed with
+    # `weights`) against its float32 parent's, which is the column a board shows it under
+    parent_metric: str = ""
 
     @property
     def significant_harm(self) -> bool:
@@ -352,7 +355,7 @@ def _compare_jobs(
         paired = True
         if _measured_differently(vm, pm):
             unlike.add(vm.condition)  # whichever metrics are shown (the leaderboard's one)
-        if metrics is not None and vm.key not in metrics:
+        if metrics is not None and vm.key not in metrics and pm.key not in metrics:
             continue
         delta = None if vm.value is None or pm.value is None else vm.value - pm.value
 
@@ -457,7 +460,7 @@ def _delta(
     """A variant metric against its parent's, as one delta row."""
     return MetricDelta(
         suite, vm.key, vm.unit, vm.higher_is_better, pm.value, vm.value, delta, test, n, p_value,
-        detail=detail,
+        detail=detail, parent_metric="" if pm.key == vm.key else pm.key,
     )  # fmt: skip
 
 
@@ -636,6 +639,12 @@ def format_p(p: float | None) -> str:
     return "—" if p is None else below_alpha_text(p, format_value(p), ALPHA)
 
 
+def p_is(p: float | None, name: str = "p") -> str:
+    """`p=0.002`, or `p < 1e-300` where `format_p` gives a bound (not `p=< 1e-300`)."""
+    text = format_p(p)
+    return f"{name} {text}" if text.startswith("<") else f"{name}={text}"
+
+
 def board_notes(comparisons: list[VariantComparison], task: str, metric: str) -> list[str]:
     """Short leaderboard notes: each variant's change on the board's first column."""
     notes = []
@@ -645,7 +654,7 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         if c.status != "compared":
             notes.append(f"variant {c.variant_model}: {c.status} ({c.reason})")
             continue
-        d = next((d for d in c.deltas if d.metric == metric), None)
+        d = next((d for d in c.deltas if metric in (d.metric, d.parent_metric)), None)
         if d is None:
             continue
         size = f", {c.size.ratio_text()}" if c.size.size_ratio else ""
@@ -653,14 +662,14 @@ def board_notes(comparisons: list[VariantComparison], task: str, metric: str) ->
         harm = (
             # the largest of many drops: its Holm p says whether it is more than the pick
             f"; largest slice drop {worst.slice} [{worst.suite}, {worst.condition}] "
-            f"{format_value(worst.drop)} (n={worst.n}, McNemar p={format_p(worst.p_value)}, "
-            f"Holm p={format_p(worst.p_holm)} over {c.slices_tested} slices)"
+            f"{format_value(worst.drop)} (n={worst.n}, McNemar {p_is(worst.p_value)}, "
+            f"{p_is(worst.p_holm, 'Holm p')} over {c.slices_tested} slices)"
             if worst
             else ""
         )
         ci = f"95% CI [{format_value(d.ci[0])}, {format_value(d.ci[1])}], " if d.ci else ""
         notes.append(
             f"variant {c.variant_model} vs {c.parent}: {metric} {'+' if (d.delta or 0) > 0 else ''}{format_value(d.delta)} "
-            f"({ci}{d.test} p={format_p(d.p_value)}){size}{harm}"
+            f"({ci}{d.test} {p_is(d.p_value)}){size}{harm}"
         )
     return notes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from harness.analysis.variant_deltas import VariantComparison, format_p, format_value
+from harness.analysis.variant_deltas import VariantComparison, format_p, format_value, p_is
 from harness.present.escaping import md_text, terminal_text
 from harness.present.tables import Table, to_json, to_markdown, to_text, wrap
 
@@ -44,7 +44,7 @@ def harm_line(c: VariantComparison) -> list[str]:
             continue
         lines.append(
             f"largest {kind} drop: {s.slice} [{s.suite}, {s.condition}] {format_value(s.parent_acc)} -> {format_value(s.variant_acc)} "
-            f"(drop {format_value(s.drop)}, n={s.n}, McNemar p={format_p(s.p_value)}, Holm p={format_p(s.p_holm)} over {c.slices_tested} slices)"
+            f"(drop {format_value(s.drop)}, n={s.n}, McNemar {p_is(s.p_value)}, {p_is(s.p_holm, 'Holm p')} over {c.slices_tested} slices)"
         )
     return lines
 

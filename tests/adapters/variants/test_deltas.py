@@ -410,3 +410,25 @@ def test_a_pruned_variant_stored_dense_says_its_nonzero_share_beside_its_size() 
     )
     assert size(100, 100).ratio_text() == "size 1.00x"  # nothing pruned: nothing more said
     assert size(50, 100, ratio=None).ratio_text() == ""
+
+
+def test_a_half_variants_speed_gets_its_note_on_the_parents_board_column(tmp_path: Path) -> None:
+    """A throughput board's first column is the float32 key; an fp16 variant's timing sits in
+    its own `weights=fp16` column, so the leaderboard's variant note (the delta on the first
+    column) found no delta and said nothing of a variant 5x slower than its parent on a CPU."""
+    from harness.analysis.variant_deltas import board_notes
+
+    lineage = {"parent": "m", "variant": "fp16", "size_bytes": 50, "parent_size_bytes": 100}
+    parent = _speed_job(tmp_path / "p", "m", 1000.0, None, {})
+    jobs = [
+        (MANIFEST, parent),
+        (MANIFEST, _speed_job(tmp_path / "v", "m@fp16", 200.0, "fp16", lineage)),
+    ]
+    first = next(m.key for m in parent.metrics if m.metric == "throughput_samples_per_s")
+    (comp,) = compare_variants(jobs, metrics={first}, configs=CONFIGS)
+    (row,) = comp.deltas
+    assert (row.parent_value, row.variant_value, row.parent_metric) == (1000.0, 200.0, first)
+    (note,) = board_notes([comp], "t", first)
+    assert note.startswith(f"variant m@fp16 vs m: {first} -800.000 (95% CI ["), note
+    assert "interval_z p < 1e-300)" in note, note
+    assert note.endswith(", size 0.50x"), note
