@@ -108,11 +108,16 @@ class FeatureTap:
         reproduce the logits, the layer's weight and bias."""
         seen: list[torch.Tensor] = []
 
-        def hook(_module: torch.nn.Module, args: tuple[object, ...]) -> None:
-            if args and isinstance(args[0], torch.Tensor):
-                seen.append(args[0].detach())
+        def hook(
+            _module: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object]
+        ) -> None:
+            # the input: the first positional argument, or the first keyword one for a layer
+            # called as `fc(input=h)` (a hook without kwargs saw no call at all: "ran 0 times")
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            if isinstance(first, torch.Tensor):
+                seen.append(first.detach())
 
-        handle = self._module.register_forward_pre_hook(hook)
+        handle = self._module.register_forward_pre_hook(hook, with_kwargs=True)
         try:
             logits = forward()
         finally:

@@ -118,6 +118,28 @@ def test_a_default_last_linear_that_never_runs_leaves_the_features_out() -> None
         named.features(x)
 
 
+class _Keyword(_Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(input=self.body(x))  # the classifier called with a keyword
+
+
+def test_a_layer_called_with_a_keyword_gives_its_input() -> None:
+    """A forward pre-hook sees only positional arguments: `self.fc(input=h)` left it nothing
+    to record, and the job failed with "layer 'fc' ran 0 times in one forward pass" (named),
+    or the feature detectors were left out with it (default), though fc ran once."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    torch.manual_seed(0)
+    net = _Keyword()
+    x = torch.rand(4, 1, 8, 8)
+    for out in (
+        _with_layer(net, "fc").features(x),
+        TorchModuleAdapter.from_module(net, name="m").features(x),
+    ):
+        assert torch.allclose(out.features, net.body(x))
+        assert out.weight is not None and torch.equal(out.weight, net.fc.weight)
+
+
 def test_logits_made_after_the_layer_get_no_weight() -> None:
     from harness.adapters.torch_module import TorchModuleAdapter
 
