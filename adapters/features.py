@@ -63,7 +63,8 @@ def _weight_bias(module: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor | 
 def resolve_layer(network: torch.nn.Module, layer: str | None, *, model: str) -> str:
     """The name of the tapped module: `layer` when the network has it (else a ConfigError with
     the closest names), or the last linear layer."""
-    names = [name for name, _ in network.named_modules() if name]
+    # every name a module is registered under (an alias too: `self.classifier = self.fc`)
+    names = [name for name, _ in network.named_modules(remove_duplicate=False) if name]
     if layer is not None:
         if layer in names:
             return layer
@@ -98,7 +99,7 @@ class FeatureTap:
         self.model = model
         self.named = layer is not None  # named by the spec, not the default last nn.Linear
         self.layer = resolve_layer(network, layer, model=model)
-        self._module = dict(network.named_modules())[self.layer]
+        self._module = dict(network.named_modules(remove_duplicate=False))[self.layer]
         self._keep = keep  # the label subset the adapter keeps of the logits (label_map)
         # `outputs: binary_logit`: the layer makes one logit z, the adapter the pair (0, z)
         self._binary = binary
