@@ -153,6 +153,13 @@ class RelativeMahalanobis(Mahalanobis):
         z = self.features_of(data)
         self.mean0 = z.mean(0, keepdim=True)
         self.precision0, more = precision_of(z - self.mean0, f"{self.name} (background)")
+        present = torch.unique(data.labels)
+        if len(present) == 1:  # the class Gaussian is the background one: every score is 0
+            more.append(
+                f"{self.name}: the fit set holds one class ({int(present[0])}), so its class "
+                "Gaussian is the background Gaussian and the score is 0 for every input (no "
+                "value); fit on several classes, or read mahalanobis"
+            )
         return notes + more
 
     def score(self, out: Outputs) -> np.ndarray:
