@@ -197,7 +197,9 @@ class NetworkAdapter(AdapterBase):
         """The tapped module's full name in the adapter's network (a variant taps the same)."""
         if self._features_layer is None:
             return None
-        target = dict(self._features_root.named_modules())[self._features_layer]
+        target = dict(self._features_root.named_modules(remove_duplicate=False))[
+            self._features_layer
+        ]
         return next(n for n, m in self._network.named_modules() if m is target)
 
     def module(self) -> torch.nn.Module:

@@ -63,7 +63,8 @@ def _weight_bias(module: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor | 
 def resolve_layer(network: torch.nn.Module, layer: str | None, *, model: str) -> str:
     """The name of the tapped module: `layer` when the network has it (else a ConfigError with
     the closest names), or the last linear layer."""
-    names = [name for name, _ in network.named_modules() if name]
+    # every name a module is registered under (an alias too: `self.classifier = self.fc`)
+    names = [name for name, _ in network.named_modules(remove_duplicate=False) if name]
     if layer is not None:
         if layer in names:
             return layer
@@ -98,7 +99,7 @@ class FeatureTap:
         self.model = model
         self.named = layer is not None  # named by the spec, not the default last nn.Linear
         self.layer = resolve_layer(network, layer, model=model)
-        self._module = dict(network.named_modules())[self.layer]
+        self._module = dict(network.named_modules(remove_duplicate=False))[self.layer]
         self._keep = keep  # the label subset the adapter keeps of the logits (label_map)
         # `outputs: binary_logit`: the layer makes one logit z, the adapter the pair (0, z)
         self._binary = binary
@@ -108,11 +109,16 @@ class FeatureTap:
         reproduce the logits, the layer's weight and bias."""
         seen: list[torch.Tensor] = []
 
-        def hook(_module: torch.nn.Module, args: tuple[object, ...]) -> None:
-            if args and isinstance(args[0], torch.Tensor):
-                seen.append(args[0].detach())
+        def hook(
+            _module: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object]
+        ) -> None:
+            # the input: the first positional argument, or the first keyword one for a layer
+            # called as `fc(input=h)` (a hook without kwargs saw no call at all: "ran 0 times")
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            if isinstance(first, torch.Tensor):
+                seen.append(first.detach())
 
-        handle = self._module.register_forward_pre_hook(hook)
+        handle = self._module.register_forward_pre_hook(hook, with_kwargs=True)
         try:
             logits = forward()
         finally:

@@ -167,9 +167,12 @@ class TorchModuleAdapter(NetworkAdapter):
         input_shape: tuple[int, ...] | None = None,
         modality: str = "image",
         outputs: str = "logits",
+        features_layer: str | None = None,
     ) -> TorchModuleAdapter:
         """Wrap an in-memory module (Python API); its identity hashes the current parameters.
-        `outputs`: 'logits' (one score per class) or 'binary_logit' (one logit per input)."""
+        `outputs`: 'logits' (one score per class) or 'binary_logit' (one logit per input);
+        `features_layer`: the module whose input is the penultimate features (default: the
+        last nn.Linear), as the spec's key."""
         _refuse_meta(module, name)
         description: dict[str, Any] = {
             "adapter": cls.kind,
@@ -184,6 +187,8 @@ class TorchModuleAdapter(NetworkAdapter):
         description["attributes_sha256"] = _attributes_sha256(module)
         if outputs != "logits":
             description["outputs"] = outputs
+        if features_layer is not None:  # the OOD detectors' features (identity too)
+            description["features_layer"] = features_layer
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
         # a float16 / float64 module takes float32 inputs; a ModelOutput gives its logits
         return cls(
@@ -192,6 +197,7 @@ class TorchModuleAdapter(NetworkAdapter):
             device=torch.device(device),
             input_spec=spec,
             description=description,
+            features_layer=features_layer,
             features_root=module,
             binary_logit=outputs == BINARY_LOGIT,
         )

@@ -453,8 +453,13 @@ def _ood(ctx: _Context, task: str) -> OODView | None:
 
 def _suite_boards(head: HeadlineBoard, words: MetricWords) -> list[tuple[str, BoardView]]:
     """The board's headline columns split by suite, one table each (starred as its headline
-    board is: `headline.starred`)."""
+    board is: `headline.starred`). A board without headline columns whose notes say something
+    (a shift job that scored no OOD set, and why) keeps them: one table of its models."""
     board, at_chance = head.board, rank_column_at_chance(head)
+    if not board.columns and board.notes and board.suites:
+        suite = sorted(board.suites)[0]
+        view = board_view(board, words, [], at_chance=at_chance)
+        return [(suite, replace(view, suite_href=suite_page(suite)))]
     tables = []
     for suite in sorted(board.suites):
         keys = [k for k in board.columns if _suite_of(board, k) == suite]

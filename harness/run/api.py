@@ -370,6 +370,7 @@ class ModuleOptions:
     image_processor: Any = None
     label_map: Sequence[str] | None = None
     max_length: int | None = None  # a text classifier's token limit (hf-text's `max_length`)
+    features_layer: str | None = None  # the OOD detectors' features layer (the spec's key)
 
 
 def _resolve_adapter(
@@ -463,6 +464,7 @@ def _module_adapter(
         input_shape=task.input_shape,
         modality=task.modality,
         outputs=options.outputs,
+        features_layer=options.features_layer,
     )
 
 
@@ -537,6 +539,14 @@ def _module_options(model: Any, given: ModuleOptions) -> ModuleOptions:
         )
     if given.tokenizer is not None and given.image_processor is not None:
         raise HarnessError("tokenizer, image_processor: pass one (a text or an image model)")
+    if given.features_layer is not None and (
+        not module or given.tokenizer is not None or given.image_processor is not None
+    ):
+        raise HarnessError(
+            "features_layer: names a layer of an nn.Module that takes tensors (the torch "
+            f"adapter's key), not of a {type(model).__name__}"
+            + (" passed with its tokenizer or image processor" if module else "")
+        )
     for key, what, kind in (
         ("tokenizer", given.tokenizer, "sequence"),
         ("image_processor", given.image_processor, "image"),
@@ -624,6 +634,7 @@ def evaluate(
     label_map: Sequence[str] | None = None,
     image_processor: Any = None,
     max_length: int | None = None,
+    features_layer: str | None = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -642,7 +653,9 @@ def evaluate(
     the most tokens it reads of each, default 256, as the spec's key), and
     `image_processor` the image processor of a transformers image classifier, for images
     (`label_map`: the model's label for each task class, in task order, as the spec's key).
-    docs/python-api.md.
+    `features_layer` names the module of an `nn.Module` whose input is its penultimate
+    features, for the shift suite's OOD feature detectors (default: the last nn.Linear), as
+    the spec's key. docs/python-api.md.
     """
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)
@@ -654,7 +667,8 @@ def evaluate(
     name = _text_value("name", name)
     model_name = _text_value("model_name", model_name)
     module_options = _module_options(
-        model, ModuleOptions(outputs, tokenizer, image_processor, label_map, max_length)
+        model,
+        ModuleOptions(outputs, tokenizer, image_processor, label_map, max_length, features_layer),
     )
     features = names_value("feature_columns", feature_columns)
     columns = Columns(

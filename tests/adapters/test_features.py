@@ -118,6 +118,52 @@ def test_a_default_last_linear_that_never_runs_leaves_the_features_out() -> None
         named.features(x)
 
 
+class _Keyword(_Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(input=self.body(x))  # the classifier called with a keyword
+
+
+def test_a_layer_called_with_a_keyword_gives_its_input() -> None:
+    """A forward pre-hook sees only positional arguments: `self.fc(input=h)` left it nothing
+    to record, and the job failed with "layer 'fc' ran 0 times in one forward pass" (named),
+    or the feature detectors were left out with it (default), though fc ran once."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    torch.manual_seed(0)
+    net = _Keyword()
+    x = torch.rand(4, 1, 8, 8)
+    for out in (
+        _with_layer(net, "fc").features(x),
+        TorchModuleAdapter.from_module(net, name="m").features(x),
+    ):
+        assert torch.allclose(out.features, net.body(x))
+        assert out.weight is not None and torch.equal(out.weight, net.fc.weight)
+
+
+class _Aliased(_Net):
+    def __init__(self) -> None:
+        super().__init__()
+        self.classifier = self.fc  # the same layer under a second (backward-compatible) name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.body(x))
+
+
+def test_a_layer_named_by_its_alias_is_found() -> None:
+    """`named_modules()` lists a module registered under two names once, by its first name:
+    `features_layer: classifier` failed the job with "'classifier' is not a module of the
+    network (its last modules: ..., fc)" though the forward calls it by that name."""
+    torch.manual_seed(0)
+    net = _Aliased()
+    x = torch.rand(4, 1, 8, 8)
+    for layer in ("classifier", "fc"):
+        adapter = _with_layer(net, layer)
+        out = adapter.features(x)
+        assert torch.allclose(out.features, net.body(x))
+        assert out.weight is not None and torch.equal(out.weight, net.fc.weight)
+        assert adapter.features_path in ("classifier", "fc")
+
+
 def test_logits_made_after_the_layer_get_no_weight() -> None:
     from harness.adapters.torch_module import TorchModuleAdapter
 

@@ -139,3 +139,27 @@ def test_partial_results_say_so_in_json_and_csv_too(
     assert rows and all(r["notes"][0].startswith("PARTIAL results") for r in rows)
     read = list(csv.DictReader(io.StringIO(_out(capsys, *args, "--format", "csv"), newline="")))
     assert read and all(r["notes"].startswith("PARTIAL results") for r in read)
+
+
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
+def test_a_board_without_headline_columns_keeps_its_notes_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shift job that scored no OOD set (none of its configured detectors runs on the
+    model: `detectors: [knn]` on a callable) has no headline column: the terminal board showed
+    the model and the note on why, the report's task page only the model."""
+    why = "OOD sets not run: none of the configured OOD detectors runs on this model (knn: no features)"
+    results = write_shift_run(
+        tmp_path / "res",
+        {"a": {"clean": _ones(40)}},
+        config={"ood_sets": [{"generated": "uniform_noise", "n": 40}]},
+        notes={"a": [why]},
+    )
+    expected = (
+        f"suites.shift.ood_sets: 'uniform_noise' has no results on this board (every model): {why}"
+    )
+    assert expected in _out(capsys, "leaderboard", str(results), "--width", "0")
+    _out(capsys, "report", str(results), "--out", str(tmp_path / "site"))
+    site = tmp_path / "site"
+    page = unescape(next(site.glob("task-*.html")).read_text())
+    assert expected in page

@@ -51,8 +51,11 @@ def precision_of(centred: torch.Tensor, what: str) -> tuple[torch.Tensor, list[s
     return precision, [] if why is None else [f"{what}: {why}"]
 
 
-def _precision(centred: torch.Tensor) -> tuple[torch.Tensor, str | None]:
-    """`precision_of` with the note's text after the detector's name (None: not shrunk)."""
+def _precision(
+    centred: torch.Tensor, zero: str = "every fit feature is the same"
+) -> tuple[torch.Tensor, str | None]:
+    """`precision_of` with the note's text after the detector's name (None: not shrunk);
+    `zero` says why the covariance would be zero (what the samples were centred on)."""
     n, d = centred.shape
     cov = centred.T @ centred / n
     eig = torch.linalg.eigvalsh(cov)
@@ -61,8 +64,8 @@ def _precision(centred: torch.Tensor) -> tuple[torch.Tensor, str | None]:
         return torch.linalg.inv(cov), None
     if top <= 0:
         return torch.eye(d, dtype=cov.dtype), (
-            "every fit feature is the same, so the covariance is zero; the identity "
-            "is used instead (distances are Euclidean)"
+            f"{zero}, so the covariance is zero; the identity is used instead (distances are "
+            "Euclidean)"
         )
     alpha = max(_ledoit_wolf(centred, cov), 1e-6)
     mu = float(torch.trace(cov)) / d
@@ -90,8 +93,23 @@ class ClassGaussian:
         z, y = Detector.features_of(data), data.labels
         present = torch.unique(y)
         means = torch.stack([z[y == c].mean(0) for c in present])
-        precision, shrunk = _precision(z - means[torch.searchsorted(present, y)])
+        precision, shrunk = _precision(
+            z - means[torch.searchsorted(present, y)], _zero_within(z, y, present)
+        )
         return ClassGaussian(present, means, precision, shrunk)
+
+
+def _zero_within(z: torch.Tensor, y: torch.Tensor, present: torch.Tensor) -> str:
+    """Why a tied (within-class) covariance is zero: each feature is its class's mean. With one
+    fit sample a class that holds whatever the features are (`fit_samples` 10 on ten classes)."""
+    if len(present) == len(y):
+        return (
+            f"each of the {len(present)} classes fitted has one fit sample (every fit feature "
+            "is its class's mean)"
+        )
+    if bool((z == z[0]).all()):
+        return "every fit feature is the same"
+    return "every fit feature equals its class's mean (the features within each class are the same)"
 
 
 def _squared_distances(
@@ -135,6 +153,13 @@ class RelativeMahalanobis(Mahalanobis):
         z = self.features_of(data)
         self.mean0 = z.mean(0, keepdim=True)
         self.precision0, more = precision_of(z - self.mean0, f"{self.name} (background)")
+        present = torch.unique(data.labels)
+        if len(present) == 1:  # the class Gaussian is the background one: every score is 0
+            more.append(
+                f"{self.name}: the fit set holds one class ({int(present[0])}), so its class "
+                "Gaussian is the background Gaussian and the score is 0 for every input (no "
+                "value); fit on several classes, or read mahalanobis"
+            )
         return notes + more
 
     def score(self, out: Outputs) -> np.ndarray:

@@ -100,14 +100,18 @@ class ReAct(_HeadDetector):
 
 
 def ash_s(z: torch.Tensor, percentile: float) -> torch.Tensor:
-    """ASH-S of (batch, d) features: keep each row's top (1 - p) share, scaled."""
+    """ASH-S of (batch, d) features: keep each row's top (1 - p) share, scaled. A row whose
+    kept activations are all zero (every activation zero: a dead ReLU layer) stays zero: there
+    is nothing to scale, where exp(0 / 0) made its score NaN."""
     d = z.shape[1]
     k = d - int(np.round(d * percentile / 100.0))
     before = z.sum(1)
     values, index = z.topk(max(k, 1), dim=1)
     pruned = torch.zeros_like(z).scatter_(1, index, values)
     after = pruned.sum(1)
-    return pruned * torch.exp(before / after)[:, None]
+    empty = (pruned == 0).all(1)
+    ratio = torch.where(empty, torch.zeros_like(before), before / torch.where(empty, 1.0, after))
+    return pruned * torch.exp(ratio)[:, None]
 
 
 class ASH(_HeadDetector):

@@ -87,6 +87,48 @@ def same_score_note(detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str |
     return note
 
 
+TIE_SHARE = 0.01
+"""Ties between test and OOD scores on at least this share of their pairs are said: the AUROC
+counts each tie half (up to half this share of its value)."""
+
+
+def tie_note(detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str | None:
+    """Why an AUROC rests on ties (a saturated score: MSP of 1.0 for most inputs); None when
+    under TIE_SHARE of the test-OOD pairs tie."""
+    values_in, counts_in = np.unique(s_in, return_counts=True)
+    values_out, counts_out = np.unique(s_out, return_counts=True)
+    shared, at_in, at_out = np.intersect1d(values_in, values_out, return_indices=True)
+    pairs = float((counts_in[at_in] * counts_out[at_out]).sum())
+    share = pairs / (len(s_in) * len(s_out))
+    if share < TIE_SHARE:
+        return None
+    most = shared[np.argmax(counts_in[at_in] * counts_out[at_out])]
+    return (
+        f"ties: {share:.0%} of the test-OOD pairs get the same {detector} score "
+        f"({int(counts_in[at_in].sum())} of {len(s_in)} test and {int(counts_out[at_out].sum())} "
+        f"of {len(s_out)} OOD scores lie on values the other set shares, most at "
+        f"{float(most):.6g}); the AUROC counts each tie half, so {detector} orders none of "
+        "these pairs (a saturated score)"
+    )
+
+
+def threshold_note(detector: str, s_in: np.ndarray) -> str | None:
+    """Why FPR@95 is read at a higher TPR: the threshold is a score that many test samples
+    share, so every one of them passes it (None when the ties there add fewer than 2 test
+    samples, or under 1 point of TPR, to those the threshold needs)."""
+    needed = detection._rank_needed(len(s_in), detection.TPR_LEVEL)
+    threshold = np.sort(s_in)[::-1][needed - 1]
+    accepted = int((s_in >= threshold).sum())
+    reached = accepted / len(s_in)
+    if accepted - needed < max(2, 0.01 * len(s_in)):
+        return None
+    return (
+        f"the threshold ({float(threshold):.6g}) is the {detector} score of "
+        f"{int((s_in == threshold).sum())} test samples, so it accepts {reached:.0%} of the "
+        "test set, not 95%: this is the FPR at that TPR (no threshold accepts 95%)"
+    )
+
+
 def few_samples_note(name: str, n_in: int, n_out: int) -> str:
     """Why a value has no interval: an interval needs at least 2 samples on each side."""
     return (
@@ -173,6 +215,10 @@ def set_metrics(
             value = fn(s_in, s_out)
             ci = cis[metric]
             notes = [] if ci is not None else [few]
+            if metric == "ood_auroc":
+                notes += [t] if (t := tie_note(detector, s_in, s_out)) else []
+            elif metric == "ood_fpr_at_95_tpr":
+                notes += [t] if (t := threshold_note(detector, s_in)) else []
             # copies of one input decide no chance verdict: they are one sample, not twenty
             if metric == "ood_auroc" and value < 0.5 and (ci is not None or distinct >= 2):
                 if detection.holds_chance(ci):

@@ -63,6 +63,12 @@ def ood_notes(bank: Bank, adapter: ModelAdapter) -> list[str]:
         else f"OOD detector {names[0]} not run: {reason}"
         for reason, names in by_reason.items()
     ]
+    if not bank.detectors and bank.absent:  # no set has a record: the board reads why here
+        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
+        notes.append(
+            f"OOD sets not run: none of the configured OOD detectors runs on this model ({why}); "
+            "list a logit detector (msp, energy) in suites.shift.ood.detectors"
+        )
     return notes + [f"OOD fit: {n}" for n in bank.notes]
 
 
