@@ -74,6 +74,9 @@ def export_mlflow(
     """Log the completed jobs under `results` into the MLflow experiment `experiment` at
     `tracking_uri` (default `default_tracking_uri()`); `report` is a report site folder to log
     with each harness run (default: `results/report` when it holds an index.html)."""
+    for key, given in (("tracking_uri", tracking_uri), ("experiment", experiment)):
+        if given is not None and not given.strip():  # an unset variable: not the default
+            raise HarnessError(f"{key} is empty ({given!r}); give one or leave it out")
     client_type = _mlflow_client_type()
     jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
     uri = tracking_uri or default_tracking_uri()

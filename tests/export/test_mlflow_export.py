@@ -291,3 +291,45 @@ def test_upper_bounds_are_tagged_with_their_note(tmp_path: Path, tracking_uri: s
     white_box = _run_of(runs, "good-model", "adversarial").data.tags
     assert not any(k.startswith("upper_bound") for k in white_box)
     assert "harness.upper_bound_metrics" not in white_box
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--tracking-uri", ""], ["--experiment", ""], ["--experiment", "  "]],
+)
+def test_an_empty_tracking_uri_or_experiment_is_refused_not_the_default(
+    flags: list[str],
+    results: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--tracking-uri "$MLFLOW_URI"` with the variable unset exported into a new
+    ./mlflow.db where the command ran (a CI job's numbers went nowhere anyone looks), and
+    `--experiment ""` into the experiment `harness`, each reported as a success; a blank
+    experiment name made an experiment that reads as no name. Refused in one line, before any
+    store is touched."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
+    try:
+        code = main(["export", str(results), "--to", "mlflow", *flags])
+    except SystemExit as exit_info:  # an argument's own refusal
+        code = exit_info.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert flags[0] in err and "empty" in err, err
+    assert list(work.iterdir()) == [] and not (tmp_path / "env.db").exists()
+
+
+@pytest.mark.parametrize("given", [{"tracking_uri": ""}, {"experiment": " "}])
+def test_export_mlflow_refuses_an_empty_uri_or_experiment(
+    given: dict[str, str], results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.core.errors import HarnessError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HarnessError, match="is empty"):
+        export_mlflow(results, **given)  # type: ignore[arg-type]
+    assert not (tmp_path / "mlflow.db").exists()
