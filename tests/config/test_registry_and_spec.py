@@ -63,6 +63,12 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
             "models.0.name",
         ),
         ("a: &x [1]\nb: *x\n", "YAML aliases"),
+        # YAML 1.1 reads these as numbers other than the digits say: seed 15, a 90 s timeout
+        (BASE + "seed: 017\n", "line 4, column 7: '017' is an octal number to YAML 1.1 (15)"),
+        (BASE + "timeout: 1:30\n", "'1:30' is a base-60 number to YAML 1.1 (90)"),
+        (BASE + "timeout: 1:30:00\n", "'1:30:00' is a base-60 number to YAML 1.1 (5400)"),
+        (BASE + "headline: {digits: {linf: 0:0.1}}\n", "base-60 number to YAML 1.1"),
+        (BASE.replace("{accuracy: {}}", "{accuracy: {ece_bins: 010}}"), "(8); write 10"),
         ("x" * (1 << 20 + 1), "larger than"),
     ],
 )
@@ -72,6 +78,12 @@ def test_spec_errors_name_the_key(text: str, message: str) -> None:
     assert str(err.value).startswith("s.yaml: ")
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_yaml_numbers_that_read_as_written_are_kept() -> None:
+    """Only the YAML 1.1 forms whose value differs from their digits are refused."""
+    for text, seed in (("00", 0), ("0x1F", 31), ("1_000", 1000), ("+7", 7), ("0", 0)):
+        assert parse_spec_text(BASE + f"seed: {text}\n", source="s").seed == seed
 
 
 def test_spec_hash_is_stable_and_sensitive() -> None:
