@@ -63,6 +63,16 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
             "models.0.name",
         ),
         ("a: &x [1]\nb: *x\n", "YAML aliases"),
+        # hub-only keys on a local file were accepted and did nothing (a pinned revision that
+        # pins nothing)
+        (
+            BASE.replace("[digits]", "[{name: t, source: d.csv, modality: tabular, revision: v2}]"),
+            "tasks.0: revision is only for Hugging Face hub datasets (source: hf:<id>)",
+        ),
+        (
+            BASE.replace("[digits]", "[{name: t, source: ./imgs, modality: image, subset: x}]"),
+            "tasks.0: subset is only for Hugging Face hub datasets",
+        ),
         # YAML 1.1 reads these as numbers other than the digits say: seed 15, a 90 s timeout
         (BASE + "seed: 017\n", "line 4, column 7: '017' is an octal number to YAML 1.1 (15)"),
         (BASE + "timeout: 1:30\n", "'1:30' is a base-60 number to YAML 1.1 (90)"),
