@@ -132,3 +132,39 @@ def test_a_tabular_tasks_width_comes_from_its_header(
     else:
         assert code == 2
         assert f"model 'm': input_shape [{shape}] does not fit task 't', whose inputs are" in err
+
+
+@pytest.mark.parametrize(
+    ("cells", "refused"),
+    [
+        ("FM", True),  # every cell text: every job fails, whatever rows a limit samples
+        ("F1", False),  # half numbers: the whole file decides (the share the load allows)
+    ],
+)
+def test_a_text_feature_column_of_a_small_file_is_refused_at_validate(
+    cells: str,
+    refused: bool,
+    tmp_path,
+    capsys,  # noqa: ANN001
+) -> None:
+    """A column of text left among the features (not a group, label or id column, not
+    one_hot): `harness validate` said "valid — 2 jobs" and every job failed with `column 'sex'
+    in split 'test' is not numeric`. For a file the validate read covers whole, a column none of
+    whose cells is a number is refused there, with the load's own line."""
+    from harness.cli.main import main
+
+    rows = "".join(f"{i},{i % 3},{i % 2},{cells[i % 2]}\n" for i in range(40))
+    (tmp_path / "t.csv").write_text("a,b,label,sex\n" + rows)
+    (tmp_path / "s.yaml").write_text(
+        "tasks:\n  - {name: t, source: t.csv, modality: tabular, label_column: label}\n"
+        "models:\n  - {name: m, factory: 'harness.zoo.factories:digits_mlp'}\n"
+        "suites: {accuracy: {}}\n"
+    )
+    code = main(["validate", str(tmp_path / "s.yaml")])
+    err = capsys.readouterr().err
+    if refused:
+        assert code == 2
+        assert "task 't': column 'sex' in split 'test' is not numeric (40 of its 40 cells" in err
+        assert len(err.strip().splitlines()) == 1
+    else:
+        assert "not numeric" not in err, err
