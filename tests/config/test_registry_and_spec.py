@@ -100,3 +100,12 @@ def test_spec_hash_is_stable_and_sensitive() -> None:
     a = parse_spec_text(BASE, source="s")
     assert a.spec_hash() == parse_spec_text(BASE, source="s").spec_hash()
     assert a.spec_hash() != parse_spec_text(BASE + "seed: 1\n", source="s").spec_hash()
+
+
+def test_a_duration_flag_is_not_read_in_base_60() -> None:
+    """`--job-timeout 1:30` went through the same YAML reading as a spec value: 90 seconds."""
+    from harness.config.spec import flag_duration
+
+    with pytest.raises(ValueError, match="expected a duration such as 90"):
+        flag_duration("1:30")
+    assert flag_duration("90") == 90.0 and flag_duration("2h") == 7200.0
