@@ -385,13 +385,24 @@ def _one_export_at_a_time(uri: str, experiment: str) -> Iterator[None]:
 
 @contextmanager
 def _quiet_mlflow() -> Iterator[None]:
-    """MLflow's and alembic's INFO lines (database set-up) stay out of the command's output."""
+    """MLflow's and alembic's INFO lines (database set-up) stay out of the command's output, and
+    so do the `View run ... at:` links MLflow writes to stdout for each run it ends on a
+    tracking server (two lines and one more request per run); a user's own setting of
+    MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT wins."""
     loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    added = _SUPPRESS_LINKS not in os.environ
+    if added:
+        os.environ[_SUPPRESS_LINKS] = "true"
     try:
         yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+        if added:
+            os.environ.pop(_SUPPRESS_LINKS, None)
+
+
+_SUPPRESS_LINKS = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"

@@ -333,3 +333,24 @@ def test_export_mlflow_refuses_an_empty_uri_or_experiment(
     with pytest.raises(HarnessError, match="is empty"):
         export_mlflow(results, **given)  # type: ignore[arg-type]
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_tracking_server_prints_no_run_links_into_the_output(
+    results: Path,
+    tracking_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Against a tracking server (a REST store) MLflow wrote `🏃 View run ... at: ...` and
+    `🧪 View experiment at: ...` to stdout for every run it ended (22 lines for 10 jobs, with an
+    extra request per run), between the command's own lines. MLflow's own switch keeps them out
+    during an export. The SQLite store here stands in for the server: every store is taken as
+    a REST store, so MLflow would print (it reads the server's address and fails here)."""
+    import mlflow.tracking._tracking_service.client as service
+
+    monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
+    monkeypatch.setattr(service, "RestStore", object)
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri]) == 0
+    out = capsys.readouterr().out
+    assert "View run" not in out and "View experiment" not in out
+    assert out.startswith("mlflow: 10 job run(s) logged"), out
