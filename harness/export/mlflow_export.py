@@ -77,6 +77,11 @@ def export_mlflow(
     for key, given in (("tracking_uri", tracking_uri), ("experiment", experiment)):
         if given is not None and not given.strip():  # an unset variable: not the default
             raise HarnessError(f"{key} is empty ({given!r}); give one or leave it out")
+    if len(experiment) > MAX_EXPERIMENT_NAME:  # MLflow's message blamed the tracking URI
+        raise HarnessError(
+            f"experiment name is {len(experiment):,} characters long; MLflow takes at most "
+            f"{MAX_EXPERIMENT_NAME}"
+        )
     client_type = _mlflow_client_type()
     jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
     uri = tracking_uri or default_tracking_uri()
@@ -406,3 +411,4 @@ def _quiet_mlflow() -> Iterator[None]:
 
 
 _SUPPRESS_LINKS = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+MAX_EXPERIMENT_NAME = 500  # MLflow's limit on an experiment's name

@@ -354,3 +354,14 @@ def test_a_tracking_server_prints_no_run_links_into_the_output(
     out = capsys.readouterr().out
     assert "View run" not in out and "View experiment" not in out
     assert out.startswith("mlflow: 10 job run(s) logged"), out
+
+
+def test_an_experiment_name_over_mlflows_limit_is_named_as_such(
+    results: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 600-character --experiment was refused as `tracking URI ... cannot be used: 'name'
+    exceeds the maximum length of 500 characters`, blaming the URI."""
+    flags = ["--tracking-uri", tracking_uri, "--experiment", "x" * 600]
+    assert main(["export", str(results), "--to", "mlflow", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: experiment name is 600 characters long; MLflow takes at most 500")
