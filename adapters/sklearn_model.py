@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.adapters.base import AdapterBase
 from harness.adapters.class_labels import declare_names_advice, has_only_ids
@@ -49,6 +49,19 @@ class SklearnConfig(BaseModel):
         default="tabular",
         description="tabular: numbers (images flattened); text: a pipeline that takes strings",
     )
+
+    @model_validator(mode="after")
+    def _text_takes_no_shape(self) -> SklearnConfig:
+        """A text pipeline takes strings: a shape or bounds for it is a mistake that every job
+        would fail on, so `harness validate` refuses it."""
+        if self.modality == "text":
+            for key in ("input_shape", "bounds"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"{key} does not apply to modality: text (a text pipeline "
+                        f"takes strings); remove {key}"
+                    )
+        return self
 
 
 def check_loadable(path: Path, config: SklearnConfig, *, name: str) -> None:

@@ -45,6 +45,17 @@ def text(value: str) -> str:
     return value
 
 
+def nonblank_text(value: str) -> str:
+    """A text flag that has no default of its own to fall back on: empty or blank text is
+    refused, as `path_arg` refuses an empty path (`--tracking-uri "$URI"` with URI unset would
+    otherwise pick the flag's default, another store)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"empty text ({value!r}; an unset shell variable?); give a value or leave the flag out"
+        )
+    return text(value)
+
+
 def path_arg(value: str) -> Path:
     """A path argument. Empty text is refused: `Path("")` is the current folder, so
     `--out "$DIR"` with DIR unset would write results (or a report site) there unasked."""

@@ -11,9 +11,9 @@ from harness.cli.arguments import (
     UsageError,
     add_results_argument,
     add_width_argument,
+    nonblank_text,
     output_width,
     path_arg,
-    text,
 )
 from harness.cli.paths import input_folder, output_folder
 
@@ -31,11 +31,13 @@ def add_parser(sub: Any) -> None:
     exp.add_argument("--to", choices=["mlflow", "model-index"], required=True)
     exp.add_argument(
         "--tracking-uri",
-        type=text,
+        type=nonblank_text,
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in "
         "the current folder, artifacts in mlruns/ beside it)",
     )
-    exp.add_argument("--experiment", type=text, help="MLflow experiment (default: harness)")
+    exp.add_argument(
+        "--experiment", type=nonblank_text, help="MLflow experiment (default: harness)"
+    )
     exp.add_argument(
         "--report",
         type=path_arg,

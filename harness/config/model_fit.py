@@ -4,7 +4,9 @@
 shape it cannot take and be blamed on it: "mat1 and mat2 shapes cannot be multiplied"), wherever
 the task's input shape is known without reading data: the built-in tasks (the catalogue states
 their shape), catalogue hub tasks and inline tasks that declare `input_shape` or fix it with
-their transform (`transform`, or `center_crop` / `resize: [h, w]` with `channels`).
+their transform (`transform`, or `center_crop` / `resize: [h, w]` with `channels`), and tabular
+tasks whose features are every column of the file's header but the label, id and group columns
+(the planner counts them: `planner._header_width`).
 
 Checked for each model/task pair of the plan, naming the model's key:
 - `input_shape` equals the task's input shape (the run's own rule: check_fits_task); where only

@@ -44,7 +44,7 @@ from harness.data.catalogue import BUILTIN_INFO, check_catalogued, task_registry
 from harness.data.group_value_labels import GROUP_VALUE_LABELS
 from harness.data.headlines import HEADLINES
 from harness.data.hub_access import use_hub
-from harness.data.sources import check_task_source
+from harness.data.sources import PANDAS_INDEX, check_task_source
 from harness.data.task_columns import catalogue_task_columns, spec_task_columns
 from harness.data.task_spec import TaskSpec
 
@@ -474,7 +474,7 @@ def build_plan(
         )
     check_model_fits(
         {name: mp.config for name, mp in model_plans.items()},
-        _task_shapes(spec, list(task_plans)),
+        _task_shapes(spec, task_plans),
         [(job.model, job.task) for job in jobs],
         {name: _channels(plan.columns) for name, plan in task_plans.items()},
     )
@@ -571,18 +571,39 @@ def _check_models_on_tasks(
     return tuple(dict.fromkeys(lines))
 
 
-def _task_shapes(spec: RunSpec, names: list[str]) -> dict[str, tuple[int, ...] | None]:
-    """Each planned task's input shape where the catalogue or the spec states it (no data)."""
+def _task_shapes(spec: RunSpec, plans: Mapping[str, TaskPlan]) -> dict[str, tuple[int, ...] | None]:
+    """Each planned task's input shape where the catalogue or the spec states it, or a table
+    file's header does (no rows)."""
     shapes: dict[str, tuple[int, ...] | None] = {}
     for entry in spec.tasks:
         name = entry if isinstance(entry, str) else entry.name
-        if name not in names:
+        if name not in plans:
             continue
         if isinstance(entry, TaskSpec):
-            shapes[name] = declared_shape(entry)
+            shapes[name] = declared_shape(entry) or _header_width(entry, plans[name].columns)
         else:
             shapes[name] = catalogued_shape(name, task_registry().load(name))
     return shapes
+
+
+def _header_width(entry: TaskSpec, columns: TaskColumns | None) -> tuple[int, ...] | None:
+    """A tabular task's feature count from its file's header, where the loader takes every
+    column but the label, id and group columns (`tabular_tasks.feature_names`) and each is one
+    input: no feature_columns, input_column or one_hot; None otherwise or when no header was
+    read."""
+    if (
+        entry.modality != "tabular"
+        or entry.recipe is not None
+        or entry.feature_columns
+        or entry.input_column
+        or entry.one_hot
+        or columns is None
+        or not columns.source_columns
+    ):
+        return None
+    skip = {entry.label_column, entry.id_column, *entry.group_columns}
+    names = [c for c in columns.source_columns if c not in skip and not c.startswith(PANDAS_INDEX)]
+    return (len(names),) if names else None
 
 
 def _protocol_task_plans(

@@ -2,14 +2,18 @@
 
 In order: the file's size is checked before it is read (a 1 GiB file is refused from its `stat`,
 and at most one byte more than the limit is ever read); then PyYAML's safe loader runs with
-three more refusals, each naming the line: aliases (`*name`: specs never need them, and they
+four more refusals, each naming the line: aliases (`*name`: specs never need them, and they
 make alias bombs), nesting deeper than `MAX_DEPTH` (a spec nested thousands deep would otherwise
-end in a RecursionError), and a key given twice in one mapping (YAML would keep the last one
-silently, so a second `suites:` section would drop the first without a word).
+end in a RecursionError), a key given twice in one mapping (YAML would keep the last one
+silently, so a second `suites:` section would drop the first without a word), and the YAML 1.1
+numbers whose value is not what their digits say: `017` is octal 15 and `1:30` is base-60 90
+(`seed: 017` ran seed 15, `timeout: 1:30` stopped jobs after 90 s), where YAML 1.2 and every
+other reader take 17 and text.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +69,12 @@ class RefusedYAML(yaml.MarkedYAMLError):
     """Valid YAML that these files must not use (an alias, deep nesting, a repeated key)."""
 
 
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
 class StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without aliases, nesting beyond MAX_DEPTH or duplicate keys."""
+    """PyYAML's safe loader without aliases, nesting beyond MAX_DEPTH, duplicate keys, or
+    YAML 1.1's leading-zero octal and base-60 numbers."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -104,3 +112,37 @@ class StrictLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        value = super().construct_yaml_int(node)
+        text = str(node.value)
+        if ":" in text:
+            raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
+        if _OCTAL.fullmatch(text) and value != int(text.replace("_", ""), 10):
+            decimal = int(text.replace("_", ""), 10)
+            raise RefusedYAML(
+                None,
+                None,
+                f"{text!r} is an octal number to YAML 1.1 ({value}); write {decimal} (or quote "
+                f"it, '{text}', for text)",
+                node.start_mark,
+            )
+        return value
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        value = super().construct_yaml_float(node)
+        text = str(node.value)
+        if ":" in text:
+            raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
+        return value
+
+
+def _base_60(text: str, value: object) -> str:
+    return (
+        f"{text!r} is a base-60 number to YAML 1.1 ({value}); quote it ('{text}') for text, or "
+        "write the number you mean"
+    )
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from harness.core.corruption_names import CORRUPTION_NAMES
@@ -54,7 +55,9 @@ from harness.data.npy_header import (
     decoded_chw,
     stored_channels_last,
 )
+from harness.data.table_columns import NOT_A_NUMBER, NUMBER_PATTERN, Tally, Where, numbers
 from harness.data.table_reader import (
+    STREAM_BLOCK,
     TableOptions,
     check_head,
     flat,
@@ -191,6 +194,8 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
             if columns is not None:
                 check_named_columns(spec, columns, where, train=train)
                 check_label_type(spec, file, source.builder, where)
+                if not train:
+                    check_text_features(spec, file, source.builder, columns, where)
     return source
 
 
@@ -220,6 +225,40 @@ def check_label_type(spec: TaskSpec, file: Path, builder: str, where: str) -> No
             f"{where}: label column {label!r} holds text{example}; list the classes in "
             "class_names (class i is the model's output i) to map it to class ids"
         )
+
+
+def check_text_features(
+    spec: TaskSpec, file: Path, builder: str, columns: list[str], where: str
+) -> None:
+    """A feature column of text in a delimited file that validate reads whole (within the
+    first block): refused with the load's own line when none of its cells is a number and none
+    is missing, so every job would refuse it whatever rows a `limit` samples. A column with
+    some numbers is left to the load: its share of bad cells over the rows it reads decides."""
+    if (
+        spec.modality != "tabular"
+        or spec.input_column
+        or spec.recipe is not None
+        or builder != "csv"
+        or file.stat().st_size >= STREAM_BLOCK
+    ):
+        return
+    skip = {spec.label_column, spec.id_column, *spec.group_columns}
+    features = spec.feature_columns or [
+        c for c in columns if c not in skip and not c.startswith(PANDAS_INDEX)
+    ]
+    for name in features:
+        if name in spec.one_hot or name in spec.ordinal:
+            continue
+        head = head_column(file, table_options(spec), name, where)
+        if head is None or head.null_count or not pa.types.is_string(head.type):
+            continue
+        text = pc.utf8_trim_whitespace(head)
+        if len(text) == 0 or pc.any(pc.match_substring_regex(text, NUMBER_PATTERN)).as_py():
+            continue
+        if pc.any(pc.is_in(text, value_set=pa.array(NOT_A_NUMBER))).as_py():
+            continue
+        at = Where(spec.name, f"split {spec.split!r}", lambda row: f"row {row + 1} of {file}")
+        numbers(pa.chunked_array([head]), name, spec.missing_values, at, Tally(spec.name, where))
 
 
 def parquet_columns(file: Path, where: str) -> list[str]:

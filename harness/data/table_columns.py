@@ -37,8 +37,8 @@ from harness.data.task_spec import INT64
 
 log = logging.getLogger(__name__)
 UNPARSABLE_LIMIT = 0.01  # above this share of present cells, a "numeric" column is refused
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_NOT_A_NUMBER = ("nan", "NaN", "NAN")
+NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+NOT_A_NUMBER = ("nan", "NaN", "NAN")
 
 
 Rows: TypeAlias = (
@@ -153,8 +153,8 @@ def _parsed(
 ) -> np.ndarray:
     """A text column parsed as numbers: trimmed, markers and NaN missing, the rest numbers."""
     text = text_cells(column, markers)
-    text = pc.if_else(pc.is_in(text, value_set=pa.array(_NOT_A_NUMBER)), None, text)
-    valid = pc.match_substring_regex(text, _NUMBER)
+    text = pc.if_else(pc.is_in(text, value_set=pa.array(NOT_A_NUMBER)), None, text)
+    valid = pc.match_substring_regex(text, NUMBER_PATTERN)
     bad = pc.and_kleene(pc.is_valid(text), pc.invert(valid))
     count = int(pc.sum(bad).as_py() or 0)
     present = int(pc.sum(pc.is_valid(text)).as_py() or 0)

@@ -310,6 +310,12 @@ class TaskSpec(StrictModel):
             used = [k for k in keys if getattr(self, k)] if self.modality != modality else []
             if used:
                 raise ValueError(f"{used[0]} is only for {modality} tasks")
+        hub = [k for k in ("revision", "subset") if getattr(self, k) is not None]
+        if hub and not str(self.source or "").startswith("hf:"):
+            raise ValueError(
+                f"{hub[0]} is only for Hugging Face hub datasets (source: hf:<id>), and "
+                f"{self.source} is a local source: it would change nothing; remove it"
+            )
         if self.transform is not None and (self.resize or self.center_crop):
             raise ValueError(
                 f"transform {self.transform!r} already resizes and crops; drop resize/center_crop "

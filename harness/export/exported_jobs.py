@@ -122,12 +122,34 @@ class ExportedJob:
             elif is_upper_bound(record):  # e.g. robust accuracy from a decision-based attack
                 tags[f"upper_bound.{name}"] = (record.note or "upper bound")[:TAG_VALUE_LIMIT]
                 bounds.append(name)
-        tags["harness.flagged_metrics"] = ", ".join(flagged) or "none"
+        tags["harness.flagged_metrics"] = _name_list(flagged) or "none"
         if undefined:
-            tags["harness.undefined_metrics"] = ", ".join(undefined)
+            tags["harness.undefined_metrics"] = _name_list(undefined)
         if bounds:
-            tags["harness.upper_bound_metrics"] = ", ".join(bounds)
+            tags["harness.upper_bound_metrics"] = _name_list(bounds)
         return tags
+
+
+def _name_list(names: list[str]) -> str:
+    """`names` joined for one tag, within TAG_VALUE_LIMIT: a job over many small groups flags
+    thousands of records, and a store truncates or refuses a longer value. The names left out
+    are counted (each flagged one still has its own `flags.<name>` tag)."""
+    joined = ", ".join(names)
+    if len(joined) <= TAG_VALUE_LIMIT:
+        return joined
+    kept: list[str] = []
+    size = 0
+    for name in names:
+        room = TAG_VALUE_LIMIT - len(_left_out(len(names) - len(kept) - 1, len(names)))
+        if size + len(name) + 2 > room:
+            break
+        kept.append(name)
+        size += len(name) + 2
+    return ", ".join([*kept, _left_out(len(names) - len(kept), len(names))])
+
+
+def _left_out(count: int, total: int) -> str:
+    return f"... {count:,} more ({total:,} in all)"
 
 
 def metric_names(records: list[MetricRecord]) -> dict[str, MetricRecord]:

@@ -74,6 +74,14 @@ def export_mlflow(
     """Log the completed jobs under `results` into the MLflow experiment `experiment` at
     `tracking_uri` (default `default_tracking_uri()`); `report` is a report site folder to log
     with each harness run (default: `results/report` when it holds an index.html)."""
+    for key, given in (("tracking_uri", tracking_uri), ("experiment", experiment)):
+        if given is not None and not given.strip():  # an unset variable: not the default
+            raise HarnessError(f"{key} is empty ({given!r}); give one or leave it out")
+    if len(experiment) > MAX_EXPERIMENT_NAME:  # MLflow's message blamed the tracking URI
+        raise HarnessError(
+            f"experiment name is {len(experiment):,} characters long; MLflow takes at most "
+            f"{MAX_EXPERIMENT_NAME}"
+        )
     client_type = _mlflow_client_type()
     jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
     uri = tracking_uri or default_tracking_uri()
@@ -382,13 +390,25 @@ def _one_export_at_a_time(uri: str, experiment: str) -> Iterator[None]:
 
 @contextmanager
 def _quiet_mlflow() -> Iterator[None]:
-    """MLflow's and alembic's INFO lines (database set-up) stay out of the command's output."""
+    """MLflow's and alembic's INFO lines (database set-up) stay out of the command's output, and
+    so do the `View run ... at:` links MLflow writes to stdout for each run it ends on a
+    tracking server (two lines and one more request per run); a user's own setting of
+    MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT wins."""
     loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    added = _SUPPRESS_LINKS not in os.environ
+    if added:
+        os.environ[_SUPPRESS_LINKS] = "true"
     try:
         yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+        if added:
+            os.environ.pop(_SUPPRESS_LINKS, None)
+
+
+_SUPPRESS_LINKS = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+MAX_EXPERIMENT_NAME = 500  # MLflow's limit on an experiment's name

@@ -12,6 +12,7 @@ other metadata: only its model-index is replaced, so a re-export rewrites the sa
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -195,6 +196,17 @@ def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
     import yaml
     from huggingface_hub import ModelCard, ModelCardData
 
+    if path.is_symlink():  # never read (huggingface_hub warns about the target) nor written
+        target = os.readlink(path) if path.exists() else "nothing"
+        raise ResultsError(
+            f"model card {path} is a symbolic link (to {target}); a card is written as a plain "
+            "file, never through a link: remove the link or pass another --out"
+        )
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ResultsError(
+            f"{path.parent} is a file, not the folder for the card of model {model!r}; move it "
+            "or pass another --out"
+        )
     if path.is_file():
         try:
             card = ModelCard.load(path)
@@ -213,14 +225,8 @@ def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
         card.data.model_name = model
         card.data.eval_results = evals
         return str(card)
-    if path.exists() or path.is_symlink():  # a folder, a dangling link: not a card to replace
-        what = (
-            "folder"
-            if path.is_dir()
-            else "link to nothing"
-            if path.is_symlink()
-            else "special file"
-        )
+    if path.exists():  # a folder or a special file: not a card to replace
+        what = "folder" if path.is_dir() else "special file"
         raise ResultsError(
             f"model card {path} is a {what}, not a regular file; move it or pass another --out"
         )

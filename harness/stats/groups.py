@@ -6,8 +6,9 @@ fairness x robustness view (any condition in stored tables) share one implementa
 estimates are the numbers fairlearn's `MetricFrame` gives, from group counts for all groups at
 once (`harness.stats.group_statistics`; tests/analysis/test_groups.py holds them to
 `MetricFrame` bit for bit). Intervals (`harness.stats.group_intervals`): Wilson for every group
-rate, a seeded percentile bootstrap within each group for ECE and the accuracy drop, and
-simultaneous intervals for the disparities, so a disparity's interval contains 0 when no pair
+rate, the bias-aware closed-form interval for ECE, a seeded percentile bootstrap within each
+group for the accuracy drop (a clean table has none and draws no resamples), and simultaneous
+intervals for the disparities, so a disparity's interval contains 0 when no pair
 of groups differs significantly. A metric that is undefined for a group (no positives, an empty
 intersection) is None with a note, and a disparity over an undefined group metric is None:
 never a 0 difference or a ratio of 1. Groups below the minimum size carry
@@ -403,7 +404,9 @@ def _compute(
         if not np.allclose(v, point[k], equal_nan=True):
             raise AssertionError(f"group statistic {k} disagrees with the groups' own values")
     boot: dict[str, np.ndarray] = {}
-    if options.resamples > 0 and len(frame) >= 2:
+    # only accuracy drops take their interval from resamples (ECE's is a closed form): a
+    # clean table, which has none, draws nothing
+    if options.resamples > 0 and len(frame) >= 2 and c.clean_correct is not None:
         boot = _bootstrap(c, codes, g, binary, seed, f"{condition}/{name}", options)
     return _Computed(
         name=name,

@@ -24,6 +24,7 @@ from harness.core.sample_table import CLEAN, SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import TRAIN_SPLIT, Task
 from harness.core.task_columns import TaskColumns
+from harness.core.threat_model import Headline
 from harness.stats import tie_breaks
 from harness.stats.groups import (
     INTERSECTION,
@@ -222,6 +223,19 @@ class FairnessSuite(Suite):
             text = json.dumps(edges, sort_keys=True).encode()
             out[GROUP_BINS] = hashlib.sha256(text).hexdigest()
         return out
+
+    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+        """A `bootstrap_resamples` of the suite's own is read by no interval of the suite (each
+        is a closed form: only accuracy drops, under other conditions in `harness groups`, are
+        resampled); it still keys the job. Said before any job, not refused: specs have it."""
+        assert isinstance(self.config, FairnessConfig)
+        if self.config.bootstrap_resamples is None:
+            return []
+        return [
+            f"bootstrap_resamples ({self.config.bootstrap_resamples}) changes no number of this "
+            "suite (its intervals are Wilson, Newcombe and bias-aware ECE intervals, none "
+            "resampled) but keys its jobs apart; remove it"
+        ]
 
     def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
         """`group_by`, `bins` and `positive_label` against the planned tasks' columns

@@ -73,3 +73,25 @@ def test_a_text_pipeline_in_memory_is_attacked_as_a_black_box() -> None:
     robust = [m for m in got.metrics if m.metric == "robust_acc"]
     assert robust and all(m.value <= got.metric("top1_acc").value for m in robust)
     assert any(m.value < got.metric("top1_acc").value for m in robust)  # the attacks bite
+
+
+@pytest.mark.parametrize("key", ["input_shape: [4]", "bounds: [0, 1]"])
+def test_validate_refuses_a_shape_on_a_text_pipeline(
+    key: str, text_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`modality: text` with `input_shape` (or `bounds`) passed `harness validate` ("valid — 2
+    jobs") and failed every job of `harness run`; it is a contradiction within the model's own
+    entry, refused before any job, naming the model and the key."""
+    frame = pd.read_csv(text_csv)
+    sio.dump(_pipeline(list(frame["text"]), frame["label"].to_numpy()), tmp_path / "m.skops")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"tasks:\n  - {{name: reviews, source: {text_csv}, modality: text, input_column: text, "
+        "label_column: label}\nmodels: [{name: tfidf, adapter: sklearn, path: m.skops, "
+        f"modality: text, {key}}}]\nsuites: {{accuracy: {{}}}}\n"
+    )
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    name = key.split(":")[0]
+    assert f"models[0](tfidf): {name} does not apply to modality: text" in err, err
+    assert len(err.strip().splitlines()) == 1

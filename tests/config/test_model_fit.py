@@ -88,3 +88,83 @@ def test_one_hot_columns_count_their_categories_in_the_tabular_width() -> None:
     assert declared_shape(TaskSpec.model_validate(ordinal)) == (2,)
     vectors = {**table, "input_column": "x"}
     assert declared_shape(TaskSpec.model_validate(vectors)) is None  # the vectors' length
+
+
+@pytest.mark.parametrize(
+    ("task_keys", "shape", "fits"),
+    [
+        ("", 5, False),  # a, b, c, d: four features beside the label and group columns
+        ("", 4, True),
+        (", id_column: a", 4, False),  # an id column is no feature: three
+        (", id_column: a", 3, True),
+        (", group_columns: [sex, a]", 4, False),  # a group column is no feature: three
+        (", group_columns: [sex, a]", 3, True),
+        (", one_hot: {d: null}", 5, True),  # categories found in the data: not known
+    ],
+)
+def test_a_tabular_tasks_width_comes_from_its_header(
+    task_keys: str,
+    shape: int,
+    fits: bool,
+    tmp_path,
+    capsys,  # noqa: ANN001
+) -> None:
+    """Without feature_columns every column but the label, id and group columns is a feature,
+    and `harness validate` reads the file's header: a model whose input_shape cannot take that
+    many features passed validate ("valid — 2 jobs") and failed every job of `harness run`
+    (`model 'lr' takes inputs of shape [5] but task 'bc' provides [4]`)."""
+    from harness.cli.main import main
+
+    rows = "".join(f"{i},{i % 3},{i % 5},{i % 7},{i % 2},{'FM'[i % 2]}\n" for i in range(40))
+    (tmp_path / "t.csv").write_text("a,b,c,d,label,sex\n" + rows)
+    (tmp_path / "s.yaml").write_text(
+        "tasks:\n  - {name: t, source: t.csv, modality: tabular, label_column: label, "
+        f"group_columns: [sex]{task_keys}}}\n".replace(
+            "group_columns: [sex], group_columns", "group_columns"
+        )
+        + "models:\n  - {name: m, factory: 'harness.zoo.factories:digits_mlp', "
+        f"input_shape: [{shape}]}}\nsuites: {{accuracy: {{}}}}\n"
+    )
+    code = main(["validate", str(tmp_path / "s.yaml")])
+    err = capsys.readouterr().err
+    if fits:
+        assert "does not fit" not in err, err
+    else:
+        assert code == 2
+        assert f"model 'm': input_shape [{shape}] does not fit task 't', whose inputs are" in err
+
+
+@pytest.mark.parametrize(
+    ("cells", "refused"),
+    [
+        ("FM", True),  # every cell text: every job fails, whatever rows a limit samples
+        ("F1", False),  # half numbers: the whole file decides (the share the load allows)
+    ],
+)
+def test_a_text_feature_column_of_a_small_file_is_refused_at_validate(
+    cells: str,
+    refused: bool,
+    tmp_path,
+    capsys,  # noqa: ANN001
+) -> None:
+    """A column of text left among the features (not a group, label or id column, not
+    one_hot): `harness validate` said "valid — 2 jobs" and every job failed with `column 'sex'
+    in split 'test' is not numeric`. For a file the validate read covers whole, a column none of
+    whose cells is a number is refused there, with the load's own line."""
+    from harness.cli.main import main
+
+    rows = "".join(f"{i},{i % 3},{i % 2},{cells[i % 2]}\n" for i in range(40))
+    (tmp_path / "t.csv").write_text("a,b,label,sex\n" + rows)
+    (tmp_path / "s.yaml").write_text(
+        "tasks:\n  - {name: t, source: t.csv, modality: tabular, label_column: label}\n"
+        "models:\n  - {name: m, factory: 'harness.zoo.factories:digits_mlp'}\n"
+        "suites: {accuracy: {}}\n"
+    )
+    code = main(["validate", str(tmp_path / "s.yaml")])
+    err = capsys.readouterr().err
+    if refused:
+        assert code == 2
+        assert "task 't': column 'sex' in split 'test' is not numeric (40 of its 40 cells" in err
+        assert len(err.strip().splitlines()) == 1
+    else:
+        assert "not numeric" not in err, err

@@ -63,6 +63,22 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
             "models.0.name",
         ),
         ("a: &x [1]\nb: *x\n", "YAML aliases"),
+        # hub-only keys on a local file were accepted and did nothing (a pinned revision that
+        # pins nothing)
+        (
+            BASE.replace("[digits]", "[{name: t, source: d.csv, modality: tabular, revision: v2}]"),
+            "tasks.0: revision is only for Hugging Face hub datasets (source: hf:<id>)",
+        ),
+        (
+            BASE.replace("[digits]", "[{name: t, source: ./imgs, modality: image, subset: x}]"),
+            "tasks.0: subset is only for Hugging Face hub datasets",
+        ),
+        # YAML 1.1 reads these as numbers other than the digits say: seed 15, a 90 s timeout
+        (BASE + "seed: 017\n", "line 4, column 7: '017' is an octal number to YAML 1.1 (15)"),
+        (BASE + "timeout: 1:30\n", "'1:30' is a base-60 number to YAML 1.1 (90)"),
+        (BASE + "timeout: 1:30:00\n", "'1:30:00' is a base-60 number to YAML 1.1 (5400)"),
+        (BASE + "headline: {digits: {linf: 0:0.1}}\n", "base-60 number to YAML 1.1"),
+        (BASE.replace("{accuracy: {}}", "{accuracy: {ece_bins: 010}}"), "(8); write 10"),
         ("x" * (1 << 20 + 1), "larger than"),
     ],
 )
@@ -74,7 +90,22 @@ def test_spec_errors_name_the_key(text: str, message: str) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_yaml_numbers_that_read_as_written_are_kept() -> None:
+    """Only the YAML 1.1 forms whose value differs from their digits are refused."""
+    for text, seed in (("00", 0), ("0x1F", 31), ("1_000", 1000), ("+7", 7), ("0", 0)):
+        assert parse_spec_text(BASE + f"seed: {text}\n", source="s").seed == seed
+
+
 def test_spec_hash_is_stable_and_sensitive() -> None:
     a = parse_spec_text(BASE, source="s")
     assert a.spec_hash() == parse_spec_text(BASE, source="s").spec_hash()
     assert a.spec_hash() != parse_spec_text(BASE + "seed: 1\n", source="s").spec_hash()
+
+
+def test_a_duration_flag_is_not_read_in_base_60() -> None:
+    """`--job-timeout 1:30` went through the same YAML reading as a spec value: 90 seconds."""
+    from harness.config.spec import flag_duration
+
+    with pytest.raises(ValueError, match="expected a duration such as 90"):
+        flag_duration("1:30")
+    assert flag_duration("90") == 90.0 and flag_duration("2h") == 7200.0

@@ -435,10 +435,15 @@ def test_validate_finds_a_named_column_the_header_lacks(tmp_path: Path) -> None:
     # a training file may lack the group columns (sensitive attributes kept for the evaluation
     # data alone); it needs the label like any split
     write(tmp_path, "c.csv", "a,b,colour,label,sex\n1,10,red,0,f\n")
-    check(train_source="train.csv", group_columns=["sex"])
+    check(train_source="train.csv", group_columns=["sex"], feature_columns=["a", "b"])
     with pytest.raises(DatasetError, match=r"train_source file .*train.csv has no column 'y'"):
         write(tmp_path, "c.csv", "a,b,colour,y,sex\n1,10,red,0,f\n")
-        check(train_source="train.csv", label_column="y", group_columns=["sex"])
+        check(
+            train_source="train.csv",
+            label_column="y",
+            group_columns=["sex"],
+            feature_columns=["a", "b"],
+        )
 
 
 def test_validate_finds_a_named_column_a_parquet_file_lacks(tmp_path: Path) -> None:

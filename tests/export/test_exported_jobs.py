@@ -79,3 +79,36 @@ def test_a_worst_group_number_is_exported_with_its_groups_n() -> None:
     (other,) = [k for k, r in names.items() if r.metric == "demographic_parity_difference"
                 and r.context.get("group_by") == "age_band"]  # fmt: skip
     assert metrics[f"{other}.n"] == 177 and f"{other}.n_all_groups" not in metrics
+
+
+def test_list_tags_stay_within_the_tag_value_limit() -> None:
+    """A fairness job over 250 small groups flagged 1,148 records small_denominator: its
+    `harness.flagged_metrics` tag was 62,097 characters long (`harness.undefined_metrics`
+    6,313), over every store's limit on a tag's value (MLflow's own: 8,000; a database
+    store's column: VARCHAR(8000)), which truncates it without a word or refuses the run.
+    Each list tag stays within TAG_VALUE_LIMIT and says how many names it leaves out."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+    from typing import Any
+
+    from harness.export.exported_jobs import TAG_VALUE_LIMIT, ExportedJob
+
+    records = []
+    for i in range(1200):
+        flagged = _rec("group_acc", group=f"region-number-{i:04d}", group_by="region")
+        undefined = _rec("group_tpr", group=f"region-number-{i:04d}", group_by="region")
+        records += [
+            replace(flagged, flags=("small_denominator",)),
+            replace(undefined, value=None),
+        ]
+    fake: Any = SimpleNamespace(
+        record=SimpleNamespace(model="m", task="t", suite="fairness"), metrics=records
+    )
+    job = ExportedJob(job_id="run/job", manifest=fake, job=fake, partial=False)
+    tags = job.tags()
+    for key in ("harness.flagged_metrics", "harness.undefined_metrics"):
+        assert len(tags[key]) <= TAG_VALUE_LIMIT, key
+        assert tags[key].endswith("more (1,200 in all)"), tags[key][-80:]
+        assert tags[key].startswith("group_")
+    assert all(len(v) <= TAG_VALUE_LIMIT for v in tags.values())
+    assert tags["flags.group_acc/group_region-number-1199/group_by_region"] == "small_denominator"

@@ -291,3 +291,77 @@ def test_upper_bounds_are_tagged_with_their_note(tmp_path: Path, tracking_uri: s
     white_box = _run_of(runs, "good-model", "adversarial").data.tags
     assert not any(k.startswith("upper_bound") for k in white_box)
     assert "harness.upper_bound_metrics" not in white_box
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--tracking-uri", ""], ["--experiment", ""], ["--experiment", "  "]],
+)
+def test_an_empty_tracking_uri_or_experiment_is_refused_not_the_default(
+    flags: list[str],
+    results: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--tracking-uri "$MLFLOW_URI"` with the variable unset exported into a new
+    ./mlflow.db where the command ran (a CI job's numbers went nowhere anyone looks), and
+    `--experiment ""` into the experiment `harness`, each reported as a success; a blank
+    experiment name made an experiment that reads as no name. Refused in one line, before any
+    store is touched."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
+    try:
+        code = main(["export", str(results), "--to", "mlflow", *flags])
+    except SystemExit as exit_info:  # an argument's own refusal
+        code = exit_info.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert flags[0] in err and "empty" in err, err
+    assert list(work.iterdir()) == [] and not (tmp_path / "env.db").exists()
+
+
+@pytest.mark.parametrize("given", [{"tracking_uri": ""}, {"experiment": " "}])
+def test_export_mlflow_refuses_an_empty_uri_or_experiment(
+    given: dict[str, str], results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.core.errors import HarnessError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HarnessError, match="is empty"):
+        export_mlflow(results, **given)  # type: ignore[arg-type]
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_tracking_server_prints_no_run_links_into_the_output(
+    results: Path,
+    tracking_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Against a tracking server (a REST store) MLflow wrote `🏃 View run ... at: ...` and
+    `🧪 View experiment at: ...` to stdout for every run it ended (22 lines for 10 jobs, with an
+    extra request per run), between the command's own lines. MLflow's own switch keeps them out
+    during an export. The SQLite store here stands in for the server: every store is taken as
+    a REST store, so MLflow would print (it reads the server's address and fails here)."""
+    import mlflow.tracking._tracking_service.client as service
+
+    monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
+    monkeypatch.setattr(service, "RestStore", object)
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri]) == 0
+    out = capsys.readouterr().out
+    assert "View run" not in out and "View experiment" not in out
+    assert out.startswith("mlflow: 10 job run(s) logged"), out
+
+
+def test_an_experiment_name_over_mlflows_limit_is_named_as_such(
+    results: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 600-character --experiment was refused as `tracking URI ... cannot be used: 'name'
+    exceeds the maximum length of 500 characters`, blaming the URI."""
+    flags = ["--tracking-uri", tracking_uri, "--experiment", "x" * 600]
+    assert main(["export", str(results), "--to", "mlflow", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: experiment name is 600 characters long; MLflow takes at most 500")

@@ -171,6 +171,32 @@ def test_an_existing_card_that_cannot_be_updated_is_one_line_and_nothing_is_writ
     assert sorted(p.name for p in out.iterdir()) == ["good-model"]  # no other card written
 
 
+@pytest.mark.parametrize("blocker", ["link", "file"])
+def test_a_link_or_a_file_where_a_card_goes_is_one_clear_line(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], blocker: str
+) -> None:
+    """A README.md that is a link to a file: huggingface_hub read the target first and printed
+    "Repo card metadata block was not found" and a WARNING line before the refusal, whose
+    words spoke of "a results folder". A file where the model's folder goes: `error: File
+    exists: cards/good-model`. Each is now one line naming what is in the way."""
+    out = tmp_path / "cards"
+    folder = out / "good-model"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a card")
+    if blocker == "link":
+        folder.mkdir(parents=True)
+        (folder / "README.md").symlink_to(victim)
+        says = f"error: model card {folder / 'README.md'} is a symbolic link (to {victim})"
+    else:
+        out.mkdir()
+        folder.write_text("not a folder")
+        says = f"error: {folder} is a file, not the folder for the card of model 'good-model'"
+    assert _export(results, out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(says) and err.count("\n") == 1, err
+    assert victim.read_text() == "not a card"
+
+
 def test_an_error_naming_a_hostile_model_is_one_line(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
