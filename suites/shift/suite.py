@@ -128,7 +128,12 @@ class ShiftSuite(Suite):
     #     (a one-hot column drops out whole); tabular noise scales by the training std where no
     #     range was declared; `batch_dependent_forward` on a model whose outputs depend on its
     #     batch; text families that change no text left out; notes on negative image bounds
-    version = "23"
+    # 24: ASH scores an input whose kept features are all zero as the bias's energy (it was
+    #     NaN, and the set's ASH had no value); notes on tied OOD scores and FPR@95's real
+    #     threshold, on RMD with one fit class and a tied covariance of one-sample classes, and
+    #     why no OOD set ran when none of its detectors can; features of a layer called by
+    #     keyword or named by an alias (quickstart numbers unchanged)
+    version = "24"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
