@@ -203,7 +203,9 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
         shape = input_shape
         probe = (shape[-2], shape[-1]) if shape and len(shape) == 3 else None
         mismatch = (
-            check_against_processor(processor, pre, probe, name=name) if channels == 3 else None
+            check_against_processor(processor, pre, probe, name=name, channels=channels)
+            if channels in (1, 3)
+            else None
         )
         network = _Classifier(model, pre, keep)
         description = {

@@ -386,19 +386,28 @@ def probe_image(height: int, width: int) -> np.ndarray:
 
 
 def check_against_processor(
-    processor: Any, pre: ImagePreprocess, shape: tuple[int, int] | None, *, name: str
+    processor: Any,
+    pre: ImagePreprocess,
+    shape: tuple[int, int] | None,
+    *,
+    name: str,
+    channels: int = 3,
 ) -> float:
     """Largest difference between the processor's pixels and `pre`'s on a probe image of
     `shape` (height, width), as a fraction of the processor output's range; refuse a model
-    whose rebuilt preprocessing does not reproduce its processor (MATCH_TOLERANCE)."""
+    whose rebuilt preprocessing does not reproduce its processor (MATCH_TOLERANCE). A
+    one-channel model (`channels` 1) is probed with a grey image (the probe's first channel)."""
     height, width = shape or PROBE_SHAPE
     image = probe_image(height, width)
+    if channels == 1:
+        image = image[..., :1]
+    what = "grey" if channels == 1 else "RGB"
     kind = type(processor).__name__
     try:
         expected = processor(images=[image], return_tensors="pt")["pixel_values"]
     except Exception as err:  # noqa: BLE001 - any processor failure is the model's, named
         raise ModelLoadError(
-            f"model {name!r}: its image processor {kind} failed on a {height}x{width} RGB "
+            f"model {name!r}: its image processor {kind} failed on a {height}x{width} {what} "
             f"image: {(str(err).strip().splitlines() or [type(err).__name__])[0][:200]}"
         ) from err
     with torch.no_grad():
