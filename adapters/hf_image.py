@@ -117,6 +117,15 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
             name=name,
             what="an image classifier",
         )
+        if local is not None and not any(
+            (local / file).is_file()
+            for file in ("preprocessor_config.json", "processor_config.json")
+        ):
+            raise ModelLoadError(
+                f"model {name!r}: {local} has no preprocessor_config.json (the image processor: "
+                "the resize, pixel scale and normalisation the model was trained with); save it "
+                "next to the model with processor.save_pretrained(folder)"
+            )
         processor = load_pretrained(
             lambda: tf.AutoImageProcessor.from_pretrained(source, **kw),
             source=source,

@@ -1,0 +1,53 @@
+"""A saved hf-image folder the user broke: one line naming the file and what to fix.
+
+Before, a config.json whose id2label was dropped (num_labels falls back to 2) against a 10-class
+head failed with transformers' "You set `ignore_mismatched_sizes` to `False` ... look at the
+above report!" (no report above it), and a folder without preprocessor_config.json with
+transformers' hub advice, cut off mid-word at 300 characters.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.core.errors import ModelLoadError
+from tests.adapters.builders import build
+
+pytest.importorskip("transformers")
+
+
+def _copy(hf_image_dir: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    shutil.copytree(hf_image_dir, folder)
+    return folder
+
+
+def test_head_of_another_size_than_the_config_names_the_tensor(
+    hf_image_dir: Path, tmp_path: Path
+) -> None:
+    folder = _copy(hf_image_dir, tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    del config["id2label"], config["label2id"]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError) as err:
+        build("hf-image", {"path": str(folder), "input_shape": [3, 16, 16]}, Path("."), name="m")
+    message = str(err.value)
+    assert "model 'm'" in message and "\n" not in message
+    assert "above report" not in message
+    assert "classifier.weight" in message and "[10, 16]" in message and "[2, 16]" in message
+    assert "config.json" in message
+
+
+def test_missing_image_processor_names_the_file(hf_image_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(hf_image_dir, tmp_path)
+    (folder / "preprocessor_config.json").unlink()
+    with pytest.raises(ModelLoadError) as err:
+        build("hf-image", {"path": str(folder), "input_shape": [3, 16, 16]}, Path("."), name="m")
+    message = str(err.value)
+    assert "model 'm'" in message and "\n" not in message
+    assert "preprocessor_config.json" in message and "huggingface.co" not in message
+    assert "save_pretrained" in message
