@@ -38,7 +38,7 @@ from harness.adapters.hf_source import (
 )
 from harness.adapters.model_files import shown_path
 from harness.core.adapter import InputSpec
-from harness.core.errors import ModelLoadError
+from harness.core.errors import ModelLoadError, ModelOutputError
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
 
@@ -271,6 +271,15 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
     def check_task(self, task: Task) -> None:
         """Refuse a task whose class names do not match the model's labels (or label_map)."""
         check_labels(self.model_labels, self._label_map, task, name=self.name)
+        channels = self._description["preprocess"]["channels"]
+        given = task.input_shape[0] if len(task.input_shape) == 3 else None
+        if given is not None and given != channels and not (given == 1 and channels == 3):
+            raise ModelOutputError(
+                f"model {self.name!r} takes {channels} channel{'s' if channels != 1 else ''} "
+                f"(config.json num_channels {channels}) but the images of task {task.name!r} "
+                f"have {given}"
+                + (f"; declare channels: {channels} on the task" if channels in (1, 3) else "")
+            )
 
     def identity_ignores(self) -> tuple[str, ...]:
         hashed = bool(self._description["files_sha256"])  # else the hub id + revision name it

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.core.errors import ModelLoadError
+from harness.core.errors import HarnessError, ModelLoadError
+from harness.core.task import Task
 from tests.adapters.builders import build
 
 pytest.importorskip("transformers")
@@ -51,3 +52,39 @@ def test_missing_image_processor_names_the_file(hf_image_dir: Path, tmp_path: Pa
     assert "model 'm'" in message and "\n" not in message
     assert "preprocessor_config.json" in message and "huggingface.co" not in message
     assert "save_pretrained" in message
+
+
+def _image_task(channels: int) -> Task:
+    import datasets
+
+    return Task(
+        name="t",
+        modality="image",
+        num_classes=10,
+        class_names=tuple(str(i) for i in range(10)),
+        input_shape=(channels, 16, 16),
+        bounds=(0.0, 1.0),
+        data=datasets.Dataset.from_dict({"sample_id": [], "input": [], "label": []}),
+    )
+
+
+def test_grey_model_on_rgb_images_is_refused_before_any_batch(tmp_path: Path) -> None:
+    """A one-channel model (num_channels 1) on a task of RGB images, input_shape left out (an
+    image folder whose size the spec does not repeat): every batch failed with transformers'
+    'Make sure that the channel dimension of the pixel values match', naming no setting."""
+    import transformers as tf
+
+    from tests.adapters.conftest import save_tiny_vit
+
+    folder = save_tiny_vit(tmp_path / "grey", num_channels=1)
+    (folder / "preprocessor_config.json").unlink()
+    tf.ViTImageProcessor(
+        size={"height": 16, "width": 16}, image_mean=[0.5], image_std=[0.5]
+    ).save_pretrained(folder)
+    adapter = build("hf-image", {"path": str(folder)}, Path("."), name="g")
+    adapter.check_task(_image_task(1))
+    with pytest.raises(HarnessError) as err:
+        adapter.check_task(_image_task(3))
+    message = str(err.value)
+    assert "model 'g'" in message and "task 't'" in message and "\n" not in message
+    assert "num_channels 1" in message and "channels: 1" in message
