@@ -208,7 +208,10 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
         channels = int(getattr(model.config, "num_channels", 3))
         labels = label_names(model.config)
         keep = label_indices(labels, label_map, name=name)
-        pre = preprocess_from(processor, channels)
+        try:
+            pre = preprocess_from(processor, channels)
+        except ModelLoadError as err:
+            raise ModelLoadError(f"model {name!r}: {err}") from None
         shape = input_shape
         probe = (shape[-2], shape[-1]) if shape and len(shape) == 3 else None
         mismatch = (

@@ -318,10 +318,14 @@ def _normalisation(processor: Any, channels: int) -> tuple[list[float] | None, l
         normalize = False  # its preprocessing has no normalisation step
     mean = getattr(processor, "image_mean", None) if normalize else None
     std = getattr(processor, "image_std", None) if normalize else None
-    if mean is not None and std is not None and not isinstance(mean, list | tuple):
-        mean, std = [float(mean)] * channels, [float(std)] * channels
-    mean = [float(m) for m in mean] if mean is not None else None
-    std = [float(s) for s in std] if std is not None else None
+    # each a scalar (every channel) or one value per channel, as the processor takes them
+    mean = _per_channel(processor, "image_mean", mean, channels) if mean is not None else None
+    std = _per_channel(processor, "image_std", std, channels) if std is not None else None
+    if std is not None and 0.0 in std:
+        raise ModelLoadError(
+            f"its image processor {type(processor).__name__} has image_std {std}: a std of 0 "
+            "divides the pixels by zero (every logit inf or NaN); fix preprocessor_config.json"
+        )
     if _family(processor, "EfficientNetImageProcessor") and getattr(
         processor, "include_top", False
     ):
@@ -334,6 +338,22 @@ def _normalisation(processor: Any, channels: int) -> tuple[list[float] | None, l
             return [0.0] * len(top), [float(s) for s in top]
         return mean, [s * float(t) for s, t in zip(std, top, strict=True)]
     return mean, std
+
+
+def _per_channel(processor: Any, key: str, value: Any, channels: int) -> list[float]:
+    """The processor's `key` (image_mean / image_std) as finite floats: one per channel, a
+    scalar repeated over the channels."""
+    values = list(value) if isinstance(value, list | tuple) else [value] * channels
+    try:
+        out = [float(v) for v in values]
+    except (TypeError, ValueError):
+        out = []
+    if not out or not all(math.isfinite(v) for v in out):
+        raise ModelLoadError(
+            f"its image processor {type(processor).__name__} has {key} {value!r}: not a finite "
+            "number or one per channel; fix preprocessor_config.json"
+        )
+    return out
 
 
 def _offset(processor: Any) -> float | None:

@@ -88,3 +88,52 @@ def test_grey_model_on_rgb_images_is_refused_before_any_batch(tmp_path: Path) ->
     message = str(err.value)
     assert "model 'g'" in message and "task 't'" in message and "\n" not in message
     assert "num_channels 1" in message and "channels: 1" in message
+
+
+def _with_settings(hf_image_dir: Path, tmp_path: Path, **settings: object) -> Path:
+    folder = _copy(hf_image_dir, tmp_path)
+    path = folder / "preprocessor_config.json"
+    config = json.loads(path.read_text())
+    config.update(settings)
+    path.write_text(json.dumps(config))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"image_mean": 0.5, "image_std": [0.5, 0.25, 0.5]},
+        {"image_mean": [0.5] * 3, "image_std": 0.5},
+    ],
+    ids=["scalar-mean", "scalar-std"],
+)
+def test_one_scalar_of_mean_and_std_is_broadcast(
+    hf_image_dir: Path, tmp_path: Path, settings: dict[str, object]
+) -> None:
+    """The processor takes a scalar mean beside a per-channel std; the rebuild crashed with
+    "TypeError: float() argument must be a string or a real number, not 'tuple'" (no model
+    named) converting them as a pair."""
+    folder = _with_settings(hf_image_dir, tmp_path, **settings)
+    adapter = build("hf-image", {"path": str(folder), "input_shape": [3, 16, 16]}, Path("."))
+    assert adapter.describe()["preprocess"]["processor_mismatch"] <= 0.02
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"image_std": [0.5, 0.0, 0.5]}, "image_std"),
+        ({"image_mean": [float("nan"), 0.5, 0.5]}, "image_mean"),
+    ],
+    ids=["zero-std", "nan-mean"],
+)
+def test_a_normalisation_giving_non_finite_pixels_is_refused(
+    hf_image_dir: Path, tmp_path: Path, settings: dict[str, object], named: str
+) -> None:
+    """A std of 0 or a NaN mean made every logit NaN/inf: the job failed later as 'returned NaN
+    or inf logits ... from NaN weights', blaming the model; the check against the processor
+    passed (NaN compares as no difference)."""
+    folder = _with_settings(hf_image_dir, tmp_path, **settings)
+    with pytest.raises(ModelLoadError) as err:
+        build("hf-image", {"path": str(folder), "input_shape": [3, 16, 16]}, Path("."), name="m")
+    message = str(err.value)
+    assert "model 'm'" in message and named in message and "\n" not in message
