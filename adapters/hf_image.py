@@ -38,7 +38,7 @@ from harness.adapters.hf_source import (
 )
 from harness.adapters.model_files import shown_path
 from harness.core.adapter import InputSpec
-from harness.core.errors import ModelLoadError
+from harness.core.errors import ModelLoadError, ModelOutputError
 from harness.core.model_code import source_sha256
 from harness.core.task import Task
 
@@ -117,6 +117,15 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
             name=name,
             what="an image classifier",
         )
+        if local is not None and not any(
+            (local / file).is_file()
+            for file in ("preprocessor_config.json", "processor_config.json")
+        ):
+            raise ModelLoadError(
+                f"model {name!r}: {local} has no preprocessor_config.json (the image processor: "
+                "the resize, pixel scale and normalisation the model was trained with); save it "
+                "next to the model with processor.save_pretrained(folder)"
+            )
         processor = load_pretrained(
             lambda: tf.AutoImageProcessor.from_pretrained(source, **kw),
             source=source,
@@ -199,11 +208,16 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
         channels = int(getattr(model.config, "num_channels", 3))
         labels = label_names(model.config)
         keep = label_indices(labels, label_map, name=name)
-        pre = preprocess_from(processor, channels)
+        try:
+            pre = preprocess_from(processor, channels)
+        except ModelLoadError as err:
+            raise ModelLoadError(f"model {name!r}: {err}") from None
         shape = input_shape
         probe = (shape[-2], shape[-1]) if shape and len(shape) == 3 else None
         mismatch = (
-            check_against_processor(processor, pre, probe, name=name) if channels == 3 else None
+            check_against_processor(processor, pre, probe, name=name, channels=channels)
+            if channels in (1, 3)
+            else None
         )
         network = _Classifier(model, pre, keep)
         description = {
@@ -260,6 +274,15 @@ class HFImageAdapter(HFSourceHooks, NetworkAdapter):
     def check_task(self, task: Task) -> None:
         """Refuse a task whose class names do not match the model's labels (or label_map)."""
         check_labels(self.model_labels, self._label_map, task, name=self.name)
+        channels = self._description["preprocess"]["channels"]
+        given = task.input_shape[0] if len(task.input_shape) == 3 else None
+        if given is not None and given != channels and not (given == 1 and channels == 3):
+            raise ModelOutputError(
+                f"model {self.name!r} takes {channels} channel{'s' if channels != 1 else ''} "
+                f"(config.json num_channels {channels}) but the images of task {task.name!r} "
+                f"have {given}"
+                + (f"; declare channels: {channels} on the task" if channels in (1, 3) else "")
+            )
 
     def identity_ignores(self) -> tuple[str, ...]:
         hashed = bool(self._description["files_sha256"])  # else the hub id + revision name it

@@ -318,10 +318,14 @@ def _normalisation(processor: Any, channels: int) -> tuple[list[float] | None, l
         normalize = False  # its preprocessing has no normalisation step
     mean = getattr(processor, "image_mean", None) if normalize else None
     std = getattr(processor, "image_std", None) if normalize else None
-    if mean is not None and std is not None and not isinstance(mean, list | tuple):
-        mean, std = [float(mean)] * channels, [float(std)] * channels
-    mean = [float(m) for m in mean] if mean is not None else None
-    std = [float(s) for s in std] if std is not None else None
+    # each a scalar (every channel) or one value per channel, as the processor takes them
+    mean = _per_channel(processor, "image_mean", mean, channels) if mean is not None else None
+    std = _per_channel(processor, "image_std", std, channels) if std is not None else None
+    if std is not None and 0.0 in std:
+        raise ModelLoadError(
+            f"its image processor {type(processor).__name__} has image_std {std}: a std of 0 "
+            "divides the pixels by zero (every logit inf or NaN); fix preprocessor_config.json"
+        )
     if _family(processor, "EfficientNetImageProcessor") and getattr(
         processor, "include_top", False
     ):
@@ -334,6 +338,22 @@ def _normalisation(processor: Any, channels: int) -> tuple[list[float] | None, l
             return [0.0] * len(top), [float(s) for s in top]
         return mean, [s * float(t) for s, t in zip(std, top, strict=True)]
     return mean, std
+
+
+def _per_channel(processor: Any, key: str, value: Any, channels: int) -> list[float]:
+    """The processor's `key` (image_mean / image_std) as finite floats: one per channel, a
+    scalar repeated over the channels."""
+    values = list(value) if isinstance(value, list | tuple) else [value] * channels
+    try:
+        out = [float(v) for v in values]
+    except (TypeError, ValueError):
+        out = []
+    if not out or not all(math.isfinite(v) for v in out):
+        raise ModelLoadError(
+            f"its image processor {type(processor).__name__} has {key} {value!r}: not a finite "
+            "number or one per channel; fix preprocessor_config.json"
+        )
+    return out
 
 
 def _offset(processor: Any) -> float | None:
@@ -386,19 +406,28 @@ def probe_image(height: int, width: int) -> np.ndarray:
 
 
 def check_against_processor(
-    processor: Any, pre: ImagePreprocess, shape: tuple[int, int] | None, *, name: str
+    processor: Any,
+    pre: ImagePreprocess,
+    shape: tuple[int, int] | None,
+    *,
+    name: str,
+    channels: int = 3,
 ) -> float:
     """Largest difference between the processor's pixels and `pre`'s on a probe image of
     `shape` (height, width), as a fraction of the processor output's range; refuse a model
-    whose rebuilt preprocessing does not reproduce its processor (MATCH_TOLERANCE)."""
+    whose rebuilt preprocessing does not reproduce its processor (MATCH_TOLERANCE). A
+    one-channel model (`channels` 1) is probed with a grey image (the probe's first channel)."""
     height, width = shape or PROBE_SHAPE
     image = probe_image(height, width)
+    if channels == 1:
+        image = image[..., :1]
+    what = "grey" if channels == 1 else "RGB"
     kind = type(processor).__name__
     try:
         expected = processor(images=[image], return_tensors="pt")["pixel_values"]
     except Exception as err:  # noqa: BLE001 - any processor failure is the model's, named
         raise ModelLoadError(
-            f"model {name!r}: its image processor {kind} failed on a {height}x{width} RGB "
+            f"model {name!r}: its image processor {kind} failed on a {height}x{width} {what} "
             f"image: {(str(err).strip().splitlines() or [type(err).__name__])[0][:200]}"
         ) from err
     with torch.no_grad():

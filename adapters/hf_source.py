@@ -120,6 +120,15 @@ def load_pretrained(
                     "code or objects other than tensors (a pickle can run code when loaded); "
                     "convert the weights to safetensors"
                 ) from err
+            except RuntimeError as err:
+                shapes = _mismatched_shapes(err)
+                if shapes is None:
+                    raise
+                raise ModelLoadError(
+                    f"model {name!r}: the weights in {source!r} do not fit its config.json: "
+                    f"{shapes}; a classifier head whose size differs from config.json's "
+                    "id2label / num_labels is the usual cause (fix config.json)"
+                ) from err
             except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
                 first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
                 raise ModelLoadError(
@@ -129,6 +138,30 @@ def load_pretrained(
         raise
     except ModelOutputError as err:  # a ModelCallError: the loading code failed otherwise
         raise ModelLoadError(str(err)) from err
+
+
+def _mismatched_shapes(err: RuntimeError) -> str | None:
+    """The tensors whose checkpoint shape differs from the model's, from transformers' refusal
+    ("You set `ignore_mismatched_sizes` to `False` ... look at the above report!", a report the
+    harness does not show): read from its loading report in the raising frame; None for any
+    other RuntimeError."""
+    if "ignore_mismatched_sizes" not in str(err):
+        return None
+    mismatched: set[tuple[str, Any, Any]] = set()
+    tb = err.__traceback__
+    while tb is not None:
+        info = tb.tb_frame.f_locals.get("loading_info")
+        mismatched |= set(getattr(info, "mismatched_keys", None) or ())
+        tb = tb.tb_next
+    if not mismatched:
+        return "some tensors have other shapes than the config gives them"
+    rows = sorted(mismatched, key=lambda row: str(row[0]))
+    shown = ", ".join(
+        f"{key} is {list(ckpt)} in the weights, {list(model)} by the config"
+        for key, ckpt, model in rows[:2]
+    )
+    more = f" (and {len(rows) - 2} more)" if len(rows) > 2 else ""
+    return shown + more
 
 
 def source_files(local: Path | None, loaded: Any) -> dict[str, str]:

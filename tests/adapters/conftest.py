@@ -52,13 +52,13 @@ def save_tiny_vit(out: Path, **config: object) -> Path:
 
     torch.manual_seed(0)
     labels: dict[str, object] = {
+        "num_channels": 3,
         "id2label": {i: str(i) for i in range(10)},
         "label2id": {str(i): i for i in range(10)},
     }
     vit = ViTConfig(
         image_size=16,
         patch_size=8,
-        num_channels=3,
         hidden_size=16,
         num_hidden_layers=1,
         num_attention_heads=2,

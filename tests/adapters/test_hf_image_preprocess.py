@@ -119,3 +119,25 @@ def test_convnext_processor_model_scores_the_processors_pixels(
     got = adapter.logits(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255)
     assert adapter.describe()["preprocess"]["crop"] == (16, 16)
     torch.testing.assert_close(got, expected, atol=2e-2 * float(expected.abs().max()), rtol=0)
+
+
+def test_grey_model_is_checked_against_its_processor(tmp_path: Path) -> None:
+    """A one-channel model (num_channels 1) whose processor normalises with three values (the
+    ViT default, left in a grey model's preprocessor_config.json) was built without the check
+    and failed on every batch with transformers' 'Expected 1 but got 3' channel error, which
+    names neither the processor nor image_mean; now the load is refused naming both, and a
+    one-channel processor that the rebuild follows has its mismatch measured."""
+    from tests.adapters.conftest import save_tiny_vit
+
+    folder = save_tiny_vit(tmp_path / "grey", num_channels=1)
+    with pytest.raises(ModelLoadError) as err:
+        build("hf-image", {"path": str(folder), "input_shape": [1, 16, 16]}, Path("."), name="g")
+    message = str(err.value)
+    assert "model 'g'" in message and "ViTImageProcessor" in message and "mean" in message
+    assert "grey" in message and "\n" not in message
+
+    (folder / "preprocessor_config.json").unlink()
+    proc = tf.ViTImageProcessor(size={"height": 16, "width": 16}, image_mean=[0.2], image_std=[0.3])
+    proc.save_pretrained(folder)
+    adapter = build("hf-image", {"path": str(folder), "input_shape": [1, 16, 16]}, Path("."))
+    assert adapter.describe()["preprocess"]["processor_mismatch"] == 0.0
