@@ -45,6 +45,14 @@ def _check_tasks(protocol: Protocol, tasks: Any) -> None:
     if tasks is None:
         return
     names = [t if isinstance(t, str) else (t or {}).get("name") for t in tasks]
+    for i, (task, name) in enumerate(zip(tasks, names, strict=True)):
+        keys = sorted(set(task) - {"name"}) if isinstance(task, dict) else []
+        if keys and name in protocol.task_names:  # an inline copy would be replaced unread
+            raise SpecError(
+                f"tasks[{i}]({name}): protocol {protocol.name} loads its own {name} task; an "
+                f"inline entry ({', '.join(keys)}) would not be read: write `tasks: "
+                f"[{', '.join(protocol.task_names)}]` or leave tasks: out"
+            )
     if names != protocol.task_names:
         raise _fixed(protocol, "tasks", protocol.task_names, names)
 

@@ -67,6 +67,21 @@ def test_a_key_the_protocol_fixes_is_refused_by_name(yaml: str, key: str) -> Non
     assert "\n" not in message
 
 
+def test_an_inline_entry_of_the_protocols_task_is_refused_not_dropped() -> None:
+    """`tasks: [{name: cifar10, source: ./my-copy, override: true}]` passed the name check and
+    was then replaced by the catalogue task: the run read the hub's CIFAR-10 (or failed offline
+    naming the hub) while the spec said it read the local copy."""
+    text = (
+        "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\n"
+        "tasks: [{name: cifar10, source: ./c10/test.parquet, override: true}]\n"
+    )
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, source="s.yaml")
+    message = str(err.value)
+    assert message.startswith("s.yaml: tasks[0](cifar10): protocol robustbench-cifar10-linf")
+    assert "source" in message and "\n" not in message
+
+
 def test_same_values_as_the_protocol_are_accepted() -> None:
     text = (
         "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\ntasks: [cifar10]\n"
