@@ -253,3 +253,24 @@ def test_a_model_card_says_which_numbers_ran_under_the_protocol(
     assert under.metric_name.endswith("(protocol test-digits v1)")
     (plain,) = [e for e in top1 if not (e.metric_args or {}).get("protocol")]
     assert "protocol" not in plain.metric_name
+
+
+def test_the_model_page_says_which_job_ran_under_the_protocol(
+    write_spec: Spec, digits_protocol: Protocol, tmp_path: Path
+) -> None:
+    """The report's model page headed both jobs `digits · accuracy`: the protocol's number and
+    the same model's number without it stood one above the other, alike. The protocol's job
+    now says so in its heading, as its board's title does."""
+    import re
+
+    out = write_spec(PLAIN).parent / "out"
+    assert main(["run", str(write_spec(PLAIN)), "--out", str(out)]) == 0
+    assert main(["run", str(write_spec(UNDER, "under.yaml")), "--out", str(out)]) == 0
+    site = tmp_path / "site"
+    assert main(["report", str(out), "--out", str(site)]) == 0
+    (page,) = site.glob("model-lin-a*.html")
+    headings = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2>(.*?)</h2>", page.read_text())]
+    assert [h.split(" (")[0] for h in headings] == [
+        "digits · accuracy",
+        "digits · accuracy · protocol test-digits v1",
+    ]
