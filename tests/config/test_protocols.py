@@ -90,6 +90,28 @@ def test_same_values_as_the_protocol_are_accepted() -> None:
     assert parse_spec_text(text, source="s.yaml").tasks == ["cifar10"]
 
 
+@pytest.mark.parametrize("eps", ["0.03137254901960784", "8/255", "'16/510'", "' 8/255'"])
+def test_the_protocols_budget_in_another_spelling_is_accepted(eps: str) -> None:
+    """`epsilons: {linf: [0.03137254901960784]}` (Python's 8/255, as AutoAttack code writes it)
+    was refused as if it contradicted the protocol's `8/255`; the protocol's own value runs."""
+    text = (
+        "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\n"
+        f"suites: {{adversarial: {{epsilons: {{linf: [{eps}]}}}}}}\n"
+    )
+    adv = parse_spec_text(text, source="s.yaml").suites["adversarial"]
+    assert adv is not None and adv["epsilons"] == {"linf": ["8/255"]}
+
+
+@pytest.mark.parametrize("eps", ["0.0313725", "0.031", "8"])
+def test_another_budget_than_the_protocols_is_still_refused(eps: str) -> None:
+    text = (
+        "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\n"
+        f"suites: {{adversarial: {{epsilons: {{linf: [{eps}]}}}}}}\n"
+    )
+    with pytest.raises(SpecError, match="suites.adversarial.epsilons: protocol"):
+        parse_spec_text(text, source="s.yaml")
+
+
 def test_unknown_protocol_suggests_the_closest() -> None:
     with pytest.raises(SpecError, match="did you mean 'robustbench-cifar10-linf'"):
         get_protocol("robustbench-cifar10-lin")
