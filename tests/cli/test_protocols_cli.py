@@ -274,3 +274,18 @@ def test_the_model_page_says_which_job_ran_under_the_protocol(
         "digits · accuracy",
         "digits · accuracy · protocol test-digits v1",
     ]
+
+
+def test_a_protocol_board_does_not_say_the_other_boards_result_is_hidden(
+    write_spec: Spec, digits_protocol: Protocol
+) -> None:
+    """Each board said the other's result of the same model was "not shown" (the protocol's
+    board even named its own run), because the hidden-results note ignored the protocol: the
+    protocol's job and the plain one are two boards' results, neither hides the other."""
+    out = write_spec(PLAIN).parent / "out"
+    assert main(["run", str(write_spec(PLAIN)), "--out", str(out)]) == 0
+    assert main(["run", str(write_spec(UNDER, "under.yaml")), "--out", str(out)]) == 0
+    boards = build_boards(out, suite_boards=installed_suite_boards())
+    assert len(boards) == 2
+    notes = [note for board in boards for note in board.notes]
+    assert not [note for note in notes if "are not shown" in note], notes
