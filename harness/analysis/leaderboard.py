@@ -502,15 +502,17 @@ def _latest_by_task(loaded: list[LoadedJob]) -> dict[tuple[str, str, str], list[
     return by_task
 
 
-def _shadowed_runs(loaded: list[LoadedJob]) -> dict[tuple[str, str, str, str], list[str]]:
-    """(fingerprint, model, suite, signature) -> run ids of older, different results that a
-    board does not show (same key: a copy of the same result, not listed)."""
-    keys: dict[tuple[str, str, str, str], dict[str, list[str]]] = defaultdict(dict)
+def _shadowed_runs(loaded: list[LoadedJob]) -> dict[tuple[str, ...], list[str]]:
+    """(fingerprint, protocol, model, suite, signature) -> run ids of older, different results
+    that a board does not show (same key: a copy of the same result, not listed; a job of
+    another protocol, or none, is on another board, not hidden)."""
+    keys: dict[tuple[str, ...], dict[str, list[str]]] = defaultdict(dict)
     for man, job in oldest_first(loaded):
-        r = job.record
-        slot = (r.task_summary.fingerprint, r.model, r.suite, _signature(job))
-        runs = keys[slot].pop(r.key, [])  # re-insert: the key inserted last is the one shown
-        keys[slot][r.key] = [*runs, man.run_id]
+        slot = _slot(job)
+        runs = keys[slot].pop(
+            job.record.key, []
+        )  # re-insert: the key inserted last is the one shown
+        keys[slot][job.record.key] = [*runs, man.run_id]
     return {
         slot: [run for runs in list(by_key.values())[:-1] for run in runs]
         for slot, by_key in keys.items()
@@ -606,16 +608,19 @@ def _data_split_note(
     )
 
 
-def _shadow_notes(
-    jobs: list[LoadedJob], shadowed: dict[tuple[str, str, str, str], list[str]]
-) -> list[str]:
+def _slot(job: StoredJob) -> tuple[str, ...]:
+    """Where a job's result shows on the boards: one cell per these, the latest job's."""
+    r = job.record
+    return (r.task_summary.fingerprint, _protocol(job), r.model, r.suite, _signature(job))
+
+
+def _shadow_notes(jobs: list[LoadedJob], shadowed: dict[tuple[str, ...], list[str]]) -> list[str]:
     """One note per model whose board cell hides results of other runs: which run is shown."""
     hidden: dict[tuple[str, str], set[str]] = defaultdict(set)
     for man, job in jobs:
-        r = job.record
-        others = shadowed.get((r.task_summary.fingerprint, r.model, r.suite, _signature(job)))
+        others = shadowed.get(_slot(job))
         if others:
-            hidden[(r.model, man.run_id)].update(others)
+            hidden[(job.record.model, man.run_id)].update(others)
     return [
         f"{model}: shown from run {shown} (the latest); other results of the same model and "
         f"task in run(s) {', '.join(sorted(runs))} are not shown; pass one run folder "

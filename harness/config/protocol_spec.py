@@ -8,6 +8,7 @@ are only comparable when nothing it fixes was changed.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from harness.config.protocols import Protocol, get_protocol
@@ -45,6 +46,14 @@ def _check_tasks(protocol: Protocol, tasks: Any) -> None:
     if tasks is None:
         return
     names = [t if isinstance(t, str) else (t or {}).get("name") for t in tasks]
+    for i, (task, name) in enumerate(zip(tasks, names, strict=True)):
+        keys = sorted(set(task) - {"name"}) if isinstance(task, dict) else []
+        if keys and name in protocol.task_names:  # an inline copy would be replaced unread
+            raise SpecError(
+                f"tasks[{i}]({name}): protocol {protocol.name} loads its own {name} task; an "
+                f"inline entry ({', '.join(keys)}) would not be read: write `tasks: "
+                f"[{', '.join(protocol.task_names)}]` or leave tasks: out"
+            )
     if names != protocol.task_names:
         raise _fixed(protocol, "tasks", protocol.task_names, names)
 
@@ -83,7 +92,32 @@ def _suites(protocol: Protocol, given: Any) -> dict[str, Any]:
         if not isinstance(config, dict):
             raise SpecError(f"suites.{suite}: a suite's config is a mapping")
         for key, value in fixed.items():
-            if key in config and config[key] != value:
+            if key in config and not _same(config[key], value):
                 raise _fixed(protocol, f"suites.{suite}.{key}", value, config[key])
         suites[suite] = {**config, **fixed}
     return suites
+
+
+def _same(given: Any, fixed: Any) -> bool:
+    """Whether a spec's value is the protocol's: numbers by value, a fraction string such as
+    `"8/255"` read as its number (`0.03137254901960784` is the protocol's `8/255`); the
+    protocol's own spelling is what runs."""
+    if isinstance(given, dict) and isinstance(fixed, dict):
+        return given.keys() == fixed.keys() and all(_same(given[k], fixed[k]) for k in fixed)
+    if isinstance(given, list) and isinstance(fixed, list):
+        return len(given) == len(fixed) and all(map(_same, given, fixed))
+    a, b = _number(given), _number(fixed)
+    if a is not None and b is not None:
+        return a == b
+    return bool(given == fixed)
+
+
+def _number(value: Any) -> Fraction | None:
+    """`value` as an exact number (an int, a float, a numeric or `a/b` string); else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Fraction(value.strip()) if isinstance(value, str) else Fraction(value)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return number.limit_denominator(10**12) if isinstance(value, float) else number

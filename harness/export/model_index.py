@@ -120,6 +120,9 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
         qualifier = record.key[len(record.metric) :].strip("[]")
         name = _shown_name(record)
         caveats = _caveats(record)
+        protocol = job.job.record.protocol
+        if protocol is not None:  # the hub shows a result's name and value, not its args
+            caveats.append(f"protocol {protocol.label}")
         out.append(
             EvalResult(
                 task_type=TASK_TYPES[summary.modality],
@@ -186,6 +189,8 @@ def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
         args["upper_bound"] = True
     if record.note:
         args["note"] = record.note
+    if stored.protocol is not None:
+        args["protocol"] = stored.protocol.label
     if job.partial:
         args["partial_results"] = True
     return args
@@ -239,12 +244,14 @@ def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
 
 
 def _latest(jobs: list[ExportedJob]) -> list[ExportedJob]:
-    """One job per model x task x suite: the latest recorded (harness/store/recency.py)."""
+    """One job per model x task x suite x protocol preset (or none): the latest recorded
+    (harness/store/recency.py); a protocol's number never gives way to one made without it."""
     exported = {id(job.job): job for job in jobs}
-    best: dict[tuple[str, str, str], ExportedJob] = {}
+    best: dict[tuple[str, str, str, str], ExportedJob] = {}
     for _man, stored in oldest_first((job.manifest, job.job) for job in jobs):
         job = exported[id(stored)]
-        best[(job.model, job.task, job.suite)] = job
+        protocol = stored.record.protocol
+        best[(job.model, job.task, job.suite, protocol.label if protocol else "")] = job
     return list(best.values())
 
 

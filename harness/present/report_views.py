@@ -400,6 +400,7 @@ class ModelJobView:
     footnotes: list[str]
     figures: list[FigureView]
     text_examples: list[TextExample] = field(default_factory=list)
+    protocol: str = ""  # the protocol preset it ran under (`<name> v<version>`), "" for none
 
 
 def metric_views(

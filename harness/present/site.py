@@ -496,7 +496,7 @@ def _suite_page(ctx: _Context, suite: str) -> _Page:
 
 def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> _Page:
     """Every job of the model: its metrics (with provenance links) and figures."""
-    ordered = sorted(jobs, key=lambda mj: (mj[1].record.task, mj[1].record.suite))
+    ordered = sorted(jobs, key=lambda mj: (mj[1].record.task, mj[1].record.suite, _protocol(mj[1])))
     return _Page.of(
         "model.html",
         title=f"Model {model}",
@@ -519,6 +519,7 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
     return ModelJobView(
         task=r.task,
         suite=r.suite,
+        protocol=_protocol(job),
         provenance=href,
         task_href=task_page(r.task),
         completed=completed,
@@ -535,6 +536,11 @@ def _model_job(ctx: _Context, model: str, man: RunManifest, job: StoredJob) -> M
             else []
         ),
     )
+
+
+def _protocol(job: StoredJob) -> str:
+    """The job's protocol preset as its board's title names it; "" for a job without one."""
+    return job.record.protocol.label if job.record.protocol is not None else ""
 
 
 def _models_page(ctx: _Context, models: list[str]) -> _Page:

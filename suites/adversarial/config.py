@@ -22,7 +22,13 @@ from harness.core.suite import SuiteConfig
 from harness.core.task import Task
 from harness.core.task_columns import TaskColumns
 from harness.suites.adversarial import attacks as atk
-from harness.suites.adversarial.budgets import NORMS, Norm, default_budgets, parse_eps
+from harness.suites.adversarial.budgets import (
+    NORMS,
+    Norm,
+    default_budgets,
+    eps_label,
+    parse_eps,
+)
 from harness.suites.adversarial.presets import CUSTOM, check_preset, preset_attacks
 from harness.suites.adversarial.text.config import ATTACK_THREATS, TextConfig
 
@@ -146,7 +152,17 @@ def resolve_epsilons(given: dict[str, list[float | str]]) -> dict[Norm, list[flo
     for name, values in given.items():
         norm = _norm(name)
         key = f"suites.adversarial.epsilons.{name}"
-        epsilons[norm] = sorted({parse_eps(v, key=key) for v in values})
+        parsed = {parse_eps(v, key=key): v for v in values}
+        epsilons[norm] = sorted(parsed)
+        named: dict[str, float] = {}
+        for eps in epsilons[norm]:  # condition names (`eps=0.0313725`) must tell budgets apart
+            label = eps_label(eps)
+            if label in named:
+                raise ConfigError(
+                    f"{key}: {parsed[named[label]]} and {parsed[eps]} are two budgets both named "
+                    f"eps={label} (6 significant digits); give one of them"
+                )
+            named[label] = eps
     if not any(epsilons.values()):
         raise ConfigError("suites.adversarial.epsilons: give at least one budget")
     return epsilons

@@ -228,3 +228,64 @@ def test_cli_models_refuses_a_pickle_path(
     assert len(lines) == 1
     assert lines[0].startswith(f"error: --models: {tmp_path / name} is a pickle, and loading")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_card_says_which_numbers_ran_under_the_protocol(
+    write_spec: Spec, digits_protocol: Protocol, tmp_path: Path
+) -> None:
+    """The model-index card carried no protocol: a protocol's number read as any other, and a
+    later run of the same model, task and suite without it replaced the protocol's number in
+    the card. Each now keeps its own result, the protocol's named where the hub shows it."""
+    from huggingface_hub import ModelCard
+
+    out = write_spec(PLAIN).parent / "out"
+    assert main(["run", str(write_spec(UNDER, "under.yaml")), "--out", str(out)]) == 0
+    assert main(["run", str(write_spec(PLAIN)), "--out", str(out)]) == 0  # the latest run
+    cards = tmp_path / "cards"
+    assert main(["export", str(out), "--to", "model-index", "--out", str(cards)]) == 0
+    evals = ModelCard.load(cards / "lin-a" / "README.md").data.eval_results
+    top1 = [e for e in evals if e.metric_type == "top1_acc"]
+    assert sorted(str((e.metric_args or {}).get("protocol")) for e in top1) == [
+        "None",
+        "test-digits v1",
+    ]
+    (under,) = [e for e in top1 if (e.metric_args or {}).get("protocol")]
+    assert under.metric_name.endswith("(protocol test-digits v1)")
+    (plain,) = [e for e in top1 if not (e.metric_args or {}).get("protocol")]
+    assert "protocol" not in plain.metric_name
+
+
+def test_the_model_page_says_which_job_ran_under_the_protocol(
+    write_spec: Spec, digits_protocol: Protocol, tmp_path: Path
+) -> None:
+    """The report's model page headed both jobs `digits · accuracy`: the protocol's number and
+    the same model's number without it stood one above the other, alike. The protocol's job
+    now says so in its heading, as its board's title does."""
+    import re
+
+    out = write_spec(PLAIN).parent / "out"
+    assert main(["run", str(write_spec(PLAIN)), "--out", str(out)]) == 0
+    assert main(["run", str(write_spec(UNDER, "under.yaml")), "--out", str(out)]) == 0
+    site = tmp_path / "site"
+    assert main(["report", str(out), "--out", str(site)]) == 0
+    (page,) = site.glob("model-lin-a*.html")
+    headings = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2>(.*?)</h2>", page.read_text())]
+    assert [h.split(" (")[0] for h in headings] == [
+        "digits · accuracy",
+        "digits · accuracy · protocol test-digits v1",
+    ]
+
+
+def test_a_protocol_board_does_not_say_the_other_boards_result_is_hidden(
+    write_spec: Spec, digits_protocol: Protocol
+) -> None:
+    """Each board said the other's result of the same model was "not shown" (the protocol's
+    board even named its own run), because the hidden-results note ignored the protocol: the
+    protocol's job and the plain one are two boards' results, neither hides the other."""
+    out = write_spec(PLAIN).parent / "out"
+    assert main(["run", str(write_spec(PLAIN)), "--out", str(out)]) == 0
+    assert main(["run", str(write_spec(UNDER, "under.yaml")), "--out", str(out)]) == 0
+    boards = build_boards(out, suite_boards=installed_suite_boards())
+    assert len(boards) == 2
+    notes = [note for board in boards for note in board.notes]
+    assert not [note for note in notes if "are not shown" in note], notes

@@ -67,12 +67,49 @@ def test_a_key_the_protocol_fixes_is_refused_by_name(yaml: str, key: str) -> Non
     assert "\n" not in message
 
 
+def test_an_inline_entry_of_the_protocols_task_is_refused_not_dropped() -> None:
+    """`tasks: [{name: cifar10, source: ./my-copy, override: true}]` passed the name check and
+    was then replaced by the catalogue task: the run read the hub's CIFAR-10 (or failed offline
+    naming the hub) while the spec said it read the local copy."""
+    text = (
+        "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\n"
+        "tasks: [{name: cifar10, source: ./c10/test.parquet, override: true}]\n"
+    )
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, source="s.yaml")
+    message = str(err.value)
+    assert message.startswith("s.yaml: tasks[0](cifar10): protocol robustbench-cifar10-linf")
+    assert "source" in message and "\n" not in message
+
+
 def test_same_values_as_the_protocol_are_accepted() -> None:
     text = (
         "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\ntasks: [cifar10]\n"
         "suites: {adversarial: {preset: standard, epsilons: {linf: ['8/255']}}}\n"
     )
     assert parse_spec_text(text, source="s.yaml").tasks == ["cifar10"]
+
+
+@pytest.mark.parametrize("eps", ["0.03137254901960784", "8/255", "'16/510'", "' 8/255'"])
+def test_the_protocols_budget_in_another_spelling_is_accepted(eps: str) -> None:
+    """`epsilons: {linf: [0.03137254901960784]}` (Python's 8/255, as AutoAttack code writes it)
+    was refused as if it contradicted the protocol's `8/255`; the protocol's own value runs."""
+    text = (
+        "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\n"
+        f"suites: {{adversarial: {{epsilons: {{linf: [{eps}]}}}}}}\n"
+    )
+    adv = parse_spec_text(text, source="s.yaml").suites["adversarial"]
+    assert adv is not None and adv["epsilons"] == {"linf": ["8/255"]}
+
+
+@pytest.mark.parametrize("eps", ["0.0313725", "0.031", "8"])
+def test_another_budget_than_the_protocols_is_still_refused(eps: str) -> None:
+    text = (
+        "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\n"
+        f"suites: {{adversarial: {{epsilons: {{linf: [{eps}]}}}}}}\n"
+    )
+    with pytest.raises(SpecError, match="suites.adversarial.epsilons: protocol"):
+        parse_spec_text(text, source="s.yaml")
 
 
 def test_unknown_protocol_suggests_the_closest() -> None:

@@ -312,3 +312,16 @@ def test_an_attack_of_the_other_kind_says_where_it_goes() -> None:
     with pytest.raises(ConfigError, match=r"'linf_pgd' is an image and tabular attack: list it "
                        r"under suites\.adversarial\.attacks"):  # fmt: skip
         resolve_text(text, "standard")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["8/255", 0.0313725], ["8/255", "0.0313725"], [0.1, 0.1000000001]],
+)
+def test_two_spellings_of_one_budget_name_are_refused_before_any_job(values: list) -> None:
+    """Budgets whose condition names coincide (`eps=0.0313725` for 8/255 and 0.0313725) would
+    give duplicate rows once the attacks had run; the config names both values instead."""
+    cfg = AdversarialConfig(attacks=["linf_pgd"], epsilons={"linf": values})
+    with pytest.raises(ConfigError, match=r"epsilons\.linf: .* both named eps=") as err:
+        resolve_config(cfg)
+    assert "\n" not in str(err.value)
