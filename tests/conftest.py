@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import random
 import shutil
@@ -136,6 +137,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             groups.add(f"module:{item.path.relative_to(item.config.rootpath)}")
         for group in groups:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A slow test gets no `faulthandler_timeout` dump either (it has no time limit): the dump
+    reads every thread's frames from a watchdog thread while they run, and after 14 minutes of
+    the slow wrong-surrogate escalation test it killed its xdist worker with SIGSEGV (exit code
+    11, read off the zombie's /proc stat) in the middle of printing; xdist then waited for the
+    dead worker's tests until the CI run was stopped. pytest arms the dump around the whole
+    test protocol, so this cancels it before the test's setup."""
+    if item.get_closest_marker("slow") is not None:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _uses_a_module_fixture(item: pytest.Item) -> bool:
