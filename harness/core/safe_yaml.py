@@ -118,8 +118,8 @@ class StrictLoader(yaml.SafeLoader):
         text = str(node.value)
         if ":" in text:
             raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
-        if _OCTAL.fullmatch(text) and value != int(text.replace("_", ""), 10):
-            decimal = int(text.replace("_", ""), 10)
+        decimal = int(text.replace("_", ""), 10) if _OCTAL.fullmatch(text) else value
+        if decimal != value:
             raise RefusedYAML(
                 None,
                 None,
