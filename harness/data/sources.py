@@ -62,6 +62,7 @@ from harness.data.table_reader import (
     check_head,
     flat,
     head_column,
+    head_columns,
     missing_column_hint,
 )
 from harness.data.table_sources import (
@@ -246,10 +247,10 @@ def check_text_features(
     features = spec.feature_columns or [
         c for c in columns if c not in skip and not c.startswith(PANDAS_INDEX)
     ]
-    for name in features:
-        if name in spec.one_hot or name in spec.ordinal:
-            continue
-        head = head_column(file, table_options(spec), name, where)
+    checked = [name for name in features if name not in spec.one_hot and name not in spec.ordinal]
+    heads = head_columns(file, table_options(spec), checked, where)
+    for name in checked:
+        head = heads[name]
         if head is None or head.null_count or not pa.types.is_string(head.type):
             continue
         text = pc.utf8_trim_whitespace(head)

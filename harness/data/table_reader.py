@@ -511,37 +511,57 @@ def check_head(file: Path, options: TableOptions, where: str) -> list[str] | Non
     return list(options.column_names)
 
 
-def head_column(file: Path, options: TableOptions, column: str, where: str) -> pa.Array | None:
-    """`column` as Arrow reads it from the file's first block (1 MiB of whole lines), converted
-    as the whole read converts it, for `harness validate`: a type the first block gives the
-    column is the whole file's whenever it is text (a later block can turn numbers into text,
-    never text into numbers). None when the head does not parse alone, or the file is split on
-    runs of whitespace (the load then says)."""
+def head_columns(
+    file: Path, options: TableOptions, columns: list[str], where: str
+) -> dict[str, pa.Array | None]:
+    """Each of `columns` as Arrow reads it from the file's first block (1 MiB of whole lines),
+    converted as the whole read converts it, for `harness validate`: a type the first block
+    gives a column is the whole file's whenever it is text (a later block can turn numbers into
+    text, never text into numbers). The block is parsed once for all the columns; a column is
+    None when the head does not parse alone with it, or the file is split on runs of
+    whitespace (the load then says)."""
+    if not columns:
+        return {}
     layout = _sniff(file, options, where)
     if layout.delimiter == WHITESPACE:
-        return None
+        return dict.fromkeys(columns)
     head = _first_block(file)
-    try:
-        table = pa_csv.read_csv(
-            pa.BufferReader(head),
-            read_options=pa_csv.ReadOptions(
-                column_names=list(options.column_names) if options.column_names else None,
-                encoding=options.encoding,
-                skip_rows=layout.skipped,
-                use_threads=False,
-            ),
-            parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter),
-            convert_options=pa_csv.ConvertOptions(
-                null_values=list(options.missing_values or ()),
-                strings_can_be_null=options.missing_values is not None,
-                quoted_strings_can_be_null=options.missing_values is not None,
-                column_types={c: pa.string() for c in options.string_columns},
-                include_columns=[column],
-            ),
-        )
-    except (pa.ArrowException, ValueError):
-        return None
-    return table.column(0).combine_chunks()
+
+    def read(names: list[str]) -> pa.Table | None:
+        try:
+            return pa_csv.read_csv(
+                pa.BufferReader(head),
+                read_options=pa_csv.ReadOptions(
+                    column_names=list(options.column_names) if options.column_names else None,
+                    encoding=options.encoding,
+                    skip_rows=layout.skipped,
+                    use_threads=False,
+                ),
+                parse_options=pa_csv.ParseOptions(delimiter=layout.delimiter),
+                convert_options=pa_csv.ConvertOptions(
+                    null_values=list(options.missing_values or ()),
+                    strings_can_be_null=options.missing_values is not None,
+                    quoted_strings_can_be_null=options.missing_values is not None,
+                    column_types={c: pa.string() for c in options.string_columns},
+                    include_columns=names,
+                ),
+            )
+        except (pa.ArrowException, ValueError):
+            return None
+
+    names = list(dict.fromkeys(columns))
+    table = read(names)
+    if table is not None:
+        return {name: table.column(name).combine_chunks() for name in names}
+    # One column the joint read cannot take (e.g. a name the header lacks) must not hide the
+    # others: read each alone, as the load would meet it.
+    alone = {name: read([name]) for name in names}
+    return {name: None if t is None else t.column(0).combine_chunks() for name, t in alone.items()}
+
+
+def head_column(file: Path, options: TableOptions, column: str, where: str) -> pa.Array | None:
+    """`column` alone from the file's first block (see `head_columns`)."""
+    return head_columns(file, options, [column], where)[column]
 
 
 def _ascii(file: Path, options: TableOptions) -> bool:

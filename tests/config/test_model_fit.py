@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from harness.config.model_fit import catalogued_shape, check_model_fits, declared_shape
-from harness.core.errors import SpecError
+from harness.core.errors import DatasetError, SpecError
 from harness.data.catalogue import BUILTIN_INFO, task_registry
 from harness.data.task_spec import TaskSpec
 
@@ -168,3 +168,34 @@ def test_a_text_feature_column_of_a_small_file_is_refused_at_validate(
         assert len(err.strip().splitlines()) == 1
     else:
         assert "not numeric" not in err, err
+
+
+def test_a_wide_files_features_are_read_from_its_head_once(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """`harness validate` looked for a text feature column by parsing the file's first block
+    once per column (300 features: 300 parses). It parses it once for all of them, and still
+    finds the one text column among them."""
+    import pyarrow.csv as pa_csv
+
+    from harness.data import table_reader
+    from harness.data.sources import check_text_features
+
+    names = [f"f{j}" for j in range(300)]
+    rows = "".join(
+        ",".join(["x" if j == 137 else str(i + j) for j in range(300)]) + f",{i % 2}\n"
+        for i in range(20)
+    )
+    (tmp_path / "t.csv").write_text(",".join(names) + ",label\n" + rows)
+    spec = TaskSpec.model_validate(
+        {"name": "t", "source": "t.csv", "modality": "tabular", "label_column": "label"}
+    )
+    calls: list[int] = []
+    real = pa_csv.read_csv
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(table_reader.pa_csv, "read_csv", counted)
+    with pytest.raises(DatasetError, match="column 'f137' in split 'test' is not numeric"):
+        check_text_features(spec, tmp_path / "t.csv", "csv", [*names, "label"], "task 't'")
+    assert len(calls) == 1
