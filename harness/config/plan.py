@@ -96,7 +96,9 @@ class Plan:
         return [
             f"{suite.name}: {line}"
             for suite in self.suites.values()
-            for line in suite.plan_summary(headlines)
+            for line in suite.plan_summary(
+                headlines, self.protocol.name if self.protocol is not None else None
+            )
         ]
 
 

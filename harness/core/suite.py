@@ -191,11 +191,14 @@ class Suite:
         """Why this suite does not apply to this model and task (None: it applies)."""
         return None
 
-    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+    def plan_summary(
+        self, headlines: Mapping[str, Headline | None], protocol: str | None = None
+    ) -> list[str]:
         """What the suite will run and roughly what it costs, one line each: `harness run`
         prints it before the first job starts, so a costly default is visible up front.
         `headlines` maps each task of the plan to its headline threat model(s), known without
-        loading data (`()`: none; None: the loaded task object says). None by default."""
+        loading data (`()`: none; None: the loaded task object says); `protocol` names the
+        protocol preset that filled in the suite's config, if any. None by default."""
         return []
 
     def run(self, adapter: ModelAdapter, task: Task, ctx: RunContext) -> SuiteResult:

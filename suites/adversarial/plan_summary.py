@@ -45,6 +45,8 @@ def plan_summary(
     headlines: Mapping[str, Headline | None],
     text_tasks: Collection[str] = (),
     gradients: Mapping[str, Mapping[str, bool | None]] | None = None,
+    *,
+    protocol: str | None = None,
 ) -> list[str]:
     """Lines per group of tasks with the same budgets and the same models: what runs, what it
     costs and what the escalation adds, for the models with gradients and for the black-box
@@ -56,20 +58,21 @@ def plan_summary(
     models and whether each gives input gradients (None when only the built model says; such a
     model is counted with the models that give them); a task it leaves out runs no job of the
     suite and gets no line. Without it (None), every task is summarised for models with
-    gradients."""
+    gradients. Budgets from `suites.adversarial.epsilons` are said to come from the spec, or
+    from `protocol` when a protocol preset filled them in."""
     if gradients is not None:
         headlines = {t: h for t, h in headlines.items() if t in gradients}
     groups: dict[tuple[str, tuple[tuple[str, bool], ...]], _Group] = {}
     for task, headline in headlines.items():
         if task in text_tasks:
             continue
-        resolved, origin = _budgets_of(cfg, headline)
+        resolved, origin = _budgets_of(cfg, headline, protocol)
         kinds = tuple(_model_kinds(gradients[task] if gradients is not None else {}))
         key = (f"{budgets_text(resolved.epsilons)} ({origin})", kinds)
         groups.setdefault(key, _Group([], resolved, origin, kinds)).tasks.append(task)
     text = [t for t in headlines if t in text_tasks]
     if not groups and not text:  # no task: what the config says on its own
-        resolved, origin = _budgets_of(cfg, ())
+        resolved, origin = _budgets_of(cfg, (), protocol)
         groups[("", ())] = _Group([], resolved, origin, tuple(_model_kinds({})))
     several = len(groups) + bool(text) > 1
     lines: list[str] = []
@@ -162,9 +165,11 @@ def _text_runs(cfg: AdversarialConfig) -> str:
     )
 
 
-def _budgets_of(cfg: AdversarialConfig, headline: Headline | None) -> tuple[ResolvedConfig, str]:
+def _budgets_of(
+    cfg: AdversarialConfig, headline: Headline | None, protocol: str | None
+) -> tuple[ResolvedConfig, str]:
     if cfg.epsilons is not None:
-        return resolve_config(cfg), FROM_SPEC
+        return resolve_config(cfg), FROM_SPEC if protocol is None else f"from protocol {protocol}"
     if headline is None:
         return resolve_config(cfg), TASK_DECIDES
     if not headline:

@@ -194,11 +194,15 @@ class AdversarialSuite(Suite):
                 if known is False:
                     raise no_word_vectors(model, plan.attacks.get("word", []))
 
-    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+    def plan_summary(
+        self, headlines: Mapping[str, Headline | None], protocol: str | None = None
+    ) -> list[str]:
         """The preset, its attacks, the budgets per task and the worst-case passes per sample,
         for models with gradients and for black-box ones; the text attacks for text tasks
-        (plan_summary.py)."""
-        return plan_summary(self.cfg, headlines, self._text_tasks, self._gradients)
+        (plan_summary.py). Budgets a protocol set are said to be its own."""
+        return plan_summary(
+            self.cfg, headlines, self._text_tasks, self._gradients, protocol=protocol
+        )
 
     def check_task_columns(self, tasks: Mapping[str, TaskColumns]) -> list[str]:
         """Budgets the spec lists that span a task's whole input range, where its bounds are

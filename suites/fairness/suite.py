@@ -224,7 +224,9 @@ class FairnessSuite(Suite):
             out[GROUP_BINS] = hashlib.sha256(text).hexdigest()
         return out
 
-    def plan_summary(self, headlines: Mapping[str, Headline | None]) -> list[str]:
+    def plan_summary(
+        self, headlines: Mapping[str, Headline | None], protocol: str | None = None
+    ) -> list[str]:
         """A `bootstrap_resamples` of the suite's own is read by no interval of the suite (each
         is a closed form: only accuracy drops, under other conditions in `harness groups`, are
         resampled); it still keys the job. Said before any job, not refused: specs have it."""

@@ -251,3 +251,27 @@ def test_an_id_list_saved_with_a_byte_order_mark_reads_its_first_image(tmp_path:
     lines = [f"n0/ILSVRC2012_val_{i:08d}.JPEG" for i in range(5000)]
     ids.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())
     assert read_id_file(ids, protocol)[0] == "n0/ILSVRC2012_val_00000000"
+
+
+def test_the_plan_summary_says_the_budget_is_the_protocols(tmp_path: Path) -> None:
+    """`harness run` announced a protocol's budget as "linf 8/255 (from the spec)": the user's
+    spec names no budget, the protocol fixes it. It now names the protocol; a plain spec's
+    budget is still from the spec."""
+    from harness.config.planner import build_plan
+    from harness.run.plugins import installed_plugins
+
+    model = "models: [{name: m, factory: 'harness.zoo.factories:digits_mlp'}]\n"
+    under = parse_spec_text(f"protocol: robustbench-cifar10-linf\n{model}", source="s.yaml")
+    plain = parse_spec_text(
+        f"name: p\ntasks: [digits]\n{model}suites: {{adversarial: {{epsilons: {{linf: [0.1]}}}}}}\n",
+        source="s.yaml",
+    )
+    lines = {
+        name: " ".join(
+            build_plan(s, base_dir=tmp_path, plugins=installed_plugins()).suite_summaries()
+        )
+        for name, s in (("under", under), ("plain", plain))
+    }
+    assert "linf 8/255 (from protocol robustbench-cifar10-linf)" in lines["under"], lines
+    assert "from the spec" not in lines["under"]
+    assert "linf 0.1 (from the spec)" in lines["plain"], lines
