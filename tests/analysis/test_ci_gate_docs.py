@@ -8,6 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 import yaml
 
 from harness.cli.main import build_parser
@@ -37,3 +38,27 @@ def test_ci_examples_gate_with_the_quickstart_policy() -> None:
         assert (DOC.parent.parent / args.policy).is_file()
     for command in runs:  # the committed baseline was run with --device cpu
         assert parser.parse_args(shlex.split(command)[1:]).device == "cpu"
+
+
+def _power_prefix(line: str) -> str:
+    """A power line as the page abbreviates it: up to the range of changes it catches."""
+    return " ".join(line.split()).split(" or more is caught")[0]
+
+
+@pytest.mark.slow  # ~10 s: the committed quickstart baseline gated against itself, twice
+def test_quickstart_self_gate_reads_as_the_page_says() -> None:
+    """The verdicts and `power:` lines the page quotes are those the committed baseline gives."""
+    import harness
+    from harness.present.check_view import verdict_text
+
+    text = DOC.read_text()
+    baseline = DOC.parent.parent / "results" / "baselines" / "quickstart"
+    policy = baseline.parent / "quickstart-policy.yaml"
+    bare = verdict_text(harness.check(baseline, baseline).report)
+    assert f"itself without a policy: `{bare}`" in " ".join(text.split())
+    gated = harness.check(baseline, baseline, policy=policy)
+    assert f"says `{verdict_text(gated.report)}` and reports" in " ".join(text.split())
+    quoted = re.search(r"and reports:\n\n```\n(.*?)```", text, flags=re.S)
+    assert quoted is not None
+    page = [_power_prefix(line) for line in quoted.group(1).splitlines()]
+    assert page == [_power_prefix(f"power: {line}") for line in gated.power]
