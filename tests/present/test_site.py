@@ -204,3 +204,31 @@ def test_summary_is_the_headline_board_with_links(site: Path) -> None:
         assert (site / link.removeprefix(f"a:{SITE_URL}/")).is_file(), link
     assert "upper bound (" in summary and "failed" in summary
     assert "<script>" not in summary and HOSTILE not in summary
+
+
+def test_page_names_are_the_documented_ones(site: Path) -> None:
+    """docs/report.md's "Pages" list names every file a report writes at the top of its folder:
+    `<hash>` is a slug's 8 hex digits, any other `<...>` a sanitised task, suite or model name."""
+    from harness.suites import BUILTIN_SUITES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text()
+    section = doc.split("### Pages", 1)[1].split("\n### ", 1)[0]
+    names = [*MODELS, "digits", *BUILTIN_SUITES]
+    bases = "|".join(re.escape(re.sub(r"[^A-Za-z0-9._-]+", "-", n).strip("-.")[:40]) for n in names)
+    patterns = []
+    for documented in re.findall(r"^- `([^`]+)`:", section, flags=re.M):
+        parts = re.split(r"(<[a-z]+>)", documented)
+        body = "".join(
+            "[0-9a-f]{8}"
+            if p == "<hash>"
+            else f"(?:{bases})"
+            if p.startswith("<")
+            else re.escape(p)
+            for p in parts
+        )
+        patterns.append(re.compile(body))
+    written = [p.name for p in site.iterdir() if p.is_file() and p.suffix in (".html", ".md")]
+    for name in written:
+        assert any(p.fullmatch(name) for p in patterns), name
+    for pattern in patterns:
+        assert any(pattern.fullmatch(n) for n in written), pattern.pattern
