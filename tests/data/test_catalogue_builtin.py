@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -85,3 +86,19 @@ def test_digits_shifted_has_the_digits_ids() -> None:
     assert list(moved.labels) == list(clean.labels)
     x, y = clean.all_inputs(), moved.all_inputs()
     assert bool((y[:, :, 1:, 1:] == x[:, :, :-1, :-1]).all())
+
+
+def test_tasks_page_tables_list_every_catalogue_task() -> None:
+    """docs/tasks.md's two catalogue tables (offline built-ins, hub benchmarks) name every task
+    `harness list tasks` shows, and only those."""
+    from pathlib import Path
+
+    from harness.data.hub import HUB_TASKS
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "tasks.md"
+    section = doc.read_text().split("## Built-in and standard tasks", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.M)
+    builtin = section.split("### Offline built-ins", 1)[1].split("\n### ", 1)[0]
+    offline = re.findall(r"^\| `([a-z0-9-]+)` \|", builtin, flags=re.M)
+    assert sorted(offline) == sorted(BUILTIN_INFO)
+    assert sorted(set(rows) - set(offline)) == sorted(HUB_TASKS)
