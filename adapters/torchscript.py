@@ -10,7 +10,7 @@ input as the pair (0, z) (`harness.adapters.binary_logit`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,87 +56,6 @@ def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, s
         ) from err
 
 
-# operations that behave differently in training mode, with the position of their `training`
-# argument: dropout draws a random mask (unless its p, the argument before, is 0), batch norm
-# normalises with the batch's own statistics
-_TRAINING_ARG = {
-    "dropout": 2,
-    "feature_dropout": 2,
-    "alpha_dropout": 2,
-    "feature_alpha_dropout": 2,
-    "native_dropout": 2,
-    "batch_norm": 5,
-    "native_batch_norm": 5,
-    "_native_batch_norm_legit": 5,
-    "_native_batch_norm_legit_functional": 5,
-    "cudnn_batch_norm": 5,
-    "miopen_batch_norm": 5,
-}
-
-
-def _jit_training_ops(block: Any) -> list[str]:
-    """TorchScript ops of `block` (nested blocks included) whose training flag is a constant
-    True: a trace of a model in training mode (a scripted module reads `self.training`)."""
-    found: list[str] = []
-    for node in block.nodes():
-        op = node.kind().removeprefix("aten::")
-        index = _TRAINING_ARG.get(op) if node.kind().startswith("aten::") else None
-        inputs = list(node.inputs())
-        if index is not None and index < len(inputs):
-            constant = [
-                i.toIValue() if i.node().kind() == "prim::Constant" else None for i in inputs
-            ]
-            if constant[index] is True and not (index == 2 and constant[1] == 0):
-                found.append(op)
-        for inner in node.blocks():
-            found += _jit_training_ops(inner)
-    return found
-
-
-def _fx_training_ops(program: torch.nn.Module) -> list[str]:
-    """torch.export ops (of every graph the program holds) called with training True."""
-    found: list[str] = []
-    for module in program.modules():
-        graph = getattr(module, "graph", None)
-        if not isinstance(graph, torch.fx.Graph):
-            continue
-        for node in graph.nodes:
-            schema = getattr(node.target, "_schema", None)
-            if node.op != "call_function" or schema is None:
-                continue
-            op = str(schema.name).removeprefix("aten::")
-            index = _TRAINING_ARG.get(op)
-            args = node.args
-            training = index is not None and index < len(args) and args[index] is True
-            if training and not (index == 2 and args[1] == 0):  # dropout with p 0: no change
-                found.append(op)
-    return found
-
-
-def refuse_training_ops(program: torch.nn.Module, path: Path, *, name: str) -> None:
-    """Refuse a program saved while its model was in training mode: a trace or a torch.export
-    program keeps dropout and batch norm in training mode as constants, which `.eval()` does
-    not change, so its outputs would be random (dropout) or depend on the other inputs of the
-    batch (batch norm); every number would be that of another model (a 0.97 digits model
-    scored 0.88)."""
-    if isinstance(program, torch.jit.ScriptModule):
-        try:
-            graph = program.inlined_graph
-        except RuntimeError:  # no forward method: calling it fails in the job, naming that
-            return
-        found = _jit_training_ops(graph)
-    else:
-        found = _fx_training_ops(program)
-    if found:
-        ops = ", ".join(sorted(set(found)))
-        raise ModelLoadError(
-            f"model {name!r}: {path.name} runs {ops} in training mode (it was traced or "
-            "exported while the model was in training mode, and the saved graph keeps that, so "
-            "its outputs are random or depend on the rest of the batch); call model.eval() "
-            "before torch.jit.trace / torch.export.export and save it again"
-        )
-
-
 class _Frozen(torch.nn.Module):
     """Holds the loaded program (and normalisation) as one module with frozen parameters."""
 
@@ -172,7 +91,6 @@ class TorchScriptAdapter(NetworkAdapter):
         program, fmt = load_program(path, config.format, name=name)
         if fmt == "torchscript":
             program.eval()
-        refuse_training_ops(program, path, name=name)
         shape = tuple(config.input_shape) if config.input_shape else None
         pre = None
         if config.normalize is not None:

@@ -85,3 +85,31 @@ def test_dropout_with_p_zero_in_training_mode_is_accepted(
     adapter = build("torchscript", {"path": str(path)}, tmp_path, name="m")
     x = torch.rand(8, 1, 8, 8)
     assert torch.allclose(adapter.logits(x), net(x), atol=1e-6)
+
+
+def test_evaluate_takes_an_exported_program_module(tmp_path: Path) -> None:
+    """`harness.evaluate(torch.export.load(f).module())`: the module refuses `.eval()`
+    (NotImplementedError, a traceback) before; it is held as it is and scored now."""
+    import harness
+
+    net = _net(batch_norm=True).eval()
+    path = _save("export", net, tmp_path / "m.pt2")
+    x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    result = harness.evaluate(
+        torch.export.load(str(path)).module(), data=(x, y), num_classes=10, device="cpu"
+    )
+    expected = (net(x).argmax(1) == y).float().mean().item()
+    assert result.metric("top1_acc").value == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("kind", ["trace", "export"])
+def test_evaluate_refuses_a_program_module_saved_in_training_mode(
+    kind: str, tmp_path: Path
+) -> None:
+    import harness
+
+    path = _save(kind, _net(batch_norm=False).train(), tmp_path / "m.pt2")
+    module = torch.jit.load(str(path)) if kind == "trace" else torch.export.load(str(path)).module()
+    x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    with pytest.raises(ModelLoadError, match="runs dropout in training mode"):
+        harness.evaluate(module, data=(x, y), num_classes=10, device="cpu", model_name="m")
