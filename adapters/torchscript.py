@@ -9,6 +9,7 @@ input as the pair (0, z) (`harness.adapters.binary_logit`).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.adapters.base import NetworkAdapter
 from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit
 from harness.adapters.logits_field import LogitsField
+from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.torch_module import Normalization, _Normalize
 from harness.core.adapter import Features, FeaturesUnavailable, InputSpec
@@ -41,6 +43,22 @@ class TorchScriptConfig(BaseModel):
     )
 
 
+def archive_kind(path: Path) -> str | None:
+    """What a torch file's zip archive holds: `torchscript` (code and constants), `export`
+    (a torch.export program), `torch.save` (pickled objects alone: a state dict), None for
+    another archive; `truncated` when it is not a complete zip archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {n.split("/", 1)[-1] for n in archive.namelist()}
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "truncated"
+    if "constants.pkl" in names or any(n.startswith("code/") for n in names):
+        return "torchscript"
+    if "archive_format" in names or any(n.startswith("models/") for n in names):
+        return "export"
+    return "torch.save" if "data.pkl" in names else None
+
+
 def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, str]:
     """(callable module, format used); `.pt2` is torch.export, anything else TorchScript."""
     if fmt == "auto":
@@ -49,11 +67,32 @@ def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, s
         if fmt == "export":
             return torch.export.load(str(path)).module(), fmt
         return torch.jit.load(str(path), map_location="cpu"), fmt
-    except (RuntimeError, ValueError, OSError, KeyError) as err:
-        raise ModelLoadError(
-            f"model {name!r}: {path} is not a loadable {fmt} file "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
-        ) from err
+    except Exception as err:  # torch raises RuntimeError, zipfile.BadZipFile, KeyError...
+        raise ModelLoadError(f"model {name!r}: {path} {_unloadable(path, fmt, err)}") from err
+
+
+def _unloadable(path: Path, fmt: str, err: Exception) -> str:
+    """Why `path` is not a loadable `fmt` file, from what its archive holds."""
+    kind = archive_kind(path)
+    if kind == "truncated":
+        return (
+            "is not a complete zip archive, as TorchScript and torch.export files are: "
+            "truncated or damaged (copy it again), or not a torch file"
+        )
+    if kind == "torch.save":
+        return (
+            "is a torch.save file (a state dict or a pickled module), not a TorchScript or "
+            "torch.export program: save one (torch.jit.script(model).save(...), "
+            "torch.export.save(...)), or use adapter: torch with its factory and weights"
+        )
+    if kind is not None and kind != fmt:
+        what = "a TorchScript program" if kind == "torchscript" else "a torch.export program"
+        return f"is {what}, not {'an export' if fmt == 'export' else 'a TorchScript'} file; set format: {kind}"
+    reason = str(err).split(". This is an internal miniz error")[0].splitlines()
+    return (
+        f"is not a loadable {fmt} file "
+        f"({type(err).__name__}: {(reason[0] if reason else '')[:200]})"
+    )
 
 
 class _Frozen(torch.nn.Module):
@@ -102,6 +141,9 @@ class TorchScriptAdapter(NetworkAdapter):
         network: torch.nn.Module = LogitsField(_Frozen(program, pre), model=name)
         if config.outputs == BINARY_LOGIT:  # one logit per input: the pair (0, z)
             network = BinaryLogit(network, model=name)
+        # a float64 / float16 program takes the float32 inputs cast to its type, as a torch
+        # model does (its first forward pass failed: "mat1 and mat2 must have the same dtype")
+        network = in_its_float_type(network)
         description = {
             "adapter": cls.kind,
             "format": fmt,
