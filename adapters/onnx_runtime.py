@@ -361,7 +361,8 @@ class OnnxRuntimeAdapter(AdapterBase):
 
     kind: ClassVar[str] = "onnx"
     config_model: ClassVar[type[BaseModel]] = OnnxConfig
-    location_keys: ClassVar[tuple[str, ...]] = ("path", "providers")
+    # where the files are, and how the session runs (`threads`): not part of the identity
+    location_keys: ClassVar[tuple[str, ...]] = ("path", "providers", "threads")
     model_file_keys: ClassVar[tuple[str, ...]] = ("path",)
 
     def __init__(
@@ -455,6 +456,8 @@ class OnnxRuntimeAdapter(AdapterBase):
         }
         if features_output is not None:
             description["features_output"] = features_output
+        if config.threads:  # the session's own count (throughput records it); not identity
+            description["threads"] = config.threads
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
             bounds=config.bounds,

@@ -320,8 +320,18 @@ def _measure_one(
         "memory_method": memory_method,
         "resident_mb": resident,
         "tokens_per_batch": tokens,
-        "threads": torch.get_num_threads(),
+        "threads": runtime_threads(adapter),
     }
+
+
+def runtime_threads(adapter: ModelAdapter) -> int:
+    """The threads the model ran on: torch's intra-op count, or the count its adapter's runtime
+    is set to whatever the job's (an ONNX model's `threads:`, `describe()["threads"]`); an
+    ONNX model at `threads: 3` was recorded at threads=1, in the one-thread models' column."""
+    fixed = adapter.describe().get("threads")
+    if isinstance(fixed, int) and not isinstance(fixed, bool) and fixed > 0:
+        return fixed
+    return torch.get_num_threads()
 
 
 def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], float]) -> list[float]:

@@ -67,3 +67,21 @@ def test_a_parallel_sklearn_estimator_runs_with_the_jobs_threads(tmp_path: Path)
             assert lr._estimator.n_jobs is None  # type: ignore[attr-defined]
     finally:
         torch.set_num_threads(old)
+
+
+def test_throughput_records_the_threads_an_onnx_model_is_set_to_run(onnx_path: Path) -> None:
+    """An ONNX model with `threads: 3` runs its session on 3 threads whatever the job's count,
+    yet its throughput records said `threads=1` (torch's count), in the board column of the
+    one-thread torch models beside it; they now say the session's 3."""
+    import harness
+
+    spec = {"name": "m", "adapter": "onnx", "path": str(onnx_path), "threads": 3}
+    suites = {"throughput": {"batch_sizes": [8], "warmup_iters": 1, "timed_iters": 2}}
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        result = harness.evaluate(spec, task="digits", limit=16, suites=suites, device="cpu")
+    finally:
+        torch.set_num_threads(old)
+    timed = [m for m in result.metrics if m.metric == "throughput_samples_per_s"]
+    assert timed and all(m.context["threads"] == 3 for m in timed)
