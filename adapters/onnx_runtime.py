@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal
@@ -38,6 +39,7 @@ from harness.core.errors import (
     ConfigError,
     DeviceError,
     MissingDependencyError,
+    ModelCallError,
     ModelLoadError,
     ModelOutputError,
     SpecError,
@@ -131,7 +133,9 @@ def open_session(
             )
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    # fatal only: a node's failure is raised (and said in one line, `runtime_failure`), so
+    # the runtime's own error log would print it again, with its C++ source path, on stderr
+    options.log_severity_level = 4
     if threads:
         options.intra_op_num_threads = threads
     try:
@@ -547,7 +551,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         array = inputs.detach().cpu().numpy().astype(self._input_dtype, copy=False)
         if self.capabilities.batching:
-            chunks = [self._live_session().run(names, {self._input_name: array})]
+            chunks = [self._session_run(names, array)]
         else:
             chunks = self._fixed_batch_chunks(array, names, int(self._model_shape[0]))
         out = np.concatenate(
@@ -564,6 +568,16 @@ class OnnxRuntimeAdapter(AdapterBase):
         rest = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(1, len(names))]
         return [out, *rest]
 
+    def _session_run(self, names: list[str], array: np.ndarray) -> list[Any]:
+        """The session's outputs `names` for `array`; a node that fails is one line naming it."""
+        try:
+            return list(self._live_session().run(names, {self._input_name: array}))
+        except Exception as err:
+            failure = runtime_failure(err, model=self.name, rows=len(array))
+            if failure is None:
+                raise
+            raise failure from err
+
     def _fixed_batch_chunks(
         self, array: np.ndarray, names: list[str], step: int
     ) -> list[list[Any]]:
@@ -577,7 +591,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             short = step - len(chunk)
             if short:
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], short, axis=0)])
-            outputs = self._live_session().run(names, {self._input_name: chunk})
+            outputs = self._session_run(names, chunk)
             chunks.append([o[: step - short] for o in outputs])  # arrays or ZipMap lists
         return chunks
 
@@ -610,6 +624,34 @@ class OnnxRuntimeAdapter(AdapterBase):
             features=self.on_device(flat.reshape(len(flat), -1)),
             head_note="an ONNX graph's last layer is not read: no weight and bias",
         )
+
+
+def runtime_failure(err: Exception, *, model: str, rows: int) -> ModelCallError | None:
+    """ONNX Runtime's failure of a node on a batch of `rows` samples as one line: the node, its
+    operation and the runtime's reason without the C++ source path and function it carries
+    (which cut the reason off in the job's line). None for what is not a node's failure (an
+    allocation failure among them: left as raised)."""
+    text = str(err)
+    found = re.search(r"running (\S+) node\. Name:'([^']*)' Status Message: (.*)", text, re.S)
+    if found is None or "allocate" in text.lower():
+        return None
+    op, node, reason = found.groups()
+    reason = re.sub(r"^\S+\.(?:h|cc|cpp|cu):\d+ ", "", reason.strip())
+    reason = re.sub(r"^[\w:~<>]+\([^)]*\)\s*(?:const\s*)?", "", reason)
+    reason = re.sub(r"^.*? was false\. ", "", reason)
+    reason = " ".join(reason.split())[:300]
+    hint = ""
+    if "shape" in reason.lower():
+        hint = (
+            "; a graph exported with a size fixed inside it (the export example's batch size "
+            "in a Reshape) runs at that size only: export it again with a dynamic batch "
+            "(x.reshape(len(x), -1), dynamic_axes or dynamic_shapes)"
+        )
+    return ModelCallError(
+        f"model {model!r}: onnxruntime failed running node {node!r} ({op}) on a batch of "
+        f"{rows} samples: {reason}{hint}",
+        detail=text,
+    )
 
 
 def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path) -> str | None:
