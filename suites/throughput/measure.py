@@ -139,7 +139,7 @@ def measure(
         "schema": SCHEMA,
         "environment": env,
         "path": "module" if module_path else "logits",
-        "weights": weights_type(adapter) if module_path else None,
+        "weights": weights_type(adapter) if module_path else graph_type(adapter),
         "weights_mb": weights_mb(adapter) if module_path else None,
         "flops_per_sample": fps,
         "flops_note": None if fps is not None else "no torch matmul/conv ops were counted",
@@ -160,6 +160,18 @@ def weights_type(adapter: ModelAdapter) -> str | None:
         return None
     (dtype,) = types
     return _PRECISION_OF.get(dtype) if dtype != torch.float32 else None
+
+
+# an ONNX graph's input element type (`describe()["input_type"]`) -> the precision it runs in
+_GRAPH_PRECISION = {"tensor(float16)": "fp16", "tensor(double)": "fp64"}
+
+
+def graph_type(adapter: ModelAdapter) -> str | None:
+    """The precision of a graph timed through `logits` that takes float16 or double inputs (an
+    ONNX export of `model.half()`: the adapter casts the float32 inputs, and it runs in that
+    type whatever `precision` says); None otherwise. Its records sat in the fp32 column of
+    float32 models."""
+    return _GRAPH_PRECISION.get(str(adapter.describe().get("input_type")))
 
 
 def weights_mb(adapter: ModelAdapter) -> float:
