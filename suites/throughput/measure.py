@@ -357,6 +357,24 @@ def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], flo
 
 
 PER_SAMPLE = "one sample at a time"
+IN_CHUNKS = "in chunks of"
+
+
+def fixed_batch(adapter: ModelAdapter) -> int | None:
+    """The batch size a graph is fixed at (an ONNX input exported without a dynamic batch
+    axis: `describe()["input_shape"]` starts with an int), which a non-batching adapter feeds
+    in chunks of that size; None otherwise."""
+    described = adapter.describe()
+    shape = described.get("input_shape")
+    if (
+        described.get("adapter") == "onnx"
+        and isinstance(shape, list)
+        and shape
+        and type(shape[0]) is int
+        and shape[0] > 0
+    ):
+        return int(shape[0])
+    return None
 
 
 def execution(adapter: ModelAdapter, batch: Samples) -> str:
@@ -365,6 +383,12 @@ def execution(adapter: ModelAdapter, batch: Samples) -> str:
         return "batched: one forward pass of the torch module per call"
     if adapter.capabilities.batching:
         return "batched: one adapter.logits call per batch"
+    chunk = fixed_batch(adapter)
+    if chunk is not None and chunk > 1:
+        return (
+            f"{IN_CHUNKS} {chunk}: the graph's batch dimension is fixed at {chunk}, so each "
+            "call runs the batch in passes of that size (the last one padded)"
+        )
     return (
         f"{PER_SAMPLE}: the adapter does not batch (capabilities.batching is false), so each "
         "call evaluates the batch's samples one by one"
