@@ -83,3 +83,19 @@ def test_a_float64_program_runs_on_float32_inputs(kind: str, tmp_path: Path) -> 
     out = adapter.logits(x)
     assert out.dtype == torch.float32
     assert torch.allclose(out, net(x.double()).float(), atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_an_export_with_a_fixed_batch_runs_in_chunks_of_it(size: int, tmp_path: Path) -> None:
+    """torch.export without dynamic_shapes fixes the batch at the example's size: every batch
+    of another size failed ("Guard failed: x.size()[0] == 2"). It is fed in chunks of that
+    size, the last one padded, as a fixed-batch ONNX graph is; gradients flow."""
+    net = _net()
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(net, (torch.rand(size, 1, 8, 8),)), str(path))
+    adapter = build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    x = torch.rand(7, 1, 8, 8, requires_grad=True)
+    torch.testing.assert_close(adapter.logits(x), net(x).detach(), atol=1e-6, rtol=1e-6)
+    adapter.module()(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert adapter.describe()["batch"] == size
