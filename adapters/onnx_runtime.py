@@ -493,26 +493,42 @@ class OnnxRuntimeAdapter(AdapterBase):
         cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
     ) -> list[str]:
         """Before any job (`harness validate`, and `harness run` with the same line): the
-        graph's input shape against each task's per-sample shape where the plan knows it (the
-        job's `check_task` refuses the same). The graph is read without weights from files of
+        graph's input shape against each task's per-sample shape, and its score output's fixed
+        class count against the task's, where the plan knows them (the job refuses the same:
+        `check_task`, the logits' class count). The graph is read without weights from files of
         up to `PLAN_READ_MAX` bytes; a larger one, a missing file or a graph the job would
         refuse for another reason is left to the job."""
         assert isinstance(config, OnnxConfig)
         path = resolve_path(config.path, base_dir)
         shaped = {t: c.input_shape for t, c in tasks.items() if c.input_shape is not None}
-        if not shaped or not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
+        counted = {t: c.num_classes for t, c in tasks.items() if c.num_classes is not None}
+        if not (shaped or counted) or not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
             return []
-        shape = _planned_input_shape(path, config.input_name)
-        if shape is None:
+        graph = _planned_graph(path)
+        if graph is None:
             return []
-        input_name, dims = shape
+        planned = _planned_input_shape(graph, config.input_name)
         for task, sample_shape in shaped.items():
+            if planned is None:
+                break
+            input_name, dims = planned
             try:
                 _check_shape(
                     dims, sample_shape, name=name, input_name=input_name, what=f"task {task!r}"
                 )
             except ModelOutputError as err:
                 raise SpecError(str(err)) from None
+        scores = _planned_score_classes(graph, config)
+        for task, classes in counted.items():
+            if scores is None:
+                break
+            output, k = scores
+            if k != classes and not (k == 1 and classes == 2):  # (N, 1): the job says more
+                raise SpecError(
+                    f"model {name!r} outputs {k} classes but task {task!r} has {classes} "
+                    f"(output {output!r} of {path.name} has shape [batch, {k}]); evaluate it on "
+                    "a task of its classes, or list the tasks the model is for (tasks: [...])"
+                )
         return []
 
     def check_task(self, task: Task) -> None:
@@ -679,16 +695,20 @@ def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path)
 PLAN_READ_MAX = 64 * 2**20  # the plan reads graphs up to this size for their input shape
 
 
-def _planned_input_shape(path: Path, input_name: str | None) -> tuple[str, list[Any]] | None:
-    """(name, dims) of the graph input that takes the samples, read from the graph alone: an
-    int per fixed dim, the dim's name (or "?") otherwise; None where the job must decide (an
-    unreadable graph, several inputs and no `input_name`, a name it does not have)."""
+def _planned_graph(path: Path) -> Any:
+    """The graph of `path` without its weights, or None where the job must decide (unreadable)."""
     try:
         import onnx
 
-        graph = onnx.load(str(path), load_external_data=False).graph
+        return onnx.load(str(path), load_external_data=False).graph
     except Exception:  # an unreadable graph: the job's refusal names what is wrong
         return None
+
+
+def _planned_input_shape(graph: Any, input_name: str | None) -> tuple[str, list[Any]] | None:
+    """(name, dims) of the graph input that takes the samples, read from the graph alone: an
+    int per fixed dim, the dim's name (or "?") otherwise; None where the job must decide
+    (several inputs and no `input_name`, a name it does not have)."""
     weights = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in weights]
     chosen = [i for i in inputs if i.name == input_name] if input_name else inputs
@@ -699,6 +719,22 @@ def _planned_input_shape(path: Path, input_name: str | None) -> tuple[str, list[
         for d in chosen[0].type.tensor_type.shape.dim
     ]
     return chosen[0].name, dims
+
+
+def _planned_score_classes(graph: Any, config: OnnxConfig) -> tuple[str, int] | None:
+    """(name, class count) of the score output, read from the graph alone where the job's
+    choice is plain (`output:`, or the only output) and its shape is [batch, k] with k fixed;
+    None otherwise (several outputs, a ZipMap, `binary_logit`, another shape)."""
+    if config.outputs == "binary_logit":
+        return None
+    outputs = list(graph.output)
+    chosen = [o for o in outputs if o.name == config.output] if config.output else outputs
+    if len(chosen) != 1 or not chosen[0].type.HasField("tensor_type"):
+        return None
+    dims = list(chosen[0].type.tensor_type.shape.dim)
+    if len(dims) != 2 or not dims[1].HasField("dim_value") or dims[1].dim_value < 1:
+        return None
+    return chosen[0].name, int(dims[1].dim_value)
 
 
 def _check_shape(
