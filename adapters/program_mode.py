@@ -57,6 +57,8 @@ def _fx_training_ops(program: torch.nn.Module) -> list[str]:
     """torch.export ops (of every graph the program holds) called with training True."""
     found: list[str] = []
     for module in program.modules():
+        if isinstance(module, torch.jit.ScriptModule):  # its `graph` is TorchScript's, built
+            continue  # on each access: read by `_script_training_ops`
         graph = getattr(module, "graph", None)
         if not isinstance(graph, torch.fx.Graph):
             continue
@@ -74,11 +76,16 @@ def _fx_training_ops(program: torch.nn.Module) -> list[str]:
 
 
 def _script_training_ops(network: torch.nn.Module) -> list[str]:
-    """The training-mode ops of every TorchScript module `network` holds (itself included)."""
+    """The training-mode ops of every outermost TorchScript module `network` holds (itself
+    included): an inner one's code is inlined in its parent's graph, so it is read once."""
     found: list[str] = []
-    for module in network.modules():
+    inside: list[str] = []  # names of the script modules already read, as prefixes
+    for name, module in network.named_modules():
         if not isinstance(module, torch.jit.ScriptModule):
             continue
+        if any(p == "" or name == p or name.startswith(p + ".") for p in inside):
+            continue
+        inside.append(name)
         try:
             graph = module.inlined_graph
         except RuntimeError:  # no forward method: calling it fails in the job, naming that
