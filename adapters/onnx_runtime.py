@@ -310,8 +310,8 @@ def chosen_output(
         chosen = found[0]
     elif len(outputs) == 1:
         chosen = outputs[0]
-    else:
-        scores = [o for o in outputs if _is_score(o)]
+    else:  # the features output is not the scores
+        scores = [o for o in outputs if _is_score(o) and o.name != config.features_output]
         named = [o for o in scores if "prob" in o.name.lower()]
         if len(scores) == 1 or len(named) == 1:
             chosen = scores[0] if len(scores) == 1 else named[0]
