@@ -19,6 +19,7 @@ import torch
 from pydantic import BaseModel
 
 from harness.adapters.features import FeatureTap
+from harness.adapters.program_mode import refuse_training_ops, to_eval
 from harness.core.adapter import (
     AdapterHooks,
     Capabilities,
@@ -45,8 +46,9 @@ def no_gradients(model: str, kind: str) -> ConfigError:
 
 
 def frozen(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """`network` in eval mode on `device`, parameters frozen (attacks need input gradients only)."""
-    network.eval().to(device)
+    """`network` in eval mode on `device`, parameters frozen (attacks need input gradients only);
+    a network holding a saved program that refuses `.eval()` comes back wrapped (`to_eval`)."""
+    network = to_eval(network).to(device)
     network.requires_grad_(False)  # weight gradients made foolbox's PGD 1.45x slower
     return network
 
@@ -157,6 +159,10 @@ class NetworkAdapter(AdapterBase):
             description=description,
         )
         self._network = frozen(network, device)
+        # a trace or torch.export program saved in training mode keeps dropout on: refused
+        shown = description.get("path")
+        what = str(shown) if shown else "its network"
+        refuse_training_ops(self._network, name=name, what=what)
         self._features_layer = features_layer
         self._features_root = features_root if features_root is not None else network
         self._keep = keep

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal
@@ -38,6 +39,7 @@ from harness.core.errors import (
     ConfigError,
     DeviceError,
     MissingDependencyError,
+    ModelCallError,
     ModelLoadError,
     ModelOutputError,
     SpecError,
@@ -131,7 +133,9 @@ def open_session(
             )
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    # fatal only: a node's failure is raised (and said in one line, `runtime_failure`), so
+    # the runtime's own error log would print it again, with its C++ source path, on stderr
+    options.log_severity_level = 4
     if threads:
         options.intra_op_num_threads = threads
     try:
@@ -203,8 +207,12 @@ def _is_score(output: Any) -> bool:
     return kind.startswith("seq(map(") or kind in ("tensor(float)", "tensor(double)")
 
 
-# operations that pass a tensor's values through unchanged (or only reshape or cast them)
-_PASS_THROUGH = frozenset({"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+# operations that pass a tensor's values through unchanged (or only reshape or cast them), and
+# Clip: probabilities clamped away from 0 before a log (softmax(x).clamp(1e-6, 1)) are still
+# the network's probabilities (read as logits, their ECE was 0.757 for a 0.02 model)
+_PASS_THROUGH = frozenset(
+    {"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Clip"}
+)
 
 
 def final_op(graph_model: Any, output: str) -> str | None:
@@ -302,8 +310,8 @@ def chosen_output(
         chosen = found[0]
     elif len(outputs) == 1:
         chosen = outputs[0]
-    else:
-        scores = [o for o in outputs if _is_score(o)]
+    else:  # the features output is not the scores
+        scores = [o for o in outputs if _is_score(o) and o.name != config.features_output]
         named = [o for o in scores if "prob" in o.name.lower()]
         if len(scores) == 1 or len(named) == 1:
             chosen = scores[0] if len(scores) == 1 else named[0]
@@ -361,7 +369,8 @@ class OnnxRuntimeAdapter(AdapterBase):
 
     kind: ClassVar[str] = "onnx"
     config_model: ClassVar[type[BaseModel]] = OnnxConfig
-    location_keys: ClassVar[tuple[str, ...]] = ("path", "providers")
+    # where the files are, and how the session runs (`threads`): not part of the identity
+    location_keys: ClassVar[tuple[str, ...]] = ("path", "providers", "threads")
     model_file_keys: ClassVar[tuple[str, ...]] = ("path",)
 
     def __init__(
@@ -455,6 +464,8 @@ class OnnxRuntimeAdapter(AdapterBase):
         }
         if features_output is not None:
             description["features_output"] = features_output
+        if config.threads:  # the session's own count (throughput records it); not identity
+            description["threads"] = config.threads
         spec = InputSpec(
             shape=tuple(config.input_shape) if config.input_shape else None,
             bounds=config.bounds,
@@ -482,26 +493,42 @@ class OnnxRuntimeAdapter(AdapterBase):
         cls, config: BaseModel, *, name: str, base_dir: Path, tasks: Mapping[str, TaskColumns]
     ) -> list[str]:
         """Before any job (`harness validate`, and `harness run` with the same line): the
-        graph's input shape against each task's per-sample shape where the plan knows it (the
-        job's `check_task` refuses the same). The graph is read without weights from files of
+        graph's input shape against each task's per-sample shape, and its score output's fixed
+        class count against the task's, where the plan knows them (the job refuses the same:
+        `check_task`, the logits' class count). The graph is read without weights from files of
         up to `PLAN_READ_MAX` bytes; a larger one, a missing file or a graph the job would
         refuse for another reason is left to the job."""
         assert isinstance(config, OnnxConfig)
         path = resolve_path(config.path, base_dir)
         shaped = {t: c.input_shape for t, c in tasks.items() if c.input_shape is not None}
-        if not shaped or not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
+        counted = {t: c.num_classes for t, c in tasks.items() if c.num_classes is not None}
+        if not (shaped or counted) or not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
             return []
-        shape = _planned_input_shape(path, config.input_name)
-        if shape is None:
+        graph = _planned_graph(path)
+        if graph is None:
             return []
-        input_name, dims = shape
+        planned = _planned_input_shape(graph, config.input_name)
         for task, sample_shape in shaped.items():
+            if planned is None:
+                break
+            input_name, dims = planned
             try:
                 _check_shape(
                     dims, sample_shape, name=name, input_name=input_name, what=f"task {task!r}"
                 )
             except ModelOutputError as err:
                 raise SpecError(str(err)) from None
+        scores = _planned_score_classes(graph, config)
+        for task, classes in counted.items():
+            if scores is None:
+                break
+            output, k = scores
+            if k != classes and not (k == 1 and classes == 2):  # (N, 1): the job says more
+                raise SpecError(
+                    f"model {name!r} outputs {k} classes but task {task!r} has {classes} "
+                    f"(output {output!r} of {path.name} has shape [batch, {k}]); evaluate it on "
+                    "a task of its classes, or list the tasks the model is for (tasks: [...])"
+                )
         return []
 
     def check_task(self, task: Task) -> None:
@@ -544,7 +571,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
         array = inputs.detach().cpu().numpy().astype(self._input_dtype, copy=False)
         if self.capabilities.batching:
-            chunks = [self._live_session().run(names, {self._input_name: array})]
+            chunks = [self._session_run(names, array)]
         else:
             chunks = self._fixed_batch_chunks(array, names, int(self._model_shape[0]))
         out = np.concatenate(
@@ -561,6 +588,16 @@ class OnnxRuntimeAdapter(AdapterBase):
         rest = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(1, len(names))]
         return [out, *rest]
 
+    def _session_run(self, names: list[str], array: np.ndarray) -> list[Any]:
+        """The session's outputs `names` for `array`; a node that fails is one line naming it."""
+        try:
+            return list(self._live_session().run(names, {self._input_name: array}))
+        except Exception as err:
+            failure = runtime_failure(err, model=self.name, rows=len(array))
+            if failure is None:
+                raise
+            raise failure from err
+
     def _fixed_batch_chunks(
         self, array: np.ndarray, names: list[str], step: int
     ) -> list[list[Any]]:
@@ -574,7 +611,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             short = step - len(chunk)
             if short:
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], short, axis=0)])
-            outputs = self._live_session().run(names, {self._input_name: chunk})
+            outputs = self._session_run(names, chunk)
             chunks.append([o[: step - short] for o in outputs])  # arrays or ZipMap lists
         return chunks
 
@@ -609,6 +646,34 @@ class OnnxRuntimeAdapter(AdapterBase):
         )
 
 
+def runtime_failure(err: Exception, *, model: str, rows: int) -> ModelCallError | None:
+    """ONNX Runtime's failure of a node on a batch of `rows` samples as one line: the node, its
+    operation and the runtime's reason without the C++ source path and function it carries
+    (which cut the reason off in the job's line). None for what is not a node's failure (an
+    allocation failure among them: left as raised)."""
+    text = str(err)
+    found = re.search(r"running (\S+) node\. Name:'([^']*)' Status Message: (.*)", text, re.S)
+    if found is None or "allocate" in text.lower():
+        return None
+    op, node, reason = found.groups()
+    reason = re.sub(r"^\S+\.(?:h|cc|cpp|cu):\d+ ", "", reason.strip())
+    reason = re.sub(r"^[\w:~<>]+\([^)]*\)\s*(?:const\s*)?", "", reason)
+    reason = re.sub(r"^.*? was false\. ", "", reason)
+    reason = " ".join(reason.split())[:300]
+    hint = ""
+    if "shape" in reason.lower():
+        hint = (
+            "; a graph exported with a size fixed inside it (the export example's batch size "
+            "in a Reshape) runs at that size only: export it again with a dynamic batch "
+            "(x.reshape(len(x), -1), dynamic_axes or dynamic_shapes)"
+        )
+    return ModelCallError(
+        f"model {model!r}: onnxruntime failed running node {node!r} ({op}) on a batch of "
+        f"{rows} samples: {reason}{hint}",
+        detail=text,
+    )
+
+
 def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path) -> str | None:
     """`features_output`, checked to be an output of the graph (with the closest names)."""
     wanted = config.features_output
@@ -630,16 +695,20 @@ def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path)
 PLAN_READ_MAX = 64 * 2**20  # the plan reads graphs up to this size for their input shape
 
 
-def _planned_input_shape(path: Path, input_name: str | None) -> tuple[str, list[Any]] | None:
-    """(name, dims) of the graph input that takes the samples, read from the graph alone: an
-    int per fixed dim, the dim's name (or "?") otherwise; None where the job must decide (an
-    unreadable graph, several inputs and no `input_name`, a name it does not have)."""
+def _planned_graph(path: Path) -> Any:
+    """The graph of `path` without its weights, or None where the job must decide (unreadable)."""
     try:
         import onnx
 
-        graph = onnx.load(str(path), load_external_data=False).graph
+        return onnx.load(str(path), load_external_data=False).graph
     except Exception:  # an unreadable graph: the job's refusal names what is wrong
         return None
+
+
+def _planned_input_shape(graph: Any, input_name: str | None) -> tuple[str, list[Any]] | None:
+    """(name, dims) of the graph input that takes the samples, read from the graph alone: an
+    int per fixed dim, the dim's name (or "?") otherwise; None where the job must decide
+    (several inputs and no `input_name`, a name it does not have)."""
     weights = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in weights]
     chosen = [i for i in inputs if i.name == input_name] if input_name else inputs
@@ -650,6 +719,22 @@ def _planned_input_shape(path: Path, input_name: str | None) -> tuple[str, list[
         for d in chosen[0].type.tensor_type.shape.dim
     ]
     return chosen[0].name, dims
+
+
+def _planned_score_classes(graph: Any, config: OnnxConfig) -> tuple[str, int] | None:
+    """(name, class count) of the score output, read from the graph alone where the job's
+    choice is plain (`output:`, or the only output) and its shape is [batch, k] with k fixed;
+    None otherwise (several outputs, a ZipMap, `binary_logit`, another shape)."""
+    if config.outputs == "binary_logit":
+        return None
+    outputs = list(graph.output)
+    chosen = [o for o in outputs if o.name == config.output] if config.output else outputs
+    if len(chosen) != 1 or not chosen[0].type.HasField("tensor_type"):
+        return None
+    dims = list(chosen[0].type.tensor_type.shape.dim)
+    if len(dims) != 2 or not dims[1].HasField("dim_value") or dims[1].dim_value < 1:
+        return None
+    return chosen[0].name, int(dims[1].dim_value)
 
 
 def _check_shape(

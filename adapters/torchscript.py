@@ -9,6 +9,7 @@ input as the pair (0, z) (`harness.adapters.binary_logit`).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.adapters.base import NetworkAdapter
 from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit
 from harness.adapters.logits_field import LogitsField
+from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
 from harness.adapters.torch_module import Normalization, _Normalize
 from harness.core.adapter import Features, FeaturesUnavailable, InputSpec
@@ -41,6 +43,22 @@ class TorchScriptConfig(BaseModel):
     )
 
 
+def archive_kind(path: Path) -> str | None:
+    """What a torch file's zip archive holds: `torchscript` (code and constants), `export`
+    (a torch.export program), `torch.save` (pickled objects alone: a state dict), None for
+    another archive; `truncated` when it is not a complete zip archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {n.split("/", 1)[-1] for n in archive.namelist()}
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "truncated"
+    if "constants.pkl" in names or any(n.startswith("code/") for n in names):
+        return "torchscript"
+    if "archive_format" in names or any(n.startswith("models/") for n in names):
+        return "export"
+    return "torch.save" if "data.pkl" in names else None
+
+
 def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, str]:
     """(callable module, format used); `.pt2` is torch.export, anything else TorchScript."""
     if fmt == "auto":
@@ -49,11 +67,32 @@ def load_program(path: Path, fmt: str, *, name: str) -> tuple[torch.nn.Module, s
         if fmt == "export":
             return torch.export.load(str(path)).module(), fmt
         return torch.jit.load(str(path), map_location="cpu"), fmt
-    except (RuntimeError, ValueError, OSError, KeyError) as err:
-        raise ModelLoadError(
-            f"model {name!r}: {path} is not a loadable {fmt} file "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
-        ) from err
+    except Exception as err:  # torch raises RuntimeError, zipfile.BadZipFile, KeyError...
+        raise ModelLoadError(f"model {name!r}: {path} {_unloadable(path, fmt, err)}") from err
+
+
+def _unloadable(path: Path, fmt: str, err: Exception) -> str:
+    """Why `path` is not a loadable `fmt` file, from what its archive holds."""
+    kind = archive_kind(path)
+    if kind == "truncated":
+        return (
+            "is not a complete zip archive, as TorchScript and torch.export files are: "
+            "truncated or damaged (copy it again), or not a torch file"
+        )
+    if kind == "torch.save":
+        return (
+            "is a torch.save file (a state dict or a pickled module), not a TorchScript or "
+            "torch.export program: save one (torch.jit.script(model).save(...), "
+            "torch.export.save(...)), or use adapter: torch with its factory and weights"
+        )
+    if kind is not None and kind != fmt:
+        what = "a TorchScript program" if kind == "torchscript" else "a torch.export program"
+        return f"is {what}, not {'an export' if fmt == 'export' else 'a TorchScript'} file; set format: {kind}"
+    reason = str(err).split(". This is an internal miniz error")[0].splitlines()
+    return (
+        f"is not a loadable {fmt} file "
+        f"({type(err).__name__}: {(reason[0] if reason else '')[:200]})"
+    )
 
 
 class _Frozen(torch.nn.Module):
@@ -72,6 +111,44 @@ class _Frozen(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.program(self.pre(x) if self.pre is not None else x)
+
+
+def fixed_batch(program: torch.nn.Module) -> int | None:
+    """The batch size a torch.export program was exported at when its batch dimension is static
+    (exported without `dynamic_shapes`: its guard refuses any other size); None when dynamic,
+    or for a TorchScript program (a trace runs at any batch size unless its code fixes one)."""
+    graph = getattr(program, "graph", None)
+    if not isinstance(graph, torch.fx.Graph):
+        return None
+    inputs = [n for n in graph.nodes if n.op == "placeholder"]
+    value = inputs[0].meta.get("val") if len(inputs) == 1 else None
+    shape = getattr(value, "shape", None)
+    if shape is None or len(shape) == 0 or type(shape[0]) is not int:
+        return None
+    return int(shape[0])
+
+
+class _FixedBatch(torch.nn.Module):
+    """Feeds a program fixed at batch `size` in chunks of that size, the last one padded by
+    repeating its last row (a valid input); the padding's outputs are dropped. Slicing and
+    concatenation keep gradients flowing to every input row."""
+
+    def __init__(self, inner: torch.nn.Module, size: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) == self.size:
+            return self.inner(x)
+        outs = []
+        for start in range(0, len(x), self.size):
+            chunk = x[start : start + self.size]
+            short = self.size - len(chunk)
+            if short:
+                chunk = torch.cat([chunk, chunk[-1:].expand(short, *chunk.shape[1:])])
+            outs.append(self.inner(chunk)[: self.size - short])
+        return torch.cat(outs)
 
 
 class TorchScriptAdapter(NetworkAdapter):
@@ -100,8 +177,14 @@ class TorchScriptAdapter(NetworkAdapter):
         # a program that returns a dict or an object with a `logits` field (a scripted or
         # exported transformers model) is read on that field, as the torch adapter reads it
         network: torch.nn.Module = LogitsField(_Frozen(program, pre), model=name)
+        batch = fixed_batch(program)
+        if batch is not None:  # exported without dynamic_shapes: its guard takes one size
+            network = _FixedBatch(network, batch)
         if config.outputs == BINARY_LOGIT:  # one logit per input: the pair (0, z)
             network = BinaryLogit(network, model=name)
+        # a float64 / float16 program takes the float32 inputs cast to its type, as a torch
+        # model does (its first forward pass failed: "mat1 and mat2 must have the same dtype")
+        network = in_its_float_type(network)
         description = {
             "adapter": cls.kind,
             "format": fmt,
@@ -112,6 +195,8 @@ class TorchScriptAdapter(NetworkAdapter):
         }
         if config.outputs != "logits":  # part of the identity; the default as before
             description["outputs"] = config.outputs
+        if batch is not None:
+            description["batch"] = batch
         spec = InputSpec(shape=shape, bounds=config.bounds, modality=config.modality)
         return cls(name, network, device=device, input_spec=spec, description=description)
 

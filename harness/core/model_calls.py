@@ -221,9 +221,17 @@ def _hint(value: object) -> str:
     return ""
 
 
+TORCHSCRIPT_FAILURE = "The following operation failed in the TorchScript interpreter."
+
+
 def _first_line(err: BaseException) -> str:
+    """The error's first line; for a TorchScript program's failure, whose first line is always
+    `TORCHSCRIPT_FAILURE` (its code's traceback follows), the reason: its last line."""
     text = str(err).strip()
-    line = text.splitlines()[0] if text else "(no message)"
+    lines = text.splitlines()
+    line = lines[0] if text else "(no message)"
+    if line == TORCHSCRIPT_FAILURE and len(lines) > 1:
+        line = f"{lines[-1].strip()} (in the TorchScript program)"
     return line if len(line) <= 300 else line[:297] + "..."
 
 

@@ -139,7 +139,7 @@ def measure(
         "schema": SCHEMA,
         "environment": env,
         "path": "module" if module_path else "logits",
-        "weights": weights_type(adapter) if module_path else None,
+        "weights": weights_type(adapter) if module_path else graph_type(adapter),
         "weights_mb": weights_mb(adapter) if module_path else None,
         "flops_per_sample": fps,
         "flops_note": None if fps is not None else "no torch matmul/conv ops were counted",
@@ -160,6 +160,18 @@ def weights_type(adapter: ModelAdapter) -> str | None:
         return None
     (dtype,) = types
     return _PRECISION_OF.get(dtype) if dtype != torch.float32 else None
+
+
+# an ONNX graph's input element type (`describe()["input_type"]`) -> the precision it runs in
+_GRAPH_PRECISION = {"tensor(float16)": "fp16", "tensor(double)": "fp64"}
+
+
+def graph_type(adapter: ModelAdapter) -> str | None:
+    """The precision of a graph timed through `logits` that takes float16 or double inputs (an
+    ONNX export of `model.half()`: the adapter casts the float32 inputs, and it runs in that
+    type whatever `precision` says); None otherwise. Its records sat in the fp32 column of
+    float32 models."""
+    return _GRAPH_PRECISION.get(str(adapter.describe().get("input_type")))
 
 
 def weights_mb(adapter: ModelAdapter) -> float:
@@ -320,8 +332,18 @@ def _measure_one(
         "memory_method": memory_method,
         "resident_mb": resident,
         "tokens_per_batch": tokens,
-        "threads": torch.get_num_threads(),
+        "threads": runtime_threads(adapter),
     }
+
+
+def runtime_threads(adapter: ModelAdapter) -> int:
+    """The threads the model ran on: torch's intra-op count, or the count its adapter's runtime
+    is set to whatever the job's (an ONNX model's `threads:`, `describe()["threads"]`); an
+    ONNX model at `threads: 3` was recorded at threads=1, in the one-thread models' column."""
+    fixed = adapter.describe().get("threads")
+    if isinstance(fixed, int) and not isinstance(fixed, bool) and fixed > 0:
+        return fixed
+    return torch.get_num_threads()
 
 
 def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], float]) -> list[float]:
@@ -335,6 +357,24 @@ def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], flo
 
 
 PER_SAMPLE = "one sample at a time"
+IN_CHUNKS = "in chunks of"
+
+
+def fixed_batch(adapter: ModelAdapter) -> int | None:
+    """The batch size a graph is fixed at (an ONNX input exported without a dynamic batch
+    axis: `describe()["input_shape"]` starts with an int), which a non-batching adapter feeds
+    in chunks of that size; None otherwise."""
+    described = adapter.describe()
+    shape = described.get("input_shape")
+    if (
+        described.get("adapter") == "onnx"
+        and isinstance(shape, list)
+        and shape
+        and type(shape[0]) is int
+        and shape[0] > 0
+    ):
+        return int(shape[0])
+    return None
 
 
 def execution(adapter: ModelAdapter, batch: Samples) -> str:
@@ -343,6 +383,12 @@ def execution(adapter: ModelAdapter, batch: Samples) -> str:
         return "batched: one forward pass of the torch module per call"
     if adapter.capabilities.batching:
         return "batched: one adapter.logits call per batch"
+    chunk = fixed_batch(adapter)
+    if chunk is not None and chunk > 1:
+        return (
+            f"{IN_CHUNKS} {chunk}: the graph's batch dimension is fixed at {chunk}, so each "
+            "call runs the batch in passes of that size (the last one padded)"
+        )
     return (
         f"{PER_SAMPLE}: the adapter does not batch (capabilities.batching is false), so each "
         "call evaluates the batch's samples one by one"

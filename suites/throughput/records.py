@@ -250,7 +250,7 @@ def _execution_note(e: dict[str, Any]) -> str | None:
     a time, or through `adapter.logits` (a model without a torch module: callable,
     scikit-learn, ONNX, text)."""
     text = e.get("execution") or ""
-    if text.startswith("one sample at a time"):
+    if text.startswith(("one sample at a time", "in chunks of")):
         return f"batch of {e['batch_size']} inputs executed {text}; {LOGITS_NOTE}"
     if "adapter.logits" in text:
         return LOGITS_NOTE

@@ -228,6 +228,11 @@ def test_onnx_features_output_is_read_in_the_same_run(tmp_path: Path) -> None:
         out.logits, logits, atol=1e-5
     )
     assert out.weight is None and out.head_note
+    # without `output:`, the graph's other output holds the scores: `features_output` names
+    # one of its two float outputs (refused before: "has outputs [...]; set `output:`")
+    unnamed = build("onnx", {**fields, "output": None, "features_output": "penultimate"}, tmp_path)
+    assert unnamed.describe()["output"] == "logits"
+    assert torch.allclose(unnamed.logits(x), logits, atol=1e-5)
 
 
 class _Half(nn.Module):

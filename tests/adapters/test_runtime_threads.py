@@ -67,3 +67,60 @@ def test_a_parallel_sklearn_estimator_runs_with_the_jobs_threads(tmp_path: Path)
             assert lr._estimator.n_jobs is None  # type: ignore[attr-defined]
     finally:
         torch.set_num_threads(old)
+
+
+def test_throughput_records_the_threads_an_onnx_model_is_set_to_run(onnx_path: Path) -> None:
+    """An ONNX model with `threads: 3` runs its session on 3 threads whatever the job's count,
+    yet its throughput records said `threads=1` (torch's count), in the board column of the
+    one-thread torch models beside it; they now say the session's 3."""
+    import harness
+
+    spec = {"name": "m", "adapter": "onnx", "path": str(onnx_path), "threads": 3}
+    suites = {"throughput": {"batch_sizes": [8], "warmup_iters": 1, "timed_iters": 2}}
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        result = harness.evaluate(spec, task="digits", limit=16, suites=suites, device="cpu")
+    finally:
+        torch.set_num_threads(old)
+    timed = [m for m in result.metrics if m.metric == "throughput_samples_per_s"]
+    assert timed and all(m.context["threads"] == 3 for m in timed)
+
+
+def _float16_graph(path: Path) -> Path:
+    """x (batch, 1, 8, 8) float16 -> Flatten -> Gemm(64 -> 10), all float16."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.full((64, 10), 0.01, dtype=np.float16), "w")
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"]),
+        helper.make_node("Gemm", ["f", "w"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["batch", 1, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT16, ["batch", 10])],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_throughput_records_an_onnx_float16_graph_apart_from_float32_models(
+    tmp_path: Path,
+) -> None:
+    """A float16 graph runs in float16 whatever the condition's `precision`; its records sat in
+    the precision=fp32 column of float32 models with nothing to tell them apart. They now hold
+    `weights: fp16`, as a torch model's float16 weights do."""
+    import harness
+
+    spec = {"name": "m", "adapter": "onnx", "path": str(_float16_graph(tmp_path / "h.onnx"))}
+    suites = {"throughput": {"batch_sizes": [8], "warmup_iters": 1, "timed_iters": 2}}
+    result = harness.evaluate(spec, task="digits", limit=16, suites=suites, device="cpu")
+    timed = [m for m in result.metrics if m.metric == "throughput_samples_per_s"]
+    assert timed and all(m.context.get("weights") == "fp16" for m in timed)

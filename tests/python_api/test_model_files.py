@@ -60,3 +60,35 @@ def test_paths_a_path_alone_cannot_load_are_refused_in_one_line(tmp_path: Path) 
         harness.evaluate(tmp_path / "m.joblib", **FAST)
     with pytest.raises(HarnessError, match=r"^model: .*m\.bin is not a model file evaluate"):
         harness.evaluate(tmp_path / "m.bin", **FAST)
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pt2"])
+def test_a_torchscript_or_export_path_is_read_by_the_torchscript_adapter(
+    suffix: str, tmp_path: Path
+) -> None:
+    """A `.pt` TorchScript file or a `.pt2` torch.export program, given as a str or a path:
+    read by the torchscript adapter (a str was looked up as a zoo model name: "unknown model
+    '/.../m.pt'; known models: digits-mlp, ...")."""
+    module = linear_digits().eval()
+    path = tmp_path / f"linear{suffix}"
+    if suffix == ".pt":
+        torch.jit.trace(module, torch.rand(2, 1, 8, 8)).save(str(path))
+    else:
+        batch = torch.export.Dim("batch", min=2, max=1 << 16)
+        program = torch.export.export(
+            module, (torch.rand(2, 1, 8, 8),), dynamic_shapes=({0: batch},)
+        )
+        torch.export.save(program, str(path))
+    direct = harness.evaluate(module, **FAST)
+    for given in (str(path), path):
+        got = harness.evaluate(given, **FAST)
+        assert got.metric("top1_acc").value == direct.metric("top1_acc").value
+        assert got.model == "linear"
+        assert got.provenance.model_description["adapter"] == "torchscript"
+
+
+def test_an_existing_file_given_as_a_str_is_not_looked_up_as_a_zoo_name(tmp_path: Path) -> None:
+    path = tmp_path / "m.pth"
+    torch.save(linear_digits().state_dict(), path)
+    with pytest.raises(HarnessError, match=r"^model: .*m\.pth is not a model file evaluate"):
+        harness.evaluate(str(path), **FAST)

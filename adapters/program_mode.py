@@ -1,0 +1,140 @@
+"""Evaluation mode for networks that hold saved programs (TorchScript, torch.export).
+
+`nn.Module.eval()` switches dropout and batch norm off in a module that reads `self.training`
+(a scripted module too). A trace (`torch.jit.trace`) or a torch.export program instead keeps
+the mode its model was in when it was saved as constants of its graph, and an exported
+program's module refuses `.eval()`: `to_eval` puts what it can in eval mode and
+`refuse_training_ops` refuses a network whose saved graph still runs dropout or batch norm in
+training mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from harness.core.errors import ModelLoadError
+
+# operations that behave differently in training mode, with the position of their `training`
+# argument: dropout draws a random mask (unless its p, the argument before, is 0), batch norm
+# normalises with the batch's own statistics
+_TRAINING_ARG = {
+    "dropout": 2,
+    "feature_dropout": 2,
+    "alpha_dropout": 2,
+    "feature_alpha_dropout": 2,
+    "native_dropout": 2,
+    "batch_norm": 5,
+    "native_batch_norm": 5,
+    "_native_batch_norm_legit": 5,
+    "_native_batch_norm_legit_functional": 5,
+    "cudnn_batch_norm": 5,
+    "miopen_batch_norm": 5,
+}
+
+
+def _jit_training_ops(block: Any) -> list[str]:
+    """TorchScript ops of `block` (nested blocks included) whose training flag is a constant
+    True: a trace of a model in training mode (a scripted module reads `self.training`)."""
+    found: list[str] = []
+    for node in block.nodes():
+        op = node.kind().removeprefix("aten::")
+        index = _TRAINING_ARG.get(op) if node.kind().startswith("aten::") else None
+        inputs = list(node.inputs())
+        if index is not None and index < len(inputs):
+            constant = [
+                i.toIValue() if i.node().kind() == "prim::Constant" else None for i in inputs
+            ]
+            if constant[index] is True and not (index == 2 and constant[1] == 0):
+                found.append(op)
+        for inner in node.blocks():
+            found += _jit_training_ops(inner)
+    return found
+
+
+def _fx_training_ops(program: torch.nn.Module) -> list[str]:
+    """torch.export ops (of every graph the program holds) called with training True."""
+    found: list[str] = []
+    for module in program.modules():
+        if isinstance(module, torch.jit.ScriptModule):  # its `graph` is TorchScript's, built
+            continue  # on each access: read by `_script_training_ops`
+        graph = getattr(module, "graph", None)
+        if not isinstance(graph, torch.fx.Graph):
+            continue
+        for node in graph.nodes:
+            schema = getattr(node.target, "_schema", None)
+            if node.op != "call_function" or schema is None:
+                continue
+            op = str(schema.name).removeprefix("aten::")
+            index = _TRAINING_ARG.get(op)
+            args = node.args
+            training = index is not None and index < len(args) and args[index] is True
+            if training and not (index == 2 and args[1] == 0):  # dropout with p 0: no change
+                found.append(op)
+    return found
+
+
+def _script_training_ops(network: torch.nn.Module) -> list[str]:
+    """The training-mode ops of every outermost TorchScript module `network` holds (itself
+    included): an inner one's code is inlined in its parent's graph, so it is read once."""
+    found: list[str] = []
+    inside: list[str] = []  # names of the script modules already read, as prefixes
+    for name, module in network.named_modules():
+        if not isinstance(module, torch.jit.ScriptModule):
+            continue
+        if any(p == "" or name == p or name.startswith(p + ".") for p in inside):
+            continue
+        inside.append(name)
+        try:
+            graph = module.inlined_graph
+        except RuntimeError:  # no forward method: calling it fails in the job, naming that
+            continue
+        found += _jit_training_ops(graph)
+    return found
+
+
+def refuse_training_ops(network: torch.nn.Module, *, name: str, what: str) -> None:
+    """Refuse a network holding a program saved while its model was in training mode (`what`
+    names it: the file, or the module): a trace or a torch.export program keeps dropout and
+    batch norm in training mode as constants, which `.eval()` does not change, so its outputs
+    would be random (dropout) or depend on the other inputs of the batch (batch norm); every
+    number would be that of another model (a 0.97 digits model scored 0.88)."""
+    found = _script_training_ops(network) + _fx_training_ops(network)
+    if found:
+        ops = ", ".join(sorted(set(found)))
+        raise ModelLoadError(
+            f"model {name!r}: {what} runs {ops} in training mode (it was traced or "
+            "exported while the model was in training mode, and the saved graph keeps that, so "
+            "its outputs are random or depend on the rest of the batch); call model.eval() "
+            "before torch.jit.trace / torch.export.export and save it again"
+        )
+
+
+class FixedMode(torch.nn.Module):
+    """Holds a network that refuses `.train()` / `.eval()` (a torch.export program's module):
+    its own mode is a flag, passed to nothing, so suites may call `.eval()` on it."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+        self.training = False
+
+    def train(self, mode: bool = True) -> FixedMode:
+        self.training = mode
+        return self
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.network(*args, **kwargs)
+
+
+def to_eval(network: torch.nn.Module) -> torch.nn.Module:
+    """`network.eval()`; a network holding a torch.export program's module (whose `eval` and
+    `train` raise NotImplementedError) has every module's `training` flag cleared and is
+    held in a `FixedMode`."""
+    try:
+        return network.eval()
+    except NotImplementedError:
+        for module in network.modules():
+            module.training = False
+        return FixedMode(network)
