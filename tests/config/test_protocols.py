@@ -82,6 +82,22 @@ def test_an_inline_entry_of_the_protocols_task_is_refused_not_dropped() -> None:
     assert "source" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "tasks",
+    ["5", "[[1]]", "[5]", "[{name: cifar10, 1: x}]", "{cifar10: {}}", "cifar10"],
+)
+def test_a_malformed_tasks_key_under_a_protocol_is_one_line(tasks: str) -> None:
+    """`tasks: 5`, `tasks: [[1]]` and an entry with a number key raised a TypeError or an
+    AttributeError traceback from the protocol's task check; a plain string was read letter
+    by letter ('the spec sets ['c', 'i', ...]')."""
+    text = f"protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\ntasks: {tasks}\n"
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, source="s.yaml")
+    message = str(err.value)
+    assert message.startswith("s.yaml: tasks"), message
+    assert "\n" not in message and "'c', 'i'" not in message
+
+
 def test_same_values_as_the_protocol_are_accepted() -> None:
     text = (
         "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\ntasks: [cifar10]\n"
