@@ -113,8 +113,28 @@ class StrictLoader(yaml.SafeLoader):
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
 
+    def _scalar(self, build: Any, node: Any) -> Any:
+        """`build(node)`, PyYAML's constructor of an explicit tag (`!!int x`, `!!bool maybe`),
+        with its ValueError/KeyError/... on a value the tag cannot take refused by line."""
+        try:
+            return build(node)
+        except (ValueError, IndexError, KeyError, AttributeError, OverflowError):
+            tag = "!!" + str(node.tag).rsplit(":", 1)[-1]
+            raise RefusedYAML(
+                None,
+                None,
+                f"{str(node.value)[:60]!r} is not a value of {tag}; write one, or drop the tag",
+                node.start_mark,
+            ) from None
+
+    def construct_yaml_bool(self, node: Any) -> Any:
+        return self._scalar(super().construct_yaml_bool, node)
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        return self._scalar(super().construct_yaml_timestamp, node)
+
     def construct_yaml_int(self, node: Any) -> Any:
-        value = super().construct_yaml_int(node)
+        value = self._scalar(super().construct_yaml_int, node)
         text = str(node.value)
         if ":" in text:
             raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
@@ -130,7 +150,7 @@ class StrictLoader(yaml.SafeLoader):
         return value
 
     def construct_yaml_float(self, node: Any) -> Any:
-        value = super().construct_yaml_float(node)
+        value = self._scalar(super().construct_yaml_float, node)
         text = str(node.value)
         if ":" in text:
             raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
@@ -146,3 +166,5 @@ def _base_60(text: str, value: object) -> str:
 
 StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
 StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+StrictLoader.add_constructor("tag:yaml.org,2002:bool", StrictLoader.construct_yaml_bool)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)

@@ -90,6 +90,27 @@ def test_spec_errors_name_the_key(text: str, message: str) -> None:
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("!!int x", "!!int"),
+        ('!!int ""', "!!int"),
+        ("!!float x", "!!float"),
+        ("!!bool maybe", "!!bool"),
+        ('!!timestamp "x"', "!!timestamp"),
+        ('!!timestamp "99999-01-01"', "!!timestamp"),
+    ],
+)
+def test_an_explicit_scalar_tag_on_a_wrong_value_is_one_line(value: str, tag: str) -> None:
+    """PyYAML's own constructors raised ValueError, IndexError, KeyError or AttributeError on
+    these, and `harness validate` showed the traceback."""
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(BASE + f"seed: {value}\n", source="s.yaml")
+    message = str(err.value)
+    assert message.startswith("s.yaml: YAML refused at line 4"), message
+    assert tag in message and "\n" not in message
+
+
 def test_yaml_numbers_that_read_as_written_are_kept() -> None:
     """Only the YAML 1.1 forms whose value differs from their digits are refused."""
     for text, seed in (("00", 0), ("0x1F", 31), ("1_000", 1000), ("+7", 7), ("0", 0)):
