@@ -22,6 +22,7 @@ import yaml
 from harness.core.errors import HarnessError
 
 MAX_YAML_BYTES = 1 << 20  # a spec or a policy is a short text
+MAX_INT_CHARS = 100  # a whole number's text (a seed, a count): 100 characters is ample
 MAX_DEPTH = 64  # nesting levels of mappings and lists (a real spec uses fewer than 10)
 
 
@@ -123,7 +124,8 @@ class StrictLoader(yaml.SafeLoader):
             raise RefusedYAML(
                 None,
                 None,
-                f"{str(node.value)[:60]!r} is not a value of {tag}; write one, or drop the tag",
+                f"{str(node.value)[:60]!r} is not a valid {tag} value; write a valid one, or "
+                "quote it (with no !!tag) for text",
                 node.start_mark,
             ) from None
 
@@ -134,8 +136,16 @@ class StrictLoader(yaml.SafeLoader):
         return self._scalar(super().construct_yaml_timestamp, node)
 
     def construct_yaml_int(self, node: Any) -> Any:
-        value = self._scalar(super().construct_yaml_int, node)
         text = str(node.value)
+        if len(text) > MAX_INT_CHARS:  # past 4300 digits Python's int() and str() raise
+            raise RefusedYAML(
+                None,
+                None,
+                f"{text[:20]!r}... is a whole number written in {len(text):,} characters; no "
+                f"setting takes one over {MAX_INT_CHARS}",
+                node.start_mark,
+            )
+        value = self._scalar(super().construct_yaml_int, node)
         if ":" in text:
             raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
         decimal = int(text.replace("_", ""), 10) if _OCTAL.fullmatch(text) else value

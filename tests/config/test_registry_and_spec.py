@@ -130,3 +130,22 @@ def test_a_duration_flag_is_not_read_in_base_60() -> None:
     with pytest.raises(ValueError, match="expected a duration such as 90"):
         flag_duration("1:30")
     assert flag_duration("90") == 90.0 and flag_duration("2h") == 7200.0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # untagged: YAML 1.1 reads it as a date, and month 13 raised ValueError
+        ("name: 2020-13-45\n", "'2020-13-45' is not a valid !!timestamp value; write a valid"),
+        # past 4300 digits int() and str() raise ValueError (octal, decimal and hex alike)
+        ("seed: 0" + "7" * 5000 + "\n", "written in 5,001 characters; no setting takes one"),
+        ("seed: " + "9" * 5000 + "\n", "written in 5,000 characters"),
+        ("seed: 0x" + "f" * 5000 + "\n", "written in 5,002 characters"),
+    ],
+    ids=["date", "octal", "decimal", "hex"],
+)
+def test_an_untagged_impossible_date_or_huge_number_is_one_line(line: str, message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(BASE + line, source="s.yaml")
+    assert str(err.value).startswith("s.yaml: YAML refused at line 4"), str(err.value)[:200]
+    assert message in str(err.value) and "\n" not in str(err.value)
