@@ -93,11 +93,15 @@ class Plan:
         suite's name (`Suite.plan_summary`): `harness run` prints them before the first job and
         `harness validate` after the jobs."""
         headlines = {name: task.headline for name, task in self.tasks.items()}
+        # `protocol` only under one: a protocol runs only built-in suites, and an installed
+        # suite may still override the one-argument `plan_summary(headlines)`
         return [
             f"{suite.name}: {line}"
             for suite in self.suites.values()
-            for line in suite.plan_summary(
-                headlines, self.protocol.name if self.protocol is not None else None
+            for line in (
+                suite.plan_summary(headlines)
+                if self.protocol is None
+                else suite.plan_summary(headlines, self.protocol.name)
             )
         ]
 

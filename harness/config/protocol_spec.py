@@ -45,9 +45,14 @@ def _fixed(protocol: Protocol, key: str, value: Any, given: Any) -> SpecError:
 def _check_tasks(protocol: Protocol, tasks: Any) -> None:
     if tasks is None:
         return
-    names = [t if isinstance(t, str) else (t or {}).get("name") for t in tasks]
+    if not isinstance(tasks, list | tuple):
+        raise SpecError(
+            f"tasks: give a list of task names, got {type(tasks).__name__}; protocol "
+            f"{protocol.name} fills in [{', '.join(protocol.task_names)}]: leave tasks: out"
+        )
+    names = [t.get("name") if isinstance(t, dict) else t for t in tasks]
     for i, (task, name) in enumerate(zip(tasks, names, strict=True)):
-        keys = sorted(set(task) - {"name"}) if isinstance(task, dict) else []
+        keys = sorted(str(k) for k in set(task) - {"name"}) if isinstance(task, dict) else []
         if keys and name in protocol.task_names:  # an inline copy would be replaced unread
             raise SpecError(
                 f"tasks[{i}]({name}): protocol {protocol.name} loads its own {name} task; an "

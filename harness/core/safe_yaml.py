@@ -22,6 +22,7 @@ import yaml
 from harness.core.errors import HarnessError
 
 MAX_YAML_BYTES = 1 << 20  # a spec or a policy is a short text
+MAX_INT_CHARS = 100  # a whole number's text (a seed, a count): 100 characters is ample
 MAX_DEPTH = 64  # nesting levels of mappings and lists (a real spec uses fewer than 10)
 
 
@@ -113,9 +114,38 @@ class StrictLoader(yaml.SafeLoader):
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
 
+    def _scalar(self, build: Any, node: Any) -> Any:
+        """`build(node)`, PyYAML's constructor of an explicit tag (`!!int x`, `!!bool maybe`),
+        with its ValueError/KeyError/... on a value the tag cannot take refused by line."""
+        try:
+            return build(node)
+        except (ValueError, IndexError, KeyError, AttributeError, OverflowError):
+            tag = "!!" + str(node.tag).rsplit(":", 1)[-1]
+            raise RefusedYAML(
+                None,
+                None,
+                f"{str(node.value)[:60]!r} is not a valid {tag} value; write a valid one, or "
+                "quote it (with no !!tag) for text",
+                node.start_mark,
+            ) from None
+
+    def construct_yaml_bool(self, node: Any) -> Any:
+        return self._scalar(super().construct_yaml_bool, node)
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        return self._scalar(super().construct_yaml_timestamp, node)
+
     def construct_yaml_int(self, node: Any) -> Any:
-        value = super().construct_yaml_int(node)
         text = str(node.value)
+        if len(text) > MAX_INT_CHARS:  # past 4300 digits Python's int() and str() raise
+            raise RefusedYAML(
+                None,
+                None,
+                f"{text[:20]!r}... is a whole number written in {len(text):,} characters; no "
+                f"setting takes one over {MAX_INT_CHARS}",
+                node.start_mark,
+            )
+        value = self._scalar(super().construct_yaml_int, node)
         if ":" in text:
             raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
         decimal = int(text.replace("_", ""), 10) if _OCTAL.fullmatch(text) else value
@@ -130,7 +160,7 @@ class StrictLoader(yaml.SafeLoader):
         return value
 
     def construct_yaml_float(self, node: Any) -> Any:
-        value = super().construct_yaml_float(node)
+        value = self._scalar(super().construct_yaml_float, node)
         text = str(node.value)
         if ":" in text:
             raise RefusedYAML(None, None, _base_60(text, value), node.start_mark)
@@ -146,3 +176,5 @@ def _base_60(text: str, value: object) -> str:
 
 StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
 StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+StrictLoader.add_constructor("tag:yaml.org,2002:bool", StrictLoader.construct_yaml_bool)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)

@@ -539,6 +539,11 @@ def _module_options(model: Any, given: ModuleOptions) -> ModuleOptions:
         )
     if given.tokenizer is not None and given.image_processor is not None:
         raise HarnessError("tokenizer, image_processor: pass one (a text or an image model)")
+    layer = given.features_layer
+    if layer is not None and not isinstance(layer, str):  # difflib raised on a number
+        raise SpecError(
+            f"features_layer: expected a string, got {type(layer).__name__} {str(layer)[:60]}"
+        )
     if given.features_layer is not None and (
         not module or given.tokenizer is not None or given.image_processor is not None
     ):

@@ -82,6 +82,22 @@ def test_an_inline_entry_of_the_protocols_task_is_refused_not_dropped() -> None:
     assert "source" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "tasks",
+    ["5", "[[1]]", "[5]", "[{name: cifar10, 1: x}]", "{cifar10: {}}", "cifar10"],
+)
+def test_a_malformed_tasks_key_under_a_protocol_is_one_line(tasks: str) -> None:
+    """`tasks: 5`, `tasks: [[1]]` and an entry with a number key raised a TypeError or an
+    AttributeError traceback from the protocol's task check; a plain string was read letter
+    by letter ('the spec sets ['c', 'i', ...]')."""
+    text = f"protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\ntasks: {tasks}\n"
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, source="s.yaml")
+    message = str(err.value)
+    assert message.startswith("s.yaml: tasks"), message
+    assert "\n" not in message and "'c', 'i'" not in message
+
+
 def test_same_values_as_the_protocol_are_accepted() -> None:
     text = (
         "protocol: robustbench-cifar10-linf\nmodels: [digits-cnn]\ntasks: [cifar10]\n"
@@ -275,3 +291,28 @@ def test_the_plan_summary_says_the_budget_is_the_protocols(tmp_path: Path) -> No
     assert "linf 8/255 (from protocol robustbench-cifar10-linf)" in lines["under"], lines
     assert "from the spec" not in lines["under"]
     assert "linf 0.1 (from the spec)" in lines["plain"], lines
+
+
+def test_a_plugin_suites_plan_summary_of_one_argument_still_runs(tmp_path: Path) -> None:
+    """`Suite.plan_summary` took `headlines` only until 8aaaec59 added `protocol`; the plan
+    passed it positionally to every suite, so an installed suite overriding the documented
+    one-argument form raised a TypeError traceback at every `harness run` and `validate`.
+    A protocol runs only its own built-in suites, so a plain plan passes `headlines` alone."""
+    import dataclasses
+
+    from harness.config.planner import build_plan
+    from harness.core.suite import Suite
+    from harness.run.plugins import installed_plugins
+
+    class OldSuite(Suite):
+        name = "old"
+
+        def plan_summary(self, headlines):  # type: ignore[no-untyped-def,override]
+            return [f"{len(headlines)} task(s)"]
+
+    text = "name: p\ntasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
+    plan = build_plan(
+        parse_spec_text(text, source="s.yaml"), base_dir=tmp_path, plugins=installed_plugins()
+    )
+    plan = dataclasses.replace(plan, suites={"old": OldSuite({})})
+    assert plan.suite_summaries() == ["old: 1 task(s)"]

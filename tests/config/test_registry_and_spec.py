@@ -90,6 +90,27 @@ def test_spec_errors_name_the_key(text: str, message: str) -> None:
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("!!int x", "!!int"),
+        ('!!int ""', "!!int"),
+        ("!!float x", "!!float"),
+        ("!!bool maybe", "!!bool"),
+        ('!!timestamp "x"', "!!timestamp"),
+        ('!!timestamp "99999-01-01"', "!!timestamp"),
+    ],
+)
+def test_an_explicit_scalar_tag_on_a_wrong_value_is_one_line(value: str, tag: str) -> None:
+    """PyYAML's own constructors raised ValueError, IndexError, KeyError or AttributeError on
+    these, and `harness validate` showed the traceback."""
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(BASE + f"seed: {value}\n", source="s.yaml")
+    message = str(err.value)
+    assert message.startswith("s.yaml: YAML refused at line 4"), message
+    assert tag in message and "\n" not in message
+
+
 def test_yaml_numbers_that_read_as_written_are_kept() -> None:
     """Only the YAML 1.1 forms whose value differs from their digits are refused."""
     for text, seed in (("00", 0), ("0x1F", 31), ("1_000", 1000), ("+7", 7), ("0", 0)):
@@ -109,3 +130,22 @@ def test_a_duration_flag_is_not_read_in_base_60() -> None:
     with pytest.raises(ValueError, match="expected a duration such as 90"):
         flag_duration("1:30")
     assert flag_duration("90") == 90.0 and flag_duration("2h") == 7200.0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # untagged: YAML 1.1 reads it as a date, and month 13 raised ValueError
+        ("name: 2020-13-45\n", "'2020-13-45' is not a valid !!timestamp value; write a valid"),
+        # past 4300 digits int() and str() raise ValueError (octal, decimal and hex alike)
+        ("seed: 0" + "7" * 5000 + "\n", "written in 5,001 characters; no setting takes one"),
+        ("seed: " + "9" * 5000 + "\n", "written in 5,000 characters"),
+        ("seed: 0x" + "f" * 5000 + "\n", "written in 5,002 characters"),
+    ],
+    ids=["date", "octal", "decimal", "hex"],
+)
+def test_an_untagged_impossible_date_or_huge_number_is_one_line(line: str, message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(BASE + line, source="s.yaml")
+    assert str(err.value).startswith("s.yaml: YAML refused at line 4"), str(err.value)[:200]
+    assert message in str(err.value) and "\n" not in str(err.value)

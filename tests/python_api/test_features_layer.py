@@ -54,3 +54,11 @@ def test_features_layer_goes_with_a_plain_module_only() -> None:
         harness.evaluate(lambda x: x, task="digits", features_layer="fc")
     with pytest.raises(HarnessError, match="features_layer 'nope' is not a module"):
         harness.evaluate(_WithSpareHead(), task="digits", suites=SHIFT, features_layer="nope")
+
+
+@pytest.mark.parametrize("layer", [3, ["fc"]])
+def test_a_features_layer_that_is_not_text_is_named(layer: object) -> None:
+    """`features_layer=3` raised "TypeError: 'int' object is not iterable" from difflib, and a
+    list was quoted as a layer name; the argument is now refused by name, as `name` is."""
+    with pytest.raises(HarnessError, match=r"^features_layer: expected a string, got "):
+        harness.evaluate(_WithSpareHead(), task="digits", features_layer=layer)
