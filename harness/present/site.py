@@ -98,6 +98,7 @@ from harness.store.run_store import StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
 
+SHOWN = 3  # leftover files named in the warning
 HARNESS_PACKAGE = "robustness-harness"  # the harness's name in a run manifest's `versions`
 
 
@@ -242,8 +243,31 @@ def build_site(
         except BaseException:
             discard(out)  # the site folder keeps the previous build, whole
             raise
+        left = leftovers_line(given, ctx.pages.leftovers(), cache.leftovers())
+        if left:
+            log.warning("%s", left)
     log.info("report written to %s", given)
     return given / "index.html"
+
+
+def leftovers_line(out: Path, pages: list[str], figures: list[str]) -> str | None:
+    """One line naming the pages and figures the site folder holds that this report did not
+    write (`PageCache.leftovers`), or None. A page of an earlier build whose index was damaged
+    or of another format is not removed (only a file the index proves the report's is), so
+    it stays published with older results: the line says so, and what to do."""
+    names = pages + [f"figures/{f}" for f in figures]
+    if not names:
+        return None
+    shown = ", ".join(names[:SHOWN]) + (
+        f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    )
+    return (
+        f"report folder {out} keeps {_count(len(pages), 'page')} and "
+        f"{_count(len(figures), 'figure')} that this report did not write ({shown}); they are "
+        "left in place because its indexes do not list them as a report's (an index damaged or "
+        "written by another version, a file edited or added by hand), are not linked from this "
+        "report and may show older results: remove them, or write the report into a new folder"
+    )
 
 
 def _write_pages(ctx: _Context, tasks: list[str], suites: list[str]) -> None:
