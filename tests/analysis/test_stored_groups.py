@@ -131,3 +131,36 @@ def test_cli_shows_the_run_column_only_when_a_job_has_two_runs(
     assert {r["run"] for r in records} == {"first-1", "second-2"}
     assert main([*args, "--run", "nope"]) == 2
     assert "error: --run nope: no run of that id" in capsys.readouterr().err
+
+
+def test_a_model_whose_table_lacks_a_by_column_its_task_has_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Model b's accuracy table stored without `sex` (a spec that declared the column in one run
+    only): `--by sex --suite accuracy` showed model a alone and said nothing of b."""
+    import hashlib
+
+    import pandas as pd
+
+    from harness.store.checksums import seal
+
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6})
+    (job,) = (tmp_path / "res").glob("runs/*/jobs/b--digits--accuracy--*")
+    table = pd.read_parquet(job / "samples.parquet").drop(columns=["group:sex"])
+    table.to_parquet(job / "samples.parquet", index=False)
+    record = json.loads((job / "job.json").read_text())
+    record["files"]["samples.parquet"] = hashlib.sha256(
+        (job / "samples.parquet").read_bytes()
+    ).hexdigest()
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    missing: list[str] = []
+    query = GroupQuery(suite="accuracy", by=["sex"], condition="clean", resamples=0)
+    rows = stored_group_rows(tmp_path / "res", query, on_missing=missing.append)
+    assert {r["model"] for r in rows} == {"a"}
+    assert len(missing) == 1
+    assert missing[0].startswith("b x digits x accuracy (run ")
+    assert "no group column 'sex', which other tables of task 'digits' have" in missing[0]
+    # the command says it among its notes
+    assert main(["groups", str(tmp_path / "res"), "--by", "sex", "--format", "csv"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "left out b x digits x accuracy (run " in err
