@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from pandas.api.types import is_float_dtype
 
 from harness.analysis.setting_words import CLI_WORDS, SettingWords
-from harness.core.errors import ConfigError, ResultsError
+from harness.core.errors import ConfigError, DatasetError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX, condition_mask
 from harness.core.suite_board import SuiteConfigs, read_config
@@ -249,18 +249,24 @@ def _job_rows(
     declared = job.record.task_summary.group_labels
     rows: list[dict[str, Any]] = []
     for condition in conditions:
-        breakdown = group_breakdown(
-            with_clean_reference(table, condition),
-            by,
-            num_classes=job.record.task_summary.num_classes,
-            seed=manifest.seed,
-            condition=condition,
-            min_group_size=query.min_group_size,
-            resamples=query.resamples,
-            positive_label=positive_label,
-            ece_bins=ece_bins,
-            shared=shared,
-        )
+        try:
+            breakdown = group_breakdown(
+                with_clean_reference(table, condition),
+                by,
+                num_classes=job.record.task_summary.num_classes,
+                seed=manifest.seed,
+                condition=condition,
+                min_group_size=query.min_group_size,
+                resamples=query.resamples,
+                positive_label=positive_label,
+                ece_bins=ece_bins,
+                shared=shared,
+            )
+        except DatasetError as err:  # the table at fault, among the folder's many
+            raise DatasetError(
+                f"{job.record.model} x {job.record.task} x {job.record.suite} (run "
+                f"{manifest.run_id}, {job.path / 'samples.parquet'}): {err}"
+            ) from None
         meta = {
             "model": job.record.model,
             "task": job.record.task,

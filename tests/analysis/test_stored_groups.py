@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from harness.analysis.stored_groups import GroupQuery, repeated_jobs, stored_group_rows
 from harness.cli.main import main
-from harness.core.errors import ResultsError
+from harness.core.errors import DatasetError, ResultsError
+from harness.store.checksums import seal
 from tests.present.synthetic import write_synthetic_run
 
 
@@ -138,21 +142,8 @@ def test_a_model_whose_table_lacks_a_by_column_its_task_has_is_named(
 ) -> None:
     """Model b's accuracy table stored without `sex` (a spec that declared the column in one run
     only): `--by sex --suite accuracy` showed model a alone and said nothing of b."""
-    import hashlib
-
-    import pandas as pd
-
-    from harness.store.checksums import seal
-
     write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6})
-    (job,) = (tmp_path / "res").glob("runs/*/jobs/b--digits--accuracy--*")
-    table = pd.read_parquet(job / "samples.parquet").drop(columns=["group:sex"])
-    table.to_parquet(job / "samples.parquet", index=False)
-    record = json.loads((job / "job.json").read_text())
-    record["files"]["samples.parquet"] = hashlib.sha256(
-        (job / "samples.parquet").read_bytes()
-    ).hexdigest()
-    (job / "job.json").write_text(json.dumps(seal(record)))
+    _edit_table(tmp_path / "res", "b--digits--accuracy--*", lambda t: t.drop(columns=["group:sex"]))
     missing: list[str] = []
     query = GroupQuery(suite="accuracy", by=["sex"], condition="clean", resamples=0)
     rows = stored_group_rows(tmp_path / "res", query, on_missing=missing.append)
@@ -164,3 +155,33 @@ def test_a_model_whose_table_lacks_a_by_column_its_task_has_is_named(
     assert main(["groups", str(tmp_path / "res"), "--by", "sex", "--format", "csv"]) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert "left out b x digits x accuracy (run " in err
+
+
+def _edit_table(results: Path, job_glob: str, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
+    """Rewrite one job's per-sample table with `edit` and reseal its job.json (as a table
+    written by another tool would read)."""
+    (job,) = results.glob(f"runs/*/jobs/{job_glob}")
+    edit(pd.read_parquet(job / "samples.parquet")).to_parquet(job / "samples.parquet", index=False)
+    record = json.loads((job / "job.json").read_text())
+    digest = hashlib.sha256((job / "samples.parquet").read_bytes()).hexdigest()
+    record["files"]["samples.parquet"] = digest
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    return job
+
+
+def test_a_table_with_missing_group_values_is_named(tmp_path: Path) -> None:
+    """One table among the folder's holding missing group values: the error named the column
+    alone, not which model's table (of tens) to fix."""
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6})
+
+    def blank(t: pd.DataFrame) -> pd.DataFrame:
+        t.loc[t.index[:2], "group:sex"] = None
+        return t
+
+    job = _edit_table(tmp_path / "res", "b--digits--accuracy--*", blank)
+    query = GroupQuery(suite="accuracy", by=["sex"], condition="clean", resamples=0)
+    with pytest.raises(DatasetError) as err:
+        stored_group_rows(tmp_path / "res", query)
+    text = str(err.value)
+    assert text.startswith("b x digits x accuracy (run ")
+    assert str(job / "samples.parquet") in text and "'sex' has 2 missing values" in text
