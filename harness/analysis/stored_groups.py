@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.types import is_float_dtype
 
+from harness.analysis.caveats import is_upper_bound
 from harness.analysis.setting_words import CLI_WORDS, SettingWords
 from harness.core.errors import ConfigError, DatasetError, ResultsError
 from harness.core.manifest import JobStatus
@@ -494,6 +495,31 @@ def stored_group_rows(
 
 
 Lacking = tuple[Loaded, list[str], list[str]]  # a table, the --by columns it lacks, its own
+
+
+def bound_notes(jobs: Sequence[Loaded], rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """`<model> x <task> x <suite>, <condition>` -> why the breakdown's accuracies under that
+    condition are upper bounds, for each shown condition whose job stored its accuracy as one
+    (robust accuracy from black-box attacks only: the model exposes no gradients). A group's
+    accuracy under it is then an upper bound too, and its drop a lower bound; the job's
+    board says so, the breakdown said nothing."""
+    shown = {(r["run"], r["model"], r["task"], r["suite"], r["condition"]) for r in rows}
+    notes: dict[str, str] = {}
+    for manifest, job in jobs:
+        rec = job.record
+        for metric in job.metrics:
+            key = (manifest.run_id, rec.model, rec.task, rec.suite, metric.condition)
+            if key not in shown or not is_upper_bound(metric):
+                continue
+            label = f"{rec.model} x {rec.task} x {rec.suite}, {metric.condition}"
+            reason = (metric.note or "").rstrip(".")
+            if "upper bound" not in reason.lower():
+                reason = f"{metric.metric} is an upper bound" + (f": {reason}" if reason else "")
+            notes[label] = (
+                f"{reason}; each group's acc is an upper bound too, its acc_drop a lower bound, "
+                "and a stronger attack may change the gaps between groups"
+            )
+    return notes
 
 
 def _lacking(

@@ -16,6 +16,7 @@ import pandas as pd
 from harness.analysis.setting_words import PYTHON_WORDS, SettingWords
 from harness.analysis.stored_groups import (
     GroupQuery,
+    bound_notes,
     group_notes,
     positive_class_notes,
     repeated_jobs,
@@ -46,12 +47,14 @@ class GroupBreakdown:
     runs: dict[str, list[str]]
     partial: str | None
     missing: list[str] = field(default_factory=list)  # models left out: a --by column lacking
+    # `<model> x <task> x <suite>, <condition>` -> why its accuracies are upper bounds
+    bounds: dict[str, str] = field(default_factory=dict)
 
     def notes(self, words: SettingWords = PYTHON_WORDS) -> list[str]:
         """Every note of the breakdown, one line each: the partial folder's line, the codings
         and positive classes, then `source_notes`."""
         lines = [self.partial] if self.partial else []
-        notes = {**self.codings, **self.positives}
+        notes = {**self.codings, **self.positives, **self.bounds}
         lines += [f"{key}: {note}" for key, note in sorted(notes.items())]
         return lines + self.source_notes(words)
 
@@ -121,6 +124,7 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
         runs=repeated_jobs(rows),
         partial=None if gaps.whole else f"PARTIAL results (allow_partial): {gaps.summary()}",
         missing=missing,
+        bounds=bound_notes(jobs, rows),
     )
 
 

@@ -185,3 +185,34 @@ def test_a_table_with_missing_group_values_is_named(tmp_path: Path) -> None:
     text = str(err.value)
     assert text.startswith("b x digits x accuracy (run ")
     assert str(job / "samples.parquet") in text and "'sex' has 2 missing values" in text
+
+
+def test_accuracies_under_an_attack_that_only_bounds_them_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Robust accuracy from a decision-based attack is an upper bound (the board prints UPPER
+    BOUND); the same table's groups under that attack were shown as plain accuracies and
+    drops, without a word."""
+    from harness.run.api_groups import breakdown
+
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6}, extras=True)
+    query = GroupQuery(condition="attack=linf_pgd/eps=0.1", resamples=0)
+    found = breakdown(tmp_path / "res", query, allow_partial=True)
+    assert {r["model"] for r in found.rows} == {"a", "b"}
+    assert list(found.bounds) == ["b x digits x adversarial, attack=linf_pgd/eps=0.1"]
+    note = found.bounds["b x digits x adversarial, attack=linf_pgd/eps=0.1"]
+    assert note.startswith("decision-based attack (the model exposes no gradients)")
+    assert "each group's acc is an upper bound too, its acc_drop a lower bound" in note
+    assert any(line.startswith("b x digits x adversarial, attack=") for line in found.notes())
+    clean = breakdown(
+        tmp_path / "res", GroupQuery(condition="clean", resamples=0), allow_partial=True
+    )
+    assert clean.bounds == {}
+    args = ["groups", str(tmp_path / "res"), "--condition", "attack=linf_pgd/eps=0.1"]
+    capsys.readouterr()
+    assert main([*args, "--allow-partial", "--width", "400"]) == 0
+    assert "b x digits x adversarial, attack=linf_pgd/eps=0.1: decision-based" in (
+        capsys.readouterr().out
+    )
+    assert main([*args, "--allow-partial", "--width", "400", "--format", "json"]) == 0
+    assert "each group's acc is an upper bound too" in capsys.readouterr().err
