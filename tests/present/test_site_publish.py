@@ -43,3 +43,18 @@ def test_a_folder_where_a_file_goes_is_refused_before_any_rename(
     files = [p for p in ("figures/a.png", "model-a.html", "index.html") if p != folder]
     assert all((live / p).read_text().startswith("old") for p in files)
     assert not (live / "model-b.html").is_file()
+
+
+def test_a_link_at_a_page_is_refused_in_words_that_fit_a_report_folder(tmp_path: Path) -> None:
+    """The refusal said "a results folder holds plain files and folders only" of a report's
+    site folder, which holds no results."""
+    live = tmp_path / "site"
+    (live / "figures").mkdir(parents=True)
+    outside = tmp_path / "outside.html"
+    outside.write_text("mine")
+    (live / "model-a.html").symlink_to(outside)
+    stage = _stage(live)
+    with pytest.raises(ResultsError, match="symbolic link") as err:
+        publish(stage, live, remove_stale=[])
+    assert "a results or report folder holds plain files and folders only" in str(err.value)
+    assert outside.read_text() == "mine"
