@@ -362,7 +362,9 @@ def _pairs(
                 f"--compare {a} {b}: no task has results of both models; "
                 f"models with results: {', '.join(sorted(set().union(*on_task.values())))}"
             )
-        pairs += [(t, a, b) for t in tasks if (t, a, b) not in pairs]
+        # a pair already compared the other way round (the task's leader and runner-up) is
+        # one page, not two mirrored ones
+        pairs += [(t, a, b) for t in tasks if not {(t, a, b), (t, b, a)} & set(pairs)]
     return pairs
 
 
