@@ -94,6 +94,7 @@ from harness.present.site_workers import run_parts
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
 from harness.store import atomic, links
+from harness.store.completeness import MissingJob, completeness
 from harness.store.run_store import StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class _Context:
     configs: SuiteConfigs
     lines: tuple[Curve, ...]  # the installed boards' curves (`SuiteBoard.curves`)
     values: ResampledCache  # resampled values kept between builds (comparisons' and variants')
+    missing: tuple[MissingJob, ...] = ()  # planned jobs not stored (allow_partial)
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -147,6 +149,7 @@ class _Read:
     loaded: list[Loaded]
     boards: list[Board]
     outcomes: dict[tuple[str, str, str], JobOutcome]
+    missing: tuple[MissingJob, ...]  # planned jobs not stored (published with allow_partial)
 
     @classmethod
     def of(
@@ -166,7 +169,8 @@ class _Read:
             suite_boards=suite_boards,
             forms=forms,
         )
-        return cls(loaded, boards, read_outcomes(results))
+        missing = completeness(results, loaded).missing if allow_partial else ()
+        return cls(loaded, boards, read_outcomes(results), missing)
 
 
 def build_site(
@@ -229,6 +233,7 @@ def build_site(
                 suite_configs(suite_boards),
                 tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
                 values,
+                read.missing,
             )
             _write_pages(ctx, tasks, suites)
             summary = summary_markdown(
@@ -530,6 +535,8 @@ def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> _Page:
         # run is added to the folder (docs/report.md, the page cache)
         nav=replace(ctx.nav, source=model_source_line(jobs)),
         jobs=[_model_job(ctx, model, man, job) for man, job in ordered],
+        # its jobs missing from the results: their sections are absent, and the page says why
+        missing=[m.describe() for m in ctx.missing if m.model == model],
     )
 
 
