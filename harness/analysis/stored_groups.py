@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.types import is_float_dtype
 
+from harness.analysis.caveats import is_upper_bound
 from harness.analysis.setting_words import CLI_WORDS, SettingWords
-from harness.core.errors import ConfigError, ResultsError
+from harness.core.errors import ConfigError, DatasetError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.sample_table import GROUP_PREFIX, condition_mask
 from harness.core.suite_board import SuiteConfigs, read_config
@@ -249,18 +250,24 @@ def _job_rows(
     declared = job.record.task_summary.group_labels
     rows: list[dict[str, Any]] = []
     for condition in conditions:
-        breakdown = group_breakdown(
-            with_clean_reference(table, condition),
-            by,
-            num_classes=job.record.task_summary.num_classes,
-            seed=manifest.seed,
-            condition=condition,
-            min_group_size=query.min_group_size,
-            resamples=query.resamples,
-            positive_label=positive_label,
-            ece_bins=ece_bins,
-            shared=shared,
-        )
+        try:
+            breakdown = group_breakdown(
+                with_clean_reference(table, condition),
+                by,
+                num_classes=job.record.task_summary.num_classes,
+                seed=manifest.seed,
+                condition=condition,
+                min_group_size=query.min_group_size,
+                resamples=query.resamples,
+                positive_label=positive_label,
+                ece_bins=ece_bins,
+                shared=shared,
+            )
+        except DatasetError as err:  # the table at fault, among the folder's many
+            raise DatasetError(
+                f"{job.record.model} x {job.record.task} x {job.record.suite} (run "
+                f"{manifest.run_id}, {job.path / 'samples.parquet'}): {err}"
+            ) from None
         meta = {
             "model": job.record.model,
             "task": job.record.task,
@@ -409,6 +416,7 @@ def stored_group_rows(
     *,
     on_skip: Callable[[str], None] | None = None,
     on_repeat: Callable[[str], None] | None = None,
+    on_missing: Callable[[str], None] | None = None,
     jobs: list[Loaded] | None = None,
     configs: SuiteConfigs | None = None,
     folder_jobs: list[Loaded] | None = None,
@@ -416,6 +424,8 @@ def stored_group_rows(
     """Long rows (one number each) of the group breakdowns of the selected stored tables.
 
     `on_skip` hears about each table left out because it has no group column (and no `--by`);
+    `on_missing` about each model left out of a task because its table lacks a `--by` column
+    that other tables of the task store (`_lacking`);
     `on_repeat` about each condition not repeated from another suite's table
     (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
     results hold. `jobs`: `select_jobs`' answer, when the caller has it.
@@ -424,12 +434,15 @@ def stored_group_rows(
     skipped: list[str] = []
     planned: list[Planned] = []
     stored: dict[str, set[bool]] = {}  # each group column of the selected tables: continuous?
+    lacking: list[Lacking] = []  # tables without a --by column
+    of_task: dict[str, set[str]] = {}  # each task's group columns, over the selected tables
     for manifest, job in select_jobs(results, query) if jobs is None else jobs:
         # what the plan needs (conditions, group columns); the tables are read one by one below
         plan = table_plan(job)
         for column in group_columns_of(plan.groups):
             continuous = is_float_dtype(plan.groups[f"{GROUP_PREFIX}{column}"])
             stored.setdefault(column, set()).add(bool(continuous))
+            of_task.setdefault(job.record.task, set()).add(column)
         by = groupings(plan.groups, query.by)
         label = f"{job.record.model} x {job.record.task} x {job.record.suite}"
         if not by:
@@ -442,11 +455,19 @@ def stored_group_rows(
         conditions = _conditions(label, plan, by, query)
         if isinstance(conditions, str):
             skipped.append(conditions)
+            absent = sorted(
+                {c for g in by for c in g if c != LABEL_GROUP} - set(group_columns_of(plan.groups))
+            )
+            if query.by and absent and query.condition in plan.conditions:
+                lacking.append(((manifest, job), absent, group_columns_of(plan.groups)))
             continue
         planned.append(((manifest, job), plan, by, conditions))
     if query.by:
         _check_by_columns(query.by, stored, query.words)
     kept, repeated = once_per_condition(planned)
+    for line in _lacking(lacking, kept, of_task, query):
+        if on_missing is not None:
+            on_missing(line)
     for line in repeated:
         if on_repeat is not None:
             on_repeat(line)
@@ -471,6 +492,63 @@ def stored_group_rows(
             f"{query.words('by')}"
         )
     return rows
+
+
+Lacking = tuple[Loaded, list[str], list[str]]  # a table, the --by columns it lacks, its own
+
+
+def bound_notes(jobs: Sequence[Loaded], rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """`<model> x <task> x <suite>, <condition>` -> why the breakdown's accuracies under that
+    condition are upper bounds, for each shown condition whose job stored its accuracy as one
+    (robust accuracy from black-box attacks only: the model exposes no gradients). A group's
+    accuracy under it is then an upper bound too, and its drop a lower bound; the job's
+    board says so, the breakdown said nothing."""
+    shown = {(r["run"], r["model"], r["task"], r["suite"], r["condition"]) for r in rows}
+    notes: dict[str, str] = {}
+    for manifest, job in jobs:
+        rec = job.record
+        for metric in job.metrics:
+            key = (manifest.run_id, rec.model, rec.task, rec.suite, metric.condition)
+            if key not in shown or not is_upper_bound(metric):
+                continue
+            label = f"{rec.model} x {rec.task} x {rec.suite}, {metric.condition}"
+            reason = (metric.note or "").rstrip(".")
+            if "upper bound" not in reason.lower():
+                reason = f"{metric.metric} is an upper bound" + (f": {reason}" if reason else "")
+            notes[label] = (
+                f"{reason}; each group's acc is an upper bound too, its acc_drop a lower bound, "
+                "and a stronger attack may change the gaps between groups"
+            )
+    return notes
+
+
+def _lacking(
+    lacking: list[Lacking],
+    kept: list[Planned],
+    of_task: dict[str, set[str]],
+    query: GroupQuery,
+) -> list[str]:
+    """One line per model and task that the breakdown leaves out because its tables lack a
+    `--by` column that other selected tables of the same task store (a spec that declared the
+    column for some runs only, a table written without it): without it, the model was silently
+    missing from a comparison of groups that its task has. A task none of whose tables store
+    the column is not named (digits under `--by sex`)."""
+    shown = {(m.run_id, j.record.model, j.record.task) for (m, j), *_ in kept}
+    lines: list[str] = []
+    for (manifest, job), absent, own in lacking:
+        record = job.record
+        if (manifest.run_id, record.model, record.task) in shown:
+            continue  # another of its tables is shown for the condition
+        elsewhere = [c for c in absent if c in of_task.get(record.task, set())]
+        if not elsewhere:
+            continue
+        columns = ", ".join(repr(c) for c in elsewhere)
+        lines.append(
+            f"{record.model} x {record.task} x {record.suite} (run {manifest.run_id}): its "
+            f"table has no group column {columns}, which other tables of task {record.task!r} "
+            f"have (its own: {', '.join(own) or '(none)'})"
+        )
+    return lines
 
 
 def _check_by_columns(by: list[str], stored: dict[str, set[bool]], words: SettingWords) -> None:

@@ -93,7 +93,7 @@ def groups_command(args: argparse.Namespace) -> int:
     results = input_folder(args.results, "results folder")
     found = breakdown(results, query, allow_partial=args.allow_partial)
     width = output_width(args.width)
-    codings = {**found.codings, **found.positives}
+    codings = {**found.codings, **found.positives, **found.bounds}
     shown_text = render(found.rows, args.format, width=width, codings=codings)
     partial = found.partial and found.partial.replace("(allow_partial)", "(with --allow-partial)")
     if partial is not None and args.format == "table":
@@ -109,7 +109,7 @@ def groups_command(args: argparse.Namespace) -> int:
         say(partial)
 
     if args.format in ("csv", "json"):  # their rows have no notes: which class is positive
-        for task, note in sorted(found.positives.items()):
+        for task, note in sorted({**found.positives, **found.bounds}.items()):
             say(f"{task}: {note}")
     for line in found.source_notes(CLI_WORDS):
         say(line)

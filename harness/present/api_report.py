@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.core.errors import ConfigError
 from harness.core.suite_board import SuiteBoard
 from harness.present import site
 from harness.present.summary import check_site_url
@@ -39,6 +40,11 @@ def report(
     PARTIAL (refused otherwise)."""
     url = check_site_url(site_url) if site_url else None
     pairs = [(a, b) for a, b in compare]
+    for a, b in pairs:  # before anything is read or written
+        if a == b:
+            raise ConfigError(
+                f"--compare {a} {b} names one model twice: a comparison page compares two models"
+            )
     index = site.build_site(
         Path(results),
         Path(out),

@@ -150,3 +150,16 @@ class FigureCache:
                 and file_sha256(stale) == self.listed[name]["sha256"]
             ):
                 links.remove_entry(stale)
+
+    def leftovers(self) -> list[str]:
+        """The figures in the site's figures folder that this build did not keep or draw (once
+        it is published): as `PageCache.leftovers`, left in place."""
+        if links.is_link(self.figdir) or not self.figdir.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.figdir.iterdir()
+            if entry.name not in self.kept
+            and entry.name != INDEX
+            and not entry.name.startswith(".")
+        )

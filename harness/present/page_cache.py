@@ -155,3 +155,16 @@ class PageCache:
                 and file_sha256(stale) == self.listed[name]["sha256"]
             ):
                 links.remove_entry(stale)
+
+    def leftovers(self) -> list[str]:
+        """The pages in the site folder that this build did not write (once it is published):
+        a page of an earlier build that `remove_stale` could not prove its own (its index was
+        damaged or of another format, or the page was edited since), or a user's own. They are
+        left in place, and may show older results than the report's."""
+        return sorted(
+            entry.name
+            for entry in self.out.iterdir()
+            if entry.suffix in _PAGE_SUFFIXES
+            and entry.name not in self.kept
+            and not entry.name.startswith(".")
+        )

@@ -94,10 +94,12 @@ from harness.present.site_workers import run_parts
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
 from harness.store import atomic, links
+from harness.store.completeness import MissingJob, completeness
 from harness.store.run_store import StoredJob, load_jobs
 
 log = logging.getLogger(__name__)
 
+SHOWN = 3  # leftover files named in the warning
 HARNESS_PACKAGE = "robustness-harness"  # the harness's name in a run manifest's `versions`
 
 
@@ -132,6 +134,7 @@ class _Context:
     configs: SuiteConfigs
     lines: tuple[Curve, ...]  # the installed boards' curves (`SuiteBoard.curves`)
     values: ResampledCache  # resampled values kept between builds (comparisons' and variants')
+    missing: tuple[MissingJob, ...] = ()  # planned jobs not stored (allow_partial)
 
     def write(self, name: str, page: _Page, *, reuse: bool = False) -> None:
         """Write `page` as `name` in the site folder (`reuse`: keep an unchanged page of the
@@ -146,6 +149,7 @@ class _Read:
     loaded: list[Loaded]
     boards: list[Board]
     outcomes: dict[tuple[str, str, str], JobOutcome]
+    missing: tuple[MissingJob, ...]  # planned jobs not stored (published with allow_partial)
 
     @classmethod
     def of(
@@ -165,7 +169,8 @@ class _Read:
             suite_boards=suite_boards,
             forms=forms,
         )
-        return cls(loaded, boards, read_outcomes(results))
+        missing = completeness(results, loaded).missing if allow_partial else ()
+        return cls(loaded, boards, read_outcomes(results), missing)
 
 
 def build_site(
@@ -228,6 +233,7 @@ def build_site(
                 suite_configs(suite_boards),
                 tuple(c for b in sorted(suite_boards, key=lambda b: b.suite) for c in b.curves),
                 values,
+                read.missing,
             )
             _write_pages(ctx, tasks, suites)
             summary = summary_markdown(
@@ -242,8 +248,31 @@ def build_site(
         except BaseException:
             discard(out)  # the site folder keeps the previous build, whole
             raise
+        left = leftovers_line(given, ctx.pages.leftovers(), cache.leftovers())
+        if left:
+            log.warning("%s", left)
     log.info("report written to %s", given)
     return given / "index.html"
+
+
+def leftovers_line(out: Path, pages: list[str], figures: list[str]) -> str | None:
+    """One line naming the pages and figures the site folder holds that this report did not
+    write (`PageCache.leftovers`), or None. A page of an earlier build whose index was damaged
+    or of another format is not removed (only a file the index proves the report's is), so
+    it stays published with older results: the line says so, and what to do."""
+    names = pages + [f"figures/{f}" for f in figures]
+    if not names:
+        return None
+    shown = ", ".join(names[:SHOWN]) + (
+        f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    )
+    return (
+        f"report folder {out} keeps {_count(len(pages), 'page')} and "
+        f"{_count(len(figures), 'figure')} that this report did not write ({shown}); they are "
+        "left in place because its indexes do not list them as a report's (an index damaged or "
+        "written by another version, a file edited or added by hand), are not linked from this "
+        "report and may show older results: remove them, or write the report into a new folder"
+    )
 
 
 def _write_pages(ctx: _Context, tasks: list[str], suites: list[str]) -> None:
@@ -338,7 +367,9 @@ def _pairs(
                 f"--compare {a} {b}: no task has results of both models; "
                 f"models with results: {', '.join(sorted(set().union(*on_task.values())))}"
             )
-        pairs += [(t, a, b) for t in tasks if (t, a, b) not in pairs]
+        # a pair already compared the other way round (the task's leader and runner-up) is
+        # one page, not two mirrored ones
+        pairs += [(t, a, b) for t in tasks if not {(t, a, b), (t, b, a)} & set(pairs)]
     return pairs
 
 
@@ -504,6 +535,8 @@ def _model_page(ctx: _Context, model: str, jobs: list[Loaded]) -> _Page:
         # run is added to the folder (docs/report.md, the page cache)
         nav=replace(ctx.nav, source=model_source_line(jobs)),
         jobs=[_model_job(ctx, model, man, job) for man, job in ordered],
+        # its jobs missing from the results: their sections are absent, and the page says why
+        missing=[m.describe() for m in ctx.missing if m.model == model],
     )
 
 

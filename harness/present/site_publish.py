@@ -11,7 +11,7 @@ When every page is written, `publish` moves the staged files into the site folde
 (within one file system: no byte is copied) with SIGINT and SIGTERM held back until it is done:
 the new figures first, then the pages and `summary.md`, then the previous build's pages and
 figures that this one no longer has are removed, then the two indexes and `index.html` last.
-Every destination is checked for a symbolic link before the first rename. A build that fails or
+Every destination is checked for a symbolic link and a folder before the first rename. A build that fails or
 is interrupted before that removes its staging folder and leaves the site as it was; a build
 killed outright (SIGKILL) leaves its staging folder, which the next build into the folder
 removes. Two reports into one site folder never interleave: a build holds the folder's lock
@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from harness.core.errors import ResultsError
 from harness.core.signals import stop_if_signalled
 from harness.store import links
 from harness.store.liveness import alive
@@ -101,6 +102,11 @@ def publish(stage: Path, live: Path, *, remove_stale: Sequence[Callable[[], None
     held.mkdir()
     for i, (_src, dst) in enumerate([*moves, *final]):
         links.refuse_link(dst)
+        if dst.is_dir():  # checked before the first rename: a rename onto it failed halfway
+            raise ResultsError(
+                f"report folder {live}: {dst} is a folder where the report writes a file; "
+                "move it away or choose another --out (the site keeps its previous build)"
+            )
         _hold_old(dst, held / str(i))
     stop_if_signalled()  # a signal whose exception was lost still stops the build unpublished
     with _signals_held():

@@ -7,7 +7,7 @@ results). The CLI's `harness groups` calls `breakdown` and only renders what it 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pandas as pd
 from harness.analysis.setting_words import PYTHON_WORDS, SettingWords
 from harness.analysis.stored_groups import (
     GroupQuery,
+    bound_notes,
     group_notes,
     positive_class_notes,
     repeated_jobs,
@@ -34,7 +35,8 @@ from harness.store.run_store import load_jobs
 class GroupBreakdown:
     """What a breakdown found: its rows, notes on the group columns' codings and on which
     class counts as positive (keyed by column or task), the tables left out (`skipped`: no
-    group columns; `repeats`: the same condition in another suite's table), the jobs kept apart
+    group columns; `repeats`: the same condition in another suite's table; `missing`: models
+    whose tables lack a `--by` column other tables of their task have), the jobs kept apart
     by run (`runs`), and `partial`: the line of an incomplete folder read with allow_partial."""
 
     rows: list[dict[str, Any]]
@@ -44,12 +46,15 @@ class GroupBreakdown:
     repeats: list[str]
     runs: dict[str, list[str]]
     partial: str | None
+    missing: list[str] = field(default_factory=list)  # models left out: a --by column lacking
+    # `<model> x <task> x <suite>, <condition>` -> why its accuracies are upper bounds
+    bounds: dict[str, str] = field(default_factory=dict)
 
     def notes(self, words: SettingWords = PYTHON_WORDS) -> list[str]:
         """Every note of the breakdown, one line each: the partial folder's line, the codings
         and positive classes, then `source_notes`."""
         lines = [self.partial] if self.partial else []
-        notes = {**self.codings, **self.positives}
+        notes = {**self.codings, **self.positives, **self.bounds}
         lines += [f"{key}: {note}" for key, note in sorted(notes.items())]
         return lines + self.source_notes(words)
 
@@ -71,6 +76,7 @@ class GroupBreakdown:
                 f"left out {len(names)} table(s) without group columns ({shown}); "
                 f"{words('by', 'label')} gives a by-class view"
             )
+        lines += [f"left out {line}" for line in self.missing]
         if self.repeats:
             lines.append(
                 f"each condition is shown once per model and task, from the table with the most "
@@ -87,6 +93,7 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
     configs = suite_configs(installed_suite_boards())
     skipped: list[str] = []
     repeats: list[str] = []
+    missing: list[str] = []
     loaded = load_jobs(results)
     jobs = select_jobs(results, query, loaded=loaded)  # read once for the rows and the notes
     gaps = completeness(results, loaded)
@@ -101,6 +108,7 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
         query,
         on_skip=skipped.append,
         on_repeat=repeats.append,
+        on_missing=missing.append,
         jobs=jobs,
         configs=configs,
         folder_jobs=loaded,  # the folder is read once (its jobs, the notes, the positive classes)
@@ -115,6 +123,8 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
         repeats=repeats,
         runs=repeated_jobs(rows),
         partial=None if gaps.whole else f"PARTIAL results (allow_partial): {gaps.summary()}",
+        missing=missing,
+        bounds=bound_notes(jobs, rows),
     )
 
 

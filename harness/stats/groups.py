@@ -241,6 +241,8 @@ def _group_column(frame: pd.DataFrame, name: str) -> pd.Series:
             f"available group columns: {available} (or 'label' to group by class)"
         )
     missing = values.isna()
+    if not pd.api.types.is_numeric_dtype(values):  # blank text is missing, as in a fairness run
+        missing |= values.astype(str).str.strip() == ""
     if missing.any():
         example = frame.loc[missing, "sample_id"].iloc[0]
         raise DatasetError(

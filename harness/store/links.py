@@ -30,9 +30,9 @@ def link_refusal(path: Path) -> LinkRefusedError:
     except OSError:
         target = ""
     return LinkRefusedError(
-        f"refusing to write through symbolic link {path}{target}: a results folder holds plain "
-        "files and folders only; remove the link or choose another --out (nothing was written "
-        "through it)"
+        f"refusing to write through symbolic link {path}{target}: a results or report folder holds "
+        "plain files and folders only; remove the link or choose another --out (nothing was "
+        "written through it)"
     )
 
 

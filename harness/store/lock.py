@@ -4,7 +4,8 @@
 even on SIGKILL, so a crashed process never leaves a stale lock behind (the file stays; the lock
 does not). The holder writes its pid, host and start time into the file so a process refused
 (or kept waiting) can say who holds it. The lock file is opened with `O_NOFOLLOW`: a folder whose
-lock file is a symbolic link is refused (the holder truncates the file), never written through.
+lock file is a symbolic link is refused (the holder truncates the file), never written through,
+and so is one that has other names (a hard link) or is not a plain file.
 
 Two folders use it: a run folder (`runs/<run_id>/.lock`, harness/run/lock.py: a second run into
 it is refused unless it asked to wait) and a report's site folder (`.report-lock`,
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +79,12 @@ class FolderLock:
             raise ResultsError(
                 f"cannot create lock file {self.path}: {err.strerror or err}"
             ) from None
+        shared = _shared_file(fd, self.path)
+        if shared is not None:  # refused before the lock is taken or anything written
+            os.close(fd)
+            if self.on_failure is not None:
+                self.on_failure()
+            raise ResultsError(shared)
         announced = False
         while True:
             try:
@@ -131,6 +139,23 @@ class FolderLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _shared_file(fd: int, path: Path) -> str | None:
+    """Why the open lock file at `path` must not be written, or None: the holder truncates it
+    and writes its pid there, so a file that is not a plain file, or that has other names (a
+    hard link to a file outside the folder, which `O_NOFOLLOW` does not see), would be written
+    through."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        return f"lock file {path} is not a plain file; remove it (a new one is made) and rerun"
+    if st.st_nlink > 1:
+        return (
+            f"lock file {path} has {st.st_nlink - 1} other name(s) (hard links): the lock's "
+            "holder writes into it, which would change the file under every name; remove it "
+            "(a new one is made) and rerun"
+        )
+    return None
 
 
 RUN_LOCK_NAME = ".lock"

@@ -156,6 +156,17 @@ def test_bad_group_columns() -> None:
         run(h, [("age",)])
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_group_value_is_missing_as_in_the_fairness_suite(blank: str) -> None:
+    """The fairness suite refuses blank group values as missing (binning.group_labels); a
+    stored table holding them made `harness groups` show a group with no name, and its worst
+    group with it."""
+    g = small_frame()
+    g.loc[[2, 3], "group:a"] = blank
+    with pytest.raises(DatasetError, match=r"'a' has 2 missing values \(e.g. sample 's2'\)"):
+        run(g, [("a",)])
+
+
 def test_intersection_names_that_two_groups_would_share_are_refused() -> None:
     """Values holding the `&` that joins an intersection's values: ('x&y', 'u') and
     ('x', 'y&u') would both be the group `x&y&u`, two groups' numbers under one name."""

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from harness.analysis.stored_groups import GroupQuery, repeated_jobs, stored_group_rows
 from harness.cli.main import main
-from harness.core.errors import ResultsError
+from harness.core.errors import DatasetError, ResultsError
+from harness.store.checksums import seal
 from tests.present.synthetic import write_synthetic_run
 
 
@@ -131,3 +135,84 @@ def test_cli_shows_the_run_column_only_when_a_job_has_two_runs(
     assert {r["run"] for r in records} == {"first-1", "second-2"}
     assert main([*args, "--run", "nope"]) == 2
     assert "error: --run nope: no run of that id" in capsys.readouterr().err
+
+
+def test_a_model_whose_table_lacks_a_by_column_its_task_has_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Model b's accuracy table stored without `sex` (a spec that declared the column in one run
+    only): `--by sex --suite accuracy` showed model a alone and said nothing of b."""
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6})
+    _edit_table(tmp_path / "res", "b--digits--accuracy--*", lambda t: t.drop(columns=["group:sex"]))
+    missing: list[str] = []
+    query = GroupQuery(suite="accuracy", by=["sex"], condition="clean", resamples=0)
+    rows = stored_group_rows(tmp_path / "res", query, on_missing=missing.append)
+    assert {r["model"] for r in rows} == {"a"}
+    assert len(missing) == 1
+    assert missing[0].startswith("b x digits x accuracy (run ")
+    assert "no group column 'sex', which other tables of task 'digits' have" in missing[0]
+    # the command says it among its notes
+    assert main(["groups", str(tmp_path / "res"), "--by", "sex", "--format", "csv"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "left out b x digits x accuracy (run " in err
+
+
+def _edit_table(results: Path, job_glob: str, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
+    """Rewrite one job's per-sample table with `edit` and reseal its job.json (as a table
+    written by another tool would read)."""
+    (job,) = results.glob(f"runs/*/jobs/{job_glob}")
+    edit(pd.read_parquet(job / "samples.parquet")).to_parquet(job / "samples.parquet", index=False)
+    record = json.loads((job / "job.json").read_text())
+    digest = hashlib.sha256((job / "samples.parquet").read_bytes()).hexdigest()
+    record["files"]["samples.parquet"] = digest
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    return job
+
+
+def test_a_table_with_missing_group_values_is_named(tmp_path: Path) -> None:
+    """One table among the folder's holding missing group values: the error named the column
+    alone, not which model's table (of tens) to fix."""
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6})
+
+    def blank(t: pd.DataFrame) -> pd.DataFrame:
+        t.loc[t.index[:2], "group:sex"] = None
+        return t
+
+    job = _edit_table(tmp_path / "res", "b--digits--accuracy--*", blank)
+    query = GroupQuery(suite="accuracy", by=["sex"], condition="clean", resamples=0)
+    with pytest.raises(DatasetError) as err:
+        stored_group_rows(tmp_path / "res", query)
+    text = str(err.value)
+    assert text.startswith("b x digits x accuracy (run ")
+    assert str(job / "samples.parquet") in text and "'sex' has 2 missing values" in text
+
+
+def test_accuracies_under_an_attack_that_only_bounds_them_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Robust accuracy from a decision-based attack is an upper bound (the board prints UPPER
+    BOUND); the same table's groups under that attack were shown as plain accuracies and
+    drops, without a word."""
+    from harness.run.api_groups import breakdown
+
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6}, extras=True)
+    query = GroupQuery(condition="attack=linf_pgd/eps=0.1", resamples=0)
+    found = breakdown(tmp_path / "res", query, allow_partial=True)
+    assert {r["model"] for r in found.rows} == {"a", "b"}
+    assert list(found.bounds) == ["b x digits x adversarial, attack=linf_pgd/eps=0.1"]
+    note = found.bounds["b x digits x adversarial, attack=linf_pgd/eps=0.1"]
+    assert note.startswith("decision-based attack (the model exposes no gradients)")
+    assert "each group's acc is an upper bound too, its acc_drop a lower bound" in note
+    assert any(line.startswith("b x digits x adversarial, attack=") for line in found.notes())
+    clean = breakdown(
+        tmp_path / "res", GroupQuery(condition="clean", resamples=0), allow_partial=True
+    )
+    assert clean.bounds == {}
+    args = ["groups", str(tmp_path / "res"), "--condition", "attack=linf_pgd/eps=0.1"]
+    capsys.readouterr()
+    assert main([*args, "--allow-partial", "--width", "400"]) == 0
+    assert "b x digits x adversarial, attack=linf_pgd/eps=0.1: decision-based" in (
+        capsys.readouterr().out
+    )
+    assert main([*args, "--allow-partial", "--width", "400", "--format", "json"]) == 0
+    assert "each group's acc is an upper bound too" in capsys.readouterr().err

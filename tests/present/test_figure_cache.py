@@ -161,3 +161,23 @@ def test_a_report_built_again_keeps_task_figures_and_equals_a_fresh_build(
     assert again == report(fresh)
     assert 0 < partly < drawn[-1]
     assert again != first
+
+
+def test_figures_a_damaged_index_cannot_remove_are_named_as_left_in_place(
+    tmp_path: Path,
+) -> None:
+    # a truncated index lists nothing: the previous build's figures that this one does not
+    # show cannot be told from a user's files, so they stay, and the report must say so
+    _build(tmp_path, {"a.png": "A", "b.png": "B"})
+    (tmp_path / INDEX).write_text('{"format": 1, "figu')
+    cache = FigureCache(tmp_path, "code-1")
+    cache.figure(tmp_path / "a.png", "A", lambda: tmp_path / "a.png")
+    cache.finish()
+    assert (tmp_path / "b.png").exists()
+    assert cache.leftovers() == ["b.png"]
+    (tmp_path / "b.png").unlink()  # removed by hand, as the warning says
+    _build(tmp_path, {"a.png": "A"})  # an intact index: nothing left over
+    cache = FigureCache(tmp_path, "code-1")
+    cache.figure(tmp_path / "a.png", "A", lambda: None)
+    cache.finish()
+    assert cache.leftovers() == []

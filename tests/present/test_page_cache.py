@@ -158,3 +158,23 @@ def test_a_report_built_again_or_in_parallel_is_the_same_site(
     # parsed are the added model's table and the compared pair's (its page, a chance level)
     assert "m0012" in parsed and len(set(parsed) - {"m0012"}) <= 2
     assert (serial / site.model_page("m0012")).is_file()
+
+
+def test_pages_a_damaged_index_cannot_remove_are_named_as_left_in_place(tmp_path: Path) -> None:
+    # a model removed from the results after the page index was damaged: its page stays
+    # published with its old numbers, so the report must name it (one warning line)
+    _build(tmp_path, {"model-a.html": "A", "model-b.html": "B"})
+    (tmp_path / INDEX).write_text('{"format": 1, "pag')
+    cache = PageCache(tmp_path, "code-1")
+    nav = site.Nav(tasks=[], suites=[], comparisons=[])
+    cache.page(tmp_path / "model-a.html", TEMPLATE, title="A", nav=nav, models=[], comparisons=[])
+    cache.finish()
+    assert (tmp_path / "model-b.html").exists()
+    assert cache.leftovers() == ["model-b.html"]
+    line = site.leftovers_line(tmp_path, cache.leftovers(), ["job-b.png"])
+    assert line is not None and "\n" not in line
+    assert "1 page and 1 figure" in line and "model-b.html, figures/job-b.png" in line
+    assert site.leftovers_line(tmp_path, [], []) is None
+    (tmp_path / "model-b.html").unlink()  # removed by hand, as the warning says
+    _build(tmp_path, {"model-a.html": "A"})
+    assert PageCache(tmp_path, "code-1").leftovers() == ["model-a.html"]  # nothing written yet
