@@ -17,7 +17,7 @@ import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -391,6 +391,8 @@ def _resolve_adapter(
         model = CallableModel(model, name=name)
     elif isinstance(model, CallableModel) and name is not None:
         model = replace(model, name=name)
+    elif isinstance(model, Mapping) and "name" not in model:
+        model = _named_entry(model, name)
     elif name is not None and not (isinstance(model, torch.nn.Module) or is_estimator(model)):
         raise HarnessError(
             "model_name: names an nn.Module, an estimator, a function or a model file; a zoo "
@@ -595,6 +597,16 @@ def _is_function(model: Any) -> bool:
     if not callable(model) or inspect.isclass(model) or isinstance(model, CallableModel):
         return False
     return not (isinstance(model, (torch.nn.Module, MinimalAdapter)) or is_estimator(model))
+
+
+def _named_entry(entry: Mapping[str, Any], name: str | None) -> dict[str, Any]:
+    """A model spec mapping given without `name`: named `name` (evaluate's `model_name`), else
+    after its file (`path`'s stem), as a model file passed alone is. Without either, the
+    mapping is left to the spec's own refusal of the missing key."""
+    path = entry.get("path")
+    if name is None and isinstance(path, (str, PurePath)) and PurePath(path).stem:
+        name = PurePath(path).stem
+    return dict(entry) if name is None else {**entry, "name": name}
 
 
 def _model_file_entry(model: Any, task: Task, name: str | None) -> dict[str, Any] | None:

@@ -62,6 +62,27 @@ def test_paths_a_path_alone_cannot_load_are_refused_in_one_line(tmp_path: Path) 
         harness.evaluate(tmp_path / "m.bin", **FAST)
 
 
+def test_the_pickle_refusals_advice_works_named_after_the_file(tmp_path: Path) -> None:
+    """The refusal of a pickle's path advises `{'adapter': 'sklearn', 'path': ...,
+    'allow_pickle': True}`; following it failed with "model: name: required key is missing". A
+    mapping without a name takes `model_name`, else its file's stem, as a path alone does."""
+    import joblib  # type: ignore[import-untyped]
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    estimator = LogisticRegression(max_iter=2000).fit(digits.data / 16.0, digits.target)
+    joblib.dump(estimator, tmp_path / "lr.joblib")
+    entry = {"adapter": "sklearn", "path": str(tmp_path / "lr.joblib"), "allow_pickle": True}
+    got = harness.evaluate(entry, **FAST)
+    assert got.model == "lr"
+    assert (
+        got.metric("top1_acc").value == harness.evaluate(estimator, **FAST).metric("top1_acc").value
+    )
+    assert harness.evaluate(entry, model_name="mine", **FAST).model == "mine"
+    with pytest.raises(HarnessError, match=r"^model_name: names an nn.Module"):
+        harness.evaluate({**entry, "name": "own"}, model_name="mine", **FAST)
+
+
 @pytest.mark.parametrize("suffix", [".pt", ".pt2"])
 def test_a_torchscript_or_export_path_is_read_by_the_torchscript_adapter(
     suffix: str, tmp_path: Path
