@@ -112,9 +112,14 @@ class FeatureTap:
         def hook(
             _module: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object]
         ) -> None:
-            # the input: the first positional argument, or the first keyword one for a layer
-            # called as `fc(input=h)` (a hook without kwargs saw no call at all: "ran 0 times")
-            first = args[0] if args else next(iter(kwargs.values()), None)
+            # the input: the first positional argument, or the first tensor among the keyword
+            # ones for a layer called as `fc(input=h)` or `head(scale=2.0, input=h)` (a hook
+            # without kwargs saw no call at all: "ran 0 times")
+            first = (
+                args[0]
+                if args
+                else next((v for v in kwargs.values() if isinstance(v, torch.Tensor)), None)
+            )
             if isinstance(first, torch.Tensor):
                 seen.append(first.detach())
 

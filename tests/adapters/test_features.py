@@ -140,6 +140,31 @@ def test_a_layer_called_with_a_keyword_gives_its_input() -> None:
         assert out.weight is not None and torch.equal(out.weight, net.fc.weight)
 
 
+class _ScaledLinear(torch.nn.Linear):
+    def forward(self, input: torch.Tensor, scale: float = 1.0) -> torch.Tensor:  # noqa: A002
+        return super().forward(input) * scale
+
+
+class _KeywordFirst(_Net):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = _ScaledLinear(self.fc.in_features, self.fc.out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(scale=1.0, input=self.body(x))  # a number before the tensor
+
+
+def test_a_layer_called_with_a_number_keyword_first_gives_its_tensor_input() -> None:
+    """The hook took the first keyword argument as the layer's input: for
+    `self.head(scale=1.0, input=h)` that was 1.0, nothing was recorded, and the job failed with
+    "layer 'head' ran 0 times in one forward pass" though it ran once."""
+    torch.manual_seed(0)
+    net = _KeywordFirst()
+    x = torch.rand(4, 1, 8, 8)
+    out = _with_layer(net, "head").features(x)
+    assert torch.allclose(out.features, net.body(x))
+
+
 class _Aliased(_Net):
     def __init__(self) -> None:
         super().__init__()
