@@ -133,7 +133,9 @@ class ShiftSuite(Suite):
     #     threshold, on RMD with one fit class and a tied covariance of one-sample classes, and
     #     why no OOD set ran when none of its detectors can; features of a layer called by
     #     keyword or named by an alias (quickstart numbers unchanged)
-    version = "24"
+    # 25: a features layer called with a number keyword before its input (`head(scale=2.0,
+    #     input=h)`) gives its tensor input (it "ran 0 times"; quickstart numbers unchanged)
+    version = "25"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
