@@ -24,6 +24,7 @@ import torch
 from harness.config.plan import Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
+from harness.core.model_calls import keeping_process_state
 from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
 from harness.core.user_code import user_code
@@ -48,6 +49,7 @@ def execute_remote(
     threads: int,
     timeout: float | None = None,
     folders: tuple[str, ...] = (),
+    cwd: str | None = None,
 ) -> UnitResult:
     """Body of the Ray task: build the adapter and task on the worker and run the unit.
 
@@ -56,8 +58,13 @@ def execute_remote(
     `folders`: the user's folders `module:factory` references import from (the spec's and the
     driver's working folder, as in a local run), for the unit's time; a Ray worker is started
     by the cluster, with neither on its path.
+    `cwd`: the driver's working folder; the unit runs in it where it exists on the worker's node
+    (model code opens relative paths from it in a local run; a worker started by `ray start`
+    elsewhere would open another folder's files, or none), and the worker's is put back after.
     """
-    with user_code(*(Path(folder) for folder in folders)):
+    with keeping_process_state(), user_code(*(Path(folder) for folder in folders)):
+        if cwd is not None and os.path.isdir(cwd):
+            os.chdir(cwd)
         return _execute(plan, unit, threads, timeout)
 
 
@@ -113,6 +120,7 @@ class RayDriver:
         self._task: Any = None
         # where the driver imports user code from: the spec's folder, then the working folder
         self._folders = (str(plan.base_dir), os.getcwd())
+        self._cwd = os.getcwd()  # where the units run, as a local run's model code does
 
     def start(self) -> None:
         ray = self.ray
@@ -162,7 +170,7 @@ class RayDriver:
             max_retries=self.execution.max_retries,
             retry_exceptions=False,
             name=unit.label[:200],
-        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout, self._folders)
+        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout, self._folders, self._cwd)
         self._pending[ref] = unit
 
     def pending(self) -> int:
