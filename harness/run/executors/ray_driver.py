@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -188,16 +189,25 @@ class RayDriver:
             got: UnitResult = ray.get(ref)
             return got
         except ray.exceptions.RayError as err:
-            cause = (str(err).strip().splitlines() or [""])[0]
-            return UnitResult(
-                unit=unit,
-                result=None,
-                seconds=0.0,
-                message=(
-                    f"{type(err).__name__} on the Ray cluster after "
-                    f"{self.execution.max_retries} retries: {cause}"
-                ),
+            return UnitResult(unit=unit, result=None, seconds=0.0, message=self._failure(err, unit))
+
+    def _failure(self, err: Exception, unit: WorkUnit) -> str:
+        """One line for a unit Ray could not bring back. A Ray task whose own code raised (not
+        the unit's: `run_unit` returns those) is not retried by Ray: say what it raised."""
+        cause = getattr(err, "cause", None)
+        if isinstance(err, self.ray.exceptions.RayTaskError) and isinstance(cause, BaseException):
+            # the worker's pid and address: in the error's first line (the class Ray raises,
+            # a subclass of the cause's too, drops its pid and ip attributes)
+            found = re.search(r"pid=(\d+), ip=([^)\s,]+)", str(err))
+            where = f"worker pid {found[1]} on {found[2]}" if found else "on a worker"
+            return _plain(
+                f"the Ray task of {unit.label} raised {type(cause).__name__}: {cause} ({where}); "
+                "every node needs the driver's harness version and packages"
             )
+        return _plain(
+            f"{type(err).__name__} on the Ray cluster after "
+            f"{self.execution.max_retries} retries: {err}"
+        )
 
     def cancel(self) -> None:
         for ref in self._pending:
@@ -209,6 +219,11 @@ class RayDriver:
         if self._owns_cluster:
             self.ray.shutdown()
             self._owns_cluster = False
+
+
+def _plain(text: str) -> str:
+    """The first line of `text`, without the terminal colour codes Ray puts in its errors."""
+    return (re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines() or [""])[0]
 
 
 def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> None:

@@ -441,3 +441,32 @@ def test_a_model_reading_the_working_folder_sees_the_drivers_on_ray_workers(
         run(spec, tmp_path / "local")
     assert_same_results(tmp_path / "local", tmp_path / "ray")
     assert Path.cwd() == work
+
+
+def _skewed_execute_remote(*args: object) -> None:
+    raise TypeError(
+        f"execute_remote() takes from 2 to 5 positional arguments but {len(args)} were given"
+    )
+
+
+def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line(
+    ray_cluster: object,
+    write_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Ray task's own code raising (a worker with another harness version than the driver's:
+    `execute_remote` called with an argument it does not take) failed every job with
+    `RayTaskError(TypeError) on the Ray cluster after 3 retries: \\x1b[36mray::m × ...()\\x1b[39m
+    (pid=..., ip=...)`: the reason left out, colour codes in, and retries that never happened
+    (Ray does not retry an exception)."""
+    import harness.run.executors.ray_driver as ray_driver
+
+    monkeypatch.setattr(ray_driver, "execute_remote", _skewed_execute_remote)
+    spec = write_spec(SPEC)
+    outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", max_retries=3))
+    assert outcome.exit_code == 1
+    message = outcome.failed[0].message
+    assert "TypeError: execute_remote() takes from 2 to 5 positional arguments" in message
+    assert "(worker pid " in message
+    assert "retries" not in message and "\x1b" not in message and "\n" not in message
