@@ -27,8 +27,9 @@ from harness.adapters.base import AdapterBase
 from harness.adapters.score_outputs import to_logits
 from harness.adapters.torch_module import module_sha256, tensor_bytes
 from harness.core.adapter import Capabilities, InputSpec
-from harness.core.errors import ModelLoadError, ModelOutputError
+from harness.core.errors import ModelCallError, ModelLoadError, ModelOutputError
 from harness.core.hashing import file_sha256
+from harness.core.model_calls import calling_model
 from harness.core.model_code import source_sha256
 from harness.core.registry import check_reference, load_target
 
@@ -105,11 +106,15 @@ class CallableAdapter(AdapterBase):
         arg_files = _named_files(config.args, base_dir) if config.factory else {}
         if config.factory:
             try:
-                fn = target(**config.args)
-            except TypeError as err:
-                raise ModelLoadError(
-                    f"model {name!r}: {config.callable!r} rejected args {config.args}: {err}"
-                ) from err
+                with calling_model(name, f"the call of its factory {config.callable!r}"):
+                    fn = target(**config.args)
+            except ModelCallError as err:
+                if isinstance(err.__cause__, TypeError):  # most likely the args do not fit
+                    raise ModelLoadError(
+                        f"model {name!r}: {config.callable!r} rejected args {config.args}: "
+                        f"{err.__cause__}"
+                    ) from err.__cause__
+                raise
         elif config.args:
             raise ModelLoadError(f"model {name!r}: args are only used with factory: true")
         if not callable(fn):

@@ -26,6 +26,16 @@ from types import ModuleType
 KEPT = frozenset({"harness"})
 """Top-level names never set aside or forgotten, whatever folder provides them."""
 
+NEEDED = frozenset(
+    {
+        "datasets", "fsspec", "huggingface_hub", "jinja2", "joblib", "matplotlib", "numpy",
+        "onnx", "onnxruntime", "pandas", "PIL", "pyarrow", "pydantic", "ray", "safetensors",
+        "scipy", "skops", "sklearn", "tokenizers", "torch", "transformers", "yaml",
+    }
+)  # fmt: skip
+"""Installed libraries the harness imports lazily (while planning, loading a task): a user's
+folder providing one of these names (a `datasets.py`) must not shadow it for the harness."""
+
 _scopes: list[_Scope] = []
 
 
@@ -82,6 +92,34 @@ def _within(module: ModuleType, folder: Path) -> bool:
     return False
 
 
+def _import_installed(names: set[str], folder: Path) -> None:
+    """Import the installed libraries of `names` not imported yet, with `folder` off the path:
+    the harness's own lazy `import datasets` then gets the library, not the folder's file (a
+    library that is not installed is left alone)."""
+    wanted = sorted(name for name in names if name not in sys.modules)
+    if not wanted:
+        return
+    saved = list(sys.path)
+
+    def elsewhere(entry: str) -> bool:
+        try:
+            return Path(entry or ".").resolve() != folder
+        except (OSError, ValueError):
+            return True
+
+    sys.path[:] = [entry for entry in saved if elsewhere(entry)]
+    importlib.invalidate_caches()
+    try:
+        for name in wanted:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - not installed, or broken: the import stays lazy
+                sys.modules.pop(name, None)
+    finally:
+        sys.path[:] = saved
+        importlib.invalidate_caches()
+
+
 class _Scope:
     def __init__(self) -> None:
         self.path = list(sys.path)
@@ -93,6 +131,7 @@ class _Scope:
     def add(self, folder: Path) -> None:
         folder = folder.resolve()
         entry = str(folder)
+        _import_installed(_provided(folder) & NEEDED, folder)
         if entry in sys.path:
             sys.path.remove(entry)
         sys.path.insert(0, entry)

@@ -164,3 +164,25 @@ def test_callable_factory_args_naming_a_file_key_its_contents(
         tmp_path,
     )
     assert "args_files_sha256" not in plain.describe()
+
+
+def test_a_callable_factory_that_raises_is_one_line_naming_the_model(tmp_path: Path) -> None:
+    """A `factory: true` callable whose factory raises (its weights file is missing on a Ray
+    worker whose working folder is not the driver's) is the model's failure, as a torch
+    factory's is: before, the job failed with a bare `FileNotFoundError: ...` (no model named)
+    and, as an unexpected error, its traceback was logged onto the user's terminal."""
+    from harness.core.errors import ModelCallError
+
+    fields: dict[str, Any] = {
+        "callable": "tests.adapters.callables:weights_from_file",
+        "factory": True,
+        "args": {"path": "nowhere.npy"},
+        "input_shape": [10],
+    }
+    with pytest.raises(ModelCallError) as caught:
+        build("callable", fields, tmp_path, name="mine")
+    message = str(caught.value)
+    assert "model 'mine'" in message
+    assert "tests.adapters.callables:weights_from_file" in message
+    assert "FileNotFoundError" in message and "nowhere.npy" in message
+    assert "\n" not in message

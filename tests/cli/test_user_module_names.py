@@ -122,3 +122,24 @@ def test_an_installed_adapters_distribution_does_not_break_the_harness(tmp_path:
     (file, owner) = _owners(project)["adapters"]
     assert owner == "adapterhub", file  # the user's `import adapters` gets the installed package
     assert file is not None and Path(file).resolve().is_relative_to(site.resolve())
+
+
+def test_a_users_module_named_like_a_library_the_harness_needs_does_not_break_it(
+    tmp_path: Path,
+) -> None:
+    """A project folder holding a `datasets.py` (or `pandas.py`...) beside its spec: the folder
+    is first on `sys.path` for the run, so the harness's own `import datasets` (Hugging Face's,
+    imported lazily while planning) found the user's file and `harness run` ended in a
+    `ModuleNotFoundError: No module named 'datasets.table'` traceback. The installed library
+    the harness needs wins; the user's own models still import from the folder."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "datasets.py").write_text('OWNER = "user"\n')
+    (project / "mymodel.py").write_text(MODEL.format(more_imports="", more_owners=""))
+    (project / "spec.yaml").write_text(SPEC)
+
+    done = _harness_run(project, [])
+
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(list((project / "out" / "runs").glob("*/jobs/users-own--digits--accuracy--*"))) == 1

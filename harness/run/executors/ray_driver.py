@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -24,6 +25,7 @@ import torch
 from harness.config.plan import Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
+from harness.core.model_calls import keeping_process_state
 from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
 from harness.core.user_code import user_code
@@ -48,6 +50,7 @@ def execute_remote(
     threads: int,
     timeout: float | None = None,
     folders: tuple[str, ...] = (),
+    cwd: str | None = None,
 ) -> UnitResult:
     """Body of the Ray task: build the adapter and task on the worker and run the unit.
 
@@ -56,8 +59,13 @@ def execute_remote(
     `folders`: the user's folders `module:factory` references import from (the spec's and the
     driver's working folder, as in a local run), for the unit's time; a Ray worker is started
     by the cluster, with neither on its path.
+    `cwd`: the driver's working folder; the unit runs in it where it exists on the worker's node
+    (model code opens relative paths from it in a local run; a worker started by `ray start`
+    elsewhere would open another folder's files, or none), and the worker's is put back after.
     """
-    with user_code(*(Path(folder) for folder in folders)):
+    with keeping_process_state(), user_code(*(Path(folder) for folder in folders)):
+        if cwd is not None and os.path.isdir(cwd):
+            os.chdir(cwd)
         return _execute(plan, unit, threads, timeout)
 
 
@@ -113,6 +121,7 @@ class RayDriver:
         self._task: Any = None
         # where the driver imports user code from: the spec's folder, then the working folder
         self._folders = (str(plan.base_dir), os.getcwd())
+        self._cwd = os.getcwd()  # where the units run, as a local run's model code does
 
     def start(self) -> None:
         ray = self.ray
@@ -162,7 +171,7 @@ class RayDriver:
             max_retries=self.execution.max_retries,
             retry_exceptions=False,
             name=unit.label[:200],
-        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout, self._folders)
+        ).remote(self._plan_ref, unit, max(1, int(cpus)), self.timeout, self._folders, self._cwd)
         self._pending[ref] = unit
 
     def pending(self) -> int:
@@ -180,16 +189,25 @@ class RayDriver:
             got: UnitResult = ray.get(ref)
             return got
         except ray.exceptions.RayError as err:
-            cause = (str(err).strip().splitlines() or [""])[0]
-            return UnitResult(
-                unit=unit,
-                result=None,
-                seconds=0.0,
-                message=(
-                    f"{type(err).__name__} on the Ray cluster after "
-                    f"{self.execution.max_retries} retries: {cause}"
-                ),
+            return UnitResult(unit=unit, result=None, seconds=0.0, message=self._failure(err, unit))
+
+    def _failure(self, err: Exception, unit: WorkUnit) -> str:
+        """One line for a unit Ray could not bring back. A Ray task whose own code raised (not
+        the unit's: `run_unit` returns those) is not retried by Ray: say what it raised."""
+        cause = getattr(err, "cause", None)
+        if isinstance(err, self.ray.exceptions.RayTaskError) and isinstance(cause, BaseException):
+            # the worker's pid and address: in the error's first line (the class Ray raises,
+            # a subclass of the cause's too, drops its pid and ip attributes)
+            found = re.search(r"pid=(\d+), ip=([^)\s,]+)", str(err))
+            where = f"worker pid {found[1]} on {found[2]}" if found else "on a worker"
+            return _plain(
+                f"the Ray task of {unit.label} raised {type(cause).__name__}: {cause} ({where}); "
+                "every node needs the driver's harness version and packages"
             )
+        return _plain(
+            f"{type(err).__name__} on the Ray cluster after "
+            f"{self.execution.max_retries} retries: {err}"
+        )
 
     def cancel(self) -> None:
         for ref in self._pending:
@@ -201,6 +219,11 @@ class RayDriver:
         if self._owns_cluster:
             self.ray.shutdown()
             self._owns_cluster = False
+
+
+def _plain(text: str) -> str:
+    """The first line of `text`, without the terminal colour codes Ray puts in its errors."""
+    return (re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines() or [""])[0]
 
 
 def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> None:

@@ -397,3 +397,76 @@ def test_a_model_from_the_spec_folder_runs_on_ray_workers(
     with user_code(spec.parent):  # as `harness run` does for the spec's folder
         outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray"))
     assert outcome.exit_code == 0, [o.message for o in outcome.failed]
+
+
+CWD_MODEL = """\
+import numpy as np
+
+
+def predict(x):
+    w = np.load("w.npy")  # from the working folder, as a user's script opens its files
+    return np.asarray(x, dtype=np.float64).reshape(len(x), -1) @ w
+"""
+
+
+def test_a_model_reading_the_working_folder_sees_the_drivers_on_ray_workers(
+    ray_cluster: object,
+    write_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A local run's model code opens relative paths from the working folder `harness run` was
+    started in; a Ray worker runs where the cluster started it (a `ray start` elsewhere): every
+    unit of such a model failed with `No such file or directory: 'w.npy'` (or, worse, read
+    another `w.npy`). Workers now work in the driver's folder, where it exists on their node."""
+    import numpy as np
+
+    from harness.core.user_code import user_code
+
+    work = tmp_path / "work"
+    work.mkdir()
+    np.save(work / "w.npy", np.random.default_rng(0).normal(size=(64, 10)))
+    spec = write_spec(
+        "name: cwd-model\ndevice: cpu\nlimit: 40\nbootstrap_resamples: 0\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+        "  - {name: here, adapter: callable, callable: 'p51_cwd_model:predict', "
+        "outputs: logits, input_format: numpy}\n",
+        name="cwd.yaml",
+    )
+    (spec.parent / "p51_cwd_model.py").write_text(CWD_MODEL)
+    monkeypatch.chdir(work)  # the cluster's workers were started in another folder
+    with user_code(spec.parent):
+        outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", shards=2))
+        assert outcome.exit_code == 0, [o.message for o in outcome.failed]
+        run(spec, tmp_path / "local")
+    assert_same_results(tmp_path / "local", tmp_path / "ray")
+    assert Path.cwd() == work
+
+
+def _skewed_execute_remote(*args: object) -> None:
+    raise TypeError(
+        f"execute_remote() takes from 2 to 5 positional arguments but {len(args)} were given"
+    )
+
+
+def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line(
+    ray_cluster: object,
+    write_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Ray task's own code raising (a worker with another harness version than the driver's:
+    `execute_remote` called with an argument it does not take) failed every job with
+    `RayTaskError(TypeError) on the Ray cluster after 3 retries: \\x1b[36mray::m × ...()\\x1b[39m
+    (pid=..., ip=...)`: the reason left out, colour codes in, and retries that never happened
+    (Ray does not retry an exception)."""
+    import harness.run.executors.ray_driver as ray_driver
+
+    monkeypatch.setattr(ray_driver, "execute_remote", _skewed_execute_remote)
+    spec = write_spec(SPEC)
+    outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", max_retries=3))
+    assert outcome.exit_code == 1
+    message = outcome.failed[0].message
+    assert "TypeError: execute_remote() takes from 2 to 5 positional arguments" in message
+    assert "(worker pid " in message
+    assert "retries" not in message and "\x1b" not in message and "\n" not in message
