@@ -105,7 +105,9 @@ def matched_value(value: float, text: str, low: str, high: str) -> str:
     ("0.119 [0.1191, 0.1193]" for 0.11920); any other text unchanged."""
     if not _THREE_DECIMALS.fullmatch(text):
         return text
-    digits = {len(end.partition(".")[2]) for end in (low, high) if _DECIMALS.fullmatch(end)}
+    if not (_DECIMALS.fullmatch(low) and _DECIMALS.fullmatch(high)):
+        return text  # an end in significant digits ("1.7e-15", "0.00038"): not widened
+    digits = {len(end.partition(".")[2]) for end in (low, high)}
     if len(digits) == 1 and (d := digits.pop()) > 3:
         return f"{value:.{d}f}"
     return text

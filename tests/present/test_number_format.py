@@ -185,3 +185,6 @@ def test_an_estimate_takes_the_decimals_of_its_widened_interval() -> None:
     assert estimate_text(0.047, (0.024, 0.091), "fraction") == "0.047 [0.024, 0.091]"
     assert estimate_text(0.01, (0.0004, 0.0123), "difference") == "0.010 [0.0004, 0.012]"
     assert estimate_text(0.5, None, "fraction") == "0.500"
+    # ends in significant digits (an interval excluding 0) are not widened ends
+    assert estimate_text(2e-7, (1.7e-15, 0.00038), "score") == "0.000 [1.7e-15, 0.00038]"
+    assert estimate_text(2e-7, (2e-8, 0.00038), "score") == "0.000 [2e-08, 0.00038]"
