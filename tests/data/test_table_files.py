@@ -748,3 +748,22 @@ def test_a_long_cell_is_quoted_cut_with_its_length(
     write(tmp_path, "d.csv", text)
     message = refused(tmp_path, re.escape(says), source="d.csv", **kw)
     assert "(10,000 characters)" in message and len(message) < 600, message
+
+
+def test_files_of_one_split_with_another_column_type_name_the_file(tmp_path: Path) -> None:
+    """Three Parquet shards of a split, the last with `b` as text: the error said "its 3 files
+    do not hold the same columns (... f3 ... float vs string)" without saying which file; on a
+    folder of 30 shards the user had to open each one."""
+    data = tmp_path / "data"
+    data.mkdir()
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "b": [1.5, 2.5, 3.5, 4.5]})
+    frame.assign(label=[0, 1, 0, 1]).to_parquet(data / "test-00000-of-00003.parquet")
+    frame.assign(label=[1, 0, 1, 0]).to_parquet(data / "test-00001-of-00003.parquet")
+    frame.assign(b=["x", "y", "z", "w"], label=[0, 1, 0, 1]).to_parquet(
+        data / "test-00002-of-00003.parquet"
+    )
+    message = refused(
+        tmp_path, r"its 3 files do not hold the same columns", source="data", feature_columns=["a"]
+    )
+    assert "test-00002-of-00003.parquet" in message and "'b'" in message, message
+    assert "test-00001-of-00003.parquet" not in message, message
