@@ -113,16 +113,21 @@ def matched_value(value: float, text: str, low: str, high: str) -> str:
     return text
 
 
+def value_beside(value: float | None, ci: tuple[float, float] | None, unit: str = "") -> str:
+    """`value_text`, with the decimals of its interval's ends where `interval_text` widened
+    them (`matched_value`)."""
+    text = value_text(value, unit)
+    if value is None or ci is None:
+        return text
+    low, high = interval_ends(ci, _plain_text(ci[0], unit), _plain_text(ci[1], unit))
+    return matched_value(value, text, low, high)
+
+
 def estimate_text(value: float | None, ci: tuple[float, float] | None, unit: str = "") -> str:
     """`value_text [interval_text]` ("0.047 [0.024, 0.091]"), the estimate with its interval's
     decimals where those were widened."""
-    text = value_text(value, unit)
-    if ci is None:
-        return text
-    low, high = interval_ends(ci, _plain_text(ci[0], unit), _plain_text(ci[1], unit))
-    if value is not None:
-        text = matched_value(value, text, low, high)
-    return f"{text} [{low}, {high}]"
+    text = value_beside(value, ci, unit)
+    return f"{text} {interval_text(ci, unit)}" if ci is not None else text
 
 
 def signed_text(value: float | None, unit: str = "") -> str:
